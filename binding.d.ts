@@ -1,0 +1,41 @@
+// The typed surface of the native addon (native/binding/*.cc). Only src/native/binding.ts
+// loads the addon; everything else goes through the validated wrappers in src/.
+// Arguments are checked again in C++, but callers must pass exactly these types.
+
+export type IsaName = 'ref' | 'avx2' | 'avxvnni' | 'avx512vnni' | 'neon' | 'neondot';
+
+export interface CpuInfo {
+  vendor: string;
+  brand: string;
+  features: {
+    avx2: boolean; fma: boolean; f16c: boolean; bmi2: boolean;
+    avx512f: boolean; avx512bw: boolean; avx512dq: boolean; avx512vl: boolean; avx512vnni: boolean;
+    avxvnni: boolean; neon: boolean; neonDot: boolean; neonFp16: boolean;
+  };
+  availableCores: number;
+}
+
+// ---- core (native/binding/core_binding.cc)
+export interface CoreBinding {
+  abiVersion: number;
+  cpuInfo(): CpuInfo;
+  /** Paths runnable on this CPU and compiled into this build, best last. */
+  supportedIsas(): IsaName[];
+  getIsa(): IsaName;
+  /** Throws RangeError for an unknown or unsupported path. */
+  setIsa(isa: IsaName): void;
+  /** Non-empty when TFJS_QUANT_ISA asked for a path that is not available. */
+  isaWarning(): string;
+  getThreads(): number;
+  setThreads(n: number): void;
+}
+
+// ---- gemm (native/binding/gemm_binding.cc) — BEGIN gemm section
+export interface GemmBinding {}
+// ---- gemm — END gemm section
+
+// ---- quant (native/binding/quant_binding.cc) — BEGIN quant section
+export interface QuantBinding {}
+// ---- quant — END quant section
+
+export interface NativeBinding extends CoreBinding, GemmBinding, QuantBinding {}

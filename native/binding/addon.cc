@@ -1,0 +1,15 @@
+// Module entry: each concern registers its functions on the exports object.
+#include <napi.h>
+
+#include "binding/modules.h"
+
+namespace {
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  tfjq::binding::InitCore(env, exports);
+  tfjq::binding::InitGemm(env, exports);
+  tfjq::binding::InitQuant(env, exports);
+  return exports;
+}
+}  // namespace
+
+NODE_API_MODULE(tfjs_quant, Init)

@@ -1,0 +1,85 @@
+// Helpers shared by every N-API binding file: strict argument extraction (the TypeScript
+// layer validates first, but native code trusts nothing it has not checked) and a
+// promise-returning async runner that keeps its JS inputs alive while it works.
+#pragma once
+#include <napi.h>
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace tfjq {
+namespace binding {
+
+[[noreturn]] inline void ThrowTypeError(Napi::Env env, const std::string& msg) {
+  throw Napi::TypeError::New(env, msg);
+}
+[[noreturn]] inline void ThrowRangeError(Napi::Env env, const std::string& msg) {
+  throw Napi::RangeError::New(env, msg);
+}
+
+template <typename T>
+struct View {
+  T* data = nullptr;
+  size_t length = 0;  // elements
+};
+
+template <typename T> constexpr napi_typedarray_type TypedArrayTypeOf();
+template <> constexpr napi_typedarray_type TypedArrayTypeOf<int8_t>() { return napi_int8_array; }
+template <> constexpr napi_typedarray_type TypedArrayTypeOf<uint8_t>() { return napi_uint8_array; }
+template <> constexpr napi_typedarray_type TypedArrayTypeOf<int16_t>() { return napi_int16_array; }
+template <> constexpr napi_typedarray_type TypedArrayTypeOf<uint16_t>() { return napi_uint16_array; }
+template <> constexpr napi_typedarray_type TypedArrayTypeOf<int32_t>() { return napi_int32_array; }
+template <> constexpr napi_typedarray_type TypedArrayTypeOf<uint32_t>() { return napi_uint32_array; }
+template <> constexpr napi_typedarray_type TypedArrayTypeOf<float>() { return napi_float32_array; }
+template <> constexpr napi_typedarray_type TypedArrayTypeOf<double>() { return napi_float64_array; }
+
+const char* TypedArrayTypeName(napi_typedarray_type t);
+
+// `v` must be a TypedArray of exactly element type T (Uint8ClampedArray is not Uint8Array).
+template <typename T>
+View<T> GetArray(Napi::Env env, const Napi::Value& v, const char* name) {
+  if (!v.IsTypedArray()) ThrowTypeError(env, std::string(name) + " must be a " + TypedArrayTypeName(TypedArrayTypeOf<T>()));
+  Napi::TypedArray ta = v.As<Napi::TypedArray>();
+  if (ta.TypedArrayType() != TypedArrayTypeOf<T>()) {
+    ThrowTypeError(env, std::string(name) + " must be a " + TypedArrayTypeName(TypedArrayTypeOf<T>()) + ", got " +
+                            TypedArrayTypeName(ta.TypedArrayType()));
+  }
+  View<T> out;
+  Napi::ArrayBuffer ab = ta.ArrayBuffer();
+  if (ta.ElementLength() > 0 && (ab.Data() == nullptr)) ThrowTypeError(env, std::string(name) + " is detached");
+  out.data = reinterpret_cast<T*>(static_cast<uint8_t*>(ab.Data()) + ta.ByteOffset());
+  out.length = ta.ElementLength();
+  return out;
+}
+
+// Requires length == expected (elements), naming the argument in the error.
+template <typename T>
+View<T> GetArrayOfLength(Napi::Env env, const Napi::Value& v, const char* name, size_t expected) {
+  View<T> a = GetArray<T>(env, v, name);
+  if (a.length != expected) {
+    ThrowRangeError(env, std::string(name) + " has " + std::to_string(a.length) + " elements, expected " +
+                             std::to_string(expected));
+  }
+  return a;
+}
+
+// An integer-valued number in [lo, hi].
+int64_t GetInt(Napi::Env env, const Napi::Value& v, const char* name, int64_t lo, int64_t hi);
+// A finite number.
+double GetFiniteNumber(Napi::Env env, const Napi::Value& v, const char* name);
+bool GetBool(Napi::Env env, const Napi::Value& v, const char* name);
+std::string GetString(Napi::Env env, const Napi::Value& v, const char* name);
+// obj[key] or undefined; obj must be an object.
+Napi::Value GetField(Napi::Env env, const Napi::Value& obj, const char* name, const char* key);
+
+// Runs `work` on a libuv worker thread (it may itself use the pool via ParallelFor), then
+// resolves the returned promise with `done(env)` on the JS thread. Exceptions thrown by
+// `work` (std::exception) reject the promise with their message; `done` may throw
+// Napi::Error. Every value in keep_alive stays referenced until completion.
+Napi::Promise RunAsync(Napi::Env env, std::function<void()> work, std::function<Napi::Value(Napi::Env)> done,
+                       const std::vector<Napi::Value>& keep_alive);
+
+}  // namespace binding
+}  // namespace tfjq
