@@ -38,4 +38,12 @@ export interface GemmBinding {}
 export interface QuantBinding {}
 // ---- quant — END quant section
 
-export interface NativeBinding extends CoreBinding, GemmBinding, QuantBinding {}
+// ---- codec (native/binding/codec_binding.cc) — BEGIN codec section
+export interface CodecBinding {}
+// ---- codec — END codec section
+
+// ---- train (native/binding/train_binding.cc) — BEGIN train section
+export interface TrainBinding {}
+// ---- train — END train section
+
+export interface NativeBinding extends CoreBinding, GemmBinding, QuantBinding, CodecBinding, TrainBinding {}

@@ -8,6 +8,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   tfjq::binding::InitCore(env, exports);
   tfjq::binding::InitGemm(env, exports);
   tfjq::binding::InitQuant(env, exports);
+  tfjq::binding::InitCodec(env, exports);
+  tfjq::binding::InitTrain(env, exports);
   return exports;
 }
 }  // namespace

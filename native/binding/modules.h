@@ -7,5 +7,7 @@ namespace binding {
 void InitCore(Napi::Env env, Napi::Object exports);   // core_binding.cc: ISA, threads, CPU info
 void InitGemm(Napi::Env env, Napi::Object exports);   // gemm_binding.cc: packed int8 GEMM
 void InitQuant(Napi::Env env, Napi::Object exports);  // quant_binding.cc: (de/re)quantize, float16
+void InitCodec(Napi::Env env, Napi::Object exports);  // codec_binding.cc: sparse + Huffman weight codec
+void InitTrain(Napi::Env env, Napi::Object exports);  // train_binding.cc: float training kernels for tfjs
 }  // namespace binding
 }  // namespace tfjq
