@@ -14,10 +14,13 @@ const require = createRequire(import.meta.url);
 if (!process.env.TFJS_QUANT_BUILD_FROM_SOURCE) {
   try {
     const found = require('node-gyp-build').path(root);
-    console.log(`tfjs-quant: using native addon ${found}`);
-    process.exit(0);
+    // An earlier build/ is not trusted to be current: cmake-js rebuilds incrementally.
+    if (found.includes(`${'/'}prebuilds${'/'}`) || found.includes('\\prebuilds\\')) {
+      console.log(`tfjs-quant: using prebuilt addon ${found}`);
+      process.exit(0);
+    }
   } catch {
-    // No prebuild and no earlier build: build below.
+    // No prebuild: build below.
   }
 }
 
