@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest';
+import { formatHelp, parseArgs, UsageError } from '../../src/cli/args.js';
+import { formatDuration, Progress } from '../../src/cli/progress.js';
+
+const flags = {
+  out: { type: 'string', alias: 'o', description: 'output directory', value: 'DIR' },
+  mode: { type: 'string', description: 'mode', choices: ['dynamic', 'int8', 'float16'], default: 'int8' },
+  jobs: { type: 'int', description: 'workers', min: 1, max: 64, default: 1 },
+  percentile: { type: 'number', description: 'percentile', min: 0, max: 100 },
+  'skip-existing': { type: 'boolean', description: 'skip finished models' },
+  exclude: { type: 'list', description: 'patterns' },
+} as const;
+
+describe('command-line parsing', () => {
+  it('parses values, aliases, =forms, booleans, lists and positionals', () => {
+    const a = parseArgs(['m1.json', '-o', 'out', '--mode=dynamic', '--jobs', '2', '--skip-existing', '--exclude', 'a,b', '--exclude=c', 'm2.json', '--percentile', '99.99'], flags);
+    expect(a._).toEqual(['m1.json', 'm2.json']);
+    expect(a.out).toBe('out');
+    expect(a.mode).toBe('dynamic');
+    expect(a.jobs).toBe(2);
+    expect(a.skipExisting).toBe(true);
+    expect(a.exclude).toEqual(['a', 'b', 'c']);
+    expect(a.percentile).toBeCloseTo(99.99);
+  });
+
+  it('applies defaults and --no- for booleans', () => {
+    const a = parseArgs(['--skip-existing', '--no-skip-existing'], flags);
+    expect(a.mode).toBe('int8');
+    expect(a.jobs).toBe(1);
+    expect(a.skipExisting).toBe(false);
+    expect(a.out).toBeUndefined();
+  });
+
+  it.each([
+    [['--bogus'], /unknown option --bogus/],
+    [['--jobs'], /--jobs needs a value/],
+    [['--jobs', 'two'], /--jobs must be an integer, got 'two'/],
+    [['--jobs', '1.5'], /--jobs must be an integer/],
+    [['--jobs', '0'], /--jobs must be in \[1, 64\], got 0/],
+    [['--mode', 'int4'], /--mode must be one of dynamic, int8, float16, got 'int4'/],
+    [['--out', '--mode'], /--out needs a value/],
+    [['--skip-existing=maybe'], /takes no value/],
+  ])('rejects %j with a usage error naming the flag', (argv, msg) => {
+    expect(() => parseArgs(argv as string[], flags)).toThrow(UsageError);
+    expect(() => parseArgs(argv as string[], flags)).toThrow(msg);
+  });
+
+  it('formats help listing every flag', () => {
+    const h = formatHelp('tfjs-quant convert <model>... -o DIR', 'Convert models.', flags);
+    for (const name of Object.keys(flags)) expect(h).toContain(`--${name}`);
+    expect(h).toContain('-o, --out DIR');
+    expect(h).toContain('(default: int8)');
+  });
+});
+
+describe('progress', () => {
+  it('prints plain lines off a TTY with counts, percent, ETA and the current item', () => {
+    let t = 0;
+    const lines: string[] = [];
+    const p = new Progress({ total: 4, label: 'convert', stream: { write: (s: string) => lines.push(s), isTTY: false }, plainInterval: 0, now: () => t });
+    t = 1000; p.tick(1, 'a.json');
+    t = 2000; p.tick(1, 'b.json');
+    expect(lines.at(-1)).toBe('convert 2/4 (50%) ETA 2.0s b.json\n');
+    t = 4000; p.tick(2);
+    expect(lines.at(-1)).toMatch(/^convert 4\/4 \(100%\) ETA 0\.0s/);
+  });
+
+  it('redraws one line on a TTY', () => {
+    const out: string[] = [];
+    const p = new Progress({ total: 2, stream: { write: (s: string) => out.push(s), isTTY: true, columns: 100 }, now: () => 0 });
+    p.tick();
+    if (process.env.CI) expect(out.at(-1)).toMatch(/1\/2/); // CI forces plain lines
+    else expect(out.at(-1)).toMatch(/^\r\x1b\[2K.*1\/2 \(50%\)/);
+  });
+
+  it('formats durations', () => {
+    expect(formatDuration(5.25)).toBe('5.3s');
+    expect(formatDuration(75)).toBe('1m15s');
+    expect(formatDuration(3725)).toBe('1h02m');
+  });
+});
