@@ -39,7 +39,28 @@ export interface QuantBinding {}
 // ---- quant — END quant section
 
 // ---- codec (native/binding/codec_binding.cc) — BEGIN codec section
-export interface CodecBinding {}
+export interface CodecDecoded {
+  shape: number[];
+  values: Float32Array;
+  /** Relative-index width of the stream; 0 = dense (no index stream). */
+  indexBits: number;
+  /** Entries stored (nonzeros + filler zeros; every element when dense). */
+  entries: number;
+  codebookSize: number;
+  codebookF16: boolean;
+}
+export interface CodecBinding {
+  /** Decodes one Deep Compression tensor stream (docs/compression.md); throws Error naming the defect. */
+  codecDecode(stream: Uint8Array): CodecDecoded;
+  /** CRC-32 (zlib polynomial). */
+  codecCrc32(data: Uint8Array): number;
+  /** 1-D Lloyd k-means from `init` (1..65535 centroids): centroids ascending, labels index them. */
+  kmeans1d(values: Float32Array, init: Float64Array, maxIter: number): {
+    centroids: Float64Array; labels: Uint16Array; iterations: number; inertia: number;
+  };
+  /** out[labels[i]] += values[i] (labels < segments ≤ 65536). */
+  segmentSum(values: Float32Array, labels: Uint16Array, segments: number): Float64Array;
+}
 // ---- codec — END codec section
 
 // ---- train (native/binding/train_binding.cc) — BEGIN train section
