@@ -10,6 +10,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   tfjq::binding::InitQuant(env, exports);
   tfjq::binding::InitCodec(env, exports);
   tfjq::binding::InitTrain(env, exports);
+  tfjq::binding::InitOps(env, exports);
   return exports;
 }
 }  // namespace

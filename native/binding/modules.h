@@ -9,5 +9,6 @@ void InitGemm(Napi::Env env, Napi::Object exports);   // gemm_binding.cc: packed
 void InitQuant(Napi::Env env, Napi::Object exports);  // quant_binding.cc: (de/re)quantize, float16
 void InitCodec(Napi::Env env, Napi::Object exports);  // codec_binding.cc: sparse + Huffman weight codec
 void InitTrain(Napi::Env env, Napi::Object exports);  // train_binding.cc: float training kernels for tfjs
+void InitOps(Napi::Env env, Napi::Object exports);    // ops_binding.cc: int8/float operator kernels
 }  // namespace binding
 }  // namespace tfjq
