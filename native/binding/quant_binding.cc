@@ -61,6 +61,11 @@ Raw GetRaw(Napi::Env env, const Napi::Value& v, Elem e, const char* name) {
   }
 }
 
+std::string Count(long double v) {
+  if (v < 9.2e18L) return std::to_string(static_cast<long long>(v));
+  return std::to_string(static_cast<double>(v));
+}
+
 // [outer, channels, inner] from three arguments; their product must equal n.
 Layout GetLayout(Napi::Env env, const Napi::CallbackInfo& info, size_t at, size_t n, const char* what) {
   Layout l;
@@ -69,7 +74,7 @@ Layout GetLayout(Napi::Env env, const Napi::CallbackInfo& info, size_t at, size_
   l.inner = GetInt(env, info[at + 2], "inner", 0, int64_t{1} << 40);
   const long double prod = static_cast<long double>(l.outer) * l.channels * l.inner;
   if (prod != static_cast<long double>(n)) {
-    ThrowRangeError(env, std::string("outer × channels × inner = ") + std::to_string(static_cast<double>(prod)) +
+    ThrowRangeError(env, std::string("outer × channels × inner = ") + Count(prod) +
                              " does not match " + what + " length " + std::to_string(n));
   }
   return l;
@@ -267,7 +272,7 @@ Napi::Value DynamicQuantizeU8Js(const Napi::CallbackInfo& info) {
   const int64_t m = GetInt(env, info[1], "m", 0, int64_t{1} << 40);
   const int64_t k = GetInt(env, info[2], "k", 0, int64_t{1} << 40);
   if (static_cast<long double>(m) * k != static_cast<long double>(x.length)) {
-    ThrowRangeError(env, "m × k = " + std::to_string(static_cast<double>(m) * k) + " does not match x length " +
+    ThrowRangeError(env, "m × k = " + Count(static_cast<long double>(m) * k) + " does not match x length " +
                              std::to_string(x.length));
   }
   const bool per_row = GetBool(env, info[3], "perRow");

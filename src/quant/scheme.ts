@@ -7,10 +7,10 @@
 /** fl32(e): round a number once to the nearest float32 (ties to even). */
 export const fl32 = Math.fround;
 
-/** rne(v): nearest integer, ties to even (Math.round is ties toward +∞: not it). */
+/** rne(v): nearest integer, ties to even (Math.round is ties toward +∞: not it). Never −0. */
 export function rne(v: number): number {
   const r = Math.round(v);
-  return r - v === 0.5 && r % 2 !== 0 ? r - 1 : r;
+  return (r - v === 0.5 && r % 2 !== 0 ? r - 1 : r) + 0;
 }
 
 export function clamp(v: number, lo: number, hi: number): number {
@@ -85,14 +85,14 @@ export function rangeOf(x: ArrayLike<number>, begin = 0, end = x.length): [numbe
 
 /** §2: q = rne(clamp(fl32(x / scale), qmin − zp, qmax − zp)) + zp; NaN → zp. */
 export function quantizeValue(x: number, scale: number, zeroPoint: number, qmin: number, qmax: number): number {
-  const v = fl32(fl32(x) / scale);
+  const v = fl32(fl32(x) / fl32(scale));
   if (Number.isNaN(v)) return zeroPoint;
   return rne(clamp(v, qmin - zeroPoint, qmax - zeroPoint)) + zeroPoint;
 }
 
 /** §3: fl32((q − zp) × scale), with q − zp rounded to float32 first (exact unless |q − zp| > 2²⁴). */
 export function dequantizeValue(q: number, scale: number, zeroPoint: number): number {
-  return fl32(fl32(q - zeroPoint) * scale);
+  return fl32(fl32(q - zeroPoint) * fl32(scale));
 }
 
 /** §7: the multiplier fl32(fl32(sa × sw) / so). */
@@ -102,7 +102,7 @@ export function requantizeMultiplier(inputScale: number, weightScale: number, ou
 
 /** §7: q = rne(clamp(fl32(fl32(acc) × mult), lo − zo, hi − zo)) + zo. */
 export function requantizeValue(acc: number, multiplier: number, outZeroPoint: number, lo: number, hi: number): number {
-  const y = fl32(fl32(acc) * multiplier);
+  const y = fl32(fl32(acc) * fl32(multiplier));
   if (Number.isNaN(y)) return outZeroPoint;
   return rne(clamp(y, lo - outZeroPoint, hi - outZeroPoint)) + outZeroPoint;
 }
