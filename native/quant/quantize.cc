@@ -37,7 +37,7 @@ namespace {
 
 constexpr int64_t kGrain = 1 << 15;   // elements per parallel chunk, at least
 constexpr int64_t kMinInner = 32;     // shorter channel runs use per-element parameters
-constexpr int64_t kMinPeriod = 256;   // per-element parameter rows are tiled to at least this
+constexpr int64_t kMinPeriod = 1024;  // per-element parameter rows are tiled to at least this
 
 const Kernels& Active() { return KernelsFor(ActiveIsa()); }
 
@@ -69,10 +69,13 @@ void ForSpans(const Layout& l, const float* fp, const int32_t* ip, int threads, 
   const int64_t period = base * std::max<int64_t>(1, (kMinPeriod + base - 1) / base);
   std::vector<float> ef(static_cast<size_t>(period));
   std::vector<int32_t> ei(ip ? static_cast<size_t>(period) : 0);
-  for (int64_t j = 0; j < period; j++) {
-    const int64_t c = (j / inner) % C;
-    ef[j] = fp[c];
-    if (ip) ei[j] = ip[c];
+  for (int64_t j = 0; j < period;) {  // no divisions: this runs on every call
+    for (int64_t c = 0; c < C; c++) {
+      for (int64_t t = 0; t < inner; t++, j++) {
+        ef[j] = fp[c];
+        if (ip) ei[j] = ip[c];
+      }
+    }
   }
   ParallelFor(n, kGrain, threads, [&](int64_t b, int64_t e) {
     while (b < e) {
