@@ -110,7 +110,30 @@ export interface CodecBinding {
 // ---- codec — END codec section
 
 // ---- train (native/binding/train_binding.cc) — BEGIN train section
-export interface TrainBinding {}
+/** NHWC convolution / pooling geometry (tfjs computeConv2DInfo, padding resolved). */
+export interface TrainConvGeom {
+  batch: number; inHeight: number; inWidth: number; inChannels: number;
+  /** depthwise: inChannels * channelMultiplier; pooling: inChannels */
+  outHeight: number; outWidth: number; outChannels: number;
+  filterHeight: number; filterWidth: number;
+  strideHeight: number; strideWidth: number;
+  dilationHeight: number; dilationWidth: number;
+  padTop: number; padLeft: number;
+}
+/** Float32 training kernels; every output is written into the last (caller-owned) array. */
+export interface TrainBinding {
+  trainConv2D(geom: TrainConvGeom, x: Float32Array, filter: Float32Array, y: Float32Array): void;
+  trainConv2DBackpropInput(geom: TrainConvGeom, dy: Float32Array, filter: Float32Array, dx: Float32Array): void;
+  trainConv2DBackpropFilter(geom: TrainConvGeom, x: Float32Array, dy: Float32Array, dw: Float32Array): void;
+  trainDepthwiseConv2D(geom: TrainConvGeom, x: Float32Array, filter: Float32Array, y: Float32Array): void;
+  trainDepthwiseConv2DBackpropInput(geom: TrainConvGeom, dy: Float32Array, filter: Float32Array, dx: Float32Array): void;
+  trainDepthwiseConv2DBackpropFilter(geom: TrainConvGeom, x: Float32Array, dy: Float32Array, dw: Float32Array): void;
+  trainMaxPoolGrad(geom: TrainConvGeom, x: Float32Array, dy: Float32Array, dx: Float32Array): void;
+  trainAvgPoolGrad(geom: TrainConvGeom, dy: Float32Array, dx: Float32Array): void;
+  /** In place: y = act(y + bias[c]) over y viewed as [-1, channels]; bias null, 1 or channels long. */
+  trainBiasActivation(y: Float32Array, channels: number, bias: Float32Array | null,
+    activation: 'linear' | 'relu' | 'relu6' | 'leakyrelu', alpha: number): void;
+}
 // ---- train — END train section
 
 // ---- ops (native/binding/ops_binding.cc) — BEGIN ops section

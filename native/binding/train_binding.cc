@@ -1,10 +1,179 @@
+// Float training kernels for tfjs (native/train/conv_train.h): synchronous entry points
+// (tfjs kernels are synchronous). Outputs are caller-provided Float32Arrays so the wasm
+// backend's heap can be written in place.
+#include <stdexcept>
+#include <string>
+
 #include "binding/modules.h"
 #include "binding/util.h"
+#include "train/conv_train.h"
 
 namespace tfjq {
 namespace binding {
+namespace {
 
-void InitTrain(Napi::Env env, Napi::Object exports) {}
+constexpr int64_t kMaxDim = (int64_t{1} << 31) - 1;
+
+train::ConvGeom GetGeom(Napi::Env env, const Napi::Value& v) {
+  if (!v.IsObject() || v.IsArray()) ThrowTypeError(env, "geom must be an object");
+  auto f = [&](const char* key, int64_t lo) {
+    std::string name = std::string("geom.") + key;
+    return GetInt(env, GetField(env, v, "geom", key), name.c_str(), lo, kMaxDim);
+  };
+  train::ConvGeom g;
+  g.batch = f("batch", 0);
+  g.in_h = f("inHeight", 0);
+  g.in_w = f("inWidth", 0);
+  g.in_c = f("inChannels", 0);
+  g.out_h = f("outHeight", 0);
+  g.out_w = f("outWidth", 0);
+  g.out_c = f("outChannels", 0);
+  g.filter_h = f("filterHeight", 1);
+  g.filter_w = f("filterWidth", 1);
+  g.stride_h = f("strideHeight", 1);
+  g.stride_w = f("strideWidth", 1);
+  g.dil_h = f("dilationHeight", 1);
+  g.dil_w = f("dilationWidth", 1);
+  g.pad_top = f("padTop", 0);
+  g.pad_left = f("padLeft", 0);
+  return g;
+}
+
+enum class Kind { kConv, kDepthwise, kPool };
+
+void Validate(Napi::Env env, const train::ConvGeom& g, Kind kind) {
+  try {
+    if (kind == Kind::kPool) train::ValidatePoolGeom(g);
+    else train::ValidateConvGeom(g, kind == Kind::kDepthwise);
+  } catch (const std::exception& e) {
+    ThrowRangeError(env, std::string("geom: ") + e.what());
+  }
+}
+
+bool Overlaps(const View<float>& a, const View<float>& b) {
+  if (a.length == 0 || b.length == 0) return false;
+  return a.data < b.data + b.length && b.data < a.data + a.length;
+}
+
+void CheckNoAlias(Napi::Env env, const View<float>& out, const char* out_name, const View<float>& in,
+                  const char* in_name) {
+  if (Overlaps(out, in)) ThrowRangeError(env, std::string(out_name) + " must not overlap " + in_name);
+}
+
+// fn(geom, in0, in1, out) with the three sizes given by the geometry.
+template <typename SizeA, typename SizeB, typename SizeOut, typename Fn>
+Napi::Value Run3(const Napi::CallbackInfo& info, Kind kind, const char* na, const char* nb, const char* nout,
+                 SizeA size_a, SizeB size_b, SizeOut size_out, Fn fn) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 4) ThrowTypeError(env, "expected 4 arguments (geom, " + std::string(na) + ", " + nb + ", " + nout + ")");
+  train::ConvGeom g = GetGeom(env, info[0]);
+  Validate(env, g, kind);
+  auto a = GetArrayOfLength<float>(env, info[1], na, static_cast<size_t>(size_a(g)));
+  auto b = GetArrayOfLength<float>(env, info[2], nb, static_cast<size_t>(size_b(g)));
+  auto out = GetArrayOfLength<float>(env, info[3], nout, static_cast<size_t>(size_out(g)));
+  CheckNoAlias(env, out, nout, a, na);
+  CheckNoAlias(env, out, nout, b, nb);
+  try {
+    fn(g, a.data, b.data, out.data);
+  } catch (const std::invalid_argument& e) {
+    ThrowRangeError(env, e.what());
+  } catch (const std::bad_alloc&) {
+    throw Napi::Error::New(env, "out of memory");
+  }
+  return env.Undefined();
+}
+
+int64_t In(const train::ConvGeom& g) { return train::InputSize(g); }
+int64_t Out(const train::ConvGeom& g) { return train::OutputSize(g); }
+int64_t Filt(const train::ConvGeom& g) { return train::FilterSize(g, false); }
+int64_t DwFilt(const train::ConvGeom& g) { return train::FilterSize(g, true); }
+
+Napi::Value Conv2DJs(const Napi::CallbackInfo& info) {
+  return Run3(info, Kind::kConv, "x", "filter", "y", In, Filt, Out, train::Conv2D);
+}
+Napi::Value Conv2DBackpropInputJs(const Napi::CallbackInfo& info) {
+  return Run3(info, Kind::kConv, "dy", "filter", "dx", Out, Filt, In, train::Conv2DBackpropInput);
+}
+Napi::Value Conv2DBackpropFilterJs(const Napi::CallbackInfo& info) {
+  return Run3(info, Kind::kConv, "x", "dy", "dw", In, Out, Filt, train::Conv2DBackpropFilter);
+}
+Napi::Value DepthwiseConv2DJs(const Napi::CallbackInfo& info) {
+  return Run3(info, Kind::kDepthwise, "x", "filter", "y", In, DwFilt, Out, train::DepthwiseConv2D);
+}
+Napi::Value DepthwiseConv2DBackpropInputJs(const Napi::CallbackInfo& info) {
+  return Run3(info, Kind::kDepthwise, "dy", "filter", "dx", Out, DwFilt, In, train::DepthwiseConv2DBackpropInput);
+}
+Napi::Value DepthwiseConv2DBackpropFilterJs(const Napi::CallbackInfo& info) {
+  return Run3(info, Kind::kDepthwise, "x", "dy", "dw", In, Out, DwFilt, train::DepthwiseConv2DBackpropFilter);
+}
+Napi::Value MaxPoolGradJs(const Napi::CallbackInfo& info) {
+  return Run3(info, Kind::kPool, "x", "dy", "dx", In, Out, In, train::MaxPoolGrad);
+}
+Napi::Value AvgPoolGradJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 3) ThrowTypeError(env, "expected 3 arguments (geom, dy, dx)");
+  train::ConvGeom g = GetGeom(env, info[0]);
+  Validate(env, g, Kind::kPool);
+  auto dy = GetArrayOfLength<float>(env, info[1], "dy", static_cast<size_t>(Out(g)));
+  auto dx = GetArrayOfLength<float>(env, info[2], "dx", static_cast<size_t>(In(g)));
+  CheckNoAlias(env, dx, "dx", dy, "dy");
+  try {
+    train::AvgPoolGrad(g, dy.data, dx.data);
+  } catch (const std::invalid_argument& e) {
+    ThrowRangeError(env, e.what());
+  }
+  return env.Undefined();
+}
+
+// trainBiasActivation(y, channels, bias | null, activation, alpha): in place.
+Napi::Value BiasActivationJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 5) ThrowTypeError(env, "expected 5 arguments (y, channels, bias, activation, alpha)");
+  auto y = GetArray<float>(env, info[0], "y");
+  const int64_t channels = GetInt(env, info[1], "channels", 1, kMaxDim);
+  if (y.length % static_cast<size_t>(channels) != 0) {
+    ThrowRangeError(env, "y has " + std::to_string(y.length) + " elements, not a multiple of channels (" +
+                             std::to_string(channels) + ")");
+  }
+  View<float> bias;
+  const bool has_bias = !info[2].IsNull() && !info[2].IsUndefined();
+  if (has_bias) {
+    bias = GetArray<float>(env, info[2], "bias");
+    if (bias.length != 1 && bias.length != static_cast<size_t>(channels)) {
+      ThrowRangeError(env, "bias has " + std::to_string(bias.length) + " elements, expected 1 or " +
+                               std::to_string(channels));
+    }
+    CheckNoAlias(env, y, "y", bias, "bias");
+  }
+  std::string act = GetString(env, info[3], "activation");
+  train::Activation a;
+  if (act == "linear") a = train::Activation::kLinear;
+  else if (act == "relu") a = train::Activation::kRelu;
+  else if (act == "relu6") a = train::Activation::kRelu6;
+  else if (act == "leakyrelu") a = train::Activation::kLeakyRelu;
+  else ThrowRangeError(env, "activation must be 'linear', 'relu', 'relu6' or 'leakyrelu', got '" + act + "'");
+  const float alpha = static_cast<float>(GetFiniteNumber(env, info[4], "alpha"));
+  train::BiasActivation(y.data, static_cast<int64_t>(y.length) / channels, channels, has_bias ? bias.data : nullptr,
+                        static_cast<int64_t>(bias.length), a, alpha);
+  return env.Undefined();
+}
+
+}  // namespace
+
+void InitTrain(Napi::Env env, Napi::Object exports) {
+  exports.Set("trainConv2D", Napi::Function::New(env, Conv2DJs, "trainConv2D"));
+  exports.Set("trainConv2DBackpropInput", Napi::Function::New(env, Conv2DBackpropInputJs, "trainConv2DBackpropInput"));
+  exports.Set("trainConv2DBackpropFilter",
+              Napi::Function::New(env, Conv2DBackpropFilterJs, "trainConv2DBackpropFilter"));
+  exports.Set("trainDepthwiseConv2D", Napi::Function::New(env, DepthwiseConv2DJs, "trainDepthwiseConv2D"));
+  exports.Set("trainDepthwiseConv2DBackpropInput",
+              Napi::Function::New(env, DepthwiseConv2DBackpropInputJs, "trainDepthwiseConv2DBackpropInput"));
+  exports.Set("trainDepthwiseConv2DBackpropFilter",
+              Napi::Function::New(env, DepthwiseConv2DBackpropFilterJs, "trainDepthwiseConv2DBackpropFilter"));
+  exports.Set("trainMaxPoolGrad", Napi::Function::New(env, MaxPoolGradJs, "trainMaxPoolGrad"));
+  exports.Set("trainBiasActivation", Napi::Function::New(env, BiasActivationJs, "trainBiasActivation"));
+  exports.Set("trainAvgPoolGrad", Napi::Function::New(env, AvgPoolGradJs, "trainAvgPoolGrad"));
+}
 
 }  // namespace binding
 }  // namespace tfjq

@@ -1,0 +1,62 @@
+// Float32 training kernels for TensorFlow.js (NHWC), registered as tfjs kernels by
+// src/train/kernels.ts: the convolution/depthwise forward and backward passes and the
+// pooling gradients that tfjs-backend-wasm lacks or that tfjs-backend-cpu runs slowly.
+//
+// Semantics follow tfjs (backend_util.computeConv2DInfo): the caller resolves SAME / VALID /
+// explicit padding into pad_top / pad_left and the output size; pixels outside the input
+// read as zero. Filters are [fh, fw, in_c, out_c] for Conv2D and [fh, fw, in_c, mult] for
+// depthwise (out_c = in_c * mult, output channel c = ic * mult + q).
+//
+// Every function is synchronous, uses the shared pool (ParallelFor), picks the AVX2/FMA
+// microkernels when ActiveIsa() != kRef on x86-64 and the portable ones otherwise, and
+// throws std::invalid_argument for an inconsistent geometry (never reads out of bounds
+// for a geometry it accepts, given arrays of the sizes *Size() report).
+#pragma once
+#include <cstdint>
+
+namespace tfjq {
+namespace train {
+
+struct ConvGeom {
+  int64_t batch = 0, in_h = 0, in_w = 0, in_c = 0;
+  int64_t out_h = 0, out_w = 0, out_c = 0;  // depthwise: out_c = in_c * multiplier
+  int64_t filter_h = 1, filter_w = 1;
+  int64_t stride_h = 1, stride_w = 1;
+  int64_t dil_h = 1, dil_w = 1;
+  int64_t pad_top = 0, pad_left = 0;
+};
+
+// Throws std::invalid_argument naming the offending field.
+void ValidateConvGeom(const ConvGeom& g, bool depthwise);
+int64_t InputSize(const ConvGeom& g);   // batch * in_h * in_w * in_c
+int64_t OutputSize(const ConvGeom& g);  // batch * out_h * out_w * out_c
+int64_t FilterSize(const ConvGeom& g, bool depthwise);
+
+// y = conv2d(x, w)
+void Conv2D(const ConvGeom& g, const float* x, const float* w, float* y);
+// dx = d conv2d / dx given dy
+void Conv2DBackpropInput(const ConvGeom& g, const float* dy, const float* w, float* dx);
+// dw = d conv2d / dw given dy
+void Conv2DBackpropFilter(const ConvGeom& g, const float* x, const float* dy, float* dw);
+
+void DepthwiseConv2D(const ConvGeom& g, const float* x, const float* w, float* y);
+void DepthwiseConv2DBackpropInput(const ConvGeom& g, const float* dy, const float* w, float* dx);
+void DepthwiseConv2DBackpropFilter(const ConvGeom& g, const float* x, const float* dy, float* dw);
+
+// Pooling geometry: in_c == out_c (channels); filter/stride/dilation/pad as for ConvGeom.
+// MaxPoolGrad routes each dy to the first strict maximum of its window in row-major
+// order (tfjs-backend-cpu's choice; a window without a value > -inf routes nowhere).
+void MaxPoolGrad(const ConvGeom& g, const float* x, const float* dy, float* dx);
+// AvgPoolGrad spreads dy / (filter_h * filter_w) over the window's in-bounds pixels
+// (tfjs's divisor, padding included).
+void AvgPoolGrad(const ConvGeom& g, const float* dy, float* dx);
+void ValidatePoolGeom(const ConvGeom& g);
+
+// Fused-conv epilogue, in place on y viewed as [rows, channels]:
+// y = act(y + bias[c]) (bias may be null; bias_len 1 broadcasts one value).
+enum class Activation : int { kLinear = 0, kRelu = 1, kRelu6 = 2, kLeakyRelu = 3 };
+void BiasActivation(float* y, int64_t rows, int64_t channels, const float* bias, int64_t bias_len, Activation act,
+                    float alpha);
+
+}  // namespace train
+}  // namespace tfjq
