@@ -31,7 +31,7 @@ async function gradsOn(backend: string, d: Record<string, Float32Array>): Promis
   return tf.tidy(() => {
     const t = Object.fromEntries(Object.entries(d).map(([k, v]) => [k, tf.tensor(v, shapes[k as keyof typeof shapes])]));
     const f = (x: Tensor, w1: Tensor, b1: Tensor, dw: Tensor, gamma: Tensor, beta: Tensor, w2: Tensor, dense: Tensor) => {
-      let h = tf.fused.conv2d({ x: x as Tensor4D, filter: w1 as Tensor4D, strides: 1, pad: 'same', bias: b1 });
+      let h: Tensor = tf.fused.conv2d({ x: x as Tensor4D, filter: w1 as Tensor4D, strides: 1, pad: 'same', bias: b1 });
       h = tf.relu(h);
       h = tf.relu6(tf.depthwiseConv2d(h as Tensor4D, dw as Tensor4D, 2, 'same'));   // [3,6,6,16]
       const { mean, variance } = tf.moments(h, [0, 1, 2]);
@@ -74,7 +74,6 @@ describe('training a tiny tfjs-layers conv net on wasm', () => {
   it('runs and reduces the loss', async () => {
     registerNativeTrainingKernels();
     await tf.setBackend('wasm');
-    tf.util.seedrandom?.('train');
     // Task: is the bright 3x3 blob in the left or the right half of a noisy 12x12 image?
     const r = rng(42);
     const n = 64;
