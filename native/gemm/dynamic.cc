@@ -1,0 +1,50 @@
+// Dynamic-quantization GEMM (float in, float out): §8 quantization of X to uint8, then the
+// int8 GEMM with the dequantize epilogue (§7), in one call.
+#include <cmath>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "common/aligned_buffer.h"
+#include "gemm/gemm.h"
+#include "quant/quantize.h"
+
+namespace tfjq {
+namespace gemm {
+
+void DynamicGemm(const DynamicGemmArgs& d) {
+  if (d.b == nullptr || d.b->empty()) throw std::invalid_argument("b (packed weights) must not be empty");
+  const int64_t k = d.b->k();
+  if (d.m < 0 || d.m >= kMaxDim) throw std::invalid_argument("m must be in [0, 2^31)");
+  if (d.ldx < k) throw std::invalid_argument("ldx must be at least k = " + std::to_string(k));
+  if (d.m > 0 && (d.x == nullptr || d.c == nullptr)) throw std::invalid_argument("x and c must not be null");
+  const int64_t rows = d.per_row ? std::max<int64_t>(d.m, 1) : 1;
+  std::vector<float> scales(static_cast<size_t>(rows), 1.0f);
+  std::vector<int32_t> zps(static_cast<size_t>(rows), 0);
+  AlignedBuffer q(static_cast<size_t>(std::max<int64_t>(1, d.m * k)));
+  if (d.m > 0) quant::DynamicQuantizeU8(d.x, d.m, k, d.ldx, d.per_row, q.data(), scales.data(), zps.data(), d.threads);
+  GemmArgs g;
+  g.m = d.m;
+  g.a = q.data();
+  g.a_signed = false;
+  g.lda = k;
+  g.a_zero_points = zps.data();
+  g.a_zero_point_per_row = d.per_row;
+  g.b = d.b;
+  g.c = d.c;
+  g.ldc = d.ldc;
+  g.threads = d.threads;
+  g.epilogue.output = OutputType::kFloat32;
+  g.epilogue.a_scales = scales.data();
+  g.epilogue.a_scale_per_row = d.per_row;
+  g.epilogue.w_scales = d.w_scales;
+  g.epilogue.w_scale_per_channel = d.w_scale_per_channel;
+  g.epilogue.bias_f32 = d.bias_f32;
+  g.epilogue.activation = d.activation;
+  g.epilogue.clamp_min = d.clamp_min;
+  g.epilogue.clamp_max = d.clamp_max;
+  Gemm(g);
+}
+
+}  // namespace gemm
+}  // namespace tfjq

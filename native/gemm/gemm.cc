@@ -1,0 +1,285 @@
+// The GEMM driver: argument checks, dispatch, blocking and threading around the per-path
+// microkernels (docs/gemm.md). Packing of B is in pack.cc, the oracle in gemm_ref.cc.
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "common/aligned_buffer.h"
+#include "common/thread_pool.h"
+#include "gemm/gemm.h"
+#include "gemm/internal.h"
+
+namespace tfjq {
+namespace gemm {
+namespace internal {
+
+const KernelSet* KernelsFor(Isa isa) {
+  switch (isa) {
+#if defined(__x86_64__) || defined(_M_X64)
+    case Isa::kAvx2: return Avx2Kernels();
+    case Isa::kAvxVnni: return AvxVnniKernels();
+    case Isa::kAvx512Vnni: return Avx512VnniKernels();
+#endif
+#if defined(__aarch64__)
+    case Isa::kNeon: return NeonKernels();
+    case Isa::kNeonDot: return NeonDotKernels();
+#endif
+    default: return nullptr;
+  }
+}
+
+}  // namespace internal
+
+namespace {
+
+using internal::EpiCtx;
+using internal::EpiRow;
+using internal::KernelSet;
+
+[[noreturn]] void Bad(const std::string& msg) { throw std::invalid_argument(msg); }
+
+bool FinitePositive(float v) { return std::isfinite(v) && v > 0.0f; }
+
+void CheckScales(const float* s, int64_t count, const char* name) {
+  if (s == nullptr) Bad(std::string(name) + " must not be null");
+  for (int64_t i = 0; i < count; i++) {
+    if (!FinitePositive(s[i])) Bad(std::string(name) + "[" + std::to_string(i) + "] must be a finite number > 0");
+  }
+}
+
+// Checks everything, fills ctx (expanding per-tensor parameters to n entries into storage).
+void Prepare(const GemmArgs& g, EpiCtx* ctx, std::vector<float>* mult_store, std::vector<float>* ws_store) {
+  if (g.b == nullptr || g.b->empty()) Bad("b (packed weights) must not be empty");
+  const PackedB& b = *g.b;
+  if (!GemmIsaUsable(b.isa())) Bad(std::string("packed weights are for isa '") + IsaName(b.isa()) + "', not available here");
+  const int64_t n = b.n(), k = b.k();
+  if (g.m < 0 || g.m >= kMaxDim) Bad("m must be in [0, 2^31), got " + std::to_string(g.m));
+  if (g.m > 0 && g.a == nullptr) Bad("a must not be null");
+  if (g.m > 0 && g.c == nullptr) Bad("c must not be null");
+  if (g.lda < k) Bad("lda must be at least k = " + std::to_string(k) + ", got " + std::to_string(g.lda));
+  if (g.ldc < n) Bad("ldc must be at least n = " + std::to_string(n) + ", got " + std::to_string(g.ldc));
+  if (g.a_zero_points == nullptr) Bad("a_zero_points must not be null");
+  const int32_t zlo = g.a_signed ? -128 : 0, zhi = g.a_signed ? 127 : 255;
+  const int64_t nza = g.a_zero_point_per_row ? g.m : 1;
+  for (int64_t i = 0; i < nza; i++) {
+    if (g.a_zero_points[i] < zlo || g.a_zero_points[i] > zhi) {
+      Bad("a_zero_points[" + std::to_string(i) + "] = " + std::to_string(g.a_zero_points[i]) + " is outside [" +
+          std::to_string(zlo) + ", " + std::to_string(zhi) + "]");
+    }
+  }
+  if (g.threads < 0) Bad("threads must be >= 0");
+  const Epilogue& e = g.epilogue;
+  if (e.bias && e.bias_f32) Bad("bias (int32) and bias_f32 are exclusive");
+  if (e.bias_f32 && e.output != OutputType::kFloat32) Bad("bias_f32 requires float32 output");
+  *ctx = EpiCtx{};
+  ctx->output = e.output;
+  ctx->col_sums = b.col_sums();
+  ctx->bias = e.bias;
+  ctx->c = g.c;
+  ctx->ldc = g.ldc;
+  switch (e.output) {
+    case OutputType::kInt32: break;
+    case OutputType::kInt8:
+    case OutputType::kUint8: {
+      const int32_t lo = e.output == OutputType::kInt8 ? -128 : 0, hi = e.output == OutputType::kInt8 ? 127 : 255;
+      if (e.out_zero_point < lo || e.out_zero_point > hi) Bad("out_zero_point is outside the output type's range");
+      if (e.qmin < lo || e.qmax > hi || e.qmin > e.qmax) {
+        Bad("clamp bounds [" + std::to_string(e.qmin) + ", " + std::to_string(e.qmax) + "] must satisfy " +
+            std::to_string(lo) + " <= qmin <= qmax <= " + std::to_string(hi));
+      }
+      const int64_t cnt = e.multiplier_per_channel ? n : 1;
+      CheckScales(e.multipliers, cnt, "multipliers");
+      mult_store->assign(static_cast<size_t>(n), e.multipliers[0]);
+      if (e.multiplier_per_channel) mult_store->assign(e.multipliers, e.multipliers + n);
+      ctx->mult = mult_store->data();
+      ctx->zo = e.out_zero_point;
+      ctx->qlo_f = static_cast<float>(e.qmin - e.out_zero_point);
+      ctx->qhi_f = static_cast<float>(e.qmax - e.out_zero_point);
+      break;
+    }
+    case OutputType::kFloat32: {
+      CheckScales(e.a_scales, e.a_scale_per_row ? g.m : 1, "a_scales");
+      CheckScales(e.w_scales, e.w_scale_per_channel ? n : 1, "w_scales");
+      ws_store->assign(static_cast<size_t>(n), e.w_scales[0]);
+      if (e.w_scale_per_channel) ws_store->assign(e.w_scales, e.w_scales + n);
+      ctx->w_scales = ws_store->data();
+      ctx->bias_f32 = e.bias_f32;
+      ctx->act = e.activation;
+      switch (e.activation) {
+        case Activation::kNone: break;
+        case Activation::kRelu: ctx->act_lo = 0.0f; break;
+        case Activation::kRelu6: ctx->act_lo = 0.0f; ctx->act_hi = 6.0f; break;
+        case Activation::kClamp:
+          if (!(std::isfinite(e.clamp_min) && std::isfinite(e.clamp_max) && e.clamp_min <= e.clamp_max)) {
+            Bad("clamp bounds must be finite with clamp_min <= clamp_max");
+          }
+          ctx->act_lo = e.clamp_min;
+          ctx->act_hi = e.clamp_max;
+          break;
+        default: Bad("unknown activation");
+      }
+      break;
+    }
+    default: Bad("unknown output type");
+  }
+}
+
+// Per-thread scratch, reused across calls (grows, never shrinks).
+struct Scratch {
+  AlignedBuffer apack, acc;
+  std::vector<EpiRow> rows;
+  uint64_t packed_call = 0;
+  int64_t packed_mb = -1;
+};
+thread_local Scratch t_scratch;
+std::atomic<uint64_t> g_call_id{1};
+
+struct Plan {
+  int64_t mc, nc_panels, mblocks, nblocks, kc_groups, kblocks;
+};
+
+Plan MakePlan(const KernelSet& ks, int64_t m, int64_t panels, int64_t kg_total, int threads) {
+  Plan p;
+  const int64_t mr = ks.mr;
+  if (m == 1) {
+    p.mc = 1;
+    p.nc_panels = threads > 1 ? std::max<int64_t>(2, (panels + 4 * threads - 1) / (4 * threads)) : panels;
+  } else {
+    p.mc = std::min<int64_t>((m + mr - 1) / mr, std::max<int64_t>(1, 48 / mr)) * mr;
+    p.nc_panels = std::max<int64_t>(1, std::min<int64_t>(panels, 256 / ks.nr));
+    auto tasks = [&] { return ((m + p.mc - 1) / p.mc) * ((panels + p.nc_panels - 1) / p.nc_panels); };
+    if (threads > 1) {
+      while (tasks() < 4 * threads && p.nc_panels > 2) p.nc_panels = (p.nc_panels + 1) / 2;
+      while (tasks() < 4 * threads && p.mc > mr) p.mc = std::max<int64_t>(mr, (p.mc / 2 + mr - 1) / mr * mr);
+    }
+  }
+  p.mblocks = (m + p.mc - 1) / p.mc;
+  p.nblocks = (panels + p.nc_panels - 1) / p.nc_panels;
+  const int64_t kc_max_groups = std::max<int64_t>(1, ks.kc_max / ks.kgroup);
+  p.kblocks = (kg_total + kc_max_groups - 1) / kc_max_groups;
+  p.kc_groups = (kg_total + p.kblocks - 1) / p.kblocks;
+  return p;
+}
+
+void GemmPacked(const GemmArgs& g, const EpiCtx& ctx, const KernelSet& ks) {
+  const PackedB& b = *g.b;
+  const int64_t m = g.m, n = b.n(), k = b.k(), kpad = b.kpad();
+  const int64_t kg_total = kpad / ks.kgroup;
+  const int64_t panels = b.num_panels();
+  const int nr = ks.nr;
+  const int threads = g.threads > 0 ? std::min(g.threads, NumThreads()) : NumThreads();
+  const Plan plan = MakePlan(ks, m, panels, kg_total, threads);
+  // Packed A rows: kpad values, stride rounded to 64 bytes.
+  const int64_t astride = (kpad * ks.a_bytes_per_k + 63) / 64 * 64;
+  const uint8_t xor_mask = g.a_signed ? 0x80 : 0x00;
+  const int32_t za_shift = g.a_signed ? 128 : 0;
+  const bool need_rowsum = !b.zero_points_all_zero();
+  EpiCtx c = ctx;
+  std::vector<int32_t> zb_store;
+  if (need_rowsum) {
+    zb_store.resize(static_cast<size_t>(n));
+    for (int64_t j = 0; j < n; j++) zb_store[static_cast<size_t>(j)] = b.zero_point(j);
+    c.zb = zb_store.data();
+  }
+  const uint64_t call_id = g_call_id.fetch_add(1, std::memory_order_relaxed);
+  const int64_t ntasks = plan.mblocks * plan.nblocks;
+  std::atomic<int64_t> next{0};
+  const uint8_t* a_base = static_cast<const uint8_t*>(g.a);
+
+  auto run_task = [&](int64_t t) {
+    Scratch& s = t_scratch;
+    const int64_t mb = t / plan.nblocks, nb = t % plan.nblocks;
+    const int64_t m0 = mb * plan.mc, mc = std::min(plan.mc, m - m0);
+    const int64_t p0 = nb * plan.nc_panels, p1 = std::min(panels, p0 + plan.nc_panels);
+    const int64_t ldacc = (p1 - p0) * nr;
+    if (s.packed_call != call_id || s.packed_mb != mb) {
+      const size_t need = static_cast<size_t>(plan.mc * astride);
+      if (s.apack.size() < need) s.apack.Reset(need);
+      if (s.rows.size() < static_cast<size_t>(plan.mc)) s.rows.resize(static_cast<size_t>(plan.mc));
+      for (int64_t i = 0; i < mc; i++) {
+        const uint8_t* src = a_base + (m0 + i) * g.lda;
+        ks.pack_a(src, k, kpad, xor_mask, s.apack.data() + i * astride);
+        const int64_t row = m0 + i;
+        const int32_t za_u8 = g.a_zero_points[g.a_zero_point_per_row ? row : 0] + za_shift;
+        EpiRow& r = s.rows[static_cast<size_t>(i)];
+        r.za = za_u8 - ks.a_offset;
+        r.zbc = 0;
+        if (need_rowsum) {
+          uint32_t sum = 0;
+          for (int64_t kk = 0; kk < k; kk++) sum += static_cast<uint8_t>(src[kk] ^ xor_mask);
+          r.zbc = static_cast<int32_t>(static_cast<uint32_t>(k) * static_cast<uint32_t>(za_u8) - sum);
+        }
+        r.sa = 0.0f;
+        if (g.epilogue.output == OutputType::kFloat32) r.sa = g.epilogue.a_scales[g.epilogue.a_scale_per_row ? row : 0];
+      }
+      s.packed_call = call_id;
+      s.packed_mb = mb;
+    }
+    const size_t acc_need = static_cast<size_t>(plan.mc * ldacc) * sizeof(int32_t);
+    if (s.acc.size() < acc_need) s.acc.Reset(acc_need);
+    int32_t* acc = s.acc.as<int32_t>();
+    const uint8_t* ap = s.apack.data();
+    for (int64_t kb = 0; kb < plan.kblocks; kb++) {
+      const int64_t g0 = kb * plan.kc_groups;
+      const int64_t gcount = std::min(plan.kc_groups, kg_total - g0);
+      const bool last = kb + 1 == plan.kblocks;
+      const int64_t a_off = g0 * ks.kgroup * ks.a_bytes_per_k;
+      for (int64_t p = p0; p < p1; p++) {
+        const int8_t* bp = b.panels() + p * b.panel_stride() + g0 * nr * ks.kgroup;
+        const int64_t n0 = p * nr;
+        const int64_t cols = std::min<int64_t>(nr, n - n0);
+        int32_t* accp = acc + (p - p0) * nr;
+        for (int64_t i0 = 0; i0 < mc; i0 += ks.mr) {
+          const int rows = static_cast<int>(std::min<int64_t>(ks.mr, mc - i0));
+          ks.kernels[rows - 1](gcount, ap + i0 * astride + a_off, astride, bp, accp + i0 * ldacc, ldacc, kb > 0);
+          if (last) ks.epilogue(c, accp + i0 * ldacc, ldacc, s.rows.data() + i0, m0 + i0, rows, n0, cols);
+        }
+      }
+    }
+  };
+
+  if (ntasks == 1 || threads <= 1) {
+    for (int64_t t = 0; t < ntasks; t++) run_task(t);
+    return;
+  }
+  const int participants = static_cast<int>(std::min<int64_t>(threads, ntasks));
+  ParallelFor(participants, 1, participants, [&](int64_t, int64_t) {
+    for (;;) {
+      const int64_t t = next.fetch_add(1, std::memory_order_relaxed);
+      if (t >= ntasks) return;
+      run_task(t);
+    }
+  });
+}
+
+}  // namespace
+
+void Gemm(const GemmArgs& args) {
+  EpiCtx ctx;
+  std::vector<float> mult, ws;
+  Prepare(args, &ctx, &mult, &ws);
+  if (args.m == 0) return;
+  const Isa isa = args.b->isa();
+  if (isa == Isa::kRef) {
+    internal::GemmRef(args, ctx, args.epilogue.output == OutputType::kFloat32 ? args.epilogue.a_scales : nullptr);
+    return;
+  }
+  const KernelSet* ks = internal::KernelsFor(isa);
+  if (ks == nullptr) Bad(std::string("isa '") + IsaName(isa) + "' is not compiled into this build");
+  GemmPacked(args, ctx, *ks);
+}
+
+double MeasurePeakGops(Isa isa, double seconds) {
+  if (!(seconds > 0) || seconds > 60) Bad("seconds must be in (0, 60]");
+  if (!GemmIsaUsable(isa)) Bad(std::string("isa '") + IsaName(isa) + "' is not available");
+  if (isa == Isa::kRef) return internal::PeakRef(seconds);
+  const KernelSet* ks = internal::KernelsFor(isa);
+  if (ks == nullptr || ks->peak == nullptr) Bad(std::string("isa '") + IsaName(isa) + "' has no peak loop");
+  return ks->peak(seconds);
+}
+
+}  // namespace gemm
+}  // namespace tfjq

@@ -1,0 +1,118 @@
+// AVX-512 VNNI path (VPDPBUSD on zmm): the AVX2 kernel's structure widened — 6 rows × 64
+// columns (4 zmm per row, 24 named accumulators, 4 B vectors + 1 broadcast of A live), K in
+// groups of 4. Exactness as for AVX-VNNI: each lane sums 4 exact uint8 × int8 products and
+// the accumulation wraps modulo 2^32 like the reference.
+// Builds with -mavx512f/bw/vl/vnni, or on SIMDe with -DTFJQ_EMULATE_SIMD (emulated harness).
+#include "common/simd_x86.h"
+#include "gemm/internal.h"
+
+namespace tfjq {
+namespace gemm {
+namespace internal {
+namespace {
+
+using simd::LoadU32;
+
+constexpr int kMr = 6;
+constexpr int kNr = 64;
+
+template <int R>
+void KernelAvx512Vnni(int64_t kg, const uint8_t* a, int64_t as, const int8_t* b, int32_t* c, int64_t ldc,
+                      bool accumulate) {
+  __m512i c0_0 = _mm512_setzero_si512(), c0_1 = c0_0, c0_2 = c0_0, c0_3 = c0_0;
+  __m512i c1_0 = c0_0, c1_1 = c0_0, c1_2 = c0_0, c1_3 = c0_0;
+  __m512i c2_0 = c0_0, c2_1 = c0_0, c2_2 = c0_0, c2_3 = c0_0;
+  __m512i c3_0 = c0_0, c3_1 = c0_0, c3_2 = c0_0, c3_3 = c0_0;
+  __m512i c4_0 = c0_0, c4_1 = c0_0, c4_2 = c0_0, c4_3 = c0_0;
+  __m512i c5_0 = c0_0, c5_1 = c0_0, c5_2 = c0_0, c5_3 = c0_0;
+  const uint8_t* a0 = a;
+  const uint8_t* a1 = a + as;
+  const uint8_t* a2 = a + 2 * as;
+  const uint8_t* a3 = a + 3 * as;
+  const uint8_t* a4 = a + 4 * as;
+  const uint8_t* a5 = a + 5 * as;
+  for (int64_t g = 0; g < kg; g++) {
+    const __m512i b0 = _mm512_loadu_si512(b);
+    const __m512i b1 = _mm512_loadu_si512(b + 64);
+    const __m512i b2 = _mm512_loadu_si512(b + 128);
+    const __m512i b3 = _mm512_loadu_si512(b + 192);
+    b += 256;
+    const int64_t off = g * 4;
+#define TFJQ_ROW(i)                                              \
+  if constexpr (R > i) {                                         \
+    const __m512i av = _mm512_set1_epi32(LoadU32(a##i + off));   \
+    c##i##_0 = _mm512_dpbusd_epi32(c##i##_0, av, b0);            \
+    c##i##_1 = _mm512_dpbusd_epi32(c##i##_1, av, b1);            \
+    c##i##_2 = _mm512_dpbusd_epi32(c##i##_2, av, b2);            \
+    c##i##_3 = _mm512_dpbusd_epi32(c##i##_3, av, b3);            \
+  }
+    TFJQ_ROW(0) TFJQ_ROW(1) TFJQ_ROW(2) TFJQ_ROW(3) TFJQ_ROW(4) TFJQ_ROW(5)
+#undef TFJQ_ROW
+  }
+#define TFJQ_STORE(i)                                                      \
+  if constexpr (R > i) {                                                   \
+    int32_t* p = c + i * ldc;                                              \
+    if (accumulate) {                                                      \
+      c##i##_0 = _mm512_add_epi32(c##i##_0, _mm512_loadu_si512(p));        \
+      c##i##_1 = _mm512_add_epi32(c##i##_1, _mm512_loadu_si512(p + 16));   \
+      c##i##_2 = _mm512_add_epi32(c##i##_2, _mm512_loadu_si512(p + 32));   \
+      c##i##_3 = _mm512_add_epi32(c##i##_3, _mm512_loadu_si512(p + 48));   \
+    }                                                                      \
+    _mm512_storeu_si512(p, c##i##_0);                                      \
+    _mm512_storeu_si512(p + 16, c##i##_1);                                 \
+    _mm512_storeu_si512(p + 32, c##i##_2);                                 \
+    _mm512_storeu_si512(p + 48, c##i##_3);                                 \
+  }
+  TFJQ_STORE(0) TFJQ_STORE(1) TFJQ_STORE(2) TFJQ_STORE(3) TFJQ_STORE(4) TFJQ_STORE(5)
+#undef TFJQ_STORE
+}
+
+double PeakAvx512Vnni(double seconds) {
+  volatile int32_t seed = 0x01020304;
+  __m512i x0 = _mm512_set1_epi32(seed), x1 = _mm512_set1_epi32(seed + 1), x2 = _mm512_set1_epi32(seed + 2);
+  __m512i y0 = _mm512_set1_epi32(seed + 3), y1 = _mm512_set1_epi32(seed + 4), y2 = _mm512_set1_epi32(seed + 5);
+  __m512i s0 = _mm512_setzero_si512(), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0, s8 = s0;
+  __m512i s9 = s0, s10 = s0, s11 = s0;
+  int64_t iters = 0;
+  const double t0 = NowSeconds();
+  double elapsed = 0;
+  do {
+    for (int r = 0; r < 1024; r++) {
+      s0 = _mm512_dpbusd_epi32(s0, x0, y0); s1 = _mm512_dpbusd_epi32(s1, x1, y0);
+      s2 = _mm512_dpbusd_epi32(s2, x2, y0); s3 = _mm512_dpbusd_epi32(s3, x0, y1);
+      s4 = _mm512_dpbusd_epi32(s4, x1, y1); s5 = _mm512_dpbusd_epi32(s5, x2, y1);
+      s6 = _mm512_dpbusd_epi32(s6, x0, y2); s7 = _mm512_dpbusd_epi32(s7, x1, y2);
+      s8 = _mm512_dpbusd_epi32(s8, x2, y2); s9 = _mm512_dpbusd_epi32(s9, y0, x0);
+      s10 = _mm512_dpbusd_epi32(s10, y1, x1); s11 = _mm512_dpbusd_epi32(s11, y2, x2);
+      TFJQ_OPAQUE(x0); TFJQ_OPAQUE(x1); TFJQ_OPAQUE(x2); TFJQ_OPAQUE(y0); TFJQ_OPAQUE(y1); TFJQ_OPAQUE(y2);
+    }
+    iters += 1024;
+    elapsed = NowSeconds() - t0;
+    if (TFJQ_SIMD_EMULATED) break;
+  } while (elapsed < seconds);
+  __m512i t = _mm512_add_epi32(_mm512_add_epi32(_mm512_add_epi32(s0, s1), _mm512_add_epi32(s2, s3)),
+                               _mm512_add_epi32(_mm512_add_epi32(s4, s5), _mm512_add_epi32(s6, s7)));
+  t = _mm512_add_epi32(t, _mm512_add_epi32(_mm512_add_epi32(s8, s9), _mm512_add_epi32(s10, s11)));
+  alignas(64) int32_t lanes[16];
+  _mm512_storeu_si512(lanes, t);
+  volatile int32_t sink = lanes[0] + lanes[15];
+  (void)sink;
+  // 12 VPDPBUSD zmm per iteration, 64 multiply-adds (128 ops) each.
+  return static_cast<double>(iters) * 12 * 128 / elapsed * 1e-9;
+}
+
+}  // namespace
+
+const KernelSet* Avx512VnniKernels() {
+  static const KernelSet ks = {
+      Isa::kAvx512Vnni, kMr, kNr, /*kgroup=*/4, /*a_bytes_per_k=*/1, /*a_offset=*/0, /*kc_max=*/384,
+      simd::PackBytesXor,
+      {KernelAvx512Vnni<1>, KernelAvx512Vnni<2>, KernelAvx512Vnni<3>, KernelAvx512Vnni<4>, KernelAvx512Vnni<5>,
+       KernelAvx512Vnni<6>},
+      EpilogueAvx2, PeakAvx512Vnni};
+  return &ks;
+}
+
+}  // namespace internal
+}  // namespace gemm
+}  // namespace tfjq

@@ -1,0 +1,107 @@
+// Internal interface between the GEMM driver (gemm.cc) and the per-ISA kernel files.
+// Each path provides a KernelSet; the driver owns blocking, threading, packing of A into
+// per-row buffers and zero-point/bias corrections, so a new kernel family (e.g. int4) only
+// has to supply these functions. See docs/gemm.md.
+#pragma once
+#include <cstdint>
+
+#include "common/cpu.h"
+#include "gemm/gemm.h"
+
+namespace tfjq {
+namespace gemm {
+namespace internal {
+
+// Per-call epilogue context, resolved by the driver. Per row m the kernels' raw sums
+// raw = Σ_k A'[m][k]·B[k][n] (A' = A as uint8 − a_offset) become
+//   acc = raw − row_za[m]·col_sums[n] + row_zbc[m]·zb[n] + bias[n]          (mod 2^32)
+// with row_za[m] = za_u8[m] − a_offset and row_zbc[m] = K·za_u8[m] − Σ_k A_u8[m][k]
+// (the latter only when zb is not all zero), then the output conversion of §7.
+struct EpiCtx {
+  OutputType output = OutputType::kInt32;
+  const int32_t* col_sums = nullptr;   // n
+  const int32_t* zb = nullptr;         // n entries, or nullptr when all zero
+  const int32_t* bias = nullptr;       // n or nullptr
+  // requantize
+  const float* mult = nullptr;         // n entries (a per-tensor multiplier is expanded)
+  int32_t zo = 0;
+  float qlo_f = 0, qhi_f = 0;          // qmin − zo, qmax − zo
+  // dequantize
+  const float* w_scales = nullptr;     // n entries (expanded)
+  const float* bias_f32 = nullptr;     // n or nullptr
+  Activation act = Activation::kNone;
+  float act_lo = 0, act_hi = 0;        // bounds actually applied (ReLU: 0; ReLU6: 0, 6)
+  void* c = nullptr;
+  int64_t ldc = 0;
+};
+
+// Per-row values for one tile of rows.
+struct EpiRow {
+  int32_t za;    // row_za
+  int32_t zbc;   // row_zbc (0 when zb all zero)
+  float sa;      // activation scale (float output)
+};
+
+// raw tile acc[i*ldacc + j] for rows m0..m0+rows, columns n0..n0+cols → C.
+using EpilogueFn = void (*)(const EpiCtx& ctx, const int32_t* acc, int64_t ldacc, const EpiRow* rows_info,
+                            int64_t m0, int rows, int64_t n0, int64_t cols);
+
+// c[i*ldc + j] (=, or += when accumulate) Σ_{g<kg} Σ_t a_i[g*kgroup + t]·b[(g*nr + j)*kgroup + t],
+// i < R rows (the template's row count), j < nr. a_i = a + i*a_stride (bytes); the packed
+// element type of A depends on the path (uint16 for avx2, uint8 for vnni, ...).
+using KernelFn = void (*)(int64_t kg, const uint8_t* a, int64_t a_stride, const int8_t* b, int32_t* c, int64_t ldc,
+                          bool accumulate);
+
+// Packs `kc` values of one row of A (uint8 after xor with xor_mask) starting at src into
+// dst, padding with zeros up to kcpad (a multiple of kgroup). Element type/offset per path.
+using PackAFn = void (*)(const uint8_t* src, int64_t kc, int64_t kcpad, uint8_t xor_mask, uint8_t* dst);
+
+struct KernelSet {
+  Isa isa;
+  int mr;            // max rows per microkernel call (kernels[r - 1] handles r rows)
+  int nr;            // columns per panel (B layout)
+  int kgroup;        // K values per group in the B layout
+  int a_bytes_per_k; // bytes per K value in packed A (2 for uint16, 1 for bytes)
+  int a_offset;      // packed A holds a − a_offset (neondot: 128, SDOT is signed × signed)
+  int kc_max;        // K values per cache block (multiple of kgroup)
+  PackAFn pack_a;
+  KernelFn kernels[16];
+  EpilogueFn epilogue;
+  double (*peak)(double seconds);
+};
+
+// Scalar §7 epilogue over a tile (ref semantics, element by element): shared as the tail /
+// fallback of vectorized epilogues. Defined in gemm_ref.cc.
+void EpilogueScalar(const EpiCtx& ctx, const int32_t* acc, int64_t ldacc, const EpiRow* rows_info, int64_t m0,
+                    int rows, int64_t n0, int64_t cols);
+// Scalar per-element helpers (the statement of §7 used by every epilogue tail).
+int32_t CorrectAcc(const EpiCtx& ctx, int32_t raw, const EpiRow& r, int64_t n);
+void StoreOne(const EpiCtx& ctx, int32_t acc, const EpiRow& r, int64_t m, int64_t n);
+
+// AVX2 vectorized epilogue (gemm_avx2.cc), used by every x86 path.
+void EpilogueAvx2(const EpiCtx& ctx, const int32_t* acc, int64_t ldacc, const EpiRow* rows_info, int64_t m0,
+                  int rows, int64_t n0, int64_t cols);
+
+// Monotonic clock in seconds (defined in a file compiled without ISA flags, so that no
+// std:: template instantiated under -mavx512f can be picked by the linker for other paths).
+double NowSeconds();
+
+// The reference path: a literal loop over §6–§7 (no packing tricks, no column sums).
+void GemmRef(const GemmArgs& args, const EpiCtx& ctx, const float* a_scales_rows);
+double PeakRef(double seconds);
+
+const KernelSet* Avx2Kernels();
+const KernelSet* AvxVnniKernels();
+const KernelSet* Avx512VnniKernels();
+const KernelSet* NeonKernels();
+const KernelSet* NeonDotKernels();
+
+// The kernel set of a path compiled into this build (nullptr for kRef / not compiled).
+const KernelSet* KernelsFor(Isa isa);
+
+// Panel geometry per path (used by PackB): {nr, kgroup}.
+void LayoutFor(Isa isa, int* nr, int* kgroup);
+
+}  // namespace internal
+}  // namespace gemm
+}  // namespace tfjq
