@@ -1,0 +1,280 @@
+// Convolution geometry, im2col, depthwise (ref + dispatch) and transposed convolution.
+#include <algorithm>
+#include <cstring>
+#include <limits>
+#include <type_traits>
+#include <vector>
+
+#include "common/thread_pool.h"
+#include "ops/internal.h"
+#include "ops/ops.h"
+
+namespace tfjq {
+namespace ops {
+
+using detail::Fail;
+
+int64_t ShapeSize(const Shape& s) {
+  int64_t n = 1;
+  for (int64_t d : s) n *= d;
+  return n;
+}
+
+namespace {
+
+constexpr int64_t kMaxDim = std::numeric_limits<int32_t>::max();
+
+void CheckPositive(int64_t v, const char* name) {
+  if (v < 1) Fail(std::string(name) + " must be >= 1, got " + std::to_string(v));
+}
+
+void CheckBasics(const ConvGeom& g) {
+  CheckPositive(g.batch, "batch");
+  CheckPositive(g.in_h, "inHeight");
+  CheckPositive(g.in_w, "inWidth");
+  CheckPositive(g.in_c, "inChannels");
+  CheckPositive(g.k_h, "filterHeight");
+  CheckPositive(g.k_w, "filterWidth");
+  CheckPositive(g.stride_h, "strideHeight");
+  CheckPositive(g.stride_w, "strideWidth");
+  CheckPositive(g.dilation_h, "dilationHeight");
+  CheckPositive(g.dilation_w, "dilationWidth");
+  if (int64_t(g.batch) * g.in_h * g.in_w * g.in_c > (int64_t(1) << 40)) Fail("input is too large");
+}
+
+int64_t EffK(int32_t k, int32_t d) { return int64_t(k - 1) * d + 1; }
+
+}  // namespace
+
+void CheckConvGeom(ConvGeom* g) {
+  CheckBasics(*g);
+  if (g->pad_top < 0 || g->pad_bottom < 0 || g->pad_left < 0 || g->pad_right < 0) Fail("pads must be >= 0");
+  const int64_t ekh = EffK(g->k_h, g->dilation_h), ekw = EffK(g->k_w, g->dilation_w);
+  const int64_t ph = int64_t(g->in_h) + g->pad_top + g->pad_bottom - ekh;
+  const int64_t pw = int64_t(g->in_w) + g->pad_left + g->pad_right - ekw;
+  if (ph < 0 || pw < 0) {
+    Fail("the filter/window (" + std::to_string(ekh) + "x" + std::to_string(ekw) + " with dilation) is larger than the padded input (" +
+         std::to_string(int64_t(g->in_h) + g->pad_top + g->pad_bottom) + "x" +
+         std::to_string(int64_t(g->in_w) + g->pad_left + g->pad_right) + ")");
+  }
+  g->out_h = static_cast<int32_t>(ph / g->stride_h + 1);
+  g->out_w = static_cast<int32_t>(pw / g->stride_w + 1);
+}
+
+void MakeConvGeom(ConvGeom* g, Padding padding) {
+  CheckBasics(*g);
+  const int64_t ekh = EffK(g->k_h, g->dilation_h), ekw = EffK(g->k_w, g->dilation_w);
+  if (padding == Padding::kExplicit) return CheckConvGeom(g);
+  if (padding == Padding::kValid) {
+    g->pad_top = g->pad_bottom = g->pad_left = g->pad_right = 0;
+    return CheckConvGeom(g);
+  }
+  // SAME
+  const int64_t oh = (int64_t(g->in_h) + g->stride_h - 1) / g->stride_h;
+  const int64_t ow = (int64_t(g->in_w) + g->stride_w - 1) / g->stride_w;
+  const int64_t th = std::max<int64_t>((oh - 1) * g->stride_h + ekh - g->in_h, 0);
+  const int64_t tw = std::max<int64_t>((ow - 1) * g->stride_w + ekw - g->in_w, 0);
+  if (th > kMaxDim || tw > kMaxDim) Fail("padding is too large");
+  g->pad_top = static_cast<int32_t>(th / 2);
+  g->pad_bottom = static_cast<int32_t>(th - th / 2);
+  g->pad_left = static_cast<int32_t>(tw / 2);
+  g->pad_right = static_cast<int32_t>(tw - tw / 2);
+  CheckConvGeom(g);
+}
+
+// ---------------------------------------------------------------- im2col
+
+namespace {
+
+template <typename T>
+void Im2ColImpl(const ConvGeom& g, const T* x, T pad, T* a, int64_t lda, int threads) {
+  const int64_t C = g.in_c, rows = int64_t(g.batch) * g.out_h;
+  ParallelFor(rows, 1, threads, [&](int64_t rb, int64_t re) {
+    for (int64_t r = rb; r < re; r++) {
+      const int64_t n = r / g.out_h, oy = r % g.out_h;
+      for (int64_t ox = 0; ox < g.out_w; ox++) {
+        T* dst = a + (r * g.out_w + ox) * lda;
+        for (int64_t ky = 0; ky < g.k_h; ky++) {
+          const int64_t iy = oy * g.stride_h + ky * g.dilation_h - g.pad_top;
+          for (int64_t kx = 0; kx < g.k_w; kx++, dst += C) {
+            const int64_t ix = ox * g.stride_w + kx * g.dilation_w - g.pad_left;
+            if (iy < 0 || iy >= g.in_h || ix < 0 || ix >= g.in_w) {
+              std::fill(dst, dst + C, pad);
+            } else {
+              std::memcpy(dst, x + ((n * g.in_h + iy) * g.in_w + ix) * C, C * sizeof(T));
+            }
+          }
+        }
+      }
+    }
+  });
+}
+
+}  // namespace
+
+void Im2Col(const ConvGeom& g, const int8_t* x, int32_t pad_value, int8_t* a, int64_t lda, int threads) {
+  Im2ColImpl<int8_t>(g, x, static_cast<int8_t>(pad_value), a, lda, threads);
+}
+void Im2Col(const ConvGeom& g, const uint8_t* x, int32_t pad_value, uint8_t* a, int64_t lda, int threads) {
+  Im2ColImpl<uint8_t>(g, x, static_cast<uint8_t>(pad_value), a, lda, threads);
+}
+void Im2Col(const ConvGeom& g, const float* x, float pad_value, float* a, int64_t lda, int threads) {
+  Im2ColImpl<float>(g, x, pad_value, a, lda, threads);
+}
+
+// ---------------------------------------------------------------- depthwise
+
+namespace {
+
+// Reference: rows [rb, re) of batch·out_h.
+template <typename T>
+void DepthwiseRowsRef(const ConvGeom& g, const T* x, const DepthwiseQ& p, T* y, int64_t rb, int64_t re,
+                      int32_t* acc) {
+  const int64_t C = g.in_c, M = p.multiplier, OC = C * M;
+  for (int64_t r = rb; r < re; r++) {
+    const int64_t n = r / g.out_h, oy = r % g.out_h;
+    for (int64_t ox = 0; ox < g.out_w; ox++) {
+      for (int64_t c = 0; c < OC; c++) acc[c] = p.bias ? p.bias[c] : 0;
+      for (int64_t ky = 0; ky < g.k_h; ky++) {
+        const int64_t iy = oy * g.stride_h + ky * g.dilation_h - g.pad_top;
+        if (iy < 0 || iy >= g.in_h) continue;
+        for (int64_t kx = 0; kx < g.k_w; kx++) {
+          const int64_t ix = ox * g.stride_w + kx * g.dilation_w - g.pad_left;
+          if (ix < 0 || ix >= g.in_w) continue;
+          const T* xp = x + ((n * g.in_h + iy) * g.in_w + ix) * C;
+          const int8_t* wp = p.filter + (ky * g.k_w + kx) * OC;
+          for (int64_t c = 0; c < OC; c++) {
+            const int32_t d = int32_t(xp[c / M]) - p.x_zero_point;
+            acc[c] = static_cast<int32_t>(static_cast<uint32_t>(acc[c]) + static_cast<uint32_t>(d * wp[c]));
+          }
+        }
+      }
+      T* yp = y + (r * g.out_w + ox) * OC;
+      for (int64_t c = 0; c < OC; c++) {
+        yp[c] = static_cast<T>(quant::scalar::Requantize(acc[c], p.multipliers[c], p.y_zero_point, p.y_min, p.y_max));
+      }
+    }
+  }
+}
+
+template <typename T>
+void DepthwiseImpl(const ConvGeom& g, const T* x, const DepthwiseQ& p, T* y, int threads) {
+  const int64_t rows = int64_t(g.batch) * g.out_h;
+  const int64_t OC = int64_t(g.in_c) * p.multiplier;
+  const int64_t work_per_row = std::max<int64_t>(1, int64_t(g.out_w) * OC * g.k_h * g.k_w);
+  const int64_t grain = std::max<int64_t>(1, (int64_t(1) << 16) / work_per_row);
+#if defined(__x86_64__) || defined(_M_X64)
+  if (detail::UseAvx2() && p.multiplier == 1) {
+    ParallelFor(rows, grain, threads, [&](int64_t rb, int64_t re) {
+      if constexpr (std::is_same<T, int8_t>::value) {
+        detail::DepthwiseRowsAvx2S8(g, x, p, y, rb, re);
+      } else {
+        detail::DepthwiseRowsAvx2U8(g, x, p, y, rb, re);
+      }
+    });
+    return;
+  }
+#endif
+  ParallelFor(rows, grain, threads, [&](int64_t rb, int64_t re) {
+    std::vector<int32_t> acc(static_cast<size_t>(OC));
+    DepthwiseRowsRef<T>(g, x, p, y, rb, re, acc.data());
+  });
+}
+
+}  // namespace
+
+void DepthwiseConv2D(const ConvGeom& g, const int8_t* x, const DepthwiseQ& p, int8_t* y, int threads) {
+  DepthwiseImpl<int8_t>(g, x, p, y, threads);
+}
+void DepthwiseConv2D(const ConvGeom& g, const uint8_t* x, const DepthwiseQ& p, uint8_t* y, int threads) {
+  DepthwiseImpl<uint8_t>(g, x, p, y, threads);
+}
+
+void DepthwiseConv2DF32(const ConvGeom& g, int32_t multiplier, const float* x, const float* filter, const float* bias,
+                        float y_min, float y_max, float* y, int threads) {
+  const int64_t C = g.in_c, M = multiplier, OC = C * M;
+  const int64_t rows = int64_t(g.batch) * g.out_h;
+  ParallelFor(rows, 1, threads, [&](int64_t rb, int64_t re) {
+    std::vector<float> acc(static_cast<size_t>(OC));
+    for (int64_t r = rb; r < re; r++) {
+      const int64_t n = r / g.out_h, oy = r % g.out_h;
+      for (int64_t ox = 0; ox < g.out_w; ox++) {
+        for (int64_t c = 0; c < OC; c++) acc[c] = bias ? bias[c] : 0.0f;
+        for (int64_t ky = 0; ky < g.k_h; ky++) {
+          const int64_t iy = oy * g.stride_h + ky * g.dilation_h - g.pad_top;
+          if (iy < 0 || iy >= g.in_h) continue;
+          for (int64_t kx = 0; kx < g.k_w; kx++) {
+            const int64_t ix = ox * g.stride_w + kx * g.dilation_w - g.pad_left;
+            if (ix < 0 || ix >= g.in_w) continue;
+            const float* xp = x + ((n * g.in_h + iy) * g.in_w + ix) * C;
+            const float* wp = filter + (ky * g.k_w + kx) * OC;
+            if (M == 1) {
+              for (int64_t c = 0; c < OC; c++) acc[c] += xp[c] * wp[c];
+            } else {
+              for (int64_t c = 0; c < OC; c++) acc[c] += xp[c / M] * wp[c];
+            }
+          }
+        }
+        float* yp = y + (r * g.out_w + ox) * OC;
+        for (int64_t c = 0; c < OC; c++) yp[c] = std::min(std::max(acc[c], y_min), y_max);
+      }
+    }
+  });
+}
+
+// ---------------------------------------------------------------- transposed convolution
+
+namespace {
+
+template <typename T>
+void ConvTransposeImpl(const ConvGeom& g, const T* dy, const ConvTransposeQ& p, T* y, int threads) {
+  const int64_t CI = g.in_c, CO = p.dy_channels;
+  const int64_t rows = int64_t(g.batch) * g.in_h;
+  ParallelFor(rows, 1, threads, [&](int64_t rb, int64_t re) {
+    std::vector<int32_t> acc(static_cast<size_t>(CI));
+    std::vector<int32_t> d(static_cast<size_t>(CO));
+    for (int64_t r = rb; r < re; r++) {
+      const int64_t n = r / g.in_h, iy = r % g.in_h;
+      for (int64_t ix = 0; ix < g.in_w; ix++) {
+        for (int64_t ci = 0; ci < CI; ci++) acc[ci] = p.bias ? p.bias[ci] : 0;
+        // iy = oy·sh + ky·dh − pt  ⇒  oy = (iy + pt − ky·dh) / sh when divisible and in range.
+        for (int64_t ky = 0; ky < g.k_h; ky++) {
+          const int64_t ty = iy + g.pad_top - ky * g.dilation_h;
+          if (ty < 0 || ty % g.stride_h) continue;
+          const int64_t oy = ty / g.stride_h;
+          if (oy >= g.out_h) continue;
+          for (int64_t kx = 0; kx < g.k_w; kx++) {
+            const int64_t tx = ix + g.pad_left - kx * g.dilation_w;
+            if (tx < 0 || tx % g.stride_w) continue;
+            const int64_t ox = tx / g.stride_w;
+            if (ox >= g.out_w) continue;
+            const T* dp = dy + ((n * g.out_h + oy) * g.out_w + ox) * CO;
+            for (int64_t co = 0; co < CO; co++) d[co] = int32_t(dp[co]) - p.dy_zero_point;
+            const int8_t* wp = p.filter + (ky * g.k_w + kx) * CI * CO;
+            for (int64_t ci = 0; ci < CI; ci++, wp += CO) {
+              uint32_t s = static_cast<uint32_t>(acc[ci]);
+              for (int64_t co = 0; co < CO; co++) s += static_cast<uint32_t>(d[co] * wp[co]);
+              acc[ci] = static_cast<int32_t>(s);
+            }
+          }
+        }
+        T* yp = y + (r * g.in_w + ix) * CI;
+        for (int64_t ci = 0; ci < CI; ci++) {
+          yp[ci] = static_cast<T>(quant::scalar::Requantize(acc[ci], p.multipliers[ci], p.y_zero_point, p.y_min, p.y_max));
+        }
+      }
+    }
+  });
+}
+
+}  // namespace
+
+void Conv2DTranspose(const ConvGeom& g, const int8_t* dy, const ConvTransposeQ& p, int8_t* y, int threads) {
+  ConvTransposeImpl<int8_t>(g, dy, p, y, threads);
+}
+void Conv2DTranspose(const ConvGeom& g, const uint8_t* dy, const ConvTransposeQ& p, uint8_t* y, int threads) {
+  ConvTransposeImpl<uint8_t>(g, dy, p, y, threads);
+}
+
+}  // namespace ops
+}  // namespace tfjq

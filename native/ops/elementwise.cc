@@ -1,0 +1,322 @@
+// Elementwise kernels: broadcasting binary ops (int8 + float), activations, PReLU, bias add.
+#include <algorithm>
+#include <cmath>
+#include <type_traits>
+#include <vector>
+
+#include "common/thread_pool.h"
+#include "ops/internal.h"
+#include "ops/ops.h"
+
+namespace tfjq {
+namespace ops {
+
+using detail::Fail;
+
+Shape BroadcastShape(const Shape& a, const Shape& b) {
+  if (a.size() > size_t(kMaxRank) || b.size() > size_t(kMaxRank)) {
+    Fail("rank must be <= " + std::to_string(kMaxRank));
+  }
+  const size_t r = std::max(a.size(), b.size());
+  Shape out(r);
+  for (size_t i = 0; i < r; i++) {
+    const int64_t da = i < r - a.size() ? 1 : a[i - (r - a.size())];
+    const int64_t db = i < r - b.size() ? 1 : b[i - (r - b.size())];
+    if (da < 0 || db < 0) Fail("dimensions must be >= 0");
+    if (da != db && da != 1 && db != 1) {
+      Fail("shapes are not broadcast-compatible: dimension " + std::to_string(i) + " is " + std::to_string(da) +
+           " vs " + std::to_string(db));
+    }
+    out[i] = da == 1 ? db : da;
+  }
+  return out;
+}
+
+namespace {
+
+// Calls f(a_off, a_step, b_off, b_step, y_off, len) over runs covering the broadcast output;
+// steps are 0 (broadcast) or 1.
+template <typename F>
+void ForBroadcast(const Shape& as, const Shape& bs, int threads, const F& f) {
+  const Shape out = BroadcastShape(as, bs);
+  const size_t r = out.size();
+  const int64_t total = ShapeSize(out);
+  if (total == 0) return;
+  // Padded strides.
+  std::vector<int64_t> dims, sa, sb;
+  {
+    std::vector<int64_t> ta(r), tb(r);
+    int64_t pa = 1, pb = 1;
+    for (size_t i = r; i-- > 0;) {
+      const int64_t da = i < r - as.size() ? 1 : as[i - (r - as.size())];
+      const int64_t db = i < r - bs.size() ? 1 : bs[i - (r - bs.size())];
+      ta[i] = da == 1 ? 0 : pa;
+      tb[i] = db == 1 ? 0 : pb;
+      pa *= da;
+      pb *= db;
+    }
+    // Drop size-1 output dims, then merge adjacent dims whose strides chain.
+    for (size_t i = 0; i < r; i++) {
+      if (out[i] == 1) continue;
+      if (!dims.empty() && sa.back() == ta[i] * out[i] && sb.back() == tb[i] * out[i]) {
+        dims.back() *= out[i];
+        sa.back() = ta[i];
+        sb.back() = tb[i];
+      } else {
+        dims.push_back(out[i]);
+        sa.push_back(ta[i]);
+        sb.push_back(tb[i]);
+      }
+    }
+    if (dims.empty()) { dims.push_back(1); sa.push_back(0); sb.push_back(0); }
+  }
+  const size_t k = dims.size();
+  const int64_t len = dims[k - 1], as1 = sa[k - 1], bs1 = sb[k - 1];
+  const int64_t runs = total / len;
+  if (runs == 1) {
+    ParallelFor(len, 1 << 14, threads, [&](int64_t b, int64_t e) { f(b * as1, as1, b * bs1, bs1, b, e - b); });
+    return;
+  }
+  const int64_t grain = std::max<int64_t>(1, (int64_t(1) << 14) / len);
+  ParallelFor(runs, grain, threads, [&](int64_t rb, int64_t re) {
+    for (int64_t run = rb; run < re; run++) {
+      int64_t rem = run, ao = 0, bo = 0;
+      for (size_t d = k - 1; d-- > 0;) {
+        const int64_t idx = rem % dims[d];
+        rem /= dims[d];
+        ao += idx * sa[d];
+        bo += idx * sb[d];
+      }
+      f(ao, as1, bo, bs1, run * len, len);
+    }
+  });
+}
+
+template <typename T>
+void BinaryQuantScalarRun(BinaryOp op, const T* a, int64_t as, const T* b, int64_t bs, int64_t n, const BinaryQ& p,
+                          T* y) {
+  const float ma = p.a_scale / p.y_scale, mb = p.b_scale / p.y_scale;
+  const float mm = (p.a_scale * p.b_scale) / p.y_scale;
+  for (int64_t i = 0; i < n; i++) {
+    const int32_t da = int32_t(a[i * as]) - p.a_zero_point, db = int32_t(b[i * bs]) - p.b_zero_point;
+    float v;
+    if (op == BinaryOp::kMul) {
+      v = static_cast<float>(da * db) * mm;
+    } else {
+      const float va = static_cast<float>(da) * ma, vb = static_cast<float>(db) * mb;
+      switch (op) {
+        case BinaryOp::kAdd: v = va + vb; break;
+        case BinaryOp::kSub: v = va - vb; break;
+        case BinaryOp::kMaximum: v = std::max(va, vb); break;
+        default: v = std::min(va, vb); break;
+      }
+    }
+    y[i] = static_cast<T>(detail::Finish(v, p.y_zero_point, p.y_min, p.y_max));
+  }
+}
+
+template <typename T>
+void BinaryQuantImpl(BinaryOp op, const Shape& as, const T* a, const Shape& bs, const T* b, const BinaryQ& p, T* y,
+                     int threads) {
+  if (op != BinaryOp::kAdd && op != BinaryOp::kSub && op != BinaryOp::kMul && op != BinaryOp::kMaximum &&
+      op != BinaryOp::kMinimum) {
+    Fail("quantized binary op must be add, sub, mul, maximum or minimum");
+  }
+  const bool avx2 = detail::UseAvx2();
+  ForBroadcast(as, bs, threads, [&](int64_t ao, int64_t ast, int64_t bo, int64_t bst, int64_t yo, int64_t len) {
+    int64_t done = 0;
+#if defined(__x86_64__) || defined(_M_X64)
+    if (avx2 && ast == 1) {
+      if constexpr (std::is_same<T, int8_t>::value) {
+        done = detail::BinaryQuantAvx2S8(op, a + ao, b + bo, bst == 0, len, p, y + yo);
+      } else {
+        done = detail::BinaryQuantAvx2U8(op, a + ao, b + bo, bst == 0, len, p, y + yo);
+      }
+    } else if (avx2 && ast == 0 && bst == 1 && op != BinaryOp::kSub) {  // commutative: swap operands
+      BinaryQ q = p;
+      std::swap(q.a_scale, q.b_scale);
+      std::swap(q.a_zero_point, q.b_zero_point);
+      if constexpr (std::is_same<T, int8_t>::value) {
+        done = detail::BinaryQuantAvx2S8(op, b + bo, a + ao, true, len, q, y + yo);
+      } else {
+        done = detail::BinaryQuantAvx2U8(op, b + bo, a + ao, true, len, q, y + yo);
+      }
+    }
+#endif
+    BinaryQuantScalarRun<T>(op, a + ao + done * ast, ast, b + bo + done * bst, bst, len - done, p, y + yo + done);
+  });
+}
+
+}  // namespace
+
+void BinaryQuant(BinaryOp op, const Shape& as, const int8_t* a, const Shape& bs, const int8_t* b, const BinaryQ& p,
+                 int8_t* y, int threads) {
+  BinaryQuantImpl<int8_t>(op, as, a, bs, b, p, y, threads);
+}
+void BinaryQuant(BinaryOp op, const Shape& as, const uint8_t* a, const Shape& bs, const uint8_t* b, const BinaryQ& p,
+                 uint8_t* y, int threads) {
+  BinaryQuantImpl<uint8_t>(op, as, a, bs, b, p, y, threads);
+}
+
+namespace {
+
+template <BinaryOp kOp>
+inline float BinF(float a, float b) {
+  switch (kOp) {
+    case BinaryOp::kAdd: return a + b;
+    case BinaryOp::kSub: return a - b;
+    case BinaryOp::kMul: return a * b;
+    case BinaryOp::kMaximum: return a != a || b != b ? NAN : std::max(a, b);
+    case BinaryOp::kMinimum: return a != a || b != b ? NAN : std::min(a, b);
+    case BinaryOp::kDiv: return a / b;
+    default: { const float d = a - b; return d * d; }
+  }
+}
+
+template <BinaryOp kOp>
+void BinaryF32Run(const float* a, int64_t as, const float* b, int64_t bs, int64_t n, float lo, float hi, float* y) {
+  const bool clamp = lo > -INFINITY || hi < INFINITY;
+  if (as == 1 && bs == 1) {
+    for (int64_t i = 0; i < n; i++) y[i] = BinF<kOp>(a[i], b[i]);
+  } else if (as == 1) {
+    const float bv = b[0];
+    for (int64_t i = 0; i < n; i++) y[i] = BinF<kOp>(a[i], bv);
+  } else if (bs == 1) {
+    const float av = a[0];
+    for (int64_t i = 0; i < n; i++) y[i] = BinF<kOp>(av, b[i]);
+  } else {
+    const float v = BinF<kOp>(a[0], b[0]);
+    for (int64_t i = 0; i < n; i++) y[i] = v;
+  }
+  if (clamp) {
+    for (int64_t i = 0; i < n; i++) y[i] = std::min(std::max(y[i], lo), hi);
+  }
+}
+
+template <BinaryOp kOp>
+void BinaryF32Impl(const Shape& as, const float* a, const Shape& bs, const float* b, float lo, float hi, float* y,
+                   int threads) {
+  ForBroadcast(as, bs, threads, [&](int64_t ao, int64_t ast, int64_t bo, int64_t bst, int64_t yo, int64_t len) {
+    BinaryF32Run<kOp>(a + ao, ast, b + bo, bst, len, lo, hi, y + yo);
+  });
+}
+
+}  // namespace
+
+void BinaryF32(BinaryOp op, const Shape& as, const float* a, const Shape& bs, const float* b, float lo, float hi,
+               float* y, int threads) {
+  switch (op) {
+    case BinaryOp::kAdd: return BinaryF32Impl<BinaryOp::kAdd>(as, a, bs, b, lo, hi, y, threads);
+    case BinaryOp::kSub: return BinaryF32Impl<BinaryOp::kSub>(as, a, bs, b, lo, hi, y, threads);
+    case BinaryOp::kMul: return BinaryF32Impl<BinaryOp::kMul>(as, a, bs, b, lo, hi, y, threads);
+    case BinaryOp::kMaximum: return BinaryF32Impl<BinaryOp::kMaximum>(as, a, bs, b, lo, hi, y, threads);
+    case BinaryOp::kMinimum: return BinaryF32Impl<BinaryOp::kMinimum>(as, a, bs, b, lo, hi, y, threads);
+    case BinaryOp::kDiv: return BinaryF32Impl<BinaryOp::kDiv>(as, a, bs, b, lo, hi, y, threads);
+    case BinaryOp::kSquaredDifference:
+      return BinaryF32Impl<BinaryOp::kSquaredDifference>(as, a, bs, b, lo, hi, y, threads);
+  }
+  Fail("unknown binary op");
+}
+
+// ---------------------------------------------------------------- activations
+
+double ActivationValue(Act act, double alpha, double x) {
+  switch (act) {
+    case Act::kLinear: return x;
+    case Act::kRelu: return x > 0 ? x : 0.0;
+    case Act::kRelu6: return x > 0 ? (x < 6 ? x : 6.0) : 0.0;
+    case Act::kLeakyRelu: return x >= 0 ? x : alpha * x;
+    case Act::kElu: return x > 0 ? x : std::expm1(x);
+    case Act::kSigmoid: return 1.0 / (1.0 + std::exp(-x));
+    case Act::kTanh: return std::tanh(x);
+    case Act::kHardSwish: return x * std::min(std::max(x + 3.0, 0.0), 6.0) / 6.0;
+    case Act::kSwish: return x / (1.0 + std::exp(-x));
+    case Act::kHardSigmoid: return std::min(std::max(0.2 * x + 0.5, 0.0), 1.0);
+  }
+  return x;
+}
+
+namespace {
+
+template <typename F>
+void MapF32(const float* x, int64_t n, float* y, int threads, const F& f) {
+  ParallelFor(n, 1 << 14, threads, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; i++) y[i] = f(x[i]);
+  });
+}
+
+}  // namespace
+
+void ActivationF32(Act act, float alpha, const float* x, int64_t n, float* y, int threads) {
+  switch (act) {
+    case Act::kLinear: return MapF32(x, n, y, threads, [](float v) { return v; });
+    case Act::kRelu: return MapF32(x, n, y, threads, [](float v) { return v > 0.0f ? v : (v != v ? v : 0.0f); });
+    case Act::kRelu6:
+      return MapF32(x, n, y, threads, [](float v) { return v != v ? v : std::min(std::max(v, 0.0f), 6.0f); });
+    case Act::kLeakyRelu: return MapF32(x, n, y, threads, [alpha](float v) { return v >= 0.0f ? v : alpha * v; });
+    case Act::kElu: return MapF32(x, n, y, threads, [](float v) { return v > 0.0f ? v : std::expm1f(v); });
+    case Act::kSigmoid: return MapF32(x, n, y, threads, [](float v) { return 1.0f / (1.0f + std::exp(-v)); });
+    case Act::kTanh: return MapF32(x, n, y, threads, [](float v) { return std::tanh(v); });
+    case Act::kHardSwish:
+      return MapF32(x, n, y, threads, [](float v) { return v * std::min(std::max(v + 3.0f, 0.0f), 6.0f) / 6.0f; });
+    case Act::kSwish: return MapF32(x, n, y, threads, [](float v) { return v / (1.0f + std::exp(-v)); });
+    case Act::kHardSigmoid:
+      return MapF32(x, n, y, threads, [](float v) { return std::min(std::max(0.2f * v + 0.5f, 0.0f), 1.0f); });
+  }
+  Fail("unknown activation");
+}
+
+// ---------------------------------------------------------------- PReLU, bias add
+
+namespace {
+
+template <typename T>
+void PreluImpl(const T* x, int64_t n, int64_t C, const float* alpha, const PreluQ& p, T* y, int threads) {
+  const float mp = p.x_scale / p.y_scale;
+  std::vector<float> mn(static_cast<size_t>(C));
+  for (int64_t c = 0; c < C; c++) mn[c] = (p.x_scale * alpha[c]) / p.y_scale;
+  const int64_t rows = n / C;
+  ParallelFor(rows, std::max<int64_t>(1, 8192 / C), threads, [&](int64_t rb, int64_t re) {
+    for (int64_t r = rb; r < re; r++) {
+      for (int64_t c = 0; c < C; c++) {
+        const int64_t i = r * C + c;
+        const int32_t d = int32_t(x[i]) - p.x_zero_point;
+        const float v = static_cast<float>(d) * (d >= 0 ? mp : mn[c]);
+        y[i] = static_cast<T>(detail::Finish(v, p.y_zero_point, p.y_min, p.y_max));
+      }
+    }
+  });
+}
+
+}  // namespace
+
+void Prelu(const int8_t* x, int64_t n, int64_t C, const float* alpha, const PreluQ& p, int8_t* y, int threads) {
+  PreluImpl<int8_t>(x, n, C, alpha, p, y, threads);
+}
+void Prelu(const uint8_t* x, int64_t n, int64_t C, const float* alpha, const PreluQ& p, uint8_t* y, int threads) {
+  PreluImpl<uint8_t>(x, n, C, alpha, p, y, threads);
+}
+
+void PreluF32(const float* x, int64_t n, int64_t C, const float* alpha, float* y, int threads) {
+  const int64_t rows = n / C;
+  ParallelFor(rows, std::max<int64_t>(1, 8192 / C), threads, [&](int64_t rb, int64_t re) {
+    for (int64_t r = rb; r < re; r++) {
+      for (int64_t c = 0; c < C; c++) {
+        const float v = x[r * C + c];
+        y[r * C + c] = v < 0.0f ? v * alpha[c] : v;
+      }
+    }
+  });
+}
+
+void BiasAddF32(const float* x, int64_t n, int64_t C, const float* bias, float lo, float hi, float* y, int threads) {
+  const int64_t rows = n / C;
+  ParallelFor(rows, std::max<int64_t>(1, 8192 / C), threads, [&](int64_t rb, int64_t re) {
+    for (int64_t r = rb; r < re; r++) {
+      for (int64_t c = 0; c < C; c++) y[r * C + c] = std::min(std::max(x[r * C + c] + bias[c], lo), hi);
+    }
+  });
+}
+
+}  // namespace ops
+}  // namespace tfjq

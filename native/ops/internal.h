@@ -1,0 +1,52 @@
+// Internal helpers shared by the operator kernels (not part of the runtime API).
+#pragma once
+#include <cmath>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+
+#include "common/cpu.h"
+#include "ops/ops.h"
+#include "quant/scalar.h"
+
+namespace tfjq {
+namespace ops {
+namespace detail {
+
+[[noreturn]] inline void Fail(const std::string& msg) { throw std::invalid_argument(msg); }
+
+// §7 final stage on a float value already scaled to output units:
+// rne(clamp(v, lo − zo, hi − zo)) + zo (NaN → zo).
+inline int32_t Finish(float v, int32_t zo, int32_t lo, int32_t hi) {
+  if (v != v) return zo;
+  v = quant::scalar::Clamp(v, static_cast<float>(lo - zo), static_cast<float>(hi - zo));
+  return static_cast<int32_t>(std::nearbyintf(v)) + zo;
+}
+
+inline bool UseAvx2() {
+#if defined(__x86_64__) || defined(_M_X64)
+  const Isa isa = ActiveIsa();
+  return isa == Isa::kAvx2 || isa == Isa::kAvxVnni || isa == Isa::kAvx512Vnni;
+#else
+  return false;
+#endif
+}
+
+// ---- AVX2 kernels (ops/*_avx2.cc); only called when UseAvx2().
+#if defined(__x86_64__) || defined(_M_X64)
+// Depthwise, multiplier 1: output rows [row_begin, row_end) of batch·out_h.
+void DepthwiseRowsAvx2S8(const ConvGeom& g, const int8_t* x, const DepthwiseQ& p, int8_t* y, int64_t row_begin,
+                         int64_t row_end);
+void DepthwiseRowsAvx2U8(const ConvGeom& g, const uint8_t* x, const DepthwiseQ& p, uint8_t* y, int64_t row_begin,
+                         int64_t row_end);
+// Quantized binary op over n contiguous elements; b_scalar: b[0] for every element.
+// Returns the number of elements done (a multiple of the vector width); the caller finishes.
+int64_t BinaryQuantAvx2S8(BinaryOp op, const int8_t* a, const int8_t* b, bool b_scalar, int64_t n, const BinaryQ& p,
+                          int8_t* y);
+int64_t BinaryQuantAvx2U8(BinaryOp op, const uint8_t* a, const uint8_t* b, bool b_scalar, int64_t n, const BinaryQ& p,
+                          uint8_t* y);
+#endif
+
+}  // namespace detail
+}  // namespace ops
+}  // namespace tfjq

@@ -1,0 +1,491 @@
+// Data movement: Concat (raw and requantizing), Pad, Transpose, StridedSlice, DepthToSpace,
+// ResizeNearest / ResizeBilinear.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "common/thread_pool.h"
+#include "ops/internal.h"
+#include "ops/ops.h"
+#include "quant/quantize.h"
+
+namespace tfjq {
+namespace ops {
+
+using detail::Fail;
+
+namespace {
+
+std::string ShapeStr(const Shape& s) {
+  std::string r = "[";
+  for (size_t i = 0; i < s.size(); i++) r += (i ? ", " : "") + std::to_string(s[i]);
+  return r + "]";
+}
+
+// Copies one element of `size` bytes (1, 2, 4 or 8 handled as integers).
+template <typename T>
+inline void CopyStrided(const uint8_t* src, int64_t src_step, uint8_t* dst, int64_t n) {
+  const T* s = reinterpret_cast<const T*>(src);
+  T* d = reinterpret_cast<T*>(dst);
+  for (int64_t i = 0; i < n; i++) d[i] = s[i * src_step];
+}
+
+void CopyStridedAny(size_t es, const uint8_t* src, int64_t src_step, uint8_t* dst, int64_t n) {
+  if (src_step == 1) return (void)std::memcpy(dst, src, static_cast<size_t>(n) * es);
+  switch (es) {
+    case 1: return CopyStrided<uint8_t>(src, src_step, dst, n);
+    case 2: return CopyStrided<uint16_t>(src, src_step, dst, n);
+    case 4: return CopyStrided<uint32_t>(src, src_step, dst, n);
+    case 8: return CopyStrided<uint64_t>(src, src_step, dst, n);
+    default:
+      for (int64_t i = 0; i < n; i++) std::memcpy(dst + i * es, src + i * src_step * int64_t(es), es);
+  }
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- concat
+
+Shape ConcatShape(const std::vector<Shape>& shapes, int axis) {
+  if (shapes.empty()) Fail("concat needs at least one input");
+  const Shape& s0 = shapes[0];
+  const int rank = static_cast<int>(s0.size());
+  if (rank < 1 || rank > kMaxRank) Fail("concat rank must be in [1, " + std::to_string(kMaxRank) + "]");
+  if (axis < 0 || axis >= rank) Fail("axis " + std::to_string(axis) + " is out of range for rank " + std::to_string(rank));
+  Shape out = s0;
+  out[axis] = 0;
+  for (size_t i = 0; i < shapes.size(); i++) {
+    const Shape& s = shapes[i];
+    if (s.size() != s0.size()) Fail("input " + std::to_string(i) + " has rank " + std::to_string(s.size()) + ", expected " + std::to_string(rank));
+    for (int d = 0; d < rank; d++) {
+      if (s[d] < 0) Fail("dimensions must be >= 0");
+      if (d != axis && s[d] != s0[d]) {
+        Fail("input " + std::to_string(i) + " has shape " + ShapeStr(s) + ", incompatible with " + ShapeStr(s0) + " outside axis " + std::to_string(axis));
+      }
+    }
+    out[axis] += s[axis];
+  }
+  return out;
+}
+
+void Concat(size_t es, const std::vector<const void*>& inputs, const std::vector<Shape>& shapes, int axis, void* y,
+            int threads) {
+  const Shape out = ConcatShape(shapes, axis);
+  int64_t outer = 1, inner = 1;
+  for (int d = 0; d < axis; d++) outer *= out[d];
+  for (size_t d = axis + 1; d < out.size(); d++) inner *= out[d];
+  const int64_t row = out[axis] * inner * int64_t(es);
+  ParallelFor(outer, std::max<int64_t>(1, 65536 / std::max<int64_t>(row, 1)), threads, [&](int64_t b, int64_t e) {
+    for (int64_t o = b; o < e; o++) {
+      uint8_t* dst = static_cast<uint8_t*>(y) + o * row;
+      for (size_t i = 0; i < inputs.size(); i++) {
+        const int64_t seg = shapes[i][axis] * inner * int64_t(es);
+        std::memcpy(dst, static_cast<const uint8_t*>(inputs[i]) + o * seg, static_cast<size_t>(seg));
+        dst += seg;
+      }
+    }
+  });
+}
+
+void ConcatQuant(bool is_signed, const std::vector<const void*>& inputs, const std::vector<Shape>& shapes, int axis,
+                 const ConcatQ& p, void* y, int threads) {
+  const int32_t tmin = is_signed ? -128 : 0, tmax = is_signed ? 127 : 255;
+  std::vector<std::vector<uint8_t>> tmp(inputs.size());
+  std::vector<const void*> srcs = inputs;
+  for (size_t i = 0; i < inputs.size(); i++) {
+    const bool same = p.scales[i] == p.y_scale && p.zero_points[i] == p.y_zero_point && p.y_min <= tmin && p.y_max >= tmax;
+    if (same) continue;
+    const int64_t n = ShapeSize(shapes[i]);
+    tmp[i].resize(static_cast<size_t>(n));
+    const float m = p.scales[i] / p.y_scale;
+    const int32_t zi = p.zero_points[i];
+    const quant::Layout l = quant::PerTensor(n);
+    if (is_signed) {
+      quant::Requantize(static_cast<const int8_t*>(inputs[i]), l, &m, &zi, p.y_zero_point, p.y_min, p.y_max,
+                        reinterpret_cast<int8_t*>(tmp[i].data()), threads);
+    } else {
+      quant::Requantize(static_cast<const uint8_t*>(inputs[i]), l, &m, &zi, p.y_zero_point, p.y_min, p.y_max,
+                        tmp[i].data(), threads);
+    }
+    srcs[i] = tmp[i].data();
+  }
+  Concat(1, srcs, shapes, axis, y, threads);
+}
+
+// ---------------------------------------------------------------- pad
+
+void Pad(size_t es, const Shape& shape, const int64_t* before, const int64_t* after, const void* x, const void* value,
+         void* y, int threads) {
+  const size_t r = shape.size();
+  Shape out(r);
+  for (size_t d = 0; d < r; d++) out[d] = shape[d] + before[d] + after[d];
+  const int64_t total = ShapeSize(out);
+  uint8_t* yb = static_cast<uint8_t*>(y);
+  // Fill with the value.
+  ParallelFor(total, 1 << 16, threads, [&](int64_t b, int64_t e) {
+    if (es == 1) {
+      std::memset(yb + b, *static_cast<const uint8_t*>(value), static_cast<size_t>(e - b));
+    } else {
+      for (int64_t i = b; i < e; i++) std::memcpy(yb + i * es, value, es);
+    }
+  });
+  if (ShapeSize(shape) == 0) return;
+  if (r == 0) return (void)std::memcpy(y, x, es);
+  // Copy rows (last dimension) into place.
+  std::vector<int64_t> ostride(r, 1);
+  for (size_t d = r - 1; d-- > 0;) ostride[d] = ostride[d + 1] * out[d + 1];
+  const int64_t len = shape[r - 1], rows = ShapeSize(shape) / len;
+  ParallelFor(rows, std::max<int64_t>(1, 16384 / len), threads, [&](int64_t b, int64_t e) {
+    for (int64_t row = b; row < e; row++) {
+      int64_t rem = row, off = before[r - 1];
+      for (size_t d = r - 1; d-- > 0;) {
+        const int64_t idx = rem % shape[d];
+        rem /= shape[d];
+        off += (idx + before[d]) * ostride[d];
+      }
+      std::memcpy(yb + off * es, static_cast<const uint8_t*>(x) + row * len * es, static_cast<size_t>(len) * es);
+    }
+  });
+}
+
+// ---------------------------------------------------------------- transpose
+
+void CheckPermutation(const Shape& shape, const int32_t* perm, size_t perm_len) {
+  if (perm_len != shape.size()) {
+    Fail("perm has " + std::to_string(perm_len) + " entries, expected " + std::to_string(shape.size()) + " (the rank)");
+  }
+  if (shape.size() > size_t(kMaxRank)) Fail("rank must be <= " + std::to_string(kMaxRank));
+  std::vector<bool> seen(shape.size(), false);
+  for (size_t i = 0; i < perm_len; i++) {
+    if (perm[i] < 0 || size_t(perm[i]) >= shape.size() || seen[perm[i]]) {
+      Fail("perm must be a permutation of 0.." + std::to_string(int(shape.size()) - 1));
+    }
+    seen[perm[i]] = true;
+  }
+}
+
+void Transpose(size_t es, const Shape& shape, const int32_t* perm, const void* x, void* y, int threads) {
+  const size_t r = shape.size();
+  const int64_t total = ShapeSize(shape);
+  if (total == 0) return;
+  std::vector<int64_t> istride(r, 1);
+  for (size_t d = r; d-- > 1;) istride[d - 1] = istride[d] * shape[d];
+  // Output dims with their input strides; drop size-1 dims and merge runs that stay contiguous.
+  std::vector<int64_t> dims, strides;
+  for (size_t d = 0; d < r; d++) {
+    const int64_t n = shape[perm[d]], s = istride[perm[d]];
+    if (n == 1) continue;
+    if (!dims.empty() && strides.back() == s * n) {
+      dims.back() *= n;
+      strides.back() = s;
+    } else {
+      dims.push_back(n);
+      strides.push_back(s);
+    }
+  }
+  if (dims.empty()) return (void)std::memcpy(y, x, es);
+  const size_t k = dims.size();
+  const int64_t len = dims[k - 1], step = strides[k - 1], rows = total / len;
+  const uint8_t* xb = static_cast<const uint8_t*>(x);
+  uint8_t* yb = static_cast<uint8_t*>(y);
+  ParallelFor(rows, std::max<int64_t>(1, 16384 / len), threads, [&](int64_t b, int64_t e) {
+    for (int64_t row = b; row < e; row++) {
+      int64_t rem = row, off = 0;
+      for (size_t d = k - 1; d-- > 0;) {
+        off += (rem % dims[d]) * strides[d];
+        rem /= dims[d];
+      }
+      CopyStridedAny(es, xb + off * int64_t(es), step, yb + row * len * int64_t(es), len);
+    }
+  });
+}
+
+// ---------------------------------------------------------------- strided slice (TF semantics)
+
+StridedSliceSpec ResolveStridedSlice(const Shape& shape, const std::vector<int64_t>& begin_in,
+                                     const std::vector<int64_t>& end_in, const std::vector<int64_t>& strides_in,
+                                     int32_t begin_mask, int32_t end_mask, int32_t ellipsis_mask,
+                                     int32_t new_axis_mask, int32_t shrink_axis_mask) {
+  const int n = static_cast<int>(shape.size());
+  if (n > kMaxRank) Fail("rank must be <= " + std::to_string(kMaxRank));
+  if (begin_in.size() != end_in.size() || begin_in.size() != strides_in.size()) {
+    Fail("begin, end and strides must have the same length");
+  }
+  if (begin_in.size() > 30) Fail("begin has too many entries");
+  int sparse_dims = static_cast<int>(begin_in.size());
+  std::vector<int64_t> sb = begin_in, se = end_in, ss = strides_in;
+  if ((ellipsis_mask & (ellipsis_mask - 1)) != 0) Fail("multiple ellipses in slice spec not allowed");
+  if (ellipsis_mask >> sparse_dims) Fail("ellipsisMask has bits past the end of begin");
+  if (!ellipsis_mask) {  // implicit ellipsis at the end
+    ellipsis_mask = 1 << sparse_dims;
+    sparse_dims++;
+    sb.push_back(0); se.push_back(0); ss.push_back(1);
+  }
+  int num_add_axis_after_ellipsis = 0;
+  {
+    bool seen = false;
+    for (int i = 0; i < sparse_dims; i++) {
+      if (seen && ((1 << i) & new_axis_mask)) num_add_axis_after_ellipsis++;
+      if ((1 << i) & ellipsis_mask) seen = true;
+    }
+  }
+  constexpr int kNewAxis = -1, kShrink = -2;
+  std::vector<int64_t> db(n, 0), de(n, 0), ds(n, 1);
+  int32_t dbm = 0, dem = 0, dsh = 0;
+  std::vector<int> gather;
+  int full = 0;
+  for (int i = 0; i < sparse_dims; i++) {
+    if ((1 << i) & ellipsis_mask) {
+      const int next = std::min(n - (sparse_dims - i) + 1 + num_add_axis_after_ellipsis, n);
+      for (; full < next; full++) {
+        db[full] = de[full] = 0;
+        ds[full] = 1;
+        dbm |= 1 << full;
+        dem |= 1 << full;
+        gather.push_back(full);
+      }
+    } else if ((1 << i) & new_axis_mask) {
+      gather.push_back(kNewAxis);
+    } else {
+      if (full >= n) Fail("slice index " + std::to_string(i) + " is out of range for input rank " + std::to_string(n));
+      db[full] = sb[i];
+      de[full] = se[i];
+      ds[full] = ss[i];
+      if (begin_mask & (1 << i)) dbm |= 1 << full;
+      if (end_mask & (1 << i)) dem |= 1 << full;
+      if (shrink_axis_mask & (1 << i)) {
+        gather.push_back(kShrink);
+        dsh |= 1 << full;
+      } else {
+        gather.push_back(full);
+      }
+      full++;
+    }
+  }
+  StridedSliceSpec spec;
+  spec.input_shape = shape;
+  spec.begin.assign(n, 0);
+  spec.step.assign(n, 1);
+  spec.count.assign(n, 0);
+  for (int i = 0; i < n; i++) {
+    const int64_t stride = ds[i], dim = shape[i];
+    if (stride == 0) Fail("strides[" + std::to_string(i) + "] must be non-zero");
+    const bool shrink = (dsh >> i) & 1;
+    int64_t b, e;
+    if (shrink) {
+      const int64_t xf = db[i] < 0 ? dim + db[i] : db[i];
+      if (xf < 0 || xf >= dim) {
+        Fail("slice index " + std::to_string(db[i]) + " of dimension " + std::to_string(i) + " is out of bounds (size " + std::to_string(dim) + ")");
+      }
+      spec.begin[i] = xf;
+      spec.step[i] = 1;
+      spec.count[i] = 1;
+      continue;
+    }
+    const int64_t lo = stride > 0 ? 0 : -1, hi = stride > 0 ? dim : dim - 1;
+    auto canonical = [&](int64_t x, int c) -> int64_t {
+      const bool masked = c == 0 ? ((dbm >> i) & 1) : ((dem >> i) & 1);
+      if (masked) return stride > 0 ? (c == 0 ? lo : hi) : (c == 0 ? hi : lo);
+      const int64_t xf = x < 0 ? dim + x : x;
+      return xf < lo ? lo : (xf > hi ? hi : xf);
+    };
+    b = canonical(db[i], 0);
+    e = canonical(de[i], 1);
+    const int64_t len = e - b;
+    int64_t size = 0;
+    if (len != 0 && ((len < 0) == (stride < 0))) size = len / stride + (len % stride != 0 ? 1 : 0);
+    spec.begin[i] = b;
+    spec.step[i] = stride;
+    spec.count[i] = size;
+  }
+  for (int gi : gather) {
+    if (gi == kNewAxis) spec.final_shape.push_back(1);
+    else if (gi >= 0) spec.final_shape.push_back(spec.count[gi]);
+  }
+  return spec;
+}
+
+void StridedSlice(size_t es, const StridedSliceSpec& s, const void* x, void* y, int threads) {
+  const int n = static_cast<int>(s.input_shape.size());
+  int64_t total = 1;
+  for (int i = 0; i < n; i++) total *= s.count[i];
+  if (total == 0) return;
+  if (n == 0) return (void)std::memcpy(y, x, es);
+  std::vector<int64_t> istride(n, 1);
+  for (int d = n - 1; d > 0; d--) istride[d - 1] = istride[d] * s.input_shape[d];
+  const int64_t len = s.count[n - 1], rows = total / len;
+  const uint8_t* xb = static_cast<const uint8_t*>(x);
+  uint8_t* yb = static_cast<uint8_t*>(y);
+  ParallelFor(rows, std::max<int64_t>(1, 16384 / len), threads, [&](int64_t b, int64_t e) {
+    for (int64_t row = b; row < e; row++) {
+      int64_t rem = row, off = s.begin[n - 1];
+      for (int d = n - 1; d-- > 0;) {
+        const int64_t idx = rem % s.count[d];
+        rem /= s.count[d];
+        off += (s.begin[d] + idx * s.step[d]) * istride[d];
+      }
+      // The last dimension: step may be negative.
+      const uint8_t* src = xb + off * int64_t(es);
+      uint8_t* dst = yb + row * len * int64_t(es);
+      if (s.step[n - 1] > 0) {
+        CopyStridedAny(es, src, s.step[n - 1], dst, len);
+      } else {
+        for (int64_t i = 0; i < len; i++) std::memcpy(dst + i * es, src + i * s.step[n - 1] * int64_t(es), es);
+      }
+    }
+  });
+}
+
+// ---------------------------------------------------------------- depth to space
+
+void DepthToSpace(size_t es, int64_t n, int64_t h, int64_t w, int64_t c, int64_t bs, const void* x, void* y,
+                  int threads) {
+  const int64_t oc = c / (bs * bs);
+  const uint8_t* xb = static_cast<const uint8_t*>(x);
+  uint8_t* yb = static_cast<uint8_t*>(y);
+  const int64_t seg = oc * int64_t(es);
+  ParallelFor(n * h, 1, threads, [&](int64_t b, int64_t e) {
+    for (int64_t r = b; r < e; r++) {
+      const int64_t ni = r / h, hi = r % h;
+      for (int64_t i = 0; i < bs; i++) {
+        for (int64_t wi = 0; wi < w; wi++) {
+          for (int64_t j = 0; j < bs; j++) {
+            const int64_t oy = hi * bs + i, ox = wi * bs + j;
+            std::memcpy(yb + ((ni * h * bs + oy) * w * bs + ox) * seg, xb + ((r * w + wi) * c + (i * bs + j) * oc) * es,
+                        static_cast<size_t>(seg));
+          }
+        }
+      }
+    }
+  });
+}
+
+// ---------------------------------------------------------------- resize
+
+void CheckResizeGeom(const ResizeGeom& g) {
+  if (g.batch < 1 || g.in_h < 1 || g.in_w < 1 || g.channels < 1) Fail("input dimensions must be >= 1");
+  if (g.out_h < 1 || g.out_w < 1) Fail("size must be >= 1");
+  if (g.align_corners && g.half_pixel_centers) Fail("alignCorners and halfPixelCenters cannot both be true");
+}
+
+namespace {
+
+double Ratio(int64_t in, int64_t out, bool align) {
+  return (align && out > 1) ? static_cast<double>(in - 1) / static_cast<double>(out - 1)
+                            : static_cast<double>(in) / static_cast<double>(out);
+}
+
+struct Interp {
+  int64_t lo, hi;
+  float frac;
+};
+
+std::vector<Interp> BilinearAxis(int64_t in, int64_t out, bool align, bool half) {
+  const double ratio = Ratio(in, out, align);
+  std::vector<Interp> v(static_cast<size_t>(out));
+  for (int64_t o = 0; o < out; o++) {
+    const double src = half ? ratio * (static_cast<double>(o) + 0.5) - 0.5 : ratio * static_cast<double>(o);
+    const double fl = std::floor(src);
+    v[o].lo = std::min<int64_t>(in - 1, std::max<int64_t>(0, static_cast<int64_t>(fl)));
+    v[o].hi = std::min<int64_t>(in - 1, std::max<int64_t>(0, static_cast<int64_t>(std::ceil(src))));
+    v[o].frac = static_cast<float>(src - fl);
+  }
+  return v;
+}
+
+std::vector<int64_t> NearestAxis(int64_t in, int64_t out, bool align, bool half) {
+  const double ratio = Ratio(in, out, align);
+  std::vector<int64_t> v(static_cast<size_t>(out));
+  for (int64_t o = 0; o < out; o++) {
+    const double src = ratio * (half ? static_cast<double>(o) + 0.5 : static_cast<double>(o));
+    int64_t i = static_cast<int64_t>(align ? std::floor(src + 0.5) : std::floor(src));
+    i = std::min<int64_t>(in - 1, i);
+    if (half) i = std::max<int64_t>(0, i);
+    v[o] = std::max<int64_t>(0, i);
+  }
+  return v;
+}
+
+template <typename T>
+void ResizeBilinearQImpl(const ResizeGeom& g, const T* x, const ResizeQ& p, T* y, int threads) {
+  const auto ry = BilinearAxis(g.in_h, g.out_h, g.align_corners, g.half_pixel_centers);
+  const auto rx = BilinearAxis(g.in_w, g.out_w, g.align_corners, g.half_pixel_centers);
+  const int64_t C = g.channels;
+  const float m = p.x_scale / p.y_scale;
+  const float z = static_cast<float>(p.x_zero_point);
+  ParallelFor(g.batch * g.out_h, 1, threads, [&](int64_t b, int64_t e) {
+    for (int64_t r = b; r < e; r++) {
+      const int64_t n = r / g.out_h, oy = r % g.out_h;
+      const Interp& iy = ry[oy];
+      const T* top = x + (n * g.in_h + iy.lo) * g.in_w * C;
+      const T* bot = x + (n * g.in_h + iy.hi) * g.in_w * C;
+      for (int64_t ox = 0; ox < g.out_w; ox++) {
+        const Interp& ix = rx[ox];
+        T* yp = y + (r * g.out_w + ox) * C;
+        for (int64_t c = 0; c < C; c++) {
+          const float tl = static_cast<float>(top[ix.lo * C + c]) - z, tr = static_cast<float>(top[ix.hi * C + c]) - z;
+          const float bl = static_cast<float>(bot[ix.lo * C + c]) - z, br = static_cast<float>(bot[ix.hi * C + c]) - z;
+          const float t = tl + (tr - tl) * ix.frac;
+          const float bo = bl + (br - bl) * ix.frac;
+          const float v = t + (bo - t) * iy.frac;
+          yp[c] = static_cast<T>(detail::Finish(v * m, p.y_zero_point, p.y_min, p.y_max));
+        }
+      }
+    }
+  });
+}
+
+}  // namespace
+
+void ResizeNearest(size_t es, const ResizeGeom& g, const void* x, void* y, int threads) {
+  const auto ry = NearestAxis(g.in_h, g.out_h, g.align_corners, g.half_pixel_centers);
+  const auto rx = NearestAxis(g.in_w, g.out_w, g.align_corners, g.half_pixel_centers);
+  const int64_t seg = g.channels * int64_t(es);
+  const uint8_t* xb = static_cast<const uint8_t*>(x);
+  uint8_t* yb = static_cast<uint8_t*>(y);
+  ParallelFor(g.batch * g.out_h, 1, threads, [&](int64_t b, int64_t e) {
+    for (int64_t r = b; r < e; r++) {
+      const int64_t n = r / g.out_h, oy = r % g.out_h;
+      const uint8_t* src = xb + (n * g.in_h + ry[oy]) * g.in_w * seg;
+      for (int64_t ox = 0; ox < g.out_w; ox++) {
+        std::memcpy(yb + (r * g.out_w + ox) * seg, src + rx[ox] * seg, static_cast<size_t>(seg));
+      }
+    }
+  });
+}
+
+void ResizeBilinear(const ResizeGeom& g, const int8_t* x, const ResizeQ& p, int8_t* y, int threads) {
+  ResizeBilinearQImpl<int8_t>(g, x, p, y, threads);
+}
+void ResizeBilinear(const ResizeGeom& g, const uint8_t* x, const ResizeQ& p, uint8_t* y, int threads) {
+  ResizeBilinearQImpl<uint8_t>(g, x, p, y, threads);
+}
+
+void ResizeBilinearF32(const ResizeGeom& g, const float* x, float* y, int threads) {
+  const auto ry = BilinearAxis(g.in_h, g.out_h, g.align_corners, g.half_pixel_centers);
+  const auto rx = BilinearAxis(g.in_w, g.out_w, g.align_corners, g.half_pixel_centers);
+  const int64_t C = g.channels;
+  ParallelFor(g.batch * g.out_h, 1, threads, [&](int64_t b, int64_t e) {
+    for (int64_t r = b; r < e; r++) {
+      const int64_t n = r / g.out_h, oy = r % g.out_h;
+      const Interp& iy = ry[oy];
+      const float* top = x + (n * g.in_h + iy.lo) * g.in_w * C;
+      const float* bot = x + (n * g.in_h + iy.hi) * g.in_w * C;
+      for (int64_t ox = 0; ox < g.out_w; ox++) {
+        const Interp& ix = rx[ox];
+        float* yp = y + (r * g.out_w + ox) * C;
+        for (int64_t c = 0; c < C; c++) {
+          const float tl = top[ix.lo * C + c], tr = top[ix.hi * C + c];
+          const float bl = bot[ix.lo * C + c], br = bot[ix.hi * C + c];
+          const float t = tl + (tr - tl) * ix.frac;
+          const float bo = bl + (br - bl) * ix.frac;
+          yp[c] = t + (bo - t) * iy.frac;
+        }
+      }
+    }
+  });
+}
+
+}  // namespace ops
+}  // namespace tfjq

@@ -1,0 +1,204 @@
+// Pooling: MaxPool, AvgPool (padding not counted), Mean over H and W; int8/uint8 and float32.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "common/thread_pool.h"
+#include "ops/internal.h"
+#include "ops/ops.h"
+
+namespace tfjq {
+namespace ops {
+
+namespace {
+
+// Calls f(n, oy, ox, y0, y1, x0, x1) with the in-bounds window [y0, y1) × [x0, x1) (dilation 1
+// windows are contiguous; dilated windows are handled by the callers' step).
+template <typename F>
+void ForWindows(const ConvGeom& g, int threads, int64_t per_row_cost, const F& f) {
+  const int64_t rows = int64_t(g.batch) * g.out_h;
+  ParallelFor(rows, std::max<int64_t>(1, (int64_t(1) << 15) / std::max<int64_t>(1, per_row_cost)), threads,
+              [&](int64_t rb, int64_t re) {
+                for (int64_t r = rb; r < re; r++) {
+                  const int64_t n = r / g.out_h, oy = r % g.out_h;
+                  for (int64_t ox = 0; ox < g.out_w; ox++) f(r, n, oy, ox);
+                }
+              });
+}
+
+struct Taps {
+  // In-bounds window positions along one axis: first index, count (step = dilation).
+  int64_t first, count;
+};
+
+inline Taps AxisTaps(int64_t o, int32_t stride, int32_t dil, int32_t pad, int32_t k, int32_t in) {
+  int64_t first = -1, count = 0;
+  for (int64_t t = 0; t < k; t++) {
+    const int64_t i = o * stride + t * dil - pad;
+    if (i < 0 || i >= in) continue;
+    if (first < 0) first = i;
+    count++;
+  }
+  return Taps{first < 0 ? 0 : first, count};
+}
+
+template <typename T>
+void MaxPoolImpl(const ConvGeom& g, const T* x, int32_t lo, int32_t hi, T* y, int threads) {
+  const int64_t C = g.in_c;
+  ForWindows(g, threads, int64_t(g.out_w) * C * g.k_h * g.k_w, [&](int64_t r, int64_t n, int64_t oy, int64_t ox) {
+    const Taps ty = AxisTaps(oy, g.stride_h, g.dilation_h, g.pad_top, g.k_h, g.in_h);
+    const Taps tx = AxisTaps(ox, g.stride_w, g.dilation_w, g.pad_left, g.k_w, g.in_w);
+    T* yp = y + (r * g.out_w + ox) * C;
+    // Bounds: windows are never empty for valid geometries except with huge padding.
+    std::fill(yp, yp + C, static_cast<T>(lo));
+    if (ty.count == 0 || tx.count == 0) return;
+    std::fill(yp, yp + C, std::numeric_limits<T>::lowest());
+    for (int64_t a = 0; a < ty.count; a++) {
+      const int64_t iy = ty.first + a * g.dilation_h;
+      for (int64_t b = 0; b < tx.count; b++) {
+        const int64_t ix = tx.first + b * g.dilation_w;
+        const T* xp = x + ((n * g.in_h + iy) * g.in_w + ix) * C;
+        for (int64_t c = 0; c < C; c++) yp[c] = std::max(yp[c], xp[c]);
+      }
+    }
+    const T tlo = static_cast<T>(lo), thi = static_cast<T>(hi);
+    for (int64_t c = 0; c < C; c++) yp[c] = std::min(std::max(yp[c], tlo), thi);
+  });
+}
+
+template <typename T>
+void AvgPoolImpl(const ConvGeom& g, const T* x, const PoolQ& p, T* y, int threads) {
+  const int64_t C = g.in_c;
+  const float m = p.x_scale / p.y_scale;
+  ForWindows(g, threads, int64_t(g.out_w) * C * g.k_h * g.k_w, [&](int64_t r, int64_t n, int64_t oy, int64_t ox) {
+    thread_local std::vector<int32_t> acc;
+    acc.assign(static_cast<size_t>(C), 0);
+    const Taps ty = AxisTaps(oy, g.stride_h, g.dilation_h, g.pad_top, g.k_h, g.in_h);
+    const Taps tx = AxisTaps(ox, g.stride_w, g.dilation_w, g.pad_left, g.k_w, g.in_w);
+    const int64_t cnt = ty.count * tx.count;
+    T* yp = y + (r * g.out_w + ox) * C;
+    if (cnt == 0) {
+      for (int64_t c = 0; c < C; c++) yp[c] = static_cast<T>(detail::Finish(0.0f, p.y_zero_point, p.y_min, p.y_max));
+      return;
+    }
+    for (int64_t a = 0; a < ty.count; a++) {
+      const int64_t iy = ty.first + a * g.dilation_h;
+      for (int64_t b = 0; b < tx.count; b++) {
+        const int64_t ix = tx.first + b * g.dilation_w;
+        const T* xp = x + ((n * g.in_h + iy) * g.in_w + ix) * C;
+        for (int64_t c = 0; c < C; c++) acc[c] += xp[c];
+      }
+    }
+    const float f = m / static_cast<float>(cnt);
+    const int32_t zsum = static_cast<int32_t>(cnt) * p.x_zero_point;
+    for (int64_t c = 0; c < C; c++) {
+      const float v = static_cast<float>(acc[c] - zsum) * f;
+      yp[c] = static_cast<T>(detail::Finish(v, p.y_zero_point, p.y_min, p.y_max));
+    }
+  });
+}
+
+template <typename T>
+void MeanImpl(int64_t batch, int64_t hw, int64_t C, const T* x, const PoolQ& p, T* y, int threads) {
+  const float m = p.x_scale / p.y_scale;
+  const float f = m / static_cast<float>(hw);
+  const int32_t zsum = static_cast<int32_t>(hw * p.x_zero_point);
+  // Parallel over (batch, channel blocks of 64).
+  const int64_t blocks = (C + 63) / 64;
+  ParallelFor(batch * blocks, 1, threads, [&](int64_t b0, int64_t b1) {
+    int32_t acc[64];
+    for (int64_t bi = b0; bi < b1; bi++) {
+      const int64_t n = bi / blocks, c0 = (bi % blocks) * 64, cn = std::min<int64_t>(64, C - c0);
+      std::fill(acc, acc + 64, 0);
+      const T* xp = x + n * hw * C + c0;
+      for (int64_t i = 0; i < hw; i++, xp += C) {
+        for (int64_t c = 0; c < cn; c++) acc[c] += xp[c];
+      }
+      for (int64_t c = 0; c < cn; c++) {
+        const float v = static_cast<float>(acc[c] - zsum) * f;
+        y[n * C + c0 + c] = static_cast<T>(detail::Finish(v, p.y_zero_point, p.y_min, p.y_max));
+      }
+    }
+  });
+}
+
+}  // namespace
+
+void MaxPool(const ConvGeom& g, const int8_t* x, int32_t lo, int32_t hi, int8_t* y, int threads) {
+  MaxPoolImpl<int8_t>(g, x, lo, hi, y, threads);
+}
+void MaxPool(const ConvGeom& g, const uint8_t* x, int32_t lo, int32_t hi, uint8_t* y, int threads) {
+  MaxPoolImpl<uint8_t>(g, x, lo, hi, y, threads);
+}
+void AvgPool(const ConvGeom& g, const int8_t* x, const PoolQ& p, int8_t* y, int threads) {
+  AvgPoolImpl<int8_t>(g, x, p, y, threads);
+}
+void AvgPool(const ConvGeom& g, const uint8_t* x, const PoolQ& p, uint8_t* y, int threads) {
+  AvgPoolImpl<uint8_t>(g, x, p, y, threads);
+}
+void Mean(int64_t batch, int64_t hw, int64_t c, const int8_t* x, const PoolQ& p, int8_t* y, int threads) {
+  MeanImpl<int8_t>(batch, hw, c, x, p, y, threads);
+}
+void Mean(int64_t batch, int64_t hw, int64_t c, const uint8_t* x, const PoolQ& p, uint8_t* y, int threads) {
+  MeanImpl<uint8_t>(batch, hw, c, x, p, y, threads);
+}
+
+void MaxPoolF32(const ConvGeom& g, const float* x, float* y, int threads) {
+  const int64_t C = g.in_c;
+  ForWindows(g, threads, int64_t(g.out_w) * C * g.k_h * g.k_w, [&](int64_t r, int64_t n, int64_t oy, int64_t ox) {
+    const Taps ty = AxisTaps(oy, g.stride_h, g.dilation_h, g.pad_top, g.k_h, g.in_h);
+    const Taps tx = AxisTaps(ox, g.stride_w, g.dilation_w, g.pad_left, g.k_w, g.in_w);
+    float* yp = y + (r * g.out_w + ox) * C;
+    std::fill(yp, yp + C, -INFINITY);
+    for (int64_t a = 0; a < ty.count; a++) {
+      const int64_t iy = ty.first + a * g.dilation_h;
+      for (int64_t b = 0; b < tx.count; b++) {
+        const int64_t ix = tx.first + b * g.dilation_w;
+        const float* xp = x + ((n * g.in_h + iy) * g.in_w + ix) * C;
+        for (int64_t c = 0; c < C; c++) yp[c] = (xp[c] > yp[c] || xp[c] != xp[c]) ? xp[c] : yp[c];
+      }
+    }
+  });
+}
+
+void AvgPoolF32(const ConvGeom& g, const float* x, float* y, int threads) {
+  const int64_t C = g.in_c;
+  ForWindows(g, threads, int64_t(g.out_w) * C * g.k_h * g.k_w, [&](int64_t r, int64_t n, int64_t oy, int64_t ox) {
+    const Taps ty = AxisTaps(oy, g.stride_h, g.dilation_h, g.pad_top, g.k_h, g.in_h);
+    const Taps tx = AxisTaps(ox, g.stride_w, g.dilation_w, g.pad_left, g.k_w, g.in_w);
+    float* yp = y + (r * g.out_w + ox) * C;
+    std::fill(yp, yp + C, 0.0f);
+    for (int64_t a = 0; a < ty.count; a++) {
+      const int64_t iy = ty.first + a * g.dilation_h;
+      for (int64_t b = 0; b < tx.count; b++) {
+        const int64_t ix = tx.first + b * g.dilation_w;
+        const float* xp = x + ((n * g.in_h + iy) * g.in_w + ix) * C;
+        for (int64_t c = 0; c < C; c++) yp[c] += xp[c];
+      }
+    }
+    const int64_t cnt = ty.count * tx.count;
+    if (cnt == 0) return;
+    const float inv = 1.0f / static_cast<float>(cnt);
+    for (int64_t c = 0; c < C; c++) yp[c] *= inv;
+  });
+}
+
+void MeanF32(int64_t batch, int64_t hw, int64_t C, const float* x, float* y, int threads) {
+  const int64_t blocks = (C + 63) / 64;
+  ParallelFor(batch * blocks, 1, threads, [&](int64_t b0, int64_t b1) {
+    double acc[64];
+    for (int64_t bi = b0; bi < b1; bi++) {
+      const int64_t n = bi / blocks, c0 = (bi % blocks) * 64, cn = std::min<int64_t>(64, C - c0);
+      std::fill(acc, acc + 64, 0.0);
+      const float* xp = x + n * hw * C + c0;
+      for (int64_t i = 0; i < hw; i++, xp += C) {
+        for (int64_t c = 0; c < cn; c++) acc[c] += xp[c];
+      }
+      for (int64_t c = 0; c < cn; c++) y[n * C + c0 + c] = static_cast<float>(acc[c] / static_cast<double>(hw));
+    }
+  });
+}
+
+}  // namespace ops
+}  // namespace tfjq
