@@ -1,0 +1,69 @@
+// loadModel(): TF.js graph or layers models from a path, an in-memory {modelJson, weightData}
+// or a tfjs IOHandler, into the graph IR.
+import { readModelFiles, readModelHandler, readModelMemory, type InMemoryModel, type IOHandlerLike, type RawModel } from '../io/files.js';
+import { decodeWeights, type DecodedWeight } from '../io/weights.js';
+import { ModelFormatError } from './errors.js';
+import type { Graph } from './ir.js';
+import { isGraphModelJson, loadGraphModelIR } from './load-graph.js';
+import { isLayersModelJson, loadLayersModelIR } from './load-layers.js';
+import { inferShapes } from './shape-inference.js';
+
+export type ModelSource = string | InMemoryModel | IOHandlerLike;
+
+export interface LoadOptions {
+  /** Accept NaN / ±Inf weights (default: an error naming the weight). */
+  allowNonFinite?: boolean;
+}
+
+/** Reads a model (any source) without interpreting it. */
+export async function readModel(source: ModelSource): Promise<RawModel> {
+  if (typeof source === 'string') return readModelFiles(source);
+  if (source && typeof source === 'object' && 'modelJson' in source) return readModelMemory(source as InMemoryModel);
+  if (source && typeof source === 'object' && typeof (source as IOHandlerLike).load === 'function') return readModelHandler(source as IOHandlerLike);
+  throw new TypeError('model source must be a path, {modelJson, weightData} or a tfjs IOHandler with load()');
+}
+
+/** Loads a TF.js graph or layers model into the IR. */
+export async function loadModel(source: ModelSource, options: LoadOptions = {}): Promise<Graph> {
+  if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
+  if (options.allowNonFinite !== undefined && typeof options.allowNonFinite !== 'boolean') throw new TypeError('options.allowNonFinite must be a boolean');
+  return graphFromRaw(await readModel(source), options);
+}
+
+export function decodeAllWeights(raw: RawModel, options: LoadOptions = {}): Map<string, DecodedWeight> {
+  const weights = new Map<string, DecodedWeight>();
+  for (const grp of raw.groups) {
+    for (const w of decodeWeights(grp.entries, grp.bytes, { file: grp.file, allowNonFinite: options.allowNonFinite })) weights.set(w.name, w);
+  }
+  return weights;
+}
+
+/** Interprets raw artifacts (format detection, weight decoding, lowering, shape inference). */
+export function graphFromRaw(raw: RawModel, options: LoadOptions = {}): Graph {
+  const { json, file } = raw;
+  const fmt = json.format;
+  if (fmt !== undefined && fmt !== null && fmt !== 'graph-model' && fmt !== 'layers-model') {
+    throw new ModelFormatError(`unknown model format '${String(fmt)}' (expected 'graph-model' or 'layers-model')`, { file });
+  }
+  const isGraph = fmt === 'graph-model' || (fmt === undefined && isGraphModelJson(json));
+  const isLayers = fmt === 'layers-model' || (!isGraph && isLayersModelJson(json));
+  if (!isGraph && !isLayers) throw new ModelFormatError('cannot tell the model format (no format field, no graph nodes, no Keras topology)', { file });
+  const weights = decodeAllWeights(raw, options);
+  let g: Graph;
+  try {
+    g = isGraph ? loadGraphModelIR(json, { file, weights }) : loadLayersModelIR(json, { file, weights });
+    inferShapes(g);
+  } catch (e) {
+    if (e instanceof ModelFormatError) throw e.withContext({ file });
+    if (e instanceof TypeError || e instanceof RangeError) throw new ModelFormatError(e.message, { file });
+    throw e;
+  }
+  g.source = { format: isGraph ? 'graph-model' : 'layers-model', file, files: raw.files, sha256: raw.sha256, json };
+  if (!isGraph) {
+    // Keras weight name of each constant, for re-writing the layers topology.
+    const m = new Map<string, string>();
+    for (const name of g.constants.keys()) if (weights.has(name)) m.set(name, name);
+    g.source.layerWeights = m;
+  }
+  return g;
+}
