@@ -7,3 +7,4 @@ export { execute, executeNamed, constantTensor, disposeConstants, type ExecuteOp
 export { OPS } from './ops.js';
 export { fileIO, readModelFiles, readModelMemory, readModelHandler, toArtifacts, type InMemoryModel, type RawModel } from '../io/files.js';
 export { writeFilesAtomic } from '../io/atomic.js';
+export { saveTfjs, tfjsFiles, graphModelFiles, layersModelFiles, type SaveTfjsOptions } from './save-tfjs.js';
