@@ -59,6 +59,12 @@ void CheckConvGeom(ConvGeom* g) {
   }
   g->out_h = static_cast<int32_t>(ph / g->stride_h + 1);
   g->out_w = static_cast<int32_t>(pw / g->stride_w + 1);
+  const double limit = static_cast<double>(int64_t(1) << 40);
+  if (static_cast<double>(g->batch) * g->out_h * g->out_w * g->in_c > limit) Fail("output is too large");
+  if (static_cast<double>(g->k_h) * g->k_w * g->in_c > limit) Fail("filter is too large");
+  if (static_cast<double>(g->batch) * g->out_h * g->out_w * g->k_h * g->k_w * g->in_c > limit * 64) {
+    Fail("convolution is too large");
+  }
 }
 
 void MakeConvGeom(ConvGeom* g, Padding padding) {
