@@ -137,7 +137,79 @@ export interface TrainBinding {
 // ---- train — END train section
 
 // ---- ops (native/binding/ops_binding.cc) — BEGIN ops section
-export interface OpsBinding {}
+/** NHWC geometry with explicit pads (docs/quantization.md §11.1); outHeight/outWidth are recomputed natively. */
+export interface OpsConvGeom {
+  batch: number; inHeight: number; inWidth: number; inChannels: number;
+  filterHeight: number; filterWidth: number;
+  strideHeight: number; strideWidth: number; dilationHeight: number; dilationWidth: number;
+  padTop: number; padBottom: number; padLeft: number; padRight: number;
+  outHeight: number; outWidth: number;
+}
+export type OpsConvSpec = Omit<OpsConvGeom, 'outHeight' | 'outWidth' | 'padTop' | 'padBottom' | 'padLeft' | 'padRight'> &
+  Partial<Pick<OpsConvGeom, 'padTop' | 'padBottom' | 'padLeft' | 'padRight'>> & { padding: 'same' | 'valid' | 'explicit' };
+/** Output clamp bounds (the type's range narrowed by a fused activation, §7). */
+export interface OpsBounds { yMin: number; yMax: number }
+export type OpsActivation = 'linear' | 'relu' | 'relu6' | 'leakyRelu' | 'elu' | 'sigmoid' | 'tanh' | 'hardSwish' | 'swish' | 'hardSigmoid';
+export type OpsBinaryOp = 'add' | 'sub' | 'mul' | 'maximum' | 'minimum' | 'div' | 'squaredDifference';
+export interface OpsStridedSliceMasks {
+  beginMask: number; endMask: number; ellipsisMask: number; newAxisMask: number; shrinkAxisMask: number;
+}
+type Q8 = Int8Array | Uint8Array;
+type AnyArr = Int8Array | Uint8Array | Int32Array | Float32Array;
+/**
+ * Operator kernels (native/ops, formulas in docs/quantization.md §11). Use src/kernels/ops.ts,
+ * which validates and allocates. Outputs (last argument) are caller-allocated and must not
+ * overlap the inputs; 8-bit outputs have the input's type unless stated.
+ */
+export interface OpsBinding {
+  /** TF SAME/VALID/explicit padding resolved; throws RangeError on impossible sizes. */
+  opsConvGeometry(spec: OpsConvSpec): OpsConvGeom;
+  /** Conv2D GEMM A matrix: rows N·OH·OW, columns KH·KW·C (row stride lda), padding = padValue. */
+  opsIm2col(geom: OpsConvGeom, x: Q8 | Float32Array, padValue: number, a: Q8 | Float32Array, lda: number): void;
+  opsDepthwiseConv2d(geom: OpsConvGeom, x: Q8, filter: Int8Array, bias: Int32Array | null,
+    q: OpsBounds & { multiplier: number; xZeroPoint: number; multipliers: Float32Array; yZeroPoint: number }, y: Q8): void;
+  opsDepthwiseConv2dF32(geom: OpsConvGeom, multiplier: number, x: Float32Array, filter: Float32Array,
+    bias: Float32Array | null, yMin: number, yMax: number, y: Float32Array): void;
+  /** geom: the forward conv (in* = this op's output, out* = dy's spatial size); filter [kh, kw, inChannels, dyChannels]. */
+  opsConv2dTranspose(geom: OpsConvGeom, dy: Q8, filter: Int8Array, bias: Int32Array | null,
+    q: OpsBounds & { dyChannels: number; dyZeroPoint: number; multipliers: Float32Array; yZeroPoint: number }, y: Q8): void;
+  /** q: null for float32; 'max' reads only yMin/yMax. */
+  opsPool(kind: 'max' | 'avg', geom: OpsConvGeom, x: Q8 | Float32Array,
+    q: (OpsBounds & { xScale: number; xZeroPoint: number; yScale: number; yZeroPoint: number }) | OpsBounds | null,
+    y: Q8 | Float32Array): void;
+  opsMean(batch: number, hw: number, channels: number, x: Q8 | Float32Array,
+    q: (OpsBounds & { xScale: number; xZeroPoint: number; yScale: number; yZeroPoint: number }) | null, y: Q8 | Float32Array): void;
+  /** Broadcasting binary op; 8-bit: add/sub/mul/maximum/minimum with q; float32: q = {yMin, yMax} or null. */
+  opsBinary(op: OpsBinaryOp, aShape: number[], a: Q8 | Float32Array, bShape: number[], b: Q8 | Float32Array,
+    q: (OpsBounds & { aScale: number; aZeroPoint: number; bScale: number; bZeroPoint: number; yScale: number; yZeroPoint: number }) | OpsBounds | null,
+    y: Q8 | Float32Array): void;
+  opsActivation(kind: OpsActivation, alpha: number, x: Float32Array, y: Float32Array): void;
+  /** alpha per channel of the last dimension (its length = channels). */
+  opsPrelu(x: Q8 | Float32Array, alpha: Float32Array,
+    q: (OpsBounds & { xScale: number; xZeroPoint: number; yScale: number; yZeroPoint: number }) | null, y: Q8 | Float32Array): void;
+  opsBiasAdd(x: Float32Array, bias: Float32Array, yMin: number, yMax: number, y: Float32Array): void;
+  /** 256-entry table indexed by the input's raw byte, entries = the output's raw bytes. */
+  opsBuildLut(kind: OpsActivation, alpha: number, xType: 'int8' | 'uint8', xScale: number, xZeroPoint: number,
+    yType: 'int8' | 'uint8', yScale: number, yZeroPoint: number, yMin: number, yMax: number): Uint8Array;
+  /** y[i] = table[x[i]] through the bytes; x === y (in place) allowed. */
+  opsApplyLut(table: Uint8Array, x: Q8, y: Q8): void;
+  /** T[j] = rne(2^22 · exp(−j · fl32(beta · xScale))), j = 0..255. */
+  opsSoftmaxTable(beta: number, xScale: number): Uint32Array;
+  /** Softmax over rows of `cols`: 8-bit → 8-bit (scale 1/256, zero point −128 int8 / 0 uint8), or float32 (xScale ignored). */
+  opsSoftmax(x: Q8 | Float32Array, rows: number, cols: number, beta: number, xScale: number, y: Q8 | Float32Array): void;
+  /** q null: raw copy (any element type); else per-input requantization of 8-bit data. */
+  opsConcat(inputs: AnyArr[], shapes: number[][], axis: number,
+    q: (OpsBounds & { scales: Float32Array; zeroPoints: Int32Array; yScale: number; yZeroPoint: number }) | null, y: AnyArr): void;
+  opsPad(x: AnyArr, shape: number[], before: number[], after: number[], value: number, y: AnyArr): void;
+  opsTranspose(x: AnyArr, shape: number[], perm: number[], y: AnyArr): void;
+  opsStridedSliceShape(shape: number[], begin: number[], end: number[], strides: number[], masks: OpsStridedSliceMasks): number[];
+  opsStridedSlice(x: AnyArr, shape: number[], begin: number[], end: number[], strides: number[], masks: OpsStridedSliceMasks, y: AnyArr): void;
+  opsDepthToSpace(x: AnyArr, shape: number[], blockSize: number, y: AnyArr): void;
+  /** bilinear: 8-bit (q required) or float32; nearest: any element type, pure copy (q ignored). */
+  opsResize(mode: 'bilinear' | 'nearest', x: AnyArr, shape: number[], outHeight: number, outWidth: number,
+    alignCorners: boolean, halfPixelCenters: boolean,
+    q: (OpsBounds & { xScale: number; xZeroPoint: number; yScale: number; yZeroPoint: number }) | null, y: AnyArr): void;
+}
 // ---- ops — END ops section
 
 export interface NativeBinding extends CoreBinding, GemmBinding, QuantBinding, CodecBinding, TrainBinding, OpsBinding {}
