@@ -8,3 +8,4 @@ export { OPS } from './ops.js';
 export { fileIO, readModelFiles, readModelMemory, readModelHandler, toArtifacts, type InMemoryModel, type RawModel } from '../io/files.js';
 export { writeFilesAtomic } from '../io/atomic.js';
 export { saveTfjs, tfjsFiles, graphModelFiles, layersModelFiles, type SaveTfjsOptions } from './save-tfjs.js';
+export { optimize, PASSES, DEFAULT_PASSES, type Pass, type PassName, type OptimizeOptions } from './passes/index.js';

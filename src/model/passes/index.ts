@@ -1,0 +1,59 @@
+// The pass framework: each pass rewrites the graph in place and says whether it changed
+// anything; optimize() runs a pipeline to a fixed point on a copy of the graph. Passes only
+// touch canonical (non-opaque) nodes.
+import { cloneGraph, pruneUnused, topoSort, type Graph } from '../ir.js';
+import { inferShapes } from '../shape-inference.js';
+import { assertOneOf } from '../../native/validate.js';
+import { foldBatchNorm } from './batchnorm.js';
+import { foldConstants } from './constant-folding.js';
+import { fuseActivation, fuseBiasAdd } from './fuse.js';
+import { removeIdentity } from './identity.js';
+import { foldPad } from './pad.js';
+
+export type Pass = (g: Graph) => boolean;
+
+export const PASSES = {
+  'remove-identity': removeIdentity,
+  'fold-constants': foldConstants,
+  'fold-batchnorm': foldBatchNorm,
+  'fuse-bias': fuseBiasAdd,
+  'fuse-activation': fuseActivation,
+  'fold-pad': foldPad,
+} satisfies Record<string, Pass>;
+export type PassName = keyof typeof PASSES;
+export const DEFAULT_PASSES: readonly PassName[] = ['remove-identity', 'fold-constants', 'fold-pad', 'fold-batchnorm', 'fuse-bias', 'fuse-activation'];
+
+export interface OptimizeOptions {
+  passes?: readonly PassName[];
+  /** Upper bound on pipeline repetitions (default 8). */
+  maxIterations?: number;
+}
+
+/** Runs passes to a fixed point on a copy of g; returns the optimized copy (g is unchanged). */
+export function optimize(g: Graph, opts: OptimizeOptions = {}): Graph {
+  const names: readonly PassName[] = opts.passes ?? DEFAULT_PASSES;
+  if (!Array.isArray(names as unknown)) throw new TypeError('options.passes must be an array of pass names');
+  for (const [i, n] of names.entries()) assertOneOf(n, Object.keys(PASSES) as PassName[], `options.passes[${i}]`);
+  const out = cloneGraph(g);
+  inferShapes(out);
+  let any = false;
+  for (let it = 0; it < (opts.maxIterations ?? 8); it++) {
+    let changed = false;
+    for (const n of names) {
+      if (PASSES[n](out)) {
+        changed = true;
+        topoSort(out);
+        inferShapes(out);
+      }
+    }
+    any ||= changed;
+    if (!changed) break;
+  }
+  pruneUnused(out);
+  topoSort(out);
+  inferShapes(out);
+  if (any) out.transformed = true;
+  return out;
+}
+
+export { foldBatchNorm, foldConstants, fuseActivation, fuseBiasAdd, removeIdentity, foldPad };
