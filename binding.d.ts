@@ -31,7 +31,54 @@ export interface CoreBinding {
 }
 
 // ---- gemm (native/binding/gemm_binding.cc) — BEGIN gemm section
-export interface GemmBinding {}
+/** Weights packed for one kernel path (native/gemm); use src/kernels/gemm.ts. */
+export interface NativePackedWeights {
+  readonly k: number;
+  readonly n: number;
+  /** The path the weights were packed for ('' once disposed). */
+  readonly isa: IsaName | '';
+  readonly byteLength: number;
+  readonly disposed: boolean;
+  /** Frees the native memory now (in-flight async calls keep their own reference). */
+  dispose(): void;
+}
+export type GemmOutput = 'int32' | 'int8' | 'uint8' | 'float32';
+export type GemmActivation = 'none' | 'relu' | 'relu6' | 'clamp';
+/** Fully resolved options (the TS wrapper fills every field). */
+export interface GemmNativeOptions {
+  m: number; lda: number; ldc: number; threads: number;
+  /** 1 entry (per tensor) or m (per row), in A's type range. */
+  aZeroPoints: Int32Array;
+  output: GemmOutput;
+  bias: Int32Array | null;
+  /** int8/uint8 output: 1 or n multipliers, output zero point, clamp bounds [qmin, qmax]. */
+  multipliers: Float32Array | null; outZeroPoint: number; qmin: number; qmax: number;
+  /** float32 output: aScales 1 or m, wScales 1 or n, optional float bias, activation. */
+  aScales: Float32Array | null; wScales: Float32Array | null; biasF32: Float32Array | null;
+  activation: GemmActivation; clampMin: number; clampMax: number;
+}
+export interface GemmDynamicNativeOptions {
+  m: number; ldx: number; ldc: number; threads: number; perRow: boolean;
+  wScales: Float32Array; biasF32: Float32Array | null;
+  activation: GemmActivation; clampMin: number; clampMax: number;
+}
+export interface GemmBinding {
+  /** new GemmPackedWeights(b, k, n, layout, zeroPoints (1 or n) | null, isa) */
+  GemmPackedWeights: new (b: Int8Array, k: number, n: number, layout: 'kn' | 'nk', zeroPoints: Int32Array | null,
+    isa: IsaName) => NativePackedWeights;
+  gemmMaxK: number;
+  /** out[m*ldc + n] = epilogue(A · B); a is Uint8Array or Int8Array (treated as uint8 + 128). */
+  gemm(a: Uint8Array | Int8Array, packed: NativePackedWeights, out: Int32Array | Int8Array | Uint8Array | Float32Array,
+    options: GemmNativeOptions): void;
+  gemmAsync(a: Uint8Array | Int8Array, packed: NativePackedWeights, out: Int32Array | Int8Array | Uint8Array | Float32Array,
+    options: GemmNativeOptions): Promise<void>;
+  /** §8 dynamic quantization of x, int8 GEMM, dequantize epilogue, in one call. */
+  gemmDynamic(x: Float32Array, packed: NativePackedWeights, out: Float32Array, options: GemmDynamicNativeOptions): void;
+  gemmDynamicAsync(x: Float32Array, packed: NativePackedWeights, out: Float32Array,
+    options: GemmDynamicNativeOptions): Promise<void>;
+  /** GOPS of a dependency-free multiply-accumulate loop for `isa`, one thread, ~seconds. */
+  gemmMeasurePeak(isa: IsaName, seconds: number): number;
+}
 // ---- gemm — END gemm section
 
 // ---- quant (native/binding/quant_binding.cc) — BEGIN quant section
