@@ -28,14 +28,16 @@ export const TRAIN_KERNEL_NAMES: readonly TrainKernelName[] = [
 ];
 
 /**
- * Kernels installed by default per backend. wasm: the three it lacks, plus MaxPoolGrad,
- * whose wasm 4.22 version is wrong (a window whose values are all negative passes no
- * gradient: see test/train/kernels.test.ts); its forward convs (XNNPACK),
- * Conv2DBackpropInput and AvgPoolGrad stay. cpu: every convolution and pooling-gradient
- * kernel (all scalar JS there).
+ * Kernels installed by default per backend. wasm: the three it lacks; MaxPoolGrad, whose
+ * wasm 4.22 version is wrong (a window whose values are all negative passes no gradient:
+ * see test/train/kernels.test.ts); Conv2DBackpropInput, whose wasm version is a scalar
+ * loop (LeNet-5 conv2 backprop: 120 ms vs 8 ms native, bench/train/RESULTS-train.md).
+ * Its forward convs (XNNPACK) and AvgPoolGrad stay. cpu: every convolution and
+ * pooling-gradient kernel (all scalar JS there).
  */
 export const DEFAULT_TRAIN_KERNELS: Readonly<Record<TrainBackendName, readonly TrainKernelName[]>> = {
-  wasm: ['Conv2DBackpropFilter', 'DepthwiseConv2dNativeBackpropFilter', 'DepthwiseConv2dNativeBackpropInput', 'MaxPoolGrad'],
+  wasm: ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'DepthwiseConv2dNativeBackpropFilter',
+    'DepthwiseConv2dNativeBackpropInput', 'MaxPoolGrad'],
   cpu: TRAIN_KERNEL_NAMES,
 };
 

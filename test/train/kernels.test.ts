@@ -63,6 +63,8 @@ describe('Conv2D family: native equals tfjs-backend-cpu', () => {
         const dx = await runKernel('cpu', 'Conv2DBackpropInput', { dy, filter }, inAttrs);
         const dw = await runKernel('cpu', 'Conv2DBackpropFilter', { x, dy }, fAttrs);
         const dwWasm = await runKernel('wasm', 'Conv2DBackpropFilter', { x, dy }, fAttrs);
+        const dxWasm = await runKernel('wasm', 'Conv2DBackpropInput', { dy, filter }, inAttrs);
+        expect(relErr(dxWasm.data, refDx.data), `${isa} wasm dx ${label(c)}`).toBeLessThan(TOL);
         expect(y.shape).toEqual(refY.shape);
         expect(dx.shape).toEqual(c.x);
         expect(dw.shape).toEqual(c.f);
@@ -222,9 +224,10 @@ describe('pooling gradients: native equals tfjs-backend-cpu', () => {
 });
 
 describe('registration', () => {
-  it('installs the three missing kernels on wasm and every conv/pool kernel on cpu, idempotently', () => {
+  it('installs the missing/slow/wrong kernels on wasm and every conv/pool kernel on cpu, idempotently', () => {
     const names = nativeTrainingKernels();
-    for (const k of ['Conv2DBackpropFilter', 'DepthwiseConv2dNativeBackpropFilter', 'DepthwiseConv2dNativeBackpropInput']) {
+    for (const k of ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'DepthwiseConv2dNativeBackpropFilter',
+      'DepthwiseConv2dNativeBackpropInput', 'MaxPoolGrad']) {
       expect(names).toContain(`wasm/${k}`);
     }
     expect(names).not.toContain('wasm/Conv2D'); // XNNPACK stays
