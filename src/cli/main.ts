@@ -6,6 +6,7 @@ const USAGE = `Usage: tfjs-quant <command> [options]
 
 Commands:
   info        Show the CPU, the int8 kernel paths and the float backend in use
+  inspect     Show a model: format, inputs/outputs, ops, parameters, int8 coverage
   help        Show this help
 `;
 
@@ -29,6 +30,10 @@ export async function main(argv: string[]): Promise<number> {
       );
       void rest;
       return 0;
+    }
+    case 'inspect': {
+      const { inspectCommand } = await import('./inspect.js');
+      return inspectCommand(rest);
     }
     default:
       process.stderr.write(`tfjs-quant: unknown command '${cmd}'\n\n${USAGE}`);

@@ -95,6 +95,14 @@ function parseJson(text: string, file: string): Record<string, unknown> {
 }
 
 function splitJson(obj: Record<string, unknown>, file: string): { json: Record<string, unknown>; manifest: WeightsManifestGroup[] } {
+  if (obj.format === 'tfjs-quant') {
+    // tfjs-quant format (docs/format.md): one group per shard, entries decoded by its loader.
+    const w = obj.weights as { shards?: unknown } | undefined;
+    if (!w || typeof w !== 'object' || !Array.isArray(w.shards) || w.shards.some((s) => typeof s !== 'string' || s === '')) {
+      throw new ModelFormatError('weights.shards must be an array of file names', { file });
+    }
+    return { json: obj, manifest: (w.shards as string[]).map((p) => ({ paths: [p], weights: [] })) };
+  }
   const { weightsManifest, ...json } = obj;
   if (json.modelTopology === undefined || json.modelTopology === null) throw new ModelFormatError('model.json has no modelTopology', { file });
   const manifest = weightsManifest === undefined || weightsManifest === null ? [] : checkManifest(weightsManifest, file);
@@ -173,6 +181,11 @@ export function readModelMemory(m: InMemoryModel, label = '<memory>'): RawModel 
   const bytes = toBytes(m.weightData, 'weightData', label);
   const entries = manifest.flatMap((g) => g.weights);
   const jsonBytes = new TextEncoder().encode(text ?? JSON.stringify(obj));
+  if (json.format === 'tfjs-quant') {
+    const parts = Array.isArray(m.weightData) ? m.weightData.map((p, i) => toBytes(p, `weightData[${i}]`, label)) : [bytes];
+    if (parts.length !== manifest.length) throw new ModelFormatError(`the model lists ${manifest.length} shards, weightData has ${parts.length}`, { file: label });
+    return { json, groups: parts.map((b) => ({ entries: [], bytes: b, file: label })), file: label, files: [], sha256: sha256([jsonBytes, bytes]) };
+  }
   return { json, groups: entries.length || bytes.byteLength ? [{ entries, bytes, file: label }] : [], file: label, files: [], sha256: sha256([jsonBytes, bytes]) };
 }
 

@@ -9,3 +9,6 @@ export { fileIO, readModelFiles, readModelMemory, readModelHandler, toArtifacts,
 export { writeFilesAtomic } from '../io/atomic.js';
 export { saveTfjs, tfjsFiles, graphModelFiles, layersModelFiles, type SaveTfjsOptions } from './save-tfjs.js';
 export { optimize, PASSES, DEFAULT_PASSES, type Pass, type PassName, type OptimizeOptions } from './passes/index.js';
+export { saveNative, nativeFiles, FORMAT_NAME, FORMAT_VERSION, type SaveNativeOptions, type ActivationRange } from './save-native.js';
+export { registerEncoding, getEncoding, registeredEncodings, type WeightCodec, type EncodingDecodeContext } from './encodings.js';
+export { NATIVE_INT8_OPS, nativeInt8Supported, inspectGraph, formatInspect, type InspectReport } from './inspect.js';

@@ -94,7 +94,7 @@ export interface GraphInput {
 }
 
 export interface GraphSource {
-  format: 'graph-model' | 'layers-model';
+  format: 'graph-model' | 'layers-model' | 'tfjs-quant';
   file: string;
   files: string[];
   sha256: string;

@@ -7,6 +7,7 @@ import type { Graph } from './ir.js';
 import { isGraphModelJson, loadGraphModelIR } from './load-graph.js';
 import { isLayersModelJson, loadLayersModelIR } from './load-layers.js';
 import { inferShapes } from './shape-inference.js';
+import { FORMAT_NAME, loadNativeIR } from './save-native.js';
 
 export type ModelSource = string | InMemoryModel | IOHandlerLike;
 
@@ -42,8 +43,13 @@ export function decodeAllWeights(raw: RawModel, options: LoadOptions = {}): Map<
 export function graphFromRaw(raw: RawModel, options: LoadOptions = {}): Graph {
   const { json, file } = raw;
   const fmt = json.format;
+  if (fmt === FORMAT_NAME) {
+    const g = loadNativeIR(json, raw.groups, file, options.allowNonFinite ?? false);
+    g.source = { format: 'tfjs-quant', file, files: raw.files, sha256: raw.sha256, json };
+    return g;
+  }
   if (fmt !== undefined && fmt !== null && fmt !== 'graph-model' && fmt !== 'layers-model') {
-    throw new ModelFormatError(`unknown model format '${String(fmt)}' (expected 'graph-model' or 'layers-model')`, { file });
+    throw new ModelFormatError(`unknown model format '${String(fmt)}' (expected 'graph-model', 'layers-model' or '${FORMAT_NAME}')`, { file });
   }
   const isGraph = fmt === 'graph-model' || (fmt === undefined && isGraphModelJson(json));
   const isLayers = fmt === 'layers-model' || (!isGraph && isLayersModelJson(json));
