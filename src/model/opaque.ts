@@ -23,7 +23,7 @@ export function executeOpaque(n: Node, inputs: tf.Tensor[]): tf.Tensor[] {
     const outs = n.outputs.map((_, i) => (i === 0 ? 'opaque' : `opaque:${i}`));
     try {
       model = tf.loadGraphModelSync({
-        modelTopology: { node: nodes }, format: 'graph-model', weightSpecs: [], weightData: new ArrayBuffer(0),
+        modelTopology: { node: nodes, library: {}, versions: { producer: 1 } }, format: 'graph-model', weightSpecs: [], weightData: new ArrayBuffer(0),
         signature: { outputs: Object.fromEntries(outs.map((o) => [o, { name: o }])) },
       } as unknown as tf.io.ModelArtifacts);
     } catch (e) {
