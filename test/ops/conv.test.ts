@@ -1,0 +1,272 @@
+// Convolution-family operator kernels: geometry, im2col, depthwise (int8 + float), transposed conv.
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initFloatBackend, tf } from '../../src/backend/float.js';
+import {
+  conv2dTransposeInt8, convGeometry, depthwiseConv2d, depthwiseConv2dInt8, im2col,
+} from '../../src/kernels/ops.js';
+import { activationBounds, requantizeMultiplier, requantizeValue } from '../../src/quant/scheme.js';
+import {
+  clampToRange, deq, expectClose, expectEqualArrays, forEachIsa, fl32, paramsFor, randF, randInt, randQ, randW, rng, tfPad,
+} from './helpers.js';
+
+beforeAll(async () => { await initFloatBackend(); });
+
+type Pad = 'same' | 'valid' | [[number, number], [number, number]];
+
+function geomOf(xs: number[], k: [number, number], s: [number, number], d: [number, number], pad: Pad) {
+  const [oh, pt] = tfPad(xs[1], k[0], s[0], d[0], pad === 'same' || pad === 'valid' ? pad : pad[0]);
+  const [ow, pl] = tfPad(xs[2], k[1], s[1], d[1], pad === 'same' || pad === 'valid' ? pad : pad[1]);
+  return { oh, ow, pt, pl };
+}
+
+/** Naive §11.2 depthwise. */
+function depthwiseRef(x: ArrayLike<number>, xs: number[], zx: number, w: ArrayLike<number>, ks: number[], bias: Int32Array | null,
+  mult: Float32Array, zy: number, lo: number, hi: number, s: [number, number], d: [number, number], pad: Pad): number[] {
+  const [N, H, W, C] = xs, [KH, KW, , M] = ks, OC = C * M;
+  const { oh, ow, pt, pl } = geomOf(xs, [KH, KW], s, d, pad);
+  const out: number[] = [];
+  for (let n = 0; n < N; n++) for (let oy = 0; oy < oh; oy++) for (let ox = 0; ox < ow; ox++) for (let c = 0; c < OC; c++) {
+    let acc = bias ? bias[c] : 0;
+    const i = Math.floor(c / M);
+    for (let ky = 0; ky < KH; ky++) for (let kx = 0; kx < KW; kx++) {
+      const iy = oy * s[0] + ky * d[0] - pt, ix = ox * s[1] + kx * d[1] - pl;
+      if (iy < 0 || iy >= H || ix < 0 || ix >= W) continue;
+      acc = (acc + (x[((n * H + iy) * W + ix) * C + i] - zx) * w[(ky * KW + kx) * OC + c]) | 0;
+    }
+    out.push(requantizeValue(acc, mult[c], zy, lo, hi));
+  }
+  return out;
+}
+
+describe('convolution geometry (TF padding)', () => {
+  it('matches the TF rules for SAME / VALID / explicit with strides and dilations', () => {
+    const r = rng(1);
+    for (let t = 0; t < 200; t++) {
+      const h = randInt(r, 1, 40), w = randInt(r, 1, 40), kh = randInt(r, 1, 7), kw = randInt(r, 1, 7);
+      const s: [number, number] = [randInt(r, 1, 4), randInt(r, 1, 4)], d: [number, number] = [randInt(r, 1, 3), randInt(r, 1, 3)];
+      const modes: Pad[] = ['same', 'valid', [[randInt(r, 0, 3), randInt(r, 0, 3)], [randInt(r, 0, 3), randInt(r, 0, 3)]]];
+      for (const pad of modes) {
+        const ekh = (kh - 1) * d[0] + 1, ekw = (kw - 1) * d[1] + 1;
+        const ph = pad === 'same' ? 0 : pad === 'valid' ? 0 : pad[0][0] + pad[0][1];
+        const pw = pad === 'same' ? 0 : pad === 'valid' ? 0 : pad[1][0] + pad[1][1];
+        const opts = { strides: s, dilations: d, padding: pad };
+        if (pad !== 'same' && (h + ph < ekh || w + pw < ekw)) {
+          expect(() => convGeometry([1, h, w, 3], [kh, kw], opts)).toThrow(RangeError);
+          continue;
+        }
+        const g = convGeometry([2, h, w, 3], [kh, kw], opts);
+        const want = geomOf([2, h, w, 3], [kh, kw], s, d, pad);
+        expect([g.outHeight, g.outWidth, g.padTop, g.padLeft]).toEqual([want.oh, want.ow, want.pt, want.pl]);
+      }
+    }
+  });
+
+  it('rejects bad geometry with clear errors', () => {
+    expect(() => convGeometry([1, 4, 4], [3, 3], { padding: 'same' })).toThrow(/xShape must be \[batch, height, width, channels\]/);
+    expect(() => convGeometry([1, 4, 4, 2], [3, 3], { padding: 'bogus' as never })).toThrow(TypeError);
+    expect(() => convGeometry([1, 4, 4, 2], [0, 3], { padding: 'same' })).toThrow(/filterSize\[0\]/);
+    expect(() => convGeometry([1, 4, 4, 2], [3, 3], { padding: 'same', strides: 0 })).toThrow(/strides/);
+    expect(() => convGeometry([1, 2, 2, 2], [5, 5], { padding: 'valid' })).toThrow(/larger than the padded input/);
+    expect(() => convGeometry([1, 4, 4, 2], [3, 3], { padding: [1, 2, 3] })).toThrow(/explicit padding/);
+  });
+});
+
+describe('im2col', () => {
+  it('builds the GEMM A matrix with the zero point as padding and a row stride', () => {
+    const r = rng(2);
+    for (const type of ['int8', 'uint8'] as const) {
+      for (let t = 0; t < 12; t++) {
+        const xs = [randInt(r, 1, 2), randInt(r, 1, 9), randInt(r, 1, 9), randInt(r, 1, 5)];
+        const k: [number, number] = [randInt(r, 1, 3), randInt(r, 1, 3)];
+        const s: [number, number] = [randInt(r, 1, 3), randInt(r, 1, 3)], d: [number, number] = [randInt(r, 1, 2), 1];
+        const pad: Pad = t % 2 ? 'same' : [[1, 0], [0, 2]];
+        const x = randQ(r, type, xs.reduce((a, b) => a * b));
+        const zp = type === 'int8' ? -7 : 131;
+        const cols = k[0] * k[1] * xs[3];
+        let res;
+        try { res = im2col(x, xs, k, { strides: s, dilations: d, padding: pad, padValue: zp, lda: cols + 3 }); } catch { continue; }
+        const { oh, ow, pt, pl } = geomOf(xs, k, s, d, pad);
+        expect(res.rows).toBe(xs[0] * oh * ow);
+        const [N, H, W, C] = xs;
+        for (let n = 0; n < N; n++) for (let oy = 0; oy < oh; oy++) for (let ox = 0; ox < ow; ox++) {
+          const row = (n * oh + oy) * ow + ox;
+          for (let ky = 0; ky < k[0]; ky++) for (let kx = 0; kx < k[1]; kx++) for (let c = 0; c < C; c++) {
+            const iy = oy * s[0] + ky * d[0] - pt, ix = ox * s[1] + kx * d[1] - pl;
+            const want = iy < 0 || iy >= H || ix < 0 || ix >= W ? zp : x[((n * H + iy) * W + ix) * C + c];
+            expect(res.a[row * (cols + 3) + (ky * k[1] + kx) * C + c]).toBe(want);
+          }
+          for (let j = cols; j < cols + 3; j++) expect(res.a[row * (cols + 3) + j]).toBe(0);
+        }
+      }
+    }
+  });
+
+  it('float im2col times the reshaped filter equals tfjs conv2d', () => {
+    const r = rng(3);
+    const xs = [2, 7, 6, 3], k: [number, number] = [3, 2];
+    const x = randF(r, 2 * 7 * 6 * 3), w = randF(r, 3 * 2 * 3 * 4);
+    const { a, rows, cols } = im2col(x, xs, k, { strides: [2, 1], padding: 'same' });
+    const got = tf.matMul(tf.tensor2d(a, [rows, cols]), tf.tensor2d(w, [cols, 4])).dataSync();
+    const want = tf.conv2d(tf.tensor4d(x, xs as [number, number, number, number]), tf.tensor4d(w, [3, 2, 3, 4]), [2, 1], 'same').dataSync();
+    expectClose(got, want, 1e-5, 1e-5, 'im2col·W vs conv2d');
+  });
+});
+
+describe('DepthwiseConv2D int8', () => {
+  const cases: { xs: number[]; k: [number, number]; m: number; s: [number, number]; d: [number, number]; pad: Pad }[] = [
+    { xs: [1, 9, 9, 32], k: [3, 3], m: 1, s: [1, 1], d: [1, 1], pad: 'same' },
+    { xs: [2, 10, 11, 48], k: [3, 3], m: 1, s: [2, 2], d: [1, 1], pad: 'same' },
+    { xs: [1, 8, 7, 19], k: [3, 3], m: 1, s: [1, 1], d: [1, 1], pad: 'valid' },
+    { xs: [2, 11, 9, 37], k: [5, 5], m: 1, s: [3, 3], d: [1, 1], pad: 'same' },
+    { xs: [1, 12, 12, 16], k: [3, 3], m: 1, s: [4, 4], d: [2, 2], pad: 'same' },
+    { xs: [1, 7, 9, 5], k: [3, 2], m: 3, s: [1, 2], d: [1, 1], pad: [[1, 2], [0, 1]] },
+    { xs: [3, 6, 6, 17], k: [1, 1], m: 2, s: [1, 1], d: [1, 1], pad: 'valid' },
+    { xs: [1, 5, 5, 33], k: [7, 7], m: 1, s: [1, 1], d: [1, 1], pad: 'same' },
+    { xs: [1, 6, 5, 64], k: [3, 3], m: 1, s: [2, 1], d: [1, 2], pad: [[0, 3], [2, 0]] },
+  ];
+
+  it('equals the naive formula bit for bit on every ISA path (int8 and uint8, biases, fused clamps)', () => {
+    const r = rng(4);
+    cases.forEach((cs, ci) => {
+      for (const type of ['int8', 'uint8'] as const) {
+        const C = cs.xs[3], OC = C * cs.m, ks = [cs.k[0], cs.k[1], C, cs.m];
+        const x = randQ(r, type, cs.xs.reduce((a, b) => a * b));
+        if (ci === 0) x.fill(type === 'int8' ? -128 : 255); // extremes
+        const w = randW(r, ks.reduce((a, b) => a * b));
+        if (ci === 0) w.fill(-128); // beyond narrow range: still exact
+        const bias = Int32Array.from({ length: OC }, () => randInt(r, -30000, 30000));
+        const xp = { scale: 0.02 + r() * 0.05, zeroPoint: type === 'int8' ? randInt(r, -20, 20) : randInt(r, 100, 150) };
+        const yp = { scale: 0.05 + r() * 0.3, zeroPoint: type === 'int8' ? randInt(r, -10, 10) : randInt(r, 120, 136) };
+        const ws = Float32Array.from({ length: OC }, () => 0.001 + r() * 0.02);
+        const act = (['none', 'relu', 'relu6'] as const)[ci % 3];
+        const [lo, hi] = activationBounds(type, yp.zeroPoint, fl32(yp.scale), act);
+        const mult = ws.map((s) => requantizeMultiplier(xp.scale, s, yp.scale));
+        const want = depthwiseRef(x, cs.xs, xp.zeroPoint, w, ks, bias, mult, yp.zeroPoint, lo, hi, cs.s, cs.d, cs.pad);
+        forEachIsa((isa) => {
+          const { y, shape } = depthwiseConv2dInt8({
+            x, xShape: cs.xs, xParams: xp, filter: w, filterShape: ks, filterScales: ws, bias, yParams: yp, activation: act,
+          }, { strides: cs.s, dilations: cs.d, padding: cs.pad });
+          expect(shape[3]).toBe(OC);
+          expectEqualArrays(y, want, `case ${ci} ${type} ${isa}`);
+        });
+      }
+    });
+  });
+
+  it('is a depthwise convolution: dequantized result is within a step of tfjs on the dequantized inputs', () => {
+    const r = rng(5);
+    for (const cs of cases) {
+      if (cs.pad !== 'same' && cs.pad !== 'valid') continue;
+      const type = 'int8';
+      const C = cs.xs[3], OC = C * cs.m, ks = [cs.k[0], cs.k[1], C, cs.m];
+      const x = randQ(r, type, cs.xs.reduce((a, b) => a * b));
+      const w = randW(r, ks.reduce((a, b) => a * b));
+      const xp = { scale: 0.03, zeroPoint: 5 };
+      const ws = Float32Array.from({ length: OC }, () => 0.002 + r() * 0.01);
+      const bias = Int32Array.from({ length: OC }, () => randInt(r, -500, 500));
+      const xf = deq(x, xp.scale, xp.zeroPoint);
+      const wf = Float32Array.from(w, (v, i) => v * ws[i % OC]);
+      const bf = Float32Array.from(bias, (b, c) => b * fl32(xp.scale) * ws[c]);
+      const ref = tf.tidy(() => tf.add(tf.depthwiseConv2d(tf.tensor4d(xf, cs.xs as never), tf.tensor4d(wf, ks as never), cs.s, cs.pad as 'same', 'NHWC', cs.d), tf.tensor1d(bf)).dataSync() as Float32Array);
+      let lo = 0, hi = 0;
+      ref.forEach((v) => { lo = Math.min(lo, v); hi = Math.max(hi, v); });
+      const yp = paramsFor(type, lo, hi);
+      const { y } = depthwiseConv2dInt8({ x, xShape: cs.xs, xParams: xp, filter: w, filterShape: ks, filterScales: ws, bias, yParams: yp },
+        { strides: cs.s, dilations: cs.d, padding: cs.pad });
+      expectClose(deq(y, yp.scale, yp.zeroPoint), clampToRange(ref, yp.scale, yp.zeroPoint, -128, 127), 0, yp.scale * 0.51 + 1e-6, `depthwise ${cs.xs}`);
+    }
+  });
+
+  it('rejects bad arguments with clear errors', () => {
+    const x = new Int8Array(2 * 4 * 4 * 3), w = new Int8Array(3 * 3 * 3);
+    const base = { x, xShape: [2, 4, 4, 3], xParams: { scale: 0.1, zeroPoint: 0 }, filter: w, filterShape: [3, 3, 3, 1], filterScales: 0.1, yParams: { scale: 0.1, zeroPoint: 0 } };
+    const o = { padding: 'same' as const };
+    expect(() => depthwiseConv2dInt8({ ...base, filterShape: [3, 3, 4, 1] }, o)).toThrow(/filterShape\[2\]/);
+    expect(() => depthwiseConv2dInt8({ ...base, x: new Int8Array(5) }, o)).toThrow(/x has 5 elements/);
+    expect(() => depthwiseConv2dInt8({ ...base, filter: new Float32Array(27) as never }, o)).toThrow(TypeError);
+    expect(() => depthwiseConv2dInt8({ ...base, xParams: { scale: 0, zeroPoint: 0 } }, o)).toThrow(/xParams.scale/);
+    expect(() => depthwiseConv2dInt8({ ...base, yParams: { scale: 1, zeroPoint: 300 } }, o)).toThrow(/yParams.zeroPoint/);
+    expect(() => depthwiseConv2dInt8({ ...base, bias: new Int32Array(2) }, o)).toThrow(/bias has 2 elements/);
+    expect(() => depthwiseConv2dInt8({ ...base, filterScales: [0.1, 0.2] }, o)).toThrow(/filterScales/);
+    expect(() => depthwiseConv2dInt8({ ...base, x: new Uint8Array(96), xParams: { scale: 0.1, zeroPoint: -3 } }, o)).toThrow(/xParams.zeroPoint/);
+  });
+});
+
+describe('DepthwiseConv2D float32', () => {
+  it('matches tfjs within 1e-5 relative (bias, relu6, multiplier, dilation, strides)', () => {
+    const r = rng(6);
+    for (const [xs, ks, s, d, pad] of [
+      [[2, 9, 8, 13], [3, 3, 13, 1], [1, 1], [1, 1], 'same'],
+      [[1, 10, 10, 8], [5, 3, 8, 2], [2, 3], [1, 1], 'valid'],
+      [[1, 9, 9, 4], [3, 3, 4, 3], [1, 1], [2, 2], 'same'],
+    ] as [number[], number[], [number, number], [number, number], 'same' | 'valid'][]) {
+      const x = randF(r, xs.reduce((a, b) => a * b)), w = randF(r, ks.reduce((a, b) => a * b));
+      const bias = randF(r, ks[2] * ks[3]);
+      const { y } = depthwiseConv2d(x, xs, w, ks, { strides: s, dilations: d, padding: pad, bias, activation: 'relu6' });
+      const want = tf.tidy(() => tf.clipByValue(tf.add(tf.depthwiseConv2d(tf.tensor4d(x, xs as never), tf.tensor4d(w, ks as never), s, pad, 'NHWC', d), tf.tensor1d(bias)), 0, 6).dataSync());
+      expectClose(y, want, 1e-5, 1e-6, `float depthwise ${xs}`);
+    }
+  });
+});
+
+describe('Conv2DTranspose int8', () => {
+  /** Naive scatter form of §11.3. */
+  function convTransposeRef(dy: ArrayLike<number>, ds: number[], zdy: number, w: ArrayLike<number>, ks: number[], bias: Int32Array | null,
+    mult: Float32Array, zy: number, lo: number, hi: number, os: number[], s: [number, number], pt: number, pl: number): number[] {
+    const [N, OH, OW, CO] = ds, [KH, KW, CI] = ks, [, H, W] = os;
+    const acc = new Int32Array(N * H * W * CI);
+    for (let i = 0; i < acc.length; i++) acc[i] = bias ? bias[i % CI] : 0;
+    for (let n = 0; n < N; n++) for (let oy = 0; oy < OH; oy++) for (let ox = 0; ox < OW; ox++) for (let co = 0; co < CO; co++) {
+      const v = dy[((n * OH + oy) * OW + ox) * CO + co] - zdy;
+      for (let ky = 0; ky < KH; ky++) for (let kx = 0; kx < KW; kx++) {
+        const iy = oy * s[0] + ky - pt, ix = ox * s[1] + kx - pl;
+        if (iy < 0 || iy >= H || ix < 0 || ix >= W) continue;
+        for (let ci = 0; ci < CI; ci++) {
+          const j = ((n * H + iy) * W + ix) * CI + ci;
+          acc[j] = (acc[j] + v * w[((ky * KW + kx) * CI + ci) * CO + co]) | 0;
+        }
+      }
+    }
+    return Array.from(acc, (a, j) => requantizeValue(a, mult[j % CI], zy, lo, hi));
+  }
+
+  it('equals the naive scatter formula bit for bit and tfjs conv2dTranspose within a step', () => {
+    const r = rng(7);
+    for (const [os, k, s, pad] of [
+      [[2, 8, 8, 5], [3, 3], [2, 2], 'same'],
+      [[1, 9, 7, 3], [4, 3], [3, 2], 'valid'],
+      [[1, 6, 6, 4], [3, 3], [1, 1], 'same'],
+    ] as [number[], [number, number], [number, number], 'same' | 'valid'][]) {
+      const [oh, pt] = tfPad(os[1], k[0], s[0], 1, pad), [ow, pl] = tfPad(os[2], k[1], s[1], 1, pad);
+      const CO = 6, ds = [os[0], oh, ow, CO], ks = [k[0], k[1], os[3], CO];
+      for (const type of ['int8', 'uint8'] as const) {
+        const dy = randQ(r, type, ds.reduce((a, b) => a * b)), w = randW(r, ks.reduce((a, b) => a * b));
+        const dp = { scale: 0.05, zeroPoint: type === 'int8' ? 3 : 128 };
+        const ws = Float32Array.from({ length: os[3] }, () => 0.002 + r() * 0.01);
+        const bias = Int32Array.from({ length: os[3] }, () => randInt(r, -2000, 2000));
+        const dyf = deq(dy, dp.scale, dp.zeroPoint), wf = Float32Array.from(w, (v, i) => v * ws[Math.floor(i / CO) % os[3]]);
+        const bf = Float32Array.from(bias, (b, c) => b * fl32(dp.scale) * ws[c]);
+        const ref = tf.tidy(() => tf.add(tf.conv2dTranspose(tf.tensor4d(dyf, ds as never), tf.tensor4d(wf, ks as never), os as never, s, pad), tf.tensor1d(bf)).dataSync() as Float32Array);
+        let lo = 0, hi = 0;
+        ref.forEach((v) => { lo = Math.min(lo, v); hi = Math.max(hi, v); });
+        const yp = paramsFor(type, lo, hi);
+        const [qlo, qhi] = type === 'int8' ? [-128, 127] : [0, 255];
+        const mult = ws.map((sw) => requantizeMultiplier(dp.scale, sw, yp.scale));
+        const want = convTransposeRef(dy, ds, dp.zeroPoint, w, ks, bias, mult, yp.zeroPoint, qlo, qhi, os, s, pt, pl);
+        forEachIsa((isa) => {
+          const { y } = conv2dTransposeInt8({ dy, dyShape: ds, dyParams: dp, filter: w, filterShape: ks, filterScales: ws, bias, yParams: yp, outputShape: os }, { strides: s, padding: pad });
+          expectEqualArrays(y, want, `conv2dTranspose ${os} ${type} ${isa}`);
+          expectClose(deq(y, yp.scale, yp.zeroPoint), ref, 0, yp.scale * 0.51 + 1e-6, 'vs tfjs');
+        });
+      }
+    }
+  });
+
+  it('rejects a dy shape that does not match the output geometry', () => {
+    const dy = new Int8Array(1 * 3 * 3 * 2);
+    expect(() => conv2dTransposeInt8({
+      dy, dyShape: [1, 3, 3, 2], dyParams: { scale: 1, zeroPoint: 0 }, filter: new Int8Array(3 * 3 * 4 * 2), filterShape: [3, 3, 4, 2],
+      filterScales: 1, yParams: { scale: 1, zeroPoint: 0 }, outputShape: [1, 9, 9, 4],
+    }, { strides: 2, padding: 'same' })).toThrow(/does not match outputShape/);
+  });
+});
