@@ -177,6 +177,9 @@ export interface TrainBinding {
   trainDepthwiseConv2DBackpropFilter(geom: TrainConvGeom, x: Float32Array, dy: Float32Array, dw: Float32Array): void;
   trainMaxPoolGrad(geom: TrainConvGeom, x: Float32Array, dy: Float32Array, dx: Float32Array): void;
   trainAvgPoolGrad(geom: TrainConvGeom, dy: Float32Array, dx: Float32Array): void;
+  /** c[i] = op(a[i or 0]) · op(b[i or 0]); a [batchA, m, k] ([k, m] if transposeA), b [batchB, k, n] ([n, k]), c [max, m, n]. */
+  trainBatchMatMul(batchA: number, batchB: number, m: number, n: number, k: number, transposeA: boolean,
+    transposeB: boolean, a: Float32Array, b: Float32Array, c: Float32Array): void;
   /** In place: y = act(y + bias[c]) over y viewed as [-1, channels]; bias null, 1 or channels long. */
   trainBiasActivation(y: Float32Array, channels: number, bias: Float32Array | null,
     activation: 'linear' | 'relu' | 'relu6' | 'leakyrelu', alpha: number): void;

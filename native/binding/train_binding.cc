@@ -158,6 +158,35 @@ Napi::Value BiasActivationJs(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// trainBatchMatMul(batchA, batchB, M, N, K, transposeA, transposeB, a, b, c)
+Napi::Value BatchMatMulJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 10) ThrowTypeError(env, "expected 10 arguments (batchA, batchB, m, n, k, transposeA, transposeB, a, b, c)");
+  const int64_t ba = GetInt(env, info[0], "batchA", 0, kMaxDim), bb = GetInt(env, info[1], "batchB", 0, kMaxDim);
+  const int64_t m = GetInt(env, info[2], "m", 0, kMaxDim), n = GetInt(env, info[3], "n", 0, kMaxDim);
+  const int64_t k = GetInt(env, info[4], "k", 0, kMaxDim);
+  const bool ta = GetBool(env, info[5], "transposeA"), tb = GetBool(env, info[6], "transposeB");
+  if (ba != bb && ba != 1 && bb != 1) {
+    ThrowRangeError(env, "batchA (" + std::to_string(ba) + ") and batchB (" + std::to_string(bb) + ") do not broadcast");
+  }
+  const double total = static_cast<double>(std::max(ba, bb)) * static_cast<double>(m) * static_cast<double>(n);
+  if (total > 9.0e15 || static_cast<double>(ba) * m * k > 9.0e15 || static_cast<double>(bb) * k * n > 9.0e15) {
+    ThrowRangeError(env, "matmul sizes are too large");
+  }
+  const int64_t batch = (ba == 0 || bb == 0) ? 0 : std::max(ba, bb);
+  auto a = GetArrayOfLength<float>(env, info[7], "a", static_cast<size_t>(ba * m * k));
+  auto b = GetArrayOfLength<float>(env, info[8], "b", static_cast<size_t>(bb * k * n));
+  auto c = GetArrayOfLength<float>(env, info[9], "c", static_cast<size_t>(batch * m * n));
+  CheckNoAlias(env, c, "c", a, "a");
+  CheckNoAlias(env, c, "c", b, "b");
+  try {
+    train::BatchMatMul(ba, bb, m, n, k, ta, tb, a.data, b.data, c.data);
+  } catch (const std::invalid_argument& e) {
+    ThrowRangeError(env, e.what());
+  }
+  return env.Undefined();
+}
+
 }  // namespace
 
 void InitTrain(Napi::Env env, Napi::Object exports) {
@@ -171,6 +200,7 @@ void InitTrain(Napi::Env env, Napi::Object exports) {
   exports.Set("trainDepthwiseConv2DBackpropFilter",
               Napi::Function::New(env, DepthwiseConv2DBackpropFilterJs, "trainDepthwiseConv2DBackpropFilter"));
   exports.Set("trainMaxPoolGrad", Napi::Function::New(env, MaxPoolGradJs, "trainMaxPoolGrad"));
+  exports.Set("trainBatchMatMul", Napi::Function::New(env, BatchMatMulJs, "trainBatchMatMul"));
   exports.Set("trainBiasActivation", Napi::Function::New(env, BiasActivationJs, "trainBiasActivation"));
   exports.Set("trainAvgPoolGrad", Napi::Function::New(env, AvgPoolGradJs, "trainAvgPoolGrad"));
 }

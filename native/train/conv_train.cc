@@ -601,6 +601,38 @@ void AvgPoolGrad(const ConvGeom& g, const float* dy, float* dx) {
   });
 }
 
+void BatchMatMul(int64_t batch_a, int64_t batch_b, int64_t M, int64_t N, int64_t K, bool ta, bool tb, const float* a,
+                 const float* b, float* c) {
+  for (int64_t v : {batch_a, batch_b, M, N, K}) CheckDim(v, 0, "matmul dimension");
+  if (batch_a != batch_b && batch_a != 1 && batch_b != 1) {
+    throw std::invalid_argument("batch sizes " + std::to_string(batch_a) + " and " + std::to_string(batch_b) +
+                                " do not broadcast");
+  }
+  Mul(Mul(std::max(batch_a, batch_b), M, "output size"), N, "output size");
+  Mul(Mul(batch_a, M, "a size"), K, "a size");
+  Mul(Mul(batch_b, K, "b size"), N, "b size");
+  const int64_t batch = (batch_a == 0 || batch_b == 0) ? 0 : std::max(batch_a, batch_b);
+  if (batch == 0 || M == 0 || N == 0) return;
+  const Kernels& kern = ActiveKernels();
+  // Work items: (batch, row block of 96 rows, column block of 256) so small batches still
+  // use every thread.
+  const int64_t RB = 96, CB = 256;
+  const int64_t rblocks = (M + RB - 1) / RB, cblocks = (N + CB - 1) / CB;
+  ParallelFor(batch * rblocks * cblocks, 1, 0, [&](int64_t ib, int64_t ie) {
+    for (int64_t item = ib; item < ie; item++) {
+      const int64_t bi = item / (rblocks * cblocks);
+      const int64_t rest = item % (rblocks * cblocks);
+      const int64_t m0 = (rest / cblocks) * RB, n0 = (rest % cblocks) * CB;
+      const int64_t mc = std::min(RB, M - m0), nc = std::min(CB, N - n0);
+      const float* ap = a + (batch_a == 1 ? 0 : bi) * M * K;
+      const float* bp = b + (batch_b == 1 ? 0 : bi) * K * N;
+      Mat A = ta ? Mat{ap + m0, 1, M} : Mat{ap + m0 * K, K, 1};
+      Mat B = tb ? Mat{bp + n0 * K, 1, K} : Mat{bp + n0, N, 1};
+      Gemm(kern, mc, nc, K, A, B, c + bi * M * N + m0 * N + n0, N, 1, false);
+    }
+  });
+}
+
 void BiasActivation(float* y, int64_t rows, int64_t channels, const float* bias, int64_t bias_len, Activation act,
                     float alpha) {
   if (rows < 0 || channels < 0) throw std::invalid_argument("rows and channels must be >= 0");

@@ -52,6 +52,12 @@ void MaxPoolGrad(const ConvGeom& g, const float* x, const float* dy, float* dx);
 void AvgPoolGrad(const ConvGeom& g, const float* dy, float* dx);
 void ValidatePoolGeom(const ConvGeom& g);
 
+// c[i] = op(a[i % batch_a]) x op(b[i % batch_b]) for i < max(batch_a, batch_b), where each
+// batch_a / batch_b is 1 or the common batch; op transposes when ta / tb. a is [M, K]
+// ([K, M] when ta), b is [K, N] ([N, K] when tb), c is [M, N]. Throws std::invalid_argument.
+void BatchMatMul(int64_t batch_a, int64_t batch_b, int64_t M, int64_t N, int64_t K, bool ta, bool tb, const float* a,
+                 const float* b, float* c);
+
 // Fused-conv epilogue, in place on y viewed as [rows, channels]:
 // y = act(y + bias[c]) (bias may be null; bias_len 1 broadcasts one value).
 enum class Activation : int { kLinear = 0, kRelu = 1, kRelu6 = 2, kLeakyRelu = 3 };

@@ -19,25 +19,26 @@ export type TrainKernelName =
   | 'Conv2D' | 'FusedConv2D' | 'Conv2DBackpropInput' | 'Conv2DBackpropFilter'
   | 'DepthwiseConv2dNative' | 'FusedDepthwiseConv2D'
   | 'DepthwiseConv2dNativeBackpropInput' | 'DepthwiseConv2dNativeBackpropFilter'
-  | 'MaxPoolGrad' | 'AvgPoolGrad';
+  | 'MaxPoolGrad' | 'AvgPoolGrad' | 'BatchMatMul';
 export const TRAIN_KERNEL_NAMES: readonly TrainKernelName[] = [
   'Conv2D', 'FusedConv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter',
   'DepthwiseConv2dNative', 'FusedDepthwiseConv2D',
   'DepthwiseConv2dNativeBackpropInput', 'DepthwiseConv2dNativeBackpropFilter',
-  'MaxPoolGrad', 'AvgPoolGrad',
+  'MaxPoolGrad', 'AvgPoolGrad', 'BatchMatMul',
 ];
 
 /**
  * Kernels installed by default per backend. wasm: the three it lacks; MaxPoolGrad, whose
  * wasm 4.22 version is wrong (a window whose values are all negative passes no gradient:
  * see test/train/kernels.test.ts); Conv2DBackpropInput, whose wasm version is a scalar
- * loop (LeNet-5 conv2 backprop: 120 ms vs 8 ms native, bench/train/RESULTS-train.md).
- * Its forward convs (XNNPACK) and AvgPoolGrad stay. cpu: every convolution and
- * pooling-gradient kernel (all scalar JS there).
+ * loop (LeNet-5 conv2 backprop: 120 ms vs 8 ms native, bench/train/RESULTS-train.md);
+ * BatchMatMul (the dense layers' backward matmuls run at ~1.4 GFLOP/s there). Its forward
+ * convs and _FusedMatMul (XNNPACK) and AvgPoolGrad stay. cpu: every convolution,
+ * pooling-gradient and matmul kernel (all scalar JS there).
  */
 export const DEFAULT_TRAIN_KERNELS: Readonly<Record<TrainBackendName, readonly TrainKernelName[]>> = {
   wasm: ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'DepthwiseConv2dNativeBackpropFilter',
-    'DepthwiseConv2dNativeBackpropInput', 'MaxPoolGrad'],
+    'DepthwiseConv2dNativeBackpropInput', 'MaxPoolGrad', 'BatchMatMul'],
   cpu: TRAIN_KERNEL_NAMES,
 };
 
@@ -278,7 +279,38 @@ function poolGrad(kernel: string, max: boolean): Impl {
   };
 }
 
+const batchMatMul: Impl = (bn, { inputs, backend, attrs }) => {
+  const K_ = 'BatchMatMul';
+  const { a, b } = inputs as { a: TensorInfo; b: TensorInfo };
+  needFloat32(a); needFloat32(b);
+  if (a.shape.length < 2 || b.shape.length < 2) {
+    throw new RangeError(`${K_}: a and b must have rank >= 2, got ${shapeStr(a.shape)} and ${shapeStr(b.shape)}`);
+  }
+  const ta = Boolean(attrs.transposeA), tb = Boolean(attrs.transposeB);
+  const ra = a.shape.length, rb = b.shape.length;
+  const M = ta ? a.shape[ra - 1] : a.shape[ra - 2];
+  const Ka = ta ? a.shape[ra - 2] : a.shape[ra - 1];
+  const Kb = tb ? b.shape[rb - 1] : b.shape[rb - 2];
+  const N = tb ? b.shape[rb - 2] : b.shape[rb - 1];
+  if (Ka !== Kb) {
+    throw new RangeError(`${K_}: inner dimensions differ: a ${shapeStr(a.shape)}${ta ? 'ᵀ' : ''} vs b ${shapeStr(b.shape)}${tb ? 'ᵀ' : ''} (${Ka} vs ${Kb})`);
+  }
+  const outerA = a.shape.slice(0, -2), outerB = b.shape.slice(0, -2);
+  const batchA = sizeOf(outerA), batchB = sizeOf(outerB);
+  let outer: number[];
+  try {
+    outer = tf.backend_util.assertAndGetBroadcastShape(outerA, outerB);
+  } catch (e) {
+    throw new RangeError(`${K_}: batch dimensions ${shapeStr(outerA)} and ${shapeStr(outerB)} do not broadcast`);
+  }
+  // Native code broadcasts whole batches only (equal outer shapes, or one side of size 1).
+  if (batchA !== batchB && batchA !== 1 && batchB !== 1) throw new Unsupported(`partial batch broadcast`);
+  return runOn(bn, backend, [a, b], [...outer, M, N], (v, out) =>
+    native().trainBatchMatMul(batchA, batchB, M, N, Ka, ta, tb, v[0], v[1], out));
+};
+
 const IMPLS: Record<TrainKernelName, Impl> = {
+  BatchMatMul: batchMatMul,
   Conv2D: convForward('Conv2D', false, false),
   FusedConv2D: convForward('FusedConv2D', false, true),
   Conv2DBackpropInput: backpropInput('Conv2DBackpropInput', false),

@@ -223,6 +223,38 @@ describe('pooling gradients: native equals tfjs-backend-cpu', () => {
   });
 });
 
+describe('BatchMatMul: native equals tfjs-backend-cpu', () => {
+  const cases: { a: number[]; b: number[]; ta: boolean; tb: boolean }[] = [
+    { a: [64, 800], b: [800, 50], ta: false, tb: false },   // dense forward
+    { a: [64, 50], b: [800, 50], ta: false, tb: true },     // dense dx
+    { a: [64, 800], b: [64, 50], ta: true, tb: false },     // dense dW
+    { a: [3, 7, 5], b: [3, 5, 9], ta: false, tb: false },
+    { a: [3, 5, 7], b: [1, 9, 5], ta: true, tb: true },     // b broadcast over the batch
+    { a: [2, 3, 4, 6], b: [6, 17], ta: false, tb: false },  // rank 4 against rank 2
+    { a: [1, 0, 4], b: [1, 4, 3], ta: false, tb: false },   // empty
+  ];
+  it.each(cases)('$a x $b ta=$ta tb=$tb', async (c) => {
+    const r = rng(size(c.a) + size(c.b));
+    const a = { data: randn(size(c.a), r), shape: c.a };
+    const b = { data: randn(size(c.b), r), shape: c.b };
+    const attrs = { transposeA: c.ta, transposeB: c.tb };
+    const ref = await stockCpu('BatchMatMul', { a, b }, attrs);
+    for (const backend of ['cpu', 'wasm']) {
+      for (const isa of isas()) {
+        const out = await withIsa(isa, () => runKernel(backend, 'BatchMatMul', { a, b }, attrs));
+        expect(out.shape).toEqual(ref.shape);
+        expect(relErr(out.data, ref.data), `${backend} ${isa}`).toBeLessThan(TOL);
+      }
+    }
+  });
+
+  it('mismatched inner dimensions are a RangeError', async () => {
+    const a = { data: new Float32Array(6), shape: [2, 3] }, b = { data: new Float32Array(8), shape: [4, 2] };
+    await expect(runKernel('cpu', 'BatchMatMul', { a, b }, { transposeA: false, transposeB: false }))
+      .rejects.toThrow(/BatchMatMul: inner dimensions differ/);
+  });
+});
+
 describe('registration', () => {
   it('installs the missing/slow/wrong kernels on wasm and every conv/pool kernel on cpu, idempotently', () => {
     const names = nativeTrainingKernels();
