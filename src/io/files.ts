@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { dirname, isAbsolute, join, normalize, resolve, sep } from 'node:path';
+import type { io as tfio } from '@tensorflow/tfjs';
 import { ModelFormatError } from '../model/errors.js';
 import { writeFilesAtomic } from './atomic.js';
 import { checkManifest, checkManifestEntry, type WeightsManifestEntry, type WeightsManifestGroup } from './weights.js';
@@ -52,8 +53,10 @@ export interface InMemoryModel {
 }
 
 export interface IOHandlerLike {
-  load?: () => Promise<ModelArtifactsLike>;
-  save?: (a: ModelArtifactsLike) => Promise<unknown>;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  load?: () => Promise<any>;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  save?: (a: any) => Promise<unknown>;
 }
 
 const MAX_JSON_BYTES = 1 << 30;
@@ -196,7 +199,7 @@ export async function readModelHandler(handler: IOHandlerLike, label = '<io-hand
   }
   let a: ModelArtifactsLike;
   try {
-    a = await handler.load();
+    a = (await handler.load()) as ModelArtifactsLike;
   } catch (e) {
     if (e instanceof ModelFormatError) throw e;
     throw new ModelFormatError(`IOHandler.load() failed: ${(e as Error).message}`, { file: label });
@@ -234,19 +237,26 @@ export function artifactsToFiles(a: ModelArtifactsLike, weightsFile = 'weights.b
   return files;
 }
 
+/** A tfjs IOHandler with both load and save. */
+export interface FileIOHandler extends tfio.IOHandler {
+  load(): Promise<tfio.ModelArtifacts>;
+  save(a: tfio.ModelArtifacts): Promise<tfio.SaveResult>;
+}
+
 /**
  * A tfjs IOHandler for a local path: load() reads model.json (or a directory holding one)
  * and its shards; save() writes model.json + weights.bin atomically into the directory.
  * Usable with stock tfjs: tf.loadGraphModel(fileIO(p)), model.save(fileIO(dir)).
  */
-export function fileIO(path: string): Required<IOHandlerLike> & { load: () => Promise<ModelArtifactsLike>; save: (a: ModelArtifactsLike) => Promise<{ modelArtifactsInfo: Record<string, unknown> }> } {
+export function fileIO(path: string): FileIOHandler {
   if (typeof path !== 'string' || path === '') throw new TypeError('path must be a non-empty string');
   const p = path.startsWith('file://') ? path.slice(7) : path;
   return {
     async load() {
-      return toArtifacts(await readModelFiles(p));
+      return toArtifacts(await readModelFiles(p)) as unknown as tfio.ModelArtifacts;
     },
-    async save(a: ModelArtifactsLike) {
+    async save(art: tfio.ModelArtifacts) {
+      const a = art as unknown as ModelArtifactsLike;
       if (a.modelTopology instanceof ArrayBuffer) throw new TypeError('binary topologies are not supported');
       const dir = p.endsWith('model.json') ? dirname(p) : p;
       const files = artifactsToFiles(a);
@@ -254,7 +264,7 @@ export function fileIO(path: string): Required<IOHandlerLike> & { load: () => Pr
       return {
         modelArtifactsInfo: {
           dateSaved: new Date(),
-          modelTopologyType: 'JSON',
+          modelTopologyType: 'JSON' as const,
           modelTopologyBytes: files[0]!.bytes.byteLength,
           weightDataBytes: files[1]?.bytes.byteLength ?? 0,
         },
