@@ -35,6 +35,8 @@ export interface AffineQuantization {
   dtype: 'int8' | 'uint8' | 'int4' | 'int32';
   /** Channel axis (per-channel), or -1 for per-tensor. */
   axis: number;
+  /** Consecutive axes forming the channel index (default 1; DepthwiseConv2D [kh, kw, in, m]: axis 2, 2 axes). */
+  axisCount?: number;
   scales: Float32Array;
   zeroPoints: Int32Array;
   /** Quantized values in the constant's layout (int4: one value per element, unpacked). */

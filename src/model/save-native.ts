@@ -117,7 +117,7 @@ export function nativeFiles(g: Graph, o: SaveNativeOptions = {}): OutputFile[] {
       encoding = 'affine';
       bytes = affineBytes(a, name);
       params = {
-        storage: a.dtype, axis: a.axis, scales: numbers(a.scales), zeroPoints: numbers(a.zeroPoints),
+        storage: a.dtype, axis: a.axis, ...(a.axisCount && a.axisCount !== 1 ? { axisCount: a.axisCount } : {}), scales: numbers(a.scales), zeroPoints: numbers(a.zeroPoints),
         ...(a.narrowRange ? { narrowRange: true } : {}), ...(a.groupSize ? { groupSize: a.groupSize } : {}),
       };
     } else {
@@ -303,7 +303,9 @@ function decodeAffine(bytes: Uint8Array, shape: number[], p: Record<string, unkn
   const size = sizeOf(shape);
   const axis = p.axis;
   if (typeof axis !== 'number' || !Number.isInteger(axis) || axis < -1 || axis >= shape.length) fail(`affine axis ${JSON.stringify(axis)} is invalid`, file, { weight });
-  const C = axis === -1 ? 1 : shape[axis]!;
+  const count = p.axisCount ?? 1;
+  if (typeof count !== 'number' || !Number.isInteger(count) || count < 1 || (axis !== -1 && axis + count > shape.length)) fail(`affine axisCount ${JSON.stringify(count)} is invalid`, file, { weight });
+  const C = axis === -1 ? 1 : shape.slice(axis, axis + count).reduce((a, b) => a * b, 1);
   const scales = p.scales;
   const zps = p.zeroPoints;
   if (!Array.isArray(scales) || !Array.isArray(zps) || scales.length !== C || zps.length !== C) fail(`affine needs ${C} scales and zero points`, file, { weight });
@@ -324,13 +326,13 @@ function decodeAffine(bytes: Uint8Array, shape: number[], p: Record<string, unkn
   }
   const sc = Float32Array.from(scales as number[]);
   const zp = Int32Array.from(zps as number[]);
-  const inner = axis === -1 ? 1 : shape.slice(axis + 1).reduce((a, b) => a * b, 1);
+  const inner = axis === -1 ? 1 : shape.slice(axis + count).reduce((a, b) => a * b, 1);
   const out = new Float32Array(size);
   // docs/quantization.md §3: x = fl32((q − zp) × scale).
   for (let i = 0; i < size; i++) {
     const ch = axis === -1 ? 0 : Math.floor(i / inner) % C;
     out[i] = Math.fround(q[i]! - zp[ch]!) * sc[ch]!;
   }
-  c.quantization = { affine: { dtype: storage, axis, scales: sc, zeroPoints: zp, values: q, ...(p.narrowRange ? { narrowRange: true } : {}), ...(typeof p.groupSize === 'number' ? { groupSize: p.groupSize } : {}) } };
+  c.quantization = { affine: { dtype: storage, axis, ...(count !== 1 ? { axisCount: count } : {}), scales: sc, zeroPoints: zp, values: q, ...(p.narrowRange ? { narrowRange: true } : {}), ...(typeof p.groupSize === 'number' ? { groupSize: p.groupSize } : {}) } };
   return out;
 }

@@ -162,6 +162,13 @@ describe('tfjs-quant format and the file IO handler', () => {
     const q = new Int8Array(f.length);
     for (let i = 0; i < f.length; i++) q[i] = Math.round(f[i]! / scales[i % C]!);
     w.quantization = { affine: { dtype: 'int8', axis: 3, scales, zeroPoints: new Int32Array(C), values: q, narrowRange: true } };
+    // Depthwise [kh, kw, in, 1]: channels over axes 2..3, asymmetric uint8 with hand-set parameters.
+    const dw = g.constants.get(g.nodes.find((n) => n.op === 'DepthwiseConv2dNative')!.inputs[1]!)!;
+    const dC = dw.shape[2]! * dw.shape[3]!;
+    const dq = Uint8Array.from({ length: (dw.data as Float32Array).length }, (_, i) => (i * 37) % 256);
+    const dScales = Float32Array.from({ length: dC }, (_, c) => 0.01 * (c + 1));
+    const dZp = Int32Array.from({ length: dC }, (_, c) => 100 + c);
+    dw.quantization = { affine: { dtype: 'uint8', axis: 2, axisCount: 2, scales: dScales, zeroPoints: dZp, values: dq } };
     const out = join(dir, 'native');
     await saveNative(g, out, { mode: 'test', options: { bits: 8 } });
     const back = await loadModel(out);
@@ -170,6 +177,9 @@ describe('tfjs-quant format and the file IO handler', () => {
     expect(w2.quantization?.affine?.values).toEqual(q);
     // Dequantized per docs/quantization.md §3: fl32((q − 0) × scale), computed independently.
     for (let i = 0; i < f.length; i++) expect((w2.data as Float32Array)[i]).toBe(Math.fround(q[i]! * scales[i % C]!));
+    const dw2 = back.constants.get(dw.name)!;
+    for (let i = 0; i < dq.length; i++) expect((dw2.data as Float32Array)[i]).toBe(Math.fround((dq[i]! - dZp[i % dC]!) * dScales[i % dC]!));
+    dw.data = dw2.data;
     expect(back.nodes.map((n) => [n.op, n.attrs.activation])).toEqual(g.nodes.map((n) => [n.op, n.attrs.activation]));
     const x = randomTensor([2, 16, 16, 3], 1);
     w.data = w2.data; // same dequantized weights on both sides
