@@ -43,6 +43,57 @@ void KernelAvx2(int64_t kg, const uint8_t* a, int64_t as, const int8_t* b, int32
   const uint8_t* a3 = a + 3 * as;
   const uint8_t* a4 = a + 4 * as;
   const uint8_t* a5 = a + 5 * as;
+#if !TFJQ_SIMD_EMULATED
+  if constexpr (R == 6) {
+    // The full tile needs all 16 ymm registers (12 accumulators, 2 B, 1 A, 1 product);
+    // GCC 12 spills accumulators when this loop is written with intrinsics, so it is
+    // written out. Same instructions as the intrinsic loop below.
+    __m256i t0, t1, t2, t3;
+    const uint8_t* ap = a0;
+    const uint8_t* ap3 = a3;
+    int64_t count = kg;
+    __asm__ volatile(
+        "vpxor %[c00], %[c00], %[c00]\n\t vpxor %[c01], %[c01], %[c01]\n\t"
+        "vpxor %[c10], %[c10], %[c10]\n\t vpxor %[c11], %[c11], %[c11]\n\t"
+        "vpxor %[c20], %[c20], %[c20]\n\t vpxor %[c21], %[c21], %[c21]\n\t"
+        "vpxor %[c30], %[c30], %[c30]\n\t vpxor %[c31], %[c31], %[c31]\n\t"
+        "vpxor %[c40], %[c40], %[c40]\n\t vpxor %[c41], %[c41], %[c41]\n\t"
+        "vpxor %[c50], %[c50], %[c50]\n\t vpxor %[c51], %[c51], %[c51]\n\t"
+        ".p2align 4\n\t"
+        "1:\n\t"
+        "vpmovsxbw (%[b]), %[t0]\n\t"
+        "vpmovsxbw 16(%[b]), %[t1]\n\t"
+        "vpbroadcastd (%[ap]), %[t2]\n\t"
+        "vpmaddwd %[t0], %[t2], %[t3]\n\t vpaddd %[t3], %[c00], %[c00]\n\t"
+        "vpmaddwd %[t1], %[t2], %[t3]\n\t vpaddd %[t3], %[c01], %[c01]\n\t"
+        "vpbroadcastd (%[ap],%[as],1), %[t2]\n\t"
+        "vpmaddwd %[t0], %[t2], %[t3]\n\t vpaddd %[t3], %[c10], %[c10]\n\t"
+        "vpmaddwd %[t1], %[t2], %[t3]\n\t vpaddd %[t3], %[c11], %[c11]\n\t"
+        "vpbroadcastd (%[ap],%[as],2), %[t2]\n\t"
+        "vpmaddwd %[t0], %[t2], %[t3]\n\t vpaddd %[t3], %[c20], %[c20]\n\t"
+        "vpmaddwd %[t1], %[t2], %[t3]\n\t vpaddd %[t3], %[c21], %[c21]\n\t"
+        "vpbroadcastd (%[ap3]), %[t2]\n\t"
+        "vpmaddwd %[t0], %[t2], %[t3]\n\t vpaddd %[t3], %[c30], %[c30]\n\t"
+        "vpmaddwd %[t1], %[t2], %[t3]\n\t vpaddd %[t3], %[c31], %[c31]\n\t"
+        "vpbroadcastd (%[ap3],%[as],1), %[t2]\n\t"
+        "vpmaddwd %[t0], %[t2], %[t3]\n\t vpaddd %[t3], %[c40], %[c40]\n\t"
+        "vpmaddwd %[t1], %[t2], %[t3]\n\t vpaddd %[t3], %[c41], %[c41]\n\t"
+        "vpbroadcastd (%[ap3],%[as],2), %[t2]\n\t"
+        "vpmaddwd %[t0], %[t2], %[t3]\n\t vpaddd %[t3], %[c50], %[c50]\n\t"
+        "vpmaddwd %[t1], %[t2], %[t3]\n\t vpaddd %[t3], %[c51], %[c51]\n\t"
+        "add $32, %[b]\n\t"
+        "add $4, %[ap]\n\t"
+        "add $4, %[ap3]\n\t"
+        "dec %[count]\n\t"
+        "jnz 1b\n\t"
+        : [c00] "=&x"(c00), [c01] "=&x"(c01), [c10] "=&x"(c10), [c11] "=&x"(c11), [c20] "=&x"(c20), [c21] "=&x"(c21),
+          [c30] "=&x"(c30), [c31] "=&x"(c31), [c40] "=&x"(c40), [c41] "=&x"(c41), [c50] "=&x"(c50), [c51] "=&x"(c51),
+          [t0] "=&x"(t0), [t1] "=&x"(t1), [t2] "=&x"(t2), [t3] "=&x"(t3), [b] "+r"(b), [ap] "+r"(ap),
+          [ap3] "+r"(ap3), [count] "+r"(count)
+        : [as] "r"(as)
+        : "cc", "memory");
+  } else
+#endif
   for (int64_t g = 0; g < kg; g++) {
     const __m256i b0 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b)));
     const __m256i b1 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b + 16)));
@@ -71,36 +122,53 @@ void KernelAvx2(int64_t kg, const uint8_t* a, int64_t as, const int8_t* b, int32
 #undef TFJQ_STORE
 }
 
-double PeakAvx2(double seconds) {
-  volatile int32_t seed = 0x00030002;
-  __m256i x0 = _mm256_set1_epi32(seed), x1 = _mm256_set1_epi32(seed + 1), x2 = _mm256_set1_epi32(seed + 2),
-          x3 = _mm256_set1_epi32(seed + 3);
-  __m256i y0 = _mm256_set1_epi32(seed + 4), y1 = _mm256_set1_epi32(seed + 5);
+// 8 independent VPMADDWD+VPADDD pairs per iteration, `iters` iterations (written out so the
+// measured loop is exactly these instructions).
+__attribute__((noinline)) int32_t PeakAvx2Block(int64_t iters, int32_t seed) {
+  __m256i x = _mm256_set1_epi32(seed), y = _mm256_set1_epi32(seed + 1);
   __m256i s0 = _mm256_setzero_si256(), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0;
-  int64_t iters = 0;
+#if !TFJQ_SIMD_EMULATED
+  __m256i t0, t1, t2, t3;
+  __asm__ volatile(
+      "1:\n\t"
+      "vpmaddwd %[x], %[y], %[t0]\n\t vpaddd %[t0], %[s0], %[s0]\n\t"
+      "vpmaddwd %[x], %[y], %[t1]\n\t vpaddd %[t1], %[s1], %[s1]\n\t"
+      "vpmaddwd %[x], %[y], %[t2]\n\t vpaddd %[t2], %[s2], %[s2]\n\t"
+      "vpmaddwd %[x], %[y], %[t3]\n\t vpaddd %[t3], %[s3], %[s3]\n\t"
+      "vpmaddwd %[x], %[y], %[t0]\n\t vpaddd %[t0], %[s4], %[s4]\n\t"
+      "vpmaddwd %[x], %[y], %[t1]\n\t vpaddd %[t1], %[s5], %[s5]\n\t"
+      "vpmaddwd %[x], %[y], %[t2]\n\t vpaddd %[t2], %[s6], %[s6]\n\t"
+      "vpmaddwd %[x], %[y], %[t3]\n\t vpaddd %[t3], %[s7], %[s7]\n\t"
+      "dec %[n]\n\t"
+      "jnz 1b\n\t"
+      : [s0] "+x"(s0), [s1] "+x"(s1), [s2] "+x"(s2), [s3] "+x"(s3), [s4] "+x"(s4), [s5] "+x"(s5), [s6] "+x"(s6),
+        [s7] "+x"(s7), [t0] "=&x"(t0), [t1] "=&x"(t1), [t2] "=&x"(t2), [t3] "=&x"(t3), [n] "+r"(iters)
+      : [x] "x"(x), [y] "x"(y)
+      : "cc");
+#else
+  for (int64_t i = 0; i < iters; i++) {
+    s0 = _mm256_add_epi32(s0, _mm256_madd_epi16(x, y));
+    TFJQ_OPAQUE(x);
+  }
+#endif
+  const __m256i t = _mm256_add_epi32(_mm256_add_epi32(_mm256_add_epi32(s0, s1), _mm256_add_epi32(s2, s3)),
+                                     _mm256_add_epi32(_mm256_add_epi32(s4, s5), _mm256_add_epi32(s6, s7)));
+  return _mm256_extract_epi32(t, 0);
+}
+
+double PeakAvx2(double seconds) {
+  constexpr int64_t kIters = 1 << 16;
+  volatile int32_t sink = 0;
+  int64_t blocks = 0;
   const double t0 = NowSeconds();
   double elapsed = 0;
   do {
-    for (int r = 0; r < 1024; r++) {
-      s0 = _mm256_add_epi32(s0, _mm256_madd_epi16(x0, y0));
-      s1 = _mm256_add_epi32(s1, _mm256_madd_epi16(x1, y0));
-      s2 = _mm256_add_epi32(s2, _mm256_madd_epi16(x2, y0));
-      s3 = _mm256_add_epi32(s3, _mm256_madd_epi16(x3, y0));
-      s4 = _mm256_add_epi32(s4, _mm256_madd_epi16(x0, y1));
-      s5 = _mm256_add_epi32(s5, _mm256_madd_epi16(x1, y1));
-      s6 = _mm256_add_epi32(s6, _mm256_madd_epi16(x2, y1));
-      s7 = _mm256_add_epi32(s7, _mm256_madd_epi16(x3, y1));
-      TFJQ_OPAQUE(x0); TFJQ_OPAQUE(x1); TFJQ_OPAQUE(x2); TFJQ_OPAQUE(x3); TFJQ_OPAQUE(y0); TFJQ_OPAQUE(y1);
-    }
-    iters += 1024;
+    sink = sink + PeakAvx2Block(kIters, 0x00030002 + static_cast<int32_t>(blocks));
+    blocks++;
     elapsed = NowSeconds() - t0;
   } while (elapsed < seconds);
-  __m256i t = _mm256_add_epi32(_mm256_add_epi32(_mm256_add_epi32(s0, s1), _mm256_add_epi32(s2, s3)),
-                               _mm256_add_epi32(_mm256_add_epi32(s4, s5), _mm256_add_epi32(s6, s7)));
-  volatile int32_t sink = _mm256_extract_epi32(t, 0);
-  (void)sink;
   // 8 VPMADDWD per iteration, 16 multiply-adds (32 ops) each.
-  return static_cast<double>(iters) * 8 * 32 / elapsed * 1e-9;
+  return static_cast<double>(blocks) * kIters * 8 * 32 / elapsed * 1e-9;
 }
 
 }  // namespace

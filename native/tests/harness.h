@@ -1,0 +1,15 @@
+// Native test harness: each suite compares every compiled kernel path with the reference
+// path and returns its number of failures.
+#pragma once
+
+namespace tfjq {
+namespace tests {
+
+// native/tests/gemm_tests.cc. Prints PASS/FAIL counts; `quick` shrinks the shape list.
+int RunGemmTests(bool quick);
+
+}  // namespace tests
+}  // namespace tfjq
+
+// native/tests/quant_kernels_test.cc
+int RunQuantKernelTests();
