@@ -103,7 +103,7 @@ describe('binary ops int8 with broadcasting', () => {
     const q = { a: { scale: 1, zeroPoint: 0 }, b: { scale: 1, zeroPoint: 0 }, y: { scale: 1, zeroPoint: 0 } };
     expect(() => binary('add', new Int8Array(6), [2, 3], new Int8Array(4), [4], q)).toThrow(/not broadcast-compatible/);
     expect(() => binary('div', new Int8Array(3), [3], new Int8Array(3), [3], q)).toThrow(/not supported for 8-bit/);
-    expect(() => binary('add', new Int8Array(3), [3], new Uint8Array(3), [3], q)).toThrow(/same element type/);
+    expect(() => binary('add', new Int8Array(3), [3], new Uint8Array(3) as never, [3], q)).toThrow(/same element type/);
     expect(() => binary('pow' as never, new Float32Array(3), [3], new Float32Array(3), [3])).toThrow(/op must be one of/);
     expect(() => binary('add', new Int8Array(3), [3], new Int8Array(3), [3])).toThrow(/q must be an object/);
     expect(() => binary('add', new Int8Array(3), [3], new Int8Array(3), [3], { ...q, y: { scale: NaN, zeroPoint: 0 } })).toThrow(/q.y.scale/);
@@ -176,12 +176,12 @@ describe('activations', () => {
         return finish(fl32(d * m), yp.zeroPoint, lo, hi);
       });
       forEachIsa((isa) => expectEqualArrays(prelu(x, alpha, { xParams: xp, yParams: yp }), want, `prelu ${type} ${isa}`));
-      const ref = tf.prelu(tf.tensor2d(deq(x, xp.scale, xp.zeroPoint), [7, C]), tf.tensor1d(alpha)).dataSync() as Float32Array;
+      const ref = tf.prelu(tf.tensor2d(deq(x, xp.scale, xp.zeroPoint), [7, C]), tf.tensor1d(alpha) as never).dataSync() as Float32Array;
       expectClose(deq(prelu(x, alpha, { xParams: xp, yParams: yp }), yp.scale, yp.zeroPoint), clampToRange(ref, yp.scale, yp.zeroPoint, lo, hi), 0, yp.scale * 0.51 + 1e-6, 'prelu vs tfjs');
     }
     const xf = randF(r, 60);
     const al = randF(r, 6);
-    expectClose(prelu(xf, al), tf.prelu(tf.tensor2d(xf, [10, 6]), tf.tensor1d(al)).dataSync(), 1e-6, 0, 'prelu f32');
+    expectClose(prelu(xf, al), tf.prelu(tf.tensor2d(xf, [10, 6]), tf.tensor1d(al) as never).dataSync(), 1e-6, 0, 'prelu f32');
     const bias = randF(r, 6);
     expectClose(biasAdd(xf, bias, 'relu'), tf.relu(tf.add(tf.tensor2d(xf, [10, 6]), tf.tensor1d(bias))).dataSync(), 1e-6, 0, 'biasAdd');
     expect(() => prelu(xf, new Float32Array(7))).toThrow(/not a multiple/);

@@ -55,7 +55,7 @@ describe('Concat', () => {
 
   it('rejects mismatched inputs', () => {
     expect(() => concat([{ data: new Float32Array(6), shape: [2, 3] }, { data: new Float32Array(6), shape: [3, 2] }], 1)).toThrow(/differs from/);
-    expect(() => concat([{ data: new Float32Array(6), shape: [2, 3] }, { data: new Int8Array(6), shape: [2, 3] }], 1)).toThrow(/must be a Float32Array/);
+    expect(() => concat([{ data: new Float32Array(6), shape: [2, 3] }, { data: new Int8Array(6) as never, shape: [2, 3] }], 1)).toThrow(/must be a Float32Array/);
     expect(() => concat([{ data: new Float32Array(6), shape: [2, 3] }], 2)).toThrow(/axis must be in/);
     expect(() => concat([{ data: new Int8Array(6), shape: [2, 3] }], 1, { yParams: { scale: 1, zeroPoint: 0 } })).toThrow(/inputs\[0\].params/);
   });
