@@ -199,7 +199,7 @@ async function main() {
       `to an epoch of ${EPOCH_DIGITS} digits (${EPOCH_DIGITS / BATCH} batches).`,
       'Backends: tfjs-backend-cpu 4.22 (pure JS), tfjs-backend-wasm 4.22 (SIMD, single-threaded in Node).',
       '"+ native" = `registerNativeTrainingKernels({backends: [backend]})` (cpu: all conv/pool kernels; wasm: the',
-      'three missing backprop kernels + Conv2DBackpropInput + MaxPoolGrad); native kernels use the shared',
+      'three missing backprop kernels + Conv2DBackpropInput + MaxPoolGrad + BatchMatMul); native kernels use the shared',
       'thread pool (2 threads here); tfjs itself (and wasm) is single-threaded.',
       '',
       '| model | backend | ms / batch | s / epoch (8k) | speed-up vs cpu stock | runs (ms/batch) | last loss |',
