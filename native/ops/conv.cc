@@ -170,16 +170,7 @@ void DepthwiseImpl(const ConvGeom& g, const T* x, const DepthwiseQ& p, T* y, int
   const int64_t work_per_row = std::max<int64_t>(1, int64_t(g.out_w) * OC * g.k_h * g.k_w);
   const int64_t grain = std::max<int64_t>(1, (int64_t(1) << 16) / work_per_row);
 #if defined(__x86_64__) || defined(_M_X64)
-  if (detail::UseAvx2() && p.multiplier == 1) {
-    ParallelFor(rows, grain, threads, [&](int64_t rb, int64_t re) {
-      if constexpr (std::is_same<T, int8_t>::value) {
-        detail::DepthwiseRowsAvx2S8(g, x, p, y, rb, re);
-      } else {
-        detail::DepthwiseRowsAvx2U8(g, x, p, y, rb, re);
-      }
-    });
-    return;
-  }
+  if (detail::UseAvx2() && p.multiplier == 1) return detail::DepthwiseAvx2(g, x, p, y, threads);
 #endif
   ParallelFor(rows, grain, threads, [&](int64_t rb, int64_t re) {
     std::vector<int32_t> acc(static_cast<size_t>(OC));

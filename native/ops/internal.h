@@ -34,11 +34,9 @@ inline bool UseAvx2() {
 
 // ---- AVX2 kernels (ops/*_avx2.cc); only called when UseAvx2().
 #if defined(__x86_64__) || defined(_M_X64)
-// Depthwise, multiplier 1: output rows [row_begin, row_end) of batch·out_h.
-void DepthwiseRowsAvx2S8(const ConvGeom& g, const int8_t* x, const DepthwiseQ& p, int8_t* y, int64_t row_begin,
-                         int64_t row_end);
-void DepthwiseRowsAvx2U8(const ConvGeom& g, const uint8_t* x, const DepthwiseQ& p, uint8_t* y, int64_t row_begin,
-                         int64_t row_end);
+// Depthwise, multiplier 1 (packs the weights, then splits rows over the pool).
+void DepthwiseAvx2(const ConvGeom& g, const int8_t* x, const DepthwiseQ& p, int8_t* y, int threads);
+void DepthwiseAvx2(const ConvGeom& g, const uint8_t* x, const DepthwiseQ& p, uint8_t* y, int threads);
 // Quantized binary op over n contiguous elements; b_scalar: b[0] for every element.
 // Returns the number of elements done (a multiple of the vector width); the caller finishes.
 int64_t BinaryQuantAvx2S8(BinaryOp op, const int8_t* a, const int8_t* b, bool b_scalar, int64_t n, const BinaryQ& p,

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "common/thread_pool.h"
 #include "ops/internal.h"
 
 namespace tfjq {
@@ -43,8 +44,54 @@ inline __m256i Finish8(__m256 v, __m256 vlo, __m256 vhi, __m256i vzo) {
   return _mm256_add_epi32(_mm256_cvtps_epi32(v), vzo);
 }
 
+// Weights of the full window, interleaved per tap pair for VPMADDWD: for 16-channel block b and
+// pair t (taps 2t, 2t + 1; an odd last tap is paired with zero weights), two vectors: the
+// unpacklo / unpackhi of the two taps' 16-bit weights. bias_eff[c] = bias[c] − zx·Σ_taps w[c]
+// (mod 2³²) so interior pixels need no zero-point subtraction:
+// Σ (x − zx)·w + bias ≡ Σ x·w + bias_eff (mod 2³²).
+struct DwPacked {
+  std::vector<__m256i> w;       // [block][pair][2]
+  std::vector<int32_t> bias_eff;
+  std::vector<int64_t> off;     // element offset of each tap (2·pairs entries) from the window origin
+  int64_t pairs = 0;
+};
+
+template <typename T>
+DwPacked PackDepthwise(const ConvGeom& g, const DepthwiseQ& p) {
+  DwPacked k;
+  const int64_t C = g.in_c, C16 = C / 16 * 16, taps = int64_t(g.k_h) * g.k_w;
+  k.pairs = (taps + 1) / 2;
+  const int64_t blocks = C16 / 16;
+  k.w.resize(static_cast<size_t>(blocks * k.pairs * 2));
+  std::vector<int8_t> zero(16, 0);
+  for (int64_t b = 0; b < blocks; b++) {
+    for (int64_t t = 0; t < k.pairs; t++) {
+      const int8_t* wa = p.filter + (2 * t) * C + b * 16;
+      const int8_t* wb = 2 * t + 1 < taps ? p.filter + (2 * t + 1) * C + b * 16 : zero.data();
+      const __m256i va = Load16x16<true>(wa), vb = Load16x16<true>(wb);
+      k.w[(b * k.pairs + t) * 2] = _mm256_unpacklo_epi16(va, vb);
+      k.w[(b * k.pairs + t) * 2 + 1] = _mm256_unpackhi_epi16(va, vb);
+    }
+  }
+  k.bias_eff.resize(static_cast<size_t>(C));
+  for (int64_t c = 0; c < C; c++) {
+    uint32_t sw = 0;
+    for (int64_t t = 0; t < taps; t++) sw += static_cast<uint32_t>(int32_t(p.filter[t * C + c]));
+    k.bias_eff[c] = static_cast<int32_t>((p.bias ? static_cast<uint32_t>(p.bias[c]) : 0u) -
+                                         static_cast<uint32_t>(p.x_zero_point) * sw);
+  }
+  k.off.resize(static_cast<size_t>(k.pairs * 2));
+  for (int64_t t = 0; t < k.pairs * 2; t++) {
+    const int64_t tt = t < taps ? t : t - 1;  // phantom tap: any valid pixel (its weights are 0)
+    const int64_t ky = tt / g.k_w, kx = tt % g.k_w;
+    k.off[t] = (ky * g.dilation_h * int64_t(g.in_w) + kx * g.dilation_w) * C;
+  }
+  return k;
+}
+
 template <bool kSigned, typename T>
-void DepthwiseRows(const ConvGeom& g, const T* x, const DepthwiseQ& p, T* y, int64_t rb, int64_t re) {
+void DepthwiseRows(const ConvGeom& g, const T* x, const DepthwiseQ& p, const DwPacked& pk, T* y, int64_t rb,
+                   int64_t re) {
   const int64_t C = g.in_c;
   const int64_t C16 = C / 16 * 16;
   const int64_t max_taps = int64_t(g.k_h) * g.k_w;
@@ -56,10 +103,53 @@ void DepthwiseRows(const ConvGeom& g, const T* x, const DepthwiseQ& p, T* y, int
   const __m256 vlo = _mm256_set1_ps(static_cast<float>(p.y_min - p.y_zero_point));
   const __m256 vhi = _mm256_set1_ps(static_cast<float>(p.y_max - p.y_zero_point));
   const __m256i vzo = _mm256_set1_epi32(p.y_zero_point);
+  const int64_t ekh = int64_t(g.k_h - 1) * g.dilation_h, ekw = int64_t(g.k_w - 1) * g.dilation_w;
+
+  auto finish16 = [&](T* yp, int64_t c, __m256i acc_lo, __m256i acc_hi, const int32_t* bias) {
+    // acc_lo = channels [0..3 | 8..11], acc_hi = [4..7 | 12..15]
+    __m256i a0 = _mm256_permute2x128_si256(acc_lo, acc_hi, 0x20);
+    __m256i a1 = _mm256_permute2x128_si256(acc_lo, acc_hi, 0x31);
+    if (bias) {
+      a0 = _mm256_add_epi32(a0, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bias + c)));
+      a1 = _mm256_add_epi32(a1, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bias + c + 8)));
+    }
+    const __m256 f0 = _mm256_mul_ps(_mm256_cvtepi32_ps(a0), _mm256_loadu_ps(p.multipliers + c));
+    const __m256 f1 = _mm256_mul_ps(_mm256_cvtepi32_ps(a1), _mm256_loadu_ps(p.multipliers + c + 8));
+    Store8<kSigned>(yp + c, Finish8(f0, vlo, vhi, vzo));
+    Store8<kSigned>(yp + c + 8, Finish8(f1, vlo, vhi, vzo));
+  };
 
   for (int64_t r = rb; r < re; r++) {
     const int64_t n = r / g.out_h, oy = r % g.out_h;
+    const int64_t iy0 = oy * g.stride_h - g.pad_top;
+    const bool rows_in = iy0 >= 0 && iy0 + ekh < g.in_h;
     for (int64_t ox = 0; ox < g.out_w; ox++) {
+      T* yp = y + (r * g.out_w + ox) * C;
+      const int64_t ix0 = ox * g.stride_w - g.pad_left;
+      if (rows_in && ix0 >= 0 && ix0 + ekw < g.in_w && C16 > 0) {
+        // Interior: the whole window is in bounds; packed weights, zero point folded into the bias.
+        const T* base = x + ((n * g.in_h + iy0) * g.in_w + ix0) * C;
+        const __m256i* wp = pk.w.data();
+        for (int64_t c = 0; c < C16; c += 16) {
+          __m256i acc_lo = _mm256_setzero_si256(), acc_hi = _mm256_setzero_si256();
+          for (int64_t t = 0; t < pk.pairs; t++, wp += 2) {
+            const __m256i xa = Load16x16<kSigned>(base + pk.off[2 * t] + c);
+            const __m256i xb = Load16x16<kSigned>(base + pk.off[2 * t + 1] + c);
+            acc_lo = _mm256_add_epi32(acc_lo, _mm256_madd_epi16(_mm256_unpacklo_epi16(xa, xb), wp[0]));
+            acc_hi = _mm256_add_epi32(acc_hi, _mm256_madd_epi16(_mm256_unpackhi_epi16(xa, xb), wp[1]));
+          }
+          finish16(yp, c, acc_lo, acc_hi, pk.bias_eff.data());
+        }
+        for (int64_t c = C16; c < C; c++) {
+          uint32_t acc = static_cast<uint32_t>(pk.bias_eff[c]);
+          for (int64_t t = 0; t < max_taps; t++) {
+            acc += static_cast<uint32_t>(int32_t(base[pk.off[t] + c]) * p.filter[t * C + c]);
+          }
+          yp[c] = static_cast<T>(
+              quant::scalar::Requantize(static_cast<int32_t>(acc), p.multipliers[c], p.y_zero_point, p.y_min, p.y_max));
+        }
+        continue;
+      }
       int64_t taps = 0;
       for (int64_t ky = 0; ky < g.k_h; ky++) {
         const int64_t iy = oy * g.stride_h + ky * g.dilation_h - g.pad_top;
@@ -77,7 +167,6 @@ void DepthwiseRows(const ConvGeom& g, const T* x, const DepthwiseQ& p, T* y, int
         ws[taps] = zero_w.data();
       }
       const int64_t pairs = (taps + 1) / 2;
-      T* yp = y + (r * g.out_w + ox) * C;
       for (int64_t c = 0; c < C16; c += 16) {
         __m256i acc_lo = _mm256_setzero_si256(), acc_hi = _mm256_setzero_si256();
         for (int64_t t = 0; t < pairs; t++) {
@@ -88,17 +177,7 @@ void DepthwiseRows(const ConvGeom& g, const T* x, const DepthwiseQ& p, T* y, int
           acc_lo = _mm256_add_epi32(acc_lo, _mm256_madd_epi16(_mm256_unpacklo_epi16(xa, xb), _mm256_unpacklo_epi16(wa, wb)));
           acc_hi = _mm256_add_epi32(acc_hi, _mm256_madd_epi16(_mm256_unpackhi_epi16(xa, xb), _mm256_unpackhi_epi16(wa, wb)));
         }
-        // acc_lo = channels [0..3 | 8..11], acc_hi = [4..7 | 12..15]
-        __m256i a0 = _mm256_permute2x128_si256(acc_lo, acc_hi, 0x20);
-        __m256i a1 = _mm256_permute2x128_si256(acc_lo, acc_hi, 0x31);
-        if (p.bias) {
-          a0 = _mm256_add_epi32(a0, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p.bias + c)));
-          a1 = _mm256_add_epi32(a1, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p.bias + c + 8)));
-        }
-        const __m256 f0 = _mm256_mul_ps(_mm256_cvtepi32_ps(a0), _mm256_loadu_ps(p.multipliers + c));
-        const __m256 f1 = _mm256_mul_ps(_mm256_cvtepi32_ps(a1), _mm256_loadu_ps(p.multipliers + c + 8));
-        Store8<kSigned>(yp + c, Finish8(f0, vlo, vhi, vzo));
-        Store8<kSigned>(yp + c + 8, Finish8(f1, vlo, vhi, vzo));
+        finish16(yp, c, acc_lo, acc_hi, p.bias);
       }
       for (int64_t c = C16; c < C; c++) {
         uint32_t acc = p.bias ? static_cast<uint32_t>(p.bias[c]) : 0u;
@@ -110,6 +189,15 @@ void DepthwiseRows(const ConvGeom& g, const T* x, const DepthwiseQ& p, T* y, int
       }
     }
   }
+}
+
+template <bool kSigned, typename T>
+void DepthwiseAll(const ConvGeom& g, const T* x, const DepthwiseQ& p, T* y, int threads) {
+  const DwPacked pk = PackDepthwise<T>(g, p);
+  const int64_t rows = int64_t(g.batch) * g.out_h;
+  const int64_t work_per_row = std::max<int64_t>(1, int64_t(g.out_w) * g.in_c * g.k_h * g.k_w);
+  const int64_t grain = std::max<int64_t>(1, (int64_t(1) << 16) / work_per_row);
+  ParallelFor(rows, grain, threads, [&](int64_t rb, int64_t re) { DepthwiseRows<kSigned, T>(g, x, p, pk, y, rb, re); });
 }
 
 template <bool kSigned, typename T>
@@ -147,12 +235,11 @@ int64_t BinaryQuantImpl(BinaryOp op, const T* a, const T* b, bool b_scalar, int6
 
 }  // namespace
 
-void DepthwiseRowsAvx2S8(const ConvGeom& g, const int8_t* x, const DepthwiseQ& p, int8_t* y, int64_t rb, int64_t re) {
-  DepthwiseRows<true, int8_t>(g, x, p, y, rb, re);
+void DepthwiseAvx2(const ConvGeom& g, const int8_t* x, const DepthwiseQ& p, int8_t* y, int threads) {
+  DepthwiseAll<true, int8_t>(g, x, p, y, threads);
 }
-void DepthwiseRowsAvx2U8(const ConvGeom& g, const uint8_t* x, const DepthwiseQ& p, uint8_t* y, int64_t rb,
-                         int64_t re) {
-  DepthwiseRows<false, uint8_t>(g, x, p, y, rb, re);
+void DepthwiseAvx2(const ConvGeom& g, const uint8_t* x, const DepthwiseQ& p, uint8_t* y, int threads) {
+  DepthwiseAll<false, uint8_t>(g, x, p, y, threads);
 }
 int64_t BinaryQuantAvx2S8(BinaryOp op, const int8_t* a, const int8_t* b, bool b_scalar, int64_t n, const BinaryQ& p,
                           int8_t* y) {
