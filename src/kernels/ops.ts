@@ -677,6 +677,19 @@ export function stridedSlice<T extends AnyArray>(x: T, shape: readonly number[],
   return { y, shape: outShape };
 }
 
+/** Slice (tf.slice): begin[d] ≥ 0, size[d] ≥ 0 or −1 (to the end); StridedSlice with stride 1. */
+export function slice<T extends AnyArray>(x: T, shape: readonly number[], begin: readonly number[], size: readonly number[]): { y: T; shape: number[] } {
+  assertShape(shape, 'shape');
+  if (!Array.isArray(begin) || begin.length !== shape.length) throw new RangeError(`begin must have ${shape.length} entries (the rank)`);
+  if (!Array.isArray(size) || size.length !== shape.length) throw new RangeError(`size must have ${shape.length} entries (the rank)`);
+  const end = shape.map((d, i) => {
+    assertInt(begin[i], `begin[${i}]`, 0, d);
+    assertInt(size[i], `size[${i}]`, -1, d - begin[i]);
+    return size[i] === -1 ? d : begin[i] + size[i];
+  });
+  return stridedSlice(x, shape, begin, end);
+}
+
 /** DepthToSpace (DCR, NHWC) with blockSize ≥ 2. */
 export function depthToSpace<T extends AnyArray>(x: T, shape: readonly number[], blockSize: number): { y: T; shape: number[] } {
   anyKind(x, 'x');

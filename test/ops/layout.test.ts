@@ -2,7 +2,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initFloatBackend, tf } from '../../src/backend/float.js';
 import {
-  concat, depthToSpace, pad, resizeBilinear, resizeNearest, stridedSlice, transpose,
+  concat, depthToSpace, pad, resizeBilinear, resizeNearest, slice, stridedSlice, transpose,
 } from '../../src/kernels/ops.js';
 import { activationBounds, requantizeValue } from '../../src/quant/scheme.js';
 import {
@@ -160,6 +160,10 @@ describe('StridedSlice (TF semantics)', () => {
       expect(got.shape).toEqual(want.shape);
       expectEqualArrays(got.y, want.dataSync(), `ellipsis/newaxis ${JSON.stringify([b, e, st, bm, em, el, na, sh])}`);
     }
+    const sl = slice(x, s, [1, 0, 2, 1], [1, -1, 2, 3]);
+    expect(sl.shape).toEqual([1, 3, 2, 3]);
+    expectEqualArrays(sl.y, tf.slice(xt, [1, 0, 2, 1], [1, -1, 2, 3]).dataSync(), 'slice');
+    expect(() => slice(x, s, [0, 0, 3, 0], [1, 1, 2, 1])).toThrow(/size\[2\]/);
     expect(() => stridedSlice(x, s, [0], [1], { strides: [0] })).toThrow(/strides\[0\] must be non-zero/);
     expect(() => stridedSlice(x, s, [5], [6], { shrinkAxisMask: 1 })).toThrow(/out of bounds/);
     expect(() => stridedSlice(x, s, [0, 0], [1, 1], { ellipsisMask: 3 })).toThrow(/multiple ellipses/);
