@@ -58,7 +58,7 @@ const nets: NetConfig[] = [
     build: () => buildLeNet300100({ seed: 1, weightDecay: 5e-4 }),
     epochs: quick ? 4 : 15,
     lr: 0.05,
-    prune: { sparsity: { fc1: 0.93, fc2: 0.91, fc3: 0.74 }, epochs: quick ? 3 : 10, training: { learningRate: 0.01, lrDecay: 0.85, seed: 2 } },
+    prune: { sparsity: { fc1: 0.93, fc2: 0.91, fc3: 0.74 }, epochs: quick ? 3 : 12, rampFraction: 0.5, training: { learningRate: 0.02, lrDecay: 0.9, seed: 2 } },
     cluster: { denseBits: 5, biasBits: 5, layers: { fc3: { bits: 4 } }, fineTuneEpochs: quick ? 1 : 2, fineTuneLearningRate: 1e-4 },
     paper: { ratio: '40×', errBefore: '1.64%', errAfter: '1.58%' },
   },
