@@ -175,7 +175,7 @@ export function encodeTensor(t: TensorCode, options: EncodeOptions = {}): Encode
   const vCodes = canonicalCodes(best.vLen);
   for (let i = 0; i < best.val.length; i++) vw.write(vCodes[best.val[i]], best.vLen[best.val[i]]);
   const values = vw.finish();
-  let index = new Uint8Array(0);
+  let index: Uint8Array = new Uint8Array(0);
   if (best.idx && best.iLen) {
     const iw = new BitWriter();
     const iCodes = canonicalCodes(best.iLen);
