@@ -158,7 +158,8 @@ Plan MakePlan(const KernelSet& ks, int64_t m, int64_t panels, int64_t kg_total, 
   }
   p.mblocks = (m + p.mc - 1) / p.mc;
   p.nblocks = (panels + p.nc_panels - 1) / p.nc_panels;
-  const int64_t kc_max_groups = std::max<int64_t>(1, ks.kc_max / ks.kgroup);
+  // GEMV streams B once whatever the blocking: no K blocks (no accumulation passes).
+  const int64_t kc_max_groups = m == 1 ? kg_total : std::max<int64_t>(1, ks.kc_max / ks.kgroup);
   p.kblocks = (kg_total + kc_max_groups - 1) / kc_max_groups;
   p.kc_groups = (kg_total + p.kblocks - 1) / p.kblocks;
   return p;
@@ -222,6 +223,16 @@ void GemmPacked(const GemmArgs& g, const EpiCtx& ctx, const KernelSet& ks) {
     if (s.acc.size() < acc_need) s.acc.Reset(acc_need);
     int32_t* acc = s.acc.as<int32_t>();
     const uint8_t* ap = s.apack.data();
+    if (mc == 1 && plan.kblocks == 1 && ks.gemv[0] != nullptr) {
+      // Dedicated GEMV: up to 4 panels per call.
+      for (int64_t p = p0; p < p1; p += 4) {
+        const int np = static_cast<int>(std::min<int64_t>(4, p1 - p));
+        ks.gemv[np - 1](kg_total, ap, b.panels() + p * b.panel_stride(), b.panel_stride(), acc + (p - p0) * nr);
+        const int64_t n0 = p * nr;
+        ks.epilogue(c, acc + (p - p0) * nr, ldacc, s.rows.data(), m0, 1, n0, std::min<int64_t>(np * nr, n - n0));
+      }
+      return;
+    }
     for (int64_t kb = 0; kb < plan.kblocks; kb++) {
       const int64_t g0 = kb * plan.kc_groups;
       const int64_t gcount = std::min(plan.kc_groups, kg_total - g0);

@@ -122,6 +122,34 @@ void KernelAvx2(int64_t kg, const uint8_t* a, int64_t as, const int8_t* b, int32
 #undef TFJQ_STORE
 }
 
+template <int P>
+void GemvAvx2(int64_t kg, const uint8_t* a, const int8_t* b, int64_t ps, int32_t* c) {
+  __m256i c0 = _mm256_setzero_si256(), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0;
+  const int8_t* b0 = b;
+  const int8_t* b1 = b + ps;
+  const int8_t* b2 = b + 2 * ps;
+  const int8_t* b3 = b + 3 * ps;
+  for (int64_t g = 0; g < kg; g++) {
+    const __m256i av = _mm256_set1_epi32(LoadU32(a + 4 * g));
+    const int64_t o = 32 * g;
+#define TFJQ_PANEL(p, x, y)                                                                                   \
+  if constexpr (P > p) {                                                                                      \
+    x = _mm256_add_epi32(x, _mm256_madd_epi16(av, _mm256_cvtepi8_epi16(_mm_loadu_si128(                     \
+                                                      reinterpret_cast<const __m128i*>(b##p + o)))));        \
+    y = _mm256_add_epi32(y, _mm256_madd_epi16(av, _mm256_cvtepi8_epi16(_mm_loadu_si128(                     \
+                                                      reinterpret_cast<const __m128i*>(b##p + o + 16)))));   \
+  }
+    TFJQ_PANEL(0, c0, c1) TFJQ_PANEL(1, c2, c3) TFJQ_PANEL(2, c4, c5) TFJQ_PANEL(3, c6, c7)
+#undef TFJQ_PANEL
+  }
+  __m256i* p = reinterpret_cast<__m256i*>(c);
+  _mm256_storeu_si256(p, c0);
+  _mm256_storeu_si256(p + 1, c1);
+  if constexpr (P > 1) { _mm256_storeu_si256(p + 2, c2); _mm256_storeu_si256(p + 3, c3); }
+  if constexpr (P > 2) { _mm256_storeu_si256(p + 4, c4); _mm256_storeu_si256(p + 5, c5); }
+  if constexpr (P > 3) { _mm256_storeu_si256(p + 6, c6); _mm256_storeu_si256(p + 7, c7); }
+}
+
 // 8 independent VPMADDWD+VPADDD pairs per iteration, `iters` iterations (written out so the
 // measured loop is exactly these instructions).
 __attribute__((noinline)) int32_t PeakAvx2Block(int64_t iters, int32_t seed) {
@@ -230,6 +258,7 @@ const KernelSet* Avx2Kernels() {
   static const KernelSet ks = {
       Isa::kAvx2, kMr, kNr, /*kgroup=*/2, /*a_bytes_per_k=*/2, /*a_offset=*/0, /*kc_max=*/1024, PackAAvx2,
       {KernelAvx2<1>, KernelAvx2<2>, KernelAvx2<3>, KernelAvx2<4>, KernelAvx2<5>, KernelAvx2<6>},
+      {GemvAvx2<1>, GemvAvx2<2>, GemvAvx2<3>, GemvAvx2<4>},
       EpilogueAvx2, PeakAvx2};
   return &ks;
 }

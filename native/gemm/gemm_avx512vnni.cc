@@ -69,6 +69,38 @@ void KernelAvx512Vnni(int64_t kg, const uint8_t* a, int64_t as, const int8_t* b,
 #undef TFJQ_STORE
 }
 
+template <int P>
+void GemvAvx512Vnni(int64_t kg, const uint8_t* a, const int8_t* b, int64_t ps, int32_t* c) {
+  const __m512i z = _mm512_setzero_si512();
+  __m512i c0_0 = z, c0_1 = z, c0_2 = z, c0_3 = z, c1_0 = z, c1_1 = z, c1_2 = z, c1_3 = z, c2_0 = z, c2_1 = z, c2_2 = z, c2_3 = z, c3_0 = z, c3_1 = z, c3_2 = z, c3_3 = z;
+  const int8_t* b0 = b;
+  const int8_t* b1 = b + ps;
+  const int8_t* b2 = b + 2 * ps;
+  const int8_t* b3 = b + 3 * ps;
+  for (int64_t g = 0; g < kg; g++) {
+    const __m512i av = _mm512_set1_epi32(LoadU32(a + 4 * g));
+    const int64_t o = 256 * g;
+#define TFJQ_PANEL(p)                                                                \
+  if constexpr (P > p) {                                                             \
+    c##p##_0 = _mm512_dpbusd_epi32(c##p##_0, av, _mm512_loadu_si512(b##p + o));       \
+    c##p##_1 = _mm512_dpbusd_epi32(c##p##_1, av, _mm512_loadu_si512(b##p + o + 64));  \
+    c##p##_2 = _mm512_dpbusd_epi32(c##p##_2, av, _mm512_loadu_si512(b##p + o + 128)); \
+    c##p##_3 = _mm512_dpbusd_epi32(c##p##_3, av, _mm512_loadu_si512(b##p + o + 192)); \
+  }
+    TFJQ_PANEL(0) TFJQ_PANEL(1) TFJQ_PANEL(2) TFJQ_PANEL(3)
+#undef TFJQ_PANEL
+  }
+#define TFJQ_STORE(p)                                     \
+  if constexpr (P > p) {                                  \
+    _mm512_storeu_si512(c + 64 * p, c##p##_0);            \
+    _mm512_storeu_si512(c + 64 * p + 16, c##p##_1);       \
+    _mm512_storeu_si512(c + 64 * p + 32, c##p##_2);       \
+    _mm512_storeu_si512(c + 64 * p + 48, c##p##_3);       \
+  }
+  TFJQ_STORE(0) TFJQ_STORE(1) TFJQ_STORE(2) TFJQ_STORE(3)
+#undef TFJQ_STORE
+}
+
 // 12 independent VPDPBUSD per iteration (no common subexpression: each reads its own
 // accumulator), `iters` iterations, in a call-free function so nothing is spilled.
 __attribute__((noinline)) int32_t PeakAvx512VnniBlock(int64_t iters, int32_t seed) {
@@ -120,6 +152,7 @@ const KernelSet* Avx512VnniKernels() {
       simd::PackBytesXor,
       {KernelAvx512Vnni<1>, KernelAvx512Vnni<2>, KernelAvx512Vnni<3>, KernelAvx512Vnni<4>, KernelAvx512Vnni<5>,
        KernelAvx512Vnni<6>},
+      {GemvAvx512Vnni<1>, GemvAvx512Vnni<2>, GemvAvx512Vnni<3>, GemvAvx512Vnni<4>},
       EpilogueAvx2, PeakAvx512Vnni};
   return &ks;
 }

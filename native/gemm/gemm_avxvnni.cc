@@ -61,6 +61,32 @@ void KernelAvxVnni(int64_t kg, const uint8_t* a, int64_t as, const int8_t* b, in
 #undef TFJQ_STORE
 }
 
+template <int P>
+void GemvAvxVnni(int64_t kg, const uint8_t* a, const int8_t* b, int64_t ps, int32_t* c) {
+  __m256i c0 = _mm256_setzero_si256(), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0;
+  const int8_t* b0 = b;
+  const int8_t* b1 = b + ps;
+  const int8_t* b2 = b + 2 * ps;
+  const int8_t* b3 = b + 3 * ps;
+  for (int64_t g = 0; g < kg; g++) {
+    const __m256i av = _mm256_set1_epi32(LoadU32(a + 4 * g));
+    const int64_t o = 64 * g;
+#define TFJQ_PANEL(p, x, y)                                                                                     \
+  if constexpr (P > p) {                                                                                        \
+    x = _mm256_dpbusd_avx_epi32(x, av, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b##p + o)));        \
+    y = _mm256_dpbusd_avx_epi32(y, av, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b##p + o + 32)));   \
+  }
+    TFJQ_PANEL(0, c0, c1) TFJQ_PANEL(1, c2, c3) TFJQ_PANEL(2, c4, c5) TFJQ_PANEL(3, c6, c7)
+#undef TFJQ_PANEL
+  }
+  __m256i* p = reinterpret_cast<__m256i*>(c);
+  _mm256_storeu_si256(p, c0);
+  _mm256_storeu_si256(p + 1, c1);
+  if constexpr (P > 1) { _mm256_storeu_si256(p + 2, c2); _mm256_storeu_si256(p + 3, c3); }
+  if constexpr (P > 2) { _mm256_storeu_si256(p + 4, c4); _mm256_storeu_si256(p + 5, c5); }
+  if constexpr (P > 3) { _mm256_storeu_si256(p + 6, c6); _mm256_storeu_si256(p + 7, c7); }
+}
+
 // 12 independent VPDPBUSD per iteration (no common subexpression: each reads its own
 // accumulator), `iters` iterations, in a call-free function so nothing is spilled.
 __attribute__((noinline)) int32_t PeakAvxVnniBlock(int64_t iters, int32_t seed) {
@@ -110,6 +136,7 @@ const KernelSet* AvxVnniKernels() {
   static const KernelSet ks = {
       Isa::kAvxVnni, kMr, kNr, /*kgroup=*/4, /*a_bytes_per_k=*/1, /*a_offset=*/0, /*kc_max=*/1024, simd::PackBytesXor,
       {KernelAvxVnni<1>, KernelAvxVnni<2>, KernelAvxVnni<3>, KernelAvxVnni<4>, KernelAvxVnni<5>, KernelAvxVnni<6>},
+      {GemvAvxVnni<1>, GemvAvxVnni<2>, GemvAvxVnni<3>, GemvAvxVnni<4>},
       EpilogueAvx2, PeakAvxVnni};
   return &ks;
 }

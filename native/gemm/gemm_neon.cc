@@ -113,6 +113,7 @@ const KernelSet* NeonKernels() {
   static const KernelSet ks = {
       Isa::kNeon, kMr, kNr, /*kgroup=*/1, /*a_bytes_per_k=*/2, /*a_offset=*/0, /*kc_max=*/1024, PackANeon,
       {KernelNeon<1>, KernelNeon<2>, KernelNeon<3>, KernelNeon<4>, KernelNeon<5>, KernelNeon<6>},
+      {nullptr, nullptr, nullptr, nullptr},
       EpilogueScalar, PeakNeon};
   return &ks;
 }

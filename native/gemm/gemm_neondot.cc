@@ -115,6 +115,7 @@ const KernelSet* NeonDotKernels() {
   static const KernelSet ks = {
       Isa::kNeonDot, kMr, kNr, /*kgroup=*/4, /*a_bytes_per_k=*/1, /*a_offset=*/128, /*kc_max=*/1024, PackANeonDot,
       {KernelNeonDot<1>, KernelNeonDot<2>, KernelNeonDot<3>, KernelNeonDot<4>, KernelNeonDot<5>, KernelNeonDot<6>},
+      {nullptr, nullptr, nullptr, nullptr},
       EpilogueScalar, PeakNeonDot};
   return &ks;
 }

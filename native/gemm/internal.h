@@ -52,6 +52,11 @@ using EpilogueFn = void (*)(const EpiCtx& ctx, const int32_t* acc, int64_t ldacc
 using KernelFn = void (*)(int64_t kg, const uint8_t* a, int64_t a_stride, const int8_t* b, int32_t* c, int64_t ldc,
                           bool accumulate);
 
+// GEMV (one row of A): c[p*nr + j] = Σ_g Σ_t a[g*kgroup + t]·b_p[(g*nr + j)*kgroup + t] for
+// P panels p < P (the template's count, 1..4), b_p = b + p*panel_stride. Several panels per
+// call give the core independent work per broadcast of A (memory-bound, not latency-bound).
+using GemvFn = void (*)(int64_t kg, const uint8_t* a, const int8_t* b, int64_t panel_stride, int32_t* c);
+
 // Packs `kc` values of one row of A (uint8 after xor with xor_mask) starting at src into
 // dst, padding with zeros up to kcpad (a multiple of kgroup). Element type/offset per path.
 using PackAFn = void (*)(const uint8_t* src, int64_t kc, int64_t kcpad, uint8_t xor_mask, uint8_t* dst);
@@ -66,6 +71,7 @@ struct KernelSet {
   int kc_max;        // K values per cache block (multiple of kgroup)
   PackAFn pack_a;
   KernelFn kernels[16];
+  GemvFn gemv[4];    // gemv[p - 1] handles p panels; all null → kernels[0] per panel
   EpilogueFn epilogue;
   double (*peak)(double seconds);
 };
