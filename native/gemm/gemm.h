@@ -159,7 +159,7 @@ struct DynamicGemmArgs {
 void DynamicGemm(const DynamicGemmArgs& args);
 
 // GOPS (2 ops per multiply-accumulate) of a dependency-free multiply-accumulate loop on one
-// thread for `isa` — VPMADDWD+VPADDD (avx2), VPDPBUSD ymm (avxvnni) / zmm (avx512vnni),
+// thread for `isa` (timed in thread CPU time) — VPMADDWD+VPADDD (avx2), VPDPBUSD ymm (avxvnni) / zmm (avx512vnni),
 // SMLAL (neon), SDOT (neondot), scalar int32 (ref) — run for about `seconds`.
 double MeasurePeakGops(Isa isa, double seconds);
 

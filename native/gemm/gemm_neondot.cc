@@ -99,12 +99,12 @@ double PeakNeonDot(double seconds) {
   constexpr int64_t kIters = 1 << 14;
   volatile int32_t sink = 0;
   int64_t blocks = 0;
-  const double t0 = NowSeconds();
+  const double t0 = ThreadCpuSeconds();
   double elapsed = 0;
   do {
     sink = sink + PeakNeonDotBlock(kIters, static_cast<int8_t>(3 + blocks));
     blocks++;
-    elapsed = NowSeconds() - t0;
+    elapsed = ThreadCpuSeconds() - t0;
   } while (elapsed < seconds);
   return static_cast<double>(blocks) * kIters * 12 * 32 / elapsed * 1e-9;  // 16 MACs = 32 ops each
 }

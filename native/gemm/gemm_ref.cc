@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <ctime>
 
 #include "common/thread_pool.h"
 #include "gemm/internal.h"
@@ -97,13 +98,19 @@ double NowSeconds() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
+double ThreadCpuSeconds() {
+  timespec t;
+  if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t) != 0) return NowSeconds();
+  return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
+}
+
 double PeakRef(double seconds) {
   // Scalar int32 multiply-accumulate, 8 independent chains.
   volatile int32_t seed = 3;
   int32_t a = seed, b = seed + 2;
   int32_t c0 = 0, c1 = 1, c2 = 2, c3 = 3, c4 = 4, c5 = 5, c6 = 6, c7 = 7;
   int64_t iters = 0;
-  const auto t0 = std::chrono::steady_clock::now();
+  const double t0 = ThreadCpuSeconds();
   double elapsed = 0;
   do {
     for (int r = 0; r < 4096; r++) {
@@ -112,7 +119,7 @@ double PeakRef(double seconds) {
       __asm__ volatile("" : "+r"(c0), "+r"(c1), "+r"(c2), "+r"(c3), "+r"(c4), "+r"(c5), "+r"(c6), "+r"(c7), "+r"(a));
     }
     iters += 4096;
-    elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    elapsed = ThreadCpuSeconds() - t0;
   } while (elapsed < seconds);
   volatile int32_t sink = c0 + c1 + c2 + c3 + c4 + c5 + c6 + c7;
   (void)sink;

@@ -91,6 +91,9 @@ void EpilogueAvx2(const EpiCtx& ctx, const int32_t* acc, int64_t ldacc, const Ep
 // Monotonic clock in seconds (defined in a file compiled without ISA flags, so that no
 // std:: template instantiated under -mavx512f can be picked by the linker for other paths).
 double NowSeconds();
+// CPU time of the calling thread in seconds: the peak loops are timed with it, so a busy
+// shared machine (time slices lost to other processes) does not lower the measured peak.
+double ThreadCpuSeconds();
 
 // The reference path: a literal loop over §6–§7 (no packing tricks, no column sums).
 void GemmRef(const GemmArgs& args, const EpiCtx& ctx, const float* a_scales_rows);

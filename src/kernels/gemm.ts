@@ -62,8 +62,12 @@ function intArray(v: unknown, name: string, counts: number[], lo: number, hi: nu
   }
   const out = new Int32Array(arr.length);
   for (let i = 0; i < arr.length; i++) {
-    assertInt(arr[i], arr.length === 1 && typeof v === 'number' ? name : `${name}[${i}]`, lo, hi);
-    out[i] = arr[i] as number;
+    const x = arr[i];
+    // Labels are only built on failure (this runs per element on every call).
+    if (typeof x !== 'number' || !Number.isInteger(x) || x < lo || x > hi) {
+      assertInt(x, typeof v === 'number' ? name : `${name}[${i}]`, lo, hi);
+    }
+    out[i] = x as number;
   }
   return out;
 }
@@ -76,12 +80,15 @@ function scaleArray(v: unknown, name: string, counts: number[]): Float32Array {
   if (!counts.includes(arr.length)) {
     throw new RangeError(`${name} has ${arr.length} entries, expected ${[...new Set(counts)].join(' or ')}`);
   }
-  const out = new Float32Array(arr.length);
+  const out = v instanceof Float32Array ? v.slice() : new Float32Array(arr.length);
   for (let i = 0; i < arr.length; i++) {
-    const label = typeof v === 'number' ? name : `${name}[${i}]`;
-    assertFinite(arr[i], label);
-    out[i] = arr[i] as number;
-    if (!(out[i] > 0) || !Number.isFinite(out[i])) throw new RangeError(`${label} must be a finite float32 > 0, got ${arr[i]}`);
+    const x = arr[i];
+    if (typeof x === 'number') out[i] = x;
+    if (typeof x !== 'number' || !(out[i] > 0) || out[i] === Infinity) {
+      const label = typeof v === 'number' ? name : `${name}[${i}]`;
+      assertFinite(x, label);
+      throw new RangeError(`${label} must be a finite float32 > 0, got ${x}`);
+    }
   }
   return out;
 }
