@@ -42,26 +42,33 @@ interface Timing { wall: number; cpu: number }
 const cpuNow = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1e6; };
 
 /**
- * Median seconds per call, wall clock and process CPU time (the latter is what a 1-thread
- * call costs even when other jobs steal time slices: on a shared machine it is the stable
- * figure). Each rep runs fn enough times to last >= MIN_TIME / REPS.
+ * Median seconds per call of each function, wall clock and process CPU time (CPU time is
+ * what a 1-thread call costs even when other jobs steal time slices: on a shared machine it
+ * is the stable figure). The functions are timed in interleaved rounds (f0, f1, f2, f0, …)
+ * so that a noisy period hits all of them alike and their ratios stay meaningful. Each
+ * round runs a function enough times to last about MIN_TIME / REPS.
  */
-function timeIt(fn: () => void, budgetScale = 1): Timing {
-  fn();  // warm-up (page faults, pool wake-up, caches)
-  let t0 = performance.now();
-  fn();
-  const once = Math.max(1e-6, (performance.now() - t0) / 1000);
-  const inner = Math.max(1, Math.round((MIN_TIME * budgetScale) / REPS / once));
-  const wall: number[] = [], cpu: number[] = [];
+function timeMany(fns: (() => void)[], budgetScale = 1): Timing[] {
+  const inner = fns.map((fn) => {
+    fn();  // warm-up (page faults, pool wake-up, caches)
+    const t0 = performance.now();
+    fn();
+    const once = Math.max(1e-6, (performance.now() - t0) / 1000);
+    return Math.max(1, Math.round((MIN_TIME * budgetScale) / REPS / once));
+  });
+  const wall: number[][] = fns.map(() => []), cpu: number[][] = fns.map(() => []);
   for (let r = 0; r < REPS; r++) {
-    const c0 = cpuNow();
-    t0 = performance.now();
-    for (let i = 0; i < inner; i++) fn();
-    wall.push((performance.now() - t0) / 1000 / inner);
-    cpu.push((cpuNow() - c0) / inner);
+    fns.forEach((fn, f) => {
+      const c0 = cpuNow();
+      const t0 = performance.now();
+      for (let i = 0; i < inner[f]; i++) fn();
+      wall[f].push((performance.now() - t0) / 1000 / inner[f]);
+      cpu[f].push((cpuNow() - c0) / inner[f]);
+    });
   }
-  return { wall: median(wall), cpu: median(cpu) };
+  return fns.map((_, f) => ({ wall: median(wall[f]), cpu: median(cpu[f]) }));
 }
+const timeIt = (fn: () => void, budgetScale = 1): Timing => timeMany([fn], budgetScale)[0];
 
 function rand8(n: number, lo: number, hi: number, Ctor: Int8ArrayConstructor | Uint8ArrayConstructor) {
   const a = new Ctor(n);
@@ -108,10 +115,10 @@ async function main() {
       const out = new Int8Array(m * n);
       const opts = { m, aZeroPoint: 3, output: 'int8' as const, multiplier: 0.001, outZeroPoint: 0, out };
       const scale = isa === 'ref' ? 0.3 : 1;
-      const t1 = timeIt(() => gemm(a, p, { ...opts, threads: 1 }), scale);
-      const t2 = timeIt(() => gemm(a, p, { ...opts, threads: 2 }), scale);
       const fout = new Float32Array(m * n);
-      const td = timeIt(() => dynamicGemm(x, p, { m, wScales, out: fout, threads: 1 }), scale);
+      const o1 = { ...opts, threads: 1 }, o2 = { ...opts, threads: 2 };
+      const od = { m, wScales, out: fout, threads: 1 };
+      const [t1, t2, td] = timeMany([() => gemm(a, p, o1), () => gemm(a, p, o2), () => dynamicGemm(x, p, od)], scale);
       p.dispose();
       const g1c = ops / t1.cpu / 1e9, g1 = ops / t1.wall / 1e9, g2 = ops / t2.wall / 1e9, gdc = ops / td.cpu / 1e9;
       const row = [String(m), String(k), String(n), isa, g1c.toFixed(1), `${((100 * g1c) / peaks[isa]).toFixed(0)}%`,
@@ -133,7 +140,8 @@ async function main() {
       `the peak is timed in thread CPU time too, so "% peak" compares like with like. "wall" columns are elapsed time ` +
       `(1 and 2 threads); 2T/1T is their ratio.`,
     `- float32 = tf.matMul in ${describeFloatBackend(backend)} (same M, K, N; its own threading).`,
-    `- Median of ${REPS} timed repetitions after a warm-up; ratios measured side by side in the same run.` +
+    `- Median of ${REPS} timed rounds after a warm-up; 1-thread, 2-thread and dynamic calls alternate round by round, ` +
+      `so their ratios are measured side by side.` +
       ` The ref path (scalar oracle) is skipped above 2 GOP per call.`,
     `- Command: \`npx tsx bench/gemm/run.ts${args.length ? ' ' + args.join(' ') : ''}\`` +
       (process.env.TFJS_QUANT_ADDON ? ` with TFJS_QUANT_ADDON=${process.env.TFJS_QUANT_ADDON}` : ''),
