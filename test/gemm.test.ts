@@ -209,6 +209,8 @@ describe('gemm: every kernel path equals the reference bit for bit', () => {
   const shapes: [number, number, number][] = [
     [1, 768, 77], [1, 1, 1], [1, 4099, 33], [2, 3, 5], [5, 17, 15], [6, 64, 16], [7, 129, 65], [13, 1001, 70],
     [16, 768, 130], [25, 2500, 40], [64, 27, 32], [49, 300, 129], [3, 7, 200],
+    // Large enough (≥ 4 M multiply-adds) for 2 threads to split the work: M, N and GEMV tasks.
+    [100, 700, 200], [1, 4096, 1100], [37, 3000, 50],
   ];
   for (const isa of FAST) {
     describe(isa, () => {

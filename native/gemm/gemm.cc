@@ -171,10 +171,15 @@ void GemmPacked(const GemmArgs& g, const EpiCtx& ctx, const KernelSet& ks) {
   const int64_t kg_total = kpad / ks.kgroup;
   const int64_t panels = b.num_panels();
   const int nr = ks.nr;
-  const int threads = g.threads > 0 ? std::min(g.threads, NumThreads()) : NumThreads();
+  int threads = g.threads > 0 ? std::min(g.threads, NumThreads()) : NumThreads();
+  // Waking pool workers costs microseconds: calls below ~4 M multiply-adds run on the
+  // caller alone (e.g. a 768 × 768 GEMV takes ~10 µs on one AVX2 core).
+  if (static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k) < 4.0e6) threads = 1;
   const Plan plan = MakePlan(ks, m, panels, kg_total, threads);
-  // Packed A rows: kpad values, stride rounded to 64 bytes.
-  const int64_t astride = (kpad * ks.a_bytes_per_k + 63) / 64 * 64;
+  // Packed A rows: kpad values, stride rounded to 64 bytes, and moved off multiples of 4 KiB
+  // (rows read together by the microkernel would otherwise share L1 sets).
+  int64_t astride = (kpad * ks.a_bytes_per_k + 63) / 64 * 64;
+  if (astride % 4096 == 0) astride += 64;
   const uint8_t xor_mask = g.a_signed ? 0x80 : 0x00;
   const int32_t za_shift = g.a_signed ? 128 : 0;
   const bool need_rowsum = !b.zero_points_all_zero();

@@ -229,10 +229,12 @@ int RunGemmTests(bool quick) {
   const int64_t shapes[][3] = {
       {1, 1, 1},     {1, 768, 77},  {1, 4099, 33}, {2, 3, 5},     {5, 17, 15},   {6, 64, 16},   {7, 129, 65},
       {13, 1001, 70}, {16, 768, 130}, {25, 2500, 40}, {64, 27, 32}, {49, 300, 129}, {3, 7, 200},  {12, 1030, 64},
-      {100, 33, 97}, {1, 65, 1000}};
+      {100, 33, 97}, {1, 65, 1000},
+      // ≥ 4 M multiply-adds: 2 threads really split these (smaller calls run on the caller).
+      {100, 700, 200}, {1, 4096, 1100}, {37, 3000, 50}};
   int variant = 0;
   for (const auto& s : shapes) {
-    if (quick && s[0] * s[1] * s[2] > 2000000) continue;
+    if (quick && s[0] * s[1] * s[2] > 15000000) continue;
     CompareCase(MakeCase(rng, s[0], s[1], s[2], variant, false), paths, true);
     variant++;
   }
