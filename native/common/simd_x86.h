@@ -45,7 +45,17 @@ static inline void PackBytesXor(const uint8_t* src, int64_t kc, int64_t kcpad, u
     _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + i),
                      _mm_xor_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i)), mask));
   }
-  for (; i < kc; i++) dst[i] = static_cast<uint8_t>(src[i] ^ xor_mask);
+  if (i < kc) {
+    // Tail (< 16 values) through a zeroed buffer: one 16-byte store, which may write zeros
+    // past kcpad but stays inside the 64-byte-rounded row stride the driver allocates.
+    alignas(16) uint8_t tail[16] = {0};
+    std::memcpy(tail, src + i, static_cast<size_t>(kc - i));
+    const __m128i keep = _mm_cmpgt_epi8(_mm_set1_epi8(static_cast<char>(kc - i)),
+                                        _mm_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + i),
+                     _mm_and_si128(_mm_xor_si128(_mm_load_si128(reinterpret_cast<const __m128i*>(tail)), mask), keep));
+    i += 16;
+  }
   for (; i < kcpad; i++) dst[i] = 0;
 }
 

@@ -190,6 +190,18 @@ void GemmPacked(const GemmArgs& g, const EpiCtx& ctx, const KernelSet& ks) {
     for (int64_t j = 0; j < n; j++) zb_store[static_cast<size_t>(j)] = b.zero_point(j);
     c.zb = zb_store.data();
   }
+  std::vector<int32_t> col_term;
+  if (!g.a_zero_point_per_row || m == 1) {
+    // One za for the call: fold it and the bias into one per-column term.
+    const uint32_t za_eff = static_cast<uint32_t>(g.a_zero_points[0] + za_shift - ks.a_offset);
+    col_term.resize(static_cast<size_t>(n));
+    for (int64_t j = 0; j < n; j++) {
+      uint32_t t = static_cast<uint32_t>(0) - za_eff * static_cast<uint32_t>(b.col_sums()[j]);
+      if (c.bias) t += static_cast<uint32_t>(c.bias[j]);
+      col_term[static_cast<size_t>(j)] = static_cast<int32_t>(t);
+    }
+    c.col_term = col_term.data();
+  }
   const uint64_t call_id = g_call_id.fetch_add(1, std::memory_order_relaxed);
   const int64_t ntasks = plan.mblocks * plan.nblocks;
   std::atomic<int64_t> next{0};

@@ -2,6 +2,8 @@
 // Exactness: both operands are widened to 16 bits and multiplied with VPMADDWD, which sums
 // two exact 32-bit products (|255·128·2| < 2^31), then VPADDD wraps like the reference.
 // VPMADDUBSW (16-bit saturation) is never used.
+#include <cstring>
+
 #include "common/simd_x86.h"
 #include "gemm/internal.h"
 
@@ -24,7 +26,17 @@ void PackAAvx2(const uint8_t* src, int64_t kc, int64_t kcpad, uint8_t xor_mask, 
     const __m128i v = _mm_xor_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i)), mask);
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + i), _mm256_cvtepu8_epi16(v));
   }
-  for (; i < kc; i++) dst[i] = static_cast<uint8_t>(src[i] ^ xor_mask);
+  if (i < kc) {
+    // Tail (< 16 values) through a zeroed buffer: one vector store of 16 values. It may
+    // write zeros past kcpad, which stays inside the 64-byte-rounded row stride (gemm.cc).
+    alignas(16) uint8_t tail[16] = {0};
+    std::memcpy(tail, src + i, static_cast<size_t>(kc - i));
+    const __m128i v = _mm_xor_si128(_mm_load_si128(reinterpret_cast<const __m128i*>(tail)), mask);
+    const __m128i keep = _mm_cmpgt_epi8(_mm_set1_epi8(static_cast<char>(kc - i)),
+                                        _mm_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + i), _mm256_cvtepu8_epi16(_mm_and_si128(v, keep)));
+    i += 16;
+  }
   for (; i < kcpad; i++) dst[i] = 0;
 }
 
@@ -218,9 +230,13 @@ void EpilogueAvx2(const EpiCtx& ctx, const int32_t* acc, int64_t ldacc, const Ep
     for (; j + 8 <= cols; j += 8) {
       const int64_t n = n0 + j;
       __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + j));
-      v = _mm256_sub_epi32(v, _mm256_mullo_epi32(za, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ctx.col_sums + n))));
+      if (ctx.col_term) {
+        v = _mm256_add_epi32(v, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ctx.col_term + n)));
+      } else {
+        v = _mm256_sub_epi32(v, _mm256_mullo_epi32(za, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ctx.col_sums + n))));
+        if (ctx.bias) v = _mm256_add_epi32(v, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ctx.bias + n)));
+      }
       if (ctx.zb) v = _mm256_add_epi32(v, _mm256_mullo_epi32(zbc, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ctx.zb + n))));
-      if (ctx.bias) v = _mm256_add_epi32(v, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ctx.bias + n)));
       const int64_t at = m * ctx.ldc + n;
       switch (ctx.output) {
         case OutputType::kInt32:

@@ -24,9 +24,14 @@ inline float MinF(float y, float hi) { return y < hi ? y : hi; }
 }  // namespace
 
 int32_t CorrectAcc(const EpiCtx& ctx, int32_t raw, const EpiRow& r, int64_t n) {
-  uint32_t v = static_cast<uint32_t>(raw) - static_cast<uint32_t>(r.za) * static_cast<uint32_t>(ctx.col_sums[n]);
+  uint32_t v = static_cast<uint32_t>(raw);
+  if (ctx.col_term) {
+    v += static_cast<uint32_t>(ctx.col_term[n]);
+  } else {
+    v -= static_cast<uint32_t>(r.za) * static_cast<uint32_t>(ctx.col_sums[n]);
+    if (ctx.bias) v += static_cast<uint32_t>(ctx.bias[n]);
+  }
   if (ctx.zb) v += static_cast<uint32_t>(r.zbc) * static_cast<uint32_t>(ctx.zb[n]);
-  if (ctx.bias) v += static_cast<uint32_t>(ctx.bias[n]);
   return Wrap(v);
 }
 

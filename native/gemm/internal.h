@@ -20,6 +20,10 @@ namespace internal {
 struct EpiCtx {
   OutputType output = OutputType::kInt32;
   const int32_t* col_sums = nullptr;   // n
+  // When set (one za for the whole call), col_term[n] = bias[n] − row_za·col_sums[n]
+  // precomputed once (mod 2^32); then acc = raw + col_term[n] + row_zbc[m]·zb[n] and
+  // col_sums/bias are not read by the epilogue.
+  const int32_t* col_term = nullptr;
   const int32_t* zb = nullptr;         // n entries, or nullptr when all zero
   const int32_t* bias = nullptr;       // n or nullptr
   // requantize
@@ -59,6 +63,8 @@ using GemvFn = void (*)(int64_t kg, const uint8_t* a, const int8_t* b, int64_t p
 
 // Packs `kc` values of one row of A (uint8 after xor with xor_mask) starting at src into
 // dst, padding with zeros up to kcpad (a multiple of kgroup). Element type/offset per path.
+// It may write zeros up to 16 values past kc: the driver's row stride is kcpad values
+// rounded up to 64 bytes, which always covers that (docs/gemm.md).
 using PackAFn = void (*)(const uint8_t* src, int64_t kc, int64_t kcpad, uint8_t xor_mask, uint8_t* dst);
 
 struct KernelSet {
