@@ -44,39 +44,37 @@ export interface NativePackedWeights {
 }
 export type GemmOutput = 'int32' | 'int8' | 'uint8' | 'float32';
 export type GemmActivation = 'none' | 'relu' | 'relu6' | 'clamp';
-/** Fully resolved options (the TS wrapper fills every field). */
-export interface GemmNativeOptions {
-  m: number; lda: number; ldc: number; threads: number;
-  /** 1 entry (per tensor) or m (per row), in A's type range. */
-  aZeroPoints: Int32Array;
-  output: GemmOutput;
-  bias: Int32Array | null;
-  /** int8/uint8 output: 1 or n multipliers, output zero point, clamp bounds [qmin, qmax]. */
-  multipliers: Float32Array | null; outZeroPoint: number; qmin: number; qmax: number;
-  /** float32 output: aScales 1 or m, wScales 1 or n, optional float bias, activation. */
-  aScales: Float32Array | null; wScales: Float32Array | null; biasF32: Float32Array | null;
-  activation: GemmActivation; clampMin: number; clampMax: number;
-}
-export interface GemmDynamicNativeOptions {
-  m: number; ldx: number; ldc: number; threads: number; perRow: boolean;
-  wScales: Float32Array; biasF32: Float32Array | null;
-  activation: GemmActivation; clampMin: number; clampMax: number;
-}
+/**
+ * Scalars of gemm(), in one Float64Array of 11 entries (one N-API call instead of a property
+ * lookup per option): [m, lda, ldc, threads (0 = pool), output (0 int32, 1 int8, 2 uint8,
+ * 3 float32), outZeroPoint, qmin, qmax, activation (0 none, 1 relu, 2 relu6, 3 clamp),
+ * clampMin, clampMax]. Entries that do not apply to the output type are ignored.
+ */
+export type GemmParams = Float64Array;
+/** Scalars of gemmDynamic(): [m, ldx, ldc, threads, perRow (0/1), activation, clampMin, clampMax]. */
+export type GemmDynamicParams = Float64Array;
 export interface GemmBinding {
   /** new GemmPackedWeights(b, k, n, layout, zeroPoints (1 or n) | null, isa) */
   GemmPackedWeights: new (b: Int8Array, k: number, n: number, layout: 'kn' | 'nk', zeroPoints: Int32Array | null,
     isa: IsaName) => NativePackedWeights;
   gemmMaxK: number;
-  /** out[m*ldc + n] = epilogue(A · B); a is Uint8Array or Int8Array (treated as uint8 + 128). */
+  /**
+   * out[m*ldc + n] = epilogue(A · B); a is Uint8Array or Int8Array (treated as uint8 + 128).
+   * aZeroPoints: 1 or m; bias: n; multipliers: 1 or n (int8/uint8 output); aScales: 1 or m,
+   * wScales: 1 or n, biasF32: n (float32 output).
+   */
   gemm(a: Uint8Array | Int8Array, packed: NativePackedWeights, out: Int32Array | Int8Array | Uint8Array | Float32Array,
-    options: GemmNativeOptions): void;
+    params: GemmParams, aZeroPoints: Int32Array, bias: Int32Array | null, multipliers: Float32Array | null,
+    aScales: Float32Array | null, wScales: Float32Array | null, biasF32: Float32Array | null): void;
   gemmAsync(a: Uint8Array | Int8Array, packed: NativePackedWeights, out: Int32Array | Int8Array | Uint8Array | Float32Array,
-    options: GemmNativeOptions): Promise<void>;
-  /** §8 dynamic quantization of x, int8 GEMM, dequantize epilogue, in one call. */
-  gemmDynamic(x: Float32Array, packed: NativePackedWeights, out: Float32Array, options: GemmDynamicNativeOptions): void;
-  gemmDynamicAsync(x: Float32Array, packed: NativePackedWeights, out: Float32Array,
-    options: GemmDynamicNativeOptions): Promise<void>;
-  /** GOPS of a dependency-free multiply-accumulate loop for `isa`, one thread, ~seconds. */
+    params: GemmParams, aZeroPoints: Int32Array, bias: Int32Array | null, multipliers: Float32Array | null,
+    aScales: Float32Array | null, wScales: Float32Array | null, biasF32: Float32Array | null): Promise<void>;
+  /** §8 dynamic quantization of x, int8 GEMM, dequantize epilogue, in one call. wScales: 1 or n. */
+  gemmDynamic(x: Float32Array, packed: NativePackedWeights, out: Float32Array, params: GemmDynamicParams,
+    wScales: Float32Array, biasF32: Float32Array | null): void;
+  gemmDynamicAsync(x: Float32Array, packed: NativePackedWeights, out: Float32Array, params: GemmDynamicParams,
+    wScales: Float32Array, biasF32: Float32Array | null): Promise<void>;
+  /** GOPS of a dependency-free multiply-accumulate loop for `isa`, one thread, ~seconds of CPU time. */
   gemmMeasurePeak(isa: IsaName, seconds: number): number;
 }
 // ---- gemm — END gemm section

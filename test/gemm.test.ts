@@ -378,22 +378,35 @@ describe('gemm: argument errors', () => {
     expect(() => gemm(shared.subarray(0, 12), p, { m: 2, output: 'uint8', multiplier: 1, out: shared.subarray(4, 12) })).toThrow(/overlap/);
   });
   it('the native layer checks again and never crashes', () => {
-    // Calls that bypass the TypeScript checks.
-    const nat = (p as unknown as { handle: unknown }).handle;
-    const call = (x: unknown, opts: Record<string, unknown>, out: unknown = new Int32Array(8)) => () =>
-      nativeGemm(x, nat, out, opts);
-    const base = { m: 2, lda: 6, ldc: 4, threads: 0, aZeroPoints: new Int32Array([0]), output: 'int32', bias: null,
-      multipliers: null, outZeroPoint: 0, qmin: 0, qmax: 0, aScales: null, wScales: null, biasF32: null,
-      activation: 'none', clampMin: 0, clampMax: 0 };
-    expect(call(a, base)).not.toThrow();
-    expect(call(a, { ...base, m: 3 })).toThrow(/a has 12 elements/);
-    expect(call(a, { ...base, lda: 2 })).toThrow(/lda must be in/);
-    expect(call(a, { ...base, aZeroPoints: new Int32Array([300]) })).toThrow(/aZeroPoints\[0\]/);
-    expect(call(a, { ...base, output: 'int8' }, new Int8Array(8))).toThrow(/multipliers is required/);
-    expect(call(a, { ...base, output: 'int8', multipliers: new Float32Array([-1]) }, new Int8Array(8))).toThrow(/multipliers\[0\]/);
-    expect(call(a, base, new Float32Array(8))).toThrow(/out must be a Int32Array/);
-    expect(call(new Float64Array(12), base)).toThrow(/a must be a Uint8Array or Int8Array/);
-    expect(() => nativeGemm(a, {}, new Int32Array(8), base)).toThrow(/PackedWeights/);
+    // Calls that bypass the TypeScript checks. params: [m, lda, ldc, threads, output,
+    // outZeroPoint, qmin, qmax, activation, clampMin, clampMax].
+    const nat = p.handle;
+    const params = (over: Record<number, number> = {}) => {
+      const v = new Float64Array([2, 6, 4, 0, 0, 0, -128, 127, 0, 0, 0]);
+      for (const [i, x] of Object.entries(over)) v[Number(i)] = x;
+      return v;
+    };
+    const za = new Int32Array([0]);
+    const call = (x: unknown, prm: unknown, out: unknown = new Int32Array(8), arrays: unknown[] = [za, null, null, null, null, null]) =>
+      () => nativeGemm(x, nat, out, prm, ...arrays);
+    expect(call(a, params())).not.toThrow();
+    expect(call(a, params({ 0: 3 }))).toThrow(/a has 12 elements/);
+    expect(call(a, params({ 1: 2 }))).toThrow(/lda must be in/);
+    expect(call(a, params({ 0: 1.5 }))).toThrow(/m must be an integer/);
+    expect(call(a, params({ 4: 7 }))).toThrow(/output must be in \[0, 3\]/);
+    expect(call(a, new Float64Array(3))).toThrow(/params has 3 elements, expected 11/);
+    expect(call(a, [2, 6, 4])).toThrow(/params must be a Float64Array/);
+    expect(call(a, params(), new Int32Array(8), [new Int32Array([300]), null, null, null, null, null])).toThrow(/aZeroPoints\[0\]/);
+    expect(call(a, params({ 4: 1 }), new Int8Array(8))).toThrow(/multipliers is required/);
+    expect(call(a, params({ 4: 1 }), new Int8Array(8), [za, null, new Float32Array([-1]), null, null, null])).toThrow(/multipliers\[0\]/);
+    expect(call(a, params({ 4: 1 }), new Int8Array(8), [za, null, new Float32Array([1]), null, null, null])).not.toThrow();
+    expect(call(a, params({ 4: 1, 6: 10, 7: 5 }), new Int8Array(8), [za, null, new Float32Array([1]), null, null, null])).toThrow(/qmax must be in/);
+    expect(call(a, params({ 4: 3, 8: 3, 9: 2, 10: 1 }), new Float32Array(8), [za, null, null, new Float32Array([1]), new Float32Array([1]), null])).toThrow(/clampMin must be <= clampMax/);
+    expect(call(a, params({ 4: 3, 8: 3, 9: NaN, 10: 1 }), new Float32Array(8), [za, null, null, new Float32Array([1]), new Float32Array([1]), null])).toThrow(/clampMin must be finite/);
+    expect(call(a, params(), new Float32Array(8))).toThrow(/out must be a Int32Array/);
+    expect(call(new Float64Array(12), params())).toThrow(/a must be a Uint8Array or Int8Array/);
+    expect(() => nativeGemm(a, {}, new Int32Array(8), params(), za, null, null, null, null, null)).toThrow(/PackedWeights/);
+    expect(() => nativeGemm(a, new Int8Array(4), new Int32Array(8), params(), za, null, null, null, null, null)).toThrow(/PackedWeights/);
   });
   it('disposed weights', async () => {
     const q = packWeights(b, { k: 6, n: 4 });
@@ -401,7 +414,7 @@ describe('gemm: argument errors', () => {
     q.dispose();  // idempotent
     expect(() => gemm(a, q, { m: 2 })).toThrow(/disposed/);
     await expect(gemmAsync(a, q, { m: 2 })).rejects.toThrow(/disposed/);
-    expect(() => nativeGemm(a, q.handle, new Int32Array(8), { m: 2 })).toThrow(/disposed/);
+    expect(() => nativeGemm(a, q.handle, new Int32Array(8), new Float64Array(11), new Int32Array(1), null, null, null, null, null)).toThrow(/disposed/);
   });
   it('dynamicGemm', () => {
     expect(() => dynamicGemm(new Float64Array(12) as never, p, { m: 2, wScales: 1 })).toThrow(/x must be a Float32Array/);
@@ -417,6 +430,6 @@ describe('gemm: argument errors', () => {
   });
 });
 
-function nativeGemm(a: unknown, packed: unknown, out: unknown, opts: unknown): void {
-  (native().gemm as (...args: unknown[]) => void)(a, packed, out, opts);
+function nativeGemm(...args: unknown[]): void {
+  (native().gemm as (...a: unknown[]) => void)(...args);
 }

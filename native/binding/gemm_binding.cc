@@ -134,8 +134,7 @@ ByteRange Range(const View<T>& v) { return ByteRange{reinterpret_cast<const uint
 
 // Optional typed array of 1 or `n` entries (null/undefined → empty); copied.
 template <typename T>
-std::vector<T> OptionalArray(Napi::Env env, const Napi::Value& obj, const char* key, int64_t n, bool allow_one) {
-  Napi::Value v = GetField(env, obj, "options", key);
+std::vector<T> OptionalArray(Napi::Env env, const Napi::Value& v, const char* key, int64_t n, bool allow_one) {
   if (v.IsNull() || v.IsUndefined()) return {};
   auto a = GetArray<T>(env, v, key);
   if (!(a.length == static_cast<size_t>(n) || (allow_one && a.length == 1))) {
@@ -145,6 +144,46 @@ std::vector<T> OptionalArray(Napi::Env env, const Napi::Value& obj, const char* 
   return std::vector<T>(a.data, a.data + a.length);
 }
 
+// The scalar arguments travel in one Float64Array (one N-API call instead of a property
+// lookup per option); each is checked here like a separate argument.
+class Params {
+ public:
+  Params(Napi::Env env, const Napi::Value& v, size_t count, const char* const* names)
+      : env_(env), names_(names) {
+    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float64_array) {
+      ThrowTypeError(env, "params must be a Float64Array");
+    }
+    auto a = GetArrayOfLength<double>(env, v, "params", count);
+    vals_.assign(a.data, a.data + a.length);
+  }
+  int64_t Int(size_t i, int64_t lo, int64_t hi) const {
+    const double d = vals_[i];
+    if (!std::isfinite(d) || std::floor(d) != d) ThrowTypeError(env_, std::string(names_[i]) + " must be an integer");
+    if (d < static_cast<double>(lo) || d > static_cast<double>(hi)) {
+      ThrowRangeError(env_, std::string(names_[i]) + " must be in [" + std::to_string(lo) + ", " + std::to_string(hi) +
+                                "], got " + std::to_string(static_cast<long long>(d)));
+    }
+    return static_cast<int64_t>(d);
+  }
+  double Finite(size_t i) const {
+    if (!std::isfinite(vals_[i])) ThrowRangeError(env_, std::string(names_[i]) + " must be finite");
+    return vals_[i];
+  }
+
+ private:
+  Napi::Env env_;
+  const char* const* names_;
+  std::vector<double> vals_;
+};
+
+// params of gemm(): see binding.d.ts (GEMM_PARAMS).
+enum GemmParam : size_t { kM, kLda, kLdc, kThreads, kOutput, kOutZeroPoint, kQmin, kQmax, kAct, kClampMin, kClampMax, kGemmParams };
+const char* const kGemmParamNames[] = {"m", "lda", "ldc", "threads", "output", "outZeroPoint", "qmin", "qmax",
+                                       "activation", "clampMin", "clampMax"};
+// params of gemmDynamic().
+enum DynParam : size_t { kDM, kDLdx, kDLdc, kDThreads, kDPerRow, kDAct, kDClampMin, kDClampMax, kDynParams };
+const char* const kDynParamNames[] = {"m", "ldx", "ldc", "threads", "perRow", "activation", "clampMin", "clampMax"};
+
 void CheckPositive(Napi::Env env, const std::vector<float>& v, const char* name) {
   for (size_t i = 0; i < v.size(); i++) {
     if (!(v[i] > 0.0f) || !std::isfinite(v[i])) {
@@ -153,18 +192,18 @@ void CheckPositive(Napi::Env env, const std::vector<float>& v, const char* name)
   }
 }
 
-gemm::Activation ParseActivation(Napi::Env env, const Napi::Value& opts, float* lo, float* hi) {
-  const std::string act = GetString(env, GetField(env, opts, "options", "activation"), "activation");
-  if (act == "none") return gemm::Activation::kNone;
-  if (act == "relu") return gemm::Activation::kRelu;
-  if (act == "relu6") return gemm::Activation::kRelu6;
-  if (act == "clamp") {
-    *lo = static_cast<float>(GetFiniteNumber(env, GetField(env, opts, "options", "clampMin"), "clampMin"));
-    *hi = static_cast<float>(GetFiniteNumber(env, GetField(env, opts, "options", "clampMax"), "clampMax"));
-    if (!(*lo <= *hi)) ThrowRangeError(env, "clampMin must be <= clampMax");
-    return gemm::Activation::kClamp;
+gemm::Activation ParseActivation(Napi::Env env, const Params& p, size_t code, size_t lo_i, size_t hi_i, float* lo,
+                                 float* hi) {
+  switch (p.Int(code, 0, 3)) {
+    case 0: return gemm::Activation::kNone;
+    case 1: return gemm::Activation::kRelu;
+    case 2: return gemm::Activation::kRelu6;
+    default:
+      *lo = static_cast<float>(p.Finite(lo_i));
+      *hi = static_cast<float>(p.Finite(hi_i));
+      if (!(*lo <= *hi)) ThrowRangeError(env, "clampMin must be <= clampMax");
+      return gemm::Activation::kClamp;
   }
-  ThrowRangeError(env, "activation must be 'none', 'relu', 'relu6' or 'clamp', got '" + act + "'");
 }
 
 // Everything a GEMM job needs, owning copies of the parameter arrays.
@@ -192,19 +231,18 @@ void RunGemm(const gemm::GemmArgs& args) {
   }
 }
 
-// gemm(a, packed, out, options)
+// gemm(a, packed, out, params, aZeroPoints, bias, multipliers, aScales, wScales, biasF32)
 Napi::Value GemmJs(const Napi::CallbackInfo& info, bool async) {
   Napi::Env env = info.Env();
   auto job = std::make_shared<GemmJob>();
   job->packed = PackedWeightsWrap::From(env, info[1], "packed");
   const int64_t n = job->packed->n(), k = job->packed->k();
-  const Napi::Value opts = info[3];
-  if (!opts.IsObject()) ThrowTypeError(env, "options must be an object");
+  const Params prm(env, info[3], kGemmParams, kGemmParamNames);
   gemm::GemmArgs& g = job->args;
-  g.m = GetInt(env, GetField(env, opts, "options", "m"), "m", 0, gemm::kMaxDim - 1);
-  g.lda = GetInt(env, GetField(env, opts, "options", "lda"), "lda", k, int64_t{1} << 40);
-  g.ldc = GetInt(env, GetField(env, opts, "options", "ldc"), "ldc", n, int64_t{1} << 40);
-  g.threads = static_cast<int>(GetInt(env, GetField(env, opts, "options", "threads"), "threads", 0, 256));
+  g.m = prm.Int(kM, 0, gemm::kMaxDim - 1);
+  g.lda = prm.Int(kLda, k, int64_t{1} << 40);
+  g.ldc = prm.Int(kLdc, n, int64_t{1} << 40);
+  g.threads = static_cast<int>(prm.Int(kThreads, 0, 256));
   // A: Uint8Array, or Int8Array (signed activations).
   if (!info[0].IsTypedArray()) ThrowTypeError(env, "a must be a Uint8Array or Int8Array");
   const napi_typedarray_type at = info[0].As<Napi::TypedArray>().TypedArrayType();
@@ -227,7 +265,7 @@ Napi::Value GemmJs(const Napi::CallbackInfo& info, bool async) {
   }
   g.a = a.data;
   // Output.
-  const std::string output = GetString(env, GetField(env, opts, "options", "output"), "output");
+  const int64_t output = prm.Int(kOutput, 0, 3);
   ByteRange out_range{};
   void* out_ptr = nullptr;
   size_t out_len = 0;
@@ -236,11 +274,12 @@ Napi::Value GemmJs(const Napi::CallbackInfo& info, bool async) {
     out_len = view.length;
     out_range = Range(view);
   };
-  if (output == "int32") { g.epilogue.output = gemm::OutputType::kInt32; take_out(GetArray<int32_t>(env, info[2], "out")); }
-  else if (output == "int8") { g.epilogue.output = gemm::OutputType::kInt8; take_out(GetArray<int8_t>(env, info[2], "out")); }
-  else if (output == "uint8") { g.epilogue.output = gemm::OutputType::kUint8; take_out(GetArray<uint8_t>(env, info[2], "out")); }
-  else if (output == "float32") { g.epilogue.output = gemm::OutputType::kFloat32; take_out(GetArray<float>(env, info[2], "out")); }
-  else ThrowRangeError(env, "output must be 'int32', 'int8', 'uint8' or 'float32', got '" + output + "'");
+  switch (output) {
+    case 0: g.epilogue.output = gemm::OutputType::kInt32; take_out(GetArray<int32_t>(env, info[2], "out")); break;
+    case 1: g.epilogue.output = gemm::OutputType::kInt8; take_out(GetArray<int8_t>(env, info[2], "out")); break;
+    case 2: g.epilogue.output = gemm::OutputType::kUint8; take_out(GetArray<uint8_t>(env, info[2], "out")); break;
+    default: g.epilogue.output = gemm::OutputType::kFloat32; take_out(GetArray<float>(env, info[2], "out")); break;
+  }
   const long double c_need = g.m == 0 ? 0.0L : static_cast<long double>(g.m - 1) * g.ldc + n;
   if (static_cast<long double>(out_len) < c_need) {
     ThrowRangeError(env, "out has " + std::to_string(out_len) + " elements, needs at least " +
@@ -251,7 +290,7 @@ Napi::Value GemmJs(const Napi::CallbackInfo& info, bool async) {
   CheckNoOverlap(env, Range(a), out_range, "a", "out");
   // Zero points of A.
   {
-    auto z = GetArray<int32_t>(env, GetField(env, opts, "options", "aZeroPoints"), "aZeroPoints");
+    auto z = GetArray<int32_t>(env, info[4], "aZeroPoints");
     if (z.length != 1 && z.length != static_cast<size_t>(g.m)) {
       ThrowRangeError(env, "aZeroPoints has " + std::to_string(z.length) + " elements, expected 1 or m = " + std::to_string(g.m));
     }
@@ -265,29 +304,29 @@ Napi::Value GemmJs(const Napi::CallbackInfo& info, bool async) {
       }
     }
   }
-  job->bias = OptionalArray<int32_t>(env, opts, "bias", n, false);
+  job->bias = OptionalArray<int32_t>(env, info[5], "bias", n, false);
   gemm::Epilogue& e = g.epilogue;
   if (e.output == gemm::OutputType::kInt8 || e.output == gemm::OutputType::kUint8) {
     const int64_t tlo = e.output == gemm::OutputType::kInt8 ? -128 : 0, thi = e.output == gemm::OutputType::kInt8 ? 127 : 255;
-    job->mult = OptionalArray<float>(env, opts, "multipliers", n, true);
+    job->mult = OptionalArray<float>(env, info[6], "multipliers", n, true);
     if (job->mult.empty()) ThrowTypeError(env, "multipliers is required for int8/uint8 output");
     CheckPositive(env, job->mult, "multipliers");
     e.multiplier_per_channel = job->mult.size() != 1;
-    e.out_zero_point = static_cast<int32_t>(GetInt(env, GetField(env, opts, "options", "outZeroPoint"), "outZeroPoint", tlo, thi));
-    e.qmin = static_cast<int32_t>(GetInt(env, GetField(env, opts, "options", "qmin"), "qmin", tlo, thi));
-    e.qmax = static_cast<int32_t>(GetInt(env, GetField(env, opts, "options", "qmax"), "qmax", e.qmin, thi));
+    e.out_zero_point = static_cast<int32_t>(prm.Int(kOutZeroPoint, tlo, thi));
+    e.qmin = static_cast<int32_t>(prm.Int(kQmin, tlo, thi));
+    e.qmax = static_cast<int32_t>(prm.Int(kQmax, e.qmin, thi));
   } else if (e.output == gemm::OutputType::kFloat32) {
-    job->a_scales = OptionalArray<float>(env, opts, "aScales", g.m, true);
-    job->w_scales = OptionalArray<float>(env, opts, "wScales", n, true);
+    job->a_scales = OptionalArray<float>(env, info[7], "aScales", g.m, true);
+    job->w_scales = OptionalArray<float>(env, info[8], "wScales", n, true);
     if (job->a_scales.empty()) ThrowTypeError(env, "aScales is required for float32 output");
     if (job->w_scales.empty()) ThrowTypeError(env, "wScales is required for float32 output");
     CheckPositive(env, job->a_scales, "aScales");
     CheckPositive(env, job->w_scales, "wScales");
     e.a_scale_per_row = job->a_scales.size() != 1;
     e.w_scale_per_channel = job->w_scales.size() != 1;
-    job->bias_f32 = OptionalArray<float>(env, opts, "biasF32", n, false);
+    job->bias_f32 = OptionalArray<float>(env, info[9], "biasF32", n, false);
     if (!job->bias.empty() && !job->bias_f32.empty()) ThrowTypeError(env, "bias (int32) and biasF32 are exclusive");
-    e.activation = ParseActivation(env, opts, &e.clamp_min, &e.clamp_max);
+    e.activation = ParseActivation(env, prm, kAct, kClampMin, kClampMax, &e.clamp_min, &e.clamp_max);
   }
   job->Bind();
   if (!async) {
@@ -310,20 +349,19 @@ struct DynJob {
   std::vector<float> w_scales, bias_f32;
 };
 
-// gemmDynamic(x, packed, out, {m, ldx, ldc, perRow, wScales, biasF32, activation, clampMin, clampMax, threads})
+// gemmDynamic(x, packed, out, params, wScales, biasF32)
 Napi::Value DynamicJs(const Napi::CallbackInfo& info, bool async) {
   Napi::Env env = info.Env();
   auto job = std::make_shared<DynJob>();
   job->packed = PackedWeightsWrap::From(env, info[1], "packed");
   const int64_t n = job->packed->n(), k = job->packed->k();
-  const Napi::Value opts = info[3];
-  if (!opts.IsObject()) ThrowTypeError(env, "options must be an object");
+  const Params prm(env, info[3], kDynParams, kDynParamNames);
   gemm::DynamicGemmArgs& d = job->args;
-  d.m = GetInt(env, GetField(env, opts, "options", "m"), "m", 0, gemm::kMaxDim - 1);
-  d.ldx = GetInt(env, GetField(env, opts, "options", "ldx"), "ldx", k, int64_t{1} << 40);
-  d.ldc = GetInt(env, GetField(env, opts, "options", "ldc"), "ldc", n, int64_t{1} << 40);
-  d.threads = static_cast<int>(GetInt(env, GetField(env, opts, "options", "threads"), "threads", 0, 256));
-  d.per_row = GetBool(env, GetField(env, opts, "options", "perRow"), "perRow");
+  d.m = prm.Int(kDM, 0, gemm::kMaxDim - 1);
+  d.ldx = prm.Int(kDLdx, k, int64_t{1} << 40);
+  d.ldc = prm.Int(kDLdc, n, int64_t{1} << 40);
+  d.threads = static_cast<int>(prm.Int(kDThreads, 0, 256));
+  d.per_row = prm.Int(kDPerRow, 0, 1) == 1;
   auto x = GetArray<float>(env, info[0], "x");
   auto out = GetArray<float>(env, info[2], "out");
   const long double x_need = d.m == 0 ? 0.0L : static_cast<long double>(d.m - 1) * d.ldx + k;
@@ -337,11 +375,11 @@ Napi::Value DynamicJs(const Napi::CallbackInfo& info, bool async) {
                              std::to_string(static_cast<long long>(c_need)));
   }
   CheckNoOverlap(env, Range(x), Range(out), "x", "out");
-  job->w_scales = OptionalArray<float>(env, opts, "wScales", n, true);
+  job->w_scales = OptionalArray<float>(env, info[4], "wScales", n, true);
   if (job->w_scales.empty()) ThrowTypeError(env, "wScales is required");
   CheckPositive(env, job->w_scales, "wScales");
-  job->bias_f32 = OptionalArray<float>(env, opts, "biasF32", n, false);
-  d.activation = ParseActivation(env, opts, &d.clamp_min, &d.clamp_max);
+  job->bias_f32 = OptionalArray<float>(env, info[5], "biasF32", n, false);
+  d.activation = ParseActivation(env, prm, kDAct, kDClampMin, kDClampMax, &d.clamp_min, &d.clamp_max);
   d.x = x.data;
   d.c = out.data;
   d.b = job->packed.get();

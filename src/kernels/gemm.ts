@@ -3,9 +3,7 @@
 // gemm/gemmAsync multiply uint8 (or int8) activations by them with a fused epilogue
 // (int32, requantized int8/uint8, or dequantized float32); dynamicGemm quantizes float32
 // activations on the fly. Every argument is checked here before it crosses into C++.
-import type {
-  GemmActivation, GemmDynamicNativeOptions, GemmNativeOptions, GemmOutput, IsaName, NativePackedWeights,
-} from '../../binding.js';
+import type { GemmActivation, GemmOutput, IsaName, NativePackedWeights } from '../../binding.js';
 import { native } from '../native/binding.js';
 import { getIsa, ISA_NAMES, supportedIsas } from '../native/cpu.js';
 import { assertFinite, assertInt, assertOneOf, assertTypedArray, describe } from '../native/validate.js';
@@ -52,7 +50,15 @@ function assertOptions(opts: unknown, name = 'options'): asserts opts is Record<
   }
 }
 
-function intArray(v: unknown, name: string, counts: number[], lo: number, hi: number): Int32Array {
+// One-element scratch arrays for per-tensor parameters given as numbers: a fresh small
+// typed array per call costs an allocation (V8 moves it off-heap when the binding reads it).
+// Safe to reuse because the binding copies parameter arrays before returning.
+const SCRATCH = {
+  aZeroPoint: new Int32Array(1), multiplier: new Float32Array(1), aScale: new Float32Array(1),
+  wScales: new Float32Array(1),
+};
+
+function intArray(v: unknown, name: string, counts: number[], lo: number, hi: number, scratch?: Int32Array): Int32Array {
   let arr: ArrayLike<unknown>;
   if (typeof v === 'number') arr = [v];
   else if (v instanceof Int32Array || Array.isArray(v)) arr = v;
@@ -60,19 +66,23 @@ function intArray(v: unknown, name: string, counts: number[], lo: number, hi: nu
   if (!counts.includes(arr.length)) {
     throw new RangeError(`${name} has ${arr.length} entries, expected ${[...new Set(counts)].join(' or ')}`);
   }
-  const out = new Int32Array(arr.length);
   for (let i = 0; i < arr.length; i++) {
     const x = arr[i];
     // Labels are only built on failure (this runs per element on every call).
     if (typeof x !== 'number' || !Number.isInteger(x) || x < lo || x > hi) {
       assertInt(x, typeof v === 'number' ? name : `${name}[${i}]`, lo, hi);
     }
-    out[i] = x as number;
   }
-  return out;
+  // The binding copies parameter arrays before returning (also for async calls), so a given
+  // Int32Array is passed as is and other inputs are converted once.
+  if (typeof v === 'number' && scratch) {
+    scratch[0] = v;
+    return scratch;
+  }
+  return v instanceof Int32Array ? v : Int32Array.from(arr as ArrayLike<number>);
 }
 
-function scaleArray(v: unknown, name: string, counts: number[]): Float32Array {
+function scaleArray(v: unknown, name: string, counts: number[], scratch?: Float32Array): Float32Array {
   let arr: ArrayLike<unknown>;
   if (typeof v === 'number') arr = [v];
   else if (v instanceof Float32Array || Array.isArray(v)) arr = v;
@@ -80,10 +90,11 @@ function scaleArray(v: unknown, name: string, counts: number[]): Float32Array {
   if (!counts.includes(arr.length)) {
     throw new RangeError(`${name} has ${arr.length} entries, expected ${[...new Set(counts)].join(' or ')}`);
   }
-  const out = v instanceof Float32Array ? v.slice() : new Float32Array(arr.length);
+  // As for intArray: a given Float32Array is passed as is (the binding copies it).
+  const out = v instanceof Float32Array ? v : typeof v === 'number' && scratch ? scratch : new Float32Array(arr.length);
   for (let i = 0; i < arr.length; i++) {
     const x = arr[i];
-    if (typeof x === 'number') out[i] = x;
+    if (typeof x === 'number' && out !== v) out[i] = x;
     if (typeof x !== 'number' || !(out[i] > 0) || out[i] === Infinity) {
       const label = typeof v === 'number' ? name : `${name}[${i}]`;
       assertFinite(x, label);
@@ -157,6 +168,34 @@ export interface GemmOptions<T extends GemmOutput = GemmOutput> {
   threads?: number;
 }
 
+/** Resolved options; packed into the binding's params Float64Array + positional arrays. */
+interface GemmNativeOptions {
+  m: number; lda: number; ldc: number; threads: number; aZeroPoints: Int32Array; output: GemmOutput;
+  bias: Int32Array | null; multipliers: Float32Array | null; outZeroPoint: number; qmin: number; qmax: number;
+  aScales: Float32Array | null; wScales: Float32Array | null; biasF32: Float32Array | null;
+  activation: GemmActivation; clampMin: number; clampMax: number;
+}
+interface GemmDynamicNativeOptions {
+  m: number; ldx: number; ldc: number; threads: number; perRow: boolean; wScales: Float32Array;
+  biasF32: Float32Array | null; activation: GemmActivation; clampMin: number; clampMax: number;
+}
+const OUTPUT_CODE: Record<GemmOutput, number> = { int32: 0, int8: 1, uint8: 2, float32: 3 };
+const ACTIVATION_CODE: Record<GemmActivation, number> = { none: 0, relu: 1, relu6: 2, clamp: 3 };
+
+// The binding copies its params before returning (sync and async), so one scratch array
+// per signature is reused instead of allocating a typed array per call.
+const GEMM_PARAMS = new Float64Array(11);
+const DYN_PARAMS = new Float64Array(8);
+function gemmArgs(o: GemmNativeOptions) {
+  GEMM_PARAMS.set([o.m, o.lda, o.ldc, o.threads, OUTPUT_CODE[o.output], o.outZeroPoint, o.qmin, o.qmax,
+    ACTIVATION_CODE[o.activation], o.clampMin, o.clampMax]);
+  return [GEMM_PARAMS, o.aZeroPoints, o.bias, o.multipliers, o.aScales, o.wScales, o.biasF32] as const;
+}
+function dynamicArgs(o: GemmDynamicNativeOptions) {
+  DYN_PARAMS.set([o.m, o.ldx, o.ldc, o.threads, o.perRow ? 1 : 0, ACTIVATION_CODE[o.activation], o.clampMin, o.clampMax]);
+  return [DYN_PARAMS, o.wScales, o.biasF32] as const;
+}
+
 const OUT_CTORS = { int32: Int32Array, int8: Int8Array, uint8: Uint8Array, float32: Float32Array } as const;
 
 function resolveActivation(act: unknown): { activation: GemmActivation; clampMin: number; clampMax: number } {
@@ -213,7 +252,7 @@ function prepareGemm<T extends GemmOutput>(a: unknown, packed: unknown, opts: Ge
   if (opts.aZeroPoint !== undefined && opts.aZeroPoints !== undefined) throw new TypeError('give aZeroPoint or aZeroPoints, not both');
   const aZeroPoints = opts.aZeroPoints !== undefined
     ? intArray(opts.aZeroPoints, 'aZeroPoints', [m], zlo, zhi)
-    : intArray(opts.aZeroPoint ?? 0, 'aZeroPoint', [1], zlo, zhi);
+    : intArray(opts.aZeroPoint ?? 0, 'aZeroPoint', [1], zlo, zhi, SCRATCH.aZeroPoint);
   const output = (opts.output ?? 'int32') as T;
   assertOneOf(output, ['int32', 'int8', 'uint8', 'float32'] as const, 'output');
   let bias: Int32Array | null = null;
@@ -235,7 +274,7 @@ function prepareGemm<T extends GemmOutput>(a: unknown, packed: unknown, opts: Ge
     if ((opts.multiplier === undefined) === (opts.multipliers === undefined)) {
       throw new TypeError(`${output} output needs exactly one of multiplier (per tensor) or multipliers (per channel)`);
     }
-    nat.multipliers = opts.multiplier !== undefined ? scaleArray(opts.multiplier, 'multiplier', [1])
+    nat.multipliers = opts.multiplier !== undefined ? scaleArray(opts.multiplier, 'multiplier', [1], SCRATCH.multiplier)
       : scaleArray(opts.multipliers, 'multipliers', [n]);
     nat.outZeroPoint = opts.outZeroPoint ?? 0;
     assertInt(nat.outZeroPoint, 'outZeroPoint', tlo, thi);
@@ -249,9 +288,10 @@ function prepareGemm<T extends GemmOutput>(a: unknown, packed: unknown, opts: Ge
     if ((opts.aScale === undefined) === (opts.aScales === undefined)) {
       throw new TypeError('float32 output needs exactly one of aScale (per tensor) or aScales (per row)');
     }
-    nat.aScales = opts.aScale !== undefined ? scaleArray(opts.aScale, 'aScale', [1]) : scaleArray(opts.aScales, 'aScales', [m]);
+    nat.aScales = opts.aScale !== undefined ? scaleArray(opts.aScale, 'aScale', [1], SCRATCH.aScale)
+      : scaleArray(opts.aScales, 'aScales', [m]);
     if (opts.wScales === undefined) throw new TypeError('float32 output needs wScales (a number or n entries)');
-    nat.wScales = scaleArray(opts.wScales, 'wScales', typeof opts.wScales === 'number' ? [1] : [n]);
+    nat.wScales = scaleArray(opts.wScales, 'wScales', typeof opts.wScales === 'number' ? [1] : [n], SCRATCH.wScales);
     if (opts.biasF32 !== undefined) {
       if (bias) throw new TypeError('bias (int32) and biasF32 are exclusive');
       assertTypedArray(opts.biasF32, Float32Array, 'biasF32');
@@ -278,7 +318,7 @@ function overlaps(x: ArrayBufferView, y: ArrayBufferView): boolean {
 export function gemm<T extends GemmOutput = 'int32'>(a: Uint8Array | Int8Array, packed: PackedWeights,
   opts: GemmOptions<T>): OutArray<T> {
   const p = prepareGemm(a, packed, opts);
-  native().gemm(p.a, packed.handle, p.out, p.native);
+  native().gemm(p.a, packed.handle, p.out, ...gemmArgs(p.native));
   return p.out;
 }
 
@@ -286,7 +326,7 @@ export function gemm<T extends GemmOutput = 'int32'>(a: Uint8Array | Int8Array, 
 export async function gemmAsync<T extends GemmOutput = 'int32'>(a: Uint8Array | Int8Array, packed: PackedWeights,
   opts: GemmOptions<T>): Promise<OutArray<T>> {
   const p = prepareGemm(a, packed, opts);
-  await native().gemmAsync(p.a, packed.handle, p.out, p.native);
+  await native().gemmAsync(p.a, packed.handle, p.out, ...gemmArgs(p.native));
   return p.out;
 }
 
@@ -322,7 +362,7 @@ function prepareDynamic(x: unknown, packed: unknown, opts: DynamicGemmOptions):
   const perRow = opts.perRow ?? true;
   if (typeof perRow !== 'boolean') throw new TypeError(`perRow must be a boolean, got ${describe(perRow)}`);
   if (opts.wScales === undefined) throw new TypeError('wScales is required (a number or n entries)');
-  const wScales = scaleArray(opts.wScales, 'wScales', typeof opts.wScales === 'number' ? [1] : [n]);
+  const wScales = scaleArray(opts.wScales, 'wScales', typeof opts.wScales === 'number' ? [1] : [n], SCRATCH.wScales);
   let biasF32: Float32Array | null = null;
   if (opts.biasF32 !== undefined) {
     assertTypedArray(opts.biasF32, Float32Array, 'biasF32');
@@ -340,13 +380,13 @@ function prepareDynamic(x: unknown, packed: unknown, opts: DynamicGemmOptions):
 /** Float32 activations (m × k) → §8 dynamic uint8 quantization → int8 GEMM → float32 (m × n). */
 export function dynamicGemm(x: Float32Array, packed: PackedWeights, opts: DynamicGemmOptions): Float32Array {
   const p = prepareDynamic(x, packed, opts);
-  native().gemmDynamic(p.x, packed.handle, p.out, p.native);
+  native().gemmDynamic(p.x, packed.handle, p.out, ...dynamicArgs(p.native));
   return p.out;
 }
 
 export async function dynamicGemmAsync(x: Float32Array, packed: PackedWeights, opts: DynamicGemmOptions): Promise<Float32Array> {
   const p = prepareDynamic(x, packed, opts);
-  await native().gemmDynamicAsync(p.x, packed.handle, p.out, p.native);
+  await native().gemmDynamicAsync(p.x, packed.handle, p.out, ...dynamicArgs(p.native));
   return p.out;
 }
 
