@@ -15,7 +15,7 @@ export ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:halt_on_error=1:detect_odr_
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 export TFJS_QUANT_ADDON="$PWD/$addon" NO_COLOR=1
 filters=("$@")
-[ ${#filters[@]} -eq 0 ] && filters=(test/core.test.ts test/gemm test/quantize test/float16 test/compress test/train test/runtime)
+[ ${#filters[@]} -eq 0 ] && filters=(test/core.test.ts test/gemm test/quantize test/float16 test/compress test/train test/ops test/runtime)
 existing=()
 for f in "${filters[@]}"; do compgen -G "${f}*" >/dev/null && existing+=("$f"); done
 LD_PRELOAD="$asan:$ubsan" npx vitest run "${existing[@]}"

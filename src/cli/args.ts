@@ -20,8 +20,10 @@ export interface FlagSpec {
 }
 
 export type Flags = Record<string, FlagSpec>;
+type Camel<S extends string> = S extends `${infer H}-${infer T}` ? `${H}${Capitalize<Camel<T>>}` : S;
+/** Parsed flags, keyed by the camelCase form of each flag name (--skip-existing → skipExisting). */
 export type Parsed<F extends Flags> = {
-  [K in keyof F]: F[K]['type'] extends 'boolean' ? boolean
+  [K in keyof F as Camel<K & string>]: F[K]['type'] extends 'boolean' ? boolean
     : F[K]['type'] extends 'number' | 'int' ? number | undefined
     : F[K]['type'] extends 'list' ? string[]
     : string | undefined;

@@ -38,7 +38,7 @@ export async function inspectCommand(args: string[], io: CommandIO = defaultIO):
     return 2;
   }
   try {
-    const g = await loadModel(opts._[0]!, { allowNonFinite: (opts as unknown as { allowNonFinite: boolean }).allowNonFinite });
+    const g = await loadModel(opts._[0]!, { allowNonFinite: opts.allowNonFinite });
     const r = inspectGraph(g);
     io.stdout(opts.json ? JSON.stringify(r, null, 2) + '\n' : formatInspect(r));
     return 0;

@@ -1,0 +1,3 @@
+export * from './mnist.js';
+export * from './models.js';
+export * from './random.js';
