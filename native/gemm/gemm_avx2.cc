@@ -197,18 +197,10 @@ __attribute__((noinline)) int32_t PeakAvx2Block(int64_t iters, int32_t seed) {
 }
 
 double PeakAvx2(double seconds) {
-  constexpr int64_t kIters = 1 << 16;
-  volatile int32_t sink = 0;
-  int64_t blocks = 0;
-  const double t0 = ThreadCpuSeconds();
-  double elapsed = 0;
-  do {
-    sink = sink + PeakAvx2Block(kIters, 0x00030002 + static_cast<int32_t>(blocks));
-    blocks++;
-    elapsed = ThreadCpuSeconds() - t0;
-  } while (elapsed < seconds);
   // 8 VPMADDWD per iteration, 16 multiply-adds (32 ops) each.
-  return static_cast<double>(blocks) * kIters * 8 * 32 / elapsed * 1e-9;
+  return TimePeakLoop(seconds, 1 << 16, 8 * 32, false, [](int64_t n, int64_t b) {
+    return PeakAvx2Block(n, 0x00030002 + static_cast<int32_t>(b));
+  });
 }
 
 }  // namespace

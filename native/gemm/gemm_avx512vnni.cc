@@ -130,18 +130,10 @@ __attribute__((noinline)) int32_t PeakAvx512VnniBlock(int64_t iters, int32_t see
 }
 
 double PeakAvx512Vnni(double seconds) {
-  const int64_t iters = TFJQ_SIMD_EMULATED ? 64 : (1 << 16);
-  volatile int32_t sink = 0;
-  int64_t blocks = 0;
-  const double t0 = ThreadCpuSeconds();
-  double elapsed = 0;
-  do {
-    sink = sink + PeakAvx512VnniBlock(iters, 0x01020304 + static_cast<int32_t>(blocks));
-    blocks++;
-    elapsed = ThreadCpuSeconds() - t0;
-  } while (elapsed < seconds && !TFJQ_SIMD_EMULATED);
   // 12 VPDPBUSD per iteration, 64 multiply-adds (128 ops) each.
-  return static_cast<double>(blocks) * iters * 12 * 128 / elapsed * 1e-9;
+  return TimePeakLoop(seconds, TFJQ_SIMD_EMULATED ? 64 : (1 << 16), 12 * 128, TFJQ_SIMD_EMULATED, [](int64_t n, int64_t b) {
+    return PeakAvx512VnniBlock(n, 0x01020304 + static_cast<int32_t>(b));
+  });
 }
 
 }  // namespace

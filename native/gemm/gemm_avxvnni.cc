@@ -116,18 +116,10 @@ __attribute__((noinline)) int32_t PeakAvxVnniBlock(int64_t iters, int32_t seed) 
 }
 
 double PeakAvxVnni(double seconds) {
-  const int64_t iters = TFJQ_SIMD_EMULATED ? 64 : (1 << 16);
-  volatile int32_t sink = 0;
-  int64_t blocks = 0;
-  const double t0 = ThreadCpuSeconds();
-  double elapsed = 0;
-  do {
-    sink = sink + PeakAvxVnniBlock(iters, 0x01020304 + static_cast<int32_t>(blocks));
-    blocks++;
-    elapsed = ThreadCpuSeconds() - t0;
-  } while (elapsed < seconds && !TFJQ_SIMD_EMULATED);
   // 12 VPDPBUSD per iteration, 32 multiply-adds (64 ops) each.
-  return static_cast<double>(blocks) * iters * 12 * 64 / elapsed * 1e-9;
+  return TimePeakLoop(seconds, TFJQ_SIMD_EMULATED ? 64 : (1 << 16), 12 * 64, TFJQ_SIMD_EMULATED, [](int64_t n, int64_t b) {
+    return PeakAvxVnniBlock(n, 0x01020304 + static_cast<int32_t>(b));
+  });
 }
 
 }  // namespace

@@ -94,17 +94,10 @@ __attribute__((noinline)) int32_t PeakNeonBlock(int64_t iters, int16_t seed) {
 }
 
 double PeakNeon(double seconds) {
-  constexpr int64_t kIters = 1 << 14;
-  volatile int32_t sink = 0;
-  int64_t blocks = 0;
-  const double t0 = ThreadCpuSeconds();
-  double elapsed = 0;
-  do {
-    sink = sink + PeakNeonBlock(kIters, static_cast<int16_t>(3 + blocks));
-    blocks++;
-    elapsed = ThreadCpuSeconds() - t0;
-  } while (elapsed < seconds);
-  return static_cast<double>(blocks) * kIters * 12 * 8 / elapsed * 1e-9;  // 4 MACs = 8 ops each
+  // 12 SMLAL per iteration, 4 multiply-adds (8 ops) each.
+  return TimePeakLoop(seconds, 1 << 14, 12 * 8, false, [](int64_t n, int64_t b) {
+    return PeakNeonBlock(n, static_cast<int16_t>(3 + b));
+  });
 }
 
 }  // namespace

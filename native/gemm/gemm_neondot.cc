@@ -96,17 +96,10 @@ __attribute__((noinline)) int32_t PeakNeonDotBlock(int64_t iters, int8_t seed) {
 }
 
 double PeakNeonDot(double seconds) {
-  constexpr int64_t kIters = 1 << 14;
-  volatile int32_t sink = 0;
-  int64_t blocks = 0;
-  const double t0 = ThreadCpuSeconds();
-  double elapsed = 0;
-  do {
-    sink = sink + PeakNeonDotBlock(kIters, static_cast<int8_t>(3 + blocks));
-    blocks++;
-    elapsed = ThreadCpuSeconds() - t0;
-  } while (elapsed < seconds);
-  return static_cast<double>(blocks) * kIters * 12 * 32 / elapsed * 1e-9;  // 16 MACs = 32 ops each
+  // 12 SDOT per iteration, 16 multiply-adds (32 ops) each.
+  return TimePeakLoop(seconds, 1 << 14, 12 * 32, false, [](int64_t n, int64_t b) {
+    return PeakNeonDotBlock(n, static_cast<int8_t>(3 + b));
+  });
 }
 
 }  // namespace

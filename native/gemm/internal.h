@@ -101,6 +101,25 @@ double NowSeconds();
 // shared machine (time slices lost to other processes) does not lower the measured peak.
 double ThreadCpuSeconds();
 
+// Runs block(iters, seed) repeatedly for `seconds` of thread CPU time (once when `once`) and
+// returns GOPS for `ops_per_iter` operations per iteration. In an anonymous namespace so each
+// per-ISA file gets its own copy, compiled with its own flags.
+namespace {
+template <typename Block>
+double TimePeakLoop(double seconds, int64_t iters, double ops_per_iter, bool once, Block block) {
+  volatile int32_t sink = 0;
+  int64_t blocks = 0;
+  const double t0 = ThreadCpuSeconds();
+  double elapsed = 0;
+  do {
+    sink = sink + block(iters, blocks);
+    blocks++;
+    elapsed = ThreadCpuSeconds() - t0;
+  } while (elapsed < seconds && !once);
+  return static_cast<double>(blocks) * static_cast<double>(iters) * ops_per_iter / elapsed * 1e-9;
+}
+}  // namespace
+
 // The reference path: a literal loop over §6–§7 (no packing tricks, no column sums).
 void GemmRef(const GemmArgs& args, const EpiCtx& ctx, const float* a_scales_rows);
 double PeakRef(double seconds);
