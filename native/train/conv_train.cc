@@ -33,6 +33,25 @@ float* Scratch(int slot, size_t n) {
   if (v.size() < n) v.resize(n);
   return v.data();
 }
+// Packs `lanes` (≤ width) vectors of kc values into a k-major panel: dst[p * width + j] =
+// src[j * lane_stride + p * k_stride], zero-padding lanes past `lanes`. Used for both GEMM
+// operands (B's lanes are columns, A's are rows); the loop order follows the unit stride.
+void PackPanel(const float* src, int64_t lane_stride, int64_t k_stride, int64_t lanes, int64_t kc,
+               int64_t width, float* dst) {
+  if (lanes < width) std::memset(dst, 0, sizeof(float) * kc * width);
+  if (lane_stride == 1) {
+    for (int64_t p = 0; p < kc; p++) {
+      const float* s = src + p * k_stride;
+      for (int64_t j = 0; j < lanes; j++) dst[p * width + j] = s[j];
+    }
+  } else {
+    for (int64_t j = 0; j < lanes; j++) {
+      const float* s = src + j * lane_stride;
+      for (int64_t p = 0; p < kc; p++) dst[p * width + j] = s[p * k_stride];
+    }
+  }
+}
+
 
 // ---------------------------------------------------------------- strided GEMM
 struct Mat {
@@ -73,18 +92,7 @@ void Gemm(const Kernels& kern, int64_t M, int64_t N, int64_t K, Mat A, Mat B, fl
         float* dst = bpack + jp * kc * kNR;
         const int64_t j0 = jc + jp * kNR;
         const int64_t nr = std::min<int64_t>(kNR, N - j0);
-        if (nr < kNR) std::memset(dst, 0, sizeof(float) * kc * kNR);
-        if (B.cs == 1) {
-          for (int64_t p = 0; p < kc; p++) {
-            const float* src = B.p + (pc + p) * B.rs + j0;
-            for (int64_t j = 0; j < nr; j++) dst[p * kNR + j] = src[j];
-          }
-        } else {
-          for (int64_t j = 0; j < nr; j++) {
-            const float* src = B.p + (j0 + j) * B.cs + pc * B.rs;
-            for (int64_t p = 0; p < kc; p++) dst[p * kNR + j] = src[p * B.rs];
-          }
-        }
+        PackPanel(B.p + pc * B.rs + j0 * B.cs, B.cs, B.rs, nr, kc, kNR, dst);
       }
       for (int64_t ic = 0; ic < M; ic += kMC) {
         const int64_t mc = std::min(kMC, M - ic);
@@ -93,18 +101,7 @@ void Gemm(const Kernels& kern, int64_t M, int64_t N, int64_t K, Mat A, Mat B, fl
           float* dst = apack + ip * kc * kMR;
           const int64_t i0 = ic + ip * kMR;
           const int64_t mr = std::min<int64_t>(kMR, M - i0);
-          if (mr < kMR) std::memset(dst, 0, sizeof(float) * kc * kMR);
-          if (A.cs == 1) {
-            for (int64_t r = 0; r < mr; r++) {
-              const float* src = A.p + (i0 + r) * A.rs + pc;
-              for (int64_t p = 0; p < kc; p++) dst[p * kMR + r] = src[p];
-            }
-          } else {
-            for (int64_t p = 0; p < kc; p++) {
-              const float* src = A.p + (pc + p) * A.cs + i0 * A.rs;
-              for (int64_t r = 0; r < mr; r++) dst[p * kMR + r] = src[r * A.rs];
-            }
-          }
+          PackPanel(A.p + i0 * A.rs + pc * A.cs, A.rs, A.cs, mr, kc, kMR, dst);
         }
         const bool add = accumulate || pc > 0;
         for (int64_t jp = 0; jp < npanels; jp++) {
