@@ -260,4 +260,17 @@ export interface OpsBinding {
 }
 // ---- ops — END ops section
 
-export interface NativeBinding extends CoreBinding, GemmBinding, QuantBinding, CodecBinding, TrainBinding, OpsBinding {}
+// ---- runtime (native/binding/runtime_binding.cc) — BEGIN runtime section
+export interface RuntimeBinding {}
+// ---- runtime — END runtime section
+
+// ---- int4 (native/binding/int4_binding.cc) — BEGIN int4 section
+export interface Int4Binding {}
+// ---- int4 — END int4 section
+
+// ---- calib (native/binding/calib_binding.cc) — BEGIN calib section
+export interface CalibBinding {}
+// ---- calib — END calib section
+
+export interface NativeBinding extends CoreBinding, GemmBinding, QuantBinding, CodecBinding, TrainBinding, OpsBinding,
+  RuntimeBinding, Int4Binding, CalibBinding {}

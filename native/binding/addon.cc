@@ -11,6 +11,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   tfjq::binding::InitCodec(env, exports);
   tfjq::binding::InitTrain(env, exports);
   tfjq::binding::InitOps(env, exports);
+  tfjq::binding::InitRuntime(env, exports);
+  tfjq::binding::InitInt4(env, exports);
+  tfjq::binding::InitCalib(env, exports);
   return exports;
 }
 }  // namespace
