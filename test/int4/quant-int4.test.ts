@@ -1,0 +1,127 @@
+// quantizeWeightInt4 (src/quant/int4.ts) against an independent float64 statement of the
+// per-group scheme, written with plain nested loops over the weight's own dimensions.
+import { describe, expect, it } from 'vitest';
+import { chooseWeightBits, dequantizeWeightInt4, groupLayout, quantizeWeightInt4 } from '../../src/quant/int4.js';
+
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+}
+function gaussian(n: number, seed: number, outliers = 0): Float32Array {
+  const r = rng(seed);
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = Math.sqrt(-2 * Math.log(r() + 1e-12)) * Math.cos(2 * Math.PI * r()) * 0.05;
+  for (let i = 0; i < outliers; i++) out[Math.floor(r() * n)] = (r() - 0.5) * 2;
+  return out;
+}
+
+// Dense kernel [K, N], channel axis 1: group g of column n holds rows g*G .. min(K, (g+1)*G).
+function checkDense(x: Float32Array, K: number, N: number, G: number, bits: 2 | 3 | 4, symmetric: boolean) {
+  const q = quantizeWeightInt4(x, [K, N], 1, { bits, groupSize: G, symmetric });
+  const groupLen = G === 0 ? K : G;
+  const groups = Math.ceil(K / groupLen);
+  expect(q.dtype).toBe('int4');
+  expect(q.scales.length).toBe(groups * N);
+  expect(q.groupSize).toBe(G === 0 ? undefined : G);
+  const half = 2 ** (bits - 1);
+  const qmin = symmetric ? -(half - 1) : -half, qmax = half - 1;
+  let exact = 0, total = 0;
+  for (let n = 0; n < N; n++) {
+    for (let g = 0; g < groups; g++) {
+      let lo = 0, hi = 0;
+      for (let k = g * groupLen; k < Math.min(K, (g + 1) * groupLen); k++) { lo = Math.min(lo, x[k * N + n]!); hi = Math.max(hi, x[k * N + n]!); }
+      const s = q.scales[g * N + n]!, zp = q.zeroPoints[g * N + n]!;
+      const want = symmetric ? Math.max(-lo, hi) / qmax : (hi - lo) / (qmax - qmin);
+      expect(Math.abs(s - want) / want, `scale (g ${g}, n ${n})`).toBeLessThan(1e-6);
+      if (symmetric) expect(zp).toBe(0);
+      else expect(Math.abs(zp - (qmin - lo / s))).toBeLessThanOrEqual(0.5 + 1e-6);
+      for (let k = g * groupLen; k < Math.min(K, (g + 1) * groupLen); k++) {
+        const v = q.values![k * N + n]!;
+        expect(v).toBeGreaterThanOrEqual(qmin);
+        expect(v).toBeLessThanOrEqual(qmax);
+        const ideal = Math.min(Math.max(x[k * N + n]! / s + zp, qmin), qmax);
+        expect(Math.abs(v - ideal)).toBeLessThanOrEqual(0.5 + 1e-5);
+        if (v === Math.round(ideal)) exact++;
+        total++;
+      }
+    }
+  }
+  expect(exact / total).toBeGreaterThan(0.999);
+  return q;
+}
+
+describe('quantizeWeightInt4', () => {
+  it('matches the float64 per-group statement (symmetric/asymmetric, 2/3/4 bits, K not a multiple of G)', () => {
+    for (const [K, N, G] of [[200, 7, 64], [64, 3, 32], [100, 5, 128], [77, 4, 0], [256, 9, 64]] as const) {
+      for (const bits of [2, 3, 4] as const) {
+        for (const symmetric of [true, false]) checkDense(gaussian(K * N, K * 31 + N + bits, 3), K, N, G, bits, symmetric);
+      }
+    }
+  });
+
+  it('dequantizes each element with its own group and channel scale', () => {
+    const K = 130, N = 6, x = gaussian(K * N, 5);
+    const q = quantizeWeightInt4(x, [K, N], 1, { groupSize: 64, symmetric: false });
+    const d = dequantizeWeightInt4(q, [K, N]);
+    for (let k = 0; k < K; k++) {
+      for (let n = 0; n < N; n++) {
+        const j = Math.floor(k / 64) * N + n;
+        expect(d[k * N + n]).toBe(Math.fround((q.values![k * N + n]! - q.zeroPoints[j]!) * q.scales[j]!));
+        expect(Math.abs(d[k * N + n]! - x[k * N + n]!)).toBeLessThanOrEqual(q.scales[j]! / 2 * (1 + 1e-6));
+      }
+    }
+  });
+
+  it('groups along every non-channel index for conv layouts (axis 3, and axis 2 with inner dims)', () => {
+    // Conv2D [kh, kw, in, out]: K = kh·kw·in, element (a, b, c, o) is k = (a·kw + b)·in + c.
+    const shape = [3, 3, 10, 4], x = gaussian(360, 9, 2);
+    const q = quantizeWeightInt4(x, shape, 3, { groupSize: 32 });
+    const l = groupLayout(shape, 3, 32);
+    expect([l.k, l.groups, l.channels]).toEqual([90, 3, 4]);
+    const asDense = checkDense(x, 90, 4, 32, 4, true);
+    expect(q.scales).toEqual(asDense.scales);
+    expect(q.values).toEqual(asDense.values);
+    // Conv2DTranspose [kh, kw, out, in] with the channel at axis 2: K index = (a·kw + b)·in + c.
+    const t = [2, 2, 3, 40];
+    const xt = gaussian(480, 11);
+    const qt = quantizeWeightInt4(xt, t, 2, { groupSize: 64 });
+    const dense = new Float32Array(480); // [K = 160][N = 3]
+    for (let ab = 0; ab < 4; ab++) for (let o = 0; o < 3; o++) for (let c = 0; c < 40; c++) dense[(ab * 40 + c) * 3 + o] = xt[(ab * 3 + o) * 40 + c]!;
+    const qd = quantizeWeightInt4(dense, [160, 3], 1, { groupSize: 64 });
+    expect(qt.scales).toEqual(qd.scales);
+    for (let ab = 0; ab < 4; ab++) for (let o = 0; o < 3; o++) for (let c = 0; c < 40; c++) expect(qt.values![(ab * 3 + o) * 40 + c]).toBe(qd.values![(ab * 40 + c) * 3 + o]);
+  });
+
+  it("'mse' search never does worse than round-to-nearest per group, and better with outliers", () => {
+    const K = 512, N = 16, x = gaussian(K * N, 3, 40);
+    const err = (q: ReturnType<typeof quantizeWeightInt4>) => {
+      const d = dequantizeWeightInt4(q, [K, N]);
+      const perGroup = new Float64Array(q.scales.length);
+      for (let k = 0; k < K; k++) for (let n = 0; n < N; n++) perGroup[Math.floor(k / 64) * N + n] += (d[k * N + n]! - x[k * N + n]!) ** 2;
+      return perGroup;
+    };
+    for (const symmetric of [true, false]) {
+      const a = err(quantizeWeightInt4(x, [K, N], 1, { symmetric })), b = err(quantizeWeightInt4(x, [K, N], 1, { symmetric, search: 'mse' }));
+      let sa = 0, sb = 0;
+      for (let i = 0; i < a.length; i++) { expect(b[i]!).toBeLessThanOrEqual(a[i]! * (1 + 1e-9)); sa += a[i]!; sb += b[i]!; }
+      expect(sb).toBeLessThan(sa * 0.95);
+    }
+  });
+
+  it('rejects unsupported bits, group sizes and mismatched shapes clearly', () => {
+    const x = new Float32Array(64);
+    expect(() => quantizeWeightInt4(x, [16, 4], 1, { bits: 8 as never })).toThrow(/bits must be 2, 3 or 4/);
+    expect(() => quantizeWeightInt4(x, [16, 4], 1, { groupSize: 48 })).toThrow(/groupSize must be 32, 64, 128 or 0/);
+    expect(() => quantizeWeightInt4(x, [16, 5], 1)).toThrow(/values has 64 elements/);
+    expect(() => quantizeWeightInt4(x, [16, 4], 2)).toThrow(/axis/);
+    expect(() => quantizeWeightInt4(x, [16, 4], 1, { search: 'gptq' as never })).toThrow(/search/);
+    expect(() => quantizeWeightInt4([1, 2] as never, [2], 0)).toThrow(TypeError);
+  });
+
+  it('chooseWeightBits leaves small layers and K shorter than a group at 8 bits', () => {
+    expect(chooseWeightBits([784, 300], 1).bits).toBe(4);
+    expect(chooseWeightBits([100, 10], 1)).toMatchObject({ bits: 8, reason: expect.stringMatching(/1000 weights < 16384/) });
+    expect(chooseWeightBits([32, 4096], 1)).toMatchObject({ bits: 8, reason: expect.stringMatching(/K = 32 < group size 64/) });
+    expect(chooseWeightBits([32, 4096], 1, { groupSize: 32 }).bits).toBe(4);
+  });
+});
