@@ -105,3 +105,32 @@ export function formatHelp(usage: string, description: string, flags: Flags): st
   const w = Math.min(38, Math.max(0, ...rows.map((r) => r[0].length)));
   return `Usage: ${usage}\n\n${description}\n\nOptions:\n${rows.map(([l, r]) => `  ${l.padEnd(w)}  ${r}`).join('\n')}\n`;
 }
+
+export interface CommandIO {
+  stdout: (s: string) => void;
+  stderr: (s: string) => void;
+}
+
+export const processIO: CommandIO = { stdout: (s) => process.stdout.write(s), stderr: (s) => process.stderr.write(s) };
+
+/**
+ * Parses a command's arguments; prints --help (→ 0) or a usage error (→ 2) itself and then
+ * returns the exit code instead of the parsed flags.
+ */
+export function parseCommand<F extends Flags>(command: string, args: string[], flags: F, usage: string, description: string, io: CommandIO): Parsed<F> | number {
+  let opts: Parsed<F>;
+  try {
+    opts = parseArgs(args, flags);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.stderr(`tfjs-quant ${command}: ${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+  if ((opts as { help?: boolean }).help) {
+    io.stdout(formatHelp(usage, description, flags));
+    return 0;
+  }
+  return opts;
+}

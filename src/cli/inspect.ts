@@ -1,6 +1,6 @@
 // `tfjs-quant inspect <model.json>`: format, inputs/outputs, op histogram, parameters by
 // dtype and native int8 coverage. Exit codes: 0 ok, 1 the model cannot be read, 2 usage.
-import { formatHelp, parseArgs, UsageError } from './args.js';
+import { parseCommand, processIO, type CommandIO } from './args.js';
 import { loadModel } from '../model/load.js';
 import { inspectGraph, formatInspect } from '../model/inspect.js';
 import { ModelFormatError } from '../model/errors.js';
@@ -11,28 +11,11 @@ const FLAGS = {
   help: { type: 'boolean', alias: 'h', description: 'Show this help' },
 } as const;
 
-export interface CommandIO {
-  stdout: (s: string) => void;
-  stderr: (s: string) => void;
-}
 
-const defaultIO: CommandIO = { stdout: (s) => process.stdout.write(s), stderr: (s) => process.stderr.write(s) };
-
-export async function inspectCommand(args: string[], io: CommandIO = defaultIO): Promise<number> {
-  let opts;
-  try {
-    opts = parseArgs(args, FLAGS);
-  } catch (e) {
-    if (e instanceof UsageError) {
-      io.stderr(`tfjs-quant inspect: ${e.message}\n`);
-      return 2;
-    }
-    throw e;
-  }
-  if (opts.help) {
-    io.stdout(formatHelp('tfjs-quant inspect <model.json|dir> [options]', 'Show a TF.js (graph or layers) or tfjs-quant model: inputs, outputs, ops, parameters, int8 coverage.', FLAGS));
-    return 0;
-  }
+export async function inspectCommand(args: string[], io: CommandIO = processIO): Promise<number> {
+  const opts = parseCommand('inspect', args, FLAGS, 'tfjs-quant inspect <model.json|dir> [options]',
+    'Show a TF.js (graph or layers) or tfjs-quant model: inputs, outputs, ops, parameters, int8 coverage.', io);
+  if (typeof opts === 'number') return opts;
   if (opts._.length !== 1) {
     io.stderr('tfjs-quant inspect: expected exactly one model path (model.json or its directory)\n');
     return 2;

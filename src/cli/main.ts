@@ -7,6 +7,7 @@ const USAGE = `Usage: tfjs-quant <command> [options]
 Commands:
   info        Show the CPU, the int8 kernel paths and the float backend in use
   inspect     Show a model: format, inputs/outputs, ops, parameters, int8 coverage
+  convert     Convert models in batch (dynamic, int8, float16, compress) with a report
   help        Show this help
 `;
 
@@ -34,6 +35,10 @@ export async function main(argv: string[]): Promise<number> {
     case 'inspect': {
       const { inspectCommand } = await import('./inspect.js');
       return inspectCommand(rest);
+    }
+    case 'convert': {
+      const { convertCommand } = await import('./convert.js');
+      return convertCommand(rest);
     }
     default:
       process.stderr.write(`tfjs-quant: unknown command '${cmd}'\n\n${USAGE}`);
