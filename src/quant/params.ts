@@ -1,0 +1,201 @@
+// Derived parameters of a quantized graph (docs/quantization.md §12): which nodes run int8,
+// dynamic or float, the int32 bias and requantization multipliers of an int8 node, the fixed
+// parameters of Softmax, the per-tensor parameters of a constant operand. Shared by the
+// TypeScript simulation (src/quant/simulate.ts), the native runtime's planner and the
+// quantizer so the three agree by construction. Pure functions over the IR.
+import type { Constant, Graph, Node } from '../model/ir.js';
+import { chooseAsymmetricI8, clamp, fl32, rangeOf, rne, type QParams } from './scheme.js';
+
+export type QuantMode = 'int8' | 'dynamic' | 'float16';
+export type IoType = 'float32' | 'int8';
+
+/** g.metadata.quantization (§12.1), as stored. */
+export interface QuantizationInfo {
+  mode: QuantMode;
+  floatNodes: string[];
+  inputType: IoType;
+  outputType: IoType;
+  dynamic?: { granularity: 'tensor' | 'row' };
+  weightBits?: 4 | 8;
+  groupSize?: number;
+}
+
+/** g.metadata.activations[tensor] (§12.1). */
+export interface ActivationParams {
+  min: number;
+  max: number;
+  scale: number;
+  zeroPoint: number;
+  dtype: 'int8';
+}
+
+/** The §12.1 annotation of g with defaults filled; undefined for a float (unannotated) graph. */
+export function quantizationInfo(g: Graph): QuantizationInfo | undefined {
+  const q = g.metadata.quantization as Partial<QuantizationInfo> | undefined;
+  if (!q || typeof q !== 'object') return undefined;
+  return {
+    mode: q.mode ?? 'int8',
+    floatNodes: Array.isArray(q.floatNodes) ? q.floatNodes : [],
+    inputType: q.inputType ?? 'float32',
+    outputType: q.outputType ?? 'float32',
+    dynamic: q.dynamic ?? { granularity: 'tensor' },
+    ...(q.weightBits !== undefined ? { weightBits: q.weightBits } : {}),
+    ...(q.groupSize !== undefined ? { groupSize: q.groupSize } : {}),
+  };
+}
+
+export function activationTable(g: Graph): Record<string, ActivationParams> {
+  return (g.metadata.activations as Record<string, ActivationParams> | undefined) ?? {};
+}
+
+/** §11.6: the fixed output parameters of an int8 Softmax. */
+export const SOFTMAX_INT8_PARAMS: Readonly<QParams> = Object.freeze({ scale: 1 / 256, zeroPoint: -128 });
+
+/** Ops with int8 weights (§12.1) and the input index of the weight. */
+export const WEIGHT_INPUT: Readonly<Record<string, number>> = {
+  Conv2D: 1, DepthwiseConv2dNative: 1, MatMul: 1, Conv2DBackpropInput: 1,
+};
+
+/** Ops whose output takes the input's parameters (§12.3: MaxPool and data movement). */
+export const PASS_THROUGH_OPS: readonly string[] = [
+  'MaxPool', 'Reshape', 'Squeeze', 'ExpandDims', 'Identity', 'Pad', 'PadV2', 'Transpose', 'StridedSlice', 'Slice',
+  'DepthToSpace', 'ResizeNearestNeighbor',
+];
+
+export const BINARY_INT8_OPS: readonly string[] = ['AddV2', 'Sub', 'Mul', 'Maximum', 'Minimum'];
+export const LUT_INT8_OPS: readonly string[] = ['Relu', 'Relu6', 'LeakyRelu', 'Elu', 'Sigmoid', 'Tanh'];
+
+/** The §12.3 int8 op set. */
+export const INT8_OPS: readonly string[] = [
+  'Conv2D', 'MatMul', 'DepthwiseConv2dNative', 'Conv2DBackpropInput', 'AvgPool', 'Mean',
+  ...BINARY_INT8_OPS, ...LUT_INT8_OPS, 'Prelu', 'Softmax', 'ConcatV2', 'ResizeBilinear', ...PASS_THROUGH_OPS,
+];
+
+/** Fused activations handled by clamping the requantization (§7); others need `<output>/preact`. */
+export function clampActivation(a: unknown): boolean {
+  return a === undefined || a === 'none' || a === 'relu' || a === 'relu6';
+}
+
+/** The tensor holding the pre-activation of a node with a non-clamp fused activation (§12.2). */
+export function preactName(output: string): string {
+  return `${output}/preact`;
+}
+
+/** The int8 weight annotation of a weighted node, if its weight constant carries one. */
+export function weightOf(g: Graph, n: Node): Constant | undefined {
+  const i = WEIGHT_INPUT[n.op];
+  if (i === undefined) return undefined;
+  const c = g.constants.get(n.inputs[i]!);
+  return c?.quantization?.affine?.dtype === 'int8' && c.quantization.affine.values instanceof Int8Array ? c : undefined;
+}
+
+/** The non-constant inputs of a node that carry activations (for Conv2DBackpropInput: dy). */
+export function activationInputs(g: Graph, n: Node): string[] {
+  if (n.op === 'Conv2DBackpropInput') return [n.inputs[2]!];
+  if (WEIGHT_INPUT[n.op] !== undefined) return [n.inputs[0]!];
+  if (n.op === 'Prelu') return [n.inputs[0]!];
+  if (n.op === 'ConcatV2') return n.inputs.slice(0, -1);
+  return n.inputs.filter((t) => !g.constants.has(t));
+}
+
+function isConst(g: Graph, t: string | undefined): boolean {
+  return t !== undefined && g.constants.has(t);
+}
+
+/** Structural conditions of §12.3 beyond the op name (constant operands, supported attributes). */
+function int8Shape(g: Graph, n: Node): boolean {
+  const act = n.attrs.activation;
+  switch (n.op) {
+    case 'Conv2D': case 'DepthwiseConv2dNative': case 'MatMul': {
+      if (!weightOf(g, n)) return false;
+      if (n.inputs[2] !== undefined && !isConst(g, n.inputs[2])) return false;
+      if (act === 'prelu' && !isConst(g, n.inputs[3])) return false;
+      if (n.op === 'MatMul' && n.attrs.transpose_a === true) return false;
+      if (n.op !== 'MatMul' && String(n.attrs.data_format ?? 'NHWC').toUpperCase() !== 'NHWC') return false;
+      return true;
+    }
+    case 'Conv2DBackpropInput':
+      return !!weightOf(g, n) && isConst(g, n.inputs[0]) && (n.inputs[3] === undefined || isConst(g, n.inputs[3]));
+    case 'Mean': {
+      const axes = g.constants.get(n.inputs[1]!);
+      if (!axes) return false;
+      const a = Array.from(axes.data as Int32Array).map((v) => (v < 0 ? v + 4 : v)).sort();
+      const shape = g.tensors.get(n.inputs[0]!)?.shape;
+      return a.length === 2 && a[0] === 1 && a[1] === 2 && (!shape || shape.length === 4);
+    }
+    case 'AddV2': case 'Sub': case 'Mul': case 'Maximum': case 'Minimum':
+      // Both activations, or one a float32 constant.
+      return n.inputs.length === 2 && !(isConst(g, n.inputs[0]) && isConst(g, n.inputs[1]))
+        && n.inputs.every((t) => !isConst(g, t) || g.constants.get(t)!.dtype === 'float32');
+    case 'Prelu':
+      return isConst(g, n.inputs[1]);
+    case 'ConcatV2':
+      return isConst(g, n.inputs[n.inputs.length - 1]) && n.inputs.slice(0, -1).every((t) => !isConst(g, t));
+    case 'Reshape': case 'ExpandDims': case 'Transpose': case 'ResizeBilinear': case 'ResizeNearestNeighbor':
+      return isConst(g, n.inputs[1]);
+    case 'Pad': case 'PadV2': return isConst(g, n.inputs[1]) && (n.op === 'Pad' || isConst(g, n.inputs[2]));
+    case 'StridedSlice': return isConst(g, n.inputs[1]) && isConst(g, n.inputs[2]) && isConst(g, n.inputs[3]);
+    case 'Slice': return isConst(g, n.inputs[1]) && isConst(g, n.inputs[2]);
+    default: return true;
+  }
+}
+
+export type NodeExecution = 'int8' | 'dynamic' | 'float';
+
+/** Why a node does not run int8 (undefined when it does): for reports. */
+export function int8Obstacle(g: Graph, n: Node, info = quantizationInfo(g), acts = activationTable(g)): string | undefined {
+  if (!info || info.mode !== 'int8') return 'the graph is not in int8 mode';
+  if (info.floatNodes.includes(n.name)) return 'kept in float (floatNodes)';
+  if (n.opaque || !INT8_OPS.includes(n.op)) return `op ${n.op} has no int8 kernel`;
+  if (!int8Shape(g, n)) return `${n.op} with these operands/attributes has no int8 kernel`;
+  for (const t of activationInputs(g, n)) if (!acts[t]) return `input '${t}' has no activation parameters`;
+  if (n.outputs.length !== 1) return 'more than one output';
+  if (!acts[n.outputs[0]!]) return `output '${n.outputs[0]}' has no activation parameters`;
+  if (!clampActivation(n.attrs.activation) && !acts[preactName(n.outputs[0]!)]) return `'${preactName(n.outputs[0]!)}' has no activation parameters`;
+  return undefined;
+}
+
+/** §12.2 / §12.4: how each node runs. */
+export function planExecution(g: Graph): Map<string, NodeExecution> {
+  const info = quantizationInfo(g);
+  const acts = activationTable(g);
+  const plan = new Map<string, NodeExecution>();
+  for (const n of g.nodes) {
+    let e: NodeExecution = 'float';
+    if (info?.mode === 'int8') {
+      if (int8Obstacle(g, n, info, acts) === undefined) e = 'int8';
+    } else if (info?.mode === 'dynamic' && !info.floatNodes.includes(n.name) && !n.opaque
+      && (n.op === 'Conv2D' || (n.op === 'MatMul' && n.attrs.transpose_a !== true))
+      && (g.constants.get(n.inputs[1]!)?.quantization?.affine?.dtype === 'int8')) {
+      e = 'dynamic';
+    }
+    plan.set(n.name, e);
+  }
+  return plan;
+}
+
+/** §12.1: bias_q[c] = rne(clamp(fl32(bias[c] / fl32(sx · sw[c])), −2³¹, 2³¹ − 128)); sw has one entry (per tensor) or n. */
+export function int32Bias(bias: ArrayLike<number>, inputScale: number, weightScales: ArrayLike<number>): Int32Array {
+  const out = new Int32Array(bias.length);
+  const sx = fl32(inputScale);
+  for (let c = 0; c < bias.length; c++) {
+    const sw = fl32(weightScales[weightScales.length === 1 ? 0 : c]!);
+    const v = fl32(fl32(bias[c]!) / fl32(sx * sw));
+    out[c] = Number.isNaN(v) ? 0 : rne(clamp(v, -(2 ** 31), 2 ** 31 - 128));
+  }
+  return out;
+}
+
+/** §7: per-channel multipliers fl32(fl32(sx × sw[c]) / so) for n channels (sw per tensor or per channel). */
+export function requantMultipliers(inputScale: number, weightScales: ArrayLike<number>, outputScale: number, n: number): Float32Array {
+  const out = new Float32Array(n);
+  for (let c = 0; c < n; c++) {
+    out[c] = fl32(fl32(fl32(inputScale) * fl32(weightScales[weightScales.length === 1 ? 0 : c]!)) / fl32(outputScale));
+  }
+  return out;
+}
+
+/** §12.3: a constant operand of an int8 binary op, quantized per tensor asymmetric int8 from its own range. */
+export function constantOperandParams(c: Constant): QParams {
+  return chooseAsymmetricI8(...rangeOf(c.data as Float32Array));
+}
