@@ -38,14 +38,15 @@ const speedup = (r: ModelResult) => (r.floatMs && r.quantMs ? r.floatMs / r.quan
 const mean = (v: number[]) => (v.length ? v.reduce((a, b) => a + b, 0) / v.length : undefined);
 
 export function batchTotals(models: ModelResult[]): BatchTotals {
-  const done = models.filter((m) => m.status === 'done');
+  // Skipped models were converted by an earlier run: their measurements still hold.
+  const done = models.filter((m) => m.status !== 'failed');
   const measured = done.filter((m) => m.bytesBefore !== undefined && m.bytesAfter !== undefined);
   const bytesBefore = measured.reduce((a, m) => a + m.bytesBefore!, 0);
   const bytesAfter = measured.reduce((a, m) => a + m.bytesAfter!, 0);
   const sp = done.map(speedup).filter((v): v is number => v !== undefined).sort((a, b) => a - b);
   return {
     models: models.length,
-    done: done.length,
+    done: models.filter((m) => m.status === 'done').length,
     failed: models.filter((m) => m.status === 'failed').length,
     skipped: models.filter((m) => m.status === 'skipped').length,
     bytesBefore,
@@ -108,7 +109,7 @@ export function batchReportJson(r: BatchReport): string {
 }
 
 export function batchReportHtml(r: BatchReport): string {
-  const done = r.models.filter((m) => m.status === 'done');
+  const done = r.models.filter((m) => m.status !== 'failed');
   const labels = done.map((m) => m.rel || '.');
   const charts = [
     barChartSvg({ title: 'Size ratio (float32 size / converted size)', unit: '×', labels, series: [{ name: 'ratio', values: done.map((m) => m.ratio) }], reference: { value: 1, label: '1×' } }),
