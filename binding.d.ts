@@ -261,7 +261,40 @@ export interface OpsBinding {
 // ---- ops — END ops section
 
 // ---- runtime (native/binding/runtime_binding.cc) — BEGIN runtime section
-export interface RuntimeBinding {}
+/** One buffer of a session plan: dtype 0 float32, 1 int8, 2 uint8, 3 int32; shape[0] = -1 marks the batch. */
+export interface RuntimePlanBuffer {
+  dtype: 0 | 1 | 2 | 3;
+  shape: number[];
+  /** Index into weights for a constant buffer (lives outside the arena), else -1/undefined. */
+  constIndex?: number;
+}
+/** One step (op names and parameter layouts: native/runtime/steps.cc). */
+export interface RuntimePlanStep {
+  op: string;
+  inputs: number[];
+  outputs: number[];
+  temps?: number[];
+  ints?: number[];
+  floats?: number[];
+  /** Indices into weights; -1 = absent (e.g. no bias). */
+  weights?: number[];
+}
+export interface RuntimePlan {
+  buffers: RuntimePlanBuffer[];
+  weights: (Float32Array | Int8Array | Uint8Array | Int32Array)[];
+  steps: RuntimePlanStep[];
+  inputs: number[];
+  outputs: number[];
+}
+export interface RuntimeSessionNative {
+  /** Runs every step on a libuv worker + the pool; resolves with one array per plan output. */
+  run(batch: number, inputs: (Float32Array | Int8Array | Uint8Array | Int32Array)[]): Promise<(Float32Array | Int8Array | Uint8Array | Int32Array)[]>;
+  memory(): { weightBytes: number; arenaBytes: number };
+  dispose(): void;
+}
+export interface RuntimeBinding {
+  RuntimeSession: new (plan: RuntimePlan, threads: number) => RuntimeSessionNative;
+}
 // ---- runtime — END runtime section
 
 // ---- int4 (native/binding/int4_binding.cc) — BEGIN int4 section
@@ -269,7 +302,24 @@ export interface Int4Binding {}
 // ---- int4 — END int4 section
 
 // ---- calib (native/binding/calib_binding.cc) — BEGIN calib section
-export interface CalibBinding {}
+/** Histogram range search result: bins [start, end) and the objective there. */
+export interface CalibSearchResult { start: number; end: number; value: number }
+/**
+ * Calibration histograms (native/calib/calib.h; use src/quant/observers.ts, which validates).
+ * Histograms are Float64Array counts of equal bins over [lo, hi] with lo <= 0 <= hi.
+ */
+export interface CalibBinding {
+  /** Adds the finite values of x (outside values to the edge bins); returns how many were counted. */
+  calibAccumulate(x: Float32Array, lo: number, hi: number, counts: Float64Array): number;
+  /** Redistributes counts over [lo, hi] into out over [newLo, newHi] ⊇ [lo, hi] by overlap. */
+  calibRebin(counts: Float64Array, lo: number, hi: number, out: Float64Array, newLo: number, newHi: number): void;
+  /** Candidate interval i (1..bins) of the range searches: bins [start, end). */
+  calibCandidate(bins: number, lo: number, hi: number, i: number): [number, number];
+  /** Entropy (KL) range search with `levels` quantization steps; null for an empty histogram. */
+  calibKlSearch(counts: Float64Array, lo: number, hi: number, levels: number): CalibSearchResult | null;
+  /** MSE range search with `levels` quantization steps; null for an empty histogram. */
+  calibMseSearch(counts: Float64Array, lo: number, hi: number, levels: number): CalibSearchResult | null;
+}
 // ---- calib — END calib section
 
 export interface NativeBinding extends CoreBinding, GemmBinding, QuantBinding, CodecBinding, TrainBinding, OpsBinding,

@@ -1,0 +1,987 @@
+// Step kinds. Parameter layouts (ints / floats / weights) per op — the plan compiler
+// (src/runtime/plan.ts) writes exactly these:
+//
+//   geom = [kh, kw, sh, sw, dh, dw, pad_top, pad_bottom, pad_left, pad_right]
+//   act  = ops::Act code (0 linear, 1 relu, 2 relu6, 3 leaky, 4 elu, 5 sigmoid, 6 tanh, 7 hardSwish, ...)
+//
+//   quantize      f32 → i8     ints [zp]                 floats [scale]
+//   dequantize    i8 → f32     ints [zp]                 floats [scale]
+//   conv_i8       x i8 NHWC → y i8, temps [col i8] unless 1×1/stride 1/no pad
+//                 ints [geom, za, zo, qmin, qmax]        weights [w i8 K×N, bias i32|-1, mult f32 (N or 1)]
+//   matmul_i8     x i8 [..., K] → y i8 [..., N]          ints [za, zo, qmin, qmax], weights as conv_i8
+//   conv_dyn      x f32 → y f32, temps [col f32] unless direct
+//                 ints [geom, per_row, act] floats [alpha] weights [w i8 K×N, w_scales f32 N, bias f32|-1]
+//   matmul_dyn    ints [per_row, act] floats [alpha], weights as conv_dyn
+//   conv_f32      ints [geom, act] floats [alpha]        weights [w f32 kh·kw·C·N, bias f32|-1]
+//   matmul_f32    ints [act] floats [alpha]              weights [w f32 K×N, bias f32|-1]
+//   dw_i8         ints [geom, multiplier, za, zo, qmin, qmax]  weights [w i8, bias i32|-1, mult f32]
+//   dw_f32        ints [geom, multiplier, act] floats [alpha]  weights [w f32, bias f32|-1]
+//   maxpool_i8    ints [kh, kw, sh, sw, pt, pb, pl, pr, qmin, qmax]
+//   maxpool_f32   ints [kh, kw, sh, sw, pt, pb, pl, pr]
+//   avgpool_i8    ints [kh, kw, sh, sw, pt, pb, pl, pr, zx, zo, qmin, qmax] floats [sx, so]
+//   avgpool_f32   ints [kh, kw, sh, sw, pt, pb, pl, pr]
+//   mean_i8       x [-1, H, W, C] → [-1, C] (any shape of N·C)  ints [zx, zo, qmin, qmax] floats [sx, so]
+//   mean_f32
+//   binary_i8     a, b → y   ints [op, za, zb, zo, qmin, qmax] floats [sa, sb, so]
+//   binary_f32    a, b → y   ints [op, act]
+//   lut           8-bit → 8-bit  weights [table u8 256]
+//   act_f32       ints [act] floats [alpha]
+//   softmax_i8    floats [sx, beta]     softmax_f32 floats [beta]
+//   concat_i8     ints [axis, zo, qmin, qmax, zi...] floats [so, si...]
+//   concat        (raw, any dtype) ints [axis]
+//   prelu_i8      ints [zx, zo, qmin, qmax] floats [sx, so] weights [alpha f32 C]
+//   prelu_f32     weights [alpha f32 C]
+//   pad           ints [before × rank, after × rank] floats [value]
+//   transpose     ints perm
+//   resize_nearest     ints [align_corners, half_pixel]
+//   resize_bilinear_i8 ints [align_corners, half_pixel, zx, zo, qmin, qmax] floats [sx, so]
+//   resize_bilinear_f32 ints [align_corners, half_pixel]
+//   copy          raw copy of equal byte sizes
+#include "runtime/steps.h"
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <stdexcept>
+#include <string>
+
+#include "common/cpu.h"
+#include "gemm/gemm.h"
+#include "ops/ops.h"
+#include "quant/quantize.h"
+#include "train/conv_train.h"
+
+namespace tfjq {
+namespace runtime {
+namespace {
+
+[[noreturn]] void Bad(const std::string& m) { throw std::invalid_argument(m); }
+
+using Dims = std::vector<int64_t>;
+
+int64_t Prod(const Dims& d, size_t from = 0, size_t to = SIZE_MAX) {
+  int64_t p = 1;
+  for (size_t i = from; i < d.size() && i < to; i++) p *= d[i];
+  return p;
+}
+
+std::string DimsStr(const Dims& d) {
+  std::string s = "[";
+  for (size_t i = 0; i < d.size(); i++) s += (i ? ", " : "") + std::to_string(d[i]);
+  return s + "]";
+}
+
+// Parsed view of a StepSpec plus the session it belongs to (for buffer shapes at batch 1).
+struct Spec {
+  const StepSpec& s;
+  const Session& ses;
+  const BufferSpec& Buf(int id) const { return ses.plan().buffers[static_cast<size_t>(id)]; }
+  void Arity(size_t in, size_t out, size_t nint, size_t nfloat, size_t nw) const {
+    if (s.inputs.size() != in) Bad("expects " + std::to_string(in) + " inputs");
+    if (s.outputs.size() != out) Bad("expects " + std::to_string(out) + " outputs");
+    if (nint != SIZE_MAX && s.ints.size() != nint) Bad("expects " + std::to_string(nint) + " int parameters, got " + std::to_string(s.ints.size()));
+    if (nfloat != SIZE_MAX && s.floats.size() != nfloat) Bad("expects " + std::to_string(nfloat) + " float parameters");
+    if (nw != SIZE_MAX && s.weights.size() != nw) Bad("expects " + std::to_string(nw) + " weights");
+  }
+  void Type(int id, DType t, const char* what) const {
+    if (Buf(id).dtype != t) Bad(std::string(what) + ": wrong dtype");
+  }
+  bool Is8(int id) const { return Buf(id).dtype == DType::kI8 || Buf(id).dtype == DType::kU8; }
+  bool Batched(int id) const { return !Buf(id).shape.empty() && Buf(id).shape[0] == -1; }
+  Dims Shape1(int id) const { return ses.Shape(id, 1); }
+  int64_t Int(size_t i, int64_t lo, int64_t hi, const char* what) const {
+    const int64_t v = s.ints[i];
+    if (v < lo || v > hi) Bad(std::string(what) + " = " + std::to_string(v) + " outside [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
+    return v;
+  }
+  float Scale(size_t i, const char* what) const {
+    const double v = s.floats[i];
+    const float f = static_cast<float>(v);
+    if (!(std::isfinite(f) && f > 0)) Bad(std::string(what) + " must be a finite float32 > 0");
+    return f;
+  }
+  float Float(size_t i) const { return static_cast<float>(s.floats[i]); }
+  // Weight array `slot` (required unless optional), of dtype t and `len` elements (len < 0: any).
+  const WeightSpec* W(size_t slot, DType t, int64_t len, bool optional, const char* what) const {
+    if (slot >= s.weights.size()) Bad(std::string(what) + ": missing weight");
+    const int wi = s.weights[slot];
+    if (wi < 0) {
+      if (!optional) Bad(std::string(what) + " is required");
+      return nullptr;
+    }
+    const WeightSpec& w = ses.plan().weights[static_cast<size_t>(wi)];
+    if (w.dtype != t) Bad(std::string(what) + ": wrong dtype");
+    if (len >= 0 && w.length() != len) Bad(std::string(what) + " has " + std::to_string(w.length()) + " elements, expected " + std::to_string(len));
+    return &w;
+  }
+  // 8-bit bounds for the output buffer's type.
+  void QBounds(size_t zo_i, size_t lo_i, size_t hi_i, int id) const {
+    const bool sgn = Buf(id).dtype == DType::kI8;
+    const int64_t tmin = sgn ? -128 : 0, tmax = sgn ? 127 : 255;
+    Int(zo_i, tmin, tmax, "output zero point");
+    const int64_t lo = Int(lo_i, tmin, tmax, "qmin");
+    const int64_t hi = Int(hi_i, tmin, tmax, "qmax");
+    if (lo > hi) Bad("qmin > qmax");
+  }
+  void Zp(size_t i, int id, const char* what) const {
+    const bool sgn = Buf(id).dtype == DType::kI8;
+    Int(i, sgn ? -128 : 0, sgn ? 127 : 255, what);
+  }
+};
+
+template <typename T> const T* WPtr(const WeightSpec* w) { return w ? reinterpret_cast<const T*>(w->bytes.data()) : nullptr; }
+
+int ActCode(const Spec& p, size_t i) { return static_cast<int>(p.Int(i, 0, 9, "activation")); }
+
+// Applies a float activation in place (relu/relu6 are usually folded into a clamp by the caller).
+void ApplyActF32(int act, float alpha, float* y, int64_t n, int threads) {
+  if (act == 0 || n == 0) return;
+  ops::ActivationF32(static_cast<ops::Act>(act), alpha, y, n, y, threads);
+}
+
+// ---------------------------------------------------------------- conv geometry
+
+struct Geo {
+  int32_t kh, kw, sh, sw, dh, dw, pt, pb, pl, pr;
+  bool Direct() const { return kh == 1 && kw == 1 && sh == 1 && sw == 1 && pt == 0 && pb == 0 && pl == 0 && pr == 0; }
+};
+
+Geo ParseGeo(const Spec& p, size_t at) {
+  Geo g;
+  g.kh = static_cast<int32_t>(p.Int(at + 0, 1, 1 << 16, "kernel height"));
+  g.kw = static_cast<int32_t>(p.Int(at + 1, 1, 1 << 16, "kernel width"));
+  g.sh = static_cast<int32_t>(p.Int(at + 2, 1, 1 << 16, "stride"));
+  g.sw = static_cast<int32_t>(p.Int(at + 3, 1, 1 << 16, "stride"));
+  g.dh = static_cast<int32_t>(p.Int(at + 4, 1, 1 << 16, "dilation"));
+  g.dw = static_cast<int32_t>(p.Int(at + 5, 1, 1 << 16, "dilation"));
+  g.pt = static_cast<int32_t>(p.Int(at + 6, 0, 1 << 16, "padding"));
+  g.pb = static_cast<int32_t>(p.Int(at + 7, 0, 1 << 16, "padding"));
+  g.pl = static_cast<int32_t>(p.Int(at + 8, 0, 1 << 16, "padding"));
+  g.pr = static_cast<int32_t>(p.Int(at + 9, 0, 1 << 16, "padding"));
+  return g;
+}
+
+ops::ConvGeom OpsGeom(const Geo& q, const Dims& x, int64_t batch) {
+  ops::ConvGeom g;
+  g.batch = static_cast<int32_t>(batch);
+  g.in_h = static_cast<int32_t>(x[1]);
+  g.in_w = static_cast<int32_t>(x[2]);
+  g.in_c = static_cast<int32_t>(x[3]);
+  g.k_h = q.kh; g.k_w = q.kw; g.stride_h = q.sh; g.stride_w = q.sw; g.dilation_h = q.dh; g.dilation_w = q.dw;
+  g.pad_top = q.pt; g.pad_bottom = q.pb; g.pad_left = q.pl; g.pad_right = q.pr;
+  ops::CheckConvGeom(&g);
+  return g;
+}
+
+// Checks x [-1, H, W, C] and y [-1, OH, OW, OC] against the geometry.
+ops::ConvGeom CheckConvShapes(const Spec& p, const Geo& q, int x, int y, int64_t out_c) {
+  if (!p.Batched(x) || !p.Batched(y)) Bad("conv input and output must have the batch dimension");
+  const Dims xs = p.Shape1(x), ys = p.Shape1(y);
+  if (xs.size() != 4 || ys.size() != 4) Bad("conv input and output must be NHWC (rank 4)");
+  ops::ConvGeom g = OpsGeom(q, xs, 1);
+  if (ys[1] != g.out_h || ys[2] != g.out_w || ys[3] != out_c) {
+    Bad("output shape " + DimsStr(ys) + " does not match the geometry ([-1, " + std::to_string(g.out_h) + ", " +
+        std::to_string(g.out_w) + ", " + std::to_string(out_c) + "])");
+  }
+  return g;
+}
+
+// ---------------------------------------------------------------- GEMM steps (int8, dynamic)
+
+class GemmStep : public Step {
+ public:
+  enum Kind { kInt8, kDynamic };
+  GemmStep(const Spec& p, Kind kind, bool conv) : kind_(kind), conv_(conv) {
+    const int x = p.s.inputs.size() == 1 ? p.s.inputs[0] : -1;
+    p.Arity(1, 1, SIZE_MAX, SIZE_MAX, 3);
+    const int y = p.s.outputs[0];
+    size_t at = 0;
+    if (conv_) {
+      if (p.s.ints.size() < 10) Bad("missing geometry");
+      geo_ = ParseGeo(p, 0);
+      at = 10;
+    }
+    const size_t nint = at + (kind == kInt8 ? 4 : 2);
+    if (p.s.ints.size() != nint) Bad("expects " + std::to_string(nint) + " int parameters");
+    const WeightSpec* w = p.W(0, DType::kI8, -1, false, "weights");
+    Dims xs = p.Shape1(x), ys = p.Shape1(y);
+    if (xs.empty() || ys.empty()) Bad("input and output must have rank >= 1");
+    if (conv_) {
+      if (xs.size() != 4) Bad("conv input must be NHWC");
+      k_ = int64_t{geo_.kh} * geo_.kw * xs[3];
+      n_ = ys.size() == 4 ? ys[3] : 0;
+      CheckConvShapes(p, geo_, x, y, n_);
+    } else {
+      k_ = xs.back();
+      n_ = ys.back();
+      if (p.Buf(x).shape.size() != p.Buf(y).shape.size() || Prod(xs, 0, xs.size() - 1) != Prod(ys, 0, ys.size() - 1)) Bad("input and output row counts differ");
+      if (!std::equal(p.Buf(x).shape.begin(), p.Buf(x).shape.end() - 1, p.Buf(y).shape.begin())) Bad("input and output leading dimensions differ");
+    }
+    if (k_ < 1 || k_ > gemm::kMaxK || n_ < 1) Bad("GEMM K must be in [1, 65536] and N >= 1");
+    if (w->length() != k_ * n_) Bad("weights have " + std::to_string(w->length()) + " values, expected K×N = " + std::to_string(k_ * n_));
+    if (kind_ == kInt8) {
+      p.Type(x, DType::kI8, "input");
+      p.Type(y, DType::kI8, "output");
+      za_ = static_cast<int32_t>(p.Int(at, -128, 127, "input zero point"));
+      p.QBounds(at + 1, at + 2, at + 3, y);
+      zo_ = static_cast<int32_t>(p.s.ints[at + 1]);
+      qmin_ = static_cast<int32_t>(p.s.ints[at + 2]);
+      qmax_ = static_cast<int32_t>(p.s.ints[at + 3]);
+      if (!p.s.floats.empty()) Bad("expects no float parameters");
+      bias_i32_ = WPtr<int32_t>(p.W(1, DType::kI32, n_, true, "bias"));
+      const WeightSpec* m = p.W(2, DType::kF32, -1, false, "multipliers");
+      if (m->length() != n_ && m->length() != 1) Bad("multipliers must have N or 1 entries");
+      mult_ = WPtr<float>(m);
+      mult_per_channel_ = m->length() == n_ && n_ != 1;
+      for (int64_t i = 0; i < m->length(); i++) if (!(std::isfinite(mult_[i]) && mult_[i] > 0)) Bad("multipliers must be finite and > 0");
+    } else {
+      p.Type(x, DType::kF32, "input");
+      p.Type(y, DType::kF32, "output");
+      per_row_ = p.Int(at, 0, 1, "per_row") == 1;
+      act_ = ActCode(p, at + 1);
+      if (p.s.floats.size() != 1) Bad("expects 1 float parameter (alpha)");
+      alpha_ = p.Float(0);
+      const WeightSpec* ws = p.W(1, DType::kF32, -1, false, "weight scales");
+      if (ws->length() != n_ && ws->length() != 1) Bad("weight scales must have N or 1 entries");
+      w_scales_ = WPtr<float>(ws);
+      ws_per_channel_ = ws->length() == n_ && n_ != 1;
+      for (int64_t i = 0; i < ws->length(); i++) if (!(std::isfinite(w_scales_[i]) && w_scales_[i] > 0)) Bad("weight scales must be finite and > 0");
+      bias_f32_ = WPtr<float>(p.W(2, DType::kF32, n_, true, "bias"));
+    }
+    direct_ = !conv_ || geo_.Direct();
+    if (!direct_) {
+      if (p.s.temps.size() != 1) Bad("a k×k convolution needs one temporary (im2col) buffer");
+      const int t = p.s.temps[0];
+      const DType want = kind_ == kInt8 ? DType::kI8 : DType::kF32;
+      p.Type(t, want, "im2col buffer");
+      const Dims ys1 = p.Shape1(y);
+      if (!p.Batched(t) || p.ses.Elements(t, 1) < ys1[1] * ys1[2] * k_) Bad("im2col buffer too small");
+    } else if (!p.s.temps.empty()) {
+      Bad("unexpected temporary buffer");
+    }
+    packed_ = gemm::PackB(reinterpret_cast<const int8_t*>(w->bytes.data()), k_, n_, gemm::BLayout::kKN, n_, nullptr, false, ActiveIsa());
+  }
+
+  size_t OwnedBytes() const override { return packed_.byte_length(); }
+
+  void Run(RunContext& c) const override {
+    const int x = inputs[0], y = outputs[0];
+    const int64_t m = c.Elements(y) / n_;
+    const void* a = c.ptr[static_cast<size_t>(x)];
+    if (!direct_) {
+      const ops::ConvGeom g = OpsGeom(geo_, c.Shape(x), c.batch);
+      if (kind_ == kInt8) {
+        ops::Im2Col(g, c.P<int8_t>(x), za_, c.P<int8_t>(temps[0]), k_, c.threads);
+      } else {
+        ops::Im2Col(g, c.P<float>(x), 0.0f, c.P<float>(temps[0]), k_, c.threads);
+      }
+      a = c.ptr[static_cast<size_t>(temps[0])];
+    }
+    if (kind_ == kInt8) {
+      gemm::GemmArgs g;
+      g.m = m;
+      g.a = a;
+      g.a_signed = true;
+      g.lda = k_;
+      g.a_zero_points = &za_;
+      g.b = &packed_;
+      g.c = c.ptr[static_cast<size_t>(y)];
+      g.ldc = n_;
+      g.threads = c.threads;
+      g.epilogue.output = gemm::OutputType::kInt8;
+      g.epilogue.bias = bias_i32_;
+      g.epilogue.multipliers = mult_;
+      g.epilogue.multiplier_per_channel = mult_per_channel_;
+      g.epilogue.out_zero_point = zo_;
+      g.epilogue.qmin = qmin_;
+      g.epilogue.qmax = qmax_;
+      gemm::Gemm(g);
+    } else {
+      gemm::DynamicGemmArgs d;
+      d.m = m;
+      d.x = static_cast<const float*>(a);
+      d.ldx = k_;
+      d.per_row = per_row_;
+      d.b = &packed_;
+      d.w_scales = w_scales_;
+      d.w_scale_per_channel = ws_per_channel_;
+      d.bias_f32 = bias_f32_;
+      d.activation = act_ == 1 ? gemm::Activation::kRelu : act_ == 2 ? gemm::Activation::kRelu6 : gemm::Activation::kNone;
+      d.c = c.P<float>(y);
+      d.ldc = n_;
+      d.threads = c.threads;
+      gemm::DynamicGemm(d);
+      if (act_ > 2) ApplyActF32(act_, alpha_, c.P<float>(y), m * n_, c.threads);
+    }
+  }
+
+ private:
+  Kind kind_;
+  bool conv_, direct_ = true;
+  Geo geo_{};
+  int64_t k_ = 0, n_ = 0;
+  int32_t za_ = 0, zo_ = 0, qmin_ = -128, qmax_ = 127;
+  const int32_t* bias_i32_ = nullptr;
+  const float* mult_ = nullptr;
+  bool mult_per_channel_ = false;
+  bool per_row_ = false, ws_per_channel_ = true;
+  int act_ = 0;
+  float alpha_ = 0.2f;
+  const float* w_scales_ = nullptr;
+  const float* bias_f32_ = nullptr;
+  gemm::PackedB packed_;
+};
+
+// ---------------------------------------------------------------- float conv / matmul (native/train kernels)
+
+train::Activation TrainAct(int act) {
+  switch (act) {
+    case 1: return train::Activation::kRelu;
+    case 2: return train::Activation::kRelu6;
+    case 3: return train::Activation::kLeakyRelu;
+    default: return train::Activation::kLinear;
+  }
+}
+
+class FloatGemmStep : public Step {
+ public:
+  FloatGemmStep(const Spec& p, bool conv) : conv_(conv) {
+    p.Arity(1, 1, conv ? 11 : 1, 1, 2);
+    const int x = p.s.inputs[0], y = p.s.outputs[0];
+    p.Type(x, DType::kF32, "input");
+    p.Type(y, DType::kF32, "output");
+    Dims xs = p.Shape1(x), ys = p.Shape1(y);
+    if (xs.empty() || ys.empty()) Bad("input and output must have rank >= 1");
+    size_t at = 0;
+    if (conv_) {
+      geo_ = ParseGeo(p, 0);
+      at = 10;
+      if (xs.size() != 4 || ys.size() != 4) Bad("conv input and output must be NHWC");
+      k_ = int64_t{geo_.kh} * geo_.kw * xs[3];
+      n_ = ys[3];
+      CheckConvShapes(p, geo_, x, y, n_);
+    } else {
+      k_ = xs.back();
+      n_ = ys.back();
+      if (p.Buf(x).shape.size() != p.Buf(y).shape.size() || !std::equal(p.Buf(x).shape.begin(), p.Buf(x).shape.end() - 1, p.Buf(y).shape.begin())) {
+        Bad("input and output leading dimensions differ");
+      }
+    }
+    act_ = ActCode(p, at);
+    alpha_ = p.Float(0);
+    w_ = WPtr<float>(p.W(0, DType::kF32, k_ * n_, false, "weights"));
+    bias_ = WPtr<float>(p.W(1, DType::kF32, n_, true, "bias"));
+    if (!p.s.temps.empty()) Bad("unexpected temporary buffer");
+  }
+  void Run(RunContext& c) const override {
+    const int x = inputs[0], y = outputs[0];
+    const int64_t m = c.Elements(y) / n_;
+    float* out = c.P<float>(y);
+    if (conv_) {
+      const Dims xs = c.Shape(x), ys = c.Shape(y);
+      train::ConvGeom g;
+      g.batch = c.batch; g.in_h = xs[1]; g.in_w = xs[2]; g.in_c = xs[3];
+      g.out_h = ys[1]; g.out_w = ys[2]; g.out_c = ys[3];
+      g.filter_h = geo_.kh; g.filter_w = geo_.kw; g.stride_h = geo_.sh; g.stride_w = geo_.sw;
+      g.dil_h = geo_.dh; g.dil_w = geo_.dw; g.pad_top = geo_.pt; g.pad_left = geo_.pl;
+      train::Conv2D(g, c.P<float>(x), w_, out);
+    } else {
+      train::BatchMatMul(1, 1, m, n_, k_, false, false, c.P<float>(x), w_, out);
+    }
+    const bool simple = act_ <= 3;
+    if (bias_ || (simple && act_ != 0)) train::BiasActivation(out, m, n_, bias_, bias_ ? n_ : 0, simple ? TrainAct(act_) : train::Activation::kLinear, alpha_);
+    if (!simple) ApplyActF32(act_, alpha_, out, m * n_, c.threads);
+  }
+
+ private:
+  bool conv_;
+  Geo geo_{};
+  int64_t k_ = 0, n_ = 0;
+  int act_ = 0;
+  float alpha_ = 0.2f;
+  const float* w_ = nullptr;
+  const float* bias_ = nullptr;
+};
+
+// ---------------------------------------------------------------- depthwise
+
+class DepthwiseStep : public Step {
+ public:
+  DepthwiseStep(const Spec& p, bool q8) : q8_(q8) {
+    p.Arity(1, 1, q8 ? 15 : 12, q8 ? 0 : 1, 2 + (q8 ? 1 : 0));
+    const int x = p.s.inputs[0], y = p.s.outputs[0];
+    geo_ = ParseGeo(p, 0);
+    mult_ch_ = static_cast<int32_t>(p.Int(10, 1, 1 << 16, "multiplier"));
+    const Dims xs = p.Shape1(x);
+    if (xs.size() != 4) Bad("input must be NHWC");
+    out_c_ = xs[3] * mult_ch_;
+    CheckConvShapes(p, geo_, x, y, out_c_);
+    const int64_t wl = int64_t{geo_.kh} * geo_.kw * out_c_;
+    if (q8_) {
+      p.Type(x, DType::kI8, "input");
+      p.Type(y, DType::kI8, "output");
+      q_.multiplier = mult_ch_;
+      q_.x_zero_point = static_cast<int32_t>(p.Int(11, -128, 127, "input zero point"));
+      p.QBounds(12, 13, 14, y);
+      q_.y_zero_point = static_cast<int32_t>(p.s.ints[12]);
+      q_.y_min = static_cast<int32_t>(p.s.ints[13]);
+      q_.y_max = static_cast<int32_t>(p.s.ints[14]);
+      q_.filter = WPtr<int8_t>(p.W(0, DType::kI8, wl, false, "weights"));
+      q_.bias = WPtr<int32_t>(p.W(1, DType::kI32, out_c_, true, "bias"));
+      q_.multipliers = WPtr<float>(p.W(2, DType::kF32, out_c_, false, "multipliers"));
+      for (int64_t i = 0; i < out_c_; i++) if (!(std::isfinite(q_.multipliers[i]) && q_.multipliers[i] > 0)) Bad("multipliers must be finite and > 0");
+    } else {
+      p.Type(x, DType::kF32, "input");
+      p.Type(y, DType::kF32, "output");
+      act_ = ActCode(p, 11);
+      alpha_ = p.Float(0);
+      wf_ = WPtr<float>(p.W(0, DType::kF32, wl, false, "weights"));
+      bf_ = WPtr<float>(p.W(1, DType::kF32, out_c_, true, "bias"));
+    }
+  }
+  void Run(RunContext& c) const override {
+    const int x = inputs[0], y = outputs[0];
+    const ops::ConvGeom g = OpsGeom(geo_, c.Shape(x), c.batch);
+    if (q8_) {
+      ops::DepthwiseConv2D(g, c.P<int8_t>(x), q_, c.P<int8_t>(y), c.threads);
+    } else {
+      const float inf = std::numeric_limits<float>::infinity();
+      const float lo = (act_ == 1 || act_ == 2) ? 0.0f : -inf;
+      const float hi = act_ == 2 ? 6.0f : inf;
+      ops::DepthwiseConv2DF32(g, mult_ch_, c.P<float>(x), wf_, bf_, lo, hi, c.P<float>(y), c.threads);
+      if (act_ > 2) ApplyActF32(act_, alpha_, c.P<float>(y), c.Elements(y), c.threads);
+    }
+  }
+
+ private:
+  bool q8_;
+  Geo geo_{};
+  int32_t mult_ch_ = 1;
+  int64_t out_c_ = 0;
+  ops::DepthwiseQ q_;
+  int act_ = 0;
+  float alpha_ = 0.2f;
+  const float* wf_ = nullptr;
+  const float* bf_ = nullptr;
+};
+
+// ---------------------------------------------------------------- pooling / mean
+
+class PoolStep : public Step {
+ public:
+  PoolStep(const Spec& p, bool max, bool q8) : max_(max), q8_(q8) {
+    const size_t nint = 8 + (q8 ? (max ? 2 : 4) : 0);
+    p.Arity(1, 1, nint, q8 && !max ? 2 : 0, 0);
+    const int x = p.s.inputs[0], y = p.s.outputs[0];
+    geo_.kh = static_cast<int32_t>(p.Int(0, 1, 1 << 16, "window"));
+    geo_.kw = static_cast<int32_t>(p.Int(1, 1, 1 << 16, "window"));
+    geo_.sh = static_cast<int32_t>(p.Int(2, 1, 1 << 16, "stride"));
+    geo_.sw = static_cast<int32_t>(p.Int(3, 1, 1 << 16, "stride"));
+    geo_.dh = geo_.dw = 1;
+    geo_.pt = static_cast<int32_t>(p.Int(4, 0, geo_.kh - 1, "padding"));
+    geo_.pb = static_cast<int32_t>(p.Int(5, 0, geo_.kh - 1, "padding"));
+    geo_.pl = static_cast<int32_t>(p.Int(6, 0, geo_.kw - 1, "padding"));
+    geo_.pr = static_cast<int32_t>(p.Int(7, 0, geo_.kw - 1, "padding"));
+    const Dims xs = p.Shape1(x);
+    if (xs.size() != 4) Bad("input must be NHWC");
+    CheckConvShapes(p, geo_, x, y, xs[3]);
+    if (q8_) {
+      if (!p.Is8(x) || p.Buf(y).dtype != p.Buf(x).dtype) Bad("8-bit pooling: input and output must be of one 8-bit type");
+      if (max_) {
+        p.QBounds(8, 8, 9, y);
+        qmin_ = static_cast<int32_t>(p.s.ints[8]);
+        qmax_ = static_cast<int32_t>(p.s.ints[9]);
+      } else {
+        p.Zp(8, x, "input zero point");
+        p.QBounds(9, 10, 11, y);
+        q_.x_zero_point = static_cast<int32_t>(p.s.ints[8]);
+        q_.y_zero_point = static_cast<int32_t>(p.s.ints[9]);
+        q_.y_min = static_cast<int32_t>(p.s.ints[10]);
+        q_.y_max = static_cast<int32_t>(p.s.ints[11]);
+        q_.x_scale = p.Scale(0, "input scale");
+        q_.y_scale = p.Scale(1, "output scale");
+      }
+    } else {
+      p.Type(x, DType::kF32, "input");
+      p.Type(y, DType::kF32, "output");
+    }
+  }
+  void Run(RunContext& c) const override {
+    const int x = inputs[0], y = outputs[0];
+    const ops::ConvGeom g = OpsGeom(geo_, c.Shape(x), c.batch);
+    const bool sgn = c.s->plan().buffers[static_cast<size_t>(x)].dtype == DType::kI8;
+    if (!q8_) {
+      if (max_) ops::MaxPoolF32(g, c.P<float>(x), c.P<float>(y), c.threads);
+      else ops::AvgPoolF32(g, c.P<float>(x), c.P<float>(y), c.threads);
+    } else if (max_) {
+      if (sgn) ops::MaxPool(g, c.P<int8_t>(x), qmin_, qmax_, c.P<int8_t>(y), c.threads);
+      else ops::MaxPool(g, c.P<uint8_t>(x), qmin_, qmax_, c.P<uint8_t>(y), c.threads);
+    } else {
+      if (sgn) ops::AvgPool(g, c.P<int8_t>(x), q_, c.P<int8_t>(y), c.threads);
+      else ops::AvgPool(g, c.P<uint8_t>(x), q_, c.P<uint8_t>(y), c.threads);
+    }
+  }
+
+ private:
+  bool max_, q8_;
+  Geo geo_{};
+  int32_t qmin_ = -128, qmax_ = 127;
+  ops::PoolQ q_;
+};
+
+class MeanStep : public Step {
+ public:
+  MeanStep(const Spec& p, bool q8) : q8_(q8) {
+    p.Arity(1, 1, q8 ? 4 : 0, q8 ? 2 : 0, 0);
+    const int x = p.s.inputs[0], y = p.s.outputs[0];
+    const Dims xs = p.Shape1(x);
+    if (xs.size() != 4 || !p.Batched(x) || !p.Batched(y)) Bad("input must be [-1, H, W, C]");
+    if (p.ses.Elements(y, 1) != xs[3]) Bad("output must have C elements per batch item");
+    if (q8_) {
+      if (!p.Is8(x) || p.Buf(y).dtype != p.Buf(x).dtype) Bad("8-bit mean: input and output must be of one 8-bit type");
+      p.Zp(0, x, "input zero point");
+      p.QBounds(1, 2, 3, y);
+      q_.x_zero_point = static_cast<int32_t>(p.s.ints[0]);
+      q_.y_zero_point = static_cast<int32_t>(p.s.ints[1]);
+      q_.y_min = static_cast<int32_t>(p.s.ints[2]);
+      q_.y_max = static_cast<int32_t>(p.s.ints[3]);
+      q_.x_scale = p.Scale(0, "input scale");
+      q_.y_scale = p.Scale(1, "output scale");
+    } else {
+      p.Type(x, DType::kF32, "input");
+      p.Type(y, DType::kF32, "output");
+    }
+  }
+  void Run(RunContext& c) const override {
+    const int x = inputs[0], y = outputs[0];
+    const Dims xs = c.Shape(x);
+    const bool sgn = c.s->plan().buffers[static_cast<size_t>(x)].dtype == DType::kI8;
+    if (!q8_) ops::MeanF32(xs[0], xs[1] * xs[2], xs[3], c.P<float>(x), c.P<float>(y), c.threads);
+    else if (sgn) ops::Mean(xs[0], xs[1] * xs[2], xs[3], c.P<int8_t>(x), q_, c.P<int8_t>(y), c.threads);
+    else ops::Mean(xs[0], xs[1] * xs[2], xs[3], c.P<uint8_t>(x), q_, c.P<uint8_t>(y), c.threads);
+  }
+
+ private:
+  bool q8_;
+  ops::PoolQ q_;
+};
+
+// ---------------------------------------------------------------- elementwise
+
+void CheckBroadcast(const Spec& p, int a, int b, int y) {
+  for (int64_t batch : {1, 3}) {
+    const Dims as = p.ses.Shape(a, batch), bs = p.ses.Shape(b, batch), ys = p.ses.Shape(y, batch);
+    const Dims r = ops::BroadcastShape(as, bs);
+    if (r != ys) Bad("output shape " + DimsStr(ys) + " is not the broadcast of " + DimsStr(as) + " and " + DimsStr(bs));
+  }
+}
+
+class BinaryStep : public Step {
+ public:
+  BinaryStep(const Spec& p, bool q8) : q8_(q8) {
+    p.Arity(2, 1, q8 ? 6 : 2, q8 ? 3 : 0, 0);
+    const int a = p.s.inputs[0], b = p.s.inputs[1], y = p.s.outputs[0];
+    op_ = static_cast<ops::BinaryOp>(p.Int(0, 0, 6, "binary op"));
+    if (q8_) {
+      if (p.Int(0, 0, 4, "int8 binary op") < 0) Bad("int8 binary op");
+      if (!p.Is8(a) || p.Buf(b).dtype != p.Buf(a).dtype || p.Buf(y).dtype != p.Buf(a).dtype) Bad("8-bit binary: a, b and y must be of one 8-bit type");
+      p.Zp(1, a, "a zero point");
+      p.Zp(2, b, "b zero point");
+      p.QBounds(3, 4, 5, y);
+      q_.a_zero_point = static_cast<int32_t>(p.s.ints[1]);
+      q_.b_zero_point = static_cast<int32_t>(p.s.ints[2]);
+      q_.y_zero_point = static_cast<int32_t>(p.s.ints[3]);
+      q_.y_min = static_cast<int32_t>(p.s.ints[4]);
+      q_.y_max = static_cast<int32_t>(p.s.ints[5]);
+      q_.a_scale = p.Scale(0, "a scale");
+      q_.b_scale = p.Scale(1, "b scale");
+      q_.y_scale = p.Scale(2, "output scale");
+    } else {
+      p.Type(a, DType::kF32, "a");
+      p.Type(b, DType::kF32, "b");
+      p.Type(y, DType::kF32, "output");
+      const int act = static_cast<int>(p.Int(1, 0, 2, "activation"));
+      const float inf = std::numeric_limits<float>::infinity();
+      lo_ = act ? 0.0f : -inf;
+      hi_ = act == 2 ? 6.0f : inf;
+    }
+    CheckBroadcast(p, a, b, y);
+  }
+  void Run(RunContext& c) const override {
+    const int a = inputs[0], b = inputs[1], y = outputs[0];
+    const Dims as = c.Shape(a), bs = c.Shape(b);
+    if (!q8_) {
+      ops::BinaryF32(op_, as, c.P<float>(a), bs, c.P<float>(b), lo_, hi_, c.P<float>(y), c.threads);
+    } else if (c.s->plan().buffers[static_cast<size_t>(a)].dtype == DType::kI8) {
+      ops::BinaryQuant(op_, as, c.P<int8_t>(a), bs, c.P<int8_t>(b), q_, c.P<int8_t>(y), c.threads);
+    } else {
+      ops::BinaryQuant(op_, as, c.P<uint8_t>(a), bs, c.P<uint8_t>(b), q_, c.P<uint8_t>(y), c.threads);
+    }
+  }
+
+ private:
+  bool q8_;
+  ops::BinaryOp op_ = ops::BinaryOp::kAdd;
+  ops::BinaryQ q_;
+  float lo_ = 0, hi_ = 0;
+};
+
+class LutStep : public Step {
+ public:
+  explicit LutStep(const Spec& p) {
+    p.Arity(1, 1, 0, 0, 1);
+    const int x = p.s.inputs[0], y = p.s.outputs[0];
+    if (!p.Is8(x) || !p.Is8(y)) Bad("lut: 8-bit input and output");
+    if (p.ses.Elements(x, 3) != p.ses.Elements(y, 3)) Bad("lut: input and output sizes differ");
+    table_ = WPtr<uint8_t>(p.W(0, DType::kU8, 256, false, "table"));
+  }
+  void Run(RunContext& c) const override {
+    ops::ApplyLut(table_, c.P<uint8_t>(inputs[0]), c.Elements(inputs[0]), c.P<uint8_t>(outputs[0]), c.threads);
+  }
+
+ private:
+  const uint8_t* table_ = nullptr;
+};
+
+class ActStep : public Step {
+ public:
+  explicit ActStep(const Spec& p) {
+    p.Arity(1, 1, 1, 1, 0);
+    p.Type(p.s.inputs[0], DType::kF32, "input");
+    p.Type(p.s.outputs[0], DType::kF32, "output");
+    if (p.ses.Elements(p.s.inputs[0], 3) != p.ses.Elements(p.s.outputs[0], 3)) Bad("input and output sizes differ");
+    act_ = ActCode(p, 0);
+    alpha_ = p.Float(0);
+  }
+  void Run(RunContext& c) const override {
+    ops::ActivationF32(static_cast<ops::Act>(act_), alpha_, c.P<float>(inputs[0]), c.Elements(inputs[0]), c.P<float>(outputs[0]), c.threads);
+  }
+
+ private:
+  int act_ = 0;
+  float alpha_ = 0;
+};
+
+class SoftmaxStep : public Step {
+ public:
+  SoftmaxStep(const Spec& p, bool q8) : q8_(q8) {
+    p.Arity(1, 1, 0, q8 ? 2 : 1, 0);
+    const int x = p.s.inputs[0], y = p.s.outputs[0];
+    if (p.Buf(x).shape != p.Buf(y).shape || p.Buf(x).shape.empty()) Bad("input and output shapes must be equal (rank >= 1)");
+    cols_ = p.Buf(x).shape.back();
+    if (cols_ < 1) Bad("empty rows");
+    if (q8_) {
+      if (!p.Is8(x) || !p.Is8(y)) Bad("8-bit softmax: 8-bit input and output");
+      sx_ = p.Scale(0, "input scale");
+      beta_ = p.Scale(1, "beta");
+    } else {
+      p.Type(x, DType::kF32, "input");
+      p.Type(y, DType::kF32, "output");
+      beta_ = p.Scale(0, "beta");
+    }
+  }
+  void Run(RunContext& c) const override {
+    const int x = inputs[0], y = outputs[0];
+    const int64_t rows = c.Elements(x) / cols_;
+    const auto& bufs = c.s->plan().buffers;
+    const bool xs = bufs[static_cast<size_t>(x)].dtype == DType::kI8, ys = bufs[static_cast<size_t>(y)].dtype == DType::kI8;
+    if (!q8_) ops::SoftmaxF32(c.P<float>(x), rows, cols_, beta_, c.P<float>(y), c.threads);
+    else if (xs && ys) ops::SoftmaxQ(c.P<int8_t>(x), rows, cols_, sx_, beta_, c.P<int8_t>(y), c.threads);
+    else if (xs) ops::SoftmaxQ(c.P<int8_t>(x), rows, cols_, sx_, beta_, c.P<uint8_t>(y), c.threads);
+    else if (ys) ops::SoftmaxQ(c.P<uint8_t>(x), rows, cols_, sx_, beta_, c.P<int8_t>(y), c.threads);
+    else ops::SoftmaxQ(c.P<uint8_t>(x), rows, cols_, sx_, beta_, c.P<uint8_t>(y), c.threads);
+  }
+
+ private:
+  bool q8_;
+  int64_t cols_ = 1;
+  float sx_ = 1, beta_ = 1;
+};
+
+class ConcatStep : public Step {
+ public:
+  ConcatStep(const Spec& p, bool q8) : q8_(q8) {
+    const size_t n = p.s.inputs.size();
+    if (n < 1) Bad("concat needs inputs");
+    p.Arity(n, 1, q8 ? 4 + n : 1, q8 ? 1 + n : 0, 0);
+    const int y = p.s.outputs[0];
+    const DType t = p.Buf(y).dtype;
+    for (int i : p.s.inputs) if (p.Buf(i).dtype != t) Bad("concat inputs and output must have one dtype");
+    const int64_t rank = static_cast<int64_t>(p.Buf(y).shape.size());
+    axis_ = static_cast<int>(p.Int(0, 0, rank - 1, "axis"));
+    for (int64_t batch : {1, 3}) {
+      std::vector<Dims> shapes;
+      for (int i : p.s.inputs) shapes.push_back(p.ses.Shape(i, batch));
+      if (ops::ConcatShape(shapes, axis_) != p.ses.Shape(y, batch)) Bad("output shape is not the concatenation of the inputs");
+    }
+    if (q8_) {
+      if (!p.Is8(y)) Bad("8-bit concat: 8-bit data");
+      p.QBounds(1, 2, 3, y);
+      q_.y_zero_point = static_cast<int32_t>(p.s.ints[1]);
+      q_.y_min = static_cast<int32_t>(p.s.ints[2]);
+      q_.y_max = static_cast<int32_t>(p.s.ints[3]);
+      q_.y_scale = p.Scale(0, "output scale");
+      for (size_t i = 0; i < n; i++) {
+        p.Zp(4 + i, y, "input zero point");
+        q_.zero_points.push_back(static_cast<int32_t>(p.s.ints[4 + i]));
+        q_.scales.push_back(p.Scale(1 + i, "input scale"));
+      }
+    }
+  }
+  void Run(RunContext& c) const override {
+    std::vector<const void*> xs;
+    std::vector<Dims> shapes;
+    for (int i : inputs) {
+      xs.push_back(c.ptr[static_cast<size_t>(i)]);
+      shapes.push_back(c.Shape(i));
+    }
+    const int y = outputs[0];
+    const DType t = c.s->plan().buffers[static_cast<size_t>(y)].dtype;
+    if (q8_) ops::ConcatQuant(t == DType::kI8, xs, shapes, axis_, q_, c.ptr[static_cast<size_t>(y)], c.threads);
+    else ops::Concat(DTypeSize(t), xs, shapes, axis_, c.ptr[static_cast<size_t>(y)], c.threads);
+  }
+
+ private:
+  bool q8_;
+  int axis_ = 0;
+  ops::ConcatQ q_;
+};
+
+class PreluStep : public Step {
+ public:
+  PreluStep(const Spec& p, bool q8) : q8_(q8) {
+    p.Arity(1, 1, q8 ? 4 : 0, q8 ? 2 : 0, 1);
+    const int x = p.s.inputs[0], y = p.s.outputs[0];
+    if (p.Buf(x).shape != p.Buf(y).shape || p.Buf(x).shape.empty()) Bad("input and output shapes must be equal");
+    channels_ = p.Buf(x).shape.back();
+    if (channels_ < 1) Bad("no channels");
+    alpha_ = WPtr<float>(p.W(0, DType::kF32, channels_, false, "alpha"));
+    if (q8_) {
+      if (!p.Is8(x) || p.Buf(y).dtype != p.Buf(x).dtype) Bad("8-bit prelu: one 8-bit type");
+      p.Zp(0, x, "input zero point");
+      p.QBounds(1, 2, 3, y);
+      q_.x_zero_point = static_cast<int32_t>(p.s.ints[0]);
+      q_.y_zero_point = static_cast<int32_t>(p.s.ints[1]);
+      q_.y_min = static_cast<int32_t>(p.s.ints[2]);
+      q_.y_max = static_cast<int32_t>(p.s.ints[3]);
+      q_.x_scale = p.Scale(0, "input scale");
+      q_.y_scale = p.Scale(1, "output scale");
+    } else {
+      p.Type(x, DType::kF32, "input");
+      p.Type(y, DType::kF32, "output");
+    }
+  }
+  void Run(RunContext& c) const override {
+    const int x = inputs[0], y = outputs[0];
+    const int64_t n = c.Elements(x);
+    if (!q8_) ops::PreluF32(c.P<float>(x), n, channels_, alpha_, c.P<float>(y), c.threads);
+    else if (c.s->plan().buffers[static_cast<size_t>(x)].dtype == DType::kI8) ops::Prelu(c.P<int8_t>(x), n, channels_, alpha_, q_, c.P<int8_t>(y), c.threads);
+    else ops::Prelu(c.P<uint8_t>(x), n, channels_, alpha_, q_, c.P<uint8_t>(y), c.threads);
+  }
+
+ private:
+  bool q8_;
+  int64_t channels_ = 1;
+  const float* alpha_ = nullptr;
+  ops::PreluQ q_;
+};
+
+// ---------------------------------------------------------------- data movement / conversions
+
+class ConvertStep : public Step {
+ public:
+  ConvertStep(const Spec& p, bool quantize) : quantize_(quantize) {
+    p.Arity(1, 1, 1, 1, 0);
+    const int x = p.s.inputs[0], y = p.s.outputs[0];
+    if (p.Buf(x).shape != p.Buf(y).shape) Bad("input and output shapes must be equal");
+    const int q = quantize ? y : x;
+    if (!p.Is8(q)) Bad("8-bit side must be int8 or uint8");
+    p.Type(quantize ? x : y, DType::kF32, "float side");
+    p.Zp(0, q, "zero point");
+    zp_ = static_cast<int32_t>(p.s.ints[0]);
+    scale_ = p.Scale(0, "scale");
+  }
+  void Run(RunContext& c) const override {
+    const int x = inputs[0], y = outputs[0];
+    const quant::Layout l = quant::PerTensor(c.Elements(x));
+    const bool sgn = c.s->plan().buffers[static_cast<size_t>(quantize_ ? y : x)].dtype == DType::kI8;
+    if (quantize_) {
+      if (sgn) quant::Quantize(c.P<float>(x), l, &scale_, &zp_, -128, 127, c.P<int8_t>(y), c.threads);
+      else quant::Quantize(c.P<float>(x), l, &scale_, &zp_, 0, 255, c.P<uint8_t>(y), c.threads);
+    } else {
+      if (sgn) quant::Dequantize(c.P<int8_t>(x), l, &scale_, &zp_, c.P<float>(y), c.threads);
+      else quant::Dequantize(c.P<uint8_t>(x), l, &scale_, &zp_, c.P<float>(y), c.threads);
+    }
+  }
+
+ private:
+  bool quantize_;
+  int32_t zp_ = 0;
+  float scale_ = 1;
+};
+
+class PadStep : public Step {
+ public:
+  explicit PadStep(const Spec& p) {
+    const int x = p.s.inputs.size() == 1 ? p.s.inputs[0] : 0;
+    const size_t rank = p.s.inputs.size() == 1 ? p.Buf(x).shape.size() : 0;
+    p.Arity(1, 1, 2 * rank, 1, 0);
+    const int y = p.s.outputs[0];
+    if (p.Buf(y).dtype != p.Buf(x).dtype || p.Buf(y).shape.size() != rank) Bad("output dtype/rank differ from the input's");
+    for (size_t d = 0; d < rank; d++) {
+      before_.push_back(p.Int(d, 0, 1 << 20, "padding"));
+      after_.push_back(p.Int(rank + d, 0, 1 << 20, "padding"));
+    }
+    if (p.Batched(x) && (before_[0] || after_[0])) Bad("the batch dimension cannot be padded");
+    for (int64_t batch : {1, 3}) {
+      Dims xs = p.ses.Shape(x, batch), ys = p.ses.Shape(y, batch);
+      for (size_t d = 0; d < rank; d++) if (xs[d] + before_[d] + after_[d] != ys[d]) Bad("output shape does not match the paddings");
+    }
+    const double v = p.s.floats[0];
+    switch (p.Buf(x).dtype) {
+      case DType::kF32: { float f = static_cast<float>(v); std::memcpy(value_, &f, 4); break; }
+      case DType::kI32: { int32_t i = static_cast<int32_t>(v); std::memcpy(value_, &i, 4); break; }
+      case DType::kI8: { if (v < -128 || v > 127 || v != std::floor(v)) Bad("pad value outside int8"); int8_t i = static_cast<int8_t>(v); std::memcpy(value_, &i, 1); break; }
+      case DType::kU8: { if (v < 0 || v > 255 || v != std::floor(v)) Bad("pad value outside uint8"); uint8_t i = static_cast<uint8_t>(v); std::memcpy(value_, &i, 1); break; }
+    }
+  }
+  void Run(RunContext& c) const override {
+    const int x = inputs[0];
+    ops::Pad(DTypeSize(c.s->plan().buffers[static_cast<size_t>(x)].dtype), c.Shape(x), before_.data(), after_.data(),
+             c.ptr[static_cast<size_t>(x)], value_, c.ptr[static_cast<size_t>(outputs[0])], c.threads);
+  }
+
+ private:
+  std::vector<int64_t> before_, after_;
+  uint8_t value_[4] = {0, 0, 0, 0};
+};
+
+class TransposeStep : public Step {
+ public:
+  explicit TransposeStep(const Spec& p) {
+    const int x = p.s.inputs.size() == 1 ? p.s.inputs[0] : 0;
+    const size_t rank = p.s.inputs.size() == 1 ? p.Buf(x).shape.size() : 0;
+    p.Arity(1, 1, rank, 0, 0);
+    const int y = p.s.outputs[0];
+    if (p.Buf(y).dtype != p.Buf(x).dtype) Bad("output dtype differs");
+    for (size_t d = 0; d < rank; d++) perm_.push_back(static_cast<int32_t>(p.Int(d, 0, static_cast<int64_t>(rank) - 1, "perm")));
+    ops::CheckPermutation(p.Shape1(x), perm_.data(), perm_.size());
+    if (p.Batched(x) && perm_[0] != 0) Bad("the batch dimension must stay first");
+    const Dims xs = p.ses.Shape(x, 3), ys = p.ses.Shape(y, 3);
+    for (size_t d = 0; d < rank; d++) if (ys[d] != xs[static_cast<size_t>(perm_[d])]) Bad("output shape does not match the permutation");
+  }
+  void Run(RunContext& c) const override {
+    const int x = inputs[0];
+    ops::Transpose(DTypeSize(c.s->plan().buffers[static_cast<size_t>(x)].dtype), c.Shape(x), perm_.data(),
+                   c.ptr[static_cast<size_t>(x)], c.ptr[static_cast<size_t>(outputs[0])], c.threads);
+  }
+
+ private:
+  std::vector<int32_t> perm_;
+};
+
+class ResizeStep : public Step {
+ public:
+  ResizeStep(const Spec& p, int kind) : kind_(kind) {  // 0 nearest, 1 bilinear f32, 2 bilinear 8-bit
+    p.Arity(1, 1, kind == 2 ? 6 : 2, kind == 2 ? 2 : 0, 0);
+    const int x = p.s.inputs[0], y = p.s.outputs[0];
+    if (p.Buf(x).dtype != p.Buf(y).dtype) Bad("output dtype differs");
+    if (kind == 1) p.Type(x, DType::kF32, "input");
+    if (kind == 2 && !p.Is8(x)) Bad("8-bit input expected");
+    const Dims xs = p.Shape1(x), ys = p.Shape1(y);
+    if (xs.size() != 4 || ys.size() != 4 || !p.Batched(x) || !p.Batched(y) || xs[3] != ys[3]) Bad("input and output must be [-1, H, W, C] with equal C");
+    align_ = p.Int(0, 0, 1, "align_corners") == 1;
+    half_ = p.Int(1, 0, 1, "half_pixel_centers") == 1;
+    ops::ResizeGeom g = GeomFor(xs, ys);
+    ops::CheckResizeGeom(g);
+    if (kind == 2) {
+      p.Zp(2, x, "input zero point");
+      p.QBounds(3, 4, 5, y);
+      q_.x_zero_point = static_cast<int32_t>(p.s.ints[2]);
+      q_.y_zero_point = static_cast<int32_t>(p.s.ints[3]);
+      q_.y_min = static_cast<int32_t>(p.s.ints[4]);
+      q_.y_max = static_cast<int32_t>(p.s.ints[5]);
+      q_.x_scale = p.Scale(0, "input scale");
+      q_.y_scale = p.Scale(1, "output scale");
+    }
+  }
+  ops::ResizeGeom GeomFor(const Dims& xs, const Dims& ys) const {
+    ops::ResizeGeom g;
+    g.batch = xs[0]; g.in_h = xs[1]; g.in_w = xs[2]; g.channels = xs[3]; g.out_h = ys[1]; g.out_w = ys[2];
+    g.align_corners = align_; g.half_pixel_centers = half_;
+    return g;
+  }
+  void Run(RunContext& c) const override {
+    const int x = inputs[0], y = outputs[0];
+    const ops::ResizeGeom g = GeomFor(c.Shape(x), c.Shape(y));
+    const DType t = c.s->plan().buffers[static_cast<size_t>(x)].dtype;
+    if (kind_ == 0) ops::ResizeNearest(DTypeSize(t), g, c.ptr[static_cast<size_t>(x)], c.ptr[static_cast<size_t>(y)], c.threads);
+    else if (kind_ == 1) ops::ResizeBilinearF32(g, c.P<float>(x), c.P<float>(y), c.threads);
+    else if (t == DType::kI8) ops::ResizeBilinear(g, c.P<int8_t>(x), q_, c.P<int8_t>(y), c.threads);
+    else ops::ResizeBilinear(g, c.P<uint8_t>(x), q_, c.P<uint8_t>(y), c.threads);
+  }
+
+ private:
+  int kind_;
+  bool align_ = false, half_ = false;
+  ops::ResizeQ q_;
+};
+
+class CopyStep : public Step {
+ public:
+  explicit CopyStep(const Spec& p) {
+    p.Arity(1, 1, 0, 0, 0);
+    const int x = p.s.inputs[0], y = p.s.outputs[0];
+    if (p.Buf(x).dtype != p.Buf(y).dtype || p.ses.Elements(x, 3) != p.ses.Elements(y, 3) || p.ses.Elements(x, 1) != p.ses.Elements(y, 1)) {
+      Bad("copy: input and output must have one dtype and size");
+    }
+  }
+  void Run(RunContext& c) const override {
+    const int x = inputs[0];
+    std::memcpy(c.ptr[static_cast<size_t>(outputs[0])], c.ptr[static_cast<size_t>(x)],
+                static_cast<size_t>(c.Elements(x)) * DTypeSize(c.s->plan().buffers[static_cast<size_t>(x)].dtype));
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Step> MakeStep(const StepSpec& s, const Session& session) {
+  const Spec p{s, session};
+  const std::string& op = s.op;
+  if (op == "conv_i8") return std::make_unique<GemmStep>(p, GemmStep::kInt8, true);
+  if (op == "matmul_i8") return std::make_unique<GemmStep>(p, GemmStep::kInt8, false);
+  if (op == "conv_dyn") return std::make_unique<GemmStep>(p, GemmStep::kDynamic, true);
+  if (op == "matmul_dyn") return std::make_unique<GemmStep>(p, GemmStep::kDynamic, false);
+  if (op == "conv_f32") return std::make_unique<FloatGemmStep>(p, true);
+  if (op == "matmul_f32") return std::make_unique<FloatGemmStep>(p, false);
+  if (op == "dw_i8") return std::make_unique<DepthwiseStep>(p, true);
+  if (op == "dw_f32") return std::make_unique<DepthwiseStep>(p, false);
+  if (op == "maxpool_i8") return std::make_unique<PoolStep>(p, true, true);
+  if (op == "maxpool_f32") return std::make_unique<PoolStep>(p, true, false);
+  if (op == "avgpool_i8") return std::make_unique<PoolStep>(p, false, true);
+  if (op == "avgpool_f32") return std::make_unique<PoolStep>(p, false, false);
+  if (op == "mean_i8") return std::make_unique<MeanStep>(p, true);
+  if (op == "mean_f32") return std::make_unique<MeanStep>(p, false);
+  if (op == "binary_i8") return std::make_unique<BinaryStep>(p, true);
+  if (op == "binary_f32") return std::make_unique<BinaryStep>(p, false);
+  if (op == "lut") return std::make_unique<LutStep>(p);
+  if (op == "act_f32") return std::make_unique<ActStep>(p);
+  if (op == "softmax_i8") return std::make_unique<SoftmaxStep>(p, true);
+  if (op == "softmax_f32") return std::make_unique<SoftmaxStep>(p, false);
+  if (op == "concat_i8") return std::make_unique<ConcatStep>(p, true);
+  if (op == "concat") return std::make_unique<ConcatStep>(p, false);
+  if (op == "prelu_i8") return std::make_unique<PreluStep>(p, true);
+  if (op == "prelu_f32") return std::make_unique<PreluStep>(p, false);
+  if (op == "quantize") return std::make_unique<ConvertStep>(p, true);
+  if (op == "dequantize") return std::make_unique<ConvertStep>(p, false);
+  if (op == "pad") return std::make_unique<PadStep>(p);
+  if (op == "transpose") return std::make_unique<TransposeStep>(p);
+  if (op == "resize_nearest") return std::make_unique<ResizeStep>(p, 0);
+  if (op == "resize_bilinear_f32") return std::make_unique<ResizeStep>(p, 1);
+  if (op == "resize_bilinear_i8") return std::make_unique<ResizeStep>(p, 2);
+  if (op == "copy") return std::make_unique<CopyStep>(p);
+  Bad("unknown op '" + op + "'");
+}
+
+}  // namespace runtime
+}  // namespace tfjq

@@ -1,0 +1,231 @@
+// InferenceSession (issue 5): runs a float or §12-quantized graph with the native runtime.
+// Native segments run in one native call each (off the event loop, on the thread pool, with
+// a preplanned arena); tfjs segments run through execute() (src/model/execute.ts).
+//
+//   const session = await InferenceSession.create('model.json', { threads: 2 });
+//   const out = await session.run({ input: { data, shape: [1, 224, 224, 3] } });
+//   session.dispose();
+import type { RuntimeSessionNative } from '../../binding.js';
+import { tf } from '../backend/float.js';
+import { execute } from '../model/execute.js';
+import type { Graph } from '../model/ir.js';
+import { loadModel } from '../model/load.js';
+import { native } from '../native/binding.js';
+import { compilePlan, elementsFor, type CompiledPlan, type PlannedNode, type Placement } from './plan.js';
+
+export type { PlannedNode, Placement };
+
+export type TensorDType = 'float32' | 'int32' | 'bool';
+type HostArray = Float32Array | Int32Array | Uint8Array;
+
+export interface TensorSpec {
+  name: string;
+  /** -1 = free (the batch). */
+  shape: number[];
+  dtype: TensorDType;
+}
+
+export interface HostTensor {
+  data: HostArray;
+  shape: number[];
+  dtype: TensorDType;
+}
+
+export type RunInputs = Record<string, { data: ArrayLike<number> | HostArray; shape: readonly number[] } | tf.Tensor> | tf.Tensor | tf.Tensor[];
+
+export interface SessionOptions {
+  /** Threads a run uses from the shared pool (0 = the pool size; default 0). */
+  threads?: number;
+}
+
+export interface RunOptions {
+  /** Return tf.Tensors instead of typed arrays (the caller disposes them). */
+  tensors?: boolean;
+}
+
+export interface SessionMemory {
+  /** Weights held by the native segments (packed GEMM panels + other arrays). */
+  weightBytes: number;
+  /** Activation arenas (one per concurrent run, sized by liveness analysis). */
+  arenaBytes: number;
+}
+
+const DTYPE_ARRAY: Record<TensorDType, new (n: number) => HostArray> = { float32: Float32Array, int32: Int32Array, bool: Uint8Array };
+
+export class InferenceSession {
+  readonly inputs: readonly TensorSpec[];
+  readonly outputs: readonly TensorSpec[];
+  /** Which node runs where (native-int8 / native-dynamic / native-float / tfjs). */
+  readonly plan: readonly PlannedNode[];
+  readonly mode: CompiledPlan['mode'];
+  private natives: (RuntimeSessionNative | undefined)[];
+  private disposed = false;
+
+  private constructor(private readonly graph: Graph, private readonly compiled: CompiledPlan, threads: number) {
+    const ctor = native().RuntimeSession;
+    this.natives = compiled.segments.map((s) => (s.kind === 'native' ? new ctor(s.plan, threads) : undefined));
+    this.inputs = graph.inputs.map((i) => ({ name: i.name, shape: i.shape ? [...i.shape] : [], dtype: i.dtype as TensorDType }));
+    this.outputs = graph.outputs.map((o) => {
+      const info = graph.tensors.get(o);
+      return { name: o, shape: info?.shape ? [...info.shape] : [], dtype: (info?.dtype ?? 'float32') as TensorDType };
+    });
+    this.plan = compiled.nodes;
+    this.mode = compiled.mode;
+  }
+
+  /** Loads (a path: loadModel) or takes a graph, compiles the plan and creates the native segments. */
+  static async create(model: string | Graph, options: SessionOptions = {}): Promise<InferenceSession> {
+    if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
+    const threads = options.threads ?? 0;
+    if (!Number.isInteger(threads) || threads < 0 || threads > 256) throw new RangeError(`options.threads must be an integer in [0, 256], got ${String(threads)}`);
+    let g: Graph;
+    if (typeof model === 'string') g = await loadModel(model);
+    else if (model && typeof model === 'object' && Array.isArray((model as Graph).nodes) && (model as Graph).constants instanceof Map) g = model;
+    else throw new TypeError('model must be a path to model.json or a Graph');
+    for (const i of g.inputs) {
+      if (i.dtype !== 'float32') throw new RangeError(`input '${i.name}' has dtype ${i.dtype}; the runtime takes float32 inputs`);
+    }
+    return new InferenceSession(g, compilePlan(g), threads);
+  }
+
+  /** Weight and arena bytes of the native segments. */
+  get memory(): SessionMemory {
+    this.check();
+    let weightBytes = 0, arenaBytes = 0;
+    for (const n of this.natives) {
+      if (!n) continue;
+      const m = n.memory();
+      weightBytes += m.weightBytes;
+      arenaBytes += m.arenaBytes;
+    }
+    return { weightBytes, arenaBytes };
+  }
+
+  /** Segments (native step counts / tfjs node lists), for inspection. */
+  get segments(): { kind: 'native' | 'tfjs'; nodes: string[]; steps?: number }[] {
+    return this.compiled.segments.map((s) => (s.kind === 'native' ? { kind: s.kind, nodes: s.nodes, steps: s.plan.steps.length } : { kind: s.kind, nodes: s.nodes }));
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const n of this.natives) n?.dispose();
+    this.natives = [];
+  }
+
+  private check(): void {
+    if (this.disposed) throw new Error('InferenceSession: the session has been disposed');
+  }
+
+  private bind(inputs: RunInputs): Map<string, HostTensor> {
+    const names = this.inputs.map((i) => i.name);
+    const entries: [string, unknown][] = [];
+    if (inputs instanceof tf.Tensor) {
+      if (names.length !== 1) throw new RangeError(`run: the model has ${names.length} inputs (${names.join(', ')}); pass an array or a name → tensor record`);
+      entries.push([names[0]!, inputs]);
+    } else if (Array.isArray(inputs)) {
+      if (inputs.length !== names.length) throw new RangeError(`run: got ${inputs.length} tensors, the model takes ${names.length}`);
+      inputs.forEach((t, i) => entries.push([names[i]!, t]));
+    } else if (inputs && typeof inputs === 'object') {
+      for (const [k, v] of Object.entries(inputs)) {
+        if (!names.includes(k)) throw new RangeError(`run: '${k}' is not an input of the model (inputs: ${names.join(', ')})`);
+        entries.push([k, v]);
+      }
+    } else {
+      throw new TypeError('run: inputs must be a name → {data, shape} record, a tf.Tensor or an array of tf.Tensors');
+    }
+    const m = new Map<string, HostTensor>();
+    for (const [k, v] of entries) {
+      const spec = this.inputs.find((i) => i.name === k)!;
+      let data: HostArray, shape: number[];
+      if (v instanceof tf.Tensor) {
+        if (v.isDisposed) throw new TypeError(`run: inputs['${k}'] is disposed`);
+        if (v.dtype !== 'float32') throw new TypeError(`run: inputs['${k}'] has dtype ${v.dtype}, the model expects float32`);
+        data = v.dataSync() as Float32Array;
+        shape = [...v.shape];
+      } else {
+        if (!v || typeof v !== 'object') throw new TypeError(`run: inputs['${k}'] must be {data, shape} or a tf.Tensor`);
+        const o = v as { data?: unknown; shape?: unknown };
+        if (!Array.isArray(o.shape) || o.shape.some((d) => !Number.isInteger(d) || (d as number) < 0)) {
+          throw new TypeError(`run: inputs['${k}'].shape must be an array of non-negative integers`);
+        }
+        shape = [...(o.shape as number[])];
+        if (o.data instanceof Float32Array) data = o.data;
+        else if (Array.isArray(o.data)) data = Float32Array.from(o.data as number[]);
+        else throw new TypeError(`run: inputs['${k}'].data must be a Float32Array (dtype float32)${o.data && ArrayBuffer.isView(o.data) ? `, got ${(o.data as object).constructor.name}` : ''}`);
+      }
+      const want = spec.shape;
+      if (want.length && !(shape.length === want.length && want.every((d, i) => d < 0 || d === shape[i]))) {
+        throw new RangeError(`run: inputs['${k}'] has shape [${shape.join(', ')}], the model expects [${want.map((d) => (d < 0 ? '?' : d)).join(', ')}]`);
+      }
+      const n = shape.reduce((a, b) => a * b, 1);
+      if (data.length !== n) throw new RangeError(`run: inputs['${k}'] has ${data.length} values, shape [${shape.join(', ')}] needs ${n}`);
+      m.set(k, { data, shape, dtype: 'float32' });
+    }
+    for (const n of names) if (!m.has(n)) throw new RangeError(`run: input '${n}' was not given`);
+    return m;
+  }
+
+  /** Runs the model on one batch; outputs by name as typed arrays (or tf.Tensors with {tensors: true}). */
+  async run(inputs: RunInputs, options: { tensors: true }): Promise<Record<string, tf.Tensor>>;
+  async run(inputs: RunInputs, options?: RunOptions): Promise<Record<string, HostTensor>>;
+  async run(inputs: RunInputs, options: RunOptions = {}): Promise<Record<string, HostTensor> | Record<string, tf.Tensor>> {
+    this.check();
+    const values = this.bind(inputs);
+    const batches = this.inputs.filter((i) => i.shape[0] === -1).map((i) => values.get(i.name)!.shape[0]!);
+    if (new Set(batches).size > 1) throw new RangeError(`run: inputs disagree on the batch size (${batches.join(', ')})`);
+    for (const [si, seg] of this.compiled.segments.entries()) {
+      if (seg.kind === 'native') {
+        const nat = this.natives[si];
+        if (!nat) this.check();
+        let batch = 1;
+        const arrays = seg.inputs.map((t) => {
+          const v = values.get(t.tensor);
+          if (!v) throw new Error(`internal: tensor '${t.tensor}' has no value`);
+          if (!(v.data instanceof Float32Array)) throw new TypeError(`tensor '${t.tensor}' must be float32`);
+          if (t.shape[0] === -1) batch = v.shape[0]!;
+          return v;
+        });
+        for (const [i, t] of seg.inputs.entries()) {
+          const v = arrays[i]!;
+          const ok = v.shape.length === t.shape.length && t.shape.every((d, j) => (d < 0 ? v.shape[j] === batch : d === v.shape[j]));
+          if (!ok) throw new RangeError(`run: tensor '${t.tensor}' has shape [${v.shape.join(', ')}], the plan expects [${t.shape.join(', ')}] with batch ${batch}`);
+        }
+        const outs = await nat!.run(batch, arrays.map((a) => a.data as Float32Array));
+        seg.outputs.forEach((t, i) => {
+          const data = outs[i] as Float32Array;
+          const shape = t.shape.map((d) => (d < 0 ? batch : d));
+          if (data.length !== elementsFor(t.shape, batch)) throw new Error(`internal: output '${t.tensor}' size`);
+          values.set(t.tensor, { data, shape, dtype: 'float32' });
+        });
+      } else {
+        const given: Record<string, tf.Tensor> = {};
+        for (const t of seg.inputs) {
+          const v = values.get(t);
+          if (v) given[t] = tf.tensor(v.data, v.shape, v.dtype);
+        }
+        try {
+          const res = execute(this.graph, {}, { nodes: seg.nodes, given, outputs: seg.outputs });
+          seg.outputs.forEach((t, i) => {
+            const r = res[i]!;
+            const dtype = (r.dtype === 'int32' || r.dtype === 'bool' ? r.dtype : 'float32') as TensorDType;
+            const data = new DTYPE_ARRAY[dtype](r.size);
+            data.set(r.dataSync() as HostArray);
+            values.set(t, { data, shape: [...r.shape], dtype });
+            r.dispose();
+          });
+        } finally {
+          for (const t of Object.values(given)) t.dispose();
+        }
+      }
+    }
+    const out: Record<string, HostTensor> = {};
+    for (const o of this.outputs) {
+      const v = values.get(o.name);
+      if (!v) throw new Error(`internal: output '${o.name}' was not computed`);
+      out[o.name] = v;
+    }
+    if (!options.tensors) return out;
+    return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, tf.tensor(v.data, v.shape, v.dtype)]));
+  }
+}

@@ -1,0 +1,64 @@
+// Shared fixtures of the runtime tests: float graphs from tfjs-layers models, an int8 §12
+// annotation from observed ranges (weights.ts of the PTQ code: quantizeWeight +
+// setActivationRanges), and comparisons.
+import { expect } from 'vitest';
+import { tf } from '../../src/backend/float.js';
+import { execute, loadModel, optimize, type Graph } from '../../src/model/index.js';
+import { saveLayersToMemory } from '../../src/model/testing.js';
+import { quantizeWeight, setActivationRanges, weightedNodes } from '../../src/quant/weights.js';
+
+export async function graphOf(model: tf.LayersModel): Promise<Graph> {
+  return optimize(await loadModel(await saveLayersToMemory(model)));
+}
+
+/** Min/max of every float32 tensor (inputs and node outputs) over the calibration batch. */
+export function observedRanges(g: Graph, x: tf.Tensor): Map<string, [number, number]> {
+  const r = new Map<string, [number, number]>();
+  const see = (name: string, t: tf.Tensor) => {
+    if (t.dtype !== 'float32') return;
+    const d = t.dataSync();
+    let lo = Infinity, hi = -Infinity;
+    for (const v of d) { if (v < lo) lo = v; if (v > hi) hi = v; }
+    r.set(name, [lo, hi]);
+  };
+  see(g.inputs[0]!.name, x);
+  execute(g, x, { observer: (n, outs) => n.outputs.forEach((o, i) => outs[i] && see(o, outs[i]!)) }).forEach((t) => t.dispose());
+  return r;
+}
+
+/** §12 annotation in place: int8 per-channel weights, activation ranges from `calib`. */
+export function annotate(g: Graph, calib: tf.Tensor, mode: 'int8' | 'dynamic' = 'int8', granularity: 'tensor' | 'row' = 'tensor'): Graph {
+  for (const { node, weight } of weightedNodes(g)) quantizeWeight(weight, node, 'channel');
+  if (mode === 'int8') setActivationRanges(g, observedRanges(g, calib));
+  g.metadata.quantization = { mode, floatNodes: [], inputType: 'float32', outputType: 'float32', ...(mode === 'dynamic' ? { dynamic: { granularity } } : {}) };
+  return g;
+}
+
+/** max |a − b| / max(|b|, tiny) */
+export function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let m = 0, s = 0;
+  for (let i = 0; i < b.length; i++) { m = Math.max(m, Math.abs(a[i]! - b[i]!)); s = Math.max(s, Math.abs(b[i]!)); }
+  return m / Math.max(s, 1e-30);
+}
+
+export function argmaxRows(x: ArrayLike<number>, cols: number): number[] {
+  const out: number[] = [];
+  for (let r = 0; r * cols < x.length; r++) {
+    let best = 0;
+    for (let c = 1; c < cols; c++) if (x[r * cols + c]! > x[r * cols + best]!) best = c;
+    out.push(best);
+  }
+  return out;
+}
+
+export function agreement(a: number[], b: number[]): number {
+  expect(a.length).toBe(b.length);
+  return a.filter((v, i) => v === b[i]).length / a.length;
+}
+
+export function floatOutputs(g: Graph, x: tf.Tensor): Float32Array[] {
+  const r = execute(g, x);
+  const out = r.map((t) => t.dataSync() as Float32Array);
+  r.forEach((t) => t.dispose());
+  return out;
+}
