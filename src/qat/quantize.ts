@@ -1,0 +1,837 @@
+// Quantization-aware training for tfjs-layers models (issue 7), after TF-MOT's quantize_model:
+// quantizeModel(model) returns a QatModel that evaluates the model's layer graph with
+// fake-quantized weights and activations placed exactly where the int8 runtime quantizes
+// (docs/quantization.md §12): after every conv/dense with its fused ReLU/ReLU6 (BatchNorm
+// folded into the weights first), after Add/Concatenate/AvgPool/activation tables, with
+// pass-through ops (MaxPool, Reshape, Flatten, padding, nearest upsampling, Dropout) sharing
+// their input's range. The model's own variables are what gets trained (fit()), so the
+// float model stays usable; convertQat (export.ts) produces the §12 int8 graph.
+//
+// tfjs-layers cannot re-wrap built layers, so instead of wrapper layers the QatModel walks the
+// Keras topology (the same one the graph loader lowers) and runs each layer with tfjs ops.
+import { tf } from '../backend/float.js';
+import { assertFinite, assertInt, assertOneOf } from '../native/validate.js';
+import { channelLayout, perTensorLayout, weightLayout, type ChannelLayout, type WeightKind } from '../quant/scheme.js';
+import { permutation, seededRandom } from '../data/random.js';
+import {
+  assertBits, fakeQuant, fakeQuantParams, RangeTracker, weightParams,
+  type FakeQuantParams, type FakeQuantSpec,
+} from './fake-quant.js';
+
+type Json = Record<string, unknown>;
+
+// ---- configuration
+
+export interface LayerQuantizeConfig {
+  /** Weight bits, 2–8 (default 8). */
+  weightBits?: number;
+  /** Symmetric weights (zero point 0, narrow range; default true). */
+  weightSymmetric?: boolean;
+  /** One scale per output channel (default true) or per tensor. */
+  weightPerChannel?: boolean;
+  /** Activation bits, 2–8 (default 8). */
+  activationBits?: number;
+  /** Symmetric activations (default false: asymmetric, as the int8 runtime). */
+  activationSymmetric?: boolean;
+}
+
+export interface QuantizeOptions extends LayerQuantizeConfig {
+  /** Per-layer overrides by layer name; `false` keeps a layer float. Unknown names are an error. */
+  layers?: Record<string, LayerQuantizeConfig | false>;
+  /** Moving-average decay of the activation ranges (default 0.99). */
+  emaDecay?: number;
+  /** Freeze the activation ranges after this many training steps (default: never). */
+  freezeRangesAfter?: number;
+  /** Fold BatchNormalization into the preceding conv/dense (default true). */
+  foldBatchNorm?: boolean;
+  /** PQAT: keep the zeros of every quantized kernel at zero through training. */
+  preserveSparsity?: boolean;
+  /** CQAT: keep every quantized kernel's values on its clusters (updates are averaged per cluster). */
+  preserveClusters?: boolean;
+}
+
+interface ResolvedConfig {
+  weight: FakeQuantSpec;
+  perChannel: boolean;
+  activation: FakeQuantSpec;
+}
+
+function checkLayerConfig(c: LayerQuantizeConfig, where: string): void {
+  if (c === null || typeof c !== 'object') throw new TypeError(`${where} must be an object`);
+  const known = ['weightBits', 'weightSymmetric', 'weightPerChannel', 'activationBits', 'activationSymmetric'];
+  for (const k of Object.keys(c)) if (!known.includes(k)) throw new RangeError(`${where}.${k} is not a quantization setting (${known.join(', ')})`);
+  if (c.weightBits !== undefined) assertBits(c.weightBits, `${where}.weightBits`);
+  if (c.activationBits !== undefined) assertBits(c.activationBits, `${where}.activationBits`);
+  for (const k of ['weightSymmetric', 'weightPerChannel', 'activationSymmetric'] as const) {
+    if (c[k] !== undefined && typeof c[k] !== 'boolean') throw new TypeError(`${where}.${k} must be a boolean`);
+  }
+}
+
+function resolve(base: LayerQuantizeConfig, over: LayerQuantizeConfig | undefined): ResolvedConfig {
+  const c = { ...base, ...(over ?? {}) };
+  return {
+    weight: { bits: c.weightBits ?? 8, symmetric: c.weightSymmetric ?? true },
+    perChannel: c.weightPerChannel ?? true,
+    activation: { bits: c.activationBits ?? 8, symmetric: c.activationSymmetric ?? false },
+  };
+}
+
+// ---- annotation (quantizeAnnotate + quantizeApply)
+
+const annotations = new WeakMap<object, LayerQuantizeConfig>();
+
+/**
+ * Marks a layer (or every layer of a model) for quantization by quantizeApply, with an
+ * optional per-layer config. Returns its argument.
+ */
+export function quantizeAnnotate<T extends tf.layers.Layer | tf.LayersModel>(target: T, config: LayerQuantizeConfig = {}): T {
+  checkLayerConfig(config, 'config');
+  if (target instanceof tf.LayersModel) {
+    for (const l of target.layers) annotations.set(l, config);
+    annotations.set(target, config);
+  } else if (target instanceof tf.layers.Layer) {
+    annotations.set(target, config);
+  } else {
+    throw new TypeError('quantizeAnnotate takes a tfjs-layers Layer or LayersModel');
+  }
+  return target;
+}
+
+/** Quantizes only the annotated layers of `model` (everything else stays float). */
+export function quantizeApply(model: tf.LayersModel, options: QuantizeOptions = {}): QatModel {
+  checkModel(model);
+  const layers: Record<string, LayerQuantizeConfig | false> = {};
+  let any = false;
+  for (const l of model.layers) {
+    const a = annotations.get(l);
+    if (a) any = true;
+    layers[l.name] = options.layers?.[l.name] ?? a ?? false;
+  }
+  if (!any) throw new RangeError('quantizeApply: no layer of the model is annotated (call quantizeAnnotate first)');
+  const disabled = new Set(Object.entries(options.layers ?? {}).filter(([, c]) => c === false).map(([n]) => n));
+  return new QatModel(model, { ...options, layers }, true, disabled);
+}
+
+/** Quantizes the whole model (every layer that can be; the others are reported in `report.float`). */
+export function quantizeModel(model: tf.LayersModel, options: QuantizeOptions = {}): QatModel {
+  checkModel(model);
+  return new QatModel(model, options, false);
+}
+
+function checkModel(model: tf.LayersModel): void {
+  if (!(model instanceof tf.LayersModel)) {
+    throw new TypeError('model must be a tfjs-layers LayersModel (tf.sequential or tf.model); graph models and plain functions cannot be trained');
+  }
+  const cls = model.getClassName();
+  if (cls !== 'Sequential' && cls !== 'Model' && cls !== 'Functional') {
+    throw new TypeError(`subclassed models are not supported (class '${cls}'): quantize a Sequential or functional model`);
+  }
+}
+
+// ---- the layer graph
+
+/** Conv-like layers whose weights are fake-quantized. */
+const CONV = new Set(['Dense', 'Conv2D', 'DepthwiseConv2D', 'SeparableConv2D', 'Conv2DTranspose', 'Conv1D']);
+/** Layers whose output the int8 runtime computes (own range). */
+const INT8 = new Set(['Add', 'Subtract', 'Multiply', 'Maximum', 'Minimum', 'Average', 'Concatenate', 'AveragePooling2D',
+  'GlobalAveragePooling2D', 'ReLU', 'LeakyReLU', 'PReLU', 'ELU', 'Softmax']);
+/** Layers that only move data: output range = input range. */
+const PASS = new Set(['MaxPooling2D', 'GlobalMaxPooling2D', 'Flatten', 'Reshape', 'Permute', 'ZeroPadding2D', 'Dropout',
+  'SpatialDropout1D', 'SpatialDropout2D', 'GaussianNoise', 'GaussianDropout', 'AlphaDropout']);
+/** Activation names the int8 runtime runs (fused or as tables). */
+const INT8_ACT = new Set(['relu', 'relu6', 'elu', 'sigmoid', 'tanh', 'softmax']);
+
+export type StepKind = 'conv' | 'int8' | 'pass' | 'float' | 'folded' | 'fused';
+
+export interface Quantizer {
+  id: number;
+  /** The tensor key (layer@application) whose range this is. */
+  tensor: string;
+  spec: FakeQuantSpec;
+  tracker: RangeTracker;
+  /** Fixed parameters (Softmax output: scale 1/256, zero point −128). */
+  fixed?: FakeQuantParams;
+  /** Calibration accumulator. */
+  calib?: [number, number];
+}
+
+export interface ConvWeight {
+  /** 'kernel' | 'depthwise_kernel' | 'pointwise_kernel'. */
+  name: string;
+  variable: tf.LayerVariable;
+  kind: WeightKind | 'conv1d';
+}
+
+export interface Step {
+  index: number;
+  layer: tf.layers.Layer;
+  className: string;
+  name: string;
+  /** Application index of the layer (0 for the first call). */
+  app: number;
+  /** Name prefix of the graph nodes lowered from this application. */
+  prefix: string;
+  config: Json;
+  inputs: string[];
+  output: string;
+  kind: StepKind;
+  /** Why a step stays float. */
+  reason?: string;
+  cfg?: ResolvedConfig;
+  // conv steps
+  weights?: ConvWeight[];
+  bias?: tf.LayerVariable;
+  bn?: Step;
+  fusedAct?: Step;
+  /** Effective activation of a conv step (own, or a fused ReLU/ReLU6 layer's). */
+  act?: string;
+  /** Quantizer before the activation (non-fusable activations) or before the bias (Conv1D, Conv2DTranspose). */
+  pre?: Quantizer;
+  /** SeparableConv2D: the depthwise output. */
+  mid?: Quantizer;
+}
+
+export interface QatReport {
+  /** Layers quantized (weights and/or output). */
+  quantized: string[];
+  /** BatchNormalization layers folded into the preceding layer. */
+  folded: { layer: string; into: string }[];
+  /** Layers left float, with the reason. */
+  float: { layer: string; reason: string }[];
+}
+
+export interface ForwardMode {
+  training: boolean;
+  /** Fake quantization on (false: the float model with BatchNorm folded). */
+  quantize: boolean;
+  /** Range updates: moving average (training), min/max accumulation (calibrate), none. */
+  observe: 'ema' | 'minmax' | 'none';
+}
+
+export interface FitOptions {
+  epochs: number;
+  batchSize?: number;
+  optimizer?: 'adam' | 'sgd';
+  /** Default 1e-4 for adam, 1e-3 for sgd (fine-tuning rates). */
+  learningRate?: number;
+  momentum?: number;
+  seed?: number;
+  onBatchEnd?: (p: { epoch: number; batch: number; batches: number; loss: number }) => void;
+  onEpochEnd?: (p: { epoch: number; epochs: number; loss: number; seconds: number }) => void;
+}
+
+const SOFTMAX_OUT: FakeQuantParams = { scale: 1 / 256, zeroPoint: -128, qmin: -128, qmax: 127 };
+
+function actName(c: Json): string {
+  const a = c.activation;
+  if (a === undefined || a === null) return 'linear';
+  if (typeof a === 'string') return a;
+  if (typeof a === 'object' && typeof (a as Json).class_name === 'string') return String((a as Json).class_name).toLowerCase();
+  return 'unknown';
+}
+
+function reluKind(s: Step): 'relu' | 'relu6' | undefined {
+  if (s.className === 'Activation') {
+    const a = actName(s.config);
+    return a === 'relu' || a === 'relu6' ? a : undefined;
+  }
+  if (s.className === 'ReLU') {
+    const c = s.config;
+    if ((c.negative_slope ?? 0) !== 0 || (c.threshold ?? 0) !== 0) return undefined;
+    const mv = c.max_value;
+    return mv === null || mv === undefined ? 'relu' : mv === 6 ? 'relu6' : undefined;
+  }
+  return undefined;
+}
+
+/** The original tfjs-layers topology as JSON (what model.save writes). */
+function topology(model: tf.LayersModel): Json {
+  return model.toJSON(null, false) as unknown as Json;
+}
+
+export class QatModel {
+  readonly steps: Step[] = [];
+  /** Model input keys, in order. */
+  readonly inputs: string[] = [];
+  readonly outputs: string[] = [];
+  /** Graph input names of the lowered model (same order as inputs). */
+  readonly inputNames: string[] = [];
+  readonly quantizers: Quantizer[] = [];
+  /** Quantizer of each tensor key (shared by pass-through ops). */
+  readonly tensorQuantizer = new Map<string, Quantizer>();
+  readonly report: QatReport = { quantized: [], folded: [], float: [] };
+  readonly options: QuantizeOptions;
+  /** Training steps taken. */
+  step = 0;
+  private masks = new Map<tf.LayerVariable, Uint8Array>();
+  private clusters = new Map<tf.LayerVariable, { labels: Int32Array; count: number; fixedZero: boolean[] }>();
+  private actLayers = new Map<string, tf.layers.Layer>();
+  /** Logits of the output softmax of the last forward pass (for the training loss). */
+  private logits: tf.Tensor | undefined;
+
+  /** Layers the user disabled explicitly (never folded or fused into a quantized layer). */
+  private readonly disabled: Set<string>;
+
+  constructor(readonly model: tf.LayersModel, options: QuantizeOptions, annotated: boolean, disabled?: Set<string>) {
+    if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
+    checkLayerConfig(pickConfig(options), 'options');
+    const names = new Set(model.layers.map((l) => l.name));
+    for (const [name, c] of Object.entries(options.layers ?? {})) {
+      if (!names.has(name)) throw new RangeError(`options.layers names '${name}', which is not a layer of the model`);
+      if (c !== false) checkLayerConfig(c, `options.layers['${name}']`);
+    }
+    if (options.emaDecay !== undefined) assertFinite(options.emaDecay, 'options.emaDecay');
+    if (options.freezeRangesAfter !== undefined && options.freezeRangesAfter !== Infinity) assertInt(options.freezeRangesAfter, 'options.freezeRangesAfter', 0);
+    for (const k of ['foldBatchNorm', 'preserveSparsity', 'preserveClusters'] as const) {
+      if (options[k] !== undefined && typeof options[k] !== 'boolean') throw new TypeError(`options.${k} must be a boolean`);
+    }
+    new RangeTracker(options.emaDecay ?? 0.99, options.freezeRangesAfter ?? Infinity); // validates
+    this.options = options;
+    this.disabled = disabled ?? new Set(Object.entries(options.layers ?? {}).filter(([, c]) => c === false).map(([n]) => n));
+    this.buildSteps(topology(model));
+    this.classify(annotated);
+    this.assignQuantizers();
+    this.captureConstraints();
+  }
+
+  // -- structure
+
+  private buildSteps(topo: Json): void {
+    const cls = String(topo.class_name);
+    const cfg = topo.config as Json | Json[];
+    if (cls === 'Sequential') {
+      const layers = (Array.isArray(cfg) ? cfg : (cfg.layers as Json[])) ?? [];
+      let cur: string | undefined;
+      for (const [i, l] of layers.entries()) {
+        const lc = (l.config ?? {}) as Json;
+        const name = String(lc.name ?? `${String(l.class_name)}_${i}`);
+        if (cur === undefined) {
+          const inName = l.class_name === 'InputLayer' ? name : `${name}_input`;
+          cur = `${inName}@0`;
+          this.inputs.push(cur);
+          this.inputNames.push(inName);
+        }
+        if (l.class_name === 'InputLayer') continue;
+        cur = this.addStep(String(l.class_name), name, 0, name, lc, [cur]);
+      }
+      this.outputs.push(cur!);
+      return;
+    }
+    // Functional: the loader's traversal (inbound nodes in config order, deferred until their inputs exist).
+    const c = cfg as Json;
+    const layers = c.layers as Json[];
+    const apps = new Map<string, number>();
+    const known = new Set<string>();
+    for (const l of layers) {
+      const name = String(l.name ?? (l.config as Json)?.name);
+      const lcls = String(l.class_name);
+      apps.set(name, lcls === 'InputLayer' || lcls === 'Sequential' || lcls === 'Model' || lcls === 'Functional' ? 1 : 0);
+    }
+    for (const ref of c.input_layers as unknown[][]) {
+      const key = `${String(ref[0])}@0`;
+      this.inputs.push(key);
+      this.inputNames.push(String(ref[0]));
+      known.add(key);
+    }
+    const queue: [Json, unknown[]][] = [];
+    for (const l of layers) {
+      if (l.class_name === 'InputLayer') continue;
+      for (const nd of (l.inbound_nodes as unknown[][] | undefined) ?? []) queue.push([l, nd]);
+    }
+    let progress = true;
+    while (queue.length && progress) {
+      progress = false;
+      for (let qi = 0; qi < queue.length; qi++) {
+        const [l, nd] = queue[qi]!;
+        const refs = nd.map((r) => r as unknown[]);
+        if (refs.some((r) => Number(r[2]) !== 0)) throw new RangeError(`layer '${String(l.name)}' reads output ${String(refs.find((r) => Number(r[2]) !== 0)![2])} of a multi-output layer: not supported`);
+        const ins = refs.map((r) => `${String(r[0])}@${Number(r[1])}`);
+        if (!ins.every((k) => known.has(k))) continue;
+        queue.splice(qi--, 1);
+        progress = true;
+        const name = String(l.name);
+        const app = apps.get(name)!;
+        apps.set(name, app + 1);
+        const out = this.addStep(String(l.class_name), name, app, app ? `${name}_${app}` : name, (l.config ?? {}) as Json, ins);
+        known.add(out);
+      }
+    }
+    if (queue.length) throw new RangeError(`the model's topology cannot be ordered (layer '${String(queue[0]![0].name)}')`);
+    for (const ref of c.output_layers as unknown[][]) this.outputs.push(`${String(ref[0])}@${Number(ref[1])}`);
+  }
+
+  private addStep(className: string, name: string, app: number, prefix: string, config: Json, inputs: string[]): string {
+    const output = `${name}@${app}`;
+    this.steps.push({
+      index: this.steps.length, layer: this.model.getLayer(name), className, name, app, prefix, config, inputs, output, kind: 'float',
+    });
+    return output;
+  }
+
+  private consumers(key: string): Step[] {
+    return this.steps.filter((s) => s.inputs.includes(key));
+  }
+
+  private classify(annotated: boolean): void {
+    const base = pickConfig(this.options);
+    const layerCfg = (s: Step): LayerQuantizeConfig | false | undefined => this.options.layers?.[s.name];
+    const apps = new Map<string, number>();
+    for (const s of this.steps) apps.set(s.name, (apps.get(s.name) ?? 0) + 1);
+    const fold = this.options.foldBatchNorm ?? true;
+    for (const s of this.steps) {
+      if (s.kind !== 'float' || s.reason) continue;
+      const over = layerCfg(s);
+      if (over === false && !(annotated && PASS.has(s.className))) {
+        s.reason = annotated ? 'not annotated' : 'disabled by options.layers';
+        continue;
+      }
+      s.cfg = resolve(base, over || undefined);
+      if (CONV.has(s.className)) {
+        const why = this.convSupport(s, apps);
+        if (why) {
+          s.reason = why;
+          continue;
+        }
+        s.kind = 'conv';
+        s.act = actName(s.config);
+        const unfusedBias = s.className === 'Conv1D' || s.className === 'Conv2DTranspose';
+        let tail = s.output;
+        // BatchNormalization right after (the conv's sole reader, linear activation): fold it.
+        const c1 = this.consumers(tail);
+        if (fold && s.act === 'linear' && c1.length === 1 && c1[0]!.className === 'BatchNormalization' && !this.outputs.includes(tail)
+          && this.bnFoldable(c1[0]!, apps)) {
+          s.bn = c1[0]!;
+          s.bn.kind = 'folded';
+          s.bn.cfg = s.cfg;
+          this.report.folded.push({ layer: s.bn.name, into: s.name });
+          tail = s.bn.output;
+        }
+        // ReLU / ReLU6 right after: fused (no quantization point between).
+        const c2 = this.consumers(tail);
+        if (!unfusedBias && s.act === 'linear' && c2.length === 1 && !this.outputs.includes(tail) && reluKind(c2[0]!) && apps.get(c2[0]!.name) === 1
+          && !this.disabled.has(c2[0]!.name)) {
+          s.fusedAct = c2[0]!;
+          s.fusedAct.kind = 'fused';
+          s.fusedAct.cfg = s.cfg;
+          s.act = reluKind(c2[0]!)!;
+        }
+        continue;
+      }
+      if (INT8.has(s.className) || (s.className === 'UpSampling2D' && s.config.interpolation === 'bilinear')) {
+        s.kind = 'int8';
+        continue;
+      }
+      if (s.className === 'Activation') {
+        const a = actName(s.config);
+        s.kind = a === 'linear' ? 'pass' : INT8_ACT.has(a) ? 'int8' : 'float';
+        if (s.kind === 'float') s.reason = `activation '${a}' has no int8 kernel`;
+        continue;
+      }
+      if (PASS.has(s.className) || s.className === 'UpSampling2D') {
+        s.kind = 'pass';
+        continue;
+      }
+      s.reason = s.className === 'BatchNormalization' ? 'BatchNormalization not after a linear conv/dense (cannot be folded)' : `layer class '${s.className}' has no int8 kernel`;
+    }
+    for (const s of this.steps) {
+      if (s.kind === 'float') this.report.float.push({ layer: s.name, reason: s.reason ?? 'float' });
+      else if (s.kind !== 'folded' && s.kind !== 'pass') this.report.quantized.push(s.name);
+    }
+  }
+
+  private convSupport(s: Step, apps: Map<string, number>): string | undefined {
+    const c = s.config;
+    if (c.data_format !== undefined && c.data_format !== null && c.data_format !== 'channels_last') return 'channels_first data format';
+    if (c.padding === 'causal') return 'causal padding';
+    if (s.className === 'Dense') {
+      const shape = s.layer.getInputAt(0) as tf.SymbolicTensor;
+      if (shape.shape.length !== 2) return 'Dense on a rank > 2 input';
+    }
+    if (apps.get(s.name)! > 1) return 'shared layer (applied more than once)';
+    const w = (n: string) => s.layer.weights.find((v) => shortName(v) === n);
+    const kinds: Record<string, [string, WeightKind | 'conv1d'][]> = {
+      Dense: [['kernel', 'dense']], Conv2D: [['kernel', 'conv2d']], Conv1D: [['kernel', 'conv1d']],
+      DepthwiseConv2D: [['depthwise_kernel', 'depthwiseConv2d']], Conv2DTranspose: [['kernel', 'conv2dTranspose']],
+      SeparableConv2D: [['depthwise_kernel', 'depthwiseConv2d'], ['pointwise_kernel', 'conv2d']],
+    };
+    const ws: ConvWeight[] = [];
+    for (const [n, kind] of kinds[s.className]!) {
+      const v = w(n);
+      if (!v) return `no weight '${n}'`;
+      ws.push({ name: n, variable: v, kind });
+    }
+    s.weights = ws;
+    s.bias = c.use_bias === false ? undefined : w('bias');
+    return undefined;
+  }
+
+  private bnFoldable(bn: Step, apps: Map<string, number>): boolean {
+    if (apps.get(bn.name) !== 1 || this.disabled.has(bn.name)) return false;
+    const axis = bn.config.axis;
+    const ax = Array.isArray(axis) ? (axis.length === 1 ? axis[0] : 0) : axis ?? -1;
+    const rank = (bn.layer.getInputAt(0) as tf.SymbolicTensor).shape.length;
+    return ax === -1 || ax === rank - 1;
+  }
+
+  private newQuantizer(tensor: string, spec: FakeQuantSpec, fixed?: FakeQuantParams): Quantizer {
+    const q: Quantizer = {
+      id: this.quantizers.length, tensor, spec,
+      tracker: new RangeTracker(this.options.emaDecay ?? 0.99, this.options.freezeRangesAfter ?? Infinity), fixed,
+    };
+    this.quantizers.push(q);
+    return q;
+  }
+
+  /** Decides the quantization points (docs/quantization.md §12.2–§12.3). */
+  private assignQuantizers(): void {
+    const needs = new Map<string, boolean>();
+    // A tensor must be quantized when a quantized step reads it (through pass-through steps).
+    for (let i = this.steps.length - 1; i >= 0; i--) {
+      const s = this.steps[i]!;
+      const outNeeds = needs.get(s.output) ?? false;
+      const readsQuantized = s.kind === 'conv' || s.kind === 'int8' || (s.kind === 'pass' && outNeeds);
+      for (const t of s.inputs) if (readsQuantized) needs.set(t, true);
+    }
+    const defaultSpec = resolve(pickConfig(this.options), undefined).activation;
+    for (const k of this.inputs) {
+      if (!needs.get(k)) continue;
+      const first = this.consumers(k).find((s) => s.cfg);
+      this.tensorQuantizer.set(k, this.newQuantizer(k, first?.cfg?.activation ?? defaultSpec));
+    }
+    for (const s of this.steps) {
+      const spec = s.cfg?.activation ?? defaultSpec;
+      switch (s.kind) {
+        case 'conv': {
+          const act = s.act!;
+          const tail = s.fusedAct?.output ?? s.bn?.output ?? s.output;
+          const unfusedBias = s.className === 'Conv1D' || s.className === 'Conv2DTranspose';
+          if (s.className === 'SeparableConv2D') s.mid = this.newQuantizer(`${s.output}/depthwise`, spec);
+          if (unfusedBias ? (s.bias !== undefined || s.bn !== undefined || act !== 'linear') : !['linear', 'relu', 'relu6'].includes(act)) {
+            s.pre = this.newQuantizer(`${s.output}/preact`, spec);
+          }
+          this.tensorQuantizer.set(tail, this.newQuantizer(tail, spec, act === 'softmax' ? SOFTMAX_OUT : undefined));
+          break;
+        }
+        case 'int8': {
+          const sm = s.className === 'Softmax' || (s.className === 'Activation' && actName(s.config) === 'softmax');
+          this.tensorQuantizer.set(s.output, this.newQuantizer(s.output, spec, sm ? SOFTMAX_OUT : undefined));
+          break;
+        }
+        case 'pass': {
+          const q = this.tensorQuantizer.get(s.inputs[0]!);
+          if (q) this.tensorQuantizer.set(s.output, q);
+          else if (needs.get(s.output)) this.tensorQuantizer.set(s.output, this.newQuantizer(s.output, spec));
+          break;
+        }
+        case 'float':
+          if (needs.get(s.output)) this.tensorQuantizer.set(s.output, this.newQuantizer(s.output, defaultSpec));
+          break;
+        default:
+          break;
+      }
+    }
+  }
+
+  /** Kernels of quantized conv steps. */
+  quantizedKernels(): { step: Step; weight: ConvWeight }[] {
+    return this.steps.filter((s) => s.kind === 'conv').flatMap((s) => s.weights!.map((weight) => ({ step: s, weight })));
+  }
+
+  private captureConstraints(): void {
+    const { preserveSparsity, preserveClusters } = this.options;
+    for (const { weight } of this.quantizedKernels()) {
+      const v = weight.variable.read().dataSync() as Float32Array;
+      if (preserveSparsity) this.masks.set(weight.variable, Uint8Array.from(v, (x) => (x !== 0 ? 1 : 0)));
+      if (preserveClusters) {
+        const index = new Map<number, number>();
+        const labels = new Int32Array(v.length);
+        for (let i = 0; i < v.length; i++) {
+          let l = index.get(v[i]!);
+          if (l === undefined) index.set(v[i]!, (l = index.size));
+          labels[i] = l;
+        }
+        if (index.size > 256) throw new RangeError(`preserveClusters: kernel '${weight.variable.originalName}' has ${index.size} distinct values (cluster it first, ≤ 256 clusters)`);
+        const fixedZero = new Array<boolean>(index.size).fill(false);
+        for (const [val, l] of index) if (val === 0) fixedZero[l] = true;
+        this.clusters.set(weight.variable, { labels, count: index.size, fixedZero });
+      }
+    }
+  }
+
+  /** Re-imposes the sparsity masks and cluster structure after an optimizer step. */
+  private applyConstraints(): void {
+    for (const [v, mask] of this.masks) {
+      tf.tidy(() => {
+        const cur = v.read();
+        v.write(tf.where(tf.tensor(mask, cur.shape, 'bool'), cur, tf.zerosLike(cur)));
+      });
+    }
+    for (const [v, c] of this.clusters) {
+      const cur = v.read();
+      const data = cur.dataSync() as Float32Array;
+      const sum = new Float64Array(c.count), n = new Float64Array(c.count);
+      for (let i = 0; i < data.length; i++) {
+        sum[c.labels[i]!] += data[i]!;
+        n[c.labels[i]!]++;
+      }
+      const cent = Float32Array.from(sum, (s, l) => (c.fixedZero[l] ? 0 : s / n[l]!));
+      v.write(tf.tensor(Float32Array.from(c.labels, (l) => cent[l]!), cur.shape, 'float32'));
+    }
+  }
+
+  // -- evaluation
+
+  private activationLayer(name: string): tf.layers.Layer {
+    let l = this.actLayers.get(name);
+    if (!l) {
+      l = tf.layers.activation({ activation: name as 'relu' });
+      this.actLayers.set(name, l);
+    }
+    return l;
+  }
+
+  private params(q: Quantizer): FakeQuantParams {
+    if (q.fixed) return q.fixed;
+    if (!q.tracker.initialized) throw new RangeError(`activation range of '${q.tensor}' is not initialised: call calibrate() or fit() first`);
+    return fakeQuantParams(q.tracker.min, q.tracker.max, q.spec);
+  }
+
+  /** Current quantization parameters of an activation quantizer. */
+  quantizerParams(q: Quantizer): FakeQuantParams {
+    return this.params(q);
+  }
+
+  private fq(q: Quantizer | undefined, x: tf.Tensor, mode: ForwardMode): tf.Tensor {
+    if (!q || !mode.quantize) return x;
+    if (!q.fixed && mode.observe !== 'none' && !q.tracker.frozen) {
+      const lo = tf.min(x), hi = tf.max(x);
+      const l = lo.dataSync()[0]!, h = hi.dataSync()[0]!;
+      tf.dispose([lo, hi]);
+      if (mode.observe === 'ema') q.tracker.observe(l, h);
+      else {
+        q.calib = q.calib ? [Math.min(q.calib[0], l), Math.max(q.calib[1], h)] : [l, h];
+        q.tracker.set(q.calib[0], q.calib[1]);
+      }
+    }
+    return fakeQuant(x, [this.params(q)]);
+  }
+
+  /**
+   * The effective (BatchNorm-folded) kernels and bias of a conv step, as tensors. With
+   * `quantize`, kernels are fake-quantized; `params` receives their parameters and layouts.
+   */
+  foldedWeights(s: Step, quantize: boolean, params?: { params: FakeQuantParams[]; layout: ChannelLayout }[]): { kernels: tf.Tensor[]; bias?: tf.Tensor } {
+    let kernels = s.weights!.map((w) => w.variable.read() as tf.Tensor);
+    let bias: tf.Tensor | undefined = s.bias?.read();
+    if (s.bn) {
+      const bw = (n: string) => s.bn!.layer.weights.find((v) => shortName(v) === n)?.read();
+      const mean = bw('moving_mean')!, variance = bw('moving_variance')!;
+      const eps = typeof s.bn.config.epsilon === 'number' ? s.bn.config.epsilon : 1e-3;
+      const gamma = s.bn.config.scale === false ? undefined : bw('gamma');
+      const beta = s.bn.config.center === false ? undefined : bw('beta');
+      const inv = tf.rsqrt(tf.add(variance, eps));
+      const scale = gamma ? tf.mul(inv, gamma) : inv;
+      const last = kernels.length - 1;
+      const k = kernels[last]!;
+      const kind = s.weights![last]!.kind;
+      const shaped = kind === 'depthwiseConv2d' ? tf.reshape(scale, [k.shape[2]!, k.shape[3]!])
+        : kind === 'conv2dTranspose' ? tf.reshape(scale, [k.shape[2]!, 1]) : scale;
+      kernels = kernels.map((kk, i) => (i === last ? tf.mul(kk, shaped) : kk));
+      const centered = bias ? tf.sub(bias, mean) : tf.neg(mean);
+      bias = tf.mul(centered, scale);
+      if (beta) bias = tf.add(bias, beta);
+    }
+    if (quantize) {
+      kernels = kernels.map((k, i) => {
+        const w = s.weights![i]!;
+        const layout = !s.cfg!.perChannel ? perTensorLayout(k.size)
+          : w.kind === 'conv1d' ? channelLayout(k.shape, k.shape.length - 1) : weightLayout(w.kind, k.shape);
+        const p = weightParams(k.dataSync() as Float32Array, layout, s.cfg!.weight);
+        params?.push({ params: p, layout });
+        return fakeQuant(k, p, layout);
+      });
+    }
+    return { kernels, bias };
+  }
+
+  private convForward(s: Step, x: tf.Tensor, mode: ForwardMode): tf.Tensor {
+    const c = s.config;
+    const { kernels, bias } = this.foldedWeights(s, mode.quantize);
+    const pair = (v: unknown, d: number): [number, number] => (v === undefined || v === null ? [d, d] : Array.isArray(v) ? [v[0], v[1] ?? v[0]] : [v as number, v as number]);
+    const pad = (c.padding ?? 'valid') as 'same' | 'valid';
+    const strides = pair(c.strides, 1), dil = pair(c.dilation_rate, 1);
+    let y: tf.Tensor;
+    switch (s.className) {
+      case 'Dense': y = tf.matMul(x as tf.Tensor2D, kernels[0] as tf.Tensor2D); break;
+      case 'Conv2D': y = tf.conv2d(x as tf.Tensor4D, kernels[0] as tf.Tensor4D, strides, pad, 'NHWC', dil); break;
+      case 'Conv1D': y = tf.conv1d(x as tf.Tensor3D, kernels[0] as tf.Tensor3D, strides[0], pad, 'NWC', dil[0]); break;
+      case 'DepthwiseConv2D': y = tf.depthwiseConv2d(x as tf.Tensor4D, kernels[0] as tf.Tensor4D, strides, pad, 'NHWC', [1, 1]); break;
+      case 'SeparableConv2D': {
+        const d = this.fq(s.mid, tf.depthwiseConv2d(x as tf.Tensor4D, kernels[0] as tf.Tensor4D, strides, pad, 'NHWC', dil), mode);
+        y = tf.conv2d(d as tf.Tensor4D, kernels[1] as tf.Tensor4D, 1, 'valid');
+        break;
+      }
+      case 'Conv2DTranspose': {
+        const [kh, kw] = pair(c.kernel_size, 1);
+        const len = (d: number, st: number, k: number) => (pad === 'same' ? d * st : d * st + Math.max(k - st, 0));
+        const k = kernels[0]!;
+        y = tf.conv2dTranspose(x as tf.Tensor4D, k as tf.Tensor4D, [x.shape[0]!, len(x.shape[1]!, strides[0], kh), len(x.shape[2]!, strides[1], kw), k.shape[2]!], strides, pad);
+        break;
+      }
+      default: throw new Error(`unreachable: ${s.className}`);
+    }
+    const act = s.act!;
+    const unfusedBias = s.className === 'Conv1D' || s.className === 'Conv2DTranspose';
+    if (unfusedBias) y = this.fq(s.pre, y, mode);
+    if (bias) y = tf.add(y, bias);
+    if (!unfusedBias && s.pre) {
+      const logits = this.fq(s.pre, y, mode);
+      y = this.activationLayer(act).apply(logits) as tf.Tensor;
+      if (act === 'softmax') this.logits = logits;
+    } else if (act !== 'linear') {
+      y = act === 'relu' ? tf.relu(y) : act === 'relu6' ? tf.relu6(y) : this.activationLayer(act).apply(y) as tf.Tensor;
+    }
+    return y;
+  }
+
+  /** Runs the model. Returns the outputs in order. */
+  forward(xs: tf.Tensor[], mode: ForwardMode): tf.Tensor[] {
+    if (xs.length !== this.inputs.length) throw new RangeError(`the model takes ${this.inputs.length} inputs, got ${xs.length}`);
+    this.logits = undefined;
+    const env = new Map<string, tf.Tensor>();
+    this.inputs.forEach((k, i) => env.set(k, this.fq(this.tensorQuantizer.get(k), xs[i]!, mode)));
+    for (const s of this.steps) {
+      if (s.kind === 'folded' || s.kind === 'fused') continue;
+      const ins = s.inputs.map((k) => env.get(k)!);
+      let y: tf.Tensor;
+      let out = s.output;
+      if (s.kind === 'conv') {
+        y = this.convForward(s, ins[0]!, mode);
+        out = s.fusedAct?.output ?? s.bn?.output ?? s.output;
+        if (s.fusedAct) env.set(s.output, y);
+        if (s.bn) env.set(s.bn.output, y);
+      } else {
+        const training = mode.training && s.className !== 'BatchNormalization';
+        const arg = ins.length === 1 ? ins[0]! : ins;
+        if (s.className === 'Softmax' || (s.className === 'Activation' && actName(s.config) === 'softmax')) this.logits = ins[0];
+        y = s.layer.apply(arg, { training }) as tf.Tensor;
+      }
+      if (s.kind !== 'pass' || this.tensorQuantizer.get(out) !== this.tensorQuantizer.get(s.inputs[0]!)) {
+        y = this.fq(this.tensorQuantizer.get(out), y, mode);
+      }
+      env.set(out, y);
+    }
+    return this.outputs.map((k) => env.get(k)!);
+  }
+
+  /** Inference with fake quantization (the int8 model's numerics), in batches. */
+  predict(x: tf.Tensor, options: { batchSize?: number; quantize?: boolean } = {}): tf.Tensor {
+    const bs = options.batchSize ?? 256;
+    assertInt(bs, 'batchSize', 1);
+    const mode: ForwardMode = { training: false, quantize: options.quantize ?? true, observe: 'none' };
+    const parts: tf.Tensor[] = [];
+    for (let s = 0; s < x.shape[0]!; s += bs) {
+      parts.push(tf.tidy(() => this.forward([x.slice(s, Math.min(bs, x.shape[0]! - s))], mode)[0]!));
+    }
+    const out = parts.length === 1 ? parts[0]! : tf.concat(parts);
+    if (parts.length > 1) tf.dispose(parts);
+    return out;
+  }
+
+  /** Sets every activation range to the min/max over `x` (post-training calibration; used before fit too). */
+  calibrate(x: tf.Tensor, options: { batchSize?: number } = {}): void {
+    const bs = options.batchSize ?? 256;
+    assertInt(bs, 'batchSize', 1);
+    for (const q of this.quantizers) q.calib = undefined;
+    const mode: ForwardMode = { training: false, quantize: true, observe: 'minmax' };
+    for (let s = 0; s < x.shape[0]!; s += bs) {
+      tf.tidy(() => { this.forward([x.slice(s, Math.min(bs, x.shape[0]! - s))], mode); });
+    }
+  }
+
+  /** The trainable variables (the model's own). */
+  trainableVariables(): tf.Variable[] {
+    return this.model.trainableWeights.map((w) => w.read() as tf.Variable);
+  }
+
+  /** One training step on a batch (categorical cross-entropy on one-hot y); returns the loss. */
+  trainStep(xb: tf.Tensor, yb: tf.Tensor, optimizer: tf.Optimizer): number {
+    const vars = this.trainableVariables();
+    const { value, grads } = tf.variableGrads(() => {
+      const p = this.forward([xb], { training: true, quantize: true, observe: 'ema' })[0]!;
+      if (this.logits && this.logits !== p) return tf.losses.softmaxCrossEntropy(yb, this.logits) as tf.Scalar;
+      return tf.neg(tf.mean(tf.sum(tf.mul(yb, tf.log(tf.clipByValue(p, 1e-7, 1))), -1))) as tf.Scalar;
+    }, vars);
+    this.logits = undefined;
+    optimizer.applyGradients(grads);
+    const loss = value.dataSync()[0]!;
+    tf.dispose([value, ...Object.values(grads)]);
+    this.applyConstraints();
+    this.step++;
+    return loss;
+  }
+
+  /** Quantization-aware fine-tuning (seeded shuffles). Returns the mean loss of each epoch. */
+  async fit(x: tf.Tensor, y: tf.Tensor, options: FitOptions): Promise<number[]> {
+    assertInt(options.epochs, 'epochs', 0, 10_000);
+    const batchSize = options.batchSize ?? 64;
+    assertInt(batchSize, 'batchSize', 1, 1 << 20);
+    const opt = options.optimizer ?? 'adam';
+    assertOneOf(opt, ['adam', 'sgd'] as const, 'optimizer');
+    const lr = options.learningRate ?? (opt === 'adam' ? 1e-4 : 1e-3);
+    assertFinite(lr, 'learningRate');
+    if (x.shape[0] !== y.shape[0]) throw new RangeError(`x has ${x.shape[0]} examples but y has ${y.shape[0]}`);
+    const optimizer = opt === 'adam' ? tf.train.adam(lr) : tf.train.momentum(lr, options.momentum ?? 0.9);
+    const rng = seededRandom(options.seed ?? 1);
+    const n = x.shape[0]!;
+    const batches = Math.ceil(n / batchSize);
+    const losses: number[] = [];
+    this.applyConstraints();
+    try {
+      for (let epoch = 0; epoch < options.epochs; epoch++) {
+        const t0 = performance.now();
+        const perm = permutation(n, rng);
+        let sum = 0;
+        for (let b = 0; b < batches; b++) {
+          const idx = tf.tensor1d(perm.subarray(b * batchSize, Math.min(n, (b + 1) * batchSize)), 'int32');
+          const xb = tf.gather(x, idx), yb = tf.gather(y, idx);
+          try {
+            sum += this.trainStep(xb, yb, optimizer);
+          } finally {
+            tf.dispose([idx, xb, yb]);
+          }
+          options.onBatchEnd?.({ epoch: epoch + 1, batch: b + 1, batches, loss: sum / (b + 1) });
+          if (b % 16 === 15) await new Promise((r) => setImmediate(r));
+        }
+        losses.push(sum / batches);
+        options.onEpochEnd?.({ epoch: epoch + 1, epochs: options.epochs, loss: sum / batches, seconds: (performance.now() - t0) / 1000 });
+      }
+    } finally {
+      optimizer.dispose();
+    }
+    return losses;
+  }
+
+  /** Top-1 accuracy of the fake-quantized (or float, quantize: false) model. */
+  evaluate(x: tf.Tensor, labels: ArrayLike<number>, options: { quantize?: boolean; batchSize?: number } = {}): number {
+    const p = this.predict(x, options);
+    const am = p.argMax(-1);
+    const a = am.dataSync();
+    tf.dispose([p, am]);
+    let ok = 0;
+    for (let i = 0; i < a.length; i++) if (a[i] === labels[i]) ok++;
+    return a.length ? ok / a.length : 0;
+  }
+}
+
+function pickConfig(o: QuantizeOptions): LayerQuantizeConfig {
+  const { weightBits, weightSymmetric, weightPerChannel, activationBits, activationSymmetric } = o;
+  const c: LayerQuantizeConfig = { weightBits, weightSymmetric, weightPerChannel, activationBits, activationSymmetric };
+  for (const k of Object.keys(c) as (keyof LayerQuantizeConfig)[]) if (c[k] === undefined) delete c[k];
+  return c;
+}
+
+/** 'conv1/kernel' → 'kernel' (a tfjs uniquifying suffix such as 'kernel_1' is dropped). */
+export function shortName(v: tf.LayerVariable): string {
+  return (v.originalName ?? v.name).split('/').pop()!.replace(/_\d+$/, '');
+}
