@@ -110,7 +110,7 @@ export async function convertQat(qat: QatModel, options: ConvertQatOptions = {})
     if (foldedBn.has(l.name)) continue;
     for (const v of l.weights) {
       const name = `${l.name}/${shortName(v)}`;
-      if (!weightValues.has(name)) weightValues.set(name, { shape: v.shape.slice(), data: v.read().dataSync() as Float32Array });
+      if (!weightValues.has(name)) weightValues.set(name, { shape: v.read().shape.slice(), data: v.read().dataSync() as Float32Array });
     }
   }
   const specs = [...weightValues].map(([name, w]) => ({ name, shape: w.shape, dtype: 'float32' }));
