@@ -14,7 +14,7 @@ import { saveTfjs } from '../model/save-tfjs.js';
 import { cloneGraph, type Graph } from '../model/ir.js';
 import { compressGraph } from '../codec/graph.js';
 import { seededRandom } from '../data/random.js';
-import { median } from '../report/table.js';
+import { medianMs } from '../report/timing.js';
 import { fidelity, type Fidelity } from './fidelity.js';
 
 // TODO(integration): static imports once src/quant and src/runtime have landed.
@@ -80,15 +80,15 @@ async function dirSize(dir: string): Promise<number> {
   return n;
 }
 
-/** Seeded inputs for a graph: uniform [0, 1) for float inputs, batch 1 for unknown dims. */
-export function seededInputs(g: Graph, count: number, seed = 1): Record<string, tf.Tensor>[] {
+/** Seeded inputs for a graph: uniform [0, 1) for float inputs; unknown dims take `batch`. */
+export function seededInputs(g: Graph, count: number, seed = 1, batch = 1): Record<string, tf.Tensor>[] {
   const rng = seededRandom(seed);
   const out: Record<string, tf.Tensor>[] = [];
   for (let s = 0; s < count; s++) {
     const rec: Record<string, tf.Tensor> = {};
     for (const inp of g.inputs) {
       if (!inp.shape) throw new Error(`input '${inp.name}' has an unknown rank: give calibration data`);
-      const shape = inp.shape.map((d) => (d < 0 ? 1 : d));
+      const shape = inp.shape.map((d) => (d < 0 ? batch : d));
       const n = shape.reduce((a, b) => a * b, 1);
       if (inp.dtype === 'float32') rec[inp.name] = tf.tensor(Float32Array.from({ length: n }, () => rng()), shape, 'float32');
       else if (inp.dtype === 'int32') rec[inp.name] = tf.tensor(Int32Array.from({ length: n }, () => Math.floor(rng() * 4)), shape, 'int32');
@@ -97,28 +97,6 @@ export function seededInputs(g: Graph, count: number, seed = 1): Record<string, 
     out.push(rec);
   }
   return out;
-}
-
-function timeMs(fn: () => unknown, runs: number): number {
-  fn();
-  const t: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    fn();
-    t.push(performance.now() - t0);
-  }
-  return median(t);
-}
-
-async function timeMsAsync(fn: () => Promise<unknown>, runs: number): Promise<number> {
-  await fn();
-  const t: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    await fn();
-    t.push(performance.now() - t0);
-  }
-  return median(t);
 }
 
 async function convertGraph(g: Graph, o: ConvertOptions, calib: Record<string, tf.Tensor>[], warnings: string[]): Promise<Graph> {
@@ -197,8 +175,8 @@ export async function convertOne(task: { source: string; rel: string; output: st
       const got: tf.Tensor[][] = [];
       for (const x of evalIn) got.push(await engine.run(x));
       res.fidelity = fidelity(ref.map((r) => r[0]!), got.map((r) => r[0]!));
-      res.floatMs = timeMs(() => tf.tidy(() => execute(float, evalIn[0]!).forEach((t) => t.dataSync())), o.runs);
-      res.quantMs = await timeMsAsync(async () => (await engine.run(evalIn[0]!)).forEach((t) => t.dispose()), o.runs);
+      res.floatMs = await medianMs(() => tf.tidy(() => execute(float, evalIn[0]!).forEach((t) => t.dataSync())), { runs: o.runs });
+      res.quantMs = await medianMs(async () => (await engine.run(evalIn[0]!)).forEach((t) => t.dispose()), { runs: o.runs });
       engine.dispose();
       for (const r of [...ref, ...got]) r.forEach((t) => t.dispose());
     }

@@ -8,6 +8,8 @@ Commands:
   info        Show the CPU, the int8 kernel paths and the float backend in use
   inspect     Show a model: format, inputs/outputs, ops, parameters, int8 coverage
   convert     Convert models in batch (dynamic, int8, float16, compress) with a report
+  bench       Latency and throughput: native runtime vs tfjs float backends
+  demo        Train a small model on MNIST digits, convert it every way, compare
   help        Show this help
 `;
 
@@ -39,6 +41,14 @@ export async function main(argv: string[]): Promise<number> {
     case 'convert': {
       const { convertCommand } = await import('./convert.js');
       return convertCommand(rest);
+    }
+    case 'bench': {
+      const { benchCommand } = await import('./bench.js');
+      return benchCommand(rest);
+    }
+    case 'demo': {
+      const { demoCommand } = await import('./demo.js');
+      return demoCommand(rest);
     }
     default:
       process.stderr.write(`tfjs-quant: unknown command '${cmd}'\n\n${USAGE}`);
