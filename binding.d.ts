@@ -298,7 +298,40 @@ export interface RuntimeBinding {
 // ---- runtime — END runtime section
 
 // ---- int4 (native/binding/int4_binding.cc) — BEGIN int4 section
-export interface Int4Binding {}
+/** int4 weights packed for one kernel path (native/gemm/gemm_int4.h). */
+export interface NativeInt4PackedWeights {
+  readonly k: number;
+  readonly n: number;
+  /** Values per group along K (k when per column). */
+  readonly groupSize: number;
+  readonly groups: number;
+  readonly isa: IsaName | '';
+  readonly byteLength: number;
+  readonly disposed: boolean;
+  dispose(): void;
+  /** The weights read back from the panels, k × n ('kn'). */
+  unpack(): Int8Array;
+}
+/** 0 none, 1 relu, 2 relu6, 3 clamp [clampMin, clampMax]. */
+export type Int4ActivationCode = 0 | 1 | 2 | 3;
+type Int4OutputArgs = [bias: Float32Array | null, activation: Int4ActivationCode, clampMin: number, clampMax: number,
+  out: Float32Array, threads: number];
+export interface Int4Binding {
+  Int4PackedWeights: new (w: Int8Array, k: number, n: number, layout: 'kn' | 'nk', groupSize: number,
+    scales: Float32Array, zeroPoints: Int32Array | null, isa: IsaName) => NativeInt4PackedWeights;
+  int4Gemm(a: Uint8Array | Int8Array, m: number, packed: NativeInt4PackedWeights, aZeroPoints: Int32Array,
+    aScales: Float32Array, ...out: Int4OutputArgs): void;
+  int4GemmAsync(a: Uint8Array | Int8Array, m: number, packed: NativeInt4PackedWeights, aZeroPoints: Int32Array,
+    aScales: Float32Array, ...out: Int4OutputArgs): Promise<void>;
+  int4DynamicGemm(x: Float32Array, m: number, packed: NativeInt4PackedWeights, perRow: boolean, ...out: Int4OutputArgs): void;
+  int4DynamicGemmAsync(x: Float32Array, m: number, packed: NativeInt4PackedWeights, perRow: boolean, ...out: Int4OutputArgs): Promise<void>;
+  int4WeightOnlyGemm(x: Float32Array, m: number, packed: NativeInt4PackedWeights, ...out: Int4OutputArgs): void;
+  int4WeightOnlyGemmAsync(x: Float32Array, m: number, packed: NativeInt4PackedWeights, ...out: Int4OutputArgs): Promise<void>;
+  /** Paths with an int4 kernel usable here ('ref' always). */
+  int4Isas(): IsaName[];
+  /** The int4 path used by default (the active ISA's, or the best below it). */
+  int4DefaultIsa(): IsaName;
+}
 // ---- int4 — END int4 section
 
 // ---- calib (native/binding/calib_binding.cc) — BEGIN calib section

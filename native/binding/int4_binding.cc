@@ -1,14 +1,288 @@
-// N-API binding: sub-byte weight GEMM (issue 10).
-#include <napi.h>
+// N-API binding: sub-byte weight GEMM (issue 10; binding.d.ts, int4 section). The
+// Int4PackedWeights class, and sync/async quantized, dynamic and weight-only int4 GEMM.
+// Every argument is checked again here; small arrays are copied so an async job never reads
+// memory JavaScript may change meanwhile (inputs and output are kept alive until it ends).
+#include <cmath>
+#include <cstring>
+#include <memory>
+#include <new>
+#include <stdexcept>
+#include <string>
+#include <vector>
 
 #include "binding/modules.h"
+#include "binding/util.h"
+#include "common/cpu.h"
+#include "gemm/gemm_int4.h"
 
 namespace tfjq {
 namespace binding {
+namespace {
+
+using gemm::PackedInt4;
+
+constexpr napi_type_tag kInt4Tag = {0x7466'6a71'696e'7434ULL, 0x7061'636b'6564'3434ULL};
+
+[[noreturn]] void Rethrow(Napi::Env env, const std::exception& e) {
+  if (dynamic_cast<const std::bad_alloc*>(&e) != nullptr) throw Napi::Error::New(env, "out of memory");
+  ThrowRangeError(env, e.what());
+}
+
+class Int4Wrap : public Napi::ObjectWrap<Int4Wrap> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "Int4PackedWeights",
+                       {InstanceMethod("dispose", &Int4Wrap::Dispose), InstanceMethod("unpack", &Int4Wrap::Unpack),
+                        InstanceAccessor("k", &Int4Wrap::K, nullptr), InstanceAccessor("n", &Int4Wrap::N, nullptr),
+                        InstanceAccessor("groupSize", &Int4Wrap::GroupSize, nullptr),
+                        InstanceAccessor("groups", &Int4Wrap::Groups, nullptr),
+                        InstanceAccessor("isa", &Int4Wrap::IsaJs, nullptr),
+                        InstanceAccessor("byteLength", &Int4Wrap::ByteLength, nullptr),
+                        InstanceAccessor("disposed", &Int4Wrap::Disposed, nullptr)});
+  }
+
+  // new Int4PackedWeights(w: Int8Array, k, n, layout: 'kn' | 'nk', groupSize, scales: Float32Array,
+  //                       zeroPoints: Int32Array | null, isa)
+  explicit Int4Wrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Int4Wrap>(info) {
+    Napi::Env env = info.Env();
+    if (!info.IsConstructCall()) ThrowTypeError(env, "Int4PackedWeights must be called with new");
+    auto w = GetArray<int8_t>(env, info[0], "w");
+    const int64_t k = GetInt(env, info[1], "k", 1, gemm::kMaxK);
+    const int64_t n = GetInt(env, info[2], "n", 1, gemm::kMaxDim - 1);
+    const std::string layout = GetString(env, info[3], "layout");
+    if (layout != "kn" && layout != "nk") ThrowRangeError(env, "layout must be 'kn' or 'nk', got '" + layout + "'");
+    const int64_t group_size = GetInt(env, info[4], "groupSize", 0, gemm::kMaxK);
+    if (group_size % gemm::kInt4BlockK != 0) {
+      ThrowRangeError(env, "group_size must be 0 (per column) or a multiple of 8 in [8, 65536], got " + std::to_string(group_size));
+    }
+    if (static_cast<long double>(w.length) != static_cast<long double>(k) * n) {
+      ThrowRangeError(env, "w has " + std::to_string(w.length) + " elements, expected k × n = " + std::to_string(k * n));
+    }
+    const int64_t g = group_size == 0 || group_size >= k ? 1 : (k + group_size - 1) / group_size;
+    auto scales = GetArrayOfLength<float>(env, info[5], "scales", static_cast<size_t>(g * n));
+    const int32_t* zp = nullptr;
+    if (!info[6].IsNull() && !info[6].IsUndefined()) zp = GetArrayOfLength<int32_t>(env, info[6], "zeroPoints", static_cast<size_t>(g * n)).data;
+    Isa isa;
+    const std::string isa_name = GetString(env, info[7], "isa");
+    if (!ParseIsa(isa_name, &isa)) ThrowRangeError(env, "isa '" + isa_name + "' is not a known path");
+    if (!gemm::Int4IsaUsable(isa)) ThrowRangeError(env, "isa '" + isa_name + "' has no int4 path on this machine");
+    try {
+      packed_ = std::make_shared<PackedInt4>(gemm::PackInt4(w.data, k, n, layout == "kn" ? gemm::BLayout::kKN : gemm::BLayout::kNK,
+                                                            layout == "kn" ? n : k, group_size, scales.data, zp, isa));
+    } catch (const std::exception& e) {
+      Rethrow(env, e);
+    }
+    bytes_ = static_cast<int64_t>(packed_->byte_length());
+    Napi::MemoryManagement::AdjustExternalMemory(env, bytes_);
+    info.This().As<Napi::Object>().TypeTag(&kInt4Tag);
+  }
+
+  void Finalize(Napi::Env env) override { Release(env); }
+
+  static std::shared_ptr<const PackedInt4> From(Napi::Env env, const Napi::Value& v, const char* name) {
+    if (!v.IsObject() || !v.As<Napi::Object>().CheckTypeTag(&kInt4Tag)) {
+      ThrowTypeError(env, std::string(name) + " must be an Int4PackedWeights object (from packInt4Weights)");
+    }
+    Int4Wrap* w = Unwrap(v.As<Napi::Object>());
+    if (w == nullptr || !w->packed_) ThrowRangeError(env, std::string(name) + " has been disposed");
+    return w->packed_;
+  }
+
+ private:
+  void Release(Napi::Env env) {
+    if (!packed_) return;
+    packed_.reset();
+    Napi::MemoryManagement::AdjustExternalMemory(env, -bytes_);
+  }
+  Napi::Value Dispose(const Napi::CallbackInfo& info) {
+    Release(info.Env());
+    return info.Env().Undefined();
+  }
+  // The weights read back from the panels, k × n ('kn' layout).
+  Napi::Value Unpack(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!packed_) ThrowRangeError(env, "the packed weights have been disposed");
+    const int64_t k = packed_->k(), n = packed_->n();
+    Napi::Int8Array out = Napi::Int8Array::New(env, static_cast<size_t>(k * n));
+    for (int64_t kk = 0; kk < k; kk++)
+      for (int64_t j = 0; j < n; j++) out[static_cast<size_t>(kk * n + j)] = static_cast<int8_t>(packed_->weight(kk, j));
+    return out;
+  }
+  Napi::Value Num(const Napi::CallbackInfo& info, int64_t v) { return Napi::Number::New(info.Env(), packed_ ? static_cast<double>(v) : 0); }
+  Napi::Value K(const Napi::CallbackInfo& info) { return Num(info, packed_ ? packed_->k() : 0); }
+  Napi::Value N(const Napi::CallbackInfo& info) { return Num(info, packed_ ? packed_->n() : 0); }
+  Napi::Value GroupSize(const Napi::CallbackInfo& info) { return Num(info, packed_ ? packed_->group_size() : 0); }
+  Napi::Value Groups(const Napi::CallbackInfo& info) { return Num(info, packed_ ? packed_->groups() : 0); }
+  Napi::Value ByteLength(const Napi::CallbackInfo& info) { return Num(info, bytes_); }
+  Napi::Value IsaJs(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), packed_ ? IsaName(packed_->isa()) : ""); }
+  Napi::Value Disposed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), !packed_); }
+
+  std::shared_ptr<PackedInt4> packed_;
+  int64_t bytes_ = 0;
+};
+
+// A job owns copies of the small arrays and a reference to the packed weights.
+struct Job {
+  std::shared_ptr<const PackedInt4> packed;
+  std::vector<int32_t> za;
+  std::vector<float> sa, bias;
+  gemm::Int4GemmArgs gemm;
+  gemm::DynamicInt4Args dynamic;
+  gemm::WeightOnlyInt4Args weight_only;
+};
+
+enum class Kind { kGemm, kDynamic, kWeightOnly };
+
+// Output arguments common to every entry point, from info[first]: bias, activation code
+// (0 none, 1 relu, 2 relu6, 3 clamp), clampMin, clampMax, out, threads.
+gemm::Int4Output ParseOutput(Napi::Env env, const Napi::CallbackInfo& info, size_t first, int64_t m, int64_t n, Job* job,
+                             int* threads) {
+  gemm::Int4Output o;
+  if (!info[first].IsNull() && !info[first].IsUndefined()) {
+    auto b = GetArrayOfLength<float>(env, info[first], "bias", static_cast<size_t>(n));
+    job->bias.assign(b.data, b.data + b.length);
+    o.bias = job->bias.data();
+  }
+  switch (GetInt(env, info[first + 1], "activation", 0, 3)) {
+    case 1: o.activation = gemm::Activation::kRelu; break;
+    case 2: o.activation = gemm::Activation::kRelu6; break;
+    case 3: o.activation = gemm::Activation::kClamp; break;
+    default: o.activation = gemm::Activation::kNone; break;
+  }
+  o.clamp_min = static_cast<float>(GetFiniteNumber(env, info[first + 2], "clampMin"));
+  o.clamp_max = static_cast<float>(GetFiniteNumber(env, info[first + 3], "clampMax"));
+  auto out = GetArrayOfLength<float>(env, info[first + 4], "out", static_cast<size_t>(m * n));
+  o.c = out.data;
+  o.ldc = n;
+  *threads = static_cast<int>(GetInt(env, info[first + 5], "threads", 0, 256));
+  return o;
+}
+
+void Run(Kind kind, const Job& job) {
+  if (kind == Kind::kGemm) gemm::GemmInt4(job.gemm);
+  else if (kind == Kind::kDynamic) gemm::DynamicGemmInt4(job.dynamic);
+  else gemm::WeightOnlyGemmInt4(job.weight_only);
+}
+
+// int4Gemm(a: Uint8Array | Int8Array, m, packed, aZeroPoints: Int32Array, aScales: Float32Array, ...output)
+// int4DynamicGemm(x: Float32Array, m, packed, perRow: boolean, ...output)
+// int4WeightOnlyGemm(x: Float32Array, m, packed, ...output)
+Napi::Value Entry(const Napi::CallbackInfo& info, Kind kind, bool async) {
+  Napi::Env env = info.Env();
+  auto job = std::make_shared<Job>();
+  const int64_t m = GetInt(env, info[1], "m", 0, gemm::kMaxDim - 1);
+  job->packed = Int4Wrap::From(env, info[2], "packed");
+  const int64_t k = job->packed->k(), n = job->packed->n();
+  const uint8_t* in_ptr = nullptr;
+  size_t in_bytes = 0;
+  size_t first = 3;
+  int threads = 0;
+  if (kind == Kind::kGemm) {
+    if (!info[0].IsTypedArray()) ThrowTypeError(env, "a must be a Uint8Array or an Int8Array");
+    const bool is_signed = info[0].As<Napi::TypedArray>().TypedArrayType() == napi_int8_array;
+    const void* a_data;
+    if (is_signed) {
+      auto a = GetArrayOfLength<int8_t>(env, info[0], "a", static_cast<size_t>(m * k));
+      a_data = a.data;
+    } else {
+      auto a = GetArrayOfLength<uint8_t>(env, info[0], "a", static_cast<size_t>(m * k));
+      a_data = a.data;
+    }
+    in_ptr = static_cast<const uint8_t*>(a_data);
+    in_bytes = static_cast<size_t>(m * k);
+    auto za = GetArray<int32_t>(env, info[3], "aZeroPoints");
+    auto sa = GetArray<float>(env, info[4], "aScales");
+    if (za.length != 1 && za.length != static_cast<size_t>(m)) ThrowRangeError(env, "aZeroPoints must have 1 or m entries");
+    if (sa.length != 1 && sa.length != static_cast<size_t>(m)) ThrowRangeError(env, "aScales must have 1 or m entries");
+    job->za.assign(za.data, za.data + za.length);
+    job->sa.assign(sa.data, sa.data + sa.length);
+    gemm::Int4GemmArgs& g = job->gemm;
+    g.m = m;
+    g.a = a_data;
+    g.a_signed = is_signed;
+    g.lda = k;
+    g.a_zero_points = job->za.data();
+    g.a_zero_point_per_row = za.length != 1;
+    g.a_scales = job->sa.data();
+    g.a_scale_per_row = sa.length != 1;
+    g.b = job->packed.get();
+    first = 5;
+    g.out = ParseOutput(env, info, first, m, n, job.get(), &threads);
+    g.threads = threads;
+  } else {
+    auto x = GetArrayOfLength<float>(env, info[0], "x", static_cast<size_t>(m * k));
+    in_ptr = reinterpret_cast<const uint8_t*>(x.data);
+    in_bytes = x.length * sizeof(float);
+    if (kind == Kind::kDynamic) {
+      gemm::DynamicInt4Args& d = job->dynamic;
+      d.m = m;
+      d.x = x.data;
+      d.ldx = k;
+      d.per_row = GetBool(env, info[3], "perRow");
+      d.b = job->packed.get();
+      first = 4;
+      d.out = ParseOutput(env, info, first, m, n, job.get(), &threads);
+      d.threads = threads;
+    } else {
+      gemm::WeightOnlyInt4Args& w = job->weight_only;
+      w.m = m;
+      w.x = x.data;
+      w.ldx = k;
+      w.b = job->packed.get();
+      w.out = ParseOutput(env, info, first, m, n, job.get(), &threads);
+      w.threads = threads;
+    }
+  }
+  const gemm::Int4Output& o = kind == Kind::kGemm ? job->gemm.out : kind == Kind::kDynamic ? job->dynamic.out : job->weight_only.out;
+  const uint8_t* out_ptr = reinterpret_cast<const uint8_t*>(o.c);
+  const size_t out_bytes = static_cast<size_t>(m * n) * sizeof(float);
+  if (in_bytes > 0 && out_bytes > 0 && in_ptr < out_ptr + out_bytes && out_ptr < in_ptr + in_bytes) {
+    ThrowRangeError(env, "out must not overlap the input");
+  }
+  if (!async) {
+    try {
+      Run(kind, *job);
+    } catch (const std::exception& e) {
+      Rethrow(env, e);
+    }
+    return env.Undefined();
+  }
+  // Validate synchronously (a bad argument rejects nothing later), then run on a worker.
+  return RunAsync(
+      env,
+      [job, kind]() {
+        try {
+          Run(kind, *job);
+        } catch (const std::invalid_argument& ex) {
+          throw std::runtime_error(ex.what());
+        }
+      },
+      [](Napi::Env e2) { return e2.Undefined(); }, {info[0], info[2], info[first + 4]});
+}
+
+}  // namespace
 
 void InitInt4(Napi::Env env, Napi::Object exports) {
-  (void)env;
-  (void)exports;
+  exports.Set("Int4PackedWeights", Int4Wrap::Define(env));
+  auto add = [&](const char* name, Napi::Function::Callback cb) { exports.Set(name, Napi::Function::New(env, cb, name)); };
+  add("int4Gemm", [](const Napi::CallbackInfo& i) { return Entry(i, Kind::kGemm, false); });
+  add("int4GemmAsync", [](const Napi::CallbackInfo& i) { return Entry(i, Kind::kGemm, true); });
+  add("int4DynamicGemm", [](const Napi::CallbackInfo& i) { return Entry(i, Kind::kDynamic, false); });
+  add("int4DynamicGemmAsync", [](const Napi::CallbackInfo& i) { return Entry(i, Kind::kDynamic, true); });
+  add("int4WeightOnlyGemm", [](const Napi::CallbackInfo& i) { return Entry(i, Kind::kWeightOnly, false); });
+  add("int4WeightOnlyGemmAsync", [](const Napi::CallbackInfo& i) { return Entry(i, Kind::kWeightOnly, true); });
+  add("int4Isas", [](const Napi::CallbackInfo& i) -> Napi::Value {
+    Napi::Env env = i.Env();
+    Napi::Array out = Napi::Array::New(env);
+    uint32_t idx = 0;
+    for (Isa isa : {Isa::kRef, Isa::kAvx2, Isa::kNeon}) {
+      if (gemm::Int4IsaUsable(isa)) out.Set(idx++, Napi::String::New(env, IsaName(isa)));
+    }
+    return out;
+  });
+  add("int4DefaultIsa", [](const Napi::CallbackInfo& i) -> Napi::Value {
+    return Napi::String::New(i.Env(), IsaName(gemm::Int4DefaultIsa()));
+  });
 }
 
 }  // namespace binding

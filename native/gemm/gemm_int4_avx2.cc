@@ -1,0 +1,202 @@
+// int4 kernels for AVX2 (docs/gemm.md "int4"). Weights stay packed in memory; each 32-byte
+// block (8 columns × 8 K values) is unpacked in registers: low nibbles = K values 0..3, high
+// nibbles = 4..7 of the block, as offset-binary w' = w + 8 ∈ [0, 15].
+//
+// Quantized path: VPMADDUBSW(a_u8, w'_u4) is exact here (|pair| ≤ 2·255·15 = 7650), and four
+// of them still fit int16 (30600 < 32767) before one VPMADDWD with ones widens to int32. The
+// raw group sum Σ a·w' is corrected to Σ (a − za)(w − zw) = raw − za·Σw' − (zw + 8)·Σ(a − za)
+// (exact int32), then the float group step of §12.5 runs in vector lanes, one column per lane,
+// in the same order as the reference: every output equals GemmRef bit for bit.
+#include <immintrin.h>
+
+#include <cstdint>
+#include <cstring>
+
+#include "gemm/gemm_int4.h"
+
+namespace tfjq {
+namespace gemm {
+namespace int4_internal {
+namespace {
+
+inline __m256i Bcast4(const uint8_t* p) {
+  int32_t v;
+  std::memcpy(&v, p, 4);
+  return _mm256_set1_epi32(v);
+}
+
+// Stores 8 columns of row m from panel p: vector finish for a full panel, the scalar
+// statement (Finish) for the last, partial one.
+inline void StorePanel(const Call& c, __m256 y, int64_t m, int64_t p) {
+  const int64_t n0 = p * kInt4PanelCols, n = c.b->n();
+  float* dst = c.out.c + m * c.out.ldc + n0;
+  if (n0 + kInt4PanelCols <= n) {
+    if (c.out.bias != nullptr) y = _mm256_add_ps(y, _mm256_loadu_ps(c.out.bias + n0));
+    if (c.has_lo) y = _mm256_max_ps(y, _mm256_set1_ps(c.lo));  // (y > lo ? y : lo)
+    if (c.has_hi) y = _mm256_min_ps(y, _mm256_set1_ps(c.hi));  // (y < hi ? y : hi)
+    _mm256_storeu_ps(dst, y);
+    return;
+  }
+  alignas(32) float tmp[kInt4PanelCols];
+  _mm256_store_ps(tmp, y);
+  for (int64_t j = 0; n0 + j < n; j++) dst[j] = Finish(c, tmp[j], n0 + j);
+}
+
+// R rows (m0..m0+R) × P consecutive panels (p0..p0+P), all of K.
+template <int R, int P>
+void Tile(const Call& c, int64_t m0, int64_t p0) {
+  const PackedInt4& b = *c.b;
+  const int64_t npad = b.npad(), groups = b.groups(), stride = b.panel_stride();
+  const uint8_t* w = b.panels() + p0 * stride;
+  const uint8_t* a[R];
+  for (int r = 0; r < R; r++) a[r] = c.a + (m0 + r) * c.a_stride;
+  const __m256i mask = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);
+  __m256 y[R][P];
+  for (int r = 0; r < R; r++)
+    for (int q = 0; q < P; q++) y[r][q] = _mm256_setzero_ps();
+  for (int64_t g = 0; g < groups; g++) {
+    __m256i acc[R][P];
+    for (int r = 0; r < R; r++)
+      for (int q = 0; q < P; q++) acc[r][q] = _mm256_setzero_si256();
+    int64_t o = b.group_block_begin(g);
+    const int64_t oe = b.group_block_end(g);
+    for (; o + 2 <= oe; o += 2) {
+      __m256i lo0[P], hi0[P], lo1[P], hi1[P];
+      for (int q = 0; q < P; q++) {
+        const __m256i w0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(w + q * stride + o * kInt4BlockBytes));
+        const __m256i w1 = _mm256_load_si256(reinterpret_cast<const __m256i*>(w + q * stride + (o + 1) * kInt4BlockBytes));
+        lo0[q] = _mm256_and_si256(w0, mask);
+        hi0[q] = _mm256_and_si256(_mm256_srli_epi16(w0, 4), mask);
+        lo1[q] = _mm256_and_si256(w1, mask);
+        hi1[q] = _mm256_and_si256(_mm256_srli_epi16(w1, 4), mask);
+      }
+      for (int r = 0; r < R; r++) {
+        const uint8_t* ar = a[r] + o * kInt4BlockK;
+        const __m256i a0 = Bcast4(ar), a1 = Bcast4(ar + 4), a2 = Bcast4(ar + 8), a3 = Bcast4(ar + 12);
+        for (int q = 0; q < P; q++) {
+          const __m256i s = _mm256_add_epi16(_mm256_add_epi16(_mm256_maddubs_epi16(a0, lo0[q]), _mm256_maddubs_epi16(a1, hi0[q])),
+                                             _mm256_add_epi16(_mm256_maddubs_epi16(a2, lo1[q]), _mm256_maddubs_epi16(a3, hi1[q])));
+          acc[r][q] = _mm256_add_epi32(acc[r][q], _mm256_madd_epi16(s, ones));
+        }
+      }
+    }
+    if (o < oe) {
+      __m256i lo0[P], hi0[P];
+      for (int q = 0; q < P; q++) {
+        const __m256i w0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(w + q * stride + o * kInt4BlockBytes));
+        lo0[q] = _mm256_and_si256(w0, mask);
+        hi0[q] = _mm256_and_si256(_mm256_srli_epi16(w0, 4), mask);
+      }
+      for (int r = 0; r < R; r++) {
+        const uint8_t* ar = a[r] + o * kInt4BlockK;
+        const __m256i a0 = Bcast4(ar), a1 = Bcast4(ar + 4);
+        for (int q = 0; q < P; q++) {
+          const __m256i s = _mm256_add_epi16(_mm256_maddubs_epi16(a0, lo0[q]), _mm256_maddubs_epi16(a1, hi0[q]));
+          acc[r][q] = _mm256_add_epi32(acc[r][q], _mm256_madd_epi16(s, ones));
+        }
+      }
+    }
+    for (int q = 0; q < P; q++) {
+      const int64_t col = g * npad + (p0 + q) * kInt4PanelCols;
+      const __m256i sums = _mm256_load_si256(reinterpret_cast<const __m256i*>(b.col_sums8() + col));
+      const __m256i zp8 = _mm256_load_si256(reinterpret_cast<const __m256i*>(b.zero_points8() + col));
+      const __m256 sw = _mm256_load_ps(b.scales() + col);
+      for (int r = 0; r < R; r++) {
+        __m256i v = _mm256_sub_epi32(acc[r][q], _mm256_mullo_epi32(_mm256_set1_epi32(c.za[m0 + r]), sums));
+        v = _mm256_sub_epi32(v, _mm256_mullo_epi32(zp8, _mm256_set1_epi32(c.rs[(m0 + r) * groups + g])));
+        const __m256 s = _mm256_mul_ps(_mm256_set1_ps(c.sa[m0 + r]), sw);
+        y[r][q] = _mm256_add_ps(y[r][q], _mm256_mul_ps(_mm256_cvtepi32_ps(v), s));
+      }
+    }
+  }
+  for (int r = 0; r < R; r++)
+    for (int q = 0; q < P; q++) StorePanel(c, y[r][q], m0 + r, p0 + q);
+}
+
+template <int R>
+void Rows(const Call& c, int64_t m0, int64_t p) { Tile<R, 1>(c, m0, p); }
+
+void GemmRange(const Call& c, int64_t m, int64_t p0, int64_t p1) {
+  if (m == 1) {
+    int64_t p = p0;
+    for (; p + 4 <= p1; p += 4) Tile<1, 4>(c, 0, p);
+    for (; p < p1; p++) Tile<1, 1>(c, 0, p);
+    return;
+  }
+  for (int64_t p = p0; p < p1; p++) {
+    int64_t r = 0;
+    for (; r + 4 <= m; r += 4) Rows<4>(c, r, p);
+    switch (m - r) {
+      case 3: Rows<3>(c, r, p); break;
+      case 2: Rows<2>(c, r, p); break;
+      case 1: Rows<1>(c, r, p); break;
+      default: break;
+    }
+  }
+}
+
+// Weight-only: R rows × one panel. Each block's nibbles are transposed in registers to one
+// vector of 8 columns per K value (VPSHUFB + VPERMD), then widened to int32 and float.
+template <int R>
+void WeightOnlyTile(const Call& c, int64_t m0, int64_t p) {
+  const PackedInt4& b = *c.b;
+  const int64_t npad = b.npad(), groups = b.groups(), k = b.k();
+  const uint8_t* w = b.panels() + p * b.panel_stride();
+  const float* x[R];
+  for (int r = 0; r < R; r++) x[r] = c.x + (m0 + r) * c.ldx;
+  const __m256i mask = _mm256_set1_epi8(0x0F);
+  const __m256i tr = _mm256_setr_epi8(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15,
+                                      0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+  const __m256i perm = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+  __m256 y[R];
+  for (int r = 0; r < R; r++) y[r] = _mm256_setzero_ps();
+  for (int64_t g = 0; g < groups; g++) {
+    const int64_t col = g * npad + p * kInt4PanelCols;
+    const __m256i zp8 = _mm256_load_si256(reinterpret_cast<const __m256i*>(b.zero_points8() + col));
+    __m256 acc[R];
+    for (int r = 0; r < R; r++) acc[r] = _mm256_setzero_ps();
+    const int64_t k1 = g * b.group_size() + b.group_length(g);
+    for (int64_t o = b.group_block_begin(g); o < b.group_block_end(g); o++) {
+      const __m256i wv = _mm256_load_si256(reinterpret_cast<const __m256i*>(w + o * kInt4BlockBytes));
+      const __m256i lo = _mm256_permutevar8x32_epi32(_mm256_shuffle_epi8(_mm256_and_si256(wv, mask), tr), perm);
+      const __m256i hi = _mm256_permutevar8x32_epi32(_mm256_shuffle_epi8(_mm256_and_si256(_mm256_srli_epi16(wv, 4), mask), tr), perm);
+      const __m128i l0 = _mm256_castsi256_si128(lo), l1 = _mm256_extracti128_si256(lo, 1);
+      const __m128i h0 = _mm256_castsi256_si128(hi), h1 = _mm256_extracti128_si256(hi, 1);
+      const __m128i chunk[8] = {l0, _mm_srli_si128(l0, 8), l1, _mm_srli_si128(l1, 8),
+                                h0, _mm_srli_si128(h0, 8), h1, _mm_srli_si128(h1, 8)};
+      const int64_t kb = o * kInt4BlockK;
+      const int tn = static_cast<int>(k1 - kb < kInt4BlockK ? k1 - kb : kInt4BlockK);
+      for (int t = 0; t < tn; t++) {
+        const __m256 wf = _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_cvtepu8_epi32(chunk[t]), zp8));
+        for (int r = 0; r < R; r++) acc[r] = _mm256_add_ps(acc[r], _mm256_mul_ps(_mm256_set1_ps(x[r][kb + t]), wf));
+      }
+    }
+    (void)k;
+    const __m256 sw = _mm256_load_ps(b.scales() + col);
+    for (int r = 0; r < R; r++) y[r] = _mm256_add_ps(y[r], _mm256_mul_ps(acc[r], sw));
+  }
+  for (int r = 0; r < R; r++) StorePanel(c, y[r], m0 + r, p);
+}
+
+void WeightOnlyRange(const Call& c, int64_t m, int64_t p0, int64_t p1) {
+  for (int64_t p = p0; p < p1; p++) {
+    int64_t r = 0;
+    for (; r + 4 <= m; r += 4) WeightOnlyTile<4>(c, r, p);
+    switch (m - r) {
+      case 3: WeightOnlyTile<3>(c, r, p); break;
+      case 2: WeightOnlyTile<2>(c, r, p); break;
+      case 1: WeightOnlyTile<1>(c, r, p); break;
+      default: break;
+    }
+  }
+}
+
+const Kernels kAvx2Kernels = {Isa::kAvx2, GemmRange, WeightOnlyRange};
+
+}  // namespace
+
+const Kernels* Avx2() { return &kAvx2Kernels; }
+
+}  // namespace int4_internal
+}  // namespace gemm
+}  // namespace tfjq
