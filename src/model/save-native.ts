@@ -207,6 +207,7 @@ export function loadNativeIR(json: Record<string, unknown>, shards: WeightGroupB
   if (!Array.isArray(gj.inputs) || !Array.isArray(gj.outputs) || !Array.isArray(gj.nodes)) fail('graph.inputs, graph.outputs and graph.nodes must be arrays', file);
   for (const i of gj.inputs as Record<string, unknown>[]) {
     if (!i || typeof i.name !== 'string' || !DTYPES.includes(i.dtype as DType)) fail('graph input needs a name and a dtype', file);
+    if (i.shape !== null && !Array.isArray(i.shape)) fail(`graph input '${i.name}' needs a shape (an array, or null for unknown rank)`, file);
     const shape = i.shape === null ? null : checkShape((i.shape as number[]).map((d) => (d === -1 ? 0 : d)), 'input shape', file) && (i.shape as number[]);
     g.inputs.push({ name: i.name, dtype: i.dtype as DType, shape });
   }

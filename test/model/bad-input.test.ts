@@ -6,9 +6,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initFloatBackend, tf } from '../../src/backend/float.js';
-import { execute, loadModel, ModelFormatError, saveTfjs } from '../../src/model/index.js';
+import { execute, loadModel, ModelFormatError, nativeFiles, saveTfjs } from '../../src/model/index.js';
+import { compressGraph } from '../../src/codec/graph.js';
 import { attr, convNetGraphModel, GraphModelBuilder, layersFiles, rng, saveLayersToMemory, sequentialCnn, writeModel } from '../../src/model/testing.js';
 import { inspectCommand } from '../../src/cli/inspect.js';
+import { mutateModelFiles } from '../../src/io/mutate.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -119,51 +121,18 @@ describe('fuzz: mutated model.json and shards', () => {
   it('every mutation ends in a ModelFormatError or a working model; inputs are never modified', async () => {
     const graph = convNetGraphModel(31).build({ shardBytes: 1500 });
     const cnn = await saveLayersToMemory(sequentialCnn(5));
-    const bases = [graph.files, layersFiles(cnn)];
+    // The tfjs-quant format too, with deep-compression entries (native codec behind the JSON).
+    const compressed = await loadModel({ modelJson: graph.modelJson, weightData: graph.weightData });
+    compressGraph(compressed, { sparsity: 0.5, bits: 4, minElements: 16 });
+    const bases = [graph.files, layersFiles(cnn), nativeFiles(compressed, { mode: 'deep-compression' })];
     const r = rng(1234);
-    const pick = <T>(a: T[]): T => a[Math.floor(r() * a.length)]!;
-    const WEIRD: unknown[] = [null, -1, 0, 1e12, 'x', '', [], {}, [1, -2], true, 3.5, ['a'], { dim: 'x' }];
-    const mutateJson = (v: any, depth = 0): void => {
-      if (v === null || typeof v !== 'object') return;
-      const keys = Object.keys(v);
-      if (!keys.length) return;
-      const k = pick(keys);
-      const roll = r();
-      if (depth > 1 && roll < 0.25) {
-        if (Array.isArray(v)) v.splice(Number(k), 1);
-        else delete v[k];
-      } else if (depth > 1 && roll < 0.5) v[k] = pick(WEIRD);
-      else if (typeof v[k] === 'object' && v[k] !== null) mutateJson(v[k], depth + 1);
-      else v[k] = pick(WEIRD);
-    };
     const start = Date.now();
     let loaded = 0;
     let failed = 0;
-    for (let i = 0; i < 160; i++) {
-      const base = bases[i % 2]!;
-      const files = new Map(base.map((f) => [f.name, f.bytes.slice()]));
-      const kind = Math.floor(r() * 6);
-      const names = [...files.keys()];
-      if (kind <= 1) {
-        const j = JSON.parse(new TextDecoder().decode(files.get('model.json')!));
-        for (let m = 0; m <= kind; m++) mutateJson(j);
-        files.set('model.json', new TextEncoder().encode(JSON.stringify(j)));
-      } else if (kind === 2) {
-        const t = files.get('model.json')!;
-        files.set('model.json', t.subarray(0, Math.floor(r() * t.length)));
-      } else if (kind === 3) {
-        const n = pick(names);
-        const b = files.get(n)!;
-        for (let f = 0; f < 1 + Math.floor(r() * 4); f++) if (b.length) b[Math.floor(r() * b.length)]! ^= 1 << Math.floor(r() * 8);
-      } else if (kind === 4) {
-        const n = pick(names.filter((x) => x !== 'model.json'));
-        const b = files.get(n)!;
-        files.set(n, r() < 0.5 ? b.subarray(0, Math.floor(r() * b.length)) : Uint8Array.of(...b, ...new Uint8Array(1 + Math.floor(r() * 9))));
-      } else {
-        files.delete(pick(names.filter((x) => x !== 'model.json')));
-      }
+    for (let i = 0; i < 210; i++) {
+      const { files, kind } = mutateModelFiles(r, bases[i % 3]!);
       const d = join(dir, `fuzz-${i}`);
-      await writeModel(d, { modelJson: {}, weightData: new Uint8Array(0), files: [...files].map(([name, bytes]) => ({ name, bytes })) });
+      await writeModel(d, { modelJson: {}, weightData: new Uint8Array(0), files });
       const before = hashDir(d);
       try {
         const g = await loadModel(d);
@@ -186,7 +155,7 @@ describe('fuzz: mutated model.json and shards', () => {
       rmSync(d, { recursive: true, force: true });
     }
     expect(loaded).toBeGreaterThan(0);
-    expect(failed).toBeGreaterThan(40);
+    expect(failed).toBeGreaterThan(60);
     expect(Date.now() - start).toBeLessThan(30_000);
   });
 });
