@@ -9,6 +9,8 @@
 // the tensor's parameters, a float consumer of an int8 tensor dequantizes it, once per tensor
 // and segment; tensors crossing a segment boundary are float32.
 import type { RuntimePlan, RuntimePlanBuffer, RuntimePlanStep } from '../../binding.js';
+import { tf } from '../backend/float.js';
+import { execute } from '../model/execute.js';
 import { parseTensorName, type Graph, type Node } from '../model/ir.js';
 import { attrBool, attrInts, attrNum, attrStr, convPad } from '../model/ops.js';
 import { inferShapes } from '../model/shape-inference.js';
@@ -81,6 +83,7 @@ const INT8_NATIVE = new Set([
 const FLOAT_NATIVE = new Set([
   'Conv2D', 'MatMul', 'DepthwiseConv2dNative', 'AvgPool', 'MaxPool', 'Mean', ...Object.keys(BINARY), ...Object.keys(UNARY_ACT),
   'Prelu', 'Softmax', 'ConcatV2', 'ResizeBilinear', 'ResizeNearestNeighbor', 'Pad', 'PadV2', 'Transpose', ...COPY_OPS,
+  'Max', 'FusedBatchNormV3',
 ]);
 
 const prod = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
@@ -128,7 +131,7 @@ function dataInputs(g: Graph, n: Node): string[] {
   switch (n.op) {
     case 'Conv2D': case 'DepthwiseConv2dNative': case 'MatMul': case 'Prelu':
     case 'Reshape': case 'ExpandDims': case 'Transpose': case 'Pad': case 'PadV2': case 'Mean':
-    case 'ResizeBilinear': case 'ResizeNearestNeighbor':
+    case 'ResizeBilinear': case 'ResizeNearestNeighbor': case 'Max': case 'FusedBatchNormV3':
       return [n.inputs[0]!];
     case 'ConcatV2': return n.inputs.slice(0, -1);
     default: return n.inputs.filter((t) => !g.constants.has(t));
@@ -175,11 +178,15 @@ function nativeObstacle(g: Graph, n: Node, exec: NodeExecution): string | undefi
       const p = attrStr(n, 'padding').toLowerCase();
       return xs.length === 4 && (p === 'same' || p === 'valid') ? undefined : 'pooling layout';
     }
-    case 'Mean': {
+    case 'Mean': case 'Max': {
       const axes = g.constants.get(n.inputs[1]!);
-      if (!axes || xs.length !== 4) return 'Mean over other axes than H, W';
+      if (!axes || xs.length !== 4) return `${op} over other axes than H, W`;
       const a = Array.from(axes.data as Int32Array).map((v) => (v < 0 ? v + 4 : v)).sort();
-      return a.length === 2 && a[0] === 1 && a[1] === 2 ? undefined : 'Mean over other axes than H, W';
+      return a.length === 2 && a[0] === 1 && a[1] === 2 ? undefined : `${op} over other axes than H, W`;
+    }
+    case 'FusedBatchNormV3': {
+      const c = xs[xs.length - 1]!;
+      return [1, 2, 3, 4].every((i) => floatConst(g, n.inputs[i])?.length === c) ? undefined : 'BatchNorm parameters must be constants per channel';
     }
     case 'ConcatV2':
       return isConst(g, n.inputs[n.inputs.length - 1]) ? undefined : 'axis is not a constant';
@@ -552,6 +559,26 @@ function emitFloat(b: SegmentBuilder, g: Graph, n: Node, dynamic: boolean, perRo
       break;
     }
     case 'Mean': b.step({ op: 'mean_f32', inputs: [x0()], outputs: [y] }); break;
+    case 'Max': {
+      // Global max pooling: a max pool over the whole H×W window, then the output's shape.
+      const xs = b.shape(n.inputs[0]!);
+      const pooled = b.buffer(DT.f32, [xs[0]!, 1, 1, xs[3]!]);
+      b.step({ op: 'maxpool_f32', inputs: [x0()], outputs: [pooled], ints: [xs[1]!, xs[2]!, 1, 1, 0, 0, 0, 0] });
+      b.step({ op: 'copy', inputs: [pooled], outputs: [y] });
+      break;
+    }
+    case 'FusedBatchNormV3': {
+      // y = x·s + t with s = γ / sqrt(var + ε), t = β − mean·s (per channel, computed in float64).
+      const [gamma, beta, mean, variance] = [1, 2, 3, 4].map((i) => floatConst(g, n.inputs[i])!);
+      const eps = attrNum(n, 'epsilon', 0.001);
+      const sc = gamma!.map((v, c) => v / Math.sqrt(variance![c]! + eps));
+      const sh = beta!.map((v, c) => v - mean![c]! * sc[c]!);
+      const c = sc.length;
+      const mid = b.buffer(DT.f32, yShape);
+      b.step({ op: 'binary_f32', inputs: [x0(), b.constBuffer(sc, DT.f32, [c])], outputs: [mid], ints: [BINARY.Mul!, 0] });
+      b.step({ op: 'binary_f32', inputs: [mid, b.constBuffer(sh, DT.f32, [c])], outputs: [y], ints: [BINARY.AddV2!, 0] });
+      break;
+    }
     case 'Softmax': b.step({ op: 'softmax_f32', inputs: [x0()], outputs: [y], floats: [1] }); break;
     case 'Prelu': b.step({ op: 'prelu_f32', inputs: [x0()], outputs: [y], weights: [b.weight(floatConst(g, n.inputs[1])!)] }); break;
     case 'ConcatV2':
@@ -575,6 +602,36 @@ function emitFloat(b: SegmentBuilder, g: Graph, n: Node, dynamic: boolean, perRo
 
 // ---------------------------------------------------------------- compile
 
+const shapeKnown = (s: number[] | null | undefined): boolean => !!s && s.every((d, i) => d >= 0 || (i === 0 && d === -1));
+
+/**
+ * Shapes static inference cannot give (outputs of opaque nodes and what follows them): one
+ * tfjs run on zeros with batch 2 (dimension 0 of 2 is then the batch). Best effort: when
+ * it fails, those nodes stay in tfjs.
+ */
+function probeShapes(g: Graph, nodes: Node[]): void {
+  if (nodes.every((n) => n.outputs.every((o) => shapeKnown(g.tensors.get(o)?.shape)))) return;
+  if (g.inputs.some((i) => !i.shape || i.shape.slice(1).some((d) => d < 0))) return;
+  const free = g.inputs.some((i) => i.shape![0]! < 0);
+  const feeds: Record<string, tf.Tensor> = {};
+  for (const i of g.inputs) feeds[i.name] = tf.zeros(i.shape!.map((d, k) => (k === 0 && d < 0 ? 2 : d)), i.dtype as 'float32');
+  try {
+    execute(g, feeds, {
+      observer: (n, outs) => n.outputs.forEach((o, k) => {
+        const t = outs[k];
+        if (!t || shapeKnown(g.tensors.get(o)?.shape)) return;
+        const shape = [...t.shape];
+        if (free && shape[0] === 2) shape[0] = -1;
+        g.tensors.set(o, { dtype: t.dtype as 'float32', shape });
+      }),
+    }).forEach((t) => t.dispose());
+  } catch {
+    // Shapes stay unknown; the nodes concerned run in tfjs.
+  } finally {
+    for (const t of Object.values(feeds)) t.dispose();
+  }
+}
+
 /** Compiles a graph (shapes are inferred in place) into native and tfjs segments. */
 export function compilePlan(g: Graph): CompiledPlan {
   inferShapes(g);
@@ -595,6 +652,7 @@ export function compilePlan(g: Graph): CompiledPlan {
     stack.push(...p.inputs, ...(p.controlInputs ?? []));
   }
   const order = g.nodes.filter((n) => needed.has(n));
+  probeShapes(g, order);
   const planned = order.map((n) => {
     try {
       return decide(g, n, exec.get(n.name) ?? 'float');

@@ -4,7 +4,7 @@
 import { expect } from 'vitest';
 import { tf } from '../../src/backend/float.js';
 import { execute, loadModel, optimize, type Graph } from '../../src/model/index.js';
-import { saveLayersToMemory } from '../../src/model/testing.js';
+import { rng, saveLayersToMemory } from '../../src/model/testing.js';
 import { quantizeWeight, setActivationRanges, weightedNodes } from '../../src/quant/weights.js';
 
 export async function graphOf(model: tf.LayersModel): Promise<Graph> {
@@ -61,4 +61,43 @@ export function floatOutputs(g: Graph, x: tf.Tensor): Float32Array[] {
   const out = r.map((t) => t.dataSync() as Float32Array);
   r.forEach((t) => t.dispose());
   return out;
+}
+
+/**
+ * Inputs whose samples differ in more than noise (per sample and channel: own offset and
+ * scale, plus a smooth spatial ramp), so random-weight models predict varied classes.
+ */
+export function variedInput(shape: readonly number[], seed: number): tf.Tensor {
+  const r = rng(seed);
+  const [n, ...rest] = shape as [number, ...number[]];
+  const c = rest[rest.length - 1]!;
+  const per = rest.reduce((a, b) => a * b, 1);
+  const out = new Float32Array(n * per);
+  for (let s = 0; s < n; s++) {
+    const off = Array.from({ length: c }, () => r() * 2 - 1);
+    const sc = Array.from({ length: c }, () => 0.2 + r() * 1.5);
+    const fx = r() * 6 - 3, fy = r() * 6 - 3;
+    for (let i = 0; i < per; i++) {
+      const ch = i % c;
+      const pix = Math.floor(i / c);
+      const w = rest.length === 3 ? rest[1]! : 1;
+      const px = (pix % w) / w, py = Math.floor(pix / w) / Math.max(1, rest[0]!);
+      out[s * per + i] = off[ch]! + sc[ch]! * ((r() * 2 - 1) * 0.5 + Math.sin(fx * px + fy * py + ch));
+    }
+  }
+  return tf.tensor(out, [...shape]);
+}
+
+/** Top-1 agreement of two probability outputs, overall and on the samples where `ref` is confident (top-2 margin ≥ margin). */
+export function top1Agreement(out: ArrayLike<number>, ref: ArrayLike<number>, classes: number, margin = 0.1): { all: number; confident: number; count: number } {
+  const a = argmaxRows(out, classes), b = argmaxRows(ref, classes);
+  let conf = 0, confAgree = 0;
+  for (let r = 0; r < b.length; r++) {
+    const row = Array.from({ length: classes }, (_, c) => ref[r * classes + c]!).sort((x, y) => y - x);
+    if (row[0]! - (row[1] ?? 0) >= margin) {
+      conf++;
+      if (a[r] === b[r]) confAgree++;
+    }
+  }
+  return { all: agreement(a, b), confident: conf ? confAgree / conf : 1, count: conf };
 }

@@ -1,0 +1,117 @@
+// Models of the runtime benchmark and tests (random weights, seeded): a MobileNetV2-style
+// network (inverted residual blocks: 1×1 expand + BN + ReLU6, 3×3 depthwise + BN + ReLU6,
+// 1×1 project + BN, residual Add), a ResNet-style block net, and a graph model whose middle
+// op is unknown to the runtime (forces native / tfjs partitioning).
+import { tf } from '../../src/backend/float.js';
+import { attr, GraphModelBuilder, randomizeWeights } from '../../src/model/testing.js';
+
+function bnRelu6(y: tf.SymbolicTensor, name: string, relu = true): tf.SymbolicTensor {
+  y = tf.layers.batchNormalization({ name: `${name}_bn` }).apply(y) as tf.SymbolicTensor;
+  return relu ? (tf.layers.reLU({ maxValue: 6, name: `${name}_relu` }).apply(y) as tf.SymbolicTensor) : y;
+}
+
+/**
+ * MobileNetV2-style: stem conv 3×3/2, inverted residual blocks (expansion t, channels c,
+ * repeats n, stride s), 1×1 head conv, global average pooling, dense softmax.
+ * width 1, 224×224: ≈ 0.3 GMAC (MobileNetV2 1.0 is 0.30).
+ */
+export function mobileNetV2(size = 224, width = 1, classes = 1000, seed = 11): tf.LayersModel {
+  const ch = (c: number) => Math.max(8, Math.round((c * width) / 8) * 8);
+  const x = tf.input({ shape: [size, size, 3], name: 'input' });
+  let y = tf.layers.conv2d({ filters: ch(32), kernelSize: 3, strides: 2, padding: 'same', useBias: false, name: 'stem' }).apply(x) as tf.SymbolicTensor;
+  y = bnRelu6(y, 'stem');
+  let inC = ch(32);
+  const cfg: [number, number, number, number][] = [[1, 16, 1, 1], [6, 24, 2, 2], [6, 32, 3, 2], [6, 64, 4, 2], [6, 96, 3, 1], [6, 160, 3, 2], [6, 320, 1, 1]];
+  let b = 0;
+  for (const [t, c, n, s] of cfg) {
+    for (let i = 0; i < n; i++) {
+      const stride = i === 0 ? s : 1;
+      const outC = ch(c);
+      const name = `block${b++}`;
+      let h = y;
+      if (t !== 1) h = bnRelu6(tf.layers.conv2d({ filters: inC * t, kernelSize: 1, useBias: false, name: `${name}_expand` }).apply(h) as tf.SymbolicTensor, `${name}_expand`);
+      h = bnRelu6(tf.layers.depthwiseConv2d({ kernelSize: 3, strides: stride, padding: 'same', useBias: false, name: `${name}_dw` }).apply(h) as tf.SymbolicTensor, `${name}_dw`);
+      h = bnRelu6(tf.layers.conv2d({ filters: outC, kernelSize: 1, useBias: false, name: `${name}_project` }).apply(h) as tf.SymbolicTensor, `${name}_project`, false);
+      y = stride === 1 && inC === outC ? (tf.layers.add({ name: `${name}_add` }).apply([y, h]) as tf.SymbolicTensor) : h;
+      inC = outC;
+    }
+  }
+  y = bnRelu6(tf.layers.conv2d({ filters: width > 1 ? ch(1280) : 1280, kernelSize: 1, useBias: false, name: 'head' }).apply(y) as tf.SymbolicTensor, 'head');
+  y = tf.layers.globalAveragePooling2d({ name: 'gap' }).apply(y) as tf.SymbolicTensor;
+  y = tf.layers.dense({ units: classes, activation: 'softmax', name: 'predictions' }).apply(y) as tf.SymbolicTensor;
+  const m = tf.model({ inputs: x, outputs: y, name: 'mobilenetv2' });
+  randomizeWeights(m, seed);
+  scaleForStability(m);
+  return m;
+}
+
+/** ResNet-style: stem conv + max pool, basic blocks (conv-BN-ReLU ×2 + identity or 1×1 projection), concat of two heads, GAP, dense. */
+export function resNetBlocks(size = 32, widths: number[] = [16, 32, 64], classes = 10, seed = 12): tf.LayersModel {
+  const x = tf.input({ shape: [size, size, 3], name: 'input' });
+  let y = tf.layers.conv2d({ filters: widths[0]!, kernelSize: 3, padding: 'same', useBias: false, name: 'stem' }).apply(x) as tf.SymbolicTensor;
+  y = tf.layers.batchNormalization({ name: 'stem_bn' }).apply(y) as tf.SymbolicTensor;
+  y = tf.layers.activation({ activation: 'relu', name: 'stem_relu' }).apply(y) as tf.SymbolicTensor;
+  y = tf.layers.maxPooling2d({ poolSize: 2, name: 'pool' }).apply(y) as tf.SymbolicTensor;
+  let inC = widths[0]!;
+  widths.forEach((c, i) => {
+    const stride = i === 0 ? 1 : 2;
+    const name = `res${i}`;
+    let h = tf.layers.conv2d({ filters: c, kernelSize: 3, strides: stride, padding: 'same', useBias: false, name: `${name}_a` }).apply(y) as tf.SymbolicTensor;
+    h = tf.layers.batchNormalization({ name: `${name}_a_bn` }).apply(h) as tf.SymbolicTensor;
+    h = tf.layers.activation({ activation: 'relu', name: `${name}_a_relu` }).apply(h) as tf.SymbolicTensor;
+    h = tf.layers.conv2d({ filters: c, kernelSize: 3, padding: 'same', useBias: false, name: `${name}_b` }).apply(h) as tf.SymbolicTensor;
+    h = tf.layers.batchNormalization({ name: `${name}_b_bn` }).apply(h) as tf.SymbolicTensor;
+    const skip = stride === 1 && inC === c ? y : (tf.layers.conv2d({ filters: c, kernelSize: 1, strides: stride, name: `${name}_proj` }).apply(y) as tf.SymbolicTensor);
+    y = tf.layers.add({ name: `${name}_add` }).apply([h, skip]) as tf.SymbolicTensor;
+    y = tf.layers.activation({ activation: 'relu', name: `${name}_relu` }).apply(y) as tf.SymbolicTensor;
+    inC = c;
+  });
+  const gap = tf.layers.globalAveragePooling2d({ name: 'gap' }).apply(y) as tf.SymbolicTensor;
+  const gmp = tf.layers.globalMaxPooling2d({ name: 'gmp' }).apply(y) as tf.SymbolicTensor;
+  const cat = tf.layers.concatenate({ name: 'cat' }).apply([gap, gmp]) as tf.SymbolicTensor;
+  const out = tf.layers.dense({ units: classes, activation: 'softmax', name: 'predictions' }).apply(cat) as tf.SymbolicTensor;
+  const m = tf.model({ inputs: x, outputs: out, name: 'resnet_blocks' });
+  randomizeWeights(m, seed);
+  scaleForStability(m);
+  return m;
+}
+
+/**
+ * Random weights in [−1, 1] make activations explode through deep nets; scale every kernel
+ * by 1/sqrt(fan_in) (He-like) and keep BN close to identity so the logits stay meaningful.
+ */
+function scaleForStability(m: tf.LayersModel): void {
+  for (const w of m.weights) {
+    const shape = w.shape as number[];
+    let v: tf.Tensor | undefined;
+    const cur = w.read();
+    if (/kernel/.test(w.name)) {
+      const fanIn = shape.length === 4 ? shape[0]! * shape[1]! * (/depthwise/.test(w.name) ? 1 : shape[2]!) : shape[0]!;
+      v = tf.mul(cur, Math.sqrt(3 / fanIn));
+    } else if (/gamma/.test(w.name)) v = tf.add(tf.mul(cur, 0.2), 1);
+    else if (/beta|bias/.test(w.name)) v = tf.mul(cur, 0.1);
+    else if (/moving_mean/.test(w.name)) v = tf.mul(cur, 0.1);
+    else if (/moving_variance/.test(w.name)) v = tf.onesLike(cur);
+    if (v) {
+      w.write(v);
+      v.dispose();
+    }
+  }
+}
+
+/**
+ * A graph model with an op unknown to the IR (Erf, kept opaque and run by tfjs) between two
+ * native parts: conv → relu → Erf → depthwise conv → mean → dense → softmax.
+ */
+export function partitionedGraphModel(seed = 13): GraphModelBuilder {
+  const b = new GraphModelBuilder(seed);
+  const x = b.input('input', [-1, 12, 12, 3]);
+  const c1 = b.fusedConv2d('conv1', x, b.const('conv1/filter', [3, 3, 3, 8], undefined, 'float32', -0.4, 0.4), [b.const('conv1/bias', [8], undefined, 'float32', -0.1, 0.1)], ['BiasAdd', 'Relu'], { padding: 'SAME' });
+  const erf = b.op('erf', 'Erf', [c1], { T: attr.type('DT_FLOAT') });
+  const dw = b.fusedConv2d('dw', erf, b.const('dw/filter', [3, 3, 8, 1], undefined, 'float32', -0.5, 0.5), [b.const('dw/bias', [8], undefined, 'float32', -0.1, 0.1)], ['BiasAdd', 'Relu6'], { depthwise: true, strides: 2 });
+  const mean = b.op('mean', 'Mean', [dw, b.ints('mean/axes', [1, 2])], { T: attr.type('DT_FLOAT'), keep_dims: attr.b(false), Tidx: attr.type('DT_INT32') });
+  const fc = b.fusedMatMul('fc', mean, b.const('fc/kernel', [8, 6]), [b.const('fc/bias', [6], undefined, 'float32', -0.1, 0.1)], ['BiasAdd']);
+  const sm = b.op('softmax', 'Softmax', [fc], { T: attr.type('DT_FLOAT') });
+  b.outputs(sm);
+  return b;
+}
