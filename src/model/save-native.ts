@@ -8,6 +8,7 @@ import { getEncoding } from './encodings.js';
 import { createGraph, topoSort, type AffineQuantization, type AttrValue, type Constant, type Graph, type Node } from './ir.js';
 import { inferShapes } from './shape-inference.js';
 import { toolVersion, TOOL_NAME } from './version.js';
+import { decodeInt4GroupTables, dequantizeWeightInt4, encodeInt4GroupTables, unpackInt4Nibbles } from '../quant/int4.js';
 import { checkShape, DTYPES, sizeOf, type DType } from '../io/weights.js';
 import { writeFilesAtomic, type OutputFile } from '../io/atomic.js';
 import type { WeightGroupBytes } from '../io/files.js';
@@ -116,9 +117,13 @@ export function nativeFiles(g: Graph, o: SaveNativeOptions = {}): OutputFile[] {
       const a = q.affine;
       encoding = 'affine';
       bytes = affineBytes(a, name);
+      // int4 with per-group scales: the [groups][C] tables follow the nibbles (float16 scales, int8 zero points).
+      const groups = a.dtype === 'int4' && a.groupSize ? encodeInt4GroupTables(a, bytes.byteLength) : undefined;
+      if (groups) bytes = concatBytes(bytes, groups.tail);
       params = {
-        storage: a.dtype, axis: a.axis, ...(a.axisCount && a.axisCount !== 1 ? { axisCount: a.axisCount } : {}), scales: numbers(a.scales), zeroPoints: numbers(a.zeroPoints),
-        ...(a.narrowRange ? { narrowRange: true } : {}), ...(a.groupSize ? { groupSize: a.groupSize } : {}),
+        storage: a.dtype, axis: a.axis, ...(a.axisCount && a.axisCount !== 1 ? { axisCount: a.axisCount } : {}),
+        ...(groups ? groups.params : { scales: numbers(a.scales), zeroPoints: numbers(a.zeroPoints) }),
+        ...(a.narrowRange ? { narrowRange: true } : {}), ...(!groups && a.groupSize ? { groupSize: a.groupSize } : {}),
       };
     } else {
       bytes = rawBytes(c);
@@ -152,6 +157,8 @@ export function nativeFiles(g: Graph, o: SaveNativeOptions = {}): OutputFile[] {
     graph: {
       name: g.name, inputs: g.inputs, outputs: g.outputs, nodes,
       activations: Object.fromEntries(Object.keys(activations).sort().map((k) => [k, activations[k]])),
+      // docs/quantization.md §12.1: the quantized-graph annotation (mode, floatNodes, input/output types…).
+      ...(g.metadata.quantization ? { quantization: g.metadata.quantization } : {}),
     },
     weights: { shards: shardNames, entries },
   };
@@ -292,6 +299,11 @@ export function loadNativeIR(json: Record<string, unknown>, shards: WeightGroupB
   }
   const acts = gj.activations;
   if (acts && typeof acts === 'object') g.metadata.activations = acts;
+  const quant = gj.quantization;
+  if (quant !== undefined) {
+    if (!quant || typeof quant !== 'object' || Array.isArray(quant)) throw new ModelFormatError('graph.quantization must be an object', { file });
+    g.metadata.quantization = quant;
+  }
   g.metadata.provenance = json.provenance ?? null;
   topoSort(g, file);
   inferShapes(g);
@@ -306,6 +318,7 @@ function decodeAffine(bytes: Uint8Array, shape: number[], p: Record<string, unkn
   if (typeof axis !== 'number' || !Number.isInteger(axis) || axis < -1 || axis >= shape.length) fail(`affine axis ${JSON.stringify(axis)} is invalid`, file, { weight });
   const count = p.axisCount ?? 1;
   if (typeof count !== 'number' || !Number.isInteger(count) || count < 1 || (axis !== -1 && axis + count > shape.length)) fail(`affine axisCount ${JSON.stringify(count)} is invalid`, file, { weight });
+  if (storage === 'int4' && p.groupSize !== undefined) return decodeGroupedInt4(bytes, shape, p, file, weight, c, axis, count);
   const C = axis === -1 ? 1 : shape.slice(axis, axis + count).reduce((a, b) => a * b, 1);
   const scales = p.scales;
   const zps = p.zeroPoints;
@@ -316,11 +329,7 @@ function decodeAffine(bytes: Uint8Array, shape: number[], p: Record<string, unkn
   if (bytes.byteLength !== need) fail(`affine ${storage} data has ${bytes.byteLength} bytes, shape needs ${need}`, file, { weight });
   let q: Int8Array | Uint8Array | Int32Array;
   if (storage === 'int4') {
-    q = new Int8Array(size);
-    for (let i = 0; i < size; i++) {
-      const nib = (bytes[i >> 1]! >> (i & 1 ? 4 : 0)) & 0x0f;
-      q[i] = nib >= 8 ? nib - 16 : nib;
-    }
+    q = unpackInt4Nibbles(bytes, size);
   } else {
     const copy = bytes.slice();
     q = storage === 'int8' ? new Int8Array(copy.buffer) : storage === 'uint8' ? copy : new Int32Array(copy.buffer);
@@ -336,4 +345,31 @@ function decodeAffine(bytes: Uint8Array, shape: number[], p: Record<string, unkn
   }
   c.quantization = { affine: { dtype: storage, axis, ...(count !== 1 ? { axisCount: count } : {}), scales: sc, zeroPoints: zp, values: q, ...(p.narrowRange ? { narrowRange: true } : {}), ...(typeof p.groupSize === 'number' ? { groupSize: p.groupSize } : {}) } };
   return out;
+}
+
+function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.byteLength + b.byteLength);
+  out.set(a);
+  out.set(b, a.byteLength);
+  return out;
+}
+
+/** affine int4 with groupSize (docs/format.md): nibbles, then float16 group scales and optional int8 zero points. */
+function decodeGroupedInt4(bytes: Uint8Array, shape: number[], p: Record<string, unknown>, file: string, weight: string, c: Constant,
+  axis: number, count: number): Float32Array {
+  if (axis === -1) fail('affine int4 with groupSize needs a channel axis', file, { weight });
+  const size = sizeOf(shape);
+  let tables: ReturnType<typeof decodeInt4GroupTables>;
+  try {
+    tables = decodeInt4GroupTables(bytes, size, shape, axis, count, p);
+  } catch (e) {
+    fail(`affine int4: ${(e as Error).message}`, file, { weight });
+  }
+  const q = unpackInt4Nibbles(bytes, size);
+  const affine: AffineQuantization = {
+    dtype: 'int4', axis, ...(count !== 1 ? { axisCount: count } : {}), scales: tables.scales, zeroPoints: tables.zeroPoints, values: q,
+    groupSize: tables.groupSize, ...(p.narrowRange ? { narrowRange: true } : {}),
+  };
+  c.quantization = { affine };
+  return dequantizeWeightInt4(affine, shape);
 }

@@ -37,6 +37,12 @@ function checkOptions(o: SaveTfjsOptions): void {
 function storageFor(c: Constant, o: SaveTfjsOptions): TfjsStorageDType | undefined {
   const own = c.quantization?.tfjs?.dtype;
   if (own) return c.dtype === 'float32' || (c.dtype === 'int32' && own !== 'float16') ? own : undefined;
+  // int4 (issue 10) has no stock TF.js storage: the dequantized values go out as float16 unless asked otherwise.
+  if (c.quantization?.affine?.dtype === 'int4' && c.dtype === 'float32' && (!o.quantize || o.quantize === 'none')) {
+    process.emitWarning(`constant '${c.name}': int4 weights have no stock TF.js storage, saved as float16 (dequantized values)`,
+      { code: 'TFJS_QUANT_INT4_FALLBACK' });
+    return 'float16';
+  }
   if (!o.quantize || o.quantize === 'none' || c.dtype !== 'float32') return undefined;
   const n = c.shape.reduce((a, b) => a * b, 1);
   return n >= (o.quantizeMinElements ?? 0) ? o.quantize : undefined;

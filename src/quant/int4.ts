@@ -4,7 +4,7 @@
 // the native int4 kernels (src/kernels/int4.ts) consume what this produces.
 import type { AffineQuantization } from '../model/ir.js';
 import { assertInt, assertShape, assertTypedArray, shapeSize } from '../native/validate.js';
-import { clamp, fl32, quantizeValue, rangeOf, rne } from './scheme.js';
+import { clamp, fl32, fromFloat16, quantizeValue, rangeOf, rne, toFloat16 } from './scheme.js';
 
 export type Int4Bits = 2 | 3 | 4;
 /** Group sizes along K; 0 = one group per output channel (all of K). */
@@ -75,17 +75,26 @@ export function groupPosition(i: number, l: GroupLayout): { c: number; k: number
   return { c, k: outer * l.inner + (rest - c * l.inner) };
 }
 
-/** Parameters of one group from its range (§4 with the b-bit ranges; scale 0 or non-finite → 1). */
+/** Smallest and largest positive float16 (2^−24 and 65504). */
+const F16_MIN = 2 ** -24, F16_MAX = 65504;
+
+/** A scale as stored in the file: rounded once to float16 (ties to even), kept in [2^−24, 65504]. */
+export function float16Scale(s: number): number {
+  const h = fromFloat16(toFloat16(s));
+  return h < F16_MIN ? F16_MIN : h > F16_MAX ? F16_MAX : h;
+}
+
+/**
+ * Parameters of one group from its range: §4 with the b-bit ranges, the scale then rounded to
+ * float16 (float16Scale) before the zero point is chosen, so the file holds it exactly; a
+ * scale of 0 or not finite becomes 1.
+ */
 export function chooseGroupParams(lo: number, hi: number, bits: Int4Bits, symmetric: boolean): { scale: number; zeroPoint: number } {
   const l = fl32(Math.min(lo, 0)), h = fl32(Math.max(hi, 0));
   const [qmin, qmax] = int4Range(bits, symmetric);
-  if (symmetric) {
-    const s = fl32(Math.max(-l, h) / qmax);
-    return { scale: s > 0 && Number.isFinite(s) ? s : 1, zeroPoint: 0 };
-  }
-  let s = fl32(fl32(h - l) / (qmax - qmin));
-  if (!(s > 0) || !Number.isFinite(s)) s = 1;
-  return { scale: s, zeroPoint: rne(clamp(fl32(-l / s), 0, qmax - qmin)) + qmin };
+  let s = symmetric ? fl32(Math.max(-l, h) / qmax) : fl32(fl32(h - l) / (qmax - qmin));
+  s = s > 0 && Number.isFinite(s) ? float16Scale(s) : 1;
+  return { scale: s, zeroPoint: symmetric ? 0 : rne(clamp(fl32(-l / s), 0, qmax - qmin)) + qmin };
 }
 
 /** Candidate range shrink factors of the 'mse' search (1 first: ties keep round-to-nearest). */
@@ -190,4 +199,62 @@ export function chooseWeightBits(shape: number[], axis: number, opts: { groupSiz
   if (size < minElements) return { bits: 8, reason: `${size} weights < ${minElements}: left at 8 bits` };
   if (groupSize !== 0 && l.k < groupSize) return { bits: 8, reason: `K = ${l.k} < group size ${groupSize}: left at 8 bits` };
   return { bits: 4, reason: `${size} weights, K = ${l.k}, ${l.groups} group(s) of ${l.groupSize}` };
+}
+
+// ---- file form (docs/format.md, affine int4 with groupSize): after the nibbles (padded to an
+// even byte count), the [groups][channels] scales as float16 little-endian, then — when any
+// zero point is not 0 — the zero points as int8.
+
+/** Two's-complement nibbles, two per byte, low nibble first → one Int8Array value each. */
+export function unpackInt4Nibbles(bytes: Uint8Array, size: number): Int8Array {
+  const q = new Int8Array(size);
+  for (let i = 0; i < size; i++) {
+    const nib = (bytes[i >> 1]! >> (i & 1 ? 4 : 0)) & 0x0f;
+    q[i] = nib >= 8 ? nib - 16 : nib;
+  }
+  return q;
+}
+
+/** The bytes that follow the nibbles of a grouped int4 constant, and its params keys. */
+export function encodeInt4GroupTables(q: AffineQuantization, nibbleBytes: number): { tail: Uint8Array; params: Record<string, unknown> } {
+  const count = q.scales.length;
+  const zp = q.zeroPoints.some((z) => z !== 0);
+  const pad = nibbleBytes % 2;
+  const tail = new Uint8Array(pad + 2 * count + (zp ? count : 0));
+  const view = new DataView(tail.buffer);
+  for (let i = 0; i < count; i++) {
+    const h = toFloat16(q.scales[i]!);
+    if (fromFloat16(h) !== q.scales[i]) throw new RangeError(`int4 group scale ${i} (${q.scales[i]}) is not a float16 value (quantize with quantizeWeightInt4)`);
+    view.setUint16(pad + 2 * i, h, true);
+  }
+  if (zp) for (let i = 0; i < count; i++) tail[pad + 2 * count + i] = q.zeroPoints[i]! & 0xff;
+  return { tail, params: { groupSize: q.groupSize, groupScales: 'float16', groupZeroPoints: zp ? 'int8' : 'none' } };
+}
+
+/** Reads the tables written by encodeInt4GroupTables; throws a message naming what is wrong. */
+export function decodeInt4GroupTables(bytes: Uint8Array, size: number, shape: number[], axis: number, axisCount: number,
+  params: Record<string, unknown>): { scales: Float32Array; zeroPoints: Int32Array; groupSize: number } {
+  const groupSize = params.groupSize;
+  if (typeof groupSize !== 'number' || !INT4_GROUP_SIZES.includes(groupSize) || groupSize === 0) throw new RangeError(`groupSize ${JSON.stringify(groupSize)} is not 32, 64 or 128`);
+  if (params.groupScales !== 'float16') throw new RangeError(`groupScales ${JSON.stringify(params.groupScales)} is not 'float16'`);
+  const zpKind = params.groupZeroPoints;
+  if (zpKind !== 'int8' && zpKind !== 'none') throw new RangeError(`groupZeroPoints ${JSON.stringify(zpKind)} is not 'int8' or 'none'`);
+  const l = groupLayout(shape, axis, groupSize, axisCount);
+  const count = l.groups * l.channels;
+  const nib = Math.ceil(size / 2), pad = nib % 2;
+  const need = nib + pad + 2 * count + (zpKind === 'int8' ? count : 0);
+  if (bytes.byteLength !== need) throw new RangeError(`int4 data with group tables has ${bytes.byteLength} bytes, shape and groups need ${need}`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const scales = new Float32Array(count);
+  const zeroPoints = new Int32Array(count);
+  for (let i = 0; i < count; i++) {
+    scales[i] = fromFloat16(view.getUint16(nib + pad + 2 * i, true));
+    if (!(scales[i]! > 0) || !Number.isFinite(scales[i]!)) throw new RangeError(`group scale ${i} is ${scales[i]} (must be finite and > 0)`);
+    if (zpKind === 'int8') {
+      const z = (bytes[nib + pad + 2 * count + i]! << 24) >> 24;
+      if (z < -8 || z > 7) throw new RangeError(`group zero point ${i} is ${z}, outside [-8, 7]`);
+      zeroPoints[i] = z;
+    }
+  }
+  return { scales, zeroPoints, groupSize };
 }

@@ -1,6 +1,7 @@
 // quantizeWeightInt4 (src/quant/int4.ts) against an independent float64 statement of the
 // per-group scheme, written with plain nested loops over the weight's own dimensions.
 import { describe, expect, it } from 'vitest';
+import { fromFloat16, toFloat16 } from '../../src/quant/scheme.js';
 import { chooseWeightBits, dequantizeWeightInt4, groupLayout, quantizeWeightInt4 } from '../../src/quant/int4.js';
 
 function rng(seed: number): () => number {
@@ -32,7 +33,9 @@ function checkDense(x: Float32Array, K: number, N: number, G: number, bits: 2 | 
       for (let k = g * groupLen; k < Math.min(K, (g + 1) * groupLen); k++) { lo = Math.min(lo, x[k * N + n]!); hi = Math.max(hi, x[k * N + n]!); }
       const s = q.scales[g * N + n]!, zp = q.zeroPoints[g * N + n]!;
       const want = symmetric ? Math.max(-lo, hi) / qmax : (hi - lo) / (qmax - qmin);
-      expect(Math.abs(s - want) / want, `scale (g ${g}, n ${n})`).toBeLessThan(1e-6);
+      // The scale is the range's, rounded once to float16 (relative error ≤ 2^−11), so the file holds it exactly.
+      expect(Math.abs(s - want) / want, `scale (g ${g}, n ${n})`).toBeLessThanOrEqual(2 ** -11 * (1 + 1e-6));
+      expect(fromFloat16(toFloat16(s))).toBe(s);
       if (symmetric) expect(zp).toBe(0);
       else expect(Math.abs(zp - (qmin - lo / s))).toBeLessThanOrEqual(0.5 + 1e-6);
       for (let k = g * groupLen; k < Math.min(K, (g + 1) * groupLen); k++) {
