@@ -2,7 +2,7 @@
 //
 //   const s = new RuntimeSession(plan, threads)   // plan: see native/runtime/session.h
 //   const outs = await s.run(batch, inputs)        // one TypedArray per plan output
-//   s.memory()  → { weightBytes, arenaBytes };  s.dispose()
+//   s.memory()  → { weightBytes, arenaBytes };  s.profile(enable?) → [{op, seconds}];  s.dispose()
 //
 // Everything in the plan is validated here and in runtime::Session (RangeError/TypeError,
 // never a crash). A run holds its own reference to the session, so dispose() during a run
@@ -110,7 +110,8 @@ class RuntimeSessionWrap : public Napi::ObjectWrap<RuntimeSessionWrap> {
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "RuntimeSession",
                        {InstanceMethod("run", &RuntimeSessionWrap::Run), InstanceMethod("memory", &RuntimeSessionWrap::Memory),
-                        InstanceMethod("dispose", &RuntimeSessionWrap::Dispose)});
+                        InstanceMethod("dispose", &RuntimeSessionWrap::Dispose),
+                        InstanceMethod("profile", &RuntimeSessionWrap::Profile)});
   }
 
   explicit RuntimeSessionWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RuntimeSessionWrap>(info) {
@@ -199,6 +200,22 @@ class RuntimeSessionWrap : public Napi::ObjectWrap<RuntimeSessionWrap> {
     o.Set("weightBytes", Napi::Number::New(env, static_cast<double>(s->weight_bytes())));
     o.Set("arenaBytes", Napi::Number::New(env, static_cast<double>(s->arena_bytes())));
     return o;
+  }
+
+  // profile(enable?: boolean): [{op, seconds}] accumulated since profiling was (re)enabled.
+  Napi::Value Profile(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    std::shared_ptr<runtime::Session> s = Live(env);
+    Napi::Array out = Napi::Array::New(env);
+    const std::vector<double> secs = s->StepSeconds();
+    for (size_t i = 0; i < secs.size() && i < s->StepOps().size(); i++) {
+      Napi::Object o = Napi::Object::New(env);
+      o.Set("op", Napi::String::New(env, s->StepOps()[i]));
+      o.Set("seconds", Napi::Number::New(env, secs[i]));
+      out.Set(static_cast<uint32_t>(i), o);
+    }
+    if (info.Length() > 0 && !info[0].IsUndefined()) s->SetProfiling(GetBool(env, info[0], "enable"));
+    return out;
   }
 
   Napi::Value Dispose(const Napi::CallbackInfo& info) {

@@ -3,6 +3,7 @@
 #include "runtime/session.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <stdexcept>
 #include <string>
@@ -117,6 +118,7 @@ Session::Session(PlanSpec plan, int threads) : plan_(std::move(plan)), threads_(
     st->temps = s.temps;
     weight_bytes_ += st->OwnedBytes();
     steps_.push_back(std::move(st));
+    step_ops_.push_back(s.op);
   }
   for (int id : plan_.outputs) {
     if (!defined[static_cast<size_t>(id)]) Bad("outputs: buffer " + std::to_string(id) + " is never written");
@@ -177,6 +179,17 @@ void Session::Layout(Arena* a, int64_t batch) const {
   a->batch = batch;
 }
 
+void Session::SetProfiling(bool on) {
+  std::lock_guard<std::mutex> lock(mu_);
+  profiling_.store(on);
+  step_seconds_.assign(steps_.size(), 0.0);
+}
+
+std::vector<double> Session::StepSeconds() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return step_seconds_;
+}
+
 std::unique_ptr<Arena> Session::Acquire() {
   std::lock_guard<std::mutex> lock(mu_);
   if (!free_.empty()) {
@@ -228,7 +241,19 @@ void Session::Run(int64_t batch, const std::vector<const void*>& inputs, const s
     const size_t n = static_cast<size_t>(Elements(id, batch)) * DTypeSize(plan_.buffers[static_cast<size_t>(id)].dtype);
     if (n) std::memcpy(c.ptr[static_cast<size_t>(id)], inputs[i], n);
   }
-  for (const auto& s : steps_) s->Run(c);
+  if (!profiling_.load(std::memory_order_relaxed)) {
+    for (const auto& s : steps_) s->Run(c);
+  } else {
+    std::vector<double> t(steps_.size());
+    for (size_t i = 0; i < steps_.size(); i++) {
+      const auto t0 = std::chrono::steady_clock::now();
+      steps_[i]->Run(c);
+      t[i] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    if (step_seconds_.size() != t.size()) step_seconds_.assign(t.size(), 0.0);
+    for (size_t i = 0; i < t.size(); i++) step_seconds_[i] += t[i];
+  }
   for (size_t i = 0; i < outputs.size(); i++) {
     const int id = plan_.outputs[i];
     const size_t n = static_cast<size_t>(Elements(id, batch)) * DTypeSize(plan_.buffers[static_cast<size_t>(id)].dtype);

@@ -16,6 +16,7 @@
 // throws std::invalid_argument at creation; a run validates its batch size and lengths.
 #pragma once
 #include <cstddef>
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -91,6 +92,11 @@ class Session {
   // outputs[i]: where to write plan.outputs[i]. Thread-safe.
   void Run(int64_t batch, const std::vector<const void*>& inputs, const std::vector<void*>& outputs);
 
+  // Per-step timing (wall clock, summed over runs while enabled): for profiling a plan.
+  void SetProfiling(bool on);
+  std::vector<double> StepSeconds() const;
+  const std::vector<std::string>& StepOps() const { return step_ops_; }
+
   size_t weight_bytes() const { return weight_bytes_; }
   size_t arena_bytes() const;
   int threads() const { return threads_; }
@@ -110,6 +116,9 @@ class Session {
   mutable std::mutex mu_;
   std::vector<std::unique_ptr<Arena>> free_;
   size_t arena_total_ = 0;  // bytes of every arena (free or in use)
+  std::atomic<bool> profiling_{false};
+  std::vector<double> step_seconds_;
+  std::vector<std::string> step_ops_;
 };
 
 struct RunContext {

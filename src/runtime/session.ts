@@ -106,6 +106,16 @@ export class InferenceSession {
     return this.compiled.segments.map((s) => (s.kind === 'native' ? { kind: s.kind, nodes: s.nodes, steps: s.plan.steps.length } : { kind: s.kind, nodes: s.nodes }));
   }
 
+  /**
+   * Native per-step wall time, summed over runs since profiling was enabled: profile(true)
+   * starts (and resets), profile() reads, profile(false) reads and stops.
+   */
+  profile(enable?: boolean): { segment: number; op: string; seconds: number }[] {
+    this.check();
+    if (enable !== undefined && typeof enable !== 'boolean') throw new TypeError('profile: enable must be a boolean');
+    return this.natives.flatMap((n, segment) => (n ? n.profile(enable).map((p) => ({ segment, ...p })) : []));
+  }
+
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
