@@ -60,6 +60,24 @@ void Tile(const Call& c, int64_t m0, int64_t p0) {
       for (int q = 0; q < P; q++) acc[r][q] = _mm256_setzero_si256();
     int64_t o = b.group_block_begin(g);
     const int64_t oe = b.group_block_end(g);
+    if constexpr (R == 1) {
+      // GEMV: broadcast A once per 16 K values, then stream the P panels (unpacking each
+      // block right before its use keeps the live registers at acc[P] + 4 + constants).
+      for (; o + 2 <= oe; o += 2) {
+        const uint8_t* ar = a[0] + o * kInt4BlockK;
+        const __m256i a0 = Bcast4(ar), a1 = Bcast4(ar + 4), a2 = Bcast4(ar + 8), a3 = Bcast4(ar + 12);
+        for (int q = 0; q < P; q++) {
+          const __m256i w0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(w + q * stride + o * kInt4BlockBytes));
+          const __m256i w1 = _mm256_load_si256(reinterpret_cast<const __m256i*>(w + q * stride + (o + 1) * kInt4BlockBytes));
+          const __m256i s = _mm256_add_epi16(
+              _mm256_add_epi16(_mm256_maddubs_epi16(a0, _mm256_and_si256(w0, mask)),
+                               _mm256_maddubs_epi16(a1, _mm256_and_si256(_mm256_srli_epi16(w0, 4), mask))),
+              _mm256_add_epi16(_mm256_maddubs_epi16(a2, _mm256_and_si256(w1, mask)),
+                               _mm256_maddubs_epi16(a3, _mm256_and_si256(_mm256_srli_epi16(w1, 4), mask))));
+          acc[0][q] = _mm256_add_epi32(acc[0][q], _mm256_madd_epi16(s, ones));
+        }
+      }
+    }
     for (; o + 2 <= oe; o += 2) {
       __m256i lo0[P], hi0[P], lo1[P], hi1[P];
       for (int q = 0; q < P; q++) {
