@@ -11,10 +11,11 @@
 // Keras topology (the same one the graph loader lowers) and runs each layer with tfjs ops.
 import { tf } from '../backend/float.js';
 import { assertFinite, assertInt, assertOneOf } from '../native/validate.js';
-import { channelLayout, perTensorLayout, weightLayout, type ChannelLayout, type WeightKind } from '../quant/scheme.js';
+import { activationBounds, channelLayout, fl32, perTensorLayout, weightLayout, type ChannelLayout, type WeightKind } from '../quant/scheme.js';
+import { int32Bias, requantMultipliers } from '../quant/params.js';
 import { permutation, seededRandom } from '../data/random.js';
 import {
-  assertBits, fakeQuant, fakeQuantParams, RangeTracker, weightParams,
+  assertBits, fakeQuant, fakeQuantParams, quantizeValues, RangeTracker, weightParams,
   type FakeQuantParams, type FakeQuantSpec,
 } from './fake-quant.js';
 
@@ -206,6 +207,13 @@ export interface ForwardMode {
   quantize: boolean;
   /** Range updates: moving average (training), min/max accumulation (calibrate), none. */
   observe: 'ema' | 'minmax' | 'none';
+  /**
+   * Integer-exact evaluation of conv/dense (integer accumulation, int32 bias, §7 requantize),
+   * 2-input Add/Subtract/Multiply/Maximum/Minimum (§11.5) and global average pooling (§11.4):
+   * the int8 runtime's own arithmetic, bit for bit, instead of float ops followed by fake
+   * quantization (equal up to rounding-boundary cases). Inference only.
+   */
+  exact?: boolean;
 }
 
 export interface FitOptions {
@@ -216,6 +224,12 @@ export interface FitOptions {
   learningRate?: number;
   momentum?: number;
   seed?: number;
+  /**
+   * Loss on one-hot labels. Default: softmax cross-entropy on the logits — the input of the
+   * output softmax when the model ends with one, else the model's output itself.
+   * A function receives (labels, outputs) and returns a scalar.
+   */
+  loss?: (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Scalar;
   onBatchEnd?: (p: { epoch: number; batch: number; batches: number; loss: number }) => void;
   onEpochEnd?: (p: { epoch: number; epochs: number; loss: number; seconds: number }) => void;
 }
@@ -643,15 +657,116 @@ export class QatModel {
     }
     if (quantize) {
       kernels = kernels.map((k, i) => {
-        const w = s.weights![i]!;
-        const layout = !s.cfg!.perChannel ? perTensorLayout(k.size)
-          : w.kind === 'conv1d' ? channelLayout(k.shape, k.shape.length - 1) : weightLayout(w.kind, k.shape);
+        const layout = this.kernelLayout(s, i, k.shape);
         const p = weightParams(k.dataSync() as Float32Array, layout, s.cfg!.weight);
         params?.push({ params: p, layout });
         return fakeQuant(k, p, layout);
       });
     }
     return { kernels, bias };
+  }
+
+  private kernelLayout(s: Step, i: number, shape: number[]): ChannelLayout {
+    const w = s.weights![i]!;
+    const n = shape.reduce((a, b) => a * b, 1);
+    return !s.cfg!.perChannel ? perTensorLayout(n)
+      : w.kind === 'conv1d' ? channelLayout(shape, shape.length - 1) : weightLayout(w.kind, shape);
+  }
+
+  /** Integer view of a fake-quantized tensor: q − zero point (exact integers in float32). */
+  private ints(x: tf.Tensor, p: FakeQuantParams): tf.Tensor {
+    return tf.round(tf.div(x, p.scale));
+  }
+
+  /** §7 requantize of an integer accumulator (channels last): q − zo, as integers. */
+  private requantize(acc: tf.Tensor, mult: Float32Array, out: FakeQuantParams, act: 'none' | 'relu' | 'relu6'): tf.Tensor {
+    const [lo, hi] = activationBounds('int8', out.zeroPoint, out.scale, act);
+    const y = tf.mul(acc, mult.length === 1 ? mult[0]! : tf.tensor1d(mult));
+    return tf.round(tf.clipByValue(y, lo - out.zeroPoint, hi - out.zeroPoint));
+  }
+
+  private dequantizeInts(q: tf.Tensor, p: FakeQuantParams): tf.Tensor {
+    return tf.add(tf.mul(q, p.scale), 0);
+  }
+
+  /**
+   * A conv step in the int8 runtime's arithmetic: integer convolution of (q − zx) and the
+   * weight integers, int32 bias, §7 requantize (with the fused ReLU/ReLU6 bounds).
+   * Undefined when the input is not quantized.
+   */
+  private convExact(s: Step, x: tf.Tensor, mode: ForwardMode): tf.Tensor | undefined {
+    const qin = this.tensorQuantizer.get(s.inputs[0]!);
+    const out = this.tensorQuantizer.get(s.fusedAct?.output ?? s.bn?.output ?? s.output)!;
+    if (!qin || s.className === 'Conv1D' || s.className === 'Conv2DTranspose') return undefined;
+    const pin = this.params(qin);
+    const { kernels, bias } = this.foldedWeights(s, false);
+    const wp = kernels.map((k, i) => {
+      const layout = this.kernelLayout(s, i, k.shape);
+      const params = weightParams(k.dataSync() as Float32Array, layout, s.cfg!.weight);
+      const ints = tf.tensor(Float32Array.from(quantizeValues(k.dataSync() as Float32Array, layout, params)), k.shape, 'float32');
+      return { ints, scales: Float32Array.from(params, (p) => p.scale) };
+    });
+    const c = s.config;
+    const pair = (v: unknown, d: number): [number, number] => (v === undefined || v === null ? [d, d] : Array.isArray(v) ? [v[0], v[1] ?? v[0]] : [v as number, v as number]);
+    const pad = (c.padding ?? 'valid') as 'same' | 'valid';
+    const strides = pair(c.strides, 1), dil = pair(c.dilation_rate, 1);
+    let xi = this.ints(x, pin);
+    let sx = pin.scale;
+    let acc: tf.Tensor;
+    const last = wp[wp.length - 1]!;
+    switch (s.className) {
+      case 'Dense': acc = tf.matMul(xi as tf.Tensor2D, last.ints as tf.Tensor2D); break;
+      case 'Conv2D': acc = tf.conv2d(xi as tf.Tensor4D, last.ints as tf.Tensor4D, strides, pad, 'NHWC', dil); break;
+      case 'DepthwiseConv2D': acc = tf.depthwiseConv2d(xi as tf.Tensor4D, last.ints as tf.Tensor4D, strides, pad, 'NHWC', [1, 1]); break;
+      case 'SeparableConv2D': {
+        const d = tf.depthwiseConv2d(xi as tf.Tensor4D, wp[0]!.ints as tf.Tensor4D, strides, pad, 'NHWC', dil);
+        const pm = this.params(s.mid!);
+        const C = d.shape[3]!;
+        xi = this.requantize(d, requantMultipliers(sx, wp[0]!.scales, pm.scale, C), pm, 'none');
+        if (mode.observe !== 'none') this.fq(s.mid, this.dequantizeInts(xi, pm), mode);
+        sx = pm.scale;
+        acc = tf.conv2d(xi as tf.Tensor4D, last.ints as tf.Tensor4D, 1, 'valid');
+        break;
+      }
+      default: return undefined;
+    }
+    const C = acc.shape[acc.shape.length - 1]!;
+    if (bias) acc = tf.add(acc, tf.tensor1d(Float32Array.from(int32Bias(bias.dataSync(), sx, last.scales))));
+    const target = s.pre ?? out;
+    const pt = this.params(target);
+    const act = s.pre ? 'none' : s.act === 'relu' || s.act === 'relu6' ? s.act : 'none';
+    let y = this.dequantizeInts(this.requantize(acc, requantMultipliers(sx, last.scales, pt.scale, C), pt, act), pt);
+    if (s.pre) {
+      y = this.activationLayer(s.act!).apply(y) as tf.Tensor;
+      y = this.fq(out, y, mode);
+    }
+    return y;
+  }
+
+  /** 2-input Add/Subtract/Multiply/Maximum/Minimum and GlobalAveragePooling2D in §11.5 / §11.4 arithmetic. */
+  private int8OpExact(s: Step, ins: tf.Tensor[]): tf.Tensor | undefined {
+    const out = this.tensorQuantizer.get(s.output);
+    const qs = s.inputs.map((k) => this.tensorQuantizer.get(k));
+    if (!out || out.fixed || qs.some((q) => !q)) return undefined;
+    const po = this.params(out);
+    const pi = qs.map((q) => this.params(q!));
+    const d = ins.map((t, i) => this.ints(t, pi[i]!));
+    const finish = (v: tf.Tensor) => this.dequantizeInts(tf.round(tf.clipByValue(v, -128 - po.zeroPoint, 127 - po.zeroPoint)), po);
+    const m = (si: number) => fl32(fl32(si) / fl32(po.scale));
+    if (s.className === 'GlobalAveragePooling2D' && d.length === 1) {
+      const n = d[0]!.shape[1]! * d[0]!.shape[2]!;
+      return finish(tf.mul(tf.sum(d[0]!, [1, 2]), fl32(m(pi[0]!.scale) / n)));
+    }
+    if (d.length !== 2) return undefined;
+    const [a, b] = [tf.mul(d[0]!, m(pi[0]!.scale)), tf.mul(d[1]!, m(pi[1]!.scale))];
+    switch (s.className) {
+      case 'Add': return finish(tf.add(a, b));
+      case 'Subtract': return finish(tf.sub(a, b));
+      case 'Maximum': return finish(tf.maximum(a, b));
+      case 'Minimum': return finish(tf.minimum(a, b));
+      case 'Multiply': return finish(tf.mul(tf.mul(d[0]!, d[1]!), fl32(fl32(fl32(pi[0]!.scale) * fl32(pi[1]!.scale)) / fl32(po.scale))));
+      default: return undefined;
+    }
   }
 
   private convForward(s: Step, x: tf.Tensor, mode: ForwardMode): tf.Tensor {
@@ -705,6 +820,12 @@ export class QatModel {
       const ins = s.inputs.map((k) => env.get(k)!);
       let y: tf.Tensor;
       let out = s.output;
+      const exact = mode.exact && mode.quantize ? (s.kind === 'conv' ? this.convExact(s, ins[0]!, mode) : s.kind === 'int8' ? this.int8OpExact(s, ins) : undefined) : undefined;
+      if (exact) {
+        out = s.kind === 'conv' ? s.fusedAct?.output ?? s.bn?.output ?? s.output : s.output;
+        env.set(out, exact);
+        continue;
+      }
       if (s.kind === 'conv') {
         y = this.convForward(s, ins[0]!, mode);
         out = s.fusedAct?.output ?? s.bn?.output ?? s.output;
@@ -724,11 +845,15 @@ export class QatModel {
     return this.outputs.map((k) => env.get(k)!);
   }
 
-  /** Inference with fake quantization (the int8 model's numerics), in batches. */
-  predict(x: tf.Tensor, options: { batchSize?: number; quantize?: boolean } = {}): tf.Tensor {
+  /**
+   * Inference with fake quantization (the int8 model's numerics), in batches. `exact`
+   * (default true) evaluates conv/dense, binary ops and global pooling in the int8 runtime's
+   * integer arithmetic; false uses the float ops of training followed by fake quantization.
+   */
+  predict(x: tf.Tensor, options: { batchSize?: number; quantize?: boolean; exact?: boolean } = {}): tf.Tensor {
     const bs = options.batchSize ?? 256;
     assertInt(bs, 'batchSize', 1);
-    const mode: ForwardMode = { training: false, quantize: options.quantize ?? true, observe: 'none' };
+    const mode: ForwardMode = { training: false, quantize: options.quantize ?? true, observe: 'none', exact: options.exact ?? true };
     const parts: tf.Tensor[] = [];
     for (let s = 0; s < x.shape[0]!; s += bs) {
       parts.push(tf.tidy(() => this.forward([x.slice(s, Math.min(bs, x.shape[0]! - s))], mode)[0]!));
@@ -755,20 +880,20 @@ export class QatModel {
   }
 
   /** One training step on a batch (categorical cross-entropy on one-hot y); returns the loss. */
-  trainStep(xb: tf.Tensor, yb: tf.Tensor, optimizer: tf.Optimizer): number {
+  trainStep(xb: tf.Tensor, yb: tf.Tensor, optimizer: tf.Optimizer, loss?: FitOptions['loss']): number {
     const vars = this.trainableVariables();
     const { value, grads } = tf.variableGrads(() => {
       const p = this.forward([xb], { training: true, quantize: true, observe: 'ema' })[0]!;
-      if (this.logits && this.logits !== p) return tf.losses.softmaxCrossEntropy(yb, this.logits) as tf.Scalar;
-      return tf.neg(tf.mean(tf.sum(tf.mul(yb, tf.log(tf.clipByValue(p, 1e-7, 1))), -1))) as tf.Scalar;
+      if (loss) return loss(yb, p);
+      return tf.losses.softmaxCrossEntropy(yb, this.logits ?? p) as tf.Scalar;
     }, vars);
     this.logits = undefined;
     optimizer.applyGradients(grads);
-    const loss = value.dataSync()[0]!;
+    const l = value.dataSync()[0]!;
     tf.dispose([value, ...Object.values(grads)]);
     this.applyConstraints();
     this.step++;
-    return loss;
+    return l;
   }
 
   /** Quantization-aware fine-tuning (seeded shuffles). Returns the mean loss of each epoch. */
@@ -781,6 +906,7 @@ export class QatModel {
     const lr = options.learningRate ?? (opt === 'adam' ? 1e-4 : 1e-3);
     assertFinite(lr, 'learningRate');
     if (x.shape[0] !== y.shape[0]) throw new RangeError(`x has ${x.shape[0]} examples but y has ${y.shape[0]}`);
+    if (options.loss !== undefined && typeof options.loss !== 'function') throw new TypeError('options.loss must be a function (yTrue, yPred) => scalar');
     const optimizer = opt === 'adam' ? tf.train.adam(lr) : tf.train.momentum(lr, options.momentum ?? 0.9);
     const rng = seededRandom(options.seed ?? 1);
     const n = x.shape[0]!;
@@ -796,7 +922,7 @@ export class QatModel {
           const idx = tf.tensor1d(perm.subarray(b * batchSize, Math.min(n, (b + 1) * batchSize)), 'int32');
           const xb = tf.gather(x, idx), yb = tf.gather(y, idx);
           try {
-            sum += this.trainStep(xb, yb, optimizer);
+            sum += this.trainStep(xb, yb, optimizer, options.loss);
           } finally {
             tf.dispose([idx, xb, yb]);
           }
@@ -813,7 +939,7 @@ export class QatModel {
   }
 
   /** Top-1 accuracy of the fake-quantized (or float, quantize: false) model. */
-  evaluate(x: tf.Tensor, labels: ArrayLike<number>, options: { quantize?: boolean; batchSize?: number } = {}): number {
+  evaluate(x: tf.Tensor, labels: ArrayLike<number>, options: { quantize?: boolean; batchSize?: number; exact?: boolean } = {}): number {
     const p = this.predict(x, options);
     const am = p.argMax(-1);
     const a = am.dataSync();
