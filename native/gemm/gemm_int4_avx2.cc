@@ -1,4 +1,4 @@
-// int4 kernels for AVX2 (docs/gemm.md "int4"). Weights stay packed in memory; each 32-byte
+// int4 kernels for AVX2 (docs/quantization.md §12.5, packed layout). Weights stay packed in memory; each 32-byte
 // block (8 columns × 8 K values) is unpacked in registers: low nibbles = K values 0..3, high
 // nibbles = 4..7 of the block, as offset-binary w' = w + 8 ∈ [0, 15].
 //

@@ -1,5 +1,5 @@
 // int4 weight GEMM: packing, argument checks, A preparation and threading over column
-// panels (docs/quantization.md §12.5, docs/gemm.md "int4"). The per-ISA kernels live in
+// panels (docs/quantization.md §12.5, packed layout). The per-ISA kernels live in
 // gemm_int4_<isa>.cc; the reference path in gemm_int4_ref.cc.
 #include <algorithm>
 #include <cmath>
