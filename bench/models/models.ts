@@ -115,3 +115,39 @@ export function partitionedGraphModel(seed = 13): GraphModelBuilder {
   b.outputs(sm);
   return b;
 }
+
+/**
+ * Op coverage for the runtime tests: fused conv with PReLU / LeakyReLU / sigmoid, explicit Pad,
+ * strided VALID conv, Transpose, ResizeNearest, binary ops with constants (Mul, Sub, Maximum,
+ * Minimum), standalone Sigmoid / Tanh / Elu / LeakyRelu, AvgPool SAME, Concat of tensors with
+ * different parameters, Mean keep_dims, a 1×1 conv. (transpose_b MatMul: test/runtime/session.test.ts — tfjs-wasm's fused
+ * transposed MatMul gives wrong rows for batch > 1 here, so it cannot be the float reference.)
+ */
+export function opsCoverageGraphModel(seed = 14): GraphModelBuilder {
+  const b = new GraphModelBuilder(seed);
+  const f = { T: attr.type('DT_FLOAT') };
+  const x = b.input('input', [-1, 10, 10, 4]);
+  const w = (name: string, shape: number[], r = 0.5) => b.const(name, shape, undefined, 'float32', -r, r);
+  const pad = b.op('pad', 'Pad', [x, b.ints('pad/p', [0, 0, 1, 2, 2, 1, 0, 0], [4, 2])], { ...f, Tpaddings: attr.type('DT_INT32') });
+  const c1 = b.fusedConv2d('c1', pad, w('c1/w', [3, 3, 4, 8]), [w('c1/b', [8], 0.1), b.const('c1/alpha', [8], undefined, 'float32', 0.05, 0.3)], ['BiasAdd', 'Prelu'], { padding: 'VALID' });
+  const c2 = b.fusedConv2d('c2', c1, w('c2/w', [3, 3, 8, 8]), [w('c2/b', [8], 0.1)], ['BiasAdd', 'LeakyRelu'], { strides: 2, padding: 'VALID', leakyAlpha: 0.15 });
+  const c3 = b.fusedConv2d('c3', c1, w('c3/w', [1, 1, 8, 8]), [w('c3/b', [8], 0.1)], ['BiasAdd', 'Sigmoid'], { padding: 'SAME' });
+  const tr = b.op('tr', 'Transpose', [c3, b.ints('tr/perm', [0, 2, 1, 3])], { ...f, Tperm: attr.type('DT_INT32') });
+  const rn = b.op('rn', 'ResizeNearestNeighbor', [c2, b.ints('rn/size', [11, 11])], { ...f, align_corners: attr.b(false), half_pixel_centers: attr.b(true) });
+  const mul = b.op('mul', 'Mul', [rn, w('mul/c', [8], 1)], f);
+  const sub = b.op('sub', 'Sub', [tr, mul], f);
+  const mx = b.op('mx', 'Maximum', [sub, w('mx/c', [1, 1, 1, 8], 0.2)], f);
+  const mn = b.op('mn', 'Minimum', [mx, rn], f);
+  const th = b.op('th', 'Tanh', [mn], f);
+  const el = b.op('el', 'Elu', [sub], f);
+  const lr = b.op('lr', 'LeakyRelu', [mx], { ...f, alpha: attr.f(0.3) });
+  const sg = b.op('sg', 'Sigmoid', [lr], f);
+  const cat = b.op('cat', 'ConcatV2', [th, el, sg, b.ints('cat/axis', [-1])], { ...f, N: attr.i(3), Tidx: attr.type('DT_INT32') });
+  const ap = b.pool('ap', 'AvgPool', cat, 3, 2, 'SAME');
+  const mean = b.op('mean', 'Mean', [ap, b.ints('mean/axes', [1, 2])], { ...f, keep_dims: attr.b(true), Tidx: attr.type('DT_INT32') });
+  const rs = b.op('rs', 'Reshape', [mean, b.ints('rs/shape', [-1, 24])], { ...f, Tshape: attr.type('DT_INT32') });
+  const fc = b.fusedMatMul('fc', rs, w('fc/w', [24, 5]), [w('fc/b', [5], 0.1)], ['BiasAdd']);
+  const sm = b.op('sm', 'Softmax', [fc], f);
+  b.outputs(sm);
+  return b;
+}

@@ -1,0 +1,170 @@
+// Whole-model inference, side by side in one run: our runtime (int8, dynamic, float) against
+// stock tfjs (wasm, and cpu for the small model), median batch-1 latency and batch-8
+// throughput, 1 and 2 threads. Models: LeNet-5 (28×28), a MobileNetV2-style graph (224×224,
+// inverted residual blocks, ≈0.3 GMAC), a ResNet-style block net (112×112). Random weights
+// (seeded); int8/dynamic annotation from observed ranges (test/runtime/helpers.ts).
+// Writes bench/models/RESULTS-models.md.
+//   Run: npx tsx bench/models/run.ts [--quick]
+import { writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describeFloatBackend, initFloatBackend, tf } from '../../src/backend/float.js';
+import { buildLeNet5 } from '../../src/data/models.js';
+import type { Graph } from '../../src/model/index.js';
+import { cpuInfo, getIsa, getThreads, setThreads } from '../../src/native/cpu.js';
+import { formatBytes, median, toMarkdown, toText, type Table } from '../../src/report/table.js';
+import { InferenceSession } from '../../src/runtime/index.js';
+import { annotate, graphOf, variedInput } from '../../test/runtime/helpers.js';
+import { mobileNetV2, resNetBlocks } from './models.js';
+
+const quick = process.argv.includes('--quick');
+const BUDGET_MS = quick ? 300 : 1500;
+const MIN_REPS = quick ? 3 : 7;
+
+/** Median wall time of an async call (at least MIN_REPS runs, about BUDGET_MS in total). */
+async function timeIt(fn: () => Promise<unknown>): Promise<number> {
+  await fn();
+  const t: number[] = [];
+  const start = performance.now();
+  while (t.length < MIN_REPS || (performance.now() - start < BUDGET_MS && t.length < 200)) {
+    const t0 = performance.now();
+    await fn();
+    t.push(performance.now() - t0);
+  }
+  return median(t);
+}
+
+interface ModelCase {
+  name: string;
+  build: () => tf.LayersModel;
+  shape: number[];
+  gmac: number;
+  tfjsCpu: boolean;
+}
+
+interface Row {
+  model: string;
+  engine: string;
+  threads: number;
+  b1: number;
+  b8: number;
+  vsWasm?: number;
+  vsWasm8?: number;
+  weights?: number;
+  arena?: number;
+}
+
+/** Multiply-accumulates of one image (conv/dense/depthwise nodes of the float graph). */
+function countMacs(g: Graph): number {
+  let macs = 0;
+  for (const n of g.nodes) {
+    const out = g.tensors.get(n.outputs[0]!)?.shape;
+    const w = g.constants.get(n.inputs[1] ?? '');
+    if (!out || !w) continue;
+    const outElems = out.slice(1).reduce((a, b) => a * b, 1);
+    if (n.op === 'Conv2D') macs += outElems * w.shape[0]! * w.shape[1]! * w.shape[2]!;
+    else if (n.op === 'DepthwiseConv2dNative') macs += outElems * w.shape[0]! * w.shape[1]!;
+    else if (n.op === 'MatMul') macs += outElems * w.shape[0]!;
+  }
+  return macs;
+}
+
+async function main(): Promise<void> {
+  const backend = await initFloatBackend('wasm');
+  const poolThreads = getThreads();
+  const threadCounts = [1, ...(poolThreads >= 2 ? [2] : [])];
+  const cpu = cpuInfo();
+  const cases: ModelCase[] = [
+    { name: 'LeNet-5', build: () => buildLeNet5({ seed: 1 }), shape: [28, 28, 1], gmac: 0, tfjsCpu: true },
+    { name: 'MobileNetV2-style 224', build: () => mobileNetV2(224, 1, 1000), shape: [224, 224, 3], gmac: 0, tfjsCpu: false },
+    { name: 'ResNet-style 112', build: () => resNetBlocks(112, [32, 64, 128, 256], 1000), shape: [112, 112, 3], gmac: 0, tfjsCpu: false },
+  ];
+  const rows: Row[] = [];
+  const notes: string[] = [];
+  for (const c of cases) {
+    const model = c.build();
+    const gFloat = await graphOf(model);
+    c.gmac = countMacs(gFloat) / 1e9;
+    const x1 = variedInput([1, ...c.shape], 1);
+    const x8 = variedInput([8, ...c.shape], 2);
+    const calib = variedInput([8, ...c.shape], 3);
+    const gInt8 = annotate(await graphOf(model), calib, 'int8');
+    const gDyn = annotate(await graphOf(model), calib, 'dynamic');
+    calib.dispose();
+    const feed = (x: tf.Tensor) => ({ [gFloat.inputs[0]!.name]: { data: x.dataSync() as Float32Array, shape: x.shape } });
+    const f1 = feed(x1), f8 = feed(x8);
+    process.stdout.write(`${c.name}: ${c.gmac.toFixed(3)} GMAC/image\n`);
+
+    // Stock tfjs, float32 (single-threaded).
+    const engines: { name: string; backend: 'wasm' | 'cpu' }[] = [{ name: 'tfjs-wasm float32', backend: 'wasm' }];
+    if (c.tfjsCpu) engines.push({ name: 'tfjs-cpu float32', backend: 'cpu' });
+    let wasm1 = NaN, wasm8 = NaN;
+    for (const e of engines) {
+      await initFloatBackend(e.backend);
+      const predict = async (x: tf.Tensor) => {
+        const y = model.predict(x) as tf.Tensor;
+        await y.data();
+        y.dispose();
+      };
+      const b1 = await timeIt(() => predict(x1));
+      const b8 = await timeIt(() => predict(x8));
+      if (e.backend === 'wasm') { wasm1 = b1; wasm8 = b8; }
+      rows.push({ model: c.name, engine: e.name, threads: 1, b1, b8 });
+      process.stdout.write(`  ${e.name}: ${b1.toFixed(2)} ms\n`);
+    }
+    await initFloatBackend('wasm');
+
+    for (const [engine, g] of [['ours int8', gInt8], ['ours dynamic', gDyn], ['ours float32', gFloat]] as const) {
+      for (const threads of threadCounts) {
+        setThreads(threads);
+        const s = await InferenceSession.create(g, { threads });
+        const tfjsNodes = s.plan.filter((p) => p.placement === 'tfjs');
+        if (tfjsNodes.length && threads === 1) notes.push(`${c.name} ${engine}: ${tfjsNodes.length} node(s) in tfjs (${[...new Set(tfjsNodes.map((p) => p.op))].join(', ')})`);
+        const b1 = await timeIt(() => s.run(f1));
+        const b8 = await timeIt(() => s.run(f8));
+        const m = s.memory;
+        rows.push({ model: c.name, engine, threads, b1, b8, vsWasm: wasm1 / b1, vsWasm8: wasm8 / b8, weights: m.weightBytes, arena: m.arenaBytes });
+        process.stdout.write(`  ${engine} ${threads}T: ${b1.toFixed(2)} ms (${(wasm1 / b1).toFixed(1)}× wasm)\n`);
+        s.dispose();
+      }
+    }
+    setThreads(poolThreads);
+    tf.dispose([x1, x8]);
+    model.dispose();
+  }
+
+  const table: Table<Row> = {
+    columns: [
+      { header: 'model', value: (r) => r.model },
+      { header: 'engine', value: (r) => r.engine },
+      { header: 'threads', value: (r) => r.threads },
+      { header: 'batch 1 ms (median)', value: (r) => r.b1, digits: 2 },
+      { header: 'batch 8 img/s', value: (r) => 8000 / r.b8, digits: 0 },
+      { header: '× wasm b1', value: (r) => r.vsWasm, digits: 1 },
+      { header: '× wasm b8', value: (r) => r.vsWasm8, digits: 1 },
+      { header: 'weights', value: (r) => (r.weights === undefined ? undefined : formatBytes(r.weights)) },
+      { header: 'arena (b8)', value: (r) => (r.arena === undefined ? undefined : formatBytes(r.arena)) },
+    ],
+    rows,
+  };
+  process.stdout.write('\n' + toText(table));
+  const machine = `${cpu.brand || cpu.vendor} (${cpu.availableCores} cores, kernel path ${getIsa()})`;
+  const md = [
+    '# Whole-model inference (bench/models)',
+    '',
+    `Command: \`npx tsx bench/models/run.ts${quick ? ' --quick' : ''}\` — ${new Date().toISOString().slice(0, 10)}.`,
+    `Machine: ${machine}. Float backend of the tfjs rows: ${describeFloatBackend(backend)} (tfjs-node does not install here); tfjs-cpu only for the small model.`,
+    '',
+    `Models (random seeded weights; int8 = §12 annotation from observed ranges, per-channel weights; dynamic = §12.4): ${cases.map((c) => `${c.name} ${c.gmac.toFixed(3)} GMAC/image`).join('; ')}.`,
+    'Median wall time per call (including the copy of inputs/outputs across N-API); batch-8 column is images per second. "threads" is the shared pool size (setThreads) and the session option.',
+    '',
+    toMarkdown(table),
+    ...(notes.length ? ['Notes:', '', ...notes.map((n) => `- ${n}`), ''] : []),
+  ].join('\n');
+  writeFileSync(join(dirname(fileURLToPath(import.meta.url)), 'RESULTS-models.md'), md);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
