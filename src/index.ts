@@ -31,3 +31,5 @@ export {
   quantizeWeightInt4, dequantizeWeightInt4, chooseWeightBits, int4Range, float16Scale, INT4_GROUP_SIZES, INT4_DEFAULT_GROUP_SIZE,
 } from './quant/int4.js';
 export type { Int4Bits, Int4Options, WeightBitsChoice } from './quant/int4.js';
+// Quantization-aware training (fake quantization, quantizeModel / quantizeApply, convertQat → §12 int8 graph).
+export * from './qat/index.js';
