@@ -33,3 +33,6 @@ export {
 export type { Int4Bits, Int4Options, WeightBitsChoice } from './quant/int4.js';
 // Quantization-aware training (fake quantization, quantizeModel / quantizeApply, convertQat → §12 int8 graph).
 export * from './qat/index.js';
+// Native inference runtime: InferenceSession (whole-graph native segments, tfjs fallback segments).
+export { InferenceSession, compilePlan } from './runtime/index.js';
+export type { HostTensor, RunInputs, RunOptions, SessionMemory, SessionOptions, TensorSpec, PlannedNode, Placement, CompiledPlan } from './runtime/index.js';
