@@ -51,27 +51,38 @@ class PackedInt4 {
   int64_t num_panels() const { return (n_ + kInt4PanelCols - 1) / kInt4PanelCols; }
   int64_t panel_stride() const { return kpad_ / kInt4BlockK * kInt4BlockBytes; }  // bytes
   const uint8_t* panels() const { return panels_.data(); }
-  // [groups][npad] tables (padded columns: scale 1, zero point 8, sum 0).
-  const float* scales() const { return scales_.as<float>(); }
-  const int32_t* zero_points8() const { return zp8_.as<int32_t>(); }   // zw + 8
-  const int32_t* col_sums8() const { return sums8_.as<int32_t>(); }    // Σ_{k∈g} (w + 8)
-  // K blocks [begin, end) of group g.
+  // Per-(group, column) tables, panel-major so each panel's tables are one stream: entry
+  // (g, n) at index table_index(g, n) = ((n / 8)·groups + g)·8 + n % 8. Padded columns:
+  // scale 1, zero point 0, sum 0. Compact forms keep GEMV traffic low (4 bytes per group and
+  // column for symmetric weights instead of 12):
+  //  - scales: float16 when every scale is exactly a float16 value (quantizeWeightInt4 makes
+  //    them so), else float32 — the value read back is the caller's scale either way;
+  //  - sums Σ_{k∈g} w' (w' = w + 8): int16 when group_size·15 fits, else int32;
+  //  - zero points zw + 8 as uint8, absent (nullptr) when every zero point is 0.
+  int64_t table_index(int64_t g, int64_t n) const { return ((n / kInt4PanelCols) * groups_ + g) * kInt4PanelCols + n % kInt4PanelCols; }
+  bool scales_f16() const { return scales_f16_; }
+  const uint16_t* scales16() const { return scales_.as<uint16_t>(); }
+  const float* scales32() const { return scales_.as<float>(); }
+  bool sums_i16() const { return sums_i16_; }
+  const int16_t* sums16() const { return sums_.as<int16_t>(); }
+  const int32_t* sums32() const { return sums_.as<int32_t>(); }
+  const uint8_t* zero_points8() const { return symmetric_ ? nullptr : zp8_.data(); }
   int64_t group_block_begin(int64_t g) const { return g * group_size_ / kInt4BlockK; }
   int64_t group_block_end(int64_t g) const { return g + 1 == groups_ ? kpad_ / kInt4BlockK : (g + 1) * group_size_ / kInt4BlockK; }
   // Values in group g (the last group may be shorter).
   int64_t group_length(int64_t g) const { return (g + 1 == groups_ ? k_ : (g + 1) * group_size_) - g * group_size_; }
   // The weight w[k][n] in [−8, 7] read back from the panels.
   int32_t weight(int64_t k, int64_t n) const;
-  int32_t zero_point(int64_t g, int64_t n) const { return zero_points8()[g * npad() + n] - 8; }
-  float scale(int64_t g, int64_t n) const { return scales()[g * npad() + n]; }
-  size_t byte_length() const { return panels_.size() + scales_.size() + zp8_.size() + sums8_.size(); }
+  int32_t zero_point(int64_t g, int64_t n) const { return symmetric_ ? 0 : static_cast<int32_t>(zp8_.data()[table_index(g, n)]) - 8; }
+  float scale(int64_t g, int64_t n) const;
+  size_t byte_length() const { return panels_.size() + scales_.size() + zp8_.size() + sums_.size(); }
 
  private:
   friend PackedInt4 PackInt4(const int8_t*, int64_t, int64_t, BLayout, int64_t, int64_t, const float*, const int32_t*, Isa);
   Isa isa_ = Isa::kRef;
   int64_t k_ = 0, n_ = 0, kpad_ = 0, group_size_ = 0, groups_ = 0;
-  bool symmetric_ = true;
-  AlignedBuffer panels_, scales_, zp8_, sums8_;
+  bool symmetric_ = true, scales_f16_ = false, sums_i16_ = false;
+  AlignedBuffer panels_, scales_, zp8_, sums_;
 };
 
 // Packs w (k × n values in [−8, 7], one int8 per value) with scales [groups][n] (finite,

@@ -42,11 +42,24 @@ inline void StorePanel(const Call& c, __m256 y, int64_t m, int64_t p) {
   for (int64_t j = 0; n0 + j < n; j++) dst[j] = Finish(c, tmp[j], n0 + j);
 }
 
+// The per-(group, column) tables of 8 columns at table index t (see PackedInt4).
+inline __m256 LoadScales(const PackedInt4& b, int64_t t) {
+  if (b.scales_f16()) return _mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i*>(b.scales16() + t)));  // exact
+  return _mm256_load_ps(b.scales32() + t);
+}
+inline __m256i LoadSums(const PackedInt4& b, int64_t t) {
+  if (b.sums_i16()) return _mm256_cvtepi16_epi32(_mm_load_si128(reinterpret_cast<const __m128i*>(b.sums16() + t)));
+  return _mm256_load_si256(reinterpret_cast<const __m256i*>(b.sums32() + t));
+}
+inline __m256i LoadZp8(const uint8_t* zp8, int64_t t) {
+  return _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(zp8 + t)));
+}
+
 // R rows (m0..m0+R) × P consecutive panels (p0..p0+P), all of K.
 template <int R, int P>
 void Tile(const Call& c, int64_t m0, int64_t p0) {
   const PackedInt4& b = *c.b;
-  const int64_t npad = b.npad(), groups = b.groups(), stride = b.panel_stride();
+  const int64_t groups = b.groups(), stride = b.panel_stride();
   const uint8_t* w = b.panels() + p0 * stride;
   const uint8_t* a[R];
   for (int r = 0; r < R; r++) a[r] = c.a + (m0 + r) * c.a_stride;
@@ -115,13 +128,15 @@ void Tile(const Call& c, int64_t m0, int64_t p0) {
       }
     }
     for (int q = 0; q < P; q++) {
-      const int64_t col = g * npad + (p0 + q) * kInt4PanelCols;
-      const __m256i sums = _mm256_load_si256(reinterpret_cast<const __m256i*>(b.col_sums8() + col));
-      const __m256i zp8 = _mm256_load_si256(reinterpret_cast<const __m256i*>(b.zero_points8() + col));
-      const __m256 sw = _mm256_load_ps(b.scales() + col);
+      const int64_t t = ((p0 + q) * groups + g) * kInt4PanelCols;
+      const __m256i sums = LoadSums(b, t);
+      const __m256 sw = LoadScales(b, t);
+      const uint8_t* zp8 = b.zero_points8();
       for (int r = 0; r < R; r++) {
         __m256i v = _mm256_sub_epi32(acc[r][q], _mm256_mullo_epi32(_mm256_set1_epi32(c.za[m0 + r]), sums));
-        v = _mm256_sub_epi32(v, _mm256_mullo_epi32(zp8, _mm256_set1_epi32(c.rs[(m0 + r) * groups + g])));
+        const int32_t rs = c.rs[(m0 + r) * groups + g];
+        // − (zw + 8)·Σ(A − za): symmetric weights have zw + 8 = 8 in every column.
+        v = _mm256_sub_epi32(v, zp8 == nullptr ? _mm256_set1_epi32(rs * 8) : _mm256_mullo_epi32(LoadZp8(zp8, t), _mm256_set1_epi32(rs)));
         const __m256 s = _mm256_mul_ps(_mm256_set1_ps(c.sa[m0 + r]), sw);
         y[r][q] = _mm256_add_ps(y[r][q], _mm256_mul_ps(_mm256_cvtepi32_ps(v), s));
       }
@@ -158,7 +173,7 @@ void GemmRange(const Call& c, int64_t m, int64_t p0, int64_t p1) {
 template <int R>
 void WeightOnlyTile(const Call& c, int64_t m0, int64_t p) {
   const PackedInt4& b = *c.b;
-  const int64_t npad = b.npad(), groups = b.groups(), k = b.k();
+  const int64_t groups = b.groups();
   const uint8_t* w = b.panels() + p * b.panel_stride();
   const float* x[R];
   for (int r = 0; r < R; r++) x[r] = c.x + (m0 + r) * c.ldx;
@@ -169,8 +184,8 @@ void WeightOnlyTile(const Call& c, int64_t m0, int64_t p) {
   __m256 y[R];
   for (int r = 0; r < R; r++) y[r] = _mm256_setzero_ps();
   for (int64_t g = 0; g < groups; g++) {
-    const int64_t col = g * npad + p * kInt4PanelCols;
-    const __m256i zp8 = _mm256_load_si256(reinterpret_cast<const __m256i*>(b.zero_points8() + col));
+    const int64_t col = (p * groups + g) * kInt4PanelCols;
+    const __m256i zp8 = b.zero_points8() == nullptr ? _mm256_set1_epi32(8) : LoadZp8(b.zero_points8(), col);
     __m256 acc[R];
     for (int r = 0; r < R; r++) acc[r] = _mm256_setzero_ps();
     const int64_t k1 = g * b.group_size() + b.group_length(g);
@@ -189,8 +204,7 @@ void WeightOnlyTile(const Call& c, int64_t m0, int64_t p) {
         for (int r = 0; r < R; r++) acc[r] = _mm256_add_ps(acc[r], _mm256_mul_ps(_mm256_set1_ps(x[r][kb + t]), wf));
       }
     }
-    (void)k;
-    const __m256 sw = _mm256_load_ps(b.scales() + col);
+    const __m256 sw = LoadScales(b, col);
     for (int r = 0; r < R; r++) y[r] = _mm256_add_ps(y[r], _mm256_mul_ps(acc[r], sw));
   }
   for (int r = 0; r < R; r++) StorePanel(c, y[r], m0 + r, p);

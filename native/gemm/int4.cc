@@ -10,6 +10,7 @@
 #include "common/thread_pool.h"
 #include "gemm/gemm_int4.h"
 #include "quant/quantize.h"
+#include "quant/scalar.h"
 
 namespace tfjq {
 namespace gemm {
@@ -128,20 +129,25 @@ PackedInt4 PackInt4(const int8_t* w, int64_t k, int64_t n, BLayout layout, int64
     }
   }
   p.panels_.Reset(static_cast<size_t>(p.num_panels() * p.panel_stride()));
-  p.scales_.Reset(static_cast<size_t>(groups * npad) * sizeof(float));
-  p.zp8_.Reset(static_cast<size_t>(groups * npad) * sizeof(int32_t));
-  p.sums8_.Reset(static_cast<size_t>(groups * npad) * sizeof(int32_t));
-  float* sc = p.scales_.as<float>();
-  int32_t* zp8 = p.zp8_.as<int32_t>();
-  int32_t* sums = p.sums8_.as<int32_t>();
   p.symmetric_ = true;
+  p.scales_f16_ = true;
+  for (int64_t i = 0; i < groups * n; i++) {
+    if (zero_points != nullptr && zero_points[i] != 0) p.symmetric_ = false;
+    if (quant::scalar::HalfToFloat(quant::scalar::FloatToHalf(scales[i])) != scales[i]) p.scales_f16_ = false;
+  }
+  p.sums_i16_ = p.group_size_ * 15 <= 32767;
+  const size_t entries = static_cast<size_t>(groups * npad);
+  p.scales_.Reset(entries * (p.scales_f16_ ? 2 : 4));
+  p.sums_.Reset(entries * (p.sums_i16_ ? 2 : 4));
+  if (!p.symmetric_) p.zp8_.Reset(entries);
+  std::vector<int32_t> sums(entries, 0);
   for (int64_t g = 0; g < groups; g++) {
     for (int64_t j = 0; j < npad; j++) {
-      const bool real = j < n;
-      sc[g * npad + j] = real ? scales[g * n + j] : 1.0f;
-      const int32_t z = real && zero_points != nullptr ? zero_points[g * n + j] : 0;
-      if (z != 0) p.symmetric_ = false;
-      zp8[g * npad + j] = z + 8;
+      const int64_t t = p.table_index(g, j);
+      const float s = j < n ? scales[g * n + j] : 1.0f;
+      if (p.scales_f16_) p.scales_.as<uint16_t>()[t] = quant::scalar::FloatToHalf(s);
+      else p.scales_.as<float>()[t] = s;
+      if (!p.symmetric_) p.zp8_.data()[t] = static_cast<uint8_t>((j < n ? zero_points[g * n + j] : 0) + 8);
     }
   }
   uint8_t* dst = p.panels_.data();
@@ -153,10 +159,19 @@ PackedInt4 PackInt4(const int8_t* w, int64_t k, int64_t n, BLayout layout, int64
       const uint8_t u = static_cast<uint8_t>(v + 8);
       uint8_t& byte = dst[(nn / kInt4PanelCols) * p.panel_stride() + o * kInt4BlockBytes + (nn % kInt4PanelCols) * 4 + (t & 3)];
       byte = static_cast<uint8_t>(t < 4 ? (byte & 0xF0) | u : (byte & 0x0F) | (u << 4));
-      sums[g * npad + nn] += u;
+      sums[static_cast<size_t>(p.table_index(g, nn))] += u;
     }
   }
+  for (size_t t = 0; t < entries; t++) {
+    if (p.sums_i16_) p.sums_.as<int16_t>()[t] = static_cast<int16_t>(sums[t]);
+    else p.sums_.as<int32_t>()[t] = sums[t];
+  }
   return p;
+}
+
+float PackedInt4::scale(int64_t g, int64_t n) const {
+  const int64_t t = table_index(g, n);
+  return scales_f16_ ? quant::scalar::HalfToFloat(scales16()[t]) : scales32()[t];
 }
 
 void GemmInt4(const Int4GemmArgs& g) {

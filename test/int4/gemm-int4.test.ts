@@ -10,7 +10,7 @@ import {
 } from '../../src/kernels/int4.js';
 import type { IsaName } from '../../binding.js';
 import { native } from '../../src/native/binding.js';
-import { quantizeWeightInt4 } from '../../src/quant/int4.js';
+import { float16Scale, quantizeWeightInt4 } from '../../src/quant/int4.js';
 import { dynamicQuantizeU8, fl32 } from '../../src/quant/scheme.js';
 
 function rng(seed: number): () => number {
@@ -24,7 +24,9 @@ function makeCase(k: number, n: number, g: number, seed: number, asym: boolean):
   const r = rng(seed);
   const groups = int4Groups(k, g);
   const w = Int8Array.from({ length: k * n }, () => ri(r, -8, 7));
-  const scales = Float32Array.from({ length: groups * n }, () => fl32(0.001 + r() * 0.05));
+  // Even seeds: float16-exact scales (as quantizeWeightInt4 makes them: stored as float16);
+  // odd seeds: arbitrary float32 scales (stored as float32).
+  const scales = Float32Array.from({ length: groups * n }, () => (seed % 2 === 0 ? float16Scale : fl32)(0.001 + r() * 0.05));
   return { k, n, g, w, scales, ...(asym ? { zp: Int32Array.from({ length: groups * n }, () => ri(r, -8, 7)) } : {}) };
 }
 const pack = (c: Case, isa: IsaName) =>
@@ -108,11 +110,17 @@ describe('int4 packing', () => {
     expect(packInt4Weights(t, { k, n, layout: 'nk', groupSize: 0, scales: new Float32Array(n).fill(1), isa: 'ref' }).unpack()).toEqual(w);
   });
 
-  it('is half a byte per weight plus the per-group tables', () => {
-    const p = pack(makeCase(4096, 256, 64, 1, false), int4Isas().at(-1)!);
-    const nibbles = 4096 * 256 / 2, tables = 64 * 256 * 12;
-    expect(p.byteLength).toBeGreaterThanOrEqual(nibbles + tables);
-    expect(p.byteLength).toBeLessThan((nibbles + tables) * 1.01);
+  it('is half a byte per weight plus compact per-group tables', () => {
+    const isa = int4Isas().at(-1)!;
+    const nibbles = 4096 * 256 / 2, entries = 64 * 256;
+    // float16-exact scales, symmetric: float16 scale + int16 sum per (group, column).
+    const sym = pack(makeCase(4096, 256, 64, 2, false), isa);
+    expect(sym.byteLength).toBe(nibbles + 4 * entries);
+    // float32 scales, zero points: + 2 bytes of scale + 1 byte of zero point.
+    const asym = pack(makeCase(4096, 256, 64, 1, true), isa);
+    expect(asym.byteLength).toBe(nibbles + 7 * entries);
+    // One group of K = 4096 per column: int32 sums (15 · 4096 does not fit int16).
+    expect(pack(makeCase(4096, 256, 0, 2, false), isa).byteLength).toBe(nibbles + 6 * 256);
   });
 });
 
