@@ -39,6 +39,7 @@
 //   copy          raw copy of equal byte sizes
 #include "runtime/steps.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -46,6 +47,7 @@
 #include <string>
 
 #include "common/cpu.h"
+#include "common/thread_pool.h"
 #include "gemm/gemm.h"
 #include "ops/ops.h"
 #include "quant/quantize.h"
@@ -186,6 +188,49 @@ ops::ConvGeom CheckConvShapes(const Spec& p, const Geo& q, int x, int y, int64_t
   return g;
 }
 
+// ---------------------------------------------------------------- im2col
+
+// The GEMM A matrix of a convolution (docs/quantization.md §11.2, same result as ops::Im2Col):
+// with dilation_w = 1 the in-bounds taps of one filter row are contiguous in x, so each
+// (output pixel, ky) is one copy of up to kw·C elements plus the padding fills — instead of
+// one copy per tap, which dominates for the small C of first layers (C = 1 or 3).
+template <typename T>
+void Im2Col(const ops::ConvGeom& g, const T* x, T pad, T* a, int64_t lda, int threads) {
+  if (g.dilation_w != 1) {
+    ops::Im2Col(g, x, pad, a, lda, threads);
+    return;
+  }
+  const int64_t C = g.in_c, rows = int64_t(g.batch) * g.out_h, kwc = int64_t{g.k_w} * C;
+  const int64_t grain = std::max<int64_t>(1, 16384 / std::max<int64_t>(1, g.out_w * g.k_h * kwc));
+  ParallelFor(rows, grain, threads, [&](int64_t rb, int64_t re) {
+    for (int64_t r = rb; r < re; r++) {
+      const int64_t n = r / g.out_h, oy = r % g.out_h;
+      for (int64_t ox = 0; ox < g.out_w; ox++) {
+        T* dst = a + (r * g.out_w + ox) * lda;
+        const int64_t ix0 = ox * g.stride_w - g.pad_left;
+        const int64_t kx0 = std::max<int64_t>(0, -ix0), kx1 = std::min<int64_t>(g.k_w, g.in_w - ix0);
+        for (int64_t ky = 0; ky < g.k_h; ky++, dst += kwc) {
+          const int64_t iy = oy * g.stride_h + ky * g.dilation_h - g.pad_top;
+          if (iy < 0 || iy >= g.in_h || kx1 <= kx0) {
+            std::fill(dst, dst + kwc, pad);
+            continue;
+          }
+          if (kx0 > 0) std::fill(dst, dst + kx0 * C, pad);
+          const T* src = x + ((n * g.in_h + iy) * g.in_w + ix0 + kx0) * C;
+          T* d = dst + kx0 * C;
+          const int64_t len = (kx1 - kx0) * C;
+          if (len <= 16) {
+            for (int64_t i = 0; i < len; i++) d[i] = src[i];
+          } else {
+            std::memcpy(d, src, static_cast<size_t>(len) * sizeof(T));
+          }
+          if (kx1 < g.k_w) std::fill(dst + kx1 * C, dst + kwc, pad);
+        }
+      }
+    }
+  });
+}
+
 // ---------------------------------------------------------------- GEMM steps (int8, dynamic)
 
 class GemmStep : public Step {
@@ -271,9 +316,9 @@ class GemmStep : public Step {
     if (!direct_) {
       const ops::ConvGeom g = OpsGeom(geo_, c.Shape(x), c.batch);
       if (kind_ == kInt8) {
-        ops::Im2Col(g, c.P<int8_t>(x), za_, c.P<int8_t>(temps[0]), k_, c.threads);
+        Im2Col<int8_t>(g, c.P<int8_t>(x), static_cast<int8_t>(za_), c.P<int8_t>(temps[0]), k_, c.threads);
       } else {
-        ops::Im2Col(g, c.P<float>(x), 0.0f, c.P<float>(temps[0]), k_, c.threads);
+        Im2Col<float>(g, c.P<float>(x), 0.0f, c.P<float>(temps[0]), k_, c.threads);
       }
       a = c.ptr[static_cast<size_t>(temps[0])];
     }
