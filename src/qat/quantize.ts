@@ -230,6 +230,8 @@ export interface FitOptions {
    * A function receives (labels, outputs) and returns a scalar.
    */
   loss?: (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Scalar;
+  /** Fake quantization in the loop (default true); false fine-tunes the folded float model the same way (a baseline). */
+  quantize?: boolean;
   onBatchEnd?: (p: { epoch: number; batch: number; batches: number; loss: number }) => void;
   onEpochEnd?: (p: { epoch: number; epochs: number; loss: number; seconds: number }) => void;
 }
@@ -880,10 +882,10 @@ export class QatModel {
   }
 
   /** One training step on a batch (categorical cross-entropy on one-hot y); returns the loss. */
-  trainStep(xb: tf.Tensor, yb: tf.Tensor, optimizer: tf.Optimizer, loss?: FitOptions['loss']): number {
+  trainStep(xb: tf.Tensor, yb: tf.Tensor, optimizer: tf.Optimizer, loss?: FitOptions['loss'], quantize = true): number {
     const vars = this.trainableVariables();
     const { value, grads } = tf.variableGrads(() => {
-      const p = this.forward([xb], { training: true, quantize: true, observe: 'ema' })[0]!;
+      const p = this.forward([xb], { training: true, quantize, observe: 'ema' })[0]!;
       if (loss) return loss(yb, p);
       return tf.losses.softmaxCrossEntropy(yb, this.logits ?? p) as tf.Scalar;
     }, vars);
@@ -907,6 +909,7 @@ export class QatModel {
     assertFinite(lr, 'learningRate');
     if (x.shape[0] !== y.shape[0]) throw new RangeError(`x has ${x.shape[0]} examples but y has ${y.shape[0]}`);
     if (options.loss !== undefined && typeof options.loss !== 'function') throw new TypeError('options.loss must be a function (yTrue, yPred) => scalar');
+    if (options.quantize !== undefined && typeof options.quantize !== 'boolean') throw new TypeError('options.quantize must be a boolean');
     const optimizer = opt === 'adam' ? tf.train.adam(lr) : tf.train.momentum(lr, options.momentum ?? 0.9);
     const rng = seededRandom(options.seed ?? 1);
     const n = x.shape[0]!;
@@ -922,7 +925,7 @@ export class QatModel {
           const idx = tf.tensor1d(perm.subarray(b * batchSize, Math.min(n, (b + 1) * batchSize)), 'int32');
           const xb = tf.gather(x, idx), yb = tf.gather(y, idx);
           try {
-            sum += this.trainStep(xb, yb, optimizer, options.loss);
+            sum += this.trainStep(xb, yb, optimizer, options.loss, options.quantize ?? true);
           } finally {
             tf.dispose([idx, xb, yb]);
           }
