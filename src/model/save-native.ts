@@ -120,9 +120,12 @@ export function nativeFiles(g: Graph, o: SaveNativeOptions = {}): OutputFile[] {
       // int4 with per-group scales: the [groups][C] tables follow the nibbles (float16 scales, int8 zero points).
       const groups = a.dtype === 'int4' && a.groupSize ? encodeInt4GroupTables(a, bytes.byteLength) : undefined;
       if (groups) bytes = concatBytes(bytes, groups.tail);
+      // Per-channel 8-bit: the float32 scales follow the values (4-byte aligned), zero points only when not all 0.
+      const table = !groups && (a.dtype === 'int8' || a.dtype === 'uint8') && a.scales.length > 1 ? scaleTable(a, bytes.byteLength) : undefined;
+      if (table) bytes = concatBytes(bytes, table.tail);
       params = {
         storage: a.dtype, axis: a.axis, ...(a.axisCount && a.axisCount !== 1 ? { axisCount: a.axisCount } : {}),
-        ...(groups ? groups.params : { scales: numbers(a.scales), zeroPoints: numbers(a.zeroPoints) }),
+        ...(groups ? groups.params : table ? table.params : { scales: numbers(a.scales), zeroPoints: numbers(a.zeroPoints) }),
         ...(a.narrowRange ? { narrowRange: true } : {}), ...(!groups && a.groupSize ? { groupSize: a.groupSize } : {}),
       };
     } else {
@@ -320,8 +323,19 @@ function decodeAffine(bytes: Uint8Array, shape: number[], p: Record<string, unkn
   if (typeof count !== 'number' || !Number.isInteger(count) || count < 1 || (axis !== -1 && axis + count > shape.length)) fail(`affine axisCount ${JSON.stringify(count)} is invalid`, file, { weight });
   if (storage === 'int4' && p.groupSize !== undefined) return decodeGroupedInt4(bytes, shape, p, file, weight, c, axis, count);
   const C = axis === -1 ? 1 : shape.slice(axis, axis + count).reduce((a, b) => a * b, 1);
-  const scales = p.scales;
-  const zps = p.zeroPoints;
+  let scales = p.scales;
+  let zps = p.zeroPoints;
+  const table = p.scaleTable as { offset?: unknown } | undefined;
+  if (table !== undefined && (storage === 'int8' || storage === 'uint8')) {
+    // Scales as float32 after the values (zero points all 0 unless listed).
+    const off = table?.offset;
+    if (typeof off !== 'number' || !Number.isInteger(off) || off !== Math.ceil(size / 4) * 4) fail(`affine scaleTable.offset ${JSON.stringify(off)} is invalid (expected ${Math.ceil(size / 4) * 4})`, file, { weight });
+    if (bytes.byteLength !== off + 4 * C) fail(`affine ${storage} data with a scale table has ${bytes.byteLength} bytes, shape and ${C} scales need ${off + 4 * C}`, file, { weight });
+    const v = new DataView(bytes.buffer, bytes.byteOffset + off, 4 * C);
+    scales = Array.from({ length: C }, (_, i) => v.getFloat32(i * 4, true));
+    zps ??= new Array<number>(C).fill(0);
+    bytes = bytes.subarray(0, size);
+  }
   if (!Array.isArray(scales) || !Array.isArray(zps) || scales.length !== C || zps.length !== C) fail(`affine needs ${C} scales and zero points`, file, { weight });
   if (scales.some((s) => typeof s !== 'number' || !(s > 0) || !Number.isFinite(s))) fail('affine scales must be finite and > 0', file, { weight });
   if (zps.some((z) => typeof z !== 'number' || !Number.isInteger(z))) fail('affine zero points must be integers', file, { weight });
@@ -345,6 +359,16 @@ function decodeAffine(bytes: Uint8Array, shape: number[], p: Record<string, unkn
   }
   c.quantization = { affine: { dtype: storage, axis, ...(count !== 1 ? { axisCount: count } : {}), scales: sc, zeroPoints: zp, values: q, ...(p.narrowRange ? { narrowRange: true } : {}), ...(typeof p.groupSize === 'number' ? { groupSize: p.groupSize } : {}) } };
   return out;
+}
+
+/** Per-channel 8-bit scales as a float32 table after the values (docs/format.md, `scaleTable`). */
+function scaleTable(a: AffineQuantization, valueBytes: number): { tail: Uint8Array; params: Record<string, unknown> } {
+  const offset = Math.ceil(valueBytes / 4) * 4;
+  const tail = new Uint8Array(offset - valueBytes + a.scales.length * 4);
+  const v = new DataView(tail.buffer);
+  a.scales.forEach((sc, i) => v.setFloat32(offset - valueBytes + i * 4, sc, true));
+  const zeros = Array.from(a.zeroPoints).every((z) => z === 0);
+  return { tail, params: { scaleTable: { offset }, ...(zeros ? {} : { zeroPoints: numbers(a.zeroPoints) }) } };
 }
 
 function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {

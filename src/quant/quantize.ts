@@ -1,0 +1,420 @@
+// Post-training quantization (issue 4): optimize() the float graph (BatchNorm folding, bias and
+// activation fusion), then annotate it for §12 —
+//   dynamic: int8 weights of Conv2D / MatMul (per output channel by default), activations
+//            quantized at run time; everything else float.
+//   int8:    int8 weights of every weighted op, activation parameters from calibration
+//            (observers), pass-through ops and Softmax with their fixed parameters; optional
+//            bias correction, per-layer error report and accuracy guard (layers moved back to
+//            float, most sensitive first, until a metric is within tolerance).
+//   float16: float16 weight storage.
+// The result is the annotated Graph (saveNative / saveTfjs) and a report.
+import { tf } from '../backend/float.js';
+import { execute } from '../model/execute.js';
+import { cloneGraph, type Constant, type Graph, type Node } from '../model/ir.js';
+import { loadModel, type ModelSource } from '../model/load.js';
+import { optimize as optimizeGraph } from '../model/passes/index.js';
+import { assertOneOf, describe } from '../native/validate.js';
+import { BiasCorrector, type BiasCorrection } from './bias-correction.js';
+import { calibrate, iterateData, normalizeSample, type CalibrateProgress, type CalibrationData, type CalibrationSample } from './calibrate.js';
+import { quantizeWeightInt4, INT4_GROUP_SIZES, dequantizeWeightInt4 } from './int4.js';
+import { resolveObserverOptions, type ObserverKind, type ObserverOptions } from './observers.js';
+import {
+  activationTable, int8Obstacle, planExecution, quantizationInfo, type IoType, type NodeExecution, type QuantizationInfo, type QuantMode,
+} from './params.js';
+import { layerReport, type LayerReport } from './report.js';
+import { dequantizeSim, simulate } from './simulate.js';
+import { float16Weight, quantizeWeight, setActivationRanges, weightedNodes, weightKind } from './weights.js';
+
+export type { QuantMode, IoType };
+export const QUANT_MODES: readonly QuantMode[] = ['dynamic', 'int8', 'float16'];
+
+/** A metric of a model given a predict function (first output, float32); higher is better. */
+export type QuantMetric = (predict: (inputs: Record<string, tf.Tensor>) => Float32Array) => number | Promise<number>;
+
+export interface AccuracyGuardOptions {
+  /** Allowed drop of the metric below the float model's (≥ 0; for the default agreement metric: a fraction, e.g. 0.01). */
+  tolerance: number;
+  /** Default: top-1 agreement of the first output with the float model on the evaluation data. */
+  metric?: QuantMetric;
+  /** At most this many nodes moved to float (default: all that can be). */
+  maxFloatNodes?: number;
+}
+
+export interface QuantizeOptions {
+  mode: QuantMode;
+  /** Weights per output channel (default true) or per tensor. */
+  perChannel?: boolean;
+  /** int8: representative data (required), an (async) iterable of samples or batches. */
+  calibration?: CalibrationData;
+  observer?: ObserverKind | ObserverOptions;
+  /** Shortcuts merged into the observer options. */
+  percentile?: number;
+  bins?: number;
+  /** Calibrate on at most this many samples. */
+  maxSamples?: number;
+  /** int8: the model's input / output type (default float32). */
+  inputType?: IoType;
+  outputType?: IoType;
+  /** Nodes to keep in float32. */
+  floatNodes?: string[];
+  /** dynamic: activation quantization per row (default: per sample of a MatMul, per im2col row of a Conv2D) or per tensor. */
+  dynamicGranularity?: 'tensor' | 'row';
+  /** dynamic: 8 (default) or 4-bit weights (§12.5). */
+  weightBits?: 4 | 8;
+  /** 4-bit weights: values per group along K (0 = per channel; default 64). */
+  groupSize?: number;
+  /** Correct biases for the mean output shift of weight quantization (default false). */
+  biasCorrection?: boolean;
+  /** Per-layer error report (default: true when evaluation data exists). */
+  report?: boolean;
+  /** Data for the report and the guard (default: the first `evalSamples` samples of the calibration data). */
+  validation?: CalibrationData;
+  /** Samples kept for the report and the guard (default 256). */
+  evalSamples?: number;
+  accuracyGuard?: AccuracyGuardOptions;
+  /** Run optimize() first (default true). */
+  optimize?: boolean;
+  onProgress?: (p: { stage: 'calibrate' | 'bias-correction' | 'report' | 'guard'; samples?: number; batches?: number; total?: number; floatNodes?: number }) => void;
+}
+
+export interface QuantizeReport {
+  mode: QuantMode;
+  perChannel: boolean;
+  observer?: ObserverKind;
+  calibrationSamples?: number;
+  /** How every node runs (§12.2 / §12.4). */
+  nodes: { name: string; op: string; execution: NodeExecution }[];
+  /** Nodes left in float32 with the reason (unsupported op, user request, accuracy guard…). */
+  floatNodes: { name: string; op: string; reason: string }[];
+  weights: { quantized: number; floatBytes: number; storedBytes: number };
+  biasCorrection?: BiasCorrection[];
+  layers?: LayerReport;
+  guard?: { metric: string; float: number; initial: number; final: number; tolerance: number; movedToFloat: string[]; satisfied: boolean };
+}
+
+export interface QuantizeResult {
+  graph: Graph;
+  report: QuantizeReport;
+}
+
+function isGraph(v: unknown): v is Graph {
+  return typeof v === 'object' && v !== null && Array.isArray((v as Graph).nodes) && (v as Graph).constants instanceof Map;
+}
+
+function validate(o: QuantizeOptions): void {
+  if (typeof o !== 'object' || o === null) throw new TypeError(`options must be an object with a mode, got ${describe(o)}`);
+  assertOneOf(o.mode, QUANT_MODES, 'mode');
+  const bool = (v: unknown, n: string) => { if (v !== undefined && typeof v !== 'boolean') throw new TypeError(`${n} must be a boolean, got ${describe(v)}`); };
+  bool(o.perChannel, 'perChannel');
+  bool(o.biasCorrection, 'biasCorrection');
+  bool(o.report, 'report');
+  bool(o.optimize, 'optimize');
+  if (o.inputType !== undefined) assertOneOf(o.inputType, ['float32', 'int8'] as const, 'inputType');
+  if (o.outputType !== undefined) assertOneOf(o.outputType, ['float32', 'int8'] as const, 'outputType');
+  if ((o.inputType === 'int8' || o.outputType === 'int8') && o.mode !== 'int8') throw new RangeError(`inputType/outputType int8 needs mode 'int8' (got mode '${o.mode}')`);
+  if (o.dynamicGranularity !== undefined) assertOneOf(o.dynamicGranularity, ['tensor', 'row'] as const, 'dynamicGranularity');
+  if (o.floatNodes !== undefined && (!Array.isArray(o.floatNodes) || o.floatNodes.some((n) => typeof n !== 'string'))) throw new TypeError('floatNodes must be an array of node names');
+  if (o.weightBits !== undefined && o.weightBits !== 4 && o.weightBits !== 8) throw new RangeError(`weightBits must be 4 or 8, got ${describe(o.weightBits)}`);
+  if (o.weightBits === 4 && o.mode !== 'dynamic') throw new RangeError(`weightBits 4 needs mode 'dynamic' (got '${o.mode}')`);
+  if (o.groupSize !== undefined && !INT4_GROUP_SIZES.includes(o.groupSize)) throw new RangeError(`groupSize must be one of ${INT4_GROUP_SIZES.join(', ')}, got ${describe(o.groupSize)}`);
+  for (const k of ['maxSamples', 'evalSamples'] as const) {
+    const v = o[k];
+    if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw new RangeError(`${k} must be an integer >= 1, got ${describe(v)}`);
+  }
+  if (o.observer !== undefined || o.percentile !== undefined || o.bins !== undefined) observerOptions(o);
+  if (o.mode === 'int8' && o.calibration === undefined) throw new TypeError("mode 'int8' needs calibration data (options.calibration: an iterable of input samples)");
+  if (o.mode !== 'int8' && (o.observer !== undefined)) throw new RangeError(`observer applies to mode 'int8' only (got mode '${o.mode}')`);
+  const g = o.accuracyGuard;
+  if (g !== undefined) {
+    if (typeof g !== 'object' || g === null) throw new TypeError('accuracyGuard must be an object { tolerance, metric?, maxFloatNodes? }');
+    if (typeof g.tolerance !== 'number' || !Number.isFinite(g.tolerance) || g.tolerance < 0) throw new RangeError(`accuracyGuard.tolerance must be a finite number >= 0, got ${describe(g.tolerance)}`);
+    if (g.metric !== undefined && typeof g.metric !== 'function') throw new TypeError('accuracyGuard.metric must be a function');
+    if (g.maxFloatNodes !== undefined && (!Number.isInteger(g.maxFloatNodes) || g.maxFloatNodes < 0)) throw new RangeError('accuracyGuard.maxFloatNodes must be an integer >= 0');
+    if (o.mode === 'float16') throw new RangeError("accuracyGuard applies to modes 'int8' and 'dynamic'");
+  }
+}
+
+function observerOptions(o: QuantizeOptions): ObserverOptions {
+  const base: ObserverOptions = typeof o.observer === 'string' ? { kind: o.observer } : o.observer ?? { kind: o.percentile !== undefined ? 'percentile' : 'minmax' };
+  const merged = { ...base, ...(o.percentile !== undefined ? { percentile: o.percentile } : {}), ...(o.bins !== undefined ? { bins: o.bins } : {}) };
+  resolveObserverOptions(merged);
+  return merged;
+}
+
+function constBytes(c: Constant): number {
+  const q = c.quantization;
+  if (q?.affine?.values) {
+    const a = q.affine;
+    return (a.dtype === 'int4' ? Math.ceil(a.values!.length / 2) : a.values!.byteLength) + a.scales.byteLength + a.zeroPoints.byteLength;
+  }
+  if (q?.tfjs?.dtype === 'float16') return (c.data as Float32Array).length * 2;
+  return (c.data as { byteLength?: number }).byteLength ?? 0;
+}
+
+function weightStats(g: Graph): QuantizeReport['weights'] {
+  let quantized = 0, floatBytes = 0, storedBytes = 0;
+  for (const c of g.constants.values()) {
+    const fb = (c.data as { byteLength?: number }).byteLength ?? 0;
+    floatBytes += fb;
+    const sb = constBytes(c);
+    storedBytes += sb;
+    if (c.quantization?.affine || c.quantization?.tfjs?.dtype === 'float16') quantized++;
+  }
+  return { quantized, floatBytes, storedBytes };
+}
+
+/** Restores the float weight (and bias) of a node moved to float when no int8 node still reads them. */
+function restoreFloat(q: Graph, reference: Graph, n: Node, plan: Map<string, NodeExecution>): void {
+  for (const t of n.inputs.slice(1, 3)) {
+    const c = q.constants.get(t), orig = reference.constants.get(t);
+    if (!c || !orig) continue;
+    const sharedWithQuant = q.nodes.some((m) => m !== n && m.inputs.includes(t) && plan.get(m.name) !== 'float');
+    if (sharedWithQuant) continue;
+    c.data = orig.data;
+    if (c.quantization?.affine) {
+      const { affine: _drop, ...rest } = c.quantization;
+      void _drop;
+      c.quantization = Object.keys(rest).length ? rest : undefined;
+      if (!c.quantization) delete c.quantization;
+    }
+  }
+}
+
+function topIndex(d: Float32Array, row: number, cols: number): number {
+  let best = 0;
+  for (let j = 1; j < cols; j++) if (d[row * cols + j]! > d[row * cols + best]!) best = j;
+  return best;
+}
+
+/** Top-1 agreement of two [rows, classes] outputs. */
+export function top1Agreement(a: Float32Array, b: Float32Array, classes: number): number {
+  if (a.length !== b.length || a.length % classes !== 0) throw new RangeError('outputs of different sizes');
+  const rows = a.length / classes;
+  let same = 0;
+  for (let r = 0; r < rows; r++) if (topIndex(a, r, classes) === topIndex(b, r, classes)) same++;
+  return rows ? same / rows : 1;
+}
+
+/** predict() of a graph on the simulation (first output, dequantized). */
+export function simulatedPredict(g: Graph): (inputs: Record<string, tf.Tensor>) => Float32Array {
+  return (inputs) => dequantizeSim(simulate(g, inputs).outputs[0]!).data as Float32Array;
+}
+
+/** predict() of a graph with float execution (first output). */
+export function floatPredict(g: Graph): (inputs: Record<string, tf.Tensor>) => Float32Array {
+  return (inputs) => {
+    const outs = execute(g, inputs);
+    const d = Float32Array.from(outs[0]!.dataSync() as Float32Array);
+    outs.forEach((t) => t.dispose());
+    return d;
+  };
+}
+
+async function collect(g: Graph, data: CalibrationData, max: number): Promise<Record<string, tf.Tensor>[]> {
+  const out: Record<string, tf.Tensor>[] = [];
+  let rows = 0;
+  for await (const s of iterateData(data, 'validation data')) {
+    const { inputs, rows: r, created } = normalizeSample(g, s, out.length);
+    out.push(Object.fromEntries(Object.entries(inputs).map(([k, t]) => [k, tf.keep(t.clone())])));
+    created.forEach((t) => t.dispose());
+    rows += r;
+    if (rows >= max) break;
+  }
+  if (!out.length) throw new RangeError('the validation dataset is empty');
+  return out;
+}
+
+/** Quantizes a model (a Graph, or a path / in-memory model to load). The input graph is not modified. */
+export async function quantize(model: Graph | ModelSource, options: QuantizeOptions): Promise<QuantizeResult> {
+  validate(options);
+  const src = isGraph(model) ? model : await loadModel(model as ModelSource);
+  const reference = options.optimize === false ? cloneGraph(src) : optimizeGraph(src);
+  const q = cloneGraph(reference);
+  const perChannel = options.perChannel ?? true;
+  const userFloat = options.floatNodes ?? [];
+  for (const name of userFloat) if (!q.nodes.some((n) => n.name === name)) throw new RangeError(`floatNodes: '${name}' is not a node of the (optimized) graph`);
+  const report: QuantizeReport = { mode: options.mode, perChannel, nodes: [], floatNodes: [], weights: { quantized: 0, floatBytes: 0, storedBytes: 0 } };
+
+  if (options.mode === 'float16') {
+    let n = 0;
+    for (const c of q.constants.values()) if (float16Weight(c)) n++;
+    if (n === 0) throw new RangeError('the model has no float32 weights to store as float16');
+    q.metadata.quantization = { mode: 'float16', floatNodes: [], inputType: 'float32', outputType: 'float32' } satisfies QuantizationInfo;
+    report.nodes = q.nodes.map((m) => ({ name: m.name, op: m.op, execution: 'float' as const }));
+    report.weights = weightStats(q);
+    q.transformed = true;
+    return { graph: q, report };
+  }
+
+  // ---- weights
+  const weighted = weightedNodes(q).filter(({ node }) => !userFloat.includes(node.name));
+  const skipped: { name: string; op: string; reason: string }[] = [];
+  if (options.mode === 'dynamic') {
+    for (const { node, weight } of weighted) {
+      if (node.op !== 'Conv2D' && node.op !== 'MatMul') continue;
+      if (node.op === 'MatMul' && node.attrs.transpose_a === true) {
+        skipped.push({ name: node.name, op: node.op, reason: 'MatMul with transpose_a has no dynamic kernel' });
+        continue;
+      }
+      if (options.weightBits === 4) {
+        if (weight.dtype !== 'float32' || weight.quantization?.affine) continue;
+        const kind = weightKind(node);
+        const axis = kind === 'dense' ? (node.attrs.transpose_b === true ? 0 : 1) : 3;
+        const affine = quantizeWeightInt4(weight.data as Float32Array, weight.shape, axis, { groupSize: options.groupSize ?? 64 });
+        weight.data = dequantizeWeightInt4(affine, weight.shape);
+        weight.quantization = { ...(weight.quantization ?? {}), affine };
+      } else if (!quantizeWeight(weight, node, perChannel ? 'channel' : 'tensor')) {
+        skipped.push({ name: node.name, op: node.op, reason: 'weight is not a float32 constant of the expected rank' });
+      }
+    }
+    q.metadata.quantization = {
+      mode: 'dynamic', floatNodes: [...userFloat], inputType: 'float32', outputType: 'float32',
+      dynamic: { granularity: options.dynamicGranularity ?? 'row' }, ...(options.weightBits === 4 ? { weightBits: 4, groupSize: options.groupSize ?? 64 } : {}),
+    } satisfies QuantizationInfo;
+    const anyQuant = q.nodes.some((n) => (n.op === 'Conv2D' || n.op === 'MatMul') && q.constants.get(n.inputs[1]!)?.quantization?.affine);
+    if (!anyQuant) throw new RangeError('the model has no quantizable op for mode dynamic (Conv2D or MatMul with a constant float32 weight)');
+  } else {
+    for (const { node, weight } of weighted) {
+      if (!quantizeWeight(weight, node, perChannel ? 'channel' : 'tensor')) {
+        skipped.push({ name: node.name, op: node.op, reason: 'weight is not a float32 constant of the expected rank' });
+      }
+    }
+    q.metadata.quantization = {
+      mode: 'int8', floatNodes: [...userFloat], inputType: options.inputType ?? 'float32', outputType: options.outputType ?? 'float32',
+    } satisfies QuantizationInfo;
+  }
+
+  // ---- calibration (int8), bias correction, evaluation samples (one pass over the data)
+  const evalMax = options.evalSamples ?? 256;
+  const kept: Record<string, tf.Tensor>[] = [];
+  let keptRows = 0;
+  const corrector = options.biasCorrection ? new BiasCorrector(reference, q) : undefined;
+  const keep = (inputs: Record<string, tf.Tensor>) => {
+    if (keptRows >= evalMax || options.validation !== undefined) return;
+    kept.push(Object.fromEntries(Object.entries(inputs).map(([k, t]) => [k, tf.keep(t.clone())])));
+    keptRows += Object.values(inputs)[0]?.shape[0] ?? 1;
+  };
+  try {
+    if (options.mode === 'int8') {
+      const oo = observerOptions(options);
+      const cal = await calibrate(reference, options.calibration!, {
+        observer: oo, maxSamples: options.maxSamples,
+        onProgress: (p: CalibrateProgress) => options.onProgress?.({ stage: 'calibrate', ...p }),
+        onBatch: (inputs) => { corrector?.observe(inputs); keep(inputs); },
+      });
+      report.observer = cal.observer;
+      report.calibrationSamples = cal.samples;
+      setActivationRanges(q, cal.ranges);
+      const acts = activationTable(q);
+      if (options.inputType === 'int8') for (const i of q.inputs) if (!acts[i.name]) throw new RangeError(`inputType int8: input '${i.name}' has no calibrated range`);
+    } else if (options.calibration !== undefined && (corrector || options.report !== false || options.accuracyGuard)) {
+      let batches = 0, rows = 0;
+      for await (const s of iterateData(options.calibration)) {
+        const { inputs, rows: r, created } = normalizeSample(q, s, batches++);
+        corrector?.observe(inputs);
+        keep(inputs);
+        created.forEach((t) => t.dispose());
+        rows += r;
+        if (options.maxSamples !== undefined && rows >= options.maxSamples) break;
+      }
+    }
+    if (corrector) {
+      options.onProgress?.({ stage: 'bias-correction' });
+      report.biasCorrection = corrector.apply();
+    } else if (options.biasCorrection && options.calibration === undefined) {
+      throw new TypeError('biasCorrection needs calibration data (options.calibration)');
+    }
+
+    // ---- the plan and what stays float
+    const plan = planExecution(q);
+    if (options.mode === 'int8' && ![...plan.values()].includes('int8')) {
+      throw new RangeError('no node of the model can run int8 (no quantizable op with calibrated inputs and outputs)');
+    }
+    const evalData = options.validation !== undefined ? await collect(q, options.validation, evalMax) : kept;
+    if (options.validation !== undefined) kept.push(...evalData);
+
+    // ---- accuracy guard
+    if (options.accuracyGuard) {
+      if (!evalData.length) throw new TypeError('accuracyGuard needs evaluation data (options.validation or options.calibration)');
+      options.onProgress?.({ stage: 'guard' });
+      report.guard = await guard(q, reference, plan, evalData, options.accuracyGuard, options.onProgress);
+    }
+    const finalPlan = planExecution(q);
+    const info = quantizationInfo(q)!;
+    report.nodes = q.nodes.map((n) => ({ name: n.name, op: n.op, execution: finalPlan.get(n.name)! }));
+    for (const n of q.nodes) {
+      if (finalPlan.get(n.name) !== 'float') continue;
+      if (n.outputs.every((o) => (q.tensors.get(o)?.dtype ?? 'float32') !== 'float32')) continue;
+      const s = skipped.find((x) => x.name === n.name);
+      const reason = s?.reason
+        ?? (report.guard?.movedToFloat.includes(n.name) ? 'accuracy guard' : userFloat.includes(n.name) ? 'requested (floatNodes)' : undefined)
+        ?? (options.mode === 'int8' ? int8Obstacle(q, n, info) ?? 'float' : `op ${n.op} runs float in mode dynamic`);
+      if (options.mode === 'dynamic' && reason.startsWith('op ') && !s) continue; // dynamic: only conv/matmul are candidates
+      report.floatNodes.push({ name: n.name, op: n.op, reason });
+    }
+    if (options.report ?? evalData.length > 0) {
+      if (evalData.length) {
+        options.onProgress?.({ stage: 'report' });
+        report.layers = await layerReport(q, reference, evalData);
+      }
+    }
+    report.weights = weightStats(q);
+    q.transformed = true;
+    return { graph: q, report };
+  } finally {
+    for (const r of kept) for (const t of Object.values(r)) t.dispose();
+  }
+}
+
+async function guard(q: Graph, reference: Graph, plan: Map<string, NodeExecution>, data: Record<string, tf.Tensor>[],
+  o: AccuracyGuardOptions, onProgress: QuantizeOptions['onProgress']): Promise<NonNullable<QuantizeReport['guard']>> {
+  const floatOut = data.map(floatPredict(reference));
+  const classes = (() => {
+    const s = reference.tensors.get(reference.outputs[0]!)?.shape;
+    return s && s.length >= 1 && s[s.length - 1]! > 0 ? s[s.length - 1]! : floatOut[0]!.length / (data[0] ? Object.values(data[0])[0]!.shape[0]! : 1);
+  })();
+  let metric: (g: Graph, sim: boolean) => Promise<number>;
+  if (o.metric) {
+    const m = o.metric;
+    metric = async (g, sim) => m(sim ? simulatedPredict(g) : floatPredict(g));
+  } else {
+    metric = async (g, sim) => {
+      if (!sim) return 1;
+      const p = simulatedPredict(g);
+      let agree = 0, rows = 0;
+      data.forEach((x, i) => {
+        const r = floatOut[i]!.length / classes;
+        agree += top1Agreement(p(x), floatOut[i]!, classes) * r;
+        rows += r;
+      });
+      return agree / rows;
+    };
+  }
+  const base = await metric(reference, false);
+  const target = base - o.tolerance;
+  const initial = await metric(q, true);
+  const moved: string[] = [];
+  let current = initial;
+  if (current < target) {
+    const rep = await layerReport(q, reference, data);
+    const candidates = rep.layers.filter((l) => l.execution !== 'float').sort((a, b) => b.snrDrop - a.snrDrop).map((l) => l.node);
+    const order = [...new Set(candidates)];
+    const info = q.metadata.quantization as QuantizationInfo;
+    const max = o.maxFloatNodes ?? order.length;
+    for (const name of order) {
+      if (current >= target || moved.length >= max) break;
+      info.floatNodes = [...info.floatNodes, name];
+      moved.push(name);
+      const n = q.nodes.find((m) => m.name === name)!;
+      const p = planExecution(q);
+      restoreFloat(q, reference, n, p);
+      current = await metric(q, true);
+      onProgress?.({ stage: 'guard', floatNodes: moved.length });
+    }
+  }
+  void plan;
+  return {
+    metric: o.metric ? 'custom' : 'top-1 agreement with float', float: base, initial, final: current, tolerance: o.tolerance,
+    movedToFloat: moved, satisfied: current >= target,
+  };
+}
