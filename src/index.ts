@@ -36,3 +36,9 @@ export * from './qat/index.js';
 // Native inference runtime: InferenceSession (whole-graph native segments, tfjs fallback segments).
 export { InferenceSession, compilePlan } from './runtime/index.js';
 export type { HostTensor, RunInputs, RunOptions, SessionMemory, SessionOptions, TensorSpec, PlannedNode, Placement, CompiledPlan } from './runtime/index.js';
+// Post-training quantization (issue 4): all of it as `ptq` (ptq.quantize, ptq.calibrate, ptq.simulate, …),
+// the main entry points also by name; .npy files.
+export * as ptq from './quant/index.js';
+export { quantize as postTrainingQuantize, simulate, calibrate, layerReport, formatLayerReport, loadCalibrationData } from './quant/index.js';
+export type { QuantizeOptions as PtqOptions, QuantizeReport as PtqReport, SimTensor, ObserverKind, ObserverOptions } from './quant/index.js';
+export { readNpy, writeNpy, type NpyArray } from './io/npy.js';

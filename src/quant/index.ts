@@ -1,0 +1,24 @@
+// Post-training quantization (issue 4): quantize(), calibration and observers, the §12
+// simulation, per-layer reports, calibration sources; §12 derived parameters shared with the
+// runtime and QAT.
+export {
+  quantize, top1Agreement, simulatedPredict, floatPredict, QUANT_MODES,
+  type QuantizeOptions, type QuantizeReport, type QuantizeResult, type AccuracyGuardOptions, type QuantMetric,
+} from './quantize.js';
+export { simulate, dequantizeSim, type SimTensor, type SimulateOptions, type SimulateResult, type SimulateInputs } from './simulate.js';
+export {
+  calibrate, splitFusedActivations, type CalibrateOptions, type CalibrationData, type CalibrationSample, type CalibrationResult, type CalibrateProgress,
+} from './calibrate.js';
+export {
+  createObserver, resolveObserverOptions, searchRange, searchCandidate, StreamingHistogram, OBSERVER_KINDS,
+  type Observer, type ObserverKind, type ObserverOptions,
+} from './observers.js';
+export { layerReport, formatLayerReport, layerTable, type LayerError, type LayerReport } from './report.js';
+export { BiasCorrector, type BiasCorrection } from './bias-correction.js';
+export { loadCalibrationData } from './dataset.js';
+export { quantizeWeight, float16Weight, setActivationRanges, activationParams, weightedNodes, type Granularity } from './weights.js';
+export {
+  planExecution, int8Obstacle, int32Bias, requantMultipliers, constantOperandParams, quantizationInfo, activationTable,
+  SOFTMAX_INT8_PARAMS, INT8_OPS, PASS_THROUGH_OPS,
+  type QuantizationInfo, type ActivationParams, type NodeExecution, type QuantMode, type IoType,
+} from './params.js';
