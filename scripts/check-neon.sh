@@ -40,3 +40,14 @@ for p in "${pids[@]}"; do wait "$p"; done
 "$CXX" "$OUT"/*.o -lpthread -o "$OUT/gemm_neon"
 echo "check-neon: ref, neon, neondot cross-compiled for aarch64; running under $QEMU -cpu max"
 "$QEMU" -cpu max -L "$SYSROOT" "$OUT/gemm_neon" "$@"
+# int4 kernels (issue 10): ref + neon paths and their own test main, same objects otherwise.
+pids=()
+build int4 $N/gemm/int4.cc
+build int4_ref $N/gemm/gemm_int4_ref.cc
+build int4_neon $N/gemm/gemm_int4_neon.cc
+build int4_tests -DTFJQ_INT4_TEST_MAIN $([ ${#QUANT[@]} -eq 0 ] && echo -DTFJQ_INT4_TEST_NO_DYNAMIC) $N/tests/int4_tests.cc
+for p in "${pids[@]}"; do wait "$p"; done
+"$CXX" "$OUT"/{cpu,pool,gemm,pack,ref,neon,neondot,int4,int4_ref,int4_neon,int4_tests}.o \
+  $(for q in "${QUANT[@]}"; do echo "$OUT/${q%%:*}.o"; done) -lpthread -o "$OUT/int4_neon"
+echo "check-neon: int4 ref and neon paths; running under $QEMU -cpu max"
+"$QEMU" -cpu max -L "$SYSROOT" "$OUT/int4_neon" "$@"

@@ -7,6 +7,8 @@ namespace tests {
 
 // native/tests/gemm_tests.cc. Prints PASS/FAIL counts; `quick` shrinks the shape list.
 int RunGemmTests(bool quick);
+// native/tests/int4_tests.cc: every int4 path against the reference.
+int RunInt4Tests(bool quick);
 
 }  // namespace tests
 }  // namespace tfjq
