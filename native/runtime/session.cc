@@ -120,6 +120,20 @@ Session::Session(PlanSpec plan, int threads) : plan_(std::move(plan)), threads_(
     steps_.push_back(std::move(st));
     step_ops_.push_back(s.op);
   }
+  // Weights only ever read through their packed form are dropped from the plan: the session
+  // holds them once, packed.
+  {
+    std::vector<int> uses(plan_.weights.size(), 0), packed(plan_.weights.size(), 0);
+    for (const auto& b : plan_.buffers) if (b.const_index >= 0) uses[static_cast<size_t>(b.const_index)]++;
+    for (const auto& st : plan_.steps) for (int w : st.weights) if (w >= 0) uses[static_cast<size_t>(w)]++;
+    for (const auto& st : steps_) for (int w : st->PackedWeights()) packed[static_cast<size_t>(w)]++;
+    for (size_t w = 0; w < plan_.weights.size(); w++) {
+      if (packed[w] > 0 && packed[w] == uses[w]) {
+        weight_bytes_ -= plan_.weights[w].bytes.size();
+        std::vector<uint8_t>().swap(plan_.weights[w].bytes);
+      }
+    }
+  }
   for (int id : plan_.outputs) {
     if (!defined[static_cast<size_t>(id)]) Bad("outputs: buffer " + std::to_string(id) + " is never written");
     last_[static_cast<size_t>(id)] = ns;

@@ -66,6 +66,8 @@ class Step {
   virtual void Run(RunContext& c) const = 0;
   // Bytes of packed / converted weights this step owns (beyond the plan's weight arrays).
   virtual size_t OwnedBytes() const { return 0; }
+  // Plan weight indices this step has packed into its own format (the plan's copy can go).
+  virtual std::vector<int> PackedWeights() const { return {}; }
   std::vector<int> inputs, outputs, temps;
 };
 

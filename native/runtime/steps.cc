@@ -305,9 +305,11 @@ class GemmStep : public Step {
       Bad("unexpected temporary buffer");
     }
     packed_ = gemm::PackB(reinterpret_cast<const int8_t*>(w->bytes.data()), k_, n_, gemm::BLayout::kKN, n_, nullptr, false, ActiveIsa());
+    weight_index_ = p.s.weights[0];
   }
 
   size_t OwnedBytes() const override { return packed_.byte_length(); }
+  std::vector<int> PackedWeights() const override { return {weight_index_}; }
 
   void Run(RunContext& c) const override {
     const int x = inputs[0], y = outputs[0];
@@ -375,6 +377,7 @@ class GemmStep : public Step {
   const float* w_scales_ = nullptr;
   const float* bias_f32_ = nullptr;
   gemm::PackedB packed_;
+  int weight_index_ = -1;
 };
 
 // ---------------------------------------------------------------- float conv / matmul (native/train kernels)

@@ -60,10 +60,18 @@ export class InferenceSession {
   readonly mode: CompiledPlan['mode'];
   private natives: (RuntimeSessionNative | undefined)[];
   private disposed = false;
+  /** Kept only when tfjs segments need it (the native segments own their weights). */
+  private readonly graph: Graph | undefined;
 
-  private constructor(private readonly graph: Graph, private readonly compiled: CompiledPlan, threads: number) {
+  private constructor(graph: Graph, private readonly compiled: CompiledPlan, threads: number) {
     const ctor = native().RuntimeSession;
-    this.natives = compiled.segments.map((s) => (s.kind === 'native' ? new ctor(s.plan, threads) : undefined));
+    this.natives = compiled.segments.map((s) => {
+      if (s.kind !== 'native') return undefined;
+      const n = new ctor(s.plan, threads);
+      s.plan.weights = []; // copied (and packed) natively: drop the JS arrays
+      return n;
+    });
+    this.graph = compiled.segments.some((s) => s.kind === 'tfjs') ? graph : undefined;
     this.inputs = graph.inputs.map((i) => ({ name: i.name, shape: i.shape ? [...i.shape] : [], dtype: i.dtype as TensorDType }));
     this.outputs = graph.outputs.map((o) => {
       const info = graph.tensors.get(o);
@@ -215,7 +223,7 @@ export class InferenceSession {
           if (v) given[t] = tf.tensor(v.data, v.shape, v.dtype);
         }
         try {
-          const res = execute(this.graph, {}, { nodes: seg.nodes, given, outputs: seg.outputs });
+          const res = execute(this.graph!, {}, { nodes: seg.nodes, given, outputs: seg.outputs });
           seg.outputs.forEach((t, i) => {
             const r = res[i]!;
             const dtype = (r.dtype === 'int32' || r.dtype === 'bool' ? r.dtype : 'float32') as TensorDType;
