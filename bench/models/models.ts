@@ -151,3 +151,22 @@ export function opsCoverageGraphModel(seed = 14): GraphModelBuilder {
   b.outputs(sm);
   return b;
 }
+
+/** Data movement and transposed convolution: Conv2DBackpropInput (stride 2, SAME), DepthToSpace, StridedSlice (masks, strides), Slice (size −1), Reshape, MatMul, Softmax. */
+export function movementGraphModel(seed = 15): GraphModelBuilder {
+  const b = new GraphModelBuilder(seed);
+  const f = { T: attr.type('DT_FLOAT') };
+  const x = b.input('input', [-1, 6, 6, 8]);
+  const up = b.op('up', 'Conv2DBackpropInput', [b.ints('up/shape', [-1, 12, 12, 8]), b.const('up/w', [3, 3, 8, 8], undefined, 'float32', -0.4, 0.4), x], {
+    ...f, strides: attr.ints([1, 2, 2, 1]), padding: attr.s('SAME'), data_format: attr.s('NHWC'), dilations: attr.ints([1, 1, 1, 1]), explicit_paddings: attr.ints([]),
+  });
+  const d2s = b.op('d2s', 'DepthToSpace', [up], { ...f, block_size: attr.i(2), data_format: attr.s('NHWC') });
+  const ss = b.op('ss', 'StridedSlice', [d2s, b.ints('ss/b', [0, 2, 1, 0]), b.ints('ss/e', [0, 22, 23, 2]), b.ints('ss/s', [1, 2, 3, 1])], {
+    ...f, Index: attr.type('DT_INT32'), begin_mask: attr.i(1), end_mask: attr.i(1), ellipsis_mask: attr.i(0), new_axis_mask: attr.i(0), shrink_axis_mask: attr.i(0),
+  });
+  const sl = b.op('sl', 'Slice', [ss, b.ints('sl/b', [0, 1, 1, 0]), b.ints('sl/s', [-1, 5, 4, -1])], { ...f, Index: attr.type('DT_INT32') });
+  const rs = b.op('rs', 'Reshape', [sl, b.ints('rs/shape', [-1, 40])], { ...f, Tshape: attr.type('DT_INT32') });
+  const fc = b.fusedMatMul('fc', rs, b.const('fc/w', [40, 6], undefined, 'float32', -0.5, 0.5), [b.const('fc/b', [6], undefined, 'float32', -0.1, 0.1)], ['BiasAdd']);
+  b.outputs(b.op('sm', 'Softmax', [fc], f));
+  return b;
+}

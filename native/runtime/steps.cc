@@ -37,6 +37,12 @@
 //   resize_bilinear_i8 ints [align_corners, half_pixel, zx, zo, qmin, qmax] floats [sx, so]
 //   resize_bilinear_f32 ints [align_corners, half_pixel]
 //   copy          raw copy of equal byte sizes
+//   strided_slice ints [n, begin × n, end × n, strides × n, begin_mask, end_mask, ellipsis_mask,
+//                 new_axis_mask, shrink_axis_mask] (TF semantics, resolved per batch size)
+//   depth_to_space ints [block]
+//   deconv_i8     dy i8 [-1, OH, OW, CO] → y i8 [-1, H, W, CI] (geometry of the forward conv y → dy)
+//                 ints [geom, zdy, zo, qmin, qmax] weights [w i8 kh·kw·CI·CO, bias i32|-1, mult f32 CI]
+//   deconv_f32    ints [geom] weights [w f32 kh·kw·CI·CO, bias f32|-1]
 #include "runtime/steps.h"
 
 #include <algorithm>
@@ -975,6 +981,119 @@ class ResizeStep : public Step {
   ops::ResizeQ q_;
 };
 
+class StridedSliceStep : public Step {
+ public:
+  explicit StridedSliceStep(const Spec& p) {
+    p.Arity(1, 1, SIZE_MAX, 0, 0);
+    const int x = p.s.inputs[0], y = p.s.outputs[0];
+    if (p.Buf(x).dtype != p.Buf(y).dtype) Bad("output dtype differs");
+    if (p.s.ints.empty()) Bad("missing parameters");
+    const int64_t n = p.Int(0, 0, ops::kMaxRank * 2, "index count");
+    if (static_cast<int64_t>(p.s.ints.size()) != 1 + 3 * n + 5) Bad("expects 1 + 3n + 5 int parameters");
+    begin_.assign(p.s.ints.begin() + 1, p.s.ints.begin() + 1 + n);
+    end_.assign(p.s.ints.begin() + 1 + n, p.s.ints.begin() + 1 + 2 * n);
+    strides_.assign(p.s.ints.begin() + 1 + 2 * n, p.s.ints.begin() + 1 + 3 * n);
+    for (int i = 0; i < 5; i++) masks_[i] = static_cast<int32_t>(p.Int(static_cast<size_t>(1 + 3 * n + i), 0, (1 << 16) - 1, "mask"));
+    for (int64_t batch : {1, 3}) {
+      if (Resolve(p.ses.Shape(x, batch)).final_shape != p.ses.Shape(y, batch)) Bad("output shape does not match the slice");
+    }
+  }
+  ops::StridedSliceSpec Resolve(const Dims& shape) const {
+    return ops::ResolveStridedSlice(shape, begin_, end_, strides_, masks_[0], masks_[1], masks_[2], masks_[3], masks_[4]);
+  }
+  void Run(RunContext& c) const override {
+    const int x = inputs[0];
+    ops::StridedSlice(DTypeSize(c.s->plan().buffers[static_cast<size_t>(x)].dtype), Resolve(c.Shape(x)), c.ptr[static_cast<size_t>(x)],
+                      c.ptr[static_cast<size_t>(outputs[0])], c.threads);
+  }
+
+ private:
+  std::vector<int64_t> begin_, end_, strides_;
+  int32_t masks_[5] = {0, 0, 0, 0, 0};
+};
+
+class DepthToSpaceStep : public Step {
+ public:
+  explicit DepthToSpaceStep(const Spec& p) {
+    p.Arity(1, 1, 1, 0, 0);
+    const int x = p.s.inputs[0], y = p.s.outputs[0];
+    if (p.Buf(x).dtype != p.Buf(y).dtype) Bad("output dtype differs");
+    block_ = p.Int(0, 1, 1 << 12, "block size");
+    const Dims xs = p.Shape1(x), ys = p.Shape1(y);
+    if (xs.size() != 4 || ys.size() != 4 || !p.Batched(x) || !p.Batched(y)) Bad("input and output must be [-1, H, W, C]");
+    if (xs[3] % (block_ * block_) != 0 || ys[1] != xs[1] * block_ || ys[2] != xs[2] * block_ || ys[3] != xs[3] / (block_ * block_)) {
+      Bad("output shape does not match the block size");
+    }
+  }
+  void Run(RunContext& c) const override {
+    const int x = inputs[0];
+    const Dims xs = c.Shape(x);
+    ops::DepthToSpace(DTypeSize(c.s->plan().buffers[static_cast<size_t>(x)].dtype), xs[0], xs[1], xs[2], xs[3], block_,
+                      c.ptr[static_cast<size_t>(x)], c.ptr[static_cast<size_t>(outputs[0])], c.threads);
+  }
+
+ private:
+  int64_t block_ = 1;
+};
+
+class DeconvStep : public Step {
+ public:
+  DeconvStep(const Spec& p, bool q8) : q8_(q8) {
+    p.Arity(1, 1, q8 ? 14 : 10, 0, q8 ? 3 : 2);
+    const int dy = p.s.inputs[0], y = p.s.outputs[0];
+    geo_ = ParseGeo(p, 0);
+    const Dims ds = p.Shape1(dy), ys = p.Shape1(y);
+    if (ds.size() != 4 || ys.size() != 4) Bad("dy and output must be NHWC");
+    co_ = ds[3];
+    ci_ = ys[3];
+    CheckConvShapes(p, geo_, y, dy, co_);  // the forward convolution maps y → dy
+    const int64_t wl = int64_t{geo_.kh} * geo_.kw * ci_ * co_;
+    if (q8_) {
+      p.Type(dy, DType::kI8, "dy");
+      p.Type(y, DType::kI8, "output");
+      q_.dy_channels = static_cast<int32_t>(co_);
+      q_.dy_zero_point = static_cast<int32_t>(p.Int(10, -128, 127, "dy zero point"));
+      p.QBounds(11, 12, 13, y);
+      q_.y_zero_point = static_cast<int32_t>(p.s.ints[11]);
+      q_.y_min = static_cast<int32_t>(p.s.ints[12]);
+      q_.y_max = static_cast<int32_t>(p.s.ints[13]);
+      q_.filter = WPtr<int8_t>(p.W(0, DType::kI8, wl, false, "weights"));
+      q_.bias = WPtr<int32_t>(p.W(1, DType::kI32, ci_, true, "bias"));
+      q_.multipliers = WPtr<float>(p.W(2, DType::kF32, ci_, false, "multipliers"));
+      for (int64_t i = 0; i < ci_; i++) if (!(std::isfinite(q_.multipliers[i]) && q_.multipliers[i] > 0)) Bad("multipliers must be finite and > 0");
+    } else {
+      p.Type(dy, DType::kF32, "dy");
+      p.Type(y, DType::kF32, "output");
+      wf_ = WPtr<float>(p.W(0, DType::kF32, wl, false, "weights"));
+      bf_ = WPtr<float>(p.W(1, DType::kF32, ci_, true, "bias"));
+    }
+  }
+  void Run(RunContext& c) const override {
+    const int dy = inputs[0], y = outputs[0];
+    if (q8_) {
+      const ops::ConvGeom g = OpsGeom(geo_, c.Shape(y), c.batch);
+      ops::Conv2DTranspose(g, c.P<int8_t>(dy), q_, c.P<int8_t>(y), c.threads);
+      return;
+    }
+    const Dims ys = c.Shape(y), ds = c.Shape(dy);
+    train::ConvGeom g;
+    g.batch = c.batch; g.in_h = ys[1]; g.in_w = ys[2]; g.in_c = ci_;
+    g.out_h = ds[1]; g.out_w = ds[2]; g.out_c = co_;
+    g.filter_h = geo_.kh; g.filter_w = geo_.kw; g.stride_h = geo_.sh; g.stride_w = geo_.sw;
+    g.dil_h = geo_.dh; g.dil_w = geo_.dw; g.pad_top = geo_.pt; g.pad_left = geo_.pl;
+    train::Conv2DBackpropInput(g, c.P<float>(dy), wf_, c.P<float>(y));
+    if (bf_) train::BiasActivation(c.P<float>(y), c.Elements(y) / ci_, ci_, bf_, ci_, train::Activation::kLinear, 0.0f);
+  }
+
+ private:
+  bool q8_;
+  Geo geo_{};
+  int64_t ci_ = 1, co_ = 1;
+  ops::ConvTransposeQ q_;
+  const float* wf_ = nullptr;
+  const float* bf_ = nullptr;
+};
+
 class CopyStep : public Step {
  public:
   explicit CopyStep(const Spec& p) {
@@ -1028,6 +1147,10 @@ std::unique_ptr<Step> MakeStep(const StepSpec& s, const Session& session) {
   if (op == "resize_bilinear_f32") return std::make_unique<ResizeStep>(p, 1);
   if (op == "resize_bilinear_i8") return std::make_unique<ResizeStep>(p, 2);
   if (op == "copy") return std::make_unique<CopyStep>(p);
+  if (op == "strided_slice") return std::make_unique<StridedSliceStep>(p);
+  if (op == "depth_to_space") return std::make_unique<DepthToSpaceStep>(p);
+  if (op == "deconv_i8") return std::make_unique<DeconvStep>(p, true);
+  if (op == "deconv_f32") return std::make_unique<DeconvStep>(p, false);
   Bad("unknown op '" + op + "'");
 }
 

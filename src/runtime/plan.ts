@@ -78,12 +78,12 @@ const COPY_OPS = new Set(['Reshape', 'Squeeze', 'ExpandDims', 'Identity']);
 const INT8_NATIVE = new Set([
   'Conv2D', 'MatMul', 'DepthwiseConv2dNative', 'AvgPool', 'MaxPool', 'Mean', 'AddV2', 'Sub', 'Mul', 'Maximum', 'Minimum',
   'Relu', 'Relu6', 'LeakyRelu', 'Elu', 'Sigmoid', 'Tanh', 'Prelu', 'Softmax', 'ConcatV2', 'ResizeBilinear',
-  'ResizeNearestNeighbor', 'Pad', 'PadV2', 'Transpose', ...COPY_OPS,
+  'ResizeNearestNeighbor', 'Pad', 'PadV2', 'Transpose', ...COPY_OPS, 'StridedSlice', 'Slice', 'DepthToSpace', 'Conv2DBackpropInput',
 ]);
 const FLOAT_NATIVE = new Set([
   'Conv2D', 'MatMul', 'DepthwiseConv2dNative', 'AvgPool', 'MaxPool', 'Mean', ...Object.keys(BINARY), ...Object.keys(UNARY_ACT),
   'Prelu', 'Softmax', 'ConcatV2', 'ResizeBilinear', 'ResizeNearestNeighbor', 'Pad', 'PadV2', 'Transpose', ...COPY_OPS,
-  'Max', 'FusedBatchNormV3',
+  'Max', 'FusedBatchNormV3', 'StridedSlice', 'Slice', 'DepthToSpace', 'Conv2DBackpropInput',
 ]);
 
 const prod = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
@@ -132,7 +132,9 @@ function dataInputs(g: Graph, n: Node): string[] {
     case 'Conv2D': case 'DepthwiseConv2dNative': case 'MatMul': case 'Prelu':
     case 'Reshape': case 'ExpandDims': case 'Transpose': case 'Pad': case 'PadV2': case 'Mean':
     case 'ResizeBilinear': case 'ResizeNearestNeighbor': case 'Max': case 'FusedBatchNormV3':
+    case 'StridedSlice': case 'Slice': case 'DepthToSpace':
       return [n.inputs[0]!];
+    case 'Conv2DBackpropInput': return [n.inputs[2]!];
     case 'ConcatV2': return n.inputs.slice(0, -1);
     default: return n.inputs.filter((t) => !g.constants.has(t));
   }
@@ -170,6 +172,17 @@ function nativeObstacle(g: Graph, n: Node, exec: NodeExecution): string | undefi
       if (xs.length !== 4 || !isConst(g, n.inputs[1])) return 'filter is not a constant';
       if (n.inputs[2] !== undefined && !floatConst(g, n.inputs[2])) return 'bias is not a constant';
       return undefined;
+    case 'Conv2DBackpropInput':
+      if (String(n.attrs.data_format ?? 'NHWC').toUpperCase() !== 'NHWC') return 'NCHW';
+      if (!isConst(g, n.inputs[0]) || !isConst(g, n.inputs[1]) || xs.length !== 4) return 'output shape and filter must be constants';
+      if (n.inputs[3] !== undefined && !floatConst(g, n.inputs[3])) return 'bias is not a constant';
+      return act === 'none' ? undefined : 'fused activation on a transposed convolution';
+    case 'StridedSlice':
+      return [1, 2, 3].every((i) => isConst(g, n.inputs[i])) ? undefined : 'slice parameters are not constant';
+    case 'Slice':
+      return isConst(g, n.inputs[1]) && isConst(g, n.inputs[2]) ? undefined : 'slice parameters are not constant';
+    case 'DepthToSpace':
+      return xs.length === 4 && String(n.attrs.data_format ?? 'NHWC').toUpperCase() === 'NHWC' ? undefined : 'DepthToSpace layout';
     case 'MatMul':
       if (attrBool(n, 'transpose_a') || !isConst(g, n.inputs[1])) return 'MatMul needs a constant B and no transpose_a';
       if (n.inputs[2] !== undefined && !floatConst(g, n.inputs[2])) return 'bias is not a constant';
@@ -383,6 +396,24 @@ function emitInt8(b: SegmentBuilder, g: Graph, n: Node, acts: Record<string, Act
     return;
   }
 
+  if (op === 'Conv2DBackpropInput') {
+    const w = weightOf(g, n)!;
+    const aff = w.quantization!.affine!;
+    const dy = b.getQ8(n.inputs[2]!);
+    const target = yp(out);
+    const biasData = floatConst(g, n.inputs[3]);
+    const [kh, kw, ci] = w.shape as [number, number, number];
+    const geo = geometry(n, yShape, [kh, kw], false);
+    const [qmin, qmax] = activationBounds('int8', target.zeroPoint, target.scale, 'none');
+    const y = newQ8(target);
+    b.step({
+      op: 'deconv_i8', inputs: [dy.buf], outputs: [y.buf], ints: [...geo, dy.p.zeroPoint, target.zeroPoint, qmin, qmax],
+      weights: [b.weight(aff.values as Int8Array), biasData ? b.weight(int32Bias(biasData, dy.p.scale, aff.scales)) : -1,
+        b.weight(requantMultipliers(dy.p.scale, aff.scales, target.scale, ci))],
+    });
+    b.setQ8(out, y);
+    return;
+  }
   const x0 = (): Q8 => b.getQ8(n.inputs[0]!);
   switch (op) {
     case 'MaxPool': case 'AvgPool': {
@@ -478,6 +509,10 @@ function emitInt8(b: SegmentBuilder, g: Graph, n: Node, acts: Record<string, Act
   }
 }
 
+function ints(g: Graph, t: string): number[] {
+  return Array.from(g.constants.get(t)!.data as Int32Array);
+}
+
 function concatAxis(g: Graph, n: Node, rank: number): number {
   const a = Array.from(g.constants.get(n.inputs[n.inputs.length - 1]!)!.data as Int32Array)[0]!;
   return a < 0 ? a + rank : a;
@@ -498,6 +533,25 @@ function emitMove(b: SegmentBuilder, g: Graph, n: Node, x: number, y: number, pa
       return;
     case 'ResizeNearestNeighbor':
       b.step({ op: 'resize_nearest', inputs: [x], outputs: [y], ints: [+attrBool(n, 'align_corners'), +attrBool(n, 'half_pixel_centers')] });
+      return;
+    case 'StridedSlice': {
+      const [begin, end, strides] = [1, 2, 3].map((i) => ints(g, n.inputs[i]!));
+      const masks = ['begin_mask', 'end_mask', 'ellipsis_mask', 'new_axis_mask', 'shrink_axis_mask'].map((k) => attrNum(n, k, 0));
+      b.step({ op: 'strided_slice', inputs: [x], outputs: [y], ints: [begin!.length, ...begin!, ...end!, ...strides!, ...masks] });
+      return;
+    }
+    case 'Slice': {
+      // Slice(begin, size) = StridedSlice with stride 1, end = begin + size (size −1: to the end, via end_mask).
+      const begin = ints(g, n.inputs[1]!), size = ints(g, n.inputs[2]!);
+      const endMask = size.reduce((m, v, i) => (v === -1 ? m | (1 << i) : m), 0);
+      b.step({
+        op: 'strided_slice', inputs: [x], outputs: [y],
+        ints: [begin.length, ...begin, ...size.map((v, i) => (v === -1 ? 0 : begin[i]! + v)), ...begin.map(() => 1), 0, endMask, 0, 0, 0],
+      });
+      return;
+    }
+    case 'DepthToSpace':
+      b.step({ op: 'depth_to_space', inputs: [x], outputs: [y], ints: [attrNum(n, 'block_size')] });
       return;
     default:
       b.step({ op: 'copy', inputs: [x], outputs: [y] });
@@ -553,6 +607,13 @@ function emitFloat(b: SegmentBuilder, g: Graph, n: Node, dynamic: boolean, perRo
   }
   const y = newF();
   switch (op) {
+    case 'Conv2DBackpropInput': {
+      const c = g.constants.get(n.inputs[1]!)!;
+      const geo = geometry(n, yShape, [c.shape[0]!, c.shape[1]!], false);
+      const biasData = floatConst(g, n.inputs[3]);
+      b.step({ op: 'deconv_f32', inputs: [b.getF32(n.inputs[2]!)], outputs: [y], ints: geo, weights: [b.weight(c.data as Float32Array), biasData ? b.weight(biasData) : -1] });
+      break;
+    }
     case 'MaxPool': case 'AvgPool': {
       const geo = geometry(n, b.shape(n.inputs[0]!), hw(n, 'ksize'), true);
       b.step({ op: op === 'MaxPool' ? 'maxpool_f32' : 'avgpool_f32', inputs: [x0()], outputs: [y], ints: [geo[0]!, geo[1]!, geo[2]!, geo[3]!, ...geo.slice(6)] });
