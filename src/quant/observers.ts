@@ -140,6 +140,10 @@ export class StreamingHistogram {
     this.lo = lo;
     this.hi = hi;
   }
+  /** The bin holding 0. */
+  zeroBin(): number {
+    return this.binOf(0);
+  }
   private binOf(v: number): number {
     const w = (this.hi - this.lo) / this.bins;
     return Math.min(this.bins - 1, Math.max(0, Math.floor((v - this.lo) / w)));
@@ -181,11 +185,25 @@ class HistogramObserver implements Observer {
       const p = this.o.percentile / 100;
       return [h.lo < 0 ? Math.min(0, h.quantile(1 - p)) : 0, h.hi > 0 ? Math.max(0, h.quantile(p)) : 0];
     }
-    const r = searchRange(this.kind, h.counts, h.lo, h.hi, this.o.levels);
+    const r = searchRange(this.kind, this.kind === 'entropy' ? withoutZeroSpike(h) : h.counts, h.lo, h.hi, this.o.levels);
     if (!r) return [h.lo, h.hi];
     const [a, b] = h.edges(r.start, r.end);
     return [Math.min(0, a), Math.max(0, b)];
   }
+}
+
+/**
+ * The histogram with the bin holding 0 replaced by its neighbours' mean: the exact zeros of
+ * ReLU outputs form a spike that KL alone represents best with a very narrow range (few
+ * values per quantization group), clipping everything else. NVIDIA's pytorch-quantization
+ * entropy calibrator does the same (`bins[0] = bins[1]`) on its |x| histograms.
+ */
+export function withoutZeroSpike(h: StreamingHistogram): Float64Array {
+  const c = h.counts.slice();
+  const z = h.zeroBin();
+  const nb = [c[z - 1], c[z + 1]].filter((v): v is number => v !== undefined);
+  c[z] = nb.length ? nb.reduce((a, b) => a + b, 0) / nb.length : c[z]!;
+  return c;
 }
 
 /** The native KL / MSE range search on a histogram (validated). */
