@@ -173,13 +173,17 @@ struct Call {
   float lo = 0.0f, hi = 0.0f;
 };
 
-// Rows [0, m) for panels [p0, p1): computes and stores C for those columns.
-using RangeFn = void (*)(const Call& call, int64_t m, int64_t p0, int64_t p1);
+// Rows [m0, m0 + R) of one column panel p (R = index + 1 in the tables below): computes
+// and stores C for the panel's columns. The driver walks panels and row tiles.
+using TileFn = void (*)(const Call& call, int64_t m0, int64_t p);
 
 struct Kernels {
   Isa isa;
-  RangeFn gemm;
-  RangeFn weight_only;
+  TileFn gemm[4];
+  // M = 1 over 4 consecutive panels p..p+3 (more independent work per broadcast of A);
+  // nullptr: gemm[0] per panel.
+  TileFn gemv4;
+  TileFn weight_only[4];
 };
 const Kernels* Avx2();   // nullptr when not compiled
 const Kernels* Neon();

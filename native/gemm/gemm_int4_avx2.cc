@@ -146,28 +146,6 @@ void Tile(const Call& c, int64_t m0, int64_t p0) {
     for (int q = 0; q < P; q++) StorePanel(c, y[r][q], m0 + r, p0 + q);
 }
 
-template <int R>
-void Rows(const Call& c, int64_t m0, int64_t p) { Tile<R, 1>(c, m0, p); }
-
-void GemmRange(const Call& c, int64_t m, int64_t p0, int64_t p1) {
-  if (m == 1) {
-    int64_t p = p0;
-    for (; p + 4 <= p1; p += 4) Tile<1, 4>(c, 0, p);
-    for (; p < p1; p++) Tile<1, 1>(c, 0, p);
-    return;
-  }
-  for (int64_t p = p0; p < p1; p++) {
-    int64_t r = 0;
-    for (; r + 4 <= m; r += 4) Rows<4>(c, r, p);
-    switch (m - r) {
-      case 3: Rows<3>(c, r, p); break;
-      case 2: Rows<2>(c, r, p); break;
-      case 1: Rows<1>(c, r, p); break;
-      default: break;
-    }
-  }
-}
-
 // Weight-only: R rows × one panel. Each block's nibbles are transposed in registers to one
 // vector of 8 columns per K value (VPSHUFB + VPERMD), then widened to int32 and float.
 template <int R>
@@ -210,20 +188,10 @@ void WeightOnlyTile(const Call& c, int64_t m0, int64_t p) {
   for (int r = 0; r < R; r++) StorePanel(c, y[r], m0 + r, p);
 }
 
-void WeightOnlyRange(const Call& c, int64_t m, int64_t p0, int64_t p1) {
-  for (int64_t p = p0; p < p1; p++) {
-    int64_t r = 0;
-    for (; r + 4 <= m; r += 4) WeightOnlyTile<4>(c, r, p);
-    switch (m - r) {
-      case 3: WeightOnlyTile<3>(c, r, p); break;
-      case 2: WeightOnlyTile<2>(c, r, p); break;
-      case 1: WeightOnlyTile<1>(c, r, p); break;
-      default: break;
-    }
-  }
-}
-
-const Kernels kAvx2Kernels = {Isa::kAvx2, GemmRange, WeightOnlyRange};
+const Kernels kAvx2Kernels = {Isa::kAvx2,
+                               {Tile<1, 1>, Tile<2, 1>, Tile<3, 1>, Tile<4, 1>},
+                               Tile<1, 4>,
+                               {WeightOnlyTile<1>, WeightOnlyTile<2>, WeightOnlyTile<3>, WeightOnlyTile<4>}};
 
 }  // namespace
 

@@ -170,19 +170,6 @@ void Tile(const Call& c, int64_t m0, int64_t p) {
   for (int r = 0; r < R; r++) StorePanel(c, y[r], m0 + r, p);
 }
 
-void GemmRange(const Call& c, int64_t m, int64_t p0, int64_t p1) {
-  for (int64_t p = p0; p < p1; p++) {
-    int64_t r = 0;
-    for (; r + 4 <= m; r += 4) Tile<4>(c, r, p);
-    switch (m - r) {
-      case 3: Tile<3>(c, r, p); break;
-      case 2: Tile<2>(c, r, p); break;
-      case 1: Tile<1>(c, r, p); break;
-      default: break;
-    }
-  }
-}
-
 // Weight-only: each 16-byte half is transposed with TBL to K-major (4 columns per K value),
 // widened to int32, offset by the zero point and converted to float.
 template <int R>
@@ -235,20 +222,10 @@ void WeightOnlyTile(const Call& c, int64_t m0, int64_t p) {
   for (int r = 0; r < R; r++) StorePanel(c, y[r], m0 + r, p);
 }
 
-void WeightOnlyRange(const Call& c, int64_t m, int64_t p0, int64_t p1) {
-  for (int64_t p = p0; p < p1; p++) {
-    int64_t r = 0;
-    for (; r + 4 <= m; r += 4) WeightOnlyTile<4>(c, r, p);
-    switch (m - r) {
-      case 3: WeightOnlyTile<3>(c, r, p); break;
-      case 2: WeightOnlyTile<2>(c, r, p); break;
-      case 1: WeightOnlyTile<1>(c, r, p); break;
-      default: break;
-    }
-  }
-}
-
-const Kernels kNeonKernels = {Isa::kNeon, GemmRange, WeightOnlyRange};
+const Kernels kNeonKernels = {Isa::kNeon,
+                               {Tile<1>, Tile<2>, Tile<3>, Tile<4>},
+                               nullptr,
+                               {WeightOnlyTile<1>, WeightOnlyTile<2>, WeightOnlyTile<3>, WeightOnlyTile<4>}};
 
 }  // namespace
 

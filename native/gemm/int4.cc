@@ -17,6 +17,7 @@ namespace gemm {
 
 using int4_internal::Call;
 using int4_internal::Kernels;
+using int4_internal::TileFn;
 
 namespace {
 
@@ -69,8 +70,19 @@ void RunPanels(const Kernels* ks, bool weight_only, const Call& call, int64_t m,
   // Chunks of whole panels; several per participant so an uneven split evens out.
   const int participants = std::max(1, max_threads == 0 ? NumThreads() : max_threads);
   const int64_t grain = std::max<int64_t>(1, panels / (4 * participants));
-  auto fn = weight_only ? ks->weight_only : ks->gemm;
-  ParallelFor(panels, grain, max_threads, [&](int64_t p0, int64_t p1) { fn(call, m, p0, p1); });
+  const TileFn* tiles = weight_only ? ks->weight_only : ks->gemm;
+  const TileFn gemv4 = weight_only || m != 1 ? nullptr : ks->gemv4;
+  ParallelFor(panels, grain, max_threads, [&](int64_t p0, int64_t p1) {
+    int64_t p = p0;
+    if (gemv4 != nullptr) {
+      for (; p + 4 <= p1; p += 4) gemv4(call, 0, p);
+    }
+    for (; p < p1; p++) {
+      int64_t r = 0;
+      for (; r + 4 <= m; r += 4) tiles[3](call, r, p);
+      if (r < m) tiles[m - r - 1](call, r, p);
+    }
+  });
 }
 
 }  // namespace

@@ -140,9 +140,20 @@ void RandomShapes(bool quick) {
         std::vector<float> c(static_cast<size_t>(m * n), -1.0f);
         Int4Output o = out;
         o.c = c.data();
+        // Fields every entry point shares; float-input ones also take x.
+        auto common = [&](auto& args) {
+          args.m = m;
+          args.b = &b;
+          args.out = o;
+        };
+        auto float_in = [&](auto& args) {
+          common(args);
+          args.x = x.data();
+          args.ldx = k;
+        };
         if (kind == 0) {
           Int4GemmArgs args;
-          args.m = m;
+          common(args);
           args.a = a.data();
           args.a_signed = a_signed;
           args.lda = k;
@@ -150,26 +161,16 @@ void RandomShapes(bool quick) {
           args.a_zero_point_per_row = true;
           args.a_scales = sa.data();
           args.a_scale_per_row = true;
-          args.b = &b;
-          args.out = o;
           GemmInt4(args);
         } else if (kind == 1) {
           WeightOnlyInt4Args args;
-          args.m = m;
-          args.x = x.data();
-          args.ldx = k;
-          args.b = &b;
-          args.out = o;
+          float_in(args);
           WeightOnlyGemmInt4(args);
         } else {
 #ifndef TFJQ_INT4_TEST_NO_DYNAMIC
           DynamicInt4Args args;
-          args.m = m;
-          args.x = x.data();
-          args.ldx = k;
+          float_in(args);
           args.per_row = rep % 2 == 0;
-          args.b = &b;
-          args.out = o;
           DynamicGemmInt4(args);
 #endif
         }

@@ -41,41 +41,37 @@ function finish(y: number, n: number, bias: Float32Array | undefined, act: Act):
   return y;
 }
 
-// §12.5, quantized activations: per group an exact integer sum, then the float steps in order.
-function oracleQuant(c: Case, a: ArrayLike<number>, m: number, za: number[], sa: number[], bias: Float32Array | undefined, act: Act): Float32Array {
+// §12.5: y = Σ over groups in order of term(i, j, g, k0, k1, zw), each added in float32, then finish.
+type GroupTerm = (i: number, j: number, g: number, k0: number, k1: number, zw: number) => number;
+function oracle(c: Case, m: number, term: GroupTerm, bias: Float32Array | undefined, act: Act): Float32Array {
   const groups = int4Groups(c.k, c.g), G = groups === 1 ? c.k : c.g;
   const out = new Float32Array(m * c.n);
   for (let i = 0; i < m; i++) {
     for (let j = 0; j < c.n; j++) {
       let y = 0;
-      for (let g = 0; g < groups; g++) {
-        const zw = c.zp ? c.zp[g * c.n + j]! : 0;
-        let acc = 0;
-        for (let k = g * G; k < Math.min(c.k, (g + 1) * G); k++) acc += (a[i * c.k + k]! - za[i]!) * (c.w[k * c.n + j]! - zw);
-        y = fl32(y + fl32(fl32(acc) * fl32(sa[i]! * c.scales[g * c.n + j]!)));
-      }
+      for (let g = 0; g < groups; g++) y = fl32(y + term(i, j, g, g * G, Math.min(c.k, (g + 1) * G), c.zp ? c.zp[g * c.n + j]! : 0));
       out[i * c.n + j] = finish(y, j, bias, act);
     }
   }
   return out;
 }
 
+// Quantized activations: an exact integer sum per group, then fl32(fl32(acc) × fl32(sa × sw)).
+function oracleQuant(c: Case, a: ArrayLike<number>, m: number, za: number[], sa: number[], bias: Float32Array | undefined, act: Act): Float32Array {
+  return oracle(c, m, (i, j, g, k0, k1, zw) => {
+    let acc = 0;
+    for (let k = k0; k < k1; k++) acc += (a[i * c.k + k]! - za[i]!) * (c.w[k * c.n + j]! - zw);
+    return fl32(fl32(acc) * fl32(sa[i]! * c.scales[g * c.n + j]!));
+  }, bias, act);
+}
+
+// Weight-only: p = fl32(p + fl32(x × (w − zw))) along the group, then fl32(p × sw).
 function oracleWeightOnly(c: Case, x: Float32Array, m: number, bias: Float32Array | undefined, act: Act): Float32Array {
-  const groups = int4Groups(c.k, c.g), G = groups === 1 ? c.k : c.g;
-  const out = new Float32Array(m * c.n);
-  for (let i = 0; i < m; i++) {
-    for (let j = 0; j < c.n; j++) {
-      let y = 0;
-      for (let g = 0; g < groups; g++) {
-        const zw = c.zp ? c.zp[g * c.n + j]! : 0;
-        let p = 0;
-        for (let k = g * G; k < Math.min(c.k, (g + 1) * G); k++) p = fl32(p + fl32(x[i * c.k + k]! * (c.w[k * c.n + j]! - zw)));
-        y = fl32(y + fl32(p * c.scales[g * c.n + j]!));
-      }
-      out[i * c.n + j] = finish(y, j, bias, act);
-    }
-  }
-  return out;
+  return oracle(c, m, (i, j, g, k0, k1, zw) => {
+    let p = 0;
+    for (let k = k0; k < k1; k++) p = fl32(p + fl32(x[i * c.k + k]! * (c.w[k * c.n + j]! - zw)));
+    return fl32(p * c.scales[g * c.n + j]!);
+  }, bias, act);
 }
 
 function sameBits(got: Float32Array, want: Float32Array, what: string) {
