@@ -2,7 +2,7 @@
 // stock tfjs (wasm, and cpu for the small model), median batch-1 latency and batch-8
 // throughput, 1 and 2 threads. Models: LeNet-5 (28×28), a MobileNetV2-style graph (224×224,
 // inverted residual blocks, ≈0.3 GMAC), a ResNet-style block net (112×112). Random weights
-// (seeded); int8/dynamic annotation from observed ranges (test/runtime/helpers.ts).
+// (seeded); int8/dynamic by the PTQ quantize() (src/quant) calibrated on 8 inputs.
 // Writes bench/models/RESULTS-models.md.
 //   Run: npx tsx bench/models/run.ts [--quick]
 import { writeFileSync } from 'node:fs';
@@ -14,7 +14,7 @@ import type { Graph } from '../../src/model/index.js';
 import { cpuInfo, getIsa, getThreads, setThreads } from '../../src/native/cpu.js';
 import { formatBytes, median, toMarkdown, toText, type Table } from '../../src/report/table.js';
 import { InferenceSession } from '../../src/runtime/index.js';
-import { annotate, graphOf, variedInput } from '../../test/runtime/helpers.js';
+import { graphOf, quantized, variedInput } from '../../test/runtime/helpers.js';
 import { mobileNetV2, resNetBlocks } from './models.js';
 
 const quick = process.argv.includes('--quick');
@@ -88,8 +88,8 @@ async function main(): Promise<void> {
     const x1 = variedInput([1, ...c.shape], 1);
     const x8 = variedInput([8, ...c.shape], 2);
     const calib = variedInput([8, ...c.shape], 3);
-    const gInt8 = annotate(await graphOf(model), calib, 'int8');
-    const gDyn = annotate(await graphOf(model), calib, 'dynamic');
+    const gInt8 = await quantized(await graphOf(model), calib, 'int8');
+    const gDyn = await quantized(await graphOf(model), calib, 'dynamic');
     calib.dispose();
     const feed = (x: tf.Tensor) => ({ [gFloat.inputs[0]!.name]: { data: x.dataSync() as Float32Array, shape: x.shape } });
     const f1 = feed(x1), f8 = feed(x8);
@@ -155,7 +155,7 @@ async function main(): Promise<void> {
     `Command: \`npx tsx bench/models/run.ts${quick ? ' --quick' : ''}\` — ${new Date().toISOString().slice(0, 10)}.`,
     `Machine: ${machine}. Float backend of the tfjs rows: ${describeFloatBackend(backend)} (tfjs-node does not install here); tfjs-cpu only for the small model.`,
     '',
-    `Models (random seeded weights; int8 = §12 annotation from observed ranges, per-channel weights; dynamic = §12.4): ${cases.map((c) => `${c.name} ${c.gmac.toFixed(3)} GMAC/image`).join('; ')}.`,
+    `Models (random seeded weights; int8 = PTQ quantize() calibrated on 8 inputs, per-channel weights; dynamic = §12.4): ${cases.map((c) => `${c.name} ${c.gmac.toFixed(3)} GMAC/image`).join('; ')}.`,
     'Median wall time per call (including the copy of inputs/outputs across N-API); batch-8 column is images per second. "threads" is the shared pool size (setThreads) and the session option.',
     '',
     toMarkdown(table),

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { initFloatBackend } from '../../src/backend/float.js';
 import { formatBytes } from '../../src/report/table.js';
 import { InferenceSession } from '../../src/runtime/index.js';
-import { annotate, graphOf, variedInput } from '../../test/runtime/helpers.js';
+import { graphOf, quantized, variedInput } from '../../test/runtime/helpers.js';
 import { mobileNetV2 } from './models.js';
 
 const arg = process.argv.indexOf('--runs');
@@ -22,7 +22,7 @@ function rss(): number {
 async function main(): Promise<void> {
   await initFloatBackend('wasm');
   const size = 96;
-  const g = annotate(await graphOf(mobileNetV2(size, 0.5, 100)), variedInput([8, size, size, 3], 1));
+  const g = await quantized(await graphOf(mobileNetV2(size, 0.5, 100)), variedInput([8, size, size, 3], 1));
   const inputs = Array.from({ length: IN_FLIGHT }, (_, i) => {
     const t = variedInput([1, size, size, 3], 10 + i);
     const data = Float32Array.from(t.dataSync());

@@ -1,37 +1,19 @@
-// Shared fixtures of the runtime tests: float graphs from tfjs-layers models, an int8 §12
-// annotation from observed ranges (weights.ts of the PTQ code: quantizeWeight +
-// setActivationRanges), and comparisons.
+// Shared fixtures of the runtime tests: float graphs from tfjs-layers models, quantization
+// through the PTQ quantize() (src/quant), inputs, and comparisons.
 import { expect } from 'vitest';
 import { tf } from '../../src/backend/float.js';
 import { execute, loadModel, optimize, type Graph } from '../../src/model/index.js';
 import { rng, saveLayersToMemory } from '../../src/model/testing.js';
-import { quantizeWeight, setActivationRanges, weightedNodes } from '../../src/quant/weights.js';
+import { quantize } from '../../src/quant/quantize.js';
 
 export async function graphOf(model: tf.LayersModel): Promise<Graph> {
   return optimize(await loadModel(await saveLayersToMemory(model)));
 }
 
-/** Min/max of every float32 tensor (inputs and node outputs) over the calibration batch. */
-export function observedRanges(g: Graph, x: tf.Tensor): Map<string, [number, number]> {
-  const r = new Map<string, [number, number]>();
-  const see = (name: string, t: tf.Tensor) => {
-    if (t.dtype !== 'float32') return;
-    const d = t.dataSync();
-    let lo = Infinity, hi = -Infinity;
-    for (const v of d) { if (v < lo) lo = v; if (v > hi) hi = v; }
-    r.set(name, [lo, hi]);
-  };
-  see(g.inputs[0]!.name, x);
-  execute(g, x, { observer: (n, outs) => n.outputs.forEach((o, i) => outs[i] && see(o, outs[i]!)) }).forEach((t) => t.dispose());
-  return r;
-}
-
-/** §12 annotation in place: int8 per-channel weights, activation ranges from `calib`. */
-export function annotate(g: Graph, calib: tf.Tensor, mode: 'int8' | 'dynamic' = 'int8', granularity: 'tensor' | 'row' = 'tensor'): Graph {
-  for (const { node, weight } of weightedNodes(g)) quantizeWeight(weight, node, 'channel');
-  if (mode === 'int8') setActivationRanges(g, observedRanges(g, calib));
-  g.metadata.quantization = { mode, floatNodes: [], inputType: 'float32', outputType: 'float32', ...(mode === 'dynamic' ? { dynamic: { granularity } } : {}) };
-  return g;
+/** The PTQ quantizer (src/quant/quantize.ts) on `calib`: int8 (calibrated activations) or dynamic; per-channel weights. */
+export async function quantized(g: Graph, calib: tf.Tensor, mode: 'int8' | 'dynamic' = 'int8', granularity: 'tensor' | 'row' = 'tensor'): Promise<Graph> {
+  const r = await quantize(g, { mode, calibration: [calib], report: false, optimize: false, ...(mode === 'dynamic' ? { dynamicGranularity: granularity } : {}) });
+  return r.graph;
 }
 
 /** max |a − b| / max(|b|, tiny) */

@@ -7,7 +7,7 @@ import { buildLeNet300100, buildLeNet5, loadMnist, trainModel, type MnistSplit }
 import { simulate } from '../../src/quant/simulate.js';
 import { InferenceSession } from '../../src/runtime/index.js';
 import { registerNativeTrainingKernels } from '../../src/train/kernels.js';
-import { annotate, floatOutputs, graphOf, relErr, top1Agreement } from './helpers.js';
+import { quantized, floatOutputs, graphOf, relErr, top1Agreement } from './helpers.js';
 
 let mnist: MnistSplit;
 beforeAll(async () => {
@@ -35,7 +35,7 @@ describe.each([
     fs.dispose();
 
     const calib = tf.slice(mnist.xTrain, 0, 200);
-    const q = annotate(g, calib);
+    const q = await quantized(g, calib);
     calib.dispose();
     const qs = await InferenceSession.create(q, { threads: 2 });
     expect(qs.plan.every((p) => p.placement === 'native-int8')).toBe(true);

@@ -11,7 +11,7 @@ import { planExecution } from '../../src/quant/params.js';
 import { simulate } from '../../src/quant/simulate.js';
 import { InferenceSession } from '../../src/runtime/index.js';
 import { mobileNetV2, movementGraphModel, opsCoverageGraphModel, partitionedGraphModel, resNetBlocks } from '../../bench/models/models.js';
-import { annotate, floatOutputs, graphOf, relErr, variedInput } from './helpers.js';
+import { quantized, floatOutputs, graphOf, relErr, variedInput } from './helpers.js';
 
 beforeAll(async () => {
   await initFloatBackend();
@@ -54,7 +54,7 @@ describe.each(cases)('$name', (c) => {
     g.outputs.forEach((o, i) => expect(relErr(fo[o]!.data, ref[i]!)).toBeLessThan(1e-5));
     fs.dispose();
 
-    const q = annotate(g, variedInput([64, ...c.shape], 22));
+    const q = await quantized(g, variedInput([64, ...c.shape], 22));
     const qs = await InferenceSession.create(q, { threads: 2 });
     // Every node §12 runs int8 runs natively in int8; the rest natively in float (or tfjs when partitioned).
     const exec = planExecution(q);

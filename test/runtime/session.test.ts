@@ -14,7 +14,7 @@ import { simulate } from '../../src/quant/simulate.js';
 import { activationParams, quantizeWeight } from '../../src/quant/weights.js';
 import { compilePlan, InferenceSession } from '../../src/runtime/index.js';
 import { partitionedGraphModel } from '../../bench/models/models.js';
-import { annotate, floatOutputs, graphOf, relErr, variedInput } from './helpers.js';
+import { quantized, floatOutputs, graphOf, relErr, variedInput } from './helpers.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -28,7 +28,7 @@ const ALL = (x: ArrayLike<number>) => Array.from(x);
 describe('dynamic mode (§12.4)', () => {
   it.each(['tensor', 'row'] as const)('LeNet-5 logits equal simulate() bit for bit (granularity %s)', async (granularity) => {
     const g = await graphOf(buildLeNet5({ seed: 9 }));
-    const q = annotate(g, variedInput([4, 28, 28, 1], 1), 'dynamic', granularity);
+    const q = await quantized(g, variedInput([4, 28, 28, 1], 1), 'dynamic', granularity);
     const logits = q.nodes.find((n) => n.op === 'Softmax')!.inputs[0]!;
     const h: Graph = { ...q, outputs: [logits] };
     const s = await InferenceSession.create(h);
@@ -42,7 +42,7 @@ describe('dynamic mode (§12.4)', () => {
 
 describe('batch, concurrency, memory', () => {
   it('free batch: each sample of a batch equals its own batch-1 run (int8); 8 runs in flight equal serial runs', async () => {
-    const q = annotate(await graphOf(mobilenetBlocks(6)), variedInput([16, 16, 16, 3], 3));
+    const q = await quantized(await graphOf(mobilenetBlocks(6)), variedInput([16, 16, 16, 3], 3));
     const s = await InferenceSession.create(q, { threads: 2 });
     expect(s.inputs).toEqual([{ name: q.inputs[0]!.name, shape: [-1, 16, 16, 3], dtype: 'float32' }]);
     expect(s.outputs[0]!.shape).toEqual([-1, 5]);
@@ -66,7 +66,7 @@ describe('batch, concurrency, memory', () => {
 
   it('memory: packed weights and arenas reported; liveness shares the arena; batch growth reallocates', async () => {
     const g = await graphOf(mobilenetBlocks(7));
-    const q = annotate(g, variedInput([8, 16, 16, 3], 5));
+    const q = await quantized(g, variedInput([8, 16, 16, 3], 5));
     const plan = compilePlan(q);
     const seg = plan.segments[0]!;
     expect(plan.segments.length).toBe(1);
@@ -106,7 +106,7 @@ describe('special values and bad input', () => {
     // tfjs is the reference only for the clean sample).
     expect(ALL(fo.subarray(0, 20)).every(Number.isNaN)).toBe(true);
     expect(relErr(fo.subarray(20), ref.subarray(20))).toBeLessThan(1e-5);
-    const q = annotate(g, x0);
+    const q = await quantized(g, x0);
     const qs = await InferenceSession.create(q);
     const qo = (await qs.run(x))[q.outputs[0]!]!.data;
     expect(ALL(qo).every(Number.isFinite)).toBe(true);
