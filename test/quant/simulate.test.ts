@@ -177,6 +177,23 @@ describe('simulate vs float execution', () => {
     expect(maxAbsDiff(r.outputs[0]!.data as Float32Array, execute(g, x)[0]!.dataSync())).toBeLessThan(0.02);
   });
 
+  it('inputType/outputType int8: int8 SimTensors in and out, equal to the float-boundary version', async () => {
+    const g = optimize(await loadModel(convNetGraphModel(3).build()));
+    const x = tf.tensor4d(randomFloats(2 * 12 * 12 * 3, 14), [2, 12, 12, 3]);
+    annotateInt8(g, x);
+    const floatIo = simulate(g, x, { capture: true });
+    const gi = { ...g, metadata: { ...g.metadata, quantization: { mode: 'int8', floatNodes: [], inputType: 'int8', outputType: 'int8' } } };
+    const pin = (g.metadata.activations as Record<string, { scale: number; zeroPoint: number }>)[g.inputs[0]!.name]!;
+    const xq = Int8Array.from(x.dataSync(), (v) => quantizeValue(v, pin.scale, pin.zeroPoint, -128, 127));
+    const r = simulate(gi, { dtype: 'int8', shape: [2, 12, 12, 3], data: xq, scale: pin.scale, zeroPoint: pin.zeroPoint });
+    const out = r.outputs[0]!;
+    expect(out.dtype).toBe('int8');
+    // The same int8 tensors as with float input quantized at the boundary (§12.2), and its dequantization is the float output.
+    const last = floatIo.tensors.get(g.outputs[0]!)!;
+    expect(Array.from(out.data)).toEqual(Array.from(last.data));
+    expect(Array.from(dequantizeSim(out).data)).toEqual(Array.from(floatIo.outputs[0]!.data));
+  });
+
   it('rejects bad inputs and options', async () => {
     const g = optimize(await loadModel(convNetGraphModel(3).build()));
     expect(() => simulate(g, tf.zeros([1, 12, 12, 4]))).toThrow(/shape/);
