@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initFloatBackend, tf } from '../../src/backend/float.js';
 import { buildLeNet5 } from '../../src/data/models.js';
-import { createGraph, loadModel, optimize, type Graph } from '../../src/model/index.js';
+import { createGraph, loadModel, optimize, saveNative, type Graph } from '../../src/model/index.js';
 import { mobilenetBlocks, randomFloats, writeModel } from '../../src/model/testing.js';
 import { native } from '../../src/native/binding.js';
 import { simulate } from '../../src/quant/simulate.js';
@@ -201,6 +201,19 @@ describe('loading, partitioning, transposed weights', () => {
     await expect(InferenceSession.create(file)).rejects.toThrow();
     s.dispose();
     x.dispose();
+  });
+
+  it('a quantized model saved in the tfjs-quant format runs from its path exactly as in memory', async () => {
+    const q = await quantized(await graphOf(mobilenetBlocks(8)), variedInput([16, 16, 16, 3], 12));
+    await saveNative(q, join(dir, 'q'));
+    const fromFile = await InferenceSession.create(join(dir, 'q', 'model.json'));
+    const inMemory = await InferenceSession.create(q);
+    expect(fromFile.mode).toBe('int8');
+    expect(fromFile.plan.map((p) => p.placement)).toEqual(inMemory.plan.map((p) => p.placement));
+    const x = variedInput([3, 16, 16, 3], 13);
+    const a = await fromFile.run(x), b = await inMemory.run(x);
+    expect(ALL(a[fromFile.outputs[0]!.name]!.data)).toEqual(ALL(b[inMemory.outputs[0]!.name]!.data));
+    fromFile.dispose(); inMemory.dispose(); x.dispose();
   });
 
   it('MatMul with transpose_b: float equals a hand-computed product, int8 equals simulate()', async () => {
