@@ -217,6 +217,21 @@ describe('per-channel vs per-tensor, stock tfjs format, guard, report', () => {
     x.dispose();
   });
 
+  it('dynamic with weightBits 4: int4 weights per group (src/quant/int4.ts), saved ≥ 7× smaller, close to float', async () => {
+    const ref = optimize(models.lenet300!);
+    const { graph: q } = await quantize(models.lenet300!, { mode: 'dynamic', weightBits: 4, groupSize: 64 });
+    expect(q.metadata.quantization).toMatchObject({ mode: 'dynamic', weightBits: 4, groupSize: 64 });
+    const w = q.constants.get(q.nodes.find((n) => n.op === 'MatMul')!.inputs[1]!)!;
+    expect(w.quantization!.affine!.dtype).toBe('int4');
+    expect(w.quantization!.affine!.groupSize).toBe(64);
+    expect(evaluate(ref, q).agreement).toBeGreaterThanOrEqual(0.97);
+    const fd = join(dir, 'int4-float'), qd = join(dir, 'int4');
+    await saveNative(ref, fd);
+    await saveNative(q, qd);
+    expect((await dirBytes(fd)) / (await dirBytes(qd))).toBeGreaterThanOrEqual(7);
+    expect((await loadModel(qd)).metadata.quantization).toEqual(q.metadata.quantization);
+  });
+
   it('--format tfjs (per-tensor uint8 storage) loads and runs in stock tfjs', async () => {
     const ref = optimize(models.lenet5!);
     const { graph: q } = await quantize(models.lenet5!, { mode: 'int8', calibration: calibration(), report: false });
