@@ -34,6 +34,7 @@ const camel = (s: string) => s.replace(/-([a-z])/g, (_, c: string) => c.toUpperC
 export function parseArgs<F extends Flags>(argv: string[], flags: F): Parsed<F> {
   const out: Record<string, unknown> = { _: [] as string[] };
   const byName = new Map<string, [string, FlagSpec]>();
+  const seenLists = new Set<string>();
   for (const [name, spec] of Object.entries(flags)) {
     byName.set(`--${name}`, [name, spec]);
     if (spec.alias) byName.set(`-${spec.alias}`, [name, spec]);
@@ -88,7 +89,10 @@ export function parseArgs<F extends Flags>(argv: string[], flags: F): Parsed<F> 
       }
       out[camel(name)] = v;
     } else if (spec.type === 'list') {
-      (out[camel(name)] as string[]) = [...((out[camel(name)] as string[]) ?? []), ...raw.split(',').filter(Boolean)];
+      // The first occurrence replaces the default; later ones append.
+      const prev = seenLists.has(name) ? ((out[camel(name)] as string[]) ?? []) : [];
+      seenLists.add(name);
+      out[camel(name)] = [...prev, ...raw.split(',').filter(Boolean)];
     } else {
       out[camel(name)] = raw;
     }

@@ -16,10 +16,11 @@ import { compressGraph } from '../codec/graph.js';
 import { seededRandom } from '../data/random.js';
 import { medianMs } from '../report/timing.js';
 import { fidelity, type Fidelity } from './fidelity.js';
-
-// TODO(integration): static imports once src/quant and src/runtime have landed.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-const lateImport = (p: string): Promise<any> => import(p);
+import { quantize } from '../quant/quantize.js';
+import { normalizeSample } from '../quant/calibrate.js';
+import { loadCalibrationData } from '../quant/dataset.js';
+import type { ObserverKind } from '../quant/observers.js';
+import { InferenceSession } from '../runtime/session.js';
 
 export type ConvertMode = 'dynamic' | 'int8' | 'float16' | 'compress';
 export type OutputFormat = 'native' | 'tfjs';
@@ -105,27 +106,27 @@ async function convertGraph(g: Graph, o: ConvertOptions, calib: Record<string, t
     if (!r.weights.length) warnings.push('no conv/matmul weight large enough to compress; saved unchanged');
     return r.graph;
   }
-  const { quantize } = await lateImport('../quant/quantize.js');
   const r = await quantize(g, {
     mode: o.mode,
     perChannel: !o.perTensor,
-    calibration: calib,
-    observer: o.observer as never,
-    percentile: o.percentile,
-  } as never);
-  for (const n of (r.report as { floatNodes?: { name: string; reason: string }[] } | undefined)?.floatNodes ?? []) warnings.push(`${n.name} kept in float: ${n.reason}`);
+    calibration: o.mode === 'int8' ? calib : undefined,
+    observer: o.observer as ObserverKind | undefined,
+    percentile: o.observer === 'percentile' ? o.percentile : undefined,
+    report: false,
+  });
+  const floatNodes = r.report.floatNodes;
+  if (floatNodes.length) warnings.push(`${floatNodes.length} node(s) kept in float32 (${[...new Set(floatNodes.map((n) => n.op))].join(', ')})`);
   return r.graph;
 }
 
 /** Runs the quantized graph the way users will: the native session when it loads, else the simulation. */
 async function quantizedEngine(g: Graph, threads: number): Promise<{ name: string; run: (x: Record<string, tf.Tensor>) => Promise<tf.Tensor[]>; dispose: () => void }> {
-  const { InferenceSession } = await lateImport('../runtime/session.js');
   const s = await InferenceSession.create(g, { threads });
   return {
     name: 'native session',
     run: async (x) => {
-      const out = await s.run(x, { tensors: true } as never);
-      return g.outputs.map((n) => (out as unknown as Record<string, tf.Tensor>)[n]!);
+      const out = await s.run(x, { tensors: true });
+      return s.outputs.map((o) => out[o.name]!);
     },
     dispose: () => s.dispose(),
   };
@@ -195,10 +196,9 @@ export async function convertOne(task: { source: string; rel: string; output: st
 
 async function loadCalibration(g: Graph, o: ConvertOptions): Promise<Record<string, tf.Tensor>[]> {
   if (o.mode !== 'int8' || !o.calibration) return o.mode === 'int8' ? seededInputs(g, o.samples, 1) : [];
-  const { loadCalibrationData } = await lateImport('../quant/dataset.js');
   const out: Record<string, tf.Tensor>[] = [];
-  for await (const s of loadCalibrationData(o.calibration, g) as AsyncIterable<Record<string, tf.Tensor>>) {
-    out.push(s);
+  for await (const s of loadCalibrationData(o.calibration, g)) {
+    out.push(normalizeSample(g, s, out.length).inputs);
     if (out.length >= o.samples) break;
   }
   if (!out.length) throw new Error(`calibration data '${o.calibration}' is empty`);

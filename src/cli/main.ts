@@ -1,8 +1,9 @@
 // tfjs-quant command line. Exit codes: 0 ok, 1 some work failed, 2 usage error.
+import { processIO, type CommandIO } from './args.js';
 import { cpuInfo, getIsa, getThreads, supportedIsas } from '../native/cpu.js';
 import { describeFloatBackend, initFloatBackend } from '../backend/float.js';
 
-const USAGE = `Usage: tfjs-quant <command> [options]
+const USAGE = `Usage: tfjs-quant <command> [options]     (tfjs-quant <command> --help for its options)
 
 Commands:
   info        Show the CPU, the int8 kernel paths and the float backend in use
@@ -10,22 +11,25 @@ Commands:
   convert     Convert models in batch (dynamic, int8, float16, compress) with a report
   bench       Latency and throughput: native runtime vs tfjs float backends
   demo        Train a small model on MNIST digits, convert it every way, compare
+  run         Run a model once on .npy inputs; print and write its outputs
   help        Show this help
+
+Exit codes: 0 ok, 1 some work failed, 2 usage error, 130 interrupted (docs/cli.md).
 `;
 
-export async function main(argv: string[]): Promise<number> {
+export async function main(argv: string[], io: CommandIO = processIO): Promise<number> {
   const [cmd, ...rest] = argv;
   switch (cmd) {
     case undefined:
     case 'help':
     case '--help':
     case '-h':
-      process.stdout.write(USAGE);
+      io.stdout(USAGE);
       return cmd === undefined ? 2 : 0;
     case 'info': {
       const info = cpuInfo();
       const backend = await initFloatBackend();
-      process.stdout.write(
+      io.stdout(
         `cpu:           ${info.brand || info.vendor} (${info.availableCores} cores)\n` +
           `int8 paths:    ${supportedIsas().join(', ')} (using ${getIsa()})\n` +
           `threads:       ${getThreads()}\n` +
@@ -36,22 +40,26 @@ export async function main(argv: string[]): Promise<number> {
     }
     case 'inspect': {
       const { inspectCommand } = await import('./inspect.js');
-      return inspectCommand(rest);
+      return inspectCommand(rest, io);
     }
     case 'convert': {
       const { convertCommand } = await import('./convert.js');
-      return convertCommand(rest);
+      return convertCommand(rest, io);
     }
     case 'bench': {
       const { benchCommand } = await import('./bench.js');
-      return benchCommand(rest);
+      return benchCommand(rest, io);
     }
     case 'demo': {
       const { demoCommand } = await import('./demo.js');
-      return demoCommand(rest);
+      return demoCommand(rest, io);
+    }
+    case 'run': {
+      const { runCommand } = await import('./run.js');
+      return runCommand(rest, io);
     }
     default:
-      process.stderr.write(`tfjs-quant: unknown command '${cmd}'\n\n${USAGE}`);
+      io.stderr(`tfjs-quant: unknown command '${cmd}'\n\n${USAGE}`);
       return 2;
   }
 }

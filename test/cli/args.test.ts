@@ -23,6 +23,13 @@ describe('command-line parsing', () => {
     expect(a.percentile).toBeCloseTo(99.99);
   });
 
+  it('a list flag given on the command line replaces its default (then appends)', () => {
+    const withDefault = { batch: { type: 'list', description: 'sizes', default: ['1', '8'] as string[] } } as const;
+    expect(parseArgs([], withDefault).batch).toEqual(['1', '8']);
+    expect(parseArgs(['--batch', '2'], withDefault).batch).toEqual(['2']);
+    expect(parseArgs(['--batch', '2,4', '--batch=16'], withDefault).batch).toEqual(['2', '4', '16']);
+  });
+
   it('applies defaults and --no- for booleans', () => {
     const a = parseArgs(['--skip-existing', '--no-skip-existing'], flags);
     expect(a.mode).toBe('int8');

@@ -12,6 +12,7 @@ import { loadModel } from '../../src/model/load.js';
 import { execute } from '../../src/model/execute.js';
 import { writeZoo } from '../../src/model/zoo.js';
 import { runCli } from '../support/cli.js';
+import { main } from '../../src/cli/main.js';
 
 let zoo: string;
 let work: string;
@@ -61,9 +62,11 @@ describe('convert: usage errors exit 2 with a message', () => {
     [['convert', 'ZOO', '-o', 'OUT', '--mode', 'compress', '--format', 'tfjs'], /compress needs --format native/],
   ])('%j', async (args, message) => {
     await fs.mkdir(join(work, 'empty'), { recursive: true });
-    const r = await runCli(args.map((a) => a.replace('ZOO', zoo).replace('OUT', join(work, 'out-usage')).replace('EMPTY', join(work, 'empty'))));
-    expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(message);
+    const out: string[] = [], err: string[] = [];
+    const code = await main(args.map((a) => a.replace('ZOO', zoo).replace('OUT', join(work, 'out-usage')).replace('EMPTY', join(work, 'empty'))),
+      { stdout: (s) => out.push(s), stderr: (s) => err.push(s) });
+    expect(code).toBe(2);
+    expect(err.join('')).toMatch(message);
     expect(existsSync(join(zoo, 'inside'))).toBe(false);
   });
 
@@ -218,5 +221,37 @@ describe('convert: Ctrl-C mid-batch', () => {
       await expect(loadModel(join(out, m.rel, 'model.json'))).resolves.toBeTruthy();
     }
     expect((await listTree(out)).filter((p) => /\.tmp-|tfjs-quant-tmp/.test(p))).toEqual([]);
+  }, 120_000);
+});
+
+describe('convert --mode int8 --format tfjs with .npy calibration', () => {
+  it('writes stock TF.js models that unmodified tfjs loads and that agree with the float model', async () => {
+    const { writeNpy } = await import('../../src/io/npy.js');
+    const calib = join(work, 'calib');
+    await fs.mkdir(calib, { recursive: true });
+    // Calibration for mlp/wide (input 'fc1_input', [?, 256]): 4 files of 8 rows each.
+    const g = await loadModel(join(zoo, 'mlp/wide/model.json'));
+    const input = g.inputs[0]!.name;
+    for (let i = 0; i < 4; i++) {
+      const x = Float32Array.from({ length: 8 * 256 }, (_, j) => ((i * 31 + j * 7) % 97) / 97);
+      await fs.writeFile(join(calib, `${input}-${i}.npy`), writeNpy(x, [8, 256]));
+    }
+    const out = join(work, 'out-tfjs');
+    const r = await runCli(['convert', join(zoo, 'mlp/wide/model.json'), '-o', out, '--mode', 'int8', '--format', 'tfjs', '--calibration', calib, '--eval-samples', '4', '--runs', '2']);
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(await fs.readFile(join(out, 'report.json'), 'utf8'));
+    const m = report.models[0];
+    expect(m.status).toBe('done');
+    expect(m.ratio).toBeGreaterThan(3.5); // uint8 storage of the weights
+    // Stock tfjs (not our loader) reads the written files.
+    const files = await Promise.all((await fs.readdir(join(out, m.rel))).map(async (name) => ({ name, bytes: new Uint8Array(await fs.readFile(join(out, m.rel, name))) })));
+    const { loadStock } = await import('../../src/model/testing.js');
+    const stock = await loadStock(files);
+    const x = tf.randomUniform([16, 256], 0, 1, 'float32', 3);
+    const yq = (stock as tf.LayersModel | tf.GraphModel).predict(x) as tf.Tensor;
+    const [yf] = execute(g, x);
+    const agree = tf.equal(tf.argMax(yq, 1), tf.argMax(yf!, 1)).sum().dataSync()[0]!;
+    expect(agree).toBeGreaterThanOrEqual(14);
+    tf.dispose([x, yq, yf!]);
   }, 120_000);
 });
