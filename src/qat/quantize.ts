@@ -709,9 +709,7 @@ export class QatModel {
       return { ints, scales: Float32Array.from(params, (p) => p.scale) };
     });
     const c = s.config;
-    const pair = (v: unknown, d: number): [number, number] => (v === undefined || v === null ? [d, d] : Array.isArray(v) ? [v[0], v[1] ?? v[0]] : [v as number, v as number]);
-    const pad = (c.padding ?? 'valid') as 'same' | 'valid';
-    const strides = pair(c.strides, 1), dil = pair(c.dilation_rate, 1);
+    const { pad, strides, dil } = geometry(c);
     let xi = this.ints(x, pin);
     let sx = pin.scale;
     let acc: tf.Tensor;
@@ -774,9 +772,7 @@ export class QatModel {
   private convForward(s: Step, x: tf.Tensor, mode: ForwardMode): tf.Tensor {
     const c = s.config;
     const { kernels, bias } = this.foldedWeights(s, mode.quantize);
-    const pair = (v: unknown, d: number): [number, number] => (v === undefined || v === null ? [d, d] : Array.isArray(v) ? [v[0], v[1] ?? v[0]] : [v as number, v as number]);
-    const pad = (c.padding ?? 'valid') as 'same' | 'valid';
-    const strides = pair(c.strides, 1), dil = pair(c.dilation_rate, 1);
+    const { pad, strides, dil } = geometry(c);
     let y: tf.Tensor;
     switch (s.className) {
       case 'Dense': y = tf.matMul(x as tf.Tensor2D, kernels[0] as tf.Tensor2D); break;
@@ -951,6 +947,15 @@ export class QatModel {
     for (let i = 0; i < a.length; i++) if (a[i] === labels[i]) ok++;
     return a.length ? ok / a.length : 0;
   }
+}
+
+function pair(v: unknown, d: number): [number, number] {
+  return v === undefined || v === null ? [d, d] : Array.isArray(v) ? [v[0], v[1] ?? v[0]] : [v as number, v as number];
+}
+
+/** Padding, strides and dilation of a conv layer config (Keras defaults). */
+function geometry(c: Json): { pad: 'same' | 'valid'; strides: [number, number]; dil: [number, number] } {
+  return { pad: (c.padding ?? 'valid') as 'same' | 'valid', strides: pair(c.strides, 1), dil: pair(c.dilation_rate, 1) };
 }
 
 function pickConfig(o: QuantizeOptions): LayerQuantizeConfig {
