@@ -98,6 +98,21 @@ double Entropy(const std::vector<double>& p, const std::vector<double>& q) {
   return kl;
 }
 
+// Calls fn(start, end) for each distinct candidate with at least min(levels, bins) bins, narrowest first.
+template <typename Fn>
+void ForEachCandidate(size_t bins, double lo, double hi, size_t levels, Fn fn) {
+  const size_t min_len = std::min(levels, bins);
+  size_t prev_s = bins + 1, prev_e = bins + 1;
+  for (size_t i = 1; i <= bins; i++) {
+    size_t s, e;
+    Candidate(bins, lo, hi, i, &s, &e);
+    if (e - s < min_len || (s == prev_s && e == prev_e)) continue;
+    prev_s = s;
+    prev_e = e;
+    fn(s, e);
+  }
+}
+
 double Total(const double* counts, size_t bins) {
   double t = 0;
   for (size_t i = 0; i < bins; i++) t += counts[i];
@@ -109,18 +124,11 @@ double Total(const double* counts, size_t bins) {
 bool KlSearch(const double* counts, size_t bins, double lo, double hi, size_t levels, size_t* best_start,
               size_t* best_end, double* best_kl) {
   if (bins == 0 || levels == 0 || !(Total(counts, bins) > 0) || !(hi > lo)) return false;
-  const size_t min_len = std::min(levels, bins);
   double best = std::numeric_limits<double>::infinity();
   *best_start = 0;
   *best_end = bins;
-  size_t prev_s = bins + 1, prev_e = bins + 1;
   std::vector<double> p, q;
-  for (size_t i = 1; i <= bins; i++) {
-    size_t s, e;
-    Candidate(bins, lo, hi, i, &s, &e);
-    if (e - s < min_len || (s == prev_s && e == prev_e)) continue;
-    prev_s = s;
-    prev_e = e;
+  ForEachCandidate(bins, lo, hi, levels, [&](size_t s, size_t e) {
     const size_t len = e - s;
     p.assign(counts + s, counts + e);
     double left = 0, right = 0;
@@ -144,16 +152,14 @@ bool KlSearch(const double* counts, size_t bins, double lo, double hi, size_t le
         for (size_t k = a; k < b; k++) q[k] = p[k] != 0 ? v : 0.0;
       }
     }
-    double kl;
-    if (!Smooth(p)) continue;
-    if (!Smooth(q)) kl = std::numeric_limits<double>::infinity();
-    else kl = Entropy(p, q);
+    if (!Smooth(p)) return;
+    const double kl = Smooth(q) ? Entropy(p, q) : std::numeric_limits<double>::infinity();
     if (kl < best) {
       best = kl;
       *best_start = s;
       *best_end = e;
     }
-  }
+  });
   *best_kl = best;
   return true;
 }
@@ -161,18 +167,11 @@ bool KlSearch(const double* counts, size_t bins, double lo, double hi, size_t le
 bool MseSearch(const double* counts, size_t bins, double lo, double hi, size_t levels, size_t* best_start,
                size_t* best_end, double* best_mse) {
   if (bins == 0 || levels == 0 || !(Total(counts, bins) > 0) || !(hi > lo)) return false;
-  const size_t min_len = std::min(levels, bins);
   const double width = (hi - lo) / static_cast<double>(bins);
   double best = std::numeric_limits<double>::infinity();
   *best_start = 0;
   *best_end = bins;
-  size_t prev_s = bins + 1, prev_e = bins + 1;
-  for (size_t i = 1; i <= bins; i++) {
-    size_t s, e;
-    Candidate(bins, lo, hi, i, &s, &e);
-    if (e - s < min_len || (s == prev_s && e == prev_e)) continue;
-    prev_s = s;
-    prev_e = e;
+  ForEachCandidate(bins, lo, hi, levels, [&](size_t s, size_t e) {
     const double a = lo + width * static_cast<double>(s), b = lo + width * static_cast<double>(e);
     const double step = (b - a) / static_cast<double>(levels);
     double inside = 0, err = 0;
@@ -193,7 +192,7 @@ bool MseSearch(const double* counts, size_t bins, double lo, double hi, size_t l
       *best_start = s;
       *best_end = e;
     }
-  }
+  });
   *best_mse = best;
   return true;
 }

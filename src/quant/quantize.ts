@@ -46,6 +46,7 @@ export interface QuantizeOptions {
   perChannel?: boolean;
   /** int8: representative data (required), an (async) iterable of samples or batches. */
   calibration?: CalibrationData;
+  /** int8: the activation range observer (default min-max); validated but unused in other modes. */
   observer?: ObserverKind | ObserverOptions;
   /** Shortcuts merged into the observer options. */
   percentile?: number;
@@ -123,7 +124,6 @@ function validate(o: QuantizeOptions): void {
   }
   if (o.observer !== undefined || o.percentile !== undefined || o.bins !== undefined) observerOptions(o);
   if (o.mode === 'int8' && o.calibration === undefined) throw new TypeError("mode 'int8' needs calibration data (options.calibration: an iterable of input samples)");
-  if (o.mode !== 'int8' && (o.observer !== undefined)) throw new RangeError(`observer applies to mode 'int8' only (got mode '${o.mode}')`);
   const g = o.accuracyGuard;
   if (g !== undefined) {
     if (typeof g !== 'object' || g === null) throw new TypeError('accuracyGuard must be an object { tolerance, metric?, maxFloatNodes? }');
