@@ -3,6 +3,7 @@
 // integer weights with scales and zero points) or extension encodings ('deep-compression'…),
 // activation ranges, and provenance. Versioned and self-describing; deterministic bytes.
 import { createHash } from 'node:crypto';
+import { float16ToFloat32, float32ToFloat16 } from '../kernels/float16.js';
 import { ModelFormatError } from './errors.js';
 import { getEncoding } from './encodings.js';
 import { createGraph, topoSort, type AffineQuantization, type AttrValue, type Constant, type Graph, type Node } from './ir.js';
@@ -128,6 +129,11 @@ export function nativeFiles(g: Graph, o: SaveNativeOptions = {}): OutputFile[] {
         ...(groups ? groups.params : table ? table.params : { scales: numbers(a.scales), zeroPoints: numbers(a.zeroPoints) }),
         ...(a.narrowRange ? { narrowRange: true } : {}), ...(!groups && a.groupSize ? { groupSize: a.groupSize } : {}),
       };
+    } else if (q?.tfjs?.dtype === 'float16' && c.dtype === 'float32') {
+      // float16 storage (PTQ mode float16): IEEE binary16, exact for values that came from it.
+      encoding = 'float16';
+      const h = float32ToFloat16(c.data as Float32Array);
+      bytes = new Uint8Array(h.buffer, h.byteOffset, h.byteLength);
     } else {
       bytes = rawBytes(c);
     }
@@ -282,6 +288,10 @@ export function loadNativeIR(json: Record<string, unknown>, shards: WeightGroupB
         const copy = bytes.slice();
         c.data = dtype === 'float32' ? new Float32Array(copy.buffer) : dtype === 'int32' ? new Int32Array(copy.buffer) : copy;
       }
+    } else if (enc === 'float16') {
+      if (dtype !== 'float32') fail(`encoding 'float16' needs dtype float32`, file, { weight: wname });
+      if (len !== size * 2) fail(`float16 data has ${len} bytes, shape needs ${size * 2}`, sh.file, { weight: wname });
+      c.data = float16ToFloat32(new Uint16Array(bytes.slice().buffer));
     } else if (enc === 'affine') {
       c.data = decodeAffine(bytes, shape, params, sh.file, wname, c);
     } else if (typeof enc === 'string' && getEncoding(enc)) {

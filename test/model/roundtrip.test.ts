@@ -188,6 +188,37 @@ describe('tfjs-quant format and the file IO handler', () => {
     expect((back.metadata.provenance as { source: { sha256: string } }).source.sha256).toBe(g.source!.sha256);
   });
 
+  it('stores float16 weights as 2-byte halves and reads back the exact values', async () => {
+    const built = convNetGraphModel(41).build();
+    const g = await loadModel({ modelJson: built.modelJson, weightData: built.weightData });
+    const shardBytes = (fs: { name: string; bytes: Uint8Array }[]) => fs.filter((f) => f.name !== 'model.json').reduce((a, f) => a + f.bytes.byteLength, 0);
+    const raw = shardBytes(nativeFiles(g));
+    const halves = new Map<string, Float32Array>();
+    for (const c of g.constants.values()) {
+      if (c.dtype !== 'float32') continue;
+      c.quantization = { ...c.quantization, tfjs: { dtype: 'float16' } };
+      halves.set(c.name, c.data as Float32Array);
+    }
+    const files = nativeFiles(g, { mode: 'float16' });
+    const stored = shardBytes(files);
+    const d = join(dir, 'f16');
+    await writeModel(d, { modelJson: {}, weightData: new Uint8Array(0), files });
+    const back = await loadModel(d);
+    const json = JSON.parse(new TextDecoder().decode(files.find((f) => f.name === 'model.json')!.bytes));
+    const entries = json.weights.entries.filter((e: { dtype: string }) => e.dtype === 'float32');
+    expect(entries.every((e: { encoding: string }) => e.encoding === 'float16')).toBe(true);
+    expect(stored).toBeLessThan(raw * 0.6); // halves + 16-byte alignment of each entry
+    for (const [name, orig] of halves) {
+      const got = back.constants.get(name)!.data as Float32Array;
+      // Each value is the nearest half of the original (|err| ≤ 2^-11 relative, exact for halves).
+      for (let i = 0; i < orig.length; i++) expect(Math.abs(got[i]! - orig[i]!)).toBeLessThanOrEqual(Math.abs(orig[i]!) * 2 ** -11 + 2 ** -25);
+      expect(back.constants.get(name)!.quantization?.tfjs?.dtype).toBe('float16');
+    }
+    // Saving what was read gives the same weight bytes (halves are exact).
+    const shards = (fs: { name: string; bytes: Uint8Array }[]) => fs.filter((f) => f.name !== 'model.json').map((f) => f.bytes);
+    expect(shards(nativeFiles(back, { mode: 'float16' }))).toEqual(shards(files));
+  });
+
   it('fileIO is a tfjs IOHandler: stock tfjs saves and loads through it', async () => {
     const m = sequentialMlp();
     const p = join(dir, 'io-handler');
