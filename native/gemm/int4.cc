@@ -193,10 +193,11 @@ void GemmInt4(const Int4GemmArgs& g) {
   if (m < 0 || m >= kMaxDim) Bad("m must be in [0, 2^31), got " + std::to_string(m));
   if (m > 0 && g.a == nullptr) Bad("a must not be null");
   if (g.lda < k) Bad("lda must be at least k = " + std::to_string(k) + ", got " + std::to_string(g.lda));
-  if (g.a_zero_points == nullptr || g.a_scales == nullptr) Bad("a_zero_points and a_scales must not be null");
   Call call;
   call.b = &b;
   CheckOutput(g.out, b, m, &call);
+  if (m == 0) return;
+  if (g.a_zero_points == nullptr || g.a_scales == nullptr) Bad("a_zero_points and a_scales must not be null");
   const int32_t zlo = g.a_signed ? -128 : 0, zhi = g.a_signed ? 127 : 255;
   for (int64_t i = 0; i < (g.a_zero_point_per_row ? m : 1); i++) {
     if (g.a_zero_points[i] < zlo || g.a_zero_points[i] > zhi) Bad("a_zero_points[" + std::to_string(i) + "] is outside A's type range");
@@ -204,7 +205,6 @@ void GemmInt4(const Int4GemmArgs& g) {
   for (int64_t i = 0; i < (g.a_scale_per_row ? m : 1); i++) {
     if (!(g.a_scales[i] > 0.0f) || !std::isfinite(g.a_scales[i])) Bad("a_scales[" + std::to_string(i) + "] must be finite and > 0");
   }
-  if (m == 0) return;
   const Kernels* ks = KernelsOf(b.isa());
   if (ks == nullptr) {
     int4_internal::GemmRef(g, call);

@@ -251,6 +251,11 @@ describe('int4 GEMM', () => {
 
   it('m = 0 is a no-op', () => {
     const c = makeCase(16, 8, 0, 2, false);
-    expect(dynamicGemmInt4(new Float32Array(0), pack(c, 'ref'), { m: 0 }).length).toBe(0);
+    for (const isa of int4Isas()) {
+      const p = pack(c, isa);
+      expect(dynamicGemmInt4(new Float32Array(0), p, { m: 0 }).length).toBe(0);
+      expect(weightOnlyGemmInt4(new Float32Array(0), p, { m: 0 }).length).toBe(0);
+      expect(gemmInt4(new Uint8Array(0), p, { m: 0, aZeroPoints: new Int32Array(0), aScales: new Float32Array(0) }).length).toBe(0);
+    }
   });
 });
