@@ -1,0 +1,79 @@
+// Mutated plans (ids, shapes, parameters, weight lengths, dtypes) are either rejected by the
+// native session with an error or run without fault (run under ASan by scripts/sanitize.sh
+// with TFJS_QUANT_ADDON pointing at a sanitizer build).
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { RuntimePlan } from '../../binding.js';
+import { initFloatBackend } from '../../src/backend/float.js';
+import { loadModel, optimize } from '../../src/model/index.js';
+import { rng } from '../../src/model/testing.js';
+import { native } from '../../src/native/binding.js';
+import { compilePlan } from '../../src/runtime/index.js';
+import { movementGraphModel, opsCoverageGraphModel } from '../../bench/models/models.js';
+import { quantized, variedInput } from './helpers.js';
+
+beforeAll(async () => {
+  await initFloatBackend();
+});
+
+function clonePlan(p: RuntimePlan): RuntimePlan {
+  return {
+    buffers: p.buffers.map((b) => ({ ...b, shape: [...b.shape] })),
+    weights: p.weights.map((w) => w.slice()),
+    steps: p.steps.map((s) => ({ ...s, inputs: [...s.inputs], outputs: [...s.outputs], temps: [...(s.temps ?? [])], ints: [...(s.ints ?? [])], floats: [...(s.floats ?? [])], weights: [...(s.weights ?? [])] })),
+    inputs: [...p.inputs],
+    outputs: [...p.outputs],
+  };
+}
+
+describe('native plan validation under mutation', () => {
+  it.each([['op coverage', opsCoverageGraphModel, [10, 10, 4]], ['movement', movementGraphModel, [6, 6, 8]]] as const)('%s: mutated plans (300, or FUZZ_N) are rejected or run, never fault', async (_n, build, shape) => {
+    const m = build().build();
+    const g = optimize(await loadModel({ modelJson: m.modelJson, weightData: m.weightData }));
+    const plans = [compilePlan(g), compilePlan(await quantized(g, variedInput([8, ...shape], 1)))].map((c) => {
+      const s = c.segments[0]!;
+      if (s.kind !== 'native') throw new Error('expected a native segment');
+      return s.plan;
+    });
+    const r = rng(7);
+    const pick = <T>(a: readonly T[]): T => a[Math.floor(r() * a.length)]!;
+    const Ctor = native().RuntimeSession;
+    let accepted = 0, rejected = 0;
+    for (let i = 0; i < Number(process.env.FUZZ_N ?? 300); i++) {
+      const p = clonePlan(pick(plans));
+      const st = pick(p.steps);
+      const nb = p.buffers.length;
+      switch (Math.floor(r() * 8)) {
+        case 0: if (st.ints!.length) st.ints![Math.floor(r() * st.ints!.length)]! += pick([-2, -1, 1, 2, 7]); break;
+        case 1: st.inputs[0] = Math.floor(r() * nb); break;
+        case 2: st.outputs[0] = Math.floor(r() * nb); break;
+        case 3: { const b = pick(p.buffers); if (b.shape.length > 1) b.shape[1 + Math.floor(r() * (b.shape.length - 1))]! += pick([-1, 1, 3]); break; }
+        case 4: { const w = st.weights!.filter((x) => x >= 0); if (w.length) { const k = pick(w); p.weights[k] = p.weights[k]!.subarray(0, Math.max(0, p.weights[k]!.length - 1)); } break; }
+        case 5: { const b = pick(p.buffers); b.dtype = pick([0, 1, 2, 3] as const); break; }
+        case 6: if (st.floats!.length) st.floats![Math.floor(r() * st.floats!.length)] = pick([0, -1, 1e30, 0.5]); break;
+        case 7: { const j = p.steps.indexOf(st); p.steps.splice(j, 1); break; }
+      }
+      let s;
+      try {
+        s = new Ctor(p, 1);
+      } catch (e) {
+        expect(e).toBeInstanceOf(Error);
+        rejected++;
+        continue;
+      }
+      accepted++;
+      const inputs = p.inputs.map((id) => {
+        const b = p.buffers[id]!;
+        const n = b.shape.reduce((a, d) => a * (d < 0 ? 2 : d), 1);
+        return b.dtype === 0 ? variedInput([n], i).dataSync() as Float32Array : b.dtype === 3 ? new Int32Array(n) : b.dtype === 1 ? new Int8Array(n) : new Uint8Array(n);
+      });
+      try {
+        await s.run(2, inputs);
+      } catch (e) {
+        expect(String(e)).not.toMatch(/internal/);
+      }
+      s.dispose();
+    }
+    expect(rejected).toBeGreaterThan(50);
+    expect(accepted).toBeGreaterThan(10);
+  });
+});
