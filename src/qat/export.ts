@@ -10,6 +10,7 @@ import { consumers, type AffineQuantization, type Graph, type Node } from '../mo
 import { optimize } from '../model/passes/index.js';
 import type { ActivationRange } from '../model/save-native.js';
 import { channelLayout, type ChannelLayout } from '../quant/scheme.js';
+import { PASS_THROUGH_OPS } from '../quant/params.js';
 import { quantizeValues, type FakeQuantParams } from './fake-quant.js';
 import { shortName, type QatModel, type Quantizer, type Step } from './quantize.js';
 
@@ -212,6 +213,13 @@ export async function convertQat(qat: QatModel, options: ConvertQatOptions = {})
         if (pq) activations[`${t}/preact`] = entry(pq);
       }
     });
+  }
+
+  // Pass-through ops inside a layer's lowering (Conv1D's ExpandDims/Squeeze, Dense's reshapes)
+  // carry their input's parameters, as §12.3 prescribes for the quantizer.
+  for (const n of O.nodes) {
+    const [i0, o0] = [n.inputs[0], n.outputs[0]];
+    if (PASS_THROUGH_OPS.includes(n.op) && i0 !== undefined && o0 !== undefined && activations[i0] && !activations[o0]) activations[o0] = activations[i0]!;
   }
 
   // 5. Integer kernels; float nodes.

@@ -699,7 +699,7 @@ export class QatModel {
   private convExact(s: Step, x: tf.Tensor, mode: ForwardMode): tf.Tensor | undefined {
     const qin = this.tensorQuantizer.get(s.inputs[0]!);
     const out = this.tensorQuantizer.get(s.fusedAct?.output ?? s.bn?.output ?? s.output)!;
-    if (!qin || s.className === 'Conv1D' || s.className === 'Conv2DTranspose') return undefined;
+    if (!qin) return undefined;
     const pin = this.params(qin);
     const { kernels, bias } = this.foldedWeights(s, false);
     const wp = kernels.map((k, i) => {
@@ -718,6 +718,8 @@ export class QatModel {
       case 'Dense': acc = tf.matMul(xi as tf.Tensor2D, last.ints as tf.Tensor2D); break;
       case 'Conv2D': acc = tf.conv2d(xi as tf.Tensor4D, last.ints as tf.Tensor4D, strides, pad, 'NHWC', dil); break;
       case 'DepthwiseConv2D': acc = tf.depthwiseConv2d(xi as tf.Tensor4D, last.ints as tf.Tensor4D, strides, pad, 'NHWC', [1, 1]); break;
+      case 'Conv1D': acc = tf.conv1d(xi as tf.Tensor3D, last.ints as tf.Tensor3D, strides[0], pad, 'NWC', dil[0]); break;
+      case 'Conv2DTranspose': acc = transposeConv(c, xi, last.ints); break;
       case 'SeparableConv2D': {
         const d = tf.depthwiseConv2d(xi as tf.Tensor4D, wp[0]!.ints as tf.Tensor4D, strides, pad, 'NHWC', dil);
         const pm = this.params(s.mid!);
@@ -731,6 +733,15 @@ export class QatModel {
       default: return undefined;
     }
     const C = acc.shape[acc.shape.length - 1]!;
+    if (s.className === 'Conv1D' || s.className === 'Conv2DTranspose') {
+      // The int8 node has no bias (it stays a float BiasAdd): requantize to the pre-bias parameters.
+      const pt = this.params(s.pre ?? out);
+      let y = this.dequantizeInts(this.requantize(acc, requantMultipliers(sx, last.scales, pt.scale, C), pt, 'none'), pt);
+      if (!s.pre) return y;
+      if (bias) y = tf.add(y, bias);
+      if (s.act !== 'linear') y = this.activationLayer(s.act!).apply(y) as tf.Tensor;
+      return this.fq(out, y, mode);
+    }
     if (bias) acc = tf.add(acc, tf.tensor1d(Float32Array.from(int32Bias(bias.dataSync(), sx, last.scales))));
     const target = s.pre ?? out;
     const pt = this.params(target);
@@ -784,13 +795,7 @@ export class QatModel {
         y = tf.conv2d(d as tf.Tensor4D, kernels[1] as tf.Tensor4D, 1, 'valid');
         break;
       }
-      case 'Conv2DTranspose': {
-        const [kh, kw] = pair(c.kernel_size, 1);
-        const len = (d: number, st: number, k: number) => (pad === 'same' ? d * st : d * st + Math.max(k - st, 0));
-        const k = kernels[0]!;
-        y = tf.conv2dTranspose(x as tf.Tensor4D, k as tf.Tensor4D, [x.shape[0]!, len(x.shape[1]!, strides[0], kh), len(x.shape[2]!, strides[1], kw), k.shape[2]!], strides, pad);
-        break;
-      }
+      case 'Conv2DTranspose': y = transposeConv(c, x, kernels[0]!); break;
       default: throw new Error(`unreachable: ${s.className}`);
     }
     const act = s.act!;
@@ -947,6 +952,14 @@ export class QatModel {
     for (let i = 0; i < a.length; i++) if (a[i] === labels[i]) ok++;
     return a.length ? ok / a.length : 0;
   }
+}
+
+/** Keras Conv2DTranspose: output size as tfjs-layers computes it. */
+function transposeConv(c: Json, x: tf.Tensor, k: tf.Tensor): tf.Tensor {
+  const { pad, strides } = geometry(c);
+  const [kh, kw] = pair(c.kernel_size, 1);
+  const len = (d: number, st: number, kk: number) => (pad === 'same' ? d * st : d * st + Math.max(kk - st, 0));
+  return tf.conv2dTranspose(x as tf.Tensor4D, k as tf.Tensor4D, [x.shape[0]!, len(x.shape[1]!, strides[0], kh), len(x.shape[2]!, strides[1], kw), k.shape[2]!], strides, pad);
 }
 
 function pair(v: unknown, d: number): [number, number] {

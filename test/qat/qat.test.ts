@@ -245,6 +245,36 @@ describe('QAT → convertQat → int8 graph', () => {
     if (nat) expect(Array.from(nat)).toEqual(Array.from(sim));
   });
 
+  it('Conv2DTranspose and Conv1D (bias outside the int8 node): the graph agrees with the QAT model', async () => {
+    const ap = (l: tf.layers.Layer, x: tf.SymbolicTensor) => l.apply(x) as tf.SymbolicTensor;
+    const i1 = tf.input({ shape: [6, 6, 2] });
+    let a = ap(tf.layers.conv2dTranspose({ filters: 3, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu', name: 'up', kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) }), i1);
+    a = ap(tf.layers.flatten({ name: 'f1' }), a);
+    a = ap(tf.layers.dense({ units: 5, name: 'o1', kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }) }), a);
+    const i2 = tf.input({ shape: [12, 3] });
+    let b = ap(tf.layers.conv1d({ filters: 4, kernelSize: 3, activation: 'relu', name: 'c1d', kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }) }), i2);
+    b = ap(tf.layers.flatten({ name: 'f2' }), b);
+    b = ap(tf.layers.dense({ units: 5, name: 'o2', kernelInitializer: tf.initializers.glorotUniform({ seed: 4 }) }), b);
+    for (const [model, shape] of [[tf.model({ inputs: i1, outputs: a }), [300, 6, 6, 2]], [tf.model({ inputs: i2, outputs: b }), [300, 12, 3]]] as const) {
+      for (const l of model.layers) {
+        const bias = l.weights.find((v) => /bias/.test(v.originalName));
+        if (bias) bias.write(tf.randomUniform(bias.read().shape, -0.2, 0.2, 'float32', 9));
+      }
+      const qat = quantizeModel(model);
+      const x = tf.randomUniform([...shape], -1, 1, 'float32', 6);
+      qat.calibrate(x);
+      const g = await convertQat(qat);
+      expect([...planExecution(g).entries()].filter(([, e]) => e === 'int8').length).toBeGreaterThanOrEqual(2);
+      const qatOut = qat.predict(x).dataSync() as Float32Array;
+      const sim = simulate(g, [x]).outputs[0]!.data as Float32Array;
+      const c = compare(qatOut, sim, 5, outputStep(g));
+      expect(c.agree).toBeGreaterThanOrEqual(0.999);
+      expect(c.steps).toBeLessThanOrEqual(1 + 1e-5);
+      expect(Array.from(qatOut)).toEqual(Array.from(sim));
+      x.dispose();
+    }
+  });
+
   it('quantizeAnnotate + quantizeApply quantize only the annotated layers; float layers are listed in floatNodes', async () => {
     const model = buildLeNetBN(9);
     quantizeAnnotate(model.getLayer('fc1'));
