@@ -9,6 +9,14 @@
 //
 // tfjs-layers cannot re-wrap built layers, so instead of wrapper layers the QatModel walks the
 // Keras topology (the same one the graph loader lowers) and runs each layer with tfjs ops.
+//
+// Choices: weights are fake-quantized from their current min/max (per output channel,
+// symmetric narrow range by default: TF-MOT's LastValueQuantizer); activations use
+// moving-average ranges (first batch sets them, decay 0.99, optionally frozen after N steps).
+// BatchNorm is folded with its frozen moving statistics (gamma and beta still train through
+// the fold): W' = W·γ/√(σ²+ε), b' = (b − μ)·γ/√(σ²+ε) + β, the folded W' fake-quantized.
+// Inference (predict/evaluate) evaluates conv/dense, binary ops and global pooling in the
+// int8 runtime's integer arithmetic, so the QAT model and the exported graph are one function.
 import { tf } from '../backend/float.js';
 import { assertFinite, assertInt, assertOneOf } from '../native/validate.js';
 import { activationBounds, channelLayout, fl32, perTensorLayout, weightLayout, type ChannelLayout, type WeightKind } from '../quant/scheme.js';
