@@ -24,7 +24,7 @@ import { toText, formatBytes, type Table } from '../report/table.js';
 import { medianMs } from '../report/timing.js';
 
 const FLAGS = {
-  epochs: { type: 'int', min: 1, max: 50, default: 3, description: 'Training epochs of the float model' },
+  epochs: { type: 'int', min: 1, max: 50, default: 4, description: 'Training epochs of the float model' },
   runs: { type: 'int', min: 3, max: 10000, default: 50, description: 'Timed batch-1 runs per form (median reported)' },
   threads: { type: 'int', min: 1, max: 256, description: 'Native runtime threads (default: all cores)' },
   json: { type: 'boolean', description: 'Print the rows as JSON' },
@@ -109,7 +109,7 @@ export async function runDemo(o: { epochs: number; runs: number; threads?: numbe
     const model = buildLeNet300100({ seed: 1 });
     const t0 = performance.now();
     await trainModel(model, mnist.xTrain, mnist.yTrain, {
-      epochs: o.epochs, optimizer: 'adam', seed: 1,
+      epochs: o.epochs, optimizer: 'sgd', learningRate: 0.05, momentum: 0.9, lrDecay: 0.8, seed: 1,
       onProgress: (p) => o.log(`training LeNet-300-100: epoch ${p.epoch}/${p.epochs}, loss ${p.loss.toFixed(4)}`),
     });
     o.log(`trained in ${((performance.now() - t0) / 1000).toFixed(1)} s on ${describeFloatBackend(backend)}`);
@@ -132,12 +132,12 @@ export async function runDemo(o: { epochs: number; runs: number; threads?: numbe
       { form: 'float16', make: async () => (await quantize(cloneGraph(float), { mode: 'float16' })).graph },
       {
         form: 'Deep Compression', make: async () => {
-          o.log('Deep Compression: pruning to 92% sparsity with retraining, 5-bit weight sharing, Huffman coding');
+          o.log('Deep Compression: pruning to 90% sparsity with retraining, 5-bit weight sharing, Huffman coding');
           const dc = buildLeNet300100({ seed: 1 });
           dc.setWeights(model.getWeights());
           await deepCompress(dc, {
             xTrain: mnist!.xTrain, yTrain: mnist!.yTrain,
-            prune: { sparsity: 0.92, epochs: 2, training: { optimizer: 'adam', learningRate: 5e-4, seed: 2 } },
+            prune: { sparsity: 0.9, epochs: 2, training: { optimizer: 'sgd', learningRate: 0.01, momentum: 0.9, seed: 2 } },
             cluster: { denseBits: 5, fineTuneEpochs: 1 },
           });
           const m2 = await saveLayersToMemory(dc);
@@ -187,7 +187,7 @@ export async function demoCommand(args: string[], io: CommandIO = processIO): Pr
   const opts = parseCommand('demo', args, FLAGS, 'tfjs-quant demo [options]',
     'Trains LeNet-300-100 on the mnist package\'s digits, converts it every way (dynamic, int8, float16, Deep Compression)\nand compares size, accuracy and speed with the float model.', io);
   if (typeof opts === 'number') return opts;
-  const { rows, backend, description } = await runDemo({ epochs: opts.epochs ?? 3, runs: opts.runs ?? 50, threads: opts.threads, log: (s) => io.stderr(s + '\n') });
+  const { rows, backend, description } = await runDemo({ epochs: opts.epochs ?? 4, runs: opts.runs ?? 50, threads: opts.threads, log: (s) => io.stderr(s + '\n') });
   if (opts.json) {
     io.stdout(JSON.stringify({ backend, rows }, null, 2) + '\n');
     return 0;
