@@ -142,12 +142,26 @@ async function main(): Promise<void> {
       { header: 'batch 8 img/s', value: (r) => 8000 / r.b8, digits: 0 },
       { header: '× wasm b1', value: (r) => r.vsWasm, digits: 1 },
       { header: '× wasm b8', value: (r) => r.vsWasm8, digits: 1 },
+      { header: 'GOPS b1', value: (r) => (2 * (cases.find((c) => c.name === r.model)?.gmac ?? 0)) / (r.b1 / 1000), digits: 1 },
       { header: 'weights', value: (r) => (r.weights === undefined ? undefined : formatBytes(r.weights)) },
       { header: 'arena (b8)', value: (r) => (r.arena === undefined ? undefined : formatBytes(r.arena)) },
     ],
     rows,
   };
   process.stdout.write('\n' + toText(table));
+  // The issue's targets on the MobileNetV2-class model, as measured here.
+  const mb = cases[1]!.name;
+  const get = (engine: string, threads: number) => rows.find((r) => r.model === mb && r.engine === engine && r.threads === threads);
+  const w = rows.find((r) => r.model === mb && r.engine === 'tfjs-wasm float32')!;
+  const i1 = get('ours int8', 1), i2 = get('ours int8', 2), d1 = get('ours dynamic', 1), d2 = get('ours dynamic', 2);
+  const best = (a?: Row, b?: Row) => Math.min(a?.b1 ?? Infinity, b?.b1 ?? Infinity);
+  const targets = [
+    `- int8 batch-1 vs tfjs-wasm (target ≥ 13×): ${(w.b1 / (i1?.b1 ?? NaN)).toFixed(1)}× with 1 thread, ${(w.b1 / best(i1, i2)).toFixed(1)}× best (${best(i1, i2).toFixed(2)} ms; target ≤ 2.4 ms).`,
+    `- second thread (target ≥ 1.5×): int8 batch 1 ${i1 && i2 ? (i1.b1 / i2.b1).toFixed(2) : '—'}×, batch 8 ${i1 && i2 ? (i1.b8 / i2.b8).toFixed(2) : '—'}×.`,
+    `- int8 batch-8 throughput vs tfjs-wasm (target ≥ 12×): ${(w.b8 / Math.min(i1?.b8 ?? Infinity, i2?.b8 ?? Infinity)).toFixed(1)}×.`,
+    `- dynamic batch-1 vs tfjs-wasm (target ≥ 5×): ${(w.b1 / best(d1, d2)).toFixed(1)}×.`,
+  ];
+  process.stdout.write('\n' + targets.join('\n') + '\n');
   const machine = `${cpu.brand || cpu.vendor} (${cpu.availableCores} cores, kernel path ${getIsa()})`;
   const md = [
     '# Whole-model inference (bench/models)',
@@ -159,6 +173,10 @@ async function main(): Promise<void> {
     'Median wall time per call (including the copy of inputs/outputs across N-API); batch-8 column is images per second. "threads" is the shared pool size (setThreads) and the session option.',
     '',
     toMarkdown(table),
+    `Issue 5 targets on ${mb}:`,
+    '',
+    ...targets,
+    '',
     ...(notes.length ? ['Notes:', '', ...notes.map((n) => `- ${n}`), ''] : []),
   ].join('\n');
   writeFileSync(join(dirname(fileURLToPath(import.meta.url)), 'RESULTS-models.md'), md);
