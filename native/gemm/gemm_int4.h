@@ -184,6 +184,7 @@ struct Kernels {
   // nullptr: gemm[0] per panel.
   TileFn gemv4;
   TileFn weight_only[4];
+  TileFn weight_only_gemv4;  // the same for the weight-only path (nullptr: weight_only[0])
 };
 const Kernels* Avx2();   // nullptr when not compiled
 const Kernels* Neon();

@@ -146,52 +146,71 @@ void Tile(const Call& c, int64_t m0, int64_t p0) {
     for (int q = 0; q < P; q++) StorePanel(c, y[r][q], m0 + r, p0 + q);
 }
 
-// Weight-only: R rows × one panel. Each block's nibbles are transposed in registers to one
-// vector of 8 columns per K value (VPSHUFB + VPERMD), then widened to int32 and float.
-template <int R>
-void WeightOnlyTile(const Call& c, int64_t m0, int64_t p) {
+// Weight-only: R rows × P panels. Each block's nibbles are transposed in registers to K-major
+// order (VPSHUFB + VPERMD: 8 bytes = 8 columns per K value) and kept in a small stack tile,
+// from which each K value's 8 columns are widened (VPMOVZXBD), offset by the zero point and
+// converted to float. Every (row, column) sum is one sequential chain in K, as the reference
+// orders it; P panels (and R rows) give the core independent chains instead of one add
+// latency per K value.
+template <int R, int P>
+void WeightOnlyTile(const Call& c, int64_t m0, int64_t p0) {
   const PackedInt4& b = *c.b;
-  const int64_t groups = b.groups();
-  const uint8_t* w = b.panels() + p * b.panel_stride();
+  const int64_t groups = b.groups(), stride = b.panel_stride();
+  const uint8_t* w = b.panels() + p0 * stride;
   const float* x[R];
   for (int r = 0; r < R; r++) x[r] = c.x + (m0 + r) * c.ldx;
   const __m256i mask = _mm256_set1_epi8(0x0F);
   const __m256i tr = _mm256_setr_epi8(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15,
                                       0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
   const __m256i perm = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
-  __m256 y[R];
-  for (int r = 0; r < R; r++) y[r] = _mm256_setzero_ps();
+  alignas(32) uint8_t kmajor[P][64];  // [panel][K value t of the block][column]
+  __m256 y[R][P];
+  for (int r = 0; r < R; r++)
+    for (int q = 0; q < P; q++) y[r][q] = _mm256_setzero_ps();
   for (int64_t g = 0; g < groups; g++) {
-    const int64_t col = (p * groups + g) * kInt4PanelCols;
-    const __m256i zp8 = b.zero_points8() == nullptr ? _mm256_set1_epi32(8) : LoadZp8(b.zero_points8(), col);
-    __m256 acc[R];
-    for (int r = 0; r < R; r++) acc[r] = _mm256_setzero_ps();
+    __m256i zp8[P];
+    for (int q = 0; q < P; q++) {
+      const int64_t col = ((p0 + q) * groups + g) * kInt4PanelCols;
+      zp8[q] = b.zero_points8() == nullptr ? _mm256_set1_epi32(8) : LoadZp8(b.zero_points8(), col);
+    }
+    __m256 acc[R][P];
+    for (int r = 0; r < R; r++)
+      for (int q = 0; q < P; q++) acc[r][q] = _mm256_setzero_ps();
     const int64_t k1 = g * b.group_size() + b.group_length(g);
     for (int64_t o = b.group_block_begin(g); o < b.group_block_end(g); o++) {
-      const __m256i wv = _mm256_load_si256(reinterpret_cast<const __m256i*>(w + o * kInt4BlockBytes));
-      const __m256i lo = _mm256_permutevar8x32_epi32(_mm256_shuffle_epi8(_mm256_and_si256(wv, mask), tr), perm);
-      const __m256i hi = _mm256_permutevar8x32_epi32(_mm256_shuffle_epi8(_mm256_and_si256(_mm256_srli_epi16(wv, 4), mask), tr), perm);
-      const __m128i l0 = _mm256_castsi256_si128(lo), l1 = _mm256_extracti128_si256(lo, 1);
-      const __m128i h0 = _mm256_castsi256_si128(hi), h1 = _mm256_extracti128_si256(hi, 1);
-      const __m128i chunk[8] = {l0, _mm_srli_si128(l0, 8), l1, _mm_srli_si128(l1, 8),
-                                h0, _mm_srli_si128(h0, 8), h1, _mm_srli_si128(h1, 8)};
+      for (int q = 0; q < P; q++) {
+        const __m256i wv = _mm256_load_si256(reinterpret_cast<const __m256i*>(w + q * stride + o * kInt4BlockBytes));
+        _mm256_store_si256(reinterpret_cast<__m256i*>(kmajor[q]),
+                           _mm256_permutevar8x32_epi32(_mm256_shuffle_epi8(_mm256_and_si256(wv, mask), tr), perm));
+        _mm256_store_si256(reinterpret_cast<__m256i*>(kmajor[q] + 32),
+                           _mm256_permutevar8x32_epi32(_mm256_shuffle_epi8(_mm256_and_si256(_mm256_srli_epi16(wv, 4), mask), tr), perm));
+      }
       const int64_t kb = o * kInt4BlockK;
       const int tn = static_cast<int>(k1 - kb < kInt4BlockK ? k1 - kb : kInt4BlockK);
       for (int t = 0; t < tn; t++) {
-        const __m256 wf = _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_cvtepu8_epi32(chunk[t]), zp8));
-        for (int r = 0; r < R; r++) acc[r] = _mm256_add_ps(acc[r], _mm256_mul_ps(_mm256_set1_ps(x[r][kb + t]), wf));
+        __m256 xv[R];
+        for (int r = 0; r < R; r++) xv[r] = _mm256_set1_ps(x[r][kb + t]);
+        for (int q = 0; q < P; q++) {
+          const __m128i bytes = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(kmajor[q] + 8 * t));
+          const __m256 wf = _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_cvtepu8_epi32(bytes), zp8[q]));
+          for (int r = 0; r < R; r++) acc[r][q] = _mm256_add_ps(acc[r][q], _mm256_mul_ps(xv[r], wf));
+        }
       }
     }
-    const __m256 sw = LoadScales(b, col);
-    for (int r = 0; r < R; r++) y[r] = _mm256_add_ps(y[r], _mm256_mul_ps(acc[r], sw));
+    for (int q = 0; q < P; q++) {
+      const __m256 sw = LoadScales(b, ((p0 + q) * groups + g) * kInt4PanelCols);
+      for (int r = 0; r < R; r++) y[r][q] = _mm256_add_ps(y[r][q], _mm256_mul_ps(acc[r][q], sw));
+    }
   }
-  for (int r = 0; r < R; r++) StorePanel(c, y[r], m0 + r, p);
+  for (int r = 0; r < R; r++)
+    for (int q = 0; q < P; q++) StorePanel(c, y[r][q], m0 + r, p0 + q);
 }
 
 const Kernels kAvx2Kernels = {Isa::kAvx2,
                                {Tile<1, 1>, Tile<2, 1>, Tile<3, 1>, Tile<4, 1>},
                                Tile<1, 4>,
-                               {WeightOnlyTile<1>, WeightOnlyTile<2>, WeightOnlyTile<3>, WeightOnlyTile<4>}};
+                               {WeightOnlyTile<1, 1>, WeightOnlyTile<2, 1>, WeightOnlyTile<3, 1>, WeightOnlyTile<4, 1>},
+                               WeightOnlyTile<1, 4>};
 
 }  // namespace
 

@@ -71,7 +71,7 @@ void RunPanels(const Kernels* ks, bool weight_only, const Call& call, int64_t m,
   const int participants = std::max(1, max_threads == 0 ? NumThreads() : max_threads);
   const int64_t grain = std::max<int64_t>(1, panels / (4 * participants));
   const TileFn* tiles = weight_only ? ks->weight_only : ks->gemm;
-  const TileFn gemv4 = weight_only || m != 1 ? nullptr : ks->gemv4;
+  const TileFn gemv4 = m != 1 ? nullptr : weight_only ? ks->weight_only_gemv4 : ks->gemv4;
   ParallelFor(panels, grain, max_threads, [&](int64_t p0, int64_t p1) {
     int64_t p = p0;
     if (gemv4 != nullptr) {
