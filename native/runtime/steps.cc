@@ -43,6 +43,8 @@
 //   deconv_i8     dy i8 [-1, OH, OW, CO] → y i8 [-1, H, W, CI] (geometry of the forward conv y → dy)
 //                 ints [geom, zdy, zo, qmin, qmax] weights [w i8 kh·kw·CI·CO, bias i32|-1, mult f32 CI]
 //   deconv_f32    ints [geom] weights [w f32 kh·kw·CI·CO, bias f32|-1]
+//   batch_matmul_f32  a [..., M, K] (or [..., K, M] with ta), b [..., K, N] (or [..., N, K] with tb) → y [..., M, N];
+//                 leading dimensions: equal, or one side's product is 1   ints [ta, tb]
 #include "runtime/steps.h"
 
 #include <algorithm>
@@ -1094,6 +1096,44 @@ class DeconvStep : public Step {
   const float* bf_ = nullptr;
 };
 
+class BatchMatMulStep : public Step {
+ public:
+  explicit BatchMatMulStep(const Spec& p) {
+    p.Arity(2, 1, 2, 0, 0);
+    const int a = p.s.inputs[0], b = p.s.inputs[1], y = p.s.outputs[0];
+    p.Type(a, DType::kF32, "a");
+    p.Type(b, DType::kF32, "b");
+    p.Type(y, DType::kF32, "output");
+    ta_ = p.Int(0, 0, 1, "transpose_a") == 1;
+    tb_ = p.Int(1, 0, 1, "transpose_b") == 1;
+    for (int64_t batch : {1, 3}) Geometry(p.ses.Shape(a, batch), p.ses.Shape(b, batch), p.ses.Shape(y, batch));
+  }
+  struct Geo { int64_t ba, bb, m, n, k; };
+  Geo Geometry(const Dims& as, const Dims& bs, const Dims& ys) const {
+    if (as.size() < 2 || bs.size() < 2 || ys.size() < 2) Bad("operands must have rank >= 2");
+    Geo g;
+    g.m = ta_ ? as[as.size() - 1] : as[as.size() - 2];
+    const int64_t ka = ta_ ? as[as.size() - 2] : as[as.size() - 1];
+    g.k = tb_ ? bs[bs.size() - 1] : bs[bs.size() - 2];
+    g.n = tb_ ? bs[bs.size() - 2] : bs[bs.size() - 1];
+    if (ka != g.k) Bad("inner dimensions differ");
+    g.ba = Prod(as, 0, as.size() - 2);
+    g.bb = Prod(bs, 0, bs.size() - 2);
+    const int64_t by = Prod(ys, 0, ys.size() - 2);
+    if (ys[ys.size() - 2] != g.m || ys[ys.size() - 1] != g.n) Bad("output shape does not match the product");
+    if (!((g.ba == by && (g.bb == by || g.bb == 1)) || (g.bb == by && g.ba == 1))) Bad("batch dimensions do not match");
+    return g;
+  }
+  void Run(RunContext& c) const override {
+    const int a = inputs[0], b = inputs[1], y = outputs[0];
+    const Geo g = Geometry(c.Shape(a), c.Shape(b), c.Shape(y));
+    train::BatchMatMul(g.ba, g.bb, g.m, g.n, g.k, ta_, tb_, c.P<float>(a), c.P<float>(b), c.P<float>(y));
+  }
+
+ private:
+  bool ta_ = false, tb_ = false;
+};
+
 class CopyStep : public Step {
  public:
   explicit CopyStep(const Spec& p) {
@@ -1151,6 +1191,7 @@ std::unique_ptr<Step> MakeStep(const StepSpec& s, const Session& session) {
   if (op == "depth_to_space") return std::make_unique<DepthToSpaceStep>(p);
   if (op == "deconv_i8") return std::make_unique<DeconvStep>(p, true);
   if (op == "deconv_f32") return std::make_unique<DeconvStep>(p, false);
+  if (op == "batch_matmul_f32") return std::make_unique<BatchMatMulStep>(p);
   Bad("unknown op '" + op + "'");
 }
 

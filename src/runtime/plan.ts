@@ -83,7 +83,7 @@ const INT8_NATIVE = new Set([
 const FLOAT_NATIVE = new Set([
   'Conv2D', 'MatMul', 'DepthwiseConv2dNative', 'AvgPool', 'MaxPool', 'Mean', ...Object.keys(BINARY), ...Object.keys(UNARY_ACT),
   'Prelu', 'Softmax', 'ConcatV2', 'ResizeBilinear', 'ResizeNearestNeighbor', 'Pad', 'PadV2', 'Transpose', ...COPY_OPS,
-  'Max', 'FusedBatchNormV3', 'StridedSlice', 'Slice', 'DepthToSpace', 'Conv2DBackpropInput',
+  'Max', 'FusedBatchNormV3', 'StridedSlice', 'Slice', 'DepthToSpace', 'Conv2DBackpropInput', 'BatchMatMulV2',
 ]);
 
 const prod = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
@@ -136,6 +136,7 @@ function dataInputs(g: Graph, n: Node): string[] {
       return [n.inputs[0]!];
     case 'Conv2DBackpropInput': return [n.inputs[2]!];
     case 'ConcatV2': return n.inputs.slice(0, -1);
+    case 'BatchMatMulV2': return n.inputs.filter((t) => !g.constants.has(t));
     default: return n.inputs.filter((t) => !g.constants.has(t));
   }
 }
@@ -177,6 +178,14 @@ function nativeObstacle(g: Graph, n: Node, exec: NodeExecution): string | undefi
       if (!isConst(g, n.inputs[0]) || !isConst(g, n.inputs[1]) || xs.length !== 4) return 'output shape and filter must be constants';
       if (n.inputs[3] !== undefined && !floatConst(g, n.inputs[3])) return 'bias is not a constant';
       return act === 'none' ? undefined : 'fused activation on a transposed convolution';
+    case 'BatchMatMulV2': {
+      const bs = isConst(g, n.inputs[1]) ? g.constants.get(n.inputs[1]!)!.shape : nativeShape(g, n.inputs[1]!);
+      if (!bs || bs.length < 2 || xs.length < 2) return 'operands of unknown shape';
+      // Leading dimensions: equal, or one side has none/ones (train::BatchMatMul broadcasts a single matrix).
+      const la = xs.slice(0, -2), lb = bs.slice(0, -2);
+      const one = (l: number[]) => l.every((d) => d === 1);
+      return (la.length === lb.length && la.every((d, i) => d === lb[i])) || one(la) || one(lb) ? undefined : 'BatchMatMul broadcasting other than a single matrix';
+    }
     case 'StridedSlice':
       return [1, 2, 3].every((i) => isConst(g, n.inputs[i])) ? undefined : 'slice parameters are not constant';
     case 'Slice':
@@ -607,6 +616,9 @@ function emitFloat(b: SegmentBuilder, g: Graph, n: Node, dynamic: boolean, perRo
   }
   const y = newF();
   switch (op) {
+    case 'BatchMatMulV2':
+      b.step({ op: 'batch_matmul_f32', inputs: [b.getF32(n.inputs[0]!), b.getF32(n.inputs[1]!)], outputs: [y], ints: [+attrBool(n, 'adj_x'), +attrBool(n, 'adj_y')] });
+      break;
     case 'Conv2DBackpropInput': {
       const c = g.constants.get(n.inputs[1]!)!;
       const geo = geometry(n, yShape, [c.shape[0]!, c.shape[1]!], false);

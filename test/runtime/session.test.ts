@@ -216,6 +216,23 @@ describe('loading, partitioning, transposed weights', () => {
     fromFile.dispose(); inMemory.dispose(); x.dispose();
   });
 
+  it('BatchMatMul (two activations, adj_y; activation × constant) runs natively in float = tfjs', async () => {
+    const g = createGraph('bmm');
+    g.inputs.push({ name: 'x', dtype: 'float32', shape: [-1, 4, 6] });
+    g.constants.set('w', { name: 'w', dtype: 'float32', shape: [4, 3], data: randomFloats(12, 8) });
+    g.nodes.push({ name: 'xx', op: 'BatchMatMulV2', inputs: ['x', 'x'], outputs: ['xx'], attrs: { adj_x: false, adj_y: true } });
+    g.nodes.push({ name: 'xw', op: 'BatchMatMulV2', inputs: ['xx', 'w'], outputs: ['xw'], attrs: { adj_x: false, adj_y: false } });
+    g.outputs = ['xw'];
+    const s = await InferenceSession.create(g);
+    expect(s.plan.map((p) => p.placement)).toEqual(['native-float', 'native-float']);
+    const x = tf.tensor3d(randomFloats(5 * 24, 9), [5, 4, 6]);
+    const y = (await s.run(x)).xw!;
+    expect(y.shape).toEqual([5, 4, 3]);
+    expect(relErr(y.data, floatOutputs(g, x)[0]!)).toBeLessThan(1e-5);
+    s.dispose();
+    x.dispose();
+  });
+
   it('MatMul with transpose_b: float equals a hand-computed product, int8 equals simulate()', async () => {
     const g = createGraph('mmT');
     g.inputs.push({ name: 'x', dtype: 'float32', shape: [-1, 6] });
