@@ -159,6 +159,7 @@ function nativeObstacle(g: Graph, n: Node, exec: NodeExecution): string | undefi
   if (shapes.some((s) => !s)) return 'a tensor of unknown shape or of a dtype other than float32';
   const batched = shapes.map((s) => s![0] === -1);
   const op = n.op;
+  if (COPY_OPS.has(op) && prod(shapes[0]!.slice(1)) !== prod(shapes[1]!.slice(1))) return 'reshape across the batch dimension';
   // The batch must flow through unchanged.
   if (op !== 'AddV2' && op !== 'Sub' && op !== 'Mul' && op !== 'Maximum' && op !== 'Minimum' && op !== 'RealDiv' && op !== 'SquaredDifference' && op !== 'BiasAdd') {
     if (batched.some((b) => b !== batched[0])) return 'the batch dimension does not flow through';
@@ -705,8 +706,13 @@ function probeShapes(g: Graph, nodes: Node[]): void {
   }
 }
 
+export interface CompileOptions {
+  /** Nodes to run in tfjs whatever their kernels (node → reason). */
+  tfjs?: Map<string, string>;
+}
+
 /** Compiles a graph (shapes are inferred in place) into native and tfjs segments. */
-export function compilePlan(g: Graph): CompiledPlan {
+export function compilePlan(g: Graph, options: CompileOptions = {}): CompiledPlan {
   inferShapes(g);
   const info = quantizationInfo(g);
   const acts = activationTable(g);
@@ -727,6 +733,8 @@ export function compilePlan(g: Graph): CompiledPlan {
   const order = g.nodes.filter((n) => needed.has(n));
   probeShapes(g, order);
   const planned = order.map((n) => {
+    const forced = options.tfjs?.get(n.name);
+    if (forced !== undefined) return { node: n.name, op: n.op, placement: 'tfjs' as const, reason: forced };
     try {
       return decide(g, n, exec.get(n.name) ?? 'float');
     } catch (e) {

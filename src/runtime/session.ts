@@ -63,14 +63,35 @@ export class InferenceSession {
   /** Kept only when tfjs segments need it (the native segments own their weights). */
   private readonly graph: Graph | undefined;
 
-  private constructor(graph: Graph, private readonly compiled: CompiledPlan, threads: number) {
+  private readonly compiled: CompiledPlan;
+
+  private constructor(graph: Graph, threads: number) {
     const ctor = native().RuntimeSession;
-    this.natives = compiled.segments.map((s) => {
-      if (s.kind !== 'native') return undefined;
-      const n = new ctor(s.plan, threads);
-      s.plan.weights = []; // copied (and packed) natively: drop the JS arrays
-      return n;
-    });
+    // A native segment whose plan the native side rejects (a shape or parameter the planner
+    // got wrong) falls back to tfjs with the reason in the plan, so the model still runs.
+    const forced = new Map<string, string>();
+    for (;;) {
+      const compiled = compilePlan(graph, { tfjs: forced });
+      const natives: (RuntimeSessionNative | undefined)[] = [];
+      let failed: string[] | undefined;
+      for (const s of compiled.segments) {
+        if (s.kind !== 'native') { natives.push(undefined); continue; }
+        try {
+          natives.push(new ctor(s.plan, threads));
+        } catch (e) {
+          if (!(e instanceof RangeError) || !/invalid plan/.test(e.message)) { natives.forEach((n) => n?.dispose()); throw e; }
+          failed = s.nodes;
+          for (const n of s.nodes) forced.set(n, `native plan rejected: ${e.message}`);
+          break;
+        }
+      }
+      if (failed) { natives.forEach((n) => n?.dispose()); continue; }
+      for (const s of compiled.segments) if (s.kind === 'native') s.plan.weights = []; // copied (and packed) natively
+      this.natives = natives;
+      this.compiled = compiled;
+      break;
+    }
+    const compiled = this.compiled;
     this.graph = compiled.segments.some((s) => s.kind === 'tfjs') ? graph : undefined;
     this.inputs = graph.inputs.map((i) => ({ name: i.name, shape: i.shape ? [...i.shape] : [], dtype: i.dtype as TensorDType }));
     this.outputs = graph.outputs.map((o) => {
@@ -93,7 +114,7 @@ export class InferenceSession {
     for (const i of g.inputs) {
       if (i.dtype !== 'float32') throw new RangeError(`input '${i.name}' has dtype ${i.dtype}; the runtime takes float32 inputs`);
     }
-    return new InferenceSession(g, compilePlan(g), threads);
+    return new InferenceSession(g, threads);
   }
 
   /** Weight and arena bytes of the native segments. */

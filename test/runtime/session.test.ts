@@ -216,6 +216,22 @@ describe('loading, partitioning, transposed weights', () => {
     fromFile.dispose(); inMemory.dispose(); x.dispose();
   });
 
+  it('a segment whose plan the native side rejects falls back to tfjs (reason in the plan) and still runs', async () => {
+    // A MatMul bias of one value: tfjs broadcasts it, the native kernel wants one per column.
+    const g = createGraph('mmb');
+    g.inputs.push({ name: 'x', dtype: 'float32', shape: [-1, 6] });
+    g.constants.set('w', { name: 'w', dtype: 'float32', shape: [6, 4], data: randomFloats(24, 10) });
+    g.constants.set('b', { name: 'b', dtype: 'float32', shape: [1], data: Float32Array.of(0.25) });
+    g.nodes.push({ name: 'mm', op: 'MatMul', inputs: ['x', 'w', 'b'], outputs: ['mm'], attrs: { transpose_a: false, transpose_b: false, activation: 'none' } });
+    g.outputs = ['mm'];
+    const s = await InferenceSession.create(g);
+    expect(s.plan[0]).toMatchObject({ placement: 'tfjs', reason: expect.stringMatching(/native plan rejected: .*bias/) });
+    const x = tf.tensor2d(randomFloats(2 * 6, 11), [2, 6]);
+    expect(relErr((await s.run(x)).mm!.data, floatOutputs(g, x)[0]!)).toBe(0);
+    s.dispose();
+    x.dispose();
+  });
+
   it('BatchMatMul (two activations, adj_y; activation × constant) runs natively in float = tfjs', async () => {
     const g = createGraph('bmm');
     g.inputs.push({ name: 'x', dtype: 'float32', shape: [-1, 4, 6] });
