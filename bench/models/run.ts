@@ -18,8 +18,9 @@ import { graphOf, quantized, variedInput } from '../../test/runtime/helpers.js';
 import { mobileNetV2, resNetBlocks } from './models.js';
 
 const quick = process.argv.includes('--quick');
-const BUDGET_MS = quick ? 300 : 1500;
-const MIN_REPS = quick ? 3 : 7;
+const BUDGET_MS = quick ? 300 : 2500;
+const MIN_REPS = quick ? 3 : 9;
+const MAX_ROUNDS = 200;
 
 /** Median wall time of an async call (at least MIN_REPS runs, about BUDGET_MS in total). */
 async function timeIt(fn: () => Promise<unknown>): Promise<number> {
@@ -95,38 +96,54 @@ async function main(): Promise<void> {
     const f1 = feed(x1), f8 = feed(x8);
     process.stdout.write(`${c.name}: ${c.gmac.toFixed(3)} GMAC/image\n`);
 
-    // Stock tfjs, float32 (single-threaded).
-    const engines: { name: string; backend: 'wasm' | 'cpu' }[] = [{ name: 'tfjs-wasm float32', backend: 'wasm' }];
-    if (c.tfjsCpu) engines.push({ name: 'tfjs-cpu float32', backend: 'cpu' });
-    let wasm1 = NaN, wasm8 = NaN;
-    for (const e of engines) {
-      await initFloatBackend(e.backend);
-      const predict = async (x: tf.Tensor) => {
-        const y = model.predict(x) as tf.Tensor;
-        await y.data();
-        y.dispose();
-      };
+    const predict = async (x: tf.Tensor) => {
+      const y = model.predict(x) as tf.Tensor;
+      await y.data();
+      y.dispose();
+    };
+    // tfjs-cpu (small models only) on its own: switching backends moves the inputs.
+    if (c.tfjsCpu) {
+      await initFloatBackend('cpu');
       const b1 = await timeIt(() => predict(x1));
       const b8 = await timeIt(() => predict(x8));
-      if (e.backend === 'wasm') { wasm1 = b1; wasm8 = b8; }
-      rows.push({ model: c.name, engine: e.name, threads: 1, b1, b8 });
-      process.stdout.write(`  ${e.name}: ${b1.toFixed(2)} ms\n`);
+      rows.push({ model: c.name, engine: 'tfjs-cpu float32', threads: 1, b1, b8 });
+      await initFloatBackend('wasm');
     }
-    await initFloatBackend('wasm');
-
+    // tfjs-wasm and every configuration of ours, interleaved round by round so that their
+    // ratios are measured side by side even when the machine's load changes.
+    interface Engine { engine: string; threads: number; run: (x: 1 | 8) => Promise<unknown>; session?: InferenceSession; t1: number[]; t8: number[] }
+    const engines: Engine[] = [{ engine: 'tfjs-wasm float32', threads: 1, run: (b) => predict(b === 1 ? x1 : x8), t1: [], t8: [] }];
     for (const [engine, g] of [['ours int8', gInt8], ['ours dynamic', gDyn], ['ours float32', gFloat]] as const) {
       for (const threads of threadCounts) {
-        setThreads(threads);
-        const s = await InferenceSession.create(g, { threads });
-        const tfjsNodes = s.plan.filter((p) => p.placement === 'tfjs');
+        const session = await InferenceSession.create(g, { threads });
+        const tfjsNodes = session.plan.filter((p) => p.placement === 'tfjs');
         if (tfjsNodes.length && threads === 1) notes.push(`${c.name} ${engine}: ${tfjsNodes.length} node(s) in tfjs (${[...new Set(tfjsNodes.map((p) => p.op))].join(', ')})`);
-        const b1 = await timeIt(() => s.run(f1));
-        const b8 = await timeIt(() => s.run(f8));
-        const m = s.memory;
-        rows.push({ model: c.name, engine, threads, b1, b8, vsWasm: wasm1 / b1, vsWasm8: wasm8 / b8, weights: m.weightBytes, arena: m.arenaBytes });
-        process.stdout.write(`  ${engine} ${threads}T: ${b1.toFixed(2)} ms (${(wasm1 / b1).toFixed(1)}× wasm)\n`);
-        s.dispose();
+        engines.push({ engine, threads, session, run: (b) => session.run(b === 1 ? f1 : f8), t1: [], t8: [] });
       }
+    }
+    const t0 = performance.now();
+    for (let round = 0; round < MAX_ROUNDS && (round < MIN_REPS || performance.now() - t0 < BUDGET_MS * engines.length); round++) {
+      for (const e of engines) {
+        setThreads(e.threads === 1 ? 1 : poolThreads);
+        if (round === 0) { await e.run(1); await e.run(8); }
+        let t = performance.now();
+        await e.run(1);
+        e.t1.push(performance.now() - t);
+        t = performance.now();
+        await e.run(8);
+        e.t8.push(performance.now() - t);
+      }
+    }
+    const wasm1 = median(engines[0]!.t1), wasm8 = median(engines[0]!.t8);
+    for (const e of engines) {
+      const b1 = median(e.t1), b8 = median(e.t8);
+      const m = e.session?.memory;
+      rows.push({
+        model: c.name, engine: e.engine, threads: e.threads, b1, b8,
+        ...(e.session ? { vsWasm: wasm1 / b1, vsWasm8: wasm8 / b8, weights: m!.weightBytes, arena: m!.arenaBytes } : {}),
+      });
+      process.stdout.write(`  ${e.engine} ${e.threads}T: ${b1.toFixed(2)} ms, b8 ${b8.toFixed(1)} ms (${e.t1.length} rounds)\n`);
+      e.session?.dispose();
     }
     setThreads(poolThreads);
     tf.dispose([x1, x8]);
@@ -170,7 +187,7 @@ async function main(): Promise<void> {
     `Machine: ${machine}. Float backend of the tfjs rows: ${describeFloatBackend(backend)} (tfjs-node does not install here); tfjs-cpu only for the small model.`,
     '',
     `Models (random seeded weights; int8 = PTQ quantize() calibrated on 8 inputs, per-channel weights; dynamic = §12.4): ${cases.map((c) => `${c.name} ${c.gmac.toFixed(3)} GMAC/image`).join('; ')}.`,
-    'Median wall time per call (including the copy of inputs/outputs across N-API); batch-8 column is images per second. "threads" is the shared pool size (setThreads) and the session option.',
+    'Median wall time per call (including the copy of inputs/outputs across N-API); batch-8 column is images per second. "threads" is the shared pool size (setThreads) and the session option. tfjs-wasm and all our configurations run interleaved round by round (one batch-1 and one batch-8 call each per round), so the ratios compare like with like on a shared machine; tfjs-cpu is timed on its own.',
     '',
     toMarkdown(table),
     `Issue 5 targets on ${mb}:`,
