@@ -41,7 +41,7 @@ export interface SimulateResult {
 }
 
 /** Simulation inputs: tf tensors (as execute()), or int8 SimTensors for inputType int8 graphs. */
-export type SimulateInputs = GraphInputs | SimTensor[] | Record<string, SimTensor | tf.Tensor>;
+export type SimulateInputs = GraphInputs | SimTensor | SimTensor[] | Record<string, SimTensor | tf.Tensor>;
 
 type QVal = { kind: 'q'; data: Int8Array; shape: number[]; p: QParams };
 type FVal = { kind: 'f'; t: tf.Tensor };
