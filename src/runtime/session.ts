@@ -112,7 +112,8 @@ export class InferenceSession {
     else if (model && typeof model === 'object' && Array.isArray((model as Graph).nodes) && (model as Graph).constants instanceof Map) g = model;
     else throw new TypeError('model must be a path to model.json or a Graph');
     for (const i of g.inputs) {
-      if (i.dtype !== 'float32') throw new RangeError(`input '${i.name}' has dtype ${i.dtype}; the runtime takes float32 inputs`);
+      // Native segments take float32; int32/bool inputs feed tfjs segments.
+      if (i.dtype !== 'float32' && i.dtype !== 'int32' && i.dtype !== 'bool') throw new RangeError(`input '${i.name}' has dtype ${i.dtype}; the runtime takes float32, int32 or bool inputs`);
     }
     return new InferenceSession(g, threads);
   }
@@ -179,8 +180,8 @@ export class InferenceSession {
       let data: HostArray, shape: number[];
       if (v instanceof tf.Tensor) {
         if (v.isDisposed) throw new TypeError(`run: inputs['${k}'] is disposed`);
-        if (v.dtype !== 'float32') throw new TypeError(`run: inputs['${k}'] has dtype ${v.dtype}, the model expects float32`);
-        data = v.dataSync() as Float32Array;
+        if (v.dtype !== spec.dtype) throw new TypeError(`run: inputs['${k}'] has dtype ${v.dtype}, the model expects ${spec.dtype}`);
+        data = v.dataSync() as HostArray;
         shape = [...v.shape];
       } else {
         if (!v || typeof v !== 'object') throw new TypeError(`run: inputs['${k}'] must be {data, shape} or a tf.Tensor`);
@@ -189,9 +190,10 @@ export class InferenceSession {
           throw new TypeError(`run: inputs['${k}'].shape must be an array of non-negative integers`);
         }
         shape = [...(o.shape as number[])];
-        if (o.data instanceof Float32Array) data = o.data;
-        else if (Array.isArray(o.data)) data = Float32Array.from(o.data as number[]);
-        else throw new TypeError(`run: inputs['${k}'].data must be a Float32Array (dtype float32)${o.data && ArrayBuffer.isView(o.data) ? `, got ${(o.data as object).constructor.name}` : ''}`);
+        const Arr = DTYPE_ARRAY[spec.dtype];
+        if (o.data instanceof Arr) data = o.data;
+        else if (Array.isArray(o.data)) { data = new Arr(o.data.length); data.set(o.data as number[]); }
+        else throw new TypeError(`run: inputs['${k}'].data must be a ${Arr.name} (dtype ${spec.dtype})${o.data && ArrayBuffer.isView(o.data) ? `, got ${(o.data as object).constructor.name}` : ''}`);
       }
       const want = spec.shape;
       if (want.length && !(shape.length === want.length && want.every((d, i) => d < 0 || d === shape[i]))) {
@@ -199,7 +201,7 @@ export class InferenceSession {
       }
       const n = shape.reduce((a, b) => a * b, 1);
       if (data.length !== n) throw new RangeError(`run: inputs['${k}'] has ${data.length} values, shape [${shape.join(', ')}] needs ${n}`);
-      m.set(k, { data, shape, dtype: 'float32' });
+      m.set(k, { data, shape, dtype: spec.dtype });
     }
     for (const n of names) if (!m.has(n)) throw new RangeError(`run: input '${n}' was not given`);
     return m;

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initFloatBackend, tf } from '../../src/backend/float.js';
 import { buildLeNet5 } from '../../src/data/models.js';
-import { createGraph, loadModel, optimize, saveNative, type Graph } from '../../src/model/index.js';
+import { createGraph, execute, loadModel, optimize, saveNative, type Graph } from '../../src/model/index.js';
 import { mobilenetBlocks, randomFloats, writeModel } from '../../src/model/testing.js';
 import { native } from '../../src/native/binding.js';
 import { simulate } from '../../src/quant/simulate.js';
@@ -230,6 +230,28 @@ describe('loading, partitioning, transposed weights', () => {
     expect(relErr((await s.run(x)).mm!.data, floatOutputs(g, x)[0]!)).toBe(0);
     s.dispose();
     x.dispose();
+  });
+
+  it('int32 inputs feed tfjs segments (GatherV2) whose results join native ones', async () => {
+    const g = createGraph('emb');
+    g.inputs.push({ name: 'x', dtype: 'float32', shape: [-1, 8] }, { name: 'ids', dtype: 'int32', shape: [-1] });
+    g.constants.set('w', { name: 'w', dtype: 'float32', shape: [8, 4], data: randomFloats(32, 12) });
+    g.constants.set('table', { name: 'table', dtype: 'float32', shape: [10, 4], data: randomFloats(40, 13) });
+    g.constants.set('axis', { name: 'axis', dtype: 'int32', shape: [], data: Int32Array.of(0) });
+    g.nodes.push({ name: 'mm', op: 'MatMul', inputs: ['x', 'w'], outputs: ['mm'], attrs: { transpose_a: false, transpose_b: false, activation: 'relu' } });
+    g.nodes.push({ name: 'emb', op: 'GatherV2', inputs: ['table', 'ids', 'axis'], outputs: ['emb'], attrs: { batch_dims: 0 } });
+    g.nodes.push({ name: 'sum', op: 'AddV2', inputs: ['mm', 'emb'], outputs: ['sum'], attrs: {} });
+    g.outputs = ['sum'];
+    const s = await InferenceSession.create(g);
+    expect(Object.fromEntries(s.plan.map((p) => [p.node, p.placement]))).toEqual({ mm: 'native-float', emb: 'tfjs', sum: 'native-float' });
+    const x = tf.tensor2d(randomFloats(3 * 8, 14), [3, 8]);
+    const ids = tf.tensor1d([4, 0, 9], 'int32');
+    const y = (await s.run({ x, ids })).sum!;
+    const ref = execute(g, { x, ids })[0]!;
+    expect(relErr(y.data, ref.dataSync())).toBeLessThan(1e-6);
+    await expect(s.run({ x, ids: { data: new Float32Array(3), shape: [3] } })).rejects.toThrow(/Int32Array \(dtype int32\)/);
+    tf.dispose([x, ids, ref]);
+    s.dispose();
   });
 
   it('BatchMatMul (two activations, adj_y; activation × constant) runs natively in float = tfjs', async () => {
