@@ -83,7 +83,7 @@ const INT8_NATIVE = new Set([
 const FLOAT_NATIVE = new Set([
   'Conv2D', 'MatMul', 'DepthwiseConv2dNative', 'AvgPool', 'MaxPool', 'Mean', ...Object.keys(BINARY), ...Object.keys(UNARY_ACT),
   'Prelu', 'Softmax', 'ConcatV2', 'ResizeBilinear', 'ResizeNearestNeighbor', 'Pad', 'PadV2', 'Transpose', ...COPY_OPS,
-  'Max', 'FusedBatchNormV3', 'StridedSlice', 'Slice', 'DepthToSpace', 'Conv2DBackpropInput', 'BatchMatMulV2',
+  'Max', 'FusedBatchNormV3', 'StridedSlice', 'Slice', 'DepthToSpace', 'Conv2DBackpropInput', 'BatchMatMulV2', 'ClipByValue',
 ]);
 
 const prod = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
@@ -132,7 +132,7 @@ function dataInputs(g: Graph, n: Node): string[] {
     case 'Conv2D': case 'DepthwiseConv2dNative': case 'MatMul': case 'Prelu':
     case 'Reshape': case 'ExpandDims': case 'Transpose': case 'Pad': case 'PadV2': case 'Mean':
     case 'ResizeBilinear': case 'ResizeNearestNeighbor': case 'Max': case 'FusedBatchNormV3':
-    case 'StridedSlice': case 'Slice': case 'DepthToSpace':
+    case 'StridedSlice': case 'Slice': case 'DepthToSpace': case 'ClipByValue':
       return [n.inputs[0]!];
     case 'Conv2DBackpropInput': return [n.inputs[2]!];
     case 'ConcatV2': return n.inputs.slice(0, -1);
@@ -179,6 +179,8 @@ function nativeObstacle(g: Graph, n: Node, exec: NodeExecution): string | undefi
       if (!isConst(g, n.inputs[0]) || !isConst(g, n.inputs[1]) || xs.length !== 4) return 'output shape and filter must be constants';
       if (n.inputs[3] !== undefined && !floatConst(g, n.inputs[3])) return 'bias is not a constant';
       return act === 'none' ? undefined : 'fused activation on a transposed convolution';
+    case 'ClipByValue':
+      return floatConst(g, n.inputs[1])?.length === 1 && floatConst(g, n.inputs[2])?.length === 1 ? undefined : 'clip bounds are not scalar constants';
     case 'BatchMatMulV2': {
       const bs = isConst(g, n.inputs[1]) ? g.constants.get(n.inputs[1]!)!.shape : nativeShape(g, n.inputs[1]!);
       if (!bs || bs.length < 2 || xs.length < 2) return 'operands of unknown shape';
@@ -617,6 +619,13 @@ function emitFloat(b: SegmentBuilder, g: Graph, n: Node, dynamic: boolean, perRo
   }
   const y = newF();
   switch (op) {
+    case 'ClipByValue': {
+      // min(max(x, lo), hi) with scalar constants.
+      const mid = b.buffer(DT.f32, yShape);
+      b.step({ op: 'binary_f32', inputs: [x0(), b.getF32(n.inputs[1]!)], outputs: [mid], ints: [BINARY.Maximum!, 0] });
+      b.step({ op: 'binary_f32', inputs: [mid, b.getF32(n.inputs[2]!)], outputs: [y], ints: [BINARY.Minimum!, 0] });
+      break;
+    }
     case 'BatchMatMulV2':
       b.step({ op: 'batch_matmul_f32', inputs: [b.getF32(n.inputs[0]!), b.getF32(n.inputs[1]!)], outputs: [y], ints: [+attrBool(n, 'adj_x'), +attrBool(n, 'adj_y')] });
       break;

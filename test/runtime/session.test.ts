@@ -232,7 +232,7 @@ describe('loading, partitioning, transposed weights', () => {
     x.dispose();
   });
 
-  it('int32 inputs feed tfjs segments (GatherV2) whose results join native ones', async () => {
+  it('int32 inputs feed tfjs segments (GatherV2) whose results join native ones; ClipByValue', async () => {
     const g = createGraph('emb');
     g.inputs.push({ name: 'x', dtype: 'float32', shape: [-1, 8] }, { name: 'ids', dtype: 'int32', shape: [-1] });
     g.constants.set('w', { name: 'w', dtype: 'float32', shape: [8, 4], data: randomFloats(32, 12) });
@@ -241,16 +241,21 @@ describe('loading, partitioning, transposed weights', () => {
     g.nodes.push({ name: 'mm', op: 'MatMul', inputs: ['x', 'w'], outputs: ['mm'], attrs: { transpose_a: false, transpose_b: false, activation: 'relu' } });
     g.nodes.push({ name: 'emb', op: 'GatherV2', inputs: ['table', 'ids', 'axis'], outputs: ['emb'], attrs: { batch_dims: 0 } });
     g.nodes.push({ name: 'sum', op: 'AddV2', inputs: ['mm', 'emb'], outputs: ['sum'], attrs: {} });
-    g.outputs = ['sum'];
+    g.constants.set('lo', { name: 'lo', dtype: 'float32', shape: [], data: Float32Array.of(-0.5) });
+    g.constants.set('hi', { name: 'hi', dtype: 'float32', shape: [], data: Float32Array.of(1.25) });
+    g.nodes.push({ name: 'clip', op: 'ClipByValue', inputs: ['sum', 'lo', 'hi'], outputs: ['clip'], attrs: {} });
+    g.outputs = ['sum', 'clip'];
     const s = await InferenceSession.create(g);
-    expect(Object.fromEntries(s.plan.map((p) => [p.node, p.placement]))).toEqual({ mm: 'native-float', emb: 'tfjs', sum: 'native-float' });
+    expect(Object.fromEntries(s.plan.map((p) => [p.node, p.placement]))).toEqual({ mm: 'native-float', emb: 'tfjs', sum: 'native-float', clip: 'native-float' });
     const x = tf.tensor2d(randomFloats(3 * 8, 14), [3, 8]);
     const ids = tf.tensor1d([4, 0, 9], 'int32');
-    const y = (await s.run({ x, ids })).sum!;
-    const ref = execute(g, { x, ids })[0]!;
-    expect(relErr(y.data, ref.dataSync())).toBeLessThan(1e-6);
+    const y = await s.run({ x, ids });
+    const [ref, refClip] = execute(g, { x, ids });
+    expect(relErr(y.sum!.data, ref!.dataSync())).toBeLessThan(1e-6);
+    expect(relErr(y.clip!.data, refClip!.dataSync())).toBeLessThan(1e-6);
+    expect(ALL(y.clip!.data)).toEqual(ALL(y.sum!.data).map((v) => Math.min(Math.max(v, -0.5), 1.25)));
     await expect(s.run({ x, ids: { data: new Float32Array(3), shape: [3] } })).rejects.toThrow(/Int32Array \(dtype int32\)/);
-    tf.dispose([x, ids, ref]);
+    tf.dispose([x, ids, ref!, refClip!]);
     s.dispose();
   });
 
