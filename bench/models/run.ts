@@ -6,6 +6,7 @@
 // Writes bench/models/RESULTS-models.md.
 //   Run: npx tsx bench/models/run.ts [--quick]
 import { writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describeFloatBackend, initFloatBackend, tf } from '../../src/backend/float.js';
@@ -72,6 +73,7 @@ function countMacs(g: Graph): number {
 
 async function main(): Promise<void> {
   const backend = await initFloatBackend('wasm');
+  const loadStart = loadavg()[0]!;
   const poolThreads = getThreads();
   const threadCounts = [1, ...(poolThreads >= 2 ? [2] : [])];
   const cpu = cpuInfo();
@@ -184,6 +186,7 @@ async function main(): Promise<void> {
     '# Whole-model inference (bench/models)',
     '',
     `Command: \`npx tsx bench/models/run.ts${quick ? ' --quick' : ''}\` — ${new Date().toISOString().slice(0, 10)}.`,
+    `Load average (1 min) at start / end: ${loadStart.toFixed(1)} / ${loadavg()[0]!.toFixed(1)} on ${cpu.availableCores} cores — other jobs shared the machine, so absolute times are inflated and the 2-thread rows especially; the interleaved ratios are the figures to read.`,
     `Machine: ${machine}. Float backend of the tfjs rows: ${describeFloatBackend(backend)} (tfjs-node does not install here); tfjs-cpu only for the small model.`,
     '',
     `Models (random seeded weights; int8 = PTQ quantize() calibrated on 8 inputs, per-channel weights; dynamic = §12.4): ${cases.map((c) => `${c.name} ${c.gmac.toFixed(3)} GMAC/image`).join('; ')}.`,
