@@ -19,7 +19,7 @@ import { dynamicGemmInt4, gemmInt4, int4DefaultIsa, packInt4Weights, weightOnlyG
 import { execute, loadModel, saveNative, type Graph } from '../../src/model/index.js';
 import { randomizeWeights, saveLayersToMemory } from '../../src/model/testing.js';
 import { cpuInfo, getIsa } from '../../src/native/cpu.js';
-import { chooseWeightBits, dequantizeWeightInt4, quantizeWeightInt4 } from '../../src/quant/int4.js';
+import { chooseWeightBits, dequantizeWeightInt4, int4WeightStats, quantizeWeightInt4 } from '../../src/quant/int4.js';
 import { quantizeWeight, weightedNodes } from '../../src/quant/weights.js';
 import { formatBytes, median, toMarkdown, toText } from '../../src/report/table.js';
 
@@ -128,10 +128,8 @@ function toInt4(g: Graph, model: string, groupSize: number): LayerRow[] {
     } else {
       quantizeWeight(c, node, 'channel');
     }
-    const d = c.data as Float32Array;
-    let sig = 0, err = 0;
-    for (let i = 0; i < w.length; i++) { sig += w[i]! ** 2; err += (w[i]! - d[i]!) ** 2; }
-    rows.push({ model, layer: c.name, shape: c.shape.join('×'), bits: choice.bits, group: choice.bits === 4 ? String(groupSize) : 'channel', snr: 10 * Math.log10(sig / Math.max(err, 1e-30)), note: choice.bits === 4 ? '' : choice.reason });
+    const st = int4WeightStats(w, c.quantization!.affine!, c.shape);
+    rows.push({ model, layer: c.name, shape: c.shape.join('×'), bits: st.bits, group: choice.bits === 4 ? String(st.groupSize) : 'channel', snr: st.snrDb, note: choice.bits === 4 ? '' : choice.reason });
   }
   return rows;
 }

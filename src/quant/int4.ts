@@ -258,3 +258,47 @@ export function decodeInt4GroupTables(bytes: Uint8Array, size: number, shape: nu
   }
   return { scales, zeroPoints, groupSize };
 }
+
+export interface Int4WeightStats {
+  /** Bits per value of the storage (4 for int4, 8 for int8 / uint8). */
+  bits: number;
+  /** Values per group along K (K when per channel). */
+  groupSize: number;
+  groups: number;
+  /** 10·log10(Σ x² / Σ (x − x̂)²) in dB (Infinity when exact). */
+  snrDb: number;
+  /** Bytes in a tfjs-quant file: values + scales (+ zero points), as saveNative writes them. */
+  bytes: number;
+  /** Bytes as float32. */
+  floatBytes: number;
+}
+
+/**
+ * Per-layer report figures for a quantized weight: storage bits, group size, SNR of the
+ * dequantized values against the float ones, and stored size vs float32 (grouped int4:
+ * nibbles + float16 scales + int8 zero points when any is not 0; otherwise values + float32
+ * scales and zero points as JSON numbers, counted at 4 bytes each).
+ */
+export function int4WeightStats(values: Float32Array, q: AffineQuantization, shape: number[]): Int4WeightStats {
+  assertTypedArray(values, Float32Array, 'values');
+  if (!q?.values || values.length !== q.values.length) throw new RangeError('q.values must have one entry per element of values');
+  const grouped = q.dtype === 'int4' && q.groupSize !== undefined;
+  const deq = q.dtype === 'int4' ? dequantizeWeightInt4(q, shape) : undefined;
+  const inner = q.axis === -1 ? values.length : shapeSize(shape.slice(q.axis + (q.axisCount ?? 1)));
+  let sig = 0, err = 0;
+  for (let i = 0; i < values.length; i++) {
+    const c = Math.floor(i / inner) % q.scales.length;
+    const x = deq ? deq[i]! : fl32(fl32(q.values[i]! - q.zeroPoints[c]!) * q.scales[c]!);
+    sig += values[i]! ** 2;
+    err += (values[i]! - x) ** 2;
+  }
+  const bits = q.dtype === 'int4' ? 4 : q.dtype === 'int32' ? 32 : 8;
+  const valueBytes = Math.ceil((values.length * bits) / 8);
+  const count = q.scales.length;
+  const tableBytes = grouped ? (valueBytes % 2) + 2 * count + (q.zeroPoints.some((z) => z !== 0) ? count : 0) : 8 * count;
+  const l = q.dtype === 'int4' ? groupLayout(shape, q.axis, q.groupSize ?? 0, q.axisCount ?? 1) : undefined;
+  return {
+    bits, groupSize: l ? l.groupSize : 0, groups: l ? l.groups : 1,
+    snrDb: err === 0 ? Infinity : 10 * Math.log10(sig / err), bytes: valueBytes + tableBytes, floatBytes: values.length * 4,
+  };
+}

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initFloatBackend, tf } from '../../src/backend/float.js';
 import { execute, loadModel, ModelFormatError, saveNative, tfjsFiles, type Graph } from '../../src/model/index.js';
 import { loadStock, randomTensor, randomizeWeights, saveLayersToMemory } from '../../src/model/testing.js';
-import { dequantizeWeightInt4, quantizeWeightInt4 } from '../../src/quant/int4.js';
+import { dequantizeWeightInt4, int4WeightStats, quantizeWeightInt4 } from '../../src/quant/int4.js';
 import { fromFloat16, toFloat16 } from '../../src/quant/scheme.js';
 
 let dir: string;
@@ -43,6 +43,7 @@ describe('int4 format round trip', () => {
   for (const [symmetric, groupSize] of [[true, 64], [false, 32], [true, 0]] as const) {
     it(`saveNative/loadModel keeps values, group scales and zero points (${symmetric ? 'symmetric' : 'asymmetric'}, G ${groupSize})`, async () => {
       const g = await mlpGraph();
+      const original = new Map([...g.constants.values()].map((c) => [c.name, (c.data as Float32Array).slice()]));
       const names = toInt4(g, symmetric, groupSize);
       expect(names.length).toBe(2);
       const out = join(dir, `rt-${symmetric}-${groupSize}`);
@@ -65,6 +66,14 @@ describe('int4 format round trip', () => {
       const e = json.weights.entries.find((w: { name: string }) => w.name === names[0]);
       const [K, N] = g.constants.get(names[0]!)!.shape as [number, number];
       const groups = groupSize ? Math.ceil(K / groupSize) : 1;
+      // int4WeightStats predicts the stored bytes of grouped entries and the SNR of the dequantized values.
+      const st = int4WeightStats(original.get(names[0]!)!, g.constants.get(names[0]!)!.quantization!.affine!, [K, N]);
+      let sig = 0, err = 0;
+      const wf = original.get(names[0]!)!, wd = g.constants.get(names[0]!)!.data as Float32Array;
+      for (let i = 0; i < wf.length; i++) { sig += wf[i]! ** 2; err += (wf[i]! - wd[i]!) ** 2; }
+      expect(st.snrDb).toBeCloseTo(10 * Math.log10(sig / err), 9);
+      expect(st).toMatchObject({ bits: 4, groups, groupSize: groupSize || K, floatBytes: K * N * 4 });
+      if (groupSize) expect(st.bytes).toBe(e.byteLength);
       if (groupSize) {
         expect(e.params).toMatchObject({ storage: 'int4', groupSize, groupScales: 'float16', groupZeroPoints: symmetric ? 'none' : 'int8' });
         expect(e.byteLength).toBe(K * N / 2 + 2 * groups * N + (symmetric ? 0 : groups * N));

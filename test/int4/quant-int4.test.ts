@@ -2,7 +2,7 @@
 // per-group scheme, written with plain nested loops over the weight's own dimensions.
 import { describe, expect, it } from 'vitest';
 import { fromFloat16, toFloat16 } from '../../src/quant/scheme.js';
-import { chooseWeightBits, dequantizeWeightInt4, groupLayout, quantizeWeightInt4 } from '../../src/quant/int4.js';
+import { chooseWeightBits, dequantizeWeightInt4, groupLayout, int4WeightStats, quantizeWeightInt4 } from '../../src/quant/int4.js';
 
 function rng(seed: number): () => number {
   let s = seed >>> 0;
@@ -119,6 +119,27 @@ describe('quantizeWeightInt4', () => {
     expect(() => quantizeWeightInt4(x, [16, 4], 2)).toThrow(/axis/);
     expect(() => quantizeWeightInt4(x, [16, 4], 1, { search: 'gptq' as never })).toThrow(/search/);
     expect(() => quantizeWeightInt4([1, 2] as never, [2], 0)).toThrow(TypeError);
+  });
+
+  it('int4WeightStats reports bits, groups, SNR and stored bytes (int4 grouped, int8 per channel)', () => {
+    const K = 100, N = 6, x = gaussian(K * N, 21);
+    const q = quantizeWeightInt4(x, [K, N], 1, { groupSize: 32, symmetric: false });
+    const st = int4WeightStats(x, q, [K, N]);
+    const d = dequantizeWeightInt4(q, [K, N]);
+    let sig = 0, err = 0;
+    for (let i = 0; i < x.length; i++) { sig += x[i]! ** 2; err += (x[i]! - d[i]!) ** 2; }
+    expect(st).toMatchObject({ bits: 4, groupSize: 32, groups: 4, floatBytes: 2400 });
+    expect(st.snrDb).toBeCloseTo(10 * Math.log10(sig / err), 9);
+    expect(st.bytes).toBe(300 + 2 * 24 + 24);  // nibbles + float16 scales + int8 zero points
+    // int8 per channel (scales and zero points in the JSON: 4 + 4 bytes each).
+    const scales = Float32Array.from({ length: N }, (_, c) => Math.max(...Array.from({ length: K }, (_, k) => Math.abs(x[k * N + c]!))) / 127);
+    const values = Int8Array.from(x, (v, i) => Math.round(v / scales[i % N]!));
+    const s8 = int4WeightStats(x, { dtype: 'int8', axis: 1, scales, zeroPoints: new Int32Array(N), values }, [K, N]);
+    let e8 = 0;
+    for (let i = 0; i < x.length; i++) e8 += (x[i]! - Math.fround(values[i]! * scales[i % N]!)) ** 2;
+    expect(s8).toMatchObject({ bits: 8, groups: 1, bytes: 600 + 8 * N });
+    expect(s8.snrDb).toBeCloseTo(10 * Math.log10(sig / e8), 6);
+    expect(s8.snrDb).toBeGreaterThan(st.snrDb + 15);
   });
 
   it('chooseWeightBits leaves small layers and K shorter than a group at 8 bits', () => {
