@@ -145,6 +145,10 @@ describe.each(['lenet300', 'lenet5', 'mobilenet'])('%s on mnist', (name) => {
     await saveTfjs(ref, fd);
     await saveTfjs(h, hd, { quantize: 'float16' });
     expect((await dirBytes(fd)) / (await dirBytes(hd))).toBeGreaterThanOrEqual(1.95);
+    const nf = join(dir, `${name}-native-float`), nh = join(dir, `${name}-native-f16`);
+    await saveNative(ref, nf);
+    await saveNative(h, nh, { mode: 'float16' });
+    expect((await dirBytes(nf)) / (await dirBytes(nh))).toBeGreaterThanOrEqual(1.95);
     const stock = await loadStock(tfjsFiles(h, { quantize: 'float16' })) as tf.GraphModel;
     const x = mnist.xTest.slice([0, 0, 0, 0], [200, 28, 28, 1]);
     const a = (stock.predict(x) as tf.Tensor).dataSync() as Float32Array;
