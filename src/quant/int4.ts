@@ -267,7 +267,7 @@ export interface Int4WeightStats {
   groups: number;
   /** 10·log10(Σ x² / Σ (x − x̂)²) in dB (Infinity when exact). */
   snrDb: number;
-  /** Bytes in a tfjs-quant file: values + scales (+ zero points), as saveNative writes them. */
+  /** Bytes of the entry in the tfjs-quant weight shards (parameters kept in model.json not counted). */
   bytes: number;
   /** Bytes as float32. */
   floatBytes: number;
@@ -275,9 +275,8 @@ export interface Int4WeightStats {
 
 /**
  * Per-layer report figures for a quantized weight: storage bits, group size, SNR of the
- * dequantized values against the float ones, and stored size vs float32 (grouped int4:
- * nibbles + float16 scales + int8 zero points when any is not 0; otherwise values + float32
- * scales and zero points as JSON numbers, counted at 4 bytes each).
+ * dequantized values against the float ones, and the bytes its entry takes in the weight
+ * shards of the tfjs-quant format (vs float32).
  */
 export function int4WeightStats(values: Float32Array, q: AffineQuantization, shape: number[]): Int4WeightStats {
   assertTypedArray(values, Float32Array, 'values');
@@ -295,7 +294,11 @@ export function int4WeightStats(values: Float32Array, q: AffineQuantization, sha
   const bits = q.dtype === 'int4' ? 4 : q.dtype === 'int32' ? 32 : 8;
   const valueBytes = Math.ceil((values.length * bits) / 8);
   const count = q.scales.length;
-  const tableBytes = grouped ? (valueBytes % 2) + 2 * count + (q.zeroPoints.some((z) => z !== 0) ? count : 0) : 8 * count;
+  // Shard bytes as saveNative writes them (parameters kept in model.json are not counted):
+  // grouped int4 → nibbles, pad to even, float16 scales, int8 zero points when any is not 0;
+  // per-channel int8/uint8 → values padded to 4, float32 scale table; otherwise the values.
+  const tableBytes = grouped ? (valueBytes % 2) + 2 * count + (q.zeroPoints.some((z) => z !== 0) ? count : 0)
+    : bits === 8 && count > 1 ? Math.ceil(valueBytes / 4) * 4 - valueBytes + 4 * count : 0;
   const l = q.dtype === 'int4' ? groupLayout(shape, q.axis, q.groupSize ?? 0, q.axisCount ?? 1) : undefined;
   return {
     bits, groupSize: l ? l.groupSize : 0, groups: l ? l.groups : 1,

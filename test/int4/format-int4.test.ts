@@ -10,6 +10,7 @@ import { execute, loadModel, ModelFormatError, saveNative, tfjsFiles, type Graph
 import { loadStock, randomTensor, randomizeWeights, saveLayersToMemory } from '../../src/model/testing.js';
 import { dequantizeWeightInt4, int4WeightStats, quantizeWeightInt4 } from '../../src/quant/int4.js';
 import { fromFloat16, toFloat16 } from '../../src/quant/scheme.js';
+import { quantizeWeight } from '../../src/quant/weights.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -82,6 +83,19 @@ describe('int4 format round trip', () => {
       }
     });
   }
+
+  it('int4WeightStats predicts the shard bytes of int8 per-channel entries too (left-at-8-bits layers)', async () => {
+    const g = await mlpGraph();
+    const node = g.nodes.find((n) => n.op === 'MatMul')!;
+    const c = g.constants.get(node.inputs[1]!)!;
+    const x = (c.data as Float32Array).slice();
+    expect(quantizeWeight(c, node, 'channel')).toBe(true);
+    const out = join(dir, 'int8-stats');
+    await saveNative(g, out);
+    const json = JSON.parse(readFileSync(join(out, 'model.json'), 'utf8'));
+    const e = json.weights.entries.find((w: { name: string }) => w.name === c.name);
+    expect(int4WeightStats(x, c.quantization!.affine!, c.shape).bytes).toBe(e.byteLength);
+  });
 
   it('a corrupt group table is a ModelFormatError naming the weight', async () => {
     const g = await mlpGraph();

@@ -131,13 +131,13 @@ describe('quantizeWeightInt4', () => {
     expect(st).toMatchObject({ bits: 4, groupSize: 32, groups: 4, floatBytes: 2400 });
     expect(st.snrDb).toBeCloseTo(10 * Math.log10(sig / err), 9);
     expect(st.bytes).toBe(300 + 2 * 24 + 24);  // nibbles + float16 scales + int8 zero points
-    // int8 per channel (scales and zero points in the JSON: 4 + 4 bytes each).
+    // int8 per channel: values, then a float32 scale table (zero points 0 stay out of the shard).
     const scales = Float32Array.from({ length: N }, (_, c) => Math.max(...Array.from({ length: K }, (_, k) => Math.abs(x[k * N + c]!))) / 127);
     const values = Int8Array.from(x, (v, i) => Math.round(v / scales[i % N]!));
     const s8 = int4WeightStats(x, { dtype: 'int8', axis: 1, scales, zeroPoints: new Int32Array(N), values }, [K, N]);
     let e8 = 0;
     for (let i = 0; i < x.length; i++) e8 += (x[i]! - Math.fround(values[i]! * scales[i % N]!)) ** 2;
-    expect(s8).toMatchObject({ bits: 8, groups: 1, bytes: 600 + 8 * N });
+    expect(s8).toMatchObject({ bits: 8, groups: 1, bytes: 600 + 4 * N });
     expect(s8.snrDb).toBeCloseTo(10 * Math.log10(sig / e8), 6);
     expect(s8.snrDb).toBeGreaterThan(st.snrDb + 15);
   });
