@@ -2,8 +2,7 @@
 // flat and every answer right.
 //   1. kernels: N calls mixing packed GEMM (int8 out), dynamic GEMM, quantize/dequantize,
 //      weight packing + dispose, and a softmax op;
-//   2. sessions: M runs of an int8 LeNet-5 session with 8 in flight, each output compared
-//      bit for bit with the first;
+//   2. (10,000 runs of one session with 8 in flight: bench/models/soak.ts)
 //   3. churn: sessions created and disposed (and some only dropped, for the finalizers);
 //   4. load: W worker threads, each with its own sessions, running concurrently; every
 //      output compared with the sequential answer; a bad-input run in between must throw and
@@ -86,28 +85,6 @@ function row(part: string, work: string, samples: number[], mismatches: number, 
   return { part, work, rssStart: base, rssEnd: end, growth: end - base, mismatches, seconds: (performance.now() - t0) / 1000 };
 }
 
-async function sessions(g: Graph, runs: number): Promise<Row> {
-  const s = await InferenceSession.create(g, { threads: 2 });
-  const name = s.inputs[0]!.name;
-  const x = inputs(1, 9);
-  const ref = (await s.run({ [name]: { data: x, shape: [1, 28, 28, 1] } }))[s.outputs[0]!.name]!.data;
-  const samples: number[] = [rss()];
-  let mismatches = 0, done = 0;
-  const t0 = performance.now();
-  const lane = async () => {
-    while (done < runs) {
-      done++;
-      const out = await s.run({ [name]: { data: x, shape: [1, 28, 28, 1] } });
-      if (!same(out[s.outputs[0]!.name]!.data, ref)) mismatches++;
-      if (done % Math.max(1, Math.floor(runs / 10)) === 0) samples.push(rss());
-    }
-  };
-  await Promise.all(Array.from({ length: 8 }, lane));
-  s.dispose();
-  samples.push(rss());
-  return row('session runs', `${runs.toLocaleString('en-US')} runs of int8 LeNet-5, 8 in flight, 2 threads`, samples, mismatches, t0);
-}
-
 async function churn(g: Graph, count: number): Promise<Row> {
   const samples: number[] = [rss()];
   const t0 = performance.now();
@@ -183,7 +160,7 @@ if (!isMainThread && workerData) {
   parentPort!.postMessage({ outputs, badInputErrors });
 } else if (isMainThread) {
   const kernelCalls = Number(process.argv[2] ?? 100_000);
-  const sessionRuns = Number(process.argv[3] ?? 10_000);
+  const sessionCount = Number(process.argv[3] ?? 500);
   await initFloatBackend();
   const { mkdtemp, rm } = await import('node:fs/promises');
   const { tmpdir } = await import('node:os');
@@ -195,11 +172,9 @@ if (!isMainThread && workerData) {
   const rows: Row[] = [];
   rows.push(await kernels(kernelCalls));
   console.error(`kernels done`);
-  rows.push(await sessions(g, sessionRuns));
-  console.error(`sessions done`);
-  rows.push(await churn(g, Math.max(20, Math.floor(sessionRuns / 20))));
+  rows.push(await churn(g, sessionCount));
   console.error(`churn done`);
-  rows.push(await load(dir, 4, Math.max(14, Math.floor(sessionRuns / 50))));
+  rows.push(await load(dir, 4, Math.max(14, Math.floor(sessionCount / 2))));
   await rm(dir, { recursive: true, force: true });
   const info = cpuInfo();
   const table: Table<Row> = {
