@@ -96,7 +96,7 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'ptq-'));
   models.lenet300 = await trained(buildLeNet300100({ seed: 1 }), 4000, 2);
   models.lenet5 = await trained(buildLeNet5({ seed: 1 }), 4000, 1);
-  models.mobilenet = await trained(mobileNetStyle(), 2000, 1);
+  models.mobilenet = await trained(mobileNetStyle(), 2000, 2);
 }, 180_000);
 
 afterAll(async () => {
