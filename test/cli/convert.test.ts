@@ -255,3 +255,33 @@ describe('convert --mode int8 --format tfjs with .npy calibration', () => {
     tf.dispose([x, yq, yf!]);
   }, 120_000);
 });
+
+describe('convert: globs and --fail-fast (in process)', () => {
+  const capture = () => {
+    const out: string[] = [], err: string[] = [];
+    return { io: { stdout: (s: string) => out.push(s), stderr: (s: string) => err.push(s) }, out, err };
+  };
+
+  it('a glob selects models by path; folder structure is kept below the glob root', async () => {
+    const c = capture();
+    const out = join(work, 'out-glob');
+    const code = await main(['convert', join(zoo, 'mlp/*/model.json'), '-o', out, '--mode', 'float16', '--eval-samples', '0'], c.io);
+    expect(code, c.err.join('')).toBe(0);
+    const report = JSON.parse(await fs.readFile(join(out, 'report.json'), 'utf8'));
+    // The glob root is zoo/mlp (the path up to the first wildcard).
+    expect(report.models.map((m: { rel: string }) => m.rel).sort()).toEqual(['small', 'wide']);
+    expect(existsSync(join(out, 'wide/model.json'))).toBe(true);
+    expect(report.models.find((m: { rel: string }) => m.rel === 'wide').ratio).toBeGreaterThan(1.9);
+  }, 60_000);
+
+  it('--fail-fast stops after the first failure (the corrupt model sorts first) and exits 1', async () => {
+    const c = capture();
+    const out = join(work, 'out-failfast');
+    const code = await main(['convert', zoo, '-o', out, '--mode', 'float16', '--fail-fast', '--eval-samples', '0'], c.io);
+    expect(code).toBe(1);
+    const report = JSON.parse(await fs.readFile(join(out, 'report.json'), 'utf8'));
+    expect(report.models).toHaveLength(1);
+    expect(report.models[0]).toMatchObject({ rel: 'broken/truncated', status: 'failed' });
+    expect(existsSync(join(out, 'mlp'))).toBe(false);
+  }, 60_000);
+});
