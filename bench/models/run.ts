@@ -51,6 +51,8 @@ interface Row {
   b1: number;
   b8: number;
   vsWasm?: number;
+  /** Process CPU time of a batch-1 call (1-thread rows: robust to other jobs' load). */
+  cpu1?: number;
   vsWasm8?: number;
   weights?: number;
   arena?: number;
@@ -113,14 +115,14 @@ async function main(): Promise<void> {
     }
     // tfjs-wasm and every configuration of ours, interleaved round by round so that their
     // ratios are measured side by side even when the machine's load changes.
-    interface Engine { engine: string; threads: number; run: (x: 1 | 8) => Promise<unknown>; session?: InferenceSession; t1: number[]; t8: number[] }
-    const engines: Engine[] = [{ engine: 'tfjs-wasm float32', threads: 1, run: (b) => predict(b === 1 ? x1 : x8), t1: [], t8: [] }];
+    interface Engine { engine: string; threads: number; run: (x: 1 | 8) => Promise<unknown>; session?: InferenceSession; t1: number[]; t8: number[]; cpu1: number[] }
+    const engines: Engine[] = [{ engine: 'tfjs-wasm float32', threads: 1, run: (b) => predict(b === 1 ? x1 : x8), t1: [], t8: [], cpu1: [] }];
     for (const [engine, g] of [['ours int8', gInt8], ['ours dynamic', gDyn], ['ours float32', gFloat]] as const) {
       for (const threads of threadCounts) {
         const session = await InferenceSession.create(g, { threads });
         const tfjsNodes = session.plan.filter((p) => p.placement === 'tfjs');
         if (tfjsNodes.length && threads === 1) notes.push(`${c.name} ${engine}: ${tfjsNodes.length} node(s) in tfjs (${[...new Set(tfjsNodes.map((p) => p.op))].join(', ')})`);
-        engines.push({ engine, threads, session, run: (b) => session.run(b === 1 ? f1 : f8), t1: [], t8: [] });
+        engines.push({ engine, threads, session, run: (b) => session.run(b === 1 ? f1 : f8), t1: [], t8: [], cpu1: [] });
       }
     }
     const t0 = performance.now();
@@ -128,9 +130,12 @@ async function main(): Promise<void> {
       for (const e of engines) {
         setThreads(e.threads === 1 ? 1 : poolThreads);
         if (round === 0) { await e.run(1); await e.run(8); }
+        const c0 = process.cpuUsage();
         let t = performance.now();
         await e.run(1);
         e.t1.push(performance.now() - t);
+        const c = process.cpuUsage(c0);
+        e.cpu1.push((c.user + c.system) / 1000);
         t = performance.now();
         await e.run(8);
         e.t8.push(performance.now() - t);
@@ -141,7 +146,7 @@ async function main(): Promise<void> {
       const b1 = median(e.t1), b8 = median(e.t8);
       const m = e.session?.memory;
       rows.push({
-        model: c.name, engine: e.engine, threads: e.threads, b1, b8,
+        model: c.name, engine: e.engine, threads: e.threads, b1, b8, ...(e.threads === 1 ? { cpu1: median(e.cpu1) } : {}),
         ...(e.session ? { vsWasm: wasm1 / b1, vsWasm8: wasm8 / b8, weights: m!.weightBytes, arena: m!.arenaBytes } : {}),
       });
       process.stdout.write(`  ${e.engine} ${e.threads}T: ${b1.toFixed(2)} ms, b8 ${b8.toFixed(1)} ms (${e.t1.length} rounds)\n`);
@@ -158,6 +163,7 @@ async function main(): Promise<void> {
       { header: 'engine', value: (r) => r.engine },
       { header: 'threads', value: (r) => r.threads },
       { header: 'batch 1 ms (median)', value: (r) => r.b1, digits: 2 },
+      { header: 'batch 1 CPU ms (1T)', value: (r) => r.cpu1, digits: 2 },
       { header: 'batch 8 img/s', value: (r) => 8000 / r.b8, digits: 0 },
       { header: '× wasm b1', value: (r) => r.vsWasm, digits: 1 },
       { header: '× wasm b8', value: (r) => r.vsWasm8, digits: 1 },
@@ -179,6 +185,7 @@ async function main(): Promise<void> {
     `- second thread (target ≥ 1.5×): int8 batch 1 ${i1 && i2 ? (i1.b1 / i2.b1).toFixed(2) : '—'}×, batch 8 ${i1 && i2 ? (i1.b8 / i2.b8).toFixed(2) : '—'}×.`,
     `- int8 batch-8 throughput vs tfjs-wasm (target ≥ 12×): ${(w.b8 / Math.min(i1?.b8 ?? Infinity, i2?.b8 ?? Infinity)).toFixed(1)}×.`,
     `- dynamic batch-1 vs tfjs-wasm (target ≥ 5×): ${(w.b1 / best(d1, d2)).toFixed(1)}×.`,
+    `- on process CPU time of 1-thread batch-1 calls (insensitive to the load): int8 ${i1?.cpu1?.toFixed(2)} ms = ${((w.cpu1 ?? NaN) / (i1?.cpu1 ?? NaN)).toFixed(1)}× tfjs-wasm (${w.cpu1?.toFixed(2)} ms), dynamic ${d1?.cpu1?.toFixed(2)} ms = ${((w.cpu1 ?? NaN) / (d1?.cpu1 ?? NaN)).toFixed(1)}×.`,
   ];
   process.stdout.write('\n' + targets.join('\n') + '\n');
   const machine = `${cpu.brand || cpu.vendor} (${cpu.availableCores} cores, kernel path ${getIsa()})`;

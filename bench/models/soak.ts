@@ -54,8 +54,10 @@ async function main(): Promise<void> {
   const seconds = (performance.now() - t0) / 1000;
   const mem = s.memory;
   s.dispose();
-  const later = samples.slice(Math.floor(samples.length / 4));
-  const lo = Math.min(...later.map((x) => x.rss)), hi = Math.max(...later.map((x) => x.rss));
+  const q = Math.floor(samples.length / 4);
+  const ref = samples[q]!;
+  const hi = Math.max(...samples.slice(q).map((x) => x.rss));
+  const end = samples[samples.length - 1]!;
   const lines = [
     `# Soak: ${done} runs, ${IN_FLIGHT} in flight (bench/models/soak.ts)`,
     '',
@@ -63,8 +65,8 @@ async function main(): Promise<void> {
     '',
     `- Runs: ${done} in ${seconds.toFixed(1)} s (${(done / seconds).toFixed(0)} runs/s); outputs different from the serial result: **${bad}**.`,
     `- Session memory: weights ${formatBytes(mem.weightBytes)} (packed), arenas ${formatBytes(mem.arenaBytes)} (one per concurrent run).`,
-    `- RSS before the session ${formatBytes(before)}, after the first runs ${formatBytes(afterFirst)} (+${formatBytes(afterFirst - before)}, i.e. ${((afterFirst - before) / (mem.weightBytes + mem.arenaBytes)).toFixed(2)}× weights + arenas; includes the plan's JS copies of the weights).`,
-    `- RSS over the last three quarters of the run: ${formatBytes(lo)} … ${formatBytes(hi)} (range ${formatBytes(hi - lo)}).`,
+    `- RSS before the session ${formatBytes(before)}, after creating it and the first runs ${formatBytes(afterFirst)} (+${formatBytes(afterFirst - before)}, i.e. ${((afterFirst - before) / (mem.weightBytes + mem.arenaBytes)).toFixed(2)}× the reported weights + arenas).`,
+    `- RSS after ${ref.runs} runs ${formatBytes(ref.rss)}; highest afterwards ${formatBytes(hi)} (growth ${formatBytes(Math.max(0, hi - ref.rss))}); at the end ${formatBytes(end.rss)} (V8 may return heap pages, so RSS can drop).`,
     '',
     '| runs | RSS |',
     '| ---: | ---: |',
