@@ -200,6 +200,7 @@ async function main() {
   console.log(header);
   const gr = gemmRows();
   const ratio = (a: number, b: number) => a / b;
+  const span = (xs: number[]) => `${Math.min(...xs).toFixed(2)}–${Math.max(...xs).toFixed(2)}`;
   const gemmTable = {
     columns: [
       { header: 'K×N', value: (r: GemmRow) => r.shape },
@@ -250,6 +251,10 @@ async function main() {
     '"int8"/"int4": activations already uint8 (float32 output); "dynamic": float32 in, §8 quantization per row included; ',
     '"weight-only": float32 activations × int4 weights dequantized in registers. int4: symmetric, group size 64.', '',
     toMarkdown(gemmTable), '',
+    `Reading: a 4-bit GEMV reads 0.53 bytes per weight (nibbles + float16 scale and int16 sum per group of 64) against 1 byte for int8, so at M = 1, where the int8 GEMV is bound by memory, the 4-bit kernel is faster (${span(gr.filter((r) => r.m === 1 && r.threads === 1).map((r) => r.int4 / r.int8))}× on one thread in this run; it varies between runs with what the other jobs do to memory bandwidth and the caches); `,
+    'from M = 16 both are bound by arithmetic (unpacking + VPMADDUBSW costs about what the int8 path pays per multiply-add) and run at about the same speed. ',
+    'The machine is shared with other jobs (see the load average): two-thread figures are wall time and only indicative; rerun on a quiet machine for publishable figures. ',
+    'The weight-only path keeps one float chain per output in K order (the exact order of §12.5), which bounds it well below the integer paths: use the dynamic path unless float activations must be kept.', '',
     '## Models: per-layer bits, weight SNR, size on disk and fidelity', '',
     'MatMul kernels with ≥ 16384 weights and K ≥ G → int4 (group G = 64 or 128, per-group MSE scale search, float16 scales); smaller ones stay int8 per channel (reported). ',
     'Sizes are the saved tfjs-quant directories (model.json + shards, float biases included); outputs compare float32 execution of the original and of the reloaded int4 model (weights dequantized: the weight-only arithmetic). ',
