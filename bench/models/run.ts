@@ -141,6 +141,17 @@ async function main(): Promise<void> {
         e.t8.push(performance.now() - t);
       }
     }
+    // Where an int8 batch-1 run spends its native time (per step kind).
+    const prof = engines.find((e) => e.engine === 'ours int8' && e.threads === 1)?.session;
+    if (prof) {
+      setThreads(1);
+      prof.profile(true);
+      for (let i = 0; i < 5; i++) await prof.run(f1);
+      const by = new Map<string, number>();
+      for (const p of prof.profile(false)) by.set(p.op, (by.get(p.op) ?? 0) + p.seconds / 5);
+      const total = [...by.values()].reduce((a, b) => a + b, 0);
+      notes.push(`${c.name} int8 1 thread, native time per batch-1 run by step kind: ${[...by].sort((a, b) => b[1] - a[1]).map(([op, t]) => `${op} ${(t * 1000).toFixed(2)} ms (${((100 * t) / total).toFixed(0)}%)`).join(', ')}.`);
+    }
     const wasm1 = median(engines[0]!.t1), wasm8 = median(engines[0]!.t8);
     for (const e of engines) {
       const b1 = median(e.t1), b8 = median(e.t8);
@@ -193,7 +204,9 @@ async function main(): Promise<void> {
     '# Whole-model inference (bench/models)',
     '',
     `Command: \`npx tsx bench/models/run.ts${quick ? ' --quick' : ''}\` — ${new Date().toISOString().slice(0, 10)}.`,
+    '',
     `Load average (1 min) at start / end: ${loadStart.toFixed(1)} / ${loadavg()[0]!.toFixed(1)} on ${cpu.availableCores} cores — other jobs shared the machine, so absolute times are inflated and the 2-thread rows especially; the interleaved ratios are the figures to read.`,
+    '',
     `Machine: ${machine}. Float backend of the tfjs rows: ${describeFloatBackend(backend)} (tfjs-node does not install here); tfjs-cpu only for the small model.`,
     '',
     `Models (random seeded weights; int8 = PTQ quantize() calibrated on 8 inputs, per-channel weights; dynamic = §12.4): ${cases.map((c) => `${c.name} ${c.gmac.toFixed(3)} GMAC/image`).join('; ')}.`,
