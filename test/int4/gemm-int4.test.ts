@@ -199,22 +199,32 @@ describe('int4 GEMM', () => {
     }
   });
 
-  it('is close to the float product of the dequantized weights (end to end from quantizeWeightInt4)', () => {
+  it('is close to the float product of the dequantized weights (end to end from quantizeWeightInt4, 2/3/4 bits)', () => {
     const r = rng(3), K = 256, N = 40, M = 4;
     const wf = Float32Array.from({ length: K * N }, () => fl32((r() - 0.5) * 0.2));
-    const q = quantizeWeightInt4(wf, [K, N], 1, { groupSize: 64 });
-    const p: Int4PackedWeights = packInt4Quantization(q, [K, N]);
     const x = Float32Array.from({ length: M * K }, () => fl32(r() * 2 - 1));
-    const y = dynamicGemmInt4(x, p, { m: M }), yw = weightOnlyGemmInt4(x, p, { m: M });
-    for (let i = 0; i < M; i++) {
-      for (let j = 0; j < N; j++) {
-        let f = 0;
-        for (let k = 0; k < K; k++) {
-          const s = q.scales[Math.floor(k / 64) * N + j]!;
-          f += x[i * K + k]! * q.values![k * N + j]! * s;
+    for (const bits of [4, 3, 2] as const) {
+      for (const symmetric of [true, false]) {
+        const q = quantizeWeightInt4(wf, [K, N], 1, { groupSize: 64, bits, symmetric });
+        const p: Int4PackedWeights = packInt4Quantization(q, [K, N]);
+        const y = dynamicGemmInt4(x, p, { m: M }), yw = weightOnlyGemmInt4(x, p, { m: M });
+        for (let i = 0; i < M; i++) {
+          // §8: the row is quantized with scale (max − min) / 255, each value off by at most half of it.
+          let lo = 0, hi = 0;
+          for (let k = 0; k < K; k++) { lo = Math.min(lo, x[i * K + k]!); hi = Math.max(hi, x[i * K + k]!); }
+          const halfStep = (hi - lo) / 255 / 2;
+          for (let j = 0; j < N; j++) {
+            let f = 0, absW = 0;
+            for (let k = 0; k < K; k++) {
+              const g = Math.floor(k / 64) * N + j;
+              const wq = (q.values![k * N + j]! - q.zeroPoints[g]!) * q.scales[g]!;
+              f += x[i * K + k]! * wq;
+              absW += Math.abs(wq);
+            }
+            expect(Math.abs(yw[i * N + j]! - f), `weight-only ${bits} bits`).toBeLessThan(1e-4);
+            expect(Math.abs(y[i * N + j]! - f), `dynamic ${bits} bits`).toBeLessThanOrEqual(halfStep * absW * 1.01 + 1e-4);
+          }
         }
-        expect(Math.abs(yw[i * N + j]! - f)).toBeLessThan(1e-4);
-        expect(Math.abs(y[i * N + j]! - f)).toBeLessThan(0.02);
       }
     }
   });
