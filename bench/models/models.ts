@@ -170,3 +170,20 @@ export function movementGraphModel(seed = 15): GraphModelBuilder {
   b.outputs(b.op('sm', 'Softmax', [fc], f));
   return b;
 }
+
+/** Convolution geometry: dilation 2 (SAME), stride 3 (VALID), explicit padding, stride 4 average pooling, global mean, dense. */
+export function geometryGraphModel(seed = 16): GraphModelBuilder {
+  const b = new GraphModelBuilder(seed);
+  const f = { T: attr.type('DT_FLOAT') };
+  const x = b.input('input', [-1, 23, 23, 3]);
+  const d = b.conv2d('dil', x, b.const('dil/w', [3, 3, 3, 8], undefined, 'float32', -0.4, 0.4), { padding: 'SAME', dilations: 2 });
+  const s3 = b.conv2d('s3', d, b.const('s3/w', [3, 3, 8, 8], undefined, 'float32', -0.3, 0.3), { strides: 3, padding: 'VALID' });
+  const ex = b.conv2d('ex', d, b.const('ex/w', [2, 2, 8, 8], undefined, 'float32', -0.3, 0.3), { padding: 'EXPLICIT', explicit: [0, 0, 1, 0, 0, 2, 0, 0] });
+  const ap = b.pool('ap', 'AvgPool', ex, 4, 4, 'VALID');
+  const m1 = b.op('m1', 'Mean', [s3, b.ints('m1/axes', [1, 2])], { ...f, keep_dims: attr.b(false), Tidx: attr.type('DT_INT32') });
+  const m2 = b.op('m2', 'Mean', [ap, b.ints('m2/axes', [1, 2])], { ...f, keep_dims: attr.b(false), Tidx: attr.type('DT_INT32') });
+  const cat = b.op('cat', 'ConcatV2', [m1, m2, b.ints('cat/axis', [1])], { ...f, N: attr.i(2), Tidx: attr.type('DT_INT32') });
+  const fc = b.fusedMatMul('fc', cat, b.const('fc/w', [16, 5], undefined, 'float32', -0.5, 0.5), [b.const('fc/b', [5], undefined, 'float32', -0.1, 0.1)], ['BiasAdd']);
+  b.outputs(b.op('sm', 'Softmax', [fc], f));
+  return b;
+}

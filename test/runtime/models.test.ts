@@ -10,7 +10,7 @@ import { convNetGraphModel, functionalBranches, mobilenetBlocks } from '../../sr
 import { planExecution } from '../../src/quant/params.js';
 import { simulate } from '../../src/quant/simulate.js';
 import { InferenceSession } from '../../src/runtime/index.js';
-import { mobileNetV2, movementGraphModel, opsCoverageGraphModel, partitionedGraphModel, resNetBlocks } from '../../bench/models/models.js';
+import { geometryGraphModel, mobileNetV2, movementGraphModel, opsCoverageGraphModel, partitionedGraphModel, resNetBlocks } from '../../bench/models/models.js';
 import { quantized, floatOutputs, graphOf, relErr, variedInput } from './helpers.js';
 
 beforeAll(async () => {
@@ -38,6 +38,7 @@ const cases: Case[] = [
   { name: 'converter graph model (pad, resize, reshape, softmax)', graph: () => graphModel(convNetGraphModel()), shape: [12, 12, 3], allNative: true },
   { name: 'op coverage graph model (prelu, leaky, sigmoid, pad, transpose, resize, binary with constants, concat, avgpool)', graph: () => graphModel(opsCoverageGraphModel()), shape: [10, 10, 4], allNative: true },
   { name: 'transposed conv, DepthToSpace, StridedSlice, Slice', graph: () => graphModel(movementGraphModel()), shape: [6, 6, 8], allNative: true },
+  { name: 'conv geometry: dilation 2, stride 3, explicit padding, stride-4 pooling', graph: () => graphModel(geometryGraphModel()), shape: [23, 23, 3], allNative: true },
   { name: 'graph model with an opaque op (partitioned)', graph: () => graphModel(partitionedGraphModel()), shape: [12, 12, 3], allNative: false },
 ];
 
