@@ -140,6 +140,9 @@ Session::Session(PlanSpec plan, int threads) : plan_(std::move(plan)), threads_(
     if (first_[static_cast<size_t>(id)] == -2) first_[static_cast<size_t>(id)] = -1;
   }
   for (int id : plan_.inputs) last_[static_cast<size_t>(id)] = std::max(last_[static_cast<size_t>(id)], 0);
+  external_.assign(static_cast<size_t>(nb), 0);
+  for (int id : plan_.inputs) external_[static_cast<size_t>(id)] = 1;
+  for (int id : plan_.outputs) external_[static_cast<size_t>(id)] = 1;
 }
 
 Session::~Session() = default;
@@ -163,7 +166,7 @@ void Session::Layout(Arena* a, int64_t batch) const {
   std::vector<size_t> size(nb, 0);
   std::vector<int> order;
   for (size_t i = 0; i < nb; i++) {
-    if (plan_.buffers[i].const_index >= 0 || first_[i] == -2) continue;
+    if (plan_.buffers[i].const_index >= 0 || first_[i] == -2 || external_[i]) continue;
     size[i] = AlignUp(static_cast<size_t>(Elements(static_cast<int>(i), batch)) * DTypeSize(plan_.buffers[i].dtype));
     order.push_back(static_cast<int>(i));
   }
@@ -246,14 +249,17 @@ void Session::Run(int64_t batch, const std::vector<const void*>& inputs, const s
     const BufferSpec& b = plan_.buffers[i];
     if (b.const_index >= 0) {
       c.ptr[i] = const_cast<uint8_t*>(plan_.weights[static_cast<size_t>(b.const_index)].bytes.data());
-    } else if (first_[i] != -2) {
+    } else if (first_[i] != -2 && !external_[i]) {
       c.ptr[i] = a->memory.data() + a->offsets[i];
     }
   }
-  for (size_t i = 0; i < inputs.size(); i++) {
-    const int id = plan_.inputs[i];
-    const size_t n = static_cast<size_t>(Elements(id, batch)) * DTypeSize(plan_.buffers[static_cast<size_t>(id)].dtype);
-    if (n) std::memcpy(c.ptr[static_cast<size_t>(id)], inputs[i], n);
+  // Inputs are only read by the steps (validated: never written); outputs are written in place.
+  for (size_t i = 0; i < inputs.size(); i++) c.ptr[static_cast<size_t>(plan_.inputs[i])] = static_cast<uint8_t*>(const_cast<void*>(inputs[i]));
+  std::vector<size_t> repeated;  // an output buffer listed twice: later slots get a copy
+  for (size_t i = 0; i < outputs.size(); i++) {
+    uint8_t*& p = c.ptr[static_cast<size_t>(plan_.outputs[i])];
+    if (p == nullptr) p = static_cast<uint8_t*>(outputs[i]);
+    else repeated.push_back(i);
   }
   if (!profiling_.load(std::memory_order_relaxed)) {
     for (const auto& s : steps_) s->Run(c);
@@ -268,7 +274,7 @@ void Session::Run(int64_t batch, const std::vector<const void*>& inputs, const s
     if (step_seconds_.size() != t.size()) step_seconds_.assign(t.size(), 0.0);
     for (size_t i = 0; i < t.size(); i++) step_seconds_[i] += t[i];
   }
-  for (size_t i = 0; i < outputs.size(); i++) {
+  for (size_t i : repeated) {
     const int id = plan_.outputs[i];
     const size_t n = static_cast<size_t>(Elements(id, batch)) * DTypeSize(plan_.buffers[static_cast<size_t>(id)].dtype);
     if (n) std::memcpy(outputs[i], c.ptr[static_cast<size_t>(id)], n);

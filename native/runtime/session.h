@@ -11,7 +11,8 @@
 //   lives outside the arena.
 // - Steps: an op name, input/output/temporary buffer ids, integer and float parameters and
 //   weight indices; what each op expects is documented in session.cc (MakeStep).
-// - Session inputs are copied into the arena at the start of a run, outputs copied out.
+// - Session inputs are read in place from the caller's arrays and outputs written straight into
+//   the caller's arrays (neither takes arena space).
 // Every inconsistency (ids, dtypes, shapes, sizes, an output aliasing an input of its step)
 // throws std::invalid_argument at creation; a run validates its batch size and lengths.
 #pragma once
@@ -114,6 +115,7 @@ class Session {
   bool batched_ = false;
   std::vector<std::unique_ptr<Step>> steps_;
   std::vector<int> first_, last_;  // liveness per buffer (step indices)
+  std::vector<char> external_;     // plan inputs / outputs: the caller's memory, not the arena
   size_t weight_bytes_ = 0;
   mutable std::mutex mu_;
   std::vector<std::unique_ptr<Arena>> free_;

@@ -207,7 +207,11 @@ export class InferenceSession {
     return m;
   }
 
-  /** Runs the model on one batch; outputs by name as typed arrays (or tf.Tensors with {tensors: true}). */
+  /**
+   * Runs the model on one batch; outputs by name as typed arrays (or tf.Tensors with {tensors: true}).
+   * The native part reads the input arrays in place off the event loop: do not modify them until
+   * the promise settles.
+   */
   async run(inputs: RunInputs, options: { tensors: true }): Promise<Record<string, tf.Tensor>>;
   async run(inputs: RunInputs, options?: RunOptions): Promise<Record<string, HostTensor>>;
   async run(inputs: RunInputs, options: RunOptions = {}): Promise<Record<string, HostTensor> | Record<string, tf.Tensor>> {
