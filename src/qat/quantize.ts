@@ -599,7 +599,7 @@ export class QatModel {
         n[c.labels[i]!]++;
       }
       const cent = Float32Array.from(sum, (s, l) => (c.fixedZero[l] ? 0 : s / n[l]!));
-      v.write(tf.tensor(Float32Array.from(c.labels, (l) => cent[l]!), cur.shape, 'float32'));
+      tf.tidy(() => { v.write(tf.tensor(Float32Array.from(c.labels, (l) => cent[l]!), cur.shape, 'float32')); });
     }
   }
 
