@@ -217,7 +217,8 @@ export interface ForwardMode {
   observe: 'ema' | 'minmax' | 'none';
   /**
    * Integer-exact evaluation of conv/dense (integer accumulation, int32 bias, §7 requantize),
-   * 2-input Add/Subtract/Multiply/Maximum/Minimum (§11.5) and global average pooling (§11.4):
+   * 2-input Add/Subtract/Multiply/Maximum/Minimum (§11.5), average pooling (§11.4) and
+   * Concatenate (§11.7):
    * the int8 runtime's own arithmetic, bit for bit, instead of float ops followed by fake
    * quantization (equal up to rounding-boundary cases). Inference only.
    */
@@ -762,7 +763,7 @@ export class QatModel {
     return y;
   }
 
-  /** 2-input Add/Subtract/Multiply/Maximum/Minimum and GlobalAveragePooling2D in §11.5 / §11.4 arithmetic. */
+  /** 2-input Add/Subtract/Multiply/Maximum/Minimum, average pooling (§11.5, §11.4) and Concatenate (§11.7) in integer arithmetic. */
   private int8OpExact(s: Step, ins: tf.Tensor[]): tf.Tensor | undefined {
     const out = this.tensorQuantizer.get(s.output);
     const qs = s.inputs.map((k) => this.tensorQuantizer.get(k));
@@ -775,6 +776,22 @@ export class QatModel {
     if (s.className === 'GlobalAveragePooling2D' && d.length === 1) {
       const n = d[0]!.shape[1]! * d[0]!.shape[2]!;
       return finish(tf.mul(tf.sum(d[0]!, [1, 2]), fl32(m(pi[0]!.scale) / n)));
+    }
+    if (s.className === 'Concatenate') {
+      // §11.7: inputs with the output's parameters are copied, the others rescaled.
+      const same = (p: FakeQuantParams) => p.scale === po.scale && p.zeroPoint === po.zeroPoint;
+      const parts = d.map((di, i) => (same(pi[i]!) ? ins[i]! : finish(tf.mul(di, m(pi[i]!.scale)))));
+      return tf.concat(parts, typeof s.config.axis === 'number' ? s.config.axis : -1);
+    }
+    if (s.className === 'AveragePooling2D' && d.length === 1 && d[0]!.rank === 4) {
+      // §11.4: S = Σ (q − zx) over the in-bounds window (exact integer sums), n in-bounds elements.
+      const { pad } = geometry(s.config);
+      const pool = pair(s.config.pool_size, 2);
+      const strides = s.config.strides === null || s.config.strides === undefined ? pool : pair(s.config.strides, 1);
+      const ones = tf.ones([pool[0], pool[1], d[0]!.shape[3]!, 1]) as tf.Tensor4D;
+      const S = tf.depthwiseConv2d(d[0]! as tf.Tensor4D, ones, strides, pad);
+      const n = tf.depthwiseConv2d(tf.onesLike(d[0]!) as tf.Tensor4D, ones, strides, pad);
+      return finish(tf.mul(S, tf.div(m(pi[0]!.scale), n)));
     }
     if (d.length !== 2) return undefined;
     const [a, b] = [tf.mul(d[0]!, m(pi[0]!.scale)), tf.mul(d[1]!, m(pi[1]!.scale))];

@@ -275,6 +275,31 @@ describe('QAT → convertQat → int8 graph', () => {
     }
   });
 
+  it('Concatenate of branches with different ranges, AveragePooling2D (SAME), Multiply, Maximum: bit for bit with simulate', async () => {
+    const ap = (l: tf.layers.Layer, x: tf.SymbolicTensor | tf.SymbolicTensor[]) => l.apply(x) as tf.SymbolicTensor;
+    const init = (seed: number) => ({ kernelInitializer: tf.initializers.glorotUniform({ seed }) });
+    const inp = tf.input({ shape: [9, 9, 2] });
+    const a = ap(tf.layers.conv2d({ filters: 3, kernelSize: 3, padding: 'same', activation: 'relu', name: 'ca', ...init(1) }), inp);
+    const b = ap(tf.layers.conv2d({ filters: 3, kernelSize: 1, name: 'cb', ...init(2) }), inp);
+    let x = ap(tf.layers.concatenate({ name: 'cat' }), [a, b]);
+    x = ap(tf.layers.averagePooling2d({ poolSize: 3, strides: 2, padding: 'same', name: 'avg' }), x);
+    const c = ap(tf.layers.conv2d({ filters: 6, kernelSize: 1, name: 'cc', ...init(3) }), x);
+    x = ap(tf.layers.multiply({ name: 'mul' }), [x, c]);
+    x = ap(tf.layers.maximum({ name: 'max' }), [x, c]);
+    x = ap(tf.layers.flatten({ name: 'f' }), x);
+    x = ap(tf.layers.dense({ units: 4, name: 'o', ...init(4) }), x);
+    const qat = quantizeModel(tf.model({ inputs: inp, outputs: x }));
+    expect(qat.report.float).toEqual([]);
+    const data = tf.randomUniform([200, 9, 9, 2], -1, 1, 'float32', 3);
+    qat.calibrate(data);
+    const g = await convertQat(qat);
+    expect([...planExecution(g).values()].every((e) => e === 'int8')).toBe(true);
+    const qatOut = qat.predict(data).dataSync() as Float32Array;
+    const sim = simulate(g, [data]).outputs[0]!.data as Float32Array;
+    expect(Array.from(qatOut)).toEqual(Array.from(sim));
+    data.dispose();
+  });
+
   it('quantizeAnnotate + quantizeApply quantize only the annotated layers; float layers are listed in floatNodes', async () => {
     const model = buildLeNetBN(9);
     quantizeAnnotate(model.getLayer('fc1'));
