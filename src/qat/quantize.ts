@@ -19,8 +19,9 @@
 // int8 runtime's integer arithmetic, so the QAT model and the exported graph are one function.
 import { tf } from '../backend/float.js';
 import { assertFinite, assertInt, assertOneOf } from '../native/validate.js';
-import { activationBounds, channelLayout, fl32, perTensorLayout, weightLayout, type ChannelLayout, type WeightKind } from '../quant/scheme.js';
+import { activationBounds, channelLayout, dequantizeValue, fl32, perTensorLayout, weightLayout, type ChannelLayout, type WeightKind } from '../quant/scheme.js';
 import { int32Bias, requantMultipliers } from '../quant/params.js';
+import { buildLut } from '../kernels/ops.js';
 import { permutation, seededRandom } from '../data/random.js';
 import {
   assertBits, fakeQuant, fakeQuantParams, quantizeValues, RangeTracker, weightParams,
@@ -757,10 +758,36 @@ export class QatModel {
     const act = s.pre ? 'none' : s.act === 'relu' || s.act === 'relu6' ? s.act : 'none';
     let y = this.dequantizeInts(this.requantize(acc, requantMultipliers(sx, last.scales, pt.scale, C), pt, act), pt);
     if (s.pre) {
+      const lut = out.fixed ? undefined : this.lutKind(s);
+      if (lut) return this.lutExact(lut.kind, lut.alpha, y, pt, out);
       y = this.activationLayer(s.act!).apply(y) as tf.Tensor;
       y = this.fq(out, y, mode);
     }
     return y;
+  }
+
+  /**
+   * §11.5 table activation: the runtime's own 256-entry table (built by the native library)
+   * from the input's to the output's parameters, applied to the input's integers.
+   */
+  private lutExact(kind: 'relu' | 'leakyRelu' | 'elu' | 'sigmoid' | 'tanh', alpha: number, x: tf.Tensor, pin: FakeQuantParams, out: Quantizer): tf.Tensor {
+    const po = this.params(out);
+    const table = buildLut(kind, { x: { scale: pin.scale, zeroPoint: pin.zeroPoint, type: 'int8' }, y: { scale: po.scale, zeroPoint: po.zeroPoint, type: 'int8' }, alpha });
+    const values = Float32Array.from(table, (b) => dequantizeValue((b << 24) >> 24, po.scale, po.zeroPoint));
+    // Raw byte of q = (x / sx) + zx, as the runtime indexes the table.
+    const idx = tf.cast(tf.mod(tf.add(this.ints(x, pin), pin.zeroPoint + 256), 256), 'int32');
+    return tf.gather(tf.tensor1d(values), idx);
+  }
+
+  /** The table kind of an activation step or a conv step's non-clamp activation (undefined: none). */
+  private lutKind(s: Step): { kind: 'relu' | 'leakyRelu' | 'elu' | 'sigmoid' | 'tanh'; alpha: number } | undefined {
+    const named = (a: string) => (a === 'relu' || a === 'elu' || a === 'sigmoid' || a === 'tanh' ? { kind: a, alpha: 0.2 } as const : undefined);
+    if (s.kind === 'conv') return s.pre ? named(s.act!) : undefined;
+    if (s.className === 'Activation') return named(actName(s.config));
+    if (s.className === 'ELU' && (s.config.alpha ?? 1) === 1) return { kind: 'elu', alpha: 0.2 };
+    if (s.className === 'LeakyReLU') return { kind: 'leakyRelu', alpha: typeof s.config.alpha === 'number' ? s.config.alpha : 0.3 };
+    if (s.className === 'ReLU' && reluKind(s) === 'relu' && (s.config.max_value === null || s.config.max_value === undefined)) return { kind: 'relu', alpha: 0.2 };
+    return undefined;
   }
 
   /** 2-input Add/Subtract/Multiply/Maximum/Minimum, average pooling (§11.5, §11.4) and Concatenate (§11.7) in integer arithmetic. */
@@ -770,6 +797,8 @@ export class QatModel {
     if (!out || out.fixed || qs.some((q) => !q)) return undefined;
     const po = this.params(out);
     const pi = qs.map((q) => this.params(q!));
+    const lut = this.lutKind(s);
+    if (lut) return this.lutExact(lut.kind, lut.alpha, ins[0]!, pi[0]!, out);
     const d = ins.map((t, i) => this.ints(t, pi[i]!));
     const finish = (v: tf.Tensor) => this.dequantizeInts(tf.round(tf.clipByValue(v, -128 - po.zeroPoint, 127 - po.zeroPoint)), po);
     const m = (si: number) => fl32(fl32(si) / fl32(po.scale));

@@ -300,6 +300,34 @@ describe('QAT → convertQat → int8 graph', () => {
     data.dispose();
   });
 
+  it('table activations (sigmoid, tanh, ELU, LeakyReLU, ReLU layers; dense with a fused tanh): bit for bit with simulate', async () => {
+    const m = tf.sequential();
+    const init = (seed: number) => ({ kernelInitializer: tf.initializers.glorotUniform({ seed }) });
+    m.add(tf.layers.dense({ inputShape: [6], units: 8, activation: 'tanh', name: 'd1', ...init(1) }));
+    m.add(tf.layers.dense({ units: 8, name: 'd2', ...init(2) }));
+    m.add(tf.layers.activation({ activation: 'sigmoid', name: 'sig' }));
+    m.add(tf.layers.dense({ units: 8, name: 'd3', ...init(3) }));
+    m.add(tf.layers.leakyReLU({ alpha: 0.1, name: 'leaky' }));
+    m.add(tf.layers.elu({ name: 'elu' }));
+    m.add(tf.layers.dense({ units: 8, name: 'd4', ...init(4) }));
+    m.add(tf.layers.batchNormalization({ name: 'bn4' }));
+    m.add(tf.layers.reLU({ name: 'relu4' }));
+    m.add(tf.layers.activation({ activation: 'relu', name: 'relu5' }));
+    m.add(tf.layers.dense({ units: 3, name: 'out', ...init(5) }));
+    randomizeBatchNorm(m, 8);
+    const qat = quantizeModel(m);
+    expect(qat.report.float).toEqual([]);
+    const x = tf.randomUniform([400, 6], -2, 2, 'float32', 4);
+    qat.calibrate(x);
+    const g = await convertQat(qat);
+    expect([...planExecution(g).values()].every((e) => e === 'int8')).toBe(true);
+    expect(g.nodes.find((n) => n.name.startsWith('d1/'))!.attrs.activation).toBe('tanh');
+    const qatOut = qat.predict(x).dataSync() as Float32Array;
+    const sim = simulate(g, [x]).outputs[0]!.data as Float32Array;
+    expect(Array.from(qatOut)).toEqual(Array.from(sim));
+    x.dispose();
+  });
+
   it('quantizeAnnotate + quantizeApply quantize only the annotated layers; float layers are listed in floatNodes', async () => {
     const model = buildLeNetBN(9);
     quantizeAnnotate(model.getLayer('fc1'));
