@@ -21,7 +21,7 @@ import { tf } from '../backend/float.js';
 import { assertFinite, assertInt, assertOneOf } from '../native/validate.js';
 import { activationBounds, channelLayout, dequantizeValue, fl32, perTensorLayout, weightLayout, type ChannelLayout, type WeightKind } from '../quant/scheme.js';
 import { int32Bias, requantMultipliers } from '../quant/params.js';
-import { buildLut } from '../kernels/ops.js';
+import { buildLut, softmax as softmaxInt8 } from '../kernels/ops.js';
 import { permutation, seededRandom } from '../data/random.js';
 import {
   assertBits, fakeQuant, fakeQuantParams, quantizeValues, RangeTracker, weightParams,
@@ -758,6 +758,7 @@ export class QatModel {
     const act = s.pre ? 'none' : s.act === 'relu' || s.act === 'relu6' ? s.act : 'none';
     let y = this.dequantizeInts(this.requantize(acc, requantMultipliers(sx, last.scales, pt.scale, C), pt, act), pt);
     if (s.pre) {
+      if (out.fixed === SOFTMAX_OUT) return this.softmaxExact(y, pt);
       const lut = out.fixed ? undefined : this.lutKind(s);
       if (lut) return this.lutExact(lut.kind, lut.alpha, y, pt, out);
       y = this.activationLayer(s.act!).apply(y) as tf.Tensor;
@@ -779,6 +780,13 @@ export class QatModel {
     return tf.gather(tf.tensor1d(values), idx);
   }
 
+  /** §11.6 int8 softmax (the runtime's integer algorithm) of a fake-quantized tensor; output scale 1/256, zero point −128. */
+  private softmaxExact(x: tf.Tensor, pin: FakeQuantParams): tf.Tensor {
+    const q = Int8Array.from(this.ints(x, pin).dataSync(), (v) => v + pin.zeroPoint);
+    const y = softmaxInt8(q, x.shape, { xScale: pin.scale, yType: 'int8' }) as Int8Array;
+    return tf.tensor(Float32Array.from(y, (v) => dequantizeValue(v, SOFTMAX_OUT.scale, SOFTMAX_OUT.zeroPoint)), x.shape, 'float32');
+  }
+
   /** The table kind of an activation step or a conv step's non-clamp activation (undefined: none). */
   private lutKind(s: Step): { kind: 'relu' | 'leakyRelu' | 'elu' | 'sigmoid' | 'tanh'; alpha: number } | undefined {
     const named = (a: string) => (a === 'relu' || a === 'elu' || a === 'sigmoid' || a === 'tanh' ? { kind: a, alpha: 0.2 } as const : undefined);
@@ -794,7 +802,8 @@ export class QatModel {
   private int8OpExact(s: Step, ins: tf.Tensor[]): tf.Tensor | undefined {
     const out = this.tensorQuantizer.get(s.output);
     const qs = s.inputs.map((k) => this.tensorQuantizer.get(k));
-    if (!out || out.fixed || qs.some((q) => !q)) return undefined;
+    if (!out || qs.some((q) => !q)) return undefined;
+    if (out.fixed) return out.fixed === SOFTMAX_OUT && ins.length === 1 ? this.softmaxExact(ins[0]!, this.params(qs[0]!)) : undefined;
     const po = this.params(out);
     const pi = qs.map((q) => this.params(q!));
     const lut = this.lutKind(s);

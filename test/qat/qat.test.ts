@@ -231,6 +231,8 @@ describe('QAT → convertQat → int8 graph', () => {
     const c = compare(qatOut, sim, 10, 1 / 256);
     expect(c.agree).toBeGreaterThanOrEqual(0.999);
     expect(c.steps).toBeLessThanOrEqual(1 + 1e-5);
+    // The int8 softmax (§11.6) included: the same function.
+    expect(Array.from(qatOut)).toEqual(Array.from(sim));
 
     const dir = mkdtempSync(join(tmpdir(), 'qat-'));
     try {
