@@ -210,7 +210,7 @@ async function main(): Promise<void> {
     `Machine: ${machine}. Float backend of the tfjs rows: ${describeFloatBackend(backend)} (tfjs-node does not install here); tfjs-cpu only for the small model.`,
     '',
     `Models (random seeded weights; int8 = PTQ quantize() calibrated on 8 inputs, per-channel weights; dynamic = §12.4): ${cases.map((c) => `${c.name} ${c.gmac.toFixed(3)} GMAC/image`).join('; ')}.`,
-    'Median wall time per call (including the copy of inputs/outputs across N-API); batch-8 column is images per second. "threads" is the shared pool size (setThreads) and the session option. tfjs-wasm and all our configurations run interleaved round by round (one batch-1 and one batch-8 call each per round), so the ratios compare like with like on a shared machine; tfjs-cpu is timed on its own.',
+    'Median wall time per call (including the N-API call and the promise: inputs are read in place, outputs written into the result arrays); batch-8 column is images per second. "threads" is the shared pool size (setThreads) and the session option. tfjs-wasm and all our configurations run interleaved round by round (one batch-1 and one batch-8 call each per round), so the ratios compare like with like on a shared machine; tfjs-cpu is timed on its own.',
     '',
     toMarkdown(table),
     `Issue 5 targets on ${mb}:`,
