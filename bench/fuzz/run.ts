@@ -1,6 +1,6 @@
 // Seeded mutation fuzzing of the TypeScript readers for a time budget per target: TF.js graph
 // models, layers models and the tfjs-quant format (with affine and deep-compression weights)
-// through loadModel, and .npy files through readNpy when present. Every input must load or
+// through loadModel, and .npy files through readNpy. Every input must load or
 // fail with the reader's own error type naming what is wrong; anything else (another
 // exception, a hang over 5 s) is counted as a finding and printed.
 // Usage: tsx bench/fuzz/run.ts [seconds per target]
@@ -55,10 +55,9 @@ await fuzzModels('graph model (model.json + shards)', graph.files);
 await fuzzModels('layers model', cnn);
 await fuzzModels('tfjs-quant format (deep-compression entries)', native);
 
-// .npy reader (src/io/npy.ts) when it exists.
-const npy = await import('../../src/io/npy.js' as string).catch(() => undefined) as
-  | { writeNpy: (data: Float32Array, shape: number[]) => Uint8Array; readNpy: (bytes: Uint8Array) => unknown } | undefined;
-if (npy) {
+// .npy reader (src/io/npy.ts).
+{
+  const npy = await import('../../src/io/npy.js');
   const r = rng(9);
   const base = npy.writeNpy(Float32Array.from({ length: 24 }, (_, i) => i / 7), [2, 3, 4]);
   const end = Date.now() + seconds * 1000;
@@ -66,10 +65,10 @@ if (npy) {
   while (Date.now() < end) {
     const b = mutateBytes(r, base);
     try {
-      npy.readNpy(b);
+      npy.readNpy(b, 'fuzz.npy');
       ok++;
     } catch (e) {
-      if (!(e instanceof Error) || !/npy/i.test(e.message)) {
+      if (!(e instanceof npy.NpyError) || !e.message.includes('fuzz.npy')) {
         findings++;
         console.error(`npy #${tried}: ${(e as Error)?.constructor?.name}: ${(e as Error)?.message}`);
       }
