@@ -11,6 +11,13 @@
 
 namespace tfjq {
 namespace gemm {
+namespace {
+struct DynamicScratch {
+  AlignedBuffer q;
+  std::vector<float> scales;
+  std::vector<int32_t> zps;
+};
+}  // namespace
 
 void DynamicGemm(const DynamicGemmArgs& d) {
   if (d.b == nullptr || d.b->empty()) throw std::invalid_argument("b (packed weights) must not be empty");
@@ -19,9 +26,18 @@ void DynamicGemm(const DynamicGemmArgs& d) {
   if (d.ldx < k) throw std::invalid_argument("ldx must be at least k = " + std::to_string(k));
   if (d.m > 0 && (d.x == nullptr || d.c == nullptr)) throw std::invalid_argument("x and c must not be null");
   const int64_t rows = d.per_row ? std::max<int64_t>(d.m, 1) : 1;
-  std::vector<float> scales(static_cast<size_t>(rows), 1.0f);
-  std::vector<int32_t> zps(static_cast<size_t>(rows), 0);
-  AlignedBuffer q(static_cast<size_t>(std::max<int64_t>(1, d.m * k)));
+  // Per-thread scratch reused across calls: a fresh m·k buffer per call meant page faults
+  // on every call (the quantized activations of a 12544 × 27 layer are 330 KB).
+  // DynamicGemm does not re-enter itself, so one buffer per thread suffices.
+  thread_local DynamicScratch t;
+  DynamicScratch& s = t;
+  s.scales.assign(static_cast<size_t>(rows), 1.0f);
+  s.zps.assign(static_cast<size_t>(rows), 0);
+  const size_t qbytes = static_cast<size_t>(std::max<int64_t>(1, d.m * k));
+  if (s.q.size() < qbytes) s.q.Reset(qbytes);
+  AlignedBuffer& q = s.q;
+  std::vector<float>& scales = s.scales;
+  std::vector<int32_t>& zps = s.zps;
   if (d.m > 0) quant::DynamicQuantizeU8(d.x, d.m, k, d.ldx, d.per_row, q.data(), scales.data(), zps.data(), d.threads);
   GemmArgs g;
   g.m = d.m;

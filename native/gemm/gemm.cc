@@ -37,7 +37,9 @@ namespace {
 
 using internal::EpiCtx;
 using internal::EpiRow;
+using internal::EpilogueFn;
 using internal::KernelSet;
+using internal::PackAFn;
 
 [[noreturn]] void Bad(const std::string& msg) { throw std::invalid_argument(msg); }
 
@@ -207,6 +209,23 @@ void GemmPacked(const GemmArgs& g, const EpiCtx& ctx, const KernelSet& ks) {
   std::atomic<int64_t> next{0};
   const uint8_t* a_base = static_cast<const uint8_t*>(g.a);
 
+  // Loop-invariant values as locals: the per-row packing loop below must not reload them
+  // through the lambda's captures or re-resolve the thread_local scratch (a
+  // __tls_get_addr call per row in a shared object) — at K = 16–32 that bookkeeping cost
+  // as much as the microkernel.
+  const int64_t lda = g.lda;
+  const int32_t* a_zps = g.a_zero_points;
+  const bool za_per_row = g.a_zero_point_per_row;
+  const bool float_out = g.epilogue.output == OutputType::kFloat32;
+  const float* a_scales = g.epilogue.a_scales;
+  const bool sa_per_row = g.epilogue.a_scale_per_row;
+  const int8_t* b_panels = b.panels();
+  const int64_t panel_stride = b.panel_stride();
+  const int a_offset = ks.a_offset;
+  const PackAFn pack_a = ks.pack_a;
+  const EpilogueFn epilogue = ks.epilogue;
+  const int mr = ks.mr;
+
   auto run_task = [&](int64_t t) {
     Scratch& s = t_scratch;
     const int64_t mb = t / plan.nblocks, nb = t % plan.nblocks;
@@ -217,21 +236,22 @@ void GemmPacked(const GemmArgs& g, const EpiCtx& ctx, const KernelSet& ks) {
       const size_t need = static_cast<size_t>(plan.mc * astride);
       if (s.apack.size() < need) s.apack.Reset(need);
       if (s.rows.size() < static_cast<size_t>(plan.mc)) s.rows.resize(static_cast<size_t>(plan.mc));
-      for (int64_t i = 0; i < mc; i++) {
-        const uint8_t* src = a_base + (m0 + i) * g.lda;
-        ks.pack_a(src, k, kpad, xor_mask, s.apack.data() + i * astride);
+      uint8_t* apack = s.apack.data();
+      EpiRow* rows_info = s.rows.data();
+      const uint8_t* src = a_base + m0 * lda;
+      for (int64_t i = 0; i < mc; i++, src += lda) {
+        pack_a(src, k, kpad, xor_mask, apack + i * astride);
         const int64_t row = m0 + i;
-        const int32_t za_u8 = g.a_zero_points[g.a_zero_point_per_row ? row : 0] + za_shift;
-        EpiRow& r = s.rows[static_cast<size_t>(i)];
-        r.za = za_u8 - ks.a_offset;
+        const int32_t za_u8 = a_zps[za_per_row ? row : 0] + za_shift;
+        EpiRow& r = rows_info[i];
+        r.za = za_u8 - a_offset;
         r.zbc = 0;
         if (need_rowsum) {
           uint32_t sum = 0;
           for (int64_t kk = 0; kk < k; kk++) sum += static_cast<uint8_t>(src[kk] ^ xor_mask);
           r.zbc = static_cast<int32_t>(static_cast<uint32_t>(k) * static_cast<uint32_t>(za_u8) - sum);
         }
-        r.sa = 0.0f;
-        if (g.epilogue.output == OutputType::kFloat32) r.sa = g.epilogue.a_scales[g.epilogue.a_scale_per_row ? row : 0];
+        r.sa = float_out ? a_scales[sa_per_row ? row : 0] : 0.0f;
       }
       s.packed_call = call_id;
       s.packed_mb = mb;
@@ -240,13 +260,14 @@ void GemmPacked(const GemmArgs& g, const EpiCtx& ctx, const KernelSet& ks) {
     if (s.acc.size() < acc_need) s.acc.Reset(acc_need);
     int32_t* acc = s.acc.as<int32_t>();
     const uint8_t* ap = s.apack.data();
+    const EpiRow* rows_info = s.rows.data();
     if (mc == 1 && plan.kblocks == 1 && ks.gemv[0] != nullptr) {
       // Dedicated GEMV: up to 4 panels per call.
       for (int64_t p = p0; p < p1; p += 4) {
         const int np = static_cast<int>(std::min<int64_t>(4, p1 - p));
-        ks.gemv[np - 1](kg_total, ap, b.panels() + p * b.panel_stride(), b.panel_stride(), acc + (p - p0) * nr);
+        ks.gemv[np - 1](kg_total, ap, b_panels + p * panel_stride, panel_stride, acc + (p - p0) * nr);
         const int64_t n0 = p * nr;
-        ks.epilogue(c, acc + (p - p0) * nr, ldacc, s.rows.data(), m0, 1, n0, std::min<int64_t>(np * nr, n - n0));
+        epilogue(c, acc + (p - p0) * nr, ldacc, rows_info, m0, 1, n0, std::min<int64_t>(np * nr, n - n0));
       }
       return;
     }
@@ -256,15 +277,17 @@ void GemmPacked(const GemmArgs& g, const EpiCtx& ctx, const KernelSet& ks) {
       const bool last = kb + 1 == plan.kblocks;
       const int64_t a_off = g0 * ks.kgroup * ks.a_bytes_per_k;
       for (int64_t p = p0; p < p1; p++) {
-        const int8_t* bp = b.panels() + p * b.panel_stride() + g0 * nr * ks.kgroup;
+        const int8_t* bp = b_panels + p * panel_stride + g0 * nr * ks.kgroup;
         const int64_t n0 = p * nr;
         const int64_t cols = std::min<int64_t>(nr, n - n0);
         int32_t* accp = acc + (p - p0) * nr;
-        for (int64_t i0 = 0; i0 < mc; i0 += ks.mr) {
-          const int rows = static_cast<int>(std::min<int64_t>(ks.mr, mc - i0));
+        for (int64_t i0 = 0; i0 < mc; i0 += mr) {
+          const int rows = static_cast<int>(std::min<int64_t>(mr, mc - i0));
           ks.kernels[rows - 1](gcount, ap + i0 * astride + a_off, astride, bp, accp + i0 * ldacc, ldacc, kb > 0);
-          if (last) ks.epilogue(c, accp + i0 * ldacc, ldacc, s.rows.data() + i0, m0 + i0, rows, n0, cols);
         }
+        // One epilogue call per panel and row block (the tile is still in L1): the per-column
+        // parameters are loaded once per call, not once per microkernel tile.
+        if (last) epilogue(c, accp, ldacc, rows_info, m0, static_cast<int>(mc), n0, cols);
       }
     }
   };
