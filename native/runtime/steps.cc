@@ -12,6 +12,11 @@
 //   conv_dyn      x f32 → y f32, temps [col f32] unless direct
 //                 ints [geom, per_row, act] floats [alpha] weights [w i8 K×N, w_scales f32 N, bias f32|-1]
 //   matmul_dyn    ints [per_row, act] floats [alpha], weights as conv_dyn
+//   conv_dyn4     int4 weights (§12.5, DynamicGemmInt4), packed once by PackInt4; temps as conv_dyn
+//                 ints [geom, per_row, act, group_size] floats [alpha]
+//                 weights [w i8 K×N in [-8, 7], w_scales f32 groups×N, w_zero_points i32 groups×N|-1, bias f32|-1]
+//                 (groups = ceil(K / group_size), 1 when group_size is 0 or >= K)
+//   matmul_dyn4   ints [per_row, act, group_size] floats [alpha], weights as conv_dyn4
 //   conv_f32      ints [geom, act] floats [alpha]        weights [w f32 kh·kw·C·N, bias f32|-1]
 //   matmul_f32    ints [act] floats [alpha]              weights [w f32 K×N, bias f32|-1]
 //   dw_i8         ints [geom, multiplier, za, zo, qmin, qmax]  weights [w i8, bias i32|-1, mult f32]
@@ -57,6 +62,7 @@
 #include "common/cpu.h"
 #include "common/thread_pool.h"
 #include "gemm/gemm.h"
+#include "gemm/gemm_int4.h"
 #include "ops/ops.h"
 #include "quant/quantize.h"
 #include "train/conv_train.h"
@@ -239,14 +245,14 @@ void Im2Col(const ops::ConvGeom& g, const T* x, T pad, T* a, int64_t lda, int th
   });
 }
 
-// ---------------------------------------------------------------- GEMM steps (int8, dynamic)
+// ---------------------------------------------------------------- GEMM steps (int8, dynamic, dynamic int4)
 
 class GemmStep : public Step {
  public:
-  enum Kind { kInt8, kDynamic };
+  enum Kind { kInt8, kDynamic, kDynamicInt4 };
   GemmStep(const Spec& p, Kind kind, bool conv) : kind_(kind), conv_(conv) {
     const int x = p.s.inputs.size() == 1 ? p.s.inputs[0] : -1;
-    p.Arity(1, 1, SIZE_MAX, SIZE_MAX, 3);
+    p.Arity(1, 1, SIZE_MAX, SIZE_MAX, kind == kDynamicInt4 ? 4 : 3);
     const int y = p.s.outputs[0];
     size_t at = 0;
     if (conv_) {
@@ -254,7 +260,7 @@ class GemmStep : public Step {
       geo_ = ParseGeo(p, 0);
       at = 10;
     }
-    const size_t nint = at + (kind == kInt8 ? 4 : 2);
+    const size_t nint = at + (kind == kInt8 ? 4 : kind == kDynamic ? 2 : 3);
     if (p.s.ints.size() != nint) Bad("expects " + std::to_string(nint) + " int parameters");
     const WeightSpec* w = p.W(0, DType::kI8, -1, false, "weights");
     Dims xs = p.Shape1(x), ys = p.Shape1(y);
@@ -287,6 +293,8 @@ class GemmStep : public Step {
       mult_ = WPtr<float>(m);
       mult_per_channel_ = m->length() == n_ && n_ != 1;
       for (int64_t i = 0; i < m->length(); i++) if (!(std::isfinite(mult_[i]) && mult_[i] > 0)) Bad("multipliers must be finite and > 0");
+    } else if (kind_ == kDynamicInt4) {
+      ParseInt4(p, x, y, at, *w);
     } else {
       p.Type(x, DType::kF32, "input");
       p.Type(y, DType::kF32, "output");
@@ -312,12 +320,20 @@ class GemmStep : public Step {
     } else if (!p.s.temps.empty()) {
       Bad("unexpected temporary buffer");
     }
-    packed_ = gemm::PackB(reinterpret_cast<const int8_t*>(w->bytes.data()), k_, n_, gemm::BLayout::kKN, n_, nullptr, false, ActiveIsa());
+    if (kind_ != kDynamicInt4) {
+      packed_ = gemm::PackB(reinterpret_cast<const int8_t*>(w->bytes.data()), k_, n_, gemm::BLayout::kKN, n_, nullptr, false, ActiveIsa());
+    }
     weight_index_ = p.s.weights[0];
   }
 
-  size_t OwnedBytes() const override { return packed_.byte_length(); }
-  std::vector<int> PackedWeights() const override { return {weight_index_}; }
+  size_t OwnedBytes() const override { return kind_ == kDynamicInt4 ? packed4_.byte_length() : packed_.byte_length(); }
+  // int4: values, scales and zero points live only in the packed form (the bias is read at run time).
+  std::vector<int> PackedWeights() const override {
+    if (kind_ != kDynamicInt4) return {weight_index_};
+    std::vector<int> v{weight_index_, scales_index_};
+    if (zp_index_ >= 0) v.push_back(zp_index_);
+    return v;
+  }
 
   void Run(RunContext& c) const override {
     const int x = inputs[0], y = outputs[0];
@@ -351,6 +367,20 @@ class GemmStep : public Step {
       g.epilogue.qmin = qmin_;
       g.epilogue.qmax = qmax_;
       gemm::Gemm(g);
+    } else if (kind_ == kDynamicInt4) {
+      gemm::DynamicInt4Args d;
+      d.m = m;
+      d.x = static_cast<const float*>(a);
+      d.ldx = k_;
+      d.per_row = per_row_;
+      d.b = &packed4_;
+      d.out.bias = bias_f32_;
+      d.out.activation = act_ == 1 ? gemm::Activation::kRelu : act_ == 2 ? gemm::Activation::kRelu6 : gemm::Activation::kNone;
+      d.out.c = c.P<float>(y);
+      d.out.ldc = n_;
+      d.threads = c.threads;
+      gemm::DynamicGemmInt4(d);
+      if (act_ > 2) ApplyActF32(act_, alpha_, c.P<float>(y), m * n_, c.threads);
     } else {
       gemm::DynamicGemmArgs d;
       d.m = m;
@@ -371,6 +401,35 @@ class GemmStep : public Step {
   }
 
  private:
+  // conv_dyn4 / matmul_dyn4: ints [.., per_row, act, group_size], weights [w, scales, zero points|-1, bias|-1].
+  void ParseInt4(const Spec& p, int x, int y, size_t at, const WeightSpec& w) {
+    p.Type(x, DType::kF32, "input");
+    p.Type(y, DType::kF32, "output");
+    per_row_ = p.Int(at, 0, 1, "per_row") == 1;
+    act_ = ActCode(p, at + 1);
+    const int64_t gs = p.Int(at + 2, 0, gemm::kMaxK, "group_size");
+    if (gs != 0 && gs % gemm::kInt4BlockK != 0) Bad("group_size must be 0 (per column) or a multiple of 8, got " + std::to_string(gs));
+    if (p.s.floats.size() != 1) Bad("expects 1 float parameter (alpha)");
+    alpha_ = p.Float(0);
+    const int64_t groups = gs == 0 || gs >= k_ ? 1 : (k_ + gs - 1) / gs;
+    const int8_t* wv = reinterpret_cast<const int8_t*>(w.bytes.data());
+    for (int64_t i = 0; i < k_ * n_; i++) {
+      if (wv[i] < -8 || wv[i] > 7) Bad("int4 weights[" + std::to_string(i) + "] = " + std::to_string(wv[i]) + " is outside [-8, 7]");
+    }
+    const WeightSpec* ws = p.W(1, DType::kF32, groups * n_, false, "int4 weight scales (groups × N)");
+    const float* sc = WPtr<float>(ws);
+    for (int64_t i = 0; i < groups * n_; i++) if (!(std::isfinite(sc[i]) && sc[i] > 0)) Bad("int4 weight scales must be finite and > 0");
+    const WeightSpec* zs = p.W(2, DType::kI32, groups * n_, true, "int4 weight zero points (groups × N)");
+    const int32_t* zp = WPtr<int32_t>(zs);
+    if (zp != nullptr) {
+      for (int64_t i = 0; i < groups * n_; i++) if (zp[i] < -8 || zp[i] > 7) Bad("int4 weight zero points must be in [-8, 7]");
+    }
+    bias_f32_ = WPtr<float>(p.W(3, DType::kF32, n_, true, "bias"));
+    packed4_ = gemm::PackInt4(wv, k_, n_, gemm::BLayout::kKN, n_, gs, sc, zp, gemm::Int4DefaultIsa());
+    scales_index_ = p.s.weights[1];
+    zp_index_ = p.s.weights[2];
+  }
+
   Kind kind_;
   bool conv_, direct_ = true;
   Geo geo_{};
@@ -385,7 +444,8 @@ class GemmStep : public Step {
   const float* w_scales_ = nullptr;
   const float* bias_f32_ = nullptr;
   gemm::PackedB packed_;
-  int weight_index_ = -1;
+  gemm::PackedInt4 packed4_;
+  int weight_index_ = -1, scales_index_ = -1, zp_index_ = -1;
 };
 
 // ---------------------------------------------------------------- float conv / matmul (native/train kernels)
@@ -1159,6 +1219,8 @@ std::unique_ptr<Step> MakeStep(const StepSpec& s, const Session& session) {
   if (op == "matmul_i8") return std::make_unique<GemmStep>(p, GemmStep::kInt8, false);
   if (op == "conv_dyn") return std::make_unique<GemmStep>(p, GemmStep::kDynamic, true);
   if (op == "matmul_dyn") return std::make_unique<GemmStep>(p, GemmStep::kDynamic, false);
+  if (op == "conv_dyn4") return std::make_unique<GemmStep>(p, GemmStep::kDynamicInt4, true);
+  if (op == "matmul_dyn4") return std::make_unique<GemmStep>(p, GemmStep::kDynamicInt4, false);
   if (op == "conv_f32") return std::make_unique<FloatGemmStep>(p, true);
   if (op == "matmul_f32") return std::make_unique<FloatGemmStep>(p, false);
   if (op == "dw_i8") return std::make_unique<DepthwiseStep>(p, true);

@@ -89,6 +89,45 @@ export function weightOf(g: Graph, n: Node): Constant | undefined {
   return c?.quantization?.affine?.dtype === 'int8' && c.quantization.affine.values instanceof Int8Array ? c : undefined;
 }
 
+/** The weight's K (values per output channel) and N of a Conv2D / MatMul weight constant, as the GEMM sees it. */
+function gemmDims(n: Node, shape: readonly number[]): { k: number; n: number; axis: number } | undefined {
+  if (n.op === 'MatMul' && shape.length === 2) {
+    return n.attrs.transpose_b === true ? { k: shape[1]!, n: shape[0]!, axis: 0 } : { k: shape[0]!, n: shape[1]!, axis: 1 };
+  }
+  if (n.op === 'Conv2D' && shape.length === 4) return { k: shape[0]! * shape[1]! * shape[2]!, n: shape[3]!, axis: 3 };
+  return undefined;
+}
+
+/** Values per group of an int4 weight as the kernels take it (0: one group per output channel). */
+export function int4KernelGroupSize(groupSize: number | undefined, k: number): number {
+  return groupSize === undefined || groupSize === 0 || groupSize >= k ? 0 : groupSize;
+}
+
+/**
+ * The int4 weight (§12.5) of a dynamic Conv2D / MatMul when the int4 kernel takes it as it is
+ * annotated: `affine.dtype` 'int4', Int8Array values in [−8, 7] (one per element), output
+ * channel on the GEMM's N axis (axisCount 1), group size 0 or a multiple of 8, scales (finite,
+ * > 0) and zero points ([−8, 7]) with groups × N entries, 1 ≤ K ≤ 65536. Anything else:
+ * undefined (the node then runs float on the dequantized weight, as before).
+ */
+export function int4WeightOf(g: Graph, n: Node): Constant | undefined {
+  if (n.op !== 'Conv2D' && n.op !== 'MatMul') return undefined;
+  const c = g.constants.get(n.inputs[1]!);
+  const a = c?.quantization?.affine;
+  if (!c || a?.dtype !== 'int4' || !(a.values instanceof Int8Array) || a.values.length !== c.data.length) return undefined;
+  const d = gemmDims(n, c.shape);
+  if (!d || a.axis !== d.axis || (a.axisCount ?? 1) !== 1 || d.k < 1 || d.k > 65536 || d.n < 1) return undefined;
+  const gs = int4KernelGroupSize(a.groupSize, d.k);
+  if (!Number.isInteger(gs) || gs < 0 || gs % 8 !== 0) return undefined;
+  const groups = gs === 0 ? 1 : Math.ceil(d.k / gs);
+  if (!(a.scales instanceof Float32Array) || a.scales.length !== groups * d.n) return undefined;
+  if (a.zeroPoints.length !== groups * d.n) return undefined;
+  for (const s of a.scales) if (!(s > 0) || !Number.isFinite(s)) return undefined;
+  for (const z of a.zeroPoints) if (!(z >= -8 && z <= 7)) return undefined;
+  for (const v of a.values) if (v < -8 || v > 7) return undefined;
+  return c;
+}
+
 /** The non-constant inputs of a node that carry activations (for Conv2DBackpropInput: dy). */
 export function activationInputs(g: Graph, n: Node): string[] {
   if (n.op === 'Conv2DBackpropInput') return [n.inputs[2]!];
@@ -166,7 +205,8 @@ export function planExecution(g: Graph): Map<string, NodeExecution> {
       if (int8Obstacle(g, n, info, acts) === undefined) e = 'int8';
     } else if (info?.mode === 'dynamic' && !info.floatNodes.includes(n.name) && !n.opaque
       && (n.op === 'Conv2D' || (n.op === 'MatMul' && n.attrs.transpose_a !== true))
-      && (g.constants.get(n.inputs[1]!)?.quantization?.affine?.dtype === 'int8')) {
+      && (g.constants.get(n.inputs[1]!)?.quantization?.affine?.dtype === 'int8' || int4WeightOf(g, n) !== undefined)) {
+      // int8 weights: §12.4; int4 weights: §12.5's dynamic int4 GEMM (int4WeightOf tells them apart).
       e = 'dynamic';
     }
     plan.set(n.name, e);

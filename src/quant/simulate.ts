@@ -2,19 +2,21 @@
 // int8 nodes through the bit-exact native kernels (src/kernels: im2col + packed GEMM with the
 // requantize epilogue, depthwise, pooling, elementwise, tables, softmax, data movement), float
 // nodes through tfjs (the same OPS table as execute()), conversions where a tensor is consumed
-// (§12.2), `dynamic` Conv2D/MatMul through dynamicGemm (§12.4). The native runtime must equal
+// (§12.2), `dynamic` Conv2D/MatMul through dynamicGemm (§12.4), or dynamicGemmInt4 when the
+// weight is int4 (§12.5). The native runtime must equal
 // this on every int8 tensor, bit for bit; reports compare it with float execution.
 import { tf } from '../backend/float.js';
 import { asModelError, ModelFormatError } from '../model/errors.js';
 import { constantTensor, type GraphInputs } from '../model/execute.js';
-import { parseTensorName, type Graph, type Node } from '../model/ir.js';
+import { parseTensorName, type Constant, type Graph, type Node } from '../model/ir.js';
 import { executeOpaque } from '../model/opaque.js';
 import { attrBool, attrInts, attrNum, attrStr, convPad, OPS } from '../model/ops.js';
 import { dynamicGemm, gemm, packWeights, type PackedWeights } from '../kernels/gemm.js';
+import { dynamicGemmInt4, packInt4Weights, type Int4PackedWeights } from '../kernels/int4.js';
 import * as K from '../kernels/ops.js';
 import { dequantize, quantize } from '../kernels/quantize.js';
 import {
-  activationTable, constantOperandParams, int32Bias, planExecution, preactName, quantizationInfo,
+  activationTable, constantOperandParams, int32Bias, int4KernelGroupSize, int4WeightOf, planExecution, preactName, quantizationInfo,
   requantMultipliers, SOFTMAX_INT8_PARAMS, weightOf, type ActivationParams, type NodeExecution,
 } from './params.js';
 import { activationBounds, type QParams } from './scheme.js';
@@ -56,6 +58,24 @@ function packedOf(values: Int8Array, k: number, n: number, layout: 'kn' | 'nk'):
   const key = `${k}x${n}${layout}`;
   let p = m.get(key);
   if (!p || p.disposed) m.set(key, (p = packWeights(values, { k, n, layout })));
+  return p;
+}
+
+const pack4Cache = new WeakMap<Int8Array, Map<string, Int4PackedWeights>>();
+
+/** Packed int4 weights of a constant annotated per §12.5 (cached per values array and layout). */
+function packedInt4Of(w: Constant, k: number, n: number, layout: 'kn' | 'nk'): Int4PackedWeights {
+  const aff = w.quantization!.affine!;
+  const values = aff.values as Int8Array;
+  let m = pack4Cache.get(values);
+  if (!m) pack4Cache.set(values, (m = new Map()));
+  const groupSize = int4KernelGroupSize(aff.groupSize, k);
+  const key = `${k}x${n}${layout}g${groupSize}`;
+  let p = m.get(key);
+  if (!p || p.disposed) {
+    const zp = aff.zeroPoints.some((z) => z !== 0) ? { zeroPoints: aff.zeroPoints } : {};
+    m.set(key, (p = packInt4Weights(values, { k, n, layout, groupSize, scales: aff.scales, ...zp })));
+  }
   return p;
 }
 
@@ -311,7 +331,11 @@ function runInt8(g: Graph, n: Node, ins: (t: string) => QVal, acts: Record<strin
   }
 }
 
-/** §12.4: Conv2D / MatMul with int8 weights on float input, dequantized to float32 in the GEMM. */
+/**
+ * §12.4: Conv2D / MatMul with int8 weights on float input, dequantized to float32 in the GEMM;
+ * §12.5: the same with int4 weights through the dynamic int4 GEMM (float bias and relu/relu6
+ * in its epilogue, other activations after it as for int8).
+ */
 function runDynamic(g: Graph, n: Node, x: Float32Array, xShape: number[], perRow: boolean): { data: Float32Array; shape: number[] } {
   const w = g.constants.get(n.inputs[1]!)!;
   const aff = w.quantization!.affine!;
@@ -341,10 +365,19 @@ function runDynamic(g: Graph, n: Node, x: Float32Array, xShape: number[], perRow
     a = x; rows = xShape[0]!; ldx = k;
     shape = [rows, nOut];
   }
-  let y = dynamicGemm(a, packedOf(values, k, nOut, layout), {
-    m: rows, perRow, ldx, wScales: aff.scales.length === 1 ? aff.scales[0]! : aff.scales,
-    ...(biasC ? { biasF32: biasC.data as Float32Array } : {}), activation: clampAct(act),
-  });
+  let y: Float32Array;
+  if (int4WeightOf(g, n)) {
+    // dynamicGemmInt4 takes x as m × k exactly (im2col rows are k long unless asked otherwise).
+    if (ldx !== k) throw new ModelFormatError(`im2col row stride ${ldx} != K ${k}`, { node: n.name });
+    y = dynamicGemmInt4(a.subarray(0, rows * k), packedInt4Of(w, k, nOut, layout), {
+      m: rows, perRow, ...(biasC ? { bias: biasC.data as Float32Array } : {}), activation: clampAct(act),
+    });
+  } else {
+    y = dynamicGemm(a, packedOf(values, k, nOut, layout), {
+      m: rows, perRow, ldx, wScales: aff.scales.length === 1 ? aff.scales[0]! : aff.scales,
+      ...(biasC ? { biasF32: biasC.data as Float32Array } : {}), activation: clampAct(act),
+    });
+  }
   if (act === 'prelu') y = K.prelu(y, g.constants.get(n.inputs[3]!)!.data as Float32Array);
   else if (LUT_KIND[act]) y = K.activation(LUT_KIND[act]!, y, attrNum(n, 'leakyrelu_alpha', 0.2));
   return { data: y, shape };

@@ -4,7 +4,7 @@
 // segments (nodes the runtime cannot run, executed by src/model/execute.ts).
 //
 // Per node: int8 (§12.2, decided by planExecution of src/quant/params.ts, shared with the
-// simulation), dynamic (§12.4) or float; then native when a kernel exists for it, tfjs
+// simulation), dynamic (§12.4; with int4 weights §12.5, packed once natively) or float; then native when a kernel exists for it, tfjs
 // otherwise. Conversions follow §12.2: an int8 consumer of a float tensor quantizes it with
 // the tensor's parameters, a float consumer of an int8 tensor dequantizes it, once per tensor
 // and segment; tensors crossing a segment boundary are float32.
@@ -17,12 +17,12 @@ import { inferShapes } from '../model/shape-inference.js';
 import * as K from '../kernels/ops.js';
 import { quantize } from '../kernels/quantize.js';
 import {
-  activationTable, constantOperandParams, int32Bias, planExecution, preactName, quantizationInfo, requantMultipliers,
+  activationTable, constantOperandParams, int32Bias, int4KernelGroupSize, int4WeightOf, planExecution, preactName, quantizationInfo, requantMultipliers,
   SOFTMAX_INT8_PARAMS, weightOf, type ActivationParams, type NodeExecution,
 } from '../quant/params.js';
 import { activationBounds, type QParams } from '../quant/scheme.js';
 
-export type Placement = 'native-int8' | 'native-dynamic' | 'native-float' | 'tfjs';
+export type Placement = 'native-int8' | 'native-dynamic' | 'native-dynamic-int4' | 'native-float' | 'tfjs';
 
 export interface PlannedNode {
   node: string;
@@ -242,7 +242,7 @@ function decide(g: Graph, n: Node, exec: NodeExecution): PlannedNode {
     if (INT8_NATIVE.has(n.op)) return { ...base, placement: 'native-int8' };
     return { ...base, placement: 'tfjs', reason: `no native int8 kernel for ${n.op}` };
   }
-  if (exec === 'dynamic') return { ...base, placement: 'native-dynamic' };
+  if (exec === 'dynamic') return { ...base, placement: int4WeightOf(g, n) ? 'native-dynamic-int4' : 'native-dynamic' };
   if (FLOAT_NATIVE.has(n.op)) return { ...base, placement: 'native-float' };
   return { ...base, placement: 'tfjs', reason: `no native kernel for ${n.op}` };
 }
@@ -570,7 +570,7 @@ function emitMove(b: SegmentBuilder, g: Graph, n: Node, x: number, y: number, pa
   }
 }
 
-function emitFloat(b: SegmentBuilder, g: Graph, n: Node, dynamic: boolean, perRow: boolean): void {
+function emitFloat(b: SegmentBuilder, g: Graph, n: Node, dynamic: false | 'int8' | 'int4', perRow: boolean): void {
   const out = n.outputs[0]!;
   const yShape = b.shape(out);
   const op = n.op;
@@ -590,6 +590,20 @@ function emitFloat(b: SegmentBuilder, g: Graph, n: Node, dynamic: boolean, perRo
       const [kh, kw, , m] = c.shape as [number, number, number, number];
       const geo = geometry(n, b.shape(n.inputs[0]!), [kh, kw], false);
       b.step({ op: 'dw_f32', inputs: [x], outputs: [y], ints: [...geo, m, code], floats: [alpha], weights: [b.weight(c.data as Float32Array), bias] });
+    } else if (dynamic === 'int4') {
+      // §12.5: values K×N in [−8, 7], scales / zero points [groups][N] (already in N order for
+      // a transposed MatMul weight), packed once by PackInt4 at session creation.
+      const aff = c.quantization!.affine!;
+      const { w, k } = convWeightsKN(g, n, aff.values as Int8Array);
+      const gs = int4KernelGroupSize(aff.groupSize, k);
+      const zp = aff.zeroPoints.some((z) => z !== 0) ? b.weight(aff.zeroPoints) : -1;
+      const ws = [b.weight(w), b.weight(aff.scales), zp, bias];
+      if (op === 'Conv2D') {
+        const geo = geometry(n, b.shape(n.inputs[0]!), [c.shape[0]!, c.shape[1]!], false);
+        b.step({ op: 'conv_dyn4', inputs: [x], outputs: [y], temps: im2colTemp(b, geo, yShape, k, DT.f32), ints: [...geo, +perRow, code, gs], floats: [alpha], weights: ws });
+      } else {
+        b.step({ op: 'matmul_dyn4', inputs: [x], outputs: [y], ints: [+perRow, code, gs], floats: [alpha], weights: ws });
+      }
     } else if (dynamic) {
       const aff = c.quantization!.affine!;
       const { w, k } = convWeightsKN(g, n, aff.values as Int8Array);
@@ -777,7 +791,7 @@ export function compilePlan(g: Graph, options: CompileOptions = {}): CompiledPla
     for (const n of r.nodes) {
       const p = placement.get(n.name)!;
       if (p === 'native-int8') emitInt8(b, g, n, acts);
-      else emitFloat(b, g, n, p === 'native-dynamic', perRow);
+      else emitFloat(b, g, n, p === 'native-dynamic' ? 'int8' : p === 'native-dynamic-int4' ? 'int4' : false, perRow);
     }
     const outBufs = exported.map((t) => b.getF32(t));
     const plan: RuntimePlan = { buffers: b.buffers, weights: b.weights, steps: b.steps, inputs: b.inputBufs, outputs: outBufs };

@@ -55,7 +55,7 @@ const DTYPE_ARRAY: Record<TensorDType, new (n: number) => HostArray> = { float32
 export class InferenceSession {
   readonly inputs: readonly TensorSpec[];
   readonly outputs: readonly TensorSpec[];
-  /** Which node runs where (native-int8 / native-dynamic / native-float / tfjs). */
+  /** Which node runs where (native-int8 / native-dynamic / native-dynamic-int4 / native-float / tfjs). */
   readonly plan: readonly PlannedNode[];
   readonly mode: CompiledPlan['mode'];
   private natives: (RuntimeSessionNative | undefined)[];
