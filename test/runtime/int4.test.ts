@@ -7,11 +7,12 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initFloatBackend, tf } from '../../src/backend/float.js';
 import { buildLeNet300100, buildLeNet5 } from '../../src/data/models.js';
-import type { Graph } from '../../src/model/index.js';
+import { cloneGraph, type Graph } from '../../src/model/index.js';
 import { dynamicGemmInt4, packInt4Quantization } from '../../src/kernels/int4.js';
 import { native } from '../../src/native/binding.js';
 import { planExecution } from '../../src/quant/params.js';
 import { quantize } from '../../src/quant/quantize.js';
+import { quantizeWeight } from '../../src/quant/weights.js';
 import { simulate } from '../../src/quant/simulate.js';
 import { InferenceSession } from '../../src/runtime/index.js';
 import { floatOutputs, graphOf, quantized, top1Agreement, variedInput } from './helpers.js';
@@ -98,6 +99,58 @@ describe('dynamic int4 (§12.5): session == simulate', () => {
     expect(ALL((await s.run(x))[logits]!.data)).toEqual(ALL(simulate(h, x).outputs[0]!.data));
     s.dispose();
     x.dispose();
+  });
+});
+
+describe('dynamic int4: weight layouts and mixed graphs', () => {
+  it('MatMul with transpose_b (weight [N, K], axis 0) gives the same outputs as [K, N], in simulate and the session', async () => {
+    const q = await int4(dense, 64, 'row');
+    const t = cloneGraph(q);
+    const node = t.nodes.find((n) => n.op === 'MatMul' && n.inputs[0] === t.inputs[0]!.name)!;
+    const c = t.constants.get(node.inputs[1]!)!;
+    const [k, n] = c.shape as [number, number];
+    const tr = <T extends Float32Array | Int8Array>(a: T): T => {
+      const o = new (a.constructor as new (l: number) => T)(a.length);
+      for (let i = 0; i < k; i++) for (let j = 0; j < n; j++) o[j * k + i] = a[i * n + j]!;
+      return o;
+    };
+    const aff = c.quantization!.affine!;
+    t.constants.set(node.inputs[1]!, { ...c, shape: [n, k], data: tr(c.data as Float32Array), quantization: { ...c.quantization, affine: { ...aff, axis: 0, values: tr(aff.values as Int8Array) } } });
+    node.attrs = { ...node.attrs, transpose_b: true };
+    const s = await InferenceSession.create(t);
+    expect(s.plan.find((p) => p.node === node.name)!.placement).toBe('native-dynamic-int4');
+    const x = variedInput([4, 200], 50);
+    const ref = simulate(q, x).outputs[0]!.data;
+    expect(ALL(simulate(t, x).outputs[0]!.data)).toEqual(ALL(ref));
+    expect(ALL((await s.run(x))[s.outputs[0]!.name]!.data)).toEqual(ALL(ref));
+    s.dispose();
+    x.dispose();
+  });
+
+  it('int4 and int8 weights in one dynamic graph (a small layer left at 8 bits): each its kernel, bit for bit', async () => {
+    const q = await int4(dense, 32, 'tensor');
+    const last = q.nodes.filter((n) => n.op === 'MatMul').at(-1)!;
+    const c = q.constants.get(last.inputs[1]!)!;
+    c.data = Float32Array.from(dense.constants.get(dense.nodes.find((n) => n.name === last.name)!.inputs[1]!)!.data as Float32Array);
+    delete c.quantization;
+    expect(quantizeWeight(c, last, 'channel')).toBe(true);
+    expect(c.quantization!.affine!.dtype).toBe('int8');
+    const s = await InferenceSession.create(q);
+    expect(s.plan.filter((p) => p.op === 'MatMul').map((p) => p.placement)).toEqual(['native-dynamic-int4', 'native-dynamic-int4', 'native-dynamic']);
+    const x = variedInput([6, 200], 51);
+    expect(ALL((await s.run(x))[s.outputs[0]!.name]!.data)).toEqual(ALL(simulate(q, x).outputs[0]!.data));
+    s.dispose();
+    x.dispose();
+  });
+
+  it('an int4 annotation the kernel cannot take (group size 12) runs float on the dequantized weight, as before', async () => {
+    const q = await int4(dense, 64, 'row');
+    const node = q.nodes.find((n) => n.op === 'MatMul')!;
+    q.constants.get(node.inputs[1]!)!.quantization!.affine!.groupSize = 12;
+    expect(planExecution(q).get(node.name)).toBe('float');
+    const s = await InferenceSession.create(q);
+    expect(s.plan.find((p) => p.node === node.name)!.placement).toBe('native-float');
+    s.dispose();
   });
 });
 
