@@ -41,9 +41,10 @@ export function readNpy(bytes: Uint8Array, file?: string): NpyArray {
   if (bytes.byteLength < 10 || MAGIC.some((b, i) => bytes[i] !== b)) throw new NpyError('not a .npy file (bad magic)', file);
   const major = bytes[6]!;
   if (major < 1 || major > 3) throw new NpyError(`unsupported .npy version ${major}.${bytes[7]}`, file);
+  const start = major === 1 ? 10 : 12;
+  if (bytes.byteLength < start) throw new NpyError('truncated .npy header', file);
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const hlen = major === 1 ? dv.getUint16(8, true) : dv.getUint32(8, true);
-  const start = major === 1 ? 10 : 12;
   if (start + hlen > bytes.byteLength) throw new NpyError('truncated .npy header', file);
   const header = parseHeader(new TextDecoder(major === 3 ? 'utf-8' : 'latin1').decode(bytes.subarray(start, start + hlen)), file);
   if (header.fortran && header.shape.filter((d) => d > 1).length > 1) throw new NpyError('Fortran-order arrays are not supported (save with np.ascontiguousarray)', file);

@@ -8,6 +8,14 @@ import { mutateBytes } from '../../src/io/mutate.js';
 import { rng } from '../../src/model/testing.js';
 
 describe('fuzz: .npy reader', () => {
+  it('a version 2/3 file cut inside its 4-byte header length is an NpyError (found by bench/fuzz)', () => {
+    const v2 = writeNpy(new Float32Array(4), [4]).slice(0, 11);
+    v2[6] = 2;
+    expect(() => readNpy(v2, 'cut.npy')).toThrow(NpyError);
+    expect(() => readNpy(v2, 'cut.npy')).toThrow(/cut\.npy: truncated \.npy header/);
+  });
+
+
   it('1,500 mutated files: each reads or fails with an NpyError naming the file', () => {
     const bases = [
       writeNpy(Float32Array.from({ length: 24 }, (_, i) => i / 7), [2, 3, 4]),
