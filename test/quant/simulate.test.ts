@@ -7,7 +7,8 @@ import { convNetGraphModel, randomFloats } from '../../src/model/testing.js';
 import { simulate, dequantizeSim, type SimTensor } from '../../src/quant/simulate.js';
 import { activationParams, quantizeWeight, setActivationRanges, weightedNodes } from '../../src/quant/weights.js';
 import { planExecution } from '../../src/quant/params.js';
-import { fl32, quantizeValue, requantizeValue, rne, clamp, dequantizeValue } from '../../src/quant/scheme.js';
+import { quantizeWeightInt4 } from '../../src/quant/int4.js';
+import { fl32, quantizeValue, requantizeValue, rne, clamp, dequantizeValue, dynamicQuantizeU8 } from '../../src/quant/scheme.js';
 
 beforeAll(async () => {
   await initFloatBackend();
@@ -78,6 +79,42 @@ describe('simulate: hand-computed vectors', () => {
     expect(Array.from(yq.data)).toEqual(expected);
     // The graph output is the dequantized tensor (§12.2).
     expect(Array.from(r.outputs[0]!.data)).toEqual(expected.map((q) => dequantizeValue(q, py.scale, py.zeroPoint)));
+  });
+
+  it.each([true, false])('dynamic int4 MatMul (K 100, groups of 32 with a shorter last one, asymmetric) equals §8 + §12.5 with scheme formulas (per row %s)', (perRow) => {
+    const K = 100, N = 12, G = 32, rows = 9;
+    const g = createGraph('mm4');
+    g.inputs.push({ name: 'x', dtype: 'float32', shape: [-1, K] });
+    const w = randomFloats(K * N, 21, -1, 0.6);
+    const bias = randomFloats(N, 22, -0.5, 0.5);
+    g.constants.set('w', { name: 'w', dtype: 'float32', shape: [K, N], data: w });
+    g.constants.set('b', { name: 'b', dtype: 'float32', shape: [N], data: bias });
+    g.nodes.push({ name: 'mm', op: 'MatMul', inputs: ['x', 'w', 'b'], outputs: ['mm'], attrs: { activation: 'relu', transpose_a: false, transpose_b: false } });
+    g.outputs = ['mm'];
+    const aff = quantizeWeightInt4(w, [K, N], 1, { groupSize: G, symmetric: false });
+    expect(aff.zeroPoints.some((z) => z !== 0)).toBe(true);
+    g.constants.get('w')!.quantization = { affine: aff };
+    g.metadata.quantization = { mode: 'dynamic', floatNodes: [], dynamic: { granularity: perRow ? 'row' : 'tensor' }, weightBits: 4, groupSize: G };
+    const xs = randomFloats(rows * K, 23, -2, 3);
+    const r = simulate(g, tf.tensor2d(xs, [rows, K]));
+    expect(r.plan.get('mm')).toBe('dynamic');
+    const { q, params } = dynamicQuantizeU8(xs, rows, K, perRow);
+    const expected: number[] = [];
+    for (let m = 0; m < rows; m++) {
+      const { scale: sa, zeroPoint: za } = params[perRow ? m : 0]!;
+      for (let n = 0; n < N; n++) {
+        let y = 0;
+        for (let gi = 0; gi * G < K; gi++) {
+          const zw = aff.zeroPoints[gi * N + n]!, sw = aff.scales[gi * N + n]!;
+          let acc = 0;
+          for (let k = gi * G; k < Math.min(K, (gi + 1) * G); k++) acc += (q[m * K + k]! - za) * (aff.values![k * N + n]! - zw);
+          y = fl32(y + fl32(fl32(acc) * fl32(sa * sw)));
+        }
+        y = fl32(y + bias[n]!);
+        expected.push(y > 0 ? y : 0);
+      }
+    }
+    expect(Array.from(r.outputs[0]!.data)).toEqual(expected);
   });
 
   it('Conv2D 3×3 SAME stride 2 and a sigmoid table equal plain loops (padding reads the zero point)', () => {
