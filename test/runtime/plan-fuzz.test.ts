@@ -7,6 +7,7 @@ import { initFloatBackend } from '../../src/backend/float.js';
 import { loadModel, optimize } from '../../src/model/index.js';
 import { rng } from '../../src/model/testing.js';
 import { native } from '../../src/native/binding.js';
+import { quantize } from '../../src/quant/quantize.js';
 import { compilePlan } from '../../src/runtime/index.js';
 import { movementGraphModel, opsCoverageGraphModel } from '../../bench/models/models.js';
 import { quantized, variedInput } from './helpers.js';
@@ -29,11 +30,14 @@ describe('native plan validation under mutation', () => {
   it.each([['op coverage', opsCoverageGraphModel, [10, 10, 4]], ['movement', movementGraphModel, [6, 6, 8]]] as const)('%s: mutated plans (300, or FUZZ_N) are rejected or run, never fault', async (_n, build, shape) => {
     const m = build().build();
     const g = optimize(await loadModel({ modelJson: m.modelJson, weightData: m.weightData }));
-    const plans = [compilePlan(g), compilePlan(await quantized(g, variedInput([8, ...shape], 1)))].map((c) => {
+    // float, int8 and dynamic with int4 weights (conv_dyn4 / matmul_dyn4 steps, §12.5).
+    const g4 = (await quantize(g, { mode: 'dynamic', weightBits: 4, groupSize: 32, report: false, optimize: false }).catch(() => undefined))?.graph;
+    const plans = [compilePlan(g), compilePlan(await quantized(g, variedInput([8, ...shape], 1))), ...(g4 ? [compilePlan(g4)] : [])].map((c) => {
       const s = c.segments[0]!;
       if (s.kind !== 'native') throw new Error('expected a native segment');
       return s.plan;
     });
+    if (build === opsCoverageGraphModel) expect(plans[2]?.steps.some((st) => st.op.endsWith('_dyn4'))).toBe(true);
     const r = rng(7);
     const pick = <T>(a: readonly T[]): T => a[Math.floor(r() * a.length)]!;
     const Ctor = native().RuntimeSession;
@@ -51,6 +55,12 @@ describe('native plan validation under mutation', () => {
         case 5: { const b = pick(p.buffers); b.dtype = pick([0, 1, 2, 3] as const); break; }
         case 6: if (st.floats!.length) st.floats![Math.floor(r() * st.floats!.length)] = pick([0, -1, 1e30, 0.5]); break;
         case 7: { const j = p.steps.indexOf(st); p.steps.splice(j, 1); break; }
+      }
+      // int4 steps: also out-of-range weight values, scales and zero points, group sizes.
+      if (st.op.endsWith('_dyn4') && r() < 0.5) {
+        const slot = Math.floor(r() * 3), k = st.weights![slot]!;
+        if (k >= 0 && p.weights[k]!.length) p.weights[k]![Math.floor(r() * p.weights[k]!.length)] = pick([8, -9, 0, 127, -1]);
+        if (r() < 0.3) st.ints![st.ints!.length - 1] = pick([0, 4, 8, 12, 64, 65536, 1 << 20]);
       }
       let s;
       try {
