@@ -124,8 +124,21 @@ export function int4WeightOf(g: Graph, n: Node): Constant | undefined {
   if (a.zeroPoints.length !== groups * d.n) return undefined;
   for (const s of a.scales) if (!(s > 0) || !Number.isFinite(s)) return undefined;
   for (const z of a.zeroPoints) if (!(z >= -8 && z <= 7)) return undefined;
-  for (const v of a.values) if (v < -8 || v > 7) return undefined;
+  if (!int4Values(a.values)) return undefined;
   return c;
+}
+
+const int4Checked = new WeakMap<Int8Array, boolean>();
+
+/** Every value in [−8, 7] (scanned once per values array: planExecution runs often on big weights). */
+function int4Values(v: Int8Array): boolean {
+  let ok = int4Checked.get(v);
+  if (ok === undefined) {
+    ok = true;
+    for (let i = 0; i < v.length; i++) if (v[i]! < -8 || v[i]! > 7) { ok = false; break; }
+    int4Checked.set(v, ok);
+  }
+  return ok;
 }
 
 /** The non-constant inputs of a node that carry activations (for Conv2DBackpropInput: dy). */
