@@ -85,6 +85,10 @@ describe('dynamic int4 (§12.5): session == simulate', () => {
     const x = variedInput([3, 12, 12, 3], 21);
     const y = (await s.run(x))[s.outputs[0]!.name]!;
     expect(ALL(y.data)).toEqual(ALL(simulate(q, x).outputs[0]!.data));
+    // One thread or the pool: the same bits (threads split whole column panels).
+    const s1 = await InferenceSession.create(q, { threads: 1 });
+    expect(ALL((await s1.run(x))[s.outputs[0]!.name]!.data)).toEqual(ALL(y.data));
+    s1.dispose();
     s.dispose();
     x.dispose();
   });
