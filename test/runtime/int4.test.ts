@@ -71,7 +71,7 @@ describe('dynamic int4 (§12.5): session == simulate', () => {
     x.dispose();
   });
 
-  it('Conv2D via im2col and 1×1 direct (LeNet-5 logits, group 32, per row): bit for bit', async () => {
+  it('Conv2D 5×5 via im2col (K 75) and 1×1 direct (K 24), group 32, per row: bit for bit', async () => {
     const m = tf.sequential();
     m.add(tf.layers.conv2d({ inputShape: [12, 12, 3], filters: 24, kernelSize: 5, activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed: 4 }) }));
     m.add(tf.layers.conv2d({ filters: 16, kernelSize: 1, kernelInitializer: tf.initializers.glorotUniform({ seed: 5 }) }));
