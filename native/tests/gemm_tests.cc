@@ -238,6 +238,14 @@ int RunGemmTests(bool quick) {
     CompareCase(MakeCase(rng, s[0], s[1], s[2], variant, false), paths, true);
     variant++;
   }
+  // The driver's per-panel epilogue over whole row blocks (up to 48 rows, not multiples of
+  // the 6-row tile) and the AVX2 column-blocked requantize / dequantize epilogues (one za
+  // per call → precomputed column term; per-row za; zero weight zero points: variants 0–3),
+  // with column tails of 1–15 and odd K-group counts for the 2-group kernel loop.
+  const int64_t blocks[][3] = {{7, 1, 8}, {47, 33, 15}, {49, 27, 40}, {53, 16, 97}, {96, 3, 24}, {13, 1030, 17}};
+  for (const auto& s : blocks) {
+    for (int v = 0; v < 4; v++) CompareCase(MakeCase(rng, s[0], s[1], s[2], v, false), paths, true);
+  }
   // Extremes, including K = 65536 (sums that overflow int32 and wrap identically).
   const int64_t ext[][3] = {{1, 4096, 40}, {9, 3001, 33}, {7, 65536, 5}};
   for (const auto& s : ext) {
