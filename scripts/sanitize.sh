@@ -18,4 +18,5 @@ filters=("$@")
 [ ${#filters[@]} -eq 0 ] && filters=(test/core.test.ts test/gemm test/quantize test/float16 test/compress test/train test/ops test/runtime)
 existing=()
 for f in "${filters[@]}"; do compgen -G "${f}*" >/dev/null && existing+=("$f"); done
-LD_PRELOAD="$asan:$ubsan" npx vitest run "${existing[@]}"
+# Instrumented debug code runs several times slower: allow long tests.
+LD_PRELOAD="$asan:$ubsan" npx vitest run --testTimeout=600000 --hookTimeout=600000 "${existing[@]}"
