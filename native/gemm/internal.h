@@ -112,7 +112,8 @@ double TimePeakLoop(double seconds, int64_t iters, double ops_per_iter, bool onc
   const double t0 = ThreadCpuSeconds();
   double elapsed = 0;
   do {
-    sink = sink + block(iters, blocks);
+    // Unsigned: the sum only keeps the work observable and may wrap (signed overflow is UB).
+    sink = static_cast<int32_t>(static_cast<uint32_t>(sink) + static_cast<uint32_t>(block(iters, blocks)));
     blocks++;
     elapsed = ThreadCpuSeconds() - t0;
   } while (elapsed < seconds && !once);
