@@ -61,34 +61,10 @@ void KernelAvx2(int64_t kg, const uint8_t* a, int64_t as, const int8_t* b, int32
     // The full tile needs all 16 ymm registers (12 accumulators, 2 B, 1 A, 1 product);
     // GCC 12 spills accumulators when this loop is written with intrinsics, so it is
     // written out. Same instructions as the intrinsic loop below.
-    // Two K groups per iteration and one index register for all seven streams (B at
-    // 8·i, the six A rows at i through their own base registers): 3 loop instructions per
-    // 2 groups instead of 5 per group. Zen 3 issues at most 6 macro-ops per cycle and a
-    // group is 32 of them, so loop overhead was worth ~13% of the kernel's issue slots.
     __m256i t0, t1, t2, t3;
-    int64_t i = 0;
-    const int64_t end = kg * 4;
-#define TFJQ_GROUP(DB0, DB1, DA)                                                          \
-  "vpmovsxbw " DB0 "(%[b],%[i],8), %[t0]\n\t"                                           \
-  "vpmovsxbw " DB1 "(%[b],%[i],8), %[t1]\n\t"                                           \
-  "vpbroadcastd " DA "(%[a0],%[i]), %[t2]\n\t"                                          \
-  "vpmaddwd %[t0], %[t2], %[t3]\n\t vpaddd %[t3], %[c00], %[c00]\n\t"                  \
-  "vpmaddwd %[t1], %[t2], %[t3]\n\t vpaddd %[t3], %[c01], %[c01]\n\t"                  \
-  "vpbroadcastd " DA "(%[a1],%[i]), %[t2]\n\t"                                          \
-  "vpmaddwd %[t0], %[t2], %[t3]\n\t vpaddd %[t3], %[c10], %[c10]\n\t"                  \
-  "vpmaddwd %[t1], %[t2], %[t3]\n\t vpaddd %[t3], %[c11], %[c11]\n\t"                  \
-  "vpbroadcastd " DA "(%[a2],%[i]), %[t2]\n\t"                                          \
-  "vpmaddwd %[t0], %[t2], %[t3]\n\t vpaddd %[t3], %[c20], %[c20]\n\t"                  \
-  "vpmaddwd %[t1], %[t2], %[t3]\n\t vpaddd %[t3], %[c21], %[c21]\n\t"                  \
-  "vpbroadcastd " DA "(%[a3],%[i]), %[t2]\n\t"                                          \
-  "vpmaddwd %[t0], %[t2], %[t3]\n\t vpaddd %[t3], %[c30], %[c30]\n\t"                  \
-  "vpmaddwd %[t1], %[t2], %[t3]\n\t vpaddd %[t3], %[c31], %[c31]\n\t"                  \
-  "vpbroadcastd " DA "(%[a4],%[i]), %[t2]\n\t"                                          \
-  "vpmaddwd %[t0], %[t2], %[t3]\n\t vpaddd %[t3], %[c40], %[c40]\n\t"                  \
-  "vpmaddwd %[t1], %[t2], %[t3]\n\t vpaddd %[t3], %[c41], %[c41]\n\t"                  \
-  "vpbroadcastd " DA "(%[a5],%[i]), %[t2]\n\t"                                          \
-  "vpmaddwd %[t0], %[t2], %[t3]\n\t vpaddd %[t3], %[c50], %[c50]\n\t"                  \
-  "vpmaddwd %[t1], %[t2], %[t3]\n\t vpaddd %[t3], %[c51], %[c51]\n\t"
+    const uint8_t* ap = a0;
+    const uint8_t* ap3 = a3;
+    int64_t count = kg;
     __asm__ volatile(
         "vpxor %[c00], %[c00], %[c00]\n\t vpxor %[c01], %[c01], %[c01]\n\t"
         "vpxor %[c10], %[c10], %[c10]\n\t vpxor %[c11], %[c11], %[c11]\n\t"
@@ -96,29 +72,39 @@ void KernelAvx2(int64_t kg, const uint8_t* a, int64_t as, const int8_t* b, int32
         "vpxor %[c30], %[c30], %[c30]\n\t vpxor %[c31], %[c31], %[c31]\n\t"
         "vpxor %[c40], %[c40], %[c40]\n\t vpxor %[c41], %[c41], %[c41]\n\t"
         "vpxor %[c50], %[c50], %[c50]\n\t vpxor %[c51], %[c51], %[c51]\n\t"
-        // An odd group count: one group first, then pairs.
-        "test $4, %[end]\n\t"
-        "jz 2f\n\t"
-        TFJQ_GROUP("0", "16", "0")
-        "add $4, %[i]\n\t"
-        "2:\n\t"
-        "cmp %[i], %[end]\n\t"
-        "je 3f\n\t"
         ".p2align 4\n\t"
         "1:\n\t"
-        TFJQ_GROUP("0", "16", "0")
-        TFJQ_GROUP("32", "48", "4")
-        "add $8, %[i]\n\t"
-        "cmp %[i], %[end]\n\t"
-        "jne 1b\n\t"
-        "3:\n\t"
+        "vpmovsxbw (%[b]), %[t0]\n\t"
+        "vpmovsxbw 16(%[b]), %[t1]\n\t"
+        "vpbroadcastd (%[ap]), %[t2]\n\t"
+        "vpmaddwd %[t0], %[t2], %[t3]\n\t vpaddd %[t3], %[c00], %[c00]\n\t"
+        "vpmaddwd %[t1], %[t2], %[t3]\n\t vpaddd %[t3], %[c01], %[c01]\n\t"
+        "vpbroadcastd (%[ap],%[as],1), %[t2]\n\t"
+        "vpmaddwd %[t0], %[t2], %[t3]\n\t vpaddd %[t3], %[c10], %[c10]\n\t"
+        "vpmaddwd %[t1], %[t2], %[t3]\n\t vpaddd %[t3], %[c11], %[c11]\n\t"
+        "vpbroadcastd (%[ap],%[as],2), %[t2]\n\t"
+        "vpmaddwd %[t0], %[t2], %[t3]\n\t vpaddd %[t3], %[c20], %[c20]\n\t"
+        "vpmaddwd %[t1], %[t2], %[t3]\n\t vpaddd %[t3], %[c21], %[c21]\n\t"
+        "vpbroadcastd (%[ap3]), %[t2]\n\t"
+        "vpmaddwd %[t0], %[t2], %[t3]\n\t vpaddd %[t3], %[c30], %[c30]\n\t"
+        "vpmaddwd %[t1], %[t2], %[t3]\n\t vpaddd %[t3], %[c31], %[c31]\n\t"
+        "vpbroadcastd (%[ap3],%[as],1), %[t2]\n\t"
+        "vpmaddwd %[t0], %[t2], %[t3]\n\t vpaddd %[t3], %[c40], %[c40]\n\t"
+        "vpmaddwd %[t1], %[t2], %[t3]\n\t vpaddd %[t3], %[c41], %[c41]\n\t"
+        "vpbroadcastd (%[ap3],%[as],2), %[t2]\n\t"
+        "vpmaddwd %[t0], %[t2], %[t3]\n\t vpaddd %[t3], %[c50], %[c50]\n\t"
+        "vpmaddwd %[t1], %[t2], %[t3]\n\t vpaddd %[t3], %[c51], %[c51]\n\t"
+        "add $32, %[b]\n\t"
+        "add $4, %[ap]\n\t"
+        "add $4, %[ap3]\n\t"
+        "dec %[count]\n\t"
+        "jnz 1b\n\t"
         : [c00] "=&x"(c00), [c01] "=&x"(c01), [c10] "=&x"(c10), [c11] "=&x"(c11), [c20] "=&x"(c20), [c21] "=&x"(c21),
           [c30] "=&x"(c30), [c31] "=&x"(c31), [c40] "=&x"(c40), [c41] "=&x"(c41), [c50] "=&x"(c50), [c51] "=&x"(c51),
-          [t0] "=&x"(t0), [t1] "=&x"(t1), [t2] "=&x"(t2), [t3] "=&x"(t3), [i] "+r"(i)
-        : [b] "r"(b), [a0] "r"(a0), [a1] "r"(a1), [a2] "r"(a2), [a3] "r"(a3), [a4] "r"(a4), [a5] "r"(a5),
-          [end] "r"(end)
+          [t0] "=&x"(t0), [t1] "=&x"(t1), [t2] "=&x"(t2), [t3] "=&x"(t3), [b] "+r"(b), [ap] "+r"(ap),
+          [ap3] "+r"(ap3), [count] "+r"(count)
+        : [as] "r"(as)
         : "cc", "memory");
-#undef TFJQ_GROUP
   } else
 #endif
   for (int64_t g = 0; g < kg; g++) {
