@@ -369,38 +369,40 @@ class GemmStep : public Step {
       gemm::Gemm(g);
     } else if (kind_ == kDynamicInt4) {
       gemm::DynamicInt4Args d;
-      d.m = m;
-      d.x = static_cast<const float*>(a);
-      d.ldx = k_;
-      d.per_row = per_row_;
-      d.b = &packed4_;
+      SetDynamicInput(d, m, a, &packed4_, c.threads);
       d.out.bias = bias_f32_;
-      d.out.activation = act_ == 1 ? gemm::Activation::kRelu : act_ == 2 ? gemm::Activation::kRelu6 : gemm::Activation::kNone;
+      d.out.activation = ClampAct();
       d.out.c = c.P<float>(y);
       d.out.ldc = n_;
-      d.threads = c.threads;
       gemm::DynamicGemmInt4(d);
       if (act_ > 2) ApplyActF32(act_, alpha_, c.P<float>(y), m * n_, c.threads);
     } else {
       gemm::DynamicGemmArgs d;
-      d.m = m;
-      d.x = static_cast<const float*>(a);
-      d.ldx = k_;
-      d.per_row = per_row_;
-      d.b = &packed_;
+      SetDynamicInput(d, m, a, &packed_, c.threads);
       d.w_scales = w_scales_;
       d.w_scale_per_channel = ws_per_channel_;
       d.bias_f32 = bias_f32_;
-      d.activation = act_ == 1 ? gemm::Activation::kRelu : act_ == 2 ? gemm::Activation::kRelu6 : gemm::Activation::kNone;
+      d.activation = ClampAct();
       d.c = c.P<float>(y);
       d.ldc = n_;
-      d.threads = c.threads;
       gemm::DynamicGemm(d);
       if (act_ > 2) ApplyActF32(act_, alpha_, c.P<float>(y), m * n_, c.threads);
     }
   }
 
  private:
+  // The float input side shared by DynamicGemmArgs and DynamicInt4Args.
+  template <typename Args, typename Packed>
+  void SetDynamicInput(Args& d, int64_t m, const void* a, const Packed* b, int threads) const {
+    d.m = m;
+    d.x = static_cast<const float*>(a);
+    d.ldx = k_;
+    d.per_row = per_row_;
+    d.b = b;
+    d.threads = threads;
+  }
+  gemm::Activation ClampAct() const { return act_ == 1 ? gemm::Activation::kRelu : act_ == 2 ? gemm::Activation::kRelu6 : gemm::Activation::kNone; }
+
   // conv_dyn4 / matmul_dyn4: ints [.., per_row, act, group_size], weights [w, scales, zero points|-1, bias|-1].
   void ParseInt4(const Spec& p, int x, int y, size_t at, const WeightSpec& w) {
     p.Type(x, DType::kF32, "input");
