@@ -20,6 +20,7 @@ const opt = (name: string, dflt: string) => {
 const TAG = opt('--tag', 'build');
 const REPS = Number(opt('--reps', '7'));
 const BUDGET = Number(opt('--budget', '0.04'));  // CPU seconds per function per round
+const ONLY = opt('--only', '');  // e.g. --only 3136x576x64 (one shape)
 
 // MobileNetV2 (224×224) pointwise convolutions as GEMMs (M = H·W, K = Cin, N = Cout), the
 // stem convolution (im2col, K = 27), then issue #2's transformer / large shapes.
@@ -27,6 +28,7 @@ const SHAPES: [number, number, number][] = [
   [12544, 27, 32], [12544, 32, 16], [12544, 16, 96], [3136, 96, 24], [3136, 24, 144], [3136, 144, 24],
   [784, 144, 32], [784, 32, 192], [196, 192, 64], [196, 64, 384], [196, 384, 96], [49, 960, 320],
   [1, 768, 768], [1, 4096, 4096], [16, 768, 3072], [128, 768, 768], [512, 1024, 1024], [3136, 576, 64],
+  [784, 1152, 128],
 ];
 
 const median = (xs: number[]) => {
@@ -67,6 +69,7 @@ function timeMany(fns: (() => void)[]): { cpu: number; wall: number }[] {
 
 console.log(['tag', 'M', 'K', 'N', 'int8 µs', 'int8 GOPS', '2T cpu µs', '2T wall µs', 'dyn µs', 'dyn GOPS'].join('\t'));
 for (const [m, k, n] of SHAPES) {
+  if (ONLY && ONLY !== `${m}x${k}x${n}`) continue;
   const ops = 2 * m * k * n;
   const a = rand8(m * k, 0, 255, Uint8Array) as Uint8Array;
   const b = rand8(k * n, -127, 127, Int8Array) as Int8Array;
