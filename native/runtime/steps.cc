@@ -155,6 +155,33 @@ void ApplyActF32(int act, float alpha, float* y, int64_t n, int threads) {
   ops::ActivationF32(static_cast<ops::Act>(act), alpha, y, n, y, threads);
 }
 
+// The 8-bit unary parameters every per-tensor requantizing op takes: ints[at..at+3] =
+// input zero point, output zero point, output bounds; floats[0..1] = input and output scales.
+template <class Q>
+void ReadUnaryQ(const Spec& p, int x, int y, size_t at, Q& q) {
+  p.Zp(at, x, "input zero point");
+  p.QBounds(at + 1, at + 2, at + 3, y);
+  q.x_zero_point = static_cast<int32_t>(p.s.ints[at]);
+  q.y_zero_point = static_cast<int32_t>(p.s.ints[at + 1]);
+  q.y_min = static_cast<int32_t>(p.s.ints[at + 2]);
+  q.y_max = static_cast<int32_t>(p.s.ints[at + 3]);
+  q.x_scale = p.Scale(0, "input scale");
+  q.y_scale = p.Scale(1, "output scale");
+}
+
+// An op on one tensor that is either 8-bit (one type in and out, ReadUnaryQ's parameters)
+// or float32.
+template <class Q>
+void ReadUnaryTyped(const Spec& p, int x, int y, bool q8, size_t at, Q& q, const char* op) {
+  if (q8) {
+    if (!p.Is8(x) || p.Buf(y).dtype != p.Buf(x).dtype) Bad(std::string("8-bit ") + op + ": input and output must be of one 8-bit type");
+    ReadUnaryQ(p, x, y, at, q);
+  } else {
+    p.Type(x, DType::kF32, "input");
+    p.Type(y, DType::kF32, "output");
+  }
+}
+
 // ---------------------------------------------------------------- conv geometry
 
 struct Geo {
@@ -523,6 +550,20 @@ class FloatGemmStep : public Step {
 
 // ---------------------------------------------------------------- depthwise
 
+// Output bounds at ints[at..at+2] and the weights of a per-channel requantizing convolution
+// (0: int8 filter of wl values; 1: int32 bias, 2: float multipliers, `channels` each).
+template <class Q>
+void ReadConvQ(const Spec& p, int y, size_t at, int64_t wl, int64_t channels, Q& q) {
+  p.QBounds(at, at + 1, at + 2, y);
+  q.y_zero_point = static_cast<int32_t>(p.s.ints[at]);
+  q.y_min = static_cast<int32_t>(p.s.ints[at + 1]);
+  q.y_max = static_cast<int32_t>(p.s.ints[at + 2]);
+  q.filter = WPtr<int8_t>(p.W(0, DType::kI8, wl, false, "weights"));
+  q.bias = WPtr<int32_t>(p.W(1, DType::kI32, channels, true, "bias"));
+  q.multipliers = WPtr<float>(p.W(2, DType::kF32, channels, false, "multipliers"));
+  for (int64_t i = 0; i < channels; i++) if (!(std::isfinite(q.multipliers[i]) && q.multipliers[i] > 0)) Bad("multipliers must be finite and > 0");
+}
+
 class DepthwiseStep : public Step {
  public:
   DepthwiseStep(const Spec& p, bool q8) : q8_(q8) {
@@ -540,14 +581,7 @@ class DepthwiseStep : public Step {
       p.Type(y, DType::kI8, "output");
       q_.multiplier = mult_ch_;
       q_.x_zero_point = static_cast<int32_t>(p.Int(11, -128, 127, "input zero point"));
-      p.QBounds(12, 13, 14, y);
-      q_.y_zero_point = static_cast<int32_t>(p.s.ints[12]);
-      q_.y_min = static_cast<int32_t>(p.s.ints[13]);
-      q_.y_max = static_cast<int32_t>(p.s.ints[14]);
-      q_.filter = WPtr<int8_t>(p.W(0, DType::kI8, wl, false, "weights"));
-      q_.bias = WPtr<int32_t>(p.W(1, DType::kI32, out_c_, true, "bias"));
-      q_.multipliers = WPtr<float>(p.W(2, DType::kF32, out_c_, false, "multipliers"));
-      for (int64_t i = 0; i < out_c_; i++) if (!(std::isfinite(q_.multipliers[i]) && q_.multipliers[i] > 0)) Bad("multipliers must be finite and > 0");
+      ReadConvQ(p, y, 12, wl, out_c_, q_);
     } else {
       p.Type(x, DType::kF32, "input");
       p.Type(y, DType::kF32, "output");
@@ -610,14 +644,7 @@ class PoolStep : public Step {
         qmin_ = static_cast<int32_t>(p.s.ints[8]);
         qmax_ = static_cast<int32_t>(p.s.ints[9]);
       } else {
-        p.Zp(8, x, "input zero point");
-        p.QBounds(9, 10, 11, y);
-        q_.x_zero_point = static_cast<int32_t>(p.s.ints[8]);
-        q_.y_zero_point = static_cast<int32_t>(p.s.ints[9]);
-        q_.y_min = static_cast<int32_t>(p.s.ints[10]);
-        q_.y_max = static_cast<int32_t>(p.s.ints[11]);
-        q_.x_scale = p.Scale(0, "input scale");
-        q_.y_scale = p.Scale(1, "output scale");
+        ReadUnaryQ(p, x, y, 8, q_);
       }
     } else {
       p.Type(x, DType::kF32, "input");
@@ -655,20 +682,7 @@ class MeanStep : public Step {
     const Dims xs = p.Shape1(x);
     if (xs.size() != 4 || !p.Batched(x) || !p.Batched(y)) Bad("input must be [-1, H, W, C]");
     if (p.ses.Elements(y, 1) != xs[3]) Bad("output must have C elements per batch item");
-    if (q8_) {
-      if (!p.Is8(x) || p.Buf(y).dtype != p.Buf(x).dtype) Bad("8-bit mean: input and output must be of one 8-bit type");
-      p.Zp(0, x, "input zero point");
-      p.QBounds(1, 2, 3, y);
-      q_.x_zero_point = static_cast<int32_t>(p.s.ints[0]);
-      q_.y_zero_point = static_cast<int32_t>(p.s.ints[1]);
-      q_.y_min = static_cast<int32_t>(p.s.ints[2]);
-      q_.y_max = static_cast<int32_t>(p.s.ints[3]);
-      q_.x_scale = p.Scale(0, "input scale");
-      q_.y_scale = p.Scale(1, "output scale");
-    } else {
-      p.Type(x, DType::kF32, "input");
-      p.Type(y, DType::kF32, "output");
-    }
+    ReadUnaryTyped(p, x, y, q8_, 0, q_, "mean");
   }
   void Run(RunContext& c) const override {
     const int x = inputs[0], y = outputs[0];
@@ -874,20 +888,7 @@ class PreluStep : public Step {
     channels_ = p.Buf(x).shape.back();
     if (channels_ < 1) Bad("no channels");
     alpha_ = WPtr<float>(p.W(0, DType::kF32, channels_, false, "alpha"));
-    if (q8_) {
-      if (!p.Is8(x) || p.Buf(y).dtype != p.Buf(x).dtype) Bad("8-bit prelu: one 8-bit type");
-      p.Zp(0, x, "input zero point");
-      p.QBounds(1, 2, 3, y);
-      q_.x_zero_point = static_cast<int32_t>(p.s.ints[0]);
-      q_.y_zero_point = static_cast<int32_t>(p.s.ints[1]);
-      q_.y_min = static_cast<int32_t>(p.s.ints[2]);
-      q_.y_max = static_cast<int32_t>(p.s.ints[3]);
-      q_.x_scale = p.Scale(0, "input scale");
-      q_.y_scale = p.Scale(1, "output scale");
-    } else {
-      p.Type(x, DType::kF32, "input");
-      p.Type(y, DType::kF32, "output");
-    }
+    ReadUnaryTyped(p, x, y, q8_, 0, q_, "prelu");
   }
   void Run(RunContext& c) const override {
     const int x = inputs[0], y = outputs[0];
@@ -1013,14 +1014,7 @@ class ResizeStep : public Step {
     ops::ResizeGeom g = GeomFor(xs, ys);
     ops::CheckResizeGeom(g);
     if (kind == 2) {
-      p.Zp(2, x, "input zero point");
-      p.QBounds(3, 4, 5, y);
-      q_.x_zero_point = static_cast<int32_t>(p.s.ints[2]);
-      q_.y_zero_point = static_cast<int32_t>(p.s.ints[3]);
-      q_.y_min = static_cast<int32_t>(p.s.ints[4]);
-      q_.y_max = static_cast<int32_t>(p.s.ints[5]);
-      q_.x_scale = p.Scale(0, "input scale");
-      q_.y_scale = p.Scale(1, "output scale");
+      ReadUnaryQ(p, x, y, 2, q_);
     }
   }
   ops::ResizeGeom GeomFor(const Dims& xs, const Dims& ys) const {
@@ -1117,14 +1111,7 @@ class DeconvStep : public Step {
       p.Type(y, DType::kI8, "output");
       q_.dy_channels = static_cast<int32_t>(co_);
       q_.dy_zero_point = static_cast<int32_t>(p.Int(10, -128, 127, "dy zero point"));
-      p.QBounds(11, 12, 13, y);
-      q_.y_zero_point = static_cast<int32_t>(p.s.ints[11]);
-      q_.y_min = static_cast<int32_t>(p.s.ints[12]);
-      q_.y_max = static_cast<int32_t>(p.s.ints[13]);
-      q_.filter = WPtr<int8_t>(p.W(0, DType::kI8, wl, false, "weights"));
-      q_.bias = WPtr<int32_t>(p.W(1, DType::kI32, ci_, true, "bias"));
-      q_.multipliers = WPtr<float>(p.W(2, DType::kF32, ci_, false, "multipliers"));
-      for (int64_t i = 0; i < ci_; i++) if (!(std::isfinite(q_.multipliers[i]) && q_.multipliers[i] > 0)) Bad("multipliers must be finite and > 0");
+      ReadConvQ(p, y, 11, wl, ci_, q_);
     } else {
       p.Type(dy, DType::kF32, "dy");
       p.Type(y, DType::kF32, "output");
