@@ -31,6 +31,14 @@ const rss = () => {
   gc();
   return process.memoryUsage().rss;
 };
+/** RSS after the pending native finalizers had their turn (they run after GC, on later ticks). */
+async function settledRss(): Promise<number> {
+  for (let i = 0; i < 4; i++) {
+    gc();
+    await new Promise((r) => setImmediate(r));
+  }
+  return process.memoryUsage().rss;
+}
 
 async function int8LeNet(): Promise<Graph> {
   const m = buildLeNet5({ seed: 3 });
@@ -93,9 +101,9 @@ async function churn(g: Graph, count: number): Promise<Row> {
     const s = await InferenceSession.create(g, { threads: 1 });
     await s.run({ [s.inputs[0]!.name]: { data: x, shape: [2, 28, 28, 1] } });
     if (i % 2 === 0) s.dispose(); // the others are only dropped: their finalizers free them
-    if (i % Math.max(1, Math.floor(count / 10)) === 0) samples.push(rss());
+    if (i % Math.max(1, Math.floor(count / 10)) === 0) samples.push(await settledRss());
   }
-  samples.push(rss());
+  samples.push(await settledRss());
   return row('session churn', `${count} sessions created and run; half disposed, half left to the finalizers`, samples, 0, t0);
 }
 
