@@ -11,6 +11,8 @@
 // 2-thread int8-out GEMM (total CPU of both threads: "2T cpu"; ≈ int8 when the split adds
 // no work), and 1-thread dynamic float-in/float-out GEMM ("dyn").
 import { dynamicGemm, gemm, packWeights } from '../../src/kernels/gemm.js';
+import { rand8 } from './data.js';
+import { median } from '../../src/report/table.js';
 
 const args = process.argv.slice(2);
 const opt = (name: string, dflt: string) => {
@@ -31,21 +33,7 @@ const SHAPES: [number, number, number][] = [
   [784, 1152, 128],
 ];
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 const cpuNow = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1e6; };
-
-function rand8(n: number, lo: number, hi: number, Ctor: Int8ArrayConstructor | Uint8ArrayConstructor) {
-  const a = new Ctor(n);
-  let s = 12345;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
-    a[i] = lo + ((s >>> 16) % (hi - lo + 1));
-  }
-  return a;
-}
 
 /** Median CPU and wall seconds per call of each function, timed in interleaved rounds. */
 function timeMany(fns: (() => void)[]): { cpu: number; wall: number }[] {

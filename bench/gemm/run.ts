@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { describeFloatBackend, initFloatBackend, tf } from '../../src/backend/float.js';
 import { dynamicGemm, gemm, measurePeak, packWeights } from '../../src/kernels/gemm.js';
 import { cpuInfo, getThreads, supportedIsas } from '../../src/native/cpu.js';
+import { rand8 } from './data.js';
 
 const args = process.argv.slice(2);
 const flag = (name: string) => args.includes(name);
@@ -69,16 +70,6 @@ function timeMany(fns: (() => void)[], budgetScale = 1): Timing[] {
   return fns.map((_, f) => ({ wall: median(wall[f]), cpu: median(cpu[f]) }));
 }
 const timeIt = (fn: () => void, budgetScale = 1): Timing => timeMany([fn], budgetScale)[0];
-
-function rand8(n: number, lo: number, hi: number, Ctor: Int8ArrayConstructor | Uint8ArrayConstructor) {
-  const a = new Ctor(n);
-  let s = 12345;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
-    a[i] = lo + ((s >>> 16) % (hi - lo + 1));
-  }
-  return a;
-}
 
 async function main() {
   const info = cpuInfo();
