@@ -285,3 +285,21 @@ describe('convert: globs and --fail-fast (in process)', () => {
     expect(existsSync(join(out, 'mlp'))).toBe(false);
   }, 60_000);
 });
+
+describe('convert: unreadable models are reported, not fatal', () => {
+  it('a model.json that is not JSON, and one that is a directory, fail with a message naming them; exit 1', async () => {
+    const dir = join(work, 'unreadable');
+    await fs.mkdir(join(dir, 'garbage'), { recursive: true });
+    await fs.writeFile(join(dir, 'garbage', 'model.json'), '{"format": "layers-model", "modelTopology": ');
+    await fs.mkdir(join(dir, 'weird', 'model.json'), { recursive: true }); // a directory named model.json: not a model
+    await fs.mkdir(join(dir, 'ok'), { recursive: true });
+    for (const f of await fs.readdir(join(zoo, 'mlp/small'))) await fs.copyFile(join(zoo, 'mlp/small', f), join(dir, 'ok', f));
+    const out: string[] = [], err: string[] = [];
+    const code = await main(['convert', dir, '-o', join(work, 'out-unreadable'), '--mode', 'float16', '--eval-samples', '0'],
+      { stdout: (s) => out.push(s), stderr: (s) => err.push(s) });
+    expect(code).toBe(1);
+    const report = JSON.parse(await fs.readFile(join(work, 'out-unreadable', 'report.json'), 'utf8'));
+    expect(report.models.map((m: { rel: string; status: string }) => `${m.rel}:${m.status}`).sort()).toEqual(['garbage:failed', 'ok:done']);
+    expect(report.models.find((m: { rel: string }) => m.rel === 'garbage').error).toMatch(/garbage[\\/]model\.json/);
+  }, 60_000);
+});
