@@ -150,6 +150,7 @@ export async function convertOne(task: { source: string; rel: string; output: st
     res.nativeCoverage = ins.nodes ? ins.int8Nodes / ins.nodes : 0;
     const float = cloneGraph(g);
     const calib = await loadCalibration(g, o);
+    if (o.mode === 'int8' && !o.calibration) res.warnings.push(`activation ranges calibrated on ${o.samples} seeded random inputs in [0, 1): give --calibration with real data`);
     for (const c of calib) tensors.push(...Object.values(c));
     const q = await convertGraph(g, o, calib, res.warnings);
     if (o.format === 'tfjs') {
