@@ -6,7 +6,7 @@
 import { tf } from '../backend/float.js';
 import { clusterModel, fineTuneCentroids, type ClusterModelOptions, type ModelClustering } from '../cluster/cluster.js';
 import { trainModel, type TrainOptions } from '../data/models.js';
-import { assertInt } from '../native/validate.js';
+import { assertFinite, assertInt } from '../native/validate.js';
 import { prune, prunableWeights, stripPruning } from '../prune/prune.js';
 import { assertSparsity, polynomialDecay } from '../prune/schedule.js';
 import type { EncodeOptions } from './format.js';
@@ -26,6 +26,18 @@ export interface DeepCompressionOptions {
     rampFraction?: number;
     /** Mask updates every this many steps (default 50). */
     frequency?: number;
+    /**
+     * Average the weights over the ends of the last this many retraining epochs (stochastic
+     * weight averaging) and keep the average; 0 or absent = keep the last weights. The
+     * sparsity ramp must be finished before the first averaged epoch (the masks are fixed, so
+     * pruned weights stay zero in the average).
+     */
+    averageEpochs?: number;
+    /**
+     * Multiply the retraining's learning rate by this after every epoch, through the
+     * optimizer's setLearningRate (default 1: constant).
+     */
+    learningRateDecay?: number;
     /** Training settings of the retraining (optimizer, learning rate, seed, ...). */
     training?: Omit<TrainOptions, 'epochs' | 'callbacks' | 'onProgress'>;
   };
@@ -74,12 +86,48 @@ export async function deepCompress(model: tf.LayersModel, o: DeepCompressionOpti
     const s = targets[k.layerName];
     layers[k.layerName] = s === undefined || s === 0 ? false : { schedule: polynomialDecay(0, s, 0, end, 3, Math.min(frequency, end)) };
   }
+  const avgN = o.prune.averageEpochs ?? 0;
+  assertInt(avgN, 'prune.averageEpochs', 0, o.prune.epochs);
+  const rampEpochs = Math.ceil(end / Math.ceil(o.xTrain.shape[0] / batchSize));
+  if (avgN > 0 && o.prune.epochs - avgN < rampEpochs) {
+    throw new RangeError(`prune.averageEpochs (${avgN}) must leave the ${rampEpochs} epochs of the sparsity ramp out of the average`);
+  }
+  const lrDecay = o.prune.learningRateDecay ?? 1;
+  assertFinite(lrDecay, 'prune.learningRateDecay');
+  if (!(lrDecay > 0 && lrDecay <= 1)) throw new RangeError(`prune.learningRateDecay must be in (0, 1], got ${lrDecay}`);
+  const callbacks: tf.CustomCallbackArgs[] = [];
+  if (lrDecay !== 1) {
+    let lr = o.prune.training?.learningRate ?? (o.prune.training?.optimizer === 'adam' ? 0.001 : 0.05);
+    callbacks.push({
+      onEpochEnd: async () => {
+        lr *= lrDecay;
+        const opt = model.optimizer as unknown as { setLearningRate?: (v: number) => void };
+        if (typeof opt.setLearningRate !== 'function') throw new TypeError('prune.learningRateDecay needs an optimizer with setLearningRate (sgd)');
+        opt.setLearningRate(lr);
+      },
+    });
+  }
   const handle = prune(model, { layers });
+  let avgSum: Float64Array[] | undefined;
   log(`pruning: ${Object.entries(targets).map(([n, s]) => `${n} ${(100 * (1 - s)).toFixed(0)}% kept`).join(', ')}; ${o.prune.epochs} epochs`);
   await trainModel(model, o.xTrain, o.yTrain, {
-    ...o.prune.training, epochs: o.prune.epochs, callbacks: [handle.callback()],
-    onProgress: (p) => log(`  prune-retrain epoch ${p.epoch}/${p.epochs} loss ${p.loss.toFixed(4)}`),
+    ...o.prune.training, epochs: o.prune.epochs, callbacks: [handle.callback(), ...callbacks],
+    onProgress: (p) => {
+      if (avgN > 0 && p.epoch > p.epochs - avgN) {
+        const w = model.getWeights();
+        if (!avgSum) avgSum = w.map((t) => Float64Array.from(t.dataSync()));
+        else w.forEach((t, i) => { const d = t.dataSync(); const a = avgSum![i]; for (let j = 0; j < d.length; j++) a[j] += d[j]; });
+      }
+      log(`  prune-retrain epoch ${p.epoch}/${p.epochs} loss ${p.loss.toFixed(4)}`);
+    },
   });
+  if (avgSum) {
+    const shapes = model.getWeights().map((t) => t.shape);
+    const avg = avgSum.map((a, i) => tf.tensor(Float32Array.from(a, (v) => v / avgN), shapes[i], 'float32'));
+    model.setWeights(avg);
+    tf.dispose(avg);
+    log(`  weights averaged over the last ${avgN} retraining epochs`);
+  }
   stripPruning(model);
   if (o.evaluate) metrics.pruned = await o.evaluate(model);
 
