@@ -109,7 +109,7 @@ export async function runDemo(o: { epochs: number; runs: number; threads?: numbe
     const model = buildLeNet300100({ seed: 1 });
     const t0 = performance.now();
     await trainModel(model, mnist.xTrain, mnist.yTrain, {
-      epochs: o.epochs, optimizer: 'sgd', learningRate: 0.05, momentum: 0.9, lrDecay: 0.8, seed: 1,
+      epochs: o.epochs, optimizer: 'sgd', learningRate: 0.05, momentum: 0.9, seed: 1,
       onProgress: (p) => o.log(`training LeNet-300-100: epoch ${p.epoch}/${p.epochs}, loss ${p.loss.toFixed(4)}`),
     });
     o.log(`trained in ${((performance.now() - t0) / 1000).toFixed(1)} s on ${describeFloatBackend(backend)}`);

@@ -115,7 +115,11 @@ export async function trainModel(model: tf.LayersModel, x: tf.Tensor, y: tf.Tens
     options.onProgress?.({ epoch: epoch + 1, epochs: options.epochs, loss, acc });
     if (decay !== 1) {
       lr *= decay;
-      (optimizer as unknown as { learningRate: number }).learningRate = lr;
+      // SGD/momentum read the rate from a scalar that only setLearningRate replaces; Adam reads
+      // its learningRate field.
+      const o = optimizer as unknown as { learningRate: number; setLearningRate?: (v: number) => void };
+      if (typeof o.setLearningRate === 'function') o.setLearningRate(lr);
+      else o.learningRate = lr;
     }
   }
   return losses;
