@@ -144,15 +144,16 @@ export async function convertOne(task: { source: string; rel: string; output: st
     res.sourceSha256 = g.source?.sha256;
     res.sourceFormat = g.source?.format;
     res.bytesBefore = await filesSize(g.source?.files ?? [task.source]);
-    // Coverage of the graph as the runtime sees it (after BN folding and fusion).
-    const ins = inspectGraph(optimize(cloneGraph(g)));
-    res.nodes = ins.nodes;
-    res.nativeCoverage = ins.nodes ? ins.int8Nodes / ins.nodes : 0;
     const float = cloneGraph(g);
     const calib = await loadCalibration(g, o);
     if (o.mode === 'int8' && !o.calibration) res.warnings.push(`activation ranges calibrated on ${o.samples} seeded random inputs in [0, 1): give --calibration with real data`);
     for (const c of calib) tensors.push(...Object.values(c));
     const q = await convertGraph(g, o, calib, res.warnings);
+    // Coverage of the graph as the runtime sees it, after BN folding and fusion (PTQ has already
+    // optimized its output; compression keeps the graph as it was).
+    const ins = inspectGraph(o.mode === 'compress' ? optimize(cloneGraph(q)) : q);
+    res.nodes = ins.nodes;
+    res.nativeCoverage = ins.nodes ? ins.int8Nodes / ins.nodes : 0;
     if (o.format === 'tfjs') {
       if (o.mode === 'compress') throw new Error('--mode compress needs --format native (stock TF.js cannot hold compressed weights)');
       await saveTfjs(q, task.output, { quantize: o.mode === 'float16' ? 'float16' : 'uint8' });
