@@ -126,6 +126,30 @@ void DepthwiseRows(const ConvGeom& g, const T* x, const DepthwiseQ& p, const DwP
     for (int64_t ox = 0; ox < g.out_w; ox++) {
       T* yp = y + (r * g.out_w + ox) * C;
       const int64_t ix0 = ox * g.stride_w - g.pad_left;
+      const int64_t ix1 = ix0 + g.stride_w;
+      if (rows_in && ix0 >= 0 && ix1 + ekw < g.in_w && ox + 1 < g.out_w && C == C16 && C16 > 0) {
+        // Two interior pixels at once: each weight pair is loaded once for both.
+        const T* base0 = x + ((n * g.in_h + iy0) * g.in_w + ix0) * C;
+        const T* base1 = base0 + int64_t(g.stride_w) * C;
+        const __m256i* wp = pk.w.data();
+        for (int64_t c = 0; c < C16; c += 16) {
+          __m256i lo0 = _mm256_setzero_si256(), hi0 = lo0, lo1 = lo0, hi1 = lo0;
+          for (int64_t t = 0; t < pk.pairs; t++, wp += 2) {
+            const __m256i w0 = wp[0], w1 = wp[1];
+            const int64_t oa = pk.off[2 * t] + c, ob = pk.off[2 * t + 1] + c;
+            const __m256i xa0 = Load16x16<kSigned>(base0 + oa), xb0 = Load16x16<kSigned>(base0 + ob);
+            const __m256i xa1 = Load16x16<kSigned>(base1 + oa), xb1 = Load16x16<kSigned>(base1 + ob);
+            lo0 = _mm256_add_epi32(lo0, _mm256_madd_epi16(_mm256_unpacklo_epi16(xa0, xb0), w0));
+            hi0 = _mm256_add_epi32(hi0, _mm256_madd_epi16(_mm256_unpackhi_epi16(xa0, xb0), w1));
+            lo1 = _mm256_add_epi32(lo1, _mm256_madd_epi16(_mm256_unpacklo_epi16(xa1, xb1), w0));
+            hi1 = _mm256_add_epi32(hi1, _mm256_madd_epi16(_mm256_unpackhi_epi16(xa1, xb1), w1));
+          }
+          finish16(yp, c, lo0, hi0, pk.bias_eff.data());
+          finish16(yp + C, c, lo1, hi1, pk.bias_eff.data());
+        }
+        ox++;
+        continue;
+      }
       if (rows_in && ix0 >= 0 && ix0 + ekw < g.in_w && C16 > 0) {
         // Interior: the whole window is in bounds; packed weights, zero point folded into the bias.
         const T* base = x + ((n * g.in_h + iy0) * g.in_w + ix0) * C;
