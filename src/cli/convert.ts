@@ -86,10 +86,11 @@ class ConvertPool {
 
   constructor(private readonly jobs: number) {
     if (jobs <= 1) return;
-    for (let i = 0; i < jobs; i++) this.spawn();
+    for (let i = 0; i < jobs; i++) this.idle.push(this.spawn());
   }
 
-  private spawn(): void {
+  /** Starts a worker (registered, not yet idle). */
+  private spawn(): Worker {
     const ts = import.meta.url.endsWith('.ts');
     const file = new URL(ts ? './convert-worker.ts' : './convert-worker.js', import.meta.url);
     // Under tsx (tests, development) the worker needs the TypeScript loader too.
@@ -108,10 +109,10 @@ class ConvertPool {
       const i = this.idle.indexOf(w);
       if (i >= 0) this.idle.splice(i, 1);
       for (const [id, done] of this.pending) if (this.owner.get(id) === w) { this.pending.delete(id); done(this.crashResult(id, e)); }
-      if (!this.closed) { this.spawn(); this.release(this.workers[this.workers.length - 1]!); }
+      if (!this.closed) this.release(this.spawn());
     });
     this.workers.push(w);
-    this.idle.push(w);
+    return w;
   }
 
   private crashResult(id: number, e: Error): ModelResult {
