@@ -2,7 +2,7 @@
 // globs (`*`, `**`, `?`), each mapped to an output directory that keeps the input's folder
 // structure. Refuses an output directory inside (or equal to) an input directory.
 import { promises as fs } from 'node:fs';
-import { basename, dirname, join, relative, resolve, sep } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { UsageError } from './args.js';
 
 export interface ModelTask {
@@ -16,7 +16,7 @@ const SKIP_DIRS = new Set(['node_modules', '.git']);
 
 function isInside(child: string, parent: string): boolean {
   const r = relative(parent, child);
-  return r === '' || (!r.startsWith('..') && !r.startsWith(sep) && r !== '..');
+  return r === '' || (r !== '..' && !r.startsWith('..' + sep) && !isAbsolute(r));
 }
 
 async function walk(dir: string, exclude: string, out: string[]): Promise<void> {
