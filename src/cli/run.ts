@@ -97,8 +97,8 @@ export async function runCommand(args: string[], io: CommandIO = processIO): Pro
       writes.push([file, o]);
     }
     if (opts.outputDir) for (const o of outs) writes.push([join(opts.outputDir, `${o.name.replace(/[^\w.-]+/g, '_')}.npy`), o]);
+    if (opts.outputDir) await fs.mkdir(opts.outputDir, { recursive: true });
     for (const [file, o] of writes) {
-      if (opts.outputDir) await fs.mkdir(opts.outputDir, { recursive: true });
       const data = o.data instanceof Float32Array || o.data instanceof Int32Array || o.data instanceof Int8Array || o.data instanceof Uint8Array ? o.data : Float32Array.from(o.data);
       await fs.writeFile(file, writeNpy(data, o.shape));
     }
