@@ -9,12 +9,43 @@
 #include <thread>
 #include <vector>
 
+#include <chrono>
+
 #if defined(__linux__)
 #include <sched.h>
+#endif
+#if defined(__x86_64__) || defined(_M_X64) || defined(__i386__)
+#include <immintrin.h>
+#define TFJQ_CPU_RELAX() _mm_pause()
+#elif defined(__aarch64__)
+#define TFJQ_CPU_RELAX() __asm__ __volatile__("yield")
+#else
+#define TFJQ_CPU_RELAX() ((void)0)
 #endif
 
 namespace tfjq {
 namespace {
+
+// How long an idle participant spins before it sleeps. A model runs one parallel step after
+// another, each a few tens to hundreds of microseconds long; waking a sleeping thread through
+// the kernel costs tens of microseconds (more in a VM), which at batch 1 ate the whole gain
+// of the second thread. Spinning briefly keeps the worker on hand between steps; the bound
+// keeps an idle pool from burning CPU (as OpenMP's blocktime and pthreadpool's spin do).
+constexpr auto kSpin = std::chrono::microseconds(300);
+
+// Spins until pred() holds or kSpin has passed; returns pred().
+template <typename Pred>
+bool SpinFor(Pred pred) {
+  if (pred()) return true;
+  const auto start = std::chrono::steady_clock::now();
+  for (;;) {
+    for (int i = 0; i < 64; i++) {
+      TFJQ_CPU_RELAX();
+      if (pred()) return true;
+    }
+    if (std::chrono::steady_clock::now() - start > kSpin) return pred();
+  }
+}
 
 struct Job {
   const std::function<void(int64_t, int64_t)>* fn;
@@ -55,12 +86,14 @@ class Pool {
       std::lock_guard<std::mutex> lock(mu_);
       if (static_cast<int>(workers_.size()) + 1 == n) return;
       stop_ = true;
+      stopping_.store(true);
       old.swap(workers_);
     }
     cv_.notify_all();
     for (auto& t : old) t.join();
     std::lock_guard<std::mutex> lock(mu_);
     stop_ = false;
+    stopping_.store(false);
     // Tickets left in the queue are harmless: their jobs are finished by their callers.
     for (int i = 0; i < n - 1; i++) workers_.emplace_back([this] { Loop(); });
   }
@@ -82,12 +115,19 @@ class Pool {
     job->chunk = (n + chunks - 1) / chunks;
     job->num_chunks = (n + job->chunk - 1) / job->chunk;
     int helpers = static_cast<int>(std::min<int64_t>(threads - 1, job->num_chunks - 1));
+    int sleeping;
     {
       std::lock_guard<std::mutex> lock(mu_);
       for (int i = 0; i < helpers; i++) queue_.push_back(job);
+      queued_.fetch_add(helpers, std::memory_order_release);
+      sleeping = sleeping_;
     }
-    if (helpers == 1) cv_.notify_one(); else cv_.notify_all();
+    if (sleeping > 0) {
+      if (helpers == 1) cv_.notify_one(); else cv_.notify_all();
+    }
     job->Work();
+    // The last chunks may be running on a worker: they are short, so spin before sleeping.
+    if (SpinFor([&] { return job->done.load(std::memory_order_acquire) == job->num_chunks; })) return;
     std::unique_lock<std::mutex> lock(job->mu);
     job->cv.wait(lock, [&] { return job->done.load(std::memory_order_acquire) == job->num_chunks; });
   }
@@ -96,12 +136,18 @@ class Pool {
   void Loop() {
     for (;;) {
       std::shared_ptr<Job> job;
+      SpinFor([&] { return queued_.load(std::memory_order_acquire) > 0 || stopping_.load(std::memory_order_relaxed); });
       {
         std::unique_lock<std::mutex> lock(mu_);
-        cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
+        if (!stop_ && queue_.empty()) {
+          sleeping_++;
+          cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
+          sleeping_--;
+        }
         if (stop_) return;
         job = std::move(queue_.front());
         queue_.pop_front();
+        queued_.fetch_sub(1, std::memory_order_relaxed);
       }
       job->Work();
     }
@@ -112,6 +158,9 @@ class Pool {
   std::deque<std::shared_ptr<Job>> queue_;
   std::vector<std::thread> workers_;
   bool stop_ = false;
+  std::atomic<bool> stopping_{false};
+  std::atomic<int64_t> queued_{0};  // tickets in queue_ (read without the lock while spinning)
+  int sleeping_ = 0;                // workers blocked on cv_ (guarded by mu_)
 };
 
 // Never destroyed: worker threads must not be joined from static destructors while the
