@@ -234,6 +234,28 @@ describe('gemm: every kernel path equals the reference bit for bit', () => {
         });
       });
 
+      // One K block, one activation zero point, no weight zero points: full 6 × 16 tiles take
+      // the fused kernel + requantize path (AVX2), the rest the kernel + epilogue path.
+      it('requantized outputs with one K block (fused tiles and edges), int8 and uint8 input, 1 and 2 threads', () => {
+        const shapes: [number, number, number][] = [[12, 16, 32], [50, 27, 48], [300, 96, 24], [97, 144, 40], [6, 1024, 16]];
+        shapes.forEach(([m, k, n], idx) => {
+          for (const signed of [false, true]) {
+            const c = randomCase(idx * 31 + (signed ? 1 : 0), m, k, n, { signed, layout: 'kn' });
+            const pr = pack(c, 'ref'), pi = pack(c, isa);
+            for (const threads of [1, 2]) {
+              const base = { m, lda: c.lda, ...zaOpt(c), bias: c.bias, threads };
+              for (const o of [
+                { ...base, output: 'int8' as const, multipliers: c.mult, outZeroPoint: -3 },
+                { ...base, output: 'uint8' as const, multiplier: c.mult[0]!, outZeroPoint: 128, clamp: [128, 255] as [number, number] },
+              ]) {
+                expectSame(gemm(c.a, pi, o), gemm(c.a, pr, o), `${isa} ${m}x${k}x${n} signed=${signed} ${o.output} threads=${threads}`);
+              }
+            }
+            pr.dispose(); pi.dispose();
+          }
+        });
+      });
+
       it('extremes: A in {0, 255}, B in {-128, -127, 127}, zero points at the ends of their ranges', () => {
         const r = rng(42);
         for (const [m, k, n] of [[1, 4096, 40], [9, 3001, 33], [20, 65536, 5]] as const) {

@@ -40,6 +40,7 @@ using internal::EpiRow;
 using internal::EpilogueFn;
 using internal::KernelSet;
 using internal::PackAFn;
+using internal::FusedRequantFn;
 
 [[noreturn]] void Bad(const std::string& msg) { throw std::invalid_argument(msg); }
 
@@ -232,6 +233,12 @@ void GemmPacked(const GemmArgs& g, const EpiCtx& ctx, const KernelSet& ks) {
   // evict the earlier tiles first, so each tile is converted right after its kernel call
   // (3136 × 576 × 64 was ~10% slower with per-panel calls).
   const bool epi_per_panel = plan.mc * astride <= 16384;
+  // All of K in one block and the plain requantize epilogue: full tiles go through the
+  // path's fused kernel (requantized in registers, no int32 tile round trip).
+  const bool int8_out = g.epilogue.output == OutputType::kInt8 || g.epilogue.output == OutputType::kUint8;
+  const FusedRequantFn fused = plan.kblocks == 1 && c.col_term != nullptr && c.zb == nullptr && int8_out
+                                   ? ks.fused_requant[g.epilogue.output == OutputType::kInt8 ? 0 : 1]
+                                   : nullptr;
 
   auto run_task = [&](int64_t t) {
     Scratch& s = t_scratch;
@@ -288,6 +295,19 @@ void GemmPacked(const GemmArgs& g, const EpiCtx& ctx, const KernelSet& ks) {
         const int64_t n0 = p * nr;
         const int64_t cols = std::min<int64_t>(nr, n - n0);
         int32_t* accp = acc + (p - p0) * nr;
+        if (fused != nullptr && cols == nr) {
+          for (int64_t i0 = 0; i0 < mc; i0 += mr) {
+            const int rows = static_cast<int>(std::min<int64_t>(mr, mc - i0));
+            const uint8_t* ai = ap + i0 * astride + a_off;
+            if (rows == mr) {
+              fused(gcount, ai, astride, bp, c, m0 + i0, n0);
+            } else {
+              ks.kernels[rows - 1](gcount, ai, astride, bp, accp + i0 * ldacc, ldacc, false);
+              epilogue(c, accp + i0 * ldacc, ldacc, rows_info + i0, m0 + i0, rows, n0, cols);
+            }
+          }
+          continue;
+        }
         for (int64_t i0 = 0; i0 < mc; i0 += mr) {
           const int rows = static_cast<int>(std::min<int64_t>(mr, mc - i0));
           ks.kernels[rows - 1](gcount, ap + i0 * astride + a_off, astride, bp, accp + i0 * ldacc, ldacc, kb > 0);

@@ -41,6 +41,58 @@ void PackAAvx2(const uint8_t* src, int64_t kc, int64_t kcpad, uint8_t xor_mask, 
   for (; i < kcpad; i++) dst[i] = 0;
 }
 
+// The 6 × 16 tile loop over kg K groups: zeroes c00..c51 and accumulates into them. Needs
+// locals a0, a3, as, b (advanced), kg. Written out in assembly: GCC 12 spills accumulators
+// when this loop is written with intrinsics (all 16 ymm registers are in use).
+#if !TFJQ_SIMD_EMULATED
+#define TFJQ_AVX2_TILE_6x16() \
+      __m256i t0, t1, t2, t3; \
+      const uint8_t* ap = a0; \
+      const uint8_t* ap3 = a3; \
+      int64_t count = kg; \
+      __asm__ volatile( \
+          "vpxor %[c00], %[c00], %[c00]\n\t vpxor %[c01], %[c01], %[c01]\n\t" \
+          "vpxor %[c10], %[c10], %[c10]\n\t vpxor %[c11], %[c11], %[c11]\n\t" \
+          "vpxor %[c20], %[c20], %[c20]\n\t vpxor %[c21], %[c21], %[c21]\n\t" \
+          "vpxor %[c30], %[c30], %[c30]\n\t vpxor %[c31], %[c31], %[c31]\n\t" \
+          "vpxor %[c40], %[c40], %[c40]\n\t vpxor %[c41], %[c41], %[c41]\n\t" \
+          "vpxor %[c50], %[c50], %[c50]\n\t vpxor %[c51], %[c51], %[c51]\n\t" \
+          ".p2align 4\n\t" \
+          "1:\n\t" \
+          "vpmovsxbw (%[b]), %[t0]\n\t" \
+          "vpmovsxbw 16(%[b]), %[t1]\n\t" \
+          "vpbroadcastd (%[ap]), %[t2]\n\t" \
+          "vpmaddwd %[t0], %[t2], %[t3]\n\t vpaddd %[t3], %[c00], %[c00]\n\t" \
+          "vpmaddwd %[t1], %[t2], %[t3]\n\t vpaddd %[t3], %[c01], %[c01]\n\t" \
+          "vpbroadcastd (%[ap],%[as],1), %[t2]\n\t" \
+          "vpmaddwd %[t0], %[t2], %[t3]\n\t vpaddd %[t3], %[c10], %[c10]\n\t" \
+          "vpmaddwd %[t1], %[t2], %[t3]\n\t vpaddd %[t3], %[c11], %[c11]\n\t" \
+          "vpbroadcastd (%[ap],%[as],2), %[t2]\n\t" \
+          "vpmaddwd %[t0], %[t2], %[t3]\n\t vpaddd %[t3], %[c20], %[c20]\n\t" \
+          "vpmaddwd %[t1], %[t2], %[t3]\n\t vpaddd %[t3], %[c21], %[c21]\n\t" \
+          "vpbroadcastd (%[ap3]), %[t2]\n\t" \
+          "vpmaddwd %[t0], %[t2], %[t3]\n\t vpaddd %[t3], %[c30], %[c30]\n\t" \
+          "vpmaddwd %[t1], %[t2], %[t3]\n\t vpaddd %[t3], %[c31], %[c31]\n\t" \
+          "vpbroadcastd (%[ap3],%[as],1), %[t2]\n\t" \
+          "vpmaddwd %[t0], %[t2], %[t3]\n\t vpaddd %[t3], %[c40], %[c40]\n\t" \
+          "vpmaddwd %[t1], %[t2], %[t3]\n\t vpaddd %[t3], %[c41], %[c41]\n\t" \
+          "vpbroadcastd (%[ap3],%[as],2), %[t2]\n\t" \
+          "vpmaddwd %[t0], %[t2], %[t3]\n\t vpaddd %[t3], %[c50], %[c50]\n\t" \
+          "vpmaddwd %[t1], %[t2], %[t3]\n\t vpaddd %[t3], %[c51], %[c51]\n\t" \
+          "add $32, %[b]\n\t" \
+          "add $4, %[ap]\n\t" \
+          "add $4, %[ap3]\n\t" \
+          "dec %[count]\n\t" \
+          "jnz 1b\n\t" \
+          : [c00] "=&x"(c00), [c01] "=&x"(c01), [c10] "=&x"(c10), [c11] "=&x"(c11), [c20] "=&x"(c20), [c21] "=&x"(c21), \
+            [c30] "=&x"(c30), [c31] "=&x"(c31), [c40] "=&x"(c40), [c41] "=&x"(c41), [c50] "=&x"(c50), [c51] "=&x"(c51), \
+            [t0] "=&x"(t0), [t1] "=&x"(t1), [t2] "=&x"(t2), [t3] "=&x"(t3), [b] "+r"(b), [ap] "+r"(ap), \
+            [ap3] "+r"(ap3), [count] "+r"(count) \
+          : [as] "r"(as) \
+          : "cc", "memory"); \
+  do {} while (0)
+#endif
+
 // R rows × 16 columns; named accumulators (arrays of __m256i get spilled by GCC).
 template <int R>
 void KernelAvx2(int64_t kg, const uint8_t* a, int64_t as, const int8_t* b, int32_t* c, int64_t ldc, bool accumulate) {
@@ -61,50 +113,7 @@ void KernelAvx2(int64_t kg, const uint8_t* a, int64_t as, const int8_t* b, int32
     // The full tile needs all 16 ymm registers (12 accumulators, 2 B, 1 A, 1 product);
     // GCC 12 spills accumulators when this loop is written with intrinsics, so it is
     // written out. Same instructions as the intrinsic loop below.
-    __m256i t0, t1, t2, t3;
-    const uint8_t* ap = a0;
-    const uint8_t* ap3 = a3;
-    int64_t count = kg;
-    __asm__ volatile(
-        "vpxor %[c00], %[c00], %[c00]\n\t vpxor %[c01], %[c01], %[c01]\n\t"
-        "vpxor %[c10], %[c10], %[c10]\n\t vpxor %[c11], %[c11], %[c11]\n\t"
-        "vpxor %[c20], %[c20], %[c20]\n\t vpxor %[c21], %[c21], %[c21]\n\t"
-        "vpxor %[c30], %[c30], %[c30]\n\t vpxor %[c31], %[c31], %[c31]\n\t"
-        "vpxor %[c40], %[c40], %[c40]\n\t vpxor %[c41], %[c41], %[c41]\n\t"
-        "vpxor %[c50], %[c50], %[c50]\n\t vpxor %[c51], %[c51], %[c51]\n\t"
-        ".p2align 4\n\t"
-        "1:\n\t"
-        "vpmovsxbw (%[b]), %[t0]\n\t"
-        "vpmovsxbw 16(%[b]), %[t1]\n\t"
-        "vpbroadcastd (%[ap]), %[t2]\n\t"
-        "vpmaddwd %[t0], %[t2], %[t3]\n\t vpaddd %[t3], %[c00], %[c00]\n\t"
-        "vpmaddwd %[t1], %[t2], %[t3]\n\t vpaddd %[t3], %[c01], %[c01]\n\t"
-        "vpbroadcastd (%[ap],%[as],1), %[t2]\n\t"
-        "vpmaddwd %[t0], %[t2], %[t3]\n\t vpaddd %[t3], %[c10], %[c10]\n\t"
-        "vpmaddwd %[t1], %[t2], %[t3]\n\t vpaddd %[t3], %[c11], %[c11]\n\t"
-        "vpbroadcastd (%[ap],%[as],2), %[t2]\n\t"
-        "vpmaddwd %[t0], %[t2], %[t3]\n\t vpaddd %[t3], %[c20], %[c20]\n\t"
-        "vpmaddwd %[t1], %[t2], %[t3]\n\t vpaddd %[t3], %[c21], %[c21]\n\t"
-        "vpbroadcastd (%[ap3]), %[t2]\n\t"
-        "vpmaddwd %[t0], %[t2], %[t3]\n\t vpaddd %[t3], %[c30], %[c30]\n\t"
-        "vpmaddwd %[t1], %[t2], %[t3]\n\t vpaddd %[t3], %[c31], %[c31]\n\t"
-        "vpbroadcastd (%[ap3],%[as],1), %[t2]\n\t"
-        "vpmaddwd %[t0], %[t2], %[t3]\n\t vpaddd %[t3], %[c40], %[c40]\n\t"
-        "vpmaddwd %[t1], %[t2], %[t3]\n\t vpaddd %[t3], %[c41], %[c41]\n\t"
-        "vpbroadcastd (%[ap3],%[as],2), %[t2]\n\t"
-        "vpmaddwd %[t0], %[t2], %[t3]\n\t vpaddd %[t3], %[c50], %[c50]\n\t"
-        "vpmaddwd %[t1], %[t2], %[t3]\n\t vpaddd %[t3], %[c51], %[c51]\n\t"
-        "add $32, %[b]\n\t"
-        "add $4, %[ap]\n\t"
-        "add $4, %[ap3]\n\t"
-        "dec %[count]\n\t"
-        "jnz 1b\n\t"
-        : [c00] "=&x"(c00), [c01] "=&x"(c01), [c10] "=&x"(c10), [c11] "=&x"(c11), [c20] "=&x"(c20), [c21] "=&x"(c21),
-          [c30] "=&x"(c30), [c31] "=&x"(c31), [c40] "=&x"(c40), [c41] "=&x"(c41), [c50] "=&x"(c50), [c51] "=&x"(c51),
-          [t0] "=&x"(t0), [t1] "=&x"(t1), [t2] "=&x"(t2), [t3] "=&x"(t3), [b] "+r"(b), [ap] "+r"(ap),
-          [ap3] "+r"(ap3), [count] "+r"(count)
-        : [as] "r"(as)
-        : "cc", "memory");
+    TFJQ_AVX2_TILE_6x16();
   } else
 #endif
   for (int64_t g = 0; g < kg; g++) {
@@ -257,6 +266,49 @@ void RequantRowsAvx2(const EpiCtx& ctx, const int32_t* acc, int64_t ldacc, int64
   }
 }
 
+// Kernel + requantize of one full 6 × 16 tile (all of K in one block), in registers: the
+// int32 tile never goes to memory. The same float operations in the same order as
+// RequantRowsAvx2 (bit-identical; test/gemm forces both through the session and the API).
+template <bool kSigned>
+void FusedRequantAvx2(int64_t kg, const uint8_t* a, int64_t as, const int8_t* b, const EpiCtx& ctx, int64_t m0,
+                      int64_t n0) {
+#if TFJQ_SIMD_EMULATED
+  alignas(32) int32_t tile[6 * 16];
+  KernelAvx2<6>(kg, a, as, b, tile, 16, false);
+  RequantRowsAvx2<kSigned>(ctx, tile, 16, m0, 6, n0, 16);
+#else
+  using T = typename std::conditional<kSigned, int8_t, uint8_t>::type;
+  __m256i c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
+  const uint8_t* a0 = a;
+  const uint8_t* a3 = a + 3 * as;
+  TFJQ_AVX2_TILE_6x16();
+  const __m256i ct0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ctx.col_term + n0));
+  const __m256i ct1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ctx.col_term + n0 + 8));
+  const __m256 mu0 = _mm256_loadu_ps(ctx.mult + n0), mu1 = _mm256_loadu_ps(ctx.mult + n0 + 8);
+  const __m256 qlo = _mm256_set1_ps(ctx.qlo_f), qhi = _mm256_set1_ps(ctx.qhi_f);
+  const __m256i zo = _mm256_set1_epi32(ctx.zo);
+  auto requant = [&](__m256i acc, __m256i ctv, __m256 mv) {
+    const __m256i v = _mm256_add_epi32(acc, ctv);
+    __m256 y = _mm256_mul_ps(_mm256_cvtepi32_ps(v), mv);
+    y = _mm256_min_ps(_mm256_max_ps(y, qlo), qhi);
+    const __m256i q = _mm256_add_epi32(_mm256_cvtps_epi32(y), zo);
+    return _mm_packs_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1));
+  };
+  T* out = static_cast<T*>(ctx.c) + m0 * ctx.ldc + n0;
+  const int64_t ldc = ctx.ldc;
+  auto row = [&](__m256i x0, __m256i x1, int i) {
+    const __m128i w0 = requant(x0, ct0, mu0), w1 = requant(x1, ct1, mu1);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i * ldc), kSigned ? _mm_packs_epi16(w0, w1) : _mm_packus_epi16(w0, w1));
+  };
+  row(c00, c01, 0);
+  row(c10, c11, 1);
+  row(c20, c21, 2);
+  row(c30, c31, 3);
+  row(c40, c41, 4);
+  row(c50, c51, 5);
+#endif
+}
+
 // Dequantize to float32 (the dynamic-quantization path and float-output layers) without
 // weight zero points: column blocks of 8 outside, rows inside, so the column sums, bias,
 // weight scales and float bias of a block are loaded once for all the rows of the call.
@@ -373,7 +425,7 @@ const KernelSet* Avx2Kernels() {
       Isa::kAvx2, kMr, kNr, /*kgroup=*/2, /*a_bytes_per_k=*/2, /*a_offset=*/0, /*kc_max=*/1024, PackAAvx2,
       {KernelAvx2<1>, KernelAvx2<2>, KernelAvx2<3>, KernelAvx2<4>, KernelAvx2<5>, KernelAvx2<6>},
       {GemvAvx2<1>, GemvAvx2<2>, GemvAvx2<3>, GemvAvx2<4>},
-      EpilogueAvx2, PeakAvx2};
+      EpilogueAvx2, PeakAvx2, {FusedRequantAvx2<true>, FusedRequantAvx2<false>}};
   return &ks;
 }
 

@@ -67,6 +67,11 @@ using GemvFn = void (*)(int64_t kg, const uint8_t* a, const int8_t* b, int64_t p
 // rounded up to 64 bytes, which always covers that (docs/gemm.md).
 using PackAFn = void (*)(const uint8_t* src, int64_t kc, int64_t kcpad, uint8_t xor_mask, uint8_t* dst);
 
+// kernel (K groups kg, A rows at stride a_stride) + requantize of the mr × nr tile of output
+// rows m0.., columns n0.. (written into ctx.c like the epilogue does).
+using FusedRequantFn = void (*)(int64_t kg, const uint8_t* a, int64_t a_stride, const int8_t* b, const EpiCtx& ctx,
+                                int64_t m0, int64_t n0);
+
 struct KernelSet {
   Isa isa;
   int mr;            // max rows per microkernel call (kernels[r - 1] handles r rows)
@@ -80,6 +85,11 @@ struct KernelSet {
   GemvFn gemv[4];    // gemv[p - 1] handles p panels; all null → kernels[0] per panel
   EpilogueFn epilogue;
   double (*peak)(double seconds);
+  // Optional: a full mr × nr tile over all of K (one K block) requantized in registers and
+  // stored as int8 (index 0) / uint8 (index 1), for the common case the specialised
+  // requantize epilogue handles (ctx.col_term set, no weight zero points). Must equal
+  // kernels[mr - 1] followed by `epilogue` bit for bit. nullptr: not provided.
+  FusedRequantFn fused_requant[2];
 };
 
 // Scalar §7 epilogue over a tile (ref semantics, element by element): shared as the tail /
