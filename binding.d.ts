@@ -357,5 +357,38 @@ export interface CalibBinding {
 }
 // ---- calib — END calib section
 
+// ---- sparse (native/binding/sparse_binding.cc) — BEGIN sparse section
+/** What sparseAnalyze found in a K×N weight (native/sparse/sparse.h). */
+export interface SparseStructure {
+  k: number; n: number; nnz: number; sparsity: number;
+  /** Every group of 4 consecutive k of a column holds at most 2 nonzeros. */
+  nm24: boolean;
+  /** Largest block shape (rows along K × cols along N) with fill >= 0.9; 1×1 when none. */
+  blockRows: number; blockCols: number; blockFill: number;
+  /** The format packing picks by default. */
+  format: 'csc' | 'block' | '2:4';
+}
+export interface SparsePackedInfo {
+  k: number; n: number; format: 'csc' | 'block' | '2:4'; blockRows: number; blockCols: number;
+  nnz: number; stored: number; dtype: 'float32' | 'int8'; isa: IsaName; byteLength: number;
+}
+export interface NativeSparsePackedWeights {
+  /** null once disposed. */
+  info(): SparsePackedInfo | null;
+  dispose(): void;
+}
+export interface SparseBinding {
+  sparseAnalyze(w: Float32Array | Int8Array, k: number, n: number): SparseStructure;
+  /** new SparsePackedWeights(w, k, n, format, blockRows, blockCols, isa) — format 'auto' | 'csc' | 'block' | '2:4'. */
+  SparsePackedWeights: new (w: Float32Array | Int8Array, k: number, n: number, format: string, blockRows: number,
+    blockCols: number, isa: IsaName) => NativeSparsePackedWeights;
+  /** out[m × n] = x[m × k] · W (float32 weights). */
+  sparseMatmulF32(packed: NativeSparsePackedWeights, x: Float32Array, m: number, out: Float32Array, threads: number): void;
+  /** out = requantize(Σ (x − za)·W + bias) as the dense int8 GEMM; params [za, zo, qmin, qmax, threads]; multipliers 1 or n. */
+  sparseMatmulI8(packed: NativeSparsePackedWeights, x: Int8Array, m: number, out: Int8Array, params: Int32Array,
+    bias: Int32Array | null, multipliers: Float32Array): void;
+}
+// ---- sparse — END sparse section
+
 export interface NativeBinding extends CoreBinding, GemmBinding, QuantBinding, CodecBinding, TrainBinding, OpsBinding,
-  RuntimeBinding, Int4Binding, CalibBinding {}
+  RuntimeBinding, Int4Binding, CalibBinding, SparseBinding {}

@@ -14,6 +14,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   tfjq::binding::InitRuntime(env, exports);
   tfjq::binding::InitInt4(env, exports);
   tfjq::binding::InitCalib(env, exports);
+  tfjq::binding::InitSparse(env, exports);
   return exports;
 }
 }  // namespace

@@ -13,5 +13,6 @@ void InitOps(Napi::Env env, Napi::Object exports);    // ops_binding.cc: int8/fl
 void InitRuntime(Napi::Env env, Napi::Object exports);  // runtime_binding.cc: whole-graph inference sessions
 void InitInt4(Napi::Env env, Napi::Object exports);   // int4_binding.cc: sub-byte (4-bit) weight GEMM
 void InitCalib(Napi::Env env, Napi::Object exports);  // calib_binding.cc: calibration histograms and range search
+void InitSparse(Napi::Env env, Napi::Object exports); // sparse_binding.cc: sparse weights of pruned models
 }  // namespace binding
 }  // namespace tfjq

@@ -1,0 +1,215 @@
+// N-API surface of the sparse kernels (native/sparse): structure analysis, packed sparse
+// weights, and the float32 / int8 products. Use src/sparse (validates first).
+#include <cstring>
+#include <memory>
+
+#include "binding/modules.h"
+#include "binding/util.h"
+#include "common/cpu.h"
+#include "sparse/sparse.h"
+
+namespace tfjq {
+namespace binding {
+
+namespace {
+
+constexpr napi_type_tag kSparseTag = {0x7466'6a71'7370'6172ULL, 0x7365'5061'636b'6564ULL};
+
+// w: Float32Array or Int8Array of k × n.
+struct WeightArg {
+  const float* f = nullptr;
+  const int8_t* i = nullptr;
+};
+
+WeightArg GetWeights(Napi::Env env, const Napi::Value& v, int64_t k, int64_t n) {
+  WeightArg a;
+  if (!v.IsTypedArray()) ThrowTypeError(env, "w must be a Float32Array or an Int8Array");
+  const auto t = v.As<Napi::TypedArray>().TypedArrayType();
+  size_t len = 0;
+  if (t == napi_float32_array) {
+    auto view = GetArray<float>(env, v, "w");
+    a.f = view.data;
+    len = view.length;
+  } else if (t == napi_int8_array) {
+    auto view = GetArray<int8_t>(env, v, "w");
+    a.i = view.data;
+    len = view.length;
+  } else {
+    ThrowTypeError(env, std::string("w must be a Float32Array or an Int8Array, got ") + TypedArrayTypeName(t));
+  }
+  if (static_cast<long double>(len) != static_cast<long double>(k) * n) {
+    ThrowRangeError(env, "w has " + std::to_string(len) + " elements, expected k × n = " + std::to_string(k * n));
+  }
+  return a;
+}
+
+Napi::Object StructureObject(Napi::Env env, const sparse::Structure& s) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("k", Napi::Number::New(env, static_cast<double>(s.k)));
+  o.Set("n", Napi::Number::New(env, static_cast<double>(s.n)));
+  o.Set("nnz", Napi::Number::New(env, static_cast<double>(s.nnz)));
+  o.Set("sparsity", Napi::Number::New(env, s.sparsity));
+  o.Set("nm24", Napi::Boolean::New(env, s.nm24));
+  o.Set("blockRows", Napi::Number::New(env, s.block_rows));
+  o.Set("blockCols", Napi::Number::New(env, s.block_cols));
+  o.Set("blockFill", Napi::Number::New(env, s.block_fill));
+  o.Set("format", Napi::String::New(env, sparse::FormatName(s.format)));
+  return o;
+}
+
+// sparseAnalyze(w, k, n) -> structure
+Napi::Value Analyze(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 3) ThrowTypeError(env, "sparseAnalyze expects 3 arguments (w, k, n)");
+  const int64_t k = GetInt(env, info[1], "k", 1, 65536);
+  const int64_t n = GetInt(env, info[2], "n", 1, (int64_t{1} << 31) - 1);
+  const WeightArg w = GetWeights(env, info[0], k, n);
+  try {
+    return StructureObject(env, w.f ? sparse::AnalyzeF32(w.f, k, n) : sparse::AnalyzeI8(w.i, k, n));
+  } catch (const std::invalid_argument& e) {
+    ThrowRangeError(env, e.what());
+  }
+}
+
+class SparseWrap : public Napi::ObjectWrap<SparseWrap> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "SparsePackedWeights",
+                       {InstanceMethod("dispose", &SparseWrap::Dispose), InstanceMethod("info", &SparseWrap::Info)});
+  }
+
+  // new SparsePackedWeights(w, k, n, format: 'auto'|'csc'|'block'|'2:4', blockRows, blockCols, isa)
+  explicit SparseWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<SparseWrap>(info) {
+    Napi::Env env = info.Env();
+    if (!info.IsConstructCall()) ThrowTypeError(env, "SparsePackedWeights must be called with new");
+    if (info.Length() != 7) ThrowTypeError(env, "SparsePackedWeights expects 7 arguments");
+    const int64_t k = GetInt(env, info[1], "k", 1, 65536);
+    const int64_t n = GetInt(env, info[2], "n", 1, (int64_t{1} << 31) - 1);
+    const WeightArg w = GetWeights(env, info[0], k, n);
+    const std::string format = GetString(env, info[3], "format");
+    sparse::PackOptions o;
+    if (format == "csc") { o.force_format = true; o.format = sparse::Format::kCsc; }
+    else if (format == "block") { o.force_format = true; o.format = sparse::Format::kBlock; }
+    else if (format == "2:4") { o.force_format = true; o.format = sparse::Format::kNM24; }
+    else if (format != "auto") ThrowRangeError(env, "format must be 'auto', 'csc', 'block' or '2:4', got '" + format + "'");
+    o.block_rows = static_cast<int>(GetInt(env, info[4], "blockRows", 1, 8));
+    o.block_cols = static_cast<int>(GetInt(env, info[5], "blockCols", 1, 8));
+    Isa isa;
+    const std::string isa_name = GetString(env, info[6], "isa");
+    if (!ParseIsa(isa_name, &isa) || !(isa == Isa::kRef || IsaSupported(isa))) ThrowRangeError(env, "isa '" + isa_name + "' is not available here");
+    try {
+      packed_ = std::make_shared<sparse::PackedSparse>(w.f ? sparse::PackF32(w.f, k, n, o, isa) : sparse::PackI8(w.i, k, n, o, isa));
+    } catch (const std::invalid_argument& e) {
+      ThrowRangeError(env, e.what());
+    } catch (const std::bad_alloc&) {
+      throw Napi::Error::New(env, "out of memory packing sparse weights");
+    }
+    bytes_ = static_cast<int64_t>(packed_->byte_length());
+    Napi::MemoryManagement::AdjustExternalMemory(env, bytes_);
+    info.This().As<Napi::Object>().TypeTag(&kSparseTag);
+  }
+
+  void Finalize(Napi::Env env) override { Release(env); }
+
+  static std::shared_ptr<const sparse::PackedSparse> From(Napi::Env env, const Napi::Value& v) {
+    if (!v.IsObject() || !v.As<Napi::Object>().CheckTypeTag(&kSparseTag)) ThrowTypeError(env, "packed must be a SparsePackedWeights object");
+    SparseWrap* w = Unwrap(v.As<Napi::Object>());
+    if (w == nullptr || !w->packed_) ThrowRangeError(env, "packed has been disposed");
+    return w->packed_;
+  }
+
+ private:
+  void Release(Napi::Env env) {
+    if (!packed_) return;
+    packed_.reset();
+    Napi::MemoryManagement::AdjustExternalMemory(env, -bytes_);
+  }
+  Napi::Value Dispose(const Napi::CallbackInfo& info) {
+    Release(info.Env());
+    return info.Env().Undefined();
+  }
+  Napi::Value Info(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!packed_) return env.Null();
+    const sparse::PackedSparse& p = *packed_;
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("k", Napi::Number::New(env, static_cast<double>(p.k())));
+    o.Set("n", Napi::Number::New(env, static_cast<double>(p.n())));
+    o.Set("format", Napi::String::New(env, sparse::FormatName(p.format())));
+    o.Set("blockRows", Napi::Number::New(env, p.block_rows()));
+    o.Set("blockCols", Napi::Number::New(env, p.block_cols()));
+    o.Set("nnz", Napi::Number::New(env, static_cast<double>(p.nnz())));
+    o.Set("stored", Napi::Number::New(env, static_cast<double>(p.stored())));
+    o.Set("dtype", Napi::String::New(env, p.type() == sparse::ValueType::kF32 ? "float32" : "int8"));
+    o.Set("isa", Napi::String::New(env, IsaName(p.isa())));
+    o.Set("byteLength", Napi::Number::New(env, static_cast<double>(bytes_)));
+    return o;
+  }
+
+  std::shared_ptr<sparse::PackedSparse> packed_;
+  int64_t bytes_ = 0;
+};
+
+// sparseMatmulF32(packed, x, m, out, threads): out[m × n] = x[m × k] · W
+Napi::Value MatmulF32(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 5) ThrowTypeError(env, "sparseMatmulF32 expects 5 arguments (packed, x, m, out, threads)");
+  auto p = SparseWrap::From(env, info[0]);
+  const int64_t m = GetInt(env, info[2], "m", 0, (int64_t{1} << 31) - 1);
+  auto x = GetArrayOfLength<float>(env, info[1], "x", static_cast<size_t>(m * p->k()));
+  auto out = GetArrayOfLength<float>(env, info[3], "out", static_cast<size_t>(m * p->n()));
+  const int threads = static_cast<int>(GetInt(env, info[4], "threads", 0, 256));
+  try {
+    sparse::SpmmF32(*p, x.data, p->k(), m, out.data, p->n(), threads);
+  } catch (const std::invalid_argument& e) {
+    ThrowRangeError(env, e.what());
+  }
+  return env.Undefined();
+}
+
+// sparseMatmulI8(packed, x, m, out, params Int32Array [za, zo, qmin, qmax, threads], bias | null, multipliers)
+Napi::Value MatmulI8(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 7) ThrowTypeError(env, "sparseMatmulI8 expects 7 arguments (packed, x, m, out, params, bias, multipliers)");
+  auto p = SparseWrap::From(env, info[0]);
+  const int64_t m = GetInt(env, info[2], "m", 0, (int64_t{1} << 31) - 1);
+  auto x = GetArrayOfLength<int8_t>(env, info[1], "x", static_cast<size_t>(m * p->k()));
+  auto out = GetArrayOfLength<int8_t>(env, info[3], "out", static_cast<size_t>(m * p->n()));
+  auto params = GetArrayOfLength<int32_t>(env, info[4], "params", 5);
+  sparse::I8Epilogue e;
+  e.za = params.data[0];
+  e.zo = params.data[1];
+  e.qmin = params.data[2];
+  e.qmax = params.data[3];
+  const int threads = params.data[4];
+  if (threads < 0 || threads > 256) ThrowRangeError(env, "threads must be in [0, 256]");
+  std::vector<int32_t> bias;
+  if (!info[5].IsNull() && !info[5].IsUndefined()) {
+    auto b = GetArrayOfLength<int32_t>(env, info[5], "bias", static_cast<size_t>(p->n()));
+    bias.assign(b.data, b.data + b.length);
+    e.bias = bias.data();
+  }
+  auto mv = GetArray<float>(env, info[6], "multipliers");
+  if (mv.length != 1 && mv.length != static_cast<size_t>(p->n())) ThrowRangeError(env, "multipliers must have 1 or n entries");
+  std::vector<float> mult(mv.data, mv.data + mv.length);
+  e.multipliers = mult.data();
+  e.per_channel = mult.size() == static_cast<size_t>(p->n()) && p->n() != 1;
+  try {
+    sparse::SpmmI8(*p, x.data, p->k(), m, e, out.data, p->n(), threads);
+  } catch (const std::invalid_argument& err) {
+    ThrowRangeError(env, err.what());
+  }
+  return env.Undefined();
+}
+
+}  // namespace
+
+void InitSparse(Napi::Env env, Napi::Object exports) {
+  exports.Set("sparseAnalyze", Napi::Function::New(env, Analyze, "sparseAnalyze"));
+  exports.Set("SparsePackedWeights", SparseWrap::Define(env));
+  exports.Set("sparseMatmulF32", Napi::Function::New(env, MatmulF32, "sparseMatmulF32"));
+  exports.Set("sparseMatmulI8", Napi::Function::New(env, MatmulI8, "sparseMatmulI8"));
+}
+
+}  // namespace binding
+}  // namespace tfjq
