@@ -48,9 +48,12 @@
 //   deconv_i8     dy i8 [-1, OH, OW, CO] → y i8 [-1, H, W, CI] (geometry of the forward conv y → dy)
 //                 ints [geom, zdy, zo, qmin, qmax] weights [w i8 kh·kw·CI·CO, bias i32|-1, mult f32 CI]
 //   deconv_f32    ints [geom] weights [w f32 kh·kw·CI·CO, bias f32|-1]
+//   sparse_matmul_i8 / sparse_conv_i8 / sparse_matmul_f32 / sparse_conv_f32: the dense op's
+//                 parameters + a trailing m_max (pruned weights, 1×1 convs only; steps_sparse.h)
 //   batch_matmul_f32  a [..., M, K] (or [..., K, M] with ta), b [..., K, N] (or [..., N, K] with tb) → y [..., M, N];
 //                 leading dimensions: equal, or one side's product is 1   ints [ta, tb]
 #include "runtime/steps.h"
+#include "runtime/steps_sparse.h"
 
 #include <algorithm>
 #include <cmath>
@@ -1243,6 +1246,7 @@ std::unique_ptr<Step> MakeStep(const StepSpec& s, const Session& session) {
   if (op == "deconv_i8") return std::make_unique<DeconvStep>(p, true);
   if (op == "deconv_f32") return std::make_unique<DeconvStep>(p, false);
   if (op == "batch_matmul_f32") return std::make_unique<BatchMatMulStep>(p);
+  if (op.rfind("sparse_", 0) == 0) return MakeSparseStep(s, session);
   Bad("unknown op '" + op + "'");
 }
 

@@ -21,6 +21,7 @@ import {
   SOFTMAX_INT8_PARAMS, weightOf, type ActivationParams, type NodeExecution,
 } from '../quant/params.js';
 import { activationBounds, type QParams } from '../quant/scheme.js';
+import { selectSparseSteps, type SparseMode } from '../sparse/select.js';
 
 export type Placement = 'native-int8' | 'native-dynamic' | 'native-dynamic-int4' | 'native-float' | 'tfjs';
 
@@ -30,6 +31,8 @@ export interface PlannedNode {
   placement: Placement;
   /** Why a node runs in tfjs. */
   reason?: string;
+  /** Set when the node's MatMul / 1×1 conv runs the sparse kernel (structure, sparsity, row limit). */
+  sparse?: string;
 }
 
 export interface SegmentTensor {
@@ -732,6 +735,8 @@ function probeShapes(g: Graph, nodes: Node[]): void {
 export interface CompileOptions {
   /** Nodes to run in tfjs whatever their kernels (node → reason). */
   tfjs?: Map<string, string>;
+  /** Sparse kernels for pruned MatMul / 1×1 conv weights (src/sparse/select.ts); default 'auto'. */
+  sparse?: SparseMode;
 }
 
 /** Compiles a graph (shapes are inferred in place) into native and tfjs segments. */
@@ -790,8 +795,11 @@ export function compilePlan(g: Graph, options: CompileOptions = {}): CompiledPla
     const b = new SegmentBuilder(g, acts);
     for (const n of r.nodes) {
       const p = placement.get(n.name)!;
+      const from = b.steps.length;
       if (p === 'native-int8') emitInt8(b, g, n, acts);
       else emitFloat(b, g, n, p === 'native-dynamic' ? 'int8' : p === 'native-dynamic-int4' ? 'int4' : false, perRow);
+      const sparse = selectSparseSteps(b.steps, from, b.buffers, b.weights, options.sparse ?? 'auto');
+      if (sparse) planned.find((x) => x.node === n.name)!.sparse = sparse;
     }
     const outBufs = exported.map((t) => b.getF32(t));
     const plan: RuntimePlan = { buffers: b.buffers, weights: b.weights, steps: b.steps, inputs: b.inputBufs, outputs: outBufs };

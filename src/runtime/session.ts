@@ -36,6 +36,11 @@ export type RunInputs = Record<string, { data: ArrayLike<number> | HostArray; sh
 export interface SessionOptions {
   /** Threads a run uses from the shared pool (0 = the pool size; default 0). */
   threads?: number;
+  /**
+   * Sparse kernels for pruned MatMul / 1×1 conv weights: 'auto' (default) where the measured
+   * rule says they are faster, 'never', or 'always' (every such step; docs/runtime.md).
+   */
+  sparse?: 'auto' | 'never' | 'always';
 }
 
 export interface RunOptions {
@@ -65,13 +70,13 @@ export class InferenceSession {
 
   private readonly compiled: CompiledPlan;
 
-  private constructor(graph: Graph, threads: number) {
+  private constructor(graph: Graph, threads: number, sparse: 'auto' | 'never' | 'always' = 'auto') {
     const ctor = native().RuntimeSession;
     // A native segment whose plan the native side rejects (a shape or parameter the planner
     // got wrong) falls back to tfjs with the reason in the plan, so the model still runs.
     const forced = new Map<string, string>();
     for (;;) {
-      const compiled = compilePlan(graph, { tfjs: forced });
+      const compiled = compilePlan(graph, { tfjs: forced, sparse });
       const natives: (RuntimeSessionNative | undefined)[] = [];
       let failed: string[] | undefined;
       for (const s of compiled.segments) {
@@ -107,6 +112,8 @@ export class InferenceSession {
     if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
     const threads = options.threads ?? 0;
     if (!Number.isInteger(threads) || threads < 0 || threads > 256) throw new RangeError(`options.threads must be an integer in [0, 256], got ${String(threads)}`);
+    const sparse = options.sparse ?? 'auto';
+    if (sparse !== 'auto' && sparse !== 'never' && sparse !== 'always') throw new RangeError(`options.sparse must be 'auto', 'never' or 'always', got ${String(sparse)}`);
     let g: Graph;
     if (typeof model === 'string') g = await loadModel(model);
     else if (model && typeof model === 'object' && Array.isArray((model as Graph).nodes) && (model as Graph).constants instanceof Map) g = model;
@@ -115,7 +122,7 @@ export class InferenceSession {
       // Native segments take float32; int32/bool inputs feed tfjs segments.
       if (i.dtype !== 'float32' && i.dtype !== 'int32' && i.dtype !== 'bool') throw new RangeError(`input '${i.name}' has dtype ${i.dtype}; the runtime takes float32, int32 or bool inputs`);
     }
-    return new InferenceSession(g, threads);
+    return new InferenceSession(g, threads, sparse);
   }
 
   /** Weight and arena bytes of the native segments. */

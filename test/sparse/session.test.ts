@@ -1,0 +1,87 @@
+// Sparse steps in InferenceSession: a LeNet-300-100-size MLP pruned by src/prune's one-shot
+// magnitude prune (unstructured, 4×4 blocks, 2:4), quantized by src/quant: the session with
+// sparse 'auto' / 'always' equals the dense session ('never') bit for bit in int8 and within
+// 1e-5 in float, at batch 1 and at a batch above the rule's row limit (dense fallback); a
+// pruned 1×1 conv likewise; session.plan names the sparse nodes.
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initFloatBackend, tf } from '../../src/backend/float.js';
+import { buildLeNet300100 } from '../../src/data/models.js';
+import { magnitudePrune, type MagnitudePruneOptions } from '../../src/prune/index.js';
+import { InferenceSession } from '../../src/runtime/index.js';
+import { graphOf, quantized, relErr, variedInput } from '../runtime/helpers.js';
+
+beforeAll(async () => {
+  await initFloatBackend();
+});
+
+async function runAll(g: Parameters<typeof InferenceSession.create>[0], x: tf.Tensor, sparse: 'auto' | 'never' | 'always') {
+  const s = await InferenceSession.create(g, { threads: 2, sparse });
+  const out = (await s.run(x))[s.outputs[0]!.name]!;
+  const plan = s.plan;
+  s.dispose();
+  return { data: out.data as Float32Array, plan };
+}
+
+const PRUNINGS: [string, MagnitudePruneOptions][] = [
+  ['unstructured 95%', { sparsity: 0.95 }],
+  ['blocks 4×4 90%', { sparsity: 0.9, blockSize: [4, 4] }],
+  ['2:4', { sparsity: 0.5, nm: { n: 2, m: 4 } }],
+];
+
+describe.each(PRUNINGS)('pruned LeNet-300-100 (%s)', (_name, prune) => {
+  it('int8 and float sessions: sparse auto/always = dense', async () => {
+    const model = buildLeNet300100({ seed: 21 });
+    magnitudePrune(model, prune);
+    const g = await graphOf(model);
+    const x1 = variedInput([1, 28, 28, 1], 1);
+    const x64 = variedInput([160, 28, 28, 1], 2);  // 160 rows: above every rule row limit
+    const calib = variedInput([64, 28, 28, 1], 3);
+    const q = await quantized(g, calib);
+    for (const x of [x1, x64]) {
+      const dense = await runAll(q, x, 'never');
+      expect(dense.plan.some((p) => p.sparse)).toBe(false);
+      for (const mode of ['auto', 'always'] as const) {
+        const sp = await runAll(q, x, mode);
+        expect(Array.from(sp.data)).toEqual(Array.from(dense.data));
+        if (mode === 'always') expect(sp.plan.filter((p) => p.op === 'MatMul').every((p) => p.sparse)).toBe(true);
+      }
+      const fd = await runAll(g, x, 'never');
+      for (const mode of ['auto', 'always'] as const) {
+        const fs = await runAll(g, x, mode);
+        expect(relErr(fs.data, fd.data)).toBeLessThanOrEqual(1e-5);
+      }
+    }
+    // The rule picks the sparse kernel for the most pruned (unstructured 95%) float layers at batch 1.
+    if (prune.sparsity === 0.95) {
+      const p = await runAll(g, x1, 'auto');
+      expect(p.plan.find((n) => n.node.includes('fc1'))?.sparse).toMatch(/csc 95\.0% sparse/);
+    }
+    [x1, x64, calib].forEach((t) => t.dispose());
+  });
+});
+
+describe('sparse 1×1 convolutions', () => {
+  it('a pruned 1×1 conv (int8 and float) equals the dense session', async () => {
+    const m = tf.sequential();
+    m.add(tf.layers.conv2d({ inputShape: [14, 14, 96], filters: 24, kernelSize: 1, activation: 'relu6', kernelInitializer: tf.initializers.glorotUniform({ seed: 4 }), name: 'pw' }));
+    m.add(tf.layers.conv2d({ filters: 40, kernelSize: 1, useBias: false, kernelInitializer: tf.initializers.glorotUniform({ seed: 5 }), name: 'pw2' }));
+    magnitudePrune(m, { sparsity: 0.8 });
+    const g = await graphOf(m);
+    const x = variedInput([2, 14, 14, 96], 7);
+    const q = await quantized(g, x);
+    const dense = await runAll(q, x, 'never');
+    const sp = await runAll(q, x, 'always');
+    expect(sp.plan.filter((p) => p.op === 'Conv2D').every((p) => p.sparse)).toBe(true);
+    expect(Array.from(sp.data)).toEqual(Array.from(dense.data));
+    const fd = await runAll(g, x, 'never');
+    const fs = await runAll(g, x, 'always');
+    expect(relErr(fs.data, fd.data)).toBeLessThanOrEqual(1e-5);
+    x.dispose();
+  });
+
+  it('options.sparse is validated', async () => {
+    const model = buildLeNet300100({ seed: 1 });
+    const g = await graphOf(model);
+    await expect(InferenceSession.create(g, { sparse: 'sometimes' as 'auto' })).rejects.toThrow(RangeError);
+  });
+});
