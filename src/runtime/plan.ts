@@ -39,15 +39,21 @@ export interface SegmentTensor {
   tensor: string;
   /** Shape with -1 for the free batch dimension. */
   shape: number[];
+  /**
+   * float32, or int8 with its activation parameters: graph inputs of inputType-int8 models,
+   * and int8-produced graph outputs of outputType-int8 models (docs/quantization.md §12.1).
+   */
+  dtype: 'float32' | 'int8';
+  quantization?: QParams;
 }
 
 export interface NativeSegment {
   kind: 'native';
   nodes: string[];
   plan: RuntimePlan;
-  /** Float32 tensors fed to the segment, in plan.inputs order. */
+  /** Tensors fed to the segment (float32, or int8 per SegmentTensor.dtype), in plan.inputs order. */
   inputs: SegmentTensor[];
-  /** Float32 tensors produced for later segments or graph outputs, in plan.outputs order. */
+  /** Tensors produced for later segments or graph outputs, in plan.outputs order. */
   outputs: SegmentTensor[];
 }
 
@@ -265,8 +271,11 @@ class SegmentBuilder {
   readonly inputBufs: number[] = [];
   private readonly f32 = new Map<string, number>();
   private readonly q8 = new Map<string, Q8>();
+  /** Tensors whose value here is int8 as produced (by an int8 node, or fed in as int8). */
+  private readonly producedQ8 = new Set<string>();
 
-  constructor(private readonly g: Graph, private readonly acts: Record<string, ActivationParams>) {}
+  /** int8In: tensors that arrive from outside the segment as int8 (with their parameters). */
+  constructor(private readonly g: Graph, private readonly acts: Record<string, ActivationParams>, private readonly int8In: ReadonlyMap<string, QParams> = new Map()) {}
 
   buffer(dtype: number, shape: readonly number[], constIndex = -1): number {
     this.buffers.push({ dtype: dtype as RuntimePlanBuffer['dtype'], shape: [...shape], constIndex });
@@ -296,7 +305,7 @@ class SegmentBuilder {
     const have = this.f32.get(t);
     if (have !== undefined) return have;
     let id: number;
-    const q = this.q8.get(t);
+    const q = this.q8.get(t) ?? (this.int8In.has(t) ? this.getQ8(t) : undefined);
     const c = this.g.constants.get(t);
     if (q) {
       id = this.buffer(DT.f32, this.buffers[q.buf]!.shape);
@@ -305,7 +314,7 @@ class SegmentBuilder {
       id = this.constBuffer(c.data as Float32Array, DT.f32, c.shape);
     } else {
       id = this.buffer(DT.f32, this.shape(t));
-      this.inputs.push({ tensor: t, shape: this.shape(t) });
+      this.inputs.push({ tensor: t, shape: this.shape(t), dtype: 'float32' });
       this.inputBufs.push(id);
     }
     this.f32.set(t, id);
@@ -316,6 +325,16 @@ class SegmentBuilder {
   getQ8(t: string): Q8 {
     const have = this.q8.get(t);
     if (have) return have;
+    const fed = this.int8In.get(t);
+    if (fed) {
+      // Fed as int8 (no quantize step): an input buffer of the segment.
+      const buf = this.buffer(DT.i8, this.shape(t));
+      this.inputs.push({ tensor: t, shape: this.shape(t), dtype: 'int8', quantization: { ...fed } });
+      this.inputBufs.push(buf);
+      const q = { buf, p: { ...fed } };
+      this.setQ8(t, q);
+      return q;
+    }
     const p = this.params(t);
     const f = this.getF32(t);
     const buf = this.buffer(DT.i8, this.buffers[f]!.shape);
@@ -330,6 +349,11 @@ class SegmentBuilder {
   }
   setQ8(t: string, q: Q8): void {
     this.q8.set(t, q);
+    this.producedQ8.add(t);
+  }
+  /** The int8 form of t when t was produced (or fed) as int8 in this segment. */
+  producedInt8(t: string): Q8 | undefined {
+    return this.producedQ8.has(t) ? this.q8.get(t) : undefined;
   }
 }
 
@@ -783,6 +807,14 @@ export function compilePlan(g: Graph, options: CompileOptions = {}): CompiledPla
     for (const r of runs.slice(runIndex + 1)) for (const n of r.nodes) for (const t of [...n.inputs, ...(n.controlInputs ?? [])]) s.add(t);
     return s;
   };
+  // int8 graph IO (§12.1): inputs of an inputType-int8 model arrive as int8; graph outputs
+  // produced by int8 nodes of an outputType-int8 model leave as int8 (as simulate() returns
+  // them). Tensors crossing segments otherwise travel as float32.
+  const int8Values = new Map<string, QParams>();
+  if (info?.mode === 'int8' && info.inputType === 'int8') {
+    for (const i of g.inputs) if (acts[i.name]) int8Values.set(i.name, { scale: acts[i.name]!.scale, zeroPoint: acts[i.name]!.zeroPoint });
+  }
+  const graphOutputs = new Set(g.outputs);
   const segments: Segment[] = runs.map((r, ri) => {
     const later = consumersAfter(ri);
     const produced = r.nodes.flatMap((n) => n.outputs);
@@ -792,7 +824,7 @@ export function compilePlan(g: Graph, options: CompileOptions = {}): CompiledPla
       const inputs = [...new Set(r.nodes.flatMap((n) => n.inputs).filter((t) => !inside.has(t) && !g.constants.has(t)))];
       return { kind: 'tfjs', nodes: r.nodes.map((n) => n.name), inputs, outputs: exported };
     }
-    const b = new SegmentBuilder(g, acts);
+    const b = new SegmentBuilder(g, acts, int8Values);
     for (const n of r.nodes) {
       const p = placement.get(n.name)!;
       const from = b.steps.length;
@@ -801,12 +833,19 @@ export function compilePlan(g: Graph, options: CompileOptions = {}): CompiledPla
       const sparse = selectSparseSteps(b.steps, from, b.buffers, b.weights, options.sparse ?? 'auto');
       if (sparse) planned.find((x) => x.node === n.name)!.sparse = sparse;
     }
-    const outBufs = exported.map((t) => b.getF32(t));
+    const outputs: SegmentTensor[] = [];
+    const outBufs = exported.map((t) => {
+      const q = info?.mode === 'int8' && info.outputType === 'int8' && graphOutputs.has(t) ? b.producedInt8(t) : undefined;
+      if (q) {
+        outputs.push({ tensor: t, shape: b.shape(t), dtype: 'int8', quantization: { ...q.p } });
+        int8Values.set(t, { ...q.p });
+        return q.buf;
+      }
+      outputs.push({ tensor: t, shape: b.shape(t), dtype: 'float32' });
+      return b.getF32(t);
+    });
     const plan: RuntimePlan = { buffers: b.buffers, weights: b.weights, steps: b.steps, inputs: b.inputBufs, outputs: outBufs };
-    return {
-      kind: 'native', nodes: r.nodes.map((n) => n.name), plan, inputs: b.inputs,
-      outputs: exported.map((t) => ({ tensor: t, shape: b.shape(t) })),
-    };
+    return { kind: 'native', nodes: r.nodes.map((n) => n.name), plan, inputs: b.inputs, outputs };
   });
   return { mode: info?.mode ?? 'float', nodes: planned, segments };
 }

@@ -10,25 +10,31 @@ import { tf } from '../backend/float.js';
 import { execute } from '../model/execute.js';
 import type { Graph } from '../model/ir.js';
 import { loadModel } from '../model/load.js';
+import { dequantize, quantize } from '../kernels/quantize.js';
+import type { QParams } from '../quant/scheme.js';
 import { native } from '../native/binding.js';
 import { compilePlan, elementsFor, type CompiledPlan, type PlannedNode, type Placement } from './plan.js';
 
 export type { PlannedNode, Placement };
 
-export type TensorDType = 'float32' | 'int32' | 'bool';
-type HostArray = Float32Array | Int32Array | Uint8Array;
+/** int8: the graph inputs of an inputType-int8 model and int8 outputs of an outputType-int8 one. */
+export type TensorDType = 'float32' | 'int32' | 'bool' | 'int8';
+type HostArray = Float32Array | Int32Array | Uint8Array | Int8Array;
 
 export interface TensorSpec {
   name: string;
   /** -1 = free (the batch). */
   shape: number[];
   dtype: TensorDType;
+  /** int8 tensors: real = scale × (q − zeroPoint) (docs/quantization.md §1). */
+  quantization?: QParams;
 }
 
 export interface HostTensor {
   data: HostArray;
   shape: number[];
   dtype: TensorDType;
+  quantization?: QParams;
 }
 
 export type RunInputs = Record<string, { data: ArrayLike<number> | HostArray; shape: readonly number[] } | tf.Tensor> | tf.Tensor | tf.Tensor[];
@@ -55,7 +61,13 @@ export interface SessionMemory {
   arenaBytes: number;
 }
 
-const DTYPE_ARRAY: Record<TensorDType, new (n: number) => HostArray> = { float32: Float32Array, int32: Int32Array, bool: Uint8Array };
+const DTYPE_ARRAY: Record<TensorDType, new (n: number) => HostArray> = { float32: Float32Array, int32: Int32Array, bool: Uint8Array, int8: Int8Array };
+
+/** A host tensor as float32 for tfjs (int8 values dequantized with their parameters). */
+function toFloatTensor(v: HostTensor): tf.Tensor {
+  if (v.dtype === 'int8') return tf.tensor(dequantize(v.data as Int8Array, v.quantization!), v.shape, 'float32');
+  return tf.tensor(v.data as Float32Array | Int32Array | Uint8Array, v.shape, v.dtype as 'float32' | 'int32' | 'bool');
+}
 
 export class InferenceSession {
   readonly inputs: readonly TensorSpec[];
@@ -98,10 +110,20 @@ export class InferenceSession {
     }
     const compiled = this.compiled;
     this.graph = compiled.segments.some((s) => s.kind === 'tfjs') ? graph : undefined;
-    this.inputs = graph.inputs.map((i) => ({ name: i.name, shape: i.shape ? [...i.shape] : [], dtype: i.dtype as TensorDType }));
+    // int8 graph IO: what the native segments take and give (plan.ts decides, §12.1).
+    const int8 = new Map<string, QParams>();
+    for (const s of compiled.segments) {
+      if (s.kind !== 'native') continue;
+      for (const t of [...s.inputs, ...s.outputs]) if (t.dtype === 'int8') int8.set(t.tensor, t.quantization!);
+    }
+    const spec = (name: string, shape: readonly number[] | null | undefined, dtype: string): TensorSpec => {
+      const q = int8.get(name);
+      return q ? { name, shape: shape ? [...shape] : [], dtype: 'int8', quantization: { ...q } } : { name, shape: shape ? [...shape] : [], dtype: dtype as TensorDType };
+    };
+    this.inputs = graph.inputs.map((i) => spec(i.name, i.shape, i.dtype));
     this.outputs = graph.outputs.map((o) => {
       const info = graph.tensors.get(o);
-      return { name: o, shape: info?.shape ? [...info.shape] : [], dtype: (info?.dtype ?? 'float32') as TensorDType };
+      return spec(o, info?.shape, info?.dtype ?? 'float32');
     });
     this.plan = compiled.nodes;
     this.mode = compiled.mode;
@@ -187,7 +209,9 @@ export class InferenceSession {
       let data: HostArray, shape: number[];
       if (v instanceof tf.Tensor) {
         if (v.isDisposed) throw new TypeError(`run: inputs['${k}'] is disposed`);
-        if (v.dtype !== spec.dtype) throw new TypeError(`run: inputs['${k}'] has dtype ${v.dtype}, the model expects ${spec.dtype}`);
+        // An int8 input also takes float32 values, quantized with its parameters (§2).
+        const ok = v.dtype === spec.dtype || (spec.dtype === 'int8' && v.dtype === 'float32');
+        if (!ok) throw new TypeError(`run: inputs['${k}'] has dtype ${v.dtype}, the model expects ${spec.dtype}`);
         data = v.dataSync() as HostArray;
         shape = [...v.shape];
       } else {
@@ -199,8 +223,9 @@ export class InferenceSession {
         shape = [...(o.shape as number[])];
         const Arr = DTYPE_ARRAY[spec.dtype];
         if (o.data instanceof Arr) data = o.data;
+        else if (spec.dtype === 'int8' && o.data instanceof Float32Array) data = o.data;
         else if (Array.isArray(o.data)) { data = new Arr(o.data.length); data.set(o.data as number[]); }
-        else throw new TypeError(`run: inputs['${k}'].data must be a ${Arr.name} (dtype ${spec.dtype})${o.data && ArrayBuffer.isView(o.data) ? `, got ${(o.data as object).constructor.name}` : ''}`);
+        else throw new TypeError(`run: inputs['${k}'].data must be a ${Arr.name}${spec.dtype === 'int8' ? ' (or Float32Array values to quantize)' : ''} (dtype ${spec.dtype})${o.data && ArrayBuffer.isView(o.data) ? `, got ${(o.data as object).constructor.name}` : ''}`);
       }
       const want = spec.shape;
       if (want.length && !(shape.length === want.length && want.every((d, i) => d < 0 || d === shape[i]))) {
@@ -208,6 +233,14 @@ export class InferenceSession {
       }
       const n = shape.reduce((a, b) => a * b, 1);
       if (data.length !== n) throw new RangeError(`run: inputs['${k}'] has ${data.length} values, shape [${shape.join(', ')}] needs ${n}`);
+      if (spec.dtype === 'int8') {
+        if (Array.isArray((v as { data?: unknown }).data) && !(data as Int8Array).every((q, i) => q === ((v as { data: number[] }).data[i]))) {
+          throw new RangeError(`run: inputs['${k}'].data has values outside the int8 range [-128, 127]`);
+        }
+        if (data instanceof Float32Array) data = quantize(data, 'int8', spec.quantization!);
+        m.set(k, { data, shape, dtype: 'int8', quantization: spec.quantization });
+        continue;
+      }
       m.set(k, { data, shape, dtype: spec.dtype });
     }
     for (const n of names) if (!m.has(n)) throw new RangeError(`run: input '${n}' was not given`);
@@ -216,6 +249,8 @@ export class InferenceSession {
 
   /**
    * Runs the model on one batch; outputs by name as typed arrays (or tf.Tensors with {tensors: true}).
+   * int8 inputs (inputType-int8 models) take Int8Array data (or float32 values, quantized with
+   * the input's parameters); int8 outputs are Int8Array with their `quantization`.
    * The native part reads the input arrays in place off the event loop: do not modify them until
    * the promise settles.
    */
@@ -234,7 +269,8 @@ export class InferenceSession {
         const arrays = seg.inputs.map((t) => {
           const v = values.get(t.tensor);
           if (!v) throw new Error(`internal: tensor '${t.tensor}' has no value`);
-          if (!(v.data instanceof Float32Array)) throw new TypeError(`tensor '${t.tensor}' must be float32`);
+          const want = t.dtype === 'int8' ? Int8Array : Float32Array;
+          if (!(v.data instanceof want)) throw new TypeError(`tensor '${t.tensor}' must be ${t.dtype}`);
           if (t.shape[0] === -1) batch = v.shape[0]!;
           return v;
         });
@@ -243,18 +279,18 @@ export class InferenceSession {
           const ok = v.shape.length === t.shape.length && t.shape.every((d, j) => (d < 0 ? v.shape[j] === batch : d === v.shape[j]));
           if (!ok) throw new RangeError(`run: tensor '${t.tensor}' has shape [${v.shape.join(', ')}], the plan expects [${t.shape.join(', ')}] with batch ${batch}`);
         }
-        const outs = await nat!.run(batch, arrays.map((a) => a.data as Float32Array));
+        const outs = await nat!.run(batch, arrays.map((a) => a.data as Float32Array | Int8Array));
         seg.outputs.forEach((t, i) => {
-          const data = outs[i] as Float32Array;
+          const data = outs[i] as Float32Array | Int8Array;
           const shape = t.shape.map((d) => (d < 0 ? batch : d));
           if (data.length !== elementsFor(t.shape, batch)) throw new Error(`internal: output '${t.tensor}' size`);
-          values.set(t.tensor, { data, shape, dtype: 'float32' });
+          values.set(t.tensor, t.dtype === 'int8' ? { data, shape, dtype: 'int8', quantization: t.quantization } : { data, shape, dtype: 'float32' });
         });
       } else {
         const given: Record<string, tf.Tensor> = {};
         for (const t of seg.inputs) {
           const v = values.get(t);
-          if (v) given[t] = tf.tensor(v.data, v.shape, v.dtype);
+          if (v) given[t] = toFloatTensor(v);
         }
         try {
           const res = execute(this.graph!, {}, { nodes: seg.nodes, given, outputs: seg.outputs });
@@ -278,6 +314,7 @@ export class InferenceSession {
       out[o.name] = v;
     }
     if (!options.tensors) return out;
-    return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, tf.tensor(v.data, v.shape, v.dtype)]));
+    // tfjs has no int8 dtype: int8 outputs come back as int32 tensors of the same values.
+    return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, v.dtype === 'int8' ? tf.tensor(Int32Array.from(v.data), v.shape, 'int32') : toFloatTensor(v)]));
   }
 }
