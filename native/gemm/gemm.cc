@@ -152,6 +152,12 @@ Plan MakePlan(const KernelSet& ks, int64_t m, int64_t panels, int64_t kg_total, 
     p.nc_panels = threads > 1 ? std::max<int64_t>(2, (panels + 4 * threads - 1) / (4 * threads)) : panels;
   } else {
     p.mc = std::min<int64_t>((m + mr - 1) / mr, std::max<int64_t>(1, 48 / mr)) * mr;
+    // Even row blocks: 49 rows as 30 + 19, not 48 + 1 (a 1-row block runs the slow 1-row
+    // kernel over every panel, and with threads the blocks are the unit of balance).
+    {
+      const int64_t blocks = (m + p.mc - 1) / p.mc;
+      p.mc = ((m + blocks - 1) / blocks + mr - 1) / mr * mr;
+    }
     p.nc_panels = std::max<int64_t>(1, std::min<int64_t>(panels, 256 / ks.nr));
     auto tasks = [&] { return ((m + p.mc - 1) / p.mc) * ((panels + p.nc_panels - 1) / p.nc_panels); };
     if (threads > 1) {

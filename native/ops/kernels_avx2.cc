@@ -54,7 +54,17 @@ struct DwPacked {
   std::vector<int32_t> bias_eff;
   std::vector<int64_t> off;     // element offset of each tap (2·pairs entries) from the window origin
   int64_t pairs = 0;
+  // 3×3, stride-1-along-x sliding window (SlideRow3x3): per 16-channel block, for kx = 0..2,
+  // (w[0][kx], w[1][kx]) interleaved (lo, hi) then (w[2][kx], 0) interleaved (lo, hi).
+  std::vector<__m256i> w3;      // [block][kx][4]
 };
+
+// The sliding-window path applies to 3×3 kernels, stride 1 along x, no dilation, whole
+// 16-channel blocks.
+inline bool Slides3x3(const ConvGeom& g) {
+  return g.k_h == 3 && g.k_w == 3 && g.stride_w == 1 && g.dilation_h == 1 && g.dilation_w == 1 && g.in_c % 16 == 0 &&
+         g.in_c > 0;
+}
 
 template <typename T>
 DwPacked PackDepthwise(const ConvGeom& g, const DepthwiseQ& p) {
@@ -73,6 +83,22 @@ DwPacked PackDepthwise(const ConvGeom& g, const DepthwiseQ& p) {
       k.w[(b * k.pairs + t) * 2 + 1] = _mm256_unpackhi_epi16(va, vb);
     }
   }
+  if (Slides3x3(g)) {
+    k.w3.resize(static_cast<size_t>(blocks * 12));
+    const __m256i z = _mm256_setzero_si256();
+    for (int64_t b = 0; b < blocks; b++) {
+      for (int64_t kx = 0; kx < 3; kx++) {
+        const __m256i w0 = Load16x16<true>(p.filter + (0 * 3 + kx) * C + b * 16);
+        const __m256i w1 = Load16x16<true>(p.filter + (1 * 3 + kx) * C + b * 16);
+        const __m256i w2 = Load16x16<true>(p.filter + (2 * 3 + kx) * C + b * 16);
+        __m256i* d = &k.w3[static_cast<size_t>((b * 3 + kx) * 4)];
+        d[0] = _mm256_unpacklo_epi16(w0, w1);
+        d[1] = _mm256_unpackhi_epi16(w0, w1);
+        d[2] = _mm256_unpacklo_epi16(w2, z);
+        d[3] = _mm256_unpackhi_epi16(w2, z);
+      }
+    }
+  }
   k.bias_eff.resize(static_cast<size_t>(C));
   for (int64_t c = 0; c < C; c++) {
     uint32_t sw = 0;
@@ -87,6 +113,44 @@ DwPacked PackDepthwise(const ConvGeom& g, const DepthwiseQ& p) {
     k.off[t] = (ky * g.dilation_h * int64_t(g.in_w) + kx * g.dilation_w) * C;
   }
   return k;
+}
+
+// Output pixels [ox0, ox1) of one row whose 3×3 windows lie inside the input (rows x0, x1, x2
+// at the window's first column ox0 − pad_left), 3×3 stride 1 along x: each input column is
+// widened and interleaved once — (x0, x1) pairs and (x2, 0) pairs — and then feeds the three
+// output pixels whose windows contain it, instead of being re-widened for each of them.
+// Channel blocks outside, pixels inside. Σ x·w + bias_eff in int32 (wrap-around adds: any
+// order gives the same sum), then the same finish as the other paths: bit-identical.
+template <bool kSigned, typename T, typename Finish>
+inline void SlideRow3x3(const DwPacked& pk, const T* x0, const T* x1, const T* x2, int64_t C, int64_t n_px, T* yp,
+                        const Finish& finish16) {
+  const __m256i z = _mm256_setzero_si256();
+  for (int64_t c = 0; c < C; c += 16) {
+    const __m256i* w = &pk.w3[static_cast<size_t>((c / 16) * 12)];
+    auto column = [&](int64_t ix, __m256i& a_lo, __m256i& a_hi, __m256i& b_lo, __m256i& b_hi) {
+      const __m256i v0 = Load16x16<kSigned>(x0 + ix * C + c), v1 = Load16x16<kSigned>(x1 + ix * C + c);
+      const __m256i v2 = Load16x16<kSigned>(x2 + ix * C + c);
+      a_lo = _mm256_unpacklo_epi16(v0, v1);
+      a_hi = _mm256_unpackhi_epi16(v0, v1);
+      b_lo = _mm256_unpacklo_epi16(v2, z);
+      b_hi = _mm256_unpackhi_epi16(v2, z);
+    };
+    __m256i a0l, a0h, b0l, b0h, a1l, a1h, b1l, b1h, a2l, a2h, b2l, b2h;
+    column(0, a0l, a0h, b0l, b0h);
+    column(1, a1l, a1h, b1l, b1h);
+    for (int64_t i = 0; i < n_px; i++) {
+      column(i + 2, a2l, a2h, b2l, b2h);
+      __m256i lo = _mm256_add_epi32(_mm256_madd_epi16(a0l, w[0]), _mm256_madd_epi16(b0l, w[2]));
+      __m256i hi = _mm256_add_epi32(_mm256_madd_epi16(a0h, w[1]), _mm256_madd_epi16(b0h, w[3]));
+      lo = _mm256_add_epi32(lo, _mm256_add_epi32(_mm256_madd_epi16(a1l, w[4]), _mm256_madd_epi16(b1l, w[6])));
+      hi = _mm256_add_epi32(hi, _mm256_add_epi32(_mm256_madd_epi16(a1h, w[5]), _mm256_madd_epi16(b1h, w[7])));
+      lo = _mm256_add_epi32(lo, _mm256_add_epi32(_mm256_madd_epi16(a2l, w[8]), _mm256_madd_epi16(b2l, w[10])));
+      hi = _mm256_add_epi32(hi, _mm256_add_epi32(_mm256_madd_epi16(a2h, w[9]), _mm256_madd_epi16(b2h, w[11])));
+      finish16(yp + i * C, c, lo, hi, pk.bias_eff.data());
+      a0l = a1l; a0h = a1h; b0l = b1l; b0h = b1h;
+      a1l = a2l; a1h = a2h; b1l = b2l; b1h = b2h;
+    }
+  }
 }
 
 template <bool kSigned, typename T>
@@ -119,11 +183,25 @@ void DepthwiseRows(const ConvGeom& g, const T* x, const DepthwiseQ& p, const DwP
     Store8<kSigned>(yp + c + 8, Finish8(f1, vlo, vhi, vzo));
   };
 
+  // Output columns whose whole window is inside the input along x (sliding path).
+  const bool slide = !pk.w3.empty();
+  const int64_t sx0 = std::min<int64_t>(g.out_w, std::max<int64_t>(0, g.pad_left));
+  const int64_t sx1 = std::max<int64_t>(sx0, std::min<int64_t>(g.out_w, int64_t(g.in_w) - 2 + g.pad_left));
   for (int64_t r = rb; r < re; r++) {
     const int64_t n = r / g.out_h, oy = r % g.out_h;
     const int64_t iy0 = oy * g.stride_h - g.pad_top;
     const bool rows_in = iy0 >= 0 && iy0 + ekh < g.in_h;
+    const bool slide_row = slide && rows_in && sx1 > sx0;
+    if (slide_row) {
+      const T* x0 = x + ((n * g.in_h + iy0) * g.in_w + (sx0 - g.pad_left)) * C;
+      SlideRow3x3<kSigned>(pk, x0, x0 + int64_t(g.in_w) * C, x0 + 2 * int64_t(g.in_w) * C, C, sx1 - sx0,
+                           y + (r * g.out_w + sx0) * C, finish16);
+    }
     for (int64_t ox = 0; ox < g.out_w; ox++) {
+      if (slide_row && ox == sx0) {
+        ox = sx1 - 1;
+        continue;
+      }
       T* yp = y + (r * g.out_w + ox) * C;
       const int64_t ix0 = ox * g.stride_w - g.pad_left;
       const int64_t ix1 = ix0 + g.stride_w;

@@ -123,6 +123,11 @@ describe('DepthwiseConv2D int8', () => {
     { xs: [3, 6, 6, 17], k: [1, 1], m: 2, s: [1, 1], d: [1, 1], pad: 'valid' },
     { xs: [1, 5, 5, 33], k: [7, 7], m: 1, s: [1, 1], d: [1, 1], pad: 'same' },
     { xs: [1, 6, 5, 64], k: [3, 3], m: 1, s: [2, 1], d: [1, 2], pad: [[0, 3], [2, 0]] },
+    // 3×3 with stride 1 along x and whole 16-channel blocks: the AVX2 sliding-window path
+    // (interior columns) next to the per-pixel paths (edges).
+    { xs: [2, 13, 17, 48], k: [3, 3], m: 1, s: [1, 1], d: [1, 1], pad: 'same' },
+    { xs: [1, 10, 12, 32], k: [3, 3], m: 1, s: [2, 1], d: [1, 1], pad: 'valid' },
+    { xs: [1, 7, 20, 16], k: [3, 3], m: 1, s: [1, 1], d: [1, 1], pad: [[1, 0], [2, 1]] },
   ];
 
   it('equals the naive formula bit for bit on every ISA path (int8 and uint8, biases, fused clamps)', () => {
