@@ -53,16 +53,26 @@ class PackedInt4 {
   const uint8_t* panels() const { return panels_.data(); }
   // Per-(group, column) tables, panel-major so each panel's tables are one stream: entry
   // (g, n) at index table_index(g, n) = ((n / 8)·groups + g)·8 + n % 8. Padded columns:
-  // scale 1, zero point 0, sum 0. Compact forms keep GEMV traffic low (4 bytes per group and
+  // scale 1, zero point 0, sum 0. Compact forms keep GEMV traffic low (3 bytes per group and
   // column for symmetric weights instead of 12):
-  //  - scales: float16 when every scale is exactly a float16 value (quantizeWeightInt4 makes
-  //    them so), else float32 — the value read back is the caller's scale either way;
+  //  - scales, the smallest form that reproduces every caller scale exactly:
+  //    kCode8 — sw[g][n] = fl32(code[g][n] × super[n]) with code in [1, 255] and one float32
+  //    super-scale per column (found by FactorInt4Scales; double-quantized scales from
+  //    quantizeWeightInt4 factor so, the product being exact), 1 byte per group and column
+  //    + 4 per column (used when smaller: more than 4 groups, or 2+ when float16 cannot hold them);
+  //    kF16 — every scale is a float16 value (2 bytes); kF32 — otherwise (4 bytes).
+  //    The value read back is the caller's scale in every form;
   //  - sums Σ_{k∈g} w' (w' = w + 8): int16 when group_size·15 fits, else int32;
   //  - zero points zw + 8 as uint8, absent (nullptr) when every zero point is 0.
   int64_t table_index(int64_t g, int64_t n) const { return ((n / kInt4PanelCols) * groups_ + g) * kInt4PanelCols + n % kInt4PanelCols; }
-  bool scales_f16() const { return scales_f16_; }
+  enum class ScaleKind : uint8_t { kCode8, kF16, kF32 };
+  ScaleKind scale_kind() const { return scale_kind_; }
+  bool scales_f16() const { return scale_kind_ == ScaleKind::kF16; }
   const uint16_t* scales16() const { return scales_.as<uint16_t>(); }
   const float* scales32() const { return scales_.as<float>(); }
+  // kCode8: codes at table_index(g, n); super-scales per column n (npad entries, padded 1).
+  const uint8_t* scale_codes() const { return scales_.data(); }
+  const float* super_scales() const { return supers_.as<float>(); }
   bool sums_i16() const { return sums_i16_; }
   const int16_t* sums16() const { return sums_.as<int16_t>(); }
   const int32_t* sums32() const { return sums_.as<int32_t>(); }
@@ -75,15 +85,22 @@ class PackedInt4 {
   int32_t weight(int64_t k, int64_t n) const;
   int32_t zero_point(int64_t g, int64_t n) const { return symmetric_ ? 0 : static_cast<int32_t>(zp8_.data()[table_index(g, n)]) - 8; }
   float scale(int64_t g, int64_t n) const;
-  size_t byte_length() const { return panels_.size() + scales_.size() + zp8_.size() + sums_.size(); }
+  size_t byte_length() const { return panels_.size() + scales_.size() + supers_.size() + zp8_.size() + sums_.size(); }
 
  private:
   friend PackedInt4 PackInt4(const int8_t*, int64_t, int64_t, BLayout, int64_t, int64_t, const float*, const int32_t*, Isa);
   Isa isa_ = Isa::kRef;
   int64_t k_ = 0, n_ = 0, kpad_ = 0, group_size_ = 0, groups_ = 0;
-  bool symmetric_ = true, scales_f16_ = false, sums_i16_ = false;
-  AlignedBuffer panels_, scales_, zp8_, sums_;
+  bool symmetric_ = true, sums_i16_ = false;
+  ScaleKind scale_kind_ = ScaleKind::kF32;
+  AlignedBuffer panels_, scales_, supers_, zp8_, sums_;
 };
+
+// Whether the `count` scales s[i·stride] (finite, > 0) are fl32(code_i × super) for one float32
+// super-scale (a normal number) and codes in [1, 255]; then writes super and the codes (the
+// smallest codes: super is the greatest common divisor of the scales, found exactly in
+// integers) and returns true. Used by PackInt4 to store double-quantized scales in 1 byte.
+bool FactorInt4Scales(const float* s, int64_t count, int64_t stride, float* super, uint8_t* codes);
 
 // Packs w (k × n values in [−8, 7], one int8 per value) with scales [groups][n] (finite,
 // > 0) and zero points [groups][n] in [−8, 7] (nullptr: all 0). group_size: 0 (one group per

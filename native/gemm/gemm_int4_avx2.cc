@@ -42,10 +42,30 @@ inline void StorePanel(const Call& c, __m256 y, int64_t m, int64_t p) {
   for (int64_t j = 0; n0 + j < n; j++) dst[j] = Finish(c, tmp[j], n0 + j);
 }
 
-// The per-(group, column) tables of 8 columns at table index t (see PackedInt4).
-inline __m256 LoadScales(const PackedInt4& b, int64_t t) {
-  if (b.scales_f16()) return _mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i*>(b.scales16() + t)));  // exact
-  return _mm256_load_ps(b.scales32() + t);
+using ScaleKind = PackedInt4::ScaleKind;
+
+// The per-(group, column) tables of 8 columns at table index t (see PackedInt4). Scales of a
+// kCode8 table: fl32(code × super) per lane, the scalar PackedInt4::scale statement.
+template <ScaleKind SK>
+inline __m256 LoadScalesK(const PackedInt4& b, int64_t t, __m256 super) {
+  if constexpr (SK == ScaleKind::kCode8) {
+    const __m256i code = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(b.scale_codes() + t)));
+    return _mm256_mul_ps(_mm256_cvtepi32_ps(code), super);
+  } else if constexpr (SK == ScaleKind::kF16) {
+    return _mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i*>(b.scales16() + t)));  // exact
+  } else {
+    return _mm256_load_ps(b.scales32() + t);
+  }
+}
+inline __m256 Supers(const PackedInt4& b, int64_t p) {
+  return b.scale_kind() == ScaleKind::kCode8 ? _mm256_load_ps(b.super_scales() + p * kInt4PanelCols) : _mm256_setzero_ps();
+}
+inline __m256 LoadScales(const PackedInt4& b, int64_t t, __m256 super) {
+  switch (b.scale_kind()) {
+    case ScaleKind::kCode8: return LoadScalesK<ScaleKind::kCode8>(b, t, super);
+    case ScaleKind::kF16: return LoadScalesK<ScaleKind::kF16>(b, t, super);
+    default: return LoadScalesK<ScaleKind::kF32>(b, t, super);
+  }
 }
 inline __m256i LoadSums(const PackedInt4& b, int64_t t) {
   if (b.sums_i16()) return _mm256_cvtepi16_epi32(_mm_load_si128(reinterpret_cast<const __m128i*>(b.sums16() + t)));
@@ -55,9 +75,13 @@ inline __m256i LoadZp8(const uint8_t* zp8, int64_t t) {
   return _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(zp8 + t)));
 }
 
-// R rows (m0..m0+R) × P consecutive panels (p0..p0+P), all of K.
-template <int R, int P>
-void Tile(const Call& c, int64_t m0, int64_t p0) {
+inline __m256i LoadBlock(const uint8_t* p) { return _mm256_load_si256(reinterpret_cast<const __m256i*>(p)); }
+
+
+// R rows (m0..m0+R) × P consecutive panels (p0..p0+P), all of K; SK and kSym are fixed per
+// packed weight (Tile below picks the instance, so the group loop has no table branches).
+template <int R, int P, ScaleKind SK, bool kSym>
+void TileImpl(const Call& c, int64_t m0, int64_t p0) {
   const PackedInt4& b = *c.b;
   const int64_t groups = b.groups(), stride = b.panel_stride();
   const uint8_t* w = b.panels() + p0 * stride;
@@ -75,13 +99,13 @@ void Tile(const Call& c, int64_t m0, int64_t p0) {
     const int64_t oe = b.group_block_end(g);
     if constexpr (R == 1) {
       // GEMV: broadcast A once per 16 K values, then stream the P panels (unpacking each
-      // block right before its use keeps the live registers at acc[P] + 4 + constants).
+      // block right before its use keeps the live registers at acc[P] + y[P] + 4 + constants).
       for (; o + 2 <= oe; o += 2) {
         const uint8_t* ar = a[0] + o * kInt4BlockK;
         const __m256i a0 = Bcast4(ar), a1 = Bcast4(ar + 4), a2 = Bcast4(ar + 8), a3 = Bcast4(ar + 12);
         for (int q = 0; q < P; q++) {
-          const __m256i w0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(w + q * stride + o * kInt4BlockBytes));
-          const __m256i w1 = _mm256_load_si256(reinterpret_cast<const __m256i*>(w + q * stride + (o + 1) * kInt4BlockBytes));
+          const uint8_t* wq = w + q * stride + o * kInt4BlockBytes;
+          const __m256i w0 = LoadBlock(wq), w1 = LoadBlock(wq + kInt4BlockBytes);
           const __m256i s = _mm256_add_epi16(
               _mm256_add_epi16(_mm256_maddubs_epi16(a0, _mm256_and_si256(w0, mask)),
                                _mm256_maddubs_epi16(a1, _mm256_and_si256(_mm256_srli_epi16(w0, 4), mask))),
@@ -94,8 +118,8 @@ void Tile(const Call& c, int64_t m0, int64_t p0) {
     for (; o + 2 <= oe; o += 2) {
       __m256i lo0[P], hi0[P], lo1[P], hi1[P];
       for (int q = 0; q < P; q++) {
-        const __m256i w0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(w + q * stride + o * kInt4BlockBytes));
-        const __m256i w1 = _mm256_load_si256(reinterpret_cast<const __m256i*>(w + q * stride + (o + 1) * kInt4BlockBytes));
+        const __m256i w0 = LoadBlock(w + q * stride + o * kInt4BlockBytes);
+        const __m256i w1 = LoadBlock(w + q * stride + (o + 1) * kInt4BlockBytes);
         lo0[q] = _mm256_and_si256(w0, mask);
         hi0[q] = _mm256_and_si256(_mm256_srli_epi16(w0, 4), mask);
         lo1[q] = _mm256_and_si256(w1, mask);
@@ -114,7 +138,7 @@ void Tile(const Call& c, int64_t m0, int64_t p0) {
     if (o < oe) {
       __m256i lo0[P], hi0[P];
       for (int q = 0; q < P; q++) {
-        const __m256i w0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(w + q * stride + o * kInt4BlockBytes));
+        const __m256i w0 = LoadBlock(w + q * stride + o * kInt4BlockBytes);
         lo0[q] = _mm256_and_si256(w0, mask);
         hi0[q] = _mm256_and_si256(_mm256_srli_epi16(w0, 4), mask);
       }
@@ -130,13 +154,14 @@ void Tile(const Call& c, int64_t m0, int64_t p0) {
     for (int q = 0; q < P; q++) {
       const int64_t t = ((p0 + q) * groups + g) * kInt4PanelCols;
       const __m256i sums = LoadSums(b, t);
-      const __m256 sw = LoadScales(b, t);
-      const uint8_t* zp8 = b.zero_points8();
+      // The super-scales are reloaded per group (an L1 hit) rather than held in P registers.
+      const __m256 sw = LoadScalesK<SK>(b, t, SK == ScaleKind::kCode8 ? _mm256_load_ps(b.super_scales() + (p0 + q) * kInt4PanelCols) : _mm256_setzero_ps());
       for (int r = 0; r < R; r++) {
         __m256i v = _mm256_sub_epi32(acc[r][q], _mm256_mullo_epi32(_mm256_set1_epi32(c.za[m0 + r]), sums));
         const int32_t rs = c.rs[(m0 + r) * groups + g];
         // − (zw + 8)·Σ(A − za): symmetric weights have zw + 8 = 8 in every column.
-        v = _mm256_sub_epi32(v, zp8 == nullptr ? _mm256_set1_epi32(rs * 8) : _mm256_mullo_epi32(LoadZp8(zp8, t), _mm256_set1_epi32(rs)));
+        if constexpr (kSym) v = _mm256_sub_epi32(v, _mm256_set1_epi32(rs * 8));
+        else v = _mm256_sub_epi32(v, _mm256_mullo_epi32(LoadZp8(b.zero_points8(), t), _mm256_set1_epi32(rs)));
         const __m256 s = _mm256_mul_ps(_mm256_set1_ps(c.sa[m0 + r]), sw);
         y[r][q] = _mm256_add_ps(y[r][q], _mm256_mul_ps(_mm256_cvtepi32_ps(v), s));
       }
@@ -144,6 +169,16 @@ void Tile(const Call& c, int64_t m0, int64_t p0) {
   }
   for (int r = 0; r < R; r++)
     for (int q = 0; q < P; q++) StorePanel(c, y[r][q], m0 + r, p0 + q);
+}
+
+template <int R, int P>
+void Tile(const Call& c, int64_t m0, int64_t p0) {
+  const bool sym = c.b->zero_points8() == nullptr;
+  switch (c.b->scale_kind()) {
+    case ScaleKind::kCode8: return sym ? TileImpl<R, P, ScaleKind::kCode8, true>(c, m0, p0) : TileImpl<R, P, ScaleKind::kCode8, false>(c, m0, p0);
+    case ScaleKind::kF16: return sym ? TileImpl<R, P, ScaleKind::kF16, true>(c, m0, p0) : TileImpl<R, P, ScaleKind::kF16, false>(c, m0, p0);
+    default: return sym ? TileImpl<R, P, ScaleKind::kF32, true>(c, m0, p0) : TileImpl<R, P, ScaleKind::kF32, false>(c, m0, p0);
+  }
 }
 
 // Weight-only: R rows × P panels. Each block's nibbles are transposed in registers to K-major
@@ -198,7 +233,7 @@ void WeightOnlyTile(const Call& c, int64_t m0, int64_t p0) {
       }
     }
     for (int q = 0; q < P; q++) {
-      const __m256 sw = LoadScales(b, ((p0 + q) * groups + g) * kInt4PanelCols);
+      const __m256 sw = LoadScales(b, ((p0 + q) * groups + g) * kInt4PanelCols, Supers(b, p0 + q));
       for (int r = 0; r < R; r++) y[r][q] = _mm256_add_ps(y[r][q], _mm256_mul_ps(acc[r][q], sw));
     }
   }

@@ -29,7 +29,14 @@ struct F8 {
   float32x4_t lo, hi;
 };
 
-inline F8 LoadScales(const PackedInt4& b, int64_t t) {
+// Scales of 8 columns of panel p at table index t; kCode8: fl32(code × super) per lane.
+inline F8 LoadScales(const PackedInt4& b, int64_t t, int64_t p) {
+  if (b.scale_kind() == PackedInt4::ScaleKind::kCode8) {
+    const uint16x8_t c = vmovl_u8(vld1_u8(b.scale_codes() + t));
+    const float* sp = b.super_scales() + p * kInt4PanelCols;
+    return {vmulq_f32(vcvtq_f32_u32(vmovl_u16(vget_low_u16(c))), vld1q_f32(sp)),
+            vmulq_f32(vcvtq_f32_u32(vmovl_high_u16(c)), vld1q_f32(sp + 4))};
+  }
   if (b.scales_f16()) {
     const float16x8_t h = vreinterpretq_f16_u16(vld1q_u16(b.scales16() + t));
     return {vcvt_f32_f16(vget_low_f16(h)), vcvt_high_f32_f16(h)};  // exact
@@ -153,7 +160,7 @@ void Tile(const Call& c, int64_t m0, int64_t p) {
     int32x4_t sums_lo, sums_hi, zp_lo, zp_hi;
     LoadSums(b, t, &sums_lo, &sums_hi);
     LoadZp8(b, t, &zp_lo, &zp_hi);
-    const F8 sw = LoadScales(b, t);
+    const F8 sw = LoadScales(b, t, p);
     for (int r = 0; r < R; r++) {
       // lanes [j0 t01, j0 t23, j1 t01, j1 t23] → pairwise add → [j0, j1, j2, j3]
       const int32x4_t raw_lo = vreinterpretq_s32_u32(vpaddq_u32(acc[r][0][0], acc[r][0][1]));
@@ -213,7 +220,7 @@ void WeightOnlyTile(const Call& c, int64_t m0, int64_t p) {
         }
       }
     }
-    const F8 sw = LoadScales(b, t);
+    const F8 sw = LoadScales(b, t, p);
     for (int r = 0; r < R; r++) {
       y[r].lo = vaddq_f32(y[r].lo, vmulq_f32(acc[r].lo, sw.lo));
       y[r].hi = vaddq_f32(y[r].hi, vmulq_f32(acc[r].hi, sw.hi));

@@ -3,6 +3,8 @@
 // gemm_int4_<isa>.cc; the reference path in gemm_int4_ref.cc.
 #include <algorithm>
 #include <cmath>
+#include <limits>
+#include <numeric>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -142,14 +144,30 @@ PackedInt4 PackInt4(const int8_t* w, int64_t k, int64_t n, BLayout layout, int64
   }
   p.panels_.Reset(static_cast<size_t>(p.num_panels() * p.panel_stride()));
   p.symmetric_ = true;
-  p.scales_f16_ = true;
+  bool f16 = true;
   for (int64_t i = 0; i < groups * n; i++) {
     if (zero_points != nullptr && zero_points[i] != 0) p.symmetric_ = false;
-    if (quant::scalar::HalfToFloat(quant::scalar::FloatToHalf(scales[i])) != scales[i]) p.scales_f16_ = false;
+    if (quant::scalar::HalfToFloat(quant::scalar::FloatToHalf(scales[i])) != scales[i]) f16 = false;
   }
+  // The smallest exact scale form: codes × per-column super-scale, float16, float32.
+  std::vector<uint8_t> codes(static_cast<size_t>(groups * n));
+  std::vector<float> supers(static_cast<size_t>(npad), 1.0f);
+  bool code8 = groups > 1;
+  for (int64_t j = 0; j < n && code8; j++) {
+    std::vector<uint8_t> col(static_cast<size_t>(groups));
+    code8 = FactorInt4Scales(scales + j, groups, n, &supers[j], col.data());
+    for (int64_t g = 0; code8 && g < groups; g++) codes[g * n + j] = col[g];
+  }
+  // Codes cost groups + 4 bytes per column (the super-scale): only when that is smaller.
+  code8 = code8 && (f16 ? groups > 4 : groups > 1);
+  p.scale_kind_ = code8 ? PackedInt4::ScaleKind::kCode8 : f16 ? PackedInt4::ScaleKind::kF16 : PackedInt4::ScaleKind::kF32;
   p.sums_i16_ = p.group_size_ * 15 <= 32767;
   const size_t entries = static_cast<size_t>(groups * npad);
-  p.scales_.Reset(entries * (p.scales_f16_ ? 2 : 4));
+  p.scales_.Reset(entries * (code8 ? 1 : f16 ? 2 : 4));
+  if (code8) {
+    p.supers_.Reset(static_cast<size_t>(npad) * 4);
+    for (int64_t j = 0; j < npad; j++) p.supers_.as<float>()[j] = supers[j];
+  }
   p.sums_.Reset(entries * (p.sums_i16_ ? 2 : 4));
   if (!p.symmetric_) p.zp8_.Reset(entries);
   std::vector<int32_t> sums(entries, 0);
@@ -157,7 +175,8 @@ PackedInt4 PackInt4(const int8_t* w, int64_t k, int64_t n, BLayout layout, int64
     for (int64_t j = 0; j < npad; j++) {
       const int64_t t = p.table_index(g, j);
       const float s = j < n ? scales[g * n + j] : 1.0f;
-      if (p.scales_f16_) p.scales_.as<uint16_t>()[t] = quant::scalar::FloatToHalf(s);
+      if (code8) p.scales_.data()[t] = j < n ? codes[g * n + j] : 1;
+      else if (f16) p.scales_.as<uint16_t>()[t] = quant::scalar::FloatToHalf(s);
       else p.scales_.as<float>()[t] = s;
       if (!p.symmetric_) p.zp8_.data()[t] = static_cast<uint8_t>((j < n ? zero_points[g * n + j] : 0) + 8);
     }
@@ -183,7 +202,47 @@ PackedInt4 PackInt4(const int8_t* w, int64_t k, int64_t n, BLayout layout, int64
 
 float PackedInt4::scale(int64_t g, int64_t n) const {
   const int64_t t = table_index(g, n);
-  return scales_f16_ ? quant::scalar::HalfToFloat(scales16()[t]) : scales32()[t];
+  switch (scale_kind_) {
+    case ScaleKind::kCode8: return static_cast<float>(scale_codes()[t]) * super_scales()[n];
+    case ScaleKind::kF16: return quant::scalar::HalfToFloat(scales16()[t]);
+    default: return scales32()[t];
+  }
+}
+
+bool FactorInt4Scales(const float* s, int64_t count, int64_t stride, float* super, uint8_t* codes) {
+  if (count < 1) return false;
+  // s_i = m_i · 2^e_i with m_i < 2^24 an integer; over the common exponent emin every scale is
+  // the integer I_i = m_i · 2^(e_i − emin), and the largest possible super-scale is gcd(I)·2^emin.
+  std::vector<uint64_t> ints(static_cast<size_t>(count));
+  std::vector<int> exps(static_cast<size_t>(count));
+  int emin = 0, emax = 0;
+  for (int64_t i = 0; i < count; i++) {
+    const float v = s[i * stride];
+    if (!(v > 0.0f) || !std::isfinite(v)) return false;
+    int e = 0;
+    const double f = std::frexp(static_cast<double>(v), &e);  // v = f · 2^e, f ∈ [0.5, 1)
+    ints[i] = static_cast<uint64_t>(std::ldexp(f, 24));       // exact: ≤ 24 significant bits
+    exps[i] = e - 24;
+    if (i == 0 || exps[i] < emin) emin = exps[i];
+    if (i == 0 || exps[i] > emax) emax = exps[i];
+  }
+  if (emax - emin > 32) return false;  // a ratio above 2^8 between scales: codes cannot reach it
+  uint64_t g = 0;
+  for (int64_t i = 0; i < count; i++) {
+    ints[i] <<= (exps[i] - emin);
+    g = std::gcd(g, ints[i]);
+  }
+  const double d = std::ldexp(static_cast<double>(g), emin);
+  const float df = static_cast<float>(d);
+  if (static_cast<double>(df) != d || !(df >= std::numeric_limits<float>::min()) || !std::isfinite(df)) return false;
+  for (int64_t i = 0; i < count; i++) {
+    const uint64_t c = ints[i] / g;
+    if (c < 1 || c > 255) return false;
+    if (static_cast<float>(c) * df != s[i * stride]) return false;  // the kernels' arithmetic, checked
+    codes[i] = static_cast<uint8_t>(c);
+  }
+  *super = df;
+  return true;
 }
 
 void GemmInt4(const Int4GemmArgs& g) {

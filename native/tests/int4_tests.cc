@@ -8,6 +8,7 @@
 //
 // Standalone: build with -DTFJQ_INT4_TEST_MAIN; add -DTFJQ_INT4_TEST_NO_DYNAMIC when
 // native/quant is not linked.
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <random>
@@ -60,7 +61,9 @@ struct Weights {
   std::vector<int32_t> zp;
 };
 
-Weights MakeWeights(std::mt19937& rng, int64_t k, int64_t n, int64_t g, bool asym, bool f16) {
+// Scales: sk 0 arbitrary float32, 1 float16-exact, 2 double-quantized (code in [1, 255] × a
+// per-column super-scale with 16 significant bits: PackInt4 stores them as 1-byte codes).
+Weights MakeWeights(std::mt19937& rng, int64_t k, int64_t n, int64_t g, bool asym, int sk) {
   Weights w{k, n, g, {}, {}, {}};
   const int64_t groups = g == 0 || g >= k ? 1 : (k + g - 1) / g;
   std::uniform_int_distribution<int> v(-8, 7);
@@ -70,7 +73,14 @@ Weights MakeWeights(std::mt19937& rng, int64_t k, int64_t n, int64_t g, bool asy
   w.scales.resize(static_cast<size_t>(groups * n));
   // float16-exact scales: j · 2^-16 with j < 2^11 is an exact half (stored as float16).
   std::uniform_int_distribution<int> h(66, 2047);
-  for (auto& x : w.scales) x = f16 ? static_cast<float>(h(rng)) / 65536.0f : s(rng);
+  for (auto& x : w.scales) x = sk == 1 ? static_cast<float>(h(rng)) / 65536.0f : s(rng);
+  if (sk == 2) {
+    std::uniform_int_distribution<int> mant(32768, 65535), code(1, 255);
+    for (int64_t j = 0; j < n; j++) {
+      const float super = std::ldexp(static_cast<float>(mant(rng)), -30 + static_cast<int>(j % 5));
+      for (int64_t gg = 0; gg < groups; gg++) w.scales[gg * n + j] = static_cast<float>(code(rng)) * super;
+    }
+  }
   if (asym) {
     w.zp.resize(w.scales.size());
     for (auto& z : w.zp) z = v(rng);
@@ -119,9 +129,12 @@ void RandomShapes(bool quick) {
       const int64_t g = std::vector<int64_t>{0, 32, 64, 128}[rep % 4];
       const int64_t k = rep == 5 ? 513 : std::uniform_int_distribution<int64_t>(1, 300)(rng);
       const int64_t n = std::vector<int64_t>{1, 7, 8, 13, 33, 70}[std::uniform_int_distribution<int>(0, 5)(rng)];
-      const bool asym = rep % 2 == 1, f16 = rep % 3 != 0, a_signed = rep % 4 == 2;
-      Weights w = MakeWeights(rng, k, n, g, asym, f16);
+      const bool asym = rep % 2 == 1, a_signed = rep % 4 == 2;
+      const int sk = rep % 3;
+      Weights w = MakeWeights(rng, k, n, g, asym, sk);
       PackedInt4 ref = Pack(w, Isa::kRef);
+      if (sk == 2) Check(ref.scale_kind() == PackedInt4::ScaleKind::kCode8, "int4: double-quantized scales packed as 1-byte codes");
+      if (sk == 1) Check(ref.scale_kind() != PackedInt4::ScaleKind::kF32, "int4: float16 scales packed in 2 bytes or less");
       std::vector<uint8_t> a(static_cast<size_t>(m * k));
       for (auto& x : a) x = static_cast<uint8_t>(std::uniform_int_distribution<int>(0, 9)(rng) == 0 ? 255 : rng() & 255);
       std::vector<int32_t> za(static_cast<size_t>(m));
@@ -187,7 +200,7 @@ void RandomShapes(bool quick) {
           std::snprintf(what, sizeof what, "%s %s m=%lld k=%lld n=%lld g=%lld %s %s%s", IsaName(isa),
                         kind == 0 ? "gemm" : kind == 1 ? "weight-only" : "dynamic", static_cast<long long>(m),
                         static_cast<long long>(k), static_cast<long long>(n), static_cast<long long>(g), asym ? "asym" : "sym",
-                        f16 ? "f16" : "f32", ok ? "" : (" first mismatch at " + std::to_string(at) + ": " +
+                        sk == 0 ? "f32" : sk == 1 ? "f16" : "code8", ok ? "" : (" first mismatch at " + std::to_string(at) + ": " +
                                                         std::to_string(got[at]) + " vs " + std::to_string(want[at])).c_str());
           Check(ok, what);
         }
