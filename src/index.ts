@@ -29,8 +29,9 @@ export {
 export type { Int4PackOptions, Int4GemmOptions, Int4DynamicOptions, Int4WeightOnlyOptions } from './kernels/int4.js';
 export {
   quantizeWeightInt4, dequantizeWeightInt4, chooseWeightBits, int4WeightStats, int4Range, float16Scale, INT4_GROUP_SIZES, INT4_DEFAULT_GROUP_SIZE,
+  INT4_DEFAULT_SCALE_BITS, superScaleFor, scaleCodeFor, decodeScale,
 } from './quant/int4.js';
-export type { Int4Bits, Int4Options, Int4WeightStats, WeightBitsChoice } from './quant/int4.js';
+export type { Int4Bits, Int4Options, Int4ScaleBits, Int4WeightStats, WeightBitsChoice } from './quant/int4.js';
 // Quantization-aware training (fake quantization, quantizeModel / quantizeApply, convertQat → §12 int8 graph).
 export * from './qat/index.js';
 // Native inference runtime: InferenceSession (whole-graph native segments, tfjs fallback segments).

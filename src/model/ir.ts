@@ -43,6 +43,13 @@ export interface AffineQuantization {
   values?: Int8Array | Uint8Array | Int32Array;
   /** int4 per-group scales: elements per group along `axis` (reserved). */
   groupSize?: number;
+  /**
+   * int4 double-quantized group scales (docs/quantization.md §12.5): `scales[i] = fl32(scaleCodes[i] ×
+   * superScales[c])` for entry i = g·C + c, codes in [1, 255] ([groups][C]), one float32 super-scale
+   * per channel. Absent: the scales are stored as float16 (or in the JSON when per channel).
+   */
+  scaleCodes?: Uint8Array;
+  superScales?: Float32Array;
   /** Narrow range (−127..127) for symmetric int8 weights. */
   narrowRange?: boolean;
 }

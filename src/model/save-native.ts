@@ -118,8 +118,9 @@ export function nativeFiles(g: Graph, o: SaveNativeOptions = {}): OutputFile[] {
       const a = q.affine;
       encoding = 'affine';
       bytes = affineBytes(a, name);
-      // int4 with per-group scales: the [groups][C] tables follow the nibbles (float16 scales, int8 zero points).
-      const groups = a.dtype === 'int4' && a.groupSize ? encodeInt4GroupTables(a, bytes.byteLength) : undefined;
+      // int4 with per-group scales: the [groups][C] tables follow the nibbles (uint8 codes + float32
+      // super-scales or float16 scales, int4 zero points).
+      const groups = a.dtype === 'int4' && a.groupSize ? encodeInt4GroupTables(a, bytes.byteLength, c.shape) : undefined;
       if (groups) bytes = concatBytes(bytes, groups.tail);
       // Per-channel 8-bit: the float32 scales follow the values (4-byte aligned), zero points only when not all 0.
       const table = !groups && (a.dtype === 'int8' || a.dtype === 'uint8') && a.scales.length > 1 ? scaleTable(a, bytes.byteLength) : undefined;
@@ -388,7 +389,7 @@ function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
   return out;
 }
 
-/** affine int4 with groupSize (docs/format.md): nibbles, then float16 group scales and optional int8 zero points. */
+/** affine int4 with groupSize (docs/format.md): nibbles, then the group scales (uint8 codes × float32 super-scales, or float16) and optional zero points. */
 function decodeGroupedInt4(bytes: Uint8Array, shape: number[], p: Record<string, unknown>, file: string, weight: string, c: Constant,
   axis: number, count: number): Float32Array {
   if (axis === -1) fail('affine int4 with groupSize needs a channel axis', file, { weight });
@@ -403,6 +404,7 @@ function decodeGroupedInt4(bytes: Uint8Array, shape: number[], p: Record<string,
   const affine: AffineQuantization = {
     dtype: 'int4', axis, ...(count !== 1 ? { axisCount: count } : {}), scales: tables.scales, zeroPoints: tables.zeroPoints, values: q,
     groupSize: tables.groupSize, ...(p.narrowRange ? { narrowRange: true } : {}),
+    ...(tables.scaleCodes && tables.superScales ? { scaleCodes: tables.scaleCodes, superScales: tables.superScales } : {}),
   };
   c.quantization = { affine };
   return dequantizeWeightInt4(affine, shape);

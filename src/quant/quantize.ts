@@ -16,7 +16,7 @@ import { optimize as optimizeGraph } from '../model/passes/index.js';
 import { assertOneOf, describe } from '../native/validate.js';
 import { BiasCorrector, type BiasCorrection } from './bias-correction.js';
 import { calibrate, iterateData, normalizeSample, type CalibrateProgress, type CalibrationData, type CalibrationSample } from './calibrate.js';
-import { quantizeWeightInt4, INT4_GROUP_SIZES, dequantizeWeightInt4 } from './int4.js';
+import { quantizeWeightInt4, INT4_GROUP_SIZES, dequantizeWeightInt4, int4WeightStats } from './int4.js';
 import { resolveObserverOptions, type ObserverKind, type ObserverOptions } from './observers.js';
 import {
   activationTable, int8Obstacle, planExecution, quantizationInfo, type IoType, type NodeExecution, type QuantizationInfo, type QuantMode,
@@ -64,6 +64,8 @@ export interface QuantizeOptions {
   weightBits?: 4 | 8;
   /** 4-bit weights: values per group along K (0 = per channel; default 64). */
   groupSize?: number;
+  /** 4-bit weights: group scales as 8-bit codes × a float32 super-scale per channel (8, default) or float16 (16); §12.5. */
+  scaleBits?: 8 | 16;
   /** Correct biases for the mean output shift of weight quantization (default false). */
   biasCorrection?: boolean;
   /** Per-layer error report (default: true when evaluation data exists). */
@@ -88,6 +90,8 @@ export interface QuantizeReport {
   /** Nodes left in float32 with the reason (unsupported op, user request, accuracy guard…). */
   floatNodes: { name: string; op: string; reason: string }[];
   weights: { quantized: number; floatBytes: number; storedBytes: number };
+  /** weightBits 4: per weight, the group size, scale storage, stored bits per weight (scales and zero points included) and SNR vs float. */
+  int4?: { node: string; weight: string; shape: number[]; groupSize: number; scaleStorage: string; bitsPerWeight: number; snrDb: number }[];
   biasCorrection?: BiasCorrection[];
   layers?: LayerReport;
   guard?: { metric: string; float: number; initial: number; final: number; tolerance: number; movedToFloat: string[]; satisfied: boolean };
@@ -118,6 +122,7 @@ function validate(o: QuantizeOptions): void {
   if (o.weightBits !== undefined && o.weightBits !== 4 && o.weightBits !== 8) throw new RangeError(`weightBits must be 4 or 8, got ${describe(o.weightBits)}`);
   if (o.weightBits === 4 && o.mode !== 'dynamic') throw new RangeError(`weightBits 4 needs mode 'dynamic' (got '${o.mode}')`);
   if (o.groupSize !== undefined && !INT4_GROUP_SIZES.includes(o.groupSize)) throw new RangeError(`groupSize must be one of ${INT4_GROUP_SIZES.join(', ')}, got ${describe(o.groupSize)}`);
+  if (o.scaleBits !== undefined && o.scaleBits !== 8 && o.scaleBits !== 16) throw new RangeError(`scaleBits must be 8 or 16, got ${describe(o.scaleBits)}`);
   for (const k of ['maxSamples', 'evalSamples'] as const) {
     const v = o[k];
     if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw new RangeError(`${k} must be an integer >= 1, got ${describe(v)}`);
@@ -145,6 +150,7 @@ function constBytes(c: Constant): number {
   const q = c.quantization;
   if (q?.affine?.values) {
     const a = q.affine;
+    if (a.dtype === 'int4' && a.groupSize !== undefined && c.data instanceof Float32Array) return int4WeightStats(c.data as Float32Array, a, c.shape).bytes;
     return (a.dtype === 'int4' ? Math.ceil(a.values!.length / 2) : a.values!.byteLength) + a.scales.byteLength + a.zeroPoints.byteLength;
   }
   if (q?.tfjs?.dtype === 'float16') return (c.data as Float32Array).length * 2;
@@ -260,7 +266,9 @@ export async function quantize(model: Graph | ModelSource, options: QuantizeOpti
         if (weight.dtype !== 'float32' || weight.quantization?.affine) continue;
         const kind = weightKind(node);
         const axis = kind === 'dense' ? (node.attrs.transpose_b === true ? 0 : 1) : 3;
-        const affine = quantizeWeightInt4(weight.data as Float32Array, weight.shape, axis, { groupSize: options.groupSize ?? 64 });
+        const affine = quantizeWeightInt4(weight.data as Float32Array, weight.shape, axis, { groupSize: options.groupSize ?? 64, scaleBits: options.scaleBits ?? 8 });
+        const st = int4WeightStats(weight.data as Float32Array, affine, weight.shape);
+        (report.int4 ??= []).push({ node: node.name, weight: weight.name, shape: [...weight.shape], groupSize: st.groupSize, scaleStorage: st.scaleStorage, bitsPerWeight: st.bitsPerWeight, snrDb: st.snrDb });
         weight.data = dequantizeWeightInt4(affine, weight.shape);
         weight.quantization = { ...(weight.quantization ?? {}), affine };
       } else if (!quantizeWeight(weight, node, perChannel ? 'channel' : 'tensor')) {

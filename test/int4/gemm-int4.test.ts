@@ -10,7 +10,7 @@ import {
 } from '../../src/kernels/int4.js';
 import type { IsaName } from '../../binding.js';
 import { native } from '../../src/native/binding.js';
-import { float16Scale, quantizeWeightInt4 } from '../../src/quant/int4.js';
+import { decodeScale, float16Scale, quantizeWeightInt4, superScaleFor } from '../../src/quant/int4.js';
 import { dynamicQuantizeU8, fl32 } from '../../src/quant/scheme.js';
 
 function rng(seed: number): () => number {
@@ -20,13 +20,21 @@ function rng(seed: number): () => number {
 const ri = (r: () => number, lo: number, hi: number) => lo + Math.floor(r() * (hi - lo + 1));
 
 interface Case { k: number; n: number; g: number; w: Int8Array; scales: Float32Array; zp?: Int32Array }
-function makeCase(k: number, n: number, g: number, seed: number, asym: boolean): Case {
+type ScaleKind = 'f16' | 'f32' | 'code8';
+function makeCase(k: number, n: number, g: number, seed: number, asym: boolean, kind: ScaleKind = seed % 2 === 0 ? 'f16' : 'f32'): Case {
   const r = rng(seed);
   const groups = int4Groups(k, g);
   const w = Int8Array.from({ length: k * n }, () => ri(r, -8, 7));
-  // Even seeds: float16-exact scales (as quantizeWeightInt4 makes them: stored as float16);
-  // odd seeds: arbitrary float32 scales (stored as float32).
-  const scales = Float32Array.from({ length: groups * n }, () => (seed % 2 === 0 ? float16Scale : fl32)(0.001 + r() * 0.05));
+  // 'f16': float16-exact scales (quantizeWeightInt4 with scaleBits 16: packed as float16);
+  // 'f32': arbitrary float32 scales (packed as float32); 'code8': double-quantized, a code in
+  // [1, 255] times a per-column super-scale (quantizeWeightInt4's default: packed as 1-byte codes).
+  const scales = Float32Array.from({ length: groups * n }, () => (kind === 'f16' ? float16Scale : fl32)(0.001 + r() * 0.05));
+  if (kind === 'code8') {
+    for (let j = 0; j < n; j++) {
+      const d = superScaleFor(0.001 + r() * 0.05);
+      for (let gg = 0; gg < groups; gg++) scales[gg * n + j] = decodeScale(ri(r, 1, 255), d);
+    }
+  }
   return { k, n, g, w, scales, ...(asym ? { zp: Int32Array.from({ length: groups * n }, () => ri(r, -8, 7)) } : {}) };
 }
 const pack = (c: Case, isa: IsaName) =>
@@ -117,6 +125,13 @@ describe('int4 packing', () => {
     expect(asym.byteLength).toBe(nibbles + 7 * entries);
     // One group of K = 4096 per column: int32 sums (15 · 4096 does not fit int16).
     expect(pack(makeCase(4096, 256, 0, 2, false), isa).byteLength).toBe(nibbles + 6 * 256);
+    // Double-quantized scales: a 1-byte code per (group, column) + a float32 super-scale per column.
+    const dq = pack(makeCase(4096, 256, 64, 2, false, 'code8'), isa);
+    expect(dq.byteLength).toBe(nibbles + 3 * entries + 4 * 256);
+    // Scales that are not code × super-scale with codes ≤ 255 (a ratio of 300 within a column) fall back to float16.
+    const wide = makeCase(64, 8, 32, 4, false);
+    for (let j = 0; j < 8; j++) { wide.scales[j] = 0.5; wide.scales[8 + j] = float16Scale(0.5 / 300); }
+    expect(pack(wide, isa).byteLength).toBe(64 * 8 / 2 + 4 * 16);
   });
 });
 
@@ -153,7 +168,8 @@ describe('int4 GEMM', () => {
       for (let rep = 0; rep < 6; rep++) {
         const g = [0, 32, 64, 128][rep % 4]!;
         const k = rep === 5 ? 513 : ri(r, 1, 300), n = [1, 7, 8, 13, 33, 70][ri(r, 0, 5)]!;
-        const c = makeCase(k, n, g, m * 100 + rep, rep % 2 === 1);
+        const kind = (['f16', 'f32', 'code8'] as const)[rep % 3]!;
+        const c = makeCase(k, n, g, m * 100 + rep, rep % 2 === 1, kind);
         const ref = pack(c, 'ref');
         const a = Uint8Array.from({ length: m * k }, () => (r() < 0.1 ? 255 : ri(r, 0, 255)));
         const za = Int32Array.from({ length: m }, () => ri(r, 0, 255)), sa = Float32Array.from({ length: m }, () => fl32(0.001 + r() * 0.1));
@@ -165,7 +181,7 @@ describe('int4 GEMM', () => {
         const wantWo = weightOnlyGemmInt4(x, ref, { m, bias, activation: act });
         for (const isa of fast) {
           const p = pack(c, isa);
-          const what = `${isa} m ${m} k ${k} n ${n} g ${g} ${c.zp ? 'asym' : 'sym'}`;
+          const what = `${isa} m ${m} k ${k} n ${n} g ${g} ${c.zp ? 'asym' : 'sym'} ${kind}`;
           sameBits(gemmInt4(a, p, { m, aZeroPoints: za, aScales: sa, bias, activation: act }), want, what);
           sameBits(await gemmInt4Async(a, p, { m, aZeroPoints: za, aScales: sa, bias, activation: act, threads: 1 }), want, what + ' async');
           sameBits(dynamicGemmInt4(x, p, { m, bias, activation: act }), wantDyn, what + ' dynamic');
@@ -179,8 +195,8 @@ describe('int4 GEMM', () => {
 
   it.skipIf(fast.length === 0)('large shapes split across threads stay bit-identical (extremes: A ∈ {0, 255}, w ∈ {−8, 7})', async () => {
     const r = rng(5);
-    for (const [m, k, n, g] of [[1, 4096, 517, 64], [16, 1000, 260, 128], [33, 2048, 96, 32], [2, 65536, 9, 0]] as const) {
-      const c = makeCase(k, n, g, k + n, g === 32);
+    for (const [m, k, n, g, kind] of [[1, 4096, 517, 64, 'code8'], [16, 1000, 260, 128, 'code8'], [16, 1000, 260, 128, 'f16'], [33, 2048, 96, 32, 'f32'], [2, 65536, 9, 0, 'f16']] as const) {
+      const c = makeCase(k, n, g, k + n, g === 32, kind);
       if (g === 0) c.w.fill(7);
       const ref = pack(c, 'ref');
       const a = Uint8Array.from({ length: m * k }, () => (r() < 0.5 ? 255 : 0));
@@ -191,7 +207,7 @@ describe('int4 GEMM', () => {
       for (const isa of fast) {
         const p = pack(c, isa);
         for (const threads of [1, 2]) {
-          sameBits(gemmInt4(a, p, { m, aZeroPoint: 0, aScale: 0.5, threads }), want, `${isa} ${m}×${k}×${n} t${threads}`);
+          sameBits(gemmInt4(a, p, { m, aZeroPoint: 0, aScale: 0.5, threads }), want, `${isa} ${m}×${k}×${n} ${kind} t${threads}`);
           sameBits(await dynamicGemmInt4Async(x, p, { m, perRow: false, threads }), wantDyn, `${isa} dynamic ${m}×${k}×${n}`);
           if (wantWo) sameBits(await weightOnlyGemmInt4Async(x, p, { m, threads }), wantWo, `${isa} weight-only ${m}×${k}×${n}`);
         }

@@ -29,8 +29,8 @@ beforeAll(async () => {
 
 const ALL = (x: ArrayLike<number>) => Array.from(x);
 
-async function int4(g: Graph, groupSize: number, granularity: 'tensor' | 'row'): Promise<Graph> {
-  const r = await quantize(g, { mode: 'dynamic', weightBits: 4, groupSize, dynamicGranularity: granularity, report: false, optimize: false });
+async function int4(g: Graph, groupSize: number, granularity: 'tensor' | 'row', scaleBits: 8 | 16 = 8): Promise<Graph> {
+  const r = await quantize(g, { mode: 'dynamic', weightBits: 4, groupSize, dynamicGranularity: granularity, report: false, optimize: false, scaleBits });
   return r.graph;
 }
 
@@ -50,9 +50,12 @@ beforeAll(async () => {
 });
 
 describe('dynamic int4 (§12.5): session == simulate', () => {
-  const cases = [32, 64, 128, 0].flatMap((gs) => (['tensor', 'row'] as const).map((gr) => [gs, gr] as const));
-  it.each(cases)('dense 200-300-100-10, group size %d, granularity %s: bit for bit', async (groupSize, granularity) => {
-    const q = await int4(dense, groupSize, granularity);
+  // Group scales double-quantized (scaleBits 8, the default) and float16 (scaleBits 16).
+  const cases = [32, 64, 128, 0].flatMap((gs) => (['tensor', 'row'] as const).flatMap((gr) => [[gs, gr, 8], [gs, gr, 16]] as const));
+  it.each(cases)('dense 200-300-100-10, group size %d, granularity %s, %d-bit scales: bit for bit', async (groupSize, granularity, scaleBits) => {
+    const q = await int4(dense, groupSize, granularity, scaleBits);
+    const w = q.constants.get(q.nodes.find((n) => n.op === 'MatMul')!.inputs[1]!)!.quantization!.affine!;
+    expect(w.scaleCodes !== undefined).toBe(scaleBits === 8 && groupSize !== 0);
     const s = await InferenceSession.create(q);
     const mm = s.plan.filter((p) => p.op === 'MatMul');
     expect(mm.length).toBe(3);
@@ -199,10 +202,12 @@ describe('dynamic int4: fidelity and memory', () => {
     // int4 is coarser than int8 (same activations): its output is further from float.
     expect(cosine(y4, ref)).toBeLessThan(cosine(y8, ref));
     expect(t8.all).toBeGreaterThanOrEqual(t4.all);
-    // Weights: K×N/2 nibbles (K padded to 8, N to 8) + 4 bytes per group and column, + float biases.
+    // Weights: K×N/2 nibbles (K padded to 8, N to 8) + per group and column a 1-byte scale code
+    // and an int16 sum, + a float32 super-scale per column (the double-quantized scales, PackInt4
+    // kCode8: 2+ groups), + float biases.
     const dims = [[784, 300], [300, 100], [100, 10]] as const;
     const pad8 = (v: number) => Math.ceil(v / 8) * 8;
-    const expect4 = dims.reduce((t, [k, n]) => t + (pad8(k) * pad8(n)) / 2 + Math.ceil(k / 64) * pad8(n) * 4 + n * 4, 0);
+    const expect4 = dims.reduce((t, [k, n]) => t + (pad8(k) * pad8(n)) / 2 + Math.ceil(k / 64) * pad8(n) * 3 + pad8(n) * 4 + n * 4, 0);
     const m4 = s4.memory.weightBytes, m8 = s8.memory.weightBytes;
     expect(m4).toBe(expect4);
     expect(m4 / m8).toBeGreaterThan(0.45);
