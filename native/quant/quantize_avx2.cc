@@ -59,6 +59,25 @@ void QuantizeAvx2(const float* x, int64_t n, const float* s, const int32_t* z, b
       }
       Store32(out + i, r[0], r[1], r[2], r[3]);
     }
+    // 8 at a time, then the last < 8 through zero-padded copies: short rows (the per-row
+    // dynamic quantization of a K = 27 convolution) no longer pay the scalar division per value.
+    auto eight = [&](const float* src, Out* dst) {
+      __m256 v = _mm256_div_ps(_mm256_loadu_ps(src), vs);
+      v = _mm256_min_ps(_mm256_max_ps(ZeroNaN(v), lo), hi);
+      const __m256i q = _mm256_add_epi32(RoundToInt(v), vz);
+      const __m128i w = _mm_packs_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1));
+      _mm_storel_epi64(reinterpret_cast<__m128i*>(dst), std::is_same<Out, int8_t>::value ? _mm_packs_epi16(w, w) : _mm_packus_epi16(w, w));
+    };
+    for (; i + 8 <= n; i += 8) eight(x + i, out + i);
+    if (i < n) {
+      alignas(32) float tx[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+      alignas(16) Out tq[16];
+      const int64_t rem = n - i;
+      std::copy(x + i, x + n, tx);
+      eight(tx, tq);
+      std::copy(tq, tq + rem, out + i);
+      i = n;
+    }
   } else {
     const __m256i vqmin = _mm256_set1_epi32(qmin), vqmax = _mm256_set1_epi32(qmax);
     for (; i + 32 <= n; i += 32) {
@@ -181,6 +200,14 @@ void MinMaxAvx2(const float* x, int64_t n, float* lo, float* hi) {
   for (; i + 8 <= n; i += 8) {
     const __m256 v = FiniteOrZero(_mm256_loadu_ps(x + i), abs_mask, inf);
     l0 = _mm256_min_ps(l0, v); h0 = _mm256_max_ps(h0, v);
+  }
+  if (i < n) {
+    // Zero padding changes nothing: the bounds start at 0 and are widened to include it.
+    alignas(32) float t[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    std::copy(x + i, x + n, t);
+    const __m256 v = FiniteOrZero(_mm256_load_ps(t), abs_mask, inf);
+    l1 = _mm256_min_ps(l1, v); h1 = _mm256_max_ps(h1, v);
+    i = n;
   }
   float l = std::min(*lo, HMin(_mm256_min_ps(_mm256_min_ps(l0, l1), _mm256_min_ps(l2, l3))));
   float h = std::max(*hi, HMax(_mm256_max_ps(_mm256_max_ps(h0, h1), _mm256_max_ps(h2, h3))));
