@@ -35,6 +35,10 @@ export interface ConvertOptions {
   samples: number;
   observer?: string;
   percentile?: number;
+  /** dynamic: 4-bit weights with `groupSize` values per group and `scaleBits` group scales (§12.5). */
+  weightBits?: 4;
+  groupSize?: number;
+  scaleBits?: 8 | 16;
   /** compress: sparsity and label bits. */
   sparsity?: number;
   bits?: number;
@@ -112,6 +116,7 @@ async function convertGraph(g: Graph, o: ConvertOptions, calib: Record<string, t
     calibration: o.mode === 'int8' ? calib : undefined,
     observer: o.observer as ObserverKind | undefined,
     percentile: o.observer === 'percentile' ? o.percentile : undefined,
+    ...(o.weightBits === 4 ? { weightBits: 4 as const, groupSize: o.groupSize, scaleBits: o.scaleBits } : {}),
     report: false,
   });
   const floatNodes = r.report.floatNodes;

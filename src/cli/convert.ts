@@ -28,6 +28,9 @@ export const CONVERT_FLAGS = {
   samples: { type: 'int', min: 1, max: 100000, default: 100, description: 'int8: calibration samples (seeded random inputs when no --calibration)' },
   observer: { type: 'string', choices: ['minmax', 'moving-average', 'percentile', 'entropy', 'mse'], default: 'minmax', description: 'int8: activation range observer' },
   percentile: { type: 'number', min: 50, max: 100, default: 99.99, description: 'int8 with --observer percentile' },
+  'weight-bits': { type: 'string', choices: ['8', '4'], default: '8', description: 'dynamic: weight bits (4: per-group int4 weights, docs/quantization.md §12.5)' },
+  'group-size': { type: 'string', choices: ['32', '64', '128', '0'], default: '64', description: '--weight-bits 4: values per group along K (0: per output channel)' },
+  'scale-bits': { type: 'string', choices: ['8', '16'], default: '8', description: '--weight-bits 4: group scales as 8-bit codes x a float32 super-scale per channel (8) or float16 (16)' },
   sparsity: { type: 'number', min: 0, max: 0.99, default: 0.5, description: 'compress: fraction of each weight pruned' },
   bits: { type: 'int', min: 1, max: 8, default: 5, description: 'compress: weight-sharing label bits' },
   'eval-samples': { type: 'int', min: 0, max: 10000, default: 16, description: 'Inputs used to measure fidelity and latency (0: skip)' },
@@ -165,6 +168,7 @@ export async function convertCommand(args: string[], io: CommandIO = processIO, 
     if (!opts.output) throw new UsageError('-o/--output DIR is required');
     if (opts.mode === 'compress' && opts.format === 'tfjs') throw new UsageError('--mode compress needs --format native (stock TF.js cannot hold compressed weights)');
     if (opts.calibration && opts.mode !== 'int8') throw new UsageError('--calibration applies to --mode int8 only');
+    if (opts.weightBits === '4' && opts.mode !== 'dynamic') throw new UsageError('--weight-bits 4 needs --mode dynamic');
     out = resolve(opts.output);
     const found = await discoverModels(opts._, out);
     tasks = found.map((t) => ({ ...t, output: join(out, t.rel) }));
@@ -184,6 +188,7 @@ export async function convertCommand(args: string[], io: CommandIO = processIO, 
     samples: opts.samples ?? 100,
     observer: opts.observer,
     percentile: opts.percentile,
+    ...(opts.weightBits === '4' ? { weightBits: 4 as const, groupSize: Number(opts.groupSize ?? 64), scaleBits: Number(opts.scaleBits ?? 8) as 8 | 16 } : {}),
     sparsity: opts.sparsity,
     bits: opts.bits,
     evalSamples: opts.evalSamples ?? 16,

@@ -3,7 +3,7 @@
 // points (nibbles) come back exactly, older files (float16 scales, int8 zero points) still load, the graph computes the same;
 // stock TF.js export falls back to float16 storage with a warning.
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -237,4 +237,33 @@ describe('int4 format round trip', () => {
     const want = execute(g, x)[0]!.dataSync(), got = (stock.predict(x) as tf.Tensor).dataSync();
     for (let i = 0; i < want.length; i++) expect(Math.abs(got[i]! - want[i]!)).toBeLessThan(1e-5 * Math.max(1, Math.abs(want[i]!)));
   });
+});
+
+describe('convert --weight-bits 4 --scale-bits', () => {
+  it('writes int4 weights with double-quantized (default) or float16 group scales; --weight-bits 4 needs --mode dynamic', async () => {
+    const { main } = await import('../../src/cli/main.js');
+    const m = tf.sequential();
+    m.add(tf.layers.dense({ units: 64, inputShape: [256], activation: 'relu', name: 'fc1' }));
+    m.add(tf.layers.dense({ units: 10, name: 'fc2' }));
+    randomizeWeights(m, 12);
+    const src = join(dir, 'cli-src');
+    const saved = await saveLayersToMemory(m);
+    mkdirSync(src, { recursive: true });
+    writeFileSync(join(src, 'model.json'), JSON.stringify(saved.modelJson));
+    writeFileSync(join(src, 'weights.bin'), saved.weightData);
+    const io = { stdout: () => undefined, stderr: (s: string) => errs.push(s) };
+    const errs: string[] = [];
+    for (const scaleBits of ['8', '16']) {
+      const out = join(dir, `cli-out-${scaleBits}`);
+      const code = await main(['convert', join(src, 'model.json'), '-o', out, '--weight-bits', '4', '--group-size', '64', '--scale-bits', scaleBits, '--eval-samples', '0'], io);
+      expect(code, errs.join('')).toBe(0);
+      const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
+      expect(report.models[0].status, JSON.stringify(report.models[0])).toBe('done');
+      const json = JSON.parse(readFileSync(join(report.models[0].output, 'model.json'), 'utf8'));
+      const e = json.weights.entries.find((w: { name: string; params?: { storage?: string } }) => w.params?.storage === 'int4' && w.name.includes('fc1'));
+      expect(e.params).toMatchObject({ groupSize: 64, groupScales: scaleBits === '8' ? 'uint8' : 'float16' });
+    }
+    expect(await main(['convert', join(src, 'model.json'), '-o', join(dir, 'cli-bad'), '--mode', 'float16', '--weight-bits', '4'], io)).toBe(2);
+    expect(errs.join('')).toMatch(/--weight-bits 4 needs --mode dynamic/);
+  }, 60_000);
 });
