@@ -234,6 +234,28 @@ ops::ConvGeom CheckConvShapes(const Spec& p, const Geo& q, int x, int y, int64_t
 
 // ---------------------------------------------------------------- im2col
 
+// memcpy for the short runs of an im2col row (a 3×3 stem on RGB input copies 3 runs of 9
+// bytes per pixel): two overlapping fixed-size moves instead of a byte loop or a libc call.
+// Reads and writes exactly [0, n) of each side.
+inline void CopySmall(void* dst, const void* src, size_t n) {
+  auto* d = static_cast<uint8_t*>(dst);
+  const auto* s = static_cast<const uint8_t*>(src);
+  auto two = [&](auto word) {
+    using W = decltype(word);
+    W a, b;
+    std::memcpy(&a, s, sizeof(W));
+    std::memcpy(&b, s + n - sizeof(W), sizeof(W));
+    std::memcpy(d, &a, sizeof(W));
+    std::memcpy(d + n - sizeof(W), &b, sizeof(W));
+  };
+  struct W16 { uint64_t lo, hi; };
+  if (n > 32) std::memcpy(d, s, n);
+  else if (n >= 16) two(W16{});
+  else if (n >= 8) two(uint64_t{});
+  else if (n >= 4) two(uint32_t{});
+  else for (size_t i = 0; i < n; i++) d[i] = s[i];
+}
+
 // The GEMM A matrix of a convolution (docs/quantization.md §11.2, same result as ops::Im2Col):
 // with dilation_w = 1 the in-bounds taps of one filter row are contiguous in x, so each
 // (output pixel, ky) is one copy of up to kw·C elements plus the padding fills — instead of
@@ -246,29 +268,28 @@ void Im2Col(const ops::ConvGeom& g, const T* x, T pad, T* a, int64_t lda, int th
   }
   const int64_t C = g.in_c, rows = int64_t(g.batch) * g.out_h, kwc = int64_t{g.k_w} * C;
   const int64_t grain = std::max<int64_t>(1, 16384 / std::max<int64_t>(1, g.out_w * g.k_h * kwc));
-  ParallelFor(rows, grain, threads, [&](int64_t rb, int64_t re) {
+  // Geometry in locals: stores through T* (a char type for int8) may alias anything, so
+  // fields read through `g` would be reloaded after every store of the inner loops.
+  const int64_t out_h = g.out_h, out_w = g.out_w, in_h = g.in_h, in_w = g.in_w, k_h = g.k_h, k_w = g.k_w;
+  const int64_t stride_h = g.stride_h, stride_w = g.stride_w, dil_h = g.dilation_h, pad_top = g.pad_top,
+                pad_left = g.pad_left;
+  ParallelFor(rows, grain, threads, [=](int64_t rb, int64_t re) {
     for (int64_t r = rb; r < re; r++) {
-      const int64_t n = r / g.out_h, oy = r % g.out_h;
-      for (int64_t ox = 0; ox < g.out_w; ox++) {
-        T* dst = a + (r * g.out_w + ox) * lda;
-        const int64_t ix0 = ox * g.stride_w - g.pad_left;
-        const int64_t kx0 = std::max<int64_t>(0, -ix0), kx1 = std::min<int64_t>(g.k_w, g.in_w - ix0);
-        for (int64_t ky = 0; ky < g.k_h; ky++, dst += kwc) {
-          const int64_t iy = oy * g.stride_h + ky * g.dilation_h - g.pad_top;
-          if (iy < 0 || iy >= g.in_h || kx1 <= kx0) {
+      const int64_t n = r / out_h, oy = r % out_h;
+      for (int64_t ox = 0; ox < out_w; ox++) {
+        T* dst = a + (r * out_w + ox) * lda;
+        const int64_t ix0 = ox * stride_w - pad_left;
+        const int64_t kx0 = std::max<int64_t>(0, -ix0), kx1 = std::min<int64_t>(k_w, in_w - ix0);
+        for (int64_t ky = 0; ky < k_h; ky++, dst += kwc) {
+          const int64_t iy = oy * stride_h + ky * dil_h - pad_top;
+          if (iy < 0 || iy >= in_h || kx1 <= kx0) {
             std::fill(dst, dst + kwc, pad);
             continue;
           }
           if (kx0 > 0) std::fill(dst, dst + kx0 * C, pad);
-          const T* src = x + ((n * g.in_h + iy) * g.in_w + ix0 + kx0) * C;
-          T* d = dst + kx0 * C;
-          const int64_t len = (kx1 - kx0) * C;
-          if (len <= 16) {
-            for (int64_t i = 0; i < len; i++) d[i] = src[i];
-          } else {
-            std::memcpy(d, src, static_cast<size_t>(len) * sizeof(T));
-          }
-          if (kx1 < g.k_w) std::fill(dst + kx1 * C, dst + kwc, pad);
+          const T* src = x + ((n * in_h + iy) * in_w + ix0 + kx0) * C;
+          CopySmall(dst + kx0 * C, src, static_cast<size_t>((kx1 - kx0) * C) * sizeof(T));
+          if (kx1 < k_w) std::fill(dst + kx1 * C, dst + kwc, pad);
         }
       }
     }
