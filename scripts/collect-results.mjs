@@ -17,6 +17,7 @@ const parts = [
   ['issue 7 — quantization-aware training', 'bench/qat/RESULTS-qat.md'],
   ['issue 7 — training kernels', 'bench/train/RESULTS-train.md'],
   ['issue 6 — Deep Compression', 'bench/deep-compression/RESULTS-deep-compression.md'],
+  ['issue 6 — sparse kernels for pruned weights', 'bench/sparse/RESULTS-sparse.md'],
   ['issue 8 — batch conversion of a zoo', 'bench/zoo/RESULTS-zoo.md'],
   ['issue 9 — hardening', 'bench/notes/hardening.md'],
   ['issue 3 — model I/O', 'bench/notes/model-io.md'],

@@ -55,8 +55,8 @@ struct Structure {
 
 // Scans W (k × n, row-major [k][n]); zero means == 0 (float: ±0). Block shapes tried, best
 // first: 4×4, 1×8, 8×1, 2×4, 1×4, 4×1; a shape qualifies with fill ≥ 0.9 (nonzeros / area of
-// the blocks holding any, edge blocks clipped). Default format: the block shape if one qualifies, else 2:4 when it holds,
-// else CSC.
+// the blocks holding any, edge blocks clipped). Default format: the block shape if one qualifies, else 2:4 when it holds
+// and the sparsity is below 62.5% (sparser matrices run faster as CSC), else CSC.
 Structure AnalyzeF32(const float* w, int64_t k, int64_t n);
 Structure AnalyzeI8(const int8_t* w, int64_t k, int64_t n);
 
@@ -143,6 +143,10 @@ void SpmmI32Ref(const PackedSparse& w, const int32_t* x, int64_t ldx, int64_t ro
 void SpmmF32Avx2(const PackedSparse& w, const float* x, int64_t ldx, int64_t rows, int64_t n0, int64_t n1, float* out,
                  int64_t ldo);
 void SpmmI32Avx2(const PackedSparse& w, const int32_t* x, int64_t ldx, int64_t rows, int64_t n0, int64_t n1,
+                 int32_t* out, int64_t ldo);
+// int8 on VPMADDWD (blocks with 4 or 8 columns, 2:4): x − za as int16 (MaddEligible formats only).
+bool MaddEligible(const PackedSparse& w);
+void SpmmI16Avx2(const PackedSparse& w, const int16_t* x, int64_t ldx, int64_t rows, int64_t n0, int64_t n1,
                  int32_t* out, int64_t ldo);
 #endif
 }  // namespace internal

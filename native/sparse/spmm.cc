@@ -119,16 +119,31 @@ void SpmmI8(const PackedSparse& w, const int8_t* x, int64_t ldx, int64_t rows, c
   }
   if (rows == 0) return;
 
-  // x − za widened to int32 once (|x − za| ≤ 255: every product fits, sums wrap mod 2^32 as §6).
-  const size_t need = static_cast<size_t>(rows * k) * sizeof(int32_t);
+  // x − za widened once (|x − za| ≤ 255: every product fits, sums wrap mod 2^32 as §6): to
+  // int16 for the VPMADDWD block kernels, to int32 for the others.
+  bool madd = false;
+#if defined(__x86_64__) || defined(_M_X64)
+  madd = w.isa() == Isa::kAvx2 && internal::MaddEligible(w);
+#endif
+  // int16 rows are zero-padded past K (16 values) so block and group loads at the K edge read zeros.
+  const int64_t ldw = madd ? (k + 7) / 8 * 8 + 16 : k;
+  const size_t esize = madd ? sizeof(int16_t) : sizeof(int32_t);
+  const size_t need = static_cast<size_t>(rows * ldw) * esize + 64;
   if (t_widened.size() < need) t_widened.Reset(need);
   int32_t* xw = t_widened.as<int32_t>();
+  int16_t* xh = t_widened.as<int16_t>();
   const int32_t za = e.za;
   ParallelFor(rows, std::max<int64_t>(1, 65536 / k), rows * k < 262144 ? 1 : threads, [&](int64_t b, int64_t end) {
     for (int64_t i = b; i < end; i++) {
       const int8_t* src = x + i * ldx;
-      int32_t* dst = xw + i * k;
-      for (int64_t kk = 0; kk < k; kk++) dst[kk] = static_cast<int32_t>(src[kk]) - za;
+      if (madd) {
+        int16_t* dst = xh + i * ldw;
+        for (int64_t kk = 0; kk < k; kk++) dst[kk] = static_cast<int16_t>(src[kk] - za);
+        for (int64_t kk = k; kk < ldw; kk++) dst[kk] = 0;
+      } else {
+        int32_t* dst = xw + i * k;
+        for (int64_t kk = 0; kk < k; kk++) dst[kk] = static_cast<int32_t>(src[kk]) - za;
+      }
     }
   });
 
@@ -159,6 +174,10 @@ void SpmmI8(const PackedSparse& w, const int8_t* x, int64_t ldx, int64_t rows, c
     const size_t tile = static_cast<size_t>(kRowChunk * cols) * sizeof(int32_t);
     if (t_tile.size() < tile) t_tile.Reset(tile);
     int32_t* acc = t_tile.as<int32_t>();
+#if defined(__x86_64__) || defined(_M_X64)
+    if (madd) internal::SpmmI16Avx2(w, xh + r0 * ldw, ldw, r1 - r0, n0, n1, acc, cols);
+    else
+#endif
     kernel(w, xw + r0 * k, k, r1 - r0, n0, n1, acc, cols);
     epilogue(ctx, acc, cols, kRows, r0, static_cast<int>(r1 - r0), n0, cols);
   });

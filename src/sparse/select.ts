@@ -15,25 +15,28 @@ export const SPARSE_RULE_ROWS = [1, 8, 128] as const;
  * structure, at SPARSE_RULE_ROWS. Derived from bench/sparse/RESULTS-sparse.md.
  */
 export const SPARSE_RULES: Record<'float32' | 'int8', Record<string, readonly [number, number, number]>> = {
+  // float32: the dense baseline (matmul_f32, native/train's GEMM) is weak at M = 1, so
+  // even 50% unstructured sparsity pays there; at M = 128 only blocks do.
   float32: {
-    'csc': [0.7, 0.8, 0.95],
-    '2:4': [Infinity, Infinity, Infinity],
-    'block4x4': [0.5, 0.6, 0.75],
-    'block1x8': [0.5, 0.6, 0.75],
-    'block8x1': [0.6, 0.7, 0.9],
-    'block2x4': [0.6, 0.7, 0.8],
-    'block1x4': [0.6, 0.7, 0.8],
-    'block4x1': [0.7, 0.8, 0.9],
+    'csc': [0.5, 0.9, Infinity],
+    '2:4': [0.5, 0.5, Infinity],
+    'block4x4': [0.75, 0.75, 0.9],
+    'block1x8': [0.75, 0.75, 0.9],
+    'block1x4': [0.75, 0.75, 0.9],
+    'block2x4': [0.75, 0.75, 0.9],
+    'block4x1': [0.75, 0.75, 0.75],
+    'block8x1': [0.75, 0.75, 0.75],
   },
+  // int8: the dense packed GEMM is hard to beat; only column blocks on VPMADDWD do.
   int8: {
-    'csc': [0.8, 0.9, Infinity],
+    'csc': [Infinity, Infinity, Infinity],
     '2:4': [Infinity, Infinity, Infinity],
-    'block4x4': [0.7, 0.8, 0.9],
-    'block1x8': [0.7, 0.8, 0.9],
-    'block8x1': [0.8, 0.9, Infinity],
-    'block2x4': [0.8, 0.9, Infinity],
-    'block1x4': [0.8, 0.9, Infinity],
-    'block4x1': [0.8, 0.9, Infinity],
+    'block4x4': [0.9, 0.9, 0.75],
+    'block1x8': [0.9, 0.75, 0.75],
+    'block1x4': [Infinity, 0.9, 0.9],
+    'block2x4': [Infinity, Infinity, Infinity],
+    'block4x1': [Infinity, Infinity, Infinity],
+    'block8x1': [0.9, 0.9, Infinity],
   },
 };
 
@@ -52,21 +55,24 @@ export function structureKind(s: SparseStructure): string {
 }
 
 /**
- * The rule: sparse when the weight's sparsity reaches the threshold of its structure at the
- * row count of one batch item; mMax = the largest measured row count at which it still
- * does (-1 when it does at all of them), so bigger batches fall back to dense.
+ * The rule: a weight runs sparse when its sparsity reaches its structure's threshold at the
+ * measured row count nearest below the rows of one batch item (MatMul: the rows of x; 1×1
+ * conv: H·W). mMax = the largest measured row count up to which it keeps winning without a
+ * gap (-1: up to the largest measured, i.e. always), so bigger batches fall back to dense.
  */
 export function sparseStepRule(s: SparseStructure, dtype: 'float32' | 'int8', rowsPerItem: number, mode: SparseMode): SparseDecision {
   const kind = structureKind(s);
   const base = { kind, sparsity: s.sparsity };
   if (mode !== 'auto') return { ...base, use: mode === 'always', mMax: -1 };
   const t = SPARSE_RULES[dtype][kind] ?? [Infinity, Infinity, Infinity];
-  let mMax = 0;
-  SPARSE_RULE_ROWS.forEach((m, i) => { if (s.sparsity >= t[i]!) mMax = m; });
-  if (mMax === SPARSE_RULE_ROWS[SPARSE_RULE_ROWS.length - 1]) mMax = -1;
-  // Between measured row counts the dense kernel is assumed to win.
-  const use = mMax === -1 || rowsPerItem <= mMax;
-  return { ...base, use, mMax };
+  const wins = SPARSE_RULE_ROWS.map((_, i) => s.nnz < s.k * s.n && s.sparsity >= t[i]!);
+  let b = 0;
+  while (b + 1 < SPARSE_RULE_ROWS.length && SPARSE_RULE_ROWS[b + 1]! <= rowsPerItem) b++;
+  if (!wins[b]) return { ...base, use: false, mMax: 0 };
+  let j = b;
+  while (j + 1 < wins.length && wins[j + 1]) j++;
+  const mMax = j === wins.length - 1 ? -1 : SPARSE_RULE_ROWS[j]!;
+  return { ...base, use: mMax === -1 || rowsPerItem <= mMax, mMax };
 }
 
 /** No rule uses sparse kernels below this sparsity. */

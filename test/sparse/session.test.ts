@@ -8,6 +8,7 @@ import { initFloatBackend, tf } from '../../src/backend/float.js';
 import { buildLeNet300100 } from '../../src/data/models.js';
 import { magnitudePrune, type MagnitudePruneOptions } from '../../src/prune/index.js';
 import { InferenceSession } from '../../src/runtime/index.js';
+import { sparseStepRule, type SparseStructure } from '../../src/sparse/index.js';
 import { graphOf, quantized, relErr, variedInput } from '../runtime/helpers.js';
 
 beforeAll(async () => {
@@ -83,5 +84,26 @@ describe('sparse 1×1 convolutions', () => {
     const model = buildLeNet300100({ seed: 1 });
     const g = await graphOf(model);
     await expect(InferenceSession.create(g, { sparse: 'sometimes' as 'auto' })).rejects.toThrow(RangeError);
+  });
+});
+
+describe('the auto rule', () => {
+  const st = (format: SparseStructure['format'], sparsity: number, br = 1, bc = 1): SparseStructure => ({
+    k: 100, n: 100, nnz: Math.round(10000 * (1 - sparsity)), sparsity, nm24: format === '2:4', blockRows: br, blockCols: bc, blockFill: 1, format,
+  });
+  it('uses the thresholds of the structure at the rows of one batch item, with a row limit for larger runs', () => {
+    // float32 CSC: wins from 50% at M = 1, from 90% at M = 8, never at M = 128.
+    expect(sparseStepRule(st('csc', 0.92), 'float32', 1, 'auto')).toMatchObject({ use: true, mMax: 8, kind: 'csc' });
+    expect(sparseStepRule(st('csc', 0.6), 'float32', 1, 'auto')).toMatchObject({ use: true, mMax: 1 });
+    expect(sparseStepRule(st('csc', 0.6), 'float32', 8, 'auto').use).toBe(false);
+    expect(sparseStepRule(st('csc', 0.99), 'float32', 3136, 'auto').use).toBe(false);
+    // int8: unstructured never, 4×4 blocks at 90% everywhere (no row limit).
+    expect(sparseStepRule(st('csc', 0.99), 'int8', 1, 'auto').use).toBe(false);
+    expect(sparseStepRule(st('block', 0.9, 4, 4), 'int8', 1, 'auto')).toMatchObject({ use: true, mMax: -1, kind: 'block4x4' });
+    expect(sparseStepRule(st('block', 0.9, 4, 4), 'int8', 3136, 'auto')).toMatchObject({ use: true, mMax: -1 });
+    expect(sparseStepRule(st('block', 0.5, 4, 4), 'int8', 1, 'auto').use).toBe(false);
+    // Modes.
+    expect(sparseStepRule(st('csc', 0.1), 'int8', 1, 'always')).toMatchObject({ use: true, mMax: -1 });
+    expect(sparseStepRule(st('block', 0.99, 4, 4), 'float32', 1, 'never').use).toBe(false);
   });
 });
