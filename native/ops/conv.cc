@@ -180,6 +180,13 @@ void DepthwiseImpl(const ConvGeom& g, const T* x, const DepthwiseQ& p, T* y, int
 
 }  // namespace
 
+void PrepareDepthwise(const ConvGeom& g, DepthwiseQ* p) {
+  p->prepared.reset();
+#if defined(__x86_64__) || defined(_M_X64)
+  if (detail::UseAvx2() && p->multiplier == 1) p->prepared = detail::PrepareDepthwiseAvx2(g, *p);
+#endif
+}
+
 void DepthwiseConv2D(const ConvGeom& g, const int8_t* x, const DepthwiseQ& p, int8_t* y, int threads) {
   DepthwiseImpl<int8_t>(g, x, p, y, threads);
 }

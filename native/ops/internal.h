@@ -35,6 +35,7 @@ inline bool UseAvx2() {
 // ---- AVX2 kernels (ops/*_avx2.cc); only called when UseAvx2().
 #if defined(__x86_64__) || defined(_M_X64)
 // Depthwise, multiplier 1 (packs the weights, then splits rows over the pool).
+std::shared_ptr<const void> PrepareDepthwiseAvx2(const ConvGeom& g, const DepthwiseQ& p);
 void DepthwiseAvx2(const ConvGeom& g, const int8_t* x, const DepthwiseQ& p, int8_t* y, int threads);
 void DepthwiseAvx2(const ConvGeom& g, const uint8_t* x, const DepthwiseQ& p, uint8_t* y, int threads);
 // Quantized binary op over n contiguous elements; b_scalar: b[0] for every element.

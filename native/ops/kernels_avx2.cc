@@ -57,6 +57,7 @@ struct DwPacked {
   // 3×3, stride-1-along-x sliding window (SlideRow3x3): per 16-channel block, for kx = 0..2,
   // (w[0][kx], w[1][kx]) interleaved (lo, hi) then (w[2][kx], 0) interleaved (lo, hi).
   std::vector<__m256i> w3;      // [block][kx][4]
+  int64_t in_w = 0, in_c = 0;   // the geometry it was packed for (offsets depend on in_w)
 };
 
 // The sliding-window path applies to 3×3 kernels, stride 1 along x, no dilation, whole
@@ -99,6 +100,8 @@ DwPacked PackDepthwise(const ConvGeom& g, const DepthwiseQ& p) {
       }
     }
   }
+  k.in_w = g.in_w;
+  k.in_c = g.in_c;
   k.bias_eff.resize(static_cast<size_t>(C));
   for (int64_t c = 0; c < C; c++) {
     uint32_t sw = 0;
@@ -295,7 +298,13 @@ void DepthwiseRows(const ConvGeom& g, const T* x, const DepthwiseQ& p, const DwP
 
 template <bool kSigned, typename T>
 void DepthwiseAll(const ConvGeom& g, const T* x, const DepthwiseQ& p, T* y, int threads) {
-  const DwPacked pk = PackDepthwise<T>(g, p);
+  const auto* ready = static_cast<const DwPacked*>(p.prepared.get());
+  DwPacked local;
+  if (ready == nullptr || ready->in_w != g.in_w || ready->in_c != g.in_c || ready->w3.empty() != !Slides3x3(g)) {
+    local = PackDepthwise<T>(g, p);
+    ready = &local;
+  }
+  const DwPacked& pk = *ready;
   const int64_t rows = int64_t(g.batch) * g.out_h;
   const int64_t work_per_row = std::max<int64_t>(1, int64_t(g.out_w) * g.in_c * g.k_h * g.k_w);
   const int64_t grain = std::max<int64_t>(1, (int64_t(1) << 16) / work_per_row);
@@ -337,6 +346,9 @@ int64_t BinaryQuantImpl(BinaryOp op, const T* a, const T* b, bool b_scalar, int6
 
 }  // namespace
 
+std::shared_ptr<const void> PrepareDepthwiseAvx2(const ConvGeom& g, const DepthwiseQ& p) {
+  return std::make_shared<const DwPacked>(PackDepthwise<int8_t>(g, p));
+}
 void DepthwiseAvx2(const ConvGeom& g, const int8_t* x, const DepthwiseQ& p, int8_t* y, int threads) {
   DepthwiseAll<true, int8_t>(g, x, p, y, threads);
 }

@@ -18,6 +18,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 namespace tfjq {
@@ -74,7 +75,13 @@ struct DepthwiseQ {
   const int32_t* bias = nullptr;          // out_c entries or null
   const float* multipliers = nullptr;     // out_c: fl32(fl32(sx × sw[c]) / sy)
   int32_t y_zero_point = 0, y_min = -128, y_max = 127;
+  // Optional: weights packed once by PrepareDepthwise for this filter and geometry (the
+  // runtime prepares at load); null = packed on every call.
+  std::shared_ptr<const void> prepared;
 };
+// Packs the weights of p for geometry g (any batch and input height) into p->prepared when the
+// running path uses a packed form; the filter, bias and zero point must not change afterwards.
+void PrepareDepthwise(const ConvGeom& g, DepthwiseQ* p);
 void DepthwiseConv2D(const ConvGeom& g, const int8_t* x, const DepthwiseQ& p, int8_t* y, int threads = 0);
 void DepthwiseConv2D(const ConvGeom& g, const uint8_t* x, const DepthwiseQ& p, uint8_t* y, int threads = 0);
 // float32: y = clamp(bias[c] + Σ x·w, y_min, y_max); bias may be null.

@@ -606,6 +606,7 @@ class DepthwiseStep : public Step {
       q_.multiplier = mult_ch_;
       q_.x_zero_point = static_cast<int32_t>(p.Int(11, -128, 127, "input zero point"));
       ReadConvQ(p, y, 12, wl, out_c_, q_);
+      ops::PrepareDepthwise(OpsGeom(geo_, xs, 1), &q_);  // packed once, not per run
     } else {
       p.Type(x, DType::kF32, "input");
       p.Type(y, DType::kF32, "output");
