@@ -5,13 +5,14 @@
 // int8 GEMM with the requantize epilogue, as matmul_i8); the crossover the runtime's 'auto'
 // rule uses (src/sparse/select.ts); and whole-model latency of a pruned LeNet-300-100.
 //
-//   npx tsx bench/sparse/run.ts [--quick] [--reps N] [--min-time S] [--model-threads T] [--out FILE]   (npm run bench:sparse)
+//   npx tsx bench/sparse/run.ts [--quick] [--reps N] [--min-time S] [--model-threads T] [--previous rule.json] [--model-only] [--out FILE]
+//   (npm run bench:sparse)
 //
 // Kernel timings: one thread, process CPU time (time slices lost to other processes on a
 // shared machine do not count), median of REPS interleaved rounds (dense, sparse₁, sparse₂, …,
 // dense, …), so every speed-up compares figures taken side by side. Model latency: wall time,
 // the pool's threads, sessions interleaved run by run.
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,7 +29,7 @@ import { quantize } from '../../src/quant/quantize.js';
 import { toMarkdown, toText, median, type Column } from '../../src/report/table.js';
 import { InferenceSession } from '../../src/runtime/index.js';
 import { packSparse, type SparseWeights } from '../../src/sparse/index.js';
-import { SPARSE_RULE_ROWS, SPARSE_RULES } from '../../src/sparse/select.js';
+import { SPARSE_RULE_ROWS, SPARSE_RULES, SPARSE_SMALL_WEIGHT } from '../../src/sparse/select.js';
 
 const args = process.argv.slice(2);
 const QUICK = args.includes('--quick');
@@ -170,22 +171,31 @@ function benchKernels(): KRow[] {
   return rows;
 }
 
-/** Least tested sparsity of each structure from which the sparse kernel is ≥ MARGIN faster on every shape. */
-function crossover(rows: KRow[]): { dtype: string; kind: string; thresholds: number[] }[] {
-  const out: { dtype: string; kind: string; thresholds: number[] }[] = [];
+type Tier = 'large' | 'small';
+const tierOf = (shape: string): Tier => {
+  const sh = SHAPES.find((x) => x.name === shape)!;
+  return sh.k * sh.n < SPARSE_SMALL_WEIGHT ? 'small' : 'large';
+};
+interface Cross { dtype: string; kind: string; tier: Tier; thresholds: number[] }
+
+/** Least tested sparsity of each structure from which the sparse kernel is ≥ MARGIN faster on every shape of a size class. */
+function crossover(rows: KRow[]): Cross[] {
+  const out: Cross[] = [];
   const kinds = [...new Set(PATTERNS.map((p) => p.kind))];
   for (const dtype of ['float32', 'int8']) {
     for (const kind of kinds) {
-      const pats = PATTERNS.filter((p) => p.kind === kind).sort((a, b) => a.sparsity - b.sparsity);
-      const thresholds = SPARSE_RULE_ROWS.map((m) => {
-        const rs = rows.filter((r) => r.dtype === dtype && r.m === m);
-        const wins = pats.map((p) => rs.every((r) => r.speedup[p.key]! >= MARGIN && r.formats[p.key] === kind));
-        // Least sparsity from which every denser-pruned tested level also wins.
-        let t = Infinity;
-        for (let i = pats.length - 1; i >= 0 && wins[i]; i--) t = pats[i]!.sparsity;
-        return t;
-      });
-      out.push({ dtype, kind, thresholds });
+      for (const tier of ['large', 'small'] as const) {
+        const pats = PATTERNS.filter((p) => p.kind === kind).sort((a, b) => a.sparsity - b.sparsity);
+        const thresholds = SPARSE_RULE_ROWS.map((m) => {
+          const rs = rows.filter((r) => r.dtype === dtype && r.m === m && tierOf(r.shape) === tier);
+          const wins = pats.map((p) => rs.every((r) => r.speedup[p.key]! >= MARGIN && r.formats[p.key] === kind));
+          // Least sparsity from which every more-pruned tested level also wins.
+          let t = Infinity;
+          for (let i = pats.length - 1; i >= 0 && wins[i]; i--) t = pats[i]!.sparsity;
+          return t;
+        });
+        out.push({ dtype, kind, tier, thresholds });
+      }
     }
   }
   return out;
@@ -209,7 +219,7 @@ async function benchModel(): Promise<MRow[]> {
     const dense = await InferenceSession.create(graph, { sparse: 'never', threads: MODEL_THREADS });
     const sparse = await InferenceSession.create(graph, { sparse: 'auto', threads: MODEL_THREADS });
     const label = sparse.plan.filter((p) => p.sparse).map((p) => `${p.node}: ${p.sparse}`).join('; ') || 'none';
-    for (const batch of [1, 64]) {
+    for (const batch of [1, 128]) {
       const x = tf.randomUniform([batch, 28, 28, 1], 0, 1, 'float32', 5);
       const data = x.dataSync() as Float32Array;
       const input = { [dense.inputs[0]!.name]: { data, shape: [batch, 28, 28, 1] } };
@@ -229,18 +239,66 @@ async function benchModel(): Promise<MRow[]> {
   return rows;
 }
 
+function modelColumns(): Column<MRow>[] {
+  return [
+    { header: 'model', value: (r) => r.model },
+    { header: 'batch', value: (r) => r.batch },
+    { header: 'dense µs', value: (r) => r.dense, digits: 1 },
+    { header: 'sparse auto µs', value: (r) => r.sparse, digits: 1 },
+    { header: 'speed-up', value: (r) => `${(r.dense / r.sparse).toFixed(2)}×`, align: 'right' },
+    { header: 'sparse nodes (session.plan)', value: (r) => r.sparseNodes },
+  ];
+}
+
+function modelSection(mrows: MRow[], note: string): string {
+  return [
+    '## Whole model: pruned LeNet-300-100 in InferenceSession',
+    '',
+    'Deep Compression pruning (8% / 9% / 26% of fc1 / fc2 / fc3 kept, one-shot magnitude prune), float32 and int8 (PTQ). ' +
+    `Wall time per run (median of ${QUICK ? 200 : 1000} runs, the two sessions alternating), ${MODEL_THREADS} thread(s); ` +
+    `${note}. A node runs sparse only for runs whose rows are in its range (session.plan); other runs take its dense fallback.`,
+    '',
+    toMarkdown({ columns: modelColumns(), rows: mrows }),
+  ].join('\n');
+}
+
+type RuleJson = Record<string, Record<string, Record<'large' | 'small', (number | null)[]>>>;
+
+/** Installs a rule (JSON form, null = never) into the runtime's table for this process. */
+function installRule(rule: RuleJson): void {
+  const conv = (a: (number | null)[]) => a.map((v) => (v === null ? Infinity : v)) as unknown as readonly [number, number, number];
+  for (const [d, kinds] of Object.entries(rule)) {
+    for (const [kind, tiers] of Object.entries(kinds)) {
+      SPARSE_RULES[d as 'float32' | 'int8'][kind] = { large: conv(tiers.large), small: conv(tiers.small) };
+    }
+  }
+}
+
 // ---------------------------------------------------------------- main
 
 const cpu = cpuInfo();
 const loadStart = loadavg().map((l) => l.toFixed(2)).join(' / ');
 const threads0 = getThreads();
 console.log(`sparse bench: ${cpu.brand}, isa ${getIsa()}, ${REPS} rounds, load ${loadStart}`);
+
+// --model-only: keep the kernel sections of the existing results file and redo the
+// whole-model section with the runtime's rule as committed.
+if (args.includes('--model-only')) {
+  const mrows = await benchModel();
+  const loadEnd = loadavg().map((l) => l.toFixed(2)).join(' / ');
+  console.log(toText({ columns: modelColumns(), rows: mrows }));
+  const old = readFileSync(OUT, 'utf8');
+  const cut = old.indexOf('## Whole model');
+  if (cut < 0) throw new Error(`${OUT} has no whole-model section to replace`);
+  writeFileSync(OUT, old.slice(0, cut) + modelSection(mrows, `rerun alone (\`--model-only\`, load average ${loadStart} at start, ${loadEnd} at end) with the rule of src/sparse/select.ts`) + '\n');
+  console.log(`updated the whole-model section of ${OUT}`);
+  process.exit(0);
+}
+
 setThreads(1);
 const krows = benchKernels();
 setThreads(threads0);
 const cross = crossover(krows);
-const mrows = await benchModel();
-const loadEnd = loadavg().map((l) => l.toFixed(2)).join(' / ');
 
 const kcols: Column<KRow>[] = [
   { header: 'dtype', value: (r) => r.dtype },
@@ -249,34 +307,55 @@ const kcols: Column<KRow>[] = [
   { header: 'dense µs', value: (r) => r.denseUs, digits: 1 },
   ...PATTERNS.map((p): Column<KRow> => ({ header: p.label, value: (r) => `${r.speedup[p.key]!.toFixed(2)}×`, align: 'right' })),
 ];
-const ccols: Column<{ dtype: string; kind: string; thresholds: number[] }>[] = [
+const ccols: Column<Cross>[] = [
   { header: 'dtype', value: (r) => r.dtype },
   { header: 'structure', value: (r) => r.kind },
-  ...SPARSE_RULE_ROWS.map((m, i): Column<{ dtype: string; kind: string; thresholds: number[] }> => ({
+  { header: 'weights', value: (r) => (r.tier === 'large' ? `K·N ≥ ${SPARSE_SMALL_WEIGHT}` : `K·N < ${SPARSE_SMALL_WEIGHT}`) },
+  ...SPARSE_RULE_ROWS.map((m, i): Column<Cross> => ({
     header: `M = ${m}`, value: (r) => (Number.isFinite(r.thresholds[i]!) ? `≥ ${Math.round(r.thresholds[i]! * 100)}%` : 'never'), align: 'right',
   })),
 ];
-const mcols: Column<MRow>[] = [
-  { header: 'model', value: (r) => r.model },
-  { header: 'batch', value: (r) => r.batch },
-  { header: 'dense µs', value: (r) => r.dense, digits: 1 },
-  { header: 'sparse auto µs', value: (r) => r.sparse, digits: 1 },
-  { header: 'speed-up', value: (r) => `${(r.dense / r.sparse).toFixed(2)}×`, align: 'right' },
-  { header: 'sparse nodes (session.plan)', value: (r) => r.sparseNodes },
-];
 console.log('\n' + toText({ columns: kcols, rows: krows }));
 console.log(toText({ columns: ccols, rows: cross }));
-console.log(toText({ columns: mcols, rows: mrows }));
-const rule = Object.fromEntries(['float32', 'int8'].map((d) => [d, Object.fromEntries(cross.filter((c) => c.dtype === d).map((c) => [c.kind, c.thresholds]))]));
+const ruleOf = (c: Cross[]): RuleJson => Object.fromEntries(['float32', 'int8'].map((d) => [d, Object.fromEntries([...new Set(c.map((x) => x.kind))].map((kind) => [kind, {
+  large: c.find((x) => x.dtype === d && x.kind === kind && x.tier === 'large')!.thresholds.map((v) => (Number.isFinite(v) ? v : null)),
+  small: c.find((x) => x.dtype === d && x.kind === kind && x.tier === 'small')!.thresholds.map((v) => (Number.isFinite(v) ? v : null)),
+}]))]));
+const rule = ruleOf(cross);
 console.log('rule (SPARSE_RULES):', JSON.stringify(rule));
+// --previous FILE: the rule JSON of an earlier full run; the proposed rule is the elementwise
+// maximum (the more conservative threshold) of both, since single thresholds near the 1.1×
+// margin flip between runs on a shared machine.
+const PREV = args.includes('--previous') ? JSON.parse(readFileSync(args[args.indexOf('--previous') + 1]!, 'utf8')) as RuleJson : undefined;
+const proposed: RuleJson = JSON.parse(JSON.stringify(rule)) as RuleJson;
+if (PREV) {
+  for (const [d, kinds] of Object.entries(proposed)) {
+    for (const [kind, tiers] of Object.entries(kinds)) {
+      for (const tier of ['large', 'small'] as const) {
+        const prev = PREV[d]?.[kind]?.[tier];
+        tiers[tier] = tiers[tier].map((v, i) => {
+          const m = Math.max(v ?? Infinity, prev?.[i] ?? Infinity);
+          return Number.isFinite(m) ? m : null;
+        });
+      }
+    }
+  }
+  console.log('proposed rule (max with --previous):', JSON.stringify(proposed));
+}
 const committed = JSON.stringify(Object.fromEntries(Object.entries(SPARSE_RULES).map(([d, r]) => [d, Object.fromEntries(Object.entries(r).filter(([k]) => k in rule[d]!))])));
-const sameRule = committed === JSON.stringify(rule);
-console.log(sameRule ? 'the committed rule (src/sparse/select.ts) matches this run' : `the committed rule differs from this run: ${committed}`);
+console.log(committed === JSON.stringify(proposed) ? 'the committed rule (src/sparse/select.ts) matches this run' : `the committed rule differs from this run: ${committed}`);
+
+// The model section runs with the rule this run proposes.
+installRule(proposed);
+const mrows = await benchModel();
+const loadEnd = loadavg().map((l) => l.toFixed(2)).join(' / ');
+console.log(toText({ columns: modelColumns(), rows: mrows }));
 
 const md = [
   '# Sparse kernels for pruned weights (issue 6 item 5)',
   '',
-  `Command: \`npx tsx bench/sparse/run.ts${QUICK ? ' --quick' : ''}\` (or \`npm run bench:sparse\`).`,
+  `Command: \`npx tsx bench/sparse/run.ts${args.length ? ' ' + args.map((a) => a.replace(/^.*\//, '')).join(' ') : ''}\` (or \`npm run bench:sparse\`)` +
+  (PREV ? '; `--previous` names the rule JSON printed by the previous full run.' : '.'),
   '',
   `Machine: ${cpu.brand} (${cpu.availableCores} cores available), kernel path ${getIsa()} (the sparse kernels: AVX2 + FMA); ` +
   `load average at start ${loadStart}, at end ${loadEnd} (shared machine).`,
@@ -292,25 +371,21 @@ const md = [
   toMarkdown({ columns: kcols, rows: krows }),
   '## Crossover: the rule of `sparse: \'auto\'`',
   '',
-  `Least tested sparsity from which the sparse kernel was at least ${MARGIN}× faster than dense on every shape above ` +
-  `(for M = 128 the 1×1-conv row with M = 3136 is shown for reference but the rule uses M = 1, 8, 128). ` +
-  'src/sparse/select.ts holds these thresholds: a node runs sparse when its weight reaches the threshold at the row count ' +
-  'of one batch item, and falls back to dense for runs with more rows than the largest M it still wins at.',
+  `Least tested sparsity from which the sparse kernel was at least ${MARGIN}× faster than dense on every shape above of the ` +
+  `size class (K·N ≥ ${SPARSE_SMALL_WEIGHT}: the LeNet and FFN layers; smaller: the 1×1 conv), at M = 1, 8, 128 ` +
+  '(the 1×1-conv row with M = 3136 is shown for reference). A node runs sparse for the range of rows around its batch-1 rows ' +
+  'where it wins (src/sparse/select.ts), and its dense fallback otherwise.',
   '',
   toMarkdown({ columns: ccols, rows: cross }),
   '```json',
   JSON.stringify(rule),
   '```',
+  ...(PREV ? ['', 'Elementwise maximum with the previous full run (`--previous`; single thresholds near the margin flip between runs ' +
+    'on a shared machine, so the runtime takes the more conservative one):', '', '```json', JSON.stringify(proposed), '```'] : []),
   '',
-  sameRule ? 'This is the rule src/sparse/select.ts holds.' : `src/sparse/select.ts holds (from an earlier run): \`${committed}\` (null = never).`,
+  'The runtime\'s rule (SPARSE_RULES in src/sparse/select.ts) is set from the last JSON above (null = never) of the run recorded here.',
   '',
-  '## Whole model: pruned LeNet-300-100 in InferenceSession',
-  '',
-  'Deep Compression pruning (8% / 9% / 26% of fc1 / fc2 / fc3 kept, one-shot magnitude prune), float32 and int8 (PTQ). ' +
-  `Wall time per run (median of ${QUICK ? 200 : 1000} runs, the two sessions alternating), ${MODEL_THREADS} thread(s); ` +
-  'the sparse session uses the committed rule (src/sparse/select.ts); at batch 64 its rows exceed the rule\'s row limit, so it runs the dense fallback.',
-  '',
-  toMarkdown({ columns: mcols, rows: mrows }),
+  modelSection(mrows, 'the sparse sessions use the rule proposed above'),
 ].join('\n');
 writeFileSync(OUT, md + '\n');
 console.log(`wrote ${OUT}`);

@@ -49,7 +49,7 @@
 //                 ints [geom, zdy, zo, qmin, qmax] weights [w i8 kh·kw·CI·CO, bias i32|-1, mult f32 CI]
 //   deconv_f32    ints [geom] weights [w f32 kh·kw·CI·CO, bias f32|-1]
 //   sparse_matmul_i8 / sparse_conv_i8 / sparse_matmul_f32 / sparse_conv_f32: the dense op's
-//                 parameters + a trailing m_max (pruned weights, 1×1 convs only; steps_sparse.h)
+//                 parameters + trailing [m_min, m_max] (pruned weights, 1×1 convs only; steps_sparse.h)
 //   batch_matmul_f32  a [..., M, K] (or [..., K, M] with ta), b [..., K, N] (or [..., N, K] with tb) → y [..., M, N];
 //                 leading dimensions: equal, or one side's product is 1   ints [ta, tb]
 #include "runtime/steps.h"

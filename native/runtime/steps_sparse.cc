@@ -28,12 +28,14 @@ const WeightSpec* Weight(const StepSpec& s, const Session& ses, size_t slot) {
 class SparseStep : public Step {
  public:
   SparseStep(const StepSpec& s, const Session& ses, bool q8, bool conv) : q8_(q8), conv_(conv) {
-    if (s.ints.empty()) Bad("missing m_max");
+    if (s.ints.size() < 2) Bad("missing m_min, m_max");
+    m_min_ = s.ints[s.ints.size() - 2];
     m_max_ = s.ints.back();
-    if (m_max_ < -1 || m_max_ == 0 || m_max_ > (int64_t{1} << 31)) Bad("m_max must be -1 or in [1, 2^31]");
+    if (m_min_ < 1 || m_min_ > (int64_t{1} << 31)) Bad("m_min must be in [1, 2^31]");
+    if (m_max_ != -1 && (m_max_ < m_min_ || m_max_ > (int64_t{1} << 31))) Bad("m_max must be -1 or in [m_min, 2^31]");
     StepSpec dense = s;
     dense.op = std::string(conv ? "conv_" : "matmul_") + (q8 ? "i8" : "f32");
-    dense.ints.pop_back();
+    dense.ints.resize(dense.ints.size() - 2);
     dense_ = MakeStep(dense, ses);  // validates everything (throws std::invalid_argument)
     dense_->inputs = s.inputs;
     dense_->outputs = s.outputs;
@@ -70,7 +72,7 @@ class SparseStep : public Step {
       packed_ = sparse::PackF32(reinterpret_cast<const float*>(w->bytes.data()), k_, n_, sparse::PackOptions{}, ActiveIsa());
     }
     weight_index_ = s.weights[0];
-    if (m_max_ < 0) dense_.reset();
+    if (m_min_ == 1 && m_max_ < 0) dense_.reset();  // sparse for every row count
   }
 
   size_t OwnedBytes() const override { return packed_.byte_length() + (dense_ ? dense_->OwnedBytes() : 0); }
@@ -84,7 +86,7 @@ class SparseStep : public Step {
   void Run(RunContext& c) const override {
     const int x = inputs[0], y = outputs[0];
     const int64_t m = c.Elements(y) / n_;
-    if (dense_ && m > m_max_) {
+    if (dense_ && (m < m_min_ || (m_max_ >= 0 && m > m_max_))) {
       dense_->Run(c);
       return;
     }
@@ -108,7 +110,7 @@ class SparseStep : public Step {
 
  private:
   bool q8_, conv_;
-  int64_t m_max_ = -1, k_ = 0, n_ = 0;
+  int64_t m_min_ = 1, m_max_ = -1, k_ = 0, n_ = 0;
   std::unique_ptr<Step> dense_;
   sparse::PackedSparse packed_;
   sparse::I8Epilogue epi_;

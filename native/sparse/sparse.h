@@ -5,7 +5,8 @@
 // Formats (chosen once at load by Pack / Analyze, docs/compression.md §6):
 //   kCsc     unstructured: per output column the nonzero (k, w) pairs in ascending k, each
 //            column padded to a multiple of 8 entries with (k = 0, w = 0) so the AVX2 path
-//            gathers 8 at a time (x·0 adds +0, as the dense kernel's multiply by a pruned 0).
+//            gathers 8 at a time for few rows, and pairs entries for VPMADDWD on x transposed
+//            into row blocks for many rows (x·0 adds +0, as the dense multiply by a pruned 0).
 //   kBlock   block sparsity br×bc (br along K, bc along N; bc ∈ {1, 4, 8}, br ∈ {1, 2, 4, 8},
 //            not 1×1): block-CSR over panels of bc columns, each stored block br×bc values
 //            row-major (zero padded past K / N).
@@ -21,8 +22,9 @@
 //   EpilogueScalar), so the result equals the dense int8 step bit for bit.
 //   float32: y[m][n] = Σ over the stored entries of column n of x[m][k]·W[k][n]. The
 //   reference kernel adds in ascending k (mul then add); the AVX2 kernels use FMA and add in
-//   ascending k per output for kBlock with bc ≥ 4 and kNM24, and in 8 (kCsc) or br (kBlock
-//   bc = 1) interleaved partial sums reduced at the end otherwise. Pruned zeros are skipped,
+//   ascending k per output for kBlock with bc ≥ 4, kNM24 and kCsc with ≥ 4 rows (x transposed
+//   into blocks of 8–32 rows, one broadcast weight per stored entry), and in 8 (kCsc, fewer
+//   rows: gathers) or br (kBlock bc = 1) interleaved partial sums reduced at the end otherwise. Pruned zeros are skipped,
 //   so an Inf/NaN in x meeting a pruned weight gives no NaN (dense gives NaN·0 = NaN); NaN
 //   or Inf weights are stored nonzeros and propagate as in the dense product. Results agree
 //   with the dense float kernel within 1e-5 relative to Σ_k |x[m][k]·W[k][n]|.
@@ -148,6 +150,12 @@ void SpmmI32Avx2(const PackedSparse& w, const int32_t* x, int64_t ldx, int64_t r
 bool MaddEligible(const PackedSparse& w);
 void SpmmI16Avx2(const PackedSparse& w, const int16_t* x, int64_t ldx, int64_t rows, int64_t n0, int64_t n1,
                  int32_t* out, int64_t ldo);
+// kCsc on transposed x blocks: xt[k·mb + i] for i < mb (rows ≤ mb used, the rest zero), 32-byte
+// aligned; float mb ∈ {8, 16, 32}, int16 mb ∈ {16, 32}.
+void CscTF32Avx2(const PackedSparse& w, const float* xt, int mb, int64_t rows, int64_t n0, int64_t n1, float* out,
+                 int64_t ldo);
+void CscTI16Avx2(const PackedSparse& w, const int16_t* xt, int mb, int64_t rows, int64_t n0, int64_t n1, int32_t* out,
+                 int64_t ldo);
 #endif
 }  // namespace internal
 

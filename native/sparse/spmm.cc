@@ -92,12 +92,80 @@ internal::I32Kernel I32For(Isa isa) {
 
 thread_local AlignedBuffer t_widened;
 thread_local AlignedBuffer t_tile;
+thread_local AlignedBuffer t_transposed;
+
+// The transposed-x CSC path (AVX2, rows ≥ these): each stored weight feeds a block of rows.
+constexpr int64_t kCscTMinRowsF32 = 4, kCscTMinRowsI8 = 8;
+
+bool UseCscT(const PackedSparse& w, int64_t rows, int64_t min_rows) {
+#if defined(__x86_64__) || defined(_M_X64)
+  return w.format() == Format::kCsc && w.isa() == Isa::kAvx2 && rows >= min_rows;
+#else
+  (void)w; (void)rows; (void)min_rows;
+  return false;
+#endif
+}
+
+// x (rows × k, stride ldx) → xt[(rb·k + kk)·mb + i] = conv(x[(rb·mb + i)·ldx + kk]), zero past rows.
+template <typename T, typename Conv>
+T* TransposeBlocks(const void* x_any, int64_t ldx, int64_t rows, int64_t k, int mb, int threads, Conv conv) {
+  const int64_t nrb = (rows + mb - 1) / mb;
+  const size_t need = static_cast<size_t>(nrb * k * mb) * sizeof(T);
+  if (t_transposed.size() < need) t_transposed.Reset(need);
+  T* xt = t_transposed.as<T>();
+  ParallelFor(nrb, 1, rows * k < 262144 ? 1 : threads, [&](int64_t b, int64_t e) {
+    for (int64_t rb = b; rb < e; rb++) {
+      T* blk = xt + rb * k * mb;
+      for (int i = 0; i < mb; i++) {
+        const int64_t m = rb * mb + i;
+        if (m < rows) {
+          for (int64_t kk = 0; kk < k; kk++) blk[kk * mb + i] = conv(x_any, m * ldx + kk);
+        } else {
+          for (int64_t kk = 0; kk < k; kk++) blk[kk * mb + i] = T(0);
+        }
+      }
+    }
+  });
+  return xt;
+}
+
+// Tasks of the transposed path: row blocks × column chunks (≤ 256 columns: bounds the int32 tile).
+template <typename Fn>
+void ForCscTTiles(int64_t rows, int64_t n, int mb, int threads, Fn fn) {
+  const int64_t nrb = (rows + mb - 1) / mb;
+  int t = threads > 0 ? std::min(threads, NumThreads()) : NumThreads();
+  int64_t ccount = std::max<int64_t>((n + 255) / 256, t > 1 ? (4 * t + nrb - 1) / nrb : 1);
+  ccount = std::min(ccount, n);
+  const int64_t per = (n + ccount - 1) / ccount;
+  ccount = (n + per - 1) / per;
+  const int64_t tasks = nrb * ccount;
+  auto body = [&](int64_t b, int64_t e) {
+    for (int64_t task = b; task < e; task++) {
+      const int64_t rb = task / ccount, cc = task % ccount;
+      fn(rb * mb, std::min(rows, rb * mb + mb), cc * per, std::min(n, cc * per + per));
+    }
+  };
+  if (t <= 1 || tasks == 1) body(0, tasks);
+  else ParallelFor(tasks, 1, t, body);
+}
 
 }  // namespace
 
 void SpmmF32(const PackedSparse& w, const float* x, int64_t ldx, int64_t rows, float* y, int64_t ldy, int threads) {
   CheckCall(w, ValueType::kF32, x, ldx, rows, y, ldy, threads);
   if (rows == 0) return;
+#if defined(__x86_64__) || defined(_M_X64)
+  if (UseCscT(w, rows, kCscTMinRowsF32)) {
+    const int mb = rows <= 8 ? 8 : rows <= 16 ? 16 : 32;
+    const float* xt = TransposeBlocks<float>(x, ldx, rows, w.k(), mb, threads,
+                                             [](const void* p, int64_t i) { return static_cast<const float*>(p)[i]; });
+    const int64_t k = w.k();
+    ForCscTTiles(rows, w.n(), mb, threads, [&](int64_t r0, int64_t r1, int64_t n0, int64_t n1) {
+      internal::CscTF32Avx2(w, xt + (r0 / mb) * k * mb, mb, r1 - r0, n0, n1, y + r0 * ldy + n0, ldy);
+    });
+    return;
+  }
+#endif
   const internal::F32Kernel kernel = F32For(w.isa());
   const Tiling t = MakeTiling(w, rows, threads);
   ForTiles(w, rows, t, [&](int64_t r0, int64_t r1, int64_t n0, int64_t n1) {
@@ -118,6 +186,7 @@ void SpmmI8(const PackedSparse& w, const int8_t* x, int64_t ldx, int64_t rows, c
     if (!(std::isfinite(e.multipliers[i]) && e.multipliers[i] > 0)) Bad("multipliers must be finite and > 0");
   }
   if (rows == 0) return;
+  const bool csct = UseCscT(w, rows, kCscTMinRowsI8);
 
   // x − za widened once (|x − za| ≤ 255: every product fits, sums wrap mod 2^32 as §6): to
   // int16 for the VPMADDWD block kernels, to int32 for the others.
@@ -125,6 +194,7 @@ void SpmmI8(const PackedSparse& w, const int8_t* x, int64_t ldx, int64_t rows, c
 #if defined(__x86_64__) || defined(_M_X64)
   madd = w.isa() == Isa::kAvx2 && internal::MaddEligible(w);
 #endif
+  if (csct) madd = false;
   // int16 rows are zero-padded past K (16 values) so block and group loads at the K edge read zeros.
   const int64_t ldw = madd ? (k + 7) / 8 * 8 + 16 : k;
   const size_t esize = madd ? sizeof(int16_t) : sizeof(int32_t);
@@ -133,7 +203,7 @@ void SpmmI8(const PackedSparse& w, const int8_t* x, int64_t ldx, int64_t rows, c
   int32_t* xw = t_widened.as<int32_t>();
   int16_t* xh = t_widened.as<int16_t>();
   const int32_t za = e.za;
-  ParallelFor(rows, std::max<int64_t>(1, 65536 / k), rows * k < 262144 ? 1 : threads, [&](int64_t b, int64_t end) {
+  if (!csct) ParallelFor(rows, std::max<int64_t>(1, 65536 / k), rows * k < 262144 ? 1 : threads, [&](int64_t b, int64_t end) {
     for (int64_t i = b; i < end; i++) {
       const int8_t* src = x + i * ldx;
       if (madd) {
@@ -166,7 +236,24 @@ void SpmmI8(const PackedSparse& w, const int8_t* x, int64_t ldx, int64_t rows, c
 #if defined(__x86_64__) || defined(_M_X64)
   if (w.isa() == Isa::kAvx2) epilogue = gemm::internal::EpilogueAvx2;
 #endif
-  static const gemm::internal::EpiRow kRows[kRowChunk] = {};
+  static const gemm::internal::EpiRow kRows[32] = {};
+#if defined(__x86_64__) || defined(_M_X64)
+  if (csct) {
+    const int mb = rows <= 16 ? 16 : 32;
+    const int16_t* xt = TransposeBlocks<int16_t>(x, ldx, rows, k, mb, threads, [za](const void* p, int64_t i) {
+      return static_cast<int16_t>(static_cast<const int8_t*>(p)[i] - za);
+    });
+    ForCscTTiles(rows, n, mb, threads, [&](int64_t r0, int64_t r1, int64_t n0, int64_t n1) {
+      const int64_t cols = n1 - n0;
+      const size_t tile = static_cast<size_t>(mb * cols) * sizeof(int32_t);
+      if (t_tile.size() < tile) t_tile.Reset(tile);
+      int32_t* acc = t_tile.as<int32_t>();
+      internal::CscTI16Avx2(w, xt + (r0 / mb) * k * mb, mb, r1 - r0, n0, n1, acc, cols);
+      epilogue(ctx, acc, cols, kRows, r0, static_cast<int>(r1 - r0), n0, cols);
+    });
+    return;
+  }
+#endif
   const internal::I32Kernel kernel = I32For(w.isa());
   const Tiling t = MakeTiling(w, rows, threads);
   ForTiles(w, rows, t, [&](int64_t r0, int64_t r1, int64_t n0, int64_t n1) {

@@ -1,7 +1,7 @@
 // When the runtime runs a MatMul / 1×1 conv on its sparse weight instead of the dense
 // kernel (docs/runtime.md "Sparse weights"). The thresholds come from bench/sparse (see
-// RESULTS-sparse.md): for each weight type and structure, the least sparsity at which the
-// sparse kernel beat the dense one at M = 1, 8 and 128 GEMM rows (Infinity: never did).
+// RESULTS-sparse.md): for each weight type, structure and size class, the least sparsity at
+// which the sparse kernel beat the dense one at M = 1, 8 and 128 GEMM rows (Infinity: never).
 import type { RuntimePlanBuffer, RuntimePlanStep, SparseStructure } from '../../binding.js';
 import { native } from '../native/binding.js';
 
@@ -9,40 +9,45 @@ export type SparseMode = 'auto' | 'never' | 'always';
 
 /** Rows at which the thresholds were measured. */
 export const SPARSE_RULE_ROWS = [1, 8, 128] as const;
+/** Weights with fewer values (K·N) use the 'small' thresholds: there the fixed costs dominate. */
+export const SPARSE_SMALL_WEIGHT = 16384;
+
+type Thresholds = readonly [number, number, number];
+const never: Thresholds = [Infinity, Infinity, Infinity];
 
 /**
- * Least sparsity (fraction of zero weights) at which the sparse kernel is faster, per
- * structure, at SPARSE_RULE_ROWS. Derived from bench/sparse/RESULTS-sparse.md.
+ * Least sparsity (fraction of zero weights) at which the sparse kernel was at least 1.1×
+ * faster than the dense one on every benchmarked shape of its size class, per weight type and
+ * structure, at SPARSE_RULE_ROWS rows (Infinity: never). From bench/sparse/RESULTS-sparse.md
+ * (large: LeNet-300-100 fc1/fc2, FFN 768×3072 / 3072×768; small: a 96→24 1×1 conv).
  */
-export const SPARSE_RULES: Record<'float32' | 'int8', Record<string, readonly [number, number, number]>> = {
-  // float32: the dense baseline (matmul_f32, native/train's GEMM) is weak at M = 1, so
-  // even 50% unstructured sparsity pays there; at M = 128 only blocks do.
+export const SPARSE_RULES: Record<'float32' | 'int8', Record<string, { large: Thresholds; small: Thresholds }>> = {
   float32: {
-    'csc': [0.5, 0.9, Infinity],
-    '2:4': [0.5, 0.5, Infinity],
-    'block4x4': [0.75, 0.75, 0.9],
-    'block1x8': [0.75, 0.75, 0.9],
-    'block1x4': [0.75, 0.75, 0.9],
-    'block2x4': [0.75, 0.75, 0.9],
-    'block4x1': [0.75, 0.75, 0.75],
-    'block8x1': [0.75, 0.75, 0.75],
+    'csc': { large: [0.5, 0.7, 0.7], small: [0.5, 0.7, 0.7] },
+    '2:4': { large: [0.5, 0.5, Infinity], small: [0.5, 0.5, 0.5] },
+    'block4x4': { large: [0.75, 0.75, 0.9], small: [0.75, 0.75, 0.75] },
+    'block1x8': { large: [0.75, 0.75, 0.9], small: [0.75, 0.75, 0.75] },
+    'block1x4': { large: [0.75, 0.75, 0.9], small: [0.75, 0.75, 0.9] },
+    'block2x4': { large: [0.75, 0.75, 0.9], small: [0.75, 0.75, 0.75] },
+    'block4x1': { large: [0.75, 0.75, 0.9], small: [0.75, 0.75, 0.75] },
+    'block8x1': { large: [0.75, 0.75, 0.75], small: [0.75, 0.75, 0.75] },
   },
-  // int8: the dense packed GEMM is hard to beat; only column blocks on VPMADDWD do.
   int8: {
-    'csc': [Infinity, Infinity, Infinity],
-    '2:4': [Infinity, Infinity, Infinity],
-    'block4x4': [0.9, 0.9, 0.75],
-    'block1x8': [0.9, 0.75, 0.75],
-    'block1x4': [Infinity, 0.9, 0.9],
-    'block2x4': [Infinity, Infinity, Infinity],
-    'block4x1': [Infinity, Infinity, Infinity],
-    'block8x1': [0.9, 0.9, Infinity],
+    'csc': { large: [Infinity, Infinity, 0.9], small: [0.7, Infinity, Infinity] },
+    '2:4': { large: [Infinity, Infinity, Infinity], small: [0.5, Infinity, Infinity] },
+    'block4x4': { large: [0.9, 0.75, 0.9], small: [0.75, 0.75, 0.9] },
+    'block1x8': { large: [0.9, 0.9, 0.9], small: [0.75, 0.75, 0.9] },
+    'block1x4': { large: [Infinity, 0.9, Infinity], small: [0.75, 0.75, Infinity] },
+    'block2x4': { large: [Infinity, Infinity, Infinity], small: [0.75, 0.75, Infinity] },
+    'block4x1': { large: [Infinity, Infinity, Infinity], small: [0.75, 0.9, Infinity] },
+    'block8x1': { large: [Infinity, 0.9, 0.9], small: [0.75, 0.75, Infinity] },
   },
 };
 
 export interface SparseDecision {
   use: boolean;
-  /** -1: sparse at every row count; else sparse only up to this many GEMM rows per run. */
+  /** Runs with GEMM rows in [mMin, mMax] are sparse (mMax -1: no upper bound), others dense. */
+  mMin: number;
   mMax: number;
   /** 'csc', '2:4' or 'block<r>x<c>'. */
   kind: string;
@@ -55,28 +60,33 @@ export function structureKind(s: SparseStructure): string {
 }
 
 /**
- * The rule: a weight runs sparse when its sparsity reaches its structure's threshold at the
- * measured row count nearest below the rows of one batch item (MatMul: the rows of x; 1×1
- * conv: H·W). mMax = the largest measured row count up to which it keeps winning without a
- * gap (-1: up to the largest measured, i.e. always), so bigger batches fall back to dense.
+ * The rule: a weight runs sparse for a range of GEMM rows per run. Its sparsity is checked
+ * against its structure's thresholds (for its size class) at each measured row count M; the
+ * range is the contiguous run of winning M's that holds the rows of one batch item (MatMul:
+ * rows of x; 1×1 conv: H·W; the measured M nearest below), or else the run of the largest
+ * winning M's: [its smallest M (1 for the first), its largest M (-1 for the last: no bound)].
+ * Runs outside the range use the dense step (bench/sparse: sparse wins depend on the rows).
  */
 export function sparseStepRule(s: SparseStructure, dtype: 'float32' | 'int8', rowsPerItem: number, mode: SparseMode): SparseDecision {
   const kind = structureKind(s);
   const base = { kind, sparsity: s.sparsity };
-  if (mode !== 'auto') return { ...base, use: mode === 'always', mMax: -1 };
-  const t = SPARSE_RULES[dtype][kind] ?? [Infinity, Infinity, Infinity];
-  const wins = SPARSE_RULE_ROWS.map((_, i) => s.nnz < s.k * s.n && s.sparsity >= t[i]!);
+  if (mode !== 'auto') return { ...base, use: mode === 'always', mMin: 1, mMax: -1 };
+  const r = SPARSE_RULES[dtype][kind];
+  const t = r ? (s.k * s.n < SPARSE_SMALL_WEIGHT ? r.small : r.large) : never;
+  const rows = SPARSE_RULE_ROWS;
+  const wins = rows.map((_, i) => s.nnz < s.k * s.n && s.sparsity >= t[i]!);
+  if (!wins.some(Boolean)) return { ...base, use: false, mMin: 0, mMax: 0 };
   let b = 0;
-  while (b + 1 < SPARSE_RULE_ROWS.length && SPARSE_RULE_ROWS[b + 1]! <= rowsPerItem) b++;
-  if (!wins[b]) return { ...base, use: false, mMax: 0 };
-  let j = b;
-  while (j + 1 < wins.length && wins[j + 1]) j++;
-  const mMax = j === wins.length - 1 ? -1 : SPARSE_RULE_ROWS[j]!;
-  return { ...base, use: mMax === -1 || rowsPerItem <= mMax, mMax };
+  while (b + 1 < rows.length && rows[b + 1]! <= rowsPerItem) b++;
+  if (!wins[b]) b = wins.lastIndexOf(true);
+  let lo = b, hi = b;
+  while (lo > 0 && wins[lo - 1]) lo--;
+  while (hi + 1 < wins.length && wins[hi + 1]) hi++;
+  return { ...base, use: true, mMin: lo === 0 ? 1 : rows[lo]!, mMax: hi === wins.length - 1 ? -1 : rows[hi]! };
 }
 
 /** No rule uses sparse kernels below this sparsity. */
-const MIN_SPARSITY = Math.min(...Object.values(SPARSE_RULES).flatMap((r) => Object.values(r).flat()));
+const MIN_SPARSITY = Math.min(...Object.values(SPARSE_RULES).flatMap((r) => Object.values(r).flatMap((t) => [...t.large, ...t.small])));
 
 function zeroFraction(w: Float32Array | Int8Array): number {
   let z = 0;
@@ -94,7 +104,7 @@ const SPARSE_OPS: Record<string, { op: string; dtype: 'float32' | 'int8'; conv: 
 /**
  * Rewrites the MatMul / 1×1-conv steps emitted for one node (steps[from..]) into their
  * sparse form when the rule says so; returns the label for session.plan ('csc 90.0% sparse,
- * rows ≤ 8'), or undefined when the node stays dense.
+ * rows ≤ 8', 'csc 92.0% sparse, rows ≥ 128'), or undefined when the node stays dense.
  */
 export function selectSparseSteps(steps: RuntimePlanStep[], from: number, buffers: readonly RuntimePlanBuffer[],
   weights: readonly (Float32Array | Int8Array | Uint8Array | Int32Array)[], mode: SparseMode): string | undefined {
@@ -120,8 +130,9 @@ export function selectSparseSteps(steps: RuntimePlanStep[], from: number, buffer
     const s = native().sparseAnalyze(w, k, n);
     const d = sparseStepRule(s, spec.dtype, rows, mode);
     if (!d.use) continue;
-    steps[i] = { ...st, op: spec.op, ints: [...st.ints, d.mMax] };
-    label = `${d.kind} ${(100 * d.sparsity).toFixed(1)}% sparse${d.mMax > 0 ? `, rows ≤ ${d.mMax}` : ''}`;
+    steps[i] = { ...st, op: spec.op, ints: [...st.ints, d.mMin, d.mMax] };
+    const range = d.mMin === 1 ? (d.mMax < 0 ? '' : `, rows ≤ ${d.mMax}`) : d.mMax < 0 ? `, rows ≥ ${d.mMin}` : `, rows ${d.mMin}–${d.mMax}`;
+    label = `${d.kind} ${(100 * d.sparsity).toFixed(1)}% sparse${range}`;
   }
   return label;
 }

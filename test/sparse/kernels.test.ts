@@ -84,7 +84,7 @@ const FORMATS: { name: string; pattern: Pattern; pack: Omit<PackSparseOptions, '
   { name: 'auto on random', pattern: 'random', pack: { format: 'auto' } },
 ];
 // [m, k, n]: M = 1, odd K, N off every panel width, K below one group/block.
-const SHAPES: [number, number, number][] = [[1, 37, 29], [5, 64, 13], [17, 131, 40], [3, 3, 9], [1, 8, 1], [6, 300, 100]];
+const SHAPES: [number, number, number][] = [[1, 37, 29], [5, 64, 13], [17, 131, 40], [3, 3, 9], [1, 8, 1], [6, 300, 100], [9, 50, 21]];
 const SPARSITIES = [0, 0.5, 0.9, 1];
 
 describe.each(FORMATS)('$name', ({ pattern, pack }) => {

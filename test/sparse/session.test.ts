@@ -1,14 +1,15 @@
 // Sparse steps in InferenceSession: a LeNet-300-100-size MLP pruned by src/prune's one-shot
 // magnitude prune (unstructured, 4×4 blocks, 2:4), quantized by src/quant: the session with
 // sparse 'auto' / 'always' equals the dense session ('never') bit for bit in int8 and within
-// 1e-5 in float, at batch 1 and at a batch above the rule's row limit (dense fallback); a
-// pruned 1×1 conv likewise; session.plan names the sparse nodes.
+// 1e-5 in float, at batch 1 and 160 (on either side of the rule's row ranges, so both the
+// sparse kernels and the dense fallback run); a pruned 1×1 conv likewise; session.plan names
+// the sparse nodes; the rule's logic.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initFloatBackend, tf } from '../../src/backend/float.js';
 import { buildLeNet300100 } from '../../src/data/models.js';
 import { magnitudePrune, type MagnitudePruneOptions } from '../../src/prune/index.js';
 import { InferenceSession } from '../../src/runtime/index.js';
-import { sparseStepRule, type SparseStructure } from '../../src/sparse/index.js';
+import { SPARSE_RULES, sparseStepRule, type SparseStructure } from '../../src/sparse/index.js';
 import { graphOf, quantized, relErr, variedInput } from '../runtime/helpers.js';
 
 beforeAll(async () => {
@@ -88,22 +89,36 @@ describe('sparse 1×1 convolutions', () => {
 });
 
 describe('the auto rule', () => {
-  const st = (format: SparseStructure['format'], sparsity: number, br = 1, bc = 1): SparseStructure => ({
-    k: 100, n: 100, nnz: Math.round(10000 * (1 - sparsity)), sparsity, nm24: format === '2:4', blockRows: br, blockCols: bc, blockFill: 1, format,
+  const st = (format: SparseStructure['format'], sparsity: number, br = 1, bc = 1, kn = 10000): SparseStructure => ({
+    k: 100, n: kn / 100, nnz: Math.round(kn * (1 - sparsity)), sparsity, nm24: format === '2:4', blockRows: br, blockCols: bc, blockFill: 1, format,
   });
-  it('uses the thresholds of the structure at the rows of one batch item, with a row limit for larger runs', () => {
-    // float32 CSC: wins from 50% at M = 1, from 90% at M = 8, never at M = 128.
-    expect(sparseStepRule(st('csc', 0.92), 'float32', 1, 'auto')).toMatchObject({ use: true, mMax: 8, kind: 'csc' });
-    expect(sparseStepRule(st('csc', 0.6), 'float32', 1, 'auto')).toMatchObject({ use: true, mMax: 1 });
-    expect(sparseStepRule(st('csc', 0.6), 'float32', 8, 'auto').use).toBe(false);
-    expect(sparseStepRule(st('csc', 0.99), 'float32', 3136, 'auto').use).toBe(false);
-    // int8: unstructured never, 4×4 blocks at 90% everywhere (no row limit).
-    expect(sparseStepRule(st('csc', 0.99), 'int8', 1, 'auto').use).toBe(false);
-    expect(sparseStepRule(st('block', 0.9, 4, 4), 'int8', 1, 'auto')).toMatchObject({ use: true, mMax: -1, kind: 'block4x4' });
-    expect(sparseStepRule(st('block', 0.9, 4, 4), 'int8', 3136, 'auto')).toMatchObject({ use: true, mMax: -1 });
-    expect(sparseStepRule(st('block', 0.5, 4, 4), 'int8', 1, 'auto').use).toBe(false);
+  it('uses the thresholds of the structure and size class at the rows of one batch item, with a row limit for larger runs', () => {
+    const saved = { ...SPARSE_RULES.float32 };
+    try {
+      // Logic on fixed thresholds: wins from 50% at M = 1, from 90% at M = 8, never at M = 128.
+      SPARSE_RULES.float32.csc = { large: [0.5, 0.9, Infinity], small: [Infinity, Infinity, Infinity] };
+      SPARSE_RULES.float32.block4x4 = { large: [Infinity, 0.9, 0.75], small: [0.9, 0.9, 0.9] };
+      expect(sparseStepRule(st('csc', 0.92, 1, 1, 20000), 'float32', 1, 'auto')).toMatchObject({ use: true, mMin: 1, mMax: 8, kind: 'csc' });
+      expect(sparseStepRule(st('csc', 0.6, 1, 1, 20000), 'float32', 1, 'auto')).toMatchObject({ use: true, mMin: 1, mMax: 1 });
+      expect(sparseStepRule(st('csc', 0.6, 1, 1, 20000), 'float32', 8, 'auto')).toMatchObject({ use: true, mMin: 1, mMax: 1 });
+      expect(sparseStepRule(st('csc', 0.4, 1, 1, 20000), 'float32', 1, 'auto').use).toBe(false);
+      expect(sparseStepRule(st('csc', 0.99, 1, 1, 2000), 'float32', 1, 'auto').use).toBe(false);  // small weight: its own thresholds
+      // Loses at M = 1, wins from 8 (at 95%) or only at 128 (at 80%): a lower row bound.
+      expect(sparseStepRule(st('block', 0.95, 4, 4, 20000), 'float32', 1, 'auto')).toMatchObject({ use: true, mMin: 8, mMax: -1, kind: 'block4x4' });
+      expect(sparseStepRule(st('block', 0.8, 4, 4, 20000), 'float32', 1, 'auto')).toMatchObject({ use: true, mMin: 128, mMax: -1 });
+      expect(sparseStepRule(st('block', 0.7, 4, 4, 20000), 'float32', 3136, 'auto').use).toBe(false);
+    } finally {
+      Object.assign(SPARSE_RULES.float32, saved);
+    }
     // Modes.
-    expect(sparseStepRule(st('csc', 0.1), 'int8', 1, 'always')).toMatchObject({ use: true, mMax: -1 });
+    expect(sparseStepRule(st('csc', 0.1), 'int8', 1, 'always')).toMatchObject({ use: true, mMin: 1, mMax: -1 });
     expect(sparseStepRule(st('block', 0.99, 4, 4), 'float32', 1, 'never').use).toBe(false);
+    expect(sparseStepRule(st('csc', 0), 'float32', 1, 'auto').use).toBe(false);
+    // The measured table: thresholds are sparsities in (0, 1) or Infinity (never), for both weight types.
+    for (const d of ['float32', 'int8'] as const) {
+      for (const t of Object.values(SPARSE_RULES[d])) {
+        for (const v of [...t.large, ...t.small]) expect(v === Infinity || (v > 0 && v < 1)).toBe(true);
+      }
+    }
   });
 });
