@@ -4,6 +4,7 @@
 // which the sparse kernel beat the dense one at M = 1, 8 and 128 GEMM rows (Infinity: never).
 import type { RuntimePlanBuffer, RuntimePlanStep, SparseStructure } from '../../binding.js';
 import { native } from '../native/binding.js';
+import { getIsa } from '../native/cpu.js';
 
 export type SparseMode = 'auto' | 'never' | 'always';
 
@@ -109,11 +110,18 @@ const SPARSE_OPS: Record<string, { op: string; dtype: 'float32' | 'int8'; conv: 
 export function selectSparseSteps(steps: RuntimePlanStep[], from: number, buffers: readonly RuntimePlanBuffer[],
   weights: readonly (Float32Array | Int8Array | Uint8Array | Int32Array)[], mode: SparseMode): string | undefined {
   if (mode === 'never') return undefined;
+  // The thresholds were measured with the AVX2 sparse kernels against the AVX2 dense ones:
+  // 'auto' keeps float dense where the sparse kernels are not AVX2 (ref, ARM), and int8 dense
+  // unless the dense int8 path is AVX2 too (VNNI GEMMs are faster than what was measured).
+  const isa = getIsa();
+  const avx2Sparse = isa === 'avx2' || isa === 'avxvnni' || isa === 'avx512vnni';
+  if (mode === 'auto' && !avx2Sparse) return undefined;
   let label: string | undefined;
   for (let i = from; i < steps.length; i++) {
     const st = steps[i]!;
     const spec = SPARSE_OPS[st.op];
     if (!spec || !st.weights || !st.ints) continue;
+    if (mode === 'auto' && spec.dtype === 'int8' && isa !== 'avx2') continue;
     if (spec.conv) {
       const g = st.ints;
       const direct = g[0] === 1 && g[1] === 1 && g[2] === 1 && g[3] === 1 && g.slice(6, 10).every((v) => v === 0);

@@ -8,6 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { initFloatBackend, tf } from '../../src/backend/float.js';
 import { buildLeNet300100 } from '../../src/data/models.js';
 import { magnitudePrune, type MagnitudePruneOptions } from '../../src/prune/index.js';
+import { getIsa } from '../../src/native/cpu.js';
 import { InferenceSession } from '../../src/runtime/index.js';
 import { SPARSE_RULES, sparseStepRule, type SparseStructure } from '../../src/sparse/index.js';
 import { graphOf, quantized, relErr, variedInput } from '../runtime/helpers.js';
@@ -53,8 +54,9 @@ describe.each(PRUNINGS)('pruned LeNet-300-100 (%s)', (_name, prune) => {
         expect(relErr(fs.data, fd.data)).toBeLessThanOrEqual(1e-5);
       }
     }
-    // The rule picks the sparse kernel for the most pruned (unstructured 95%) float layers at batch 1.
-    if (prune.sparsity === 0.95) {
+    // The rule picks the sparse kernel for the most pruned (unstructured 95%) float layers at
+    // batch 1 (where its AVX2-measured thresholds apply).
+    if (prune.sparsity === 0.95 && ['avx2', 'avxvnni', 'avx512vnni'].includes(getIsa())) {
       const p = await runAll(g, x1, 'auto');
       expect(p.plan.find((n) => n.node.includes('fc1'))?.sparse).toMatch(/csc 95\.0% sparse/);
     }
