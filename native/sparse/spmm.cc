@@ -131,9 +131,12 @@ T* TransposeBlocks(const void* x_any, int64_t ldx, int64_t rows, int64_t k, int 
 
 // Tasks of the transposed path: row blocks × column chunks (≤ 256 columns: bounds the int32 tile).
 template <typename Fn>
-void ForCscTTiles(int64_t rows, int64_t n, int mb, int threads, Fn fn) {
+void ForCscTTiles(const PackedSparse& w, int64_t rows, int mb, int threads, Fn fn) {
+  const int64_t n = w.n();
   const int64_t nrb = (rows + mb - 1) / mb;
   int t = threads > 0 ? std::min(threads, NumThreads()) : NumThreads();
+  // As MakeTiling: small products run on the caller alone.
+  if (static_cast<double>(rows) * static_cast<double>(std::max<int64_t>(w.stored(), n)) < 1.0e6) t = 1;
   int64_t ccount = std::max<int64_t>((n + 255) / 256, t > 1 ? (4 * t + nrb - 1) / nrb : 1);
   ccount = std::min(ccount, n);
   const int64_t per = (n + ccount - 1) / ccount;
@@ -160,7 +163,7 @@ void SpmmF32(const PackedSparse& w, const float* x, int64_t ldx, int64_t rows, f
     const float* xt = TransposeBlocks<float>(x, ldx, rows, w.k(), mb, threads,
                                              [](const void* p, int64_t i) { return static_cast<const float*>(p)[i]; });
     const int64_t k = w.k();
-    ForCscTTiles(rows, w.n(), mb, threads, [&](int64_t r0, int64_t r1, int64_t n0, int64_t n1) {
+    ForCscTTiles(w, rows, mb, threads, [&](int64_t r0, int64_t r1, int64_t n0, int64_t n1) {
       internal::CscTF32Avx2(w, xt + (r0 / mb) * k * mb, mb, r1 - r0, n0, n1, y + r0 * ldy + n0, ldy);
     });
     return;
@@ -243,7 +246,7 @@ void SpmmI8(const PackedSparse& w, const int8_t* x, int64_t ldx, int64_t rows, c
     const int16_t* xt = TransposeBlocks<int16_t>(x, ldx, rows, k, mb, threads, [za](const void* p, int64_t i) {
       return static_cast<int16_t>(static_cast<const int8_t*>(p)[i] - za);
     });
-    ForCscTTiles(rows, n, mb, threads, [&](int64_t r0, int64_t r1, int64_t n0, int64_t n1) {
+    ForCscTTiles(w, rows, mb, threads, [&](int64_t r0, int64_t r1, int64_t n0, int64_t n1) {
       const int64_t cols = n1 - n0;
       const size_t tile = static_cast<size_t>(mb * cols) * sizeof(int32_t);
       if (t_tile.size() < tile) t_tile.Reset(tile);

@@ -149,6 +149,25 @@ describe('sparse kernels', () => {
     }
   });
 
+  it('two threads give exactly the one-thread results (products big enough to be split)', () => {
+    const r = rng(17);
+    const [k, n] = [300, 200];
+    for (const { pattern, pack } of FORMATS) {
+      for (const m of [1, 7, 130]) {
+        const keep = mask(k, n, pattern, 0.6, r);
+        const wf = floatWeights(k, n, keep, r), wi = int8Weights(k, n, keep, r);
+        const xf = Float32Array.from({ length: m * k }, () => r() - 0.5);
+        const xi = Int8Array.from({ length: m * k }, () => Math.floor(r() * 256) - 128);
+        const pf = packSparse(wf, { k, n, ...pack }), pi = packSparse(wi, { k, n, ...pack });
+        expect(Array.from(sparseMatmul(xf, pf, { m, threads: 2 }))).toEqual(Array.from(sparseMatmul(xf, pf, { m, threads: 1 })));
+        const o = { m, aZeroPoint: 3, multipliers: 0.002, outZeroPoint: -1 };
+        expect(Array.from(sparseMatmulInt8(xi, pi, { ...o, threads: 2 }))).toEqual(Array.from(sparseMatmulInt8(xi, pi, { ...o, threads: 1 })));
+        pf.dispose();
+        pi.dispose();
+      }
+    }
+  });
+
   it('ref and avx2 paths give the same int8 results, float within rounding', () => {
     if (ISAS.length < 2) return;
     const r = rng(9);
@@ -158,6 +177,12 @@ describe('sparse kernels', () => {
     const a = sparseMatmul(x, packSparse(w, { k, n, isa: 'ref' }), { m });
     const b = sparseMatmul(x, packSparse(w, { k, n, isa: 'avx2' }), { m });
     for (let i = 0; i < a.length; i++) expect(Math.abs(a[i]! - b[i]!)).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(a[i]!)));
+    for (const pattern of ['random', 'nm24', [4, 4], [1, 8], [4, 1]] as Pattern[]) {
+      const wi = int8Weights(k, n, mask(k, n, pattern, pattern === 'nm24' ? 0.5 : 0.8, r), r);
+      const xi = Int8Array.from({ length: m * k }, () => Math.floor(r() * 256) - 128);
+      const o = { m, aZeroPoint: -9, multipliers: 0.003, outZeroPoint: 4 };
+      expect(Array.from(sparseMatmulInt8(xi, packSparse(wi, { k, n, isa: 'ref' }), o))).toEqual(Array.from(sparseMatmulInt8(xi, packSparse(wi, { k, n, isa: 'avx2' }), o)));
+    }
   });
 
   it('analyzeSparsity finds 2:4, block shapes and unstructured sparsity; packing follows it', () => {
