@@ -333,18 +333,20 @@ async function main() {
     '"int8"/"int4": activations already uint8 (float32 output); "dynamic": float32 in, §8 quantization per row included; ',
     '"weight-only": float32 activations × int4 weights dequantized in registers. int4: symmetric, group size 64, double-quantized group scales (packed as 1-byte codes).', '',
     toMarkdown(gemmTable), '',
-    `Reading: a 4-bit GEMV reads 35 bytes per 64 weights and column (nibbles, a 1-byte scale code, an int16 sum) + 4 bytes per column (super-scale): 0.55 bytes per weight against 1 byte for int8. At M = 1 the 4-bit kernel is ${span(m1.map((r) => r.int4 / r.int8))}× the 8-bit one on one thread in this run (process CPU time; it varies between runs with what the other jobs do to memory bandwidth and the caches); `,
+    `Reading: a 4-bit GEMV reads 35 bytes per 64 weights and column (nibbles, a 1-byte scale code, an int16 sum) + 4 bytes per column (super-scale): 0.55 bytes per weight against 1 byte for int8. At M = 1 the 4-bit GEMV is ${span(m1.map((r) => r.int4 / r.int8))}× the 8-bit one through the JS API on one thread in this run (process CPU time; it varies between runs with what the other jobs do to memory bandwidth and the caches; kernels alone: see the native section below); `,
     'from M = 16 both are bound by arithmetic (unpacking + VPMADDUBSW costs about what the int8 path pays per multiply-add) and run at about the same speed. ',
     'The machine is shared with other jobs (see the load average): two-thread figures are wall time and only indicative; rerun on a quiet machine for publishable figures. ',
     'The weight-only path keeps one float chain per output in K order (the exact order of §12.5), which bounds it well below the integer paths: use the dynamic path unless float activations must be kept.', '',
     '### Where the GEMV time goes (M = 1, one thread)', '',
     toMarkdown(ceilTable), '',
     `"net" = time per call minus the time of a 64×8 GEMV of the same kind (int8 ${(OVERHEAD[0] * 1e6).toFixed(1)} µs, int4 ${(OVERHEAD[1] * 1e6).toFixed(1)} µs in this run: JS checks, N-API, driver), an estimate of the kernels alone. `,
-    `Reading: on ${small.shape} the int4 weights (${formatBytes(small.bytes4)}) stay in the 512 KiB L2 of a core, so the int4 GEMV there shows its arithmetic ceiling: ${small.net4.toFixed(0)} GOPS net in this run (≈ 115–120 GOPS on a quiet machine, measured with a native harness calling the tile directly). `,
-    `At ${big.shape} the int8 weights (${formatBytes(big.bytes8)}) do not stay in the shared 32 MiB L3 next to the other jobs: the int8 GEMV streams them at ${big.gbs8.toFixed(1)} GB/s (a plain AVX2 read loop measures 19–28 GB/s at 16 MiB, 15–19 GB/s at 64 MiB and 50–77 GB/s at ≤ 8 MiB on this machine), `,
+    `Reading: on ${small.shape} the int4 weights (${formatBytes(small.bytes4)}) stay in the 512 KiB L2 of a core, so the int4 GEMV there is bound by arithmetic: ${small.net4.toFixed(0)} GOPS net in this run `,
+    '(its best rounds reach ≈ 110–120 GOPS when the machine is quiet: per 128 multiply-adds and 4 columns it issues 2 shifts + 4 ANDs to unpack the nibbles, 4 VPMADDUBSW, 3 16-bit adds, 1 VPMADDWD and 1 add, plus a per-group epilogue; no VNNI on this CPU). ',
+    `At ${big.shape} the int8 weights (${formatBytes(big.bytes8)}) do not stay in the shared 32 MiB L3 next to the other jobs: the int8 GEMV streams them at ${big.gbs8.toFixed(1)} GB/s (a plain AVX2 read loop: see the native section below), `,
     `so it runs at ${big.net8.toFixed(0)} GOPS net; the int4 one reads ${formatBytes(big.bytes4)} for ${big.net4.toFixed(0)} GOPS net (${(big.net4 / big.net8).toFixed(2)}×). `,
-    'So 2× at M = 1 holds only while the int8 GEMV is bound by memory below half the int4 kernel\'s arithmetic ceiling (≈ 58 GOPS, ≈ 29 GB/s of int8 weights); when the int8 weights stream faster (a quiet L3, or a layer that fits it, like 768×3072 = 2.4 MB) the int4 kernel is the one bound by arithmetic — nibble unpacking (1 shift + 2 ANDs per 32 bytes) and 2 VPMADDUBSW per 64 multiply-adds, no VNNI on this CPU — and the ratio is that of the two kernels\' arithmetic rates. ',
-    'The remaining table bytes (scale code + int16 sum: 3 per 32 bytes of nibbles) cost at most ≈ 9% of the bandwidth-bound rate.', '',
+    'So 2× at M = 1 needs the int8 GEMV to be bound by memory below half the int4 kernel\'s arithmetic rate (≈ 55–60 GOPS, ≈ 28–30 GB/s of int8 weights on a quiet core); when the int8 weights stream faster (a quiet L3, or a layer that fits it like 768×3072 = 2.4 MB) both kernels are bound by arithmetic and the ratio is that of their arithmetic rates. ',
+    'The per-call figures of the JS API (tables above) also include each wrapper\'s own cost: about 5 µs for int4 and, for the int8 `gemm` wrapper, a cost that grows with n (its scale checks: ≈ 20% of a 768×3072 call in a CPU profile), which flatters the 4/8 ratio at M = 1; the section "GEMV in the native drivers only" below compares the two kernels without it. ',
+    'The tables next to the nibbles (scale code + int16 sum: 3 bytes per 32 bytes of nibbles) cost at most ≈ 9% of a bandwidth-bound rate (the float16 scales they replace cost ≈ 12%).', '',
     '## Models: per-layer bits, weight SNR, size on disk and fidelity', '',
     'MatMul kernels with ≥ 16384 weights and K ≥ G → int4 (group G = 64 or 128, per-group MSE search over the representable scales); smaller ones stay int8 per channel (reported). ',
     'Group scales: "uint8 × f32/channel" = double quantization (the default, `scaleBits: 8`: an 8-bit code per group times a float32 super-scale per output channel, ≈ 0.125 bit per weight at G = 64), "float16" = one float16 scale per group (`scaleBits: 16`, 0.25 bit per weight at G = 64); zero points (asymmetric only) are nibbles. ',
@@ -353,23 +355,27 @@ async function main() {
     'The FFN block has random weights and random inputs (near-tied logits make its top-1 agreement a harsh measure; cosine is the meaningful figure); LeNet-300-100 is trained on the seeded 8000-image MNIST split and evaluated on its 2000 test images.', '',
     toMarkdown(layerTable), '', toMarkdown(modelTable), '',
     `Reading (size): the issue's goal is ≥ 7.5× vs float32 at the default group size 64. ${models.map((r) => `${r.model}, G ${r.group}, ${r.scaleBits === 8 ? 'double-quantized' : 'float16'} scales: ${r.ratio.toFixed(2)}×`).join('; ')}. `
-      + 'Double quantization halves the cost of the group scales (8 bits per group + 32 bits per channel instead of 16 bits per group), which is what takes G = 64 past 7.5×; '
-      + 'what remains above 4 bits per weight is the scale codes, the small layers left at 8 bits, the float biases and model.json.',
+      + 'Double quantization halves the cost of the group scales (8 bits per group + 32 bits per channel instead of 16 bits per group). '
+      + 'What a saved model holds beyond 4 bits per weight: the scale codes and super-scales (the bits/weight column), the layers left at 8 bits, the float32 biases and model.json; '
+      + 'for LeNet-300-100 (1 MB) the last three are ≈ 5.7 KB of its ≈ 141 KiB (model.json ≈ 3 KB, biases 1.6 KB, fc3 1 KB), which keeps it below 7.5× at G = 64 although its int4 layers alone are at ≈ 7.6× (32 / 4.17 and 32 / 4.24 bits); '
+      + 'the FFN, whose weights are 99.9% of its bytes, is past 7.5× at G = 64 only with double-quantized scales.',
   ].join('\n');
   if (GEMM_ONLY && !args.includes('--out')) {
     console.log('--gemm-only: results not written (pass --out FILE to write them)');
     return;
   }
-  // Keep the section bench/models/int4.ts writes between its markers.
-  let runtime = '';
+  // Keep the sections bench/int4/gemv-native.sh and bench/models/int4.ts write between their markers.
+  let kept = '';
   try {
     const old = readFileSync(OUT, 'utf8');
-    const b = old.indexOf('<!-- runtime-int4:begin -->'), e = old.indexOf('<!-- runtime-int4:end -->');
-    if (b >= 0 && e > b) runtime = '\n' + old.slice(b, e + '<!-- runtime-int4:end -->'.length) + '\n';
+    for (const name of ['native-gemv', 'runtime-int4']) {
+      const b = old.indexOf(`<!-- ${name}:begin -->`), e = old.indexOf(`<!-- ${name}:end -->`);
+      if (b >= 0 && e > b) kept += '\n' + old.slice(b, e + `<!-- ${name}:end -->`.length) + '\n';
+    }
   } catch {
     // no previous file
   }
-  writeFileSync(OUT, md + '\n' + runtime);
+  writeFileSync(OUT, md + '\n' + kept);
   console.log(`written ${OUT}`);
 }
 

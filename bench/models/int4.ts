@@ -64,7 +64,7 @@ function reading(rows: Row[]): string {
     'The ratios (× columns) are on process CPU time per call; the native columns (time inside the steps, from session.profile) isolate the kernels: ' +
     'the wall-clock medians include the per-call overhead (a libuv worker hop) and swing with the other jobs on this 2-core machine (load above). ' +
     'At batch 1 the layers are GEMVs bound by reading the weights (the 4.6 MB of int8 weights of the FFN fit the 32 MiB L3, so they come from L3, not DRAM), ' +
-    'where 0.53 bytes per weight (nibbles + float16 scale and int16 sum per group of 64) against about 1 byte for int8 pays off; ' +
+    'where 0.55 bytes per weight (nibbles + a 1-byte scale code and an int16 sum per group of 64, + a float32 super-scale per column) against about 1 byte for int8 pays off; ' +
     'at batch 8 both kernels are bound by arithmetic and the int4 one also unpacks nibbles, so the gain shrinks. ' +
     'LeNet-300-100 is small: its 235 KB of int8 weights stay in the 512 KiB L2 of a core, so its GEMV is not bound by memory and int4 gains little or nothing; ' +
     'its wall times are mostly per-call overhead. Session outputs equal simulate() bit for bit (test/runtime/int4.test.ts).';
@@ -181,7 +181,7 @@ async function main(): Promise<void> {
     `Machine: ${cpu.brand.trim()} (${cpu.availableCores} cores), ISA ${getIsa()}, 1 thread; float reference ${describeFloatBackend(backend)} (model.predict). ` +
     `Load average ${load0.toFixed(1)} → ${load1.toFixed(1)} during the run (shared machine: absolute times inflated, ratios interleaved round by round). ` +
     `Median of ${ROUNDS} rounds (batch 1: mean of 5 calls per round), wall and process CPU time. Dynamic sessions quantize activations per row (§8); ` +
-    'int4 = `quantize(g, {mode: \'dynamic\', weightBits: 4, groupSize: 64})`, every MatMul as `matmul_dyn4` (weights packed once by PackInt4). ' +
+    'int4 = `quantize(g, {mode: \'dynamic\', weightBits: 4, groupSize: 64})` (double-quantized group scales, the default), every MatMul as `matmul_dyn4` (weights packed once by PackInt4, scales as 1-byte codes). ' +
     'Fidelity on 256 varied inputs against float32 execution (random weights: near-tied logits make top-1 harsh; cosine is the meaningful figure). ' +
     'Weights = session.memory.weightBytes (packed weights + float biases).',
     '',
