@@ -555,7 +555,9 @@ class FloatGemmStep : public Step {
       g.dil_h = geo_.dh; g.dil_w = geo_.dw; g.pad_top = geo_.pt; g.pad_left = geo_.pl;
       train::Conv2D(g, c.P<float>(x), w_, out);
     } else {
-      train::BatchMatMul(1, 1, m, n_, k_, false, false, c.P<float>(x), w_, out);
+      // Up to 4 rows: stream the weights in place (packing B per call cost more than the product).
+      if (m <= 4) train::MatMulFewRows(m, n_, k_, c.P<float>(x), w_, out, c.threads);
+      else train::BatchMatMul(1, 1, m, n_, k_, false, false, c.P<float>(x), w_, out);
     }
     const bool simple = act_ <= 3;
     if (bias_ || (simple && act_ != 0)) train::BiasActivation(out, m, n_, bias_, bias_ ? n_ : 0, simple ? TrainAct(act_) : train::Activation::kLinear, alpha_);

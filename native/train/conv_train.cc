@@ -630,6 +630,24 @@ void BatchMatMul(int64_t batch_a, int64_t batch_b, int64_t M, int64_t N, int64_t
   });
 }
 
+void MatMulFewRows(int64_t M, int64_t N, int64_t K, const float* a, const float* b, float* c, int threads) {
+  for (int64_t v : {M, N, K}) CheckDim(v, 0, "matmul dimension");
+  if (M == 0 || N == 0) return;
+  const Kernels& kern = ActiveKernels();
+  const int64_t blocks = (N + 31) / 32;
+  const int64_t grain = std::max<int64_t>(1, 65536 / std::max<int64_t>(1, 32 * K * M));
+  ParallelFor(blocks, grain, threads, [&](int64_t bb, int64_t be) {
+    for (int64_t blk = bb; blk < be; blk++) {
+      const int64_t n0 = blk * 32;
+      const int cols = static_cast<int>(std::min<int64_t>(32, N - n0));
+      for (int64_t r = 0; r < M; r += 2) {
+        const int rows = static_cast<int>(std::min<int64_t>(2, M - r));
+        kern.gemv_block(K, rows, a + r * K, K, b + n0, N, cols, c + r * N + n0, N);
+      }
+    }
+  });
+}
+
 void BiasActivation(float* y, int64_t rows, int64_t channels, const float* bias, int64_t bias_len, Activation act,
                     float alpha) {
   if (rows < 0 || channels < 0) throw std::invalid_argument("rows and channels must be >= 0");

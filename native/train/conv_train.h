@@ -58,6 +58,10 @@ void ValidatePoolGeom(const ConvGeom& g);
 void BatchMatMul(int64_t batch_a, int64_t batch_b, int64_t M, int64_t N, int64_t K, bool ta, bool tb, const float* a,
                  const float* b, float* c);
 
+// c [M, N] = a [M, K] × b [K, N] for few rows (the runtime's batch-1 float layers): b is read
+// in place, each output is one K-ordered chain; threads: pool participants (0 = all).
+void MatMulFewRows(int64_t M, int64_t N, int64_t K, const float* a, const float* b, float* c, int threads);
+
 // Fused-conv epilogue, in place on y viewed as [rows, channels]:
 // y = act(y + bias[c]) (bias may be null; bias_len 1 broadcasts one value).
 enum class Activation : int { kLinear = 0, kRelu = 1, kRelu6 = 2, kLeakyRelu = 3 };

@@ -276,6 +276,34 @@ describe('loading, partitioning, transposed weights', () => {
     x.dispose();
   });
 
+  it('float MatMul at 1–5 rows (weights streamed in place for ≤ 4 rows, packed GEMM above) equals a float64 product to 1e-5', async () => {
+    const K = 77, N = 70;  // N: two full 32-column blocks and a masked tail
+    const g = createGraph('mmFew');
+    g.inputs.push({ name: 'x', dtype: 'float32', shape: [-1, K] });
+    const w = randomFloats(K * N, 11), b = randomFloats(N, 12, -0.2, 0.2);
+    g.constants.set('w', { name: 'w', dtype: 'float32', shape: [K, N], data: w });
+    g.constants.set('b', { name: 'b', dtype: 'float32', shape: [N], data: b });
+    g.nodes.push({ name: 'mm', op: 'MatMul', inputs: ['x', 'w', 'b'], outputs: ['mm'], attrs: { activation: 'none', transpose_a: false, transpose_b: false } });
+    g.outputs = ['mm'];
+    const s = await InferenceSession.create(g, { threads: 2 });
+    for (const rows of [1, 2, 3, 4, 5]) {
+      const xs = randomFloats(rows * K, 20 + rows);
+      const got = (await s.run({ x: { data: xs, shape: [rows, K] } })).mm!.data;
+      const want: number[] = [];
+      let scale = 0;
+      for (let r = 0; r < rows; r++) for (let n = 0; n < N; n++) {
+        let acc = b[n]!, mag = Math.abs(b[n]!);
+        for (let k = 0; k < K; k++) { acc += xs[r * K + k]! * w[k * N + n]!; mag += Math.abs(xs[r * K + k]! * w[k * N + n]!); }
+        want.push(acc);
+        scale = Math.max(scale, mag);
+      }
+      let err = 0;
+      for (let i = 0; i < want.length; i++) err = Math.max(err, Math.abs(got[i]! - want[i]!));
+      expect(err / scale, `rows ${rows}`).toBeLessThan(1e-5);
+    }
+    s.dispose();
+  });
+
   it('MatMul with transpose_b: float equals a hand-computed product, int8 equals simulate()', async () => {
     const g = createGraph('mmT');
     g.inputs.push({ name: 'x', dtype: 'float32', shape: [-1, 6] });
