@@ -89,10 +89,12 @@ int64_t Filt(const train::ConvGeom& g) { return train::FilterSize(g, false); }
 int64_t DwFilt(const train::ConvGeom& g) { return train::FilterSize(g, true); }
 
 Napi::Value Conv2DJs(const Napi::CallbackInfo& info) {
-  return Run3(info, Kind::kConv, "x", "filter", "y", In, Filt, Out, train::Conv2D);
+  return Run3(info, Kind::kConv, "x", "filter", "y", In, Filt, Out,
+              [](const train::ConvGeom& g, const float* x, const float* w, float* y) { train::Conv2D(g, x, w, y); });
 }
 Napi::Value Conv2DBackpropInputJs(const Napi::CallbackInfo& info) {
-  return Run3(info, Kind::kConv, "dy", "filter", "dx", Out, Filt, In, train::Conv2DBackpropInput);
+  return Run3(info, Kind::kConv, "dy", "filter", "dx", Out, Filt, In,
+              [](const train::ConvGeom& g, const float* dy, const float* w, float* dx) { train::Conv2DBackpropInput(g, dy, w, dx); });
 }
 Napi::Value Conv2DBackpropFilterJs(const Napi::CallbackInfo& info) {
   return Run3(info, Kind::kConv, "x", "dy", "dw", In, Out, Filt, train::Conv2DBackpropFilter);

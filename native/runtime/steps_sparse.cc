@@ -103,7 +103,7 @@ class SparseStep : public Step {
                                   : act_ == 1 ? train::Activation::kRelu
                                   : act_ == 2 ? train::Activation::kRelu6
                                   : act_ == 3 ? train::Activation::kLeakyRelu : train::Activation::kLinear;
-      train::BiasActivation(out, m, n_, bias_, bias_ ? n_ : 0, a, alpha_);
+      train::BiasActivation(out, m, n_, bias_, bias_ ? n_ : 0, a, alpha_, c.threads);
     }
     if (!simple) ops::ActivationF32(static_cast<ops::Act>(act_), alpha_, out, m * n_, out, c.threads);
   }

@@ -242,7 +242,7 @@ void ValidatePoolGeom(const ConvGeom& g) {
   }
 }
 
-void Conv2D(const ConvGeom& g, const float* x, const float* w, float* y) {
+void Conv2D(const ConvGeom& g, const float* x, const float* w, float* y, int threads) {
   ValidateConvGeom(g, false);
   const Kernels& kern = ActiveKernels();
   const int64_t M = g.batch * g.out_h * g.out_w, K = g.filter_h * g.filter_w * g.in_c, N = g.out_c;
@@ -250,7 +250,7 @@ void Conv2D(const ConvGeom& g, const float* x, const float* w, float* y) {
   const bool pw = IsPointwise(g);
   const int64_t R = ChunkRows(K);
   const int64_t chunks = (M + R - 1) / R;
-  ParallelFor(chunks, 1, 0, [&](int64_t cb, int64_t ce) {
+  ParallelFor(chunks, 1, threads, [&](int64_t cb, int64_t ce) {
     for (int64_t c = cb; c < ce; c++) {
       const int64_t m0 = c * R, mc = std::min(R, M - m0);
       const float* a = x + m0 * K;
@@ -318,7 +318,7 @@ void Conv2DBackpropFilter(const ConvGeom& g, const float* x, const float* dy, fl
   }
 }
 
-void Conv2DBackpropInput(const ConvGeom& g, const float* dy, const float* w, float* dx) {
+void Conv2DBackpropInput(const ConvGeom& g, const float* dy, const float* w, float* dx, int threads) {
   ValidateConvGeom(g, false);
   const Kernels& kern = ActiveKernels();
   const int64_t K = g.filter_h * g.filter_w * g.in_c, N = g.out_c;
@@ -329,7 +329,7 @@ void Conv2DBackpropInput(const ConvGeom& g, const float* dy, const float* w, flo
     // dx[m][ic] = sum_oc dy[m][oc] * w[ic][oc]
     const int64_t M = g.batch * P;
     const int64_t R = 256;
-    ParallelFor((M + R - 1) / R, 1, 0, [&](int64_t cb, int64_t ce) {
+    ParallelFor((M + R - 1) / R, 1, threads, [&](int64_t cb, int64_t ce) {
       for (int64_t c = cb; c < ce; c++) {
         const int64_t m0 = c * R, mc = std::min(R, M - m0);
         Gemm(kern, mc, g.in_c, N, Mat{dy + m0 * N, N, 1}, Mat{w, 1, N}, dx + m0 * g.in_c, g.in_c, 1, false);
@@ -339,7 +339,7 @@ void Conv2DBackpropInput(const ConvGeom& g, const float* dy, const float* w, flo
   }
   const int64_t R = ChunkRows(K);
   const int64_t row = g.filter_w * g.in_c;
-  ParallelFor(g.batch, 1, 0, [&](int64_t bb, int64_t be) {
+  ParallelFor(g.batch, 1, threads, [&](int64_t bb, int64_t be) {
     for (int64_t b = bb; b < be; b++) {
       float* dxi = dx + b * per_image_in;
       std::fill(dxi, dxi + per_image_in, 0.f);
@@ -599,7 +599,7 @@ void AvgPoolGrad(const ConvGeom& g, const float* dy, float* dx) {
 }
 
 void BatchMatMul(int64_t batch_a, int64_t batch_b, int64_t M, int64_t N, int64_t K, bool ta, bool tb, const float* a,
-                 const float* b, float* c) {
+                 const float* b, float* c, int threads) {
   for (int64_t v : {batch_a, batch_b, M, N, K}) CheckDim(v, 0, "matmul dimension");
   if (batch_a != batch_b && batch_a != 1 && batch_b != 1) {
     throw std::invalid_argument("batch sizes " + std::to_string(batch_a) + " and " + std::to_string(batch_b) +
@@ -615,7 +615,7 @@ void BatchMatMul(int64_t batch_a, int64_t batch_b, int64_t M, int64_t N, int64_t
   // use every thread.
   const int64_t RB = 96, CB = 256;
   const int64_t rblocks = (M + RB - 1) / RB, cblocks = (N + CB - 1) / CB;
-  ParallelFor(batch * rblocks * cblocks, 1, 0, [&](int64_t ib, int64_t ie) {
+  ParallelFor(batch * rblocks * cblocks, 1, threads, [&](int64_t ib, int64_t ie) {
     for (int64_t item = ib; item < ie; item++) {
       const int64_t bi = item / (rblocks * cblocks);
       const int64_t rest = item % (rblocks * cblocks);
@@ -649,14 +649,14 @@ void MatMulFewRows(int64_t M, int64_t N, int64_t K, const float* a, const float*
 }
 
 void BiasActivation(float* y, int64_t rows, int64_t channels, const float* bias, int64_t bias_len, Activation act,
-                    float alpha) {
+                    float alpha, int threads) {
   if (rows < 0 || channels < 0) throw std::invalid_argument("rows and channels must be >= 0");
   if (bias && bias_len != 1 && bias_len != channels) {
     throw std::invalid_argument("bias has " + std::to_string(bias_len) + " elements, expected 1 or " +
                                 std::to_string(channels));
   }
   if (rows == 0 || channels == 0) return;
-  ParallelFor(rows, std::max<int64_t>(1, 8192 / channels), 0, [&](int64_t rb, int64_t re) {
+  ParallelFor(rows, std::max<int64_t>(1, 8192 / channels), threads, [&](int64_t rb, int64_t re) {
     for (int64_t r = rb; r < re; r++) {
       float* v = y + r * channels;
       if (bias) {

@@ -33,9 +33,9 @@ int64_t OutputSize(const ConvGeom& g);  // batch * out_h * out_w * out_c
 int64_t FilterSize(const ConvGeom& g, bool depthwise);
 
 // y = conv2d(x, w)
-void Conv2D(const ConvGeom& g, const float* x, const float* w, float* y);
+void Conv2D(const ConvGeom& g, const float* x, const float* w, float* y, int threads = 0);
 // dx = d conv2d / dx given dy
-void Conv2DBackpropInput(const ConvGeom& g, const float* dy, const float* w, float* dx);
+void Conv2DBackpropInput(const ConvGeom& g, const float* dy, const float* w, float* dx, int threads = 0);
 // dw = d conv2d / dw given dy
 void Conv2DBackpropFilter(const ConvGeom& g, const float* x, const float* dy, float* dw);
 
@@ -56,17 +56,18 @@ void ValidatePoolGeom(const ConvGeom& g);
 // batch_a / batch_b is 1 or the common batch; op transposes when ta / tb. a is [M, K]
 // ([K, M] when ta), b is [K, N] ([N, K] when tb), c is [M, N]. Throws std::invalid_argument.
 void BatchMatMul(int64_t batch_a, int64_t batch_b, int64_t M, int64_t N, int64_t K, bool ta, bool tb, const float* a,
-                 const float* b, float* c);
+                 const float* b, float* c, int threads = 0);
 
 // c [M, N] = a [M, K] × b [K, N] for few rows (the runtime's batch-1 float layers): b is read
 // in place, each output is one K-ordered chain; threads: pool participants (0 = all).
 void MatMulFewRows(int64_t M, int64_t N, int64_t K, const float* a, const float* b, float* c, int threads);
 
+// threads (here and above): pool participants, 0 = all (the runtime passes its session's).
 // Fused-conv epilogue, in place on y viewed as [rows, channels]:
 // y = act(y + bias[c]) (bias may be null; bias_len 1 broadcasts one value).
 enum class Activation : int { kLinear = 0, kRelu = 1, kRelu6 = 2, kLeakyRelu = 3 };
 void BiasActivation(float* y, int64_t rows, int64_t channels, const float* bias, int64_t bias_len, Activation act,
-                    float alpha);
+                    float alpha, int threads = 0);
 
 }  // namespace train
 }  // namespace tfjq
