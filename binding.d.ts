@@ -178,6 +178,8 @@ export interface TrainBinding {
   /** c[i] = op(a[i or 0]) · op(b[i or 0]); a [batchA, m, k] ([k, m] if transposeA), b [batchB, k, n] ([n, k]), c [max, m, n]. */
   trainBatchMatMul(batchA: number, batchB: number, m: number, n: number, k: number, transposeA: boolean,
     transposeB: boolean, a: Float32Array, b: Float32Array, c: Float32Array): void;
+  /** The runtime's float MatMul (matmul_f32): c [m, n] = a [m, k] × b [k, n]; threads 0 = the pool. */
+  floatMatMul(m: number, n: number, k: number, a: Float32Array, b: Float32Array, c: Float32Array, threads: number): void;
   /** In place: y = act(y + bias[c]) over y viewed as [-1, channels]; bias null, 1 or channels long. */
   trainBiasActivation(y: Float32Array, channels: number, bias: Float32Array | null,
     activation: 'linear' | 'relu' | 'relu6' | 'leakyrelu', alpha: number): void;

@@ -149,7 +149,7 @@ function benchKernels(): KRow[] {
         const za = Int32Array.of(5);
         const ip = Int32Array.of(5, -3, -128, 127, 1);
         const denseFn = dtype === 'float32'
-          ? () => nat.trainBatchMatMul(1, 1, m, n, k, false, false, xf, wf, of)
+          ? () => nat.floatMatMul(m, n, k, xf, wf, of, 1)
           : () => nat.gemm(xi, dense!, oi, gp, za, bias, mult, null, null, null);
         const fns = [denseFn, ...sparse.map(({ w }) => {
           const h: NativeSparsePackedWeights = w.handle;

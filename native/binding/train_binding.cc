@@ -189,9 +189,33 @@ Napi::Value BatchMatMulJs(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// floatMatMul(m, n, k, a, b, c, threads): the runtime's float MatMul kernel choice (train::MatMul).
+Napi::Value FloatMatMulJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 7) ThrowTypeError(env, "expected 7 arguments (m, n, k, a, b, c, threads)");
+  const int64_t m = GetInt(env, info[0], "m", 0, kMaxDim), n = GetInt(env, info[1], "n", 0, kMaxDim);
+  const int64_t k = GetInt(env, info[2], "k", 0, kMaxDim);
+  const int threads = static_cast<int>(GetInt(env, info[6], "threads", 0, 256));
+  if (static_cast<double>(m) * n > 9.0e15 || static_cast<double>(m) * k > 9.0e15 || static_cast<double>(k) * n > 9.0e15) {
+    ThrowRangeError(env, "matmul sizes are too large");
+  }
+  auto a = GetArrayOfLength<float>(env, info[3], "a", static_cast<size_t>(m * k));
+  auto b = GetArrayOfLength<float>(env, info[4], "b", static_cast<size_t>(k * n));
+  auto c = GetArrayOfLength<float>(env, info[5], "c", static_cast<size_t>(m * n));
+  CheckNoAlias(env, c, "c", a, "a");
+  CheckNoAlias(env, c, "c", b, "b");
+  try {
+    train::MatMul(m, n, k, a.data, b.data, c.data, threads);
+  } catch (const std::invalid_argument& e) {
+    ThrowRangeError(env, e.what());
+  }
+  return env.Undefined();
+}
+
 }  // namespace
 
 void InitTrain(Napi::Env env, Napi::Object exports) {
+  exports.Set("floatMatMul", Napi::Function::New(env, FloatMatMulJs, "floatMatMul"));
   exports.Set("trainConv2D", Napi::Function::New(env, Conv2DJs, "trainConv2D"));
   exports.Set("trainConv2DBackpropInput", Napi::Function::New(env, Conv2DBackpropInputJs, "trainConv2DBackpropInput"));
   exports.Set("trainConv2DBackpropFilter",

@@ -555,11 +555,7 @@ class FloatGemmStep : public Step {
       g.dil_h = geo_.dh; g.dil_w = geo_.dw; g.pad_top = geo_.pt; g.pad_left = geo_.pl;
       train::Conv2D(g, c.P<float>(x), w_, out, c.threads);
     } else {
-      // Up to 8 rows: stream the weights in place (packing B per call cost more than the
-      // product; 768×3072, 1 thread: 1 row 0.9–1.1 vs 3.6 ms, 8 rows 2.9–3.1 vs 2.9–3.2, 16
-      // rows 5.3 vs 2.1–3.7).
-      if (m <= 8) train::MatMulFewRows(m, n_, k_, c.P<float>(x), w_, out, c.threads);
-      else train::BatchMatMul(1, 1, m, n_, k_, false, false, c.P<float>(x), w_, out, c.threads);
+      train::MatMul(m, n_, k_, c.P<float>(x), w_, out, c.threads);
     }
     const bool simple = act_ <= 3;
     if (bias_ || (simple && act_ != 0)) train::BiasActivation(out, m, n_, bias_, bias_ ? n_ : 0, simple ? TrainAct(act_) : train::Activation::kLinear, alpha_, c.threads);

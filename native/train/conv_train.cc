@@ -648,6 +648,13 @@ void MatMulFewRows(int64_t M, int64_t N, int64_t K, const float* a, const float*
   });
 }
 
+void MatMul(int64_t M, int64_t N, int64_t K, const float* a, const float* b, float* c, int threads) {
+  // 768×3072, 1 thread: 1 row 0.9–1.1 ms streamed vs 3.6 packed; 8 rows 2.9–3.1 vs 2.9–3.2;
+  // 16 rows 5.3 vs 2.1–3.7.
+  if (M <= 8) MatMulFewRows(M, N, K, a, b, c, threads);
+  else BatchMatMul(1, 1, M, N, K, false, false, a, b, c, threads);
+}
+
 void BiasActivation(float* y, int64_t rows, int64_t channels, const float* bias, int64_t bias_len, Activation act,
                     float alpha, int threads) {
   if (rows < 0 || channels < 0) throw std::invalid_argument("rows and channels must be >= 0");
