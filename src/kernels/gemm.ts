@@ -90,8 +90,19 @@ function scaleArray(v: unknown, name: string, counts: number[], scratch?: Float3
   if (!counts.includes(arr.length)) {
     throw new RangeError(`${name} has ${arr.length} entries, expected ${[...new Set(counts)].join(' or ')}`);
   }
-  // As for intArray: a given Float32Array is passed as is (the binding copies it).
-  const out = v instanceof Float32Array ? v : typeof v === 'number' && scratch ? scratch : new Float32Array(arr.length);
+  if (v instanceof Float32Array) {
+    // Passed as is (the binding copies it): one tight check per value, no conversion.
+    for (let i = 0; i < v.length; i++) {
+      const x = v[i]!;
+      if (!(x > 0) || x === Infinity) {
+        assertFinite(x, `${name}[${i}]`);
+        throw new RangeError(`${name}[${i}] must be a finite float32 > 0, got ${x}`);
+      }
+    }
+    return v;
+  }
+  // As for intArray: numbers are converted into a fresh (or the scratch) Float32Array.
+  const out = typeof v === 'number' && scratch ? scratch : new Float32Array(arr.length);
   for (let i = 0; i < arr.length; i++) {
     const x = arr[i];
     if (typeof x === 'number' && out !== v) out[i] = x;
