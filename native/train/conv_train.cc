@@ -640,8 +640,8 @@ void MatMulFewRows(int64_t M, int64_t N, int64_t K, const float* a, const float*
     for (int64_t blk = bb; blk < be; blk++) {
       const int64_t n0 = blk * 32;
       const int cols = static_cast<int>(std::min<int64_t>(32, N - n0));
-      for (int64_t r = 0; r < M; r += 2) {
-        const int rows = static_cast<int>(std::min<int64_t>(2, M - r));
+      for (int64_t r = 0; r < M; r += 4) {
+        const int rows = static_cast<int>(std::min<int64_t>(4, M - r));
         kern.gemv_block(K, rows, a + r * K, K, b + n0, N, cols, c + r * N + n0, N);
       }
     }
@@ -649,9 +649,9 @@ void MatMulFewRows(int64_t M, int64_t N, int64_t K, const float* a, const float*
 }
 
 void MatMul(int64_t M, int64_t N, int64_t K, const float* a, const float* b, float* c, int threads) {
-  // 768×3072, 1 thread: 1 row 0.9–1.1 ms streamed vs 3.6 packed; 8 rows 2.9–3.1 vs 2.9–3.2;
-  // 16 rows 5.3 vs 2.1–3.7.
-  if (M <= 8) MatMulFewRows(M, N, K, a, b, c, threads);
+  // One pass over the weights up to 4 rows (bench/sparse, 768×3072, 1 thread: 1 row 0.81 ms
+  // streamed vs 3.9 packed); at 8 rows two passes were no better than packing (3.7 vs 4.8).
+  if (M <= 4) MatMulFewRows(M, N, K, a, b, c, threads);
   else BatchMatMul(1, 1, M, N, K, false, false, a, b, c, threads);
 }
 

@@ -62,7 +62,7 @@ void BatchMatMul(int64_t batch_a, int64_t batch_b, int64_t M, int64_t N, int64_t
 // in place, each output is one K-ordered chain; threads: pool participants (0 = all).
 void MatMulFewRows(int64_t M, int64_t N, int64_t K, const float* a, const float* b, float* c, int threads);
 // The runtime's float MatMul (matmul_f32 steps), c [M, N] = a [M, K] × b [K, N], row-major:
-// MatMulFewRows up to 8 rows (packing B per call costs more than the product there), else
+// MatMulFewRows up to 4 rows (packing B per call costs more than the product there), else
 // the packing GEMM of BatchMatMul.
 void MatMul(int64_t M, int64_t N, int64_t K, const float* a, const float* b, float* c, int threads);
 
