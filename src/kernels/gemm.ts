@@ -105,7 +105,7 @@ function scaleArray(v: unknown, name: string, counts: number[], scratch?: Float3
   const out = typeof v === 'number' && scratch ? scratch : new Float32Array(arr.length);
   for (let i = 0; i < arr.length; i++) {
     const x = arr[i];
-    if (typeof x === 'number' && out !== v) out[i] = x;
+    if (typeof x === 'number') out[i] = x;
     if (typeof x !== 'number' || !(out[i] > 0) || out[i] === Infinity) {
       const label = typeof v === 'number' ? name : `${name}[${i}]`;
       assertFinite(x, label);
