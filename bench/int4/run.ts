@@ -21,7 +21,8 @@ import { randomizeWeights, saveLayersToMemory } from '../../src/model/testing.js
 import { cpuInfo, getIsa } from '../../src/native/cpu.js';
 import { chooseWeightBits, decodeScale, dequantizeWeightInt4, int4WeightStats, quantizeWeightInt4, superScaleFor } from '../../src/quant/int4.js';
 import { quantizeWeight, weightedNodes } from '../../src/quant/weights.js';
-import { formatBytes, median, toMarkdown, toText } from '../../src/report/table.js';
+import { formatBytes, toMarkdown, toText } from '../../src/report/table.js';
+import { interleaved, lcg, type InterleavedTiming } from '../../src/report/timing.js';
 
 const args = process.argv.slice(2);
 const QUICK = args.includes('--quick');
@@ -31,37 +32,7 @@ const MIN_TIME = opt('--min-time', QUICK ? 0.05 : 0.25);
 const GEMM_ONLY = args.includes('--gemm-only');
 const OUT = args.includes('--out') ? args[args.indexOf('--out') + 1]! : join(dirname(fileURLToPath(import.meta.url)), 'RESULTS-int4.md');
 
-interface Timing { median: number; best: number }
-const cpuNow = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1e6; };
 
-/**
- * Seconds per call of each function, timed in interleaved rounds (f0, f1, …, f0, …): the
- * median and the best round. One-thread calls are timed in process CPU time (time slices
- * lost to other processes on a shared machine do not count), two-thread calls in wall time.
- */
-function interleaved(fns: (() => unknown)[], cpu: boolean): Timing[] {
-  const now = cpu ? cpuNow : () => performance.now() / 1000;
-  const calls = fns.map((f) => {
-    f();
-    const t0 = performance.now();
-    f();
-    return Math.max(1, Math.round(MIN_TIME / REPS / Math.max(1e-6, (performance.now() - t0) / 1000)));
-  });
-  const times: number[][] = fns.map(() => []);
-  for (let r = 0; r < REPS; r++) {
-    fns.forEach((f, i) => {
-      const t0 = now();
-      for (let c = 0; c < calls[i]!; c++) f();
-      times[i]!.push((now() - t0) / calls[i]!);
-    });
-  }
-  return times.map((t) => ({ median: median(t), best: Math.min(...t) }));
-}
-
-function lcg(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
-}
 
 interface GemmRow {
   shape: string; m: number; threads: number;
@@ -98,8 +69,8 @@ function gemmRows(): GemmRow[] {
           () => dynamicGemmInt4(x, p4, { m, out, threads }),
         ];
         if (m <= 16) fns.push(() => weightOnlyGemmInt4(x, p4, { m, out, threads }));
-        const t = interleaved(fns, threads === 1);
-        const gops = (s: Timing) => (2 * m * k * n) / s.median / 1e9;
+        const t = interleaved(fns, { cpu: threads === 1, reps: REPS, minTime: MIN_TIME });
+        const gops = (s: InterleavedTiming) => (2 * m * k * n) / s.median / 1e9;
         rows.push({
           shape: `${k}×${n}`, m, threads, int8: gops(t[0]!), int4: gops(t[1]!), bestRatio: t[0]!.best / t[1]!.best,
           dyn8: gops(t[2]!), dyn4: gops(t[3]!), ...(t[4] ? { wo4: gops(t[4]) } : {}),
@@ -140,7 +111,7 @@ function ceilingRows(): CeilRow[] {
     const t = interleaved([
       () => gemm(a, p8, { m: 1, aZeroPoint: 128, output: 'float32', aScale: 0.02, wScales, out, threads: 1 }),
       () => gemmInt4(a, p4, { m: 1, aZeroPoint: 128, aScale: 0.02, out, threads: 1 }),
-    ], true);
+    ], { cpu: true, reps: REPS, minTime: MIN_TIME });
     const bytes8 = p8.byteLength + 4 * n, bytes4 = p4.byteLength;
     p8.dispose();
     p4.dispose();

@@ -27,6 +27,7 @@ import { cpuInfo, getIsa, getThreads, setThreads } from '../../src/native/cpu.js
 import { magnitudePrune } from '../../src/prune/index.js';
 import { quantize } from '../../src/quant/quantize.js';
 import { toMarkdown, toText, median, type Column } from '../../src/report/table.js';
+import { interleaved, lcg } from '../../src/report/timing.js';
 import { InferenceSession } from '../../src/runtime/index.js';
 import { packSparse, type SparseWeights } from '../../src/sparse/index.js';
 import { SPARSE_RULE_ROWS, SPARSE_RULES, SPARSE_SMALL_WEIGHT } from '../../src/sparse/select.js';
@@ -41,32 +42,6 @@ const MARGIN = 1.1;  // "faster" for the rule: at least 10% less time than dense
 // Sessions on one thread: on a shared 2-core machine a second thread's wake-ups add more noise than signal.
 const MODEL_THREADS = opt('--model-threads', 1);
 
-const cpuNow = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1e6; };
-
-/** Seconds per call of each function: median of REPS interleaved rounds. */
-function interleaved(fns: (() => unknown)[], cpu: boolean): number[] {
-  const now = cpu ? cpuNow : () => performance.now() / 1000;
-  const calls = fns.map((f) => {
-    f();
-    const t0 = performance.now();
-    f();
-    return Math.max(1, Math.round(MIN_TIME / REPS / Math.max(1e-6, (performance.now() - t0) / 1000)));
-  });
-  const times: number[][] = fns.map(() => []);
-  for (let r = 0; r < REPS; r++) {
-    fns.forEach((f, i) => {
-      const t0 = now();
-      for (let c = 0; c < calls[i]!; c++) f();
-      times[i]!.push((now() - t0) / calls[i]!);
-    });
-  }
-  return times.map(median);
-}
-
-function lcg(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
-}
 
 // ---------------------------------------------------------------- patterns
 
@@ -155,7 +130,7 @@ function benchKernels(): KRow[] {
           const h: NativeSparsePackedWeights = w.handle;
           return dtype === 'float32' ? () => nat.sparseMatmulF32(h, xf, m, of, 1) : () => nat.sparseMatmulI8(h, xi, m, oi, ip, bias, mult);
         })];
-        const t = interleaved(fns, true);
+        const t = interleaved(fns, { cpu: true, reps: REPS, minTime: MIN_TIME }).map((x) => x.median);
         const row: KRow = { dtype, shape: sh.name, m, denseUs: t[0]! * 1e6, speedup: {}, formats: {} };
         sparse.forEach(({ p, w }, i) => {
           row.speedup[p.key] = t[0]! / t[i + 1]!;
