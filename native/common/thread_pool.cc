@@ -50,9 +50,11 @@ bool SpinFor(Pred pred) {
 struct Job {
   const std::function<void(int64_t, int64_t)>* fn;
   int64_t n = 0, chunk = 1, num_chunks = 0;
-  std::atomic<int64_t> next{0};
-  std::atomic<int64_t> done{0};
-  std::mutex mu;
+  // The two counters each on their own cache line: participants read the fields above on every
+  // claim, and a counter on their line would bounce it between cores on every update.
+  alignas(64) std::atomic<int64_t> next{0};
+  alignas(64) std::atomic<int64_t> done{0};
+  alignas(64) std::mutex mu;
   std::condition_variable cv;
 
   // Claims and runs chunks until none are left. Returns when this participant is done.

@@ -213,7 +213,13 @@ void GemmPacked(const GemmArgs& g, const EpiCtx& ctx, const KernelSet& ks) {
   }
   const uint64_t call_id = g_call_id.fetch_add(1, std::memory_order_relaxed);
   const int64_t ntasks = plan.mblocks * plan.nblocks;
-  std::atomic<int64_t> next{0};
+  // On its own cache line: participants read the caller's other locals through the lambda's
+  // references, and a counter sharing their line would pull it away from them on every claim.
+  struct alignas(64) Counter {
+    std::atomic<int64_t> v{0};
+    char pad[64 - sizeof(std::atomic<int64_t>)];
+  } counter;
+  std::atomic<int64_t>& next = counter.v;
   const uint8_t* a_base = static_cast<const uint8_t*>(g.a);
 
   // Loop-invariant values as locals: the per-row packing loop below must not reload them
@@ -329,11 +335,18 @@ void GemmPacked(const GemmArgs& g, const EpiCtx& ctx, const KernelSet& ks) {
     return;
   }
   const int participants = static_cast<int>(std::min<int64_t>(threads, ntasks));
+  // Guided claiming: a participant takes 1 / (2·participants) of the tasks left (at least one),
+  // so a call with hundreds of microsecond-sized tasks (small K, large M) costs a dozen claims
+  // of the shared counter, not one cache-line transfer between cores per task, while the last
+  // claims stay small enough to balance.
   ParallelFor(participants, 1, participants, [&](int64_t, int64_t) {
+    int64_t cur = next.load(std::memory_order_relaxed);
     for (;;) {
-      const int64_t t = next.fetch_add(1, std::memory_order_relaxed);
-      if (t >= ntasks) return;
-      run_task(t);
+      if (cur >= ntasks) return;
+      const int64_t take = std::max<int64_t>(1, (ntasks - cur) / (2 * participants));
+      if (!next.compare_exchange_weak(cur, cur + take, std::memory_order_relaxed)) continue;
+      for (int64_t t = cur; t < cur + take; t++) run_task(t);
+      cur = next.load(std::memory_order_relaxed);
     }
   });
 }
