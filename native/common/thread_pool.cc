@@ -47,26 +47,47 @@ bool SpinFor(Pred pred) {
   }
 }
 
+// Chunks are split into one home range per participant (the caller is participant 0, pool
+// worker w takes range w mod parts): a participant runs its own range in order, then takes
+// what is left of the others'. Row-parallel steps of a model then give each core the same
+// rows layer after layer, so the activations it reads are mostly the ones it wrote (in its
+// own L2) rather than lines owned by the other core.
 struct Job {
+  struct alignas(64) Range {
+    std::atomic<int64_t> next{0};
+    int64_t end = 0;
+  };
   const std::function<void(int64_t, int64_t)>* fn;
   int64_t n = 0, chunk = 1, num_chunks = 0;
-  // The two counters each on their own cache line: participants read the fields above on every
-  // claim, and a counter on their line would bounce it between cores on every update.
-  alignas(64) std::atomic<int64_t> next{0};
+  int parts = 1;
+  std::unique_ptr<Range[]> ranges;
+  // On its own cache line: participants read the fields above on every claim.
   alignas(64) std::atomic<int64_t> done{0};
   alignas(64) std::mutex mu;
   std::condition_variable cv;
 
-  // Claims and runs chunks until none are left. Returns when this participant is done.
-  void Work() {
-    for (;;) {
-      int64_t c = next.fetch_add(1, std::memory_order_relaxed);
-      if (c >= num_chunks) return;
-      int64_t b = c * chunk, e = std::min(n, b + chunk);
-      (*fn)(b, e);
-      if (done.fetch_add(1, std::memory_order_acq_rel) + 1 == num_chunks) {
-        std::lock_guard<std::mutex> lock(mu);
-        cv.notify_all();
+  void Init(int p) {
+    parts = p;
+    ranges.reset(new Range[static_cast<size_t>(p)]);
+    for (int r = 0; r < p; r++) {
+      ranges[r].next.store(num_chunks * r / p, std::memory_order_relaxed);
+      ranges[r].end = num_chunks * (r + 1) / p;
+    }
+  }
+
+  // Claims and runs chunks (home range first) until none are left.
+  void Work(int home) {
+    for (int i = 0; i < parts; i++) {
+      Range& g = ranges[(home + i) % parts];
+      for (;;) {
+        const int64_t c = g.next.fetch_add(1, std::memory_order_relaxed);
+        if (c >= g.end) break;
+        const int64_t b = c * chunk, e = std::min(n, b + chunk);
+        (*fn)(b, e);
+        if (done.fetch_add(1, std::memory_order_acq_rel) + 1 == num_chunks) {
+          std::lock_guard<std::mutex> lock(mu);
+          cv.notify_all();
+        }
       }
     }
   }
@@ -97,7 +118,7 @@ class Pool {
     stop_ = false;
     stopping_.store(false);
     // Tickets left in the queue are harmless: their jobs are finished by their callers.
-    for (int i = 0; i < n - 1; i++) workers_.emplace_back([this] { Loop(); });
+    for (int i = 0; i < n - 1; i++) workers_.emplace_back([this, i] { Loop(i + 1); });
   }
 
   void Run(int64_t n, int64_t grain, int max_threads, const std::function<void(int64_t, int64_t)>& fn) {
@@ -117,6 +138,7 @@ class Pool {
     job->chunk = (n + chunks - 1) / chunks;
     job->num_chunks = (n + job->chunk - 1) / job->chunk;
     int helpers = static_cast<int>(std::min<int64_t>(threads - 1, job->num_chunks - 1));
+    job->Init(helpers + 1);
     int sleeping;
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -127,7 +149,7 @@ class Pool {
     if (sleeping > 0) {
       if (helpers == 1) cv_.notify_one(); else cv_.notify_all();
     }
-    job->Work();
+    job->Work(0);
     // The last chunks may be running on a worker: they are short, so spin before sleeping.
     if (SpinFor([&] { return job->done.load(std::memory_order_acquire) == job->num_chunks; })) return;
     std::unique_lock<std::mutex> lock(job->mu);
@@ -135,7 +157,7 @@ class Pool {
   }
 
  private:
-  void Loop() {
+  void Loop(int index) {
     for (;;) {
       std::shared_ptr<Job> job;
       SpinFor([&] { return queued_.load(std::memory_order_acquire) > 0 || stopping_.load(std::memory_order_relaxed); });
@@ -151,7 +173,7 @@ class Pool {
         queue_.pop_front();
         queued_.fetch_sub(1, std::memory_order_relaxed);
       }
-      job->Work();
+      job->Work(index % job->parts);
     }
   }
 

@@ -9,7 +9,8 @@ namespace tfjq {
 
 // Runs fn(begin, end) over [0, n) split into chunks of at least `grain` items, using up
 // to `max_threads` participants (the caller included; 0 = the pool's size). Blocks until
-// every chunk has run. Exceptions must not escape fn.
+// every chunk has run. Exceptions must not escape fn. Participant p (the caller is 0) runs
+// the p-th contiguous share of the chunks first, then helps with the others' leftovers.
 void ParallelFor(int64_t n, int64_t grain, int max_threads,
                  const std::function<void(int64_t begin, int64_t end)>& fn);
 

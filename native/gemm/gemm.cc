@@ -2,6 +2,7 @@
 // microkernels (docs/gemm.md). Packing of B is in pack.cc, the oracle in gemm_ref.cc.
 #include <algorithm>
 #include <atomic>
+#include <memory>
 #include <cmath>
 #include <stdexcept>
 #include <string>
@@ -213,13 +214,6 @@ void GemmPacked(const GemmArgs& g, const EpiCtx& ctx, const KernelSet& ks) {
   }
   const uint64_t call_id = g_call_id.fetch_add(1, std::memory_order_relaxed);
   const int64_t ntasks = plan.mblocks * plan.nblocks;
-  // On its own cache line: participants read the caller's other locals through the lambda's
-  // references, and a counter sharing their line would pull it away from them on every claim.
-  struct alignas(64) Counter {
-    std::atomic<int64_t> v{0};
-    char pad[64 - sizeof(std::atomic<int64_t>)];
-  } counter;
-  std::atomic<int64_t>& next = counter.v;
   const uint8_t* a_base = static_cast<const uint8_t*>(g.a);
 
   // Loop-invariant values as locals: the per-row packing loop below must not reload them
@@ -335,18 +329,33 @@ void GemmPacked(const GemmArgs& g, const EpiCtx& ctx, const KernelSet& ks) {
     return;
   }
   const int participants = static_cast<int>(std::min<int64_t>(threads, ntasks));
-  // Guided claiming: a participant takes 1 / (2·participants) of the tasks left (at least one),
-  // so a call with hundreds of microsecond-sized tasks (small K, large M) costs a dozen claims
-  // of the shared counter, not one cache-line transfer between cores per task, while the last
-  // claims stay small enough to balance.
-  ParallelFor(participants, 1, participants, [&](int64_t, int64_t) {
-    int64_t cur = next.load(std::memory_order_relaxed);
-    for (;;) {
-      if (cur >= ntasks) return;
-      const int64_t take = std::max<int64_t>(1, (ntasks - cur) / (2 * participants));
-      if (!next.compare_exchange_weak(cur, cur + take, std::memory_order_relaxed)) continue;
-      for (int64_t t = cur; t < cur + take; t++) run_task(t);
-      cur = next.load(std::memory_order_relaxed);
+  // Participant p owns the p-th contiguous share of the tasks (rows in order), so across the
+  // layers of a model each core keeps producing and consuming the same rows (they stay in its
+  // L2); it claims its share in guided pieces (a quarter of what is left, at least one task:
+  // hundreds of microsecond-sized tasks must not cost a shared-counter transfer each), then
+  // helps with the others' leftovers. Counters on their own cache lines: participants read the
+  // caller's locals through the lambda's references.
+  struct alignas(64) Share {
+    std::atomic<int64_t> next{0};
+    int64_t end = 0;
+  };
+  std::unique_ptr<Share[]> shares(new Share[static_cast<size_t>(participants)]);
+  for (int p = 0; p < participants; p++) {
+    shares[p].next.store(ntasks * p / participants, std::memory_order_relaxed);
+    shares[p].end = ntasks * (p + 1) / participants;
+  }
+  ParallelFor(participants, 1, participants, [&](int64_t home, int64_t) {
+    for (int i = 0; i < participants; i++) {
+      Share& sh = shares[(home + i) % participants];
+      int64_t cur = sh.next.load(std::memory_order_relaxed);
+      for (;;) {
+        if (cur >= sh.end) break;
+        const int64_t take = std::max<int64_t>(1, (sh.end - cur) / 4);
+        if (!sh.next.compare_exchange_weak(cur, cur + take, std::memory_order_relaxed)) continue;
+        const int64_t stop = std::min(cur + take, sh.end);
+        for (int64_t t = cur; t < stop; t++) run_task(t);
+        cur = sh.next.load(std::memory_order_relaxed);
+      }
     }
   });
 }
