@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { describeFloatBackend, initFloatBackend, tf } from '../../src/backend/float.js';
 import { buildLeNet5 } from '../../src/data/models.js';
 import type { Graph } from '../../src/model/index.js';
-import { cpuInfo, getIsa, getThreads, setThreads } from '../../src/native/cpu.js';
+import { cpuInfo, getIsa, getThreads } from '../../src/native/cpu.js';
 import { formatBytes, median, toMarkdown, toText, type Table } from '../../src/report/table.js';
 import { InferenceSession } from '../../src/runtime/index.js';
 import { graphOf, quantized, variedInput } from '../../test/runtime/helpers.js';
@@ -128,7 +128,9 @@ async function main(): Promise<void> {
     const t0 = performance.now();
     for (let round = 0; round < MAX_ROUNDS && (round < MIN_REPS || performance.now() - t0 < BUDGET_MS * engines.length); round++) {
       for (const e of engines) {
-        setThreads(e.threads === 1 ? 1 : poolThreads);
+        // The pool keeps its size; a 1-thread row is a session created with {threads: 1}, which
+        // runs every native step on the calling thread (resizing the pool each round would
+        // restart the worker and time its start-up in the 2-thread rows).
         if (round === 0) { await e.run(1); await e.run(8); }
         const c0 = process.cpuUsage();
         let t = performance.now();
@@ -144,7 +146,6 @@ async function main(): Promise<void> {
     // Where an int8 batch-1 run spends its native time (per step kind).
     const prof = engines.find((e) => e.engine === 'ours int8' && e.threads === 1)?.session;
     if (prof) {
-      setThreads(1);
       prof.profile(true);
       for (let i = 0; i < 5; i++) await prof.run(f1);
       const by = new Map<string, number>();
@@ -163,7 +164,6 @@ async function main(): Promise<void> {
       process.stdout.write(`  ${e.engine} ${e.threads}T: ${b1.toFixed(2)} ms, b8 ${b8.toFixed(1)} ms (${e.t1.length} rounds)\n`);
       e.session?.dispose();
     }
-    setThreads(poolThreads);
     tf.dispose([x1, x8]);
     model.dispose();
   }
@@ -210,7 +210,7 @@ async function main(): Promise<void> {
     `Machine: ${machine}. Float backend of the tfjs rows: ${describeFloatBackend(backend)} (tfjs-node does not install here); tfjs-cpu only for the small model.`,
     '',
     `Models (random seeded weights; int8 = PTQ quantize() calibrated on 8 inputs, per-channel weights; dynamic = §12.4): ${cases.map((c) => `${c.name} ${c.gmac.toFixed(3)} GMAC/image`).join('; ')}.`,
-    'Median wall time per call (including the N-API call and the promise: inputs are read in place, outputs written into the result arrays); batch-8 column is images per second. "threads" is the shared pool size (setThreads) and the session option. tfjs-wasm and all our configurations run interleaved round by round (one batch-1 and one batch-8 call each per round), so the ratios compare like with like on a shared machine; tfjs-cpu is timed on its own.',
+    `Median wall time per call (including the N-API call and the promise: inputs are read in place, outputs written into the result arrays); batch-8 column is images per second. "threads" is the session option (the shared pool has ${poolThreads} threads throughout; a 1-thread session runs every step on the calling thread). tfjs-wasm and all our configurations run interleaved round by round (one batch-1 and one batch-8 call each per round), so the ratios compare like with like on a shared machine; tfjs-cpu is timed on its own.`,
     '',
     toMarkdown(table),
     `Issue 5 targets on ${mb}:`,
