@@ -10,6 +10,7 @@
 #include <vector>
 
 #include <chrono>
+#include <cstdlib>
 
 #if defined(__linux__)
 #include <sched.h>
@@ -31,9 +32,23 @@ namespace {
 // the kernel costs tens of microseconds (more in a VM), which at batch 1 ate the whole gain
 // of the second thread. Spinning briefly keeps the worker on hand between steps; the bound
 // keeps an idle pool from burning CPU (as OpenMP's blocktime and pthreadpool's spin do).
-constexpr auto kSpin = std::chrono::microseconds(300);
+// 1 ms by default (an idle vCPU of a VM can take hundreds of microseconds to wake, so a
+// 0.3 ms GEMM called now and then got no help from a sleeping worker); TFJS_QUANT_SPIN_US
+// sets it (0 … 100000).
+std::chrono::microseconds SpinBudget() {
+  static const std::chrono::microseconds v = [] {
+    long us = 1000;
+    if (const char* e = std::getenv("TFJS_QUANT_SPIN_US")) {
+      char* end = nullptr;
+      const long x = std::strtol(e, &end, 10);
+      if (end != e && *end == '\0' && x >= 0 && x <= 100000) us = x;
+    }
+    return std::chrono::microseconds(us);
+  }();
+  return v;
+}
 
-// Spins until pred() holds or kSpin has passed; returns pred().
+// Spins until pred() holds or SpinBudget() has passed; returns pred().
 template <typename Pred>
 bool SpinFor(Pred pred) {
   if (pred()) return true;
@@ -43,7 +58,7 @@ bool SpinFor(Pred pred) {
       TFJQ_CPU_RELAX();
       if (pred()) return true;
     }
-    if (std::chrono::steady_clock::now() - start > kSpin) return pred();
+    if (std::chrono::steady_clock::now() - start > SpinBudget()) return pred();
   }
 }
 
