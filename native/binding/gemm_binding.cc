@@ -25,7 +25,7 @@ using gemm::PackedB;
 // Distinguishes our PackedWeights objects from any other wrapped object.
 constexpr napi_type_tag kPackedTag = {0x7466'6a71'6765'6d6dULL, 0x7061'636b'6564'4231ULL};
 
-class PackedWeightsWrap : public Napi::ObjectWrap<PackedWeightsWrap> {
+class PackedWeightsWrap : public PackedWrap<PackedWeightsWrap, PackedB> {
  public:
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "PackedWeights",
@@ -38,7 +38,7 @@ class PackedWeightsWrap : public Napi::ObjectWrap<PackedWeightsWrap> {
   }
 
   // new PackedWeights(b: Int8Array, k, n, layout: 'kn' | 'nk', zeroPoints: Int32Array | null, isa)
-  explicit PackedWeightsWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<PackedWeightsWrap>(info) {
+  explicit PackedWeightsWrap(const Napi::CallbackInfo& info) : PackedWrap(info) {
     Napi::Env env = info.Env();
     if (!info.IsConstructCall()) ThrowTypeError(env, "PackedWeights must be called with new");
     auto b = GetArray<int8_t>(env, info[0], "b");
@@ -70,43 +70,25 @@ class PackedWeightsWrap : public Napi::ObjectWrap<PackedWeightsWrap> {
     const std::string isa_name = GetString(env, info[5], "isa");
     if (!ParseIsa(isa_name, &isa)) ThrowRangeError(env, "isa '" + isa_name + "' is not a known path");
     if (!gemm::GemmIsaUsable(isa)) ThrowRangeError(env, "isa '" + isa_name + "' is not available on this machine");
+    std::shared_ptr<PackedB> packed;
     try {
-      packed_ = std::make_shared<PackedB>(gemm::PackB(b.data, k, n, layout == "kn" ? gemm::BLayout::kKN : gemm::BLayout::kNK,
+      packed = std::make_shared<PackedB>(gemm::PackB(b.data, k, n, layout == "kn" ? gemm::BLayout::kKN : gemm::BLayout::kNK,
                                                       layout == "kn" ? n : k, zp.empty() ? nullptr : zp.data(), per_col, isa));
     } catch (const std::invalid_argument& e) {
       ThrowRangeError(env, e.what());
     } catch (const std::bad_alloc&) {
       throw Napi::Error::New(env, "out of memory packing the weights");
     }
-    bytes_ = static_cast<int64_t>(packed_->byte_length());
-    Napi::MemoryManagement::AdjustExternalMemory(env, bytes_);
-    info.This().As<Napi::Object>().TypeTag(&kPackedTag);
+    Adopt(info, std::move(packed), &kPackedTag);
   }
-
-  ~PackedWeightsWrap() override = default;
-
-  void Finalize(Napi::Env env) override { Release(env); }
 
   // The packed weights, or a TypeError/RangeError when v is not a live PackedWeights.
   static std::shared_ptr<const PackedB> From(Napi::Env env, const Napi::Value& v, const char* name) {
-    if (!v.IsObject() || !v.As<Napi::Object>().CheckTypeTag(&kPackedTag)) {
-      ThrowTypeError(env, std::string(name) + " must be a PackedWeights object (from packWeights)");
-    }
-    PackedWeightsWrap* w = Unwrap(v.As<Napi::Object>());
-    if (w == nullptr || !w->packed_) ThrowRangeError(env, std::string(name) + " has been disposed");
-    return w->packed_;
+    return Get(env, v, &kPackedTag, std::string(name) + " must be a PackedWeights object (from packWeights)",
+               std::string(name) + " has been disposed");
   }
 
  private:
-  void Release(Napi::Env env) {
-    if (!packed_) return;
-    packed_.reset();  // in-flight async jobs hold their own reference
-    Napi::MemoryManagement::AdjustExternalMemory(env, -bytes_);
-  }
-  Napi::Value Dispose(const Napi::CallbackInfo& info) {
-    Release(info.Env());
-    return info.Env().Undefined();
-  }
   Napi::Value K(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), packed_ ? static_cast<double>(packed_->k()) : 0); }
   Napi::Value N(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), packed_ ? static_cast<double>(packed_->n()) : 0); }
   Napi::Value IsaJs(const Napi::CallbackInfo& info) {
@@ -117,8 +99,6 @@ class PackedWeightsWrap : public Napi::ObjectWrap<PackedWeightsWrap> {
   }
   Napi::Value Disposed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), !packed_); }
 
-  std::shared_ptr<PackedB> packed_;
-  int64_t bytes_ = 0;
 };
 
 struct ByteRange {

@@ -28,7 +28,7 @@ constexpr napi_type_tag kInt4Tag = {0x7466'6a71'696e'7434ULL, 0x7061'636b'6564'3
   ThrowRangeError(env, e.what());
 }
 
-class Int4Wrap : public Napi::ObjectWrap<Int4Wrap> {
+class Int4Wrap : public PackedWrap<Int4Wrap, PackedInt4> {
  public:
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "Int4PackedWeights",
@@ -43,7 +43,7 @@ class Int4Wrap : public Napi::ObjectWrap<Int4Wrap> {
 
   // new Int4PackedWeights(w: Int8Array, k, n, layout: 'kn' | 'nk', groupSize, scales: Float32Array,
   //                       zeroPoints: Int32Array | null, isa)
-  explicit Int4Wrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Int4Wrap>(info) {
+  explicit Int4Wrap(const Napi::CallbackInfo& info) : PackedWrap(info) {
     Napi::Env env = info.Env();
     if (!info.IsConstructCall()) ThrowTypeError(env, "Int4PackedWeights must be called with new");
     auto w = GetArray<int8_t>(env, info[0], "w");
@@ -66,38 +66,22 @@ class Int4Wrap : public Napi::ObjectWrap<Int4Wrap> {
     const std::string isa_name = GetString(env, info[7], "isa");
     if (!ParseIsa(isa_name, &isa)) ThrowRangeError(env, "isa '" + isa_name + "' is not a known path");
     if (!gemm::Int4IsaUsable(isa)) ThrowRangeError(env, "isa '" + isa_name + "' has no int4 path on this machine");
+    std::shared_ptr<PackedInt4> packed;
     try {
-      packed_ = std::make_shared<PackedInt4>(gemm::PackInt4(w.data, k, n, layout == "kn" ? gemm::BLayout::kKN : gemm::BLayout::kNK,
+      packed = std::make_shared<PackedInt4>(gemm::PackInt4(w.data, k, n, layout == "kn" ? gemm::BLayout::kKN : gemm::BLayout::kNK,
                                                             layout == "kn" ? n : k, group_size, scales.data, zp, isa));
     } catch (const std::exception& e) {
       Rethrow(env, e);
     }
-    bytes_ = static_cast<int64_t>(packed_->byte_length());
-    Napi::MemoryManagement::AdjustExternalMemory(env, bytes_);
-    info.This().As<Napi::Object>().TypeTag(&kInt4Tag);
+    Adopt(info, std::move(packed), &kInt4Tag);
   }
 
-  void Finalize(Napi::Env env) override { Release(env); }
-
   static std::shared_ptr<const PackedInt4> From(Napi::Env env, const Napi::Value& v, const char* name) {
-    if (!v.IsObject() || !v.As<Napi::Object>().CheckTypeTag(&kInt4Tag)) {
-      ThrowTypeError(env, std::string(name) + " must be an Int4PackedWeights object (from packInt4Weights)");
-    }
-    Int4Wrap* w = Unwrap(v.As<Napi::Object>());
-    if (w == nullptr || !w->packed_) ThrowRangeError(env, std::string(name) + " has been disposed");
-    return w->packed_;
+    return Get(env, v, &kInt4Tag, std::string(name) + " must be an Int4PackedWeights object (from packInt4Weights)",
+               std::string(name) + " has been disposed");
   }
 
  private:
-  void Release(Napi::Env env) {
-    if (!packed_) return;
-    packed_.reset();
-    Napi::MemoryManagement::AdjustExternalMemory(env, -bytes_);
-  }
-  Napi::Value Dispose(const Napi::CallbackInfo& info) {
-    Release(info.Env());
-    return info.Env().Undefined();
-  }
   // The weights read back from the panels, k × n ('kn' layout).
   Napi::Value Unpack(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
@@ -117,8 +101,6 @@ class Int4Wrap : public Napi::ObjectWrap<Int4Wrap> {
   Napi::Value IsaJs(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), packed_ ? IsaName(packed_->isa()) : ""); }
   Napi::Value Disposed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), !packed_); }
 
-  std::shared_ptr<PackedInt4> packed_;
-  int64_t bytes_ = 0;
 };
 
 // A job owns copies of the small arrays and a reference to the packed weights.

@@ -71,7 +71,7 @@ Napi::Value Analyze(const Napi::CallbackInfo& info) {
   }
 }
 
-class SparseWrap : public Napi::ObjectWrap<SparseWrap> {
+class SparseWrap : public PackedWrap<SparseWrap, sparse::PackedSparse> {
  public:
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "SparsePackedWeights",
@@ -79,7 +79,7 @@ class SparseWrap : public Napi::ObjectWrap<SparseWrap> {
   }
 
   // new SparsePackedWeights(w, k, n, format: 'auto'|'csc'|'block'|'2:4', blockRows, blockCols, isa)
-  explicit SparseWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<SparseWrap>(info) {
+  explicit SparseWrap(const Napi::CallbackInfo& info) : PackedWrap(info) {
     Napi::Env env = info.Env();
     if (!info.IsConstructCall()) ThrowTypeError(env, "SparsePackedWeights must be called with new");
     if (info.Length() != 7) ThrowTypeError(env, "SparsePackedWeights expects 7 arguments");
@@ -97,37 +97,22 @@ class SparseWrap : public Napi::ObjectWrap<SparseWrap> {
     Isa isa;
     const std::string isa_name = GetString(env, info[6], "isa");
     if (!ParseIsa(isa_name, &isa) || !(isa == Isa::kRef || IsaSupported(isa))) ThrowRangeError(env, "isa '" + isa_name + "' is not available here");
+    std::shared_ptr<sparse::PackedSparse> packed;
     try {
-      packed_ = std::make_shared<sparse::PackedSparse>(w.f ? sparse::PackF32(w.f, k, n, o, isa) : sparse::PackI8(w.i, k, n, o, isa));
+      packed = std::make_shared<sparse::PackedSparse>(w.f ? sparse::PackF32(w.f, k, n, o, isa) : sparse::PackI8(w.i, k, n, o, isa));
     } catch (const std::invalid_argument& e) {
       ThrowRangeError(env, e.what());
     } catch (const std::bad_alloc&) {
       throw Napi::Error::New(env, "out of memory packing sparse weights");
     }
-    bytes_ = static_cast<int64_t>(packed_->byte_length());
-    Napi::MemoryManagement::AdjustExternalMemory(env, bytes_);
-    info.This().As<Napi::Object>().TypeTag(&kSparseTag);
+    Adopt(info, std::move(packed), &kSparseTag);
   }
 
-  void Finalize(Napi::Env env) override { Release(env); }
-
   static std::shared_ptr<const sparse::PackedSparse> From(Napi::Env env, const Napi::Value& v) {
-    if (!v.IsObject() || !v.As<Napi::Object>().CheckTypeTag(&kSparseTag)) ThrowTypeError(env, "packed must be a SparsePackedWeights object");
-    SparseWrap* w = Unwrap(v.As<Napi::Object>());
-    if (w == nullptr || !w->packed_) ThrowRangeError(env, "packed has been disposed");
-    return w->packed_;
+    return Get(env, v, &kSparseTag, "packed must be a SparsePackedWeights object", "packed has been disposed");
   }
 
  private:
-  void Release(Napi::Env env) {
-    if (!packed_) return;
-    packed_.reset();
-    Napi::MemoryManagement::AdjustExternalMemory(env, -bytes_);
-  }
-  Napi::Value Dispose(const Napi::CallbackInfo& info) {
-    Release(info.Env());
-    return info.Env().Undefined();
-  }
   Napi::Value Info(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (!packed_) return env.Null();
@@ -146,8 +131,6 @@ class SparseWrap : public Napi::ObjectWrap<SparseWrap> {
     return o;
   }
 
-  std::shared_ptr<sparse::PackedSparse> packed_;
-  int64_t bytes_ = 0;
 };
 
 // sparseMatmulF32(packed, x, m, out, threads): out[m × n] = x[m × k] · W

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -80,6 +81,47 @@ Napi::Value GetField(Napi::Env env, const Napi::Value& obj, const char* name, co
 // Napi::Error. Every value in keep_alive stays referenced until completion.
 Napi::Promise RunAsync(Napi::Env env, std::function<void()> work, std::function<Napi::Value(Napi::Env)> done,
                        const std::vector<Napi::Value>& keep_alive);
+
+// Base of the N-API objects that own packed weights (PackedWeights, Int4PackedWeights,
+// SparsePackedWeights): the packed data is shared with in-flight async jobs, counted as V8
+// external memory while the object holds it, released by dispose() or the finalizer, and the
+// JS object is type-tagged so a look-alike object cannot be unwrapped as one.
+template <class Derived, class Packed>
+class PackedWrap : public Napi::ObjectWrap<Derived> {
+ public:
+  explicit PackedWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Derived>(info) {}
+  void Finalize(Napi::Env env) override { Release(env); }
+
+ protected:
+  // Takes the packed data: external-memory accounting and the type tag.
+  void Adopt(const Napi::CallbackInfo& info, std::shared_ptr<Packed> p, const napi_type_tag* tag) {
+    packed_ = std::move(p);
+    bytes_ = static_cast<int64_t>(packed_->byte_length());
+    Napi::MemoryManagement::AdjustExternalMemory(info.Env(), bytes_);
+    info.This().As<Napi::Object>().TypeTag(tag);
+  }
+  // The packed data of v: TypeError `not_this` when v is not such an object, RangeError
+  // `disposed` after dispose().
+  static std::shared_ptr<const Packed> Get(Napi::Env env, const Napi::Value& v, const napi_type_tag* tag,
+                                           const std::string& not_this, const std::string& disposed) {
+    if (!v.IsObject() || !v.As<Napi::Object>().CheckTypeTag(tag)) ThrowTypeError(env, not_this);
+    Derived* w = Napi::ObjectWrap<Derived>::Unwrap(v.As<Napi::Object>());
+    if (w == nullptr || !w->packed_) ThrowRangeError(env, disposed);
+    return w->packed_;
+  }
+  void Release(Napi::Env env) {
+    if (!packed_) return;
+    packed_.reset();  // in-flight async jobs hold their own reference
+    Napi::MemoryManagement::AdjustExternalMemory(env, -bytes_);
+  }
+  Napi::Value Dispose(const Napi::CallbackInfo& info) {
+    Release(info.Env());
+    return info.Env().Undefined();
+  }
+
+  std::shared_ptr<Packed> packed_;
+  int64_t bytes_ = 0;
+};
 
 }  // namespace binding
 }  // namespace tfjq
