@@ -5,6 +5,8 @@ import { tf } from '../../src/backend/float.js';
 import { execute, loadModel, optimize, type Graph } from '../../src/model/index.js';
 import { rng, saveLayersToMemory } from '../../src/model/testing.js';
 import { quantize } from '../../src/quant/quantize.js';
+import { native } from '../../src/native/binding.js';
+import type { RuntimePlan } from '../../binding.js';
 
 export async function graphOf(model: tf.LayersModel): Promise<Graph> {
   return optimize(await loadModel(await saveLayersToMemory(model)));
@@ -82,4 +84,32 @@ export function top1Agreement(out: ArrayLike<number>, ref: ArrayLike<number>, cl
     }
   }
   return { all: agreement(a, b), confident: conf ? confAgree / conf : 1, count: conf };
+}
+
+/**
+ * One round of a native-plan fuzz test: constructs a session from a (mutated) plan; a plan
+ * the native side rejects must throw an Error; an accepted one must run (batch 2) or fail
+ * with a clear error, never an internal one. Returns whether the plan was accepted.
+ */
+export async function tryMutatedPlan(p: RuntimePlan, seed: number): Promise<boolean> {
+  const Ctor = native().RuntimeSession;
+  let s;
+  try {
+    s = new Ctor(p, 1);
+  } catch (e) {
+    expect(e).toBeInstanceOf(Error);
+    return false;
+  }
+  const inputs = p.inputs.map((id) => {
+    const b = p.buffers[id]!;
+    const n = b.shape.reduce((a, d) => a * (d < 0 ? 2 : d), 1);
+    return b.dtype === 0 ? variedInput([n], seed).dataSync() as Float32Array : b.dtype === 3 ? new Int32Array(n) : b.dtype === 1 ? new Int8Array(n) : new Uint8Array(n);
+  });
+  try {
+    await s.run(2, inputs);
+  } catch (e) {
+    expect(String(e)).not.toMatch(/internal/);
+  }
+  s.dispose();
+  return true;
 }
