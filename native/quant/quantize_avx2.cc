@@ -13,6 +13,12 @@ namespace tfjq {
 namespace quant {
 namespace {
 
+// Lanes < rem set (0 < rem < 8), for masked loads of a row's last values.
+inline __m256i TailMask8(int64_t rem) {
+  alignas(32) static const int32_t kMask[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
+  return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(kMask + 8 - rem));
+}
+
 inline __m256 ZeroNaN(__m256 v) { return _mm256_and_ps(v, _mm256_cmp_ps(v, v, _CMP_ORD_Q)); }
 
 inline __m256i RoundToInt(__m256 v) {
@@ -70,12 +76,13 @@ void QuantizeAvx2(const float* x, int64_t n, const float* s, const int32_t* z, b
     };
     for (; i + 8 <= n; i += 8) eight(x + i, out + i);
     if (i < n) {
-      alignas(32) float tx[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+      // Masked load (lanes past n read as 0, nothing past n is touched), then the rem bytes.
+      alignas(32) float tx[8];
       alignas(16) Out tq[16];
       const int64_t rem = n - i;
-      std::copy(x + i, x + n, tx);
+      _mm256_store_ps(tx, _mm256_maskload_ps(x + i, TailMask8(rem)));
       eight(tx, tq);
-      std::copy(tq, tq + rem, out + i);
+      for (int64_t j = 0; j < rem; j++) out[i + j] = tq[j];
       i = n;
     }
   } else {
@@ -202,10 +209,9 @@ void MinMaxAvx2(const float* x, int64_t n, float* lo, float* hi) {
     l0 = _mm256_min_ps(l0, v); h0 = _mm256_max_ps(h0, v);
   }
   if (i < n) {
-    // Zero padding changes nothing: the bounds start at 0 and are widened to include it.
-    alignas(32) float t[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    std::copy(x + i, x + n, t);
-    const __m256 v = FiniteOrZero(_mm256_load_ps(t), abs_mask, inf);
+    // Masked lanes read as 0, which changes nothing: the bounds start at 0 and are widened
+    // to include it.
+    const __m256 v = FiniteOrZero(_mm256_maskload_ps(x + i, TailMask8(n - i)), abs_mask, inf);
     l1 = _mm256_min_ps(l1, v); h1 = _mm256_max_ps(h1, v);
     i = n;
   }
