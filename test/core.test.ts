@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { cpuInfo, getIsa, getThreads, ISA_NAMES, setIsa, setThreads, supportedIsas, withIsa } from '../src/index.js';
 import { availableFloatBackends, initFloatBackend, floatBackendName } from '../src/backend/float.js';
+import { gemm, packWeights } from '../src/kernels/gemm.js';
 
 describe('native core: CPU detection and dispatch', () => {
   it('reports the CPU and the paths it can run, ref always among them', () => {
@@ -41,6 +42,23 @@ describe('native core: CPU detection and dispatch', () => {
     setThreads(before);
     expect(() => setThreads(0)).toThrow(RangeError);
     expect(() => setThreads(1.5)).toThrow(TypeError);
+  });
+
+  it('more participants than cores (6, past the inline shares of 4): a GEMM gives the 1-thread result', () => {
+    const before = getThreads();
+    try {
+      setThreads(6);
+      const [m, k, n] = [300, 200, 130];  // enough multiply-adds for the pool to split
+      const a = Uint8Array.from({ length: m * k }, (_, i) => (i * 7919) % 256);
+      const b = Int8Array.from({ length: k * n }, (_, i) => ((i * 31) % 255) - 127);
+      const p = packWeights(b, { k, n });
+      const o = { m, aZeroPoint: 7, output: 'int8' as const, multiplier: 0.0005, outZeroPoint: -3 };
+      const one = gemm(a, p, { ...o, threads: 1 });
+      for (let r = 0; r < 5; r++) expect(Array.from(gemm(a, p, { ...o, threads: 6 }))).toEqual(Array.from(one));
+      p.dispose();
+    } finally {
+      setThreads(before);
+    }
   });
 });
 

@@ -75,7 +75,9 @@ struct Job {
   const std::function<void(int64_t, int64_t)>* fn;
   int64_t n = 0, chunk = 1, num_chunks = 0;
   int parts = 1;
-  std::unique_ptr<Range[]> ranges;
+  Range* ranges = nullptr;          // inline_ for up to 4 participants, else heap_
+  Range inline_[4];
+  std::unique_ptr<Range[]> heap_;
   // On its own cache line: participants read the fields above on every claim.
   alignas(64) std::atomic<int64_t> done{0};
   alignas(64) std::mutex mu;
@@ -83,7 +85,12 @@ struct Job {
 
   void Init(int p) {
     parts = p;
-    ranges.reset(new Range[static_cast<size_t>(p)]);
+    if (p <= 4) {
+      ranges = inline_;
+    } else {
+      heap_.reset(new Range[static_cast<size_t>(p)]);
+      ranges = heap_.get();
+    }
     for (int r = 0; r < p; r++) {
       ranges[r].next.store(num_chunks * r / p, std::memory_order_relaxed);
       ranges[r].end = num_chunks * (r + 1) / p;

@@ -339,7 +339,9 @@ void GemmPacked(const GemmArgs& g, const EpiCtx& ctx, const KernelSet& ks) {
     std::atomic<int64_t> next{0};
     int64_t end = 0;
   };
-  std::unique_ptr<Share[]> shares(new Share[static_cast<size_t>(participants)]);
+  Share inline_shares[4];  // no allocation per call for up to 4 participants
+  std::unique_ptr<Share[]> heap_shares(participants > 4 ? new Share[static_cast<size_t>(participants)] : nullptr);
+  Share* shares = participants > 4 ? heap_shares.get() : inline_shares;
   for (int p = 0; p < participants; p++) {
     shares[p].next.store(ntasks * p / participants, std::memory_order_relaxed);
     shares[p].end = ntasks * (p + 1) / participants;
