@@ -198,6 +198,9 @@ void DepthwiseConv2DF32(const ConvGeom& g, int32_t multiplier, const float* x, c
                         float y_min, float y_max, float* y, int threads) {
   const int64_t C = g.in_c, M = multiplier, OC = C * M;
   const int64_t rows = int64_t(g.batch) * g.out_h;
+#if defined(__x86_64__) || defined(_M_X64)
+  if (detail::UseAvx2() && multiplier == 1) return detail::DepthwiseF32Avx2(g, x, filter, bias, y_min, y_max, y, threads);
+#endif
   ParallelFor(rows, 1, threads, [&](int64_t rb, int64_t re) {
     std::vector<float> acc(static_cast<size_t>(OC));
     for (int64_t r = rb; r < re; r++) {

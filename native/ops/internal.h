@@ -38,6 +38,9 @@ inline bool UseAvx2() {
 std::shared_ptr<const void> PrepareDepthwiseAvx2(const ConvGeom& g, const DepthwiseQ& p);
 void DepthwiseAvx2(const ConvGeom& g, const int8_t* x, const DepthwiseQ& p, int8_t* y, int threads);
 void DepthwiseAvx2(const ConvGeom& g, const uint8_t* x, const DepthwiseQ& p, uint8_t* y, int threads);
+// float32 depthwise, multiplier 1: y = clamp(bias + Σ taps x·w) with FMA, taps in row-major order.
+void DepthwiseF32Avx2(const ConvGeom& g, const float* x, const float* filter, const float* bias, float y_min,
+                      float y_max, float* y, int threads);
 // Quantized binary op over n contiguous elements; b_scalar: b[0] for every element.
 // Returns the number of elements done (a multiple of the vector width); the caller finishes.
 int64_t BinaryQuantAvx2S8(BinaryOp op, const int8_t* a, const int8_t* b, bool b_scalar, int64_t n, const BinaryQ& p,

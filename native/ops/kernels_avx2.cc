@@ -311,6 +311,74 @@ void DepthwiseAll(const ConvGeom& g, const T* x, const DepthwiseQ& p, T* y, int 
   ParallelFor(rows, grain, threads, [&](int64_t rb, int64_t re) { DepthwiseRows<kSigned, T>(g, x, p, pk, y, rb, re); });
 }
 
+// float32 depthwise (multiplier 1): per output pixel, the in-bounds taps are listed once, then
+// channels go 32 at a time (four independent FMA chains), 8 at a time, and a masked tail; each
+// output is bias + the taps in row-major order (one FMA per tap), clamped.
+void DepthwiseF32Rows(const ConvGeom& g, const float* x, const float* filter, const float* bias, float y_min,
+                      float y_max, float* y, int64_t rb, int64_t re) {
+  const int64_t C = g.in_c;
+  const int64_t max_taps = int64_t(g.k_h) * g.k_w;
+  std::vector<const float*> xs(static_cast<size_t>(max_taps));
+  std::vector<const float*> ws(static_cast<size_t>(max_taps));
+  const __m256 lo = _mm256_set1_ps(y_min), hi = _mm256_set1_ps(y_max);
+  alignas(32) static const int32_t kMask[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
+  const int64_t C8 = C / 8 * 8;
+  const __m256i tail = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(kMask + 8 - (C - C8)));
+  auto start = [&](int64_t c) { return bias ? _mm256_loadu_ps(bias + c) : _mm256_setzero_ps(); };
+  // Operand order keeps NaN (MAXPS/MINPS return the second operand when either is NaN), as
+  // std::min(std::max(v, lo), hi) does in the scalar kernel.
+  auto clamp = [&](__m256 v) { return _mm256_min_ps(hi, _mm256_max_ps(lo, v)); };
+  for (int64_t r = rb; r < re; r++) {
+    const int64_t n = r / g.out_h, oy = r % g.out_h;
+    for (int64_t ox = 0; ox < g.out_w; ox++) {
+      int64_t taps = 0;
+      for (int64_t ky = 0; ky < g.k_h; ky++) {
+        const int64_t iy = oy * g.stride_h + ky * g.dilation_h - g.pad_top;
+        if (iy < 0 || iy >= g.in_h) continue;
+        for (int64_t kx = 0; kx < g.k_w; kx++) {
+          const int64_t ix = ox * g.stride_w + kx * g.dilation_w - g.pad_left;
+          if (ix < 0 || ix >= g.in_w) continue;
+          xs[static_cast<size_t>(taps)] = x + ((n * g.in_h + iy) * g.in_w + ix) * C;
+          ws[static_cast<size_t>(taps)] = filter + (ky * g.k_w + kx) * C;
+          taps++;
+        }
+      }
+      float* yp = y + (r * g.out_w + ox) * C;
+      int64_t c = 0;
+      for (; c + 32 <= C; c += 32) {
+        __m256 a0 = start(c), a1 = start(c + 8), a2 = start(c + 16), a3 = start(c + 24);
+        for (int64_t t = 0; t < taps; t++) {
+          const float* xp = xs[static_cast<size_t>(t)] + c;
+          const float* wp = ws[static_cast<size_t>(t)] + c;
+          a0 = _mm256_fmadd_ps(_mm256_loadu_ps(xp), _mm256_loadu_ps(wp), a0);
+          a1 = _mm256_fmadd_ps(_mm256_loadu_ps(xp + 8), _mm256_loadu_ps(wp + 8), a1);
+          a2 = _mm256_fmadd_ps(_mm256_loadu_ps(xp + 16), _mm256_loadu_ps(wp + 16), a2);
+          a3 = _mm256_fmadd_ps(_mm256_loadu_ps(xp + 24), _mm256_loadu_ps(wp + 24), a3);
+        }
+        _mm256_storeu_ps(yp + c, clamp(a0));
+        _mm256_storeu_ps(yp + c + 8, clamp(a1));
+        _mm256_storeu_ps(yp + c + 16, clamp(a2));
+        _mm256_storeu_ps(yp + c + 24, clamp(a3));
+      }
+      for (; c + 8 <= C; c += 8) {
+        __m256 a = start(c);
+        for (int64_t t = 0; t < taps; t++) {
+          a = _mm256_fmadd_ps(_mm256_loadu_ps(xs[static_cast<size_t>(t)] + c), _mm256_loadu_ps(ws[static_cast<size_t>(t)] + c), a);
+        }
+        _mm256_storeu_ps(yp + c, clamp(a));
+      }
+      if (c < C) {
+        __m256 a = bias ? _mm256_maskload_ps(bias + c, tail) : _mm256_setzero_ps();
+        for (int64_t t = 0; t < taps; t++) {
+          a = _mm256_fmadd_ps(_mm256_maskload_ps(xs[static_cast<size_t>(t)] + c, tail),
+                              _mm256_maskload_ps(ws[static_cast<size_t>(t)] + c, tail), a);
+        }
+        _mm256_maskstore_ps(yp + c, tail, clamp(a));
+      }
+    }
+  }
+}
+
 template <bool kSigned, typename T>
 int64_t BinaryQuantImpl(BinaryOp op, const T* a, const T* b, bool b_scalar, int64_t n, const BinaryQ& p, T* y) {
   const __m256i vza = _mm256_set1_epi32(p.a_zero_point), vzb = _mm256_set1_epi32(p.b_zero_point);
@@ -345,6 +413,14 @@ int64_t BinaryQuantImpl(BinaryOp op, const T* a, const T* b, bool b_scalar, int6
 }
 
 }  // namespace
+
+void DepthwiseF32Avx2(const ConvGeom& g, const float* x, const float* filter, const float* bias, float y_min,
+                      float y_max, float* y, int threads) {
+  const int64_t rows = int64_t(g.batch) * g.out_h;
+  const int64_t work_per_row = std::max<int64_t>(1, int64_t(g.out_w) * g.in_c * g.k_h * g.k_w);
+  const int64_t grain = std::max<int64_t>(1, (int64_t(1) << 15) / work_per_row);
+  ParallelFor(rows, grain, threads, [&](int64_t rb, int64_t re) { DepthwiseF32Rows(g, x, filter, bias, y_min, y_max, y, rb, re); });
+}
 
 std::shared_ptr<const void> PrepareDepthwiseAvx2(const ConvGeom& g, const DepthwiseQ& p) {
   return std::make_shared<const DwPacked>(PackDepthwise<int8_t>(g, p));

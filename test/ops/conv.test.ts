@@ -204,6 +204,7 @@ describe('DepthwiseConv2D float32', () => {
       [[2, 9, 8, 13], [3, 3, 13, 1], [1, 1], [1, 1], 'same'],
       [[1, 10, 10, 8], [5, 3, 8, 2], [2, 3], [1, 1], 'valid'],
       [[1, 9, 9, 4], [3, 3, 4, 3], [1, 1], [2, 2], 'same'],
+      [[2, 7, 6, 45], [3, 3, 45, 1], [2, 1], [1, 1], 'same'],  // AVX2: 32 + 8 channels + a masked 5
     ] as [number[], number[], [number, number], [number, number], 'same' | 'valid'][]) {
       const x = randF(r, xs.reduce((a, b) => a * b)), w = randF(r, ks.reduce((a, b) => a * b));
       const bias = randF(r, ks[2] * ks[3]);
@@ -211,6 +212,25 @@ describe('DepthwiseConv2D float32', () => {
       const want = tf.tidy(() => tf.clipByValue(tf.add(tf.depthwiseConv2d(tf.tensor4d(x, xs as never), tf.tensor4d(w, ks as never), s, pad, 'NHWC', d), tf.tensor1d(bias)), 0, 6).dataSync());
       expectClose(y, want, 1e-5, 1e-6, `float depthwise ${xs}`);
     }
+  });
+
+  it('no activation: NaN and ±Inf propagate as in tfjs', () => {
+    const r = rng(16);
+    const xs = [1, 5, 5, 41], ks = [3, 3, 41, 1];
+    const x = randF(r, xs.reduce((a, b) => a * b)), w = randF(r, ks.reduce((a, b) => a * b));
+    x[2 * 41 + 3] = NaN; x[12 * 41 + 35] = Infinity; x[20 * 41 + 40] = -Infinity;
+    const { y } = depthwiseConv2d(x, xs, w, ks, { strides: [1, 1], dilations: [1, 1], padding: 'same' });
+    const want = tf.tidy(() => tf.depthwiseConv2d(tf.tensor4d(x, xs as never), tf.tensor4d(w, ks as never), 1, 'same').dataSync());
+    let nan = 0;
+    for (let i = 0; i < want.length; i++) {
+      if (!Number.isFinite(want[i]!)) {
+        if (Number.isNaN(want[i]!)) nan++;
+        expect(Object.is(y[i], want[i]) || (Number.isNaN(y[i]!) && Number.isNaN(want[i]!)), `element ${i}: ${y[i]} vs ${want[i]}`).toBe(true);
+      }
+    }
+    expect(nan).toBeGreaterThan(0);
+    const finite = (a: ArrayLike<number>) => Float32Array.from(a, (v) => (Number.isFinite(v) ? v : 0));
+    expectClose(finite(y), finite(want), 1e-5, 1e-6, 'finite elements');
   });
 });
 
