@@ -137,22 +137,19 @@ template <typename T>
 void DepthwiseRowsRef(const ConvGeom& g, const T* x, const DepthwiseQ& p, T* y, int64_t rb, int64_t re,
                       int32_t* acc) {
   const int64_t C = g.in_c, M = p.multiplier, OC = C * M;
+  std::vector<const T*> xs(static_cast<size_t>(int64_t(g.k_h) * g.k_w));
+  std::vector<const int8_t*> ws(xs.size());
   for (int64_t r = rb; r < re; r++) {
     const int64_t n = r / g.out_h, oy = r % g.out_h;
     for (int64_t ox = 0; ox < g.out_w; ox++) {
       for (int64_t c = 0; c < OC; c++) acc[c] = p.bias ? p.bias[c] : 0;
-      for (int64_t ky = 0; ky < g.k_h; ky++) {
-        const int64_t iy = oy * g.stride_h + ky * g.dilation_h - g.pad_top;
-        if (iy < 0 || iy >= g.in_h) continue;
-        for (int64_t kx = 0; kx < g.k_w; kx++) {
-          const int64_t ix = ox * g.stride_w + kx * g.dilation_w - g.pad_left;
-          if (ix < 0 || ix >= g.in_w) continue;
-          const T* xp = x + ((n * g.in_h + iy) * g.in_w + ix) * C;
-          const int8_t* wp = p.filter + (ky * g.k_w + kx) * OC;
-          for (int64_t c = 0; c < OC; c++) {
-            const int32_t d = int32_t(xp[c / M]) - p.x_zero_point;
-            acc[c] = static_cast<int32_t>(static_cast<uint32_t>(acc[c]) + static_cast<uint32_t>(d * wp[c]));
-          }
+      const int64_t taps = detail::WindowTaps(g, n, oy, ox, x, C, p.filter, OC, xs.data(), ws.data());
+      for (int64_t t = 0; t < taps; t++) {
+        const T* xp = xs[static_cast<size_t>(t)];
+        const int8_t* wp = ws[static_cast<size_t>(t)];
+        for (int64_t c = 0; c < OC; c++) {
+          const int32_t d = int32_t(xp[c / M]) - p.x_zero_point;
+          acc[c] = static_cast<int32_t>(static_cast<uint32_t>(acc[c]) + static_cast<uint32_t>(d * wp[c]));
         }
       }
       T* yp = y + (r * g.out_w + ox) * OC;
@@ -203,23 +200,19 @@ void DepthwiseConv2DF32(const ConvGeom& g, int32_t multiplier, const float* x, c
 #endif
   ParallelFor(rows, 1, threads, [&](int64_t rb, int64_t re) {
     std::vector<float> acc(static_cast<size_t>(OC));
+    std::vector<const float*> xs(static_cast<size_t>(int64_t(g.k_h) * g.k_w)), ws(xs.size());
     for (int64_t r = rb; r < re; r++) {
       const int64_t n = r / g.out_h, oy = r % g.out_h;
       for (int64_t ox = 0; ox < g.out_w; ox++) {
         for (int64_t c = 0; c < OC; c++) acc[c] = bias ? bias[c] : 0.0f;
-        for (int64_t ky = 0; ky < g.k_h; ky++) {
-          const int64_t iy = oy * g.stride_h + ky * g.dilation_h - g.pad_top;
-          if (iy < 0 || iy >= g.in_h) continue;
-          for (int64_t kx = 0; kx < g.k_w; kx++) {
-            const int64_t ix = ox * g.stride_w + kx * g.dilation_w - g.pad_left;
-            if (ix < 0 || ix >= g.in_w) continue;
-            const float* xp = x + ((n * g.in_h + iy) * g.in_w + ix) * C;
-            const float* wp = filter + (ky * g.k_w + kx) * OC;
-            if (M == 1) {
-              for (int64_t c = 0; c < OC; c++) acc[c] += xp[c] * wp[c];
-            } else {
-              for (int64_t c = 0; c < OC; c++) acc[c] += xp[c / M] * wp[c];
-            }
+        const int64_t taps = detail::WindowTaps(g, n, oy, ox, x, C, filter, OC, xs.data(), ws.data());
+        for (int64_t t = 0; t < taps; t++) {
+          const float* xp = xs[static_cast<size_t>(t)];
+          const float* wp = ws[static_cast<size_t>(t)];
+          if (M == 1) {
+            for (int64_t c = 0; c < OC; c++) acc[c] += xp[c] * wp[c];
+          } else {
+            for (int64_t c = 0; c < OC; c++) acc[c] += xp[c / M] * wp[c];
           }
         }
         float* yp = y + (r * g.out_w + ox) * OC;

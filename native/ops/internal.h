@@ -23,6 +23,30 @@ inline int32_t Finish(float v, int32_t zo, int32_t lo, int32_t hi) {
   return static_cast<int32_t>(std::nearbyintf(v)) + zo;
 }
 
+namespace {
+// The in-bounds taps of output pixel (n, oy, ox) of a depthwise window, in row-major tap order:
+// input pixel pointers (x_stride values per pixel) and weight rows (w_stride values per tap).
+// Returns how many. In an anonymous namespace so each file, compiled with its own ISA flags,
+// keeps its own copy (the linker cannot pick an AVX2 instantiation for the portable path).
+template <typename T, typename W>
+int64_t WindowTaps(const ConvGeom& g, int64_t n, int64_t oy, int64_t ox, const T* x, int64_t x_stride, const W* filter,
+                   int64_t w_stride, const T** xs, const W** ws) {
+  int64_t taps = 0;
+  for (int64_t ky = 0; ky < g.k_h; ky++) {
+    const int64_t iy = oy * g.stride_h + ky * g.dilation_h - g.pad_top;
+    if (iy < 0 || iy >= g.in_h) continue;
+    for (int64_t kx = 0; kx < g.k_w; kx++) {
+      const int64_t ix = ox * g.stride_w + kx * g.dilation_w - g.pad_left;
+      if (ix < 0 || ix >= g.in_w) continue;
+      xs[taps] = x + ((n * g.in_h + iy) * g.in_w + ix) * x_stride;
+      ws[taps] = filter + (ky * g.k_w + kx) * w_stride;
+      taps++;
+    }
+  }
+  return taps;
+}
+}  // namespace
+
 inline bool UseAvx2() {
 #if defined(__x86_64__) || defined(_M_X64)
   const Isa isa = ActiveIsa();

@@ -44,26 +44,6 @@ inline __m256i Finish8(__m256 v, __m256 vlo, __m256 vhi, __m256i vzo) {
   return _mm256_add_epi32(_mm256_cvtps_epi32(v), vzo);
 }
 
-// The in-bounds taps of output pixel (n, oy, ox): their input pixels (channel 0) and weight
-// rows, in row-major tap order. Returns how many.
-template <typename T, typename W>
-int64_t WindowTaps(const ConvGeom& g, int64_t n, int64_t oy, int64_t ox, const T* x, const W* filter, int64_t C,
-                   const T** xs, const W** ws) {
-  int64_t taps = 0;
-  for (int64_t ky = 0; ky < g.k_h; ky++) {
-    const int64_t iy = oy * g.stride_h + ky * g.dilation_h - g.pad_top;
-    if (iy < 0 || iy >= g.in_h) continue;
-    for (int64_t kx = 0; kx < g.k_w; kx++) {
-      const int64_t ix = ox * g.stride_w + kx * g.dilation_w - g.pad_left;
-      if (ix < 0 || ix >= g.in_w) continue;
-      xs[taps] = x + ((n * g.in_h + iy) * g.in_w + ix) * C;
-      ws[taps] = filter + (ky * g.k_w + kx) * C;
-      taps++;
-    }
-  }
-  return taps;
-}
-
 // Weights of the full window, interleaved per tap pair for VPMADDWD: for 16-channel block b and
 // pair t (taps 2t, 2t + 1; an odd last tap is paired with zero weights), two vectors: the
 // unpacklo / unpackhi of the two taps' 16-bit weights. bias_eff[c] = bias[c] − zx·Σ_taps w[c]
@@ -275,7 +255,7 @@ void DepthwiseRows(const ConvGeom& g, const T* x, const DepthwiseQ& p, const DwP
         }
         continue;
       }
-      int64_t taps = WindowTaps(g, n, oy, ox, x, p.filter, C, xs.data(), ws.data());
+      int64_t taps = WindowTaps(g, n, oy, ox, x, C, p.filter, C, xs.data(), ws.data());
       if (taps & 1) {  // pair the last tap with a zero-weight one
         xs[taps] = zero_x.data();
         ws[taps] = zero_w.data();
@@ -340,7 +320,7 @@ void DepthwiseF32Rows(const ConvGeom& g, const float* x, const float* filter, co
   for (int64_t r = rb; r < re; r++) {
     const int64_t n = r / g.out_h, oy = r % g.out_h;
     for (int64_t ox = 0; ox < g.out_w; ox++) {
-      const int64_t taps = WindowTaps(g, n, oy, ox, x, filter, C, xs.data(), ws.data());
+      const int64_t taps = WindowTaps(g, n, oy, ox, x, C, filter, C, xs.data(), ws.data());
       float* yp = y + (r * g.out_w + ox) * C;
       int64_t c = 0;
       for (; c + 32 <= C; c += 32) {
