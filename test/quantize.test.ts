@@ -82,6 +82,26 @@ describe('quantize (§2): native equals scheme.ts on every path', () => {
     });
   }
 
+  it('per tensor: values a few ulps from ties get the division\'s result (the reciprocal fast path re-divides there)', () => {
+    const r = rng(11);
+    const f = new Float32Array(1), u = new Uint32Array(f.buffer);
+    const nudge = (v: number, ulps: number) => { f[0] = v; u[0] += ulps; return f[0]; };  // same sign: moves away from 0 for ulps > 0
+    for (let t = 0; t < 60; t++) {
+      const scale = S.fl32(2 ** (r() * 40 - 30) * (1 + r()));
+      const zp = Math.floor(r() * 256) - 128;
+      const n = 4099;
+      const x = Float32Array.from({ length: n }, () => {
+        const k = Math.floor(r() * 300) - 150;
+        const tie = S.fl32((k + 0.5) * scale);
+        return tie === 0 ? tie : nudge(tie, Math.floor(r() * 9) - 4);
+      });
+      const want = S.quantizeArray(x, S.perTensorLayout(n), [scale], [zp], -128, 127);
+      forEachIsa((isa) => {
+        expect(firstDiff(quantize(x, 'int8', { scale, zeroPoint: zp }), want), `${isa} scale ${scale}`).toBe('');
+      });
+    }
+  });
+
   it('maps NaN to the zero point and ±Inf to the bounds', () => {
     const x = new Float32Array([NaN, Infinity, -Infinity, -0, 3e38, -3e38]);
     forEachIsa((isa) => {
@@ -218,6 +238,35 @@ describe('choosing parameters and dynamic quantization (§4, §8)', () => {
         expect(chooseParams(scheme, lo, hi), `${scheme} [${lo}, ${hi}]`).toEqual(S.chooseParams(scheme, lo, hi));
       }
     });
+  });
+
+  it('dynamicQuantizeU8 per row: rows of every kind (batched parameter choice, 8 rows at a time)', () => {
+    const r = rng(77);
+    const kinds: ((j: number) => number)[] = [
+      () => 0,                                   // all zero: scale 1, zp 0
+      () => r() * 5,                             // non-negative: zp 0
+      () => -r() * 5,                            // non-positive: zp 255
+      (j) => (j % 2 ? NaN : Infinity),           // nothing finite
+      (j) => (j % 2 ? 3.4028234e38 : -3.4028234e38),  // the range overflows: scale 1
+      (j) => (j % 3) * 1e-44,                    // subnormal range: scale 0 → 1
+      () => (r() - 0.3) * 2 ** (r() * 60 - 30),  // ordinary, any magnitude
+      (j) => (j === 0 ? -1e-30 : 7),             // zero point rounds from a tiny ratio
+    ];
+    for (const k of [1, 5, 27, 64]) {
+      const m = 37;
+      const x = new Float32Array(m * k);
+      for (let i = 0; i < m; i++) {
+        const kind = kinds[(i * 5) % kinds.length];
+        for (let j = 0; j < k; j++) x[i * k + j] = kind(j);
+      }
+      const want = S.dynamicQuantizeU8(x, m, k, true);
+      forEachIsa((isa) => {
+        const got = dynamicQuantizeU8(x, m, k, true);
+        expect(firstDiff(got.q, want.q), `${isa} k=${k}`).toBe('');
+        expect([...got.scale], `${isa} k=${k}`).toEqual(want.params.map((p) => p.scale));
+        expect([...got.zeroPoint], `${isa} k=${k}`).toEqual(want.params.map((p) => p.zeroPoint));
+      });
+    }
   });
 
   for (const [m, k] of [[1, 1], [3, 7], [17, 33], [64, 1000], [4, 40_000]]) {

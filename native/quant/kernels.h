@@ -37,6 +37,11 @@ struct Kernels {
   void (*minmax_vec)(const float* x, int64_t n, float* lo, float* hi);
   void (*f32_to_f16)(const float* x, int64_t n, uint16_t* out);
   void (*f16_to_f32)(const uint16_t* h, int64_t n, float* out);
+  // §8 per row for `rows` rows of k values (row r at x + r·ldx, its bytes at out + r·k):
+  // each row's range, parameters and values exactly as minmax + ChooseAsymmetricU8 +
+  // quantize_u8 give them. Optional (null: quantize.cc loops over those three per row).
+  void (*dynamic_rows_u8)(const float* x, int64_t rows, int64_t k, int64_t ldx, uint8_t* out, float* scales,
+                          int32_t* zps);
 };
 
 const Kernels& RefKernels();

@@ -332,6 +332,10 @@ void DynamicQuantizeU8(const float* x, int64_t m, int64_t k, int64_t ldx, bool p
     if (m <= 0) return;
     const int64_t grain = std::max<int64_t>(1, kGrain / std::max<int64_t>(1, k));
     ParallelFor(m, grain, threads, [&](int64_t b, int64_t e) {
+      if (kern.dynamic_rows_u8 != nullptr) {
+        kern.dynamic_rows_u8(x + b * ldx, e - b, k, ldx, out + b * k, scales + b, zero_points + b);
+        return;
+      }
       for (int64_t r = b; r < e; r++) {
         const float* row = x + r * ldx;
         float lo = 0.0f, hi = 0.0f;

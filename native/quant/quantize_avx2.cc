@@ -262,6 +262,40 @@ void F16ToF32Avx2(const uint16_t* h, int64_t n, float* out) {
   for (; i < n; i++) out[i] = scalar::HalfToFloat(h[i]);
 }
 
+// §8 per row, 8 rows at a time. For short rows (the im2col matrix of a K = 27 convolution)
+// the per-row parameter choice dominated: two dependent scalar divisions and three libm
+// calls (fmin, fmax, nearbyintf) per row. Here the ranges of 8 rows are gathered and their
+// parameters computed in one vector pass, with the same IEEE operations per lane as
+// ChooseAsymmetricU8 (quantize.cc): MinMaxAvx2 returns lo ≤ 0 ≤ hi, finite, never −0 or
+// NaN, so fmin(lo, 0) = lo and fmax(hi, 0) = hi; scale = fl32((hi − lo) / 255), 1 when not
+// finite and > 0; zp = rne(clamp(fl32(−lo / scale), 0, 255)) (z is never NaN: lo is finite
+// and scale in (0, ∞); a −0 z gives zero point 0 either way).
+void DynamicRowsU8Avx2(const float* x, int64_t rows, int64_t k, int64_t ldx, uint8_t* out, float* scales,
+                       int32_t* zps) {
+  const __m256 zero = _mm256_setzero_ps(), inf = _mm256_set1_ps(INFINITY);
+  const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7FFFFFFF));
+  for (int64_t r0 = 0; r0 < rows; r0 += 8) {
+    const int nb = static_cast<int>(std::min<int64_t>(8, rows - r0));
+    alignas(32) float lo[8] = {0}, hi[8] = {0}, sc[8];
+    alignas(32) int32_t zp[8];
+    for (int j = 0; j < nb; j++) MinMaxAvx2(x + (r0 + j) * ldx, k, &lo[j], &hi[j]);
+    const __m256 vlo = _mm256_load_ps(lo), vhi = _mm256_load_ps(hi);
+    __m256 scale = _mm256_div_ps(_mm256_sub_ps(vhi, vlo), _mm256_set1_ps(255.0f));
+    const __m256 ok = _mm256_and_ps(_mm256_cmp_ps(scale, zero, _CMP_GT_OQ),
+                                    _mm256_cmp_ps(_mm256_and_ps(scale, abs_mask), inf, _CMP_LT_OQ));
+    scale = _mm256_blendv_ps(_mm256_set1_ps(1.0f), scale, ok);
+    __m256 z = _mm256_div_ps(_mm256_xor_ps(vlo, _mm256_set1_ps(-0.0f)), scale);
+    z = _mm256_min_ps(_mm256_max_ps(z, zero), _mm256_set1_ps(255.0f));
+    _mm256_store_ps(sc, scale);
+    _mm256_store_si256(reinterpret_cast<__m256i*>(zp), RoundToInt(z));
+    for (int j = 0; j < nb; j++) {
+      scales[r0 + j] = sc[j];
+      zps[r0 + j] = zp[j];
+      QuantizeAvx2<uint8_t>(x + (r0 + j) * ldx, k, &sc[j], &zp[j], false, 0, 255, out + (r0 + j) * k);
+    }
+  }
+}
+
 }  // namespace
 
 const Kernels& Avx2Kernels() {
@@ -271,6 +305,7 @@ const Kernels& Avx2Kernels() {
       RequantizeAvx2<int32_t, uint8_t>, RequantizeAvx2<int8_t, int8_t>,   RequantizeAvx2<int8_t, uint8_t>,
       RequantizeAvx2<uint8_t, int8_t>,  RequantizeAvx2<uint8_t, uint8_t>, MinMaxAvx2,
       MinMaxVecAvx2,                    F32ToF16Avx2,                     F16ToF32Avx2,
+      DynamicRowsU8Avx2,
   };
   return k;
 }

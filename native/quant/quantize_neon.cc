@@ -200,7 +200,7 @@ const Kernels& NeonKernels() {
       DequantizeNeon<uint8_t>,          DequantizeNeon<int32_t>,          RequantizeNeon<int32_t, int8_t>,
       RequantizeNeon<int32_t, uint8_t>, RequantizeNeon<int8_t, int8_t>,   RequantizeNeon<int8_t, uint8_t>,
       RequantizeNeon<uint8_t, int8_t>,  RequantizeNeon<uint8_t, uint8_t>, MinMaxNeon,
-      MinMaxVecNeon,                    F32ToF16Neon,                     F16ToF32Neon,
+      MinMaxVecNeon,                    F32ToF16Neon,                     F16ToF32Neon, nullptr,
   };
   return k;
 }

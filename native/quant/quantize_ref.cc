@@ -69,7 +69,7 @@ const Kernels& RefKernels() {
       DequantizeRef<uint8_t>,        DequantizeRef<int32_t>,        RequantizeRef<int32_t, int8_t>,
       RequantizeRef<int32_t, uint8_t>, RequantizeRef<int8_t, int8_t>, RequantizeRef<int8_t, uint8_t>,
       RequantizeRef<uint8_t, int8_t>, RequantizeRef<uint8_t, uint8_t>, MinMaxRef,
-      MinMaxVecRef,                  F32ToF16Ref,                   F16ToF32Ref,
+      MinMaxVecRef,                  F32ToF16Ref,                   F16ToF32Ref, nullptr,
   };
   return k;
 }
