@@ -42,6 +42,7 @@ using internal::EpilogueFn;
 using internal::KernelSet;
 using internal::PackAFn;
 using internal::FusedRequantFn;
+using internal::FusedDequantFn;
 
 [[noreturn]] void Bad(const std::string& msg) { throw std::invalid_argument(msg); }
 
@@ -245,6 +246,7 @@ void GemmPacked(const GemmArgs& g, const EpiCtx& ctx, const KernelSet& ks) {
   const FusedRequantFn fused = plan.kblocks == 1 && c.col_term != nullptr && c.zb == nullptr && int8_out
                                    ? ks.fused_requant[g.epilogue.output == OutputType::kInt8 ? 0 : 1]
                                    : nullptr;
+  const FusedDequantFn fused_dq = plan.kblocks == 1 && float_out && c.zb == nullptr ? ks.fused_dequant : nullptr;
 
   auto run_task = [&](int64_t t) {
     Scratch& s = t_scratch;
@@ -301,12 +303,13 @@ void GemmPacked(const GemmArgs& g, const EpiCtx& ctx, const KernelSet& ks) {
         const int64_t n0 = p * nr;
         const int64_t cols = std::min<int64_t>(nr, n - n0);
         int32_t* accp = acc + (p - p0) * nr;
-        if (fused != nullptr && cols == nr) {
+        if ((fused != nullptr || fused_dq != nullptr) && cols == nr) {
           for (int64_t i0 = 0; i0 < mc; i0 += mr) {
             const int rows = static_cast<int>(std::min<int64_t>(mr, mc - i0));
             const uint8_t* ai = ap + i0 * astride + a_off;
             if (rows == mr) {
-              fused(gcount, ai, astride, bp, c, m0 + i0, n0);
+              if (fused != nullptr) fused(gcount, ai, astride, bp, c, m0 + i0, n0);
+              else fused_dq(gcount, ai, astride, bp, c, rows_info + i0, m0 + i0, n0);
             } else {
               ks.kernels[rows - 1](gcount, ai, astride, bp, accp + i0 * ldacc, ldacc, false);
               epilogue(c, accp + i0 * ldacc, ldacc, rows_info + i0, m0 + i0, rows, n0, cols);

@@ -309,6 +309,67 @@ void FusedRequantAvx2(int64_t kg, const uint8_t* a, int64_t as, const int8_t* b,
 #endif
 }
 
+void DequantRowsAvx2(const EpiCtx& ctx, const int32_t* acc, int64_t ldacc, const EpiRow* rows_info, int64_t m0,
+                     int rows, int64_t n0, int64_t cols);
+
+// Kernel + dequantize of one full 6 × 16 tile (all of K in one block, no weight zero
+// points), in registers: the float counterpart of FusedRequantAvx2 for the dynamic
+// quantization path (per-row za, per-row sa) and float-output layers. The same operations
+// in the same order as DequantRowsAvx2 (bit-identical).
+void FusedDequantAvx2(int64_t kg, const uint8_t* a, int64_t as, const int8_t* b, const EpiCtx& ctx,
+                      const EpiRow* rows_info, int64_t m0, int64_t n0) {
+#if TFJQ_SIMD_EMULATED
+  alignas(32) int32_t tile[6 * 16];
+  KernelAvx2<6>(kg, a, as, b, tile, 16, false);
+  DequantRowsAvx2(ctx, tile, 16, rows_info, m0, 6, n0, 16);
+#else
+  __m256i c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
+  const uint8_t* a0 = a;
+  const uint8_t* a3 = a + 3 * as;
+  TFJQ_AVX2_TILE_6x16();
+  auto ld_i = [](const int32_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); };
+  const bool col_term = ctx.col_term != nullptr;
+  const __m256i ct0 = col_term ? ld_i(ctx.col_term + n0) : ld_i(ctx.col_sums + n0);
+  const __m256i ct1 = col_term ? ld_i(ctx.col_term + n0 + 8) : ld_i(ctx.col_sums + n0 + 8);
+  const bool ibias = !col_term && ctx.bias;
+  const __m256i bi0 = ibias ? ld_i(ctx.bias + n0) : _mm256_setzero_si256();
+  const __m256i bi1 = ibias ? ld_i(ctx.bias + n0 + 8) : _mm256_setzero_si256();
+  const __m256 ws0 = _mm256_loadu_ps(ctx.w_scales + n0), ws1 = _mm256_loadu_ps(ctx.w_scales + n0 + 8);
+  const bool fbias = ctx.bias_f32 != nullptr;
+  const __m256 bf0 = fbias ? _mm256_loadu_ps(ctx.bias_f32 + n0) : _mm256_setzero_ps();
+  const __m256 bf1 = fbias ? _mm256_loadu_ps(ctx.bias_f32 + n0 + 8) : _mm256_setzero_ps();
+  const bool act_lo = ctx.act != Activation::kNone;
+  const bool act_hi = ctx.act == Activation::kRelu6 || ctx.act == Activation::kClamp;
+  const __m256 alo = _mm256_set1_ps(ctx.act_lo), ahi = _mm256_set1_ps(ctx.act_hi);
+  float* out = static_cast<float*>(ctx.c) + m0 * ctx.ldc + n0;
+  const int64_t ldc = ctx.ldc;
+  auto one = [&](__m256i v, __m256i ct, __m256i bi, __m256 ws, __m256 bf, const EpiRow& r, float* dst) {
+    if (col_term) {
+      v = _mm256_add_epi32(v, ct);
+    } else {
+      v = _mm256_sub_epi32(v, _mm256_mullo_epi32(_mm256_set1_epi32(r.za), ct));
+      if (ibias) v = _mm256_add_epi32(v, bi);
+    }
+    const __m256 sc = _mm256_mul_ps(_mm256_set1_ps(r.sa), ws);
+    __m256 y = _mm256_mul_ps(_mm256_cvtepi32_ps(v), sc);
+    if (fbias) y = _mm256_add_ps(y, bf);
+    if (act_lo) y = _mm256_max_ps(y, alo);
+    if (act_hi) y = _mm256_min_ps(y, ahi);
+    _mm256_storeu_ps(dst, y);
+  };
+  auto row = [&](__m256i x0, __m256i x1, int i) {
+    one(x0, ct0, bi0, ws0, bf0, rows_info[i], out + i * ldc);
+    one(x1, ct1, bi1, ws1, bf1, rows_info[i], out + i * ldc + 8);
+  };
+  row(c00, c01, 0);
+  row(c10, c11, 1);
+  row(c20, c21, 2);
+  row(c30, c31, 3);
+  row(c40, c41, 4);
+  row(c50, c51, 5);
+#endif
+}
+
 // Dequantize to float32 (the dynamic-quantization path and float-output layers) without
 // weight zero points: column blocks of 8 outside, rows inside, so the column sums, bias,
 // weight scales and float bias of a block are loaded once for all the rows of the call.
@@ -425,7 +486,7 @@ const KernelSet* Avx2Kernels() {
       Isa::kAvx2, kMr, kNr, /*kgroup=*/2, /*a_bytes_per_k=*/2, /*a_offset=*/0, /*kc_max=*/1024, PackAAvx2,
       {KernelAvx2<1>, KernelAvx2<2>, KernelAvx2<3>, KernelAvx2<4>, KernelAvx2<5>, KernelAvx2<6>},
       {GemvAvx2<1>, GemvAvx2<2>, GemvAvx2<3>, GemvAvx2<4>},
-      EpilogueAvx2, PeakAvx2, {FusedRequantAvx2<true>, FusedRequantAvx2<false>}};
+      EpilogueAvx2, PeakAvx2, {FusedRequantAvx2<true>, FusedRequantAvx2<false>}, FusedDequantAvx2};
   return &ks;
 }
 

@@ -72,6 +72,11 @@ using PackAFn = void (*)(const uint8_t* src, int64_t kc, int64_t kcpad, uint8_t 
 using FusedRequantFn = void (*)(int64_t kg, const uint8_t* a, int64_t a_stride, const int8_t* b, const EpiCtx& ctx,
                                 int64_t m0, int64_t n0);
 
+// kernel + dequantize to float32 of the mr × nr tile (one K block, no weight zero points;
+// one za per call through ctx.col_term or a za per row from rows_info), in registers.
+using FusedDequantFn = void (*)(int64_t kg, const uint8_t* a, int64_t a_stride, const int8_t* b, const EpiCtx& ctx,
+                                const EpiRow* rows_info, int64_t m0, int64_t n0);
+
 struct KernelSet {
   Isa isa;
   int mr;            // max rows per microkernel call (kernels[r - 1] handles r rows)
@@ -90,6 +95,9 @@ struct KernelSet {
   // requantize epilogue handles (ctx.col_term set, no weight zero points). Must equal
   // kernels[mr - 1] followed by `epilogue` bit for bit. nullptr: not provided.
   FusedRequantFn fused_requant[2];
+  // Optional: the same for the dequantize-to-float32 epilogue (dynamic quantization, float
+  // outputs), for ctx.zb == nullptr. Must equal kernels[mr - 1] + `epilogue` bit for bit.
+  FusedDequantFn fused_dequant = nullptr;
 };
 
 // Scalar §7 epilogue over a tile (ref semantics, element by element): shared as the tail /
