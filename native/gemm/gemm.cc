@@ -41,6 +41,7 @@ using internal::EpiRow;
 using internal::EpilogueFn;
 using internal::KernelSet;
 using internal::PackAFn;
+using internal::PackARowsFn;
 using internal::FusedRequantFn;
 using internal::FusedDequantFn;
 
@@ -231,6 +232,13 @@ void GemmPacked(const GemmArgs& g, const EpiCtx& ctx, const KernelSet& ks) {
   const int64_t panel_stride = b.panel_stride();
   const int a_offset = ks.a_offset;
   const PackAFn pack_a = ks.pack_a;
+  const PackARowsFn pack_a_rows = ks.pack_a_rows;
+  // Last byte of A + 1: how far a row pack may read past a row's K values.
+  const uint8_t* const a_end = a_base + (m - 1) * lda + k;
+  // Row info differs from row to row only with per-row zero points, row sums (weight zero
+  // points) or per-row activation scales; otherwise one value serves every row.
+  const bool rows_vary = za_per_row || need_rowsum || (float_out && sa_per_row);
+  const EpiRow rows_const{a_zps[0] + za_shift - ks.a_offset, 0, float_out ? a_scales[0] : 0.0f};
   const EpilogueFn epilogue = ks.epilogue;
   const int mr = ks.mr;
 
@@ -261,8 +269,15 @@ void GemmPacked(const GemmArgs& g, const EpiCtx& ctx, const KernelSet& ks) {
       uint8_t* apack = s.apack.data();
       EpiRow* rows_info = s.rows.data();
       const uint8_t* src = a_base + m0 * lda;
-      for (int64_t i = 0; i < mc; i++, src += lda) {
-        pack_a(src, k, kpad, xor_mask, apack + i * astride);
+      if (pack_a_rows != nullptr) {
+        pack_a_rows(src, lda, mc, k, kpad, xor_mask, apack, astride, a_end);
+      } else {
+        for (int64_t i = 0; i < mc; i++) pack_a(src + i * lda, k, kpad, xor_mask, apack + i * astride);
+      }
+      if (!rows_vary) {
+        for (int64_t i = 0; i < mc; i++) rows_info[i] = rows_const;  // one value for every row
+      }
+      for (int64_t i = 0; i < mc && rows_vary; i++, src += lda) {
         const int64_t row = m0 + i;
         const int32_t za_u8 = a_zps[za_per_row ? row : 0] + za_shift;
         EpiRow& r = rows_info[i];

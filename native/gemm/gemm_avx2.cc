@@ -41,6 +41,36 @@ void PackAAvx2(const uint8_t* src, int64_t kc, int64_t kcpad, uint8_t xor_mask, 
   for (; i < kcpad; i++) dst[i] = 0;
 }
 
+// PackAAvx2 over `rows` rows. The last partial 16-value chunk of a row is one masked vector
+// load when the 16 bytes lie below src_end (bytes past kc are read but zeroed), else the
+// buffered tail of PackAAvx2 — bit-identical results either way.
+void PackARowsAvx2(const uint8_t* src, int64_t lda, int64_t rows, int64_t kc, int64_t kcpad, uint8_t xor_mask,
+                   uint8_t* dst8, int64_t dst_stride, const uint8_t* src_end) {
+  const __m128i mask = _mm_set1_epi8(static_cast<char>(xor_mask));
+  const int64_t full = kc / 16 * 16, rem = kc - full;
+  const __m128i keep = _mm_cmpgt_epi8(_mm_set1_epi8(static_cast<char>(rem)),
+                                      _mm_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15));
+  // Values written per row by the vector stores; zeros after that up to kcpad.
+  const int64_t written = rem ? full + 16 : full;
+  for (int64_t r = 0; r < rows; r++, src += lda, dst8 += dst_stride) {
+    uint16_t* dst = reinterpret_cast<uint16_t*>(dst8);
+    if (rem && src + full + 16 > src_end) {
+      PackAAvx2(src, kc, kcpad, xor_mask, dst8);
+      continue;
+    }
+    int64_t i = 0;
+    for (; i < full; i += 16) {
+      const __m128i v = _mm_xor_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i)), mask);
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + i), _mm256_cvtepu8_epi16(v));
+    }
+    if (rem) {
+      const __m128i v = _mm_and_si128(_mm_xor_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i)), mask), keep);
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + i), _mm256_cvtepu8_epi16(v));
+    }
+    for (int64_t j = written; j < kcpad; j++) dst[j] = 0;
+  }
+}
+
 // The 6 × 16 tile loop over kg K groups: zeroes c00..c51 and accumulates into them. Needs
 // locals a0, a3, as, b (advanced), kg. Written out in assembly: GCC 12 spills accumulators
 // when this loop is written with intrinsics (all 16 ymm registers are in use).
@@ -486,7 +516,7 @@ const KernelSet* Avx2Kernels() {
       Isa::kAvx2, kMr, kNr, /*kgroup=*/2, /*a_bytes_per_k=*/2, /*a_offset=*/0, /*kc_max=*/1024, PackAAvx2,
       {KernelAvx2<1>, KernelAvx2<2>, KernelAvx2<3>, KernelAvx2<4>, KernelAvx2<5>, KernelAvx2<6>},
       {GemvAvx2<1>, GemvAvx2<2>, GemvAvx2<3>, GemvAvx2<4>},
-      EpilogueAvx2, PeakAvx2, {FusedRequantAvx2<true>, FusedRequantAvx2<false>}, FusedDequantAvx2};
+      EpilogueAvx2, PeakAvx2, {FusedRequantAvx2<true>, FusedRequantAvx2<false>}, FusedDequantAvx2, PackARowsAvx2};
   return &ks;
 }
 

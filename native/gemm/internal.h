@@ -66,6 +66,12 @@ using GemvFn = void (*)(int64_t kg, const uint8_t* a, const int8_t* b, int64_t p
 // It may write zeros up to 16 values past kc: the driver's row stride is kcpad values
 // rounded up to 64 bytes, which always covers that (docs/gemm.md).
 using PackAFn = void (*)(const uint8_t* src, int64_t kc, int64_t kcpad, uint8_t xor_mask, uint8_t* dst);
+// Optional: `rows` rows of A at stride lda, row i into dst + i·dst_stride, each exactly as
+// pack_a packs it. It may read (never use) bytes past a row's kc values as long as they lie
+// below src_end (the end of A's allocation): short rows (K = 16–32) then take one vector
+// load per 16 values instead of a call per row and a buffered tail.
+using PackARowsFn = void (*)(const uint8_t* src, int64_t lda, int64_t rows, int64_t kc, int64_t kcpad,
+                             uint8_t xor_mask, uint8_t* dst, int64_t dst_stride, const uint8_t* src_end);
 
 // kernel (K groups kg, A rows at stride a_stride) + requantize of the mr × nr tile of output
 // rows m0.., columns n0.. (written into ctx.c like the epilogue does).
@@ -98,6 +104,7 @@ struct KernelSet {
   // Optional: the same for the dequantize-to-float32 epilogue (dynamic quantization, float
   // outputs), for ctx.zb == nullptr. Must equal kernels[mr - 1] + `epilogue` bit for bit.
   FusedDequantFn fused_dequant = nullptr;
+  PackARowsFn pack_a_rows = nullptr;
 };
 
 // Scalar §7 epilogue over a tile (ref semantics, element by element): shared as the tail /
