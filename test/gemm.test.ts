@@ -242,11 +242,18 @@ describe('gemm: every kernel path equals the reference bit for bit', () => {
           for (const signed of [false, true]) {
             const c = randomCase(idx * 31 + (signed ? 1 : 0), m, k, n, { signed, layout: 'kn' });
             const pr = pack(c, 'ref'), pi = pack(c, isa);
+            const spread = Array.from({ length: n }, (_, j) => 0.5 * 2 ** (-j / 4));
             for (const threads of [1, 2]) {
               const base = { m, lda: c.lda, ...zaOpt(c), bias: c.bias, threads };
               for (const o of [
                 { ...base, output: 'int8' as const, multipliers: c.mult, outZeroPoint: -3 },
                 { ...base, output: 'uint8' as const, multiplier: c.mult[0]!, outZeroPoint: 128, clamp: [128, 255] as [number, number] },
+                // Large multipliers (≤ 0.5 takes the integer-clamp tiles, 0.75 the float-clamp
+                // ones): products far beyond int16, zero points that push sums past ±32767.
+                { ...base, output: 'int8' as const, multipliers: spread, outZeroPoint: 100 },
+                { ...base, output: 'int8' as const, multipliers: spread, outZeroPoint: -120, clamp: [-100, 90] as [number, number] },
+                { ...base, output: 'uint8' as const, multipliers: spread, outZeroPoint: 250 },
+                { ...base, output: 'int8' as const, multiplier: 0.75, outZeroPoint: 7 },
               ]) {
                 expectSame(gemm(c.a, pi, o), gemm(c.a, pr, o), `${isa} ${m}x${k}x${n} signed=${signed} ${o.output} threads=${threads}`);
               }

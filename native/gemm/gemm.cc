@@ -104,6 +104,9 @@ void Prepare(const GemmArgs& g, EpiCtx* ctx, std::vector<float>* mult_store, std
       ctx->zo = e.out_zero_point;
       ctx->qlo_f = static_cast<float>(e.qmin - e.out_zero_point);
       ctx->qhi_f = static_cast<float>(e.qmax - e.out_zero_point);
+      ctx->qmin = e.qmin;
+      ctx->qmax = e.qmax;
+      ctx->mult_small = std::all_of(mult_store->begin(), mult_store->end(), [](float v) { return v <= 0.5f; });
       break;
     }
     case OutputType::kFloat32: {

@@ -30,6 +30,11 @@ struct EpiCtx {
   const float* mult = nullptr;         // n entries (a per-tensor multiplier is expanded)
   int32_t zo = 0;
   float qlo_f = 0, qhi_f = 0;          // qmin − zo, qmax − zo
+  int32_t qmin = 0, qmax = 0;
+  // Every multiplier ≤ 0.5: |fl32(acc)·mult| ≤ 2^30, so the rounded product converts to int32
+  // without overflow and kernels may clamp after the conversion, in the integer domain
+  // (clamp and round-to-nearest commute for integer bounds).
+  bool mult_small = false;
   // dequantize
   const float* w_scales = nullptr;     // n entries (expanded)
   const float* bias_f32 = nullptr;     // n or nullptr
