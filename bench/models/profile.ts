@@ -1,7 +1,7 @@
 // Where the time of one model goes: per-step native time of an int8 (or dynamic / float)
-// session of the MobileNetV2-style 224 graph at batch 1, with each step's op, shapes and
+// session of the MobileNetV2-style 224 graph at batch 1 (--batch N: N), with each step's op, shapes and
 // GOPS, slowest first. A developer tool for kernel work (the issue-5 table is run.ts).
-//   Run: npx tsx bench/models/profile.ts [--mode int8|dynamic|float] [--threads N] [--runs N] [--model mobilenet|resnet]
+//   Run: npx tsx bench/models/profile.ts [--mode int8|dynamic|float] [--threads N] [--runs N] [--model mobilenet|resnet] [--batch N]
 import { initFloatBackend } from '../../src/backend/float.js';
 import { getIsa, setThreads } from '../../src/native/cpu.js';
 import { InferenceSession } from '../../src/runtime/index.js';
@@ -25,7 +25,7 @@ async function main(): Promise<void> {
   const calib = variedInput([8, ...shape], 3);
   const g = mode === 'float' ? await graphOf(model) : await quantized(await graphOf(model), calib, mode as 'int8' | 'dynamic');
   const session = await InferenceSession.create(g, { threads });
-  const x = variedInput([1, ...shape], 1);
+  const x = variedInput([Number(arg('batch', '1')), ...shape], 1);
   const feed = { [g.inputs[0]!.name]: { data: x.dataSync() as Float32Array, shape: x.shape } };
   for (let i = 0; i < 5; i++) await session.run(feed);
   session.profile(true);

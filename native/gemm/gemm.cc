@@ -321,6 +321,7 @@ void GemmPacked(const GemmArgs& g, const EpiCtx& ctx, const KernelSet& ks) {
         const int64_t n0 = p * nr;
         const int64_t cols = std::min<int64_t>(nr, n - n0);
         int32_t* accp = acc + (p - p0) * nr;
+        const internal::KernelFn* kern = cols <= nr / 2 && ks.half_kernels[0] != nullptr ? ks.half_kernels : ks.kernels;
         if ((fused != nullptr || fused_dq != nullptr) && cols == nr) {
           for (int64_t i0 = 0; i0 < mc; i0 += mr) {
             const int rows = static_cast<int>(std::min<int64_t>(mr, mc - i0));
@@ -337,7 +338,7 @@ void GemmPacked(const GemmArgs& g, const EpiCtx& ctx, const KernelSet& ks) {
         }
         for (int64_t i0 = 0; i0 < mc; i0 += mr) {
           const int rows = static_cast<int>(std::min<int64_t>(mr, mc - i0));
-          ks.kernels[rows - 1](gcount, ap + i0 * astride + a_off, astride, bp, accp + i0 * ldacc, ldacc, kb > 0);
+          kern[rows - 1](gcount, ap + i0 * astride + a_off, astride, bp, accp + i0 * ldacc, ldacc, kb > 0);
           if (last && !epi_per_panel) epilogue(c, accp + i0 * ldacc, ldacc, rows_info + i0, m0 + i0, rows, n0, cols);
         }
         if (last && epi_per_panel) epilogue(c, accp, ldacc, rows_info, m0, static_cast<int>(mc), n0, cols);

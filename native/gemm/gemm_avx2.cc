@@ -174,6 +174,33 @@ void KernelAvx2(int64_t kg, const uint8_t* a, int64_t as, const int8_t* b, int32
 #undef TFJQ_STORE
 }
 
+// R rows × the first 8 columns of a panel (the first 16 bytes of each 32-byte K group).
+template <int R>
+void KernelHalfAvx2(int64_t kg, const uint8_t* a, int64_t as, const int8_t* b, int32_t* c, int64_t ldc, bool accumulate) {
+  __m256i c0 = _mm256_setzero_si256(), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0;
+  const uint8_t* a0 = a;
+  const uint8_t* a1 = a + as;
+  const uint8_t* a2 = a + 2 * as;
+  const uint8_t* a3 = a + 3 * as;
+  const uint8_t* a4 = a + 4 * as;
+  const uint8_t* a5 = a + 5 * as;
+  for (int64_t g = 0; g < kg; g++, b += 32) {
+    const __m256i b0 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b)));
+    const int64_t off = g * 4;
+#define TFJQ_ROW(i) \
+  if constexpr (R > i) c##i = _mm256_add_epi32(c##i, _mm256_madd_epi16(_mm256_set1_epi32(LoadU32(a##i + off)), b0));
+    TFJQ_ROW(0) TFJQ_ROW(1) TFJQ_ROW(2) TFJQ_ROW(3) TFJQ_ROW(4) TFJQ_ROW(5)
+#undef TFJQ_ROW
+  }
+#define TFJQ_STORE(i)                                                                  \
+  if constexpr (R > i) {                                                               \
+    __m256i* p = reinterpret_cast<__m256i*>(c + i * ldc);                              \
+    _mm256_storeu_si256(p, accumulate ? _mm256_add_epi32(c##i, _mm256_loadu_si256(p)) : c##i); \
+  }
+  TFJQ_STORE(0) TFJQ_STORE(1) TFJQ_STORE(2) TFJQ_STORE(3) TFJQ_STORE(4) TFJQ_STORE(5)
+#undef TFJQ_STORE
+}
+
 template <int P>
 void GemvAvx2(int64_t kg, const uint8_t* a, const int8_t* b, int64_t ps, int32_t* c) {
   __m256i c0 = _mm256_setzero_si256(), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0;
@@ -545,7 +572,8 @@ const KernelSet* Avx2Kernels() {
       Isa::kAvx2, kMr, kNr, /*kgroup=*/2, /*a_bytes_per_k=*/2, /*a_offset=*/0, /*kc_max=*/1024, PackAAvx2,
       {KernelAvx2<1>, KernelAvx2<2>, KernelAvx2<3>, KernelAvx2<4>, KernelAvx2<5>, KernelAvx2<6>},
       {GemvAvx2<1>, GemvAvx2<2>, GemvAvx2<3>, GemvAvx2<4>},
-      EpilogueAvx2, PeakAvx2, {FusedRequantAvx2<true>, FusedRequantAvx2<false>}, FusedDequantAvx2, PackARowsAvx2};
+      EpilogueAvx2, PeakAvx2, {FusedRequantAvx2<true>, FusedRequantAvx2<false>}, FusedDequantAvx2, PackARowsAvx2,
+      {KernelHalfAvx2<1>, KernelHalfAvx2<2>, KernelHalfAvx2<3>, KernelHalfAvx2<4>, KernelHalfAvx2<5>, KernelHalfAvx2<6>}};
   return &ks;
 }
 

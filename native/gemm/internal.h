@@ -110,6 +110,9 @@ struct KernelSet {
   // outputs), for ctx.zb == nullptr. Must equal kernels[mr - 1] + `epilogue` bit for bit.
   FusedDequantFn fused_dequant = nullptr;
   PackARowsFn pack_a_rows = nullptr;
+  // Optional: like kernels[], for the first nr / 2 columns of a panel only (a last panel with
+  // at most nr / 2 real columns, e.g. N = 24 = 16 + 8: no multiply-adds on zero padding).
+  KernelFn half_kernels[16] = {};
 };
 
 // Scalar §7 epilogue over a tile (ref semantics, element by element): shared as the tail /
