@@ -11,6 +11,7 @@ const parts = [
   ['issue 2 — quantization kernels', 'bench/quant/RESULTS-quant.md'],
   ['issue 5 — operator kernels', 'bench/ops/RESULTS-ops.md'],
   ['issue 5 — whole models in the native runtime', 'bench/models/RESULTS-models.md'],
+  ['issue 5 — against ONNX Runtime on this machine', 'bench/models/RESULTS-peers.md'],
   ['issue 5 — session soak', 'bench/models/RESULTS-soak.md'],
   ['issue 4 — post-training quantization', 'bench/calib/RESULTS-calib.md'],
   ['issue 10 — 4-bit weights', 'bench/int4/RESULTS-int4.md'],
