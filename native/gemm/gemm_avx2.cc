@@ -123,6 +123,15 @@ void PackARowsAvx2(const uint8_t* src, int64_t lda, int64_t rows, int64_t kc, in
   do {} while (0)
 #endif
 
+// Applies f(lo, hi, row) to the 12 accumulators of the 6 × 16 tile, row by row.
+#define TFJQ_EACH_ROW_6x16(f) \
+  f(c00, c01, 0);             \
+  f(c10, c11, 1);             \
+  f(c20, c21, 2);             \
+  f(c30, c31, 3);             \
+  f(c40, c41, 4);             \
+  f(c50, c51, 5)
+
 // R rows × 16 columns; named accumulators (arrays of __m256i get spilled by GCC).
 template <int R>
 void KernelAvx2(int64_t kg, const uint8_t* a, int64_t as, const int8_t* b, int32_t* c, int64_t ldc, bool accumulate) {
@@ -132,12 +141,7 @@ void KernelAvx2(int64_t kg, const uint8_t* a, int64_t as, const int8_t* b, int32
   __m256i c30 = _mm256_setzero_si256(), c31 = _mm256_setzero_si256();
   __m256i c40 = _mm256_setzero_si256(), c41 = _mm256_setzero_si256();
   __m256i c50 = _mm256_setzero_si256(), c51 = _mm256_setzero_si256();
-  const uint8_t* a0 = a;
-  const uint8_t* a1 = a + as;
-  const uint8_t* a2 = a + 2 * as;
-  const uint8_t* a3 = a + 3 * as;
-  const uint8_t* a4 = a + 4 * as;
-  const uint8_t* a5 = a + 5 * as;
+  TFJQ_A_ROWS_6(a, as);
 #if !TFJQ_SIMD_EMULATED
   if constexpr (R == 6) {
     // The full tile needs all 16 ymm registers (12 accumulators, 2 B, 1 A, 1 product);
@@ -178,12 +182,7 @@ void KernelAvx2(int64_t kg, const uint8_t* a, int64_t as, const int8_t* b, int32
 template <int R>
 void KernelHalfAvx2(int64_t kg, const uint8_t* a, int64_t as, const int8_t* b, int32_t* c, int64_t ldc, bool accumulate) {
   __m256i c0 = _mm256_setzero_si256(), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0;
-  const uint8_t* a0 = a;
-  const uint8_t* a1 = a + as;
-  const uint8_t* a2 = a + 2 * as;
-  const uint8_t* a3 = a + 3 * as;
-  const uint8_t* a4 = a + 4 * as;
-  const uint8_t* a5 = a + 5 * as;
+  TFJQ_A_ROWS_6(a, as);
   for (int64_t g = 0; g < kg; g++, b += 32) {
     const __m256i b0 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b)));
     const int64_t off = g * 4;
@@ -386,12 +385,7 @@ void FusedRequantAvx2(int64_t kg, const uint8_t* a, int64_t as, const int8_t* b,
     const __m128i w0 = requant(x0, ct0, mu0), w1 = requant(x1, ct1, mu1);
     _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i * ldc), kSigned ? _mm_packs_epi16(w0, w1) : _mm_packus_epi16(w0, w1));
   };
-  row(c00, c01, 0);
-  row(c10, c11, 1);
-  row(c20, c21, 2);
-  row(c30, c31, 3);
-  row(c40, c41, 4);
-  row(c50, c51, 5);
+  TFJQ_EACH_ROW_6x16(row);
 #endif
 }
 
@@ -447,12 +441,7 @@ void FusedDequantAvx2(int64_t kg, const uint8_t* a, int64_t as, const int8_t* b,
     one(x0, ct0, bi0, ws0, bf0, rows_info[i], out + i * ldc);
     one(x1, ct1, bi1, ws1, bf1, rows_info[i], out + i * ldc + 8);
   };
-  row(c00, c01, 0);
-  row(c10, c11, 1);
-  row(c20, c21, 2);
-  row(c30, c31, 3);
-  row(c40, c41, 4);
-  row(c50, c51, 5);
+  TFJQ_EACH_ROW_6x16(row);
 #endif
 }
 

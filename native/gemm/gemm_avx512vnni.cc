@@ -27,12 +27,7 @@ void KernelAvx512Vnni(int64_t kg, const uint8_t* a, int64_t as, const int8_t* b,
   __m512i c3_0 = c0_0, c3_1 = c0_0, c3_2 = c0_0, c3_3 = c0_0;
   __m512i c4_0 = c0_0, c4_1 = c0_0, c4_2 = c0_0, c4_3 = c0_0;
   __m512i c5_0 = c0_0, c5_1 = c0_0, c5_2 = c0_0, c5_3 = c0_0;
-  const uint8_t* a0 = a;
-  const uint8_t* a1 = a + as;
-  const uint8_t* a2 = a + 2 * as;
-  const uint8_t* a3 = a + 3 * as;
-  const uint8_t* a4 = a + 4 * as;
-  const uint8_t* a5 = a + 5 * as;
+  TFJQ_A_ROWS_6(a, as);
   for (int64_t g = 0; g < kg; g++) {
     const __m512i b0 = _mm512_loadu_si512(b);
     const __m512i b1 = _mm512_loadu_si512(b + 64);

@@ -27,12 +27,7 @@ void KernelAvxVnni(int64_t kg, const uint8_t* a, int64_t as, const int8_t* b, in
   __m256i c3_0 = _mm256_setzero_si256(), c3_1 = _mm256_setzero_si256();
   __m256i c4_0 = _mm256_setzero_si256(), c4_1 = _mm256_setzero_si256();
   __m256i c5_0 = _mm256_setzero_si256(), c5_1 = _mm256_setzero_si256();
-  const uint8_t* a0 = a;
-  const uint8_t* a1 = a + as;
-  const uint8_t* a2 = a + 2 * as;
-  const uint8_t* a3 = a + 3 * as;
-  const uint8_t* a4 = a + 4 * as;
-  const uint8_t* a5 = a + 5 * as;
+  TFJQ_A_ROWS_6(a, as);
   for (int64_t g = 0; g < kg; g++) {
     const __m256i b0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b));
     const __m256i b1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + 32));

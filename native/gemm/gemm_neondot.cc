@@ -39,12 +39,7 @@ void KernelNeonDot(int64_t kg, const uint8_t* a, int64_t as, const int8_t* b, in
   int32x4_t c0_0 = z, c0_1 = z, c0_2 = z, c0_3 = z, c1_0 = z, c1_1 = z, c1_2 = z, c1_3 = z;
   int32x4_t c2_0 = z, c2_1 = z, c2_2 = z, c2_3 = z, c3_0 = z, c3_1 = z, c3_2 = z, c3_3 = z;
   int32x4_t c4_0 = z, c4_1 = z, c4_2 = z, c4_3 = z, c5_0 = z, c5_1 = z, c5_2 = z, c5_3 = z;
-  const uint8_t* a0 = a;
-  const uint8_t* a1 = a + as;
-  const uint8_t* a2 = a + 2 * as;
-  const uint8_t* a3 = a + 3 * as;
-  const uint8_t* a4 = a + 4 * as;
-  const uint8_t* a5 = a + 5 * as;
+  TFJQ_A_ROWS_6(a, as);
   for (int64_t g = 0; g < kg; g++) {
     const int8x16_t b0 = vld1q_s8(b), b1 = vld1q_s8(b + 16), b2 = vld1q_s8(b + 32), b3 = vld1q_s8(b + 48);
     b += 64;

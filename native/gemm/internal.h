@@ -61,6 +61,12 @@ using EpilogueFn = void (*)(const EpiCtx& ctx, const int32_t* acc, int64_t ldacc
 using KernelFn = void (*)(int64_t kg, const uint8_t* a, int64_t a_stride, const int8_t* b, int32_t* c, int64_t ldc,
                           bool accumulate);
 
+// The row pointers a0..a5 of a 6-row microkernel over packed A rows `as` bytes apart (named
+// variables: the kernels' per-row macros paste the row number onto them).
+#define TFJQ_A_ROWS_6(a, as)                                                                       \
+  const uint8_t *a0 = (a), *a1 = (a) + (as), *a2 = (a) + 2 * (as), *a3 = (a) + 3 * (as), *a4 = (a) + 4 * (as), \
+                *a5 = (a) + 5 * (as)
+
 // GEMV (one row of A): c[p*nr + j] = Σ_g Σ_t a[g*kgroup + t]·b_p[(g*nr + j)*kgroup + t] for
 // P panels p < P (the template's count, 1..4), b_p = b + p*panel_stride. Several panels per
 // call give the core independent work per broadcast of A (memory-bound, not latency-bound).
