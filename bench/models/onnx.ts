@@ -66,13 +66,13 @@ function attribute(name: string, v: Attr): Pb {
   return a.int(3, v).int(20, 2);
 }
 
-function valueInfo(name: string, dtype: DType, dims: (number | string)[]): Pb {
+export function valueInfo(name: string, dtype: DType, dims: (number | string)[]): Pb {
   const shape = new Pb();
   for (const d of dims) shape.bytes(1, typeof d === 'string' ? new Pb().bytes(2, d) : new Pb().int(1, d));
   return new Pb().bytes(1, name).bytes(2, new Pb().bytes(1, new Pb().int(1, DT[dtype]).bytes(2, shape)));
 }
 
-class GraphWriter {
+export class GraphWriter {
   private nodes: Pb[] = [];
   private inits: Pb[] = [];
   private n = 0;

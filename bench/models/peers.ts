@@ -20,7 +20,8 @@ import { median, toMarkdown, toText, type Table } from '../../src/report/table.j
 import { InferenceSession } from '../../src/runtime/index.js';
 import { graphOf, quantized, variedInput } from '../../test/runtime/helpers.js';
 import { mobileNetV2 } from './models.js';
-import { onnxMobileNetV2Float, onnxMobileNetV2Int8, onnxMobileNetV2Macs } from './onnx.js';
+import { GraphWriter, onnxMobileNetV2Float, onnxMobileNetV2Int8, onnxMobileNetV2Macs, valueInfo } from './onnx.js';
+import { gemm, packWeights } from '../../src/kernels/gemm.js';
 
 const quick = process.argv.includes('--quick');
 const ROUNDS = quick ? 5 : 25;
@@ -30,7 +31,7 @@ interface OrtSession { run(feeds: Record<string, unknown>): Promise<Record<strin
 interface Ort {
   env: { versions: Record<string, string> };
   InferenceSession: { create(model: Uint8Array, opts: Record<string, unknown>): Promise<OrtSession> };
-  Tensor: new (type: string, data: Float32Array, dims: number[]) => unknown;
+  Tensor: new (type: string, data: Float32Array | Uint8Array, dims: number[]) => unknown;
 }
 
 function loadOrt(): Ort | undefined {
@@ -43,6 +44,31 @@ function loadOrt(): Ort | undefined {
     }
   }
   return undefined;
+}
+
+/**
+ * The same 1×1 QLinearConv on inputs that make 16-bit pair sums overflow (x = 255, w = 127,
+ * K = 64: 255·127·2 > 32767): the exact output next to ONNX Runtime's and ours (our GEMM on the
+ * same integers, requantized the same way). ORT's x86 U8S8 kernels multiply with VPMADDUBSW,
+ * which saturates such pairs; ours widen to 16 bits first (docs/gemm.md).
+ */
+async function saturationProbe(ort: Ort): Promise<string> {
+  const K = 64, N = 16, sy = 20000;
+  const w = new GraphWriter(1);
+  const wt = w.init('w', 'int8', [N, K, 1, 1], new Int8Array(K * N).fill(127));
+  const y = w.node('QLinearConv', ['x', w.scalarF(1), w.scalarU8(0), wt, w.init('ws', 'float', [N], new Float32Array(N).fill(1)),
+    w.init('wz', 'int8', [N], new Int8Array(N)), w.scalarF(sy), w.scalarU8(0)], { kernel_shape: [1, 1] });
+  const s = await ort.InferenceSession.create(w.model(valueInfo('x', 'uint8', [1, K, 4, 4]), valueInfo(y, 'uint8', [1, N, 4, 4]), y), { graphOptimizationLevel: 'all' });
+  const x = new Uint8Array(K * 16).fill(255);
+  const r = await s.run({ x: new ort.Tensor('uint8', x, [1, K, 4, 4]) });
+  const ortY = (Object.values(r)[0] as unknown as { data: Uint8Array }).data[0];
+  await s.release();
+  const p = packWeights(new Int8Array(K * N).fill(127), { k: K, n: N });
+  const ours = gemm(x.subarray(0, K), p, { m: 1, aZeroPoint: 0, output: 'uint8', multiplier: 1 / sy, outZeroPoint: 0 })[0];
+  p.dispose();
+  const exact = Math.min(255, Math.round((K * 255 * 127) / sy));
+  return `Exactness probe (1×1 QLinearConv, x = 255, w = 127, K = 64, output scale ${sy}): exact ${exact}, ONNX Runtime ${ortY}, ours ${ours}. ` +
+    'ONNX Runtime\'s U8S8 kernels on AVX2 multiply with VPMADDUBSW, whose 16-bit pair sums saturate (255·127·2 > 32767); ours widen both operands to 16 bits first, so every input gives the exact result (docs/gemm.md).';
 }
 
 interface Engine { engine: string; threads: number; run: (b: 1 | 8) => Promise<unknown>; t1: number[]; t8: number[]; dispose?: () => unknown }
@@ -72,7 +98,10 @@ async function main(): Promise<void> {
     }
   }
   let ortVersion = '';
+  let probe = '';
   if (ort) {
+    probe = await saturationProbe(ort);
+    process.stdout.write(probe + '\n');
     ortVersion = ort.env.versions.node ?? ort.env.versions.common ?? '';
     // NCHW inputs of the same images.
     const nchw = (x: tf.Tensor) => tf.tidy(() => x.transpose([0, 3, 1, 2]).dataSync() as Float32Array);
@@ -142,6 +171,7 @@ async function main(): Promise<void> {
     `Median of ${ROUNDS} interleaved rounds (each engine: one batch-1 and one batch-8 call per round; a 2-thread row follows an untimed call).`,
     '',
     toMarkdown(table),
+    ...(probe ? [probe, ''] : []),
   ].join('\n');
   writeFileSync(join(dirname(fileURLToPath(import.meta.url)), 'RESULTS-peers.md'), md);
 }
