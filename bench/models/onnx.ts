@@ -159,8 +159,13 @@ export function onnxMobileNetV2Macs(): number {
 
 const pads = (k: number) => [k >> 1, k >> 1, k >> 1, k >> 1];
 
-/** int8 QLinear model: input float32 [N, 3, 224, 224] (NCHW), output float32 [N, 1000]. */
-export function onnxMobileNetV2Int8(seed = 21): Uint8Array {
+/**
+ * int8 QLinear model: input float32 [N, 3, 224, 224] (NCHW), output float32 [N, 1000].
+ * weights 'int8': symmetric int8 weights (ORT's U8S8 kernels); 'uint8': the same values + 128
+ * as uint8 with zero point 128 (ORT's U8U8 kernels, which widen to 16 bits on AVX2 and are
+ * exact, like ours).
+ */
+export function onnxMobileNetV2Int8(seed = 21, weights: 'int8' | 'uint8' = 'int8'): Uint8Array {
   const w = new GraphWriter(seed);
   const { list, head, classes } = layers();
   const relu = { s: w.scalarF(6 / 255), z: w.scalarU8(0) };   // ReLU6 outputs: [0, 6]
@@ -171,9 +176,10 @@ export function onnxMobileNetV2Int8(seed = 21): Uint8Array {
   const outs: { t: string; q: typeof q }[] = [];
   for (const l of list) {
     const kk = l.kind === 'dw' ? l.k * l.k : l.k * l.k * l.cin;
-    const wt = w.init('w', 'int8', [l.cout, l.kind === 'dw' ? 1 : l.cin, l.k, l.k], w.randI8(l.cout * kk));
+    const wdims = [l.cout, l.kind === 'dw' ? 1 : l.cin, l.k, l.k];
+    const wt = weights === 'int8' ? w.init('w', 'int8', wdims, w.randI8(l.cout * kk)) : w.init('w', 'uint8', wdims, Uint8Array.from(w.randI8(l.cout * kk), (v) => v + 128));
     const ws = w.init('ws', 'float', [l.cout], Float32Array.from({ length: l.cout }, () => 0.02 / Math.sqrt(kk)));
-    const wz = w.init('wz', 'int8', [l.cout], new Int8Array(l.cout));
+    const wz = weights === 'int8' ? w.init('wz', 'int8', [l.cout], new Int8Array(l.cout)) : w.init('wz', 'uint8', [l.cout], new Uint8Array(l.cout).fill(128));
     const bias = w.init('b', 'int32', [l.cout], Int32Array.from({ length: l.cout }, (_, i) => (i % 7) * 100 - 300));
     const oq = l.relu6 ? relu : lin;
     let y = w.node('QLinearConv', [x, q.s, q.z, wt, ws, wz, oq.s, oq.z, bias],
@@ -188,9 +194,9 @@ export function onnxMobileNetV2Int8(seed = 21): Uint8Array {
   }
   const gap = w.node('QLinearGlobalAveragePool', [x, q.s, q.z, relu.s, relu.z], { channels_last: 0 }, 'com.microsoft');
   const flat = w.node('Flatten', [gap], { axis: 1 });
-  const fcw = w.init('fcw', 'int8', [head, classes], w.randI8(head * classes));
+  const fcw = weights === 'int8' ? w.init('fcw', 'int8', [head, classes], w.randI8(head * classes)) : w.init('fcw', 'uint8', [head, classes], Uint8Array.from(w.randI8(head * classes), (v) => v + 128));
   const logitQ = { s: w.scalarF(0.1), z: w.scalarU8(128) };
-  const fc = w.node('QLinearMatMul', [flat, relu.s, relu.z, fcw, w.scalarF(0.002), w.init('fcz', 'int8', [], Int8Array.of(0)), logitQ.s, logitQ.z]);
+  const fc = w.node('QLinearMatMul', [flat, relu.s, relu.z, fcw, w.scalarF(0.002), weights === 'int8' ? w.init('fcz', 'int8', [], Int8Array.of(0)) : w.scalarU8(128), logitQ.s, logitQ.z]);
   const logits = w.node('DequantizeLinear', [fc, logitQ.s, logitQ.z]);
   const out = w.node('Softmax', [logits], { axis: 1 });
   return w.model(valueInfo('input', 'float', ['N', 3, 224, 224]), valueInfo(out, 'float', ['N', classes]), out);

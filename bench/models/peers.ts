@@ -72,7 +72,7 @@ async function saturationProbe(ort: Ort): Promise<string> {
 }
 
 interface Engine { engine: string; threads: number; run: (b: 1 | 8) => Promise<unknown>; t1: number[]; t8: number[]; dispose?: () => unknown }
-interface Row { engine: string; threads: number; b1: number; b8: number; vsWasm1: number; vsWasm8: number; vsOrt1?: number }
+interface Row { engine: string; threads: number; b1: number; b8: number; vsWasm1: number; vsWasm8: number; vsOrt1?: number; vsOrt8?: number; vsExact1?: number }
 
 async function main(): Promise<void> {
   const backend = await initFloatBackend('wasm');
@@ -106,7 +106,12 @@ async function main(): Promise<void> {
     // NCHW inputs of the same images.
     const nchw = (x: tf.Tensor) => tf.tidy(() => x.transpose([0, 3, 1, 2]).dataSync() as Float32Array);
     const o1 = new ort.Tensor('float32', nchw(x1), [1, 3, 224, 224]), o8 = new ort.Tensor('float32', nchw(x8), [8, 3, 224, 224]);
-    for (const [engine, bytes] of [['onnxruntime int8 (QLinearConv)', onnxMobileNetV2Int8()], ['onnxruntime float32', onnxMobileNetV2Float()]] as const) {
+    const models = [
+      ['onnxruntime int8 (QLinearConv)', onnxMobileNetV2Int8()],
+      ['onnxruntime int8, uint8 weights (exact)', onnxMobileNetV2Int8(21, 'uint8')],
+      ['onnxruntime float32', onnxMobileNetV2Float()],
+    ] as const;
+    for (const [engine, bytes] of models) {
       for (const threads of [1, 2]) {
         const s = await ort.InferenceSession.create(bytes, { intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' });
         engines.push({ engine, threads, t1: [], t8: [], run: (b) => s.run({ input: b === 1 ? o1 : o8 }), dispose: () => s.release() });
@@ -134,10 +139,15 @@ async function main(): Promise<void> {
   }
   const wasm = engines[0]!;
   const w1 = median(wasm.t1), w8 = median(wasm.t8);
-  const ortInt8 = (threads: number) => engines.find((e) => e.engine.startsWith('onnxruntime int8') && e.threads === threads);
+  const ortRow = (name: string, threads: number) => engines.find((e) => e.engine === name && e.threads === threads);
   const rows: Row[] = engines.map((e) => {
-    const b1 = median(e.t1), b8 = median(e.t8), peer = ortInt8(e.threads);
-    return { engine: e.engine, threads: e.threads, b1, b8, vsWasm1: w1 / b1, vsWasm8: w8 / b8, ...(peer ? { vsOrt1: median(peer.t1) / b1 } : {}) };
+    const b1 = median(e.t1), b8 = median(e.t8);
+    const peer = ortRow('onnxruntime int8 (QLinearConv)', e.threads), exact = ortRow('onnxruntime int8, uint8 weights (exact)', e.threads);
+    return {
+      engine: e.engine, threads: e.threads, b1, b8, vsWasm1: w1 / b1, vsWasm8: w8 / b8,
+      ...(peer ? { vsOrt1: median(peer.t1) / b1, vsOrt8: median(peer.t8) / b8 } : {}),
+      ...(exact ? { vsExact1: median(exact.t1) / b1 } : {}),
+    };
   });
   for (const e of engines) await e.dispose?.();
   tf.dispose([x1, x8]);
@@ -151,6 +161,8 @@ async function main(): Promise<void> {
       { header: '× tfjs-wasm b1', value: (r) => r.vsWasm1, digits: 1 },
       { header: '× tfjs-wasm b8', value: (r) => r.vsWasm8, digits: 1 },
       { header: '× ORT int8 b1 (same threads)', value: (r) => r.vsOrt1, digits: 2 },
+      { header: '× ORT int8 b8', value: (r) => r.vsOrt8, digits: 2 },
+      { header: '× ORT exact int8 b1', value: (r) => r.vsExact1, digits: 2 },
       { header: 'GOPS b1', value: (r) => (2 * gmac) / (r.b1 / 1000), digits: 1 },
     ],
     rows,
@@ -165,7 +177,7 @@ async function main(): Promise<void> {
       (ort ? `ONNX Runtime: onnxruntime-node ${ortVersion} (CPU execution provider, MLAS; graph optimization "all", sequential, intra-op threads = the row's threads).` : 'ONNX Runtime: not installed for this run.'),
     '',
     `Models: ours = bench/models/models.ts mobileNetV2(224) quantized by PTQ (int8: per-channel weights, calibrated on 8 inputs; dynamic: §12.4); ` +
-      `ORT = the same layer list written as ONNX by bench/models/onnx.ts (${(gmac * 1000).toFixed(0)} MMAC per image): int8 as QuantizeLinear → QLinearConv (uint8 activations, per-channel int8 weights, ReLU6 folded into the output range) → QLinearAdd → QLinearGlobalAveragePool → QLinearMatMul, the "QLinearConv, per-channel weights" model of the issue; float32 as Conv + Clip + Add. ` +
+      `ORT = the same layer list written as ONNX by bench/models/onnx.ts (${(gmac * 1000).toFixed(0)} MMAC per image): int8 as QuantizeLinear → QLinearConv (uint8 activations, per-channel int8 weights, ReLU6 folded into the output range) → QLinearAdd → QLinearGlobalAveragePool → QLinearMatMul, the "QLinearConv, per-channel weights" model of the issue (int8 weights: ORT's U8S8 kernels, which saturate on AVX2 — see the probe below); "uint8 weights (exact)" = the same values + 128 as uint8 with zero point 128 (ORT's U8U8 kernels, exact like ours); float32 as Conv + Clip + Add. ` +
       'ORT reads NCHW input (the same images, transposed once outside the timing). Weights are random: timing does not depend on them.',
     '',
     `Median of ${ROUNDS} interleaved rounds (each engine: one batch-1 and one batch-8 call per round; a 2-thread row follows an untimed call).`,
