@@ -158,6 +158,31 @@ describe('DepthwiseConv2D int8', () => {
     });
   });
 
+  it('large multipliers (≤ 0.5: the integer-clamp finish; above: the float one) and zero points at the ends: bit for bit', () => {
+    const r = rng(9);
+    for (const cs of [cases[cases.length - 3]!, cases[0]!]) {
+      for (const type of ['int8', 'uint8'] as const) {
+        for (const [wsv, zo] of [[0.5, type === 'int8' ? 120 : 250], [0.37, type === 'int8' ? -120 : 3], [0.9, type === 'int8' ? 100 : 200]] as const) {
+          const C = cs.xs[3], OC = C * cs.m, ks = [cs.k[0], cs.k[1], C, cs.m];
+          const x = randQ(r, type, cs.xs.reduce((a, b) => a * b));
+          const w = randW(r, ks.reduce((a, b) => a * b));
+          const bias = Int32Array.from({ length: OC }, () => randInt(r, -30000, 30000));
+          const xp = { scale: 1, zeroPoint: type === 'int8' ? 0 : 128 };
+          const yp = { scale: 1, zeroPoint: zo };
+          const ws = Float32Array.from({ length: OC }, (_, i) => (i % 2 ? wsv : wsv / 3));
+          const [lo, hi] = activationBounds(type, yp.zeroPoint, 1, 'none');
+          const mult = ws.map((s) => requantizeMultiplier(xp.scale, s, yp.scale));
+          const want = depthwiseRef(x, cs.xs, xp.zeroPoint, w, ks, bias, mult, yp.zeroPoint, lo, hi, cs.s, cs.d, cs.pad);
+          forEachIsa((isa) => {
+            const { y } = depthwiseConv2dInt8({ x, xShape: cs.xs, xParams: xp, filter: w, filterShape: ks, filterScales: ws, bias, yParams: yp },
+              { strides: cs.s, dilations: cs.d, padding: cs.pad });
+            expectEqualArrays(y, want, `${cs.xs} ${type} ws ${wsv} zo ${zo} ${isa}`);
+          });
+        }
+      }
+    }
+  });
+
   it('is a depthwise convolution: dequantized result is within a step of tfjs on the dequantized inputs', () => {
     const r = rng(5);
     for (const cs of cases) {
