@@ -156,6 +156,11 @@ export interface CodecBinding {
 
 // ---- train (native/binding/train_binding.cc) — BEGIN train section
 /** NHWC convolution / pooling geometry (tfjs computeConv2DInfo, padding resolved). */
+/** Float weights packed once for floatMatMul (the runtime's float steps hold theirs this way). */
+export interface NativeFloatPackedWeights {
+  dispose(): void;
+}
+
 export interface TrainConvGeom {
   batch: number; inHeight: number; inWidth: number; inChannels: number;
   /** depthwise: inChannels * channelMultiplier; pooling: inChannels */
@@ -179,7 +184,9 @@ export interface TrainBinding {
   trainBatchMatMul(batchA: number, batchB: number, m: number, n: number, k: number, transposeA: boolean,
     transposeB: boolean, a: Float32Array, b: Float32Array, c: Float32Array): void;
   /** The runtime's float MatMul (matmul_f32): c [m, n] = a [m, k] × b [k, n]; threads 0 = the pool. */
-  floatMatMul(m: number, n: number, k: number, a: Float32Array, b: Float32Array, c: Float32Array, threads: number): void;
+  /** The runtime's float MatMul; b: weights [k, n], or packed once by FloatPackedWeights. */
+  floatMatMul(m: number, n: number, k: number, a: Float32Array, b: Float32Array | NativeFloatPackedWeights, c: Float32Array, threads: number): void;
+  FloatPackedWeights: new (b: Float32Array, k: number, n: number) => NativeFloatPackedWeights;
   /** In place: y = act(y + bias[c]) over y viewed as [-1, channels]; bias null, 1 or channels long. */
   trainBiasActivation(y: Float32Array, channels: number, bias: Float32Array | null,
     activation: 'linear' | 'relu' | 'relu6' | 'leakyrelu', alpha: number): void;

@@ -113,6 +113,8 @@ function benchKernels(): KRow[] {
         return { p, w: packSparse(w, { k, n }) };
       });
       const dense: NativePackedWeights | undefined = dtype === 'int8' ? packWeights(wi, { k, n }).handle : undefined;
+      // float32 dense: the weights packed once, as the runtime's matmul_f32 / conv_f32 steps hold them.
+      const denseF = dtype === 'float32' ? new nat.FloatPackedWeights(wf, k, n) : undefined;
       const bias = Int32Array.from({ length: n }, () => Math.floor(r() * 2000) - 1000);
       const mult = Float32Array.from({ length: n }, () => 0.001 + r() * 0.002);
       for (const m of sh.ms) {
@@ -124,7 +126,7 @@ function benchKernels(): KRow[] {
         const za = Int32Array.of(5);
         const ip = Int32Array.of(5, -3, -128, 127, 1);
         const denseFn = dtype === 'float32'
-          ? () => nat.floatMatMul(m, n, k, xf, wf, of, 1)
+          ? () => nat.floatMatMul(m, n, k, xf, denseF!, of, 1)
           : () => nat.gemm(xi, dense!, oi, gp, za, bias, mult, null, null, null);
         const fns = [denseFn, ...sparse.map(({ w }) => {
           const h: NativeSparsePackedWeights = w.handle;
@@ -141,6 +143,7 @@ function benchKernels(): KRow[] {
         process.stdout.write(`  ${dtype} ${sh.name} M=${m}: dense ${(t[0]! * 1e6).toFixed(1)} µs, best ×${Math.max(...Object.values(row.speedup)).toFixed(2)}\n`);
       }
       sparse.forEach(({ w }) => w.dispose());
+      denseF?.dispose();
     }
   }
   return rows;

@@ -1,6 +1,7 @@
 // Float training kernels for tfjs (native/train/conv_train.h): synchronous entry points
 // (tfjs kernels are synchronous). Outputs are caller-provided Float32Arrays so the wasm
 // backend's heap can be written in place.
+#include <memory>
 #include <stdexcept>
 #include <string>
 
@@ -189,7 +190,39 @@ Napi::Value BatchMatMulJs(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// floatMatMul(m, n, k, a, b, c, threads): the runtime's float MatMul kernel choice (train::MatMul).
+const napi_type_tag kFloatPackedTag = {0x7f3a1c2e5b4d6a81ULL, 0x93c2d1e0f4a5b6c7ULL};
+
+// new FloatPackedWeights(b, k, n): B [k, n] packed once as the runtime's float steps hold it.
+class FloatPackedWrap : public PackedWrap<FloatPackedWrap, train::PackedB> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "FloatPackedWeights", {InstanceMethod("dispose", &FloatPackedWrap::Dispose)});
+  }
+  explicit FloatPackedWrap(const Napi::CallbackInfo& info) : PackedWrap(info) {
+    Napi::Env env = info.Env();
+    if (!info.IsConstructCall()) ThrowTypeError(env, "FloatPackedWeights must be called with new");
+    if (info.Length() != 3) ThrowTypeError(env, "FloatPackedWeights expects 3 arguments (b, k, n)");
+    const int64_t k = GetInt(env, info[1], "k", 0, kMaxDim), n = GetInt(env, info[2], "n", 0, kMaxDim);
+    if (static_cast<double>(k) * n > 9.0e15) ThrowRangeError(env, "matmul sizes are too large");
+    auto b = GetArrayOfLength<float>(env, info[0], "b", static_cast<size_t>(k * n));
+    std::shared_ptr<train::PackedB> packed;
+    try {
+      packed = std::make_shared<train::PackedB>(b.data, k, n);
+    } catch (const std::invalid_argument& e) {
+      ThrowRangeError(env, e.what());
+    } catch (const std::bad_alloc&) {
+      throw Napi::Error::New(env, "out of memory packing float weights");
+    }
+    Adopt(info, std::move(packed), &kFloatPackedTag);
+  }
+  static std::shared_ptr<const train::PackedB> From(Napi::Env env, const Napi::Value& v) {
+    return Get(env, v, &kFloatPackedTag, "b must be a Float32Array or a FloatPackedWeights object", "b has been disposed");
+  }
+};
+
+// floatMatMul(m, n, k, a, b, c, threads): the runtime's float MatMul — train::MatMul on weights
+// packed into train::PackedB. b: a FloatPackedWeights (packed once, as the runtime's steps
+// hold them) or a Float32Array [k, n] (packed for this call).
 Napi::Value FloatMatMulJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() != 7) ThrowTypeError(env, "expected 7 arguments (m, n, k, a, b, c, threads)");
@@ -200,12 +233,22 @@ Napi::Value FloatMatMulJs(const Napi::CallbackInfo& info) {
     ThrowRangeError(env, "matmul sizes are too large");
   }
   auto a = GetArrayOfLength<float>(env, info[3], "a", static_cast<size_t>(m * k));
-  auto b = GetArrayOfLength<float>(env, info[4], "b", static_cast<size_t>(k * n));
   auto c = GetArrayOfLength<float>(env, info[5], "c", static_cast<size_t>(m * n));
   CheckNoAlias(env, c, "c", a, "a");
-  CheckNoAlias(env, c, "c", b, "b");
+  std::shared_ptr<const train::PackedB> packed;
+  if (info[4].IsTypedArray()) {
+    auto b = GetArrayOfLength<float>(env, info[4], "b", static_cast<size_t>(k * n));
+    CheckNoAlias(env, c, "c", b, "b");
+    packed = std::make_shared<const train::PackedB>(b.data, k, n);
+  } else {
+    packed = FloatPackedWrap::From(env, info[4]);
+    if (packed->k() != k || packed->n() != n) {
+      ThrowRangeError(env, "b was packed for k × n = " + std::to_string(packed->k()) + " × " + std::to_string(packed->n()) +
+                               ", not " + std::to_string(k) + " × " + std::to_string(n));
+    }
+  }
   try {
-    train::MatMul(m, n, k, a.data, b.data, c.data, threads);
+    train::MatMul(m, a.data, *packed, c.data, threads);
   } catch (const std::invalid_argument& e) {
     ThrowRangeError(env, e.what());
   }
@@ -216,6 +259,7 @@ Napi::Value FloatMatMulJs(const Napi::CallbackInfo& info) {
 
 void InitTrain(Napi::Env env, Napi::Object exports) {
   exports.Set("floatMatMul", Napi::Function::New(env, FloatMatMulJs, "floatMatMul"));
+  exports.Set("FloatPackedWeights", FloatPackedWrap::Define(env));
   exports.Set("trainConv2D", Napi::Function::New(env, Conv2DJs, "trainConv2D"));
   exports.Set("trainConv2DBackpropInput", Napi::Function::New(env, Conv2DBackpropInputJs, "trainConv2DBackpropInput"));
   exports.Set("trainConv2DBackpropFilter",

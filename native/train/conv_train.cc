@@ -129,6 +129,72 @@ void Gemm(const Kernels& kern, int64_t M, int64_t N, int64_t K, Mat A, Mat B, fl
   }
 }
 
+// C = A × B over K for the columns of `npanels` prepacked B panels (panel p at
+// b + p * panel_stride, element (k, j) at k * kNR + j), single-threaded. The same K blocks,
+// packing of A and tile kernel as Gemm, so the same sums in the same order.
+// bias (already offset to this block's first column) and act of FusedBiasAct, applied to one
+// stored row segment in BiasActivation's order: v += bias[c], then the activation.
+inline void BiasActRow(float* v, int64_t n, const float* bias, int act, float alpha) {
+  if (bias) for (int64_t c = 0; c < n; c++) v[c] += bias[c];
+  switch (static_cast<Activation>(act)) {
+    case Activation::kLinear: break;
+    case Activation::kRelu:
+      for (int64_t c = 0; c < n; c++) v[c] = v[c] < 0.f ? 0.f : v[c];
+      break;
+    case Activation::kRelu6:
+      for (int64_t c = 0; c < n; c++) v[c] = v[c] < 0.f ? 0.f : (v[c] > 6.f ? 6.f : v[c]);
+      break;
+    case Activation::kLeakyRelu:
+      for (int64_t c = 0; c < n; c++) v[c] = v[c] < 0.f ? alpha * v[c] : v[c];
+      break;
+  }
+}
+
+void GemmPackedB(const Kernels& kern, int64_t M, int64_t N, int64_t K, Mat A, const float* b, int64_t panel_stride,
+                 float* C, int64_t rsc, const float* bias, int act, float alpha) {
+  if (M <= 0 || N <= 0) return;
+  const bool epi = bias != nullptr || act != 0;
+  if (K <= 0) {
+    for (int64_t i = 0; i < M; i++) {
+      std::fill(C + i * rsc, C + i * rsc + N, 0.f);
+      if (epi) BiasActRow(C + i * rsc, N, bias, act, alpha);
+    }
+    return;
+  }
+  float* apack = Scratch(1, static_cast<size_t>(kKC * kMC));
+  alignas(32) float tile[kMR * kNR];
+  const int64_t npanels = (N + kNR - 1) / kNR;
+  for (int64_t pc = 0; pc < K; pc += kKC) {
+    const int64_t kc = std::min(kKC, K - pc);
+    for (int64_t ic = 0; ic < M; ic += kMC) {
+      const int64_t mc = std::min(kMC, M - ic);
+      const int64_t mpanels = (mc + kMR - 1) / kMR;
+      for (int64_t ip = 0; ip < mpanels; ip++) {
+        const int64_t i0 = ic + ip * kMR;
+        PackPanel(A.p + i0 * A.rs + pc * A.cs, A.rs, A.cs, std::min<int64_t>(kMR, M - i0), kc, kMR, apack + ip * kc * kMR);
+      }
+      for (int64_t jp = 0; jp < npanels; jp++) {
+        const int64_t j0 = jp * kNR;
+        const int64_t nr = std::min<int64_t>(kNR, N - j0);
+        const float* bp = b + jp * panel_stride + pc * kNR;
+        for (int64_t ip = 0; ip < mpanels; ip++) {
+          const int64_t i0 = ic + ip * kMR;
+          const int64_t mr = std::min<int64_t>(kMR, M - i0);
+          kern.gemm_tile(kc, apack + ip * kc * kMR, bp, tile);
+          const bool last = pc + kc >= K;
+          for (int64_t r = 0; r < mr; r++) {
+            float* crow = C + (i0 + r) * rsc + j0;
+            const float* t = tile + r * kNR;
+            if (pc > 0) for (int64_t j = 0; j < nr; j++) crow[j] += t[j];
+            else for (int64_t j = 0; j < nr; j++) crow[j] = t[j];
+            if (last && epi) BiasActRow(crow, nr, bias ? bias + j0 : nullptr, act, alpha);
+          }
+        }
+      }
+    }
+  }
+}
+
 // ---------------------------------------------------------------- geometry helpers
 int64_t Mul(int64_t a, int64_t b, const char* what) {
   if (a != 0 && b > std::numeric_limits<int64_t>::max() / 4 / a) {
@@ -261,6 +327,64 @@ void Conv2D(const ConvGeom& g, const float* x, const float* w, float* y, int thr
       }
       Gemm(kern, mc, N, K, Mat{a, K, 1}, Mat{w, N, 1}, y + m0 * N, N, 1, false);
     }
+  });
+}
+
+static_assert(kNR == 16, "PackedB::panel assumes 16-column panels");
+
+PackedB::PackedB(const float* b, int64_t K, int64_t N) : k_(K), n_(N) {
+  for (int64_t v : {K, N}) CheckDim(v, 0, "matmul dimension");
+  const int64_t panels = (N + kNR - 1) / kNR;
+  data_.assign(static_cast<size_t>(Mul(Mul(panels, K, "weights"), kNR, "weights")), 0.0f);
+  for (int64_t p = 0; p < panels; p++) {
+    const int64_t j0 = p * kNR;
+    PackPanel(b + j0, 1, N, std::min<int64_t>(kNR, N - j0), K, kNR, data_.data() + p * K * kNR);
+  }
+}
+
+namespace {
+// Work items over rows (chunks of `rows`) × columns (blocks of kCB columns = whole panels).
+constexpr int64_t kCB = 256;
+template <typename RowsFn>
+void ForRowsCols(int64_t M, int64_t N, int64_t rows, int threads, RowsFn fn) {
+  const int64_t rblocks = (M + rows - 1) / rows, cblocks = (N + kCB - 1) / kCB;
+  ParallelFor(rblocks * cblocks, 1, threads, [&](int64_t ib, int64_t ie) {
+    for (int64_t item = ib; item < ie; item++) {
+      const int64_t m0 = (item / cblocks) * rows, n0 = (item % cblocks) * kCB;
+      fn(m0, std::min(rows, M - m0), n0, std::min(kCB, N - n0));
+    }
+  });
+}
+}  // namespace
+
+void Conv2D(const ConvGeom& g, const float* x, const PackedB& w, float* y, int threads, const FusedBiasAct& epi) {
+  ValidateConvGeom(g, false);
+  const Kernels& kern = ActiveKernels();
+  const int64_t M = g.batch * g.out_h * g.out_w, K = g.filter_h * g.filter_w * g.in_c, N = g.out_c;
+  if (K != w.k() || N != w.n()) throw std::invalid_argument("packed weights do not match the convolution");
+  if (M == 0 || N == 0) return;
+  const bool pw = IsPointwise(g);
+  // Pointwise: A is x itself, rows in blocks of kMC; otherwise im2col chunks of ChunkRows(K).
+  ForRowsCols(M, N, pw ? kMC : ChunkRows(K), threads, [&](int64_t m0, int64_t mc, int64_t n0, int64_t nc) {
+    const float* a = x + m0 * K;
+    if (!pw) {
+      float* col = Scratch(2, static_cast<size_t>(mc * K));
+      Im2Col(g, x, m0, mc, col);
+      a = col;
+    }
+    GemmPackedB(kern, mc, nc, K, Mat{a, K, 1}, w.panel(n0 / kNR), K * kNR, y + m0 * N + n0, N,
+                epi.bias ? epi.bias + n0 : nullptr, epi.act, epi.alpha);
+  });
+}
+
+void MatMul(int64_t M, const float* a, const PackedB& b, float* c, int threads, const FusedBiasAct& epi) {
+  CheckDim(M, 0, "matmul dimension");
+  const int64_t N = b.n(), K = b.k();
+  if (M == 0 || N == 0) return;
+  const Kernels& kern = ActiveKernels();
+  ForRowsCols(M, N, kMC, threads, [&](int64_t m0, int64_t mc, int64_t n0, int64_t nc) {
+    GemmPackedB(kern, mc, nc, K, Mat{a + m0 * K, K, 1}, b.panel(n0 / kNR), K * kNR, c + m0 * N + n0, N,
+                epi.bias ? epi.bias + n0 : nullptr, epi.act, epi.alpha);
   });
 }
 
@@ -628,31 +752,6 @@ void BatchMatMul(int64_t batch_a, int64_t batch_b, int64_t M, int64_t N, int64_t
       Gemm(kern, mc, nc, K, A, B, c + bi * M * N + m0 * N + n0, N, 1, false);
     }
   });
-}
-
-void MatMulFewRows(int64_t M, int64_t N, int64_t K, const float* a, const float* b, float* c, int threads) {
-  for (int64_t v : {M, N, K}) CheckDim(v, 0, "matmul dimension");
-  if (M == 0 || N == 0) return;
-  const Kernels& kern = ActiveKernels();
-  const int64_t blocks = (N + 31) / 32;
-  const int64_t grain = std::max<int64_t>(1, 65536 / std::max<int64_t>(1, 32 * K * M));
-  ParallelFor(blocks, grain, threads, [&](int64_t bb, int64_t be) {
-    for (int64_t blk = bb; blk < be; blk++) {
-      const int64_t n0 = blk * 32;
-      const int cols = static_cast<int>(std::min<int64_t>(32, N - n0));
-      for (int64_t r = 0; r < M; r += 4) {
-        const int rows = static_cast<int>(std::min<int64_t>(4, M - r));
-        kern.gemv_block(K, rows, a + r * K, K, b + n0, N, cols, c + r * N + n0, N);
-      }
-    }
-  });
-}
-
-void MatMul(int64_t M, int64_t N, int64_t K, const float* a, const float* b, float* c, int threads) {
-  // One pass over the weights up to 4 rows (bench/sparse, 768×3072, 1 thread: 1 row 0.81 ms
-  // streamed vs 3.9 packed); at 8 rows two passes were no better than packing (3.7 vs 4.8).
-  if (M <= 4) MatMulFewRows(M, N, K, a, b, c, threads);
-  else BatchMatMul(1, 1, M, N, K, false, false, a, b, c, threads);
 }
 
 void BiasActivation(float* y, int64_t rows, int64_t channels, const float* bias, int64_t bias_len, Activation act,

@@ -12,7 +12,9 @@
 // throws std::invalid_argument for an inconsistent geometry (never reads out of bounds
 // for a geometry it accepts, given arrays of the sizes *Size() report).
 #pragma once
+#include <cstddef>
 #include <cstdint>
+#include <vector>
 
 namespace tfjq {
 namespace train {
@@ -58,13 +60,36 @@ void ValidatePoolGeom(const ConvGeom& g);
 void BatchMatMul(int64_t batch_a, int64_t batch_b, int64_t M, int64_t N, int64_t K, bool ta, bool tb, const float* a,
                  const float* b, float* c, int threads = 0);
 
-// c [M, N] = a [M, K] × b [K, N] for few rows (the runtime's batch-1 float layers): b is read
-// in place, each output is one K-ordered chain; threads: pool participants (0 = all).
-void MatMulFewRows(int64_t M, int64_t N, int64_t K, const float* a, const float* b, float* c, int threads);
-// The runtime's float MatMul (matmul_f32 steps), c [M, N] = a [M, K] × b [K, N], row-major:
-// MatMulFewRows up to 4 rows (packing B per call costs more than the product there), else
-// the packing GEMM of BatchMatMul.
-void MatMul(int64_t M, int64_t N, int64_t K, const float* a, const float* b, float* c, int threads);
+
+// Inference with constant weights: B [K, N] (row-major) packed once into the panels the
+// GEMM reads (kNR = 16 columns per panel, k-major, columns zero-padded), so the runtime's
+// float steps do not repack their weights on every call and for every chunk of rows (a
+// 49 × 960 × 320 layer packed its 1.2 MB of weights four times per run). Results equal
+// Conv2D / BatchMatMul on the unpacked weights bit for bit (same blocking of K, same tile kernel).
+class PackedB {
+ public:
+  PackedB() = default;
+  PackedB(const float* b, int64_t K, int64_t N);
+  int64_t k() const { return k_; }
+  int64_t n() const { return n_; }
+  const float* panel(int64_t p) const { return data_.data() + p * k_ * 16; }
+  size_t byte_length() const { return data_.size() * sizeof(float); }
+
+ private:
+  std::vector<float> data_;
+  int64_t k_ = 0, n_ = 0;
+};
+// The fused epilogue of the packed GEMM: y = act(y + bias[c]) as BiasActivation computes it
+// (same operations, applied while the last K block's tile is stored instead of in a second
+// pass over the output). bias may be null.
+struct FusedBiasAct {
+  const float* bias = nullptr;  // N entries or null
+  int act = 0;                  // an Activation
+  float alpha = 0.0f;
+};
+void Conv2D(const ConvGeom& g, const float* x, const PackedB& w, float* y, int threads, const FusedBiasAct& epi = {});
+// c [M, N] = a [M, K] × b, row-major.
+void MatMul(int64_t M, const float* a, const PackedB& b, float* c, int threads, const FusedBiasAct& epi = {});
 
 // threads (here and above): pool participants, 0 = all (the runtime passes its session's).
 // Fused-conv epilogue, in place on y viewed as [rows, channels]:

@@ -15,10 +15,6 @@ struct Kernels {
   void (*gemm_tile)(int64_t kc, const float* a, const float* b, float* c);
   // acc[j] += sum_{i < n} x[i * xstep + j] * y[i * ystep + j]   (j < len)
   void (*dot_rows)(int64_t n, int64_t len, const float* x, int64_t xstep, const float* y, int64_t ystep, float* acc);
-  // Few-row matmul against row-major weights, B read in place (no packing):
-  // y[r * ldy + j] = sum_{p < k, in order} x[r * ldx + p] * w[p * ldw + j]   (r < rows ≤ 4, j < cols ≤ 32)
-  void (*gemv_block)(int64_t k, int rows, const float* x, int64_t ldx, const float* w, int64_t ldw, int cols, float* y,
-                     int64_t ldy);
 };
 
 const Kernels& RefKernels();

@@ -27,21 +27,10 @@ void DotRowsRef(int64_t n, int64_t len, const float* x, int64_t xstep, const flo
   }
 }
 
-void GemvBlockRef(int64_t k, int rows, const float* x, int64_t ldx, const float* w, int64_t ldw, int cols, float* y,
-                  int64_t ldy) {
-  for (int r = 0; r < rows; r++) {
-    for (int j = 0; j < cols; j++) {
-      float acc = 0.f;
-      for (int64_t p = 0; p < k; p++) acc += x[r * ldx + p] * w[p * ldw + j];
-      y[r * ldy + j] = acc;
-    }
-  }
-}
-
 }  // namespace
 
 const Kernels& RefKernels() {
-  static const Kernels k{GemmTileRef, DotRowsRef, GemvBlockRef};
+  static const Kernels k{GemmTileRef, DotRowsRef};
   return k;
 }
 
