@@ -279,16 +279,21 @@ describe('gemm: every kernel path equals the reference bit for bit', () => {
 
       it('dynamic-quantization GEMM equals the reference path', () => {
         const r = rng(7);
-        for (const [m, k, n] of [[1, 300, 50], [11, 77, 33], [64, 512, 96]] as const) {
+        // Per row, rows are quantized block by block inside the GEMM's tasks: several row
+        // blocks, two K blocks (K > 1024), short rows, rows of one sign, 1 and 2 threads.
+        for (const [m, k, n] of [[1, 300, 50], [11, 77, 33], [64, 512, 96], [101, 1100, 40], [300, 27, 32]] as const) {
           const x = Float32Array.from({ length: m * k }, () => (r() - 0.3) * 8);
           x[3] = NaN; x[5] = Infinity; x[k - 1] = -Infinity;
+          if (m > 2) for (let j = 0; j < k; j++) { x[2 * k + j] = Math.abs(x[2 * k + j]!) || 1; x[k + j] = 0; }
           const b = fill(new Int8Array(k * n), r, -127, 127);
           const sw = Float32Array.from({ length: n }, () => 0.001 + 0.01 * r());
           const bias = Float32Array.from({ length: n }, () => r() - 0.5);
           const pr = packWeights(b, { k, n, isa: 'ref' }), pi = packWeights(b, { k, n, isa });
           for (const perRow of [true, false]) {
-            const o = { m, perRow, wScales: sw, biasF32: bias, activation: 'relu6' as const };
-            expectSame(dynamicGemm(x, pi, o), dynamicGemm(x, pr, o), `${isa} dynamic perRow=${perRow}`);
+            for (const threads of [1, 2]) {
+              const o = { m, perRow, wScales: sw, biasF32: bias, activation: 'relu6' as const, threads };
+              expectSame(dynamicGemm(x, pi, o), dynamicGemm(x, pr, o), `${isa} ${m}x${k}x${n} dynamic perRow=${perRow} threads=${threads}`);
+            }
           }
           pr.dispose(); pi.dispose();
         }

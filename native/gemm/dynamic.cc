@@ -25,6 +25,27 @@ void DynamicGemm(const DynamicGemmArgs& d) {
   if (d.m < 0 || d.m >= kMaxDim) throw std::invalid_argument("m must be in [0, 2^31)");
   if (d.ldx < k) throw std::invalid_argument("ldx must be at least k = " + std::to_string(k));
   if (d.m > 0 && (d.x == nullptr || d.c == nullptr)) throw std::invalid_argument("x and c must not be null");
+  if (d.per_row && d.b->isa() != Isa::kRef) {
+    // Per row: each block of rows is quantized as it is packed (one read of X while its rows
+    // are in L1, no m·k uint8 copy written and read back), inside the GEMM's tasks.
+    GemmArgs g;
+    g.m = d.m;
+    g.a_f32 = d.x;
+    g.lda = d.ldx;
+    g.b = d.b;
+    g.c = d.c;
+    g.ldc = d.ldc;
+    g.threads = d.threads;
+    g.epilogue.output = OutputType::kFloat32;
+    g.epilogue.w_scales = d.w_scales;
+    g.epilogue.w_scale_per_channel = d.w_scale_per_channel;
+    g.epilogue.bias_f32 = d.bias_f32;
+    g.epilogue.activation = d.activation;
+    g.epilogue.clamp_min = d.clamp_min;
+    g.epilogue.clamp_max = d.clamp_max;
+    Gemm(g);
+    return;
+  }
   const int64_t rows = d.per_row ? std::max<int64_t>(d.m, 1) : 1;
   // Per-thread scratch reused across calls: a fresh m·k buffer per call meant page faults
   // on every call (the quantized activations of a 12544 × 27 layer are 330 KB).

@@ -11,6 +11,7 @@
 #include "common/aligned_buffer.h"
 #include "common/thread_pool.h"
 #include "gemm/gemm.h"
+#include "quant/quantize.h"
 #include "gemm/internal.h"
 
 namespace tfjq {
@@ -63,13 +64,15 @@ void Prepare(const GemmArgs& g, EpiCtx* ctx, std::vector<float>* mult_store, std
   if (!GemmIsaUsable(b.isa())) Bad(std::string("packed weights are for isa '") + IsaName(b.isa()) + "', not available here");
   const int64_t n = b.n(), k = b.k();
   if (g.m < 0 || g.m >= kMaxDim) Bad("m must be in [0, 2^31), got " + std::to_string(g.m));
-  if (g.m > 0 && g.a == nullptr) Bad("a must not be null");
+  const bool quant_rows = g.a_f32 != nullptr;
+  if (g.m > 0 && g.a == nullptr && !quant_rows) Bad("a must not be null");
+  if (quant_rows && g.epilogue.output != OutputType::kFloat32) Bad("a_f32 requires float32 output");
   if (g.m > 0 && g.c == nullptr) Bad("c must not be null");
   if (g.lda < k) Bad("lda must be at least k = " + std::to_string(k) + ", got " + std::to_string(g.lda));
   if (g.ldc < n) Bad("ldc must be at least n = " + std::to_string(n) + ", got " + std::to_string(g.ldc));
-  if (g.a_zero_points == nullptr) Bad("a_zero_points must not be null");
+  if (g.a_zero_points == nullptr && !quant_rows) Bad("a_zero_points must not be null");
   const int32_t zlo = g.a_signed ? -128 : 0, zhi = g.a_signed ? 127 : 255;
-  const int64_t nza = g.a_zero_point_per_row ? g.m : 1;
+  const int64_t nza = quant_rows ? 0 : g.a_zero_point_per_row ? g.m : 1;
   for (int64_t i = 0; i < nza; i++) {
     if (g.a_zero_points[i] < zlo || g.a_zero_points[i] > zhi) {
       Bad("a_zero_points[" + std::to_string(i) + "] = " + std::to_string(g.a_zero_points[i]) + " is outside [" +
@@ -110,7 +113,7 @@ void Prepare(const GemmArgs& g, EpiCtx* ctx, std::vector<float>* mult_store, std
       break;
     }
     case OutputType::kFloat32: {
-      CheckScales(e.a_scales, e.a_scale_per_row ? g.m : 1, "a_scales");
+      if (!quant_rows) CheckScales(e.a_scales, e.a_scale_per_row ? g.m : 1, "a_scales");
       CheckScales(e.w_scales, e.w_scale_per_channel ? n : 1, "w_scales");
       ws_store->assign(static_cast<size_t>(n), e.w_scales[0]);
       if (e.w_scale_per_channel) ws_store->assign(e.w_scales, e.w_scales + n);
@@ -140,6 +143,10 @@ void Prepare(const GemmArgs& g, EpiCtx* ctx, std::vector<float>* mult_store, std
 struct Scratch {
   AlignedBuffer apack, acc;
   std::vector<EpiRow> rows;
+  // a_f32 (dynamic per row): one block's quantized rows and their parameters.
+  AlignedBuffer qrows;
+  std::vector<float> qscale;
+  std::vector<int32_t> qzp;
   uint64_t packed_call = 0;
   int64_t packed_mb = -1;
 };
@@ -205,8 +212,9 @@ void GemmPacked(const GemmArgs& g, const EpiCtx& ctx, const KernelSet& ks) {
     for (int64_t j = 0; j < n; j++) zb_store[static_cast<size_t>(j)] = b.zero_point(j);
     c.zb = zb_store.data();
   }
+  const bool quant_rows = g.a_f32 != nullptr;
   std::vector<int32_t> col_term;
-  if (!g.a_zero_point_per_row || m == 1) {
+  if (!quant_rows && (!g.a_zero_point_per_row || m == 1)) {
     // One za for the call: fold it and the bias into one per-column term.
     const uint32_t za_eff = static_cast<uint32_t>(g.a_zero_points[0] + za_shift - ks.a_offset);
     col_term.resize(static_cast<size_t>(n));
@@ -227,7 +235,8 @@ void GemmPacked(const GemmArgs& g, const EpiCtx& ctx, const KernelSet& ks) {
   // as much as the microkernel.
   const int64_t lda = g.lda;
   const int32_t* a_zps = g.a_zero_points;
-  const bool za_per_row = g.a_zero_point_per_row;
+  const bool za_per_row = g.a_zero_point_per_row || quant_rows;
+  const float* a_f32 = g.a_f32;
   const bool float_out = g.epilogue.output == OutputType::kFloat32;
   const float* a_scales = g.epilogue.a_scales;
   const bool sa_per_row = g.epilogue.a_scale_per_row;
@@ -237,11 +246,11 @@ void GemmPacked(const GemmArgs& g, const EpiCtx& ctx, const KernelSet& ks) {
   const PackAFn pack_a = ks.pack_a;
   const PackARowsFn pack_a_rows = ks.pack_a_rows;
   // Last byte of A + 1: how far a row pack may read past a row's K values.
-  const uint8_t* const a_end = a_base + (m - 1) * lda + k;
+  const uint8_t* const a_end = quant_rows ? nullptr : a_base + (m - 1) * lda + k;
   // Row info differs from row to row only with per-row zero points, row sums (weight zero
   // points) or per-row activation scales; otherwise one value serves every row.
   const bool rows_vary = za_per_row || need_rowsum || (float_out && sa_per_row);
-  const EpiRow rows_const{a_zps[0] + za_shift - ks.a_offset, 0, float_out ? a_scales[0] : 0.0f};
+  const EpiRow rows_const = rows_vary ? EpiRow{0, 0, 0.0f} : EpiRow{a_zps[0] + za_shift - ks.a_offset, 0, float_out ? a_scales[0] : 0.0f};
   const EpilogueFn epilogue = ks.epilogue;
   const int mr = ks.mr;
 
@@ -272,17 +281,33 @@ void GemmPacked(const GemmArgs& g, const EpiCtx& ctx, const KernelSet& ks) {
       uint8_t* apack = s.apack.data();
       EpiRow* rows_info = s.rows.data();
       const uint8_t* src = a_base + m0 * lda;
+      int64_t src_ld = lda;
+      const uint8_t* src_end = a_end;
+      if (quant_rows) {
+        // §8 per row for this block, into a per-thread uint8 block (16 spare bytes for the
+        // row pack's vector reads), then packed like any uint8 A.
+        const size_t qneed = static_cast<size_t>(plan.mc * k + 16);
+        if (s.qrows.size() < qneed) s.qrows.Reset(qneed);
+        if (s.qscale.size() < static_cast<size_t>(plan.mc)) {
+          s.qscale.resize(static_cast<size_t>(plan.mc));
+          s.qzp.resize(static_cast<size_t>(plan.mc));
+        }
+        quant::DynamicQuantizeRowsU8(a_f32 + m0 * lda, mc, k, lda, s.qrows.data(), k, s.qscale.data(), s.qzp.data());
+        src = s.qrows.data();
+        src_ld = k;
+        src_end = s.qrows.data() + qneed;
+      }
       if (pack_a_rows != nullptr) {
-        pack_a_rows(src, lda, mc, k, kpad, xor_mask, apack, astride, a_end);
+        pack_a_rows(src, src_ld, mc, k, kpad, xor_mask, apack, astride, src_end);
       } else {
-        for (int64_t i = 0; i < mc; i++) pack_a(src + i * lda, k, kpad, xor_mask, apack + i * astride);
+        for (int64_t i = 0; i < mc; i++) pack_a(src + i * src_ld, k, kpad, xor_mask, apack + i * astride);
       }
       if (!rows_vary) {
         for (int64_t i = 0; i < mc; i++) rows_info[i] = rows_const;  // one value for every row
       }
-      for (int64_t i = 0; i < mc && rows_vary; i++, src += lda) {
+      for (int64_t i = 0; i < mc && rows_vary; i++, src += src_ld) {
         const int64_t row = m0 + i;
-        const int32_t za_u8 = a_zps[za_per_row ? row : 0] + za_shift;
+        const int32_t za_u8 = quant_rows ? s.qzp[static_cast<size_t>(i)] : a_zps[za_per_row ? row : 0] + za_shift;
         EpiRow& r = rows_info[i];
         r.za = za_u8 - a_offset;
         r.zbc = 0;
@@ -291,7 +316,7 @@ void GemmPacked(const GemmArgs& g, const EpiCtx& ctx, const KernelSet& ks) {
           for (int64_t kk = 0; kk < k; kk++) sum += static_cast<uint8_t>(src[kk] ^ xor_mask);
           r.zbc = static_cast<int32_t>(static_cast<uint32_t>(k) * static_cast<uint32_t>(za_u8) - sum);
         }
-        r.sa = float_out ? a_scales[sa_per_row ? row : 0] : 0.0f;
+        r.sa = quant_rows ? s.qscale[static_cast<size_t>(i)] : float_out ? a_scales[sa_per_row ? row : 0] : 0.0f;
       }
       s.packed_call = call_id;
       s.packed_mb = mb;
@@ -393,6 +418,7 @@ void Gemm(const GemmArgs& args) {
   if (args.m == 0) return;
   const Isa isa = args.b->isa();
   if (isa == Isa::kRef) {
+    if (args.a_f32 != nullptr) Bad("a_f32 is not supported on the ref path");
     internal::GemmRef(args, ctx, args.epilogue.output == OutputType::kFloat32 ? args.epilogue.a_scales : nullptr);
     return;
   }

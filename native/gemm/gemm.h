@@ -129,6 +129,10 @@ struct GemmArgs {
   const int32_t* a_zero_points = nullptr;
   bool a_zero_point_per_row = false;
   const PackedB* b = nullptr;
+  // Instead of a (internal, DynamicGemm per row): float32 rows a_f32[m*lda + k], quantized to
+  // uint8 per row (§8, quant::DynamicQuantizeRowsU8) as each block of rows is packed; their
+  // za and sa replace a_zero_points and epilogue.a_scales (ignored). Float32 output only.
+  const float* a_f32 = nullptr;
   void* c = nullptr;             // C[m][n] at c[m*ldc + n], element type per epilogue.output
   int64_t ldc = 0;               // ≥ n
   Epilogue epilogue;

@@ -325,6 +325,24 @@ void ChooseChannelParams(const float* x, const Layout& l, ParamScheme scheme, fl
 
 // ---- §8 dynamic quantization
 
+void DynamicQuantizeRowsU8(const float* x, int64_t rows, int64_t k, int64_t ldx, uint8_t* out, int64_t ldo,
+                           float* scales, int32_t* zero_points) {
+  const Kernels& kern = Active();
+  if (kern.dynamic_rows_u8 != nullptr && ldo == k) {
+    kern.dynamic_rows_u8(x, rows, k, ldx, out, scales, zero_points);
+    return;
+  }
+  for (int64_t r = 0; r < rows; r++) {
+    const float* row = x + r * ldx;
+    float lo = 0.0f, hi = 0.0f;
+    kern.minmax(row, k, &lo, &hi);  // the row stays in cache for the second sweep
+    const QParams p = ChooseAsymmetricU8(lo, hi);
+    scales[r] = p.scale;
+    zero_points[r] = p.zero_point;
+    kern.quantize_u8(row, k, &p.scale, &p.zero_point, false, 0, 255, out + r * ldo);
+  }
+}
+
 void DynamicQuantizeU8(const float* x, int64_t m, int64_t k, int64_t ldx, bool per_row, uint8_t* out, float* scales,
                        int32_t* zero_points, int threads) {
   const Kernels& kern = Active();
@@ -332,19 +350,7 @@ void DynamicQuantizeU8(const float* x, int64_t m, int64_t k, int64_t ldx, bool p
     if (m <= 0) return;
     const int64_t grain = std::max<int64_t>(1, kGrain / std::max<int64_t>(1, k));
     ParallelFor(m, grain, threads, [&](int64_t b, int64_t e) {
-      if (kern.dynamic_rows_u8 != nullptr) {
-        kern.dynamic_rows_u8(x + b * ldx, e - b, k, ldx, out + b * k, scales + b, zero_points + b);
-        return;
-      }
-      for (int64_t r = b; r < e; r++) {
-        const float* row = x + r * ldx;
-        float lo = 0.0f, hi = 0.0f;
-        kern.minmax(row, k, &lo, &hi);  // the row stays in cache for the second sweep
-        const QParams p = ChooseAsymmetricU8(lo, hi);
-        scales[r] = p.scale;
-        zero_points[r] = p.zero_point;
-        kern.quantize_u8(row, k, &p.scale, &p.zero_point, false, 0, 255, out + r * k);
-      }
+      DynamicQuantizeRowsU8(x + b * ldx, e - b, k, ldx, out + b * k, k, scales + b, zero_points + b);
     });
     return;
   }

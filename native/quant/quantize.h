@@ -28,6 +28,11 @@ QParams ChooseAsymmetricU8(float lo, float hi);
 void DynamicQuantizeU8(const float* x, int64_t m, int64_t k, int64_t ldx, bool per_row, uint8_t* out,
                        float* scales, int32_t* zero_points, int threads);
 
+// §8 per row for `rows` rows on the calling thread (row r at x + r·ldx, its bytes at
+// out + r·ldo): exactly the per-row results of DynamicQuantizeU8.
+void DynamicQuantizeRowsU8(const float* x, int64_t rows, int64_t k, int64_t ldx, uint8_t* out, int64_t ldo,
+                           float* scales, int32_t* zero_points);
+
 // ---- §4 parameter choice (ranges are widened to include 0; NaN bounds read as 0).
 // Asymmetric int8: the uint8 parameters with zero_point - 128.
 QParams ChooseAsymmetricS8(float lo, float hi);
