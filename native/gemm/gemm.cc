@@ -280,7 +280,7 @@ void GemmPacked(const GemmArgs& g, const EpiCtx& ctx, const KernelSet& ks) {
       if (s.rows.size() < static_cast<size_t>(plan.mc)) s.rows.resize(static_cast<size_t>(plan.mc));
       uint8_t* apack = s.apack.data();
       EpiRow* rows_info = s.rows.data();
-      const uint8_t* src = a_base + m0 * lda;
+      const uint8_t* src = quant_rows ? nullptr : a_base + m0 * lda;
       int64_t src_ld = lda;
       const uint8_t* src_end = a_end;
       if (quant_rows) {
