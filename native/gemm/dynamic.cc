@@ -25,24 +25,25 @@ void DynamicGemm(const DynamicGemmArgs& d) {
   if (d.m < 0 || d.m >= kMaxDim) throw std::invalid_argument("m must be in [0, 2^31)");
   if (d.ldx < k) throw std::invalid_argument("ldx must be at least k = " + std::to_string(k));
   if (d.m > 0 && (d.x == nullptr || d.c == nullptr)) throw std::invalid_argument("x and c must not be null");
+  // B, C and the float epilogue, common to both ways of feeding A.
+  GemmArgs g;
+  g.m = d.m;
+  g.b = d.b;
+  g.c = d.c;
+  g.ldc = d.ldc;
+  g.threads = d.threads;
+  g.epilogue.output = OutputType::kFloat32;
+  g.epilogue.w_scales = d.w_scales;
+  g.epilogue.w_scale_per_channel = d.w_scale_per_channel;
+  g.epilogue.bias_f32 = d.bias_f32;
+  g.epilogue.activation = d.activation;
+  g.epilogue.clamp_min = d.clamp_min;
+  g.epilogue.clamp_max = d.clamp_max;
   if (d.per_row && d.b->isa() != Isa::kRef) {
     // Per row: each block of rows is quantized as it is packed (one read of X while its rows
     // are in L1, no m·k uint8 copy written and read back), inside the GEMM's tasks.
-    GemmArgs g;
-    g.m = d.m;
     g.a_f32 = d.x;
     g.lda = d.ldx;
-    g.b = d.b;
-    g.c = d.c;
-    g.ldc = d.ldc;
-    g.threads = d.threads;
-    g.epilogue.output = OutputType::kFloat32;
-    g.epilogue.w_scales = d.w_scales;
-    g.epilogue.w_scale_per_channel = d.w_scale_per_channel;
-    g.epilogue.bias_f32 = d.bias_f32;
-    g.epilogue.activation = d.activation;
-    g.epilogue.clamp_min = d.clamp_min;
-    g.epilogue.clamp_max = d.clamp_max;
     Gemm(g);
     return;
   }
@@ -56,30 +57,14 @@ void DynamicGemm(const DynamicGemmArgs& d) {
   s.zps.assign(static_cast<size_t>(rows), 0);
   const size_t qbytes = static_cast<size_t>(std::max<int64_t>(1, d.m * k));
   if (s.q.size() < qbytes) s.q.Reset(qbytes);
-  AlignedBuffer& q = s.q;
-  std::vector<float>& scales = s.scales;
-  std::vector<int32_t>& zps = s.zps;
-  if (d.m > 0) quant::DynamicQuantizeU8(d.x, d.m, k, d.ldx, d.per_row, q.data(), scales.data(), zps.data(), d.threads);
-  GemmArgs g;
-  g.m = d.m;
-  g.a = q.data();
+  if (d.m > 0) quant::DynamicQuantizeU8(d.x, d.m, k, d.ldx, d.per_row, s.q.data(), s.scales.data(), s.zps.data(), d.threads);
+  g.a = s.q.data();
   g.a_signed = false;
   g.lda = k;
-  g.a_zero_points = zps.data();
+  g.a_zero_points = s.zps.data();
   g.a_zero_point_per_row = d.per_row;
-  g.b = d.b;
-  g.c = d.c;
-  g.ldc = d.ldc;
-  g.threads = d.threads;
-  g.epilogue.output = OutputType::kFloat32;
-  g.epilogue.a_scales = scales.data();
+  g.epilogue.a_scales = s.scales.data();
   g.epilogue.a_scale_per_row = d.per_row;
-  g.epilogue.w_scales = d.w_scales;
-  g.epilogue.w_scale_per_channel = d.w_scale_per_channel;
-  g.epilogue.bias_f32 = d.bias_f32;
-  g.epilogue.activation = d.activation;
-  g.epilogue.clamp_min = d.clamp_min;
-  g.epilogue.clamp_max = d.clamp_max;
   Gemm(g);
 }
 

@@ -134,11 +134,9 @@ void Gemm(const Kernels& kern, int64_t M, int64_t N, int64_t K, Mat A, Mat B, fl
 // packing of A and tile kernel as Gemm, so the same sums in the same order. (Tried: full
 // tiles reading A in place and storing straight into C, skipping the A panel and the stack
 // tile — MobileNetV2's 12544 × 16 × 96 layer took 3.6–4.1 ms instead of 1.5–1.9; not kept.)
-// bias (already offset to this block's first column) and act of FusedBiasAct, applied to one
-// stored row segment in BiasActivation's order: v += bias[c], then the activation.
-inline void BiasActRow(float* v, int64_t n, const float* bias, int act, float alpha) {
-  if (bias) for (int64_t c = 0; c < n; c++) v[c] += bias[c];
-  switch (static_cast<Activation>(act)) {
+// The activations of BiasActivation on n values in place.
+inline void ActRow(float* v, int64_t n, Activation act, float alpha) {
+  switch (act) {
     case Activation::kLinear: break;
     case Activation::kRelu:
       for (int64_t c = 0; c < n; c++) v[c] = v[c] < 0.f ? 0.f : v[c];
@@ -150,6 +148,13 @@ inline void BiasActRow(float* v, int64_t n, const float* bias, int act, float al
       for (int64_t c = 0; c < n; c++) v[c] = v[c] < 0.f ? alpha * v[c] : v[c];
       break;
   }
+}
+
+// bias (already offset to this block's first column) and act of FusedBiasAct, applied to one
+// stored row segment in BiasActivation's order: v += bias[c], then the activation.
+inline void BiasActRow(float* v, int64_t n, const float* bias, int act, float alpha) {
+  if (bias) for (int64_t c = 0; c < n; c++) v[c] += bias[c];
+  ActRow(v, n, static_cast<Activation>(act), alpha);
 }
 
 void GemmPackedB(const Kernels& kern, int64_t M, int64_t N, int64_t K, Mat A, const float* b, int64_t panel_stride,
@@ -771,18 +776,7 @@ void BiasActivation(float* y, int64_t rows, int64_t channels, const float* bias,
         if (bias_len == 1) for (int64_t c = 0; c < channels; c++) v[c] += bias[0];
         else for (int64_t c = 0; c < channels; c++) v[c] += bias[c];
       }
-      switch (act) {
-        case Activation::kLinear: break;
-        case Activation::kRelu:
-          for (int64_t c = 0; c < channels; c++) v[c] = v[c] < 0.f ? 0.f : v[c];
-          break;
-        case Activation::kRelu6:
-          for (int64_t c = 0; c < channels; c++) v[c] = v[c] < 0.f ? 0.f : (v[c] > 6.f ? 6.f : v[c]);
-          break;
-        case Activation::kLeakyRelu:
-          for (int64_t c = 0; c < channels; c++) v[c] = v[c] < 0.f ? alpha * v[c] : v[c];
-          break;
-      }
+      ActRow(v, channels, act, alpha);
     }
   });
 }
