@@ -43,27 +43,48 @@ inline Taps AxisTaps(int64_t o, int32_t stride, int32_t dil, int32_t pad, int32_
   return Taps{first < 0 ? 0 : first, count};
 }
 
+// y[i] = max(y[i], x[i]) and the final clamp, on non-overlapping arrays: with the restrict
+// qualifiers the compiler vectorizes them (without, the int8 stores may alias anything and
+// the loops stayed scalar: 0.58 ms for a 112×112×32 → 56×56×32 pool).
+template <typename T>
+inline void MaxInto(T* __restrict y, const T* __restrict x, int64_t n) {
+  for (int64_t i = 0; i < n; i++) y[i] = x[i] > y[i] ? x[i] : y[i];
+}
+template <typename T>
+inline void CopyInto(T* __restrict y, const T* __restrict x, int64_t n) {
+  for (int64_t i = 0; i < n; i++) y[i] = x[i];
+}
+template <typename T>
+inline void ClampInPlace(T* __restrict y, int64_t n, T lo, T hi) {
+  for (int64_t i = 0; i < n; i++) y[i] = y[i] < lo ? lo : (y[i] > hi ? hi : y[i]);
+}
+
 template <typename T>
 void MaxPoolImpl(const ConvGeom& g, const T* x, int32_t lo, int32_t hi, T* y, int threads) {
   const int64_t C = g.in_c;
+  // Window extents per output row and column, computed once.
+  std::vector<Taps> tys(static_cast<size_t>(g.out_h)), txs(static_cast<size_t>(g.out_w));
+  for (int64_t o = 0; o < g.out_h; o++) tys[static_cast<size_t>(o)] = AxisTaps(o, g.stride_h, g.dilation_h, g.pad_top, g.k_h, g.in_h);
+  for (int64_t o = 0; o < g.out_w; o++) txs[static_cast<size_t>(o)] = AxisTaps(o, g.stride_w, g.dilation_w, g.pad_left, g.k_w, g.in_w);
+  const T tlo = static_cast<T>(lo), thi = static_cast<T>(hi);
+  const int64_t in_h = g.in_h, in_w = g.in_w, out_w = g.out_w, dil_h = g.dilation_h, dil_w = g.dilation_w;
   ForWindows(g, threads, int64_t(g.out_w) * C * g.k_h * g.k_w, [&](int64_t r, int64_t n, int64_t oy, int64_t ox) {
-    const Taps ty = AxisTaps(oy, g.stride_h, g.dilation_h, g.pad_top, g.k_h, g.in_h);
-    const Taps tx = AxisTaps(ox, g.stride_w, g.dilation_w, g.pad_left, g.k_w, g.in_w);
-    T* yp = y + (r * g.out_w + ox) * C;
+    const Taps ty = tys[static_cast<size_t>(oy)], tx = txs[static_cast<size_t>(ox)];
+    T* yp = y + (r * out_w + ox) * C;
     // Bounds: windows are never empty for valid geometries except with huge padding.
-    std::fill(yp, yp + C, static_cast<T>(lo));
-    if (ty.count == 0 || tx.count == 0) return;
-    std::fill(yp, yp + C, std::numeric_limits<T>::lowest());
+    if (ty.count == 0 || tx.count == 0) {
+      std::fill(yp, yp + C, tlo);
+      return;
+    }
+    const T* base = x + ((n * in_h + ty.first) * in_w + tx.first) * C;
     for (int64_t a = 0; a < ty.count; a++) {
-      const int64_t iy = ty.first + a * g.dilation_h;
       for (int64_t b = 0; b < tx.count; b++) {
-        const int64_t ix = tx.first + b * g.dilation_w;
-        const T* xp = x + ((n * g.in_h + iy) * g.in_w + ix) * C;
-        for (int64_t c = 0; c < C; c++) yp[c] = std::max(yp[c], xp[c]);
+        const T* xp = base + (a * dil_h * in_w + b * dil_w) * C;
+        if (a == 0 && b == 0) CopyInto(yp, xp, C);
+        else MaxInto(yp, xp, C);
       }
     }
-    const T tlo = static_cast<T>(lo), thi = static_cast<T>(hi);
-    for (int64_t c = 0; c < C; c++) yp[c] = std::min(std::max(yp[c], tlo), thi);
+    ClampInPlace(yp, C, tlo, thi);
   });
 }
 
