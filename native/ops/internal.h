@@ -67,6 +67,10 @@ void DepthwiseF32Avx2(const ConvGeom& g, const float* x, const float* filter, co
                       float y_max, float* y, int threads);
 // Quantized binary op over n contiguous elements; b_scalar: b[0] for every element.
 // Returns the number of elements done (a multiple of the vector width); the caller finishes.
+// y[i] = table[x[i]] for i < n, 32 bytes at a time (16 VPSHUFB lookups, one per 16-entry
+// slice of the table, merged by the high nibble); returns how many it did (n rounded down to
+// 32) so the caller finishes the tail.
+int64_t ApplyLutAvx2(const uint8_t table[256], const uint8_t* x, int64_t n, uint8_t* y);
 int64_t BinaryQuantAvx2S8(BinaryOp op, const int8_t* a, const int8_t* b, bool b_scalar, int64_t n, const BinaryQ& p,
                           int8_t* y);
 int64_t BinaryQuantAvx2U8(BinaryOp op, const uint8_t* a, const uint8_t* b, bool b_scalar, int64_t n, const BinaryQ& p,

@@ -416,6 +416,27 @@ void DepthwiseF32Avx2(const ConvGeom& g, const float* x, const float* filter, co
   ParallelFor(rows, grain, threads, [&](int64_t rb, int64_t re) { DepthwiseF32Rows(g, x, filter, bias, y_min, y_max, y, rb, re); });
 }
 
+int64_t ApplyLutAvx2(const uint8_t table[256], const uint8_t* x, int64_t n, uint8_t* y) {
+  __m256i slices[16];
+  for (int k = 0; k < 16; k++) {
+    slices[k] = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(table + 16 * k)));
+  }
+  const __m256i low = _mm256_set1_epi8(0x0F);
+  int64_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + i));
+    const __m256i lo = _mm256_and_si256(v, low);
+    const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low);
+    __m256i r = _mm256_setzero_si256();
+    for (int k = 0; k < 16; k++) {
+      const __m256i hit = _mm256_cmpeq_epi8(hi, _mm256_set1_epi8(static_cast<char>(k)));
+      r = _mm256_or_si256(r, _mm256_and_si256(hit, _mm256_shuffle_epi8(slices[k], lo)));
+    }
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(y + i), r);
+  }
+  return i;
+}
+
 std::shared_ptr<const void> PrepareDepthwiseAvx2(const ConvGeom& g, const DepthwiseQ& p) {
   return std::make_shared<const DwPacked>(PackDepthwise<int8_t>(g, p));
 }
