@@ -20,7 +20,11 @@ namespace detail {
 inline int32_t Finish(float v, int32_t zo, int32_t lo, int32_t hi) {
   if (v != v) return zo;
   v = quant::scalar::Clamp(v, static_cast<float>(lo - zo), static_cast<float>(hi - zo));
-  return static_cast<int32_t>(std::nearbyintf(v)) + zo;
+  // rne(v) = nearbyintf(v) for |v| ≤ 2^22 (here |v| ≤ 383): v + 1.5·2^23 lands where the
+  // float spacing is 1, so the addition rounds to nearest even and the subtraction is exact.
+  // Without SSE4.1 (the portable files) nearbyintf is a libm call per value.
+  const float r = (v + 12582912.0f) - 12582912.0f;
+  return static_cast<int32_t>(r) + zo;
 }
 
 namespace {

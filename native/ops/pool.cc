@@ -89,33 +89,52 @@ void MaxPoolImpl(const ConvGeom& g, const T* x, int32_t lo, int32_t hi, T* y, in
 }
 
 template <typename T>
+inline void SetFrom(int32_t* __restrict acc, const T* __restrict x, int64_t n) {
+  for (int64_t i = 0; i < n; i++) acc[i] = x[i];
+}
+template <typename T>
+inline void AddInto(int32_t* __restrict acc, const T* __restrict x, int64_t n) {
+  for (int64_t i = 0; i < n; i++) acc[i] += x[i];
+}
+
+template <typename T>
 void AvgPoolImpl(const ConvGeom& g, const T* x, const PoolQ& p, T* y, int threads) {
   const int64_t C = g.in_c;
   const float m = p.x_scale / p.y_scale;
-  ForWindows(g, threads, int64_t(g.out_w) * C * g.k_h * g.k_w, [&](int64_t r, int64_t n, int64_t oy, int64_t ox) {
-    thread_local std::vector<int32_t> acc;
-    acc.assign(static_cast<size_t>(C), 0);
-    const Taps ty = AxisTaps(oy, g.stride_h, g.dilation_h, g.pad_top, g.k_h, g.in_h);
-    const Taps tx = AxisTaps(ox, g.stride_w, g.dilation_w, g.pad_left, g.k_w, g.in_w);
-    const int64_t cnt = ty.count * tx.count;
-    T* yp = y + (r * g.out_w + ox) * C;
-    if (cnt == 0) {
-      for (int64_t c = 0; c < C; c++) yp[c] = static_cast<T>(detail::Finish(0.0f, p.y_zero_point, p.y_min, p.y_max));
-      return;
-    }
-    for (int64_t a = 0; a < ty.count; a++) {
-      const int64_t iy = ty.first + a * g.dilation_h;
-      for (int64_t b = 0; b < tx.count; b++) {
-        const int64_t ix = tx.first + b * g.dilation_w;
-        const T* xp = x + ((n * g.in_h + iy) * g.in_w + ix) * C;
-        for (int64_t c = 0; c < C; c++) acc[c] += xp[c];
+  std::vector<Taps> tys(static_cast<size_t>(g.out_h)), txs(static_cast<size_t>(g.out_w));
+  for (int64_t o = 0; o < g.out_h; o++) tys[static_cast<size_t>(o)] = AxisTaps(o, g.stride_h, g.dilation_h, g.pad_top, g.k_h, g.in_h);
+  for (int64_t o = 0; o < g.out_w; o++) txs[static_cast<size_t>(o)] = AxisTaps(o, g.stride_w, g.dilation_w, g.pad_left, g.k_w, g.in_w);
+  const int64_t in_h = g.in_h, in_w = g.in_w, out_h = g.out_h, out_w = g.out_w, dil_h = g.dilation_h, dil_w = g.dilation_w;
+  const int64_t rows = int64_t(g.batch) * out_h;
+  const int64_t per_row = std::max<int64_t>(1, out_w * C * g.k_h * g.k_w);
+  ParallelFor(rows, std::max<int64_t>(1, (int64_t(1) << 15) / per_row), threads, [&](int64_t rb, int64_t re) {
+    std::vector<int32_t> acc(static_cast<size_t>(C));
+    for (int64_t r = rb; r < re; r++) {
+      const int64_t n = r / out_h, oy = r % out_h;
+      const Taps ty = tys[static_cast<size_t>(oy)];
+      for (int64_t ox = 0; ox < out_w; ox++) {
+        const Taps tx = txs[static_cast<size_t>(ox)];
+        const int64_t cnt = ty.count * tx.count;
+        T* yp = y + (r * out_w + ox) * C;
+        if (cnt == 0) {
+          for (int64_t c = 0; c < C; c++) yp[c] = static_cast<T>(detail::Finish(0.0f, p.y_zero_point, p.y_min, p.y_max));
+          continue;
+        }
+        const T* base = x + ((n * in_h + ty.first) * in_w + tx.first) * C;
+        for (int64_t a = 0; a < ty.count; a++) {
+          for (int64_t b = 0; b < tx.count; b++) {
+            const T* xp = base + (a * dil_h * in_w + b * dil_w) * C;
+            if (a == 0 && b == 0) SetFrom(acc.data(), xp, C);
+            else AddInto(acc.data(), xp, C);
+          }
+        }
+        const float f = m / static_cast<float>(cnt);
+        const int32_t zsum = static_cast<int32_t>(cnt) * p.x_zero_point;
+        for (int64_t c = 0; c < C; c++) {
+          const float v = static_cast<float>(acc[static_cast<size_t>(c)] - zsum) * f;
+          yp[c] = static_cast<T>(detail::Finish(v, p.y_zero_point, p.y_min, p.y_max));
+        }
       }
-    }
-    const float f = m / static_cast<float>(cnt);
-    const int32_t zsum = static_cast<int32_t>(cnt) * p.x_zero_point;
-    for (int64_t c = 0; c < C; c++) {
-      const float v = static_cast<float>(acc[c] - zsum) * f;
-      yp[c] = static_cast<T>(detail::Finish(v, p.y_zero_point, p.y_min, p.y_max));
     }
   });
 }
