@@ -43,6 +43,18 @@ inline Taps AxisTaps(int64_t o, int32_t stride, int32_t dil, int32_t pad, int32_
   return Taps{first < 0 ? 0 : first, count};
 }
 
+// The window extents of every output row / column, computed once per call.
+std::vector<Taps> RowTaps(const ConvGeom& g) {
+  std::vector<Taps> t(static_cast<size_t>(g.out_h));
+  for (int64_t o = 0; o < g.out_h; o++) t[static_cast<size_t>(o)] = AxisTaps(o, g.stride_h, g.dilation_h, g.pad_top, g.k_h, g.in_h);
+  return t;
+}
+std::vector<Taps> ColumnTaps(const ConvGeom& g) {
+  std::vector<Taps> t(static_cast<size_t>(g.out_w));
+  for (int64_t o = 0; o < g.out_w; o++) t[static_cast<size_t>(o)] = AxisTaps(o, g.stride_w, g.dilation_w, g.pad_left, g.k_w, g.in_w);
+  return t;
+}
+
 // y[i] = max(y[i], x[i]) and the final clamp, on non-overlapping arrays: with the restrict
 // qualifiers the compiler vectorizes them (without, the int8 stores may alias anything and
 // the loops stayed scalar: 0.58 ms for a 112×112×32 → 56×56×32 pool).
@@ -62,10 +74,7 @@ inline void ClampInPlace(T* __restrict y, int64_t n, T lo, T hi) {
 template <typename T>
 void MaxPoolImpl(const ConvGeom& g, const T* x, int32_t lo, int32_t hi, T* y, int threads) {
   const int64_t C = g.in_c;
-  // Window extents per output row and column, computed once.
-  std::vector<Taps> tys(static_cast<size_t>(g.out_h)), txs(static_cast<size_t>(g.out_w));
-  for (int64_t o = 0; o < g.out_h; o++) tys[static_cast<size_t>(o)] = AxisTaps(o, g.stride_h, g.dilation_h, g.pad_top, g.k_h, g.in_h);
-  for (int64_t o = 0; o < g.out_w; o++) txs[static_cast<size_t>(o)] = AxisTaps(o, g.stride_w, g.dilation_w, g.pad_left, g.k_w, g.in_w);
+  const std::vector<Taps> tys = RowTaps(g), txs = ColumnTaps(g);
   const T tlo = static_cast<T>(lo), thi = static_cast<T>(hi);
   const int64_t in_h = g.in_h, in_w = g.in_w, out_w = g.out_w, dil_h = g.dilation_h, dil_w = g.dilation_w;
   ForWindows(g, threads, int64_t(g.out_w) * C * g.k_h * g.k_w, [&](int64_t r, int64_t n, int64_t oy, int64_t ox) {
@@ -101,9 +110,7 @@ template <typename T>
 void AvgPoolImpl(const ConvGeom& g, const T* x, const PoolQ& p, T* y, int threads) {
   const int64_t C = g.in_c;
   const float m = p.x_scale / p.y_scale;
-  std::vector<Taps> tys(static_cast<size_t>(g.out_h)), txs(static_cast<size_t>(g.out_w));
-  for (int64_t o = 0; o < g.out_h; o++) tys[static_cast<size_t>(o)] = AxisTaps(o, g.stride_h, g.dilation_h, g.pad_top, g.k_h, g.in_h);
-  for (int64_t o = 0; o < g.out_w; o++) txs[static_cast<size_t>(o)] = AxisTaps(o, g.stride_w, g.dilation_w, g.pad_left, g.k_w, g.in_w);
+  const std::vector<Taps> tys = RowTaps(g), txs = ColumnTaps(g);
   const int64_t in_h = g.in_h, in_w = g.in_w, out_h = g.out_h, out_w = g.out_w, dil_h = g.dilation_h, dil_w = g.dilation_w;
   const int64_t rows = int64_t(g.batch) * out_h;
   const int64_t per_row = std::max<int64_t>(1, out_w * C * g.k_h * g.k_w);
