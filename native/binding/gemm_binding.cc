@@ -70,16 +70,10 @@ class PackedWeightsWrap : public PackedWrap<PackedWeightsWrap, PackedB> {
     const std::string isa_name = GetString(env, info[5], "isa");
     if (!ParseIsa(isa_name, &isa)) ThrowRangeError(env, "isa '" + isa_name + "' is not a known path");
     if (!gemm::GemmIsaUsable(isa)) ThrowRangeError(env, "isa '" + isa_name + "' is not available on this machine");
-    std::shared_ptr<PackedB> packed;
-    try {
-      packed = std::make_shared<PackedB>(gemm::PackB(b.data, k, n, layout == "kn" ? gemm::BLayout::kKN : gemm::BLayout::kNK,
-                                                      layout == "kn" ? n : k, zp.empty() ? nullptr : zp.data(), per_col, isa));
-    } catch (const std::invalid_argument& e) {
-      ThrowRangeError(env, e.what());
-    } catch (const std::bad_alloc&) {
-      throw Napi::Error::New(env, "out of memory packing the weights");
-    }
-    Adopt(info, std::move(packed), &kPackedTag);
+    PackAndAdopt(info, &kPackedTag, "the weights", [&] {
+      return gemm::PackB(b.data, k, n, layout == "kn" ? gemm::BLayout::kKN : gemm::BLayout::kNK, layout == "kn" ? n : k,
+                         zp.empty() ? nullptr : zp.data(), per_col, isa);
+    });
   }
 
   // The packed weights, or a TypeError/RangeError when v is not a live PackedWeights.

@@ -97,15 +97,8 @@ class SparseWrap : public PackedWrap<SparseWrap, sparse::PackedSparse> {
     Isa isa;
     const std::string isa_name = GetString(env, info[6], "isa");
     if (!ParseIsa(isa_name, &isa) || !(isa == Isa::kRef || IsaSupported(isa))) ThrowRangeError(env, "isa '" + isa_name + "' is not available here");
-    std::shared_ptr<sparse::PackedSparse> packed;
-    try {
-      packed = std::make_shared<sparse::PackedSparse>(w.f ? sparse::PackF32(w.f, k, n, o, isa) : sparse::PackI8(w.i, k, n, o, isa));
-    } catch (const std::invalid_argument& e) {
-      ThrowRangeError(env, e.what());
-    } catch (const std::bad_alloc&) {
-      throw Napi::Error::New(env, "out of memory packing sparse weights");
-    }
-    Adopt(info, std::move(packed), &kSparseTag);
+    PackAndAdopt(info, &kSparseTag, "sparse weights",
+                 [&] { return w.f ? sparse::PackF32(w.f, k, n, o, isa) : sparse::PackI8(w.i, k, n, o, isa); });
   }
 
   static std::shared_ptr<const sparse::PackedSparse> From(Napi::Env env, const Napi::Value& v) {

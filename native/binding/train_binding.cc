@@ -205,15 +205,7 @@ class FloatPackedWrap : public PackedWrap<FloatPackedWrap, train::PackedB> {
     const int64_t k = GetInt(env, info[1], "k", 0, kMaxDim), n = GetInt(env, info[2], "n", 0, kMaxDim);
     if (static_cast<double>(k) * n > 9.0e15) ThrowRangeError(env, "matmul sizes are too large");
     auto b = GetArrayOfLength<float>(env, info[0], "b", static_cast<size_t>(k * n));
-    std::shared_ptr<train::PackedB> packed;
-    try {
-      packed = std::make_shared<train::PackedB>(b.data, k, n);
-    } catch (const std::invalid_argument& e) {
-      ThrowRangeError(env, e.what());
-    } catch (const std::bad_alloc&) {
-      throw Napi::Error::New(env, "out of memory packing float weights");
-    }
-    Adopt(info, std::move(packed), &kFloatPackedTag);
+    PackAndAdopt(info, &kFloatPackedTag, "float weights", [&] { return train::PackedB(b.data, k, n); });
   }
   static std::shared_ptr<const train::PackedB> From(Napi::Env env, const Napi::Value& v) {
     return Get(env, v, &kFloatPackedTag, "b must be a Float32Array or a FloatPackedWeights object", "b has been disposed");

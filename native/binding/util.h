@@ -100,6 +100,20 @@ class PackedWrap : public Napi::ObjectWrap<Derived> {
     Napi::MemoryManagement::AdjustExternalMemory(info.Env(), bytes_);
     info.This().As<Napi::Object>().TypeTag(tag);
   }
+  // Adopt(pack()): std::invalid_argument from the packing becomes a RangeError with its
+  // message, std::bad_alloc an Error "out of memory packing <what>".
+  template <typename Pack>
+  void PackAndAdopt(const Napi::CallbackInfo& info, const napi_type_tag* tag, const char* what, Pack pack) {
+    std::shared_ptr<Packed> p;
+    try {
+      p = std::make_shared<Packed>(pack());
+    } catch (const std::invalid_argument& e) {
+      ThrowRangeError(info.Env(), e.what());
+    } catch (const std::bad_alloc&) {
+      throw Napi::Error::New(info.Env(), std::string("out of memory packing ") + what);
+    }
+    Adopt(info, std::move(p), tag);
+  }
   // The packed data of v: TypeError `not_this` when v is not such an object, RangeError
   // `disposed` after dispose().
   static std::shared_ptr<const Packed> Get(Napi::Env env, const Napi::Value& v, const napi_type_tag* tag,
