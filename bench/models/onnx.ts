@@ -108,8 +108,7 @@ export class GraphWriter {
     this.nodes.push(nd);
     return out;
   }
-  model(input: Pb, output: Pb, output_name: string): Uint8Array {
-    void output_name;
+  model(input: Pb, output: Pb): Uint8Array {
     const g = new Pb();
     for (const nd of this.nodes) g.bytes(1, nd);
     g.bytes(2, 'mobilenetv2');
@@ -199,7 +198,7 @@ export function onnxMobileNetV2Int8(seed = 21, weights: 'int8' | 'uint8' = 'int8
   const fc = w.node('QLinearMatMul', [flat, relu.s, relu.z, fcw, w.scalarF(0.002), weights === 'int8' ? w.init('fcz', 'int8', [], Int8Array.of(0)) : w.scalarU8(128), logitQ.s, logitQ.z]);
   const logits = w.node('DequantizeLinear', [fc, logitQ.s, logitQ.z]);
   const out = w.node('Softmax', [logits], { axis: 1 });
-  return w.model(valueInfo('input', 'float', ['N', 3, 224, 224]), valueInfo(out, 'float', ['N', classes]), out);
+  return w.model(valueInfo('input', 'float', ['N', 3, 224, 224]), valueInfo(out, 'float', ['N', classes]));
 }
 
 /** float32 model: Conv (BN folded) + Clip(0, 6), Add, GlobalAveragePool, Gemm, Softmax. */
@@ -223,5 +222,5 @@ export function onnxMobileNetV2Float(seed = 22): Uint8Array {
   const flat = w.node('Flatten', [gap], { axis: 1 });
   const fc = w.node('Gemm', [flat, w.init('fcw', 'float', [head, classes], w.randF(head * classes, Math.sqrt(3 / head))), w.init('fcb', 'float', [classes], w.randF(classes, 0.1))]);
   const out = w.node('Softmax', [fc], { axis: 1 });
-  return w.model(valueInfo('input', 'float', ['N', 3, 224, 224]), valueInfo(out, 'float', ['N', classes]), out);
+  return w.model(valueInfo('input', 'float', ['N', 3, 224, 224]), valueInfo(out, 'float', ['N', classes]));
 }

@@ -58,7 +58,7 @@ async function saturationProbe(ort: Ort): Promise<string> {
   const wt = w.init('w', 'int8', [N, K, 1, 1], new Int8Array(K * N).fill(127));
   const y = w.node('QLinearConv', ['x', w.scalarF(1), w.scalarU8(0), wt, w.init('ws', 'float', [N], new Float32Array(N).fill(1)),
     w.init('wz', 'int8', [N], new Int8Array(N)), w.scalarF(sy), w.scalarU8(0)], { kernel_shape: [1, 1] });
-  const s = await ort.InferenceSession.create(w.model(valueInfo('x', 'uint8', [1, K, 4, 4]), valueInfo(y, 'uint8', [1, N, 4, 4]), y), { graphOptimizationLevel: 'all' });
+  const s = await ort.InferenceSession.create(w.model(valueInfo('x', 'uint8', [1, K, 4, 4]), valueInfo(y, 'uint8', [1, N, 4, 4])), { graphOptimizationLevel: 'all' });
   const x = new Uint8Array(K * 16).fill(255);
   const r = await s.run({ x: new ort.Tensor('uint8', x, [1, K, 4, 4]) });
   const ortY = (Object.values(r)[0] as unknown as { data: Uint8Array }).data[0];
