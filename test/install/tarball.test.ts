@@ -1,9 +1,9 @@
-// The published package installs where no compiler exists: `npm pack` with a linux-x64
-// prebuild, installed from the npm cache into a user project that has its own
+// The published package installs where no compiler exists: `npm pack` with this platform's
+// prebuild (linux-x64 here), installed from the npm cache into a user project that has its own
 // @tensorflow/tfjs, with only node/npm/npx on PATH. Then what a user does first: `npx
 // tfjs-quant info`, one `convert`, and a script passing its own tf.LayersModel and tensors
 // to the library. References: tfjs's model.predict in this process and in the user's.
-// Skipped (reason printed) off linux-x64, without a built addon, or when the npm cache
+// Skipped (reason printed) on Windows, without a built addon, or when the npm cache
 // lacks a tarball the install needs (the test never downloads).
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,13 +14,13 @@ import { writeFilesAtomic } from '../../src/io/atomic.js';
 import { layersFiles, saveLayersToMemory, sequentialCnn } from '../../src/model/testing.js';
 import { InferenceSession } from '../../src/runtime/index.js';
 import {
-  builtAddon, compilerFreeBin, lockClosure, missingFromCache, packTarball, runIn, toolsOnPath, writeUserProject,
+  builtAddon, compilerFreeBin, lockClosure, missingFromCache, packTarball, prebuildDir, prebuildFile, runIn, toolsOnPath, writeUserProject,
 } from './user-project.js';
 
 const TFJS_VERSION = '4.22.0';
 
 function skipReason(): string | undefined {
-  if (process.platform !== 'linux' || process.arch !== 'x64') return `the prebuild packed here is linux-x64 (this is ${process.platform}-${process.arch})`;
+  if (process.platform === 'win32') return 'the compiler-free PATH is built from POSIX sh and symlinks';
   if (!existsSync(builtAddon)) return `no built addon at ${builtAddon} (npm install builds it)`;
   if (!existsSync(join(process.execPath, '..', '..', 'lib', 'node_modules', 'npm', 'bin', 'npm-cli.js'))) return 'npm is not installed next to node';
   const missing = missingFromCache(lockClosure(['@tensorflow/tfjs', 'cmake-js', 'node-addon-api', 'node-gyp-build']));
@@ -92,7 +92,7 @@ describe.skipIf(reason !== undefined)('the packed tarball in a project without a
   it('installs from the cache with no compiler reachable, using the prebuild (no source build)', () => {
     expect(toolsOnPath(bin)).toEqual([]);
     expect(install.status, install.stderr).toBe(0);
-    expect(install.stdout).toMatch(/tfjs-quant: using the prebuilt addon .*prebuilds\/linux-x64\/tfjs-quant\.glibc\.node/);
+    expect(install.stdout).toContain(`tfjs-quant: using the prebuilt addon ${join(user, 'node_modules', 'tfjs-quant', 'prebuilds', prebuildDir, prebuildFile)}`);
     expect(existsSync(join(user, 'node_modules', 'tfjs-quant', 'build'))).toBe(false);
   });
 
@@ -106,7 +106,7 @@ describe.skipIf(reason !== undefined)('the packed tarball in a project without a
   it('`npx tfjs-quant info` names the CPU and its kernel paths', () => {
     const r = runIn(user, bin, 'npx', ['--offline', 'tfjs-quant', 'info']);
     expect(r.status, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/avx2|ref/);
+    expect(r.stdout).toMatch(/\bref\b/);
   });
 
   it('`npx tfjs-quant convert` writes a dynamic int8 model that follows model.predict', async () => {
@@ -152,7 +152,7 @@ describe.skipIf(reason !== undefined)('the packed tarball in a project without a
   it('when no addon can be found, the error says `npm rebuild tfjs-quant`, not a repository script', () => {
     const r = runIn(user, bin, 'node', ['-e', "import('tfjs-quant').then((q) => q.cpuInfo())"], { TFJS_QUANT_PREBUILD: join(work, 'nowhere') });
     expect(r.status).not.toBe(0);
-    expect(r.stderr).toMatch(/could not load the native addon for linux-x64/);
+    expect(r.stderr).toContain(`could not load the native addon for ${prebuildDir}`);
     expect(r.stderr).toMatch(/npm rebuild tfjs-quant/);
     expect(r.stderr).not.toMatch(/build:native/);
   });

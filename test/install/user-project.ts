@@ -1,5 +1,5 @@
-// Fixtures of the tarball test: the package as `npm pack` makes it (with a linux-x64 prebuild
-// made from this checkout's addon), and a user project that installs it next to its own
+// Fixtures of the tarball test: the package as `npm pack` makes it (with this platform's
+// prebuild made from this checkout's addon), and a user project that installs it next to its own
 // @tensorflow/tfjs entirely from the npm cache, with no compiler on PATH.
 //
 // Offline installs need every package's metadata and tarball in the cache; a fresh
@@ -15,6 +15,9 @@ import { delimiter, join } from 'node:path';
 export const repoRoot = join(import.meta.dirname, '..', '..');
 /** The addon this checkout built; packed as the linux-x64 prebuild instead of rebuilding. */
 export const builtAddon = join(repoRoot, 'build', 'Release', 'tfjs_quant.node');
+/** Where prebuildify puts this machine's addon (Linux builds carry their libc, as node-gyp-build matches it). */
+export const prebuildDir = `${process.platform}-${process.arch}`;
+export const prebuildFile = process.platform === 'linux' ? `tfjs-quant.${existsSync('/etc/alpine-release') ? 'musl' : 'glibc'}.node` : 'tfjs-quant.node';
 const npmCli = join(process.execPath, '..', '..', 'lib', 'node_modules', 'npm', 'bin', 'npm-cli.js');
 
 interface LockEntry {
@@ -84,7 +87,7 @@ export function compilerFreeBin(dir: string): string {
 
 /**
  * The package as published: this checkout's files (package.json "files" decides what npm
- * keeps), dist/ compiled from src/ now, and the built addon as prebuilds/linux-x64.
+ * keeps), dist/ compiled from src/ now, and the built addon as this platform's prebuild.
  * Returns the tarball path and its package.json.
  */
 export function packTarball(work: string): { tarball: string; manifest: LockEntry & { name: string; version: string } } {
@@ -93,8 +96,8 @@ export function packTarball(work: string): { tarball: string; manifest: LockEntr
     cpSync(join(repoRoot, f), join(stage, f), { recursive: true });
   }
   execFileSync(process.execPath, [join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(repoRoot, 'tsconfig.build.json'), '--outDir', join(stage, 'dist')], { stdio: 'pipe' });
-  mkdirSync(join(stage, 'prebuilds', 'linux-x64'), { recursive: true });
-  cpSync(builtAddon, join(stage, 'prebuilds', 'linux-x64', 'tfjs-quant.glibc.node'));
+  mkdirSync(join(stage, 'prebuilds', prebuildDir), { recursive: true });
+  cpSync(builtAddon, join(stage, 'prebuilds', prebuildDir, prebuildFile));
   const name = execFileSync(process.execPath, [npmCli, 'pack', '--ignore-scripts', '--silent', '--pack-destination', work], { cwd: stage, encoding: 'utf8' }).trim().split('\n').pop()!;
   return { tarball: join(work, name), manifest: JSON.parse(readFileSync(join(stage, 'package.json'), 'utf8')) };
 }
