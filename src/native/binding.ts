@@ -33,7 +33,7 @@ export function native(): NativeBinding {
     const reason = ((e as Error).message ?? String(e)).split('\n')[0];
     loadError = new Error(
       `tfjs-quant: could not load the native addon for ${process.platform}-${process.arch} (${reason}). ` +
-        'Prebuilt addons ship for linux-x64, linux-arm64 (glibc and musl), darwin-x64, darwin-arm64 and win32-x64; ' +
+        'Prebuilt addons ship for linux-x64 and linux-arm64 (glibc and musl), darwin-x64 and darwin-arm64; ' +
         'elsewhere it is built from source at install, which needs cmake >= 3.18 and a C++17 compiler. ' +
         'Run `npm rebuild tfjs-quant` to pick the prebuild or build it again (the reason is printed).',
     );
