@@ -11,16 +11,12 @@ import { convNetGraphModel, memoryArtifacts, sequentialCnn } from '../../src/mod
 import { quantize as postTrainingQuantize } from '../../src/quant/quantize.js';
 import { simulate } from '../../src/quant/simulate.js';
 import { InferenceSession } from '../../src/runtime/index.js';
+import { relErr } from '../runtime/helpers.js';
 
 beforeAll(async () => {
   await initFloatBackend('cpu');
 });
 
-function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let m = 0, s = 0;
-  for (let i = 0; i < b.length; i++) { m = Math.max(m, Math.abs(a[i]! - b[i]!)); s = Math.max(s, Math.abs(b[i]!)); }
-  return m / Math.max(s, 1e-30);
-}
 
 function weightsOf(model: userTf.LayersModel): Float32Array[] {
   return model.getWeights().map((w) => w.dataSync().slice() as Float32Array);

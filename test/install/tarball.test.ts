@@ -5,7 +5,7 @@
 // to the library. References: tfjs's model.predict in this process and in the user's.
 // Skipped (reason printed) on Windows, without a built addon, or when the npm cache
 // lacks a tarball the install needs (the test never downloads).
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +13,7 @@ import { initFloatBackend, tf } from '../../src/backend/float.js';
 import { writeFilesAtomic } from '../../src/io/atomic.js';
 import { layersFiles, saveLayersToMemory, sequentialCnn } from '../../src/model/testing.js';
 import { InferenceSession } from '../../src/runtime/index.js';
+import { relErr } from '../runtime/helpers.js';
 import {
   builtAddon, compilerFreeBin, lockClosure, missingFromCache, packTarball, prebuildDir, prebuildFile, runIn, toolsOnPath, writeUserProject,
 } from './user-project.js';
@@ -31,11 +32,6 @@ function skipReason(): string | undefined {
 const reason = skipReason();
 if (reason) console.warn(`tarball test skipped: ${reason}`);
 
-function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let m = 0, s = 0;
-  for (let i = 0; i < b.length; i++) { m = Math.max(m, Math.abs(a[i]! - b[i]!)); s = Math.max(s, Math.abs(b[i]!)); }
-  return m / Math.max(s, 1e-30);
-}
 
 function findFile(dir: string, name: string): string | undefined {
   for (const e of readdirSync(dir, { withFileTypes: true })) {
@@ -147,6 +143,17 @@ describe.skipIf(reason !== undefined)('the packed tarball in a project without a
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/missing cmake \(>= 3\.18\) and a C\+\+17 compiler/);
     expect(r.stderr).toMatch(/npm rebuild tfjs-quant/);
+  });
+
+  it('a prebuild that matches by name but does not load is reported, then the source build is tried', () => {
+    // A copy of the installed package whose prebuild is not a loadable library.
+    const copy = join(user, 'node_modules', 'tfjs-quant-damaged');
+    cpSync(join(user, 'node_modules', 'tfjs-quant'), copy, { recursive: true });
+    writeFileSync(join(copy, 'prebuilds', prebuildDir, prebuildFile), 'not a shared library');
+    const r = runIn(user, bin, 'node', [join(copy, 'scripts', 'install-native.mjs')]);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toContain(`the prebuilt addon ${join(copy, 'prebuilds', prebuildDir, prebuildFile)} does not load here`);
+    expect(r.stderr).toMatch(/missing cmake .* and a C\+\+17 compiler/);
   });
 
   it('when no addon can be found, the error says `npm rebuild tfjs-quant`, not a repository script', () => {
