@@ -327,6 +327,46 @@ function conv2dBackpropInput(n: Node, x: T[]): T[] {
   return [y];
 }
 
+// Non-max suppression, as tfjs-converter's dynamic executor runs it (its *Async forms share
+// the synchronous kernels, so results are identical). The number of boxes kept depends on the
+// data: the output length is unknown.
+function scalarOf(t: T | undefined, n: Node, what: string): number {
+  if (!t || t.size !== 1) throw new ModelFormatError(`${what} must be a scalar`, { node: n.name });
+  return t.dataSync()[0]!;
+}
+function nmsArgs(n: Node, x: T[]) {
+  return {
+    boxes: x[0] as tf.Tensor2D, scores: x[1] as tf.Tensor1D, max: scalarOf(x[2], n, 'max_output_size'),
+    iou: scalarOf(x[3], n, 'iou_threshold'), score: x[4] ? scalarOf(x[4], n, 'score_threshold') : Number.NEGATIVE_INFINITY,
+  };
+}
+const NMS_V3: OpSpec = {
+  execute: (n, x) => {
+    const a = nmsArgs(n, x);
+    return [tf.image.nonMaxSuppression(a.boxes, a.scores, a.max, a.iou, a.score)];
+  },
+  infer: () => [info('int32', [-1])],
+};
+const NMS_V4: OpSpec = {
+  outputs: 2,
+  execute: (n, x) => {
+    const a = nmsArgs(n, x);
+    const r = tf.image.nonMaxSuppressionPadded(a.boxes, a.scores, a.max, a.iou, a.score, attrBool(n, 'pad_to_max_output_size'));
+    return [r.selectedIndices, r.validOutputs];
+  },
+  infer: () => [info('int32', [-1]), info('int32', [])],
+};
+const NMS_V5: OpSpec = {
+  outputs: 3,
+  execute: (n, x) => {
+    const a = nmsArgs(n, x);
+    const r = tf.image.nonMaxSuppressionWithScore(a.boxes, a.scores, a.max, a.iou, a.score, scalarOf(x[5], n, 'soft_nms_sigma'));
+    // TF's third output (valid_outputs) is not produced by tfjs-converter either.
+    return [r.selectedIndices, r.selectedScores];
+  },
+  infer: () => [info('int32', [-1]), info('float32', [-1]), info('int32', [])],
+};
+
 function squeezeAxes(n: Node): number[] {
   return attrInts(n, 'squeeze_dims', attrInts(n, 'axis', []));
 }
@@ -467,6 +507,10 @@ export const OPS: Record<string, OpSpec> = {
       return [info(x[0]?.dtype ?? 'float32', xs && r ? xs.map((d, i) => (d < 0 ? -1 : d * r[i]!)) : null)];
     },
   },
+  NonMaxSuppressionV2: NMS_V3,
+  NonMaxSuppressionV3: NMS_V3,
+  NonMaxSuppressionV4: NMS_V4,
+  NonMaxSuppressionV5: NMS_V5,
   GatherV2: {
     execute: (n, x) => [tf.gather(x[0]!, tf.cast(x[1]!, 'int32'), ints(x[2]!)[0], attrNum(n, 'batch_dims', 0))],
     infer: (_n, x) => [info(x[0]?.dtype ?? 'float32', null)],

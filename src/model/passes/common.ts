@@ -1,5 +1,5 @@
 // Helpers shared by the graph passes.
-import { consumers, producers, type Constant, type Graph, type Node } from '../ir.js';
+import { consumers, hasNonFiniteValues, producers, type Constant, type Graph, type Node } from '../ir.js';
 
 export interface PassContext {
   g: Graph;
@@ -63,7 +63,7 @@ export function rewire(g: Graph, from: string, to: string): void {
 export function newConst(g: Graph, base: string, c: Omit<Constant, 'name'>): string {
   let name = base;
   for (let i = 1; g.constants.has(name) || g.nodes.some((n) => n.name === name); i++) name = `${base}_${i}`;
-  g.constants.set(name, { ...c, name });
+  g.constants.set(name, { ...c, name, ...(hasNonFiniteValues(c.data) ? { nonFinite: true } : {}) });
   g.tensors.set(name, { dtype: c.dtype, shape: [...c.shape] });
   return name;
 }
