@@ -279,12 +279,25 @@ export function replaceUses(g: Graph, from: string, to: string): void {
   g.outputs = g.outputs.map((t) => (t === from ? to : t));
 }
 
+/**
+ * Names of the Const nodes inside the function library (TF2 control flow). tfjs-converter reads
+ * their values from the model's weights by name, so they are constants of the graph read by no
+ * top-level node.
+ */
+export function libraryConstantNames(library: Graph['library']): string[] {
+  const out: string[] = [];
+  for (const f of (library?.function ?? []) as { nodeDef?: { name?: unknown; op?: unknown }[] }[]) {
+    for (const n of f?.nodeDef ?? []) if (n?.op === 'Const' && typeof n.name === 'string') out.push(n.name);
+  }
+  return out;
+}
+
 /** Removes nodes whose outputs are never used (opaque nodes too) and unused constants. */
 export function pruneUnused(g: Graph): void {
   const prod = producers(g);
   const live = new Set<Node>();
   const stack = [...g.outputs];
-  const usedTensors = new Set<string>();
+  const usedTensors = new Set<string>(libraryConstantNames(g.library));
   while (stack.length) {
     const t = stack.pop()!;
     if (usedTensors.has(t)) continue;

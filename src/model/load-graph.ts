@@ -2,7 +2,7 @@
 import { decodeAttrs, parseTfDtype } from './attrs.js';
 import { ModelFormatError } from './errors.js';
 import { controlFlowRegions } from './control-flow.js';
-import { createGraph, hasNonFiniteValues, outputName, parseTensorName, topoSort, uniqueName, type Attrs, type Constant, type FusedActivation, type Graph, type Node } from './ir.js';
+import { createGraph, hasNonFiniteValues, libraryConstantNames, outputName, parseTensorName, topoSort, uniqueName, type Attrs, type Constant, type FusedActivation, type Graph, type Node } from './ir.js';
 import { OPS } from './ops.js';
 import type { DecodedWeight } from '../io/weights.js';
 
@@ -72,6 +72,20 @@ export function loadGraphModelIR(json: Record<string, unknown>, ctx: GraphLoadCo
     for (const ref of r.input) (ref.startsWith('^') ? control : data).push(refName(ref, r.name));
     inputsOf.set(r.name, { data, control });
   }
+  // Signature outputs count as references too (an NMS's second output may be read by no node).
+  const sig = json.signature as { inputs?: Record<string, { name?: string }>; outputs?: Record<string, { name?: string }> } | undefined;
+  const sigEntries = (part: 'inputs' | 'outputs'): [string, string][] => {
+    const m = sig && typeof sig === 'object' ? sig[part] : undefined;
+    if (!m || typeof m !== 'object') return [];
+    return Object.entries(m).map(([key, v]) => {
+      if (!v || typeof v.name !== 'string') throw new ModelFormatError(`signature ${part.slice(0, -1)} '${key}' has no name`, { file });
+      const [nm, idx] = parseTensorName(v.name);
+      if (!byName.has(nm)) throw new ModelFormatError(`signature ${part.slice(0, -1)} '${key}' names '${v.name}', which is no node of the graph`, { file });
+      return [key, outputName(nm, idx)];
+    });
+  };
+  const sigOutputs = sigEntries('outputs');
+  for (const [, t] of sigOutputs) refName(t, '<signature>');
   const attrsOf = new Map(raws.map((r) => [r.name, decodeAttrs(r.attr, { file, node: r.name })]));
   const isValueSource = (r: RawNode): boolean => r.op === 'Const' || r.op === 'NoOp' || r.op === 'Placeholder' || (r.op === 'PlaceholderWithDefault' && inputsOf.get(r.name)!.data.length === 0);
   // Every operation in raw form first: control-flow regions are found on it, and their nodes stay raw.
@@ -133,18 +147,6 @@ export function loadGraphModelIR(json: Record<string, unknown>, ctx: GraphLoadCo
   for (const n of g.nodes) if (n.controlInputs) n.controlInputs = n.controlInputs.filter((c) => !dropped.has(c) && !g.constants.has(c) && !g.inputs.some((i) => i.name === c));
   for (const n of g.nodes) if (n.controlInputs?.length === 0) delete n.controlInputs;
   // Signature (inputs/outputs) or, as tfjs does, placeholders and leaf nodes.
-  const sig = json.signature as { inputs?: Record<string, { name?: string }>; outputs?: Record<string, { name?: string }> } | undefined;
-  const sigEntries = (part: 'inputs' | 'outputs'): [string, string][] => {
-    const m = sig && typeof sig === 'object' ? sig[part] : undefined;
-    if (!m || typeof m !== 'object') return [];
-    return Object.entries(m).map(([key, v]) => {
-      if (!v || typeof v.name !== 'string') throw new ModelFormatError(`signature ${part.slice(0, -1)} '${key}' has no name`, { file });
-      const [nm, idx] = parseTensorName(v.name);
-      if (!byName.has(nm)) throw new ModelFormatError(`signature ${part.slice(0, -1)} '${key}' names '${v.name}', which is no node of the graph`, { file });
-      return [key, outputName(nm, idx)];
-    });
-  };
-  const sigOutputs = sigEntries('outputs');
   if (sigOutputs.length) {
     g.outputs = sigOutputs.map(([, t]) => t);
   } else {
@@ -163,6 +165,13 @@ export function loadGraphModelIR(json: Record<string, unknown>, ctx: GraphLoadCo
     inputs: g.inputs.map((i) => ({ key: inputKey.get(i.name) ?? i.name, name: i.name })),
     outputs: sigOutputs.length ? sigOutputs.map(([key, name]) => ({ key, name })) : g.outputs.map((o) => ({ key: o, name: o })),
   };
+  for (const name of libraryConstantNames(library)) {
+    const w = ctx.weights.get(name);
+    if (!w) throw new ModelFormatError(`Const node '${name}' of the function library has no weight in the weights manifest`, { file });
+    if (g.constants.has(name)) continue;
+    g.constants.set(name, { name, dtype: w.dtype, shape: [...w.shape], data: w.data, ...(hasNonFiniteValues(w.data) ? { nonFinite: true } : {}) });
+    g.tensors.set(name, { dtype: w.dtype, shape: [...w.shape] });
+  }
   if (!ctx.allowNonFinite) rejectNonFiniteParameters(g, file);
   topoSort(g, file);
   return g;

@@ -7,8 +7,8 @@ import { tf } from '../backend/float.js';
 import { tfDtypeName } from './attrs.js';
 import type { ControlFlowRegion } from './control-flow.js';
 import { ModelFormatError } from './errors.js';
-import type { Graph, Node } from './ir.js';
-import type { DType } from '../io/weights.js';
+import { libraryConstantNames, type Graph, type Node } from './ir.js';
+import { encodeWeights, type DType } from '../io/weights.js';
 
 type Model = ReturnType<typeof tf.loadGraphModelSync>;
 const models = new WeakMap<Graph, Map<string, Model>>();
@@ -48,8 +48,16 @@ function modelFor(g: Graph, r: ControlFlowRegion, inputs: tf.Tensor[]): Model {
   let model = per.get(key);
   if (!model) {
     try {
+      // Const nodes inside library functions read their values from the model's weights by name.
+      const fnConsts = libraryConstantNames(g.library).map((name) => {
+        const c = g.constants.get(name);
+        if (!c) throw new ModelFormatError(`function constant '${name}' is missing from the graph's constants`, { node: r.nodes[0] });
+        return { name, dtype: c.dtype, shape: c.shape, data: c.data };
+      });
+      const { entries, bytes } = encodeWeights(fnConsts);
       model = tf.loadGraphModelSync({
-        modelTopology: regionTopology(g, r, dtypes), format: 'graph-model', weightSpecs: [], weightData: new ArrayBuffer(0),
+        modelTopology: regionTopology(g, r, dtypes), format: 'graph-model', weightSpecs: entries,
+        weightData: bytes.slice().buffer,
       } as unknown as tf.io.ModelArtifacts);
     } catch (e) {
       throw new ModelFormatError(`the control-flow region cannot be loaded by tfjs: ${(e as Error).message}`, { node: r.nodes[0] });
