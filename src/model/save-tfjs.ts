@@ -5,7 +5,7 @@
 // Output bytes are deterministic; writes are atomic and never touch the input files.
 import { encodeAttrs, tfDtypeName } from './attrs.js';
 import { ModelFormatError } from './errors.js';
-import { isFiniteConstant, outputName, parseTensorName, signatureOf, type Constant, type Graph, type Node } from './ir.js';
+import { isFiniteConstant, libraryConstantNames, outputName, parseTensorName, signatureOf, type Constant, type Graph, type Node } from './ir.js';
 import { toolVersion, TOOL_NAME } from './version.js';
 import { encodeWeights, shard, shardName, type EncodableWeight, type TfjsStorageDType } from '../io/weights.js';
 import { writeFilesAtomic, type OutputFile } from '../io/atomic.js';
@@ -175,7 +175,8 @@ export function graphModelFiles(g: Graph, o: SaveTfjsOptions = {}): OutputFile[]
       used.push(c);
     }
   }
-  for (const t of g.outputs) {
+  // Const nodes inside library functions are read by name from the weights, with no top-level node.
+  for (const t of [...g.outputs, ...libraryConstantNames(g.library)]) {
     const c = g.constants.get(t);
     if (c && !seen.has(c.name)) {
       seen.add(c.name);
