@@ -266,4 +266,26 @@ describe('shapes, dtypes and several outputs', () => {
     const pixels = tf.tensor2d([[10, 20, 110, 120], [12, 22, 112, 118], [200, 200, 255, 255], [0, 0, 30, 30], [50, 60, 90, 100]], undefined, 'int32');
     expect(await compare(m, { pixels }, true)).toBe(4);
   });
+
+  it('an int32 matrix product (tf.repeat as TF writes it) equals stock tfjs on the cpu backend, the one with an int32 kernel', async () => {
+    const m = handModel([
+      placeholder('idx', 'int32', [-1, 1]),
+      { name: 'mm', op: 'MatMul', input: ['idx', 'ones'], attr: { T: a.type('int32'), transpose_a: a.b(false), transpose_b: a.b(false) } },
+      { name: 'bmm', op: 'BatchMatMulV2', input: ['mm3', 'eye'], attr: { T: a.type('int32'), adj_x: a.b(false), adj_y: a.b(true) } },
+      { name: 'mm3', op: 'ExpandDims', input: ['mm', 'axis0'], attr: { T: a.type('int32'), Tdim: a.type('int32') } },
+    ], {
+      ones: { dtype: 'int32', shape: [1, 3], values: [1, 1, 1] },
+      eye: { dtype: 'int32', shape: [2, 3, 3], values: [1, 0, 0, 0, 1, 0, 0, 0, 1, 2, 0, 0, 0, -3, 0, 0, 0, 70000] },
+      axis0: { dtype: 'int32', shape: [], values: [0] },
+    }, { signature: { outputs: { repeated: { name: 'mm:0' }, batched: { name: 'bmm:0' } } } });
+    const idx = tf.tensor2d([[4], [-7], [40000]], undefined, 'int32');
+    const ours = execute(await load(m), { idx });
+    const backend = tf.getBackend();
+    await tf.setBackend('cpu');
+    try {
+      expect(expectSameTensors(expect, ours, await stockRun(m, { idx }))).toBe(2);
+    } finally {
+      await tf.setBackend(backend);
+    }
+  });
 });
