@@ -58,6 +58,8 @@ interface Edges {
   /** Producers of each node's data and control inputs, back edges excluded. */
   deps: Map<Node, Node[]>;
   readers: Map<Node, Node[]>;
+  /** Merge → the NextIteration nodes feeding it (the loop's back edges). */
+  backEdges: Map<Node, Node[]>;
 }
 
 function edges(nodes: readonly Node[]): Edges {
@@ -66,11 +68,13 @@ function edges(nodes: readonly Node[]): Edges {
   const byName = new Map(nodes.map((n) => [n.name, n]));
   const deps = new Map<Node, Node[]>();
   const readers = new Map<Node, Node[]>(nodes.map((n) => [n, []]));
+  const backEdges = new Map<Node, Node[]>();
   for (const n of nodes) {
     const d = new Set<Node>();
     for (const t of n.inputs) {
       const p = prod.get(t);
-      if (p && !isBackEdge(n, p)) d.add(p);
+      if (p && isBackEdge(n, p)) backEdges.set(n, [...(backEdges.get(n) ?? []), p]);
+      else if (p) d.add(p);
     }
     for (const c of n.controlInputs ?? []) {
       const p = byName.get(c);
@@ -79,7 +83,7 @@ function edges(nodes: readonly Node[]): Edges {
     deps.set(n, [...d]);
     for (const p of d) readers.get(p)!.push(n);
   }
-  return { deps, readers };
+  return { deps, readers, backEdges };
 }
 
 /** Kahn order over the nodes (back edges excluded), stable with respect to the given order. */
@@ -114,9 +118,8 @@ function frameDepths(order: readonly Node[], e: Edges, prod: Map<string, [Node, 
     else if (n.op === 'Switch') {
       const pred = n.inputs[1] !== undefined ? prod.get(n.inputs[1]) : undefined;
       if (pred?.[0].op !== 'LoopCond') d += 1;
-    } else if (n.op === 'Merge') {
-      const loop = n.inputs.some((t) => prod.get(t)?.[0].op === 'NextIteration');
-      if (!loop) d -= 1;
+    } else if (n.op === 'Merge' && !isLoopMerge(n, e)) {
+      d -= 1;
     }
     depth.set(n, Math.max(0, d));
   }
@@ -134,9 +137,26 @@ function reach(from: Iterable<Node>, next: Map<Node, Node[]>): Set<Node> {
   return seen;
 }
 
-/** The control-flow regions of g (empty without control-flow ops). */
+const cache = new WeakMap<Graph, { fingerprint: string; regions: ControlFlowRegion[] }>();
+
+/** The graph's structure as a string: regions are recomputed only when it changed. */
+function fingerprint(g: Graph): string {
+  return g.nodes.map((n) => `${n.name}\u0001${n.op}\u0001${n.inputs.join('\u0002')}\u0001${(n.controlInputs ?? []).join('\u0002')}\u0001${n.outputs.length}`)
+    .join('\u0003') + `\u0004${g.outputs.join('\u0002')}`;
+}
+
+/** The control-flow regions of g (empty without control-flow ops). Treat the result as read-only. */
 export function controlFlowRegions(g: Graph): ControlFlowRegion[] {
   if (!hasControlFlow(g)) return [];
+  const fp = fingerprint(g);
+  const hit = cache.get(g);
+  if (hit && hit.fingerprint === fp) return hit.regions;
+  const regions = computeRegions(g);
+  cache.set(g, { fingerprint: fp, regions });
+  return regions;
+}
+
+function computeRegions(g: Graph): ControlFlowRegion[] {
   const e = edges(g.nodes);
   const prod = producers(g);
   const order = topological(g.nodes, e);
@@ -144,7 +164,7 @@ export function controlFlowRegions(g: Graph): ControlFlowRegion[] {
   const seeds = g.nodes.filter((n) => CONTROL_FLOW_OPS.has(n.op) || (depth.get(n) ?? 0) > 0);
   // Components of directly connected seeds, then each closed under "lies between" until stable
   // (closing one can swallow another).
-  let groups: Set<Node>[] = components(seeds, e);
+  let groups: Set<Node>[] = components(seeds, e, depth);
   for (;;) {
     const closed = groups.map((grp) => {
       const down = reach(grp, e.readers);
@@ -161,16 +181,37 @@ export function controlFlowRegions(g: Graph): ControlFlowRegion[] {
   return groups.map((grp, id) => describe(g, grp, id));
 }
 
-function components(seeds: Node[], e: Edges): Set<Node>[] {
+/** Ops whose outputs are handles into executor state (a reader must run in the same tfjs execution). */
+const RESOURCE_OP = /^(TensorArray|TensorList|EmptyTensorList|HashTable|LookupTable)/;
+
+/**
+ * Groups the seeds into regions to close: two seeds belong together when a value flows between
+ * them inside a frame or a branch (the producer's output is nested), or when either end handles
+ * a resource. A value leaving a conditional through its Merge, or a loop through its Exit, does
+ * not tie the next region to it: the nodes in between (often the whole network, as in
+ * cond → network → cond) stay outside.
+ */
+function components(seeds: Node[], e: Edges, depth: Map<Node, number>): Set<Node>[] {
   const seedSet = new Set(seeds);
   const adj = new Map<Node, Node[]>(seeds.map((n) => [n, []]));
+  const nestedOutput = (p: Node): boolean => (depth.get(p) ?? 0) > 0 && p.op !== 'Exit' && !(p.op === 'Merge' && !isLoopMerge(p, e));
   for (const n of seeds) {
-    for (const p of e.deps.get(n)!) if (seedSet.has(p)) {
+    for (const p of e.deps.get(n)!) {
+      if (!seedSet.has(p)) continue;
+      if (nestedOutput(p) || RESOURCE_OP.test(p.op) || RESOURCE_OP.test(n.op)) {
+        adj.get(n)!.push(p);
+        adj.get(p)!.push(n);
+      }
+    }
+  }
+  // A loop's back edge (NextIteration → Merge) is left out of e.deps: tie its ends here.
+  for (const n of seeds) {
+    if (n.op !== 'Merge') continue;
+    for (const p of e.backEdges.get(n) ?? []) if (seedSet.has(p)) {
       adj.get(n)!.push(p);
       adj.get(p)!.push(n);
     }
   }
-  // NextIteration → Merge closes a loop: both ends are seeds, keep them together.
   const out: Set<Node>[] = [];
   const seen = new Set<Node>();
   for (const s of seeds) {
@@ -180,6 +221,10 @@ function components(seeds: Node[], e: Edges): Set<Node>[] {
     out.push(c);
   }
   return out;
+}
+
+function isLoopMerge(n: Node, e: Edges): boolean {
+  return (e.backEdges.get(n)?.length ?? 0) > 0;
 }
 
 function mergeOverlapping(sets: Set<Node>[]): Set<Node>[] {

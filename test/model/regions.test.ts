@@ -11,7 +11,7 @@ import { controlFlowRegions, executionUnits, hasControlFlow } from '../../src/mo
 import { execute, executeAsync } from '../../src/model/execute.js';
 import { loadModel, ModelFormatError, optimize, saveNative, type Graph, type Node } from '../../src/model/index.js';
 import { graphModelFiles } from '../../src/model/save-tfjs.js';
-import { a, expectSameTensors, handModel, placeholder, stockRun, whileConsts, whileNodes, type HandModel } from './graph-json.js';
+import { a, expectSameTensors, handModel, placeholder, stockRun, whileConsts, whileNodes, type HandModel, type RawNode } from './graph-json.js';
 
 const F = { T: a.type('float32') };
 const dir = mkdtempSync(join(tmpdir(), 'tfjs-quant-regions-'));
@@ -40,6 +40,34 @@ describe('control-flow regions', () => {
     expect(order.indexOf('region')).toBeGreaterThan(Math.max(order.indexOf('pre'), order.indexOf('scale')));
     expect(order.indexOf('out')).toBeGreaterThan(order.indexOf('region'));
     expect(order).toHaveLength(4);
+  });
+
+  it('cond → network → cond: two regions, the network between them stays outside (and runs as stock tfjs)', async () => {
+    // Each conditional: Switch on the data, Mul in the true branch, Neg in the false one, Merge.
+    const cond = (p: string, input: string): RawNode[] => [
+      { name: `${p}/Switch`, op: 'Switch', input: [input, 'flag'], attr: F },
+      { name: `${p}/mul`, op: 'Mul', input: [`${p}/Switch:1`, 'two'], attr: F },
+      { name: `${p}/neg`, op: 'Neg', input: [`${p}/Switch`], attr: F },
+      { name: `${p}/Merge`, op: 'Merge', input: [`${p}/neg`, `${p}/mul`], attr: { ...F, N: a.i(2) } },
+    ];
+    const m = handModel([
+      placeholder('x', 'float32', [-1, 3]), placeholder('flag', 'bool', []),
+      ...cond('a', 'x'),
+      { name: 'net/relu', op: 'Relu', input: ['a/Merge'], attr: F },
+      { name: 'net/tanh', op: 'Tanh', input: ['net/relu'], attr: F },
+      ...cond('b', 'net/tanh'),
+      // The second conditional also reads the first one's result directly.
+      { name: 'out', op: 'AddV2', input: ['b/Merge', 'a/Merge'], attr: F },
+    ], { two: { dtype: 'float32', shape: [], values: [2] } });
+    const g = await load(m);
+    expect(controlFlowRegions(g).map((r) => r.nodes)).toEqual([['a/Switch', 'a/mul', 'a/neg', 'a/Merge'], ['b/Switch', 'b/mul', 'b/neg', 'b/Merge']]);
+    expect(g.nodes.find((n) => n.name === 'net/relu')!.opaque).toBeUndefined();
+    let checked = 0;
+    for (const flag of [true, false]) {
+      const feed = { x: tf.tensor2d([[1, -2, 3]]), flag: tf.scalar(flag, 'bool') };
+      checked += expectSameTensors(expect, await executeAsync(g, feed), await stockRun(m, feed));
+    }
+    expect(checked).toBe(2);
   });
 
   it('a graph without control flow has no region', async () => {
