@@ -2,9 +2,12 @@
 // tfjs does: each graph is hand-written as tfjs-converter emits it (test/model/graph-json.ts),
 // loaded with loadModel and run with execute / executeAsync, and compared element for element
 // with stock tf.loadGraphModel + executeAsync on the same JSON and bytes, every output.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { tf, initFloatBackend } from '../../src/backend/float.js';
-import { loadModel, ModelFormatError, isFiniteConstant, type Graph } from '../../src/model/index.js';
+import { loadModel, ModelFormatError, isFiniteConstant, saveNative, type Graph } from '../../src/model/index.js';
 import { execute, executeAsync, requiresAsync } from '../../src/model/execute.js';
 import { a, expectSameTensors, handModel, placeholder, stockRun, whileConsts, whileNodes, type HandModel, type RawNode } from './graph-json.js';
 
@@ -205,6 +208,20 @@ describe('TF2 functional control flow and tensor lists', () => {
       checked += await compare(functional, { x, flag: tf.scalar(flag, 'bool'), n: tf.scalar(n, 'int32') }, false);
     }
     expect(checked).toBe(6);
+  });
+
+  it('the native format keeps the function library and its constants: the reloaded graph runs as stock tfjs', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tfjs-quant-functional-'));
+    try {
+      await saveNative(await load(functional), dir);
+      const back = await loadModel(dir);
+      expect(back.library?.function).toHaveLength(4);
+      expect(back.signature!.outputs.map((o) => o.key)).toEqual(['result', 'count']);
+      const feed = { x: tf.tensor2d([[1, -2, 3]]), flag: tf.scalar(true, 'bool'), n: tf.scalar(2, 'int32') };
+      expect(expectSameTensors(expect, await executeAsync(back, feed), await stockRun(functional, feed))).toBe(2);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('tensor list ops (from tensor, get, set, stack) run as one region', async () => {
