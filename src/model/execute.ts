@@ -241,15 +241,22 @@ export async function executeAsync(g: Graph, inputs: GraphInputs, opts: ExecuteO
   const owned = new Set<tf.Tensor>();
   const known = new Set<tf.Tensor>(values.values());
   const keep = (t: tf.Tensor): void => {
-    if (!known.has(t) && !isCachedConstant(g, t)) owned.add(t);
+    if (!known.has(t)) owned.add(t);
     known.add(t);
+  };
+  // Constants read are known too: an op handing one back does not make it ours.
+  const read = (t: string, n: Node): tf.Tensor => {
+    const v = valueOf(g, values, t, n);
+    known.add(v);
+    return v;
   };
   try {
     for (const u of executionUnits(g, regions)) {
       if (u.kind === 'node') {
         const n = u.node;
         if (!need.has(n)) continue;
-        const outs = tf.tidy(() => runNode(n, n.inputs.map((t) => valueOf(g, values, t, n))));
+        const ins = n.inputs.map((t) => read(t, n));
+        const outs = tf.tidy(() => runNode(n, ins));
         outs.forEach(keep);
         n.outputs.forEach((o, i) => {
           if (outs[i]) values.set(o, outs[i]!);
@@ -258,7 +265,7 @@ export async function executeAsync(g: Graph, inputs: GraphInputs, opts: ExecuteO
       } else {
         const r = u.region;
         if (!needed.has(r)) continue;
-        const ins = r.inputs.map((t) => valueOf(g, values, t, { name: r.nodes[0]! } as Node));
+        const ins = r.inputs.map((t) => read(t, { name: r.nodes[0]! } as Node));
         const names = r.outputs.concat(wanted.filter((w) => !r.outputs.includes(w) && r.nodes.includes(parseTensorName(w)[0])));
         const outs = await runRegion(g, r, ins, names);
         outs.forEach((t, i) => {
@@ -276,6 +283,7 @@ export async function executeAsync(g: Graph, inputs: GraphInputs, opts: ExecuteO
     throw e;
   }
 }
+
 /** execute(), returning a name → tensor record. */
 export function executeNamed(g: Graph, inputs: GraphInputs, opts: ExecuteOptions = {}): Record<string, tf.Tensor> {
   const names = opts.outputs ?? g.outputs;

@@ -155,6 +155,11 @@ export function nativeFiles(g: Graph, o: SaveNativeOptions = {}): OutputFile[] {
     ...(n.opaque ? { opaque: true, rawAttrs: n.rawAttrs ?? {} } : {}),
     ...(n.controlInputs?.length ? { controlInputs: n.controlInputs } : {}),
   }));
+  const signature = signatureOf(g);
+  if (signature.inputs.some((e, i) => e.name !== g.inputs[i]?.name) || signature.outputs.some((e, i) => e.name !== g.outputs[i]) ||
+    signature.inputs.length !== g.inputs.length || signature.outputs.length !== g.outputs.length) {
+    throw new Error(`internal error: g.signature names [${signature.outputs.map((e) => e.name).join(', ')}] but the graph's outputs are [${g.outputs.join(', ')}] (a step renamed graph inputs or outputs)`);
+  }
   const activations = o.activations ?? (g.metadata.activations as Record<string, ActivationRange> | undefined) ?? {};
   const doc = {
     format: FORMAT_NAME,
@@ -167,7 +172,7 @@ export function nativeFiles(g: Graph, o: SaveNativeOptions = {}): OutputFile[] {
       transformed: !!g.transformed,
     },
     graph: {
-      name: g.name, inputs: g.inputs, outputs: g.outputs, signature: signatureOf(g), nodes,
+      name: g.name, inputs: g.inputs, outputs: g.outputs, signature, nodes,
       ...(g.library ? { library: g.library } : {}),
       activations: Object.fromEntries(Object.keys(activations).sort().map((k) => [k, activations[k]])),
       // docs/quantization.md §12.1: the quantized-graph annotation (mode, floatNodes, input/output types…).
