@@ -4,6 +4,7 @@ export { ModelFormatError, type ModelErrorContext } from './errors.js';
 export { loadModel, readModel, graphFromRaw, type LoadOptions, type ModelSource } from './load.js';
 export { inferShapes } from './shape-inference.js';
 export { execute, executeAsync, executeNamed, requiresAsync, constantTensor, disposeConstants, type ExecuteOptions, type GraphInputs } from './execute.js';
+export { inferOpaque } from './infer-opaque.js';
 export { controlFlowRegions, executionUnits, hasControlFlow, isControlFlowOp, CONTROL_FLOW_OPS, type ControlFlowRegion, type ExecutionUnit } from './control-flow.js';
 export { OPS } from './ops.js';
 export { fileIO, readModelFiles, readModelMemory, readModelHandler, toArtifacts, type InMemoryModel, type RawModel } from '../io/files.js';

@@ -246,6 +246,18 @@ describe('TF2 functional control flow and tensor lists', () => {
 });
 
 describe('shapes, dtypes and several outputs', () => {
+  it('Where (a data-dependent output size tfjs only computes asynchronously) runs as its own region', async () => {
+    const m = handModel([
+      placeholder('x', 'float32', [-1, 3]),
+      { name: 'positive', op: 'Greater', input: ['x', 'zero'], attr: F },
+      { name: 'where', op: 'Where', input: ['positive'], attr: { T: a.type('bool') } },
+      { name: 'values', op: 'GatherNd', input: ['x', 'where'], attr: { Tparams: a.type('float32'), Tindices: a.type('int32') } },
+    ], { zero: { dtype: 'float32', shape: [], values: [0] } }, { signature: { outputs: { indices: { name: 'where:0' }, values: { name: 'values:0' } } } });
+    const g = await load(m);
+    expect(() => execute(g, tf.ones([1, 3]))).toThrow(/use executeAsync/);
+    expect(await compare(m, { x: tf.tensor2d([[1, -2, 3], [-4, 5, 0]]) }, false)).toBe(2);
+  });
+
   it('unknown height, width and batch: shapes stay unknown, two sizes run as stock tfjs', async () => {
     const m = handModel([
       placeholder('img', 'float32', [-1, -1, -1, 3]),

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tf, initFloatBackend } from '../../src/backend/float.js';
 import { controlFlowRegions, executionUnits, hasControlFlow } from '../../src/model/control-flow.js';
 import { execute, executeAsync } from '../../src/model/execute.js';
+import { inferOpaque } from '../../src/model/infer-opaque.js';
 import { loadModel, ModelFormatError, optimize, saveNative, type Graph, type Node } from '../../src/model/index.js';
 import { graphModelFiles } from '../../src/model/save-tfjs.js';
 import { a, expectSameTensors, handModel, placeholder, stockRun, whileConsts, whileNodes, type HandModel, type RawNode } from './graph-json.js';
@@ -89,6 +90,25 @@ describe('control-flow regions', () => {
     const given = { pre: tf.relu(feed.x!), scale: tf.mul(feed.x!, 0.75) };
     const part = await executeAsync(g, feed, { nodes: controlFlowRegions(g)[0]!.nodes, given, outputs: ['w/Exit_1'] });
     expectSameTensors(expect, part, await stockRun(loop, feed, ['w/Exit_1']));
+  });
+});
+
+describe('output dtypes and shapes of raw nodes', () => {
+  it('inferOpaque gives each region output the dtype tfjs computes, and a shape only where it cannot change', async () => {
+    const g = await load(loop);
+    const t = new Map(g.tensors);
+    for (const n of g.nodes) {
+      if (!n.opaque) continue;
+      const outs = inferOpaque(n, n.inputs.map((i) => t.get(i) ?? { dtype: 'float32', shape: null }));
+      expect(outs).toHaveLength(n.outputs.length);
+      n.outputs.forEach((o, i) => t.set(o, outs[i]!));
+    }
+    const [iterations, acc] = await executeAsync(g, loopFeed(), { outputs: ['w/Exit', 'w/Exit_1'] });
+    expect(t.get('w/Exit')!.dtype).toBe(iterations!.dtype);
+    expect(t.get('w/Exit_1')!.dtype).toBe(acc!.dtype);
+    expect(t.get('w/LoopCond')).toEqual({ dtype: 'bool', shape: [] });
+    // Loop-carried values may change shape from one iteration to the next.
+    expect(t.get('w/Exit_1')!.shape).toBeNull();
   });
 });
 
