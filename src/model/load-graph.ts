@@ -101,9 +101,15 @@ export function loadGraphModelIR(json: Record<string, unknown>, ctx: GraphLoadCo
   const probe = createGraph();
   probe.nodes = raws.filter((r) => !isValueSource(r)).map(rawForm);
   const inRegion = new Set(controlFlowRegions(probe).flatMap((r) => r.nodes));
-  if (inRegion.size && !library && raws.some((r) => FUNCTIONAL_OPS.has(r.op))) {
-    const r = raws.find((x) => FUNCTIONAL_OPS.has(x.op))!;
-    throw new ModelFormatError(`${r.op} needs the function library (modelTopology.library.function), which the model lacks`, { file, node: r.name });
+  const functions = new Set(((library?.function ?? []) as { signature: { name: string } }[]).map((f) => f.signature.name));
+  for (const r of raws) {
+    if (!FUNCTIONAL_OPS.has(r.op)) continue;
+    for (const key of ['then_branch', 'else_branch', 'cond', 'body']) {
+      const fn = (r.attr as Record<string, { func?: { name?: unknown } }> | undefined)?.[key]?.func?.name;
+      if (fn !== undefined && (typeof fn !== 'string' || !functions.has(fn))) {
+        throw new ModelFormatError(`${r.op} attribute ${key} names the function ${JSON.stringify(fn)}, which modelTopology.library.function lacks`, { file, node: r.name });
+      }
+    }
   }
   const dropped = new Set<string>();
   for (const r of raws) {

@@ -210,6 +210,14 @@ describe('TF2 functional control flow and tensor lists', () => {
     expect(checked).toBe(6);
   });
 
+  it('an If naming a function the library lacks is a clear load error', async () => {
+    const j = structuredClone(functional.modelJson) as { modelTopology: { library: { function: { signature: { name: string } }[] } } };
+    j.modelTopology.library.function = j.modelTopology.library.function.filter((f) => f.signature.name !== 'else_fn');
+    const e = await load({ modelJson: j, weightData: functional.weightData }).then(() => undefined, (err: unknown) => err);
+    expect(e).toBeInstanceOf(ModelFormatError);
+    expect((e as Error).message).toMatch(/node 'if'.*else_branch names the function "else_fn", which modelTopology.library.function lacks/);
+  });
+
   it('the native format keeps the function library and its constants: the reloaded graph runs as stock tfjs', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tfjs-quant-functional-'));
     try {
