@@ -4,7 +4,7 @@ import { readModelFiles, readModelHandler, readModelMemory, type InMemoryModel, 
 import { isTfjsModel, tfjsModelHandler, tfjsModelLabel, type TfjsModelLike } from '../io/from-tfjs.js';
 import { decodeWeights, type DecodedWeight } from '../io/weights.js';
 import { ModelFormatError } from './errors.js';
-import type { Graph } from './ir.js';
+import { hasNonFiniteValues, signatureOf, type Graph } from './ir.js';
 import { isGraphModelJson, loadGraphModelIR } from './load-graph.js';
 import { isLayersModelJson, loadLayersModelIR } from './load-layers.js';
 import { inferShapes } from './shape-inference.js';
@@ -13,7 +13,12 @@ import { FORMAT_NAME, loadNativeIR } from './save-native.js';
 export type ModelSource = string | InMemoryModel | IOHandlerLike | TfjsModelLike;
 
 export interface LoadOptions {
-  /** Accept NaN / ±Inf weights (default: an error naming the weight). */
+  /**
+   * Accept NaN / ±Inf where they mean corrupt data (default: an error naming the weight): every
+   * weight of a layers model, the trained parameters (filters, biases, batch-norm statistics) of
+   * a graph model, constants of a tfjs-quant file not marked nonFinite. Other non-finite
+   * constants of graph models are legal and always loaded (marked Constant.nonFinite).
+   */
   allowNonFinite?: boolean;
 }
 
@@ -57,10 +62,11 @@ export function graphFromRaw(raw: RawModel, options: LoadOptions = {}): Graph {
   const isGraph = fmt === 'graph-model' || (fmt === undefined && isGraphModelJson(json));
   const isLayers = fmt === 'layers-model' || (!isGraph && isLayersModelJson(json));
   if (!isGraph && !isLayers) throw new ModelFormatError('cannot tell the model format (no format field, no graph nodes, no Keras topology)', { file });
-  const weights = decodeAllWeights(raw, options);
+  // Graph models decide which non-finite constants are legal once the ops reading them are known.
+  const weights = decodeAllWeights(raw, { allowNonFinite: isGraph || options.allowNonFinite });
   let g: Graph;
   try {
-    g = isGraph ? loadGraphModelIR(json, { file, weights }) : loadLayersModelIR(json, { file, weights });
+    g = isGraph ? loadGraphModelIR(json, { file, weights, allowNonFinite: options.allowNonFinite }) : loadLayersModelIR(json, { file, weights });
     inferShapes(g);
   } catch (e) {
     if (e instanceof ModelFormatError) throw e.withContext({ file });
@@ -69,6 +75,9 @@ export function graphFromRaw(raw: RawModel, options: LoadOptions = {}): Graph {
   }
   g.source = { format: isGraph ? 'graph-model' : 'layers-model', file, files: raw.files, sha256: raw.sha256, json };
   if (!isGraph) {
+    // Keras names no signature: inputs and outputs are keyed by their tensor names.
+    g.signature = signatureOf(g);
+    for (const c of g.constants.values()) if (hasNonFiniteValues(c.data)) c.nonFinite = true;
     // Keras weight name of each constant, for re-writing the layers topology.
     const m = new Map<string, string>();
     for (const name of g.constants.keys()) if (weights.has(name)) m.set(name, name);
