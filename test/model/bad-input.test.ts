@@ -126,7 +126,6 @@ describe('fuzz: mutated model.json and shards', () => {
     compressGraph(compressed, { sparsity: 0.5, bits: 4, minElements: 16 });
     const bases = [graph.files, layersFiles(cnn), nativeFiles(compressed, { mode: 'deep-compression' })];
     const r = rng(1234);
-    const start = Date.now();
     let loaded = 0;
     let failed = 0;
     for (let i = 0; i < 210; i++) {
@@ -156,6 +155,5 @@ describe('fuzz: mutated model.json and shards', () => {
     }
     expect(loaded).toBeGreaterThan(0);
     expect(failed).toBeGreaterThan(60);
-    expect(Date.now() - start).toBeLessThan(30_000);
   });
 });
