@@ -1,0 +1,58 @@
+// Models for the serve tests, written to a temp directory in TF Serving's layout
+// (<root>/<name>/<version>/model.json): the seeded MLP of src/model/testing.ts quantized to
+// int8 by the PTQ quantizer (float IO, or int8 IO), and its float graph.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { tf } from '../../src/backend/float.js';
+import type { Graph } from '../../src/model/index.js';
+import { saveNative } from '../../src/model/save-native.js';
+import { sequentialMlp } from '../../src/model/testing.js';
+import { quantize } from '../../src/quant/quantize.js';
+import { graphOf, variedInput } from '../runtime/helpers.js';
+
+export const MLP_FEATURES = 8;
+export const MLP_CLASSES = 5;
+
+export interface MlpGraphs {
+  float: Graph;
+  int8: Graph;
+  /** int8 inputs and outputs (inputType / outputType 'int8'). */
+  int8io: Graph;
+}
+
+export async function mlpGraphs(seed = 1): Promise<MlpGraphs> {
+  const model = sequentialMlp(seed);
+  const float = await graphOf(model);
+  model.dispose();
+  const calib = variedInput([32, MLP_FEATURES], seed + 100);
+  const q = async (io: { inputType?: 'int8'; outputType?: 'int8' }) => (await quantize(float, { mode: 'int8', calibration: [calib], report: false, optimize: false, ...io })).graph;
+  const out = { float, int8: await q({}), int8io: await q({ inputType: 'int8', outputType: 'int8' }) };
+  calib.dispose();
+  return out;
+}
+
+/** Deterministic rows of inputs in about the calibrated range. */
+export function mlpRows(n: number, seed: number): number[][] {
+  const t = variedInput([n, MLP_FEATURES], seed);
+  const flat = Array.from(t.dataSync());
+  t.dispose();
+  return Array.from({ length: n }, (_, r) => flat.slice(r * MLP_FEATURES, (r + 1) * MLP_FEATURES));
+}
+
+export class ModelTree {
+  private constructor(readonly root: string) {}
+  static async create(): Promise<ModelTree> {
+    return new ModelTree(await mkdtemp(join(tmpdir(), 'tfjs-quant-serve-')));
+  }
+  /** Writes `g` as <root>/<name>/<version>/ (atomically: a new version appears complete). */
+  async write(name: string, version: number, g: Graph): Promise<string> {
+    const dir = join(this.root, name, String(version));
+    await saveNative(g, dir);
+    return dir;
+  }
+  dir(name: string): string { return join(this.root, name); }
+  async dispose(): Promise<void> { await rm(this.root, { recursive: true, force: true }); }
+}
+
+export { tf };
