@@ -105,7 +105,7 @@ export function tensorFromJson(value: unknown, dtype: TensorDType, what: string)
 
 function formatValue(v: number, dtype: TensorDType): string {
   if (dtype === 'bool') return v ? 'true' : 'false';
-  if (Number.isFinite(v)) return String(v);
+  if (Number.isFinite(v)) return Object.is(v, -0) ? '-0' : String(v); // String(-0) is "0"
   return Number.isNaN(v) ? 'NaN' : v > 0 ? 'Infinity' : '-Infinity';
 }
 

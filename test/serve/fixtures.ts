@@ -6,8 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tf } from '../../src/backend/float.js';
 import type { Graph } from '../../src/model/index.js';
+import { writeFilesAtomic, type OutputFile } from '../../src/io/atomic.js';
 import { saveNative } from '../../src/model/save-native.js';
-import { sequentialMlp } from '../../src/model/testing.js';
+import { attr, GraphModelBuilder, sequentialMlp } from '../../src/model/testing.js';
 import { quantize } from '../../src/quant/quantize.js';
 import { graphOf, variedInput } from '../runtime/helpers.js';
 
@@ -51,8 +52,51 @@ export class ModelTree {
     await saveNative(g, dir);
     return dir;
   }
+  /** Writes model files (model.json + shards) as <root>/<name>/<version>/. */
+  async writeFiles(name: string, version: number, files: readonly OutputFile[]): Promise<string> {
+    const dir = join(this.root, name, String(version));
+    await writeFilesAtomic(dir, files);
+    return dir;
+  }
   dir(name: string): string { return join(this.root, name); }
   async dispose(): Promise<void> { await rm(this.root, { recursive: true, force: true }); }
 }
 
 export { tf };
+
+/**
+ * A float graph model with two inputs and two outputs: sum = a + b and product = a · W
+ * (W: 4×3, seeded), for the named row / columnar forms. W is returned for the reference.
+ */
+export function twoHeadModel(): { files: OutputFile[]; w: Float32Array } {
+  const b = new GraphModelBuilder(7);
+  const a = b.input('a', [-1, 4]);
+  const x = b.input('b', [-1, 4]);
+  const w = b.const('w', [4, 3]);
+  b.op('sum', 'AddV2', [a, x], { T: attr.type('DT_FLOAT') });
+  b.op('product', 'MatMul', [a, w], { T: attr.type('DT_FLOAT'), transpose_a: attr.b(false), transpose_b: attr.b(false) });
+  b.outputs('sum', 'product');
+  const built = b.build();
+  return { files: built.files, w: b.weights.find((x) => x.name === 'w')!.data as Float32Array };
+}
+
+export interface HttpResult {
+  status: number;
+  headers: Headers;
+  text: string;
+  body: Buffer;
+}
+
+/** One HTTP request to the server under test (fetch, loopback). */
+export async function http(url: string, method: 'GET' | 'POST', body?: string | Buffer, headers: Record<string, string> = {}, signal?: AbortSignal): Promise<HttpResult> {
+  const ct = body === undefined ? {} : { 'content-type': Buffer.isBuffer(body) ? 'application/octet-stream' : 'application/json' };
+  const r = await fetch(url, { method, body, headers: { ...ct, ...headers }, signal });
+  const buf = Buffer.from(await r.arrayBuffer());
+  return { status: r.status, headers: r.headers, text: buf.toString('utf8'), body: buf };
+}
+
+/** Element-wise identity (NaN equals NaN), naming the first difference. */
+export function sameValues(got: ArrayLike<number>, want: ArrayLike<number>, what: string): void {
+  if (got.length !== want.length) throw new Error(`${what}: ${got.length} values, expected ${want.length}`);
+  for (let i = 0; i < want.length; i++) if (!Object.is(got[i], want[i])) throw new Error(`${what}: element ${i} is ${got[i]}, expected ${want[i]}`);
+}
