@@ -63,6 +63,12 @@ export async function createServer(options: ServeOptions): Promise<TfjsQuantServ
     }
     done();
   });
+  // While closing, every answer ends its connection: a keep-alive connection that was busy
+  // when close() began would otherwise stay open (Fastify: 72 s) and hold the close back.
+  let shuttingDown = false;
+  app.addHook('onSend', async (_req, reply) => {
+    if (shuttingDown) void reply.header('connection', 'close');
+  });
   registerRoutes(app, registry, metrics);
   await registry.start();
   await app.ready();
@@ -78,6 +84,7 @@ export async function createServer(options: ServeOptions): Promise<TfjsQuantServ
     },
     close() {
       closing ??= (async () => {
+        shuttingDown = true;
         registry.stopPolling();
         await app.close();
         await registry.close();
