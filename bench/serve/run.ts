@@ -1,0 +1,219 @@
+// Load benchmark of `tfjs-quant serve` with autocannon on loopback: a MobileNetV2-style int8
+// model (binary safetensors bodies) and LeNet-300-100 int8 (JSON bodies), at 1–64 concurrent
+// connections, with dynamic batching on (--max-batch 32 --batch-timeout-ms 2) and off
+// (--max-batch 1), against a plain Fastify server calling tfjs float (wasm) per request.
+// Each server runs alone in its own process (spawned per configuration); rounds alternate
+// the order of the servers and the table reports the spread. Runs are short (the machine
+// is 2 shared cores): --duration seconds per point after --warmup seconds. Then one longer
+// run (--soak seconds) of MobileNet with batching at 32 connections: failed requests and
+// the server's RSS over time. Writes bench/serve/RESULTS.md.
+//   npx tsx bench/serve/run.ts [--duration 8] [--warmup 2] [--rounds 2] [--connections 1,8,32,64] [--soak 60] [--models mobilenet,mlp]
+import autocannon, { type Result } from 'autocannon';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { initFloatBackend } from '../../src/backend/float.js';
+import { saveNative } from '../../src/model/save-native.js';
+import { cpuInfo, getIsa } from '../../src/native/cpu.js';
+import { quantize } from '../../src/quant/quantize.js';
+import { median } from '../../src/report/table.js';
+import { InferenceSession } from '../../src/runtime/session.js';
+import { graphOf, variedInput } from '../../test/runtime/helpers.js';
+import { requestBody, requestInput, SERVE_MODELS, type ServeModelName } from './models.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..', '..');
+function arg(name: string, dflt: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 && process.argv[i + 1] ? process.argv[i + 1]! : dflt;
+}
+const DURATION = Number(arg('duration', '8'));
+const WARMUP = Number(arg('warmup', '2'));
+const ROUNDS = Number(arg('rounds', '2'));
+const SOAK = Number(arg('soak', '60'));
+const CONNECTIONS = arg('connections', '1,8,32,64').split(',').map(Number);
+const MODELS = arg('models', 'mobilenet,mlp').split(',') as ServeModelName[];
+
+interface Engine {
+  name: string;
+  start(model: ServeModelName, dir: string): ChildProcess;
+}
+
+const tsx = (script: string, args: string[]): ChildProcess => spawn(process.execPath, ['--import', 'tsx', join(root, script), ...args], { stdio: ['ignore', 'pipe', 'pipe'], cwd: root });
+const ENGINES: Engine[] = [
+  { name: 'tfjs-quant int8, batching on (max-batch 32, 2 ms)', start: (_m, dir) => tsx('src/cli/entry.ts', ['serve', dir, '--port', '0', '--threads', '2', '--max-batch', '32', '--batch-timeout-ms', '2', '--log-level', 'silent', '--poll-ms', '0']) },
+  { name: 'tfjs-quant int8, batching off (max-batch 1)', start: (_m, dir) => tsx('src/cli/entry.ts', ['serve', dir, '--port', '0', '--threads', '2', '--max-batch', '1', '--log-level', 'silent', '--poll-ms', '0']) },
+  { name: 'Fastify + tfjs float (wasm) per request', start: (m) => tsx('bench/serve/baseline-server.ts', [m]) },
+];
+
+async function listening(child: ChildProcess): Promise<string> {
+  let out = '', err = '';
+  child.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
+  return new Promise((resolve, reject) => {
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /listening on (http:\/\/[^\s)]+)/.exec(out);
+      if (m) resolve(m[1]!);
+    });
+    child.once('exit', (code) => reject(new Error(`server exited ${code} before listening: ${err.slice(-2000)}`)));
+  });
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const done = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await done;
+}
+
+/** utime + stime of a process in ms (/proc, 100 Hz ticks) and its RSS in MiB. */
+async function procStats(pid: number): Promise<{ cpuMs: number; rssMiB: number }> {
+  const stat = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const rss = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  return { cpuMs: (Number(stat[11]) + Number(stat[12])) * 10, rssMiB: rss / 1024 };
+}
+
+interface Point { rps: number; p50: number; p99: number; failed: number; cpuPerReq: number; rows?: number }
+
+async function load(url: string, model: ServeModelName, inputName: string, connections: number, seconds: number): Promise<Result> {
+  const { body, contentType } = requestBody(model, inputName);
+  return autocannon({ url: `${url}/v1/models/${model}:predict`, method: 'POST', body, headers: { 'content-type': contentType }, connections, duration: seconds, timeout: 60 });
+}
+
+/** Mean rows per batch since the server started (from its /metrics). */
+async function meanBatchRows(url: string, model: string): Promise<number | undefined> {
+  const m = await (await fetch(`${url}/metrics`)).text().catch(() => '');
+  const sum = new RegExp(`^tfjs_quant_serve_batch_rows_sum\\{model="${model}",version="1"\\} ([\\d.]+)$`, 'm').exec(m);
+  const count = new RegExp(`^tfjs_quant_serve_batch_rows_count\\{model="${model}",version="1"\\} (\\d+)$`, 'm').exec(m);
+  return sum && count ? Number(sum[1]) / Number(count[1]) : undefined;
+}
+
+async function buildModels(dir: string): Promise<Record<string, { inputName: string; msPerRow: Record<number, number> }>> {
+  const info: Record<string, { inputName: string; msPerRow: Record<number, number> }> = {};
+  for (const name of MODELS) {
+    const m = SERVE_MODELS[name];
+    const float = await graphOf(m.build());
+    const calib = variedInput([8, ...m.shape], 7);
+    const { graph } = await quantize(float, { mode: 'int8', calibration: [calib], report: false, optimize: false });
+    calib.dispose();
+    await saveNative(graph, join(dir, name, '1'));
+    // In-process inference time per row at batch 1 and 32 (2 threads): what a request costs
+    // the runtime without HTTP, for "where the time goes".
+    const s = await InferenceSession.create(graph, { threads: 2 });
+    const msPerRow: Record<number, number> = {};
+    for (const b of [1, 32]) {
+      const x = new Float32Array(b * m.shape.reduce((a, c) => a * c, 1));
+      const one = requestInput(name);
+      for (let i = 0; i < b; i++) x.set(one, i * one.length);
+      const feed = { [s.inputs[0]!.name]: { data: x, shape: [b, ...m.shape] } };
+      await s.run(feed);
+      const t: number[] = [];
+      for (let i = 0; i < (b === 1 ? 30 : 5); i++) { const t0 = performance.now(); await s.run(feed); t.push(performance.now() - t0); }
+      msPerRow[b] = median(t) / b;
+    }
+    info[name] = { inputName: s.inputs[0]!.name, msPerRow };
+    s.dispose();
+  }
+  return info;
+}
+
+async function main(): Promise<void> {
+  await initFloatBackend('wasm');
+  const load0 = loadavg()[0]!;
+  const dir = await mkdtemp(join(tmpdir(), 'tfjs-quant-serve-bench-'));
+  const results = new Map<string, Point[]>(); // key: model|engine|connections
+  const lines: string[] = [];
+  const log = (s: string) => { process.stdout.write(s + '\n'); };
+  try {
+    log(`building models in ${dir} …`);
+    const info = await buildModels(dir);
+    for (const model of MODELS) {
+      for (let round = 0; round < ROUNDS; round++) {
+        const order = round % 2 === 0 ? ENGINES : [...ENGINES].reverse();
+        for (const engine of order) {
+          const child = engine.start(model, join(dir, model));
+          const url = await listening(child);
+          try {
+            for (const c of CONNECTIONS) {
+              if (WARMUP > 0) await load(url, model, info[model]!.inputName, c, WARMUP);
+              const before = await procStats(child.pid!);
+              const r = await load(url, model, info[model]!.inputName, c, DURATION);
+              const after = await procStats(child.pid!);
+              const ok = r['2xx'];
+              const p: Point = { rps: ok / r.duration, p50: r.latency.p50, p99: r.latency.p99, failed: r.non2xx + r.errors, cpuPerReq: ok ? (after.cpuMs - before.cpuMs) / ok : NaN };
+              if (engine.name.startsWith('tfjs-quant')) p.rows = await meanBatchRows(url, model);
+              const key = `${model}|${engine.name}|${c}`;
+              results.set(key, [...(results.get(key) ?? []), p]);
+              log(`${model} round ${round + 1} ${engine.name} c=${c}: ${p.rps.toFixed(1)} req/s p50 ${p.p50} ms p99 ${p.p99} ms failed ${p.failed} cpu ${p.cpuPerReq.toFixed(2)} ms/req${p.rows ? ` rows/batch ${p.rows.toFixed(1)}` : ''}`);
+            }
+          } finally {
+            await stop(child);
+          }
+        }
+      }
+    }
+
+    const soakRows: string[] = [];
+    let soakFailed = 0;
+    if (SOAK > 0 && MODELS.includes('mobilenet')) {
+      const child = ENGINES[0]!.start('mobilenet', join(dir, 'mobilenet'));
+      const url = await listening(child);
+      try {
+        const rss: string[] = [];
+        const sample = setInterval(() => { void procStats(child.pid!).then((s) => rss.push(s.rssMiB.toFixed(0))); }, 5000);
+        rss.push((await procStats(child.pid!)).rssMiB.toFixed(0));
+        const r = await load(url, 'mobilenet', info.mobilenet!.inputName, 32, SOAK);
+        clearInterval(sample);
+        rss.push((await procStats(child.pid!)).rssMiB.toFixed(0));
+        soakFailed = r.non2xx + r.errors;
+        soakRows.push(`${SOAK}-s run, MobileNetV2-style int8, batching on, 32 connections: ${r['2xx']} answered, **${soakFailed} failed**, ${(r['2xx'] / r.duration).toFixed(1)} req/s, p99 ${r.latency.p99} ms.`, '', `Server RSS (MiB) every 5 s: ${rss.join(', ')}.`);
+        log(soakRows.join(' '));
+      } finally {
+        await stop(child);
+      }
+    }
+
+    // ---- RESULTS.md
+    const cpu = cpuInfo();
+    const range = (xs: number[], d = 1) => (xs.length > 1 ? `${Math.min(...xs).toFixed(d)}–${Math.max(...xs).toFixed(d)}` : xs[0]!.toFixed(d));
+    const med = (xs: number[]) => median(xs);
+    lines.push('# tfjs-quant serve: load benchmark', '');
+    lines.push(`Machine: ${cpu.brand || cpu.vendor}, ${cpu.availableCores} cores (shared with other jobs: load average ${load0.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end), Node ${process.version}. ` +
+      `Native kernels: ${getIsa()}; every tfjs-quant server runs 2 threads (--threads 2). Baseline: tfjs float on tfjs-backend-wasm (single-threaded in Node; tfjs-node does not install here).`, '');
+    lines.push(`Command: \`npx tsx bench/serve/run.ts --duration ${DURATION} --warmup ${WARMUP} --rounds ${ROUNDS} --connections ${CONNECTIONS.join(',')} --soak ${SOAK}\`. ` +
+      `Each point: ${WARMUP} s warm-up then ${DURATION} s of autocannon on 127.0.0.1 (the load generator shares the 2 cores with the server). Short runs on a shared machine: ` +
+      `${ROUNDS} rounds with the servers in alternating order, each server alone in its process; req/s shows the range over rounds, latencies are medians over rounds. ` +
+      `"server CPU" is the server process's CPU time per answered request. Models: random weights, seeded; int8 by the PTQ quantizer calibrated on 8 inputs.`, '');
+    for (const model of MODELS) {
+      lines.push(`## ${model === 'mobilenet' ? 'MobileNetV2-style (224×224×3 → 1000), one float32 image per request as a binary (safetensors) body' : 'LeNet-300-100 MLP (784 → 300 → 100 → 10), one 28×28 image per request as JSON instances'}`, '');
+      lines.push(`In-process int8 inference (2 threads, no HTTP): ${info[model]!.msPerRow[1]!.toFixed(3)} ms per row at batch 1, ${info[model]!.msPerRow[32]!.toFixed(3)} ms per row at batch 32.`, '');
+      lines.push('| server | connections | req/s | p50 ms | p99 ms | failed | server CPU ms/req | rows/batch |', '| --- | --- | --- | --- | --- | --- | --- | --- |');
+      for (const e of ENGINES) {
+        for (const c of CONNECTIONS) {
+          const ps = results.get(`${model}|${e.name}|${c}`) ?? [];
+          if (!ps.length) continue;
+          const rows = ps.map((p) => p.rows).filter((x): x is number => x !== undefined);
+          lines.push(`| ${e.name} | ${c} | ${range(ps.map((p) => p.rps))} | ${med(ps.map((p) => p.p50)).toFixed(1)} | ${med(ps.map((p) => p.p99)).toFixed(1)} | ${ps.reduce((a, p) => a + p.failed, 0)} | ${med(ps.map((p) => p.cpuPerReq)).toFixed(2)} | ${rows.length ? med(rows).toFixed(1) : '—'} |`);
+        }
+      }
+      lines.push('');
+      const at32 = (e: Engine) => med((results.get(`${model}|${e.name}|32`) ?? []).map((p) => p.rps));
+      const p99at32 = (e: Engine) => med((results.get(`${model}|${e.name}|32`) ?? []).map((p) => p.p99));
+      if (CONNECTIONS.includes(32)) {
+        lines.push(`At 32 connections: batching on / off = **${(at32(ENGINES[0]!) / at32(ENGINES[1]!)).toFixed(2)}×** req/s (p99 ${p99at32(ENGINES[0]!).toFixed(0)} vs ${p99at32(ENGINES[1]!).toFixed(0)} ms); ` +
+          `batching on / tfjs-wasm server = **${(at32(ENGINES[0]!) / at32(ENGINES[2]!)).toFixed(1)}×** req/s (median over rounds).`, '');
+      }
+    }
+    if (soakRows.length) lines.push('## Longer run', '', ...soakRows, '');
+    await writeFile(join(here, 'RESULTS.md'), lines.join('\n'));
+    log(`wrote ${join(here, 'RESULTS.md')}`);
+    if (soakFailed) process.exitCode = 1;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
