@@ -12,9 +12,9 @@ const FLAGS = {
   'max-batch': { type: 'int', min: 1, max: 4096, default: SERVE_DEFAULTS.maxBatch, description: 'Rows per batch (1: no batching)' },
   'batch-timeout-ms': { type: 'number', min: 0, max: 60000, default: SERVE_DEFAULTS.batchTimeoutMs, description: 'Longest wait of the oldest queued request for its batch to fill' },
   sessions: { type: 'int', min: 1, max: 64, default: SERVE_DEFAULTS.sessions, description: 'Sessions per model version, each running one batch at a time' },
-  'max-queue': { type: 'int', min: 1, default: SERVE_DEFAULTS.maxQueue, description: 'Waiting requests per model version before 429' },
-  'body-limit': { type: 'int', min: 1024, default: SERVE_DEFAULTS.bodyLimit, value: 'BYTES', description: 'Largest request body' },
-  'poll-ms': { type: 'int', min: 0, default: SERVE_DEFAULTS.pollIntervalMs, description: 'Rescan version directories every N ms (0: never)' },
+  'max-queue': { type: 'int', min: 1, max: 1 << 20, default: SERVE_DEFAULTS.maxQueue, description: 'Waiting requests per model version before 429' },
+  'body-limit': { type: 'int', min: 1024, max: 2 ** 31 - 1, default: SERVE_DEFAULTS.bodyLimit, value: 'BYTES', description: 'Largest request body' },
+  'poll-ms': { type: 'int', min: 0, max: 3_600_000, default: SERVE_DEFAULTS.pollIntervalMs, description: 'Rescan version directories every N ms (0: never)' },
   'log-level': { type: 'string', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: SERVE_DEFAULTS.logLevel, description: 'Request log level' },
   help: { type: 'boolean', alias: 'h', description: 'Show this help' },
 } as const;
