@@ -79,7 +79,7 @@ export class ModelRegistry {
     for (const c of o.models) this.models.set(c.name, { config: c, versions: new Map(), flat: false });
   }
 
-  /** First scan and load (a model whose directory cannot be read is an error); then polling. */
+  /** First scan and load (a model without a loadable version is an error); then polling. */
   async start(): Promise<void> {
     for (const m of this.models.values()) {
       await fs.readdir(m.config.path).catch((e: NodeJS.ErrnoException) => { throw new Error(`model '${m.config.name}': cannot read ${m.config.path} (${e.code ?? e.message})`); });
@@ -87,6 +87,15 @@ export class ModelRegistry {
     this.polling = this.poll();
     await this.polling;
     this.polling = undefined;
+    // A server that would answer 404 for a model from the start is a configuration error.
+    const missing = [...this.models.values()].filter((m) => ![...m.versions.values()].some((e) => e.state === 'AVAILABLE'));
+    if (missing.length) {
+      await this.close();
+      throw new Error(missing.map((m) => {
+        const errors = [...m.versions.values()].filter((e) => e.error).map((e) => `version ${e.version}: ${e.error}`);
+        return `model '${m.config.name}': no version could be loaded from ${m.config.path} (${errors.length ? errors.join('; ') : 'no model.json, and no numbered version directory holding one'})`;
+      }).join('\n'));
+    }
     if (this.o.pollIntervalMs > 0 && !this.closed) this.schedule();
   }
 

@@ -1,7 +1,14 @@
 // `tfjs-quant serve` argument handling: usage errors exit 2, a model that cannot be served
 // exits 1 with the reason, both before anything listens.
-import { describe, expect, it } from 'vitest';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
+import { ModelTree } from './fixtures.js';
+
+let tree: ModelTree;
+beforeAll(async () => { tree = await ModelTree.create(); });
+afterAll(async () => { await tree?.dispose(); });
 
 function capture(): { io: { stdout: (s: string) => void; stderr: (s: string) => void }; out: () => string; err: () => string } {
   let o = '', e = '';
@@ -28,5 +35,17 @@ describe('tfjs-quant serve: arguments', () => {
     const a = capture();
     expect(await main(['serve', '/nonexistent/tfjs-quant-model', '--port', '0', '--log-level', 'silent'], a.io)).toBe(1);
     expect(a.err()).toMatch(/cannot read \/nonexistent\/tfjs-quant-model \(ENOENT\)/);
+  });
+
+  it('a directory without a model, or whose only version does not load → 1, naming the reason', async () => {
+    await mkdir(join(tree.root, 'empty'));
+    const a = capture();
+    expect(await main(['serve', join(tree.root, 'empty'), '--port', '0', '--log-level', 'silent'], a.io)).toBe(1);
+    expect(a.err()).toMatch(/model 'empty': no version could be loaded from .*empty \(no model.json, and no numbered version directory holding one\)/);
+    await mkdir(join(tree.root, 'broken', '1'), { recursive: true });
+    await writeFile(join(tree.root, 'broken', '1', 'model.json'), '{"format": "graph-model"');
+    const b = capture();
+    expect(await main(['serve', join(tree.root, 'broken'), '--port', '0', '--log-level', 'silent'], b.io)).toBe(1);
+    expect(b.err()).toMatch(/model 'broken': no version could be loaded from .*broken \(version 1: .*JSON/);
   });
 });
