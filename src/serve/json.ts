@@ -47,6 +47,9 @@ export function parseBody(text: string): unknown {
   }
 }
 
+const MAX_RANK = 32;
+/** Every JSON value takes at least 2 bytes ("0,"): a 2 GiB body holds fewer. */
+const MAX_ELEMENTS = 2 ** 30;
 const INT_RANGE: Partial<Record<TensorDType, [number, number]>> = { int8: [-128, 127], int32: [-2147483648, 2147483647] };
 const ARRAYS = { float32: Float32Array, int32: Int32Array, int8: Int8Array, bool: Uint8Array } as const;
 
@@ -65,7 +68,11 @@ export function tensorFromJson(value: unknown, dtype: TensorDType, what: string)
     shape.push(v.length);
     if (v.length === 0) break;
   }
+  // The first elements alone decide the shape; a hostile body could claim a rank or size
+  // that no body within the size limit holds. Refuse those before allocating.
+  if (shape.length > MAX_RANK) throw badRequest(`${what} is nested ${shape.length} lists deep; tensors have at most ${MAX_RANK} dimensions`);
   const size = shape.reduce((a, b) => a * b, 1);
+  if (size > MAX_ELEMENTS) throw badRequest(`${what} would have shape [${shape.join(', ')}] (${size} values), more than a request body can hold`);
   const data = new ARRAYS[dtype](size);
   const range = INT_RANGE[dtype];
   let k = 0;

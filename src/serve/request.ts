@@ -39,6 +39,7 @@ function checkAgainstSignature(specs: readonly TensorSpec[], tensors: Map<string
     const n = t.shape.reduce((a, b) => a * b, 1);
     if (t.data.length !== n) throw badRequest(`input '${spec.name}' has ${t.data.length} values; shape ${fmtShape(t.shape)} needs ${n}`);
     if (want[0] === -1) {
+      if (t.shape[0] === 0) throw badRequest(`input '${spec.name}' has no rows (shape ${fmtShape(t.shape)})`);
       if (rows !== undefined && t.shape[0] !== rows) throw badRequest(`inputs disagree on the batch size: '${spec.name}' has ${t.shape[0]} rows, an earlier input ${rows}`);
       rows = t.shape[0]!;
     }

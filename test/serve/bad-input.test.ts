@@ -81,6 +81,18 @@ describe('serve: bad input → 4xx {"error"}, never a crash', () => {
     await expectError(post('mlpio:predict', '{"instances": [[0, 0, 200, 0, 0, 0, 0, 0]]}'), 400, /instances\[0\]\[2\] is 200; the model takes int8/);
   });
 
+  it('hostile nesting and sizes: too deep, a claimed size no body holds, zero rows', async () => {
+    await expectError(post('mlp:predict', `{"inputs": ${'['.repeat(40)}1${']'.repeat(40)}}`), 400, /inputs is nested 40 lists deep; tensors have at most 32 dimensions/);
+    // The first elements claim shape [6000, 6000, 10000] in a 56 KB body (the rest are empty lists).
+    const empties = (n: number) => Array.from({ length: n }, () => '[]').join(',');
+    const first = `[[${Array.from({ length: 10000 }, () => 0).join(',')}],${empties(5999)}]`;
+    const claim = `{"inputs": [${first},${empties(5999)}]}`;
+    expect(claim.length).toBeLessThan(BODY_LIMIT);
+    await expectError(post('mlp:predict', claim), 400, /inputs would have shape \[6000, 6000, 10000\] \(360000000000 values\), more than a request body can hold/);
+    const zero = encodeBinary({ [inName]: { data: new Float32Array(0), shape: [0, MLP_FEATURES], dtype: 'float32' } });
+    await expectError(post('mlp:predict', zero), 400, new RegExp(`input '${inName}' has no rows \\(shape \\[0, 8\\]\\)`));
+  });
+
   it('a body over the size limit is 413, before it is parsed', async () => {
     const big = JSON.stringify({ instances: Array.from({ length: 2000 }, () => mlpRows(1, 2)[0]) });
     expect(big.length).toBeGreaterThan(BODY_LIMIT);
