@@ -88,12 +88,12 @@ async function load(url: string, model: ServeModelName, inputName: string, conne
   return r;
 }
 
-/** Mean rows per batch since the server started (from its /metrics). */
-async function meanBatchRows(url: string, model: string): Promise<number | undefined> {
-  const m = await (await fetch(`${url}/metrics`)).text().catch(() => '');
+/** Rows and batches run so far (from the server's /metrics; zeros for the tfjs server). */
+async function batchTotals(url: string, model: string): Promise<{ rows: number; batches: number }> {
+  const m = await fetch(`${url}/metrics`).then((r) => (r.ok ? r.text() : ''), () => '');
   const sum = new RegExp(`^tfjs_quant_serve_batch_rows_sum\\{model="${model}",version="1"\\} ([\\d.]+)$`, 'm').exec(m);
   const count = new RegExp(`^tfjs_quant_serve_batch_rows_count\\{model="${model}",version="1"\\} (\\d+)$`, 'm').exec(m);
-  return sum && count ? Number(sum[1]) / Number(count[1]) : undefined;
+  return { rows: Number(sum?.[1] ?? 0), batches: Number(count?.[1] ?? 0) };
 }
 
 async function buildModels(dir: string): Promise<Record<string, { inputName: string; msPerRow: Record<number, number> }>> {
@@ -148,14 +148,22 @@ async function main(): Promise<void> {
           const child = engine.start(model, join(dir, model));
           const url = await listening(child);
           try {
+            let serviceMs = 0;
             for (const c of CONNECTIONS) {
+              // A server answering one request at a time needs c × its service time per
+              // answer; when that leaves fewer than ~3 answers per connection in the run,
+              // the point says nothing (it would only time the queue): skipped, and said so.
+              if (serviceMs * c > (DURATION * 1000) / 3) { log(`${model} ${engine.name} c=${c}: skipped (≈${(serviceMs * c / 1000).toFixed(0)} s per answer)`); continue; }
               if (WARMUP > 0) await load(url, model, info[model]!.inputName, c, WARMUP);
               const before = await procStats(child.pid!);
+              const b0 = await batchTotals(url, model);
               const r = await load(url, model, info[model]!.inputName, c, DURATION);
               const after = await procStats(child.pid!);
+              const b1 = await batchTotals(url, model);
               const ok = r['2xx'];
               const p: Point = { rps: ok / r.duration, p50: r.latency.p50, p99: r.latency.p99, failed: r.non2xx + r.errors, cpuPerReq: ok ? (after.cpuMs - before.cpuMs) / ok : NaN };
-              if (engine.name.startsWith('tfjs-quant')) p.rows = await meanBatchRows(url, model);
+              if (b1.batches > b0.batches) p.rows = (b1.rows - b0.rows) / (b1.batches - b0.batches);
+              if (c === CONNECTIONS[0]) serviceMs = Math.max(r.latency.average, 1000 / Math.max(p.rps, 1e-3) / c);
               const key = `${model}|${engine.name}|${c}`;
               results.set(key, [...(results.get(key) ?? []), p]);
               log(`${model} round ${round + 1} ${engine.name} c=${c}: ${p.rps.toFixed(1)} req/s p50 ${p.p50} ms p99 ${p.p99} ms failed ${p.failed} cpu ${p.cpuPerReq.toFixed(2)} ms/req${p.rows ? ` rows/batch ${p.rows.toFixed(1)}` : ''}`);
@@ -202,20 +210,26 @@ async function main(): Promise<void> {
       lines.push(`## ${model === 'mobilenet' ? 'MobileNetV2-style (224×224×3 → 1000), one float32 image per request as a binary (safetensors) body' : 'LeNet-300-100 MLP (784 → 300 → 100 → 10), one 28×28 image per request as JSON instances'}`, '');
       lines.push(`In-process int8 inference (2 threads, no HTTP), CPU time: ${info[model]!.msPerRow[1]!.toFixed(3)} ms per row at batch 1, ${info[model]!.msPerRow[32]!.toFixed(3)} ms per row at batch 32.`, '');
       lines.push('| server | connections | req/s | p50 ms | p99 ms | failed | server CPU ms/req | rows/batch |', '| --- | --- | --- | --- | --- | --- | --- | --- |');
+      const skipped: string[] = [];
       for (const e of ENGINES) {
         for (const c of CONNECTIONS) {
           const ps = results.get(`${model}|${e.name}|${c}`) ?? [];
-          if (!ps.length) continue;
+          if (!ps.length) { skipped.push(`${e.name} at ${c}`); continue; }
           const rows = ps.map((p) => p.rows).filter((x): x is number => x !== undefined);
           lines.push(`| ${e.name} | ${c} | ${range(ps.map((p) => p.rps))} | ${med(ps.map((p) => p.p50)).toFixed(1)} | ${med(ps.map((p) => p.p99)).toFixed(1)} | ${ps.reduce((a, p) => a + p.failed, 0)} | ${med(ps.map((p) => p.cpuPerReq)).toFixed(2)} | ${rows.length ? med(rows).toFixed(1) : '—'} |`);
         }
       }
       lines.push('');
-      const at32 = (e: Engine) => med((results.get(`${model}|${e.name}|32`) ?? []).map((p) => p.rps));
-      const p99at32 = (e: Engine) => med((results.get(`${model}|${e.name}|32`) ?? []).map((p) => p.p99));
+      if (skipped.length) lines.push(`Not run (one request at a time: each answer would wait for c × the service time, longer than a third of the run): ${skipped.join(', ')}.`, '');
+      const stat = (e: Engine, c: number, f: (p: Point) => number) => med((results.get(`${model}|${e.name}|${c}`) ?? []).map(f));
+      const baseBest = Math.max(...CONNECTIONS.map((c) => stat(ENGINES[2]!, c, (p) => p.rps)).filter(Number.isFinite));
+      const baseCpu = Math.min(...CONNECTIONS.map((c) => stat(ENGINES[2]!, c, (p) => p.cpuPerReq)).filter(Number.isFinite));
       if (CONNECTIONS.includes(32)) {
-        lines.push(`At 32 connections: batching on / off = **${(at32(ENGINES[0]!) / at32(ENGINES[1]!)).toFixed(2)}×** req/s (p99 ${p99at32(ENGINES[0]!).toFixed(0)} vs ${p99at32(ENGINES[1]!).toFixed(0)} ms); ` +
-          `batching on / tfjs-wasm server = **${(at32(ENGINES[0]!) / at32(ENGINES[2]!)).toFixed(1)}×** req/s (median over rounds).`, '');
+        const on = (f: (p: Point) => number) => stat(ENGINES[0]!, 32, f), off = (f: (p: Point) => number) => stat(ENGINES[1]!, 32, f);
+        lines.push(`At 32 connections (medians over rounds): batching on / off = **${(on((p) => p.rps) / off((p) => p.rps)).toFixed(2)}×** req/s, p99 ${on((p) => p.p99).toFixed(0)} vs ${off((p) => p.p99).toFixed(0)} ms, ` +
+          `server CPU per request ${on((p) => p.cpuPerReq).toFixed(2)} vs ${off((p) => p.cpuPerReq).toFixed(2)} ms (${(off((p) => p.cpuPerReq) / on((p) => p.cpuPerReq)).toFixed(2)}×). ` +
+          `Batching on / the tfjs-wasm server (its best req/s at any connection count: it answers one request at a time) = **${(on((p) => p.rps) / baseBest).toFixed(1)}×** req/s; ` +
+          `server CPU per request ${(baseCpu / on((p) => p.cpuPerReq)).toFixed(1)}× less.`, '');
       }
     }
     if (soakRows.length) lines.push('## Longer run', '', ...soakRows, '');
