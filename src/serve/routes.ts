@@ -1,6 +1,6 @@
 // HTTP routes: TF Serving's REST API (model status, metadata, predict in row and columnar
 // JSON), the same predict URL with a binary (safetensors) body, health, readiness, metrics.
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { HostTensor, TensorSpec } from '../runtime/session.js';
 import { BINARY_CONTENT_TYPE, decodeBinary, encodeBinary } from './binary.js';
 import { CancelledError, notFound } from './errors.js';
@@ -65,10 +65,16 @@ declare module 'fastify' {
 }
 
 export function registerRoutes(app: FastifyInstance, registry: ModelRegistry, metrics: ServeMetrics): void {
-  const label = (req: FastifyRequest, p: ModelPath, api: string): void => {
-    // Unknown names are not recorded: a label per arbitrary URL would grow without bound.
-    req.serveLabels = { model: registry.has(p.name) ? p.name : '', api };
-  };
+  // Labels are set as the request arrives, so that answers given before the handler runs
+  // (413 body too large, malformed JSON) are counted for their model too. Unknown model
+  // names are recorded as "": a label per arbitrary URL would grow without bound.
+  app.addHook('onRequest', async (req) => {
+    const path = req.url.split('?')[0]!;
+    if (!path.startsWith('/v1/models/')) return;
+    const m = MODEL_PATH.exec(path.slice('/v1/models/'.length));
+    const name = m && registry.has(m[1]!) ? m[1]! : '';
+    req.serveLabels = { model: name, api: req.method === 'POST' ? 'predict' : m?.[4] === '/metadata' ? 'metadata' : 'status' };
+  });
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {
@@ -82,7 +88,6 @@ export function registerRoutes(app: FastifyInstance, registry: ModelRegistry, me
 
   app.get<{ Params: { '*': string } }>('/v1/models/*', async (req) => {
     const p = parseModelPath(req.params['*']);
-    label(req, p, p.verb === '/metadata' ? 'metadata' : 'status');
     if (p.verb === '/metadata') return metadata(registry.resolve(p.name, p));
     if (p.verb !== undefined) throw notFound(`${p.verb} is a POST route`);
     return { model_version_status: registry.status(p.name, p) };
@@ -90,7 +95,6 @@ export function registerRoutes(app: FastifyInstance, registry: ModelRegistry, me
 
   app.post<{ Params: { '*': string }; Body: unknown }>('/v1/models/*', async (req, reply) => {
     const p = parseModelPath(req.params['*']);
-    label(req, p, 'predict');
     if (p.verb !== ':predict') throw notFound(p.verb === ':classify' || p.verb === ':regress' ? `${p.verb.slice(1)} is not supported (tf.Example models); use :predict` : `no POST route for /v1/models/${req.params['*']} (expected …:predict)`);
     // Resolving the version and queueing happen in one synchronous step, so a version
     // chosen here cannot be unloaded before the request is in its queue (it drains first).

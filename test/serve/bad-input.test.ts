@@ -97,6 +97,7 @@ describe('serve: bad input → 4xx {"error"}, never a crash', () => {
     const big = JSON.stringify({ instances: Array.from({ length: 2000 }, () => mlpRows(1, 2)[0]) });
     expect(big.length).toBeGreaterThan(BODY_LIMIT);
     await expectError(post('mlp:predict', big), 413, new RegExp(`larger than the limit of ${BODY_LIMIT} bytes`));
+    expect(await server.metrics.registry.metrics()).toMatch(/^tfjs_quant_serve_requests_total\{model="mlp",api="predict",status="413"\} 1$/m);
   });
 
   it('unknown model, version, label, verb → 404', async () => {
