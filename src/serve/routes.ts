@@ -57,6 +57,46 @@ function metadata(s: Servable): Record<string, unknown> {
   };
 }
 
+interface SelectorParams { name: string; version?: string; label?: string }
+const NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.-]*$';
+const SELECTOR_PARAMS = {
+  type: 'object',
+  properties: {
+    name: { type: 'string', pattern: NAME_PATTERN, maxLength: 256 },
+    version: { type: 'string', pattern: '^[0-9]{1,15}$' },
+    label: { type: 'string', pattern: NAME_PATTERN, maxLength: 256 },
+  },
+  required: ['name'],
+} as const;
+const STATUS_RESPONSE = {
+  type: 'object',
+  required: ['model_version_status'],
+  properties: {
+    model_version_status: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['version', 'state', 'status'],
+        properties: {
+          version: { type: 'string' },
+          state: { type: 'string' },
+          status: { type: 'object', required: ['error_code', 'error_message'], properties: { error_code: { type: 'string' }, error_message: { type: 'string' } } },
+        },
+      },
+    },
+  },
+} as const;
+const METADATA_RESPONSE = {
+  type: 'object',
+  required: ['model_spec', 'metadata'],
+  properties: {
+    model_spec: { type: 'object', required: ['name', 'signature_name', 'version'], properties: { name: { type: 'string' }, signature_name: { type: 'string' }, version: { type: 'string' } } },
+    metadata: { type: 'object', additionalProperties: true },
+  },
+} as const;
+
+const selector = (p: SelectorParams): VersionSelector => ({ version: p.version === undefined ? undefined : Number(p.version), label: p.label });
+
 declare module 'fastify' {
   interface FastifyRequest {
     /** Metric labels of this request (set once the route knows them). */
@@ -86,14 +126,16 @@ export function registerRoutes(app: FastifyInstance, registry: ModelRegistry, me
     return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
 
-  app.get<{ Params: { '*': string } }>('/v1/models/*', async (req) => {
-    const p = parseModelPath(req.params['*']);
-    if (p.verb === '/metadata') return metadata(registry.resolve(p.name, p));
-    if (p.verb !== undefined) throw notFound(`${p.verb} is a POST route`);
-    return { model_version_status: registry.status(p.name, p) };
-  });
+  for (const sel of ['', '/versions/:version', '/labels/:label']) {
+    app.get<{ Params: SelectorParams }>(`/v1/models/:name${sel}`, { schema: { params: SELECTOR_PARAMS, response: { 200: STATUS_RESPONSE } } },
+      async (req) => ({ model_version_status: registry.status(req.params.name, selector(req.params)) }));
+    app.get<{ Params: SelectorParams }>(`/v1/models/:name${sel}/metadata`, { schema: { params: SELECTOR_PARAMS, response: { 200: METADATA_RESPONSE } } },
+      async (req) => metadata(registry.resolve(req.params.name, selector(req.params))));
+  }
 
-  app.post<{ Params: { '*': string }; Body: unknown }>('/v1/models/*', async (req, reply) => {
+  // One wildcard route: the verb is glued to the last path segment (`mnist:predict`), which
+  // the router's parameters cannot express; parseModelPath splits it.
+  app.post<{ Params: { '*': string }; Body: unknown }>('/v1/models/*', { schema: { params: { type: 'object', properties: { '*': { type: 'string', maxLength: 1024 } } } } }, async (req, reply) => {
     const p = parseModelPath(req.params['*']);
     if (p.verb !== ':predict') throw notFound(p.verb === ':classify' || p.verb === ':regress' ? `${p.verb.slice(1)} is not supported (tf.Example models); use :predict` : `no POST route for /v1/models/${req.params['*']} (expected …:predict)`);
     // Resolving the version and queueing happen in one synchronous step, so a version

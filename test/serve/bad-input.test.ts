@@ -108,6 +108,8 @@ describe('serve: bad input → 4xx {"error"}, never a crash', () => {
     await expectError(post('mlp:classify', body), 404, /classify is not supported/);
     await expectError(http(`${url}/v1/models/nope/metadata`, 'GET'), 404, /no model named 'nope'/);
     await expectError(http(`${url}/v2/anything`, 'GET'), 404, /no route for GET \/v2\/anything/);
+    // GET routes are schema-validated: a version that is not a number is a 400 naming the parameter.
+    await expectError(http(`${url}/v1/models/mlp/versions/latest`, 'GET'), 400, /^invalid request: params\/version must match pattern/);
   });
 
   it('after all of the above the server still answers', async () => {
