@@ -19,7 +19,7 @@ let dynamicPerTensor: Graph;
 const servers: TfjsQuantServer[] = [];
 
 async function serve(o: Partial<ServeOptions>): Promise<{ server: TfjsQuantServer; url: string }> {
-  const server = await createServer({ models: { mlp: tree.dir('mlp'), mlpio: tree.dir('mlpio'), mobilenet: tree.dir('mobilenet'), dyn: tree.dir('dyn') }, port: 0, logLevel: false, pollIntervalMs: 0, ...o });
+  const server = await createServer({ models: { mlp: tree.dir('mlp'), mlpio: tree.dir('mlpio'), mobilenet: tree.dir('mobilenet'), dyn: tree.dir('dyn'), mlpf: tree.dir('mlpf') }, port: 0, logLevel: false, pollIntervalMs: 0, ...o });
   servers.push(server);
   return { server, url: await server.listen() };
 }
@@ -64,6 +64,7 @@ beforeAll(async () => {
   await tree.write('mlpio', 1, graphs.int8io);
   await tree.write('mobilenet', 1, mobilenet);
   await tree.write('dyn', 1, dynamicPerTensor);
+  await tree.write('mlpf', 1, graphs.float);
 });
 
 afterAll(async () => {
@@ -105,6 +106,17 @@ describe('serve: dynamic batching', () => {
       expect(reqs, model).toBe(cases.filter((c) => c.model === model).length);
       expect(batches, `${model}: batches`).toBeLessThan(reqs);
     }
+  });
+
+  it('a float32 model on the native float kernels is batched, and its answers equal unbatched ones bit for bit too', async () => {
+    const { server, url } = await serve({ maxBatch: 16, batchTimeoutMs: 100 });
+    const meta = JSON.parse((await http(`${url}/v1/models/mlpf/metadata`, 'GET')).text);
+    expect(meta.metadata.tfjs_quant.batching).toEqual({ enabled: true });
+    const reqs = Array.from({ length: 16 }, (_, i) => mlpRows(1 + (i % 3), 450 + i));
+    const answers = await Promise.all(reqs.map((rows) => http(`${url}/v1/models/mlpf:predict`, 'POST', JSON.stringify({ instances: rows }))));
+    for (const [i, rows] of reqs.entries()) sameValues(Float32Array.from(JSON.parse(answers[i]!.text).predictions.flat()), await alone(graphs.float, rows, [MLP_FEATURES]), `float request ${i}`);
+    const m = await server.metrics.registry.metrics();
+    expect(metric(m, /^tfjs_quant_serve_batch_requests_count\{model="mlpf",version="1"\} (\d+)$/m)).toBeLessThan(16);
   });
 
   it('a model whose answers would depend on the batch (dynamic range, per-tensor activations) runs each request alone', async () => {
