@@ -70,6 +70,8 @@ export class Batcher {
   private running = 0;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
+  /** Set by flush(): batches leave without waiting for the timeout. */
+  private noWait = false;
   private drainWaiters: (() => void)[] = [];
   /** Mean seconds per batch (for Retry-After), smoothed over recent batches. */
   private batchSeconds = 0.01;
@@ -116,11 +118,17 @@ export class Batcher {
     });
   }
 
+  /** Runs what is queued as soon as sessions are free, and every later request likewise. */
+  flush(): void {
+    this.noWait = true;
+    this.pump();
+  }
+
   /** Stops taking requests and resolves once every queued and running request has finished. */
   drain(): Promise<void> {
     this.closed = true;
     // Waiting for the timeout would only delay the unload: run what is queued now.
-    this.pump(true);
+    this.flush();
     if (!this.busy) return Promise.resolve();
     return new Promise((res) => this.drainWaiters.push(res));
   }
@@ -132,11 +140,11 @@ export class Batcher {
     for (const f of w) f();
   }
 
-  private pump(flush = this.closed): void {
+  private pump(): void {
     while (this.idle.length && this.queue.length) {
       const head = this.queue[0]!;
       const single = !this.o.batchable || this.o.maxBatch === 1;
-      if (!single && !flush && this.queuedRows < this.o.maxBatch) {
+      if (!single && !this.noWait && this.queuedRows < this.o.maxBatch) {
         const wait = head.enqueuedAt + this.o.timeoutMs - performance.now();
         if (wait > 0) {
           if (!this.timer) this.timer = setTimeout(() => { this.timer = undefined; this.pump(); }, Math.ceil(wait));

@@ -235,6 +235,11 @@ export class ModelRegistry {
     clearTimeout(this.timer);
   }
 
+  /** From now on batches leave as soon as a session is free (shutting down: no more waiting). */
+  flush(): void {
+    for (const m of this.models.values()) for (const e of m.versions.values()) e.servable?.flush();
+  }
+
   /** Stops polling, finishes every queued and running request, frees every session. */
   async close(): Promise<void> {
     this.stopPolling();

@@ -81,6 +81,11 @@ export class Servable {
     return this.batcher.submit(input, signal);
   }
 
+  /** Batches no longer wait for their timeout (shutdown). */
+  flush(): void {
+    this.batcher.flush();
+  }
+
   /** Finishes every queued and running request, then frees the sessions. */
   async unload(): Promise<void> {
     await this.batcher.drain();

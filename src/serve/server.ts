@@ -86,6 +86,9 @@ export async function createServer(options: ServeOptions): Promise<TfjsQuantServ
       closing ??= (async () => {
         shuttingDown = true;
         registry.stopPolling();
+        // Queued requests run now instead of after their batch timeouts; the sessions stay
+        // until every in-flight request (one still uploading its body included) is answered.
+        registry.flush();
         await app.close();
         await registry.close();
       })();

@@ -137,7 +137,8 @@ describe('serve: dynamic batching', () => {
   });
 
   it('a full queue answers 429 with Retry-After; the queued requests are still answered', async () => {
-    const { server, url } = await serve({ maxBatch: 64, batchTimeoutMs: 400, maxQueue: 2 });
+    // A 20 s batch timeout keeps the first two queued (close() runs them at once at the end).
+    const { server, url } = await serve({ maxBatch: 64, batchTimeoutMs: 20_000, maxQueue: 2 });
     const body = JSON.stringify({ instances: mlpRows(1, 500) });
     const first = [http(`${url}/v1/models/mlp:predict`, 'POST', body), http(`${url}/v1/models/mlp:predict`, 'POST', body)];
     const servable = server.registry.resolve('mlp');
@@ -146,11 +147,13 @@ describe('serve: dynamic batching', () => {
     expect(rejected.status).toBe(429);
     expect(Number(rejected.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
     expect(JSON.parse(rejected.text).error).toMatch(/queue is full \(2 requests waiting\)/);
+    const closing = server.close();
     for (const r of await Promise.all(first)) expect(r.status).toBe(200);
+    await closing;
   });
 
   it('a client that cancels while queued leaves the batch; the others are answered', async () => {
-    const { server, url } = await serve({ maxBatch: 64, batchTimeoutMs: 300 });
+    const { server, url } = await serve({ maxBatch: 64, batchTimeoutMs: 20_000 });
     const rows = [mlpRows(1, 600), mlpRows(2, 601), mlpRows(1, 602)];
     const ctl = new AbortController();
     const calls = rows.map((r, i) => http(`${url}/v1/models/mlp:predict`, 'POST', JSON.stringify({ instances: r }), {}, i === 1 ? ctl.signal : undefined));
@@ -158,7 +161,10 @@ describe('serve: dynamic batching', () => {
     await until(() => servable.queueDepth === 3, 'three queued requests');
     ctl.abort();
     await expect(calls[1]).rejects.toThrow(/abort/i);
+    await until(() => servable.queueDepth === 2, 'the cancelled request to leave the queue');
+    const closing = server.close(); // runs the batch of the two left now
     const [a, , c] = await Promise.allSettled(calls);
+    await closing;
     for (const [r, want] of [[a, rows[0]!], [c, rows[2]!]] as const) {
       expect(r.status).toBe('fulfilled');
       const res = (r as PromiseFulfilledResult<Awaited<(typeof calls)[number]>>).value;

@@ -89,7 +89,7 @@ export interface HttpResult {
 
 /** One HTTP request to the server under test (fetch, loopback). */
 export async function http(url: string, method: 'GET' | 'POST', body?: string | Buffer, headers: Record<string, string> = {}, signal?: AbortSignal): Promise<HttpResult> {
-  const ct = body === undefined ? {} : { 'content-type': Buffer.isBuffer(body) ? 'application/octet-stream' : 'application/json' };
+  const ct: Record<string, string> = body === undefined ? {} : { 'content-type': Buffer.isBuffer(body) ? 'application/octet-stream' : 'application/json' };
   const r = await fetch(url, { method, body, headers: { ...ct, ...headers }, signal });
   const buf = Buffer.from(await r.arrayBuffer());
   return { status: r.status, headers: r.headers, text: buf.toString('utf8'), body: buf };

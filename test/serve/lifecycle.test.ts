@@ -29,9 +29,9 @@ async function answerOf(g: MlpGraphs['int8']): Promise<Float32Array> {
 
 const equal = (a: ArrayLike<number>, b: ArrayLike<number>) => a.length === b.length && Array.from(a).every((v, i) => Object.is(v, b[i]));
 
-/** Waits (bounded: at most 600 × 10 ms) until `cond` resolves true. */
-async function until(cond: () => boolean | Promise<boolean>, what: string): Promise<void> {
-  for (let i = 0; i < 600; i++) {
+/** Waits (bounded: at most `tries` × 10 ms) until `cond` resolves true. */
+async function until(cond: () => boolean | Promise<boolean>, what: string, tries = 600): Promise<void> {
+  for (let i = 0; i < tries; i++) {
     if (await cond()) return;
     await new Promise((r) => setTimeout(r, 10));
   }
@@ -94,7 +94,8 @@ describe('serve: versions while serving, and shutdown', () => {
       const v3 = join(tree.dir('mlp'), '3');
       await mkdir(v3);
       await copyFile(join(tree.dir('mlp'), '2', 'model.json'), join(v3, 'model.json'));
-      await until(async () => JSON.parse((await http(`${url}/v1/models/mlp`, 'GET')).text).model_version_status.length === 2, 'version 3 to be tried');
+      const v3State = async () => JSON.parse((await http(`${url}/v1/models/mlp`, 'GET')).text).model_version_status.find((v: { version: string }) => v.version === '3')?.state;
+      await until(async () => (await v3State()) === 'END', 'version 3 to be tried and fail');
       const status = JSON.parse((await http(`${url}/v1/models/mlp`, 'GET')).text).model_version_status;
       expect(status[0]).toMatchObject({ version: '3', state: 'END', status: { error_code: 'UNKNOWN' } });
       expect(status[0].status.error_message).toMatch(/\.bin|weights|shard|ENOENT/i);
@@ -108,15 +109,17 @@ describe('serve: versions while serving, and shutdown', () => {
 
   it('SIGTERM: a spawned `tfjs-quant serve` stops accepting, answers its in-flight requests, exits 0', async () => {
     const dir = tree.dir('steady');
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/entry.ts', 'serve', dir, '--port', '0', '--max-batch', '64', '--batch-timeout-ms', '400', '--poll-ms', '0', '--log-level', 'silent'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/entry.ts', 'serve', dir, '--port', '0', '--max-batch', '64', '--batch-timeout-ms', '20000', '--poll-ms', '0', '--log-level', 'silent'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '', err = '';
     child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
     child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
     const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
     try {
-      await until(() => /listening on (http:\/\/\S+)/.test(out) || child.exitCode !== null, 'the server to listen');
+      // Starting a process that loads tfjs takes seconds, many on a busy machine: up to 60 s.
+      await until(() => /listening on (http:\/\/\S+)/.test(out) || child.exitCode !== null, 'the server to listen', 6000);
       const url = /listening on (http:\/\/\S+)/.exec(out)?.[1];
       expect(url, `stdout: ${out}\nstderr: ${err}`).toBeDefined();
+      // The batch timeout (20 s) keeps the requests queued until SIGTERM, which runs them at once.
       const body = JSON.stringify({ instances: ROWS });
       const inFlight = [0, 1, 2].map(() => http(`${url}/v1/models/steady:predict`, 'POST', body));
       await until(async () => /^tfjs_quant_serve_queue_depth\{model="steady",version="1"\} 3$/m.test((await http(`${url}/metrics`, 'GET')).text), 'three queued requests');
