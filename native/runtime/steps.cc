@@ -107,6 +107,13 @@ struct Spec {
   }
   bool Is8(int id) const { return Buf(id).dtype == DType::kI8 || Buf(id).dtype == DType::kU8; }
   bool Batched(int id) const { return !Buf(id).shape.empty() && Buf(id).shape[0] == -1; }
+  // x and y share their leading (batch) dimension: both the free batch (-1) or one fixed size.
+  // Image ops treat dimension 0 as the images of a batch, whichever it is.
+  void SameLeading(int x, int y, const char* what) const {
+    const Dims& xs = Buf(x).shape;
+    const Dims& ys = Buf(y).shape;
+    if (xs.empty() || ys.empty() || xs[0] != ys[0]) Bad(std::string(what) + ": input and output must have one leading (batch) dimension");
+  }
   Dims Shape1(int id) const { return ses.Shape(id, 1); }
   int64_t Int(size_t i, int64_t lo, int64_t hi, const char* what) const {
     const int64_t v = s.ints[i];
@@ -207,9 +214,10 @@ Geo ParseGeo(const Spec& p, size_t at) {
   return g;
 }
 
-ops::ConvGeom OpsGeom(const Geo& q, const Dims& x, int64_t batch) {
+// x: the resolved NHWC shape of the input (its dimension 0 is the number of images).
+ops::ConvGeom OpsGeom(const Geo& q, const Dims& x) {
   ops::ConvGeom g;
-  g.batch = static_cast<int32_t>(batch);
+  g.batch = static_cast<int32_t>(x[0]);
   g.in_h = static_cast<int32_t>(x[1]);
   g.in_w = static_cast<int32_t>(x[2]);
   g.in_c = static_cast<int32_t>(x[3]);
@@ -221,10 +229,10 @@ ops::ConvGeom OpsGeom(const Geo& q, const Dims& x, int64_t batch) {
 
 // Checks x [-1, H, W, C] and y [-1, OH, OW, OC] against the geometry.
 ops::ConvGeom CheckConvShapes(const Spec& p, const Geo& q, int x, int y, int64_t out_c) {
-  if (!p.Batched(x) || !p.Batched(y)) Bad("conv input and output must have the batch dimension");
+  p.SameLeading(x, y, "conv");
   const Dims xs = p.Shape1(x), ys = p.Shape1(y);
   if (xs.size() != 4 || ys.size() != 4) Bad("conv input and output must be NHWC (rank 4)");
-  ops::ConvGeom g = OpsGeom(q, xs, 1);
+  ops::ConvGeom g = OpsGeom(q, xs);
   if (ys[1] != g.out_h || ys[2] != g.out_w || ys[3] != out_c) {
     Bad("output shape " + DimsStr(ys) + " does not match the geometry ([-1, " + std::to_string(g.out_h) + ", " +
         std::to_string(g.out_w) + ", " + std::to_string(out_c) + "])");
@@ -420,8 +428,9 @@ class GemmStep : public Step {
       const int t = p.s.temps[0];
       const DType want = kind_ == kInt8 ? DType::kI8 : DType::kF32;
       p.Type(t, want, "im2col buffer");
-      const Dims ys1 = p.Shape1(y);
-      if (!p.Batched(t) || p.ses.Elements(t, 1) < ys1[1] * ys1[2] * k_) Bad("im2col buffer too small");
+      for (int64_t batch : {1, 3}) {
+        if (p.ses.Elements(t, batch) < p.ses.Elements(y, batch) / n_ * k_) Bad("im2col buffer too small");
+      }
     } else if (!p.s.temps.empty()) {
       Bad("unexpected temporary buffer");
     }
@@ -445,7 +454,7 @@ class GemmStep : public Step {
     const int64_t m = c.Elements(y) / n_;
     const void* a = c.ptr[static_cast<size_t>(x)];
     if (!direct_) {
-      const ops::ConvGeom g = OpsGeom(geo_, c.Shape(x), c.batch);
+      const ops::ConvGeom g = OpsGeom(geo_, c.Shape(x));
       if (kind_ == kInt8) {
         Im2Col<int8_t>(g, c.P<int8_t>(x), static_cast<int8_t>(za_), c.P<int8_t>(temps[0]), k_, c.threads);
       } else {
@@ -618,7 +627,7 @@ class FloatGemmStep : public Step {
     if (conv_) {
       const Dims xs = c.Shape(x), ys = c.Shape(y);
       train::ConvGeom g;
-      g.batch = c.batch; g.in_h = xs[1]; g.in_w = xs[2]; g.in_c = xs[3];
+      g.batch = xs[0]; g.in_h = xs[1]; g.in_w = xs[2]; g.in_c = xs[3];
       g.out_h = ys[1]; g.out_w = ys[2]; g.out_c = ys[3];
       g.filter_h = geo_.kh; g.filter_w = geo_.kw; g.stride_h = geo_.sh; g.stride_w = geo_.sw;
       g.dil_h = geo_.dh; g.dil_w = geo_.dw; g.pad_top = geo_.pt; g.pad_left = geo_.pl;
@@ -674,7 +683,7 @@ class DepthwiseStep : public Step {
       q_.multiplier = mult_ch_;
       q_.x_zero_point = static_cast<int32_t>(p.Int(11, -128, 127, "input zero point"));
       ReadConvQ(p, y, 12, wl, out_c_, q_);
-      ops::PrepareDepthwise(OpsGeom(geo_, xs, 1), &q_);  // packed once, not per run
+      ops::PrepareDepthwise(OpsGeom(geo_, xs), &q_);  // packed once, not per run
     } else {
       p.Type(x, DType::kF32, "input");
       p.Type(y, DType::kF32, "output");
@@ -686,7 +695,7 @@ class DepthwiseStep : public Step {
   }
   void Run(RunContext& c) const override {
     const int x = inputs[0], y = outputs[0];
-    const ops::ConvGeom g = OpsGeom(geo_, c.Shape(x), c.batch);
+    const ops::ConvGeom g = OpsGeom(geo_, c.Shape(x));
     if (q8_) {
       ops::DepthwiseConv2D(g, c.P<int8_t>(x), q_, c.P<int8_t>(y), c.threads);
     } else {
@@ -746,7 +755,7 @@ class PoolStep : public Step {
   }
   void Run(RunContext& c) const override {
     const int x = inputs[0], y = outputs[0];
-    const ops::ConvGeom g = OpsGeom(geo_, c.Shape(x), c.batch);
+    const ops::ConvGeom g = OpsGeom(geo_, c.Shape(x));
     const bool sgn = c.s->plan().buffers[static_cast<size_t>(x)].dtype == DType::kI8;
     if (!q8_) {
       if (max_) ops::MaxPoolF32(g, c.P<float>(x), c.P<float>(y), c.threads);
@@ -773,8 +782,11 @@ class MeanStep : public Step {
     p.Arity(1, 1, q8 ? 4 : 0, q8 ? 2 : 0, 0);
     const int x = p.s.inputs[0], y = p.s.outputs[0];
     const Dims xs = p.Shape1(x);
-    if (xs.size() != 4 || !p.Batched(x) || !p.Batched(y)) Bad("input must be [-1, H, W, C]");
-    if (p.ses.Elements(y, 1) != xs[3]) Bad("output must have C elements per batch item");
+    if (xs.size() != 4) Bad("input must be NHWC");
+    p.SameLeading(x, y, "mean");
+    for (int64_t batch : {1, 3}) {
+      if (p.ses.Elements(y, batch) != p.ses.Shape(x, batch)[0] * xs[3]) Bad("output must have C elements per image");
+    }
     ReadUnaryTyped(p, x, y, q8_, 0, q_, "mean");
   }
   void Run(RunContext& c) const override {
@@ -1101,7 +1113,8 @@ class ResizeStep : public Step {
     if (kind == 1) p.Type(x, DType::kF32, "input");
     if (kind == 2 && !p.Is8(x)) Bad("8-bit input expected");
     const Dims xs = p.Shape1(x), ys = p.Shape1(y);
-    if (xs.size() != 4 || ys.size() != 4 || !p.Batched(x) || !p.Batched(y) || xs[3] != ys[3]) Bad("input and output must be [-1, H, W, C] with equal C");
+    if (xs.size() != 4 || ys.size() != 4 || xs[3] != ys[3]) Bad("input and output must be NHWC with equal C");
+    p.SameLeading(x, y, "resize");
     align_ = p.Int(0, 0, 1, "align_corners") == 1;
     half_ = p.Int(1, 0, 1, "half_pixel_centers") == 1;
     ops::ResizeGeom g = GeomFor(xs, ys);
@@ -1171,7 +1184,8 @@ class DepthToSpaceStep : public Step {
     if (p.Buf(x).dtype != p.Buf(y).dtype) Bad("output dtype differs");
     block_ = p.Int(0, 1, 1 << 12, "block size");
     const Dims xs = p.Shape1(x), ys = p.Shape1(y);
-    if (xs.size() != 4 || ys.size() != 4 || !p.Batched(x) || !p.Batched(y)) Bad("input and output must be [-1, H, W, C]");
+    if (xs.size() != 4 || ys.size() != 4) Bad("input and output must be NHWC");
+    p.SameLeading(x, y, "depth_to_space");
     if (xs[3] % (block_ * block_) != 0 || ys[1] != xs[1] * block_ || ys[2] != xs[2] * block_ || ys[3] != xs[3] / (block_ * block_)) {
       Bad("output shape does not match the block size");
     }
@@ -1215,13 +1229,13 @@ class DeconvStep : public Step {
   void Run(RunContext& c) const override {
     const int dy = inputs[0], y = outputs[0];
     if (q8_) {
-      const ops::ConvGeom g = OpsGeom(geo_, c.Shape(y), c.batch);
+      const ops::ConvGeom g = OpsGeom(geo_, c.Shape(y));
       ops::Conv2DTranspose(g, c.P<int8_t>(dy), q_, c.P<int8_t>(y), c.threads);
       return;
     }
     const Dims ys = c.Shape(y), ds = c.Shape(dy);
     train::ConvGeom g;
-    g.batch = c.batch; g.in_h = ys[1]; g.in_w = ys[2]; g.in_c = ci_;
+    g.batch = ys[0]; g.in_h = ys[1]; g.in_w = ys[2]; g.in_c = ci_;
     g.out_h = ds[1]; g.out_w = ds[2]; g.out_c = co_;
     g.filter_h = geo_.kh; g.filter_w = geo_.kw; g.stride_h = geo_.sh; g.stride_w = geo_.sw;
     g.dil_h = geo_.dh; g.dil_w = geo_.dw; g.pad_top = geo_.pt; g.pad_left = geo_.pl;
