@@ -171,8 +171,12 @@ function nativeObstacle(ctx: PlacementContext, n: Node, exec: NodeExecution): Ob
     if (fixed(x) * Math.max(per(x), 1) !== fixed(y) * Math.max(per(y), 1) || (per(x) > 0) !== (per(y) > 0)) return ['layout', 'reshape across the batch dimension'];
     return undefined;
   }
-  if (logical.some((s) => !isCanonical(s))) return ['layout', 'the batch dimension is not leading'];
-  const batched = logical.map((s) => s[0] === -1);
+  // Row-wise ops (a product over the last dimension, or elementwise) also take a batch folded
+  // into a leading dimension ([16·batch, C] is stored as [-1, 16, C]); the others want it first.
+  const rowWise = op === 'MatMul' || op === 'Softmax' || op === 'ClipByValue' || UNARY_ACT[op] !== undefined;
+  const fits = (s: number[]): boolean => isCanonical(s) || (rowWise && !!nativeLayout(s) && s.findIndex((d) => d < 0) < s.length - 1);
+  if (logical.some((s) => !fits(s))) return ['layout', 'the batch dimension is not leading'];
+  const batched = logical.map((s) => s.some((d) => d < 0));
   if (!ELEMENTWISE_BINARY.has(op) && batched.some((b) => b !== batched[0])) return ['layout', 'the batch dimension does not flow through'];
   const act = (n.attrs.activation as string | undefined) ?? 'none';
   if (act !== 'prelu' && ACT[act] === undefined) return ['op-unknown', `fused activation '${act}'`];

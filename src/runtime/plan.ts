@@ -88,6 +88,10 @@ export function compilePlan(g0: Graph, options: CompileOptions = {}): CompiledPl
   const acts = activationTable(g0);
   const exec = planExecution(g0);
   const perRow = info?.dynamic?.granularity === 'row';
+  // Shape computations known for these input shapes become constants (their inputs are then
+  // needed only if something else reads them).
+  const region = controlFlowRegion(g0);
+  const { graph: g, folded } = foldKnownValues(g0, shapes, g0.nodes, region);
   // Nodes needed for the outputs.
   const producer = new Map<string, Node>();
   for (const n of g0.nodes) for (const o of n.outputs) producer.set(o, n);
@@ -98,11 +102,9 @@ export function compilePlan(g0: Graph, options: CompileOptions = {}): CompiledPl
     const p = producer.get(t) ?? producer.get(parseTensorName(t)[0]);
     if (!p || needed.has(p)) continue;
     needed.add(p);
-    stack.push(...p.inputs, ...(p.controlInputs ?? []));
+    if (!folded.has(p.name)) stack.push(...p.inputs, ...(p.controlInputs ?? []));
   }
   const order0 = g0.nodes.filter((n) => needed.has(n));
-  const region = controlFlowRegion(g0);
-  const { graph: g, folded } = foldKnownValues(g0, shapes, order0, region);
   const order = order0.filter((n) => !folded.has(n.name));
   const ctx: PlacementContext = { g, shapes, region };
   const planned = order.map((n) => decide(ctx, n, exec.get(n.name) ?? 'float'));
