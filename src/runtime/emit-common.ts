@@ -58,36 +58,45 @@ export function emitMove(b: SegmentBuilder, g: Graph, n: Node, x: number, y: num
       const flat = Array.from(g.constants.get(n.inputs[1]!)!.data as Int32Array);
       const before = flat.filter((_, i) => i % 2 === 0), after = flat.filter((_, i) => i % 2 === 1);
       const v = n.op === 'PadV2' ? floatConst(g, n.inputs[2])![0]! : attrNum(n, 'constant_value', 0);
-      b.step({ op: 'pad', inputs: [x], outputs: [y], ints: [...before, ...after], floats: [padValue(v)] });
+      b.emit('pad', { inputs: [x], output: y, ints: { before, after }, floats: { value: padValue(v) } });
       return;
     }
     case 'Transpose':
-      b.step({ op: 'transpose', inputs: [x], outputs: [y], ints: Array.from(g.constants.get(n.inputs[1]!)!.data as Int32Array) });
+      b.emit('transpose', { inputs: [x], output: y, ints: { perm: ints(g, n.inputs[1]!) } });
       return;
     case 'ResizeNearestNeighbor':
-      b.step({ op: 'resize_nearest', inputs: [x], outputs: [y], ints: [+attrBool(n, 'align_corners'), +attrBool(n, 'half_pixel_centers')] });
+      b.emit('resize_nearest', { inputs: [x], output: y, ints: { align_corners: +attrBool(n, 'align_corners'), half_pixel_centers: +attrBool(n, 'half_pixel_centers') } });
       return;
     case 'StridedSlice': {
       const [begin, end, strides] = [1, 2, 3].map((i) => ints(g, n.inputs[i]!));
-      const masks = ['begin_mask', 'end_mask', 'ellipsis_mask', 'new_axis_mask', 'shrink_axis_mask'].map((k) => attrNum(n, k, 0));
-      b.step({ op: 'strided_slice', inputs: [x], outputs: [y], ints: [begin!.length, ...begin!, ...end!, ...strides!, ...masks] });
+      const mask = (k: string): number => attrNum(n, k, 0);
+      b.emit('strided_slice', {
+        inputs: [x], output: y,
+        ints: {
+          n: begin!.length, begin: begin!, end: end!, strides: strides!, begin_mask: mask('begin_mask'), end_mask: mask('end_mask'),
+          ellipsis_mask: mask('ellipsis_mask'), new_axis_mask: mask('new_axis_mask'), shrink_axis_mask: mask('shrink_axis_mask'),
+        },
+      });
       return;
     }
     case 'Slice': {
       // Slice(begin, size) = StridedSlice with stride 1, end = begin + size (size −1: to the end, via end_mask).
       const begin = ints(g, n.inputs[1]!), size = ints(g, n.inputs[2]!);
       const endMask = size.reduce((m, v, i) => (v === -1 ? m | (1 << i) : m), 0);
-      b.step({
-        op: 'strided_slice', inputs: [x], outputs: [y],
-        ints: [begin.length, ...begin, ...size.map((v, i) => (v === -1 ? 0 : begin[i]! + v)), ...begin.map(() => 1), 0, endMask, 0, 0, 0],
+      b.emit('strided_slice', {
+        inputs: [x], output: y,
+        ints: {
+          n: begin.length, begin, end: size.map((v, i) => (v === -1 ? 0 : begin[i]! + v)), strides: begin.map(() => 1),
+          begin_mask: 0, end_mask: endMask, ellipsis_mask: 0, new_axis_mask: 0, shrink_axis_mask: 0,
+        },
       });
       return;
     }
     case 'DepthToSpace':
-      b.step({ op: 'depth_to_space', inputs: [x], outputs: [y], ints: [attrNum(n, 'block_size')] });
+      b.emit('depth_to_space', { inputs: [x], output: y, ints: { block_size: attrNum(n, 'block_size') } });
       return;
     default:
-      b.step({ op: 'copy', inputs: [x], outputs: [y] });
+      b.emit('copy', { inputs: [x], output: y });
   }
 }
 

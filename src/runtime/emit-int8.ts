@@ -6,7 +6,7 @@ import { quantize } from '../kernels/quantize.js';
 import { constantOperandParams, int32Bias, preactName, requantMultipliers, SOFTMAX_INT8_PARAMS, weightOf, type ActivationParams } from '../quant/params.js';
 import { activationBounds, type QParams } from '../quant/scheme.js';
 import { biasConst, concatAxis, convWeightsKN, emitMove, geometry, im2colTemp } from './emit-common.js';
-import { hw } from './geometry.js';
+import { hw, poolGeomInts, windowGeometry } from './geometry.js';
 import { floatConst } from './placement.js';
 import type { Q8, SegmentBuilder } from './segment-builder.js';
 import { BINARY, DT, LUT_KIND } from './step-codes.js';
@@ -17,7 +17,7 @@ export function emitInt8(b: SegmentBuilder, g: Graph, n: Node, acts: Record<stri
   const op = n.op;
   const newQ8 = (p: QParams, shape = yShape): Q8 => ({ buf: b.buffer(DT.i8, shape), p });
   const yp = (t: string): QParams => b.params(t);
-  const full = [-128, 127];
+  const full = { qmin: -128, qmax: 127 };
 
   if (op === 'Conv2D' || op === 'MatMul' || op === 'DepthwiseConv2dNative') {
     const w = weightOf(g, n)!;
@@ -34,21 +34,22 @@ export function emitInt8(b: SegmentBuilder, g: Graph, n: Node, acts: Record<stri
       const [kh, kw, , m] = w.shape as [number, number, number, number];
       const geo = geometry(n, b.shape(n.inputs[0]!), [kh, kw], false);
       const oc = yShape[3]!;
-      b.step({
-        op: 'dw_i8', inputs: [x.buf], outputs: [pre.buf], ints: [...geo, m, x.p.zeroPoint, target.zeroPoint, qmin, qmax],
-        weights: [b.weight(aff.values as Int8Array), bias, b.weight(requantMultipliers(x.p.scale, aff.scales, target.scale, oc))],
+      b.emit('dw_i8', {
+        inputs: [x.buf], output: pre.buf,
+        ints: { geom: geo, multiplier: m, x_zero_point: x.p.zeroPoint, y_zero_point: target.zeroPoint, qmin, qmax },
+        weights: { w: b.weight(aff.values as Int8Array), bias, multipliers: b.weight(requantMultipliers(x.p.scale, aff.scales, target.scale, oc)) },
       });
     } else {
       const { w: kn, k, nOut } = convWeightsKN(g, n, aff.values as Int8Array);
       const mult = b.weight(requantMultipliers(x.p.scale, aff.scales, target.scale, nOut));
-      const ws = [b.weight(kn), bias, mult];
-      const tail = [x.p.zeroPoint, target.zeroPoint, qmin, qmax];
+      const weights = { w: b.weight(kn), bias, multipliers: mult };
+      const ints = { x_zero_point: x.p.zeroPoint, y_zero_point: target.zeroPoint, qmin, qmax };
       if (op === 'Conv2D') {
         const [kh, kw] = w.shape as [number, number];
         const geo = geometry(n, b.shape(n.inputs[0]!), [kh, kw], false);
-        b.step({ op: 'conv_i8', inputs: [x.buf], outputs: [pre.buf], temps: im2colTemp(b, geo, yShape, k, DT.i8), ints: [...geo, ...tail], weights: ws });
+        b.emit('conv_i8', { inputs: [x.buf], output: pre.buf, temps: im2colTemp(b, geo, yShape, k, DT.i8), ints: { geom: geo, ...ints }, weights });
       } else {
-        b.step({ op: 'matmul_i8', inputs: [x.buf], outputs: [pre.buf], ints: tail, weights: ws });
+        b.emit('matmul_i8', { inputs: [x.buf], output: pre.buf, ints, weights });
       }
     }
     if (clampOnly) {
@@ -57,13 +58,13 @@ export function emitInt8(b: SegmentBuilder, g: Graph, n: Node, acts: Record<stri
     }
     const y = newQ8(yp(out));
     if (act === 'prelu') {
-      b.step({
-        op: 'prelu_i8', inputs: [pre.buf], outputs: [y.buf], ints: [pre.p.zeroPoint, y.p.zeroPoint, ...full], floats: [pre.p.scale, y.p.scale],
-        weights: [b.weight(floatConst(g, n.inputs[3])!)],
+      b.emit('prelu_i8', {
+        inputs: [pre.buf], output: y.buf, ints: { x_zero_point: pre.p.zeroPoint, y_zero_point: y.p.zeroPoint, ...full }, floats: { x_scale: pre.p.scale, y_scale: y.p.scale },
+        weights: { alpha: b.weight(floatConst(g, n.inputs[3])!) },
       });
     } else {
       const table = K.buildLut(LUT_KIND[act]!, { x: { ...pre.p, type: 'int8' }, y: { ...y.p, type: 'int8' }, alpha: attrNum(n, 'leakyrelu_alpha', 0.2) });
-      b.step({ op: 'lut', inputs: [pre.buf], outputs: [y.buf], weights: [b.weight(table)] });
+      b.emit('lut', { inputs: [pre.buf], output: y.buf, weights: { table: b.weight(table) } });
     }
     b.setQ8(out, y);
     return;
@@ -79,10 +80,12 @@ export function emitInt8(b: SegmentBuilder, g: Graph, n: Node, acts: Record<stri
     const geo = geometry(n, yShape, [kh, kw], false);
     const [qmin, qmax] = activationBounds('int8', target.zeroPoint, target.scale, 'none');
     const y = newQ8(target);
-    b.step({
-      op: 'deconv_i8', inputs: [dy.buf], outputs: [y.buf], ints: [...geo, dy.p.zeroPoint, target.zeroPoint, qmin, qmax],
-      weights: [b.weight(aff.values as Int8Array), biasData ? b.weight(int32Bias(biasData, dy.p.scale, aff.scales)) : -1,
-        b.weight(requantMultipliers(dy.p.scale, aff.scales, target.scale, ci))],
+    b.emit('deconv_i8', {
+      inputs: [dy.buf], output: y.buf, ints: { geom: geo, dy_zero_point: dy.p.zeroPoint, y_zero_point: target.zeroPoint, qmin, qmax },
+      weights: {
+        w: b.weight(aff.values as Int8Array), bias: biasData ? b.weight(int32Bias(biasData, dy.p.scale, aff.scales)) : -1,
+        multipliers: b.weight(requantMultipliers(dy.p.scale, aff.scales, target.scale, ci)),
+      },
     });
     b.setQ8(out, y);
     return;
@@ -91,15 +94,14 @@ export function emitInt8(b: SegmentBuilder, g: Graph, n: Node, acts: Record<stri
   switch (op) {
     case 'MaxPool': case 'AvgPool': {
       const x = x0();
-      const geo = geometry(n, b.shape(n.inputs[0]!), hw(n, 'ksize'), true);
-      const win = [geo[0]!, geo[1]!, geo[2]!, geo[3]!, ...geo.slice(6)];
+      const window = poolGeomInts(windowGeometry(n, b.shape(n.inputs[0]!), hw(n, 'ksize'), true));
       if (op === 'MaxPool') {
         const y = newQ8(x.p);
-        b.step({ op: 'maxpool_i8', inputs: [x.buf], outputs: [y.buf], ints: [...win, ...full] });
+        b.emit('maxpool_i8', { inputs: [x.buf], output: y.buf, ints: { window, ...full } });
         b.setQ8(out, y);
       } else {
         const y = newQ8(yp(out));
-        b.step({ op: 'avgpool_i8', inputs: [x.buf], outputs: [y.buf], ints: [...win, x.p.zeroPoint, y.p.zeroPoint, ...full], floats: [x.p.scale, y.p.scale] });
+        b.emit('avgpool_i8', { inputs: [x.buf], output: y.buf, ints: { window, x_zero_point: x.p.zeroPoint, y_zero_point: y.p.zeroPoint, ...full }, floats: { x_scale: x.p.scale, y_scale: y.p.scale } });
         b.setQ8(out, y);
       }
       return;
@@ -107,7 +109,7 @@ export function emitInt8(b: SegmentBuilder, g: Graph, n: Node, acts: Record<stri
     case 'Mean': {
       const x = x0();
       const y = newQ8(yp(out));
-      b.step({ op: 'mean_i8', inputs: [x.buf], outputs: [y.buf], ints: [x.p.zeroPoint, y.p.zeroPoint, ...full], floats: [x.p.scale, y.p.scale] });
+      b.emit('mean_i8', { inputs: [x.buf], output: y.buf, ints: { x_zero_point: x.p.zeroPoint, y_zero_point: y.p.zeroPoint, ...full }, floats: { x_scale: x.p.scale, y_scale: y.p.scale } });
       b.setQ8(out, y);
       return;
     }
@@ -120,9 +122,9 @@ export function emitInt8(b: SegmentBuilder, g: Graph, n: Node, acts: Record<stri
       };
       const a = side(n.inputs[0]!), c = side(n.inputs[1]!);
       const y = newQ8(yp(out));
-      b.step({
-        op: 'binary_i8', inputs: [a.buf, c.buf], outputs: [y.buf], ints: [BINARY[op]!, a.p.zeroPoint, c.p.zeroPoint, y.p.zeroPoint, ...full],
-        floats: [a.p.scale, c.p.scale, y.p.scale],
+      b.emit('binary_i8', {
+        inputs: [a.buf, c.buf], output: y.buf, ints: { op: BINARY[op]!, a_zero_point: a.p.zeroPoint, b_zero_point: c.p.zeroPoint, y_zero_point: y.p.zeroPoint, ...full },
+        floats: { a_scale: a.p.scale, b_scale: c.p.scale, y_scale: y.p.scale },
       });
       b.setQ8(out, y);
       return;
@@ -131,16 +133,16 @@ export function emitInt8(b: SegmentBuilder, g: Graph, n: Node, acts: Record<stri
       const x = x0();
       const y = newQ8(yp(out));
       const table = K.buildLut(LUT_KIND[op]!, { x: { ...x.p, type: 'int8' }, y: { ...y.p, type: 'int8' }, alpha: attrNum(n, 'alpha', 0.2) });
-      b.step({ op: 'lut', inputs: [x.buf], outputs: [y.buf], weights: [b.weight(table)] });
+      b.emit('lut', { inputs: [x.buf], output: y.buf, weights: { table: b.weight(table) } });
       b.setQ8(out, y);
       return;
     }
     case 'Prelu': {
       const x = x0();
       const y = newQ8(yp(out));
-      b.step({
-        op: 'prelu_i8', inputs: [x.buf], outputs: [y.buf], ints: [x.p.zeroPoint, y.p.zeroPoint, ...full], floats: [x.p.scale, y.p.scale],
-        weights: [b.weight(floatConst(g, n.inputs[1])!)],
+      b.emit('prelu_i8', {
+        inputs: [x.buf], output: y.buf, ints: { x_zero_point: x.p.zeroPoint, y_zero_point: y.p.zeroPoint, ...full }, floats: { x_scale: x.p.scale, y_scale: y.p.scale },
+        weights: { alpha: b.weight(floatConst(g, n.inputs[1])!) },
       });
       b.setQ8(out, y);
       return;
@@ -148,16 +150,17 @@ export function emitInt8(b: SegmentBuilder, g: Graph, n: Node, acts: Record<stri
     case 'Softmax': {
       const x = x0();
       const y = newQ8({ ...SOFTMAX_INT8_PARAMS });
-      b.step({ op: 'softmax_i8', inputs: [x.buf], outputs: [y.buf], floats: [x.p.scale, 1] });
+      b.emit('softmax_i8', { inputs: [x.buf], output: y.buf, floats: { x_scale: x.p.scale, beta: 1 } });
       b.setQ8(out, y);
       return;
     }
     case 'ConcatV2': {
       const parts = n.inputs.slice(0, -1).map((t) => b.getQ8(t));
       const y = newQ8(yp(out));
-      b.step({
-        op: 'concat_i8', inputs: parts.map((p) => p.buf), outputs: [y.buf], ints: [concatAxis(g, n, yShape.length), y.p.zeroPoint, ...full, ...parts.map((p) => p.p.zeroPoint)],
-        floats: [y.p.scale, ...parts.map((p) => p.p.scale)],
+      b.emit('concat_i8', {
+        inputs: parts.map((p) => p.buf), output: y.buf,
+        ints: { axis: concatAxis(g, n, yShape.length), y_zero_point: y.p.zeroPoint, ...full, x_zero_points: parts.map((p) => p.p.zeroPoint) },
+        floats: { y_scale: y.p.scale, x_scales: parts.map((p) => p.p.scale) },
       });
       b.setQ8(out, y);
       return;
@@ -165,9 +168,10 @@ export function emitInt8(b: SegmentBuilder, g: Graph, n: Node, acts: Record<stri
     case 'ResizeBilinear': {
       const x = x0();
       const y = newQ8(yp(out));
-      b.step({
-        op: 'resize_bilinear_i8', inputs: [x.buf], outputs: [y.buf],
-        ints: [+attrBool(n, 'align_corners'), +attrBool(n, 'half_pixel_centers'), x.p.zeroPoint, y.p.zeroPoint, ...full], floats: [x.p.scale, y.p.scale],
+      b.emit('resize_bilinear_i8', {
+        inputs: [x.buf], output: y.buf,
+        ints: { align_corners: +attrBool(n, 'align_corners'), half_pixel_centers: +attrBool(n, 'half_pixel_centers'), x_zero_point: x.p.zeroPoint, y_zero_point: y.p.zeroPoint, ...full },
+        floats: { x_scale: x.p.scale, y_scale: y.p.scale },
       });
       b.setQ8(out, y);
       return;

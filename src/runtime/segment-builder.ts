@@ -9,6 +9,7 @@ import type { ActivationParams } from '../quant/params.js';
 import type { QParams } from '../quant/scheme.js';
 import { nativeLayout } from './placement.js';
 import { DT } from './step-codes.js';
+import { makeStep, type NamedStep, type StepKind } from './step-schema.js';
 
 export type Typed = Float32Array | Int8Array | Uint8Array | Int32Array;
 
@@ -62,6 +63,10 @@ export class SegmentBuilder {
   step(s: RuntimePlanStep): void {
     this.steps.push(s);
   }
+  /** Appends a step of a kind of src/runtime/step-schema.ts from its named parameters. */
+  emit<K extends StepKind>(op: K, s: NamedStep<K>): void {
+    this.steps.push(makeStep(op, s));
+  }
   /** The planned shape of a tensor (negative: multiples of the batch). */
   logical(t: string): number[] {
     const s = this.shapes.get(t)?.shape;
@@ -89,7 +94,7 @@ export class SegmentBuilder {
     const c = this.g.constants.get(t);
     if (q) {
       id = this.buffer(DT.f32, this.buffers[q.buf]!.shape);
-      this.step({ op: 'dequantize', inputs: [q.buf], outputs: [id], ints: [q.p.zeroPoint], floats: [q.p.scale] });
+      this.emit('dequantize', { inputs: [q.buf], output: id, ints: { zero_point: q.p.zeroPoint }, floats: { scale: q.p.scale } });
     } else if (c) {
       id = this.constBuffer(c.data as Float32Array, DT.f32, c.shape);
     } else {
@@ -118,7 +123,7 @@ export class SegmentBuilder {
     const p = this.params(t);
     const f = this.getF32(t);
     const buf = this.buffer(DT.i8, this.buffers[f]!.shape);
-    this.step({ op: 'quantize', inputs: [f], outputs: [buf], ints: [p.zeroPoint], floats: [p.scale] });
+    this.emit('quantize', { inputs: [f], output: buf, ints: { zero_point: p.zeroPoint }, floats: { scale: p.scale } });
     const q = { buf, p };
     this.q8.set(t, q);
     return q;
