@@ -105,7 +105,7 @@ export function compilePlan(g0: Graph, options: CompileOptions = {}): CompiledPl
     if (!folded.has(p.name)) stack.push(...p.inputs, ...(p.controlInputs ?? []));
   }
   const order0 = g0.nodes.filter((n) => needed.has(n));
-  const order = order0.filter((n) => !folded.has(n.name));
+  const order = keepRegionsTogether(order0.filter((n) => !folded.has(n.name)), region);
   const ctx: PlacementContext = { g, shapes, region };
   const planned = order.map((n) => decide(ctx, n, exec.get(n.name) ?? 'float'));
   // Maximal runs of native / tfjs nodes in topological order.
@@ -169,6 +169,59 @@ export function compilePlan(g0: Graph, options: CompileOptions = {}): CompiledPl
   const foldedNodes: PlannedNode[] = order0.filter((n) => folded.has(n.name)).map((n) => ({ node: n.name, op: n.op, placement: 'folded' }));
   const nodes = order0.map((n) => planned.find((p) => p.node === n.name) ?? foldedNodes.find((p) => p.node === n.name)!);
   return { mode: info?.mode ?? 'float', nodes, segments, shapes, graph: g, inputShapes };
+}
+
+/**
+ * A topological order in which each control-flow region (the nodes of one conditional or
+ * loop, connected through each other) is contiguous, so that it falls in one tfjs segment and
+ * runs as a whole. Kahn's algorithm over units (a region, or one other node), taking the unit
+ * that comes first in the given order; the given order when contracting a region would make
+ * a cycle.
+ */
+export function keepRegionsTogether(order: Node[], region: ReadonlySet<string>): Node[] {
+  const members = order.filter((n) => region.has(n.name) || CONTROL_FLOW_OPS.has(n.op));
+  if (members.length === 0) return order;
+  // Regions: region nodes connected by a tensor one produces and another reads.
+  const parent = new Map(members.map((n) => [n.name, n.name]));
+  const find = (x: string): string => {
+    while (parent.get(x) !== x) x = parent.get(x)!;
+    return x;
+  };
+  const producer = new Map<string, Node>();
+  for (const n of order) for (const o of n.outputs) producer.set(o, n);
+  const depsOf = (n: Node): Node[] => [...n.inputs, ...(n.controlInputs ?? [])].map((t) => producer.get(t) ?? producer.get(parseTensorName(t)[0])).filter((p): p is Node => !!p);
+  for (const n of members) for (const p of depsOf(n)) if (parent.has(p.name)) parent.set(find(p.name), find(n.name));
+  const unitOf = (n: Node): string => (parent.has(n.name) ? `region:${find(n.name)}` : n.name);
+  const units = new Map<string, Node[]>();
+  for (const n of order) {
+    const u = unitOf(n);
+    if (!units.has(u)) units.set(u, []);
+    units.get(u)!.push(n);
+  }
+  const rank = new Map([...units.keys()].map((u, i) => [u, i]));
+  const pending = new Map<string, Set<string>>();
+  const users = new Map<string, string[]>();
+  for (const [u, nodes] of units) {
+    const deps = new Set(nodes.flatMap(depsOf).map(unitOf).filter((d) => d !== u));
+    pending.set(u, deps);
+    for (const d of deps) {
+      if (!users.has(d)) users.set(d, []);
+      users.get(d)!.push(u);
+    }
+  }
+  const ready = [...units.keys()].filter((u) => pending.get(u)!.size === 0);
+  const out: Node[] = [];
+  while (ready.length) {
+    ready.sort((a, b) => rank.get(a)! - rank.get(b)!);
+    const u = ready.shift()!;
+    out.push(...units.get(u)!);
+    for (const v of users.get(u) ?? []) {
+      const p = pending.get(v)!;
+      p.delete(u);
+      if (p.size === 0) ready.push(v);
+    }
+  }
+  return out.length === order.length ? out : order;
 }
 
 /**

@@ -195,6 +195,20 @@ describe('placement reasons', () => {
     expect(summarizePlan(g, plan).tfjsByReason).toEqual({ 'op-unknown': 3, dtype: 1, 'shape-unknown': 1, 'control-flow': 3 });
   });
 
+  it('a control-flow region stays in one tfjs segment even where the topological order interleaves native nodes', () => {
+    const g = createGraph('region');
+    g.inputs.push({ name: 'x', dtype: 'float32', shape: [-1, 4] }, { name: 'p', dtype: 'bool', shape: [] });
+    // Topological, but a native Tanh sits between the Switch and the Merge.
+    g.nodes.push({ name: 'sw', op: 'Switch', inputs: ['x', 'p'], outputs: ['sw', 'sw:1'], attrs: {}, opaque: true, rawAttrs: {} });
+    g.nodes.push({ name: 'tanh', op: 'Tanh', inputs: ['x'], outputs: ['tanh'], attrs: {} });
+    g.nodes.push({ name: 'branch', op: 'Relu', inputs: ['sw:1'], outputs: ['branch'], attrs: {} });
+    g.nodes.push({ name: 'merge', op: 'Merge', inputs: ['sw', 'branch'], outputs: ['merge', 'merge:1'], attrs: {}, opaque: true, rawAttrs: {} });
+    g.nodes.push({ name: 'sig', op: 'Sigmoid', inputs: ['tanh'], outputs: ['sig'], attrs: {} });
+    g.outputs = ['merge', 'sig'];
+    const plan = compilePlan(g);
+    expect(plan.segments.map((x) => [x.kind, x.nodes])).toEqual([['tfjs', ['sw', 'branch', 'merge']], ['native', ['tanh', 'sig']]]);
+  });
+
   it('int32 and bool tensors keep their dtype across tfjs segments; a shape computation known at planning is folded', async () => {
     const b = new GraphModelBuilder(9);
     const x = b.input('x', [-1, 6, 6, 2]);
