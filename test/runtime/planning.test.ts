@@ -5,11 +5,12 @@
 // on image inputs of unknown size, and on every graph of the repository in each mode.
 // References: tfjs float (the same graph executed by stock tfjs ops), hand-computed geometry
 // (docs/quantization.md §11.1) and hand-counted FLOPs.
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { initFloatBackend, tf } from '../../src/backend/float.js';
 import { buildLeNet5 } from '../../src/data/models.js';
 import { createGraph, execute, loadModel, optimize, type Graph } from '../../src/model/index.js';
 import { inferPlanShapes } from '../../src/model/shape-inference.js';
+import { native } from '../../src/native/binding.js';
 import { attr, convNetGraphModel, functionalBranches, GraphModelBuilder, mobilenetBlocks, randomFloats, sequentialCnn, sequentialMlp } from '../../src/model/testing.js';
 import { quantize } from '../../src/quant/quantize.js';
 import { axisGeometry } from '../../src/runtime/geometry.js';
@@ -272,6 +273,29 @@ describe('no plan is rejected by the native validator', () => {
       s.dispose();
     }
     expect(created).toBe(graphs.length);
+  });
+});
+
+describe('a native rejection is an internal error, never a re-plan', () => {
+  it('names the node of the rejected step; nothing falls back to tfjs', async () => {
+    const g = await load(posePattern(1, 6));
+    const seg = compilePlan(g).segments[1]!;
+    if (seg.kind !== 'native') throw new Error('expected a native segment after the Cast');
+    const k = seg.plan.steps.findIndex((st) => st.op === 'conv_f32');
+    const addon = native();
+    const Real = addon.RuntimeSession;
+    // The native side rejects the plan (as it would a planner bug): creation must fail loudly.
+    const spy = vi.spyOn(addon, 'RuntimeSession', 'get').mockReturnValue(class {
+      constructor() {
+        throw new RangeError(`invalid plan: steps[${k}] (conv_f32): a rejection`);
+      }
+    } as unknown as typeof Real);
+    try {
+      await expect(InferenceSession.create(g)).rejects.toThrow(`internal: the native runtime rejected native segment 1 at node '${seg.stepNodes[k]}': invalid plan: steps[${k}] (conv_f32)`);
+      expect(seg.stepNodes[k]).toMatch(/c1/);
+    } finally {
+      spy.mockRestore();
+    }
   });
 });
 
