@@ -14,7 +14,7 @@
 //    IO of §12.1; int32 / bool tensors only cross between tfjs segments, with their dtype).
 import type { RuntimePlan } from '../../binding.js';
 import { parseTensorName, type Graph, type Node } from '../model/ir.js';
-import { inferPlanShapes, inferShapes, resolveDim, type PlanShapes } from '../model/shape-inference.js';
+import { inferPlanShapes, inferShapes, type PlanShapes } from '../model/shape-inference.js';
 import { activationTable, planExecution, quantizationInfo } from '../quant/params.js';
 import type { QParams } from '../quant/scheme.js';
 import { selectSparseSteps, type SparseMode } from '../sparse/select.js';
@@ -178,7 +178,7 @@ export function compilePlan(g0: Graph, options: CompileOptions = {}): CompiledPl
  * that comes first in the given order; the given order when contracting a region would make
  * a cycle.
  */
-export function keepRegionsTogether(order: Node[], region: ReadonlySet<string>): Node[] {
+function keepRegionsTogether(order: Node[], region: ReadonlySet<string>): Node[] {
   const members = order.filter((n) => region.has(n.name) || CONTROL_FLOW_OPS.has(n.op));
   if (members.length === 0) return order;
   // Regions: region nodes connected by a tensor one produces and another reads.
@@ -246,9 +246,4 @@ function foldKnownValues(g: Graph, shapes: PlanShapes, order: Node[], region: Se
   }
   if (folded.size === 0) return { graph: g, folded };
   return { graph: { ...g, constants, nodes: g.nodes.filter((n) => !folded.has(n.name)) }, folded };
-}
-
-/** Elements of a planned shape at a batch size (negative dimension −k = k × batch). */
-export function elementsFor(shape: readonly number[], batch: number): number {
-  return shape.reduce((a, d) => a * resolveDim(d, batch), 1);
 }
