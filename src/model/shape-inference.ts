@@ -131,6 +131,7 @@ function walk(g: Graph, inputShapes: ReadonlyMap<string, number[] | null>): Map<
       }
     }
     if (n.op === 'Shape' && concrete(ins[0]?.shape)) outs = [{ dtype: 'int32', shape: [ins[0]!.shape.length], value: [...ins[0]!.shape] }];
+    if (!outs?.every((o) => concrete(o.shape))) outs = staticRule(n, ins) ?? outs;
     const complete = outs && outs.length >= n.outputs.length && outs.every((o) => concrete(o.shape));
     const allValues = ins.every((x) => x.value !== undefined);
     if ((!complete || allValues) && !(outs?.[0]?.value) && ins.every((x) => concrete(x.shape)) && (allValues || SHAPE_FROM_SHAPES.has(n.op))) {
@@ -146,6 +147,32 @@ function walk(g: Graph, inputShapes: ReadonlyMap<string, number[] | null>): Map<
     });
   }
   return t;
+}
+
+/**
+ * Shape rules the op table lacks, for ops whose input may be too large for a zeros run:
+ * StridedSlice (tfjs' own slice arithmetic) and GatherV2 (batch_dims 0).
+ */
+function staticRule(n: Node, ins: Known[]): Known[] | undefined {
+  const x = ins[0];
+  if (!x || !concrete(x.shape)) return undefined;
+  if (n.op === 'StridedSlice') {
+    const [b, e, st] = [ins[1]?.value, ins[2]?.value, ins[3]?.value];
+    if (!b || !e || !st) return undefined;
+    const m = (k: string): number => (typeof n.attrs[k] === 'number' ? (n.attrs[k] as number) : 0);
+    try {
+      const info = tf.slice_util.sliceInfo(x.shape, b, e, st, m('begin_mask'), m('end_mask'), m('ellipsis_mask'), m('new_axis_mask'), m('shrink_axis_mask'));
+      return [{ dtype: x.dtype, shape: [...info.finalShape] }];
+    } catch {
+      // Bounds tfjs refuses: the shape stays unknown, the node runs in tfjs and reports it.
+      return undefined;
+    }
+  }
+  if (n.op === 'GatherV2' && concrete(ins[1]?.shape) && ins[2]?.value?.length === 1 && !n.attrs.batch_dims) {
+    const axis = ins[2].value[0]! < 0 ? ins[2].value[0]! + x.shape.length : ins[2].value[0]!;
+    return [{ dtype: x.dtype, shape: [...x.shape.slice(0, axis), ...ins[1]!.shape!, ...x.shape.slice(axis + 1)] }];
+  }
+  return undefined;
 }
 
 /**
