@@ -241,6 +241,34 @@ describe('placement reasons', () => {
   });
 });
 
+describe('values crossing segments', () => {
+  it('int32 and bool tensors keep their dtype and values from one tfjs segment to a later one across a native segment', async () => {
+    const g = createGraph('cross');
+    g.inputs.push({ name: 'x', dtype: 'float32', shape: [-1, 3] }, { name: 'ids', dtype: 'int32', shape: [-1] });
+    g.constants.set('two', { name: 'two', dtype: 'int32', shape: [], data: Int32Array.of(2) });
+    g.constants.set('zero', { name: 'zero', dtype: 'int32', shape: [], data: Int32Array.of(0) });
+    const i32 = { T: { type: 'DT_INT32' } };
+    g.nodes.push({ name: 'twice', op: 'Mul', inputs: ['ids', 'two'], outputs: ['twice'], attrs: {} });
+    g.nodes.push({ name: 'pos', op: 'Greater', inputs: ['twice', 'zero'], outputs: ['pos'], attrs: {}, opaque: true, rawAttrs: i32 });
+    g.nodes.push({ name: 'r', op: 'Relu', inputs: ['x'], outputs: ['r'], attrs: {} });
+    g.nodes.push({ name: 'neg', op: 'LogicalNot', inputs: ['pos'], outputs: ['neg'], attrs: {}, opaque: true, rawAttrs: {} });
+    g.nodes.push({ name: 'back', op: 'Mul', inputs: ['twice', 'two'], outputs: ['back'], attrs: {} });
+    g.nodes.push({ name: 't', op: 'Tanh', inputs: ['r'], outputs: ['t'], attrs: {} });
+    g.outputs = ['neg', 'back', 't'];
+    const s = await InferenceSession.create(g);
+    expect(s.segments.map((x) => [x.kind, x.nodes])).toEqual([['tfjs', ['twice', 'pos']], ['native', ['r']], ['tfjs', ['neg', 'back']], ['native', ['t']]]);
+    const out = await s.run({ x: { data: Float32Array.of(-1, 0.5, 2, 3, -4, 0), shape: [2, 3] }, ids: { data: Int32Array.of(3, -4), shape: [2] } });
+    expect(out.neg).toMatchObject({ dtype: 'bool', shape: [2] });
+    expect(Array.from(out.neg!.data)).toEqual([0, 1]);
+    expect(out.back).toMatchObject({ dtype: 'int32', shape: [2] });
+    expect(out.back!.data).toBeInstanceOf(Int32Array);
+    expect(Array.from(out.back!.data)).toEqual([12, -16]);
+    // tanhf against float64 tanh: within a few float32 ulp.
+    expect(relErr(out.t!.data, [0, 0.5, 2, 3, 0, 0].map((v) => Math.tanh(v)))).toBeLessThan(1e-6);
+    s.dispose();
+  });
+});
+
 describe('no plan is rejected by the native validator', () => {
   // Every graph of the repository, in float, int8 and dynamic (int8 and int4 weights):
   // creating the session builds every native segment, and a rejection throws (internal).
