@@ -78,6 +78,10 @@ const SHAPE_FROM_SHAPES = new Set([
   'LogicalAnd', 'LogicalOr', 'LogicalNot', 'Atan2', 'Cos', 'Sin', 'Reciprocal', 'ZerosLike', 'OnesLike', 'Round', 'Sign', 'Ceil', 'Erf',
   'Split', 'SplitV', 'GatherNd', 'Select', 'SelectV2', 'TopKV2', 'Fill', 'Range', 'Size', 'Rank', 'Cumsum', 'OneHot', 'Einsum',
   'BroadcastTo', 'Relu', 'Softmax', 'Sigmoid', 'Tanh', 'Exp', 'Log', 'Sqrt', 'Rsqrt', 'Neg', 'Abs', 'Floor', 'Square', 'Cast',
+  'Softsign', 'Sinh', 'Cosh', 'Tan', 'Asin', 'Acos', 'Atan', 'Asinh', 'Acosh', 'Atanh', 'IsNan', 'IsInf', 'IsFinite', 'Expm1', 'Log1p',
+  'Rint', 'Mod', 'Div', 'DivNoNan', 'TruncateDiv', 'Pow', 'Reverse', 'ReverseV2', 'Cumprod', 'LRN', 'SpaceToBatchND', 'BatchToSpaceND',
+  'SpaceToDepth', 'CropAndResize', 'ScatterNd', 'SparseToDense', 'Squeeze', 'Max', 'All', 'Any', 'LogSoftmax', 'Selu', 'Elu', 'Relu6',
+  'LeakyRelu', 'Softplus', 'FusedBatchNorm', 'FusedBatchNormV2', 'MatrixBandPart', 'Conv3D', 'MaxPool3D', 'AvgPool3D',
 ]);
 
 /**
@@ -90,6 +94,8 @@ const SHAPE_PARAMETERS: Record<string, (n: Node) => number[]> = {
   ResizeBilinear: () => [1], ResizeNearestNeighbor: () => [1], Mean: () => [1], Sum: () => [1], Max: () => [1], Min: () => [1],
   Prod: () => [1], ArgMax: () => [1], ArgMin: () => [1], Split: () => [0], SplitV: () => [1, 2], TopKV2: () => [1], Fill: () => [0],
   Range: () => [0, 1, 2], OneHot: () => [1], BroadcastTo: () => [1], Conv2DBackpropInput: () => [0], GatherV2: () => [2], Cumsum: () => [1],
+  SpaceToBatchND: () => [1, 2], BatchToSpaceND: () => [1, 2], CropAndResize: () => [3], ScatterNd: () => [2], SparseToDense: () => [1],
+  All: () => [1], Any: () => [1],
 };
 
 /** Values of small tensors are kept (shape arithmetic); larger ones only by shape. */
