@@ -2,7 +2,8 @@
 // runtime. Native segments run in one native call each (off the event loop, on the thread
 // pool, with a preplanned arena); tfjs segments run through runTfjsSegment (tfjs-segment.ts).
 // A plan is made for the input shapes of a run (the free batch kept symbolic) and cached by
-// those shapes: a run with new shapes beyond the batch plans again, never one that failed.
+// those shapes: a run with new shapes beyond the batch plans again. What runs where is
+// decided while planning; a native rejection of a plan is an internal error, not a re-plan.
 //
 //   const session = await InferenceSession.create('model.json', { threads: 2 });
 //   const out = await session.run({ input: { data, shape: [1, 224, 224, 3] } });
