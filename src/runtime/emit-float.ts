@@ -116,6 +116,20 @@ export function emitFloat(b: SegmentBuilder, g: Graph, n: Node, dynamic: false |
       b.emit('binary_f32', { inputs: [mid, b.constBuffer(sh, DT.f32, [c])], output: y, ints: { op: BINARY.AddV2!, act: 0 } });
       break;
     }
+    case 'AddN': {
+      // tfjs sums the inputs in order: ((x0 + x1) + x2) + ...
+      if (n.inputs.length === 1) {
+        b.emit('copy', { inputs: [x0()], output: y });
+        break;
+      }
+      let acc = x0();
+      for (let i = 1; i < n.inputs.length; i++) {
+        const to = i === n.inputs.length - 1 ? y : newF();
+        b.emit('binary_f32', { inputs: [acc, b.getF32(n.inputs[i]!)], output: to, ints: { op: BINARY.AddV2!, act: 0 } });
+        acc = to;
+      }
+      break;
+    }
     case 'Softmax': b.emit('softmax_f32', { inputs: [x0()], output: y, floats: { beta: 1 } }); break;
     case 'Prelu': b.emit('prelu_f32', { inputs: [x0()], output: y, weights: { alpha: b.weight(floatConst(g, n.inputs[1])!) } }); break;
     case 'ConcatV2':

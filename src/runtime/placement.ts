@@ -137,8 +137,10 @@ const INT8_NATIVE = new Set([
 const FLOAT_NATIVE = new Set([
   'Conv2D', 'MatMul', 'DepthwiseConv2dNative', 'AvgPool', 'MaxPool', 'Mean', ...Object.keys(BINARY), ...Object.keys(UNARY_ACT),
   'Prelu', 'Softmax', 'ConcatV2', 'ResizeBilinear', 'ResizeNearestNeighbor', 'Pad', 'PadV2', 'Transpose', ...COPY_OPS,
-  'Max', 'FusedBatchNormV3', 'StridedSlice', 'Slice', 'DepthToSpace', 'Conv2DBackpropInput', 'BatchMatMulV2', 'ClipByValue',
+  'Max', 'FusedBatchNormV3', 'StridedSlice', 'Slice', 'DepthToSpace', 'Conv2DBackpropInput', 'BatchMatMulV2', 'ClipByValue', 'AddN',
 ]);
+/** Ops the IR keeps opaque (tfjs runs them in float references) that the runtime still runs natively. */
+const OPAQUE_NATIVE = new Set(['AddN']);
 const ELEMENTWISE_BINARY = new Set(['AddV2', 'Sub', 'Mul', 'Maximum', 'Minimum', 'RealDiv', 'SquaredDifference', 'BiasAdd']);
 /** Largest GEMM depth the packed kernels take (gemm::kMaxK). */
 export const MAX_GEMM_K = 65536;
@@ -150,7 +152,7 @@ function nativeObstacle(ctx: PlacementContext, n: Node, exec: NodeExecution): Ob
   const { g, shapes } = ctx;
   if (CONTROL_FLOW_OPS.has(n.op)) return ['control-flow', `control-flow op ${n.op}`];
   if (ctx.region.has(n.name)) return ['control-flow', 'inside a conditional or loop region'];
-  if (n.opaque) return ['op-unknown', `op ${n.op} has no native kernel (run by tfjs)`];
+  if (n.opaque && !OPAQUE_NATIVE.has(n.op)) return ['op-unknown', `op ${n.op} has no native kernel (run by tfjs)`];
   if (!FLOAT_NATIVE.has(n.op)) return ['op-unknown', `no native kernel for ${n.op}`];
   if (n.outputs.length !== 1) return ['op-unknown', 'more than one output'];
   const ins = dataInputs(g, n);
@@ -246,6 +248,11 @@ function nativeObstacle(ctx: PlacementContext, n: Node, exec: NodeExecution): Ob
     }
     case 'ConcatV2':
       return isConst(g, n.inputs[n.inputs.length - 1]) ? undefined : ['parameters', 'axis is not a constant'];
+    case 'AddN': {
+      // A sum of same-shape tensors (constants included), as a chain of adds.
+      const same = (s: readonly number[] | null | undefined): boolean => !!s && s.length === ys.length && s.every((d, i) => d === ys[i]);
+      return n.inputs.every((t) => same(shapes.get(t)?.shape) && (!isConst(g, t) || floatConst(g, t))) ? undefined : ['layout', 'AddN of tensors of different shapes'];
+    }
     case 'Prelu': {
       const a = floatConst(g, n.inputs[1]);
       return a && a.length === xs[xs.length - 1] ? undefined : ['parameters', 'alpha must be a constant per last-dimension channel'];

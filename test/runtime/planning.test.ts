@@ -269,6 +269,26 @@ describe('values crossing segments', () => {
   });
 });
 
+describe('AddN', () => {
+  it('an AddN (opaque to the IR) of activations and a constant runs natively as a chain of adds, equal to the sum in order', async () => {
+    const g = createGraph('addn');
+    // AddN takes tensors of one shape: a fixed batch, so that a constant can be one of them.
+    g.inputs.push({ name: 'x', dtype: 'float32', shape: [2, 3] });
+    g.constants.set('c', { name: 'c', dtype: 'float32', shape: [2, 3], data: Float32Array.of(0.25, -1, 2, 3, 0, -0.5) });
+    g.nodes.push({ name: 'r', op: 'Relu', inputs: ['x'], outputs: ['r'], attrs: {} });
+    g.nodes.push({ name: 'sum', op: 'AddN', inputs: ['x', 'r', 'c'], outputs: ['sum'], attrs: {}, opaque: true, rawAttrs: { N: { i: '3' }, T: { type: 'DT_FLOAT' } } });
+    g.outputs = ['sum'];
+    const s = await InferenceSession.create(g);
+    expect(s.plan.map((p) => p.placement)).toEqual(['native-float', 'native-float']);
+    const x = Float32Array.of(1.5, -2, 0.1, -0.3, 4, 8);
+    const out = await s.run({ x: { data: x, shape: [2, 3] } });
+    // ((x + relu(x)) + c) in float32, the order tfjs sums in.
+    const c = [0.25, -1, 2, 3, 0, -0.5];
+    expect(Array.from(out.sum!.data)).toEqual(Array.from(x, (v, i) => Math.fround(Math.fround(v + Math.max(v, 0)) + c[i]!)));
+    s.dispose();
+  });
+});
+
 describe('no plan is rejected by the native validator', () => {
   // Every graph of the repository, in float, int8 and dynamic (int8 and int4 weights):
   // creating the session builds every native segment, and a rejection throws (internal).
