@@ -270,14 +270,14 @@ export interface OpsBinding {
 // ---- ops — END ops section
 
 // ---- runtime (native/binding/runtime_binding.cc) — BEGIN runtime section
-/** One buffer of a session plan: dtype 0 float32, 1 int8, 2 uint8, 3 int32; shape[0] = -1 marks the batch. */
+/** One buffer of a session plan: dtype 0 float32, 1 int8, 2 uint8, 3 int32; shape[0] = -1 marks the free batch (a fixed dimension 0 is also taken). */
 export interface RuntimePlanBuffer {
   dtype: 0 | 1 | 2 | 3;
   shape: number[];
   /** Index into weights for a constant buffer (lives outside the arena), else -1/undefined. */
   constIndex?: number;
 }
-/** One step (op names and parameter layouts: native/runtime/steps.cc). */
+/** One step: op names and their slots are declared in native/runtime/step_schema.h (mirrored by src/runtime/step-schema.ts). */
 export interface RuntimePlanStep {
   op: string;
   inputs: number[];

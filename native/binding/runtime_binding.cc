@@ -1,4 +1,4 @@
-// N-API binding: whole-graph inference sessions (issue 5).
+// N-API binding: whole-graph inference sessions.
 //
 //   const s = new RuntimeSession(plan, threads)   // plan: see native/runtime/session.h
 //   const outs = await s.run(batch, inputs)        // one TypedArray per plan output

@@ -1,5 +1,5 @@
 // Session: plan validation, liveness-based arena layout, arena pool and the run loop.
-// The steps themselves are in steps.cc (MakeStep).
+// The steps themselves: steps.cc (the registry of step_schema.h) and steps/*.cc (one file per family).
 #include "runtime/session.h"
 
 #include <algorithm>

@@ -1,4 +1,4 @@
-// Whole-graph inference sessions (issue 5): a flat plan compiled in TypeScript
+// Whole-graph inference sessions: a flat plan compiled in TypeScript
 // (src/runtime/plan.ts) is validated and turned into a list of steps over the operator
 // kernels of native/gemm, native/quant, native/ops and native/train. Weights are packed once
 // at creation; activations live in an arena whose layout comes from liveness analysis
@@ -10,7 +10,7 @@
 //   any other shape is fixed. A buffer with const_index >= 0 is a constant (weights array) and
 //   lives outside the arena.
 // - Steps: an op name, input/output/temporary buffer ids, integer and float parameters and
-//   weight indices; what each op expects is documented in session.cc (MakeStep).
+//   weight indices; each op's slots are declared once in runtime/step_schema.h.
 // - Session inputs are read in place from the caller's arrays and outputs written straight into
 //   the caller's arrays (neither takes arena space).
 // Every inconsistency (ids, dtypes, shapes, sizes, an output aliasing an input of its step)

@@ -1,4 +1,4 @@
-// The step kinds of a session plan (one per operator and data type); see steps.cc.
+// The step kinds of a session plan (one per operator and data type), declared in step_schema.h.
 #pragma once
 #include <memory>
 

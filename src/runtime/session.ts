@@ -1,21 +1,28 @@
-// InferenceSession (issue 5): runs a float or §12-quantized graph with the native runtime.
-// Native segments run in one native call each (off the event loop, on the thread pool, with
-// a preplanned arena); tfjs segments run through execute() (src/model/execute.ts).
+// InferenceSession: runs a float or quantized (docs/quantization.md §12) graph with the native
+// runtime. Native segments run in one native call each (off the event loop, on the thread
+// pool, with a preplanned arena); tfjs segments run through runTfjsSegment (tfjs-segment.ts).
+// A plan is made for the input shapes of a run (the free batch kept symbolic) and cached by
+// those shapes: a run with new shapes beyond the batch plans again. What runs where is
+// decided while planning; a native rejection of a plan is an internal error, not a re-plan.
 //
 //   const session = await InferenceSession.create('model.json', { threads: 2 });
 //   const out = await session.run({ input: { data, shape: [1, 224, 224, 3] } });
 //   session.dispose();
 import type { RuntimeSessionNative } from '../../binding.js';
 import { tf } from '../backend/float.js';
-import { execute } from '../model/execute.js';
 import type { Graph } from '../model/ir.js';
 import { loadModel } from '../model/load.js';
+import { resolveDim } from '../model/shape-inference.js';
 import { dequantize, quantize } from '../kernels/quantize.js';
+import { activationTable, quantizationInfo } from '../quant/params.js';
 import type { QParams } from '../quant/scheme.js';
 import { native } from '../native/binding.js';
-import { compilePlan, elementsFor, type CompiledPlan, type PlannedNode, type Placement } from './plan.js';
+import { compilePlan, declaredInputShapes, type CompiledPlan, type NativeSegment, type PlannedNode, type Placement, type ReasonKind } from './plan.js';
+import { modelNames, type Names } from './signature.js';
+import { summarizePlan, type PlanSummary } from './summary.js';
+import { runTfjsSegment } from './tfjs-segment.js';
 
-export type { PlannedNode, Placement };
+export type { PlannedNode, Placement, ReasonKind };
 
 /** int8: the graph inputs of an inputType-int8 model and int8 outputs of an outputType-int8 one. */
 export type TensorDType = 'float32' | 'int32' | 'bool' | 'int8';
@@ -47,6 +54,13 @@ export interface SessionOptions {
    * rule says they are faster, 'never', or 'always' (every such step; docs/runtime.md).
    */
   sparse?: 'auto' | 'never' | 'always';
+  /**
+   * Shapes to plan for at creation, per input (by tensor name or signature key), for inputs
+   * with unknown dimensions beyond the batch (e.g. an image input [-1, -1, -1, 3]); without
+   * it such a model is planned at its first run, from that run's input shapes. −1 keeps
+   * dimension 0 free.
+   */
+  inputShapes?: Record<string, readonly number[]>;
 }
 
 export interface RunOptions {
@@ -69,64 +83,73 @@ function toFloatTensor(v: HostTensor): tf.Tensor {
   return tf.tensor(v.data as Float32Array | Int32Array | Uint8Array, v.shape, v.dtype as 'float32' | 'int32' | 'bool');
 }
 
+/** A compiled plan and its native sessions (one per native segment). */
+interface Prepared {
+  compiled: Omit<CompiledPlan, 'graph'>;
+  /** The plan's graph, kept only when tfjs segments run on it. */
+  tfjsGraph: Graph | undefined;
+  summary: PlanSummary;
+  natives: (RuntimeSessionNative | undefined)[];
+  /** Runs in flight on it (a busy plan is never evicted). */
+  busy: number;
+}
+
+/** Distinct input shape sets whose plans are kept (each holds its packed weights). */
+const MAX_PLANS = 8;
+
+function shapeText(s: readonly number[]): string {
+  return `[${s.map((d) => (d < 0 ? (d === -1 ? 'batch' : `${-d}·batch`) : d)).join(', ')}]`;
+}
+
 export class InferenceSession {
+  /** Inputs in the signature's order (names: graph tensor names; -1 = a free dimension). */
   readonly inputs: readonly TensorSpec[];
-  readonly outputs: readonly TensorSpec[];
-  /** Which node runs where (native-int8 / native-dynamic / native-dynamic-int4 / native-float / tfjs). */
-  readonly plan: readonly PlannedNode[];
   readonly mode: CompiledPlan['mode'];
-  private natives: (RuntimeSessionNative | undefined)[];
+  private readonly names: Names;
+  private readonly plans = new Map<string, Prepared>();
+  private current: Prepared | undefined;
   private disposed = false;
-  /** Kept only when tfjs segments need it (the native segments own their weights). */
-  private readonly graph: Graph | undefined;
+  /** int8 graph inputs (inputType-int8 models) and their parameters. */
+  private readonly int8Inputs: ReadonlyMap<string, QParams>;
 
-  private readonly compiled: CompiledPlan;
+  /**
+   * Kept while a later run may plan again (inputs with unknown dimensions) or tfjs segments
+   * need it; otherwise released after planning (the native segments own their weights).
+   */
+  private graph: Graph | undefined;
+  private readonly outputInfo: Map<string, { dtype: string; shape: number[] | null }>;
 
-  private constructor(graph: Graph, threads: number, sparse: 'auto' | 'never' | 'always' = 'auto') {
-    const ctor = native().RuntimeSession;
-    // A native segment whose plan the native side rejects (a shape or parameter the planner
-    // got wrong) falls back to tfjs with the reason in the plan, so the model still runs.
-    const forced = new Map<string, string>();
-    for (;;) {
-      const compiled = compilePlan(graph, { tfjs: forced, sparse });
-      const natives: (RuntimeSessionNative | undefined)[] = [];
-      let failed: string[] | undefined;
-      for (const s of compiled.segments) {
-        if (s.kind !== 'native') { natives.push(undefined); continue; }
-        try {
-          natives.push(new ctor(s.plan, threads));
-        } catch (e) {
-          if (!(e instanceof RangeError) || !/invalid plan/.test(e.message)) { natives.forEach((n) => n?.dispose()); throw e; }
-          failed = s.nodes;
-          for (const n of s.nodes) forced.set(n, `native plan rejected: ${e.message}`);
-          break;
-        }
-      }
-      if (failed) { natives.forEach((n) => n?.dispose()); continue; }
-      for (const s of compiled.segments) if (s.kind === 'native') s.plan.weights = []; // copied (and packed) natively
-      this.natives = natives;
-      this.compiled = compiled;
-      break;
-    }
-    const compiled = this.compiled;
-    this.graph = compiled.segments.some((s) => s.kind === 'tfjs') ? graph : undefined;
-    // int8 graph IO: what the native segments take and give (plan.ts decides, §12.1).
+  private constructor(
+    graph: Graph,
+    private readonly threads: number,
+    private readonly sparse: 'auto' | 'never' | 'always',
+    initial: Map<string, number[] | null>,
+  ) {
+    this.graph = graph;
+    this.names = modelNames(graph);
+    this.outputInfo = new Map(graph.outputs.map((o) => [o, { dtype: graph.tensors.get(o)?.dtype ?? 'float32', shape: graph.tensors.get(o)?.shape ?? null }]));
+    const info = quantizationInfo(graph);
+    const acts = activationTable(graph);
     const int8 = new Map<string, QParams>();
-    for (const s of compiled.segments) {
-      if (s.kind !== 'native') continue;
-      for (const t of [...s.inputs, ...s.outputs]) if (t.dtype === 'int8') int8.set(t.tensor, t.quantization!);
+    // The same rule as compilePlan (§12.1): inputs of an inputType-int8 model arrive as int8.
+    if (info?.mode === 'int8' && info.inputType === 'int8') {
+      for (const i of graph.inputs) if (acts[i.name]) int8.set(i.name, { scale: acts[i.name]!.scale, zeroPoint: acts[i.name]!.zeroPoint });
     }
-    const spec = (name: string, shape: readonly number[] | null | undefined, dtype: string): TensorSpec => {
-      const q = int8.get(name);
-      return q ? { name, shape: shape ? [...shape] : [], dtype: 'int8', quantization: { ...q } } : { name, shape: shape ? [...shape] : [], dtype: dtype as TensorDType };
-    };
-    this.inputs = graph.inputs.map((i) => spec(i.name, i.shape, i.dtype));
-    this.outputs = graph.outputs.map((o) => {
-      const info = graph.tensors.get(o);
-      return spec(o, info?.shape, info?.dtype ?? 'float32');
+    this.int8Inputs = int8;
+    const byName = new Map(graph.inputs.map((i) => [i.name, i]));
+    this.inputs = this.names.inputs.map(({ tensor }) => {
+      const i = byName.get(tensor)!;
+      const q = int8.get(tensor);
+      return q ? { name: tensor, shape: i.shape ? [...i.shape] : [], dtype: 'int8', quantization: { ...q } } : { name: tensor, shape: i.shape ? [...i.shape] : [], dtype: i.dtype as TensorDType };
     });
-    this.plan = compiled.nodes;
-    this.mode = compiled.mode;
+    this.mode = info?.mode ?? 'float';
+    // Planned now when every input shape is known (beyond the batch); else at the first run.
+    if ([...initial.values()].every((s) => s !== null)) {
+      this.current = this.prepare(initial);
+      // Every run then has these shapes (the batch aside): no other plan will be made (the tfjs
+      // segments run on the plan's own graph).
+      this.graph = undefined;
+    }
   }
 
   /** Loads (a path: loadModel) or takes a graph, compiles the plan and creates the native segments. */
@@ -144,42 +167,147 @@ export class InferenceSession {
       // Native segments take float32; int32/bool inputs feed tfjs segments.
       if (i.dtype !== 'float32' && i.dtype !== 'int32' && i.dtype !== 'bool') throw new RangeError(`input '${i.name}' has dtype ${i.dtype}; the runtime takes float32, int32 or bool inputs`);
     }
-    return new InferenceSession(g, threads, sparse);
+    const initial = declaredInputShapes(g);
+    if (options.inputShapes !== undefined) {
+      if (options.inputShapes === null || typeof options.inputShapes !== 'object') throw new TypeError('options.inputShapes must be an input name → shape record');
+      const names = modelNames(g);
+      for (const [k, s] of Object.entries(options.inputShapes)) {
+        const entry = names.inputs.find((e) => e.tensor === k || e.key === k);
+        if (!entry) throw new RangeError(`options.inputShapes: '${k}' is not an input of the model (inputs: ${names.inputs.map((e) => e.key).join(', ')})`);
+        const declared = g.inputs.find((i) => i.name === entry.tensor)!.shape;
+        const ok = Array.isArray(s) && s.every((d, i) => Number.isInteger(d) && (d >= 1 || (d === -1 && i === 0)))
+          && (!declared || (declared.length === s.length && declared.every((d, i) => d < 0 || d === s[i])));
+        if (!ok) throw new RangeError(`options.inputShapes['${k}'] must be positive integers (-1 only for dimension 0) matching the declared [${declared?.map((d) => (d < 0 ? '?' : d)).join(', ') ?? '?'}], got ${JSON.stringify(s)}`);
+        initial.set(entry.tensor, declared?.[0] === -1 ? [-1, ...s.slice(1)] : [...s]);
+      }
+    }
+    return new InferenceSession(g, threads, sparse, initial);
   }
 
-  /** Weight and arena bytes of the native segments. */
+  /** Input names in the signature's order (signature keys; the graph names without a signature). */
+  get inputNames(): string[] {
+    return this.names.inputs.map((e) => e.key);
+  }
+
+  /** Output names in the signature's order (signature keys; the graph names without a signature). */
+  get outputNames(): string[] {
+    return this.names.outputs.map((e) => e.key);
+  }
+
+  /** Outputs in the signature's order, as the current plan produces them (int8 for int8-produced outputs of outputType-int8 models). */
+  get outputs(): readonly TensorSpec[] {
+    const produced = new Map<string, NativeSegment['outputs'][number]>();
+    for (const s of this.current?.compiled.segments ?? []) if (s.kind === 'native') for (const t of s.outputs) produced.set(t.tensor, t);
+    return this.names.outputs.map(({ tensor }) => {
+      const info = this.outputInfo.get(tensor);
+      const p = produced.get(tensor);
+      const shape = info?.shape ? [...info.shape] : [];
+      if (p?.dtype === 'int8') return { name: tensor, shape, dtype: 'int8', quantization: { ...p.quantization! } };
+      return { name: tensor, shape, dtype: (info?.dtype ?? 'float32') as TensorDType };
+    });
+  }
+
+  /**
+   * Which node runs where (native-int8 / native-dynamic / native-dynamic-int4 / native-float /
+   * tfjs, with the reason) in the plan of the latest run, or of creation when the input
+   * shapes were known then.
+   */
+  get plan(): readonly PlannedNode[] {
+    return this.requirePlan().compiled.nodes;
+  }
+
+  /** Share of nodes and of conv / matmul FLOPs the current plan runs natively (src/runtime/summary.ts). */
+  get summary(): PlanSummary {
+    return { ...this.requirePlan().summary };
+  }
+
+  /** The input shapes the current plan was made for (-1: the free batch). */
+  get plannedInputShapes(): Record<string, number[]> {
+    return Object.fromEntries([...this.requirePlan().compiled.inputShapes].map(([k, v]) => [k, v ? [...v] : []]));
+  }
+
+  private requirePlan(): Prepared {
+    this.check();
+    if (!this.current) {
+      const open = this.inputs.filter((i) => i.shape.length === 0 || i.shape.slice(1).some((d) => d < 0)).map((i) => `'${i.name}' [${i.shape.map((d) => (d < 0 ? '?' : d)).join(', ')}]`);
+      throw new Error(`InferenceSession: no plan yet: input ${open.join(', ')} has unknown dimensions; the plan is made at the first run, or at creation with options.inputShapes`);
+    }
+    return this.current;
+  }
+
+  /** Compiles the plan for these input shapes and creates its native sessions. */
+  private prepare(inputShapes: Map<string, number[] | null>): Prepared {
+    const key = JSON.stringify([...inputShapes]);
+    const have = this.plans.get(key);
+    if (have) return have;
+    if (!this.graph) throw new Error(`internal: no plan for input shapes ${key}`);
+    const compiled = compilePlan(this.graph, { sparse: this.sparse, inputShapes });
+    const ctor = native().RuntimeSession;
+    const natives: (RuntimeSessionNative | undefined)[] = [];
+    for (const [si, s] of compiled.segments.entries()) {
+      if (s.kind !== 'native') { natives.push(undefined); continue; }
+      try {
+        natives.push(new ctor(s.plan, this.threads));
+      } catch (e) {
+        natives.forEach((n) => n?.dispose());
+        // The planner decided every step from the shapes and rules the native validator
+        // checks: a rejection is a planner bug, reported with the node it concerns.
+        const step = /steps\[(\d+)\]/.exec((e as Error).message)?.[1];
+        const node = step !== undefined ? s.stepNodes[Number(step)] : undefined;
+        throw new Error(`internal: the native runtime rejected native segment ${si}${node ? ` at node '${node}'` : ''}: ${(e as Error).message}`);
+      }
+      s.plan.weights = []; // copied (and packed) natively
+    }
+    const { graph: planGraph, ...rest } = compiled;
+    const tfjsGraph = compiled.segments.some((s) => s.kind === 'tfjs') ? planGraph : undefined;
+    const prepared = { compiled: rest, tfjsGraph, summary: summarizePlan(this.graph, compiled), natives, busy: 0 };
+    if (this.plans.size >= MAX_PLANS) {
+      const idle = [...this.plans].find(([, p]) => p.busy === 0 && p !== this.current);
+      if (idle) {
+        idle[1].natives.forEach((n) => n?.dispose());
+        this.plans.delete(idle[0]);
+      }
+    }
+    this.plans.set(key, prepared);
+    return prepared;
+  }
+
+  /** Weight and arena bytes of the native segments of every plan kept. */
   get memory(): SessionMemory {
     this.check();
     let weightBytes = 0, arenaBytes = 0;
-    for (const n of this.natives) {
-      if (!n) continue;
-      const m = n.memory();
-      weightBytes += m.weightBytes;
-      arenaBytes += m.arenaBytes;
+    for (const p of this.plans.values()) {
+      for (const n of p.natives) {
+        if (!n) continue;
+        const m = n.memory();
+        weightBytes += m.weightBytes;
+        arenaBytes += m.arenaBytes;
+      }
     }
     return { weightBytes, arenaBytes };
   }
 
-  /** Segments (native step counts / tfjs node lists), for inspection. */
+  /** Segments of the current plan (native step counts / tfjs node lists), for inspection. */
   get segments(): { kind: 'native' | 'tfjs'; nodes: string[]; steps?: number }[] {
-    return this.compiled.segments.map((s) => (s.kind === 'native' ? { kind: s.kind, nodes: s.nodes, steps: s.plan.steps.length } : { kind: s.kind, nodes: s.nodes }));
+    return this.requirePlan().compiled.segments.map((s) => (s.kind === 'native' ? { kind: s.kind, nodes: s.nodes, steps: s.plan.steps.length } : { kind: s.kind, nodes: s.nodes }));
   }
 
   /**
-   * Native per-step wall time, summed over runs since profiling was enabled: profile(true)
-   * starts (and resets), profile() reads, profile(false) reads and stops.
+   * Native per-step wall time of the current plan, summed over runs since profiling was
+   * enabled: profile(true) starts (and resets), profile() reads, profile(false) reads and stops.
    */
   profile(enable?: boolean): { segment: number; op: string; seconds: number }[] {
     this.check();
     if (enable !== undefined && typeof enable !== 'boolean') throw new TypeError('profile: enable must be a boolean');
-    return this.natives.flatMap((n, segment) => (n ? n.profile(enable).map((p) => ({ segment, ...p })) : []));
+    return this.requirePlan().natives.flatMap((n, segment) => (n ? n.profile(enable).map((p) => ({ segment, ...p })) : []));
   }
 
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    for (const n of this.natives) n?.dispose();
-    this.natives = [];
+    for (const p of this.plans.values()) for (const n of p.natives) n?.dispose();
+    this.plans.clear();
+    this.current = undefined;
   }
 
   private check(): void {
@@ -188,6 +316,7 @@ export class InferenceSession {
 
   private bind(inputs: RunInputs): Map<string, HostTensor> {
     const names = this.inputs.map((i) => i.name);
+    const keyOf = new Map(this.names.inputs.map((e) => [e.key, e.tensor]));
     const entries: [string, unknown][] = [];
     if (inputs instanceof tf.Tensor) {
       if (names.length !== 1) throw new RangeError(`run: the model has ${names.length} inputs (${names.join(', ')}); pass an array or a name → tensor record`);
@@ -197,8 +326,11 @@ export class InferenceSession {
       inputs.forEach((t, i) => entries.push([names[i]!, t]));
     } else if (inputs && typeof inputs === 'object') {
       for (const [k, v] of Object.entries(inputs)) {
-        if (!names.includes(k)) throw new RangeError(`run: '${k}' is not an input of the model (inputs: ${names.join(', ')})`);
-        entries.push([k, v]);
+        // By tensor name or by signature key.
+        const name = names.includes(k) ? k : keyOf.get(k);
+        if (name === undefined) throw new RangeError(`run: '${k}' is not an input of the model (inputs: ${this.inputNames.join(', ')})`);
+        if (entries.some(([e]) => e === name)) throw new RangeError(`run: input '${k}' is given twice (by its name and its signature key)`);
+        entries.push([name, v]);
       }
     } else {
       throw new TypeError('run: inputs must be a name → {data, shape} record, a tf.Tensor or an array of tf.Tensors');
@@ -249,6 +381,8 @@ export class InferenceSession {
 
   /**
    * Runs the model on one batch; outputs by name as typed arrays (or tf.Tensors with {tensors: true}).
+   * Inputs are named by tensor name or signature key; outputs come back under the graph's
+   * output names, and also (not enumerable) under their signature keys when those differ.
    * int8 inputs (inputType-int8 models) take Int8Array data (or float32 values, quantized with
    * the input's parameters); int8 outputs are Int8Array with their `quantization`.
    * The native part reads the input arrays in place off the event loop: do not modify them until
@@ -261,39 +395,67 @@ export class InferenceSession {
     const values = this.bind(inputs);
     const batches = this.inputs.filter((i) => i.shape[0] === -1).map((i) => values.get(i.name)!.shape[0]!);
     if (new Set(batches).size > 1) throw new RangeError(`run: inputs disagree on the batch size (${batches.join(', ')})`);
-    for (const [si, seg] of this.compiled.segments.entries()) {
+    const batch = batches[0] ?? 1;
+    // The plan for these shapes: dimension 0 of an input declared with a free batch stays symbolic.
+    const shapes = new Map(this.inputs.map((i) => {
+      const s = values.get(i.name)!.shape;
+      return [i.name, i.shape[0] === -1 ? [-1, ...s.slice(1)] : [...s]] as [string, number[]];
+    }));
+    const prepared = this.prepare(shapes);
+    this.current = prepared;
+    prepared.busy++;
+    try {
+      await this.runPlan(prepared, values, batch);
+    } finally {
+      prepared.busy--;
+    }
+    const out: Record<string, HostTensor> = {};
+    for (const o of this.outputs) {
+      const v = values.get(o.name);
+      if (!v) throw new Error(`internal: output '${o.name}' was not computed`);
+      out[o.name] = v;
+    }
+    const result: Record<string, HostTensor> | Record<string, tf.Tensor> = !options.tensors
+      ? out
+      // tfjs has no int8 dtype: int8 outputs come back as int32 tensors of the same values.
+      : Object.fromEntries(Object.entries(out).map(([k, v]) => [k, v.dtype === 'int8' ? tf.tensor(Int32Array.from(v.data), v.shape, 'int32') : toFloatTensor(v)]));
+    for (const { key, tensor } of this.names.outputs) {
+      if (key !== tensor && !(key in result)) Object.defineProperty(result, key, { value: result[tensor], enumerable: false });
+    }
+    return result;
+  }
+
+  private async runPlan(prepared: Prepared, values: Map<string, HostTensor>, batch: number): Promise<void> {
+    for (const [si, seg] of prepared.compiled.segments.entries()) {
       if (seg.kind === 'native') {
-        const nat = this.natives[si];
+        const nat = prepared.natives[si];
         if (!nat) this.check();
-        let batch = 1;
         const arrays = seg.inputs.map((t) => {
           const v = values.get(t.tensor);
           if (!v) throw new Error(`internal: tensor '${t.tensor}' has no value`);
           const want = t.dtype === 'int8' ? Int8Array : Float32Array;
           if (!(v.data instanceof want)) throw new TypeError(`tensor '${t.tensor}' must be ${t.dtype}`);
-          if (t.shape[0] === -1) batch = v.shape[0]!;
-          return v;
+          const shape = t.shape.map((d) => resolveDim(d, batch));
+          if (v.shape.length !== shape.length || v.shape.some((d, j) => d !== shape[j])) {
+            throw new Error(`internal: tensor '${t.tensor}' has shape [${v.shape.join(', ')}], the plan expects ${shapeText(t.shape)} = [${shape.join(', ')}]`);
+          }
+          return v.data as Float32Array | Int8Array;
         });
-        for (const [i, t] of seg.inputs.entries()) {
-          const v = arrays[i]!;
-          const ok = v.shape.length === t.shape.length && t.shape.every((d, j) => (d < 0 ? v.shape[j] === batch : d === v.shape[j]));
-          if (!ok) throw new RangeError(`run: tensor '${t.tensor}' has shape [${v.shape.join(', ')}], the plan expects [${t.shape.join(', ')}] with batch ${batch}`);
-        }
-        const outs = await nat!.run(batch, arrays.map((a) => a.data as Float32Array | Int8Array));
+        const outs = await nat!.run(batch, arrays);
         seg.outputs.forEach((t, i) => {
           const data = outs[i] as Float32Array | Int8Array;
-          const shape = t.shape.map((d) => (d < 0 ? batch : d));
-          if (data.length !== elementsFor(t.shape, batch)) throw new Error(`internal: output '${t.tensor}' size`);
+          const shape = t.shape.map((d) => resolveDim(d, batch));
+          if (data.length !== shape.reduce((a, b) => a * b, 1)) throw new Error(`internal: output '${t.tensor}' size`);
           values.set(t.tensor, t.dtype === 'int8' ? { data, shape, dtype: 'int8', quantization: t.quantization } : { data, shape, dtype: 'float32' });
         });
       } else {
         const given: Record<string, tf.Tensor> = {};
-        for (const t of seg.inputs) {
-          const v = values.get(t);
-          if (v) given[t] = toFloatTensor(v);
-        }
         try {
-          const res = execute(this.graph!, {}, { nodes: seg.nodes, given, outputs: seg.outputs });
+          for (const t of seg.inputs) {
+            const v = values.get(t);
+            if (v) given[t] = toFloatTensor(v);
+          }
+          const res = await runTfjsSegment(prepared.tfjsGraph!, seg, given);
           seg.outputs.forEach((t, i) => {
             const r = res[i]!;
             const dtype = (r.dtype === 'int32' || r.dtype === 'bool' ? r.dtype : 'float32') as TensorDType;
@@ -307,14 +469,5 @@ export class InferenceSession {
         }
       }
     }
-    const out: Record<string, HostTensor> = {};
-    for (const o of this.outputs) {
-      const v = values.get(o.name);
-      if (!v) throw new Error(`internal: output '${o.name}' was not computed`);
-      out[o.name] = v;
-    }
-    if (!options.tensors) return out;
-    // tfjs has no int8 dtype: int8 outputs come back as int32 tensors of the same values.
-    return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, v.dtype === 'int8' ? tf.tensor(Int32Array.from(v.data), v.shape, 'int32') : toFloatTensor(v)]));
   }
 }

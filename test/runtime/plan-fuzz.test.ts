@@ -37,6 +37,8 @@ describe('native plan validation under mutation', () => {
       return s.plan;
     });
     if (build === opsCoverageGraphModel) expect(plans[2]?.steps.some((st) => st.op.endsWith('_dyn4'))).toBe(true);
+    // Unmutated, every plan the planner made is accepted and runs.
+    for (const [i, p] of plans.entries()) expect(await tryMutatedPlan(clonePlan(p), i)).toBe(true);
     const r = rng(7);
     const pick = <T>(a: readonly T[]): T => a[Math.floor(r() * a.length)]!;
     let accepted = 0, rejected = 0;

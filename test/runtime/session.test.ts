@@ -216,8 +216,8 @@ describe('loading, partitioning, transposed weights', () => {
     fromFile.dispose(); inMemory.dispose(); x.dispose();
   });
 
-  it('a segment whose plan the native side rejects falls back to tfjs (reason in the plan) and still runs', async () => {
-    // A MatMul bias of one value: tfjs broadcasts it, the native kernel wants one per column.
+  it('a MatMul bias of one value is broadcast to every column, as tfjs does, and runs natively', async () => {
+    // The native kernel takes one bias per column: the planner repeats the single value.
     const g = createGraph('mmb');
     g.inputs.push({ name: 'x', dtype: 'float32', shape: [-1, 6] });
     g.constants.set('w', { name: 'w', dtype: 'float32', shape: [6, 4], data: randomFloats(24, 10) });
@@ -225,9 +225,18 @@ describe('loading, partitioning, transposed weights', () => {
     g.nodes.push({ name: 'mm', op: 'MatMul', inputs: ['x', 'w', 'b'], outputs: ['mm'], attrs: { transpose_a: false, transpose_b: false, activation: 'none' } });
     g.outputs = ['mm'];
     const s = await InferenceSession.create(g);
-    expect(s.plan[0]).toMatchObject({ placement: 'tfjs', reason: expect.stringMatching(/native plan rejected: .*bias/) });
-    const x = tf.tensor2d(randomFloats(2 * 6, 11), [2, 6]);
-    expect(relErr((await s.run(x)).mm!.data, floatOutputs(g, x)[0]!)).toBe(0);
+    expect(s.plan[0]).toMatchObject({ placement: 'native-float' });
+    const xs = randomFloats(2 * 6, 11);
+    const x = tf.tensor2d(xs, [2, 6]);
+    // Reference: x·w + 0.25 in float64 (float32 sums of 6 products: a few ulp apart).
+    const w = g.constants.get('w')!.data as Float32Array;
+    const want = Float32Array.from({ length: 8 }, (_, i) => {
+      const r = Math.floor(i / 4), c = i % 4;
+      let acc = 0.25;
+      for (let k = 0; k < 6; k++) acc += xs[r * 6 + k]! * w[k * 4 + c]!;
+      return acc;
+    });
+    expect(relErr((await s.run(x)).mm!.data, want)).toBeLessThan(1e-6);
     s.dispose();
     x.dispose();
   });

@@ -1,0 +1,200 @@
+// Shared by the step families (native/runtime/steps/*.cc): the parsed view of a step spec,
+// parameter readers with range checks, and the convolution geometry the image steps check
+// their shapes against (docs/quantization.md §11.1). Internal to the runtime.
+#pragma once
+#include <cmath>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "ops/ops.h"
+#include "runtime/session.h"
+
+namespace tfjq {
+namespace runtime {
+namespace detail {
+
+[[noreturn]] inline void Bad(const std::string& m) { throw std::invalid_argument(m); }
+
+using Dims = std::vector<int64_t>;
+
+inline int64_t Prod(const Dims& d, size_t from = 0, size_t to = SIZE_MAX) {
+  int64_t p = 1;
+  for (size_t i = from; i < d.size() && i < to; i++) p *= d[i];
+  return p;
+}
+
+inline std::string DimsStr(const Dims& d) {
+  std::string s = "[";
+  for (size_t i = 0; i < d.size(); i++) s += (i ? ", " : "") + std::to_string(d[i]);
+  return s + "]";
+}
+
+// Parsed view of a StepSpec plus the session it belongs to (for buffer shapes at batch 1).
+struct Spec {
+  const StepSpec& s;
+  const Session& ses;
+  const BufferSpec& Buf(int id) const { return ses.plan().buffers[static_cast<size_t>(id)]; }
+  void Arity(size_t in, size_t out, size_t nint, size_t nfloat, size_t nw) const {
+    if (s.inputs.size() != in) Bad("expects " + std::to_string(in) + " inputs");
+    if (s.outputs.size() != out) Bad("expects " + std::to_string(out) + " outputs");
+    if (nint != SIZE_MAX && s.ints.size() != nint) Bad("expects " + std::to_string(nint) + " int parameters, got " + std::to_string(s.ints.size()));
+    if (nfloat != SIZE_MAX && s.floats.size() != nfloat) Bad("expects " + std::to_string(nfloat) + " float parameters");
+    if (nw != SIZE_MAX && s.weights.size() != nw) Bad("expects " + std::to_string(nw) + " weights");
+  }
+  void Type(int id, DType t, const char* what) const {
+    if (Buf(id).dtype != t) Bad(std::string(what) + ": wrong dtype");
+  }
+  bool Is8(int id) const { return Buf(id).dtype == DType::kI8 || Buf(id).dtype == DType::kU8; }
+  bool Batched(int id) const { return !Buf(id).shape.empty() && Buf(id).shape[0] == -1; }
+  // x and y share their leading (batch) dimension: both the free batch (-1) or one fixed size.
+  // Image ops treat dimension 0 as the images of a batch, whichever it is.
+  void SameLeading(int x, int y, const char* what) const {
+    const Dims& xs = Buf(x).shape;
+    const Dims& ys = Buf(y).shape;
+    if (xs.empty() || ys.empty() || xs[0] != ys[0]) Bad(std::string(what) + ": input and output must have one leading (batch) dimension");
+  }
+  Dims Shape1(int id) const { return ses.Shape(id, 1); }
+  int64_t Int(size_t i, int64_t lo, int64_t hi, const char* what) const {
+    const int64_t v = s.ints[i];
+    if (v < lo || v > hi) Bad(std::string(what) + " = " + std::to_string(v) + " outside [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
+    return v;
+  }
+  float Scale(size_t i, const char* what) const {
+    const double v = s.floats[i];
+    const float f = static_cast<float>(v);
+    if (!(std::isfinite(f) && f > 0)) Bad(std::string(what) + " must be a finite float32 > 0");
+    return f;
+  }
+  float Float(size_t i) const { return static_cast<float>(s.floats[i]); }
+  // Weight array `slot` (required unless optional), of dtype t and `len` elements (len < 0: any).
+  const WeightSpec* W(size_t slot, DType t, int64_t len, bool optional, const char* what) const {
+    if (slot >= s.weights.size()) Bad(std::string(what) + ": missing weight");
+    const int wi = s.weights[slot];
+    if (wi < 0) {
+      if (!optional) Bad(std::string(what) + " is required");
+      return nullptr;
+    }
+    const WeightSpec& w = ses.plan().weights[static_cast<size_t>(wi)];
+    if (w.dtype != t) Bad(std::string(what) + ": wrong dtype");
+    if (len >= 0 && w.length() != len) Bad(std::string(what) + " has " + std::to_string(w.length()) + " elements, expected " + std::to_string(len));
+    return &w;
+  }
+  // 8-bit bounds for the output buffer's type.
+  void QBounds(size_t zo_i, size_t lo_i, size_t hi_i, int id) const {
+    const bool sgn = Buf(id).dtype == DType::kI8;
+    const int64_t tmin = sgn ? -128 : 0, tmax = sgn ? 127 : 255;
+    Int(zo_i, tmin, tmax, "output zero point");
+    const int64_t lo = Int(lo_i, tmin, tmax, "qmin");
+    const int64_t hi = Int(hi_i, tmin, tmax, "qmax");
+    if (lo > hi) Bad("qmin > qmax");
+  }
+  void Zp(size_t i, int id, const char* what) const {
+    const bool sgn = Buf(id).dtype == DType::kI8;
+    Int(i, sgn ? -128 : 0, sgn ? 127 : 255, what);
+  }
+};
+
+template <typename T> const T* WPtr(const WeightSpec* w) { return w ? reinterpret_cast<const T*>(w->bytes.data()) : nullptr; }
+
+inline int ActCode(const Spec& p, size_t i) { return static_cast<int>(p.Int(i, 0, 9, "activation")); }
+
+// Applies a float activation in place (relu/relu6 are usually folded into a clamp by the caller).
+inline void ApplyActF32(int act, float alpha, float* y, int64_t n, int threads) {
+  if (act == 0 || n == 0) return;
+  ops::ActivationF32(static_cast<ops::Act>(act), alpha, y, n, y, threads);
+}
+
+// The 8-bit unary parameters every per-tensor requantizing op takes: ints[at..at+3] =
+// input zero point, output zero point, output bounds; floats[0..1] = input and output scales.
+template <class Q>
+void ReadUnaryQ(const Spec& p, int x, int y, size_t at, Q& q) {
+  p.Zp(at, x, "input zero point");
+  p.QBounds(at + 1, at + 2, at + 3, y);
+  q.x_zero_point = static_cast<int32_t>(p.s.ints[at]);
+  q.y_zero_point = static_cast<int32_t>(p.s.ints[at + 1]);
+  q.y_min = static_cast<int32_t>(p.s.ints[at + 2]);
+  q.y_max = static_cast<int32_t>(p.s.ints[at + 3]);
+  q.x_scale = p.Scale(0, "input scale");
+  q.y_scale = p.Scale(1, "output scale");
+}
+
+// An op on one tensor that is either 8-bit (one type in and out, ReadUnaryQ's parameters)
+// or float32.
+template <class Q>
+void ReadUnaryTyped(const Spec& p, int x, int y, bool q8, size_t at, Q& q, const char* op) {
+  if (q8) {
+    if (!p.Is8(x) || p.Buf(y).dtype != p.Buf(x).dtype) Bad(std::string("8-bit ") + op + ": input and output must be of one 8-bit type");
+    ReadUnaryQ(p, x, y, at, q);
+  } else {
+    p.Type(x, DType::kF32, "input");
+    p.Type(y, DType::kF32, "output");
+  }
+}
+
+// ---------------------------------------------------------------- conv geometry
+
+struct Geo {
+  int32_t kh, kw, sh, sw, dh, dw, pt, pb, pl, pr;
+  bool Direct() const { return kh == 1 && kw == 1 && sh == 1 && sw == 1 && pt == 0 && pb == 0 && pl == 0 && pr == 0; }
+};
+
+inline Geo ParseGeo(const Spec& p, size_t at) {
+  Geo g;
+  g.kh = static_cast<int32_t>(p.Int(at + 0, 1, 1 << 16, "kernel height"));
+  g.kw = static_cast<int32_t>(p.Int(at + 1, 1, 1 << 16, "kernel width"));
+  g.sh = static_cast<int32_t>(p.Int(at + 2, 1, 1 << 16, "stride"));
+  g.sw = static_cast<int32_t>(p.Int(at + 3, 1, 1 << 16, "stride"));
+  g.dh = static_cast<int32_t>(p.Int(at + 4, 1, 1 << 16, "dilation"));
+  g.dw = static_cast<int32_t>(p.Int(at + 5, 1, 1 << 16, "dilation"));
+  g.pt = static_cast<int32_t>(p.Int(at + 6, 0, 1 << 16, "padding"));
+  g.pb = static_cast<int32_t>(p.Int(at + 7, 0, 1 << 16, "padding"));
+  g.pl = static_cast<int32_t>(p.Int(at + 8, 0, 1 << 16, "padding"));
+  g.pr = static_cast<int32_t>(p.Int(at + 9, 0, 1 << 16, "padding"));
+  return g;
+}
+
+// x: the resolved NHWC shape of the input (its dimension 0 is the number of images).
+inline ops::ConvGeom OpsGeom(const Geo& q, const Dims& x) {
+  ops::ConvGeom g;
+  g.batch = static_cast<int32_t>(x[0]);
+  g.in_h = static_cast<int32_t>(x[1]);
+  g.in_w = static_cast<int32_t>(x[2]);
+  g.in_c = static_cast<int32_t>(x[3]);
+  g.k_h = q.kh; g.k_w = q.kw; g.stride_h = q.sh; g.stride_w = q.sw; g.dilation_h = q.dh; g.dilation_w = q.dw;
+  g.pad_top = q.pt; g.pad_bottom = q.pb; g.pad_left = q.pl; g.pad_right = q.pr;
+  ops::CheckConvGeom(&g);
+  return g;
+}
+
+// Checks x [-1, H, W, C] and y [-1, OH, OW, OC] against the geometry.
+inline ops::ConvGeom CheckConvShapes(const Spec& p, const Geo& q, int x, int y, int64_t out_c) {
+  p.SameLeading(x, y, "conv");
+  const Dims xs = p.Shape1(x), ys = p.Shape1(y);
+  if (xs.size() != 4 || ys.size() != 4) Bad("conv input and output must be NHWC (rank 4)");
+  ops::ConvGeom g = OpsGeom(q, xs);
+  if (ys[1] != g.out_h || ys[2] != g.out_w || ys[3] != out_c) {
+    Bad("output shape " + DimsStr(ys) + " does not match the geometry ([-1, " + std::to_string(g.out_h) + ", " +
+        std::to_string(g.out_w) + ", " + std::to_string(out_c) + "])");
+  }
+  return g;
+}
+
+// Output bounds at ints[at..at+2] and the weights of a per-channel requantizing convolution
+// (0: int8 filter of wl values; 1: int32 bias, 2: float multipliers, `channels` each).
+template <class Q>
+void ReadConvQ(const Spec& p, int y, size_t at, int64_t wl, int64_t channels, Q& q) {
+  p.QBounds(at, at + 1, at + 2, y);
+  q.y_zero_point = static_cast<int32_t>(p.s.ints[at]);
+  q.y_min = static_cast<int32_t>(p.s.ints[at + 1]);
+  q.y_max = static_cast<int32_t>(p.s.ints[at + 2]);
+  q.filter = WPtr<int8_t>(p.W(0, DType::kI8, wl, false, "weights"));
+  q.bias = WPtr<int32_t>(p.W(1, DType::kI32, channels, true, "bias"));
+  q.multipliers = WPtr<float>(p.W(2, DType::kF32, channels, false, "multipliers"));
+  for (int64_t i = 0; i < channels; i++) if (!(std::isfinite(q.multipliers[i]) && q.multipliers[i] > 0)) Bad("multipliers must be finite and > 0");
+}
+
+}  // namespace detail
+}  // namespace runtime
+}  // namespace tfjq

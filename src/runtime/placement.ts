@@ -1,0 +1,290 @@
+// Placement: for each node, native (int8 / dynamic / float kernels) or tfjs, and why.
+//
+// Decided from facts known before any native call: the op, its dtypes, the planned shapes
+// (src/model/shape-inference.ts inferPlanShapes, concrete but for the symbolic batch) and
+// the structural rules of the native steps (the same rules native/runtime/steps/*.cc check:
+// NHWC rank-4 images whose leading dimension flows through, constant weights and parameters,
+// one float32 dtype). A plan built from these placements that the native side rejects is a
+// bug of this file or of the emitters, never a reason to re-plan.
+import type { Graph, Node } from '../model/ir.js';
+import { attrBool, attrStr } from '../model/ops.js';
+import type { PlanShapes } from '../model/shape-inference.js';
+import { int4WeightOf, type NodeExecution } from '../quant/params.js';
+import { ACT, BINARY, COPY_OPS, UNARY_ACT } from './step-codes.js';
+
+/**
+ * folded: a shape computation (Shape → StridedSlice → Pack, ...) whose value the planner
+ * knows for the planned input shapes: it runs nowhere, its consumers read it as a constant.
+ */
+export type Placement = 'native-int8' | 'native-dynamic' | 'native-dynamic-int4' | 'native-float' | 'tfjs' | 'folded';
+
+/**
+ * Why a node runs in tfjs: op-unknown (no native kernel, or an op the IR does not know),
+ * control-flow (a control-flow op or a node of a conditional / loop region), dtype (a tensor
+ * other than float32), shape-unknown (a shape that depends on data or on an op without a shape
+ * rule), layout (a shape the native kernels do not take: the batch not leading, NCHW, ...),
+ * parameters (weights or parameters that are not constants, or of a form the kernels lack).
+ */
+export type ReasonKind = 'op-unknown' | 'control-flow' | 'dtype' | 'shape-unknown' | 'layout' | 'parameters';
+
+export interface PlannedNode {
+  node: string;
+  op: string;
+  placement: Placement;
+  /** Why a node runs in tfjs (human-readable). */
+  reason?: string;
+  /** The class of the reason, for summaries. */
+  reasonKind?: ReasonKind;
+  /** Set when the node's MatMul / 1×1 conv runs the sparse kernel (structure, sparsity, row limit). */
+  sparse?: string;
+}
+
+/** TF1 and TF2 control flow, TensorArray / TensorList ops: these (and the regions they delimit) run in tfjs. */
+export const CONTROL_FLOW_OPS = new Set([
+  'Switch', 'Merge', 'Enter', 'Exit', 'NextIteration', 'LoopCond', 'RefEnter', 'RefExit', 'RefMerge', 'RefSwitch',
+  'If', 'StatelessIf', 'While', 'StatelessWhile', 'PartitionedCall', 'StatefulPartitionedCall',
+  'TensorArrayV3', 'TensorArrayReadV3', 'TensorArrayWriteV3', 'TensorArrayGatherV3', 'TensorArrayScatterV3', 'TensorArrayConcatV3',
+  'TensorArraySplitV3', 'TensorArraySizeV3', 'TensorArrayCloseV3',
+  'TensorListReserve', 'TensorListFromTensor', 'TensorListGetItem', 'TensorListSetItem', 'TensorListStack', 'TensorListLength',
+  'TensorListPushBack', 'TensorListPopBack', 'TensorListConcatV2', 'TensorListSplit', 'TensorListGather', 'TensorListScatterV2',
+  'TensorListScatterIntoExistingList', 'TensorListElementShape', 'TensorListResize',
+]);
+
+/** Ops that open a region (their outputs are live only inside a branch or a loop frame). */
+const REGION_OPEN = new Set(['Switch', 'RefSwitch', 'Enter', 'RefEnter']);
+/** Ops that close one (their outputs are again plain graph values). */
+const REGION_CLOSE = new Set(['Merge', 'RefMerge', 'Exit', 'RefExit']);
+
+/**
+ * Nodes inside TF1 conditional / loop regions: reachable from a Switch or Enter output
+ * without passing a Merge or Exit. Their values exist only in some frames or iterations,
+ * so they run where the control flow runs: tfjs.
+ */
+export function controlFlowRegion(g: Graph): Set<string> {
+  const consumers = new Map<string, Node[]>();
+  for (const n of g.nodes) for (const t of [...n.inputs, ...(n.controlInputs ?? [])]) {
+    if (!consumers.has(t)) consumers.set(t, []);
+    consumers.get(t)!.push(n);
+  }
+  const inside = new Set<string>();
+  const stack = g.nodes.filter((n) => REGION_OPEN.has(n.op));
+  while (stack.length) {
+    const n = stack.pop()!;
+    if (inside.has(n.name)) continue;
+    inside.add(n.name);
+    if (REGION_CLOSE.has(n.op)) continue;
+    for (const o of [...n.outputs, `^${n.name}`, n.name]) for (const c of consumers.get(o) ?? []) stack.push(c);
+  }
+  return inside;
+}
+
+export interface PlacementContext {
+  g: Graph;
+  shapes: PlanShapes;
+  /** Nodes in control-flow regions. */
+  region: Set<string>;
+}
+
+const prod = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
+
+/**
+ * How a planned shape is stored natively: the shape itself when it is fixed or has the batch
+ * leading ([-1, ...]); a shape whose batch-dependent dimension (k × batch) follows only 1s
+ * has the same bytes as [-1, (k,) ...rest] (what copy steps need); otherwise none.
+ */
+export function nativeLayout(shape: readonly number[] | null | undefined): number[] | undefined {
+  if (!shape) return undefined;
+  const at = shape.findIndex((d) => d < 0);
+  if (at < 0) return [...shape];
+  if (shape.some((d, i) => d < 0 && i !== at) || shape.slice(0, at).some((d) => d !== 1)) return undefined;
+  const k = -shape[at]!;
+  return [-1, ...(k > 1 ? [k] : []), ...shape.slice(at + 1)];
+}
+
+/** The layout image and matrix kernels take: fixed, or the batch itself leading. */
+export function isCanonical(shape: readonly number[]): boolean {
+  return shape.every((d, i) => d >= 0 || (i === 0 && d === -1));
+}
+
+function isConst(g: Graph, t: string | undefined): boolean {
+  return t !== undefined && g.constants.has(t);
+}
+
+export function floatConst(g: Graph, t: string | undefined): Float32Array | undefined {
+  const c = t === undefined ? undefined : g.constants.get(t);
+  return c && c.dtype === 'float32' ? (c.data as Float32Array) : undefined;
+}
+
+/** Inputs of a node that carry activations (non-constant data inputs). */
+export function dataInputs(g: Graph, n: Node): string[] {
+  switch (n.op) {
+    case 'Conv2D': case 'DepthwiseConv2dNative': case 'MatMul': case 'Prelu':
+    case 'Reshape': case 'ExpandDims': case 'Transpose': case 'Pad': case 'PadV2': case 'Mean':
+    case 'ResizeBilinear': case 'ResizeNearestNeighbor': case 'Max': case 'FusedBatchNormV3':
+    case 'StridedSlice': case 'Slice': case 'DepthToSpace': case 'ClipByValue':
+      return [n.inputs[0]!];
+    case 'Conv2DBackpropInput': return [n.inputs[2]!];
+    case 'ConcatV2': return n.inputs.slice(0, -1);
+    default: return n.inputs.filter((t) => !g.constants.has(t));
+  }
+}
+
+const INT8_NATIVE = new Set([
+  'Conv2D', 'MatMul', 'DepthwiseConv2dNative', 'AvgPool', 'MaxPool', 'Mean', 'AddV2', 'Sub', 'Mul', 'Maximum', 'Minimum',
+  'Relu', 'Relu6', 'LeakyRelu', 'Elu', 'Sigmoid', 'Tanh', 'Prelu', 'Softmax', 'ConcatV2', 'ResizeBilinear',
+  'ResizeNearestNeighbor', 'Pad', 'PadV2', 'Transpose', ...COPY_OPS, 'StridedSlice', 'Slice', 'DepthToSpace', 'Conv2DBackpropInput',
+]);
+const FLOAT_NATIVE = new Set([
+  'Conv2D', 'MatMul', 'DepthwiseConv2dNative', 'AvgPool', 'MaxPool', 'Mean', ...Object.keys(BINARY), ...Object.keys(UNARY_ACT),
+  'Prelu', 'Softmax', 'ConcatV2', 'ResizeBilinear', 'ResizeNearestNeighbor', 'Pad', 'PadV2', 'Transpose', ...COPY_OPS,
+  'Max', 'FusedBatchNormV3', 'StridedSlice', 'Slice', 'DepthToSpace', 'Conv2DBackpropInput', 'BatchMatMulV2', 'ClipByValue', 'AddN',
+]);
+/** Ops the IR keeps opaque (tfjs runs them in float references) that the runtime still runs natively. */
+const OPAQUE_NATIVE = new Set(['AddN']);
+const ELEMENTWISE_BINARY = new Set(['AddV2', 'Sub', 'Mul', 'Maximum', 'Minimum', 'RealDiv', 'SquaredDifference', 'BiasAdd']);
+/** Largest GEMM depth the packed kernels take (gemm::kMaxK). */
+export const MAX_GEMM_K = 65536;
+
+type Obstacle = [ReasonKind, string] | undefined;
+
+/** Why a node cannot run natively (undefined when it can). */
+function nativeObstacle(ctx: PlacementContext, n: Node, exec: NodeExecution): Obstacle {
+  const { g, shapes } = ctx;
+  if (CONTROL_FLOW_OPS.has(n.op)) return ['control-flow', `control-flow op ${n.op}`];
+  if (ctx.region.has(n.name)) return ['control-flow', 'inside a conditional or loop region'];
+  if (n.opaque && !OPAQUE_NATIVE.has(n.op)) return ['op-unknown', `op ${n.op} has no native kernel (run by tfjs)`];
+  if (!FLOAT_NATIVE.has(n.op)) return ['op-unknown', `no native kernel for ${n.op}`];
+  if (n.outputs.length !== 1) return ['op-unknown', 'more than one output'];
+  const ins = dataInputs(g, n);
+  if (ins.length === 0) return ['parameters', 'no activation input (a constant expression)'];
+  const tensors = [...ins, n.outputs[0]!];
+  for (const t of tensors) {
+    const info = shapes.get(t);
+    if (info && info.dtype !== 'float32') return ['dtype', `tensor '${t}' is ${info.dtype} (native kernels take float32)`];
+  }
+  for (const t of tensors) if (!shapes.get(t)?.shape) return ['shape-unknown', `the shape of '${t}' is not known before the run`];
+  const logical = tensors.map((t) => shapes.get(t)!.shape!);
+  const op = n.op;
+  if (COPY_OPS.has(op)) {
+    const [x, y] = logical as [number[], number[]];
+    if (!nativeLayout(x) || !nativeLayout(y)) return ['layout', 'the batch dimension is not leading'];
+    const fixed = (s: number[]): number => prod(s.filter((d) => d >= 0));
+    const per = (s: number[]): number => -(s.find((d) => d < 0) ?? 0);
+    if (fixed(x) * Math.max(per(x), 1) !== fixed(y) * Math.max(per(y), 1) || (per(x) > 0) !== (per(y) > 0)) return ['layout', 'reshape across the batch dimension'];
+    return undefined;
+  }
+  // Row-wise ops (a product over the last dimension, or elementwise) also take a batch folded
+  // into a leading dimension ([16·batch, C] is stored as [-1, 16, C]); the others want it first.
+  const rowWise = op === 'MatMul' || op === 'Softmax' || op === 'ClipByValue' || UNARY_ACT[op] !== undefined;
+  const fits = (s: number[]): boolean => isCanonical(s) || (rowWise && !!nativeLayout(s) && s.findIndex((d) => d < 0) < s.length - 1);
+  if (logical.some((s) => !fits(s))) return ['layout', 'the batch dimension is not leading'];
+  const batched = logical.map((s) => s.some((d) => d < 0));
+  if (!ELEMENTWISE_BINARY.has(op) && batched.some((b) => b !== batched[0])) return ['layout', 'the batch dimension does not flow through'];
+  const act = (n.attrs.activation as string | undefined) ?? 'none';
+  if (act !== 'prelu' && ACT[act] === undefined) return ['op-unknown', `fused activation '${act}'`];
+  if (act === 'prelu' && floatConst(g, n.inputs[3])?.length !== logical[logical.length - 1]!.at(-1)) return ['parameters', 'prelu alpha is not a constant per channel'];
+  const xs = logical[0]!;
+  const ys = logical[logical.length - 1]!;
+  const nhwc = (): Obstacle => (String(n.attrs.data_format ?? 'NHWC').toUpperCase() === 'NHWC' ? undefined : ['layout', 'NCHW']);
+  const bias = (i: number, channels: number): Obstacle => {
+    if (n.inputs[i] === undefined) return undefined;
+    const b = floatConst(g, n.inputs[i]);
+    // A single bias value is broadcast to every channel by the emitters, as tfjs does.
+    return b && (b.length === channels || b.length === 1) ? undefined : ['parameters', 'bias is not a float32 constant per output channel'];
+  };
+  switch (op) {
+    case 'Conv2D': case 'DepthwiseConv2dNative': {
+      const why = nhwc();
+      if (why) return why;
+      const w = g.constants.get(n.inputs[1]!);
+      if (xs.length !== 4 || ys.length !== 4) return ['layout', 'convolution input and output must be NHWC (rank 4)'];
+      if (!w || w.shape.length !== 4) return ['parameters', 'filter is not a constant'];
+      if (op === 'Conv2D' && w.shape[0]! * w.shape[1]! * xs[3]! > MAX_GEMM_K) return ['parameters', `GEMM depth ${w.shape[0]! * w.shape[1]! * xs[3]!} above ${MAX_GEMM_K}`];
+      return bias(2, ys[3]!);
+    }
+    case 'Conv2DBackpropInput': {
+      const why = nhwc();
+      if (why) return why;
+      if (!isConst(g, n.inputs[0]) || !isConst(g, n.inputs[1]) || xs.length !== 4 || ys.length !== 4) return ['parameters', 'output shape and filter must be constants'];
+      if (act !== 'none') return ['op-unknown', 'fused activation on a transposed convolution'];
+      return bias(3, ys[3]!);
+    }
+    case 'ClipByValue':
+      return floatConst(g, n.inputs[1])?.length === 1 && floatConst(g, n.inputs[2])?.length === 1 ? undefined : ['parameters', 'clip bounds are not scalar constants'];
+    case 'BatchMatMulV2': {
+      const bs = isConst(g, n.inputs[1]) ? g.constants.get(n.inputs[1]!)!.shape : shapes.get(n.inputs[1]!)?.shape;
+      if (!bs || bs.length < 2 || xs.length < 2) return ['shape-unknown', 'operands of unknown shape'];
+      // Leading dimensions: equal, or one side has none/ones (a single matrix broadcast).
+      const la = xs.slice(0, -2), lb = bs.slice(0, -2);
+      const one = (l: number[]): boolean => l.every((d) => d === 1);
+      return (la.length === lb.length && la.every((d, i) => d === lb[i])) || one(la) || one(lb) ? undefined : ['layout', 'BatchMatMul broadcasting other than a single matrix'];
+    }
+    case 'StridedSlice':
+      return [1, 2, 3].every((i) => isConst(g, n.inputs[i])) ? undefined : ['parameters', 'slice parameters are not constant'];
+    case 'Slice':
+      return isConst(g, n.inputs[1]) && isConst(g, n.inputs[2]) ? undefined : ['parameters', 'slice parameters are not constant'];
+    case 'DepthToSpace':
+      return xs.length === 4 && String(n.attrs.data_format ?? 'NHWC').toUpperCase() === 'NHWC' ? undefined : ['layout', 'DepthToSpace layout'];
+    case 'MatMul': {
+      const w = g.constants.get(n.inputs[1]!);
+      if (attrBool(n, 'transpose_a') || !w || w.shape.length !== 2) return ['parameters', 'MatMul needs a constant B and no transpose_a'];
+      const k = attrBool(n, 'transpose_b') ? w.shape[1]! : w.shape[0]!;
+      if (k > MAX_GEMM_K) return ['parameters', `GEMM depth ${k} above ${MAX_GEMM_K}`];
+      return bias(2, ys.at(-1)!);
+    }
+    case 'MaxPool': case 'AvgPool': {
+      const p = attrStr(n, 'padding').toLowerCase();
+      return xs.length === 4 && (p === 'same' || p === 'valid') ? undefined : ['layout', 'pooling needs NHWC and SAME or VALID padding'];
+    }
+    case 'Mean': case 'Max': {
+      const axes = g.constants.get(n.inputs[1]!);
+      if (!axes || xs.length !== 4) return ['layout', `${op} over other axes than H, W`];
+      const a = Array.from(axes.data as Int32Array).map((v) => (v < 0 ? v + 4 : v)).sort();
+      return a.length === 2 && a[0] === 1 && a[1] === 2 ? undefined : ['layout', `${op} over other axes than H, W`];
+    }
+    case 'FusedBatchNormV3': {
+      const c = xs[xs.length - 1]!;
+      return [1, 2, 3, 4].every((i) => floatConst(g, n.inputs[i])?.length === c) ? undefined : ['parameters', 'BatchNorm parameters must be constants per channel'];
+    }
+    case 'ConcatV2':
+      return isConst(g, n.inputs[n.inputs.length - 1]) ? undefined : ['parameters', 'axis is not a constant'];
+    case 'AddN': {
+      // A sum of same-shape tensors (constants included), as a chain of adds.
+      const same = (s: readonly number[] | null | undefined): boolean => !!s && s.length === ys.length && s.every((d, i) => d === ys[i]);
+      return n.inputs.every((t) => same(shapes.get(t)?.shape) && (!isConst(g, t) || floatConst(g, t))) ? undefined : ['layout', 'AddN of tensors of different shapes'];
+    }
+    case 'Prelu': {
+      const a = floatConst(g, n.inputs[1]);
+      return a && a.length === xs[xs.length - 1] ? undefined : ['parameters', 'alpha must be a constant per last-dimension channel'];
+    }
+    case 'Pad': case 'PadV2':
+      if (!isConst(g, n.inputs[1]) || (op === 'PadV2' && !floatConst(g, n.inputs[2]))) return ['parameters', 'paddings are not constant'];
+      return xs[0] === -1 && Array.from(g.constants.get(n.inputs[1]!)!.data as Int32Array).slice(0, 2).some((v) => v !== 0) ? ['layout', 'padding of the batch dimension'] : undefined;
+    case 'Transpose':
+      if (!isConst(g, n.inputs[1])) return ['parameters', 'permutation is not constant'];
+      return xs[0] === -1 && (g.constants.get(n.inputs[1]!)!.data as Int32Array)[0] !== 0 ? ['layout', 'the batch dimension must stay first'] : undefined;
+    case 'ResizeBilinear': case 'ResizeNearestNeighbor':
+      if (!isConst(g, n.inputs[1])) return ['parameters', 'size is not constant'];
+      return xs.length === 4 ? undefined : ['layout', 'resize input must be NHWC'];
+    default:
+      if (BINARY[op] !== undefined) {
+        if (n.inputs.length !== 2) return ['op-unknown', 'binary op arity'];
+        if (n.inputs.some((t) => isConst(g, t) && !floatConst(g, t))) return ['dtype', 'constant operand is not float32'];
+        if (exec === 'int8' && !['AddV2', 'Sub', 'Mul', 'Maximum', 'Minimum'].includes(op)) return ['op-unknown', `no int8 kernel for ${op}`];
+      }
+      return undefined;
+  }
+}
+
+/** Placement of one node given its execution (int8 / dynamic / float, src/quant/params.ts). */
+export function decide(ctx: PlacementContext, n: Node, exec: NodeExecution): PlannedNode {
+  const base = { node: n.name, op: n.op };
+  const why = nativeObstacle(ctx, n, exec);
+  if (why) return { ...base, placement: 'tfjs', reasonKind: why[0], reason: why[1] };
+  if (exec === 'int8') {
+    if (INT8_NATIVE.has(n.op)) return { ...base, placement: 'native-int8' };
+    return { ...base, placement: 'tfjs', reasonKind: 'op-unknown', reason: `no native int8 kernel for ${n.op}` };
+  }
+  if (exec === 'dynamic') return { ...base, placement: int4WeightOf(ctx.g, n) ? 'native-dynamic-int4' : 'native-dynamic' };
+  return { ...base, placement: 'native-float' };
+}
