@@ -13,6 +13,8 @@
 import { tf } from '../backend/float.js';
 import { asModelError } from './errors.js';
 import { constInts, type Graph, type Node, type TensorInfo } from './ir.js';
+import { isControlFlowOp } from './control-flow.js';
+import { inferOpaque } from './infer-opaque.js';
 import { executeOpaque } from './opaque.js';
 import { OPS } from './ops.js';
 import type { DType } from '../io/weights.js';
@@ -27,8 +29,7 @@ export function inferShapes(g: Graph): void {
     let outs: TensorInfo[];
     const spec = OPS[n.op];
     if (!spec || n.opaque) {
-      const d = (n.attrs.T ?? n.attrs.dtype ?? n.attrs.DstT ?? ins[0]?.dtype ?? 'float32') as DType;
-      outs = n.outputs.map(() => ({ dtype: ['float32', 'int32', 'bool', 'string'].includes(d) ? d : 'float32', shape: null }));
+      outs = inferOpaque(n, ins);
     } else {
       try {
         outs = spec.infer(n, ins, (i) => constInts(g, n.inputs[i]));
@@ -136,6 +137,13 @@ function walk(g: Graph, inputShapes: ReadonlyMap<string, number[] | null>): Map<
         throw asModelError(e, { node: n.name });
       }
     }
+    // Control-flow ops are never run alone (a zeros run of a Switch or a loop means nothing):
+    // their dtypes and pass-through shapes come from the loader's rules.
+    if (isControlFlowOp(n.op)) {
+      const cf = inferOpaque(n, ins).map((o) => ({ dtype: o.dtype, shape: concrete(o.shape) ? o.shape : null }));
+      n.outputs.forEach((o, i) => t.set(o, cf[i] ?? { dtype: cf[0]?.dtype ?? 'float32', shape: null }));
+      continue;
+    }
     if (n.op === 'Shape' && concrete(ins[0]?.shape)) outs = [{ dtype: 'int32', shape: [ins[0]!.shape.length], value: [...ins[0]!.shape] }];
     if (!outs?.every((o) => concrete(o.shape))) outs = staticRule(n, ins) ?? outs;
     const complete = outs && outs.length >= n.outputs.length && outs.every((o) => concrete(o.shape));
@@ -143,13 +151,10 @@ function walk(g: Graph, inputShapes: ReadonlyMap<string, number[] | null>): Map<
     if ((!complete || allValues) && !(outs?.[0]?.value) && ins.every((x) => concrete(x.shape)) && (allValues || SHAPE_FROM_SHAPES.has(n.op))) {
       outs = evaluate(n, ins) ?? (complete ? outs : undefined);
     }
-    const fallback = (): Known => {
-      const d = (n.attrs.T ?? n.attrs.dtype ?? n.attrs.DstT ?? ins[0]?.dtype ?? 'float32') as DType;
-      return { dtype: ['float32', 'int32', 'bool', 'string'].includes(d) ? d : 'float32', shape: null };
-    };
+    const fallback = (i: number): Known => ({ dtype: inferOpaque(n, ins)[i]?.dtype ?? 'float32', shape: null });
     n.outputs.forEach((o, i) => {
       const k = outs?.[i];
-      t.set(o, k ? { dtype: k.dtype, shape: concrete(k.shape) ? k.shape : null, value: k.value } : fallback());
+      t.set(o, k ? { dtype: k.dtype, shape: concrete(k.shape) ? k.shape : null, value: k.value } : fallback(i));
     });
   }
   return t;

@@ -1,9 +1,10 @@
 // The tfjs segments of a session: nodes the native runtime does not run (unknown ops, int32 /
 // bool arithmetic, control-flow regions), executed by the IR's tfjs executor on the values
 // the earlier segments computed. Every tfjs segment goes through runTfjsSegment, so how the
-// IR is executed (synchronously, or asynchronously for control flow) is decided here only.
+// IR is executed is decided here only: executeAsync runs control-flow regions whole through
+// tfjs-converter and every other node as execute() does.
 import { tf } from '../backend/float.js';
-import { execute } from '../model/execute.js';
+import { executeAsync } from '../model/execute.js';
 import type { Graph } from '../model/ir.js';
 import type { TfjsSegment } from './plan.js';
 
@@ -14,5 +15,5 @@ import type { TfjsSegment } from './plan.js';
  * stays the caller's.
  */
 export async function runTfjsSegment(graph: Graph, segment: TfjsSegment, given: Record<string, tf.Tensor>): Promise<tf.Tensor[]> {
-  return execute(graph, {}, { nodes: segment.nodes, given, outputs: segment.outputs });
+  return executeAsync(graph, {}, { nodes: segment.nodes, given, outputs: segment.outputs });
 }
