@@ -12,6 +12,8 @@ export interface OutputAgreement {
   top1?: number;
   /** Non-finite values in the session's output (a NaN makes cosine meaningless). */
   nonFinite: number;
+  /** Set when a sample's output has another number of values than the reference's (e.g. NMS kept other boxes). */
+  sizeMismatch?: string;
 }
 
 /** Outputs with fewer values are compared by max abs error only (a cosine of 2 numbers says little). */
@@ -26,13 +28,18 @@ export class AgreementAccumulator {
   private agree = 0;
   private nonFinite = 0;
   private size = 0;
+  private mismatch: string | undefined;
 
   constructor(private readonly classifier: boolean) {}
 
   /** Adds one sample; `ref` and `got` hold the same number of values, rows of `classes` for classifiers. */
   add(ref: ArrayLike<number>, got: ArrayLike<number>, classes: number): void {
-    if (ref.length !== got.length) throw new Error(`output has ${got.length} values, the reference ${ref.length}`);
-    this.size = ref.length;
+    this.size = Math.max(this.size, ref.length);
+    if (ref.length !== got.length) {
+      // Not comparable value by value: the output counts as wrong (cosine NaN, error infinite).
+      this.mismatch ??= `${got.length} values where the reference has ${ref.length}`;
+      return;
+    }
     for (let i = 0; i < ref.length; i++) {
       const r = ref[i]!, g = got[i]!;
       if (!Number.isFinite(g)) { this.nonFinite++; continue; }
@@ -57,11 +64,14 @@ export class AgreementAccumulator {
   result(): OutputAgreement {
     let cosine: number | undefined;
     if (this.size >= MIN_COSINE_SIZE) {
-      if (this.nonFinite) cosine = Number.NaN;
+      if (this.nonFinite || this.mismatch) cosine = Number.NaN;
       else if (this.refNorm === 0 && this.gotNorm === 0) cosine = 1;
       else cosine = this.dot / (Math.sqrt(this.refNorm * this.gotNorm) || Number.MIN_VALUE);
     }
-    return { size: this.size, cosine, maxAbsError: this.nonFinite ? Number.POSITIVE_INFINITY : this.maxAbs, top1: this.rows ? this.agree / this.rows : undefined, nonFinite: this.nonFinite };
+    return {
+      size: this.size, cosine, maxAbsError: this.nonFinite || this.mismatch ? Number.POSITIVE_INFINITY : this.maxAbs,
+      top1: this.rows ? this.agree / this.rows : undefined, nonFinite: this.nonFinite, ...(this.mismatch ? { sizeMismatch: this.mismatch } : {}),
+    };
   }
 }
 

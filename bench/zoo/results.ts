@@ -9,7 +9,8 @@ import type { ModeRow, ModelRow, ZooMode } from './row.js';
 
 interface RunMeta { started: Date; command: string; modes: readonly ZooMode[] }
 
-const f = (v: number | undefined, d: number) => (v === undefined ? '—' : Number.isNaN(v) ? 'NaN' : v.toFixed(d));
+// null: a NaN or infinity that went through JSON.
+const f = (v: number | null | undefined, d: number) => (v === undefined ? '—' : v === null || !Number.isFinite(v) ? 'NaN/∞' : v.toFixed(d));
 const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 const short = (s: string | undefined, n = 140) => (s === undefined ? '' : s.length > n ? `${s.slice(0, n)}…` : s);
 
@@ -55,7 +56,7 @@ function outputDetails(rows: ModelRow[], mode: ZooMode): string[] {
     const r = m.modes.find((x) => x.mode === mode);
     for (const o of r?.measure?.outputs ?? []) {
       const name = o.matchedBy === 'name' ? o.reference : `${o.reference} → ${o.session ?? '(none)'}`;
-      out.push(`| ${cell(m.id)} | ${cell(name)} | ${o.size} | ${f(o.cosine, 5)} | ${f(o.maxAbsError, 4)} | ${o.top1 === undefined ? '—' : `${(100 * o.top1).toFixed(0)}%`} |`);
+      out.push(`| ${cell(m.id)} | ${cell(name + (o.sizeMismatch ? ` (${o.sizeMismatch})` : ''))} | ${o.size} | ${f(o.cosine, 5)} | ${f(o.maxAbsError, 4)} | ${o.top1 === undefined ? '—' : `${(100 * o.top1).toFixed(0)}%`} |`);
     }
   }
   out.push('', '</details>');

@@ -3,8 +3,9 @@
 // median speed-up and models slower than float, 4-bit cosine and size ratios.
 import type { ModeRow, ModelRow, ZooMode } from './row.js';
 
+// JSON has no NaN: a NaN cosine (non-finite or mis-sized output) is read back as null.
 export const minCosine = (r: ModeRow): number | undefined => {
-  const c = r.measure?.outputs?.map((o) => o.cosine).filter((v): v is number => v !== undefined);
+  const c = r.measure?.outputs?.map((o) => (o.cosine === null ? Number.NaN : o.cosine)).filter((v): v is number => v !== undefined);
   if (!c?.length) return undefined;
   return c.some((v) => Number.isNaN(v)) ? Number.NaN : Math.min(...c);
 };
@@ -43,8 +44,11 @@ export function summaryLines(rows: ModelRow[], modes: readonly ZooMode[]): strin
     const ran = mr.filter(([, r]) => measured(r));
     const cos = ran.map(([, r]) => minCosine(r)).filter((v): v is number => v !== undefined);
     const thr = mode === 'int4' ? 0.98 : 0.99;
-    const good = cos.filter((v) => v >= thr).length;
-    const silent = ran.filter(([, r]) => r.convert.status === 'done' && (minCosine(r) ?? 1) < thr || Number.isNaN(minCosine(r) ?? 0)).length;
+    const good = cos.filter((v) => v >= thr).length; // NaN fails
+    const silent = ran.filter(([, r]) => {
+      const c = minCosine(r);
+      return r.convert.status === 'done' && c !== undefined && !(c >= thr);
+    }).length;
     const sp = ran.map(([m, r]) => speedup(m, r)).filter((v): v is number => v !== undefined);
     const cpu = ran.map(([m, r]) => cpuSpeedup(m, r)).filter((v): v is number => v !== undefined);
     const noCf = ran.filter(([m]) => !hasControlFlow(m));
