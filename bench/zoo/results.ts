@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { cpuInfo, getIsa } from '../../src/native/cpu.js';
 import { cpuSpeedup, measured, minCosine, speedup, summaryLines } from './summary.js';
-import type { ModeRow, ModelRow, ZooMode } from './row.js';
+import { ZOO_MODES, type ModeRow, type ModelRow, type ZooMode } from './row.js';
 
 interface RunMeta { started: Date; command: string; modes: readonly ZooMode[] }
 
@@ -66,7 +66,8 @@ function outputDetails(rows: ModelRow[], mode: ZooMode): string[] {
 export function writeResults(mdPath: string, jsonPath: string, rows: ModelRow[], meta: RunMeta): void {
   rows = [...rows].sort((a, b) => (a.origin === b.origin ? a.id.localeCompare(b.id) : a.origin === 'published' ? -1 : 1));
   const info = cpuInfo();
-  const modes = meta.modes;
+  // Every mode some row has (a resumed run may add modes to rows of an earlier one).
+  const modes = ZOO_MODES.filter((m) => meta.modes.includes(m) || rows.some((r) => r.modes.some((x) => x.mode === m)));
   const published = rows.filter((r) => r.origin === 'published');
   const built = rows.filter((r) => r.origin === 'built');
   const md: string[] = [

@@ -77,7 +77,31 @@ async function measure(m: ZooModel, out: string, dir: string): Promise<ModeRow['
   return { loads: false, error: childError(r), timedOut: r.timedOut, seconds: r.seconds };
 }
 
+async function inspectModel(m: ZooModel, modelJson: string): Promise<ModelRow['inspect']> {
+  const [icmd, iargs] = cli(['inspect', modelJson, '--json']);
+  const ins = await runChild(icmd, iargs, { cwd: ROOT, timeoutSeconds: timeout });
+  const inspect = { ok: ins.code === 0, ...(ins.code === 0 ? {} : { error: childError(ins) }), seconds: ins.seconds };
+  log(`${m.id}: inspect ${inspect.ok ? 'ok' : `FAILED (${inspect.error})`}`);
+  return inspect;
+}
+
+async function floatReference(m: ZooModel, modelJson: string, dir: string): Promise<ModelRow['reference']> {
+  const refDir = join(dir, 'ref');
+  rmSync(refDir, { recursive: true, force: true });
+  mkdirSync(refDir, { recursive: true });
+  const [rcmd, rargs] = tsx('bench/zoo/reference.ts', [modelJson, m.format, join(dir, 'inputs.json'), join(dir, 'eval'), refDir, runs, seconds]);
+  const rr = await runChild(rcmd, rargs, { cwd: ROOT, timeoutSeconds: timeout });
+  const refFile = join(refDir, 'reference.json');
+  const reference: ModelRow['reference'] = existsSync(refFile)
+    ? { ...(JSON.parse(readFileSync(refFile, 'utf8')) as ReferenceResult), seconds: rr.seconds }
+    : { rejected: {}, outputs: [], error: childError(rr), seconds: rr.seconds };
+  log(`${m.id}: float reference ${reference.backend ? `on ${reference.backend}, ${reference.timing?.medianMs.toFixed(1)} ms` : `FAILED (${reference.error})`}`);
+  return reference;
+}
+
+/** Runs the steps of one model; with --resume, only the modes its previous row lacks. */
 async function runModel(m: ZooModel, previous?: ModelRow): Promise<ModelRow> {
+  const toRun = previous ? modes.filter((mode) => !previous.modes.some((x) => x.mode === mode)) : modes;
   const dir = join(work, m.id);
   const modelJson = join(cache, m.id, 'model.json');
   const bad = verifyModel(cache, m);
@@ -90,27 +114,17 @@ async function runModel(m: ZooModel, previous?: ModelRow): Promise<ModelRow> {
   writeInputSet(join(dir, 'calib'), m.inputs, calibCount, 1000);
   writeInputSet(join(dir, 'eval'), m.inputs, evalCount, 2000);
 
-  const [icmd, iargs] = cli(['inspect', modelJson, '--json']);
-  const ins = await runChild(icmd, iargs, { cwd: ROOT, timeoutSeconds: timeout });
-  const inspect = { ok: ins.code === 0, ...(ins.code === 0 ? {} : { error: childError(ins) }), seconds: ins.seconds };
-  log(`${m.id}: inspect ${inspect.ok ? 'ok' : `FAILED (${inspect.error})`}`);
-
+  // A resumed model keeps its inspect result and float reference (same seeded inputs, same files).
   const refDir = join(dir, 'ref');
-  rmSync(refDir, { recursive: true, force: true });
-  mkdirSync(refDir, { recursive: true });
-  const [rcmd, rargs] = tsx('bench/zoo/reference.ts', [modelJson, m.format, join(dir, 'inputs.json'), join(dir, 'eval'), refDir, runs, seconds]);
-  const rr = await runChild(rcmd, rargs, { cwd: ROOT, timeoutSeconds: timeout });
-  const refFile = join(refDir, 'reference.json');
-  const reference: ModelRow['reference'] = existsSync(refFile)
-    ? { ...(JSON.parse(readFileSync(refFile, 'utf8')) as ReferenceResult), seconds: rr.seconds }
-    : { rejected: {}, outputs: [], error: childError(rr), seconds: rr.seconds };
-  log(`${m.id}: float reference ${reference.backend ? `on ${reference.backend}, ${reference.timing?.medianMs.toFixed(1)} ms` : `FAILED (${reference.error})`}`);
+  const reuse = previous?.reference.backend !== undefined && existsSync(join(refDir, 'reference.json'));
+  const inspect = reuse ? previous!.inspect : await inspectModel(m, modelJson);
+  const reference = reuse ? previous!.reference : await floatReference(m, modelJson, dir);
 
   const row: ModelRow = {
     id: m.id, origin: m.origin, source: m.source, format: m.format, family: m.family, task: m.task, constructs: m.constructs,
-    inspect, reference, inputBytes: m.bytes, float32Bytes: float32Bytes(modelJson), modes: previous?.modes.filter((x) => !modes.includes(x.mode)) ?? [],
+    inspect, reference, inputBytes: m.bytes, float32Bytes: float32Bytes(modelJson), modes: previous?.modes.filter((x) => !toRun.includes(x.mode)) ?? [],
   };
-  for (const mode of modes) {
+  for (const mode of toRun) {
     const c = await convert(m, mode, modelJson, dir);
     const mr: ModeRow = { mode, convert: c };
     if (c.output && reference.backend) mr.measure = await measure(m, c.output, dir);
@@ -136,7 +150,7 @@ async function worker(): Promise<void> {
     const m = todo[next++]!;
     log(`(${next}/${todo.length}) ${m.id}`);
     try {
-      rows.set(m.id, await runModel(m, rows.get(m.id)));
+      rows.set(m.id, await runModel(m, opt.resume ? rows.get(m.id) : undefined));
     } catch (e) {
       log(`${m.id}: harness error ${(e as Error).message}`);
       throw e;
