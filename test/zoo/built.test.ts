@@ -11,10 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tf } from '../../src/backend/float.js';
 import { RECIPES } from '../../bench/zoo/build.js';
-import {
-  compare, convertAndOpen, FLOAT16_MAX_ERROR, FLOAT16_MIN_COSINE, INT8_MAX_ERROR, INT8_MIN_COSINE, outOfTolerance, samples, stockFloat,
-  type NamedOutput, type Sample,
-} from './support.js';
+import { compare, convertAndOpen, outOfTolerance, samples, stockFloat, TOLERANCE, type NamedOutput, type Sample } from './support.js';
 
 describe.each(['transformer-encoder', 'mobilenet-v3-blocks', 'unet', 'efficientnet-lite-blocks'])('built model %s', (name) => {
   const recipe = RECIPES.find((r) => r.name === name)!;
@@ -35,23 +32,12 @@ describe.each(['transformer-encoder', 'mobilenet-v3-blocks', 'unet', 'efficientn
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('float16: every output matches stock tfjs float', async () => {
-    const c = await convertAndOpen(path, 'float16');
+  it.each(['float16', 'int8'] as const)('%s: every output matches stock tfjs float within the mode\'s tolerance', async (mode) => {
+    const c = await convertAndOpen(path, mode, calibration);
     try {
       const cmp = await compare(c.session, evalSet, ref);
       expect(cmp).toHaveLength(ref[0]!.length);
-      expect(outOfTolerance(cmp, ref, FLOAT16_MIN_COSINE, FLOAT16_MAX_ERROR)).toEqual([]);
-    } finally {
-      c.dispose();
-    }
-  });
-
-  it('int8 (calibrated): every output stays within the int8 tolerance of float', async () => {
-    const c = await convertAndOpen(path, 'int8', calibration);
-    try {
-      const cmp = await compare(c.session, evalSet, ref);
-      expect(cmp).toHaveLength(ref[0]!.length);
-      expect(outOfTolerance(cmp, ref, INT8_MIN_COSINE, INT8_MAX_ERROR)).toEqual([]);
+      expect(outOfTolerance(cmp, ref, TOLERANCE[mode].minCosine, TOLERANCE[mode].maxRelError)).toEqual([]);
     } finally {
       c.dispose();
     }

@@ -131,6 +131,11 @@ export const FLOAT16_MAX_ERROR = 5e-3;
 export const INT8_MIN_COSINE = 0.99;
 export const INT8_MAX_ERROR = 0.1;
 
+export const TOLERANCE = {
+  float16: { minCosine: FLOAT16_MIN_COSINE, maxRelError: FLOAT16_MAX_ERROR },
+  int8: { minCosine: INT8_MIN_COSINE, maxRelError: INT8_MAX_ERROR },
+} as const;
+
 /** What is out of tolerance, as readable lines (empty when every output is within it). */
 export function outOfTolerance(cmp: Comparison[], ref: NamedOutput[][], minCosine: number, maxRelError: number): string[] {
   const bad: string[] = [];
