@@ -7,19 +7,17 @@ import { cpuInfo, getIsa } from '../../src/native/cpu.js';
 import { cpuSpeedup, measured, minCosine, speedup, summaryLines } from './summary.js';
 import { ZOO_MODES, type ModeRow, type ModelRow, type ZooMode } from './row.js';
 
-interface RunMeta { started: Date; command: string; modes: readonly ZooMode[] }
+interface RunMeta { started: Date; command: string; modes: readonly ZooMode[]; note?: string; version: string }
 
 // null: a NaN or infinity that went through JSON.
 const f = (v: number | null | undefined, d: number) => (v === undefined ? '—' : v === null || !Number.isFinite(v) ? 'NaN/∞' : v.toFixed(d));
 const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 const short = (s: string | undefined, n = 140) => (s === undefined ? '' : s.length > n ? `${s.slice(0, n)}…` : s);
 
-function commit(): string {
-  try {
-    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
-  } catch {
-    return 'unknown';
-  }
+/** The commits of the code measured (src/, native/) and of the harness, as `git log` names them. */
+export function codeVersion(): string {
+  const last = (paths: string[]) => execFileSync('git', ['log', '-1', '--format=%h', '--', ...paths], { encoding: 'utf8' }).trim() || 'uncommitted';
+  return `product code (src/, native/) at ${last(['src', 'native'])}, harness (bench/zoo) at ${last(['bench/zoo'])}`;
 }
 
 function note(m: ModelRow, r: ModeRow): string {
@@ -73,10 +71,11 @@ export function writeResults(mdPath: string, jsonPath: string, rows: ModelRow[],
   const md: string[] = [
     '# The model zoo: load, convert, run, compare with float (bench/zoo)',
     '',
-    `Run started ${meta.started.toISOString().replace('T', ' ').slice(0, 16)} UTC, commit ${commit()}; \`npx tsx bench/zoo/run.ts ${meta.command}\`.`,
+    `Run started ${meta.started.toISOString().replace('T', ' ').slice(0, 16)} UTC, ${meta.version}; ${meta.command}.`,
     `Machine: ${info.brand || info.vendor}, ${info.availableCores} cores (shared with other jobs: wall times are noisy, CPU-time speed-ups are steadier), int8 kernels ${getIsa()}.`,
     'Session: InferenceSession on the files written by `tfjs-quant convert`, 1 thread. Float reference: the original files in stock TF.js (`tf.loadGraphModel` + `executeAsync` / `tf.loadLayersModel` + `predict`) on tfjs-backend-wasm (SIMD, single-threaded in Node), or on tfjs-backend-cpu when the wasm backend cannot run the model (column "float ref"); each engine timed alone in its own process, steady-state median.',
     'Inputs: image-like pictures (bench/zoo/inputs.ts) in each model\'s pixel range; calibration (int8) and evaluation sets from disjoint seeds. Columns: bench/zoo/README.md.',
+    ...(meta.note ? ['', `**${meta.note}**`] : []),
     '',
     '## Summary: published models',
     '',
@@ -88,5 +87,5 @@ export function writeResults(mdPath: string, jsonPath: string, rows: ModelRow[],
     md.push(`## ${mode}`, '', ...modeTable(rows, mode), '', ...outputDetails(rows, mode), '');
   }
   writeFileSync(mdPath, md.join('\n'));
-  writeFileSync(jsonPath, JSON.stringify({ machine: { ...info, isa: getIsa() }, started: meta.started.toISOString(), command: meta.command, modes, rows }, null, 1) + '\n');
+  writeFileSync(jsonPath, JSON.stringify({ machine: { ...info, isa: getIsa() }, started: meta.started.toISOString(), command: meta.command, note: meta.note, version: meta.version, modes, rows }, null, 1) + '\n');
 }

@@ -6,7 +6,9 @@
 //
 //   npx tsx bench/zoo/run.ts [--models a,b] [--modes dynamic,int8,float16,int4] [--timeout 900]
 //     [--jobs 1] [--eval 4] [--calib 8] [--runs 10] [--seconds 4] [--cache DIR] [--work DIR]
-//     [--out bench/zoo/RESULTS-zoo.md] [--resume]
+//     [--out bench/zoo/RESULTS-zoo.md] [--resume] [--note TEXT] [--render]
+// --render rewrites the Markdown from the JSON without running anything; --note adds a line
+// to the header (what the run is, e.g. a baseline before some change).
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,7 +18,7 @@ import { writeInputSet } from './inputs.js';
 import { defaultCache, readManifest, verifyModel, type ZooModel } from './manifest.js';
 import type { MeasureResult } from './measure.js';
 import type { ReferenceResult } from './reference.js';
-import { writeResults } from './results.js';
+import { codeVersion, writeResults } from './results.js';
 import { MODE_FLAGS, ZOO_MODES, type ConvertOutcome, type ModeRow, type ModelRow, type ZooMode } from './row.js';
 import { float32Bytes, folderBytes } from './sizes.js';
 
@@ -26,6 +28,7 @@ const { values: opt } = parseArgs({
     models: { type: 'string' }, modes: { type: 'string' }, timeout: { type: 'string', default: '900' }, jobs: { type: 'string', default: '1' },
     eval: { type: 'string', default: '4' }, calib: { type: 'string', default: '8' }, runs: { type: 'string', default: '10' }, seconds: { type: 'string', default: '4' },
     cache: { type: 'string' }, work: { type: 'string' }, out: { type: 'string', default: join(ROOT, 'bench/zoo/RESULTS-zoo.md') }, resume: { type: 'boolean' },
+    note: { type: 'string' }, render: { type: 'boolean' },
   },
 });
 const cache = resolve(opt.cache ?? defaultCache());
@@ -136,14 +139,27 @@ async function runModel(m: ZooModel, previous?: ModelRow): Promise<ModelRow> {
   return row;
 }
 
-const previous: ModelRow[] = opt.resume && existsSync(outJson) ? (JSON.parse(readFileSync(outJson, 'utf8')) as { rows: ModelRow[] }).rows : [];
+interface SavedRun { rows: ModelRow[]; started?: string; command?: string; note?: string; version?: string }
+const saved: SavedRun | undefined = existsSync(outJson) ? (JSON.parse(readFileSync(outJson, 'utf8')) as SavedRun) : undefined;
+const note = opt.note ?? saved?.note;
+const version = (opt.render || opt.resume) && saved?.version ? saved.version : codeVersion();
+if (opt.render) {
+  if (!saved) throw new Error(`--render: ${outJson} does not exist`);
+  writeResults(outMd, outJson, saved.rows, { started: new Date(saved.started ?? Date.now()), command: saved.command ?? '', modes: [], note, version });
+  log(`rendered ${outMd} from ${outJson}`);
+  process.exit(0);
+}
+const previous: ModelRow[] = opt.resume && saved ? saved.rows : [];
 const rows = new Map(previous.map((r) => [r.id, r]));
 const todo = models.filter((m) => {
   const p = rows.get(m.id);
   return !p || modes.some((mode) => !p.modes.some((x) => x.mode === mode));
 });
 log(`${models.length} models selected, ${todo.length} to run; modes ${modes.join(', ')}; work ${work}`);
-const started = new Date();
+// A resumed run keeps the start time and command of the run it completes.
+const started = opt.resume && saved?.started ? new Date(saved.started) : new Date();
+const thisCommand = `\`npx tsx bench/zoo/run.ts ${process.argv.slice(2).join(' ')}\``;
+const command = opt.resume && saved?.command ? `${saved.command}, then ${thisCommand}` : thisCommand;
 let next = 0;
 async function worker(): Promise<void> {
   while (next < todo.length) {
@@ -155,9 +171,9 @@ async function worker(): Promise<void> {
       log(`${m.id}: harness error ${(e as Error).message}`);
       throw e;
     }
-    writeResults(outMd, outJson, [...rows.values()], { started, command: process.argv.slice(2).join(' '), modes });
+    writeResults(outMd, outJson, [...rows.values()], { started, command, modes, note, version });
   }
 }
 await Promise.all(Array.from({ length: Math.max(1, jobs) }, worker));
-writeResults(outMd, outJson, [...rows.values()], { started, command: process.argv.slice(2).join(' '), modes });
+writeResults(outMd, outJson, [...rows.values()], { started, command, modes, note, version });
 log(`done: ${outMd}`);
