@@ -7,8 +7,9 @@
 //   npx tsx bench/zoo/run.ts [--models a,b] [--modes dynamic,int8,float16,int4] [--timeout 900]
 //     [--jobs 1] [--eval 4] [--calib 8] [--runs 10] [--seconds 4] [--cache DIR] [--work DIR]
 //     [--out bench/zoo/RESULTS-zoo.md] [--resume] [--note TEXT] [--render]
-// --render rewrites the Markdown from the JSON without running anything; --note adds a line
-// to the header (what the run is, e.g. a baseline before some change).
+// --render rewrites the Markdown from the JSON without running anything; --merge a.json,b.json
+// (with --render) first adds the rows and modes of other runs' JSON (runs split over processes);
+// --note adds a line to the header (what the run is, e.g. a baseline before some change).
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,7 +29,7 @@ const { values: opt } = parseArgs({
     models: { type: 'string' }, modes: { type: 'string' }, timeout: { type: 'string', default: '900' }, jobs: { type: 'string', default: '1' },
     eval: { type: 'string', default: '4' }, calib: { type: 'string', default: '8' }, runs: { type: 'string', default: '10' }, seconds: { type: 'string', default: '4' },
     cache: { type: 'string' }, work: { type: 'string' }, out: { type: 'string', default: join(ROOT, 'bench/zoo/RESULTS-zoo.md') }, resume: { type: 'boolean' },
-    note: { type: 'string' }, render: { type: 'boolean' },
+    note: { type: 'string' }, render: { type: 'boolean' }, merge: { type: 'string' },
   },
 });
 const cache = resolve(opt.cache ?? defaultCache());
@@ -145,6 +146,15 @@ const note = opt.note ?? saved?.note;
 const version = (opt.render || opt.resume) && saved?.version ? saved.version : codeVersion();
 if (opt.render) {
   if (!saved) throw new Error(`--render: ${outJson} does not exist`);
+  for (const other of opt.merge?.split(',') ?? []) {
+    const o = JSON.parse(readFileSync(other, 'utf8')) as SavedRun;
+    for (const r of o.rows) {
+      const mine = saved.rows.find((x) => x.id === r.id);
+      if (!mine) saved.rows.push(r);
+      else mine.modes = [...mine.modes.filter((m) => !r.modes.some((x) => x.mode === m.mode)), ...r.modes].sort((a, b) => ZOO_MODES.indexOf(a.mode) - ZOO_MODES.indexOf(b.mode));
+    }
+    saved.command = `${saved.command}, and ${o.command}`;
+  }
   writeResults(outMd, outJson, saved.rows, { started: new Date(saved.started ?? Date.now()), command: saved.command ?? '', modes: [], note, version });
   log(`rendered ${outMd} from ${outJson}`);
   process.exit(0);
