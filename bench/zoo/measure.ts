@@ -44,9 +44,8 @@ const strip = (n: string) => n.replace(/:0$/, '');
 export async function measure(path: string, inputs: ZooInput[], evalDir: string, refDir: string, task: string, runs: number, seconds: number): Promise<MeasureResult> {
   const ref = JSON.parse(readFileSync(join(refDir, 'reference.json'), 'utf8')) as ReferenceResult;
   const samples = readInputSet(evalDir, inputs);
-  const res0: Pick<MeasureResult, 'tfjsBackend'> = {};
   // tfjs segments of the session run on the float backend a user gets by default.
-  res0.tfjsBackend = await initFloatBackend();
+  const tfjsBackend = await initFloatBackend();
   let session: InferenceSession;
   let shapesGraph: Graph;
   try {
@@ -54,9 +53,9 @@ export async function measure(path: string, inputs: ZooInput[], evalDir: string,
     shapesGraph = cloneGraph(graph);
     session = await InferenceSession.create(graph, { threads: 1 });
   } catch (e) {
-    return { ...res0, loads: false, error: (e as Error).message ?? String(e) };
+    return { tfjsBackend, loads: false, error: (e as Error).message ?? String(e) };
   }
-  const res: MeasureResult = { ...res0, loads: true, placements: {} };
+  const res: MeasureResult = { tfjsBackend, loads: true, placements: {} };
   try {
     for (const p of session.plan) res.placements![p.placement] = (res.placements![p.placement] ?? 0) + 1;
     const feedName = (i: ZooInput) => {
