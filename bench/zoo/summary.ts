@@ -39,6 +39,10 @@ export function summaryLines(rows: ModelRow[], modes: readonly ZooMode[]): strin
   lines.push(`- float reference ran: ${pct(rows.filter((r) => r.reference.backend).length, n)} (wasm ${rows.filter((r) => r.reference.backend === 'wasm').length}, cpu ${rows.filter((r) => r.reference.backend === 'cpu').length})`);
   for (const mode of modes) {
     const mr = rows.map((r) => [r, r.modes.find((x) => x.mode === mode)] as const).filter((p): p is readonly [ModelRow, ModeRow] => !!p[1]);
+    if (!mr.length) {
+      lines.push(`- **${mode}**: not run`);
+      continue;
+    }
     const conv = mr.filter(([, r]) => r.convert.status === 'done' || r.convert.status === 'degraded');
     const deg = mr.filter(([, r]) => r.convert.status === 'degraded').length;
     const ran = mr.filter(([, r]) => measured(r));
