@@ -36,6 +36,7 @@ export type { Int4Bits, Int4Options, Int4ScaleBits, Int4WeightStats, WeightBitsC
 export * from './qat/index.js';
 // Native inference runtime: InferenceSession (whole-graph native segments, tfjs fallback segments).
 export { InferenceSession, compilePlan } from './runtime/index.js';
+export { createServer, type ServeOptions, type TfjsQuantServer } from './serve/index.js'; // HTTP serving (TF Serving REST API, dynamic batching)
 export type { HostTensor, RunInputs, RunOptions, SessionMemory, SessionOptions, TensorSpec, PlannedNode, Placement, CompiledPlan } from './runtime/index.js';
 // Post-training quantization (issue 4): all of it as `ptq` (ptq.quantize, ptq.calibrate, ptq.simulate, …),
 // the main entry points also by name; .npy files.

@@ -12,6 +12,7 @@ Commands:
   bench       Latency and throughput: native runtime vs tfjs float backends
   demo        Train a small model on MNIST digits, convert it every way, compare
   run         Run a model once on .npy inputs; print and write its outputs
+  serve       Serve models over TF Serving's REST API with dynamic batching
   help        Show this help
 
 Exit codes: 0 ok, 1 some work failed, 2 usage error, 130 interrupted (docs/cli.md).
@@ -58,6 +59,8 @@ export async function main(argv: string[], io: CommandIO = processIO): Promise<n
       const { runCommand } = await import('./run.js');
       return runCommand(rest, io);
     }
+    case 'serve':
+      return (await import('./serve.js')).serveCommand(rest, io);
     default:
       io.stderr(`tfjs-quant: unknown command '${cmd}'\n\n${USAGE}`);
       return 2;

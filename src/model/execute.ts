@@ -3,7 +3,9 @@
 // segments of the native runtime (run a subset of nodes from precomputed tensors).
 import { tf } from '../backend/float.js';
 import { ModelFormatError, asModelError } from './errors.js';
-import { producers, type Constant, type Graph, type Node } from './ir.js';
+import { controlFlowRegions, executionUnits, hasControlFlow, regionIndex, type ControlFlowRegion } from './control-flow.js';
+import { parseTensorName, producers, type Constant, type Graph, type Node } from './ir.js';
+import { runRegion } from './run-region.js';
 import { OPS } from './ops.js';
 import { executeOpaque } from './opaque.js';
 
@@ -71,8 +73,18 @@ function bindInputs(g: Graph, inputs: GraphInputs): Map<string, tf.Tensor> {
   return m;
 }
 
-/** Executes the graph (or the part asked for); returns the requested tensors in order (caller disposes). */
-export function execute(g: Graph, inputs: GraphInputs, opts: ExecuteOptions = {}): tf.Tensor[] {
+interface Prepared {
+  wanted: string[];
+  bound: Map<string, tf.Tensor>;
+  given: Record<string, tf.Tensor>;
+  /** Nodes to run (outside regions) and regions to run. */
+  need: Set<Node>;
+  regions: Set<ControlFlowRegion>;
+}
+
+/** Checks the arguments and finds what must run, walking back from the wanted tensors. */
+function prepare(g: Graph, inputs: GraphInputs, opts: ExecuteOptions, allRegions: ControlFlowRegion[]): Prepared {
+  if (opts === null || typeof opts !== 'object') throw new TypeError('options must be an object');
   const wanted = opts.outputs ?? g.outputs;
   if (!Array.isArray(wanted) || wanted.some((w) => typeof w !== 'string')) throw new TypeError('outputs must be an array of tensor names');
   const bound = bindInputs(g, inputs);
@@ -81,12 +93,41 @@ export function execute(g: Graph, inputs: GraphInputs, opts: ExecuteOptions = {}
     if (!(v instanceof tf.Tensor) || v.isDisposed) throw new TypeError(`given['${k}'] must be a live tf.Tensor`);
   }
   const prod = producers(g);
+  const byName = new Map(g.nodes.map((n) => [n.name, n]));
+  const regionOf = regionIndex(allRegions);
   const subset = opts.nodes ? new Set(opts.nodes) : undefined;
-  if (subset) for (const s of subset) if (!g.nodes.some((n) => n.name === s)) throw new RangeError(`nodes: '${s}' is not a node of the graph`);
-  // Nodes needed, walking back from the outputs.
+  if (subset) {
+    for (const s of subset) if (!byName.has(s)) throw new RangeError(`nodes: '${s}' is not a node of the graph`);
+    for (const r of allRegions) {
+      const inside = r.nodes.filter((n) => subset.has(n)).length;
+      if (inside > 0 && inside < r.nodes.length) {
+        throw new RangeError(`nodes: holds ${inside} of the ${r.nodes.length} nodes of the control-flow region starting at '${r.nodes[0]}'; a region runs whole`);
+      }
+    }
+  }
   const need = new Set<Node>();
+  const regions = new Set<ControlFlowRegion>();
   const stack = [...wanted];
   const seen = new Set<string>();
+  const addNode = (n: Node): void => {
+    const r = regionOf.get(n.name);
+    if (r !== undefined) {
+      const region = allRegions[r]!;
+      if (regions.has(region)) return;
+      regions.add(region);
+      stack.push(...region.inputs);
+      for (const c of region.controlInputs) addControl(c);
+    } else if (!need.has(n)) {
+      need.add(n);
+      stack.push(...n.inputs);
+      for (const c of n.controlInputs ?? []) addControl(c);
+    }
+  };
+  // A control input only orders execution: its node runs first when it is part of this run.
+  const addControl = (name: string): void => {
+    const n = byName.get(name);
+    if (n && (!subset || subset.has(name))) addNode(n);
+  };
   while (stack.length) {
     const t = stack.pop()!;
     if (seen.has(t)) continue;
@@ -98,44 +139,149 @@ export function execute(g: Graph, inputs: GraphInputs, opts: ExecuteOptions = {}
       throw new RangeError(`tensor '${t}' is not produced by the graph`);
     }
     if (subset && !subset.has(p[0].name)) throw new RangeError(`tensor '${t}' is needed but its node '${p[0].name}' is outside the subset and it was not given`);
-    if (!need.has(p[0])) {
-      need.add(p[0]);
-      stack.push(...p[0].inputs);
-    }
+    addNode(p[0]);
+  }
+  return { wanted, bound, given, need, regions };
+}
+
+function runNode(n: Node, ins: tf.Tensor[]): tf.Tensor[] {
+  try {
+    const spec = OPS[n.op];
+    return n.opaque || !spec ? executeOpaque(n, ins) : spec.execute(n, ins);
+  } catch (e) {
+    throw asModelError(e, { node: n.name });
+  }
+}
+
+function isCachedConstant(g: Graph, t: tf.Tensor): boolean {
+  for (const c of g.constants.values()) if (constCache.get(c)?.t === t) return true;
+  return false;
+}
+
+/**
+ * True when computing the outputs asked for (default: the graph outputs) runs a control-flow
+ * region, which only executeAsync can do.
+ */
+export function requiresAsync(g: Graph, opts: Pick<ExecuteOptions, 'outputs' | 'nodes'> = {}): boolean {
+  if (!hasControlFlow(g)) return false;
+  const regions = controlFlowRegions(g);
+  const subset = opts.nodes ? new Set(opts.nodes) : undefined;
+  if (subset) return regions.some((r) => r.nodes.some((n) => subset.has(n)));
+  const prod = producers(g);
+  const regionOf = regionIndex(regions);
+  const byName = new Map(g.nodes.map((n) => [n.name, n]));
+  const stack = [...(opts.outputs ?? g.outputs)];
+  const seen = new Set<string>();
+  while (stack.length) {
+    const t = stack.pop()!;
+    if (seen.has(t)) continue;
+    seen.add(t);
+    const n = prod.get(t)?.[0] ?? byName.get(t);
+    if (!n) continue;
+    if (regionOf.has(n.name)) return true;
+    stack.push(...n.inputs, ...(n.controlInputs ?? []));
+  }
+  return false;
+}
+
+/**
+ * Executes the graph (or the part asked for); returns the requested tensors in order (caller
+ * disposes). Synchronous: a run that needs a control-flow region is refused before anything
+ * runs (use executeAsync).
+ */
+export function execute(g: Graph, inputs: GraphInputs, opts: ExecuteOptions = {}): tf.Tensor[] {
+  const regions = hasControlFlow(g) ? controlFlowRegions(g) : [];
+  const { wanted, bound, given, need, regions: needed } = prepare(g, inputs, opts, regions);
+  if (needed.size) {
+    const first = [...needed][0]!;
+    throw new Error(`execute: this run needs ${needed.size} control-flow region(s) (the first starts at node '${first.nodes[0]}'), which only tfjs-converter runs asynchronously: use executeAsync`);
   }
   const external = new Set<tf.Tensor>([...bound.values(), ...Object.values(given)]);
   const result = tf.tidy(() => {
     const values = new Map<string, tf.Tensor>([...bound, ...Object.entries(given)]);
-    const get = (t: string, node: Node): tf.Tensor => {
-      const v = values.get(t);
-      if (v) return v;
-      const c = g.constants.get(t);
-      if (c) return constantTensor(c);
-      throw new ModelFormatError(`input '${t}' has no value`, { node: node.name });
-    };
     for (const n of g.nodes) {
       if (!need.has(n)) continue;
-      const ins = n.inputs.map((t) => get(t, n));
-      let outs: tf.Tensor[];
-      try {
-        const spec = OPS[n.op];
-        outs = n.opaque || !spec ? executeOpaque(n, ins) : spec.execute(n, ins);
-      } catch (e) {
-        throw asModelError(e, { node: n.name });
-      }
+      const outs = runNode(n, n.inputs.map((t) => valueOf(g, values, t, n)));
       n.outputs.forEach((o, i) => {
         if (outs[i]) values.set(o, outs[i]!);
       });
       if (opts.observer) opts.observer(n, outs);
     }
-    return wanted.map((w) => {
-      const v = values.get(w) ?? (g.constants.has(w) ? constantTensor(g.constants.get(w)!) : undefined);
-      if (!v) throw new ModelFormatError(`output '${w}' was not computed`);
-      return v;
-    });
+    return wanted.map((w) => resultOf(g, values, w));
   });
   // Never hand back a tensor the caller or the constant cache owns.
-  return result.map((t) => (external.has(t) || [...g.constants.values()].some((c) => constCache.get(c)?.t === t) ? t.clone() : t));
+  return result.map((t) => (external.has(t) || isCachedConstant(g, t) ? t.clone() : t));
+}
+
+function valueOf(g: Graph, values: Map<string, tf.Tensor>, t: string, node: Node): tf.Tensor {
+  const v = values.get(t);
+  if (v) return v;
+  const c = g.constants.get(t);
+  if (c) return constantTensor(c);
+  throw new ModelFormatError(`input '${t}' has no value`, { node: node.name });
+}
+
+function resultOf(g: Graph, values: Map<string, tf.Tensor>, w: string): tf.Tensor {
+  const v = values.get(w) ?? (g.constants.has(w) ? constantTensor(g.constants.get(w)!) : undefined);
+  if (!v) throw new ModelFormatError(`output '${w}' was not computed`);
+  return v;
+}
+
+/**
+ * execute() for any graph: control-flow regions run as a whole in tfjs-converter
+ * (src/model/run-region.ts), every other node as execute() runs it. The observer sees the
+ * nodes outside regions only.
+ */
+export async function executeAsync(g: Graph, inputs: GraphInputs, opts: ExecuteOptions = {}): Promise<tf.Tensor[]> {
+  const regions = controlFlowRegions(g);
+  const { wanted, bound, given, need, regions: needed } = prepare(g, inputs, opts, regions);
+  const external = new Set<tf.Tensor>([...bound.values(), ...Object.values(given)]);
+  const values = new Map<string, tf.Tensor>([...bound, ...Object.entries(given)]);
+  // Tensors this run created (an op may hand back one of its inputs, a constant or a caller's tensor: those are not ours).
+  const owned = new Set<tf.Tensor>();
+  const known = new Set<tf.Tensor>(values.values());
+  const keep = (t: tf.Tensor): void => {
+    if (!known.has(t)) owned.add(t);
+    known.add(t);
+  };
+  // Constants read are known too: an op handing one back does not make it ours.
+  const read = (t: string, n: Node): tf.Tensor => {
+    const v = valueOf(g, values, t, n);
+    known.add(v);
+    return v;
+  };
+  try {
+    for (const u of executionUnits(g, regions)) {
+      if (u.kind === 'node') {
+        const n = u.node;
+        if (!need.has(n)) continue;
+        const ins = n.inputs.map((t) => read(t, n));
+        const outs = tf.tidy(() => runNode(n, ins));
+        outs.forEach(keep);
+        n.outputs.forEach((o, i) => {
+          if (outs[i]) values.set(o, outs[i]!);
+        });
+        if (opts.observer) opts.observer(n, outs);
+      } else {
+        const r = u.region;
+        if (!needed.has(r)) continue;
+        const ins = r.inputs.map((t) => read(t, { name: r.nodes[0]! } as Node));
+        const names = r.outputs.concat(wanted.filter((w) => !r.outputs.includes(w) && r.nodes.includes(parseTensorName(w)[0])));
+        const outs = await runRegion(g, r, ins, names);
+        outs.forEach((t, i) => {
+          keep(t);
+          values.set(names[i]!, t);
+        });
+      }
+    }
+    const result = wanted.map((w) => resultOf(g, values, w));
+    const kept = new Set(result);
+    for (const t of owned) if (!kept.has(t)) t.dispose();
+    return result.map((t) => (owned.has(t) ? t : t.clone()));
+  } catch (e) {
+    for (const t of owned) t.dispose();
+    throw e;
+  }
 }
 
 /** execute(), returning a name → tensor record. */

@@ -1,6 +1,7 @@
 // Model inspection: format, inputs/outputs, op histogram, parameters and bytes by dtype, and
 // which nodes the native int8 runtime can run.
-import type { Graph, Node } from './ir.js';
+import { controlFlowRegions } from './control-flow.js';
+import { isFiniteConstant, signatureOf, type Graph, type Node } from './ir.js';
 
 /**
  * Ops the native int8 runtime runs (the runtime owns this list; it is the planned kernel
@@ -37,6 +38,12 @@ export interface InspectReport {
   totalBytes: number;
   int8Nodes: number;
   unsupported: { node: string; op: string }[];
+  /** Control-flow regions (run whole in tfjs): their count and node counts. */
+  controlFlowRegions: number[];
+  /** Constants holding NaN / ±Inf (legal data kept in float). */
+  nonFiniteConstants: string[];
+  /** Signature keys of the inputs and outputs (as tfjs names them), in order. */
+  signature: { inputs: string[]; outputs: string[] };
 }
 
 function bytesOf(c: { dtype: string; data: unknown; shape: number[] }): number {
@@ -63,18 +70,24 @@ export function inspectGraph(g: Graph): InspectReport {
   }
   const parameters = [...byType].map(([dtype, v]) => ({ dtype, ...v })).sort((a, b) => a.dtype.localeCompare(b.dtype));
   const unsupported = g.nodes.filter((n) => !nativeInt8Supported(n)).map((n) => ({ node: n.name, op: n.op }));
+  const regions = controlFlowRegions(g);
+  const inRegion = new Set(regions.flatMap((r) => r.nodes));
+  const sig = signatureOf(g);
   const info = (t: string) => ({ name: t, dtype: g.tensors.get(t)?.dtype ?? 'float32', shape: g.tensors.get(t)?.shape ?? null });
   return {
     format: g.source?.format ?? 'in-memory', name: g.name, file: g.source?.file, sha256: g.source?.sha256, transformed: !!g.transformed,
     inputs: g.inputs.map((i) => ({ name: i.name, dtype: i.dtype, shape: i.shape })),
     outputs: g.outputs.map(info),
     nodes: g.nodes.length, ops,
-    opaque: g.nodes.filter((n) => n.opaque).map((n) => `${n.name} (${n.op})`),
+    opaque: g.nodes.filter((n) => n.opaque && !inRegion.has(n.name)).map((n) => `${n.name} (${n.op})`),
     parameters,
     totalParameters: parameters.reduce((a, p) => a + p.elements, 0),
     totalBytes: parameters.reduce((a, p) => a + p.bytes, 0),
     int8Nodes: g.nodes.length - unsupported.length,
     unsupported,
+    controlFlowRegions: regions.map((r) => r.nodes.length),
+    nonFiniteConstants: [...g.constants.values()].filter((c) => !isFiniteConstant(c)).map((c) => c.name),
+    signature: { inputs: sig.inputs.map((e) => e.key), outputs: sig.outputs.map((e) => e.key) },
   };
 }
 
@@ -89,9 +102,10 @@ export function formatInspect(r: InspectReport): string {
   lines.push(`format:      ${r.format}`);
   if (r.sha256) lines.push(`sha256:      ${r.sha256}`);
   lines.push('inputs:');
-  for (const i of r.inputs) lines.push(`  ${i.name}  ${i.dtype} ${shapeStr(i.shape)}`);
+  const keyed = (key: string | undefined, name: string) => (key !== undefined && key !== name ? `${key} → ${name}` : name);
+  r.inputs.forEach((i, k) => lines.push(`  ${keyed(r.signature.inputs[k], i.name)}  ${i.dtype} ${shapeStr(i.shape)}`));
   lines.push('outputs:');
-  for (const o of r.outputs) lines.push(`  ${o.name}  ${o.dtype} ${shapeStr(o.shape)}`);
+  r.outputs.forEach((o, k) => lines.push(`  ${keyed(r.signature.outputs[k], o.name)}  ${o.dtype} ${shapeStr(o.shape)}`));
   lines.push(`ops (${r.nodes} nodes):`);
   const w = Math.max(2, ...r.ops.map((o) => o.op.length));
   for (const o of r.ops) lines.push(`  ${o.op.padEnd(w)}  ${String(o.count).padStart(5)}  ${o.int8 ? 'int8' : 'tfjs'}`);
@@ -103,6 +117,8 @@ export function formatInspect(r: InspectReport): string {
     for (const u of r.unsupported) byOp.set(u.op, (byOp.get(u.op) ?? 0) + 1);
     lines.push(`  run in tfjs: ${[...byOp].map(([op, n]) => `${op}×${n}`).join(', ')}`);
   }
+  if (r.controlFlowRegions.length) lines.push(`control flow: ${r.controlFlowRegions.length} region(s) of ${r.controlFlowRegions.join(', ')} nodes, run whole in tfjs`);
+  if (r.nonFiniteConstants.length) lines.push(`non-finite constants (kept in float): ${r.nonFiniteConstants.join(', ')}`);
   if (r.opaque.length) lines.push(`opaque (unknown) nodes: ${r.opaque.join(', ')}`);
   return lines.join('\n') + '\n';
 }

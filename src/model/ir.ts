@@ -11,6 +11,10 @@
 // - Shapes use -1 for an unknown dimension (the batch) and null for an unknown rank.
 // - An op the loader does not know is kept as an opaque node (`opaque: true`, with its raw
 //   TF attrs): executed by tfjs, never touched by passes.
+// - Control flow (TF1 Switch/Merge/Enter/Exit/NextIteration, TF2 If/While with the function
+//   library, tensor arrays and lists) is kept in raw form: every node of a control-flow region
+//   is opaque and the region runs as a whole in tfjs-converter (src/model/control-flow.ts).
+//   The NextIteration → Merge input closing a loop is a back edge, not a dependency.
 import type { DType, TensorData, TfjsQuantization } from '../io/weights.js';
 import { ModelFormatError } from './errors.js';
 
@@ -79,6 +83,26 @@ export interface Constant {
   /** Float values (dequantized if stored quantized); always present. */
   data: TensorData;
   quantization?: ConstantQuantization;
+  /**
+   * Holds NaN or ±Inf: legal data in graph models (a -Inf PadV2 fill for max pooling, a -Inf
+   * score threshold). Such a constant has no finite range: quantizers keep it in float.
+   */
+  nonFinite?: boolean;
+}
+
+/** True when float data holds NaN or ±Inf. */
+export function hasNonFiniteValues(data: TensorData): boolean {
+  if (!(data instanceof Float32Array)) return false;
+  for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i]!)) return true;
+  return false;
+}
+
+/**
+ * True when every value of the constant is finite (non-float constants always are). Reads the
+ * data itself, so it also holds for constants a pass created after loading.
+ */
+export function isFiniteConstant(c: Constant): boolean {
+  return !hasNonFiniteValues(c.data);
 }
 
 export interface Node {
@@ -102,6 +126,20 @@ export interface GraphInput {
   shape: number[] | null;
 }
 
+/** One input or output of the model's signature: the key tfjs names it by and its tensor in the IR. */
+export interface SignatureEntry {
+  /** Signature key (graph models with a signature: its key, e.g. 'output_0'; otherwise the tensor name). */
+  key: string;
+  /** Tensor name in the IR (a graph input name, or an output tensor 'node' / 'node:i'). */
+  name: string;
+}
+
+/** The model's signature, in signature order: inputs[i].name === g.inputs[i].name, outputs[i].name === g.outputs[i]. */
+export interface GraphSignature {
+  inputs: SignatureEntry[];
+  outputs: SignatureEntry[];
+}
+
 export interface GraphSource {
   format: 'graph-model' | 'layers-model' | 'tfjs-quant';
   file: string;
@@ -122,6 +160,10 @@ export interface Graph {
   constants: Map<string, Constant>;
   /** Inferred dtype/shape of every tensor (filled by inferShapes). */
   tensors: Map<string, TensorInfo>;
+  /** The model's input and output names (keys and tensor names), in signature order. */
+  signature?: GraphSignature;
+  /** modelTopology.library of a graph model (TF2 control flow functions), kept raw for tfjs-converter. */
+  library?: { function?: unknown[] } & Record<string, unknown>;
   source?: GraphSource;
   /** True once a pass changed the math or the topology (layers re-save is no longer possible). */
   transformed?: boolean;
@@ -140,6 +182,22 @@ export function parseTensorName(t: string): [string, number] {
 
 export function createGraph(name = 'model'): Graph {
   return { name, inputs: [], outputs: [], nodes: [], constants: new Map(), tensors: new Map(), metadata: {} };
+}
+
+/** The graph's signature, or (for a graph built without one) its inputs and outputs keyed by tensor name. */
+export function signatureOf(g: Graph): GraphSignature {
+  return g.signature ?? {
+    inputs: g.inputs.map((i) => ({ key: i.name, name: i.name })),
+    outputs: g.outputs.map((o) => ({ key: o, name: o })),
+  };
+}
+
+/**
+ * The input of `consumer` produced by `producer` closes a TF1 while loop (NextIteration → Merge):
+ * it carries the next iteration's value and is not a dependency for ordering.
+ */
+export function isBackEdge(consumer: Node, producer: Node): boolean {
+  return consumer.op === 'Merge' && producer.op === 'NextIteration';
 }
 
 /** tensor name → [node, output index] for node outputs. */
@@ -179,6 +237,7 @@ export function topoSort(g: Graph, file?: string): void {
     const d: Node[] = [];
     for (const t of [...n.inputs, ...(n.controlInputs ?? [])]) {
       const p = prod.get(t);
+      if (p && isBackEdge(n, p[0])) continue;
       if (p) d.push(p[0]);
       else if (!defined.has(t)) throw new ModelFormatError(`input '${t}' is not produced by any node, input or constant`, { file, node: n.name });
     }
@@ -220,12 +279,25 @@ export function replaceUses(g: Graph, from: string, to: string): void {
   g.outputs = g.outputs.map((t) => (t === from ? to : t));
 }
 
+/**
+ * Names of the Const nodes inside the function library (TF2 control flow). tfjs-converter reads
+ * their values from the model's weights by name, so they are constants of the graph read by no
+ * top-level node.
+ */
+export function libraryConstantNames(library: Graph['library']): string[] {
+  const out: string[] = [];
+  for (const f of (library?.function ?? []) as { nodeDef?: { name?: unknown; op?: unknown }[] }[]) {
+    for (const n of f?.nodeDef ?? []) if (n?.op === 'Const' && typeof n.name === 'string') out.push(n.name);
+  }
+  return out;
+}
+
 /** Removes nodes whose outputs are never used (opaque nodes too) and unused constants. */
 export function pruneUnused(g: Graph): void {
   const prod = producers(g);
   const live = new Set<Node>();
   const stack = [...g.outputs];
-  const usedTensors = new Set<string>();
+  const usedTensors = new Set<string>(libraryConstantNames(g.library));
   while (stack.length) {
     const t = stack.pop()!;
     if (usedTensors.has(t)) continue;
@@ -274,6 +346,8 @@ export function cloneGraph(g: Graph): Graph {
     constants,
     tensors: new Map([...g.tensors].map(([k, v]) => [k, { ...v, shape: v.shape ? [...v.shape] : null }])),
     metadata: structuredClone(g.metadata),
+    ...(g.signature ? { signature: { inputs: g.signature.inputs.map((e) => ({ ...e })), outputs: g.signature.outputs.map((e) => ({ ...e })) } } : {}),
+    ...(g.library ? { library: structuredClone(g.library) } : {}),
     ...(g.source ? { source: { ...g.source } } : {}),
   };
 }
@@ -281,7 +355,7 @@ export function cloneGraph(g: Graph): Graph {
 /** Adds a constant (name made unique), returning its name. */
 export function addConstant(g: Graph, name: string, dtype: Constant['dtype'], shape: number[], data: TensorData): string {
   const n = uniqueName(g, name);
-  g.constants.set(n, { name: n, dtype, shape, data });
+  g.constants.set(n, { name: n, dtype, shape, data, ...(hasNonFiniteValues(data) ? { nonFinite: true } : {}) });
   g.tensors.set(n, { dtype, shape: [...shape] });
   return n;
 }

@@ -1,7 +1,8 @@
 // TF.js graph models (tfjs-converter output, format "graph-model") → IR.
-import { decodeAttrs, parseShape, parseTfDtype } from './attrs.js';
+import { decodeAttrs, parseTfDtype } from './attrs.js';
 import { ModelFormatError } from './errors.js';
-import { createGraph, outputName, parseTensorName, topoSort, uniqueName, type Attrs, type Constant, type FusedActivation, type Graph, type Node } from './ir.js';
+import { controlFlowRegions } from './control-flow.js';
+import { createGraph, hasNonFiniteValues, libraryConstantNames, outputName, parseTensorName, topoSort, uniqueName, type Attrs, type Constant, type FusedActivation, type Graph, type Node } from './ir.js';
 import { OPS } from './ops.js';
 import type { DecodedWeight } from '../io/weights.js';
 
@@ -30,7 +31,10 @@ function checkNode(raw: unknown, i: number, file: string): RawNode {
 
 export interface GraphLoadContext {
   file: string;
+  /** Decoded with non-finite values accepted: which ones are legal is decided here. */
   weights: Map<string, DecodedWeight>;
+  /** Accept non-finite trained parameters too (normally an error: see PARAMETER_SLOTS). */
+  allowNonFinite?: boolean;
 }
 
 export function isGraphModelJson(json: Record<string, unknown>): boolean {
@@ -43,11 +47,10 @@ export function loadGraphModelIR(json: Record<string, unknown>, ctx: GraphLoadCo
   const { file } = ctx;
   const topo = json.modelTopology as Record<string, unknown>;
   if (!topo || typeof topo !== 'object' || !Array.isArray(topo.node)) throw new ModelFormatError('modelTopology.node must be an array', { file });
-  if ((topo.library as { function?: unknown[] } | undefined)?.function?.length) {
-    throw new ModelFormatError('graph models with functions (control flow) are not supported', { file });
-  }
+  const library = checkLibrary(topo.library, file);
   const raws = (topo.node as unknown[]).map((n, i) => checkNode(n, i, file));
   const g = createGraph(typeof json.name === 'string' ? json.name : 'model');
+  if (library) g.library = library;
   const byName = new Map<string, RawNode>();
   for (const r of raws) {
     if (byName.has(r.name)) throw new ModelFormatError('duplicate node name', { file, node: r.name });
@@ -60,7 +63,7 @@ export function loadGraphModelIR(json: Record<string, unknown>, ctx: GraphLoadCo
     const [name, idx] = parseTensorName(control ? ref.slice(1) : ref);
     if (!byName.has(name)) throw new ModelFormatError(`input '${ref}' names no node of the graph`, { file, node });
     maxIndex.set(name, Math.max(maxIndex.get(name) ?? 0, idx));
-    return outputName(name, idx);
+    return control ? name : outputName(name, idx);
   };
   const inputsOf = new Map<string, { data: string[]; control: string[] }>();
   for (const r of raws) {
@@ -69,28 +72,72 @@ export function loadGraphModelIR(json: Record<string, unknown>, ctx: GraphLoadCo
     for (const ref of r.input) (ref.startsWith('^') ? control : data).push(refName(ref, r.name));
     inputsOf.set(r.name, { data, control });
   }
+  // Signature outputs count as references too (an NMS's second output may be read by no node).
+  const sig = json.signature as { inputs?: Record<string, { name?: string }>; outputs?: Record<string, { name?: string }> } | undefined;
+  const sigEntries = (part: 'inputs' | 'outputs'): [string, string][] => {
+    const m = sig && typeof sig === 'object' ? sig[part] : undefined;
+    if (!m || typeof m !== 'object') return [];
+    return Object.entries(m).map(([key, v]) => {
+      if (!v || typeof v.name !== 'string') throw new ModelFormatError(`signature ${part.slice(0, -1)} '${key}' has no name`, { file });
+      const [nm, idx] = parseTensorName(v.name);
+      if (!byName.has(nm)) throw new ModelFormatError(`signature ${part.slice(0, -1)} '${key}' names '${v.name}', which is no node of the graph`, { file });
+      return [key, outputName(nm, idx)];
+    });
+  };
+  const sigOutputs = sigEntries('outputs');
+  for (const [, t] of sigOutputs) refName(t, '<signature>');
+  const attrsOf = new Map(raws.map((r) => [r.name, decodeAttrs(r.attr, { file, node: r.name })]));
+  const isValueSource = (r: RawNode): boolean => r.op === 'Const' || r.op === 'NoOp' || r.op === 'Placeholder' || (r.op === 'PlaceholderWithDefault' && inputsOf.get(r.name)!.data.length === 0);
+  // Every operation in raw form first: control-flow regions are found on it, and their nodes stay raw.
+  const rawForm = (r: RawNode): Node => {
+    const { data, control } = inputsOf.get(r.name)!;
+    const count = (maxIndex.get(r.name) ?? 0) + 1;
+    return {
+      name: r.name, op: r.op, inputs: data, outputs: Array.from({ length: count }, (_, i) => outputName(r.name, i)),
+      attrs: attrsOf.get(r.name)!, opaque: true, rawAttrs: (r.attr as Record<string, unknown> | undefined) ?? {},
+      ...(control.length ? { controlInputs: control } : {}),
+    };
+  };
+  const probe = createGraph();
+  probe.nodes = raws.filter((r) => !isValueSource(r)).map(rawForm);
+  const inRegion = new Set(controlFlowRegions(probe).flatMap((r) => r.nodes));
+  const functions = new Set(((library?.function ?? []) as { signature: { name: string } }[]).map((f) => f.signature.name));
+  for (const r of raws) {
+    if (!FUNCTIONAL_OPS.has(r.op)) continue;
+    for (const key of ['then_branch', 'else_branch', 'cond', 'body']) {
+      const fn = (r.attr as Record<string, { func?: { name?: unknown } }> | undefined)?.[key]?.func?.name;
+      if (fn !== undefined && (typeof fn !== 'string' || !functions.has(fn))) {
+        throw new ModelFormatError(`${r.op} attribute ${key} names the function ${JSON.stringify(fn)}, which modelTopology.library.function lacks`, { file, node: r.name });
+      }
+    }
+  }
   const dropped = new Set<string>();
   for (const r of raws) {
-    const attrs = decodeAttrs(r.attr, { file, node: r.name });
+    const attrs = attrsOf.get(r.name)!;
     const { data, control } = inputsOf.get(r.name)!;
     if (r.op === 'Const') {
       const w = ctx.weights.get(r.name);
       if (!w) throw new ModelFormatError('Const node has no weight in the weights manifest', { file, node: r.name });
       const c: Constant = { name: r.name, dtype: w.dtype, shape: [...w.shape], data: w.data };
       if (w.quantization) c.quantization = { tfjs: { ...w.quantization } };
+      if (hasNonFiniteValues(w.data)) c.nonFinite = true;
       g.constants.set(r.name, c);
       g.tensors.set(r.name, { dtype: w.dtype, shape: [...w.shape] });
       continue;
     }
     if (r.op === 'Placeholder' || (r.op === 'PlaceholderWithDefault' && data.length === 0)) {
       const dtype = parseTfDtype((r.attr as Record<string, { type?: unknown }> | undefined)?.dtype?.type) ?? 'float32';
-      const shape = Array.isArray(attrs.shape) ? (attrs.shape as number[]) : attrs.shape === null && (r.attr as Record<string, unknown> | undefined)?.shape ? null : null;
+      const shape = Array.isArray(attrs.shape) ? (attrs.shape as number[]) : null;
       g.inputs.push({ name: r.name, dtype, shape });
       g.tensors.set(r.name, { dtype, shape });
       continue;
     }
     if (r.op === 'NoOp') {
       dropped.add(r.name);
+      continue;
+    }
+    if (inRegion.has(r.name)) {
+      g.nodes.push(rawForm(r));
       continue;
     }
     const node = canonicalNode(g, r, attrs, data, file);
@@ -106,28 +153,75 @@ export function loadGraphModelIR(json: Record<string, unknown>, ctx: GraphLoadCo
   for (const n of g.nodes) if (n.controlInputs) n.controlInputs = n.controlInputs.filter((c) => !dropped.has(c) && !g.constants.has(c) && !g.inputs.some((i) => i.name === c));
   for (const n of g.nodes) if (n.controlInputs?.length === 0) delete n.controlInputs;
   // Signature (inputs/outputs) or, as tfjs does, placeholders and leaf nodes.
-  const sig = json.signature as { inputs?: Record<string, { name?: string }>; outputs?: Record<string, { name?: string }> } | undefined;
-  const sigOutputs = sig && typeof sig === 'object' && sig.outputs && typeof sig.outputs === 'object' ? Object.values(sig.outputs) : [];
   if (sigOutputs.length) {
-    g.outputs = sigOutputs.map((o) => {
-      if (!o || typeof o.name !== 'string') throw new ModelFormatError('signature output has no name', { file });
-      const [nm, idx] = parseTensorName(o.name);
-      if (!byName.has(nm)) throw new ModelFormatError(`signature output '${o.name}' names no node`, { file });
-      return outputName(nm, idx);
-    });
+    g.outputs = sigOutputs.map(([, t]) => t);
   } else {
     const used = new Set<string>();
     for (const r of raws) for (const ref of r.input) used.add(parseTensorName(ref.replace(/^\^/, ''))[0]);
     g.outputs = raws.filter((r) => !used.has(r.name) && r.op !== 'Const' && r.op !== 'NoOp' && !r.op.startsWith('Placeholder')).map((r) => r.name);
   }
   if (g.outputs.length === 0) throw new ModelFormatError('the graph has no outputs', { file });
-  const sigInputs = sig && typeof sig === 'object' && sig.inputs && typeof sig.inputs === 'object' ? Object.values(sig.inputs) : [];
+  const sigInputs = sigEntries('inputs');
+  const inputKey = new Map(sigInputs.map(([key, t]) => [t, key]));
   if (sigInputs.length) {
-    const order = sigInputs.map((i) => (i && typeof i.name === 'string' ? parseTensorName(i.name)[0] : ''));
+    const order = sigInputs.map(([, t]) => t);
     g.inputs.sort((a, b) => (order.indexOf(a.name) + 1 || 1e9) - (order.indexOf(b.name) + 1 || 1e9));
   }
+  g.signature = {
+    inputs: g.inputs.map((i) => ({ key: inputKey.get(i.name) ?? i.name, name: i.name })),
+    outputs: sigOutputs.length ? sigOutputs.map(([key, name]) => ({ key, name })) : g.outputs.map((o) => ({ key: o, name: o })),
+  };
+  for (const name of libraryConstantNames(library)) {
+    const w = ctx.weights.get(name);
+    if (!w) throw new ModelFormatError(`Const node '${name}' of the function library has no weight in the weights manifest`, { file });
+    if (g.constants.has(name)) continue;
+    g.constants.set(name, { name, dtype: w.dtype, shape: [...w.shape], data: w.data, ...(hasNonFiniteValues(w.data) ? { nonFinite: true } : {}) });
+    g.tensors.set(name, { dtype: w.dtype, shape: [...w.shape] });
+  }
+  if (!ctx.allowNonFinite) rejectNonFiniteParameters(g, file);
   topoSort(g, file);
   return g;
+}
+
+/** Ops run by tfjs-converter from functions of the library. */
+const FUNCTIONAL_OPS: ReadonlySet<string> = new Set(['If', 'StatelessIf', 'While', 'StatelessWhile']);
+
+function checkLibrary(lib: unknown, file: string): Graph['library'] {
+  if (lib === undefined || lib === null) return undefined;
+  if (typeof lib !== 'object' || Array.isArray(lib)) throw new ModelFormatError('modelTopology.library must be an object', { file });
+  const fns = (lib as { function?: unknown }).function;
+  if (fns === undefined) return undefined;
+  if (!Array.isArray(fns)) throw new ModelFormatError('modelTopology.library.function must be an array', { file });
+  fns.forEach((f, i) => {
+    const name = (f as { signature?: { name?: unknown } } | null)?.signature?.name;
+    if (typeof name !== 'string' || name === '') throw new ModelFormatError(`modelTopology.library.function[${i}] has no signature.name`, { file });
+    if (!Array.isArray((f as { nodeDef?: unknown }).nodeDef ?? [])) throw new ModelFormatError(`function '${name}': nodeDef must be an array`, { file });
+  });
+  return fns.length ? (lib as Graph['library']) : undefined;
+}
+
+/**
+ * Input slots holding trained parameters: the filters, biases and PReLU slopes of convolutions
+ * and matrix products, and the batch-norm statistics. A NaN or ±Inf there comes from a training
+ * that diverged or a damaged file, never from the model's design, so it is corrupt data;
+ * anywhere else (a -Inf padding fill, a -Inf score threshold, masks) a non-finite constant is legal.
+ */
+const PARAMETER_SLOTS: Record<string, number[]> = {
+  Conv2D: [1, 2, 3], DepthwiseConv2dNative: [1, 2, 3], MatMul: [1, 2, 3], Conv2DBackpropInput: [1, 3],
+  FusedBatchNormV3: [1, 2, 3, 4], BiasAdd: [1],
+};
+
+function rejectNonFiniteParameters(g: Graph, file: string): void {
+  for (const n of g.nodes) {
+    if (n.opaque) continue;
+    for (const slot of PARAMETER_SLOTS[n.op] ?? []) {
+      const c = n.inputs[slot] !== undefined ? g.constants.get(n.inputs[slot]!) : undefined;
+      if (!c?.nonFinite) continue;
+      const f = c.data as Float32Array;
+      const i = f.findIndex((v) => !Number.isFinite(v));
+      throw new ModelFormatError(`element ${i} is ${f[i]}: a trained parameter (input ${slot} of ${n.op} '${n.name}') must be finite; the file is damaged or the training diverged (pass allowNonFinite to load it anyway)`, { file, weight: c.name });
+    }
+  }
 }
 
 function fusedCanonical(g: Graph, r: RawNode, attrs: Attrs, data: string[], file: string, op: string): Node {

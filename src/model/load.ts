@@ -1,27 +1,35 @@
 // loadModel(): TF.js graph or layers models from a path, an in-memory {modelJson, weightData}
 // or a tfjs IOHandler, into the graph IR.
 import { readModelFiles, readModelHandler, readModelMemory, type InMemoryModel, type IOHandlerLike, type RawModel } from '../io/files.js';
+import { isTfjsModel, tfjsModelHandler, tfjsModelLabel, type TfjsModelLike } from '../io/from-tfjs.js';
 import { decodeWeights, type DecodedWeight } from '../io/weights.js';
 import { ModelFormatError } from './errors.js';
-import type { Graph } from './ir.js';
+import { hasNonFiniteValues, signatureOf, type Graph } from './ir.js';
 import { isGraphModelJson, loadGraphModelIR } from './load-graph.js';
 import { isLayersModelJson, loadLayersModelIR } from './load-layers.js';
 import { inferShapes } from './shape-inference.js';
 import { FORMAT_NAME, loadNativeIR } from './save-native.js';
 
-export type ModelSource = string | InMemoryModel | IOHandlerLike;
+export type ModelSource = string | InMemoryModel | IOHandlerLike | TfjsModelLike;
 
 export interface LoadOptions {
-  /** Accept NaN / ±Inf weights (default: an error naming the weight). */
+  /**
+   * Accept NaN / ±Inf where they mean corrupt data (default: an error naming the weight): every
+   * weight of a layers model, the trained parameters (filters, biases, batch-norm statistics) of
+   * a graph model, constants of a tfjs-quant file not marked nonFinite. Other non-finite
+   * constants of graph models are legal and always loaded (marked Constant.nonFinite).
+   */
   allowNonFinite?: boolean;
 }
 
 /** Reads a model (any source) without interpreting it. */
 export async function readModel(source: ModelSource): Promise<RawModel> {
   if (typeof source === 'string') return readModelFiles(source);
+  // Before the IOHandler test: a tf.GraphModel has a load() method of its own.
+  if (isTfjsModel(source)) return readModelHandler(tfjsModelHandler(source), tfjsModelLabel(source));
   if (source && typeof source === 'object' && 'modelJson' in source) return readModelMemory(source as InMemoryModel);
   if (source && typeof source === 'object' && typeof (source as IOHandlerLike).load === 'function') return readModelHandler(source as IOHandlerLike);
-  throw new TypeError('model source must be a path, {modelJson, weightData} or a tfjs IOHandler with load()');
+  throw new TypeError('model source must be a path, {modelJson, weightData}, a tfjs IOHandler with load(), or a tf.LayersModel / tf.GraphModel');
 }
 
 /** Loads a TF.js graph or layers model into the IR. */
@@ -54,10 +62,11 @@ export function graphFromRaw(raw: RawModel, options: LoadOptions = {}): Graph {
   const isGraph = fmt === 'graph-model' || (fmt === undefined && isGraphModelJson(json));
   const isLayers = fmt === 'layers-model' || (!isGraph && isLayersModelJson(json));
   if (!isGraph && !isLayers) throw new ModelFormatError('cannot tell the model format (no format field, no graph nodes, no Keras topology)', { file });
-  const weights = decodeAllWeights(raw, options);
+  // Graph models decide which non-finite constants are legal once the ops reading them are known.
+  const weights = decodeAllWeights(raw, { allowNonFinite: isGraph || options.allowNonFinite });
   let g: Graph;
   try {
-    g = isGraph ? loadGraphModelIR(json, { file, weights }) : loadLayersModelIR(json, { file, weights });
+    g = isGraph ? loadGraphModelIR(json, { file, weights, allowNonFinite: options.allowNonFinite }) : loadLayersModelIR(json, { file, weights });
     inferShapes(g);
   } catch (e) {
     if (e instanceof ModelFormatError) throw e.withContext({ file });
@@ -66,6 +75,9 @@ export function graphFromRaw(raw: RawModel, options: LoadOptions = {}): Graph {
   }
   g.source = { format: isGraph ? 'graph-model' : 'layers-model', file, files: raw.files, sha256: raw.sha256, json };
   if (!isGraph) {
+    // Keras names no signature: inputs and outputs are keyed by their tensor names.
+    g.signature = signatureOf(g);
+    for (const c of g.constants.values()) if (hasNonFiniteValues(c.data)) c.nonFinite = true;
     // Keras weight name of each constant, for re-writing the layers topology.
     const m = new Map<string, string>();
     for (const name of g.constants.keys()) if (weights.has(name)) m.set(name, name);

@@ -180,10 +180,43 @@ function depthwise(n: Node, x: T[]): T[] {
   return [postActivation(act, y)];
 }
 
+/**
+ * int32 matrix product (index arithmetic, e.g. how TF writes tf.repeat): tfjs-backend-wasm has
+ * no int32 kernel, so it is computed here as tfjs-backend-cpu computes it — float64 sums stored
+ * into int32 — whatever the backend. The matrices are small index tables, not model weights.
+ */
+function matmulInt32(a: T, b: T, ta: boolean, tb: boolean): T {
+  if (a.rank < 2 || b.rank < 2) throw new ModelFormatError(`int32 matrix product needs rank >= 2, got ${a.rank} and ${b.rank}`);
+  const [M, K] = ta ? [a.shape[a.rank - 1]!, a.shape[a.rank - 2]!] : [a.shape[a.rank - 2]!, a.shape[a.rank - 1]!];
+  const [K2, N] = tb ? [b.shape[b.rank - 1]!, b.shape[b.rank - 2]!] : [b.shape[b.rank - 2]!, b.shape[b.rank - 1]!];
+  if (K !== K2) throw new ModelFormatError(`int32 matrix product: inner dimensions ${K} and ${K2} differ`);
+  const batchA = a.shape.slice(0, -2);
+  const batchB = b.shape.slice(0, -2);
+  const batch = broadcast(batchA, batchB);
+  if (!batch) throw new ModelFormatError(`int32 matrix product: batch dimensions [${batchA}] and [${batchB}] do not broadcast`);
+  const A = tf.broadcastTo(a, [...batch, ...a.shape.slice(-2)]).dataSync() as Int32Array;
+  const B = tf.broadcastTo(b, [...batch, ...b.shape.slice(-2)]).dataSync() as Int32Array;
+  const nb = batch.reduce((p, d) => p * d, 1);
+  const out = new Int32Array(nb * M * N);
+  const aAt = (o: number, i: number, k: number) => A[o + (ta ? k * M + i : i * K + k)]!;
+  const bAt = (o: number, k: number, j: number) => B[o + (tb ? j * K + k : k * N + j)]!;
+  for (let p = 0; p < nb; p++) {
+    for (let i = 0; i < M; i++) {
+      for (let j = 0; j < N; j++) {
+        let sum = 0;
+        for (let k = 0; k < K; k++) sum += aAt(p * M * K, i, k) * bAt(p * K * N, k, j);
+        out[(p * M + i) * N + j] = sum;
+      }
+    }
+  }
+  return tf.tensor(out, [...batch, M, N], 'int32');
+}
+
 function matmul(n: Node, x: T[]): T[] {
   const { act, bias, alpha, leaky } = fusedArgs(n, x);
   const ta = attrBool(n, 'transpose_a');
   const tb = attrBool(n, 'transpose_b');
+  if (x[0]!.dtype === 'int32' && !bias && act === 'none') return [matmulInt32(x[0]!, x[1]!, ta, tb)];
   if (!bias && act === 'none') return [tf.matMul(x[0]!, x[1]!, ta, tb)];
   const y = tf.fused.matMul({
     a: x[0]!, b: x[1]!, transposeA: ta, transposeB: tb, bias, activation: tfjsActivation(act),
@@ -201,7 +234,7 @@ function matmulInfer(n: Node, x: TensorInfo[]): TensorInfo[] {
   const m = ta ? a[a.length - 1]! : a[a.length - 2]!;
   const k = tb ? b[b.length - 2]! : b[b.length - 1]!;
   const batch = broadcast(a.slice(0, -2), b.slice(0, -2));
-  return [info('float32', batch ? [...batch, m, k] : null)];
+  return [info(x[0]?.dtype === 'int32' ? 'int32' : 'float32', batch ? [...batch, m, k] : null)];
 }
 
 function pool(kind: 'max' | 'avg') {
@@ -327,6 +360,46 @@ function conv2dBackpropInput(n: Node, x: T[]): T[] {
   return [y];
 }
 
+// Non-max suppression, as tfjs-converter's dynamic executor runs it (its *Async forms share
+// the synchronous kernels, so results are identical). The number of boxes kept depends on the
+// data: the output length is unknown.
+function scalarOf(t: T | undefined, n: Node, what: string): number {
+  if (!t || t.size !== 1) throw new ModelFormatError(`${what} must be a scalar`, { node: n.name });
+  return t.dataSync()[0]!;
+}
+function nmsArgs(n: Node, x: T[]) {
+  return {
+    boxes: x[0] as tf.Tensor2D, scores: x[1] as tf.Tensor1D, max: scalarOf(x[2], n, 'max_output_size'),
+    iou: scalarOf(x[3], n, 'iou_threshold'), score: x[4] ? scalarOf(x[4], n, 'score_threshold') : Number.NEGATIVE_INFINITY,
+  };
+}
+const NMS_V3: OpSpec = {
+  execute: (n, x) => {
+    const a = nmsArgs(n, x);
+    return [tf.image.nonMaxSuppression(a.boxes, a.scores, a.max, a.iou, a.score)];
+  },
+  infer: () => [info('int32', [-1])],
+};
+const NMS_V4: OpSpec = {
+  outputs: 2,
+  execute: (n, x) => {
+    const a = nmsArgs(n, x);
+    const r = tf.image.nonMaxSuppressionPadded(a.boxes, a.scores, a.max, a.iou, a.score, attrBool(n, 'pad_to_max_output_size'));
+    return [r.selectedIndices, r.validOutputs];
+  },
+  infer: () => [info('int32', [-1]), info('int32', [])],
+};
+const NMS_V5: OpSpec = {
+  outputs: 3,
+  execute: (n, x) => {
+    const a = nmsArgs(n, x);
+    const r = tf.image.nonMaxSuppressionWithScore(a.boxes, a.scores, a.max, a.iou, a.score, scalarOf(x[5], n, 'soft_nms_sigma'));
+    // TF's third output (valid_outputs) is not produced by tfjs-converter either.
+    return [r.selectedIndices, r.selectedScores];
+  },
+  infer: () => [info('int32', [-1]), info('float32', [-1]), info('int32', [])],
+};
+
 function squeezeAxes(n: Node): number[] {
   return attrInts(n, 'squeeze_dims', attrInts(n, 'axis', []));
 }
@@ -335,7 +408,11 @@ export const OPS: Record<string, OpSpec> = {
   Conv2D: { execute: conv2d, infer: convInfer(false) },
   DepthwiseConv2dNative: { execute: depthwise, infer: convInfer(true) },
   MatMul: { execute: matmul, infer: matmulInfer },
-  BatchMatMulV2: { execute: (n, x) => [tf.matMul(x[0]!, x[1]!, attrBool(n, 'adj_x'), attrBool(n, 'adj_y'))], infer: matmulInfer },
+  BatchMatMulV2: {
+    execute: (n, x) => [x[0]!.dtype === 'int32' ? matmulInt32(x[0]!, x[1]!, attrBool(n, 'adj_x'), attrBool(n, 'adj_y'))
+      : tf.matMul(x[0]!, x[1]!, attrBool(n, 'adj_x'), attrBool(n, 'adj_y'))],
+    infer: matmulInfer,
+  },
   Conv2DBackpropInput: {
     execute: conv2dBackpropInput,
     infer: (_n, x, c) => [info('float32', c(0) ?? null)],
@@ -467,6 +544,10 @@ export const OPS: Record<string, OpSpec> = {
       return [info(x[0]?.dtype ?? 'float32', xs && r ? xs.map((d, i) => (d < 0 ? -1 : d * r[i]!)) : null)];
     },
   },
+  NonMaxSuppressionV2: NMS_V3,
+  NonMaxSuppressionV3: NMS_V3,
+  NonMaxSuppressionV4: NMS_V4,
+  NonMaxSuppressionV5: NMS_V5,
   GatherV2: {
     execute: (n, x) => [tf.gather(x[0]!, tf.cast(x[1]!, 'int32'), ints(x[2]!)[0], attrNum(n, 'batch_dims', 0))],
     infer: (_n, x) => [info(x[0]?.dtype ?? 'float32', null)],

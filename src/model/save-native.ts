@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { float16ToFloat32, float32ToFloat16 } from '../kernels/float16.js';
 import { ModelFormatError } from './errors.js';
 import { getEncoding } from './encodings.js';
-import { createGraph, topoSort, type AffineQuantization, type AttrValue, type Constant, type Graph, type Node } from './ir.js';
+import { createGraph, hasNonFiniteValues, signatureOf, topoSort, type AffineQuantization, type AttrValue, type Constant, type Graph, type GraphSignature, type Node, type SignatureEntry } from './ir.js';
 import { inferShapes } from './shape-inference.js';
 import { toolVersion, TOOL_NAME } from './version.js';
 import { decodeInt4GroupTables, dequantizeWeightInt4, encodeInt4GroupTables, unpackInt4Nibbles } from '../quant/int4.js';
@@ -145,6 +145,8 @@ export function nativeFiles(g: Graph, o: SaveNativeOptions = {}): OutputFile[] {
     };
     if (Object.keys(params).length) e.params = params;
     if (q?.tfjs) e.tfjsStorage = q.tfjs;
+    // Non-finite values are legal only where marked: unmarked ones mean a damaged file.
+    if (hasNonFiniteValues(c.data)) e.nonFinite = true;
     entries.push(e);
   }
   const shardNames = shards.map((_, i) => `weights-${i + 1}of${shards.length}.bin`);
@@ -153,6 +155,11 @@ export function nativeFiles(g: Graph, o: SaveNativeOptions = {}): OutputFile[] {
     ...(n.opaque ? { opaque: true, rawAttrs: n.rawAttrs ?? {} } : {}),
     ...(n.controlInputs?.length ? { controlInputs: n.controlInputs } : {}),
   }));
+  const signature = signatureOf(g);
+  if (signature.inputs.some((e, i) => e.name !== g.inputs[i]?.name) || signature.outputs.some((e, i) => e.name !== g.outputs[i]) ||
+    signature.inputs.length !== g.inputs.length || signature.outputs.length !== g.outputs.length) {
+    throw new Error(`internal error: g.signature names [${signature.outputs.map((e) => e.name).join(', ')}] but the graph's outputs are [${g.outputs.join(', ')}] (a step renamed graph inputs or outputs)`);
+  }
   const activations = o.activations ?? (g.metadata.activations as Record<string, ActivationRange> | undefined) ?? {};
   const doc = {
     format: FORMAT_NAME,
@@ -165,7 +172,8 @@ export function nativeFiles(g: Graph, o: SaveNativeOptions = {}): OutputFile[] {
       transformed: !!g.transformed,
     },
     graph: {
-      name: g.name, inputs: g.inputs, outputs: g.outputs, nodes,
+      name: g.name, inputs: g.inputs, outputs: g.outputs, signature, nodes,
+      ...(g.library ? { library: g.library } : {}),
       activations: Object.fromEntries(Object.keys(activations).sort().map((k) => [k, activations[k]])),
       // docs/quantization.md §12.1: the quantized-graph annotation (mode, floatNodes, input/output types…).
       ...(g.metadata.quantization ? { quantization: g.metadata.quantization } : {}),
@@ -305,9 +313,14 @@ export function loadNativeIR(json: Record<string, unknown>, shards: WeightGroupB
       fail(`unknown encoding ${JSON.stringify(enc)}`, file, { weight: wname });
     }
     if (raw.tfjsStorage && typeof raw.tfjsStorage === 'object') c.quantization = { ...(c.quantization ?? {}), tfjs: raw.tfjsStorage as never };
-    if (dtype === 'float32' && !allowNonFinite) {
-      const f = c.data as Float32Array;
-      for (let i = 0; i < f.length; i++) if (!Number.isFinite(f[i]!)) fail(`element ${i} is ${f[i]} (NaN/Inf weights are rejected; pass allowNonFinite to accept them)`, sh.file, { weight: wname });
+    if (raw.nonFinite !== undefined && raw.nonFinite !== true) fail('nonFinite must be true when present', file, { weight: wname });
+    if (hasNonFiniteValues(c.data)) {
+      if (raw.nonFinite !== true && !allowNonFinite) {
+        const f = c.data as Float32Array;
+        const i = f.findIndex((v) => !Number.isFinite(v));
+        fail(`element ${i} is ${f[i]} but the entry is not marked nonFinite: the file is damaged (pass allowNonFinite to accept it)`, sh.file, { weight: wname });
+      }
+      c.nonFinite = true;
     }
     g.constants.set(wname, c);
   }
@@ -319,9 +332,30 @@ export function loadNativeIR(json: Record<string, unknown>, shards: WeightGroupB
     g.metadata.quantization = quant;
   }
   g.metadata.provenance = json.provenance ?? null;
+  if (gj.library !== undefined) {
+    const lib = gj.library as { function?: unknown };
+    if (!lib || typeof lib !== 'object' || Array.isArray(lib) || (lib.function !== undefined && !Array.isArray(lib.function))) fail('graph.library must be an object with a function array', file);
+    g.library = lib as Graph['library'];
+  }
+  g.signature = gj.signature === undefined ? signatureOf(g) : readSignature(gj.signature, g, file);
   topoSort(g, file);
   inferShapes(g);
   return g;
+}
+
+/** graph.signature: entries {key, name} whose names are the graph's inputs and outputs, in order. */
+function readSignature(v: unknown, g: Graph, file: string): GraphSignature {
+  const part = (what: 'inputs' | 'outputs', names: string[]): SignatureEntry[] => {
+    const l = (v as Record<string, unknown> | null)?.[what];
+    if (!Array.isArray(l) || l.some((e) => !e || typeof e.key !== 'string' || typeof e.name !== 'string')) fail(`graph.signature.${what} must be an array of {key, name}`, file);
+    const entries = (l as SignatureEntry[]).map((e) => ({ key: e.key, name: e.name }));
+    if (entries.length !== names.length || entries.some((e, i) => e.name !== names[i])) {
+      fail(`graph.signature.${what} names [${entries.map((e) => e.name).join(', ')}], the graph's ${what} are [${names.join(', ')}]`, file);
+    }
+    return entries;
+  };
+  if (!v || typeof v !== 'object' || Array.isArray(v)) fail('graph.signature must be an object', file);
+  return { inputs: part('inputs', g.inputs.map((i) => i.name)), outputs: part('outputs', g.outputs) };
 }
 
 function decodeAffine(bytes: Uint8Array, shape: number[], p: Record<string, unknown>, file: string, weight: string, c: Constant): Float32Array {

@@ -5,7 +5,7 @@
 // Output bytes are deterministic; writes are atomic and never touch the input files.
 import { encodeAttrs, tfDtypeName } from './attrs.js';
 import { ModelFormatError } from './errors.js';
-import { outputName, parseTensorName, type Constant, type Graph, type Node } from './ir.js';
+import { isFiniteConstant, libraryConstantNames, outputName, parseTensorName, signatureOf, type Constant, type Graph, type Node } from './ir.js';
 import { toolVersion, TOOL_NAME } from './version.js';
 import { encodeWeights, shard, shardName, type EncodableWeight, type TfjsStorageDType } from '../io/weights.js';
 import { writeFilesAtomic, type OutputFile } from '../io/atomic.js';
@@ -37,13 +37,15 @@ function checkOptions(o: SaveTfjsOptions): void {
 function storageFor(c: Constant, o: SaveTfjsOptions): TfjsStorageDType | undefined {
   const own = c.quantization?.tfjs?.dtype;
   if (own) return c.dtype === 'float32' || (c.dtype === 'int32' && own !== 'float16') ? own : undefined;
-  // int4 (issue 10) has no stock TF.js storage: the dequantized values go out as float16 unless asked otherwise.
+  // int4 has no stock TF.js storage: the dequantized values go out as float16 unless asked otherwise.
   if (c.quantization?.affine?.dtype === 'int4' && c.dtype === 'float32' && (!o.quantize || o.quantize === 'none')) {
     process.emitWarning(`constant '${c.name}': int4 weights have no stock TF.js storage, saved as float16 (dequantized values)`,
       { code: 'TFJS_QUANT_INT4_FALLBACK' });
     return 'float16';
   }
   if (!o.quantize || o.quantize === 'none' || c.dtype !== 'float32') return undefined;
+  // NaN / ±Inf have no affine (uint8/uint16) code: such constants (legal data) stay float32.
+  if (!isFiniteConstant(c)) return undefined;
   const n = c.shape.reduce((a, b) => a * b, 1);
   return n >= (o.quantizeMinElements ?? 0) ? o.quantize : undefined;
 }
@@ -173,7 +175,8 @@ export function graphModelFiles(g: Graph, o: SaveTfjsOptions = {}): OutputFile[]
       used.push(c);
     }
   }
-  for (const t of g.outputs) {
+  // Const nodes inside library functions are read by name from the weights, with no top-level node.
+  for (const t of [...g.outputs, ...libraryConstantNames(g.library)]) {
     const c = g.constants.get(t);
     if (c && !seen.has(c.name)) {
       seen.add(c.name);
@@ -190,18 +193,19 @@ export function graphModelFiles(g: Graph, o: SaveTfjsOptions = {}): OutputFile[]
     return { name: c.name, dtype: c.dtype, shape: c.shape, data: c.data, ...(s ? { storage: s } : {}) };
   });
   const { manifest, files } = manifestFiles(weights, o);
+  const sig = signatureOf(g);
   const modelJson = {
     format: 'graph-model',
     generatedBy: String(g.source?.json.generatedBy ?? TOOL_NAME),
     convertedBy: `${TOOL_NAME} ${toolVersion()}`,
     signature: {
-      inputs: Object.fromEntries(g.inputs.map((i) => [i.name, {
+      inputs: Object.fromEntries(g.inputs.map((i, k) => [sig.inputs[k]!.key, {
         name: `${i.name}:0`, dtype: tfDtypeName(i.dtype),
         tensorShape: i.shape ? { dim: i.shape.map((d) => ({ size: String(d) })) } : { unknownRank: true },
       }])),
-      outputs: Object.fromEntries(outNames.map((n) => [n, { name: n.includes(':') ? n : `${n}:0` }])),
+      outputs: Object.fromEntries(outNames.map((n, k) => [sig.outputs[k]!.key, { name: n.includes(':') ? n : `${n}:0` }])),
     },
-    modelTopology: { node: [...nodes, ...constNodes, ...body], library: {}, versions: {} },
+    modelTopology: { node: [...nodes, ...constNodes, ...body], library: g.library ?? {}, versions: {} },
     weightsManifest: manifest,
     userDefinedMetadata: provenance(g, o.metadata, `tfjs-graph${o.quantize && o.quantize !== 'none' ? `-${o.quantize}` : ''}`),
   };

@@ -25,7 +25,6 @@ describe('fuzz: .npy reader', () => {
     ];
     const r = rng(77);
     let read = 0, rejected = 0;
-    const t0 = Date.now();
     for (let i = 0; i < 1500; i++) {
       const bytes = mutateBytes(r, bases[i % bases.length]!);
       const before = bytes.slice();
@@ -44,6 +43,5 @@ describe('fuzz: .npy reader', () => {
     }
     expect(read).toBeGreaterThan(10);
     expect(rejected).toBeGreaterThan(500);
-    expect(Date.now() - t0).toBeLessThan(20_000);
   });
 });

@@ -60,10 +60,10 @@ describe('defects name the file, node or weight', () => {
     await expectModelError(loadModel(write('s4', (f) => { const j = json(f); j.weightsManifest[0].paths[0] = '../../etc/passwd'; setJson(f, j); })), /must be relative to the model directory/);
   });
 
-  it('NaN / Inf weights are errors naming the weight unless allowed', async () => {
+  it('NaN / Inf trained parameters are errors naming the weight unless allowed', async () => {
     const b = new GraphModelBuilder(1);
     const x = b.input('x', [-1, 2]);
-    b.op('y', 'AddV2', [x, b.const('bad/bias', [2], Float32Array.of(1, Infinity))], { T: attr.type('DT_FLOAT') });
+    b.op('y', 'BiasAdd', [x, b.const('bad/bias', [2], Float32Array.of(1, Infinity))], { T: attr.type('DT_FLOAT') });
     const m = b.build();
     await expectModelError(loadModel({ modelJson: m.modelJson, weightData: m.weightData }), /element 1 is Infinity/, { weight: 'bad/bias' });
     const g = await loadModel({ modelJson: m.modelJson, weightData: m.weightData }, { allowNonFinite: true });
@@ -126,7 +126,6 @@ describe('fuzz: mutated model.json and shards', () => {
     compressGraph(compressed, { sparsity: 0.5, bits: 4, minElements: 16 });
     const bases = [graph.files, layersFiles(cnn), nativeFiles(compressed, { mode: 'deep-compression' })];
     const r = rng(1234);
-    const start = Date.now();
     let loaded = 0;
     let failed = 0;
     for (let i = 0; i < 210; i++) {
@@ -156,6 +155,5 @@ describe('fuzz: mutated model.json and shards', () => {
     }
     expect(loaded).toBeGreaterThan(0);
     expect(failed).toBeGreaterThan(60);
-    expect(Date.now() - start).toBeLessThan(30_000);
   });
 });

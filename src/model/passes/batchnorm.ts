@@ -2,7 +2,7 @@
 // MatMul (Dense): with s = gamma / sqrt(var + eps) per output channel (float64, rounded
 // once), W' = W × s and b' = (b − mean) × s + beta.
 import type { Graph } from '../ir.js';
-import { activation, context, floatConst, isConvLike, newConst, outChannels, removeNode, rewire, soleProducer } from './common.js';
+import { absorbNode, activation, context, floatConst, isConvLike, newConst, outChannels, soleProducer } from './common.js';
 
 export function foldBatchNorm(g: Graph): boolean {
   let changed = false;
@@ -32,8 +32,7 @@ export function foldBatchNorm(g: Graph): boolean {
     }
     conv.inputs[1] = newConst(g, `${conv.name}/bn_folded/filter`, { dtype: 'float32', shape: [...filter.shape], data: w2 });
     conv.inputs[2] = newConst(g, `${conv.name}/bn_folded/bias`, { dtype: 'float32', shape: [C], data: b2 });
-    rewire(g, bn.outputs[0]!, conv.outputs[0]!);
-    removeNode(g, bn);
+    absorbNode(g, bn, conv);
     changed = true;
   }
   return changed;

@@ -1,5 +1,5 @@
 // Helpers shared by the graph passes.
-import { consumers, producers, type Constant, type Graph, type Node } from '../ir.js';
+import { consumers, hasNonFiniteValues, producers, type Constant, type Graph, type Node } from '../ir.js';
 
 export interface PassContext {
   g: Graph;
@@ -60,10 +60,35 @@ export function rewire(g: Graph, from: string, to: string): void {
   g.outputs = g.outputs.map((t) => (t === from ? to : t));
 }
 
+function renameControlInputs(g: Graph, from: string, to: string): void {
+  for (const n of g.nodes) if (n.controlInputs?.includes(from)) n.controlInputs = [...new Set(n.controlInputs.map((c) => (c === from ? to : c)))];
+}
+
+/**
+ * `absorbed` (one output) was folded into `into` (one output), which now computes its value,
+ * and is removed. Its readers read `into` — except when its value is a graph output: then `into`
+ * takes its name, so a graph output keeps the model's name whatever a pass fuses.
+ */
+export function absorbNode(g: Graph, absorbed: Node, into: Node): void {
+  const out = absorbed.outputs[0]!;
+  const old = into.outputs[0]!;
+  removeNode(g, absorbed);
+  if (g.outputs.includes(out) && out === absorbed.name && old === into.name) {
+    into.name = absorbed.name;
+    into.outputs[0] = out;
+    rewire(g, old, out);
+    renameControlInputs(g, old, out);
+    g.tensors.delete(old);
+  } else {
+    rewire(g, out, old);
+    renameControlInputs(g, absorbed.name, into.name);
+  }
+}
+
 export function newConst(g: Graph, base: string, c: Omit<Constant, 'name'>): string {
   let name = base;
   for (let i = 1; g.constants.has(name) || g.nodes.some((n) => n.name === name); i++) name = `${base}_${i}`;
-  g.constants.set(name, { ...c, name });
+  g.constants.set(name, { ...c, name, ...(hasNonFiniteValues(c.data) ? { nonFinite: true } : {}) });
   g.tensors.set(name, { dtype: c.dtype, shape: [...c.shape] });
   return name;
 }

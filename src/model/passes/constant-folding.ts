@@ -1,7 +1,7 @@
 // Evaluates nodes whose inputs are all constants (with tfjs, as execution would) into constants.
 import { tf } from '../../backend/float.js';
 import { constantTensor } from '../execute.js';
-import type { Graph } from '../ir.js';
+import { hasNonFiniteValues, type Graph } from '../ir.js';
 import { OPS } from '../ops.js';
 import { removeNode } from './common.js';
 
@@ -28,7 +28,8 @@ export function foldConstants(g: Graph): boolean {
     const name = n.outputs[0]!;
     removeNode(g, n);
     const dtype = value.dtype as 'float32' | 'int32' | 'bool';
-    g.constants.set(name, { name, dtype, shape: value.shape, data: dtype === 'bool' ? Uint8Array.from(value.data) : value.data.slice() });
+    const data = dtype === 'bool' ? Uint8Array.from(value.data) : value.data.slice();
+    g.constants.set(name, { name, dtype, shape: value.shape, data, ...(hasNonFiniteValues(data) ? { nonFinite: true } : {}) });
     g.tensors.set(name, { dtype, shape: value.shape });
     changed = true;
   }

@@ -3,7 +3,7 @@
 // Minimum(6, Relu) / Maximum(x, 0) / ClipByValue(0, 6) clamp forms), Elu, LeakyRelu, Prelu,
 // Sigmoid, Tanh → the `activation` attribute.
 import type { Graph, Node } from '../ir.js';
-import { activation, context, floatConst, isConvLike, newConst, outChannels, removeNode, rewire, scalarValue, soleProducer, type PassContext } from './common.js';
+import { absorbNode, activation, context, floatConst, isConvLike, newConst, outChannels, scalarValue, soleProducer, type PassContext } from './common.js';
 
 export function fuseBiasAdd(g: Graph): boolean {
   let changed = false;
@@ -20,8 +20,7 @@ export function fuseBiasAdd(g: Graph): boolean {
       if (conv.op === 'MatMul' && g.tensors.get(conv.outputs[0]!)?.shape?.length !== 2) continue;
       const b = ks.length === 1 ? k.name : newConst(g, `${k.name}/flat`, { dtype: 'float32', shape: [C], data: k.data });
       conv.inputs.push(b);
-      rewire(g, add.outputs[0]!, conv.outputs[0]!);
-      removeNode(g, add);
+      absorbNode(g, add, conv);
       changed = true;
       break;
     }
@@ -45,8 +44,7 @@ function ensureBias(g: Graph, conv: Node): boolean {
 function absorb(g: Graph, conv: Node, act: Node, kind: string, extra: Record<string, number> = {}): void {
   conv.attrs.activation = kind;
   Object.assign(conv.attrs, extra);
-  rewire(g, act.outputs[0]!, conv.outputs[0]!);
-  removeNode(g, act);
+  absorbNode(g, act, conv);
 }
 
 export function fuseActivation(g: Graph): boolean {

@@ -2,6 +2,8 @@
 // anything; optimize() runs a pipeline to a fixed point on a copy of the graph. Passes only
 // touch canonical (non-opaque) nodes.
 import { cloneGraph, pruneUnused, topoSort, type Graph } from '../ir.js';
+import { controlFlowRegions } from '../control-flow.js';
+import { ModelFormatError } from '../errors.js';
 import { inferShapes } from '../shape-inference.js';
 import { assertOneOf } from '../../native/validate.js';
 import { foldBatchNorm } from './batchnorm.js';
@@ -35,6 +37,14 @@ export function optimize(g: Graph, opts: OptimizeOptions = {}): Graph {
   if (!Array.isArray(names as unknown)) throw new TypeError('options.passes must be an array of pass names');
   for (const [i, n] of names.entries()) assertOneOf(n, Object.keys(PASSES) as PassName[], `options.passes[${i}]`);
   const out = cloneGraph(g);
+  // Nodes of control-flow regions run raw in tfjs-converter: passes only transform canonical
+  // nodes, so a region node that is not raw could be rewritten and then no longer run.
+  const byName = new Map(out.nodes.map((n) => [n.name, n]));
+  for (const r of controlFlowRegions(out)) {
+    for (const name of r.nodes) {
+      if (!byName.get(name)!.opaque) throw new ModelFormatError('a node inside a control-flow region must be opaque (raw TF form)', { node: name });
+    }
+  }
   inferShapes(out);
   let any = false;
   for (let it = 0; it < (opts.maxIterations ?? 8); it++) {
@@ -52,6 +62,8 @@ export function optimize(g: Graph, opts: OptimizeOptions = {}): Graph {
   pruneUnused(out);
   topoSort(out);
   inferShapes(out);
+  // The model's signature names its outputs: passes may fuse the nodes behind them, never rename them.
+  if (out.outputs.some((o, i) => o !== g.outputs[i])) throw new Error(`internal error: optimize renamed graph outputs [${g.outputs.join(', ')}] to [${out.outputs.join(', ')}]`);
   if (any) out.transformed = true;
   return out;
 }
