@@ -1,56 +1,189 @@
-// bench/zoo: converts a directory of varied models (written here by writeZoo: MLPs, LeNets,
-// functional branches, MobileNet- and ResNet-style nets, graph models — and one corrupt model)
-// with `tfjs-quant convert --jobs 2` in each mode, as a user would (spawned CLI), and prints
-// the report's totals and the wall time. Usage: tsx bench/zoo/run.ts [modes=dynamic,int8,float16,compress]
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+// bench/zoo/run.ts: every zoo model (bench/zoo/layout.ts and build.ts lay them out) through
+// `tfjs-quant inspect`, `tfjs-quant convert` in each mode (spawned CLI, as a user runs it), and
+// the written files run in InferenceSession (1 thread) against stock TF.js float on the same
+// held-out image-like inputs. Each step is a child process with a time limit. Writes
+// bench/zoo/RESULTS-zoo.md (tables and summary against the targets) and RESULTS-zoo.json.
+//
+//   npx tsx bench/zoo/run.ts [--models a,b] [--modes dynamic,int8,float16,int4] [--timeout 900]
+//     [--jobs 1] [--eval 4] [--calib 8] [--runs 10] [--seconds 4] [--cache DIR] [--work DIR]
+//     [--out bench/zoo/RESULTS-zoo.md] [--resume] [--note TEXT] [--render]
+// --render rewrites the Markdown from the JSON without running anything; --merge a.json,b.json
+// (with --render) first adds the rows and modes of other runs' JSON (runs split over processes);
+// --note adds a line to the header (what the run is, e.g. a baseline before some change).
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { initFloatBackend, describeFloatBackend } from '../../src/backend/float.js';
-import { writeZoo } from '../../src/model/zoo.js';
-import { cpuInfo } from '../../src/native/cpu.js';
-import { formatBytes, toMarkdown, type Table } from '../../src/report/table.js';
-import type { BatchReport } from '../../src/report/batch.js';
+import { parseArgs } from 'node:util';
+import { runChild } from './child.js';
+import { writeInputSet } from './inputs.js';
+import { defaultCache, readManifest, verifyModel, type ZooModel } from './manifest.js';
+import type { MeasureResult } from './measure.js';
+import type { ReferenceResult } from './reference.js';
+import { codeVersion, writeResults } from './results.js';
+import { MODE_FLAGS, ZOO_MODES, type ConvertOutcome, type ModeRow, type ModelRow, type ZooMode } from './row.js';
+import { float32Bytes, folderBytes } from './sizes.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const modes = (process.argv[2] ?? 'dynamic,int8,float16,compress').split(',');
-const backend = await initFloatBackend();
-const work = mkdtempSync(join(tmpdir(), 'tfjq-zoo-'));
-const zoo = join(work, 'zoo');
-const written = await writeZoo(zoo, { corrupt: true });
-console.error(`zoo: ${written.length} models in ${zoo}`);
+const { values: opt } = parseArgs({
+  options: {
+    models: { type: 'string' }, modes: { type: 'string' }, timeout: { type: 'string', default: '900' }, jobs: { type: 'string', default: '1' },
+    eval: { type: 'string', default: '4' }, calib: { type: 'string', default: '8' }, runs: { type: 'string', default: '10' }, seconds: { type: 'string', default: '4' },
+    cache: { type: 'string' }, work: { type: 'string' }, out: { type: 'string', default: join(ROOT, 'bench/zoo/RESULTS-zoo.md') }, resume: { type: 'boolean' },
+    note: { type: 'string' }, render: { type: 'boolean' }, merge: { type: 'string' },
+  },
+});
+const cache = resolve(opt.cache ?? defaultCache());
+const work = resolve(opt.work ?? join(cache, '..', 'zoo-work'));
+const modes = (opt.modes?.split(',') ?? [...ZOO_MODES]) as ZooMode[];
+for (const m of modes) if (!ZOO_MODES.includes(m)) throw new Error(`--modes: '${m}' is not one of ${ZOO_MODES.join(', ')}`);
+const timeout = Number(opt.timeout), jobs = Number(opt.jobs), evalCount = Number(opt.eval), calibCount = Number(opt.calib);
+const runs = opt.runs!, seconds = opt.seconds!;
+const outMd = resolve(opt.out!);
+const outJson = outMd.replace(/\.md$/, '.json');
 
-interface Row { mode: string; report: BatchReport; wall: number; code: number | null }
-const rows: Row[] = [];
-for (const mode of modes) {
-  const out = join(work, `out-${mode}`);
-  const t0 = performance.now();
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/entry.ts', 'convert', zoo, '-o', out, '--mode', mode, '--jobs', '2', '--eval-samples', '32', '--runs', '20'], {
-    cwd: ROOT, encoding: 'utf8', env: { ...process.env, CI: '1' }, stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const wall = (performance.now() - t0) / 1000;
-  const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as BatchReport;
-  rows.push({ mode, report, wall, code: r.status });
-  console.error(r.stdout);
+const manifest = readManifest(cache);
+if (!manifest.models.length) throw new Error(`no zoo in ${cache}: run bench/zoo/layout.ts and bench/zoo/build.ts first`);
+const wanted = opt.models?.split(',');
+const models = manifest.models.filter((m) => !wanted || wanted.some((w) => m.id === w || m.id.endsWith(`/${w}`)));
+if (wanted && models.length === 0) throw new Error(`--models: none of ${wanted.join(', ')} is in the zoo`);
+
+const tsx = (script: string, args: string[]) => [process.execPath, ['--import', 'tsx', script, ...args]] as const;
+const cli = (args: string[]) => tsx('src/cli/entry.ts', args);
+const lastLine = (s: string) => s.trim().split('\n').filter(Boolean).pop() ?? '';
+const childError = (r: { timedOut: boolean; code: number | null; signal: string | null; stderrTail: string }) =>
+  r.timedOut ? `timed out after ${timeout} s` : `exit ${r.code ?? r.signal}: ${lastLine(r.stderrTail).slice(0, 400)}`;
+const log = (s: string) => process.stderr.write(`[zoo ${new Date().toISOString().slice(11, 19)}] ${s}\n`);
+
+async function convert(m: ZooModel, mode: ZooMode, modelJson: string, dir: string): Promise<ConvertOutcome> {
+  const out = join(dir, `out-${mode}`);
+  rmSync(out, { recursive: true, force: true });
+  const flags = [...MODE_FLAGS[mode], ...(mode === 'int8' ? ['--calibration', join(dir, 'calib'), '--samples', String(calibCount)] : [])];
+  const [cmd, args] = cli(['convert', modelJson, '-o', out, ...flags, '--eval-samples', '2', '--runs', '1']);
+  const r = await runChild(cmd, args, { cwd: ROOT, timeoutSeconds: timeout, env: { ...process.env, CI: '1' } });
+  const reportPath = join(out, 'report.json');
+  if (r.timedOut || !existsSync(reportPath)) return { status: r.timedOut ? 'timeout' : 'crashed', error: childError(r), seconds: r.seconds };
+  const report = JSON.parse(readFileSync(reportPath, 'utf8')) as { models: { status: string; error?: string; output: string; fidelity?: { cosine?: number } }[] };
+  const res = report.models[0];
+  if (!res) return { status: 'crashed', error: 'the report lists no model', seconds: r.seconds };
+  const c: ConvertOutcome = { status: res.status, error: res.error, seconds: r.seconds, reportedCosine: res.fidelity?.cosine };
+  if (res.status !== 'failed' && existsSync(join(res.output, 'model.json'))) {
+    c.output = res.output;
+    c.writtenBytes = folderBytes(res.output);
+  }
+  return c;
 }
 
-const info = cpuInfo();
-const pct = (v: number | undefined) => (v === undefined ? '—' : `${(100 * v).toFixed(2)}%`);
-const table: Table<Row> = {
-  columns: [
-    { header: 'mode', value: (r) => r.mode },
-    { header: 'models (ok / failed)', value: (r) => `${r.report.totals.done} / ${r.report.totals.failed}` },
-    { header: 'exit', value: (r) => r.code ?? 'signal' },
-    { header: 'size before → after', value: (r) => `${formatBytes(r.report.totals.bytesBefore)} → ${formatBytes(r.report.totals.bytesAfter)}` },
-    { header: 'ratio', value: (r) => `${r.report.totals.ratio.toFixed(2)}×`, align: 'right' },
-    { header: 'mean top-1 agreement', value: (r) => pct(r.report.totals.meanTop1Agreement), align: 'right' },
-    { header: 'mean cosine', value: (r) => r.report.totals.meanCosine, digits: 5 },
-    { header: 'median speed-up b=1', value: (r) => (r.report.totals.medianSpeedup === undefined ? '—' : `${r.report.totals.medianSpeedup.toFixed(2)}×`), align: 'right' },
-    { header: 'wall (jobs 2)', value: (r) => `${r.wall.toFixed(1)} s`, align: 'right' },
-  ],
-  rows,
-};
-console.log(`${written.length} models (${written.length - 1} valid + 1 corrupt); ${info.brand || info.vendor}, ${info.availableCores} cores; float baseline ${describeFloatBackend(backend)}\n`);
-console.log(toMarkdown(table));
-rmSync(work, { recursive: true, force: true });
+async function measure(m: ZooModel, out: string, dir: string): Promise<ModeRow['measure']> {
+  const [cmd, args] = tsx('bench/zoo/measure.ts', [join(out, 'model.json'), join(dir, 'inputs.json'), join(dir, 'eval'), join(dir, 'ref'), m.task, runs, seconds]);
+  const r = await runChild(cmd, args, { cwd: ROOT, timeoutSeconds: timeout });
+  const line = lastLine(r.stdout);
+  if (r.code === 0 && line.startsWith('{')) return { ...(JSON.parse(line) as MeasureResult), seconds: r.seconds };
+  return { loads: false, error: childError(r), timedOut: r.timedOut, seconds: r.seconds };
+}
+
+async function inspectModel(m: ZooModel, modelJson: string): Promise<ModelRow['inspect']> {
+  const [icmd, iargs] = cli(['inspect', modelJson, '--json']);
+  const ins = await runChild(icmd, iargs, { cwd: ROOT, timeoutSeconds: timeout });
+  const inspect = { ok: ins.code === 0, ...(ins.code === 0 ? {} : { error: childError(ins) }), seconds: ins.seconds };
+  log(`${m.id}: inspect ${inspect.ok ? 'ok' : `FAILED (${inspect.error})`}`);
+  return inspect;
+}
+
+async function floatReference(m: ZooModel, modelJson: string, dir: string): Promise<ModelRow['reference']> {
+  const refDir = join(dir, 'ref');
+  rmSync(refDir, { recursive: true, force: true });
+  mkdirSync(refDir, { recursive: true });
+  const [rcmd, rargs] = tsx('bench/zoo/reference.ts', [modelJson, m.format, join(dir, 'inputs.json'), join(dir, 'eval'), refDir, runs, seconds]);
+  const rr = await runChild(rcmd, rargs, { cwd: ROOT, timeoutSeconds: timeout });
+  const refFile = join(refDir, 'reference.json');
+  const reference: ModelRow['reference'] = existsSync(refFile)
+    ? { ...(JSON.parse(readFileSync(refFile, 'utf8')) as ReferenceResult), seconds: rr.seconds }
+    : { rejected: {}, outputs: [], error: childError(rr), seconds: rr.seconds };
+  log(`${m.id}: float reference ${reference.backend ? `on ${reference.backend}, ${reference.timing?.medianMs.toFixed(1)} ms` : `FAILED (${reference.error})`}`);
+  return reference;
+}
+
+/** Runs the steps of one model; with --resume, only the modes its previous row lacks. */
+async function runModel(m: ZooModel, previous?: ModelRow): Promise<ModelRow> {
+  const toRun = previous ? modes.filter((mode) => !previous.modes.some((x) => x.mode === mode)) : modes;
+  const dir = join(work, m.id);
+  const modelJson = join(cache, m.id, 'model.json');
+  const bad = verifyModel(cache, m);
+  if (bad) throw new Error(bad);
+  rmSync(join(dir, 'calib'), { recursive: true, force: true });
+  rmSync(join(dir, 'eval'), { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'inputs.json'), JSON.stringify(m.inputs));
+  // Disjoint seeds: calibration and held-out evaluation never share a picture.
+  writeInputSet(join(dir, 'calib'), m.inputs, calibCount, 1000);
+  writeInputSet(join(dir, 'eval'), m.inputs, evalCount, 2000);
+
+  // A resumed model keeps its inspect result and float reference (same seeded inputs, same files).
+  const refDir = join(dir, 'ref');
+  const reuse = previous?.reference.backend !== undefined && existsSync(join(refDir, 'reference.json'));
+  const inspect = reuse ? previous!.inspect : await inspectModel(m, modelJson);
+  const reference = reuse ? previous!.reference : await floatReference(m, modelJson, dir);
+
+  const row: ModelRow = {
+    id: m.id, origin: m.origin, source: m.source, format: m.format, family: m.family, task: m.task, constructs: m.constructs,
+    inspect, reference, inputBytes: m.bytes, float32Bytes: float32Bytes(modelJson), modes: previous?.modes.filter((x) => !toRun.includes(x.mode)) ?? [],
+  };
+  for (const mode of toRun) {
+    const c = await convert(m, mode, modelJson, dir);
+    const mr: ModeRow = { mode, convert: c };
+    if (c.output && reference.backend) mr.measure = await measure(m, c.output, dir);
+    const cos = mr.measure?.outputs?.map((o) => o.cosine).filter((v): v is number => v !== undefined);
+    log(`${m.id} ${mode}: convert ${c.status}${c.error ? ` (${c.error.slice(0, 160)})` : ''}; session ${mr.measure ? (mr.measure.loads && !mr.measure.error ? `min cosine ${cos?.length ? Math.min(...cos).toFixed(4) : '—'}, ${mr.measure.timing?.medianMs.toFixed(1)} ms` : `FAILED (${mr.measure.error?.slice(0, 160)})`) : 'not run'}`);
+    row.modes.push(mr);
+  }
+  row.modes.sort((a, b) => ZOO_MODES.indexOf(a.mode) - ZOO_MODES.indexOf(b.mode));
+  return row;
+}
+
+interface SavedRun { rows: ModelRow[]; started?: string; command?: string; note?: string; version?: string }
+const saved: SavedRun | undefined = existsSync(outJson) ? (JSON.parse(readFileSync(outJson, 'utf8')) as SavedRun) : undefined;
+const note = opt.note ?? saved?.note;
+const version = (opt.render || opt.resume) && saved?.version ? saved.version : codeVersion();
+if (opt.render) {
+  if (!saved) throw new Error(`--render: ${outJson} does not exist`);
+  for (const other of opt.merge?.split(',') ?? []) {
+    const o = JSON.parse(readFileSync(other, 'utf8')) as SavedRun;
+    for (const r of o.rows) {
+      const mine = saved.rows.find((x) => x.id === r.id);
+      if (!mine) saved.rows.push(r);
+      else mine.modes = [...mine.modes.filter((m) => !r.modes.some((x) => x.mode === m.mode)), ...r.modes].sort((a, b) => ZOO_MODES.indexOf(a.mode) - ZOO_MODES.indexOf(b.mode));
+    }
+    saved.command = `${saved.command}, and ${o.command}`;
+  }
+  writeResults(outMd, outJson, saved.rows, { started: new Date(saved.started ?? Date.now()), command: saved.command ?? '', modes: [], note, version });
+  log(`rendered ${outMd} from ${outJson}`);
+  process.exit(0);
+}
+const previous: ModelRow[] = opt.resume && saved ? saved.rows : [];
+const rows = new Map(previous.map((r) => [r.id, r]));
+const todo = models.filter((m) => {
+  const p = rows.get(m.id);
+  return !p || modes.some((mode) => !p.modes.some((x) => x.mode === mode));
+});
+log(`${models.length} models selected, ${todo.length} to run; modes ${modes.join(', ')}; work ${work}`);
+// A resumed run keeps the start time and command of the run it completes.
+const started = opt.resume && saved?.started ? new Date(saved.started) : new Date();
+const thisCommand = `\`npx tsx bench/zoo/run.ts ${process.argv.slice(2).join(' ')}\``;
+const command = opt.resume && saved?.command ? `${saved.command}, then ${thisCommand}` : thisCommand;
+let next = 0;
+async function worker(): Promise<void> {
+  while (next < todo.length) {
+    const m = todo[next++]!;
+    log(`(${next}/${todo.length}) ${m.id}`);
+    try {
+      rows.set(m.id, await runModel(m, opt.resume ? rows.get(m.id) : undefined));
+    } catch (e) {
+      log(`${m.id}: harness error ${(e as Error).message}`);
+      throw e;
+    }
+    writeResults(outMd, outJson, [...rows.values()], { started, command, modes, note, version });
+  }
+}
+await Promise.all(Array.from({ length: Math.max(1, jobs) }, worker));
+writeResults(outMd, outJson, [...rows.values()], { started, command, modes, note, version });
+log(`done: ${outMd}`);

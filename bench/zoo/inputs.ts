@@ -1,0 +1,106 @@
+// Inputs the harness feeds every model, written as .npy files so that the converter (as
+// --calibration), the stock-tfjs reference and the session read the very same values:
+// - image inputs: image-like pictures (smooth gradients, a few soft blobs and edges, mild
+//   pixel noise — the statistics of photos matter to int8 calibration, uniform noise does
+//   not have them), scaled into the model's pixel range;
+// - token inputs: ids drawn from the vocabulary, with a zero-padded tail;
+// - constant inputs: the value the model's library feeds (recurrent state, a ratio).
+// Calibration and evaluation sets come from disjoint seeds (evaluation is held out).
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { seededRandom, type Rng } from '../../src/data/random.js';
+import { readNpy, writeNpy } from '../../src/io/npy.js';
+import type { ZooInput } from './manifest.js';
+
+function gaussian(rng: Rng): number {
+  return Math.sqrt(-2 * Math.log(1 - rng())) * Math.cos(2 * Math.PI * rng());
+}
+
+/** One H×W×C picture with values in [0, 1]. */
+function picture(h: number, w: number, c: number, rng: Rng): Float32Array {
+  const out = new Float32Array(h * w * c);
+  const base = Array.from({ length: c }, () => 0.2 + 0.6 * rng());
+  const grad = Array.from({ length: c }, () => [rng() - 0.5, rng() - 0.5]);
+  const blobs = Array.from({ length: 2 + Math.floor(rng() * 4) }, () => ({
+    y: rng() * h, x: rng() * w, r: (0.08 + 0.3 * rng()) * Math.min(h, w), amp: Array.from({ length: c }, () => rng() - 0.5),
+  }));
+  // A straight edge (a step in brightness) like an object boundary.
+  const edge = { a: rng() * Math.PI, o: rng(), amp: 0.3 * (rng() - 0.5) };
+  const noise = 0.02 + 0.03 * rng();
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const u = x / Math.max(1, w - 1), v = y / Math.max(1, h - 1);
+      const side = Math.cos(edge.a) * u + Math.sin(edge.a) * v > edge.o ? edge.amp : 0;
+      for (let k = 0; k < c; k++) {
+        let p = base[k]! + grad[k]![0]! * u + grad[k]![1]! * v + side;
+        for (const b of blobs) p += b.amp[k]! * Math.exp(-((y - b.y) ** 2 + (x - b.x) ** 2) / (2 * b.r * b.r));
+        p += noise * gaussian(rng);
+        out[(y * w + x) * c + k] = Math.min(1, Math.max(0, p));
+      }
+    }
+  }
+  return out;
+}
+
+/** Values for one input and one sample. */
+export function inputValues(spec: ZooInput, rng: Rng): Float32Array | Int32Array {
+  const n = spec.shape.reduce((a, b) => a * b, 1);
+  const [lo, hi] = spec.range;
+  if (spec.kind === 'constant') return spec.dtype === 'int32' ? new Int32Array(n).fill(lo) : new Float32Array(n).fill(lo);
+  if (spec.kind === 'tokens') {
+    const ids = new Int32Array(n);
+    const len = spec.shape[spec.shape.length - 1]!;
+    for (let i = 0; i < n; i++) {
+      const pos = i % len;
+      // The tail of each sequence is padding (id 0), as real batches of short texts are.
+      ids[i] = pos < len * (0.5 + 0.5 * rng()) ? lo + 1 + Math.floor(rng() * (hi - lo - 1)) : 0;
+    }
+    return spec.dtype === 'int32' ? ids : Float32Array.from(ids);
+  }
+  if (spec.shape.length !== 4) throw new Error(`image input '${spec.name}' must have rank 4, got [${spec.shape.join(', ')}]`);
+  const nchw = spec.layout === 'NCHW';
+  const [b, d1, d2, d3] = spec.shape as [number, number, number, number];
+  const [h, w, c] = nchw ? [d2, d3, d1] : [d1, d2, d3];
+  const out = spec.dtype === 'int32' ? new Int32Array(n) : new Float32Array(n);
+  for (let s = 0; s < b; s++) {
+    const p = picture(h, w, c, rng);
+    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) for (let k = 0; k < c; k++) {
+      const v = lo + (hi - lo) * p[(y * w + x) * c + k]!;
+      const at = s * h * w * c + (nchw ? (k * h + y) * w + x : (y * w + x) * c + k);
+      out[at] = spec.dtype === 'int32' ? Math.round(v) : v;
+    }
+  }
+  return out;
+}
+
+/** The file key of an input, as the converter's --calibration reader expects it. */
+export function inputKey(name: string): string {
+  return name.replace(/[/:]/g, '_');
+}
+
+/** Writes `count` samples as `<input>.<sNN>.npy` (the layout `--calibration DIR` reads). */
+export function writeInputSet(dir: string, inputs: ZooInput[], count: number, seed: number): void {
+  mkdirSync(dir, { recursive: true });
+  const rng = seededRandom(seed);
+  for (let s = 0; s < count; s++) {
+    for (const spec of inputs) {
+      writeFileSync(join(dir, `${inputKey(spec.name)}.s${String(s).padStart(2, '0')}.npy`), writeNpy(inputValues(spec, rng), spec.shape));
+    }
+  }
+}
+
+export interface InputSample { [input: string]: { data: Float32Array | Int32Array; shape: number[] } }
+
+/** Reads back a set written by writeInputSet, sample by sample, keyed by input name. */
+export function readInputSet(dir: string, inputs: ZooInput[]): InputSample[] {
+  const files = readdirSync(dir).filter((f) => f.endsWith('.npy'));
+  const samples = [...new Set(files.map((f) => /\.(s\d+)\.npy$/.exec(f)?.[1]).filter((s): s is string => !!s))].sort();
+  return samples.map((s) => {
+    const rec: InputSample = {};
+    for (const spec of inputs) {
+      const a = readNpy(readFileSync(join(dir, `${inputKey(spec.name)}.${s}.npy`)));
+      rec[spec.name] = { data: a.data as Float32Array | Int32Array, shape: a.shape };
+    }
+    return rec;
+  });
+}
