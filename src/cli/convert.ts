@@ -39,6 +39,8 @@ export const CONVERT_FLAGS = {
   'skip-existing': { type: 'boolean', description: 'Skip models already converted with the same options (resume)' },
   'fail-fast': { type: 'boolean', description: 'Stop at the first failed model' },
   'allow-non-finite': { type: 'boolean', description: 'Accept NaN/Inf weights' },
+  queue: { type: 'string', value: 'redis://HOST:PORT[/DB]', description: 'Convert on queue workers (tfjs-quant worker) through Redis instead of locally (docs/queue.md)' },
+  'queue-name': { type: 'string', value: 'NAME', description: 'With --queue: the queue (default tfjs-quant)' },
   report: { type: 'string', value: 'PREFIX', description: 'Report path prefix (default <outdir>/report): writes .md, .json, .html' },
   help: { type: 'boolean', alias: 'h', description: 'Show this help' },
 } as const;
@@ -196,6 +198,13 @@ export async function convertCommand(args: string[], io: CommandIO = processIO, 
     threads: Math.max(1, Math.floor(availableParallelism() / jobs)),
     allowNonFinite: opts.allowNonFinite,
   };
+  if (opts.queue !== undefined) {
+    const { convertOnQueue } = await import('../queue/convert.js');
+    return convertOnQueue({
+      tasks, options, outDir: out, reportPrefix: opts.report ? resolve(opts.report) : join(out, 'report'), queue: opts.queue, queueName: opts.queueName,
+      command: `tfjs-quant convert ${args.join(' ')}`, io, startedAt: t0, signal,
+    });
+  }
   await fs.mkdir(out, { recursive: true });
   const manifest = await readManifest(out);
   const key = optionsKey(options);

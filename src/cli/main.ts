@@ -12,6 +12,7 @@ Commands:
   bench       Latency and throughput: native runtime vs tfjs float backends
   demo        Train a small model on MNIST digits, convert it every way, compare
   run         Run a model once on .npy inputs; print and write its outputs
+  worker      Convert models queued by 'convert --queue' (Redis, BullMQ)
   help        Show this help
 
 Exit codes: 0 ok, 1 some work failed, 2 usage error, 130 interrupted (docs/cli.md).
@@ -57,6 +58,10 @@ export async function main(argv: string[], io: CommandIO = processIO): Promise<n
     case 'run': {
       const { runCommand } = await import('./run.js');
       return runCommand(rest, io);
+    }
+    case 'worker': {
+      const { workerCommand } = await import('./worker.js');
+      return workerCommand(rest, io);
     }
     default:
       io.stderr(`tfjs-quant: unknown command '${cmd}'\n\n${USAGE}`);
