@@ -2,6 +2,7 @@
 // one atomic bulk, and waits for every job to finish, following the queue's events (progress,
 // retries, stalls) and re-reading the jobs' states now and then, because an event published
 // while Redis restarted can be missed but a job's state cannot.
+import { join } from 'node:path';
 import { Job, Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { ConversionJobData } from './job.js';
@@ -63,9 +64,17 @@ const POLL_MS = 2000;
 /** What the report shows for a job that failed for good. */
 function failedResult(job: Job<ConversionJobData, ModelResult>): ModelResult {
   const d = job.data;
-  const base: ModelResult = d.failedResult ?? { source: d.source, rel: d.rel, output: `${d.outputRoot}/${d.rel}`, status: 'failed', warnings: [], seconds: 0 };
+  const base: ModelResult = d.failedResult ?? { source: d.source, rel: d.rel, output: join(d.outputRoot, d.rel), status: 'failed', warnings: [], seconds: 0 };
   // The last failure may not be a conversion error (a worker crashed or stalled too often).
   return { ...base, status: 'failed', error: job.failedReason || base.error };
+}
+
+/** A job that is no longer in Redis: the server lost its data (no AOF) or someone removed it. Waiting would never end. */
+function vanishedResult(d: ConversionJobData): ModelResult {
+  return {
+    source: d.source, rel: d.rel, output: join(d.outputRoot, d.rel), status: 'failed', warnings: [], seconds: 0,
+    error: 'the job is no longer in the queue: Redis lost it (run Redis with appendonly yes, docs/queue.md) or it was removed',
+  };
 }
 
 /** Enqueues the batch and resolves when every job finished (or `signal` aborted: waiting jobs are then removed). */
@@ -89,14 +98,13 @@ export async function runBatchOnQueue(b: BatchOnQueue, listener: BatchListener, 
   const check = async (id: string): Promise<void> => {
     if (!pending.has(id)) return;
     const job = await Job.fromId<ConversionJobData, ModelResult>(queue, id);
-    if (!job || !pending.has(id)) return;
-    const state = await job.getState();
-    if (state !== 'completed' && state !== 'failed') return;
+    const state = job ? await job.getState() : 'vanished';
+    if (state !== 'completed' && state !== 'failed' && state !== 'vanished') return;
     if (!pending.has(id)) return;
     const i = pending.get(id)!;
     pending.delete(id);
-    if (job.processedBy) workers.add(job.processedBy);
-    results[i] = state === 'completed' ? job.returnvalue : failedResult(job);
+    if (job?.processedBy) workers.add(job.processedBy);
+    results[i] = !job ? vanishedResult(b.jobs[i]!) : state === 'completed' ? job.returnvalue : failedResult(job);
     listener.finished(i, results[i]!);
     if (!pending.size) settle();
   };
