@@ -4,12 +4,12 @@
 // job each; the report is the local mode's, built from the jobs' results.
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
-import { relative, resolve } from 'node:path';
+import { relative } from 'node:path';
 import type { CommandIO } from '../cli/args.js';
 import type { ConvertOptions, ModelResult } from '../cli/convert-one.js';
 import { Progress } from '../cli/progress.js';
 import { cpuInfo } from '../native/cpu.js';
-import { batchReportHtml, batchReportJson, batchReportMarkdown, batchReportText, batchTotals, type BatchReport } from '../report/batch.js';
+import { batchReportText, batchTotals, writeBatchReport, type BatchReport } from '../report/batch.js';
 import { checkRedis, runBatchOnQueue, RedisUnavailable } from './enqueue.js';
 import { conversionKey, inputHash } from './hash.js';
 import type { ConversionJobData } from './job.js';
@@ -112,12 +112,7 @@ export async function convertOnQueue(req: QueueConvertRequest): Promise<number> 
     models: finished,
   };
   const prefix = req.reportPrefix;
-  await fs.mkdir(resolve(prefix, '..'), { recursive: true });
-  await Promise.all([
-    fs.writeFile(`${prefix}.md`, batchReportMarkdown(report)),
-    fs.writeFile(`${prefix}.json`, batchReportJson(report)),
-    fs.writeFile(`${prefix}.html`, batchReportHtml(report)),
-  ]);
+  await writeBatchReport(report, prefix);
   io.stdout(batchReportText(report));
   io.stdout(`report: ${relative(process.cwd(), prefix)}.{md,json,html}\n`);
   if (controller.signal.aborted) return 130;

@@ -139,10 +139,13 @@ export async function runBatchOnQueue(b: BatchOnQueue, listener: BatchListener, 
         },
       })));
     } else settle();
+    let polling = false;
     poll = setInterval(() => {
+      if (polling) return; // the previous sweep is still reading (a slow or restarting Redis)
+      polling = true;
       void (async () => {
         for (const id of [...pending.keys()]) await check(id);
-      })().catch(onError);
+      })().catch(onError).finally(() => (polling = false));
     }, POLL_MS);
     await allDone;
     if (signal?.aborted) {

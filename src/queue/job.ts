@@ -3,7 +3,7 @@
 // `convert --jobs N` produces; around it the job stages the output privately and publishes it
 // atomically with its record (storage.ts), so a retried, stalled or duplicated job never
 // leaves a partial or doubled output.
-import { join } from 'node:path';
+import { isAbsolute, join, normalize, sep } from 'node:path';
 import { convertOne, type ConvertOptions, type ModelResult } from '../cli/convert-one.js';
 import { sameOutput, type ConversionStorage, type OutputRecord, type StorageKind } from './storage.js';
 
@@ -25,6 +25,31 @@ export interface ConversionJobData {
   batch: string;
   /** Set by a worker when an attempt's conversion failed: that attempt's full result, for the report. */
   failedResult?: ModelResult;
+}
+
+const MODES = new Set(['dynamic', 'int8', 'float16', 'compress']);
+const FORMATS = new Set(['native', 'tfjs']);
+
+/**
+ * What is wrong with a job's data, or undefined when it is well-formed. Workers act on paths a
+ * job names, so a job that did not come from `convert --queue` (another tool, a hand-edited
+ * Redis) is refused before anything is read or written.
+ */
+export function jobDataProblem(d: unknown): string | undefined {
+  if (d === null || typeof d !== 'object') return 'job data is not an object';
+  const j = d as Partial<ConversionJobData>;
+  if (j.storage !== 'shared-folder') return `unknown storage '${String(j.storage)}'`;
+  if (typeof j.source !== 'string' || !isAbsolute(j.source)) return 'source must be an absolute path';
+  if (typeof j.outputRoot !== 'string' || !isAbsolute(j.outputRoot)) return 'outputRoot must be an absolute path';
+  if (typeof j.rel !== 'string' || j.rel === '' || isAbsolute(j.rel) || normalize(j.rel) !== j.rel || j.rel.split(sep).includes('..')) {
+    return `rel '${String(j.rel)}' must be a non-empty relative path inside the output root`;
+  }
+  if (typeof j.batch !== 'string' || !/^[A-Za-z0-9_.-]+$/.test(j.batch)) return 'batch must be a plain name';
+  if (typeof j.conversionKey !== 'string') return 'conversionKey is missing';
+  if (j.inputHash !== undefined && (typeof j.inputHash !== 'string' || !/^[0-9a-f]{64}$/.test(j.inputHash))) return 'inputHash must be a sha256 hex string';
+  const o = j.options as Partial<ConvertOptions> | undefined;
+  if (!o || typeof o !== 'object' || !MODES.has(o.mode as string) || !FORMATS.has(o.format as string)) return 'options must name a mode and a format';
+  return undefined;
 }
 
 /** A conversion attempt that failed; its result is what the report shows if no retry succeeds. */

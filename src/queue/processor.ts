@@ -2,8 +2,8 @@
 // processor). In a child, a conversion that holds the CPU for minutes cannot starve the
 // worker's lock renewals (the job would look stalled and run twice), and a crash in native
 // code fails one attempt instead of the worker.
-import type { SandboxedJob } from 'bullmq';
-import { ConversionFailed, runConversionJob, THREADS_ENV, type ConversionJobData } from './job.js';
+import { UnrecoverableError, type SandboxedJob } from 'bullmq';
+import { ConversionFailed, jobDataProblem, runConversionJob, THREADS_ENV, type ConversionJobData } from './job.js';
 import { storageFor } from './storage.js';
 import type { ModelResult } from '../cli/convert-one.js';
 
@@ -12,6 +12,9 @@ import type { ModelResult } from '../cli/convert-one.js';
 process.once('disconnect', () => process.exit(1));
 
 export default async function processConversion(job: SandboxedJob<ConversionJobData, ModelResult>): Promise<ModelResult> {
+  const problem = jobDataProblem(job.data);
+  // Malformed data fails the same way every time: no retries.
+  if (problem) throw new UnrecoverableError(`refused job ${job.id}: ${problem}`);
   const threads = Math.max(1, Number(process.env[THREADS_ENV]) || 1);
   try {
     return await runConversionJob(job.data, storageFor(job.data.storage), threads);

@@ -1,8 +1,20 @@
 // The queue's settings: Redis URLs, queue names and worker policies, parsed into plain objects
 // or refused with a message naming what is wrong; and the CLI's usage errors (exit 2).
-import { describe, expect, it } from 'vitest';
+import { promises as fs } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { checkQueueName, checkWorkerPolicy, DEFAULT_WORKER_POLICY, parseRedisUrl, QueueConfigError } from '../../src/queue/options.js';
 import { main } from '../../src/cli/main.js';
+import { initFloatBackend } from '../../src/backend/float.js';
+import { writeZoo } from '../../src/model/zoo.js';
+
+let zoo: string;
+beforeAll(async () => {
+  await initFloatBackend();
+  zoo = join(await fs.mkdtemp(join(tmpdir(), 'tfjq-queue-opts-')), 'zoo');
+  await writeZoo(zoo, { only: ['mlp/small'] });
+});
 
 describe('parseRedisUrl', () => {
   it.each([
@@ -70,8 +82,12 @@ describe('CLI usage errors exit 2 before touching Redis', () => {
     [['worker', '--queue', 'redis://h', '--queue-name', 'a:b'], /--queue-name 'a:b' must be/],
     [['worker', '--queue', 'redis://h', '--concurrency', '0'], /--concurrency must be in \[1, 64\], got 0/],
     [['worker', '--queue', 'redis://h', 'stray'], /unexpected argument 'stray'/],
+    [['convert', 'ZOO', '-o', 'OUT', '--queue-name', 'q'], /tfjs-quant convert: --queue-name needs --queue/],
+    [['convert', 'ZOO', '-o', 'OUT', '--queue', 'redis://h', '--fail-fast'], /--fail-fast does not apply to --queue/],
+    [['convert', 'ZOO', '-o', 'OUT', '--queue', 'redis://h:99999'], /tfjs-quant convert: --queue 'redis:\/\/h:99999'/],
+    [['convert', 'ZOO/mlp/small', '-o', 'OUT', '--queue', 'redis://h'], /would be written to the output root itself; with --queue each model needs its own folder/],
   ])('%j', async (args, message) => {
-    const r = await run(args);
+    const r = await run(args.map((a) => a.replace('ZOO', zoo).replace('OUT', join(zoo, '..', 'out'))));
     expect(r.code).toBe(2);
     expect(r.err).toMatch(message);
   });

@@ -10,7 +10,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { initFloatBackend } from '../../src/backend/float.js';
 import { writeZoo } from '../../src/model/zoo.js';
 import { convertOne, type ConvertOptions } from '../../src/cli/convert-one.js';
-import { ConversionFailed, runConversionJob, type ConversionJobData } from '../../src/queue/job.js';
+import { ConversionFailed, jobDataProblem, runConversionJob, type ConversionJobData } from '../../src/queue/job.js';
 import { conversionKey, inputHash } from '../../src/queue/hash.js';
 import { RECORD_FILE, SharedFolderStorage, STAGE_PREFIX, type OutputRecord } from '../../src/queue/storage.js';
 
@@ -53,6 +53,27 @@ describe('input hash', () => {
     expect(conversionKey({ ...OPTIONS, evalSamples: 9, runs: 5, threads: 4 })).toBe(conversionKey(OPTIONS));
     expect(conversionKey({ ...OPTIONS, perTensor: true })).not.toBe(conversionKey(OPTIONS));
     expect(conversionKey({ ...OPTIONS, mode: 'float16' })).not.toBe(conversionKey(OPTIONS));
+  });
+});
+
+describe('job data from Redis is checked before a worker acts on it', () => {
+  it('accepts what convert --queue enqueues', () => {
+    expect(jobDataProblem(job('/out', 'mlp/small'))).toBeUndefined();
+  });
+  it.each([
+    [null, /not an object/],
+    [{ storage: 's3' }, /unknown storage 's3'/],
+    [{ source: 'zoo/model.json' }, /source must be an absolute path/],
+    [{ outputRoot: 'out' }, /outputRoot must be an absolute path/],
+    [{ rel: '../../etc' }, /rel '..\/..\/etc' must be a non-empty relative path/],
+    [{ rel: 'a/../../b' }, /must be a non-empty relative path/],
+    [{ rel: '/abs' }, /must be a non-empty relative path/],
+    [{ rel: '' }, /must be a non-empty relative path/],
+    [{ batch: 'a/b' }, /batch must be a plain name/],
+    [{ inputHash: 'abc' }, /inputHash must be a sha256/],
+    [{ options: { ...OPTIONS, mode: 'int9' } }, /options must name a mode and a format/],
+  ])('refuses %j', (patch, message) => {
+    expect(jobDataProblem(patch === null ? null : { ...job('/out', 'mlp/small'), ...patch })).toMatch(message);
   });
 });
 
