@@ -72,8 +72,7 @@ export async function convertOnQueue(req: QueueConvertRequest): Promise<number> 
     jobTask.push(i);
     jobs.push({ storage: storage.kind, source: t.source, rel: t.rel, outputRoot: outDir, inputHash: hash, conversionKey: key, options: req.options, batch });
   }
-  io.stderr(`tfjs-quant convert: ${tasks.length} model(s), ${jobs.length} queued on '${queueName}' at ${redis.url} (${tasks.length - jobs.length} already converted from the same input), mode ${req.options.mode}\n`);
-  const progress = new Progress({ total: jobs.length, label: 'converting (queue)' });
+  // Listening for Ctrl-C before saying anything: whoever reacts to the line below can interrupt.
   const controller = new AbortController();
   const onSigint = () => {
     io.stderr('\ntfjs-quant convert: interrupted — withdrawing queued jobs; running ones finish on their workers\n');
@@ -81,6 +80,8 @@ export async function convertOnQueue(req: QueueConvertRequest): Promise<number> 
   };
   process.on('SIGINT', onSigint);
   req.signal?.addEventListener('abort', onSigint);
+  io.stderr(`tfjs-quant convert: ${tasks.length} model(s), ${jobs.length} queued on '${queueName}' at ${redis.url} (${tasks.length - jobs.length} already converted from the same input), mode ${req.options.mode}\n`);
+  const progress = new Progress({ total: jobs.length, label: 'converting (queue)' });
   let outcome;
   try {
     outcome = await runBatchOnQueue({ redis, queueName, policy: DEFAULT_QUEUE_POLICY, batch, jobs }, {

@@ -125,7 +125,9 @@ export async function runBatchOnQueue(b: BatchOnQueue, listener: BatchListener, 
   try {
     // Listening before adding: no job can finish unseen.
     await events.waitUntilReady();
-    if (pending.size) {
+    // (Interrupted before this point: nothing is added, and `settle` has run or runs below.)
+    const adding = pending.size > 0 && !signal?.aborted;
+    if (adding) {
       await queue.addBulk(b.jobs.map((data, i) => ({
         name: 'convert',
         data,
@@ -138,7 +140,10 @@ export async function runBatchOnQueue(b: BatchOnQueue, listener: BatchListener, 
           removeOnFail: { age: 7 * 86400 },
         },
       })));
-    } else settle();
+    } else {
+      if (pending.size) listener.event('interrupted before enqueuing: nothing was queued');
+      settle();
+    }
     let polling = false;
     poll = setInterval(() => {
       if (polling) return; // the previous sweep is still reading (a slow or restarting Redis)
@@ -148,7 +153,7 @@ export async function runBatchOnQueue(b: BatchOnQueue, listener: BatchListener, 
       })().catch(onError).finally(() => (polling = false));
     }, POLL_MS);
     await allDone;
-    if (signal?.aborted) {
+    if (signal?.aborted && adding) {
       // Queued jobs are withdrawn; running ones are locked (remove() leaves them, returning 0)
       // and finish on their workers, their outputs valid for the next run to pick up.
       let withdrawn = 0;

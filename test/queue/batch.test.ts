@@ -210,6 +210,32 @@ describe.skipIf(NO_REDIS_REASON !== undefined)(`convert --queue with three worke
     for (const r of rels.filter((x) => x !== POISON)) expect((await fs.stat(join(out, r, 'model.json'))).mtimeMs, r).toBe(before[r]);
   }, 120_000);
 
+  it('Ctrl-C on the coordinator withdraws the queued jobs, writes the report of what finished and exits 130', async () => {
+    // A queue no worker listens to: every job is still waiting when the signal comes.
+    const name = 'zoo-interrupt';
+    const outInt = join(work, 'out-interrupt');
+    const q = new Queue(name, { connection: { host: '127.0.0.1', port: redis.port, maxRetriesPerRequest: null } });
+    try {
+      let coordinator: ReturnType<typeof spawn> | undefined;
+      const run = runCli(['convert', join(zoo, 'mlp'), join(zoo, 'cnn'), '-o', outInt, '--queue', redis.url, '--queue-name', name, ...MEASURE], {
+        timeoutMs: 60_000, onSpawn: (p) => (coordinator = p),
+      });
+      // Interrupt once the four jobs are in Redis, waiting.
+      let waiting = 0;
+      const deadline = Date.now() + 30_000;
+      while ((waiting = (await q.getJobCounts('waiting')).waiting!) < 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      expect(waiting).toBe(4);
+      coordinator!.kill('SIGINT');
+      const r = await run;
+      expect(r.code, r.stderr).toBe(130);
+      expect(r.stderr).toMatch(/interrupted: 4 queued job\(s\) withdrawn, 0 running job\(s\) left to their workers/);
+      expect((await readReport(outInt)).totals).toMatchObject({ models: 0, done: 0, failed: 0 });
+      expect(await q.getJobCounts('waiting', 'delayed', 'active', 'completed', 'failed')).toEqual({ waiting: 0, delayed: 0, active: 0, completed: 0, failed: 0 });
+    } finally {
+      await q.close();
+    }
+  });
+
   it('the surviving workers stop cleanly on SIGTERM (exit code 0)', async () => {
     const alive = workers.filter((w) => w !== victim);
     await Promise.all(alive.map(stopWorker));
