@@ -1,7 +1,8 @@
-// The float reference backend: @tensorflow/tfjs-node when it loads (optional dependency;
-// its install downloads libtensorflow and fails offline), else tfjs-backend-wasm, else the
-// pure-JS cpu backend. TFJS_QUANT_FLOAT_BACKEND=tensorflow|wasm|cpu forces one.
-import * as tf from '@tensorflow/tfjs';
+// The float reference backend: @tensorflow/tfjs-node when the user's project has it and it
+// loads (an optional peer: its install downloads libtensorflow), else tfjs-backend-wasm (an
+// optional peer), else the pure-JS cpu backend. TFJS_QUANT_FLOAT_BACKEND=tensorflow|wasm|cpu
+// forces one.
+import * as tf from './tf.js';
 import { createRequire } from 'node:module';
 
 export type FloatBackendName = 'tensorflow' | 'wasm' | 'cpu';

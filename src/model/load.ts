@@ -1,6 +1,7 @@
 // loadModel(): TF.js graph or layers models from a path, an in-memory {modelJson, weightData}
 // or a tfjs IOHandler, into the graph IR.
 import { readModelFiles, readModelHandler, readModelMemory, type InMemoryModel, type IOHandlerLike, type RawModel } from '../io/files.js';
+import { isTfjsModel, tfjsModelHandler, tfjsModelLabel, type TfjsModelLike } from '../io/from-tfjs.js';
 import { decodeWeights, type DecodedWeight } from '../io/weights.js';
 import { ModelFormatError } from './errors.js';
 import type { Graph } from './ir.js';
@@ -9,7 +10,7 @@ import { isLayersModelJson, loadLayersModelIR } from './load-layers.js';
 import { inferShapes } from './shape-inference.js';
 import { FORMAT_NAME, loadNativeIR } from './save-native.js';
 
-export type ModelSource = string | InMemoryModel | IOHandlerLike;
+export type ModelSource = string | InMemoryModel | IOHandlerLike | TfjsModelLike;
 
 export interface LoadOptions {
   /** Accept NaN / ±Inf weights (default: an error naming the weight). */
@@ -19,9 +20,11 @@ export interface LoadOptions {
 /** Reads a model (any source) without interpreting it. */
 export async function readModel(source: ModelSource): Promise<RawModel> {
   if (typeof source === 'string') return readModelFiles(source);
+  // Before the IOHandler test: a tf.GraphModel has a load() method of its own.
+  if (isTfjsModel(source)) return readModelHandler(tfjsModelHandler(source), tfjsModelLabel(source));
   if (source && typeof source === 'object' && 'modelJson' in source) return readModelMemory(source as InMemoryModel);
   if (source && typeof source === 'object' && typeof (source as IOHandlerLike).load === 'function') return readModelHandler(source as IOHandlerLike);
-  throw new TypeError('model source must be a path, {modelJson, weightData} or a tfjs IOHandler with load()');
+  throw new TypeError('model source must be a path, {modelJson, weightData}, a tfjs IOHandler with load(), or a tf.LayersModel / tf.GraphModel');
 }
 
 /** Loads a TF.js graph or layers model into the IR. */

@@ -28,9 +28,14 @@ export function native(): NativeBinding {
     cached = b;
     return b;
   } catch (e) {
+    // Install picks a prebuild or builds from source (scripts/install-native.mjs); reaching
+    // here means neither left a loadable addon, e.g. the install ran with --ignore-scripts.
+    const reason = ((e as Error).message ?? String(e)).split('\n')[0];
     loadError = new Error(
-      `tfjs-quant: could not load the native addon (${(e as Error).message}). ` +
-        'Run `npm install` (or `npm run build:native`) to build it; it needs cmake and a C++17 compiler.',
+      `tfjs-quant: could not load the native addon for ${process.platform}-${process.arch} (${reason}). ` +
+        'Prebuilt addons ship for linux-x64 and linux-arm64 (glibc and musl), darwin-x64 and darwin-arm64; ' +
+        'elsewhere it is built from source at install, which needs cmake >= 3.18 and a C++17 compiler. ' +
+        'Run `npm rebuild tfjs-quant` to pick the prebuild or build it again (the reason is printed).',
     );
     throw loadError;
   }
