@@ -17,7 +17,7 @@ import { Progress } from './progress.js';
 import { cpuInfo } from '../native/cpu.js';
 import { describeFloatBackend, initFloatBackend } from '../backend/float.js';
 import { writeFilesAtomic } from '../io/atomic.js';
-import { batchReportHtml, batchReportJson, batchReportMarkdown, batchReportText, batchTotals, type BatchReport } from '../report/batch.js';
+import { batchReportText, batchTotals, writeBatchReport, type BatchReport } from '../report/batch.js';
 
 export const CONVERT_FLAGS = {
   output: { type: 'string', alias: 'o', value: 'DIR', description: 'Output directory (required); keeps the input folder structure' },
@@ -39,6 +39,8 @@ export const CONVERT_FLAGS = {
   'skip-existing': { type: 'boolean', description: 'Skip models already converted with the same options (resume)' },
   'fail-fast': { type: 'boolean', description: 'Stop at the first failed model' },
   'allow-non-finite': { type: 'boolean', description: 'Accept NaN/Inf weights' },
+  queue: { type: 'string', value: 'redis://HOST:PORT[/DB]', description: 'Convert on queue workers (tfjs-quant worker) through Redis instead of locally (docs/queue.md)' },
+  'queue-name': { type: 'string', value: 'NAME', description: 'With --queue: the queue (default tfjs-quant)' },
   report: { type: 'string', value: 'PREFIX', description: 'Report path prefix (default <outdir>/report): writes .md, .json, .html' },
   help: { type: 'boolean', alias: 'h', description: 'Show this help' },
 } as const;
@@ -169,6 +171,8 @@ export async function convertCommand(args: string[], io: CommandIO = processIO, 
     if (opts.mode === 'compress' && opts.format === 'tfjs') throw new UsageError('--mode compress needs --format native (stock TF.js cannot hold compressed weights)');
     if (opts.calibration && opts.mode !== 'int8') throw new UsageError('--calibration applies to --mode int8 only');
     if (opts.weightBits === '4' && opts.mode !== 'dynamic') throw new UsageError('--weight-bits 4 needs --mode dynamic');
+    if (opts.queue === undefined && opts.queueName !== undefined) throw new UsageError('--queue-name needs --queue');
+    if (opts.queue !== undefined && opts.failFast) throw new UsageError('--fail-fast does not apply to --queue (the workers run the batch\'s jobs at once)');
     out = resolve(opts.output);
     const found = await discoverModels(opts._, out);
     tasks = found.map((t) => ({ ...t, output: join(out, t.rel) }));
@@ -196,6 +200,13 @@ export async function convertCommand(args: string[], io: CommandIO = processIO, 
     threads: Math.max(1, Math.floor(availableParallelism() / jobs)),
     allowNonFinite: opts.allowNonFinite,
   };
+  if (opts.queue !== undefined) {
+    const { convertOnQueue } = await import('../queue/convert.js');
+    return convertOnQueue({
+      tasks, options, outDir: out, reportPrefix: opts.report ? resolve(opts.report) : join(out, 'report'), queue: opts.queue, queueName: opts.queueName,
+      command: `tfjs-quant convert ${args.join(' ')}`, io, startedAt: t0, signal,
+    });
+  }
   await fs.mkdir(out, { recursive: true });
   const manifest = await readManifest(out);
   const key = optionsKey(options);
@@ -266,12 +277,7 @@ export async function convertCommand(args: string[], io: CommandIO = processIO, 
     models: results,
   };
   const prefix = opts.report ? resolve(opts.report) : join(out, 'report');
-  await fs.mkdir(resolve(prefix, '..'), { recursive: true });
-  await Promise.all([
-    fs.writeFile(`${prefix}.md`, batchReportMarkdown(report)),
-    fs.writeFile(`${prefix}.json`, batchReportJson(report)),
-    fs.writeFile(`${prefix}.html`, batchReportHtml(report)),
-  ]);
+  await writeBatchReport(report, prefix);
   io.stdout(batchReportText(report));
   io.stdout(`report: ${relative(process.cwd(), prefix)}.{md,json,html}\n`);
   if (interrupted) return 130;

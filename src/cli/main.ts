@@ -13,6 +13,7 @@ Commands:
   demo        Train a small model on MNIST digits, convert it every way, compare
   run         Run a model once on .npy inputs; print and write its outputs
   serve       Serve models over TF Serving's REST API with dynamic batching
+  worker      Convert models queued by 'convert --queue' (Redis, BullMQ)
   help        Show this help
 
 Exit codes: 0 ok, 1 some work failed, 2 usage error, 130 interrupted (docs/cli.md).
@@ -61,6 +62,10 @@ export async function main(argv: string[], io: CommandIO = processIO): Promise<n
     }
     case 'serve':
       return (await import('./serve.js')).serveCommand(rest, io);
+    case 'worker': {
+      const { workerCommand } = await import('./worker.js');
+      return workerCommand(rest, io);
+    }
     default:
       io.stderr(`tfjs-quant: unknown command '${cmd}'\n\n${USAGE}`);
       return 2;

@@ -1,6 +1,8 @@
 // The report of a batch conversion (`tfjs-quant convert`): one row per model — format,
 // native int8 coverage, size before/after, fidelity to float, latency float vs converted,
 // status — and totals, as Markdown, JSON and a self-contained HTML page with charts.
+import { promises as fs } from 'node:fs';
+import { dirname } from 'node:path';
 import type { ModelResult } from '../cli/convert-one.js';
 import { barChartSvg, escapeHtml, htmlPage, tableHtml } from './html.js';
 import { formatBytes, toMarkdown, toText, type Table } from './table.js';
@@ -129,4 +131,14 @@ export function batchReportHtml(r: BatchReport): string {
     { heading: 'Models', html: tableHtml(modelTable(r.models)) },
     ...(failed.length ? [{ heading: 'Failures', html: `<ul>${failed.map((m) => `<li><b>${escapeHtml(m.rel || m.source)}</b>: ${escapeHtml(m.error ?? '')}</li>`).join('')}</ul>` }] : []),
   ], `${r.meta.command} — ${metaLine(r.meta)}`);
+}
+
+/** Writes the report as `<prefix>.md`, `<prefix>.json` and `<prefix>.html` (creating their folder). */
+export async function writeBatchReport(r: BatchReport, prefix: string): Promise<void> {
+  await fs.mkdir(dirname(prefix), { recursive: true });
+  await Promise.all([
+    fs.writeFile(`${prefix}.md`, batchReportMarkdown(r)),
+    fs.writeFile(`${prefix}.json`, batchReportJson(r)),
+    fs.writeFile(`${prefix}.html`, batchReportHtml(r)),
+  ]);
 }

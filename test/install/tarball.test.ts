@@ -5,7 +5,7 @@
 // to the library. References: tfjs's model.predict in this process and in the user's.
 // Skipped (reason printed) on Windows, without a built addon, or when the npm cache
 // lacks a tarball the install needs (the test never downloads).
-import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,7 +15,7 @@ import { layersFiles, saveLayersToMemory, sequentialCnn } from '../../src/model/
 import { InferenceSession } from '../../src/runtime/index.js';
 import { relErr } from '../runtime/helpers.js';
 import {
-  builtAddon, compilerFreeBin, lockClosure, missingFromCache, packTarball, prebuildDir, prebuildFile, runIn, toolsOnPath, writeUserProject,
+  builtAddon, compilerFreeBin, lockClosure, missingFromCache, packTarball, prebuildDir, prebuildFile, repoRoot, runIn, toolsOnPath, writeUserProject,
 } from './user-project.js';
 
 const TFJS_VERSION = '4.22.0';
@@ -24,7 +24,8 @@ function skipReason(): string | undefined {
   if (process.platform === 'win32') return 'the compiler-free PATH is built from POSIX sh and symlinks';
   if (!existsSync(builtAddon)) return `no built addon at ${builtAddon} (npm install builds it)`;
   if (!existsSync(join(process.execPath, '..', '..', 'lib', 'node_modules', 'npm', 'bin', 'npm-cli.js'))) return 'npm is not installed next to node';
-  const missing = missingFromCache(lockClosure(['@tensorflow/tfjs', 'cmake-js', 'node-addon-api', 'node-gyp-build']));
+  const deps = Object.keys((JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> }).dependencies ?? {});
+  const missing = missingFromCache(lockClosure(['@tensorflow/tfjs', ...deps]));
   if (missing.length) return `the npm cache lacks ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ` and ${missing.length - 5} more` : ''}`;
   return undefined;
 }

@@ -42,7 +42,11 @@ function resolveIn(lock: Lock, from: string, name: string): string | undefined {
   }
 }
 
-/** Lock entries reachable from `roots` (required dependencies and required peers), by lock path. */
+/**
+ * Lock entries reachable from `roots` (required dependencies, required peers, and the optional
+ * dependencies the lock lists: `npm ci` wants them in the lock even where their platform
+ * skips them), by lock path.
+ */
 export function lockClosure(roots: string[]): Map<string, LockEntry> {
   const lock = JSON.parse(readFileSync(join(repoRoot, 'package-lock.json'), 'utf8')) as Lock;
   const out = new Map<string, LockEntry>();
@@ -55,7 +59,8 @@ export function lockClosure(roots: string[]): Map<string, LockEntry> {
     const e = lock.packages[path]!;
     out.set(path, e);
     const peersRequired = Object.keys(e.peerDependencies ?? {}).filter((p) => !e.peerDependenciesMeta?.[p]?.optional);
-    for (const d of [...Object.keys(e.dependencies ?? {}), ...peersRequired]) queue.push([path, d]);
+    const optionalListed = Object.keys(e.optionalDependencies ?? {}).filter((d) => resolveIn(lock, path, d));
+    for (const d of [...Object.keys(e.dependencies ?? {}), ...peersRequired, ...optionalListed]) queue.push([path, d]);
   }
   return out;
 }
@@ -64,8 +69,9 @@ function nameOf(lockPath: string): string {
   return lockPath.slice(lockPath.lastIndexOf('node_modules/') + 'node_modules/'.length);
 }
 
-/** Packages of the closure whose tarball is not in the npm cache ("name@version"). */
-export function missingFromCache(entries: Map<string, LockEntry>): string[] {
+/** Packages of the closure whose tarball is not in the npm cache ("name@version"); optional ones may be absent (npm skips them). */
+export function missingFromCache(closure: Map<string, LockEntry>): string[] {
+  const entries = new Map([...closure].filter(([, e]) => e.optional !== true));
   const specs = [...entries].map(([p, e]) => `${nameOf(p)}@${e.version}`);
   const keys = execFileSync(process.execPath, [npmCli, 'cache', 'ls', ...specs], { encoding: 'utf8' });
   return [...entries].filter(([p, e]) => {
