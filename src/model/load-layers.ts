@@ -54,7 +54,37 @@ export function loadLayersModelIR(json: Json, ctx: LayersLoadContext): Graph {
   const outs = lowerModel(L, String(topo.class_name), topo.config, undefined, '');
   g.outputs = outs;
   g.source = undefined;
+  // Keras models have no signature; tfjs names their outputs by the output layers
+  // (LayersModel.outputNames) and their inputs by the input layers: those are the keys a user
+  // knows, the tensor names are what the IR computes.
+  const outKeys = outputLayerNames(String(topo.class_name), topo.config, outs.length);
+  g.signature = {
+    inputs: g.inputs.map((i) => ({ key: i.name, name: i.name })),
+    outputs: outs.map((o, i) => ({ key: outKeys[i] ?? o, name: o })),
+  };
   return g;
+}
+
+/** The names tfjs gives a layers model's outputs: its output layers' names, made unique as tfjs-layers does. */
+function outputLayerNames(className: string, config: unknown, count: number): string[] {
+  let names: string[] = [];
+  if (className === 'Sequential') {
+    const layers = Array.isArray(config) ? config : ((config as Json | undefined)?.layers as unknown[] | undefined);
+    const last = Array.isArray(layers) ? (layers[layers.length - 1] as Json | undefined) : undefined;
+    const n = (last?.config as Json | undefined)?.name;
+    if (typeof n === 'string') names = [n];
+  } else {
+    const refs = (config as Json | undefined)?.output_layers;
+    if (Array.isArray(refs)) names = refs.map((r) => (Array.isArray(r) ? String(r[0]) : ''));
+  }
+  if (names.length !== count || names.some((n) => !n)) return [];
+  // A layer output twice gets '_1', '_2', … on its later uses (tfjs-layers' Container does the same).
+  const seen = new Map<string, number>();
+  return names.map((n) => {
+    const k = seen.get(n) ?? 0;
+    seen.set(n, k + 1);
+    return k === 0 ? n : `${n}_${k}`;
+  });
 }
 
 function isModelClass(c: string): boolean {

@@ -75,8 +75,8 @@ export function graphFromRaw(raw: RawModel, options: LoadOptions = {}): Graph {
   }
   g.source = { format: isGraph ? 'graph-model' : 'layers-model', file, files: raw.files, sha256: raw.sha256, json };
   if (!isGraph) {
-    // Keras names no signature: inputs and outputs are keyed by their tensor names.
-    g.signature = signatureOf(g);
+    // The layers loader keys outputs by their output layers, as tfjs does.
+    g.signature ??= signatureOf(g);
     for (const c of g.constants.values()) if (hasNonFiniteValues(c.data)) c.nonFinite = true;
     // Keras weight name of each constant, for re-writing the layers topology.
     const m = new Map<string, string>();

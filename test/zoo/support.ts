@@ -96,11 +96,14 @@ export interface Comparison extends OutputAgreement {
 
 /** Every reference output compared with the session's on the same samples. */
 export async function compare(session: InferenceSession, xs: Sample[], ref: NamedOutput[][]): Promise<Comparison[]> {
-  const names = session.outputs.map((o) => o.name);
+  // A session output answers to the signature's key (graph models; the output layer for layers
+  // models) and to its tensor name, as tfjs accepts both; the reference names it one way or the other.
+  const keys = [...session.outputNames];
+  const tensors = session.outputs.map((o) => o.name);
   const strip = (n: string) => n.replace(/:0$/, '');
   const pairs = ref[0]!.map((r, i) => {
-    const same = names.find((n) => strip(n) === strip(r.name));
-    return { ref: r.name, index: i, session: same ?? names[i]!, sameName: same !== undefined };
+    const at = [...keys.keys()].find((j) => strip(keys[j]!) === strip(r.name) || strip(tensors[j]!) === strip(r.name));
+    return { ref: r.name, index: i, session: at !== undefined ? keys[at]! : keys[i]!, sameName: at !== undefined };
   });
   const acc = pairs.map(() => new AgreementAccumulator(false));
   for (const [s, x] of xs.entries()) {
