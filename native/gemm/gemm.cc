@@ -18,20 +18,26 @@ namespace tfjq {
 namespace gemm {
 namespace internal {
 
-const KernelSet* KernelsFor(Isa isa) {
-  switch (isa) {
+// The GEMM family's table. No fallback: packed weights are laid out for exactly one path
+// (PackedB::isa), and kRef has no KernelSet (GemmRef is a literal loop, not a kernel set).
+const IsaTable<KernelSet>& GemmKernelTable() {
+  static const IsaTable<KernelSet> table = [] {
+    IsaTable<KernelSet> t;
 #if defined(__x86_64__) || defined(_M_X64)
-    case Isa::kAvx2: return Avx2Kernels();
-    case Isa::kAvxVnni: return AvxVnniKernels();
-    case Isa::kAvx512Vnni: return Avx512VnniKernels();
+    t.entries[static_cast<int>(Isa::kAvx2)] = Avx2Kernels;
+    t.entries[static_cast<int>(Isa::kAvxVnni)] = AvxVnniKernels;
+    t.entries[static_cast<int>(Isa::kAvx512Vnni)] = Avx512VnniKernels;
 #endif
 #if defined(__aarch64__)
-    case Isa::kNeon: return NeonKernels();
-    case Isa::kNeonDot: return NeonDotKernels();
+    t.entries[static_cast<int>(Isa::kNeon)] = NeonKernels;
+    t.entries[static_cast<int>(Isa::kNeonDot)] = NeonDotKernels;
 #endif
-    default: return nullptr;
-  }
+    return t;
+  }();
+  return table;
 }
+
+const KernelSet* KernelsFor(Isa isa) { return GemmKernelTable().Exact(isa); }
 
 }  // namespace internal
 
