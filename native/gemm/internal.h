@@ -119,6 +119,8 @@ struct KernelSet {
   // Optional: like kernels[], for the first nr / 2 columns of a panel only (a last panel with
   // at most nr / 2 real columns, e.g. N = 24 = 16 + 8: no multiply-adds on zero padding).
   KernelFn half_kernels[16] = {};
+  // Optional: fused_requant for a last panel of exactly nr / 2 columns (with half_kernels).
+  FusedRequantFn fused_requant_half[2] = {};
 };
 
 // Scalar §7 epilogue over a tile (ref semantics, element by element): shared as the tail /
