@@ -167,14 +167,54 @@ void FusedRequantAvx512Vnni(int64_t kg, const uint8_t* a, int64_t as, const int8
   // Requant16 itself is checked on AVX-512 hardware by the tests through the API.
   (kSigned ? RequantRowsAvx2S8 : RequantRowsAvx2U8)(ctx, tile, W, m0, 6, n0, W);
 #else
+  T* out = static_cast<T*>(ctx.c) + m0 * ctx.ldc + n0;
+  const int64_t ldc = ctx.ldc;
+  if (ctx.mult_small) {
+    // 64 values per step (one row of a full tile, two rows of a half tile), clamped as bytes:
+    // rne(fl32(acc)·mult) converts without overflow (every multiplier ≤ 0.5, see EpiCtx), is
+    // saturated to int16, + zo with int16 saturation, saturated to 8 bits, clamped to
+    // [qmin, qmax]. Every saturation lies beyond the final clamp, and the float clamp of
+    // Requant16 commutes with the rounding (integer bounds): the same bytes, as in the AVX2
+    // fused tile, with about half the instructions.
+    const __m512i zo16 = _mm512_set1_epi16(static_cast<int16_t>(ctx.zo));
+    const __m512i qmin8 = _mm512_set1_epi8(static_cast<char>(ctx.qmin)), qmax8 = _mm512_set1_epi8(static_cast<char>(ctx.qmax));
+    // The packs work per 128-bit lane: dword j of the result holds the 4 values of group
+    // 4·(j % 4) + j / 4; this puts groups back in order.
+    const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+    const int32_t* ct = ctx.col_term + n0;
+    const float* mu = ctx.mult + n0;
+    const __m512i ct0 = _mm512_loadu_si512(ct), ct1 = _mm512_loadu_si512(ct + 16);
+    const __m512 mu0 = _mm512_loadu_ps(mu), mu1 = _mm512_loadu_ps(mu + 16);
+    const __m512i ct2 = W == 64 ? _mm512_loadu_si512(ct + 32) : ct0, ct3 = W == 64 ? _mm512_loadu_si512(ct + 48) : ct1;
+    const __m512 mu2 = W == 64 ? _mm512_loadu_ps(mu + 32) : mu0, mu3 = W == 64 ? _mm512_loadu_ps(mu + 48) : mu1;
+    auto cv = [](__m512i acc, __m512i c, __m512 m) {
+      return _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(acc, c)), m));
+    };
+    // 64 accumulators at t (W = 64: one row; W = 32: rows i and i + 1) → 64 bytes in order.
+    for (int i = 0; i < 6; i += 64 / W) {
+      const int32_t* t = tile + i * W;
+      const __m512i p01 = _mm512_adds_epi16(_mm512_packs_epi32(cv(_mm512_load_si512(t), ct0, mu0),
+                                                               cv(_mm512_load_si512(t + 16), ct1, mu1)), zo16);
+      const __m512i p23 = _mm512_adds_epi16(_mm512_packs_epi32(cv(_mm512_load_si512(t + 32), ct2, mu2),
+                                                               cv(_mm512_load_si512(t + 48), ct3, mu3)), zo16);
+      __m512i q = _mm512_permutexvar_epi32(order, kSigned ? _mm512_packs_epi16(p01, p23) : _mm512_packus_epi16(p01, p23));
+      q = kSigned ? _mm512_min_epi8(_mm512_max_epi8(q, qmin8), qmax8) : _mm512_min_epu8(_mm512_max_epu8(q, qmin8), qmax8);
+      if constexpr (W == 64) {
+        _mm512_storeu_si512(out + i * ldc, q);
+      } else {
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i * ldc), _mm512_castsi512_si256(q));
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + (i + 1) * ldc), _mm512_extracti64x4_epi64(q, 1));
+      }
+    }
+    return;
+  }
   const __m512 qlo = _mm512_set1_ps(ctx.qlo_f), qhi = _mm512_set1_ps(ctx.qhi_f);
   const __m512i zo = _mm512_set1_epi32(ctx.zo);
-  T* out = static_cast<T*>(ctx.c) + m0 * ctx.ldc + n0;
   for (int j = 0; j < W; j += 16) {
     const __m512i ct = _mm512_loadu_si512(ctx.col_term + n0 + j);
     const __m512 mu = _mm512_loadu_ps(ctx.mult + n0 + j);
     for (int i = 0; i < 6; i++) {
-      _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i * ctx.ldc + j),
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i * ldc + j),
                        Requant16<kSigned>(_mm512_load_si512(tile + i * W + j), ct, mu, qlo, qhi, zo));
     }
   }
