@@ -19,7 +19,11 @@ using simd::LoadU32;
 constexpr int kMr = 6;
 constexpr int kNr = 64;
 
-template <int R>
+// R rows × W columns of a panel: W = 64 the full panel (4 zmm per row, 24 accumulators);
+// W = 32 its first 32 columns (the first 128 bytes of each 256-byte K group), for a last
+// panel with at most 32 real columns (N = 32 stem convolutions, N = 16 pointwise), which
+// then does half the multiply-adds.
+template <int R, int W = 64>
 void KernelAvx512Vnni(int64_t kg, const uint8_t* a, int64_t as, const int8_t* b, int32_t* c, int64_t ldc,
                       bool accumulate) {
   __m512i c0_0 = _mm512_setzero_si512(), c0_1 = c0_0, c0_2 = c0_0, c0_3 = c0_0;
@@ -32,8 +36,8 @@ void KernelAvx512Vnni(int64_t kg, const uint8_t* a, int64_t as, const int8_t* b,
   for (int64_t g = 0; g < kg; g++) {
     const __m512i b0 = _mm512_loadu_si512(b);
     const __m512i b1 = _mm512_loadu_si512(b + 64);
-    const __m512i b2 = _mm512_loadu_si512(b + 128);
-    const __m512i b3 = _mm512_loadu_si512(b + 192);
+    const __m512i b2 = W == 64 ? _mm512_loadu_si512(b + 128) : b0;
+    const __m512i b3 = W == 64 ? _mm512_loadu_si512(b + 192) : b1;
     b += 256;
     const int64_t off = g * 4;
 #define TFJQ_ROW(i)                                              \
@@ -41,61 +45,31 @@ void KernelAvx512Vnni(int64_t kg, const uint8_t* a, int64_t as, const int8_t* b,
     const __m512i av = _mm512_set1_epi32(LoadU32(a##i + off));   \
     c##i##_0 = _mm512_dpbusd_epi32(c##i##_0, av, b0);            \
     c##i##_1 = _mm512_dpbusd_epi32(c##i##_1, av, b1);            \
-    c##i##_2 = _mm512_dpbusd_epi32(c##i##_2, av, b2);            \
-    c##i##_3 = _mm512_dpbusd_epi32(c##i##_3, av, b3);            \
+    if constexpr (W == 64) {                                     \
+      c##i##_2 = _mm512_dpbusd_epi32(c##i##_2, av, b2);          \
+      c##i##_3 = _mm512_dpbusd_epi32(c##i##_3, av, b3);          \
+    }                                                            \
   }
     TFJQ_ROW(0) TFJQ_ROW(1) TFJQ_ROW(2) TFJQ_ROW(3) TFJQ_ROW(4) TFJQ_ROW(5)
 #undef TFJQ_ROW
   }
-#define TFJQ_STORE(i)                                                      \
-  if constexpr (R > i) {                                                   \
-    int32_t* p = c + i * ldc;                                              \
-    if (accumulate) {                                                      \
-      c##i##_0 = _mm512_add_epi32(c##i##_0, _mm512_loadu_si512(p));        \
-      c##i##_1 = _mm512_add_epi32(c##i##_1, _mm512_loadu_si512(p + 16));   \
-      c##i##_2 = _mm512_add_epi32(c##i##_2, _mm512_loadu_si512(p + 32));   \
-      c##i##_3 = _mm512_add_epi32(c##i##_3, _mm512_loadu_si512(p + 48));   \
-    }                                                                      \
-    _mm512_storeu_si512(p, c##i##_0);                                      \
-    _mm512_storeu_si512(p + 16, c##i##_1);                                 \
-    _mm512_storeu_si512(p + 32, c##i##_2);                                 \
-    _mm512_storeu_si512(p + 48, c##i##_3);                                 \
-  }
-  TFJQ_STORE(0) TFJQ_STORE(1) TFJQ_STORE(2) TFJQ_STORE(3) TFJQ_STORE(4) TFJQ_STORE(5)
-#undef TFJQ_STORE
-}
-
-// R rows × the first 32 columns of a panel (the first 128 bytes of each 256-byte K group):
-// a last panel with at most 32 real columns (N = 32 stem convolutions, N = 16 pointwise)
-// does half the multiply-adds of the full kernel.
-template <int R>
-void KernelHalfAvx512Vnni(int64_t kg, const uint8_t* a, int64_t as, const int8_t* b, int32_t* c, int64_t ldc,
-                          bool accumulate) {
-  __m512i c0_0 = _mm512_setzero_si512(), c0_1 = c0_0, c1_0 = c0_0, c1_1 = c0_0, c2_0 = c0_0, c2_1 = c0_0;
-  __m512i c3_0 = c0_0, c3_1 = c0_0, c4_0 = c0_0, c4_1 = c0_0, c5_0 = c0_0, c5_1 = c0_0;
-  TFJQ_A_ROWS_6(a, as);
-  for (int64_t g = 0; g < kg; g++, b += 256) {
-    const __m512i b0 = _mm512_loadu_si512(b);
-    const __m512i b1 = _mm512_loadu_si512(b + 64);
-    const int64_t off = g * 4;
-#define TFJQ_ROW(i)                                              \
-  if constexpr (R > i) {                                         \
-    const __m512i av = _mm512_set1_epi32(LoadU32(a##i + off));   \
-    c##i##_0 = _mm512_dpbusd_epi32(c##i##_0, av, b0);            \
-    c##i##_1 = _mm512_dpbusd_epi32(c##i##_1, av, b1);            \
-  }
-    TFJQ_ROW(0) TFJQ_ROW(1) TFJQ_ROW(2) TFJQ_ROW(3) TFJQ_ROW(4) TFJQ_ROW(5)
-#undef TFJQ_ROW
-  }
-#define TFJQ_STORE(i)                                                      \
-  if constexpr (R > i) {                                                   \
-    int32_t* p = c + i * ldc;                                              \
-    if (accumulate) {                                                      \
-      c##i##_0 = _mm512_add_epi32(c##i##_0, _mm512_loadu_si512(p));        \
-      c##i##_1 = _mm512_add_epi32(c##i##_1, _mm512_loadu_si512(p + 16));   \
-    }                                                                      \
-    _mm512_storeu_si512(p, c##i##_0);                                      \
-    _mm512_storeu_si512(p + 16, c##i##_1);                                 \
+#define TFJQ_STORE(i)                                                        \
+  if constexpr (R > i) {                                                     \
+    int32_t* p = c + i * ldc;                                                \
+    if (accumulate) {                                                        \
+      c##i##_0 = _mm512_add_epi32(c##i##_0, _mm512_loadu_si512(p));          \
+      c##i##_1 = _mm512_add_epi32(c##i##_1, _mm512_loadu_si512(p + 16));     \
+      if constexpr (W == 64) {                                               \
+        c##i##_2 = _mm512_add_epi32(c##i##_2, _mm512_loadu_si512(p + 32));   \
+        c##i##_3 = _mm512_add_epi32(c##i##_3, _mm512_loadu_si512(p + 48));   \
+      }                                                                      \
+    }                                                                        \
+    _mm512_storeu_si512(p, c##i##_0);                                        \
+    _mm512_storeu_si512(p + 16, c##i##_1);                                   \
+    if constexpr (W == 64) {                                                 \
+      _mm512_storeu_si512(p + 32, c##i##_2);                                 \
+      _mm512_storeu_si512(p + 48, c##i##_3);                                 \
+    }                                                                        \
   }
   TFJQ_STORE(0) TFJQ_STORE(1) TFJQ_STORE(2) TFJQ_STORE(3) TFJQ_STORE(4) TFJQ_STORE(5)
 #undef TFJQ_STORE
@@ -160,8 +134,7 @@ void FusedRequantAvx512Vnni(int64_t kg, const uint8_t* a, int64_t as, const int8
                             int64_t n0) {
   using T = typename std::conditional<kSigned, int8_t, uint8_t>::type;
   alignas(64) int32_t tile[6 * W];
-  if constexpr (W == 64) KernelAvx512Vnni<6>(kg, a, as, b, tile, W, false);
-  else KernelHalfAvx512Vnni<6>(kg, a, as, b, tile, W, false);
+  KernelAvx512Vnni<6, W>(kg, a, as, b, tile, W, false);
 #if TFJQ_SIMD_EMULATED
   // SIMDe lacks the AVX-512 float conversions: the AVX2 loop (same operations) stands in;
   // Requant16 itself is checked on AVX-512 hardware by the tests through the API.
@@ -219,6 +192,59 @@ void FusedRequantAvx512Vnni(int64_t kg, const uint8_t* a, int64_t as, const int8
     }
   }
 #endif
+}
+
+// The half tile (6 × 32: 12 accumulators) with every multiplier ≤ 0.5, requantized in
+// registers: here the accumulators and the per-column constants fit the 32 zmm together, so
+// the stack tile of FusedRequantAvx512Vnni is not needed. The same operations as its
+// mult_small loop (bit-identical); other cases go through it.
+template <bool kSigned>
+void FusedRequantHalfAvx512Vnni(int64_t kg, const uint8_t* a, int64_t as, const int8_t* b, const EpiCtx& ctx,
+                                int64_t m0, int64_t n0) {
+#if !TFJQ_SIMD_EMULATED
+  if (ctx.mult_small) {
+    __m512i c0_0 = _mm512_setzero_si512(), c0_1 = c0_0, c1_0 = c0_0, c1_1 = c0_0, c2_0 = c0_0, c2_1 = c0_0;
+    __m512i c3_0 = c0_0, c3_1 = c0_0, c4_0 = c0_0, c4_1 = c0_0, c5_0 = c0_0, c5_1 = c0_0;
+    TFJQ_A_ROWS_6(a, as);
+    for (int64_t g = 0; g < kg; g++, b += 256) {
+      const __m512i b0 = _mm512_loadu_si512(b);
+      const __m512i b1 = _mm512_loadu_si512(b + 64);
+      const int64_t off = g * 4;
+#define TFJQ_ROW(i)                                              \
+  {                                                              \
+    const __m512i av = _mm512_set1_epi32(LoadU32(a##i + off));   \
+    c##i##_0 = _mm512_dpbusd_epi32(c##i##_0, av, b0);            \
+    c##i##_1 = _mm512_dpbusd_epi32(c##i##_1, av, b1);            \
+  }
+      TFJQ_ROW(0) TFJQ_ROW(1) TFJQ_ROW(2) TFJQ_ROW(3) TFJQ_ROW(4) TFJQ_ROW(5)
+#undef TFJQ_ROW
+    }
+    using T = typename std::conditional<kSigned, int8_t, uint8_t>::type;
+    T* out = static_cast<T*>(ctx.c) + m0 * ctx.ldc + n0;
+    const int64_t ldc = ctx.ldc;
+    const __m512i zo16 = _mm512_set1_epi16(static_cast<int16_t>(ctx.zo));
+    const __m512i qmin8 = _mm512_set1_epi8(static_cast<char>(ctx.qmin)), qmax8 = _mm512_set1_epi8(static_cast<char>(ctx.qmax));
+    const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+    const __m512i ct0 = _mm512_loadu_si512(ctx.col_term + n0), ct1 = _mm512_loadu_si512(ctx.col_term + n0 + 16);
+    const __m512 mu0 = _mm512_loadu_ps(ctx.mult + n0), mu1 = _mm512_loadu_ps(ctx.mult + n0 + 16);
+    auto cv = [](__m512i acc, __m512i c, __m512 m) {
+      return _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(acc, c)), m));
+    };
+    auto two_rows = [&](__m512i x0, __m512i x1, __m512i y0, __m512i y1, int i) {
+      const __m512i p01 = _mm512_adds_epi16(_mm512_packs_epi32(cv(x0, ct0, mu0), cv(x1, ct1, mu1)), zo16);
+      const __m512i p23 = _mm512_adds_epi16(_mm512_packs_epi32(cv(y0, ct0, mu0), cv(y1, ct1, mu1)), zo16);
+      __m512i q = _mm512_permutexvar_epi32(order, kSigned ? _mm512_packs_epi16(p01, p23) : _mm512_packus_epi16(p01, p23));
+      q = kSigned ? _mm512_min_epi8(_mm512_max_epi8(q, qmin8), qmax8) : _mm512_min_epu8(_mm512_max_epu8(q, qmin8), qmax8);
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i * ldc), _mm512_castsi512_si256(q));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + (i + 1) * ldc), _mm512_extracti64x4_epi64(q, 1));
+    };
+    two_rows(c0_0, c0_1, c1_0, c1_1, 0);
+    two_rows(c2_0, c2_1, c3_0, c3_1, 2);
+    two_rows(c4_0, c4_1, c5_0, c5_1, 4);
+    return;
+  }
+#endif
+  FusedRequantAvx512Vnni<kSigned, 32>(kg, a, as, b, ctx, m0, n0);
 }
 
 template <int P>
@@ -324,9 +350,9 @@ const KernelSet* Avx512VnniKernels() {
       {GemvAvx512Vnni<1>, GemvAvx512Vnni<2>, GemvAvx512Vnni<3>, GemvAvx512Vnni<4>},
       EpilogueAvx2, PeakAvx512Vnni, {FusedRequantAvx512Vnni<true, 64>, FusedRequantAvx512Vnni<false, 64>},
       /*fused_dequant=*/nullptr, PackARowsAvx512Vnni,
-      {KernelHalfAvx512Vnni<1>, KernelHalfAvx512Vnni<2>, KernelHalfAvx512Vnni<3>, KernelHalfAvx512Vnni<4>,
-       KernelHalfAvx512Vnni<5>, KernelHalfAvx512Vnni<6>},
-      {FusedRequantAvx512Vnni<true, 32>, FusedRequantAvx512Vnni<false, 32>}};
+      {KernelAvx512Vnni<1, 32>, KernelAvx512Vnni<2, 32>, KernelAvx512Vnni<3, 32>, KernelAvx512Vnni<4, 32>,
+       KernelAvx512Vnni<5, 32>, KernelAvx512Vnni<6, 32>},
+      {FusedRequantHalfAvx512Vnni<true>, FusedRequantHalfAvx512Vnni<false>}};
   return &ks;
 }
 
