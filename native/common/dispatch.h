@@ -25,12 +25,12 @@ enum class Isa : int {
 };
 constexpr int kIsaCount = 6;
 
-// The next path down the fallback chain: the fastest slower path whose instructions every
-// CPU running `isa` also has (IsaSupported(isa) implies IsaSupported(IsaFallback(isa))).
+// The next path down the fallback chain:
 //   avx512vnni → avxvnni → avx2 → ref;   neondot → neon → ref.
-// avx512vnni → avxvnni gives the order only: a CPU with AVX-512 VNNI need not expose the VEX
-// AVX-VNNI encoding (Ice Lake; Sapphire Rapids under some hypervisors), so IsaTable::Resolve
-// never picks an AVX-VNNI entry for an AVX-512 VNNI request and goes on to avx2.
+// Every CPU running a path also runs the paths after it, with one exception: a CPU with
+// AVX-512 VNNI need not expose the VEX AVX-VNNI encoding (Ice Lake; this Sapphire Rapids KVM
+// guest), so avx512vnni → avxvnni gives the order only and IsaTable::Resolve never picks an
+// AVX-VNNI entry for an AVX-512 VNNI request (it goes on to avx2).
 constexpr Isa IsaFallback(Isa isa) {
   switch (isa) {
     case Isa::kAvx512Vnni: return Isa::kAvxVnni;
