@@ -28,8 +28,8 @@ constexpr int kIsaCount = 6;
 // The next path down the fallback chain:
 //   avx512vnni → avxvnni → avx2 → ref;   neondot → neon → ref.
 // Every CPU running a path also runs the paths after it, with one exception: a CPU with
-// AVX-512 VNNI need not expose the VEX AVX-VNNI encoding (Ice Lake; this Sapphire Rapids KVM
-// guest), so avx512vnni → avxvnni gives the order only and IsaTable::Resolve never picks an
+// AVX-512 VNNI need not expose the VEX AVX-VNNI encoding (Ice Lake; Sapphire Rapids under some
+// hypervisors), so avx512vnni → avxvnni gives the order only and IsaTable::Resolve never picks an
 // AVX-VNNI entry for an AVX-512 VNNI request (it goes on to avx2).
 constexpr Isa IsaFallback(Isa isa) {
   switch (isa) {
