@@ -234,10 +234,13 @@ describe('gemm: every kernel path equals the reference bit for bit', () => {
         });
       });
 
-      // One K block, one activation zero point, no weight zero points: full 6 × 16 tiles take
-      // the fused kernel + requantize path (AVX2), the rest the kernel + epilogue path.
+      // One K block, one activation zero point, no weight zero points: full tiles take the fused
+      // kernel + requantize path (AVX2: 6 × 16; AVX-512 VNNI: 6 × 64 and the 6 × 32 half panel),
+      // the rest the kernel + epilogue path. N = 96 / 128 / 64 give AVX-512 VNNI full and half
+      // fused tiles with K not a multiple of 4 (27, 5) and 1–5-row edges.
       it('requantized outputs with one K block (fused tiles and edges), int8 and uint8 input, 1 and 2 threads', () => {
-        const shapes: [number, number, number][] = [[12, 16, 32], [50, 27, 48], [300, 96, 24], [97, 144, 40], [6, 1024, 16]];
+        const shapes: [number, number, number][] = [[12, 16, 32], [50, 27, 48], [300, 96, 24], [97, 144, 40], [6, 1024, 16],
+          [30, 27, 96], [13, 200, 128], [8, 5, 64]];
         shapes.forEach(([m, k, n], idx) => {
           for (const signed of [false, true]) {
             const c = randomCase(idx * 31 + (signed ? 1 : 0), m, k, n, { signed, layout: 'kn' });
@@ -254,6 +257,10 @@ describe('gemm: every kernel path equals the reference bit for bit', () => {
                 { ...base, output: 'int8' as const, multipliers: spread, outZeroPoint: -120, clamp: [-100, 90] as [number, number] },
                 { ...base, output: 'uint8' as const, multipliers: spread, outZeroPoint: 250 },
                 { ...base, output: 'int8' as const, multiplier: 0.75, outZeroPoint: 7 },
+                // Float-clamp tiles with bounds inside the type's range (the clamp, not the
+                // narrowing's saturation, decides there).
+                { ...base, output: 'int8' as const, multiplier: 0.75, outZeroPoint: -20, clamp: [-100, 90] as [number, number] },
+                { ...base, output: 'uint8' as const, multiplier: 0.75, outZeroPoint: 30, clamp: [10, 200] as [number, number] },
               ]) {
                 expectSame(gemm(c.a, pi, o), gemm(c.a, pr, o), `${isa} ${m}x${k}x${n} signed=${signed} ${o.output} threads=${threads}`);
               }

@@ -17,7 +17,7 @@ build() {  # build <native dir> <exe>
   local AVX2=(-mavx2 -mfma -mf16c -mbmi2)
   for f in common/cpu common/thread_pool gemm/gemm gemm/pack gemm/gemm_ref gemm/dynamic quant/quantize quant/quantize_ref; do
     g++ "${BASE[@]}" -c "$N/$f.cc" -o "$exe.$(basename $f).o" & pids+=($!); objs+=("$exe.$(basename $f).o"); done
-  for f in quant/quantize_avx2 gemm/gemm_avx2; do
+  for f in quant/quantize_avx2 gemm/gemm_avx2 gemm/epilogue_avx2; do
     g++ "${BASE[@]}" "${AVX2[@]}" -c "$N/$f.cc" -o "$exe.$(basename $f).o" & pids+=($!); objs+=("$exe.$(basename $f).o"); done
   for f in gemm/gemm_avxvnni gemm/gemm_avx512vnni; do
     g++ "${BASE[@]}" -DTFJQ_EMULATE_SIMD -c "$N/$f.cc" -o "$exe.$(basename $f).o" & pids+=($!); objs+=("$exe.$(basename $f).o"); done

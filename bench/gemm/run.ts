@@ -1,13 +1,21 @@
 // int8 GEMM benchmark: GOPS per kernel path at 1 and 2 threads, % of the path's measured
 // peak, dynamic-quantization path vs plain int8, and float32 matMul in the best tfjs backend.
 //
-//   npx tsx bench/gemm/run.ts [--quick] [--reps N] [--min-time S] [--no-ref] [--out FILE]
+//   npx tsx bench/gemm/run.ts [--quick] [--reps N] [--min-time S] [--no-ref] [--no-onednn] [--out FILE]
 //   TFJS_QUANT_ADDON=/path/to/tfjs_quant.node npx tsx bench/gemm/run.ts   (another build)
+//
+// oneDNN column (optional): when Debian's libdnnl-dev is installed (apt-get install -y
+// libdnnl-dev), bench/gemm/onednn_mm.cc is built with g++ at start and run once per shape in
+// its own process (OMP_NUM_THREADS=1), right after our kernels for that shape, so the two
+// engines alternate shape by shape and never share a process; it is timed the same way (median
+// process CPU time per call over REPS rounds). Without the library the column says why.
 //
 // Every figure is the median of repeated timed runs (after a warm-up), and every ratio is
 // taken between figures measured in the same run. On a shared machine the absolute numbers
 // are noisy; rerun on a quiet machine (and with --reps 15) for publishable figures.
-import { writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describeFloatBackend, initFloatBackend, tf } from '../../src/backend/float.js';
@@ -71,6 +79,32 @@ function timeMany(fns: (() => void)[], budgetScale = 1): Timing[] {
 }
 const timeIt = (fn: () => void, budgetScale = 1): Timing => timeMany([fn], budgetScale)[0];
 
+/** Builds the oneDNN harness; returns its path, or the reason the column is skipped. */
+function buildOneDnn(): { exe?: string; why?: string; dir?: string } {
+  if (flag('--no-onednn')) return { why: 'skipped (--no-onednn)' };
+  if (!existsSync('/usr/include/oneapi/dnnl/dnnl.hpp')) return { why: 'skipped: libdnnl-dev not installed' };
+  const dir = mkdtempSync(join(tmpdir(), 'tfjq-onednn-'));
+  const exe = join(dir, 'onednn_mm');
+  const src = join(dirname(fileURLToPath(import.meta.url)), 'onednn_mm.cc');
+  try {
+    execFileSync('g++', ['-O2', '-std=c++17', src, '-ldnnl', '-o', exe], { stdio: ['ignore', 'ignore', 'pipe'] });
+  } catch (e) {
+    rmSync(dir, { recursive: true, force: true });
+    return { why: `skipped: building onednn_mm.cc failed (${String((e as { stderr?: Buffer }).stderr ?? e).split('\n')[0]})` };
+  }
+  return { exe, dir };
+}
+
+interface OneDnnResult { version: string; s32: { impl: string; cpu: number; check: boolean }; s8: { impl: string; cpu: number } }
+function runOneDnn(exe: string, m: number, k: number, n: number): OneDnnResult {
+  const out = execFileSync(exe, [m, k, n, REPS, MIN_TIME].map(String), {
+    env: { ...process.env, OMP_NUM_THREADS: '1' },
+  }).toString();
+  const r = JSON.parse(out) as OneDnnResult;
+  if (!r.s32.check) throw new Error(`oneDNN returned a wrong value for ${m}x${k}x${n}`);
+  return r;
+}
+
 async function main() {
   const info = cpuInfo();
   const isas = supportedIsas().filter((i) => !(flag('--no-ref') && i === 'ref'));
@@ -87,10 +121,15 @@ async function main() {
     for (const isa of isas) for (let i = 0; i < count; i++) (peakSamples[isa] ??= []).push(measurePeak(isa, 0.1));
   };
   samplePeaks(5);
+  const onednn = buildOneDnn();
+  let onednnVersion = '';
+  const onednnImpls = new Set<string>();
+  console.log(onednn.exe ? 'oneDNN column: on' : `oneDNN column: ${onednn.why}`);
 
   const rows: string[][] = [];
   const header = ['M', 'K', 'N', 'path', 'GOPS 1T (cpu)', '% peak', 'GOPS 1T (wall)', 'GOPS 2T (wall)', '2T/1T',
-    'dyn GOPS 1T (cpu)', 'dyn/int8', 'dyn/int8 (per tensor)', `f32 GFLOPS (${backend}, wall)`];
+    'dyn GOPS 1T (cpu)', 'dyn/int8', 'dyn/int8 (per tensor)', `f32 GFLOPS (${backend}, wall)`,
+    'oneDNN s32 GOPS 1T (cpu)', 'oneDNN s8 GOPS 1T (cpu)', 'ours int8 / oneDNN best'];
   for (const [m, k, n] of SHAPES) {
     const ops = 2 * m * k * n;
     const a = rand8(m * k, 0, 255, Uint8Array) as Uint8Array;
@@ -120,7 +159,19 @@ async function main() {
         g1.toFixed(1), g2.toFixed(1), (g2 / g1).toFixed(2), gdc.toFixed(1), (gdc / g1c).toFixed(2), (gdtc / g1c).toFixed(2),
         (ops / fSec / 1e9).toFixed(1)];
       rows.push(row);
-      console.log(row.join('\t'));
+    }
+    // oneDNN in its own process, once per shape, beside the fastest path's row.
+    const last = rows[rows.length - 1];
+    if (onednn.exe && last[3] !== 'ref') {
+      const d = runOneDnn(onednn.exe, m, k, n);
+      onednnVersion = d.version;
+      onednnImpls.add(`${d.s32.impl} (s32)`).add(`${d.s8.impl} (s8)`);
+      const s32 = ops / d.s32.cpu / 1e9, s8 = ops / d.s8.cpu / 1e9;
+      last.push(s32.toFixed(1), s8.toFixed(1), (Number(last[4]) / Math.max(s32, s8)).toFixed(2));
+    }
+    for (const r of rows.slice(-isas.length)) {
+      while (r.length < header.length) r.push('–');
+      console.log(r.join('\t'));
     }
     samplePeaks(1);
   }
@@ -145,6 +196,12 @@ async function main() {
       `the peak is timed in thread CPU time too, so "% peak" compares like with like. "wall" columns are elapsed time ` +
       `(1 and 2 threads); 2T/1T is their ratio.`,
     `- float32 = tf.matMul in ${describeFloatBackend(backend)} (same M, K, N; its own threading).`,
+    onednn.exe
+      ? `- oneDNN ${onednnVersion} (Debian libdnnl-dev, OMP_NUM_THREADS=1), bench/gemm/onednn_mm.cc run in its own process once ` +
+        `per shape right after ours: u8 A (zero point 3) × s8 B reordered once to its preferred layout, int32 out ("s32") ` +
+        `and per-column scaled int8 out ("s8"); median process CPU time per call, same rounds as ours. Implementations ` +
+        `chosen: ${[...onednnImpls].join(', ')}. The ratio divides our int8-out figure (fastest path) by oneDNN's faster variant.`
+      : `- oneDNN column ${onednn.why}.`,
     `- Median of ${REPS} timed rounds after a warm-up; 1-thread, 2-thread and dynamic calls alternate round by round, ` +
       `so their ratios are measured side by side.` +
       ` The ref path (scalar oracle) is skipped above 2 GOP per call.`,
@@ -157,6 +214,7 @@ async function main() {
     ...rows.map((r) => `| ${r.join(' | ')} |`),
     '',
   ].join('\n');
+  if (onednn.dir) rmSync(onednn.dir, { recursive: true, force: true });
   if (!fastIsas.length) console.warn('only the ref path is available here');
   writeFileSync(outFile, md);
   console.log(`\nwrote ${outFile}`);

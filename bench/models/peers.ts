@@ -1,17 +1,23 @@
-// The issue-5 peer on this machine: ONNX Runtime (onnxruntime-node, its MLAS int8 and float32
-// CPU kernels) against our runtime and tfjs-wasm on the MobileNetV2-style 224 graph, side by
-// side in one run (interleaved round by round), batch 1 and batch 8, 1 and 2 threads.
-// The issue's targets were set from ONNX Runtime on an AVX-512 VNNI machine; this measures
-// the same engine on whatever machine runs the script.
+// ONNX Runtime (onnxruntime-node, its MLAS int8 and float32 CPU kernels) against our runtime on
+// the MobileNetV2-style 224 graph, batch 1 and batch 8, 1 and 2 threads, measured the way a
+// server sees it: each engine alone in its own process (no other engine's thread pool alive
+// next to it), in steady state (back-to-back runs after a warm-up), the processes alternated
+// ROUNDS times (default 4, engine order rotated each round), and the min–max of the per-process
+// medians reported beside their median. Timing every engine interleaved in one process (what
+// this script did before) slowed ONNX Runtime by up to 2× and ours by 1.5×.
 //
 // onnxruntime-node is not a dependency of the package (60 MB, and its install script fetches
 // extra files from nuget.org). Install it next to the checkout without saving it:
 //   ONNXRUNTIME_NODE_INSTALL=skip npm install --no-save onnxruntime-node@1.30.0
 // or anywhere else and point ORT_DIR at the directory whose node_modules holds it. Without it
 // the ORT rows are left out.
-//   Run: npx tsx bench/models/peers.ts [--quick]
+//   Run: npx tsx bench/models/peers.ts [--quick] [--rounds N] [--time S] [--wasm]
+//   (--wasm adds tfjs-wasm float32 at 1 thread, batch 1 only: slow; --time: seconds of timed
+//   back-to-back runs per configuration and process, default 1)
+import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describeFloatBackend, initFloatBackend, tf } from '../../src/backend/float.js';
@@ -23,9 +29,15 @@ import { mobileNetV2 } from './models.js';
 import { GraphWriter, onnxMobileNetV2Float, onnxMobileNetV2Int8, onnxMobileNetV2Macs, valueInfo } from './onnx.js';
 import { gemm, packWeights } from '../../src/kernels/gemm.js';
 
-const quick = process.argv.includes('--quick');
-const ROUNDS = quick ? 5 : 25;
-
+const argv = process.argv.slice(2);
+const quick = argv.includes('--quick');
+const opt = (name: string, dflt: number) => {
+  const i = argv.indexOf(name);
+  return i >= 0 ? Number(argv[i + 1]) : dflt;
+};
+const ROUNDS = opt('--rounds', quick ? 2 : 4);
+const TIME = opt('--time', quick ? 0.3 : 1);
+const WARMUP = 5;
 interface OrtTensor { dims: readonly number[]; data: Float32Array }
 interface OrtSession { run(feeds: Record<string, unknown>): Promise<Record<string, OrtTensor>>; release(): Promise<void> }
 interface Ort {
@@ -67,128 +79,180 @@ async function saturationProbe(ort: Ort): Promise<string> {
   const ours = gemm(x.subarray(0, K), p, { m: 1, aZeroPoint: 0, output: 'uint8', multiplier: 1 / sy, outZeroPoint: 0 })[0];
   p.dispose();
   const exact = Math.min(255, Math.round((K * 255 * 127) / sy));
-  return `Exactness probe (1×1 QLinearConv, x = 255, w = 127, K = 64, output scale ${sy}): exact ${exact}, ONNX Runtime ${ortY}, ours ${ours}. ` +
-    'ONNX Runtime\'s U8S8 kernels on AVX2 multiply with VPMADDUBSW, whose 16-bit pair sums saturate (255·127·2 > 32767); ours widen both operands to 16 bits first, so every input gives the exact result (docs/gemm.md).';
+  const why = ortY === exact
+    ? 'ONNX Runtime is exact on this CPU (its VNNI kernels sum four products into int32 without saturating), like ours.'
+    : 'ONNX Runtime\'s U8S8 kernels on AVX2 multiply with VPMADDUBSW, whose 16-bit pair sums saturate (255·127·2 > 32767); ours widen both operands to 16 bits first, so every input gives the exact result (docs/gemm.md).';
+  return `Exactness probe (1×1 QLinearConv, x = 255, w = 127, K = 64, output scale ${sy}): exact ${exact}, ONNX Runtime ${ortY}, ours ${ours}. ${why}`;
 }
 
-interface Engine { engine: string; threads: number; run: (b: 1 | 8) => Promise<unknown>; t1: number[]; t8: number[]; dispose?: () => unknown }
-interface Row { engine: string; threads: number; b1: number; b8: number; vsWasm1: number; vsWasm8: number; vsOrt1?: number; vsOrt8?: number; vsExact1?: number }
 
-async function main(): Promise<void> {
-  const backend = await initFloatBackend('wasm');
-  const cpu = cpuInfo();
-  const ort = loadOrt();
-  const model = mobileNetV2(224, 1, 1000);
+type EngineId = 'ours-int8' | 'ours-dynamic' | 'ort-int8' | 'ort-int8-exact' | 'ort-f32' | 'tfjs-wasm';
+const ENGINE_NAMES: Record<EngineId, string> = {
+  'ours-int8': 'ours int8',
+  'ours-dynamic': 'ours dynamic',
+  'ort-int8': 'onnxruntime int8 (QLinearConv)',
+  'ort-int8-exact': 'onnxruntime int8, uint8 weights (exact)',
+  'ort-f32': 'onnxruntime float32',
+  'tfjs-wasm': 'tfjs-wasm float32',
+};
+interface Config { threads: number; batch: 1 | 8 }
+interface Measured extends Config { ms: number; msMin: number; cpuMs: number; runs: number }
+
+/**
+ * Steady state of one configuration: WARMUP runs, then back-to-back runs for TIME seconds (≥ 5).
+ * Per call: wall time and the process CPU time (all its threads). Reported: the median and the
+ * fastest wall time, and the median CPU time per call (on a loaded machine the fastest call is
+ * the one least disturbed by other jobs, and 1-thread CPU time is what the call computed).
+ */
+async function steady(run: () => Promise<unknown>): Promise<{ ms: number; msMin: number; cpuMs: number; runs: number }> {
+  for (let i = 0; i < WARMUP; i++) await run();
+  const times: number[] = [], cpus: number[] = [];
+  const t0 = performance.now();
+  while (times.length < 5 || performance.now() - t0 < TIME * 1000) {
+    const c = process.cpuUsage();
+    const t = performance.now();
+    await run();
+    times.push(performance.now() - t);
+    const d = process.cpuUsage(c);
+    cpus.push((d.user + d.system) / 1000);
+  }
+  return { ms: median(times), msMin: Math.min(...times), cpuMs: median(cpus), runs: times.length };
+}
+
+/** Child process: one engine, every configuration it runs, one JSON line on stdout. */
+async function child(id: EngineId): Promise<void> {
   const x1 = variedInput([1, 224, 224, 3], 1), x8 = variedInput([8, 224, 224, 3], 2);
-  const calib = variedInput([8, 224, 224, 3], 3);
-  const gInt8 = await quantized(await graphOf(model), calib, 'int8');
-  const gDyn = await quantized(await graphOf(model), calib, 'dynamic');
-  calib.dispose();
-  const feed = (x: tf.Tensor) => ({ [gInt8.inputs[0]!.name]: { data: x.dataSync() as Float32Array, shape: x.shape } });
-  const f1 = feed(x1), f8 = feed(x8);
-
-  const engines: Engine[] = [{
-    engine: 'tfjs-wasm float32', threads: 1, t1: [], t8: [],
-    run: async (b) => { const y = model.predict(b === 1 ? x1 : x8) as tf.Tensor; await y.data(); y.dispose(); },
-  }];
-  for (const [engine, g] of [['ours int8', gInt8], ['ours dynamic', gDyn]] as const) {
+  const out: Measured[] = [];
+  const configs: Config[] = id === 'tfjs-wasm' ? [{ threads: 1, batch: 1 }]
+    : [1, 2].flatMap((threads) => ([1, 8] as const).map((batch) => ({ threads, batch })));
+  if (id === 'ours-int8' || id === 'ours-dynamic') {
+    await initFloatBackend('wasm');
+    const calib = variedInput([8, 224, 224, 3], 3);
+    const g = await quantized(await graphOf(mobileNetV2(224, 1, 1000)), calib, id === 'ours-int8' ? 'int8' : 'dynamic');
+    calib.dispose();
+    const feed = (x: tf.Tensor) => ({ [g.inputs[0]!.name]: { data: x.dataSync() as Float32Array, shape: x.shape } });
+    const f1 = feed(x1), f8 = feed(x8);
     for (const threads of [1, 2]) {
       const s = await InferenceSession.create(g, { threads });
-      engines.push({ engine, threads, t1: [], t8: [], run: (b) => s.run(b === 1 ? f1 : f8), dispose: () => s.dispose() });
+      for (const c of configs.filter((c) => c.threads === threads)) out.push({ ...c, ...(await steady(() => s.run(c.batch === 1 ? f1 : f8))) });
+      s.dispose();
     }
-  }
-  let ortVersion = '';
-  let probe = '';
-  if (ort) {
-    probe = await saturationProbe(ort);
-    process.stdout.write(probe + '\n');
-    ortVersion = ort.env.versions.node ?? ort.env.versions.common ?? '';
-    // NCHW inputs of the same images.
+  } else if (id === 'tfjs-wasm') {
+    await initFloatBackend('wasm');
+    const model = mobileNetV2(224, 1, 1000);
+    out.push({ threads: 1, batch: 1, ...(await steady(async () => { const y = model.predict(x1) as tf.Tensor; await y.data(); y.dispose(); })) });
+  } else {
+    const ort = loadOrt();
+    if (!ort) throw new Error('onnxruntime-node is not installed');
+    const bytes = id === 'ort-int8' ? onnxMobileNetV2Int8() : id === 'ort-int8-exact' ? onnxMobileNetV2Int8(21, 'uint8') : onnxMobileNetV2Float();
     const nchw = (x: tf.Tensor) => tf.tidy(() => x.transpose([0, 3, 1, 2]).dataSync() as Float32Array);
     const o1 = new ort.Tensor('float32', nchw(x1), [1, 3, 224, 224]), o8 = new ort.Tensor('float32', nchw(x8), [8, 3, 224, 224]);
-    const models = [
-      ['onnxruntime int8 (QLinearConv)', onnxMobileNetV2Int8()],
-      ['onnxruntime int8, uint8 weights (exact)', onnxMobileNetV2Int8(21, 'uint8')],
-      ['onnxruntime float32', onnxMobileNetV2Float()],
-    ] as const;
-    for (const [engine, bytes] of models) {
-      for (const threads of [1, 2]) {
-        const s = await ort.InferenceSession.create(bytes, { intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' });
-        engines.push({ engine, threads, t1: [], t8: [], run: (b) => s.run({ input: b === 1 ? o1 : o8 }), dispose: () => s.release() });
-      }
+    for (const threads of [1, 2]) {
+      const s = await ort.InferenceSession.create(bytes, { intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' });
+      for (const c of configs.filter((c) => c.threads === threads)) out.push({ ...c, ...(await steady(() => s.run({ input: c.batch === 1 ? o1 : o8 }))) });
+      await s.release();
     }
-  } else {
-    process.stdout.write('onnxruntime-node is not installed: ORT rows left out (see the header of this file)\n');
   }
-
-  for (let round = 0; round < ROUNDS; round++) {
-    for (const e of engines) {
-      if (round === 0) { await e.run(1); await e.run(8); }
-      // As in run.ts: 1-thread rows start after the pool worker stopped spinning; 2-thread rows
-      // follow an untimed call (a stream of requests).
-      if (e.threads === 1) await new Promise((r) => setTimeout(r, 3));
-      else await e.run(1);
-      let t = performance.now();
-      await e.run(1);
-      e.t1.push(performance.now() - t);
-      t = performance.now();
-      await e.run(8);
-      e.t8.push(performance.now() - t);
-    }
-    process.stdout.write(`round ${round + 1}/${ROUNDS}\r`);
-  }
-  const wasm = engines[0]!;
-  const w1 = median(wasm.t1), w8 = median(wasm.t8);
-  const ortRow = (name: string, threads: number) => engines.find((e) => e.engine === name && e.threads === threads);
-  const rows: Row[] = engines.map((e) => {
-    const b1 = median(e.t1), b8 = median(e.t8);
-    const peer = ortRow('onnxruntime int8 (QLinearConv)', e.threads), exact = ortRow('onnxruntime int8, uint8 weights (exact)', e.threads);
-    return {
-      engine: e.engine, threads: e.threads, b1, b8, vsWasm1: w1 / b1, vsWasm8: w8 / b8,
-      ...(peer ? { vsOrt1: median(peer.t1) / b1, vsOrt8: median(peer.t8) / b8 } : {}),
-      ...(exact ? { vsExact1: median(exact.t1) / b1 } : {}),
-    };
-  });
-  for (const e of engines) await e.dispose?.();
   tf.dispose([x1, x8]);
+  process.stdout.write(JSON.stringify({ isa: getIsa(), results: out }) + '\n');
+}
+
+interface Row { engine: string; threads: number; b1: number[]; b8: number[]; min1: number[]; min8: number[]; cpu1: number[]; cpu8: number[]; vsOrt1?: number; vsOrt8?: number; vsOrtMin1?: number; vsOrtCpu1?: number; vsOrtF32?: number }
+const span = (xs: number[], d: number) => (xs.length ? `${Math.min(...xs).toFixed(d)}–${Math.max(...xs).toFixed(d)}` : '–');
+
+async function main(): Promise<void> {
+  const cpu = cpuInfo();
+  const ort = loadOrt();
+  const ids: EngineId[] = ['ours-int8', 'ours-dynamic'];
+  if (ort) ids.push('ort-int8', 'ort-int8-exact', 'ort-f32');
+  else process.stdout.write('onnxruntime-node is not installed: ORT rows left out (see the header of this file)\n');
+  if (argv.includes('--wasm')) ids.push('tfjs-wasm');
+  const self = fileURLToPath(import.meta.url);
+  const passOn = ['--time', String(TIME)];
+  const rows = new Map<string, Row>();
+  const loads: number[] = [];
+  let isa = '';
+  for (let round = 0; round < ROUNDS; round++) {
+    // Rotate the order so no engine always runs first (or right after the same neighbour).
+    const order = ids.map((_, i) => ids[(i + round) % ids.length]!);
+    for (const id of order) {
+      loads.push(loadavg()[0]!);
+      const out = execFileSync(process.execPath, [...process.execArgv, self, '--child', id, ...passOn], {
+        env: process.env, stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 20,
+      }).toString();
+      const r = JSON.parse(out.trim().split('\n').pop()!) as { isa: string; results: Measured[] };
+      if (id.startsWith('ours')) isa = r.isa;
+      for (const m of r.results) {
+        const key = `${id}/${m.threads}`;
+        const row = rows.get(key) ?? { engine: ENGINE_NAMES[id], threads: m.threads, b1: [], b8: [], min1: [], min8: [], cpu1: [], cpu8: [] };
+        if (m.batch === 1) { row.b1.push(m.ms); row.min1.push(m.msMin); row.cpu1.push(m.cpuMs); } else { row.b8.push(m.ms); row.min8.push(m.msMin); row.cpu8.push(m.cpuMs); }
+        rows.set(key, row);
+      }
+      process.stdout.write(`round ${round + 1}/${ROUNDS}: ${id} done\n`);
+    }
+  }
+  const probe = ort ? await saturationProbe(ort) : '';
+  const ortVersion = ort ? (ort.env.versions.node ?? ort.env.versions.common ?? '') : '';
+  const list = [...rows.values()].sort((a, b) => ids.indexOf(idOf(a.engine)) - ids.indexOf(idOf(b.engine)) || a.threads - b.threads);
+  for (const r of list) {
+    const peer = rows.get(`ort-int8/${r.threads}`), f32 = rows.get(`ort-f32/${r.threads}`);
+    if (peer) {
+      r.vsOrt1 = median(peer.b1) / median(r.b1);
+      r.vsOrtMin1 = Math.min(...peer.min1) / Math.min(...r.min1);
+      r.vsOrtCpu1 = median(peer.cpu1) / median(r.cpu1);
+      if (r.b8.length) r.vsOrt8 = median(peer.b8) / median(r.b8);
+    }
+    if (f32) r.vsOrtF32 = median(f32.b1) / median(r.b1);
+  }
   const gmac = onnxMobileNetV2Macs() / 1e9;
   const table: Table<Row> = {
     columns: [
       { header: 'engine', value: (r) => r.engine },
       { header: 'threads', value: (r) => r.threads },
-      { header: 'batch 1 ms (median)', value: (r) => r.b1, digits: 2 },
-      { header: 'batch 8 ms (median)', value: (r) => r.b8, digits: 1 },
-      { header: '× tfjs-wasm b1', value: (r) => r.vsWasm1, digits: 1 },
-      { header: '× tfjs-wasm b8', value: (r) => r.vsWasm8, digits: 1 },
-      { header: '× ORT int8 b1 (same threads)', value: (r) => r.vsOrt1, digits: 2 },
-      { header: '× ORT int8 b8', value: (r) => r.vsOrt8, digits: 2 },
-      { header: '× ORT exact int8 b1', value: (r) => r.vsExact1, digits: 2 },
-      { header: 'GOPS b1', value: (r) => (2 * gmac) / (r.b1 / 1000), digits: 1 },
+      { header: 'b1 ms median (min–max of processes)', value: (r) => `${median(r.b1).toFixed(2)} (${span(r.b1, 2)})` },
+      { header: 'b1 fastest call ms', value: (r) => Math.min(...r.min1), digits: 2 },
+      { header: 'b1 CPU ms per call', value: (r) => median(r.cpu1), digits: 2 },
+      { header: 'b8 ms median (min–max)', value: (r) => (r.b8.length ? `${median(r.b8).toFixed(1)} (${span(r.b8, 1)})` : '–') },
+      { header: 'b8 fastest call ms', value: (r) => (r.min8.length ? Math.min(...r.min8) : undefined), digits: 1 },
+      { header: '× ORT int8 b1 (median)', value: (r) => r.vsOrt1, digits: 2 },
+      { header: '× ORT int8 b1 (fastest)', value: (r) => r.vsOrtMin1, digits: 2 },
+      { header: '× ORT int8 b1 (CPU)', value: (r) => r.vsOrtCpu1, digits: 2 },
+      { header: '× ORT int8 b8 (median)', value: (r) => r.vsOrt8, digits: 2 },
+      { header: '× ORT float32 b1 (median)', value: (r) => r.vsOrtF32, digits: 2 },
     ],
-    rows,
+    rows: list,
   };
   process.stdout.write('\n' + toText(table));
+  const cmd = `npx tsx bench/models/peers.ts${argv.length ? ' ' + argv.join(' ') : ''}`;
   const md = [
-    '# MobileNetV2-style 224 against the issue-5 peer (bench/models/peers.ts)',
+    '# MobileNetV2-style 224 against ONNX Runtime (bench/models/peers.ts)',
     '',
-    `Command: \`npx tsx bench/models/peers.ts${quick ? ' --quick' : ''}\` — ${new Date().toISOString().slice(0, 10)}.`,
+    `Command: \`${cmd}\` — ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC.`,
     '',
-    `Machine: ${cpu.brand || cpu.vendor} (${cpu.availableCores} cores, our kernel path ${getIsa()}). tfjs rows: ${describeFloatBackend(backend)}. ` +
-      (ort ? `ONNX Runtime: onnxruntime-node ${ortVersion} (CPU execution provider, MLAS; graph optimization "all", sequential, intra-op threads = the row's threads).` : 'ONNX Runtime: not installed for this run.'),
+    `Machine: ${cpu.brand || cpu.vendor} (${cpu.availableCores} cores available, our kernel path ${isa}). ` +
+      (ort ? `ONNX Runtime: onnxruntime-node ${ortVersion} (CPU execution provider, MLAS; graph optimization "all", sequential, intra-op threads = the row's threads).` : 'ONNX Runtime: not installed for this run.') +
+      (ids.includes('tfjs-wasm') ? ` tfjs row: ${describeFloatBackend('wasm')}.` : ''),
+    '',
+    `Method: each engine alone in its own process (a child of this script that builds its model, then for 1 and 2 threads and batch 1 and 8 runs ${WARMUP} warm-up calls and back-to-back timed calls for ${TIME} s, reporting the median call); ` +
+      `the processes alternated ${ROUNDS} times with the engine order rotated each round. "min–max" spans the per-process medians; the ratio columns divide medians of processes. ` +
+      `"fastest call" is the quickest single call over all processes (on a loaded machine, the call least disturbed by other jobs); "CPU ms per call" is the median process CPU time of a call (user + system, all the engine's threads, so at 2 threads it includes a pool's spinning). Ratios > 1: the row is faster than ONNX Runtime int8 at the same threads. ` +
+      `1-minute load average while the processes ran: ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)} on ${cpu.availableCores} cores (the machine is shared: other jobs inflate wall times, and the spread shows by how much).`,
     '',
     `Models: ours = bench/models/models.ts mobileNetV2(224) quantized by PTQ (int8: per-channel weights, calibrated on 8 inputs; dynamic: §12.4); ` +
-      `ORT = the same layer list written as ONNX by bench/models/onnx.ts (${(gmac * 1000).toFixed(0)} MMAC per image): int8 as QuantizeLinear → QLinearConv (uint8 activations, per-channel int8 weights, ReLU6 folded into the output range) → QLinearAdd → QLinearGlobalAveragePool → QLinearMatMul, the "QLinearConv, per-channel weights" model of the issue (int8 weights: ORT's U8S8 kernels, which saturate on AVX2 — see the probe below); "uint8 weights (exact)" = the same values + 128 as uint8 with zero point 128 (ORT's U8U8 kernels, exact like ours); float32 as Conv + Clip + Add. ` +
+      `ORT = the same layer list written as ONNX by bench/models/onnx.ts (${(gmac * 1000).toFixed(0)} MMAC per image): int8 as QuantizeLinear → QLinearConv (uint8 activations, per-channel int8 weights, ReLU6 folded into the output range) → QLinearAdd → QLinearGlobalAveragePool → QLinearMatMul ` +
+      '(int8 weights: ORT\'s U8S8 kernels); "uint8 weights (exact)" = the same values + 128 as uint8 with zero point 128 (ORT\'s U8U8 kernels); float32 as Conv + Clip + Add. ' +
       'ORT reads NCHW input (the same images, transposed once outside the timing). Weights are random: timing does not depend on them.',
-    '',
-    `Median of ${ROUNDS} interleaved rounds (each engine: one batch-1 and one batch-8 call per round; a 2-thread row follows an untimed call).`,
     '',
     toMarkdown(table),
     ...(probe ? [probe, ''] : []),
   ].join('\n');
-  writeFileSync(join(dirname(fileURLToPath(import.meta.url)), 'RESULTS-peers.md'), md);
+  writeFileSync(join(dirname(self), 'RESULTS-peers.md'), md);
 }
 
-main().catch((e) => {
+const idOf = (name: string) => (Object.keys(ENGINE_NAMES) as EngineId[]).find((k) => ENGINE_NAMES[k] === name)!;
+
+const childAt = argv.indexOf('--child');
+(childAt >= 0 ? child(argv[childAt + 1] as EngineId) : main()).catch((e) => {
   console.error(e);
   process.exit(1);
 });

@@ -147,7 +147,7 @@ const char* IsaName(Isa isa) {
 }
 
 bool ParseIsa(const std::string& name, Isa* out) {
-  for (int i = 0; i <= 5; i++) {
+  for (int i = 0; i < kIsaCount; i++) {
     if (name == IsaName(static_cast<Isa>(i))) { *out = static_cast<Isa>(i); return true; }
   }
   return false;

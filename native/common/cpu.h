@@ -3,18 +3,9 @@
 #include <string>
 #include <vector>
 
-namespace tfjq {
+#include "common/dispatch.h"  // Isa, the fallback chain, per-family kernel tables
 
-// Kernel paths, slowest to fastest within an architecture. Every path computes exactly
-// the same integers as kRef (the oracle); see docs/quantization.md.
-enum class Isa : int {
-  kRef = 0,         // portable C++
-  kAvx2 = 1,        // x86-64 AVX2 (int8 via sign-extension + VPMADDWD: never saturates)
-  kAvxVnni = 2,     // x86-64 AVX-VNNI (VEX VPDPBUSD on ymm)
-  kAvx512Vnni = 3,  // x86-64 AVX-512 F/BW/VL + VNNI (VPDPBUSD on zmm)
-  kNeon = 4,        // arm64 Advanced SIMD
-  kNeonDot = 5,     // arm64 Advanced SIMD + dot product (SDOT/UDOT)
-};
+namespace tfjq {
 
 struct CpuFeatures {
   bool avx2 = false, fma = false, f16c = false, bmi2 = false;

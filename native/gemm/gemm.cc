@@ -18,20 +18,26 @@ namespace tfjq {
 namespace gemm {
 namespace internal {
 
-const KernelSet* KernelsFor(Isa isa) {
-  switch (isa) {
+// The GEMM family's table. No fallback: packed weights are laid out for exactly one path
+// (PackedB::isa), and kRef has no KernelSet (GemmRef is a literal loop, not a kernel set).
+const IsaTable<KernelSet>& GemmKernelTable() {
+  static const IsaTable<KernelSet> table = [] {
+    IsaTable<KernelSet> t;
 #if defined(__x86_64__) || defined(_M_X64)
-    case Isa::kAvx2: return Avx2Kernels();
-    case Isa::kAvxVnni: return AvxVnniKernels();
-    case Isa::kAvx512Vnni: return Avx512VnniKernels();
+    t.entries[static_cast<int>(Isa::kAvx2)] = Avx2Kernels;
+    t.entries[static_cast<int>(Isa::kAvxVnni)] = AvxVnniKernels;
+    t.entries[static_cast<int>(Isa::kAvx512Vnni)] = Avx512VnniKernels;
 #endif
 #if defined(__aarch64__)
-    case Isa::kNeon: return NeonKernels();
-    case Isa::kNeonDot: return NeonDotKernels();
+    t.entries[static_cast<int>(Isa::kNeon)] = NeonKernels;
+    t.entries[static_cast<int>(Isa::kNeonDot)] = NeonDotKernels;
 #endif
-    default: return nullptr;
-  }
+    return t;
+  }();
+  return table;
 }
+
+const KernelSet* KernelsFor(Isa isa) { return GemmKernelTable().Exact(isa); }
 
 }  // namespace internal
 
@@ -263,9 +269,10 @@ void GemmPacked(const GemmArgs& g, const EpiCtx& ctx, const KernelSet& ks) {
   // All of K in one block and the plain requantize epilogue: full tiles go through the
   // path's fused kernel (requantized in registers, no int32 tile round trip).
   const bool int8_out = g.epilogue.output == OutputType::kInt8 || g.epilogue.output == OutputType::kUint8;
-  const FusedRequantFn fused = plan.kblocks == 1 && c.col_term != nullptr && c.zb == nullptr && int8_out
-                                   ? ks.fused_requant[g.epilogue.output == OutputType::kInt8 ? 0 : 1]
-                                   : nullptr;
+  const bool fusable = plan.kblocks == 1 && c.col_term != nullptr && c.zb == nullptr && int8_out;
+  const int out_index = g.epilogue.output == OutputType::kInt8 ? 0 : 1;
+  const FusedRequantFn fused = fusable ? ks.fused_requant[out_index] : nullptr;
+  const FusedRequantFn fused_half = fusable ? ks.fused_requant_half[out_index] : nullptr;
   const FusedDequantFn fused_dq = plan.kblocks == 1 && float_out && c.zb == nullptr ? ks.fused_dequant : nullptr;
 
   auto run_task = [&](int64_t t) {
@@ -346,16 +353,18 @@ void GemmPacked(const GemmArgs& g, const EpiCtx& ctx, const KernelSet& ks) {
         const int64_t n0 = p * nr;
         const int64_t cols = std::min<int64_t>(nr, n - n0);
         int32_t* accp = acc + (p - p0) * nr;
-        const internal::KernelFn* kern = cols <= nr / 2 && ks.half_kernels[0] != nullptr ? ks.half_kernels : ks.kernels;
-        if ((fused != nullptr || fused_dq != nullptr) && cols == nr) {
+        const bool half = cols <= nr / 2 && ks.half_kernels[0] != nullptr;
+        const internal::KernelFn* kern = half ? ks.half_kernels : ks.kernels;
+        const FusedRequantFn fused_tile = cols == nr ? fused : cols == nr / 2 && half ? fused_half : nullptr;
+        if (fused_tile != nullptr || (fused_dq != nullptr && cols == nr)) {
           for (int64_t i0 = 0; i0 < mc; i0 += mr) {
             const int rows = static_cast<int>(std::min<int64_t>(mr, mc - i0));
             const uint8_t* ai = ap + i0 * astride + a_off;
             if (rows == mr) {
-              if (fused != nullptr) fused(gcount, ai, astride, bp, c, m0 + i0, n0);
+              if (fused_tile != nullptr) fused_tile(gcount, ai, astride, bp, c, m0 + i0, n0);
               else fused_dq(gcount, ai, astride, bp, c, rows_info + i0, m0 + i0, n0);
             } else {
-              ks.kernels[rows - 1](gcount, ai, astride, bp, accp + i0 * ldacc, ldacc, false);
+              kern[rows - 1](gcount, ai, astride, bp, accp + i0 * ldacc, ldacc, false);
               epilogue(c, accp + i0 * ldacc, ldacc, rows_info + i0, m0 + i0, rows, n0, cols);
             }
           }

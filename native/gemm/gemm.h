@@ -36,11 +36,9 @@ enum class BLayout : int {
   kNK = 1,  // B[k][n] at b[n*ldb + k] (transposed: one row of K per output column)
 };
 
-// The storage format of packed weights. Only int8 exists today; kInt4 (two weights per
-// byte, low nibble first, one float scale per group of G values along K) is reserved for
-// a future kernel family: it will get its own panel layout and microkernels and reuse the
-// driver (blocking, threading, epilogues), which only talks to a KernelSet (internal.h).
-enum class WeightFormat : int { kInt8 = 0 /*, kInt4 = 1 (reserved) */ };
+// The storage format of packed weights: int8 only. int4 weights are a separate family with
+// their own packing, driver and kernels (gemm_int4.h, docs/gemm.md "int4").
+enum class WeightFormat : int { kInt8 = 0 };
 
 // Weights packed once for one kernel path and reused by every Gemm call. Immutable after
 // PackB; safe to share between threads. Movable, not copyable.

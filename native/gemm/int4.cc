@@ -25,16 +25,23 @@ namespace {
 
 [[noreturn]] void Bad(const std::string& msg) { throw std::invalid_argument(msg); }
 
-const Kernels* KernelsOf(Isa isa) {
+// The int4 family's table: AVX2 and NEON kernel sets (packed weights are bound to the path
+// they were packed for, so lookups are exact; the default path resolves along the chain).
+const IsaTable<Kernels>& Int4Table() {
+  static const IsaTable<Kernels> table = [] {
+    IsaTable<Kernels> t;
 #if defined(__x86_64__) || defined(_M_X64)
-  if (isa == Isa::kAvx2) return int4_internal::Avx2();
+    t.entries[static_cast<int>(Isa::kAvx2)] = int4_internal::Avx2;
 #endif
 #if defined(__aarch64__)
-  if (isa == Isa::kNeon) return int4_internal::Neon();
+    t.entries[static_cast<int>(Isa::kNeon)] = int4_internal::Neon;
 #endif
-  (void)isa;
-  return nullptr;
+    return t;
+  }();
+  return table;
 }
+
+const Kernels* KernelsOf(Isa isa) { return Int4Table().Exact(isa); }
 
 // Calls under this many multiply-adds stay on the caller (the pool wake-up costs more).
 constexpr double kMinParallelMacs = 4e6;
@@ -101,14 +108,9 @@ bool Int4IsaUsable(Isa isa) {
 }
 
 Isa Int4DefaultIsa() {
-  const Isa active = ActiveIsa();
-  if (active == Isa::kAvx2 || active == Isa::kAvxVnni || active == Isa::kAvx512Vnni) {
-    if (Int4IsaUsable(Isa::kAvx2)) return Isa::kAvx2;
-  }
-  if (active == Isa::kNeon || active == Isa::kNeonDot) {
-    if (Int4IsaUsable(Isa::kNeon)) return Isa::kNeon;
-  }
-  return Isa::kRef;
+  Isa used = Isa::kRef;
+  Int4Table().Resolve(ActiveIsa(), &used);
+  return Int4IsaUsable(used) ? used : Isa::kRef;
 }
 
 PackedInt4 PackInt4(const int8_t* w, int64_t k, int64_t n, BLayout layout, int64_t ldb, int64_t group_size,

@@ -119,6 +119,8 @@ struct KernelSet {
   // Optional: like kernels[], for the first nr / 2 columns of a panel only (a last panel with
   // at most nr / 2 real columns, e.g. N = 24 = 16 + 8: no multiply-adds on zero padding).
   KernelFn half_kernels[16] = {};
+  // Optional: fused_requant for a last panel of exactly nr / 2 columns (with half_kernels).
+  FusedRequantFn fused_requant_half[2] = {};
 };
 
 // Scalar §7 epilogue over a tile (ref semantics, element by element): shared as the tail /
@@ -129,9 +131,18 @@ void EpilogueScalar(const EpiCtx& ctx, const int32_t* acc, int64_t ldacc, const 
 int32_t CorrectAcc(const EpiCtx& ctx, int32_t raw, const EpiRow& r, int64_t n);
 void StoreOne(const EpiCtx& ctx, int32_t acc, const EpiRow& r, int64_t m, int64_t n);
 
-// AVX2 vectorized epilogue (gemm_avx2.cc), used by every x86 path.
+// AVX2 vectorized epilogue (epilogue_avx2.cc), used by every x86 path and the sparse kernels,
+// and its two specialised loops, which fused kernels reuse for their tails: requantize with
+// ctx.col_term set and no weight zero points (int8 / uint8 output), and dequantize to float32
+// without weight zero points.
 void EpilogueAvx2(const EpiCtx& ctx, const int32_t* acc, int64_t ldacc, const EpiRow* rows_info, int64_t m0,
                   int rows, int64_t n0, int64_t cols);
+void RequantRowsAvx2S8(const EpiCtx& ctx, const int32_t* acc, int64_t ldacc, int64_t m0, int rows, int64_t n0,
+                       int64_t cols);
+void RequantRowsAvx2U8(const EpiCtx& ctx, const int32_t* acc, int64_t ldacc, int64_t m0, int rows, int64_t n0,
+                       int64_t cols);
+void DequantRowsAvx2(const EpiCtx& ctx, const int32_t* acc, int64_t ldacc, const EpiRow* rows_info, int64_t m0,
+                     int rows, int64_t n0, int64_t cols);
 
 // Monotonic clock in seconds (defined in a file compiled without ISA flags, so that no
 // std:: template instantiated under -mavx512f can be picked by the linker for other paths).
@@ -170,10 +181,12 @@ const KernelSet* Avx512VnniKernels();
 const KernelSet* NeonKernels();
 const KernelSet* NeonDotKernels();
 
-// The kernel set of a path compiled into this build (nullptr for kRef / not compiled).
+// The GEMM family's per-ISA table (exact entries only: see gemm.cc) and its lookup: the
+// kernel set of a path compiled into this build (nullptr for kRef / not compiled).
+const IsaTable<KernelSet>& GemmKernelTable();
 const KernelSet* KernelsFor(Isa isa);
 
-// Panel geometry per path (used by PackB): {nr, kgroup}.
+// Panel geometry per path (used by PackB): {nr, kgroup} of the path's kernel set.
 void LayoutFor(Isa isa, int* nr, int* kgroup);
 
 }  // namespace internal

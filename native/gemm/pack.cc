@@ -13,15 +13,10 @@ namespace gemm {
 namespace internal {
 
 void LayoutFor(Isa isa, int* nr, int* kgroup) {
-  switch (isa) {
-    case Isa::kAvx2: *nr = 16; *kgroup = 2; return;
-    case Isa::kAvxVnni: *nr = 16; *kgroup = 4; return;
-    case Isa::kAvx512Vnni: *nr = 64; *kgroup = 4; return;
-    case Isa::kNeon: *nr = 16; *kgroup = 1; return;
-    case Isa::kNeonDot: *nr = 16; *kgroup = 4; return;
-    case Isa::kRef:
-    default: *nr = 1; *kgroup = 1; return;  // ref: plain B transposed, [n][k]
-  }
+  const KernelSet* ks = KernelsFor(isa);
+  // ref: plain B transposed, [n][k].
+  *nr = ks != nullptr ? ks->nr : 1;
+  *kgroup = ks != nullptr ? ks->kgroup : 1;
 }
 
 }  // namespace internal

@@ -166,9 +166,10 @@ void DepthwiseImpl(const ConvGeom& g, const T* x, const DepthwiseQ& p, T* y, int
   const int64_t OC = int64_t(g.in_c) * p.multiplier;
   const int64_t work_per_row = std::max<int64_t>(1, int64_t(g.out_w) * OC * g.k_h * g.k_w);
   const int64_t grain = std::max<int64_t>(1, (int64_t(1) << 16) / work_per_row);
-#if defined(__x86_64__) || defined(_M_X64)
-  if (detail::UseAvx2() && p.multiplier == 1) return detail::DepthwiseAvx2(g, x, p, y, threads);
-#endif
+  if (const detail::VectorKernels* vk = detail::ActiveVectorKernels(); vk != nullptr && p.multiplier == 1) {
+    if constexpr (std::is_same<T, int8_t>::value) return vk->depthwise_s8(g, x, p, y, threads);
+    else return vk->depthwise_u8(g, x, p, y, threads);
+  }
   ParallelFor(rows, grain, threads, [&](int64_t rb, int64_t re) {
     std::vector<int32_t> acc(static_cast<size_t>(OC));
     DepthwiseRowsRef<T>(g, x, p, y, rb, re, acc.data());
@@ -179,9 +180,8 @@ void DepthwiseImpl(const ConvGeom& g, const T* x, const DepthwiseQ& p, T* y, int
 
 void PrepareDepthwise(const ConvGeom& g, DepthwiseQ* p) {
   p->prepared.reset();
-#if defined(__x86_64__) || defined(_M_X64)
-  if (detail::UseAvx2() && p->multiplier == 1) p->prepared = detail::PrepareDepthwiseAvx2(g, *p);
-#endif
+  const detail::VectorKernels* vk = detail::ActiveVectorKernels();
+  if (vk != nullptr && p->multiplier == 1) p->prepared = vk->prepare_depthwise(g, *p);
 }
 
 void DepthwiseConv2D(const ConvGeom& g, const int8_t* x, const DepthwiseQ& p, int8_t* y, int threads) {
@@ -195,9 +195,8 @@ void DepthwiseConv2DF32(const ConvGeom& g, int32_t multiplier, const float* x, c
                         float y_min, float y_max, float* y, int threads) {
   const int64_t C = g.in_c, M = multiplier, OC = C * M;
   const int64_t rows = int64_t(g.batch) * g.out_h;
-#if defined(__x86_64__) || defined(_M_X64)
-  if (detail::UseAvx2() && multiplier == 1) return detail::DepthwiseF32Avx2(g, x, filter, bias, y_min, y_max, y, threads);
-#endif
+  const detail::VectorKernels* vk = detail::ActiveVectorKernels();
+  if (vk != nullptr && multiplier == 1) return vk->depthwise_f32(g, x, filter, bias, y_min, y_max, y, threads);
   ParallelFor(rows, 1, threads, [&](int64_t rb, int64_t re) {
     std::vector<float> acc(static_cast<size_t>(OC));
     std::vector<const float*> xs(static_cast<size_t>(int64_t(g.k_h) * g.k_w)), ws(xs.size());

@@ -122,27 +122,21 @@ void BinaryQuantImpl(BinaryOp op, const Shape& as, const T* a, const Shape& bs, 
       op != BinaryOp::kMinimum) {
     Fail("quantized binary op must be add, sub, mul, maximum or minimum");
   }
-  const bool avx2 = detail::UseAvx2();
+  const detail::VectorKernels* vk = detail::ActiveVectorKernels();
   ForBroadcast(as, bs, threads, [&](int64_t ao, int64_t ast, int64_t bo, int64_t bst, int64_t yo, int64_t len) {
     int64_t done = 0;
-#if defined(__x86_64__) || defined(_M_X64)
-    if (avx2 && ast == 1) {
-      if constexpr (std::is_same<T, int8_t>::value) {
-        done = detail::BinaryQuantAvx2S8(op, a + ao, b + bo, bst == 0, len, p, y + yo);
-      } else {
-        done = detail::BinaryQuantAvx2U8(op, a + ao, b + bo, bst == 0, len, p, y + yo);
-      }
-    } else if (avx2 && ast == 0 && bst == 1 && op != BinaryOp::kSub) {  // commutative: swap operands
+    auto vector_run = [&](const T* x, const T* z, bool z_scalar, const BinaryQ& q) -> int64_t {
+      if constexpr (std::is_same<T, int8_t>::value) return vk->binary_s8(op, x, z, z_scalar, len, q, y + yo);
+      else return vk->binary_u8(op, x, z, z_scalar, len, q, y + yo);
+    };
+    if (vk != nullptr && ast == 1) {
+      done = vector_run(a + ao, b + bo, bst == 0, p);
+    } else if (vk != nullptr && ast == 0 && bst == 1 && op != BinaryOp::kSub) {  // commutative: swap operands
       BinaryQ q = p;
       std::swap(q.a_scale, q.b_scale);
       std::swap(q.a_zero_point, q.b_zero_point);
-      if constexpr (std::is_same<T, int8_t>::value) {
-        done = detail::BinaryQuantAvx2S8(op, b + bo, a + ao, true, len, q, y + yo);
-      } else {
-        done = detail::BinaryQuantAvx2U8(op, b + bo, a + ao, true, len, q, y + yo);
-      }
+      done = vector_run(b + bo, a + ao, true, q);
     }
-#endif
     BinaryQuantScalarRun<T>(op, a + ao + done * ast, ast, b + bo + done * bst, bst, len - done, p, y + yo + done);
   });
 }

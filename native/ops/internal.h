@@ -2,6 +2,7 @@
 #pragma once
 #include <cmath>
 #include <cstdint>
+#include <memory>
 #include <stdexcept>
 #include <string>
 
@@ -51,29 +52,36 @@ int64_t WindowTaps(const ConvGeom& g, int64_t n, int64_t oy, int64_t ox, const T
 }
 }  // namespace
 
-inline bool UseAvx2() {
-#if defined(__x86_64__) || defined(_M_X64)
-  const Isa isa = ActiveIsa();
-  return isa == Isa::kAvx2 || isa == Isa::kAvxVnni || isa == Isa::kAvx512Vnni;
-#else
-  return false;
-#endif
-}
+// The operator kernels with vector implementations, for one path (ops/*_avx2.cc). Where
+// the active path resolves to no set (kRef, arm64) the callers run their portable loops.
+struct VectorKernels {
+  // Depthwise, multiplier 1 (packs the weights, then splits rows over the pool).
+  std::shared_ptr<const void> (*prepare_depthwise)(const ConvGeom& g, const DepthwiseQ& p);
+  void (*depthwise_s8)(const ConvGeom& g, const int8_t* x, const DepthwiseQ& p, int8_t* y, int threads);
+  void (*depthwise_u8)(const ConvGeom& g, const uint8_t* x, const DepthwiseQ& p, uint8_t* y, int threads);
+  // float32 depthwise, multiplier 1: y = clamp(bias + Σ taps x·w) with FMA, taps in row-major order.
+  void (*depthwise_f32)(const ConvGeom& g, const float* x, const float* filter, const float* bias, float y_min,
+                        float y_max, float* y, int threads);
+  // y[i] = table[x[i]] for i < n rounded down to the vector width; returns how many (the
+  // caller finishes the tail).
+  int64_t (*apply_lut)(const uint8_t table[256], const uint8_t* x, int64_t n, uint8_t* y);
+  // Quantized binary op over n contiguous elements; b_scalar: b[0] for every element.
+  // Returns the number of elements done (a multiple of the vector width); the caller finishes.
+  int64_t (*binary_s8)(BinaryOp op, const int8_t* a, const int8_t* b, bool b_scalar, int64_t n, const BinaryQ& p,
+                       int8_t* y);
+  int64_t (*binary_u8)(BinaryOp op, const uint8_t* a, const uint8_t* b, bool b_scalar, int64_t n, const BinaryQ& p,
+                       uint8_t* y);
+};
+// The ops family's table resolved for ActiveIsa() (kernels.cc); nullptr: portable loops.
+const VectorKernels* ActiveVectorKernels();
 
-// ---- AVX2 kernels (ops/*_avx2.cc); only called when UseAvx2().
+// ---- AVX2 kernels (ops/*_avx2.cc), reached through the table.
 #if defined(__x86_64__) || defined(_M_X64)
-// Depthwise, multiplier 1 (packs the weights, then splits rows over the pool).
 std::shared_ptr<const void> PrepareDepthwiseAvx2(const ConvGeom& g, const DepthwiseQ& p);
 void DepthwiseAvx2(const ConvGeom& g, const int8_t* x, const DepthwiseQ& p, int8_t* y, int threads);
 void DepthwiseAvx2(const ConvGeom& g, const uint8_t* x, const DepthwiseQ& p, uint8_t* y, int threads);
-// float32 depthwise, multiplier 1: y = clamp(bias + Σ taps x·w) with FMA, taps in row-major order.
 void DepthwiseF32Avx2(const ConvGeom& g, const float* x, const float* filter, const float* bias, float y_min,
                       float y_max, float* y, int threads);
-// Quantized binary op over n contiguous elements; b_scalar: b[0] for every element.
-// Returns the number of elements done (a multiple of the vector width); the caller finishes.
-// y[i] = table[x[i]] for i < n, 32 bytes at a time (16 VPSHUFB lookups, one per 16-entry
-// slice of the table, merged by the high nibble); returns how many it did (n rounded down to
-// 32) so the caller finishes the tail.
 int64_t ApplyLutAvx2(const uint8_t table[256], const uint8_t* x, int64_t n, uint8_t* y);
 int64_t BinaryQuantAvx2S8(BinaryOp op, const int8_t* a, const int8_t* b, bool b_scalar, int64_t n, const BinaryQ& p,
                           int8_t* y);

@@ -26,14 +26,10 @@ void BuildLut(Act act, float alpha, bool x_signed, float sx, int32_t zx, bool y_
 }
 
 void ApplyLut(const uint8_t table[256], const uint8_t* x, int64_t n, uint8_t* y, int threads) {
-  const bool avx2 = detail::UseAvx2();
+  const detail::VectorKernels* vk = detail::ActiveVectorKernels();
   ParallelFor(n, 1 << 16, threads, [&](int64_t b, int64_t e) {
     int64_t i = b;
-#if defined(__x86_64__) || defined(_M_X64)
-    if (avx2) i += detail::ApplyLutAvx2(table, x + b, e - b, y + b);
-#else
-    (void)avx2;
-#endif
+    if (vk != nullptr) i += vk->apply_lut(table, x + b, e - b, y + b);
     for (; i + 4 <= e; i += 4) {
       const uint8_t a0 = table[x[i]], a1 = table[x[i + 1]], a2 = table[x[i + 2]], a3 = table[x[i + 3]];
       y[i] = a0; y[i + 1] = a1; y[i + 2] = a2; y[i + 3] = a3;

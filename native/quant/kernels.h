@@ -1,6 +1,6 @@
 // Internal: the per-ISA span kernels behind quantize.h. Each ISA file fills one table; the
-// dispatcher (quantize.cc) splits tensors into contiguous spans and picks the table by
-// ActiveIsa(). Parameter pointers are either broadcast (vec = false: p[0] for the whole
+// dispatcher (quantize.cc) splits tensors into contiguous spans and resolves ActiveIsa()
+// in its per-ISA table (common/dispatch.h). Parameter pointers are either broadcast (vec = false: p[0] for the whole
 // span) or per element (vec = true: p[i] for element i).
 #pragma once
 #include <cstdint>

@@ -15,22 +15,21 @@
 namespace tfjq {
 namespace quant {
 
+// The quantize family's table: kernels for ref, AVX2 and NEON; the VNNI paths resolve to
+// AVX2 and NEON dot product to NEON along the fallback chain (common/dispatch.h).
 const Kernels& KernelsFor(Isa isa) {
-  switch (isa) {
+  static const IsaTable<Kernels> table = [] {
+    IsaTable<Kernels> t;
+    t.entries[static_cast<int>(Isa::kRef)] = [] { return &RefKernels(); };
 #if defined(__x86_64__) || defined(_M_X64)
-    case Isa::kAvx2:
-    case Isa::kAvxVnni:
-    case Isa::kAvx512Vnni:
-      return Avx2Kernels();
+    t.entries[static_cast<int>(Isa::kAvx2)] = [] { return &Avx2Kernels(); };
 #endif
 #if defined(__aarch64__)
-    case Isa::kNeon:
-    case Isa::kNeonDot:
-      return NeonKernels();
+    t.entries[static_cast<int>(Isa::kNeon)] = [] { return &NeonKernels(); };
 #endif
-    default:
-      return RefKernels();
-  }
+    return t;
+  }();
+  return *table.Resolve(isa);
 }
 
 namespace {

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "gemm/gemm.h"
+#include "sparse/kernels.h"
 #include "sparse/sparse.h"
 
 namespace tfjq {
@@ -115,11 +116,9 @@ Structure AnalyzeF32(const float* w, int64_t k, int64_t n) { return AnalyzeT(w, 
 Structure AnalyzeI8(const int8_t* w, int64_t k, int64_t n) { return AnalyzeT(w, k, n); }
 
 Isa SparseIsaFor(Isa isa) {
-#if defined(__x86_64__) || defined(_M_X64)
-  if ((isa == Isa::kAvx2 || isa == Isa::kAvxVnni || isa == Isa::kAvx512Vnni) && IsaSupported(Isa::kAvx2)) return Isa::kAvx2;
-#endif
-  (void)isa;
-  return Isa::kRef;
+  Isa used = Isa::kRef;
+  internal::SparseKernelTable().Resolve(isa, &used);
+  return IsaSupported(used) ? used : Isa::kRef;
 }
 
 template <typename T>

@@ -157,6 +157,7 @@ void CscTF32Avx2(const PackedSparse& w, const float* xt, int mb, int64_t rows, i
 void CscTI16Avx2(const PackedSparse& w, const int16_t* xt, int mb, int64_t rows, int64_t n0, int64_t n1, int32_t* out,
                  int64_t ldo);
 #endif
+
 }  // namespace internal
 
 }  // namespace sparse

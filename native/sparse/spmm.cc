@@ -10,6 +10,7 @@
 #include "common/aligned_buffer.h"
 #include "common/thread_pool.h"
 #include "gemm/internal.h"
+#include "sparse/kernels.h"
 #include "sparse/sparse.h"
 
 namespace tfjq {
@@ -75,19 +76,8 @@ void CheckCall(const PackedSparse& w, ValueType type, const void* x, int64_t ldx
   if (threads < 0) Bad("threads must be >= 0");
 }
 
-internal::F32Kernel F32For(Isa isa) {
-#if defined(__x86_64__) || defined(_M_X64)
-  if (isa == Isa::kAvx2) return internal::SpmmF32Avx2;
-#endif
-  (void)isa;
-  return internal::SpmmF32Ref;
-}
-internal::I32Kernel I32For(Isa isa) {
-#if defined(__x86_64__) || defined(_M_X64)
-  if (isa == Isa::kAvx2) return internal::SpmmI32Avx2;
-#endif
-  (void)isa;
-  return internal::SpmmI32Ref;
+const internal::SparseKernels& KernelsOf(const PackedSparse& w) {
+  return *internal::SparseKernelTable().Resolve(w.isa());
 }
 
 thread_local AlignedBuffer t_widened;
@@ -98,12 +88,7 @@ thread_local AlignedBuffer t_transposed;
 constexpr int64_t kCscTMinRowsF32 = 4, kCscTMinRowsI8 = 8;
 
 bool UseCscT(const PackedSparse& w, int64_t rows, int64_t min_rows) {
-#if defined(__x86_64__) || defined(_M_X64)
-  return w.format() == Format::kCsc && w.isa() == Isa::kAvx2 && rows >= min_rows;
-#else
-  (void)w; (void)rows; (void)min_rows;
-  return false;
-#endif
+  return w.format() == Format::kCsc && KernelsOf(w).csct_f32 != nullptr && rows >= min_rows;
 }
 
 // x (rows × k, stride ldx) → xt[(rb·k + kk)·mb + i] = conv(x[(rb·mb + i)·ldx + kk]), zero past rows.
@@ -157,19 +142,18 @@ void ForCscTTiles(const PackedSparse& w, int64_t rows, int mb, int threads, Fn f
 void SpmmF32(const PackedSparse& w, const float* x, int64_t ldx, int64_t rows, float* y, int64_t ldy, int threads) {
   CheckCall(w, ValueType::kF32, x, ldx, rows, y, ldy, threads);
   if (rows == 0) return;
-#if defined(__x86_64__) || defined(_M_X64)
+  const internal::SparseKernels& ks = KernelsOf(w);
   if (UseCscT(w, rows, kCscTMinRowsF32)) {
     const int mb = rows <= 8 ? 8 : rows <= 16 ? 16 : 32;
     const float* xt = TransposeBlocks<float>(x, ldx, rows, w.k(), mb, threads,
                                              [](const void* p, int64_t i) { return static_cast<const float*>(p)[i]; });
     const int64_t k = w.k();
     ForCscTTiles(w, rows, mb, threads, [&](int64_t r0, int64_t r1, int64_t n0, int64_t n1) {
-      internal::CscTF32Avx2(w, xt + (r0 / mb) * k * mb, mb, r1 - r0, n0, n1, y + r0 * ldy + n0, ldy);
+      ks.csct_f32(w, xt + (r0 / mb) * k * mb, mb, r1 - r0, n0, n1, y + r0 * ldy + n0, ldy);
     });
     return;
   }
-#endif
-  const internal::F32Kernel kernel = F32For(w.isa());
+  const internal::F32Kernel kernel = ks.spmm_f32;
   const Tiling t = MakeTiling(w, rows, threads);
   ForTiles(w, rows, t, [&](int64_t r0, int64_t r1, int64_t n0, int64_t n1) {
     kernel(w, x + r0 * ldx, ldx, r1 - r0, n0, n1, y + r0 * ldy + n0, ldy);
@@ -189,15 +173,12 @@ void SpmmI8(const PackedSparse& w, const int8_t* x, int64_t ldx, int64_t rows, c
     if (!(std::isfinite(e.multipliers[i]) && e.multipliers[i] > 0)) Bad("multipliers must be finite and > 0");
   }
   if (rows == 0) return;
+  const internal::SparseKernels& ks = KernelsOf(w);
   const bool csct = UseCscT(w, rows, kCscTMinRowsI8);
 
   // x − za widened once (|x − za| ≤ 255: every product fits, sums wrap mod 2^32 as §6): to
   // int16 for the VPMADDWD block kernels, to int32 for the others.
-  bool madd = false;
-#if defined(__x86_64__) || defined(_M_X64)
-  madd = w.isa() == Isa::kAvx2 && internal::MaddEligible(w);
-#endif
-  if (csct) madd = false;
+  const bool madd = !csct && ks.madd_eligible != nullptr && ks.madd_eligible(w);
   // int16 rows are zero-padded past K (16 values) so block and group loads at the K edge read zeros.
   const int64_t ldw = madd ? (k + 7) / 8 * 8 + 16 : k;
   const size_t esize = madd ? sizeof(int16_t) : sizeof(int32_t);
@@ -235,12 +216,8 @@ void SpmmI8(const PackedSparse& w, const int8_t* x, int64_t ldx, int64_t rows, c
   ctx.qhi_f = static_cast<float>(e.qmax - e.zo);
   ctx.c = y;
   ctx.ldc = ldy;
-  gemm::internal::EpilogueFn epilogue = gemm::internal::EpilogueScalar;
-#if defined(__x86_64__) || defined(_M_X64)
-  if (w.isa() == Isa::kAvx2) epilogue = gemm::internal::EpilogueAvx2;
-#endif
+  const gemm::internal::EpilogueFn epilogue = ks.epilogue;
   static const gemm::internal::EpiRow kRows[32] = {};
-#if defined(__x86_64__) || defined(_M_X64)
   if (csct) {
     const int mb = rows <= 16 ? 16 : 32;
     const int16_t* xt = TransposeBlocks<int16_t>(x, ldx, rows, k, mb, threads, [za](const void* p, int64_t i) {
@@ -251,27 +228,45 @@ void SpmmI8(const PackedSparse& w, const int8_t* x, int64_t ldx, int64_t rows, c
       const size_t tile = static_cast<size_t>(mb * cols) * sizeof(int32_t);
       if (t_tile.size() < tile) t_tile.Reset(tile);
       int32_t* acc = t_tile.as<int32_t>();
-      internal::CscTI16Avx2(w, xt + (r0 / mb) * k * mb, mb, r1 - r0, n0, n1, acc, cols);
+      ks.csct_i16(w, xt + (r0 / mb) * k * mb, mb, r1 - r0, n0, n1, acc, cols);
       epilogue(ctx, acc, cols, kRows, r0, static_cast<int>(r1 - r0), n0, cols);
     });
     return;
   }
-#endif
-  const internal::I32Kernel kernel = I32For(w.isa());
+  const internal::I32Kernel kernel = ks.spmm_i32;
   const Tiling t = MakeTiling(w, rows, threads);
   ForTiles(w, rows, t, [&](int64_t r0, int64_t r1, int64_t n0, int64_t n1) {
     const int64_t cols = n1 - n0;
     const size_t tile = static_cast<size_t>(kRowChunk * cols) * sizeof(int32_t);
     if (t_tile.size() < tile) t_tile.Reset(tile);
     int32_t* acc = t_tile.as<int32_t>();
-#if defined(__x86_64__) || defined(_M_X64)
-    if (madd) internal::SpmmI16Avx2(w, xh + r0 * ldw, ldw, r1 - r0, n0, n1, acc, cols);
-    else
-#endif
-    kernel(w, xw + r0 * k, k, r1 - r0, n0, n1, acc, cols);
+    if (madd) ks.spmm_i16(w, xh + r0 * ldw, ldw, r1 - r0, n0, n1, acc, cols);
+    else kernel(w, xw + r0 * k, k, r1 - r0, n0, n1, acc, cols);
     epilogue(ctx, acc, cols, kRows, r0, static_cast<int>(r1 - r0), n0, cols);
   });
 }
 
+namespace internal {
+
+const IsaTable<SparseKernels>& SparseKernelTable() {
+  static const IsaTable<SparseKernels> table = [] {
+    IsaTable<SparseKernels> t;
+    t.entries[static_cast<int>(Isa::kRef)] = [] {
+      static const SparseKernels ref{SpmmF32Ref, SpmmI32Ref, gemm::internal::EpilogueScalar};
+      return &ref;
+    };
+#if defined(__x86_64__) || defined(_M_X64)
+    t.entries[static_cast<int>(Isa::kAvx2)] = [] {
+      static const SparseKernels avx2{SpmmF32Avx2, SpmmI32Avx2, gemm::internal::EpilogueAvx2,
+                                      MaddEligible, SpmmI16Avx2, CscTF32Avx2, CscTI16Avx2};
+      return &avx2;
+    };
+#endif
+    return t;
+  }();
+  return table;
+}
+
+}  // namespace internal
 }  // namespace sparse
 }  // namespace tfjq

@@ -16,11 +16,18 @@
 namespace tfjq {
 namespace train {
 
+// The float training family's table: ref and AVX2 (+FMA) microkernels; every x86 SIMD path
+// resolves to AVX2 along the fallback chain, arm64 to ref.
 const Kernels& ActiveKernels() {
+  static const IsaTable<Kernels> table = [] {
+    IsaTable<Kernels> t;
+    t.entries[static_cast<int>(Isa::kRef)] = [] { return &RefKernels(); };
 #if defined(__x86_64__) || defined(_M_X64)
-  if (ActiveIsa() != Isa::kRef && GetCpuFeatures().avx2 && GetCpuFeatures().fma) return Avx2Kernels();
+    t.entries[static_cast<int>(Isa::kAvx2)] = [] { return &Avx2Kernels(); };
 #endif
-  return RefKernels();
+    return t;
+  }();
+  return *table.Resolve(ActiveIsa());
 }
 
 namespace {

@@ -7,8 +7,8 @@
 // read as zero. Filters are [fh, fw, in_c, out_c] for Conv2D and [fh, fw, in_c, mult] for
 // depthwise (out_c = in_c * mult, output channel c = ic * mult + q).
 //
-// Every function is synchronous, uses the shared pool (ParallelFor), picks the AVX2/FMA
-// microkernels when ActiveIsa() != kRef on x86-64 and the portable ones otherwise, and
+// Every function is synchronous, uses the shared pool (ParallelFor), picks its microkernels
+// by resolving ActiveIsa() in its per-ISA table (AVX2/FMA on every x86-64 SIMD path), and
 // throws std::invalid_argument for an inconsistent geometry (never reads out of bounds
 // for a geometry it accepts, given arrays of the sizes *Size() report).
 #pragma once

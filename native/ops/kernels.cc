@@ -1,0 +1,30 @@
+// The ops family's per-ISA table (common/dispatch.h): AVX2 vector kernels, which every x86
+// SIMD path resolves to; no entry for kRef or arm64 (the callers' portable loops run there).
+#include "common/cpu.h"
+#include "ops/internal.h"
+
+namespace tfjq {
+namespace ops {
+namespace detail {
+
+const VectorKernels* ActiveVectorKernels() {
+  static const IsaTable<VectorKernels> table = [] {
+    IsaTable<VectorKernels> t;
+#if defined(__x86_64__) || defined(_M_X64)
+    t.entries[static_cast<int>(Isa::kAvx2)] = [] {
+      static const VectorKernels avx2{
+          PrepareDepthwiseAvx2,
+          static_cast<void (*)(const ConvGeom&, const int8_t*, const DepthwiseQ&, int8_t*, int)>(DepthwiseAvx2),
+          static_cast<void (*)(const ConvGeom&, const uint8_t*, const DepthwiseQ&, uint8_t*, int)>(DepthwiseAvx2),
+          DepthwiseF32Avx2, ApplyLutAvx2, BinaryQuantAvx2S8, BinaryQuantAvx2U8};
+      return &avx2;
+    };
+#endif
+    return t;
+  }();
+  return table.Resolve(ActiveIsa());
+}
+
+}  // namespace detail
+}  // namespace ops
+}  // namespace tfjq
