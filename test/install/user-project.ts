@@ -118,6 +118,14 @@ export function writeUserProject(dir: string, tarball: string, manifest: LockEnt
   for (const [path, e] of closure) {
     // In the user project nothing is a dev-only or peer-only install.
     const { dev: _d, devOptional: _o, peer: _p, ...rest } = e;
+    // This machine's npm writes locks without download addresses (omit-lockfile-registry-resolved);
+    // without one, `npm ci` asks the registry for the package's metadata, which an offline install
+    // cannot do. The registry's tarball address is fixed by name and version, and the integrity
+    // hash then finds the tarball in the cache.
+    if (rest.resolved === undefined && typeof rest.version === 'string') {
+      const name = nameOf(path);
+      rest.resolved = `https://registry.npmjs.org/${name}/-/${name.split('/').pop()}-${rest.version}.tgz`;
+    }
     packages[path] = rest;
   }
   const integrity = `sha512-${createHash('sha512').update(readFileSync(tarball)).digest('base64')}`;
