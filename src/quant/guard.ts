@@ -133,7 +133,7 @@ function rankCandidates(q: Graph, plan: Map<string, NodeExecution>, rep: LayerRe
   for (const l of rep.layers) {
     const n = byName.get(l.node);
     if (!n) continue;
-    if (plan.get(n.name) !== 'float') {
+    if (plan.get(n.name) !== 'float' || q.constants.get(n.inputs[1] ?? '')?.quantization?.affine) {
       // The report cannot see the quantization of a graph input, so a layer reading only graph
       // inputs looks as if it lost everything from a perfect input; its input is taken as an
       // 8-bit signal instead (≈ 6.02·8 + 1.76 dB).
@@ -160,8 +160,10 @@ function rankCandidates(q: Graph, plan: Map<string, NodeExecution>, rep: LayerRe
   }
   const relevant = ancestors(q, failing);
   const concats = new Set(mismatchedConcats(q));
+  // Float nodes on quantized stored weights (depthwise layers of 4-bit models) are candidates too.
+  const quantizedWeight = (name: string) => !!q.constants.get(byName.get(name)?.inputs[1] ?? '')?.quantization?.affine;
   return [...drop.keys()]
-    .filter((n) => relevant.has(n) && plan.get(n) !== 'float')
+    .filter((n) => relevant.has(n) && (plan.get(n) !== 'float' || quantizedWeight(n)))
     .sort((a, b) => (concats.has(b) ? 1 : 0) - (concats.has(a) ? 1 : 0) || drop.get(b)! - drop.get(a)!);
 }
 

@@ -97,15 +97,15 @@ export interface QuantizeResult {
 }
 
 /**
- * 4-bit weights lose too much on thin layers: when a row along K is no longer than one group
- * (the first convolution of an image model: K = 3·3·3 = 27) every group scale serves a few
- * values of very different sizes, and a layer of fewer than 4096 weights saves a few kilobytes
- * at most. Such layers get 8-bit weights (the reason), others undefined.
+ * 4-bit weights lose too much on thin layers: a row along K shorter than 32 (the first
+ * convolution of an image model: K = 3·3·3 = 27) feeds every output from a handful of 16-level
+ * weights, and a layer of fewer than 4096 weights saves a few kilobytes at most. Such layers get
+ * 8-bit weights (the reason); others undefined. The guard widens more where measured to need it.
  */
-function thinLayer(shape: readonly number[], nAxis: number, groupSize: number): string | undefined {
+function thinLayer(shape: readonly number[], nAxis: number): string | undefined {
   const total = shape.reduce((a, b) => a * b, 1);
   const k = total / shape[nAxis]!;
-  if (k <= Math.max(groupSize, 32)) return `thin layer (K = ${k} ≤ one group of ${Math.max(groupSize, 32)})`;
+  if (k < 32) return `thin layer (K = ${k} < 32)`;
   if (total < 4096) return `small layer (${total} weights)`;
   return undefined;
 }
@@ -237,6 +237,14 @@ export async function quantize(model: Graph | ModelSource, options: QuantizeOpti
   const skipped: { name: string; op: string; reason: string }[] = nonFinite.map((r) => ({ name: r.node, op: r.op, reason: `reads non-finite constant '${r.constant}'` }));
   if (options.mode === 'dynamic') {
     for (const { node, weight } of weighted) {
+      if (options.weightBits === 4 && node.op === 'DepthwiseConv2dNative' && !weight.quantization?.affine
+        && !q.nodes.some((m) => m !== node && m.inputs.includes(weight.name)) && quantizeWeight(weight, node, 'channel')) {
+        // Depthwise layers have no dynamic kernel and few weights per channel (9): they keep
+        // float execution on 8-bit stored weights (dequantized at load) — the file shrinks 4×
+        // where 4 bits would lose too much.
+        (report.widened ??= []).push({ node: node.name, reason: 'depthwise: 8-bit stored weights, float execution' });
+        continue;
+      }
       if (node.op !== 'Conv2D' && node.op !== 'MatMul') continue;
       if (node.op === 'MatMul' && node.attrs.transpose_a === true) {
         skipped.push({ name: node.name, op: node.op, reason: 'MatMul with transpose_a has no dynamic kernel' });
@@ -244,7 +252,7 @@ export async function quantize(model: Graph | ModelSource, options: QuantizeOpti
       }
       const kind = weightKind(node);
       const axis = kind === 'dense' ? (node.attrs.transpose_b === true ? 0 : 1) : 3;
-      const thin = options.weightBits === 4 && thinLayer(weight.shape, axis, options.groupSize ?? 64);
+      const thin = options.weightBits === 4 && thinLayer(weight.shape, axis);
       if (thin && weight.dtype === 'float32' && !weight.quantization?.affine && quantizeWeight(weight, node, 'channel')) {
         (report.widened ??= []).push({ node: node.name, reason: thin });
       } else if (options.weightBits === 4) {
