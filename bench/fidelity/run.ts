@@ -4,7 +4,7 @@
 // `InferenceSession.create(<written model.json>)`, on image-like evaluation inputs drawn from a
 // seed the calibration never sees. Per model and mode: exit code, the report's status, min over
 // outputs of the output score (cosine for outputs of ≥ 16 values, 1 − max |err| / max |ref| for
-// smaller ones, max |ref| floored at 0.01), the worst output, the size ratio (input files / written files).
+// smaller ones, max |ref| floored at 1), the worst output, the size ratio (input files / written files).
 //
 // Usage: tsx bench/fidelity/run.ts <models-dir> <work-dir> [modes=int8,dynamic4] [label] [-- extra convert flags]
 //   <models-dir> holds one folder per model (model.json + its .bin).
@@ -54,9 +54,9 @@ function score(ref: Float32Array[], got: Float32Array[]): number {
     }
   }
   if (ref[0]!.length >= 16) return rr === 0 && gg === 0 ? 1 : dot / Math.sqrt(rr * gg || 1);
-  // A near-zero reference (a sigmoid score of 1e-9) makes a relative error meaningless: the
-  // error is taken relative to at least 0.01.
-  return 1 - maxErr / Math.max(maxRef, 0.01);
+  // A near-zero reference (a sigmoid score of 1e-9) makes a relative error meaningless: below
+  // magnitude 1 the error is absolute.
+  return 1 - maxErr / Math.max(maxRef, 1);
 }
 
 async function stockPredict(model: tf.GraphModel, x: Record<string, tf.Tensor>): Promise<Float32Array[]> {

@@ -3,17 +3,18 @@
 // embedding. Per output:
 //   ≥ 16 values: cosine similarity over all samples (score = cosine);
 //   fewer:       cosine says little about one or two numbers, so the score is
-//                1 − max |q − ref| / max(max |ref|, 0.01) — the error relative to the output's
-//                magnitude, floored at 0.01 so a near-zero reference (a sigmoid score of 1e-9)
-//                does not turn a 1e-9 error into a failure;
+//                1 − max |q − ref| / max(max |ref|, 1) — the error relative to the output's
+//                magnitude when it exceeds 1 (box coordinates in pixels), the absolute error
+//                below (a probability of 1e-9 returned as 0.002 is off by 0.002, not by 2·10⁶
+//                times; a normalized coordinate off by 0.01 scores 0.99);
 // plus max abs error and top-1 agreement (outputs whose last dimension has > 1 class). The
 // headline is the minimum score over outputs; a tolerance is a minimum score (e.g. 0.99).
 // NaN where the reference is finite scores −∞.
 
 /** Outputs with at least this many values are compared by cosine. */
 export const COSINE_MIN_VALUES = 16;
-/** Floor of the magnitude small outputs' errors are relative to. */
-export const RELATIVE_ERROR_FLOOR = 0.01;
+/** Floor of the magnitude small outputs' errors are relative to: below it the error is absolute. */
+export const RELATIVE_ERROR_FLOOR = 1;
 
 export interface OutputFidelity {
   output: string;
@@ -23,7 +24,7 @@ export interface OutputFidelity {
   score: number;
   cosine: number;
   maxAbsError: number;
-  /** max |q − ref| / max(max |ref|, 0.01). */
+  /** max |q − ref| / max(max |ref|, 1). */
   relativeError: number;
   top1Agreement?: number;
 }

@@ -33,7 +33,7 @@ async function convert(model: string, out: string, args: string[]): Promise<{ co
   return { code, model: report.models[0]!, report };
 }
 
-/** Cosine over all samples, or 1 − max |err| / max(max |ref|, 0.01) for outputs under 16 values (docs/cli.md). */
+/** Cosine over all samples, or 1 − max |err| / max(max |ref|, 1) for outputs under 16 values (docs/cli.md). */
 function handScore(ref: number[][], got: number[][]): number {
   let dot = 0, rr = 0, gg = 0, err = 0, mag = 0;
   ref.forEach((r, s) => r.forEach((a, i) => {
@@ -41,7 +41,7 @@ function handScore(ref: number[][], got: number[][]): number {
     dot += a * b; rr += a * a; gg += b * b;
     err = Math.max(err, Math.abs(a - b)); mag = Math.max(mag, Math.abs(a));
   }));
-  return ref[0]!.length >= 16 ? dot / Math.sqrt(rr * gg) : 1 - err / Math.max(mag, 0.01);
+  return ref[0]!.length >= 16 ? dot / Math.sqrt(rr * gg) : 1 - err / Math.max(mag, 1);
 }
 
 describe('convert: the report measures the written files, every output', () => {

@@ -24,13 +24,14 @@ describe('outputFidelity', () => {
     expect(o.maxAbsError).toBe(4);
   });
 
-  it('< 16 values: 1 − max |err| / max(max |ref|, 0.01); a near-zero reference uses the floor', () => {
+  it('< 16 values: 1 − max |err| / max(max |ref|, 1): relative above magnitude 1, absolute below', () => {
     const o = outputFidelity('s', [f(0.5, -2), f(1, 0)], [f(0.45, -1.9), f(1.2, 0)]);
     // max |err| = 0.2 (1 → 1.2), max |ref| = 2 → 1 − 0.1.
     expect(o.metric).toBe('relative error');
     expect(o.score).toBeCloseTo(0.9, 6);
-    const tiny = outputFidelity('p', [f(1e-9)], [f(0)]);
-    expect(tiny.score).toBeCloseTo(1 - 1e-9 / 0.01, 12);
+    // A probability of 1e-9 returned as 0.004 is off by 0.004.
+    const tiny = outputFidelity('p', [f(1e-9)], [f(0.004)]);
+    expect(tiny.score).toBeCloseTo(1 - (0.004 - 1e-9), 9);
   });
 
   it('NaN where float is finite scores −∞; top-1 agreement per row', () => {
