@@ -125,7 +125,9 @@ for (const m of models) {
     const out = join(work, label, mode, m);
     const flags = [...MODE_FLAGS[mode]!, ...(mode === 'int8' ? ['--calibration', calib, '--samples', String(CALIB_N)] : []), '--eval-samples', '4', '--runs', '3', ...extra];
     const t0 = performance.now();
-    const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/entry.ts', 'convert', src, '-o', out, ...flags], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, CI: '1' } });
+    // FIDELITY_REUSE=1: measure conversions an earlier run wrote (e.g. by another version of the tool) again.
+    const reuse = process.env.FIDELITY_REUSE === '1' && existsSync(join(out, 'report.json'));
+    const r = reuse ? { status: null } : spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/entry.ts', 'convert', src, '-o', out, ...flags], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, CI: '1' } });
     const row: Row = { model: m, mode, exit: r.status, status: '?', seconds: (performance.now() - t0) / 1000 };
     try {
       const rep = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as { models: { status: string; error?: string; fidelity?: { cosine?: number; minScore?: number } }[] };

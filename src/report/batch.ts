@@ -6,7 +6,7 @@
 // and a self-contained HTML page with charts.
 import type { ModelResult } from '../cli/convert-one.js';
 import { toolVersion, TOOL_NAME } from '../model/version.js';
-import type { LayerError } from '../quant/report.js';
+import { layerTable } from './layers.js';
 import type { OutputFidelity } from '../quant/output-fidelity.js';
 import { barChartSvg, escapeHtml, htmlPage, tableHtml } from './html.js';
 import { formatBytes, toMarkdown, toText, type Table } from './table.js';
@@ -141,21 +141,6 @@ function outputTable(rows: OutputFidelity[]): Table<OutputFidelity> {
   };
 }
 
-function layerRows(rows: LayerError[]): Table<LayerError> {
-  return {
-    columns: [
-      { header: 'tensor', value: (l) => l.tensor },
-      { header: 'op', value: (l) => l.op },
-      { header: 'runs', value: (l) => l.execution },
-      { header: 'SNR dB', value: (l) => l.snrDb, digits: 1 },
-      { header: 'drop dB', value: (l) => l.snrDrop, digits: 1 },
-      { header: 'cosine', value: (l) => l.cosine, digits: 5 },
-      { header: 'max |err|', value: (l) => l.maxAbsError, digits: 4 },
-    ],
-    rows,
-  };
-}
-
 /** Per model: how it was evaluated, every output's fidelity, the guard, the worst layers. */
 function modelDetails(m: ModelResult, render: <R>(t: Table<R>) => string, heading: (s: string) => string): string {
   const parts: string[] = [heading(`${m.rel || '.'} — ${m.status}`)];
@@ -171,7 +156,7 @@ function modelDetails(m: ModelResult, render: <R>(t: Table<R>) => string, headin
     const g = m.guard;
     parts.push(`Accuracy guard (${g.metric}, on the guard data): ${g.initial.toFixed(4)} → ${g.final.toFixed(4)} (target ${(g.float - g.tolerance).toFixed(4)}: ${g.satisfied ? 'met' : 'NOT met'}), ${g.movedToFloat.length} node(s) kept in float, ${g.widenedTo8Bit.length} layer(s) widened to 8-bit weights, ${g.evaluations} evaluations.`);
   }
-  if (m.layers?.length) parts.push(`Worst layers (guard data, worst first):\n\n${render(layerRows(m.layers))}`);
+  if (m.layers?.length) parts.push(`Worst layers (guard data, worst first):\n\n${render(layerTable({ samples: 0, layers: m.layers }))}`);
   return parts.join('\n\n');
 }
 
