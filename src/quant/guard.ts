@@ -14,7 +14,8 @@
 // part) looks fine: it is ranked first. Only ancestors of the outputs that miss the target are
 // candidates. The candidates are taken in that order, in a prefix of growing length (1, 2, 4, …)
 // until the metric holds, then the shortest passing prefix is found by bisection: about
-// 2·log2(candidates) evaluations instead of one per layer.
+// 2·log2(candidates) evaluations instead of one per layer; then groups of that prefix are tried
+// back in quantized form (a bounded group test), since the ranking is only a guess.
 import type { tf } from '../backend/float.js';
 import { execute } from '../model/execute.js';
 import type { Constant, ConstantQuantization, Graph, Node, TensorData } from '../model/ir.js';
@@ -57,6 +58,8 @@ export interface GuardReport {
 
 /** Concatenated inputs whose ranges differ by more than this share one scale badly. */
 const CONCAT_RANGE_RATIO = 16;
+/** Evaluations spent putting needlessly float layers back to quantized. */
+const BACK_OFF_EVALUATIONS = 12;
 /** SNR of a full-range signal quantized to 8 bits. */
 const INPUT_SNR_DB = 6.02 * 8 + 1.76;
 /** How many ops back a float node's loss is charged to the quantized nodes feeding it. */
@@ -251,7 +254,8 @@ export async function runGuard(q: Graph, reference: Graph, data: Record<string, 
         if (c && !quantized.has(t)) quantized.set(t, { data: c.data, quantization: c.quantization });
       }
     }
-    const apply = (widen: number, float: number) => {
+    const apply = (widen: number, float: number | string[]) => {
+      const floatSet = typeof float === 'number' ? order.slice(0, float) : float;
       widenOrder.forEach((n, i) => {
         const v = variants.get(n)!;
         const use = i < widen ? v.int8 : v.int4;
@@ -263,9 +267,9 @@ export async function runGuard(q: Graph, reference: Graph, data: Record<string, 
         if (v.quantization) c.quantization = v.quantization;
         else delete c.quantization;
       }
-      info.floatNodes = [...userFloat, ...order.slice(0, float)];
+      info.floatNodes = [...userFloat, ...floatSet];
       const p = planExecution(q);
-      for (const name of order.slice(0, float)) restoreFloat(q, reference, q.nodes.find((m) => m.name === name)!, p);
+      for (const name of floatSet) restoreFloat(q, reference, q.nodes.find((m) => m.name === name)!, p);
     };
     const max = Math.min(order.length, o.maxFloatNodes ?? order.length);
     // The shortest prefix of `count` candidates for which the metric holds (count when none does).
@@ -294,9 +298,27 @@ export async function runGuard(q: Graph, reference: Graph, data: Record<string, 
     if (max > 0 && (await metric(q)) < target) {
       float = await search(max, (k) => apply(widen, k));
     }
-    apply(widen, float);
+    // The ranking is a guess: much of the prefix may not be needed (on a 140-layer pose net the
+    // layers that matter were ranked last). Groups of it, least harmful first, are put back to
+    // quantized and kept so when the metric still holds; a group that breaks it is split in two
+    // and its halves tried, within BACK_OFF_EVALUATIONS more evaluations.
+    let kept = order.slice(0, float);
+    const groups: string[][] = [];
+    const size = Math.max(1, Math.ceil(float / 8));
+    for (let end = float; end > 0; end -= size) groups.push(order.slice(Math.max(0, end - size), end));
+    for (let budget = float > 1 ? BACK_OFF_EVALUATIONS : 0; budget > 0 && groups.length; budget--) {
+      const group = new Set(groups.shift()!);
+      const trial = kept.filter((n) => !group.has(n));
+      apply(widen, trial);
+      if (await metric(q) >= target) kept = trial;
+      else if (group.size > 1) {
+        const g = [...group];
+        groups.unshift(g.slice(Math.ceil(g.length / 2)), g.slice(0, Math.ceil(g.length / 2)));
+      }
+    }
+    apply(widen, kept);
     widened.push(...widenOrder.slice(0, widen));
-    moved.push(...order.slice(0, float));
+    moved.push(...kept);
     current = await metric(q);
     onProgress?.({ stage: 'guard', floatNodes: moved.length });
   }
