@@ -198,7 +198,7 @@ async function convertGraph(g: Graph, o: ConvertOptions, calib: Record<string, t
     calibration: o.mode === 'float16' ? undefined : calib.length ? calib : undefined,
     observer: o.observer as ObserverKind | undefined,
     percentile: o.observer === 'percentile' ? o.percentile : undefined,
-    ...(o.weightBits === 4 ? { weightBits: 4 as const, groupSize: o.groupSize, scaleBits: o.scaleBits } : {}),
+    ...(o.weightBits === 4 ? { weightBits: 4 as const, weightBitsPerLayer: true, groupSize: o.groupSize, scaleBits: o.scaleBits } : {}),
     floatNodes: o.floatNodes, opTypes: o.opTypes, biasCorrection: o.biasCorrection, inputType: o.inputType, outputType: o.outputType,
     ...(validation?.length && calib.length ? { validation } : {}),
     evalSamples: Math.min((validation ?? calib).length || 1, o.guardSamples ?? 8),

@@ -54,6 +54,12 @@ export interface QuantizeOptions {
   dynamicGranularity?: 'tensor' | 'row';
   /** dynamic: 8 (default) or 4-bit weights (§12.5). */
   weightBits?: 4 | 8;
+  /**
+   * 4-bit weights: 4 bits only where they hold (default false: every Conv2D/MatMul 4-bit). Thin
+   * and small layers get 8-bit weights, depthwise layers 8-bit stored weights (float execution),
+   * and the accuracy guard widens 4-bit layers to 8 bits before moving any to float.
+   */
+  weightBitsPerLayer?: boolean;
   /** 4-bit weights: values per group along K (0 = per channel; default 64). */
   groupSize?: number;
   /** 4-bit weights: group scales as 8-bit codes × a float32 super-scale per channel (8, default) or float16 (16); §12.5. */
@@ -122,6 +128,7 @@ function validate(o: QuantizeOptions): void {
   bool(o.biasCorrection, 'biasCorrection');
   bool(o.report, 'report');
   bool(o.optimize, 'optimize');
+  bool(o.weightBitsPerLayer, 'weightBitsPerLayer');
   if (o.inputType !== undefined) assertOneOf(o.inputType, ['float32', 'int8'] as const, 'inputType');
   if (o.outputType !== undefined) assertOneOf(o.outputType, ['float32', 'int8'] as const, 'outputType');
   if ((o.inputType === 'int8' || o.outputType === 'int8') && o.mode !== 'int8') throw new RangeError(`inputType/outputType int8 needs mode 'int8' (got mode '${o.mode}')`);
@@ -237,7 +244,8 @@ export async function quantize(model: Graph | ModelSource, options: QuantizeOpti
   const skipped: { name: string; op: string; reason: string }[] = nonFinite.map((r) => ({ name: r.node, op: r.op, reason: `reads non-finite constant '${r.constant}'` }));
   if (options.mode === 'dynamic') {
     for (const { node, weight } of weighted) {
-      if (options.weightBits === 4 && node.op === 'DepthwiseConv2dNative' && !weight.quantization?.affine
+      const perLayer = options.weightBits === 4 && options.weightBitsPerLayer === true;
+      if (perLayer && node.op === 'DepthwiseConv2dNative' && !weight.quantization?.affine
         && !q.nodes.some((m) => m !== node && m.inputs.includes(weight.name)) && quantizeWeight(weight, node, 'channel')) {
         // Depthwise layers have no dynamic kernel and few weights per channel (9): they keep
         // float execution on 8-bit stored weights (dequantized at load) — the file shrinks 4×
@@ -252,7 +260,7 @@ export async function quantize(model: Graph | ModelSource, options: QuantizeOpti
       }
       const kind = weightKind(node);
       const axis = kind === 'dense' ? (node.attrs.transpose_b === true ? 0 : 1) : 3;
-      const thin = options.weightBits === 4 && thinLayer(weight.shape, axis);
+      const thin = perLayer && thinLayer(weight.shape, axis);
       if (thin && weight.dtype === 'float32' && !weight.quantization?.affine && quantizeWeight(weight, node, 'channel')) {
         (report.widened ??= []).push({ node: node.name, reason: thin });
       } else if (options.weightBits === 4) {

@@ -50,9 +50,9 @@ async function scoreOfSaved(q: Graph, out: string): Promise<number> {
   return outputFidelity('logits', ref, got).score;
 }
 
-describe('4-bit weights per layer', () => {
+describe('4-bit weights per layer (weightBitsPerLayer, as the CLI converts)', () => {
   it('thin and depthwise layers get 8-bit weights up front, the wide conv 4-bit', async () => {
-    const r = await quantize(g, { mode: 'dynamic', weightBits: 4, report: false });
+    const r = await quantize(g, { mode: 'dynamic', weightBits: 4, weightBitsPerLayer: true, report: false });
     const widened = Object.fromEntries((r.report.widened ?? []).map((w) => [w.node, w.reason]));
     expect(widened.conv1).toMatch(/thin layer \(K = 27/);
     expect(widened.conv2).toMatch(/thin layer \(K = 16/);
@@ -65,7 +65,7 @@ describe('4-bit weights per layer', () => {
 
   it('a tight tolerance widens the 4-bit conv to 8 bits before moving anything to float, and the saved model meets it', async () => {
     const calibration = syntheticInputs(g, 8, 1), validation = syntheticInputs(g, 8, 3);
-    const r = await quantize(g, { mode: 'dynamic', weightBits: 4, calibration, validation, accuracyGuard: { tolerance: 1e-4 } });
+    const r = await quantize(g, { mode: 'dynamic', weightBits: 4, weightBitsPerLayer: true, calibration, validation, accuracyGuard: { tolerance: 1e-4 } });
     const guard = r.report.guard!;
     expect(guard.initial).toBeLessThan(1 - 1e-4);
     expect(guard.widenedTo8Bit).toEqual(['conv3']);
