@@ -53,7 +53,8 @@ function score(ref: Float32Array[], got: Float32Array[]): number {
       if (Number.isNaN(q[i]!) !== Number.isNaN(r[i]!)) return -Infinity;
     }
   }
-  if (ref[0]!.length >= 16) return rr === 0 && gg === 0 ? 1 : dot / Math.sqrt(rr * gg || 1);
+  // Cosine unless the reference is all but zero (max |ref| < 1e-3): then the absolute error.
+  if (ref[0]!.length >= 16 && maxRef >= 1e-3) return dot / Math.sqrt(rr * gg || 1);
   // A near-zero reference (a sigmoid score of 1e-9) makes a relative error meaningless: below
   // magnitude 1 the error is absolute.
   return 1 - maxErr / Math.max(maxRef, 1);

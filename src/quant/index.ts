@@ -6,7 +6,7 @@ export {
   type QuantizeOptions, type QuantizeReport, type QuantizeResult, type AccuracyGuardOptions, type QuantMetric, type GuardReport,
 } from './quantize.js';
 export { mismatchedConcats } from './guard.js';
-export { outputFidelity, modelFidelity, COSINE_MIN_VALUES, RELATIVE_ERROR_FLOOR, type OutputFidelity, type ModelFidelity } from './output-fidelity.js';
+export { outputFidelity, modelFidelity, COSINE_MIN_VALUES, RELATIVE_ERROR_FLOOR, NEAR_ZERO, type OutputFidelity, type ModelFidelity } from './output-fidelity.js';
 export { describeInputs, syntheticInputs, CALIBRATION_SEED, EVALUATION_SEED, type InputAssumption } from './synthetic-inputs.js';
 export { hasNonFinite, nonFiniteReaders } from './non-finite.js';
 export { simulate, dequantizeSim, type SimTensor, type SimulateOptions, type SimulateResult, type SimulateInputs } from './simulate.js';

@@ -1,7 +1,8 @@
 // How close a converted model's outputs are to the float model's — over EVERY output, since a
 // model's first output may be a scalar score while the output that matters is a 1024-value
 // embedding. Per output:
-//   ≥ 16 values: cosine similarity over all samples (score = cosine);
+//   ≥ 16 values: cosine similarity over all samples (score = cosine), unless the reference
+//                is all but zero (max |ref| < 1e-3: a cosine of noise) — then as below;
 //   fewer:       cosine says little about one or two numbers, so the score is
 //                1 − max |q − ref| / max(max |ref|, 1) — the error relative to the output's
 //                magnitude when it exceeds 1 (box coordinates in pixels), the absolute error
@@ -13,6 +14,12 @@
 
 /** Outputs with at least this many values are compared by cosine. */
 export const COSINE_MIN_VALUES = 16;
+/**
+ * An output whose reference never exceeds this in magnitude on the evaluation inputs (a
+ * segmentation mask of ~1e-6 on an image with no person) has no direction to compare: its
+ * cosine measures noise. It is scored like a small output (absolute error below magnitude 1).
+ */
+export const NEAR_ZERO = 1e-3;
 /** Floor of the magnitude small outputs' errors are relative to: below it the error is absolute. */
 export const RELATIVE_ERROR_FLOOR = 1;
 
@@ -68,7 +75,7 @@ export function outputFidelity(output: string, ref: readonly Float32Array[], got
   const cosine = rr === 0 && gg === 0 ? 1 : rr === 0 || gg === 0 ? 0 : dot / Math.sqrt(rr * gg);
   const relativeError = maxAbs / Math.max(maxRef, RELATIVE_ERROR_FLOOR);
   const values = ref[0]!.length;
-  const metric = values >= COSINE_MIN_VALUES ? 'cosine' : 'relative error';
+  const metric = values >= COSINE_MIN_VALUES && maxRef >= NEAR_ZERO ? 'cosine' : 'relative error';
   const score = nanMismatch ? -Infinity : metric === 'cosine' ? cosine : 1 - relativeError;
   return { output, values, metric, score, cosine, maxAbsError: nanMismatch ? Infinity : maxAbs, relativeError, ...(rows ? { top1Agreement: agree / rows } : {}) };
 }

@@ -34,6 +34,15 @@ describe('outputFidelity', () => {
     expect(tiny.score).toBeCloseTo(1 - (0.004 - 1e-9), 9);
   });
 
+  it('a ≥ 16-value output that is all but zero (max |ref| < 1e-3) is scored by its absolute error, not a cosine of noise', () => {
+    const ref = [Float32Array.from({ length: 32 }, (_, i) => (i % 3) * 1e-5)];
+    const got = [Float32Array.from({ length: 32 }, (_, i) => ((i + 1) % 3) * 1e-5)];
+    const o = outputFidelity('mask', ref, got);
+    expect(o.cosine).toBeLessThan(0.5);
+    expect(o.metric).toBe('relative error');
+    expect(o.score).toBeCloseTo(1 - 2e-5, 9);
+  });
+
   it('NaN where float is finite scores −∞; top-1 agreement per row', () => {
     expect(outputFidelity('n', [f(1, 2)], [f(1, NaN)]).score).toBe(-Infinity);
     const t = outputFidelity('c', [f(0, 1, 0, 2, 0, 0)], [f(0, 1, 0, 0, 0, 3)], 3);
