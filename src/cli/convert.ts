@@ -5,7 +5,7 @@
 // goes on (unless --fail-fast). Ctrl-C stops scheduling, lets running conversions finish
 // (a second Ctrl-C abandons them; their temporary files are removed) and keeps every
 // finished output valid. Exit codes: 0 all converted, 1 some failed, 2 usage error,
-// 130 interrupted.
+// 3 some model degraded (with --strict), 130 interrupted.
 import { promises as fs } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, relative, resolve } from 'node:path';
@@ -25,7 +25,7 @@ export const CONVERT_FLAGS = {
   format: { type: 'string', choices: ['native', 'tfjs'], default: 'native', description: 'tfjs-quant format (native runtime) or stock TF.js' },
   'per-tensor': { type: 'boolean', description: 'Per-tensor weight scales instead of per output channel' },
   calibration: { type: 'string', value: 'PATH', description: 'int8: a directory of .npy files (named by input) or a JS module exporting an async generator' },
-  samples: { type: 'int', min: 1, max: 100000, default: 100, description: 'int8: calibration samples (seeded random inputs when no --calibration)' },
+  samples: { type: 'int', min: 1, max: 100000, default: 100, description: 'int8: calibration samples (generated image-like inputs when no --calibration)' },
   observer: { type: 'string', choices: ['minmax', 'moving-average', 'percentile', 'entropy', 'mse'], default: 'minmax', description: 'int8: activation range observer' },
   percentile: { type: 'number', min: 50, max: 100, default: 99.99, description: 'int8 with --observer percentile' },
   'weight-bits': { type: 'string', choices: ['8', '4'], default: '8', description: 'dynamic: weight bits (4: per-group int4 weights, docs/quantization.md §12.5)' },
@@ -33,7 +33,16 @@ export const CONVERT_FLAGS = {
   'scale-bits': { type: 'string', choices: ['8', '16'], default: '8', description: '--weight-bits 4: group scales as 8-bit codes x a float32 super-scale per channel (8) or float16 (16)' },
   sparsity: { type: 'number', min: 0, max: 0.99, default: 0.5, description: 'compress: fraction of each weight pruned' },
   bits: { type: 'int', min: 1, max: 8, default: 5, description: 'compress: weight-sharing label bits' },
-  'eval-samples': { type: 'int', min: 0, max: 10000, default: 16, description: 'Inputs used to measure fidelity and latency (0: skip)' },
+  tolerance: { type: 'number', min: -1, max: 1, default: 0.99, description: 'Minimum score every output must keep against float: cosine (outputs of ≥ 16 values) or 1 − relative error (smaller ones)' },
+  guard: { type: 'boolean', default: true, description: 'Accuracy guard (dynamic, int8): layers that break --tolerance stay float (4-bit: get 8-bit weights); --no-guard turns it off' },
+  'guard-samples': { type: 'int', min: 1, max: 1000, default: 8, description: 'Samples the guard measures on (generated, apart from calibration; with --calibration: its first samples)' },
+  strict: { type: 'boolean', description: 'Exit 3 when a model is degraded (converted but below --tolerance)' },
+  'float-nodes': { type: 'list', value: 'NAMES', description: 'Nodes kept in float32 (comma-separated names of the optimized graph; see the report)' },
+  'op-types': { type: 'list', value: 'OPS', description: 'Op types to quantize (e.g. Conv2D,MatMul); other ops stay float32' },
+  'bias-correction': { type: 'boolean', description: 'int8/dynamic: correct biases for the mean shift weight quantization causes (needs calibration samples)' },
+  'input-type': { type: 'string', choices: ['float32', 'int8'], default: 'float32', description: 'int8: the model takes int8 inputs (quantized with the input\'s calibrated parameters)' },
+  'output-type': { type: 'string', choices: ['float32', 'int8'], default: 'float32', description: 'int8: the model returns int8 outputs' },
+  'eval-samples': { type: 'int', min: 0, max: 10000, default: 16, description: 'Inputs used to measure fidelity and latency on the written files (0: skip)' },
   runs: { type: 'int', min: 1, max: 10000, default: 10, description: 'Timed runs for latency' },
   jobs: { type: 'int', alias: 'j', min: 1, max: 64, default: 1, description: 'Models converted in parallel (worker threads)' },
   'skip-existing': { type: 'boolean', description: 'Skip models already converted with the same options (resume)' },
@@ -47,11 +56,11 @@ export const CONVERT_FLAGS = {
 
 const USAGE = 'tfjs-quant convert <model.json | dir | glob>... -o <outdir> [options]';
 const DESCRIPTION = `Converts every model found (directories are searched for model.json) and writes a report.
-Exit codes: 0 all converted, 1 some models failed, 2 usage error, 130 interrupted.`;
+Exit codes: 0 all converted, 1 some models failed, 2 usage error, 3 (--strict) some model degraded, 130 interrupted.`;
 
 export const MANIFEST = 'tfjs-quant-manifest.json';
 
-interface ManifestEntry { source: string; stamp: string; optionsKey: string; status: 'done' | 'failed'; error?: string; result: ModelResult }
+interface ManifestEntry { source: string; stamp: string; optionsKey: string; status: 'done' | 'degraded' | 'failed'; error?: string; result: ModelResult }
 interface Manifest { tool: 'tfjs-quant'; version: 1; models: Record<string, ManifestEntry> }
 
 async function readManifest(out: string): Promise<Manifest> {
@@ -173,6 +182,10 @@ export async function convertCommand(args: string[], io: CommandIO = processIO, 
     if (opts.weightBits === '4' && opts.mode !== 'dynamic') throw new UsageError('--weight-bits 4 needs --mode dynamic');
     if (opts.queue === undefined && opts.queueName !== undefined) throw new UsageError('--queue-name needs --queue');
     if (opts.queue !== undefined && opts.failFast) throw new UsageError('--fail-fast does not apply to --queue (the workers run the batch\'s jobs at once)');
+    if ((opts.inputType === 'int8' || opts.outputType === 'int8') && opts.mode !== 'int8') throw new UsageError('--input-type/--output-type int8 need --mode int8');
+    if ((opts.floatNodes.length || opts.opTypes.length || opts.biasCorrection) && (opts.mode === 'float16' || opts.mode === 'compress')) {
+      throw new UsageError('--float-nodes, --op-types and --bias-correction apply to --mode dynamic or int8');
+    }
     out = resolve(opts.output);
     const found = await discoverModels(opts._, out);
     tasks = found.map((t) => ({ ...t, output: join(out, t.rel) }));
@@ -199,6 +212,14 @@ export async function convertCommand(args: string[], io: CommandIO = processIO, 
     runs: opts.runs ?? 10,
     threads: Math.max(1, Math.floor(availableParallelism() / jobs)),
     allowNonFinite: opts.allowNonFinite,
+    tolerance: opts.tolerance ?? 0.99,
+    guard: opts.guard,
+    guardSamples: opts.guardSamples ?? 8,
+    ...(opts.floatNodes.length ? { floatNodes: opts.floatNodes } : {}),
+    ...(opts.opTypes.length ? { opTypes: opts.opTypes } : {}),
+    ...(opts.biasCorrection ? { biasCorrection: true } : {}),
+    ...(opts.inputType === 'int8' ? { inputType: 'int8' as const } : {}),
+    ...(opts.outputType === 'int8' ? { outputType: 'int8' as const } : {}),
   };
   if (opts.queue !== undefined) {
     const { convertOnQueue } = await import('../queue/convert.js');
@@ -211,12 +232,14 @@ export async function convertCommand(args: string[], io: CommandIO = processIO, 
   const manifest = await readManifest(out);
   const key = optionsKey(options);
   const results: ModelResult[] = [];
+  let skippedDegraded = false; // a model skipped by --skip-existing that an earlier run found degraded
   const todo: typeof tasks = [];
   for (const t of tasks) {
     const prev = manifest.models[t.rel];
-    if (opts.skipExisting && prev && prev.status === 'done' && prev.source === t.source && prev.optionsKey === key
+    if (opts.skipExisting && prev && (prev.status === 'done' || prev.status === 'degraded') && prev.source === t.source && prev.optionsKey === key
       && prev.stamp === (await stampOf(t.source).catch(() => '')) && (await exists(join(t.output, 'model.json')))) {
       results.push({ ...prev.result, status: 'skipped' });
+      if (prev.status === 'degraded') skippedDegraded = true;
     } else todo.push(t);
   }
   const backend = await initFloatBackend();
@@ -240,7 +263,7 @@ export async function convertCommand(args: string[], io: CommandIO = processIO, 
   const record = (r: ModelResult) => {
     results.push(r);
     if (r.status === 'failed' && opts.failFast) stop = true;
-    manifest.models[r.rel] = { source: r.source, stamp: '', optionsKey: key, status: r.status === 'done' ? 'done' : 'failed', error: r.error, result: r };
+    manifest.models[r.rel] = { source: r.source, stamp: '', optionsKey: key, status: r.status === 'skipped' ? 'failed' : r.status, error: r.error, result: r };
     manifestWrite = manifestWrite.then(async () => {
       manifest.models[r.rel]!.stamp = await stampOf(r.source).catch(() => '');
       await writeFilesAtomic(out, [{ name: MANIFEST, bytes: new TextEncoder().encode(JSON.stringify(manifest, null, 2) + '\n') }], { commitFile: MANIFEST });
@@ -281,5 +304,6 @@ export async function convertCommand(args: string[], io: CommandIO = processIO, 
   io.stdout(batchReportText(report));
   io.stdout(`report: ${relative(process.cwd(), prefix)}.{md,json,html}\n`);
   if (interrupted) return 130;
-  return results.some((r) => r.status === 'failed') || results.length < tasks.length ? 1 : 0;
+  if (results.some((r) => r.status === 'failed') || results.length < tasks.length) return 1;
+  return opts.strict && (skippedDegraded || results.some((r) => r.status === 'degraded')) ? 3 : 0;
 }

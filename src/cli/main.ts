@@ -2,6 +2,9 @@
 import { processIO, type CommandIO } from './args.js';
 import { cpuInfo, getIsa, getThreads, supportedIsas } from '../native/cpu.js';
 import { describeFloatBackend, initFloatBackend } from '../backend/float.js';
+import { toolVersion } from '../model/version.js';
+
+const COMMANDS = ['info', 'inspect', 'convert', 'bench', 'demo', 'run'];
 
 const USAGE = `Usage: tfjs-quant <command> [options]     (tfjs-quant <command> --help for its options)
 
@@ -14,7 +17,9 @@ Commands:
   run         Run a model once on .npy inputs; print and write its outputs
   serve       Serve models over TF Serving's REST API with dynamic batching
   worker      Convert models queued by 'convert --queue' (Redis, BullMQ)
-  help        Show this help
+  help        Show this help (help <command>: that command's options)
+
+Options: --version (-V) prints the version.
 
 Exit codes: 0 ok, 1 some work failed, 2 usage error, 130 interrupted (docs/cli.md).
 `;
@@ -22,8 +27,16 @@ Exit codes: 0 ok, 1 some work failed, 2 usage error, 130 interrupted (docs/cli.m
 export async function main(argv: string[], io: CommandIO = processIO): Promise<number> {
   const [cmd, ...rest] = argv;
   switch (cmd) {
-    case undefined:
+    case '--version':
+    case '-V':
+      io.stdout(`${toolVersion()}\n`);
+      return 0;
     case 'help':
+      // `help <command>` is `<command> --help`.
+      if (rest[0] && COMMANDS.includes(rest[0])) return main([rest[0], '--help'], io);
+      io.stdout(USAGE);
+      return 0;
+    case undefined:
     case '--help':
     case '-h':
       io.stdout(USAGE);

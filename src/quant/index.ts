@@ -3,8 +3,12 @@
 // runtime and QAT.
 export {
   quantize, top1Agreement, simulatedPredict, floatPredict, QUANT_MODES,
-  type QuantizeOptions, type QuantizeReport, type QuantizeResult, type AccuracyGuardOptions, type QuantMetric,
+  type QuantizeOptions, type QuantizeReport, type QuantizeResult, type AccuracyGuardOptions, type QuantMetric, type GuardReport,
 } from './quantize.js';
+export { mismatchedConcats } from './guard.js';
+export { outputFidelity, modelFidelity, COSINE_MIN_VALUES, RELATIVE_ERROR_FLOOR, NEAR_ZERO, type OutputFidelity, type ModelFidelity } from './output-fidelity.js';
+export { describeInputs, syntheticInputs, CALIBRATION_SEED, EVALUATION_SEED, type InputAssumption } from './synthetic-inputs.js';
+export { hasNonFinite, nonFiniteReaders } from './non-finite.js';
 export { simulate, dequantizeSim, type SimTensor, type SimulateOptions, type SimulateResult, type SimulateInputs } from './simulate.js';
 export {
   calibrate, splitFusedActivations, type CalibrateOptions, type CalibrationData, type CalibrationSample, type CalibrationResult, type CalibrateProgress,

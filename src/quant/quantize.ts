@@ -22,23 +22,13 @@ import {
   activationTable, int8Obstacle, planExecution, quantizationInfo, type IoType, type NodeExecution, type QuantizationInfo, type QuantMode,
 } from './params.js';
 import { layerReport, type LayerReport } from './report.js';
-import { dequantizeSim, simulate } from './simulate.js';
+import { runGuard, type AccuracyGuardOptions, type GuardReport, type QuantMetric } from './guard.js';
+import { hasNonFinite, nonFiniteReaders } from './non-finite.js';
 import { float16Weight, quantizeWeight, setActivationRanges, weightedNodes, weightKind } from './weights.js';
 
-export type { QuantMode, IoType };
+export type { QuantMode, IoType, AccuracyGuardOptions, QuantMetric, GuardReport };
+export { simulatedPredict, floatPredict } from './guard.js';
 export const QUANT_MODES: readonly QuantMode[] = ['dynamic', 'int8', 'float16'];
-
-/** A metric of a model given a predict function (first output, float32); higher is better. */
-export type QuantMetric = (predict: (inputs: Record<string, tf.Tensor>) => Float32Array) => number | Promise<number>;
-
-export interface AccuracyGuardOptions {
-  /** Allowed drop of the metric below the float model's (≥ 0; for the default agreement metric: a fraction, e.g. 0.01). */
-  tolerance: number;
-  /** Default: top-1 agreement of the first output with the float model on the evaluation data. */
-  metric?: QuantMetric;
-  /** At most this many nodes moved to float (default: all that can be). */
-  maxFloatNodes?: number;
-}
 
 export interface QuantizeOptions {
   mode: QuantMode;
@@ -58,10 +48,18 @@ export interface QuantizeOptions {
   outputType?: IoType;
   /** Nodes to keep in float32. */
   floatNodes?: string[];
+  /** Op types to quantize (e.g. ['Conv2D', 'MatMul']); nodes of other ops stay float32 (default: every op that can be). */
+  opTypes?: string[];
   /** dynamic: activation quantization per row (default: per sample of a MatMul, per im2col row of a Conv2D) or per tensor. */
   dynamicGranularity?: 'tensor' | 'row';
   /** dynamic: 8 (default) or 4-bit weights (§12.5). */
   weightBits?: 4 | 8;
+  /**
+   * 4-bit weights: 4 bits only where they hold (default false: every Conv2D/MatMul 4-bit). Thin
+   * and small layers get 8-bit weights, depthwise layers 8-bit stored weights (float execution),
+   * and the accuracy guard widens 4-bit layers to 8 bits before moving any to float.
+   */
+  weightBitsPerLayer?: boolean;
   /** 4-bit weights: values per group along K (0 = per channel; default 64). */
   groupSize?: number;
   /** 4-bit weights: group scales as 8-bit codes × a float32 super-scale per channel (8, default) or float16 (16); §12.5. */
@@ -92,14 +90,30 @@ export interface QuantizeReport {
   weights: { quantized: number; floatBytes: number; storedBytes: number };
   /** weightBits 4: per weight, the group size, scale storage, stored bits per weight (scales and zero points included) and SNR vs float. */
   int4?: { node: string; weight: string; shape: number[]; groupSize: number; scaleStorage: string; bitsPerWeight: number; snrDb: number }[];
+  /** weightBits 4: layers given 8-bit weights instead, and why (a thin layer, the accuracy guard). */
+  widened?: { node: string; reason: string }[];
   biasCorrection?: BiasCorrection[];
   layers?: LayerReport;
-  guard?: { metric: string; float: number; initial: number; final: number; tolerance: number; movedToFloat: string[]; satisfied: boolean };
+  guard?: GuardReport;
 }
 
 export interface QuantizeResult {
   graph: Graph;
   report: QuantizeReport;
+}
+
+/**
+ * 4-bit weights lose too much on thin layers: a row along K shorter than 32 (the first
+ * convolution of an image model: K = 3·3·3 = 27) feeds every output from a handful of 16-level
+ * weights, and a layer of fewer than 4096 weights saves a few kilobytes at most. Such layers get
+ * 8-bit weights (the reason); others undefined. The guard widens more where measured to need it.
+ */
+function thinLayer(shape: readonly number[], nAxis: number): string | undefined {
+  const total = shape.reduce((a, b) => a * b, 1);
+  const k = total / shape[nAxis]!;
+  if (k < 32) return `thin layer (K = ${k} < 32)`;
+  if (total < 4096) return `small layer (${total} weights)`;
+  return undefined;
 }
 
 function isGraph(v: unknown): v is Graph {
@@ -114,10 +128,12 @@ function validate(o: QuantizeOptions): void {
   bool(o.biasCorrection, 'biasCorrection');
   bool(o.report, 'report');
   bool(o.optimize, 'optimize');
+  bool(o.weightBitsPerLayer, 'weightBitsPerLayer');
   if (o.inputType !== undefined) assertOneOf(o.inputType, ['float32', 'int8'] as const, 'inputType');
   if (o.outputType !== undefined) assertOneOf(o.outputType, ['float32', 'int8'] as const, 'outputType');
   if ((o.inputType === 'int8' || o.outputType === 'int8') && o.mode !== 'int8') throw new RangeError(`inputType/outputType int8 needs mode 'int8' (got mode '${o.mode}')`);
   if (o.dynamicGranularity !== undefined) assertOneOf(o.dynamicGranularity, ['tensor', 'row'] as const, 'dynamicGranularity');
+  if (o.opTypes !== undefined && (!Array.isArray(o.opTypes) || o.opTypes.some((n) => typeof n !== 'string'))) throw new TypeError('opTypes must be an array of op names');
   if (o.floatNodes !== undefined && (!Array.isArray(o.floatNodes) || o.floatNodes.some((n) => typeof n !== 'string'))) throw new TypeError('floatNodes must be an array of node names');
   if (o.weightBits !== undefined && o.weightBits !== 4 && o.weightBits !== 8) throw new RangeError(`weightBits must be 4 or 8, got ${describe(o.weightBits)}`);
   if (o.weightBits === 4 && o.mode !== 'dynamic') throw new RangeError(`weightBits 4 needs mode 'dynamic' (got '${o.mode}')`);
@@ -169,23 +185,6 @@ function weightStats(g: Graph): QuantizeReport['weights'] {
   return { quantized, floatBytes, storedBytes };
 }
 
-/** Restores the float weight (and bias) of a node moved to float when no int8 node still reads them. */
-function restoreFloat(q: Graph, reference: Graph, n: Node, plan: Map<string, NodeExecution>): void {
-  for (const t of n.inputs.slice(1, 3)) {
-    const c = q.constants.get(t), orig = reference.constants.get(t);
-    if (!c || !orig) continue;
-    const sharedWithQuant = q.nodes.some((m) => m !== n && m.inputs.includes(t) && plan.get(m.name) !== 'float');
-    if (sharedWithQuant) continue;
-    c.data = orig.data;
-    if (c.quantization?.affine) {
-      const { affine: _drop, ...rest } = c.quantization;
-      void _drop;
-      c.quantization = Object.keys(rest).length ? rest : undefined;
-      if (!c.quantization) delete c.quantization;
-    }
-  }
-}
-
 function topIndex(d: Float32Array, row: number, cols: number): number {
   let best = 0;
   for (let j = 1; j < cols; j++) if (d[row * cols + j]! > d[row * cols + best]!) best = j;
@@ -199,21 +198,6 @@ export function top1Agreement(a: Float32Array, b: Float32Array, classes: number)
   let same = 0;
   for (let r = 0; r < rows; r++) if (topIndex(a, r, classes) === topIndex(b, r, classes)) same++;
   return rows ? same / rows : 1;
-}
-
-/** predict() of a graph on the simulation (first output, dequantized). */
-export function simulatedPredict(g: Graph): (inputs: Record<string, tf.Tensor>) => Float32Array {
-  return (inputs) => dequantizeSim(simulate(g, inputs).outputs[0]!).data as Float32Array;
-}
-
-/** predict() of a graph with float execution (first output). */
-export function floatPredict(g: Graph): (inputs: Record<string, tf.Tensor>) => Float32Array {
-  return (inputs) => {
-    const outs = execute(g, inputs);
-    const d = Float32Array.from(outs[0]!.dataSync() as Float32Array);
-    outs.forEach((t) => t.dispose());
-    return d;
-  };
 }
 
 async function collect(g: Graph, data: CalibrationData, max: number): Promise<Record<string, tf.Tensor>[]> {
@@ -237,8 +221,9 @@ export async function quantize(model: Graph | ModelSource, options: QuantizeOpti
   const reference = options.optimize === false ? cloneGraph(src) : optimizeGraph(src);
   const q = cloneGraph(reference);
   const perChannel = options.perChannel ?? true;
-  const userFloat = options.floatNodes ?? [];
-  for (const name of userFloat) if (!q.nodes.some((n) => n.name === name)) throw new RangeError(`floatNodes: '${name}' is not a node of the (optimized) graph`);
+  for (const name of options.floatNodes ?? []) if (!q.nodes.some((n) => n.name === name)) throw new RangeError(`floatNodes: '${name}' is not a node of the (optimized) graph`);
+  const opTypes = options.opTypes;
+  const userFloat = [...new Set([...(options.floatNodes ?? []), ...(opTypes ? q.nodes.filter((n) => !opTypes.includes(n.op)).map((n) => n.name) : [])])];
   const report: QuantizeReport = { mode: options.mode, perChannel, nodes: [], floatNodes: [], weights: { quantized: 0, floatBytes: 0, storedBytes: 0 } };
 
   if (options.mode === 'float16') {
@@ -252,20 +237,34 @@ export async function quantize(model: Graph | ModelSource, options: QuantizeOpti
     return { graph: q, report };
   }
 
-  // ---- weights
-  const weighted = weightedNodes(q).filter(({ node }) => !userFloat.includes(node.name));
-  const skipped: { name: string; op: string; reason: string }[] = [];
+  // ---- weights (never a constant holding NaN/Inf: its readers stay float)
+  const nonFinite = nonFiniteReaders(q);
+  const nonFiniteNodes = new Set(nonFinite.map((r) => r.node));
+  const weighted = weightedNodes(q).filter(({ node, weight }) => !userFloat.includes(node.name) && !nonFiniteNodes.has(node.name) && !hasNonFinite(weight));
+  const skipped: { name: string; op: string; reason: string }[] = nonFinite.map((r) => ({ name: r.node, op: r.op, reason: `reads non-finite constant '${r.constant}'` }));
   if (options.mode === 'dynamic') {
     for (const { node, weight } of weighted) {
+      const perLayer = options.weightBits === 4 && options.weightBitsPerLayer === true;
+      if (perLayer && node.op === 'DepthwiseConv2dNative' && !weight.quantization?.affine
+        && !q.nodes.some((m) => m !== node && m.inputs.includes(weight.name)) && quantizeWeight(weight, node, 'channel')) {
+        // Depthwise layers have no dynamic kernel and few weights per channel (9): they keep
+        // float execution on 8-bit stored weights (dequantized at load) — the file shrinks 4×
+        // where 4 bits would lose too much.
+        (report.widened ??= []).push({ node: node.name, reason: 'depthwise: 8-bit stored weights, float execution' });
+        continue;
+      }
       if (node.op !== 'Conv2D' && node.op !== 'MatMul') continue;
       if (node.op === 'MatMul' && node.attrs.transpose_a === true) {
         skipped.push({ name: node.name, op: node.op, reason: 'MatMul with transpose_a has no dynamic kernel' });
         continue;
       }
-      if (options.weightBits === 4) {
+      const kind = weightKind(node);
+      const axis = kind === 'dense' ? (node.attrs.transpose_b === true ? 0 : 1) : 3;
+      const thin = perLayer && thinLayer(weight.shape, axis);
+      if (thin && weight.dtype === 'float32' && !weight.quantization?.affine && quantizeWeight(weight, node, 'channel')) {
+        (report.widened ??= []).push({ node: node.name, reason: thin });
+      } else if (options.weightBits === 4) {
         if (weight.dtype !== 'float32' || weight.quantization?.affine) continue;
-        const kind = weightKind(node);
-        const axis = kind === 'dense' ? (node.attrs.transpose_b === true ? 0 : 1) : 3;
         const affine = quantizeWeightInt4(weight.data as Float32Array, weight.shape, axis, { groupSize: options.groupSize ?? 64, scaleBits: options.scaleBits ?? 8 });
         const st = int4WeightStats(weight.data as Float32Array, affine, weight.shape);
         (report.int4 ??= []).push({ node: node.name, weight: weight.name, shape: [...weight.shape], groupSize: st.groupSize, scaleStorage: st.scaleStorage, bitsPerWeight: st.bitsPerWeight, snrDb: st.snrDb });
@@ -276,7 +275,7 @@ export async function quantize(model: Graph | ModelSource, options: QuantizeOpti
       }
     }
     q.metadata.quantization = {
-      mode: 'dynamic', floatNodes: [...userFloat], inputType: 'float32', outputType: 'float32',
+      mode: 'dynamic', floatNodes: [...userFloat, ...nonFiniteNodes], inputType: 'float32', outputType: 'float32',
       dynamic: { granularity: options.dynamicGranularity ?? 'row' }, ...(options.weightBits === 4 ? { weightBits: 4, groupSize: options.groupSize ?? 64 } : {}),
     } satisfies QuantizationInfo;
     const anyQuant = q.nodes.some((n) => (n.op === 'Conv2D' || n.op === 'MatMul') && q.constants.get(n.inputs[1]!)?.quantization?.affine);
@@ -288,7 +287,7 @@ export async function quantize(model: Graph | ModelSource, options: QuantizeOpti
       }
     }
     q.metadata.quantization = {
-      mode: 'int8', floatNodes: [...userFloat], inputType: options.inputType ?? 'float32', outputType: options.outputType ?? 'float32',
+      mode: 'int8', floatNodes: [...userFloat, ...nonFiniteNodes], inputType: options.inputType ?? 'float32', outputType: options.outputType ?? 'float32',
     } satisfies QuantizationInfo;
   }
 
@@ -345,7 +344,12 @@ export async function quantize(model: Graph | ModelSource, options: QuantizeOpti
     if (options.accuracyGuard) {
       if (!evalData.length) throw new TypeError('accuracyGuard needs evaluation data (options.validation or options.calibration)');
       options.onProgress?.({ stage: 'guard' });
-      report.guard = await guard(q, reference, plan, evalData, options.accuracyGuard, options.onProgress);
+      report.guard = await runGuard(q, reference, evalData, options.accuracyGuard, options.onProgress);
+      const widened = new Set(report.guard.widenedTo8Bit);
+      if (widened.size) {
+        report.int4 = report.int4?.filter((w) => !widened.has(w.node));
+        (report.widened ??= []).push(...[...widened].map((node) => ({ node, reason: 'accuracy guard' })));
+      }
     }
     const finalPlan = planExecution(q);
     const info = quantizationInfo(q)!;
@@ -355,7 +359,7 @@ export async function quantize(model: Graph | ModelSource, options: QuantizeOpti
       if (n.outputs.every((o) => (q.tensors.get(o)?.dtype ?? 'float32') !== 'float32')) continue;
       const s = skipped.find((x) => x.name === n.name);
       const reason = s?.reason
-        ?? (report.guard?.movedToFloat.includes(n.name) ? 'accuracy guard' : userFloat.includes(n.name) ? 'requested (floatNodes)' : undefined)
+        ?? (report.guard?.movedToFloat.includes(n.name) ? 'accuracy guard' : userFloat.includes(n.name) ? (options.floatNodes?.includes(n.name) ? 'requested (floatNodes)' : `op ${n.op} not in opTypes`) : undefined)
         ?? (options.mode === 'int8' ? int8Obstacle(q, n, info) ?? 'float' : `op ${n.op} runs float in mode dynamic`);
       if (options.mode === 'dynamic' && reason.startsWith('op ') && !s) continue; // dynamic: only conv/matmul are candidates
       report.floatNodes.push({ name: n.name, op: n.op, reason });
@@ -372,57 +376,4 @@ export async function quantize(model: Graph | ModelSource, options: QuantizeOpti
   } finally {
     for (const r of kept) for (const t of Object.values(r)) t.dispose();
   }
-}
-
-async function guard(q: Graph, reference: Graph, plan: Map<string, NodeExecution>, data: Record<string, tf.Tensor>[],
-  o: AccuracyGuardOptions, onProgress: QuantizeOptions['onProgress']): Promise<NonNullable<QuantizeReport['guard']>> {
-  const floatOut = data.map(floatPredict(reference));
-  const classes = (() => {
-    const s = reference.tensors.get(reference.outputs[0]!)?.shape;
-    return s && s.length >= 1 && s[s.length - 1]! > 0 ? s[s.length - 1]! : floatOut[0]!.length / (data[0] ? Object.values(data[0])[0]!.shape[0]! : 1);
-  })();
-  let metric: (g: Graph, sim: boolean) => Promise<number>;
-  if (o.metric) {
-    const m = o.metric;
-    metric = async (g, sim) => m(sim ? simulatedPredict(g) : floatPredict(g));
-  } else {
-    metric = async (g, sim) => {
-      if (!sim) return 1;
-      const p = simulatedPredict(g);
-      let agree = 0, rows = 0;
-      data.forEach((x, i) => {
-        const r = floatOut[i]!.length / classes;
-        agree += top1Agreement(p(x), floatOut[i]!, classes) * r;
-        rows += r;
-      });
-      return agree / rows;
-    };
-  }
-  const base = await metric(reference, false);
-  const target = base - o.tolerance;
-  const initial = await metric(q, true);
-  const moved: string[] = [];
-  let current = initial;
-  if (current < target) {
-    const rep = await layerReport(q, reference, data);
-    const candidates = rep.layers.filter((l) => l.execution !== 'float').sort((a, b) => b.snrDrop - a.snrDrop).map((l) => l.node);
-    const order = [...new Set(candidates)];
-    const info = q.metadata.quantization as QuantizationInfo;
-    const max = o.maxFloatNodes ?? order.length;
-    for (const name of order) {
-      if (current >= target || moved.length >= max) break;
-      info.floatNodes = [...info.floatNodes, name];
-      moved.push(name);
-      const n = q.nodes.find((m) => m.name === name)!;
-      const p = planExecution(q);
-      restoreFloat(q, reference, n, p);
-      current = await metric(q, true);
-      onProgress?.({ stage: 'guard', floatNodes: moved.length });
-    }
-  }
-  void plan;
-  return {
-    metric: o.metric ? 'custom' : 'top-1 agreement with float', float: base, initial, final: current, tolerance: o.tolerance,
-    movedToFloat: moved, satisfied: current >= target,
-  };
 }

@@ -6,7 +6,6 @@
 import type { tf } from '../backend/float.js';
 import { execute } from '../model/execute.js';
 import type { Graph } from '../model/ir.js';
-import { toMarkdown, toText, type Table } from '../report/table.js';
 import { iterateData, normalizeSample, type CalibrationData, type CalibrationSample } from './calibrate.js';
 import { activationInputs, type NodeExecution } from './params.js';
 import { dequantizeSim, simulate } from './simulate.js';
@@ -95,24 +94,5 @@ export async function layerReport(q: Graph, reference: Graph, data: CalibrationD
   return { samples, layers };
 }
 
-export function layerTable(r: LayerReport, limit = r.layers.length): Table<LayerError> {
-  return {
-    columns: [
-      { header: 'tensor', value: (l) => l.tensor },
-      { header: 'op', value: (l) => l.op },
-      { header: 'runs', value: (l) => l.execution },
-      { header: 'SNR dB', value: (l) => l.snrDb, digits: 1 },
-      { header: 'drop dB', value: (l) => l.snrDrop, digits: 1 },
-      { header: 'cosine', value: (l) => l.cosine, digits: 5 },
-      { header: 'max |err|', value: (l) => l.maxAbsError, digits: 4 },
-      { header: 'step', value: (l) => l.scale, digits: 4 },
-    ],
-    rows: r.layers.slice(0, limit),
-  };
-}
-
-/** The report as an aligned text table (worst first) or Markdown. */
-export function formatLayerReport(r: LayerReport, opts: { format?: 'text' | 'markdown'; limit?: number } = {}): string {
-  const t = layerTable(r, opts.limit);
-  return opts.format === 'markdown' ? toMarkdown(t) : toText(t);
-}
+// Formatting (tables, Markdown) lives with the other report tables; re-exported for existing callers.
+export { layerTable, formatLayerReport } from '../report/layers.js';

@@ -526,7 +526,9 @@ export function simulate(g: Graph, inputs: SimulateInputs, opts: SimulateOptions
           if (r.preact && want(preactName(n.outputs[0]!))) tensors.set(preactName(n.outputs[0]!), toSim(r.preact));
         } else if (how === 'dynamic') {
           const xt = asFloat(n.inputs[0]!, n);
-          const r = runDynamic(g, n, xt.dataSync() as Float32Array, [...xt.shape], info?.dynamic?.granularity === 'row');
+          // tfjs-backend-cpu keeps an int32 → float32 Cast's values in their Int32Array.
+          const xd = xt.dataSync();
+          const r = runDynamic(g, n, xd instanceof Float32Array ? xd : Float32Array.from(xd as ArrayLike<number>), [...xt.shape], info?.dynamic?.granularity === 'row');
           const t = tf.tensor(r.data, r.shape, 'float32');
           owned.add(t);
           values.set(n.outputs[0]!, { kind: 'f', t });

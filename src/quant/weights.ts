@@ -89,6 +89,9 @@ export function activationParams(min: number, max: number): ActivationParams {
   return { min, max, scale: p.scale, zeroPoint: p.zeroPoint, dtype: 'int8' };
 }
 
+/** Codomains of bounded activations (op names and fused `activation` attrs). */
+const BOUNDED: Record<string, [number, number]> = { Sigmoid: [0, 1], sigmoid: [0, 1], Tanh: [-1, 1], tanh: [-1, 1] };
+
 /**
  * g.metadata.activations from calibrated ranges (tensor → [min, max]): every float32 tensor
  * with a range gets §4 parameters, then pass-through ops get their input's parameters and
@@ -105,6 +108,11 @@ export function setActivationRanges(g: Graph, ranges: Map<string, [number, numbe
   for (const n of g.nodes) {
     const out = n.outputs[0];
     if (out === undefined || !acts[out]) continue;
+    // A bounded activation takes its whole codomain: inputs beyond the calibration set would
+    // otherwise be clipped at the largest value calibration saw (a sigmoid score seen up to
+    // 0.78 cannot say 0.9), and the step 1/255 of [0, 1] costs at most 0.002.
+    const bound = BOUNDED[n.op] ?? BOUNDED[String(n.attrs.activation ?? '')];
+    if (bound) acts[out] = activationParams(Math.min(bound[0], acts[out]!.min), Math.max(bound[1], acts[out]!.max));
     if (PASS_THROUGH_OPS.includes(n.op) && acts[n.inputs[0]!]) acts[out] = { ...acts[n.inputs[0]!]! };
     if (n.op === 'Softmax') {
       acts[out] = { min: 0, max: 255 / 256, scale: SOFTMAX_INT8_PARAMS.scale, zeroPoint: SOFTMAX_INT8_PARAMS.zeroPoint, dtype: 'int8' };

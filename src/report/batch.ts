@@ -1,9 +1,15 @@
 // The report of a batch conversion (`tfjs-quant convert`): one row per model — format,
-// native int8 coverage, size before/after, fidelity to float, latency float vs converted,
-// status — and totals, as Markdown, JSON and a self-contained HTML page with charts.
+// native int8 coverage, size before/after (against the input files and against float32),
+// fidelity of the written files to float (the worst output's score; every output listed per
+// model), latency float vs converted, status — totals, and per model its outputs and its
+// per-layer error table (worst first), as Markdown, JSON (with the tool and schema versions)
+// and a self-contained HTML page with charts.
 import { promises as fs } from 'node:fs';
 import { dirname } from 'node:path';
 import type { ModelResult } from '../cli/convert-one.js';
+import { toolVersion, TOOL_NAME } from '../model/version.js';
+import { layerTable } from './layers.js';
+import type { OutputFidelity } from '../quant/output-fidelity.js';
 import { barChartSvg, escapeHtml, htmlPage, tableHtml } from './html.js';
 import { formatBytes, toMarkdown, toText, type Table } from './table.js';
 
@@ -17,26 +23,40 @@ export interface BatchMeta {
   command: string;
 }
 
+/** Version of the report.json layout: bumped when a field changes meaning or goes away. */
+export const REPORT_SCHEMA_VERSION = 2;
+
 export interface BatchTotals {
   models: number;
   done: number;
+  /** Converted and written, but below their tolerance. */
+  degraded: number;
   failed: number;
   skipped: number;
   bytesBefore: number;
   bytesAfter: number;
   ratio: number;
   meanTop1Agreement?: number;
+  /** Mean over models of the lowest cosine among outputs of ≥ 16 values. */
   meanCosine?: number;
+  /** Minimum over models of the worst output's score. */
+  minScore?: number;
+  /** Models whose written files were not evaluated. */
+  notEvaluated: number;
   medianSpeedup?: number;
 }
 
 export interface BatchReport {
+  tool?: { name: string; version: string; reportSchema: number };
   meta: BatchMeta;
   totals: BatchTotals;
   models: ModelResult[];
 }
 
 const speedup = (r: ModelResult) => (r.floatMs && r.quantMs ? r.floatMs / r.quantMs : undefined);
+const minOf = (v: number[]) => (v.length ? Math.min(...v) : undefined);
+/** Top-1 agreement of the first output that has classes. */
+const top1 = (r: ModelResult) => r.fidelity?.outputs.find((o) => o.top1Agreement !== undefined)?.top1Agreement;
 const mean = (v: number[]) => (v.length ? v.reduce((a, b) => a + b, 0) / v.length : undefined);
 
 export function batchTotals(models: ModelResult[]): BatchTotals {
@@ -49,13 +69,16 @@ export function batchTotals(models: ModelResult[]): BatchTotals {
   return {
     models: models.length,
     done: models.filter((m) => m.status === 'done').length,
+    degraded: models.filter((m) => m.status === 'degraded').length,
     failed: models.filter((m) => m.status === 'failed').length,
     skipped: models.filter((m) => m.status === 'skipped').length,
     bytesBefore,
     bytesAfter,
     ratio: bytesAfter ? bytesBefore / bytesAfter : 0,
-    meanTop1Agreement: mean(done.map((m) => m.fidelity?.top1Agreement).filter((v): v is number => v !== undefined)),
-    meanCosine: mean(done.map((m) => m.fidelity?.cosine).filter((v): v is number => v !== undefined)),
+    meanTop1Agreement: mean(done.map(top1).filter((v): v is number => v !== undefined)),
+    meanCosine: mean(done.map((m) => minOf(m.fidelity?.outputs.filter((o) => o.metric === 'cosine').map((o) => o.cosine) ?? [])).filter((v): v is number => v !== undefined)),
+    minScore: minOf(done.map((m) => m.fidelity?.minScore).filter((v): v is number => v !== undefined)),
+    notEvaluated: done.filter((m) => m.evaluation && !m.evaluation.evaluated).length,
     medianSpeedup: sp.length ? sp[Math.floor((sp.length - 1) / 2)]! : undefined,
   };
 }
@@ -70,10 +93,11 @@ function modelTable(models: ModelResult[]): Table<ModelResult> {
       { header: 'int8 ops', value: (r) => pct(r.nativeCoverage), align: 'right' },
       { header: 'before', value: (r) => (r.bytesBefore === undefined ? undefined : formatBytes(r.bytesBefore)), align: 'right' },
       { header: 'after', value: (r) => (r.bytesAfter === undefined ? undefined : formatBytes(r.bytesAfter)), align: 'right' },
-      { header: 'ratio', value: (r) => (r.ratio === undefined ? undefined : `${r.ratio.toFixed(2)}×`), align: 'right' },
-      { header: 'top-1 agree', value: (r) => pct(r.fidelity?.top1Agreement), align: 'right' },
-      { header: 'cosine', value: (r) => r.fidelity?.cosine, digits: 5 },
-      { header: 'max |err|', value: (r) => r.fidelity?.maxAbsError, digits: 4 },
+      { header: 'vs input files', value: (r) => (r.ratio === undefined ? undefined : `${r.ratio.toFixed(2)}×`), align: 'right' },
+      { header: 'vs float32', value: (r) => (r.ratioFloat32 === undefined ? undefined : `${r.ratioFloat32.toFixed(2)}×`), align: 'right' },
+      { header: 'min score', value: (r) => r.fidelity?.minScore, digits: 5 },
+      { header: 'worst output', value: (r) => (r.fidelity ? r.fidelity.worstOutput : r.evaluation && !r.evaluation.evaluated ? 'not evaluated' : undefined) },
+      { header: 'top-1 agree', value: (r) => pct(top1(r)), align: 'right' },
       { header: 'float ms', value: (r) => r.floatMs, digits: 3 },
       { header: 'converted ms', value: (r) => r.quantMs, digits: 3 },
       { header: 'speed-up', value: (r) => { const s = speedup(r); return s === undefined ? undefined : `${s.toFixed(2)}×`; }, align: 'right' },
@@ -85,11 +109,12 @@ function modelTable(models: ModelResult[]): Table<ModelResult> {
 
 function totalsTable(t: BatchTotals): Table<[string, string]> {
   const rows: [string, string][] = [
-    ['models', `${t.models} (${t.done} converted, ${t.failed} failed, ${t.skipped} skipped)`],
-    ['size before → after', `${formatBytes(t.bytesBefore)} → ${formatBytes(t.bytesAfter)} (${t.ratio.toFixed(2)}×)`],
+    ['models', `${t.models} (${t.done} converted, ${t.degraded} degraded, ${t.failed} failed, ${t.skipped} skipped)`],
+    ['size before → after', `${formatBytes(t.bytesBefore)} → ${formatBytes(t.bytesAfter)} (${t.ratio.toFixed(2)}× vs input files)`],
   ];
+  if (t.minScore !== undefined) rows.push(['min output score (written files)', t.minScore.toFixed(5)]);
+  if (t.notEvaluated) rows.push(['not evaluated', String(t.notEvaluated)]);
   if (t.meanTop1Agreement !== undefined) rows.push(['mean top-1 agreement', `${(100 * t.meanTop1Agreement).toFixed(2)}%`]);
-  if (t.meanCosine !== undefined) rows.push(['mean output cosine', t.meanCosine.toFixed(5)]);
   if (t.medianSpeedup !== undefined) rows.push(['median speed-up', `${t.medianSpeedup.toFixed(2)}×`]);
   return { columns: [{ header: 'total', value: (r) => r[0] }, { header: 'value', value: (r) => r[1] }], rows };
 }
@@ -102,25 +127,67 @@ export function batchReportText(r: BatchReport): string {
   return `${toText(modelTable(r.models))}\n${toText(totalsTable(r.totals))}\n${metaLine(r.meta)}\n`;
 }
 
+function outputTable(rows: OutputFidelity[]): Table<OutputFidelity> {
+  return {
+    columns: [
+      { header: 'output', value: (o) => o.output },
+      { header: 'values', value: (o) => o.values },
+      { header: 'metric', value: (o) => o.metric },
+      { header: 'score', value: (o) => o.score, digits: 5 },
+      { header: 'cosine', value: (o) => o.cosine, digits: 5 },
+      { header: 'max |err|', value: (o) => o.maxAbsError, digits: 4 },
+      { header: 'rel. err', value: (o) => o.relativeError, digits: 4 },
+      { header: 'top-1 agree', value: (o) => (o.top1Agreement === undefined ? undefined : `${(100 * o.top1Agreement).toFixed(1)}%`), align: 'right' },
+    ],
+    rows,
+  };
+}
+
+/** Per model: how it was evaluated, every output's fidelity, the guard, the worst layers. */
+function modelDetails(m: ModelResult, render: <R>(t: Table<R>) => string, heading: (s: string) => string): string {
+  const parts: string[] = [heading(`${m.rel || '.'} — ${m.status}`)];
+  const e = m.evaluation;
+  if (e) {
+    parts.push(e.evaluated
+      ? `Measured on the written files by ${e.engine}; float reference on ${e.referenceBackend}${e.rejectedBackends?.length ? ` (not ${e.rejectedBackends.map((b) => `${b.backend}: ${b.error}`).join('; ')})` : ''}; inputs: ${e.inputs}. Tolerance: min score ≥ ${m.tolerance}.`
+      : `Not evaluated: ${e.reason}.`);
+  }
+  if (m.inputAssumptions?.length) parts.push(`Generated inputs: ${m.inputAssumptions.map((a) => `${a.input} — ${a.kind} in [${a.range.join(', ')}]: ${a.why}`).join('; ')}.`);
+  if (m.fidelity) parts.push(render(outputTable(m.fidelity.outputs)));
+  if (m.guard) {
+    const g = m.guard;
+    parts.push(`Accuracy guard (${g.metric}, on the guard data): ${g.initial.toFixed(4)} → ${g.final.toFixed(4)} (target ${(g.float - g.tolerance).toFixed(4)}: ${g.satisfied ? 'met' : 'NOT met'}), ${g.movedToFloat.length} node(s) kept in float, ${g.widenedTo8Bit.length} layer(s) widened to 8-bit weights, ${g.evaluations} evaluations.`);
+  }
+  if (m.layers?.length) parts.push(`Worst layers (guard data, worst first):\n\n${render(layerTable({ samples: 0, layers: m.layers }))}`);
+  return parts.join('\n\n');
+}
+
 export function batchReportMarkdown(r: BatchReport): string {
-  return `# tfjs-quant conversion report\n\n\`${r.meta.command}\`\n\n${metaLine(r.meta)}\n\n## Totals\n\n${toMarkdown(totalsTable(r.totals))}\n\n## Models\n\n${toMarkdown(modelTable(r.models))}\n`;
+  const details = r.models.filter((m) => m.status !== 'failed' && m.status !== 'skipped').map((m) => modelDetails(m, toMarkdown, (h) => `### ${h}`));
+  return `# tfjs-quant conversion report\n\n\`${r.meta.command}\`\n\n${metaLine(r.meta)}\n\n## Totals\n\n${toMarkdown(totalsTable(r.totals))}\n\n## Models\n\n${toMarkdown(modelTable(r.models))}\n${details.length ? `\n## Per model\n\n${details.join('\n\n')}\n` : ''}`;
 }
 
 export function batchReportJson(r: BatchReport): string {
-  return JSON.stringify(r, null, 2) + '\n';
+  return JSON.stringify({ tool: { name: TOOL_NAME, version: toolVersion(), reportSchema: REPORT_SCHEMA_VERSION }, ...r }, null, 2) + '\n';
 }
 
 export function batchReportHtml(r: BatchReport): string {
   const done = r.models.filter((m) => m.status !== 'failed');
   const labels = done.map((m) => m.rel || '.');
   const charts = [
-    barChartSvg({ title: 'Size ratio (float32 size / converted size)', unit: '×', labels, series: [{ name: 'ratio', values: done.map((m) => m.ratio) }], reference: { value: 1, label: '1×' } }),
+    barChartSvg({
+      title: 'Size ratio (size before / converted size)', unit: '×', labels, reference: { value: 1, label: '1×' },
+      series: [
+        { name: 'vs float32 weights', values: done.map((m) => m.ratioFloat32) },
+        { name: 'vs input files', values: done.map((m) => m.ratio) },
+      ],
+    }),
     barChartSvg({ title: 'Speed-up, batch 1 (float latency / converted latency)', unit: '×', labels, series: [{ name: 'speed-up', values: done.map(speedup) }], reference: { value: 1, label: '1×' } }),
     barChartSvg({
       title: 'Fidelity to the float model', unit: '', labels,
       series: [
-        { name: 'top-1 agreement', values: done.map((m) => m.fidelity?.top1Agreement) },
-        { name: 'output cosine', values: done.map((m) => m.fidelity?.cosine) },
+        { name: 'min output score (written files)', values: done.map((m) => m.fidelity?.minScore) },
+        { name: 'top-1 agreement', values: done.map(top1) },
       ],
     }),
   ];
@@ -129,6 +196,10 @@ export function batchReportHtml(r: BatchReport): string {
     { heading: 'Totals', html: tableHtml(totalsTable(r.totals)) },
     { heading: 'Charts', html: charts.map((c) => `<div class="chart">${c}</div>`).join('\n') },
     { heading: 'Models', html: tableHtml(modelTable(r.models)) },
+    ...r.models.filter((m) => m.status !== 'failed' && m.status !== 'skipped').map((m) => ({
+      heading: `${m.rel || '.'} — ${m.status}`,
+      html: modelDetails(m, tableHtml, () => '').split('\n\n').filter(Boolean).map((p) => (p.startsWith('<table') ? p : `<p>${escapeHtml(p)}</p>`)).join('\n'),
+    })),
     ...(failed.length ? [{ heading: 'Failures', html: `<ul>${failed.map((m) => `<li><b>${escapeHtml(m.rel || m.source)}</b>: ${escapeHtml(m.error ?? '')}</li>`).join('')}</ul>` }] : []),
   ], `${r.meta.command} — ${metaLine(r.meta)}`);
 }

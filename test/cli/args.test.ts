@@ -86,3 +86,18 @@ describe('progress', () => {
     expect(formatDuration(3725)).toBe('1h02m');
   });
 });
+
+describe('main: --version and help <command>', () => {
+  it('--version prints package.json\'s version; help convert prints the convert options', async () => {
+    const { main } = await import('../../src/cli/main.js');
+    const { readFileSync } = await import('node:fs');
+    const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+    const out: string[] = [];
+    const io = { stdout: (s: string) => out.push(s), stderr: (s: string) => out.push(s) };
+    expect(await main(['--version'], io)).toBe(0);
+    expect(out.join('')).toBe(`${version}\n`);
+    out.length = 0;
+    expect(await main(['help', 'convert'], io)).toBe(0);
+    expect(out.join('')).toMatch(/^Usage: tfjs-quant convert[\s\S]*--tolerance[\s\S]*--strict/);
+  });
+});

@@ -1,0 +1,330 @@
+// The accuracy guard: keeps in float (or, for 4-bit weights, widens to 8 bits) the layers that
+// cannot be quantized accurately, until a metric of the quantized model is within tolerance.
+//
+// Default metric: the minimum over EVERY output of the output score (src/quant/output-fidelity.ts:
+// cosine for outputs of ≥ 16 values, 1 − relative error for smaller ones), the quantized graph
+// run by simulate() against the float reference run by execute() on the guard data (calibration
+// or validation samples — never the evaluation inputs a report shows).
+//
+// Which layers: the per-layer error report (src/quant/report.ts) measures the SNR each node loses
+// on the guard data. A float node that amplifies its input's error (Exp, Sigmoid, a division in
+// a box decoder) shows the loss at itself, where nothing can be changed: its loss is charged to
+// the quantized nodes that feed it. A ConcatV2 whose inputs' calibrated ranges differ more than
+// 16× loses the small-range inputs under one shared scale while its SNR (dominated by the large
+// part) looks fine: it is ranked first. Only ancestors of the outputs that miss the target are
+// candidates. The candidates are taken in that order, in a prefix of growing length (1, 2, 4, …)
+// until the metric holds, then the shortest passing prefix is found by bisection: about
+// 2·log2(candidates) evaluations instead of one per layer; then groups of that prefix are tried
+// back in quantized form (a bounded group test), since the ranking is only a guess.
+import type { tf } from '../backend/float.js';
+import { execute } from '../model/execute.js';
+import type { Constant, ConstantQuantization, Graph, Node, TensorData } from '../model/ir.js';
+import { activationInputs, activationTable, planExecution, type NodeExecution, type QuantizationInfo } from './params.js';
+import { layerReport, type LayerReport } from './report.js';
+import { dequantizeSim, simulate } from './simulate.js';
+import { modelFidelity, type OutputFidelity } from './output-fidelity.js';
+import { quantizeWeight } from './weights.js';
+
+/** A metric of a model given a predict function (first output, float32); higher is better. */
+export type QuantMetric = (predict: (inputs: Record<string, tf.Tensor>) => Float32Array) => number | Promise<number>;
+
+export interface AccuracyGuardOptions {
+  /**
+   * Allowed drop of the metric below the float model's (≥ 0). The default metric's float value
+   * is 1, so tolerance 0.01 asks every output's cosine (or 1 − relative error) to be ≥ 0.99.
+   */
+  tolerance: number;
+  /** Default: the minimum output score over every output (see the file comment). */
+  metric?: QuantMetric;
+  /** At most this many nodes moved to float (default: all that can be). */
+  maxFloatNodes?: number;
+}
+
+export interface GuardReport {
+  metric: string;
+  float: number;
+  initial: number;
+  final: number;
+  tolerance: number;
+  movedToFloat: string[];
+  /** 4-bit weights widened to 8 bits. */
+  widenedTo8Bit: string[];
+  satisfied: boolean;
+  /** Evaluations of the quantized model the search took. */
+  evaluations: number;
+  /** Default metric: the final score of every output on the guard data. */
+  outputs?: OutputFidelity[];
+}
+
+/** Concatenated inputs whose ranges differ by more than this share one scale badly. */
+const CONCAT_RANGE_RATIO = 16;
+/** Evaluations spent putting needlessly float layers back to quantized. */
+const BACK_OFF_EVALUATIONS = 12;
+/** SNR of a full-range signal quantized to 8 bits. */
+const INPUT_SNR_DB = 6.02 * 8 + 1.76;
+/** How many ops back a float node's loss is charged to the quantized nodes feeding it. */
+const CHARGE_DEPTH = 4;
+
+/** predict() of a graph on the simulation (first output, dequantized). */
+export function simulatedPredict(g: Graph): (inputs: Record<string, tf.Tensor>) => Float32Array {
+  return (inputs) => dequantizeSim(simulate(g, inputs).outputs[0]!).data as Float32Array;
+}
+
+/** predict() of a graph with float execution (first output). */
+export function floatPredict(g: Graph): (inputs: Record<string, tf.Tensor>) => Float32Array {
+  return (inputs) => {
+    const outs = execute(g, inputs);
+    const d = Float32Array.from(outs[0]!.dataSync() as Float32Array);
+    outs.forEach((t) => t.dispose());
+    return d;
+  };
+}
+
+function floatOutputs(g: Graph, x: Record<string, tf.Tensor>): Float32Array[] {
+  const outs = execute(g, x);
+  const r = outs.map((t) => Float32Array.from(t.dataSync() as ArrayLike<number>));
+  outs.forEach((t) => t.dispose());
+  return r;
+}
+
+function simulatedOutputs(g: Graph, x: Record<string, tf.Tensor>): Float32Array[] {
+  return simulate(g, x).outputs.map((t) => Float32Array.from(dequantizeSim(t).data as ArrayLike<number>));
+}
+
+function outputSpecs(g: Graph): { name: string; classes: number }[] {
+  return g.outputs.map((o) => {
+    const s = g.tensors.get(o)?.shape;
+    return { name: o, classes: s && s.length >= 2 && s[s.length - 1]! > 1 ? s[s.length - 1]! : 1 };
+  });
+}
+
+/** Nodes whose outputs the given tensors depend on. */
+function ancestors(g: Graph, tensors: string[]): Set<string> {
+  const producer = new Map(g.nodes.flatMap((n) => n.outputs.map((o) => [o, n] as const)));
+  const seen = new Set<string>();
+  const stack = [...tensors];
+  while (stack.length) {
+    const n = producer.get(stack.pop()!);
+    if (!n || seen.has(n.name)) continue;
+    seen.add(n.name);
+    stack.push(...n.inputs);
+  }
+  return seen;
+}
+
+/** ConcatV2 nodes whose activation inputs' calibrated ranges differ by more than CONCAT_RANGE_RATIO. */
+export function mismatchedConcats(g: Graph): string[] {
+  const acts = activationTable(g);
+  const out: string[] = [];
+  for (const n of g.nodes) {
+    if (n.op !== 'ConcatV2') continue;
+    const spans = activationInputs(g, n).map((t) => acts[t]).filter((a) => a !== undefined).map((a) => Math.max(Math.abs(a!.min), Math.abs(a!.max)));
+    if (spans.length < 2) continue;
+    const lo = Math.min(...spans), hi = Math.max(...spans);
+    if (hi > CONCAT_RANGE_RATIO * Math.max(lo, 1e-12)) out.push(n.name);
+  }
+  return out;
+}
+
+/** Candidates, most harmful first: each quantized node's own SNR loss plus the losses of float nodes it feeds. */
+function rankCandidates(q: Graph, plan: Map<string, NodeExecution>, rep: LayerReport, failing: string[]): string[] {
+  const byName = new Map(q.nodes.map((n) => [n.name, n]));
+  const producer = new Map(q.nodes.flatMap((n) => n.outputs.map((o) => [o, n] as const)));
+  const drop = new Map<string, number>();
+  const charge = (name: string, d: number) => drop.set(name, Math.max(drop.get(name) ?? -Infinity, d));
+  const graphInputs = new Set(q.inputs.map((i) => i.name));
+  for (const l of rep.layers) {
+    const n = byName.get(l.node);
+    if (!n) continue;
+    if (plan.get(n.name) !== 'float' || q.constants.get(n.inputs[1] ?? '')?.quantization?.affine) {
+      // The report cannot see the quantization of a graph input, so a layer reading only graph
+      // inputs looks as if it lost everything from a perfect input; its input is taken as an
+      // 8-bit signal instead (≈ 6.02·8 + 1.76 dB).
+      const inputFed = activationInputs(q, n).every((t) => graphInputs.has(t));
+      charge(n.name, inputFed ? Math.min(l.snrDrop, INPUT_SNR_DB - l.snrDb) : l.snrDrop);
+      continue;
+    }
+    // A float node's loss: charged to the quantized nodes that feed it, up to CHARGE_DEPTH ops
+    // back (an Exp amplifies the error of the scale before it and of the layer before that).
+    let frontier: Node[] = [n];
+    for (let depth = 0; depth < CHARGE_DEPTH && frontier.length; depth++) {
+      const next: Node[] = [];
+      for (const m of frontier) {
+        for (const t of m.inputs) {
+          const p = producer.get(t);
+          if (!p) continue;
+          // 1 dB less per op back: the nearest feeders first.
+          if (plan.get(p.name) !== 'float') charge(p.name, l.snrDrop - depth);
+          next.push(p);
+        }
+      }
+      frontier = next;
+    }
+  }
+  const relevant = ancestors(q, failing);
+  const concats = new Set(mismatchedConcats(q));
+  // Float nodes on quantized stored weights (depthwise layers of 4-bit models) are candidates too.
+  const quantizedWeight = (name: string) => !!q.constants.get(byName.get(name)?.inputs[1] ?? '')?.quantization?.affine;
+  return [...drop.keys()]
+    .filter((n) => relevant.has(n) && (plan.get(n) !== 'float' || quantizedWeight(n)))
+    .sort((a, b) => (concats.has(b) ? 1 : 0) - (concats.has(a) ? 1 : 0) || drop.get(b)! - drop.get(a)!);
+}
+
+interface WeightVariant { data: TensorData; quantization: ConstantQuantization | undefined }
+
+/** The int4 weights of a dynamic graph, with an int8 variant prepared for widening. */
+function int4Variants(q: Graph, reference: Graph): Map<string, { node: Node; weight: Constant; int4: WeightVariant; int8: WeightVariant }> {
+  const out = new Map<string, { node: Node; weight: Constant; int4: WeightVariant; int8: WeightVariant }>();
+  for (const n of q.nodes) {
+    if (n.op !== 'Conv2D' && n.op !== 'MatMul') continue;
+    const w = q.constants.get(n.inputs[1]!);
+    const orig = reference.constants.get(n.inputs[1]!);
+    if (!w || !orig || w.quantization?.affine?.dtype !== 'int4') continue;
+    if (q.nodes.some((m) => m !== n && m.inputs.includes(w.name))) continue; // shared weight: leave as it is
+    const copy: Constant = { ...orig, quantization: orig.quantization ? { ...orig.quantization } : undefined };
+    if (!quantizeWeight(copy, n, 'channel')) continue;
+    out.set(n.name, { node: n, weight: w, int4: { data: w.data, quantization: w.quantization }, int8: { data: copy.data, quantization: copy.quantization } });
+  }
+  return out;
+}
+
+/** Restores the float weight (and bias) of a node moved to float when no quantized node still reads them. */
+export function restoreFloat(q: Graph, reference: Graph, n: Node, plan: Map<string, NodeExecution>): void {
+  for (const t of n.inputs.slice(1, 3)) {
+    const c = q.constants.get(t), orig = reference.constants.get(t);
+    if (!c || !orig) continue;
+    if (q.nodes.some((m) => m !== n && m.inputs.includes(t) && plan.get(m.name) !== 'float')) continue;
+    c.data = orig.data;
+    if (c.quantization?.affine) {
+      const { affine: _drop, ...rest } = c.quantization;
+      void _drop;
+      if (Object.keys(rest).length) c.quantization = rest;
+      else delete c.quantization;
+    }
+  }
+}
+
+/**
+ * Runs the guard on q (annotated, modified in place): returns what it moved and the metric
+ * before and after. `data` are the guard samples.
+ */
+export async function runGuard(q: Graph, reference: Graph, data: Record<string, tf.Tensor>[], o: AccuracyGuardOptions,
+  onProgress?: (p: { stage: 'guard'; floatNodes: number }) => void): Promise<GuardReport> {
+  const info = q.metadata.quantization as QuantizationInfo;
+  const userFloat = [...info.floatNodes];
+  let evaluations = 0;
+  let lastOutputs: OutputFidelity[] | undefined;
+  let failing: string[] = [];
+  let metric: (g: Graph) => Promise<number>;
+  let base: number;
+  if (o.metric) {
+    const m = o.metric;
+    base = await m(floatPredict(reference));
+    metric = async (g) => { evaluations++; return m(simulatedPredict(g)); };
+  } else {
+    const specs = outputSpecs(reference);
+    const ref = data.map((x) => floatOutputs(reference, x));
+    base = 1;
+    metric = async (g) => {
+      evaluations++;
+      const f = modelFidelity(specs, ref, data.map((x) => simulatedOutputs(g, x)));
+      lastOutputs = f.outputs;
+      failing = f.outputs.filter((p) => p.score < 1 - o.tolerance).map((p) => p.output);
+      return f.minScore;
+    };
+  }
+  const target = base - o.tolerance;
+  const initial = await metric(q);
+  const moved: string[] = [];
+  const widened: string[] = [];
+  let current = initial;
+  if (current < target) {
+    const plan = planExecution(q);
+    const rep = await layerReport(q, reference, data);
+    const order = rankCandidates(q, plan, rep, o.metric ? q.outputs : failing);
+    // 4-bit weights: first widen to 8 bits (same order), then move to float if that is not enough.
+    const variants = int4Variants(q, reference);
+    const widenOrder = order.filter((n) => variants.has(n));
+    // Each trial runs exactly what would be written: nodes moved to float get their float
+    // weights and biases back (restoreFloat), the others keep their quantized ones.
+    const quantized = new Map<string, WeightVariant>();
+    for (const name of order) {
+      for (const t of q.nodes.find((m) => m.name === name)!.inputs.slice(1, 3)) {
+        const c = q.constants.get(t);
+        if (c && !quantized.has(t)) quantized.set(t, { data: c.data, quantization: c.quantization });
+      }
+    }
+    const apply = (widen: number, float: number | string[]) => {
+      const floatSet = typeof float === 'number' ? order.slice(0, float) : float;
+      widenOrder.forEach((n, i) => {
+        const v = variants.get(n)!;
+        const use = i < widen ? v.int8 : v.int4;
+        quantized.set(v.weight.name, use);
+      });
+      for (const [t, v] of quantized) {
+        const c = q.constants.get(t)!;
+        c.data = v.data;
+        if (v.quantization) c.quantization = v.quantization;
+        else delete c.quantization;
+      }
+      info.floatNodes = [...userFloat, ...floatSet];
+      const p = planExecution(q);
+      for (const name of floatSet) restoreFloat(q, reference, q.nodes.find((m) => m.name === name)!, p);
+    };
+    const max = Math.min(order.length, o.maxFloatNodes ?? order.length);
+    // The shortest prefix of `count` candidates for which the metric holds (count when none does).
+    const search = async (count: number, set: (k: number) => void): Promise<number> => {
+      let lo = 0, hi = -1;
+      for (let k = 1; ; k = Math.min(count, k * 2)) {
+        set(k);
+        if (await metric(q) >= target) { hi = k; break; }
+        lo = k;
+        if (k === count) break;
+      }
+      if (hi < 0) return count;
+      while (hi - lo > 1) {
+        const mid = (lo + hi) >> 1;
+        set(mid);
+        if (await metric(q) >= target) hi = mid;
+        else lo = mid;
+      }
+      return hi;
+    };
+    let widen = 0, float = 0;
+    if (widenOrder.length) {
+      widen = await search(widenOrder.length, (k) => apply(k, 0));
+      apply(widen, 0);
+    }
+    if (max > 0 && (await metric(q)) < target) {
+      float = await search(max, (k) => apply(widen, k));
+    }
+    // The ranking is a guess: much of the prefix may not be needed (on a 140-layer pose net the
+    // layers that matter were ranked last). Groups of it, least harmful first, are put back to
+    // quantized and kept so when the metric still holds; a group that breaks it is split in two
+    // and its halves tried, within BACK_OFF_EVALUATIONS more evaluations.
+    let kept = order.slice(0, float);
+    const groups: string[][] = [];
+    const size = Math.max(1, Math.ceil(float / 8));
+    for (let end = float; end > 0; end -= size) groups.push(order.slice(Math.max(0, end - size), end));
+    for (let budget = float > 1 ? BACK_OFF_EVALUATIONS : 0; budget > 0 && groups.length; budget--) {
+      const group = new Set(groups.shift()!);
+      const trial = kept.filter((n) => !group.has(n));
+      apply(widen, trial);
+      if (await metric(q) >= target) kept = trial;
+      else if (group.size > 1) {
+        const g = [...group];
+        groups.unshift(g.slice(Math.ceil(g.length / 2)), g.slice(0, Math.ceil(g.length / 2)));
+      }
+    }
+    apply(widen, kept);
+    widened.push(...widenOrder.slice(0, widen));
+    moved.push(...kept);
+    current = await metric(q);
+    onProgress?.({ stage: 'guard', floatNodes: moved.length });
+  }
+  return {
+    metric: o.metric ? 'custom' : 'min output score (cosine / 1 − relative error) vs float, every output',
+    float: base, initial, final: current, tolerance: o.tolerance, movedToFloat: moved, widenedTo8Bit: widened,
+    satisfied: current >= target, evaluations, ...(lastOutputs ? { outputs: lastOutputs } : {}),
+  };
+}

@@ -1,0 +1,90 @@
+// How close a converted model's outputs are to the float model's — over EVERY output, since a
+// model's first output may be a scalar score while the output that matters is a 1024-value
+// embedding. Per output:
+//   ≥ 16 values: cosine similarity over all samples (score = cosine), unless the reference
+//                is all but zero (max |ref| < 1e-3: a cosine of noise) — then as below;
+//   fewer:       cosine says little about one or two numbers, so the score is
+//                1 − max |q − ref| / max(max |ref|, 1) — the error relative to the output's
+//                magnitude when it exceeds 1 (box coordinates in pixels), the absolute error
+//                below (a probability of 1e-9 returned as 0.002 is off by 0.002, not by 2·10⁶
+//                times; a normalized coordinate off by 0.01 scores 0.99);
+// plus max abs error and top-1 agreement (outputs whose last dimension has > 1 class). The
+// headline is the minimum score over outputs; a tolerance is a minimum score (e.g. 0.99).
+// NaN where the reference is finite scores −∞.
+
+/** Outputs with at least this many values are compared by cosine. */
+export const COSINE_MIN_VALUES = 16;
+/**
+ * An output whose reference never exceeds this in magnitude on the evaluation inputs (a
+ * segmentation mask of ~1e-6 on an image with no person) has no direction to compare: its
+ * cosine measures noise. It is scored like a small output (absolute error below magnitude 1).
+ */
+export const NEAR_ZERO = 1e-3;
+/** Floor of the magnitude small outputs' errors are relative to: below it the error is absolute. */
+export const RELATIVE_ERROR_FLOOR = 1;
+
+export interface OutputFidelity {
+  output: string;
+  /** Values per sample. */
+  values: number;
+  metric: 'cosine' | 'relative error';
+  score: number;
+  cosine: number;
+  maxAbsError: number;
+  /** max |q − ref| / max(max |ref|, 1). */
+  relativeError: number;
+  top1Agreement?: number;
+}
+
+export interface ModelFidelity {
+  samples: number;
+  /** Minimum score over outputs. */
+  minScore: number;
+  /** The output with the minimum score. */
+  worstOutput: string;
+  outputs: OutputFidelity[];
+}
+
+/** Fidelity of one output: ref[s] and got[s] are sample s's values; `classes` is the last dimension. */
+export function outputFidelity(output: string, ref: readonly Float32Array[], got: readonly Float32Array[], classes = 1): OutputFidelity {
+  if (ref.length !== got.length || ref.length === 0) throw new RangeError(`output '${output}': ${ref.length} reference samples vs ${got.length}`);
+  let dot = 0, rr = 0, gg = 0, maxAbs = 0, maxRef = 0, rows = 0, agree = 0, nanMismatch = false;
+  for (let s = 0; s < ref.length; s++) {
+    const r = ref[s]!, q = got[s]!;
+    if (r.length !== q.length) throw new RangeError(`output '${output}': sample ${s} has ${q.length} values, the float model ${r.length}`);
+    for (let i = 0; i < r.length; i++) {
+      const a = r[i]!, b = q[i]!;
+      if (Number.isNaN(b) !== Number.isNaN(a)) { nanMismatch = true; continue; }
+      if (!Number.isFinite(a) || !Number.isFinite(b)) { if (a !== b) nanMismatch = true; continue; }
+      dot += a * b; rr += a * a; gg += b * b;
+      maxAbs = Math.max(maxAbs, Math.abs(a - b));
+      maxRef = Math.max(maxRef, Math.abs(a));
+    }
+    if (classes > 1 && r.length % classes === 0) {
+      for (let o = 0; o < r.length; o += classes) {
+        let ia = 0, ib = 0;
+        for (let c = 1; c < classes; c++) {
+          if (r[o + c]! > r[o + ia]!) ia = c;
+          if (q[o + c]! > q[o + ib]!) ib = c;
+        }
+        rows++;
+        if (ia === ib) agree++;
+      }
+    }
+  }
+  const cosine = rr === 0 && gg === 0 ? 1 : rr === 0 || gg === 0 ? 0 : dot / Math.sqrt(rr * gg);
+  const relativeError = maxAbs / Math.max(maxRef, RELATIVE_ERROR_FLOOR);
+  const values = ref[0]!.length;
+  const metric = values >= COSINE_MIN_VALUES && maxRef >= NEAR_ZERO ? 'cosine' : 'relative error';
+  const score = nanMismatch ? -Infinity : metric === 'cosine' ? cosine : 1 - relativeError;
+  return { output, values, metric, score, cosine, maxAbsError: nanMismatch ? Infinity : maxAbs, relativeError, ...(rows ? { top1Agreement: agree / rows } : {}) };
+}
+
+/** Fidelity over every output: ref[s][o] / got[s][o] are sample s's values of output o. */
+export function modelFidelity(outputs: readonly { name: string; classes?: number }[], ref: readonly Float32Array[][], got: readonly Float32Array[][]): ModelFidelity {
+  if (!outputs.length) throw new RangeError('the model has no outputs to compare');
+  const per = outputs.map((o, i) => outputFidelity(o.name, ref.map((r) => r[i]!), got.map((r) => r[i]!), o.classes));
+  let worst = per[0]!;
+  for (const p of per) if (p.score < worst.score) worst = p;
+  return { samples: ref.length, minScore: worst.score, worstOutput: worst.output, outputs: per };
+}

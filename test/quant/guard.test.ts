@@ -1,0 +1,79 @@
+// 4-bit weights chosen per layer: thin layers and depthwise layers get 8-bit weights up front,
+// the rest 4-bit; the accuracy guard widens 4-bit layers to 8 bits before it moves anything to
+// float. Checked against float execution of the original graph on inputs the guard never saw,
+// through the native session on the saved files.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initFloatBackend, tf } from '../../src/backend/float.js';
+import { execute } from '../../src/model/execute.js';
+import { loadModel } from '../../src/model/load.js';
+import { saveNative } from '../../src/model/save-native.js';
+import { attr, GraphModelBuilder, writeModel } from '../../src/model/testing.js';
+import type { Graph } from '../../src/model/ir.js';
+import { quantize } from '../../src/quant/quantize.js';
+import { outputFidelity } from '../../src/quant/output-fidelity.js';
+import { syntheticInputs } from '../../src/quant/synthetic-inputs.js';
+import { InferenceSession } from '../../src/runtime/session.js';
+
+let g: Graph;
+const dir = mkdtempSync(join(tmpdir(), 'tfjq-guard-'));
+
+beforeAll(async () => {
+  await initFloatBackend();
+  const b = new GraphModelBuilder(21);
+  const x = b.input('image', [-1, 16, 16, 3]);
+  const c1 = b.fusedConv2d('conv1', x, b.const('conv1/filter', [3, 3, 3, 16], undefined, 'float32', -0.4, 0.4), [b.const('conv1/bias', [16], undefined, 'float32', -0.1, 0.1)], ['BiasAdd', 'Relu']);
+  const dw = b.fusedConv2d('dw', c1, b.const('dw/filter', [3, 3, 16, 1], undefined, 'float32', -0.4, 0.4), [b.const('dw/bias', [16], undefined, 'float32', -0.1, 0.1)], ['BiasAdd', 'Relu6'], { depthwise: true });
+  const c2 = b.fusedConv2d('conv2', dw, b.const('conv2/filter', [1, 1, 16, 64], undefined, 'float32', -0.3, 0.3), [b.const('conv2/bias', [64], undefined, 'float32', -0.1, 0.1)], ['BiasAdd', 'Relu']);
+  const c3 = b.fusedConv2d('conv3', c2, b.const('conv3/filter', [3, 3, 64, 64], undefined, 'float32', -0.08, 0.08), [b.const('conv3/bias', [64], undefined, 'float32', -0.1, 0.1)], ['BiasAdd', 'Relu'], { strides: 2 });
+  const m = b.op('pool', 'Mean', [c3, b.ints('pool/axes', [1, 2])], { T: attr.type('DT_FLOAT'), keep_dims: attr.b(false), Tidx: attr.type('DT_INT32') });
+  b.fusedMatMul('logits', m, b.const('logits/kernel', [64, 10]), [b.const('logits/bias', [10])], ['BiasAdd']);
+  b.outputs('logits');
+  await writeModel(dir, b.build());
+  g = await loadModel(join(dir, 'model.json'));
+});
+
+async function scoreOfSaved(q: Graph, out: string): Promise<number> {
+  await saveNative(q, out, { mode: 'dynamic' });
+  const s = await InferenceSession.create(join(out, 'model.json'), { threads: 1 });
+  const inputs = syntheticInputs(g, 6, 99); // a seed neither calibration (1) nor the guard (3) used
+  const ref: Float32Array[] = [], got: Float32Array[] = [];
+  for (const x of inputs) {
+    const [y] = execute(g, x);
+    ref.push(Float32Array.from(y!.dataSync()));
+    got.push(Float32Array.from((await s.run(x))[s.outputs[0]!.name]!.data as Float32Array));
+    tf.dispose([y!, ...Object.values(x)]);
+  }
+  s.dispose();
+  return outputFidelity('logits', ref, got).score;
+}
+
+describe('4-bit weights per layer (weightBitsPerLayer, as the CLI converts)', () => {
+  it('thin and depthwise layers get 8-bit weights up front, the wide conv 4-bit', async () => {
+    const r = await quantize(g, { mode: 'dynamic', weightBits: 4, weightBitsPerLayer: true, report: false });
+    const widened = Object.fromEntries((r.report.widened ?? []).map((w) => [w.node, w.reason]));
+    expect(widened.conv1).toMatch(/thin layer \(K = 27/);
+    expect(widened.conv2).toMatch(/thin layer \(K = 16/);
+    expect(widened.dw).toMatch(/depthwise/);
+    expect(widened.logits).toMatch(/small layer \(640 weights\)/);
+    expect(r.report.int4!.map((w) => w.node)).toEqual(['conv3']);
+    const dtype = (n: string) => r.graph.constants.get(r.graph.nodes.find((m) => m.name === n)!.inputs[1]!)!.quantization?.affine?.dtype;
+    expect([dtype('conv1'), dtype('dw'), dtype('conv2'), dtype('conv3'), dtype('logits')]).toEqual(['int8', 'int8', 'int8', 'int4', 'int8']);
+  });
+
+  it('a tight tolerance widens the 4-bit conv to 8 bits before moving anything to float, and the saved model meets it', async () => {
+    const calibration = syntheticInputs(g, 8, 1), validation = syntheticInputs(g, 8, 3);
+    const r = await quantize(g, { mode: 'dynamic', weightBits: 4, weightBitsPerLayer: true, calibration, validation, accuracyGuard: { tolerance: 1e-4 } });
+    const guard = r.report.guard!;
+    expect(guard.initial).toBeLessThan(1 - 1e-4);
+    expect(guard.widenedTo8Bit).toEqual(['conv3']);
+    expect(guard.satisfied).toBe(true);
+    expect(r.report.widened).toContainEqual({ node: 'conv3', reason: 'accuracy guard' });
+    expect(r.report.int4 ?? []).toEqual([]);
+    // Independent check on new inputs: within 10× the guard's allowed loss (it measured 8 other samples).
+    expect(await scoreOfSaved(r.graph, join(dir, 'out-tight'))).toBeGreaterThan(1 - 1e-3);
+    tf.dispose([...calibration, ...validation].flatMap((x) => Object.values(x)));
+  });
+});
