@@ -8,7 +8,7 @@
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { tf, availableFloatBackends, floatBackendName, type FloatBackendName } from '../backend/float.js';
-import { execute } from '../model/execute.js';
+import { executeAsync } from '../model/execute.js';
 import type { Graph } from '../model/ir.js';
 import { fileIO } from '../io/files.js';
 import { loadModel } from '../model/load.js';
@@ -42,7 +42,8 @@ export async function chooseReferenceBackend(g: Graph, sample: Record<string, tf
       continue;
     }
     try {
-      tf.tidy(() => execute(g, sample).forEach((t) => t.dataSync()));
+      const outs = await executeAsync(g, sample);
+      outs.forEach((t) => { t.dataSync(); t.dispose(); });
       return { backend: b, rejected };
     } catch (e) {
       rejected.push({ backend: b, error: describeError(e) });
@@ -123,7 +124,7 @@ export async function evaluateWritten(float: Graph, dir: string, format: 'native
     }
     const ref: Float32Array[][] = [], got: Float32Array[][] = [];
     for (const x of inputs) {
-      const r = execute(float, x);
+      const r = await executeAsync(float, x);
       ref.push(r.map(toArray));
       r.forEach((t) => t.dispose());
       const q = await engine.run(x);
@@ -135,7 +136,7 @@ export async function evaluateWritten(float: Graph, dir: string, format: 'native
       return { name: n, classes: s && s.length >= 2 && s[s.length - 1]! > 1 ? s[s.length - 1]! : 1 };
     });
     const fidelity = modelFidelity(specs, ref, got);
-    const floatMs = await medianMs(() => tf.tidy(() => execute(float, inputs[0]!).forEach((t) => t.dataSync())), { runs: o.runs });
+    const floatMs = await medianMs(async () => (await executeAsync(float, inputs[0]!)).forEach((t) => { t.dataSync(); t.dispose(); }), { runs: o.runs });
     const quantMs = await medianMs(async () => (await engine.run(inputs[0]!)).forEach((t) => { t.dataSync(); t.dispose(); }), { runs: o.runs });
     return { fidelity, engine: engine.name, floatMs, quantMs, notes };
   } finally {

@@ -4,7 +4,7 @@
 // histogram per tensor) is kept. Nodes with a non-clamp fused activation (elu, sigmoid, tanh,
 // leakyrelu, prelu) are run split so `<output>/preact` is observed too (§12.2).
 import { tf } from '../backend/float.js';
-import { execute } from '../model/execute.js';
+import { executeAsync } from '../model/execute.js';
 import type { Graph, Node } from '../model/ir.js';
 import { describe } from '../native/validate.js';
 import { clampActivation, preactName } from './params.js';
@@ -137,7 +137,7 @@ export async function calibrate(g: Graph, data: CalibrationData, opts: Calibrate
     const { inputs, rows, created } = normalizeSample(g, s, batches);
     try {
       for (const [k, t] of Object.entries(inputs)) see(k, t);
-      const outs = execute(cg, inputs, {
+      const outs = await executeAsync(cg, inputs, {
         observer: (n, ts) => n.outputs.forEach((o, i) => { if (ts[i]) see(o, ts[i]!); }),
       });
       outs.forEach((t) => t.dispose());

@@ -17,11 +17,11 @@
 // 2·log2(candidates) evaluations instead of one per layer; then groups of that prefix are tried
 // back in quantized form (a bounded group test), since the ranking is only a guess.
 import type { tf } from '../backend/float.js';
-import { execute } from '../model/execute.js';
+import { execute, executeAsync } from '../model/execute.js';
 import type { Constant, ConstantQuantization, Graph, Node, TensorData } from '../model/ir.js';
 import { activationInputs, activationTable, planExecution, type NodeExecution, type QuantizationInfo } from './params.js';
 import { layerReport, type LayerReport } from './report.js';
-import { dequantizeSim, simulate } from './simulate.js';
+import { dequantizeSim, simulate, simulateAsync } from './simulate.js';
 import { modelFidelity, type OutputFidelity } from './output-fidelity.js';
 import { quantizeWeight } from './weights.js';
 
@@ -80,15 +80,16 @@ export function floatPredict(g: Graph): (inputs: Record<string, tf.Tensor>) => F
   };
 }
 
-function floatOutputs(g: Graph, x: Record<string, tf.Tensor>): Float32Array[] {
-  const outs = execute(g, x);
+/** Every output of the float graph (control-flow regions run whole in tfjs-converter). */
+async function floatOutputs(g: Graph, x: Record<string, tf.Tensor>): Promise<Float32Array[]> {
+  const outs = await executeAsync(g, x);
   const r = outs.map((t) => Float32Array.from(t.dataSync() as ArrayLike<number>));
   outs.forEach((t) => t.dispose());
   return r;
 }
 
-function simulatedOutputs(g: Graph, x: Record<string, tf.Tensor>): Float32Array[] {
-  return simulate(g, x).outputs.map((t) => Float32Array.from(dequantizeSim(t).data as ArrayLike<number>));
+async function simulatedOutputs(g: Graph, x: Record<string, tf.Tensor>): Promise<Float32Array[]> {
+  return (await simulateAsync(g, x)).outputs.map((t) => Float32Array.from(dequantizeSim(t).data as ArrayLike<number>));
 }
 
 function outputSpecs(g: Graph): { name: string; classes: number }[] {
@@ -223,11 +224,14 @@ export async function runGuard(q: Graph, reference: Graph, data: Record<string, 
     metric = async (g) => { evaluations++; return m(simulatedPredict(g)); };
   } else {
     const specs = outputSpecs(reference);
-    const ref = data.map((x) => floatOutputs(reference, x));
+    const ref: Float32Array[][] = [];
+    for (const x of data) ref.push(await floatOutputs(reference, x));
     base = 1;
     metric = async (g) => {
       evaluations++;
-      const f = modelFidelity(specs, ref, data.map((x) => simulatedOutputs(g, x)));
+      const got: Float32Array[][] = [];
+      for (const x of data) got.push(await simulatedOutputs(g, x));
+      const f = modelFidelity(specs, ref, got);
       lastOutputs = f.outputs;
       failing = f.outputs.filter((p) => p.score < 1 - o.tolerance).map((p) => p.output);
       return f.minScore;

@@ -4,11 +4,11 @@
 // SNR, cosine similarity and max abs error per tensor, worst first; `snrDrop` (the SNR lost
 // by this node relative to its worst input) ranks the nodes the accuracy guard keeps in float.
 import type { tf } from '../backend/float.js';
-import { execute } from '../model/execute.js';
+import { executeAsync } from '../model/execute.js';
 import type { Graph } from '../model/ir.js';
 import { iterateData, normalizeSample, type CalibrationData, type CalibrationSample } from './calibrate.js';
 import { activationInputs, type NodeExecution } from './params.js';
-import { dequantizeSim, simulate } from './simulate.js';
+import { dequantizeSim, simulateAsync } from './simulate.js';
 
 export interface LayerError {
   tensor: string;
@@ -47,9 +47,9 @@ export async function layerReport(q: Graph, reference: Graph, data: CalibrationD
   for await (const s of iterateData(data as CalibrationData, 'report data')) {
     const { inputs, rows, created } = normalizeSample(q, s, index++);
     try {
-      const sim = simulate(q, inputs, { capture: names });
+      const sim = await simulateAsync(q, inputs, { capture: names });
       plan = sim.plan;
-      const outs = execute(reference, inputs, {
+      const outs = await executeAsync(reference, inputs, {
         observer: (n, ts) => n.outputs.forEach((o, i) => {
           const got = sim.tensors.get(o);
           const t = ts[i] as tf.Tensor | undefined;

@@ -7,7 +7,9 @@
 // this on every int8 tensor, bit for bit; reports compare it with float execution.
 import { tf } from '../backend/float.js';
 import { asModelError, ModelFormatError } from '../model/errors.js';
-import { constantTensor, type GraphInputs } from '../model/execute.js';
+import { constantTensor, requiresAsync, type GraphInputs } from '../model/execute.js';
+import { executionUnits, type ControlFlowRegion } from '../model/control-flow.js';
+import { runRegion } from '../model/run-region.js';
 import { parseTensorName, type Constant, type Graph, type Node } from '../model/ir.js';
 import { executeOpaque } from '../model/opaque.js';
 import { attrBool, attrInts, attrNum, attrStr, convPad, OPS } from '../model/ops.js';
@@ -441,9 +443,49 @@ function bindSimInputs(g: Graph, inputs: SimulateInputs): Map<string, tf.Tensor 
 
 /**
  * Executes a §12-annotated graph (or a float graph: then every node runs float) on one batch.
- * Conversions happen where tensors are consumed, once per tensor (§12.2).
+ * Conversions happen where tensors are consumed, once per tensor (§12.2). A graph with
+ * control-flow regions needs simulateAsync (decided up front).
  */
 export function simulate(g: Graph, inputs: SimulateInputs, opts: SimulateOptions = {}): SimulateResult {
+  if (requiresAsync(g)) {
+    throw new ModelFormatError('simulate: the graph has control-flow regions, which only tfjs-converter runs asynchronously: use simulateAsync');
+  }
+  const run = startSimulation(g, inputs, opts);
+  try {
+    for (const n of g.nodes) run.node(n);
+    return run.result();
+  } finally {
+    run.dispose();
+  }
+}
+
+/**
+ * simulate() for any graph: control-flow regions (kept in float by the quantizer: their nodes
+ * are raw TF ops) run whole through tfjs-converter on their float inputs; every other node as
+ * simulate() runs it.
+ */
+export async function simulateAsync(g: Graph, inputs: SimulateInputs, opts: SimulateOptions = {}): Promise<SimulateResult> {
+  const run = startSimulation(g, inputs, opts);
+  try {
+    for (const u of executionUnits(g)) {
+      if (u.kind === 'node') run.node(u.node);
+      else await run.region(u.region);
+    }
+    return run.result();
+  } finally {
+    run.dispose();
+  }
+}
+
+interface Simulation {
+  node(n: Node): void;
+  region(r: ControlFlowRegion): Promise<void>;
+  result(): SimulateResult;
+  dispose(): void;
+}
+
+/** The state of one simulation run: values by tensor name, conversions made once per tensor. */
+function startSimulation(g: Graph, inputs: SimulateInputs, opts: SimulateOptions): Simulation {
   if (typeof opts !== 'object' || opts === null) throw new TypeError('options must be an object');
   const cap = opts.capture ?? false;
   if (typeof cap !== 'boolean' && !(Array.isArray(cap) && cap.every((c) => typeof c === 'string'))) {
@@ -516,51 +558,66 @@ export function simulate(g: Graph, inputs: SimulateInputs, opts: SimulateOptions
     return q;
   };
 
-  try {
-    for (const n of g.nodes) {
-      const how = plan.get(n.name)!;
-      try {
-        if (how === 'int8') {
-          const r = runInt8(g, n, (t) => asInt8(t, n), acts);
-          values.set(n.outputs[0]!, r.y);
-          if (r.preact && want(preactName(n.outputs[0]!))) tensors.set(preactName(n.outputs[0]!), toSim(r.preact));
-        } else if (how === 'dynamic') {
-          const xt = asFloat(n.inputs[0]!, n);
-          // tfjs-backend-cpu keeps an int32 → float32 Cast's values in their Int32Array.
-          const xd = xt.dataSync();
-          const r = runDynamic(g, n, xd instanceof Float32Array ? xd : Float32Array.from(xd as ArrayLike<number>), [...xt.shape], info?.dynamic?.granularity === 'row');
-          const t = tf.tensor(r.data, r.shape, 'float32');
-          owned.add(t);
-          values.set(n.outputs[0]!, { kind: 'f', t });
-        } else {
-          const ins = n.inputs.map((t) => asFloat(t, n));
-          const spec = OPS[n.op];
-          const outs = tf.tidy(() => (n.opaque || !spec ? executeOpaque(n, ins) : spec.execute(n, ins)));
-          n.outputs.forEach((o, i) => {
-            const t = outs[i];
-            if (!t) return;
-            if (!ins.includes(t)) owned.add(t);
-            values.set(o, { kind: 'f', t });
-          });
-        }
-      } catch (e) {
-        throw asModelError(e, { node: n.name });
+  const node = (n: Node): void => {
+    const how = plan.get(n.name)!;
+    try {
+      if (how === 'int8') {
+        const r = runInt8(g, n, (t) => asInt8(t, n), acts);
+        values.set(n.outputs[0]!, r.y);
+        if (r.preact && want(preactName(n.outputs[0]!))) tensors.set(preactName(n.outputs[0]!), toSim(r.preact));
+      } else if (how === 'dynamic') {
+        const xt = asFloat(n.inputs[0]!, n);
+        // tfjs-backend-cpu keeps an int32 → float32 Cast's values in their Int32Array.
+        const xd = xt.dataSync();
+        const r = runDynamic(g, n, xd instanceof Float32Array ? xd : Float32Array.from(xd as ArrayLike<number>), [...xt.shape], info?.dynamic?.granularity === 'row');
+        const t = tf.tensor(r.data, r.shape, 'float32');
+        owned.add(t);
+        values.set(n.outputs[0]!, { kind: 'f', t });
+      } else {
+        const ins = n.inputs.map((t) => asFloat(t, n));
+        const spec = OPS[n.op];
+        const outs = tf.tidy(() => (n.opaque || !spec ? executeOpaque(n, ins) : spec.execute(n, ins)));
+        n.outputs.forEach((o, i) => {
+          const t = outs[i];
+          if (!t) return;
+          if (!ins.includes(t)) owned.add(t);
+          values.set(o, { kind: 'f', t });
+        });
       }
-      for (const o of n.outputs) if (want(o) && values.has(o)) tensors.set(o, toSim(values.get(o)!));
+    } catch (e) {
+      throw asModelError(e, { node: n.name });
     }
+    for (const o of n.outputs) if (want(o) && values.has(o)) tensors.set(o, toSim(values.get(o)!));
+  };
+
+  const region = async (r: ControlFlowRegion): Promise<void> => {
+    const ins = r.inputs.map((t) => asFloat(t, g.nodes.find((n) => n.name === r.nodes[0])!));
+    const outs = await runRegion(g, r, ins, r.outputs);
+    r.outputs.forEach((o, i) => {
+      const t = outs[i]!;
+      owned.add(t);
+      values.set(o, { kind: 'f', t });
+      if (want(o)) tensors.set(o, toSim(values.get(o)!));
+    });
+  };
+
+  const result = (): SimulateResult => {
     const outputs = g.outputs.map((o): SimTensor => {
       const v = values.get(o);
       if (!v) {
         const c = g.constants.get(o);
         if (c) return toSim({ kind: 'f', t: asFloat(o, g.nodes[0]!) });
-        const [node] = parseTensorName(o);
-        throw new ModelFormatError(`output '${o}' was not computed`, { node });
+        const [producer] = parseTensorName(o);
+        throw new ModelFormatError(`output '${o}' was not computed`, { node: producer });
       }
       if (v.kind === 'q' && info?.outputType === 'int8') return toSim(v);
       return dequantizeSim(toSim(v));
     });
     return { outputs, tensors, plan };
-  } finally {
+  };
+
+  const dispose = (): void => {
     for (const t of owned) if (!external.has(t) && !t.isDisposed) t.dispose();
-  }
+  };
+  return { node, region, result, dispose };
 }

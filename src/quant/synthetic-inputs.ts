@@ -9,7 +9,9 @@
 //     by ~1/255 or ~1/127.5, shifted by ~127.5, or cast from int32), else [0, 1] (assumed);
 //   int32 sequence inputs: token ids below the vocabulary size of the embedding that gathers
 //     them (else below 100, assumed);
-//   other inputs: uniform [0, 1) floats / small integers (assumed).
+//   other inputs: uniform [0, 1) floats / small integers (assumed);
+//   inputs of unknown rank: a scalar 0 (assumed: what a recurrent-state input is fed first,
+//     as matting and tracking models' own code does).
 // Every choice is returned as an InputAssumption so the report can say what was used.
 import { tf } from '../backend/float.js';
 import type { Graph, Node } from '../model/ir.js';
@@ -17,7 +19,7 @@ import { seededRandom, type Rng } from '../data/random.js';
 
 export interface InputAssumption {
   input: string;
-  kind: 'image' | 'tokens' | 'uniform' | 'integers';
+  kind: 'image' | 'tokens' | 'uniform' | 'integers' | 'scalar-zero';
   /** Value range [lo, hi] of the generated values (token ids: [0, vocab − 1]). */
   range: [number, number];
   /** 'graph' when read from the model's first ops, 'assumed' otherwise. */
@@ -73,11 +75,16 @@ function imageRange(g: Graph, input: string, dtype: string): Pick<InputAssumptio
   return { range: [0, 1], source: 'assumed', why: 'the first ops do not show the pixel range: [0, 1] assumed (give --calibration with real data)' };
 }
 
+/** Height and width given to an image input whose size the model leaves open (assumed, and said so). */
+export const OPEN_IMAGE_SIZE = 256;
+
 function isImageShape(shape: number[]): boolean {
   if (shape.length !== 4) return false;
+  // An open height or width (−1) is an image of any size: the generator gives it OPEN_IMAGE_SIZE.
+  const side = (d: number) => d === -1 || d >= 8;
   const [, a, b, c] = shape;
-  const nhwc = c! >= 1 && c! <= 4 && a! >= 8 && b! >= 8;
-  const nchw = shape[1]! >= 1 && shape[1]! <= 4 && b! >= 8 && c! >= 8;
+  const nhwc = c! >= 1 && c! <= 4 && side(a!) && side(b!);
+  const nchw = shape[1]! >= 1 && shape[1]! <= 4 && side(b!) && side(c!);
   return nhwc || nchw;
 }
 
@@ -109,9 +116,14 @@ function vocabularyOf(g: Graph, input: string): { size: number; node: string } |
 /** What generated inputs will look like for each input of the graph. */
 export function describeInputs(g: Graph): InputAssumption[] {
   return g.inputs.map((inp): InputAssumption => {
-    if (!inp.shape) throw new Error(`input '${inp.name}' has an unknown rank: give calibration data`);
+    if (!inp.shape) {
+      if (inp.dtype !== 'float32' && inp.dtype !== 'int32') throw new Error(`input '${inp.name}' has an unknown rank and dtype ${inp.dtype}: give calibration data`);
+      return { input: inp.name, kind: 'scalar-zero', range: [0, 0], source: 'assumed', why: 'input of unknown rank: a scalar 0 assumed (the first value a recurrent-state input takes)' };
+    }
     if ((inp.dtype === 'float32' || inp.dtype === 'int32') && isImageShape(inp.shape)) {
-      return { input: inp.name, kind: 'image', ...imageRange(g, inp.name, inp.dtype) };
+      const r = imageRange(g, inp.name, inp.dtype);
+      const open = inp.shape.slice(1).some((d) => d < 0);
+      return { input: inp.name, kind: 'image', ...r, ...(open ? { source: 'assumed' as const, why: `${r.why}; open height/width: ${OPEN_IMAGE_SIZE}×${OPEN_IMAGE_SIZE} assumed` } : {}) };
     }
     if (inp.dtype === 'int32') {
       const vocab = vocabularyOf(g, inp.name);
@@ -158,7 +170,12 @@ export function syntheticInputs(g: Graph, count: number, seed: number, batch = 1
     const rec: Record<string, tf.Tensor> = {};
     for (const a of assumptions) {
       const inp = g.inputs.find((i) => i.name === a.input)!;
-      const shape = inp.shape!.map((d) => (d < 0 ? batch : d));
+      if (a.kind === 'scalar-zero') {
+        rec[a.input] = tf.scalar(0, inp.dtype as 'float32' | 'int32');
+        continue;
+      }
+      // The batch (dimension 0) takes `batch`; an image's open height and width take OPEN_IMAGE_SIZE.
+      const shape = inp.shape!.map((d, i) => (d >= 0 ? d : i === 0 ? batch : a.kind === 'image' ? OPEN_IMAGE_SIZE : batch));
       const n = shape.reduce((x, y) => x * y, 1);
       const [lo, hi] = a.range;
       if (a.kind === 'image') {
