@@ -36,7 +36,7 @@ describe('tfjs-quant compress', () => {
     const train = join(root, 'train');
     writeFileSync(join(train, 'x.npy'), writeNpy(data.xTrain.dataSync() as Float32Array, data.xTrain.shape));
     writeFileSync(join(train, 'y.npy'), writeNpy(data.labelsTrain, [data.labelsTrain.length]));
-  }, 120_000);
+  }, 300_000);
   afterAll(() => {
     data?.dispose();
     if (root) rmSync(root, { recursive: true, force: true });
