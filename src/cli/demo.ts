@@ -15,7 +15,6 @@ import { execute } from '../model/execute.js';
 import { saveNative } from '../model/save-native.js';
 import { cloneGraph, type Graph } from '../model/ir.js';
 import { saveLayersToMemory } from '../model/testing.js';
-import { compressGraph } from '../codec/graph.js';
 import { deepCompress } from '../codec/deep-compression.js';
 import { quantize } from '../quant/quantize.js';
 import { InferenceSession } from '../runtime/session.js';
@@ -135,15 +134,13 @@ export async function runDemo(o: { epochs: number; runs: number; threads?: numbe
           o.log('Deep Compression: pruning to 90% sparsity with retraining, 5-bit weight sharing, Huffman coding');
           const dc = buildLeNet300100({ seed: 1 });
           dc.setWeights(model.getWeights());
-          await deepCompress(dc, {
+          const r = await deepCompress(dc, {
             xTrain: mnist!.xTrain, yTrain: mnist!.yTrain,
             prune: { sparsity: 0.9, epochs: 2, training: { optimizer: 'sgd', learningRate: 0.01, momentum: 0.9, seed: 2 } },
             cluster: { denseBits: 5, fineTuneEpochs: 1 },
           });
-          const m2 = await saveLayersToMemory(dc);
           dc.dispose();
-          const g = await loadModel({ modelJson: m2.modelJson, weightData: m2.weightData });
-          return compressGraph(g, { sparsity: 0, bits: 5, minElements: 1 }).graph;
+          return r.artifact.graph;
         },
       },
     ];

@@ -12,6 +12,7 @@ Commands:
   info        Show the CPU, the int8 kernel paths and the float backend in use
   inspect     Show a model: format, inputs/outputs, ops, parameters, int8 coverage
   convert     Convert models in batch (dynamic, int8, float16, compress) with a report
+  compress    Deep Compression with retraining of a layers model on .npy data (one tfjs-quant file)
   bench       Latency and throughput: native runtime vs tfjs float backends
   demo        Train a small model on MNIST digits, convert it every way, compare
   run         Run a model once on .npy inputs; print and write its outputs
@@ -60,6 +61,10 @@ export async function main(argv: string[], io: CommandIO = processIO): Promise<n
     case 'convert': {
       const { convertCommand } = await import('./convert.js');
       return convertCommand(rest, io);
+    }
+    case 'compress': {
+      const { compressCommand } = await import('./compress.js');
+      return compressCommand(rest, io);
     }
     case 'bench': {
       const { benchCommand } = await import('./bench.js');

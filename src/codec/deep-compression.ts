@@ -9,6 +9,8 @@ import { trainModel, type TrainOptions } from '../data/models.js';
 import { assertFinite, assertInt } from '../native/validate.js';
 import { prune, prunableWeights, stripPruning } from '../prune/prune.js';
 import { assertSparsity, polynomialDecay } from '../prune/schedule.js';
+import { sensitivityScan, type SensitivityScan } from '../prune/sensitivity.js';
+import { buildArtifact, saveArtifact, type CompressedArtifact } from './artifact.js';
 import type { EncodeOptions } from './format.js';
 import { compressionReport, encodeModel, loadCompressedInto, type CompressedModel, type CompressionReport } from './pipeline.js';
 
@@ -17,9 +19,23 @@ export interface DeepCompressionOptions {
   yTrain: tf.Tensor;
   /** Metric of a model (e.g. test accuracy), measured after each stage. */
   evaluate?: (model: tf.LayersModel) => number | Promise<number>;
+  /**
+   * Accuracy on validation data (carved from the training data, never the test data): what
+   * sparsity 'auto' chooses with. Also reported after each stage as report.validation.
+   */
+  validate?: (model: tf.LayersModel) => number | Promise<number>;
   prune: {
-    /** Target sparsity for every prunable kernel, or per layer name (absent layers stay dense). */
-    sparsity: number | Record<string, number>;
+    /**
+     * Target sparsity for every prunable kernel, or per layer name (absent layers stay dense),
+     * or 'auto': each layer's sparsity from the sensitivity scan (src/prune/sensitivity.ts) on
+     * `validate`, the highest rung at which pruning that layer alone, before retraining, loses
+     * at most maxAccuracyDrop.
+     */
+    sparsity: number | Record<string, number> | 'auto';
+    /** With sparsity 'auto': validation accuracy a layer may lose when pruned alone (0.001 = 0.1 point). */
+    maxAccuracyDrop?: number;
+    /** With sparsity 'auto': the rungs tried (default SENSITIVITY_SPARSITIES). */
+    sensitivitySparsities?: readonly number[];
     /** Retraining epochs while pruning (the schedule reaches its target after rampFraction of them). */
     epochs: number;
     /** Fraction of the retraining over which sparsity ramps up (default 0.6). */
@@ -54,6 +70,14 @@ export interface DeepCompressionResult {
   compressed: CompressedModel;
   clustering: ModelClustering;
   report: CompressionReport;
+  /** The deployable file (native format, the streams as stored weights); report.bytes.artifact is its size. */
+  artifact: CompressedArtifact;
+  /** Writes the artifact (model.json + weight shard) into dir: the file InferenceSession runs. */
+  save(dir: string): Promise<string[]>;
+  /** With sparsity 'auto': the scan that chose the sparsities. */
+  sensitivity?: SensitivityScan;
+  /** The per-layer sparsities used. */
+  sparsity: Record<string, number>;
 }
 
 export async function deepCompress(model: tf.LayersModel, o: DeepCompressionOptions): Promise<DeepCompressionResult> {
@@ -65,7 +89,16 @@ export async function deepCompress(model: tf.LayersModel, o: DeepCompressionOpti
   assertInt(frequency, 'prune.frequency', 1);
   const targets: Record<string, number> = {};
   const kernels = prunableWeights(model);
-  if (typeof o.prune.sparsity === 'number') {
+  let sensitivity: SensitivityScan | undefined;
+  if (o.prune.sparsity === 'auto') {
+    if (typeof o.validate !== 'function') throw new TypeError("prune.sparsity 'auto' needs validate(model): accuracy on validation data");
+    if (o.prune.maxAccuracyDrop === undefined) throw new TypeError("prune.sparsity 'auto' needs prune.maxAccuracyDrop");
+    sensitivity = await sensitivityScan(model, {
+      evaluate: o.validate, maxAccuracyDrop: o.prune.maxAccuracyDrop, sparsities: o.prune.sensitivitySparsities,
+      onProgress: (layer, p) => log(`  sensitivity ${layer} ${(100 * p.sparsity).toFixed(0)}%: validation accuracy ${(100 * p.accuracy).toFixed(2)}%`),
+    });
+    for (const l of sensitivity.layers) targets[l.layer] = l.chosen;
+  } else if (typeof o.prune.sparsity === 'number') {
     assertSparsity(o.prune.sparsity, 'prune.sparsity');
     for (const k of kernels) targets[k.layerName] = o.prune.sparsity;
   } else {
@@ -75,7 +108,12 @@ export async function deepCompress(model: tf.LayersModel, o: DeepCompressionOpti
     }
   }
   const metrics: CompressionReport['metrics'] = {};
-  if (o.evaluate) metrics.baseline = await o.evaluate(model);
+  const validation: CompressionReport['metrics'] = {};
+  const measure = async (stage: 'baseline' | 'pruned' | 'quantized' | 'decoded') => {
+    if (o.evaluate) metrics[stage] = await o.evaluate(model);
+    if (o.validate) validation[stage] = await o.validate(model);
+  };
+  await measure('baseline');
 
   // 1. prune + retrain
   const batchSize = o.prune.training?.batchSize ?? 64;
@@ -129,7 +167,7 @@ export async function deepCompress(model: tf.LayersModel, o: DeepCompressionOpti
     log(`  weights averaged over the last ${avgN} retraining epochs`);
   }
   stripPruning(model);
-  if (o.evaluate) metrics.pruned = await o.evaluate(model);
+  await measure('pruned');
 
   // 2. weight sharing + centroid fine-tuning
   const clustering = clusterModel(model, o.cluster);
@@ -142,13 +180,15 @@ export async function deepCompress(model: tf.LayersModel, o: DeepCompressionOpti
       onProgress: (p) => { if (p.batch === p.batches) log(`  centroid fine-tune epoch ${p.epoch}/${p.epochs} loss ${p.loss.toFixed(4)}`); },
     });
   }
-  if (o.evaluate) metrics.quantized = await o.evaluate(model);
+  await measure('quantized');
 
   // 3. encode, then check by decoding into the model (lossless: same weights)
   const compressed = encodeModel(model, clustering, o.encode);
   loadCompressedInto(model, compressed);
-  if (o.evaluate) metrics.decoded = await o.evaluate(model);
-  const report = compressionReport(compressed, o.evaluate ? metrics : undefined);
-  log(`encoded: ${report.bytes.huffman} bytes, ${report.ratio.huffman.toFixed(1)}× smaller than float32`);
-  return { compressed, clustering, report };
+  await measure('decoded');
+  const artifact = await buildArtifact(model, compressed);
+  const report = compressionReport(compressed, o.evaluate ? metrics : undefined, artifact.bytes);
+  if (o.validate) report.validation = validation;
+  log(`encoded: ${report.bytes.huffman} bytes of streams, ${artifact.bytes} bytes saved (model.json + weights), ${report.ratio.artifact!.toFixed(1)}× smaller than float32`);
+  return { compressed, clustering, report, artifact, save: (dir: string) => saveArtifact(artifact, dir), sensitivity, sparsity: targets };
 }

@@ -6,4 +6,5 @@ export {
   type CompressedModel, type CompressedTensor, type CompressionReport, type LayerReportRow, type StageTotals, type WeightEncoding,
 } from './pipeline.js';
 export { deepCompress, type DeepCompressionOptions, type DeepCompressionResult } from './deep-compression.js';
+export { buildArtifact, saveArtifact, type CompressedArtifact } from './artifact.js';
 export { compressGraph, type CompressGraphOptions, type CompressGraphResult, type CompressedWeightRow } from './graph.js';

@@ -133,17 +133,22 @@ export interface StageTotals {
   quantized: number;
   /** + Huffman: the actual streams (indices, codebooks, tables, headers, checksums). */
   huffman: number;
+  /** The saved model: model.json (graph, manifest) + weight shard, every byte of the files. */
+  artifact?: number;
 }
 
 export interface CompressionReport {
   rows: LayerReportRow[];
   bytes: StageTotals;
-  ratio: { pruned: number; quantized: number; huffman: number };
+  ratio: { pruned: number; quantized: number; huffman: number; artifact?: number };
   /** Metric (e.g. accuracy) after each stage, when given. */
   metrics?: Partial<Record<'baseline' | 'pruned' | 'quantized' | 'decoded', number>>;
+  /** The same stages measured on validation data, when given. */
+  validation?: Partial<Record<'baseline' | 'pruned' | 'quantized' | 'decoded', number>>;
 }
 
-export function compressionReport(compressed: CompressedModel, metrics?: CompressionReport['metrics']): CompressionReport {
+/** `artifactBytes`: the size of the saved files (buildArtifact), reported as the last stage. */
+export function compressionReport(compressed: CompressedModel, metrics?: CompressionReport['metrics'], artifactBytes?: number): CompressionReport {
   const rows: LayerReportRow[] = [];
   const bytes: StageTotals = { dense: 0, pruned: 0, quantized: 0, huffman: 0 };
   for (const t of compressed.tensors) {
@@ -171,11 +176,12 @@ export function compressionReport(compressed: CompressedModel, metrics?: Compres
       huffmanGain: huff ? fixed / huff : 1, bytes: t.bytes.length, encoding: t.encoding,
     });
   }
-  return {
-    rows, bytes,
-    ratio: { pruned: bytes.dense / bytes.pruned, quantized: bytes.dense / bytes.quantized, huffman: bytes.dense / bytes.huffman },
-    metrics,
-  };
+  const ratio: CompressionReport['ratio'] = { pruned: bytes.dense / bytes.pruned, quantized: bytes.dense / bytes.quantized, huffman: bytes.dense / bytes.huffman };
+  if (artifactBytes !== undefined) {
+    bytes.artifact = artifactBytes;
+    ratio.artifact = bytes.dense / artifactBytes;
+  }
+  return { rows, bytes, ratio, metrics };
 }
 
 function pct(x: number): string { return `${(100 * x).toFixed(1)}%`; }
@@ -202,5 +208,8 @@ export function formatReport(r: CompressionReport, metricName = 'accuracy'): str
   lines.push(`| pruned (float32 + relative index) | ${r.bytes.pruned} | ${r.ratio.pruned.toFixed(1)}× | ${fmt(m.pruned)} |`);
   lines.push(`| + quantized (shared weights) | ${r.bytes.quantized} | ${r.ratio.quantized.toFixed(1)}× | ${fmt(m.quantized)} |`);
   lines.push(`| + Huffman (stored streams) | ${r.bytes.huffman} | ${r.ratio.huffman.toFixed(1)}× | ${fmt(m.decoded)} |`);
+  if (r.bytes.artifact !== undefined) {
+    lines.push(`| saved file (model.json + weights: graph, manifest, alignment) | ${r.bytes.artifact} | ${r.ratio.artifact!.toFixed(1)}× | ${fmt(m.decoded)} |`);
+  }
   return lines.join('\n');
 }

@@ -4,3 +4,4 @@ export {
   prune, stripPruning, getPruning, magnitudePrune, prunableWeights, PruningHandle,
   type PruneConfig, type LayerPruneConfig, type PrunedWeight, type MagnitudePruneOptions,
 } from './prune.js';
+export { sensitivityScan, formatSensitivity, SENSITIVITY_SPARSITIES, type SensitivityScan, type LayerSensitivity, type SensitivityPoint, type SensitivityOptions } from './sensitivity.js';

@@ -26,7 +26,7 @@ describe('Deep Compression pipeline on LeNet-300-100', () => {
       cluster: { denseBits: 5, biasBits: 5, fineTuneEpochs: 1, fineTuneLearningRate: 1e-4 },
       onProgress: (m) => progress.push(m),
     });
-  }, 120_000);
+  }, 300_000);
   afterAll(() => data?.dispose());
 
   it('decodes to exactly the weights and outputs of the model before encoding', () => {
