@@ -41,12 +41,12 @@ export function nonFiniteModel(): GraphModelBuilder {
   return b.outputs('out');
 }
 
-export function int32MatmulModel(): GraphModelBuilder {
+/** Einsum, which tfjs-backend-wasm has no kernel for (tfjs-backend-cpu has), before a dense layer. */
+export function einsumModel(): GraphModelBuilder {
   const b = new GraphModelBuilder(13);
-  const ids = b.input('ids', [-1, 4, 4], 'DT_INT32');
-  const mm = b.op('mix', 'BatchMatMulV2', [ids, b.ints('mix/w', [1, 0, 2, 1, 0, 1, 1, 0, 2, 0, 1, 1, 1, 1, 0, 2], [4, 4])], { T: attr.type('DT_INT32'), adj_x: attr.b(false), adj_y: attr.b(false) });
-  const f = b.op('cast', 'Cast', [mm], { SrcT: attr.type('DT_INT32'), DstT: attr.type('DT_FLOAT'), Truncate: attr.b(false) });
-  const flat = b.op('flat', 'Reshape', [f, b.ints('flat/shape', [-1, 16])], { ...T, Tshape: attr.type('DT_INT32') });
+  const x = b.input('x', [-1, 4, 4]);
+  const mix = b.op('mix', 'Einsum', [x, b.const('mix/w', [4, 4])], { ...T, equation: attr.s('bij,jk->bik'), N: attr.i(2) });
+  const flat = b.op('flat', 'Reshape', [mix, b.ints('flat/shape', [-1, 16])], { ...T, Tshape: attr.type('DT_INT32') });
   b.fusedMatMul('dense', flat, b.const('dense/kernel', [16, 24]), [b.const('dense/bias', [24])], ['BiasAdd']);
   return b.outputs('dense');
 }
@@ -62,6 +62,6 @@ export function unrunnableModel(): GraphModelBuilder {
 export async function writeFidelityModels(dir: string): Promise<void> {
   await writeModel(`${dir}/heads`, headsModel().build());
   await writeModel(`${dir}/non-finite`, nonFiniteModel().build());
-  await writeModel(`${dir}/int32-matmul`, int32MatmulModel().build());
+  await writeModel(`${dir}/einsum`, einsumModel().build());
   await writeModel(`${dir}/unrunnable`, unrunnableModel().build());
 }
