@@ -7,32 +7,37 @@ import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const parts = [
-  ['issue 2 — int8 GEMM', 'bench/gemm/RESULTS-gemm.md'],
-  ['issue 2 — quantization kernels', 'bench/quant/RESULTS-quant.md'],
-  ['issue 5 — operator kernels', 'bench/ops/RESULTS-ops.md'],
-  ['issue 5 — whole models in the native runtime', 'bench/models/RESULTS-models.md'],
-  ['issue 5 — against ONNX Runtime on this machine', 'bench/models/RESULTS-peers.md'],
-  ['issue 5 — session soak', 'bench/models/RESULTS-soak.md'],
-  ['issue 4 — post-training quantization', 'bench/calib/RESULTS-calib.md'],
-  ['issue 10 — 4-bit weights', 'bench/int4/RESULTS-int4.md'],
-  ['issue 7 — quantization-aware training', 'bench/qat/RESULTS-qat.md'],
-  ['issue 7 — training kernels', 'bench/train/RESULTS-train.md'],
-  ['issue 6 — Deep Compression', 'bench/deep-compression/RESULTS-deep-compression.md'],
-  ['issue 6 — sparse kernels for pruned weights', 'bench/sparse/RESULTS-sparse.md'],
-  ['issue 8 — batch conversion of a zoo', 'bench/zoo/RESULTS-zoo.md'],
-  ['issue 9 — hardening', 'bench/notes/hardening.md'],
-  ['issue 3 — model I/O', 'bench/notes/model-io.md'],
+  ['published models: load, convert, run, fidelity, speed (the zoo)', 'bench/zoo/RESULTS-zoo.md'],
+  ['converter fidelity on published models, before and after the guard', 'bench/notes/fidelity.md'],
+  ['int8 GEMM (with oneDNN)', 'bench/gemm/RESULTS-gemm.md'],
+  ['against ONNX Runtime, each engine alone in its process', 'bench/models/RESULTS-peers.md'],
+  ['whole models in the native runtime', 'bench/models/RESULTS-models.md'],
+  ['serving over HTTP (tfjs-quant serve)', 'bench/serve/RESULTS.md'],
+  ['a zoo converted through the queue', 'bench/zoo/RESULTS-queue.md'],
+  ['batch conversion of repository-written models', 'bench/zoo/RESULTS-batch-synthetic.md'],
+  ['quantization kernels', 'bench/quant/RESULTS-quant.md'],
+  ['operator kernels', 'bench/ops/RESULTS-ops.md'],
+  ['session soak', 'bench/models/RESULTS-soak.md'],
+  ['post-training quantization (calibration)', 'bench/calib/RESULTS-calib.md'],
+  ['4-bit weights', 'bench/int4/RESULTS-int4.md'],
+  ['quantization-aware training', 'bench/qat/RESULTS-qat.md'],
+  ['training kernels', 'bench/train/RESULTS-train.md'],
+  ['Deep Compression (held-out protocol)', 'bench/deep-compression/RESULTS-deep-compression.md'],
+  ['sparse kernels for pruned weights', 'bench/sparse/RESULTS-sparse.md'],
+  ['does a rounding bug get caught (independent reference)', 'bench/notes/reference-check.md'],
+  ['hardening', 'bench/notes/hardening.md'],
+  ['model I/O', 'bench/notes/model-io.md'],
 ];
 const head = `# Benchmark results
 
 Every figure below was produced by a script in \`bench/\` (the command is given with each
-table) and collected here by \`node scripts/collect-results.mjs\`. Machine for all of them:
-**AMD EPYC (Zen 3), 2 cores, AVX2 + FMA + F16C, no AVX-512, no AVX-VNNI**, Node 20.20,
-tfjs 4.22. Float backend: **tfjs-backend-wasm** (SIMD, single-threaded in Node; tfjs-node
-cannot install here). The machine was shared with other work while most of these ran (each
-section states its load); ratios measured side by side in one run are the reliable part. The
-AVX-512 VNNI and AVX-VNNI kernels were verified bit-exact under SIMDe emulation but have not
-been timed on real hardware.
+table) and collected here by \`node scripts/collect-results.mjs\`. The machines differ between
+sections: each names its CPU, its instruction set and the float backend it compared with.
+Earlier sections were measured on an **AMD EPYC (Zen 3), AVX2 only**; those of 2026-12-06 on an
+**Intel Xeon (Sapphire/Emerald Rapids) with AVX-512 VNNI**, 2 cores shared with other jobs (load
+average 5–35), so their wall times are noisy and their CPU-time figures are the steadier ones.
+Node 20.20, tfjs 4.22; float backend **tfjs-backend-wasm** (SIMD, single-threaded in Node;
+tfjs-node cannot install here) unless a section says otherwise.
 
 ${parts.filter(([, f]) => existsSync(root + f)).map(([t, f]) => `- ${t}: [${f}](${f.replace(/^bench\//, '')})`).join('\n')}
 `;
