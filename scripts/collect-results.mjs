@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const parts = [
   ['published models: load, convert, run, fidelity, speed (the zoo)', 'bench/zoo/RESULTS-zoo.md'],
+  ['published models before this work (baseline)', 'bench/zoo/RESULTS-zoo-baseline.md'],
   ['converter fidelity on published models, before and after the guard', 'bench/notes/fidelity.md'],
   ['int8 GEMM (with oneDNN)', 'bench/gemm/RESULTS-gemm.md'],
   ['against ONNX Runtime, each engine alone in its process', 'bench/models/RESULTS-peers.md'],
