@@ -1,5 +1,5 @@
 // Fuses a bias add and an activation into the preceding Conv2D / DepthwiseConv2dNative /
-// MatMul: BiasAdd/AddV2 with a per-channel constant → bias input; Relu, Relu6 (also the
+// MatMul: BiasAdd/AddV2 with a per-channel constant → bias input (summed into a bias already there); Relu, Relu6 (also the
 // Minimum(6, Relu) / Maximum(x, 0) / ClipByValue(0, 6) clamp forms), Elu, LeakyRelu, Prelu,
 // Sigmoid, Tanh → the `activation` attribute.
 import type { Graph, Node } from '../ir.js';
@@ -13,13 +13,18 @@ export function fuseBiasAdd(g: Graph): boolean {
     for (const side of [0, 1]) {
       const conv = soleProducer(c, add.inputs[side]!);
       const k = floatConst(g, add.inputs[1 - side]);
-      if (!isConvLike(conv) || !k || conv.inputs.length !== 2 || activation(conv) !== 'none') continue;
+      if (!isConvLike(conv) || !k || conv.inputs.length > 3 || activation(conv) !== 'none') continue;
       const C = outChannels(g, conv);
       const ks = k.shape;
       if (C === undefined || (k.data as Float32Array).length !== C || (ks.length > 1 && ks[ks.length - 1] !== C)) continue;
       if (conv.op === 'MatMul' && g.tensors.get(conv.outputs[0]!)?.shape?.length !== 2) continue;
-      const b = ks.length === 1 ? k.name : newConst(g, `${k.name}/flat`, { dtype: 'float32', shape: [C], data: k.data });
-      conv.inputs.push(b);
+      // A second add after a bias (a batch norm's shift after a folded scale) sums into it.
+      const prior = conv.inputs[2] !== undefined ? floatConst(g, conv.inputs[2]) : undefined;
+      if (conv.inputs[2] !== undefined && (prior?.data as Float32Array | undefined)?.length !== C) continue;
+      const kd = k.data as Float32Array;
+      const b = prior ? newConst(g, `${conv.name}/bias_sum`, { dtype: 'float32', shape: [C], data: Float32Array.from(prior.data as Float32Array, (v, i) => v + kd[i]!) })
+        : ks.length === 1 ? k.name : newConst(g, `${k.name}/flat`, { dtype: 'float32', shape: [C], data: kd });
+      conv.inputs[2] = b;
       absorbNode(g, add, conv);
       changed = true;
       break;

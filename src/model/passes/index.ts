@@ -11,6 +11,7 @@ import { foldConstants } from './constant-folding.js';
 import { fuseActivation, fuseBiasAdd } from './fuse.js';
 import { removeIdentity } from './identity.js';
 import { foldPad } from './pad.js';
+import { foldScale } from './scale.js';
 
 export type Pass = (g: Graph) => boolean;
 
@@ -18,12 +19,13 @@ export const PASSES = {
   'remove-identity': removeIdentity,
   'fold-constants': foldConstants,
   'fold-batchnorm': foldBatchNorm,
+  'fold-scale': foldScale,
   'fuse-bias': fuseBiasAdd,
   'fuse-activation': fuseActivation,
   'fold-pad': foldPad,
 } satisfies Record<string, Pass>;
 export type PassName = keyof typeof PASSES;
-export const DEFAULT_PASSES: readonly PassName[] = ['remove-identity', 'fold-constants', 'fold-pad', 'fold-batchnorm', 'fuse-bias', 'fuse-activation'];
+export const DEFAULT_PASSES: readonly PassName[] = ['remove-identity', 'fold-constants', 'fold-pad', 'fold-batchnorm', 'fold-scale', 'fuse-bias', 'fuse-activation'];
 
 export interface OptimizeOptions {
   passes?: readonly PassName[];
@@ -68,4 +70,4 @@ export function optimize(g: Graph, opts: OptimizeOptions = {}): Graph {
   return out;
 }
 
-export { foldBatchNorm, foldConstants, fuseActivation, fuseBiasAdd, removeIdentity, foldPad };
+export { foldBatchNorm, foldConstants, foldScale, fuseActivation, fuseBiasAdd, removeIdentity, foldPad };
