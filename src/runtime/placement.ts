@@ -259,6 +259,9 @@ function nativeObstacle(ctx: PlacementContext, n: Node, exec: NodeExecution): Ob
     }
     case 'Pad': case 'PadV2':
       if (!isConst(g, n.inputs[1]) || (op === 'PadV2' && !floatConst(g, n.inputs[2]))) return ['parameters', 'paddings are not constant'];
+      // A -Infinity pad (before a max pool) is exact in int8, where it clamps to the lowest code
+      // like any value below the range; a float step carries finite numbers only.
+      if (op === 'PadV2' && exec !== 'int8' && !Number.isFinite(floatConst(g, n.inputs[2])![0]!)) return ['parameters', 'the pad value is not finite'];
       return xs[0] === -1 && Array.from(g.constants.get(n.inputs[1]!)!.data as Int32Array).slice(0, 2).some((v) => v !== 0) ? ['layout', 'padding of the batch dimension'] : undefined;
     case 'Transpose':
       if (!isConst(g, n.inputs[1])) return ['parameters', 'permutation is not constant'];
