@@ -2,7 +2,10 @@
 // --calibration), the stock-tfjs reference and the session read the very same values:
 // - image inputs: image-like pictures (smooth gradients, a few soft blobs and edges, mild
 //   pixel noise — the statistics of photos matter to int8 calibration, uniform noise does
-//   not have them), scaled into the model's pixel range;
+//   not have them), scaled into the model's pixel range; for models of people (faces, pose,
+//   person masks) every other picture is a drawn portrait — head, hair, eyes, neck and
+//   shoulders on a background — since on pictures with no one in them such a model's outputs
+//   are all but zero (a person mask of 1e-15) and their fidelity cannot be measured;
 // - token inputs: ids drawn from the vocabulary, with a zero-padded tail;
 // - constant inputs: the value the model's library feeds (recurrent state, a ratio).
 // Calibration and evaluation sets come from disjoint seeds (evaluation is held out).
@@ -42,8 +45,48 @@ function picture(h: number, w: number, c: number, rng: Rng): Float32Array {
   return out;
 }
 
-/** Values for one input and one sample. */
-export function inputValues(spec: ZooInput, rng: Rng): Float32Array | Int32Array {
+/** One H×W×3 portrait with values in [0, 1]: a person, head and shoulders, in front of a background. */
+function portrait(h: number, w: number, rng: Rng): Float32Array {
+  const out = new Float32Array(h * w * 3);
+  const tone = (lo: number, span: number) => [0, 1, 2].map(() => lo + span * rng());
+  const bg = tone(0.3, 0.5), shirt = tone(0, 0.6);
+  const skin = [0.8 + 0.15 * rng(), 0.55 + 0.15 * rng(), 0.4 + 0.15 * rng()];
+  const hair = [0.1 + 0.2 * rng(), 0.07 + 0.1 * rng(), 0.05 + 0.05 * rng()];
+  // Head centre and radii in units of the picture's sides.
+  const cx = 0.5 + 0.1 * (rng() - 0.5), cy = 0.35 + 0.05 * (rng() - 0.5), ry = 0.16 + 0.04 * rng(), rx = ry * 0.75;
+  const noise = 0.02 + 0.02 * rng();
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const u = x / w, v = y / h;
+      const dx = (u - cx) / rx, dy = (v - cy) / ry;
+      const head = dx * dx + dy * dy < 1;
+      const hairCap = v < cy - 0.05 && dx * dx + ((v - cy + 0.03) / ry) ** 2 < 1.05;
+      const shoulders = v > cy + 0.9 * ry && ((u - cx) / 0.42) ** 2 + ((v - 1.05) / (1.05 - cy - 0.9 * ry)) ** 2 < 1;
+      const neck = Math.abs(u - cx) < 0.45 * rx && v > cy && v < cy + 1.3 * ry;
+      const eye = head && [cx - 0.35 * rx, cx + 0.35 * rx].some((ex) => ((u - ex) / (0.12 * rx)) ** 2 + ((v - cy + 0.1 * ry) / (0.06 * ry)) ** 2 < 1);
+      const mouth = head && Math.abs(u - cx) < 0.3 * rx && Math.abs(v - (cy + 0.5 * ry)) < 0.04 * ry;
+      let c = bg.map((b, k) => b + 0.2 * (u - 0.5) * (k - 1));
+      if (shoulders) c = shirt;
+      if (neck || head) c = skin;
+      if (hairCap) c = hair;
+      if (eye) c = [0.1, 0.1, 0.1];
+      if (mouth) c = [0.6, 0.2, 0.2];
+      for (let k = 0; k < 3; k++) out[(y * w + x) * 3 + k] = Math.min(1, Math.max(0, c[k]! + noise * gaussian(rng)));
+    }
+  }
+  return out;
+}
+
+/** What the pictures show: any scene, or (for models of people) portraits every other sample. */
+export type Scene = 'any' | 'people';
+
+/** Models whose outputs are about people (faces, bodies, person masks) see portraits. */
+export function sceneFor(task: string): Scene {
+  return /face|facial|pose|person|matting|iris|gender|age|liveness|spoof|keypoint/i.test(task) ? 'people' : 'any';
+}
+
+/** Values for one input and one sample (sample: its index in the set, for the scene's alternation). */
+export function inputValues(spec: ZooInput, rng: Rng, scene: Scene = 'any', sample = 0): Float32Array | Int32Array {
   const n = spec.shape.reduce((a, b) => a * b, 1);
   const [lo, hi] = spec.range;
   if (spec.kind === 'constant') return spec.dtype === 'int32' ? new Int32Array(n).fill(lo) : new Float32Array(n).fill(lo);
@@ -63,7 +106,7 @@ export function inputValues(spec: ZooInput, rng: Rng): Float32Array | Int32Array
   const [h, w, c] = nchw ? [d2, d3, d1] : [d1, d2, d3];
   const out = spec.dtype === 'int32' ? new Int32Array(n) : new Float32Array(n);
   for (let s = 0; s < b; s++) {
-    const p = picture(h, w, c, rng);
+    const p = scene === 'people' && c === 3 && sample % 2 === 0 ? portrait(h, w, rng) : picture(h, w, c, rng);
     for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) for (let k = 0; k < c; k++) {
       const v = lo + (hi - lo) * p[(y * w + x) * c + k]!;
       const at = s * h * w * c + (nchw ? (k * h + y) * w + x : (y * w + x) * c + k);
@@ -79,12 +122,12 @@ export function inputKey(name: string): string {
 }
 
 /** Writes `count` samples as `<input>.<sNN>.npy` (the layout `--calibration DIR` reads). */
-export function writeInputSet(dir: string, inputs: ZooInput[], count: number, seed: number): void {
+export function writeInputSet(dir: string, inputs: ZooInput[], count: number, seed: number, scene: Scene = 'any'): void {
   mkdirSync(dir, { recursive: true });
   const rng = seededRandom(seed);
   for (let s = 0; s < count; s++) {
     for (const spec of inputs) {
-      writeFileSync(join(dir, `${inputKey(spec.name)}.s${String(s).padStart(2, '0')}.npy`), writeNpy(inputValues(spec, rng), spec.shape));
+      writeFileSync(join(dir, `${inputKey(spec.name)}.s${String(s).padStart(2, '0')}.npy`), writeNpy(inputValues(spec, rng, scene, s), spec.shape));
     }
   }
 }

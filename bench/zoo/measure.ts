@@ -51,7 +51,10 @@ export async function measure(path: string, inputs: ZooInput[], evalDir: string,
   try {
     const graph = await loadModel(path);
     shapesGraph = cloneGraph(graph);
-    session = await InferenceSession.create(graph, { threads: 1 });
+    // The harness knows the shapes it feeds, as a user of an open-sized model does: the plan is
+    // made for them at creation.
+    const inputShapes = Object.fromEntries(inputs.map((i) => [graph.inputs.find((g) => strip(g.name) === strip(i.name))?.name ?? i.name, i.shape]));
+    session = await InferenceSession.create(graph, { threads: 1, inputShapes });
   } catch (e) {
     return { tfjsBackend, loads: false, error: (e as Error).message ?? String(e) };
   }

@@ -2,6 +2,8 @@
 // cosine similarity over all values (float64 sums; reported for outputs of ≥ 16 values),
 // max absolute error (every output), and top-1 agreement per row for classifier outputs.
 
+import { NEAR_ZERO } from '../../src/quant/output-fidelity.js';
+
 export interface OutputAgreement {
   /** Values per sample. */
   size: number;
@@ -14,6 +16,12 @@ export interface OutputAgreement {
   nonFinite: number;
   /** Set when a sample's output has another number of values than the reference's (e.g. NMS kept other boxes). */
   sizeMismatch?: string;
+  /**
+   * The reference never reaches NEAR_ZERO in magnitude on these inputs (a person mask on pictures
+   * with no person): its cosine would measure noise, so none is given and the output's fidelity
+   * counts as unmeasured, as the converter's report scores it (src/quant/output-fidelity.ts).
+   */
+  nearZeroReference?: boolean;
 }
 
 /** Outputs with fewer values are compared by max abs error only (a cosine of 2 numbers says little). */
@@ -24,6 +32,7 @@ export class AgreementAccumulator {
   private refNorm = 0;
   private gotNorm = 0;
   private maxAbs = 0;
+  private maxRef = 0;
   private rows = 0;
   private agree = 0;
   private nonFinite = 0;
@@ -47,6 +56,7 @@ export class AgreementAccumulator {
       this.refNorm += r * r;
       this.gotNorm += g * g;
       this.maxAbs = Math.max(this.maxAbs, Math.abs(r - g));
+      this.maxRef = Math.max(this.maxRef, Math.abs(r));
     }
     if (this.classifier && classes >= 2) {
       for (let o = 0; o + classes <= ref.length; o += classes) {
@@ -63,7 +73,8 @@ export class AgreementAccumulator {
 
   result(): OutputAgreement {
     let cosine: number | undefined;
-    if (this.size >= MIN_COSINE_SIZE) {
+    const nearZeroReference = this.size >= MIN_COSINE_SIZE && !this.nonFinite && !this.mismatch && this.maxRef < NEAR_ZERO;
+    if (this.size >= MIN_COSINE_SIZE && !nearZeroReference) {
       if (this.nonFinite || this.mismatch) cosine = Number.NaN;
       else if (this.refNorm === 0 && this.gotNorm === 0) cosine = 1;
       else cosine = this.dot / (Math.sqrt(this.refNorm * this.gotNorm) || Number.MIN_VALUE);
@@ -71,6 +82,7 @@ export class AgreementAccumulator {
     return {
       size: this.size, cosine, maxAbsError: this.nonFinite || this.mismatch ? Number.POSITIVE_INFINITY : this.maxAbs,
       top1: this.rows ? this.agree / this.rows : undefined, nonFinite: this.nonFinite, ...(this.mismatch ? { sizeMismatch: this.mismatch } : {}),
+      ...(nearZeroReference ? { nearZeroReference } : {}),
     };
   }
 }

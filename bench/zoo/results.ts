@@ -26,6 +26,8 @@ function note(m: ModelRow, r: ModeRow): string {
   const renamed = r.measure?.outputs?.filter((o) => o.matchedBy === 'position').length ?? 0;
   const parts: string[] = [];
   if (renamed) parts.push(`${renamed} output(s) under other names`);
+  const nearZero = r.measure?.outputs?.filter((o) => o.nearZeroReference).map((o) => o.reference) ?? [];
+  if (nearZero.length) parts.push(`reference all but zero on these inputs (not scored): ${nearZero.join(', ')}`);
   if (r.measure?.flops?.notNative.length) parts.push(`tfjs: ${short(r.measure.flops.notNative[0], 100)}`);
   if (!m.reference.backend) parts.push(`no float reference: ${short(m.reference.error)}`);
   return parts.join('; ');

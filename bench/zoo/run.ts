@@ -15,7 +15,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { runChild } from './child.js';
-import { writeInputSet } from './inputs.js';
+import { sceneFor, writeInputSet } from './inputs.js';
 import { defaultCache, readManifest, verifyModel, type ZooModel } from './manifest.js';
 import type { MeasureResult } from './measure.js';
 import type { ReferenceResult } from './reference.js';
@@ -115,8 +115,8 @@ async function runModel(m: ZooModel, previous?: ModelRow): Promise<ModelRow> {
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'inputs.json'), JSON.stringify(m.inputs));
   // Disjoint seeds: calibration and held-out evaluation never share a picture.
-  writeInputSet(join(dir, 'calib'), m.inputs, calibCount, 1000);
-  writeInputSet(join(dir, 'eval'), m.inputs, evalCount, 2000);
+  writeInputSet(join(dir, 'calib'), m.inputs, calibCount, 1000, sceneFor(m.task));
+  writeInputSet(join(dir, 'eval'), m.inputs, evalCount, 2000, sceneFor(m.task));
 
   // A resumed model keeps its inspect result and float reference (same seeded inputs, same files).
   const refDir = join(dir, 'ref');

@@ -49,6 +49,7 @@ export function summaryLines(rows: ModelRow[], modes: readonly ZooMode[]): strin
     const cos = ran.map(([, r]) => minCosine(r)).filter((v): v is number => v !== undefined);
     const thr = mode === 'int4' ? 0.98 : 0.99;
     const good = cos.filter((v) => v >= thr).length; // NaN fails
+    const nearZero = ran.filter(([, r]) => r.measure?.outputs?.some((o) => o.nearZeroReference)).length;
     const silent = ran.filter(([, r]) => {
       const c = minCosine(r);
       return r.convert.status === 'done' && c !== undefined && !(c >= thr);
@@ -59,7 +60,7 @@ export function summaryLines(rows: ModelRow[], modes: readonly ZooMode[]): strin
     const native99 = noCf.filter(([, r]) => (r.measure?.flops?.share ?? 0) >= 0.99).length;
     const ratios = conv.map(([m, r]) => (r.convert.writtenBytes ? m.float32Bytes / r.convert.writtenBytes : undefined)).filter((v): v is number => v !== undefined);
     lines.push(`- **${mode}**: converts ${pct(conv.length, n)}${deg ? ` (${deg} reported degraded)` : ''}; session runs and is compared with float ${pct(ran.length, n)}; `
-      + `min output cosine ≥ ${thr} on ${pct(good, cos.length)} of those with outputs of ≥ 16 values; reported \`done\` below ${thr} (silent): ${silent}; `
+      + `min output cosine ≥ ${thr} on ${pct(good, cos.length)} of those with outputs of ≥ 16 values${nearZero ? ` (${nearZero} with an output whose reference is all but zero on these inputs, not scored)` : ''}; reported \`done\` below ${thr} (silent): ${silent}; `
       + `≥ 99% of conv/matmul MACs native on ${pct(native99, noCf.length)} models without control flow; `
       + `median speed-up over the float reference ${x(median(sp))} wall (${x(median(cpu))} CPU time), slower than float: ${sp.filter((v) => v < 1).length}; `
       + `median size ratio vs float32 weights ${x(median(ratios))} (min ${x(ratios.length ? Math.min(...ratios) : undefined)}, max ${x(ratios.length ? Math.max(...ratios) : undefined)})`);
