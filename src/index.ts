@@ -21,7 +21,7 @@ export * from './codec/index.js';
 export * as data from './data/index.js';
 // Native float training kernels for tfjs backends.
 export { registerNativeTrainingKernels, unregisterNativeTrainingKernels, nativeTrainingKernels, DEFAULT_TRAIN_KERNELS } from './train/kernels.js';
-// Sub-byte (int4) weights: per-group quantization and the native int4 GEMM (issue 10).
+// Sub-byte (int4) weights: per-group quantization and the native int4 GEMM.
 export {
   Int4PackedWeights, packInt4Weights, packInt4Quantization, gemmInt4, gemmInt4Async, dynamicGemmInt4, dynamicGemmInt4Async,
   weightOnlyGemmInt4, weightOnlyGemmInt4Async, int4Isas, int4DefaultIsa, int4Groups,
@@ -38,7 +38,7 @@ export * from './qat/index.js';
 export { InferenceSession, compilePlan } from './runtime/index.js';
 export { createServer, type ServeOptions, type TfjsQuantServer } from './serve/index.js'; // HTTP serving (TF Serving REST API, dynamic batching)
 export type { HostTensor, RunInputs, RunOptions, SessionMemory, SessionOptions, TensorSpec, PlannedNode, Placement, CompiledPlan } from './runtime/index.js';
-// Post-training quantization (issue 4): all of it as `ptq` (ptq.quantize, ptq.calibrate, ptq.simulate, …),
+// Post-training quantization: all of it as `ptq` (ptq.quantize, ptq.calibrate, ptq.simulate, …),
 // the main entry points also by name; .npy files.
 export * as ptq from './quant/index.js';
 export { quantize as postTrainingQuantize, simulate, calibrate, layerReport, formatLayerReport, loadCalibrationData } from './quant/index.js';

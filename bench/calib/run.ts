@@ -1,4 +1,4 @@
-// Post-training quantization figures (issue 4), written to bench/calib/RESULTS-calib.md:
+// Post-training quantization figures, written to bench/calib/RESULTS-calib.md:
 //  1. Calibration memory: peak RSS (process.resourceUsage().maxRSS of a fresh child process per
 //     run) of calibrate() over 100 vs 1000 streamed MNIST samples, per observer; the ratio must
 //     stay within 1.5× (histograms are fixed-size, activations are dropped after each batch).

@@ -1,4 +1,4 @@
-// Quick int8 vs int4 GEMV/GEMM A/B (issue 10): one thread, process CPU time, interleaved
+// Quick int8 vs int4 GEMV/GEMM A/B: one thread, process CPU time, interleaved
 // rounds, medians; prints GOPS and the int4/int8 ratio per shape and M. The full table (with
 // dynamic and weight-only paths, two threads and the models) is bench/int4/run.ts.
 //   npx tsx bench/int4/gemv.ts [--reps N] [--m 1,16,128] [--group 64] [--scales code8|f16|f32]

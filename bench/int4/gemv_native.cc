@@ -1,6 +1,6 @@
 // int8 vs int4 GEMV (M = 1) through the native drivers only (no JS, no N-API): the kernels'
 // own rates, next to a plain AVX2 read loop's bandwidth at the same working-set sizes, so the
-// ratio can be read against memory bandwidth and arithmetic (issue 10: "at M = 1 the 4-bit
+// ratio can be read against memory bandwidth and arithmetic ("at M = 1 the 4-bit
 // kernel should approach 2× the 8-bit kernel's throughput on large layers").
 // One thread, thread CPU time, interleaved rounds (int8, int4, int8, …), medians and best rounds.
 // Build and run with bench/int4/gemv-native.sh (links the core library of a cmake-js build).

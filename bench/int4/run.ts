@@ -1,4 +1,4 @@
-// int4 (issue 10) benchmark: GEMV/GEMM GOPS of the 4-bit kernels against the packed int8
+// int4 benchmark: GEMV/GEMM GOPS of the 4-bit kernels against the packed int8
 // GEMM side by side (quantized activations, dynamic float-in/float-out, weight-only), and
 // the size/fidelity of dense models with 4-bit weights (per-group scales) vs float32.
 //
@@ -297,7 +297,7 @@ async function main() {
   const small = ceil[0]!, big = ceil.at(-1)!;
   const m1 = gr.filter((r) => r.m === 1 && r.threads === 1);
   const md = [
-    '# int4 weights: kernels and models (issue 10)', '',
+    '# int4 weights: kernels and models', '',
     `Command: \`npx tsx bench/int4/run.ts${QUICK ? ' --quick' : ''}\` (or \`npm run bench:int4\`).`, '', header, '',
     '## GEMV / GEMM throughput, 4-bit vs 8-bit weights', '',
     'GOPS = 2·M·K·N / time per call (median of the rounds; 1 thread: process CPU time, 2 threads: wall time). "best-round 4/8": ratio of the fastest rounds (least disturbed by other processes). ',

@@ -1,4 +1,4 @@
-// 4-bit weights through the runtime (issue 10 "run natively"): whole dense-dominated models in
+// 4-bit weights through the runtime (whole models): whole dense-dominated models in
 // the InferenceSession, dynamic int8 weights vs dynamic int4 weights (§12.5, group 64, per-row
 // activations) vs stock tfjs-wasm float32, batch 1 and 8, one thread, interleaved round by
 // round so the ratios are measured side by side. Random seeded weights, varied inputs.

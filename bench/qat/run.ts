@@ -1,4 +1,4 @@
-// Quantization-aware training benchmark (issue 7) on the `mnist` digits (8,000 train / 2,000
+// Quantization-aware training benchmark on the `mnist` digits (8,000 train / 2,000
 // test, seeded split, no download):
 //   LeNet-5 (src/data/models.ts) and a small MobileNet-style net (src/qat/models.ts: strided
 //   stem conv, depthwise-separable blocks with BN + ReLU6, residual Add, GAP, dense).

@@ -1,4 +1,4 @@
-// Resource safety and load (issue 9, and the soak of issue 5): long runs that must keep RSS
+// Resource safety and load: long runs that must keep RSS
 // flat and every answer right.
 //   1. kernels: N calls mixing packed GEMM (int8 out), dynamic GEMM, quantize/dequantize,
 //      weight packing + dispose, and a softmax op;

@@ -1,4 +1,4 @@
-// Sparse kernels (issue 6 item 5): when is the sparse product of a pruned weight faster than
+// Sparse kernels: when is the sparse product of a pruned weight faster than
 // the dense kernel the runtime would otherwise run? Dense vs sparse time for layer shapes of
 // real models at M = 1, 8, 128 rows, unstructured 50–95%, 2:4, and blocks 4×4 / 1×8 / 4×1 at
 // 75/90%, in float32 (dense: the runtime's matmul_f32 kernel) and int8 (dense: the packed
@@ -330,7 +330,7 @@ const loadEnd = loadavg().map((l) => l.toFixed(2)).join(' / ');
 console.log(toText({ columns: modelColumns(), rows: mrows }));
 
 const md = [
-  '# Sparse kernels for pruned weights (issue 6 item 5)',
+  '# Sparse kernels for pruned weights',
   '',
   `Command: \`npx tsx bench/sparse/run.ts${args.length ? ' ' + args.map((a) => a.replace(/^.*\//, '')).join(' ') : ''}\` (or \`npm run bench:sparse\`)` +
   (PREV ? '; `--previous` names the rule JSON printed by the previous full run.' : '.'),

@@ -1,4 +1,4 @@
-// N-API binding: calibration histograms and range search (issue 4; native/calib/calib.h).
+// N-API binding: calibration histograms and range search (native/calib/calib.h).
 // Every argument is checked here again (types, lengths, finite ranges) before the loops run.
 #include <napi.h>
 

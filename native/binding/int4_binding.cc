@@ -1,4 +1,4 @@
-// N-API binding: sub-byte weight GEMM (issue 10; binding.d.ts, int4 section). The
+// N-API binding: sub-byte weight GEMM (binding.d.ts, int4 section). The
 // Int4PackedWeights class, and sync/async quantized, dynamic and weight-only int4 GEMM.
 // Every argument is checked again here; small arrays are copied so an async job never reads
 // memory JavaScript may change meanwhile (inputs and output are kept alive until it ends).

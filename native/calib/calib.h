@@ -1,4 +1,4 @@
-// Calibration histograms and range search (issue 4; src/quant/observers.ts). Histograms have B equal
+// Calibration histograms and range search (src/quant/observers.ts). Histograms have B equal
 // bins over [lo, hi] (lo <= 0 <= hi), counts in double. Range searches return a bin interval
 // [start, end) of the histogram; the candidates, KL divergence and MSE objective are defined
 // in calib.cc and mirrored by the float64 reference in test/quant/observers.test.ts.

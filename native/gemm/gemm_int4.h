@@ -1,4 +1,4 @@
-// Sub-byte weight GEMM (issue 10): int4 weights with one float scale (and zero point) per
+// Sub-byte weight GEMM: int4 weights with one float scale (and zero point) per
 // group of G values along K and per output column, times dynamically quantized uint8/int8
 // activations (or float activations, weight-only path). The arithmetic is stated in
 // docs/quantization.md §12.5; every kernel path equals the reference (Isa::kRef) bit for bit.

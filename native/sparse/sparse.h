@@ -1,4 +1,4 @@
-// Sparse weight products for pruned models (issue 6 item 5): y = x · W with W a constant
+// Sparse weight products for pruned models: y = x · W with W a constant
 // sparse K×N matrix (TF.js Dense kernel [in, out] or a 1×1 conv's [Cin, Cout]) and x a dense
 // M×K matrix, in float32 and in int8 (the int8 PTQ layout of docs/quantization.md §6–§7).
 //

@@ -1,4 +1,4 @@
-// int4 weight GEMM (issue 10, docs/quantization.md §12.5, packed layout): validated
+// int4 weight GEMM (docs/quantization.md §12.5, packed layout): validated
 // wrappers over native/gemm/gemm_int4.h. Weights (values in [−8, 7], one scale and zero point
 // per group of `groupSize` values along K and per column) are packed once for one kernel
 // path; gemmInt4 multiplies quantized uint8/int8 activations, dynamicGemmInt4 quantizes

@@ -1,4 +1,4 @@
-// Model IO and the graph IR (issue 3).
+// Model IO and the graph IR.
 export * from './ir.js';
 export { ModelFormatError, type ModelErrorContext } from './errors.js';
 export { loadModel, readModel, graphFromRaw, type LoadOptions, type ModelSource } from './load.js';

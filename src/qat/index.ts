@@ -1,4 +1,4 @@
-// Quantization-aware training (issue 7): fake-quant ops, quantizeModel / quantizeAnnotate /
+// Quantization-aware training: fake-quant ops, quantizeModel / quantizeAnnotate /
 // quantizeApply, export to the §12 int8 graph.
 export {
   fakeQuant, fakeQuantRange, fakeQuantParams, quantizeValues, weightParams, weightRanges, specRange, RangeTracker,

@@ -1,4 +1,4 @@
-// Quantization-aware training for tfjs-layers models (issue 7), after TF-MOT's quantize_model:
+// Quantization-aware training for tfjs-layers models, after TF-MOT's quantize_model:
 // quantizeModel(model) returns a QatModel that evaluates the model's layer graph with
 // fake-quantized weights and activations placed exactly where the int8 runtime quantizes
 // (docs/quantization.md §12): after every conv/dense with its fused ReLU/ReLU6 (BatchNorm

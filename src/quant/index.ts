@@ -1,4 +1,4 @@
-// Post-training quantization (issue 4): quantize(), calibration and observers, the §12
+// Post-training quantization: quantize(), calibration and observers, the §12
 // simulation, per-layer reports, calibration sources; §12 derived parameters shared with the
 // runtime and QAT.
 export {

@@ -1,4 +1,4 @@
-// Sub-byte weights (issue 10, docs/quantization.md §12.5): 2/3/4-bit weights in int4
+// Sub-byte weights (docs/quantization.md §12.5): 2/3/4-bit weights in int4
 // containers with one (scale, zero point) per output channel and per group of `groupSize`
 // consecutive values along K. Pure TypeScript (the scheme's formulas, float32 by Math.fround);
 // the native int4 kernels (src/kernels/int4.ts) consume what this produces.

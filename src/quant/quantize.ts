@@ -1,4 +1,4 @@
-// Post-training quantization (issue 4): optimize() the float graph (BatchNorm folding, bias and
+// Post-training quantization: optimize() the float graph (BatchNorm folding, bias and
 // activation fusion), then annotate it for §12 —
 //   dynamic: int8 weights of Conv2D / MatMul (per output channel by default), activations
 //            quantized at run time; everything else float.

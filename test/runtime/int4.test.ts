@@ -1,4 +1,4 @@
-// 4-bit weights run natively (issue 10, docs/quantization.md §12.5): PTQ quantize with mode
+// 4-bit weights run natively (docs/quantization.md §12.5): PTQ quantize with mode
 // 'dynamic' and weightBits 4, then simulate() and the InferenceSession both run the dynamic
 // int4 GEMM (DynamicGemmInt4; the session packs the weights once with PackInt4). Checked:
 // session == simulate bit for bit over group sizes (K not a multiple of them) and activation
