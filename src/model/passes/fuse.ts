@@ -97,6 +97,10 @@ export function fuseActivation(g: Graph): boolean {
         } else if (n.op === 'Maximum' && v === 0 && a === 'none') {
           absorb(g, conv, n, 'relu');
           changed = true;
+        } else if ((n.op === 'Maximum' && v === 0 && (a === 'relu' || a === 'relu6')) || (n.op === 'Minimum' && v === 6 && a === 'relu6')) {
+          // Already within the bound (Keras' ReLU(6) exports as Maximum(Minimum(x, 6), 0)).
+          absorb(g, conv, n, a);
+          changed = true;
         }
         break;
       }
