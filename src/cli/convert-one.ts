@@ -207,6 +207,7 @@ async function convertGraph(g: Graph, o: ConvertOptions, calib: Record<string, t
   });
   res.floatNodes = r.report.floatNodes;
   if (r.report.floatNodes.length) res.warnings.push(`${r.report.floatNodes.length} node(s) kept in float32 (${[...new Set(r.report.floatNodes.map((n) => n.reason.replace(/'[^']*'/g, '…')))].join('; ')})`);
+  if (r.report.guard?.movedToDynamic.length) res.warnings.push(`${r.report.guard.movedToDynamic.length} convolution(s)/matmul(s) run dynamic (accuracy guard)`);
   if (r.report.widened?.length) res.warnings.push(`${r.report.widened.length} layer(s) with 8-bit weights instead of 4`);
   if (r.report.guard) {
     const { outputs: _o, ...gr } = r.report.guard;

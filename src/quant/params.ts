@@ -13,6 +13,12 @@ export type IoType = 'float32' | 'int8';
 export interface QuantizationInfo {
   mode: QuantMode;
   floatNodes: string[];
+  /**
+   * int8 mode: Conv2D / MatMul nodes that run dynamic (§12.4: int8 weights, activations
+   * quantized per row as they come) because static int8 loses too much there — the accuracy
+   * guard's first step back, before float.
+   */
+  dynamicNodes?: string[];
   inputType: IoType;
   outputType: IoType;
   dynamic?: { granularity: 'tensor' | 'row' };
@@ -36,6 +42,7 @@ export function quantizationInfo(g: Graph): QuantizationInfo | undefined {
   return {
     mode: q.mode ?? 'int8',
     floatNodes: Array.isArray(q.floatNodes) ? q.floatNodes : [],
+    ...(Array.isArray(q.dynamicNodes) && q.dynamicNodes.length ? { dynamicNodes: q.dynamicNodes } : {}),
     inputType: q.inputType ?? 'float32',
     outputType: q.outputType ?? 'float32',
     dynamic: q.dynamic ?? { granularity: 'tensor' },
@@ -207,6 +214,12 @@ export function int8Obstacle(g: Graph, n: Node, info = quantizationInfo(g), acts
   return undefined;
 }
 
+/** A Conv2D / MatMul whose weight is stored int8 (§12.4) or int4 (§12.5's dynamic int4 GEMM; int4WeightOf tells them apart). */
+export function dynamicCapable(g: Graph, n: Node): boolean {
+  return !n.opaque && (n.op === 'Conv2D' || (n.op === 'MatMul' && n.attrs.transpose_a !== true))
+    && (g.constants.get(n.inputs[1]!)?.quantization?.affine?.dtype === 'int8' || int4WeightOf(g, n) !== undefined);
+}
+
 /** §12.2 / §12.4: how each node runs. */
 export function planExecution(g: Graph): Map<string, NodeExecution> {
   const info = quantizationInfo(g);
@@ -215,11 +228,9 @@ export function planExecution(g: Graph): Map<string, NodeExecution> {
   for (const n of g.nodes) {
     let e: NodeExecution = 'float';
     if (info?.mode === 'int8') {
-      if (int8Obstacle(g, n, info, acts) === undefined) e = 'int8';
-    } else if (info?.mode === 'dynamic' && !info.floatNodes.includes(n.name) && !n.opaque
-      && (n.op === 'Conv2D' || (n.op === 'MatMul' && n.attrs.transpose_a !== true))
-      && (g.constants.get(n.inputs[1]!)?.quantization?.affine?.dtype === 'int8' || int4WeightOf(g, n) !== undefined)) {
-      // int8 weights: §12.4; int4 weights: §12.5's dynamic int4 GEMM (int4WeightOf tells them apart).
+      if (info.dynamicNodes?.includes(n.name) && !info.floatNodes.includes(n.name) && dynamicCapable(g, n)) e = 'dynamic';
+      else if (int8Obstacle(g, n, info, acts) === undefined) e = 'int8';
+    } else if (info?.mode === 'dynamic' && !info.floatNodes.includes(n.name) && dynamicCapable(g, n)) {
       e = 'dynamic';
     }
     plan.set(n.name, e);

@@ -288,6 +288,8 @@ export async function quantize(model: Graph | ModelSource, options: QuantizeOpti
     }
     q.metadata.quantization = {
       mode: 'int8', floatNodes: [...userFloat, ...nonFiniteNodes], inputType: options.inputType ?? 'float32', outputType: options.outputType ?? 'float32',
+      // For the nodes the accuracy guard runs dynamic.
+      dynamic: { granularity: options.dynamicGranularity ?? 'row' },
     } satisfies QuantizationInfo;
   }
 

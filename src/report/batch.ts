@@ -156,7 +156,7 @@ function modelDetails(m: ModelResult, render: <R>(t: Table<R>) => string, headin
   if (m.fidelity) parts.push(render(outputTable(m.fidelity.outputs)));
   if (m.guard) {
     const g = m.guard;
-    parts.push(`Accuracy guard (${g.metric}, on the guard data): ${g.initial.toFixed(4)} → ${g.final.toFixed(4)} (target ${(g.float - g.tolerance).toFixed(4)}: ${g.satisfied ? 'met' : 'NOT met'}), ${g.movedToFloat.length} node(s) kept in float, ${g.widenedTo8Bit.length} layer(s) widened to 8-bit weights, ${g.evaluations} evaluations.`);
+    parts.push(`Accuracy guard (${g.metric}, on the guard data): ${g.initial.toFixed(4)} → ${g.final.toFixed(4)} (target ${(g.float - g.tolerance).toFixed(4)}: ${g.satisfied ? 'met' : 'NOT met'}), ${g.movedToDynamic?.length ? `${g.movedToDynamic.length} convolution(s)/matmul(s) run dynamic (activations quantized per row), ` : ''}${g.movedToFloat.length} node(s) kept in float, ${g.widenedTo8Bit.length} layer(s) widened to 8-bit weights, ${g.evaluations} evaluations.`);
   }
   if (m.layers?.length) parts.push(`Worst layers (guard data, worst first):\n\n${render(layerTable({ samples: 0, layers: m.layers }))}`);
   return parts.join('\n\n');

@@ -15,6 +15,7 @@ import type { Graph } from '../../src/model/ir.js';
 import { quantize } from '../../src/quant/quantize.js';
 import { outputFidelity } from '../../src/quant/output-fidelity.js';
 import { syntheticInputs } from '../../src/quant/synthetic-inputs.js';
+import { dequantizeSim, simulate } from '../../src/quant/simulate.js';
 import { InferenceSession } from '../../src/runtime/session.js';
 
 let g: Graph;
@@ -74,6 +75,40 @@ describe('4-bit weights per layer (weightBitsPerLayer, as the CLI converts)', ()
     expect(r.report.int4 ?? []).toEqual([]);
     // Independent check on new inputs: within 10× the guard's allowed loss (it measured 8 other samples).
     expect(await scoreOfSaved(r.graph, join(dir, 'out-tight'))).toBeGreaterThan(1 - 1e-3);
+    tf.dispose([...calibration, ...validation].flatMap((x) => Object.values(x)));
+  });
+});
+
+describe('int8 with the guard: convolutions step back to dynamic before float', () => {
+  it('a tight tolerance runs some Conv2D / MatMul dynamic; the saved files run natively as simulated and meet it on new inputs', async () => {
+    const calibration = syntheticInputs(g, 8, 1), validation = syntheticInputs(g, 8, 3);
+    const r = await quantize(g, { mode: 'int8', calibration, validation, accuracyGuard: { tolerance: 2e-3 } });
+    const guard = r.report.guard!;
+    expect(guard.initial).toBeLessThan(1 - 2e-3);
+    expect(guard.satisfied).toBe(true);
+    expect(guard.movedToDynamic.length).toBeGreaterThan(0);
+    const exec = new Map(r.report.nodes.map((n) => [n.name, n]));
+    for (const name of guard.movedToDynamic) expect(exec.get(name)).toMatchObject({ execution: 'dynamic' });
+    for (const name of guard.movedToDynamic) expect(['Conv2D', 'MatMul']).toContain(exec.get(name)!.op);
+    // A dynamic node keeps its int8 weight in the file; a float one gets its float weight back.
+    for (const name of guard.movedToDynamic) {
+      const w = r.graph.constants.get(r.graph.nodes.find((n) => n.name === name)!.inputs[1]!)!;
+      expect(w.quantization?.affine?.dtype).toBe('int8');
+    }
+    const out = join(dir, 'out-int8-dynamic');
+    await saveNative(r.graph, out, { mode: 'int8' });
+    const s = await InferenceSession.create(join(out, 'model.json'), { threads: 1 });
+    expect(s.plan.filter((p) => p.placement === 'native-dynamic').map((p) => p.node).sort()).toEqual([...guard.movedToDynamic].sort());
+    const x = syntheticInputs(g, 1, 77)[0]!;
+    const sim = dequantizeSim(simulate(r.graph, x).outputs[0]!).data as Float32Array;
+    const nat = (await s.run(x))[s.outputs[0]!.name]!.data as Float32Array;
+    // int8 and dynamic steps are bit-exact with the simulation; the nodes kept float run native
+    // float kernels that sum in another order than tfjs (a few ulp).
+    for (let i = 0; i < sim.length; i++) expect(Math.abs(nat[i]! - sim[i]!)).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(sim[i]!)));
+    s.dispose();
+    tf.dispose(Object.values(x));
+    // Independent check on new inputs: within 5× the guard's allowed loss (it measured 8 other samples).
+    expect(await scoreOfSaved(r.graph, join(dir, 'out-int8-dyn-score'))).toBeGreaterThan(1 - 1e-2);
     tf.dispose([...calibration, ...validation].flatMap((x) => Object.values(x)));
   });
 });
