@@ -57,7 +57,10 @@ const log = (s: string) => process.stderr.write(`[zoo ${new Date().toISOString()
 async function convert(m: ZooModel, mode: ZooMode, modelJson: string, dir: string): Promise<ConvertOutcome> {
   const out = join(dir, `out-${mode}`);
   rmSync(out, { recursive: true, force: true });
-  const flags = [...MODE_FLAGS[mode], ...(mode === 'int8' ? ['--calibration', join(dir, 'calib'), '--samples', String(calibCount)] : [])];
+  // Every mode gets the model's inputs as a user has them (int8 calibrates on them; the guard and
+  // the converter's own evaluation use them in every mode): generated ones cannot know that a
+  // ratio input must not be 0 or a recurrent state is a scalar.
+  const flags = [...MODE_FLAGS[mode], '--calibration', join(dir, 'calib'), '--samples', String(calibCount)];
   const [cmd, args] = cli(['convert', modelJson, '-o', out, ...flags, '--eval-samples', '2', '--runs', '1']);
   const r = await runChild(cmd, args, { cwd: ROOT, timeoutSeconds: timeout, env: { ...process.env, CI: '1' } });
   const reportPath = join(out, 'report.json');

@@ -307,10 +307,16 @@ export async function convertOne(task: { source: string; rel: string; output: st
     res.error = (e as Error).message ?? String(e);
     res.status = 'failed';
   } finally {
-    for (const t of tensors) t.dispose();
-    if (g) disposeConstants(g);
-    if (float) disposeConstants(float);
-    if (initialBackend && tf.getBackend() !== initialBackend) await tf.setBackend(initialBackend);
+    // A float backend that aborted (tfjs-backend-wasm on an op it cannot set up) cannot free its
+    // tensors any more: the result measured so far is still reported, with the failure named.
+    try {
+      for (const t of tensors) t.dispose();
+      if (g) disposeConstants(g);
+      if (float) disposeConstants(float);
+      if (initialBackend && tf.getBackend() !== initialBackend) await tf.setBackend(initialBackend);
+    } catch (e) {
+      res.warnings.push(`the float backend ${tf.getBackend()} failed while freeing this model's tensors (${(e as Error).message ?? String(e)}): later models in this process may fail`);
+    }
     res.seconds = (performance.now() - t0) / 1000;
   }
   return res;

@@ -24,7 +24,7 @@ export const CONVERT_FLAGS = {
   mode: { type: 'string', choices: ['dynamic', 'int8', 'float16', 'compress'], default: 'dynamic', description: 'Conversion' },
   format: { type: 'string', choices: ['native', 'tfjs'], default: 'native', description: 'tfjs-quant format (native runtime) or stock TF.js' },
   'per-tensor': { type: 'boolean', description: 'Per-tensor weight scales instead of per output channel' },
-  calibration: { type: 'string', value: 'PATH', description: 'int8: a directory of .npy files (named by input) or a JS module exporting an async generator' },
+  calibration: { type: 'string', value: 'PATH', description: 'Representative inputs: a directory of .npy files (named by input) or a JS module exporting an async generator; int8 calibrates on them, every mode\'s guard and evaluation use them (else generated inputs)' },
   samples: { type: 'int', min: 1, max: 100000, default: 100, description: 'int8: calibration samples (generated image-like inputs when no --calibration)' },
   observer: { type: 'string', choices: ['minmax', 'moving-average', 'percentile', 'entropy', 'mse'], default: 'minmax', description: 'int8: activation range observer' },
   percentile: { type: 'number', min: 50, max: 100, default: 99.99, description: 'int8 with --observer percentile' },
@@ -178,7 +178,7 @@ export async function convertCommand(args: string[], io: CommandIO = processIO, 
   try {
     if (!opts.output) throw new UsageError('-o/--output DIR is required');
     if (opts.mode === 'compress' && opts.format === 'tfjs') throw new UsageError('--mode compress needs --format native (stock TF.js cannot hold compressed weights)');
-    if (opts.calibration && opts.mode !== 'int8') throw new UsageError('--calibration applies to --mode int8 only');
+    if (opts.calibration && opts.mode === 'compress') throw new UsageError('--calibration does not apply to --mode compress');
     if (opts.weightBits === '4' && opts.mode !== 'dynamic') throw new UsageError('--weight-bits 4 needs --mode dynamic');
     if (opts.queue === undefined && opts.queueName !== undefined) throw new UsageError('--queue-name needs --queue');
     if (opts.queue !== undefined && opts.failFast) throw new UsageError('--fail-fast does not apply to --queue (the workers run the batch\'s jobs at once)');
