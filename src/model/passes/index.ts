@@ -12,6 +12,7 @@ import { fuseActivation, fuseBiasAdd } from './fuse.js';
 import { removeIdentity } from './identity.js';
 import { foldPad } from './pad.js';
 import { foldScale } from './scale.js';
+import { fusePrelu } from './prelu.js';
 
 export type Pass = (g: Graph) => boolean;
 
@@ -20,12 +21,13 @@ export const PASSES = {
   'fold-constants': foldConstants,
   'fold-batchnorm': foldBatchNorm,
   'fold-scale': foldScale,
+  'fuse-prelu': fusePrelu,
   'fuse-bias': fuseBiasAdd,
   'fuse-activation': fuseActivation,
   'fold-pad': foldPad,
 } satisfies Record<string, Pass>;
 export type PassName = keyof typeof PASSES;
-export const DEFAULT_PASSES: readonly PassName[] = ['remove-identity', 'fold-constants', 'fold-pad', 'fold-batchnorm', 'fold-scale', 'fuse-bias', 'fuse-activation'];
+export const DEFAULT_PASSES: readonly PassName[] = ['remove-identity', 'fold-constants', 'fold-pad', 'fold-batchnorm', 'fold-scale', 'fuse-prelu', 'fuse-bias', 'fuse-activation'];
 
 export interface OptimizeOptions {
   passes?: readonly PassName[];
@@ -70,4 +72,4 @@ export function optimize(g: Graph, opts: OptimizeOptions = {}): Graph {
   return out;
 }
 
-export { foldBatchNorm, foldConstants, foldScale, fuseActivation, fuseBiasAdd, removeIdentity, foldPad };
+export { foldBatchNorm, foldConstants, foldScale, fusePrelu, fuseActivation, fuseBiasAdd, removeIdentity, foldPad };
