@@ -1,6 +1,7 @@
 // Elementwise kernels: broadcasting binary ops (int8 + float), activations, PReLU, bias add.
 #include <algorithm>
 #include <cmath>
+#include <string>
 #include <type_traits>
 #include <vector>
 
@@ -289,6 +290,34 @@ void Prelu(const int8_t* x, int64_t n, int64_t C, const float* alpha, const Prel
 }
 void Prelu(const uint8_t* x, int64_t n, int64_t C, const float* alpha, const PreluQ& p, uint8_t* y, int threads) {
   PreluImpl<uint8_t>(x, n, C, alpha, p, y, threads);
+}
+
+std::vector<uint8_t> PreluTable(bool x_signed, int64_t C, const float* alpha, const PreluQ& p) {
+  if (C < 1 || C > kPreluTableMaxChannels) Fail("PReLU table: channels must be in [1, " + std::to_string(kPreluTableMaxChannels) + "]");
+  // Row v holds the byte v in every channel; Prelu maps all 256 × C at once.
+  std::vector<uint8_t> in(static_cast<size_t>(256 * C)), out(in.size()), table(in.size());
+  for (int64_t v = 0; v < 256; v++) std::fill_n(in.begin() + v * C, C, static_cast<uint8_t>(v));
+  if (x_signed) {
+    Prelu(reinterpret_cast<const int8_t*>(in.data()), 256 * C, C, alpha, p, reinterpret_cast<int8_t*>(out.data()), 1);
+  } else {
+    Prelu(in.data(), 256 * C, C, alpha, p, out.data(), 1);
+  }
+  for (int64_t v = 0; v < 256; v++) {
+    for (int64_t c = 0; c < C; c++) table[static_cast<size_t>(c * 256 + v)] = out[static_cast<size_t>(v * C + c)];
+  }
+  return table;
+}
+
+void PreluApplyTable(const std::vector<uint8_t>& table, int64_t C, const uint8_t* x, int64_t n, uint8_t* y, int threads) {
+  if (C < 1 || static_cast<int64_t>(table.size()) != C * 256 || n % C != 0) Fail("PReLU table: size mismatch");
+  const int64_t rows = n / C;
+  ParallelFor(rows, std::max<int64_t>(1, 16384 / C), threads, [&](int64_t rb, int64_t re) {
+    for (int64_t r = rb; r < re; r++) {
+      const uint8_t* xr = x + r * C;
+      uint8_t* yr = y + r * C;
+      for (int64_t c = 0; c < C; c++) yr[c] = table[static_cast<size_t>(c * 256 + xr[c])];
+    }
+  });
 }
 
 void PreluF32(const float* x, int64_t n, int64_t C, const float* alpha, float* y, int threads) {

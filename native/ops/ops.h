@@ -192,6 +192,13 @@ struct PreluQ {
 void Prelu(const int8_t* x, int64_t n, int64_t channels, const float* alpha, const PreluQ& p, int8_t* y, int threads = 0);
 void Prelu(const uint8_t* x, int64_t n, int64_t channels, const float* alpha, const PreluQ& p, uint8_t* y, int threads = 0);
 void PreluF32(const float* x, int64_t n, int64_t channels, const float* alpha, float* y, int threads = 0);
+// The int8 / uint8 PReLU as a table: table[c·256 + byte] = Prelu of that byte in channel c, made
+// by Prelu itself (so applying it is bit-identical), channels ≤ kPreluTableMaxChannels. A run
+// is then one lookup per element instead of a float multiply, rounding and clamp.
+constexpr int64_t kPreluTableMaxChannels = 4096;
+std::vector<uint8_t> PreluTable(bool x_signed, int64_t channels, const float* alpha, const PreluQ& p);
+void PreluApplyTable(const std::vector<uint8_t>& table, int64_t channels, const uint8_t* x, int64_t n, uint8_t* y,
+                     int threads = 0);
 // float bias add over the last dimension then clamp: y = min(max(fl32(x + bias[c]), y_min), y_max).
 void BiasAddF32(const float* x, int64_t n, int64_t channels, const float* bias, float y_min, float y_max, float* y,
                 int threads = 0);

@@ -157,10 +157,12 @@ class PreluStep : public Step {
     if (channels_ < 1) Bad("no channels");
     alpha_ = WPtr<float>(p.W(0, DType::kF32, channels_, false, "alpha"));
     ReadUnaryTyped(p, x, y, q8_, 0, q_, "prelu");
+    if (q8_ && channels_ <= ops::kPreluTableMaxChannels) table_ = ops::PreluTable(p.Buf(x).dtype == DType::kI8, channels_, alpha_, q_);
   }
   void Run(RunContext& c) const override {
     const int x = inputs[0], y = outputs[0];
     const int64_t n = c.Elements(x);
+    if (!table_.empty()) return ops::PreluApplyTable(table_, channels_, c.P<uint8_t>(x), n, c.P<uint8_t>(y), c.threads);
     if (!q8_) ops::PreluF32(c.P<float>(x), n, channels_, alpha_, c.P<float>(y), c.threads);
     else if (c.s->plan().buffers[static_cast<size_t>(x)].dtype == DType::kI8) ops::Prelu(c.P<int8_t>(x), n, channels_, alpha_, q_, c.P<int8_t>(y), c.threads);
     else ops::Prelu(c.P<uint8_t>(x), n, channels_, alpha_, q_, c.P<uint8_t>(y), c.threads);
@@ -171,6 +173,8 @@ class PreluStep : public Step {
   int64_t channels_ = 1;
   const float* alpha_ = nullptr;
   ops::PreluQ q_;
+  // Per channel, the output byte of every input byte (int8 steps; see ops::PreluTable).
+  std::vector<uint8_t> table_;
 };
 
 class ConvertStep : public Step {
