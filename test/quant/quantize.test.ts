@@ -255,7 +255,9 @@ describe('per-channel vs per-tensor, stock tfjs format, guard, report', () => {
     expect(report.layers!.samples).toBe(64);
     for (let i = 1; i < layers.length; i++) expect(layers[i]!.snrDb).toBeGreaterThanOrEqual(layers[i - 1]!.snrDb);
     for (const l of layers) {
-      expect(l.snrDb).toBeGreaterThan(20);
+      // Measured: 35.7 dB at the worst layer (pool2), 36–44 dB elsewhere: an rms of ≈ 18 steps,
+      // so an off-by-one in every code would give ≈ 24.9 dB; the 32 dB floor fails it.
+      expect(l.snrDb).toBeGreaterThan(32);
       expect(l.cosine).toBeGreaterThan(0.99);
       expect(l.cosine).toBeLessThanOrEqual(1.000001);
     }

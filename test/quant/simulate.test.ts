@@ -169,7 +169,10 @@ describe('simulate vs float execution', () => {
       let num = 0, den = 0;
       for (let j = 0; j < ref.length; j++) { num += (got[j]! - ref[j]!) ** 2; den += ref[j]! ** 2; }
       const snr = 10 * Math.log10(den / Math.max(num, 1e-30));
-      expect(snr, [...r.tensors.keys()][i]).toBeGreaterThan(20);
+      // Measured: 40.6 dB at the worst tensor (conv2), 42–52 dB elsewhere. Rounding noise of
+      // step/√12 at 40.6 dB means an rms of ≈ 31 steps, so an off-by-one in every code would
+      // give ≈ 29.8 dB: the 37 dB floor fails it and leaves 3.6 dB of headroom.
+      expect(snr, [...r.tensors.keys()][i]).toBeGreaterThan(37);
     });
     // The first conv reads the float input: its error is that of one rounding of x, w, bias and y.
     const conv1 = r.tensors.get('conv1') as Extract<SimTensor, { dtype: 'int8' }>;
