@@ -59,7 +59,9 @@ describe('Deep Compression pipeline on LeNet-300-100', () => {
     expect(fc1.codebookSize).toBeLessThanOrEqual(31);
     expect(r.metrics!.decoded).toBe(r.metrics!.quantized);
     expect(r.metrics!.baseline).toBe(baselineAcc);
-    expect(r.metrics!.decoded!).toBeGreaterThan(0.8);
+    // Against the baseline, not a floor: measured 91.2% → 88.4% (2.8 points) on this seeded
+    // data with two prune-retrain epochs; 4 points leaves 1.2 of headroom.
+    expect(r.metrics!.baseline! - r.metrics!.decoded!).toBeLessThanOrEqual(0.04);
     expect(formatReport(r)).toMatch(/\+ Huffman/);
     expect(progress.some((p) => /prune-retrain epoch 2\/2/.test(p))).toBe(true);
   });
