@@ -39,14 +39,15 @@ describe('command-line parsing', () => {
   });
 
   it.each([
-    [['--bogus'], /unknown option --bogus/],
-    [['--jobs'], /--jobs needs a value/],
+    [['--bogus'], /unknown option '--bogus'/],
+    [['--mdoe', 'int8'], /unknown option '--mdoe'\n\(Did you mean --mode\?\)/],
+    [['--jobs'], /option '--jobs <INT>' argument missing/],
     [['--jobs', 'two'], /--jobs must be an integer, got 'two'/],
     [['--jobs', '1.5'], /--jobs must be an integer/],
     [['--jobs', '0'], /--jobs must be in \[1, 64\], got 0/],
     [['--mode', 'int4'], /--mode must be one of dynamic, int8, float16, got 'int4'/],
     [['--out', '--mode'], /--out needs a value/],
-    [['--skip-existing=maybe'], /takes no value/],
+    [['--skip-existing=maybe'], /unknown option '--skip-existing=maybe'/],
   ])('rejects %j with a usage error naming the flag', (argv, msg) => {
     expect(() => parseArgs(argv as string[], flags)).toThrow(UsageError);
     expect(() => parseArgs(argv as string[], flags)).toThrow(msg);
@@ -55,7 +56,8 @@ describe('command-line parsing', () => {
   it('formats help listing every flag', () => {
     const h = formatHelp('tfjs-quant convert <model>... -o DIR', 'Convert models.', flags);
     for (const name of Object.keys(flags)) expect(h).toContain(`--${name}`);
-    expect(h).toContain('-o, --out DIR');
+    expect(h).toContain('-o, --out <DIR>');
+    expect(h).toMatch(/^Usage: tfjs-quant convert <model>\.\.\. -o DIR\n/);
     expect(h).toContain('(default: int8)');
   });
 });
