@@ -3,6 +3,8 @@
 // answers predictAsync / executeAsync as tfjs's GraphModel does. References are tfjs itself:
 // model.predict on the same model object, and GraphModel.execute on the same files.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -231,6 +233,27 @@ describe('file:// URLs', () => {
     session.dispose();
     direct.dispose();
     expect((await loadModel(url)).source?.format).toBe('tfjs-quant');
+  });
+
+  it('loadGraphModel reads http:// URLs through tfjs\'s own handler (a local server)', async () => {
+    const built = convNetGraphModel(27).build();
+    const shard = (built.modelJson.weightsManifest as { paths: string[] }[])[0]!.paths[0]!;
+    const files = new Map<string, Uint8Array>([['/m/model.json', new TextEncoder().encode(JSON.stringify(built.modelJson))], [`/m/${shard}`, built.weightData]]);
+    const server = createServer((req, res) => {
+      const body = files.get(req.url ?? '');
+      res.writeHead(body ? 200 : 404).end(body ?? '');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const session = await loadGraphModel(`http://127.0.0.1:${port}/m/model.json`, { threads: 1 });
+      const stock = await tf.loadGraphModel(tf.io.fromMemory(memoryArtifacts(built.modelJson, built.weightData)));
+      const x = tf.randomUniform([2, 12, 12, 3], -1, 1, 'float32', 6);
+      expect(relErr(values(await session.predictAsync(x)), values(stock.execute(x) as tf.Tensor))).toBeLessThan(1e-5);
+      session.dispose();
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
   });
 
   it('loadGraphModel refuses a URL scheme no tfjs handler takes', async () => {
