@@ -116,7 +116,8 @@ export async function runCommand(args: string[], io: CommandIO = processIO): Pro
       return 2;
     }
     if (e instanceof ModelFormatError || e instanceof NpyError || e instanceof RangeError || e instanceof TypeError || (e as NodeJS.ErrnoException).code) {
-      io.stderr(`tfjs-quant run: ${(e as Error).message}\n`);
+      // The session's own messages name their method ("run: inputs['x'] …"): the command already says it.
+      io.stderr(`tfjs-quant run: ${(e as Error).message.replace(/^run: /, '')}\n`);
       return 1;
     }
     throw e;

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeZoo } from '../../src/model/zoo.js';
+import { writeNpy } from '../../src/io/npy.js';
 import { runCli, type CliResult } from '../support/cli.js';
 
 const docs = readFileSync(new URL('../../docs/cli.md', import.meta.url), 'utf8');
@@ -20,6 +21,7 @@ beforeAll(async () => {
   await writeZoo(join(work, 'zoo'), { only: ['mlp/small', 'cnn/sequential'], corrupt: true });
   good = join(work, 'zoo', 'mlp', 'small');
   await fs.mkdir(join(work, 'empty'));
+  await fs.writeFile(join(work, 'wrong.npy'), writeNpy(new Float32Array(10), [10]));
 });
 afterAll(async () => {
   await fs.rm(work, { recursive: true, force: true });
@@ -69,6 +71,12 @@ describe('exit code 1: some work failed, the rest was done and reported', () => 
     expect(r.stderr).toMatch(/^tfjs-quant inspect: /);
   });
 
+  it('run on an input of the wrong shape names the input and the shapes', async () => {
+    const r = await runCli(['run', good, '--input', join(work, 'wrong.npy')]);
+    expectCode(r, 1);
+    expect(r.stderr).toMatch(/^tfjs-quant run: inputs\['[^']+'\] has shape \[10\], the model expects \[\?, 8\]/);
+  });
+
   it('convert of a batch holding a corrupt model converts the others', async () => {
     const out = join(work, 'out-1');
     const r = await runCli(['convert', join(work, 'zoo', 'mlp'), join(work, 'zoo', 'broken'), '-o', out, '--eval-samples', '0']);
@@ -90,6 +98,7 @@ describe('exit code 2: usage error', () => {
     ['a number out of range', ['convert', 'MODEL', '-o', 'OUT', '--jobs', '0'], /^tfjs-quant convert: --jobs must be in \[1, 64\], got 0/],
     ['a missing path (convert)', ['convert', 'NOPE', '-o', 'OUT'], /^tfjs-quant convert: '.*nope' does not exist/i],
     ['a missing path (inspect)', ['inspect', 'NOPE'], /^tfjs-quant inspect: '.*nope' does not exist/i],
+    ['a missing input file (run)', ['run', 'MODEL', '--input', 'NOPE.npy'], /^tfjs-quant run: --input '.*nope\.npy' does not exist/i],
     ['the output inside the input', ['convert', 'ZOO', '-o', 'ZOO/out'], /^tfjs-quant convert: the output directory '.*' is inside the input directory/],
     ['a directory with no models', ['convert', 'EMPTY', '-o', 'OUT'], /^tfjs-quant convert: no model\.json found under/],
   ])('%s', async (_label, args, message) => {
