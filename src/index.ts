@@ -35,9 +35,11 @@ export type { Int4Bits, Int4Options, Int4ScaleBits, Int4WeightStats, WeightBitsC
 // Quantization-aware training (fake quantization, quantizeModel / quantizeApply, convertQat → §12 int8 graph).
 export * from './qat/index.js';
 // Native inference runtime: InferenceSession (whole-graph native segments, tfjs fallback segments).
-export { InferenceSession, compilePlan } from './runtime/index.js';
+export { InferenceSession, compilePlan, loadGraphModel } from './runtime/index.js';
+// file:// URLs for stock tfjs in Node (tf.loadGraphModel('file://…'), model.save('file://…')).
+export { registerFileRouter } from './io/router.js';
 export { createServer, type ServeOptions, type TfjsQuantServer } from './serve/index.js'; // HTTP serving (TF Serving REST API, dynamic batching)
-export type { HostTensor, RunInputs, RunOptions, SessionMemory, SessionOptions, TensorSpec, PlannedNode, Placement, CompiledPlan } from './runtime/index.js';
+export type { HostTensor, RunInputs, RunOptions, SessionMemory, SessionOptions, TensorSpec, TensorLike, PlannedNode, Placement, CompiledPlan } from './runtime/index.js';
 // Post-training quantization: all of it as `ptq` (ptq.quantize, ptq.calibrate, ptq.simulate, …),
 // the main entry points also by name; .npy files.
 export * as ptq from './quant/index.js';

@@ -5,6 +5,7 @@
 // Exit codes: 0 ok, 1 a model could not be benchmarked, 2 usage error.
 import { availableParallelism } from 'node:os';
 import { parseCommand, processIO, UsageError, type CommandIO } from './args.js';
+import { requireExistingPaths } from './discover.js';
 import { seededInputs } from './convert-one.js';
 import { tf, availableFloatBackends, describeFloatBackend, floatBackendName, initFloatBackend, type FloatBackendName } from '../backend/float.js';
 import { loadModel } from '../model/load.js';
@@ -51,6 +52,7 @@ export async function benchCommand(args: string[], io: CommandIO = processIO): P
   let batches: number[], threads: number[], baselines: FloatBackendName[];
   try {
     if (!opts._.length) throw new UsageError('expected at least one model.json');
+    await requireExistingPaths(opts._);
     batches = ints(opts.batch, 'batch', 4096);
     threads = ints(opts.threads.length ? opts.threads : ['1', String(availableParallelism())].filter((v, i, a) => a.indexOf(v) === i), 'threads', 256);
     const avail = availableFloatBackends();

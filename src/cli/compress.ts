@@ -9,6 +9,7 @@
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { parseCommand, processIO, UsageError, type CommandIO } from './args.js';
+import { requireExistingPaths } from './discover.js';
 import { initFloatBackend, tf } from '../backend/float.js';
 import { deepCompress } from '../codec/deep-compression.js';
 import { formatReport } from '../codec/pipeline.js';
@@ -93,6 +94,9 @@ export async function compressCommand(args: string[], io: CommandIO = processIO)
     if (opts._.length !== 1) throw new UsageError('expected exactly one model path (model.json or its directory)');
     if (!opts.train) throw new UsageError('give --train DIR (x.npy and y.npy)');
     if (!opts.out) throw new UsageError('give --out DIR');
+    await requireExistingPaths(opts._);
+    await requireExistingPaths([opts.train], '--train');
+    await requireExistingPaths([opts.validation], '--validation');
     sparsity = opts.sparsity === 'auto' ? 'auto' : Number(opts.sparsity);
     if (sparsity !== 'auto' && !(sparsity >= 0 && sparsity < 1)) throw new UsageError(`--sparsity must be 'auto' or a number in [0, 1), got '${opts.sparsity}'`);
   } catch (e) {

@@ -121,7 +121,7 @@ export interface ModelResult {
 export const LAYER_ROWS = 25;
 export const DEFAULT_TOLERANCE = 0.99;
 
-async function filesSize(files: string[]): Promise<number> {
+export async function filesSize(files: string[]): Promise<number> {
   let n = 0;
   for (const f of files) n += (await fs.stat(f)).size;
   return n;
@@ -133,7 +133,8 @@ async function dirSize(dir: string): Promise<number> {
   return n;
 }
 
-function float32Bytes(g: Graph): number {
+/** The graph's constants stored as float32 (bool as bytes). */
+export function float32Bytes(g: Graph): number {
   let n = 0;
   for (const c of g.constants.values()) n += c.shape.reduce((a, b) => a * b, 1) * (c.dtype === 'bool' ? 1 : 4);
   return n;

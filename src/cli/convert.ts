@@ -17,7 +17,8 @@ import { Progress } from './progress.js';
 import { cpuInfo } from '../native/cpu.js';
 import { describeFloatBackend, initFloatBackend } from '../backend/float.js';
 import { writeFilesAtomic } from '../io/atomic.js';
-import { batchReportText, batchTotals, writeBatchReport, type BatchReport } from '../report/batch.js';
+import { batchReportJson, batchReportText, batchTotals, writeBatchReport, type BatchReport } from '../report/batch.js';
+import { planConversion, planText } from './dry-run.js';
 
 export const CONVERT_FLAGS = {
   output: { type: 'string', alias: 'o', value: 'DIR', description: 'Output directory (required); keeps the input folder structure' },
@@ -51,6 +52,8 @@ export const CONVERT_FLAGS = {
   queue: { type: 'string', value: 'redis://HOST:PORT[/DB]', description: 'Convert on queue workers (tfjs-quant worker) through Redis instead of locally (docs/queue.md)' },
   'queue-name': { type: 'string', value: 'NAME', description: 'With --queue: the queue (default tfjs-quant)' },
   report: { type: 'string', value: 'PREFIX', description: 'Report path prefix (default <outdir>/report): writes .md, .json, .html' },
+  'dry-run': { type: 'boolean', description: 'Show what would be converted (each model with its sizes and int8 coverage), convert and write nothing' },
+  json: { type: 'boolean', description: 'Print the summary as JSON on stdout (the report.json document; with --dry-run, the plan)' },
   help: { type: 'boolean', alias: 'h', description: 'Show this help' },
 } as const;
 
@@ -181,6 +184,7 @@ export async function convertCommand(args: string[], io: CommandIO = processIO, 
     if (opts.calibration && opts.mode === 'compress') throw new UsageError('--calibration does not apply to --mode compress');
     if (opts.weightBits === '4' && opts.mode !== 'dynamic') throw new UsageError('--weight-bits 4 needs --mode dynamic');
     if (opts.queue === undefined && opts.queueName !== undefined) throw new UsageError('--queue-name needs --queue');
+    if (opts.dryRun && opts.queue !== undefined) throw new UsageError('--dry-run does not apply to --queue');
     if (opts.queue !== undefined && opts.failFast) throw new UsageError('--fail-fast does not apply to --queue (the workers run the batch\'s jobs at once)');
     if ((opts.inputType === 'int8' || opts.outputType === 'int8') && opts.mode !== 'int8') throw new UsageError('--input-type/--output-type int8 need --mode int8');
     if ((opts.floatNodes.length || opts.opTypes.length || opts.biasCorrection) && (opts.mode === 'float16' || opts.mode === 'compress')) {
@@ -228,7 +232,6 @@ export async function convertCommand(args: string[], io: CommandIO = processIO, 
       command: `tfjs-quant convert ${args.join(' ')}`, io, startedAt: t0, signal,
     });
   }
-  await fs.mkdir(out, { recursive: true });
   const manifest = await readManifest(out);
   const key = optionsKey(options);
   const results: ModelResult[] = [];
@@ -242,6 +245,12 @@ export async function convertCommand(args: string[], io: CommandIO = processIO, 
       if (prev.status === 'degraded') skippedDegraded = true;
     } else todo.push(t);
   }
+  if (opts.dryRun) {
+    const plan = await planConversion(tasks, new Set(results.map((r) => r.rel)), opts.allowNonFinite);
+    io.stdout(opts.json ? JSON.stringify({ dryRun: true, mode: options.mode, format: options.format, models: plan }, null, 2) + '\n' : planText(plan, options.mode));
+    return plan.some((p) => p.action === 'fail') ? 1 : 0;
+  }
+  await fs.mkdir(out, { recursive: true });
   const backend = await initFloatBackend();
   io.stderr(`tfjs-quant convert: ${tasks.length} model(s), ${todo.length} to convert (${tasks.length - todo.length} already done), mode ${options.mode}, ${jobs} job(s)\n`);
   const progress = new Progress({ total: todo.length, label: 'converting' });
@@ -301,8 +310,11 @@ export async function convertCommand(args: string[], io: CommandIO = processIO, 
   };
   const prefix = opts.report ? resolve(opts.report) : join(out, 'report');
   await writeBatchReport(report, prefix);
-  io.stdout(batchReportText(report));
-  io.stdout(`report: ${relative(process.cwd(), prefix)}.{md,json,html}\n`);
+  if (opts.json) io.stdout(batchReportJson(report));
+  else {
+    io.stdout(batchReportText(report));
+    io.stdout(`report: ${relative(process.cwd(), prefix)}.{md,json,html}\n`);
+  }
   if (interrupted) return 130;
   if (results.some((r) => r.status === 'failed') || results.length < tasks.length) return 1;
   return opts.strict && (skippedDegraded || results.some((r) => r.status === 'degraded')) ? 3 : 0;

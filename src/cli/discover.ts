@@ -57,6 +57,18 @@ export function globToRegExp(pattern: string): RegExp {
 
 const hasGlob = (s: string) => /[*?]/.test(s);
 
+/**
+ * The paths a command was given exist (a missing path is a usage error, exit 2, for every
+ * command: docs/cli.md); `what` names the argument in the message ("--train").
+ */
+export async function requireExistingPaths(paths: readonly (string | undefined)[], what?: string): Promise<void> {
+  for (const p of paths) {
+    if (p === undefined) continue;
+    const found = await fs.stat(resolve(p)).then(() => true, () => false);
+    if (!found) throw new UsageError(`${what ? `${what} ` : ''}'${p}' does not exist`);
+  }
+}
+
 /** Resolves the batch's arguments into model tasks (sorted, unique outputs). */
 export async function discoverModels(args: readonly string[], outDir: string): Promise<ModelTask[]> {
   if (!args.length) throw new UsageError('expected at least one model.json, directory or glob');

@@ -1,6 +1,8 @@
 // `tfjs-quant inspect <model.json>`: format, inputs/outputs, op histogram, parameters by
-// dtype and native int8 coverage. Exit codes: 0 ok, 1 the model cannot be read, 2 usage.
-import { parseCommand, processIO, type CommandIO } from './args.js';
+// dtype and native int8 coverage. Exit codes: 0 ok, 1 the model cannot be read, 2 usage
+// (a missing path included).
+import { parseCommand, processIO, UsageError, type CommandIO } from './args.js';
+import { requireExistingPaths } from './discover.js';
 import { loadModel } from '../model/load.js';
 import { inspectGraph, formatInspect } from '../model/inspect.js';
 import { ModelFormatError } from '../model/errors.js';
@@ -16,8 +18,12 @@ export async function inspectCommand(args: string[], io: CommandIO = processIO):
   const opts = parseCommand('inspect', args, FLAGS, 'tfjs-quant inspect <model.json|dir> [options]',
     'Show a TF.js (graph or layers) or tfjs-quant model: inputs, outputs, ops, parameters, int8 coverage.', io);
   if (typeof opts === 'number') return opts;
-  if (opts._.length !== 1) {
-    io.stderr('tfjs-quant inspect: expected exactly one model path (model.json or its directory)\n');
+  try {
+    if (opts._.length !== 1) throw new UsageError('expected exactly one model path (model.json or its directory)');
+    await requireExistingPaths(opts._);
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    io.stderr(`tfjs-quant inspect: ${e.message}\n`);
     return 2;
   }
   try {

@@ -1,10 +1,12 @@
 // `tfjs-quant run <model.json> --input x.npy [--output y.npy]`: one quick inference from
 // .npy files, in the native runtime (default) or in tfjs float. Prints each output's shape,
 // range and (for [batch, classes] outputs) the top class per row; writes outputs as .npy.
-// Exit codes: 0 ok, 1 the model or an input could not be read or run, 2 usage error.
+// Exit codes: 0 ok, 1 the model or an input could not be read or run, 2 usage error (a
+// missing path included).
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { parseCommand, processIO, UsageError, type CommandIO } from './args.js';
+import { requireExistingPaths } from './discover.js';
 import { tf, initFloatBackend } from '../backend/float.js';
 import { loadModel } from '../model/load.js';
 import { execute } from '../model/execute.js';
@@ -57,8 +59,11 @@ export async function runCommand(args: string[], io: CommandIO = processIO): Pro
   try {
     if (opts._.length !== 1) throw new UsageError('expected exactly one model path');
     if (!opts.input.length) throw new UsageError('give at least one --input FILE.npy');
+    await requireExistingPaths(opts._);
+    await requireExistingPaths(opts.input.map((spec) => splitNamed(spec)[1]), '--input');
   } catch (e) {
-    io.stderr(`tfjs-quant run: ${(e as Error).message}\n`);
+    if (!(e instanceof UsageError)) throw e;
+    io.stderr(`tfjs-quant run: ${e.message}\n`);
     return 2;
   }
   let session: InferenceSession | undefined;
@@ -111,7 +116,8 @@ export async function runCommand(args: string[], io: CommandIO = processIO): Pro
       return 2;
     }
     if (e instanceof ModelFormatError || e instanceof NpyError || e instanceof RangeError || e instanceof TypeError || (e as NodeJS.ErrnoException).code) {
-      io.stderr(`tfjs-quant run: ${(e as Error).message}\n`);
+      // The session's own messages name their method ("run: inputs['x'] …"): the command already says it.
+      io.stderr(`tfjs-quant run: ${(e as Error).message.replace(/^run: /, '')}\n`);
       return 1;
     }
     throw e;

@@ -47,7 +47,8 @@ export interface ModelArtifactsLike {
 
 /** The in-memory form accepted by the loaders: a model.json object (or its text) and the weights. */
 export interface InMemoryModel {
-  modelJson: Record<string, unknown> | string;
+  /** The model.json object, its text, or its bytes (UTF-8, e.g. a Buffer read from a file or the network). */
+  modelJson: Record<string, unknown> | string | Uint8Array | ArrayBuffer;
   /** All shards concatenated in manifest order (or the list of shards). */
   weightData?: ArrayBuffer | Uint8Array | (ArrayBuffer | Uint8Array)[];
 }
@@ -175,11 +176,19 @@ export async function readModelFiles(path: string): Promise<RawModel> {
 /** An in-memory model: {modelJson, weightData} (weightData = all shards concatenated). */
 export function readModelMemory(m: InMemoryModel, label = '<memory>'): RawModel {
   if (m === null || typeof m !== 'object') throw new TypeError('model must be an object {modelJson, weightData}');
-  const text = typeof m.modelJson === 'string' ? m.modelJson : undefined;
+  let text: string | undefined;
+  if (typeof m.modelJson === 'string') text = m.modelJson;
+  else if (m.modelJson instanceof Uint8Array || m.modelJson instanceof ArrayBuffer) {
+    try {
+      text = new TextDecoder('utf-8', { fatal: true }).decode(m.modelJson);
+    } catch {
+      throw new ModelFormatError('modelJson bytes are not UTF-8 text', { file: label });
+    }
+  }
   let obj: Record<string, unknown>;
   if (text !== undefined) obj = parseJson(text, label);
-  else if (m.modelJson !== null && typeof m.modelJson === 'object' && !Array.isArray(m.modelJson)) obj = m.modelJson;
-  else throw new ModelFormatError('modelJson must be an object or JSON text', { file: label });
+  else if (m.modelJson !== null && typeof m.modelJson === 'object' && !Array.isArray(m.modelJson)) obj = m.modelJson as Record<string, unknown>;
+  else throw new ModelFormatError(`modelJson must be an object, JSON text or its bytes, got ${m.modelJson === null ? 'null' : Array.isArray(m.modelJson) ? 'an array' : typeof m.modelJson}`, { file: label });
   const { json, manifest } = splitJson(obj, label);
   const bytes = toBytes(m.weightData, 'weightData', label);
   const entries = manifest.flatMap((g) => g.weights);
@@ -253,7 +262,12 @@ export function fileIO(path: string): FileIOHandler {
   const p = path.startsWith('file://') ? path.slice(7) : path;
   return {
     async load() {
-      return toArtifacts(await readModelFiles(p)) as unknown as tfio.ModelArtifacts;
+      const raw = await readModelFiles(p);
+      // Stock tfjs would fail on it with a message about a missing topology: say what it is.
+      if (raw.json.format === 'tfjs-quant') {
+        throw new ModelFormatError("a tfjs-quant model, which stock TF.js cannot run: load it with tfjs-quant's InferenceSession.create(path) or loadGraphModel(url)", { file: raw.file });
+      }
+      return toArtifacts(raw) as unknown as tfio.ModelArtifacts;
     },
     async save(art: tfio.ModelArtifacts) {
       const a = art as unknown as ModelArtifactsLike;

@@ -22,14 +22,39 @@ export interface LoadOptions {
   allowNonFinite?: boolean;
 }
 
+export type ModelSourceKind = 'path' | 'tfjs-model' | 'memory' | 'io-handler';
+
+export const MODEL_SOURCES = 'a path (or file:// URL), {modelJson, weightData}, a tfjs IOHandler with load(), or a tf.LayersModel / tf.GraphModel';
+
+/** Which kind of model source this is, decided by shape (undefined: none). */
+export function modelSourceKind(source: unknown): ModelSourceKind | undefined {
+  if (typeof source === 'string') return 'path';
+  if (source === null || typeof source !== 'object') return undefined;
+  // Before the IOHandler test: a tf.GraphModel has a load() method of its own.
+  if (isTfjsModel(source)) return 'tfjs-model';
+  if ('modelJson' in source) return 'memory';
+  if (typeof (source as IOHandlerLike).load === 'function') return 'io-handler';
+  return undefined;
+}
+
+/** What a value is, for errors about a wrong argument. */
+export function describeValue(x: unknown): string {
+  if (x === null) return 'null';
+  if (Array.isArray(x)) return 'an array';
+  if (typeof x !== 'object') return typeof x;
+  const name = (x as object).constructor?.name;
+  return name && name !== 'Object' ? `a ${name}` : `an object with keys [${Object.keys(x).slice(0, 8).join(', ')}]`;
+}
+
 /** Reads a model (any source) without interpreting it. */
 export async function readModel(source: ModelSource): Promise<RawModel> {
-  if (typeof source === 'string') return readModelFiles(source);
-  // Before the IOHandler test: a tf.GraphModel has a load() method of its own.
-  if (isTfjsModel(source)) return readModelHandler(tfjsModelHandler(source), tfjsModelLabel(source));
-  if (source && typeof source === 'object' && 'modelJson' in source) return readModelMemory(source as InMemoryModel);
-  if (source && typeof source === 'object' && typeof (source as IOHandlerLike).load === 'function') return readModelHandler(source as IOHandlerLike);
-  throw new TypeError('model source must be a path, {modelJson, weightData}, a tfjs IOHandler with load(), or a tf.LayersModel / tf.GraphModel');
+  switch (modelSourceKind(source)) {
+    case 'path': return readModelFiles(source as string);
+    case 'tfjs-model': return readModelHandler(tfjsModelHandler(source as TfjsModelLike), tfjsModelLabel(source as TfjsModelLike));
+    case 'memory': return readModelMemory(source as InMemoryModel);
+    case 'io-handler': return readModelHandler(source as IOHandlerLike);
+    default: throw new TypeError(`model source must be ${MODEL_SOURCES}; got ${describeValue(source)}`);
+  }
 }
 
 /** Loads a TF.js graph or layers model into the IR. */

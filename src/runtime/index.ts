@@ -2,3 +2,5 @@ export { InferenceSession, type HostTensor, type RunInputs, type RunOptions, typ
 export { compilePlan, declaredInputShapes, type CompiledPlan, type CompileOptions, type SegmentTensor, type Segment, type NativeSegment, type TfjsSegment } from './plan.js';
 export { summarizePlan, gemmFlops, type PlanSummary } from './summary.js';
 export { runTfjsSegment } from './tfjs-segment.js';
+export { loadGraphModel } from './load-url.js';
+export { isTensorLike, type TensorLike } from './tensor-like.js';

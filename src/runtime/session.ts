@@ -7,11 +7,12 @@
 //
 //   const session = await InferenceSession.create('model.json', { threads: 2 });
 //   const out = await session.run({ input: { data, shape: [1, 224, 224, 3] } });
+//   const y = await session.predictAsync(x);   // tf.Tensor in, tf.Tensor out, as tfjs models
 //   session.dispose();
 import type { RuntimeSessionNative } from '../../binding.js';
 import { tf } from '../backend/float.js';
 import type { Graph } from '../model/ir.js';
-import { loadModel } from '../model/load.js';
+import { describeValue, loadModel, MODEL_SOURCES, modelSourceKind, type ModelSource } from '../model/load.js';
 import { resolveDim } from '../model/shape-inference.js';
 import { dequantize, quantize } from '../kernels/quantize.js';
 import { activationTable, quantizationInfo } from '../quant/params.js';
@@ -21,6 +22,7 @@ import { compilePlan, declaredInputShapes, type CompiledPlan, type NativeSegment
 import { modelNames, type Names } from './signature.js';
 import { summarizePlan, type PlanSummary } from './summary.js';
 import { runTfjsSegment } from './tfjs-segment.js';
+import { isTensorLike, type TensorLike } from './tensor-like.js';
 
 export type { PlannedNode, Placement, ReasonKind };
 
@@ -44,7 +46,11 @@ export interface HostTensor {
   quantization?: QParams;
 }
 
-export type RunInputs = Record<string, { data: ArrayLike<number> | HostArray; shape: readonly number[] } | tf.Tensor> | tf.Tensor | tf.Tensor[];
+/**
+ * Tensors may come from any copy of tfjs (the user's own, another version): they are read
+ * through dataSync/shape/dtype, never recognised by instanceof.
+ */
+export type RunInputs = Record<string, { data: ArrayLike<number> | HostArray; shape: readonly number[] } | tf.Tensor | TensorLike> | tf.Tensor | TensorLike | (tf.Tensor | TensorLike)[];
 
 export interface SessionOptions {
   /** Threads a run uses from the shared pool (0 = the pool size; default 0). */
@@ -152,24 +158,30 @@ export class InferenceSession {
     }
   }
 
-  /** Loads (a path: loadModel) or takes a graph, compiles the plan and creates the native segments. */
-  static async create(model: string | Graph, options: SessionOptions = {}): Promise<InferenceSession> {
+  /**
+   * Loads a model (a path or file:// URL, in-memory {modelJson, weightData}, a tfjs IOHandler,
+   * a tf.LayersModel / tf.GraphModel: loadModel) or takes a graph, compiles the plan and
+   * creates the native segments.
+   */
+  static async create(model: ModelSource | Graph, options: SessionOptions = {}): Promise<InferenceSession> {
     if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
     const threads = options.threads ?? 0;
     if (!Number.isInteger(threads) || threads < 0 || threads > 256) throw new RangeError(`options.threads must be an integer in [0, 256], got ${String(threads)}`);
     const sparse = options.sparse ?? 'auto';
     if (sparse !== 'auto' && sparse !== 'never' && sparse !== 'always') throw new RangeError(`options.sparse must be 'auto', 'never' or 'always', got ${String(sparse)}`);
+    if (options.inputShapes !== undefined && (options.inputShapes === null || typeof options.inputShapes !== 'object' || Array.isArray(options.inputShapes))) {
+      throw new TypeError('options.inputShapes must be an input name → shape record');
+    }
     let g: Graph;
-    if (typeof model === 'string') g = await loadModel(model);
-    else if (model && typeof model === 'object' && Array.isArray((model as Graph).nodes) && (model as Graph).constants instanceof Map) g = model;
-    else throw new TypeError('model must be a path to model.json or a Graph');
+    if (model && typeof model === 'object' && Array.isArray((model as Graph).nodes) && (model as Graph).constants instanceof Map) g = model as Graph;
+    else if (modelSourceKind(model) !== undefined) g = await loadModel(model as ModelSource);
+    else throw new TypeError(`model must be ${MODEL_SOURCES}, or a Graph; got ${describeValue(model)}`);
     for (const i of g.inputs) {
       // Native segments take float32; int32/bool inputs feed tfjs segments.
       if (i.dtype !== 'float32' && i.dtype !== 'int32' && i.dtype !== 'bool') throw new RangeError(`input '${i.name}' has dtype ${i.dtype}; the runtime takes float32, int32 or bool inputs`);
     }
     const initial = declaredInputShapes(g);
     if (options.inputShapes !== undefined) {
-      if (options.inputShapes === null || typeof options.inputShapes !== 'object') throw new TypeError('options.inputShapes must be an input name → shape record');
       const names = modelNames(g);
       for (const [k, s] of Object.entries(options.inputShapes)) {
         const entry = names.inputs.find((e) => e.tensor === k || e.key === k);
@@ -318,7 +330,7 @@ export class InferenceSession {
     const names = this.inputs.map((i) => i.name);
     const keyOf = new Map(this.names.inputs.map((e) => [e.key, e.tensor]));
     const entries: [string, unknown][] = [];
-    if (inputs instanceof tf.Tensor) {
+    if (isTensorLike(inputs)) {
       if (names.length !== 1) throw new RangeError(`run: the model has ${names.length} inputs (${names.join(', ')}); pass an array or a name → tensor record`);
       entries.push([names[0]!, inputs]);
     } else if (Array.isArray(inputs)) {
@@ -339,12 +351,13 @@ export class InferenceSession {
     for (const [k, v] of entries) {
       const spec = this.inputs.find((i) => i.name === k)!;
       let data: HostArray, shape: number[];
-      if (v instanceof tf.Tensor) {
-        if (v.isDisposed) throw new TypeError(`run: inputs['${k}'] is disposed`);
+      if (isTensorLike(v)) {
+        if (v.isDisposed === true) throw new TypeError(`run: inputs['${k}'] is disposed`);
         // An int8 input also takes float32 values, quantized with its parameters (§2).
         const ok = v.dtype === spec.dtype || (spec.dtype === 'int8' && v.dtype === 'float32');
         if (!ok) throw new TypeError(`run: inputs['${k}'] has dtype ${v.dtype}, the model expects ${spec.dtype}`);
         data = v.dataSync() as HostArray;
+        if (!(data instanceof DTYPE_ARRAY[v.dtype === 'float32' ? 'float32' : spec.dtype])) throw new TypeError(`run: inputs['${k}'].dataSync() returned ${(data as object | null)?.constructor?.name ?? typeof data}, not the ${v.dtype} values of its dtype`);
         shape = [...v.shape];
       } else {
         if (!v || typeof v !== 'object') throw new TypeError(`run: inputs['${k}'] must be {data, shape} or a tf.Tensor`);
@@ -423,6 +436,72 @@ export class InferenceSession {
       if (key !== tensor && !(key in result)) Object.defineProperty(result, key, { value: result[tensor], enumerable: false });
     }
     return result;
+  }
+
+  // tf.InferenceModel. tfjs's predict/execute are synchronous, and a session cannot run
+  // synchronously: every native segment runs on the thread pool off the event loop (the addon
+  // has no blocking entry: a blocking run would stall the server's other requests for its
+  // whole duration), and tfjs segments may hold control flow, which tfjs itself runs only
+  // asynchronously. So predict/execute throw and name their async forms, as tfjs's own
+  // GraphModel.predict does for a model that needs executeAsync; predictAsync/executeAsync
+  // follow GraphModel's contract (inputs, output selection, what comes back).
+
+  /** Not available synchronously: throws, naming predictAsync. */
+  predict(_inputs: tf.Tensor | tf.Tensor[] | tf.NamedTensorMap, _config?: tf.ModelPredictConfig): never {
+    throw new Error('InferenceSession.predict: a session runs asynchronously (native work runs off the event loop); use `await session.predictAsync(inputs)`');
+  }
+
+  /** Not available synchronously: throws, naming executeAsync. */
+  execute(_inputs: tf.Tensor | tf.Tensor[] | tf.NamedTensorMap, _outputs?: string | string[]): never {
+    throw new Error('InferenceSession.execute: a session runs asynchronously (native work runs off the event loop); use `await session.executeAsync(inputs, outputs)`');
+  }
+
+  /**
+   * As tfjs's GraphModel.predictAsync: a tf.Tensor (one-input models), an array in input order
+   * or a name → tensor map; returns one tf.Tensor for a one-output model, else an array in
+   * output order. The whole batch runs at once (config.batchSize is ignored, as GraphModel does).
+   * int8 outputs (outputType-int8 models) come back as int32 tensors of their int8 values.
+   * The caller disposes the returned tensors; the inputs are neither disposed nor changed.
+   */
+  async predictAsync(inputs: RunInputs, config?: tf.ModelPredictConfig): Promise<tf.Tensor | tf.Tensor[]> {
+    if (config !== undefined && (config === null || typeof config !== 'object')) throw new TypeError('predictAsync: config must be an object ({batchSize?, verbose?})');
+    return this.executeAsync(inputs);
+  }
+
+  /**
+   * As tfjs's GraphModel.executeAsync: `outputs` names the outputs to return (tensor names or
+   * signature keys; default every output), one tensor when one is asked for, else an array in
+   * the order asked. Only the model's outputs can be fetched: the native runtime does not keep
+   * intermediate tensors.
+   */
+  async executeAsync(inputs: RunInputs, outputs?: string | string[]): Promise<tf.Tensor | tf.Tensor[]> {
+    this.check();
+    const wanted = this.outputTensorNames(outputs);
+    const res = await this.run(inputs, { tensors: true });
+    const picked: tf.Tensor[] = [];
+    const used = new Set<string>();
+    for (const name of wanted) {
+      // The same output asked for twice: each entry its own tensor, so each can be disposed.
+      picked.push(used.has(name) ? res[name]!.clone() : res[name]!);
+      used.add(name);
+    }
+    for (const [name, t] of Object.entries(res)) if (!used.has(name)) t.dispose();
+    return picked.length === 1 ? picked[0]! : picked;
+  }
+
+  /** Graph output names for executeAsync's `outputs` (tensor names or signature keys). */
+  private outputTensorNames(outputs: string | string[] | undefined): string[] {
+    if (outputs === undefined) return this.names.outputs.map((e) => e.tensor);
+    const list = typeof outputs === 'string' ? [outputs] : outputs;
+    if (!Array.isArray(list) || list.length === 0 || list.some((o) => typeof o !== 'string')) {
+      throw new TypeError('executeAsync: outputs must be an output name or a non-empty array of them');
+    }
+    return list.map((o) => {
+      // tfjs node names may carry an output index ('name:0'): the first output of a node is the node.
+      const e = this.names.outputs.find((x) => x.tensor === o || x.key === o || `${x.tensor}:0` === o);
+      if (!e) throw new RangeError(`executeAsync: '${o}' is not an output of the model (outputs: ${this.outputNames.join(', ')}); the native runtime does not keep intermediate tensors`);
+      return e.tensor;
+    });
   }
 
   private async runPlan(prepared: Prepared, values: Map<string, HostTensor>, batch: number): Promise<void> {

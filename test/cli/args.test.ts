@@ -39,14 +39,15 @@ describe('command-line parsing', () => {
   });
 
   it.each([
-    [['--bogus'], /unknown option --bogus/],
-    [['--jobs'], /--jobs needs a value/],
+    [['--bogus'], /unknown option '--bogus'/],
+    [['--mdoe', 'int8'], /unknown option '--mdoe'\n\(Did you mean --mode\?\)/],
+    [['--jobs'], /option '--jobs <INT>' argument missing/],
     [['--jobs', 'two'], /--jobs must be an integer, got 'two'/],
     [['--jobs', '1.5'], /--jobs must be an integer/],
     [['--jobs', '0'], /--jobs must be in \[1, 64\], got 0/],
     [['--mode', 'int4'], /--mode must be one of dynamic, int8, float16, got 'int4'/],
     [['--out', '--mode'], /--out needs a value/],
-    [['--skip-existing=maybe'], /takes no value/],
+    [['--skip-existing=maybe'], /unknown option '--skip-existing=maybe'/],
   ])('rejects %j with a usage error naming the flag', (argv, msg) => {
     expect(() => parseArgs(argv as string[], flags)).toThrow(UsageError);
     expect(() => parseArgs(argv as string[], flags)).toThrow(msg);
@@ -55,7 +56,8 @@ describe('command-line parsing', () => {
   it('formats help listing every flag', () => {
     const h = formatHelp('tfjs-quant convert <model>... -o DIR', 'Convert models.', flags);
     for (const name of Object.keys(flags)) expect(h).toContain(`--${name}`);
-    expect(h).toContain('-o, --out DIR');
+    expect(h).toContain('-o, --out <DIR>');
+    expect(h).toMatch(/^Usage: tfjs-quant convert <model>\.\.\. -o DIR\n/);
     expect(h).toContain('(default: int8)');
   });
 });
@@ -99,5 +101,42 @@ describe('main: --version and help <command>', () => {
     out.length = 0;
     expect(await main(['help', 'convert'], io)).toBe(0);
     expect(out.join('')).toMatch(/^Usage: tfjs-quant convert[\s\S]*--tolerance[\s\S]*--strict/);
+  });
+});
+
+describe('every command: help with examples, and the flags docs/cli.md names', () => {
+  const COMMANDS = ['info', 'inspect', 'convert', 'compress', 'bench', 'demo', 'run', 'serve', 'worker'];
+
+  async function helpOf(argv: string[]): Promise<{ code: number; out: string }> {
+    const { main } = await import('../../src/cli/main.js');
+    let out = '';
+    const io = { stdout: (s: string) => { out += s; }, stderr: (s: string) => { out += s; } };
+    return { code: await main(argv, io), out };
+  }
+
+  it.each(COMMANDS)('%s --help: usage, options, examples; the overview lists it', async (c) => {
+    const h = await helpOf([c, '--help']);
+    expect(h.code).toBe(0);
+    expect(h.out).toMatch(new RegExp(`^Usage: tfjs-quant ${c} `));
+    expect(h.out).toMatch(/\nOptions:\n[\s\S]*-h, --help[\s\S]*\nExamples:\n {2}\$ tfjs-quant /);
+    for (const line of h.out.split('\nExamples:\n')[1]!.trimEnd().split('\n')) expect(line).toMatch(new RegExp(`^ {2}\\$ tfjs-quant ${c}\\b`));
+    expect((await helpOf(['help'])).out).toMatch(new RegExp(`\\n {2}${c} +\\S`));
+  });
+
+  it('every flag docs/cli.md names is a flag of some command (same spelling); every convert flag is documented', async () => {
+    const { readFileSync } = await import('node:fs');
+    const docs = readFileSync(new URL('../../docs/cli.md', import.meta.url), 'utf8');
+    const FLAG = /(?<![\w-])--([a-z][a-z0-9]*(?:-[a-z0-9]+)*)/g;
+    // The docs show a mistyped flag in an example of the suggestion ("unknown option '--tolerence'").
+    const typos = new Set([...docs.matchAll(/unknown option '--([a-z-]+)'/g)].map((m) => m[1]!));
+    const documented = new Set([...docs.matchAll(FLAG)].map((m) => m[1]!).filter((f) => !typos.has(f)));
+    const helps = (await Promise.all([['--help'], ...COMMANDS.map((c) => [c, '--help'])].map(helpOf))).map((h) => h.out).join('\n');
+    const offered = new Set([...helps.matchAll(FLAG)].map((m) => m[1]!));
+    // Booleans take their --no- form too (help shows the one that changes the default).
+    const missing = [...documented].filter((f) => !offered.has(f) && !offered.has(`no-${f}`) && !(f.startsWith('no-') && offered.has(f.slice(3))));
+    expect(missing).toEqual([]);
+    const convert = (await helpOf(['convert', '--help'])).out.split('\nExamples:')[0]!;
+    const convertFlags = [...convert.matchAll(/^ {2}(?:-\w, )?--([a-z][a-z0-9-]*)/gm)].map((m) => m[1]!).filter((f) => f !== 'help');
+    expect(convertFlags.filter((f) => !documented.has(f))).toEqual([]);
   });
 });

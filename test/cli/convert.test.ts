@@ -53,7 +53,7 @@ beforeAll(async () => {
 
 describe('convert: usage errors exit 2 with a message', () => {
   it.each([
-    [['convert', '--bogus', 'x', '-o', 'y'], /unknown option --bogus/],
+    [['convert', '--bogus', 'x', '-o', 'y'], /unknown option '--bogus'/],
     [['convert', 'ZOO'], /-o\/--output DIR is required/],
     [['convert', 'ZOO/nope', '-o', 'OUT'], /does not exist/],
     [['convert', 'ZOO', '-o', 'ZOO/inside'], /inside the input directory/],

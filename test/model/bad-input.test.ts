@@ -98,7 +98,7 @@ describe('defects name the file, node or weight', () => {
     expect(readdirSync(out).filter((f) => f.includes('.tmp-'))).toEqual([]);
   });
 
-  it('inspect: prints the report, and a clear error with exit code 1 for a broken model', async () => {
+  it('inspect: prints the report; a broken model is exit code 1, a missing path 2', async () => {
     const out: string[] = [];
     const err: string[] = [];
     const io = { stdout: (s: string) => out.push(s), stderr: (s: string) => err.push(s) };
@@ -111,8 +111,12 @@ describe('defects name the file, node or weight', () => {
     const params = built.files.length && JSON.parse(new TextDecoder().decode(built.files[0]!.bytes)).weightsManifest[0].weights
       .filter((w: { dtype: string }) => w.dtype === 'float32').reduce((a: number, w: { shape: number[] }) => a + w.shape.reduce((x, y) => x * y, 1), 0);
     expect(text).toContain(`${params.toLocaleString('en-US')} values`);
-    expect(await inspectCommand([join(dir, 's1-missing')], io)).toBe(1);
-    expect(err.join('')).toMatch(/cannot read the model/);
+    // A model that cannot be read is a failure (1); a path that does not exist a usage error (2, docs/cli.md).
+    expect(await inspectCommand([write('i2', (f) => f.delete(built.files[1]!.name))], io)).toBe(1);
+    expect(err.join('')).toMatch(/^tfjs-quant inspect: .*missing shard/);
+    err.length = 0;
+    expect(await inspectCommand([join(dir, 's1-missing')], io)).toBe(2);
+    expect(err.join('')).toMatch(/^tfjs-quant inspect: '.*s1-missing' does not exist/);
     expect(await inspectCommand([], io)).toBe(2);
   });
 });

@@ -22,7 +22,7 @@ describe('tfjs-quant serve: arguments', () => {
     expect(a.err()).toMatch(/expected one model directory or config file/);
     const b = capture();
     expect(await main(['serve', 'x', '--batch-size', '4'], b.io)).toBe(2);
-    expect(b.err()).toMatch(/unknown option --batch-size/);
+    expect(b.err()).toMatch(/unknown option '--batch-size'/);
     const c = capture();
     expect(await main(['serve', 'x', '--max-batch', '0'], c.io)).toBe(2);
     expect(c.err()).toMatch(/--max-batch must be in \[1, 4096\], got 0/);
