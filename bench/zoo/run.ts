@@ -7,7 +7,9 @@
 //   npx tsx bench/zoo/run.ts [--models a,b] [--modes dynamic,int8,float16,int4] [--timeout 900]
 //     [--jobs 1] [--eval 4] [--calib 8] [--runs 10] [--seconds 4] [--cache DIR] [--work DIR]
 //     [--out bench/zoo/RESULTS-zoo.md] [--resume] [--note TEXT] [--render]
-// --render rewrites the Markdown from the JSON without running anything; --merge a.json,b.json
+// --remeasure runs the float reference and the sessions of the written conversions again (timing
+// on a quieter machine or after a kernel change); --render rewrites the Markdown from the JSON
+// without running anything; --merge a.json,b.json
 // (with --render) first adds the rows and modes of other runs' JSON (runs split over processes);
 // --note adds a line to the header (what the run is, e.g. a baseline before some change).
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -29,7 +31,7 @@ const { values: opt } = parseArgs({
     models: { type: 'string' }, modes: { type: 'string' }, timeout: { type: 'string', default: '900' }, jobs: { type: 'string', default: '1' },
     eval: { type: 'string', default: '4' }, calib: { type: 'string', default: '8' }, runs: { type: 'string', default: '10' }, seconds: { type: 'string', default: '4' },
     cache: { type: 'string' }, work: { type: 'string' }, out: { type: 'string', default: join(ROOT, 'bench/zoo/RESULTS-zoo.md') }, resume: { type: 'boolean' },
-    note: { type: 'string' }, render: { type: 'boolean' }, merge: { type: 'string' },
+    note: { type: 'string' }, render: { type: 'boolean' }, merge: { type: 'string' }, remeasure: { type: 'boolean' },
   },
 });
 const cache = resolve(opt.cache ?? defaultCache());
@@ -160,6 +162,30 @@ if (opt.render) {
   }
   writeResults(outMd, outJson, saved.rows, { started: new Date(saved.started ?? Date.now()), command: saved.command ?? '', modes: [], note, version });
   log(`rendered ${outMd} from ${outJson}`);
+  process.exit(0);
+}
+if (opt.remeasure) {
+  // Timing again on a quieter machine (or after a kernel change that does not touch the
+  // converter): the float reference and the session of every written conversion are run again
+  // on the same held-out inputs; conversions are not redone.
+  if (!saved) throw new Error(`--remeasure: ${outJson} does not exist`);
+  for (const m of models) {
+    const row = saved.rows.find((r) => r.id === m.id);
+    if (!row) continue;
+    const dir = join(work, m.id);
+    if (!existsSync(join(dir, 'eval'))) continue;
+    row.reference = { ...(await floatReference(m, join(cache, m.id, 'model.json'), dir)) };
+    for (const mr of row.modes) {
+      if (!modes.includes(mr.mode) || !mr.convert.output || !existsSync(join(mr.convert.output, 'model.json')) || !row.reference.backend) continue;
+      const again = await measure(m, mr.convert.output, dir);
+      mr.measure = again;
+      log(`${m.id} ${mr.mode}: re-measured, ${again?.timing?.medianMs.toFixed(1) ?? '—'} ms vs float ${row.reference.timing?.medianMs.toFixed(1) ?? '—'} ms`);
+    }
+    writeResults(outMd, outJson, saved.rows, { started: new Date(saved.started ?? Date.now()), command: saved.command ?? '', modes: [], note, version: saved.version ?? version });
+  }
+  saved.command = `${saved.command}; timing re-measured by \`npx tsx bench/zoo/run.ts ${process.argv.slice(2).join(' ')}\` at ${new Date().toISOString().slice(0, 16)} UTC with product code ${codeVersion()}`;
+  writeResults(outMd, outJson, saved.rows, { started: new Date(saved.started ?? Date.now()), command: saved.command, modes: [], note, version: saved.version ?? version });
+  log(`re-measured: ${outMd}`);
   process.exit(0);
 }
 const previous: ModelRow[] = opt.resume && saved ? saved.rows : [];
