@@ -298,6 +298,8 @@ export interface RuntimePlan {
 export interface RuntimeSessionNative {
   /** Runs every step on a libuv worker + the pool; resolves with one array per plan output. */
   run(batch: number, inputs: (Float32Array | Int8Array | Uint8Array | Int32Array)[]): Promise<(Float32Array | Int8Array | Uint8Array | Int32Array)[]>;
+  /** The same run on the calling thread (blocks it): for synchronous predict / execute. */
+  runSync(batch: number, inputs: (Float32Array | Int8Array | Uint8Array | Int32Array)[]): (Float32Array | Int8Array | Uint8Array | Int32Array)[];
   memory(): { weightBytes: number; arenaBytes: number };
   /** Per-step wall time summed over runs since profiling was enabled; `enable` switches it (and resets). */
   profile(enable?: boolean): { op: string; seconds: number }[];

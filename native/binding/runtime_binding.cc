@@ -109,7 +109,8 @@ class RuntimeSessionWrap : public Napi::ObjectWrap<RuntimeSessionWrap> {
  public:
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "RuntimeSession",
-                       {InstanceMethod("run", &RuntimeSessionWrap::Run), InstanceMethod("memory", &RuntimeSessionWrap::Memory),
+                       {InstanceMethod("run", &RuntimeSessionWrap::Run), InstanceMethod("runSync", &RuntimeSessionWrap::RunSync),
+                        InstanceMethod("memory", &RuntimeSessionWrap::Memory),
                         InstanceMethod("dispose", &RuntimeSessionWrap::Dispose),
                         InstanceMethod("profile", &RuntimeSessionWrap::Profile)});
   }
@@ -143,7 +144,50 @@ class RuntimeSessionWrap : public Napi::ObjectWrap<RuntimeSessionWrap> {
     return session_;
   }
 
+  // The arguments of run / runSync checked and bound: input pointers, output arrays allocated.
+  struct Bound {
+    std::shared_ptr<runtime::Session> s;
+    int64_t batch = 1;
+    std::vector<Napi::Value> keep;
+    std::vector<const void*> ins;
+    std::vector<void*> outp;
+    Napi::Array outs;
+  };
+
   Napi::Value Run(const Napi::CallbackInfo& info) {
+    Bound b = Bind(info);
+    auto outs_ref = std::make_shared<Napi::Reference<Napi::Array>>(Napi::Persistent(b.outs));
+    auto s = b.s;
+    const int64_t batch = b.batch;
+    auto ins = b.ins;
+    auto outp = b.outp;
+    return RunAsync(
+        info.Env(), [s, batch, ins, outp]() { s->Run(batch, ins, outp); },
+        [outs_ref](Napi::Env) -> Napi::Value {
+          Napi::Value v = outs_ref->Value();
+          outs_ref->Reset();
+          return v;
+        },
+        b.keep);
+  }
+
+  // The same run on the calling thread: for tf.InferenceModel's synchronous predict/execute,
+  // which callers use where they cannot await (it blocks the event loop for the run's length).
+  // Session::Run is thread-safe (one arena per concurrent run), so it may overlap async runs.
+  Napi::Value RunSync(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Bound b = Bind(info);
+    try {
+      b.s->Run(b.batch, b.ins, b.outp);
+    } catch (const std::bad_alloc&) {
+      throw Napi::Error::New(env, "out of memory");
+    } catch (const std::exception& e) {
+      throw Napi::Error::New(env, e.what());
+    }
+    return b.outs;
+  }
+
+  Bound Bind(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     std::shared_ptr<runtime::Session> s = Live(env);
     const auto& plan = s->plan();
@@ -182,15 +226,14 @@ class RuntimeSessionWrap : public Napi::ObjectWrap<RuntimeSessionWrap> {
       outs.Set(static_cast<uint32_t>(i), t);
     }
     keep.push_back(outs);
-    auto outs_ref = std::make_shared<Napi::Reference<Napi::Array>>(Napi::Persistent(outs));
-    return RunAsync(
-        env, [s, batch, ins, outp]() { s->Run(batch, ins, outp); },
-        [outs_ref](Napi::Env) -> Napi::Value {
-          Napi::Value v = outs_ref->Value();
-          outs_ref->Reset();
-          return v;
-        },
-        keep);
+    Bound b;
+    b.s = s;
+    b.batch = batch;
+    b.keep = std::move(keep);
+    b.ins = std::move(ins);
+    b.outp = std::move(outp);
+    b.outs = outs;
+    return b;
   }
 
   Napi::Value Memory(const Napi::CallbackInfo& info) {

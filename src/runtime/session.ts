@@ -11,6 +11,7 @@
 //   session.dispose();
 import type { RuntimeSessionNative } from '../../binding.js';
 import { tf } from '../backend/float.js';
+import { execute, requiresAsync } from '../model/execute.js';
 import type { Graph } from '../model/ir.js';
 import { describeValue, loadModel, MODEL_SOURCES, modelSourceKind, type ModelSource } from '../model/load.js';
 import { resolveDim } from '../model/shape-inference.js';
@@ -18,7 +19,7 @@ import { dequantize, quantize } from '../kernels/quantize.js';
 import { activationTable, quantizationInfo } from '../quant/params.js';
 import type { QParams } from '../quant/scheme.js';
 import { native } from '../native/binding.js';
-import { compilePlan, declaredInputShapes, type CompiledPlan, type NativeSegment, type PlannedNode, type Placement, type ReasonKind } from './plan.js';
+import { compilePlan, declaredInputShapes, type CompiledPlan, type NativeSegment, type PlannedNode, type Placement, type ReasonKind, type TfjsSegment } from './plan.js';
 import { modelNames, type Names } from './signature.js';
 import { summarizePlan, type PlanSummary } from './summary.js';
 import { runTfjsSegment } from './tfjs-segment.js';
@@ -404,6 +405,45 @@ export class InferenceSession {
   async run(inputs: RunInputs, options: { tensors: true }): Promise<Record<string, tf.Tensor>>;
   async run(inputs: RunInputs, options?: RunOptions): Promise<Record<string, HostTensor>>;
   async run(inputs: RunInputs, options: RunOptions = {}): Promise<Record<string, HostTensor> | Record<string, tf.Tensor>> {
+    const { prepared, values, batch } = this.begin(inputs);
+    prepared.busy++;
+    try {
+      await this.runPlan(prepared, values, batch);
+    } finally {
+      prepared.busy--;
+    }
+    return this.finish(values, options);
+  }
+
+  /**
+   * run() on the calling thread, blocking it for the run's length: for callers that cannot
+   * await (tf.InferenceModel's predict / execute). Plans whose tfjs segments hold control flow
+   * cannot run this way (tfjs-converter runs it only asynchronously): decided from the plan
+   * before anything runs, with an error naming run().
+   */
+  runSync(inputs: RunInputs, options: { tensors: true }): Record<string, tf.Tensor>;
+  runSync(inputs: RunInputs, options?: RunOptions): Record<string, HostTensor>;
+  runSync(inputs: RunInputs, options: RunOptions = {}): Record<string, HostTensor> | Record<string, tf.Tensor> {
+    const { prepared, values, batch } = this.begin(inputs);
+    const g = prepared.tfjsGraph;
+    const asyncSegment = prepared.compiled.segments.find((seg) => seg.kind === 'tfjs' && g !== undefined && requiresAsync(g, { nodes: seg.nodes, outputs: seg.outputs }));
+    if (asyncSegment) {
+      throw new Error(`InferenceSession: this model runs control flow (from node '${asyncSegment.nodes[0]}') in tfjs, which runs only asynchronously: use run(), predictAsync() or executeAsync()`);
+    }
+    prepared.busy++;
+    try {
+      for (const [si, seg] of prepared.compiled.segments.entries()) {
+        if (seg.kind === 'native') this.storeNative(seg, this.nativeOf(prepared, si).runSync(batch, this.nativeInputs(seg, values, batch)), values, batch);
+        else this.runTfjs(seg, values, (given) => execute(g!, {}, { nodes: seg.nodes, given, outputs: seg.outputs }));
+      }
+    } finally {
+      prepared.busy--;
+    }
+    return this.finish(values, options);
+  }
+
+  /** Checks and binds the inputs and picks (or makes) the plan for their shapes. */
+  private begin(inputs: RunInputs): { prepared: Prepared; values: Map<string, HostTensor>; batch: number } {
     this.check();
     const values = this.bind(inputs);
     const batches = this.inputs.filter((i) => i.shape[0] === -1).map((i) => values.get(i.name)!.shape[0]!);
@@ -416,12 +456,11 @@ export class InferenceSession {
     }));
     const prepared = this.prepare(shapes);
     this.current = prepared;
-    prepared.busy++;
-    try {
-      await this.runPlan(prepared, values, batch);
-    } finally {
-      prepared.busy--;
-    }
+    return { prepared, values, batch };
+  }
+
+  /** The outputs by name (typed arrays, or tf.Tensors with {tensors: true}), signature keys too. */
+  private finish(values: Map<string, HostTensor>, options: RunOptions): Record<string, HostTensor> | Record<string, tf.Tensor> {
     const out: Record<string, HostTensor> = {};
     for (const o of this.outputs) {
       const v = values.get(o.name);
@@ -438,22 +477,23 @@ export class InferenceSession {
     return result;
   }
 
-  // tf.InferenceModel. tfjs's predict/execute are synchronous, and a session cannot run
-  // synchronously: every native segment runs on the thread pool off the event loop (the addon
-  // has no blocking entry: a blocking run would stall the server's other requests for its
-  // whole duration), and tfjs segments may hold control flow, which tfjs itself runs only
-  // asynchronously. So predict/execute throw and name their async forms, as tfjs's own
-  // GraphModel.predict does for a model that needs executeAsync; predictAsync/executeAsync
-  // follow GraphModel's contract (inputs, output selection, what comes back).
+  // tf.InferenceModel. tfjs's predict/execute are synchronous: here they run the plan on the
+  // calling thread (runSync), blocking it for the run's length as tfjs-node's predict does —
+  // servers should prefer predictAsync/executeAsync, which run off the event loop. A model
+  // whose tfjs segments hold control flow cannot run synchronously (tfjs-converter runs it only
+  // asynchronously): predict/execute then throw, naming the async forms, as tfjs's own
+  // GraphModel.predict does for such a model.
 
-  /** Not available synchronously: throws, naming predictAsync. */
-  predict(_inputs: tf.Tensor | tf.Tensor[] | tf.NamedTensorMap, _config?: tf.ModelPredictConfig): never {
-    throw new Error('InferenceSession.predict: a session runs asynchronously (native work runs off the event loop); use `await session.predictAsync(inputs)`');
+  /** As tfjs's GraphModel.predict, synchronously (see predictAsync for the contract). */
+  predict(inputs: RunInputs, config?: tf.ModelPredictConfig): tf.Tensor | tf.Tensor[] {
+    if (config !== undefined && (config === null || typeof config !== 'object')) throw new TypeError('predict: config must be an object ({batchSize?, verbose?})');
+    return this.execute(inputs);
   }
 
-  /** Not available synchronously: throws, naming executeAsync. */
-  execute(_inputs: tf.Tensor | tf.Tensor[] | tf.NamedTensorMap, _outputs?: string | string[]): never {
-    throw new Error('InferenceSession.execute: a session runs asynchronously (native work runs off the event loop); use `await session.executeAsync(inputs, outputs)`');
+  /** As tfjs's GraphModel.execute, synchronously (see executeAsync for the contract). */
+  execute(inputs: RunInputs, outputs?: string | string[]): tf.Tensor | tf.Tensor[] {
+    this.check();
+    return this.pick(this.runSync(inputs, { tensors: true }), this.outputTensorNames(outputs));
   }
 
   /**
@@ -477,7 +517,11 @@ export class InferenceSession {
   async executeAsync(inputs: RunInputs, outputs?: string | string[]): Promise<tf.Tensor | tf.Tensor[]> {
     this.check();
     const wanted = this.outputTensorNames(outputs);
-    const res = await this.run(inputs, { tensors: true });
+    return this.pick(await this.run(inputs, { tensors: true }), wanted);
+  }
+
+  /** The wanted outputs of a run, one tensor or an array; the others are disposed. */
+  private pick(res: Record<string, tf.Tensor>, wanted: string[]): tf.Tensor | tf.Tensor[] {
     const picked: tf.Tensor[] = [];
     const used = new Set<string>();
     for (const name of wanted) {
@@ -507,46 +551,80 @@ export class InferenceSession {
   private async runPlan(prepared: Prepared, values: Map<string, HostTensor>, batch: number): Promise<void> {
     for (const [si, seg] of prepared.compiled.segments.entries()) {
       if (seg.kind === 'native') {
-        const nat = prepared.natives[si];
-        if (!nat) this.check();
-        const arrays = seg.inputs.map((t) => {
-          const v = values.get(t.tensor);
-          if (!v) throw new Error(`internal: tensor '${t.tensor}' has no value`);
-          const want = t.dtype === 'int8' ? Int8Array : Float32Array;
-          if (!(v.data instanceof want)) throw new TypeError(`tensor '${t.tensor}' must be ${t.dtype}`);
-          const shape = t.shape.map((d) => resolveDim(d, batch));
-          if (v.shape.length !== shape.length || v.shape.some((d, j) => d !== shape[j])) {
-            throw new Error(`internal: tensor '${t.tensor}' has shape [${v.shape.join(', ')}], the plan expects ${shapeText(t.shape)} = [${shape.join(', ')}]`);
-          }
-          return v.data as Float32Array | Int8Array;
-        });
-        const outs = await nat!.run(batch, arrays);
-        seg.outputs.forEach((t, i) => {
-          const data = outs[i] as Float32Array | Int8Array;
-          const shape = t.shape.map((d) => resolveDim(d, batch));
-          if (data.length !== shape.reduce((a, b) => a * b, 1)) throw new Error(`internal: output '${t.tensor}' size`);
-          values.set(t.tensor, t.dtype === 'int8' ? { data, shape, dtype: 'int8', quantization: t.quantization } : { data, shape, dtype: 'float32' });
-        });
+        this.storeNative(seg, await this.nativeOf(prepared, si).run(batch, this.nativeInputs(seg, values, batch)), values, batch);
       } else {
-        const given: Record<string, tf.Tensor> = {};
+        const given = this.tfjsInputs(seg, values);
         try {
-          for (const t of seg.inputs) {
-            const v = values.get(t);
-            if (v) given[t] = toFloatTensor(v);
-          }
-          const res = await runTfjsSegment(prepared.tfjsGraph!, seg, given);
-          seg.outputs.forEach((t, i) => {
-            const r = res[i]!;
-            const dtype = (r.dtype === 'int32' || r.dtype === 'bool' ? r.dtype : 'float32') as TensorDType;
-            const data = new DTYPE_ARRAY[dtype](r.size);
-            data.set(r.dataSync() as HostArray);
-            values.set(t, { data, shape: [...r.shape], dtype });
-            r.dispose();
-          });
+          this.storeTfjs(seg, await runTfjsSegment(prepared.tfjsGraph!, seg, given), values);
         } finally {
           for (const t of Object.values(given)) t.dispose();
         }
       }
+    }
+  }
+
+  private nativeOf(prepared: Prepared, si: number): RuntimeSessionNative {
+    const nat = prepared.natives[si];
+    if (!nat) this.check();
+    return nat!;
+  }
+
+  /** A native segment's input arrays, checked against the plan. */
+  private nativeInputs(seg: NativeSegment, values: Map<string, HostTensor>, batch: number): (Float32Array | Int8Array)[] {
+    return seg.inputs.map((t) => {
+      const v = values.get(t.tensor);
+      if (!v) throw new Error(`internal: tensor '${t.tensor}' has no value`);
+      const want = t.dtype === 'int8' ? Int8Array : Float32Array;
+      if (!(v.data instanceof want)) throw new TypeError(`tensor '${t.tensor}' must be ${t.dtype}`);
+      const shape = t.shape.map((d) => resolveDim(d, batch));
+      if (v.shape.length !== shape.length || v.shape.some((d, j) => d !== shape[j])) {
+        throw new Error(`internal: tensor '${t.tensor}' has shape [${v.shape.join(', ')}], the plan expects ${shapeText(t.shape)} = [${shape.join(', ')}]`);
+      }
+      return v.data as Float32Array | Int8Array;
+    });
+  }
+
+  private storeNative(seg: NativeSegment, outs: (Float32Array | Int8Array | Uint8Array | Int32Array)[], values: Map<string, HostTensor>, batch: number): void {
+    seg.outputs.forEach((t, i) => {
+      const data = outs[i] as Float32Array | Int8Array;
+      const shape = t.shape.map((d) => resolveDim(d, batch));
+      if (data.length !== shape.reduce((a, b) => a * b, 1)) throw new Error(`internal: output '${t.tensor}' size`);
+      values.set(t.tensor, t.dtype === 'int8' ? { data, shape, dtype: 'int8', quantization: t.quantization } : { data, shape, dtype: 'float32' });
+    });
+  }
+
+  private tfjsInputs(seg: TfjsSegment, values: Map<string, HostTensor>): Record<string, tf.Tensor> {
+    const given: Record<string, tf.Tensor> = {};
+    try {
+      for (const t of seg.inputs) {
+        const v = values.get(t);
+        if (v) given[t] = toFloatTensor(v);
+      }
+    } catch (e) {
+      for (const t of Object.values(given)) t.dispose();
+      throw e;
+    }
+    return given;
+  }
+
+  private storeTfjs(seg: TfjsSegment, res: tf.Tensor[], values: Map<string, HostTensor>): void {
+    seg.outputs.forEach((t, i) => {
+      const r = res[i]!;
+      const dtype = (r.dtype === 'int32' || r.dtype === 'bool' ? r.dtype : 'float32') as TensorDType;
+      const data = new DTYPE_ARRAY[dtype](r.size);
+      data.set(r.dataSync() as HostArray);
+      values.set(t, { data, shape: [...r.shape], dtype });
+      r.dispose();
+    });
+  }
+
+  /** A tfjs segment run synchronously by `exec`. */
+  private runTfjs(seg: TfjsSegment, values: Map<string, HostTensor>, exec: (given: Record<string, tf.Tensor>) => tf.Tensor[]): void {
+    const given = this.tfjsInputs(seg, values);
+    try {
+      this.storeTfjs(seg, exec(given), values);
+    } finally {
+      for (const t of Object.values(given)) t.dispose();
     }
   }
 }

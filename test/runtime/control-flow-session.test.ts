@@ -45,6 +45,10 @@ describe('a session around a control-flow region', () => {
         expect((out as Record<string, unknown>).iterations).toBe(out['w/Exit']);
         tf.dispose([y!, count!]);
       }
+      // The loop runs in tfjs-converter, which runs it only asynchronously: the synchronous
+      // forms refuse before running anything and name the async ones.
+      expect(() => s.runSync({ x: { data: xv, shape: [2, 3] }, n: { data: Int32Array.of(1), shape: [] } })).toThrow(/control flow .*only asynchronously: use run\(\), predictAsync\(\) or executeAsync\(\)/);
+      expect(() => s.predict({ x: tf.tensor2d(xv, [2, 3]), n: tf.scalar(1, 'int32') })).toThrow(/only asynchronously/);
     } finally {
       s.dispose();
     }

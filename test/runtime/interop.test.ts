@@ -124,6 +124,8 @@ describe('tf.InferenceModel', () => {
     // int8, not the float model, and within the converter's default tolerance (cosine 0.99).
     expect(relErr(values(y), ref.dataSync())).toBeGreaterThan(0);
     expect(cosine(values(y), ref.dataSync())).toBeGreaterThan(0.99);
+    // Code written for tfjs models calls predict synchronously: the same values.
+    expect(Array.from(values(session.predict(x) as tf.Tensor))).toEqual(Array.from(values(y)));
     // The input is left as it was (not disposed, not changed).
     expect(x.isDisposed).toBe(false);
     expect(relErr(x.dataSync(), tf.randomUniform([64, 10], -1, 1, 'float32', 9).dataSync())).toBe(0);
@@ -183,8 +185,21 @@ describe('tf.InferenceModel', () => {
       await expect(s.executeAsync(x, [])).rejects.toThrow(/non-empty array/);
       await expect(s.predictAsync([x, x])).rejects.toThrow(/got 2 tensors, the model takes 1/);
       await expect(s.predictAsync(x, 3 as never)).rejects.toThrow(/config must be an object/);
-      expect(() => s.predict(x)).toThrow(/runs asynchronously.*predictAsync/);
-      expect(() => s.execute(x, 'a')).toThrow(/runs asynchronously.*executeAsync/);
+      expect(() => s.execute(x, 'hidden')).toThrow(/'hidden' is not an output of the model/);
+      expect(() => s.predict(x, 3 as never)).toThrow(/config must be an object/);
+      s.dispose();
+    });
+
+    it('predict / execute run synchronously and give what the async forms give', async () => {
+      const s = await InferenceSession.create(model, { threads: 1 });
+      const list = (r: tf.Tensor | tf.Tensor[]) => (Array.isArray(r) ? r : [r]);
+      const a = list(await s.predictAsync(x));
+      const b = list(s.predict(x));
+      expect(b.map((t) => t.shape)).toEqual(a.map((t) => t.shape));
+      b.forEach((t, i) => expect(Array.from(t.dataSync())).toEqual(Array.from(a[i]!.dataSync())));
+      const last = s.outputNames.at(-1)!;
+      const picked = s.execute(x, last) as tf.Tensor;
+      expect(Array.from(picked.dataSync())).toEqual(Array.from(a.at(-1)!.dataSync()));
       s.dispose();
     });
   });
