@@ -61,7 +61,8 @@ const { graph } = await postTrainingQuantize(model, { mode: 'dynamic', report: f
 const session = await InferenceSession.create(graph, { threads: 1 });
 const out = await session.run(x);
 const predicted = await session.predictAsync(x);
-console.log(JSON.stringify({ got: Array.from(out[graph.outputs[0]].data), predicted: Array.from(predicted.dataSync()), isUserTensor: predicted instanceof tf.Tensor, want: Array.from(model.predict(x).dataSync()) }));
+const predictedSync = session.predict(x);
+console.log(JSON.stringify({ got: Array.from(out[graph.outputs[0]].data), predicted: Array.from(predicted.dataSync()), predictedSync: Array.from(predictedSync.dataSync()), isUserTensor: predicted instanceof tf.Tensor && predictedSync instanceof tf.Tensor, want: Array.from(model.predict(x).dataSync()) }));
 session.dispose();
 `;
 
@@ -122,15 +123,16 @@ describe.skipIf(reason !== undefined)('the packed tarball in a project without a
     expect(err).toBeLessThan(0.05);
   });
 
-  it("a user's script passes its own tf.LayersModel and tensors to postTrainingQuantize and InferenceSession (run and predictAsync)", () => {
+  it("a user's script passes its own tf.LayersModel and tensors to postTrainingQuantize and InferenceSession (run, predictAsync and predict)", () => {
     writeFileSync(join(user, 'app.mjs'), USER_SCRIPT);
     const r = runIn(user, bin, 'node', ['app.mjs']);
     expect(r.status, r.stderr).toBe(0);
-    const { got, predicted, isUserTensor, want } = JSON.parse(r.stdout.trim().split('\n').pop()!) as { got: number[]; predicted: number[]; isUserTensor: boolean; want: number[] };
+    const { got, predicted, predictedSync, isUserTensor, want } = JSON.parse(r.stdout.trim().split('\n').pop()!) as { got: number[]; predicted: number[]; predictedSync: number[]; isUserTensor: boolean; want: number[] };
     expect(got.length).toBe(want.length);
-    // predictAsync answers with a tensor of the user's own tfjs, holding what run() computed.
+    // predictAsync and predict answer with tensors of the user's own tfjs, holding what run() computed.
     expect(isUserTensor).toBe(true);
     expect(predicted).toEqual(got);
+    expect(predictedSync).toEqual(got);
     const err = relErr(got, want);
     expect(err).toBeGreaterThan(0);
     expect(err).toBeLessThan(0.05);
