@@ -11,41 +11,22 @@
 //   session.dispose();
 import type { RuntimeSessionNative } from '../../binding.js';
 import { tf } from '../backend/float.js';
-import { execute, requiresAsync } from '../model/execute.js';
 import type { Graph } from '../model/ir.js';
 import { describeValue, loadModel, MODEL_SOURCES, modelSourceKind, type ModelSource } from '../model/load.js';
-import { resolveDim } from '../model/shape-inference.js';
-import { dequantize, quantize } from '../kernels/quantize.js';
+import { quantize } from '../kernels/quantize.js';
 import { activationTable, quantizationInfo } from '../quant/params.js';
 import type { QParams } from '../quant/scheme.js';
 import { native } from '../native/binding.js';
-import { compilePlan, declaredInputShapes, type CompiledPlan, type NativeSegment, type PlannedNode, type Placement, type ReasonKind, type TfjsSegment } from './plan.js';
+import { compilePlan, declaredInputShapes, type CompiledPlan, type NativeSegment, type PlannedNode, type Placement, type ReasonKind } from './plan.js';
 import { modelNames, type Names } from './signature.js';
 import { summarizePlan, type PlanSummary } from './summary.js';
-import { runTfjsSegment } from './tfjs-segment.js';
+import { DTYPE_ARRAY, toFloatTensor, type HostArray, type HostTensor, type TensorDType, type TensorSpec } from './host-tensor.js';
+import { runSegments, runSegmentsSync, type Prepared } from './run-segments.js';
 import { isTensorLike, type TensorLike } from './tensor-like.js';
 
 export type { PlannedNode, Placement, ReasonKind };
 
-/** int8: the graph inputs of an inputType-int8 model and int8 outputs of an outputType-int8 one. */
-export type TensorDType = 'float32' | 'int32' | 'bool' | 'int8';
-type HostArray = Float32Array | Int32Array | Uint8Array | Int8Array;
-
-export interface TensorSpec {
-  name: string;
-  /** -1 = free (the batch). */
-  shape: number[];
-  dtype: TensorDType;
-  /** int8 tensors: real = scale × (q − zeroPoint) (docs/quantization.md §1). */
-  quantization?: QParams;
-}
-
-export interface HostTensor {
-  data: HostArray;
-  shape: number[];
-  dtype: TensorDType;
-  quantization?: QParams;
-}
+export type { HostTensor, TensorDType, TensorSpec };
 
 /**
  * Tensors may come from any copy of tfjs (the user's own, another version): they are read
@@ -82,31 +63,8 @@ export interface SessionMemory {
   arenaBytes: number;
 }
 
-const DTYPE_ARRAY: Record<TensorDType, new (n: number) => HostArray> = { float32: Float32Array, int32: Int32Array, bool: Uint8Array, int8: Int8Array };
-
-/** A host tensor as float32 for tfjs (int8 values dequantized with their parameters). */
-function toFloatTensor(v: HostTensor): tf.Tensor {
-  if (v.dtype === 'int8') return tf.tensor(dequantize(v.data as Int8Array, v.quantization!), v.shape, 'float32');
-  return tf.tensor(v.data as Float32Array | Int32Array | Uint8Array, v.shape, v.dtype as 'float32' | 'int32' | 'bool');
-}
-
-/** A compiled plan and its native sessions (one per native segment). */
-interface Prepared {
-  compiled: Omit<CompiledPlan, 'graph'>;
-  /** The plan's graph, kept only when tfjs segments run on it. */
-  tfjsGraph: Graph | undefined;
-  summary: PlanSummary;
-  natives: (RuntimeSessionNative | undefined)[];
-  /** Runs in flight on it (a busy plan is never evicted). */
-  busy: number;
-}
-
 /** Distinct input shape sets whose plans are kept (each holds its packed weights). */
 const MAX_PLANS = 8;
-
-function shapeText(s: readonly number[]): string {
-  return `[${s.map((d) => (d < 0 ? (d === -1 ? 'batch' : `${-d}·batch`) : d)).join(', ')}]`;
-}
 
 export class InferenceSession {
   /** Inputs in the signature's order (names: graph tensor names; -1 = a free dimension). */
@@ -408,7 +366,7 @@ export class InferenceSession {
     const { prepared, values, batch } = this.begin(inputs);
     prepared.busy++;
     try {
-      await this.runPlan(prepared, values, batch);
+      await runSegments(prepared, values, batch, () => this.check());
     } finally {
       prepared.busy--;
     }
@@ -425,17 +383,9 @@ export class InferenceSession {
   runSync(inputs: RunInputs, options?: RunOptions): Record<string, HostTensor>;
   runSync(inputs: RunInputs, options: RunOptions = {}): Record<string, HostTensor> | Record<string, tf.Tensor> {
     const { prepared, values, batch } = this.begin(inputs);
-    const g = prepared.tfjsGraph;
-    const asyncSegment = prepared.compiled.segments.find((seg) => seg.kind === 'tfjs' && g !== undefined && requiresAsync(g, { nodes: seg.nodes, outputs: seg.outputs }));
-    if (asyncSegment) {
-      throw new Error(`InferenceSession: this model runs control flow (from node '${asyncSegment.nodes[0]}') in tfjs, which runs only asynchronously: use run(), predictAsync() or executeAsync()`);
-    }
     prepared.busy++;
     try {
-      for (const [si, seg] of prepared.compiled.segments.entries()) {
-        if (seg.kind === 'native') this.storeNative(seg, this.nativeOf(prepared, si).runSync(batch, this.nativeInputs(seg, values, batch)), values, batch);
-        else this.runTfjs(seg, values, (given) => execute(g!, {}, { nodes: seg.nodes, given, outputs: seg.outputs }));
-      }
+      runSegmentsSync(prepared, values, batch, () => this.check());
     } finally {
       prepared.busy--;
     }
@@ -546,85 +496,5 @@ export class InferenceSession {
       if (!e) throw new RangeError(`executeAsync: '${o}' is not an output of the model (outputs: ${this.outputNames.join(', ')}); the native runtime does not keep intermediate tensors`);
       return e.tensor;
     });
-  }
-
-  private async runPlan(prepared: Prepared, values: Map<string, HostTensor>, batch: number): Promise<void> {
-    for (const [si, seg] of prepared.compiled.segments.entries()) {
-      if (seg.kind === 'native') {
-        this.storeNative(seg, await this.nativeOf(prepared, si).run(batch, this.nativeInputs(seg, values, batch)), values, batch);
-      } else {
-        const given = this.tfjsInputs(seg, values);
-        try {
-          this.storeTfjs(seg, await runTfjsSegment(prepared.tfjsGraph!, seg, given), values);
-        } finally {
-          for (const t of Object.values(given)) t.dispose();
-        }
-      }
-    }
-  }
-
-  private nativeOf(prepared: Prepared, si: number): RuntimeSessionNative {
-    const nat = prepared.natives[si];
-    if (!nat) this.check();
-    return nat!;
-  }
-
-  /** A native segment's input arrays, checked against the plan. */
-  private nativeInputs(seg: NativeSegment, values: Map<string, HostTensor>, batch: number): (Float32Array | Int8Array)[] {
-    return seg.inputs.map((t) => {
-      const v = values.get(t.tensor);
-      if (!v) throw new Error(`internal: tensor '${t.tensor}' has no value`);
-      const want = t.dtype === 'int8' ? Int8Array : Float32Array;
-      if (!(v.data instanceof want)) throw new TypeError(`tensor '${t.tensor}' must be ${t.dtype}`);
-      const shape = t.shape.map((d) => resolveDim(d, batch));
-      if (v.shape.length !== shape.length || v.shape.some((d, j) => d !== shape[j])) {
-        throw new Error(`internal: tensor '${t.tensor}' has shape [${v.shape.join(', ')}], the plan expects ${shapeText(t.shape)} = [${shape.join(', ')}]`);
-      }
-      return v.data as Float32Array | Int8Array;
-    });
-  }
-
-  private storeNative(seg: NativeSegment, outs: (Float32Array | Int8Array | Uint8Array | Int32Array)[], values: Map<string, HostTensor>, batch: number): void {
-    seg.outputs.forEach((t, i) => {
-      const data = outs[i] as Float32Array | Int8Array;
-      const shape = t.shape.map((d) => resolveDim(d, batch));
-      if (data.length !== shape.reduce((a, b) => a * b, 1)) throw new Error(`internal: output '${t.tensor}' size`);
-      values.set(t.tensor, t.dtype === 'int8' ? { data, shape, dtype: 'int8', quantization: t.quantization } : { data, shape, dtype: 'float32' });
-    });
-  }
-
-  private tfjsInputs(seg: TfjsSegment, values: Map<string, HostTensor>): Record<string, tf.Tensor> {
-    const given: Record<string, tf.Tensor> = {};
-    try {
-      for (const t of seg.inputs) {
-        const v = values.get(t);
-        if (v) given[t] = toFloatTensor(v);
-      }
-    } catch (e) {
-      for (const t of Object.values(given)) t.dispose();
-      throw e;
-    }
-    return given;
-  }
-
-  private storeTfjs(seg: TfjsSegment, res: tf.Tensor[], values: Map<string, HostTensor>): void {
-    seg.outputs.forEach((t, i) => {
-      const r = res[i]!;
-      const dtype = (r.dtype === 'int32' || r.dtype === 'bool' ? r.dtype : 'float32') as TensorDType;
-      const data = new DTYPE_ARRAY[dtype](r.size);
-      data.set(r.dataSync() as HostArray);
-      values.set(t, { data, shape: [...r.shape], dtype });
-      r.dispose();
-    });
-  }
-
-  /** A tfjs segment run synchronously by `exec`. */
-  private runTfjs(seg: TfjsSegment, values: Map<string, HostTensor>, exec: (given: Record<string, tf.Tensor>) => tf.Tensor[]): void {
-    const given = this.tfjsInputs(seg, values);
-    try {
-      this.storeTfjs(seg, exec(given), values);
-    } finally {
-      for (const t of Object.values(given)) t.dispose();
-    }
   }
 }
