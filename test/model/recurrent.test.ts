@@ -15,8 +15,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initFloatBackend, tf } from '../../src/backend/float.js';
-import { execute, loadModel, saveNative, type Graph } from '../../src/model/index.js';
-import { randomFloats, rng, saveLayersToMemory } from '../../src/model/testing.js';
+import { execute, loadModel, saveNative, tfjsFiles, type Graph } from '../../src/model/index.js';
+import { loadStock, randomFloats, rng, saveLayersToMemory } from '../../src/model/testing.js';
 import { quantize } from '../../src/quant/quantize.js';
 import { InferenceSession } from '../../src/runtime/index.js';
 
@@ -106,6 +106,15 @@ const CASES: [string, () => tf.LayersModel][] = [
     tf.layers.gru({ units: UNITS, name: 'gru', goBackwards: true, ...init(100) }).apply(e) as tf.SymbolicTensor, true)],
 ];
 
+/** The stack of CASES[4] on ids with padding 0 (mask_zero): masked steps blend with the previous state. */
+function maskedStack(): tf.LayersModel {
+  return textModel((e) => {
+    const seq = tf.layers.lstm({ units: UNITS, name: 'lstm', returnSequences: true, ...init(150) }).apply(e) as tf.SymbolicTensor;
+    const h = tf.layers.gru({ units: UNITS + 1, name: 'gru', ...init(160) }).apply(seq) as tf.SymbolicTensor;
+    return tf.layers.dense({ units: 4, activation: 'softmax', name: 'classes' }).apply(h) as tf.SymbolicTensor;
+  }, true);
+}
+
 describe.each(CASES)('%s', (_name, make) => {
   it('lowers to graph ops and executes bit-identically to model.predict', async () => {
     const model = make();
@@ -115,6 +124,17 @@ describe.each(CASES)('%s', (_name, make) => {
     const x = tokens(3, 7, _name.includes('mask_zero'));
     expectSameAsPredict(model, g, x);
   });
+});
+
+it('re-saves as a tfjs graph model that stock tf.loadGraphModel runs bit-identically, and as its layers topology', async () => {
+  const model = maskedStack();
+  const g = await lowered(model);
+  const x = tokens(3, 12, true);
+  const want = model.predict(x) as tf.Tensor;
+  const graph = (await loadStock(tfjsFiles(g, { format: 'graph' }))) as tf.GraphModel;
+  expect(bits((graph.execute(x) as tf.Tensor).dataSync())).toEqual(bits(want.dataSync()));
+  const layers = (await loadStock(tfjsFiles(g))) as tf.LayersModel;
+  expect(bits((layers.predict(x) as tf.Tensor).dataSync())).toEqual(bits(want.dataSync()));
 });
 
 it('a Sequential Embedding on float ids (tfjs casts them to int32) feeding a GRU', async () => {
@@ -248,15 +268,6 @@ describe('refused with a ModelFormatError naming the layer and the option', () =
 });
 
 // ---- quantized and run natively
-
-/** The stack of CASES[4] on ids with padding 0 (mask_zero): masked steps blend with the previous state. */
-function maskedStack(): tf.LayersModel {
-  return textModel((e) => {
-    const seq = tf.layers.lstm({ units: UNITS, name: 'lstm', returnSequences: true, ...init(150) }).apply(e) as tf.SymbolicTensor;
-    const h = tf.layers.gru({ units: UNITS + 1, name: 'gru', ...init(160) }).apply(seq) as tf.SymbolicTensor;
-    return tf.layers.dense({ units: 4, activation: 'softmax', name: 'classes' }).apply(h) as tf.SymbolicTensor;
-  }, true);
-}
 
 describe.each([
   ['Embedding → LSTM → GRU → Dense softmax', CASES[4]![1], false],
