@@ -112,10 +112,12 @@ export function activation(L: Lowering, act: string, x: string, base: string): s
     case 'selu': return node(L, `${base}/Selu`, 'Selu', [x]);
     case 'sigmoid': return node(L, `${base}/Sigmoid`, 'Sigmoid', [x]);
     case 'hard_sigmoid': case 'hardSigmoid': case 'hardsigmoid': {
-      // tfjs-layers' hardSigmoid: clip(0.5 + 0.2·x, 0, 1), in that order.
+      // tfjs-layers' hardSigmoid: clip(0.5 + 0.2·x, 0, 1), in that order. The clip is written
+      // min(relu(·), 1), the same values, because Relu and Minimum have int8 kernels and
+      // ClipByValue has none.
       const y = node(L, `${base}/hs_mul`, 'Mul', [sharedConst(L, 'hard_sigmoid/slope', 'float32', [0.2]), x]);
       const z = node(L, `${base}/hs_add`, 'AddV2', [sharedConst(L, 'hard_sigmoid/offset', 'float32', [0.5]), y]);
-      return node(L, `${base}/hs_clip`, 'ClipByValue', [z, sharedConst(L, 'zero', 'float32', [0]), sharedConst(L, 'one', 'float32', [1])]);
+      return node(L, `${base}/hs_min`, 'Minimum', [node(L, `${base}/hs_relu`, 'Relu', [z]), sharedConst(L, 'one', 'float32', [1])]);
     }
     case 'tanh': return node(L, `${base}/Tanh`, 'Tanh', [x]);
     case 'softplus': return node(L, `${base}/Softplus`, 'Softplus', [x]);
