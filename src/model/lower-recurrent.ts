@@ -128,7 +128,7 @@ export function lowerRecurrent(L: Lowering, cls: 'LSTM' | 'GRU', c: Json, x: str
   if (L.g.tensors.get(x)?.dtype !== 'float32') err(`${cls} input must be float32`, file, layer);
   const cell = readCell(L, cls, c, D, layer);
   const { units: u, gates: G } = cell;
-  const ints = (v: number[]): string => sharedConst(L, `${base}/const`, 'int32', v);
+  const ints = (v: number[]): string => sharedConst(L, `${base}/ints_${v.join('_')}`, 'int32', v);
   const slice = (t: string, begin: number, width: number, name: string): string => node(L, name, 'Slice', [t, ints([0, begin]), ints([-1, width])]);
   const mask = L.masks.get(x);
   const keep = mask ? maskTensors(L, mask, base) : undefined;
