@@ -8,7 +8,7 @@ import { inferShapes } from './shape-inference.js';
 import {
   activation, activationName, err, intConst, node, obj, scalarConst, shapeOf, weight, type Json, type LayersLoadContext, type Lowering,
 } from './layers-lowering.js';
-import { lowerEmbedding, lowerRecurrent, RECURRENT_CLASSES } from './lower-recurrent.js';
+import { lowerBidirectional, lowerEmbedding, lowerRecurrent, RECURRENT_CLASSES } from './lower-recurrent.js';
 
 export type { LayersLoadContext } from './layers-lowering.js';
 
@@ -481,8 +481,9 @@ function applyLayer(L: Lowering, cls: string, c: Json, ins: string[], base: stri
       return out(node(L, `${base}/Identity`, 'Identity', [one()], { keras_class: cls }));
     case 'Embedding': return out(lowerEmbedding(L, c, one(), base, layer));
     case 'LSTM':
-    case 'GRU': {
-      const outs = lowerRecurrent(L, cls, c, one(), base, layer);
+    case 'GRU':
+    case 'Bidirectional': {
+      const outs = cls === 'Bidirectional' ? lowerBidirectional(L, c, one(), base, layer) : lowerRecurrent(L, cls, c, one(), base, layer);
       refreshShapes(L.g);
       return outs;
     }
@@ -494,7 +495,7 @@ function applyLayer(L: Lowering, cls: string, c: Json, ins: string[], base: stri
 }
 
 /** Layers that read a time mask in Keras and are not lowered with one (their results would differ). */
-const MASK_READERS_NOT_LOWERED = new Set(['GlobalAveragePooling1D', 'GlobalMaxPooling1D', 'Attention', 'MultiHeadAttention', 'Bidirectional', 'TimeDistributed']);
+const MASK_READERS_NOT_LOWERED = new Set(['GlobalAveragePooling1D', 'GlobalMaxPooling1D', 'Attention', 'MultiHeadAttention', 'TimeDistributed']);
 
 /**
  * Lowers one layer application and carries Keras time masks (Embedding mask_zero): recurrent

@@ -13,7 +13,8 @@ import {
   activation, activationName, err, node, sharedConst, shapeOf, weight, type Json, type Lowering, type TimeMask,
 } from './layers-lowering.js';
 
-export const RECURRENT_CLASSES: ReadonlySet<string> = new Set(['LSTM', 'GRU']);
+/** Layers that consume a time mask (and pass it on only with their sequence output). */
+export const RECURRENT_CLASSES: ReadonlySet<string> = new Set(['LSTM', 'GRU', 'Bidirectional']);
 
 /** Embedding: GatherV2(table, ids, axis 0); ids that are not int32 are cast first, as tfjs-layers does. */
 export function lowerEmbedding(L: Lowering, c: Json, ids: string, base: string, layer: string): string {
@@ -117,7 +118,7 @@ function readCell(L: Lowering, cls: 'LSTM' | 'GRU', c: Json, inputDim: number, l
  * return_state, [output, h, (c)]; return_sequences gives [batch, T, units] in step order
  * (reversed time with go_backwards, as Keras).
  */
-export function lowerRecurrent(L: Lowering, cls: 'LSTM' | 'GRU', c: Json, x: string, base: string, layer: string): string[] {
+export function lowerRecurrent(L: Lowering, cls: 'LSTM' | 'GRU', c: Json, x: string, base: string, layer: string, opts: { reverseSequence?: boolean } = {}): string[] {
   const file = L.ctx.file;
   refuseUnsupported(c, cls, file, layer);
   const xs = shapeOf(L, x);
@@ -215,6 +216,8 @@ export function lowerRecurrent(L: Lowering, cls: 'LSTM' | 'GRU', c: Json, x: str
   let output: string;
   if (c.return_sequences === true) {
     const steps = outputs.map((o, s) => node(L, `${base}/step${s}/out`, 'Reshape', [o, ints([-1, 1, u])]));
+    // The backward half of a Bidirectional: tfjs reverses its sequence (back to time order).
+    if (opts.reverseSequence) steps.reverse();
     output = steps.length === 1 ? steps[0]! : node(L, `${base}/sequence`, 'ConcatV2', [...steps, ints([1])], { N: steps.length });
     // tfjs passes the input mask on with the sequence (computeMask), unreversed.
     if (mask) L.masks.set(output, mask);
@@ -238,4 +241,37 @@ function maskTensors(L: Lowering, mask: TimeMask, base: string): { keep: string;
   if (!ms || ms.length !== 2) err(`the mask of Embedding '${mask.layer}' needs token ids [batch, time], got ${ms ? `[${ms}]` : 'an unknown shape'}`, L.ctx.file, base);
   const drop = node(L, `${base}/mask_not`, 'Sub', [sharedConst(L, 'one', 'float32', [1]), mask.keep]);
   return { keep: mask.keep, drop };
+}
+
+/**
+ * Bidirectional(LSTM | GRU), as tfjs-layers runs it: a forward copy of the layer and a copy with
+ * go_backwards flipped (weights `<name>/forward_<inner>/…`, `<name>/backward_<inner>/…`), the
+ * backward sequence reversed to time order, merged by merge_mode (concat on the last axis — the
+ * default —, sum, ave, mul, or null: both outputs); with return_state the forward then the
+ * backward states follow.
+ */
+export function lowerBidirectional(L: Lowering, c: Json, x: string, base: string, layer: string): string[] {
+  const file = L.ctx.file;
+  const inner = c.layer as Json | undefined;
+  const cls = inner?.class_name;
+  if (cls !== 'LSTM' && cls !== 'GRU') err(`Bidirectional wraps ${JSON.stringify(cls)}: only LSTM and GRU are lowered`, file, layer);
+  const ic = (inner!.config ?? {}) as Json;
+  const name = typeof ic.name === 'string' ? ic.name : err('the wrapped layer has no name', file, layer);
+  const mode = c.merge_mode === undefined ? 'concat' : c.merge_mode;
+  if (mode !== null && !['concat', 'sum', 'ave', 'mul'].includes(String(mode))) err(`merge_mode ${JSON.stringify(mode)} is not supported`, file, layer);
+  const seq = ic.return_sequences === true;
+  const fwd = lowerRecurrent(L, cls, ic, x, `${base}/forward_${name}`, `${layer}/forward_${name}`);
+  const bwd = lowerRecurrent(L, cls, { ...ic, go_backwards: ic.go_backwards !== true }, x, `${base}/backward_${name}`, `${layer}/backward_${name}`,
+    { reverseSequence: seq });
+  const [y, yRev] = [fwd[0]!, bwd[0]!];
+  const states = [...fwd.slice(1), ...bwd.slice(1)];
+  let merged: string[];
+  if (mode === null) merged = [y, yRev];
+  else if (mode === 'concat') merged = [node(L, `${base}/concat`, 'ConcatV2', [y, yRev, sharedConst(L, `${base}/axis`, 'int32', [seq ? 2 : 1])], { N: 2 })];
+  else if (mode === 'sum') merged = [node(L, `${base}/sum`, 'AddV2', [y, yRev])];
+  else if (mode === 'mul') merged = [node(L, `${base}/mul`, 'Mul', [y, yRev])];
+  else merged = [node(L, `${base}/ave`, 'Mul', [sharedConst(L, 'half', 'float32', [0.5]), node(L, `${base}/sum`, 'AddV2', [y, yRev])])];
+  const mask = L.masks.get(x);
+  if (mask && seq) for (const m of merged) L.masks.set(m, mask);
+  return [...merged, ...states];
 }

@@ -104,7 +104,28 @@ const CASES: [string, () => tf.LayersModel][] = [
   }, true)],
   ['Embedding (mask_zero) → GRU (go_backwards)', () => textModel((e) =>
     tf.layers.gru({ units: UNITS, name: 'gru', goBackwards: true, ...init(100) }).apply(e) as tf.SymbolicTensor, true)],
+  ['Embedding → Bidirectional(LSTM, sequences, concat) → Bidirectional(GRU, ave)', () => reseeded(textModel((e) => {
+    const s = tf.layers.bidirectional({ layer: tf.layers.lstm({ units: UNITS, name: 'lstm', returnSequences: true }) as tf.RNN, name: 'bi_lstm' }).apply(e) as tf.SymbolicTensor;
+    return tf.layers.bidirectional({ layer: tf.layers.gru({ units: UNITS, name: 'gru' }) as tf.RNN, mergeMode: 'ave', name: 'bi_gru' }).apply(s) as tf.SymbolicTensor;
+  }), 170)],
+  ['Embedding (mask_zero) → Bidirectional(GRU, sequences, go_backwards, mul)', () => reseeded(textModel((e) =>
+    tf.layers.bidirectional({ layer: tf.layers.gru({ units: UNITS, name: 'gru', returnSequences: true, goBackwards: true }) as tf.RNN, mergeMode: 'mul', name: 'bi' }).apply(e) as tf.SymbolicTensor, true), 180)],
+  ['Embedding → Bidirectional(LSTM, merge_mode null, return_state): both outputs, then the states', () => reseeded(textModel((e) =>
+    tf.layers.bidirectional({ layer: tf.layers.lstm({ units: UNITS, name: 'lstm', returnState: true }) as tf.RNN, mergeMode: null as unknown as 'concat', name: 'bi' }).apply(e) as tf.SymbolicTensor[]), 190)],
 ];
+
+/**
+ * New seeded weights in ±0.6 for every variable: a Bidirectional copies its layer's config, seeded
+ * initializers included, so its forward and backward halves would otherwise start equal.
+ */
+function reseeded(model: tf.LayersModel, seed: number): tf.LayersModel {
+  model.weights.forEach((w, i) => {
+    const v = tf.tensor(randomFloats(w.shape.reduce((a, b) => a! * b!, 1)!, seed + i, -0.6, 0.6), w.shape as number[]);
+    w.write(v);
+    v.dispose();
+  });
+  return model;
+}
 
 /** The stack of CASES[4] on ids with padding 0 (mask_zero): masked steps blend with the previous state. */
 function maskedStack(): tf.LayersModel {
