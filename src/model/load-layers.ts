@@ -480,6 +480,7 @@ function applyLayer(L: Lowering, cls: string, c: Json, ins: string[], base: stri
     case 'AlphaDropout':
       return out(node(L, `${base}/Identity`, 'Identity', [one()], { keras_class: cls }));
     case 'Embedding': return out(lowerEmbedding(L, c, one(), base, layer));
+    case 'SimpleRNN':
     case 'LSTM':
     case 'GRU':
     case 'Bidirectional': {

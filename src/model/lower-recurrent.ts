@@ -1,20 +1,23 @@
-// Keras Embedding, LSTM and GRU layers lowered into canonical graph ops.
+// Keras Embedding, SimpleRNN, LSTM, GRU and Bidirectional layers lowered into canonical graph ops.
 //
 // Embedding is a GatherV2 of table rows. A recurrent layer over a sequence of known length T is
-// unrolled: the input projection x·W (+ bias) of every step is one MatMul over all B·T rows, and
-// each step adds h·U (a MatMul with the constant recurrent kernel), slices the gates and applies
-// the layer's activations, with the formulas and gate order of tfjs-layers (LSTM: i, f, c, o;
-// GRU: z, r, h) and Keras' reset_after GRU (which tfjs-layers itself refuses). The initial
-// states are zeros, so step 0 has no recurrent term at all. Every op is one the native runtime
-// and the quantizer know (MatMul with a constant weight, Slice, elementwise ops, ClipByValue),
-// so the unrolled graph runs natively and its MatMuls take int8 weights.
+// unrolled: the input projection x·W of every step is one MatMul over all B·T rows, and each
+// step adds h·U (a MatMul with the constant recurrent kernel), slices the gates and applies the
+// layer's activations, with the formulas, gate order and order of additions of tfjs-layers
+// (LSTM: i, f, c, o; GRU: z, r, h), so execution is bit-identical to model.predict; Keras'
+// reset_after GRU (which tfjs-layers itself refuses) follows Keras' formula. The initial states
+// are zeros, so step 0 has no recurrent term at all. Every op is one the native runtime and the
+// quantizer know (MatMul with a constant weight, Slice, Reshape, ConcatV2, elementwise ops), so
+// the unrolled graph runs natively and its MatMuls take int8 weights.
 import { addConstant } from './ir.js';
 import {
   activation, activationName, err, node, sharedConst, shapeOf, weight, type Json, type Lowering, type TimeMask,
 } from './layers-lowering.js';
 
+export type RnnClass = 'SimpleRNN' | 'LSTM' | 'GRU';
+
 /** Layers that consume a time mask (and pass it on only with their sequence output). */
-export const RECURRENT_CLASSES: ReadonlySet<string> = new Set(['LSTM', 'GRU', 'Bidirectional']);
+export const RECURRENT_CLASSES: ReadonlySet<string> = new Set(['SimpleRNN', 'LSTM', 'GRU', 'Bidirectional']);
 
 /** Embedding: GatherV2(table, ids, axis 0); ids that are not int32 are cast first, as tfjs-layers does. */
 export function lowerEmbedding(L: Lowering, c: Json, ids: string, base: string, layer: string): string {
@@ -29,7 +32,7 @@ export function lowerEmbedding(L: Lowering, c: Json, ids: string, base: string, 
 }
 
 interface Cell {
-  cls: 'LSTM' | 'GRU';
+  cls: RnnClass;
   units: number;
   /** Gate blocks in the kernels: 4 for LSTM, 3 for GRU. */
   gates: number;
@@ -38,7 +41,7 @@ interface Cell {
   resetAfter: boolean;
   kernel: string;
   recurrent: string;
-  /** GRU: bias of the input projection (tfjs: biasAdd(x·W, b)). */
+  /** SimpleRNN, GRU: bias of the input projection (tfjs: biasAdd(x·W, b)). */
   inputBias?: string;
   /** LSTM: the bias, added per step after x·W + h·U (tfjs' order, so sums round the same). */
   stepBias?: string;
@@ -68,11 +71,11 @@ function constSlice(L: Lowering, w: string, cols: [number, number], key: string)
   return name;
 }
 
-function readCell(L: Lowering, cls: 'LSTM' | 'GRU', c: Json, inputDim: number, layer: string): Cell {
+function readCell(L: Lowering, cls: RnnClass, c: Json, inputDim: number, layer: string): Cell {
   const file = L.ctx.file;
   const units = c.units;
   if (typeof units !== 'number' || !Number.isInteger(units) || units <= 0) err(`units must be a positive integer, got ${JSON.stringify(units)}`, file, layer);
-  const gates = cls === 'LSTM' ? 4 : 3;
+  const gates = cls === 'LSTM' ? 4 : cls === 'GRU' ? 3 : 1;
   const resetAfter = cls === 'GRU' && c.reset_after === true;
   const kernel = weight(L, layer, 'kernel')!;
   const recurrent = weight(L, layer, 'recurrent_kernel')!;
@@ -118,7 +121,7 @@ function readCell(L: Lowering, cls: 'LSTM' | 'GRU', c: Json, inputDim: number, l
  * return_state, [output, h, (c)]; return_sequences gives [batch, T, units] in step order
  * (reversed time with go_backwards, as Keras).
  */
-export function lowerRecurrent(L: Lowering, cls: 'LSTM' | 'GRU', c: Json, x: string, base: string, layer: string, opts: { reverseSequence?: boolean } = {}): string[] {
+export function lowerRecurrent(L: Lowering, cls: RnnClass, c: Json, x: string, base: string, layer: string, opts: { reverseSequence?: boolean } = {}): string[] {
   const file = L.ctx.file;
   refuseUnsupported(c, cls, file, layer);
   const xs = shapeOf(L, x);
@@ -155,7 +158,11 @@ export function lowerRecurrent(L: Lowering, cls: 'LSTM' | 'GRU', c: Json, x: str
     const p = `${base}/step${s}`;
     let hNew: string;
     let cNew: string | undefined;
-    if (cls === 'LSTM') {
+    if (cls === 'SimpleRNN') {
+      // h = act((x·W + b) + h·U)
+      const xt = slice(projSeq, t * u, u, `${p}/x`);
+      hNew = activation(L, cell.act, h === undefined ? xt : node(L, `${p}/pre`, 'AddV2', [xt, matmul(h, cell.recurrent, `${p}/h_U`)]), `${p}/h`);
+    } else if (cls === 'LSTM') {
       // z = x·W + h·U + b; i, f, o = recAct(z blocks 0, 1, 3), g = act(z block 2); c = f·c + i·g; h = o·act(c).
       const xz = slice(projSeq, t * G * u, G * u, `${p}/x`);
       const xhU = h === undefined ? xz : node(L, `${p}/xW_hU`, 'AddV2', [xz, matmul(h, cell.recurrent, `${p}/h_U`)]);
@@ -254,7 +261,7 @@ export function lowerBidirectional(L: Lowering, c: Json, x: string, base: string
   const file = L.ctx.file;
   const inner = c.layer as Json | undefined;
   const cls = inner?.class_name;
-  if (cls !== 'LSTM' && cls !== 'GRU') err(`Bidirectional wraps ${JSON.stringify(cls)}: only LSTM and GRU are lowered`, file, layer);
+  if (cls !== 'LSTM' && cls !== 'GRU' && cls !== 'SimpleRNN') err(`Bidirectional wraps ${JSON.stringify(cls)}: only SimpleRNN, LSTM and GRU are lowered`, file, layer);
   const ic = (inner!.config ?? {}) as Json;
   const name = typeof ic.name === 'string' ? ic.name : err('the wrapped layer has no name', file, layer);
   const mode = c.merge_mode === undefined ? 'concat' : c.merge_mode;

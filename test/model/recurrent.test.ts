@@ -1,4 +1,4 @@
-// tfjs-layers text models (Embedding, LSTM, GRU) lowered into the graph IR: unrolled over their
+// tfjs-layers text models (Embedding, SimpleRNN, LSTM, GRU, Bidirectional) lowered into the graph IR: unrolled over their
 // known sequence length, executed by our executor and compared with tfjs-layers' own
 // model.predict on the same weights and token ids; Keras' reset_after GRU (which tfjs-layers
 // refuses to build) against Keras' formula written out below; then quantized (dynamic int8)
@@ -104,6 +104,10 @@ const CASES: [string, () => tf.LayersModel][] = [
   }, true)],
   ['Embedding (mask_zero) → GRU (go_backwards)', () => textModel((e) =>
     tf.layers.gru({ units: UNITS, name: 'gru', goBackwards: true, ...init(100) }).apply(e) as tf.SymbolicTensor, true)],
+  ['Embedding → SimpleRNN (sequences) → SimpleRNN (relu, go_backwards, no bias)', () => textModel((e) => {
+    const s = tf.layers.simpleRNN({ units: UNITS, name: 'rnn1', returnSequences: true, ...init(200) }).apply(e) as tf.SymbolicTensor;
+    return tf.layers.simpleRNN({ units: UNITS, name: 'rnn2', activation: 'relu', goBackwards: true, useBias: false, ...init(210) }).apply(s) as tf.SymbolicTensor;
+  })],
   ['Embedding → Bidirectional(LSTM, sequences, concat) → Bidirectional(GRU, ave)', () => reseeded(textModel((e) => {
     const s = tf.layers.bidirectional({ layer: tf.layers.lstm({ units: UNITS, name: 'lstm', returnSequences: true }) as tf.RNN, name: 'bi_lstm' }).apply(e) as tf.SymbolicTensor;
     return tf.layers.bidirectional({ layer: tf.layers.gru({ units: UNITS, name: 'gru' }) as tf.RNN, mergeMode: 'ave', name: 'bi_gru' }).apply(s) as tf.SymbolicTensor;
