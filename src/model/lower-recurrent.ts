@@ -71,14 +71,30 @@ function constSlice(L: Lowering, w: string, cols: [number, number], key: string)
   return name;
 }
 
+/**
+ * Where a recurrent layer's weights are: `<layer>/kernel` as tfjs-layers saves them, or
+ * `<layer>/<x>_cell[_n]/kernel` as Keras (TF 2) names them in converted models, which stock
+ * tfjs-layers fails to load ("no target variable").
+ */
+function weightScope(L: Lowering, layer: string): string {
+  if (L.ctx.weights.has(`${layer}/kernel`) || L.weightConst.has(`${layer}/kernel`)) return layer;
+  const prefix = `${layer}/`;
+  const found = [...L.ctx.weights.keys()]
+    .filter((k) => k.startsWith(prefix) && k.endsWith('/kernel'))
+    .map((k) => k.slice(prefix.length, -'/kernel'.length))
+    .filter((mid) => /^[^/]*_cell(_\d+)?$/.test(mid));
+  return found.length === 1 ? `${layer}/${found[0]}` : layer;
+}
+
 function readCell(L: Lowering, cls: RnnClass, c: Json, inputDim: number, layer: string): Cell {
   const file = L.ctx.file;
   const units = c.units;
   if (typeof units !== 'number' || !Number.isInteger(units) || units <= 0) err(`units must be a positive integer, got ${JSON.stringify(units)}`, file, layer);
   const gates = cls === 'LSTM' ? 4 : cls === 'GRU' ? 3 : 1;
   const resetAfter = cls === 'GRU' && c.reset_after === true;
-  const kernel = weight(L, layer, 'kernel')!;
-  const recurrent = weight(L, layer, 'recurrent_kernel')!;
+  const scope = weightScope(L, layer);
+  const kernel = weight(L, scope, 'kernel')!;
+  const recurrent = weight(L, scope, 'recurrent_kernel')!;
   const expect = (w: string, shape: number[]): void => {
     const s = L.g.constants.get(w)!.shape;
     if (s.length !== shape.length || s.some((d, i) => d !== shape[i])) err(`weight '${w}' has shape [${s}], expected [${shape}] (${units} units, ${inputDim} input features)`, file, layer);
@@ -92,7 +108,7 @@ function readCell(L: Lowering, cls: RnnClass, c: Json, inputDim: number, layer: 
     recAct: activationName(c, file, layer, 'recurrent_activation', 'hard_sigmoid'),
   };
   if (c.use_bias !== false) {
-    const b = weight(L, layer, 'bias')!;
+    const b = weight(L, scope, 'bias')!;
     if (resetAfter) {
       // Keras: bias [2, 3·units] = [input bias; recurrent bias].
       expect(b, [2, gates * units]);

@@ -162,6 +162,16 @@ it('re-saves as a tfjs graph model that stock tf.loadGraphModel runs bit-identic
   expect(bits((layers.predict(x) as tf.Tensor).dataSync())).toEqual(bits(want.dataSync()));
 });
 
+it('reads the weights of Keras (TF 2) converted models, named <layer>/<x>_cell/…, that stock tfjs-layers cannot load', async () => {
+  const model = CASES[4]![1]();
+  const saved = await saveLayersToMemory(model);
+  const json = JSON.parse(JSON.stringify(saved.modelJson)) as { weightsManifest: { weights: { name: string }[] }[] };
+  for (const w of json.weightsManifest[0]!.weights) w.name = w.name.replace(/^(lstm|gru)\//, (_m, l: string) => `${l}/${l}_cell${l === 'gru' ? '_3' : ''}/`);
+  expect(json.weightsManifest[0]!.weights.map((w) => w.name)).toContain('gru/gru_cell_3/recurrent_kernel');
+  const g = await loadModel({ modelJson: json as unknown as Record<string, unknown>, weightData: saved.weightData });
+  expectSameAsPredict(model, g, tokens(3, 15));
+});
+
 it('a Sequential Embedding on float ids (tfjs casts them to int32) feeding a GRU', async () => {
   const m = tf.sequential();
   m.add(embedding({ inputLength: T }));
