@@ -34,7 +34,7 @@ export function lowerEmbedding(L: Lowering, c: Json, ids: string, base: string, 
 interface Cell {
   cls: RnnClass;
   units: number;
-  /** Gate blocks in the kernels: 4 for LSTM, 3 for GRU. */
+  /** Gate blocks in the kernels: 4 for LSTM, 3 for GRU, 1 for SimpleRNN. */
   gates: number;
   act: string;
   recAct: string;
@@ -133,7 +133,7 @@ function readCell(L: Lowering, cls: RnnClass, c: Json, inputDim: number, layer: 
 }
 
 /**
- * LSTM / GRU over x [batch, T, features] with T known. Returns [output] or, with
+ * SimpleRNN / LSTM / GRU over x [batch, T, features] with T known. Returns [output] or, with
  * return_state, [output, h, (c)]; return_sequences gives [batch, T, units] in step order
  * (reversed time with go_backwards, as Keras).
  */
@@ -151,7 +151,7 @@ export function lowerRecurrent(L: Lowering, cls: RnnClass, c: Json, x: string, b
   const ints = (v: number[]): string => sharedConst(L, `${base}/ints_${v.join('_')}`, 'int32', v);
   const slice = (t: string, begin: number, width: number, name: string): string => node(L, name, 'Slice', [t, ints([0, begin]), ints([-1, width])]);
   const mask = L.masks.get(x);
-  const keep = mask ? maskTensors(L, mask, base) : undefined;
+  const keep = mask ? maskTensors(L, mask, T, base) : undefined;
 
   // The input projection of every step at once: [B, T, D] → [B·T, D] · W (+ GRU bias) → [B, T·G·u].
   const flat = node(L, `${base}/inputs_2d`, 'Reshape', [x, ints([-1, D])]);
@@ -252,22 +252,22 @@ export function lowerRecurrent(L: Lowering, cls: RnnClass, c: Json, x: string, b
 }
 
 /** The float keep / drop masks [batch, T] of a time mask: min(|ids|, 1) and 1 − that (ids are integers). */
-function maskTensors(L: Lowering, mask: TimeMask, base: string): { keep: string; drop: string } {
+function maskTensors(L: Lowering, mask: TimeMask, T: number, base: string): { keep: string; drop: string } {
   // tfjs compares the ids as given (before any cast) with 0; min(|id|, 1) is that test for integers only.
   if (L.g.tensors.get(mask.ids)?.dtype !== 'int32') err(`the mask of Embedding '${mask.layer}' (mask_zero) is lowered for int32 token ids only`, L.ctx.file, base);
+  const ms = shapeOf(L, mask.ids);
+  if (!ms || ms.length !== 2 || ms[1] !== T) err(`the mask of Embedding '${mask.layer}' needs token ids [batch, ${T}], got ${ms ? `[${ms}]` : 'an unknown shape'}`, L.ctx.file, base);
   if (!mask.keep) {
     const ids = node(L, `${mask.layer}/mask/ids_float`, 'Cast', [mask.ids], { DstT: 'float32' });
     const abs = node(L, `${mask.layer}/mask/abs`, 'Abs', [ids]);
     mask.keep = node(L, `${mask.layer}/mask/keep`, 'Minimum', [abs, sharedConst(L, 'one', 'float32', [1])]);
   }
-  const ms = shapeOf(L, mask.ids);
-  if (!ms || ms.length !== 2) err(`the mask of Embedding '${mask.layer}' needs token ids [batch, time], got ${ms ? `[${ms}]` : 'an unknown shape'}`, L.ctx.file, base);
   const drop = node(L, `${base}/mask_not`, 'Sub', [sharedConst(L, 'one', 'float32', [1]), mask.keep]);
   return { keep: mask.keep, drop };
 }
 
 /**
- * Bidirectional(LSTM | GRU), as tfjs-layers runs it: a forward copy of the layer and a copy with
+ * Bidirectional(SimpleRNN | LSTM | GRU), as tfjs-layers runs it: a forward copy of the layer and a copy with
  * go_backwards flipped (weights `<name>/forward_<inner>/…`, `<name>/backward_<inner>/…`), the
  * backward sequence reversed to time order, merged by merge_mode (concat on the last axis — the
  * default —, sum, ave, mul, or null: both outputs); with return_state the forward then the
