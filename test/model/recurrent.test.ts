@@ -69,6 +69,19 @@ function bits(a: ArrayLike<number>): number[] {
   return Array.from(new Uint32Array(Float32Array.from(a, (v) => v + 0).buffer));
 }
 
+function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  expect(a.length).toBe(b.length);
+  let worst = 0;
+  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i]! - b[i]!));
+  return worst;
+}
+
+/** Largest difference between a session's run and model.predict on token ids x. */
+async function sessionError(model: tf.LayersModel, s: InferenceSession, x: tf.Tensor): Promise<number> {
+  const want = (model.predict(x) as tf.Tensor).dataSync();
+  return maxAbsDiff((await s.run({ [s.inputs[0]!.name]: x }))[s.outputs[0]!.name]!.data, want);
+}
+
 async function lowered(model: tf.LayersModel): Promise<Graph> {
   return loadModel(await saveLayersToMemory(model));
 }
@@ -243,9 +256,7 @@ describe('GRU with reset_after (Keras; bias [2, 3·units])', () => {
     const want = (model.predict(x) as tf.Tensor).dataSync();
     const got = kerasGru(x, { table: w.table, W: w.W, U: w.U, bIn: w.b, resetAfter: false, units: UNITS }).dataSync();
     // Same ops, but tfjs adds biases in a different order in places: a few float32 ulps on |h| ≤ 1.
-    let worst = 0;
-    for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(want[i]! - got[i]!));
-    expect(worst).toBeLessThan(1e-6);
+    expect(maxAbsDiff(got, want)).toBeLessThan(1e-6);
   });
 
   it('lowers reset_after: true and matches Keras\' formula (float32 sums: 1e-6)', async () => {
@@ -266,12 +277,10 @@ describe('GRU with reset_after (Keras; bias [2, 3·units])', () => {
     const x = tokens(3, 10);
     const want = kerasGru(x, { table: w.table, W: w.W, U: w.U, bIn: w.b, bRec: tf.tensor1d(bRec), resetAfter: true, units: UNITS }).dataSync();
     const got = execute(g, x)[0]!.dataSync();
-    let worst = 0;
-    for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(want[i]! - got[i]!));
-    expect(worst).toBeLessThan(1e-6);
+    expect(maxAbsDiff(got, want)).toBeLessThan(1e-6);
     // Not the reset_before result: the two formulas differ on these weights.
     const before = kerasGru(x, { table: w.table, W: w.W, U: w.U, bIn: w.b, resetAfter: false, units: UNITS }).dataSync();
-    expect(Math.max(...Array.from(want, (v, i) => Math.abs(v - before[i]!)))).toBeGreaterThan(1e-3);
+    expect(maxAbsDiff(before, want)).toBeGreaterThan(1e-3);
   });
 });
 
@@ -327,17 +336,14 @@ describe.each([
     // cast of the ids and its |·| (once per run, not per step).
     expect(s.plan.filter((p) => p.placement === 'tfjs').map((p) => p.op)).toEqual(masked ? ['GatherV2', 'Cast', 'Abs'] : ['GatherV2']);
   });
+
   it('stays within 0.01 of the float model on every class probability', async () => {
     // Dynamic int8 rounds each weight column and each activation row to 1/254 of its largest
     // magnitude, so a pre-activation errs by about (2/254)·Σ|x·w|/√K (independent roundings over K
     // terms): with |w| ≤ 0.6, |x| ≤ 1 (embeddings, h, c-gated) and K ≤ 11 that is ≈ 0.015. Hard sigmoid
     // (slope 0.2) and tanh (slope ≤ 1) do not amplify it, the recurrence mixes it with states bounded
     // by 1, and softmax moves a probability by at most ¼ of a logit change: 0.01 bounds the result.
-    const x = tokens(16, 11, masked);
-    const want = (model.predict(x) as tf.Tensor).dataSync();
-    const got = (await s.run({ [s.inputs[0]!.name]: x }))[s.outputs[0]!.name]!.data;
-    let worst = 0;
-    for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(want[i]! - got[i]!));
+    const worst = await sessionError(model, s, tokens(16, 11, masked));
     expect(worst).toBeLessThan(0.01);
     expect(worst).toBeGreaterThan(0); // activations are quantized: not the float run
   });
@@ -349,12 +355,7 @@ describe.each([
     const q = (await quantize(await lowered(model), { mode: 'int8', calibration: [tokens(32, 13, masked)], report: false })).graph;
     const s8 = await InferenceSession.create(q);
     expect(s8.plan.filter((p) => p.placement !== 'native-int8').map((p) => p.op)).toEqual(masked ? ['GatherV2', 'Cast', 'Abs'] : ['GatherV2']);
-    const x = tokens(16, 14, masked);
-    const want = (model.predict(x) as tf.Tensor).dataSync();
-    const got = (await s8.run({ [s8.inputs[0]!.name]: x }))[s8.outputs[0]!.name]!.data;
-    let worst = 0;
-    for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(want[i]! - got[i]!));
-    expect(worst).toBeLessThan(0.03);
+    expect(await sessionError(model, s8, tokens(16, 14, masked))).toBeLessThan(0.03);
     s8.dispose();
   });
 });
