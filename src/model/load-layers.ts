@@ -504,7 +504,10 @@ const MASK_READERS_NOT_LOWERED = new Set(['GlobalAveragePooling1D', 'GlobalMaxPo
  * (tfjs-layers refuses to build a model where a layer that does not support masks gets one).
  */
 function lowerLayer(L: Lowering, cls: string, c: Json, ins: string[], base: string, layer: string): string[] {
-  const mask = ins.map((t) => L.masks.get(t)).find((m) => m !== undefined);
+  const masks = [...new Set(ins.map((t) => L.masks.get(t)).filter((m) => m !== undefined))];
+  // A merge of inputs masked by different Embeddings carries their AND in tfjs: not lowered.
+  if (masks.length > 1) err(`${cls} merges inputs masked by different Embeddings (${masks.map((m) => `'${m.layer}'`).join(', ')}), which is not lowered`, L.ctx.file, layer);
+  const mask = masks[0];
   if (mask && MASK_READERS_NOT_LOWERED.has(cls)) {
     err(`${cls} reads the mask of Embedding '${mask.layer}' (mask_zero: true), which is not lowered for this layer`, L.ctx.file, layer);
   }

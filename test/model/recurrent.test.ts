@@ -306,6 +306,16 @@ describe('refused with a ModelFormatError naming the layer and the option', () =
     await expect(lowered(m)).rejects.toThrow(/node 'lstm'.*needs a known sequence length/);
   });
 
+  it('a merge of inputs masked by different Embeddings (tfjs ANDs the masks)', async () => {
+    const a = tf.input({ shape: [T], dtype: 'int32', name: 'a' });
+    const b = tf.input({ shape: [T], dtype: 'int32', name: 'b' });
+    const ea = tf.layers.embedding({ inputDim: VOCAB, outputDim: DIM, maskZero: true, name: 'embed_a' }).apply(a) as tf.SymbolicTensor;
+    const eb = tf.layers.embedding({ inputDim: VOCAB, outputDim: DIM, maskZero: true, name: 'embed_b' }).apply(b) as tf.SymbolicTensor;
+    const cat = tf.layers.concatenate({ name: 'cat' }).apply([ea, eb]) as tf.SymbolicTensor;
+    const m = tf.model({ inputs: [a, b], outputs: tf.layers.lstm({ units: UNITS, name: 'lstm' }).apply(cat) as tf.SymbolicTensor });
+    await expect(lowered(m)).rejects.toThrow(/node 'cat'.*masked by different Embeddings \('embed_a', 'embed_b'\)/);
+  });
+
   it('weights of the wrong shape', async () => {
     await expect(loadModel(await edited((c) => { c.units = UNITS + 1; }, lstm))).rejects.toThrow(/node 'lstm'.*expected \[6,24\]/);
   });
