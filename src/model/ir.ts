@@ -315,8 +315,11 @@ export function pruneUnused(g: Graph): void {
 
 /** A fresh name not used by any node, constant or input. */
 export function uniqueName(g: Graph, base: string): string {
+  // A free name is the common case: test it without building the set (lowering an unrolled
+  // recurrent layer names thousands of nodes, and a set per name made that quadratic in time
+  // and allocation).
+  if (!g.constants.has(base) && !g.inputs.some((i) => i.name === base) && !g.nodes.some((n) => n.name === base)) return base;
   const taken = new Set<string>([...g.nodes.map((n) => n.name), ...g.constants.keys(), ...g.inputs.map((i) => i.name)]);
-  if (!taken.has(base)) return base;
   for (let i = 1; ; i++) if (!taken.has(`${base}_${i}`)) return `${base}_${i}`;
 }
 

@@ -2,17 +2,15 @@
 // lowered into the graph IR: every Keras layer becomes the TF ops tfjs-layers runs for it
 // at inference (same ops, same order, so execution is bit-identical to model.predict),
 // with its weights as constants.
-import { ModelFormatError } from './errors.js';
-import { addConstant, createGraph, uniqueName, type Attrs, type FusedActivation, type Graph, type Node } from './ir.js';
-import type { DecodedWeight, DType } from '../io/weights.js';
+import { addConstant, createGraph, uniqueName, type Attrs, type FusedActivation, type Graph } from './ir.js';
+import type { DType } from '../io/weights.js';
 import { inferShapes } from './shape-inference.js';
+import {
+  activation, activationName, err, intConst, node, obj, scalarConst, shapeOf, weight, type Json, type LayersLoadContext, type Lowering,
+} from './layers-lowering.js';
+import { lowerBidirectional, lowerEmbedding, lowerRecurrent, RECURRENT_CLASSES } from './lower-recurrent.js';
 
-type Json = Record<string, unknown>;
-
-export interface LayersLoadContext {
-  file: string;
-  weights: Map<string, DecodedWeight>;
-}
+export type { LayersLoadContext } from './layers-lowering.js';
 
 interface LayerState {
   cfg: Json;
@@ -22,26 +20,10 @@ interface LayerState {
   nodes: string[][];
 }
 
-interface Lowering {
-  g: Graph;
-  ctx: LayersLoadContext;
-  /** Keras weight name → constant name (shared across applications). */
-  weightConst: Map<string, string>;
-}
-
 export function isLayersModelJson(json: Json): boolean {
   const t = json.modelTopology as Json | undefined;
   if (json.format === 'layers-model') return true;
   return !!t && typeof t === 'object' && (typeof t.class_name === 'string' || typeof (t.model_config as Json | undefined)?.class_name === 'string');
-}
-
-function err(reason: string, file: string, node?: string): never {
-  throw new ModelFormatError(reason, { file, node });
-}
-
-function obj(v: unknown, what: string, file: string, node?: string): Json {
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) err(`${what} must be an object`, file, node);
-  return v as Json;
 }
 
 /** Lowers a layers-model topology into the IR. */
@@ -50,7 +32,7 @@ export function loadLayersModelIR(json: Json, ctx: LayersLoadContext): Graph {
   if (topo.model_config !== undefined) topo = obj(topo.model_config, 'modelTopology.model_config', ctx.file);
   const cfg = obj(topo.config, 'modelTopology.config', ctx.file);
   const g = createGraph(typeof cfg.name === 'string' ? cfg.name : 'model');
-  const L: Lowering = { g, ctx, weightConst: new Map() };
+  const L: Lowering = { g, ctx, weightConst: new Map(), shared: new Map(), masks: new Map() };
   const outs = lowerModel(L, String(topo.class_name), topo.config, undefined, '');
   g.outputs = outs;
   g.source = undefined;
@@ -114,7 +96,7 @@ function lowerModel(L: Lowering, className: string, config: unknown, inputs: str
         if (cls === 'InputLayer') continue;
       }
       if (cls === 'InputLayer') continue;
-      cur = applyLayer(L, cls, lc, cur, prefix + name, name);
+      cur = lowerLayer(L, cls, lc, cur, prefix + name, name);
     }
     return cur!;
   }
@@ -163,7 +145,7 @@ function lowerModel(L: Lowering, className: string, config: unknown, inputs: str
         const suffix = st.nodes.length ? `_${st.nodes.length}` : '';
         const out = isModelClass(st.className)
           ? lowerModel(L, st.className, st.cfg.config, ins, `${prefix}${st.name}${suffix}/`)
-          : applyLayer(L, st.className, obj(st.cfg.config ?? {}, 'layer config', file, st.name), ins, prefix + st.name + suffix, st.name);
+          : lowerLayer(L, st.className, obj(st.cfg.config ?? {}, 'layer config', file, st.name), ins, prefix + st.name + suffix, st.name);
         st.nodes.push(out);
       }
     }
@@ -226,36 +208,6 @@ function addInput(L: Lowering, name: string, shape: unknown, dtype: unknown, lay
 
 // ---- per-layer lowering
 
-function weight(L: Lowering, layer: string, w: string, opt = false): string | undefined {
-  const key = `${layer}/${w}`;
-  const have = L.weightConst.get(key);
-  if (have) return have;
-  const d = L.ctx.weights.get(key);
-  if (!d) {
-    if (opt) return undefined;
-    err(`weight '${key}' is missing from the weights manifest`, L.ctx.file, layer);
-  }
-  const name = uniqueName(L.g, key);
-  L.g.constants.set(name, { name, dtype: d.dtype, shape: [...d.shape], data: d.data, ...(d.quantization ? { quantization: { tfjs: { ...d.quantization } } } : {}) });
-  L.g.tensors.set(name, { dtype: d.dtype, shape: [...d.shape] });
-  L.weightConst.set(key, name);
-  return name;
-}
-
-function node(L: Lowering, base: string, op: string, inputs: string[], attrs: Attrs = {}): string {
-  const name = uniqueName(L.g, base);
-  const n: Node = { name, op, inputs, outputs: [name], attrs };
-  L.g.nodes.push(n);
-  return name;
-}
-
-function intConst(L: Lowering, base: string, values: number[], shape: number[] = [values.length]): string {
-  return addConstant(L.g, base, 'int32', shape, Int32Array.from(values));
-}
-
-function scalarConst(L: Lowering, base: string, v: number): string {
-  return addConstant(L.g, base, 'float32', [], Float32Array.of(v));
-}
 
 function pair(v: unknown, def: number, what: string, file: string, layer: string): [number, number] {
   if (v === undefined || v === null) return [def, def];
@@ -278,45 +230,9 @@ function channelsLast(c: Json, file: string, layer: string): void {
   }
 }
 
-function activationName(c: Json, file: string, layer: string): string {
-  const a = c.activation;
-  if (a === undefined || a === null) return 'linear';
-  if (typeof a === 'string') return a;
-  if (typeof a === 'object' && typeof (a as Json).class_name === 'string') return String((a as Json).class_name).toLowerCase();
-  err(`activation ${JSON.stringify(a)} is not supported`, file, layer);
-}
-
 /** Fusable into the conv/matmul kernel exactly as tfjs-layers does (mapActivationToFusedKernel). */
 function layersFused(act: string): FusedActivation | undefined {
   return act === 'relu' ? 'relu' : act === 'linear' ? 'none' : act === 'elu' ? 'elu' : undefined;
-}
-
-/** Emits the ops of a Keras activation function applied to x. */
-function activation(L: Lowering, act: string, x: string, base: string): string {
-  const file = L.ctx.file;
-  switch (act) {
-    case 'linear': return x;
-    case 'relu': return node(L, `${base}/Relu`, 'Relu', [x]);
-    case 'relu6': {
-      const r = node(L, `${base}/Relu`, 'Relu', [x]);
-      return node(L, `${base}/Minimum`, 'Minimum', [scalarConst(L, `${base}/six`, 6), r]);
-    }
-    case 'elu': return node(L, `${base}/Elu`, 'Elu', [x]);
-    case 'selu': return node(L, `${base}/Selu`, 'Selu', [x]);
-    case 'sigmoid': return node(L, `${base}/Sigmoid`, 'Sigmoid', [x]);
-    case 'tanh': return node(L, `${base}/Tanh`, 'Tanh', [x]);
-    case 'softplus': return node(L, `${base}/Softplus`, 'Softplus', [x]);
-    case 'softmax': return node(L, `${base}/Softmax`, 'Softmax', [x]);
-    case 'swish': {
-      const s = node(L, `${base}/Sigmoid`, 'Sigmoid', [node(L, `${base}/mul_alpha`, 'Mul', [x, scalarConst(L, `${base}/one`, 1)])]);
-      return node(L, `${base}/Mul`, 'Mul', [s, x]);
-    }
-    default: err(`activation '${act}' cannot be lowered`, file, base);
-  }
-}
-
-function shapeOf(L: Lowering, t: string): number[] | null {
-  return L.g.tensors.get(t)?.shape ?? null;
 }
 
 /** Lowers one application of a layer; returns its output tensors. */
@@ -563,11 +479,41 @@ function applyLayer(L: Lowering, cls: string, c: Json, ins: string[], base: stri
     case 'GaussianDropout':
     case 'AlphaDropout':
       return out(node(L, `${base}/Identity`, 'Identity', [one()], { keras_class: cls }));
+    case 'Embedding': return out(lowerEmbedding(L, c, one(), base, layer));
+    case 'SimpleRNN':
+    case 'LSTM':
+    case 'GRU':
+    case 'Bidirectional': {
+      const outs = cls === 'Bidirectional' ? lowerBidirectional(L, c, one(), base, layer) : lowerRecurrent(L, cls, c, one(), base, layer);
+      refreshShapes(L.g);
+      return outs;
+    }
     case 'InputLayer':
       return ins;
     default:
       err(`layer class '${cls}' cannot be lowered to graph ops`, file, layer);
   }
+}
+
+/** Layers that read a time mask in Keras and are not lowered with one (their results would differ). */
+const MASK_READERS_NOT_LOWERED = new Set(['GlobalAveragePooling1D', 'GlobalMaxPooling1D', 'Attention', 'MultiHeadAttention', 'TimeDistributed']);
+
+/**
+ * Lowers one layer application and carries Keras time masks (Embedding mask_zero): recurrent
+ * layers consume them, every other lowered layer passes its input's mask on to its outputs
+ * (tfjs-layers refuses to build a model where a layer that does not support masks gets one).
+ */
+function lowerLayer(L: Lowering, cls: string, c: Json, ins: string[], base: string, layer: string): string[] {
+  const masks = [...new Set(ins.map((t) => L.masks.get(t)).filter((m) => m !== undefined))];
+  // A merge of inputs masked by different Embeddings carries their AND in tfjs: not lowered.
+  if (masks.length > 1) err(`${cls} merges inputs masked by different Embeddings (${masks.map((m) => `'${m.layer}'`).join(', ')}), which is not lowered`, L.ctx.file, layer);
+  const mask = masks[0];
+  if (mask && MASK_READERS_NOT_LOWERED.has(cls)) {
+    err(`${cls} reads the mask of Embedding '${mask.layer}' (mask_zero: true), which is not lowered for this layer`, L.ctx.file, layer);
+  }
+  const outs = applyLayer(L, cls, c, ins, base, layer);
+  if (mask && !RECURRENT_CLASSES.has(cls)) for (const o of outs) if (!L.masks.has(o)) L.masks.set(o, mask);
+  return outs;
 }
 
 function refreshShapes(g: Graph): void {

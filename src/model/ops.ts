@@ -550,7 +550,13 @@ export const OPS: Record<string, OpSpec> = {
   NonMaxSuppressionV5: NMS_V5,
   GatherV2: {
     execute: (n, x) => [tf.gather(x[0]!, tf.cast(x[1]!, 'int32'), ints(x[2]!)[0], attrNum(n, 'batch_dims', 0))],
-    infer: (_n, x) => [info(x[0]?.dtype ?? 'float32', null)],
+    infer: (n, x, c) => {
+      // batch_dims 0: params.shape[:axis] + indices.shape + params.shape[axis+1:].
+      const ps = x[0]?.shape, is = x[1]?.shape, axis = c(2);
+      if (!ps || !is || axis?.length !== 1 || attrNum(n, 'batch_dims', 0) !== 0) return [info(x[0]?.dtype ?? 'float32', null)];
+      const a = axis[0]! < 0 ? axis[0]! + ps.length : axis[0]!;
+      return [info(x[0]!.dtype, [...ps.slice(0, a), ...is, ...ps.slice(a + 1)])];
+    },
   },
 };
 
