@@ -56,8 +56,8 @@ export interface ConvertOptions {
   floatNodes?: string[];
   opTypes?: string[];
   biasCorrection?: boolean;
-  inputType?: 'float32' | 'int8';
-  outputType?: 'float32' | 'int8';
+  inputType?: 'float32' | 'int8' | 'uint8';
+  outputType?: 'float32' | 'int8' | 'uint8';
   /** Inputs used to measure fidelity and latency (0 = skip measurement). */
   evalSamples: number;
   /** Timed runs per engine for latency. */

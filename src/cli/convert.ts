@@ -41,8 +41,8 @@ export const CONVERT_FLAGS = {
   'float-nodes': { type: 'list', value: 'NAMES', description: 'Nodes kept in float32 (comma-separated names of the optimized graph; see the report)' },
   'op-types': { type: 'list', value: 'OPS', description: 'Op types to quantize (e.g. Conv2D,MatMul); other ops stay float32' },
   'bias-correction': { type: 'boolean', description: 'int8/dynamic: correct biases for the mean shift weight quantization causes (needs calibration samples)' },
-  'input-type': { type: 'string', choices: ['float32', 'int8'], default: 'float32', description: 'int8: the model takes int8 inputs (quantized with the input\'s calibrated parameters)' },
-  'output-type': { type: 'string', choices: ['float32', 'int8'], default: 'float32', description: 'int8: the model returns int8 outputs' },
+  'input-type': { type: 'string', choices: ['float32', 'int8', 'uint8'], default: 'float32', description: 'int8 / uint8: the model takes quantized inputs (the input\'s calibrated parameters; uint8 = int8 codes + 128, as image bytes are)' },
+  'output-type': { type: 'string', choices: ['float32', 'int8', 'uint8'], default: 'float32', description: 'int8 / uint8: the model returns quantized outputs with their parameters' },
   'eval-samples': { type: 'int', min: 0, max: 10000, default: 16, description: 'Inputs used to measure fidelity and latency on the written files (0: skip)' },
   runs: { type: 'int', min: 1, max: 10000, default: 10, description: 'Timed runs for latency' },
   jobs: { type: 'int', alias: 'j', min: 1, max: 64, default: 1, description: 'Models converted in parallel (worker threads)' },
@@ -186,7 +186,7 @@ export async function convertCommand(args: string[], io: CommandIO = processIO, 
     if (opts.queue === undefined && opts.queueName !== undefined) throw new UsageError('--queue-name needs --queue');
     if (opts.dryRun && opts.queue !== undefined) throw new UsageError('--dry-run does not apply to --queue');
     if (opts.queue !== undefined && opts.failFast) throw new UsageError('--fail-fast does not apply to --queue (the workers run the batch\'s jobs at once)');
-    if ((opts.inputType === 'int8' || opts.outputType === 'int8') && opts.mode !== 'int8') throw new UsageError('--input-type/--output-type int8 need --mode int8');
+    if (((opts.inputType ?? 'float32') !== 'float32' || (opts.outputType ?? 'float32') !== 'float32') && opts.mode !== 'int8') throw new UsageError('--input-type/--output-type int8 or uint8 need --mode int8');
     if ((opts.floatNodes.length || opts.opTypes.length || opts.biasCorrection) && (opts.mode === 'float16' || opts.mode === 'compress')) {
       throw new UsageError('--float-nodes, --op-types and --bias-correction apply to --mode dynamic or int8');
     }
@@ -222,8 +222,8 @@ export async function convertCommand(args: string[], io: CommandIO = processIO, 
     ...(opts.floatNodes.length ? { floatNodes: opts.floatNodes } : {}),
     ...(opts.opTypes.length ? { opTypes: opts.opTypes } : {}),
     ...(opts.biasCorrection ? { biasCorrection: true } : {}),
-    ...(opts.inputType === 'int8' ? { inputType: 'int8' as const } : {}),
-    ...(opts.outputType === 'int8' ? { outputType: 'int8' as const } : {}),
+    ...(opts.inputType === 'int8' || opts.inputType === 'uint8' ? { inputType: opts.inputType } : {}),
+    ...(opts.outputType === 'int8' || opts.outputType === 'uint8' ? { outputType: opts.outputType } : {}),
   };
   if (opts.queue !== undefined) {
     const { convertOnQueue } = await import('../queue/convert.js');

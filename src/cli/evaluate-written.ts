@@ -13,6 +13,7 @@ import type { Graph } from '../model/ir.js';
 import { fileIO } from '../io/files.js';
 import { loadModel } from '../model/load.js';
 import { modelFidelity, type ModelFidelity } from '../quant/output-fidelity.js';
+import { dequantizeValue } from '../quant/scheme.js';
 import { medianMs } from '../report/timing.js';
 import { InferenceSession } from '../runtime/session.js';
 
@@ -69,8 +70,14 @@ async function writtenEngine(dir: string, format: 'native' | 'tfjs', o: { thread
       name: 'native session on the written files',
       outputNames: s.outputs.map((o) => o.name),
       run: async (x) => {
-        const out = await s.run(x, { tensors: true });
-        return s.outputs.map((o) => out[o.name]!);
+        const out = await s.run(x);
+        // int8 / uint8 outputs (--output-type) are compared by their real values (§3).
+        return s.outputs.map((o) => {
+          const v = out[o.name]!;
+          if (v.dtype !== 'int8' && v.dtype !== 'uint8') return tf.tensor(v.data as Float32Array | Int32Array | Uint8Array, v.shape, v.dtype as 'float32' | 'int32' | 'bool');
+          const { scale, zeroPoint } = v.quantization!;
+          return tf.tensor(Float32Array.from(v.data, (q) => dequantizeValue(q, scale, zeroPoint)), v.shape, 'float32');
+        });
       },
       dispose: () => s.dispose(),
     };

@@ -7,7 +7,12 @@ import type { Constant, Graph, Node } from '../model/ir.js';
 import { chooseAsymmetricI8, clamp, fl32, rangeOf, rne, type QParams } from './scheme.js';
 
 export type QuantMode = 'int8' | 'dynamic' | 'float16';
-export type IoType = 'float32' | 'int8';
+/**
+ * The model's input / output interface (§12.1): float32, or the int8 codes of the tensor's
+ * activation parameters, or the same codes as uint8 (u = q + 128, zero point + 128: what image
+ * bytes are) — inside, the graph runs int8 either way.
+ */
+export type IoType = 'float32' | 'int8' | 'uint8';
 
 /** g.metadata.quantization (§12.1), as stored. */
 export interface QuantizationInfo {

@@ -129,9 +129,9 @@ function validate(o: QuantizeOptions): void {
   bool(o.report, 'report');
   bool(o.optimize, 'optimize');
   bool(o.weightBitsPerLayer, 'weightBitsPerLayer');
-  if (o.inputType !== undefined) assertOneOf(o.inputType, ['float32', 'int8'] as const, 'inputType');
-  if (o.outputType !== undefined) assertOneOf(o.outputType, ['float32', 'int8'] as const, 'outputType');
-  if ((o.inputType === 'int8' || o.outputType === 'int8') && o.mode !== 'int8') throw new RangeError(`inputType/outputType int8 needs mode 'int8' (got mode '${o.mode}')`);
+  if (o.inputType !== undefined) assertOneOf(o.inputType, ['float32', 'int8', 'uint8'] as const, 'inputType');
+  if (o.outputType !== undefined) assertOneOf(o.outputType, ['float32', 'int8', 'uint8'] as const, 'outputType');
+  if (((o.inputType ?? 'float32') !== 'float32' || (o.outputType ?? 'float32') !== 'float32') && o.mode !== 'int8') throw new RangeError(`inputType/outputType int8 or uint8 needs mode 'int8' (got mode '${o.mode}')`);
   if (o.dynamicGranularity !== undefined) assertOneOf(o.dynamicGranularity, ['tensor', 'row'] as const, 'dynamicGranularity');
   if (o.opTypes !== undefined && (!Array.isArray(o.opTypes) || o.opTypes.some((n) => typeof n !== 'string'))) throw new TypeError('opTypes must be an array of op names');
   if (o.floatNodes !== undefined && (!Array.isArray(o.floatNodes) || o.floatNodes.some((n) => typeof n !== 'string'))) throw new TypeError('floatNodes must be an array of node names');
@@ -315,7 +315,7 @@ export async function quantize(model: Graph | ModelSource, options: QuantizeOpti
       report.calibrationSamples = cal.samples;
       setActivationRanges(q, cal.ranges);
       const acts = activationTable(q);
-      if (options.inputType === 'int8') for (const i of q.inputs) if (!acts[i.name]) throw new RangeError(`inputType int8: input '${i.name}' has no calibrated range`);
+      if ((options.inputType ?? 'float32') !== 'float32') for (const i of q.inputs) if (!acts[i.name]) throw new RangeError(`inputType ${options.inputType}: input '${i.name}' has no calibrated range`);
     } else if (options.calibration !== undefined && (corrector || options.report !== false || options.accuracyGuard)) {
       let batches = 0, rows = 0;
       for await (const s of iterateData(options.calibration)) {

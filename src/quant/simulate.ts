@@ -508,7 +508,7 @@ function startSimulation(g: Graph, inputs: SimulateInputs, opts: SimulateOptions
     const v = bound.get(spec.name)!;
     if (v instanceof tf.Tensor) {
       external.add(v);
-      if (info?.inputType === 'int8' && acts[spec.name]) {
+      if (info && info.inputType !== 'float32' && acts[spec.name]) {
         const a = acts[spec.name]!;
         const p = { scale: a.scale, zeroPoint: a.zeroPoint };
         values.set(spec.name, { kind: 'q', data: quantize(v.dataSync() as Float32Array, 'int8', p), shape: [...v.shape], p });
@@ -610,7 +610,7 @@ function startSimulation(g: Graph, inputs: SimulateInputs, opts: SimulateOptions
         const [producer] = parseTensorName(o);
         throw new ModelFormatError(`output '${o}' was not computed`, { node: producer });
       }
-      if (v.kind === 'q' && info?.outputType === 'int8') return toSim(v);
+      if (v.kind === 'q' && info && info.outputType !== 'float32') return toSim(v);
       return dequantizeSim(toSim(v));
     });
     return { outputs, tensors, plan };

@@ -122,11 +122,12 @@ export function compilePlan(g0: Graph, options: CompileOptions = {}): CompiledPl
     for (const r of runs.slice(runIndex + 1)) for (const n of r.nodes) for (const t of [...n.inputs, ...(n.controlInputs ?? [])]) s.add(t);
     return s;
   };
-  // int8 graph IO (§12.1): inputs of an inputType-int8 model arrive as int8; graph outputs
-  // produced by int8 nodes of an outputType-int8 model leave as int8 (as simulate() returns
-  // them). Tensors crossing segments otherwise travel as float32.
+  // int8 graph IO (§12.1): inputs of an inputType-int8 (or uint8) model arrive as int8; graph
+  // outputs produced by int8 nodes of an outputType-int8 (or uint8) model leave as int8 (as
+  // simulate() returns them; the session shows uint8 I/O as u = q + 128). Tensors crossing
+  // segments otherwise travel as float32.
   const int8Values = new Map<string, QParams>();
-  if (info?.mode === 'int8' && info.inputType === 'int8') {
+  if (info?.mode === 'int8' && info.inputType !== 'float32') {
     for (const i of g.inputs) if (acts[i.name]) int8Values.set(i.name, { scale: acts[i.name]!.scale, zeroPoint: acts[i.name]!.zeroPoint });
   }
   const graphOutputs = new Set(g.outputs);
@@ -152,7 +153,7 @@ export function compilePlan(g0: Graph, options: CompileOptions = {}): CompiledPl
     }
     const outputs: SegmentTensor[] = [];
     const outBufs = exported.map((t) => {
-      const q = info?.mode === 'int8' && info.outputType === 'int8' && graphOutputs.has(t) ? b.producedInt8(t) : undefined;
+      const q = info?.mode === 'int8' && info.outputType !== 'float32' && graphOutputs.has(t) ? b.producedInt8(t) : undefined;
       if (q) {
         outputs.push({ tensor: t, shape: b.logical(t), dtype: 'int8', quantization: { ...q.p } });
         int8Values.set(t, { ...q.p });

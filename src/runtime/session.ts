@@ -20,7 +20,7 @@ import { native } from '../native/binding.js';
 import { compilePlan, declaredInputShapes, type CompiledPlan, type NativeSegment, type PlannedNode, type Placement, type ReasonKind } from './plan.js';
 import { modelNames, type Names } from './signature.js';
 import { summarizePlan, type PlanSummary } from './summary.js';
-import { DTYPE_ARRAY, toFloatTensor, type HostArray, type HostTensor, type TensorDType, type TensorSpec } from './host-tensor.js';
+import { DTYPE_ARRAY, int8ToUint8, toFloatTensor, uint8Params, uint8ToInt8, type HostArray, type HostTensor, type TensorDType, type TensorSpec } from './host-tensor.js';
 import { runSegments, runSegmentsSync, type Prepared } from './run-segments.js';
 import { isTensorLike, type TensorLike } from './tensor-like.js';
 
@@ -74,8 +74,10 @@ export class InferenceSession {
   private readonly plans = new Map<string, Prepared>();
   private current: Prepared | undefined;
   private disposed = false;
-  /** int8 graph inputs (inputType-int8 models) and their parameters. */
+  /** int8 graph inputs (inputType-int8 or uint8 models) and their parameters as the graph runs them. */
   private readonly int8Inputs: ReadonlyMap<string, QParams>;
+  /** outputType uint8: int8-produced graph outputs are returned as uint8 (u = q + 128). */
+  private readonly uint8Outputs: boolean;
 
   /**
    * Kept while a later run may plan again (inputs with unknown dimensions) or tfjs segments
@@ -96,16 +98,20 @@ export class InferenceSession {
     const info = quantizationInfo(graph);
     const acts = activationTable(graph);
     const int8 = new Map<string, QParams>();
-    // The same rule as compilePlan (§12.1): inputs of an inputType-int8 model arrive as int8.
-    if (info?.mode === 'int8' && info.inputType === 'int8') {
+    // The same rule as compilePlan (§12.1): inputs of an inputType-int8 (or uint8) model arrive
+    // as int8; a uint8 one is shown as uint8 (u = q + 128) and shifted on the way in.
+    if (info?.mode === 'int8' && info.inputType !== 'float32') {
       for (const i of graph.inputs) if (acts[i.name]) int8.set(i.name, { scale: acts[i.name]!.scale, zeroPoint: acts[i.name]!.zeroPoint });
     }
     this.int8Inputs = int8;
+    this.uint8Outputs = info?.mode === 'int8' && info.outputType === 'uint8';
     const byName = new Map(graph.inputs.map((i) => [i.name, i]));
     this.inputs = this.names.inputs.map(({ tensor }) => {
       const i = byName.get(tensor)!;
       const q = int8.get(tensor);
-      return q ? { name: tensor, shape: i.shape ? [...i.shape] : [], dtype: 'int8', quantization: { ...q } } : { name: tensor, shape: i.shape ? [...i.shape] : [], dtype: i.dtype as TensorDType };
+      const shape = i.shape ? [...i.shape] : [];
+      if (q && info?.inputType === 'uint8') return { name: tensor, shape, dtype: 'uint8', quantization: uint8Params(q) };
+      return q ? { name: tensor, shape, dtype: 'int8', quantization: { ...q } } : { name: tensor, shape, dtype: i.dtype as TensorDType };
     });
     this.mode = info?.mode ?? 'float';
     // Planned now when every input shape is known (beyond the batch); else at the first run.
@@ -173,7 +179,7 @@ export class InferenceSession {
       const info = this.outputInfo.get(tensor);
       const p = produced.get(tensor);
       const shape = info?.shape ? [...info.shape] : [];
-      if (p?.dtype === 'int8') return { name: tensor, shape, dtype: 'int8', quantization: { ...p.quantization! } };
+      if (p?.dtype === 'int8') return this.uint8Outputs ? { name: tensor, shape, dtype: 'uint8', quantization: uint8Params(p.quantization!) } : { name: tensor, shape, dtype: 'int8', quantization: { ...p.quantization! } };
       return { name: tensor, shape, dtype: (info?.dtype ?? 'float32') as TensorDType };
     });
   }
@@ -312,11 +318,12 @@ export class InferenceSession {
       let data: HostArray, shape: number[];
       if (isTensorLike(v)) {
         if (v.isDisposed === true) throw new TypeError(`run: inputs['${k}'] is disposed`);
-        // An int8 input also takes float32 values, quantized with its parameters (§2).
-        const ok = v.dtype === spec.dtype || (spec.dtype === 'int8' && v.dtype === 'float32');
-        if (!ok) throw new TypeError(`run: inputs['${k}'] has dtype ${v.dtype}, the model expects ${spec.dtype}`);
+        // An int8 / uint8 input also takes float32 values, quantized with its parameters (§2);
+        // a uint8 one takes tfjs's int32 image tensors (tfjs has no uint8 dtype).
+        const ok = v.dtype === spec.dtype || ((spec.dtype === 'int8' || spec.dtype === 'uint8') && v.dtype === 'float32') || (spec.dtype === 'uint8' && v.dtype === 'int32');
+        if (!ok) throw new TypeError(`run: inputs['${k}'] has dtype ${v.dtype}, the model expects ${spec.dtype}${spec.dtype === 'uint8' ? ' (an int32 tensor of 0..255, or float32 values)' : ''}`);
         data = v.dataSync() as HostArray;
-        if (!(data instanceof DTYPE_ARRAY[v.dtype === 'float32' ? 'float32' : spec.dtype])) throw new TypeError(`run: inputs['${k}'].dataSync() returned ${(data as object | null)?.constructor?.name ?? typeof data}, not the ${v.dtype} values of its dtype`);
+        if (!(data instanceof DTYPE_ARRAY[v.dtype === 'float32' || v.dtype === 'int32' ? v.dtype : spec.dtype])) throw new TypeError(`run: inputs['${k}'].dataSync() returned ${(data as object | null)?.constructor?.name ?? typeof data}, not the ${v.dtype} values of its dtype`);
         shape = [...v.shape];
       } else {
         if (!v || typeof v !== 'object') throw new TypeError(`run: inputs['${k}'] must be {data, shape} or a tf.Tensor`);
@@ -327,9 +334,9 @@ export class InferenceSession {
         shape = [...(o.shape as number[])];
         const Arr = DTYPE_ARRAY[spec.dtype];
         if (o.data instanceof Arr) data = o.data;
-        else if (spec.dtype === 'int8' && o.data instanceof Float32Array) data = o.data;
+        else if ((spec.dtype === 'int8' || spec.dtype === 'uint8') && o.data instanceof Float32Array) data = o.data;
         else if (Array.isArray(o.data)) { data = new Arr(o.data.length); data.set(o.data as number[]); }
-        else throw new TypeError(`run: inputs['${k}'].data must be a ${Arr.name}${spec.dtype === 'int8' ? ' (or Float32Array values to quantize)' : ''} (dtype ${spec.dtype})${o.data && ArrayBuffer.isView(o.data) ? `, got ${(o.data as object).constructor.name}` : ''}`);
+        else throw new TypeError(`run: inputs['${k}'].data must be a ${Arr.name}${spec.dtype === 'int8' || spec.dtype === 'uint8' ? ' (or Float32Array values to quantize)' : ''} (dtype ${spec.dtype})${o.data && ArrayBuffer.isView(o.data) ? `, got ${(o.data as object).constructor.name}` : ''}`);
       }
       const want = spec.shape;
       if (want.length && !(shape.length === want.length && want.every((d, i) => d < 0 || d === shape[i]))) {
@@ -343,6 +350,19 @@ export class InferenceSession {
         }
         if (data instanceof Float32Array) data = quantize(data, 'int8', spec.quantization!);
         m.set(k, { data, shape, dtype: 'int8', quantization: spec.quantization });
+        continue;
+      }
+      if (spec.dtype === 'uint8') {
+        let u: Uint8Array;
+        if (data instanceof Float32Array) u = quantize(data, 'uint8', spec.quantization!);
+        else if (data instanceof Uint8Array && !Array.isArray((v as { data?: unknown }).data)) u = data;
+        else {
+          const src = Array.isArray((v as { data?: unknown }).data) ? (v as { data: number[] }).data : Array.from(data);
+          if (!src.every((x) => Number.isInteger(x) && x >= 0 && x <= 255)) throw new RangeError(`run: inputs['${k}'] has values outside the uint8 range [0, 255]`);
+          u = Uint8Array.from(src);
+        }
+        // The graph runs int8: the same codes shifted, with the graph's own parameters.
+        m.set(k, { data: uint8ToInt8(u), shape, dtype: 'int8', quantization: this.int8Inputs.get(k) });
         continue;
       }
       m.set(k, { data, shape, dtype: spec.dtype });
@@ -415,12 +435,14 @@ export class InferenceSession {
     for (const o of this.outputs) {
       const v = values.get(o.name);
       if (!v) throw new Error(`internal: output '${o.name}' was not computed`);
-      out[o.name] = v;
+      out[o.name] = this.uint8Outputs && v.dtype === 'int8'
+        ? { data: int8ToUint8(v.data as Int8Array), shape: v.shape, dtype: 'uint8', quantization: uint8Params(v.quantization!) }
+        : v;
     }
     const result: Record<string, HostTensor> | Record<string, tf.Tensor> = !options.tensors
       ? out
-      // tfjs has no int8 dtype: int8 outputs come back as int32 tensors of the same values.
-      : Object.fromEntries(Object.entries(out).map(([k, v]) => [k, v.dtype === 'int8' ? tf.tensor(Int32Array.from(v.data), v.shape, 'int32') : toFloatTensor(v)]));
+      // tfjs has no int8 / uint8 dtype: such outputs come back as int32 tensors of the same values.
+      : Object.fromEntries(Object.entries(out).map(([k, v]) => [k, v.dtype === 'int8' || v.dtype === 'uint8' ? tf.tensor(Int32Array.from(v.data), v.shape, 'int32') : toFloatTensor(v)]));
     for (const { key, tensor } of this.names.outputs) {
       if (key !== tensor && !(key in result)) Object.defineProperty(result, key, { value: result[tensor], enumerable: false });
     }

@@ -50,8 +50,8 @@ export function parseBody(text: string): unknown {
 const MAX_RANK = 32;
 /** Every JSON value takes at least 2 bytes ("0,"): a 2 GiB body holds fewer. */
 const MAX_ELEMENTS = 2 ** 30;
-const INT_RANGE: Partial<Record<TensorDType, [number, number]>> = { int8: [-128, 127], int32: [-2147483648, 2147483647] };
-const ARRAYS = { float32: Float32Array, int32: Int32Array, int8: Int8Array, bool: Uint8Array } as const;
+const INT_RANGE: Partial<Record<TensorDType, [number, number]>> = { int8: [-128, 127], uint8: [0, 255], int32: [-2147483648, 2147483647] };
+const ARRAYS = { float32: Float32Array, int32: Int32Array, int8: Int8Array, uint8: Uint8Array, bool: Uint8Array } as const;
 
 function pathOf(idx: number[]): string {
   return idx.map((i) => `[${i}]`).join('');

@@ -147,4 +147,20 @@ describe('convert: the report measures the written files, every output', () => {
     session.dispose();
     expect(await main(['convert', join(work, 'in', 'heads'), '-o', join(work, 'out-bad'), '--mode', 'dynamic', '--input-type', 'int8'], io)).toBe(2);
   });
+
+  it('--input-type uint8 --output-type uint8: a model of image bytes, its report measured on real values', async () => {
+    const { code, model: m } = await convert('heads', 'out-heads-u8', ['--mode', 'int8', '--samples', '8', '--no-guard', '--input-type', 'uint8', '--output-type', 'uint8']);
+    expect(code).toBe(0);
+    const session = await InferenceSession.create(join(work, 'out-heads-u8', 'model.json'));
+    expect(session.inputs[0]!.dtype).toBe('uint8');
+    expect(session.inputs[0]!.quantization!.zeroPoint).toBeGreaterThanOrEqual(0);
+    expect(session.inputs[0]!.quantization!.zeroPoint).toBeLessThanOrEqual(255);
+    session.dispose();
+    // The embedding output (64 values) is uint8 codes: compared as codes it would score far
+    // below the int8 conversion of the same model; dequantized it scores as that one does.
+    const { model: m8 } = await convert('heads', 'out-heads-i8', ['--mode', 'int8', '--samples', '8', '--no-guard']);
+    const emb = (r: ModelResult) => r.fidelity!.outputs.find((o) => o.values === 64)!.cosine;
+    expect(emb(m)).toBeGreaterThan(0.98);
+    expect(Math.abs(emb(m) - emb(m8))).toBeLessThan(0.01);
+  });
 });

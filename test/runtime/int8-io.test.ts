@@ -116,3 +116,43 @@ describe('InferenceSession: int8 graph inputs and outputs', () => {
     calib.dispose();
   });
 });
+
+describe('InferenceSession: uint8 graph inputs and outputs (image bytes)', () => {
+  it('uint8 in and out are the int8 codes shifted by 128, with zero points + 128; tfjs int32 image tensors and float values are taken', async () => {
+    const model = mobileNetV2(32, 0.5, 10);
+    const calib = variedInput([4, 32, 32, 3], 3);
+    const g0 = await graphOf(model);
+    const g8 = await int8Io(g0, calib, { inputType: 'int8', outputType: 'int8' });
+    const gu = (await ptq(g0, { mode: 'int8', calibration: [calib], report: false, optimize: false, inputType: 'uint8', outputType: 'uint8' })).graph;
+    const s8 = await InferenceSession.create(g8, { threads: 2 });
+    const su = await InferenceSession.create(gu, { threads: 2 });
+    try {
+      const inName = gu.inputs[0]!.name, outName = gu.outputs[0]!;
+      const q8 = s8.inputs[0]!.quantization!, o8 = s8.outputs[0]!.quantization!;
+      expect(su.inputs[0]).toMatchObject({ dtype: 'uint8', quantization: { scale: q8.scale, zeroPoint: q8.zeroPoint + 128 } });
+      expect(su.outputs[0]).toMatchObject({ dtype: 'uint8', quantization: { scale: o8.scale, zeroPoint: o8.zeroPoint + 128 } });
+      // Byte codes in: the int8 model given the same codes − 128 answers the codes − 128 out.
+      const bytes = Uint8Array.from({ length: 2 * 32 * 32 * 3 }, (_, i) => (i * 37 + (i >> 5) * 11) % 256);
+      const want = (await s8.run({ [inName]: { data: Int8Array.from(bytes, (u) => u - 128), shape: [2, 32, 32, 3] } }))[outName]!;
+      const got = (await su.run({ [inName]: { data: bytes, shape: [2, 32, 32, 3] } }))[outName]!;
+      expect(got.dtype).toBe('uint8');
+      expect(got.data).toBeInstanceOf(Uint8Array);
+      expect(got.quantization).toEqual(su.outputs[0]!.quantization);
+      same(got.data, Uint8Array.from(want.data as Int8Array, (q) => q + 128), 'uint8 = int8 + 128');
+      // tfjs has no uint8 dtype: an int32 image tensor of 0..255 is taken, and predict returns int32 codes.
+      const img = tf.tensor(Int32Array.from(bytes), [2, 32, 32, 3], 'int32');
+      const viaPredict = su.predict(img) as tf.Tensor;
+      expect(viaPredict.dtype).toBe('int32');
+      same(viaPredict.dataSync(), got.data, 'int32 image tensor through predict');
+      // Float values are quantized with the uint8 parameters: the same as the int8 model's float path.
+      const x = variedInput([2, 32, 32, 3], 5);
+      same((await su.run(x))[outName]!.data, Uint8Array.from((await s8.run(x))[outName]!.data as Int8Array, (q) => q + 128), 'float input');
+      await expect(su.run({ [inName]: { data: Array.from({ length: 2 * 32 * 32 * 3 }, (_, i) => (i === 7 ? 256 : 1)), shape: [2, 32, 32, 3] } })).rejects.toThrow(/outside the uint8 range \[0, 255\]/);
+      tf.dispose([img, viaPredict, x]);
+    } finally {
+      s8.dispose();
+      su.dispose();
+      calib.dispose();
+    }
+  });
+});
