@@ -15,7 +15,7 @@ import { cpuInfo, getIsa } from '../native/cpu.js';
 import { toText, type Table } from '../report/table.js';
 import { summarize, timeRuns, type TimingSummary } from '../report/timing.js';
 
-const FLAGS = {
+export const BENCH_FLAGS = {
   batch: { type: 'list', value: 'N,…', default: ['1', '8'] as string[], description: 'Batch sizes' },
   threads: { type: 'list', value: 'N,…', description: 'Native runtime thread counts (default: 1 and all cores)' },
   baselines: { type: 'list', value: 'B,…', description: 'tfjs float baselines: tensorflow, wasm, cpu, none (default: every one that loads)' },
@@ -46,7 +46,7 @@ function ints(list: string[], name: string, max: number): number[] {
 }
 
 export async function benchCommand(args: string[], io: CommandIO = processIO): Promise<number> {
-  const opts = parseCommand('bench', args, FLAGS, 'tfjs-quant bench <model.json>... [options]',
+  const opts = parseCommand('bench', args, BENCH_FLAGS, 'tfjs-quant bench <model.json>... [options]',
     'Latency and throughput of models in the native runtime against tfjs float baselines.\nExit codes: 0 ok, 1 a model could not be benchmarked, 2 usage error.', io);
   if (typeof opts === 'number') return opts;
   let batches: number[], threads: number[], baselines: FloatBackendName[];

@@ -19,7 +19,7 @@ import { NpyError, readNpy } from '../io/npy.js';
 import { ModelFormatError } from '../model/errors.js';
 import { formatSensitivity } from '../prune/sensitivity.js';
 
-const FLAGS = {
+export const COMPRESS_FLAGS = {
   train: { type: 'string', value: 'DIR', description: 'Training data: DIR/x.npy and DIR/y.npy (labels [n] or one-hot [n, classes])' },
   validation: { type: 'string', value: 'DIR', description: 'Validation data (same layout); default: the last 20% of the training rows' },
   out: { type: 'string', alias: 'o', value: 'DIR', description: 'Where to write the compressed model (tfjs-quant format)' },
@@ -84,7 +84,7 @@ function take(s: Split, start: number, count: number): Split {
 }
 
 export async function compressCommand(args: string[], io: CommandIO = processIO): Promise<number> {
-  const opts = parseCommand('compress', args, FLAGS, 'tfjs-quant compress <model.json|dir> --train DIR --out DIR [--validation DIR] [options]',
+  const opts = parseCommand('compress', args, COMPRESS_FLAGS, 'tfjs-quant compress <model.json|dir> --train DIR --out DIR [--validation DIR] [options]',
     'Deep Compression with retraining of a TF.js layers model (classifier with softmax output): per-layer sparsity from a\n' +
       'sensitivity scan on validation data, prune + retrain, weight sharing, Huffman coding; writes the tfjs-quant file\n' +
       'InferenceSession runs. Exit codes: 0 ok, 1 the model or the data could not be read or compressed, 2 usage error.', io);

@@ -22,7 +22,7 @@ import { cpuInfo, getIsa } from '../native/cpu.js';
 import { toText, formatBytes, type Table } from '../report/table.js';
 import { medianMs } from '../report/timing.js';
 
-const FLAGS = {
+export const DEMO_FLAGS = {
   epochs: { type: 'int', min: 1, max: 50, default: 4, description: 'Training epochs of the float model' },
   runs: { type: 'int', min: 3, max: 10000, default: 50, description: 'Timed batch-1 runs per form (median reported)' },
   threads: { type: 'int', min: 1, max: 256, description: 'Native runtime threads (default: all cores)' },
@@ -181,7 +181,7 @@ export function demoTable(rows: DemoRow[]): Table<DemoRow> {
 }
 
 export async function demoCommand(args: string[], io: CommandIO = processIO): Promise<number> {
-  const opts = parseCommand('demo', args, FLAGS, 'tfjs-quant demo [options]',
+  const opts = parseCommand('demo', args, DEMO_FLAGS, 'tfjs-quant demo [options]',
     'Trains LeNet-300-100 on the mnist package\'s digits, converts it every way (dynamic, int8, float16, Deep Compression)\nand compares size, accuracy and speed with the float model.', io);
   if (typeof opts === 'number') return opts;
   const { rows, backend, description } = await runDemo({ epochs: opts.epochs ?? 4, runs: opts.runs ?? 50, threads: opts.threads, log: (s) => io.stderr(s + '\n') });

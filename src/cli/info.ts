@@ -5,13 +5,13 @@ import { cpuInfo, getIsa, getThreads, supportedIsas } from '../native/cpu.js';
 import { describeFloatBackend, initFloatBackend } from '../backend/float.js';
 import { toolVersion } from '../model/version.js';
 
-const FLAGS = {
+export const INFO_FLAGS = {
   json: { type: 'boolean', description: 'Print the information as JSON' },
   help: { type: 'boolean', alias: 'h', description: 'Show this help' },
 } as const;
 
 export async function infoCommand(args: string[], io: CommandIO = processIO): Promise<number> {
-  const opts = parseCommand('info', args, FLAGS, 'tfjs-quant info [options]',
+  const opts = parseCommand('info', args, INFO_FLAGS, 'tfjs-quant info [options]',
     'Shows the CPU, the int8 kernel paths it supports and the one in use, the native threads and the float backend.', io);
   if (typeof opts === 'number') return opts;
   if (opts._.length) {

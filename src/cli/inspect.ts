@@ -7,7 +7,7 @@ import { loadModel } from '../model/load.js';
 import { inspectGraph, formatInspect } from '../model/inspect.js';
 import { ModelFormatError } from '../model/errors.js';
 
-const FLAGS = {
+export const INSPECT_FLAGS = {
   json: { type: 'boolean', description: 'Print the report as JSON' },
   'allow-non-finite': { type: 'boolean', description: 'Accept NaN/Inf weights' },
   help: { type: 'boolean', alias: 'h', description: 'Show this help' },
@@ -15,7 +15,7 @@ const FLAGS = {
 
 
 export async function inspectCommand(args: string[], io: CommandIO = processIO): Promise<number> {
-  const opts = parseCommand('inspect', args, FLAGS, 'tfjs-quant inspect <model.json|dir> [options]',
+  const opts = parseCommand('inspect', args, INSPECT_FLAGS, 'tfjs-quant inspect <model.json|dir> [options]',
     'Show a TF.js (graph or layers) or tfjs-quant model: inputs, outputs, ops, parameters, int8 coverage.', io);
   if (typeof opts === 'number') return opts;
   try {

@@ -14,7 +14,7 @@ import { NpyError, readNpy, writeNpy, type NpyData } from '../io/npy.js';
 import { InferenceSession } from '../runtime/session.js';
 import { ModelFormatError } from '../model/errors.js';
 
-const FLAGS = {
+export const RUN_FLAGS = {
   input: { type: 'list', alias: 'i', value: '[NAME=]FILE.npy', description: 'An input (by model input order, or NAME=file); repeat for several' },
   output: { type: 'list', alias: 'o', value: '[NAME=]FILE.npy', description: 'Write an output (the first output, or NAME=file); repeat for several' },
   'output-dir': { type: 'string', value: 'DIR', description: 'Write every output as DIR/<name>.npy' },
@@ -53,7 +53,7 @@ function summary(o: Out): string {
 }
 
 export async function runCommand(args: string[], io: CommandIO = processIO): Promise<number> {
-  const opts = parseCommand('run', args, FLAGS, 'tfjs-quant run <model.json> --input [NAME=]x.npy... [--output [NAME=]y.npy]... [options]',
+  const opts = parseCommand('run', args, RUN_FLAGS, 'tfjs-quant run <model.json> --input [NAME=]x.npy... [--output [NAME=]y.npy]... [options]',
     'Runs a model once on .npy inputs and prints (and optionally writes) its outputs.\nExit codes: 0 ok, 1 the model or an input could not be read or run, 2 usage error.', io);
   if (typeof opts === 'number') return opts;
   try {

@@ -4,7 +4,7 @@
 import { parseCommand, processIO, type CommandIO } from './args.js';
 import { createServer, exitOnSignals, SERVE_DEFAULTS } from '../serve/index.js';
 
-const FLAGS = {
+export const SERVE_FLAGS = {
   port: { type: 'int', min: 0, max: 65535, default: SERVE_DEFAULTS.port, description: 'TCP port (0: any free port)' },
   host: { type: 'string', default: SERVE_DEFAULTS.host, value: 'ADDR', description: 'Address to listen on' },
   name: { type: 'string', value: 'NAME', description: 'Model name for a model directory (default: the directory name)' },
@@ -20,7 +20,7 @@ const FLAGS = {
 } as const;
 
 export async function serveCommand(args: string[], io: CommandIO = processIO): Promise<number> {
-  const opts = parseCommand('serve', args, FLAGS, 'tfjs-quant serve <model-dir|config.json> [options]',
+  const opts = parseCommand('serve', args, SERVE_FLAGS, 'tfjs-quant serve <model-dir|config.json> [options]',
     'Serves models over TF Serving\'s REST API (/v1/models/<name>:predict, metadata, status), with dynamic batching,\n' +
     'hot reload of new version directories, /healthz, /readyz and Prometheus /metrics. Stops cleanly on SIGTERM.', io);
   if (typeof opts === 'number') return opts;
