@@ -6,6 +6,7 @@
 // NHWC rank-4 images whose leading dimension flows through, constant weights and parameters,
 // one float32 dtype). A plan built from these placements that the native side rejects is a
 // bug of this file or of the emitters, never a reason to re-plan.
+import { controlFlowRegions } from '../model/control-flow.js';
 import type { Graph, Node } from '../model/ir.js';
 import { attrBool, attrStr } from '../model/ops.js';
 import type { PlanShapes } from '../model/shape-inference.js';
@@ -50,32 +51,18 @@ export const CONTROL_FLOW_OPS = new Set([
   'TensorListScatterIntoExistingList', 'TensorListElementShape', 'TensorListResize',
 ]);
 
-/** Ops that open a region (their outputs are live only inside a branch or a loop frame). */
-const REGION_OPEN = new Set(['Switch', 'RefSwitch', 'Enter', 'RefEnter']);
-/** Ops that close one (their outputs are again plain graph values). */
-const REGION_CLOSE = new Set(['Merge', 'RefMerge', 'Exit', 'RefExit']);
-
 /**
- * Nodes inside TF1 conditional / loop regions: reachable from a Switch or Enter output
- * without passing a Merge or Exit. Their values exist only in some frames or iterations,
- * so they run where the control flow runs: tfjs.
+ * Nodes of control-flow regions (src/model/control-flow.ts: TF1 conditionals and loops with the
+ * TensorArray / TensorList nodes that feed them, TF2 functional If / While): their values
+ * exist only in some frames or iterations, so they run where the control flow runs, whole, in
+ * tfjs-converter. The same definition the executor uses: a segment can never hold part of one.
  */
 export function controlFlowRegion(g: Graph): Set<string> {
-  const consumers = new Map<string, Node[]>();
-  for (const n of g.nodes) for (const t of [...n.inputs, ...(n.controlInputs ?? [])]) {
-    if (!consumers.has(t)) consumers.set(t, []);
-    consumers.get(t)!.push(n);
-  }
-  const inside = new Set<string>();
-  const stack = g.nodes.filter((n) => REGION_OPEN.has(n.op));
-  while (stack.length) {
-    const n = stack.pop()!;
-    if (inside.has(n.name)) continue;
-    inside.add(n.name);
-    if (REGION_CLOSE.has(n.op)) continue;
-    for (const o of [...n.outputs, `^${n.name}`, n.name]) for (const c of consumers.get(o) ?? []) stack.push(c);
-  }
-  return inside;
+  const op = new Map(g.nodes.map((n) => [n.name, n.op]));
+  // A region of one op that is not control flow (Where, non-max suppression: tfjs runs them
+  // only asynchronously) is an op without a native kernel, placed as one.
+  const isFlow = (r: { nodes: string[] }) => r.nodes.length > 1 || r.nodes.some((n) => CONTROL_FLOW_OPS.has(op.get(n)!));
+  return new Set(controlFlowRegions(g).filter(isFlow).flatMap((r) => r.nodes));
 }
 
 export interface PlacementContext {

@@ -13,6 +13,7 @@
 //    emit-float.ts). Tensors crossing a segment boundary are float32 (int8 for the int8 graph
 //    IO of §12.1; int32 / bool tensors only cross between tfjs segments, with their dtype).
 import type { RuntimePlan } from '../../binding.js';
+import { controlFlowRegions } from '../model/control-flow.js';
 import { parseTensorName, type Graph, type Node } from '../model/ir.js';
 import { inferPlanShapes, inferShapes, type PlanShapes } from '../model/shape-inference.js';
 import { activationTable, planExecution, quantizationInfo } from '../quant/params.js';
@@ -97,12 +98,23 @@ export function compilePlan(g0: Graph, options: CompileOptions = {}): CompiledPl
   for (const n of g0.nodes) for (const o of n.outputs) producer.set(o, n);
   const needed = new Set<Node>();
   const stack = [...g0.outputs];
+  // A control-flow region runs whole in tfjs-converter: when any of its nodes is needed, all
+  // are (a loop's bookkeeping nodes lead to no output but belong to the loop).
+  const byName = new Map(g0.nodes.map((n) => [n.name, n]));
+  const regionOfNode = new Map<string, string[]>();
+  for (const r of controlFlowRegions(g0)) for (const n of r.nodes) regionOfNode.set(n, r.nodes);
   while (stack.length) {
     const t = stack.pop()!;
     const p = producer.get(t) ?? producer.get(parseTensorName(t)[0]);
     if (!p || needed.has(p)) continue;
     needed.add(p);
     if (!folded.has(p.name)) stack.push(...p.inputs, ...(p.controlInputs ?? []));
+    for (const name of regionOfNode.get(p.name) ?? []) {
+      const m = byName.get(name)!;
+      if (needed.has(m)) continue;
+      needed.add(m);
+      if (!folded.has(m.name)) stack.push(...m.inputs, ...(m.controlInputs ?? []));
+    }
   }
   const order0 = g0.nodes.filter((n) => needed.has(n));
   const order = keepRegionsTogether(order0.filter((n) => !folded.has(n.name)), region);
@@ -167,6 +179,14 @@ export function compilePlan(g0: Graph, options: CompileOptions = {}): CompiledPl
     const plan: RuntimePlan = { buffers: b.buffers, weights: b.weights, steps: b.steps, inputs: b.inputBufs, outputs: outBufs };
     return { kind: 'native', nodes: r.nodes.map((n) => n.name), plan, inputs: b.inputs, outputs, stepNodes };
   });
+  // A control-flow region runs whole in tfjs-converter: one split across segments is a planner
+  // bug, reported here rather than as the executor's refusal at the first run.
+  const segmentOf = new Map<string, number>();
+  segments.forEach((seg, i) => seg.nodes.forEach((n) => segmentOf.set(n, i)));
+  for (const r of controlFlowRegions(g0)) {
+    const where = new Set(r.nodes.filter((n) => segmentOf.has(n)).map((n) => segmentOf.get(n)));
+    if (where.size > 1) throw new Error(`internal: the control-flow region starting at '${r.nodes[0]}' is split across segments ${[...where].join(', ')}`);
+  }
   const foldedNodes: PlannedNode[] = order0.filter((n) => folded.has(n.name)).map((n) => ({ node: n.name, op: n.op, placement: 'folded' }));
   const nodes = order0.map((n) => planned.find((p) => p.node === n.name) ?? foldedNodes.find((p) => p.node === n.name)!);
   return { mode: info?.mode ?? 'float', nodes, segments, shapes, graph: g, inputShapes };
