@@ -1,12 +1,15 @@
 // AVX2 operator kernels (compiled with -mavx2 -mfma -mf16c -mbmi2; used on AVX2, AVX-VNNI and
 // AVX-512 VNNI machines). Each equals the reference kernel bit for bit:
-// - depthwise: 16 channels at a time, two taps interleaved, widened to 16 bits, VPMADDWD
+// - depthwise: 16 channels at a time (a partial last block on zero-padded weights), two taps
+//   interleaved, widened to 16 bits, VPMADDWD
 //   (|(x − zx)·w| ≤ 255·128: a pair of products never leaves int32), int32 wrap-around adds,
 //   then §7 with CVTDQ2PS / MULPS / MAXPS / MINPS / CVTPS2DQ (round to nearest even).
 // - binary ops: 8 elements at a time in float32, the same operations as the scalar formula.
 #include <immintrin.h>
 
 #include <algorithm>
+#include <cstring>
+#include <type_traits>
 #include <vector>
 
 #include "common/thread_pool.h"
@@ -49,36 +52,56 @@ inline __m256i Finish8(__m256 v, __m256 vlo, __m256 vhi, __m256i vzo) {
 // unpacklo / unpackhi of the two taps' 16-bit weights. bias_eff[c] = bias[c] − zx·Σ_taps w[c]
 // (mod 2³²) so interior pixels need no zero-point subtraction:
 // Σ (x − zx)·w + bias ≡ Σ x·w + bias_eff (mod 2³²).
+// Channels are padded with zero weights to whole 16-channel blocks (cp of them): the last,
+// partial block runs the same vector code as the others, its extra lanes multiply whatever
+// input bytes follow by 0 and are never stored.
 struct DwPacked {
   std::vector<__m256i> w;       // [block][pair][2]
+  std::vector<int8_t> filter;   // [tap][cp], zero-padded (the per-pixel border path reads it)
   std::vector<int32_t> bias_eff;
+  std::vector<int32_t> bias;    // [cp], 0 where the step has none or past C
   std::vector<int64_t> off;     // element offset of each tap (2·pairs entries) from the window origin
-  int64_t pairs = 0;
+  int64_t pairs = 0, cp = 0;
   // 3×3, stride-1-along-x sliding window (SlideRow3x3): per 16-channel block, for kx = 0..2,
   // (w[0][kx], w[1][kx]) interleaved (lo, hi) then (w[2][kx], 0) interleaved (lo, hi).
   std::vector<__m256i> w3;      // [block][kx][4]
   int64_t in_w = 0, in_c = 0;   // the geometry it was packed for (offsets depend on in_w)
 };
 
-// The sliding-window path applies to 3×3 kernels, stride 1 along x, no dilation, whole
-// 16-channel blocks.
+// The sliding-window path applies to 3×3 kernels, stride 1 along x, no dilation.
 inline bool Slides3x3(const ConvGeom& g) {
-  return g.k_h == 3 && g.k_w == 3 && g.stride_w == 1 && g.dilation_h == 1 && g.dilation_w == 1 && g.in_c % 16 == 0 &&
-         g.in_c > 0;
+  return g.k_h == 3 && g.k_w == 3 && g.stride_w == 1 && g.dilation_h == 1 && g.dilation_w == 1 && g.in_c > 0;
+}
+
+// 16 channels of input at p, widened. kTail: the block holds the last C % 16 channels; its
+// extra lanes meet zero weights, so any bytes do, but the 16-byte load must not run past `end`
+// (the end of the input allocation): there the valid bytes go through a zeroed staging copy.
+template <bool kSigned, bool kTail, typename T>
+inline __m256i LoadX(const T* p, const T* end) {
+  if (kTail && end - p < 16) {
+    alignas(16) T staged[16] = {};
+    std::memcpy(staged, p, static_cast<size_t>(end - p) * sizeof(T));
+    return Load16x16<kSigned>(staged);
+  }
+  return Load16x16<kSigned>(p);
 }
 
 template <typename T>
 DwPacked PackDepthwise(const ConvGeom& g, const DepthwiseQ& p) {
   DwPacked k;
-  const int64_t C = g.in_c, C16 = C / 16 * 16, taps = int64_t(g.k_h) * g.k_w;
+  const int64_t C = g.in_c, taps = int64_t(g.k_h) * g.k_w;
+  const int64_t blocks = (C + 15) / 16, Cp = blocks * 16;
+  k.cp = Cp;
   k.pairs = (taps + 1) / 2;
-  const int64_t blocks = C16 / 16;
+  k.filter.assign(static_cast<size_t>(taps * Cp), 0);
+  for (int64_t t = 0; t < taps; t++) std::memcpy(&k.filter[static_cast<size_t>(t * Cp)], p.filter + t * C, static_cast<size_t>(C));
+  const int8_t* f = k.filter.data();
   k.w.resize(static_cast<size_t>(blocks * k.pairs * 2));
   std::vector<int8_t> zero(16, 0);
   for (int64_t b = 0; b < blocks; b++) {
     for (int64_t t = 0; t < k.pairs; t++) {
-      const int8_t* wa = p.filter + (2 * t) * C + b * 16;
-      const int8_t* wb = 2 * t + 1 < taps ? p.filter + (2 * t + 1) * C + b * 16 : zero.data();
+      const int8_t* wa = f + (2 * t) * Cp + b * 16;
+      const int8_t* wb = 2 * t + 1 < taps ? f + (2 * t + 1) * Cp + b * 16 : zero.data();
       const __m256i va = Load16x16<true>(wa), vb = Load16x16<true>(wb);
       k.w[(b * k.pairs + t) * 2] = _mm256_unpacklo_epi16(va, vb);
       k.w[(b * k.pairs + t) * 2 + 1] = _mm256_unpackhi_epi16(va, vb);
@@ -89,9 +112,9 @@ DwPacked PackDepthwise(const ConvGeom& g, const DepthwiseQ& p) {
     const __m256i z = _mm256_setzero_si256();
     for (int64_t b = 0; b < blocks; b++) {
       for (int64_t kx = 0; kx < 3; kx++) {
-        const __m256i w0 = Load16x16<true>(p.filter + (0 * 3 + kx) * C + b * 16);
-        const __m256i w1 = Load16x16<true>(p.filter + (1 * 3 + kx) * C + b * 16);
-        const __m256i w2 = Load16x16<true>(p.filter + (2 * 3 + kx) * C + b * 16);
+        const __m256i w0 = Load16x16<true>(f + (0 * 3 + kx) * Cp + b * 16);
+        const __m256i w1 = Load16x16<true>(f + (1 * 3 + kx) * Cp + b * 16);
+        const __m256i w2 = Load16x16<true>(f + (2 * 3 + kx) * Cp + b * 16);
         __m256i* d = &k.w3[static_cast<size_t>((b * 3 + kx) * 4)];
         d[0] = _mm256_unpacklo_epi16(w0, w1);
         d[1] = _mm256_unpackhi_epi16(w0, w1);
@@ -102,12 +125,13 @@ DwPacked PackDepthwise(const ConvGeom& g, const DepthwiseQ& p) {
   }
   k.in_w = g.in_w;
   k.in_c = g.in_c;
-  k.bias_eff.resize(static_cast<size_t>(C));
+  k.bias.assign(static_cast<size_t>(Cp), 0);
+  k.bias_eff.assign(static_cast<size_t>(Cp), 0);
   for (int64_t c = 0; c < C; c++) {
     uint32_t sw = 0;
     for (int64_t t = 0; t < taps; t++) sw += static_cast<uint32_t>(int32_t(p.filter[t * C + c]));
-    k.bias_eff[c] = static_cast<int32_t>((p.bias ? static_cast<uint32_t>(p.bias[c]) : 0u) -
-                                         static_cast<uint32_t>(p.x_zero_point) * sw);
+    k.bias[c] = p.bias ? p.bias[c] : 0;
+    k.bias_eff[c] = static_cast<int32_t>(static_cast<uint32_t>(k.bias[c]) - static_cast<uint32_t>(p.x_zero_point) * sw);
   }
   k.off.resize(static_cast<size_t>(k.pairs * 2));
   for (int64_t t = 0; t < k.pairs * 2; t++) {
@@ -122,17 +146,18 @@ DwPacked PackDepthwise(const ConvGeom& g, const DepthwiseQ& p) {
 // at the window's first column ox0 − pad_left), 3×3 stride 1 along x: each input column is
 // widened and interleaved once — (x0, x1) pairs and (x2, 0) pairs — and then feeds the three
 // output pixels whose windows contain it, instead of being re-widened for each of them.
-// Channel blocks outside, pixels inside. Σ x·w + bias_eff in int32 (wrap-around adds: any
-// order gives the same sum), then the same finish as the other paths: bit-identical.
-template <bool kSigned, typename T, typename Finish>
-inline void SlideRow3x3(const DwPacked& pk, const T* x0, const T* x1, const T* x2, int64_t C, int64_t n_px, T* yp,
-                        const Finish& finish16) {
+// Channel blocks [c0, c1) outside, pixels inside. Σ x·w + bias_eff in int32 (wrap-around adds:
+// any order gives the same sum), then the same finish as the other paths: bit-identical.
+template <bool kSigned, bool kTail, typename T, typename Store>
+inline void SlideRow3x3(const DwPacked& pk, const T* x0, const T* x1, const T* x2, const T* x_end, int64_t C, int64_t c0,
+                        int64_t c1, int64_t n_px, T* yp, const Store& store) {
   const __m256i z = _mm256_setzero_si256();
-  for (int64_t c = 0; c < C; c += 16) {
+  for (int64_t c = c0; c < c1; c += 16) {
     const __m256i* w = &pk.w3[static_cast<size_t>((c / 16) * 12)];
     auto column = [&](int64_t ix, __m256i& a_lo, __m256i& a_hi, __m256i& b_lo, __m256i& b_hi) {
-      const __m256i v0 = Load16x16<kSigned>(x0 + ix * C + c), v1 = Load16x16<kSigned>(x1 + ix * C + c);
-      const __m256i v2 = Load16x16<kSigned>(x2 + ix * C + c);
+      const __m256i v0 = LoadX<kSigned, kTail>(x0 + ix * C + c, x_end);
+      const __m256i v1 = LoadX<kSigned, kTail>(x1 + ix * C + c, x_end);
+      const __m256i v2 = LoadX<kSigned, kTail>(x2 + ix * C + c, x_end);
       a_lo = _mm256_unpacklo_epi16(v0, v1);
       a_hi = _mm256_unpackhi_epi16(v0, v1);
       b_lo = _mm256_unpacklo_epi16(v2, z);
@@ -149,57 +174,68 @@ inline void SlideRow3x3(const DwPacked& pk, const T* x0, const T* x1, const T* x
       hi = _mm256_add_epi32(hi, _mm256_add_epi32(_mm256_madd_epi16(a1h, w[5]), _mm256_madd_epi16(b1h, w[7])));
       lo = _mm256_add_epi32(lo, _mm256_add_epi32(_mm256_madd_epi16(a2l, w[8]), _mm256_madd_epi16(b2l, w[10])));
       hi = _mm256_add_epi32(hi, _mm256_add_epi32(_mm256_madd_epi16(a2h, w[9]), _mm256_madd_epi16(b2h, w[11])));
-      finish16(yp + i * C, c, lo, hi, pk.bias_eff.data());
+      store(yp + i * C, c, lo, hi, pk.bias_eff.data());
       a0l = a1l; a0h = a1h; b0l = b1l; b0h = b1h;
       a1l = a2l; a1h = a2h; b1l = b2l; b1h = b2h;
     }
   }
 }
 
+// mult: the multipliers padded with zeros to pk.cp; small: every one ≤ 0.5.
 template <bool kSigned, typename T>
-void DepthwiseRows(const ConvGeom& g, const T* x, const DepthwiseQ& p, const DwPacked& pk, T* y, int64_t rb,
-                   int64_t re) {
-  const int64_t C = g.in_c;
-  const int64_t C16 = C / 16 * 16;
+void DepthwiseRows(const ConvGeom& g, const T* x, const DepthwiseQ& p, const DwPacked& pk, const float* mult,
+                   bool small, T* y, int64_t rb, int64_t re) {
+  const int64_t C = g.in_c, Cp = pk.cp;
+  const int64_t C16 = C / 16 * 16;  // whole blocks; [C16, Cp) is the partial one, if any
+  const T* x_end = x + int64_t(g.batch) * g.in_h * g.in_w * C;
   const int64_t max_taps = int64_t(g.k_h) * g.k_w;
   std::vector<const T*> xs(static_cast<size_t>(max_taps + 1));
   std::vector<const int8_t*> ws(static_cast<size_t>(max_taps + 1));
-  std::vector<T> zero_x(static_cast<size_t>(C));
-  std::vector<int8_t> zero_w(static_cast<size_t>(C), 0);
+  std::vector<int8_t> zero_w(static_cast<size_t>(Cp), 0);
   const __m256i vzx = _mm256_set1_epi16(static_cast<int16_t>(p.x_zero_point));
   const __m256 vlo = _mm256_set1_ps(static_cast<float>(p.y_min - p.y_zero_point));
   const __m256 vhi = _mm256_set1_ps(static_cast<float>(p.y_max - p.y_zero_point));
   const __m256i vzo = _mm256_set1_epi32(p.y_zero_point);
   const int64_t ekh = int64_t(g.k_h - 1) * g.dilation_h, ekw = int64_t(g.k_w - 1) * g.dilation_w;
 
-  // Every multiplier ≤ 0.5: rne(fl32(acc)·m) converts to int32 without overflow, so the clamp
-  // can follow the conversion, on bytes (it commutes with rounding for integer bounds; every
-  // saturation on the way lies beyond it) — the same bytes as Finish8 with fewer instructions.
-  bool small = true;
-  for (int64_t c = 0; c < C16 && small; c++) small = p.multipliers[c] <= 0.5f;
+  // With every multiplier ≤ 0.5, rne(fl32(acc)·m) converts to int32 without overflow, so the
+  // clamp can follow the conversion, on bytes (it commutes with rounding for integer bounds;
+  // every saturation on the way lies beyond it) — the same bytes as Finish8 with fewer instructions.
   const __m256i zo16 = _mm256_set1_epi16(static_cast<int16_t>(p.y_zero_point));
   const __m128i qmin8 = _mm_set1_epi8(static_cast<char>(p.y_min)), qmax8 = _mm_set1_epi8(static_cast<char>(p.y_max));
-  auto finish16 = [&](T* yp, int64_t c, __m256i acc_lo, __m256i acc_hi, const int32_t* bias) {
+  // Channels c..c + 15 (bias and mult are padded to cp) → 16 bytes at dst.
+  auto finish16 = [&](T* dst, int64_t c, __m256i acc_lo, __m256i acc_hi, const int32_t* bias) {
     // acc_lo = channels [0..3 | 8..11], acc_hi = [4..7 | 12..15]
     __m256i a0 = _mm256_permute2x128_si256(acc_lo, acc_hi, 0x20);
     __m256i a1 = _mm256_permute2x128_si256(acc_lo, acc_hi, 0x31);
-    if (bias) {
-      a0 = _mm256_add_epi32(a0, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bias + c)));
-      a1 = _mm256_add_epi32(a1, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bias + c + 8)));
-    }
-    const __m256 f0 = _mm256_mul_ps(_mm256_cvtepi32_ps(a0), _mm256_loadu_ps(p.multipliers + c));
-    const __m256 f1 = _mm256_mul_ps(_mm256_cvtepi32_ps(a1), _mm256_loadu_ps(p.multipliers + c + 8));
+    a0 = _mm256_add_epi32(a0, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bias + c)));
+    a1 = _mm256_add_epi32(a1, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bias + c + 8)));
+    const __m256 f0 = _mm256_mul_ps(_mm256_cvtepi32_ps(a0), _mm256_loadu_ps(mult + c));
+    const __m256 f1 = _mm256_mul_ps(_mm256_cvtepi32_ps(a1), _mm256_loadu_ps(mult + c + 8));
     if (small) {
       // packs: [0-3, 8-11 | 4-7, 12-15] as int16, + zo (saturating), → bytes, dwords back in order.
       const __m256i w = _mm256_adds_epi16(_mm256_packs_epi32(_mm256_cvtps_epi32(f0), _mm256_cvtps_epi32(f1)), zo16);
       const __m128i lo = _mm256_castsi256_si128(w), hi = _mm256_extracti128_si256(w, 1);
       __m128i b = _mm_shuffle_epi32(kSigned ? _mm_packs_epi16(lo, hi) : _mm_packus_epi16(lo, hi), 0xD8);
       b = kSigned ? _mm_min_epi8(_mm_max_epi8(b, qmin8), qmax8) : _mm_min_epu8(_mm_max_epu8(b, qmin8), qmax8);
-      _mm_storeu_si128(reinterpret_cast<__m128i*>(yp + c), b);
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(dst), b);
       return;
     }
-    Store8<kSigned>(yp + c, Finish8(f0, vlo, vhi, vzo));
-    Store8<kSigned>(yp + c + 8, Finish8(f1, vlo, vhi, vzo));
+    Store8<kSigned>(dst, Finish8(f0, vlo, vhi, vzo));
+    Store8<kSigned>(dst + 8, Finish8(f1, vlo, vhi, vzo));
+  };
+  // Block c of the pixel at yp: a whole block in place, the partial one through a staging copy
+  // (only its C − c valid channels are written).
+  auto store = [&](T* yp, int64_t c, __m256i acc_lo, __m256i acc_hi, const int32_t* bias) {
+    if (c + 16 <= C) return finish16(yp + c, c, acc_lo, acc_hi, bias);
+    alignas(16) T staged[16];
+    finish16(staged, c, acc_lo, acc_hi, bias);
+    std::memcpy(yp + c, staged, static_cast<size_t>(C - c) * sizeof(T));
+  };
+  // Runs body(tail tag, c0, c1) over the whole blocks, then over the partial one.
+  auto blocks = [&](const auto& body) {
+    if (C16 > 0) body(std::false_type{}, int64_t{0}, C16);
+    if (C16 < Cp) body(std::true_type{}, C16, Cp);
   };
 
   // Output columns whose whole window is inside the input along x (sliding path).
@@ -213,8 +249,12 @@ void DepthwiseRows(const ConvGeom& g, const T* x, const DepthwiseQ& p, const DwP
     const bool slide_row = slide && rows_in && sx1 > sx0;
     if (slide_row) {
       const T* x0 = x + ((n * g.in_h + iy0) * g.in_w + (sx0 - g.pad_left)) * C;
-      SlideRow3x3<kSigned>(pk, x0, x0 + int64_t(g.in_w) * C, x0 + 2 * int64_t(g.in_w) * C, C, sx1 - sx0,
-                           y + (r * g.out_w + sx0) * C, finish16);
+      const T* x1 = x0 + int64_t(g.in_w) * C;
+      const T* x2 = x1 + int64_t(g.in_w) * C;
+      T* yp = y + (r * g.out_w + sx0) * C;
+      blocks([&](auto tail, int64_t c0, int64_t c1) {
+        SlideRow3x3<kSigned, decltype(tail)::value>(pk, x0, x1, x2, x_end, C, c0, c1, sx1 - sx0, yp, store);
+      });
     }
     for (int64_t ox = 0; ox < g.out_w; ox++) {
       if (slide_row && ox == sx0) {
@@ -224,79 +264,73 @@ void DepthwiseRows(const ConvGeom& g, const T* x, const DepthwiseQ& p, const DwP
       T* yp = y + (r * g.out_w + ox) * C;
       const int64_t ix0 = ox * g.stride_w - g.pad_left;
       const int64_t ix1 = ix0 + g.stride_w;
-      if (rows_in && ix0 >= 0 && ix1 + ekw < g.in_w && ox + 1 < g.out_w && C == C16 && C16 > 0) {
+      if (rows_in && ix0 >= 0 && ix1 + ekw < g.in_w && ox + 1 < g.out_w) {
         // Two interior pixels at once: each weight pair is loaded once for both.
         const T* base0 = x + ((n * g.in_h + iy0) * g.in_w + ix0) * C;
         const T* base1 = base0 + int64_t(g.stride_w) * C;
-        const __m256i* wp = pk.w.data();
-        for (int64_t c = 0; c < C16; c += 16) {
-          __m256i lo0 = _mm256_setzero_si256(), hi0 = lo0, lo1 = lo0, hi1 = lo0;
-          for (int64_t t = 0; t < pk.pairs; t++, wp += 2) {
-            const __m256i w0 = wp[0], w1 = wp[1];
-            const int64_t oa = pk.off[2 * t] + c, ob = pk.off[2 * t + 1] + c;
-            const __m256i xa0 = Load16x16<kSigned>(base0 + oa), xb0 = Load16x16<kSigned>(base0 + ob);
-            const __m256i xa1 = Load16x16<kSigned>(base1 + oa), xb1 = Load16x16<kSigned>(base1 + ob);
-            lo0 = _mm256_add_epi32(lo0, _mm256_madd_epi16(_mm256_unpacklo_epi16(xa0, xb0), w0));
-            hi0 = _mm256_add_epi32(hi0, _mm256_madd_epi16(_mm256_unpackhi_epi16(xa0, xb0), w1));
-            lo1 = _mm256_add_epi32(lo1, _mm256_madd_epi16(_mm256_unpacklo_epi16(xa1, xb1), w0));
-            hi1 = _mm256_add_epi32(hi1, _mm256_madd_epi16(_mm256_unpackhi_epi16(xa1, xb1), w1));
+        blocks([&](auto tail, int64_t c0, int64_t c1) {
+          constexpr bool kTail = decltype(tail)::value;
+          const __m256i* wp = pk.w.data() + (c0 / 16) * pk.pairs * 2;
+          for (int64_t c = c0; c < c1; c += 16) {
+            __m256i lo0 = _mm256_setzero_si256(), hi0 = lo0, lo1 = lo0, hi1 = lo0;
+            for (int64_t t = 0; t < pk.pairs; t++, wp += 2) {
+              const __m256i w0 = wp[0], w1 = wp[1];
+              const int64_t oa = pk.off[2 * t] + c, ob = pk.off[2 * t + 1] + c;
+              const __m256i xa0 = LoadX<kSigned, kTail>(base0 + oa, x_end), xb0 = LoadX<kSigned, kTail>(base0 + ob, x_end);
+              const __m256i xa1 = LoadX<kSigned, kTail>(base1 + oa, x_end), xb1 = LoadX<kSigned, kTail>(base1 + ob, x_end);
+              lo0 = _mm256_add_epi32(lo0, _mm256_madd_epi16(_mm256_unpacklo_epi16(xa0, xb0), w0));
+              hi0 = _mm256_add_epi32(hi0, _mm256_madd_epi16(_mm256_unpackhi_epi16(xa0, xb0), w1));
+              lo1 = _mm256_add_epi32(lo1, _mm256_madd_epi16(_mm256_unpacklo_epi16(xa1, xb1), w0));
+              hi1 = _mm256_add_epi32(hi1, _mm256_madd_epi16(_mm256_unpackhi_epi16(xa1, xb1), w1));
+            }
+            store(yp, c, lo0, hi0, pk.bias_eff.data());
+            store(yp + C, c, lo1, hi1, pk.bias_eff.data());
           }
-          finish16(yp, c, lo0, hi0, pk.bias_eff.data());
-          finish16(yp + C, c, lo1, hi1, pk.bias_eff.data());
-        }
+        });
         ox++;
         continue;
       }
-      if (rows_in && ix0 >= 0 && ix0 + ekw < g.in_w && C16 > 0) {
+      if (rows_in && ix0 >= 0 && ix0 + ekw < g.in_w) {
         // Interior: the whole window is in bounds; packed weights, zero point folded into the bias.
         const T* base = x + ((n * g.in_h + iy0) * g.in_w + ix0) * C;
-        const __m256i* wp = pk.w.data();
-        for (int64_t c = 0; c < C16; c += 16) {
-          __m256i acc_lo = _mm256_setzero_si256(), acc_hi = _mm256_setzero_si256();
-          for (int64_t t = 0; t < pk.pairs; t++, wp += 2) {
-            const __m256i xa = Load16x16<kSigned>(base + pk.off[2 * t] + c);
-            const __m256i xb = Load16x16<kSigned>(base + pk.off[2 * t + 1] + c);
-            acc_lo = _mm256_add_epi32(acc_lo, _mm256_madd_epi16(_mm256_unpacklo_epi16(xa, xb), wp[0]));
-            acc_hi = _mm256_add_epi32(acc_hi, _mm256_madd_epi16(_mm256_unpackhi_epi16(xa, xb), wp[1]));
+        blocks([&](auto tail, int64_t c0, int64_t c1) {
+          constexpr bool kTail = decltype(tail)::value;
+          const __m256i* wp = pk.w.data() + (c0 / 16) * pk.pairs * 2;
+          for (int64_t c = c0; c < c1; c += 16) {
+            __m256i acc_lo = _mm256_setzero_si256(), acc_hi = _mm256_setzero_si256();
+            for (int64_t t = 0; t < pk.pairs; t++, wp += 2) {
+              const __m256i xa = LoadX<kSigned, kTail>(base + pk.off[2 * t] + c, x_end);
+              const __m256i xb = LoadX<kSigned, kTail>(base + pk.off[2 * t + 1] + c, x_end);
+              acc_lo = _mm256_add_epi32(acc_lo, _mm256_madd_epi16(_mm256_unpacklo_epi16(xa, xb), wp[0]));
+              acc_hi = _mm256_add_epi32(acc_hi, _mm256_madd_epi16(_mm256_unpackhi_epi16(xa, xb), wp[1]));
+            }
+            store(yp, c, acc_lo, acc_hi, pk.bias_eff.data());
           }
-          finish16(yp, c, acc_lo, acc_hi, pk.bias_eff.data());
-        }
-        for (int64_t c = C16; c < C; c++) {
-          uint32_t acc = static_cast<uint32_t>(pk.bias_eff[c]);
-          for (int64_t t = 0; t < max_taps; t++) {
-            acc += static_cast<uint32_t>(int32_t(base[pk.off[t] + c]) * p.filter[t * C + c]);
-          }
-          yp[c] = static_cast<T>(
-              quant::scalar::Requantize(static_cast<int32_t>(acc), p.multipliers[c], p.y_zero_point, p.y_min, p.y_max));
-        }
+        });
         continue;
       }
-      int64_t taps = WindowTaps(g, n, oy, ox, x, C, p.filter, C, xs.data(), ws.data());
-      if (taps & 1) {  // pair the last tap with a zero-weight one
-        xs[taps] = zero_x.data();
+      // Border: the in-bounds taps only, zero point subtracted per tap.
+      const int64_t taps = WindowTaps(g, n, oy, ox, x, C, pk.filter.data(), Cp, xs.data(), ws.data());
+      if (taps & 1) {  // pair the last tap with a zero-weight one (any in-bounds pixel)
+        xs[taps] = xs[taps - 1];
         ws[taps] = zero_w.data();
       }
       const int64_t pairs = (taps + 1) / 2;
-      for (int64_t c = 0; c < C16; c += 16) {
-        __m256i acc_lo = _mm256_setzero_si256(), acc_hi = _mm256_setzero_si256();
-        for (int64_t t = 0; t < pairs; t++) {
-          const __m256i xa = _mm256_sub_epi16(Load16x16<kSigned>(xs[2 * t] + c), vzx);
-          const __m256i xb = _mm256_sub_epi16(Load16x16<kSigned>(xs[2 * t + 1] + c), vzx);
-          const __m256i wa = Load16x16<true>(ws[2 * t] + c);
-          const __m256i wb = Load16x16<true>(ws[2 * t + 1] + c);
-          acc_lo = _mm256_add_epi32(acc_lo, _mm256_madd_epi16(_mm256_unpacklo_epi16(xa, xb), _mm256_unpacklo_epi16(wa, wb)));
-          acc_hi = _mm256_add_epi32(acc_hi, _mm256_madd_epi16(_mm256_unpackhi_epi16(xa, xb), _mm256_unpackhi_epi16(wa, wb)));
+      blocks([&](auto tail, int64_t c0, int64_t c1) {
+        constexpr bool kTail = decltype(tail)::value;
+        for (int64_t c = c0; c < c1; c += 16) {
+          __m256i acc_lo = _mm256_setzero_si256(), acc_hi = _mm256_setzero_si256();
+          for (int64_t t = 0; t < pairs; t++) {
+            const __m256i xa = _mm256_sub_epi16(LoadX<kSigned, kTail>(xs[2 * t] + c, x_end), vzx);
+            const __m256i xb = _mm256_sub_epi16(LoadX<kSigned, kTail>(xs[2 * t + 1] + c, x_end), vzx);
+            const __m256i wa = Load16x16<true>(ws[2 * t] + c);
+            const __m256i wb = Load16x16<true>(ws[2 * t + 1] + c);
+            acc_lo = _mm256_add_epi32(acc_lo, _mm256_madd_epi16(_mm256_unpacklo_epi16(xa, xb), _mm256_unpacklo_epi16(wa, wb)));
+            acc_hi = _mm256_add_epi32(acc_hi, _mm256_madd_epi16(_mm256_unpackhi_epi16(xa, xb), _mm256_unpackhi_epi16(wa, wb)));
+          }
+          store(yp, c, acc_lo, acc_hi, pk.bias.data());
         }
-        finish16(yp, c, acc_lo, acc_hi, p.bias);
-      }
-      for (int64_t c = C16; c < C; c++) {
-        uint32_t acc = p.bias ? static_cast<uint32_t>(p.bias[c]) : 0u;
-        for (int64_t t = 0; t < taps; t++) {
-          acc += static_cast<uint32_t>((int32_t(xs[t][c]) - p.x_zero_point) * ws[t][c]);
-        }
-        yp[c] = static_cast<T>(
-            quant::scalar::Requantize(static_cast<int32_t>(acc), p.multipliers[c], p.y_zero_point, p.y_min, p.y_max));
-      }
+      });
     }
   }
 }
@@ -310,10 +344,17 @@ void DepthwiseAll(const ConvGeom& g, const T* x, const DepthwiseQ& p, T* y, int 
     ready = &local;
   }
   const DwPacked& pk = *ready;
+  // The multipliers are read per call (the packed form holds only what the filter and bias fix).
+  std::vector<float> mult(static_cast<size_t>(pk.cp), 0.0f);
+  std::copy(p.multipliers, p.multipliers + g.in_c, mult.begin());
+  bool small = true;
+  for (int64_t c = 0; c < g.in_c && small; c++) small = p.multipliers[c] <= 0.5f;
   const int64_t rows = int64_t(g.batch) * g.out_h;
   const int64_t work_per_row = std::max<int64_t>(1, int64_t(g.out_w) * g.in_c * g.k_h * g.k_w);
   const int64_t grain = std::max<int64_t>(1, (int64_t(1) << 16) / work_per_row);
-  ParallelFor(rows, grain, threads, [&](int64_t rb, int64_t re) { DepthwiseRows<kSigned, T>(g, x, p, pk, y, rb, re); });
+  ParallelFor(rows, grain, threads, [&](int64_t rb, int64_t re) {
+    DepthwiseRows<kSigned, T>(g, x, p, pk, mult.data(), small, y, rb, re);
+  });
 }
 
 // float32 depthwise (multiplier 1): per output pixel, the in-bounds taps are listed once, then

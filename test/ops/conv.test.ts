@@ -133,6 +133,16 @@ describe('DepthwiseConv2D int8', () => {
     { xs: [3, 6, 6, 17], k: [1, 1], m: 2, s: [1, 1], d: [1, 1], pad: 'valid' },
     { xs: [1, 5, 5, 33], k: [7, 7], m: 1, s: [1, 1], d: [1, 1], pad: 'same' },
     { xs: [1, 6, 5, 64], k: [3, 3], m: 1, s: [2, 1], d: [1, 2], pad: [[0, 3], [2, 0]] },
+    // Channel counts that are not whole 16-channel blocks (fewer than 16, between, above): the
+    // AVX2 paths run the partial last block on zero-padded weights, their last input loads
+    // staged near the end of x; sliding 3×3 (stride 1 along x), strided, 5×5 and batch 2.
+    { xs: [2, 9, 11, 8], k: [3, 3], m: 1, s: [1, 1], d: [1, 1], pad: 'same' },
+    { xs: [2, 10, 13, 24], k: [3, 3], m: 1, s: [1, 1], d: [1, 1], pad: 'valid' },
+    { xs: [2, 11, 9, 40], k: [3, 3], m: 1, s: [2, 2], d: [1, 1], pad: 'same' },
+    { xs: [2, 9, 10, 40], k: [3, 3], m: 1, s: [1, 1], d: [1, 1], pad: 'same' },
+    { xs: [2, 7, 9, 8], k: [3, 3], m: 1, s: [2, 2], d: [1, 1], pad: 'valid' },
+    { xs: [2, 8, 8, 24], k: [5, 5], m: 1, s: [1, 1], d: [1, 1], pad: 'same' },
+    { xs: [2, 9, 8, 24], k: [3, 3], m: 1, s: [2, 1], d: [1, 1], pad: 'valid' },
     // 3×3 with stride 1 along x and whole 16-channel blocks: the AVX2 sliding-window path
     // (interior columns) next to the per-pixel paths (edges).
     { xs: [2, 13, 17, 48], k: [3, 3], m: 1, s: [1, 1], d: [1, 1], pad: 'same' },
@@ -170,7 +180,7 @@ describe('DepthwiseConv2D int8', () => {
 
   it('large multipliers (≤ 0.5: the integer-clamp finish; above: the float one) and zero points at the ends: bit for bit', () => {
     const r = rng(9);
-    for (const cs of [cases[cases.length - 3]!, cases[0]!]) {
+    for (const cs of [cases[cases.length - 3]!, cases[0]!, cases.find((c) => c.xs[3] === 40 && c.s[1] === 1)!]) {
       for (const type of ['int8', 'uint8'] as const) {
         for (const [wsv, zo] of [[0.5, type === 'int8' ? 120 : 250], [0.37, type === 'int8' ? -120 : 3], [0.9, type === 'int8' ? 100 : 200]] as const) {
           const C = cs.xs[3], OC = C * cs.m, ks = [cs.k[0], cs.k[1], C, cs.m];
