@@ -259,6 +259,37 @@ describe('DepthwiseConv2D float32', () => {
     }
   });
 
+  it('a pixel computes the same bits whether its row neighbours run with it (AVX2: interior pixels four at a time) or not', () => {
+    const r = rng(17);
+    for (const [xs, k, s, d] of [
+      [[2, 7, 13, 24], [3, 3], [1, 1], [1, 1]],
+      [[1, 6, 17, 13], [3, 3], [2, 2], [1, 1]],
+      [[1, 9, 14, 40], [5, 5], [1, 1], [1, 1]],
+      [[1, 7, 16, 5], [3, 2], [1, 1], [2, 2]],
+    ] as [number[], [number, number], [number, number], [number, number]][]) {
+      const [N, H, W, C] = xs as [number, number, number, number];
+      const ks = [k[0], k[1], C, 1], ekw = (k[1] - 1) * d[1] + 1;
+      const x = randF(r, N * H * W * C), w = randF(r, k[0] * k[1] * C), bias = randF(r, C);
+      forEachIsa((isa) => {
+        const { y, shape } = depthwiseConv2d(x, xs, w, ks, { strides: s, dilations: d, padding: 'valid', bias });
+        const [, oh, ow] = shape as [number, number, number, number];
+        expect(ow).toBeGreaterThanOrEqual(5);
+        for (let ox = 0; ox < ow; ox++) {
+          // The columns of this pixel's window alone: a one-pixel-wide output, no neighbours.
+          const xc = new Float32Array(N * H * ekw * C);
+          for (let n = 0; n < N; n++) for (let iy = 0; iy < H; iy++) {
+            const from = ((n * H + iy) * W + ox * s[1]) * C;
+            xc.set(x.subarray(from, from + ekw * C), (n * H + iy) * ekw * C);
+          }
+          const one = depthwiseConv2d(xc, [N, H, ekw, C], w, ks, { strides: s, dilations: d, padding: 'valid', bias }).y;
+          const col: number[] = [];
+          for (let n = 0; n < N; n++) for (let oy = 0; oy < oh; oy++) col.push(...y.subarray(((n * oh + oy) * ow + ox) * C, ((n * oh + oy) * ow + ox + 1) * C));
+          expectEqualArrays(one, col, `${xs} column ${ox} ${isa}`);
+        }
+      });
+    }
+  });
+
   it('no activation: NaN and ±Inf propagate as in tfjs', () => {
     const r = rng(16);
     const xs = [1, 5, 5, 41], ks = [3, 3, 41, 1];
