@@ -2,7 +2,7 @@
 // the shapes of published detectors (BlazeFace, MobileNet-style blocks, a palm detector's
 // upsampling), one thread, before/after two addons:
 //
-//   npx tsx bench/ops/dw-deconv.ts --before /path/old.node [--after /path/new.node] [--rounds 5]
+//   npx tsx bench/ops/dw-deconv.ts --before /path/old.node [--after /path/new.node] [--rounds 5] [--only SUBSTR]
 //
 // The driver runs each addon in its own child process (TFJS_QUANT_ADDON), alternating
 // before/after for --rounds rounds; a child builds a one-step RuntimeSession per shape
@@ -53,13 +53,19 @@ function rnd(n: number, seed: number): Int8Array {
 
 // ---------------------------------------------------------------- child: one addon
 
+// --only SUBSTR: the shapes whose name contains SUBSTR.
+function selected(): Shape[] {
+  const i = process.argv.indexOf('--only');
+  return i >= 0 ? SHAPES.filter((s) => s.name.includes(process.argv[i + 1]!)) : SHAPES;
+}
+
 async function child(): Promise<void> {
   const { native } = await import('../../src/native/binding.js');
   const { getIsa, setThreads } = await import('../../src/native/cpu.js');
   const { makeStep } = await import('../../src/runtime/step-schema.js');
   setThreads(1);
   const out: Record<string, number> = {};
-  for (const sh of SHAPES) {
+  for (const sh of selected()) {
     const dw = sh.kind !== 'deconv_i8';
     // geometry of the forward window: dw over x; deconv: the conv y → dy.
     const inp = dw ? sh.x : sh.y;
@@ -125,7 +131,8 @@ function driver(): void {
   for (let r = 0; r < rounds; r++) {
     for (const [label, path] of r % 2 ? [...addons].reverse() : addons) {
       const env = { ...process.env, ...(path ? { TFJS_QUANT_ADDON: path } : {}) };
-      const p = spawnSync(process.execPath, ['--import', 'tsx', self, '--child'], { env, encoding: 'utf8', maxBuffer: 1 << 24 });
+      const only = process.argv.indexOf('--only');
+      const p = spawnSync(process.execPath, ['--import', 'tsx', self, '--child', ...(only >= 0 ? ['--only', process.argv[only + 1]!] : [])], { env, encoding: 'utf8', maxBuffer: 1 << 24 });
       if (p.status !== 0) throw new Error(`child (${label}) failed: ${p.stderr}`);
       const o = JSON.parse(p.stdout) as { isa: string; ms: Record<string, number> };
       isa = o.isa;
@@ -145,13 +152,13 @@ function driver(): void {
     '| step | shape | before (CPU/run) | after (CPU/run) | speed-up | before (step wall) | after (step wall) |',
     '| --- | --- | --- | --- | --- | --- | --- |',
   ];
-  for (const sh of SHAPES) {
+  for (const sh of selected()) {
     const r = res[sh.name]!;
     const [kind, ...rest] = sh.name.split(' ');
     const label = kind === 'depthwise' ? `${kind} ${rest.shift()}` : `${kind} ${rest.shift()}`;
     const speed = r.before && r.after ? `${(med(r.before) / med(r.after)).toFixed(2)}×` : '';
     const w = res[`${sh.name}|wall`]!;
-    const wfmt = (a: number[] | undefined) => (a ? `${med(a).toFixed(3)} ms` : '');
+    const wfmt = (a: number[] | undefined) => (a ? `${med(a).toFixed(3)} ms (${Math.min(...a).toFixed(3)}–${Math.max(...a).toFixed(3)})` : '');
     lines.push(`| ${label} | ${rest.join(' ')} | ${fmt(r.before, sh.macs)} | ${fmt(r.after, sh.macs)} | ${speed} | ${wfmt(w.before)} | ${wfmt(w.after)} |`);
   }
   const table = lines.join('\n');

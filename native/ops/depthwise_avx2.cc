@@ -16,6 +16,10 @@
 #include "ops/avx2_common.h"
 #include "ops/internal.h"
 
+// Called once per pixel and block from the hot loops with vector arguments: GCC would keep
+// them out of line (a call per pixel, the vectors through memory).
+#define TFJQ_INLINE __attribute__((always_inline))
+
 namespace tfjq {
 namespace ops {
 namespace detail {
@@ -257,7 +261,7 @@ void DepthwiseRows(const ConvGeom& g, const T* x, const DepthwiseQ& p, const DwP
   const __m256i zo16 = _mm256_set1_epi16(static_cast<int16_t>(p.y_zero_point));
   const __m128i qmin8 = _mm_set1_epi8(static_cast<char>(p.y_min)), qmax8 = _mm_set1_epi8(static_cast<char>(p.y_max));
   // 16 accumulators with their 16 biases and multipliers (bias16, mult16) → 16 bytes at dst.
-  auto finish16 = [&](T* dst, const int32_t* bias16, const float* mult16, __m256i acc_lo, __m256i acc_hi) {
+  auto finish16 = [&](T* dst, const int32_t* bias16, const float* mult16, __m256i acc_lo, __m256i acc_hi) TFJQ_INLINE {
     // acc_lo = lanes [0..3 | 8..11], acc_hi = [4..7 | 12..15]
     __m256i a0 = _mm256_permute2x128_si256(acc_lo, acc_hi, 0x20);
     __m256i a1 = _mm256_permute2x128_si256(acc_lo, acc_hi, 0x31);
@@ -279,7 +283,7 @@ void DepthwiseRows(const ConvGeom& g, const T* x, const DepthwiseQ& p, const DwP
   };
   // Block c of the pixel at yp: a whole block in place, the partial one through a staging copy
   // (only its C − c valid channels are written).
-  auto store = [&](T* yp, int64_t c, __m256i acc_lo, __m256i acc_hi, const int32_t* bias) {
+  auto store = [&](T* yp, int64_t c, __m256i acc_lo, __m256i acc_hi, const int32_t* bias) TFJQ_INLINE {
     if (c + 16 <= C) return finish16(yp + c, bias + c, mult + c, acc_lo, acc_hi);
     alignas(16) T staged[16];
     finish16(staged, bias + c, mult + c, acc_lo, acc_hi);
@@ -296,7 +300,7 @@ void DepthwiseRows(const ConvGeom& g, const T* x, const DepthwiseQ& p, const DwP
       mult_pair[j] = mult_pair[j + 8] = mult[C16 + j];
     }
   }
-  auto store_pair = [&](T* yp, bool second, __m256i acc_lo, __m256i acc_hi) {
+  auto store_pair = [&](T* yp, bool second, __m256i acc_lo, __m256i acc_hi) TFJQ_INLINE {
     alignas(16) T staged[16];
     finish16(staged, bias_pair, mult_pair, acc_lo, acc_hi);
     std::memcpy(yp + C16, staged, static_cast<size_t>(C - C16) * sizeof(T));
@@ -551,3 +555,5 @@ void DepthwiseAvx2(const ConvGeom& g, const uint8_t* x, const DepthwiseQ& p, uin
 }  // namespace detail
 }  // namespace ops
 }  // namespace tfjq
+
+#undef TFJQ_INLINE
