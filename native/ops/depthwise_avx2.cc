@@ -55,6 +55,17 @@ inline bool Slides3x3(const ConvGeom& g) {
   return g.k_h == 3 && g.k_w == 3 && g.stride_w == 1 && g.dilation_h == 1 && g.dilation_w == 1 && g.in_c > 0;
 }
 
+// Copies n < 16 bytes in fixed-size moves: a variable-length memcpy is a call, and a call
+// on any path of the hot loops makes GCC keep their vectors in memory.
+template <typename T>
+inline void CopySmall(T* d, const T* s, int64_t n) {
+  static_assert(sizeof(T) == 1, "8-bit elements");
+  if (n & 8) { std::memcpy(d, s, 8); d += 8; s += 8; }
+  if (n & 4) { std::memcpy(d, s, 4); d += 4; s += 4; }
+  if (n & 2) { std::memcpy(d, s, 2); d += 2; s += 2; }
+  if (n & 1) *d = *s;
+}
+
 // 16 channels of input at p, widened. kTail: the block holds the last C % 16 channels; its
 // extra lanes meet zero weights, so any bytes do, but the 16-byte load must not run past `end`
 // (the end of the input allocation): there the valid bytes go through a zeroed staging copy.
@@ -62,7 +73,7 @@ template <bool kSigned, bool kTail, typename T>
 inline __m256i LoadX(const T* p, const T* end) {
   if (kTail && end - p < 16) {
     alignas(16) T staged[16] = {};
-    std::memcpy(staged, p, static_cast<size_t>(end - p) * sizeof(T));
+    CopySmall(staged, p, end - p);
     return Load16x16<kSigned>(staged);
   }
   return Load16x16<kSigned>(p);
@@ -80,9 +91,9 @@ inline __m256i LoadPair8(const T* p, int64_t C, const T* end) {
                            _mm_loadl_epi64(reinterpret_cast<const __m128i*>(p + C)));
   } else {
     alignas(16) T staged[16] = {};
-    std::memcpy(staged, p, static_cast<size_t>(std::min<int64_t>(8, left)) * sizeof(T));
+    CopySmall(staged, p, std::min<int64_t>(8, left));
     const int64_t second = std::min<int64_t>(8, left - C);
-    if (second > 0) std::memcpy(staged + 8, p + C, static_cast<size_t>(second) * sizeof(T));
+    if (second > 0) CopySmall(staged + 8, p + C, second);
     v = _mm_load_si128(reinterpret_cast<const __m128i*>(staged));
   }
   return kSigned ? _mm256_cvtepi8_epi16(v) : _mm256_cvtepu8_epi16(v);
@@ -90,6 +101,16 @@ inline __m256i LoadPair8(const T* p, int64_t C, const T* end) {
 
 // Whether the partial last block holds 1..8 channels (SlideRow3x3Pairs takes it).
 inline bool HalfTail(int64_t C) { return C % 16 != 0 && C % 16 <= 8; }
+
+// One kx column of 3×3 weights (rows ky = 0..2, widened) in SlideRow3x3's form: (w0, w1)
+// interleaved (lo, hi), then (w2, 0) interleaved (lo, hi).
+inline void Interleave3(__m256i w0, __m256i w1, __m256i w2, __m256i* d) {
+  const __m256i z = _mm256_setzero_si256();
+  d[0] = _mm256_unpacklo_epi16(w0, w1);
+  d[1] = _mm256_unpackhi_epi16(w0, w1);
+  d[2] = _mm256_unpacklo_epi16(w2, z);
+  d[3] = _mm256_unpackhi_epi16(w2, z);
+}
 
 template <typename T>
 DwPacked PackDepthwise(const ConvGeom& g, const DepthwiseQ& p) {
@@ -114,17 +135,12 @@ DwPacked PackDepthwise(const ConvGeom& g, const DepthwiseQ& p) {
   }
   if (Slides3x3(g)) {
     k.w3.resize(static_cast<size_t>(blocks * 12));
-    const __m256i z = _mm256_setzero_si256();
     for (int64_t b = 0; b < blocks; b++) {
       for (int64_t kx = 0; kx < 3; kx++) {
         const __m256i w0 = Load16x16<true>(f + (0 * 3 + kx) * Cp + b * 16);
         const __m256i w1 = Load16x16<true>(f + (1 * 3 + kx) * Cp + b * 16);
         const __m256i w2 = Load16x16<true>(f + (2 * 3 + kx) * Cp + b * 16);
-        __m256i* d = &k.w3[static_cast<size_t>((b * 3 + kx) * 4)];
-        d[0] = _mm256_unpacklo_epi16(w0, w1);
-        d[1] = _mm256_unpackhi_epi16(w0, w1);
-        d[2] = _mm256_unpacklo_epi16(w2, z);
-        d[3] = _mm256_unpackhi_epi16(w2, z);
+        Interleave3(w0, w1, w2, &k.w3[static_cast<size_t>((b * 3 + kx) * 4)]);
       }
     }
     if (HalfTail(C)) {
@@ -136,11 +152,7 @@ DwPacked PackDepthwise(const ConvGeom& g, const DepthwiseQ& p) {
       };
       for (int64_t kx = 0; kx < 3; kx++) {
         const __m256i w0 = both(0 * 3 + kx), w1 = both(1 * 3 + kx), w2 = both(2 * 3 + kx);
-        __m256i* d = &k.w3h[static_cast<size_t>(kx * 4)];
-        d[0] = _mm256_unpacklo_epi16(w0, w1);
-        d[1] = _mm256_unpackhi_epi16(w0, w1);
-        d[2] = _mm256_unpacklo_epi16(w2, z);
-        d[3] = _mm256_unpackhi_epi16(w2, z);
+        Interleave3(w0, w1, w2, &k.w3h[static_cast<size_t>(kx * 4)]);
       }
     }
   }
@@ -163,6 +175,19 @@ DwPacked PackDepthwise(const ConvGeom& g, const DepthwiseQ& p) {
   return k;
 }
 
+// One 3×3 window from its three columns kx = 0..2, each as (x0, x1) pairs (a·l, a·h) and
+// (x2, 0) pairs (b·l, b·h), against w[4·kx .. 4·kx + 3] (the w3 / w3h layout): lo, hi.
+TFJQ_INLINE inline void Taps3x3(const __m256i* w, __m256i a0l, __m256i a0h, __m256i b0l, __m256i b0h, __m256i a1l,
+                                __m256i a1h, __m256i b1l, __m256i b1h, __m256i a2l, __m256i a2h, __m256i b2l,
+                                __m256i b2h, __m256i& lo, __m256i& hi) {
+  lo = _mm256_add_epi32(_mm256_madd_epi16(a0l, w[0]), _mm256_madd_epi16(b0l, w[2]));
+  hi = _mm256_add_epi32(_mm256_madd_epi16(a0h, w[1]), _mm256_madd_epi16(b0h, w[3]));
+  lo = _mm256_add_epi32(lo, _mm256_add_epi32(_mm256_madd_epi16(a1l, w[4]), _mm256_madd_epi16(b1l, w[6])));
+  hi = _mm256_add_epi32(hi, _mm256_add_epi32(_mm256_madd_epi16(a1h, w[5]), _mm256_madd_epi16(b1h, w[7])));
+  lo = _mm256_add_epi32(lo, _mm256_add_epi32(_mm256_madd_epi16(a2l, w[8]), _mm256_madd_epi16(b2l, w[10])));
+  hi = _mm256_add_epi32(hi, _mm256_add_epi32(_mm256_madd_epi16(a2h, w[9]), _mm256_madd_epi16(b2h, w[11])));
+}
+
 // Output pixels [ox0, ox1) of one row whose 3×3 windows lie inside the input (rows x0, x1, x2
 // at the window's first column ox0 − pad_left), 3×3 stride 1 along x: each input column is
 // widened and interleaved once — (x0, x1) pairs and (x2, 0) pairs — and then feeds the three
@@ -170,8 +195,8 @@ DwPacked PackDepthwise(const ConvGeom& g, const DepthwiseQ& p) {
 // Channel blocks [c0, c1) outside, pixels inside. Σ x·w + bias_eff in int32 (wrap-around adds:
 // any order gives the same sum), then the same finish as the other paths: bit-identical.
 template <bool kSigned, bool kTail, typename T, typename Store>
-inline void SlideRow3x3(const DwPacked& pk, const T* x0, const T* x1, const T* x2, const T* x_end, int64_t C, int64_t c0,
-                        int64_t c1, int64_t n_px, T* yp, const Store& store) {
+TFJQ_INLINE inline void SlideRow3x3(const DwPacked& pk, const T* x0, const T* x1, const T* x2, const T* x_end, int64_t C, int64_t c0,
+                        int64_t c1, int64_t n_px, T* yp, Store store) {
   const __m256i z = _mm256_setzero_si256();
   for (int64_t c = c0; c < c1; c += 16) {
     const __m256i* w = &pk.w3[static_cast<size_t>((c / 16) * 12)];
@@ -189,13 +214,9 @@ inline void SlideRow3x3(const DwPacked& pk, const T* x0, const T* x1, const T* x
     column(1, a1l, a1h, b1l, b1h);
     for (int64_t i = 0; i < n_px; i++) {
       column(i + 2, a2l, a2h, b2l, b2h);
-      __m256i lo = _mm256_add_epi32(_mm256_madd_epi16(a0l, w[0]), _mm256_madd_epi16(b0l, w[2]));
-      __m256i hi = _mm256_add_epi32(_mm256_madd_epi16(a0h, w[1]), _mm256_madd_epi16(b0h, w[3]));
-      lo = _mm256_add_epi32(lo, _mm256_add_epi32(_mm256_madd_epi16(a1l, w[4]), _mm256_madd_epi16(b1l, w[6])));
-      hi = _mm256_add_epi32(hi, _mm256_add_epi32(_mm256_madd_epi16(a1h, w[5]), _mm256_madd_epi16(b1h, w[7])));
-      lo = _mm256_add_epi32(lo, _mm256_add_epi32(_mm256_madd_epi16(a2l, w[8]), _mm256_madd_epi16(b2l, w[10])));
-      hi = _mm256_add_epi32(hi, _mm256_add_epi32(_mm256_madd_epi16(a2h, w[9]), _mm256_madd_epi16(b2h, w[11])));
-      store(yp + i * C, c, lo, hi, pk.bias_eff.data());
+      __m256i lo, hi;
+      Taps3x3(w, a0l, a0h, b0l, b0h, a1l, a1h, b1l, b1h, a2l, a2h, b2l, b2h, lo, hi);
+      store(std::integral_constant<bool, kTail>{}, yp + i * C, c, lo, hi, pk.bias_eff.data());
       a0l = a1l; a0h = a1h; b0l = b1l; b0h = b1h;
       a1l = a2l; a1h = a2h; b1l = b2l; b1h = b2h;
     }
@@ -209,7 +230,7 @@ inline void SlideRow3x3(const DwPacked& pk, const T* x0, const T* x1, const T* x
 // stays inside lanes). store_pair(pixel i's output, whether pixel i + 1 is in the row, lo, hi).
 template <bool kSigned, typename T, typename StorePair>
 inline void SlideRow3x3Pairs(const DwPacked& pk, const T* x0, const T* x1, const T* x2, const T* x_end, int64_t C,
-                             int64_t c, int64_t n_px, T* yp, const StorePair& store_pair) {
+                             int64_t c, int64_t n_px, T* yp, StorePair store_pair) {
   const __m256i z = _mm256_setzero_si256();
   const __m256i* w = pk.w3h.data();
   auto column_pair = [&](int64_t ix, __m256i& a_lo, __m256i& a_hi, __m256i& b_lo, __m256i& b_hi) {
@@ -227,12 +248,8 @@ inline void SlideRow3x3Pairs(const DwPacked& pk, const T* x0, const T* x1, const
     column_pair(i + 2, e2l, e2h, f2l, f2h);
     const __m256i o1l = _mm256_permute2x128_si256(e0l, e2l, 0x21), o1h = _mm256_permute2x128_si256(e0h, e2h, 0x21);
     const __m256i g1l = _mm256_permute2x128_si256(f0l, f2l, 0x21), g1h = _mm256_permute2x128_si256(f0h, f2h, 0x21);
-    __m256i lo = _mm256_add_epi32(_mm256_madd_epi16(e0l, w[0]), _mm256_madd_epi16(f0l, w[2]));
-    __m256i hi = _mm256_add_epi32(_mm256_madd_epi16(e0h, w[1]), _mm256_madd_epi16(f0h, w[3]));
-    lo = _mm256_add_epi32(lo, _mm256_add_epi32(_mm256_madd_epi16(o1l, w[4]), _mm256_madd_epi16(g1l, w[6])));
-    hi = _mm256_add_epi32(hi, _mm256_add_epi32(_mm256_madd_epi16(o1h, w[5]), _mm256_madd_epi16(g1h, w[7])));
-    lo = _mm256_add_epi32(lo, _mm256_add_epi32(_mm256_madd_epi16(e2l, w[8]), _mm256_madd_epi16(f2l, w[10])));
-    hi = _mm256_add_epi32(hi, _mm256_add_epi32(_mm256_madd_epi16(e2h, w[9]), _mm256_madd_epi16(f2h, w[11])));
+    __m256i lo, hi;
+    Taps3x3(w, e0l, e0h, f0l, f0h, o1l, o1h, g1l, g1h, e2l, e2h, f2l, f2h, lo, hi);
     store_pair(yp + i * C, i + 1 < n_px, lo, hi);
     e0l = e2l; e0h = e2h; f0l = f2l; f0h = f2h;
   }
@@ -261,7 +278,10 @@ void DepthwiseRows(const ConvGeom& g, const T* x, const DepthwiseQ& p, const DwP
   const __m256i zo16 = _mm256_set1_epi16(static_cast<int16_t>(p.y_zero_point));
   const __m128i qmin8 = _mm_set1_epi8(static_cast<char>(p.y_min)), qmax8 = _mm_set1_epi8(static_cast<char>(p.y_max));
   // 16 accumulators with their 16 biases and multipliers (bias16, mult16) → 16 bytes at dst.
-  auto finish16 = [&](T* dst, const int32_t* bias16, const float* mult16, __m256i acc_lo, __m256i acc_hi) TFJQ_INLINE {
+  // The finish and store lambdas capture by value and are passed by value: every output
+  // store is through an 8-bit pointer, which may alias anything, so values reached through
+  // references would be reloaded from memory after each one.
+  auto finish16 = [=](T* dst, const int32_t* bias16, const float* mult16, __m256i acc_lo, __m256i acc_hi) TFJQ_INLINE {
     // acc_lo = lanes [0..3 | 8..11], acc_hi = [4..7 | 12..15]
     __m256i a0 = _mm256_permute2x128_si256(acc_lo, acc_hi, 0x20);
     __m256i a1 = _mm256_permute2x128_si256(acc_lo, acc_hi, 0x31);
@@ -281,13 +301,16 @@ void DepthwiseRows(const ConvGeom& g, const T* x, const DepthwiseQ& p, const DwP
     Store8<kSigned>(dst, Finish8(f0, vlo, vhi, vzo));
     Store8<kSigned>(dst + 8, Finish8(f1, vlo, vhi, vzo));
   };
-  // Block c of the pixel at yp: a whole block in place, the partial one through a staging copy
-  // (only its C − c valid channels are written).
-  auto store = [&](T* yp, int64_t c, __m256i acc_lo, __m256i acc_hi, const int32_t* bias) TFJQ_INLINE {
-    if (c + 16 <= C) return finish16(yp + c, bias + c, mult + c, acc_lo, acc_hi);
-    alignas(16) T staged[16];
-    finish16(staged, bias + c, mult + c, acc_lo, acc_hi);
-    std::memcpy(yp + c, staged, static_cast<size_t>(C - c) * sizeof(T));
+  // Block c of the pixel at yp: a whole block in place, the partial one (tail tag true)
+  // through a staging copy (only its C − c valid channels are written).
+  auto store = [=](auto tail, T* yp, int64_t c, __m256i acc_lo, __m256i acc_hi, const int32_t* bias) TFJQ_INLINE {
+    if constexpr (!decltype(tail)::value) {
+      finish16(yp + c, bias + c, mult + c, acc_lo, acc_hi);
+    } else {
+      alignas(16) T staged[16];
+      finish16(staged, bias + c, mult + c, acc_lo, acc_hi);
+      CopySmall(yp + c, staged, C - c);
+    }
   };
   // SlideRow3x3Pairs' output: the half tail's biases and multipliers twice (one copy per pixel),
   // pixel i's C − C16 channels from lanes 0..7, pixel i + 1's from lanes 8..15.
@@ -300,11 +323,11 @@ void DepthwiseRows(const ConvGeom& g, const T* x, const DepthwiseQ& p, const DwP
       mult_pair[j] = mult_pair[j + 8] = mult[C16 + j];
     }
   }
-  auto store_pair = [&](T* yp, bool second, __m256i acc_lo, __m256i acc_hi) TFJQ_INLINE {
+  auto store_pair = [=](T* yp, bool second, __m256i acc_lo, __m256i acc_hi) TFJQ_INLINE {
     alignas(16) T staged[16];
     finish16(staged, bias_pair, mult_pair, acc_lo, acc_hi);
-    std::memcpy(yp + C16, staged, static_cast<size_t>(C - C16) * sizeof(T));
-    if (second) std::memcpy(yp + C + C16, staged + 8, static_cast<size_t>(C - C16) * sizeof(T));
+    CopySmall(yp + C16, staged, C - C16);
+    if (second) CopySmall(yp + C + C16, staged + 8, C - C16);
   };
   // Runs body(tail tag, c0, c1) over the whole blocks, then over the partial one.
   auto blocks = [&](const auto& body) {
@@ -361,8 +384,8 @@ void DepthwiseRows(const ConvGeom& g, const T* x, const DepthwiseQ& p, const DwP
               lo1 = _mm256_add_epi32(lo1, _mm256_madd_epi16(_mm256_unpacklo_epi16(xa1, xb1), w0));
               hi1 = _mm256_add_epi32(hi1, _mm256_madd_epi16(_mm256_unpackhi_epi16(xa1, xb1), w1));
             }
-            store(yp, c, lo0, hi0, pk.bias_eff.data());
-            store(yp + C, c, lo1, hi1, pk.bias_eff.data());
+            store(tail, yp, c, lo0, hi0, pk.bias_eff.data());
+            store(tail, yp + C, c, lo1, hi1, pk.bias_eff.data());
           }
         });
         ox++;
@@ -382,7 +405,7 @@ void DepthwiseRows(const ConvGeom& g, const T* x, const DepthwiseQ& p, const DwP
               acc_lo = _mm256_add_epi32(acc_lo, _mm256_madd_epi16(_mm256_unpacklo_epi16(xa, xb), wp[0]));
               acc_hi = _mm256_add_epi32(acc_hi, _mm256_madd_epi16(_mm256_unpackhi_epi16(xa, xb), wp[1]));
             }
-            store(yp, c, acc_lo, acc_hi, pk.bias_eff.data());
+            store(tail, yp, c, acc_lo, acc_hi, pk.bias_eff.data());
           }
         });
         continue;
@@ -406,7 +429,7 @@ void DepthwiseRows(const ConvGeom& g, const T* x, const DepthwiseQ& p, const DwP
             acc_lo = _mm256_add_epi32(acc_lo, _mm256_madd_epi16(_mm256_unpacklo_epi16(xa, xb), _mm256_unpacklo_epi16(wa, wb)));
             acc_hi = _mm256_add_epi32(acc_hi, _mm256_madd_epi16(_mm256_unpackhi_epi16(xa, xb), _mm256_unpackhi_epi16(wa, wb)));
           }
-          store(yp, c, acc_lo, acc_hi, pk.bias.data());
+          store(tail, yp, c, acc_lo, acc_hi, pk.bias.data());
         }
       });
     }
