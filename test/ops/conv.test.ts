@@ -133,6 +133,16 @@ describe('DepthwiseConv2D int8', () => {
     { xs: [3, 6, 6, 17], k: [1, 1], m: 2, s: [1, 1], d: [1, 1], pad: 'valid' },
     { xs: [1, 5, 5, 33], k: [7, 7], m: 1, s: [1, 1], d: [1, 1], pad: 'same' },
     { xs: [1, 6, 5, 64], k: [3, 3], m: 1, s: [2, 1], d: [1, 2], pad: [[0, 3], [2, 0]] },
+    // Channel counts that are not whole 16-channel blocks (fewer than 16, between, above): the
+    // AVX2 paths run the partial last block on zero-padded weights, their last input loads
+    // staged near the end of x; sliding 3×3 (stride 1 along x), strided, 5×5 and batch 2.
+    { xs: [2, 9, 11, 8], k: [3, 3], m: 1, s: [1, 1], d: [1, 1], pad: 'same' },
+    { xs: [2, 10, 13, 24], k: [3, 3], m: 1, s: [1, 1], d: [1, 1], pad: 'valid' },
+    { xs: [2, 11, 9, 40], k: [3, 3], m: 1, s: [2, 2], d: [1, 1], pad: 'same' },
+    { xs: [2, 9, 10, 40], k: [3, 3], m: 1, s: [1, 1], d: [1, 1], pad: 'same' },
+    { xs: [2, 7, 9, 8], k: [3, 3], m: 1, s: [2, 2], d: [1, 1], pad: 'valid' },
+    { xs: [2, 8, 8, 24], k: [5, 5], m: 1, s: [1, 1], d: [1, 1], pad: 'same' },
+    { xs: [2, 9, 8, 24], k: [3, 3], m: 1, s: [2, 1], d: [1, 1], pad: 'valid' },
     // 3×3 with stride 1 along x and whole 16-channel blocks: the AVX2 sliding-window path
     // (interior columns) next to the per-pixel paths (edges).
     { xs: [2, 13, 17, 48], k: [3, 3], m: 1, s: [1, 1], d: [1, 1], pad: 'same' },
@@ -170,7 +180,7 @@ describe('DepthwiseConv2D int8', () => {
 
   it('large multipliers (≤ 0.5: the integer-clamp finish; above: the float one) and zero points at the ends: bit for bit', () => {
     const r = rng(9);
-    for (const cs of [cases[cases.length - 3]!, cases[0]!]) {
+    for (const cs of [cases[cases.length - 3]!, cases[0]!, cases.find((c) => c.xs[3] === 40 && c.s[1] === 1)!]) {
       for (const type of ['int8', 'uint8'] as const) {
         for (const [wsv, zo] of [[0.5, type === 'int8' ? 120 : 250], [0.37, type === 'int8' ? -120 : 3], [0.9, type === 'int8' ? 100 : 200]] as const) {
           const C = cs.xs[3], OC = C * cs.m, ks = [cs.k[0], cs.k[1], C, cs.m];
@@ -246,6 +256,37 @@ describe('DepthwiseConv2D float32', () => {
       const { y } = depthwiseConv2d(x, xs, w, ks, { strides: s, dilations: d, padding: pad, bias, activation: 'relu6' });
       const want = tf.tidy(() => tf.clipByValue(tf.add(tf.depthwiseConv2d(tf.tensor4d(x, xs as never), tf.tensor4d(w, ks as never), s, pad, 'NHWC', d), tf.tensor1d(bias)), 0, 6).dataSync());
       expectClose(y, want, 1e-5, 1e-6, `float depthwise ${xs}`);
+    }
+  });
+
+  it('a pixel computes the same bits whether its row neighbours run with it (AVX2: interior pixels four at a time) or not', () => {
+    const r = rng(17);
+    for (const [xs, k, s, d] of [
+      [[2, 7, 13, 24], [3, 3], [1, 1], [1, 1]],
+      [[1, 6, 17, 13], [3, 3], [2, 2], [1, 1]],
+      [[1, 9, 14, 40], [5, 5], [1, 1], [1, 1]],
+      [[1, 7, 16, 5], [3, 2], [1, 1], [2, 2]],
+    ] as [number[], [number, number], [number, number], [number, number]][]) {
+      const [N, H, W, C] = xs as [number, number, number, number];
+      const ks = [k[0], k[1], C, 1], ekw = (k[1] - 1) * d[1] + 1;
+      const x = randF(r, N * H * W * C), w = randF(r, k[0] * k[1] * C), bias = randF(r, C);
+      forEachIsa((isa) => {
+        const { y, shape } = depthwiseConv2d(x, xs, w, ks, { strides: s, dilations: d, padding: 'valid', bias });
+        const [, oh, ow] = shape as [number, number, number, number];
+        expect(ow).toBeGreaterThanOrEqual(5);
+        for (let ox = 0; ox < ow; ox++) {
+          // The columns of this pixel's window alone: a one-pixel-wide output, no neighbours.
+          const xc = new Float32Array(N * H * ekw * C);
+          for (let n = 0; n < N; n++) for (let iy = 0; iy < H; iy++) {
+            const from = ((n * H + iy) * W + ox * s[1]) * C;
+            xc.set(x.subarray(from, from + ekw * C), (n * H + iy) * ekw * C);
+          }
+          const one = depthwiseConv2d(xc, [N, H, ekw, C], w, ks, { strides: s, dilations: d, padding: 'valid', bias }).y;
+          const col: number[] = [];
+          for (let n = 0; n < N; n++) for (let oy = 0; oy < oh; oy++) col.push(...y.subarray(((n * oh + oy) * ow + ox) * C, ((n * oh + oy) * ow + ox + 1) * C));
+          expectEqualArrays(one, col, `${xs} column ${ox} ${isa}`);
+        }
+      });
     }
   });
 

@@ -1,5 +1,4 @@
-// Convolutions that are not a packed GEMM: depthwise (int8 and float32) and transposed
-// (Conv2DBackpropInput, int8 and float32).
+// Depthwise convolution steps (int8 and float32); the transposed convolution is in deconv.cc.
 #include "runtime/steps/common.h"
 #include "runtime/steps/factories.h"
 
@@ -9,8 +8,6 @@
 #include <limits>
 #include <stdexcept>
 #include <string>
-
-#include "train/conv_train.h"
 
 namespace tfjq {
 namespace runtime {
@@ -71,63 +68,10 @@ class DepthwiseStep : public Step {
   const float* bf_ = nullptr;
 };
 
-class DeconvStep : public Step {
- public:
-  DeconvStep(const Spec& p, bool q8) : q8_(q8) {
-    p.Arity(1, 1, q8 ? 14 : 10, 0, q8 ? 3 : 2);
-    const int dy = p.s.inputs[0], y = p.s.outputs[0];
-    geo_ = ParseGeo(p, 0);
-    const Dims ds = p.Shape1(dy), ys = p.Shape1(y);
-    if (ds.size() != 4 || ys.size() != 4) Bad("dy and output must be NHWC");
-    co_ = ds[3];
-    ci_ = ys[3];
-    CheckConvShapes(p, geo_, y, dy, co_);  // the forward convolution maps y → dy
-    const int64_t wl = int64_t{geo_.kh} * geo_.kw * ci_ * co_;
-    if (q8_) {
-      p.Type(dy, DType::kI8, "dy");
-      p.Type(y, DType::kI8, "output");
-      q_.dy_channels = static_cast<int32_t>(co_);
-      q_.dy_zero_point = static_cast<int32_t>(p.Int(10, -128, 127, "dy zero point"));
-      ReadConvQ(p, y, 11, wl, ci_, q_);
-    } else {
-      p.Type(dy, DType::kF32, "dy");
-      p.Type(y, DType::kF32, "output");
-      wf_ = WPtr<float>(p.W(0, DType::kF32, wl, false, "weights"));
-      bf_ = WPtr<float>(p.W(1, DType::kF32, ci_, true, "bias"));
-    }
-  }
-  void Run(RunContext& c) const override {
-    const int dy = inputs[0], y = outputs[0];
-    if (q8_) {
-      const ops::ConvGeom g = OpsGeom(geo_, c.Shape(y));
-      ops::Conv2DTranspose(g, c.P<int8_t>(dy), q_, c.P<int8_t>(y), c.threads);
-      return;
-    }
-    const Dims ys = c.Shape(y), ds = c.Shape(dy);
-    train::ConvGeom g;
-    g.batch = ys[0]; g.in_h = ys[1]; g.in_w = ys[2]; g.in_c = ci_;
-    g.out_h = ds[1]; g.out_w = ds[2]; g.out_c = co_;
-    g.filter_h = geo_.kh; g.filter_w = geo_.kw; g.stride_h = geo_.sh; g.stride_w = geo_.sw;
-    g.dil_h = geo_.dh; g.dil_w = geo_.dw; g.pad_top = geo_.pt; g.pad_left = geo_.pl;
-    train::Conv2DBackpropInput(g, c.P<float>(dy), wf_, c.P<float>(y), c.threads);
-    if (bf_) train::BiasActivation(c.P<float>(y), c.Elements(y) / ci_, ci_, bf_, ci_, train::Activation::kLinear, 0.0f, c.threads);
-  }
-
- private:
-  bool q8_;
-  Geo geo_{};
-  int64_t ci_ = 1, co_ = 1;
-  ops::ConvTransposeQ q_;
-  const float* wf_ = nullptr;
-  const float* bf_ = nullptr;
-};
-
 }  // namespace
 
 std::unique_ptr<Step> MakeDwI8(const Spec& p) { return std::make_unique<DepthwiseStep>(p, true); }
 std::unique_ptr<Step> MakeDwF32(const Spec& p) { return std::make_unique<DepthwiseStep>(p, false); }
-std::unique_ptr<Step> MakeDeconvI8(const Spec& p) { return std::make_unique<DeconvStep>(p, true); }
-std::unique_ptr<Step> MakeDeconvF32(const Spec& p) { return std::make_unique<DeconvStep>(p, false); }
 
 }  // namespace detail
 }  // namespace runtime

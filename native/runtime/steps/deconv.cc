@@ -1,0 +1,189 @@
+// Transposed convolution (Conv2DBackpropInput), int8 and float32.
+//
+// int8 runs on the packed GEMM (docs/quantization.md §11.3 as a product plus a scatter):
+//   cols[p][(ky, kx, ci)] = Σ_co (dy[p][co] − zdy)·w[ky][kx][ci][co]      (P × kh·kw·CI, int32)
+// over the dy pixels p, then every column block is added into the output accumulators
+// (initialised with the bias) at iy = oy·sh + ky·dh − pt, ix = ox·sw + kx·dw − pl, skipping
+// positions outside the output, and the accumulators are requantized per channel (§7).
+// Both the GEMM and the scatter add in int32 with wrap-around, which is associative and
+// commutative, so the result equals ops::Conv2DTranspose (the scalar scatter loop, kept as the
+// reference) bit for bit.
+#include "runtime/steps/common.h"
+#include "runtime/steps/factories.h"
+
+#include <algorithm>
+#include <cstring>
+#include <memory>
+#include <string>
+
+#include "common/cpu.h"
+#include "common/thread_pool.h"
+#include "gemm/gemm.h"
+#include "quant/quantize.h"
+#include "train/conv_train.h"
+
+namespace tfjq {
+namespace runtime {
+namespace detail {
+namespace {
+
+// Scratch per run: at most this many bytes of GEMM columns and as many of accumulators (at
+// least one dy pixel of columns and one output row of accumulators, whatever their size).
+constexpr int64_t kScratchBytes = int64_t{4} << 20;
+
+class DeconvStep : public Step {
+ public:
+  DeconvStep(const Spec& p, bool q8) : q8_(q8) {
+    p.Arity(1, 1, q8 ? 14 : 10, 0, q8 ? 3 : 2);
+    const int dy = p.s.inputs[0], y = p.s.outputs[0];
+    geo_ = ParseGeo(p, 0);
+    const Dims ds = p.Shape1(dy), ys = p.Shape1(y);
+    if (ds.size() != 4 || ys.size() != 4) Bad("dy and output must be NHWC");
+    co_ = ds[3];
+    ci_ = ys[3];
+    CheckConvShapes(p, geo_, y, dy, co_);  // the forward convolution maps y → dy
+    const int64_t wl = int64_t{geo_.kh} * geo_.kw * ci_ * co_;
+    if (q8_) {
+      p.Type(dy, DType::kI8, "dy");
+      p.Type(y, DType::kI8, "output");
+      q_.dy_channels = static_cast<int32_t>(co_);
+      q_.dy_zero_point = static_cast<int32_t>(p.Int(10, -128, 127, "dy zero point"));
+      ReadConvQ(p, y, 11, wl, ci_, q_);
+      nk_ = int64_t{geo_.kh} * geo_.kw * ci_;
+      // The GEMM takes K = CO ≤ 65536 (wrap-around sums for any K only in the scalar loop).
+      gemm_ = co_ <= gemm::kMaxK && nk_ < gemm::kMaxDim;
+      if (gemm_) {
+        // B[k = co][n = (ky, kx, ci)] = filter[n·CO + co]: the TF.js filter is B transposed.
+        packed_ = gemm::PackB(q_.filter, co_, nk_, gemm::BLayout::kNK, co_, nullptr, false, ActiveIsa());
+        q_.filter = nullptr;  // read only through the packed form from here on
+        weight_index_ = p.s.weights[0];
+      }
+    } else {
+      p.Type(dy, DType::kF32, "dy");
+      p.Type(y, DType::kF32, "output");
+      wf_ = WPtr<float>(p.W(0, DType::kF32, wl, false, "weights"));
+      bf_ = WPtr<float>(p.W(1, DType::kF32, ci_, true, "bias"));
+    }
+  }
+
+  size_t OwnedBytes() const override { return gemm_ ? packed_.byte_length() : 0; }
+  std::vector<int> PackedWeights() const override { return gemm_ ? std::vector<int>{weight_index_} : std::vector<int>{}; }
+
+  void Run(RunContext& c) const override {
+    const int dy = inputs[0], y = outputs[0];
+    if (q8_) {
+      const ops::ConvGeom g = OpsGeom(geo_, c.Shape(y));
+      if (gemm_) return RunGemm(g, c.P<int8_t>(dy), c.P<int8_t>(y), c.threads);
+      ops::Conv2DTranspose(g, c.P<int8_t>(dy), q_, c.P<int8_t>(y), c.threads);
+      return;
+    }
+    const Dims ys = c.Shape(y), ds = c.Shape(dy);
+    train::ConvGeom g;
+    g.batch = ys[0]; g.in_h = ys[1]; g.in_w = ys[2]; g.in_c = ci_;
+    g.out_h = ds[1]; g.out_w = ds[2]; g.out_c = co_;
+    g.filter_h = geo_.kh; g.filter_w = geo_.kw; g.stride_h = geo_.sh; g.stride_w = geo_.sw;
+    g.dil_h = geo_.dh; g.dil_w = geo_.dw; g.pad_top = geo_.pt; g.pad_left = geo_.pl;
+    train::Conv2DBackpropInput(g, c.P<float>(dy), wf_, c.P<float>(y), c.threads);
+    if (bf_) train::BiasActivation(c.P<float>(y), c.Elements(y) / ci_, ci_, bf_, ci_, train::Activation::kLinear, 0.0f, c.threads);
+  }
+
+ private:
+  // g: the forward geometry (in = the output y, out = dy). Per image, the output rows go in
+  // bands whose accumulators fit the scratch budget; each band multiplies the dy rows that
+  // reach it (in chunks of pixels that fit the budget) and scatters their columns into it.
+  void RunGemm(const ops::ConvGeom& g, const int8_t* dy, int8_t* y, int threads) const {
+    const int64_t CI = ci_, CO = co_, NK = nk_;
+    const int64_t HY = g.in_h, WY = g.in_w, HD = g.out_h, WD = g.out_w;
+    const int64_t row_acc = WY * CI;  // accumulators of one output row
+    const int64_t band_rows = std::min<int64_t>(HY, std::max<int64_t>(1, kScratchBytes / 4 / row_acc));
+    const int64_t chunk_px = std::max<int64_t>(1, kScratchBytes / 4 / NK);
+    std::unique_ptr<int32_t[]> acc(new int32_t[static_cast<size_t>(band_rows * row_acc)]);
+    std::unique_ptr<int32_t[]> cols(new int32_t[static_cast<size_t>(std::min(chunk_px, HD * WD) * NK)]);
+    const int64_t reach = int64_t{geo_.kh - 1} * geo_.dh;  // rows a dy row reaches below oy·sh − pt
+
+    gemm::GemmArgs ga;
+    ga.a_signed = true;
+    ga.lda = CO;
+    ga.a_zero_points = &q_.dy_zero_point;
+    ga.b = &packed_;
+    ga.c = cols.get();
+    ga.ldc = NK;
+    ga.threads = threads;
+    ga.epilogue.output = gemm::OutputType::kInt32;
+
+    for (int64_t n = 0; n < g.batch; n++) {
+      for (int64_t a = 0; a < HY; a += band_rows) {
+        const int64_t b = std::min(HY, a + band_rows);
+        int32_t* acc_band = acc.get();
+        for (int64_t px = 0; px < (b - a) * WY; px++) {
+          int32_t* ap = acc_band + px * CI;
+          if (q_.bias) std::memcpy(ap, q_.bias, static_cast<size_t>(CI) * sizeof(int32_t));
+          else std::fill(ap, ap + CI, 0);
+        }
+        // dy rows oy with a ≤ oy·sh + ky·dh − pt < b for some ky.
+        const int64_t lo_t = a + g.pad_top - reach;
+        const int64_t oy0 = lo_t <= 0 ? 0 : (lo_t + g.stride_h - 1) / g.stride_h;
+        const int64_t oy1 = std::min(HD, (b - 1 + g.pad_top) / g.stride_h + 1);
+        for (int64_t p0 = oy0 * WD; p0 < oy1 * WD; p0 += chunk_px) {
+          const int64_t p1 = std::min(oy1 * WD, p0 + chunk_px);
+          ga.m = p1 - p0;
+          ga.a = dy + (n * HD * WD + p0) * CO;
+          gemm::Gemm(ga);
+          ScatterColumns(g, cols.get(), p0, p1, a, b, acc_band, threads);
+        }
+        quant::Requantize(acc_band, quant::Layout{(b - a) * WY, CI, 1}, q_.multipliers, q_.y_zero_point, q_.y_min,
+                          q_.y_max, y + (n * HY + a) * WY * CI, threads);
+      }
+    }
+  }
+
+  // Adds the columns of dy pixels [p0, p1) (of one image, row-major) into the accumulators of
+  // output rows [a, b): one output row per task, so no two tasks touch one accumulator.
+  void ScatterColumns(const ops::ConvGeom& g, const int32_t* cols, int64_t p0, int64_t p1, int64_t a, int64_t b,
+                      int32_t* acc_band, int threads) const {
+    const int64_t CI = ci_, NK = nk_, WY = g.in_w, WD = g.out_w, HD = g.out_h;
+    const int64_t work_per_row = std::max<int64_t>(1, WD * g.k_w * CI);
+    const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 15) / work_per_row);
+    ParallelFor(b - a, grain, threads, [&](int64_t rb, int64_t re) {
+      for (int64_t iy = a + rb; iy < a + re; iy++) {
+        uint32_t* arow = reinterpret_cast<uint32_t*>(acc_band + (iy - a) * WY * CI);
+        for (int64_t ky = 0; ky < g.k_h; ky++) {
+          const int64_t ty = iy + g.pad_top - ky * g.dilation_h;
+          if (ty < 0 || ty % g.stride_h) continue;
+          const int64_t oy = ty / g.stride_h;
+          if (oy >= HD) continue;
+          const int64_t ox0 = std::max<int64_t>(0, p0 - oy * WD), ox1 = std::min<int64_t>(WD, p1 - oy * WD);
+          for (int64_t ox = ox0; ox < ox1; ox++) {
+            const uint32_t* crow = reinterpret_cast<const uint32_t*>(cols + (oy * WD + ox - p0) * NK) + ky * g.k_w * CI;
+            for (int64_t kx = 0; kx < g.k_w; kx++) {
+              const int64_t ix = ox * g.stride_w + kx * g.dilation_w - g.pad_left;
+              if (ix < 0 || ix >= WY) continue;
+              uint32_t* ap = arow + ix * CI;
+              const uint32_t* cp = crow + kx * CI;
+              for (int64_t ci = 0; ci < CI; ci++) ap[ci] += cp[ci];  // wraps, as the reference does
+            }
+          }
+        }
+      }
+    });
+  }
+
+  bool q8_;
+  Geo geo_{};
+  int64_t ci_ = 1, co_ = 1, nk_ = 0;
+  ops::ConvTransposeQ q_;
+  bool gemm_ = false;
+  gemm::PackedB packed_;
+  int weight_index_ = -1;
+  const float* wf_ = nullptr;
+  const float* bf_ = nullptr;
+};
+
+}  // namespace
+
+std::unique_ptr<Step> MakeDeconvI8(const Spec& p) { return std::make_unique<DeconvStep>(p, true); }
+std::unique_ptr<Step> MakeDeconvF32(const Spec& p) { return std::make_unique<DeconvStep>(p, false); }
+
+}  // namespace detail
+}  // namespace runtime
+}  // namespace tfjq
