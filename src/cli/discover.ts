@@ -103,7 +103,13 @@ export async function discoverModels(args: readonly string[], outDir: string): P
       const found: string[] = [];
       await walk(p, out, found);
       if (!found.length) throw new UsageError(`no model.json found under '${arg}'`);
-      for (const m of found) tasks.push({ source: m, rel: relative(p, dirname(m)) });
+      // With several inputs, each directory's models go under its own name (two model folders
+      // side by side would otherwise both be the output root).
+      const base = args.length > 1 ? basename(p) : '';
+      for (const m of found) {
+        const r = relative(p, dirname(m));
+        tasks.push({ source: m, rel: base ? join(base, r) : r });
+      }
     } else {
       tasks.push({ source: p, rel: basename(dirname(p)) });
     }
