@@ -18,6 +18,7 @@ const parts = [
   ['batch conversion of repository-written models', 'bench/zoo/RESULTS-batch-synthetic.md'],
   ['quantization kernels', 'bench/quant/RESULTS-quant.md'],
   ['operator kernels', 'bench/ops/RESULTS-ops.md'],
+  ['depthwise channel tails and transposed convolution, before and after', 'bench/ops/RESULTS-dw-deconv.md'],
   ['session soak', 'bench/models/RESULTS-soak.md'],
   ['post-training quantization (calibration)', 'bench/calib/RESULTS-calib.md'],
   ['4-bit weights', 'bench/int4/RESULTS-int4.md'],
