@@ -72,9 +72,12 @@ export async function measure(path: string, inputs: ZooInput[], evalDir: string,
     Object.values(first).forEach((t) => t.dispose());
     // Pair outputs by name where the names agree, else by position (the names are reported).
     const names = session.outputs.map((o) => o.name);
+    // A session answers under the model's signature keys too (a layers model's output layer
+    // names: 'dense_3' for the tensor 'dense_3/Softmax').
+    const keys = session.outputNames;
     const byPosition = names.length === ref.outputs.length;
     const pairs = ref.outputs.map((r, i) => {
-      const same = names.find((n) => strip(n) === strip(r.name));
+      const same = names.find((n, k) => strip(n) === strip(r.name) || strip(keys[k] ?? '') === strip(r.name));
       if (same) return { ref: r, index: i, session: same, matchedBy: 'name' as const };
       if (byPosition) return { ref: r, index: i, session: names[i]!, matchedBy: 'position' as const };
       return { ref: r, index: i, session: undefined, matchedBy: 'unmatched' as const };
