@@ -9,15 +9,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tf } from '../../src/backend/float.js';
 import { RECIPES } from '../../bench/zoo/build.js';
 import {
-  compare, convertAndOpen, FLOAT16_MAX_ERROR, FLOAT16_MIN_COSINE, INT8_MAX_ERROR, INT8_MIN_COSINE, outOfTolerance, publishedModel, samples, stockFloat,
+  compare, convertAndOpen, FLOAT16_MAX_ERROR, FLOAT16_MIN_COSINE, INT8_MAX_ERROR, INT8_MIN_COSINE, outOfTolerance, publishedModel, samples, sceneOf, stockFloat,
   type NamedOutput, type Sample,
 } from './support.js';
 import type { ZooInput } from '../../bench/zoo/manifest.js';
 
 // Known misses, skipped with their reason (each is in bench/zoo/RESULTS-zoo.md):
-const INT8_KNOWN_MISS: Record<string, string> = {
-  'human-models/selfie': 'the guard, measuring on the calibration images (where the person mask is ~0), keeps a quantization whose mask scores cosine 0 on other images',
-};
+const INT8_KNOWN_MISS: Record<string, string> = {};
 
 interface Case { id: string; path: string; inputs: ZooInput[]; signatureOutputs?: string[] }
 
@@ -41,8 +39,8 @@ describe('zoo subset: plans, names and int8 fidelity', () => {
   beforeAll(async () => {
     for (const r of RECIPES) await r.write(join(dir, r.name));
     for (const c of cases) {
-      evalSets.set(c.id, samples(c.inputs, 3, 2000));
-      calibrations.set(c.id, samples(c.inputs, 4, 1000));
+      evalSets.set(c.id, samples(c.inputs, 3, 2000, sceneOf(c.id)));
+      calibrations.set(c.id, samples(c.inputs, 4, 1000, sceneOf(c.id)));
       refs.set(c.id, await stockFloat(c.path, evalSets.get(c.id)!));
     }
   });

@@ -13,7 +13,7 @@ import { saveNative } from '../../src/model/save-native.js';
 import { quantize } from '../../src/quant/quantize.js';
 import { InferenceSession } from '../../src/runtime/session.js';
 import { describeConstructs, describeInputs } from '../../bench/zoo/describe-model.js';
-import { inputValues } from '../../bench/zoo/inputs.js';
+import { inputValues, sceneFor, type Scene } from '../../bench/zoo/inputs.js';
 import type { ZooInput } from '../../bench/zoo/manifest.js';
 import { AgreementAccumulator, type OutputAgreement } from '../../bench/zoo/metrics.js';
 import { PUBLISHED } from '../../bench/zoo/sources.js';
@@ -33,9 +33,15 @@ export function publishedModel(name: string): { path: string; inputs: ZooInput[]
 export type Sample = Record<string, tf.Tensor>;
 
 /** `count` seeded samples (image-like pictures / token ids) keyed by input name. */
-export function samples(inputs: ZooInput[], count: number, seed: number): Sample[] {
+export function samples(inputs: ZooInput[], count: number, seed: number, scene: Scene = 'any'): Sample[] {
   const rng = seededRandom(seed);
-  return Array.from({ length: count }, () => Object.fromEntries(inputs.map((i) => [i.name, tf.tensor(inputValues(i, rng), i.shape, i.dtype)])));
+  return Array.from({ length: count }, (_, s) => Object.fromEntries(inputs.map((i) => [i.name, tf.tensor(inputValues(i, rng, scene, s), i.shape, i.dtype)])));
+}
+
+/** What a model's pictures show (bench/zoo/inputs.ts): portraits for models of people. */
+export function sceneOf(id: string): Scene {
+  const task = PUBLISHED[id]?.task;
+  return task ? sceneFor(task) : 'any';
 }
 
 export interface NamedOutput { name: string; shape: number[]; data: Float32Array }
