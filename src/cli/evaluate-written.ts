@@ -13,8 +13,8 @@ import type { Graph } from '../model/ir.js';
 import { fileIO } from '../io/files.js';
 import { loadModel } from '../model/load.js';
 import { modelFidelity, type ModelFidelity } from '../quant/output-fidelity.js';
-import { dequantizeValue } from '../quant/scheme.js';
 import { medianMs } from '../report/timing.js';
+import { toFloatTensor } from '../runtime/host-tensor.js';
 import { InferenceSession } from '../runtime/session.js';
 
 export interface ReferenceChoice {
@@ -72,12 +72,7 @@ async function writtenEngine(dir: string, format: 'native' | 'tfjs', o: { thread
       run: async (x) => {
         const out = await s.run(x);
         // int8 / uint8 outputs (--output-type) are compared by their real values (§3).
-        return s.outputs.map((o) => {
-          const v = out[o.name]!;
-          if (v.dtype !== 'int8' && v.dtype !== 'uint8') return tf.tensor(v.data as Float32Array | Int32Array | Uint8Array, v.shape, v.dtype as 'float32' | 'int32' | 'bool');
-          const { scale, zeroPoint } = v.quantization!;
-          return tf.tensor(Float32Array.from(v.data, (q) => dequantizeValue(q, scale, zeroPoint)), v.shape, 'float32');
-        });
+        return s.outputs.map((o) => toFloatTensor(out[o.name]!));
       },
       dispose: () => s.dispose(),
     };
