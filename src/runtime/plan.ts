@@ -92,6 +92,7 @@ export function compilePlan(g0: Graph, options: CompileOptions = {}): CompiledPl
   // Shape computations known for these input shapes become constants (their inputs are then
   // needed only if something else reads them).
   const region = controlFlowRegion(g0);
+  const regions = controlFlowRegions(g0);
   const { graph: g, folded } = foldKnownValues(g0, shapes, g0.nodes, region);
   // Nodes needed for the outputs.
   const producer = new Map<string, Node>();
@@ -102,7 +103,7 @@ export function compilePlan(g0: Graph, options: CompileOptions = {}): CompiledPl
   // are (a loop's bookkeeping nodes lead to no output but belong to the loop).
   const byName = new Map(g0.nodes.map((n) => [n.name, n]));
   const regionOfNode = new Map<string, string[]>();
-  for (const r of controlFlowRegions(g0)) for (const n of r.nodes) regionOfNode.set(n, r.nodes);
+  for (const r of regions) for (const n of r.nodes) regionOfNode.set(n, r.nodes);
   while (stack.length) {
     const t = stack.pop()!;
     const p = producer.get(t) ?? producer.get(parseTensorName(t)[0]);
@@ -183,7 +184,7 @@ export function compilePlan(g0: Graph, options: CompileOptions = {}): CompiledPl
   // bug, reported here rather than as the executor's refusal at the first run.
   const segmentOf = new Map<string, number>();
   segments.forEach((seg, i) => seg.nodes.forEach((n) => segmentOf.set(n, i)));
-  for (const r of controlFlowRegions(g0)) {
+  for (const r of regions) {
     const where = new Set(r.nodes.filter((n) => segmentOf.has(n)).map((n) => segmentOf.get(n)));
     if (where.size > 1) throw new Error(`internal: the control-flow region starting at '${r.nodes[0]}' is split across segments ${[...where].join(', ')}`);
   }

@@ -20,6 +20,14 @@ export interface Prepared {
   natives: (RuntimeSessionNative | undefined)[];
   /** Runs in flight on it (a busy plan is never evicted). */
   busy: number;
+  /** The first node of a tfjs segment holding control flow, which runs only asynchronously (none: the plan can run synchronously). */
+  asyncOnly: string | undefined;
+}
+
+/** The first node of a tfjs segment that only tfjs-converter's asynchronous executor can run. */
+export function asyncOnlyNode(segments: CompiledPlan['segments'], tfjsGraph: Graph | undefined): string | undefined {
+  if (!tfjsGraph) return undefined;
+  return segments.find((seg) => seg.kind === 'tfjs' && requiresAsync(tfjsGraph, { nodes: seg.nodes, outputs: seg.outputs }))?.nodes[0];
 }
 
 export function shapeText(s: readonly number[]): string {
@@ -109,13 +117,12 @@ function runTfjs(seg: TfjsSegment, values: Map<string, HostTensor>, exec: (given
 /**
  * The segments on the calling thread (native ones through RuntimeSession.runSync, tfjs ones
  * through the synchronous executor). A plan whose tfjs segments hold control flow cannot run
- * this way (tfjs-converter runs it only asynchronously): decided before anything runs.
+ * this way (tfjs-converter runs it only asynchronously): decided when the plan was made.
  */
 export function runSegmentsSync(prepared: Prepared, values: Map<string, HostTensor>, batch: number, check: () => void): void {
   const g = prepared.tfjsGraph;
-  const asyncSegment = prepared.compiled.segments.find((seg) => seg.kind === 'tfjs' && g !== undefined && requiresAsync(g, { nodes: seg.nodes, outputs: seg.outputs }));
-  if (asyncSegment) {
-    throw new Error(`InferenceSession: this model runs control flow (from node '${asyncSegment.nodes[0]}') in tfjs, which runs only asynchronously: use run(), predictAsync() or executeAsync()`);
+  if (prepared.asyncOnly !== undefined) {
+    throw new Error(`InferenceSession: this model runs control flow (from node '${prepared.asyncOnly}') in tfjs, which runs only asynchronously: use run(), predictAsync() or executeAsync()`);
   }
   for (const [si, seg] of prepared.compiled.segments.entries()) {
     if (seg.kind === 'native') storeNative(seg, nativeOf(prepared, si, check).runSync(batch, nativeInputs(seg, values, batch)), values, batch);

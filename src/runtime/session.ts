@@ -21,7 +21,7 @@ import { compilePlan, declaredInputShapes, type CompiledPlan, type NativeSegment
 import { modelNames, type Names } from './signature.js';
 import { summarizePlan, type PlanSummary } from './summary.js';
 import { DTYPE_ARRAY, int8ToUint8, toFloatTensor, uint8Params, uint8ToInt8, type HostArray, type HostTensor, type TensorDType, type TensorSpec } from './host-tensor.js';
-import { runSegments, runSegmentsSync, type Prepared } from './run-segments.js';
+import { asyncOnlyNode, runSegments, runSegmentsSync, type Prepared } from './run-segments.js';
 import { isTensorLike, type TensorLike } from './tensor-like.js';
 
 export type { PlannedNode, Placement, ReasonKind };
@@ -237,7 +237,7 @@ export class InferenceSession {
     }
     const { graph: planGraph, ...rest } = compiled;
     const tfjsGraph = compiled.segments.some((s) => s.kind === 'tfjs') ? planGraph : undefined;
-    const prepared = { compiled: rest, tfjsGraph, summary: summarizePlan(this.graph, compiled), natives, busy: 0 };
+    const prepared = { compiled: rest, tfjsGraph, summary: summarizePlan(this.graph, compiled), natives, busy: 0, asyncOnly: asyncOnlyNode(compiled.segments, tfjsGraph) };
     if (this.plans.size >= MAX_PLANS) {
       const idle = [...this.plans].find(([, p]) => p.busy === 0 && p !== this.current);
       if (idle) {
