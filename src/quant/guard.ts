@@ -177,6 +177,13 @@ function rankCandidates(q: Graph, plan: Map<string, NodeExecution>, rep: LayerRe
 
 interface WeightVariant { data: TensorData; quantization: ConstantQuantization | undefined }
 
+/** Puts a weight's data and quantization back to a variant kept earlier. */
+function setVariant(c: Constant, v: WeightVariant): void {
+  c.data = v.data;
+  if (v.quantization) c.quantization = v.quantization;
+  else delete c.quantization;
+}
+
 /** The int4 weights of a dynamic graph, with an int8 variant prepared for widening. */
 function int4Variants(q: Graph, reference: Graph): Map<string, { node: Node; weight: Constant; int4: WeightVariant; int8: WeightVariant }> {
   const out = new Map<string, { node: Node; weight: Constant; int4: WeightVariant; int8: WeightVariant }>();
@@ -224,6 +231,8 @@ export async function runGuard(q: Graph, reference: Graph, data: Record<string, 
   // The samples the default metric runs on (all of them, but for the hold-out check below).
   const all = data.map((_, i) => i);
   let use = all;
+  // The samples the last evaluation ran on (whose failing outputs `failing` holds).
+  let measuredOn: number[] | undefined;
   let base: number;
   if (o.metric) {
     const m = o.metric;
@@ -239,6 +248,7 @@ export async function runGuard(q: Graph, reference: Graph, data: Record<string, 
       const got: Float32Array[][] = [];
       for (const i of use) got.push(await simulatedOutputs(g, data[i]!));
       const f = modelFidelity(specs, use.map((i) => ref[i]!), got);
+      measuredOn = use;
       lastOutputs = f.outputs;
       failing = f.outputs.filter((p) => p.score < 1 - o.tolerance).map((p) => p.output);
       return f.minScore;
@@ -257,7 +267,7 @@ export async function runGuard(q: Graph, reference: Graph, data: Record<string, 
   // One search: which candidates run dynamic (relaxOn, int8 only), which float, which 4-bit
   // layers get 8-bit weights; leaves q annotated with the result.
   const searchOnce = async (relaxOn: boolean): Promise<void> => {
-    await metric(q); // the failing outputs on these samples
+    if (!o.metric && measuredOn !== use) await metric(q); // the failing outputs on these samples
     const plan = planExecution(q);
     const rep = await layerReport(q, reference, use.map((i) => data[i]!));
     const order = rankCandidates(q, plan, rep, o.metric ? q.outputs : failing);
@@ -288,12 +298,7 @@ export async function runGuard(q: Graph, reference: Graph, data: Record<string, 
         const use = i < widen ? v.int8 : v.int4;
         quantized.set(v.weight.name, use);
       });
-      for (const [t, v] of quantized) {
-        const c = q.constants.get(t)!;
-        c.data = v.data;
-        if (v.quantization) c.quantization = v.quantization;
-        else delete c.quantization;
-      }
+      for (const [t, v] of quantized) setVariant(q.constants.get(t)!, v);
       info.floatNodes = [...userFloat, ...floatSet];
       const p = planExecution(q);
       for (const name of floatSet) restoreFloat(q, reference, q.nodes.find((m) => m.name === name)!, p);
@@ -365,27 +370,22 @@ export async function runGuard(q: Graph, reference: Graph, data: Record<string, 
     // may not show it. So the dynamic search runs on half of the samples and must hold on the
     // other half; otherwise the guard searches again with float as the only step back.
     const half = Math.floor(data.length / 2);
-    let relaxed = false;
+    let keptDynamic = false;
     // Weights as quantized, to start the second search from (the first restores float ones).
     const snapshot = new Map([...q.constants].map(([k, c]) => [k, { data: c.data, quantization: c.quantization }]));
     if (!o.metric && half >= 2 && info.mode === 'int8') {
       use = all.slice(0, half);
       await searchOnce(true);
       use = all.slice(half);
-      relaxed = (info.dynamicNodes?.length ?? 0) > 0 && (await metric(q)) >= required;
+      keptDynamic = (info.dynamicNodes?.length ?? 0) > 0 && (await metric(q)) >= required;
       use = all;
-      if (!relaxed) {
+      if (!keptDynamic) {
         info.floatNodes = [...userFloat];
         info.dynamicNodes = [];
-        for (const [k, v] of snapshot) {
-          const c = q.constants.get(k)!;
-          c.data = v.data;
-          if (v.quantization) c.quantization = v.quantization;
-          else delete c.quantization;
-        }
+        for (const [k, v] of snapshot) setVariant(q.constants.get(k)!, v);
       }
     }
-    if (!relaxed) await searchOnce(false);
+    if (!keptDynamic) await searchOnce(false);
     moved.push(...info.floatNodes.filter((n) => !userFloat.includes(n)));
     movedDynamic.push(...(info.dynamicNodes ?? []));
     current = await metric(q);
