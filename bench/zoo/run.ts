@@ -174,7 +174,7 @@ if (opt.remeasure) {
     if (!row) continue;
     const dir = join(work, m.id);
     if (!existsSync(join(dir, 'eval'))) continue;
-    row.reference = { ...(await floatReference(m, join(cache, m.id, 'model.json'), dir)) };
+    row.reference = await floatReference(m, join(cache, m.id, 'model.json'), dir);
     for (const mr of row.modes) {
       if (!modes.includes(mr.mode) || !mr.convert.output || !existsSync(join(mr.convert.output, 'model.json')) || !row.reference.backend) continue;
       const again = await measure(m, mr.convert.output, dir);
