@@ -29,6 +29,7 @@ const parts = [
   ['does a rounding bug get caught (independent reference)', 'bench/notes/reference-check.md'],
   ['hardening', 'bench/notes/hardening.md'],
   ['model I/O', 'bench/notes/model-io.md'],
+  ['installing without a compiler, the arm64 prebuild, the CLI', 'bench/notes/install.md'],
 ];
 const head = `# Benchmark results
 
