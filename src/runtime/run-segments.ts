@@ -3,13 +3,13 @@
 // executor, each reading the values earlier segments left and adding its own.
 import type { RuntimeSessionNative } from '../../binding.js';
 import type { tf } from '../backend/float.js';
-import { execute, requiresAsync } from '../model/execute.js';
+import { requiresAsync } from '../model/execute.js';
 import type { Graph } from '../model/ir.js';
 import { resolveDim } from '../model/shape-inference.js';
 import { DTYPE_ARRAY, toFloatTensor, type HostArray, type HostTensor, type TensorDType } from './host-tensor.js';
 import type { CompiledPlan, NativeSegment, TfjsSegment } from './plan.js';
 import type { PlanSummary } from './summary.js';
-import { runTfjsSegment } from './tfjs-segment.js';
+import { runTfjsSegment, runTfjsSegmentSync } from './tfjs-segment.js';
 
 /** A compiled plan and its native sessions (one per native segment). */
 export interface Prepared {
@@ -126,6 +126,6 @@ export function runSegmentsSync(prepared: Prepared, values: Map<string, HostTens
   }
   for (const [si, seg] of prepared.compiled.segments.entries()) {
     if (seg.kind === 'native') storeNative(seg, nativeOf(prepared, si, check).runSync(batch, nativeInputs(seg, values, batch)), values, batch);
-    else runTfjs(seg, values, (given) => execute(g!, {}, { nodes: seg.nodes, given, outputs: seg.outputs }));
+    else runTfjs(seg, values, (given) => runTfjsSegmentSync(g!, seg, given));
   }
 }
