@@ -235,7 +235,6 @@ function resultOf(g: Graph, values: Map<string, tf.Tensor>, w: string): tf.Tenso
 export async function executeAsync(g: Graph, inputs: GraphInputs, opts: ExecuteOptions = {}): Promise<tf.Tensor[]> {
   const regions = controlFlowRegions(g);
   const { wanted, bound, given, need, regions: needed } = prepare(g, inputs, opts, regions);
-  const external = new Set<tf.Tensor>([...bound.values(), ...Object.values(given)]);
   const values = new Map<string, tf.Tensor>([...bound, ...Object.entries(given)]);
   // Tensors this run created (an op may hand back one of its inputs, a constant or a caller's tensor: those are not ours).
   const owned = new Set<tf.Tensor>();
