@@ -10,7 +10,7 @@ export * from './kernels/quantize.js';
 export * from './kernels/float16.js';
 export * as ops from './kernels/ops.js';
 // The quantization scheme in TypeScript (bit-exact with the native kernels).
-export * as scheme from './quant/scheme.js';
+export * as scheme from './kernels/scheme.js';
 // Models: loading, graph IR, passes, execution, saving, inspection.
 export * from './model/index.js';
 // Deep Compression.
@@ -42,7 +42,7 @@ export { createServer, type ServeOptions, type TfjsQuantServer } from './serve/i
 export type { HostTensor, RunInputs, RunOptions, SessionMemory, SessionOptions, TensorSpec, TensorLike, PlannedNode, Placement, CompiledPlan } from './runtime/index.js';
 // Post-training quantization: all of it as `ptq` (ptq.quantize, ptq.calibrate, ptq.simulate, …),
 // the main entry points also by name; .npy files.
-export * as ptq from './quant/index.js';
-export { quantize as postTrainingQuantize, simulate, calibrate, layerReport, formatLayerReport, loadCalibrationData } from './quant/index.js';
+export * as ptq from './ptq.js';
+export { quantize as postTrainingQuantize, simulate, calibrate, layerReport, formatLayerReport, loadCalibrationData } from './ptq.js';
 export type { QuantizeOptions as PtqOptions, QuantizeReport as PtqReport, SimTensor, ObserverKind, ObserverOptions } from './quant/index.js';
 export { readNpy, writeNpy, type NpyArray } from './io/npy.js';

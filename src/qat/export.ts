@@ -9,7 +9,7 @@ import { loadModel } from '../model/load.js';
 import { consumers, type AffineQuantization, type Graph, type Node } from '../model/ir.js';
 import { optimize } from '../model/passes/index.js';
 import type { ActivationRange } from '../model/save-native.js';
-import { channelLayout, type ChannelLayout } from '../quant/scheme.js';
+import { channelLayout, type ChannelLayout } from '../kernels/scheme.js';
 import { PASS_THROUGH_OPS } from '../quant/params.js';
 import { quantizeValues, type FakeQuantParams } from './fake-quant.js';
 import type { QatModel } from './model.js';

@@ -11,7 +11,7 @@
 // int8 runtime's integer arithmetic, so the QAT model and the exported graph are one function.
 import { tf } from '../backend/float.js';
 import { assertFinite, assertInt, assertOneOf } from '../native/validate.js';
-import { activationBounds, channelLayout, dequantizeValue, fl32, perTensorLayout, weightLayout, type ChannelLayout } from '../quant/scheme.js';
+import { activationBounds, channelLayout, dequantizeValue, fl32, perTensorLayout, weightLayout, type ChannelLayout } from '../kernels/scheme.js';
 import { int32Bias, requantMultipliers } from '../quant/params.js';
 import { buildLut, softmax as softmaxInt8 } from '../kernels/ops.js';
 import { permutation, seededRandom } from '../data/random.js';

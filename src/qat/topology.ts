@@ -4,7 +4,7 @@
 // ReLU/ReLU6 fused, an int8 op with its own range, a pass-through sharing its input's range, or
 // float with the reason.
 import { tf } from '../backend/float.js';
-import type { WeightKind } from '../quant/scheme.js';
+import type { WeightKind } from '../kernels/scheme.js';
 import { pickConfig, resolveConfig, type LayerQuantizeConfig, type QuantizeOptions, type ResolvedConfig } from './config.js';
 import type { Quantizer } from './quantizers.js';
 

@@ -13,7 +13,7 @@ import {
   constantOperandParams, int32Bias, int4KernelGroupSize, int4WeightOf, preactName, requantMultipliers, SOFTMAX_INT8_PARAMS, weightOf,
   type ActivationParams,
 } from './params.js';
-import { activationBounds, type QParams } from './scheme.js';
+import { activationBounds, type QParams } from '../kernels/scheme.js';
 
 export type QVal = { kind: 'q'; data: Int8Array; shape: number[]; p: QParams };
 export type FVal = { kind: 'f'; t: tf.Tensor };

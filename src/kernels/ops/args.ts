@@ -2,7 +2,7 @@
 import type { OpsActivation, OpsBinaryOp, OpsConvGeom, OpsStridedSliceMasks } from '../../../binding.js';
 import { native } from '../../native/binding.js';
 import { assertFinite, assertInt, assertLength, assertPositiveFinite, assertShape, describe, shapeSize } from '../../native/validate.js';
-import { activationBounds, fl32, qRange, type Activation } from '../../quant/scheme.js';
+import { activationBounds, fl32, qRange, type Activation } from '../scheme.js';
 
 export type { OpsActivation, OpsBinaryOp, OpsConvGeom, OpsStridedSliceMasks };
 export type Q8Array = Int8Array | Uint8Array;

@@ -2,7 +2,7 @@
 import type { OpsConvGeom } from '../../../binding.js';
 import { native } from '../../native/binding.js';
 import { assertFinite, assertInt, assertLength, assertTypedArray, shapeSize } from '../../native/validate.js';
-import { qRange, requantizeMultiplier } from '../../quant/scheme.js';
+import { qRange, requantizeMultiplier } from '../scheme.js';
 import { type ConvOptions, type FusedActivation, type Q8Array, type QParams, alloc, anyKind, assertObject, bounds, checkActivation, checkParams, checkX, convGeometry, f32Scales, floatBounds, pair, poolQ, q8Type, shape4 } from './args.js';
 
 /**

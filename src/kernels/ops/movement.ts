@@ -2,7 +2,7 @@
 import type { OpsStridedSliceMasks } from '../../../binding.js';
 import { native } from '../../native/binding.js';
 import { assertFinite, assertInt, assertShape, describe, shapeSize } from '../../native/validate.js';
-import { qRange } from '../../quant/scheme.js';
+import { qRange } from '../scheme.js';
 import { type AnyArray, type FusedActivation, type Q8Array, type QParams, alloc, anyKind, assertObject, bounds, checkActivation, checkParams, checkX, poolQ, q8Type, shape4 } from './args.js';
 
 export interface ConcatInput<T extends AnyArray> {
