@@ -98,35 +98,6 @@ export function packInt4Weights(w: Int8Array, opts: Int4PackOptions): Int4Packed
   return new Int4PackedWeights(new Ctor(w, k, n, layout, groupSize, opts.scales, zp, isa));
 }
 
-/**
- * The fields of an int4 weight's quantization that packing reads: structurally the model IR's
- * AffineQuantization (model/ir.ts), named here so the kernels do not depend on the model layer.
- */
-export interface Int4Quantization {
-  dtype: string;
-  axis: number;
-  axisCount?: number;
-  scales: Float32Array;
-  zeroPoints: Int32Array;
-  values?: Int8Array | Uint8Array | Int32Array;
-  groupSize?: number;
-}
-
-/**
- * Packs a Dense/MatMul kernel [K, N] quantized by quantizeWeightInt4 (axis 1): its values,
- * [groups][N] scales and zero points and group size.
- */
-export function packInt4Quantization(q: Int4Quantization, shape: readonly number[], isa?: IsaName): Int4PackedWeights {
-  if (q?.dtype !== 'int4' || !(q.values instanceof Int8Array)) throw new TypeError('q must be an int4 AffineQuantization with Int8Array values');
-  if (!Array.isArray(shape) || shape.length !== 2) throw new RangeError('shape must be [K, N]');
-  if (q.axis !== 1 || (q.axisCount ?? 1) !== 1) throw new RangeError(`q.axis must be 1 (the N axis of a [K, N] kernel), got ${q.axis}`);
-  const allZero = q.zeroPoints.every((z) => z === 0);
-  return packInt4Weights(q.values, {
-    k: shape[0]!, n: shape[1]!, groupSize: q.groupSize ?? 0, scales: q.scales,
-    ...(allZero ? {} : { zeroPoints: q.zeroPoints }), ...(isa ? { isa } : {}),
-  });
-}
-
 interface OutputOptions {
   m: number;
   /** Float bias (n entries), added after the groups. */

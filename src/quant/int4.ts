@@ -2,7 +2,9 @@
 // containers with one (scale, zero point) per output channel and per group of `groupSize`
 // consecutive values along K. Pure TypeScript (the scheme's formulas, float32 by Math.fround);
 // the native int4 kernels (src/kernels/int4.ts) consume what this produces.
+import type { IsaName } from '../../binding.js';
 import type { AffineQuantization } from '../model/ir.js';
+import { packInt4Weights, type Int4PackedWeights } from '../kernels/int4.js';
 import { assertInt, assertTypedArray, shapeSize } from '../native/validate.js';
 import {
   decodeScale, dequantizeWeightInt4, groupLayout, groupPosition, hasScaleCodes, int4GroupTableBytes,
@@ -233,6 +235,21 @@ export function chooseWeightBits(shape: number[], axis: number, opts: { groupSiz
   if (size < minElements) return { bits: 8, reason: `${size} weights < ${minElements}: left at 8 bits` };
   if (groupSize !== 0 && l.k < groupSize) return { bits: 8, reason: `K = ${l.k} < group size ${groupSize}: left at 8 bits` };
   return { bits: 4, reason: `${size} weights, K = ${l.k}, ${l.groups} group(s) of ${l.groupSize}` };
+}
+
+/**
+ * Packs a Dense/MatMul kernel [K, N] quantized by quantizeWeightInt4 (axis 1): its values,
+ * [groups][N] scales and zero points and group size.
+ */
+export function packInt4Quantization(q: AffineQuantization, shape: readonly number[], isa?: IsaName): Int4PackedWeights {
+  if (q?.dtype !== 'int4' || !(q.values instanceof Int8Array)) throw new TypeError('q must be an int4 AffineQuantization with Int8Array values');
+  if (!Array.isArray(shape) || shape.length !== 2) throw new RangeError('shape must be [K, N]');
+  if (q.axis !== 1 || (q.axisCount ?? 1) !== 1) throw new RangeError(`q.axis must be 1 (the N axis of a [K, N] kernel), got ${q.axis}`);
+  const allZero = q.zeroPoints.every((z) => z === 0);
+  return packInt4Weights(q.values, {
+    k: shape[0]!, n: shape[1]!, groupSize: q.groupSize ?? 0, scales: q.scales,
+    ...(allZero ? {} : { zeroPoints: q.zeroPoints }), ...(isa ? { isa } : {}),
+  });
 }
 
 export interface Int4WeightStats {
