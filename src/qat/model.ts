@@ -11,7 +11,9 @@
 // int8 runtime's integer arithmetic, so the QAT model and the exported graph are one function.
 import { tf } from '../backend/float.js';
 import { assertFinite, assertInt, assertOneOf } from '../native/validate.js';
-import { activationBounds, channelLayout, dequantizeValue, fl32, perTensorLayout, weightLayout, type ChannelLayout } from '../kernels/scheme.js';
+import {
+  activationBounds, channelLayout, dequantizeValue, fl32, perTensorLayout, requantizeMultiplier, weightLayout, type ChannelLayout,
+} from '../kernels/scheme.js';
 import { int32Bias, requantMultipliers } from '../quant/params.js';
 import { buildLut, softmax as softmaxInt8 } from '../kernels/ops.js';
 import { permutation, seededRandom } from '../data/random.js';
@@ -349,7 +351,7 @@ export class QatModel {
       case 'Subtract': return finish(tf.sub(a, b));
       case 'Maximum': return finish(tf.maximum(a, b));
       case 'Minimum': return finish(tf.minimum(a, b));
-      case 'Multiply': return finish(tf.mul(tf.mul(d[0]!, d[1]!), fl32(fl32(fl32(pi[0]!.scale) * fl32(pi[1]!.scale)) / fl32(po.scale))));
+      case 'Multiply': return finish(tf.mul(tf.mul(d[0]!, d[1]!), requantizeMultiplier(pi[0]!.scale, pi[1]!.scale, po.scale)));
       default: return undefined;
     }
   }
