@@ -12,6 +12,7 @@ import { dequantize } from '../../src/kernels/quantize.js';
 import { cloneGraph, type Graph } from '../../src/model/ir.js';
 import { loadModel } from '../../src/model/load.js';
 import { InferenceSession } from '../../src/runtime/session.js';
+import { measurePoints } from '../../src/quant/measure-points.js';
 import { nativeFlopShare, type FlopShare } from './flops.js';
 import { readInputSet } from './inputs.js';
 import type { ZooInput } from './manifest.js';
@@ -25,6 +26,8 @@ export interface OutputResult extends OutputAgreement {
   session?: string;
   /** How the two were paired: same name, or same position (names differ). */
   matchedBy: 'name' | 'position' | 'unmatched';
+  /** Computed after a selection (NMS, top-k, arg max): src/quant/measure-points.ts. */
+  discrete?: boolean;
 }
 
 export interface MeasureResult {
@@ -48,9 +51,11 @@ export async function measure(path: string, inputs: ZooInput[], evalDir: string,
   const tfjsBackend = await initFloatBackend();
   let session: InferenceSession;
   let shapesGraph: Graph;
+  let discrete: Set<string>;
   try {
     const graph = await loadModel(path);
     shapesGraph = cloneGraph(graph);
+    discrete = new Set(measurePoints(graph).discrete.map((d) => strip(d.output)));
     // The harness knows the shapes it feeds, as a user of an open-sized model does: the plan is
     // made for them at creation.
     const inputShapes = Object.fromEntries(inputs.map((i) => [graph.inputs.find((g) => strip(g.name) === strip(i.name))?.name ?? i.name, i.shape]));
@@ -60,16 +65,12 @@ export async function measure(path: string, inputs: ZooInput[], evalDir: string,
   }
   const res: MeasureResult = { tfjsBackend, loads: true, placements: {} };
   try {
-    for (const p of session.plan) res.placements![p.placement] = (res.placements![p.placement] ?? 0) + 1;
     const feedName = (i: ZooInput) => {
       const s = session.inputs.find((x) => strip(x.name) === strip(i.name));
       if (!s) throw new Error(`the session has no input '${i.name}' (inputs: ${session.inputs.map((x) => x.name).join(', ')})`);
       return s.name;
     };
     const feeds = samples.map((x) => Object.fromEntries(inputs.map((i) => [feedName(i), x[i.name]!])));
-    const first = Object.fromEntries(inputs.map((i) => [feedName(i), tf.tensor(samples[0]![i.name]!.data, samples[0]![i.name]!.shape, i.dtype)]));
-    res.flops = nativeFlopShare(shapesGraph!, session.plan, first);
-    Object.values(first).forEach((t) => t.dispose());
     // Pair outputs by name where the names agree, else by position (the names are reported).
     const names = session.outputs.map((o) => o.name);
     // A session answers under the model's signature keys too (a layers model's output layer
@@ -93,7 +94,15 @@ export async function measure(path: string, inputs: ZooInput[], evalDir: string,
         acc[k]!.add(want, values, p.ref.shape[p.ref.shape.length - 1] ?? 1);
       });
     }
-    res.outputs = pairs.map((p, k) => ({ reference: p.ref.name, session: p.session, matchedBy: p.matchedBy, ...acc[k]!.result() }));
+    res.outputs = pairs.map((p, k) => ({
+      reference: p.ref.name, session: p.session, matchedBy: p.matchedBy, ...acc[k]!.result(), ...(discrete!.has(strip(p.ref.name)) ? { discrete: true } : {}),
+    }));
+    // The plan the runs settled on (a session learns the shapes control-flow regions give at its
+    // first run and plans again: src/runtime/session.ts).
+    for (const p of session.plan) res.placements![p.placement] = (res.placements![p.placement] ?? 0) + 1;
+    const first = Object.fromEntries(inputs.map((i) => [feedName(i), tf.tensor(samples[0]![i.name]!.data, samples[0]![i.name]!.shape, i.dtype)]));
+    res.flops = nativeFlopShare(shapesGraph!, session.plan, first);
+    Object.values(first).forEach((t) => t.dispose());
     res.timing = await steadyTiming(() => session.run(feeds[0]!), { runs, seconds });
   } catch (e) {
     res.error = (e as Error).message ?? String(e);

@@ -56,7 +56,7 @@ function outputDetails(rows: ModelRow[], mode: ZooMode): string[] {
     const r = m.modes.find((x) => x.mode === mode);
     for (const o of r?.measure?.outputs ?? []) {
       const name = o.matchedBy === 'name' ? o.reference : `${o.reference} → ${o.session ?? '(none)'}`;
-      out.push(`| ${cell(m.id)} | ${cell(name + (o.sizeMismatch ? ` (${o.sizeMismatch})` : ''))} | ${o.size} | ${f(o.cosine, 5)} | ${f(o.maxAbsError, 4)} | ${o.top1 === undefined ? '—' : `${(100 * o.top1).toFixed(0)}%`} |`);
+      out.push(`| ${cell(m.id)} | ${cell(name + (o.sizeMismatch ? ` (${o.sizeMismatch})` : '') + (o.discrete ? ' (discrete: after a selection)' : ''))} | ${o.size} | ${f(o.cosine, 5)} | ${f(o.maxAbsError, 4)} | ${o.top1 === undefined ? '—' : `${(100 * o.top1).toFixed(0)}%`} |`);
     }
   }
   out.push('', '</details>');

@@ -4,8 +4,12 @@
 import type { ModeRow, ModelRow, ZooMode } from './row.js';
 
 // JSON has no NaN: a NaN cosine (non-finite or mis-sized output) is read back as null.
+// Discrete outputs (after NMS, top-k, arg max) are left out when the model has continuous ones,
+// as the converter's report does (docs/cli.md, "What the report measures").
 export const minCosine = (r: ModeRow): number | undefined => {
-  const c = r.measure?.outputs?.map((o) => (o.cosine === null ? Number.NaN : o.cosine)).filter((v): v is number => v !== undefined);
+  const all = r.measure?.outputs ?? [];
+  const outs = all.some((o) => !o.discrete && o.cosine !== undefined) ? all.filter((o) => !o.discrete) : all;
+  const c = outs.map((o) => (o.cosine === null ? Number.NaN : o.cosine)).filter((v): v is number => v !== undefined);
   if (!c?.length) return undefined;
   return c.some((v) => Number.isNaN(v)) ? Number.NaN : Math.min(...c);
 };

@@ -93,6 +93,24 @@ void ForBroadcast(const Shape& as, const Shape& bs, int threads, const F& f) {
   });
 }
 
+// The length of the innermost run ForBroadcast would use (its merged last dimension).
+int64_t BroadcastBlock(const Shape& as, const Shape& bs) {
+  const Shape out = BroadcastShape(as, bs);
+  const size_t r = out.size();
+  int64_t len = 1;
+  for (size_t i = r; i-- > 0;) {
+    const int64_t da = i < r - as.size() ? 1 : as[i - (r - as.size())];
+    const int64_t db = i < r - bs.size() ? 1 : bs[i - (r - bs.size())];
+    if (out[i] == 1) continue;
+    if (da != out[i] || db != out[i]) {
+      if (len == 1) len = out[i];
+      break;
+    }
+    len *= out[i];
+  }
+  return len;
+}
+
 template <typename T>
 void BinaryQuantScalarRun(BinaryOp op, const T* a, int64_t as, const T* b, int64_t bs, int64_t n, const BinaryQ& p,
                           T* y) {
@@ -116,6 +134,56 @@ void BinaryQuantScalarRun(BinaryOp op, const T* a, int64_t as, const T* b, int64
   }
 }
 
+// One operand full, the other a block of L values repeated along the leading dimensions (a
+// per-channel mean or scale applied to an image: [1, H, W, 3] − [3]). Broadcast runs are then L
+// long and the generic walk pays its index arithmetic per run; instead y depends only on (the
+// full operand's code, the position in the block): a 256·L table computed by the scalar
+// kernel itself, so the result is the same bit for bit. Returns false when the shapes are not
+// of that form or the table would not pay for itself.
+template <typename T>
+bool BinaryQuantByTable(BinaryOp op, const Shape& as, const T* a, const Shape& bs, const T* b, const BinaryQ& p,
+                        T* y, int threads) {
+  const Shape out = BroadcastShape(as, bs);
+  const int64_t total = ShapeSize(out);
+  const bool a_full = ShapeSize(as) == total && as.size() == out.size();
+  const bool b_full = ShapeSize(bs) == total && bs.size() == out.size();
+  if (a_full == b_full) return false;
+  const Shape& ss = a_full ? bs : as;
+  size_t lead = 0;
+  while (lead < ss.size() && ss[lead] == 1) lead++;
+  const size_t tail = ss.size() - lead;
+  if (tail > out.size()) return false;
+  for (size_t i = 0; i < tail; i++) if (ss[lead + i] != out[out.size() - tail + i]) return false;
+  const int64_t L = std::max<int64_t>(1, ShapeSize(ss));
+  if (L >= total || L > (int64_t(1) << 16) || 256 * L * 4 > total) return false;
+  const T* full = a_full ? a : b;
+  const T* small = a_full ? b : a;
+  constexpr int kLow = std::is_same<T, int8_t>::value ? -128 : 0;
+  const size_t n = static_cast<size_t>(256 * L);
+  std::vector<T> codes(n), reps(n), raw(n), table(n);
+  for (int64_t v = 0; v < 256; v++) {
+    for (int64_t c = 0; c < L; c++) {
+      codes[static_cast<size_t>(v * L + c)] = static_cast<T>(v + kLow);
+      reps[static_cast<size_t>(v * L + c)] = small[c];
+    }
+  }
+  const int64_t len = static_cast<int64_t>(n);
+  if (a_full) BinaryQuantScalarRun<T>(op, codes.data(), 1, reps.data(), 1, len, p, raw.data());
+  else BinaryQuantScalarRun<T>(op, reps.data(), 1, codes.data(), 1, len, p, raw.data());
+  for (int64_t v = 0; v < 256; v++) {
+    for (int64_t c = 0; c < L; c++) table[static_cast<size_t>(c * 256 + v)] = raw[static_cast<size_t>(v * L + c)];
+  }
+  const int64_t rows = total / L;
+  ParallelFor(rows, std::max<int64_t>(1, (int64_t(1) << 14) / L), threads, [&](int64_t rb, int64_t re) {
+    for (int64_t r = rb; r < re; r++) {
+      const T* x = full + r * L;
+      T* yr = y + r * L;
+      for (int64_t c = 0; c < L; c++) yr[c] = table[static_cast<size_t>(c * 256 + (int32_t(x[c]) - kLow))];
+    }
+  });
+  return true;
+}
+
 template <typename T>
 void BinaryQuantImpl(BinaryOp op, const Shape& as, const T* a, const Shape& bs, const T* b, const BinaryQ& p, T* y,
                      int threads) {
@@ -123,6 +191,8 @@ void BinaryQuantImpl(BinaryOp op, const Shape& as, const T* a, const Shape& bs, 
       op != BinaryOp::kMinimum) {
     Fail("quantized binary op must be add, sub, mul, maximum or minimum");
   }
+  // Short broadcast blocks (up to 16 values): the table beats 16-lane vector runs of a few lanes.
+  if (BroadcastBlock(as, bs) <= 16 && BinaryQuantByTable(op, as, a, bs, b, p, y, threads)) return;
   const detail::VectorKernels* vk = detail::ActiveVectorKernels();
   ForBroadcast(as, bs, threads, [&](int64_t ao, int64_t ast, int64_t bo, int64_t bst, int64_t yo, int64_t len) {
     int64_t done = 0;

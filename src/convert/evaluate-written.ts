@@ -13,6 +13,7 @@ import type { Graph } from '../model/ir.js';
 import { fileIO } from '../io/files.js';
 import { loadModel } from '../model/load.js';
 import { modelFidelity, type ModelFidelity } from '../quant/output-fidelity.js';
+import { measurePoints } from '../quant/measure-points.js';
 import { medianMs } from '../report/timing.js';
 import { toFloatTensor } from '../runtime/host-tensor.js';
 import { InferenceSession } from '../runtime/session.js';
@@ -133,9 +134,10 @@ export async function evaluateWritten(float: Graph, dir: string, format: 'native
       got.push(index.map((i) => toArray(q[i]!)));
       q.forEach((t) => t.dispose());
     }
+    const discrete = new Set(measurePoints(float).discrete.map((d) => d.output));
     const specs = float.outputs.map((n) => {
       const s = float.tensors.get(n)?.shape;
-      return { name: n, classes: s && s.length >= 2 && s[s.length - 1]! > 1 ? s[s.length - 1]! : 1 };
+      return { name: n, classes: s && s.length >= 2 && s[s.length - 1]! > 1 ? s[s.length - 1]! : 1, discrete: discrete.has(n) };
     });
     const fidelity = modelFidelity(specs, ref, got);
     const floatMs = await medianMs(async () => (await executeAsync(float, inputs[0]!)).forEach((t) => { t.dataSync(); t.dispose(); }), { runs: o.runs });

@@ -3,7 +3,7 @@
 // segments of the native runtime (run a subset of nodes from precomputed tensors).
 import { tf } from '../backend/float.js';
 import { ModelFormatError, asModelError } from './errors.js';
-import { controlFlowRegions, executionUnits, hasControlFlow, regionIndex, type ControlFlowRegion } from './control-flow.js';
+import { controlFlowRegions, executionUnits, hasControlFlow, regionIndex, type ControlFlowRegion, type ExecutionUnit } from './control-flow.js';
 import { parseTensorName, producers, type Constant, type Graph, type Node } from './ir.js';
 import { runRegion } from './run-region.js';
 import { OPS } from './ops.js';
@@ -20,6 +20,21 @@ export interface ExecuteOptions {
   nodes?: Iterable<string>;
   /** Called after each node with its outputs (valid during the call only: clone to keep). */
   observer?: (node: Node, outputs: tf.Tensor[]) => void;
+  /**
+   * What to run, from planRun() with the same outputs, nodes and available tensors: a caller
+   * running one subset many times (a session's tfjs segments) walks the graph once, not per run.
+   */
+  plan?: RunPlan;
+}
+
+/** The static part of a run: what runs, in which order (planRun). */
+export interface RunPlan {
+  readonly graph: Graph;
+  readonly wanted: readonly string[];
+  /** Tensors the run is given (graph inputs and `given`), by name. */
+  readonly available: ReadonlySet<string>;
+  /** The nodes outside control-flow regions and the regions to run, in dependency order. */
+  readonly units: readonly ExecutionUnit[];
 }
 
 const constCache = new WeakMap<Constant, { data: Constant['data']; t: tf.Tensor }>();
@@ -73,25 +88,39 @@ function bindInputs(g: Graph, inputs: GraphInputs): Map<string, tf.Tensor> {
   return m;
 }
 
-interface Prepared {
-  wanted: string[];
+interface Bound {
   bound: Map<string, tf.Tensor>;
   given: Record<string, tf.Tensor>;
-  /** Nodes to run (outside regions) and regions to run. */
-  need: Set<Node>;
-  regions: Set<ControlFlowRegion>;
+  plan: RunPlan;
 }
 
-/** Checks the arguments and finds what must run, walking back from the wanted tensors. */
-function prepare(g: Graph, inputs: GraphInputs, opts: ExecuteOptions, allRegions: ControlFlowRegion[]): Prepared {
+/** Checks the arguments, then takes the caller's plan (checked against them) or makes one. */
+function prepare(g: Graph, inputs: GraphInputs, opts: ExecuteOptions): Bound {
   if (opts === null || typeof opts !== 'object') throw new TypeError('options must be an object');
-  const wanted = opts.outputs ?? g.outputs;
-  if (!Array.isArray(wanted) || wanted.some((w) => typeof w !== 'string')) throw new TypeError('outputs must be an array of tensor names');
   const bound = bindInputs(g, inputs);
   const given = opts.given ?? {};
   for (const [k, v] of Object.entries(given)) {
     if (!(v instanceof tf.Tensor) || v.isDisposed) throw new TypeError(`given['${k}'] must be a live tf.Tensor`);
   }
+  const names = [...bound.keys(), ...Object.keys(given)];
+  if (!opts.plan) return { bound, given, plan: planRun(g, { outputs: opts.outputs, nodes: opts.nodes, available: names }) };
+  const plan = opts.plan;
+  if (plan.graph !== g) throw new TypeError('options.plan was made for another graph');
+  if (names.length !== plan.available.size || names.some((n) => !plan.available.has(n))) {
+    throw new RangeError(`options.plan was made for the tensors [${[...plan.available].join(', ')}], the run gives [${names.join(', ')}]`);
+  }
+  return { bound, given, plan };
+}
+
+/**
+ * What computing `outputs` (default: the graph outputs) from the `available` tensors runs, in
+ * order: walks back from the outputs once (run only `nodes` when given).
+ */
+export function planRun(g: Graph, opts: { outputs?: string[]; nodes?: Iterable<string>; available: Iterable<string> }): RunPlan {
+  const wanted = opts.outputs ?? g.outputs;
+  if (!Array.isArray(wanted) || wanted.some((w) => typeof w !== 'string')) throw new TypeError('outputs must be an array of tensor names');
+  const available = new Set(opts.available);
+  const allRegions = hasControlFlow(g) ? controlFlowRegions(g) : [];
   const prod = producers(g);
   const byName = new Map(g.nodes.map((n) => [n.name, n]));
   const regionOf = regionIndex(allRegions);
@@ -132,7 +161,7 @@ function prepare(g: Graph, inputs: GraphInputs, opts: ExecuteOptions, allRegions
     const t = stack.pop()!;
     if (seen.has(t)) continue;
     seen.add(t);
-    if (t in given || bound.has(t) || g.constants.has(t)) continue;
+    if (available.has(t) || g.constants.has(t)) continue;
     const p = prod.get(t);
     if (!p) {
       if (g.inputs.some((i) => i.name === t)) throw new RangeError(`input '${t}' is needed but was not given`);
@@ -141,7 +170,10 @@ function prepare(g: Graph, inputs: GraphInputs, opts: ExecuteOptions, allRegions
     if (subset && !subset.has(p[0].name)) throw new RangeError(`tensor '${t}' is needed but its node '${p[0].name}' is outside the subset and it was not given`);
     addNode(p[0]);
   }
-  return { wanted, bound, given, need, regions };
+  const units = regions.size
+    ? executionUnits(g, allRegions).filter((u) => (u.kind === 'node' ? need.has(u.node) : regions.has(u.region)))
+    : g.nodes.filter((n) => need.has(n)).map((node) => ({ kind: 'node' as const, node }));
+  return { graph: g, wanted: [...wanted], available, units };
 }
 
 function runNode(n: Node, ins: tf.Tensor[]): tf.Tensor[] {
@@ -190,24 +222,23 @@ export function requiresAsync(g: Graph, opts: Pick<ExecuteOptions, 'outputs' | '
  * runs (use executeAsync).
  */
 export function execute(g: Graph, inputs: GraphInputs, opts: ExecuteOptions = {}): tf.Tensor[] {
-  const regions = hasControlFlow(g) ? controlFlowRegions(g) : [];
-  const { wanted, bound, given, need, regions: needed } = prepare(g, inputs, opts, regions);
-  if (needed.size) {
-    const first = [...needed][0]!;
-    throw new Error(`execute: this run needs ${needed.size} control-flow region(s) (the first starts at node '${first.nodes[0]}'), which only tfjs-converter runs asynchronously: use executeAsync`);
+  const { bound, given, plan } = prepare(g, inputs, opts);
+  const regions = plan.units.filter((u) => u.kind === 'region');
+  if (regions.length) {
+    throw new Error(`execute: this run needs ${regions.length} control-flow region(s) (the first starts at node '${regions[0]!.region.nodes[0]}'), which only tfjs-converter runs asynchronously: use executeAsync`);
   }
   const external = new Set<tf.Tensor>([...bound.values(), ...Object.values(given)]);
   const result = tf.tidy(() => {
     const values = new Map<string, tf.Tensor>([...bound, ...Object.entries(given)]);
-    for (const n of g.nodes) {
-      if (!need.has(n)) continue;
+    for (const u of plan.units) {
+      const n = (u as { node: Node }).node;
       const outs = runNode(n, n.inputs.map((t) => valueOf(g, values, t, n)));
       n.outputs.forEach((o, i) => {
         if (outs[i]) values.set(o, outs[i]!);
       });
       if (opts.observer) opts.observer(n, outs);
     }
-    return wanted.map((w) => resultOf(g, values, w));
+    return plan.wanted.map((w) => resultOf(g, values, w));
   });
   // Never hand back a tensor the caller or the constant cache owns.
   return result.map((t) => (external.has(t) || isCachedConstant(g, t) ? t.clone() : t));
@@ -233,8 +264,8 @@ function resultOf(g: Graph, values: Map<string, tf.Tensor>, w: string): tf.Tenso
  * nodes outside regions only.
  */
 export async function executeAsync(g: Graph, inputs: GraphInputs, opts: ExecuteOptions = {}): Promise<tf.Tensor[]> {
-  const regions = controlFlowRegions(g);
-  const { wanted, bound, given, need, regions: needed } = prepare(g, inputs, opts, regions);
+  const { bound, given, plan } = prepare(g, inputs, opts);
+  const wanted = plan.wanted;
   const values = new Map<string, tf.Tensor>([...bound, ...Object.entries(given)]);
   // Tensors this run created (an op may hand back one of its inputs, a constant or a caller's tensor: those are not ours).
   const owned = new Set<tf.Tensor>();
@@ -250,10 +281,9 @@ export async function executeAsync(g: Graph, inputs: GraphInputs, opts: ExecuteO
     return v;
   };
   try {
-    for (const u of executionUnits(g, regions)) {
+    for (const u of plan.units) {
       if (u.kind === 'node') {
         const n = u.node;
-        if (!need.has(n)) continue;
         const ins = n.inputs.map((t) => read(t, n));
         const outs = tf.tidy(() => runNode(n, ins));
         outs.forEach(keep);
@@ -263,7 +293,6 @@ export async function executeAsync(g: Graph, inputs: GraphInputs, opts: ExecuteO
         if (opts.observer) opts.observer(n, outs);
       } else {
         const r = u.region;
-        if (!needed.has(r)) continue;
         const ins = r.inputs.map((t) => read(t, { name: r.nodes[0]! } as Node));
         const names = r.outputs.concat(wanted.filter((w) => !r.outputs.includes(w) && r.nodes.includes(parseTensorName(w)[0])));
         const outs = await runRegion(g, r, ins, names);

@@ -119,7 +119,8 @@ function runNode(n: Node, xs: tf.Tensor[]): tf.Tensor[] {
 }
 
 /** One walk of the graph with concrete input shapes. */
-function walk(g: Graph, inputShapes: ReadonlyMap<string, number[] | null>): Map<string, Known> {
+/** `known`: shapes seen in a run for tensors no rule gives (control-flow region outputs), used where inference has none. */
+function walk(g: Graph, inputShapes: ReadonlyMap<string, number[] | null>, known?: ReadonlyMap<string, readonly number[]>): Map<string, Known> {
   const t = new Map<string, Known>();
   for (const i of g.inputs) t.set(i.name, { dtype: i.dtype, shape: inputShapes.get(i.name) ?? null });
   for (const c of g.constants.values()) {
@@ -141,7 +142,10 @@ function walk(g: Graph, inputShapes: ReadonlyMap<string, number[] | null>): Map<
     // their dtypes and pass-through shapes come from the loader's rules.
     if (isControlFlowOp(n.op)) {
       const cf = inferOpaque(n, ins).map((o) => ({ dtype: o.dtype, shape: concrete(o.shape) ? o.shape : null }));
-      n.outputs.forEach((o, i) => t.set(o, cf[i] ?? { dtype: cf[0]?.dtype ?? 'float32', shape: null }));
+      n.outputs.forEach((o, i) => {
+        const k = cf[i] ?? { dtype: cf[0]?.dtype ?? 'float32', shape: null };
+        t.set(o, !k.shape && known?.has(o) ? { dtype: k.dtype, shape: [...known.get(o)!] } : k);
+      });
       continue;
     }
     if (n.op === 'Shape' && concrete(ins[0]?.shape)) outs = [{ dtype: 'int32', shape: [ins[0]!.shape.length], value: [...ins[0]!.shape] }];
@@ -154,7 +158,8 @@ function walk(g: Graph, inputShapes: ReadonlyMap<string, number[] | null>): Map<
     const fallback = (i: number): Known => ({ dtype: inferOpaque(n, ins)[i]?.dtype ?? 'float32', shape: null });
     n.outputs.forEach((o, i) => {
       const k = outs?.[i];
-      t.set(o, k ? { dtype: k.dtype, shape: concrete(k.shape) ? k.shape : null, value: k.value } : fallback(i));
+      const got = k ? { dtype: k.dtype, shape: concrete(k.shape) ? k.shape : null, value: k.value } : fallback(i);
+      t.set(o, !got.shape && known?.has(o) ? { dtype: got.dtype, shape: [...known.get(o)!] } : got);
     });
   }
   return t;
@@ -225,13 +230,14 @@ function evaluate(n: Node, ins: Known[]): Known[] | undefined {
  * dimension (dimension 0); every other dimension must be concrete (a missing or partly
  * unknown input leaves what depends on it unknown).
  */
-export function inferPlanShapes(g: Graph, inputShapes: ReadonlyMap<string, readonly number[] | null>): PlanShapes {
+export function inferPlanShapes(g: Graph, inputShapes: ReadonlyMap<string, readonly number[] | null>,
+  known?: ReadonlyMap<string, readonly number[]>): PlanShapes {
   const batched = [...inputShapes.values()].some((s) => !!s && s[0] === -1);
   const at = (b: number): Map<string, number[] | null> =>
     new Map([...inputShapes].map(([k, s]) => [k, s && s.every((d, i) => d >= 0 || (i === 0 && d === -1)) ? s.map((d) => (d < 0 ? b : d)) : null]));
   const out: PlanShapes = new Map();
   if (!batched) {
-    for (const [k, v] of walk(g, at(1))) out.set(k, { dtype: v.dtype, shape: v.shape, value: v.value });
+    for (const [k, v] of walk(g, at(1), known)) out.set(k, { dtype: v.dtype, shape: v.shape, value: v.value });
     return out;
   }
   const two = walk(g, at(2)), three = walk(g, at(3));

@@ -4,7 +4,9 @@
 // Default metric: the minimum over EVERY output of the output score (src/quant/output-fidelity.ts:
 // cosine for outputs of ≥ 16 values, 1 − relative error for smaller ones), the quantized graph
 // run by simulate() against the float reference run by execute() on the guard data (calibration
-// or validation samples — never the evaluation inputs a report shows).
+// or validation samples — never the evaluation inputs a report shows). An output that comes out
+// of a selection (NMS, top-k: src/quant/measure-points.ts) is scored at the continuous tensors
+// entering it: a reordering of near-equal boxes would otherwise send the whole detector to float.
 //
 // Which layers: the per-layer error report (src/quant/report.ts) measures the SNR each node loses
 // on the guard data. A float node that amplifies its input's error (Exp, Sigmoid, a division in
@@ -23,6 +25,7 @@ import { activationInputs, activationTable, dynamicCapable, planExecution, type 
 import { layerReport, type LayerReport } from './report.js';
 import { dequantizeSim, simulate, simulateAsync } from './simulate.js';
 import { modelFidelity, type OutputFidelity } from './output-fidelity.js';
+import { measurePoints, type DiscreteOutput } from './measure-points.js';
 import { quantizeWeight } from './weights.js';
 
 /** A metric of a model given a predict function (first output, float32); higher is better. */
@@ -54,8 +57,10 @@ export interface GuardReport {
   satisfied: boolean;
   /** Evaluations of the quantized model the search took. */
   evaluations: number;
-  /** Default metric: the final score of every output on the guard data. */
+  /** Default metric: the final score of every measure point (output or, for a discrete output, the tensors it is measured at) on the guard data. */
   outputs?: OutputFidelity[];
+  /** Default metric: outputs after a selection op, measured at the continuous tensors entering it. */
+  discrete?: DiscreteOutput[];
 }
 
 /** Concatenated inputs whose ranges differ by more than this share one scale badly. */
@@ -84,20 +89,26 @@ export function floatPredict(g: Graph): (inputs: Record<string, tf.Tensor>) => F
   };
 }
 
-/** Every output of the float graph (control-flow regions run whole in tfjs-converter). */
-async function floatOutputs(g: Graph, x: Record<string, tf.Tensor>): Promise<Float32Array[]> {
-  const outs = await executeAsync(g, x);
+/** The measure points of the float graph (control-flow regions run whole in tfjs-converter). */
+async function floatOutputs(g: Graph, x: Record<string, tf.Tensor>, points: string[]): Promise<Float32Array[]> {
+  const outs = await executeAsync(g, x, { outputs: points });
   const r = outs.map((t) => Float32Array.from(t.dataSync() as ArrayLike<number>));
   outs.forEach((t) => t.dispose());
   return r;
 }
 
-async function simulatedOutputs(g: Graph, x: Record<string, tf.Tensor>): Promise<Float32Array[]> {
-  return (await simulateAsync(g, x)).outputs.map((t) => Float32Array.from(dequantizeSim(t).data as ArrayLike<number>));
+async function simulatedOutputs(g: Graph, x: Record<string, tf.Tensor>, points: string[]): Promise<Float32Array[]> {
+  const sim = await simulateAsync(g, x, { capture: points.filter((t) => !g.outputs.includes(t)) });
+  return points.map((t) => {
+    const i = g.outputs.indexOf(t);
+    const v = i >= 0 ? sim.outputs[i] : sim.tensors.get(t);
+    if (!v) throw new Error(`internal: measure point '${t}' was not computed by the simulation`);
+    return Float32Array.from(dequantizeSim(v).data as ArrayLike<number>);
+  });
 }
 
-function outputSpecs(g: Graph): { name: string; classes: number }[] {
-  return g.outputs.map((o) => {
+function pointSpecs(g: Graph, points: string[]): { name: string; classes: number }[] {
+  return points.map((o) => {
     const s = g.tensors.get(o)?.shape;
     return { name: o, classes: s && s.length >= 2 && s[s.length - 1]! > 1 ? s[s.length - 1]! : 1 };
   });
@@ -226,6 +237,7 @@ export async function runGuard(q: Graph, reference: Graph, data: Record<string, 
   const userFloat = [...info.floatNodes];
   let evaluations = 0;
   let lastOutputs: OutputFidelity[] | undefined;
+  let discreteOutputs: DiscreteOutput[] = [];
   let failing: string[] = [];
   let metric: (g: Graph) => Promise<number>;
   // The samples the default metric runs on (all of them, but for the hold-out check below).
@@ -239,14 +251,18 @@ export async function runGuard(q: Graph, reference: Graph, data: Record<string, 
     base = await m(floatPredict(reference));
     metric = async (g) => { evaluations++; return m(simulatedPredict(g)); };
   } else {
-    const specs = outputSpecs(reference);
+    // Discrete outputs (after a non-maximum suppression, a top-k) are measured where the model
+    // is still continuous (src/quant/measure-points.ts).
+    const { points, discrete } = measurePoints(reference);
+    discreteOutputs = discrete;
+    const specs = pointSpecs(reference, points);
     const ref: Float32Array[][] = [];
-    for (const x of data) ref.push(await floatOutputs(reference, x));
+    for (const x of data) ref.push(await floatOutputs(reference, x, points));
     base = 1;
     metric = async (g) => {
       evaluations++;
       const got: Float32Array[][] = [];
-      for (const i of use) got.push(await simulatedOutputs(g, data[i]!));
+      for (const i of use) got.push(await simulatedOutputs(g, data[i]!, points));
       const f = modelFidelity(specs, use.map((i) => ref[i]!), got);
       measuredOn = use;
       lastOutputs = f.outputs;
@@ -395,5 +411,6 @@ export async function runGuard(q: Graph, reference: Graph, data: Record<string, 
     metric: o.metric ? 'custom' : 'min output score (cosine / 1 − relative error) vs float, every output',
     float: base, initial, final: current, tolerance: o.tolerance, movedToFloat: moved, movedToDynamic: movedDynamic, widenedTo8Bit: widened,
     satisfied: current >= required, evaluations, ...(lastOutputs ? { outputs: lastOutputs } : {}),
+    ...(discreteOutputs.length ? { discrete: discreteOutputs } : {}),
   };
 }

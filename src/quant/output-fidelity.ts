@@ -34,11 +34,13 @@ export interface OutputFidelity {
   /** max |q − ref| / max(max |ref|, 1). */
   relativeError: number;
   top1Agreement?: number;
+  /** Comes out of a selection op (NMS, top-k): not in the headline when continuous outputs exist. */
+  discrete?: boolean;
 }
 
 export interface ModelFidelity {
   samples: number;
-  /** Minimum score over outputs. */
+  /** Minimum score over outputs (the continuous ones, when the model has any). */
   minScore: number;
   /** The output with the minimum score. */
   worstOutput: string;
@@ -81,10 +83,16 @@ export function outputFidelity(output: string, ref: readonly Float32Array[], got
 }
 
 /** Fidelity over every output: ref[s][o] / got[s][o] are sample s's values of output o. */
-export function modelFidelity(outputs: readonly { name: string; classes?: number }[], ref: readonly Float32Array[][], got: readonly Float32Array[][]): ModelFidelity {
+export function modelFidelity(outputs: readonly { name: string; classes?: number; discrete?: boolean }[], ref: readonly Float32Array[][],
+  got: readonly Float32Array[][]): ModelFidelity {
   if (!outputs.length) throw new RangeError('the model has no outputs to compare');
-  const per = outputs.map((o, i) => outputFidelity(o.name, ref.map((r) => r[i]!), got.map((r) => r[i]!), o.classes));
-  let worst = per[0]!;
-  for (const p of per) if (p.score < worst.score) worst = p;
+  const per = outputs.map((o, i) => ({
+    ...outputFidelity(o.name, ref.map((r) => r[i]!), got.map((r) => r[i]!), o.classes), ...(o.discrete ? { discrete: true } : {}),
+  }));
+  // Discrete outputs (after a selection: src/quant/measure-points.ts) are shown, but the headline
+  // is the continuous outputs' when the model has any.
+  const headline = per.some((p) => !p.discrete) ? per.filter((p) => !p.discrete) : per;
+  let worst = headline[0]!;
+  for (const p of headline) if (p.score < worst.score) worst = p;
   return { samples: ref.length, minScore: worst.score, worstOutput: worst.output, outputs: per };
 }

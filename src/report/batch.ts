@@ -188,7 +188,9 @@ function outputTable(rows: OutputFidelity[]): Table<OutputFidelity> {
     columns: [
       { header: 'output', value: (o) => o.output },
       { header: 'values', value: (o) => o.values },
-      { header: 'metric', value: (o) => o.metric },
+      // A discrete output (after NMS, top-k) is shown, outside the headline: its order and
+      // selection may change with a score moved by 0.001.
+      { header: 'metric', value: (o) => (o.discrete ? `${o.metric} (discrete)` : o.metric) },
       { header: 'score', value: (o) => o.score, digits: 5 },
       { header: 'cosine', value: (o) => o.cosine, digits: 5 },
       { header: 'max |err|', value: (o) => o.maxAbsError, digits: 4 },

@@ -60,6 +60,13 @@ export interface CompiledPlan {
   graph: Graph;
   /** The input shapes planned for (−1: the free batch; null: unknown). */
   inputShapes: Map<string, number[] | null>;
+  /**
+   * Outputs of control-flow regions whose shapes no rule gives before a run (a loop resizing
+   * the image): what depends on them runs in tfjs until a run shows them (`regionShapes`).
+   */
+  unknownRegionOutputs: string[];
+  /** The region output shapes this plan assumes (from `regionShapes`): a run must check them. */
+  assumedShapes: Map<string, number[]>;
 }
 
 export interface CompileOptions {
@@ -70,6 +77,12 @@ export interface CompileOptions {
    * shapes; an input with other unknown dimensions leaves what depends on it unplanned (tfjs).
    */
   inputShapes?: ReadonlyMap<string, readonly number[] | null>;
+  /**
+   * Shapes of control-flow region outputs seen in a run with these (concrete) input shapes:
+   * planned as known, so the network after a preprocessing loop can run natively. The plan is
+   * valid only for runs whose regions give these shapes (`assumedShapes`).
+   */
+  regionShapes?: ReadonlyMap<string, readonly number[]>;
 }
 
 /** The declared input shapes as planning takes them: unknown dimensions beyond the batch → null. */
@@ -84,7 +97,7 @@ export function compilePlan(g0: Graph, options: CompileOptions = {}): CompiledPl
     const given = options.inputShapes?.get(k);
     return [k, given === undefined ? v : given ? [...given] : null] as const;
   }));
-  const shapes = inferPlanShapes(g0, inputShapes);
+  const shapes = inferPlanShapes(g0, inputShapes, options.regionShapes);
   const info = quantizationInfo(g0);
   const acts = activationTable(g0);
   const exec = planExecution(g0);
@@ -190,7 +203,19 @@ export function compilePlan(g0: Graph, options: CompileOptions = {}): CompiledPl
   }
   const foldedNodes: PlannedNode[] = order0.filter((n) => folded.has(n.name)).map((n) => ({ node: n.name, op: n.op, placement: 'folded' }));
   const nodes = order0.map((n) => planned.find((p) => p.node === n.name) ?? foldedNodes.find((p) => p.node === n.name)!);
-  return { mode: info?.mode ?? 'float', nodes, segments, shapes, graph: g, inputShapes };
+  const regionOutputs = [...new Set(regions.flatMap((r) => r.outputs))];
+  const unknownRegionOutputs = regionOutputs.filter((t) => !shapes.get(t)?.shape && (shapes.get(t)?.dtype ?? 'float32') !== 'string');
+  const assumedShapes = new Map([...(options.regionShapes ?? [])].filter(([t]) => regionOutputs.includes(t)).map(([t, v]) => [t, [...v]]));
+  // A tfjs segment hands out the region outputs it computes whose shapes are unknown or assumed,
+  // even when only its own nodes read them: the session learns or checks their shapes.
+  for (const seg of segments) {
+    if (seg.kind !== 'tfjs') continue;
+    const inside = new Set(seg.nodes);
+    for (const t of [...unknownRegionOutputs, ...assumedShapes.keys()]) {
+      if (!seg.outputs.includes(t) && inside.has(producer.get(t)?.name ?? parseTensorName(t)[0])) seg.outputs.push(t);
+    }
+  }
+  return { mode: info?.mode ?? 'float', nodes, segments, shapes, graph: g, inputShapes, unknownRegionOutputs, assumedShapes };
 }
 
 /**

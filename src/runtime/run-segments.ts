@@ -3,13 +3,13 @@
 // executor, each reading the values earlier segments left and adding its own.
 import type { RuntimeSessionNative } from '../../binding.js';
 import type { tf } from '../backend/float.js';
-import { execute, requiresAsync } from '../model/execute.js';
+import { requiresAsync } from '../model/execute.js';
 import type { Graph } from '../model/ir.js';
 import { resolveDim } from '../model/shape-inference.js';
 import { DTYPE_ARRAY, toFloatTensor, type HostArray, type HostTensor, type TensorDType } from './host-tensor.js';
 import type { CompiledPlan, NativeSegment, TfjsSegment } from './plan.js';
 import type { PlanSummary } from './summary.js';
-import { runTfjsSegment } from './tfjs-segment.js';
+import { runTfjsSegment, runTfjsSegmentSync } from './tfjs-segment.js';
 
 /** A compiled plan and its native sessions (one per native segment). */
 export interface Prepared {
@@ -34,7 +34,13 @@ export function shapeText(s: readonly number[]): string {
   return `[${s.map((d) => (d < 0 ? (d === -1 ? 'batch' : `${-d}·batch`) : d)).join(', ')}]`;
 }
 
-export async function runSegments(prepared: Prepared, values: Map<string, HostTensor>, batch: number, check: () => void): Promise<void> {
+/**
+ * Runs the plan's segments in order. Returns false, having stopped, when a control-flow region
+ * gave an output of another shape than the plan assumed (`compiled.assumedShapes`, learned
+ * from an earlier run): the caller runs again on a plan without that assumption.
+ */
+export async function runSegments(prepared: Prepared, values: Map<string, HostTensor>, batch: number, check: () => void): Promise<boolean> {
+  const assumed = prepared.compiled.assumedShapes;
   for (const [si, seg] of prepared.compiled.segments.entries()) {
     if (seg.kind === 'native') {
       storeNative(seg, await nativeOf(prepared, si, check).run(batch, nativeInputs(seg, values, batch)), values, batch);
@@ -45,8 +51,15 @@ export async function runSegments(prepared: Prepared, values: Map<string, HostTe
       } finally {
         for (const t of Object.values(given)) t.dispose();
       }
+      if (assumed.size && !seg.outputs.every((t) => sameShape(assumed.get(t), values.get(t)?.shape))) return false;
     }
   }
+  return true;
+}
+
+/** True when no shape is assumed for the tensor or it has the assumed shape. */
+function sameShape(assumed: readonly number[] | undefined, got: readonly number[] | undefined): boolean {
+  return !assumed || (!!got && got.length === assumed.length && got.every((d, i) => d === assumed[i]));
 }
 
 function nativeOf(prepared: Prepared, si: number, check: () => void): RuntimeSessionNative {
@@ -124,8 +137,9 @@ export function runSegmentsSync(prepared: Prepared, values: Map<string, HostTens
   if (prepared.asyncOnly !== undefined) {
     throw new Error(`InferenceSession: this model runs control flow (from node '${prepared.asyncOnly}') in tfjs, which runs only asynchronously: use run(), predictAsync() or executeAsync()`);
   }
+  // A plan assuming region output shapes holds control flow in tfjs: refused above.
   for (const [si, seg] of prepared.compiled.segments.entries()) {
     if (seg.kind === 'native') storeNative(seg, nativeOf(prepared, si, check).runSync(batch, nativeInputs(seg, values, batch)), values, batch);
-    else runTfjs(seg, values, (given) => execute(g!, {}, { nodes: seg.nodes, given, outputs: seg.outputs }));
+    else runTfjs(seg, values, (given) => runTfjsSegmentSync(g!, seg, given));
   }
 }

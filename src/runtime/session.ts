@@ -72,6 +72,8 @@ export class InferenceSession {
   readonly mode: CompiledPlan['mode'];
   private readonly names: Names;
   private readonly plans = new Map<string, Prepared>();
+  /** Concrete input shapes → the key of the plan learned from the region output shapes a run with them saw. */
+  private readonly learned = new Map<string, string>();
   private current: Prepared | undefined;
   private disposed = false;
   /** int8 graph inputs (inputType-int8 or uint8 models) and their parameters as the graph runs them. */
@@ -118,8 +120,9 @@ export class InferenceSession {
     if ([...initial.values()].every((s) => s !== null)) {
       this.current = this.prepare(initial);
       // Every run then has these shapes (the batch aside): no other plan will be made (the tfjs
-      // segments run on the plan's own graph).
-      this.graph = undefined;
+      // segments run on the plan's own graph) unless a control-flow region's output shapes
+      // are learned from the runs.
+      if (!this.current.compiled.unknownRegionOutputs.length) this.graph = undefined;
     }
   }
 
@@ -213,12 +216,16 @@ export class InferenceSession {
   }
 
   /** Compiles the plan for these input shapes and creates its native sessions. */
-  private prepare(inputShapes: Map<string, number[] | null>): Prepared {
-    const key = JSON.stringify([...inputShapes]);
+  private static planKey(inputShapes: Map<string, number[] | null>, regionShapes?: Map<string, number[]>): string {
+    return JSON.stringify(regionShapes?.size ? [[...inputShapes], [...regionShapes]] : [...inputShapes]);
+  }
+
+  private prepare(inputShapes: Map<string, number[] | null>, regionShapes?: Map<string, number[]>): Prepared {
+    const key = InferenceSession.planKey(inputShapes, regionShapes);
     const have = this.plans.get(key);
     if (have) return have;
     if (!this.graph) throw new Error(`internal: no plan for input shapes ${key}`);
-    const compiled = compilePlan(this.graph, { sparse: this.sparse, inputShapes });
+    const compiled = compilePlan(this.graph, { sparse: this.sparse, inputShapes, regionShapes });
     const ctor = native().RuntimeSession;
     const natives: (RuntimeSessionNative | undefined)[] = [];
     for (const [si, s] of compiled.segments.entries()) {
@@ -284,6 +291,7 @@ export class InferenceSession {
     this.disposed = true;
     for (const p of this.plans.values()) for (const n of p.natives) n?.dispose();
     this.plans.clear();
+    this.learned.clear();
     this.current = undefined;
   }
 
@@ -384,13 +392,57 @@ export class InferenceSession {
   async run(inputs: RunInputs, options?: RunOptions): Promise<Record<string, HostTensor>>;
   async run(inputs: RunInputs, options: RunOptions = {}): Promise<Record<string, HostTensor> | Record<string, tf.Tensor>> {
     const { prepared, values, batch } = this.begin(inputs);
-    prepared.busy++;
-    try {
-      await runSegments(prepared, values, batch, () => this.check());
-    } finally {
-      prepared.busy--;
+    const fed = new Map(values);
+    const learned = this.learnedPlan(fed);
+    // A learned plan is made for the concrete input shapes: no symbolic batch.
+    if (learned && await this.runOn(learned, values, 1)) {
+      this.current = learned;
+      this.learn(learned, values);
+      return this.finish(values, options);
     }
-    return this.finish(values, options);
+    // No plan learned for these inputs yet, or a region gave other shapes this time: the plan
+    // that assumes nothing about region outputs.
+    const plain = learned ? new Map(fed) : values;
+    await this.runOn(prepared, plain, batch);
+    this.learn(prepared, plain);
+    return this.finish(plain, options);
+  }
+
+  private async runOn(p: Prepared, values: Map<string, HostTensor>, batch: number): Promise<boolean> {
+    p.busy++;
+    try {
+      return await runSegments(p, values, batch, () => this.check());
+    } finally {
+      p.busy--;
+    }
+  }
+
+  /** The concrete input shapes of a run, as the key of the plans learned for them. */
+  private static concreteKey(fed: Map<string, HostTensor>): string {
+    return JSON.stringify([...fed].map(([k, v]) => [k, v.shape]));
+  }
+
+  private learnedPlan(fed: Map<string, HostTensor>): Prepared | undefined {
+    const key = this.learned.get(InferenceSession.concreteKey(fed));
+    return key === undefined ? undefined : this.plans.get(key);
+  }
+
+  /**
+   * After a run on a plan that left region outputs of unknown shape (and what they feed) to
+   * tfjs: plans again with the shapes this run saw, for the next runs with these input shapes.
+   */
+  private learn(p: Prepared, values: Map<string, HostTensor>): void {
+    const unknown = p.compiled.unknownRegionOutputs;
+    if (!unknown.length || this.disposed) return;
+    // Outputs read only inside tfjs segments are not kept between segments: nothing native
+    // waits for their shapes.
+    const seen = unknown.flatMap((t) => { const v = values.get(t); return v ? [[t, [...v.shape]] as [string, number[]]] : []; });
+    if (!seen.length) return;
+    const regionShapes = new Map([...p.compiled.assumedShapes, ...seen]);
+    const inputShapes = new Map(this.inputs.map((i) => [i.name, [...values.get(i.name)!.shape]] as [string, number[]]));
+    this.prepare(inputShapes, regionShapes);
+    const key = InferenceSession.planKey(inputShapes, regionShapes);
+    this.learned.set(InferenceSession.concreteKey(new Map(this.inputs.map((i) => [i.name, values.get(i.name)!]))), key);
   }
 
   /**

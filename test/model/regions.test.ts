@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tf, initFloatBackend } from '../../src/backend/float.js';
 import { controlFlowRegions, executionUnits, hasControlFlow } from '../../src/model/control-flow.js';
-import { execute, executeAsync } from '../../src/model/execute.js';
+import { execute, executeAsync, planRun } from '../../src/model/execute.js';
 import { inferOpaque } from '../../src/model/infer-opaque.js';
 import { loadModel, ModelFormatError, optimize, saveNative, type Graph, type Node } from '../../src/model/index.js';
 import { graphModelFiles } from '../../src/model/save-tfjs.js';
@@ -90,6 +90,24 @@ describe('control-flow regions', () => {
     const given = { pre: tf.relu(feed.x!), scale: tf.mul(feed.x!, 0.75) };
     const part = await executeAsync(g, feed, { nodes: controlFlowRegions(g)[0]!.nodes, given, outputs: ['w/Exit_1'] });
     expectSameTensors(expect, part, await stockRun(loop, feed, ['w/Exit_1']));
+  });
+
+  it('a run planned once (planRun) and reused computes what an unplanned run does; a plan for other tensors or another graph is refused', async () => {
+    const g = await load(loop);
+    const feed = loopFeed();
+    const given = { pre: tf.relu(feed.x!), scale: tf.mul(feed.x!, 0.75) };
+    const subset = { nodes: [...controlFlowRegions(g)[0]!.nodes, 'out'], outputs: ['out', 'w/Exit_1'] };
+    const plan = planRun(g, { ...subset, available: ['x', 'n', 'pre', 'scale'] });
+    expect(plan.units.map((u) => u.kind)).toEqual(['region', 'node']);
+    const want = await stockRun(loop, feed, ['out', 'w/Exit_1']);
+    for (let i = 0; i < 2; i++) expectSameTensors(expect, await executeAsync(g, feed, { given, plan }), want);
+    // Without control flow the synchronous executor takes a plan too.
+    const flat = await load(handModel([placeholder('x', 'float32', [-1, 3]), { name: 'r', op: 'Relu', input: ['x'], attr: F }, { name: 't', op: 'Tanh', input: ['r'], attr: F }], {}));
+    const p2 = planRun(flat, { available: ['x'] });
+    expect(p2.units.map((u) => (u.kind === 'node' ? u.node.name : 'region'))).toEqual(['r', 't']);
+    expect(execute(flat, feed.x!, { plan: p2 })[0]!.arraySync()).toEqual(tf.tanh(tf.relu(feed.x!)).arraySync());
+    expect(() => execute(flat, feed.x!, { plan })).toThrow(/options.plan was made for another graph/);
+    await expect(executeAsync(g, feed, { given: { pre: given.pre }, plan })).rejects.toThrow(/options.plan was made for the tensors \[x, n, pre, scale\], the run gives \[x, n, pre\]/);
   });
 });
 

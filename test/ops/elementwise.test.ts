@@ -35,6 +35,10 @@ const shapes: [number[], number[]][] = [
   [[2, 3, 1, 5, 1, 3], [3, 4, 1, 2, 1]],
   [[33], [1]],
   [[3, 1], [3, 40]],
+  // A full operand and a short per-channel block (an image's mean or scale): the table path.
+  [[1, 40, 40, 3], [1, 1, 1, 3]],
+  [[3], [2, 30, 30, 3]],
+  [[1, 32, 32, 8], [8]],
 ];
 
 describe('binary ops int8 with broadcasting', () => {

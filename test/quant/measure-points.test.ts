@@ -1,0 +1,74 @@
+// Where fidelity is measured: outputs after a selection op (non-maximum suppression, top-k) are
+// discrete and measured at the continuous tensors entering the first selection on their path;
+// the headline of a model's fidelity leaves them out when the model has continuous outputs.
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initFloatBackend } from '../../src/backend/float.js';
+import { loadModel } from '../../src/model/index.js';
+import { measurePoints } from '../../src/quant/measure-points.js';
+import { modelFidelity } from '../../src/quant/output-fidelity.js';
+import { a, handModel, placeholder, whileConsts, whileNodes } from '../model/graph-json.js';
+
+beforeAll(async () => { await initFloatBackend(); });
+
+const F = { T: a.type('float32') };
+
+// A detector head: raw boxes and scores (continuous outputs), NMS on them, the kept boxes
+// gathered (discrete), and a top-k of the kept scores (a second selection after the first).
+const detector = handModel([
+  placeholder('x', 'float32', [8, 4]),
+  { name: 'boxes', op: 'Mul', input: ['x', 'scale'], attr: F },
+  { name: 'scores', op: 'Sum', input: ['x', 'axis1'], attr: { ...F, Tidx: a.type('int32'), keep_dims: a.b(false) } },
+  { name: 'nms', op: 'NonMaxSuppressionV5', input: ['boxes', 'scores', 'max', 'iou', 'thr', 'sigma'], attr: { ...F, pad_to_max_output_size: a.b(false) } },
+  { name: 'kept', op: 'GatherV2', input: ['boxes', 'nms', 'axis0'], attr: { Tparams: a.type('float32'), Tindices: a.type('int32'), Taxis: a.type('int32'), batch_dims: a.i(0) } },
+  { name: 'top', op: 'TopKV2', input: ['nms:1', 'k'], attr: { ...F, sorted: a.b(true) } },
+], {
+  scale: { dtype: 'float32', shape: [], values: [0.01] },
+  axis1: { dtype: 'int32', shape: [], values: [1] },
+  axis0: { dtype: 'int32', shape: [], values: [0] },
+  max: { dtype: 'int32', shape: [], values: [4] },
+  iou: { dtype: 'float32', shape: [], values: [0.3] },
+  thr: { dtype: 'float32', shape: [], values: [0] },
+  sigma: { dtype: 'float32', shape: [], values: [0] },
+  k: { dtype: 'int32', shape: [], values: [2] },
+}, { signature: { outputs: { raw_boxes: { name: 'boxes:0' }, raw_scores: { name: 'scores:0' }, kept: { name: 'kept:0' }, top: { name: 'top:0' } } } });
+
+describe('measure points', () => {
+  it('outputs after NMS (and a top-k after it) are measured at the boxes and scores entering the NMS; raw outputs as they are', async () => {
+    const g = await loadModel({ modelJson: detector.modelJson, weightData: detector.weightData });
+    const p = measurePoints(g);
+    expect(p.discrete.map((d) => d.output).sort()).toEqual(['kept', 'top']);
+    for (const d of p.discrete) {
+      // The first selection on the path: the NMS, also for the top-k taken after it.
+      expect(d.selections, d.output).toEqual(['nms']);
+      expect([...d.measuredAt].sort(), d.output).toEqual(['boxes', 'scores']);
+    }
+    expect([...p.points].sort()).toEqual(['boxes', 'scores']);
+  });
+
+  it('a model without selection ops is measured at its outputs; a loop (no selection inside) is not a selection', async () => {
+    const g = await loadModel({ modelJson: handModel(whileNodes, whileConsts).modelJson, weightData: handModel(whileNodes, whileConsts).weightData });
+    const p = measurePoints(g);
+    expect(p.discrete).toEqual([]);
+    expect(p.points).toEqual(g.outputs);
+  });
+});
+
+describe('the headline of a model fidelity', () => {
+  const ref = [[Float32Array.of(1, 2, 3, 4), Float32Array.of(5, 6, 7, 8)]];
+  // The second output swapped two values: cosine 0.96.
+  const got = [[Float32Array.of(1, 2, 3, 4), Float32Array.of(5, 6, 8, 7)]];
+  it('leaves a discrete output out when a continuous one exists, and shows it', () => {
+    const f = modelFidelity([{ name: 'raw' }, { name: 'kept', discrete: true }], ref, got);
+    expect(f.minScore).toBe(1);
+    expect(f.worstOutput).toBe('raw');
+    const kept = f.outputs.find((o) => o.output === 'kept')!;
+    expect(kept.discrete).toBe(true);
+    // Outputs of fewer than 16 values score 1 − max |err| / max(|ref|, 1): 1 − 1/8.
+    expect(kept.score).toBeCloseTo(1 - 1 / 8, 6);
+  });
+  it('takes every output when all are discrete', () => {
+    const f = modelFidelity([{ name: 'a', discrete: true }, { name: 'kept', discrete: true }], ref, got);
+    expect(f.worstOutput).toBe('kept');
+    expect(f.minScore).toBeCloseTo(1 - 1 / 8, 6);
+  });
+});
