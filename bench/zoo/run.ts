@@ -24,6 +24,7 @@ import type { ReferenceResult } from './reference.js';
 import { codeVersion, writeResults } from './results.js';
 import { MODE_FLAGS, ZOO_MODES, type ConvertOutcome, type ModeRow, type ModelRow, type ZooMode } from './row.js';
 import { float32Bytes, folderBytes } from './sizes.js';
+import { minCosine } from './summary.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const { values: opt } = parseArgs({
@@ -137,8 +138,8 @@ async function runModel(m: ZooModel, previous?: ModelRow): Promise<ModelRow> {
     const c = await convert(m, mode, modelJson, dir);
     const mr: ModeRow = { mode, convert: c };
     if (c.output && reference.backend) mr.measure = await measure(m, c.output, dir);
-    const cos = mr.measure?.outputs?.map((o) => o.cosine).filter((v): v is number => v !== undefined);
-    log(`${m.id} ${mode}: convert ${c.status}${c.error ? ` (${c.error.slice(0, 160)})` : ''}; session ${mr.measure ? (mr.measure.loads && !mr.measure.error ? `min cosine ${cos?.length ? Math.min(...cos).toFixed(4) : '—'}, ${mr.measure.timing?.medianMs.toFixed(1)} ms` : `FAILED (${mr.measure.error?.slice(0, 160)})`) : 'not run'}`);
+    const cos = minCosine(mr);
+    log(`${m.id} ${mode}: convert ${c.status}${c.error ? ` (${c.error.slice(0, 160)})` : ''}; session ${mr.measure ? (mr.measure.loads && !mr.measure.error ? `min cosine ${cos === undefined ? '—' : cos.toFixed(4)}, ${mr.measure.timing?.medianMs.toFixed(1)} ms` : `FAILED (${mr.measure.error?.slice(0, 160)})`) : 'not run'}`);
     row.modes.push(mr);
   }
   row.modes.sort((a, b) => ZOO_MODES.indexOf(a.mode) - ZOO_MODES.indexOf(b.mode));

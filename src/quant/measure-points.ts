@@ -24,7 +24,10 @@ export interface DiscreteOutput {
 }
 
 export interface MeasurePoints {
-  /** Tensors to compare with float: continuous outputs, then the discrete outputs' points, each once. */
+  /**
+   * Tensors to compare with float, each once: continuous outputs, then the discrete outputs'
+   * points, then — when every output is discrete — the discrete outputs themselves.
+   */
   points: string[];
   discrete: DiscreteOutput[];
 }
@@ -64,5 +67,8 @@ export function measurePoints(g: Graph): MeasurePoints {
     discrete.push({ output: o, selections: sel, measuredAt: [...new Set(sel.flatMap((s) => entering.get(s)!.filter(isFloat)))] });
   }
   for (const d of discrete) d.measuredAt.forEach(add);
+  // Without a continuous output the report's headline is the discrete outputs themselves
+  // (src/quant/output-fidelity.ts): they are measured too, so the guard aims at what is judged.
+  if (discrete.length === g.outputs.length) for (const d of discrete) add(d.output);
   return { points, discrete };
 }

@@ -113,8 +113,9 @@ function storeTfjs(seg: TfjsSegment, res: tf.Tensor[], values: Map<string, HostT
     const data = new DTYPE_ARRAY[dtype](r.size);
     data.set(r.dataSync() as HostArray);
     values.set(t, { data, shape: [...r.shape], dtype });
-    r.dispose();
   });
+  // One tensor may answer for two names (a region output and the Identity of it): freed once.
+  for (const r of new Set(res)) r.dispose();
 }
 
 /** A tfjs segment run synchronously by `exec`. */

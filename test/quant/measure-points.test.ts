@@ -45,6 +45,23 @@ describe('measure points', () => {
     expect([...p.points].sort()).toEqual(['boxes', 'scores']);
   });
 
+  it('when every output is discrete (keypoints from an arg max), they are measured too, beside the tensors entering the selection', async () => {
+    const m = handModel([
+      placeholder('x', 'float32', [1, 8, 8, 3]),
+      { name: 'heat', op: 'Mul', input: ['x', 'two'], attr: F },
+      { name: 'flat', op: 'Reshape', input: ['heat', 'shape'], attr: { ...F, Tshape: a.type('int32') } },
+      { name: 'best', op: 'ArgMax', input: ['flat', 'axis'], attr: { ...F, Tidx: a.type('int32'), output_type: a.type('int32') } },
+      { name: 'where', op: 'Cast', input: ['best'], attr: { SrcT: a.type('int32'), DstT: a.type('float32'), Truncate: a.b(false) } },
+    ], {
+      two: { dtype: 'float32', shape: [], values: [2] },
+      shape: { dtype: 'int32', shape: [2], values: [64, 3] },
+      axis: { dtype: 'int32', shape: [], values: [0] },
+    });
+    const p = measurePoints(await loadModel({ modelJson: m.modelJson, weightData: m.weightData }));
+    expect(p.discrete).toEqual([{ output: 'where', selections: ['best'], measuredAt: ['flat'] }]);
+    expect(p.points).toEqual(['flat', 'where']);
+  });
+
   it('a model without selection ops is measured at its outputs; a loop (no selection inside) is not a selection', async () => {
     const g = await loadModel({ modelJson: handModel(whileNodes, whileConsts).modelJson, weightData: handModel(whileNodes, whileConsts).weightData });
     const p = measurePoints(g);

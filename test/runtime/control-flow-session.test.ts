@@ -65,10 +65,13 @@ describe('a session around a control-flow region', () => {
     { name: 'stack', op: 'TensorListStack', input: ['list', 'elem_shape'], attr: { ...L, num_elements: a.i(-1) } },
     { name: 'conv', op: 'Conv2D', input: ['stack', 'filter'], attr: conv },
     { name: 'out', op: 'Relu', input: ['conv'], attr: F },
+    // The stacked tensor is also an output, through an Identity: one tfjs tensor answers for
+    // two names of the segment.
+    { name: 'stacked', op: 'Identity', input: ['stack'], attr: F },
   ], {
     elem_shape: { dtype: 'int32', shape: [], values: [-1] },
     filter: { dtype: 'float32', shape: [3, 3, 3, 4], values: Array.from({ length: 108 }, (_, i) => Math.sin(i) * 0.5) },
-  });
+  }, { signature: { outputs: { y: { name: 'out:0' }, stacked: { name: 'stacked:0' } } } });
 
   it('learns the shapes a region gave at the first run: the convolution after it runs natively from the second run on, as stock tfjs', async () => {
     const g = await loadModel({ modelJson: listConv.modelJson, weightData: listConv.weightData });
@@ -80,7 +83,9 @@ describe('a session around a control-flow region', () => {
       const [want] = await stockRun(listConv, { x }, ['out']);
       const wantData = want!.dataSync() as Float32Array;
       for (let run = 0; run < 3; run++) {
-        const got = (await s.run({ x: { data: x.dataSync() as Float32Array, shape: [2, 6, 6, 3] } })).out!.data as Float32Array;
+        const res = await s.run({ x: { data: x.dataSync() as Float32Array, shape: [2, 6, 6, 3] } });
+        expect(Array.from(res.stacked!.data), `run ${run}`).toEqual(Array.from(x.dataSync()));
+        const got = res.out!.data as Float32Array;
         expect(got.length).toBe(wantData.length);
         // A 27-term float32 dot product, natively or in tfjs: rounding of the sum, no more.
         for (let i = 0; i < got.length; i++) expect(Math.abs(got[i]! - wantData[i]!), `run ${run}, element ${i}`).toBeLessThanOrEqual(1e-5 * (1 + Math.abs(wantData[i]!)));
