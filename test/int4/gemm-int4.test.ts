@@ -5,12 +5,12 @@
 // per-row and per-tensor parameters, every activation, threads).
 import { describe, expect, it } from 'vitest';
 import {
-  dynamicGemmInt4, dynamicGemmInt4Async, gemmInt4, gemmInt4Async, int4Groups, int4Isas, packInt4Quantization,
+  dynamicGemmInt4, dynamicGemmInt4Async, gemmInt4, gemmInt4Async, int4Groups, int4Isas,
   packInt4Weights, weightOnlyGemmInt4, weightOnlyGemmInt4Async, type Int4PackedWeights,
 } from '../../src/kernels/int4.js';
 import type { IsaName } from '../../binding.js';
 import { native } from '../../src/native/binding.js';
-import { decodeScale, float16Scale, quantizeWeightInt4, superScaleFor } from '../../src/quant/int4.js';
+import { decodeScale, float16Scale, packInt4Quantization, quantizeWeightInt4, superScaleFor } from '../../src/quant/int4.js';
 import { dynamicQuantizeU8, fl32 } from '../../src/quant/scheme.js';
 
 function rng(seed: number): () => number {

@@ -40,7 +40,9 @@ describe('defects name the file, node or weight', () => {
     for (const [n, b] of files) writeFileSync(join(d, n), b);
     return d;
   };
+  /* eslint-disable @typescript-eslint/no-explicit-any -- the tests reach into model.json freely */
   const json = (files: Map<string, Uint8Array>) => JSON.parse(new TextDecoder().decode(files.get('model.json')!)) as Record<string, any>;
+  /* eslint-enable @typescript-eslint/no-explicit-any */
   const setJson = (files: Map<string, Uint8Array>, j: unknown) => files.set('model.json', new TextEncoder().encode(JSON.stringify(j)));
 
   it('malformed JSON, unknown format, no model', async () => {
