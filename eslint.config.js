@@ -38,10 +38,4 @@ export default tseslint.config(
       ],
     },
   },
-  {
-    // Files being edited on another branch when the linter came in: their findings (unused names,
-    // a let never reassigned) are warnings until that work lands; then fix them and delete this block.
-    files: ['src/quant/quantize.ts', 'src/runtime/emit-int8.ts', 'bench/zoo/queue.ts'],
-    rules: { '@typescript-eslint/no-unused-vars': 'warn', 'prefer-const': 'warn' },
-  },
 );
