@@ -153,8 +153,10 @@ describe('fuzz: mutated model.json and shards', () => {
       } catch (e) {
         failed++;
         if (!(e instanceof ModelFormatError)) throw new Error(`mutation ${i} (kind ${kind}) gave ${(e as Error)?.constructor?.name}: ${(e as Error)?.message}`);
-        expect(e.message.length).toBeGreaterThan(10);
-        expect(e.file).toBeDefined();
+        // It names a file of this model (model.json or a shard) and says what is wrong there.
+        expect(e.file?.startsWith(`${d}/`), e.message).toBe(true);
+        expect(e.message.startsWith(`${e.file}: `)).toBe(true);
+        expect(e.reason.length).toBeGreaterThan(10);
       }
       expect(hashDir(d)).toEqual(before);
       rmSync(d, { recursive: true, force: true });
