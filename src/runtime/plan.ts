@@ -13,7 +13,7 @@
 //    emit-float.ts). Tensors crossing a segment boundary are float32 (int8 for the int8 graph
 //    IO of §12.1; int32 / bool tensors only cross between tfjs segments, with their dtype).
 import type { RuntimePlan } from '../../binding.js';
-import { controlFlowRegions } from '../model/control-flow.js';
+import { controlFlowRegions, type ControlFlowRegion } from '../model/control-flow.js';
 import { parseTensorName, type Graph, type Node } from '../model/ir.js';
 import { inferPlanShapes, inferShapes, type PlanShapes } from '../model/shape-inference.js';
 import { activationTable, planExecution, quantizationInfo } from '../quant/params.js';
@@ -67,6 +67,8 @@ export interface CompiledPlan {
   unknownRegionOutputs: string[];
   /** The region output shapes this plan assumes (from `regionShapes`): a run must check them. */
   assumedShapes: Map<string, number[]>;
+  /** A plan with learned region shapes that cannot run (why): the session keeps its plan. */
+  refused?: string;
 }
 
 export interface CompileOptions {
@@ -131,7 +133,7 @@ export function compilePlan(g0: Graph, options: CompileOptions = {}): CompiledPl
     }
   }
   const order0 = g0.nodes.filter((n) => needed.has(n));
-  const order = keepRegionsTogether(order0.filter((n) => !folded.has(n.name)), region);
+  const order = keepRegionsTogether(order0.filter((n) => !folded.has(n.name)), region, regions);
   const ctx: PlacementContext = { g, shapes, region };
   const planned = order.map((n) => decide(ctx, n, exec.get(n.name) ?? 'float'));
   // Maximal runs of native / tfjs nodes in topological order.
@@ -194,12 +196,19 @@ export function compilePlan(g0: Graph, options: CompileOptions = {}): CompiledPl
     return { kind: 'native', nodes: r.nodes.map((n) => n.name), plan, inputs: b.inputs, outputs, stepNodes };
   });
   // A control-flow region runs whole in tfjs-converter: one split across segments is a planner
-  // bug, reported here rather than as the executor's refusal at the first run.
+  // bug, reported here rather than as the executor's refusal at the first run — except in a plan
+  // made with learned region shapes, where the network between two parts of a region (a cond
+  // whose branches read the network's tensors) may now run natively: such a plan is refused
+  // (`refused`) and the session keeps the plan it had.
   const segmentOf = new Map<string, number>();
   segments.forEach((seg, i) => seg.nodes.forEach((n) => segmentOf.set(n, i)));
+  let refused: string | undefined;
   for (const r of regions) {
     const where = new Set(r.nodes.filter((n) => segmentOf.has(n)).map((n) => segmentOf.get(n)));
-    if (where.size > 1) throw new Error(`internal: the control-flow region starting at '${r.nodes[0]}' is split across segments ${[...where].join(', ')}`);
+    if (where.size <= 1) continue;
+    const why = `the control-flow region starting at '${r.nodes[0]}' is split across segments ${[...where].join(', ')}`;
+    if (!options.regionShapes?.size) throw new Error(`internal: ${why}`);
+    refused ??= why;
   }
   const foldedNodes: PlannedNode[] = order0.filter((n) => folded.has(n.name)).map((n) => ({ node: n.name, op: n.op, placement: 'folded' }));
   const nodes = order0.map((n) => planned.find((p) => p.node === n.name) ?? foldedNodes.find((p) => p.node === n.name)!);
@@ -215,7 +224,7 @@ export function compilePlan(g0: Graph, options: CompileOptions = {}): CompiledPl
       if (!seg.outputs.includes(t) && inside.has(producer.get(t)?.name ?? parseTensorName(t)[0])) seg.outputs.push(t);
     }
   }
-  return { mode: info?.mode ?? 'float', nodes, segments, shapes, graph: g, inputShapes, unknownRegionOutputs, assumedShapes };
+  return { mode: info?.mode ?? 'float', nodes, segments, shapes, graph: g, inputShapes, unknownRegionOutputs, assumedShapes, ...(refused ? { refused } : {}) };
 }
 
 /**
@@ -225,7 +234,7 @@ export function compilePlan(g0: Graph, options: CompileOptions = {}): CompiledPl
  * that comes first in the given order; the given order when contracting a region would make
  * a cycle.
  */
-function keepRegionsTogether(order: Node[], region: ReadonlySet<string>): Node[] {
+function keepRegionsTogether(order: Node[], region: ReadonlySet<string>, regions: readonly ControlFlowRegion[]): Node[] {
   const members = order.filter((n) => region.has(n.name) || CONTROL_FLOW_OPS.has(n.op));
   if (members.length === 0) return order;
   // Regions: region nodes connected by a tensor one produces and another reads.
@@ -238,6 +247,12 @@ function keepRegionsTogether(order: Node[], region: ReadonlySet<string>): Node[]
   for (const n of order) for (const o of n.outputs) producer.set(o, n);
   const depsOf = (n: Node): Node[] => [...n.inputs, ...(n.controlInputs ?? [])].map((t) => producer.get(t) ?? producer.get(parseTensorName(t)[0])).filter((p): p is Node => !!p);
   for (const n of members) for (const p of depsOf(n)) if (parent.has(p.name)) parent.set(find(p.name), find(n.name));
+  // The executor's regions too: with shapes known (learned from a run), a shape computation
+  // inside a region can be folded away and no longer connect its two halves by an edge.
+  for (const r of regions) {
+    const inOrder = r.nodes.filter((n) => parent.has(n));
+    for (const n of inOrder.slice(1)) if (find(n) !== find(inOrder[0]!)) parent.set(find(n), find(inOrder[0]!));
+  }
   const unitOf = (n: Node): string => (parent.has(n.name) ? `region:${find(n.name)}` : n.name);
   const units = new Map<string, Node[]>();
   for (const n of order) {
