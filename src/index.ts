@@ -10,7 +10,7 @@ export * from './kernels/quantize.js';
 export * from './kernels/float16.js';
 export * as ops from './kernels/ops.js';
 // The quantization scheme in TypeScript (bit-exact with the native kernels).
-export * as scheme from './quant/scheme.js';
+export * as scheme from './kernels/scheme.js';
 // Models: loading, graph IR, passes, execution, saving, inspection.
 export * from './model/index.js';
 // Deep Compression.
@@ -23,12 +23,12 @@ export * as data from './data/index.js';
 export { registerNativeTrainingKernels, unregisterNativeTrainingKernels, nativeTrainingKernels, DEFAULT_TRAIN_KERNELS } from './train/kernels.js';
 // Sub-byte (int4) weights: per-group quantization and the native int4 GEMM.
 export {
-  Int4PackedWeights, packInt4Weights, packInt4Quantization, gemmInt4, gemmInt4Async, dynamicGemmInt4, dynamicGemmInt4Async,
+  Int4PackedWeights, packInt4Weights, gemmInt4, gemmInt4Async, dynamicGemmInt4, dynamicGemmInt4Async,
   weightOnlyGemmInt4, weightOnlyGemmInt4Async, int4Isas, int4DefaultIsa, int4Groups,
 } from './kernels/int4.js';
 export type { Int4PackOptions, Int4GemmOptions, Int4DynamicOptions, Int4WeightOnlyOptions } from './kernels/int4.js';
 export {
-  quantizeWeightInt4, dequantizeWeightInt4, chooseWeightBits, int4WeightStats, int4Range, float16Scale, INT4_GROUP_SIZES, INT4_DEFAULT_GROUP_SIZE,
+  quantizeWeightInt4, dequantizeWeightInt4, packInt4Quantization, chooseWeightBits, int4WeightStats, int4Range, float16Scale, INT4_GROUP_SIZES, INT4_DEFAULT_GROUP_SIZE,
   INT4_DEFAULT_SCALE_BITS, superScaleFor, scaleCodeFor, decodeScale,
 } from './quant/int4.js';
 export type { Int4Bits, Int4Options, Int4ScaleBits, Int4WeightStats, WeightBitsChoice } from './quant/int4.js';
@@ -42,7 +42,7 @@ export { createServer, type ServeOptions, type TfjsQuantServer } from './serve/i
 export type { HostTensor, RunInputs, RunOptions, SessionMemory, SessionOptions, TensorSpec, TensorLike, PlannedNode, Placement, CompiledPlan } from './runtime/index.js';
 // Post-training quantization: all of it as `ptq` (ptq.quantize, ptq.calibrate, ptq.simulate, …),
 // the main entry points also by name; .npy files.
-export * as ptq from './quant/index.js';
-export { quantize as postTrainingQuantize, simulate, calibrate, layerReport, formatLayerReport, loadCalibrationData } from './quant/index.js';
+export * as ptq from './ptq.js';
+export { quantize as postTrainingQuantize, simulate, calibrate, layerReport, formatLayerReport, loadCalibrationData } from './ptq.js';
 export type { QuantizeOptions as PtqOptions, QuantizeReport as PtqReport, SimTensor, ObserverKind, ObserverOptions } from './quant/index.js';
 export { readNpy, writeNpy, type NpyArray } from './io/npy.js';

@@ -61,7 +61,7 @@ function treeCpu(pid: number): number {
   }
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // Fields 14–17 of proc(5) (utime, stime, cutime, cstime) are at 11–14 after the command name.
-  let ticks = Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+  const ticks = Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
   let children: number[] = [];
   try {
     children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);

@@ -9,7 +9,7 @@ void InitGemm(Napi::Env env, Napi::Object exports);   // gemm_binding.cc: packed
 void InitQuant(Napi::Env env, Napi::Object exports);  // quant_binding.cc: (de/re)quantize, float16
 void InitCodec(Napi::Env env, Napi::Object exports);  // codec_binding.cc: sparse + Huffman weight codec
 void InitTrain(Napi::Env env, Napi::Object exports);  // train_binding.cc: float training kernels for tfjs
-void InitOps(Napi::Env env, Napi::Object exports);    // ops_binding.cc: int8/float operator kernels
+void InitOps(Napi::Env env, Napi::Object exports);    // ops_binding.cc (+ ops_elementwise_binding.cc, ops_movement_binding.cc): int8/float operator kernels
 void InitRuntime(Napi::Env env, Napi::Object exports);  // runtime_binding.cc: whole-graph inference sessions
 void InitInt4(Napi::Env env, Napi::Object exports);   // int4_binding.cc: sub-byte (4-bit) weight GEMM
 void InitCalib(Napi::Env env, Napi::Object exports);  // calib_binding.cc: calibration histograms and range search

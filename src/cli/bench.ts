@@ -6,7 +6,7 @@
 import { availableParallelism } from 'node:os';
 import { parseCommand, processIO, UsageError, type CommandIO } from './args.js';
 import { requireExistingPaths } from './discover.js';
-import { seededInputs } from './convert-one.js';
+import { seededInputs } from '../convert/convert-one.js';
 import { tf, availableFloatBackends, describeFloatBackend, floatBackendName, initFloatBackend, type FloatBackendName } from '../backend/float.js';
 import { loadModel } from '../model/load.js';
 import { execute } from '../model/execute.js';

@@ -1,7 +1,7 @@
 // Worker thread of `tfjs-quant convert --jobs N`: converts the models it is sent, one at a
 // time, and posts each result back. Each model is independent; a failure is a result.
 import { parentPort } from 'node:worker_threads';
-import { convertOne, type ConvertOptions } from './convert-one.js';
+import { convertOne, type ConvertOptions } from '../convert/convert-one.js';
 
 interface Job { id: number; task: { source: string; rel: string; output: string }; options: ConvertOptions }
 

@@ -12,7 +12,7 @@ import { join, relative, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { parseCommand, processIO, UsageError, type CommandIO } from './args.js';
 import { discoverModels, type ModelTask } from './discover.js';
-import { convertOne, type ConvertOptions, type ModelResult } from './convert-one.js';
+import { convertOne, type ConvertOptions, type ModelResult } from '../convert/convert-one.js';
 import { Progress } from './progress.js';
 import { cpuInfo } from '../native/cpu.js';
 import { describeFloatBackend, initFloatBackend } from '../backend/float.js';
@@ -226,7 +226,7 @@ export async function convertCommand(args: string[], io: CommandIO = processIO, 
     ...(opts.outputType === 'int8' || opts.outputType === 'uint8' ? { outputType: opts.outputType } : {}),
   };
   if (opts.queue !== undefined) {
-    const { convertOnQueue } = await import('../queue/convert.js');
+    const { convertOnQueue } = await import('./convert-queued.js');
     return convertOnQueue({
       tasks, options, outDir: out, reportPrefix: opts.report ? resolve(opts.report) : join(out, 'report'), queue: opts.queue, queueName: opts.queueName,
       command: `tfjs-quant convert ${args.join(' ')}`, io, startedAt: t0, signal,

@@ -4,7 +4,7 @@
 import { loadModel } from '../model/load.js';
 import { inspectGraph } from '../model/inspect.js';
 import { formatBytes, toText, type Table } from '../report/table.js';
-import { filesSize, float32Bytes } from './convert-one.js';
+import { filesSize, float32Bytes } from '../convert/convert-one.js';
 import type { ModelTask } from './discover.js';
 
 export interface PlannedModel {

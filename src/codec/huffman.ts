@@ -169,8 +169,11 @@ export function readTable(r: BitReader, alphabetLimit: number, name: string): De
   let prev = 0;
   for (let s = 0; s < n; s++) {
     let l: number;
+    // Each r.bit() reads the next bit of the stream: the three tests look alike but read three bits.
     if (!r.bit()) l = prev;
+    // eslint-disable-next-line no-dupe-else-if
     else if (!r.bit()) l = prev + 1;
+    // eslint-disable-next-line no-dupe-else-if
     else if (!r.bit()) l = prev - 1;
     else l = r.bits(lb);
     if (l < 0 || l > maxLen) throw new RangeError(`${name}: code length ${l} of symbol ${s} is outside [0, ${maxLen}]`);

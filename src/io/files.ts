@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { dirname, isAbsolute, join, normalize, resolve, sep } from 'node:path';
 import type { io as tfio } from '@tensorflow/tfjs';
-import { ModelFormatError } from '../model/errors.js';
+import { ModelFormatError } from './errors.js';
 import { writeFilesAtomic } from './atomic.js';
 import { checkManifest, checkManifestEntry, type WeightsManifestEntry, type WeightsManifestGroup } from './weights.js';
 

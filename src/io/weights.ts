@@ -3,7 +3,7 @@
 // quantized storage {dtype: uint8|uint16|float16, min, scale}. Decoding reproduces exactly
 // the values @tensorflow/tfjs produces (docs/quantization.md §10); every size is checked
 // against the bytes actually present before anything is allocated.
-import { ModelFormatError } from '../model/errors.js';
+import { ModelFormatError } from './errors.js';
 
 export type DType = 'float32' | 'int32' | 'bool' | 'string';
 export const DTYPES: readonly DType[] = ['float32', 'int32', 'bool', 'string'];

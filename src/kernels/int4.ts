@@ -5,7 +5,6 @@
 // float32 activations per row or per tensor first (§8), weightOnlyGemmInt4 multiplies float32
 // activations by the weights dequantized on the fly. Every argument is checked here first.
 import type { Int4ActivationCode, IsaName, NativeInt4PackedWeights } from '../../binding.js';
-import type { AffineQuantization } from '../model/ir.js';
 import { native } from '../native/binding.js';
 import { ISA_NAMES } from '../native/cpu.js';
 import { assertFinite, assertInt, assertOneOf, assertTypedArray, describe } from '../native/validate.js';
@@ -97,21 +96,6 @@ export function packInt4Weights(w: Int8Array, opts: Int4PackOptions): Int4Packed
   if (!int4Isas().includes(isa)) throw new RangeError(`isa '${isa}' has no int4 path on this machine (available: ${int4Isas().join(', ')})`);
   const Ctor = native().Int4PackedWeights;
   return new Int4PackedWeights(new Ctor(w, k, n, layout, groupSize, opts.scales, zp, isa));
-}
-
-/**
- * Packs a Dense/MatMul kernel [K, N] quantized by quantizeWeightInt4 (axis 1): its values,
- * [groups][N] scales and zero points and group size.
- */
-export function packInt4Quantization(q: AffineQuantization, shape: readonly number[], isa?: IsaName): Int4PackedWeights {
-  if (q?.dtype !== 'int4' || !(q.values instanceof Int8Array)) throw new TypeError('q must be an int4 AffineQuantization with Int8Array values');
-  if (!Array.isArray(shape) || shape.length !== 2) throw new RangeError('shape must be [K, N]');
-  if (q.axis !== 1 || (q.axisCount ?? 1) !== 1) throw new RangeError(`q.axis must be 1 (the N axis of a [K, N] kernel), got ${q.axis}`);
-  const allZero = q.zeroPoints.every((z) => z === 0);
-  return packInt4Weights(q.values, {
-    k: shape[0]!, n: shape[1]!, groupSize: q.groupSize ?? 0, scales: q.scales,
-    ...(allZero ? {} : { zeroPoints: q.zeroPoints }), ...(isa ? { isa } : {}),
-  });
 }
 
 interface OutputOptions {

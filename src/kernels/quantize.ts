@@ -12,7 +12,7 @@ import {
 import {
   activationBounds, channelLayout, fl32, PARAM_SCHEMES, perTensorLayout, qRange, weightLayout,
   type Activation, type ChannelLayout, type ParamScheme, type QParams, type WeightKind,
-} from '../quant/scheme.js';
+} from './scheme.js';
 
 export type { Activation, ChannelLayout, ParamScheme, QParams, WeightKind };
 export type Int8Type = 'int8' | 'uint8';

@@ -9,7 +9,7 @@ import { getEncoding } from './encodings.js';
 import { createGraph, hasNonFiniteValues, signatureOf, topoSort, type AffineQuantization, type AttrValue, type Constant, type Graph, type GraphSignature, type Node, type SignatureEntry } from './ir.js';
 import { inferShapes } from './shape-inference.js';
 import { toolVersion, TOOL_NAME } from './version.js';
-import { decodeInt4GroupTables, dequantizeWeightInt4, encodeInt4GroupTables, unpackInt4Nibbles } from '../quant/int4.js';
+import { decodeInt4GroupTables, dequantizeWeightInt4, encodeInt4GroupTables, unpackInt4Nibbles } from './int4-storage.js';
 import { checkShape, DTYPES, sizeOf, type DType } from '../io/weights.js';
 import { writeFilesAtomic, type OutputFile } from '../io/atomic.js';
 import type { WeightGroupBytes } from '../io/files.js';

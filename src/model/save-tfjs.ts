@@ -90,7 +90,7 @@ function nodeJson(g: Graph, n: Node, extraConsts: Constant[]): Record<string, un
   if (n.op === 'Cast') attrs.SrcT = g.tensors.get(n.inputs[0]!)?.dtype ?? 'float32';
   if (fusable && (n.inputs.length > 2 || act !== 'none')) {
     const args = n.inputs.slice(2);
-    let [x, f] = [input[0]!, input[1]!];
+    const [x, f] = [input[0]!, input[1]!];
     if (args.length === 0) {
       // TF's fused kernels need BiasAdd first: give them a zero bias.
       const fs = g.constants.get(n.inputs[1]!)?.shape ?? g.tensors.get(n.inputs[1]!)?.shape;

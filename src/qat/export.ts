@@ -9,10 +9,12 @@ import { loadModel } from '../model/load.js';
 import { consumers, type AffineQuantization, type Graph, type Node } from '../model/ir.js';
 import { optimize } from '../model/passes/index.js';
 import type { ActivationRange } from '../model/save-native.js';
-import { channelLayout, type ChannelLayout } from '../quant/scheme.js';
+import { channelLayout, type ChannelLayout } from '../kernels/scheme.js';
 import { PASS_THROUGH_OPS } from '../quant/params.js';
 import { quantizeValues, type FakeQuantParams } from './fake-quant.js';
-import { shortName, type QatModel, type Quantizer, type Step } from './quantize.js';
+import type { QatModel } from './model.js';
+import type { Quantizer } from './quantizers.js';
+import { shortName, type Step } from './topology.js';
 
 type Json = Record<string, unknown>;
 

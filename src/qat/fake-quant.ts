@@ -5,7 +5,7 @@
 // Parameters are chosen by src/quant/scheme.ts for 8 bits, and by the same formulas with
 // 2^bits levels for fewer bits, so the forward values are the int8 runtime's values.
 import { tf } from '../backend/float.js';
-import { chooseAsymmetricI8, chooseSymmetricI8, clamp, fl32, rne, type ChannelLayout } from '../quant/scheme.js';
+import { chooseAsymmetricI8, chooseSymmetricI8, clamp, fl32, rne, type ChannelLayout } from '../kernels/scheme.js';
 
 export interface FakeQuantSpec {
   /** 2–8 (default 8). */

@@ -17,7 +17,8 @@ export {
   createObserver, resolveObserverOptions, searchRange, searchCandidate, StreamingHistogram, OBSERVER_KINDS,
   type Observer, type ObserverKind, type ObserverOptions,
 } from './observers.js';
-export { layerReport, formatLayerReport, layerTable, type LayerError, type LayerReport } from './report.js';
+// Its formatting (layerTable, formatLayerReport) is report/layers.ts's: src/ptq.ts adds it to the public `ptq`.
+export { layerReport, type LayerError, type LayerReport } from './report.js';
 export { BiasCorrector, type BiasCorrection } from './bias-correction.js';
 export { loadCalibrationData } from './dataset.js';
 export { quantizeWeight, float16Weight, setActivationRanges, activationParams, weightedNodes, type Granularity } from './weights.js';

@@ -9,13 +9,12 @@
 //   float16: float16 weight storage.
 // The result is the annotated Graph (saveNative / saveTfjs) and a report.
 import { tf } from '../backend/float.js';
-import { execute } from '../model/execute.js';
-import { cloneGraph, type Constant, type Graph, type Node } from '../model/ir.js';
+import { cloneGraph, type Constant, type Graph } from '../model/ir.js';
 import { loadModel, type ModelSource } from '../model/load.js';
 import { optimize as optimizeGraph } from '../model/passes/index.js';
 import { assertOneOf, describe } from '../native/validate.js';
 import { BiasCorrector, type BiasCorrection } from './bias-correction.js';
-import { calibrate, iterateData, normalizeSample, type CalibrateProgress, type CalibrationData, type CalibrationSample } from './calibrate.js';
+import { calibrate, iterateData, normalizeSample, type CalibrateProgress, type CalibrationData } from './calibrate.js';
 import { quantizeWeightInt4, INT4_GROUP_SIZES, dequantizeWeightInt4, int4WeightStats } from './int4.js';
 import { resolveObserverOptions, type ObserverKind, type ObserverOptions } from './observers.js';
 import {

@@ -93,6 +93,3 @@ export async function layerReport(q: Graph, reference: Graph, data: CalibrationD
   layers.sort((a, b) => a.snrDb - b.snrDb);
   return { samples, layers };
 }
-
-// Formatting (tables, Markdown) lives with the other report tables; re-exported for existing callers.
-export { layerTable, formatLayerReport } from '../report/layers.js';

@@ -5,7 +5,7 @@ import { float16ToFloat32, float32ToFloat16 } from '../kernels/float16.js';
 import { chooseChannelParams, dequantize, quantize, type LayoutOptions } from '../kernels/quantize.js';
 import type { AffineQuantization, Constant, Graph, Node } from '../model/ir.js';
 import { PASS_THROUGH_OPS, preactName, SOFTMAX_INT8_PARAMS, WEIGHT_INPUT, type ActivationParams } from './params.js';
-import { chooseAsymmetricI8, weightLayout, type WeightKind } from './scheme.js';
+import { chooseAsymmetricI8, weightLayout, type WeightKind } from '../kernels/scheme.js';
 
 export type Granularity = 'channel' | 'tensor';
 

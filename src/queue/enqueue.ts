@@ -7,7 +7,7 @@ import { Job, Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { ConversionJobData } from './job.js';
 import { redisOptions, type QueuePolicy, type RedisLocation } from './options.js';
-import type { ModelResult } from '../cli/convert-one.js';
+import type { ModelResult } from '../convert/convert-one.js';
 
 /** Redis cannot be reached, or is too old for BullMQ. */
 export class RedisUnavailable extends Error {

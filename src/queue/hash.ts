@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { readModelFiles } from '../io/files.js';
 import { ModelFormatError } from '../model/errors.js';
-import type { ConvertOptions } from '../cli/convert-one.js';
+import type { ConvertOptions } from '../convert/convert-one.js';
 
 /**
  * sha256 of a model's files as the loader reads them, or undefined when the files cannot be

@@ -4,7 +4,7 @@
 // atomically with its record (storage.ts), so a retried, stalled or duplicated job never
 // leaves a partial or doubled output.
 import { isAbsolute, join, normalize, sep } from 'node:path';
-import { convertOne, type ConvertOptions, type ModelResult } from '../cli/convert-one.js';
+import { convertOne, type ConvertOptions, type ModelResult } from '../convert/convert-one.js';
 import { sameOutput, type ConversionStorage, type OutputRecord, type StorageKind } from './storage.js';
 
 /** Environment variable through which a worker tells its child processes how many threads a conversion may use. */

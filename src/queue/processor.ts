@@ -5,7 +5,7 @@
 import { UnrecoverableError, type SandboxedJob } from 'bullmq';
 import { ConversionFailed, jobDataProblem, runConversionJob, THREADS_ENV, type ConversionJobData } from './job.js';
 import { storageFor } from './storage.js';
-import type { ModelResult } from '../cli/convert-one.js';
+import type { ModelResult } from '../convert/convert-one.js';
 
 // The worker that forked this child is gone (killed): its job will be re-run elsewhere after
 // stall detection, so stop now rather than finish work nobody will collect.

@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { writeFilesAtomic } from '../io/atomic.js';
-import type { ModelResult } from '../cli/convert-one.js';
+import type { ModelResult } from '../convert/convert-one.js';
 
 export const RECORD_FILE = 'tfjs-quant-job.json';
 

@@ -5,7 +5,7 @@ import { availableParallelism, hostname } from 'node:os';
 import { Worker, type Job } from 'bullmq';
 import { THREADS_ENV, type ConversionJobData } from './job.js';
 import { redisOptions, type RedisLocation, type WorkerPolicy } from './options.js';
-import type { ModelResult } from '../cli/convert-one.js';
+import type { ModelResult } from '../convert/convert-one.js';
 
 export interface WorkerConfig {
   redis: RedisLocation;

@@ -6,12 +6,68 @@
 // and a self-contained HTML page with charts.
 import { promises as fs } from 'node:fs';
 import { dirname } from 'node:path';
-import type { ModelResult } from '../cli/convert-one.js';
+import type { GuardReport } from '../quant/guard.js';
+import type { QuantizeReport } from '../quant/quantize.js';
+import type { LayerError } from '../quant/report.js';
+import type { InputAssumption } from '../quant/synthetic-inputs.js';
 import { toolVersion, TOOL_NAME } from '../model/version.js';
 import { layerTable } from './layers.js';
-import type { OutputFidelity } from '../quant/output-fidelity.js';
+import type { ModelFidelity, OutputFidelity } from '../quant/output-fidelity.js';
 import { barChartSvg, escapeHtml, htmlPage, tableHtml } from './html.js';
 import { formatBytes, toMarkdown, toText, type Table } from './table.js';
+
+export type ModelStatus = 'done' | 'degraded' | 'failed' | 'skipped';
+
+/** The record of one model's conversion (src/convert/convert-one.ts makes it), as the batch report reads it. */
+export interface ModelResult {
+  source: string;
+  rel: string;
+  output: string;
+  /** degraded: converted and written, but its fidelity (written files, or the guard's) misses the tolerance. */
+  status: ModelStatus;
+  error?: string;
+  sourceSha256?: string;
+  sourceFormat?: string;
+  nodes?: number;
+  nativeCoverage?: number;
+  bytesBefore?: number;
+  /** The weights stored as float32 (what the model would take in files holding float32). */
+  bytesFloat32?: number;
+  bytesAfter?: number;
+  /** bytesBefore / bytesAfter: against the input files (which may already hold float16 or uint8). */
+  ratio?: number;
+  /** bytesFloat32 / bytesAfter. */
+  ratioFloat32?: number;
+  tolerance?: number;
+  /** Fidelity of the written files against the float model, every output; absent when not evaluated. */
+  fidelity?: ModelFidelity;
+  evaluation?: {
+    evaluated: boolean;
+    /** Why not, when not evaluated. */
+    reason?: string;
+    /** The engine that ran the written files. */
+    engine?: string;
+    /** The float backend the reference ran on, and the backends that could not run it. */
+    referenceBackend?: string;
+    rejectedBackends?: { backend: string; error: string }[];
+    /** What the evaluation inputs are. */
+    inputs?: string;
+  };
+  /** Generated inputs (when no calibration data was given): kind and value range per input, and why. */
+  inputAssumptions?: InputAssumption[];
+  guard?: Omit<GuardReport, 'outputs'>;
+  /** Per-layer error on the guard data (validation samples), worst first (at most LAYER_ROWS rows). */
+  layers?: LayerError[];
+  floatNodes?: QuantizeReport['floatNodes'];
+  /** Median batch-1 latency in ms. */
+  floatMs?: number;
+  quantMs?: number;
+  quantEngine?: string;
+  floatBackend?: string;
+  warnings: string[];
+  seconds: number;
+}
+
 
 export interface BatchMeta {
   mode: string;

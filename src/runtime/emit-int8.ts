@@ -3,7 +3,7 @@ import type { Graph, Node } from '../model/ir.js';
 import { attrBool, attrNum } from '../model/ops.js';
 import * as K from '../kernels/ops.js';
 import { quantize } from '../kernels/quantize.js';
-import { constantOperandParams, int32Bias, preactName, requantMultipliers, SOFTMAX_INT8_PARAMS, weightOf, type ActivationParams } from '../quant/params.js';
+import { constantOperandParams, int32Bias, preactName, requantMultipliers, SOFTMAX_INT8_PARAMS, weightOf } from '../quant/params.js';
 import { activationBounds, type QParams } from '../quant/scheme.js';
 import { biasConst, concatAxis, convWeightsKN, emitMove, geometry, im2colTemp } from './emit-common.js';
 import { hw, poolGeomInts, windowGeometry } from './geometry.js';
@@ -11,7 +11,7 @@ import { floatConst } from './placement.js';
 import type { Q8, SegmentBuilder } from './segment-builder.js';
 import { BINARY, DT, LUT_KIND } from './step-codes.js';
 
-export function emitInt8(b: SegmentBuilder, g: Graph, n: Node, acts: Record<string, ActivationParams>): void {
+export function emitInt8(b: SegmentBuilder, g: Graph, n: Node): void {
   const out = n.outputs[0]!;
   const yShape = b.shape(out);
   const op = n.op;

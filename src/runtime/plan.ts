@@ -173,7 +173,7 @@ export function compilePlan(g0: Graph, options: CompileOptions = {}): CompiledPl
     for (const n of r.nodes) {
       const p = placement.get(n.name)!;
       const from = b.steps.length;
-      if (p === 'native-int8') emitInt8(b, g, n, acts);
+      if (p === 'native-int8') emitInt8(b, g, n);
       else emitFloat(b, g, n, p === 'native-dynamic' ? 'int8' : p === 'native-dynamic-int4' ? 'int4' : false, perRow);
       const sparse = selectSparseSteps(b.steps, from, b.buffers, b.weights, options.sparse ?? 'auto');
       if (sparse) planned.find((x) => x.node === n.name)!.sparse = sparse;

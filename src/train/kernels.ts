@@ -300,7 +300,7 @@ const batchMatMul: Impl = (bn, { inputs, backend, attrs }) => {
   let outer: number[];
   try {
     outer = tf.backend_util.assertAndGetBroadcastShape(outerA, outerB);
-  } catch (e) {
+  } catch {
     throw new RangeError(`${K_}: batch dimensions ${shapeStr(outerA)} and ${shapeStr(outerB)} do not broadcast`);
   }
   // Native code broadcasts whole batches only (equal outer shapes, or one side of size 1).

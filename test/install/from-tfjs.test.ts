@@ -12,6 +12,7 @@ import { quantize as postTrainingQuantize } from '../../src/quant/quantize.js';
 import { simulate } from '../../src/quant/simulate.js';
 import { InferenceSession } from '../../src/runtime/index.js';
 import { relErr } from '../runtime/helpers.js';
+import { dynamicTolerance, toleranceRatio } from '../support/dynamic-tolerance.js';
 
 beforeAll(async () => {
   await initFloatBackend('cpu');
@@ -52,9 +53,9 @@ describe('a tf.LayersModel object', () => {
     const dy = (await ds.run(x))[dyn.graph.outputs[0]!]!;
     ds.dispose();
     const ref = (model.predict(x) as userTf.Tensor).dataSync();
-    const err = relErr(dy.data as Float32Array, ref);
-    expect(err).toBeGreaterThan(0);
-    expect(err).toBeLessThan(0.05);
+    expect(relErr(dy.data as Float32Array, ref)).toBeGreaterThan(0);
+    // Within the scheme's noise of float (support/dynamic-tolerance.ts: measured 0.11 of it).
+    expect(toleranceRatio(dy.data as Float32Array, dynamicTolerance(model, x))).toBeLessThanOrEqual(1);
   });
 
   it('is recognised by its shape, not by instanceof (a model of another tfjs copy)', async () => {

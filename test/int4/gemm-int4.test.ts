@@ -5,12 +5,12 @@
 // per-row and per-tensor parameters, every activation, threads).
 import { describe, expect, it } from 'vitest';
 import {
-  dynamicGemmInt4, dynamicGemmInt4Async, gemmInt4, gemmInt4Async, int4Groups, int4Isas, packInt4Quantization,
+  dynamicGemmInt4, dynamicGemmInt4Async, gemmInt4, gemmInt4Async, int4Groups, int4Isas,
   packInt4Weights, weightOnlyGemmInt4, weightOnlyGemmInt4Async, type Int4PackedWeights,
 } from '../../src/kernels/int4.js';
 import type { IsaName } from '../../binding.js';
 import { native } from '../../src/native/binding.js';
-import { decodeScale, float16Scale, quantizeWeightInt4, superScaleFor } from '../../src/quant/int4.js';
+import { decodeScale, float16Scale, packInt4Quantization, quantizeWeightInt4, superScaleFor } from '../../src/quant/int4.js';
 import { dynamicQuantizeU8, fl32 } from '../../src/quant/scheme.js';
 
 function rng(seed: number): () => number {
@@ -89,6 +89,8 @@ function sameBits(got: Float32Array, want: Float32Array, what: string) {
 }
 
 const fast = int4Isas().filter((i) => i !== 'ref') as ('avx2' | 'neon')[];
+/** Appended to the titles of the fast-path tests: why they are skipped, on a CPU with neither path. */
+const noFast = fast.length ? '' : ' (skipped: this CPU has neither the AVX2 nor the NEON int4 path)';
 const ACTS: Act[] = ['none', 'relu', 'relu6', { min: -0.5, max: 0.75 }];
 
 describe('int4 packing', () => {
@@ -161,7 +163,7 @@ describe('int4 GEMM', () => {
     }
   });
 
-  it.skipIf(fast.length === 0)('every compiled path equals the reference bit for bit on random shapes', async () => {
+  it.skipIf(fast.length === 0)(`every compiled path equals the reference bit for bit on random shapes${noFast}`, async () => {
     const r = rng(11);
     let cases = 0;
     for (const m of [1, 2, 5, 16, 33]) {
@@ -193,7 +195,7 @@ describe('int4 GEMM', () => {
     expect(cases).toBe(30 * fast.length);
   });
 
-  it.skipIf(fast.length === 0)('large shapes split across threads stay bit-identical (extremes: A ∈ {0, 255}, w ∈ {−8, 7})', async () => {
+  it.skipIf(fast.length === 0)(`large shapes split across threads stay bit-identical (extremes: A ∈ {0, 255}, w ∈ {−8, 7})${noFast}`, async () => {
     const r = rng(5);
     for (const [m, k, n, g, kind] of [[1, 4096, 517, 64, 'code8'], [16, 1000, 260, 128, 'code8'], [16, 1000, 260, 128, 'f16'], [33, 2048, 96, 32, 'f32'], [2, 65536, 9, 0, 'f16']] as const) {
       const c = makeCase(k, n, g, k + n, g === 32, kind);

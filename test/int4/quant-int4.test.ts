@@ -46,7 +46,7 @@ function checkDense(x: Float32Array, K: number, N: number, G: number, bits: 2 | 
       expect(Number.isInteger(d / 2 ** (e - 15))).toBe(true);
     }
     for (let g = 0; g < groups; g++) {
-      const [lo, hi, want] = ranges[g]!;
+      const [lo, , want] = ranges[g]!;
       const s = q.scales[g * N + n]!, zp = q.zeroPoints[g * N + n]!;
       if (dq) {
         // The scale is the smallest code's ≥ the range's scale (code ≤ 255 × d ≤ 16 bits: the

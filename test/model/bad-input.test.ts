@@ -40,7 +40,9 @@ describe('defects name the file, node or weight', () => {
     for (const [n, b] of files) writeFileSync(join(d, n), b);
     return d;
   };
+  /* eslint-disable @typescript-eslint/no-explicit-any -- the tests reach into model.json freely */
   const json = (files: Map<string, Uint8Array>) => JSON.parse(new TextDecoder().decode(files.get('model.json')!)) as Record<string, any>;
+  /* eslint-enable @typescript-eslint/no-explicit-any */
   const setJson = (files: Map<string, Uint8Array>, j: unknown) => files.set('model.json', new TextEncoder().encode(JSON.stringify(j)));
 
   it('malformed JSON, unknown format, no model', async () => {
@@ -151,8 +153,10 @@ describe('fuzz: mutated model.json and shards', () => {
       } catch (e) {
         failed++;
         if (!(e instanceof ModelFormatError)) throw new Error(`mutation ${i} (kind ${kind}) gave ${(e as Error)?.constructor?.name}: ${(e as Error)?.message}`);
-        expect(e.message.length).toBeGreaterThan(10);
-        expect(e.file).toBeDefined();
+        // It names a file of this model (model.json or a shard) and says what is wrong there.
+        expect(e.file?.startsWith(`${d}/`), e.message).toBe(true);
+        expect(e.message.startsWith(`${e.file}: `)).toBe(true);
+        expect(e.reason.length).toBeGreaterThan(10);
       }
       expect(hashDir(d)).toEqual(before);
       rmSync(d, { recursive: true, force: true });

@@ -86,7 +86,9 @@ describe('weight codecs', () => {
     expect(new Uint32Array(ours.buffer)).toEqual(new Uint32Array(Float32Array.from(theirs).buffer));
     expect(decodeWeights(entries, bytes, { allowNonFinite: true })[0]!.data).toEqual(ours);
     // Hand-computed: overflow to Inf, largest half, smallest subnormal, ties to even, signs, NaN.
+    /* eslint-disable no-loss-of-precision -- 2.9802322387695312e-8 is 2^-25 to 17 digits, exactly the double meant */
     const x = Float32Array.of(65520, 65519.99609375, 5.960464477539063e-8, 2.9802322387695312e-8, 2.99e-8, 1e-40, -0, -Infinity, NaN, 1, 1.00048828125, 1.00146484375);
+    /* eslint-enable no-loss-of-precision */
     expect(Array.from(float32ToFloat16(x))).toEqual([0x7c00, 0x7bff, 0x0001, 0x0000, 0x0001, 0x0000, 0x8000, 0xfc00, 0x7e00, 0x3c00, 0x3c00, 0x3c02]);
     // Every finite half survives the round trip, and random floats go to the nearest half.
     const finite = all.filter((h) => (h & 0x7c00) !== 0x7c00);

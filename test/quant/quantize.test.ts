@@ -12,7 +12,7 @@ import { buildLeNet300100, buildLeNet5, loadMnist, trainModel, type MnistSplit }
 import { createGraph, execute, loadModel, optimize, saveNative, saveTfjs, tfjsFiles, type Graph } from '../../src/model/index.js';
 import { loadStock, saveLayersToMemory } from '../../src/model/testing.js';
 import { floatPredict, quantize, simulatedPredict, top1Agreement, type QuantizeOptions } from '../../src/quant/quantize.js';
-import { formatLayerReport } from '../../src/quant/report.js';
+import { formatLayerReport } from '../../src/report/layers.js';
 import { simulate } from '../../src/quant/simulate.js';
 import { registerNativeTrainingKernels } from '../../src/train/kernels.js';
 

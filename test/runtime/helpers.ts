@@ -87,29 +87,47 @@ export function top1Agreement(out: ArrayLike<number>, ref: ArrayLike<number>, cl
 }
 
 /**
- * One round of a native-plan fuzz test: constructs a session from a (mutated) plan; a plan
- * the native side rejects must throw an Error; an accepted one must run (batch 2) or fail
- * with a clear error, never an internal one. Returns whether the plan was accepted.
+ * The location an `invalid plan:` message names: a step (its index and op), a buffer, or the
+ * plan's input / output lists. The native validator (native/runtime/session.cc) prefixes every
+ * rejection with one of these, so a mutation is traced to the place that checks it.
  */
-export async function tryMutatedPlan(p: RuntimePlan, seed: number): Promise<boolean> {
+const PLAN_ERROR = /^invalid plan: (?:steps\[(\d+)\] \(([a-z0-9_]+)\): |buffers\[(\d+)\]: |(inputs|outputs): )\S/;
+
+/**
+ * One round of a native-plan fuzz test: constructs a session from a (mutated) plan. A plan the
+ * native side rejects must throw a RangeError whose message names a real location of the plan
+ * (the step `localTo`, when the mutation touched only that step's own fields); a plan it
+ * accepts must run at batch 2 and return one array of the declared size per output — the
+ * validator's promise is that an accepted plan cannot fail inside a kernel. Returns whether
+ * the plan was accepted.
+ */
+export async function tryMutatedPlan(p: RuntimePlan, seed: number, localTo?: number): Promise<boolean> {
   const Ctor = native().RuntimeSession;
   let s;
   try {
     s = new Ctor(p, 1);
   } catch (e) {
-    expect(e).toBeInstanceOf(Error);
+    expect(e).toBeInstanceOf(RangeError);
+    const m = PLAN_ERROR.exec((e as Error).message);
+    expect(m, (e as Error).message).not.toBeNull();
+    const [, step, op, buffer] = m!;
+    if (step !== undefined) {
+      expect(Number(step)).toBeLessThan(p.steps.length);
+      expect(p.steps[Number(step)]!.op).toBe(op);
+    }
+    if (buffer !== undefined) expect(Number(buffer)).toBeLessThan(p.buffers.length);
+    if (localTo !== undefined) expect((e as Error).message).toContain(`steps[${localTo}] (${p.steps[localTo]!.op}): `);
     return false;
   }
+  const batch = 2;
+  const elements = (id: number): number => p.buffers[id]!.shape.reduce((a, d) => a * (d < 0 ? batch : d), 1);
   const inputs = p.inputs.map((id) => {
-    const b = p.buffers[id]!;
-    const n = b.shape.reduce((a, d) => a * (d < 0 ? 2 : d), 1);
-    return b.dtype === 0 ? variedInput([n], seed).dataSync() as Float32Array : b.dtype === 3 ? new Int32Array(n) : b.dtype === 1 ? new Int8Array(n) : new Uint8Array(n);
+    const n = elements(id);
+    const dtype = p.buffers[id]!.dtype;
+    return dtype === 0 ? variedInput([n], seed).dataSync() as Float32Array : dtype === 3 ? new Int32Array(n) : dtype === 1 ? new Int8Array(n) : new Uint8Array(n);
   });
-  try {
-    await s.run(2, inputs);
-  } catch (e) {
-    expect(String(e)).not.toMatch(/internal/);
-  }
+  const outs = await s.run(batch, inputs);
+  expect(outs.map((o) => o.length)).toEqual(p.outputs.map(elements));
   s.dispose();
   return true;
 }

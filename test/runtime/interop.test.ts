@@ -17,6 +17,7 @@ import { InferenceSession, loadGraphModel } from '../../src/runtime/index.js';
 import { registerFileRouter } from '../../src/io/router.js';
 import { writeFilesAtomic } from '../../src/io/atomic.js';
 import { relErr } from './helpers.js';
+import { dynamicTolerance, toleranceRatio } from '../support/dynamic-tolerance.js';
 
 const work = mkdtempSync(join(tmpdir(), 'tfjs-quant-interop-'));
 beforeAll(async () => {
@@ -242,9 +243,10 @@ describe('file:// URLs', () => {
     const x = tf.randomUniform([3, 12, 12, 3], -1, 1, 'float32', 5);
     expect(Array.from(values(await session.predictAsync(x)))).toEqual(Array.from(values(await direct.predictAsync(x))));
     // Dynamic int8 weights: close to the float model, not equal to it.
-    const err = relErr(values(await session.predictAsync(x)), (model.predict(x) as tf.Tensor).dataSync());
-    expect(err).toBeGreaterThan(0);
-    expect(err).toBeLessThan(0.05);
+    const got = values(await session.predictAsync(x));
+    expect(relErr(got, (model.predict(x) as tf.Tensor).dataSync())).toBeGreaterThan(0);
+    // Within the scheme's noise of float (support/dynamic-tolerance.ts: measured 0.10 of it).
+    expect(toleranceRatio(got, dynamicTolerance(model, x))).toBeLessThanOrEqual(1);
     session.dispose();
     direct.dispose();
     expect((await loadModel(url)).source?.format).toBe('tfjs-quant');

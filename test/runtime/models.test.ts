@@ -4,7 +4,7 @@
 // plan's placements. (Random-weight deep nets keep too little input information for top-1
 // agreement to mean much; that is measured on the trained LeNets in lenet.test.ts.)
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initFloatBackend, tf } from '../../src/backend/float.js';
+import { initFloatBackend } from '../../src/backend/float.js';
 import { loadModel, optimize, type Graph } from '../../src/model/index.js';
 import { convNetGraphModel, functionalBranches, mobilenetBlocks } from '../../src/model/testing.js';
 import { planExecution } from '../../src/quant/params.js';

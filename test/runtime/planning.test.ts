@@ -331,13 +331,12 @@ describe('a native rejection is an internal error, never a re-plan', () => {
     if (seg.kind !== 'native') throw new Error('expected a native segment after the Cast');
     const k = seg.plan.steps.findIndex((st) => st.op === 'conv_f32');
     const addon = native();
-    const Real = addon.RuntimeSession;
     // The native side rejects the plan (as it would a planner bug): creation must fail loudly.
     const spy = vi.spyOn(addon, 'RuntimeSession', 'get').mockReturnValue(class {
       constructor() {
         throw new RangeError(`invalid plan: steps[${k}] (conv_f32): a rejection`);
       }
-    } as unknown as typeof Real);
+    } as unknown as typeof addon.RuntimeSession);
     try {
       await expect(InferenceSession.create(g)).rejects.toThrow(`internal: the native runtime rejected native segment 1 at node '${seg.stepNodes[k]}': invalid plan: steps[${k}] (conv_f32)`);
       expect(seg.stepNodes[k]).toMatch(/c1/);

@@ -5,16 +5,16 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { relative } from 'node:path';
-import type { CommandIO } from '../cli/args.js';
-import type { ConvertOptions, ModelResult } from '../cli/convert-one.js';
-import { Progress } from '../cli/progress.js';
+import type { CommandIO } from './args.js';
+import type { ConvertOptions, ModelResult } from '../convert/convert-one.js';
+import { Progress } from './progress.js';
 import { cpuInfo } from '../native/cpu.js';
 import { batchReportText, batchTotals, writeBatchReport, type BatchReport } from '../report/batch.js';
-import { checkRedis, runBatchOnQueue, RedisUnavailable } from './enqueue.js';
-import { conversionKey, inputHash } from './hash.js';
-import type { ConversionJobData } from './job.js';
-import { checkQueueName, DEFAULT_QUEUE_POLICY, parseRedisUrl, QueueConfigError } from './options.js';
-import { sameOutput, SharedFolderStorage } from './storage.js';
+import { checkRedis, runBatchOnQueue, RedisUnavailable } from '../queue/enqueue.js';
+import { conversionKey, inputHash } from '../queue/hash.js';
+import type { ConversionJobData } from '../queue/job.js';
+import { checkQueueName, DEFAULT_QUEUE_POLICY, parseRedisUrl, QueueConfigError } from '../queue/options.js';
+import { sameOutput, SharedFolderStorage } from '../queue/storage.js';
 
 export interface QueueConvertRequest {
   /** The models, as the local converter found them (output = outDir/rel). */
