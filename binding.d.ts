@@ -8,9 +8,19 @@ export interface CpuInfo {
   vendor: string;
   brand: string;
   features: {
-    avx2: boolean; fma: boolean; f16c: boolean; bmi2: boolean;
-    avx512f: boolean; avx512bw: boolean; avx512dq: boolean; avx512vl: boolean; avx512vnni: boolean;
-    avxvnni: boolean; neon: boolean; neonDot: boolean; neonFp16: boolean;
+    avx2: boolean;
+    fma: boolean;
+    f16c: boolean;
+    bmi2: boolean;
+    avx512f: boolean;
+    avx512bw: boolean;
+    avx512dq: boolean;
+    avx512vl: boolean;
+    avx512vnni: boolean;
+    avxvnni: boolean;
+    neon: boolean;
+    neonDot: boolean;
+    neonFp16: boolean;
   };
   availableCores: number;
 }
@@ -55,25 +65,61 @@ export type GemmParams = Float64Array;
 export type GemmDynamicParams = Float64Array;
 export interface GemmBinding {
   /** new GemmPackedWeights(b, k, n, layout, zeroPoints (1 or n) | null, isa) */
-  GemmPackedWeights: new (b: Int8Array, k: number, n: number, layout: 'kn' | 'nk', zeroPoints: Int32Array | null,
-    isa: IsaName) => NativePackedWeights;
+  GemmPackedWeights: new (
+    b: Int8Array,
+    k: number,
+    n: number,
+    layout: 'kn' | 'nk',
+    zeroPoints: Int32Array | null,
+    isa: IsaName,
+  ) => NativePackedWeights;
   gemmMaxK: number;
   /**
    * out[m*ldc + n] = epilogue(A · B); a is Uint8Array or Int8Array (treated as uint8 + 128).
    * aZeroPoints: 1 or m; bias: n; multipliers: 1 or n (int8/uint8 output); aScales: 1 or m,
    * wScales: 1 or n, biasF32: n (float32 output).
    */
-  gemm(a: Uint8Array | Int8Array, packed: NativePackedWeights, out: Int32Array | Int8Array | Uint8Array | Float32Array,
-    params: GemmParams, aZeroPoints: Int32Array, bias: Int32Array | null, multipliers: Float32Array | null,
-    aScales: Float32Array | null, wScales: Float32Array | null, biasF32: Float32Array | null): void;
-  gemmAsync(a: Uint8Array | Int8Array, packed: NativePackedWeights, out: Int32Array | Int8Array | Uint8Array | Float32Array,
-    params: GemmParams, aZeroPoints: Int32Array, bias: Int32Array | null, multipliers: Float32Array | null,
-    aScales: Float32Array | null, wScales: Float32Array | null, biasF32: Float32Array | null): Promise<void>;
+  gemm(
+    a: Uint8Array | Int8Array,
+    packed: NativePackedWeights,
+    out: Int32Array | Int8Array | Uint8Array | Float32Array,
+    params: GemmParams,
+    aZeroPoints: Int32Array,
+    bias: Int32Array | null,
+    multipliers: Float32Array | null,
+    aScales: Float32Array | null,
+    wScales: Float32Array | null,
+    biasF32: Float32Array | null,
+  ): void;
+  gemmAsync(
+    a: Uint8Array | Int8Array,
+    packed: NativePackedWeights,
+    out: Int32Array | Int8Array | Uint8Array | Float32Array,
+    params: GemmParams,
+    aZeroPoints: Int32Array,
+    bias: Int32Array | null,
+    multipliers: Float32Array | null,
+    aScales: Float32Array | null,
+    wScales: Float32Array | null,
+    biasF32: Float32Array | null,
+  ): Promise<void>;
   /** §8 dynamic quantization of x, int8 GEMM, dequantize epilogue, in one call. wScales: 1 or n. */
-  gemmDynamic(x: Float32Array, packed: NativePackedWeights, out: Float32Array, params: GemmDynamicParams,
-    wScales: Float32Array, biasF32: Float32Array | null): void;
-  gemmDynamicAsync(x: Float32Array, packed: NativePackedWeights, out: Float32Array, params: GemmDynamicParams,
-    wScales: Float32Array, biasF32: Float32Array | null): Promise<void>;
+  gemmDynamic(
+    x: Float32Array,
+    packed: NativePackedWeights,
+    out: Float32Array,
+    params: GemmDynamicParams,
+    wScales: Float32Array,
+    biasF32: Float32Array | null,
+  ): void;
+  gemmDynamicAsync(
+    x: Float32Array,
+    packed: NativePackedWeights,
+    out: Float32Array,
+    params: GemmDynamicParams,
+    wScales: Float32Array,
+    biasF32: Float32Array | null,
+  ): Promise<void>;
   /** GOPS of a dependency-free multiply-accumulate loop for `isa`, one thread, ~seconds of CPU time. */
   gemmMeasurePeak(isa: IsaName, seconds: number): number;
 }
@@ -90,37 +136,108 @@ export type QuantParamScheme = 'asymmetricU8' | 'asymmetricI8' | 'symmetricI8';
  */
 export interface QuantBinding {
   /** §2: out (int8 or uint8) = quantize(x); qmin/qmax inside the out type (narrow range: qmin -127). */
-  quantize(x: Float32Array, out: Int8Array | Uint8Array, outer: number, channels: number, inner: number,
-    scales: Float32Array, zeroPoints: Int32Array, qmin: number, qmax: number): void;
-  quantizeAsync(x: Float32Array, out: Int8Array | Uint8Array, outer: number, channels: number, inner: number,
-    scales: Float32Array, zeroPoints: Int32Array, qmin: number, qmax: number): Promise<void>;
+  quantize(
+    x: Float32Array,
+    out: Int8Array | Uint8Array,
+    outer: number,
+    channels: number,
+    inner: number,
+    scales: Float32Array,
+    zeroPoints: Int32Array,
+    qmin: number,
+    qmax: number,
+  ): void;
+  quantizeAsync(
+    x: Float32Array,
+    out: Int8Array | Uint8Array,
+    outer: number,
+    channels: number,
+    inner: number,
+    scales: Float32Array,
+    zeroPoints: Int32Array,
+    qmin: number,
+    qmax: number,
+  ): Promise<void>;
   /** §3: out = fl32((q - zp) × scale); int32: fl32(fl32(q - zp) × scale). */
-  dequantize(q: Int8Array | Uint8Array | Int32Array, out: Float32Array, outer: number, channels: number,
-    inner: number, scales: Float32Array, zeroPoints: Int32Array): void;
-  dequantizeAsync(q: Int8Array | Uint8Array | Int32Array, out: Float32Array, outer: number, channels: number,
-    inner: number, scales: Float32Array, zeroPoints: Int32Array): Promise<void>;
+  dequantize(
+    q: Int8Array | Uint8Array | Int32Array,
+    out: Float32Array,
+    outer: number,
+    channels: number,
+    inner: number,
+    scales: Float32Array,
+    zeroPoints: Int32Array,
+  ): void;
+  dequantizeAsync(
+    q: Int8Array | Uint8Array | Int32Array,
+    out: Float32Array,
+    outer: number,
+    channels: number,
+    inner: number,
+    scales: Float32Array,
+    zeroPoints: Int32Array,
+  ): Promise<void>;
   /**
    * §7: int32 accumulators (inZeroPoints null) or 8-bit values (acc = q - inZeroPoints[c]) to
    * int8/uint8 with per-channel multipliers, output zero point and clamp bounds [lo, hi].
    */
-  requantize(input: Int32Array | Int8Array | Uint8Array, out: Int8Array | Uint8Array, outer: number,
-    channels: number, inner: number, multipliers: Float32Array, inZeroPoints: Int32Array | null,
-    outZeroPoint: number, lo: number, hi: number): void;
-  requantizeAsync(input: Int32Array | Int8Array | Uint8Array, out: Int8Array | Uint8Array, outer: number,
-    channels: number, inner: number, multipliers: Float32Array, inZeroPoints: Int32Array | null,
-    outZeroPoint: number, lo: number, hi: number): Promise<void>;
+  requantize(
+    input: Int32Array | Int8Array | Uint8Array,
+    out: Int8Array | Uint8Array,
+    outer: number,
+    channels: number,
+    inner: number,
+    multipliers: Float32Array,
+    inZeroPoints: Int32Array | null,
+    outZeroPoint: number,
+    lo: number,
+    hi: number,
+  ): void;
+  requantizeAsync(
+    input: Int32Array | Int8Array | Uint8Array,
+    out: Int8Array | Uint8Array,
+    outer: number,
+    channels: number,
+    inner: number,
+    multipliers: Float32Array,
+    inZeroPoints: Int32Array | null,
+    outZeroPoint: number,
+    lo: number,
+    hi: number,
+  ): Promise<void>;
   /** §4 for a range (lo, hi are rounded to float32 first). */
   chooseParams(scheme: QuantParamScheme, lo: number, hi: number): { scale: number; zeroPoint: number };
   /** §7: fl32(fl32(inputScale × weightScale) / outputScale). */
   requantizeMultiplier(inputScale: number, weightScale: number, outputScale: number): number;
   /** Per-channel range of the finite values, widened to include 0 (lo[c] <= 0 <= hi[c]). */
-  channelMinMax(x: Float32Array, outer: number, channels: number, inner: number, lo: Float32Array, hi: Float32Array): void;
+  channelMinMax(
+    x: Float32Array,
+    outer: number,
+    channels: number,
+    inner: number,
+    lo: Float32Array,
+    hi: Float32Array,
+  ): void;
   /** Per-channel §4 parameters from the data in one pass. */
-  chooseChannelParams(x: Float32Array, outer: number, channels: number, inner: number, scheme: QuantParamScheme,
-    scales: Float32Array, zeroPoints: Int32Array): void;
+  chooseChannelParams(
+    x: Float32Array,
+    outer: number,
+    channels: number,
+    inner: number,
+    scheme: QuantParamScheme,
+    scales: Float32Array,
+    zeroPoints: Int32Array,
+  ): void;
   /** §8: x is m × k; scales/zeroPoints have m entries (perRow) or 1. */
-  dynamicQuantizeU8(x: Float32Array, m: number, k: number, perRow: boolean, out: Uint8Array,
-    scales: Float32Array, zeroPoints: Int32Array): void;
+  dynamicQuantizeU8(
+    x: Float32Array,
+    m: number,
+    k: number,
+    perRow: boolean,
+    out: Uint8Array,
+    scales: Float32Array,
+    zeroPoints: Int32Array,
+  ): void;
   /** §9: IEEE binary16 bit patterns. */
   float32ToFloat16(x: Float32Array, out: Uint16Array): void;
   float32ToFloat16Async(x: Float32Array, out: Uint16Array): Promise<void>;
@@ -146,8 +263,15 @@ export interface CodecBinding {
   /** CRC-32 (zlib polynomial). */
   codecCrc32(data: Uint8Array): number;
   /** 1-D Lloyd k-means from `init` (1..65535 centroids): centroids ascending, labels index them. */
-  kmeans1d(values: Float32Array, init: Float64Array, maxIter: number): {
-    centroids: Float64Array; labels: Uint16Array; iterations: number; inertia: number;
+  kmeans1d(
+    values: Float32Array,
+    init: Float64Array,
+    maxIter: number,
+  ): {
+    centroids: Float64Array;
+    labels: Uint16Array;
+    iterations: number;
+    inertia: number;
   };
   /** out[labels[i]] += values[i] (labels < segments ≤ 65536). */
   segmentSum(values: Float32Array, labels: Uint16Array, segments: number): Float64Array;
@@ -162,13 +286,22 @@ export interface NativeFloatPackedWeights {
 }
 
 export interface TrainConvGeom {
-  batch: number; inHeight: number; inWidth: number; inChannels: number;
+  batch: number;
+  inHeight: number;
+  inWidth: number;
+  inChannels: number;
   /** depthwise: inChannels * channelMultiplier; pooling: inChannels */
-  outHeight: number; outWidth: number; outChannels: number;
-  filterHeight: number; filterWidth: number;
-  strideHeight: number; strideWidth: number;
-  dilationHeight: number; dilationWidth: number;
-  padTop: number; padLeft: number;
+  outHeight: number;
+  outWidth: number;
+  outChannels: number;
+  filterHeight: number;
+  filterWidth: number;
+  strideHeight: number;
+  strideWidth: number;
+  dilationHeight: number;
+  dilationWidth: number;
+  padTop: number;
+  padLeft: number;
 }
 /** Float32 training kernels; every output is written into the last (caller-owned) array. */
 export interface TrainBinding {
@@ -176,40 +309,92 @@ export interface TrainBinding {
   trainConv2DBackpropInput(geom: TrainConvGeom, dy: Float32Array, filter: Float32Array, dx: Float32Array): void;
   trainConv2DBackpropFilter(geom: TrainConvGeom, x: Float32Array, dy: Float32Array, dw: Float32Array): void;
   trainDepthwiseConv2D(geom: TrainConvGeom, x: Float32Array, filter: Float32Array, y: Float32Array): void;
-  trainDepthwiseConv2DBackpropInput(geom: TrainConvGeom, dy: Float32Array, filter: Float32Array, dx: Float32Array): void;
+  trainDepthwiseConv2DBackpropInput(
+    geom: TrainConvGeom,
+    dy: Float32Array,
+    filter: Float32Array,
+    dx: Float32Array,
+  ): void;
   trainDepthwiseConv2DBackpropFilter(geom: TrainConvGeom, x: Float32Array, dy: Float32Array, dw: Float32Array): void;
   trainMaxPoolGrad(geom: TrainConvGeom, x: Float32Array, dy: Float32Array, dx: Float32Array): void;
   trainAvgPoolGrad(geom: TrainConvGeom, dy: Float32Array, dx: Float32Array): void;
   /** c[i] = op(a[i or 0]) · op(b[i or 0]); a [batchA, m, k] ([k, m] if transposeA), b [batchB, k, n] ([n, k]), c [max, m, n]. */
-  trainBatchMatMul(batchA: number, batchB: number, m: number, n: number, k: number, transposeA: boolean,
-    transposeB: boolean, a: Float32Array, b: Float32Array, c: Float32Array): void;
+  trainBatchMatMul(
+    batchA: number,
+    batchB: number,
+    m: number,
+    n: number,
+    k: number,
+    transposeA: boolean,
+    transposeB: boolean,
+    a: Float32Array,
+    b: Float32Array,
+    c: Float32Array,
+  ): void;
   /** The runtime's float MatMul (matmul_f32): c [m, n] = a [m, k] × b [k, n]; threads 0 = the pool. */
   /** The runtime's float MatMul; b: weights [k, n], or packed once by FloatPackedWeights. */
-  floatMatMul(m: number, n: number, k: number, a: Float32Array, b: Float32Array | NativeFloatPackedWeights, c: Float32Array, threads: number): void;
+  floatMatMul(
+    m: number,
+    n: number,
+    k: number,
+    a: Float32Array,
+    b: Float32Array | NativeFloatPackedWeights,
+    c: Float32Array,
+    threads: number,
+  ): void;
   FloatPackedWeights: new (b: Float32Array, k: number, n: number) => NativeFloatPackedWeights;
   /** In place: y = act(y + bias[c]) over y viewed as [-1, channels]; bias null, 1 or channels long. */
-  trainBiasActivation(y: Float32Array, channels: number, bias: Float32Array | null,
-    activation: 'linear' | 'relu' | 'relu6' | 'leakyrelu', alpha: number): void;
+  trainBiasActivation(
+    y: Float32Array,
+    channels: number,
+    bias: Float32Array | null,
+    activation: 'linear' | 'relu' | 'relu6' | 'leakyrelu',
+    alpha: number,
+  ): void;
 }
 // ---- train — END train section
 
 // ---- ops (native/binding/ops_binding.cc) — BEGIN ops section
 /** NHWC geometry with explicit pads (docs/quantization.md §11.1); outHeight/outWidth are recomputed natively. */
 export interface OpsConvGeom {
-  batch: number; inHeight: number; inWidth: number; inChannels: number;
-  filterHeight: number; filterWidth: number;
-  strideHeight: number; strideWidth: number; dilationHeight: number; dilationWidth: number;
-  padTop: number; padBottom: number; padLeft: number; padRight: number;
-  outHeight: number; outWidth: number;
+  batch: number;
+  inHeight: number;
+  inWidth: number;
+  inChannels: number;
+  filterHeight: number;
+  filterWidth: number;
+  strideHeight: number;
+  strideWidth: number;
+  dilationHeight: number;
+  dilationWidth: number;
+  padTop: number;
+  padBottom: number;
+  padLeft: number;
+  padRight: number;
+  outHeight: number;
+  outWidth: number;
 }
-export type OpsConvSpec = Omit<OpsConvGeom, 'outHeight' | 'outWidth' | 'padTop' | 'padBottom' | 'padLeft' | 'padRight'> &
-  Partial<Pick<OpsConvGeom, 'padTop' | 'padBottom' | 'padLeft' | 'padRight'>> & { padding: 'same' | 'valid' | 'explicit' };
+export type OpsConvSpec = Omit<
+  OpsConvGeom,
+  'outHeight' | 'outWidth' | 'padTop' | 'padBottom' | 'padLeft' | 'padRight'
+> &
+  Partial<Pick<OpsConvGeom, 'padTop' | 'padBottom' | 'padLeft' | 'padRight'>> & {
+    padding: 'same' | 'valid' | 'explicit';
+  };
 /** Output clamp bounds (the type's range narrowed by a fused activation, §7). */
-export interface OpsBounds { yMin: number; yMax: number }
-export type OpsActivation = 'linear' | 'relu' | 'relu6' | 'leakyRelu' | 'elu' | 'sigmoid' | 'tanh' | 'hardSwish' | 'swish' | 'hardSigmoid';
+export interface OpsBounds {
+  yMin: number;
+  yMax: number;
+}
+export type OpsActivation =
+  'linear' | 'relu' | 'relu6' | 'leakyRelu' | 'elu' | 'sigmoid' | 'tanh' | 'hardSwish' | 'swish' | 'hardSigmoid';
 export type OpsBinaryOp = 'add' | 'sub' | 'mul' | 'maximum' | 'minimum' | 'div' | 'squaredDifference';
 export interface OpsStridedSliceMasks {
-  beginMask: number; endMask: number; ellipsisMask: number; newAxisMask: number; shrinkAxisMask: number;
+  beginMask: number;
+  endMask: number;
+  ellipsisMask: number;
+  newAxisMask: number;
+  shrinkAxisMask: number;
 }
 type Q8 = Int8Array | Uint8Array;
 type AnyArr = Int8Array | Uint8Array | Int32Array | Float32Array;
@@ -223,49 +408,143 @@ export interface OpsBinding {
   opsConvGeometry(spec: OpsConvSpec): OpsConvGeom;
   /** Conv2D GEMM A matrix: rows N·OH·OW, columns KH·KW·C (row stride lda), padding = padValue. */
   opsIm2col(geom: OpsConvGeom, x: Q8 | Float32Array, padValue: number, a: Q8 | Float32Array, lda: number): void;
-  opsDepthwiseConv2d(geom: OpsConvGeom, x: Q8, filter: Int8Array, bias: Int32Array | null,
-    q: OpsBounds & { multiplier: number; xZeroPoint: number; multipliers: Float32Array; yZeroPoint: number }, y: Q8): void;
-  opsDepthwiseConv2dF32(geom: OpsConvGeom, multiplier: number, x: Float32Array, filter: Float32Array,
-    bias: Float32Array | null, yMin: number, yMax: number, y: Float32Array): void;
+  opsDepthwiseConv2d(
+    geom: OpsConvGeom,
+    x: Q8,
+    filter: Int8Array,
+    bias: Int32Array | null,
+    q: OpsBounds & { multiplier: number; xZeroPoint: number; multipliers: Float32Array; yZeroPoint: number },
+    y: Q8,
+  ): void;
+  opsDepthwiseConv2dF32(
+    geom: OpsConvGeom,
+    multiplier: number,
+    x: Float32Array,
+    filter: Float32Array,
+    bias: Float32Array | null,
+    yMin: number,
+    yMax: number,
+    y: Float32Array,
+  ): void;
   /** geom: the forward conv (in* = this op's output, out* = dy's spatial size); filter [kh, kw, inChannels, dyChannels]. */
-  opsConv2dTranspose(geom: OpsConvGeom, dy: Q8, filter: Int8Array, bias: Int32Array | null,
-    q: OpsBounds & { dyChannels: number; dyZeroPoint: number; multipliers: Float32Array; yZeroPoint: number }, y: Q8): void;
+  opsConv2dTranspose(
+    geom: OpsConvGeom,
+    dy: Q8,
+    filter: Int8Array,
+    bias: Int32Array | null,
+    q: OpsBounds & { dyChannels: number; dyZeroPoint: number; multipliers: Float32Array; yZeroPoint: number },
+    y: Q8,
+  ): void;
   /** q: null for float32; 'max' reads only yMin/yMax. */
-  opsPool(kind: 'max' | 'avg', geom: OpsConvGeom, x: Q8 | Float32Array,
+  opsPool(
+    kind: 'max' | 'avg',
+    geom: OpsConvGeom,
+    x: Q8 | Float32Array,
     q: (OpsBounds & { xScale: number; xZeroPoint: number; yScale: number; yZeroPoint: number }) | OpsBounds | null,
-    y: Q8 | Float32Array): void;
-  opsMean(batch: number, hw: number, channels: number, x: Q8 | Float32Array,
-    q: (OpsBounds & { xScale: number; xZeroPoint: number; yScale: number; yZeroPoint: number }) | null, y: Q8 | Float32Array): void;
+    y: Q8 | Float32Array,
+  ): void;
+  opsMean(
+    batch: number,
+    hw: number,
+    channels: number,
+    x: Q8 | Float32Array,
+    q: (OpsBounds & { xScale: number; xZeroPoint: number; yScale: number; yZeroPoint: number }) | null,
+    y: Q8 | Float32Array,
+  ): void;
   /** Broadcasting binary op; 8-bit: add/sub/mul/maximum/minimum with q; float32: q = {yMin, yMax} or null. */
-  opsBinary(op: OpsBinaryOp, aShape: number[], a: Q8 | Float32Array, bShape: number[], b: Q8 | Float32Array,
-    q: (OpsBounds & { aScale: number; aZeroPoint: number; bScale: number; bZeroPoint: number; yScale: number; yZeroPoint: number }) | OpsBounds | null,
-    y: Q8 | Float32Array): void;
+  opsBinary(
+    op: OpsBinaryOp,
+    aShape: number[],
+    a: Q8 | Float32Array,
+    bShape: number[],
+    b: Q8 | Float32Array,
+    q:
+      | (OpsBounds & {
+          aScale: number;
+          aZeroPoint: number;
+          bScale: number;
+          bZeroPoint: number;
+          yScale: number;
+          yZeroPoint: number;
+        })
+      | OpsBounds
+      | null,
+    y: Q8 | Float32Array,
+  ): void;
   opsActivation(kind: OpsActivation, alpha: number, x: Float32Array, y: Float32Array): void;
   /** alpha per channel of the last dimension (its length = channels). */
-  opsPrelu(x: Q8 | Float32Array, alpha: Float32Array,
-    q: (OpsBounds & { xScale: number; xZeroPoint: number; yScale: number; yZeroPoint: number }) | null, y: Q8 | Float32Array): void;
+  opsPrelu(
+    x: Q8 | Float32Array,
+    alpha: Float32Array,
+    q: (OpsBounds & { xScale: number; xZeroPoint: number; yScale: number; yZeroPoint: number }) | null,
+    y: Q8 | Float32Array,
+  ): void;
   opsBiasAdd(x: Float32Array, bias: Float32Array, yMin: number, yMax: number, y: Float32Array): void;
   /** 256-entry table indexed by the input's raw byte, entries = the output's raw bytes. */
-  opsBuildLut(kind: OpsActivation, alpha: number, xType: 'int8' | 'uint8', xScale: number, xZeroPoint: number,
-    yType: 'int8' | 'uint8', yScale: number, yZeroPoint: number, yMin: number, yMax: number): Uint8Array;
+  opsBuildLut(
+    kind: OpsActivation,
+    alpha: number,
+    xType: 'int8' | 'uint8',
+    xScale: number,
+    xZeroPoint: number,
+    yType: 'int8' | 'uint8',
+    yScale: number,
+    yZeroPoint: number,
+    yMin: number,
+    yMax: number,
+  ): Uint8Array;
   /** y[i] = table[x[i]] through the bytes; x === y (in place) allowed. */
   opsApplyLut(table: Uint8Array, x: Q8, y: Q8): void;
   /** T[j] = rne(2^22 · exp(−j · fl32(beta · xScale))), j = 0..255. */
   opsSoftmaxTable(beta: number, xScale: number): Uint32Array;
   /** Softmax over rows of `cols`: 8-bit → 8-bit (scale 1/256, zero point −128 int8 / 0 uint8), or float32 (xScale ignored). */
-  opsSoftmax(x: Q8 | Float32Array, rows: number, cols: number, beta: number, xScale: number, y: Q8 | Float32Array): void;
+  opsSoftmax(
+    x: Q8 | Float32Array,
+    rows: number,
+    cols: number,
+    beta: number,
+    xScale: number,
+    y: Q8 | Float32Array,
+  ): void;
   /** q null: raw copy (any element type); else per-input requantization of 8-bit data. */
-  opsConcat(inputs: AnyArr[], shapes: number[][], axis: number,
-    q: (OpsBounds & { scales: Float32Array; zeroPoints: Int32Array; yScale: number; yZeroPoint: number }) | null, y: AnyArr): void;
+  opsConcat(
+    inputs: AnyArr[],
+    shapes: number[][],
+    axis: number,
+    q: (OpsBounds & { scales: Float32Array; zeroPoints: Int32Array; yScale: number; yZeroPoint: number }) | null,
+    y: AnyArr,
+  ): void;
   opsPad(x: AnyArr, shape: number[], before: number[], after: number[], value: number, y: AnyArr): void;
   opsTranspose(x: AnyArr, shape: number[], perm: number[], y: AnyArr): void;
-  opsStridedSliceShape(shape: number[], begin: number[], end: number[], strides: number[], masks: OpsStridedSliceMasks): number[];
-  opsStridedSlice(x: AnyArr, shape: number[], begin: number[], end: number[], strides: number[], masks: OpsStridedSliceMasks, y: AnyArr): void;
+  opsStridedSliceShape(
+    shape: number[],
+    begin: number[],
+    end: number[],
+    strides: number[],
+    masks: OpsStridedSliceMasks,
+  ): number[];
+  opsStridedSlice(
+    x: AnyArr,
+    shape: number[],
+    begin: number[],
+    end: number[],
+    strides: number[],
+    masks: OpsStridedSliceMasks,
+    y: AnyArr,
+  ): void;
   opsDepthToSpace(x: AnyArr, shape: number[], blockSize: number, y: AnyArr): void;
   /** bilinear: 8-bit (q required) or float32; nearest: any element type, pure copy (q ignored). */
-  opsResize(mode: 'bilinear' | 'nearest', x: AnyArr, shape: number[], outHeight: number, outWidth: number,
-    alignCorners: boolean, halfPixelCenters: boolean,
-    q: (OpsBounds & { xScale: number; xZeroPoint: number; yScale: number; yZeroPoint: number }) | null, y: AnyArr): void;
+  opsResize(
+    mode: 'bilinear' | 'nearest',
+    x: AnyArr,
+    shape: number[],
+    outHeight: number,
+    outWidth: number,
+    alignCorners: boolean,
+    halfPixelCenters: boolean,
+    q: (OpsBounds & { xScale: number; xZeroPoint: number; yScale: number; yZeroPoint: number }) | null,
+    y: AnyArr,
+  ): void;
 }
 // ---- ops — END ops section
 
@@ -297,9 +576,15 @@ export interface RuntimePlan {
 }
 export interface RuntimeSessionNative {
   /** Runs every step on a libuv worker + the pool; resolves with one array per plan output. */
-  run(batch: number, inputs: (Float32Array | Int8Array | Uint8Array | Int32Array)[]): Promise<(Float32Array | Int8Array | Uint8Array | Int32Array)[]>;
+  run(
+    batch: number,
+    inputs: (Float32Array | Int8Array | Uint8Array | Int32Array)[],
+  ): Promise<(Float32Array | Int8Array | Uint8Array | Int32Array)[]>;
   /** The same run on the calling thread (blocks it): for synchronous predict / execute. */
-  runSync(batch: number, inputs: (Float32Array | Int8Array | Uint8Array | Int32Array)[]): (Float32Array | Int8Array | Uint8Array | Int32Array)[];
+  runSync(
+    batch: number,
+    inputs: (Float32Array | Int8Array | Uint8Array | Int32Array)[],
+  ): (Float32Array | Int8Array | Uint8Array | Int32Array)[];
   memory(): { weightBytes: number; arenaBytes: number };
   /** Per-step wall time summed over runs since profiling was enabled; `enable` switches it (and resets). */
   profile(enable?: boolean): { op: string; seconds: number }[];
@@ -327,19 +612,62 @@ export interface NativeInt4PackedWeights {
 }
 /** 0 none, 1 relu, 2 relu6, 3 clamp [clampMin, clampMax]. */
 export type Int4ActivationCode = 0 | 1 | 2 | 3;
-type Int4OutputArgs = [bias: Float32Array | null, activation: Int4ActivationCode, clampMin: number, clampMax: number,
-  out: Float32Array, threads: number];
+type Int4OutputArgs = [
+  bias: Float32Array | null,
+  activation: Int4ActivationCode,
+  clampMin: number,
+  clampMax: number,
+  out: Float32Array,
+  threads: number,
+];
 export interface Int4Binding {
-  Int4PackedWeights: new (w: Int8Array, k: number, n: number, layout: 'kn' | 'nk', groupSize: number,
-    scales: Float32Array, zeroPoints: Int32Array | null, isa: IsaName) => NativeInt4PackedWeights;
-  int4Gemm(a: Uint8Array | Int8Array, m: number, packed: NativeInt4PackedWeights, aZeroPoints: Int32Array,
-    aScales: Float32Array, ...out: Int4OutputArgs): void;
-  int4GemmAsync(a: Uint8Array | Int8Array, m: number, packed: NativeInt4PackedWeights, aZeroPoints: Int32Array,
-    aScales: Float32Array, ...out: Int4OutputArgs): Promise<void>;
-  int4DynamicGemm(x: Float32Array, m: number, packed: NativeInt4PackedWeights, perRow: boolean, ...out: Int4OutputArgs): void;
-  int4DynamicGemmAsync(x: Float32Array, m: number, packed: NativeInt4PackedWeights, perRow: boolean, ...out: Int4OutputArgs): Promise<void>;
+  Int4PackedWeights: new (
+    w: Int8Array,
+    k: number,
+    n: number,
+    layout: 'kn' | 'nk',
+    groupSize: number,
+    scales: Float32Array,
+    zeroPoints: Int32Array | null,
+    isa: IsaName,
+  ) => NativeInt4PackedWeights;
+  int4Gemm(
+    a: Uint8Array | Int8Array,
+    m: number,
+    packed: NativeInt4PackedWeights,
+    aZeroPoints: Int32Array,
+    aScales: Float32Array,
+    ...out: Int4OutputArgs
+  ): void;
+  int4GemmAsync(
+    a: Uint8Array | Int8Array,
+    m: number,
+    packed: NativeInt4PackedWeights,
+    aZeroPoints: Int32Array,
+    aScales: Float32Array,
+    ...out: Int4OutputArgs
+  ): Promise<void>;
+  int4DynamicGemm(
+    x: Float32Array,
+    m: number,
+    packed: NativeInt4PackedWeights,
+    perRow: boolean,
+    ...out: Int4OutputArgs
+  ): void;
+  int4DynamicGemmAsync(
+    x: Float32Array,
+    m: number,
+    packed: NativeInt4PackedWeights,
+    perRow: boolean,
+    ...out: Int4OutputArgs
+  ): Promise<void>;
   int4WeightOnlyGemm(x: Float32Array, m: number, packed: NativeInt4PackedWeights, ...out: Int4OutputArgs): void;
-  int4WeightOnlyGemmAsync(x: Float32Array, m: number, packed: NativeInt4PackedWeights, ...out: Int4OutputArgs): Promise<void>;
+  int4WeightOnlyGemmAsync(
+    x: Float32Array,
+    m: number,
+    packed: NativeInt4PackedWeights,
+    ...out: Int4OutputArgs
+  ): Promise<void>;
   /** Paths with an int4 kernel usable here ('ref' always). */
   int4Isas(): IsaName[];
   /** The int4 path used by default (the active ISA's, or the best below it). */
@@ -349,7 +677,11 @@ export interface Int4Binding {
 
 // ---- calib (native/binding/calib_binding.cc) — BEGIN calib section
 /** Histogram range search result: bins [start, end) and the objective there. */
-export interface CalibSearchResult { start: number; end: number; value: number }
+export interface CalibSearchResult {
+  start: number;
+  end: number;
+  value: number;
+}
 /**
  * Calibration histograms (native/calib/calib.h; use src/quant/observers.ts, which validates).
  * Histograms are Float64Array counts of equal bins over [lo, hi] with lo <= 0 <= hi.
@@ -371,17 +703,30 @@ export interface CalibBinding {
 // ---- sparse (native/binding/sparse_binding.cc) — BEGIN sparse section
 /** What sparseAnalyze found in a K×N weight (native/sparse/sparse.h). */
 export interface SparseStructure {
-  k: number; n: number; nnz: number; sparsity: number;
+  k: number;
+  n: number;
+  nnz: number;
+  sparsity: number;
   /** Every group of 4 consecutive k of a column holds at most 2 nonzeros. */
   nm24: boolean;
   /** Largest block shape (rows along K × cols along N) with fill >= 0.9; 1×1 when none. */
-  blockRows: number; blockCols: number; blockFill: number;
+  blockRows: number;
+  blockCols: number;
+  blockFill: number;
   /** The format packing picks by default. */
   format: 'csc' | 'block' | '2:4';
 }
 export interface SparsePackedInfo {
-  k: number; n: number; format: 'csc' | 'block' | '2:4'; blockRows: number; blockCols: number;
-  nnz: number; stored: number; dtype: 'float32' | 'int8'; isa: IsaName; byteLength: number;
+  k: number;
+  n: number;
+  format: 'csc' | 'block' | '2:4';
+  blockRows: number;
+  blockCols: number;
+  nnz: number;
+  stored: number;
+  dtype: 'float32' | 'int8';
+  isa: IsaName;
+  byteLength: number;
 }
 export interface NativeSparsePackedWeights {
   /** null once disposed. */
@@ -391,15 +736,45 @@ export interface NativeSparsePackedWeights {
 export interface SparseBinding {
   sparseAnalyze(w: Float32Array | Int8Array, k: number, n: number): SparseStructure;
   /** new SparsePackedWeights(w, k, n, format, blockRows, blockCols, isa) — format 'auto' | 'csc' | 'block' | '2:4'. */
-  SparsePackedWeights: new (w: Float32Array | Int8Array, k: number, n: number, format: string, blockRows: number,
-    blockCols: number, isa: IsaName) => NativeSparsePackedWeights;
+  SparsePackedWeights: new (
+    w: Float32Array | Int8Array,
+    k: number,
+    n: number,
+    format: string,
+    blockRows: number,
+    blockCols: number,
+    isa: IsaName,
+  ) => NativeSparsePackedWeights;
   /** out[m × n] = x[m × k] · W (float32 weights). */
-  sparseMatmulF32(packed: NativeSparsePackedWeights, x: Float32Array, m: number, out: Float32Array, threads: number): void;
+  sparseMatmulF32(
+    packed: NativeSparsePackedWeights,
+    x: Float32Array,
+    m: number,
+    out: Float32Array,
+    threads: number,
+  ): void;
   /** out = requantize(Σ (x − za)·W + bias) as the dense int8 GEMM; params [za, zo, qmin, qmax, threads]; multipliers 1 or n. */
-  sparseMatmulI8(packed: NativeSparsePackedWeights, x: Int8Array, m: number, out: Int8Array, params: Int32Array,
-    bias: Int32Array | null, multipliers: Float32Array): void;
+  sparseMatmulI8(
+    packed: NativeSparsePackedWeights,
+    x: Int8Array,
+    m: number,
+    out: Int8Array,
+    params: Int32Array,
+    bias: Int32Array | null,
+    multipliers: Float32Array,
+  ): void;
 }
 // ---- sparse — END sparse section
 
-export interface NativeBinding extends CoreBinding, GemmBinding, QuantBinding, CodecBinding, TrainBinding, OpsBinding,
-  RuntimeBinding, Int4Binding, CalibBinding, SparseBinding {}
+export interface NativeBinding
+  extends
+    CoreBinding,
+    GemmBinding,
+    QuantBinding,
+    CodecBinding,
+    TrainBinding,
+    OpsBinding,
+    RuntimeBinding,
+    Int4Binding,
+    CalibBinding,
+    SparseBinding {}

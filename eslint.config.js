@@ -12,6 +12,8 @@ export default tseslint.config(
       'build-*/',
       'prebuilds/',
       'bench/out/',
+      // Local experiments, not in the repository (.gitignore).
+      'scratch/',
       '**/node_modules/',
     ],
   },

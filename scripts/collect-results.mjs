@@ -42,11 +42,16 @@ average 5–35), so their wall times are noisy and their CPU-time figures are th
 Node 20.20, tfjs 4.22; float backend **tfjs-backend-wasm** (SIMD, single-threaded in Node;
 tfjs-node cannot install here) unless a section says otherwise.
 
-${parts.filter(([, f]) => existsSync(root + f)).map(([t, f]) => `- ${t}: [${f}](${f.replace(/^bench\//, '')})`).join('\n')}
+${parts
+  .filter(([, f]) => existsSync(root + f))
+  .map(([t, f]) => `- ${t}: [${f}](${f.replace(/^bench\//, '')})`)
+  .join('\n')}
 `;
-const body = parts.filter(([, f]) => existsSync(root + f)).map(([, f]) => {
-  const text = readFileSync(root + f, 'utf8').trim();
-  return text.replace(/^(#+) /gm, '#$1 ');
-});
+const body = parts
+  .filter(([, f]) => existsSync(root + f))
+  .map(([, f]) => {
+    const text = readFileSync(root + f, 'utf8').trim();
+    return text.replace(/^(#+) /gm, '#$1 ');
+  });
 writeFileSync(root + 'bench/RESULTS.md', [head, ...body].join('\n\n---\n\n') + '\n');
 console.log(`bench/RESULTS.md: ${body.length} sections`);

@@ -24,7 +24,9 @@ function libc() {
 
 function shippedPrebuilds() {
   const dir = join(root, 'prebuilds');
-  return existsSync(dir) ? readdirSync(dir).filter((d) => readdirSync(join(dir, d)).some((f) => f.endsWith('.node'))) : [];
+  return existsSync(dir)
+    ? readdirSync(dir).filter((d) => readdirSync(join(dir, d)).some((f) => f.endsWith('.node')))
+    : [];
 }
 
 /** The matching prebuild's path, or a sentence saying why there is none usable. */
@@ -37,7 +39,9 @@ function findPrebuild() {
     path = require('node-gyp-build').path(root);
   } catch {
     const shipped = shippedPrebuilds();
-    return { reason: `no prebuilt addon for ${here} (prebuilds in this package: ${shipped.length ? shipped.join(', ') : 'none'})` };
+    return {
+      reason: `no prebuilt addon for ${here} (prebuilds in this package: ${shipped.length ? shipped.join(', ') : 'none'})`,
+    };
   } finally {
     delete process.env.PREBUILDS_ONLY;
   }
@@ -74,18 +78,29 @@ function missingBuildTools() {
   }
   // On Windows cmake finds Visual Studio's compiler itself (it is not on PATH).
   if (process.platform !== 'win32') {
-    const cxx = process.env.CXX ? onPath([process.env.CXX]) ?? (existsSync(process.env.CXX) ? process.env.CXX : undefined) : onPath(['c++', 'g++', 'clang++']);
-    if (!cxx) missing.push(process.env.CXX ? `the C++ compiler CXX=${process.env.CXX}` : 'a C++17 compiler (c++, g++ or clang++ on PATH, or set CXX)');
+    const cxx = process.env.CXX
+      ? (onPath([process.env.CXX]) ?? (existsSync(process.env.CXX) ? process.env.CXX : undefined))
+      : onPath(['c++', 'g++', 'clang++']);
+    if (!cxx)
+      missing.push(
+        process.env.CXX
+          ? `the C++ compiler CXX=${process.env.CXX}`
+          : 'a C++17 compiler (c++, g++ or clang++ on PATH, or set CXX)',
+      );
   }
   return missing;
 }
 
 function howToInstall() {
   switch (process.platform) {
-    case 'linux': return 'Debian/Ubuntu: sudo apt-get install cmake g++; Alpine: apk add cmake g++ make; Fedora: sudo dnf install cmake gcc-c++';
-    case 'darwin': return 'macOS: xcode-select --install, then brew install cmake';
-    case 'win32': return 'Windows: Visual Studio Build Tools ("Desktop development with C++", which includes CMake)';
-    default: return 'install cmake and a C++17 compiler';
+    case 'linux':
+      return 'Debian/Ubuntu: sudo apt-get install cmake g++; Alpine: apk add cmake g++ make; Fedora: sudo dnf install cmake gcc-c++';
+    case 'darwin':
+      return 'macOS: xcode-select --install, then brew install cmake';
+    case 'win32':
+      return 'Windows: Visual Studio Build Tools ("Desktop development with C++", which includes CMake)';
+    default:
+      return 'install cmake and a C++17 compiler';
   }
 }
 

@@ -8,7 +8,14 @@
 //   node scripts/prebuild-smoke.mjs [--expect-isa neon,neondot]
 import * as tf from '@tensorflow/tfjs';
 import {
-  InferenceSession, cpuInfo, getIsa, initFloatBackend, postTrainingQuantize, setIsa, simulate, supportedIsas,
+  InferenceSession,
+  cpuInfo,
+  getIsa,
+  initFloatBackend,
+  postTrainingQuantize,
+  setIsa,
+  simulate,
+  supportedIsas,
 } from '../dist/index.js';
 
 const expectIdx = process.argv.indexOf('--expect-isa');
@@ -17,7 +24,9 @@ const expected = expectIdx > 0 ? process.argv[expectIdx + 1].split(',') : [];
 await initFloatBackend('cpu');
 const info = cpuInfo();
 const isas = supportedIsas();
-console.log(`prebuild-smoke: ${process.platform}-${process.arch}, Node ${process.versions.node}, cpu '${info.brand || info.vendor || 'unnamed'}', paths ${isas.join(',')}`);
+console.log(
+  `prebuild-smoke: ${process.platform}-${process.arch}, Node ${process.versions.node}, cpu '${info.brand || info.vendor || 'unnamed'}', paths ${isas.join(',')}`,
+);
 const lacking = expected.filter((i) => !isas.includes(i));
 if (lacking.length) {
   console.error(`prebuild-smoke: FAIL: the addon offers no ${lacking.join(', ')} path on this CPU`);
@@ -27,7 +36,14 @@ if (lacking.length) {
 const init = (seed) => tf.initializers.glorotUniform({ seed });
 const model = tf.sequential({
   layers: [
-    tf.layers.conv2d({ inputShape: [12, 12, 3], filters: 8, kernelSize: 3, activation: 'relu', kernelInitializer: init(1), biasInitializer: 'ones' }),
+    tf.layers.conv2d({
+      inputShape: [12, 12, 3],
+      filters: 8,
+      kernelSize: 3,
+      activation: 'relu',
+      kernelInitializer: init(1),
+      biasInitializer: 'ones',
+    }),
     tf.layers.maxPooling2d({ poolSize: 2 }),
     tf.layers.flatten(),
     tf.layers.dense({ units: 10, kernelInitializer: init(2) }),
@@ -48,7 +64,9 @@ for (const isa of isas) {
   session.dispose();
   let diff = got.length === reference.length ? 0 : -1;
   if (diff === 0) for (let i = 0; i < got.length; i++) if (got[i] !== reference[i]) diff++;
-  console.log(`prebuild-smoke: ${isa.padEnd(10)} ${diff === 0 ? 'PASS' : 'FAIL'} (${got.length} int8 outputs, ${diff < 0 ? 'length differs' : `${diff} differ`} from simulate())`);
+  console.log(
+    `prebuild-smoke: ${isa.padEnd(10)} ${diff === 0 ? 'PASS' : 'FAIL'} (${got.length} int8 outputs, ${diff < 0 ? 'length differs' : `${diff} differ`} from simulate())`,
+  );
   if (diff !== 0) failed++;
 }
 setIsa(initial);

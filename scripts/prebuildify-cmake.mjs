@@ -35,7 +35,8 @@ if (!toolchain && arch && arch !== hostArch() && platform() === 'linux') {
 
 const cmakeJs = join(dirname(require.resolve('cmake-js/package.json')), 'bin', 'cmake-js');
 const cmd = [
-  cmakeJs, 'rebuild',
+  cmakeJs,
+  'rebuild',
   ...(arch ? ['--arch', arch] : []),
   ...(debug ? ['--debug'] : ['--CDCMAKE_BUILD_TYPE=Release']),
   ...(toolchain ? [`--CDCMAKE_TOOLCHAIN_FILE=${toolchain}`] : []),

@@ -12,8 +12,12 @@ describe('native core: CPU detection and dispatch', () => {
     for (const isa of isas) expect(ISA_NAMES).toContain(isa);
     // The paths follow from the feature flags.
     if (process.arch === 'x64') {
-      expect(isas.includes('avx2')).toBe(info.features.avx2 && info.features.fma && info.features.f16c && info.features.bmi2);
-      expect(isas.includes('avx512vnni')).toBe(info.features.avx512vnni && info.features.avx512bw && info.features.avx512vl);
+      expect(isas.includes('avx2')).toBe(
+        info.features.avx2 && info.features.fma && info.features.f16c && info.features.bmi2,
+      );
+      expect(isas.includes('avx512vnni')).toBe(
+        info.features.avx512vnni && info.features.avx512bw && info.features.avx512vl,
+      );
       expect(isas.includes('avxvnni')).toBe(info.features.avxvnni && info.features.avx2);
     }
   });
@@ -48,7 +52,7 @@ describe('native core: CPU detection and dispatch', () => {
     const before = getThreads();
     try {
       setThreads(6);
-      const [m, k, n] = [300, 200, 130];  // enough multiply-adds for the pool to split
+      const [m, k, n] = [300, 200, 130]; // enough multiply-adds for the pool to split
       const a = Uint8Array.from({ length: m * k }, (_, i) => (i * 7919) % 256);
       const b = Int8Array.from({ length: k * n }, (_, i) => ((i * 31) % 255) - 127);
       const p = packWeights(b, { k, n });

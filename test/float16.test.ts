@@ -3,7 +3,12 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { getIsa, setIsa, supportedIsas } from '../src/native/cpu.js';
-import { float16ToFloat32, float16ToFloat32Async, float32ToFloat16, float32ToFloat16Async } from '../src/kernels/float16.js';
+import {
+  float16ToFloat32,
+  float16ToFloat32Async,
+  float32ToFloat16,
+  float32ToFloat16Async,
+} from '../src/kernels/float16.js';
 import { float16ToFloat32Bits, float32BitsToFloat16, fromFloat16, toFloat16 } from '../src/quant/scheme.js';
 
 const ISAS = supportedIsas();
@@ -12,12 +17,15 @@ afterAll(() => setIsa(initialIsa));
 
 // ---- the independent reference: IEEE binary16 by value arithmetic in float64 (exact here).
 function rneInt(v: number): number {
-  const f = Math.floor(v), d = v - f;
+  const f = Math.floor(v),
+    d = v - f;
   return d > 0.5 ? f + 1 : d < 0.5 ? f : f % 2 === 0 ? f : f + 1;
 }
 /** Value of half bit pattern h (NaN for NaN patterns). */
 function refDecode(h: number): number {
-  const s = h & 0x8000 ? -1 : 1, e = (h >> 10) & 31, m = h & 1023;
+  const s = h & 0x8000 ? -1 : 1,
+    e = (h >> 10) & 31,
+    m = h & 1023;
   if (e === 31) return m ? NaN : s * Infinity;
   return e === 0 ? s * m * 2 ** -24 : s * (1 + m / 1024) * 2 ** (e - 15);
 }
@@ -25,13 +33,16 @@ function refDecode(h: number): number {
 function refEncode(x: number): number {
   const sign = x < 0 || Object.is(x, -0) ? 0x8000 : 0;
   const a = Math.abs(x);
-  if (a >= 65520) return sign | 0x7c00;                  // halfway between 65504 and 2^16 rounds to even = up
-  if (a < 2 ** -14) return sign | rneInt(a / 2 ** -24);    // subnormal (1024 = the smallest normal: same encoding)
+  if (a >= 65520) return sign | 0x7c00; // halfway between 65504 and 2^16 rounds to even = up
+  if (a < 2 ** -14) return sign | rneInt(a / 2 ** -24); // subnormal (1024 = the smallest normal: same encoding)
   let e = 0;
   while (2 ** (e + 1) <= a) e++;
   while (2 ** e > a) e--;
   let m = rneInt((a / 2 ** e - 1) * 1024);
-  if (m === 1024) { m = 0; e++; }
+  if (m === 1024) {
+    m = 0;
+    e++;
+  }
   return sign | ((e + 15) << 10) | m;
 }
 
@@ -56,7 +67,8 @@ describe('float16 → float32', () => {
         if (isNaNHalf(h)) {
           // sign, quiet bit set, the 10 payload bits at the top of the float32 payload
           const wantBits = (((h & 0x8000) << 16) | 0x7fc00000 | ((h & 0x3ff) << 13)) >>> 0;
-          if (bits[h] !== wantBits) expect.fail(`${tag} decoded to bits 0x${bits[h].toString(16)}, want 0x${wantBits.toString(16)}`);
+          if (bits[h] !== wantBits)
+            expect.fail(`${tag} decoded to bits 0x${bits[h].toString(16)}, want 0x${wantBits.toString(16)}`);
         } else if (!Object.is(out[h], want)) {
           expect.fail(`${tag} decoded to ${out[h]}, want ${want}`);
         }
@@ -67,14 +79,17 @@ describe('float16 → float32', () => {
 
   it('matches tfjs’s float16 weight decoder', async () => {
     await tf.setBackend('cpu');
-    const specs = [{ name: 'w', shape: [65536], dtype: 'float32' as const, quantization: { dtype: 'float16' as const } }];
+    const specs = [
+      { name: 'w', shape: [65536], dtype: 'float32' as const, quantization: { dtype: 'float16' as const } },
+    ];
     const t = tf.io.decodeWeights(ALL_HALVES.buffer, specs).w;
     const theirs = t.dataSync() as Float32Array;
     t.dispose();
     const ours = float16ToFloat32(ALL_HALVES);
     for (let h = 0; h < 65536; h++) {
       if (isNaNHalf(h)) expect(Number.isNaN(theirs[h])).toBe(true);
-      else if (!Object.is(theirs[h], ours[h])) expect.fail(`half 0x${h.toString(16)}: tfjs ${theirs[h]}, ours ${ours[h]}`);
+      else if (!Object.is(theirs[h], ours[h]))
+        expect.fail(`half 0x${h.toString(16)}: tfjs ${theirs[h]}, ours ${ours[h]}`);
     }
   });
 });
@@ -95,10 +110,31 @@ describe('float32 → float16', () => {
   it('rounds to nearest even at every half boundary and tie, overflows to Inf, underflows through subnormals', () => {
     // Midpoints between consecutive finite halves (exact ties in float32 above the subnormal range
     // where the midpoint fits in 24 bits) and their float32 neighbours, plus edge values.
-    const xs: number[] = [0, -0, 65504, 65519.996, 65520, -65520, 1e5, Infinity, -Infinity, 2 ** -24, 2 ** -25, 2 ** -25 * 1.0000001,
-      -(2 ** -25), 3 * 2 ** -26, 2 ** -14, 2 ** -14 - 2 ** -25, 1e-45, -1e-45, 1.17549435e-38, 3.4028234e38];
+    const xs: number[] = [
+      0,
+      -0,
+      65504,
+      65519.996,
+      65520,
+      -65520,
+      1e5,
+      Infinity,
+      -Infinity,
+      2 ** -24,
+      2 ** -25,
+      2 ** -25 * 1.0000001,
+      -(2 ** -25),
+      3 * 2 ** -26,
+      2 ** -14,
+      2 ** -14 - 2 ** -25,
+      1e-45,
+      -1e-45,
+      1.17549435e-38,
+      3.4028234e38,
+    ];
     for (let h = 0; h < 0x7bff; h += 7) {
-      const a = refDecode(h), b = refDecode(h + 1);
+      const a = refDecode(h),
+        b = refDecode(h + 1);
       const mid = (a + b) / 2;
       for (const v of [mid, -mid]) {
         const f = Math.fround(v);
@@ -111,7 +147,8 @@ describe('float32 → float16', () => {
       setIsa(isa);
       const got = float32ToFloat16(x);
       for (let i = 0; i < x.length; i++) {
-        if (got[i] !== want[i]) expect.fail(`${isa}: ${x[i]} → 0x${got[i].toString(16)}, want 0x${want[i].toString(16)}`);
+        if (got[i] !== want[i])
+          expect.fail(`${isa}: ${x[i]} → 0x${got[i].toString(16)}, want 0x${want[i].toString(16)}`);
       }
     }
     for (let i = 0; i < x.length; i++) expect(toFloat16(x[i])).toBe(want[i]);
@@ -131,7 +168,9 @@ describe('float32 → float16', () => {
     for (const isa of ISAS) {
       setIsa(isa);
       const got = float32ToFloat16(x);
-      for (let i = 0; i < u.length; i++) if (got[i] !== want[i]) expect.fail(`${isa}: bits 0x${u[i].toString(16)} → 0x${got[i].toString(16)}, want 0x${want[i].toString(16)}`);
+      for (let i = 0; i < u.length; i++)
+        if (got[i] !== want[i])
+          expect.fail(`${isa}: bits 0x${u[i].toString(16)} → 0x${got[i].toString(16)}, want 0x${want[i].toString(16)}`);
     }
     expect(fromFloat16(toFloat16(1.5))).toBe(1.5);
   });
@@ -155,13 +194,15 @@ describe('float32 → float16', () => {
 });
 
 function nextUp(f: number): number {
-  const a = new Float32Array([f]), b = new Int32Array(a.buffer);
+  const a = new Float32Array([f]),
+    b = new Int32Array(a.buffer);
   b[0] += f >= 0 ? 1 : -1;
   if (Object.is(f, -0)) return 1e-45;
   return a[0];
 }
 function nextDown(f: number): number {
-  const a = new Float32Array([f]), b = new Int32Array(a.buffer);
+  const a = new Float32Array([f]),
+    b = new Int32Array(a.buffer);
   if (f === 0) return -1e-45;
   b[0] += f > 0 ? -1 : 1;
   return a[0];

@@ -23,7 +23,8 @@ function folderOf(file: string): string | undefined {
 }
 
 // `import … from '…'`, `export … from '…'` (with or without `type`), `import '…'` and `import('…')`.
-const IMPORT = /(?:^|[\s;])(?:import|export)\s[^'"`;]*?from\s*['"]([^'"]+)['"]|(?:^|[\s;])import\s*['"]([^'"]+)['"]|\bimport\(\s*['"]([^'"]+)['"]\s*\)/g;
+const IMPORT =
+  /(?:^|[\s;])(?:import|export)\s[^'"`;]*?from\s*['"]([^'"]+)['"]|(?:^|[\s;])import\s*['"]([^'"]+)['"]|\bimport\(\s*['"]([^'"]+)['"]\s*\)/g;
 
 /** Folder → folder → the import lines that make the edge (relative specifiers only). */
 function folderGraph(): Map<string, Map<string, string[]>> {
@@ -50,8 +51,11 @@ function folderGraph(): Map<string, Map<string, string[]>> {
 
 /** Strongly connected components of more than one node (Tarjan): each is a set of folders in a cycle. */
 function cycles(graph: Map<string, Map<string, unknown>>): string[][] {
-  const index = new Map<string, number>(), low = new Map<string, number>();
-  const stack: string[] = [], onStack = new Set<string>(), found: string[][] = [];
+  const index = new Map<string, number>(),
+    low = new Map<string, number>();
+  const stack: string[] = [],
+    onStack = new Set<string>(),
+    found: string[][] = [];
   let next = 0;
   const visit = (v: string): void => {
     index.set(v, next);
@@ -89,8 +93,25 @@ describe('src/ folders import each other in layers, without cycles', () => {
       for (const [a, b] of edges) (m.get(a) ?? m.set(a, new Map()).get(a)!).set(b, true);
       return m;
     };
-    expect(cycles(g([['a', 'b'], ['b', 'c'], ['c', 'a'], ['c', 'd']]))).toEqual([['a', 'b', 'c']]);
-    expect(cycles(g([['a', 'b'], ['b', 'c'], ['a', 'c']]))).toEqual([]);
+    expect(
+      cycles(
+        g([
+          ['a', 'b'],
+          ['b', 'c'],
+          ['c', 'a'],
+          ['c', 'd'],
+        ]),
+      ),
+    ).toEqual([['a', 'b', 'c']]);
+    expect(
+      cycles(
+        g([
+          ['a', 'b'],
+          ['b', 'c'],
+          ['a', 'c'],
+        ]),
+      ),
+    ).toEqual([]);
   });
 
   it('reads the imports of src/ (the runtime reads the model IR; the CLI reaches the runtime)', () => {
@@ -103,7 +124,11 @@ describe('src/ folders import each other in layers, without cycles', () => {
     const graph = folderGraph();
     const found = cycles(graph).map((c) => {
       const inside = new Set(c);
-      const lines = c.flatMap((a) => [...(graph.get(a) ?? [])].filter(([b]) => inside.has(b)).map(([b, why]) => `  ${a} → ${b}: ${why[0]}${why.length > 1 ? ` (+${why.length - 1} more)` : ''}`));
+      const lines = c.flatMap((a) =>
+        [...(graph.get(a) ?? [])]
+          .filter(([b]) => inside.has(b))
+          .map(([b, why]) => `  ${a} → ${b}: ${why[0]}${why.length > 1 ? ` (+${why.length - 1} more)` : ''}`),
+      );
       return `${c.join(' ⇄ ')}\n${lines.join('\n')}`;
     });
     expect(found, `folders in a cycle:\n${found.join('\n')}`).toEqual([]);

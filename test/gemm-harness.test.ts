@@ -23,13 +23,21 @@ const missing = {
     ...(existsSync('/usr/include/simde/x86/avx512/dpbusd.h') ? [] : ['the SIMDe headers (Debian libsimde-dev)']),
   ],
   neon: [
-    ...(which(process.env.CXX_AARCH64 ?? 'aarch64-linux-gnu-g++') ? [] : [`${process.env.CXX_AARCH64 ?? 'aarch64-linux-gnu-g++'} (Debian g++-aarch64-linux-gnu)`]),
-    ...(which(process.env.QEMU_AARCH64 ?? 'qemu-aarch64-static') ? [] : [`${process.env.QEMU_AARCH64 ?? 'qemu-aarch64-static'} (Debian qemu-user-static)`]),
+    ...(which(process.env.CXX_AARCH64 ?? 'aarch64-linux-gnu-g++')
+      ? []
+      : [`${process.env.CXX_AARCH64 ?? 'aarch64-linux-gnu-g++'} (Debian g++-aarch64-linux-gnu)`]),
+    ...(which(process.env.QEMU_AARCH64 ?? 'qemu-aarch64-static')
+      ? []
+      : [`${process.env.QEMU_AARCH64 ?? 'qemu-aarch64-static'} (Debian qemu-user-static)`]),
   ],
 };
 
 function runScript(script: string): { status: number | null; out: string } {
-  const r = spawnSync('bash', [join(root, 'scripts', script), '--quick'], { cwd: root, encoding: 'utf8', timeout: 240_000 });
+  const r = spawnSync('bash', [join(root, 'scripts', script), '--quick'], {
+    cwd: root,
+    encoding: 'utf8',
+    timeout: 240_000,
+  });
   return { status: r.status, out: `${r.stdout}\n${r.stderr}` };
 }
 
@@ -53,9 +61,15 @@ function titled(title: string, lacks: string[]): string {
 }
 
 describe('native GEMM harness', () => {
-  it.skipIf(missing.emulated.length > 0)(titled('AVX-VNNI and AVX-512 VNNI kernels (SIMDe emulation) equal ref bit for bit', missing.emulated),
-    check('check-emulated-isa.sh', ['avxvnni', 'avx512vnni']), 240_000);
+  it.skipIf(missing.emulated.length > 0)(
+    titled('AVX-VNNI and AVX-512 VNNI kernels (SIMDe emulation) equal ref bit for bit', missing.emulated),
+    check('check-emulated-isa.sh', ['avxvnni', 'avx512vnni']),
+    240_000,
+  );
 
-  it.skipIf(missing.neon.length > 0)(titled('NEON and NEON dot-product kernels (qemu aarch64) equal ref bit for bit', missing.neon),
-    check('check-neon.sh', ['neon', 'neondot']), 240_000);
+  it.skipIf(missing.neon.length > 0)(
+    titled('NEON and NEON dot-product kernels (qemu aarch64) equal ref bit for bit', missing.neon),
+    check('check-neon.sh', ['neon', 'neondot']),
+    240_000,
+  );
 });

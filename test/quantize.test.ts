@@ -3,8 +3,20 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { getIsa, setIsa, supportedIsas } from '../src/native/cpu.js';
 import {
-  channelMinMax, chooseChannelParams, chooseParams, chooseWeightParams, dequantize, dequantizeAsync, dynamicQuantizeU8,
-  quantize, quantizeAsync, requantize, requantizeAsync, requantizeBounds, requantizeMultiplier, rescale,
+  channelMinMax,
+  chooseChannelParams,
+  chooseParams,
+  chooseWeightParams,
+  dequantize,
+  dequantizeAsync,
+  dynamicQuantizeU8,
+  quantize,
+  quantizeAsync,
+  requantize,
+  requantizeAsync,
+  requantizeBounds,
+  requantizeMultiplier,
+  rescale,
 } from '../src/kernels/quantize.js';
 import * as S from '../src/quant/scheme.js';
 
@@ -22,8 +34,21 @@ function rng(seed: number): () => number {
   };
 }
 
-const SPECIALS = [NaN, Infinity, -Infinity, -0, 0, 1e-45, -1e-45, 1e-40, -1.17549435e-38, 3.4028234e38, -3.4028234e38,
-  1e30, -1e30];
+const SPECIALS = [
+  NaN,
+  Infinity,
+  -Infinity,
+  -0,
+  0,
+  1e-45,
+  -1e-45,
+  1e-40,
+  -1.17549435e-38,
+  3.4028234e38,
+  -3.4028234e38,
+  1e30,
+  -1e30,
+];
 
 /** Random float32 data around [lo, hi] with exact ties (x/scale = k + 0.5), specials and clamp edges. */
 function makeData(n: number, seed: number, scale: number, zp: number, qmin: number, qmax: number): Float32Array {
@@ -31,10 +56,12 @@ function makeData(n: number, seed: number, scale: number, zp: number, qmin: numb
   const x = new Float32Array(n);
   for (let i = 0; i < n; i++) {
     const u = r();
-    const k = Math.floor((qmin - zp - 3) + r() * (qmax - qmin + 6));
-    if (u < 0.3) x[i] = (k + 0.5) * scale;              // a tie (exact after the float32 division most of the time)
+    const k = Math.floor(qmin - zp - 3 + r() * (qmax - qmin + 6));
+    if (u < 0.3)
+      x[i] = (k + 0.5) * scale; // a tie (exact after the float32 division most of the time)
     else if (u < 0.35) x[i] = SPECIALS[Math.floor(r() * SPECIALS.length)];
-    else if (u < 0.4) x[i] = k * scale;                  // exact integers, including the clamp edges
+    else if (u < 0.4)
+      x[i] = k * scale; // exact integers, including the clamp edges
     else x[i] = (qmin - zp - 10 + r() * (qmax - qmin + 20)) * scale;
   }
   return x;
@@ -47,7 +74,8 @@ function bitsOf(a: Float32Array): Uint32Array {
 /** First index where a native array differs from the expectation, for a readable failure. */
 function firstDiff(got: ArrayLike<number>, want: ArrayLike<number>): string {
   expect(got.length).toBe(want.length);
-  for (let i = 0; i < got.length; i++) if (!Object.is(got[i], want[i])) return `at ${i}: got ${got[i]}, want ${want[i]}`;
+  for (let i = 0; i < got.length; i++)
+    if (!Object.is(got[i], want[i])) return `at ${i}: got ${got[i]}, want ${want[i]}`;
   return '';
 }
 
@@ -61,11 +89,11 @@ function forEachIsa(fn: (isa: string) => void): void {
 
 describe('quantize (§2): native equals scheme.ts on every path', () => {
   const cases: { type: 'int8' | 'uint8'; narrow: boolean; scale: number; zp: number }[] = [
-    { type: 'int8', narrow: false, scale: 0.25, zp: 0 },          // power-of-two scale: every tie exact
+    { type: 'int8', narrow: false, scale: 0.25, zp: 0 }, // power-of-two scale: every tie exact
     { type: 'int8', narrow: true, scale: S.fl32(0.0123), zp: 0 },
     { type: 'int8', narrow: false, scale: S.fl32(0.37), zp: -17 },
     { type: 'uint8', narrow: false, scale: S.fl32(2 / 255), zp: 127 },
-    { type: 'uint8', narrow: false, scale: 3e-39, zp: 255 },      // subnormal scale
+    { type: 'uint8', narrow: false, scale: 3e-39, zp: 255 }, // subnormal scale
     { type: 'uint8', narrow: true, scale: 1024, zp: 1 },
   ];
   for (const n of [1, 31, 33, 1000, 100_003]) {
@@ -82,10 +110,15 @@ describe('quantize (§2): native equals scheme.ts on every path', () => {
     });
   }
 
-  it('per tensor: values a few ulps from ties get the division\'s result (the reciprocal fast path re-divides there)', () => {
+  it("per tensor: values a few ulps from ties get the division's result (the reciprocal fast path re-divides there)", () => {
     const r = rng(11);
-    const f = new Float32Array(1), u = new Uint32Array(f.buffer);
-    const nudge = (v: number, ulps: number) => { f[0] = v; u[0] += ulps; return f[0]; };  // same sign: moves away from 0 for ulps > 0
+    const f = new Float32Array(1),
+      u = new Uint32Array(f.buffer);
+    const nudge = (v: number, ulps: number) => {
+      f[0] = v;
+      u[0] += ulps;
+      return f[0];
+    }; // same sign: moves away from 0 for ulps > 0
     for (let t = 0; t < 60; t++) {
       const scale = S.fl32(2 ** (r() * 40 - 30) * (1 + r()));
       const zp = Math.floor(r() * 256) - 128;
@@ -106,14 +139,18 @@ describe('quantize (§2): native equals scheme.ts on every path', () => {
     const x = new Float32Array([NaN, Infinity, -Infinity, -0, 3e38, -3e38]);
     forEachIsa((isa) => {
       expect([...quantize(x, 'uint8', { scale: 0.1, zeroPoint: 9 })], isa).toEqual([9, 255, 0, 9, 255, 0]);
-      expect([...quantize(x, 'int8', { scale: 0.1, zeroPoint: 0 }, { narrowRange: true })], isa)
-        .toEqual([0, 127, -127, 0, 127, -127]);
+      expect([...quantize(x, 'int8', { scale: 0.1, zeroPoint: 0 }, { narrowRange: true })], isa).toEqual([
+        0, 127, -127, 0, 127, -127,
+      ]);
     });
   });
 
   it('round trip: |dequantize(quantize(x)) − x| ≤ scale/2 (+ float32 rounding) for in-range x', () => {
     const r = rng(5);
-    for (const [type, scale, zp] of [['int8', S.fl32(0.037), 3], ['uint8', S.fl32(1.7), 200]] as const) {
+    for (const [type, scale, zp] of [
+      ['int8', S.fl32(0.037), 3],
+      ['uint8', S.fl32(1.7), 200],
+    ] as const) {
       const [qmin, qmax] = S.qRange(type);
       const x = Float32Array.from({ length: 50_000 }, () => (qmin - zp + r() * (qmax - qmin)) * scale);
       forEachIsa(() => {
@@ -133,12 +170,16 @@ describe('per-channel quantize / dequantize / ranges (§5) along every axis', ()
     it(`shape [${shape}]`, () => {
       const n = shape.reduce((a, b) => a * b, 1);
       const r = rng(n);
-      const x = Float32Array.from({ length: n }, () => (r() < 0.02 ? SPECIALS[Math.floor(r() * SPECIALS.length)] : (r() - 0.3) * 8));
+      const x = Float32Array.from({ length: n }, () =>
+        r() < 0.02 ? SPECIALS[Math.floor(r() * SPECIALS.length)] : (r() - 0.3) * 8,
+      );
       for (let axis = 0; axis < shape.length; axis++) {
         const l = S.channelLayout(shape, axis);
         const C = l.channels;
         // Parameters per channel: random scales (ties at power-of-two ones), random zero points.
-        const scales = Float32Array.from({ length: C }, (_, c) => (c % 3 === 0 ? 2 ** -(c % 5) : S.fl32(0.01 + r() * 0.1)));
+        const scales = Float32Array.from({ length: C }, (_, c) =>
+          c % 3 === 0 ? 2 ** -(c % 5) : S.fl32(0.01 + r() * 0.1),
+        );
         const zp8 = Int32Array.from({ length: C }, () => Math.floor(r() * 40) - 20);
         const zpu = Int32Array.from({ length: C }, () => Math.floor(r() * 256));
         const want8 = S.quantizeArray(x, l, scales, zp8, -128, 127);
@@ -158,8 +199,20 @@ describe('per-channel quantize / dequantize / ranges (§5) along every axis', ()
           for (const scheme of S.PARAM_SCHEMES) {
             const p = chooseChannelParams(x, scheme, { shape, axis });
             const w = S.chooseChannelParams(x, l, scheme);
-            expect(firstDiff(p.scale, w.map((q) => q.scale)), `${tag} ${scheme}`).toBe('');
-            expect(firstDiff(p.zeroPoint, w.map((q) => q.zeroPoint)), `${tag} ${scheme}`).toBe('');
+            expect(
+              firstDiff(
+                p.scale,
+                w.map((q) => q.scale),
+              ),
+              `${tag} ${scheme}`,
+            ).toBe('');
+            expect(
+              firstDiff(
+                p.zeroPoint,
+                w.map((q) => q.zeroPoint),
+              ),
+              `${tag} ${scheme}`,
+            ).toBe('');
           }
         });
       }
@@ -185,8 +238,15 @@ describe('per-channel quantize / dequantize / ranges (§5) along every axis', ()
 describe('dequantize int32, requantize (§7), rescale: native equals scheme.ts', () => {
   it('dequantizes int32 with a zero point (q − zp formed exactly, one rounding to float32)', () => {
     const r = rng(11);
-    const q = Int32Array.from({ length: 5003 }, (_, i) => (i < 4 ? [2 ** 31 - 1, -(2 ** 31), 2 ** 24 + 1, 0][i] : (r() * 2 ** 32) | 0));
-    for (const [s, z] of [[S.fl32(1e-3), 0], [S.fl32(0.7), -(2 ** 31)], [1, 2 ** 31 - 1], [3e-39, 12345]]) {
+    const q = Int32Array.from({ length: 5003 }, (_, i) =>
+      i < 4 ? [2 ** 31 - 1, -(2 ** 31), 2 ** 24 + 1, 0][i] : (r() * 2 ** 32) | 0,
+    );
+    for (const [s, z] of [
+      [S.fl32(1e-3), 0],
+      [S.fl32(0.7), -(2 ** 31)],
+      [1, 2 ** 31 - 1],
+      [3e-39, 12345],
+    ]) {
       const want = S.dequantizeArray(q, S.perTensorLayout(q.length), [s], [z]);
       forEachIsa((isa) => expect(firstDiff(dequantize(q, { scale: s, zeroPoint: z }), want), isa).toBe(''));
     }
@@ -194,11 +254,22 @@ describe('dequantize int32, requantize (§7), rescale: native equals scheme.ts',
 
   it('requantizes int32 accumulators per tensor and per channel, with fused-activation bounds', () => {
     const r = rng(12);
-    const M = 67, N = 19;
+    const M = 67,
+      N = 19;
     const acc = Int32Array.from({ length: M * N }, (_, i) =>
-      i % 97 === 0 ? [2 ** 31 - 1, -(2 ** 31), 2 ** 24 + 1, -(2 ** 24) - 3][i % 4] : Math.round((r() - 0.5) * 2 ** (8 + 20 * r())));
-    const mults = Float32Array.from({ length: N }, (_, c) => (c === 0 ? 0.5 : requantizeMultiplier(S.fl32(0.02 * r() + 1e-3), S.fl32(0.01 * r() + 1e-4), S.fl32(0.05))));
-    for (const [type, zo, act] of [['int8', -3, 'none'], ['int8', -128, 'relu6'], ['uint8', 7, 'relu'], ['uint8', 128, { min: -1, max: 2 }]] as const) {
+      i % 97 === 0
+        ? [2 ** 31 - 1, -(2 ** 31), 2 ** 24 + 1, -(2 ** 24) - 3][i % 4]
+        : Math.round((r() - 0.5) * 2 ** (8 + 20 * r())),
+    );
+    const mults = Float32Array.from({ length: N }, (_, c) =>
+      c === 0 ? 0.5 : requantizeMultiplier(S.fl32(0.02 * r() + 1e-3), S.fl32(0.01 * r() + 1e-4), S.fl32(0.05)),
+    );
+    for (const [type, zo, act] of [
+      ['int8', -3, 'none'],
+      ['int8', -128, 'relu6'],
+      ['uint8', 7, 'relu'],
+      ['uint8', 128, { min: -1, max: 2 }],
+    ] as const) {
       const [lo, hi] = requantizeBounds(type, zo, 0.05, act);
       expect([lo, hi]).toEqual(S.activationBounds(type, zo, 0.05, act));
       const wantC = S.requantizeArray(acc, S.channelLayout([M, N], 1), mults, null, zo, lo, hi);
@@ -217,13 +288,22 @@ describe('dequantize int32, requantize (§7), rescale: native equals scheme.ts',
     const q8 = Int8Array.from({ length: 1001 }, () => Math.floor(r() * 256) - 128);
     forEachIsa((isa) => {
       const u = rescale(q8, { scale: 0.5, zeroPoint: -128 }, 'uint8', { scale: 0.5, zeroPoint: 0 });
-      expect(firstDiff(u, Array.from(q8, (v) => v + 128)), isa).toBe('');
+      expect(
+        firstDiff(
+          u,
+          Array.from(q8, (v) => v + 128),
+        ),
+        isa,
+      ).toBe('');
       const back = rescale(u, { scale: 0.5, zeroPoint: 0 }, 'int8', { scale: 0.5, zeroPoint: -128 });
       expect(firstDiff(back, q8), isa).toBe('');
       const so = S.fl32(0.3);
       const mult = S.fl32(S.fl32(0.5) / so);
       const want = S.requantizeArray(q8, S.perTensorLayout(q8.length), [mult], [-5], 10, 0, 255);
-      expect(firstDiff(rescale(q8, { scale: 0.5, zeroPoint: -5 }, 'uint8', { scale: so, zeroPoint: 10 }), want), isa).toBe('');
+      expect(
+        firstDiff(rescale(q8, { scale: 0.5, zeroPoint: -5 }, 'uint8', { scale: so, zeroPoint: 10 }), want),
+        isa,
+      ).toBe('');
     });
   });
 });
@@ -231,26 +311,41 @@ describe('dequantize int32, requantize (§7), rescale: native equals scheme.ts',
 describe('choosing parameters and dynamic quantization (§4, §8)', () => {
   it('chooseParams equals scheme.ts on random and edge ranges', () => {
     const r = rng(21);
-    const ranges: [number, number][] = [[0, 0], [-1, 1], [1e-45, 1e-45], [-3e38, 3e38], [-1e-40, 0], [0, 2.55], [-2.55, 0], [5, 7], [-7, -5]];
-    for (let i = 0; i < 300; i++) { const a = (r() - 0.7) * 10 ** (r() * 8 - 4), b = a + r() * 10 ** (r() * 8 - 4); ranges.push([a, b]); }
+    const ranges: [number, number][] = [
+      [0, 0],
+      [-1, 1],
+      [1e-45, 1e-45],
+      [-3e38, 3e38],
+      [-1e-40, 0],
+      [0, 2.55],
+      [-2.55, 0],
+      [5, 7],
+      [-7, -5],
+    ];
+    for (let i = 0; i < 300; i++) {
+      const a = (r() - 0.7) * 10 ** (r() * 8 - 4),
+        b = a + r() * 10 ** (r() * 8 - 4);
+      ranges.push([a, b]);
+    }
     forEachIsa(() => {
-      for (const [lo, hi] of ranges) for (const scheme of S.PARAM_SCHEMES) {
-        expect(chooseParams(scheme, lo, hi), `${scheme} [${lo}, ${hi}]`).toEqual(S.chooseParams(scheme, lo, hi));
-      }
+      for (const [lo, hi] of ranges)
+        for (const scheme of S.PARAM_SCHEMES) {
+          expect(chooseParams(scheme, lo, hi), `${scheme} [${lo}, ${hi}]`).toEqual(S.chooseParams(scheme, lo, hi));
+        }
     });
   });
 
   it('dynamicQuantizeU8 per row: rows of every kind (batched parameter choice, 8 rows at a time)', () => {
     const r = rng(77);
     const kinds: ((j: number) => number)[] = [
-      () => 0,                                   // all zero: scale 1, zp 0
-      () => r() * 5,                             // non-negative: zp 0
-      () => -r() * 5,                            // non-positive: zp 255
-      (j) => (j % 2 ? NaN : Infinity),           // nothing finite
-      (j) => (j % 2 ? 3.4028234e38 : -3.4028234e38),  // the range overflows: scale 1
-      (j) => (j % 3) * 1e-44,                    // subnormal range: scale 0 → 1
-      () => (r() - 0.3) * 2 ** (r() * 60 - 30),  // ordinary, any magnitude
-      (j) => (j === 0 ? -1e-30 : 7),             // zero point rounds from a tiny ratio
+      () => 0, // all zero: scale 1, zp 0
+      () => r() * 5, // non-negative: zp 0
+      () => -r() * 5, // non-positive: zp 255
+      (j) => (j % 2 ? NaN : Infinity), // nothing finite
+      (j) => (j % 2 ? 3.4028234e38 : -3.4028234e38), // the range overflows: scale 1
+      (j) => (j % 3) * 1e-44, // subnormal range: scale 0 → 1
+      () => (r() - 0.3) * 2 ** (r() * 60 - 30), // ordinary, any magnitude
+      (j) => (j === 0 ? -1e-30 : 7), // zero point rounds from a tiny ratio
     ];
     for (const k of [1, 5, 27, 64]) {
       const m = 37;
@@ -269,10 +364,18 @@ describe('choosing parameters and dynamic quantization (§4, §8)', () => {
     }
   });
 
-  for (const [m, k] of [[1, 1], [3, 7], [17, 33], [64, 1000], [4, 40_000]]) {
+  for (const [m, k] of [
+    [1, 1],
+    [3, 7],
+    [17, 33],
+    [64, 1000],
+    [4, 40_000],
+  ]) {
     it(`dynamicQuantizeU8 ${m}×${k}, per row and per tensor`, () => {
       const r = rng(m * k);
-      const x = Float32Array.from({ length: m * k }, (_, i) => (r() < 0.01 ? SPECIALS[i % SPECIALS.length] : (r() - 0.2) * (1 + (i % 5))));
+      const x = Float32Array.from({ length: m * k }, (_, i) =>
+        r() < 0.01 ? SPECIALS[i % SPECIALS.length] : (r() - 0.2) * (1 + (i % 5)),
+      );
       for (const perRow of [true, false]) {
         const want = S.dynamicQuantizeU8(x, m, k, perRow);
         forEachIsa((isa) => {
@@ -293,7 +396,7 @@ describe('async variants', () => {
     const q = quantize(x, 'int8', s);
     expect(firstDiff(await quantizeAsync(x, 'int8', s), q)).toBe('');
     const d = dequantize(q, s);
-    expect(firstDiff(bitsOf(await dequantizeAsync(q, s)), bitsOf(d))).toBe("");
+    expect(firstDiff(bitsOf(await dequantizeAsync(q, s)), bitsOf(d))).toBe('');
     const acc = Int32Array.from(q, (v) => v * 1000);
     const p = { multiplier: 0.001, outZeroPoint: 0 };
     expect(firstDiff(await requantizeAsync(acc, 'int8', p), requantize(acc, 'int8', p))).toBe('');
@@ -306,10 +409,16 @@ describe('bad arguments raise clear errors', () => {
     expect(() => quantize([1, 2] as never, 'int8', { scale: 1, zeroPoint: 0 })).toThrow(/x must be a Float32Array/);
     expect(() => quantize(x, 'int16' as never, { scale: 1, zeroPoint: 0 })).toThrow(/type must be one of/);
     expect(() => quantize(x, 'int8', { scale: 1, zeroPoint: 0.5 })).toThrow(TypeError);
-    expect(() => quantize(x, 'int8', { scale: 1, zeroPoint: 0 }, { out: new Uint8Array(6) as never })).toThrow(/out must be a Int8Array/);
+    expect(() => quantize(x, 'int8', { scale: 1, zeroPoint: 0 }, { out: new Uint8Array(6) as never })).toThrow(
+      /out must be a Int8Array/,
+    );
     expect(() => dequantize(new Uint16Array(3) as never, { scale: 1, zeroPoint: 0 })).toThrow(/q must be an Int8Array/);
-    expect(() => requantize(new Int32Array(3), 'int8', { multiplier: 1, inZeroPoint: 0, outZeroPoint: 0 })).toThrow(/inZeroPoint must be absent/);
-    expect(() => requantize(new Int8Array(3), 'int8', { multiplier: 1, outZeroPoint: 0 })).toThrow(/inZeroPoint is required/);
+    expect(() => requantize(new Int32Array(3), 'int8', { multiplier: 1, inZeroPoint: 0, outZeroPoint: 0 })).toThrow(
+      /inZeroPoint must be absent/,
+    );
+    expect(() => requantize(new Int8Array(3), 'int8', { multiplier: 1, outZeroPoint: 0 })).toThrow(
+      /inZeroPoint is required/,
+    );
     expect(() => quantize(x, 'int8', { scale: 1, zeroPoint: 0 }, { axis: 0 })).toThrow(/shape is required/);
   });
   it('wrong sizes and values are RangeErrors naming the argument', () => {
@@ -317,14 +426,28 @@ describe('bad arguments raise clear errors', () => {
     expect(() => quantize(x, 'int8', { scale: NaN, zeroPoint: 0 })).toThrow(/scale\[0\] must be finite/);
     expect(() => quantize(x, 'int8', { scale: 1e-50, zeroPoint: 0 })).toThrow(/not a finite float32 > 0/);
     expect(() => quantize(x, 'uint8', { scale: 1, zeroPoint: 256 })).toThrow(/zeroPoint\[0\] must be in \[0, 255\]/);
-    expect(() => quantize(x, 'int8', { scale: 1, zeroPoint: -128 }, { narrowRange: true })).toThrow(/zeroPoint\[0\] must be in \[-127, 127\]/);
-    expect(() => quantize(x, 'int8', { scale: [1, 2], zeroPoint: [0, 0] }, { shape: [2, 3], axis: 1 })).toThrow(/scale has 2 elements, expected 3/);
-    expect(() => quantize(x, 'int8', { scale: 1, zeroPoint: 0 }, { shape: [4, 2], axis: 1 })).toThrow(/shape \[4, 2\] has 8 elements/);
-    expect(() => quantize(x, 'int8', { scale: 1, zeroPoint: 0 }, { shape: [2, 3], axis: 2 })).toThrow(/axis must be in/);
-    expect(() => quantize(x, 'int8', { scale: 1, zeroPoint: 0 }, { out: new Int8Array(5) })).toThrow(/out has 5 elements, expected 6/);
+    expect(() => quantize(x, 'int8', { scale: 1, zeroPoint: -128 }, { narrowRange: true })).toThrow(
+      /zeroPoint\[0\] must be in \[-127, 127\]/,
+    );
+    expect(() => quantize(x, 'int8', { scale: [1, 2], zeroPoint: [0, 0] }, { shape: [2, 3], axis: 1 })).toThrow(
+      /scale has 2 elements, expected 3/,
+    );
+    expect(() => quantize(x, 'int8', { scale: 1, zeroPoint: 0 }, { shape: [4, 2], axis: 1 })).toThrow(
+      /shape \[4, 2\] has 8 elements/,
+    );
+    expect(() => quantize(x, 'int8', { scale: 1, zeroPoint: 0 }, { shape: [2, 3], axis: 2 })).toThrow(
+      /axis must be in/,
+    );
+    expect(() => quantize(x, 'int8', { scale: 1, zeroPoint: 0 }, { out: new Int8Array(5) })).toThrow(
+      /out has 5 elements, expected 6/,
+    );
     const buf = new ArrayBuffer(24);
-    expect(() => quantize(new Float32Array(buf), 'int8', { scale: 1, zeroPoint: 0 }, { out: new Int8Array(buf, 0, 6) })).toThrow(/must not overlap/);
-    expect(() => requantize(new Int32Array(3), 'uint8', { multiplier: 1, outZeroPoint: 0, lo: 10, hi: 5 })).toThrow(/hi must be in \[10, 255\]/);
+    expect(() =>
+      quantize(new Float32Array(buf), 'int8', { scale: 1, zeroPoint: 0 }, { out: new Int8Array(buf, 0, 6) }),
+    ).toThrow(/must not overlap/);
+    expect(() => requantize(new Int32Array(3), 'uint8', { multiplier: 1, outZeroPoint: 0, lo: 10, hi: 5 })).toThrow(
+      /hi must be in \[10, 255\]/,
+    );
     expect(() => requantizeBounds('uint8', 0, 1, { min: 2, max: 1 })).toThrow(/activation.min/);
     expect(() => chooseParams('asymmetricU8', 2, 1)).toThrow(/lo \(2\) must be <= hi \(1\)/);
     expect(() => chooseParams('asymmetricU8', -Infinity, 1)).toThrow(/lo must be finite/);
@@ -334,16 +457,29 @@ describe('bad arguments raise clear errors', () => {
   it('the native layer checks again and never crashes on bad input', async () => {
     const { native } = await import('../src/native/binding.js');
     const b = native();
-    const s = new Float32Array([1]), z = new Int32Array([0]);
+    const s = new Float32Array([1]),
+      z = new Int32Array([0]);
     expect(() => b.quantize(x, new Int8Array(6), 1, 1, 5, s, z, -128, 127)).toThrow(/does not match x length 6/);
-    expect(() => b.quantize(x, new Int16Array(6) as never, 1, 1, 6, s, z, -128, 127)).toThrow(/out must be an Int8Array or Uint8Array/);
-    expect(() => b.quantize(x, new Int8Array(6), 1, 1, 6, new Float32Array([-1]), z, -128, 127)).toThrow(/scales\[0\] must be a finite number > 0/);
-    expect(() => b.quantize(x, new Int8Array(6), 1, 1, 6, s, new Int32Array([200]), -128, 127)).toThrow(/zeroPoints\[0\] = 200 is outside/);
+    expect(() => b.quantize(x, new Int16Array(6) as never, 1, 1, 6, s, z, -128, 127)).toThrow(
+      /out must be an Int8Array or Uint8Array/,
+    );
+    expect(() => b.quantize(x, new Int8Array(6), 1, 1, 6, new Float32Array([-1]), z, -128, 127)).toThrow(
+      /scales\[0\] must be a finite number > 0/,
+    );
+    expect(() => b.quantize(x, new Int8Array(6), 1, 1, 6, s, new Int32Array([200]), -128, 127)).toThrow(
+      /zeroPoints\[0\] = 200 is outside/,
+    );
     expect(() => b.quantize(x, new Int8Array(6), 1, 1, 6, s, z, 5, 4)).toThrow(/qmax must be in/);
     expect(() => b.dequantize(new Int8Array(6), new Float32Array(5), 1, 1, 6, s, z)).toThrow(/out has 5 elements/);
-    expect(() => b.requantize(new Int32Array(6), new Int8Array(6), 1, 1, 6, s, z, 0, -128, 127)).toThrow(/inZeroPoints must be null/);
-    expect(() => b.quantizeAsync(x, new Int8Array(6), 2, 1, 6, s, z, -128, 127)).toThrow(/= 12 does not match x length 6/);
-    expect(() => b.dynamicQuantizeU8(x, 2, 3, true, new Uint8Array(6), new Float32Array(1), new Int32Array(2))).toThrow(/scales has 1 elements, expected 2/);
+    expect(() => b.requantize(new Int32Array(6), new Int8Array(6), 1, 1, 6, s, z, 0, -128, 127)).toThrow(
+      /inZeroPoints must be null/,
+    );
+    expect(() => b.quantizeAsync(x, new Int8Array(6), 2, 1, 6, s, z, -128, 127)).toThrow(
+      /= 12 does not match x length 6/,
+    );
+    expect(() => b.dynamicQuantizeU8(x, 2, 3, true, new Uint8Array(6), new Float32Array(1), new Int32Array(2))).toThrow(
+      /scales has 1 elements, expected 2/,
+    );
     expect(() => b.chooseParams('x' as never, 0, 1)).toThrow(/scheme must be/);
   });
 });

@@ -1,25 +1,52 @@
 // scheme.ts (the TypeScript statement of docs/quantization.md) against hand-computed values.
 import { describe, expect, it } from 'vitest';
 import {
-  activationBounds, channelLayout, chooseAsymmetricI8, chooseAsymmetricU8, chooseSymmetricI8, dequantizeValue,
-  dynamicQuantizeU8, fl32, qRange, quantizeValue, rangeOf, requantizeMultiplier, requantizeValue, rne, weightLayout,
+  activationBounds,
+  channelLayout,
+  chooseAsymmetricI8,
+  chooseAsymmetricU8,
+  chooseSymmetricI8,
+  dequantizeValue,
+  dynamicQuantizeU8,
+  fl32,
+  qRange,
+  quantizeValue,
+  rangeOf,
+  requantizeMultiplier,
+  requantizeValue,
+  rne,
+  weightLayout,
 } from '../src/quant/scheme.js';
 
 describe('scheme.ts: rounding and the affine mapping', () => {
   it('rne rounds ties to even, unlike Math.round', () => {
-    const cases: [number, number][] = [[0.5, 0], [1.5, 2], [2.5, 2], [-0.5, 0], [-1.5, -2], [-2.5, -2], [3.49999, 3],
-      [3.5000001, 4], [-3.5000001, -4], [126.5, 126], [127.5, 128], [-128.5, -128], [1e9 + 0.5, 1e9], [0.49999997, 0]];
+    const cases: [number, number][] = [
+      [0.5, 0],
+      [1.5, 2],
+      [2.5, 2],
+      [-0.5, 0],
+      [-1.5, -2],
+      [-2.5, -2],
+      [3.49999, 3],
+      [3.5000001, 4],
+      [-3.5000001, -4],
+      [126.5, 126],
+      [127.5, 128],
+      [-128.5, -128],
+      [1e9 + 0.5, 1e9],
+      [0.49999997, 0],
+    ];
     for (const [v, want] of cases) expect(rne(v), `rne(${v})`).toBe(want);
     expect(Math.round(2.5)).toBe(3); // the trap the doc warns about
   });
 
   it('quantizes per §2: divide in float32, clamp, round to even, add the zero point', () => {
-    expect(quantizeValue(0.25, 0.5, 0, -128, 127)).toBe(0);    // 0.5 → 0
-    expect(quantizeValue(0.75, 0.5, 0, -128, 127)).toBe(2);    // 1.5 → 2
-    expect(quantizeValue(1.25, 0.5, 10, 0, 255)).toBe(12);     // 2.5 → 2, + 10
-    expect(quantizeValue(-1.25, 0.5, 10, 0, 255)).toBe(8);     // −2.5 → −2
+    expect(quantizeValue(0.25, 0.5, 0, -128, 127)).toBe(0); // 0.5 → 0
+    expect(quantizeValue(0.75, 0.5, 0, -128, 127)).toBe(2); // 1.5 → 2
+    expect(quantizeValue(1.25, 0.5, 10, 0, 255)).toBe(12); // 2.5 → 2, + 10
+    expect(quantizeValue(-1.25, 0.5, 10, 0, 255)).toBe(8); // −2.5 → −2
     expect(quantizeValue(1000, 1, 0, -127, 127)).toBe(127);
-    expect(quantizeValue(-1000, 1, 0, -127, 127)).toBe(-127);  // narrow range
+    expect(quantizeValue(-1000, 1, 0, -127, 127)).toBe(-127); // narrow range
     expect(quantizeValue(-1000, 1, 3, -128, 127)).toBe(-128);
     expect(quantizeValue(NaN, 0.1, 7, 0, 255)).toBe(7);
     expect(quantizeValue(Infinity, 0.1, 7, 0, 255)).toBe(255);
@@ -27,7 +54,8 @@ describe('scheme.ts: rounding and the affine mapping', () => {
     expect(quantizeValue(-0, 0.1, 7, 0, 255)).toBe(7);
     // The division is a float32 division: here x / s is 7.4999999… in float64 (→ 7) but exactly
     // 7.5 after rounding to float32, a tie that goes to the even 8.
-    const x = 2.904989242553711, s = 0.38733190298080444;
+    const x = 2.904989242553711,
+      s = 0.38733190298080444;
     expect([fl32(x), fl32(s)]).toEqual([x, s]);
     expect(x / s).toBeLessThan(7.5);
     expect(quantizeValue(x, s, 0, -128, 127)).toBe(8);
@@ -42,10 +70,10 @@ describe('scheme.ts: rounding and the affine mapping', () => {
   });
 
   it('requantizes per §7', () => {
-    expect(requantizeValue(5, 0.5, 0, -128, 127)).toBe(2);       // 2.5 → 2
-    expect(requantizeValue(7, 0.5, 0, -128, 127)).toBe(4);       // 3.5 → 4
+    expect(requantizeValue(5, 0.5, 0, -128, 127)).toBe(2); // 2.5 → 2
+    expect(requantizeValue(7, 0.5, 0, -128, 127)).toBe(4); // 3.5 → 4
     expect(requantizeValue(7, 0.5, 10, -128, 127)).toBe(14);
-    expect(requantizeValue(-1000, 0.5, 10, 10, 127)).toBe(10);   // ReLU lower bound
+    expect(requantizeValue(-1000, 0.5, 10, 10, 127)).toBe(10); // ReLU lower bound
     expect(requantizeValue(2 ** 24 + 1, 1, 0, -128, 127)).toBe(127);
     expect(requantizeValue(2 ** 24 + 1, 2 ** -24, 0, -128, 127)).toBe(1); // fl32(acc) = 2^24 exactly
     expect(requantizeMultiplier(0.5, 0.25, 2)).toBe(0.0625);
@@ -55,7 +83,7 @@ describe('scheme.ts: rounding and the affine mapping', () => {
   it('narrows output bounds for fused activations', () => {
     expect(activationBounds('int8', -5, 0.1)).toEqual([-128, 127]);
     expect(activationBounds('int8', -5, 0.1, 'relu')).toEqual([-5, 127]);
-    expect(activationBounds('uint8', 0, 0.05, 'relu6')).toEqual([0, 120]);     // 6 / 0.05 = 120
+    expect(activationBounds('uint8', 0, 0.05, 'relu6')).toEqual([0, 120]); // 6 / 0.05 = 120
     expect(activationBounds('int8', -128, 0.25, 'relu6')).toEqual([-128, -104]); // −128 + 24
     expect(activationBounds('int8', 0, 0.5, { min: -1, max: 1 })).toEqual([-2, 2]);
     expect(qRange('int8', true)).toEqual([-127, 127]);

@@ -41,13 +41,21 @@ async function child(samples: number, observer: ObserverKind): Promise<void> {
   }
   const r = await calibrate(optimize(g), stream(), { observer });
   mnist.dispose();
-  process.stdout.write(JSON.stringify({ maxRssKiB: process.resourceUsage().maxRSS, samples: r.samples, tensors: r.ranges.size }) + '\n');
+  process.stdout.write(
+    JSON.stringify({ maxRssKiB: process.resourceUsage().maxRSS, samples: r.samples, tensors: r.ranges.size }) + '\n',
+  );
 }
 
 function runChild(samples: number, observer: ObserverKind): number {
-  const p = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', String(samples), observer], {
-    encoding: 'utf8', env: process.env, maxBuffer: 1 << 20,
-  });
+  const p = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', String(samples), observer],
+    {
+      encoding: 'utf8',
+      env: process.env,
+      maxBuffer: 1 << 20,
+    },
+  );
   if (p.status !== 0) throw new Error(`child failed (${p.status}): ${p.stderr}`);
   const line = p.stdout.trim().split('\n').pop()!;
   const r = JSON.parse(line) as { maxRssKiB: number; samples: number };
@@ -65,19 +73,30 @@ async function main(): Promise<void> {
   const backend = await initFloatBackend();
   registerNativeTrainingKernels();
   const lines: string[] = [];
-  const say = (s: string) => { console.log(s); lines.push(s); };
+  const say = (s: string) => {
+    console.log(s);
+    lines.push(s);
+  };
 
   // ---- 1. memory
   const repeats = quick ? 1 : 3;
-  interface MemRow { observer: string; rss100: number; rss1000: number; ratio: number }
+  interface MemRow {
+    observer: string;
+    rss100: number;
+    rss1000: number;
+    ratio: number;
+  }
   const mem: MemRow[] = [];
   for (const obs of quick ? (['minmax', 'entropy'] as ObserverKind[]) : OBSERVER_KINDS) {
-    const a: number[] = [], b: number[] = [];
-    for (let r = 0; r < repeats; r++) { // interleaved: 100, 1000, 100, 1000 …
+    const a: number[] = [],
+      b: number[] = [];
+    for (let r = 0; r < repeats; r++) {
+      // interleaved: 100, 1000, 100, 1000 …
       a.push(runChild(100, obs));
       b.push(runChild(1000, obs));
     }
-    const rss100 = median(a), rss1000 = median(b);
+    const rss100 = median(a),
+      rss1000 = median(b);
     mem.push({ observer: obs, rss100, rss1000, ratio: rss1000 / rss100 });
     console.log(`memory ${obs}: ${formatBytes(rss100)} → ${formatBytes(rss1000)}`);
   }
@@ -95,10 +114,21 @@ async function main(): Promise<void> {
   // ---- 2. accuracy / agreement / size
   const mnist = loadMnist({ trainSize: 8000, testSize: 2000 });
   const tmp = await mkdtemp(join(tmpdir(), 'bench-calib-'));
-  interface AccRow { model: string; form: string; accuracy: number; agreement: number; bytes: number; ratio: number; seconds: number }
+  interface AccRow {
+    model: string;
+    form: string;
+    accuracy: number;
+    agreement: number;
+    bytes: number;
+    ratio: number;
+    seconds: number;
+  }
   const acc: AccRow[] = [];
   try {
-    for (const [name, build, epochs] of [['LeNet-300-100', buildLeNet300100, quick ? 1 : 3], ['LeNet-5', buildLeNet5, quick ? 1 : 2]] as const) {
+    for (const [name, build, epochs] of [
+      ['LeNet-300-100', buildLeNet300100, quick ? 1 : 3],
+      ['LeNet-5', buildLeNet5, quick ? 1 : 2],
+    ] as const) {
       const m = build({ seed: 1 });
       const t0 = performance.now();
       await trainModel(m, mnist.xTrain, mnist.yTrain, { epochs, optimizer: 'adam', batchSize: 64, seed: 1 });
@@ -107,25 +137,64 @@ async function main(): Promise<void> {
       m.dispose();
       const ref = optimize(g);
       const input = ref.inputs[0]!.name;
-      const test = Array.from({ length: 4 }, (_, i) => ({ [input]: mnist.xTest.slice([i * 500, 0, 0, 0], [500, 28, 28, 1]) }));
+      const test = Array.from({ length: 4 }, (_, i) => ({
+        [input]: mnist.xTest.slice([i * 500, 0, 0, 0], [500, 28, 28, 1]),
+      }));
       const refOut = test.map(floatPredict(ref));
       const accuracy = (outs: Float32Array[]) => {
         let ok = 0;
-        outs.forEach((o, b) => { for (let i = 0; i < 500; i++) { let k = 0; for (let j = 1; j < 10; j++) if (o[i * 10 + j]! > o[i * 10 + k]!) k = j; if (k === mnist.labelsTest[b * 500 + i]) ok++; } });
+        outs.forEach((o, b) => {
+          for (let i = 0; i < 500; i++) {
+            let k = 0;
+            for (let j = 1; j < 10; j++) if (o[i * 10 + j]! > o[i * 10 + k]!) k = j;
+            if (k === mnist.labelsTest[b * 500 + i]) ok++;
+          }
+        });
         return ok / 2000;
       };
       const floatDir = join(tmp, `${name}-float`);
       await saveNative(ref, floatDir);
       const floatBytes = await dirBytes(floatDir);
-      acc.push({ model: name, form: 'float32', accuracy: accuracy(refOut), agreement: 1, bytes: floatBytes, ratio: 1, seconds: 0 });
+      acc.push({
+        model: name,
+        form: 'float32',
+        accuracy: accuracy(refOut),
+        agreement: 1,
+        bytes: floatBytes,
+        ratio: 1,
+        seconds: 0,
+      });
       const calib = Array.from({ length: 16 }, (_, i) => mnist.xTrain.slice([i * 32, 0, 0, 0], [32, 28, 28, 1]));
       const forms: { form: string; run: () => Promise<Graph>; sim: boolean; tfjs?: boolean }[] = [
-        ...OBSERVER_KINDS.map((o) => ({ form: `int8 (${o})`, sim: true, run: async () => (await quantize(g, { mode: 'int8', calibration: calib, observer: o, report: false })).graph })),
-        { form: 'int8 (minmax, per-tensor weights)', sim: true, run: async () => (await quantize(g, { mode: 'int8', calibration: calib, perChannel: false, report: false })).graph },
-        { form: 'int8 (minmax, bias correction)', sim: true, run: async () => (await quantize(g, { mode: 'int8', calibration: calib, biasCorrection: true, report: false })).graph },
+        ...OBSERVER_KINDS.map((o) => ({
+          form: `int8 (${o})`,
+          sim: true,
+          run: async () => (await quantize(g, { mode: 'int8', calibration: calib, observer: o, report: false })).graph,
+        })),
+        {
+          form: 'int8 (minmax, per-tensor weights)',
+          sim: true,
+          run: async () =>
+            (await quantize(g, { mode: 'int8', calibration: calib, perChannel: false, report: false })).graph,
+        },
+        {
+          form: 'int8 (minmax, bias correction)',
+          sim: true,
+          run: async () =>
+            (await quantize(g, { mode: 'int8', calibration: calib, biasCorrection: true, report: false })).graph,
+        },
         { form: 'dynamic (per row)', sim: true, run: async () => (await quantize(g, { mode: 'dynamic' })).graph },
-        { form: 'dynamic (per tensor)', sim: true, run: async () => (await quantize(g, { mode: 'dynamic', dynamicGranularity: 'tensor' })).graph },
-        { form: 'float16 (tfjs format)', sim: false, tfjs: true, run: async () => (await quantize(g, { mode: 'float16' })).graph },
+        {
+          form: 'dynamic (per tensor)',
+          sim: true,
+          run: async () => (await quantize(g, { mode: 'dynamic', dynamicGranularity: 'tensor' })).graph,
+        },
+        {
+          form: 'float16 (tfjs format)',
+          sim: false,
+          tfjs: true,
+          run: async () => (await quantize(g, { mode: 'float16' })).graph,
+        },
       ];
       for (const f of forms) {
         const t1 = performance.now();
@@ -139,13 +208,23 @@ async function main(): Promise<void> {
           const fd = join(tmp, `${name}-tfjs-float`);
           await saveTfjs(ref, fd);
           await saveTfjs(q, d, { quantize: 'float16' });
-          bytes = (await dirBytes(d)) * floatBytes / (await dirBytes(fd)); // ratio measured tfjs vs tfjs, shown against the native float size
+          bytes = ((await dirBytes(d)) * floatBytes) / (await dirBytes(fd)); // ratio measured tfjs vs tfjs, shown against the native float size
         } else {
           await saveNative(q, d);
           bytes = await dirBytes(d);
         }
-        acc.push({ model: name, form: f.form, accuracy: accuracy(outs), agreement, bytes, ratio: floatBytes / bytes, seconds });
-        console.log(`${name} ${f.form}: acc ${accuracy(outs).toFixed(4)} agreement ${agreement.toFixed(4)} ratio ${(floatBytes / bytes).toFixed(2)}`);
+        acc.push({
+          model: name,
+          form: f.form,
+          accuracy: accuracy(outs),
+          agreement,
+          bytes,
+          ratio: floatBytes / bytes,
+          seconds,
+        });
+        console.log(
+          `${name} ${f.form}: acc ${accuracy(outs).toFixed(4)} agreement ${agreement.toFixed(4)} ratio ${(floatBytes / bytes).toFixed(2)}`,
+        );
       }
       calib.forEach((t) => t.dispose());
       test.forEach((x) => Object.values(x).forEach((t) => t.dispose()));
@@ -171,11 +250,15 @@ async function main(): Promise<void> {
   const machine = `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores; float backend: ${describeFloatBackend(backend)}`;
   say('# Post-training quantization: calibration memory, accuracy and size');
   say('');
-  say(`Machine: ${machine}. Command: \`npx tsx bench/calib/run.ts${quick ? ' --quick' : ''}\` (${new Date().toISOString().slice(0, 10)}).`);
+  say(
+    `Machine: ${machine}. Command: \`npx tsx bench/calib/run.ts${quick ? ' --quick' : ''}\` (${new Date().toISOString().slice(0, 10)}).`,
+  );
   say('');
   say('## Calibration memory (LeNet-5, streamed MNIST batches of 10)');
   say('');
-  say(`Peak RSS of a fresh process that loads the model and calibrates over N samples (median of ${repeats} interleaved runs per cell).`);
+  say(
+    `Peak RSS of a fresh process that loads the model and calibrates over N samples (median of ${repeats} interleaved runs per cell).`,
+  );
   say('');
   lines.push(toMarkdown(memTable));
   say('## Accuracy, agreement and size (MNIST, 2,000 test digits, calibration on 512 training digits)');

@@ -31,7 +31,11 @@ for (const md of runs) {
 }
 results.sort((a, b) => a.seed - b.seed);
 header = header.filter((l) => !l.startsWith('Command: '));
-header.splice(3, 0, `Commands (one process per seed, run at the same time): ${commands.join('; ')}; joined by \`npx tsx bench/deep-compression/combine.ts --out ${outFile} ${runs.join(' ')}\``);
+header.splice(
+  3,
+  0,
+  `Commands (one process per seed, run at the same time): ${commands.join('; ')}; joined by \`npx tsx bench/deep-compression/combine.ts --out ${outFile} ${runs.join(' ')}\``,
+);
 const testDigits = 2000;
 writeFileSync(outFile, [...header, ...summaryTable(results, testDigits), ...sections].join('\n'));
 console.log(`wrote ${outFile}: ${results.length} seeds`);

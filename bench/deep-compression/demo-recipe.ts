@@ -29,7 +29,8 @@ import { cpuInfo } from '../../src/native/cpu.js';
 const args = process.argv.slice(2);
 const arg = (name: string, dflt: string) => (args.includes(name) ? args[args.indexOf(name) + 1]! : dflt);
 const fold = Number(arg('--fold', '4'));
-const TRAIN = 6500, VALIDATION = 1500;
+const TRAIN = 6500,
+  VALIDATION = 1500;
 const FOLD_STARTS = [0, 1500, 3000, 4500, 6500];
 if (!(fold in FOLD_STARTS)) throw new RangeError(`--fold must be 0…4, got ${arg('--fold', '')}`);
 
@@ -38,7 +39,13 @@ const sgd = (learningRate: number) => ({ optimizer: 'sgd' as const, learningRate
 const cluster = { denseBits: 5, fineTuneEpochs: 1 };
 const perLayer = { fc1: 0.92, fc2: 0.9, fc3: 0.6 };
 /** Retraining of `epochs` at lr 0.02, the sparsity ramp over the first half, the last half averaged. */
-const retrain = (epochs: number, learningRate = 0.02): Recipe['prune'] => ({ sparsity: perLayer, epochs, rampFraction: 0.5, averageEpochs: epochs / 2, training: sgd(learningRate) });
+const retrain = (epochs: number, learningRate = 0.02): Recipe['prune'] => ({
+  sparsity: perLayer,
+  epochs,
+  rampFraction: 0.5,
+  averageEpochs: epochs / 2,
+  training: sgd(learningRate),
+});
 const recipes: Record<string, Recipe> = {
   // What the demo did before: 90% everywhere, 2 epochs of retraining.
   before: { prune: { sparsity: 0.9, epochs: 2, training: sgd(0.01) }, cluster },
@@ -56,7 +63,8 @@ const recipes: Record<string, Recipe> = {
   demo: DEMO_DEEP_COMPRESSION,
 };
 const chosen = arg('--recipes', Object.keys(recipes).join(',')).split(',');
-for (const c of chosen) if (!(c in recipes)) throw new RangeError(`unknown recipe ${c}; known: ${Object.keys(recipes).join(', ')}`);
+for (const c of chosen)
+  if (!(c in recipes)) throw new RangeError(`unknown recipe ${c}; known: ${Object.keys(recipes).join(', ')}`);
 
 async function dirBytes(dir: string): Promise<number> {
   let n = 0;
@@ -68,8 +76,10 @@ const backend = await initFloatBackend();
 const data = loadMnist(); // the demo's split (seed 1); only its 8,000 training digits are read below
 const v0 = FOLD_STARTS[fold]!;
 const rest = (t: tf.Tensor) => tf.concat([t.slice(0, v0), t.slice(v0 + VALIDATION)]);
-const xTrain = rest(data.xTrain), yTrain = rest(data.yTrain);
-const xVal = data.xTrain.slice(v0, VALIDATION), labelsVal = data.labelsTrain.slice(v0, v0 + VALIDATION);
+const xTrain = rest(data.xTrain),
+  yTrain = rest(data.yTrain);
+const xVal = data.xTrain.slice(v0, VALIDATION),
+  labelsVal = data.labelsTrain.slice(v0, v0 + VALIDATION);
 if (xTrain.shape[0] !== TRAIN) throw new Error(`expected ${TRAIN} training digits, got ${xTrain.shape[0]}`);
 const validate = (m: tf.LayersModel) => evaluateAccuracy(m, xVal, labelsVal);
 // The demo's float training (src/cli/demo.ts), on the 6,500 digits.
@@ -78,34 +88,44 @@ await trainModel(model, xTrain, yTrain, { epochs: 4, optimizer: 'sgd', learningR
 const floatVal = validate(model);
 const tmp = await mkdtemp(join(tmpdir(), 'dc-demo-recipe-'));
 const mem = await saveLayersToMemory(model);
-await saveNative(await loadModel({ modelJson: mem.modelJson, weightData: mem.weightData }), join(tmp, 'float'), { mode: 'float' });
+await saveNative(await loadModel({ modelJson: mem.modelJson, weightData: mem.weightData }), join(tmp, 'float'), {
+  mode: 'float',
+});
 const floatBytes = await dirBytes(join(tmp, 'float'));
 
 const rows: string[] = [];
 for (const name of chosen) {
   const dc = buildLeNet300100({ seed: 1 });
   dc.setWeights(model.getWeights());
-  const cpu0 = process.cpuUsage(), wall0 = performance.now();
+  const cpu0 = process.cpuUsage(),
+    wall0 = performance.now();
   const r = await deepCompress(dc, { ...recipes[name]!, xTrain, yTrain, validate });
-  const cpu = process.cpuUsage(cpu0), wall = (performance.now() - wall0) / 1000;
+  const cpu = process.cpuUsage(cpu0),
+    wall = (performance.now() - wall0) / 1000;
   const dir = join(tmp, name);
   await saveNative(r.artifact.graph, dir, { mode: 'Deep Compression' });
   const bytes = await dirBytes(dir);
   const v = r.report.validation!;
-  const kept = Object.entries(r.sparsity).map(([l, s]) => `${l} ${(100 * (1 - s)).toFixed(0)}%`).join(', ');
-  rows.push(`| ${name} | ${kept} | ${(100 * floatVal).toFixed(2)}% | ${(100 * v.pruned!).toFixed(2)}% | ${(100 * v.decoded!).toFixed(2)}% | ${(100 * (v.decoded! - floatVal)).toFixed(2)} | ${bytes} | ${(floatBytes / bytes).toFixed(1)}× | ${((cpu.user + cpu.system) / 1e6).toFixed(0)} s | ${wall.toFixed(0)} s |`);
+  const kept = Object.entries(r.sparsity)
+    .map(([l, s]) => `${l} ${(100 * (1 - s)).toFixed(0)}%`)
+    .join(', ');
+  rows.push(
+    `| ${name} | ${kept} | ${(100 * floatVal).toFixed(2)}% | ${(100 * v.pruned!).toFixed(2)}% | ${(100 * v.decoded!).toFixed(2)}% | ${(100 * (v.decoded! - floatVal)).toFixed(2)} | ${bytes} | ${(floatBytes / bytes).toFixed(1)}× | ${((cpu.user + cpu.system) / 1e6).toFixed(0)} s | ${wall.toFixed(0)} s |`,
+  );
   console.log(rows.at(-1));
   dc.dispose();
 }
 await rm(tmp, { recursive: true, force: true });
-console.log([
-  '',
-  `LeNet-300-100 as the demo trains it (4 epochs), on the demo's training digits (split seed 1), validation fold ${fold} (digits ${v0}…${v0 + VALIDATION - 1}), the other ${TRAIN} trained on; the test digits are not read.`,
-  `Machine: ${cpuInfo().brand}, ${cpuInfo().availableCores} cores (shared: CPU time is the steadier figure). Float backend: ${describeFloatBackend(backend)}.`,
-  '',
-  '| recipe | kept per layer | validation float | after prune-retrain | decoded (what runs) | change (points) | saved bytes | vs float | CPU | wall |',
-  '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
-  ...rows,
-].join('\n'));
+console.log(
+  [
+    '',
+    `LeNet-300-100 as the demo trains it (4 epochs), on the demo's training digits (split seed 1), validation fold ${fold} (digits ${v0}…${v0 + VALIDATION - 1}), the other ${TRAIN} trained on; the test digits are not read.`,
+    `Machine: ${cpuInfo().brand}, ${cpuInfo().availableCores} cores (shared: CPU time is the steadier figure). Float backend: ${describeFloatBackend(backend)}.`,
+    '',
+    '| recipe | kept per layer | validation float | after prune-retrain | decoded (what runs) | change (points) | saved bytes | vs float | CPU | wall |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...rows,
+  ].join('\n'),
+);
 data.dispose();
 tf.dispose([xTrain, yTrain, xVal]);

@@ -38,14 +38,20 @@ const seeds = arg('--seeds', '2,3,4').split(',').map(Number);
 const budget = Number(arg('--budget', '0.02'));
 const quick = args.includes('--quick');
 if (!['lenet300', 'lenet5'].includes(which)) throw new RangeError(`--model must be lenet300 or lenet5, got ${which}`);
-if (seeds.some((s) => !Number.isInteger(s) || s < 0)) throw new RangeError(`--seeds must be non-negative integers, got ${arg('--seeds', '')}`);
+if (seeds.some((s) => !Number.isInteger(s) || s < 0))
+  throw new RangeError(`--seeds must be non-negative integers, got ${arg('--seeds', '')}`);
 if (!(budget >= 0 && budget < 1)) throw new RangeError(`--budget must be in [0, 1), got ${budget}`);
-const outFile = arg('--out', join(dirname(fileURLToPath(import.meta.url)), `RESULTS-${which}${quick ? '-quick' : ''}.md`));
+const outFile = arg(
+  '--out',
+  join(dirname(fileURLToPath(import.meta.url)), `RESULTS-${which}${quick ? '-quick' : ''}.md`),
+);
 
 const t0 = Date.now();
 const log = (s: string) => process.stdout.write(`[${((Date.now() - t0) / 1000).toFixed(0).padStart(5)} s] ${s}\n`);
 
-const TRAIN = 6500, VALIDATION = 1500, TEST = 2000;
+const TRAIN = 6500,
+  VALIDATION = 1500,
+  TEST = 2000;
 
 interface NetConfig {
   name: string;
@@ -67,7 +73,12 @@ const nets: Record<string, NetConfig> = {
     build: (seed) => buildLeNet300100({ seed, weightDecay: 5e-4 }),
     epochs: quick ? 3 : 12,
     lr: 0.05,
-    prune: { epochs: quick ? 3 : 16, rampFraction: 0.4, averageEpochs: quick ? 1 : 8, training: { learningRate: 0.05 } },
+    prune: {
+      epochs: quick ? 3 : 16,
+      rampFraction: 0.4,
+      averageEpochs: quick ? 1 : 8,
+      training: { learningRate: 0.05 },
+    },
     cluster: { denseBits: 5, biasBits: 5, fineTuneEpochs: quick ? 1 : 2, fineTuneLearningRate: 1e-4 },
     paper: '40×, 1.64% → 1.58% (60,000 training digits)',
   },
@@ -91,7 +102,6 @@ async function backend(): Promise<string> {
   return `${describeFloatBackend(be)} + native training kernels (${k.registerNativeTrainingKernels().length} registered)`;
 }
 
-
 function predictTop1(data: ArrayLike<number>, rows: number, classes: number, labels: ArrayLike<number>): number {
   let correct = 0;
   for (let r = 0; r < rows; r++) {
@@ -108,21 +118,34 @@ const results: SeedResult[] = [];
 for (const seed of seeds) {
   const start = Date.now();
   const data = loadMnist({ trainSize: TRAIN + VALIDATION, testSize: TEST, seed });
-  const xTrain = data.xTrain.slice(0, TRAIN), yTrain = data.yTrain.slice(0, TRAIN);
-  const xVal = data.xTrain.slice(TRAIN, VALIDATION), labelsVal = data.labelsTrain.slice(TRAIN);
+  const xTrain = data.xTrain.slice(0, TRAIN),
+    yTrain = data.yTrain.slice(0, TRAIN);
+  const xVal = data.xTrain.slice(TRAIN, VALIDATION),
+    labelsVal = data.labelsTrain.slice(TRAIN);
   const validate = (m: tf.LayersModel) => evaluateAccuracy(m, xVal, labelsVal);
   log(`${net.name} seed ${seed}: ${TRAIN} train / ${VALIDATION} validation / ${TEST} test; backend ${be}`);
   const model = net.build(seed);
   await trainModel(model, xTrain, yTrain, {
-    epochs: net.epochs, learningRate: net.lr, seed,
+    epochs: net.epochs,
+    learningRate: net.lr,
+    seed,
     onProgress: (p) => log(`  train epoch ${p.epoch}/${p.epochs} loss ${p.loss.toFixed(4)}`),
   });
   const baselineWeights = model.getWeights().map((w) => w.clone());
   const r = await deepCompress(model, {
-    xTrain, yTrain, validate,
-    prune: { ...net.prune, sparsity: 'auto', maxAccuracyDrop: budget, training: { ...net.prune.training, seed: seed + 1000 } },
+    xTrain,
+    yTrain,
+    validate,
+    prune: {
+      ...net.prune,
+      sparsity: 'auto',
+      maxAccuracyDrop: budget,
+      training: { ...net.prune.training, seed: seed + 1000 },
+    },
     cluster: net.cluster,
-    onProgress: (s) => { if (!/sensitivity/.test(s)) log(`  ${s}`); },
+    onProgress: (s) => {
+      if (!/sensitivity/.test(s)) log(`  ${s}`);
+    },
   });
   // The test split, once: the saved file through the native runtime, and the float baseline.
   const dir = mkdtempSync(join(tmpdir(), 'dc-bench-'));
@@ -138,20 +161,33 @@ for (const seed of seeds) {
   const baseline = evaluateAccuracy(base, data.xTest, data.labelsTest);
   tf.dispose(baselineWeights);
   const res: SeedResult = {
-    seed, ratio: r.report.ratio.artifact!, streamRatio: r.report.ratio.huffman, fileBytes: r.report.bytes.artifact!,
-    baseline, compressed, valBaseline: r.report.validation!.baseline!, valFinal: r.report.validation!.decoded!, sparsity: r.sparsity,
+    seed,
+    ratio: r.report.ratio.artifact!,
+    streamRatio: r.report.ratio.huffman,
+    fileBytes: r.report.bytes.artifact!,
+    baseline,
+    compressed,
+    valBaseline: r.report.validation!.baseline!,
+    valFinal: r.report.validation!.decoded!,
+    sparsity: r.sparsity,
     secs: (Date.now() - start) / 1000,
   };
   results.push(res);
   log(`  RESULT ${JSON.stringify(res)}`);
   const section = [
-    `### seed ${seed}`, '',
-    formatSensitivity(r.sensitivity!), '',
-    formatReport({ ...r.report, metrics: r.report.validation }, 'validation accuracy'), '',
-    `Validation accuracy per stage: ${Object.entries(r.report.validation!).map(([k, v]) => `${k} ${(100 * v!).toFixed(2)}%`).join(', ')}.`,
+    `### seed ${seed}`,
+    '',
+    formatSensitivity(r.sensitivity!),
+    '',
+    formatReport({ ...r.report, metrics: r.report.validation }, 'validation accuracy'),
+    '',
+    `Validation accuracy per stage: ${Object.entries(r.report.validation!)
+      .map(([k, v]) => `${k} ${(100 * v!).toFixed(2)}%`)
+      .join(', ')}.`,
     `Test (once, at the end): float ${(100 * baseline).toFixed(2)}% → saved file in InferenceSession ${(100 * compressed).toFixed(2)}% ` +
       `(${sparseNodes} node(s) on sparse kernels); files ${JSON.stringify(r.artifact.fileBytes)} = ${r.artifact.bytes} bytes, ` +
-      `**${res.ratio.toFixed(1)}×** (streams alone ${res.streamRatio.toFixed(1)}×). Wall ${res.secs.toFixed(0)} s.`, '',
+      `**${res.ratio.toFixed(1)}×** (streams alone ${res.streamRatio.toFixed(1)}×). Wall ${res.secs.toFixed(0)} s.`,
+    '',
   ];
   out.push(...section);
   console.log(section.join('\n'));
@@ -160,12 +196,15 @@ for (const seed of seeds) {
 }
 
 const head = [
-  `# Deep Compression, ${net.name}, held-out protocol (bench/deep-compression/run.ts)`, '',
+  `# Deep Compression, ${net.name}, held-out protocol (bench/deep-compression/run.ts)`,
+  '',
   `Machine: ${cpuInfo().brand} (${cpuInfo().availableCores} cores, heavily shared while this ran: wall times are noisy). Backend: ${be}; test accuracy from the saved file in InferenceSession (native runtime).`,
-  `Command: \`nice -n 19 npx tsx bench/deep-compression/run.ts ${args.join(' ')}\``, '',
+  `Command: \`nice -n 19 npx tsx bench/deep-compression/run.ts ${args.join(' ')}\``,
+  '',
   `Recipe: baseline ${net.epochs} epochs SGD momentum 0.9 lr ${net.lr} L2 5e-4 batch 64 on ${TRAIN} digits; per-layer sparsity from the sensitivity scan on the ${VALIDATION}-digit validation split ` +
     `(budget −${(100 * budget).toFixed(2)} points per layer pruned alone); ${net.prune.epochs} epochs prune-retrain; bits ${JSON.stringify(net.cluster)}. ` +
-    `Test split (${TEST} digits) used once per seed, at the end. Paper: ${net.paper}.`, '',
+    `Test split (${TEST} digits) used once per seed, at the end. Paper: ${net.paper}.`,
+  '',
   ...summaryTable(results, TEST),
 ];
 writeFileSync(outFile, [...head, ...out].join('\n') + '\n');

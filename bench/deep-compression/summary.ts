@@ -19,7 +19,8 @@ export interface SeedResult {
 
 const mean = (a: number[]) => a.reduce((s, v) => s + v, 0) / a.length;
 /** Sample standard deviation (n − 1). */
-const sd = (a: number[]) => (a.length < 2 ? 0 : Math.sqrt(a.reduce((s, v) => s + (v - mean(a)) ** 2, 0) / (a.length - 1)));
+const sd = (a: number[]) =>
+  a.length < 2 ? 0 : Math.sqrt(a.reduce((s, v) => s + (v - mean(a)) ** 2, 0) / (a.length - 1));
 
 export function summaryTable(results: SeedResult[], testDigits: number): string[] {
   const pm = (a: number[], digits: number) => `${mean(a).toFixed(digits)} ± ${sd(a).toFixed(digits)}`;
@@ -28,12 +29,23 @@ export function summaryTable(results: SeedResult[], testDigits: number): string[
   return [
     '| seed | kept per layer | saved bytes | compression (files) | streams only | validation acc float → final | test error float → compressed | change (points) |',
     '| ---: | --- | ---: | ---: | ---: | --- | --- | ---: |',
-    ...results.map((x) => `| ${x.seed} | ${Object.entries(x.sparsity).map(([l, s]) => `${l} ${(100 * (1 - s)).toFixed(0)}%`).join(', ')} | ${x.fileBytes} | ` +
-      `${x.ratio.toFixed(1)}× | ${x.streamRatio.toFixed(1)}× | ${(100 * x.valBaseline).toFixed(2)}% → ${(100 * x.valFinal).toFixed(2)}% | ` +
-      `${(100 * (1 - x.baseline)).toFixed(2)}% → ${(100 * (1 - x.compressed)).toFixed(2)}% | ${signed(100 * (x.baseline - x.compressed))} |`),
+    ...results.map(
+      (x) =>
+        `| ${x.seed} | ${Object.entries(x.sparsity)
+          .map(([l, s]) => `${l} ${(100 * (1 - s)).toFixed(0)}%`)
+          .join(', ')} | ${x.fileBytes} | ` +
+        `${x.ratio.toFixed(1)}× | ${x.streamRatio.toFixed(1)}× | ${(100 * x.valBaseline).toFixed(2)}% → ${(100 * x.valFinal).toFixed(2)}% | ` +
+        `${(100 * (1 - x.baseline)).toFixed(2)}% → ${(100 * (1 - x.compressed)).toFixed(2)}% | ${signed(100 * (x.baseline - x.compressed))} |`,
+    ),
     '',
-    `**Mean ± standard deviation over ${results.length} seeds: compression ${pm(results.map((x) => x.ratio), 1)}×, ` +
-      `test error change ${signed(mean(change))} ± ${sd(change).toFixed(2)} points** (float test error ${pm(results.map((x) => 100 * (1 - x.baseline)), 2)}%). ` +
+    `**Mean ± standard deviation over ${results.length} seeds: compression ${pm(
+      results.map((x) => x.ratio),
+      1,
+    )}×, ` +
+      `test error change ${signed(mean(change))} ± ${sd(change).toFixed(2)} points** (float test error ${pm(
+        results.map((x) => 100 * (1 - x.baseline)),
+        2,
+      )}%). ` +
       `On ${testDigits} test digits one digit is ${(100 / testDigits).toFixed(2)} points.`,
     '',
   ];

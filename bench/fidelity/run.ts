@@ -26,7 +26,8 @@ const dash = process.argv.indexOf('--');
 const args = dash >= 0 ? process.argv.slice(2, dash) : process.argv.slice(2);
 const extra = dash >= 0 ? process.argv.slice(dash + 1) : [];
 const [modelsDir, work, modesArg = 'int8,dynamic4', label = 'run'] = args;
-if (!modelsDir || !work) throw new Error('usage: tsx bench/fidelity/run.ts <models-dir> <work-dir> [modes] [label] [-- convert flags]');
+if (!modelsDir || !work)
+  throw new Error('usage: tsx bench/fidelity/run.ts <models-dir> <work-dir> [modes] [label] [-- convert flags]');
 const modes = modesArg.split(',');
 const MODE_FLAGS: Record<string, string[]> = {
   int8: ['--mode', 'int8'],
@@ -35,21 +36,46 @@ const MODE_FLAGS: Record<string, string[]> = {
   float16: ['--mode', 'float16'],
 };
 // Calibration and evaluation seeds differ from the converter's own so nothing here is tuned on them.
-const CALIB_SEED = 101, EVAL_SEED = 202, CALIB_N = 8, EVAL_N = 6;
+const CALIB_SEED = 101,
+  EVAL_SEED = 202,
+  CALIB_N = 8,
+  EVAL_N = 6;
 
-interface Row { model: string; mode: string; exit: number | null; status: string; minScore?: number; worst?: string; ratio?: number; reportScore?: string; seconds: number; refBackend?: string; note?: string }
+interface Row {
+  model: string;
+  mode: string;
+  exit: number | null;
+  status: string;
+  minScore?: number;
+  worst?: string;
+  ratio?: number;
+  reportScore?: string;
+  seconds: number;
+  refBackend?: string;
+  note?: string;
+}
 
 function dirBytes(dir: string): number {
-  return readdirSync(dir).filter((f) => statSync(join(dir, f)).isFile()).reduce((a, f) => a + statSync(join(dir, f)).size, 0);
+  return readdirSync(dir)
+    .filter((f) => statSync(join(dir, f)).isFile())
+    .reduce((a, f) => a + statSync(join(dir, f)).size, 0);
 }
 
 function score(ref: Float32Array[], got: Float32Array[]): number {
-  let dot = 0, rr = 0, gg = 0, maxErr = 0, maxRef = 0;
+  let dot = 0,
+    rr = 0,
+    gg = 0,
+    maxErr = 0,
+    maxRef = 0;
   for (let s = 0; s < ref.length; s++) {
-    const r = ref[s]!, q = got[s]!;
+    const r = ref[s]!,
+      q = got[s]!;
     for (let i = 0; i < r.length; i++) {
-      dot += r[i]! * q[i]!; rr += r[i]! * r[i]!; gg += q[i]! * q[i]!;
-      maxErr = Math.max(maxErr, Math.abs(r[i]! - q[i]!)); maxRef = Math.max(maxRef, Math.abs(r[i]!));
+      dot += r[i]! * q[i]!;
+      rr += r[i]! * r[i]!;
+      gg += q[i]! * q[i]!;
+      maxErr = Math.max(maxErr, Math.abs(r[i]! - q[i]!));
+      maxRef = Math.max(maxRef, Math.abs(r[i]!));
       if (Number.isNaN(q[i]!) !== Number.isNaN(r[i]!)) return -Infinity;
     }
   }
@@ -94,21 +120,36 @@ async function evaluate(src: string, written: string): Promise<{ min: number; wo
   const got: Float32Array[][] = [];
   for (const x of inputs) {
     const o = await s.run(x, { tensors: true });
-    got.push(s.outputs.map((spec) => { const t = o[spec.name]!; const d = Float32Array.from(t.dataSync() as ArrayLike<number>); return d; }));
+    got.push(
+      s.outputs.map((spec) => {
+        const t = o[spec.name]!;
+        const d = Float32Array.from(t.dataSync() as ArrayLike<number>);
+        return d;
+      }),
+    );
     Object.values(o).forEach((t) => t.dispose());
   }
   s.dispose();
   inputs.forEach((r) => Object.values(r).forEach((t) => t.dispose()));
-  let min = Infinity, worst = '';
+  let min = Infinity,
+    worst = '';
   names.forEach((n, i) => {
-    const v = score(refs.map((r) => r[i]!), got.map((r) => r[i]!));
-    if (v < min) { min = v; worst = `${n} (${refs[0]![i]!.length})`; }
+    const v = score(
+      refs.map((r) => r[i]!),
+      got.map((r) => r[i]!),
+    );
+    if (v < min) {
+      min = v;
+      worst = `${n} (${refs[0]![i]!.length})`;
+    }
   });
   return { min, worst, backend };
 }
 
 const rows: Row[] = [];
-const models = readdirSync(modelsDir).filter((d) => existsSync(join(modelsDir, d, 'model.json'))).sort();
+const models = readdirSync(modelsDir)
+  .filter((d) => existsSync(join(modelsDir, d, 'model.json')))
+  .sort();
 for (const m of models) {
   const src = join(modelsDir, m);
   const calib = join(work, 'calibration', m);
@@ -124,14 +165,30 @@ for (const m of models) {
   }
   for (const mode of modes) {
     const out = join(work, label, mode, m);
-    const flags = [...MODE_FLAGS[mode]!, ...(mode === 'int8' ? ['--calibration', calib, '--samples', String(CALIB_N)] : []), '--eval-samples', '4', '--runs', '3', ...extra];
+    const flags = [
+      ...MODE_FLAGS[mode]!,
+      ...(mode === 'int8' ? ['--calibration', calib, '--samples', String(CALIB_N)] : []),
+      '--eval-samples',
+      '4',
+      '--runs',
+      '3',
+      ...extra,
+    ];
     const t0 = performance.now();
     // FIDELITY_REUSE=1: measure conversions an earlier run wrote (e.g. by another version of the tool) again.
     const reuse = process.env.FIDELITY_REUSE === '1' && existsSync(join(out, 'report.json'));
-    const r = reuse ? { status: null } : spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/entry.ts', 'convert', src, '-o', out, ...flags], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, CI: '1' } });
+    const r = reuse
+      ? { status: null }
+      : spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/entry.ts', 'convert', src, '-o', out, ...flags], {
+          cwd: ROOT,
+          encoding: 'utf8',
+          env: { ...process.env, CI: '1' },
+        });
     const row: Row = { model: m, mode, exit: r.status, status: '?', seconds: (performance.now() - t0) / 1000 };
     try {
-      const rep = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as { models: { status: string; error?: string; fidelity?: { cosine?: number; minScore?: number } }[] };
+      const rep = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as {
+        models: { status: string; error?: string; fidelity?: { cosine?: number; minScore?: number } }[];
+      };
       const mr = rep.models[0]!;
       row.status = mr.status;
       row.note = mr.error?.slice(0, 90);
@@ -144,13 +201,17 @@ for (const m of models) {
       row.ratio = dirBytes(src) / dirBytes(out);
       try {
         const ev = await evaluate(src, out);
-        row.minScore = ev.min; row.worst = ev.worst; row.refBackend = ev.backend;
+        row.minScore = ev.min;
+        row.worst = ev.worst;
+        row.refBackend = ev.backend;
       } catch (e) {
         row.note = `evaluation failed: ${(e as Error).message.slice(0, 90)}`;
       }
     }
     rows.push(row);
-    console.error(`${m} ${mode}: exit ${row.exit} ${row.status} min ${row.minScore?.toFixed(4)} (${row.worst}) ratio ${row.ratio?.toFixed(2)} ${row.note ?? ''} ${row.seconds.toFixed(0)} s`);
+    console.error(
+      `${m} ${mode}: exit ${row.exit} ${row.status} min ${row.minScore?.toFixed(4)} (${row.worst}) ratio ${row.ratio?.toFixed(2)} ${row.note ?? ''} ${row.seconds.toFixed(0)} s`,
+    );
   }
 }
 const table: Table<Row> = {
@@ -162,7 +223,11 @@ const table: Table<Row> = {
     { header: 'min score (written files)', value: (r) => r.minScore, digits: 4 },
     { header: 'worst output (values)', value: (r) => r.worst },
     { header: 'report says', value: (r) => r.reportScore },
-    { header: 'size ratio', value: (r) => (r.ratio === undefined ? undefined : `${r.ratio.toFixed(2)}×`), align: 'right' },
+    {
+      header: 'size ratio',
+      value: (r) => (r.ratio === undefined ? undefined : `${r.ratio.toFixed(2)}×`),
+      align: 'right',
+    },
     { header: 'float ref', value: (r) => r.refBackend },
     { header: 'convert s', value: (r) => r.seconds, digits: 0 },
     { header: 'note', value: (r) => r.note ?? '' },
@@ -170,5 +235,7 @@ const table: Table<Row> = {
   rows,
 };
 const info = cpuInfo();
-console.log(`${label}: ${models.length} models; ${info.brand || info.vendor}; reference stock tfjs float (backend per row), converted: InferenceSession on the written files, 1 thread; convert flags ${extra.join(' ') || '(defaults)'}\n`);
+console.log(
+  `${label}: ${models.length} models; ${info.brand || info.vendor}; reference stock tfjs float (backend per row), converted: InferenceSession on the written files, 1 thread; convert flags ${extra.join(' ') || '(defaults)'}\n`,
+);
 console.log(toMarkdown(table));

@@ -21,7 +21,10 @@ cases.forEach((c, i) => {
   const n = c.shape.reduce((a, b) => a * b, 1);
   const codebook = Float32Array.from({ length: c.k }, (_, j) => (j + 1) * 0.01 * (j % 2 ? -1 : 1)).sort();
   const labels = Uint16Array.from({ length: n }, () => (rng() < c.sparsity ? 0 : 1 + Math.floor(rng() * c.k)));
-  const enc = encodeTensor({ shape: c.shape, codebook, labels }, c.indexBits === undefined ? {} : { indexBits: c.indexBits });
+  const enc = encodeTensor(
+    { shape: c.shape, codebook, labels },
+    c.indexBits === undefined ? {} : { indexBits: c.indexBits },
+  );
   writeFileSync(join(dir, `seed-${i}.bin`), enc.bytes);
 });
 console.log(`${cases.length} seeds in ${dir}`);

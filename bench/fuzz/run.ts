@@ -9,7 +9,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initFloatBackend } from '../../src/backend/float.js';
 import { loadModel, ModelFormatError, nativeFiles } from '../../src/model/index.js';
-import { convNetGraphModel, layersFiles, rng, saveLayersToMemory, sequentialCnn, writeModel } from '../../src/model/testing.js';
+import {
+  convNetGraphModel,
+  layersFiles,
+  rng,
+  saveLayersToMemory,
+  sequentialCnn,
+  writeModel,
+} from '../../src/model/testing.js';
 import { compressGraph } from '../../src/codec/graph.js';
 import { mutateBytes, mutateModelFiles } from '../../src/io/mutate.js';
 import type { OutputFile } from '../../src/io/atomic.js';
@@ -21,7 +28,9 @@ const dir = mkdtempSync(join(tmpdir(), 'tfjq-fuzz-ts-'));
 async function fuzzModels(name: string, base: OutputFile[]): Promise<void> {
   const r = rng(7);
   const end = Date.now() + seconds * 1000;
-  let tried = 0, loaded = 0, findings = 0;
+  let tried = 0,
+    loaded = 0,
+    findings = 0;
   while (Date.now() < end) {
     const { files, kind } = mutateModelFiles(r, base);
     const d = join(dir, `${name}-${tried}`);
@@ -43,7 +52,9 @@ async function fuzzModels(name: string, base: OutputFile[]): Promise<void> {
     rmSync(d, { recursive: true, force: true });
     tried++;
   }
-  console.log(`| ${name} | seeded mutation (src/io/mutate.ts) | ${seconds} s | ${tried} (${loaded} loaded) | ${findings} |`);
+  console.log(
+    `| ${name} | seeded mutation (src/io/mutate.ts) | ${seconds} s | ${tried} (${loaded} loaded) | ${findings} |`,
+  );
 }
 
 const graph = convNetGraphModel(31).build({ shardBytes: 1500 });
@@ -59,9 +70,14 @@ await fuzzModels('tfjs-quant format (deep-compression entries)', native);
 {
   const npy = await import('../../src/io/npy.js');
   const r = rng(9);
-  const base = npy.writeNpy(Float32Array.from({ length: 24 }, (_, i) => i / 7), [2, 3, 4]);
+  const base = npy.writeNpy(
+    Float32Array.from({ length: 24 }, (_, i) => i / 7),
+    [2, 3, 4],
+  );
   const end = Date.now() + seconds * 1000;
-  let tried = 0, ok = 0, findings = 0;
+  let tried = 0,
+    ok = 0,
+    findings = 0;
   while (Date.now() < end) {
     const b = mutateBytes(r, base);
     try {

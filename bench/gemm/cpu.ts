@@ -21,19 +21,37 @@ const opt = (name: string, dflt: string) => {
 };
 const TAG = opt('--tag', 'build');
 const REPS = Number(opt('--reps', '7'));
-const BUDGET = Number(opt('--budget', '0.04'));  // CPU seconds per function per round
-const ONLY = opt('--only', '');  // e.g. --only 3136x576x64 (one shape)
+const BUDGET = Number(opt('--budget', '0.04')); // CPU seconds per function per round
+const ONLY = opt('--only', ''); // e.g. --only 3136x576x64 (one shape)
 
 // MobileNetV2 (224×224) pointwise convolutions as GEMMs (M = H·W, K = Cin, N = Cout), the
 // stem convolution (im2col, K = 27), then issue #2's transformer / large shapes.
 const SHAPES: [number, number, number][] = [
-  [12544, 27, 32], [12544, 32, 16], [12544, 16, 96], [3136, 96, 24], [3136, 24, 144], [3136, 144, 24],
-  [784, 144, 32], [784, 32, 192], [196, 192, 64], [196, 64, 384], [196, 384, 96], [49, 960, 320],
-  [1, 768, 768], [1, 4096, 4096], [16, 768, 3072], [128, 768, 768], [512, 1024, 1024], [3136, 576, 64],
+  [12544, 27, 32],
+  [12544, 32, 16],
+  [12544, 16, 96],
+  [3136, 96, 24],
+  [3136, 24, 144],
+  [3136, 144, 24],
+  [784, 144, 32],
+  [784, 32, 192],
+  [196, 192, 64],
+  [196, 64, 384],
+  [196, 384, 96],
+  [49, 960, 320],
+  [1, 768, 768],
+  [1, 4096, 4096],
+  [16, 768, 3072],
+  [128, 768, 768],
+  [512, 1024, 1024],
+  [3136, 576, 64],
   [784, 1152, 128],
 ];
 
-const cpuNow = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1e6; };
+const cpuNow = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+};
 
 /** Median CPU and wall seconds per call of each function, timed in interleaved rounds. */
 function timeMany(fns: (() => void)[]): { cpu: number; wall: number }[] {
@@ -43,10 +61,12 @@ function timeMany(fns: (() => void)[]): { cpu: number; wall: number }[] {
     fn();
     return Math.max(1, Math.round(BUDGET / Math.max(1e-6, cpuNow() - c0)));
   });
-  const cpu: number[][] = fns.map(() => []), wall: number[][] = fns.map(() => []);
+  const cpu: number[][] = fns.map(() => []),
+    wall: number[][] = fns.map(() => []);
   for (let r = 0; r < REPS; r++) {
     fns.forEach((fn, f) => {
-      const c0 = cpuNow(), t0 = performance.now();
+      const c0 = cpuNow(),
+        t0 = performance.now();
       for (let i = 0; i < inner[f]; i++) fn();
       cpu[f].push((cpuNow() - c0) / inner[f]);
       wall[f].push((performance.now() - t0) / 1000 / inner[f]);
@@ -63,12 +83,26 @@ for (const [m, k, n] of SHAPES) {
   const b = rand8(k * n, -127, 127, Int8Array) as Int8Array;
   const x = Float32Array.from({ length: m * k }, (_, i) => Math.sin(i) * 3);
   const p = packWeights(b, { k, n, isa: 'avx2' });
-  const out = new Int8Array(m * n), fout = new Float32Array(m * n);
+  const out = new Int8Array(m * n),
+    fout = new Float32Array(m * n);
   const o = { m, aZeroPoint: 3, output: 'int8' as const, multiplier: 0.001, outZeroPoint: 0, out };
-  const o1 = { ...o, threads: 1 }, o2 = { ...o, threads: 2 };
+  const o1 = { ...o, threads: 1 },
+    o2 = { ...o, threads: 2 };
   const od = { m, wScales: new Float32Array(n).fill(0.01), out: fout, threads: 1 };
   const [t1, t2, td] = timeMany([() => gemm(a, p, o1), () => gemm(a, p, o2), () => dynamicGemm(x, p, od)]);
   p.dispose();
-  console.log([TAG, m, k, n, (t1.cpu * 1e6).toFixed(1), (ops / t1.cpu / 1e9).toFixed(1), (t2.cpu * 1e6).toFixed(1),
-    (t2.wall * 1e6).toFixed(1), (td.cpu * 1e6).toFixed(1), (ops / td.cpu / 1e9).toFixed(1)].join('\t'));
+  console.log(
+    [
+      TAG,
+      m,
+      k,
+      n,
+      (t1.cpu * 1e6).toFixed(1),
+      (ops / t1.cpu / 1e9).toFixed(1),
+      (t2.cpu * 1e6).toFixed(1),
+      (t2.wall * 1e6).toFixed(1),
+      (td.cpu * 1e6).toFixed(1),
+      (ops / td.cpu / 1e9).toFixed(1),
+    ].join('\t'),
+  );
 }

@@ -38,8 +38,16 @@ const outFile = (() => {
 })();
 
 const SHAPES: [number, number, number][] = [
-  [1, 768, 768], [1, 4096, 4096], [16, 768, 3072], [128, 768, 768], [128, 768, 3072], [512, 1024, 1024],
-  [1024, 1024, 1024], [3136, 576, 64], [12544, 27, 32], [784, 1152, 128],
+  [1, 768, 768],
+  [1, 4096, 4096],
+  [16, 768, 3072],
+  [128, 768, 768],
+  [128, 768, 3072],
+  [512, 1024, 1024],
+  [1024, 1024, 1024],
+  [3136, 576, 64],
+  [12544, 27, 32],
+  [784, 1152, 128],
 ];
 
 const median = (xs: number[]) => {
@@ -47,8 +55,14 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
-interface Timing { wall: number; cpu: number }
-const cpuNow = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1e6; };
+interface Timing {
+  wall: number;
+  cpu: number;
+}
+const cpuNow = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+};
 
 /**
  * Median seconds per call of each function, wall clock and process CPU time (CPU time is
@@ -59,13 +73,14 @@ const cpuNow = () => { const u = process.cpuUsage(); return (u.user + u.system) 
  */
 function timeMany(fns: (() => void)[], budgetScale = 1): Timing[] {
   const inner = fns.map((fn) => {
-    fn();  // warm-up (page faults, pool wake-up, caches)
+    fn(); // warm-up (page faults, pool wake-up, caches)
     const t0 = performance.now();
     fn();
     const once = Math.max(1e-6, (performance.now() - t0) / 1000);
     return Math.max(1, Math.round((MIN_TIME * budgetScale) / REPS / once));
   });
-  const wall: number[][] = fns.map(() => []), cpu: number[][] = fns.map(() => []);
+  const wall: number[][] = fns.map(() => []),
+    cpu: number[][] = fns.map(() => []);
   for (let r = 0; r < REPS; r++) {
     fns.forEach((fn, f) => {
       const c0 = cpuNow();
@@ -90,12 +105,18 @@ function buildOneDnn(): { exe?: string; why?: string; dir?: string } {
     execFileSync('g++', ['-O2', '-std=c++17', src, '-ldnnl', '-o', exe], { stdio: ['ignore', 'ignore', 'pipe'] });
   } catch (e) {
     rmSync(dir, { recursive: true, force: true });
-    return { why: `skipped: building onednn_mm.cc failed (${String((e as { stderr?: Buffer }).stderr ?? e).split('\n')[0]})` };
+    return {
+      why: `skipped: building onednn_mm.cc failed (${String((e as { stderr?: Buffer }).stderr ?? e).split('\n')[0]})`,
+    };
   }
   return { exe, dir };
 }
 
-interface OneDnnResult { version: string; s32: { impl: string; cpu: number; check: boolean }; s8: { impl: string; cpu: number } }
+interface OneDnnResult {
+  version: string;
+  s32: { impl: string; cpu: number; check: boolean };
+  s8: { impl: string; cpu: number };
+}
 function runOneDnn(exe: string, m: number, k: number, n: number): OneDnnResult {
   const out = execFileSync(exe, [m, k, n, REPS, MIN_TIME].map(String), {
     env: { ...process.env, OMP_NUM_THREADS: '1' },
@@ -112,7 +133,9 @@ async function main() {
   const poolThreads = getThreads();
   const fastIsas = isas.filter((i) => i !== 'ref');
   console.log(`CPU: ${info.brand} (${info.availableCores} cores available; pool ${poolThreads} threads)`);
-  console.log(`paths: ${isas.join(', ')}; float backend: ${describeFloatBackend(backend)}; reps ${REPS}, min time ${MIN_TIME}s`);
+  console.log(
+    `paths: ${isas.join(', ')}; float backend: ${describeFloatBackend(backend)}; reps ${REPS}, min time ${MIN_TIME}s`,
+  );
 
   // The peak is a capability: noise (other jobs, SMT siblings, clock changes) only lowers a
   // sample, so it is sampled throughout the run and the maximum is used.
@@ -127,9 +150,24 @@ async function main() {
   console.log(onednn.exe ? 'oneDNN column: on' : `oneDNN column: ${onednn.why}`);
 
   const rows: string[][] = [];
-  const header = ['M', 'K', 'N', 'path', 'GOPS 1T (cpu)', '% peak', 'GOPS 1T (wall)', 'GOPS 2T (wall)', '2T/1T',
-    'dyn GOPS 1T (cpu)', 'dyn/int8', 'dyn/int8 (per tensor)', `f32 GFLOPS (${backend}, wall)`,
-    'oneDNN s32 GOPS 1T (cpu)', 'oneDNN s8 GOPS 1T (cpu)', 'ours int8 / oneDNN best'];
+  const header = [
+    'M',
+    'K',
+    'N',
+    'path',
+    'GOPS 1T (cpu)',
+    '% peak',
+    'GOPS 1T (wall)',
+    'GOPS 2T (wall)',
+    '2T/1T',
+    'dyn GOPS 1T (cpu)',
+    'dyn/int8',
+    'dyn/int8 (per tensor)',
+    `f32 GFLOPS (${backend}, wall)`,
+    'oneDNN s32 GOPS 1T (cpu)',
+    'oneDNN s8 GOPS 1T (cpu)',
+    'ours int8 / oneDNN best',
+  ];
   for (const [m, k, n] of SHAPES) {
     const ops = 2 * m * k * n;
     const a = rand8(m * k, 0, 255, Uint8Array) as Uint8Array;
@@ -139,25 +177,47 @@ async function main() {
     // float32 reference: tfjs matMul of the same shape.
     const xa = tf.tensor2d(x, [m, k]);
     const wb = tf.randomNormal([k, n], 0, 1, 'float32', 1);
-    const fSec = timeIt(() => { tf.tidy(() => tf.matMul(xa, wb).dataSync()); }, 0.5).wall;
-    xa.dispose(); wb.dispose();
+    const fSec = timeIt(() => {
+      tf.tidy(() => tf.matMul(xa, wb).dataSync());
+    }, 0.5).wall;
+    xa.dispose();
+    wb.dispose();
     for (const isa of isas) {
-      if (isa === 'ref' && ops > 2e9 && !flag('--all-ref')) continue;  // the scalar oracle is slow
+      if (isa === 'ref' && ops > 2e9 && !flag('--all-ref')) continue; // the scalar oracle is slow
       const p = packWeights(b, { k, n, isa });
       const out = new Int8Array(m * n);
       const opts = { m, aZeroPoint: 3, output: 'int8' as const, multiplier: 0.001, outZeroPoint: 0, out };
       const scale = isa === 'ref' ? 0.3 : 1;
       const fout = new Float32Array(m * n);
-      const o1 = { ...opts, threads: 1 }, o2 = { ...opts, threads: 2 };
+      const o1 = { ...opts, threads: 1 },
+        o2 = { ...opts, threads: 2 };
       const od = { m, wScales, out: fout, threads: 1 };
       const odt = { ...od, perRow: false };
-      const [t1, t2, td, tdt] = timeMany([() => gemm(a, p, o1), () => gemm(a, p, o2), () => dynamicGemm(x, p, od), () => dynamicGemm(x, p, odt)], scale);
+      const [t1, t2, td, tdt] = timeMany(
+        [() => gemm(a, p, o1), () => gemm(a, p, o2), () => dynamicGemm(x, p, od), () => dynamicGemm(x, p, odt)],
+        scale,
+      );
       p.dispose();
-      const g1c = ops / t1.cpu / 1e9, g1 = ops / t1.wall / 1e9, g2 = ops / t2.wall / 1e9, gdc = ops / td.cpu / 1e9;
+      const g1c = ops / t1.cpu / 1e9,
+        g1 = ops / t1.wall / 1e9,
+        g2 = ops / t2.wall / 1e9,
+        gdc = ops / td.cpu / 1e9;
       const gdtc = ops / tdt.cpu / 1e9;
-      const row = [String(m), String(k), String(n), isa, g1c.toFixed(1), String(g1c),
-        g1.toFixed(1), g2.toFixed(1), (g2 / g1).toFixed(2), gdc.toFixed(1), (gdc / g1c).toFixed(2), (gdtc / g1c).toFixed(2),
-        (ops / fSec / 1e9).toFixed(1)];
+      const row = [
+        String(m),
+        String(k),
+        String(n),
+        isa,
+        g1c.toFixed(1),
+        String(g1c),
+        g1.toFixed(1),
+        g2.toFixed(1),
+        (g2 / g1).toFixed(2),
+        gdc.toFixed(1),
+        (gdc / g1c).toFixed(2),
+        (gdtc / g1c).toFixed(2),
+        (ops / fSec / 1e9).toFixed(1),
+      ];
       rows.push(row);
     }
     // oneDNN in its own process, once per shape, beside the fastest path's row.
@@ -166,7 +226,8 @@ async function main() {
       const d = runOneDnn(onednn.exe, m, k, n);
       onednnVersion = d.version;
       onednnImpls.add(`${d.s32.impl} (s32)`).add(`${d.s8.impl} (s8)`);
-      const s32 = ops / d.s32.cpu / 1e9, s8 = ops / d.s8.cpu / 1e9;
+      const s32 = ops / d.s32.cpu / 1e9,
+        s8 = ops / d.s8.cpu / 1e9;
       last.push(s32.toFixed(1), s8.toFixed(1), (Number(last[4]) / Math.max(s32, s8)).toFixed(2));
     }
     for (const r of rows.slice(-isas.length)) {
@@ -178,16 +239,26 @@ async function main() {
   const peaks: Record<string, number> = {};
   for (const isa of isas) peaks[isa] = Math.max(...peakSamples[isa]);
   for (const row of rows) row[5] = `${((100 * Number(row[5])) / peaks[row[3]]).toFixed(0)}%`;
-  console.log('peak (1 thread, dependency-free MAC loop, max of samples): ' +
-    isas.map((i) => `${i} ${peaks[i].toFixed(1)} GOPS (median sample ${median(peakSamples[i]).toFixed(1)})`).join(', '));
+  console.log(
+    'peak (1 thread, dependency-free MAC loop, max of samples): ' +
+      isas
+        .map((i) => `${i} ${peaks[i].toFixed(1)} GOPS (median sample ${median(peakSamples[i]).toFixed(1)})`)
+        .join(', '),
+  );
   const md = [
     `# int8 GEMM benchmark (bench/gemm/run.ts)`,
     '',
     `- Machine: ${info.brand} (${info.vendor}), ${info.availableCores} cores available to the process.`,
     `- Paths: ${isas.join(', ')} (best: ${isas[isas.length - 1]}); peaks (1 thread, dependency-free MAC loop, ` +
       `thread CPU time, max of ${peakSamples[isas[0]].length} samples taken through the run): ` +
-      isas.map((i) => `${i} ${peaks[i].toFixed(1)} GOPS (samples ${Math.min(...peakSamples[i]).toFixed(1)}–` +
-        `${peaks[i].toFixed(1)}, median ${median(peakSamples[i]).toFixed(1)})`).join(', ') + '. "% peak" uses the ' +
+      isas
+        .map(
+          (i) =>
+            `${i} ${peaks[i].toFixed(1)} GOPS (samples ${Math.min(...peakSamples[i]).toFixed(1)}–` +
+            `${peaks[i].toFixed(1)}, median ${median(peakSamples[i]).toFixed(1)})`,
+        )
+        .join(', ') +
+      '. "% peak" uses the ' +
       'maximum, so it is conservative; a wide sample range means the clock or the core share changed during the run.',
     `- int8 GEMM = uint8 A × packed int8 B with the requantize-to-int8 epilogue; "dyn" = float32 in → per-row dynamic ` +
       `uint8 quantization → int8 GEMM → float32 out, in one native call (1 thread; the API's default); "per tensor" = ` +

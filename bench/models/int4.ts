@@ -20,7 +20,10 @@ const quick = process.argv.includes('--quick');
 const ROUNDS = quick ? 5 : 40;
 
 function ffn(): tf.Sequential {
-  const init = (i: number) => ({ kernelInitializer: tf.initializers.glorotUniform({ seed: 100 + i }), biasInitializer: tf.initializers.randomUniform({ minval: -0.05, maxval: 0.05, seed: 200 + i }) });
+  const init = (i: number) => ({
+    kernelInitializer: tf.initializers.glorotUniform({ seed: 100 + i }),
+    biasInitializer: tf.initializers.randomUniform({ minval: -0.05, maxval: 0.05, seed: 200 + i }),
+  });
   const m = tf.sequential({ name: 'ffn' });
   m.add(tf.layers.dense({ inputShape: [768], units: 3072, activation: 'relu', name: 'ffn_in', ...init(0) }));
   m.add(tf.layers.dense({ units: 768, name: 'ffn_out', ...init(1) }));
@@ -48,8 +51,14 @@ interface Row {
 }
 
 function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let ab = 0, aa = 0, bb = 0;
-  for (let i = 0; i < a.length; i++) { ab += a[i]! * b[i]!; aa += a[i]! * a[i]!; bb += b[i]! * b[i]!; }
+  let ab = 0,
+    aa = 0,
+    bb = 0;
+  for (let i = 0; i < a.length; i++) {
+    ab += a[i]! * b[i]!;
+    aa += a[i]! * a[i]!;
+    bb += b[i]! * b[i]!;
+  }
   return ab / Math.sqrt(aa * bb);
 }
 
@@ -57,17 +66,22 @@ function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
 function reading(rows: Row[]): string {
   const int4 = rows.filter((r) => r.engine.includes('int4'));
   const int8 = (r: Row) => rows.find((x) => x.model === r.model && x.engine.includes('int8'))!;
-  const per = int4.map((r) => `${r.model}: ${r.vsInt8_1!.toFixed(2)}× the int8 session at batch 1, ${r.vsInt8_8!.toFixed(2)}× at batch 8 on CPU time ` +
-    `(native step time: ${(int8(r).n1! / r.n1!).toFixed(2)}× and ${(int8(r).n8! / r.n8!).toFixed(2)}×), ` +
-    `${r.vsWasm1!.toFixed(1)}× tfjs-wasm at batch 1 (CPU time), weights ${formatBytes(r.weights!)} (${(r.weights! / int8(r).weights!).toFixed(2)}× int8)`);
-  return `Reading: ${per.join('; ')}. ` +
+  const per = int4.map(
+    (r) =>
+      `${r.model}: ${r.vsInt8_1!.toFixed(2)}× the int8 session at batch 1, ${r.vsInt8_8!.toFixed(2)}× at batch 8 on CPU time ` +
+      `(native step time: ${(int8(r).n1! / r.n1!).toFixed(2)}× and ${(int8(r).n8! / r.n8!).toFixed(2)}×), ` +
+      `${r.vsWasm1!.toFixed(1)}× tfjs-wasm at batch 1 (CPU time), weights ${formatBytes(r.weights!)} (${(r.weights! / int8(r).weights!).toFixed(2)}× int8)`,
+  );
+  return (
+    `Reading: ${per.join('; ')}. ` +
     'The ratios (× columns) are on process CPU time per call; the native columns (time inside the steps, from session.profile) isolate the kernels: ' +
     'the wall-clock medians include the per-call overhead (a libuv worker hop) and swing with the other jobs on this 2-core machine (load above). ' +
     'At batch 1 the layers are GEMVs bound by reading the weights (the 4.6 MB of int8 weights of the FFN fit the 32 MiB L3, so they come from L3, not DRAM), ' +
     'where 0.55 bytes per weight (nibbles + a 1-byte scale code and an int16 sum per group of 64, + a float32 super-scale per column) against about 1 byte for int8 pays off; ' +
     'at batch 8 both kernels are bound by arithmetic and the int4 one also unpacks nibbles, so the gain shrinks. ' +
     'LeNet-300-100 is small: its 235 KB of int8 weights stay in the 512 KiB L2 of a core, so its GEMV is not bound by memory and int4 gains little or nothing; ' +
-    'its wall times are mostly per-call overhead. Session outputs equal simulate() bit for bit (test/runtime/int4.test.ts).';
+    'its wall times are mostly per-call overhead. Session outputs equal simulate() bit for bit (test/runtime/int4.test.ts).'
+  );
 }
 
 async function main(): Promise<void> {
@@ -84,11 +98,22 @@ async function main(): Promise<void> {
     const g = await graphOf(model);
     const calib = variedInput([8, ...c.shape], 3);
     const g8 = await quantized(await graphOf(model), calib, 'dynamic', 'row');
-    const g4 = (await quantize(await graphOf(model), { mode: 'dynamic', weightBits: 4, groupSize: 64, dynamicGranularity: 'row', report: false })).graph;
+    const g4 = (
+      await quantize(await graphOf(model), {
+        mode: 'dynamic',
+        weightBits: 4,
+        groupSize: 64,
+        dynamicGranularity: 'row',
+        report: false,
+      })
+    ).graph;
     calib.dispose();
-    const x1 = variedInput([1, ...c.shape], 1), x8 = variedInput([8, ...c.shape], 2), xe = variedInput([256, ...c.shape], 4);
+    const x1 = variedInput([1, ...c.shape], 1),
+      x8 = variedInput([8, ...c.shape], 2),
+      xe = variedInput([256, ...c.shape], 4);
     const feed = (x: tf.Tensor) => ({ [g.inputs[0]!.name]: { data: x.dataSync() as Float32Array, shape: x.shape } });
-    const f1 = feed(x1), f8 = feed(x8);
+    const f1 = feed(x1),
+      f8 = feed(x8);
     const predict = async (x: tf.Tensor) => {
       const y = model.predict(x) as tf.Tensor;
       await y.data();
@@ -96,13 +121,40 @@ async function main(): Promise<void> {
     };
     const s8 = await InferenceSession.create(g8, { threads: 1 });
     const s4 = await InferenceSession.create(g4, { threads: 1 });
-    if (!s4.plan.filter((p) => p.op === 'MatMul').every((p) => p.placement === 'native-dynamic-int4')) throw new Error(`${c.name}: int4 layers not native-dynamic-int4`);
+    if (!s4.plan.filter((p) => p.op === 'MatMul').every((p) => p.placement === 'native-dynamic-int4'))
+      throw new Error(`${c.name}: int4 layers not native-dynamic-int4`);
     const engines = [
-      { engine: 'tfjs-wasm float32', run: (b: 1 | 8) => predict(b === 1 ? x1 : x8), t1: [] as number[], t8: [] as number[], c1: [] as number[], c8: [] as number[] },
-      { engine: 'ours dynamic int8', session: s8, run: (b: 1 | 8) => s8.run(b === 1 ? f1 : f8), t1: [] as number[], t8: [] as number[], c1: [] as number[], c8: [] as number[] },
-      { engine: 'ours dynamic int4 (G 64)', session: s4, run: (b: 1 | 8) => s4.run(b === 1 ? f1 : f8), t1: [] as number[], t8: [] as number[], c1: [] as number[], c8: [] as number[] },
+      {
+        engine: 'tfjs-wasm float32',
+        run: (b: 1 | 8) => predict(b === 1 ? x1 : x8),
+        t1: [] as number[],
+        t8: [] as number[],
+        c1: [] as number[],
+        c8: [] as number[],
+      },
+      {
+        engine: 'ours dynamic int8',
+        session: s8,
+        run: (b: 1 | 8) => s8.run(b === 1 ? f1 : f8),
+        t1: [] as number[],
+        t8: [] as number[],
+        c1: [] as number[],
+        c8: [] as number[],
+      },
+      {
+        engine: 'ours dynamic int4 (G 64)',
+        session: s4,
+        run: (b: 1 | 8) => s4.run(b === 1 ? f1 : f8),
+        t1: [] as number[],
+        t8: [] as number[],
+        c1: [] as number[],
+        c8: [] as number[],
+      },
     ];
-    for (const e of engines) { await e.run(1); await e.run(8); }
+    for (const e of engines) {
+      await e.run(1);
+      await e.run(8);
+    }
     for (let r = 0; r < ROUNDS; r++) {
       for (const e of engines) {
         for (const b of [1, 8] as const) {
@@ -131,21 +183,33 @@ async function main(): Promise<void> {
     const w1 = median(engines[0]!.c1);
     const [i1, i8] = [median(engines[1]!.c1), median(engines[1]!.c8)];
     for (const e of engines) {
-      const b1 = median(e.t1), b8 = median(e.t8), c1 = median(e.c1), c8 = median(e.c8);
+      const b1 = median(e.t1),
+        b8 = median(e.t8),
+        c1 = median(e.c1),
+        c8 = median(e.c8);
       const row: Row = { model: c.name, engine: e.engine, b1, b8, c1, c8 };
       if (e.session) {
         const y = (await e.session.run(xe))[outName]!.data as Float32Array;
-        const a = argmaxRows(y, c.classes), bref = argmaxRows(ref, c.classes);
+        const a = argmaxRows(y, c.classes),
+          bref = argmaxRows(ref, c.classes);
         const [n1, n8] = native.get(e.session)!;
         Object.assign(row, {
-          n1, n8, vsWasm1: w1 / c1, vsInt8_1: i1 / c1, vsInt8_8: i8 / c8, weights: e.session.memory.weightBytes,
-          cosine: cosine(y, ref), top1: a.filter((v, i) => v === bref[i]).length / a.length,
+          n1,
+          n8,
+          vsWasm1: w1 / c1,
+          vsInt8_1: i1 / c1,
+          vsInt8_8: i8 / c8,
+          weights: e.session.memory.weightBytes,
+          cosine: cosine(y, ref),
+          top1: a.filter((v, i) => v === bref[i]).length / a.length,
         });
       } else {
         Object.assign(row, { vsWasm1: 1 });
       }
       rows.push(row);
-      process.stdout.write(`${c.name} ${e.engine}: b1 ${b1.toFixed(3)} ms (CPU ${c1.toFixed(3)}), b8 ${b8.toFixed(3)} ms (CPU ${c8.toFixed(3)})\n`);
+      process.stdout.write(
+        `${c.name} ${e.engine}: b1 ${b1.toFixed(3)} ms (CPU ${c1.toFixed(3)}), b8 ${b8.toFixed(3)} ms (CPU ${c8.toFixed(3)})\n`,
+      );
     }
     s8.dispose();
     s4.dispose();
@@ -179,11 +243,11 @@ async function main(): Promise<void> {
     '## Runtime: int4 models in the InferenceSession (bench/models/int4.ts)',
     '',
     `Machine: ${cpu.brand.trim()} (${cpu.availableCores} cores), ISA ${getIsa()}, 1 thread; float reference ${describeFloatBackend(backend)} (model.predict). ` +
-    `Load average ${load0.toFixed(1)} → ${load1.toFixed(1)} during the run (shared machine: absolute times inflated, ratios interleaved round by round). ` +
-    `Median of ${ROUNDS} rounds (batch 1: mean of 5 calls per round), wall and process CPU time. Dynamic sessions quantize activations per row (§8); ` +
-    'int4 = `quantize(g, {mode: \'dynamic\', weightBits: 4, groupSize: 64})` (double-quantized group scales, the default), every MatMul as `matmul_dyn4` (weights packed once by PackInt4, scales as 1-byte codes). ' +
-    'Fidelity on 256 varied inputs against float32 execution (random weights: near-tied logits make top-1 harsh; cosine is the meaningful figure). ' +
-    'Weights = session.memory.weightBytes (packed weights + float biases).',
+      `Load average ${load0.toFixed(1)} → ${load1.toFixed(1)} during the run (shared machine: absolute times inflated, ratios interleaved round by round). ` +
+      `Median of ${ROUNDS} rounds (batch 1: mean of 5 calls per round), wall and process CPU time. Dynamic sessions quantize activations per row (§8); ` +
+      "int4 = `quantize(g, {mode: 'dynamic', weightBits: 4, groupSize: 64})` (double-quantized group scales, the default), every MatMul as `matmul_dyn4` (weights packed once by PackInt4, scales as 1-byte codes). " +
+      'Fidelity on 256 varied inputs against float32 execution (random weights: near-tied logits make top-1 harsh; cosine is the meaningful figure). ' +
+      'Weights = session.memory.weightBytes (packed weights + float biases).',
     '',
     toMarkdown(table),
     '',

@@ -51,7 +51,9 @@ type DType = keyof typeof DT;
 function tensor(name: string, dtype: DType, dims: number[], raw: ArrayBufferView): Pb {
   const t = new Pb();
   for (const d of dims) t.int(1, d);
-  t.int(2, DT[dtype]).bytes(8, name).bytes(9, new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength));
+  t.int(2, DT[dtype])
+    .bytes(8, name)
+    .bytes(9, new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength));
   return t;
 }
 
@@ -94,10 +96,18 @@ export class GraphWriter {
     this.inits.push(tensor(name, dtype, dims, raw));
     return name;
   }
-  scalarF(v: number): string { return this.init('s', 'float', [], Float32Array.of(v)); }
-  scalarU8(v: number): string { return this.init('zp', 'uint8', [], Uint8Array.of(v)); }
-  randI8(n: number): Int8Array { return Int8Array.from({ length: n }, () => Math.round((this.rnd() * 2 - 1) * 127)); }
-  randF(n: number, scale: number): Float32Array { return Float32Array.from({ length: n }, () => (this.rnd() * 2 - 1) * scale); }
+  scalarF(v: number): string {
+    return this.init('s', 'float', [], Float32Array.of(v));
+  }
+  scalarU8(v: number): string {
+    return this.init('zp', 'uint8', [], Uint8Array.of(v));
+  }
+  randI8(n: number): Int8Array {
+    return Int8Array.from({ length: n }, () => Math.round((this.rnd() * 2 - 1) * 127));
+  }
+  randF(n: number, scale: number): Float32Array {
+    return Float32Array.from({ length: n }, () => (this.rnd() * 2 - 1) * scale);
+  }
   node(op: string, inputs: string[], attrs: Record<string, Attr> = {}, domain = ''): string {
     const out = this.name(op);
     const nd = new Pb();
@@ -115,29 +125,53 @@ export class GraphWriter {
     for (const t of this.inits) g.bytes(5, t);
     g.bytes(11, input).bytes(12, output);
     return new Pb()
-      .int(1, 8)                                   // ir_version
+      .int(1, 8) // ir_version
       .bytes(2, 'tfjs-quant bench')
-      .bytes(8, new Pb().bytes(1, '').int(2, 17))  // opset ai.onnx 17
+      .bytes(8, new Pb().bytes(1, '').int(2, 17)) // opset ai.onnx 17
       .bytes(8, new Pb().bytes(1, 'com.microsoft').int(2, 1))
       .bytes(7, g)
       .finish();
   }
 }
 
-interface Layer { kind: 'conv' | 'dw'; cin: number; cout: number; k: number; stride: number; relu6: boolean; residualFrom?: number }
+interface Layer {
+  kind: 'conv' | 'dw';
+  cin: number;
+  cout: number;
+  k: number;
+  stride: number;
+  relu6: boolean;
+  residualFrom?: number;
+}
 
 /** The layer list of mobileNetV2(224, 1, 1000) in models.ts (width 1). */
 function layers(): { list: Layer[]; head: number; classes: number } {
   const list: Layer[] = [{ kind: 'conv', cin: 3, cout: 32, k: 3, stride: 2, relu6: true }];
-  const cfg: [number, number, number, number][] = [[1, 16, 1, 1], [6, 24, 2, 2], [6, 32, 3, 2], [6, 64, 4, 2], [6, 96, 3, 1], [6, 160, 3, 2], [6, 320, 1, 1]];
+  const cfg: [number, number, number, number][] = [
+    [1, 16, 1, 1],
+    [6, 24, 2, 2],
+    [6, 32, 3, 2],
+    [6, 64, 4, 2],
+    [6, 96, 3, 1],
+    [6, 160, 3, 2],
+    [6, 320, 1, 1],
+  ];
   let inC = 32;
   for (const [t, c, n, s] of cfg) {
     for (let i = 0; i < n; i++) {
       const stride = i === 0 ? s : 1;
-      const blockInput = list.length - 1;  // index of the layer producing the block input
+      const blockInput = list.length - 1; // index of the layer producing the block input
       if (t !== 1) list.push({ kind: 'conv', cin: inC, cout: inC * t, k: 1, stride: 1, relu6: true });
       list.push({ kind: 'dw', cin: inC * t, cout: inC * t, k: 3, stride, relu6: true });
-      list.push({ kind: 'conv', cin: inC * t, cout: c, k: 1, stride: 1, relu6: false, residualFrom: stride === 1 && inC === c ? blockInput : undefined });
+      list.push({
+        kind: 'conv',
+        cin: inC * t,
+        cout: c,
+        k: 1,
+        stride: 1,
+        relu6: false,
+        residualFrom: stride === 1 && inC === c ? blockInput : undefined,
+      });
       inC = c;
     }
   }
@@ -148,7 +182,8 @@ function layers(): { list: Layer[]; head: number; classes: number } {
 /** Multiply-accumulates per image of the layer list (for a sanity check against models.ts). */
 export function onnxMobileNetV2Macs(): number {
   const { list, head, classes } = layers();
-  let hw = 224, macs = 0;
+  let hw = 224,
+    macs = 0;
   for (const l of list) {
     hw = Math.ceil(hw / l.stride);
     macs += hw * hw * l.cout * (l.kind === 'dw' ? l.k * l.k : l.k * l.k * l.cin);
@@ -167,8 +202,8 @@ const pads = (k: number) => [k >> 1, k >> 1, k >> 1, k >> 1];
 export function onnxMobileNetV2Int8(seed = 21, weights: 'int8' | 'uint8' = 'int8'): Uint8Array {
   const w = new GraphWriter(seed);
   const { list, head, classes } = layers();
-  const relu = { s: w.scalarF(6 / 255), z: w.scalarU8(0) };   // ReLU6 outputs: [0, 6]
-  const lin = { s: w.scalarF(0.05), z: w.scalarU8(128) };      // linear (project) outputs
+  const relu = { s: w.scalarF(6 / 255), z: w.scalarU8(0) }; // ReLU6 outputs: [0, 6]
+  const lin = { s: w.scalarF(0.05), z: w.scalarU8(128) }; // linear (project) outputs
   const inQ = { s: w.scalarF(2 / 255), z: w.scalarU8(128) };
   let x = w.node('QuantizeLinear', ['input', inQ.s, inQ.z]);
   let q = inQ;
@@ -176,13 +211,38 @@ export function onnxMobileNetV2Int8(seed = 21, weights: 'int8' | 'uint8' = 'int8
   for (const l of list) {
     const kk = l.kind === 'dw' ? l.k * l.k : l.k * l.k * l.cin;
     const wdims = [l.cout, l.kind === 'dw' ? 1 : l.cin, l.k, l.k];
-    const wt = weights === 'int8' ? w.init('w', 'int8', wdims, w.randI8(l.cout * kk)) : w.init('w', 'uint8', wdims, Uint8Array.from(w.randI8(l.cout * kk), (v) => v + 128));
-    const ws = w.init('ws', 'float', [l.cout], Float32Array.from({ length: l.cout }, () => 0.02 / Math.sqrt(kk)));
-    const wz = weights === 'int8' ? w.init('wz', 'int8', [l.cout], new Int8Array(l.cout)) : w.init('wz', 'uint8', [l.cout], new Uint8Array(l.cout).fill(128));
-    const bias = w.init('b', 'int32', [l.cout], Int32Array.from({ length: l.cout }, (_, i) => (i % 7) * 100 - 300));
+    const wt =
+      weights === 'int8'
+        ? w.init('w', 'int8', wdims, w.randI8(l.cout * kk))
+        : w.init(
+            'w',
+            'uint8',
+            wdims,
+            Uint8Array.from(w.randI8(l.cout * kk), (v) => v + 128),
+          );
+    const ws = w.init(
+      'ws',
+      'float',
+      [l.cout],
+      Float32Array.from({ length: l.cout }, () => 0.02 / Math.sqrt(kk)),
+    );
+    const wz =
+      weights === 'int8'
+        ? w.init('wz', 'int8', [l.cout], new Int8Array(l.cout))
+        : w.init('wz', 'uint8', [l.cout], new Uint8Array(l.cout).fill(128));
+    const bias = w.init(
+      'b',
+      'int32',
+      [l.cout],
+      Int32Array.from({ length: l.cout }, (_, i) => (i % 7) * 100 - 300),
+    );
     const oq = l.relu6 ? relu : lin;
-    let y = w.node('QLinearConv', [x, q.s, q.z, wt, ws, wz, oq.s, oq.z, bias],
-      { kernel_shape: [l.k, l.k], strides: [l.stride, l.stride], pads: pads(l.k), group: l.kind === 'dw' ? l.cin : 1 });
+    let y = w.node('QLinearConv', [x, q.s, q.z, wt, ws, wz, oq.s, oq.z, bias], {
+      kernel_shape: [l.k, l.k],
+      strides: [l.stride, l.stride],
+      pads: pads(l.k),
+      group: l.kind === 'dw' ? l.cin : 1,
+    });
     if (l.residualFrom !== undefined) {
       const r = outs[l.residualFrom]!;
       y = w.node('QLinearAdd', [y, oq.s, oq.z, r.t, r.q.s, r.q.z, lin.s, lin.z], {}, 'com.microsoft');
@@ -193,9 +253,26 @@ export function onnxMobileNetV2Int8(seed = 21, weights: 'int8' | 'uint8' = 'int8
   }
   const gap = w.node('QLinearGlobalAveragePool', [x, q.s, q.z, relu.s, relu.z], { channels_last: 0 }, 'com.microsoft');
   const flat = w.node('Flatten', [gap], { axis: 1 });
-  const fcw = weights === 'int8' ? w.init('fcw', 'int8', [head, classes], w.randI8(head * classes)) : w.init('fcw', 'uint8', [head, classes], Uint8Array.from(w.randI8(head * classes), (v) => v + 128));
+  const fcw =
+    weights === 'int8'
+      ? w.init('fcw', 'int8', [head, classes], w.randI8(head * classes))
+      : w.init(
+          'fcw',
+          'uint8',
+          [head, classes],
+          Uint8Array.from(w.randI8(head * classes), (v) => v + 128),
+        );
   const logitQ = { s: w.scalarF(0.1), z: w.scalarU8(128) };
-  const fc = w.node('QLinearMatMul', [flat, relu.s, relu.z, fcw, w.scalarF(0.002), weights === 'int8' ? w.init('fcz', 'int8', [], Int8Array.of(0)) : w.scalarU8(128), logitQ.s, logitQ.z]);
+  const fc = w.node('QLinearMatMul', [
+    flat,
+    relu.s,
+    relu.z,
+    fcw,
+    w.scalarF(0.002),
+    weights === 'int8' ? w.init('fcz', 'int8', [], Int8Array.of(0)) : w.scalarU8(128),
+    logitQ.s,
+    logitQ.z,
+  ]);
   const logits = w.node('DequantizeLinear', [fc, logitQ.s, logitQ.z]);
   const out = w.node('Softmax', [logits], { axis: 1 });
   return w.model(valueInfo('input', 'float', ['N', 3, 224, 224]), valueInfo(out, 'float', ['N', classes]));
@@ -205,14 +282,25 @@ export function onnxMobileNetV2Int8(seed = 21, weights: 'int8' | 'uint8' = 'int8
 export function onnxMobileNetV2Float(seed = 22): Uint8Array {
   const w = new GraphWriter(seed);
   const { list, head, classes } = layers();
-  const lo = w.scalarF(0), hi = w.scalarF(6);
+  const lo = w.scalarF(0),
+    hi = w.scalarF(6);
   let x = 'input';
   const outs: string[] = [];
   for (const l of list) {
     const kk = l.kind === 'dw' ? l.k * l.k : l.k * l.k * l.cin;
-    const wt = w.init('w', 'float', [l.cout, l.kind === 'dw' ? 1 : l.cin, l.k, l.k], w.randF(l.cout * kk, Math.sqrt(3 / kk)));
+    const wt = w.init(
+      'w',
+      'float',
+      [l.cout, l.kind === 'dw' ? 1 : l.cin, l.k, l.k],
+      w.randF(l.cout * kk, Math.sqrt(3 / kk)),
+    );
     const bias = w.init('b', 'float', [l.cout], w.randF(l.cout, 0.1));
-    let y = w.node('Conv', [x, wt, bias], { kernel_shape: [l.k, l.k], strides: [l.stride, l.stride], pads: pads(l.k), group: l.kind === 'dw' ? l.cin : 1 });
+    let y = w.node('Conv', [x, wt, bias], {
+      kernel_shape: [l.k, l.k],
+      strides: [l.stride, l.stride],
+      pads: pads(l.k),
+      group: l.kind === 'dw' ? l.cin : 1,
+    });
     if (l.relu6) y = w.node('Clip', [y, lo, hi]);
     if (l.residualFrom !== undefined) y = w.node('Add', [y, outs[l.residualFrom]!]);
     outs.push(y);
@@ -220,7 +308,11 @@ export function onnxMobileNetV2Float(seed = 22): Uint8Array {
   }
   const gap = w.node('GlobalAveragePool', [x]);
   const flat = w.node('Flatten', [gap], { axis: 1 });
-  const fc = w.node('Gemm', [flat, w.init('fcw', 'float', [head, classes], w.randF(head * classes, Math.sqrt(3 / head))), w.init('fcb', 'float', [classes], w.randF(classes, 0.1))]);
+  const fc = w.node('Gemm', [
+    flat,
+    w.init('fcw', 'float', [head, classes], w.randF(head * classes, Math.sqrt(3 / head))),
+    w.init('fcb', 'float', [classes], w.randF(classes, 0.1)),
+  ]);
   const out = w.node('Softmax', [fc], { axis: 1 });
   return w.model(valueInfo('input', 'float', ['N', 3, 224, 224]), valueInfo(out, 'float', ['N', classes]));
 }

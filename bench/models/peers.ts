@@ -38,8 +38,14 @@ const opt = (name: string, dflt: number) => {
 const ROUNDS = opt('--rounds', quick ? 2 : 4);
 const TIME = opt('--time', quick ? 0.3 : 1);
 const WARMUP = 5;
-interface OrtTensor { dims: readonly number[]; data: Float32Array }
-interface OrtSession { run(feeds: Record<string, unknown>): Promise<Record<string, OrtTensor>>; release(): Promise<void> }
+interface OrtTensor {
+  dims: readonly number[];
+  data: Float32Array;
+}
+interface OrtSession {
+  run(feeds: Record<string, unknown>): Promise<Record<string, OrtTensor>>;
+  release(): Promise<void>;
+}
 interface Ort {
   env: { versions: Record<string, string> };
   InferenceSession: { create(model: Uint8Array, opts: Record<string, unknown>): Promise<OrtSession> };
@@ -65,26 +71,49 @@ function loadOrt(): Ort | undefined {
  * which saturates such pairs; ours widen to 16 bits first (docs/gemm.md).
  */
 async function saturationProbe(ort: Ort): Promise<string> {
-  const K = 64, N = 16, sy = 20000;
+  const K = 64,
+    N = 16,
+    sy = 20000;
   const w = new GraphWriter(1);
   const wt = w.init('w', 'int8', [N, K, 1, 1], new Int8Array(K * N).fill(127));
-  const y = w.node('QLinearConv', ['x', w.scalarF(1), w.scalarU8(0), wt, w.init('ws', 'float', [N], new Float32Array(N).fill(1)),
-    w.init('wz', 'int8', [N], new Int8Array(N)), w.scalarF(sy), w.scalarU8(0)], { kernel_shape: [1, 1] });
-  const s = await ort.InferenceSession.create(w.model(valueInfo('x', 'uint8', [1, K, 4, 4]), valueInfo(y, 'uint8', [1, N, 4, 4])), { graphOptimizationLevel: 'all' });
+  const y = w.node(
+    'QLinearConv',
+    [
+      'x',
+      w.scalarF(1),
+      w.scalarU8(0),
+      wt,
+      w.init('ws', 'float', [N], new Float32Array(N).fill(1)),
+      w.init('wz', 'int8', [N], new Int8Array(N)),
+      w.scalarF(sy),
+      w.scalarU8(0),
+    ],
+    { kernel_shape: [1, 1] },
+  );
+  const s = await ort.InferenceSession.create(
+    w.model(valueInfo('x', 'uint8', [1, K, 4, 4]), valueInfo(y, 'uint8', [1, N, 4, 4])),
+    { graphOptimizationLevel: 'all' },
+  );
   const x = new Uint8Array(K * 16).fill(255);
   const r = await s.run({ x: new ort.Tensor('uint8', x, [1, K, 4, 4]) });
   const ortY = (Object.values(r)[0] as unknown as { data: Uint8Array }).data[0];
   await s.release();
   const p = packWeights(new Int8Array(K * N).fill(127), { k: K, n: N });
-  const ours = gemm(x.subarray(0, K), p, { m: 1, aZeroPoint: 0, output: 'uint8', multiplier: 1 / sy, outZeroPoint: 0 })[0];
+  const ours = gemm(x.subarray(0, K), p, {
+    m: 1,
+    aZeroPoint: 0,
+    output: 'uint8',
+    multiplier: 1 / sy,
+    outZeroPoint: 0,
+  })[0];
   p.dispose();
   const exact = Math.min(255, Math.round((K * 255 * 127) / sy));
-  const why = ortY === exact
-    ? 'ONNX Runtime is exact on this CPU (its VNNI kernels sum four products into int32 without saturating), like ours.'
-    : 'ONNX Runtime\'s U8S8 kernels on AVX2 multiply with VPMADDUBSW, whose 16-bit pair sums saturate (255·127·2 > 32767); ours widen both operands to 16 bits first, so every input gives the exact result (docs/gemm.md).';
+  const why =
+    ortY === exact
+      ? 'ONNX Runtime is exact on this CPU (its VNNI kernels sum four products into int32 without saturating), like ours.'
+      : "ONNX Runtime's U8S8 kernels on AVX2 multiply with VPMADDUBSW, whose 16-bit pair sums saturate (255·127·2 > 32767); ours widen both operands to 16 bits first, so every input gives the exact result (docs/gemm.md).";
   return `Exactness probe (1×1 QLinearConv, x = 255, w = 127, K = 64, output scale ${sy}): exact ${exact}, ONNX Runtime ${ortY}, ours ${ours}. ${why}`;
 }
-
 
 type EngineId = 'ours-int8' | 'ours-dynamic' | 'ort-int8' | 'ort-int8-exact' | 'ort-f32' | 'tfjs-wasm';
 const ENGINE_NAMES: Record<EngineId, string> = {
@@ -95,8 +124,16 @@ const ENGINE_NAMES: Record<EngineId, string> = {
   'ort-f32': 'onnxruntime float32',
   'tfjs-wasm': 'tfjs-wasm float32',
 };
-interface Config { threads: number; batch: 1 | 8 }
-interface Measured extends Config { ms: number; msMin: number; cpuMs: number; runs: number }
+interface Config {
+  threads: number;
+  batch: 1 | 8;
+}
+interface Measured extends Config {
+  ms: number;
+  msMin: number;
+  cpuMs: number;
+  runs: number;
+}
 
 /**
  * Steady state of one configuration: WARMUP runs, then back-to-back runs for TIME seconds (≥ 5).
@@ -104,9 +141,12 @@ interface Measured extends Config { ms: number; msMin: number; cpuMs: number; ru
  * fastest wall time, and the median CPU time per call (on a loaded machine the fastest call is
  * the one least disturbed by other jobs, and 1-thread CPU time is what the call computed).
  */
-async function steady(run: () => Promise<unknown>): Promise<{ ms: number; msMin: number; cpuMs: number; runs: number }> {
+async function steady(
+  run: () => Promise<unknown>,
+): Promise<{ ms: number; msMin: number; cpuMs: number; runs: number }> {
   for (let i = 0; i < WARMUP; i++) await run();
-  const times: number[] = [], cpus: number[] = [];
+  const times: number[] = [],
+    cpus: number[] = [];
   const t0 = performance.now();
   while (times.length < 5 || performance.now() - t0 < TIME * 1000) {
     const c = process.cpuUsage();
@@ -121,35 +161,60 @@ async function steady(run: () => Promise<unknown>): Promise<{ ms: number; msMin:
 
 /** Child process: one engine, every configuration it runs, one JSON line on stdout. */
 async function child(id: EngineId): Promise<void> {
-  const x1 = variedInput([1, 224, 224, 3], 1), x8 = variedInput([8, 224, 224, 3], 2);
+  const x1 = variedInput([1, 224, 224, 3], 1),
+    x8 = variedInput([8, 224, 224, 3], 2);
   const out: Measured[] = [];
-  const configs: Config[] = id === 'tfjs-wasm' ? [{ threads: 1, batch: 1 }]
-    : [1, 2].flatMap((threads) => ([1, 8] as const).map((batch) => ({ threads, batch })));
+  const configs: Config[] =
+    id === 'tfjs-wasm'
+      ? [{ threads: 1, batch: 1 }]
+      : [1, 2].flatMap((threads) => ([1, 8] as const).map((batch) => ({ threads, batch })));
   if (id === 'ours-int8' || id === 'ours-dynamic') {
     await initFloatBackend('wasm');
     const calib = variedInput([8, 224, 224, 3], 3);
     const g = await quantized(await graphOf(mobileNetV2(224, 1, 1000)), calib, id === 'ours-int8' ? 'int8' : 'dynamic');
     calib.dispose();
     const feed = (x: tf.Tensor) => ({ [g.inputs[0]!.name]: { data: x.dataSync() as Float32Array, shape: x.shape } });
-    const f1 = feed(x1), f8 = feed(x8);
+    const f1 = feed(x1),
+      f8 = feed(x8);
     for (const threads of [1, 2]) {
       const s = await InferenceSession.create(g, { threads });
-      for (const c of configs.filter((c) => c.threads === threads)) out.push({ ...c, ...(await steady(() => s.run(c.batch === 1 ? f1 : f8))) });
+      for (const c of configs.filter((c) => c.threads === threads))
+        out.push({ ...c, ...(await steady(() => s.run(c.batch === 1 ? f1 : f8))) });
       s.dispose();
     }
   } else if (id === 'tfjs-wasm') {
     await initFloatBackend('wasm');
     const model = mobileNetV2(224, 1, 1000);
-    out.push({ threads: 1, batch: 1, ...(await steady(async () => { const y = model.predict(x1) as tf.Tensor; await y.data(); y.dispose(); })) });
+    out.push({
+      threads: 1,
+      batch: 1,
+      ...(await steady(async () => {
+        const y = model.predict(x1) as tf.Tensor;
+        await y.data();
+        y.dispose();
+      })),
+    });
   } else {
     const ort = loadOrt();
     if (!ort) throw new Error('onnxruntime-node is not installed');
-    const bytes = id === 'ort-int8' ? onnxMobileNetV2Int8() : id === 'ort-int8-exact' ? onnxMobileNetV2Int8(21, 'uint8') : onnxMobileNetV2Float();
+    const bytes =
+      id === 'ort-int8'
+        ? onnxMobileNetV2Int8()
+        : id === 'ort-int8-exact'
+          ? onnxMobileNetV2Int8(21, 'uint8')
+          : onnxMobileNetV2Float();
     const nchw = (x: tf.Tensor) => tf.tidy(() => x.transpose([0, 3, 1, 2]).dataSync() as Float32Array);
-    const o1 = new ort.Tensor('float32', nchw(x1), [1, 3, 224, 224]), o8 = new ort.Tensor('float32', nchw(x8), [8, 3, 224, 224]);
+    const o1 = new ort.Tensor('float32', nchw(x1), [1, 3, 224, 224]),
+      o8 = new ort.Tensor('float32', nchw(x8), [8, 3, 224, 224]);
     for (const threads of [1, 2]) {
-      const s = await ort.InferenceSession.create(bytes, { intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' });
-      for (const c of configs.filter((c) => c.threads === threads)) out.push({ ...c, ...(await steady(() => s.run({ input: c.batch === 1 ? o1 : o8 }))) });
+      const s = await ort.InferenceSession.create(bytes, {
+        intraOpNumThreads: threads,
+        interOpNumThreads: 1,
+        executionMode: 'sequential',
+        graphOptimizationLevel: 'all',
+      });
+      for (const c of configs.filter((c) => c.threads === threads))
+        out.push({ ...c, ...(await steady(() => s.run({ input: c.batch === 1 ? o1 : o8 }))) });
       await s.release();
     }
   }
@@ -157,8 +222,23 @@ async function child(id: EngineId): Promise<void> {
   process.stdout.write(JSON.stringify({ isa: getIsa(), results: out }) + '\n');
 }
 
-interface Row { engine: string; threads: number; b1: number[]; b8: number[]; min1: number[]; min8: number[]; cpu1: number[]; cpu8: number[]; vsOrt1?: number; vsOrt8?: number; vsOrtMin1?: number; vsOrtCpu1?: number; vsOrtF32?: number }
-const span = (xs: number[], d: number) => (xs.length ? `${Math.min(...xs).toFixed(d)}–${Math.max(...xs).toFixed(d)}` : '–');
+interface Row {
+  engine: string;
+  threads: number;
+  b1: number[];
+  b8: number[];
+  min1: number[];
+  min8: number[];
+  cpu1: number[];
+  cpu8: number[];
+  vsOrt1?: number;
+  vsOrt8?: number;
+  vsOrtMin1?: number;
+  vsOrtCpu1?: number;
+  vsOrtF32?: number;
+}
+const span = (xs: number[], d: number) =>
+  xs.length ? `${Math.min(...xs).toFixed(d)}–${Math.max(...xs).toFixed(d)}` : '–';
 
 async function main(): Promise<void> {
   const cpu = cpuInfo();
@@ -178,14 +258,33 @@ async function main(): Promise<void> {
     for (const id of order) {
       loads.push(loadavg()[0]!);
       const out = execFileSync(process.execPath, [...process.execArgv, self, '--child', id, ...passOn], {
-        env: process.env, stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 20,
+        env: process.env,
+        stdio: ['ignore', 'pipe', 'inherit'],
+        maxBuffer: 1 << 20,
       }).toString();
       const r = JSON.parse(out.trim().split('\n').pop()!) as { isa: string; results: Measured[] };
       if (id.startsWith('ours')) isa = r.isa;
       for (const m of r.results) {
         const key = `${id}/${m.threads}`;
-        const row = rows.get(key) ?? { engine: ENGINE_NAMES[id], threads: m.threads, b1: [], b8: [], min1: [], min8: [], cpu1: [], cpu8: [] };
-        if (m.batch === 1) { row.b1.push(m.ms); row.min1.push(m.msMin); row.cpu1.push(m.cpuMs); } else { row.b8.push(m.ms); row.min8.push(m.msMin); row.cpu8.push(m.cpuMs); }
+        const row = rows.get(key) ?? {
+          engine: ENGINE_NAMES[id],
+          threads: m.threads,
+          b1: [],
+          b8: [],
+          min1: [],
+          min8: [],
+          cpu1: [],
+          cpu8: [],
+        };
+        if (m.batch === 1) {
+          row.b1.push(m.ms);
+          row.min1.push(m.msMin);
+          row.cpu1.push(m.cpuMs);
+        } else {
+          row.b8.push(m.ms);
+          row.min8.push(m.msMin);
+          row.cpu8.push(m.cpuMs);
+        }
         rows.set(key, row);
       }
       process.stdout.write(`round ${round + 1}/${ROUNDS}: ${id} done\n`);
@@ -193,9 +292,12 @@ async function main(): Promise<void> {
   }
   const probe = ort ? await saturationProbe(ort) : '';
   const ortVersion = ort ? (ort.env.versions.node ?? ort.env.versions.common ?? '') : '';
-  const list = [...rows.values()].sort((a, b) => ids.indexOf(idOf(a.engine)) - ids.indexOf(idOf(b.engine)) || a.threads - b.threads);
+  const list = [...rows.values()].sort(
+    (a, b) => ids.indexOf(idOf(a.engine)) - ids.indexOf(idOf(b.engine)) || a.threads - b.threads,
+  );
   for (const r of list) {
-    const peer = rows.get(`ort-int8/${r.threads}`), f32 = rows.get(`ort-f32/${r.threads}`);
+    const peer = rows.get(`ort-int8/${r.threads}`),
+      f32 = rows.get(`ort-f32/${r.threads}`);
     if (peer) {
       r.vsOrt1 = median(peer.b1) / median(r.b1);
       r.vsOrtMin1 = Math.min(...peer.min1) / Math.min(...r.min1);
@@ -212,7 +314,10 @@ async function main(): Promise<void> {
       { header: 'b1 ms median (min–max of processes)', value: (r) => `${median(r.b1).toFixed(2)} (${span(r.b1, 2)})` },
       { header: 'b1 fastest call ms', value: (r) => Math.min(...r.min1), digits: 2 },
       { header: 'b1 CPU ms per call', value: (r) => median(r.cpu1), digits: 2 },
-      { header: 'b8 ms median (min–max)', value: (r) => (r.b8.length ? `${median(r.b8).toFixed(1)} (${span(r.b8, 1)})` : '–') },
+      {
+        header: 'b8 ms median (min–max)',
+        value: (r) => (r.b8.length ? `${median(r.b8).toFixed(1)} (${span(r.b8, 1)})` : '–'),
+      },
       { header: 'b8 fastest call ms', value: (r) => (r.min8.length ? Math.min(...r.min8) : undefined), digits: 1 },
       { header: '× ORT int8 b1 (median)', value: (r) => r.vsOrt1, digits: 2 },
       { header: '× ORT int8 b1 (fastest)', value: (r) => r.vsOrtMin1, digits: 2 },
@@ -230,7 +335,9 @@ async function main(): Promise<void> {
     `Command: \`${cmd}\` — ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC.`,
     '',
     `Machine: ${cpu.brand || cpu.vendor} (${cpu.availableCores} cores available, our kernel path ${isa}). ` +
-      (ort ? `ONNX Runtime: onnxruntime-node ${ortVersion} (CPU execution provider, MLAS; graph optimization "all", sequential, intra-op threads = the row's threads).` : 'ONNX Runtime: not installed for this run.') +
+      (ort
+        ? `ONNX Runtime: onnxruntime-node ${ortVersion} (CPU execution provider, MLAS; graph optimization "all", sequential, intra-op threads = the row's threads).`
+        : 'ONNX Runtime: not installed for this run.') +
       (ids.includes('tfjs-wasm') ? ` tfjs row: ${describeFloatBackend('wasm')}.` : ''),
     '',
     `Method: each engine alone in its own process (a child of this script that builds its model, then for 1 and 2 threads and batch 1 and 8 runs ${WARMUP} warm-up calls and back-to-back timed calls for ${TIME} s, reporting the median call); ` +

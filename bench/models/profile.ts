@@ -23,37 +23,58 @@ async function main(): Promise<void> {
   const model = which === 'resnet' ? resNetBlocks(112, [32, 64, 128, 256], 1000) : mobileNetV2(224, 1, 1000);
   const shape = which === 'resnet' ? [112, 112, 3] : [224, 224, 3];
   const calib = variedInput([8, ...shape], 3);
-  const g = mode === 'float' ? await graphOf(model) : await quantized(await graphOf(model), calib, mode as 'int8' | 'dynamic');
+  const g =
+    mode === 'float' ? await graphOf(model) : await quantized(await graphOf(model), calib, mode as 'int8' | 'dynamic');
   const session = await InferenceSession.create(g, { threads });
   const x = variedInput([Number(arg('batch', '1')), ...shape], 1);
   const feed = { [g.inputs[0]!.name]: { data: x.dataSync() as Float32Array, shape: x.shape } };
   for (let i = 0; i < 5; i++) await session.run(feed);
   session.profile(true);
-  const t0 = performance.now(), c0 = process.cpuUsage();
+  const t0 = performance.now(),
+    c0 = process.cpuUsage();
   for (let i = 0; i < runs; i++) await session.run(feed);
   const wall = (performance.now() - t0) / runs;
   const cu = process.cpuUsage(c0);
   const cpu = (cu.user + cu.system) / 1000 / runs;
   const prof = session.profile(false);
   // Step shapes from the compiled plan (internal: a developer tool may look inside).
-  const segs = (session as unknown as { compiled: { segments: { kind: string; plan?: { steps: { inputs: number[]; outputs: number[]; ints?: number[] }[]; buffers: { shape: number[] }[] } }[] } }).compiled.segments;
-  const steps = segs.flatMap((s) => (s.kind === 'native' && s.plan ? s.plan.steps.map((st) => ({ st, plan: s.plan! })) : []));
+  const segs = (
+    session as unknown as {
+      compiled: {
+        segments: {
+          kind: string;
+          plan?: { steps: { inputs: number[]; outputs: number[]; ints?: number[] }[]; buffers: { shape: number[] }[] };
+        }[];
+      };
+    }
+  ).compiled.segments;
+  const steps = segs.flatMap((s) =>
+    s.kind === 'native' && s.plan ? s.plan.steps.map((st) => ({ st, plan: s.plan! })) : [],
+  );
   const describe = (i: number) => {
     const e = steps[i];
     if (!e) return '';
     const shp = (id: number) => `[${e.plan.buffers[id]?.shape.join(',')}]`;
-    const geom = e.st.ints && /conv|dw/.test(prof[i]?.op ?? '') ? ` k${e.st.ints[0]}x${e.st.ints[1]}/s${e.st.ints[2]}` : '';
+    const geom =
+      e.st.ints && /conv|dw/.test(prof[i]?.op ?? '') ? ` k${e.st.ints[0]}x${e.st.ints[1]}/s${e.st.ints[2]}` : '';
     return `${e.st.inputs.map(shp).join(' ')} -> ${e.st.outputs.map(shp).join(' ')}${geom}`;
   };
   const rows = prof.map((p, i) => ({ i, op: p.op, ms: (p.seconds * 1000) / runs, node: describe(i) }));
   const total = rows.reduce((a, r) => a + r.ms, 0);
   const byOp = new Map<string, number>();
   for (const r of rows) byOp.set(r.op, (byOp.get(r.op) ?? 0) + r.ms);
-  console.log(`${which} ${mode}, ${threads} thread(s), ISA ${getIsa()}: wall ${wall.toFixed(2)} ms, process CPU ${cpu.toFixed(2)} ms per run, native steps ${total.toFixed(2)} ms (${runs} runs)`);
-  for (const [op, ms] of [...byOp].sort((a, b) => b[1] - a[1])) console.log(`  ${op.padEnd(14)} ${ms.toFixed(3).padStart(8)} ms  ${((100 * ms) / total).toFixed(1).padStart(5)}%`);
+  console.log(
+    `${which} ${mode}, ${threads} thread(s), ISA ${getIsa()}: wall ${wall.toFixed(2)} ms, process CPU ${cpu.toFixed(2)} ms per run, native steps ${total.toFixed(2)} ms (${runs} runs)`,
+  );
+  for (const [op, ms] of [...byOp].sort((a, b) => b[1] - a[1]))
+    console.log(`  ${op.padEnd(14)} ${ms.toFixed(3).padStart(8)} ms  ${((100 * ms) / total).toFixed(1).padStart(5)}%`);
   console.log('slowest steps:');
-  for (const r of [...rows].sort((a, b) => b.ms - a.ms).slice(0, Number(arg('top', '25')))) console.log(`  #${String(r.i).padEnd(4)} ${r.op.padEnd(12)} ${r.ms.toFixed(3).padStart(7)} ms  ${r.node}`);
+  for (const r of [...rows].sort((a, b) => b.ms - a.ms).slice(0, Number(arg('top', '25'))))
+    console.log(`  #${String(r.i).padEnd(4)} ${r.op.padEnd(12)} ${r.ms.toFixed(3).padStart(7)} ms  ${r.node}`);
   session.dispose();
 }
 
-main().catch((e) => { console.error(e); process.exit(1); });
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -81,8 +81,20 @@ async function main(): Promise<void> {
   const cpu = cpuInfo();
   const cases: ModelCase[] = [
     { name: 'LeNet-5', build: () => buildLeNet5({ seed: 1 }), shape: [28, 28, 1], gmac: 0, tfjsCpu: true },
-    { name: 'MobileNetV2-style 224', build: () => mobileNetV2(224, 1, 1000), shape: [224, 224, 3], gmac: 0, tfjsCpu: false },
-    { name: 'ResNet-style 112', build: () => resNetBlocks(112, [32, 64, 128, 256], 1000), shape: [112, 112, 3], gmac: 0, tfjsCpu: false },
+    {
+      name: 'MobileNetV2-style 224',
+      build: () => mobileNetV2(224, 1, 1000),
+      shape: [224, 224, 3],
+      gmac: 0,
+      tfjsCpu: false,
+    },
+    {
+      name: 'ResNet-style 112',
+      build: () => resNetBlocks(112, [32, 64, 128, 256], 1000),
+      shape: [112, 112, 3],
+      gmac: 0,
+      tfjsCpu: false,
+    },
   ];
   const rows: Row[] = [];
   const notes: string[] = [];
@@ -96,8 +108,11 @@ async function main(): Promise<void> {
     const gInt8 = await quantized(await graphOf(model), calib, 'int8');
     const gDyn = await quantized(await graphOf(model), calib, 'dynamic');
     calib.dispose();
-    const feed = (x: tf.Tensor) => ({ [gFloat.inputs[0]!.name]: { data: x.dataSync() as Float32Array, shape: x.shape } });
-    const f1 = feed(x1), f8 = feed(x8);
+    const feed = (x: tf.Tensor) => ({
+      [gFloat.inputs[0]!.name]: { data: x.dataSync() as Float32Array, shape: x.shape },
+    });
+    const f1 = feed(x1),
+      f8 = feed(x8);
     process.stdout.write(`${c.name}: ${c.gmac.toFixed(3)} GMAC/image\n`);
 
     const predict = async (x: tf.Tensor) => {
@@ -115,23 +130,55 @@ async function main(): Promise<void> {
     }
     // tfjs-wasm and every configuration of ours, interleaved round by round so that their
     // ratios are measured side by side even when the machine's load changes.
-    interface Engine { engine: string; threads: number; run: (x: 1 | 8) => Promise<unknown>; session?: InferenceSession; t1: number[]; t8: number[]; cpu1: number[] }
-    const engines: Engine[] = [{ engine: 'tfjs-wasm float32', threads: 1, run: (b) => predict(b === 1 ? x1 : x8), t1: [], t8: [], cpu1: [] }];
-    for (const [engine, g] of [['ours int8', gInt8], ['ours dynamic', gDyn], ['ours float32', gFloat]] as const) {
+    interface Engine {
+      engine: string;
+      threads: number;
+      run: (x: 1 | 8) => Promise<unknown>;
+      session?: InferenceSession;
+      t1: number[];
+      t8: number[];
+      cpu1: number[];
+    }
+    const engines: Engine[] = [
+      { engine: 'tfjs-wasm float32', threads: 1, run: (b) => predict(b === 1 ? x1 : x8), t1: [], t8: [], cpu1: [] },
+    ];
+    for (const [engine, g] of [
+      ['ours int8', gInt8],
+      ['ours dynamic', gDyn],
+      ['ours float32', gFloat],
+    ] as const) {
       for (const threads of threadCounts) {
         const session = await InferenceSession.create(g, { threads });
         const tfjsNodes = session.plan.filter((p) => p.placement === 'tfjs');
-        if (tfjsNodes.length && threads === 1) notes.push(`${c.name} ${engine}: ${tfjsNodes.length} node(s) in tfjs (${[...new Set(tfjsNodes.map((p) => p.op))].join(', ')})`);
-        engines.push({ engine, threads, session, run: (b) => session.run(b === 1 ? f1 : f8), t1: [], t8: [], cpu1: [] });
+        if (tfjsNodes.length && threads === 1)
+          notes.push(
+            `${c.name} ${engine}: ${tfjsNodes.length} node(s) in tfjs (${[...new Set(tfjsNodes.map((p) => p.op))].join(', ')})`,
+          );
+        engines.push({
+          engine,
+          threads,
+          session,
+          run: (b) => session.run(b === 1 ? f1 : f8),
+          t1: [],
+          t8: [],
+          cpu1: [],
+        });
       }
     }
     const t0 = performance.now();
-    for (let round = 0; round < MAX_ROUNDS && (round < MIN_REPS || performance.now() - t0 < BUDGET_MS * engines.length); round++) {
+    for (
+      let round = 0;
+      round < MAX_ROUNDS && (round < MIN_REPS || performance.now() - t0 < BUDGET_MS * engines.length);
+      round++
+    ) {
       for (const e of engines) {
         // The pool keeps its size; a 1-thread row is a session created with {threads: 1}, which
         // runs every native step on the calling thread (resizing the pool each round would
         // restart the worker and time its start-up in the 2-thread rows).
-        if (round === 0) { await e.run(1); await e.run(8); }
+        if (round === 0) {
+          await e.run(1);
+          await e.run(8);
+        }
         // Steady state for each row: a 1-thread row waits until the pool's worker has stopped
         // spinning after the previous 2-thread engine (so its process CPU time is its own); a
         // 2-thread row is timed right after an untimed run, as in a stream of requests (the
@@ -157,17 +204,33 @@ async function main(): Promise<void> {
       const by = new Map<string, number>();
       for (const p of prof.profile(false)) by.set(p.op, (by.get(p.op) ?? 0) + p.seconds / 5);
       const total = [...by.values()].reduce((a, b) => a + b, 0);
-      notes.push(`${c.name} int8 1 thread, native time per batch-1 run by step kind: ${[...by].sort((a, b) => b[1] - a[1]).map(([op, t]) => `${op} ${(t * 1000).toFixed(2)} ms (${((100 * t) / total).toFixed(0)}%)`).join(', ')}.`);
+      notes.push(
+        `${c.name} int8 1 thread, native time per batch-1 run by step kind: ${[...by]
+          .sort((a, b) => b[1] - a[1])
+          .map(([op, t]) => `${op} ${(t * 1000).toFixed(2)} ms (${((100 * t) / total).toFixed(0)}%)`)
+          .join(', ')}.`,
+      );
     }
-    const wasm1 = median(engines[0]!.t1), wasm8 = median(engines[0]!.t8);
+    const wasm1 = median(engines[0]!.t1),
+      wasm8 = median(engines[0]!.t8);
     for (const e of engines) {
-      const b1 = median(e.t1), b8 = median(e.t8);
+      const b1 = median(e.t1),
+        b8 = median(e.t8);
       const m = e.session?.memory;
       rows.push({
-        model: c.name, engine: e.engine, threads: e.threads, b1, b8, ...(e.threads === 1 ? { cpu1: median(e.cpu1) } : {}),
-        ...(e.session ? { vsWasm: wasm1 / b1, vsWasm8: wasm8 / b8, weights: m!.weightBytes, arena: m!.arenaBytes } : {}),
+        model: c.name,
+        engine: e.engine,
+        threads: e.threads,
+        b1,
+        b8,
+        ...(e.threads === 1 ? { cpu1: median(e.cpu1) } : {}),
+        ...(e.session
+          ? { vsWasm: wasm1 / b1, vsWasm8: wasm8 / b8, weights: m!.weightBytes, arena: m!.arenaBytes }
+          : {}),
       });
-      process.stdout.write(`  ${e.engine} ${e.threads}T: ${b1.toFixed(2)} ms, b8 ${b8.toFixed(1)} ms (${e.t1.length} rounds)\n`);
+      process.stdout.write(
+        `  ${e.engine} ${e.threads}T: ${b1.toFixed(2)} ms, b8 ${b8.toFixed(1)} ms (${e.t1.length} rounds)\n`,
+      );
       e.session?.dispose();
     }
     tf.dispose([x1, x8]);
@@ -184,7 +247,11 @@ async function main(): Promise<void> {
       { header: 'batch 8 img/s', value: (r) => 8000 / r.b8, digits: 0 },
       { header: '× wasm b1', value: (r) => r.vsWasm, digits: 1 },
       { header: '× wasm b8', value: (r) => r.vsWasm8, digits: 1 },
-      { header: 'GOPS b1', value: (r) => (2 * (cases.find((c) => c.name === r.model)?.gmac ?? 0)) / (r.b1 / 1000), digits: 1 },
+      {
+        header: 'GOPS b1',
+        value: (r) => (2 * (cases.find((c) => c.name === r.model)?.gmac ?? 0)) / (r.b1 / 1000),
+        digits: 1,
+      },
       { header: 'weights', value: (r) => (r.weights === undefined ? undefined : formatBytes(r.weights)) },
       { header: 'arena (b8)', value: (r) => (r.arena === undefined ? undefined : formatBytes(r.arena)) },
     ],
@@ -193,9 +260,13 @@ async function main(): Promise<void> {
   process.stdout.write('\n' + toText(table));
   // The issue's targets on the MobileNetV2-class model, as measured here.
   const mb = cases[1]!.name;
-  const get = (engine: string, threads: number) => rows.find((r) => r.model === mb && r.engine === engine && r.threads === threads);
+  const get = (engine: string, threads: number) =>
+    rows.find((r) => r.model === mb && r.engine === engine && r.threads === threads);
   const w = rows.find((r) => r.model === mb && r.engine === 'tfjs-wasm float32')!;
-  const i1 = get('ours int8', 1), i2 = get('ours int8', 2), d1 = get('ours dynamic', 1), d2 = get('ours dynamic', 2);
+  const i1 = get('ours int8', 1),
+    i2 = get('ours int8', 2),
+    d1 = get('ours dynamic', 1),
+    d2 = get('ours dynamic', 2);
   const best = (a?: Row, b?: Row) => Math.min(a?.b1 ?? Infinity, b?.b1 ?? Infinity);
   const targets = [
     `- int8 batch-1 vs tfjs-wasm (target ≥ 13×): ${(w.b1 / (i1?.b1 ?? NaN)).toFixed(1)}× with 1 thread, ${(w.b1 / best(i1, i2)).toFixed(1)}× best (${best(i1, i2).toFixed(2)} ms; target ≤ 2.4 ms).`,

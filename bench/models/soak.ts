@@ -37,7 +37,9 @@ async function main(): Promise<void> {
   for (const x of inputs) expected.push(Array.from((await s.run(x))[out]!.data));
   const afterFirst = rss();
   const samples: { runs: number; rss: number }[] = [{ runs: 0, rss: afterFirst }];
-  let done = 0, bad = 0, next = 0;
+  let done = 0,
+    bad = 0,
+    next = 0;
   const t0 = performance.now();
   async function worker(slot: number): Promise<void> {
     while (next < RUNS) {
@@ -45,7 +47,11 @@ async function main(): Promise<void> {
       const i = (slot + next) % IN_FLIGHT;
       const y = (await s.run(inputs[i]!))[out]!.data;
       const e = expected[i]!;
-      for (let k = 0; k < e.length; k++) if (y[k] !== e[k]) { bad++; break; }
+      for (let k = 0; k < e.length; k++)
+        if (y[k] !== e[k]) {
+          bad++;
+          break;
+        }
       done++;
       if (done % 500 === 0) samples.push({ runs: done, rss: rss() });
     }
@@ -70,7 +76,9 @@ async function main(): Promise<void> {
     '',
     '| runs | RSS |',
     '| ---: | ---: |',
-    ...samples.filter((_, i) => i % 2 === 0 || i === samples.length - 1).map((x) => `| ${x.runs} | ${formatBytes(x.rss)} |`),
+    ...samples
+      .filter((_, i) => i % 2 === 0 || i === samples.length - 1)
+      .map((x) => `| ${x.runs} | ${formatBytes(x.rss)} |`),
     '',
   ];
   process.stdout.write(lines.join('\n'));

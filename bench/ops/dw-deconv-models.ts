@@ -33,7 +33,7 @@ async function child(dir: string): Promise<void> {
     out.all! += p.seconds;
     if (KINDS.includes(p.op)) out[p.op]! += p.seconds;
   }
-  for (const k of Object.keys(out)) out[k] = out[k]! / runs * 1000;
+  for (const k of Object.keys(out)) out[k] = (out[k]! / runs) * 1000;
   s.dispose();
   process.stdout.write(JSON.stringify(out));
 }
@@ -58,14 +58,24 @@ function driver(): void {
     for (let r = 0; r < rounds; r++) {
       for (const [label, path] of r % 2 ? [...addons].reverse() : addons) {
         const env = { ...process.env, ...(path ? { TFJS_QUANT_ADDON: path } : {}) };
-        const p = spawnSync(process.execPath, ['--import', 'tsx', self, '--child', dir], { env, encoding: 'utf8', maxBuffer: 1 << 24 });
+        const p = spawnSync(process.execPath, ['--import', 'tsx', self, '--child', dir], {
+          env,
+          encoding: 'utf8',
+          maxBuffer: 1 << 24,
+        });
         if (p.status !== 0) throw new Error(`child (${label}, ${dir}) failed: ${p.stderr}`);
-        for (const [k, v] of Object.entries(JSON.parse(p.stdout) as Record<string, number>)) ((res[label] ??= {})[k] ??= []).push(v);
+        for (const [k, v] of Object.entries(JSON.parse(p.stdout) as Record<string, number>))
+          ((res[label] ??= {})[k] ??= []).push(v);
       }
     }
     for (const [label] of addons) {
-      const cell = (k: string) => { const a = res[label]![k]!; return `${med(a).toFixed(2)} (${Math.min(...a).toFixed(2)}–${Math.max(...a).toFixed(2)})`; };
-      console.log(`| ${dir.split('/').filter(Boolean).pop()} | ${label} | ${cell('dw_i8')} | ${cell('dw_f32')} | ${cell('deconv_i8')} | ${cell('all')} |`);
+      const cell = (k: string) => {
+        const a = res[label]![k]!;
+        return `${med(a).toFixed(2)} (${Math.min(...a).toFixed(2)}–${Math.max(...a).toFixed(2)})`;
+      };
+      console.log(
+        `| ${dir.split('/').filter(Boolean).pop()} | ${label} | ${cell('dw_i8')} | ${cell('dw_f32')} | ${cell('deconv_i8')} | ${cell('all')} |`,
+      );
     }
   }
 }

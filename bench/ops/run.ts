@@ -6,7 +6,14 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describeFloatBackend, initFloatBackend, tf } from '../../src/backend/float.js';
 import {
-  applyLut, avgPool, binary, buildLut, depthwiseConv2d, depthwiseConv2dInt8, meanHW, softmax,
+  applyLut,
+  avgPool,
+  binary,
+  buildLut,
+  depthwiseConv2d,
+  depthwiseConv2dInt8,
+  meanHW,
+  softmax,
 } from '../../src/kernels/ops.js';
 import { cpuInfo, getIsa, getThreads, setIsa, setThreads, supportedIsas } from '../../src/native/cpu.js';
 
@@ -20,7 +27,11 @@ function median(fn: () => void, minMs = quick ? 20 : 60): number {
     let iters = 0;
     const t0 = performance.now();
     let t = t0;
-    do { fn(); iters++; t = performance.now(); } while (t - t0 < minMs / REPEATS && iters < 1000);
+    do {
+      fn();
+      iters++;
+      t = performance.now();
+    } while (t - t0 < minMs / REPEATS && iters < 1000);
     times.push((t - t0) / iters);
   }
   times.sort((a, b) => a - b);
@@ -30,11 +41,20 @@ function median(fn: () => void, minMs = quick ? 20 : 60): number {
 function rnd(n: number, seed: number): Int8Array {
   const a = new Int8Array(n);
   let s = seed;
-  for (let i = 0; i < n; i++) { s = (s * 1103515245 + 12345) >>> 0; a[i] = (s >>> 16) & 255; }
+  for (let i = 0; i < n; i++) {
+    s = (s * 1103515245 + 12345) >>> 0;
+    a[i] = (s >>> 16) & 255;
+  }
   return a;
 }
 
-interface Row { kernel: string; shape: string; work: number; unit: string; ms: Record<string, number> }
+interface Row {
+  kernel: string;
+  shape: string;
+  work: number;
+  unit: string;
+  ms: Record<string, number>;
+}
 const rows: Row[] = [];
 const isas = supportedIsas();
 const threadsAll = getThreads();
@@ -60,38 +80,81 @@ async function main(): Promise<void> {
   const backend = await initFloatBackend();
   const p = { scale: 0.05, zeroPoint: -3 };
 
-  for (const [h, c, s] of [[112, 32, 1], [112, 64, 2], [56, 128, 1], [28, 256, 1], [14, 512, 1], [7, 1024, 1]] as const) {
-    const xs = [1, h, h, c], ks = [3, 3, c, 1];
-    const x = rnd(h * h * c, 1), w = rnd(9 * c, 2).map((v) => Math.max(v, -127)) as Int8Array;
+  for (const [h, c, s] of [
+    [112, 32, 1],
+    [112, 64, 2],
+    [56, 128, 1],
+    [28, 256, 1],
+    [14, 512, 1],
+    [7, 1024, 1],
+  ] as const) {
+    const xs = [1, h, h, c],
+      ks = [3, 3, c, 1];
+    const x = rnd(h * h * c, 1),
+      w = rnd(9 * c, 2).map((v) => Math.max(v, -127)) as Int8Array;
     const bias = new Int32Array(c).fill(100);
-    const args = { x, xShape: xs, xParams: p, filter: w, filterShape: ks, filterScales: 0.01, bias, yParams: { scale: 0.1, zeroPoint: 0 }, activation: 'relu6' as const };
+    const args = {
+      x,
+      xShape: xs,
+      xParams: p,
+      filter: w,
+      filterShape: ks,
+      filterScales: 0.01,
+      bias,
+      yParams: { scale: 0.1, zeroPoint: 0 },
+      activation: 'relu6' as const,
+    };
     const opts = { strides: s, padding: 'same' as const };
     const ms = nativeTimes(() => depthwiseConv2dInt8(args, opts));
-    const xf = Float32Array.from(x, (v) => v * 0.05), wf = Float32Array.from(w, (v) => v * 0.01);
+    const xf = Float32Array.from(x, (v) => v * 0.05),
+      wf = Float32Array.from(w, (v) => v * 0.01);
     ms['native f32 (ref)'] = median(() => depthwiseConv2d(xf, xs, wf, ks, { ...opts, activation: 'relu6' }));
-    const xt = tf.tensor4d(xf, xs as never), wt = tf.tensor4d(wf, ks as never);
-    ms[`tfjs ${backend} f32`] = median(() => { const y = tf.relu6(tf.depthwiseConv2d(xt, wt, s, 'same')); y.dataSync(); y.dispose(); });
+    const xt = tf.tensor4d(xf, xs as never),
+      wt = tf.tensor4d(wf, ks as never);
+    ms[`tfjs ${backend} f32`] = median(() => {
+      const y = tf.relu6(tf.depthwiseConv2d(xt, wt, s, 'same'));
+      y.dataSync();
+      y.dispose();
+    });
     const oh = Math.ceil(h / s);
-    rows.push({ kernel: 'depthwise 3×3 + relu6', shape: `${h}×${h}×${c} s${s}`, work: oh * oh * c * 9, unit: 'MAC', ms });
+    rows.push({
+      kernel: 'depthwise 3×3 + relu6',
+      shape: `${h}×${h}×${c} s${s}`,
+      work: oh * oh * c * 9,
+      unit: 'MAC',
+      ms,
+    });
   }
 
   {
-    const xs = [1, 7, 7, 1024], x = rnd(7 * 7 * 1024, 3);
+    const xs = [1, 7, 7, 1024],
+      x = rnd(7 * 7 * 1024, 3);
     const ms = nativeTimes(() => avgPool(x, xs, { filterSize: 7, padding: 'valid', xParams: p }));
     const msMean = nativeTimes(() => meanHW(x, xs, { xParams: p }));
     const xt = tf.tensor4d(Float32Array.from(x), xs as never);
-    ms[`tfjs ${backend} f32`] = median(() => { const y = tf.avgPool(xt, 7, 1, 'valid'); y.dataSync(); y.dispose(); });
+    ms[`tfjs ${backend} f32`] = median(() => {
+      const y = tf.avgPool(xt, 7, 1, 'valid');
+      y.dataSync();
+      y.dispose();
+    });
     rows.push({ kernel: 'avgPool 7×7 (global)', shape: '7×7×1024', work: 7 * 7 * 1024, unit: 'elem', ms });
     rows.push({ kernel: 'mean over H,W', shape: '7×7×1024', work: 7 * 7 * 1024, unit: 'elem', ms: msMean });
   }
 
   {
-    const s = [1, 56, 56, 24], n = 56 * 56 * 24;
-    const a = rnd(n, 4), b = rnd(n, 5);
+    const s = [1, 56, 56, 24],
+      n = 56 * 56 * 24;
+    const a = rnd(n, 4),
+      b = rnd(n, 5);
     const q = { a: p, b: { scale: 0.07, zeroPoint: 5 }, y: { scale: 0.1, zeroPoint: 1 } };
     const ms = nativeTimes(() => binary('add', a, s, b, s, q));
-    const at = tf.tensor(Float32Array.from(a), s), bt = tf.tensor(Float32Array.from(b), s);
-    ms[`tfjs ${backend} f32`] = median(() => { const y = tf.add(at, bt); y.dataSync(); y.dispose(); });
+    const at = tf.tensor(Float32Array.from(a), s),
+      bt = tf.tensor(Float32Array.from(b), s);
+    ms[`tfjs ${backend} f32`] = median(() => {
+      const y = tf.add(at, bt);
+      y.dataSync();
+      y.dispose();
+    });
     rows.push({ kernel: 'add (same shape)', shape: '56×56×24', work: n, unit: 'elem', ms });
     const bias = rnd(24, 6);
     const ms2 = nativeTimes(() => binary('mul', a, s, bias, [24], q));
@@ -99,11 +162,19 @@ async function main(): Promise<void> {
   }
 
   {
-    const n = 56 * 56 * 144, x = rnd(n, 7);
-    const table = buildLut('hardSwish', { x: { type: 'int8', ...p }, y: { type: 'int8', scale: 0.05, zeroPoint: -100 } });
+    const n = 56 * 56 * 144,
+      x = rnd(n, 7);
+    const table = buildLut('hardSwish', {
+      x: { type: 'int8', ...p },
+      y: { type: 'int8', scale: 0.05, zeroPoint: -100 },
+    });
     const ms = nativeTimes(() => applyLut(table, x));
     const xt = tf.tensor1d(Float32Array.from(x));
-    ms[`tfjs ${backend} f32 (sigmoid)`] = median(() => { const y = tf.sigmoid(xt); y.dataSync(); y.dispose(); });
+    ms[`tfjs ${backend} f32 (sigmoid)`] = median(() => {
+      const y = tf.sigmoid(xt);
+      y.dataSync();
+      y.dispose();
+    });
     rows.push({ kernel: 'LUT activation (scalar table)', shape: '56×56×144', work: n, unit: 'elem', ms });
   }
 
@@ -111,7 +182,11 @@ async function main(): Promise<void> {
     const x = rnd(8 * 1001, 8);
     const ms = nativeTimes(() => softmax(x, [8, 1001], { xScale: 0.1 }));
     const xt = tf.tensor2d(Float32Array.from(x), [8, 1001]);
-    ms[`tfjs ${backend} f32`] = median(() => { const y = tf.softmax(xt); y.dataSync(); y.dispose(); });
+    ms[`tfjs ${backend} f32`] = median(() => {
+      const y = tf.softmax(xt);
+      y.dataSync();
+      y.dispose();
+    });
     rows.push({ kernel: 'softmax int8', shape: '8×1001', work: 8 * 1001, unit: 'elem', ms });
   }
 
@@ -143,4 +218,7 @@ async function main(): Promise<void> {
   console.log(lines.join('\n'));
 }
 
-main().catch((e) => { console.error(e); process.exit(1); });
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -17,14 +17,19 @@ const sizes = arg('sizes', '65536,4194304').split(',').map(Number);
 const threadsArg = Number(arg('threads', '1'));
 
 const isas = supportedIsas();
-const prevIsa = getIsa(), prevThreads = getThreads();
+const prevIsa = getIsa(),
+  prevThreads = getThreads();
 if (threadsArg > 0) setThreads(threadsArg);
 
-interface Case { name: string; bytes: number; run: () => void }
+interface Case {
+  name: string;
+  bytes: number;
+  run: () => void;
+}
 
 function cases(n: number): Case[] {
   let s = 12345;
-  const rnd = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  const rnd = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
   const x = Float32Array.from({ length: n }, () => (rnd() - 0.4) * 6);
   const C = 64;
   const scales = Float32Array.from({ length: C }, () => 0.01 + rnd() * 0.05);
@@ -32,16 +37,44 @@ function cases(n: number): Case[] {
   const q8 = quantize(x, 'int8', { scale: 0.05, zeroPoint: 0 });
   const acc = Int32Array.from(q8, (v, i) => v * 1000 + (i % 777));
   const h = float32ToFloat16(x);
-  const outI8 = new Int8Array(n), outF = new Float32Array(n), outH = new Uint16Array(n);
-  const k = 1024, m = n / k;
+  const outI8 = new Int8Array(n),
+    outF = new Float32Array(n),
+    outH = new Uint16Array(n);
+  const k = 1024,
+    m = n / k;
   return [
-    { name: 'quantize f32→i8 per-tensor', bytes: 5 * n, run: () => quantize(x, 'int8', { scale: 0.05, zeroPoint: 3 }, { out: outI8 }) },
-    { name: `quantize f32→i8 per-channel [${n / C},${C}] axis 1`, bytes: 5 * n,
-      run: () => quantize(x, 'int8', { scale: scales, zeroPoint: zps }, { shape: [n / C, C], axis: 1, out: outI8, narrowRange: true }) },
-    { name: 'dequantize i8→f32', bytes: 5 * n, run: () => dequantize(q8, { scale: 0.05, zeroPoint: 0 }, { out: outF }) },
-    { name: 'dequantize i32→f32', bytes: 8 * n, run: () => dequantize(acc, { scale: 1e-3, zeroPoint: 0 }, { out: outF }) },
-    { name: `requantize i32→i8 per-channel [${n / C},${C}]`, bytes: 5 * n,
-      run: () => requantize(acc, 'int8', { multiplier: scales, outZeroPoint: -5 }, { shape: [n / C, C], axis: 1, out: outI8 }) },
+    {
+      name: 'quantize f32→i8 per-tensor',
+      bytes: 5 * n,
+      run: () => quantize(x, 'int8', { scale: 0.05, zeroPoint: 3 }, { out: outI8 }),
+    },
+    {
+      name: `quantize f32→i8 per-channel [${n / C},${C}] axis 1`,
+      bytes: 5 * n,
+      run: () =>
+        quantize(
+          x,
+          'int8',
+          { scale: scales, zeroPoint: zps },
+          { shape: [n / C, C], axis: 1, out: outI8, narrowRange: true },
+        ),
+    },
+    {
+      name: 'dequantize i8→f32',
+      bytes: 5 * n,
+      run: () => dequantize(q8, { scale: 0.05, zeroPoint: 0 }, { out: outF }),
+    },
+    {
+      name: 'dequantize i32→f32',
+      bytes: 8 * n,
+      run: () => dequantize(acc, { scale: 1e-3, zeroPoint: 0 }, { out: outF }),
+    },
+    {
+      name: `requantize i32→i8 per-channel [${n / C},${C}]`,
+      bytes: 5 * n,
+      run: () =>
+        requantize(acc, 'int8', { multiplier: scales, outZeroPoint: -5 }, { shape: [n / C, C], axis: 1, out: outI8 }),
+    },
     { name: 'float32→float16', bytes: 6 * n, run: () => float32ToFloat16(x, outH) },
     { name: 'float16→float32', bytes: 6 * n, run: () => float16ToFloat32(h, outF) },
     { name: `dynamicQuantizeU8 per-row ${m}×${k}`, bytes: 5 * n, run: () => dynamicQuantizeU8(x, m, k, true) },
@@ -88,14 +121,20 @@ for (const n of sizes) {
         times[isa].push((performance.now() - t0) / reps);
       }
     }
-    const gbs = isas.map((i) => (c.bytes / (median(times[i]) * 1e-3)) / 1e9);
-    rows.push([c.name, String(n), ...gbs.map((g) => g.toFixed(2)), ...gbs.slice(1).map((g) => `${(g / gbs[0]).toFixed(1)}×`)]);
+    const gbs = isas.map((i) => c.bytes / (median(times[i]) * 1e-3) / 1e9);
+    rows.push([
+      c.name,
+      String(n),
+      ...gbs.map((g) => g.toFixed(2)),
+      ...gbs.slice(1).map((g) => `${(g / gbs[0]).toFixed(1)}×`),
+    ]);
     process.stderr.write('.');
   }
 }
 process.stderr.write('\n');
 const widths = header.map((h, j) => Math.max(h.length, ...rows.map((r) => r[j].length)));
-const line = (r: string[]) => `| ${r.map((v, j) => (j < 1 ? v.padEnd(widths[j]) : v.padStart(widths[j]))).join(' | ')} |`;
+const line = (r: string[]) =>
+  `| ${r.map((v, j) => (j < 1 ? v.padEnd(widths[j]) : v.padStart(widths[j]))).join(' | ')} |`;
 console.log(line(header));
 console.log(`|${widths.map((w, j) => (j < 1 ? '-'.repeat(w + 2) : '-'.repeat(w + 1) + ':')).join('|')}|`);
 for (const r of rows) console.log(line(r));

@@ -1,6 +1,16 @@
 // The part of autocannon's API the serve benchmark uses (the package ships no types).
 declare module 'autocannon' {
-  export interface Histogram { average: number; mean: number; stddev: number; min: number; max: number; p50: number; p90: number; p99: number; p97_5: number }
+  export interface Histogram {
+    average: number;
+    mean: number;
+    stddev: number;
+    min: number;
+    max: number;
+    p50: number;
+    p90: number;
+    p99: number;
+    p97_5: number;
+  }
   export interface Options {
     url: string;
     connections?: number;

@@ -17,8 +17,12 @@ app.addContentTypeParser(BINARY_CONTENT_TYPE, { parseAs: 'buffer' }, (_req, body
 app.post('/v1/models/*', async (req, reply) => {
   if (Buffer.isBuffer(req.body)) {
     const x = decodeBinary(req.body).get(inputName)!;
-    const y = tf.tidy(() => (model.predict(tf.tensor(x.data as Float32Array, x.shape)) as tf.Tensor).dataSync() as Float32Array);
-    return reply.type(BINARY_CONTENT_TYPE).send(encodeBinary({ out: { data: y, shape: [x.shape[0]!, y.length / x.shape[0]!], dtype: 'float32' } }));
+    const y = tf.tidy(
+      () => (model.predict(tf.tensor(x.data as Float32Array, x.shape)) as tf.Tensor).dataSync() as Float32Array,
+    );
+    return reply
+      .type(BINARY_CONTENT_TYPE)
+      .send(encodeBinary({ out: { data: y, shape: [x.shape[0]!, y.length / x.shape[0]!], dtype: 'float32' } }));
   }
   const instances = (req.body as { instances: number[][] }).instances;
   const y = tf.tidy(() => (model.predict(tf.tensor(instances)) as tf.Tensor).arraySync());
@@ -26,4 +30,6 @@ app.post('/v1/models/*', async (req, reply) => {
 });
 const url = await app.listen({ host: '127.0.0.1', port: 0 });
 process.stdout.write(`listening on ${url} (tfjs ${tf.getBackend()})\n`);
-process.on('SIGTERM', () => { void app.close().then(() => process.exit(0)); });
+process.on('SIGTERM', () => {
+  void app.close().then(() => process.exit(0));
+});

@@ -11,7 +11,10 @@ import { mobileNetV2 } from '../models/models.js';
 
 export type ServeModelName = 'mobilenet' | 'mlp';
 
-export const SERVE_MODELS: Record<ServeModelName, { build: () => tf.LayersModel; shape: number[]; body: 'binary' | 'json' }> = {
+export const SERVE_MODELS: Record<
+  ServeModelName,
+  { build: () => tf.LayersModel; shape: number[]; body: 'binary' | 'json' }
+> = {
   mobilenet: { build: () => mobileNetV2(224, 1, 1000), shape: [224, 224, 3], body: 'binary' },
   mlp: { build: () => buildLeNet300100({ seed: 1 }), shape: [28, 28, 1], body: 'json' },
 };
@@ -35,6 +38,10 @@ function nest(data: Float32Array, shape: number[]): unknown {
 export function requestBody(name: ServeModelName, inputName: string): { body: string | Buffer; contentType: string } {
   const m = SERVE_MODELS[name];
   const x = requestInput(name);
-  if (m.body === 'binary') return { body: encodeBinary({ [inputName]: { data: x, shape: [1, ...m.shape], dtype: 'float32' } }), contentType: 'application/octet-stream' };
+  if (m.body === 'binary')
+    return {
+      body: encodeBinary({ [inputName]: { data: x, shape: [1, ...m.shape], dtype: 'float32' } }),
+      contentType: 'application/octet-stream',
+    };
   return { body: JSON.stringify({ instances: [nest(x, m.shape)] }), contentType: 'application/json' };
 }

@@ -42,12 +42,38 @@ interface Engine {
   start(model: ServeModelName, dir: string): ChildProcess;
 }
 
-const tsx = (script: string, args: string[]): ChildProcess => spawn(process.execPath, ['--import', 'tsx', join(root, script), ...args], { stdio: ['ignore', 'pipe', 'pipe'], cwd: root });
+const tsx = (script: string, args: string[]): ChildProcess =>
+  spawn(process.execPath, ['--import', 'tsx', join(root, script), ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    cwd: root,
+  });
 const native = (maxBatch: number): Engine => ({
-  name: maxBatch > 1 ? `tfjs-quant int8, batching on (max-batch ${maxBatch}, 2 ms)` : 'tfjs-quant int8, batching off (max-batch 1)',
-  start: (_m, dir) => tsx('src/cli/entry.ts', ['serve', dir, '--port', '0', '--threads', '2', '--max-batch', String(maxBatch), '--batch-timeout-ms', '2', '--log-level', 'silent', '--poll-ms', '0']),
+  name:
+    maxBatch > 1
+      ? `tfjs-quant int8, batching on (max-batch ${maxBatch}, 2 ms)`
+      : 'tfjs-quant int8, batching off (max-batch 1)',
+  start: (_m, dir) =>
+    tsx('src/cli/entry.ts', [
+      'serve',
+      dir,
+      '--port',
+      '0',
+      '--threads',
+      '2',
+      '--max-batch',
+      String(maxBatch),
+      '--batch-timeout-ms',
+      '2',
+      '--log-level',
+      'silent',
+      '--poll-ms',
+      '0',
+    ]),
 });
-const BASELINE: Engine = { name: 'Fastify + tfjs float (wasm) per request', start: (m) => tsx('bench/serve/baseline-server.ts', [m]) };
+const BASELINE: Engine = {
+  name: 'Fastify + tfjs float (wasm) per request',
+  start: (m) => tsx('bench/serve/baseline-server.ts', [m]),
+};
 /**
  * Per model: [batching on (the reported configuration), batching off, baseline, extras].
  * MobileNet's batching row uses --max-batch 8, the batch bench/models measured its batch gain
@@ -60,8 +86,11 @@ const ENGINES: Record<ServeModelName, Engine[]> = {
 };
 
 async function listening(child: ChildProcess): Promise<string> {
-  let out = '', err = '';
-  child.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
+  let out = '',
+    err = '';
+  child.stderr!.on('data', (d: Buffer) => {
+    err += d.toString();
+  });
   return new Promise((resolve, reject) => {
     child.stdout!.on('data', (d: Buffer) => {
       out += d.toString();
@@ -87,27 +116,57 @@ async function procStats(pid: number): Promise<{ cpuMs: number; rssMiB: number }
   return { cpuMs: (Number(stat[11]) + Number(stat[12])) * 10, rssMiB: rss / 1024 };
 }
 
-interface Point { rps: number; p50: number; p99: number; failed: number; cpuPerReq: number; rows?: number }
+interface Point {
+  rps: number;
+  p50: number;
+  p99: number;
+  failed: number;
+  cpuPerReq: number;
+  rows?: number;
+}
 
-async function load(url: string, model: ServeModelName, inputName: string, connections: number, seconds: number): Promise<Result> {
+async function load(
+  url: string,
+  model: ServeModelName,
+  inputName: string,
+  connections: number,
+  seconds: number,
+): Promise<Result> {
   const { body, contentType } = requestBody(model, inputName);
-  const r = await autocannon({ url: `${url}/v1/models/${model}:predict`, method: 'POST', body, headers: { 'content-type': contentType }, connections, duration: seconds, timeout: 120 });
+  const r = await autocannon({
+    url: `${url}/v1/models/${model}:predict`,
+    method: 'POST',
+    body,
+    headers: { 'content-type': contentType },
+    connections,
+    duration: seconds,
+    timeout: 120,
+  });
   // autocannon stops at the deadline with requests still in the server (the tfjs server runs
   // them one by one on its event loop): one more request, answered after them, waits them
   // out so that they do not eat into the next measurement.
-  await fetch(`${url}/v1/models/${model}:predict`, { method: 'POST', body, headers: { 'content-type': contentType } }).then((x) => x.arrayBuffer());
+  await fetch(`${url}/v1/models/${model}:predict`, {
+    method: 'POST',
+    body,
+    headers: { 'content-type': contentType },
+  }).then((x) => x.arrayBuffer());
   return r;
 }
 
 /** Rows and batches run so far (from the server's /metrics; zeros for the tfjs server). */
 async function batchTotals(url: string, model: string): Promise<{ rows: number; batches: number }> {
-  const m = await fetch(`${url}/metrics`).then((r) => (r.ok ? r.text() : ''), () => '');
+  const m = await fetch(`${url}/metrics`).then(
+    (r) => (r.ok ? r.text() : ''),
+    () => '',
+  );
   const sum = new RegExp(`^tfjs_quant_serve_batch_rows_sum\\{model="${model}",version="1"\\} ([\\d.]+)$`, 'm').exec(m);
   const count = new RegExp(`^tfjs_quant_serve_batch_rows_count\\{model="${model}",version="1"\\} (\\d+)$`, 'm').exec(m);
   return { rows: Number(sum?.[1] ?? 0), batches: Number(count?.[1] ?? 0) };
 }
 
-async function buildModels(dir: string): Promise<Record<string, { inputName: string; msPerRow: Record<number, number> }>> {
+async function buildModels(
+  dir: string,
+): Promise<Record<string, { inputName: string; msPerRow: Record<number, number> }>> {
   const info: Record<string, { inputName: string; msPerRow: Record<number, number> }> = {};
   for (const name of MODELS) {
     const m = SERVE_MODELS[name];
@@ -148,7 +207,9 @@ async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'tfjs-quant-serve-bench-'));
   const results = new Map<string, Point[]>(); // key: model|engine|connections
   const lines: string[] = [];
-  const log = (s: string) => { process.stdout.write(s + '\n'); };
+  const log = (s: string) => {
+    process.stdout.write(s + '\n');
+  };
   try {
     log(`building models in ${dir} …`);
     const info = await buildModels(dir);
@@ -164,7 +225,10 @@ async function main(): Promise<void> {
               // A server answering one request at a time needs c × its service time per
               // answer; when that leaves less than one answer per connection in the run, the
               // point says nothing (it would only time the queue): skipped, and said so.
-              if (serviceMs * c > DURATION * 1000) { log(`${model} ${engine.name} c=${c}: skipped (≈${(serviceMs * c / 1000).toFixed(0)} s per answer)`); continue; }
+              if (serviceMs * c > DURATION * 1000) {
+                log(`${model} ${engine.name} c=${c}: skipped (≈${((serviceMs * c) / 1000).toFixed(0)} s per answer)`);
+                continue;
+              }
               if (WARMUP > 0) await load(url, model, info[model]!.inputName, c, WARMUP);
               const before = await procStats(child.pid!);
               const b0 = await batchTotals(url, model);
@@ -172,12 +236,20 @@ async function main(): Promise<void> {
               const after = await procStats(child.pid!);
               const b1 = await batchTotals(url, model);
               const ok = r['2xx'];
-              const p: Point = { rps: ok / r.duration, p50: r.latency.p50, p99: r.latency.p99, failed: r.non2xx + r.errors, cpuPerReq: ok ? (after.cpuMs - before.cpuMs) / ok : NaN };
+              const p: Point = {
+                rps: ok / r.duration,
+                p50: r.latency.p50,
+                p99: r.latency.p99,
+                failed: r.non2xx + r.errors,
+                cpuPerReq: ok ? (after.cpuMs - before.cpuMs) / ok : NaN,
+              };
               if (b1.batches > b0.batches) p.rows = (b1.rows - b0.rows) / (b1.batches - b0.batches);
               if (c === CONNECTIONS[0]) serviceMs = Math.max(r.latency.average, 1000 / Math.max(p.rps, 1e-3) / c);
               const key = `${model}|${engine.name}|${c}`;
               results.set(key, [...(results.get(key) ?? []), p]);
-              log(`${model} round ${round + 1} ${engine.name} c=${c}: ${p.rps.toFixed(1)} req/s p50 ${p.p50} ms p99 ${p.p99} ms failed ${p.failed} cpu ${p.cpuPerReq.toFixed(2)} ms/req${p.rows ? ` rows/batch ${p.rows.toFixed(1)}` : ''}`);
+              log(
+                `${model} round ${round + 1} ${engine.name} c=${c}: ${p.rps.toFixed(1)} req/s p50 ${p.p50} ms p99 ${p.p99} ms failed ${p.failed} cpu ${p.cpuPerReq.toFixed(2)} ms/req${p.rows ? ` rows/batch ${p.rows.toFixed(1)}` : ''}`,
+              );
             }
           } finally {
             await stop(child);
@@ -193,13 +265,19 @@ async function main(): Promise<void> {
       const url = await listening(child);
       try {
         const rss: string[] = [];
-        const sample = setInterval(() => { void procStats(child.pid!).then((s) => rss.push(s.rssMiB.toFixed(0))); }, 5000);
+        const sample = setInterval(() => {
+          void procStats(child.pid!).then((s) => rss.push(s.rssMiB.toFixed(0)));
+        }, 5000);
         rss.push((await procStats(child.pid!)).rssMiB.toFixed(0));
         const r = await load(url, 'mobilenet', info.mobilenet!.inputName, 32, SOAK);
         clearInterval(sample);
         rss.push((await procStats(child.pid!)).rssMiB.toFixed(0));
         soakFailed = r.non2xx + r.errors;
-        soakRows.push(`${SOAK}-s run, MobileNetV2-style, ${ENGINES.mobilenet[0]!.name}, 32 connections: ${r['2xx']} answered, **${soakFailed} failed**, ${(r['2xx'] / r.duration).toFixed(1)} req/s, p99 ${r.latency.p99} ms.`, '', `Server RSS (MiB) every 5 s: ${rss.join(', ')}.`);
+        soakRows.push(
+          `${SOAK}-s run, MobileNetV2-style, ${ENGINES.mobilenet[0]!.name}, 32 connections: ${r['2xx']} answered, **${soakFailed} failed**, ${(r['2xx'] / r.duration).toFixed(1)} req/s, p99 ${r.latency.p99} ms.`,
+          '',
+          `Server RSS (MiB) every 5 s: ${rss.join(', ')}.`,
+        );
         log(soakRows.join(' '));
       } finally {
         await stop(child);
@@ -208,39 +286,73 @@ async function main(): Promise<void> {
 
     // ---- RESULTS.md
     const cpu = cpuInfo();
-    const range = (xs: number[], d = 1) => (xs.length > 1 ? `${Math.min(...xs).toFixed(d)}–${Math.max(...xs).toFixed(d)}` : xs[0]!.toFixed(d));
+    const range = (xs: number[], d = 1) =>
+      xs.length > 1 ? `${Math.min(...xs).toFixed(d)}–${Math.max(...xs).toFixed(d)}` : xs[0]!.toFixed(d);
     const med = (xs: number[]) => median(xs);
     lines.push('# tfjs-quant serve: load benchmark', '');
-    lines.push(`Machine: ${cpu.brand || cpu.vendor}, ${cpu.availableCores} cores (shared with other jobs: load average ${load0.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end), Node ${process.version}. ` +
-      `Native kernels: ${getIsa()}; every tfjs-quant server runs 2 threads (--threads 2). Baseline: tfjs float on tfjs-backend-wasm (single-threaded in Node; tfjs-node does not install here).`, '');
-    lines.push(`Command: \`npx tsx bench/serve/run.ts --duration ${DURATION} --warmup ${WARMUP} --rounds ${ROUNDS} --connections ${CONNECTIONS.join(',')} --soak ${SOAK}\`. ` +
-      `Each point: ${WARMUP} s warm-up then ${DURATION} s of autocannon on 127.0.0.1 (the load generator shares the 2 cores with the server). Short runs on a shared machine: ` +
-      `${ROUNDS} rounds with the servers in alternating order, each server alone in its process; req/s shows the range over rounds, latencies are medians over rounds. ` +
-      `"server CPU" is the server process's CPU time per answered request. Models: random weights, seeded; int8 by the PTQ quantizer calibrated on 8 inputs.`, '');
+    lines.push(
+      `Machine: ${cpu.brand || cpu.vendor}, ${cpu.availableCores} cores (shared with other jobs: load average ${load0.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end), Node ${process.version}. ` +
+        `Native kernels: ${getIsa()}; every tfjs-quant server runs 2 threads (--threads 2). Baseline: tfjs float on tfjs-backend-wasm (single-threaded in Node; tfjs-node does not install here).`,
+      '',
+    );
+    lines.push(
+      `Command: \`npx tsx bench/serve/run.ts --duration ${DURATION} --warmup ${WARMUP} --rounds ${ROUNDS} --connections ${CONNECTIONS.join(',')} --soak ${SOAK}\`. ` +
+        `Each point: ${WARMUP} s warm-up then ${DURATION} s of autocannon on 127.0.0.1 (the load generator shares the 2 cores with the server). Short runs on a shared machine: ` +
+        `${ROUNDS} rounds with the servers in alternating order, each server alone in its process; req/s shows the range over rounds, latencies are medians over rounds. ` +
+        `"server CPU" is the server process's CPU time per answered request. Models: random weights, seeded; int8 by the PTQ quantizer calibrated on 8 inputs.`,
+      '',
+    );
     for (const model of MODELS) {
-      lines.push(`## ${model === 'mobilenet' ? 'MobileNetV2-style (224×224×3 → 1000), one float32 image per request as a binary (safetensors) body' : 'LeNet-300-100 MLP (784 → 300 → 100 → 10), one 28×28 image per request as JSON instances'}`, '');
-      lines.push(`In-process int8 inference (2 threads, no HTTP), CPU time per row: ${info[model]!.msPerRow[1]!.toFixed(3)} ms at batch 1, ${info[model]!.msPerRow[8]!.toFixed(3)} ms at batch 8, ${info[model]!.msPerRow[32]!.toFixed(3)} ms at batch 32.`, '');
-      lines.push('| server | connections | req/s | p50 ms | p99 ms | failed | server CPU ms/req | rows/batch |', '| --- | --- | --- | --- | --- | --- | --- | --- |');
+      lines.push(
+        `## ${model === 'mobilenet' ? 'MobileNetV2-style (224×224×3 → 1000), one float32 image per request as a binary (safetensors) body' : 'LeNet-300-100 MLP (784 → 300 → 100 → 10), one 28×28 image per request as JSON instances'}`,
+        '',
+      );
+      lines.push(
+        `In-process int8 inference (2 threads, no HTTP), CPU time per row: ${info[model]!.msPerRow[1]!.toFixed(3)} ms at batch 1, ${info[model]!.msPerRow[8]!.toFixed(3)} ms at batch 8, ${info[model]!.msPerRow[32]!.toFixed(3)} ms at batch 32.`,
+        '',
+      );
+      lines.push(
+        '| server | connections | req/s | p50 ms | p99 ms | failed | server CPU ms/req | rows/batch |',
+        '| --- | --- | --- | --- | --- | --- | --- | --- |',
+      );
       const skipped: string[] = [];
       for (const e of ENGINES[model]) {
         for (const c of CONNECTIONS) {
           const ps = results.get(`${model}|${e.name}|${c}`) ?? [];
-          if (!ps.length) { skipped.push(`${e.name} at ${c}`); continue; }
+          if (!ps.length) {
+            skipped.push(`${e.name} at ${c}`);
+            continue;
+          }
           const rows = ps.map((p) => p.rows).filter((x): x is number => x !== undefined);
-          lines.push(`| ${e.name} | ${c} | ${range(ps.map((p) => p.rps))} | ${med(ps.map((p) => p.p50)).toFixed(1)} | ${med(ps.map((p) => p.p99)).toFixed(1)} | ${ps.reduce((a, p) => a + p.failed, 0)} | ${med(ps.map((p) => p.cpuPerReq)).toFixed(2)} | ${rows.length ? med(rows).toFixed(1) : '—'} |`);
+          lines.push(
+            `| ${e.name} | ${c} | ${range(ps.map((p) => p.rps))} | ${med(ps.map((p) => p.p50)).toFixed(1)} | ${med(ps.map((p) => p.p99)).toFixed(1)} | ${ps.reduce((a, p) => a + p.failed, 0)} | ${med(ps.map((p) => p.cpuPerReq)).toFixed(2)} | ${rows.length ? med(rows).toFixed(1) : '—'} |`,
+          );
         }
       }
       lines.push('');
-      if (skipped.length) lines.push(`Not run (each answer would wait for c × the service time, longer than the run): ${skipped.join(', ')}.`, '');
-      const stat = (e: Engine, c: number, f: (p: Point) => number) => med((results.get(`${model}|${e.name}|${c}`) ?? []).map(f));
-      const baseBest = Math.max(...CONNECTIONS.map((c) => stat(ENGINES[model][2]!, c, (p) => p.rps)).filter(Number.isFinite));
-      const baseCpu = Math.min(...CONNECTIONS.map((c) => stat(ENGINES[model][2]!, c, (p) => p.cpuPerReq)).filter(Number.isFinite));
+      if (skipped.length)
+        lines.push(
+          `Not run (each answer would wait for c × the service time, longer than the run): ${skipped.join(', ')}.`,
+          '',
+        );
+      const stat = (e: Engine, c: number, f: (p: Point) => number) =>
+        med((results.get(`${model}|${e.name}|${c}`) ?? []).map(f));
+      const baseBest = Math.max(
+        ...CONNECTIONS.map((c) => stat(ENGINES[model][2]!, c, (p) => p.rps)).filter(Number.isFinite),
+      );
+      const baseCpu = Math.min(
+        ...CONNECTIONS.map((c) => stat(ENGINES[model][2]!, c, (p) => p.cpuPerReq)).filter(Number.isFinite),
+      );
       if (CONNECTIONS.includes(32)) {
-        const on = (f: (p: Point) => number) => stat(ENGINES[model][0]!, 32, f), off = (f: (p: Point) => number) => stat(ENGINES[model][1]!, 32, f);
-        lines.push(`At 32 connections (medians over rounds): ${ENGINES[model][0]!.name.replace('tfjs-quant int8, ', '')} / off = **${(on((p) => p.rps) / off((p) => p.rps)).toFixed(2)}×** req/s, p99 ${on((p) => p.p99).toFixed(0)} vs ${off((p) => p.p99).toFixed(0)} ms, ` +
-          `server CPU per request ${on((p) => p.cpuPerReq).toFixed(2)} vs ${off((p) => p.cpuPerReq).toFixed(2)} ms (${(off((p) => p.cpuPerReq) / on((p) => p.cpuPerReq)).toFixed(2)}×). ` +
-          `Batching on / the tfjs-wasm server (its best req/s at any connection count: it answers one request at a time) = **${(on((p) => p.rps) / baseBest).toFixed(1)}×** req/s; ` +
-          `server CPU per request ${(baseCpu / on((p) => p.cpuPerReq)).toFixed(1)}× less.`, '');
+        const on = (f: (p: Point) => number) => stat(ENGINES[model][0]!, 32, f),
+          off = (f: (p: Point) => number) => stat(ENGINES[model][1]!, 32, f);
+        lines.push(
+          `At 32 connections (medians over rounds): ${ENGINES[model][0]!.name.replace('tfjs-quant int8, ', '')} / off = **${(on((p) => p.rps) / off((p) => p.rps)).toFixed(2)}×** req/s, p99 ${on((p) => p.p99).toFixed(0)} vs ${off((p) => p.p99).toFixed(0)} ms, ` +
+            `server CPU per request ${on((p) => p.cpuPerReq).toFixed(2)} vs ${off((p) => p.cpuPerReq).toFixed(2)} ms (${(off((p) => p.cpuPerReq) / on((p) => p.cpuPerReq)).toFixed(2)}×). ` +
+            `Batching on / the tfjs-wasm server (its best req/s at any connection count: it answers one request at a time) = **${(on((p) => p.rps) / baseBest).toFixed(1)}×** req/s; ` +
+            `server CPU per request ${(baseCpu / on((p) => p.cpuPerReq)).toFixed(1)}× less.`,
+          '',
+        );
       }
     }
     if (soakRows.length) lines.push('## Longer run', '', ...soakRows, '');

@@ -46,7 +46,12 @@ async function int8LeNet(): Promise<Graph> {
   m.dispose();
   const g = await loadModel({ modelJson: mem.modelJson, weightData: mem.weightData });
   const rng = seededRandom(5);
-  const calibration = Array.from({ length: 4 }, () => tf.tensor(Float32Array.from({ length: 8 * 784 }, () => rng()), [8, 28, 28, 1]));
+  const calibration = Array.from({ length: 4 }, () =>
+    tf.tensor(
+      Float32Array.from({ length: 8 * 784 }, () => rng()),
+      [8, 28, 28, 1],
+    ),
+  );
   const q = await quantizeModel(g, { mode: 'int8', calibration });
   calibration.forEach((t) => t.dispose());
   return q.graph;
@@ -57,13 +62,24 @@ function inputs(n: number, seed: number): Float32Array {
   return Float32Array.from({ length: n * 784 }, () => rng());
 }
 
-const same = (a: ArrayLike<number>, b: ArrayLike<number>) => a.length === b.length && Array.prototype.every.call(a, (v: number, i: number) => Object.is(v, b[i]));
+const same = (a: ArrayLike<number>, b: ArrayLike<number>) =>
+  a.length === b.length && Array.prototype.every.call(a, (v: number, i: number) => Object.is(v, b[i]));
 
-interface Row { part: string; work: string; rssStart: number; rssEnd: number; growth: number; mismatches: number; seconds: number }
+interface Row {
+  part: string;
+  work: string;
+  rssStart: number;
+  rssEnd: number;
+  growth: number;
+  mismatches: number;
+  seconds: number;
+}
 
 async function kernels(calls: number): Promise<Row> {
   const rng = seededRandom(1);
-  const k = 256, n = 64, m = 8;
+  const k = 256,
+    n = 64,
+    m = 8;
   const w = Int8Array.from({ length: k * n }, () => Math.floor(rng() * 255) - 127);
   const a = Uint8Array.from({ length: m * k }, () => Math.floor(rng() * 256));
   const x = Float32Array.from({ length: m * k }, () => rng() * 2 - 1);
@@ -74,23 +90,46 @@ async function kernels(calls: number): Promise<Row> {
   const t0 = performance.now();
   for (let i = 0; i < calls; i++) {
     switch (i % 5) {
-      case 0: if (!same(gemm(a, packed, { m, aZeroPoint: 128 }), ref)) mismatches++; break;
-      case 1: dynamicGemm(x, packed, { m, wScales: 0.01 }); break;
-      case 2: dequantize(quantize(x, 'int8', { scale: 0.01, zeroPoint: 3 }), { scale: 0.01, zeroPoint: 3 }); break;
-      case 3: packWeights(w, { k, n }).dispose(); break;
-      default: softmax(x, [m, k]);
+      case 0:
+        if (!same(gemm(a, packed, { m, aZeroPoint: 128 }), ref)) mismatches++;
+        break;
+      case 1:
+        dynamicGemm(x, packed, { m, wScales: 0.01 });
+        break;
+      case 2:
+        dequantize(quantize(x, 'int8', { scale: 0.01, zeroPoint: 3 }), { scale: 0.01, zeroPoint: 3 });
+        break;
+      case 3:
+        packWeights(w, { k, n }).dispose();
+        break;
+      default:
+        softmax(x, [m, k]);
     }
     if (i % Math.max(1, Math.floor(calls / 10)) === 0) samples.push(rss());
   }
   packed.dispose();
   samples.push(rss());
-  return row('kernels', `${calls.toLocaleString('en-US')} calls (gemm, dynamic gemm, (de)quantize, pack+dispose, softmax)`, samples, mismatches, t0);
+  return row(
+    'kernels',
+    `${calls.toLocaleString('en-US')} calls (gemm, dynamic gemm, (de)quantize, pack+dispose, softmax)`,
+    samples,
+    mismatches,
+    t0,
+  );
 }
 
 function row(part: string, work: string, samples: number[], mismatches: number, t0: number): Row {
   const base = samples[Math.min(1, samples.length - 1)]!;
   const end = samples[samples.length - 1]!;
-  return { part, work, rssStart: base, rssEnd: end, growth: end - base, mismatches, seconds: (performance.now() - t0) / 1000 };
+  return {
+    part,
+    work,
+    rssStart: base,
+    rssEnd: end,
+    growth: end - base,
+    mismatches,
+    seconds: (performance.now() - t0) / 1000,
+  };
 }
 
 async function churn(g: Graph, count: number): Promise<Row> {
@@ -104,12 +143,22 @@ async function churn(g: Graph, count: number): Promise<Row> {
     if (i % Math.max(1, Math.floor(count / 10)) === 0) samples.push(await settledRss());
   }
   samples.push(await settledRss());
-  return row('session churn', `${count} sessions created and run; half disposed, half left to the finalizers`, samples, 0, t0);
+  return row(
+    'session churn',
+    `${count} sessions created and run; half disposed, half left to the finalizers`,
+    samples,
+    0,
+    t0,
+  );
 }
 
 // ---- load: worker threads
 
-interface LoadJob { modelJson: string; seeds: number[]; runs: number }
+interface LoadJob {
+  modelJson: string;
+  seeds: number[];
+  runs: number;
+}
 
 async function load(dir: string, workers: number, runs: number): Promise<Row> {
   const seeds = [11, 12, 13, 14, 15];
@@ -123,15 +172,30 @@ async function load(dir: string, workers: number, runs: number): Promise<Row> {
   ref.dispose();
   const t0 = performance.now();
   const samples = [rss()];
-  const results = await Promise.all(Array.from({ length: workers }, (_, w) => new Promise<{ outputs: number[][]; badInputErrors: number }>((resolve, reject) => {
-    const worker = new Worker(`import('tsx/esm/api').then((api) => { api.register(); return import(${JSON.stringify(import.meta.url)}); })`, {
-      eval: true, workerData: { modelJson: dir, seeds: seeds.slice(w % seeds.length).concat(seeds.slice(0, w % seeds.length)), runs },
-    });
-    worker.once('message', resolve);
-    worker.once('error', reject);
-  })));
+  const results = await Promise.all(
+    Array.from(
+      { length: workers },
+      (_, w) =>
+        new Promise<{ outputs: number[][]; badInputErrors: number }>((resolve, reject) => {
+          const worker = new Worker(
+            `import('tsx/esm/api').then((api) => { api.register(); return import(${JSON.stringify(import.meta.url)}); })`,
+            {
+              eval: true,
+              workerData: {
+                modelJson: dir,
+                seeds: seeds.slice(w % seeds.length).concat(seeds.slice(0, w % seeds.length)),
+                runs,
+              },
+            },
+          );
+          worker.once('message', resolve);
+          worker.once('error', reject);
+        }),
+    ),
+  );
   samples.push(rss());
-  let mismatches = 0, badInputs = 0;
+  let mismatches = 0,
+    badInputs = 0;
   results.forEach((r, w) => {
     badInputs += r.badInputErrors;
     const order = seeds.slice(w % seeds.length).concat(seeds.slice(0, w % seeds.length));
@@ -141,7 +205,13 @@ async function load(dir: string, workers: number, runs: number): Promise<Row> {
   });
   const expectBad = workers * Math.floor((runs + 3) / 7);
   if (badInputs !== expectBad) mismatches += Math.abs(expectBad - badInputs);
-  return row('load', `${workers} worker threads × 2 sessions × ${runs} runs (+ ${badInputs} bad-input runs that threw)`, samples, mismatches, t0);
+  return row(
+    'load',
+    `${workers} worker threads × 2 sessions × ${runs} runs (+ ${badInputs} bad-input runs that threw)`,
+    samples,
+    mismatches,
+    t0,
+  );
 }
 
 if (!isMainThread && workerData) {
@@ -161,7 +231,9 @@ if (!isMainThread && workerData) {
         badInputErrors++;
       }
     }
-    const out = await s.run({ [s.inputs[0]!.name]: { data: inputs(2, job.seeds[r % job.seeds.length]!), shape: [2, 28, 28, 1] } });
+    const out = await s.run({
+      [s.inputs[0]!.name]: { data: inputs(2, job.seeds[r % job.seeds.length]!), shape: [2, 28, 28, 1] },
+    });
     outputs.push(Array.from(out[s.outputs[0]!.name]!.data as Float32Array));
   }
   ss.forEach((s) => s.dispose());
@@ -197,7 +269,9 @@ if (!isMainThread && workerData) {
     ],
     rows,
   };
-  console.log(`${info.brand || info.vendor}, ${info.availableCores} cores, int8 path ${getIsa()}, Node ${process.version}${(globalThis as { gc?: unknown }).gc ? '' : ' (run with --expose-gc for exact RSS)'}\n`);
+  console.log(
+    `${info.brand || info.vendor}, ${info.availableCores} cores, int8 path ${getIsa()}, Node ${process.version}${(globalThis as { gc?: unknown }).gc ? '' : ' (run with --expose-gc for exact RSS)'}\n`,
+  );
   console.log(toMarkdown(table));
   if (rows.some((r) => r.mismatches)) process.exitCode = 1;
 }

@@ -37,31 +37,45 @@ const QUICK = args.includes('--quick');
 const opt = (name: string, dflt: number) => (args.includes(name) ? Number(args[args.indexOf(name) + 1]) : dflt);
 const REPS = opt('--reps', QUICK ? 3 : 7);
 const MIN_TIME = opt('--min-time', QUICK ? 0.02 : 0.07);
-const OUT = args.includes('--out') ? args[args.indexOf('--out') + 1]! : join(dirname(fileURLToPath(import.meta.url)), 'RESULTS-sparse.md');
-const MARGIN = 1.1;  // "faster" for the rule: at least 10% less time than dense
+const OUT = args.includes('--out')
+  ? args[args.indexOf('--out') + 1]!
+  : join(dirname(fileURLToPath(import.meta.url)), 'RESULTS-sparse.md');
+const MARGIN = 1.1; // "faster" for the rule: at least 10% less time than dense
 // Sessions on one thread: on a shared 2-core machine a second thread's wake-ups add more noise than signal.
 const MODEL_THREADS = opt('--model-threads', 1);
 
-
 // ---------------------------------------------------------------- patterns
 
-interface Pattern { key: string; label: string; kind: string; sparsity: number; make: (k: number, n: number, r: () => number) => Uint8Array }
+interface Pattern {
+  key: string;
+  label: string;
+  kind: string;
+  sparsity: number;
+  make: (k: number, n: number, r: () => number) => Uint8Array;
+}
 
 function unstructured(s: number): Pattern {
   return {
-    key: `u${Math.round(s * 100)}`, label: `${Math.round(s * 100)}%`, kind: 'csc', sparsity: s,
+    key: `u${Math.round(s * 100)}`,
+    label: `${Math.round(s * 100)}%`,
+    kind: 'csc',
+    sparsity: s,
     make: (k, n, r) => Uint8Array.from({ length: k * n }, () => (r() >= s ? 1 : 0)),
   };
 }
 function blocks(br: number, bc: number, s: number): Pattern {
   return {
-    key: `b${br}x${bc}_${Math.round(s * 100)}`, label: `${br}×${bc} ${Math.round(s * 100)}%`, kind: `block${br}x${bc}`, sparsity: s,
+    key: `b${br}x${bc}_${Math.round(s * 100)}`,
+    label: `${br}×${bc} ${Math.round(s * 100)}%`,
+    kind: `block${br}x${bc}`,
+    sparsity: s,
     make: (k, n, r) => {
       const m = new Uint8Array(k * n);
       for (let k0 = 0; k0 < k; k0 += br) {
         for (let n0 = 0; n0 < n; n0 += bc) {
           if (r() < s) continue;
-          for (let kk = k0; kk < Math.min(k, k0 + br); kk++) for (let j = n0; j < Math.min(n, n0 + bc); j++) m[kk * n + j] = 1;
+          for (let kk = k0; kk < Math.min(k, k0 + br); kk++)
+            for (let j = n0; j < Math.min(n, n0 + bc); j++) m[kk * n + j] = 1;
         }
       }
       return m;
@@ -69,12 +83,18 @@ function blocks(br: number, bc: number, s: number): Pattern {
   };
 }
 const NM24: Pattern = {
-  key: 'nm24', label: '2:4', kind: '2:4', sparsity: 0.5,
+  key: 'nm24',
+  label: '2:4',
+  kind: '2:4',
+  sparsity: 0.5,
   make: (k, n, r) => {
     const m = new Uint8Array(k * n);
     for (let g = 0; g < k; g += 4) {
       for (let j = 0; j < n; j++) {
-        const rows = [0, 1, 2, 3].filter((t) => g + t < k).sort(() => r() - 0.5).slice(0, 2);
+        const rows = [0, 1, 2, 3]
+          .filter((t) => g + t < k)
+          .sort(() => r() - 0.5)
+          .slice(0, 2);
         for (const t of rows) m[(g + t) * n + j] = 1;
       }
     }
@@ -82,8 +102,16 @@ const NM24: Pattern = {
   },
 };
 const PATTERNS: Pattern[] = [
-  ...[0.5, 0.7, 0.8, 0.9, 0.95].map(unstructured), NM24,
-  ...[[4, 4], [1, 8], [1, 4], [2, 4], [4, 1], [8, 1]].flatMap(([br, bc]) => [blocks(br!, bc!, 0.75), blocks(br!, bc!, 0.9)]),
+  ...[0.5, 0.7, 0.8, 0.9, 0.95].map(unstructured),
+  NM24,
+  ...[
+    [4, 4],
+    [1, 8],
+    [1, 4],
+    [2, 4],
+    [4, 1],
+    [8, 1],
+  ].flatMap(([br, bc]) => [blocks(br!, bc!, 0.75), blocks(br!, bc!, 0.9)]),
 ];
 
 const SHAPES: { name: string; k: number; n: number; ms: number[] }[] = [
@@ -96,7 +124,14 @@ const SHAPES: { name: string; k: number; n: number; ms: number[] }[] = [
 
 // ---------------------------------------------------------------- kernels
 
-interface KRow { dtype: 'float32' | 'int8'; shape: string; m: number; denseUs: number; speedup: Record<string, number>; formats: Record<string, string> }
+interface KRow {
+  dtype: 'float32' | 'int8';
+  shape: string;
+  m: number;
+  denseUs: number;
+  speedup: Record<string, number>;
+  formats: Record<string, string>;
+}
 
 function benchKernels(): KRow[] {
   const rows: KRow[] = [];
@@ -106,7 +141,7 @@ function benchKernels(): KRow[] {
       const r = lcg(sh.k * 31 + sh.n);
       const { k, n } = sh;
       const wf = Float32Array.from({ length: k * n }, () => (r() - 0.5) * 0.2 || 0.01);
-      const wi = Int8Array.from({ length: k * n }, () => (Math.floor(r() * 254) - 127) || 1);
+      const wi = Int8Array.from({ length: k * n }, () => Math.floor(r() * 254) - 127 || 1);
       const sparse: { p: Pattern; w: SparseWeights }[] = PATTERNS.map((p) => {
         const keep = p.make(k, n, r);
         const w = dtype === 'float32' ? wf.map((v, i) => (keep[i] ? v : 0)) : wi.map((v, i) => (keep[i] ? v : 0));
@@ -120,18 +155,25 @@ function benchKernels(): KRow[] {
       for (const m of sh.ms) {
         const xf = Float32Array.from({ length: m * k }, () => r() - 0.5);
         const xi = Int8Array.from({ length: m * k }, () => Math.floor(r() * 256) - 128);
-        const of = new Float32Array(m * n), oi = new Int8Array(m * n);
+        const of = new Float32Array(m * n),
+          oi = new Int8Array(m * n);
         // The kernels exactly as the runtime steps call them (native, no wrapper checks).
         const gp = Float64Array.of(m, k, n, 1, 1, -3, -128, 127, 0, 0, 0);
         const za = Int32Array.of(5);
         const ip = Int32Array.of(5, -3, -128, 127, 1);
-        const denseFn = dtype === 'float32'
-          ? () => nat.floatMatMul(m, n, k, xf, denseF!, of, 1)
-          : () => nat.gemm(xi, dense!, oi, gp, za, bias, mult, null, null, null);
-        const fns = [denseFn, ...sparse.map(({ w }) => {
-          const h: NativeSparsePackedWeights = w.handle;
-          return dtype === 'float32' ? () => nat.sparseMatmulF32(h, xf, m, of, 1) : () => nat.sparseMatmulI8(h, xi, m, oi, ip, bias, mult);
-        })];
+        const denseFn =
+          dtype === 'float32'
+            ? () => nat.floatMatMul(m, n, k, xf, denseF!, of, 1)
+            : () => nat.gemm(xi, dense!, oi, gp, za, bias, mult, null, null, null);
+        const fns = [
+          denseFn,
+          ...sparse.map(({ w }) => {
+            const h: NativeSparsePackedWeights = w.handle;
+            return dtype === 'float32'
+              ? () => nat.sparseMatmulF32(h, xf, m, of, 1)
+              : () => nat.sparseMatmulI8(h, xi, m, oi, ip, bias, mult);
+          }),
+        ];
         const t = interleaved(fns, { cpu: true, reps: REPS, minTime: MIN_TIME }).map((x) => x.median);
         const row: KRow = { dtype, shape: sh.name, m, denseUs: t[0]! * 1e6, speedup: {}, formats: {} };
         sparse.forEach(({ p, w }, i) => {
@@ -140,7 +182,9 @@ function benchKernels(): KRow[] {
           row.formats[p.key] = inf.format === 'block' ? `block${inf.blockRows}x${inf.blockCols}` : inf.format;
         });
         rows.push(row);
-        process.stdout.write(`  ${dtype} ${sh.name} M=${m}: dense ${(t[0]! * 1e6).toFixed(1)} µs, best ×${Math.max(...Object.values(row.speedup)).toFixed(2)}\n`);
+        process.stdout.write(
+          `  ${dtype} ${sh.name} M=${m}: dense ${(t[0]! * 1e6).toFixed(1)} µs, best ×${Math.max(...Object.values(row.speedup)).toFixed(2)}\n`,
+        );
       }
       sparse.forEach(({ w }) => w.dispose());
       denseF?.dispose();
@@ -154,7 +198,12 @@ const tierOf = (shape: string): Tier => {
   const sh = SHAPES.find((x) => x.name === shape)!;
   return sh.k * sh.n < SPARSE_SMALL_WEIGHT ? 'small' : 'large';
 };
-interface Cross { dtype: string; kind: string; tier: Tier; thresholds: number[] }
+interface Cross {
+  dtype: string;
+  kind: string;
+  tier: Tier;
+  thresholds: number[];
+}
 
 /** Least tested sparsity of each structure from which the sparse kernel is ≥ MARGIN faster on every shape of a size class. */
 function crossover(rows: KRow[]): Cross[] {
@@ -181,7 +230,13 @@ function crossover(rows: KRow[]): Cross[] {
 
 // ---------------------------------------------------------------- whole model
 
-interface MRow { model: string; batch: number; dense: number; sparse: number; sparseNodes: string }
+interface MRow {
+  model: string;
+  batch: number;
+  dense: number;
+  sparse: number;
+  sparseNodes: string;
+}
 
 async function benchModel(): Promise<MRow[]> {
   await initFloatBackend();
@@ -193,22 +248,43 @@ async function benchModel(): Promise<MRow[]> {
   const q = (await quantize(g, { mode: 'int8', calibration: [calib], report: false, optimize: false })).graph;
   calib.dispose();
   const rows: MRow[] = [];
-  for (const [name, graph] of [['float32', g], ['int8', q]] as const) {
+  for (const [name, graph] of [
+    ['float32', g],
+    ['int8', q],
+  ] as const) {
     const dense = await InferenceSession.create(graph, { sparse: 'never', threads: MODEL_THREADS });
     const sparse = await InferenceSession.create(graph, { sparse: 'auto', threads: MODEL_THREADS });
-    const label = sparse.plan.filter((p) => p.sparse).map((p) => `${p.node}: ${p.sparse}`).join('; ') || 'none';
+    const label =
+      sparse.plan
+        .filter((p) => p.sparse)
+        .map((p) => `${p.node}: ${p.sparse}`)
+        .join('; ') || 'none';
     for (const batch of [1, 128]) {
       const x = tf.randomUniform([batch, 28, 28, 1], 0, 1, 'float32', 5);
       const data = x.dataSync() as Float32Array;
       const input = { [dense.inputs[0]!.name]: { data, shape: [batch, 28, 28, 1] } };
       const runs = QUICK ? 200 : 1000;
-      const td: number[] = [], ts: number[] = [];
-      for (let i = 0; i < 20; i++) { await dense.run(input); await sparse.run(input); }
-      for (let i = 0; i < runs; i++) {
-        let t0 = performance.now(); await dense.run(input); td.push(performance.now() - t0);
-        t0 = performance.now(); await sparse.run(input); ts.push(performance.now() - t0);
+      const td: number[] = [],
+        ts: number[] = [];
+      for (let i = 0; i < 20; i++) {
+        await dense.run(input);
+        await sparse.run(input);
       }
-      rows.push({ model: `LeNet-300-100 pruned (${name})`, batch, dense: median(td) * 1000, sparse: median(ts) * 1000, sparseNodes: label });
+      for (let i = 0; i < runs; i++) {
+        let t0 = performance.now();
+        await dense.run(input);
+        td.push(performance.now() - t0);
+        t0 = performance.now();
+        await sparse.run(input);
+        ts.push(performance.now() - t0);
+      }
+      rows.push({
+        model: `LeNet-300-100 pruned (${name})`,
+        batch,
+        dense: median(td) * 1000,
+        sparse: median(ts) * 1000,
+        sparseNodes: label,
+      });
       x.dispose();
     }
     dense.dispose();
@@ -233,8 +309,8 @@ function modelSection(mrows: MRow[], note: string): string {
     '## Whole model: pruned LeNet-300-100 in InferenceSession',
     '',
     'Deep Compression pruning (8% / 9% / 26% of fc1 / fc2 / fc3 kept, one-shot magnitude prune), float32 and int8 (PTQ). ' +
-    `Wall time per run (median of ${QUICK ? 200 : 1000} runs, the two sessions alternating), ${MODEL_THREADS} thread(s); ` +
-    `${note}. A node runs sparse only for runs whose rows are in its range (session.plan); other runs take its dense fallback.`,
+      `Wall time per run (median of ${QUICK ? 200 : 1000} runs, the two sessions alternating), ${MODEL_THREADS} thread(s); ` +
+      `${note}. A node runs sparse only for runs whose rows are in its range (session.plan); other runs take its dense fallback.`,
     '',
     toMarkdown({ columns: modelColumns(), rows: mrows }),
   ].join('\n');
@@ -244,7 +320,8 @@ type RuleJson = Record<string, Record<string, Record<'large' | 'small', (number 
 
 /** Installs a rule (JSON form, null = never) into the runtime's table for this process. */
 function installRule(rule: RuleJson): void {
-  const conv = (a: (number | null)[]) => a.map((v) => (v === null ? Infinity : v)) as unknown as readonly [number, number, number];
+  const conv = (a: (number | null)[]) =>
+    a.map((v) => (v === null ? Infinity : v)) as unknown as readonly [number, number, number];
   for (const [d, kinds] of Object.entries(rule)) {
     for (const [kind, tiers] of Object.entries(kinds)) {
       SPARSE_RULES[d as 'float32' | 'int8'][kind] = { large: conv(tiers.large), small: conv(tiers.small) };
@@ -255,7 +332,9 @@ function installRule(rule: RuleJson): void {
 // ---------------------------------------------------------------- main
 
 const cpu = cpuInfo();
-const loadStart = loadavg().map((l) => l.toFixed(2)).join(' / ');
+const loadStart = loadavg()
+  .map((l) => l.toFixed(2))
+  .join(' / ');
 const threads0 = getThreads();
 console.log(`sparse bench: ${cpu.brand}, isa ${getIsa()}, ${REPS} rounds, load ${loadStart}`);
 
@@ -263,12 +342,22 @@ console.log(`sparse bench: ${cpu.brand}, isa ${getIsa()}, ${REPS} rounds, load $
 // whole-model section with the runtime's rule as committed.
 if (args.includes('--model-only')) {
   const mrows = await benchModel();
-  const loadEnd = loadavg().map((l) => l.toFixed(2)).join(' / ');
+  const loadEnd = loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' / ');
   console.log(toText({ columns: modelColumns(), rows: mrows }));
   const old = readFileSync(OUT, 'utf8');
   const cut = old.indexOf('## Whole model');
   if (cut < 0) throw new Error(`${OUT} has no whole-model section to replace`);
-  writeFileSync(OUT, old.slice(0, cut) + modelSection(mrows, `rerun alone (\`--model-only\`, load average ${loadStart} at start, ${loadEnd} at end) with the rule of src/sparse/select.ts`) + '\n');
+  writeFileSync(
+    OUT,
+    old.slice(0, cut) +
+      modelSection(
+        mrows,
+        `rerun alone (\`--model-only\`, load average ${loadStart} at start, ${loadEnd} at end) with the rule of src/sparse/select.ts`,
+      ) +
+      '\n',
+  );
   console.log(`updated the whole-model section of ${OUT}`);
   process.exit(0);
 }
@@ -283,28 +372,54 @@ const kcols: Column<KRow>[] = [
   { header: 'shape K×N', value: (r) => r.shape },
   { header: 'M', value: (r) => r.m },
   { header: 'dense µs', value: (r) => r.denseUs, digits: 1 },
-  ...PATTERNS.map((p): Column<KRow> => ({ header: p.label, value: (r) => `${r.speedup[p.key]!.toFixed(2)}×`, align: 'right' })),
+  ...PATTERNS.map((p): Column<KRow> => ({
+    header: p.label,
+    value: (r) => `${r.speedup[p.key]!.toFixed(2)}×`,
+    align: 'right',
+  })),
 ];
 const ccols: Column<Cross>[] = [
   { header: 'dtype', value: (r) => r.dtype },
   { header: 'structure', value: (r) => r.kind },
-  { header: 'weights', value: (r) => (r.tier === 'large' ? `K·N ≥ ${SPARSE_SMALL_WEIGHT}` : `K·N < ${SPARSE_SMALL_WEIGHT}`) },
+  {
+    header: 'weights',
+    value: (r) => (r.tier === 'large' ? `K·N ≥ ${SPARSE_SMALL_WEIGHT}` : `K·N < ${SPARSE_SMALL_WEIGHT}`),
+  },
   ...SPARSE_RULE_ROWS.map((m, i): Column<Cross> => ({
-    header: `M = ${m}`, value: (r) => (Number.isFinite(r.thresholds[i]!) ? `≥ ${Math.round(r.thresholds[i]! * 100)}%` : 'never'), align: 'right',
+    header: `M = ${m}`,
+    value: (r) => (Number.isFinite(r.thresholds[i]!) ? `≥ ${Math.round(r.thresholds[i]! * 100)}%` : 'never'),
+    align: 'right',
   })),
 ];
 console.log('\n' + toText({ columns: kcols, rows: krows }));
 console.log(toText({ columns: ccols, rows: cross }));
-const ruleOf = (c: Cross[]): RuleJson => Object.fromEntries(['float32', 'int8'].map((d) => [d, Object.fromEntries([...new Set(c.map((x) => x.kind))].map((kind) => [kind, {
-  large: c.find((x) => x.dtype === d && x.kind === kind && x.tier === 'large')!.thresholds.map((v) => (Number.isFinite(v) ? v : null)),
-  small: c.find((x) => x.dtype === d && x.kind === kind && x.tier === 'small')!.thresholds.map((v) => (Number.isFinite(v) ? v : null)),
-}]))]));
+const ruleOf = (c: Cross[]): RuleJson =>
+  Object.fromEntries(
+    ['float32', 'int8'].map((d) => [
+      d,
+      Object.fromEntries(
+        [...new Set(c.map((x) => x.kind))].map((kind) => [
+          kind,
+          {
+            large: c
+              .find((x) => x.dtype === d && x.kind === kind && x.tier === 'large')!
+              .thresholds.map((v) => (Number.isFinite(v) ? v : null)),
+            small: c
+              .find((x) => x.dtype === d && x.kind === kind && x.tier === 'small')!
+              .thresholds.map((v) => (Number.isFinite(v) ? v : null)),
+          },
+        ]),
+      ),
+    ]),
+  );
 const rule = ruleOf(cross);
 console.log('rule (SPARSE_RULES):', JSON.stringify(rule));
 // --previous FILE: the rule JSON of an earlier full run; the proposed rule is the elementwise
 // maximum (the more conservative threshold) of both, since single thresholds near the 1.1×
 // margin flip between runs on a shared machine.
-const PREV = args.includes('--previous') ? JSON.parse(readFileSync(args[args.indexOf('--previous') + 1]!, 'utf8')) as RuleJson : undefined;
+const PREV = args.includes('--previous')
+  ? (JSON.parse(readFileSync(args[args.indexOf('--previous') + 1]!, 'utf8')) as RuleJson)
+  : undefined;
 const proposed: RuleJson = JSON.parse(JSON.stringify(rule)) as RuleJson;
 if (PREV) {
   for (const [d, kinds] of Object.entries(proposed)) {
@@ -320,48 +435,70 @@ if (PREV) {
   }
   console.log('proposed rule (max with --previous):', JSON.stringify(proposed));
 }
-const committed = JSON.stringify(Object.fromEntries(Object.entries(SPARSE_RULES).map(([d, r]) => [d, Object.fromEntries(Object.entries(r).filter(([k]) => k in rule[d]!))])));
-console.log(committed === JSON.stringify(proposed) ? 'the committed rule (src/sparse/select.ts) matches this run' : `the committed rule differs from this run: ${committed}`);
+const committed = JSON.stringify(
+  Object.fromEntries(
+    Object.entries(SPARSE_RULES).map(([d, r]) => [
+      d,
+      Object.fromEntries(Object.entries(r).filter(([k]) => k in rule[d]!)),
+    ]),
+  ),
+);
+console.log(
+  committed === JSON.stringify(proposed)
+    ? 'the committed rule (src/sparse/select.ts) matches this run'
+    : `the committed rule differs from this run: ${committed}`,
+);
 
 // The model section runs with the rule this run proposes.
 installRule(proposed);
 const mrows = await benchModel();
-const loadEnd = loadavg().map((l) => l.toFixed(2)).join(' / ');
+const loadEnd = loadavg()
+  .map((l) => l.toFixed(2))
+  .join(' / ');
 console.log(toText({ columns: modelColumns(), rows: mrows }));
 
 const md = [
   '# Sparse kernels for pruned weights',
   '',
   `Command: \`npx tsx bench/sparse/run.ts${args.length ? ' ' + args.map((a) => a.replace(/^.*\//, '')).join(' ') : ''}\` (or \`npm run bench:sparse\`)` +
-  (PREV ? '; `--previous` names the rule JSON printed by the previous full run.' : '.'),
+    (PREV ? '; `--previous` names the rule JSON printed by the previous full run.' : '.'),
   '',
   `Machine: ${cpu.brand} (${cpu.availableCores} cores available), kernel path ${getIsa()} (the sparse kernels: AVX2 + FMA); ` +
-  `load average at start ${loadStart}, at end ${loadEnd} (shared machine).`,
+    `load average at start ${loadStart}, at end ${loadEnd} (shared machine).`,
   '',
   '## Kernels: speed-up of the sparse product over the dense kernel',
   '',
   `One thread, process CPU time, median of ${REPS} interleaved rounds (dense and every sparse variant of a row side by side). ` +
-  'Cells: dense time / sparse time (> 1: sparse is faster). float32 dense = the runtime\'s matmul_f32 kernel (AVX2/FMA GEMM); ' +
-  'int8 dense = the packed int8 GEMM with the requantize epilogue (matmul_i8). Column headers: unstructured sparsity, 2:4, ' +
-  'blocks (rows along K × columns along N) at a sparsity. The format the packer picked is the one named by the structure ' +
-  '(CSC for unstructured).',
+    "Cells: dense time / sparse time (> 1: sparse is faster). float32 dense = the runtime's matmul_f32 kernel (AVX2/FMA GEMM); " +
+    'int8 dense = the packed int8 GEMM with the requantize epilogue (matmul_i8). Column headers: unstructured sparsity, 2:4, ' +
+    'blocks (rows along K × columns along N) at a sparsity. The format the packer picked is the one named by the structure ' +
+    '(CSC for unstructured).',
   '',
   toMarkdown({ columns: kcols, rows: krows }),
-  '## Crossover: the rule of `sparse: \'auto\'`',
+  "## Crossover: the rule of `sparse: 'auto'`",
   '',
   `Least tested sparsity from which the sparse kernel was at least ${MARGIN}× faster than dense on every shape above of the ` +
-  `size class (K·N ≥ ${SPARSE_SMALL_WEIGHT}: the LeNet and FFN layers; smaller: the 1×1 conv), at M = 1, 8, 128 ` +
-  '(the 1×1-conv row with M = 3136 is shown for reference). A node runs sparse for the range of rows around its batch-1 rows ' +
-  'where it wins (src/sparse/select.ts), and its dense fallback otherwise.',
+    `size class (K·N ≥ ${SPARSE_SMALL_WEIGHT}: the LeNet and FFN layers; smaller: the 1×1 conv), at M = 1, 8, 128 ` +
+    '(the 1×1-conv row with M = 3136 is shown for reference). A node runs sparse for the range of rows around its batch-1 rows ' +
+    'where it wins (src/sparse/select.ts), and its dense fallback otherwise.',
   '',
   toMarkdown({ columns: ccols, rows: cross }),
   '```json',
   JSON.stringify(rule),
   '```',
-  ...(PREV ? ['', 'Elementwise maximum with the previous full run (`--previous`; single thresholds near the margin flip between runs ' +
-    'on a shared machine, so the runtime takes the more conservative one):', '', '```json', JSON.stringify(proposed), '```'] : []),
+  ...(PREV
+    ? [
+        '',
+        'Elementwise maximum with the previous full run (`--previous`; single thresholds near the margin flip between runs ' +
+          'on a shared machine, so the runtime takes the more conservative one):',
+        '',
+        '```json',
+        JSON.stringify(proposed),
+        '```',
+      ]
+    : []),
   '',
-  'The runtime\'s rule (SPARSE_RULES in src/sparse/select.ts) is set from the last JSON above (null = never) of the run recorded here.',
+  "The runtime's rule (SPARSE_RULES in src/sparse/select.ts) is set from the last JSON above (null = never) of the run recorded here.",
   '',
   modelSection(mrows, 'the sparse sessions use the rule proposed above'),
 ].join('\n');

@@ -39,17 +39,45 @@ const STOCK_REPEATS = opt('stock-repeats', 1);
 const EPOCH_DIGITS = 8000;
 if (args.includes('--threads')) setThreads(opt('threads', 2));
 
-const median = (a: number[]) => { const s = [...a].sort((x, y) => x - y); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
+const median = (a: number[]) => {
+  const s = [...a].sort((x, y) => x - y);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
 
 function buildMobileNetish(): tf.Sequential {
   let seed = 10;
   const init = () => tf.initializers.glorotUniform({ seed: seed++ });
   const m = tf.sequential({ name: 'mobilenet_ish' });
-  const bnRelu6 = () => { m.add(tf.layers.batchNormalization()); m.add(tf.layers.reLU({ maxValue: 6 })); };
-  m.add(tf.layers.conv2d({ inputShape: [28, 28, 1], filters: 16, kernelSize: 3, strides: 2, padding: 'same', useBias: false, kernelInitializer: init() }));
+  const bnRelu6 = () => {
+    m.add(tf.layers.batchNormalization());
+    m.add(tf.layers.reLU({ maxValue: 6 }));
+  };
+  m.add(
+    tf.layers.conv2d({
+      inputShape: [28, 28, 1],
+      filters: 16,
+      kernelSize: 3,
+      strides: 2,
+      padding: 'same',
+      useBias: false,
+      kernelInitializer: init(),
+    }),
+  );
   bnRelu6();
-  for (const [stride, filters] of [[1, 32], [2, 64]]) {
-    m.add(tf.layers.depthwiseConv2d({ kernelSize: 3, strides: stride, padding: 'same', useBias: false, depthwiseInitializer: init() }));
+  for (const [stride, filters] of [
+    [1, 32],
+    [2, 64],
+  ]) {
+    m.add(
+      tf.layers.depthwiseConv2d({
+        kernelSize: 3,
+        strides: stride,
+        padding: 'same',
+        useBias: false,
+        depthwiseInitializer: init(),
+      }),
+    );
     bnRelu6();
     m.add(tf.layers.conv2d({ filters, kernelSize: 1, useBias: false, kernelInitializer: init() }));
     bnRelu6();
@@ -79,7 +107,15 @@ async function use(c: Config): Promise<void> {
   await tf.ready();
 }
 
-interface Row { model: string; config: string; perBatchMs?: number; epochS?: number; spread?: string; loss?: number; error?: string }
+interface Row {
+  model: string;
+  config: string;
+  perBatchMs?: number;
+  epochS?: number;
+  spread?: string;
+  loss?: number;
+  error?: string;
+}
 
 async function timeTraining(modelName: string, c: Config, x: Tensor, y: Tensor): Promise<Row> {
   await use(c);
@@ -89,12 +125,15 @@ async function timeTraining(modelName: string, c: Config, x: Tensor, y: Tensor):
   const ys = tf.tensor(y.dataSync(), y.shape);
   try {
     const fit = async (from: number, count: number) => {
-      const xb = xs.slice(from * BATCH, count * BATCH), yb = ys.slice(from * BATCH, count * BATCH);
+      const xb = xs.slice(from * BATCH, count * BATCH),
+        yb = ys.slice(from * BATCH, count * BATCH);
       try {
         const t0 = performance.now();
         const h = await model.fit(xb, yb, { epochs: 1, batchSize: BATCH, shuffle: false, verbose: 0 });
         return { ms: performance.now() - t0, loss: h.history.loss[0] as number };
-      } finally { tf.dispose([xb, yb]); }
+      } finally {
+        tf.dispose([xb, yb]);
+      }
     };
     const stock = c.backend === 'cpu' && !c.native;
     const nb = stock ? Math.min(STOCK_BATCHES, BATCHES) : BATCHES;
@@ -108,8 +147,12 @@ async function timeTraining(modelName: string, c: Config, x: Tensor, y: Tensor):
     }
     const m = median(per);
     return {
-      model: modelName, config: stock ? `${c.label}, ${nb}×${STOCK_REPEATS}` : c.label, perBatchMs: m, epochS: (m * EPOCH_DIGITS) / BATCH / 1000,
-      spread: `${Math.min(...per).toFixed(0)}–${Math.max(...per).toFixed(0)}`, loss,
+      model: modelName,
+      config: stock ? `${c.label}, ${nb}×${STOCK_REPEATS}` : c.label,
+      perBatchMs: m,
+      epochS: (m * EPOCH_DIGITS) / BATCH / 1000,
+      spread: `${Math.min(...per).toFixed(0)}–${Math.max(...per).toFixed(0)}`,
+      loss,
     };
   } catch (e) {
     return { model: modelName, config: c.label, error: (e as Error).message.split('\n')[0] };
@@ -120,15 +163,40 @@ async function timeTraining(modelName: string, c: Config, x: Tensor, y: Tensor):
 }
 
 // ---- kernel-level timings (conv backprop on the shapes of LeNet-5 conv2 and the depthwise block)
-interface KRow { kernel: string; shape: string; cells: Record<string, number | string> }
-async function timeKernel(backend: 'cpu' | 'wasm', native: boolean, name: string, inputs: Record<string, number[]>, attrs: object, reps: number, isa?: 'ref'): Promise<number | string> {
+interface KRow {
+  kernel: string;
+  shape: string;
+  cells: Record<string, number | string>;
+}
+async function timeKernel(
+  backend: 'cpu' | 'wasm',
+  native: boolean,
+  name: string,
+  inputs: Record<string, number[]>,
+  attrs: object,
+  reps: number,
+  isa?: 'ref',
+): Promise<number | string> {
   await use({ label: '', backend, native });
   const ts: Record<string, Tensor> = {};
   for (const [k, s] of Object.entries(inputs)) ts[k] = tf.randomNormal(s, 0, 1, 'float32', 7);
-  const run = () => { const o = tf.engine().runKernel(name, ts, attrs as NamedAttrMap) as Tensor; o.dataSync(); o.dispose(); };
+  const run = () => {
+    const o = tf.engine().runKernel(name, ts, attrs as NamedAttrMap) as Tensor;
+    o.dataSync();
+    o.dispose();
+  };
   const slow = backend === 'cpu' && !native; // stock cpu: one timed call, no warm-up
   try {
-    const go = async () => { if (!slow) run(); const t: number[] = []; for (let i = 0; i < reps; i++) { const t0 = performance.now(); run(); t.push(performance.now() - t0); } return median(t); };
+    const go = async () => {
+      if (!slow) run();
+      const t: number[] = [];
+      for (let i = 0; i < reps; i++) {
+        const t0 = performance.now();
+        run();
+        t.push(performance.now() - t0);
+      }
+      return median(t);
+    };
     return isa ? await withIsa(isa, go) : await go();
   } catch (e) {
     return (e as Error).message.includes('not registered') ? 'missing' : `error: ${(e as Error).message.slice(0, 40)}`;
@@ -143,7 +211,9 @@ async function main() {
   const info = cpuInfo();
   const machine = `${info.brand.trim()} (${info.availableCores} cores available), native ISA ${getIsa()}, ${getThreads()} native threads`;
   console.log(`machine: ${machine}`);
-  console.log(`batches/run ${BATCHES}, repeats ${REPEATS}, batch size ${BATCH}; epoch = ${EPOCH_DIGITS} digits (extrapolated)\n`);
+  console.log(
+    `batches/run ${BATCHES}, repeats ${REPEATS}, batch size ${BATCH}; epoch = ${EPOCH_DIGITS} digits (extrapolated)\n`,
+  );
 
   await tf.setBackend('cpu');
   const mnist = loadMnist({ trainSize: BATCH * (BATCHES + 1), testSize: 0, seed: 1 });
@@ -152,19 +222,53 @@ async function main() {
     for (const c of CONFIGS) {
       const row = await timeTraining(modelName, c, mnist.xTrain, mnist.yTrain);
       rows.push(row);
-      console.log(`${modelName.padEnd(16)} ${c.label.padEnd(14)} ` +
-        (row.error ? `FAILS: ${row.error}` : `${row.perBatchMs!.toFixed(1).padStart(8)} ms/batch  ${row.epochS!.toFixed(1).padStart(7)} s/epoch  (runs ${row.spread} ms)`));
+      console.log(
+        `${modelName.padEnd(16)} ${c.label.padEnd(14)} ` +
+          (row.error
+            ? `FAILS: ${row.error}`
+            : `${row.perBatchMs!.toFixed(1).padStart(8)} ms/batch  ${row.epochS!.toFixed(1).padStart(7)} s/epoch  (runs ${row.spread} ms)`),
+      );
     }
   }
   mnist.dispose();
 
   const kshapes: { kernel: string; shape: string; inputs: Record<string, number[]>; attrs: object }[] = [
-    { kernel: 'Conv2DBackpropFilter', shape: 'x 64x12x12x20, f 5x5x20x50 (LeNet conv2)', inputs: { x: [64, 12, 12, 20], dy: [64, 8, 8, 50] }, attrs: { strides: 1, pad: 'valid', dataFormat: 'NHWC', filterShape: [5, 5, 20, 50] } },
-    { kernel: 'Conv2DBackpropInput', shape: 'dy 64x8x8x50, f 5x5x20x50 (LeNet conv2)', inputs: { dy: [64, 8, 8, 50], filter: [5, 5, 20, 50] }, attrs: { strides: 1, pad: 'valid', dataFormat: 'NHWC', inputShape: [64, 12, 12, 20] } },
-    { kernel: 'Conv2DBackpropFilter', shape: 'x 64x28x28x1, f 5x5x1x20 (LeNet conv1)', inputs: { x: [64, 28, 28, 1], dy: [64, 24, 24, 20] }, attrs: { strides: 1, pad: 'valid', dataFormat: 'NHWC', filterShape: [5, 5, 1, 20] } },
-    { kernel: 'DepthwiseConv2dNativeBackpropFilter', shape: 'x 64x14x14x32, f 3x3x32x1, s2', inputs: { x: [64, 14, 14, 32], dy: [64, 7, 7, 32] }, attrs: { strides: 2, pad: 'same', dilations: 1, filterShape: [3, 3, 32, 1] } },
-    { kernel: 'DepthwiseConv2dNativeBackpropInput', shape: 'dy 64x7x7x32, f 3x3x32x1, s2', inputs: { dy: [64, 7, 7, 32], filter: [3, 3, 32, 1] }, attrs: { strides: 2, pad: 'same', dilations: 1, inputShape: [64, 14, 14, 32] } },
-    { kernel: 'MaxPoolGrad', shape: 'x 64x24x24x20, 2x2/2', inputs: { dy: [64, 12, 12, 20], input: [64, 24, 24, 20], output: [64, 12, 12, 20] }, attrs: { filterSize: 2, strides: 2, pad: 'valid' } },
+    {
+      kernel: 'Conv2DBackpropFilter',
+      shape: 'x 64x12x12x20, f 5x5x20x50 (LeNet conv2)',
+      inputs: { x: [64, 12, 12, 20], dy: [64, 8, 8, 50] },
+      attrs: { strides: 1, pad: 'valid', dataFormat: 'NHWC', filterShape: [5, 5, 20, 50] },
+    },
+    {
+      kernel: 'Conv2DBackpropInput',
+      shape: 'dy 64x8x8x50, f 5x5x20x50 (LeNet conv2)',
+      inputs: { dy: [64, 8, 8, 50], filter: [5, 5, 20, 50] },
+      attrs: { strides: 1, pad: 'valid', dataFormat: 'NHWC', inputShape: [64, 12, 12, 20] },
+    },
+    {
+      kernel: 'Conv2DBackpropFilter',
+      shape: 'x 64x28x28x1, f 5x5x1x20 (LeNet conv1)',
+      inputs: { x: [64, 28, 28, 1], dy: [64, 24, 24, 20] },
+      attrs: { strides: 1, pad: 'valid', dataFormat: 'NHWC', filterShape: [5, 5, 1, 20] },
+    },
+    {
+      kernel: 'DepthwiseConv2dNativeBackpropFilter',
+      shape: 'x 64x14x14x32, f 3x3x32x1, s2',
+      inputs: { x: [64, 14, 14, 32], dy: [64, 7, 7, 32] },
+      attrs: { strides: 2, pad: 'same', dilations: 1, filterShape: [3, 3, 32, 1] },
+    },
+    {
+      kernel: 'DepthwiseConv2dNativeBackpropInput',
+      shape: 'dy 64x7x7x32, f 3x3x32x1, s2',
+      inputs: { dy: [64, 7, 7, 32], filter: [3, 3, 32, 1] },
+      attrs: { strides: 2, pad: 'same', dilations: 1, inputShape: [64, 14, 14, 32] },
+    },
+    {
+      kernel: 'MaxPoolGrad',
+      shape: 'x 64x24x24x20, 2x2/2',
+      inputs: { dy: [64, 12, 12, 20], input: [64, 24, 24, 20], output: [64, 12, 12, 20] },
+      attrs: { filterSize: 2, strides: 2, pad: 'valid' },
+    },
   ];
   const kcols = ['cpu (stock)', 'cpu + native', 'native, ref ISA', 'wasm (stock)', 'wasm + native'];
   const krows: KRow[] = [];
@@ -177,7 +281,9 @@ async function main() {
     cells['wasm (stock)'] = await timeKernel('wasm', false, k.kernel, k.inputs, k.attrs, 5);
     cells['wasm + native'] = await timeKernel('wasm', true, k.kernel, k.inputs, k.attrs, 9);
     krows.push({ kernel: k.kernel, shape: k.shape, cells });
-    console.log(`${k.kernel.padEnd(36)} ${kcols.map((c) => `${c}: ${typeof cells[c] === 'number' ? (cells[c] as number).toFixed(2) : cells[c]}`).join('  ')}`);
+    console.log(
+      `${k.kernel.padEnd(36)} ${kcols.map((c) => `${c}: ${typeof cells[c] === 'number' ? (cells[c] as number).toFixed(2) : cells[c]}`).join('  ')}`,
+    );
   }
   unregisterNativeTrainingKernels();
 
@@ -204,9 +310,11 @@ async function main() {
       '',
       '| model | backend | ms / batch | s / epoch (8k) | speed-up vs cpu stock | runs (ms/batch) | last loss |',
       '| --- | --- | ---: | ---: | ---: | --- | ---: |',
-      ...rows.map((r) => r.error
-        ? `| ${r.model} | ${r.config} | fails | — | — | \`${r.error.replace(/\|/g, '/')}\` | — |`
-        : `| ${r.model} | ${r.config} | ${r.perBatchMs!.toFixed(1)} | ${r.epochS!.toFixed(1)} | ${(base(r.model)! / r.perBatchMs!).toFixed(1)}× | ${r.spread} | ${r.loss!.toFixed(3)} |`),
+      ...rows.map((r) =>
+        r.error
+          ? `| ${r.model} | ${r.config} | fails | — | — | \`${r.error.replace(/\|/g, '/')}\` | — |`
+          : `| ${r.model} | ${r.config} | ${r.perBatchMs!.toFixed(1)} | ${r.epochS!.toFixed(1)} | ${(base(r.model)! / r.perBatchMs!).toFixed(1)}× | ${r.spread} | ${r.loss!.toFixed(3)} |`,
+      ),
       '',
       '## Kernels alone (median ms per call)',
       '',
@@ -225,4 +333,7 @@ async function main() {
   }
 }
 
-main().catch((e) => { console.error(e); process.exit(1); });
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

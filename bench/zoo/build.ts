@@ -26,8 +26,23 @@ interface Recipe {
   write: (dir: string) => Promise<void>;
 }
 
-const image = (name: string, hw: number): ZooInput => ({ name, shape: [1, hw, hw, 3], dtype: 'float32', kind: 'image', range: [0, 1], layout: 'NHWC', note: 'built model' });
-const tokens = (name: string): ZooInput => ({ name, shape: [1, 32], dtype: 'int32', kind: 'tokens', range: [0, 1000], note: 'token ids, vocabulary 1000' });
+const image = (name: string, hw: number): ZooInput => ({
+  name,
+  shape: [1, hw, hw, 3],
+  dtype: 'float32',
+  kind: 'image',
+  range: [0, 1],
+  layout: 'NHWC',
+  note: 'built model',
+});
+const tokens = (name: string): ZooInput => ({
+  name,
+  shape: [1, 32],
+  dtype: 'int32',
+  kind: 'tokens',
+  range: [0, 1000],
+  note: 'token ids, vocabulary 1000',
+});
 const layers = (make: () => tf.LayersModel) => async (dir: string) => {
   const m = make();
   await m.save(fileIO(dir));
@@ -35,12 +50,48 @@ const layers = (make: () => tf.LayersModel) => async (dir: string) => {
 };
 
 export const RECIPES: Recipe[] = [
-  { name: 'transformer-encoder', family: 'Transformer encoder', task: 'text classifier (2 pre-LN layers, GELU, LayerNorm, BatchMatMul attention)', inputs: [tokens('tokens')], write: (d) => writeModel(d, transformerEncoder().build()) },
-  { name: 'text-rnn', family: 'LSTM + GRU', task: 'text classifier', inputs: [tokens('tokens')], write: layers(textRnn) },
-  { name: 'unet', family: 'UNet', task: 'segmentation (3 classes per pixel)', inputs: [image('image', 64)], write: layers(unet) },
-  { name: 'ssd-while-nms', family: 'SSD-style detector', task: 'detection with a TF1 while loop and non-max suppression', inputs: [image('image', 64)], write: (d) => writeModel(d, ssdWhile().build()) },
-  { name: 'mobilenet-v3-blocks', family: 'MobileNetV3 (hard-swish, squeeze-excite)', task: 'image classifier (10 classes)', inputs: [image('image', 96)], write: (d) => writeModel(d, mobilenetV3().build()) },
-  { name: 'efficientnet-lite-blocks', family: 'EfficientNet-lite (MBConv, ReLU6)', task: 'image classifier (10 classes)', inputs: [image('image', 128)], write: layers(efficientnetLite) },
+  {
+    name: 'transformer-encoder',
+    family: 'Transformer encoder',
+    task: 'text classifier (2 pre-LN layers, GELU, LayerNorm, BatchMatMul attention)',
+    inputs: [tokens('tokens')],
+    write: (d) => writeModel(d, transformerEncoder().build()),
+  },
+  {
+    name: 'text-rnn',
+    family: 'LSTM + GRU',
+    task: 'text classifier',
+    inputs: [tokens('tokens')],
+    write: layers(textRnn),
+  },
+  {
+    name: 'unet',
+    family: 'UNet',
+    task: 'segmentation (3 classes per pixel)',
+    inputs: [image('image', 64)],
+    write: layers(unet),
+  },
+  {
+    name: 'ssd-while-nms',
+    family: 'SSD-style detector',
+    task: 'detection with a TF1 while loop and non-max suppression',
+    inputs: [image('image', 64)],
+    write: (d) => writeModel(d, ssdWhile().build()),
+  },
+  {
+    name: 'mobilenet-v3-blocks',
+    family: 'MobileNetV3 (hard-swish, squeeze-excite)',
+    task: 'image classifier (10 classes)',
+    inputs: [image('image', 96)],
+    write: (d) => writeModel(d, mobilenetV3().build()),
+  },
+  {
+    name: 'efficientnet-lite-blocks',
+    family: 'EfficientNet-lite (MBConv, ReLU6)',
+    task: 'image classifier (10 classes)',
+    inputs: [image('image', 128)],
+    write: layers(efficientnetLite),
+  },
 ];
 
 /** Runs the written model once in stock TF.js; returns the backend that ran it. */
@@ -82,8 +133,15 @@ export async function buildZoo(cache: string): Promise<ZooModel[]> {
     const json = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')) as Record<string, unknown>;
     const hashed = await hashFiles(dir, await readdir(dir));
     out.push({
-      id, origin: 'built', source: `bench/zoo/built (${r.name})`, format: json.format === 'layers-model' ? 'layers-model' : 'graph-model',
-      family: r.family, task: r.task, inputs: r.inputs, constructs: describeConstructs(json), ...hashed,
+      id,
+      origin: 'built',
+      source: `bench/zoo/built (${r.name})`,
+      format: json.format === 'layers-model' ? 'layers-model' : 'graph-model',
+      family: r.family,
+      task: r.task,
+      inputs: r.inputs,
+      constructs: describeConstructs(json),
+      ...hashed,
     });
     console.error(`${id}: written, runs in stock TF.js (${backend})`);
   }

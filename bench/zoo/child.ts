@@ -13,18 +13,35 @@ export interface ChildResult {
   seconds: number;
 }
 
-export function runChild(cmd: string, args: readonly string[], o: { cwd: string; timeoutSeconds: number; env?: NodeJS.ProcessEnv }): Promise<ChildResult> {
+export function runChild(
+  cmd: string,
+  args: readonly string[],
+  o: { cwd: string; timeoutSeconds: number; env?: NodeJS.ProcessEnv },
+): Promise<ChildResult> {
   const t0 = performance.now();
   return new Promise((resolve) => {
-    const child = spawn(cmd, [...args], { cwd: o.cwd, env: o.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const child = spawn(cmd, [...args], {
+      cwd: o.cwd,
+      env: o.env ?? process.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
     let stdout = '';
     let stderr = '';
     let timedOut = false;
-    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr = (stderr + d).slice(-2000); });
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr = (stderr + d).slice(-2000);
+    });
     const timer = setTimeout(() => {
       timedOut = true;
-      try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* already gone */ }
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
     }, o.timeoutSeconds * 1000);
     child.on('close', (code, signal) => {
       clearTimeout(timer);

@@ -6,9 +6,20 @@ import type { InputOverride } from './sources.js';
 
 type Json = Record<string, unknown>;
 
-interface RawInput { name: string; shape: number[] | null; dtype: string; note: string }
+interface RawInput {
+  name: string;
+  shape: number[] | null;
+  dtype: string;
+  note: string;
+}
 
-const TF_DTYPES: Record<string, string> = { DT_FLOAT: 'float32', DT_INT32: 'int32', DT_UINT8: 'int32', DT_INT64: 'int32', DT_BOOL: 'bool' };
+const TF_DTYPES: Record<string, string> = {
+  DT_FLOAT: 'float32',
+  DT_INT32: 'int32',
+  DT_UINT8: 'int32',
+  DT_INT64: 'int32',
+  DT_BOOL: 'bool',
+};
 
 function dims(shape: unknown): number[] | null {
   const s = shape as { dim?: { size?: string | number }[]; unknownRank?: boolean } | undefined;
@@ -18,19 +29,22 @@ function dims(shape: unknown): number[] | null {
 
 function graphInputs(json: Json): RawInput[] {
   const topo = json.modelTopology as { node?: { name: string; op: string; attr?: Json }[] };
-  const sig = (json.signature ?? (json.userDefinedMetadata as Json | undefined)?.signature) as { inputs?: Record<string, { name?: string; dtype?: string; tensorShape?: unknown }> } | undefined;
+  const sig = (json.signature ?? (json.userDefinedMetadata as Json | undefined)?.signature) as
+    { inputs?: Record<string, { name?: string; dtype?: string; tensorShape?: unknown }> } | undefined;
   const sigByName = new Map<string, { dtype?: string; tensorShape?: unknown }>();
   for (const [k, v] of Object.entries(sig?.inputs ?? {})) {
     for (const n of [k, v.name ?? k]) sigByName.set(n.replace(/:0$/, ''), v);
   }
-  return (topo.node ?? []).filter((n) => n.op === 'Placeholder').map((n) => {
-    const s = sigByName.get(n.name);
-    const attr = n.attr ?? {};
-    const dtype = TF_DTYPES[String(s?.dtype ?? (attr.dtype as { type?: string } | undefined)?.type)] ?? 'float32';
-    const fromSig = s?.tensorShape ? dims(s.tensorShape) : undefined;
-    const shape = fromSig ?? dims((attr.shape as { shape?: unknown } | undefined)?.shape);
-    return { name: n.name, shape, dtype, note: fromSig ? 'signature' : 'placeholder' };
-  });
+  return (topo.node ?? [])
+    .filter((n) => n.op === 'Placeholder')
+    .map((n) => {
+      const s = sigByName.get(n.name);
+      const attr = n.attr ?? {};
+      const dtype = TF_DTYPES[String(s?.dtype ?? (attr.dtype as { type?: string } | undefined)?.type)] ?? 'float32';
+      const fromSig = s?.tensorShape ? dims(s.tensorShape) : undefined;
+      const shape = fromSig ?? dims((attr.shape as { shape?: unknown } | undefined)?.shape);
+      return { name: n.name, shape, dtype, note: fromSig ? 'signature' : 'placeholder' };
+    });
 }
 
 function layersInputs(json: Json): RawInput[] {
@@ -49,21 +63,38 @@ function layersInputs(json: Json): RawInput[] {
 /** 'layers-model' when the json says so or its topology is a Keras config (older files omit `format`). */
 export function modelFormat(json: Json): 'graph-model' | 'layers-model' {
   const topo = json.modelTopology as Json | undefined;
-  return json.format === 'layers-model' || (topo && ('model_config' in topo || 'class_name' in topo)) ? 'layers-model' : 'graph-model';
+  return json.format === 'layers-model' || (topo && ('model_config' in topo || 'class_name' in topo))
+    ? 'layers-model'
+    : 'graph-model';
 }
 
 /** Inputs as the harness feeds them: free batch → 1; other free dimensions need an override. */
-export function describeInputs(json: Json, range: [number, number], overrides: Record<string, InputOverride> = {}): ZooInput[] {
+export function describeInputs(
+  json: Json,
+  range: [number, number],
+  overrides: Record<string, InputOverride> = {},
+): ZooInput[] {
   const raw = modelFormat(json) === 'layers-model' ? layersInputs(json) : graphInputs(json);
   return raw.map((r) => {
     const o = overrides[r.name] ?? {};
     const shape = o.shape ?? r.shape?.map((d, i) => (d < 0 && i === 0 ? 1 : d));
-    if (!shape || shape.some((d) => d < 0)) throw new Error(`input '${r.name}' has free dimensions [${r.shape?.join(', ') ?? 'unknown rank'}]: give its shape in sources.ts`);
+    if (!shape || shape.some((d) => d < 0))
+      throw new Error(
+        `input '${r.name}' has free dimensions [${r.shape?.join(', ') ?? 'unknown rank'}]: give its shape in sources.ts`,
+      );
     const dtype = o.dtype ?? (r.dtype === 'int32' ? 'int32' : 'float32');
     const kind = o.kind ?? 'image';
     const layout = kind === 'image' ? (o.layout ?? 'NHWC') : undefined;
     const note = [r.note, o.note].filter(Boolean).join('; ');
-    return { name: r.name, shape, dtype, kind, range: o.range ?? (dtype === 'int32' ? [0, 255] : range), ...(layout ? { layout } : {}), note };
+    return {
+      name: r.name,
+      shape,
+      dtype,
+      kind,
+      range: o.range ?? (dtype === 'int32' ? [0, 255] : range),
+      ...(layout ? { layout } : {}),
+      note,
+    };
   });
 }
 
@@ -80,9 +111,17 @@ const CONSTRUCTS: [string, (ops: Set<string>) => boolean][] = [
 export function describeConstructs(json: Json): string[] {
   if (modelFormat(json) === 'layers-model') {
     const text = JSON.stringify(json.modelTopology);
-    return ['layers model', ...['LSTM', 'GRU', 'Attention', 'MultiHeadAttention', 'LayerNormalization'].filter((c) => text.includes(`"class_name":"${c}"`))];
+    return [
+      'layers model',
+      ...['LSTM', 'GRU', 'Attention', 'MultiHeadAttention', 'LayerNormalization'].filter((c) =>
+        text.includes(`"class_name":"${c}"`),
+      ),
+    ];
   }
-  const topo = json.modelTopology as { node?: { op: string }[]; library?: { function?: { nodeDef?: { op: string }[] }[] } };
+  const topo = json.modelTopology as {
+    node?: { op: string }[];
+    library?: { function?: { nodeDef?: { op: string }[] }[] };
+  };
   const ops = new Set((topo.node ?? []).map((n) => n.op));
   for (const f of topo.library?.function ?? []) for (const n of f.nodeDef ?? []) ops.add(n.op);
   return CONSTRUCTS.filter(([, has]) => has(ops)).map(([name]) => name);

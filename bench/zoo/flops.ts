@@ -10,7 +10,16 @@ import { cloneGraph, type Graph, type Node } from '../../src/model/ir.js';
 import { inferShapes } from '../../src/model/shape-inference.js';
 import type { PlannedNode } from '../../src/runtime/plan.js';
 
-export const HEAVY_OPS = new Set(['Conv2D', 'DepthwiseConv2dNative', 'MatMul', 'BatchMatMul', 'BatchMatMulV2', 'Conv2DBackpropInput', 'Conv3D', 'Einsum']);
+export const HEAVY_OPS = new Set([
+  'Conv2D',
+  'DepthwiseConv2dNative',
+  'MatMul',
+  'BatchMatMul',
+  'BatchMatMulV2',
+  'Conv2DBackpropInput',
+  'Conv3D',
+  'Einsum',
+]);
 
 export interface FlopShare {
   /** MACs of the heavy nodes with known shapes. */
@@ -35,7 +44,8 @@ function macs(g: Graph, n: Node): number | undefined {
   const out = shape(n.outputs[0]);
   if (!known(out)) return undefined;
   switch (n.op) {
-    case 'Conv2D': case 'Conv3D': {
+    case 'Conv2D':
+    case 'Conv3D': {
       const f = shape(n.inputs[1]);
       return known(f) ? elems(out) * elems(f.slice(0, -1)) : undefined;
     }
@@ -44,10 +54,13 @@ function macs(g: Graph, n: Node): number | undefined {
       return known(f) ? elems(out) * f[0]! * f[1]! : undefined;
     }
     case 'Conv2DBackpropInput': {
-      const f = shape(n.inputs[1]), x = shape(n.inputs[2]);
+      const f = shape(n.inputs[1]),
+        x = shape(n.inputs[2]);
       return known(f) && known(x) ? elems(x) * f[0]! * f[1]! * f[2]! : undefined;
     }
-    case 'MatMul': case 'BatchMatMul': case 'BatchMatMulV2': {
+    case 'MatMul':
+    case 'BatchMatMul':
+    case 'BatchMatMulV2': {
       const a = shape(n.inputs[0]);
       if (!known(a) || a.length < 2) return undefined;
       const transposed = n.attrs.transpose_a === true || n.attrs.adj_x === true;
@@ -60,7 +73,14 @@ function macs(g: Graph, n: Node): number | undefined {
 
 /** Shapes of the heavy nodes' operands and results, by running `g` in float on `feed`. */
 function observeShapes(g: Graph, feed: Record<string, tf.Tensor>): void {
-  const names = [...new Set(g.nodes.filter((n) => HEAVY_OPS.has(n.op)).flatMap((n) => [n.outputs[0]!, ...n.inputs.slice(0, 2)]).filter((t) => !g.constants.has(t)))];
+  const names = [
+    ...new Set(
+      g.nodes
+        .filter((n) => HEAVY_OPS.has(n.op))
+        .flatMap((n) => [n.outputs[0]!, ...n.inputs.slice(0, 2)])
+        .filter((t) => !g.constants.has(t)),
+    ),
+  ];
   const got = execute(g, feed, { outputs: names });
   names.forEach((t, i) => {
     g.tensors.set(t, { dtype: got[i]!.dtype as 'float32', shape: [...got[i]!.shape] });
@@ -72,7 +92,11 @@ function observeShapes(g: Graph, feed: Record<string, tf.Tensor>): void {
  * The FLOP share of `plan` on `graph` (the graph the session was created from) with `feed`
  * (one sample, keyed by the graph's input names).
  */
-export function nativeFlopShare(graph: Graph, plan: readonly PlannedNode[], feed: Record<string, tf.Tensor>): FlopShare {
+export function nativeFlopShare(
+  graph: Graph,
+  plan: readonly PlannedNode[],
+  feed: Record<string, tf.Tensor>,
+): FlopShare {
   const g = cloneGraph(graph);
   for (const i of g.inputs) if (feed[i.name]) i.shape = [...feed[i.name]!.shape];
   let shapes = 'executed';
@@ -90,12 +114,18 @@ export function nativeFlopShare(graph: Graph, plan: readonly PlannedNode[], feed
     r.heavyNodes++;
     const m = macs(g, n);
     const p = placed.get(n.name);
-    if (m === undefined || !p) { r.unmeasured++; continue; }
+    if (m === undefined || !p) {
+      r.unmeasured++;
+      continue;
+    }
     r.totalMacs += m;
     if (p.placement !== 'tfjs') r.nativeMacs += m;
     else missed.push([`${n.name} (${n.op}, ${p.reason ?? 'no reason given'})`, m]);
   }
   if (r.totalMacs) r.share = r.nativeMacs / r.totalMacs;
-  r.notNative = missed.sort((a, b) => b[1] - a[1]).slice(0, 3).map(([s, m]) => `${s}: ${((100 * m) / (r.totalMacs || 1)).toFixed(1)}% of MACs`);
+  r.notNative = missed
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 3)
+    .map(([s, m]) => `${s}: ${((100 * m) / (r.totalMacs || 1)).toFixed(1)}% of MACs`);
   return r;
 }

@@ -25,14 +25,18 @@ function picture(h: number, w: number, c: number, rng: Rng): Float32Array {
   const base = Array.from({ length: c }, () => 0.2 + 0.6 * rng());
   const grad = Array.from({ length: c }, () => [rng() - 0.5, rng() - 0.5]);
   const blobs = Array.from({ length: 2 + Math.floor(rng() * 4) }, () => ({
-    y: rng() * h, x: rng() * w, r: (0.08 + 0.3 * rng()) * Math.min(h, w), amp: Array.from({ length: c }, () => rng() - 0.5),
+    y: rng() * h,
+    x: rng() * w,
+    r: (0.08 + 0.3 * rng()) * Math.min(h, w),
+    amp: Array.from({ length: c }, () => rng() - 0.5),
   }));
   // A straight edge (a step in brightness) like an object boundary.
   const edge = { a: rng() * Math.PI, o: rng(), amp: 0.3 * (rng() - 0.5) };
   const noise = 0.02 + 0.03 * rng();
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
-      const u = x / Math.max(1, w - 1), v = y / Math.max(1, h - 1);
+      const u = x / Math.max(1, w - 1),
+        v = y / Math.max(1, h - 1);
       const side = Math.cos(edge.a) * u + Math.sin(edge.a) * v > edge.o ? edge.amp : 0;
       for (let k = 0; k < c; k++) {
         let p = base[k]! + grad[k]![0]! * u + grad[k]![1]! * v + side;
@@ -49,21 +53,31 @@ function picture(h: number, w: number, c: number, rng: Rng): Float32Array {
 function portrait(h: number, w: number, rng: Rng): Float32Array {
   const out = new Float32Array(h * w * 3);
   const tone = (lo: number, span: number) => [0, 1, 2].map(() => lo + span * rng());
-  const bg = tone(0.3, 0.5), shirt = tone(0, 0.6);
+  const bg = tone(0.3, 0.5),
+    shirt = tone(0, 0.6);
   const skin = [0.8 + 0.15 * rng(), 0.55 + 0.15 * rng(), 0.4 + 0.15 * rng()];
   const hair = [0.1 + 0.2 * rng(), 0.07 + 0.1 * rng(), 0.05 + 0.05 * rng()];
   // Head centre and radii in units of the picture's sides.
-  const cx = 0.5 + 0.1 * (rng() - 0.5), cy = 0.35 + 0.05 * (rng() - 0.5), ry = 0.16 + 0.04 * rng(), rx = ry * 0.75;
+  const cx = 0.5 + 0.1 * (rng() - 0.5),
+    cy = 0.35 + 0.05 * (rng() - 0.5),
+    ry = 0.16 + 0.04 * rng(),
+    rx = ry * 0.75;
   const noise = 0.02 + 0.02 * rng();
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
-      const u = x / w, v = y / h;
-      const dx = (u - cx) / rx, dy = (v - cy) / ry;
+      const u = x / w,
+        v = y / h;
+      const dx = (u - cx) / rx,
+        dy = (v - cy) / ry;
       const head = dx * dx + dy * dy < 1;
       const hairCap = v < cy - 0.05 && dx * dx + ((v - cy + 0.03) / ry) ** 2 < 1.05;
       const shoulders = v > cy + 0.9 * ry && ((u - cx) / 0.42) ** 2 + ((v - 1.05) / (1.05 - cy - 0.9 * ry)) ** 2 < 1;
       const neck = Math.abs(u - cx) < 0.45 * rx && v > cy && v < cy + 1.3 * ry;
-      const eye = head && [cx - 0.35 * rx, cx + 0.35 * rx].some((ex) => ((u - ex) / (0.12 * rx)) ** 2 + ((v - cy + 0.1 * ry) / (0.06 * ry)) ** 2 < 1);
+      const eye =
+        head &&
+        [cx - 0.35 * rx, cx + 0.35 * rx].some(
+          (ex) => ((u - ex) / (0.12 * rx)) ** 2 + ((v - cy + 0.1 * ry) / (0.06 * ry)) ** 2 < 1,
+        );
       const mouth = head && Math.abs(u - cx) < 0.3 * rx && Math.abs(v - (cy + 0.5 * ry)) < 0.04 * ry;
       let c = bg.map((b, k) => b + 0.2 * (u - 0.5) * (k - 1));
       if (shoulders) c = shirt;
@@ -89,7 +103,8 @@ export function sceneFor(task: string): Scene {
 export function inputValues(spec: ZooInput, rng: Rng, scene: Scene = 'any', sample = 0): Float32Array | Int32Array {
   const n = spec.shape.reduce((a, b) => a * b, 1);
   const [lo, hi] = spec.range;
-  if (spec.kind === 'constant') return spec.dtype === 'int32' ? new Int32Array(n).fill(lo) : new Float32Array(n).fill(lo);
+  if (spec.kind === 'constant')
+    return spec.dtype === 'int32' ? new Int32Array(n).fill(lo) : new Float32Array(n).fill(lo);
   if (spec.kind === 'tokens') {
     const ids = new Int32Array(n);
     const len = spec.shape[spec.shape.length - 1]!;
@@ -100,18 +115,21 @@ export function inputValues(spec: ZooInput, rng: Rng, scene: Scene = 'any', samp
     }
     return spec.dtype === 'int32' ? ids : Float32Array.from(ids);
   }
-  if (spec.shape.length !== 4) throw new Error(`image input '${spec.name}' must have rank 4, got [${spec.shape.join(', ')}]`);
+  if (spec.shape.length !== 4)
+    throw new Error(`image input '${spec.name}' must have rank 4, got [${spec.shape.join(', ')}]`);
   const nchw = spec.layout === 'NCHW';
   const [b, d1, d2, d3] = spec.shape as [number, number, number, number];
   const [h, w, c] = nchw ? [d2, d3, d1] : [d1, d2, d3];
   const out = spec.dtype === 'int32' ? new Int32Array(n) : new Float32Array(n);
   for (let s = 0; s < b; s++) {
     const p = scene === 'people' && c === 3 && sample % 2 === 0 ? portrait(h, w, rng) : picture(h, w, c, rng);
-    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) for (let k = 0; k < c; k++) {
-      const v = lo + (hi - lo) * p[(y * w + x) * c + k]!;
-      const at = s * h * w * c + (nchw ? (k * h + y) * w + x : (y * w + x) * c + k);
-      out[at] = spec.dtype === 'int32' ? Math.round(v) : v;
-    }
+    for (let y = 0; y < h; y++)
+      for (let x = 0; x < w; x++)
+        for (let k = 0; k < c; k++) {
+          const v = lo + (hi - lo) * p[(y * w + x) * c + k]!;
+          const at = s * h * w * c + (nchw ? (k * h + y) * w + x : (y * w + x) * c + k);
+          out[at] = spec.dtype === 'int32' ? Math.round(v) : v;
+        }
   }
   return out;
 }
@@ -122,17 +140,28 @@ export function inputKey(name: string): string {
 }
 
 /** Writes `count` samples as `<input>.<sNN>.npy` (the layout `--calibration DIR` reads). */
-export function writeInputSet(dir: string, inputs: ZooInput[], count: number, seed: number, scene: Scene = 'any'): void {
+export function writeInputSet(
+  dir: string,
+  inputs: ZooInput[],
+  count: number,
+  seed: number,
+  scene: Scene = 'any',
+): void {
   mkdirSync(dir, { recursive: true });
   const rng = seededRandom(seed);
   for (let s = 0; s < count; s++) {
     for (const spec of inputs) {
-      writeFileSync(join(dir, `${inputKey(spec.name)}.s${String(s).padStart(2, '0')}.npy`), writeNpy(inputValues(spec, rng, scene, s), spec.shape));
+      writeFileSync(
+        join(dir, `${inputKey(spec.name)}.s${String(s).padStart(2, '0')}.npy`),
+        writeNpy(inputValues(spec, rng, scene, s), spec.shape),
+      );
     }
   }
 }
 
-export interface InputSample { [input: string]: { data: Float32Array | Int32Array; shape: number[] } }
+export interface InputSample {
+  [input: string]: { data: Float32Array | Int32Array; shape: number[] };
+}
 
 /** Reads back a set written by writeInputSet, sample by sample, keyed by input name. */
 export function readInputSet(dir: string, inputs: ZooInput[]): InputSample[] {

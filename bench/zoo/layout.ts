@@ -23,12 +23,17 @@ function weightPaths(json: Json, file: string): string[] {
   if (!Array.isArray(wm)) throw new Error(`${file}: no weightsManifest`);
   const paths = wm.flatMap((g) => g.paths ?? []);
   // The manifest's paths become file names in the model folder: refuse anything that is not a plain name.
-  for (const p of paths) if (basename(p) !== p || p.startsWith('.')) throw new Error(`${file}: weight path '${p}' is not a plain file name`);
+  for (const p of paths)
+    if (basename(p) !== p || p.startsWith('.')) throw new Error(`${file}: weight path '${p}' is not a plain file name`);
   return paths;
 }
 
 /** One model folder, freshly written: model.json and its shards. Returns the file names written. */
-async function writeModelFolder(dest: string, modelJson: Buffer | string, shards: [string, Uint8Array | string][]): Promise<string[]> {
+async function writeModelFolder(
+  dest: string,
+  modelJson: Buffer | string,
+  shards: [string, Uint8Array | string][],
+): Promise<string[]> {
   await rm(dest, { recursive: true, force: true });
   await mkdir(dest, { recursive: true });
   await writeFile(join(dest, 'model.json'), modelJson);
@@ -39,15 +44,27 @@ async function writeModelFolder(dest: string, modelJson: Buffer | string, shards
   return ['model.json', ...shards.map(([n]) => n)];
 }
 
-async function entry(cache: string, p: PackageSource, name: string, json: Json, files: string[], sourcePath: string): Promise<ZooModel> {
+async function entry(
+  cache: string,
+  p: PackageSource,
+  name: string,
+  json: Json,
+  files: string[],
+  sourcePath: string,
+): Promise<ZooModel> {
   const id = `${p.group}/${name}`;
   const info = PUBLISHED[id];
   if (!info) throw new Error(`${id}: not described in sources.ts (family, task, input range)`);
   const format = modelFormat(json);
   const hashed = await hashFiles(join(cache, id), files);
   return {
-    id, origin: 'published', source: `${p.name}@${p.version}`, sourcePath, format,
-    family: info.family, task: info.task,
+    id,
+    origin: 'published',
+    source: `${p.name}@${p.version}`,
+    sourcePath,
+    format,
+    family: info.family,
+    task: info.task,
     inputs: describeInputs(json, info.range ?? [0, 1], info.inputs),
     constructs: describeConstructs(json),
     ...hashed,
@@ -62,7 +79,11 @@ async function layoutJsonBin(cache: string, p: PackageSource, dir: string): Prom
     if (json.format !== 'graph-model' && json.format !== 'layers-model' && !json.modelTopology) continue;
     const name = f.replace(/\.json$/, '');
     const paths = weightPaths(json, f);
-    const files = await writeModelFolder(join(cache, p.group, name), text, paths.map((w) => [w, join(dir, w)]));
+    const files = await writeModelFolder(
+      join(cache, p.group, name),
+      text,
+      paths.map((w) => [w, join(dir, w)]),
+    );
     out.push(await entry(cache, p, name, json, files, `${p.dir}/${f}`));
   }
   return out;
@@ -70,7 +91,10 @@ async function layoutJsonBin(cache: string, p: PackageSource, dir: string): Prom
 
 async function layoutUmd(cache: string, p: PackageSource, dir: string): Promise<ZooModel[]> {
   const out: ZooModel[] = [];
-  for (const name of (await readdir(dir, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name).sort()) {
+  for (const name of (await readdir(dir, { withFileTypes: true }))
+    .filter((d) => d.isDirectory())
+    .map((d) => d.name)
+    .sort()) {
     const mfile = join(dir, name, 'model.min.js');
     const json = umdModelJson(await readFile(mfile, 'utf8'), mfile);
     const shards: [string, Uint8Array][] = [];
@@ -97,7 +121,9 @@ export async function layoutPublished(cache: string, tarballDirs: string[], only
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const { values } = parseArgs({ options: { cache: { type: 'string' }, tarballs: { type: 'string' }, only: { type: 'string' } } });
+  const { values } = parseArgs({
+    options: { cache: { type: 'string' }, tarballs: { type: 'string' }, only: { type: 'string' } },
+  });
   const cache = values.cache ?? defaultCache();
   const models = await layoutPublished(cache, values.tarballs?.split(',') ?? [], values.only?.split(','));
   const m = await mergeIntoManifest(cache, models);

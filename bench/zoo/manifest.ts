@@ -76,7 +76,10 @@ export function readManifest(cache: string): ZooManifest {
 export async function mergeIntoManifest(cache: string, models: ZooModel[]): Promise<ZooManifest> {
   const m = readManifest(cache);
   const ids = new Set(models.map((x) => x.id));
-  const merged: ZooManifest = { version: 1, models: [...m.models.filter((x) => !ids.has(x.id)), ...models].sort((a, b) => a.id.localeCompare(b.id)) };
+  const merged: ZooManifest = {
+    version: 1,
+    models: [...m.models.filter((x) => !ids.has(x.id)), ...models].sort((a, b) => a.id.localeCompare(b.id)),
+  };
   const p = manifestPath(cache);
   await mkdir(dirname(p), { recursive: true });
   await writeFile(`${p}.tmp`, JSON.stringify(merged, null, 1) + '\n');
@@ -85,7 +88,10 @@ export async function mergeIntoManifest(cache: string, models: ZooModel[]): Prom
 }
 
 /** Files of a model folder with their sha256 and total size. */
-export async function hashFiles(dir: string, names: string[]): Promise<{ files: Record<string, string>; bytes: number }> {
+export async function hashFiles(
+  dir: string,
+  names: string[],
+): Promise<{ files: Record<string, string>; bytes: number }> {
   const files: Record<string, string> = {};
   let bytes = 0;
   for (const n of [...names].sort()) {

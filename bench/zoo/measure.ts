@@ -44,7 +44,15 @@ export interface MeasureResult {
 
 const strip = (n: string) => n.replace(/:0$/, '');
 
-export async function measure(path: string, inputs: ZooInput[], evalDir: string, refDir: string, task: string, runs: number, seconds: number): Promise<MeasureResult> {
+export async function measure(
+  path: string,
+  inputs: ZooInput[],
+  evalDir: string,
+  refDir: string,
+  task: string,
+  runs: number,
+  seconds: number,
+): Promise<MeasureResult> {
   const ref = JSON.parse(readFileSync(join(refDir, 'reference.json'), 'utf8')) as ReferenceResult;
   const samples = readInputSet(evalDir, inputs);
   // tfjs segments of the session run on the float backend a user gets by default.
@@ -58,7 +66,9 @@ export async function measure(path: string, inputs: ZooInput[], evalDir: string,
     discrete = new Set(measurePoints(graph).discrete.map((d) => strip(d.output)));
     // The harness knows the shapes it feeds, as a user of an open-sized model does: the plan is
     // made for them at creation.
-    const inputShapes = Object.fromEntries(inputs.map((i) => [graph.inputs.find((g) => strip(g.name) === strip(i.name))?.name ?? i.name, i.shape]));
+    const inputShapes = Object.fromEntries(
+      inputs.map((i) => [graph.inputs.find((g) => strip(g.name) === strip(i.name))?.name ?? i.name, i.shape]),
+    );
     session = await InferenceSession.create(graph, { threads: 1, inputShapes });
   } catch (e) {
     return { tfjsBackend, loads: false, error: (e as Error).message ?? String(e) };
@@ -67,7 +77,10 @@ export async function measure(path: string, inputs: ZooInput[], evalDir: string,
   try {
     const feedName = (i: ZooInput) => {
       const s = session.inputs.find((x) => strip(x.name) === strip(i.name));
-      if (!s) throw new Error(`the session has no input '${i.name}' (inputs: ${session.inputs.map((x) => x.name).join(', ')})`);
+      if (!s)
+        throw new Error(
+          `the session has no input '${i.name}' (inputs: ${session.inputs.map((x) => x.name).join(', ')})`,
+        );
       return s.name;
     };
     const feeds = samples.map((x) => Object.fromEntries(inputs.map((i) => [feedName(i), x[i.name]!])));
@@ -90,17 +103,24 @@ export async function measure(path: string, inputs: ZooInput[], evalDir: string,
         if (!p.session) return;
         const want = readNpy(readFileSync(join(refDir, `ref.s${String(s).padStart(2, '0')}.o${p.index}.npy`))).data;
         const got = out[p.session]!;
-        const values = got.dtype === 'int8' ? dequantize(got.data as Int8Array, got.quantization!) : (got.data as ArrayLike<number>);
+        const values =
+          got.dtype === 'int8' ? dequantize(got.data as Int8Array, got.quantization!) : (got.data as ArrayLike<number>);
         acc[k]!.add(want, values, p.ref.shape[p.ref.shape.length - 1] ?? 1);
       });
     }
     res.outputs = pairs.map((p, k) => ({
-      reference: p.ref.name, session: p.session, matchedBy: p.matchedBy, ...acc[k]!.result(), ...(discrete!.has(strip(p.ref.name)) ? { discrete: true } : {}),
+      reference: p.ref.name,
+      session: p.session,
+      matchedBy: p.matchedBy,
+      ...acc[k]!.result(),
+      ...(discrete!.has(strip(p.ref.name)) ? { discrete: true } : {}),
     }));
     // The plan the runs settled on (a session learns the shapes control-flow regions give at its
     // first run and plans again: src/runtime/session.ts).
     for (const p of session.plan) res.placements![p.placement] = (res.placements![p.placement] ?? 0) + 1;
-    const first = Object.fromEntries(inputs.map((i) => [feedName(i), tf.tensor(samples[0]![i.name]!.data, samples[0]![i.name]!.shape, i.dtype)]));
+    const first = Object.fromEntries(
+      inputs.map((i) => [feedName(i), tf.tensor(samples[0]![i.name]!.data, samples[0]![i.name]!.shape, i.dtype)]),
+    );
     res.flops = nativeFlopShare(shapesGraph!, session.plan, first);
     Object.values(first).forEach((t) => t.dispose());
     res.timing = await steadyTiming(() => session.run(feeds[0]!), { runs, seconds });
@@ -114,7 +134,15 @@ export async function measure(path: string, inputs: ZooInput[], evalDir: string,
 
 if (process.argv[1]?.endsWith('measure.ts')) {
   const [path, inputsJson, evalDir, refDir, task, runs, seconds] = process.argv.slice(2);
-  const r = await measure(path!, JSON.parse(readFileSync(inputsJson!, 'utf8')) as ZooInput[], evalDir!, refDir!, task!, Number(runs), Number(seconds));
+  const r = await measure(
+    path!,
+    JSON.parse(readFileSync(inputsJson!, 'utf8')) as ZooInput[],
+    evalDir!,
+    refDir!,
+    task!,
+    Number(runs),
+    Number(seconds),
+  );
   process.stdout.write(JSON.stringify(r) + '\n');
   process.exit(0);
 }

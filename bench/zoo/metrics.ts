@@ -50,8 +50,12 @@ export class AgreementAccumulator {
       return;
     }
     for (let i = 0; i < ref.length; i++) {
-      const r = ref[i]!, g = got[i]!;
-      if (!Number.isFinite(g)) { this.nonFinite++; continue; }
+      const r = ref[i]!,
+        g = got[i]!;
+      if (!Number.isFinite(g)) {
+        this.nonFinite++;
+        continue;
+      }
       this.dot += r * g;
       this.refNorm += r * r;
       this.gotNorm += g * g;
@@ -60,7 +64,8 @@ export class AgreementAccumulator {
     }
     if (this.classifier && classes >= 2) {
       for (let o = 0; o + classes <= ref.length; o += classes) {
-        let ar = 0, ag = 0;
+        let ar = 0,
+          ag = 0;
         for (let k = 1; k < classes; k++) {
           if (ref[o + k]! > ref[o + ar]!) ar = k;
           if (got[o + k]! > got[o + ag]!) ag = k;
@@ -73,15 +78,20 @@ export class AgreementAccumulator {
 
   result(): OutputAgreement {
     let cosine: number | undefined;
-    const nearZeroReference = this.size >= MIN_COSINE_SIZE && !this.nonFinite && !this.mismatch && this.maxRef < NEAR_ZERO;
+    const nearZeroReference =
+      this.size >= MIN_COSINE_SIZE && !this.nonFinite && !this.mismatch && this.maxRef < NEAR_ZERO;
     if (this.size >= MIN_COSINE_SIZE && !nearZeroReference) {
       if (this.nonFinite || this.mismatch) cosine = Number.NaN;
       else if (this.refNorm === 0 && this.gotNorm === 0) cosine = 1;
       else cosine = this.dot / (Math.sqrt(this.refNorm * this.gotNorm) || Number.MIN_VALUE);
     }
     return {
-      size: this.size, cosine, maxAbsError: this.nonFinite || this.mismatch ? Number.POSITIVE_INFINITY : this.maxAbs,
-      top1: this.rows ? this.agree / this.rows : undefined, nonFinite: this.nonFinite, ...(this.mismatch ? { sizeMismatch: this.mismatch } : {}),
+      size: this.size,
+      cosine,
+      maxAbsError: this.nonFinite || this.mismatch ? Number.POSITIVE_INFINITY : this.maxAbs,
+      top1: this.rows ? this.agree / this.rows : undefined,
+      nonFinite: this.nonFinite,
+      ...(this.mismatch ? { sizeMismatch: this.mismatch } : {}),
       ...(nearZeroReference ? { nearZeroReference } : {}),
     };
   }

@@ -27,11 +27,17 @@ export interface PackageRoot {
 
 function run(cmd: string, args: string[], cwd?: string): string {
   const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status ?? r.signal}): ${r.stderr.trim().slice(-500)}`);
+  if (r.status !== 0)
+    throw new Error(`${cmd} ${args.join(' ')} failed (${r.status ?? r.signal}): ${r.stderr.trim().slice(-500)}`);
   return r.stdout;
 }
 
-export function obtainPackage(p: PackageSource, cache: string, tarballDirs: string[], projectRoot: string): PackageRoot {
+export function obtainPackage(
+  p: PackageSource,
+  cache: string,
+  tarballDirs: string[],
+  projectRoot: string,
+): PackageRoot {
   const installed = join(projectRoot, 'node_modules', p.name);
   if (versionAt(installed) === p.version) return { root: installed, via: 'node_modules' };
   const store = join(cache, 'packages');
@@ -43,11 +49,13 @@ export function obtainPackage(p: PackageSource, cache: string, tarballDirs: stri
   if (!tgz) {
     run('npm', ['pack', `${p.name}@${p.version}`, '--pack-destination', store, '--silent'], store);
     tgz = join(store, `${tarballStem(p)}.tgz`);
-    if (!existsSync(tgz)) throw new Error(`npm pack did not write ${tgz} (files there: ${readdirSync(store).join(', ')})`);
+    if (!existsSync(tgz))
+      throw new Error(`npm pack did not write ${tgz} (files there: ${readdirSync(store).join(', ')})`);
     via = 'npm pack';
   }
   mkdirSync(extracted, { recursive: true });
   run('tar', ['-xzf', tgz, '-C', extracted, '--no-same-owner']);
-  if (versionAt(join(extracted, 'package')) !== p.version) throw new Error(`${tgz}: does not hold ${p.name}@${p.version}`);
+  if (versionAt(join(extracted, 'package')) !== p.version)
+    throw new Error(`${tgz}: does not hold ${p.name}@${p.version}`);
   return { root: join(extracted, 'package'), via };
 }

@@ -41,13 +41,27 @@ let outN = 0;
 function convert(extra: string[]): { wall: number; cpu: number; report: BatchReport } {
   const out = join(work, `out-${outN++}`);
   const t0 = performance.now();
-  const r = spawnSync('/usr/bin/time', ['-f', 'CPU %U %S', process.execPath, '--import', 'tsx', ENTRY, 'convert', zoo, '-o', out, ...MEASURE, ...extra], {
-    cwd: ROOT, encoding: 'utf8', env: { ...process.env, CI: '1' }, stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const r = spawnSync(
+    '/usr/bin/time',
+    ['-f', 'CPU %U %S', process.execPath, '--import', 'tsx', ENTRY, 'convert', zoo, '-o', out, ...MEASURE, ...extra],
+    {
+      cwd: ROOT,
+      encoding: 'utf8',
+      env: { ...process.env, CI: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const wall = (performance.now() - t0) / 1000;
-  if (r.status !== 0) throw new Error(`convert ${extra.join(' ')} exited ${r.status ?? r.signal}${r.error ? ` (${r.error.message})` : ''}: ${r.stderr}`);
+  if (r.status !== 0)
+    throw new Error(
+      `convert ${extra.join(' ')} exited ${r.status ?? r.signal}${r.error ? ` (${r.error.message})` : ''}: ${r.stderr}`,
+    );
   const [, user, sys] = /CPU ([\d.]+) ([\d.]+)\s*$/.exec(r.stderr)!;
-  return { wall, cpu: Number(user) + Number(sys), report: JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as BatchReport };
+  return {
+    wall,
+    cpu: Number(user) + Number(sys),
+    report: JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as BatchReport,
+  };
 }
 
 const TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout) || 100;
@@ -64,7 +78,11 @@ function treeCpu(pid: number): number {
   const ticks = Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
   let children: number[] = [];
   try {
-    children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+    children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean)
+      .map(Number);
   } catch {
     children = [];
   }
@@ -76,22 +94,42 @@ async function startWorkers(n: number, queueName: string): Promise<ChildProcess[
   const procs: ChildProcess[] = [];
   const ready: Promise<void>[] = [];
   for (let i = 0; i < n; i++) {
-    const p = spawn(process.execPath, ['--import', 'tsx', ENTRY, 'worker', '--queue', redis.url, '--queue-name', queueName], {
-      cwd: ROOT, env: { ...process.env, CI: '1' }, stdio: ['ignore', 'pipe', 'inherit'], detached: true,
-    });
+    const p = spawn(
+      process.execPath,
+      ['--import', 'tsx', ENTRY, 'worker', '--queue', redis.url, '--queue-name', queueName],
+      {
+        cwd: ROOT,
+        env: { ...process.env, CI: '1' },
+        stdio: ['ignore', 'pipe', 'inherit'],
+        detached: true,
+      },
+    );
     procs.push(p);
     running.add(p);
-    ready.push(new Promise((resolve) => {
-      let text = '';
-      p.stdout!.on('data', (d) => { text += d; if (/waiting for jobs/.test(text)) resolve(); });
-    }));
+    ready.push(
+      new Promise((resolve) => {
+        let text = '';
+        p.stdout!.on('data', (d) => {
+          text += d;
+          if (/waiting for jobs/.test(text)) resolve();
+        });
+      }),
+    );
   }
   await Promise.all(ready);
   return procs;
 }
 
 async function stopWorkers(procs: ChildProcess[]): Promise<void> {
-  await Promise.all(procs.map((p) => new Promise((r) => { p.once('exit', r); p.kill('SIGTERM'); })));
+  await Promise.all(
+    procs.map(
+      (p) =>
+        new Promise((r) => {
+          p.once('exit', r);
+          p.kill('SIGTERM');
+        }),
+    ),
+  );
   for (const p of procs) running.delete(p);
 }
 
@@ -152,26 +190,44 @@ try {
 }
 if (process.exitCode) process.exit();
 
-const median = (v: number[]) => { const s = [...v].sort((a, b) => a - b); return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2; };
+const median = (v: number[]) => {
+  const s = [...v].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
 const spread = (v: number[]) => `${Math.min(...v).toFixed(1)}–${Math.max(...v).toFixed(1)}`;
 const reference = (k: Config) => (k.includes('2 workers') ? 'local --jobs 2' : 'local --jobs 1');
-interface Row { config: Config }
+interface Row {
+  config: Config;
+}
 const table: Table<Row> = {
   columns: [
     { header: 'configuration', value: (r) => r.config },
     { header: 'wall s (median)', value: (r) => median(walls.get(r.config)!).toFixed(1), align: 'right' },
     { header: 'wall s (min–max)', value: (r) => spread(walls.get(r.config)!), align: 'right' },
     {
-      header: 'wall overhead per model vs local, same lanes', align: 'right',
-      value: (r) => (r.config.startsWith('local') ? '—' : `${(((median(walls.get(r.config)!) - median(walls.get(reference(r.config))!)) / models) * 1000).toFixed(0)} ms`),
+      header: 'wall overhead per model vs local, same lanes',
+      align: 'right',
+      value: (r) =>
+        r.config.startsWith('local')
+          ? '—'
+          : `${(((median(walls.get(r.config)!) - median(walls.get(reference(r.config))!)) / models) * 1000).toFixed(0)} ms`,
     },
-    { header: 'CPU s (median; convert + workers)', value: (r) => median(cpus.get(r.config)!).toFixed(1), align: 'right' },
     {
-      header: 'CPU overhead per model vs local --jobs 1', align: 'right',
-      value: (r) => (r.config.startsWith('local') ? '—' : `${(((median(cpus.get(r.config)!) - median(cpus.get('local --jobs 1')!)) / models) * 1000).toFixed(0)} ms`),
+      header: 'CPU s (median; convert + workers)',
+      value: (r) => median(cpus.get(r.config)!).toFixed(1),
+      align: 'right',
     },
     {
-      header: 'job cost beyond conversion (median, p90)', align: 'right',
+      header: 'CPU overhead per model vs local --jobs 1',
+      align: 'right',
+      value: (r) =>
+        r.config.startsWith('local')
+          ? '—'
+          : `${(((median(cpus.get(r.config)!) - median(cpus.get('local --jobs 1')!)) / models) * 1000).toFixed(0)} ms`,
+    },
+    {
+      header: 'job cost beyond conversion (median, p90)',
+      align: 'right',
       value: (r) => {
         const o = overheads.get(r.config);
         if (!o) return '—';
@@ -183,7 +239,11 @@ const table: Table<Row> = {
   rows: [...walls.keys()].map((config) => ({ config })),
 };
 const info = cpuInfo();
-console.log(`${models} models (bench/zoo's zoo, no corrupt one), ${MEASURE.join(' ')}; ${rounds} round(s), configurations alternated; ${info.brand || info.vendor}, ${info.availableCores} cores, int8 path ${getIsa()}; float baseline ${describeFloatBackend(backend)}; Redis ${spawnSync('redis-server', ['--version'], { encoding: 'utf8' }).stdout.trim().split(' ')[2]} (AOF on, loopback); load average at the end ${loadavg().map((v) => v.toFixed(1)).join(", ")}\n`);
+console.log(
+  `${models} models (bench/zoo's zoo, no corrupt one), ${MEASURE.join(' ')}; ${rounds} round(s), configurations alternated; ${info.brand || info.vendor}, ${info.availableCores} cores, int8 path ${getIsa()}; float baseline ${describeFloatBackend(backend)}; Redis ${spawnSync('redis-server', ['--version'], { encoding: 'utf8' }).stdout.trim().split(' ')[2]} (AOF on, loopback); load average at the end ${loadavg()
+    .map((v) => v.toFixed(1))
+    .join(', ')}\n`,
+);
 console.log(toMarkdown(table));
 await redis.stop();
 rmSync(work, { recursive: true, force: true });

@@ -25,7 +25,11 @@ export interface ReferenceResult {
 
 const strip = (n: string) => n.replace(/:0$/, '');
 
-interface Runner { outputNames: string[]; run: (x: InputSample) => Promise<tf.Tensor[]>; dispose: () => void }
+interface Runner {
+  outputNames: string[];
+  run: (x: InputSample) => Promise<tf.Tensor[]>;
+  dispose: () => void;
+}
 
 async function load(path: string, format: string, inputs: ZooInput[]): Promise<Runner> {
   const tensors = (x: InputSample) => inputs.map((i) => tf.tensor(x[i.name]!.data, x[i.name]!.shape, i.dtype));
@@ -62,7 +66,15 @@ async function load(path: string, format: string, inputs: ZooInput[]): Promise<R
   };
 }
 
-export async function reference(path: string, format: string, inputs: ZooInput[], evalDir: string, outDir: string, runs: number, seconds: number): Promise<ReferenceResult> {
+export async function reference(
+  path: string,
+  format: string,
+  inputs: ZooInput[],
+  evalDir: string,
+  outDir: string,
+  runs: number,
+  seconds: number,
+): Promise<ReferenceResult> {
   const res: ReferenceResult = { rejected: {}, outputs: [] };
   const samples = readInputSet(evalDir, inputs);
   mkdirSync(outDir, { recursive: true });
@@ -75,20 +87,36 @@ export async function reference(path: string, format: string, inputs: ZooInput[]
       const got: tf.Tensor[][] = [first];
       for (const s of samples.slice(1)) got.push(await runner.run(s));
       res.backend = backend;
-      res.outputs = first.map((t, i) => ({ name: runner!.outputNames[i] ?? `output_${i}`, shape: [...t.shape], dtype: t.dtype }));
-      got.forEach((outs, s) => outs.forEach((t, i) => {
-        const data = t.dtype === 'float32' ? (t.dataSync() as Float32Array) : Int32Array.from(t.dataSync() as ArrayLike<number>);
-        writeFileSync(join(outDir, `ref.s${String(s).padStart(2, '0')}.o${i}.npy`), writeNpy(data, t.shape));
-        t.dispose();
+      res.outputs = first.map((t, i) => ({
+        name: runner!.outputNames[i] ?? `output_${i}`,
+        shape: [...t.shape],
+        dtype: t.dtype,
       }));
-      res.timing = await steadyTiming(async () => (await runner!.run(samples[0]!)).forEach((t) => { t.dataSync(); t.dispose(); }), { runs, seconds });
+      got.forEach((outs, s) =>
+        outs.forEach((t, i) => {
+          const data =
+            t.dtype === 'float32' ? (t.dataSync() as Float32Array) : Int32Array.from(t.dataSync() as ArrayLike<number>);
+          writeFileSync(join(outDir, `ref.s${String(s).padStart(2, '0')}.o${i}.npy`), writeNpy(data, t.shape));
+          t.dispose();
+        }),
+      );
+      res.timing = await steadyTiming(
+        async () =>
+          (await runner!.run(samples[0]!)).forEach((t) => {
+            t.dataSync();
+            t.dispose();
+          }),
+        { runs, seconds },
+      );
       runner.dispose();
       delete res.error;
       return res;
     } catch (e) {
       runner?.dispose();
       res.rejected[backend] = (e as Error).message ?? String(e);
-      res.error = `no backend runs the float model: ${Object.entries(res.rejected).map(([b, m]) => `${b}: ${m}`).join('; ')}`;
+      res.error = `no backend runs the float model: ${Object.entries(res.rejected)
+        .map(([b, m]) => `${b}: ${m}`)
+        .join('; ')}`;
     }
   }
   return res;
@@ -96,7 +124,15 @@ export async function reference(path: string, format: string, inputs: ZooInput[]
 
 if (process.argv[1]?.endsWith('reference.ts')) {
   const [path, format, inputsJson, evalDir, outDir, runs, seconds] = process.argv.slice(2);
-  const r = await reference(path!, format!, JSON.parse(readFileSync(inputsJson!, 'utf8')) as ZooInput[], evalDir!, outDir!, Number(runs), Number(seconds));
+  const r = await reference(
+    path!,
+    format!,
+    JSON.parse(readFileSync(inputsJson!, 'utf8')) as ZooInput[],
+    evalDir!,
+    outDir!,
+    Number(runs),
+    Number(seconds),
+  );
   writeFileSync(join(outDir!, 'reference.json'), JSON.stringify(r, null, 1));
   process.exit(0);
 }

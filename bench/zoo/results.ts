@@ -7,16 +7,24 @@ import { cpuInfo, getIsa } from '../../src/native/cpu.js';
 import { cpuSpeedup, measured, minCosine, speedup, summaryLines } from './summary.js';
 import { ZOO_MODES, type ModeRow, type ModelRow, type ZooMode } from './row.js';
 
-interface RunMeta { started: Date; command: string; modes: readonly ZooMode[]; note?: string; version: string }
+interface RunMeta {
+  started: Date;
+  command: string;
+  modes: readonly ZooMode[];
+  note?: string;
+  version: string;
+}
 
 // null: a NaN or infinity that went through JSON.
-const f = (v: number | null | undefined, d: number) => (v === undefined ? '—' : v === null || !Number.isFinite(v) ? 'NaN/∞' : v.toFixed(d));
+const f = (v: number | null | undefined, d: number) =>
+  v === undefined ? '—' : v === null || !Number.isFinite(v) ? 'NaN/∞' : v.toFixed(d);
 const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 const short = (s: string | undefined, n = 140) => (s === undefined ? '' : s.length > n ? `${s.slice(0, n)}…` : s);
 
 /** The commits of the code measured (src/, native/) and of the harness, as `git log` names them. */
 export function codeVersion(): string {
-  const last = (paths: string[]) => execFileSync('git', ['log', '-1', '--format=%h', '--', ...paths], { encoding: 'utf8' }).trim() || 'uncommitted';
+  const last = (paths: string[]) =>
+    execFileSync('git', ['log', '-1', '--format=%h', '--', ...paths], { encoding: 'utf8' }).trim() || 'uncommitted';
   return `product code (src/, native/) at ${last(['src', 'native'])}, harness (bench/zoo) at ${last(['bench/zoo'])}`;
 }
 
@@ -45,18 +53,27 @@ function modeTable(rows: ModelRow[], mode: ZooMode): string[] {
     const small = r.measure?.outputs?.filter((o) => o.cosine === undefined).map((o) => o.maxAbsError);
     const w = r.convert.writtenBytes;
     const sx = (v: number | undefined) => (v === undefined ? '—' : `${f(v, 2)}×`);
-    out.push(`| ${cell(m.id)} | ${m.inspect.ok ? 'yes' : 'no'} | ${r.convert.status} | ${r.measure?.flops?.share === undefined ? '—' : `${(100 * r.measure.flops.share).toFixed(1)}%`} | ${measured(r) ? f(minCosine(r), 4) : '—'} | ${measured(r) && small?.length ? f(Math.max(...small), 4) : '—'} | ${top?.length ? `${(100 * Math.min(...top)).toFixed(0)}%` : '—'} | ${w ? `${(m.float32Bytes / w).toFixed(2)}×` : '—'} | ${w ? `${(m.inputBytes / w).toFixed(2)}×` : '—'} | ${measured(r) ? sx(speedup(m, r)) : '—'} | ${measured(r) ? sx(cpuSpeedup(m, r)) : '—'} | ${m.reference.backend ?? 'none'} | ${cell(note(m, r))} |`);
+    out.push(
+      `| ${cell(m.id)} | ${m.inspect.ok ? 'yes' : 'no'} | ${r.convert.status} | ${r.measure?.flops?.share === undefined ? '—' : `${(100 * r.measure.flops.share).toFixed(1)}%`} | ${measured(r) ? f(minCosine(r), 4) : '—'} | ${measured(r) && small?.length ? f(Math.max(...small), 4) : '—'} | ${top?.length ? `${(100 * Math.min(...top)).toFixed(0)}%` : '—'} | ${w ? `${(m.float32Bytes / w).toFixed(2)}×` : '—'} | ${w ? `${(m.inputBytes / w).toFixed(2)}×` : '—'} | ${measured(r) ? sx(speedup(m, r)) : '—'} | ${measured(r) ? sx(cpuSpeedup(m, r)) : '—'} | ${m.reference.backend ?? 'none'} | ${cell(note(m, r))} |`,
+    );
   }
   return out;
 }
 
 function outputDetails(rows: ModelRow[], mode: ZooMode): string[] {
-  const out = ['<details><summary>per-output figures</summary>', '', '| model | output (reference → session) | values | cosine | max abs err | top-1 |', '| --- | --- | ---: | ---: | ---: | ---: |'];
+  const out = [
+    '<details><summary>per-output figures</summary>',
+    '',
+    '| model | output (reference → session) | values | cosine | max abs err | top-1 |',
+    '| --- | --- | ---: | ---: | ---: | ---: |',
+  ];
   for (const m of rows) {
     const r = m.modes.find((x) => x.mode === mode);
     for (const o of r?.measure?.outputs ?? []) {
       const name = o.matchedBy === 'name' ? o.reference : `${o.reference} → ${o.session ?? '(none)'}`;
-      out.push(`| ${cell(m.id)} | ${cell(name + (o.sizeMismatch ? ` (${o.sizeMismatch})` : '') + (o.discrete ? ' (discrete: after a selection)' : ''))} | ${o.size} | ${f(o.cosine, 5)} | ${f(o.maxAbsError, 4)} | ${o.top1 === undefined ? '—' : `${(100 * o.top1).toFixed(0)}%`} |`);
+      out.push(
+        `| ${cell(m.id)} | ${cell(name + (o.sizeMismatch ? ` (${o.sizeMismatch})` : '') + (o.discrete ? ' (discrete: after a selection)' : ''))} | ${o.size} | ${f(o.cosine, 5)} | ${f(o.maxAbsError, 4)} | ${o.top1 === undefined ? '—' : `${(100 * o.top1).toFixed(0)}%`} |`,
+      );
     }
   }
   out.push('', '</details>');
@@ -64,7 +81,9 @@ function outputDetails(rows: ModelRow[], mode: ZooMode): string[] {
 }
 
 export function writeResults(mdPath: string, jsonPath: string, rows: ModelRow[], meta: RunMeta): void {
-  rows = [...rows].sort((a, b) => (a.origin === b.origin ? a.id.localeCompare(b.id) : a.origin === 'published' ? -1 : 1));
+  rows = [...rows].sort((a, b) =>
+    a.origin === b.origin ? a.id.localeCompare(b.id) : a.origin === 'published' ? -1 : 1,
+  );
   const info = cpuInfo();
   // Every mode some row has (a resumed run may add modes to rows of an earlier one).
   const modes = ZOO_MODES.filter((m) => meta.modes.includes(m) || rows.some((r) => r.modes.some((x) => x.mode === m)));
@@ -76,7 +95,7 @@ export function writeResults(mdPath: string, jsonPath: string, rows: ModelRow[],
     `Run started ${meta.started.toISOString().replace('T', ' ').slice(0, 16)} UTC, ${meta.version}; ${meta.command}.`,
     `Machine: ${info.brand || info.vendor}, ${info.availableCores} cores (shared with other jobs: wall times are noisy, CPU-time speed-ups are steadier), int8 kernels ${getIsa()}.`,
     'Session: InferenceSession on the files written by `tfjs-quant convert`, 1 thread. Float reference: the original files in stock TF.js (`tf.loadGraphModel` + `executeAsync` / `tf.loadLayersModel` + `predict`) on tfjs-backend-wasm (SIMD, single-threaded in Node), or on tfjs-backend-cpu when the wasm backend cannot run the model (column "float ref"); each engine timed alone in its own process, steady-state median.',
-    'Inputs: image-like pictures (bench/zoo/inputs.ts) in each model\'s pixel range; calibration (int8) and evaluation sets from disjoint seeds. Columns: bench/zoo/README.md.',
+    "Inputs: image-like pictures (bench/zoo/inputs.ts) in each model's pixel range; calibration (int8) and evaluation sets from disjoint seeds. Columns: bench/zoo/README.md.",
     ...(meta.note ? ['', `**${meta.note}**`] : []),
     '',
     '## Summary: published models',
@@ -89,5 +108,20 @@ export function writeResults(mdPath: string, jsonPath: string, rows: ModelRow[],
     md.push(`## ${mode}`, '', ...modeTable(rows, mode), '', ...outputDetails(rows, mode), '');
   }
   writeFileSync(mdPath, md.join('\n'));
-  writeFileSync(jsonPath, JSON.stringify({ machine: { ...info, isa: getIsa() }, started: meta.started.toISOString(), command: meta.command, note: meta.note, version: meta.version, modes, rows }, null, 1) + '\n');
+  writeFileSync(
+    jsonPath,
+    JSON.stringify(
+      {
+        machine: { ...info, isa: getIsa() },
+        started: meta.started.toISOString(),
+        command: meta.command,
+        note: meta.note,
+        version: meta.version,
+        modes,
+        rows,
+      },
+      null,
+      1,
+    ) + '\n',
+  );
 }

@@ -29,23 +29,41 @@ import { minCosine } from './summary.js';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const { values: opt } = parseArgs({
   options: {
-    models: { type: 'string' }, modes: { type: 'string' }, timeout: { type: 'string', default: '900' }, jobs: { type: 'string', default: '1' },
-    eval: { type: 'string', default: '4' }, calib: { type: 'string', default: '8' }, runs: { type: 'string', default: '10' }, seconds: { type: 'string', default: '4' },
-    cache: { type: 'string' }, work: { type: 'string' }, out: { type: 'string', default: join(ROOT, 'bench/zoo/RESULTS-zoo.md') }, resume: { type: 'boolean' },
-    note: { type: 'string' }, render: { type: 'boolean' }, merge: { type: 'string' }, remeasure: { type: 'boolean' },
+    models: { type: 'string' },
+    modes: { type: 'string' },
+    timeout: { type: 'string', default: '900' },
+    jobs: { type: 'string', default: '1' },
+    eval: { type: 'string', default: '4' },
+    calib: { type: 'string', default: '8' },
+    runs: { type: 'string', default: '10' },
+    seconds: { type: 'string', default: '4' },
+    cache: { type: 'string' },
+    work: { type: 'string' },
+    out: { type: 'string', default: join(ROOT, 'bench/zoo/RESULTS-zoo.md') },
+    resume: { type: 'boolean' },
+    note: { type: 'string' },
+    render: { type: 'boolean' },
+    merge: { type: 'string' },
+    remeasure: { type: 'boolean' },
   },
 });
 const cache = resolve(opt.cache ?? defaultCache());
 const work = resolve(opt.work ?? join(cache, '..', 'zoo-work'));
 const modes = (opt.modes?.split(',') ?? [...ZOO_MODES]) as ZooMode[];
-for (const m of modes) if (!ZOO_MODES.includes(m)) throw new Error(`--modes: '${m}' is not one of ${ZOO_MODES.join(', ')}`);
-const timeout = Number(opt.timeout), jobs = Number(opt.jobs), evalCount = Number(opt.eval), calibCount = Number(opt.calib);
-const runs = opt.runs!, seconds = opt.seconds!;
+for (const m of modes)
+  if (!ZOO_MODES.includes(m)) throw new Error(`--modes: '${m}' is not one of ${ZOO_MODES.join(', ')}`);
+const timeout = Number(opt.timeout),
+  jobs = Number(opt.jobs),
+  evalCount = Number(opt.eval),
+  calibCount = Number(opt.calib);
+const runs = opt.runs!,
+  seconds = opt.seconds!;
 const outMd = resolve(opt.out!);
 const outJson = outMd.replace(/\.md$/, '.json');
 
 const manifest = readManifest(cache);
-if (!manifest.models.length) throw new Error(`no zoo in ${cache}: run bench/zoo/layout.ts and bench/zoo/build.ts first`);
+if (!manifest.models.length)
+  throw new Error(`no zoo in ${cache}: run bench/zoo/layout.ts and bench/zoo/build.ts first`);
 const wanted = opt.models?.split(',');
 const models = manifest.models.filter((m) => !wanted || wanted.some((w) => m.id === w || m.id.endsWith(`/${w}`)));
 if (wanted && models.length === 0) throw new Error(`--models: none of ${wanted.join(', ')} is in the zoo`);
@@ -67,11 +85,19 @@ async function convert(m: ZooModel, mode: ZooMode, modelJson: string, dir: strin
   const [cmd, args] = cli(['convert', modelJson, '-o', out, ...flags, '--eval-samples', '2', '--runs', '1']);
   const r = await runChild(cmd, args, { cwd: ROOT, timeoutSeconds: timeout, env: { ...process.env, CI: '1' } });
   const reportPath = join(out, 'report.json');
-  if (r.timedOut || !existsSync(reportPath)) return { status: r.timedOut ? 'timeout' : 'crashed', error: childError(r), seconds: r.seconds };
-  const report = JSON.parse(readFileSync(reportPath, 'utf8')) as { models: { status: string; error?: string; output: string; fidelity?: { cosine?: number } }[] };
+  if (r.timedOut || !existsSync(reportPath))
+    return { status: r.timedOut ? 'timeout' : 'crashed', error: childError(r), seconds: r.seconds };
+  const report = JSON.parse(readFileSync(reportPath, 'utf8')) as {
+    models: { status: string; error?: string; output: string; fidelity?: { cosine?: number } }[];
+  };
   const res = report.models[0];
   if (!res) return { status: 'crashed', error: 'the report lists no model', seconds: r.seconds };
-  const c: ConvertOutcome = { status: res.status, error: res.error, seconds: r.seconds, reportedCosine: res.fidelity?.cosine };
+  const c: ConvertOutcome = {
+    status: res.status,
+    error: res.error,
+    seconds: r.seconds,
+    reportedCosine: res.fidelity?.cosine,
+  };
   if (res.status !== 'failed' && existsSync(join(res.output, 'model.json'))) {
     c.output = res.output;
     c.writtenBytes = folderBytes(res.output);
@@ -80,7 +106,15 @@ async function convert(m: ZooModel, mode: ZooMode, modelJson: string, dir: strin
 }
 
 async function measure(m: ZooModel, out: string, dir: string): Promise<ModeRow['measure']> {
-  const [cmd, args] = tsx('bench/zoo/measure.ts', [join(out, 'model.json'), join(dir, 'inputs.json'), join(dir, 'eval'), join(dir, 'ref'), m.task, runs, seconds]);
+  const [cmd, args] = tsx('bench/zoo/measure.ts', [
+    join(out, 'model.json'),
+    join(dir, 'inputs.json'),
+    join(dir, 'eval'),
+    join(dir, 'ref'),
+    m.task,
+    runs,
+    seconds,
+  ]);
   const r = await runChild(cmd, args, { cwd: ROOT, timeoutSeconds: timeout });
   const line = lastLine(r.stdout);
   if (r.code === 0 && line.startsWith('{')) return { ...(JSON.parse(line) as MeasureResult), seconds: r.seconds };
@@ -99,13 +133,23 @@ async function floatReference(m: ZooModel, modelJson: string, dir: string): Prom
   const refDir = join(dir, 'ref');
   rmSync(refDir, { recursive: true, force: true });
   mkdirSync(refDir, { recursive: true });
-  const [rcmd, rargs] = tsx('bench/zoo/reference.ts', [modelJson, m.format, join(dir, 'inputs.json'), join(dir, 'eval'), refDir, runs, seconds]);
+  const [rcmd, rargs] = tsx('bench/zoo/reference.ts', [
+    modelJson,
+    m.format,
+    join(dir, 'inputs.json'),
+    join(dir, 'eval'),
+    refDir,
+    runs,
+    seconds,
+  ]);
   const rr = await runChild(rcmd, rargs, { cwd: ROOT, timeoutSeconds: timeout });
   const refFile = join(refDir, 'reference.json');
   const reference: ModelRow['reference'] = existsSync(refFile)
     ? { ...(JSON.parse(readFileSync(refFile, 'utf8')) as ReferenceResult), seconds: rr.seconds }
     : { rejected: {}, outputs: [], error: childError(rr), seconds: rr.seconds };
-  log(`${m.id}: float reference ${reference.backend ? `on ${reference.backend}, ${reference.timing?.medianMs.toFixed(1)} ms` : `FAILED (${reference.error})`}`);
+  log(
+    `${m.id}: float reference ${reference.backend ? `on ${reference.backend}, ${reference.timing?.medianMs.toFixed(1)} ms` : `FAILED (${reference.error})`}`,
+  );
   return reference;
 }
 
@@ -131,23 +175,43 @@ async function runModel(m: ZooModel, previous?: ModelRow): Promise<ModelRow> {
   const reference = reuse ? previous!.reference : await floatReference(m, modelJson, dir);
 
   const row: ModelRow = {
-    id: m.id, origin: m.origin, source: m.source, format: m.format, family: m.family, task: m.task, constructs: m.constructs,
-    inspect, reference, inputBytes: m.bytes, float32Bytes: float32Bytes(modelJson), modes: previous?.modes.filter((x) => !toRun.includes(x.mode)) ?? [],
+    id: m.id,
+    origin: m.origin,
+    source: m.source,
+    format: m.format,
+    family: m.family,
+    task: m.task,
+    constructs: m.constructs,
+    inspect,
+    reference,
+    inputBytes: m.bytes,
+    float32Bytes: float32Bytes(modelJson),
+    modes: previous?.modes.filter((x) => !toRun.includes(x.mode)) ?? [],
   };
   for (const mode of toRun) {
     const c = await convert(m, mode, modelJson, dir);
     const mr: ModeRow = { mode, convert: c };
     if (c.output && reference.backend) mr.measure = await measure(m, c.output, dir);
     const cos = minCosine(mr);
-    log(`${m.id} ${mode}: convert ${c.status}${c.error ? ` (${c.error.slice(0, 160)})` : ''}; session ${mr.measure ? (mr.measure.loads && !mr.measure.error ? `min cosine ${cos === undefined ? '—' : cos.toFixed(4)}, ${mr.measure.timing?.medianMs.toFixed(1)} ms` : `FAILED (${mr.measure.error?.slice(0, 160)})`) : 'not run'}`);
+    log(
+      `${m.id} ${mode}: convert ${c.status}${c.error ? ` (${c.error.slice(0, 160)})` : ''}; session ${mr.measure ? (mr.measure.loads && !mr.measure.error ? `min cosine ${cos === undefined ? '—' : cos.toFixed(4)}, ${mr.measure.timing?.medianMs.toFixed(1)} ms` : `FAILED (${mr.measure.error?.slice(0, 160)})`) : 'not run'}`,
+    );
     row.modes.push(mr);
   }
   row.modes.sort((a, b) => ZOO_MODES.indexOf(a.mode) - ZOO_MODES.indexOf(b.mode));
   return row;
 }
 
-interface SavedRun { rows: ModelRow[]; started?: string; command?: string; note?: string; version?: string }
-const saved: SavedRun | undefined = existsSync(outJson) ? (JSON.parse(readFileSync(outJson, 'utf8')) as SavedRun) : undefined;
+interface SavedRun {
+  rows: ModelRow[];
+  started?: string;
+  command?: string;
+  note?: string;
+  version?: string;
+}
+const saved: SavedRun | undefined = existsSync(outJson)
+  ? (JSON.parse(readFileSync(outJson, 'utf8')) as SavedRun)
+  : undefined;
 const note = opt.note ?? saved?.note;
 const version = (opt.render || opt.resume) && saved?.version ? saved.version : codeVersion();
 if (opt.render) {
@@ -157,11 +221,20 @@ if (opt.render) {
     for (const r of o.rows) {
       const mine = saved.rows.find((x) => x.id === r.id);
       if (!mine) saved.rows.push(r);
-      else mine.modes = [...mine.modes.filter((m) => !r.modes.some((x) => x.mode === m.mode)), ...r.modes].sort((a, b) => ZOO_MODES.indexOf(a.mode) - ZOO_MODES.indexOf(b.mode));
+      else
+        mine.modes = [...mine.modes.filter((m) => !r.modes.some((x) => x.mode === m.mode)), ...r.modes].sort(
+          (a, b) => ZOO_MODES.indexOf(a.mode) - ZOO_MODES.indexOf(b.mode),
+        );
     }
     saved.command = `${saved.command}, and ${o.command}`;
   }
-  writeResults(outMd, outJson, saved.rows, { started: new Date(saved.started ?? Date.now()), command: saved.command ?? '', modes: [], note, version });
+  writeResults(outMd, outJson, saved.rows, {
+    started: new Date(saved.started ?? Date.now()),
+    command: saved.command ?? '',
+    modes: [],
+    note,
+    version,
+  });
   log(`rendered ${outMd} from ${outJson}`);
   process.exit(0);
 }
@@ -177,15 +250,35 @@ if (opt.remeasure) {
     if (!existsSync(join(dir, 'eval'))) continue;
     row.reference = await floatReference(m, join(cache, m.id, 'model.json'), dir);
     for (const mr of row.modes) {
-      if (!modes.includes(mr.mode) || !mr.convert.output || !existsSync(join(mr.convert.output, 'model.json')) || !row.reference.backend) continue;
+      if (
+        !modes.includes(mr.mode) ||
+        !mr.convert.output ||
+        !existsSync(join(mr.convert.output, 'model.json')) ||
+        !row.reference.backend
+      )
+        continue;
       const again = await measure(m, mr.convert.output, dir);
       mr.measure = again;
-      log(`${m.id} ${mr.mode}: re-measured, ${again?.timing?.medianMs.toFixed(1) ?? '—'} ms vs float ${row.reference.timing?.medianMs.toFixed(1) ?? '—'} ms`);
+      log(
+        `${m.id} ${mr.mode}: re-measured, ${again?.timing?.medianMs.toFixed(1) ?? '—'} ms vs float ${row.reference.timing?.medianMs.toFixed(1) ?? '—'} ms`,
+      );
     }
-    writeResults(outMd, outJson, saved.rows, { started: new Date(saved.started ?? Date.now()), command: saved.command ?? '', modes: [], note, version: saved.version ?? version });
+    writeResults(outMd, outJson, saved.rows, {
+      started: new Date(saved.started ?? Date.now()),
+      command: saved.command ?? '',
+      modes: [],
+      note,
+      version: saved.version ?? version,
+    });
   }
   saved.command = `${saved.command}; timing re-measured by \`npx tsx bench/zoo/run.ts ${process.argv.slice(2).join(' ')}\` at ${new Date().toISOString().slice(0, 16)} UTC with product code ${codeVersion()}`;
-  writeResults(outMd, outJson, saved.rows, { started: new Date(saved.started ?? Date.now()), command: saved.command, modes: [], note, version: saved.version ?? version });
+  writeResults(outMd, outJson, saved.rows, {
+    started: new Date(saved.started ?? Date.now()),
+    command: saved.command,
+    modes: [],
+    note,
+    version: saved.version ?? version,
+  });
   log(`re-measured: ${outMd}`);
   process.exit(0);
 }

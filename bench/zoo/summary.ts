@@ -15,7 +15,11 @@ export const minCosine = (r: ModeRow): number | undefined => {
 };
 
 /** The session ran and every output was paired with a reference output. */
-export const measured = (r: ModeRow): boolean => !!r.measure?.loads && !r.measure.error && !!r.measure.outputs?.length && r.measure.outputs.every((o) => o.matchedBy !== 'unmatched');
+export const measured = (r: ModeRow): boolean =>
+  !!r.measure?.loads &&
+  !r.measure.error &&
+  !!r.measure.outputs?.length &&
+  r.measure.outputs.every((o) => o.matchedBy !== 'unmatched');
 
 export const speedup = (m: ModelRow, r: ModeRow): number | undefined =>
   r.measure?.timing && m.reference.timing ? m.reference.timing.medianMs / r.measure.timing.medianMs : undefined;
@@ -39,10 +43,16 @@ const x = (v: number | undefined) => (v === undefined ? '—' : `${v.toFixed(2)}
 export function summaryLines(rows: ModelRow[], modes: readonly ZooMode[]): string[] {
   const n = rows.length;
   const lines: string[] = [];
-  lines.push(`- **load** (\`tfjs-quant inspect\` of the original files): ${pct(rows.filter((r) => r.inspect.ok).length, n)}`);
-  lines.push(`- float reference ran: ${pct(rows.filter((r) => r.reference.backend).length, n)} (wasm ${rows.filter((r) => r.reference.backend === 'wasm').length}, cpu ${rows.filter((r) => r.reference.backend === 'cpu').length})`);
+  lines.push(
+    `- **load** (\`tfjs-quant inspect\` of the original files): ${pct(rows.filter((r) => r.inspect.ok).length, n)}`,
+  );
+  lines.push(
+    `- float reference ran: ${pct(rows.filter((r) => r.reference.backend).length, n)} (wasm ${rows.filter((r) => r.reference.backend === 'wasm').length}, cpu ${rows.filter((r) => r.reference.backend === 'cpu').length})`,
+  );
   for (const mode of modes) {
-    const mr = rows.map((r) => [r, r.modes.find((x) => x.mode === mode)] as const).filter((p): p is readonly [ModelRow, ModeRow] => !!p[1]);
+    const mr = rows
+      .map((r) => [r, r.modes.find((x) => x.mode === mode)] as const)
+      .filter((p): p is readonly [ModelRow, ModeRow] => !!p[1]);
     if (!mr.length) {
       lines.push(`- **${mode}**: not run`);
       continue;
@@ -62,12 +72,16 @@ export function summaryLines(rows: ModelRow[], modes: readonly ZooMode[]): strin
     const cpu = ran.map(([m, r]) => cpuSpeedup(m, r)).filter((v): v is number => v !== undefined);
     const noCf = ran.filter(([m]) => !hasControlFlow(m));
     const native99 = noCf.filter(([, r]) => (r.measure?.flops?.share ?? 0) >= 0.99).length;
-    const ratios = conv.map(([m, r]) => (r.convert.writtenBytes ? m.float32Bytes / r.convert.writtenBytes : undefined)).filter((v): v is number => v !== undefined);
-    lines.push(`- **${mode}**: converts ${pct(conv.length, n)}${deg ? ` (${deg} reported degraded)` : ''}; session runs and is compared with float ${pct(ran.length, n)}; `
-      + `min output cosine ≥ ${thr} on ${pct(good, cos.length)} of those with outputs of ≥ 16 values${nearZero ? ` (${nearZero} with an output whose reference is all but zero on these inputs, not scored)` : ''}; reported \`done\` below ${thr} (silent): ${silent}; `
-      + `≥ 99% of conv/matmul MACs native on ${pct(native99, noCf.length)} models without control flow; `
-      + `median speed-up over the float reference ${x(median(sp))} wall (${x(median(cpu))} CPU time), slower than float: ${sp.filter((v) => v < 1).length}; `
-      + `median size ratio vs float32 weights ${x(median(ratios))} (min ${x(ratios.length ? Math.min(...ratios) : undefined)}, max ${x(ratios.length ? Math.max(...ratios) : undefined)})`);
+    const ratios = conv
+      .map(([m, r]) => (r.convert.writtenBytes ? m.float32Bytes / r.convert.writtenBytes : undefined))
+      .filter((v): v is number => v !== undefined);
+    lines.push(
+      `- **${mode}**: converts ${pct(conv.length, n)}${deg ? ` (${deg} reported degraded)` : ''}; session runs and is compared with float ${pct(ran.length, n)}; ` +
+        `min output cosine ≥ ${thr} on ${pct(good, cos.length)} of those with outputs of ≥ 16 values${nearZero ? ` (${nearZero} with an output whose reference is all but zero on these inputs, not scored)` : ''}; reported \`done\` below ${thr} (silent): ${silent}; ` +
+        `≥ 99% of conv/matmul MACs native on ${pct(native99, noCf.length)} models without control flow; ` +
+        `median speed-up over the float reference ${x(median(sp))} wall (${x(median(cpu))} CPU time), slower than float: ${sp.filter((v) => v < 1).length}; ` +
+        `median size ratio vs float32 weights ${x(median(ratios))} (min ${x(ratios.length ? Math.min(...ratios) : undefined)}, max ${x(ratios.length ? Math.max(...ratios) : undefined)})`,
+    );
   }
   return lines;
 }

@@ -12,10 +12,19 @@ export interface SteadyTiming {
   cpuMsPerRun: number;
 }
 
-export async function steadyTiming(fn: () => Promise<unknown>, o: { runs: number; seconds: number }): Promise<SteadyTiming> {
+export async function steadyTiming(
+  fn: () => Promise<unknown>,
+  o: { runs: number; seconds: number },
+): Promise<SteadyTiming> {
   await fn();
   const c0 = cpuSeconds();
   const samples = await timeRuns(fn, { warmup: 0, runs: o.runs, seconds: o.seconds, minRuns: 3 });
   const cpu = cpuSeconds() - c0;
-  return { runs: samples.length, medianMs: median(samples), minMs: Math.min(...samples), maxMs: Math.max(...samples), cpuMsPerRun: (cpu * 1000) / samples.length };
+  return {
+    runs: samples.length,
+    medianMs: median(samples),
+    minMs: Math.min(...samples),
+    maxMs: Math.max(...samples),
+    cpuMsPerRun: (cpu * 1000) / samples.length,
+  };
 }

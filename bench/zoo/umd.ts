@@ -8,7 +8,9 @@ import { parse, type Node } from 'acorn';
 
 type Literal = null | boolean | number | string | Literal[] | { [k: string]: Literal };
 
-interface AnyNode extends Node { [k: string]: unknown }
+interface AnyNode extends Node {
+  [k: string]: unknown;
+}
 
 function literalValue(n: AnyNode, file: string): Literal {
   switch (n.type) {
@@ -25,9 +27,15 @@ function literalValue(n: AnyNode, file: string): Literal {
     case 'ObjectExpression': {
       const o: Record<string, Literal> = {};
       for (const p of n.properties as AnyNode[]) {
-        if (p.type !== 'Property' || p.computed || p.kind !== 'init' || p.method) throw new Error(`${file}: not a plain property at offset ${p.start}`);
+        if (p.type !== 'Property' || p.computed || p.kind !== 'init' || p.method)
+          throw new Error(`${file}: not a plain property at offset ${p.start}`);
         const k = p.key as AnyNode;
-        const key = k.type === 'Identifier' ? (k.name as string) : k.type === 'Literal' ? String((k as unknown as { value: unknown }).value) : undefined;
+        const key =
+          k.type === 'Identifier'
+            ? (k.name as string)
+            : k.type === 'Literal'
+              ? String((k as unknown as { value: unknown }).value)
+              : undefined;
         if (key === undefined) throw new Error(`${file}: unsupported key at offset ${k.start}`);
         o[key] = literalValue(p.value as AnyNode, file);
       }
@@ -48,8 +56,11 @@ function literalValue(n: AnyNode, file: string): Literal {
 function* walk(n: AnyNode): Generator<AnyNode> {
   yield n;
   for (const v of Object.values(n)) {
-    if (Array.isArray(v)) for (const c of v) if (c && typeof c === 'object' && typeof (c as AnyNode).type === 'string') yield* walk(c as AnyNode);
-    if (v && typeof v === 'object' && !Array.isArray(v) && typeof (v as AnyNode).type === 'string') yield* walk(v as AnyNode);
+    if (Array.isArray(v))
+      for (const c of v)
+        if (c && typeof c === 'object' && typeof (c as AnyNode).type === 'string') yield* walk(c as AnyNode);
+    if (v && typeof v === 'object' && !Array.isArray(v) && typeof (v as AnyNode).type === 'string')
+      yield* walk(v as AnyNode);
   }
 }
 
@@ -65,7 +76,8 @@ export function umdExport(source: string, file: string): Literal {
     if (prop?.name !== 'exports') continue;
     if (['Literal', 'ObjectExpression', 'ArrayExpression'].includes(right.type)) found.push(right);
   }
-  if (found.length !== 1) throw new Error(`${file}: expected one literal assigned to module.exports, found ${found.length}`);
+  if (found.length !== 1)
+    throw new Error(`${file}: expected one literal assigned to module.exports, found ${found.length}`);
   return literalValue(found[0]!, file);
 }
 
@@ -81,6 +93,7 @@ export function umdModelJson(source: string, file: string): Record<string, unkno
 /** Weight shard bytes from a UMD-wrapped shard file (a base64 string). */
 export function umdShardBytes(source: string, file: string): Uint8Array {
   const v = umdExport(source, file);
-  if (typeof v !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(v)) throw new Error(`${file}: the exported value is not a base64 string`);
+  if (typeof v !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(v))
+    throw new Error(`${file}: the exported value is not a base64 string`);
   return new Uint8Array(Buffer.from(v, 'base64'));
 }

@@ -19,7 +19,8 @@ struct Range {
   double lo, hi;
 };
 
-Range GetRange(Napi::Env env, const Napi::Value& lo_v, const Napi::Value& hi_v, const char* lo_name, const char* hi_name) {
+Range GetRange(Napi::Env env, const Napi::Value& lo_v, const Napi::Value& hi_v, const char* lo_name,
+               const char* hi_name) {
   const double lo = GetFiniteNumber(env, lo_v, lo_name), hi = GetFiniteNumber(env, hi_v, hi_name);
   if (lo > 0 || hi < 0 || lo > hi) {
     ThrowRangeError(env, std::string("histogram range [") + lo_name + ", " + hi_name + "] must satisfy " + lo_name +
@@ -30,7 +31,8 @@ Range GetRange(Napi::Env env, const Napi::Value& lo_v, const Napi::Value& hi_v, 
 
 View<double> GetCounts(Napi::Env env, const Napi::Value& v, const char* name) {
   View<double> c = GetArray<double>(env, v, name);
-  if (c.length == 0 || static_cast<int64_t>(c.length) > kMaxBins) ThrowRangeError(env, std::string(name) + " must have 1 to 2^24 bins");
+  if (c.length == 0 || static_cast<int64_t>(c.length) > kMaxBins)
+    ThrowRangeError(env, std::string(name) + " must have 1 to 2^24 bins");
   return c;
 }
 
@@ -54,7 +56,8 @@ Napi::Value Rebin(const Napi::CallbackInfo& info) {
   View<double> out = GetCounts(env, info[3], "out");
   Range nr = GetRange(env, info[4], info[5], "newLo", "newHi");
   if (nr.lo > r.lo || nr.hi < r.hi) ThrowRangeError(env, "[newLo, newHi] must contain [lo, hi]");
-  if (out.data < c.data + c.length && c.data < out.data + out.length) ThrowRangeError(env, "out must not overlap counts");
+  if (out.data < c.data + c.length && c.data < out.data + out.length)
+    ThrowRangeError(env, "out must not overlap counts");
   calib::Rebin(c.data, c.length, r.lo, r.hi, out.data, out.length, nr.lo, nr.hi);
   return env.Undefined();
 }
@@ -82,7 +85,8 @@ Napi::Value RunSearch(const Napi::CallbackInfo& info) {
   Range r = GetRange(env, info[1], info[2], "lo", "hi");
   const int64_t levels = GetInt(env, info[3], "levels", 1, kMaxBins);
   for (size_t i = 0; i < c.length; i++) {
-    if (!(c.data[i] >= 0) || !std::isfinite(c.data[i])) ThrowRangeError(env, "counts must be finite and >= 0 (index " + std::to_string(i) + ")");
+    if (!(c.data[i] >= 0) || !std::isfinite(c.data[i]))
+      ThrowRangeError(env, "counts must be finite and >= 0 (index " + std::to_string(i) + ")");
   }
   size_t s = 0, e = 0;
   double v = 0;

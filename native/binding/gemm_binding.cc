@@ -28,13 +28,13 @@ constexpr napi_type_tag kPackedTag = {0x7466'6a71'6765'6d6dULL, 0x7061'636b'6564
 class PackedWeightsWrap : public PackedWrap<PackedWeightsWrap, PackedB> {
  public:
   static Napi::Function Define(Napi::Env env) {
-    return DefineClass(env, "PackedWeights",
-                       {InstanceMethod("dispose", &PackedWeightsWrap::Dispose),
-                        InstanceAccessor("k", &PackedWeightsWrap::K, nullptr),
-                        InstanceAccessor("n", &PackedWeightsWrap::N, nullptr),
-                        InstanceAccessor("isa", &PackedWeightsWrap::IsaJs, nullptr),
-                        InstanceAccessor("byteLength", &PackedWeightsWrap::ByteLength, nullptr),
-                        InstanceAccessor("disposed", &PackedWeightsWrap::Disposed, nullptr)});
+    return DefineClass(
+        env, "PackedWeights",
+        {InstanceMethod("dispose", &PackedWeightsWrap::Dispose), InstanceAccessor("k", &PackedWeightsWrap::K, nullptr),
+         InstanceAccessor("n", &PackedWeightsWrap::N, nullptr),
+         InstanceAccessor("isa", &PackedWeightsWrap::IsaJs, nullptr),
+         InstanceAccessor("byteLength", &PackedWeightsWrap::ByteLength, nullptr),
+         InstanceAccessor("disposed", &PackedWeightsWrap::Disposed, nullptr)});
   }
 
   // new PackedWeights(b: Int8Array, k, n, layout: 'kn' | 'nk', zeroPoints: Int32Array | null, isa)
@@ -47,21 +47,22 @@ class PackedWeightsWrap : public PackedWrap<PackedWeightsWrap, PackedB> {
     const std::string layout = GetString(env, info[3], "layout");
     if (layout != "kn" && layout != "nk") ThrowRangeError(env, "layout must be 'kn' or 'nk', got '" + layout + "'");
     if (static_cast<long double>(b.length) != static_cast<long double>(k) * n) {
-      ThrowRangeError(env, "b has " + std::to_string(b.length) + " elements, expected k × n = " +
-                               std::to_string(static_cast<long long>(k * n)));
+      ThrowRangeError(env, "b has " + std::to_string(b.length) +
+                               " elements, expected k × n = " + std::to_string(static_cast<long long>(k * n)));
     }
     std::vector<int32_t> zp;
     bool per_col = false;
     if (!info[4].IsNull() && !info[4].IsUndefined()) {
       auto z = GetArray<int32_t>(env, info[4], "zeroPoints");
       if (z.length != 1 && z.length != static_cast<size_t>(n)) {
-        ThrowRangeError(env, "zeroPoints has " + std::to_string(z.length) + " elements, expected 1 or n = " +
-                                 std::to_string(n));
+        ThrowRangeError(
+            env, "zeroPoints has " + std::to_string(z.length) + " elements, expected 1 or n = " + std::to_string(n));
       }
       zp.assign(z.data, z.data + z.length);
       for (size_t i = 0; i < zp.size(); i++) {
         if (zp[i] < -128 || zp[i] > 127) {
-          ThrowRangeError(env, "zeroPoints[" + std::to_string(i) + "] = " + std::to_string(zp[i]) + " is outside [-128, 127]");
+          ThrowRangeError(
+              env, "zeroPoints[" + std::to_string(i) + "] = " + std::to_string(zp[i]) + " is outside [-128, 127]");
         }
       }
       per_col = z.length == static_cast<size_t>(n) && n != 1;
@@ -83,8 +84,12 @@ class PackedWeightsWrap : public PackedWrap<PackedWeightsWrap, PackedB> {
   }
 
  private:
-  Napi::Value K(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), packed_ ? static_cast<double>(packed_->k()) : 0); }
-  Napi::Value N(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), packed_ ? static_cast<double>(packed_->n()) : 0); }
+  Napi::Value K(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), packed_ ? static_cast<double>(packed_->k()) : 0);
+  }
+  Napi::Value N(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), packed_ ? static_cast<double>(packed_->n()) : 0);
+  }
   Napi::Value IsaJs(const Napi::CallbackInfo& info) {
     return Napi::String::New(info.Env(), packed_ ? IsaName(packed_->isa()) : "");
   }
@@ -92,7 +97,6 @@ class PackedWeightsWrap : public PackedWrap<PackedWeightsWrap, PackedB> {
     return Napi::Number::New(info.Env(), packed_ ? static_cast<double>(bytes_) : 0);
   }
   Napi::Value Disposed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), !packed_); }
-
 };
 
 struct ByteRange {
@@ -104,7 +108,9 @@ void CheckNoOverlap(Napi::Env env, ByteRange a, ByteRange b, const char* an, con
   if (a.p < b.p + b.n && b.p < a.p + a.n) ThrowRangeError(env, std::string(bn) + " must not overlap " + an);
 }
 template <typename T>
-ByteRange Range(const View<T>& v) { return ByteRange{reinterpret_cast<const uint8_t*>(v.data), v.length * sizeof(T)}; }
+ByteRange Range(const View<T>& v) {
+  return ByteRange{reinterpret_cast<const uint8_t*>(v.data), v.length * sizeof(T)};
+}
 
 // Optional typed array of 1 or `n` entries (null/undefined → empty); copied.
 template <typename T>
@@ -122,8 +128,7 @@ std::vector<T> OptionalArray(Napi::Env env, const Napi::Value& v, const char* ke
 // lookup per option); each is checked here like a separate argument.
 class Params {
  public:
-  Params(Napi::Env env, const Napi::Value& v, size_t count, const char* const* names)
-      : env_(env), names_(names) {
+  Params(Napi::Env env, const Napi::Value& v, size_t count, const char* const* names) : env_(env), names_(names) {
     if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float64_array) {
       ThrowTypeError(env, "params must be a Float64Array");
     }
@@ -151,9 +156,22 @@ class Params {
 };
 
 // params of gemm(): see binding.d.ts (GEMM_PARAMS).
-enum GemmParam : size_t { kM, kLda, kLdc, kThreads, kOutput, kOutZeroPoint, kQmin, kQmax, kAct, kClampMin, kClampMax, kGemmParams };
-const char* const kGemmParamNames[] = {"m", "lda", "ldc", "threads", "output", "outZeroPoint", "qmin", "qmax",
-                                       "activation", "clampMin", "clampMax"};
+enum GemmParam : size_t {
+  kM,
+  kLda,
+  kLdc,
+  kThreads,
+  kOutput,
+  kOutZeroPoint,
+  kQmin,
+  kQmax,
+  kAct,
+  kClampMin,
+  kClampMax,
+  kGemmParams
+};
+const char* const kGemmParamNames[] = {"m",    "lda",  "ldc",        "threads",  "output",  "outZeroPoint",
+                                       "qmin", "qmax", "activation", "clampMin", "clampMax"};
 // params of gemmDynamic().
 enum DynParam : size_t { kDM, kDLdx, kDLdc, kDThreads, kDPerRow, kDAct, kDClampMin, kDClampMax, kDynParams };
 const char* const kDynParamNames[] = {"m", "ldx", "ldc", "threads", "perRow", "activation", "clampMin", "clampMax"};
@@ -169,9 +187,12 @@ void CheckPositive(Napi::Env env, const std::vector<float>& v, const char* name)
 gemm::Activation ParseActivation(Napi::Env env, const Params& p, size_t code, size_t lo_i, size_t hi_i, float* lo,
                                  float* hi) {
   switch (p.Int(code, 0, 3)) {
-    case 0: return gemm::Activation::kNone;
-    case 1: return gemm::Activation::kRelu;
-    case 2: return gemm::Activation::kRelu6;
+    case 0:
+      return gemm::Activation::kNone;
+    case 1:
+      return gemm::Activation::kRelu;
+    case 2:
+      return gemm::Activation::kRelu6;
     default:
       *lo = static_cast<float>(p.Finite(lo_i));
       *hi = static_cast<float>(p.Finite(hi_i));
@@ -249,10 +270,22 @@ Napi::Value GemmJs(const Napi::CallbackInfo& info, bool async) {
     out_range = Range(view);
   };
   switch (output) {
-    case 0: g.epilogue.output = gemm::OutputType::kInt32; take_out(GetArray<int32_t>(env, info[2], "out")); break;
-    case 1: g.epilogue.output = gemm::OutputType::kInt8; take_out(GetArray<int8_t>(env, info[2], "out")); break;
-    case 2: g.epilogue.output = gemm::OutputType::kUint8; take_out(GetArray<uint8_t>(env, info[2], "out")); break;
-    default: g.epilogue.output = gemm::OutputType::kFloat32; take_out(GetArray<float>(env, info[2], "out")); break;
+    case 0:
+      g.epilogue.output = gemm::OutputType::kInt32;
+      take_out(GetArray<int32_t>(env, info[2], "out"));
+      break;
+    case 1:
+      g.epilogue.output = gemm::OutputType::kInt8;
+      take_out(GetArray<int8_t>(env, info[2], "out"));
+      break;
+    case 2:
+      g.epilogue.output = gemm::OutputType::kUint8;
+      take_out(GetArray<uint8_t>(env, info[2], "out"));
+      break;
+    default:
+      g.epilogue.output = gemm::OutputType::kFloat32;
+      take_out(GetArray<float>(env, info[2], "out"));
+      break;
   }
   const long double c_need = g.m == 0 ? 0.0L : static_cast<long double>(g.m - 1) * g.ldc + n;
   if (static_cast<long double>(out_len) < c_need) {
@@ -266,22 +299,24 @@ Napi::Value GemmJs(const Napi::CallbackInfo& info, bool async) {
   {
     auto z = GetArray<int32_t>(env, info[4], "aZeroPoints");
     if (z.length != 1 && z.length != static_cast<size_t>(g.m)) {
-      ThrowRangeError(env, "aZeroPoints has " + std::to_string(z.length) + " elements, expected 1 or m = " + std::to_string(g.m));
+      ThrowRangeError(
+          env, "aZeroPoints has " + std::to_string(z.length) + " elements, expected 1 or m = " + std::to_string(g.m));
     }
     job->za.assign(z.data, z.data + z.length);
     g.a_zero_point_per_row = job->za.size() != 1;
     const int32_t lo = g.a_signed ? -128 : 0, hi = g.a_signed ? 127 : 255;
     for (size_t i = 0; i < job->za.size(); i++) {
       if (job->za[i] < lo || job->za[i] > hi) {
-        ThrowRangeError(env, "aZeroPoints[" + std::to_string(i) + "] = " + std::to_string(job->za[i]) + " is outside [" +
-                                 std::to_string(lo) + ", " + std::to_string(hi) + "]");
+        ThrowRangeError(env, "aZeroPoints[" + std::to_string(i) + "] = " + std::to_string(job->za[i]) +
+                                 " is outside [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
       }
     }
   }
   job->bias = OptionalArray<int32_t>(env, info[5], "bias", n, false);
   gemm::Epilogue& e = g.epilogue;
   if (e.output == gemm::OutputType::kInt8 || e.output == gemm::OutputType::kUint8) {
-    const int64_t tlo = e.output == gemm::OutputType::kInt8 ? -128 : 0, thi = e.output == gemm::OutputType::kInt8 ? 127 : 255;
+    const int64_t tlo = e.output == gemm::OutputType::kInt8 ? -128 : 0,
+                  thi = e.output == gemm::OutputType::kInt8 ? 127 : 255;
     job->mult = OptionalArray<float>(env, info[6], "multipliers", n, true);
     if (job->mult.empty()) ThrowTypeError(env, "multipliers is required for int8/uint8 output");
     CheckPositive(env, job->mult, "multipliers");
@@ -313,8 +348,8 @@ Napi::Value GemmJs(const Napi::CallbackInfo& info, bool async) {
     }
     return env.Undefined();
   }
-  return RunAsync(env, [job]() { RunGemm(job->args); }, [](Napi::Env e2) { return e2.Undefined(); },
-                  {info[0], info[1], info[2]});
+  return RunAsync(
+      env, [job]() { RunGemm(job->args); }, [](Napi::Env e2) { return e2.Undefined(); }, {info[0], info[1], info[2]});
 }
 
 struct DynJob {
@@ -402,7 +437,9 @@ Napi::Value MeasurePeakJs(const Napi::CallbackInfo& info) {
 void InitGemm(Napi::Env env, Napi::Object exports) {
   exports.Set("GemmPackedWeights", PackedWeightsWrap::Define(env));
   exports.Set("gemmMaxK", Napi::Number::New(env, static_cast<double>(gemm::kMaxK)));
-  auto add = [&](const char* name, Napi::Function::Callback cb) { exports.Set(name, Napi::Function::New(env, cb, name)); };
+  auto add = [&](const char* name, Napi::Function::Callback cb) {
+    exports.Set(name, Napi::Function::New(env, cb, name));
+  };
   add("gemm", [](const Napi::CallbackInfo& i) { return GemmJs(i, false); });
   add("gemmAsync", [](const Napi::CallbackInfo& i) { return GemmJs(i, true); });
   add("gemmDynamic", [](const Napi::CallbackInfo& i) { return DynamicJs(i, false); });

@@ -31,14 +31,14 @@ constexpr napi_type_tag kInt4Tag = {0x7466'6a71'696e'7434ULL, 0x7061'636b'6564'3
 class Int4Wrap : public PackedWrap<Int4Wrap, PackedInt4> {
  public:
   static Napi::Function Define(Napi::Env env) {
-    return DefineClass(env, "Int4PackedWeights",
-                       {InstanceMethod("dispose", &Int4Wrap::Dispose), InstanceMethod("unpack", &Int4Wrap::Unpack),
-                        InstanceAccessor("k", &Int4Wrap::K, nullptr), InstanceAccessor("n", &Int4Wrap::N, nullptr),
-                        InstanceAccessor("groupSize", &Int4Wrap::GroupSize, nullptr),
-                        InstanceAccessor("groups", &Int4Wrap::Groups, nullptr),
-                        InstanceAccessor("isa", &Int4Wrap::IsaJs, nullptr),
-                        InstanceAccessor("byteLength", &Int4Wrap::ByteLength, nullptr),
-                        InstanceAccessor("disposed", &Int4Wrap::Disposed, nullptr)});
+    return DefineClass(
+        env, "Int4PackedWeights",
+        {InstanceMethod("dispose", &Int4Wrap::Dispose), InstanceMethod("unpack", &Int4Wrap::Unpack),
+         InstanceAccessor("k", &Int4Wrap::K, nullptr), InstanceAccessor("n", &Int4Wrap::N, nullptr),
+         InstanceAccessor("groupSize", &Int4Wrap::GroupSize, nullptr),
+         InstanceAccessor("groups", &Int4Wrap::Groups, nullptr), InstanceAccessor("isa", &Int4Wrap::IsaJs, nullptr),
+         InstanceAccessor("byteLength", &Int4Wrap::ByteLength, nullptr),
+         InstanceAccessor("disposed", &Int4Wrap::Disposed, nullptr)});
   }
 
   // new Int4PackedWeights(w: Int8Array, k, n, layout: 'kn' | 'nk', groupSize, scales: Float32Array,
@@ -53,23 +53,27 @@ class Int4Wrap : public PackedWrap<Int4Wrap, PackedInt4> {
     if (layout != "kn" && layout != "nk") ThrowRangeError(env, "layout must be 'kn' or 'nk', got '" + layout + "'");
     const int64_t group_size = GetInt(env, info[4], "groupSize", 0, gemm::kMaxK);
     if (group_size % gemm::kInt4BlockK != 0) {
-      ThrowRangeError(env, "group_size must be 0 (per column) or a multiple of 8 in [8, 65536], got " + std::to_string(group_size));
+      ThrowRangeError(
+          env, "group_size must be 0 (per column) or a multiple of 8 in [8, 65536], got " + std::to_string(group_size));
     }
     if (static_cast<long double>(w.length) != static_cast<long double>(k) * n) {
-      ThrowRangeError(env, "w has " + std::to_string(w.length) + " elements, expected k × n = " + std::to_string(k * n));
+      ThrowRangeError(env,
+                      "w has " + std::to_string(w.length) + " elements, expected k × n = " + std::to_string(k * n));
     }
     const int64_t g = group_size == 0 || group_size >= k ? 1 : (k + group_size - 1) / group_size;
     auto scales = GetArrayOfLength<float>(env, info[5], "scales", static_cast<size_t>(g * n));
     const int32_t* zp = nullptr;
-    if (!info[6].IsNull() && !info[6].IsUndefined()) zp = GetArrayOfLength<int32_t>(env, info[6], "zeroPoints", static_cast<size_t>(g * n)).data;
+    if (!info[6].IsNull() && !info[6].IsUndefined())
+      zp = GetArrayOfLength<int32_t>(env, info[6], "zeroPoints", static_cast<size_t>(g * n)).data;
     Isa isa;
     const std::string isa_name = GetString(env, info[7], "isa");
     if (!ParseIsa(isa_name, &isa)) ThrowRangeError(env, "isa '" + isa_name + "' is not a known path");
     if (!gemm::Int4IsaUsable(isa)) ThrowRangeError(env, "isa '" + isa_name + "' has no int4 path on this machine");
     std::shared_ptr<PackedInt4> packed;
     try {
-      packed = std::make_shared<PackedInt4>(gemm::PackInt4(w.data, k, n, layout == "kn" ? gemm::BLayout::kKN : gemm::BLayout::kNK,
-                                                            layout == "kn" ? n : k, group_size, scales.data, zp, isa));
+      packed = std::make_shared<PackedInt4>(gemm::PackInt4(w.data, k, n,
+                                                           layout == "kn" ? gemm::BLayout::kKN : gemm::BLayout::kNK,
+                                                           layout == "kn" ? n : k, group_size, scales.data, zp, isa));
     } catch (const std::exception& e) {
       Rethrow(env, e);
     }
@@ -89,18 +93,22 @@ class Int4Wrap : public PackedWrap<Int4Wrap, PackedInt4> {
     const int64_t k = packed_->k(), n = packed_->n();
     Napi::Int8Array out = Napi::Int8Array::New(env, static_cast<size_t>(k * n));
     for (int64_t kk = 0; kk < k; kk++)
-      for (int64_t j = 0; j < n; j++) out[static_cast<size_t>(kk * n + j)] = static_cast<int8_t>(packed_->weight(kk, j));
+      for (int64_t j = 0; j < n; j++)
+        out[static_cast<size_t>(kk * n + j)] = static_cast<int8_t>(packed_->weight(kk, j));
     return out;
   }
-  Napi::Value Num(const Napi::CallbackInfo& info, int64_t v) { return Napi::Number::New(info.Env(), packed_ ? static_cast<double>(v) : 0); }
+  Napi::Value Num(const Napi::CallbackInfo& info, int64_t v) {
+    return Napi::Number::New(info.Env(), packed_ ? static_cast<double>(v) : 0);
+  }
   Napi::Value K(const Napi::CallbackInfo& info) { return Num(info, packed_ ? packed_->k() : 0); }
   Napi::Value N(const Napi::CallbackInfo& info) { return Num(info, packed_ ? packed_->n() : 0); }
   Napi::Value GroupSize(const Napi::CallbackInfo& info) { return Num(info, packed_ ? packed_->group_size() : 0); }
   Napi::Value Groups(const Napi::CallbackInfo& info) { return Num(info, packed_ ? packed_->groups() : 0); }
   Napi::Value ByteLength(const Napi::CallbackInfo& info) { return Num(info, bytes_); }
-  Napi::Value IsaJs(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), packed_ ? IsaName(packed_->isa()) : ""); }
+  Napi::Value IsaJs(const Napi::CallbackInfo& info) {
+    return Napi::String::New(info.Env(), packed_ ? IsaName(packed_->isa()) : "");
+  }
   Napi::Value Disposed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), !packed_); }
-
 };
 
 // A job owns copies of the small arrays and a reference to the packed weights.
@@ -117,8 +125,8 @@ enum class Kind { kGemm, kDynamic, kWeightOnly };
 
 // Output arguments common to every entry point, from info[first]: bias, activation code
 // (0 none, 1 relu, 2 relu6, 3 clamp), clampMin, clampMax, out, threads.
-gemm::Int4Output ParseOutput(Napi::Env env, const Napi::CallbackInfo& info, size_t first, int64_t m, int64_t n, Job* job,
-                             int* threads) {
+gemm::Int4Output ParseOutput(Napi::Env env, const Napi::CallbackInfo& info, size_t first, int64_t m, int64_t n,
+                             Job* job, int* threads) {
   gemm::Int4Output o;
   if (!info[first].IsNull() && !info[first].IsUndefined()) {
     auto b = GetArrayOfLength<float>(env, info[first], "bias", static_cast<size_t>(n));
@@ -126,10 +134,18 @@ gemm::Int4Output ParseOutput(Napi::Env env, const Napi::CallbackInfo& info, size
     o.bias = job->bias.data();
   }
   switch (GetInt(env, info[first + 1], "activation", 0, 3)) {
-    case 1: o.activation = gemm::Activation::kRelu; break;
-    case 2: o.activation = gemm::Activation::kRelu6; break;
-    case 3: o.activation = gemm::Activation::kClamp; break;
-    default: o.activation = gemm::Activation::kNone; break;
+    case 1:
+      o.activation = gemm::Activation::kRelu;
+      break;
+    case 2:
+      o.activation = gemm::Activation::kRelu6;
+      break;
+    case 3:
+      o.activation = gemm::Activation::kClamp;
+      break;
+    default:
+      o.activation = gemm::Activation::kNone;
+      break;
   }
   o.clamp_min = static_cast<float>(GetFiniteNumber(env, info[first + 2], "clampMin"));
   o.clamp_max = static_cast<float>(GetFiniteNumber(env, info[first + 3], "clampMax"));
@@ -141,9 +157,12 @@ gemm::Int4Output ParseOutput(Napi::Env env, const Napi::CallbackInfo& info, size
 }
 
 void Run(Kind kind, const Job& job) {
-  if (kind == Kind::kGemm) gemm::GemmInt4(job.gemm);
-  else if (kind == Kind::kDynamic) gemm::DynamicGemmInt4(job.dynamic);
-  else gemm::WeightOnlyGemmInt4(job.weight_only);
+  if (kind == Kind::kGemm)
+    gemm::GemmInt4(job.gemm);
+  else if (kind == Kind::kDynamic)
+    gemm::DynamicGemmInt4(job.dynamic);
+  else
+    gemm::WeightOnlyGemmInt4(job.weight_only);
 }
 
 // int4Gemm(a: Uint8Array | Int8Array, m, packed, aZeroPoints: Int32Array, aScales: Float32Array, ...output)
@@ -174,7 +193,8 @@ Napi::Value Entry(const Napi::CallbackInfo& info, Kind kind, bool async) {
     in_bytes = static_cast<size_t>(m * k);
     auto za = GetArray<int32_t>(env, info[3], "aZeroPoints");
     auto sa = GetArray<float>(env, info[4], "aScales");
-    if (za.length != 1 && za.length != static_cast<size_t>(m)) ThrowRangeError(env, "aZeroPoints must have 1 or m entries");
+    if (za.length != 1 && za.length != static_cast<size_t>(m))
+      ThrowRangeError(env, "aZeroPoints must have 1 or m entries");
     if (sa.length != 1 && sa.length != static_cast<size_t>(m)) ThrowRangeError(env, "aScales must have 1 or m entries");
     job->za.assign(za.data, za.data + za.length);
     job->sa.assign(sa.data, sa.data + sa.length);
@@ -215,7 +235,9 @@ Napi::Value Entry(const Napi::CallbackInfo& info, Kind kind, bool async) {
       w.threads = threads;
     }
   }
-  const gemm::Int4Output& o = kind == Kind::kGemm ? job->gemm.out : kind == Kind::kDynamic ? job->dynamic.out : job->weight_only.out;
+  const gemm::Int4Output& o = kind == Kind::kGemm      ? job->gemm.out
+                              : kind == Kind::kDynamic ? job->dynamic.out
+                                                       : job->weight_only.out;
   const uint8_t* out_ptr = reinterpret_cast<const uint8_t*>(o.c);
   const size_t out_bytes = static_cast<size_t>(m * n) * sizeof(float);
   if (in_bytes > 0 && out_bytes > 0 && in_ptr < out_ptr + out_bytes && out_ptr < in_ptr + in_bytes) {
@@ -246,7 +268,9 @@ Napi::Value Entry(const Napi::CallbackInfo& info, Kind kind, bool async) {
 
 void InitInt4(Napi::Env env, Napi::Object exports) {
   exports.Set("Int4PackedWeights", Int4Wrap::Define(env));
-  auto add = [&](const char* name, Napi::Function::Callback cb) { exports.Set(name, Napi::Function::New(env, cb, name)); };
+  auto add = [&](const char* name, Napi::Function::Callback cb) {
+    exports.Set(name, Napi::Function::New(env, cb, name));
+  };
   add("int4Gemm", [](const Napi::CallbackInfo& i) { return Entry(i, Kind::kGemm, false); });
   add("int4GemmAsync", [](const Napi::CallbackInfo& i) { return Entry(i, Kind::kGemm, true); });
   add("int4DynamicGemm", [](const Napi::CallbackInfo& i) { return Entry(i, Kind::kDynamic, false); });

@@ -22,16 +22,29 @@ static std::string Allowed(unsigned allow) {
 Arr GetAny(Napi::Env env, const Napi::Value& v, const char* name, unsigned allow) {
   if (!v.IsTypedArray()) ThrowTypeError(env, std::string(name) + " must be a " + Allowed(allow));
   const napi_typedarray_type t = v.As<Napi::TypedArray>().TypedArrayType();
-  if (t == napi_int8_array && (allow & kAllowI8)) { auto a = GetArray<int8_t>(env, v, name); return {Kind::kI8, a.data, a.length, 1}; }
-  if (t == napi_uint8_array && (allow & kAllowU8)) { auto a = GetArray<uint8_t>(env, v, name); return {Kind::kU8, a.data, a.length, 1}; }
-  if (t == napi_int32_array && (allow & kAllowI32)) { auto a = GetArray<int32_t>(env, v, name); return {Kind::kI32, a.data, a.length, 4}; }
-  if (t == napi_float32_array && (allow & kAllowF32)) { auto a = GetArray<float>(env, v, name); return {Kind::kF32, a.data, a.length, 4}; }
+  if (t == napi_int8_array && (allow & kAllowI8)) {
+    auto a = GetArray<int8_t>(env, v, name);
+    return {Kind::kI8, a.data, a.length, 1};
+  }
+  if (t == napi_uint8_array && (allow & kAllowU8)) {
+    auto a = GetArray<uint8_t>(env, v, name);
+    return {Kind::kU8, a.data, a.length, 1};
+  }
+  if (t == napi_int32_array && (allow & kAllowI32)) {
+    auto a = GetArray<int32_t>(env, v, name);
+    return {Kind::kI32, a.data, a.length, 4};
+  }
+  if (t == napi_float32_array && (allow & kAllowF32)) {
+    auto a = GetArray<float>(env, v, name);
+    return {Kind::kF32, a.data, a.length, 4};
+  }
   ThrowTypeError(env, std::string(name) + " must be a " + Allowed(allow) + ", got " + TypedArrayTypeName(t));
 }
 
 void CheckLen(Napi::Env env, const Arr& a, int64_t n, const char* name) {
   if (static_cast<int64_t>(a.length) != n) {
-    ThrowRangeError(env, std::string(name) + " has " + std::to_string(a.length) + " elements, expected " + std::to_string(n));
+    ThrowRangeError(
+        env, std::string(name) + " has " + std::to_string(a.length) + " elements, expected " + std::to_string(n));
   }
 }
 
@@ -39,7 +52,8 @@ void CheckSameKind(Napi::Env env, const Arr& x, const Arr& y, const char* xn, co
   if (x.kind != y.kind) ThrowTypeError(env, std::string(yn) + " must have the same element type as " + xn);
 }
 
-void CheckNoOverlap(Napi::Env env, const void* a, size_t an, const void* b, size_t bn, const char* aname, const char* bname) {
+void CheckNoOverlap(Napi::Env env, const void* a, size_t an, const void* b, size_t bn, const char* aname,
+                    const char* bname) {
   const uint8_t* pa = static_cast<const uint8_t*>(a);
   const uint8_t* pb = static_cast<const uint8_t*>(b);
   if (an == 0 || bn == 0) return;
@@ -67,7 +81,9 @@ float Scale(Napi::Env env, const Napi::Value& obj, const char* objname, const ch
 Shape GetShape(Napi::Env env, const Napi::Value& v, const char* name, size_t max_rank) {
   if (!v.IsArray()) ThrowTypeError(env, std::string(name) + " must be an array of dimensions");
   Napi::Array a = v.As<Napi::Array>();
-  if (a.Length() > max_rank) ThrowRangeError(env, std::string(name) + " has rank " + std::to_string(a.Length()) + ", at most " + std::to_string(max_rank) + " supported");
+  if (a.Length() > max_rank)
+    ThrowRangeError(env, std::string(name) + " has rank " + std::to_string(a.Length()) + ", at most " +
+                             std::to_string(max_rank) + " supported");
   Shape s(a.Length());
   int64_t total = 1;
   for (uint32_t i = 0; i < a.Length(); i++) {
@@ -131,12 +147,22 @@ ConvGeom ReadGeomFields(Napi::Env env, const Napi::Value& o, const char* name, b
 
 Napi::Object GeomToJs(Napi::Env env, const ConvGeom& g) {
   Napi::Object o = Napi::Object::New(env);
-  o.Set("batch", g.batch); o.Set("inHeight", g.in_h); o.Set("inWidth", g.in_w); o.Set("inChannels", g.in_c);
-  o.Set("filterHeight", g.k_h); o.Set("filterWidth", g.k_w);
-  o.Set("strideHeight", g.stride_h); o.Set("strideWidth", g.stride_w);
-  o.Set("dilationHeight", g.dilation_h); o.Set("dilationWidth", g.dilation_w);
-  o.Set("padTop", g.pad_top); o.Set("padBottom", g.pad_bottom); o.Set("padLeft", g.pad_left); o.Set("padRight", g.pad_right);
-  o.Set("outHeight", g.out_h); o.Set("outWidth", g.out_w);
+  o.Set("batch", g.batch);
+  o.Set("inHeight", g.in_h);
+  o.Set("inWidth", g.in_w);
+  o.Set("inChannels", g.in_c);
+  o.Set("filterHeight", g.k_h);
+  o.Set("filterWidth", g.k_w);
+  o.Set("strideHeight", g.stride_h);
+  o.Set("strideWidth", g.stride_w);
+  o.Set("dilationHeight", g.dilation_h);
+  o.Set("dilationWidth", g.dilation_w);
+  o.Set("padTop", g.pad_top);
+  o.Set("padBottom", g.pad_bottom);
+  o.Set("padLeft", g.pad_left);
+  o.Set("padRight", g.pad_right);
+  o.Set("outHeight", g.out_h);
+  o.Set("outWidth", g.out_w);
   return o;
 }
 

@@ -27,10 +27,14 @@ Napi::Value ConvGeometry(const Napi::CallbackInfo& info) {
   const Napi::Value spec = info[0];
   const std::string pad = GetString(env, GetField(env, spec, "spec", "padding"), "spec.padding");
   ops::Padding mode;
-  if (pad == "same") mode = ops::Padding::kSame;
-  else if (pad == "valid") mode = ops::Padding::kValid;
-  else if (pad == "explicit") mode = ops::Padding::kExplicit;
-  else ThrowRangeError(env, "spec.padding must be 'same', 'valid' or 'explicit', got '" + pad + "'");
+  if (pad == "same")
+    mode = ops::Padding::kSame;
+  else if (pad == "valid")
+    mode = ops::Padding::kValid;
+  else if (pad == "explicit")
+    mode = ops::Padding::kExplicit;
+  else
+    ThrowRangeError(env, "spec.padding must be 'same', 'valid' or 'explicit', got '" + pad + "'");
   ConvGeom g = ReadGeomFields(env, spec, "spec", mode == ops::Padding::kExplicit);
   Guard(env, [&] { ops::MakeConvGeom(&g, mode); });
   return GeomToJs(env, g);
@@ -79,7 +83,8 @@ Napi::Value Depthwise(const Napi::CallbackInfo& info) {
   if (!info[3].IsNull() && !info[3].IsUndefined()) p.bias = GetArrayOfLength<int32_t>(env, info[3], "bias", oc).data;
   const auto mult = GetArrayOfLength<float>(env, GetField(env, q, "q", "multipliers"), "q.multipliers", oc);
   for (int64_t c = 0; c < oc; c++) {
-    if (!(mult.data[c] > 0) || !std::isfinite(mult.data[c])) ThrowRangeError(env, "q.multipliers[" + std::to_string(c) + "] must be a finite float32 > 0");
+    if (!(mult.data[c] > 0) || !std::isfinite(mult.data[c]))
+      ThrowRangeError(env, "q.multipliers[" + std::to_string(c) + "] must be a finite float32 > 0");
   }
   p.multipliers = mult.data;
   p.x_zero_point = ZeroPoint(env, q, "q", "xZeroPoint", x.kind);
@@ -89,8 +94,10 @@ Napi::Value Depthwise(const Napi::CallbackInfo& info) {
   CheckSameKind(env, x, y, "x", "y");
   CheckLen(env, y, Prod({g.batch, g.out_h, g.out_w, oc}), "y");
   CheckNoOverlap(env, x, y, "x", "y");
-  if (x.kind == Kind::kI8) ops::DepthwiseConv2D(g, static_cast<const int8_t*>(x.data), p, static_cast<int8_t*>(y.data));
-  else ops::DepthwiseConv2D(g, static_cast<const uint8_t*>(x.data), p, static_cast<uint8_t*>(y.data));
+  if (x.kind == Kind::kI8)
+    ops::DepthwiseConv2D(g, static_cast<const int8_t*>(x.data), p, static_cast<int8_t*>(y.data));
+  else
+    ops::DepthwiseConv2D(g, static_cast<const uint8_t*>(x.data), p, static_cast<uint8_t*>(y.data));
   return env.Undefined();
 }
 
@@ -123,10 +130,12 @@ Napi::Value ConvTranspose(const Napi::CallbackInfo& info) {
   CheckLen(env, dy, Prod({g.batch, g.out_h, g.out_w, p.dy_channels}), "dy");
   const auto filter = GetArrayOfLength<int8_t>(env, info[2], "filter", Prod({g.k_h, g.k_w, g.in_c, p.dy_channels}));
   p.filter = filter.data;
-  if (!info[3].IsNull() && !info[3].IsUndefined()) p.bias = GetArrayOfLength<int32_t>(env, info[3], "bias", g.in_c).data;
+  if (!info[3].IsNull() && !info[3].IsUndefined())
+    p.bias = GetArrayOfLength<int32_t>(env, info[3], "bias", g.in_c).data;
   const auto mult = GetArrayOfLength<float>(env, GetField(env, q, "q", "multipliers"), "q.multipliers", g.in_c);
   for (int64_t c = 0; c < g.in_c; c++) {
-    if (!(mult.data[c] > 0) || !std::isfinite(mult.data[c])) ThrowRangeError(env, "q.multipliers[" + std::to_string(c) + "] must be a finite float32 > 0");
+    if (!(mult.data[c] > 0) || !std::isfinite(mult.data[c]))
+      ThrowRangeError(env, "q.multipliers[" + std::to_string(c) + "] must be a finite float32 > 0");
   }
   p.multipliers = mult.data;
   p.dy_zero_point = ZeroPoint(env, q, "q", "dyZeroPoint", dy.kind);
@@ -136,8 +145,10 @@ Napi::Value ConvTranspose(const Napi::CallbackInfo& info) {
   CheckSameKind(env, dy, y, "dy", "y");
   CheckLen(env, y, Prod({g.batch, g.in_h, g.in_w, g.in_c}), "y");
   CheckNoOverlap(env, dy, y, "dy", "y");
-  if (dy.kind == Kind::kI8) ops::Conv2DTranspose(g, static_cast<const int8_t*>(dy.data), p, static_cast<int8_t*>(y.data));
-  else ops::Conv2DTranspose(g, static_cast<const uint8_t*>(dy.data), p, static_cast<uint8_t*>(y.data));
+  if (dy.kind == Kind::kI8)
+    ops::Conv2DTranspose(g, static_cast<const int8_t*>(dy.data), p, static_cast<int8_t*>(y.data));
+  else
+    ops::Conv2DTranspose(g, static_cast<const uint8_t*>(dy.data), p, static_cast<uint8_t*>(y.data));
   return env.Undefined();
 }
 
@@ -163,7 +174,8 @@ Napi::Value Pool(const Napi::CallbackInfo& info) {
       g.pad_left >= (g.k_w - 1) * g.dilation_w + 1 || g.pad_right >= (g.k_w - 1) * g.dilation_w + 1) {
     ThrowRangeError(env, "pooling pads must be smaller than the window");
   }
-  if (int64_t(g.k_h) * g.k_w > (int64_t(1) << 23)) ThrowRangeError(env, "pooling window is too large (at most 2^23 elements)");
+  if (int64_t(g.k_h) * g.k_w > (int64_t(1) << 23))
+    ThrowRangeError(env, "pooling window is too large (at most 2^23 elements)");
   const Arr x = GetAny(env, info[2], "x", kAllowI8 | kAllowU8 | kAllowF32);
   CheckLen(env, x, Prod({g.batch, g.in_h, g.in_w, g.in_c}), "x");
   const Arr y = GetAny(env, info[4], "y", kAllowI8 | kAllowU8 | kAllowF32);
@@ -171,20 +183,26 @@ Napi::Value Pool(const Napi::CallbackInfo& info) {
   CheckLen(env, y, Prod({g.batch, g.out_h, g.out_w, g.in_c}), "y");
   CheckNoOverlap(env, x, y, "x", "y");
   if (x.kind == Kind::kF32) {
-    if (kind == "max") ops::MaxPoolF32(g, static_cast<const float*>(x.data), static_cast<float*>(y.data));
-    else ops::AvgPoolF32(g, static_cast<const float*>(x.data), static_cast<float*>(y.data));
+    if (kind == "max")
+      ops::MaxPoolF32(g, static_cast<const float*>(x.data), static_cast<float*>(y.data));
+    else
+      ops::AvgPoolF32(g, static_cast<const float*>(x.data), static_cast<float*>(y.data));
     return env.Undefined();
   }
   const Napi::Value q = info[3];
   if (kind == "max") {
     int32_t lo, hi;
     GetBounds(env, q, "q", x.kind, 0, &lo, &hi);
-    if (x.kind == Kind::kI8) ops::MaxPool(g, static_cast<const int8_t*>(x.data), lo, hi, static_cast<int8_t*>(y.data));
-    else ops::MaxPool(g, static_cast<const uint8_t*>(x.data), lo, hi, static_cast<uint8_t*>(y.data));
+    if (x.kind == Kind::kI8)
+      ops::MaxPool(g, static_cast<const int8_t*>(x.data), lo, hi, static_cast<int8_t*>(y.data));
+    else
+      ops::MaxPool(g, static_cast<const uint8_t*>(x.data), lo, hi, static_cast<uint8_t*>(y.data));
   } else {
     const ops::PoolQ p = GetPoolQ(env, q, x.kind);
-    if (x.kind == Kind::kI8) ops::AvgPool(g, static_cast<const int8_t*>(x.data), p, static_cast<int8_t*>(y.data));
-    else ops::AvgPool(g, static_cast<const uint8_t*>(x.data), p, static_cast<uint8_t*>(y.data));
+    if (x.kind == Kind::kI8)
+      ops::AvgPool(g, static_cast<const int8_t*>(x.data), p, static_cast<int8_t*>(y.data));
+    else
+      ops::AvgPool(g, static_cast<const uint8_t*>(x.data), p, static_cast<uint8_t*>(y.data));
   }
   return env.Undefined();
 }
@@ -207,8 +225,10 @@ Napi::Value Mean(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   const ops::PoolQ p = GetPoolQ(env, info[4], x.kind);
-  if (x.kind == Kind::kI8) ops::Mean(b, hw, c, static_cast<const int8_t*>(x.data), p, static_cast<int8_t*>(y.data));
-  else ops::Mean(b, hw, c, static_cast<const uint8_t*>(x.data), p, static_cast<uint8_t*>(y.data));
+  if (x.kind == Kind::kI8)
+    ops::Mean(b, hw, c, static_cast<const int8_t*>(x.data), p, static_cast<int8_t*>(y.data));
+  else
+    ops::Mean(b, hw, c, static_cast<const uint8_t*>(x.data), p, static_cast<uint8_t*>(y.data));
   return env.Undefined();
 }
 

@@ -28,7 +28,8 @@ ops::BinaryOp GetBinaryOp(Napi::Env env, const Napi::Value& v) {
   if (s == "minimum") return ops::BinaryOp::kMinimum;
   if (s == "div") return ops::BinaryOp::kDiv;
   if (s == "squaredDifference") return ops::BinaryOp::kSquaredDifference;
-  ThrowRangeError(env, "op must be one of 'add', 'sub', 'mul', 'maximum', 'minimum', 'div', 'squaredDifference', got '" + s + "'");
+  ThrowRangeError(
+      env, "op must be one of 'add', 'sub', 'mul', 'maximum', 'minimum', 'div', 'squaredDifference', got '" + s + "'");
 }
 
 // binary(op, aShape, a, bShape, b, q, y): q = {aScale, aZeroPoint, bScale, bZeroPoint, yScale, yZeroPoint, yMin, yMax}
@@ -87,9 +88,14 @@ Napi::Value Binary(const Napi::CallbackInfo& info) {
 
 ops::Act GetAct(Napi::Env env, const Napi::Value& v) {
   const std::string s = GetString(env, v, "activation");
-  static const char* names[] = {"linear", "relu", "relu6", "leakyRelu", "elu", "sigmoid", "tanh", "hardSwish", "swish", "hardSigmoid"};
-  for (int i = 0; i < 10; i++) if (s == names[i]) return static_cast<ops::Act>(i);
-  ThrowRangeError(env, "activation must be one of 'linear', 'relu', 'relu6', 'leakyRelu', 'elu', 'sigmoid', 'tanh', 'hardSwish', 'swish', 'hardSigmoid', got '" + s + "'");
+  static const char* names[] = {"linear",  "relu", "relu6",     "leakyRelu", "elu",
+                                "sigmoid", "tanh", "hardSwish", "swish",     "hardSigmoid"};
+  for (int i = 0; i < 10; i++)
+    if (s == names[i]) return static_cast<ops::Act>(i);
+  ThrowRangeError(env,
+                  "activation must be one of 'linear', 'relu', 'relu6', 'leakyRelu', 'elu', 'sigmoid', 'tanh', "
+                  "'hardSwish', 'swish', 'hardSigmoid', got '" +
+                      s + "'");
 }
 
 // activation(kind, alpha, x, y) float32
@@ -110,8 +116,11 @@ Napi::Value Prelu(const Napi::CallbackInfo& info) {
   const Arr x = GetAny(env, info[0], "x", kAllowI8 | kAllowU8 | kAllowF32);
   const auto alpha = GetArray<float>(env, info[1], "alpha");
   if (alpha.length == 0) ThrowRangeError(env, "alpha must not be empty");
-  for (size_t i = 0; i < alpha.length; i++) if (!std::isfinite(alpha.data[i])) ThrowRangeError(env, "alpha[" + std::to_string(i) + "] must be finite");
-  if (x.length % alpha.length) ThrowRangeError(env, "x has " + std::to_string(x.length) + " elements, not a multiple of alpha's " + std::to_string(alpha.length) + " channels");
+  for (size_t i = 0; i < alpha.length; i++)
+    if (!std::isfinite(alpha.data[i])) ThrowRangeError(env, "alpha[" + std::to_string(i) + "] must be finite");
+  if (x.length % alpha.length)
+    ThrowRangeError(env, "x has " + std::to_string(x.length) + " elements, not a multiple of alpha's " +
+                             std::to_string(alpha.length) + " channels");
   const Arr y = GetAny(env, info[3], "y", kAllowI8 | kAllowU8 | kAllowF32);
   CheckSameKind(env, x, y, "x", "y");
   CheckLen(env, y, x.length, "y");
@@ -128,8 +137,10 @@ Napi::Value Prelu(const Napi::CallbackInfo& info) {
   p.x_zero_point = ZeroPoint(env, q, "q", "xZeroPoint", x.kind);
   p.y_zero_point = ZeroPoint(env, q, "q", "yZeroPoint", x.kind);
   GetBounds(env, q, "q", x.kind, p.y_zero_point, &p.y_min, &p.y_max);
-  if (x.kind == Kind::kI8) ops::Prelu(static_cast<const int8_t*>(x.data), n, C, alpha.data, p, static_cast<int8_t*>(y.data));
-  else ops::Prelu(static_cast<const uint8_t*>(x.data), n, C, alpha.data, p, static_cast<uint8_t*>(y.data));
+  if (x.kind == Kind::kI8)
+    ops::Prelu(static_cast<const int8_t*>(x.data), n, C, alpha.data, p, static_cast<int8_t*>(y.data));
+  else
+    ops::Prelu(static_cast<const uint8_t*>(x.data), n, C, alpha.data, p, static_cast<uint8_t*>(y.data));
   return env.Undefined();
 }
 
@@ -139,7 +150,9 @@ Napi::Value BiasAdd(const Napi::CallbackInfo& info) {
   const auto x = GetArray<float>(env, info[0], "x");
   const auto bias = GetArray<float>(env, info[1], "bias");
   if (bias.length == 0) ThrowRangeError(env, "bias must not be empty");
-  if (x.length % bias.length) ThrowRangeError(env, "x has " + std::to_string(x.length) + " elements, not a multiple of bias's " + std::to_string(bias.length) + " channels");
+  if (x.length % bias.length)
+    ThrowRangeError(env, "x has " + std::to_string(x.length) + " elements, not a multiple of bias's " +
+                             std::to_string(bias.length) + " channels");
   const float lo = GetBound(env, info[2], "yMin"), hi = GetBound(env, info[3], "yMax");
   if (lo > hi) ThrowRangeError(env, "yMin must be <= yMax");
   const auto y = GetArrayOfLength<float>(env, info[4], "y", x.length);
@@ -184,7 +197,8 @@ Napi::Value ApplyLut(const Napi::CallbackInfo& info) {
   CheckNoOverlap(env, t.data, 256, y.data, y.length, "table", "y");
   // In place (x == y exactly) is fine: each byte is read before it is written.
   if (x.data != y.data) CheckNoOverlap(env, x, y, "x", "y");
-  ops::ApplyLut(t.data, static_cast<const uint8_t*>(x.data), static_cast<int64_t>(x.length), static_cast<uint8_t*>(y.data));
+  ops::ApplyLut(t.data, static_cast<const uint8_t*>(x.data), static_cast<int64_t>(x.length),
+                static_cast<uint8_t*>(y.data));
   return env.Undefined();
 }
 
@@ -215,10 +229,14 @@ Napi::Value Softmax(const Napi::CallbackInfo& info) {
   }
   if (y.kind == Kind::kF32) ThrowTypeError(env, "y must be an Int8Array or Uint8Array for 8-bit x");
   const float sx = PosScale(env, info[4], "xScale");
-  if (x.kind == Kind::kI8 && y.kind == Kind::kI8) ops::SoftmaxQ(static_cast<const int8_t*>(x.data), rows, cols, sx, beta, static_cast<int8_t*>(y.data));
-  else if (x.kind == Kind::kI8) ops::SoftmaxQ(static_cast<const int8_t*>(x.data), rows, cols, sx, beta, static_cast<uint8_t*>(y.data));
-  else if (y.kind == Kind::kI8) ops::SoftmaxQ(static_cast<const uint8_t*>(x.data), rows, cols, sx, beta, static_cast<int8_t*>(y.data));
-  else ops::SoftmaxQ(static_cast<const uint8_t*>(x.data), rows, cols, sx, beta, static_cast<uint8_t*>(y.data));
+  if (x.kind == Kind::kI8 && y.kind == Kind::kI8)
+    ops::SoftmaxQ(static_cast<const int8_t*>(x.data), rows, cols, sx, beta, static_cast<int8_t*>(y.data));
+  else if (x.kind == Kind::kI8)
+    ops::SoftmaxQ(static_cast<const int8_t*>(x.data), rows, cols, sx, beta, static_cast<uint8_t*>(y.data));
+  else if (y.kind == Kind::kI8)
+    ops::SoftmaxQ(static_cast<const uint8_t*>(x.data), rows, cols, sx, beta, static_cast<int8_t*>(y.data));
+  else
+    ops::SoftmaxQ(static_cast<const uint8_t*>(x.data), rows, cols, sx, beta, static_cast<uint8_t*>(y.data));
   return env.Undefined();
 }
 

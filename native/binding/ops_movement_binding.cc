@@ -58,8 +58,10 @@ Napi::Value Concat(const Napi::CallbackInfo& info) {
   const auto zp = GetArrayOfLength<int32_t>(env, GetField(env, q, "q", "zeroPoints"), "q.zeroPoints", ins.Length());
   const int32_t tmin = y.kind == Kind::kI8 ? -128 : 0, tmax = y.kind == Kind::kI8 ? 127 : 255;
   for (uint32_t i = 0; i < ins.Length(); i++) {
-    if (!(sc.data[i] > 0) || !std::isfinite(sc.data[i])) ThrowRangeError(env, "q.scales[" + std::to_string(i) + "] must be a finite float32 > 0");
-    if (zp.data[i] < tmin || zp.data[i] > tmax) ThrowRangeError(env, "q.zeroPoints[" + std::to_string(i) + "] is outside the type's range");
+    if (!(sc.data[i] > 0) || !std::isfinite(sc.data[i]))
+      ThrowRangeError(env, "q.scales[" + std::to_string(i) + "] must be a finite float32 > 0");
+    if (zp.data[i] < tmin || zp.data[i] > tmax)
+      ThrowRangeError(env, "q.zeroPoints[" + std::to_string(i) + "] is outside the type's range");
     p.scales.push_back(sc.data[i]);
     p.zero_points.push_back(zp.data[i]);
   }
@@ -73,9 +75,21 @@ Napi::Value Concat(const Napi::CallbackInfo& info) {
 // Writes `value` as one element of the array's type; integers must fit.
 void ElementBytes(Napi::Env env, const Arr& a, const Napi::Value& v, const char* name, uint8_t out[4]) {
   switch (a.kind) {
-    case Kind::kI8: { const int8_t t = static_cast<int8_t>(GetInt(env, v, name, -128, 127)); std::memcpy(out, &t, 1); break; }
-    case Kind::kU8: { const uint8_t t = static_cast<uint8_t>(GetInt(env, v, name, 0, 255)); std::memcpy(out, &t, 1); break; }
-    case Kind::kI32: { const int32_t t = static_cast<int32_t>(GetInt(env, v, name, INT32_MIN, INT32_MAX)); std::memcpy(out, &t, 4); break; }
+    case Kind::kI8: {
+      const int8_t t = static_cast<int8_t>(GetInt(env, v, name, -128, 127));
+      std::memcpy(out, &t, 1);
+      break;
+    }
+    case Kind::kU8: {
+      const uint8_t t = static_cast<uint8_t>(GetInt(env, v, name, 0, 255));
+      std::memcpy(out, &t, 1);
+      break;
+    }
+    case Kind::kI32: {
+      const int32_t t = static_cast<int32_t>(GetInt(env, v, name, INT32_MIN, INT32_MAX));
+      std::memcpy(out, &t, 4);
+      break;
+    }
     case Kind::kF32: {
       if (!v.IsNumber()) ThrowTypeError(env, std::string(name) + " must be a number");
       const float t = static_cast<float>(v.As<Napi::Number>().DoubleValue());
@@ -93,8 +107,12 @@ Napi::Value Pad(const Napi::CallbackInfo& info) {
   CheckLen(env, x, ops::ShapeSize(s), "x");
   const auto before = GetIntVec(env, info[2], "before", 0, kI32Max);
   const auto after = GetIntVec(env, info[3], "after", 0, kI32Max);
-  if (before.size() != s.size()) ThrowRangeError(env, "before has " + std::to_string(before.size()) + " entries, expected the rank " + std::to_string(s.size()));
-  if (after.size() != s.size()) ThrowRangeError(env, "after has " + std::to_string(after.size()) + " entries, expected the rank " + std::to_string(s.size()));
+  if (before.size() != s.size())
+    ThrowRangeError(
+        env, "before has " + std::to_string(before.size()) + " entries, expected the rank " + std::to_string(s.size()));
+  if (after.size() != s.size())
+    ThrowRangeError(
+        env, "after has " + std::to_string(after.size()) + " entries, expected the rank " + std::to_string(s.size()));
   int64_t total = 1;
   for (size_t d = 0; d < s.size(); d++) {
     total *= s[d] + before[d] + after[d];
@@ -147,7 +165,8 @@ Napi::Value StridedSliceShape(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const ops::StridedSliceSpec spec = GetSliceSpec(env, info, 0);
   Napi::Array out = Napi::Array::New(env, spec.final_shape.size());
-  for (size_t i = 0; i < spec.final_shape.size(); i++) out.Set(static_cast<uint32_t>(i), Napi::Number::New(env, static_cast<double>(spec.final_shape[i])));
+  for (size_t i = 0; i < spec.final_shape.size(); i++)
+    out.Set(static_cast<uint32_t>(i), Napi::Number::New(env, static_cast<double>(spec.final_shape[i])));
   return out;
 }
 
@@ -173,7 +192,9 @@ Napi::Value DepthToSpace(const Napi::CallbackInfo& info) {
   if (s.size() != 4) ThrowRangeError(env, "shape must be [batch, height, width, channels]");
   CheckLen(env, x, ops::ShapeSize(s), "x");
   const int64_t bs = GetInt(env, info[2], "blockSize", 2, 1 << 16);
-  if (s[3] % (bs * bs)) ThrowRangeError(env, "channels (" + std::to_string(s[3]) + ") must be divisible by blockSize² (" + std::to_string(bs * bs) + ")");
+  if (s[3] % (bs * bs))
+    ThrowRangeError(env, "channels (" + std::to_string(s[3]) + ") must be divisible by blockSize² (" +
+                             std::to_string(bs * bs) + ")");
   const Arr y = GetAny(env, info[3], "y", kAllowAll);
   CheckSameKind(env, x, y, "x", "y");
   CheckLen(env, y, x.length, "y");
@@ -186,13 +207,17 @@ Napi::Value DepthToSpace(const Napi::CallbackInfo& info) {
 Napi::Value Resize(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const std::string mode = GetString(env, info[0], "mode");
-  if (mode != "bilinear" && mode != "nearest") ThrowRangeError(env, "mode must be 'bilinear' or 'nearest', got '" + mode + "'");
+  if (mode != "bilinear" && mode != "nearest")
+    ThrowRangeError(env, "mode must be 'bilinear' or 'nearest', got '" + mode + "'");
   const Arr x = GetAny(env, info[1], "x", mode == "nearest" ? kAllowAll : (kAllowI8 | kAllowU8 | kAllowF32));
   const Shape s = GetShape(env, info[2], "shape");
   if (s.size() != 4) ThrowRangeError(env, "shape must be [batch, height, width, channels]");
   CheckLen(env, x, ops::ShapeSize(s), "x");
   ops::ResizeGeom g;
-  g.batch = s[0]; g.in_h = s[1]; g.in_w = s[2]; g.channels = s[3];
+  g.batch = s[0];
+  g.in_h = s[1];
+  g.in_w = s[2];
+  g.channels = s[3];
   g.out_h = GetInt(env, info[3], "outHeight", 1, kI32Max);
   g.out_w = GetInt(env, info[4], "outWidth", 1, kI32Max);
   g.align_corners = GetBool(env, info[5], "alignCorners");
@@ -219,8 +244,10 @@ Napi::Value Resize(const Napi::CallbackInfo& info) {
   p.x_zero_point = ZeroPoint(env, q, "q", "xZeroPoint", x.kind);
   p.y_zero_point = ZeroPoint(env, q, "q", "yZeroPoint", x.kind);
   GetBounds(env, q, "q", x.kind, p.y_zero_point, &p.y_min, &p.y_max);
-  if (x.kind == Kind::kI8) ops::ResizeBilinear(g, static_cast<const int8_t*>(x.data), p, static_cast<int8_t*>(y.data));
-  else ops::ResizeBilinear(g, static_cast<const uint8_t*>(x.data), p, static_cast<uint8_t*>(y.data));
+  if (x.kind == Kind::kI8)
+    ops::ResizeBilinear(g, static_cast<const int8_t*>(x.data), p, static_cast<int8_t*>(y.data));
+  else
+    ops::ResizeBilinear(g, static_cast<const uint8_t*>(x.data), p, static_cast<uint8_t*>(y.data));
   return env.Undefined();
 }
 

@@ -31,13 +31,17 @@ void CheckNoOverlap(Napi::Env env, Bytes a, Bytes b, const char* an, const char*
   }
 }
 
-int32_t TypeMin(Elem e) { return e == Elem::kInt8 ? -128 : e == Elem::kUint8 ? 0 : std::numeric_limits<int32_t>::min(); }
-int32_t TypeMax(Elem e) { return e == Elem::kInt8 ? 127 : e == Elem::kUint8 ? 255 : std::numeric_limits<int32_t>::max(); }
+int32_t TypeMin(Elem e) {
+  return e == Elem::kInt8 ? -128 : e == Elem::kUint8 ? 0 : std::numeric_limits<int32_t>::min();
+}
+int32_t TypeMax(Elem e) {
+  return e == Elem::kInt8 ? 127 : e == Elem::kUint8 ? 255 : std::numeric_limits<int32_t>::max();
+}
 
 // The element type of an integer array argument among `allowed`.
 Elem GetElem(Napi::Env env, const Napi::Value& v, const char* name, bool allow32, bool allow8) {
-  std::string kinds = allow8 ? (allow32 ? "an Int8Array, Uint8Array or Int32Array" : "an Int8Array or Uint8Array")
-                             : "an Int32Array";
+  std::string kinds =
+      allow8 ? (allow32 ? "an Int8Array, Uint8Array or Int32Array" : "an Int8Array or Uint8Array") : "an Int32Array";
   if (!v.IsTypedArray()) ThrowTypeError(env, std::string(name) + " must be " + kinds);
   const napi_typedarray_type t = v.As<Napi::TypedArray>().TypedArrayType();
   if (allow8 && t == napi_int8_array) return Elem::kInt8;
@@ -55,9 +59,18 @@ struct Raw {
 
 Raw GetRaw(Napi::Env env, const Napi::Value& v, Elem e, const char* name) {
   switch (e) {
-    case Elem::kInt8: { auto a = GetArray<int8_t>(env, v, name); return Raw{a.data, a.length, 1}; }
-    case Elem::kUint8: { auto a = GetArray<uint8_t>(env, v, name); return Raw{a.data, a.length, 1}; }
-    default: { auto a = GetArray<int32_t>(env, v, name); return Raw{a.data, a.length, 4}; }
+    case Elem::kInt8: {
+      auto a = GetArray<int8_t>(env, v, name);
+      return Raw{a.data, a.length, 1};
+    }
+    case Elem::kUint8: {
+      auto a = GetArray<uint8_t>(env, v, name);
+      return Raw{a.data, a.length, 1};
+    }
+    default: {
+      auto a = GetArray<int32_t>(env, v, name);
+      return Raw{a.data, a.length, 4};
+    }
   }
 }
 
@@ -74,8 +87,8 @@ Layout GetLayout(Napi::Env env, const Napi::CallbackInfo& info, size_t at, size_
   l.inner = GetInt(env, info[at + 2], "inner", 0, int64_t{1} << 40);
   const long double prod = static_cast<long double>(l.outer) * l.channels * l.inner;
   if (prod != static_cast<long double>(n)) {
-    ThrowRangeError(env, std::string("outer × channels × inner = ") + Count(prod) +
-                             " does not match " + what + " length " + std::to_string(n));
+    ThrowRangeError(env, std::string("outer × channels × inner = ") + Count(prod) + " does not match " + what +
+                             " length " + std::to_string(n));
   }
   return l;
 }
@@ -131,10 +144,14 @@ Napi::Value QuantizeJs(const Napi::CallbackInfo& info, bool async) {
   auto zps = GetZeroPoints(env, info[6], "zeroPoints", static_cast<size_t>(l.channels), qmin, qmax);
   const float* xp = x.data;
   void* op = out.data;
-  return Run(env, async, [=]() {
-    if (oe == Elem::kInt8) quant::Quantize(xp, l, scales.data(), zps.data(), qmin, qmax, static_cast<int8_t*>(op));
-    else quant::Quantize(xp, l, scales.data(), zps.data(), qmin, qmax, static_cast<uint8_t*>(op));
-  }, {info[0], info[1]});
+  return Run(env, async,
+             [=]() {
+               if (oe == Elem::kInt8)
+                 quant::Quantize(xp, l, scales.data(), zps.data(), qmin, qmax, static_cast<int8_t*>(op));
+               else
+                 quant::Quantize(xp, l, scales.data(), zps.data(), qmin, qmax, static_cast<uint8_t*>(op));
+             },
+             {info[0], info[1]});
 }
 
 // dequantize(q, out, outer, channels, inner, scales, zeroPoints)
@@ -149,11 +166,16 @@ Napi::Value DequantizeJs(const Napi::CallbackInfo& info, bool async) {
   auto zps = GetZeroPoints(env, info[6], "zeroPoints", static_cast<size_t>(l.channels), TypeMin(qe), TypeMax(qe));
   const void* qp = q.data;
   float* op = out.data;
-  return Run(env, async, [=]() {
-    if (qe == Elem::kInt8) quant::Dequantize(static_cast<const int8_t*>(qp), l, scales.data(), zps.data(), op);
-    else if (qe == Elem::kUint8) quant::Dequantize(static_cast<const uint8_t*>(qp), l, scales.data(), zps.data(), op);
-    else quant::Dequantize(static_cast<const int32_t*>(qp), l, scales.data(), zps.data(), op);
-  }, {info[0], info[1]});
+  return Run(env, async,
+             [=]() {
+               if (qe == Elem::kInt8)
+                 quant::Dequantize(static_cast<const int8_t*>(qp), l, scales.data(), zps.data(), op);
+               else if (qe == Elem::kUint8)
+                 quant::Dequantize(static_cast<const uint8_t*>(qp), l, scales.data(), zps.data(), op);
+               else
+                 quant::Dequantize(static_cast<const int32_t*>(qp), l, scales.data(), zps.data(), op);
+             },
+             {info[0], info[1]});
 }
 
 // requantize(input, out, outer, channels, inner, multipliers, inZeroPoints | null, outZeroPoint, lo, hi)
@@ -175,7 +197,8 @@ Napi::Value RequantizeJs(const Napi::CallbackInfo& info, bool async) {
       ThrowTypeError(env, "inZeroPoints must be null for Int32Array input (accumulators have no zero point)");
     }
   } else {
-    if (info[6].IsNull() || info[6].IsUndefined()) ThrowTypeError(env, "inZeroPoints must be an Int32Array for 8-bit input");
+    if (info[6].IsNull() || info[6].IsUndefined())
+      ThrowTypeError(env, "inZeroPoints must be an Int32Array for 8-bit input");
     zi = GetZeroPoints(env, info[6], "inZeroPoints", static_cast<size_t>(l.channels), TypeMin(ie), TypeMax(ie));
   }
   const int32_t zo = static_cast<int32_t>(GetInt(env, info[7], "outZeroPoint", TypeMin(oe), TypeMax(oe)));
@@ -183,20 +206,28 @@ Napi::Value RequantizeJs(const Napi::CallbackInfo& info, bool async) {
   const int32_t hi = static_cast<int32_t>(GetInt(env, info[9], "hi", lo, TypeMax(oe)));
   const void* ip = in.data;
   void* op = out.data;
-  return Run(env, async, [=]() {
-    const float* m = mults.data();
-    const int32_t* z = zi.data();
-    if (ie == Elem::kInt32) {
-      if (oe == Elem::kInt8) quant::Requantize(static_cast<const int32_t*>(ip), l, m, zo, lo, hi, static_cast<int8_t*>(op));
-      else quant::Requantize(static_cast<const int32_t*>(ip), l, m, zo, lo, hi, static_cast<uint8_t*>(op));
-    } else if (ie == Elem::kInt8) {
-      if (oe == Elem::kInt8) quant::Requantize(static_cast<const int8_t*>(ip), l, m, z, zo, lo, hi, static_cast<int8_t*>(op));
-      else quant::Requantize(static_cast<const int8_t*>(ip), l, m, z, zo, lo, hi, static_cast<uint8_t*>(op));
-    } else {
-      if (oe == Elem::kInt8) quant::Requantize(static_cast<const uint8_t*>(ip), l, m, z, zo, lo, hi, static_cast<int8_t*>(op));
-      else quant::Requantize(static_cast<const uint8_t*>(ip), l, m, z, zo, lo, hi, static_cast<uint8_t*>(op));
-    }
-  }, {info[0], info[1]});
+  return Run(env, async,
+             [=]() {
+               const float* m = mults.data();
+               const int32_t* z = zi.data();
+               if (ie == Elem::kInt32) {
+                 if (oe == Elem::kInt8)
+                   quant::Requantize(static_cast<const int32_t*>(ip), l, m, zo, lo, hi, static_cast<int8_t*>(op));
+                 else
+                   quant::Requantize(static_cast<const int32_t*>(ip), l, m, zo, lo, hi, static_cast<uint8_t*>(op));
+               } else if (ie == Elem::kInt8) {
+                 if (oe == Elem::kInt8)
+                   quant::Requantize(static_cast<const int8_t*>(ip), l, m, z, zo, lo, hi, static_cast<int8_t*>(op));
+                 else
+                   quant::Requantize(static_cast<const int8_t*>(ip), l, m, z, zo, lo, hi, static_cast<uint8_t*>(op));
+               } else {
+                 if (oe == Elem::kInt8)
+                   quant::Requantize(static_cast<const uint8_t*>(ip), l, m, z, zo, lo, hi, static_cast<int8_t*>(op));
+                 else
+                   quant::Requantize(static_cast<const uint8_t*>(ip), l, m, z, zo, lo, hi, static_cast<uint8_t*>(op));
+               }
+             },
+             {info[0], info[1]});
 }
 
 quant::ParamScheme GetScheme(Napi::Env env, const Napi::Value& v) {
@@ -230,7 +261,8 @@ Napi::Value RequantizeMultiplierJs(const Napi::CallbackInfo& info) {
   float v[3];
   for (int i = 0; i < 3; i++) {
     v[i] = static_cast<float>(GetFiniteNumber(env, info[i], names[i]));
-    if (!(v[i] > 0.0f) || !std::isfinite(v[i])) ThrowRangeError(env, std::string(names[i]) + " must be a finite float32 > 0");
+    if (!(v[i] > 0.0f) || !std::isfinite(v[i]))
+      ThrowRangeError(env, std::string(names[i]) + " must be a finite float32 > 0");
   }
   return Napi::Number::New(env, quant::RequantizeMultiplier(v[0], v[1], v[2]));
 }
@@ -313,12 +345,16 @@ Napi::Value HalfToFloatJs(const Napi::CallbackInfo& info, bool async) {
 }
 
 template <Napi::Value (*F)(const Napi::CallbackInfo&, bool), bool A>
-Napi::Value Bind(const Napi::CallbackInfo& info) { return F(info, A); }
+Napi::Value Bind(const Napi::CallbackInfo& info) {
+  return F(info, A);
+}
 
 }  // namespace
 
 void InitQuant(Napi::Env env, Napi::Object exports) {
-  auto add = [&](const char* name, Napi::Function::Callback cb) { exports.Set(name, Napi::Function::New(env, cb, name)); };
+  auto add = [&](const char* name, Napi::Function::Callback cb) {
+    exports.Set(name, Napi::Function::New(env, cb, name));
+  };
   add("quantize", Bind<QuantizeJs, false>);
   add("quantizeAsync", Bind<QuantizeJs, true>);
   add("dequantize", Bind<DequantizeJs, false>);

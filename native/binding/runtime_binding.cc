@@ -35,7 +35,8 @@ std::vector<int64_t> IntList(Napi::Env env, const Napi::Value& v, const std::str
   Napi::Array a = v.As<Napi::Array>();
   if (a.Length() > (1u << 20)) ThrowRangeError(env, name + " is too long");
   std::vector<int64_t> out(a.Length());
-  for (uint32_t i = 0; i < a.Length(); i++) out[i] = GetInt(env, a.Get(i), (name + "[" + std::to_string(i) + "]").c_str(), lo, hi);
+  for (uint32_t i = 0; i < a.Length(); i++)
+    out[i] = GetInt(env, a.Get(i), (name + "[" + std::to_string(i) + "]").c_str(), lo, hi);
   return out;
 }
 
@@ -58,7 +59,9 @@ runtime::PlanSpec ParsePlan(Napi::Env env, const Napi::Value& v) {
     s.dtype = ParseDType(env, GetField(env, b, n.c_str(), "dtype"), n + ".dtype");
     s.shape = IntList(env, GetField(env, b, n.c_str(), "shape"), n + ".shape", -1, int64_t{1} << 31);
     Napi::Value ci = GetField(env, b, n.c_str(), "constIndex");
-    s.const_index = (ci.IsUndefined() || ci.IsNull()) ? -1 : static_cast<int>(GetInt(env, ci, (n + ".constIndex").c_str(), -1, 1 << 30));
+    s.const_index = (ci.IsUndefined() || ci.IsNull())
+                        ? -1
+                        : static_cast<int>(GetInt(env, ci, (n + ".constIndex").c_str(), -1, 1 << 30));
     p.buffers.push_back(std::move(s));
   }
   Napi::Value ws = GetField(env, v, "plan", "weights");
@@ -71,11 +74,32 @@ runtime::PlanSpec ParsePlan(Napi::Env env, const Napi::Value& v) {
     runtime::WeightSpec s;
     auto copy = [&](const uint8_t* d, size_t bytes) { s.bytes.assign(d, d + bytes); };
     switch (w.As<Napi::TypedArray>().TypedArrayType()) {
-      case napi_float32_array: { auto a = GetArray<float>(env, w, n.c_str()); s.dtype = DType::kF32; copy(reinterpret_cast<const uint8_t*>(a.data), a.length * 4); break; }
-      case napi_int8_array: { auto a = GetArray<int8_t>(env, w, n.c_str()); s.dtype = DType::kI8; copy(reinterpret_cast<const uint8_t*>(a.data), a.length); break; }
-      case napi_uint8_array: { auto a = GetArray<uint8_t>(env, w, n.c_str()); s.dtype = DType::kU8; copy(a.data, a.length); break; }
-      case napi_int32_array: { auto a = GetArray<int32_t>(env, w, n.c_str()); s.dtype = DType::kI32; copy(reinterpret_cast<const uint8_t*>(a.data), a.length * 4); break; }
-      default: ThrowTypeError(env, n + " must be a Float32Array, Int8Array, Uint8Array or Int32Array");
+      case napi_float32_array: {
+        auto a = GetArray<float>(env, w, n.c_str());
+        s.dtype = DType::kF32;
+        copy(reinterpret_cast<const uint8_t*>(a.data), a.length * 4);
+        break;
+      }
+      case napi_int8_array: {
+        auto a = GetArray<int8_t>(env, w, n.c_str());
+        s.dtype = DType::kI8;
+        copy(reinterpret_cast<const uint8_t*>(a.data), a.length);
+        break;
+      }
+      case napi_uint8_array: {
+        auto a = GetArray<uint8_t>(env, w, n.c_str());
+        s.dtype = DType::kU8;
+        copy(a.data, a.length);
+        break;
+      }
+      case napi_int32_array: {
+        auto a = GetArray<int32_t>(env, w, n.c_str());
+        s.dtype = DType::kI32;
+        copy(reinterpret_cast<const uint8_t*>(a.data), a.length * 4);
+        break;
+      }
+      default:
+        ThrowTypeError(env, n + " must be a Float32Array, Int8Array, Uint8Array or Int32Array");
     }
     p.weights.push_back(std::move(s));
   }
@@ -96,7 +120,8 @@ runtime::PlanSpec ParsePlan(Napi::Env env, const Napi::Value& v) {
     if (!fl.IsUndefined() && !fl.IsNull()) {
       if (!fl.IsArray()) ThrowTypeError(env, n + ".floats must be an array of numbers");
       Napi::Array fa = fl.As<Napi::Array>();
-      for (uint32_t j = 0; j < fa.Length(); j++) s.floats.push_back(GetFiniteNumber(env, fa.Get(j), (n + ".floats").c_str()));
+      for (uint32_t j = 0; j < fa.Length(); j++)
+        s.floats.push_back(GetFiniteNumber(env, fa.Get(j), (n + ".floats").c_str()));
     }
     p.steps.push_back(std::move(s));
   }
@@ -108,11 +133,11 @@ runtime::PlanSpec ParsePlan(Napi::Env env, const Napi::Value& v) {
 class RuntimeSessionWrap : public Napi::ObjectWrap<RuntimeSessionWrap> {
  public:
   static Napi::Function Define(Napi::Env env) {
-    return DefineClass(env, "RuntimeSession",
-                       {InstanceMethod("run", &RuntimeSessionWrap::Run), InstanceMethod("runSync", &RuntimeSessionWrap::RunSync),
-                        InstanceMethod("memory", &RuntimeSessionWrap::Memory),
-                        InstanceMethod("dispose", &RuntimeSessionWrap::Dispose),
-                        InstanceMethod("profile", &RuntimeSessionWrap::Profile)});
+    return DefineClass(
+        env, "RuntimeSession",
+        {InstanceMethod("run", &RuntimeSessionWrap::Run), InstanceMethod("runSync", &RuntimeSessionWrap::RunSync),
+         InstanceMethod("memory", &RuntimeSessionWrap::Memory), InstanceMethod("dispose", &RuntimeSessionWrap::Dispose),
+         InstanceMethod("profile", &RuntimeSessionWrap::Profile)});
   }
 
   explicit RuntimeSessionWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RuntimeSessionWrap>(info) {
@@ -195,7 +220,9 @@ class RuntimeSessionWrap : public Napi::ObjectWrap<RuntimeSessionWrap> {
     if (!s->batched() && batch != 1) ThrowRangeError(env, "batch must be 1 (the plan has no batch dimension)");
     if (!info[1].IsArray()) ThrowTypeError(env, "inputs must be an array of typed arrays");
     Napi::Array in = info[1].As<Napi::Array>();
-    if (in.Length() != plan.inputs.size()) ThrowRangeError(env, "expected " + std::to_string(plan.inputs.size()) + " inputs, got " + std::to_string(in.Length()));
+    if (in.Length() != plan.inputs.size())
+      ThrowRangeError(env,
+                      "expected " + std::to_string(plan.inputs.size()) + " inputs, got " + std::to_string(in.Length()));
     std::vector<Napi::Value> keep;
     std::vector<const void*> ins;
     for (uint32_t i = 0; i < in.Length(); i++) {
@@ -204,10 +231,18 @@ class RuntimeSessionWrap : public Napi::ObjectWrap<RuntimeSessionWrap> {
       const std::string name = "inputs[" + std::to_string(i) + "]";
       Napi::Value v = in.Get(i);
       switch (plan.buffers[static_cast<size_t>(id)].dtype) {
-        case DType::kF32: ins.push_back(GetArrayOfLength<float>(env, v, name.c_str(), n).data); break;
-        case DType::kI8: ins.push_back(GetArrayOfLength<int8_t>(env, v, name.c_str(), n).data); break;
-        case DType::kU8: ins.push_back(GetArrayOfLength<uint8_t>(env, v, name.c_str(), n).data); break;
-        case DType::kI32: ins.push_back(GetArrayOfLength<int32_t>(env, v, name.c_str(), n).data); break;
+        case DType::kF32:
+          ins.push_back(GetArrayOfLength<float>(env, v, name.c_str(), n).data);
+          break;
+        case DType::kI8:
+          ins.push_back(GetArrayOfLength<int8_t>(env, v, name.c_str(), n).data);
+          break;
+        case DType::kU8:
+          ins.push_back(GetArrayOfLength<uint8_t>(env, v, name.c_str(), n).data);
+          break;
+        case DType::kI32:
+          ins.push_back(GetArrayOfLength<int32_t>(env, v, name.c_str(), n).data);
+          break;
       }
       keep.push_back(v);
     }
@@ -218,10 +253,30 @@ class RuntimeSessionWrap : public Napi::ObjectWrap<RuntimeSessionWrap> {
       const size_t n = static_cast<size_t>(s->Elements(id, batch));
       Napi::TypedArray t;
       switch (plan.buffers[static_cast<size_t>(id)].dtype) {
-        case DType::kF32: { auto a = Napi::Float32Array::New(env, n); outp.push_back(a.Data()); t = a; break; }
-        case DType::kI8: { auto a = Napi::Int8Array::New(env, n); outp.push_back(a.Data()); t = a; break; }
-        case DType::kU8: { auto a = Napi::Uint8Array::New(env, n); outp.push_back(a.Data()); t = a; break; }
-        case DType::kI32: { auto a = Napi::Int32Array::New(env, n); outp.push_back(a.Data()); t = a; break; }
+        case DType::kF32: {
+          auto a = Napi::Float32Array::New(env, n);
+          outp.push_back(a.Data());
+          t = a;
+          break;
+        }
+        case DType::kI8: {
+          auto a = Napi::Int8Array::New(env, n);
+          outp.push_back(a.Data());
+          t = a;
+          break;
+        }
+        case DType::kU8: {
+          auto a = Napi::Uint8Array::New(env, n);
+          outp.push_back(a.Data());
+          t = a;
+          break;
+        }
+        case DType::kI32: {
+          auto a = Napi::Int32Array::New(env, n);
+          outp.push_back(a.Data());
+          t = a;
+          break;
+        }
       }
       outs.Set(static_cast<uint32_t>(i), t);
     }

@@ -88,15 +88,23 @@ class SparseWrap : public PackedWrap<SparseWrap, sparse::PackedSparse> {
     const WeightArg w = GetWeights(env, info[0], k, n);
     const std::string format = GetString(env, info[3], "format");
     sparse::PackOptions o;
-    if (format == "csc") { o.force_format = true; o.format = sparse::Format::kCsc; }
-    else if (format == "block") { o.force_format = true; o.format = sparse::Format::kBlock; }
-    else if (format == "2:4") { o.force_format = true; o.format = sparse::Format::kNM24; }
-    else if (format != "auto") ThrowRangeError(env, "format must be 'auto', 'csc', 'block' or '2:4', got '" + format + "'");
+    if (format == "csc") {
+      o.force_format = true;
+      o.format = sparse::Format::kCsc;
+    } else if (format == "block") {
+      o.force_format = true;
+      o.format = sparse::Format::kBlock;
+    } else if (format == "2:4") {
+      o.force_format = true;
+      o.format = sparse::Format::kNM24;
+    } else if (format != "auto")
+      ThrowRangeError(env, "format must be 'auto', 'csc', 'block' or '2:4', got '" + format + "'");
     o.block_rows = static_cast<int>(GetInt(env, info[4], "blockRows", 1, 8));
     o.block_cols = static_cast<int>(GetInt(env, info[5], "blockCols", 1, 8));
     Isa isa;
     const std::string isa_name = GetString(env, info[6], "isa");
-    if (!ParseIsa(isa_name, &isa) || !(isa == Isa::kRef || IsaSupported(isa))) ThrowRangeError(env, "isa '" + isa_name + "' is not available here");
+    if (!ParseIsa(isa_name, &isa) || !(isa == Isa::kRef || IsaSupported(isa)))
+      ThrowRangeError(env, "isa '" + isa_name + "' is not available here");
     PackAndAdopt(info, &kSparseTag, "sparse weights",
                  [&] { return w.f ? sparse::PackF32(w.f, k, n, o, isa) : sparse::PackI8(w.i, k, n, o, isa); });
   }
@@ -123,7 +131,6 @@ class SparseWrap : public PackedWrap<SparseWrap, sparse::PackedSparse> {
     o.Set("byteLength", Napi::Number::New(env, static_cast<double>(bytes_)));
     return o;
   }
-
 };
 
 // sparseMatmulF32(packed, x, m, out, threads): out[m × n] = x[m × k] · W
@@ -146,7 +153,8 @@ Napi::Value MatmulF32(const Napi::CallbackInfo& info) {
 // sparseMatmulI8(packed, x, m, out, params Int32Array [za, zo, qmin, qmax, threads], bias | null, multipliers)
 Napi::Value MatmulI8(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() != 7) ThrowTypeError(env, "sparseMatmulI8 expects 7 arguments (packed, x, m, out, params, bias, multipliers)");
+  if (info.Length() != 7)
+    ThrowTypeError(env, "sparseMatmulI8 expects 7 arguments (packed, x, m, out, params, bias, multipliers)");
   auto p = SparseWrap::From(env, info[0]);
   const int64_t m = GetInt(env, info[2], "m", 0, (int64_t{1} << 31) - 1);
   auto x = GetArrayOfLength<int8_t>(env, info[1], "x", static_cast<size_t>(m * p->k()));
@@ -166,7 +174,8 @@ Napi::Value MatmulI8(const Napi::CallbackInfo& info) {
     e.bias = bias.data();
   }
   auto mv = GetArray<float>(env, info[6], "multipliers");
-  if (mv.length != 1 && mv.length != static_cast<size_t>(p->n())) ThrowRangeError(env, "multipliers must have 1 or n entries");
+  if (mv.length != 1 && mv.length != static_cast<size_t>(p->n()))
+    ThrowRangeError(env, "multipliers must have 1 or n entries");
   std::vector<float> mult(mv.data, mv.data + mv.length);
   e.multipliers = mult.data();
   e.per_channel = mult.size() == static_cast<size_t>(p->n()) && p->n() != 1;

@@ -44,8 +44,10 @@ enum class Kind { kConv, kDepthwise, kPool };
 
 void Validate(Napi::Env env, const train::ConvGeom& g, Kind kind) {
   try {
-    if (kind == Kind::kPool) train::ValidatePoolGeom(g);
-    else train::ValidateConvGeom(g, kind == Kind::kDepthwise);
+    if (kind == Kind::kPool)
+      train::ValidatePoolGeom(g);
+    else
+      train::ValidateConvGeom(g, kind == Kind::kDepthwise);
   } catch (const std::exception& e) {
     ThrowRangeError(env, std::string("geom: ") + e.what());
   }
@@ -66,7 +68,8 @@ template <typename SizeA, typename SizeB, typename SizeOut, typename Fn>
 Napi::Value Run3(const Napi::CallbackInfo& info, Kind kind, const char* na, const char* nb, const char* nout,
                  SizeA size_a, SizeB size_b, SizeOut size_out, Fn fn) {
   Napi::Env env = info.Env();
-  if (info.Length() != 4) ThrowTypeError(env, "expected 4 arguments (geom, " + std::string(na) + ", " + nb + ", " + nout + ")");
+  if (info.Length() != 4)
+    ThrowTypeError(env, "expected 4 arguments (geom, " + std::string(na) + ", " + nb + ", " + nout + ")");
   train::ConvGeom g = GetGeom(env, info[0]);
   Validate(env, g, kind);
   auto a = GetArrayOfLength<float>(env, info[1], na, static_cast<size_t>(size_a(g)));
@@ -95,7 +98,9 @@ Napi::Value Conv2DJs(const Napi::CallbackInfo& info) {
 }
 Napi::Value Conv2DBackpropInputJs(const Napi::CallbackInfo& info) {
   return Run3(info, Kind::kConv, "dy", "filter", "dx", Out, Filt, In,
-              [](const train::ConvGeom& g, const float* dy, const float* w, float* dx) { train::Conv2DBackpropInput(g, dy, w, dx); });
+              [](const train::ConvGeom& g, const float* dy, const float* w, float* dx) {
+                train::Conv2DBackpropInput(g, dy, w, dx);
+              });
 }
 Napi::Value Conv2DBackpropFilterJs(const Napi::CallbackInfo& info) {
   return Run3(info, Kind::kConv, "x", "dy", "dw", In, Out, Filt, train::Conv2DBackpropFilter);
@@ -143,18 +148,23 @@ Napi::Value BiasActivationJs(const Napi::CallbackInfo& info) {
   if (has_bias) {
     bias = GetArray<float>(env, info[2], "bias");
     if (bias.length != 1 && bias.length != static_cast<size_t>(channels)) {
-      ThrowRangeError(env, "bias has " + std::to_string(bias.length) + " elements, expected 1 or " +
-                               std::to_string(channels));
+      ThrowRangeError(
+          env, "bias has " + std::to_string(bias.length) + " elements, expected 1 or " + std::to_string(channels));
     }
     CheckNoAlias(env, y, "y", bias, "bias");
   }
   std::string act = GetString(env, info[3], "activation");
   train::Activation a;
-  if (act == "linear") a = train::Activation::kLinear;
-  else if (act == "relu") a = train::Activation::kRelu;
-  else if (act == "relu6") a = train::Activation::kRelu6;
-  else if (act == "leakyrelu") a = train::Activation::kLeakyRelu;
-  else ThrowRangeError(env, "activation must be 'linear', 'relu', 'relu6' or 'leakyrelu', got '" + act + "'");
+  if (act == "linear")
+    a = train::Activation::kLinear;
+  else if (act == "relu")
+    a = train::Activation::kRelu;
+  else if (act == "relu6")
+    a = train::Activation::kRelu6;
+  else if (act == "leakyrelu")
+    a = train::Activation::kLeakyRelu;
+  else
+    ThrowRangeError(env, "activation must be 'linear', 'relu', 'relu6' or 'leakyrelu', got '" + act + "'");
   const float alpha = static_cast<float>(GetFiniteNumber(env, info[4], "alpha"));
   train::BiasActivation(y.data, static_cast<int64_t>(y.length) / channels, channels, has_bias ? bias.data : nullptr,
                         static_cast<int64_t>(bias.length), a, alpha);
@@ -164,13 +174,15 @@ Napi::Value BiasActivationJs(const Napi::CallbackInfo& info) {
 // trainBatchMatMul(batchA, batchB, M, N, K, transposeA, transposeB, a, b, c)
 Napi::Value BatchMatMulJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() != 10) ThrowTypeError(env, "expected 10 arguments (batchA, batchB, m, n, k, transposeA, transposeB, a, b, c)");
+  if (info.Length() != 10)
+    ThrowTypeError(env, "expected 10 arguments (batchA, batchB, m, n, k, transposeA, transposeB, a, b, c)");
   const int64_t ba = GetInt(env, info[0], "batchA", 0, kMaxDim), bb = GetInt(env, info[1], "batchB", 0, kMaxDim);
   const int64_t m = GetInt(env, info[2], "m", 0, kMaxDim), n = GetInt(env, info[3], "n", 0, kMaxDim);
   const int64_t k = GetInt(env, info[4], "k", 0, kMaxDim);
   const bool ta = GetBool(env, info[5], "transposeA"), tb = GetBool(env, info[6], "transposeB");
   if (ba != bb && ba != 1 && bb != 1) {
-    ThrowRangeError(env, "batchA (" + std::to_string(ba) + ") and batchB (" + std::to_string(bb) + ") do not broadcast");
+    ThrowRangeError(env,
+                    "batchA (" + std::to_string(ba) + ") and batchB (" + std::to_string(bb) + ") do not broadcast");
   }
   const double total = static_cast<double>(std::max(ba, bb)) * static_cast<double>(m) * static_cast<double>(n);
   if (total > 9.0e15 || static_cast<double>(ba) * m * k > 9.0e15 || static_cast<double>(bb) * k * n > 9.0e15) {
@@ -208,7 +220,8 @@ class FloatPackedWrap : public PackedWrap<FloatPackedWrap, train::PackedB> {
     PackAndAdopt(info, &kFloatPackedTag, "float weights", [&] { return train::PackedB(b.data, k, n); });
   }
   static std::shared_ptr<const train::PackedB> From(Napi::Env env, const Napi::Value& v) {
-    return Get(env, v, &kFloatPackedTag, "b must be a Float32Array or a FloatPackedWeights object", "b has been disposed");
+    return Get(env, v, &kFloatPackedTag, "b must be a Float32Array or a FloatPackedWeights object",
+               "b has been disposed");
   }
 };
 
@@ -221,7 +234,8 @@ Napi::Value FloatMatMulJs(const Napi::CallbackInfo& info) {
   const int64_t m = GetInt(env, info[0], "m", 0, kMaxDim), n = GetInt(env, info[1], "n", 0, kMaxDim);
   const int64_t k = GetInt(env, info[2], "k", 0, kMaxDim);
   const int threads = static_cast<int>(GetInt(env, info[6], "threads", 0, 256));
-  if (static_cast<double>(m) * n > 9.0e15 || static_cast<double>(m) * k > 9.0e15 || static_cast<double>(k) * n > 9.0e15) {
+  if (static_cast<double>(m) * n > 9.0e15 || static_cast<double>(m) * k > 9.0e15 ||
+      static_cast<double>(k) * n > 9.0e15) {
     ThrowRangeError(env, "matmul sizes are too large");
   }
   auto a = GetArrayOfLength<float>(env, info[3], "a", static_cast<size_t>(m * k));
@@ -235,8 +249,8 @@ Napi::Value FloatMatMulJs(const Napi::CallbackInfo& info) {
   } else {
     packed = FloatPackedWrap::From(env, info[4]);
     if (packed->k() != k || packed->n() != n) {
-      ThrowRangeError(env, "b was packed for k × n = " + std::to_string(packed->k()) + " × " + std::to_string(packed->n()) +
-                               ", not " + std::to_string(k) + " × " + std::to_string(n));
+      ThrowRangeError(env, "b was packed for k × n = " + std::to_string(packed->k()) + " × " +
+                               std::to_string(packed->n()) + ", not " + std::to_string(k) + " × " + std::to_string(n));
     }
   }
   try {

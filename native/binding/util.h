@@ -13,9 +13,7 @@
 namespace tfjq {
 namespace binding {
 
-[[noreturn]] inline void ThrowTypeError(Napi::Env env, const std::string& msg) {
-  throw Napi::TypeError::New(env, msg);
-}
+[[noreturn]] inline void ThrowTypeError(Napi::Env env, const std::string& msg) { throw Napi::TypeError::New(env, msg); }
 [[noreturn]] inline void ThrowRangeError(Napi::Env env, const std::string& msg) {
   throw Napi::RangeError::New(env, msg);
 }
@@ -26,22 +24,48 @@ struct View {
   size_t length = 0;  // elements
 };
 
-template <typename T> constexpr napi_typedarray_type TypedArrayTypeOf();
-template <> constexpr napi_typedarray_type TypedArrayTypeOf<int8_t>() { return napi_int8_array; }
-template <> constexpr napi_typedarray_type TypedArrayTypeOf<uint8_t>() { return napi_uint8_array; }
-template <> constexpr napi_typedarray_type TypedArrayTypeOf<int16_t>() { return napi_int16_array; }
-template <> constexpr napi_typedarray_type TypedArrayTypeOf<uint16_t>() { return napi_uint16_array; }
-template <> constexpr napi_typedarray_type TypedArrayTypeOf<int32_t>() { return napi_int32_array; }
-template <> constexpr napi_typedarray_type TypedArrayTypeOf<uint32_t>() { return napi_uint32_array; }
-template <> constexpr napi_typedarray_type TypedArrayTypeOf<float>() { return napi_float32_array; }
-template <> constexpr napi_typedarray_type TypedArrayTypeOf<double>() { return napi_float64_array; }
+template <typename T>
+constexpr napi_typedarray_type TypedArrayTypeOf();
+template <>
+constexpr napi_typedarray_type TypedArrayTypeOf<int8_t>() {
+  return napi_int8_array;
+}
+template <>
+constexpr napi_typedarray_type TypedArrayTypeOf<uint8_t>() {
+  return napi_uint8_array;
+}
+template <>
+constexpr napi_typedarray_type TypedArrayTypeOf<int16_t>() {
+  return napi_int16_array;
+}
+template <>
+constexpr napi_typedarray_type TypedArrayTypeOf<uint16_t>() {
+  return napi_uint16_array;
+}
+template <>
+constexpr napi_typedarray_type TypedArrayTypeOf<int32_t>() {
+  return napi_int32_array;
+}
+template <>
+constexpr napi_typedarray_type TypedArrayTypeOf<uint32_t>() {
+  return napi_uint32_array;
+}
+template <>
+constexpr napi_typedarray_type TypedArrayTypeOf<float>() {
+  return napi_float32_array;
+}
+template <>
+constexpr napi_typedarray_type TypedArrayTypeOf<double>() {
+  return napi_float64_array;
+}
 
 const char* TypedArrayTypeName(napi_typedarray_type t);
 
 // `v` must be a TypedArray of exactly element type T (Uint8ClampedArray is not Uint8Array).
 template <typename T>
 View<T> GetArray(Napi::Env env, const Napi::Value& v, const char* name) {
-  if (!v.IsTypedArray()) ThrowTypeError(env, std::string(name) + " must be a " + TypedArrayTypeName(TypedArrayTypeOf<T>()));
+  if (!v.IsTypedArray())
+    ThrowTypeError(env, std::string(name) + " must be a " + TypedArrayTypeName(TypedArrayTypeOf<T>()));
   Napi::TypedArray ta = v.As<Napi::TypedArray>();
   if (ta.TypedArrayType() != TypedArrayTypeOf<T>()) {
     ThrowTypeError(env, std::string(name) + " must be a " + TypedArrayTypeName(TypedArrayTypeOf<T>()) + ", got " +

@@ -50,7 +50,7 @@ struct KMeansResult {
   std::vector<double> centroids;  // ascending
   std::vector<uint16_t> labels;   // per input value: index into centroids
   int iterations = 0;
-  double inertia = 0;             // sum of squared distances to the assigned centroid
+  double inertia = 0;  // sum of squared distances to the assigned centroid
 };
 
 // Lloyd's k-means in one dimension, starting from `init` (k centroids, any order; sorted

@@ -57,7 +57,8 @@ class ByteReader {
 // MSB-first bit cursor over one section.
 class BitReader {
  public:
-  BitReader(const uint8_t* data, size_t bytes, const char* section) : data_(data), bits_(bytes * 8), section_(section) {}
+  BitReader(const uint8_t* data, size_t bytes, const char* section)
+      : data_(data), bits_(bytes * 8), section_(section) {}
   uint32_t Bit() {
     if (pos_ >= bits_) Fail(std::string(section_) + " truncated (ran out of bits)");
     uint32_t b = (data_[pos_ >> 3] >> (7 - (pos_ & 7))) & 1u;
@@ -216,7 +217,8 @@ float HalfToFloat(uint16_t h) {
 
 DecodedTensor DecodeTensor(const uint8_t* data, size_t length) {
   if (data == nullptr && length > 0) Fail("stream has no data");
-  if (length < 12) Fail("stream truncated: " + std::to_string(length) + " bytes is shorter than the smallest stream (12)");
+  if (length < 12)
+    Fail("stream truncated: " + std::to_string(length) + " bytes is shorter than the smallest stream (12)");
   if (std::memcmp(data, kMagic, 4) != 0) Fail("not a tfjs-quant compressed tensor (bad magic)");
   uint32_t stored_crc;
   std::memcpy(&stored_crc, data + length - 4, 4);  // little-endian hosts only (x86-64, arm64)
@@ -273,12 +275,14 @@ DecodedTensor DecodeTensor(const uint8_t* data, size_t length) {
 
   // Sizes are capped by the real stream before anything is allocated: every entry costs at
   // least one bit of the value stream (and of the index stream when sparse).
-  if (entries > size) Fail("entry count " + std::to_string(entries) + " exceeds the tensor size " + std::to_string(size));
+  if (entries > size)
+    Fail("entry count " + std::to_string(entries) + " exceeds the tensor size " + std::to_string(size));
   if (static_cast<uint64_t>(entries) > static_cast<uint64_t>(value_bytes) * 8) {
     Fail("entry count " + std::to_string(entries) + " exceeds what the value stream can hold");
   }
   if (w == 0) {
-    if (entries != size) Fail("dense stream must store every element (" + std::to_string(entries) + " != " + std::to_string(size) + ")");
+    if (entries != size)
+      Fail("dense stream must store every element (" + std::to_string(entries) + " != " + std::to_string(size) + ")");
     if (index_bytes != 0) Fail("dense stream has a non-empty index section");
   } else {
     if (static_cast<uint64_t>(entries) > static_cast<uint64_t>(index_bytes) * 8) {
@@ -310,8 +314,8 @@ DecodedTensor DecodeTensor(const uint8_t* data, size_t length) {
     } else {
       pos = last + 1 + static_cast<int64_t>(it.Decode(iin));
       if (static_cast<uint64_t>(pos) >= size) {
-        Fail("index runs past the tensor: entry " + std::to_string(e) + " at position " + std::to_string(pos) +
-             " of " + std::to_string(size));
+        Fail("index runs past the tensor: entry " + std::to_string(e) + " at position " + std::to_string(pos) + " of " +
+             std::to_string(size));
       }
     }
     uint32_t sym = vt.Decode(vin);  // < k + 1 by the table's alphabet check

@@ -17,7 +17,8 @@ KMeansResult KMeans1D(const float* values, size_t n, const double* init, size_t 
   KMeansResult res;
   res.centroids.assign(init, init + k);
   for (size_t j = 0; j < k; ++j) {
-    if (!std::isfinite(res.centroids[j])) throw CodecError("k-means: initial centroid " + std::to_string(j) + " is not finite");
+    if (!std::isfinite(res.centroids[j]))
+      throw CodecError("k-means: initial centroid " + std::to_string(j) + " is not finite");
   }
   std::sort(res.centroids.begin(), res.centroids.end());
 

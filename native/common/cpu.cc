@@ -34,15 +34,20 @@ CpuFeatures Detect() {
   unsigned max_leaf = __get_cpuid_max(0, nullptr);
   if (__get_cpuid(0, &a, &b, &c, &d)) {
     char v[13];
-    std::memcpy(v, &b, 4); std::memcpy(v + 4, &d, 4); std::memcpy(v + 8, &c, 4); v[12] = 0;
+    std::memcpy(v, &b, 4);
+    std::memcpy(v + 4, &d, 4);
+    std::memcpy(v + 8, &c, 4);
+    v[12] = 0;
     f.vendor = v;
   }
   if (__get_cpuid_max(0x80000000, nullptr) >= 0x80000004) {
     char brand[49] = {0};
     for (unsigned i = 0; i < 3; i++) {
       __get_cpuid(0x80000002 + i, &a, &b, &c, &d);
-      std::memcpy(brand + 16 * i, &a, 4); std::memcpy(brand + 16 * i + 4, &b, 4);
-      std::memcpy(brand + 16 * i + 8, &c, 4); std::memcpy(brand + 16 * i + 12, &d, 4);
+      std::memcpy(brand + 16 * i, &a, 4);
+      std::memcpy(brand + 16 * i + 4, &b, 4);
+      std::memcpy(brand + 16 * i + 8, &c, 4);
+      std::memcpy(brand + 16 * i + 12, &d, 4);
     }
     f.brand = brand;
     while (!f.brand.empty() && f.brand.back() == ' ') f.brand.pop_back();
@@ -96,14 +101,21 @@ CpuFeatures Detect() {
 // Which per-ISA translation units this build contains (set by CMake per architecture).
 bool Compiled(Isa isa) {
   switch (isa) {
-    case Isa::kRef: return true;
+    case Isa::kRef:
+      return true;
 #if TFJQ_X86
-    case Isa::kAvx2: case Isa::kAvxVnni: case Isa::kAvx512Vnni: return true;
+    case Isa::kAvx2:
+    case Isa::kAvxVnni:
+    case Isa::kAvx512Vnni:
+      return true;
 #endif
 #if TFJQ_ARM64
-    case Isa::kNeon: case Isa::kNeonDot: return true;
+    case Isa::kNeon:
+    case Isa::kNeonDot:
+      return true;
 #endif
-    default: return false;
+    default:
+      return false;
   }
 }
 
@@ -119,7 +131,8 @@ void InitActive() {
     if (!ParseIsa(env, &want)) {
       g_env_warning = std::string("TFJS_QUANT_ISA=") + env + " is not a known path; using " + IsaName(isa);
     } else if (!IsaSupported(want)) {
-      g_env_warning = std::string("TFJS_QUANT_ISA=") + env + " is not supported on this CPU/build; using " + IsaName(isa);
+      g_env_warning =
+          std::string("TFJS_QUANT_ISA=") + env + " is not supported on this CPU/build; using " + IsaName(isa);
     } else {
       isa = want;
     }
@@ -136,19 +149,28 @@ const CpuFeatures& GetCpuFeatures() {
 
 const char* IsaName(Isa isa) {
   switch (isa) {
-    case Isa::kRef: return "ref";
-    case Isa::kAvx2: return "avx2";
-    case Isa::kAvxVnni: return "avxvnni";
-    case Isa::kAvx512Vnni: return "avx512vnni";
-    case Isa::kNeon: return "neon";
-    case Isa::kNeonDot: return "neondot";
+    case Isa::kRef:
+      return "ref";
+    case Isa::kAvx2:
+      return "avx2";
+    case Isa::kAvxVnni:
+      return "avxvnni";
+    case Isa::kAvx512Vnni:
+      return "avx512vnni";
+    case Isa::kNeon:
+      return "neon";
+    case Isa::kNeonDot:
+      return "neondot";
   }
   return "unknown";
 }
 
 bool ParseIsa(const std::string& name, Isa* out) {
   for (int i = 0; i < kIsaCount; i++) {
-    if (name == IsaName(static_cast<Isa>(i))) { *out = static_cast<Isa>(i); return true; }
+    if (name == IsaName(static_cast<Isa>(i))) {
+      *out = static_cast<Isa>(i);
+      return true;
+    }
   }
   return false;
 }
@@ -157,13 +179,18 @@ bool IsaSupported(Isa isa) {
   if (!Compiled(isa)) return false;
   const CpuFeatures& f = GetCpuFeatures();
   switch (isa) {
-    case Isa::kRef: return true;
-    case Isa::kAvx2: return f.avx2 && f.fma && f.f16c && f.bmi2;
-    case Isa::kAvxVnni: return f.avx2 && f.fma && f.f16c && f.bmi2 && f.avxvnni;
+    case Isa::kRef:
+      return true;
+    case Isa::kAvx2:
+      return f.avx2 && f.fma && f.f16c && f.bmi2;
+    case Isa::kAvxVnni:
+      return f.avx2 && f.fma && f.f16c && f.bmi2 && f.avxvnni;
     case Isa::kAvx512Vnni:
       return f.avx2 && f.fma && f.f16c && f.bmi2 && f.avx512f && f.avx512bw && f.avx512dq && f.avx512vl && f.avx512vnni;
-    case Isa::kNeon: return f.neon;
-    case Isa::kNeonDot: return f.neon && f.neon_dot;
+    case Isa::kNeon:
+      return f.neon;
+    case Isa::kNeonDot:
+      return f.neon && f.neon_dot;
   }
   return false;
 }

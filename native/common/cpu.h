@@ -19,13 +19,13 @@ const CpuFeatures& GetCpuFeatures();
 
 const char* IsaName(Isa isa);
 bool ParseIsa(const std::string& name, Isa* out);
-bool IsaSupported(Isa isa);           // compiled in and runnable on this CPU
-std::vector<Isa> SupportedIsas();     // in order of preference, best last
+bool IsaSupported(Isa isa);        // compiled in and runnable on this CPU
+std::vector<Isa> SupportedIsas();  // in order of preference, best last
 Isa BestIsa();
 
 // The active path: initialised from TFJS_QUANT_ISA (if set and supported) or BestIsa().
 Isa ActiveIsa();
-void SetActiveIsa(Isa isa);           // caller checks IsaSupported first
+void SetActiveIsa(Isa isa);  // caller checks IsaSupported first
 // Set when TFJS_QUANT_ISA named a path this CPU or build lacks (empty otherwise).
 const std::string& IsaEnvWarning();
 

@@ -33,10 +33,14 @@ constexpr int kIsaCount = 6;
 // AVX-VNNI entry for an AVX-512 VNNI request (it goes on to avx2).
 constexpr Isa IsaFallback(Isa isa) {
   switch (isa) {
-    case Isa::kAvx512Vnni: return Isa::kAvxVnni;
-    case Isa::kAvxVnni: return Isa::kAvx2;
-    case Isa::kNeonDot: return Isa::kNeon;
-    default: return Isa::kRef;
+    case Isa::kAvx512Vnni:
+      return Isa::kAvxVnni;
+    case Isa::kAvxVnni:
+      return Isa::kAvx2;
+    case Isa::kNeonDot:
+      return Isa::kNeon;
+    default:
+      return Isa::kRef;
   }
 }
 

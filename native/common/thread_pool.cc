@@ -75,7 +75,7 @@ struct Job {
   const std::function<void(int64_t, int64_t)>* fn;
   int64_t n = 0, chunk = 1, num_chunks = 0;
   int parts = 1;
-  Range* ranges = nullptr;          // inline_ for up to 4 participants, else heap_
+  Range* ranges = nullptr;  // inline_ for up to 4 participants, else heap_
   Range inline_[4];
   std::unique_ptr<Range[]> heap_;
   // On its own cache line: participants read the fields above on every claim.
@@ -169,7 +169,10 @@ class Pool {
       sleeping = sleeping_;
     }
     if (sleeping > 0) {
-      if (helpers == 1) cv_.notify_one(); else cv_.notify_all();
+      if (helpers == 1)
+        cv_.notify_one();
+      else
+        cv_.notify_all();
     }
     job->Work(0);
     // The last chunks may be running on a worker: they are short, so spin before sleeping.

@@ -11,8 +11,7 @@ namespace tfjq {
 // to `max_threads` participants (the caller included; 0 = the pool's size). Blocks until
 // every chunk has run. Exceptions must not escape fn. Participant p (the caller is 0) runs
 // the p-th contiguous share of the chunks first, then helps with the others' leftovers.
-void ParallelFor(int64_t n, int64_t grain, int max_threads,
-                 const std::function<void(int64_t begin, int64_t end)>& fn);
+void ParallelFor(int64_t n, int64_t grain, int max_threads, const std::function<void(int64_t begin, int64_t end)>& fn);
 
 // Participants a ParallelFor uses by default (pool workers + the caller).
 int NumThreads();

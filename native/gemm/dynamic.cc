@@ -57,7 +57,8 @@ void DynamicGemm(const DynamicGemmArgs& d) {
   s.zps.assign(static_cast<size_t>(rows), 0);
   const size_t qbytes = static_cast<size_t>(std::max<int64_t>(1, d.m * k));
   if (s.q.size() < qbytes) s.q.Reset(qbytes);
-  if (d.m > 0) quant::DynamicQuantizeU8(d.x, d.m, k, d.ldx, d.per_row, s.q.data(), s.scales.data(), s.zps.data(), d.threads);
+  if (d.m > 0)
+    quant::DynamicQuantizeU8(d.x, d.m, k, d.ldx, d.per_row, s.q.data(), s.scales.data(), s.zps.data(), d.threads);
   g.a = s.q.data();
   g.a_signed = false;
   g.lda = k;

@@ -66,7 +66,6 @@ void RequantRows(const EpiCtx& ctx, const int32_t* acc, int64_t ldacc, int64_t m
   }
 }
 
-
 }  // namespace
 
 void RequantRowsAvx2S8(const EpiCtx& ctx, const int32_t* acc, int64_t ldacc, int64_t m0, int rows, int64_t n0,
@@ -124,8 +123,10 @@ void DequantRowsAvx2(const EpiCtx& ctx, const int32_t* acc, int64_t ldacc, const
 void EpilogueAvx2(const EpiCtx& ctx, const int32_t* acc, int64_t ldacc, const EpiRow* rows_info, int64_t m0, int rows,
                   int64_t n0, int64_t cols) {
   if (ctx.col_term && !ctx.zb && (ctx.output == OutputType::kInt8 || ctx.output == OutputType::kUint8)) {
-    if (ctx.output == OutputType::kInt8) RequantRowsAvx2S8(ctx, acc, ldacc, m0, rows, n0, cols);
-    else RequantRowsAvx2U8(ctx, acc, ldacc, m0, rows, n0, cols);
+    if (ctx.output == OutputType::kInt8)
+      RequantRowsAvx2S8(ctx, acc, ldacc, m0, rows, n0, cols);
+    else
+      RequantRowsAvx2U8(ctx, acc, ldacc, m0, rows, n0, cols);
     return;
   }
   if (!ctx.zb && ctx.output == OutputType::kFloat32) {
@@ -150,10 +151,13 @@ void EpilogueAvx2(const EpiCtx& ctx, const int32_t* acc, int64_t ldacc, const Ep
       if (ctx.col_term) {
         v = _mm256_add_epi32(v, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ctx.col_term + n)));
       } else {
-        v = _mm256_sub_epi32(v, _mm256_mullo_epi32(za, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ctx.col_sums + n))));
+        v = _mm256_sub_epi32(
+            v, _mm256_mullo_epi32(za, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ctx.col_sums + n))));
         if (ctx.bias) v = _mm256_add_epi32(v, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ctx.bias + n)));
       }
-      if (ctx.zb) v = _mm256_add_epi32(v, _mm256_mullo_epi32(zbc, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ctx.zb + n))));
+      if (ctx.zb)
+        v = _mm256_add_epi32(v,
+                             _mm256_mullo_epi32(zbc, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ctx.zb + n))));
       const int64_t at = m * ctx.ldc + n;
       switch (ctx.output) {
         case OutputType::kInt32:

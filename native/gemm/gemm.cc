@@ -44,13 +44,13 @@ const KernelSet* KernelsFor(Isa isa) { return GemmKernelTable().Exact(isa); }
 namespace {
 
 using internal::EpiCtx;
-using internal::EpiRow;
 using internal::EpilogueFn;
+using internal::EpiRow;
+using internal::FusedDequantFn;
+using internal::FusedRequantFn;
 using internal::KernelSet;
 using internal::PackAFn;
 using internal::PackARowsFn;
-using internal::FusedRequantFn;
-using internal::FusedDequantFn;
 
 [[noreturn]] void Bad(const std::string& msg) { throw std::invalid_argument(msg); }
 
@@ -67,7 +67,8 @@ void CheckScales(const float* s, int64_t count, const char* name) {
 void Prepare(const GemmArgs& g, EpiCtx* ctx, std::vector<float>* mult_store, std::vector<float>* ws_store) {
   if (g.b == nullptr || g.b->empty()) Bad("b (packed weights) must not be empty");
   const PackedB& b = *g.b;
-  if (!GemmIsaUsable(b.isa())) Bad(std::string("packed weights are for isa '") + IsaName(b.isa()) + "', not available here");
+  if (!GemmIsaUsable(b.isa()))
+    Bad(std::string("packed weights are for isa '") + IsaName(b.isa()) + "', not available here");
   const int64_t n = b.n(), k = b.k();
   if (g.m < 0 || g.m >= kMaxDim) Bad("m must be in [0, 2^31), got " + std::to_string(g.m));
   const bool quant_rows = g.a_f32 != nullptr;
@@ -96,7 +97,8 @@ void Prepare(const GemmArgs& g, EpiCtx* ctx, std::vector<float>* mult_store, std
   ctx->c = g.c;
   ctx->ldc = g.ldc;
   switch (e.output) {
-    case OutputType::kInt32: break;
+    case OutputType::kInt32:
+      break;
     case OutputType::kInt8:
     case OutputType::kUint8: {
       const int32_t lo = e.output == OutputType::kInt8 ? -128 : 0, hi = e.output == OutputType::kInt8 ? 127 : 255;
@@ -127,9 +129,15 @@ void Prepare(const GemmArgs& g, EpiCtx* ctx, std::vector<float>* mult_store, std
       ctx->bias_f32 = e.bias_f32;
       ctx->act = e.activation;
       switch (e.activation) {
-        case Activation::kNone: break;
-        case Activation::kRelu: ctx->act_lo = 0.0f; break;
-        case Activation::kRelu6: ctx->act_lo = 0.0f; ctx->act_hi = 6.0f; break;
+        case Activation::kNone:
+          break;
+        case Activation::kRelu:
+          ctx->act_lo = 0.0f;
+          break;
+        case Activation::kRelu6:
+          ctx->act_lo = 0.0f;
+          ctx->act_hi = 6.0f;
+          break;
         case Activation::kClamp:
           if (!(std::isfinite(e.clamp_min) && std::isfinite(e.clamp_max) && e.clamp_min <= e.clamp_max)) {
             Bad("clamp bounds must be finite with clamp_min <= clamp_max");
@@ -137,11 +145,13 @@ void Prepare(const GemmArgs& g, EpiCtx* ctx, std::vector<float>* mult_store, std
           ctx->act_lo = e.clamp_min;
           ctx->act_hi = e.clamp_max;
           break;
-        default: Bad("unknown activation");
+        default:
+          Bad("unknown activation");
       }
       break;
     }
-    default: Bad("unknown output type");
+    default:
+      Bad("unknown output type");
   }
 }
 
@@ -256,7 +266,8 @@ void GemmPacked(const GemmArgs& g, const EpiCtx& ctx, const KernelSet& ks) {
   // Row info differs from row to row only with per-row zero points, row sums (weight zero
   // points) or per-row activation scales; otherwise one value serves every row.
   const bool rows_vary = za_per_row || need_rowsum || (float_out && sa_per_row);
-  const EpiRow rows_const = rows_vary ? EpiRow{0, 0, 0.0f} : EpiRow{a_zps[0] + za_shift - ks.a_offset, 0, float_out ? a_scales[0] : 0.0f};
+  const EpiRow rows_const =
+      rows_vary ? EpiRow{0, 0, 0.0f} : EpiRow{a_zps[0] + za_shift - ks.a_offset, 0, float_out ? a_scales[0] : 0.0f};
   const EpilogueFn epilogue = ks.epilogue;
   const int mr = ks.mr;
 
@@ -361,8 +372,10 @@ void GemmPacked(const GemmArgs& g, const EpiCtx& ctx, const KernelSet& ks) {
             const int rows = static_cast<int>(std::min<int64_t>(mr, mc - i0));
             const uint8_t* ai = ap + i0 * astride + a_off;
             if (rows == mr) {
-              if (fused_tile != nullptr) fused_tile(gcount, ai, astride, bp, c, m0 + i0, n0);
-              else fused_dq(gcount, ai, astride, bp, c, rows_info + i0, m0 + i0, n0);
+              if (fused_tile != nullptr)
+                fused_tile(gcount, ai, astride, bp, c, m0 + i0, n0);
+              else
+                fused_dq(gcount, ai, astride, bp, c, rows_info + i0, m0 + i0, n0);
             } else {
               kern[rows - 1](gcount, ai, astride, bp, accp + i0 * ldacc, ldacc, false);
               epilogue(c, accp + i0 * ldacc, ldacc, rows_info + i0, m0 + i0, rows, n0, cols);

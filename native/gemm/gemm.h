@@ -27,7 +27,7 @@
 namespace tfjq {
 namespace gemm {
 
-constexpr int64_t kMaxK = 65536;          // §6: the API rejects K > 65536
+constexpr int64_t kMaxK = 65536;  // §6: the API rejects K > 65536
 constexpr int64_t kMaxDim = int64_t{1} << 31;
 
 // How the caller's weight matrix is laid out.
@@ -109,20 +109,20 @@ struct Epilogue {
   // kFloat32: y = fl32(fl32(acc) × fl32(sa[m] × sw[n])); y = fl32(y + bias_f32[n]);
   // y = activation(y) with max(y, lo) = (y > lo ? y : lo), min(y, hi) = (y < hi ? y : hi)
   // (ReLU: lo = 0; ReLU6: lo = 0, hi = 6; kClamp: clamp_min, clamp_max).
-  const float* a_scales = nullptr;   // 1 entry or m (a_scale_per_row); finite > 0
+  const float* a_scales = nullptr;  // 1 entry or m (a_scale_per_row); finite > 0
   bool a_scale_per_row = false;
-  const float* w_scales = nullptr;   // n entries, or 1 when !w_scale_per_channel; finite > 0
+  const float* w_scales = nullptr;  // n entries, or 1 when !w_scale_per_channel; finite > 0
   bool w_scale_per_channel = true;
-  const float* bias_f32 = nullptr;   // n entries or nullptr
+  const float* bias_f32 = nullptr;  // n entries or nullptr
   Activation activation = Activation::kNone;
   float clamp_min = 0.0f, clamp_max = 0.0f;
 };
 
 struct GemmArgs {
-  int64_t m = 0;                 // rows of A and C (≥ 0); n and k come from b
-  const void* a = nullptr;       // A[m][k] at a[m*lda + k]; uint8, or int8 when a_signed
-  bool a_signed = false;         // int8 activations: treated as uint8 with +128 (values and za)
-  int64_t lda = 0;               // ≥ k
+  int64_t m = 0;            // rows of A and C (≥ 0); n and k come from b
+  const void* a = nullptr;  // A[m][k] at a[m*lda + k]; uint8, or int8 when a_signed
+  bool a_signed = false;    // int8 activations: treated as uint8 with +128 (values and za)
+  int64_t lda = 0;          // ≥ k
   // za: 1 entry (per tensor) or m entries (a_zero_point_per_row), inside A's type range.
   const int32_t* a_zero_points = nullptr;
   bool a_zero_point_per_row = false;
@@ -131,10 +131,10 @@ struct GemmArgs {
   // uint8 per row (§8, quant::DynamicQuantizeRowsU8) as each block of rows is packed; their
   // za and sa replace a_zero_points and epilogue.a_scales (ignored). Float32 output only.
   const float* a_f32 = nullptr;
-  void* c = nullptr;             // C[m][n] at c[m*ldc + n], element type per epilogue.output
-  int64_t ldc = 0;               // ≥ n
+  void* c = nullptr;  // C[m][n] at c[m*ldc + n], element type per epilogue.output
+  int64_t ldc = 0;    // ≥ n
   Epilogue epilogue;
-  int threads = 0;               // maximum participants from the pool (0 = pool size)
+  int threads = 0;  // maximum participants from the pool (0 = pool size)
 };
 
 // Runs on the path b->isa() was packed for. C must not overlap A or the epilogue arrays.
@@ -146,7 +146,7 @@ void Gemm(const GemmArgs& args);
 struct DynamicGemmArgs {
   int64_t m = 0;
   const float* x = nullptr;
-  int64_t ldx = 0;               // ≥ k
+  int64_t ldx = 0;  // ≥ k
   bool per_row = true;
   const PackedB* b = nullptr;
   const float* w_scales = nullptr;
@@ -155,7 +155,7 @@ struct DynamicGemmArgs {
   Activation activation = Activation::kNone;
   float clamp_min = 0.0f, clamp_max = 0.0f;
   float* c = nullptr;
-  int64_t ldc = 0;               // ≥ n
+  int64_t ldc = 0;  // ≥ n
   int threads = 0;
 };
 void DynamicGemm(const DynamicGemmArgs& args);

@@ -64,7 +64,8 @@ void PackARowsAvx2(const uint8_t* src, int64_t lda, int64_t rows, int64_t kc, in
       _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + i), _mm256_cvtepu8_epi16(v));
     }
     if (rem) {
-      const __m128i v = _mm_and_si128(_mm_xor_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i)), mask), keep);
+      const __m128i v =
+          _mm_and_si128(_mm_xor_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i)), mask), keep);
       _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + i), _mm256_cvtepu8_epi16(v));
     }
     for (int64_t j = written; j < kcpad; j++) dst[j] = 0;
@@ -75,52 +76,53 @@ void PackARowsAvx2(const uint8_t* src, int64_t lda, int64_t rows, int64_t kc, in
 // locals a0, a3, as, b (advanced), kg. Written out in assembly: GCC 12 spills accumulators
 // when this loop is written with intrinsics (all 16 ymm registers are in use).
 #if !TFJQ_SIMD_EMULATED
-#define TFJQ_AVX2_TILE_6x16() \
-      __m256i t0, t1, t2, t3; \
-      const uint8_t* ap = a0; \
-      const uint8_t* ap3 = a3; \
-      int64_t count = kg; \
-      __asm__ volatile( \
-          "vpxor %[c00], %[c00], %[c00]\n\t vpxor %[c01], %[c01], %[c01]\n\t" \
-          "vpxor %[c10], %[c10], %[c10]\n\t vpxor %[c11], %[c11], %[c11]\n\t" \
-          "vpxor %[c20], %[c20], %[c20]\n\t vpxor %[c21], %[c21], %[c21]\n\t" \
-          "vpxor %[c30], %[c30], %[c30]\n\t vpxor %[c31], %[c31], %[c31]\n\t" \
-          "vpxor %[c40], %[c40], %[c40]\n\t vpxor %[c41], %[c41], %[c41]\n\t" \
-          "vpxor %[c50], %[c50], %[c50]\n\t vpxor %[c51], %[c51], %[c51]\n\t" \
-          ".p2align 4\n\t" \
-          "1:\n\t" \
-          "vpmovsxbw (%[b]), %[t0]\n\t" \
-          "vpmovsxbw 16(%[b]), %[t1]\n\t" \
-          "vpbroadcastd (%[ap]), %[t2]\n\t" \
-          "vpmaddwd %[t0], %[t2], %[t3]\n\t vpaddd %[t3], %[c00], %[c00]\n\t" \
-          "vpmaddwd %[t1], %[t2], %[t3]\n\t vpaddd %[t3], %[c01], %[c01]\n\t" \
-          "vpbroadcastd (%[ap],%[as],1), %[t2]\n\t" \
-          "vpmaddwd %[t0], %[t2], %[t3]\n\t vpaddd %[t3], %[c10], %[c10]\n\t" \
-          "vpmaddwd %[t1], %[t2], %[t3]\n\t vpaddd %[t3], %[c11], %[c11]\n\t" \
-          "vpbroadcastd (%[ap],%[as],2), %[t2]\n\t" \
-          "vpmaddwd %[t0], %[t2], %[t3]\n\t vpaddd %[t3], %[c20], %[c20]\n\t" \
-          "vpmaddwd %[t1], %[t2], %[t3]\n\t vpaddd %[t3], %[c21], %[c21]\n\t" \
-          "vpbroadcastd (%[ap3]), %[t2]\n\t" \
-          "vpmaddwd %[t0], %[t2], %[t3]\n\t vpaddd %[t3], %[c30], %[c30]\n\t" \
-          "vpmaddwd %[t1], %[t2], %[t3]\n\t vpaddd %[t3], %[c31], %[c31]\n\t" \
-          "vpbroadcastd (%[ap3],%[as],1), %[t2]\n\t" \
-          "vpmaddwd %[t0], %[t2], %[t3]\n\t vpaddd %[t3], %[c40], %[c40]\n\t" \
-          "vpmaddwd %[t1], %[t2], %[t3]\n\t vpaddd %[t3], %[c41], %[c41]\n\t" \
-          "vpbroadcastd (%[ap3],%[as],2), %[t2]\n\t" \
-          "vpmaddwd %[t0], %[t2], %[t3]\n\t vpaddd %[t3], %[c50], %[c50]\n\t" \
-          "vpmaddwd %[t1], %[t2], %[t3]\n\t vpaddd %[t3], %[c51], %[c51]\n\t" \
-          "add $32, %[b]\n\t" \
-          "add $4, %[ap]\n\t" \
-          "add $4, %[ap3]\n\t" \
-          "dec %[count]\n\t" \
-          "jnz 1b\n\t" \
-          : [c00] "=&x"(c00), [c01] "=&x"(c01), [c10] "=&x"(c10), [c11] "=&x"(c11), [c20] "=&x"(c20), [c21] "=&x"(c21), \
-            [c30] "=&x"(c30), [c31] "=&x"(c31), [c40] "=&x"(c40), [c41] "=&x"(c41), [c50] "=&x"(c50), [c51] "=&x"(c51), \
-            [t0] "=&x"(t0), [t1] "=&x"(t1), [t2] "=&x"(t2), [t3] "=&x"(t3), [b] "+r"(b), [ap] "+r"(ap), \
-            [ap3] "+r"(ap3), [count] "+r"(count) \
-          : [as] "r"(as) \
-          : "cc", "memory"); \
-  do {} while (0)
+#define TFJQ_AVX2_TILE_6x16()                                                                                        \
+  __m256i t0, t1, t2, t3;                                                                                            \
+  const uint8_t* ap = a0;                                                                                            \
+  const uint8_t* ap3 = a3;                                                                                           \
+  int64_t count = kg;                                                                                                \
+  __asm__ volatile(                                                                                                  \
+      "vpxor %[c00], %[c00], %[c00]\n\t vpxor %[c01], %[c01], %[c01]\n\t"                                            \
+      "vpxor %[c10], %[c10], %[c10]\n\t vpxor %[c11], %[c11], %[c11]\n\t"                                            \
+      "vpxor %[c20], %[c20], %[c20]\n\t vpxor %[c21], %[c21], %[c21]\n\t"                                            \
+      "vpxor %[c30], %[c30], %[c30]\n\t vpxor %[c31], %[c31], %[c31]\n\t"                                            \
+      "vpxor %[c40], %[c40], %[c40]\n\t vpxor %[c41], %[c41], %[c41]\n\t"                                            \
+      "vpxor %[c50], %[c50], %[c50]\n\t vpxor %[c51], %[c51], %[c51]\n\t"                                            \
+      ".p2align 4\n\t"                                                                                               \
+      "1:\n\t"                                                                                                       \
+      "vpmovsxbw (%[b]), %[t0]\n\t"                                                                                  \
+      "vpmovsxbw 16(%[b]), %[t1]\n\t"                                                                                \
+      "vpbroadcastd (%[ap]), %[t2]\n\t"                                                                              \
+      "vpmaddwd %[t0], %[t2], %[t3]\n\t vpaddd %[t3], %[c00], %[c00]\n\t"                                            \
+      "vpmaddwd %[t1], %[t2], %[t3]\n\t vpaddd %[t3], %[c01], %[c01]\n\t"                                            \
+      "vpbroadcastd (%[ap],%[as],1), %[t2]\n\t"                                                                      \
+      "vpmaddwd %[t0], %[t2], %[t3]\n\t vpaddd %[t3], %[c10], %[c10]\n\t"                                            \
+      "vpmaddwd %[t1], %[t2], %[t3]\n\t vpaddd %[t3], %[c11], %[c11]\n\t"                                            \
+      "vpbroadcastd (%[ap],%[as],2), %[t2]\n\t"                                                                      \
+      "vpmaddwd %[t0], %[t2], %[t3]\n\t vpaddd %[t3], %[c20], %[c20]\n\t"                                            \
+      "vpmaddwd %[t1], %[t2], %[t3]\n\t vpaddd %[t3], %[c21], %[c21]\n\t"                                            \
+      "vpbroadcastd (%[ap3]), %[t2]\n\t"                                                                             \
+      "vpmaddwd %[t0], %[t2], %[t3]\n\t vpaddd %[t3], %[c30], %[c30]\n\t"                                            \
+      "vpmaddwd %[t1], %[t2], %[t3]\n\t vpaddd %[t3], %[c31], %[c31]\n\t"                                            \
+      "vpbroadcastd (%[ap3],%[as],1), %[t2]\n\t"                                                                     \
+      "vpmaddwd %[t0], %[t2], %[t3]\n\t vpaddd %[t3], %[c40], %[c40]\n\t"                                            \
+      "vpmaddwd %[t1], %[t2], %[t3]\n\t vpaddd %[t3], %[c41], %[c41]\n\t"                                            \
+      "vpbroadcastd (%[ap3],%[as],2), %[t2]\n\t"                                                                     \
+      "vpmaddwd %[t0], %[t2], %[t3]\n\t vpaddd %[t3], %[c50], %[c50]\n\t"                                            \
+      "vpmaddwd %[t1], %[t2], %[t3]\n\t vpaddd %[t3], %[c51], %[c51]\n\t"                                            \
+      "add $32, %[b]\n\t"                                                                                            \
+      "add $4, %[ap]\n\t"                                                                                            \
+      "add $4, %[ap3]\n\t"                                                                                           \
+      "dec %[count]\n\t"                                                                                             \
+      "jnz 1b\n\t"                                                                                                   \
+      : [c00] "=&x"(c00), [c01] "=&x"(c01), [c10] "=&x"(c10), [c11] "=&x"(c11), [c20] "=&x"(c20), [c21] "=&x"(c21),  \
+        [c30] "=&x"(c30), [c31] "=&x"(c31), [c40] "=&x"(c40), [c41] "=&x"(c41), [c50] "=&x"(c50), [c51] "=&x"(c51),  \
+        [t0] "=&x"(t0), [t1] "=&x"(t1), [t2] "=&x"(t2), [t3] "=&x"(t3), [b] "+r"(b), [ap] "+r"(ap), [ap3] "+r"(ap3), \
+        [count] "+r"(count)                                                                                          \
+      : [as] "r"(as)                                                                                                 \
+      : "cc", "memory");                                                                                             \
+  do {                                                                                                               \
+  } while (0)
 #endif
 
 // Applies f(lo, hi, row) to the 12 accumulators of the 6 × 16 tile, row by row.
@@ -150,29 +152,29 @@ void KernelAvx2(int64_t kg, const uint8_t* a, int64_t as, const int8_t* b, int32
     TFJQ_AVX2_TILE_6x16();
   } else
 #endif
-  for (int64_t g = 0; g < kg; g++) {
-    const __m256i b0 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b)));
-    const __m256i b1 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b + 16)));
-    b += 32;
-    const int64_t off = g * 4;
-#define TFJQ_ROW(i)                                                       \
-  if constexpr (R > i) {                                                  \
-    const __m256i av = _mm256_set1_epi32(LoadU32(a##i + off));            \
-    c##i##0 = _mm256_add_epi32(c##i##0, _mm256_madd_epi16(av, b0));       \
-    c##i##1 = _mm256_add_epi32(c##i##1, _mm256_madd_epi16(av, b1));       \
+    for (int64_t g = 0; g < kg; g++) {
+      const __m256i b0 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b)));
+      const __m256i b1 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b + 16)));
+      b += 32;
+      const int64_t off = g * 4;
+#define TFJQ_ROW(i)                                                 \
+  if constexpr (R > i) {                                            \
+    const __m256i av = _mm256_set1_epi32(LoadU32(a##i + off));      \
+    c##i##0 = _mm256_add_epi32(c##i##0, _mm256_madd_epi16(av, b0)); \
+    c##i##1 = _mm256_add_epi32(c##i##1, _mm256_madd_epi16(av, b1)); \
   }
-    TFJQ_ROW(0) TFJQ_ROW(1) TFJQ_ROW(2) TFJQ_ROW(3) TFJQ_ROW(4) TFJQ_ROW(5)
+      TFJQ_ROW(0) TFJQ_ROW(1) TFJQ_ROW(2) TFJQ_ROW(3) TFJQ_ROW(4) TFJQ_ROW(5)
 #undef TFJQ_ROW
-  }
-#define TFJQ_STORE(i)                                                                           \
-  if constexpr (R > i) {                                                                        \
-    __m256i* p = reinterpret_cast<__m256i*>(c + i * ldc);                                       \
-    if (accumulate) {                                                                           \
-      c##i##0 = _mm256_add_epi32(c##i##0, _mm256_loadu_si256(p));                               \
-      c##i##1 = _mm256_add_epi32(c##i##1, _mm256_loadu_si256(p + 1));                           \
-    }                                                                                           \
-    _mm256_storeu_si256(p, c##i##0);                                                            \
-    _mm256_storeu_si256(p + 1, c##i##1);                                                        \
+    }
+#define TFJQ_STORE(i)                                                 \
+  if constexpr (R > i) {                                              \
+    __m256i* p = reinterpret_cast<__m256i*>(c + i * ldc);             \
+    if (accumulate) {                                                 \
+      c##i##0 = _mm256_add_epi32(c##i##0, _mm256_loadu_si256(p));     \
+      c##i##1 = _mm256_add_epi32(c##i##1, _mm256_loadu_si256(p + 1)); \
+    }                                                                 \
+    _mm256_storeu_si256(p, c##i##0);                                  \
+    _mm256_storeu_si256(p + 1, c##i##1);                              \
   }
   TFJQ_STORE(0) TFJQ_STORE(1) TFJQ_STORE(2) TFJQ_STORE(3) TFJQ_STORE(4) TFJQ_STORE(5)
 #undef TFJQ_STORE
@@ -180,7 +182,8 @@ void KernelAvx2(int64_t kg, const uint8_t* a, int64_t as, const int8_t* b, int32
 
 // R rows × the first 8 columns of a panel (the first 16 bytes of each 32-byte K group).
 template <int R>
-void KernelHalfAvx2(int64_t kg, const uint8_t* a, int64_t as, const int8_t* b, int32_t* c, int64_t ldc, bool accumulate) {
+void KernelHalfAvx2(int64_t kg, const uint8_t* a, int64_t as, const int8_t* b, int32_t* c, int64_t ldc,
+                    bool accumulate) {
   __m256i c0 = _mm256_setzero_si256(), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0;
   TFJQ_A_ROWS_6(a, as);
   for (int64_t g = 0; g < kg; g++, b += 32) {
@@ -191,9 +194,9 @@ void KernelHalfAvx2(int64_t kg, const uint8_t* a, int64_t as, const int8_t* b, i
     TFJQ_ROW(0) TFJQ_ROW(1) TFJQ_ROW(2) TFJQ_ROW(3) TFJQ_ROW(4) TFJQ_ROW(5)
 #undef TFJQ_ROW
   }
-#define TFJQ_STORE(i)                                                                  \
-  if constexpr (R > i) {                                                               \
-    __m256i* p = reinterpret_cast<__m256i*>(c + i * ldc);                              \
+#define TFJQ_STORE(i)                                                                          \
+  if constexpr (R > i) {                                                                       \
+    __m256i* p = reinterpret_cast<__m256i*>(c + i * ldc);                                      \
     _mm256_storeu_si256(p, accumulate ? _mm256_add_epi32(c##i, _mm256_loadu_si256(p)) : c##i); \
   }
   TFJQ_STORE(0) TFJQ_STORE(1) TFJQ_STORE(2) TFJQ_STORE(3) TFJQ_STORE(4) TFJQ_STORE(5)
@@ -210,12 +213,13 @@ void GemvAvx2(int64_t kg, const uint8_t* a, const int8_t* b, int64_t ps, int32_t
   for (int64_t g = 0; g < kg; g++) {
     const __m256i av = _mm256_set1_epi32(LoadU32(a + 4 * g));
     const int64_t o = 32 * g;
-#define TFJQ_PANEL(p, x, y)                                                                                   \
-  if constexpr (P > p) {                                                                                      \
-    x = _mm256_add_epi32(x, _mm256_madd_epi16(av, _mm256_cvtepi8_epi16(_mm_loadu_si128(                     \
-                                                      reinterpret_cast<const __m128i*>(b##p + o)))));        \
-    y = _mm256_add_epi32(y, _mm256_madd_epi16(av, _mm256_cvtepi8_epi16(_mm_loadu_si128(                     \
-                                                      reinterpret_cast<const __m128i*>(b##p + o + 16)))));   \
+#define TFJQ_PANEL(p, x, y)                                                                                            \
+  if constexpr (P > p) {                                                                                               \
+    x = _mm256_add_epi32(                                                                                              \
+        x, _mm256_madd_epi16(av, _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b##p + o)))));  \
+    y = _mm256_add_epi32(                                                                                              \
+        y, _mm256_madd_epi16(av,                                                                                       \
+                             _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b##p + o + 16))))); \
   }
     TFJQ_PANEL(0, c0, c1) TFJQ_PANEL(1, c2, c3) TFJQ_PANEL(2, c4, c5) TFJQ_PANEL(3, c6, c7)
 #undef TFJQ_PANEL
@@ -223,9 +227,18 @@ void GemvAvx2(int64_t kg, const uint8_t* a, const int8_t* b, int64_t ps, int32_t
   __m256i* p = reinterpret_cast<__m256i*>(c);
   _mm256_storeu_si256(p, c0);
   _mm256_storeu_si256(p + 1, c1);
-  if constexpr (P > 1) { _mm256_storeu_si256(p + 2, c2); _mm256_storeu_si256(p + 3, c3); }
-  if constexpr (P > 2) { _mm256_storeu_si256(p + 4, c4); _mm256_storeu_si256(p + 5, c5); }
-  if constexpr (P > 3) { _mm256_storeu_si256(p + 6, c6); _mm256_storeu_si256(p + 7, c7); }
+  if constexpr (P > 1) {
+    _mm256_storeu_si256(p + 2, c2);
+    _mm256_storeu_si256(p + 3, c3);
+  }
+  if constexpr (P > 2) {
+    _mm256_storeu_si256(p + 4, c4);
+    _mm256_storeu_si256(p + 5, c5);
+  }
+  if constexpr (P > 3) {
+    _mm256_storeu_si256(p + 6, c6);
+    _mm256_storeu_si256(p + 7, c7);
+  }
 }
 
 // 8 independent VPMADDWD+VPADDD pairs per iteration, `iters` iterations (written out so the
@@ -264,9 +277,8 @@ __attribute__((noinline)) int32_t PeakAvx2Block(int64_t iters, int32_t seed) {
 
 double PeakAvx2(double seconds) {
   // 8 VPMADDWD per iteration, 16 multiply-adds (32 ops) each.
-  return TimePeakLoop(seconds, 1 << 16, 8 * 32, false, [](int64_t n, int64_t b) {
-    return PeakAvx2Block(n, 0x00030002 + static_cast<int32_t>(b));
-  });
+  return TimePeakLoop(seconds, 1 << 16, 8 * 32, false,
+                      [](int64_t n, int64_t b) { return PeakAvx2Block(n, 0x00030002 + static_cast<int32_t>(b)); });
 }
 
 // Kernel + requantize of one full 6 × 16 tile (all of K in one block), in registers: the
@@ -296,7 +308,8 @@ void FusedRequantAvx2(int64_t kg, const uint8_t* a, int64_t as, const int8_t* b,
     // about a third fewer instructions (no float min/max, zo added 16 at a time, one pack
     // and one permute per two rows).
     const __m256i zo16 = _mm256_set1_epi16(static_cast<int16_t>(ctx.zo));
-    const __m256i qmin8 = _mm256_set1_epi8(static_cast<char>(ctx.qmin)), qmax8 = _mm256_set1_epi8(static_cast<char>(ctx.qmax));
+    const __m256i qmin8 = _mm256_set1_epi8(static_cast<char>(ctx.qmin)),
+                  qmax8 = _mm256_set1_epi8(static_cast<char>(ctx.qmax));
     const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
     T* out = static_cast<T*>(ctx.c) + m0 * ctx.ldc + n0;
     const int64_t ldc = ctx.ldc;
@@ -307,8 +320,10 @@ void FusedRequantAvx2(int64_t kg, const uint8_t* a, int64_t as, const int8_t* b,
       const __m256i pa = _mm256_adds_epi16(_mm256_packs_epi32(cv(a0, ct0, mu0), cv(a1, ct1, mu1)), zo16);
       const __m256i pb = _mm256_adds_epi16(_mm256_packs_epi32(cv(b0, ct0, mu0), cv(b1, ct1, mu1)), zo16);
       // dwords of the pack: [a0-3, a8-11, b0-3, b8-11 | a4-7, a12-15, b4-7, b12-15] → rows in order.
-      __m256i q = _mm256_permutevar8x32_epi32(kSigned ? _mm256_packs_epi16(pa, pb) : _mm256_packus_epi16(pa, pb), order);
-      q = kSigned ? _mm256_min_epi8(_mm256_max_epi8(q, qmin8), qmax8) : _mm256_min_epu8(_mm256_max_epu8(q, qmin8), qmax8);
+      __m256i q =
+          _mm256_permutevar8x32_epi32(kSigned ? _mm256_packs_epi16(pa, pb) : _mm256_packus_epi16(pa, pb), order);
+      q = kSigned ? _mm256_min_epi8(_mm256_max_epi8(q, qmin8), qmax8)
+                  : _mm256_min_epu8(_mm256_max_epu8(q, qmin8), qmax8);
       _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i * ldc), _mm256_castsi256_si128(q));
       _mm_storeu_si128(reinterpret_cast<__m128i*>(out + (i + 1) * ldc), _mm256_extracti128_si256(q, 1));
     };
@@ -330,7 +345,8 @@ void FusedRequantAvx2(int64_t kg, const uint8_t* a, int64_t as, const int8_t* b,
   const int64_t ldc = ctx.ldc;
   auto row = [&](__m256i x0, __m256i x1, int i) {
     const __m128i w0 = requant(x0, ct0, mu0), w1 = requant(x1, ct1, mu1);
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i * ldc), kSigned ? _mm_packs_epi16(w0, w1) : _mm_packus_epi16(w0, w1));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i * ldc),
+                     kSigned ? _mm_packs_epi16(w0, w1) : _mm_packus_epi16(w0, w1));
   };
   TFJQ_EACH_ROW_6x16(row);
 #endif
@@ -389,17 +405,27 @@ void FusedDequantAvx2(int64_t kg, const uint8_t* a, int64_t as, const int8_t* b,
 #endif
 }
 
-
 }  // namespace
-
 
 const KernelSet* Avx2Kernels() {
   static const KernelSet ks = {
-      Isa::kAvx2, kMr, kNr, /*kgroup=*/2, /*a_bytes_per_k=*/2, /*a_offset=*/0, /*kc_max=*/1024, PackAAvx2,
+      Isa::kAvx2,
+      kMr,
+      kNr,
+      /*kgroup=*/2,
+      /*a_bytes_per_k=*/2,
+      /*a_offset=*/0,
+      /*kc_max=*/1024,
+      PackAAvx2,
       {KernelAvx2<1>, KernelAvx2<2>, KernelAvx2<3>, KernelAvx2<4>, KernelAvx2<5>, KernelAvx2<6>},
       {GemvAvx2<1>, GemvAvx2<2>, GemvAvx2<3>, GemvAvx2<4>},
-      EpilogueAvx2, PeakAvx2, {FusedRequantAvx2<true>, FusedRequantAvx2<false>}, FusedDequantAvx2, PackARowsAvx2,
-      {KernelHalfAvx2<1>, KernelHalfAvx2<2>, KernelHalfAvx2<3>, KernelHalfAvx2<4>, KernelHalfAvx2<5>, KernelHalfAvx2<6>}};
+      EpilogueAvx2,
+      PeakAvx2,
+      {FusedRequantAvx2<true>, FusedRequantAvx2<false>},
+      FusedDequantAvx2,
+      PackARowsAvx2,
+      {KernelHalfAvx2<1>, KernelHalfAvx2<2>, KernelHalfAvx2<3>, KernelHalfAvx2<4>, KernelHalfAvx2<5>,
+       KernelHalfAvx2<6>}};
   return &ks;
 }
 

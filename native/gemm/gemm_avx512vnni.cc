@@ -40,36 +40,36 @@ void KernelAvx512Vnni(int64_t kg, const uint8_t* a, int64_t as, const int8_t* b,
     const __m512i b3 = W == 64 ? _mm512_loadu_si512(b + 192) : b1;
     b += 256;
     const int64_t off = g * 4;
-#define TFJQ_ROW(i)                                              \
-  if constexpr (R > i) {                                         \
-    const __m512i av = _mm512_set1_epi32(LoadU32(a##i + off));   \
-    c##i##_0 = _mm512_dpbusd_epi32(c##i##_0, av, b0);            \
-    c##i##_1 = _mm512_dpbusd_epi32(c##i##_1, av, b1);            \
-    if constexpr (W == 64) {                                     \
-      c##i##_2 = _mm512_dpbusd_epi32(c##i##_2, av, b2);          \
-      c##i##_3 = _mm512_dpbusd_epi32(c##i##_3, av, b3);          \
-    }                                                            \
+#define TFJQ_ROW(i)                                            \
+  if constexpr (R > i) {                                       \
+    const __m512i av = _mm512_set1_epi32(LoadU32(a##i + off)); \
+    c##i##_0 = _mm512_dpbusd_epi32(c##i##_0, av, b0);          \
+    c##i##_1 = _mm512_dpbusd_epi32(c##i##_1, av, b1);          \
+    if constexpr (W == 64) {                                   \
+      c##i##_2 = _mm512_dpbusd_epi32(c##i##_2, av, b2);        \
+      c##i##_3 = _mm512_dpbusd_epi32(c##i##_3, av, b3);        \
+    }                                                          \
   }
     TFJQ_ROW(0) TFJQ_ROW(1) TFJQ_ROW(2) TFJQ_ROW(3) TFJQ_ROW(4) TFJQ_ROW(5)
 #undef TFJQ_ROW
   }
-#define TFJQ_STORE(i)                                                        \
-  if constexpr (R > i) {                                                     \
-    int32_t* p = c + i * ldc;                                                \
-    if (accumulate) {                                                        \
-      c##i##_0 = _mm512_add_epi32(c##i##_0, _mm512_loadu_si512(p));          \
-      c##i##_1 = _mm512_add_epi32(c##i##_1, _mm512_loadu_si512(p + 16));     \
-      if constexpr (W == 64) {                                               \
-        c##i##_2 = _mm512_add_epi32(c##i##_2, _mm512_loadu_si512(p + 32));   \
-        c##i##_3 = _mm512_add_epi32(c##i##_3, _mm512_loadu_si512(p + 48));   \
-      }                                                                      \
-    }                                                                        \
-    _mm512_storeu_si512(p, c##i##_0);                                        \
-    _mm512_storeu_si512(p + 16, c##i##_1);                                   \
-    if constexpr (W == 64) {                                                 \
-      _mm512_storeu_si512(p + 32, c##i##_2);                                 \
-      _mm512_storeu_si512(p + 48, c##i##_3);                                 \
-    }                                                                        \
+#define TFJQ_STORE(i)                                                      \
+  if constexpr (R > i) {                                                   \
+    int32_t* p = c + i * ldc;                                              \
+    if (accumulate) {                                                      \
+      c##i##_0 = _mm512_add_epi32(c##i##_0, _mm512_loadu_si512(p));        \
+      c##i##_1 = _mm512_add_epi32(c##i##_1, _mm512_loadu_si512(p + 16));   \
+      if constexpr (W == 64) {                                             \
+        c##i##_2 = _mm512_add_epi32(c##i##_2, _mm512_loadu_si512(p + 32)); \
+        c##i##_3 = _mm512_add_epi32(c##i##_3, _mm512_loadu_si512(p + 48)); \
+      }                                                                    \
+    }                                                                      \
+    _mm512_storeu_si512(p, c##i##_0);                                      \
+    _mm512_storeu_si512(p + 16, c##i##_1);                                 \
+    if constexpr (W == 64) {                                               \
+      _mm512_storeu_si512(p + 32, c##i##_2);                               \
+      _mm512_storeu_si512(p + 48, c##i##_3);                               \
+    }                                                                      \
   }
   TFJQ_STORE(0) TFJQ_STORE(1) TFJQ_STORE(2) TFJQ_STORE(3) TFJQ_STORE(4) TFJQ_STORE(5)
 #undef TFJQ_STORE
@@ -150,7 +150,8 @@ void FusedRequantAvx512Vnni(int64_t kg, const uint8_t* a, int64_t as, const int8
     // Requant16 commutes with the rounding (integer bounds): the same bytes, as in the AVX2
     // fused tile, with about half the instructions.
     const __m512i zo16 = _mm512_set1_epi16(static_cast<int16_t>(ctx.zo));
-    const __m512i qmin8 = _mm512_set1_epi8(static_cast<char>(ctx.qmin)), qmax8 = _mm512_set1_epi8(static_cast<char>(ctx.qmax));
+    const __m512i qmin8 = _mm512_set1_epi8(static_cast<char>(ctx.qmin)),
+                  qmax8 = _mm512_set1_epi8(static_cast<char>(ctx.qmax));
     // The packs work per 128-bit lane: dword j of the result holds the 4 values of group
     // 4·(j % 4) + j / 4; this puts groups back in order.
     const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
@@ -166,12 +167,14 @@ void FusedRequantAvx512Vnni(int64_t kg, const uint8_t* a, int64_t as, const int8
     // 64 accumulators at t (W = 64: one row; W = 32: rows i and i + 1) → 64 bytes in order.
     for (int i = 0; i < 6; i += 64 / W) {
       const int32_t* t = tile + i * W;
-      const __m512i p01 = _mm512_adds_epi16(_mm512_packs_epi32(cv(_mm512_load_si512(t), ct0, mu0),
-                                                               cv(_mm512_load_si512(t + 16), ct1, mu1)), zo16);
-      const __m512i p23 = _mm512_adds_epi16(_mm512_packs_epi32(cv(_mm512_load_si512(t + 32), ct2, mu2),
-                                                               cv(_mm512_load_si512(t + 48), ct3, mu3)), zo16);
-      __m512i q = _mm512_permutexvar_epi32(order, kSigned ? _mm512_packs_epi16(p01, p23) : _mm512_packus_epi16(p01, p23));
-      q = kSigned ? _mm512_min_epi8(_mm512_max_epi8(q, qmin8), qmax8) : _mm512_min_epu8(_mm512_max_epu8(q, qmin8), qmax8);
+      const __m512i p01 = _mm512_adds_epi16(
+          _mm512_packs_epi32(cv(_mm512_load_si512(t), ct0, mu0), cv(_mm512_load_si512(t + 16), ct1, mu1)), zo16);
+      const __m512i p23 = _mm512_adds_epi16(
+          _mm512_packs_epi32(cv(_mm512_load_si512(t + 32), ct2, mu2), cv(_mm512_load_si512(t + 48), ct3, mu3)), zo16);
+      __m512i q =
+          _mm512_permutexvar_epi32(order, kSigned ? _mm512_packs_epi16(p01, p23) : _mm512_packus_epi16(p01, p23));
+      q = kSigned ? _mm512_min_epi8(_mm512_max_epi8(q, qmin8), qmax8)
+                  : _mm512_min_epu8(_mm512_max_epu8(q, qmin8), qmax8);
       if constexpr (W == 64) {
         _mm512_storeu_si512(out + i * ldc, q);
       } else {
@@ -210,11 +213,11 @@ void FusedRequantHalfAvx512Vnni(int64_t kg, const uint8_t* a, int64_t as, const 
       const __m512i b0 = _mm512_loadu_si512(b);
       const __m512i b1 = _mm512_loadu_si512(b + 64);
       const int64_t off = g * 4;
-#define TFJQ_ROW(i)                                              \
-  {                                                              \
-    const __m512i av = _mm512_set1_epi32(LoadU32(a##i + off));   \
-    c##i##_0 = _mm512_dpbusd_epi32(c##i##_0, av, b0);            \
-    c##i##_1 = _mm512_dpbusd_epi32(c##i##_1, av, b1);            \
+#define TFJQ_ROW(i)                                            \
+  {                                                            \
+    const __m512i av = _mm512_set1_epi32(LoadU32(a##i + off)); \
+    c##i##_0 = _mm512_dpbusd_epi32(c##i##_0, av, b0);          \
+    c##i##_1 = _mm512_dpbusd_epi32(c##i##_1, av, b1);          \
   }
       TFJQ_ROW(0) TFJQ_ROW(1) TFJQ_ROW(2) TFJQ_ROW(3) TFJQ_ROW(4) TFJQ_ROW(5)
 #undef TFJQ_ROW
@@ -223,7 +226,8 @@ void FusedRequantHalfAvx512Vnni(int64_t kg, const uint8_t* a, int64_t as, const 
     T* out = static_cast<T*>(ctx.c) + m0 * ctx.ldc + n0;
     const int64_t ldc = ctx.ldc;
     const __m512i zo16 = _mm512_set1_epi16(static_cast<int16_t>(ctx.zo));
-    const __m512i qmin8 = _mm512_set1_epi8(static_cast<char>(ctx.qmin)), qmax8 = _mm512_set1_epi8(static_cast<char>(ctx.qmax));
+    const __m512i qmin8 = _mm512_set1_epi8(static_cast<char>(ctx.qmin)),
+                  qmax8 = _mm512_set1_epi8(static_cast<char>(ctx.qmax));
     const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
     const __m512i ct0 = _mm512_loadu_si512(ctx.col_term + n0), ct1 = _mm512_loadu_si512(ctx.col_term + n0 + 16);
     const __m512 mu0 = _mm512_loadu_ps(ctx.mult + n0), mu1 = _mm512_loadu_ps(ctx.mult + n0 + 16);
@@ -233,8 +237,10 @@ void FusedRequantHalfAvx512Vnni(int64_t kg, const uint8_t* a, int64_t as, const 
     auto two_rows = [&](__m512i x0, __m512i x1, __m512i y0, __m512i y1, int i) {
       const __m512i p01 = _mm512_adds_epi16(_mm512_packs_epi32(cv(x0, ct0, mu0), cv(x1, ct1, mu1)), zo16);
       const __m512i p23 = _mm512_adds_epi16(_mm512_packs_epi32(cv(y0, ct0, mu0), cv(y1, ct1, mu1)), zo16);
-      __m512i q = _mm512_permutexvar_epi32(order, kSigned ? _mm512_packs_epi16(p01, p23) : _mm512_packus_epi16(p01, p23));
-      q = kSigned ? _mm512_min_epi8(_mm512_max_epi8(q, qmin8), qmax8) : _mm512_min_epu8(_mm512_max_epu8(q, qmin8), qmax8);
+      __m512i q =
+          _mm512_permutexvar_epi32(order, kSigned ? _mm512_packs_epi16(p01, p23) : _mm512_packus_epi16(p01, p23));
+      q = kSigned ? _mm512_min_epi8(_mm512_max_epi8(q, qmin8), qmax8)
+                  : _mm512_min_epu8(_mm512_max_epu8(q, qmin8), qmax8);
       _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i * ldc), _mm512_castsi512_si256(q));
       _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + (i + 1) * ldc), _mm512_extracti64x4_epi64(q, 1));
     };
@@ -250,7 +256,8 @@ void FusedRequantHalfAvx512Vnni(int64_t kg, const uint8_t* a, int64_t as, const 
 template <int P>
 void GemvAvx512Vnni(int64_t kg, const uint8_t* a, const int8_t* b, int64_t ps, int32_t* c) {
   const __m512i z = _mm512_setzero_si512();
-  __m512i c0_0 = z, c0_1 = z, c0_2 = z, c0_3 = z, c1_0 = z, c1_1 = z, c1_2 = z, c1_3 = z, c2_0 = z, c2_1 = z, c2_2 = z, c2_3 = z, c3_0 = z, c3_1 = z, c3_2 = z, c3_3 = z;
+  __m512i c0_0 = z, c0_1 = z, c0_2 = z, c0_3 = z, c1_0 = z, c1_1 = z, c1_2 = z, c1_3 = z, c2_0 = z, c2_1 = z, c2_2 = z,
+          c2_3 = z, c3_0 = z, c3_1 = z, c3_2 = z, c3_3 = z;
   const int8_t* b0 = b;
   const int8_t* b1 = b + ps;
   const int8_t* b2 = b + 2 * ps;
@@ -258,8 +265,8 @@ void GemvAvx512Vnni(int64_t kg, const uint8_t* a, const int8_t* b, int64_t ps, i
   for (int64_t g = 0; g < kg; g++) {
     const __m512i av = _mm512_set1_epi32(LoadU32(a + 4 * g));
     const int64_t o = 256 * g;
-#define TFJQ_PANEL(p)                                                                \
-  if constexpr (P > p) {                                                             \
+#define TFJQ_PANEL(p)                                                                 \
+  if constexpr (P > p) {                                                              \
     c##p##_0 = _mm512_dpbusd_epi32(c##p##_0, av, _mm512_loadu_si512(b##p + o));       \
     c##p##_1 = _mm512_dpbusd_epi32(c##p##_1, av, _mm512_loadu_si512(b##p + o + 64));  \
     c##p##_2 = _mm512_dpbusd_epi32(c##p##_2, av, _mm512_loadu_si512(b##p + o + 128)); \
@@ -268,12 +275,12 @@ void GemvAvx512Vnni(int64_t kg, const uint8_t* a, const int8_t* b, int64_t ps, i
     TFJQ_PANEL(0) TFJQ_PANEL(1) TFJQ_PANEL(2) TFJQ_PANEL(3)
 #undef TFJQ_PANEL
   }
-#define TFJQ_STORE(p)                                     \
-  if constexpr (P > p) {                                  \
-    _mm512_storeu_si512(c + 64 * p, c##p##_0);            \
-    _mm512_storeu_si512(c + 64 * p + 16, c##p##_1);       \
-    _mm512_storeu_si512(c + 64 * p + 32, c##p##_2);       \
-    _mm512_storeu_si512(c + 64 * p + 48, c##p##_3);       \
+#define TFJQ_STORE(p)                               \
+  if constexpr (P > p) {                            \
+    _mm512_storeu_si512(c + 64 * p, c##p##_0);      \
+    _mm512_storeu_si512(c + 64 * p + 16, c##p##_1); \
+    _mm512_storeu_si512(c + 64 * p + 32, c##p##_2); \
+    _mm512_storeu_si512(c + 64 * p + 48, c##p##_3); \
   }
   TFJQ_STORE(0) TFJQ_STORE(1) TFJQ_STORE(2) TFJQ_STORE(3)
 #undef TFJQ_STORE
@@ -283,7 +290,8 @@ void GemvAvx512Vnni(int64_t kg, const uint8_t* a, const int8_t* b, int64_t ps, i
 // iterations, in a call-free function so nothing is spilled.
 __attribute__((noinline)) int32_t PeakAvx512VnniBlock(int64_t iters, int32_t seed) {
   __m512i x = _mm512_set1_epi32(seed), y = _mm512_set1_epi32(seed + 1);
-  __m512i s0 = _mm512_setzero_si512(), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0, s8 = s0, s9 = s0, s10 = s0, s11 = s0;
+  __m512i s0 = _mm512_setzero_si512(), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0, s8 = s0, s9 = s0,
+          s10 = s0, s11 = s0;
 #if !TFJQ_SIMD_EMULATED
   // Written out: with intrinsics GCC proves the 12 chains equal (same inputs, same start)
   // and merges them into one, so the loop measured one dependent VPDPBUSD per iteration
@@ -304,28 +312,30 @@ __attribute__((noinline)) int32_t PeakAvx512VnniBlock(int64_t iters, int32_t see
       "vpdpbusd %[y], %[x], %[s11]\n\t"
       "dec %[n]\n\t"
       "jnz 1b\n\t"
-      : [s0] "+v"(s0), [s1] "+v"(s1), [s2] "+v"(s2), [s3] "+v"(s3), [s4] "+v"(s4), [s5] "+v"(s5), [s6] "+v"(s6), [s7] "+v"(s7), [s8] "+v"(s8), [s9] "+v"(s9), [s10] "+v"(s10), [s11] "+v"(s11), [n] "+r"(iters)
+      : [s0] "+v"(s0), [s1] "+v"(s1), [s2] "+v"(s2), [s3] "+v"(s3), [s4] "+v"(s4), [s5] "+v"(s5), [s6] "+v"(s6),
+        [s7] "+v"(s7), [s8] "+v"(s8), [s9] "+v"(s9), [s10] "+v"(s10), [s11] "+v"(s11), [n] "+r"(iters)
       : [x] "v"(x), [y] "v"(y)
       : "cc");
 #else
   for (int64_t i = 0; i < iters; i++) {
-      s0 = _mm512_dpbusd_epi32(s0, x, y);
-      s1 = _mm512_dpbusd_epi32(s1, x, y);
-      s2 = _mm512_dpbusd_epi32(s2, x, y);
-      s3 = _mm512_dpbusd_epi32(s3, x, y);
-      s4 = _mm512_dpbusd_epi32(s4, x, y);
-      s5 = _mm512_dpbusd_epi32(s5, x, y);
-      s6 = _mm512_dpbusd_epi32(s6, x, y);
-      s7 = _mm512_dpbusd_epi32(s7, x, y);
-      s8 = _mm512_dpbusd_epi32(s8, x, y);
-      s9 = _mm512_dpbusd_epi32(s9, x, y);
-      s10 = _mm512_dpbusd_epi32(s10, x, y);
-      s11 = _mm512_dpbusd_epi32(s11, x, y);
+    s0 = _mm512_dpbusd_epi32(s0, x, y);
+    s1 = _mm512_dpbusd_epi32(s1, x, y);
+    s2 = _mm512_dpbusd_epi32(s2, x, y);
+    s3 = _mm512_dpbusd_epi32(s3, x, y);
+    s4 = _mm512_dpbusd_epi32(s4, x, y);
+    s5 = _mm512_dpbusd_epi32(s5, x, y);
+    s6 = _mm512_dpbusd_epi32(s6, x, y);
+    s7 = _mm512_dpbusd_epi32(s7, x, y);
+    s8 = _mm512_dpbusd_epi32(s8, x, y);
+    s9 = _mm512_dpbusd_epi32(s9, x, y);
+    s10 = _mm512_dpbusd_epi32(s10, x, y);
+    s11 = _mm512_dpbusd_epi32(s11, x, y);
     TFJQ_OPAQUE(x);
     TFJQ_OPAQUE(y);
   }
 #endif
-  __m512i t = _mm512_add_epi32(_mm512_add_epi32(_mm512_add_epi32(s0, s1), _mm512_add_epi32(s2, s3)), _mm512_add_epi32(_mm512_add_epi32(s4, s5), _mm512_add_epi32(s6, s7)));
+  __m512i t = _mm512_add_epi32(_mm512_add_epi32(_mm512_add_epi32(s0, s1), _mm512_add_epi32(s2, s3)),
+                               _mm512_add_epi32(_mm512_add_epi32(s4, s5), _mm512_add_epi32(s6, s7)));
   t = _mm512_add_epi32(t, _mm512_add_epi32(_mm512_add_epi32(s8, s9), _mm512_add_epi32(s10, s11)));
   alignas(64) int32_t lanes[sizeof(__m512i) / 4];
   std::memcpy(lanes, &t, sizeof(t));
@@ -334,25 +344,33 @@ __attribute__((noinline)) int32_t PeakAvx512VnniBlock(int64_t iters, int32_t see
 
 double PeakAvx512Vnni(double seconds) {
   // 12 VPDPBUSD per iteration, 64 multiply-adds (128 ops) each.
-  return TimePeakLoop(seconds, TFJQ_SIMD_EMULATED ? 64 : (1 << 16), 12 * 128, TFJQ_SIMD_EMULATED, [](int64_t n, int64_t b) {
-    return PeakAvx512VnniBlock(n, 0x01020304 + static_cast<int32_t>(b));
-  });
+  return TimePeakLoop(
+      seconds, TFJQ_SIMD_EMULATED ? 64 : (1 << 16), 12 * 128, TFJQ_SIMD_EMULATED,
+      [](int64_t n, int64_t b) { return PeakAvx512VnniBlock(n, 0x01020304 + static_cast<int32_t>(b)); });
 }
 
 }  // namespace
 
 const KernelSet* Avx512VnniKernels() {
-  static const KernelSet ks = {
-      Isa::kAvx512Vnni, kMr, kNr, /*kgroup=*/4, /*a_bytes_per_k=*/1, /*a_offset=*/0, /*kc_max=*/2048,
-      PackAAvx512Vnni,
-      {KernelAvx512Vnni<1>, KernelAvx512Vnni<2>, KernelAvx512Vnni<3>, KernelAvx512Vnni<4>, KernelAvx512Vnni<5>,
-       KernelAvx512Vnni<6>},
-      {GemvAvx512Vnni<1>, GemvAvx512Vnni<2>, GemvAvx512Vnni<3>, GemvAvx512Vnni<4>},
-      EpilogueAvx2, PeakAvx512Vnni, {FusedRequantAvx512Vnni<true, 64>, FusedRequantAvx512Vnni<false, 64>},
-      /*fused_dequant=*/nullptr, PackARowsAvx512Vnni,
-      {KernelAvx512Vnni<1, 32>, KernelAvx512Vnni<2, 32>, KernelAvx512Vnni<3, 32>, KernelAvx512Vnni<4, 32>,
-       KernelAvx512Vnni<5, 32>, KernelAvx512Vnni<6, 32>},
-      {FusedRequantHalfAvx512Vnni<true>, FusedRequantHalfAvx512Vnni<false>}};
+  static const KernelSet ks = {Isa::kAvx512Vnni,
+                               kMr,
+                               kNr,
+                               /*kgroup=*/4,
+                               /*a_bytes_per_k=*/1,
+                               /*a_offset=*/0,
+                               /*kc_max=*/2048,
+                               PackAAvx512Vnni,
+                               {KernelAvx512Vnni<1>, KernelAvx512Vnni<2>, KernelAvx512Vnni<3>, KernelAvx512Vnni<4>,
+                                KernelAvx512Vnni<5>, KernelAvx512Vnni<6>},
+                               {GemvAvx512Vnni<1>, GemvAvx512Vnni<2>, GemvAvx512Vnni<3>, GemvAvx512Vnni<4>},
+                               EpilogueAvx2,
+                               PeakAvx512Vnni,
+                               {FusedRequantAvx512Vnni<true, 64>, FusedRequantAvx512Vnni<false, 64>},
+                               /*fused_dequant=*/nullptr,
+                               PackARowsAvx512Vnni,
+                               {KernelAvx512Vnni<1, 32>, KernelAvx512Vnni<2, 32>, KernelAvx512Vnni<3, 32>,
+                                KernelAvx512Vnni<4, 32>, KernelAvx512Vnni<5, 32>, KernelAvx512Vnni<6, 32>},
+                               {FusedRequantHalfAvx512Vnni<true>, FusedRequantHalfAvx512Vnni<false>}};
   return &ks;
 }
 

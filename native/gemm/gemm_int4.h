@@ -64,7 +64,9 @@ class PackedInt4 {
   //    The value read back is the caller's scale in every form;
   //  - sums Σ_{k∈g} w' (w' = w + 8): int16 when group_size·15 fits, else int32;
   //  - zero points zw + 8 as uint8, absent (nullptr) when every zero point is 0.
-  int64_t table_index(int64_t g, int64_t n) const { return ((n / kInt4PanelCols) * groups_ + g) * kInt4PanelCols + n % kInt4PanelCols; }
+  int64_t table_index(int64_t g, int64_t n) const {
+    return ((n / kInt4PanelCols) * groups_ + g) * kInt4PanelCols + n % kInt4PanelCols;
+  }
   enum class ScaleKind : uint8_t { kCode8, kF16, kF32 };
   ScaleKind scale_kind() const { return scale_kind_; }
   bool scales_f16() const { return scale_kind_ == ScaleKind::kF16; }
@@ -78,17 +80,22 @@ class PackedInt4 {
   const int32_t* sums32() const { return sums_.as<int32_t>(); }
   const uint8_t* zero_points8() const { return symmetric_ ? nullptr : zp8_.data(); }
   int64_t group_block_begin(int64_t g) const { return g * group_size_ / kInt4BlockK; }
-  int64_t group_block_end(int64_t g) const { return g + 1 == groups_ ? kpad_ / kInt4BlockK : (g + 1) * group_size_ / kInt4BlockK; }
+  int64_t group_block_end(int64_t g) const {
+    return g + 1 == groups_ ? kpad_ / kInt4BlockK : (g + 1) * group_size_ / kInt4BlockK;
+  }
   // Values in group g (the last group may be shorter).
   int64_t group_length(int64_t g) const { return (g + 1 == groups_ ? k_ : (g + 1) * group_size_) - g * group_size_; }
   // The weight w[k][n] in [−8, 7] read back from the panels.
   int32_t weight(int64_t k, int64_t n) const;
-  int32_t zero_point(int64_t g, int64_t n) const { return symmetric_ ? 0 : static_cast<int32_t>(zp8_.data()[table_index(g, n)]) - 8; }
+  int32_t zero_point(int64_t g, int64_t n) const {
+    return symmetric_ ? 0 : static_cast<int32_t>(zp8_.data()[table_index(g, n)]) - 8;
+  }
   float scale(int64_t g, int64_t n) const;
   size_t byte_length() const { return panels_.size() + scales_.size() + supers_.size() + zp8_.size() + sums_.size(); }
 
  private:
-  friend PackedInt4 PackInt4(const int8_t*, int64_t, int64_t, BLayout, int64_t, int64_t, const float*, const int32_t*, Isa);
+  friend PackedInt4 PackInt4(const int8_t*, int64_t, int64_t, BLayout, int64_t, int64_t, const float*, const int32_t*,
+                             Isa);
   Isa isa_ = Isa::kRef;
   int64_t k_ = 0, n_ = 0, kpad_ = 0, group_size_ = 0, groups_ = 0;
   bool symmetric_ = true, sums_i16_ = false;
@@ -113,11 +120,11 @@ PackedInt4 PackInt4(const int8_t* w, int64_t k, int64_t n, BLayout layout, int64
 // Float epilogue shared by the three entry points: y = fl32(y + bias[n]) (when bias), then
 // the activation with max(y, lo) = (y > lo ? y : lo), min(y, hi) = (y < hi ? y : hi).
 struct Int4Output {
-  const float* bias = nullptr;   // n entries or nullptr
+  const float* bias = nullptr;  // n entries or nullptr
   Activation activation = Activation::kNone;
   float clamp_min = 0.0f, clamp_max = 0.0f;
-  float* c = nullptr;            // C[m][n] at c[m*ldc + n]
-  int64_t ldc = 0;               // ≥ n
+  float* c = nullptr;  // C[m][n] at c[m*ldc + n]
+  int64_t ldc = 0;     // ≥ n
 };
 
 // Quantized activations × int4 weights (§12.5):
@@ -126,16 +133,16 @@ struct Int4Output {
 // then Int4Output. Runs on b->isa().
 struct Int4GemmArgs {
   int64_t m = 0;
-  const void* a = nullptr;       // uint8, or int8 when a_signed (then +128 to values and za)
+  const void* a = nullptr;  // uint8, or int8 when a_signed (then +128 to values and za)
   bool a_signed = false;
-  int64_t lda = 0;               // ≥ k
+  int64_t lda = 0;                         // ≥ k
   const int32_t* a_zero_points = nullptr;  // 1 or m entries, inside A's type range
   bool a_zero_point_per_row = false;
-  const float* a_scales = nullptr;         // 1 or m entries, finite > 0
+  const float* a_scales = nullptr;  // 1 or m entries, finite > 0
   bool a_scale_per_row = false;
   const PackedInt4* b = nullptr;
   Int4Output out;
-  int threads = 0;               // participants from the pool (0 = pool size)
+  int threads = 0;  // participants from the pool (0 = pool size)
 };
 void GemmInt4(const Int4GemmArgs& args);
 
@@ -143,7 +150,7 @@ void GemmInt4(const Int4GemmArgs& args);
 struct DynamicInt4Args {
   int64_t m = 0;
   const float* x = nullptr;
-  int64_t ldx = 0;               // ≥ k
+  int64_t ldx = 0;  // ≥ k
   bool per_row = true;
   const PackedInt4* b = nullptr;
   Int4Output out;
@@ -203,7 +210,7 @@ struct Kernels {
   TileFn weight_only[4];
   TileFn weight_only_gemv4;  // the same for the weight-only path (nullptr: weight_only[0])
 };
-const Kernels* Avx2();   // nullptr when not compiled
+const Kernels* Avx2();  // nullptr when not compiled
 const Kernels* Neon();
 
 // y → fl32(y + bias[n]) → activation (the scalar statement every path follows).

@@ -58,13 +58,17 @@ inline __m256 LoadScalesK(const PackedInt4& b, int64_t t, __m256 super) {
   }
 }
 inline __m256 Supers(const PackedInt4& b, int64_t p) {
-  return b.scale_kind() == ScaleKind::kCode8 ? _mm256_load_ps(b.super_scales() + p * kInt4PanelCols) : _mm256_setzero_ps();
+  return b.scale_kind() == ScaleKind::kCode8 ? _mm256_load_ps(b.super_scales() + p * kInt4PanelCols)
+                                             : _mm256_setzero_ps();
 }
 inline __m256 LoadScales(const PackedInt4& b, int64_t t, __m256 super) {
   switch (b.scale_kind()) {
-    case ScaleKind::kCode8: return LoadScalesK<ScaleKind::kCode8>(b, t, super);
-    case ScaleKind::kF16: return LoadScalesK<ScaleKind::kF16>(b, t, super);
-    default: return LoadScalesK<ScaleKind::kF32>(b, t, super);
+    case ScaleKind::kCode8:
+      return LoadScalesK<ScaleKind::kCode8>(b, t, super);
+    case ScaleKind::kF16:
+      return LoadScalesK<ScaleKind::kF16>(b, t, super);
+    default:
+      return LoadScalesK<ScaleKind::kF32>(b, t, super);
   }
 }
 inline __m256i LoadSums(const PackedInt4& b, int64_t t) {
@@ -76,7 +80,6 @@ inline __m256i LoadZp8(const uint8_t* zp8, int64_t t) {
 }
 
 inline __m256i LoadBlock(const uint8_t* p) { return _mm256_load_si256(reinterpret_cast<const __m256i*>(p)); }
-
 
 // R rows (m0..m0+R) × P consecutive panels (p0..p0+P), all of K; SK and kSym are fixed per
 // packed weight (Tile below picks the instance, so the group loop has no table branches).
@@ -129,8 +132,9 @@ void TileImpl(const Call& c, int64_t m0, int64_t p0) {
         const uint8_t* ar = a[r] + o * kInt4BlockK;
         const __m256i a0 = Bcast4(ar), a1 = Bcast4(ar + 4), a2 = Bcast4(ar + 8), a3 = Bcast4(ar + 12);
         for (int q = 0; q < P; q++) {
-          const __m256i s = _mm256_add_epi16(_mm256_add_epi16(_mm256_maddubs_epi16(a0, lo0[q]), _mm256_maddubs_epi16(a1, hi0[q])),
-                                             _mm256_add_epi16(_mm256_maddubs_epi16(a2, lo1[q]), _mm256_maddubs_epi16(a3, hi1[q])));
+          const __m256i s =
+              _mm256_add_epi16(_mm256_add_epi16(_mm256_maddubs_epi16(a0, lo0[q]), _mm256_maddubs_epi16(a1, hi0[q])),
+                               _mm256_add_epi16(_mm256_maddubs_epi16(a2, lo1[q]), _mm256_maddubs_epi16(a3, hi1[q])));
           acc[r][q] = _mm256_add_epi32(acc[r][q], _mm256_madd_epi16(s, ones));
         }
       }
@@ -155,13 +159,17 @@ void TileImpl(const Call& c, int64_t m0, int64_t p0) {
       const int64_t t = ((p0 + q) * groups + g) * kInt4PanelCols;
       const __m256i sums = LoadSums(b, t);
       // The super-scales are reloaded per group (an L1 hit) rather than held in P registers.
-      const __m256 sw = LoadScalesK<SK>(b, t, SK == ScaleKind::kCode8 ? _mm256_load_ps(b.super_scales() + (p0 + q) * kInt4PanelCols) : _mm256_setzero_ps());
+      const __m256 sw = LoadScalesK<SK>(
+          b, t,
+          SK == ScaleKind::kCode8 ? _mm256_load_ps(b.super_scales() + (p0 + q) * kInt4PanelCols) : _mm256_setzero_ps());
       for (int r = 0; r < R; r++) {
         __m256i v = _mm256_sub_epi32(acc[r][q], _mm256_mullo_epi32(_mm256_set1_epi32(c.za[m0 + r]), sums));
         const int32_t rs = c.rs[(m0 + r) * groups + g];
         // − (zw + 8)·Σ(A − za): symmetric weights have zw + 8 = 8 in every column.
-        if constexpr (kSym) v = _mm256_sub_epi32(v, _mm256_set1_epi32(rs * 8));
-        else v = _mm256_sub_epi32(v, _mm256_mullo_epi32(LoadZp8(b.zero_points8(), t), _mm256_set1_epi32(rs)));
+        if constexpr (kSym)
+          v = _mm256_sub_epi32(v, _mm256_set1_epi32(rs * 8));
+        else
+          v = _mm256_sub_epi32(v, _mm256_mullo_epi32(LoadZp8(b.zero_points8(), t), _mm256_set1_epi32(rs)));
         const __m256 s = _mm256_mul_ps(_mm256_set1_ps(c.sa[m0 + r]), sw);
         y[r][q] = _mm256_add_ps(y[r][q], _mm256_mul_ps(_mm256_cvtepi32_ps(v), s));
       }
@@ -175,9 +183,13 @@ template <int R, int P>
 void Tile(const Call& c, int64_t m0, int64_t p0) {
   const bool sym = c.b->zero_points8() == nullptr;
   switch (c.b->scale_kind()) {
-    case ScaleKind::kCode8: return sym ? TileImpl<R, P, ScaleKind::kCode8, true>(c, m0, p0) : TileImpl<R, P, ScaleKind::kCode8, false>(c, m0, p0);
-    case ScaleKind::kF16: return sym ? TileImpl<R, P, ScaleKind::kF16, true>(c, m0, p0) : TileImpl<R, P, ScaleKind::kF16, false>(c, m0, p0);
-    default: return sym ? TileImpl<R, P, ScaleKind::kF32, true>(c, m0, p0) : TileImpl<R, P, ScaleKind::kF32, false>(c, m0, p0);
+    case ScaleKind::kCode8:
+      return sym ? TileImpl<R, P, ScaleKind::kCode8, true>(c, m0, p0)
+                 : TileImpl<R, P, ScaleKind::kCode8, false>(c, m0, p0);
+    case ScaleKind::kF16:
+      return sym ? TileImpl<R, P, ScaleKind::kF16, true>(c, m0, p0) : TileImpl<R, P, ScaleKind::kF16, false>(c, m0, p0);
+    default:
+      return sym ? TileImpl<R, P, ScaleKind::kF32, true>(c, m0, p0) : TileImpl<R, P, ScaleKind::kF32, false>(c, m0, p0);
   }
 }
 
@@ -195,8 +207,8 @@ void WeightOnlyTile(const Call& c, int64_t m0, int64_t p0) {
   const float* x[R];
   for (int r = 0; r < R; r++) x[r] = c.x + (m0 + r) * c.ldx;
   const __m256i mask = _mm256_set1_epi8(0x0F);
-  const __m256i tr = _mm256_setr_epi8(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15,
-                                      0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+  const __m256i tr = _mm256_setr_epi8(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15, 0, 4, 8, 12, 1, 5, 9, 13, 2,
+                                      6, 10, 14, 3, 7, 11, 15);
   const __m256i perm = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
   alignas(32) uint8_t kmajor[P][64];  // [panel][K value t of the block][column]
   __m256 y[R][P];
@@ -218,7 +230,8 @@ void WeightOnlyTile(const Call& c, int64_t m0, int64_t p0) {
         _mm256_store_si256(reinterpret_cast<__m256i*>(kmajor[q]),
                            _mm256_permutevar8x32_epi32(_mm256_shuffle_epi8(_mm256_and_si256(wv, mask), tr), perm));
         _mm256_store_si256(reinterpret_cast<__m256i*>(kmajor[q] + 32),
-                           _mm256_permutevar8x32_epi32(_mm256_shuffle_epi8(_mm256_and_si256(_mm256_srli_epi16(wv, 4), mask), tr), perm));
+                           _mm256_permutevar8x32_epi32(
+                               _mm256_shuffle_epi8(_mm256_and_si256(_mm256_srli_epi16(wv, 4), mask), tr), perm));
       }
       const int64_t kb = o * kInt4BlockK;
       const int tn = static_cast<int>(k1 - kb < kInt4BlockK ? k1 - kb : kInt4BlockK);
@@ -242,10 +255,10 @@ void WeightOnlyTile(const Call& c, int64_t m0, int64_t p0) {
 }
 
 const Kernels kAvx2Kernels = {Isa::kAvx2,
-                               {Tile<1, 1>, Tile<2, 1>, Tile<3, 1>, Tile<4, 1>},
-                               Tile<1, 4>,
-                               {WeightOnlyTile<1, 1>, WeightOnlyTile<2, 1>, WeightOnlyTile<3, 1>, WeightOnlyTile<4, 1>},
-                               WeightOnlyTile<1, 4>};
+                              {Tile<1, 1>, Tile<2, 1>, Tile<3, 1>, Tile<4, 1>},
+                              Tile<1, 4>,
+                              {WeightOnlyTile<1, 1>, WeightOnlyTile<2, 1>, WeightOnlyTile<3, 1>, WeightOnlyTile<4, 1>},
+                              WeightOnlyTile<1, 4>};
 
 }  // namespace
 

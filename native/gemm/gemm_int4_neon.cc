@@ -230,10 +230,10 @@ void WeightOnlyTile(const Call& c, int64_t m0, int64_t p) {
 }
 
 const Kernels kNeonKernels = {Isa::kNeon,
-                               {Tile<1>, Tile<2>, Tile<3>, Tile<4>},
-                               nullptr,
-                               {WeightOnlyTile<1>, WeightOnlyTile<2>, WeightOnlyTile<3>, WeightOnlyTile<4>},
-                               nullptr};
+                              {Tile<1>, Tile<2>, Tile<3>, Tile<4>},
+                              nullptr,
+                              {WeightOnlyTile<1>, WeightOnlyTile<2>, WeightOnlyTile<3>, WeightOnlyTile<4>},
+                              nullptr};
 
 }  // namespace
 

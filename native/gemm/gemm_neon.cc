@@ -45,30 +45,30 @@ void KernelNeon(int64_t kg, const uint8_t* a, int64_t as, const int8_t* b, int32
     const int8x16_t bv = vld1q_s8(b);
     b += 16;
     const int16x8_t bl = vmovl_s8(vget_low_s8(bv)), bh = vmovl_high_s8(bv);
-#define TFJQ_ROW(i)                                                 \
-  if constexpr (R > i) {                                            \
-    const int16_t av = a##i[g];                                     \
-    c##i##_0 = vmlal_n_s16(c##i##_0, vget_low_s16(bl), av);         \
-    c##i##_1 = vmlal_high_n_s16(c##i##_1, bl, av);                  \
-    c##i##_2 = vmlal_n_s16(c##i##_2, vget_low_s16(bh), av);         \
-    c##i##_3 = vmlal_high_n_s16(c##i##_3, bh, av);                  \
+#define TFJQ_ROW(i)                                         \
+  if constexpr (R > i) {                                    \
+    const int16_t av = a##i[g];                             \
+    c##i##_0 = vmlal_n_s16(c##i##_0, vget_low_s16(bl), av); \
+    c##i##_1 = vmlal_high_n_s16(c##i##_1, bl, av);          \
+    c##i##_2 = vmlal_n_s16(c##i##_2, vget_low_s16(bh), av); \
+    c##i##_3 = vmlal_high_n_s16(c##i##_3, bh, av);          \
   }
     TFJQ_ROW(0) TFJQ_ROW(1) TFJQ_ROW(2) TFJQ_ROW(3) TFJQ_ROW(4) TFJQ_ROW(5)
 #undef TFJQ_ROW
   }
-#define TFJQ_STORE(i)                                                        \
-  if constexpr (R > i) {                                                     \
-    int32_t* p = c + i * ldc;                                                \
-    if (accumulate) {                                                        \
-      c##i##_0 = vaddq_s32(c##i##_0, vld1q_s32(p));                          \
-      c##i##_1 = vaddq_s32(c##i##_1, vld1q_s32(p + 4));                      \
-      c##i##_2 = vaddq_s32(c##i##_2, vld1q_s32(p + 8));                      \
-      c##i##_3 = vaddq_s32(c##i##_3, vld1q_s32(p + 12));                     \
-    }                                                                        \
-    vst1q_s32(p, c##i##_0);                                                  \
-    vst1q_s32(p + 4, c##i##_1);                                              \
-    vst1q_s32(p + 8, c##i##_2);                                              \
-    vst1q_s32(p + 12, c##i##_3);                                             \
+#define TFJQ_STORE(i)                                    \
+  if constexpr (R > i) {                                 \
+    int32_t* p = c + i * ldc;                            \
+    if (accumulate) {                                    \
+      c##i##_0 = vaddq_s32(c##i##_0, vld1q_s32(p));      \
+      c##i##_1 = vaddq_s32(c##i##_1, vld1q_s32(p + 4));  \
+      c##i##_2 = vaddq_s32(c##i##_2, vld1q_s32(p + 8));  \
+      c##i##_3 = vaddq_s32(c##i##_3, vld1q_s32(p + 12)); \
+    }                                                    \
+    vst1q_s32(p, c##i##_0);                              \
+    vst1q_s32(p + 4, c##i##_1);                          \
+    vst1q_s32(p + 8, c##i##_2);                          \
+    vst1q_s32(p + 12, c##i##_3);                         \
   }
   TFJQ_STORE(0) TFJQ_STORE(1) TFJQ_STORE(2) TFJQ_STORE(3) TFJQ_STORE(4) TFJQ_STORE(5)
 #undef TFJQ_STORE
@@ -81,33 +81,48 @@ __attribute__((noinline)) int32_t PeakNeonBlock(int64_t iters, int16_t seed) {
   int32x4_t s0 = vdupq_n_s32(0), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0, s8 = s0, s9 = s0,
             s10 = s0, s11 = s0;
   for (int64_t i = 0; i < iters; i++) {
-    s0 = vmlal_n_s16(s0, x, y); s1 = vmlal_n_s16(s1, x, y); s2 = vmlal_n_s16(s2, x, y);
-    s3 = vmlal_n_s16(s3, x, y); s4 = vmlal_n_s16(s4, x, y); s5 = vmlal_n_s16(s5, x, y);
-    s6 = vmlal_n_s16(s6, x, y); s7 = vmlal_n_s16(s7, x, y); s8 = vmlal_n_s16(s8, x, y);
-    s9 = vmlal_n_s16(s9, x, y); s10 = vmlal_n_s16(s10, x, y); s11 = vmlal_n_s16(s11, x, y);
+    s0 = vmlal_n_s16(s0, x, y);
+    s1 = vmlal_n_s16(s1, x, y);
+    s2 = vmlal_n_s16(s2, x, y);
+    s3 = vmlal_n_s16(s3, x, y);
+    s4 = vmlal_n_s16(s4, x, y);
+    s5 = vmlal_n_s16(s5, x, y);
+    s6 = vmlal_n_s16(s6, x, y);
+    s7 = vmlal_n_s16(s7, x, y);
+    s8 = vmlal_n_s16(s8, x, y);
+    s9 = vmlal_n_s16(s9, x, y);
+    s10 = vmlal_n_s16(s10, x, y);
+    s11 = vmlal_n_s16(s11, x, y);
     __asm__ volatile("" : "+w"(x));
   }
-  const int32x4_t t = vaddq_s32(vaddq_s32(vaddq_s32(s0, s1), vaddq_s32(s2, s3)),
-                                vaddq_s32(vaddq_s32(vaddq_s32(s4, s5), vaddq_s32(s6, s7)),
-                                          vaddq_s32(vaddq_s32(s8, s9), vaddq_s32(s10, s11))));
+  const int32x4_t t = vaddq_s32(
+      vaddq_s32(vaddq_s32(s0, s1), vaddq_s32(s2, s3)),
+      vaddq_s32(vaddq_s32(vaddq_s32(s4, s5), vaddq_s32(s6, s7)), vaddq_s32(vaddq_s32(s8, s9), vaddq_s32(s10, s11))));
   return vgetq_lane_s32(t, 0);
 }
 
 double PeakNeon(double seconds) {
   // 12 SMLAL per iteration, 4 multiply-adds (8 ops) each.
-  return TimePeakLoop(seconds, 1 << 14, 12 * 8, false, [](int64_t n, int64_t b) {
-    return PeakNeonBlock(n, static_cast<int16_t>(3 + b));
-  });
+  return TimePeakLoop(seconds, 1 << 14, 12 * 8, false,
+                      [](int64_t n, int64_t b) { return PeakNeonBlock(n, static_cast<int16_t>(3 + b)); });
 }
 
 }  // namespace
 
 const KernelSet* NeonKernels() {
   static const KernelSet ks = {
-      Isa::kNeon, kMr, kNr, /*kgroup=*/1, /*a_bytes_per_k=*/2, /*a_offset=*/0, /*kc_max=*/1024, PackANeon,
+      Isa::kNeon,
+      kMr,
+      kNr,
+      /*kgroup=*/1,
+      /*a_bytes_per_k=*/2,
+      /*a_offset=*/0,
+      /*kc_max=*/1024,
+      PackANeon,
       {KernelNeon<1>, KernelNeon<2>, KernelNeon<3>, KernelNeon<4>, KernelNeon<5>, KernelNeon<6>},
       {nullptr, nullptr, nullptr, nullptr},
-      EpilogueScalar, PeakNeon};
+      EpilogueScalar,
+      PeakNeon};
   return &ks;
 }
 

@@ -44,30 +44,30 @@ void KernelNeonDot(int64_t kg, const uint8_t* a, int64_t as, const int8_t* b, in
     const int8x16_t b0 = vld1q_s8(b), b1 = vld1q_s8(b + 16), b2 = vld1q_s8(b + 32), b3 = vld1q_s8(b + 48);
     b += 64;
     const int64_t off = g * 4;
-#define TFJQ_ROW(i)                                  \
-  if constexpr (R > i) {                             \
-    const int8x16_t av = Dup4(a##i + off);           \
-    c##i##_0 = vdotq_s32(c##i##_0, b0, av);          \
-    c##i##_1 = vdotq_s32(c##i##_1, b1, av);          \
-    c##i##_2 = vdotq_s32(c##i##_2, b2, av);          \
-    c##i##_3 = vdotq_s32(c##i##_3, b3, av);          \
+#define TFJQ_ROW(i)                         \
+  if constexpr (R > i) {                    \
+    const int8x16_t av = Dup4(a##i + off);  \
+    c##i##_0 = vdotq_s32(c##i##_0, b0, av); \
+    c##i##_1 = vdotq_s32(c##i##_1, b1, av); \
+    c##i##_2 = vdotq_s32(c##i##_2, b2, av); \
+    c##i##_3 = vdotq_s32(c##i##_3, b3, av); \
   }
     TFJQ_ROW(0) TFJQ_ROW(1) TFJQ_ROW(2) TFJQ_ROW(3) TFJQ_ROW(4) TFJQ_ROW(5)
 #undef TFJQ_ROW
   }
-#define TFJQ_STORE(i)                                                        \
-  if constexpr (R > i) {                                                     \
-    int32_t* p = c + i * ldc;                                                \
-    if (accumulate) {                                                        \
-      c##i##_0 = vaddq_s32(c##i##_0, vld1q_s32(p));                          \
-      c##i##_1 = vaddq_s32(c##i##_1, vld1q_s32(p + 4));                      \
-      c##i##_2 = vaddq_s32(c##i##_2, vld1q_s32(p + 8));                      \
-      c##i##_3 = vaddq_s32(c##i##_3, vld1q_s32(p + 12));                     \
-    }                                                                        \
-    vst1q_s32(p, c##i##_0);                                                  \
-    vst1q_s32(p + 4, c##i##_1);                                              \
-    vst1q_s32(p + 8, c##i##_2);                                              \
-    vst1q_s32(p + 12, c##i##_3);                                             \
+#define TFJQ_STORE(i)                                    \
+  if constexpr (R > i) {                                 \
+    int32_t* p = c + i * ldc;                            \
+    if (accumulate) {                                    \
+      c##i##_0 = vaddq_s32(c##i##_0, vld1q_s32(p));      \
+      c##i##_1 = vaddq_s32(c##i##_1, vld1q_s32(p + 4));  \
+      c##i##_2 = vaddq_s32(c##i##_2, vld1q_s32(p + 8));  \
+      c##i##_3 = vaddq_s32(c##i##_3, vld1q_s32(p + 12)); \
+    }                                                    \
+    vst1q_s32(p, c##i##_0);                              \
+    vst1q_s32(p + 4, c##i##_1);                          \
+    vst1q_s32(p + 8, c##i##_2);                          \
+    vst1q_s32(p + 12, c##i##_3);                         \
   }
   TFJQ_STORE(0) TFJQ_STORE(1) TFJQ_STORE(2) TFJQ_STORE(3) TFJQ_STORE(4) TFJQ_STORE(5)
 #undef TFJQ_STORE
@@ -79,32 +79,48 @@ __attribute__((noinline)) int32_t PeakNeonDotBlock(int64_t iters, int8_t seed) {
   int32x4_t s0 = vdupq_n_s32(0), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0, s8 = s0, s9 = s0,
             s10 = s0, s11 = s0;
   for (int64_t i = 0; i < iters; i++) {
-    s0 = vdotq_s32(s0, x, y); s1 = vdotq_s32(s1, x, y); s2 = vdotq_s32(s2, x, y); s3 = vdotq_s32(s3, x, y);
-    s4 = vdotq_s32(s4, x, y); s5 = vdotq_s32(s5, x, y); s6 = vdotq_s32(s6, x, y); s7 = vdotq_s32(s7, x, y);
-    s8 = vdotq_s32(s8, x, y); s9 = vdotq_s32(s9, x, y); s10 = vdotq_s32(s10, x, y); s11 = vdotq_s32(s11, x, y);
+    s0 = vdotq_s32(s0, x, y);
+    s1 = vdotq_s32(s1, x, y);
+    s2 = vdotq_s32(s2, x, y);
+    s3 = vdotq_s32(s3, x, y);
+    s4 = vdotq_s32(s4, x, y);
+    s5 = vdotq_s32(s5, x, y);
+    s6 = vdotq_s32(s6, x, y);
+    s7 = vdotq_s32(s7, x, y);
+    s8 = vdotq_s32(s8, x, y);
+    s9 = vdotq_s32(s9, x, y);
+    s10 = vdotq_s32(s10, x, y);
+    s11 = vdotq_s32(s11, x, y);
     __asm__ volatile("" : "+w"(x), "+w"(y));
   }
-  const int32x4_t t = vaddq_s32(vaddq_s32(vaddq_s32(s0, s1), vaddq_s32(s2, s3)),
-                                vaddq_s32(vaddq_s32(vaddq_s32(s4, s5), vaddq_s32(s6, s7)),
-                                          vaddq_s32(vaddq_s32(s8, s9), vaddq_s32(s10, s11))));
+  const int32x4_t t = vaddq_s32(
+      vaddq_s32(vaddq_s32(s0, s1), vaddq_s32(s2, s3)),
+      vaddq_s32(vaddq_s32(vaddq_s32(s4, s5), vaddq_s32(s6, s7)), vaddq_s32(vaddq_s32(s8, s9), vaddq_s32(s10, s11))));
   return vgetq_lane_s32(t, 0);
 }
 
 double PeakNeonDot(double seconds) {
   // 12 SDOT per iteration, 16 multiply-adds (32 ops) each.
-  return TimePeakLoop(seconds, 1 << 14, 12 * 32, false, [](int64_t n, int64_t b) {
-    return PeakNeonDotBlock(n, static_cast<int8_t>(3 + b));
-  });
+  return TimePeakLoop(seconds, 1 << 14, 12 * 32, false,
+                      [](int64_t n, int64_t b) { return PeakNeonDotBlock(n, static_cast<int8_t>(3 + b)); });
 }
 
 }  // namespace
 
 const KernelSet* NeonDotKernels() {
   static const KernelSet ks = {
-      Isa::kNeonDot, kMr, kNr, /*kgroup=*/4, /*a_bytes_per_k=*/1, /*a_offset=*/128, /*kc_max=*/1024, PackANeonDot,
+      Isa::kNeonDot,
+      kMr,
+      kNr,
+      /*kgroup=*/4,
+      /*a_bytes_per_k=*/1,
+      /*a_offset=*/128,
+      /*kc_max=*/1024,
+      PackANeonDot,
       {KernelNeonDot<1>, KernelNeonDot<2>, KernelNeonDot<3>, KernelNeonDot<4>, KernelNeonDot<5>, KernelNeonDot<6>},
       {nullptr, nullptr, nullptr, nullptr},
-      EpilogueScalar, PeakNeonDot};
+      EpilogueScalar,
+      PeakNeonDot};
   return &ks;
 }
 

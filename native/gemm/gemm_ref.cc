@@ -46,8 +46,10 @@ void StoreOne(const EpiCtx& ctx, int32_t acc, const EpiRow& r, int64_t m, int64_
       float y = static_cast<float>(acc) * ctx.mult[n];
       y = MinF(MaxF(y, ctx.qlo_f), ctx.qhi_f);
       const int32_t q = static_cast<int32_t>(Rne(y)) + ctx.zo;
-      if (ctx.output == OutputType::kInt8) static_cast<int8_t*>(ctx.c)[at] = static_cast<int8_t>(q);
-      else static_cast<uint8_t*>(ctx.c)[at] = static_cast<uint8_t>(q);
+      if (ctx.output == OutputType::kInt8)
+        static_cast<int8_t*>(ctx.c)[at] = static_cast<int8_t>(q);
+      else
+        static_cast<uint8_t*>(ctx.c)[at] = static_cast<uint8_t>(q);
       return;
     }
     case OutputType::kFloat32: {
@@ -62,8 +64,8 @@ void StoreOne(const EpiCtx& ctx, int32_t acc, const EpiRow& r, int64_t m, int64_
   }
 }
 
-void EpilogueScalar(const EpiCtx& ctx, const int32_t* acc, int64_t ldacc, const EpiRow* rows_info, int64_t m0,
-                    int rows, int64_t n0, int64_t cols) {
+void EpilogueScalar(const EpiCtx& ctx, const int32_t* acc, int64_t ldacc, const EpiRow* rows_info, int64_t m0, int rows,
+                    int64_t n0, int64_t cols) {
   for (int i = 0; i < rows; i++) {
     for (int64_t j = 0; j < cols; j++) {
       const int32_t v = CorrectAcc(ctx, acc[i * ldacc + j], rows_info[i], n0 + j);
@@ -119,8 +121,14 @@ double PeakRef(double seconds) {
   double elapsed = 0;
   do {
     for (int r = 0; r < 4096; r++) {
-      c0 += a * b; c1 += a * b; c2 += a * b; c3 += a * b;
-      c4 += a * b; c5 += a * b; c6 += a * b; c7 += a * b;
+      c0 += a * b;
+      c1 += a * b;
+      c2 += a * b;
+      c3 += a * b;
+      c4 += a * b;
+      c5 += a * b;
+      c6 += a * b;
+      c7 += a * b;
       __asm__ volatile("" : "+r"(c0), "+r"(c1), "+r"(c2), "+r"(c3), "+r"(c4), "+r"(c5), "+r"(c6), "+r"(c7), "+r"(a));
     }
     iters += 4096;

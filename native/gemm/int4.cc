@@ -51,9 +51,17 @@ void CheckOutput(const Int4Output& o, const PackedInt4& b, int64_t m, Call* call
   if (m > 0 && o.c == nullptr) Bad("c must not be null");
   call->out = o;
   switch (o.activation) {
-    case Activation::kNone: break;
-    case Activation::kRelu: call->has_lo = true; call->lo = 0.0f; break;
-    case Activation::kRelu6: call->has_lo = call->has_hi = true; call->lo = 0.0f; call->hi = 6.0f; break;
+    case Activation::kNone:
+      break;
+    case Activation::kRelu:
+      call->has_lo = true;
+      call->lo = 0.0f;
+      break;
+    case Activation::kRelu6:
+      call->has_lo = call->has_hi = true;
+      call->lo = 0.0f;
+      call->hi = 6.0f;
+      break;
     case Activation::kClamp:
       if (!std::isfinite(o.clamp_min) || !std::isfinite(o.clamp_max) || !(o.clamp_min <= o.clamp_max)) {
         Bad("clamp_min/clamp_max must be finite with clamp_min <= clamp_max");
@@ -62,19 +70,22 @@ void CheckOutput(const Int4Output& o, const PackedInt4& b, int64_t m, Call* call
       call->lo = o.clamp_min;
       call->hi = o.clamp_max;
       break;
-    default: Bad("activation is not one of none, relu, relu6, clamp");
+    default:
+      Bad("activation is not one of none, relu, relu6, clamp");
   }
 }
 
 void CheckPacked(const PackedInt4* b) {
   if (b == nullptr || b->n() == 0) Bad("b (packed int4 weights) must not be empty");
-  if (!Int4IsaUsable(b->isa())) Bad(std::string("packed int4 weights are for isa '") + IsaName(b->isa()) + "', not available here");
+  if (!Int4IsaUsable(b->isa()))
+    Bad(std::string("packed int4 weights are for isa '") + IsaName(b->isa()) + "', not available here");
 }
 
 void RunPanels(const Kernels* ks, bool weight_only, const Call& call, int64_t m, int threads) {
   const PackedInt4& b = *call.b;
   const int64_t panels = b.num_panels();
-  const double macs = static_cast<double>(std::max<int64_t>(m, 1)) * static_cast<double>(b.k()) * static_cast<double>(b.n());
+  const double macs =
+      static_cast<double>(std::max<int64_t>(m, 1)) * static_cast<double>(b.k()) * static_cast<double>(b.n());
   const int max_threads = macs < kMinParallelMacs ? 1 : threads;
   // Chunks of whole panels; several per participant so an uneven split evens out.
   const int participants = std::max(1, max_threads == 0 ? NumThreads() : max_threads);
@@ -140,7 +151,8 @@ PackedInt4 PackInt4(const int8_t* w, int64_t k, int64_t n, BLayout layout, int64
       const float s = scales[g * n + j];
       if (!(s > 0.0f) || !std::isfinite(s)) Bad("scales[" + std::to_string(g * n + j) + "] must be finite and > 0");
       if (zero_points != nullptr && (zero_points[g * n + j] < -8 || zero_points[g * n + j] > 7)) {
-        Bad("zero_points[" + std::to_string(g * n + j) + "] = " + std::to_string(zero_points[g * n + j]) + " is outside [-8, 7]");
+        Bad("zero_points[" + std::to_string(g * n + j) + "] = " + std::to_string(zero_points[g * n + j]) +
+            " is outside [-8, 7]");
       }
     }
   }
@@ -162,7 +174,9 @@ PackedInt4 PackInt4(const int8_t* w, int64_t k, int64_t n, BLayout layout, int64
   }
   // Codes cost groups + 4 bytes per column (the super-scale): only when that is smaller.
   code8 = code8 && (f16 ? groups > 4 : groups > 1);
-  p.scale_kind_ = code8 ? PackedInt4::ScaleKind::kCode8 : f16 ? PackedInt4::ScaleKind::kF16 : PackedInt4::ScaleKind::kF32;
+  p.scale_kind_ = code8 ? PackedInt4::ScaleKind::kCode8
+                  : f16 ? PackedInt4::ScaleKind::kF16
+                        : PackedInt4::ScaleKind::kF32;
   p.sums_i16_ = p.group_size_ * 15 <= 32767;
   const size_t entries = static_cast<size_t>(groups * npad);
   p.scales_.Reset(entries * (code8 ? 1 : f16 ? 2 : 4));
@@ -177,9 +191,12 @@ PackedInt4 PackInt4(const int8_t* w, int64_t k, int64_t n, BLayout layout, int64
     for (int64_t j = 0; j < npad; j++) {
       const int64_t t = p.table_index(g, j);
       const float s = j < n ? scales[g * n + j] : 1.0f;
-      if (code8) p.scales_.data()[t] = j < n ? codes[g * n + j] : 1;
-      else if (f16) p.scales_.as<uint16_t>()[t] = quant::scalar::FloatToHalf(s);
-      else p.scales_.as<float>()[t] = s;
+      if (code8)
+        p.scales_.data()[t] = j < n ? codes[g * n + j] : 1;
+      else if (f16)
+        p.scales_.as<uint16_t>()[t] = quant::scalar::FloatToHalf(s);
+      else
+        p.scales_.as<float>()[t] = s;
       if (!p.symmetric_) p.zp8_.data()[t] = static_cast<uint8_t>((j < n ? zero_points[g * n + j] : 0) + 8);
     }
   }
@@ -188,16 +205,20 @@ PackedInt4 PackInt4(const int8_t* w, int64_t k, int64_t n, BLayout layout, int64
     const int64_t g = kk / p.group_size_, o = kk / kInt4BlockK, t = kk % kInt4BlockK;
     for (int64_t nn = 0; nn < n; nn++) {
       const int32_t v = at(kk, nn);
-      if (v < -8 || v > 7) Bad("w[" + std::to_string(kk) + "][" + std::to_string(nn) + "] = " + std::to_string(v) + " is outside [-8, 7]");
+      if (v < -8 || v > 7)
+        Bad("w[" + std::to_string(kk) + "][" + std::to_string(nn) + "] = " + std::to_string(v) + " is outside [-8, 7]");
       const uint8_t u = static_cast<uint8_t>(v + 8);
-      uint8_t& byte = dst[(nn / kInt4PanelCols) * p.panel_stride() + o * kInt4BlockBytes + (nn % kInt4PanelCols) * 4 + (t & 3)];
+      uint8_t& byte =
+          dst[(nn / kInt4PanelCols) * p.panel_stride() + o * kInt4BlockBytes + (nn % kInt4PanelCols) * 4 + (t & 3)];
       byte = static_cast<uint8_t>(t < 4 ? (byte & 0xF0) | u : (byte & 0x0F) | (u << 4));
       sums[static_cast<size_t>(p.table_index(g, nn))] += u;
     }
   }
   for (size_t t = 0; t < entries; t++) {
-    if (p.sums_i16_) p.sums_.as<int16_t>()[t] = static_cast<int16_t>(sums[t]);
-    else p.sums_.as<int32_t>()[t] = sums[t];
+    if (p.sums_i16_)
+      p.sums_.as<int16_t>()[t] = static_cast<int16_t>(sums[t]);
+    else
+      p.sums_.as<int32_t>()[t] = sums[t];
   }
   return p;
 }
@@ -205,9 +226,12 @@ PackedInt4 PackInt4(const int8_t* w, int64_t k, int64_t n, BLayout layout, int64
 float PackedInt4::scale(int64_t g, int64_t n) const {
   const int64_t t = table_index(g, n);
   switch (scale_kind_) {
-    case ScaleKind::kCode8: return static_cast<float>(scale_codes()[t]) * super_scales()[n];
-    case ScaleKind::kF16: return quant::scalar::HalfToFloat(scales16()[t]);
-    default: return scales32()[t];
+    case ScaleKind::kCode8:
+      return static_cast<float>(scale_codes()[t]) * super_scales()[n];
+    case ScaleKind::kF16:
+      return quant::scalar::HalfToFloat(scales16()[t]);
+    default:
+      return scales32()[t];
   }
 }
 
@@ -261,10 +285,12 @@ void GemmInt4(const Int4GemmArgs& g) {
   if (g.a_zero_points == nullptr || g.a_scales == nullptr) Bad("a_zero_points and a_scales must not be null");
   const int32_t zlo = g.a_signed ? -128 : 0, zhi = g.a_signed ? 127 : 255;
   for (int64_t i = 0; i < (g.a_zero_point_per_row ? m : 1); i++) {
-    if (g.a_zero_points[i] < zlo || g.a_zero_points[i] > zhi) Bad("a_zero_points[" + std::to_string(i) + "] is outside A's type range");
+    if (g.a_zero_points[i] < zlo || g.a_zero_points[i] > zhi)
+      Bad("a_zero_points[" + std::to_string(i) + "] is outside A's type range");
   }
   for (int64_t i = 0; i < (g.a_scale_per_row ? m : 1); i++) {
-    if (!(g.a_scales[i] > 0.0f) || !std::isfinite(g.a_scales[i])) Bad("a_scales[" + std::to_string(i) + "] must be finite and > 0");
+    if (!(g.a_scales[i] > 0.0f) || !std::isfinite(g.a_scales[i]))
+      Bad("a_scales[" + std::to_string(i) + "] must be finite and > 0");
   }
   const Kernels* ks = KernelsOf(b.isa());
   if (ks == nullptr) {

@@ -19,41 +19,41 @@ namespace internal {
 // (the latter only when zb is not all zero), then the output conversion of §7.
 struct EpiCtx {
   OutputType output = OutputType::kInt32;
-  const int32_t* col_sums = nullptr;   // n
+  const int32_t* col_sums = nullptr;  // n
   // When set (one za for the whole call), col_term[n] = bias[n] − row_za·col_sums[n]
   // precomputed once (mod 2^32); then acc = raw + col_term[n] + row_zbc[m]·zb[n] and
   // col_sums/bias are not read by the epilogue.
   const int32_t* col_term = nullptr;
-  const int32_t* zb = nullptr;         // n entries, or nullptr when all zero
-  const int32_t* bias = nullptr;       // n or nullptr
+  const int32_t* zb = nullptr;    // n entries, or nullptr when all zero
+  const int32_t* bias = nullptr;  // n or nullptr
   // requantize
-  const float* mult = nullptr;         // n entries (a per-tensor multiplier is expanded)
+  const float* mult = nullptr;  // n entries (a per-tensor multiplier is expanded)
   int32_t zo = 0;
-  float qlo_f = 0, qhi_f = 0;          // qmin − zo, qmax − zo
+  float qlo_f = 0, qhi_f = 0;  // qmin − zo, qmax − zo
   int32_t qmin = 0, qmax = 0;
   // Every multiplier ≤ 0.5: |fl32(acc)·mult| ≤ 2^30, so the rounded product converts to int32
   // without overflow and kernels may clamp after the conversion, in the integer domain
   // (clamp and round-to-nearest commute for integer bounds).
   bool mult_small = false;
   // dequantize
-  const float* w_scales = nullptr;     // n entries (expanded)
-  const float* bias_f32 = nullptr;     // n or nullptr
+  const float* w_scales = nullptr;  // n entries (expanded)
+  const float* bias_f32 = nullptr;  // n or nullptr
   Activation act = Activation::kNone;
-  float act_lo = 0, act_hi = 0;        // bounds actually applied (ReLU: 0; ReLU6: 0, 6)
+  float act_lo = 0, act_hi = 0;  // bounds actually applied (ReLU: 0; ReLU6: 0, 6)
   void* c = nullptr;
   int64_t ldc = 0;
 };
 
 // Per-row values for one tile of rows.
 struct EpiRow {
-  int32_t za;    // row_za
-  int32_t zbc;   // row_zbc (0 when zb all zero)
-  float sa;      // activation scale (float output)
+  int32_t za;   // row_za
+  int32_t zbc;  // row_zbc (0 when zb all zero)
+  float sa;     // activation scale (float output)
 };
 
 // raw tile acc[i*ldacc + j] for rows m0..m0+rows, columns n0..n0+cols → C.
-using EpilogueFn = void (*)(const EpiCtx& ctx, const int32_t* acc, int64_t ldacc, const EpiRow* rows_info,
-                            int64_t m0, int rows, int64_t n0, int64_t cols);
+using EpilogueFn = void (*)(const EpiCtx& ctx, const int32_t* acc, int64_t ldacc, const EpiRow* rows_info, int64_t m0,
+                            int rows, int64_t n0, int64_t cols);
 
 // c[i*ldc + j] (=, or += when accumulate) Σ_{g<kg} Σ_t a_i[g*kgroup + t]·b[(g*nr + j)*kgroup + t],
 // i < R rows (the template's row count), j < nr. a_i = a + i*a_stride (bytes); the packed
@@ -63,7 +63,7 @@ using KernelFn = void (*)(int64_t kg, const uint8_t* a, int64_t a_stride, const 
 
 // The row pointers a0..a5 of a 6-row microkernel over packed A rows `as` bytes apart (named
 // variables: the kernels' per-row macros paste the row number onto them).
-#define TFJQ_A_ROWS_6(a, as)                                                                       \
+#define TFJQ_A_ROWS_6(a, as)                                                                                   \
   const uint8_t *a0 = (a), *a1 = (a) + (as), *a2 = (a) + 2 * (as), *a3 = (a) + 3 * (as), *a4 = (a) + 4 * (as), \
                 *a5 = (a) + 5 * (as)
 
@@ -81,8 +81,8 @@ using PackAFn = void (*)(const uint8_t* src, int64_t kc, int64_t kcpad, uint8_t 
 // pack_a packs it. It may read (never use) bytes past a row's kc values as long as they lie
 // below src_end (the end of A's allocation): short rows (K = 16–32) then take one vector
 // load per 16 values instead of a call per row and a buffered tail.
-using PackARowsFn = void (*)(const uint8_t* src, int64_t lda, int64_t rows, int64_t kc, int64_t kcpad,
-                             uint8_t xor_mask, uint8_t* dst, int64_t dst_stride, const uint8_t* src_end);
+using PackARowsFn = void (*)(const uint8_t* src, int64_t lda, int64_t rows, int64_t kc, int64_t kcpad, uint8_t xor_mask,
+                             uint8_t* dst, int64_t dst_stride, const uint8_t* src_end);
 
 // kernel (K groups kg, A rows at stride a_stride) + requantize of the mr × nr tile of output
 // rows m0.., columns n0.. (written into ctx.c like the epilogue does).
@@ -96,15 +96,15 @@ using FusedDequantFn = void (*)(int64_t kg, const uint8_t* a, int64_t a_stride, 
 
 struct KernelSet {
   Isa isa;
-  int mr;            // max rows per microkernel call (kernels[r - 1] handles r rows)
-  int nr;            // columns per panel (B layout)
-  int kgroup;        // K values per group in the B layout
-  int a_bytes_per_k; // bytes per K value in packed A (2 for uint16, 1 for bytes)
-  int a_offset;      // packed A holds a − a_offset (neondot: 128, SDOT is signed × signed)
-  int kc_max;        // K values per cache block (multiple of kgroup)
+  int mr;             // max rows per microkernel call (kernels[r - 1] handles r rows)
+  int nr;             // columns per panel (B layout)
+  int kgroup;         // K values per group in the B layout
+  int a_bytes_per_k;  // bytes per K value in packed A (2 for uint16, 1 for bytes)
+  int a_offset;       // packed A holds a − a_offset (neondot: 128, SDOT is signed × signed)
+  int kc_max;         // K values per cache block (multiple of kgroup)
   PackAFn pack_a;
   KernelFn kernels[16];
-  GemvFn gemv[4];    // gemv[p - 1] handles p panels; all null → kernels[0] per panel
+  GemvFn gemv[4];  // gemv[p - 1] handles p panels; all null → kernels[0] per panel
   EpilogueFn epilogue;
   double (*peak)(double seconds);
   // Optional: a full mr × nr tile over all of K (one K block) requantized in registers and
@@ -125,8 +125,8 @@ struct KernelSet {
 
 // Scalar §7 epilogue over a tile (ref semantics, element by element): shared as the tail /
 // fallback of vectorized epilogues. Defined in gemm_ref.cc.
-void EpilogueScalar(const EpiCtx& ctx, const int32_t* acc, int64_t ldacc, const EpiRow* rows_info, int64_t m0,
-                    int rows, int64_t n0, int64_t cols);
+void EpilogueScalar(const EpiCtx& ctx, const int32_t* acc, int64_t ldacc, const EpiRow* rows_info, int64_t m0, int rows,
+                    int64_t n0, int64_t cols);
 // Scalar per-element helpers (the statement of §7 used by every epilogue tail).
 int32_t CorrectAcc(const EpiCtx& ctx, int32_t raw, const EpiRow& r, int64_t n);
 void StoreOne(const EpiCtx& ctx, int32_t acc, const EpiRow& r, int64_t m, int64_t n);
@@ -135,8 +135,8 @@ void StoreOne(const EpiCtx& ctx, int32_t acc, const EpiRow& r, int64_t m, int64_
 // and its two specialised loops, which fused kernels reuse for their tails: requantize with
 // ctx.col_term set and no weight zero points (int8 / uint8 output), and dequantize to float32
 // without weight zero points.
-void EpilogueAvx2(const EpiCtx& ctx, const int32_t* acc, int64_t ldacc, const EpiRow* rows_info, int64_t m0,
-                  int rows, int64_t n0, int64_t cols);
+void EpilogueAvx2(const EpiCtx& ctx, const int32_t* acc, int64_t ldacc, const EpiRow* rows_info, int64_t m0, int rows,
+                  int64_t n0, int64_t cols);
 void RequantRowsAvx2S8(const EpiCtx& ctx, const int32_t* acc, int64_t ldacc, int64_t m0, int rows, int64_t n0,
                        int64_t cols);
 void RequantRowsAvx2U8(const EpiCtx& ctx, const int32_t* acc, int64_t ldacc, int64_t m0, int rows, int64_t n0,

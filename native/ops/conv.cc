@@ -53,7 +53,8 @@ void CheckConvGeom(ConvGeom* g) {
   const int64_t ph = int64_t(g->in_h) + g->pad_top + g->pad_bottom - ekh;
   const int64_t pw = int64_t(g->in_w) + g->pad_left + g->pad_right - ekw;
   if (ph < 0 || pw < 0) {
-    Fail("the filter/window (" + std::to_string(ekh) + "x" + std::to_string(ekw) + " with dilation) is larger than the padded input (" +
+    Fail("the filter/window (" + std::to_string(ekh) + "x" + std::to_string(ekw) +
+         " with dilation) is larger than the padded input (" +
          std::to_string(int64_t(g->in_h) + g->pad_top + g->pad_bottom) + "x" +
          std::to_string(int64_t(g->in_w) + g->pad_left + g->pad_right) + ")");
   }
@@ -134,8 +135,7 @@ namespace {
 
 // Reference: rows [rb, re) of batch·out_h.
 template <typename T>
-void DepthwiseRowsRef(const ConvGeom& g, const T* x, const DepthwiseQ& p, T* y, int64_t rb, int64_t re,
-                      int32_t* acc) {
+void DepthwiseRowsRef(const ConvGeom& g, const T* x, const DepthwiseQ& p, T* y, int64_t rb, int64_t re, int32_t* acc) {
   const int64_t C = g.in_c, M = p.multiplier, OC = C * M;
   std::vector<const T*> xs(static_cast<size_t>(int64_t(g.k_h) * g.k_w));
   std::vector<const int8_t*> ws(xs.size());
@@ -167,8 +167,10 @@ void DepthwiseImpl(const ConvGeom& g, const T* x, const DepthwiseQ& p, T* y, int
   const int64_t work_per_row = std::max<int64_t>(1, int64_t(g.out_w) * OC * g.k_h * g.k_w);
   const int64_t grain = std::max<int64_t>(1, (int64_t(1) << 16) / work_per_row);
   if (const detail::VectorKernels* vk = detail::ActiveVectorKernels(); vk != nullptr && p.multiplier == 1) {
-    if constexpr (std::is_same<T, int8_t>::value) return vk->depthwise_s8(g, x, p, y, threads);
-    else return vk->depthwise_u8(g, x, p, y, threads);
+    if constexpr (std::is_same<T, int8_t>::value)
+      return vk->depthwise_s8(g, x, p, y, threads);
+    else
+      return vk->depthwise_u8(g, x, p, y, threads);
   }
   ParallelFor(rows, grain, threads, [&](int64_t rb, int64_t re) {
     std::vector<int32_t> acc(static_cast<size_t>(OC));
@@ -259,7 +261,8 @@ void ConvTransposeImpl(const ConvGeom& g, const T* dy, const ConvTransposeQ& p, 
         }
         T* yp = y + (r * g.in_w + ix) * CI;
         for (int64_t ci = 0; ci < CI; ci++) {
-          yp[ci] = static_cast<T>(quant::scalar::Requantize(acc[ci], p.multipliers[ci], p.y_zero_point, p.y_min, p.y_max));
+          yp[ci] =
+              static_cast<T>(quant::scalar::Requantize(acc[ci], p.multipliers[ci], p.y_zero_point, p.y_min, p.y_max));
         }
       }
     }

@@ -35,19 +35,19 @@ namespace {
 // partial block runs the same vector code as the others, its extra lanes multiply whatever
 // input bytes follow by 0 and are never stored.
 struct DwPacked {
-  std::vector<__m256i> w;       // [block][pair][2]
-  std::vector<int8_t> filter;   // [tap][cp], zero-padded (the per-pixel border path reads it)
+  std::vector<__m256i> w;      // [block][pair][2]
+  std::vector<int8_t> filter;  // [tap][cp], zero-padded (the per-pixel border path reads it)
   std::vector<int32_t> bias_eff;
-  std::vector<int32_t> bias;    // [cp], 0 where the step has none or past C
-  std::vector<int64_t> off;     // element offset of each tap (2·pairs entries) from the window origin
+  std::vector<int32_t> bias;  // [cp], 0 where the step has none or past C
+  std::vector<int64_t> off;   // element offset of each tap (2·pairs entries) from the window origin
   int64_t pairs = 0, cp = 0;
   // 3×3, stride-1-along-x sliding window (SlideRow3x3): per 16-channel block, for kx = 0..2,
   // (w[0][kx], w[1][kx]) interleaved (lo, hi) then (w[2][kx], 0) interleaved (lo, hi).
-  std::vector<__m256i> w3;      // [block][kx][4]
+  std::vector<__m256i> w3;  // [block][kx][4]
   // The same for a partial last block of at most 8 channels, in SlideRow3x3Pairs' form: both
   // 128-bit lanes hold that block's 8 weights (one lane per output pixel of a pair).
-  std::vector<__m256i> w3h;     // [kx][4]
-  int64_t in_w = 0, in_c = 0;   // the geometry it was packed for (offsets depend on in_w)
+  std::vector<__m256i> w3h;    // [kx][4]
+  int64_t in_w = 0, in_c = 0;  // the geometry it was packed for (offsets depend on in_w)
 };
 
 // The sliding-window path applies to 3×3 kernels, stride 1 along x, no dilation.
@@ -60,9 +60,21 @@ inline bool Slides3x3(const ConvGeom& g) {
 template <typename T>
 inline void CopySmall(T* d, const T* s, int64_t n) {
   static_assert(sizeof(T) == 1, "8-bit elements");
-  if (n & 8) { std::memcpy(d, s, 8); d += 8; s += 8; }
-  if (n & 4) { std::memcpy(d, s, 4); d += 4; s += 4; }
-  if (n & 2) { std::memcpy(d, s, 2); d += 2; s += 2; }
+  if (n & 8) {
+    std::memcpy(d, s, 8);
+    d += 8;
+    s += 8;
+  }
+  if (n & 4) {
+    std::memcpy(d, s, 4);
+    d += 4;
+    s += 4;
+  }
+  if (n & 2) {
+    std::memcpy(d, s, 2);
+    d += 2;
+    s += 2;
+  }
   if (n & 1) *d = *s;
 }
 
@@ -120,7 +132,8 @@ DwPacked PackDepthwise(const ConvGeom& g, const DepthwiseQ& p) {
   k.cp = Cp;
   k.pairs = (taps + 1) / 2;
   k.filter.assign(static_cast<size_t>(taps * Cp), 0);
-  for (int64_t t = 0; t < taps; t++) std::memcpy(&k.filter[static_cast<size_t>(t * Cp)], p.filter + t * C, static_cast<size_t>(C));
+  for (int64_t t = 0; t < taps; t++)
+    std::memcpy(&k.filter[static_cast<size_t>(t * Cp)], p.filter + t * C, static_cast<size_t>(C));
   const int8_t* f = k.filter.data();
   k.w.resize(static_cast<size_t>(blocks * k.pairs * 2));
   std::vector<int8_t> zero(16, 0);
@@ -195,8 +208,8 @@ TFJQ_INLINE inline void Taps3x3(const __m256i* w, __m256i a0l, __m256i a0h, __m2
 // Channel blocks [c0, c1) outside, pixels inside. Σ x·w + bias_eff in int32 (wrap-around adds:
 // any order gives the same sum), then the same finish as the other paths: bit-identical.
 template <bool kSigned, bool kTail, typename T, typename Store>
-TFJQ_INLINE inline void SlideRow3x3(const DwPacked& pk, const T* x0, const T* x1, const T* x2, const T* x_end, int64_t C, int64_t c0,
-                        int64_t c1, int64_t n_px, T* yp, Store store) {
+TFJQ_INLINE inline void SlideRow3x3(const DwPacked& pk, const T* x0, const T* x1, const T* x2, const T* x_end,
+                                    int64_t C, int64_t c0, int64_t c1, int64_t n_px, T* yp, Store store) {
   const __m256i z = _mm256_setzero_si256();
   for (int64_t c = c0; c < c1; c += 16) {
     const __m256i* w = &pk.w3[static_cast<size_t>((c / 16) * 12)];
@@ -217,8 +230,14 @@ TFJQ_INLINE inline void SlideRow3x3(const DwPacked& pk, const T* x0, const T* x1
       __m256i lo, hi;
       Taps3x3(w, a0l, a0h, b0l, b0h, a1l, a1h, b1l, b1h, a2l, a2h, b2l, b2h, lo, hi);
       store(std::integral_constant<bool, kTail>{}, yp + i * C, c, lo, hi, pk.bias_eff.data());
-      a0l = a1l; a0h = a1h; b0l = b1l; b0h = b1h;
-      a1l = a2l; a1h = a2h; b1l = b2l; b1h = b2h;
+      a0l = a1l;
+      a0h = a1h;
+      b0l = b1l;
+      b0h = b1h;
+      a1l = a2l;
+      a1h = a2h;
+      b1l = b2l;
+      b1h = b2h;
     }
   }
 }
@@ -251,7 +270,10 @@ inline void SlideRow3x3Pairs(const DwPacked& pk, const T* x0, const T* x1, const
     __m256i lo, hi;
     Taps3x3(w, e0l, e0h, f0l, f0h, o1l, o1h, g1l, g1h, e2l, e2h, f2l, f2h, lo, hi);
     store_pair(yp + i * C, i + 1 < n_px, lo, hi);
-    e0l = e2l; e0h = e2h; f0l = f2l; f0h = f2h;
+    e0l = e2l;
+    e0h = e2h;
+    f0l = f2l;
+    f0h = f2h;
   }
 }
 
@@ -377,8 +399,10 @@ void DepthwiseRows(const ConvGeom& g, const T* x, const DepthwiseQ& p, const DwP
             for (int64_t t = 0; t < pk.pairs; t++, wp += 2) {
               const __m256i w0 = wp[0], w1 = wp[1];
               const int64_t oa = pk.off[2 * t] + c, ob = pk.off[2 * t + 1] + c;
-              const __m256i xa0 = LoadX<kSigned, kTail>(base0 + oa, x_end), xb0 = LoadX<kSigned, kTail>(base0 + ob, x_end);
-              const __m256i xa1 = LoadX<kSigned, kTail>(base1 + oa, x_end), xb1 = LoadX<kSigned, kTail>(base1 + ob, x_end);
+              const __m256i xa0 = LoadX<kSigned, kTail>(base0 + oa, x_end),
+                            xb0 = LoadX<kSigned, kTail>(base0 + ob, x_end);
+              const __m256i xa1 = LoadX<kSigned, kTail>(base1 + oa, x_end),
+                            xb1 = LoadX<kSigned, kTail>(base1 + ob, x_end);
               lo0 = _mm256_add_epi32(lo0, _mm256_madd_epi16(_mm256_unpacklo_epi16(xa0, xb0), w0));
               hi0 = _mm256_add_epi32(hi0, _mm256_madd_epi16(_mm256_unpackhi_epi16(xa0, xb0), w1));
               lo1 = _mm256_add_epi32(lo1, _mm256_madd_epi16(_mm256_unpacklo_epi16(xa1, xb1), w0));
@@ -426,8 +450,10 @@ void DepthwiseRows(const ConvGeom& g, const T* x, const DepthwiseQ& p, const DwP
             const __m256i xb = _mm256_sub_epi16(LoadX<kSigned, kTail>(xs[2 * t + 1] + c, x_end), vzx);
             const __m256i wa = Load16x16<true>(ws[2 * t] + c);
             const __m256i wb = Load16x16<true>(ws[2 * t + 1] + c);
-            acc_lo = _mm256_add_epi32(acc_lo, _mm256_madd_epi16(_mm256_unpacklo_epi16(xa, xb), _mm256_unpacklo_epi16(wa, wb)));
-            acc_hi = _mm256_add_epi32(acc_hi, _mm256_madd_epi16(_mm256_unpackhi_epi16(xa, xb), _mm256_unpackhi_epi16(wa, wb)));
+            acc_lo = _mm256_add_epi32(acc_lo,
+                                      _mm256_madd_epi16(_mm256_unpacklo_epi16(xa, xb), _mm256_unpacklo_epi16(wa, wb)));
+            acc_hi = _mm256_add_epi32(acc_hi,
+                                      _mm256_madd_epi16(_mm256_unpackhi_epi16(xa, xb), _mm256_unpackhi_epi16(wa, wb)));
           }
           store(tail, yp, c, acc_lo, acc_hi, pk.bias.data());
         }
@@ -453,9 +479,8 @@ void DepthwiseAll(const ConvGeom& g, const T* x, const DepthwiseQ& p, T* y, int 
   const int64_t rows = int64_t(g.batch) * g.out_h;
   const int64_t work_per_row = std::max<int64_t>(1, int64_t(g.out_w) * g.in_c * g.k_h * g.k_w);
   const int64_t grain = std::max<int64_t>(1, (int64_t(1) << 16) / work_per_row);
-  ParallelFor(rows, grain, threads, [&](int64_t rb, int64_t re) {
-    DepthwiseRows<kSigned, T>(g, x, p, pk, mult.data(), small, y, rb, re);
-  });
+  ParallelFor(rows, grain, threads,
+              [&](int64_t rb, int64_t re) { DepthwiseRows<kSigned, T>(g, x, p, pk, mult.data(), small, y, rb, re); });
 }
 
 // float32 depthwise (multiplier 1): interior pixels four at a time (interior4); elsewhere, per
@@ -478,7 +503,8 @@ void DepthwiseF32Rows(const ConvGeom& g, const float* x, const float* filter, co
   auto clamp = [&](__m256 v) { return _mm256_min_ps(hi, _mm256_max_ps(lo, v)); };
   // Element offset of each tap from the window origin (interior pixels).
   std::vector<int64_t> off(static_cast<size_t>(max_taps));
-  for (int64_t t = 0; t < max_taps; t++) off[t] = ((t / g.k_w) * g.dilation_h * int64_t(g.in_w) + (t % g.k_w) * g.dilation_w) * C;
+  for (int64_t t = 0; t < max_taps; t++)
+    off[t] = ((t / g.k_w) * g.dilation_h * int64_t(g.in_w) + (t % g.k_w) * g.dilation_w) * C;
   const int64_t ekh = int64_t(g.k_h - 1) * g.dilation_h, ekw = int64_t(g.k_w - 1) * g.dilation_w;
   const int64_t sx = int64_t(g.stride_w) * C;
   // Four interior pixels (windows inside the input) from the window origin b0, stride sx
@@ -539,7 +565,8 @@ void DepthwiseF32Rows(const ConvGeom& g, const float* x, const float* filter, co
       for (; c + 8 <= C; c += 8) {
         __m256 a = start(c);
         for (int64_t t = 0; t < taps; t++) {
-          a = _mm256_fmadd_ps(_mm256_loadu_ps(xs[static_cast<size_t>(t)] + c), _mm256_loadu_ps(ws[static_cast<size_t>(t)] + c), a);
+          a = _mm256_fmadd_ps(_mm256_loadu_ps(xs[static_cast<size_t>(t)] + c),
+                              _mm256_loadu_ps(ws[static_cast<size_t>(t)] + c), a);
         }
         _mm256_storeu_ps(yp + c, clamp(a));
       }
@@ -562,7 +589,8 @@ void DepthwiseF32Avx2(const ConvGeom& g, const float* x, const float* filter, co
   const int64_t rows = int64_t(g.batch) * g.out_h;
   const int64_t work_per_row = std::max<int64_t>(1, int64_t(g.out_w) * g.in_c * g.k_h * g.k_w);
   const int64_t grain = std::max<int64_t>(1, (int64_t(1) << 15) / work_per_row);
-  ParallelFor(rows, grain, threads, [&](int64_t rb, int64_t re) { DepthwiseF32Rows(g, x, filter, bias, y_min, y_max, y, rb, re); });
+  ParallelFor(rows, grain, threads,
+              [&](int64_t rb, int64_t re) { DepthwiseF32Rows(g, x, filter, bias, y_min, y_max, y, rb, re); });
 }
 
 std::shared_ptr<const void> PrepareDepthwiseAvx2(const ConvGeom& g, const DepthwiseQ& p) {

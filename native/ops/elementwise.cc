@@ -69,7 +69,11 @@ void ForBroadcast(const Shape& as, const Shape& bs, int threads, const F& f) {
         sb.push_back(tb[i]);
       }
     }
-    if (dims.empty()) { dims.push_back(1); sa.push_back(0); sb.push_back(0); }
+    if (dims.empty()) {
+      dims.push_back(1);
+      sa.push_back(0);
+      sb.push_back(0);
+    }
   }
   const size_t k = dims.size();
   const int64_t len = dims[k - 1], as1 = sa[k - 1], bs1 = sb[k - 1];
@@ -124,10 +128,18 @@ void BinaryQuantScalarRun(BinaryOp op, const T* a, int64_t as, const T* b, int64
     } else {
       const float va = static_cast<float>(da) * ma, vb = static_cast<float>(db) * mb;
       switch (op) {
-        case BinaryOp::kAdd: v = va + vb; break;
-        case BinaryOp::kSub: v = va - vb; break;
-        case BinaryOp::kMaximum: v = std::max(va, vb); break;
-        default: v = std::min(va, vb); break;
+        case BinaryOp::kAdd:
+          v = va + vb;
+          break;
+        case BinaryOp::kSub:
+          v = va - vb;
+          break;
+        case BinaryOp::kMaximum:
+          v = std::max(va, vb);
+          break;
+        default:
+          v = std::min(va, vb);
+          break;
       }
     }
     y[i] = static_cast<T>(detail::Finish(v, p.y_zero_point, p.y_min, p.y_max));
@@ -141,8 +153,8 @@ void BinaryQuantScalarRun(BinaryOp op, const T* a, int64_t as, const T* b, int64
 // kernel itself, so the result is the same bit for bit. Returns false when the shapes are not
 // of that form or the table would not pay for itself.
 template <typename T>
-bool BinaryQuantByTable(BinaryOp op, const Shape& as, const T* a, const Shape& bs, const T* b, const BinaryQ& p,
-                        T* y, int threads) {
+bool BinaryQuantByTable(BinaryOp op, const Shape& as, const T* a, const Shape& bs, const T* b, const BinaryQ& p, T* y,
+                        int threads) {
   const Shape out = BroadcastShape(as, bs);
   const int64_t total = ShapeSize(out);
   const bool a_full = ShapeSize(as) == total && as.size() == out.size();
@@ -153,7 +165,8 @@ bool BinaryQuantByTable(BinaryOp op, const Shape& as, const T* a, const Shape& b
   while (lead < ss.size() && ss[lead] == 1) lead++;
   const size_t tail = ss.size() - lead;
   if (tail > out.size()) return false;
-  for (size_t i = 0; i < tail; i++) if (ss[lead + i] != out[out.size() - tail + i]) return false;
+  for (size_t i = 0; i < tail; i++)
+    if (ss[lead + i] != out[out.size() - tail + i]) return false;
   const int64_t L = std::max<int64_t>(1, ShapeSize(ss));
   if (L >= total || L > (int64_t(1) << 16) || 256 * L * 4 > total) return false;
   const T* full = a_full ? a : b;
@@ -168,8 +181,10 @@ bool BinaryQuantByTable(BinaryOp op, const Shape& as, const T* a, const Shape& b
     }
   }
   const int64_t len = static_cast<int64_t>(n);
-  if (a_full) BinaryQuantScalarRun<T>(op, codes.data(), 1, reps.data(), 1, len, p, raw.data());
-  else BinaryQuantScalarRun<T>(op, reps.data(), 1, codes.data(), 1, len, p, raw.data());
+  if (a_full)
+    BinaryQuantScalarRun<T>(op, codes.data(), 1, reps.data(), 1, len, p, raw.data());
+  else
+    BinaryQuantScalarRun<T>(op, reps.data(), 1, codes.data(), 1, len, p, raw.data());
   for (int64_t v = 0; v < 256; v++) {
     for (int64_t c = 0; c < L; c++) table[static_cast<size_t>(c * 256 + v)] = raw[static_cast<size_t>(v * L + c)];
   }
@@ -197,8 +212,10 @@ void BinaryQuantImpl(BinaryOp op, const Shape& as, const T* a, const Shape& bs, 
   ForBroadcast(as, bs, threads, [&](int64_t ao, int64_t ast, int64_t bo, int64_t bst, int64_t yo, int64_t len) {
     int64_t done = 0;
     auto vector_run = [&](const T* x, const T* z, bool z_scalar, const BinaryQ& q) -> int64_t {
-      if constexpr (std::is_same<T, int8_t>::value) return vk->binary_s8(op, x, z, z_scalar, len, q, y + yo);
-      else return vk->binary_u8(op, x, z, z_scalar, len, q, y + yo);
+      if constexpr (std::is_same<T, int8_t>::value)
+        return vk->binary_s8(op, x, z, z_scalar, len, q, y + yo);
+      else
+        return vk->binary_u8(op, x, z, z_scalar, len, q, y + yo);
     };
     if (vk != nullptr && ast == 1) {
       done = vector_run(a + ao, b + bo, bst == 0, p);
@@ -228,13 +245,22 @@ namespace {
 template <BinaryOp kOp>
 inline float BinF(float a, float b) {
   switch (kOp) {
-    case BinaryOp::kAdd: return a + b;
-    case BinaryOp::kSub: return a - b;
-    case BinaryOp::kMul: return a * b;
-    case BinaryOp::kMaximum: return a != a || b != b ? NAN : std::max(a, b);
-    case BinaryOp::kMinimum: return a != a || b != b ? NAN : std::min(a, b);
-    case BinaryOp::kDiv: return a / b;
-    default: { const float d = a - b; return d * d; }
+    case BinaryOp::kAdd:
+      return a + b;
+    case BinaryOp::kSub:
+      return a - b;
+    case BinaryOp::kMul:
+      return a * b;
+    case BinaryOp::kMaximum:
+      return a != a || b != b ? NAN : std::max(a, b);
+    case BinaryOp::kMinimum:
+      return a != a || b != b ? NAN : std::min(a, b);
+    case BinaryOp::kDiv:
+      return a / b;
+    default: {
+      const float d = a - b;
+      return d * d;
+    }
   }
 }
 
@@ -271,12 +297,18 @@ void BinaryF32Impl(const Shape& as, const float* a, const Shape& bs, const float
 void BinaryF32(BinaryOp op, const Shape& as, const float* a, const Shape& bs, const float* b, float lo, float hi,
                float* y, int threads) {
   switch (op) {
-    case BinaryOp::kAdd: return BinaryF32Impl<BinaryOp::kAdd>(as, a, bs, b, lo, hi, y, threads);
-    case BinaryOp::kSub: return BinaryF32Impl<BinaryOp::kSub>(as, a, bs, b, lo, hi, y, threads);
-    case BinaryOp::kMul: return BinaryF32Impl<BinaryOp::kMul>(as, a, bs, b, lo, hi, y, threads);
-    case BinaryOp::kMaximum: return BinaryF32Impl<BinaryOp::kMaximum>(as, a, bs, b, lo, hi, y, threads);
-    case BinaryOp::kMinimum: return BinaryF32Impl<BinaryOp::kMinimum>(as, a, bs, b, lo, hi, y, threads);
-    case BinaryOp::kDiv: return BinaryF32Impl<BinaryOp::kDiv>(as, a, bs, b, lo, hi, y, threads);
+    case BinaryOp::kAdd:
+      return BinaryF32Impl<BinaryOp::kAdd>(as, a, bs, b, lo, hi, y, threads);
+    case BinaryOp::kSub:
+      return BinaryF32Impl<BinaryOp::kSub>(as, a, bs, b, lo, hi, y, threads);
+    case BinaryOp::kMul:
+      return BinaryF32Impl<BinaryOp::kMul>(as, a, bs, b, lo, hi, y, threads);
+    case BinaryOp::kMaximum:
+      return BinaryF32Impl<BinaryOp::kMaximum>(as, a, bs, b, lo, hi, y, threads);
+    case BinaryOp::kMinimum:
+      return BinaryF32Impl<BinaryOp::kMinimum>(as, a, bs, b, lo, hi, y, threads);
+    case BinaryOp::kDiv:
+      return BinaryF32Impl<BinaryOp::kDiv>(as, a, bs, b, lo, hi, y, threads);
     case BinaryOp::kSquaredDifference:
       return BinaryF32Impl<BinaryOp::kSquaredDifference>(as, a, bs, b, lo, hi, y, threads);
   }
@@ -287,16 +319,26 @@ void BinaryF32(BinaryOp op, const Shape& as, const float* a, const Shape& bs, co
 
 double ActivationValue(Act act, double alpha, double x) {
   switch (act) {
-    case Act::kLinear: return x;
-    case Act::kRelu: return x > 0 ? x : 0.0;
-    case Act::kRelu6: return x > 0 ? (x < 6 ? x : 6.0) : 0.0;
-    case Act::kLeakyRelu: return x >= 0 ? x : alpha * x;
-    case Act::kElu: return x > 0 ? x : std::expm1(x);
-    case Act::kSigmoid: return 1.0 / (1.0 + std::exp(-x));
-    case Act::kTanh: return std::tanh(x);
-    case Act::kHardSwish: return x * std::min(std::max(x + 3.0, 0.0), 6.0) / 6.0;
-    case Act::kSwish: return x / (1.0 + std::exp(-x));
-    case Act::kHardSigmoid: return std::min(std::max(0.2 * x + 0.5, 0.0), 1.0);
+    case Act::kLinear:
+      return x;
+    case Act::kRelu:
+      return x > 0 ? x : 0.0;
+    case Act::kRelu6:
+      return x > 0 ? (x < 6 ? x : 6.0) : 0.0;
+    case Act::kLeakyRelu:
+      return x >= 0 ? x : alpha * x;
+    case Act::kElu:
+      return x > 0 ? x : std::expm1(x);
+    case Act::kSigmoid:
+      return 1.0 / (1.0 + std::exp(-x));
+    case Act::kTanh:
+      return std::tanh(x);
+    case Act::kHardSwish:
+      return x * std::min(std::max(x + 3.0, 0.0), 6.0) / 6.0;
+    case Act::kSwish:
+      return x / (1.0 + std::exp(-x));
+    case Act::kHardSigmoid:
+      return std::min(std::max(0.2 * x + 0.5, 0.0), 1.0);
   }
   return x;
 }
@@ -316,19 +358,26 @@ void MapF32(const float* x, int64_t n, float* y, int threads, const F& f) {
 
 void ActivationF32(Act act, float alpha, const float* x, int64_t n, float* y, int threads) {
   switch (act) {
-    case Act::kLinear: return MapF32(x, n, y, threads, [](float v) { return v; });
+    case Act::kLinear:
+      return MapF32(x, n, y, threads, [](float v) { return v; });
     // Branch-free (max / min keep a NaN: std::max(NaN, 0) is its first argument), so the
     // loops vectorize; only the sign of a zero may differ from a branchy form.
-    case Act::kRelu: return MapF32(x, n, y, threads, [](float v) { return std::max(v, 0.0f); });
-    case Act::kRelu6: return MapF32(x, n, y, threads, [](float v) { return std::min(std::max(v, 0.0f), 6.0f); });
+    case Act::kRelu:
+      return MapF32(x, n, y, threads, [](float v) { return std::max(v, 0.0f); });
+    case Act::kRelu6:
+      return MapF32(x, n, y, threads, [](float v) { return std::min(std::max(v, 0.0f), 6.0f); });
     case Act::kLeakyRelu:
       return MapF32(x, n, y, threads, [alpha](float v) { return std::max(v, 0.0f) + alpha * std::min(v, 0.0f); });
-    case Act::kElu: return MapF32(x, n, y, threads, [](float v) { return v > 0.0f ? v : std::expm1f(v); });
-    case Act::kSigmoid: return MapF32(x, n, y, threads, [](float v) { return 1.0f / (1.0f + std::exp(-v)); });
-    case Act::kTanh: return MapF32(x, n, y, threads, [](float v) { return std::tanh(v); });
+    case Act::kElu:
+      return MapF32(x, n, y, threads, [](float v) { return v > 0.0f ? v : std::expm1f(v); });
+    case Act::kSigmoid:
+      return MapF32(x, n, y, threads, [](float v) { return 1.0f / (1.0f + std::exp(-v)); });
+    case Act::kTanh:
+      return MapF32(x, n, y, threads, [](float v) { return std::tanh(v); });
     case Act::kHardSwish:
       return MapF32(x, n, y, threads, [](float v) { return v * std::min(std::max(v + 3.0f, 0.0f), 6.0f) / 6.0f; });
-    case Act::kSwish: return MapF32(x, n, y, threads, [](float v) { return v / (1.0f + std::exp(-v)); });
+    case Act::kSwish:
+      return MapF32(x, n, y, threads, [](float v) { return v / (1.0f + std::exp(-v)); });
     case Act::kHardSigmoid:
       return MapF32(x, n, y, threads, [](float v) { return std::min(std::max(0.2f * v + 0.5f, 0.0f), 1.0f); });
   }
@@ -367,7 +416,8 @@ void Prelu(const uint8_t* x, int64_t n, int64_t C, const float* alpha, const Pre
 }
 
 std::vector<uint8_t> PreluTable(bool x_signed, int64_t C, const float* alpha, const PreluQ& p) {
-  if (C < 1 || C > kPreluTableMaxChannels) Fail("PReLU table: channels must be in [1, " + std::to_string(kPreluTableMaxChannels) + "]");
+  if (C < 1 || C > kPreluTableMaxChannels)
+    Fail("PReLU table: channels must be in [1, " + std::to_string(kPreluTableMaxChannels) + "]");
   // Row v holds the byte v in every channel; Prelu maps all 256 × C at once.
   std::vector<uint8_t> in(static_cast<size_t>(256 * C)), out(in.size()), table(in.size());
   for (int64_t v = 0; v < 256; v++) std::fill_n(in.begin() + v * C, C, static_cast<uint8_t>(v));
@@ -382,7 +432,8 @@ std::vector<uint8_t> PreluTable(bool x_signed, int64_t C, const float* alpha, co
   return table;
 }
 
-void PreluApplyTable(const std::vector<uint8_t>& table, int64_t C, const uint8_t* x, int64_t n, uint8_t* y, int threads) {
+void PreluApplyTable(const std::vector<uint8_t>& table, int64_t C, const uint8_t* x, int64_t n, uint8_t* y,
+                     int threads) {
   if (C < 1 || static_cast<int64_t>(table.size()) != C * 256 || n % C != 0) Fail("PReLU table: size mismatch");
   const int64_t rows = n / C;
   ParallelFor(rows, std::max<int64_t>(1, 16384 / C), threads, [&](int64_t rb, int64_t re) {

@@ -16,7 +16,10 @@ const VectorKernels* ActiveVectorKernels() {
           PrepareDepthwiseAvx2,
           static_cast<void (*)(const ConvGeom&, const int8_t*, const DepthwiseQ&, int8_t*, int)>(DepthwiseAvx2),
           static_cast<void (*)(const ConvGeom&, const uint8_t*, const DepthwiseQ&, uint8_t*, int)>(DepthwiseAvx2),
-          DepthwiseF32Avx2, ApplyLutAvx2, BinaryQuantAvx2S8, BinaryQuantAvx2U8};
+          DepthwiseF32Avx2,
+          ApplyLutAvx2,
+          BinaryQuantAvx2S8,
+          BinaryQuantAvx2U8};
       return &avx2;
     };
 #endif

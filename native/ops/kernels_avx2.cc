@@ -36,17 +36,24 @@ int64_t BinaryQuantImpl(BinaryOp op, const T* a, const T* b, bool b_scalar, int6
       const __m256 va = _mm256_mul_ps(_mm256_cvtepi32_ps(da), vma);
       const __m256 vb = _mm256_mul_ps(_mm256_cvtepi32_ps(db), vmb);
       switch (op) {
-        case BinaryOp::kAdd: v = _mm256_add_ps(va, vb); break;
-        case BinaryOp::kSub: v = _mm256_sub_ps(va, vb); break;
-        case BinaryOp::kMaximum: v = _mm256_max_ps(va, vb); break;
-        default: v = _mm256_min_ps(va, vb); break;
+        case BinaryOp::kAdd:
+          v = _mm256_add_ps(va, vb);
+          break;
+        case BinaryOp::kSub:
+          v = _mm256_sub_ps(va, vb);
+          break;
+        case BinaryOp::kMaximum:
+          v = _mm256_max_ps(va, vb);
+          break;
+        default:
+          v = _mm256_min_ps(va, vb);
+          break;
       }
     }
     Store8<kSigned>(y + i, Finish8(v, vlo, vhi, vzo));
   }
   return i;
 }
-
 
 }  // namespace
 

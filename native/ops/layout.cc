@@ -34,10 +34,14 @@ inline void CopyStrided(const uint8_t* src, int64_t src_step, uint8_t* dst, int6
 void CopyStridedAny(size_t es, const uint8_t* src, int64_t src_step, uint8_t* dst, int64_t n) {
   if (src_step == 1) return (void)std::memcpy(dst, src, static_cast<size_t>(n) * es);
   switch (es) {
-    case 1: return CopyStrided<uint8_t>(src, src_step, dst, n);
-    case 2: return CopyStrided<uint16_t>(src, src_step, dst, n);
-    case 4: return CopyStrided<uint32_t>(src, src_step, dst, n);
-    case 8: return CopyStrided<uint64_t>(src, src_step, dst, n);
+    case 1:
+      return CopyStrided<uint8_t>(src, src_step, dst, n);
+    case 2:
+      return CopyStrided<uint16_t>(src, src_step, dst, n);
+    case 4:
+      return CopyStrided<uint32_t>(src, src_step, dst, n);
+    case 8:
+      return CopyStrided<uint64_t>(src, src_step, dst, n);
     default:
       for (int64_t i = 0; i < n; i++) std::memcpy(dst + i * es, src + i * src_step * int64_t(es), es);
   }
@@ -52,16 +56,20 @@ Shape ConcatShape(const std::vector<Shape>& shapes, int axis) {
   const Shape& s0 = shapes[0];
   const int rank = static_cast<int>(s0.size());
   if (rank < 1 || rank > kMaxRank) Fail("concat rank must be in [1, " + std::to_string(kMaxRank) + "]");
-  if (axis < 0 || axis >= rank) Fail("axis " + std::to_string(axis) + " is out of range for rank " + std::to_string(rank));
+  if (axis < 0 || axis >= rank)
+    Fail("axis " + std::to_string(axis) + " is out of range for rank " + std::to_string(rank));
   Shape out = s0;
   out[axis] = 0;
   for (size_t i = 0; i < shapes.size(); i++) {
     const Shape& s = shapes[i];
-    if (s.size() != s0.size()) Fail("input " + std::to_string(i) + " has rank " + std::to_string(s.size()) + ", expected " + std::to_string(rank));
+    if (s.size() != s0.size())
+      Fail("input " + std::to_string(i) + " has rank " + std::to_string(s.size()) + ", expected " +
+           std::to_string(rank));
     for (int d = 0; d < rank; d++) {
       if (s[d] < 0) Fail("dimensions must be >= 0");
       if (d != axis && s[d] != s0[d]) {
-        Fail("input " + std::to_string(i) + " has shape " + ShapeStr(s) + ", incompatible with " + ShapeStr(s0) + " outside axis " + std::to_string(axis));
+        Fail("input " + std::to_string(i) + " has shape " + ShapeStr(s) + ", incompatible with " + ShapeStr(s0) +
+             " outside axis " + std::to_string(axis));
       }
     }
     out[axis] += s[axis];
@@ -94,7 +102,8 @@ void ConcatQuant(bool is_signed, const std::vector<const void*>& inputs, const s
   std::vector<std::vector<uint8_t>> tmp(inputs.size());
   std::vector<const void*> srcs = inputs;
   for (size_t i = 0; i < inputs.size(); i++) {
-    const bool same = p.scales[i] == p.y_scale && p.zero_points[i] == p.y_zero_point && p.y_min <= tmin && p.y_max >= tmax;
+    const bool same =
+        p.scales[i] == p.y_scale && p.zero_points[i] == p.y_zero_point && p.y_min <= tmin && p.y_max >= tmax;
     if (same) continue;
     const int64_t n = ShapeSize(shapes[i]);
     tmp[i].resize(static_cast<size_t>(n));
@@ -205,8 +214,8 @@ void Transpose(size_t es, const Shape& shape, const int32_t* perm, const void* x
 
 StridedSliceSpec ResolveStridedSlice(const Shape& shape, const std::vector<int64_t>& begin_in,
                                      const std::vector<int64_t>& end_in, const std::vector<int64_t>& strides_in,
-                                     int32_t begin_mask, int32_t end_mask, int32_t ellipsis_mask,
-                                     int32_t new_axis_mask, int32_t shrink_axis_mask) {
+                                     int32_t begin_mask, int32_t end_mask, int32_t ellipsis_mask, int32_t new_axis_mask,
+                                     int32_t shrink_axis_mask) {
   const int n = static_cast<int>(shape.size());
   if (n > kMaxRank) Fail("rank must be <= " + std::to_string(kMaxRank));
   if (begin_in.size() != end_in.size() || begin_in.size() != strides_in.size()) {
@@ -220,7 +229,9 @@ StridedSliceSpec ResolveStridedSlice(const Shape& shape, const std::vector<int64
   if (!ellipsis_mask) {  // implicit ellipsis at the end
     ellipsis_mask = 1 << sparse_dims;
     sparse_dims++;
-    sb.push_back(0); se.push_back(0); ss.push_back(1);
+    sb.push_back(0);
+    se.push_back(0);
+    ss.push_back(1);
   }
   int num_add_axis_after_ellipsis = 0;
   {
@@ -276,7 +287,8 @@ StridedSliceSpec ResolveStridedSlice(const Shape& shape, const std::vector<int64
     if (shrink) {
       const int64_t xf = db[i] < 0 ? dim + db[i] : db[i];
       if (xf < 0 || xf >= dim) {
-        Fail("slice index " + std::to_string(db[i]) + " of dimension " + std::to_string(i) + " is out of bounds (size " + std::to_string(dim) + ")");
+        Fail("slice index " + std::to_string(db[i]) + " of dimension " + std::to_string(i) +
+             " is out of bounds (size " + std::to_string(dim) + ")");
       }
       spec.begin[i] = xf;
       spec.step[i] = 1;
@@ -300,8 +312,10 @@ StridedSliceSpec ResolveStridedSlice(const Shape& shape, const std::vector<int64
     spec.count[i] = size;
   }
   for (int gi : gather) {
-    if (gi == kNewAxis) spec.final_shape.push_back(1);
-    else if (gi >= 0) spec.final_shape.push_back(spec.count[gi]);
+    if (gi == kNewAxis)
+      spec.final_shape.push_back(1);
+    else if (gi >= 0)
+      spec.final_shape.push_back(spec.count[gi]);
   }
   return spec;
 }

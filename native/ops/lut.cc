@@ -32,7 +32,10 @@ void ApplyLut(const uint8_t table[256], const uint8_t* x, int64_t n, uint8_t* y,
     if (vk != nullptr) i += vk->apply_lut(table, x + b, e - b, y + b);
     for (; i + 4 <= e; i += 4) {
       const uint8_t a0 = table[x[i]], a1 = table[x[i + 1]], a2 = table[x[i + 2]], a3 = table[x[i + 3]];
-      y[i] = a0; y[i + 1] = a1; y[i + 2] = a2; y[i + 3] = a3;
+      y[i] = a0;
+      y[i + 1] = a1;
+      y[i + 2] = a2;
+      y[i + 3] = a3;
     }
     for (; i < e; i++) y[i] = table[x[i]];
   });

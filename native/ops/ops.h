@@ -72,8 +72,8 @@ struct DepthwiseQ {
   int32_t multiplier = 1;
   int32_t x_zero_point = 0;
   const int8_t* filter = nullptr;
-  const int32_t* bias = nullptr;          // out_c entries or null
-  const float* multipliers = nullptr;     // out_c: fl32(fl32(sx × sw[c]) / sy)
+  const int32_t* bias = nullptr;       // out_c entries or null
+  const float* multipliers = nullptr;  // out_c: fl32(fl32(sx × sw[c]) / sy)
   int32_t y_zero_point = 0, y_min = -128, y_max = 127;
   // Optional: weights packed once by PrepareDepthwise for this filter and geometry (the
   // runtime prepares at load); null = packed on every call.
@@ -85,8 +85,8 @@ void PrepareDepthwise(const ConvGeom& g, DepthwiseQ* p);
 void DepthwiseConv2D(const ConvGeom& g, const int8_t* x, const DepthwiseQ& p, int8_t* y, int threads = 0);
 void DepthwiseConv2D(const ConvGeom& g, const uint8_t* x, const DepthwiseQ& p, uint8_t* y, int threads = 0);
 // float32: y = clamp(bias[c] + Σ x·w, y_min, y_max); bias may be null.
-void DepthwiseConv2DF32(const ConvGeom& g, int32_t multiplier, const float* x, const float* filter,
-                        const float* bias, float y_min, float y_max, float* y, int threads = 0);
+void DepthwiseConv2DF32(const ConvGeom& g, int32_t multiplier, const float* x, const float* filter, const float* bias,
+                        float y_min, float y_max, float* y, int threads = 0);
 
 // Conv2DTranspose (Conv2DBackpropInput), int8. g is the forward geometry (see ConvGeom);
 // dy is [batch, out_h, out_w, dy_c], filter int8 [k_h, k_w, in_c, dy_c] (TF.js layout, per-channel
@@ -133,7 +133,15 @@ void MeanF32(int64_t batch, int64_t hw, int64_t c, const float* x, float* y, int
 
 // ---------------------------------------------------------------- elementwise
 
-enum class BinaryOp : int { kAdd = 0, kSub = 1, kMul = 2, kMaximum = 3, kMinimum = 4, kDiv = 5, kSquaredDifference = 6 };
+enum class BinaryOp : int {
+  kAdd = 0,
+  kSub = 1,
+  kMul = 2,
+  kMaximum = 3,
+  kMinimum = 4,
+  kDiv = 5,
+  kSquaredDifference = 6
+};
 
 // NumPy/TF broadcasting of two shapes (rank ≤ kMaxRank, aligned at the end; a dimension
 // broadcasts when it is 1). Throws when incompatible.
@@ -145,23 +153,34 @@ Shape BroadcastShape(const Shape& a, const Shape& b);
 //   Mul: v = fl32(fl32((a − za)·(b − zb)) × m), m = fl32(fl32(sa·sb)/sy)
 //   y = rne(clamp(v, y_min − zy, y_max − zy)) + zy
 struct BinaryQ {
-  float a_scale = 1.0f; int32_t a_zero_point = 0;
-  float b_scale = 1.0f; int32_t b_zero_point = 0;
-  float y_scale = 1.0f; int32_t y_zero_point = 0, y_min = -128, y_max = 127;
+  float a_scale = 1.0f;
+  int32_t a_zero_point = 0;
+  float b_scale = 1.0f;
+  int32_t b_zero_point = 0;
+  float y_scale = 1.0f;
+  int32_t y_zero_point = 0, y_min = -128, y_max = 127;
 };
 void BinaryQuant(BinaryOp op, const Shape& a_shape, const int8_t* a, const Shape& b_shape, const int8_t* b,
                  const BinaryQ& p, int8_t* y, int threads = 0);
 void BinaryQuant(BinaryOp op, const Shape& a_shape, const uint8_t* a, const Shape& b_shape, const uint8_t* b,
                  const BinaryQ& p, uint8_t* y, int threads = 0);
 // float32 (every BinaryOp), then y = min(max(v, y_min), y_max).
-void BinaryF32(BinaryOp op, const Shape& a_shape, const float* a, const Shape& b_shape, const float* b,
-               float y_min, float y_max, float* y, int threads = 0);
+void BinaryF32(BinaryOp op, const Shape& a_shape, const float* a, const Shape& b_shape, const float* b, float y_min,
+               float y_max, float* y, int threads = 0);
 
 // ---------------------------------------------------------------- activations
 
 enum class Act : int {
-  kLinear = 0, kRelu = 1, kRelu6 = 2, kLeakyRelu = 3, kElu = 4, kSigmoid = 5, kTanh = 6, kHardSwish = 7,
-  kSwish = 8, kHardSigmoid = 9,
+  kLinear = 0,
+  kRelu = 1,
+  kRelu6 = 2,
+  kLeakyRelu = 3,
+  kElu = 4,
+  kSigmoid = 5,
+  kTanh = 6,
+  kHardSwish = 7,
+  kSwish = 8,
+  kHardSigmoid = 9,
 };
 // The float formula of an activation (alpha: LeakyReLU slope), evaluated in double:
 // relu max(x, 0); relu6 min(max(x, 0), 6); leaky x ≥ 0 ? x : αx; elu x > 0 ? x : e^x − 1;
@@ -186,11 +205,15 @@ void ApplyLut(const uint8_t table[256], const uint8_t* x, int64_t n, uint8_t* y,
 // int8: d = q − zx; mp = fl32(sx/sy); mn[c] = fl32(fl32(sx·alpha[c])/sy);
 //   v = d ≥ 0 ? fl32(d·mp) : fl32(d·mn[c]); y = rne(clamp(v, y_min − zy, y_max − zy)) + zy
 struct PreluQ {
-  float x_scale = 1.0f; int32_t x_zero_point = 0;
-  float y_scale = 1.0f; int32_t y_zero_point = 0, y_min = -128, y_max = 127;
+  float x_scale = 1.0f;
+  int32_t x_zero_point = 0;
+  float y_scale = 1.0f;
+  int32_t y_zero_point = 0, y_min = -128, y_max = 127;
 };
-void Prelu(const int8_t* x, int64_t n, int64_t channels, const float* alpha, const PreluQ& p, int8_t* y, int threads = 0);
-void Prelu(const uint8_t* x, int64_t n, int64_t channels, const float* alpha, const PreluQ& p, uint8_t* y, int threads = 0);
+void Prelu(const int8_t* x, int64_t n, int64_t channels, const float* alpha, const PreluQ& p, int8_t* y,
+           int threads = 0);
+void Prelu(const uint8_t* x, int64_t n, int64_t channels, const float* alpha, const PreluQ& p, uint8_t* y,
+           int threads = 0);
 void PreluF32(const float* x, int64_t n, int64_t channels, const float* alpha, float* y, int threads = 0);
 // The int8 / uint8 PReLU as a table: table[c·256 + byte] = Prelu of that byte in channel c, made
 // by Prelu itself (so applying it is bit-identical), channels ≤ kPreluTableMaxChannels. A run
@@ -255,8 +278,8 @@ struct StridedSliceSpec {
 };
 StridedSliceSpec ResolveStridedSlice(const Shape& shape, const std::vector<int64_t>& begin,
                                      const std::vector<int64_t>& end, const std::vector<int64_t>& strides,
-                                     int32_t begin_mask, int32_t end_mask, int32_t ellipsis_mask,
-                                     int32_t new_axis_mask, int32_t shrink_axis_mask);
+                                     int32_t begin_mask, int32_t end_mask, int32_t ellipsis_mask, int32_t new_axis_mask,
+                                     int32_t shrink_axis_mask);
 void StridedSlice(size_t elem_size, const StridedSliceSpec& s, const void* x, void* y, int threads = 0);
 
 // DepthToSpace (DCR, as TF): x [n, h, w, c] → y [n, h·b, w·b, c/b²],
@@ -277,8 +300,10 @@ void ResizeNearest(size_t elem_size, const ResizeGeom& g, const void* x, void* y
 // val = fl32(top + fl32(fl32(bottom − top)·fy)); y = rne(clamp(fl32(val·m), y_min − zy, y_max − zy)) + zy,
 // m = fl32(sx/sy).
 struct ResizeQ {
-  float x_scale = 1.0f; int32_t x_zero_point = 0;
-  float y_scale = 1.0f; int32_t y_zero_point = 0, y_min = -128, y_max = 127;
+  float x_scale = 1.0f;
+  int32_t x_zero_point = 0;
+  float y_scale = 1.0f;
+  int32_t y_zero_point = 0, y_min = -128, y_max = 127;
 };
 void ResizeBilinear(const ResizeGeom& g, const int8_t* x, const ResizeQ& p, int8_t* y, int threads = 0);
 void ResizeBilinear(const ResizeGeom& g, const uint8_t* x, const ResizeQ& p, uint8_t* y, int threads = 0);

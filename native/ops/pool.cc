@@ -46,12 +46,14 @@ inline Taps AxisTaps(int64_t o, int32_t stride, int32_t dil, int32_t pad, int32_
 // The window extents of every output row / column, computed once per call.
 std::vector<Taps> RowTaps(const ConvGeom& g) {
   std::vector<Taps> t(static_cast<size_t>(g.out_h));
-  for (int64_t o = 0; o < g.out_h; o++) t[static_cast<size_t>(o)] = AxisTaps(o, g.stride_h, g.dilation_h, g.pad_top, g.k_h, g.in_h);
+  for (int64_t o = 0; o < g.out_h; o++)
+    t[static_cast<size_t>(o)] = AxisTaps(o, g.stride_h, g.dilation_h, g.pad_top, g.k_h, g.in_h);
   return t;
 }
 std::vector<Taps> ColumnTaps(const ConvGeom& g) {
   std::vector<Taps> t(static_cast<size_t>(g.out_w));
-  for (int64_t o = 0; o < g.out_w; o++) t[static_cast<size_t>(o)] = AxisTaps(o, g.stride_w, g.dilation_w, g.pad_left, g.k_w, g.in_w);
+  for (int64_t o = 0; o < g.out_w; o++)
+    t[static_cast<size_t>(o)] = AxisTaps(o, g.stride_w, g.dilation_w, g.pad_left, g.k_w, g.in_w);
   return t;
 }
 
@@ -89,8 +91,10 @@ void MaxPoolImpl(const ConvGeom& g, const T* x, int32_t lo, int32_t hi, T* y, in
     for (int64_t a = 0; a < ty.count; a++) {
       for (int64_t b = 0; b < tx.count; b++) {
         const T* xp = base + (a * dil_h * in_w + b * dil_w) * C;
-        if (a == 0 && b == 0) CopyInto(yp, xp, C);
-        else MaxInto(yp, xp, C);
+        if (a == 0 && b == 0)
+          CopyInto(yp, xp, C);
+        else
+          MaxInto(yp, xp, C);
       }
     }
     ClampInPlace(yp, C, tlo, thi);
@@ -111,7 +115,8 @@ void AvgPoolImpl(const ConvGeom& g, const T* x, const PoolQ& p, T* y, int thread
   const int64_t C = g.in_c;
   const float m = p.x_scale / p.y_scale;
   const std::vector<Taps> tys = RowTaps(g), txs = ColumnTaps(g);
-  const int64_t in_h = g.in_h, in_w = g.in_w, out_h = g.out_h, out_w = g.out_w, dil_h = g.dilation_h, dil_w = g.dilation_w;
+  const int64_t in_h = g.in_h, in_w = g.in_w, out_h = g.out_h, out_w = g.out_w, dil_h = g.dilation_h,
+                dil_w = g.dilation_w;
   const int64_t rows = int64_t(g.batch) * out_h;
   const int64_t per_row = std::max<int64_t>(1, out_w * C * g.k_h * g.k_w);
   ParallelFor(rows, std::max<int64_t>(1, (int64_t(1) << 15) / per_row), threads, [&](int64_t rb, int64_t re) {
@@ -124,15 +129,18 @@ void AvgPoolImpl(const ConvGeom& g, const T* x, const PoolQ& p, T* y, int thread
         const int64_t cnt = ty.count * tx.count;
         T* yp = y + (r * out_w + ox) * C;
         if (cnt == 0) {
-          for (int64_t c = 0; c < C; c++) yp[c] = static_cast<T>(detail::Finish(0.0f, p.y_zero_point, p.y_min, p.y_max));
+          for (int64_t c = 0; c < C; c++)
+            yp[c] = static_cast<T>(detail::Finish(0.0f, p.y_zero_point, p.y_min, p.y_max));
           continue;
         }
         const T* base = x + ((n * in_h + ty.first) * in_w + tx.first) * C;
         for (int64_t a = 0; a < ty.count; a++) {
           for (int64_t b = 0; b < tx.count; b++) {
             const T* xp = base + (a * dil_h * in_w + b * dil_w) * C;
-            if (a == 0 && b == 0) SetFrom(acc.data(), xp, C);
-            else AddInto(acc.data(), xp, C);
+            if (a == 0 && b == 0)
+              SetFrom(acc.data(), xp, C);
+            else
+              AddInto(acc.data(), xp, C);
           }
         }
         const float f = m / static_cast<float>(cnt);

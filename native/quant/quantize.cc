@@ -170,9 +170,12 @@ QParams ChooseSymmetricS8(float lo, float hi) {
 
 QParams ChooseParams(ParamScheme scheme, float lo, float hi) {
   switch (scheme) {
-    case ParamScheme::kAsymmetricU8: return ChooseAsymmetricU8(lo, hi);
-    case ParamScheme::kAsymmetricS8: return ChooseAsymmetricS8(lo, hi);
-    case ParamScheme::kSymmetricS8: return ChooseSymmetricS8(lo, hi);
+    case ParamScheme::kAsymmetricU8:
+      return ChooseAsymmetricU8(lo, hi);
+    case ParamScheme::kAsymmetricS8:
+      return ChooseAsymmetricS8(lo, hi);
+    case ParamScheme::kSymmetricS8:
+      return ChooseSymmetricS8(lo, hi);
   }
   return QParams{};
 }
@@ -211,12 +214,12 @@ void Requantize(const int32_t* a, const Layout& l, const float* m, int32_t zo, i
                 int threads) {
   RequantizeImpl<int32_t, uint8_t>(Active().requantize_s32_u8, a, l, m, nullptr, zo, lo, hi, out, threads);
 }
-void Requantize(const int8_t* a, const Layout& l, const float* m, const int32_t* zi, int32_t zo, int32_t lo,
-                int32_t hi, int8_t* out, int threads) {
+void Requantize(const int8_t* a, const Layout& l, const float* m, const int32_t* zi, int32_t zo, int32_t lo, int32_t hi,
+                int8_t* out, int threads) {
   RequantizeImpl<int8_t, int8_t>(Active().requantize_s8_s8, a, l, m, zi, zo, lo, hi, out, threads);
 }
-void Requantize(const int8_t* a, const Layout& l, const float* m, const int32_t* zi, int32_t zo, int32_t lo,
-                int32_t hi, uint8_t* out, int threads) {
+void Requantize(const int8_t* a, const Layout& l, const float* m, const int32_t* zi, int32_t zo, int32_t lo, int32_t hi,
+                uint8_t* out, int threads) {
   RequantizeImpl<int8_t, uint8_t>(Active().requantize_s8_u8, a, l, m, zi, zo, lo, hi, out, threads);
 }
 void Requantize(const uint8_t* a, const Layout& l, const float* m, const int32_t* zi, int32_t zo, int32_t lo,
@@ -382,7 +385,8 @@ void DynamicQuantizeU8(const float* x, int64_t m, int64_t k, int64_t ldx, bool p
   } else {
     const int64_t grain = std::max<int64_t>(1, kGrain / k);
     ParallelFor(m, grain, threads, [&](int64_t b, int64_t e) {
-      for (int64_t r = b; r < e; r++) kern.quantize_u8(x + r * ldx, k, &p.scale, &p.zero_point, false, 0, 255, out + r * k);
+      for (int64_t r = b; r < e; r++)
+        kern.quantize_u8(x + r * ldx, k, &p.scale, &p.zero_point, false, 0, 255, out + r * k);
     });
   }
 }

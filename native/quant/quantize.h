@@ -25,8 +25,8 @@ QParams ChooseAsymmetricU8(float lo, float hi);
 // otherwise one pair for the whole matrix in scales[0], zero_points[0]. The range is computed
 // in the same pass over the data as far as possible. NaN reads as 0, ±Inf saturate.
 // threads: maximum participants from the pool (0 = pool size).
-void DynamicQuantizeU8(const float* x, int64_t m, int64_t k, int64_t ldx, bool per_row, uint8_t* out,
-                       float* scales, int32_t* zero_points, int threads);
+void DynamicQuantizeU8(const float* x, int64_t m, int64_t k, int64_t ldx, bool per_row, uint8_t* out, float* scales,
+                       int32_t* zero_points, int threads);
 
 // §8 per row for `rows` rows on the calling thread (row r at x + r·ldx, its bytes at
 // out + r·ldo): exactly the per-row results of DynamicQuantizeU8.
@@ -71,10 +71,10 @@ void Dequantize(const int32_t* q, const Layout& layout, const float* scales, con
 
 // §7 requantize int32 accumulators: y = fl32(fl32(acc) × mult[c]); q = rne(clamp(y, lo - zo,
 // hi - zo)) + zo. [lo, hi] is the output range (possibly narrowed by a fused activation).
-void Requantize(const int32_t* acc, const Layout& layout, const float* multipliers, int32_t zo, int32_t lo,
-                int32_t hi, int8_t* out, int threads = 0);
-void Requantize(const int32_t* acc, const Layout& layout, const float* multipliers, int32_t zo, int32_t lo,
-                int32_t hi, uint8_t* out, int threads = 0);
+void Requantize(const int32_t* acc, const Layout& layout, const float* multipliers, int32_t zo, int32_t lo, int32_t hi,
+                int8_t* out, int threads = 0);
+void Requantize(const int32_t* acc, const Layout& layout, const float* multipliers, int32_t zo, int32_t lo, int32_t hi,
+                uint8_t* out, int threads = 0);
 // Rescale 8-bit values between two affine parameter sets: §7 with acc = q - zi[c] and
 // mult[c] = fl32(s_in[c] / s_out). With equal scales this is exact: q - zi + zo.
 void Requantize(const int8_t* q, const Layout& layout, const float* multipliers, const int32_t* zi, int32_t zo,
@@ -91,8 +91,8 @@ void MinMax(const float* x, int64_t n, float* lo, float* hi, int threads = 0);
 // The same per channel: lo[c], hi[c] for c < layout.channels, in one pass over x.
 void ChannelMinMax(const float* x, const Layout& layout, float* lo, float* hi, int threads = 0);
 // Per-channel parameters from a weight tensor in one pass (ChannelMinMax + ChooseParams).
-void ChooseChannelParams(const float* x, const Layout& layout, ParamScheme scheme, float* scales,
-                         int32_t* zero_points, int threads = 0);
+void ChooseChannelParams(const float* x, const Layout& layout, ParamScheme scheme, float* scales, int32_t* zero_points,
+                         int threads = 0);
 
 // §9 float16 (IEEE binary16 bit patterns). float32 -> float16 rounds to nearest even,
 // overflows to ±Inf, produces subnormals; NaN -> quiet NaN, sign and top 10 payload bits kept

@@ -36,14 +36,18 @@ inline void Store32(Out* out, __m256i r0, __m256i r1, __m256i r2, __m256i r3) {
 }
 
 // Loads 8 values of In widened to int32.
-template <typename In> inline __m256i Load8(const In* p);
-template <> inline __m256i Load8<int8_t>(const int8_t* p) {
+template <typename In>
+inline __m256i Load8(const In* p);
+template <>
+inline __m256i Load8<int8_t>(const int8_t* p) {
   return _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
 }
-template <> inline __m256i Load8<uint8_t>(const uint8_t* p) {
+template <>
+inline __m256i Load8<uint8_t>(const uint8_t* p) {
   return _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
 }
-template <> inline __m256i Load8<int32_t>(const int32_t* p) {
+template <>
+inline __m256i Load8<int32_t>(const int32_t* p) {
   return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
 }
 
@@ -72,7 +76,8 @@ void QuantizeAvx2(const float* x, int64_t n, const float* s, const int32_t* z, b
       v = _mm256_min_ps(_mm256_max_ps(ZeroNaN(v), lo), hi);
       const __m256i q = _mm256_add_epi32(RoundToInt(v), vz);
       const __m128i w = _mm_packs_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1));
-      _mm_storel_epi64(reinterpret_cast<__m128i*>(dst), std::is_same<Out, int8_t>::value ? _mm_packs_epi16(w, w) : _mm_packus_epi16(w, w));
+      _mm_storel_epi64(reinterpret_cast<__m128i*>(dst),
+                       std::is_same<Out, int8_t>::value ? _mm_packs_epi16(w, w) : _mm_packus_epi16(w, w));
     };
     for (; i + 8 <= n; i += 8) eight(x + i, out + i);
     if (i < n) {
@@ -115,8 +120,8 @@ inline __m256 Centered(const In* q, __m256i vz) {
 template <>
 inline __m256 Centered<int32_t>(const int32_t* q, __m256i vz) {
   const __m256i v = Load8<int32_t>(q);
-  const __m256d lo = _mm256_sub_pd(_mm256_cvtepi32_pd(_mm256_castsi256_si128(v)),
-                                   _mm256_cvtepi32_pd(_mm256_castsi256_si128(vz)));
+  const __m256d lo =
+      _mm256_sub_pd(_mm256_cvtepi32_pd(_mm256_castsi256_si128(v)), _mm256_cvtepi32_pd(_mm256_castsi256_si128(vz)));
   const __m256d hi = _mm256_sub_pd(_mm256_cvtepi32_pd(_mm256_extracti128_si256(v, 1)),
                                    _mm256_cvtepi32_pd(_mm256_extracti128_si256(vz, 1)));
   return _mm256_set_m128(_mm256_cvtpd_ps(hi), _mm256_cvtpd_ps(lo));
@@ -199,20 +204,26 @@ void MinMaxAvx2(const float* x, int64_t n, float* lo, float* hi) {
     const __m256 v1 = FiniteOrZero(_mm256_loadu_ps(x + i + 8), abs_mask, inf);
     const __m256 v2 = FiniteOrZero(_mm256_loadu_ps(x + i + 16), abs_mask, inf);
     const __m256 v3 = FiniteOrZero(_mm256_loadu_ps(x + i + 24), abs_mask, inf);
-    l0 = _mm256_min_ps(l0, v0); h0 = _mm256_max_ps(h0, v0);
-    l1 = _mm256_min_ps(l1, v1); h1 = _mm256_max_ps(h1, v1);
-    l2 = _mm256_min_ps(l2, v2); h2 = _mm256_max_ps(h2, v2);
-    l3 = _mm256_min_ps(l3, v3); h3 = _mm256_max_ps(h3, v3);
+    l0 = _mm256_min_ps(l0, v0);
+    h0 = _mm256_max_ps(h0, v0);
+    l1 = _mm256_min_ps(l1, v1);
+    h1 = _mm256_max_ps(h1, v1);
+    l2 = _mm256_min_ps(l2, v2);
+    h2 = _mm256_max_ps(h2, v2);
+    l3 = _mm256_min_ps(l3, v3);
+    h3 = _mm256_max_ps(h3, v3);
   }
   for (; i + 8 <= n; i += 8) {
     const __m256 v = FiniteOrZero(_mm256_loadu_ps(x + i), abs_mask, inf);
-    l0 = _mm256_min_ps(l0, v); h0 = _mm256_max_ps(h0, v);
+    l0 = _mm256_min_ps(l0, v);
+    h0 = _mm256_max_ps(h0, v);
   }
   if (i < n) {
     // Masked lanes read as 0, which changes nothing: the bounds start at 0 and are widened
     // to include it.
     const __m256 v = FiniteOrZero(_mm256_maskload_ps(x + i, TailMask8(n - i)), abs_mask, inf);
-    l1 = _mm256_min_ps(l1, v); h1 = _mm256_max_ps(h1, v);
+    l1 = _mm256_min_ps(l1, v);
+    h1 = _mm256_max_ps(h1, v);
     i = n;
   }
   float l = std::min(*lo, HMin(_mm256_min_ps(_mm256_min_ps(l0, l1), _mm256_min_ps(l2, l3))));
@@ -300,11 +311,21 @@ void DynamicRowsU8Avx2(const float* x, int64_t rows, int64_t k, int64_t ldx, uin
 
 const Kernels& Avx2Kernels() {
   static const Kernels k = {
-      QuantizeAvx2<int8_t>,             QuantizeAvx2<uint8_t>,            DequantizeAvx2<int8_t>,
-      DequantizeAvx2<uint8_t>,          DequantizeAvx2<int32_t>,          RequantizeAvx2<int32_t, int8_t>,
-      RequantizeAvx2<int32_t, uint8_t>, RequantizeAvx2<int8_t, int8_t>,   RequantizeAvx2<int8_t, uint8_t>,
-      RequantizeAvx2<uint8_t, int8_t>,  RequantizeAvx2<uint8_t, uint8_t>, MinMaxAvx2,
-      MinMaxVecAvx2,                    F32ToF16Avx2,                     F16ToF32Avx2,
+      QuantizeAvx2<int8_t>,
+      QuantizeAvx2<uint8_t>,
+      DequantizeAvx2<int8_t>,
+      DequantizeAvx2<uint8_t>,
+      DequantizeAvx2<int32_t>,
+      RequantizeAvx2<int32_t, int8_t>,
+      RequantizeAvx2<int32_t, uint8_t>,
+      RequantizeAvx2<int8_t, int8_t>,
+      RequantizeAvx2<int8_t, uint8_t>,
+      RequantizeAvx2<uint8_t, int8_t>,
+      RequantizeAvx2<uint8_t, uint8_t>,
+      MinMaxAvx2,
+      MinMaxVecAvx2,
+      F32ToF16Avx2,
+      F16ToF32Avx2,
       DynamicRowsU8Avx2,
   };
   return k;

@@ -31,21 +31,29 @@ inline void Store16(Out* out, int32x4_t a, int32x4_t b, int32x4_t c, int32x4_t d
 }
 
 // 16 values of In widened to int32 (four vectors).
-template <typename In> inline void Load16(const In* p, int32x4_t r[4]);
-template <> inline void Load16<int8_t>(const int8_t* p, int32x4_t r[4]) {
+template <typename In>
+inline void Load16(const In* p, int32x4_t r[4]);
+template <>
+inline void Load16<int8_t>(const int8_t* p, int32x4_t r[4]) {
   const int8x16_t v = vld1q_s8(p);
   const int16x8_t l = vmovl_s8(vget_low_s8(v)), h = vmovl_s8(vget_high_s8(v));
-  r[0] = vmovl_s16(vget_low_s16(l)); r[1] = vmovl_s16(vget_high_s16(l));
-  r[2] = vmovl_s16(vget_low_s16(h)); r[3] = vmovl_s16(vget_high_s16(h));
+  r[0] = vmovl_s16(vget_low_s16(l));
+  r[1] = vmovl_s16(vget_high_s16(l));
+  r[2] = vmovl_s16(vget_low_s16(h));
+  r[3] = vmovl_s16(vget_high_s16(h));
 }
-template <> inline void Load16<uint8_t>(const uint8_t* p, int32x4_t r[4]) {
+template <>
+inline void Load16<uint8_t>(const uint8_t* p, int32x4_t r[4]) {
   const uint8x16_t v = vld1q_u8(p);
   const int16x8_t l = vreinterpretq_s16_u16(vmovl_u8(vget_low_u8(v)));
   const int16x8_t h = vreinterpretq_s16_u16(vmovl_u8(vget_high_u8(v)));
-  r[0] = vmovl_s16(vget_low_s16(l)); r[1] = vmovl_s16(vget_high_s16(l));
-  r[2] = vmovl_s16(vget_low_s16(h)); r[3] = vmovl_s16(vget_high_s16(h));
+  r[0] = vmovl_s16(vget_low_s16(l));
+  r[1] = vmovl_s16(vget_high_s16(l));
+  r[2] = vmovl_s16(vget_low_s16(h));
+  r[3] = vmovl_s16(vget_high_s16(h));
 }
-template <> inline void Load16<int32_t>(const int32_t* p, int32x4_t r[4]) {
+template <>
+inline void Load16<int32_t>(const int32_t* p, int32x4_t r[4]) {
   for (int j = 0; j < 4; j++) r[j] = vld1q_s32(p + 4 * j);
 }
 
@@ -144,8 +152,10 @@ void MinMaxNeon(const float* x, int64_t n, float* lo, float* hi) {
   int64_t i = 0;
   for (; i + 8 <= n; i += 8) {
     const float32x4_t a = FiniteOrZero(vld1q_f32(x + i), inf), b = FiniteOrZero(vld1q_f32(x + i + 4), inf);
-    l0 = vminq_f32(l0, a); h0 = vmaxq_f32(h0, a);
-    l1 = vminq_f32(l1, b); h1 = vmaxq_f32(h1, b);
+    l0 = vminq_f32(l0, a);
+    h0 = vmaxq_f32(h0, a);
+    l1 = vminq_f32(l1, b);
+    h1 = vmaxq_f32(h1, b);
   }
   float l = std::min(*lo, vminvq_f32(vminq_f32(l0, l1)));
   float h = std::max(*hi, vmaxvq_f32(vmaxq_f32(h0, h1)));
@@ -196,11 +206,22 @@ void F16ToF32Neon(const uint16_t* h, int64_t n, float* out) {
 
 const Kernels& NeonKernels() {
   static const Kernels k = {
-      QuantizeNeon<int8_t>,             QuantizeNeon<uint8_t>,            DequantizeNeon<int8_t>,
-      DequantizeNeon<uint8_t>,          DequantizeNeon<int32_t>,          RequantizeNeon<int32_t, int8_t>,
-      RequantizeNeon<int32_t, uint8_t>, RequantizeNeon<int8_t, int8_t>,   RequantizeNeon<int8_t, uint8_t>,
-      RequantizeNeon<uint8_t, int8_t>,  RequantizeNeon<uint8_t, uint8_t>, MinMaxNeon,
-      MinMaxVecNeon,                    F32ToF16Neon,                     F16ToF32Neon, nullptr,
+      QuantizeNeon<int8_t>,
+      QuantizeNeon<uint8_t>,
+      DequantizeNeon<int8_t>,
+      DequantizeNeon<uint8_t>,
+      DequantizeNeon<int32_t>,
+      RequantizeNeon<int32_t, int8_t>,
+      RequantizeNeon<int32_t, uint8_t>,
+      RequantizeNeon<int8_t, int8_t>,
+      RequantizeNeon<int8_t, uint8_t>,
+      RequantizeNeon<uint8_t, int8_t>,
+      RequantizeNeon<uint8_t, uint8_t>,
+      MinMaxNeon,
+      MinMaxVecNeon,
+      F32ToF16Neon,
+      F16ToF32Neon,
+      nullptr,
   };
   return k;
 }

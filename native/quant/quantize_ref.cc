@@ -65,11 +65,22 @@ void F16ToF32Ref(const uint16_t* h, int64_t n, float* out) {
 
 const Kernels& RefKernels() {
   static const Kernels k = {
-      QuantizeRef<int8_t>,           QuantizeRef<uint8_t>,          DequantizeRef<int8_t>,
-      DequantizeRef<uint8_t>,        DequantizeRef<int32_t>,        RequantizeRef<int32_t, int8_t>,
-      RequantizeRef<int32_t, uint8_t>, RequantizeRef<int8_t, int8_t>, RequantizeRef<int8_t, uint8_t>,
-      RequantizeRef<uint8_t, int8_t>, RequantizeRef<uint8_t, uint8_t>, MinMaxRef,
-      MinMaxVecRef,                  F32ToF16Ref,                   F16ToF32Ref, nullptr,
+      QuantizeRef<int8_t>,
+      QuantizeRef<uint8_t>,
+      DequantizeRef<int8_t>,
+      DequantizeRef<uint8_t>,
+      DequantizeRef<int32_t>,
+      RequantizeRef<int32_t, int8_t>,
+      RequantizeRef<int32_t, uint8_t>,
+      RequantizeRef<int8_t, int8_t>,
+      RequantizeRef<int8_t, uint8_t>,
+      RequantizeRef<uint8_t, int8_t>,
+      RequantizeRef<uint8_t, uint8_t>,
+      MinMaxRef,
+      MinMaxVecRef,
+      F32ToF16Ref,
+      F16ToF32Ref,
+      nullptr,
   };
   return k;
 }

@@ -36,8 +36,16 @@ inline int32_t Requantize(int32_t acc, float mult, int32_t zo, int32_t lo, int32
 
 inline float FiniteOrZero(float x) { return std::fabs(x) < INFINITY ? x : 0.0f; }
 
-inline uint32_t Bits(float x) { uint32_t u; std::memcpy(&u, &x, 4); return u; }
-inline float FromBits(uint32_t u) { float x; std::memcpy(&x, &u, 4); return x; }
+inline uint32_t Bits(float x) {
+  uint32_t u;
+  std::memcpy(&u, &x, 4);
+  return u;
+}
+inline float FromBits(uint32_t u) {
+  float x;
+  std::memcpy(&x, &u, 4);
+  return x;
+}
 
 // §9 float32 -> float16, round to nearest even, by integer arithmetic only.
 inline uint16_t FloatToHalf(float x) {
@@ -46,11 +54,11 @@ inline uint16_t FloatToHalf(float x) {
   const uint32_t a = f & 0x7FFFFFFFu;
   if (a > 0x7F800000u) return static_cast<uint16_t>(sign | 0x7E00u | ((a >> 13) & 0x3FFu));  // NaN: quiet
   if (a >= 0x477FF000u) return static_cast<uint16_t>(sign | 0x7C00u);  // >= 65520 (incl. Inf) -> Inf
-  if (a < 0x38800000u) {  // below 2^-14: subnormal half or zero
-    if (a < 0x33000000u) return static_cast<uint16_t>(sign);  // < 2^-25 rounds to 0
-    const uint32_t e = a >> 23;                                // 102..112
+  if (a < 0x38800000u) {                                               // below 2^-14: subnormal half or zero
+    if (a < 0x33000000u) return static_cast<uint16_t>(sign);           // < 2^-25 rounds to 0
+    const uint32_t e = a >> 23;                                        // 102..112
     const uint32_t m = (a & 0x7FFFFFu) | 0x800000u;
-    const uint32_t shift = 126 - e;                            // 14..24
+    const uint32_t shift = 126 - e;  // 14..24
     uint32_t r = m >> shift;
     const uint32_t rem = m & ((1u << shift) - 1), half = 1u << (shift - 1);
     if (rem > half || (rem == half && (r & 1))) r++;
@@ -72,7 +80,10 @@ inline float HalfToFloat(uint16_t h) {
     if (m == 0) return FromBits(sign);
     // m × 2^-24: normalize.
     uint32_t exp = 113, mm = m;  // biased exponent of 2^-14
-    while (!(mm & 0x400u)) { mm <<= 1; exp--; }
+    while (!(mm & 0x400u)) {
+      mm <<= 1;
+      exp--;
+    }
     return FromBits(sign | (exp << 23) | ((mm & 0x3FFu) << 13));
   }
   return FromBits(sign | ((e + 112) << 23) | (m << 13));

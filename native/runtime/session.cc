@@ -15,10 +15,14 @@ namespace runtime {
 
 size_t DTypeSize(DType t) {
   switch (t) {
-    case DType::kF32: return 4;
-    case DType::kI8: return 1;
-    case DType::kU8: return 1;
-    case DType::kI32: return 4;
+    case DType::kF32:
+      return 4;
+    case DType::kI8:
+      return 1;
+    case DType::kU8:
+      return 1;
+    case DType::kI32:
+      return 4;
   }
   return 1;
 }
@@ -38,7 +42,8 @@ Session::Session(PlanSpec plan, int threads) : plan_(std::move(plan)), threads_(
     if (b.shape.size() > 6) Bad(name + ": rank above 6");
     for (size_t d = 0; d < b.shape.size(); d++) {
       const int64_t v = b.shape[d];
-      if (v < 0 && !(d == 0 && v == -1)) Bad(name + ": dimension " + std::to_string(d) + " must be >= 0 (-1 only for the batch)");
+      if (v < 0 && !(d == 0 && v == -1))
+        Bad(name + ": dimension " + std::to_string(d) + " must be >= 0 (-1 only for the batch)");
       if (v > (int64_t{1} << 31)) Bad(name + ": dimension too large");
     }
     if (b.const_index >= 0) {
@@ -46,7 +51,9 @@ Session::Session(PlanSpec plan, int threads) : plan_(std::move(plan)), threads_(
       if (!b.shape.empty() && b.shape[0] == -1) Bad(name + ": a constant has no batch dimension");
       const WeightSpec& w = plan_.weights[static_cast<size_t>(b.const_index)];
       if (w.dtype != b.dtype) Bad(name + ": dtype differs from its constant's");
-      if (w.length() != Elements(i, 1)) Bad(name + ": constant has " + std::to_string(w.length()) + " elements, shape needs " + std::to_string(Elements(i, 1)));
+      if (w.length() != Elements(i, 1))
+        Bad(name + ": constant has " + std::to_string(w.length()) + " elements, shape needs " +
+            std::to_string(Elements(i, 1)));
     } else if (b.const_index != -1) {
       Bad(name + ": constIndex must be -1 or a weight index");
     }
@@ -57,7 +64,8 @@ Session::Session(PlanSpec plan, int threads) : plan_(std::move(plan)), threads_(
     }
   }
   auto check_ids = [&](const std::vector<int>& ids, const std::string& what) {
-    for (int id : ids) if (id < 0 || id >= nb) Bad(what + ": buffer id " + std::to_string(id) + " out of range");
+    for (int id : ids)
+      if (id < 0 || id >= nb) Bad(what + ": buffer id " + std::to_string(id) + " out of range");
   };
   check_ids(plan_.inputs, "inputs");
   check_ids(plan_.outputs, "outputs");
@@ -75,7 +83,8 @@ Session::Session(PlanSpec plan, int threads) : plan_(std::move(plan)), threads_(
 
   // Steps, and which buffers are written before being read.
   std::vector<char> defined(static_cast<size_t>(nb), 0);
-  for (int id = 0; id < nb; id++) if (plan_.buffers[static_cast<size_t>(id)].const_index >= 0) defined[static_cast<size_t>(id)] = 1;
+  for (int id = 0; id < nb; id++)
+    if (plan_.buffers[static_cast<size_t>(id)].const_index >= 0) defined[static_cast<size_t>(id)] = 1;
   for (int id : plan_.inputs) defined[static_cast<size_t>(id)] = 1;
   first_.assign(static_cast<size_t>(nb), -2);
   last_.assign(static_cast<size_t>(nb), -2);
@@ -87,16 +96,20 @@ Session::Session(PlanSpec plan, int threads) : plan_(std::move(plan)), threads_(
     check_ids(s.inputs, where + " inputs");
     check_ids(s.outputs, where + " outputs");
     check_ids(s.temps, where + " temps");
-    for (int w : s.weights) if (w < -1 || w >= static_cast<int>(plan_.weights.size())) Bad(where + ": weight index out of range");
+    for (int w : s.weights)
+      if (w < -1 || w >= static_cast<int>(plan_.weights.size())) Bad(where + ": weight index out of range");
     for (int id : s.inputs) {
-      if (!defined[static_cast<size_t>(id)]) Bad(where + ": reads buffer " + std::to_string(id) + " before it is written");
+      if (!defined[static_cast<size_t>(id)])
+        Bad(where + ": reads buffer " + std::to_string(id) + " before it is written");
     }
     std::vector<int> written = s.outputs;
     written.insert(written.end(), s.temps.begin(), s.temps.end());
     for (int id : written) {
       if (plan_.buffers[static_cast<size_t>(id)].const_index >= 0) Bad(where + ": writes a constant buffer");
-      if (std::find(s.inputs.begin(), s.inputs.end(), id) != s.inputs.end()) Bad(where + ": buffer " + std::to_string(id) + " is both read and written (outputs must not overlap inputs)");
-      if (std::count(written.begin(), written.end(), id) > 1) Bad(where + ": buffer " + std::to_string(id) + " written twice");
+      if (std::find(s.inputs.begin(), s.inputs.end(), id) != s.inputs.end())
+        Bad(where + ": buffer " + std::to_string(id) + " is both read and written (outputs must not overlap inputs)");
+      if (std::count(written.begin(), written.end(), id) > 1)
+        Bad(where + ": buffer " + std::to_string(id) + " written twice");
       if (defined[static_cast<size_t>(id)] && std::find(s.temps.begin(), s.temps.end(), id) == s.temps.end()) {
         Bad(where + ": buffer " + std::to_string(id) + " is written twice in the plan");
       }
@@ -124,9 +137,13 @@ Session::Session(PlanSpec plan, int threads) : plan_(std::move(plan)), threads_(
   // holds them once, packed.
   {
     std::vector<int> uses(plan_.weights.size(), 0), packed(plan_.weights.size(), 0);
-    for (const auto& b : plan_.buffers) if (b.const_index >= 0) uses[static_cast<size_t>(b.const_index)]++;
-    for (const auto& st : plan_.steps) for (int w : st.weights) if (w >= 0) uses[static_cast<size_t>(w)]++;
-    for (const auto& st : steps_) for (int w : st->PackedWeights()) packed[static_cast<size_t>(w)]++;
+    for (const auto& b : plan_.buffers)
+      if (b.const_index >= 0) uses[static_cast<size_t>(b.const_index)]++;
+    for (const auto& st : plan_.steps)
+      for (int w : st.weights)
+        if (w >= 0) uses[static_cast<size_t>(w)]++;
+    for (const auto& st : steps_)
+      for (int w : st->PackedWeights()) packed[static_cast<size_t>(w)]++;
     for (size_t w = 0; w < plan_.weights.size(); w++) {
       if (packed[w] > 0 && packed[w] == uses[w]) {
         weight_bytes_ -= plan_.weights[w].bytes.size();
@@ -170,15 +187,18 @@ void Session::Layout(Arena* a, int64_t batch) const {
     size[i] = AlignUp(static_cast<size_t>(Elements(static_cast<int>(i), batch)) * DTypeSize(plan_.buffers[i].dtype));
     order.push_back(static_cast<int>(i));
   }
-  std::stable_sort(order.begin(), order.end(), [&](int x, int y) { return size[static_cast<size_t>(x)] > size[static_cast<size_t>(y)]; });
+  std::stable_sort(order.begin(), order.end(),
+                   [&](int x, int y) { return size[static_cast<size_t>(x)] > size[static_cast<size_t>(y)]; });
   a->offsets.assign(nb, 0);
   std::vector<int> placed;
   size_t total = 0;
   for (int b : order) {
     std::vector<std::pair<size_t, size_t>> busy;
     for (int p : placed) {
-      if (first_[static_cast<size_t>(p)] <= last_[static_cast<size_t>(b)] && first_[static_cast<size_t>(b)] <= last_[static_cast<size_t>(p)]) {
-        busy.emplace_back(a->offsets[static_cast<size_t>(p)], a->offsets[static_cast<size_t>(p)] + size[static_cast<size_t>(p)]);
+      if (first_[static_cast<size_t>(p)] <= last_[static_cast<size_t>(b)] &&
+          first_[static_cast<size_t>(b)] <= last_[static_cast<size_t>(p)]) {
+        busy.emplace_back(a->offsets[static_cast<size_t>(p)],
+                          a->offsets[static_cast<size_t>(p)] + size[static_cast<size_t>(p)]);
       }
     }
     std::sort(busy.begin(), busy.end());
@@ -254,12 +274,15 @@ void Session::Run(int64_t batch, const std::vector<const void*>& inputs, const s
     }
   }
   // Inputs are only read by the steps (validated: never written); outputs are written in place.
-  for (size_t i = 0; i < inputs.size(); i++) c.ptr[static_cast<size_t>(plan_.inputs[i])] = static_cast<uint8_t*>(const_cast<void*>(inputs[i]));
+  for (size_t i = 0; i < inputs.size(); i++)
+    c.ptr[static_cast<size_t>(plan_.inputs[i])] = static_cast<uint8_t*>(const_cast<void*>(inputs[i]));
   std::vector<size_t> repeated;  // an output buffer listed twice: later slots get a copy
   for (size_t i = 0; i < outputs.size(); i++) {
     uint8_t*& p = c.ptr[static_cast<size_t>(plan_.outputs[i])];
-    if (p == nullptr) p = static_cast<uint8_t*>(outputs[i]);
-    else repeated.push_back(i);
+    if (p == nullptr)
+      p = static_cast<uint8_t*>(outputs[i]);
+    else
+      repeated.push_back(i);
   }
   if (!profiling_.load(std::memory_order_relaxed)) {
     for (const auto& s : steps_) s->Run(c);

@@ -130,7 +130,10 @@ struct RunContext {
   int64_t batch;
   int threads;
   std::vector<uint8_t*> ptr;  // per buffer
-  template <typename T> T* P(int id) const { return reinterpret_cast<T*>(ptr[static_cast<size_t>(id)]); }
+  template <typename T>
+  T* P(int id) const {
+    return reinterpret_cast<T*>(ptr[static_cast<size_t>(id)]);
+  }
   std::vector<int64_t> Shape(int id) const { return s->Shape(id, batch); }
   int64_t Elements(int id) const { return s->Elements(id, batch); }
 };

@@ -21,47 +21,53 @@
 // are the §5 requantization multipliers (N or 1 values).
 #pragma once
 
-#define TFJQ_RUNTIME_STEPS(X)                                                                                        \
-  X(quantize, MakeQuantize, "x", "", "zero_point", "scale", "")                                                      \
-  X(dequantize, MakeDequantize, "x", "", "zero_point", "scale", "")                                                  \
-  X(conv_i8, MakeConvI8, "x", "col?", "geom[10] x_zero_point y_zero_point qmin qmax", "", "w bias? multipliers")     \
-  X(matmul_i8, MakeMatmulI8, "x", "", "x_zero_point y_zero_point qmin qmax", "", "w bias? multipliers")              \
-  X(conv_dyn, MakeConvDyn, "x", "col?", "geom[10] per_row act", "alpha", "w w_scales bias?")                         \
-  X(matmul_dyn, MakeMatmulDyn, "x", "", "per_row act", "alpha", "w w_scales bias?")                                  \
-  X(conv_dyn4, MakeConvDyn4, "x", "col?", "geom[10] per_row act group_size", "alpha", "w w_scales w_zero_points? bias?") \
-  X(matmul_dyn4, MakeMatmulDyn4, "x", "", "per_row act group_size", "alpha", "w w_scales w_zero_points? bias?")      \
-  X(conv_f32, MakeConvF32, "x", "", "geom[10] act", "alpha", "w bias?")                                              \
-  X(matmul_f32, MakeMatmulF32, "x", "", "act", "alpha", "w bias?")                                                   \
-  X(dw_i8, MakeDwI8, "x", "", "geom[10] multiplier x_zero_point y_zero_point qmin qmax", "", "w bias? multipliers")  \
-  X(dw_f32, MakeDwF32, "x", "", "geom[10] multiplier act", "alpha", "w bias?")                                       \
-  X(deconv_i8, MakeDeconvI8, "dy", "", "geom[10] dy_zero_point y_zero_point qmin qmax", "", "w bias? multipliers")   \
-  X(deconv_f32, MakeDeconvF32, "dy", "", "geom[10]", "", "w bias?")                                                  \
-  X(batch_matmul_f32, MakeBatchMatmulF32, "a b", "", "transpose_a transpose_b", "", "")                              \
-  X(maxpool_i8, MakeMaxpoolI8, "x", "", "window[8] qmin qmax", "", "")                                               \
-  X(maxpool_f32, MakeMaxpoolF32, "x", "", "window[8]", "", "")                                                       \
-  X(avgpool_i8, MakeAvgpoolI8, "x", "", "window[8] x_zero_point y_zero_point qmin qmax", "x_scale y_scale", "")      \
-  X(avgpool_f32, MakeAvgpoolF32, "x", "", "window[8]", "", "")                                                       \
-  X(mean_i8, MakeMeanI8, "x", "", "x_zero_point y_zero_point qmin qmax", "x_scale y_scale", "")                      \
-  X(mean_f32, MakeMeanF32, "x", "", "", "", "")                                                                      \
-  X(binary_i8, MakeBinaryI8, "a b", "", "op a_zero_point b_zero_point y_zero_point qmin qmax", "a_scale b_scale y_scale", "") \
-  X(binary_f32, MakeBinaryF32, "a b", "", "op act", "", "")                                                          \
-  X(lut, MakeLut, "x", "", "", "", "table")                                                                          \
-  X(act_f32, MakeActF32, "x", "", "act", "alpha", "")                                                                \
-  X(softmax_i8, MakeSoftmaxI8, "x", "", "", "x_scale beta", "")                                                      \
-  X(softmax_f32, MakeSoftmaxF32, "x", "", "", "beta", "")                                                            \
-  X(prelu_i8, MakePreluI8, "x", "", "x_zero_point y_zero_point qmin qmax", "x_scale y_scale", "alpha")               \
-  X(prelu_f32, MakePreluF32, "x", "", "", "", "alpha")                                                               \
-  X(concat_i8, MakeConcatI8, "x...", "", "axis y_zero_point qmin qmax x_zero_points...", "y_scale x_scales...", "")   \
-  X(concat, MakeConcat, "x...", "", "axis", "", "")                                                                  \
-  X(pad, MakePad, "x", "", "before[rank] after[rank]", "value", "")                                                  \
-  X(transpose, MakeTranspose, "x", "", "perm[rank]", "", "")                                                         \
+#define TFJQ_RUNTIME_STEPS(X)                                                                                       \
+  X(quantize, MakeQuantize, "x", "", "zero_point", "scale", "")                                                     \
+  X(dequantize, MakeDequantize, "x", "", "zero_point", "scale", "")                                                 \
+  X(conv_i8, MakeConvI8, "x", "col?", "geom[10] x_zero_point y_zero_point qmin qmax", "", "w bias? multipliers")    \
+  X(matmul_i8, MakeMatmulI8, "x", "", "x_zero_point y_zero_point qmin qmax", "", "w bias? multipliers")             \
+  X(conv_dyn, MakeConvDyn, "x", "col?", "geom[10] per_row act", "alpha", "w w_scales bias?")                        \
+  X(matmul_dyn, MakeMatmulDyn, "x", "", "per_row act", "alpha", "w w_scales bias?")                                 \
+  X(conv_dyn4, MakeConvDyn4, "x", "col?", "geom[10] per_row act group_size", "alpha",                               \
+    "w w_scales w_zero_points? bias?")                                                                              \
+  X(matmul_dyn4, MakeMatmulDyn4, "x", "", "per_row act group_size", "alpha", "w w_scales w_zero_points? bias?")     \
+  X(conv_f32, MakeConvF32, "x", "", "geom[10] act", "alpha", "w bias?")                                             \
+  X(matmul_f32, MakeMatmulF32, "x", "", "act", "alpha", "w bias?")                                                  \
+  X(dw_i8, MakeDwI8, "x", "", "geom[10] multiplier x_zero_point y_zero_point qmin qmax", "", "w bias? multipliers") \
+  X(dw_f32, MakeDwF32, "x", "", "geom[10] multiplier act", "alpha", "w bias?")                                      \
+  X(deconv_i8, MakeDeconvI8, "dy", "", "geom[10] dy_zero_point y_zero_point qmin qmax", "", "w bias? multipliers")  \
+  X(deconv_f32, MakeDeconvF32, "dy", "", "geom[10]", "", "w bias?")                                                 \
+  X(batch_matmul_f32, MakeBatchMatmulF32, "a b", "", "transpose_a transpose_b", "", "")                             \
+  X(maxpool_i8, MakeMaxpoolI8, "x", "", "window[8] qmin qmax", "", "")                                              \
+  X(maxpool_f32, MakeMaxpoolF32, "x", "", "window[8]", "", "")                                                      \
+  X(avgpool_i8, MakeAvgpoolI8, "x", "", "window[8] x_zero_point y_zero_point qmin qmax", "x_scale y_scale", "")     \
+  X(avgpool_f32, MakeAvgpoolF32, "x", "", "window[8]", "", "")                                                      \
+  X(mean_i8, MakeMeanI8, "x", "", "x_zero_point y_zero_point qmin qmax", "x_scale y_scale", "")                     \
+  X(mean_f32, MakeMeanF32, "x", "", "", "", "")                                                                     \
+  X(binary_i8, MakeBinaryI8, "a b", "", "op a_zero_point b_zero_point y_zero_point qmin qmax",                      \
+    "a_scale b_scale y_scale", "")                                                                                  \
+  X(binary_f32, MakeBinaryF32, "a b", "", "op act", "", "")                                                         \
+  X(lut, MakeLut, "x", "", "", "", "table")                                                                         \
+  X(act_f32, MakeActF32, "x", "", "act", "alpha", "")                                                               \
+  X(softmax_i8, MakeSoftmaxI8, "x", "", "", "x_scale beta", "")                                                     \
+  X(softmax_f32, MakeSoftmaxF32, "x", "", "", "beta", "")                                                           \
+  X(prelu_i8, MakePreluI8, "x", "", "x_zero_point y_zero_point qmin qmax", "x_scale y_scale", "alpha")              \
+  X(prelu_f32, MakePreluF32, "x", "", "", "", "alpha")                                                              \
+  X(concat_i8, MakeConcatI8, "x...", "", "axis y_zero_point qmin qmax x_zero_points...", "y_scale x_scales...", "") \
+  X(concat, MakeConcat, "x...", "", "axis", "", "")                                                                 \
+  X(pad, MakePad, "x", "", "before[rank] after[rank]", "value", "")                                                 \
+  X(transpose, MakeTranspose, "x", "", "perm[rank]", "", "")                                                        \
   X(resize_nearest, MakeResizeNearest, "x", "", "align_corners half_pixel_centers", "", "")                         \
-  X(resize_bilinear_i8, MakeResizeBilinearI8, "x", "", "align_corners half_pixel_centers x_zero_point y_zero_point qmin qmax", "x_scale y_scale", "") \
+  X(resize_bilinear_i8, MakeResizeBilinearI8, "x", "",                                                              \
+    "align_corners half_pixel_centers x_zero_point y_zero_point qmin qmax", "x_scale y_scale", "")                  \
   X(resize_bilinear_f32, MakeResizeBilinearF32, "x", "", "align_corners half_pixel_centers", "", "")                \
-  X(strided_slice, MakeStridedSlice, "x", "", "n begin[n] end[n] strides[n] begin_mask end_mask ellipsis_mask new_axis_mask shrink_axis_mask", "", "") \
-  X(depth_to_space, MakeDepthToSpace, "x", "", "block_size", "", "")                                                 \
-  X(copy, MakeCopy, "x", "", "", "", "")                                                                             \
-  X(sparse_matmul_i8, MakeSparse, "x", "", "x_zero_point y_zero_point qmin qmax m_min m_max", "", "w bias? multipliers") \
-  X(sparse_conv_i8, MakeSparse, "x", "", "geom[10] x_zero_point y_zero_point qmin qmax m_min m_max", "", "w bias? multipliers") \
-  X(sparse_matmul_f32, MakeSparse, "x", "", "act m_min m_max", "alpha", "w bias?")                                   \
+  X(strided_slice, MakeStridedSlice, "x", "",                                                                       \
+    "n begin[n] end[n] strides[n] begin_mask end_mask ellipsis_mask new_axis_mask shrink_axis_mask", "", "")        \
+  X(depth_to_space, MakeDepthToSpace, "x", "", "block_size", "", "")                                                \
+  X(copy, MakeCopy, "x", "", "", "", "")                                                                            \
+  X(sparse_matmul_i8, MakeSparse, "x", "", "x_zero_point y_zero_point qmin qmax m_min m_max", "",                   \
+    "w bias? multipliers")                                                                                          \
+  X(sparse_conv_i8, MakeSparse, "x", "", "geom[10] x_zero_point y_zero_point qmin qmax m_min m_max", "",            \
+    "w bias? multipliers")                                                                                          \
+  X(sparse_matmul_f32, MakeSparse, "x", "", "act m_min m_max", "alpha", "w bias?")                                  \
   X(sparse_conv_f32, MakeSparse, "x", "", "geom[10] act m_min m_max", "alpha", "w bias?")

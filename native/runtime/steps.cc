@@ -75,14 +75,17 @@ void CheckCount(const char* list, size_t got, const char* what, bool optional_co
   // Weights carry their optional slots (as -1): the optional ones count as required.
   if (optional_counts) c.min = c.max == SIZE_MAX ? c.min : c.max;
   if (got < c.min || got > c.max) {
-    std::string want = c.min == c.max ? std::to_string(c.min) : c.max == SIZE_MAX ? "at least " + std::to_string(c.min) : std::to_string(c.min) + " to " + std::to_string(c.max);
+    std::string want = c.min == c.max      ? std::to_string(c.min)
+                       : c.max == SIZE_MAX ? "at least " + std::to_string(c.min)
+                                           : std::to_string(c.min) + " to " + std::to_string(c.max);
     Bad(std::string("expects ") + want + " " + what + ", got " + std::to_string(got));
   }
 }
 
 const std::unordered_map<std::string, StepKind>& Registry() {
   static const std::unordered_map<std::string, StepKind> kinds = {
-#define TFJQ_REGISTER_STEP(name, factory, inputs, temps, ints, floats, weights) {#name, {&detail::factory, inputs, temps, ints, floats, weights}},
+#define TFJQ_REGISTER_STEP(name, factory, inputs, temps, ints, floats, weights) \
+  {#name, {&detail::factory, inputs, temps, ints, floats, weights}},
       TFJQ_RUNTIME_STEPS(TFJQ_REGISTER_STEP)
 #undef TFJQ_REGISTER_STEP
   };

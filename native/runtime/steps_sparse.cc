@@ -44,7 +44,8 @@ class SparseStep : public Step {
     size_t at = 0;
     if (conv) {
       // geom = [kh, kw, sh, sw, dh, dw, pt, pb, pl, pr]: only the direct (GEMM) form.
-      if (in.size() < 10 || in[0] != 1 || in[1] != 1 || in[2] != 1 || in[3] != 1 || in[6] != 0 || in[7] != 0 || in[8] != 0 || in[9] != 0) {
+      if (in.size() < 10 || in[0] != 1 || in[1] != 1 || in[2] != 1 || in[3] != 1 || in[6] != 0 || in[7] != 0 ||
+          in[8] != 0 || in[9] != 0) {
         Bad("sparse convolutions must be 1×1, stride 1, unpadded");
       }
       at = 10;
@@ -63,13 +64,15 @@ class SparseStep : public Step {
       const WeightSpec* m = Weight(s, ses, 2);
       epi_.multipliers = reinterpret_cast<const float*>(m->bytes.data());
       epi_.per_channel = m->length() == n_ && n_ != 1;
-      packed_ = sparse::PackI8(reinterpret_cast<const int8_t*>(w->bytes.data()), k_, n_, sparse::PackOptions{}, ActiveIsa());
+      packed_ =
+          sparse::PackI8(reinterpret_cast<const int8_t*>(w->bytes.data()), k_, n_, sparse::PackOptions{}, ActiveIsa());
     } else {
       act_ = static_cast<int>(in[at]);
       alpha_ = static_cast<float>(s.floats[0]);
       const WeightSpec* b = Weight(s, ses, 1);
       bias_ = b ? reinterpret_cast<const float*>(b->bytes.data()) : nullptr;
-      packed_ = sparse::PackF32(reinterpret_cast<const float*>(w->bytes.data()), k_, n_, sparse::PackOptions{}, ActiveIsa());
+      packed_ =
+          sparse::PackF32(reinterpret_cast<const float*>(w->bytes.data()), k_, n_, sparse::PackOptions{}, ActiveIsa());
     }
     weight_index_ = s.weights[0];
     if (m_min_ == 1 && m_max_ < 0) dense_.reset();  // sparse for every row count
@@ -99,10 +102,11 @@ class SparseStep : public Step {
     // The dense float step's epilogue, unchanged.
     const bool simple = act_ <= 3;
     if (bias_ || (simple && act_ != 0)) {
-      const train::Activation a = !simple ? train::Activation::kLinear
+      const train::Activation a = !simple     ? train::Activation::kLinear
                                   : act_ == 1 ? train::Activation::kRelu
                                   : act_ == 2 ? train::Activation::kRelu6
-                                  : act_ == 3 ? train::Activation::kLeakyRelu : train::Activation::kLinear;
+                                  : act_ == 3 ? train::Activation::kLeakyRelu
+                                              : train::Activation::kLinear;
       train::BiasActivation(out, m, n_, bias_, bias_ ? n_ : 0, a, alpha_, c.threads);
     }
     if (!simple) ops::ActivationF32(static_cast<ops::Act>(act_), alpha_, out, m * n_, out, c.threads);

@@ -49,7 +49,10 @@ void CountBlocks(const T* w, int64_t k, int64_t n, int br, int bc, int64_t* bloc
       bool any = false;
       for (int64_t kk = k0; kk < k1 && !any; kk++) {
         for (int64_t j = n0; j < n1; j++) {
-          if (w[kk * n + j] != T(0)) { any = true; break; }
+          if (w[kk * n + j] != T(0)) {
+            any = true;
+            break;
+          }
         }
       }
       if (any) {
@@ -95,9 +98,12 @@ Structure AnalyzeT(const T* w, int64_t k, int64_t n) {
       }
     }
   }
-  if (s.block_rows * s.block_cols > 1) s.format = Format::kBlock;
-  else if (s.nm24 && s.nnz > 0 && s.sparsity < kMaxNM24Sparsity) s.format = Format::kNM24;
-  else s.format = Format::kCsc;
+  if (s.block_rows * s.block_cols > 1)
+    s.format = Format::kBlock;
+  else if (s.nm24 && s.nnz > 0 && s.sparsity < kMaxNM24Sparsity)
+    s.format = Format::kNM24;
+  else
+    s.format = Format::kCsc;
   return s;
 }
 
@@ -105,9 +111,12 @@ Structure AnalyzeT(const T* w, int64_t k, int64_t n) {
 
 const char* FormatName(Format f) {
   switch (f) {
-    case Format::kCsc: return "csc";
-    case Format::kBlock: return "block";
-    case Format::kNM24: return "2:4";
+    case Format::kCsc:
+      return "csc";
+    case Format::kBlock:
+      return "block";
+    case Format::kNM24:
+      return "2:4";
   }
   return "?";
 }
@@ -195,7 +204,11 @@ PackedSparse PackT(const T* w, int64_t k, int64_t n, const PackOptions& o, Isa i
         const int64_t k1 = std::min<int64_t>(k, k0 + br);
         bool any = false;
         for (int64_t kk = k0; kk < k1 && !any; kk++) {
-          for (int64_t j = n0; j < n1; j++) if (w[kk * n + j] != T(0)) { any = true; break; }
+          for (int64_t j = n0; j < n1; j++)
+            if (w[kk * n + j] != T(0)) {
+              any = true;
+              break;
+            }
         }
         if (!any) continue;
         rows.push_back(static_cast<int32_t>(k0));
@@ -253,8 +266,12 @@ PackedSparse PackT(const T* w, int64_t k, int64_t n, const PackOptions& o, Isa i
 template PackedSparse PackT<float>(const float*, int64_t, int64_t, const PackOptions&, Isa);
 template PackedSparse PackT<int8_t>(const int8_t*, int64_t, int64_t, const PackOptions&, Isa);
 
-PackedSparse PackF32(const float* w, int64_t k, int64_t n, const PackOptions& o, Isa isa) { return PackT(w, k, n, o, isa); }
-PackedSparse PackI8(const int8_t* w, int64_t k, int64_t n, const PackOptions& o, Isa isa) { return PackT(w, k, n, o, isa); }
+PackedSparse PackF32(const float* w, int64_t k, int64_t n, const PackOptions& o, Isa isa) {
+  return PackT(w, k, n, o, isa);
+}
+PackedSparse PackI8(const int8_t* w, int64_t k, int64_t n, const PackOptions& o, Isa isa) {
+  return PackT(w, k, n, o, isa);
+}
 
 }  // namespace sparse
 }  // namespace tfjq

@@ -24,10 +24,10 @@
 //   reference kernel adds in ascending k (mul then add); the AVX2 kernels use FMA and add in
 //   ascending k per output for kBlock with bc ≥ 4, kNM24 and kCsc with ≥ 4 rows (x transposed
 //   into blocks of 8–32 rows, one broadcast weight per stored entry), and in 8 (kCsc, fewer
-//   rows: gathers) or br (kBlock bc = 1) interleaved partial sums reduced at the end otherwise. Pruned zeros are skipped,
-//   so an Inf/NaN in x meeting a pruned weight gives no NaN (dense gives NaN·0 = NaN); NaN
-//   or Inf weights are stored nonzeros and propagate as in the dense product. Results agree
-//   with the dense float kernel within 1e-5 relative to Σ_k |x[m][k]·W[k][n]|.
+//   rows: gathers) or br (kBlock bc = 1) interleaved partial sums reduced at the end otherwise. Pruned zeros are
+//   skipped, so an Inf/NaN in x meeting a pruned weight gives no NaN (dense gives NaN·0 = NaN); NaN or Inf weights are
+//   stored nonzeros and propagate as in the dense product. Results agree with the dense float kernel within 1e-5
+//   relative to Σ_k |x[m][k]·W[k][n]|.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -48,22 +48,22 @@ const char* FormatName(Format f);
 // What Analyze found in a weight matrix.
 struct Structure {
   int64_t k = 0, n = 0, nnz = 0;
-  double sparsity = 0;          // 1 − nnz / (k·n)
-  bool nm24 = false;            // every group of 4 along K (per column) has ≤ 2 nonzeros
+  double sparsity = 0;                 // 1 − nnz / (k·n)
+  bool nm24 = false;                   // every group of 4 along K (per column) has ≤ 2 nonzeros
   int block_rows = 1, block_cols = 1;  // largest detected block shape with fill ≥ 0.9 (1×1: none)
-  double block_fill = 1;        // nnz / (stored blocks · br·bc) for that shape
-  Format format = Format::kCsc; // the format Pack picks by default
+  double block_fill = 1;               // nnz / (stored blocks · br·bc) for that shape
+  Format format = Format::kCsc;        // the format Pack picks by default
 };
 
 // Scans W (k × n, row-major [k][n]); zero means == 0 (float: ±0). Block shapes tried, best
 // first: 4×4, 1×8, 8×1, 2×4, 1×4, 4×1; a shape qualifies with fill ≥ 0.9 (nonzeros / area of
-// the blocks holding any, edge blocks clipped). Default format: the block shape if one qualifies, else 2:4 when it holds
-// and the sparsity is below 62.5% (sparser matrices run faster as CSC), else CSC.
+// the blocks holding any, edge blocks clipped). Default format: the block shape if one qualifies, else 2:4 when it
+// holds and the sparsity is below 62.5% (sparser matrices run faster as CSC), else CSC.
 Structure AnalyzeF32(const float* w, int64_t k, int64_t n);
 Structure AnalyzeI8(const int8_t* w, int64_t k, int64_t n);
 
 struct PackOptions {
-  bool force_format = false;    // else Analyze's choice
+  bool force_format = false;  // else Analyze's choice
   Format format = Format::kCsc;
   int block_rows = 4, block_cols = 4;  // kBlock only (when forced)
 };
@@ -80,8 +80,8 @@ class PackedSparse {
   Isa isa() const { return isa_; }
   int64_t k() const { return k_; }
   int64_t n() const { return n_; }
-  int64_t nnz() const { return nnz_; }          // nonzeros of W
-  int64_t stored() const { return stored_; }    // values stored (padding and block zeros included)
+  int64_t nnz() const { return nnz_; }        // nonzeros of W
+  int64_t stored() const { return stored_; }  // values stored (padding and block zeros included)
   int block_rows() const { return br_; }
   int block_cols() const { return bc_; }
   // Columns per panel: the unit of column work (1 for kCsc, bc for kBlock, 8 for kNM24).
@@ -94,11 +94,15 @@ class PackedSparse {
   // kNM24: ptr_ unused; idx_[p·groups + g] = offset bits; vals at (p·groups + g)·16 (v0[8], v1[8]).
   const int32_t* ptr() const { return ptr_.data(); }
   const int32_t* idx() const { return idx_.data(); }
-  template <typename T> const T* vals() const { return vals_.as<T>(); }
+  template <typename T>
+  const T* vals() const {
+    return vals_.as<T>();
+  }
   int64_t groups() const { return (k_ + 3) / 4; }
 
  private:
-  template <typename T> friend PackedSparse PackT(const T*, int64_t, int64_t, const PackOptions&, Isa);
+  template <typename T>
+  friend PackedSparse PackT(const T*, int64_t, int64_t, const PackOptions&, Isa);
   Format format_ = Format::kCsc;
   ValueType type_ = ValueType::kF32;
   Isa isa_ = Isa::kRef;
@@ -121,8 +125,8 @@ void SpmmF32(const PackedSparse& w, const float* x, int64_t ldx, int64_t rows, f
 
 // int8: y = requantize(Σ (x − za)·W + bias) exactly as the dense GEMM's §7 int8 epilogue.
 struct I8Epilogue {
-  int32_t za = 0;                    // x's zero point, [−128, 127]
-  const int32_t* bias = nullptr;     // n entries or nullptr
+  int32_t za = 0;                      // x's zero point, [−128, 127]
+  const int32_t* bias = nullptr;       // n entries or nullptr
   const float* multipliers = nullptr;  // 1 or n entries (per_channel), finite > 0
   bool per_channel = false;
   int32_t zo = 0, qmin = -128, qmax = 127;

@@ -67,8 +67,11 @@ void ForTiles(const PackedSparse& w, int64_t rows, const Tiling& t, Fn fn) {
 void CheckCall(const PackedSparse& w, ValueType type, const void* x, int64_t ldx, int64_t rows, const void* y,
                int64_t ldy, int threads) {
   if (w.k() == 0) Bad("sparse weights are empty");
-  if (w.type() != type) Bad(type == ValueType::kF32 ? "weights were packed as int8, not float32" : "weights were packed as float32, not int8");
-  if (!(w.isa() == Isa::kRef || IsaSupported(w.isa()))) Bad(std::string("weights are packed for isa '") + IsaName(w.isa()) + "', not available here");
+  if (w.type() != type)
+    Bad(type == ValueType::kF32 ? "weights were packed as int8, not float32"
+                                : "weights were packed as float32, not int8");
+  if (!(w.isa() == Isa::kRef || IsaSupported(w.isa())))
+    Bad(std::string("weights are packed for isa '") + IsaName(w.isa()) + "', not available here");
   if (rows < 0) Bad("rows must be >= 0");
   if (ldx < w.k()) Bad("ldx must be >= k");
   if (ldy < w.n()) Bad("ldy must be >= n");
@@ -133,8 +136,10 @@ void ForCscTTiles(const PackedSparse& w, int64_t rows, int mb, int threads, Fn f
       fn(rb * mb, std::min(rows, rb * mb + mb), cc * per, std::min(n, cc * per + per));
     }
   };
-  if (t <= 1 || tasks == 1) body(0, tasks);
-  else ParallelFor(tasks, 1, t, body);
+  if (t <= 1 || tasks == 1)
+    body(0, tasks);
+  else
+    ParallelFor(tasks, 1, t, body);
 }
 
 }  // namespace
@@ -187,19 +192,20 @@ void SpmmI8(const PackedSparse& w, const int8_t* x, int64_t ldx, int64_t rows, c
   int32_t* xw = t_widened.as<int32_t>();
   int16_t* xh = t_widened.as<int16_t>();
   const int32_t za = e.za;
-  if (!csct) ParallelFor(rows, std::max<int64_t>(1, 65536 / k), rows * k < 262144 ? 1 : threads, [&](int64_t b, int64_t end) {
-    for (int64_t i = b; i < end; i++) {
-      const int8_t* src = x + i * ldx;
-      if (madd) {
-        int16_t* dst = xh + i * ldw;
-        for (int64_t kk = 0; kk < k; kk++) dst[kk] = static_cast<int16_t>(src[kk] - za);
-        for (int64_t kk = k; kk < ldw; kk++) dst[kk] = 0;
-      } else {
-        int32_t* dst = xw + i * k;
-        for (int64_t kk = 0; kk < k; kk++) dst[kk] = static_cast<int32_t>(src[kk]) - za;
+  if (!csct)
+    ParallelFor(rows, std::max<int64_t>(1, 65536 / k), rows * k < 262144 ? 1 : threads, [&](int64_t b, int64_t end) {
+      for (int64_t i = b; i < end; i++) {
+        const int8_t* src = x + i * ldx;
+        if (madd) {
+          int16_t* dst = xh + i * ldw;
+          for (int64_t kk = 0; kk < k; kk++) dst[kk] = static_cast<int16_t>(src[kk] - za);
+          for (int64_t kk = k; kk < ldw; kk++) dst[kk] = 0;
+        } else {
+          int32_t* dst = xw + i * k;
+          for (int64_t kk = 0; kk < k; kk++) dst[kk] = static_cast<int32_t>(src[kk]) - za;
+        }
       }
-    }
-  });
+    });
 
   // The dense GEMM's epilogue context: acc = raw + col_term[n] (col_term = bias, za is
   // already inside raw), then §7 requantize.
@@ -240,8 +246,10 @@ void SpmmI8(const PackedSparse& w, const int8_t* x, int64_t ldx, int64_t rows, c
     const size_t tile = static_cast<size_t>(kRowChunk * cols) * sizeof(int32_t);
     if (t_tile.size() < tile) t_tile.Reset(tile);
     int32_t* acc = t_tile.as<int32_t>();
-    if (madd) ks.spmm_i16(w, xh + r0 * ldw, ldw, r1 - r0, n0, n1, acc, cols);
-    else kernel(w, xw + r0 * k, k, r1 - r0, n0, n1, acc, cols);
+    if (madd)
+      ks.spmm_i16(w, xh + r0 * ldw, ldw, r1 - r0, n0, n1, acc, cols);
+    else
+      kernel(w, xw + r0 * k, k, r1 - r0, n0, n1, acc, cols);
     epilogue(ctx, acc, cols, kRows, r0, static_cast<int>(r1 - r0), n0, cols);
   });
 }
@@ -257,8 +265,8 @@ const IsaTable<SparseKernels>& SparseKernelTable() {
     };
 #if defined(__x86_64__) || defined(_M_X64)
     t.entries[static_cast<int>(Isa::kAvx2)] = [] {
-      static const SparseKernels avx2{SpmmF32Avx2, SpmmI32Avx2, gemm::internal::EpilogueAvx2,
-                                      MaddEligible, SpmmI16Avx2, CscTF32Avx2, CscTI16Avx2};
+      static const SparseKernels avx2{SpmmF32Avx2, SpmmI32Avx2, gemm::internal::EpilogueAvx2, MaddEligible, SpmmI16Avx2,
+                                      CscTF32Avx2, CscTI16Avx2};
       return &avx2;
     };
 #endif

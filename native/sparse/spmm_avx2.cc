@@ -67,8 +67,12 @@ struct I32T {
   static V4 B4(const X* p) { return _mm_set1_epi32(*p); }
   static V8 Madd(V8 a, V8 b, V8 c) { return _mm256_add_epi32(c, _mm256_mullo_epi32(a, b)); }
   static V4 Madd(V4 a, V4 b, V4 c) { return _mm_add_epi32(c, _mm_mullo_epi32(a, b)); }
-  static V8 Gather(const X* base, __m256i idx) { return _mm256_i32gather_epi32(reinterpret_cast<const int*>(base), idx, 4); }
-  static V8 Quad(const X* p) { return _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))); }
+  static V8 Gather(const X* base, __m256i idx) {
+    return _mm256_i32gather_epi32(reinterpret_cast<const int*>(base), idx, 4);
+  }
+  static V8 Quad(const X* p) {
+    return _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  }
   static V8 Perm(V8 q, __m256i i) { return _mm256_permutevar8x32_epi32(q, i); }
   static void St8(X* p, V8 v) { _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), v); }
   static void St4(X* p, V4 v) { _mm_storeu_si128(reinterpret_cast<__m128i*>(p), v); }
@@ -77,17 +81,33 @@ struct I32T {
     const __m128i b = _mm_add_epi32(a, _mm_shuffle_epi32(a, 0x4E));
     return _mm_cvtsi128_si32(_mm_add_epi32(b, _mm_shuffle_epi32(b, 0xB1)));
   }
-  static X Mul(X a, V b) { return static_cast<X>(static_cast<uint32_t>(a) * static_cast<uint32_t>(static_cast<int32_t>(b))); }
+  static X Mul(X a, V b) {
+    return static_cast<X>(static_cast<uint32_t>(a) * static_cast<uint32_t>(static_cast<int32_t>(b)));
+  }
 };
 
 // The accumulator vector of width W (8 or 4 lanes) of traits T.
-template <class T, int W> struct VecT;
-template <class T> struct VecT<T, 8> { using type = typename T::V8; };
-template <class T> struct VecT<T, 4> { using type = typename T::V4; };
+template <class T, int W>
+struct VecT;
+template <class T>
+struct VecT<T, 8> {
+  using type = typename T::V8;
+};
+template <class T>
+struct VecT<T, 4> {
+  using type = typename T::V4;
+};
 
-template <class T> typename T::X Add(typename T::X a, typename T::X b);
-template <> inline float Add<F32T>(float a, float b) { return a + b; }
-template <> inline int32_t Add<I32T>(int32_t a, int32_t b) { return static_cast<int32_t>(static_cast<uint32_t>(a) + static_cast<uint32_t>(b)); }
+template <class T>
+typename T::X Add(typename T::X a, typename T::X b);
+template <>
+inline float Add<F32T>(float a, float b) {
+  return a + b;
+}
+template <>
+inline int32_t Add<I32T>(int32_t a, int32_t b) {
+  return static_cast<int32_t>(static_cast<uint32_t>(a) + static_cast<uint32_t>(b));
+}
 
 // ---- kCsc: per column, 8 entries per gather (columns are padded to multiples of 8).
 template <class T, int R>
@@ -122,7 +142,10 @@ void BlockColsRows(const PackedSparse& w, const typename T::X* x, int64_t ldx, i
   for (int64_t p = n0 / BC; p * BC < n1; p++) {
     VV acc[R];
     for (int r = 0; r < R; r++) {
-      if constexpr (BC == 8) acc[r] = T::Zero8(); else acc[r] = T::Zero4();
+      if constexpr (BC == 8)
+        acc[r] = T::Zero8();
+      else
+        acc[r] = T::Zero4();
     }
     for (int32_t b = ptr[p]; b < ptr[p + 1]; b++) {
       const int64_t k0 = idx[b];
@@ -143,10 +166,16 @@ void BlockColsRows(const PackedSparse& w, const typename T::X* x, int64_t ldx, i
     for (int r = 0; r < R; r++) {
       X* o = out + r * ldo + c0;
       if (cols == BC) {
-        if constexpr (BC == 8) T::St8(o, acc[r]); else T::St4(o, acc[r]);
+        if constexpr (BC == 8)
+          T::St8(o, acc[r]);
+        else
+          T::St4(o, acc[r]);
       } else {
         alignas(32) X tmp[8];
-        if constexpr (BC == 8) T::St8(tmp, acc[r]); else T::St4(tmp, acc[r]);
+        if constexpr (BC == 8)
+          T::St8(tmp, acc[r]);
+        else
+          T::St4(tmp, acc[r]);
         for (int c = 0; c < cols; c++) o[c] = tmp[c];
       }
     }
@@ -167,7 +196,10 @@ void BlockRowsRows(const PackedSparse& w, const typename T::X* x, int64_t ldx, i
     VV acc[R];
     X tail[R];
     for (int r = 0; r < R; r++) {
-      if constexpr (BR == 8) acc[r] = T::Zero8(); else acc[r] = T::Zero4();
+      if constexpr (BR == 8)
+        acc[r] = T::Zero8();
+      else
+        acc[r] = T::Zero4();
       tail[r] = X(0);
     }
     for (int32_t b = ptr[j]; b < ptr[j + 1]; b++) {
@@ -189,7 +221,10 @@ void BlockRowsRows(const PackedSparse& w, const typename T::X* x, int64_t ldx, i
     }
     for (int r = 0; r < R; r++) {
       X s;
-      if constexpr (BR == 8) s = T::Sum8(acc[r]); else s = T::Sum4(acc[r]);
+      if constexpr (BR == 8)
+        s = T::Sum8(acc[r]);
+      else
+        s = T::Sum4(acc[r]);
       out[r * ldo + (j - n0)] = Add<T>(s, tail[r]);
     }
   }
@@ -249,13 +284,21 @@ template <class T, int R>
 void Dispatch(const PackedSparse& w, const typename T::X* x, int64_t ldx, int64_t n0, int64_t n1, typename T::X* out,
               int64_t ldo) {
   switch (w.format()) {
-    case Format::kCsc: CscRows<T, R>(w, x, ldx, n0, n1, out, ldo); return;
-    case Format::kNM24: Nm24Rows<T, R>(w, x, ldx, n0, n1, out, ldo); return;
+    case Format::kCsc:
+      CscRows<T, R>(w, x, ldx, n0, n1, out, ldo);
+      return;
+    case Format::kNM24:
+      Nm24Rows<T, R>(w, x, ldx, n0, n1, out, ldo);
+      return;
     case Format::kBlock:
-      if (w.block_cols() == 8) BlockColsRows<T, R, 8>(w, x, ldx, n0, n1, out, ldo);
-      else if (w.block_cols() == 4) BlockColsRows<T, R, 4>(w, x, ldx, n0, n1, out, ldo);
-      else if (w.block_rows() == 8) BlockRowsRows<T, R, 8>(w, x, ldx, n0, n1, out, ldo);
-      else BlockRowsRows<T, R, 4>(w, x, ldx, n0, n1, out, ldo);
+      if (w.block_cols() == 8)
+        BlockColsRows<T, R, 8>(w, x, ldx, n0, n1, out, ldo);
+      else if (w.block_cols() == 4)
+        BlockColsRows<T, R, 4>(w, x, ldx, n0, n1, out, ldo);
+      else if (w.block_rows() == 8)
+        BlockRowsRows<T, R, 8>(w, x, ldx, n0, n1, out, ldo);
+      else
+        BlockRowsRows<T, R, 4>(w, x, ldx, n0, n1, out, ldo);
       return;
   }
 }
@@ -266,10 +309,17 @@ void Run(const PackedSparse& w, const typename T::X* x, int64_t ldx, int64_t row
   int64_t i = 0;
   for (; i + 4 <= rows; i += 4) Dispatch<T, 4>(w, x + i * ldx, ldx, n0, n1, out + i * ldo, ldo);
   switch (rows - i) {
-    case 3: Dispatch<T, 3>(w, x + i * ldx, ldx, n0, n1, out + i * ldo, ldo); break;
-    case 2: Dispatch<T, 2>(w, x + i * ldx, ldx, n0, n1, out + i * ldo, ldo); break;
-    case 1: Dispatch<T, 1>(w, x + i * ldx, ldx, n0, n1, out + i * ldo, ldo); break;
-    default: break;
+    case 3:
+      Dispatch<T, 3>(w, x + i * ldx, ldx, n0, n1, out + i * ldo, ldo);
+      break;
+    case 2:
+      Dispatch<T, 2>(w, x + i * ldx, ldx, n0, n1, out + i * ldo, ldo);
+      break;
+    case 1:
+      Dispatch<T, 1>(w, x + i * ldx, ldx, n0, n1, out + i * ldo, ldo);
+      break;
+    default:
+      break;
   }
 }
 
@@ -314,10 +364,12 @@ void MaddBlockRows(const PackedSparse& w, const int16_t* x, int64_t ldx, int64_t
           ws[g] = in ? vals + static_cast<int64_t>(b + g) * BC : kZeroRow;
         }
         if constexpr (BC == 8) {
-          const __m256i wp = _mm256_cvtepi8_epi16(_mm_unpacklo_epi8(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(ws[0])),
-                                                                    _mm_loadl_epi64(reinterpret_cast<const __m128i*>(ws[1]))));
+          const __m256i wp =
+              _mm256_cvtepi8_epi16(_mm_unpacklo_epi8(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(ws[0])),
+                                                     _mm_loadl_epi64(reinterpret_cast<const __m128i*>(ws[1]))));
           for (int r = 0; r < R; r++) {
-            acc[r] = _mm256_add_epi32(acc[r], _mm256_madd_epi16(_mm256_set1_epi32(XPair(x + r * ldx, ks[0], ks[1])), wp));
+            acc[r] =
+                _mm256_add_epi32(acc[r], _mm256_madd_epi16(_mm256_set1_epi32(XPair(x + r * ldx, ks[0], ks[1])), wp));
           }
         } else {
           const __m128i ab = _mm_unpacklo_epi8(_mm_cvtsi32_si128(Load32(ws[0])), _mm_cvtsi32_si128(Load32(ws[1])));
@@ -402,7 +454,8 @@ void MaddNm24Rows(const PackedSparse& w, const int16_t* x, int64_t ldx, int64_t 
       const __m256i i1 = _mm256_and_si256(_mm256_srlv_epi32(bits, sh1), three);
       // bytes of lane c: 2·i0, 2·i0 + 1, 2·i1, 2·i1 + 1
       const __m256i pair = _mm256_or_si256(i0, _mm256_slli_epi32(i1, 16));
-      const __m256i ctrl = _mm256_add_epi32(_mm256_add_epi32(_mm256_slli_epi32(pair, 9), _mm256_slli_epi32(pair, 1)), base);
+      const __m256i ctrl =
+          _mm256_add_epi32(_mm256_add_epi32(_mm256_slli_epi32(pair, 9), _mm256_slli_epi32(pair, 1)), base);
       const int8_t* vg = vals + (p * groups + g) * 16;
       const __m128i v0 = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(vg));
       const __m128i v1 = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(vg + 8));
@@ -426,10 +479,14 @@ void MaddNm24Rows(const PackedSparse& w, const int16_t* x, int64_t ldx, int64_t 
 }
 
 template <int R>
-void MaddDispatch(const PackedSparse& w, const int16_t* x, int64_t ldx, int64_t n0, int64_t n1, int32_t* out, int64_t ldo) {
-  if (w.format() == Format::kNM24) MaddNm24Rows<R>(w, x, ldx, n0, n1, out, ldo);
-  else if (w.block_cols() == 8) MaddBlockRows<R, 8>(w, x, ldx, n0, n1, out, ldo);
-  else MaddBlockRows<R, 4>(w, x, ldx, n0, n1, out, ldo);
+void MaddDispatch(const PackedSparse& w, const int16_t* x, int64_t ldx, int64_t n0, int64_t n1, int32_t* out,
+                  int64_t ldo) {
+  if (w.format() == Format::kNM24)
+    MaddNm24Rows<R>(w, x, ldx, n0, n1, out, ldo);
+  else if (w.block_cols() == 8)
+    MaddBlockRows<R, 8>(w, x, ldx, n0, n1, out, ldo);
+  else
+    MaddBlockRows<R, 4>(w, x, ldx, n0, n1, out, ldo);
 }
 
 }  // namespace
@@ -479,7 +536,8 @@ void CscTF32(const PackedSparse& w, const float* xt, int64_t rows, int64_t n0, i
 }
 
 template <int V>
-void CscTI16(const PackedSparse& w, const int16_t* xt, int64_t rows, int64_t n0, int64_t n1, int32_t* out, int64_t ldo) {
+void CscTI16(const PackedSparse& w, const int16_t* xt, int64_t rows, int64_t n0, int64_t n1, int32_t* out,
+             int64_t ldo) {
   constexpr int MB = 16 * V;
   const int32_t* ptr = w.ptr();
   const int32_t* idx = w.idx();
@@ -488,8 +546,9 @@ void CscTI16(const PackedSparse& w, const int16_t* xt, int64_t rows, int64_t n0,
     __m256i lo[V], hi[V];
     for (int v = 0; v < V; v++) lo[v] = hi[v] = _mm256_setzero_si256();
     for (int32_t e = ptr[j]; e < ptr[j + 1]; e += 2) {
-      const __m256i wp = _mm256_set1_epi32(static_cast<int32_t>(static_cast<uint32_t>(static_cast<uint16_t>(vals[e])) |
-                                                                (static_cast<uint32_t>(static_cast<uint16_t>(vals[e + 1])) << 16)));
+      const __m256i wp =
+          _mm256_set1_epi32(static_cast<int32_t>(static_cast<uint32_t>(static_cast<uint16_t>(vals[e])) |
+                                                 (static_cast<uint32_t>(static_cast<uint16_t>(vals[e + 1])) << 16)));
       const int16_t* xa = xt + static_cast<int64_t>(idx[e]) * MB;
       const int16_t* xb = xt + static_cast<int64_t>(idx[e + 1]) * MB;
       for (int v = 0; v < V; v++) {
@@ -522,24 +581,36 @@ void SpmmI16Avx2(const PackedSparse& w, const int16_t* x, int64_t ldx, int64_t r
   int64_t i = 0;
   for (; i + 4 <= rows; i += 4) MaddDispatch<4>(w, x + i * ldx, ldx, n0, n1, out + i * ldo, ldo);
   switch (rows - i) {
-    case 3: MaddDispatch<3>(w, x + i * ldx, ldx, n0, n1, out + i * ldo, ldo); break;
-    case 2: MaddDispatch<2>(w, x + i * ldx, ldx, n0, n1, out + i * ldo, ldo); break;
-    case 1: MaddDispatch<1>(w, x + i * ldx, ldx, n0, n1, out + i * ldo, ldo); break;
-    default: break;
+    case 3:
+      MaddDispatch<3>(w, x + i * ldx, ldx, n0, n1, out + i * ldo, ldo);
+      break;
+    case 2:
+      MaddDispatch<2>(w, x + i * ldx, ldx, n0, n1, out + i * ldo, ldo);
+      break;
+    case 1:
+      MaddDispatch<1>(w, x + i * ldx, ldx, n0, n1, out + i * ldo, ldo);
+      break;
+    default:
+      break;
   }
 }
 
 void CscTF32Avx2(const PackedSparse& w, const float* xt, int mb, int64_t rows, int64_t n0, int64_t n1, float* out,
                  int64_t ldo) {
-  if (mb == 8) CscTF32<1>(w, xt, rows, n0, n1, out, ldo);
-  else if (mb == 16) CscTF32<2>(w, xt, rows, n0, n1, out, ldo);
-  else CscTF32<4>(w, xt, rows, n0, n1, out, ldo);
+  if (mb == 8)
+    CscTF32<1>(w, xt, rows, n0, n1, out, ldo);
+  else if (mb == 16)
+    CscTF32<2>(w, xt, rows, n0, n1, out, ldo);
+  else
+    CscTF32<4>(w, xt, rows, n0, n1, out, ldo);
 }
 
 void CscTI16Avx2(const PackedSparse& w, const int16_t* xt, int mb, int64_t rows, int64_t n0, int64_t n1, int32_t* out,
                  int64_t ldo) {
-  if (mb == 16) CscTI16<1>(w, xt, rows, n0, n1, out, ldo);
-  else CscTI16<2>(w, xt, rows, n0, n1, out, ldo);
+  if (mb == 16)
+    CscTI16<1>(w, xt, rows, n0, n1, out, ldo);
+  else
+    CscTI16<2>(w, xt, rows, n0, n1, out, ldo);
 }
 
 }  // namespace internal

@@ -38,7 +38,10 @@ std::vector<Isa> Paths() {
 template <typename T>
 bool SameBits(const std::vector<T>& a, const std::vector<T>& b, size_t* at) {
   for (size_t i = 0; i < a.size(); i++) {
-    if (std::memcmp(&a[i], &b[i], sizeof(T)) != 0) { *at = i; return false; }
+    if (std::memcmp(&a[i], &b[i], sizeof(T)) != 0) {
+      *at = i;
+      return false;
+    }
   }
   return true;
 }
@@ -54,7 +57,9 @@ struct Case {
 
 Case MakeCase(std::mt19937& rng, int64_t m, int64_t k, int64_t n, int variant, bool extremes) {
   Case c;
-  c.m = m; c.k = k; c.n = n;
+  c.m = m;
+  c.k = k;
+  c.n = n;
   c.lda = k + (variant % 3 == 2 ? 5 : 0);
   c.ldc = n + (variant % 4 == 3 ? 3 : 0);
   c.a_signed = variant % 2 == 1;
@@ -88,35 +93,88 @@ Case MakeCase(std::mt19937& rng, int64_t m, int64_t k, int64_t n, int variant, b
 }
 
 PackedB Pack(const Case& c, Isa isa) {
-  return PackB(c.b.data(), c.k, c.n, c.kn ? BLayout::kKN : BLayout::kNK, c.kn ? c.n : c.k, c.zb.data(), c.zb_per_col, isa);
+  return PackB(c.b.data(), c.k, c.n, c.kn ? BLayout::kKN : BLayout::kNK, c.kn ? c.n : c.k, c.zb.data(), c.zb_per_col,
+               isa);
 }
 
 // One epilogue variant e (0..8) on packed weights; returns the output bytes.
 std::vector<uint8_t> Run(const Case& c, const PackedB& p, int e, int threads) {
   GemmArgs g;
-  g.m = c.m; g.a = c.a.data(); g.a_signed = c.a_signed; g.lda = c.lda;
-  g.a_zero_points = c.za.data(); g.a_zero_point_per_row = c.za_per_row;
-  g.b = &p; g.ldc = c.ldc; g.threads = threads;
+  g.m = c.m;
+  g.a = c.a.data();
+  g.a_signed = c.a_signed;
+  g.lda = c.lda;
+  g.a_zero_points = c.za.data();
+  g.a_zero_point_per_row = c.za_per_row;
+  g.b = &p;
+  g.ldc = c.ldc;
+  g.threads = threads;
   Epilogue& ep = g.epilogue;
   size_t elem = 4;
   switch (e) {
-    case 0: break;
-    case 1: ep.bias = c.bias.data(); break;
-    case 2: ep.output = OutputType::kInt8; ep.bias = c.bias.data(); ep.multipliers = c.mult.data();
-            ep.multiplier_per_channel = true; ep.out_zero_point = -3; elem = 1; break;
-    case 3: ep.output = OutputType::kInt8; ep.multipliers = c.mult.data(); ep.out_zero_point = 5;
-            ep.qmin = -3; ep.qmax = 90; elem = 1; break;
-    case 4: ep.output = OutputType::kUint8; ep.bias = c.bias.data(); ep.multipliers = c.mult.data();
-            ep.multiplier_per_channel = true; ep.out_zero_point = 128; ep.qmin = 128; ep.qmax = 255; elem = 1; break;
-    case 5: ep.output = OutputType::kFloat32; ep.a_scales = c.sa.data(); ep.a_scale_per_row = true;
-            ep.w_scales = c.sw.data(); break;
-    case 6: ep.output = OutputType::kFloat32; ep.a_scales = c.sa.data(); ep.w_scales = c.sw.data();
-            ep.w_scale_per_channel = false; ep.bias_f32 = c.bias_f32.data(); ep.activation = Activation::kRelu; break;
-    case 7: ep.output = OutputType::kFloat32; ep.a_scales = c.sa.data(); ep.a_scale_per_row = true;
-            ep.w_scales = c.sw.data(); ep.bias_f32 = c.bias_f32.data(); ep.activation = Activation::kRelu6; break;
-    default: ep.output = OutputType::kFloat32; ep.a_scales = c.sa.data(); ep.a_scale_per_row = true;
-             ep.w_scales = c.sw.data(); ep.bias = c.bias.data(); ep.activation = Activation::kClamp;
-             ep.clamp_min = -2.5f; ep.clamp_max = 3.25f; break;
+    case 0:
+      break;
+    case 1:
+      ep.bias = c.bias.data();
+      break;
+    case 2:
+      ep.output = OutputType::kInt8;
+      ep.bias = c.bias.data();
+      ep.multipliers = c.mult.data();
+      ep.multiplier_per_channel = true;
+      ep.out_zero_point = -3;
+      elem = 1;
+      break;
+    case 3:
+      ep.output = OutputType::kInt8;
+      ep.multipliers = c.mult.data();
+      ep.out_zero_point = 5;
+      ep.qmin = -3;
+      ep.qmax = 90;
+      elem = 1;
+      break;
+    case 4:
+      ep.output = OutputType::kUint8;
+      ep.bias = c.bias.data();
+      ep.multipliers = c.mult.data();
+      ep.multiplier_per_channel = true;
+      ep.out_zero_point = 128;
+      ep.qmin = 128;
+      ep.qmax = 255;
+      elem = 1;
+      break;
+    case 5:
+      ep.output = OutputType::kFloat32;
+      ep.a_scales = c.sa.data();
+      ep.a_scale_per_row = true;
+      ep.w_scales = c.sw.data();
+      break;
+    case 6:
+      ep.output = OutputType::kFloat32;
+      ep.a_scales = c.sa.data();
+      ep.w_scales = c.sw.data();
+      ep.w_scale_per_channel = false;
+      ep.bias_f32 = c.bias_f32.data();
+      ep.activation = Activation::kRelu;
+      break;
+    case 7:
+      ep.output = OutputType::kFloat32;
+      ep.a_scales = c.sa.data();
+      ep.a_scale_per_row = true;
+      ep.w_scales = c.sw.data();
+      ep.bias_f32 = c.bias_f32.data();
+      ep.activation = Activation::kRelu6;
+      break;
+    default:
+      ep.output = OutputType::kFloat32;
+      ep.a_scales = c.sa.data();
+      ep.a_scale_per_row = true;
+      ep.w_scales = c.sw.data();
+      ep.bias = c.bias.data();
+      ep.activation = Activation::kClamp;
+      ep.clamp_min = -2.5f;
+      ep.clamp_max = 3.25f;
+      break;
   }
   // Sentinel-filled output: the gaps of a strided C must stay untouched.
   std::vector<uint8_t> out(static_cast<size_t>(((c.m - 1) * c.ldc + c.n) * static_cast<int64_t>(elem)), 0xA5);
@@ -126,7 +184,10 @@ std::vector<uint8_t> Run(const Case& c, const PackedB& p, int e, int threads) {
 }
 
 void Check(bool ok, const std::string& what) {
-  if (ok) { g_pass++; return; }
+  if (ok) {
+    g_pass++;
+    return;
+  }
   g_fail++;
   std::printf("FAIL %s\n", what.c_str());
 }
@@ -166,7 +227,9 @@ void CompareDynamic(std::mt19937& rng, const std::vector<Isa>& paths) {
     const int64_t m = s[0], k = s[1], n = s[2];
     std::vector<float> x(static_cast<size_t>(m * k));
     for (auto& v : x) v = u(rng);
-    x[1] = NAN; x[2] = INFINITY; x[static_cast<size_t>(k) - 1] = -INFINITY;
+    x[1] = NAN;
+    x[2] = INFINITY;
+    x[static_cast<size_t>(k) - 1] = -INFINITY;
     std::vector<int8_t> b(static_cast<size_t>(k * n));
     for (auto& v : b) v = static_cast<int8_t>(rng() % 255 - 127);
     std::vector<float> sw(static_cast<size_t>(n)), bias(static_cast<size_t>(n));
@@ -177,8 +240,16 @@ void CompareDynamic(std::mt19937& rng, const std::vector<Isa>& paths) {
       auto run = [&](const PackedB& p) {
         std::vector<float> out(static_cast<size_t>(m * n));
         DynamicGemmArgs d;
-        d.m = m; d.x = x.data(); d.ldx = k; d.per_row = per_row; d.b = &p; d.w_scales = sw.data();
-        d.bias_f32 = bias.data(); d.activation = Activation::kRelu6; d.c = out.data(); d.ldc = n;
+        d.m = m;
+        d.x = x.data();
+        d.ldx = k;
+        d.per_row = per_row;
+        d.b = &p;
+        d.w_scales = sw.data();
+        d.bias_f32 = bias.data();
+        d.activation = Activation::kRelu6;
+        d.c = out.data();
+        d.ldc = n;
         DynamicGemm(d);
         return out;
       };
@@ -186,8 +257,8 @@ void CompareDynamic(std::mt19937& rng, const std::vector<Isa>& paths) {
       for (Isa isa : paths) {
         const PackedB p = PackB(b.data(), k, n, BLayout::kKN, n, nullptr, false, isa);
         size_t at = 0;
-        Check(SameBits(run(p), want, &at), std::string(IsaName(isa)) + " dynamic m=" + std::to_string(m) +
-                                               (per_row ? " per-row" : " per-tensor"));
+        Check(SameBits(run(p), want, &at),
+              std::string(IsaName(isa)) + " dynamic m=" + std::to_string(m) + (per_row ? " per-row" : " per-tensor"));
       }
     }
   }
@@ -197,17 +268,28 @@ void CompareDynamic(std::mt19937& rng, const std::vector<Isa>& paths) {
 void CheckErrors() {
   const std::vector<int8_t> b(12, 1);
   auto throws = [](auto fn) {
-    try { fn(); } catch (const std::invalid_argument&) { return true; }
+    try {
+      fn();
+    } catch (const std::invalid_argument&) {
+      return true;
+    }
     return false;
   };
   Check(throws([&] { PackB(b.data(), 0, 12, BLayout::kKN, 12, nullptr, false, Isa::kRef); }), "k = 0 rejected");
-  Check(throws([&] { PackB(b.data(), kMaxK + 1, 1, BLayout::kKN, 1, nullptr, false, Isa::kRef); }), "k > 65536 rejected");
+  Check(throws([&] { PackB(b.data(), kMaxK + 1, 1, BLayout::kKN, 1, nullptr, false, Isa::kRef); }),
+        "k > 65536 rejected");
   const PackedB p = PackB(b.data(), 3, 4, BLayout::kKN, 4, nullptr, false, Isa::kRef);
   std::vector<uint8_t> a(6);
   std::vector<int32_t> c(8);
   int32_t za = 300;
   GemmArgs g;
-  g.m = 2; g.a = a.data(); g.lda = 3; g.a_zero_points = &za; g.b = &p; g.c = c.data(); g.ldc = 4;
+  g.m = 2;
+  g.a = a.data();
+  g.lda = 3;
+  g.a_zero_points = &za;
+  g.b = &p;
+  g.c = c.data();
+  g.ldc = 4;
   Check(throws([&] { Gemm(g); }), "za out of range rejected");
   za = 0;
   g.lda = 2;
@@ -226,12 +308,26 @@ int RunGemmTests(bool quick) {
   for (Isa isa : paths) std::printf(" %s", IsaName(isa));
   std::printf("%s\n", paths.empty() ? " (none: only ref is usable here)" : "");
   std::mt19937 rng(20240611);
-  const int64_t shapes[][3] = {
-      {1, 1, 1},     {1, 768, 77},  {1, 4099, 33}, {2, 3, 5},     {5, 17, 15},   {6, 64, 16},   {7, 129, 65},
-      {13, 1001, 70}, {16, 768, 130}, {25, 2500, 40}, {64, 27, 32}, {49, 300, 129}, {3, 7, 200},  {12, 1030, 64},
-      {100, 33, 97}, {1, 65, 1000},
-      // ≥ 4 M multiply-adds: 2 threads really split these (smaller calls run on the caller).
-      {100, 700, 200}, {1, 4096, 1100}, {37, 3000, 50}};
+  const int64_t shapes[][3] = {{1, 1, 1},
+                               {1, 768, 77},
+                               {1, 4099, 33},
+                               {2, 3, 5},
+                               {5, 17, 15},
+                               {6, 64, 16},
+                               {7, 129, 65},
+                               {13, 1001, 70},
+                               {16, 768, 130},
+                               {25, 2500, 40},
+                               {64, 27, 32},
+                               {49, 300, 129},
+                               {3, 7, 200},
+                               {12, 1030, 64},
+                               {100, 33, 97},
+                               {1, 65, 1000},
+                               // ≥ 4 M multiply-adds: 2 threads really split these (smaller calls run on the caller).
+                               {100, 700, 200},
+                               {1, 4096, 1100},
+                               {37, 3000, 50}};
   int variant = 0;
   for (const auto& s : shapes) {
     if (quick && s[0] * s[1] * s[2] > 15000000) continue;

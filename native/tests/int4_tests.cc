@@ -89,7 +89,8 @@ Weights MakeWeights(std::mt19937& rng, int64_t k, int64_t n, int64_t g, bool asy
 }
 
 PackedInt4 Pack(const Weights& w, Isa isa) {
-  return PackInt4(w.w.data(), w.k, w.n, BLayout::kKN, w.n, w.g, w.scales.data(), w.zp.empty() ? nullptr : w.zp.data(), isa);
+  return PackInt4(w.w.data(), w.k, w.n, BLayout::kKN, w.n, w.g, w.scales.data(), w.zp.empty() ? nullptr : w.zp.data(),
+                  isa);
 }
 
 void PackingRoundTrip() {
@@ -133,13 +134,19 @@ void RandomShapes(bool quick) {
       const int sk = rep % 3;
       Weights w = MakeWeights(rng, k, n, g, asym, sk);
       PackedInt4 ref = Pack(w, Isa::kRef);
-      if (sk == 2) Check(ref.scale_kind() == PackedInt4::ScaleKind::kCode8, "int4: double-quantized scales packed as 1-byte codes");
-      if (sk == 1) Check(ref.scale_kind() != PackedInt4::ScaleKind::kF32, "int4: float16 scales packed in 2 bytes or less");
+      if (sk == 2)
+        Check(ref.scale_kind() == PackedInt4::ScaleKind::kCode8,
+              "int4: double-quantized scales packed as 1-byte codes");
+      if (sk == 1)
+        Check(ref.scale_kind() != PackedInt4::ScaleKind::kF32, "int4: float16 scales packed in 2 bytes or less");
       std::vector<uint8_t> a(static_cast<size_t>(m * k));
-      for (auto& x : a) x = static_cast<uint8_t>(std::uniform_int_distribution<int>(0, 9)(rng) == 0 ? 255 : rng() & 255);
+      for (auto& x : a)
+        x = static_cast<uint8_t>(std::uniform_int_distribution<int>(0, 9)(rng) == 0 ? 255 : rng() & 255);
       std::vector<int32_t> za(static_cast<size_t>(m));
       std::vector<float> sa(static_cast<size_t>(m)), x(static_cast<size_t>(m * k)), bias(static_cast<size_t>(n));
-      for (auto& z : za) z = a_signed ? std::uniform_int_distribution<int>(-128, 127)(rng) : std::uniform_int_distribution<int>(0, 255)(rng);
+      for (auto& z : za)
+        z = a_signed ? std::uniform_int_distribution<int>(-128, 127)(rng)
+                     : std::uniform_int_distribution<int>(0, 255)(rng);
       for (auto& s : sa) s = std::uniform_real_distribution<float>(0.001f, 0.1f)(rng);
       for (auto& v : x) v = std::uniform_real_distribution<float>(-4.0f, 4.0f)(rng);
       for (auto& v : bias) v = std::uniform_real_distribution<float>(-0.5f, 0.5f)(rng);
@@ -198,10 +205,18 @@ void RandomShapes(bool quick) {
           const bool ok = SameBits(got, want, &at);
           char what[256];
           std::snprintf(what, sizeof what, "%s %s m=%lld k=%lld n=%lld g=%lld %s %s%s", IsaName(isa),
-                        kind == 0 ? "gemm" : kind == 1 ? "weight-only" : "dynamic", static_cast<long long>(m),
-                        static_cast<long long>(k), static_cast<long long>(n), static_cast<long long>(g), asym ? "asym" : "sym",
-                        sk == 0 ? "f32" : sk == 1 ? "f16" : "code8", ok ? "" : (" first mismatch at " + std::to_string(at) + ": " +
-                                                        std::to_string(got[at]) + " vs " + std::to_string(want[at])).c_str());
+                        kind == 0   ? "gemm"
+                        : kind == 1 ? "weight-only"
+                                    : "dynamic",
+                        static_cast<long long>(m), static_cast<long long>(k), static_cast<long long>(n),
+                        static_cast<long long>(g), asym ? "asym" : "sym",
+                        sk == 0   ? "f32"
+                        : sk == 1 ? "f16"
+                                  : "code8",
+                        ok ? ""
+                           : (" first mismatch at " + std::to_string(at) + ": " + std::to_string(got[at]) + " vs " +
+                              std::to_string(want[at]))
+                                 .c_str());
           Check(ok, what);
         }
       }

@@ -38,9 +38,12 @@ std::vector<float> Data(std::mt19937& rng, size_t n, float scale) {
   for (auto& v : x) {
     const float p = u(rng);
     const int k = static_cast<int>(u(rng) * 300) - 150;
-    if (p < 0.3f) v = (k + 0.5f) * scale;
-    else if (p < 0.35f) v = specials[rng() % 10];
-    else v = (u(rng) * 300 - 150) * scale;
+    if (p < 0.3f)
+      v = (k + 0.5f) * scale;
+    else if (p < 0.35f)
+      v = specials[rng() % 10];
+    else
+      v = (u(rng) * 300 - 150) * scale;
   }
   return x;
 }
@@ -70,8 +73,8 @@ std::vector<uint8_t> AsBytes(const std::vector<T>& v) {
 int RunQuantKernelTests() {
   g_failures = 0;
   std::mt19937 rng(42);
-  const Layout layouts[] = {{1, 1, 1}, {1, 1, 37}, {1, 1, 100003}, {7, 5, 3}, {3, 9, 40}, {50, 64, 1}, {2, 3, 1},
-                            {300, 7, 50}};
+  const Layout layouts[] = {{1, 1, 1},  {1, 1, 37},  {1, 1, 100003}, {7, 5, 3},
+                            {3, 9, 40}, {50, 64, 1}, {2, 3, 1},      {300, 7, 50}};
   for (const Layout& l : layouts) {
     const size_t n = static_cast<size_t>(l.size()), C = static_cast<size_t>(l.channels);
     const auto x = Data(rng, n, 0.25f);
@@ -89,17 +92,63 @@ int RunQuantKernelTests() {
     for (auto& a : acc) a = static_cast<int32_t>(rng()) >> (rng() % 24);
     std::vector<int8_t> q8(n);
     std::vector<uint8_t> qu(n);
-    Compare("quantize s8", [&] { std::vector<int8_t> o(n); Quantize(x.data(), l, s.data(), z8.data(), -127, 127, o.data()); q8 = o; return AsBytes(o); });
-    Compare("quantize u8", [&] { std::vector<uint8_t> o(n); Quantize(x.data(), l, s.data(), zu.data(), 0, 255, o.data()); qu = o; return AsBytes(o); });
-    Compare("dequantize s8", [&] { std::vector<float> o(n); Dequantize(q8.data(), l, s.data(), z8.data(), o.data()); return AsBytes(o); });
-    Compare("dequantize u8", [&] { std::vector<float> o(n); Dequantize(qu.data(), l, s.data(), zu.data(), o.data()); return AsBytes(o); });
-    Compare("dequantize s32", [&] { std::vector<float> o(n); Dequantize(acc.data(), l, s.data(), z32.data(), o.data()); return AsBytes(o); });
-    Compare("requantize s32->s8", [&] { std::vector<int8_t> o(n); Requantize(acc.data(), l, m.data(), -3, -100, 120, o.data()); return AsBytes(o); });
-    Compare("requantize s32->u8", [&] { std::vector<uint8_t> o(n); Requantize(acc.data(), l, m.data(), 128, 128, 255, o.data()); return AsBytes(o); });
-    Compare("requantize s8->u8", [&] { std::vector<uint8_t> o(n); Requantize(q8.data(), l, s.data(), zi8.data(), 5, 0, 255, o.data()); return AsBytes(o); });
-    Compare("requantize u8->s8", [&] { std::vector<int8_t> o(n); Requantize(qu.data(), l, s.data(), zu.data(), -5, -128, 127, o.data()); return AsBytes(o); });
-    Compare("requantize s8->s8", [&] { std::vector<int8_t> o(n); Requantize(q8.data(), l, s.data(), zi8.data(), 0, -128, 127, o.data()); return AsBytes(o); });
-    Compare("requantize u8->u8", [&] { std::vector<uint8_t> o(n); Requantize(qu.data(), l, s.data(), zu.data(), 0, 0, 255, o.data()); return AsBytes(o); });
+    Compare("quantize s8", [&] {
+      std::vector<int8_t> o(n);
+      Quantize(x.data(), l, s.data(), z8.data(), -127, 127, o.data());
+      q8 = o;
+      return AsBytes(o);
+    });
+    Compare("quantize u8", [&] {
+      std::vector<uint8_t> o(n);
+      Quantize(x.data(), l, s.data(), zu.data(), 0, 255, o.data());
+      qu = o;
+      return AsBytes(o);
+    });
+    Compare("dequantize s8", [&] {
+      std::vector<float> o(n);
+      Dequantize(q8.data(), l, s.data(), z8.data(), o.data());
+      return AsBytes(o);
+    });
+    Compare("dequantize u8", [&] {
+      std::vector<float> o(n);
+      Dequantize(qu.data(), l, s.data(), zu.data(), o.data());
+      return AsBytes(o);
+    });
+    Compare("dequantize s32", [&] {
+      std::vector<float> o(n);
+      Dequantize(acc.data(), l, s.data(), z32.data(), o.data());
+      return AsBytes(o);
+    });
+    Compare("requantize s32->s8", [&] {
+      std::vector<int8_t> o(n);
+      Requantize(acc.data(), l, m.data(), -3, -100, 120, o.data());
+      return AsBytes(o);
+    });
+    Compare("requantize s32->u8", [&] {
+      std::vector<uint8_t> o(n);
+      Requantize(acc.data(), l, m.data(), 128, 128, 255, o.data());
+      return AsBytes(o);
+    });
+    Compare("requantize s8->u8", [&] {
+      std::vector<uint8_t> o(n);
+      Requantize(q8.data(), l, s.data(), zi8.data(), 5, 0, 255, o.data());
+      return AsBytes(o);
+    });
+    Compare("requantize u8->s8", [&] {
+      std::vector<int8_t> o(n);
+      Requantize(qu.data(), l, s.data(), zu.data(), -5, -128, 127, o.data());
+      return AsBytes(o);
+    });
+    Compare("requantize s8->s8", [&] {
+      std::vector<int8_t> o(n);
+      Requantize(q8.data(), l, s.data(), zi8.data(), 0, -128, 127, o.data());
+      return AsBytes(o);
+    });
+    Compare("requantize u8->u8", [&] {
+      std::vector<uint8_t> o(n);
+      Requantize(qu.data(), l, s.data(), zu.data(), 0, 0, 255, o.data());
+      return AsBytes(o);
+    });
     Compare("channel minmax", [&] {
       std::vector<float> lo(C), hi(C);
       ChannelMinMax(x.data(), l, lo.data(), hi.data());
@@ -120,10 +169,18 @@ int RunQuantKernelTests() {
   // float16: every half pattern, and random float32 bit patterns (NaN payloads included).
   std::vector<uint16_t> halves(65536);
   for (int i = 0; i < 65536; i++) halves[i] = static_cast<uint16_t>(i);
-  Compare("float16 -> float32", [&] { std::vector<float> o(65536); HalfToFloat(halves.data(), 65536, o.data()); return AsBytes(o); });
+  Compare("float16 -> float32", [&] {
+    std::vector<float> o(65536);
+    HalfToFloat(halves.data(), 65536, o.data());
+    return AsBytes(o);
+  });
   std::vector<uint32_t> bits(1 << 20);
   for (auto& b : bits) b = static_cast<uint32_t>(rng());
-  for (int i = 0; i < 65536; i++) { float f = HalfToFloatScalar(static_cast<uint16_t>(i)); std::memcpy(&bits[i], &f, 4); bits[i] += (i & 3) - 1; }
+  for (int i = 0; i < 65536; i++) {
+    float f = HalfToFloatScalar(static_cast<uint16_t>(i));
+    std::memcpy(&bits[i], &f, 4);
+    bits[i] += (i & 3) - 1;
+  }
   Compare("float32 -> float16", [&] {
     std::vector<uint16_t> o(bits.size());
     FloatToHalf(reinterpret_cast<const float*>(bits.data()), static_cast<int64_t>(bits.size()), o.data());

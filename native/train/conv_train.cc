@@ -71,8 +71,10 @@ void Im2Col(const ConvGeom& g, const float* x, int64_t m0, int64_t mc, float* co
       const float* xrow = x + (b * g.in_h + ih) * g.in_w * g.in_c;
       for (int64_t fw = 0; fw < g.filter_w; fw++) {
         const int64_t iw = ow * g.stride_w - g.pad_left + fw * g.dil_w;
-        if (iw < 0 || iw >= g.in_w) std::memset(d + fw * g.in_c, 0, sizeof(float) * g.in_c);
-        else std::memcpy(d + fw * g.in_c, xrow + iw * g.in_c, sizeof(float) * g.in_c);
+        if (iw < 0 || iw >= g.in_w)
+          std::memset(d + fw * g.in_c, 0, sizeof(float) * g.in_c);
+        else
+          std::memcpy(d + fw * g.in_c, xrow + iw * g.in_c, sizeof(float) * g.in_c);
       }
     }
   }

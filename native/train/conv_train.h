@@ -60,7 +60,6 @@ void ValidatePoolGeom(const ConvGeom& g);
 void BatchMatMul(int64_t batch_a, int64_t batch_b, int64_t M, int64_t N, int64_t K, bool ta, bool tb, const float* a,
                  const float* b, float* c, int threads = 0);
 
-
 // Inference with constant weights: B [K, N] (row-major) packed once into the panels the
 // GEMM reads (kNR = 16 columns per panel, k-major, columns zero-padded), so the runtime's
 // float steps do not repack their weights on every call and for every chunk of rows (a

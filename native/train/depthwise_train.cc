@@ -66,8 +66,8 @@ void DepthwiseConv2D(const ConvGeom& g, const float* x, const float* w, float* y
         if (f1 <= f0) continue;
         for (int64_t fh = 0; fh < g.filter_h; fh++) {
           if (!rows[fh]) continue;
-          kern.dot_rows(f1 - f0, C, rows[fh] + (off + f0 * g.dil_w) * C, g.dil_w * C,
-                        w + (fh * g.filter_w + f0) * C, C, acc);
+          kern.dot_rows(f1 - f0, C, rows[fh] + (off + f0 * g.dil_w) * C, g.dil_w * C, w + (fh * g.filter_w + f0) * C, C,
+                        acc);
         }
       }
     }

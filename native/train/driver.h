@@ -20,8 +20,8 @@ float* Scratch(int slot, size_t n);
 // Packs `lanes` (≤ width) vectors of kc values into a k-major panel: dst[p * width + j] =
 // src[j * lane_stride + p * k_stride], zero-padding lanes past `lanes`. Used for both GEMM
 // operands (B's lanes are columns, A's are rows); the loop order follows the unit stride.
-void PackPanel(const float* src, int64_t lane_stride, int64_t k_stride, int64_t lanes, int64_t kc,
-               int64_t width, float* dst);
+void PackPanel(const float* src, int64_t lane_stride, int64_t k_stride, int64_t lanes, int64_t kc, int64_t width,
+               float* dst);
 
 // A strided matrix view.
 struct Mat {

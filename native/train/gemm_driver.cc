@@ -46,8 +46,8 @@ float* Scratch(int slot, size_t n) {
 // Packs `lanes` (≤ width) vectors of kc values into a k-major panel: dst[p * width + j] =
 // src[j * lane_stride + p * k_stride], zero-padding lanes past `lanes`. Used for both GEMM
 // operands (B's lanes are columns, A's are rows); the loop order follows the unit stride.
-void PackPanel(const float* src, int64_t lane_stride, int64_t k_stride, int64_t lanes, int64_t kc,
-               int64_t width, float* dst) {
+void PackPanel(const float* src, int64_t lane_stride, int64_t k_stride, int64_t lanes, int64_t kc, int64_t width,
+               float* dst) {
   if (lanes < width) std::memset(dst, 0, sizeof(float) * kc * width);
   if (lane_stride == 1) {
     for (int64_t p = 0; p < kc; p++) {
@@ -61,7 +61,6 @@ void PackPanel(const float* src, int64_t lane_stride, int64_t k_stride, int64_t 
     }
   }
 }
-
 
 // ---------------------------------------------------------------- strided GEMM
 // C(i, j) = (accumulate ? C(i, j) : 0) + sum_k A(i, k) * B(k, j), single-threaded.
@@ -115,11 +114,15 @@ void Gemm(const Kernels& kern, int64_t M, int64_t N, int64_t K, Mat A, Mat B, fl
               float* crow = C + (i0 + r) * rsc + j0 * csc;
               const float* t = tile + r * kNR;
               if (csc == 1) {
-                if (add) for (int64_t j = 0; j < nr; j++) crow[j] += t[j];
-                else for (int64_t j = 0; j < nr; j++) crow[j] = t[j];
+                if (add)
+                  for (int64_t j = 0; j < nr; j++) crow[j] += t[j];
+                else
+                  for (int64_t j = 0; j < nr; j++) crow[j] = t[j];
               } else {
-                if (add) for (int64_t j = 0; j < nr; j++) crow[j * csc] += t[j];
-                else for (int64_t j = 0; j < nr; j++) crow[j * csc] = t[j];
+                if (add)
+                  for (int64_t j = 0; j < nr; j++) crow[j * csc] += t[j];
+                else
+                  for (int64_t j = 0; j < nr; j++) crow[j * csc] = t[j];
               }
             }
           }
@@ -132,7 +135,8 @@ void Gemm(const Kernels& kern, int64_t M, int64_t N, int64_t K, Mat A, Mat B, fl
 // The activations of BiasActivation on n values in place.
 static inline void ActRow(float* v, int64_t n, Activation act, float alpha) {
   switch (act) {
-    case Activation::kLinear: break;
+    case Activation::kLinear:
+      break;
     case Activation::kRelu:
       for (int64_t c = 0; c < n; c++) v[c] = v[c] < 0.f ? 0.f : v[c];
       break;
@@ -148,7 +152,8 @@ static inline void ActRow(float* v, int64_t n, Activation act, float alpha) {
 // bias (already offset to this block's first column) and act of FusedBiasAct, applied to one
 // stored row segment in BiasActivation's order: v += bias[c], then the activation.
 static inline void BiasActRow(float* v, int64_t n, const float* bias, int act, float alpha) {
-  if (bias) for (int64_t c = 0; c < n; c++) v[c] += bias[c];
+  if (bias)
+    for (int64_t c = 0; c < n; c++) v[c] += bias[c];
   ActRow(v, n, static_cast<Activation>(act), alpha);
 }
 // C = A × B over K for the columns of `npanels` prepacked B panels (panel p at
@@ -177,7 +182,8 @@ void GemmPackedB(const Kernels& kern, int64_t M, int64_t N, int64_t K, Mat A, co
       const int64_t mpanels = (mc + kMR - 1) / kMR;
       for (int64_t ip = 0; ip < mpanels; ip++) {
         const int64_t i0 = ic + ip * kMR;
-        PackPanel(A.p + i0 * A.rs + pc * A.cs, A.rs, A.cs, std::min<int64_t>(kMR, M - i0), kc, kMR, apack + ip * kc * kMR);
+        PackPanel(A.p + i0 * A.rs + pc * A.cs, A.rs, A.cs, std::min<int64_t>(kMR, M - i0), kc, kMR,
+                  apack + ip * kc * kMR);
       }
       for (int64_t jp = 0; jp < npanels; jp++) {
         const int64_t j0 = jp * kNR;
@@ -191,8 +197,10 @@ void GemmPackedB(const Kernels& kern, int64_t M, int64_t N, int64_t K, Mat A, co
           for (int64_t r = 0; r < mr; r++) {
             float* crow = C + (i0 + r) * rsc + j0;
             const float* t = tile + r * kNR;
-            if (pc > 0) for (int64_t j = 0; j < nr; j++) crow[j] += t[j];
-            else for (int64_t j = 0; j < nr; j++) crow[j] = t[j];
+            if (pc > 0)
+              for (int64_t j = 0; j < nr; j++) crow[j] += t[j];
+            else
+              for (int64_t j = 0; j < nr; j++) crow[j] = t[j];
             if (last && epi) BiasActRow(crow, nr, bias ? bias + j0 : nullptr, act, alpha);
           }
         }
@@ -284,8 +292,10 @@ void BiasActivation(float* y, int64_t rows, int64_t channels, const float* bias,
     for (int64_t r = rb; r < re; r++) {
       float* v = y + r * channels;
       if (bias) {
-        if (bias_len == 1) for (int64_t c = 0; c < channels; c++) v[c] += bias[0];
-        else for (int64_t c = 0; c < channels; c++) v[c] += bias[c];
+        if (bias_len == 1)
+          for (int64_t c = 0; c < channels; c++) v[c] += bias[0];
+        else
+          for (int64_t c = 0; c < channels; c++) v[c] += bias[c];
       }
       ActRow(v, channels, act, alpha);
     }

@@ -19,21 +19,39 @@ void GemmTileAvx2(int64_t kc, const float* a, const float* b, float* c) {
     const __m256 b0 = _mm256_loadu_ps(b);
     const __m256 b1 = _mm256_loadu_ps(b + 8);
     __m256 av;
-    av = _mm256_broadcast_ss(a + 0); c00 = _mm256_fmadd_ps(av, b0, c00); c01 = _mm256_fmadd_ps(av, b1, c01);
-    av = _mm256_broadcast_ss(a + 1); c10 = _mm256_fmadd_ps(av, b0, c10); c11 = _mm256_fmadd_ps(av, b1, c11);
-    av = _mm256_broadcast_ss(a + 2); c20 = _mm256_fmadd_ps(av, b0, c20); c21 = _mm256_fmadd_ps(av, b1, c21);
-    av = _mm256_broadcast_ss(a + 3); c30 = _mm256_fmadd_ps(av, b0, c30); c31 = _mm256_fmadd_ps(av, b1, c31);
-    av = _mm256_broadcast_ss(a + 4); c40 = _mm256_fmadd_ps(av, b0, c40); c41 = _mm256_fmadd_ps(av, b1, c41);
-    av = _mm256_broadcast_ss(a + 5); c50 = _mm256_fmadd_ps(av, b0, c50); c51 = _mm256_fmadd_ps(av, b1, c51);
+    av = _mm256_broadcast_ss(a + 0);
+    c00 = _mm256_fmadd_ps(av, b0, c00);
+    c01 = _mm256_fmadd_ps(av, b1, c01);
+    av = _mm256_broadcast_ss(a + 1);
+    c10 = _mm256_fmadd_ps(av, b0, c10);
+    c11 = _mm256_fmadd_ps(av, b1, c11);
+    av = _mm256_broadcast_ss(a + 2);
+    c20 = _mm256_fmadd_ps(av, b0, c20);
+    c21 = _mm256_fmadd_ps(av, b1, c21);
+    av = _mm256_broadcast_ss(a + 3);
+    c30 = _mm256_fmadd_ps(av, b0, c30);
+    c31 = _mm256_fmadd_ps(av, b1, c31);
+    av = _mm256_broadcast_ss(a + 4);
+    c40 = _mm256_fmadd_ps(av, b0, c40);
+    c41 = _mm256_fmadd_ps(av, b1, c41);
+    av = _mm256_broadcast_ss(a + 5);
+    c50 = _mm256_fmadd_ps(av, b0, c50);
+    c51 = _mm256_fmadd_ps(av, b1, c51);
     a += kMR;
     b += kNR;
   }
-  _mm256_storeu_ps(c + 0 * kNR, c00); _mm256_storeu_ps(c + 0 * kNR + 8, c01);
-  _mm256_storeu_ps(c + 1 * kNR, c10); _mm256_storeu_ps(c + 1 * kNR + 8, c11);
-  _mm256_storeu_ps(c + 2 * kNR, c20); _mm256_storeu_ps(c + 2 * kNR + 8, c21);
-  _mm256_storeu_ps(c + 3 * kNR, c30); _mm256_storeu_ps(c + 3 * kNR + 8, c31);
-  _mm256_storeu_ps(c + 4 * kNR, c40); _mm256_storeu_ps(c + 4 * kNR + 8, c41);
-  _mm256_storeu_ps(c + 5 * kNR, c50); _mm256_storeu_ps(c + 5 * kNR + 8, c51);
+  _mm256_storeu_ps(c + 0 * kNR, c00);
+  _mm256_storeu_ps(c + 0 * kNR + 8, c01);
+  _mm256_storeu_ps(c + 1 * kNR, c10);
+  _mm256_storeu_ps(c + 1 * kNR + 8, c11);
+  _mm256_storeu_ps(c + 2 * kNR, c20);
+  _mm256_storeu_ps(c + 2 * kNR + 8, c21);
+  _mm256_storeu_ps(c + 3 * kNR, c30);
+  _mm256_storeu_ps(c + 3 * kNR + 8, c31);
+  _mm256_storeu_ps(c + 4 * kNR, c40);
+  _mm256_storeu_ps(c + 4 * kNR + 8, c41);
+  _mm256_storeu_ps(c + 5 * kNR, c50);
+  _mm256_storeu_ps(c + 5 * kNR + 8, c51);
 }
 
 inline __m256i TailMask(int64_t rem) {
@@ -54,8 +72,10 @@ void DotRowsAvx2(int64_t n, int64_t len, const float* x, int64_t xstep, const fl
       a2 = _mm256_fmadd_ps(_mm256_loadu_ps(xi + 16), _mm256_loadu_ps(yi + 16), a2);
       a3 = _mm256_fmadd_ps(_mm256_loadu_ps(xi + 24), _mm256_loadu_ps(yi + 24), a3);
     }
-    _mm256_storeu_ps(acc + j, a0); _mm256_storeu_ps(acc + j + 8, a1);
-    _mm256_storeu_ps(acc + j + 16, a2); _mm256_storeu_ps(acc + j + 24, a3);
+    _mm256_storeu_ps(acc + j, a0);
+    _mm256_storeu_ps(acc + j + 8, a1);
+    _mm256_storeu_ps(acc + j + 16, a2);
+    _mm256_storeu_ps(acc + j + 24, a3);
   }
   for (; j + 8 <= len; j += 8) {
     __m256 a0 = _mm256_loadu_ps(acc + j);

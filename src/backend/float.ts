@@ -62,9 +62,13 @@ export function floatBackendName(): FloatBackendName | undefined {
 /** Human-readable description, e.g. for benchmark tables: "wasm (single-threaded SIMD)". */
 export function describeFloatBackend(name: FloatBackendName | undefined = floatBackendName()): string {
   switch (name) {
-    case 'tensorflow': return 'tfjs-node (libtensorflow)';
-    case 'wasm': return 'tfjs-backend-wasm (SIMD, single-threaded in Node)';
-    case 'cpu': return 'tfjs-backend-cpu (pure JS)';
-    default: return 'none';
+    case 'tensorflow':
+      return 'tfjs-node (libtensorflow)';
+    case 'wasm':
+      return 'tfjs-backend-wasm (SIMD, single-threaded in Node)';
+    case 'cpu':
+      return 'tfjs-backend-cpu (pure JS)';
+    default:
+      return 'none';
   }
 }

@@ -28,10 +28,13 @@ export type Flags = Record<string, FlagSpec>;
 type Camel<S extends string> = S extends `${infer H}-${infer T}` ? `${H}${Capitalize<Camel<T>>}` : S;
 /** Parsed flags, keyed by the camelCase form of each flag name (--skip-existing → skipExisting). */
 export type Parsed<F extends Flags> = {
-  [K in keyof F as Camel<K & string>]: F[K]['type'] extends 'boolean' ? boolean
-    : F[K]['type'] extends 'number' | 'int' ? number | undefined
-    : F[K]['type'] extends 'list' ? string[]
-    : string | undefined;
+  [K in keyof F as Camel<K & string>]: F[K]['type'] extends 'boolean'
+    ? boolean
+    : F[K]['type'] extends 'number' | 'int'
+      ? number | undefined
+      : F[K]['type'] extends 'list'
+        ? string[]
+        : string | undefined;
 } & { _: string[] };
 
 /** The value checks of one flag, with the messages users see. */
@@ -42,7 +45,8 @@ function valueParser(name: string, spec: FlagSpec): (raw: string, previous: unkn
   return (raw, previous) => {
     // commander hands a required value the next argument even when it is a flag.
     if (raw.startsWith('--')) throw new UsageError(`${key} needs a value`);
-    if (spec.choices && !spec.choices.includes(raw)) throw new UsageError(`${key} must be one of ${spec.choices.join(', ')}, got '${raw}'`);
+    if (spec.choices && !spec.choices.includes(raw))
+      throw new UsageError(`${key} must be one of ${spec.choices.join(', ')}, got '${raw}'`);
     if (spec.type === 'number' || spec.type === 'int') {
       const v = Number(raw);
       if (raw.trim() === '' || !Number.isFinite(v) || (spec.type === 'int' && !Number.isInteger(v))) {
@@ -95,7 +99,8 @@ export function buildCommand(command: string, flags: Flags, usage: string, descr
     }
     const placeholder = spec.value ?? (spec.choices ? spec.choices.join('|') : spec.type.toUpperCase());
     const o = new Option(`${short}--${name} <${placeholder}>`, spec.description).argParser(valueParser(name, spec));
-    if (spec.default !== undefined && !(Array.isArray(spec.default) && spec.default.length === 0)) o.default(spec.default, defaultText(spec.default));
+    if (spec.default !== undefined && !(Array.isArray(spec.default) && spec.default.length === 0))
+      o.default(spec.default, defaultText(spec.default));
     else if (spec.type === 'list') o.default([]);
     cmd.addOption(o);
   }
@@ -104,10 +109,18 @@ export function buildCommand(command: string, flags: Flags, usage: string, descr
   return cmd;
 }
 
-type Outcome<F extends Flags> = { kind: 'parsed'; opts: Parsed<F> } | { kind: 'help'; text: string } | { kind: 'error'; message: string };
+type Outcome<F extends Flags> =
+  { kind: 'parsed'; opts: Parsed<F> } | { kind: 'help'; text: string } | { kind: 'error'; message: string };
 
-function parseWith<F extends Flags>(command: string, argv: string[], flags: F, usage: string, description: string): Outcome<F> {
-  let out = '', err = '';
+function parseWith<F extends Flags>(
+  command: string,
+  argv: string[],
+  flags: F,
+  usage: string,
+  description: string,
+): Outcome<F> {
+  let out = '',
+    err = '';
   const cmd = buildCommand(command, flags, usage, description).configureOutput({
     writeOut: (s) => (out += s),
     writeErr: (s) => (err += s),
@@ -118,7 +131,10 @@ function parseWith<F extends Flags>(command: string, argv: string[], flags: F, u
     cmd.parse(argv, { from: 'user' });
   } catch (e) {
     if (e instanceof UsageError) return { kind: 'error', message: e.message };
-    if (e instanceof CommanderError) return e.code === 'commander.helpDisplayed' ? { kind: 'help', text: out } : { kind: 'error', message: err.trim() };
+    if (e instanceof CommanderError)
+      return e.code === 'commander.helpDisplayed'
+        ? { kind: 'help', text: out }
+        : { kind: 'error', message: err.trim() };
     throw e;
   }
   const opts: Record<string, unknown> = { ...cmd.opts(), _: [...cmd.args] };
@@ -154,7 +170,14 @@ export const processIO: CommandIO = { stdout: (s) => process.stdout.write(s), st
  * Parses a command's arguments; prints --help (→ 0) or a usage error (→ 2) itself and then
  * returns the exit code instead of the parsed flags.
  */
-export function parseCommand<F extends Flags>(command: string, args: string[], flags: F, usage: string, description: string, io: CommandIO): Parsed<F> | number {
+export function parseCommand<F extends Flags>(
+  command: string,
+  args: string[],
+  flags: F,
+  usage: string,
+  description: string,
+  io: CommandIO,
+): Parsed<F> | number {
   const r = parseWith(command, args, flags, usage, description);
   if (r.kind === 'help') {
     io.stdout(r.text);

@@ -7,7 +7,14 @@ import { availableParallelism } from 'node:os';
 import { parseCommand, processIO, UsageError, type CommandIO } from './args.js';
 import { requireExistingPaths } from './discover.js';
 import { seededInputs } from '../convert/convert-one.js';
-import { tf, availableFloatBackends, describeFloatBackend, floatBackendName, initFloatBackend, type FloatBackendName } from '../backend/float.js';
+import {
+  tf,
+  availableFloatBackends,
+  describeFloatBackend,
+  floatBackendName,
+  initFloatBackend,
+  type FloatBackendName,
+} from '../backend/float.js';
 import { loadModel } from '../model/load.js';
 import { execute } from '../model/execute.js';
 import { InferenceSession } from '../runtime/session.js';
@@ -18,10 +25,20 @@ import { summarize, timeRuns, type TimingSummary } from '../report/timing.js';
 export const BENCH_FLAGS = {
   batch: { type: 'list', value: 'N,…', default: ['1', '8'] as string[], description: 'Batch sizes' },
   threads: { type: 'list', value: 'N,…', description: 'Native runtime thread counts (default: 1 and all cores)' },
-  baselines: { type: 'list', value: 'B,…', description: 'tfjs float baselines: tensorflow, wasm, cpu, none (default: every one that loads)' },
+  baselines: {
+    type: 'list',
+    value: 'B,…',
+    description: 'tfjs float baselines: tensorflow, wasm, cpu, none (default: every one that loads)',
+  },
   warmup: { type: 'int', min: 0, max: 10000, default: 3, description: 'Untimed runs first' },
   runs: { type: 'int', min: 1, max: 1000000, default: 100, description: 'Timed runs (at most, with --time)' },
-  time: { type: 'number', min: 0.01, max: 3600, default: 2, description: 'Time budget per configuration in seconds (at least 3 runs)' },
+  time: {
+    type: 'number',
+    min: 0.01,
+    max: 3600,
+    default: 2,
+    description: 'Time budget per configuration in seconds (at least 3 runs)',
+  },
   json: { type: 'boolean', description: 'Print the results as JSON' },
   help: { type: 'boolean', alias: 'h', description: 'Show this help' },
 } as const;
@@ -40,28 +57,43 @@ export interface BenchRow extends TimingSummary {
 function ints(list: string[], name: string, max: number): number[] {
   return list.map((s) => {
     const v = Number(s);
-    if (!Number.isInteger(v) || v < 1 || v > max) throw new UsageError(`--${name} values must be integers in [1, ${max}], got '${s}'`);
+    if (!Number.isInteger(v) || v < 1 || v > max)
+      throw new UsageError(`--${name} values must be integers in [1, ${max}], got '${s}'`);
     return v;
   });
 }
 
 export async function benchCommand(args: string[], io: CommandIO = processIO): Promise<number> {
-  const opts = parseCommand('bench', args, BENCH_FLAGS, 'tfjs-quant bench <model.json>... [options]',
-    'Latency and throughput of models in the native runtime against tfjs float baselines.\nExit codes: 0 ok, 1 a model could not be benchmarked, 2 usage error.', io);
+  const opts = parseCommand(
+    'bench',
+    args,
+    BENCH_FLAGS,
+    'tfjs-quant bench <model.json>... [options]',
+    'Latency and throughput of models in the native runtime against tfjs float baselines.\nExit codes: 0 ok, 1 a model could not be benchmarked, 2 usage error.',
+    io,
+  );
   if (typeof opts === 'number') return opts;
   let batches: number[], threads: number[], baselines: FloatBackendName[];
   try {
     if (!opts._.length) throw new UsageError('expected at least one model.json');
     await requireExistingPaths(opts._);
     batches = ints(opts.batch, 'batch', 4096);
-    threads = ints(opts.threads.length ? opts.threads : ['1', String(availableParallelism())].filter((v, i, a) => a.indexOf(v) === i), 'threads', 256);
+    threads = ints(
+      opts.threads.length
+        ? opts.threads
+        : ['1', String(availableParallelism())].filter((v, i, a) => a.indexOf(v) === i),
+      'threads',
+      256,
+    );
     const avail = availableFloatBackends();
     const asked: string[] = opts.baselines.length ? opts.baselines : avail;
     if (asked.includes('none')) baselines = [];
     else {
       for (const b of asked) {
-        if (!['tensorflow', 'wasm', 'cpu'].includes(b)) throw new UsageError(`--baselines: unknown backend '${b}' (tensorflow, wasm, cpu, none)`);
-        if (!avail.includes(b as FloatBackendName)) throw new UsageError(`--baselines: backend '${b}' does not load here (available: ${avail.join(', ')})`);
+        if (!['tensorflow', 'wasm', 'cpu'].includes(b))
+          throw new UsageError(`--baselines: unknown backend '${b}' (tensorflow, wasm, cpu, none)`);
+        if (!avail.includes(b as FloatBackendName))
+          throw new UsageError(`--baselines: backend '${b}' does not load here (available: ${avail.join(', ')})`);
       }
       baselines = asked as FloatBackendName[];
     }
@@ -87,7 +119,13 @@ export async function benchCommand(args: string[], io: CommandIO = processIO): P
           await initFloatBackend(b);
           io.stderr(`bench ${path}: tfjs-${b} float, batch ${batch}\n`);
           const s = summarize(await timeRuns(() => tf.tidy(() => execute(g, x!).forEach((t) => t.dataSync())), timing));
-          base.push({ model: path, engine: `tfjs ${describeFloatBackend(b)}`, batch, ...s, throughput: (batch * 1000) / s.p50 });
+          base.push({
+            model: path,
+            engine: `tfjs ${describeFloatBackend(b)}`,
+            batch,
+            ...s,
+            throughput: (batch * 1000) / s.p50,
+          });
         }
         await initFloatBackend(original);
         const native: BenchRow[] = [];
@@ -96,7 +134,14 @@ export async function benchCommand(args: string[], io: CommandIO = processIO): P
           const session = await InferenceSession.create(g, { threads: t });
           try {
             const s = summarize(await timeRuns(() => session.run(x!), timing));
-            native.push({ model: path, engine: `tfjs-quant ${mode} (${getIsa()})`, batch, threads: t, ...s, throughput: (batch * 1000) / s.p50 });
+            native.push({
+              model: path,
+              engine: `tfjs-quant ${mode} (${getIsa()})`,
+              batch,
+              threads: t,
+              ...s,
+              throughput: (batch * 1000) / s.p50,
+            });
           } finally {
             session.dispose();
           }
@@ -126,11 +171,17 @@ export async function benchCommand(args: string[], io: CommandIO = processIO): P
         { header: 'p90 ms', value: (r) => r.p90, digits: 3 },
         { header: 'p99 ms', value: (r) => r.p99, digits: 3 },
         { header: 'samples/s', value: (r) => Math.round(r.throughput) },
-        { header: 'speed-up', value: (r) => (r.speedup === undefined ? undefined : `${r.speedup.toFixed(2)}×`), align: 'right' },
+        {
+          header: 'speed-up',
+          value: (r) => (r.speedup === undefined ? undefined : `${r.speedup.toFixed(2)}×`),
+          align: 'right',
+        },
       ],
       rows,
     };
-    io.stdout(`${info.brand || info.vendor}, ${info.availableCores} cores; speed-up relative to the first baseline (${baselines[0] ?? 'none'})\n\n${toText(table)}\n`);
+    io.stdout(
+      `${info.brand || info.vendor}, ${info.availableCores} cores; speed-up relative to the first baseline (${baselines[0] ?? 'none'})\n\n${toText(table)}\n`,
+    );
   }
   return failed ? 1 : 0;
 }

@@ -20,13 +20,44 @@ import { ModelFormatError } from '../model/errors.js';
 import { formatSensitivity } from '../prune/sensitivity.js';
 
 export const COMPRESS_FLAGS = {
-  train: { type: 'string', value: 'DIR', description: 'Training data: DIR/x.npy and DIR/y.npy (labels [n] or one-hot [n, classes])' },
-  validation: { type: 'string', value: 'DIR', description: 'Validation data (same layout); default: the last 20% of the training rows' },
-  out: { type: 'string', alias: 'o', value: 'DIR', description: 'Where to write the compressed model (tfjs-quant format)' },
-  sparsity: { type: 'string', default: 'auto', value: 'auto|S', description: "Per-layer sparsity from the validation sensitivity scan ('auto'), or one sparsity in [0, 1) for every layer" },
-  'max-accuracy-drop': { type: 'number', min: 0, max: 0.999, default: 0.02, description: "With --sparsity auto: validation accuracy a layer may lose when pruned alone, before retraining (0.02 = 2 points)" },
+  train: {
+    type: 'string',
+    value: 'DIR',
+    description: 'Training data: DIR/x.npy and DIR/y.npy (labels [n] or one-hot [n, classes])',
+  },
+  validation: {
+    type: 'string',
+    value: 'DIR',
+    description: 'Validation data (same layout); default: the last 20% of the training rows',
+  },
+  out: {
+    type: 'string',
+    alias: 'o',
+    value: 'DIR',
+    description: 'Where to write the compressed model (tfjs-quant format)',
+  },
+  sparsity: {
+    type: 'string',
+    default: 'auto',
+    value: 'auto|S',
+    description:
+      "Per-layer sparsity from the validation sensitivity scan ('auto'), or one sparsity in [0, 1) for every layer",
+  },
+  'max-accuracy-drop': {
+    type: 'number',
+    min: 0,
+    max: 0.999,
+    default: 0.02,
+    description:
+      'With --sparsity auto: validation accuracy a layer may lose when pruned alone, before retraining (0.02 = 2 points)',
+  },
   epochs: { type: 'int', min: 1, max: 10000, default: 8, description: 'Prune-retrain epochs' },
-  'learning-rate': { type: 'number', min: 0, default: 0.01, description: 'SGD (momentum 0.9) learning rate while retraining' },
+  'learning-rate': {
+    type: 'number',
+    min: 0,
+    default: 0.01,
+    description: 'SGD (momentum 0.9) learning rate while retraining',
+  },
   'batch-size': { type: 'int', min: 1, max: 65536, default: 64, description: 'Batch size' },
   bits: { type: 'int', min: 1, max: 16, default: 5, description: 'Weight-sharing bits of Dense kernels (and biases)' },
   'conv-bits': { type: 'int', min: 1, max: 16, default: 8, description: 'Weight-sharing bits of convolution kernels' },
@@ -40,7 +71,11 @@ class InputError extends Error {
   override name = 'InputError';
 }
 
-interface Split { x: tf.Tensor; y: tf.Tensor; labels: Int32Array }
+interface Split {
+  x: tf.Tensor;
+  y: tf.Tensor;
+  labels: Int32Array;
+}
 
 async function readSplit(dir: string, inputShape: number[], classes: number, what: string): Promise<Split> {
   const read = async (name: string) => {
@@ -49,21 +84,27 @@ async function readSplit(dir: string, inputShape: number[], classes: number, wha
     try {
       bytes = new Uint8Array(await fs.readFile(file));
     } catch (e) {
-      throw new InputError(`--${what}: cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+      throw new InputError(
+        `--${what}: cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+      );
     }
     return readNpy(bytes, file);
   };
-  const x = await read('x.npy'), y = await read('y.npy');
+  const x = await read('x.npy'),
+    y = await read('y.npy');
   const n = x.shape[0] ?? 0;
   const rowShape = x.shape.slice(1);
   if (n === 0 || rowShape.join(',') !== inputShape.join(',')) {
-    throw new InputError(`--${what}: x.npy has shape [${x.shape.join(', ')}], the model takes [n, ${inputShape.join(', ')}]`);
+    throw new InputError(
+      `--${what}: x.npy has shape [${x.shape.join(', ')}], the model takes [n, ${inputShape.join(', ')}]`,
+    );
   }
   const labels = new Int32Array(n);
   if (y.shape.length === 1 && y.shape[0] === n) {
     for (let i = 0; i < n; i++) {
       const v = Number(y.data[i]);
-      if (!(Number.isInteger(v) && v >= 0 && v < classes)) throw new InputError(`--${what}: label ${v} at row ${i} is not a class in 0..${classes - 1}`);
+      if (!(Number.isInteger(v) && v >= 0 && v < classes))
+        throw new InputError(`--${what}: label ${v} at row ${i} is not a class in 0..${classes - 1}`);
       labels[i] = v;
     }
   } else if (y.shape.length === 2 && y.shape[0] === n && y.shape[1] === classes) {
@@ -73,10 +114,16 @@ async function readSplit(dir: string, inputShape: number[], classes: number, wha
       labels[i] = b;
     }
   } else {
-    throw new InputError(`--${what}: y.npy has shape [${y.shape.join(', ')}], expected [${n}] labels or [${n}, ${classes}] one-hot`);
+    throw new InputError(
+      `--${what}: y.npy has shape [${y.shape.join(', ')}], expected [${n}] labels or [${n}, ${classes}] one-hot`,
+    );
   }
   const xData = x.data instanceof Float32Array ? x.data : Float32Array.from(x.data);
-  return { x: tf.tensor(xData, x.shape, 'float32'), y: tf.tidy(() => tf.oneHot(tf.tensor1d(labels, 'int32'), classes).toFloat()), labels };
+  return {
+    x: tf.tensor(xData, x.shape, 'float32'),
+    y: tf.tidy(() => tf.oneHot(tf.tensor1d(labels, 'int32'), classes).toFloat()),
+    labels,
+  };
 }
 
 function take(s: Split, start: number, count: number): Split {
@@ -84,10 +131,16 @@ function take(s: Split, start: number, count: number): Split {
 }
 
 export async function compressCommand(args: string[], io: CommandIO = processIO): Promise<number> {
-  const opts = parseCommand('compress', args, COMPRESS_FLAGS, 'tfjs-quant compress <model.json|dir> --train DIR --out DIR [--validation DIR] [options]',
+  const opts = parseCommand(
+    'compress',
+    args,
+    COMPRESS_FLAGS,
+    'tfjs-quant compress <model.json|dir> --train DIR --out DIR [--validation DIR] [options]',
     'Deep Compression with retraining of a TF.js layers model (classifier with softmax output): per-layer sparsity from a\n' +
       'sensitivity scan on validation data, prune + retrain, weight sharing, Huffman coding; writes the tfjs-quant file\n' +
-      'InferenceSession runs. Exit codes: 0 ok, 1 the model or the data could not be read or compressed, 2 usage error.', io);
+      'InferenceSession runs. Exit codes: 0 ok, 1 the model or the data could not be read or compressed, 2 usage error.',
+    io,
+  );
   if (typeof opts === 'number') return opts;
   let sparsity: number | 'auto';
   try {
@@ -98,7 +151,8 @@ export async function compressCommand(args: string[], io: CommandIO = processIO)
     await requireExistingPaths([opts.train], '--train');
     await requireExistingPaths([opts.validation], '--validation');
     sparsity = opts.sparsity === 'auto' ? 'auto' : Number(opts.sparsity);
-    if (sparsity !== 'auto' && !(sparsity >= 0 && sparsity < 1)) throw new UsageError(`--sparsity must be 'auto' or a number in [0, 1), got '${opts.sparsity}'`);
+    if (sparsity !== 'auto' && !(sparsity >= 0 && sparsity < 1))
+      throw new UsageError(`--sparsity must be 'auto' or a number in [0, 1), got '${opts.sparsity}'`);
   } catch (e) {
     io.stderr(`tfjs-quant compress: ${(e as Error).message}\n`);
     return 2;
@@ -108,7 +162,9 @@ export async function compressCommand(args: string[], io: CommandIO = processIO)
     await initFloatBackend();
     const raw = await readModelFiles(opts._[0]!);
     if (raw.json.format !== 'layers-model') {
-      throw new InputError(`${raw.file} is a ${String(raw.json.format ?? 'graph')} model: compress retrains, so it needs a layers model (for graph models without training data use convert --mode compress)`);
+      throw new InputError(
+        `${raw.file} is a ${String(raw.json.format ?? 'graph')} model: compress retrains, so it needs a layers model (for graph models without training data use convert --mode compress)`,
+      );
     }
     const model = await tf.loadLayersModel(tf.io.fromMemory(toArtifacts(raw) as tf.io.ModelArtifacts));
     const inputShape = model.inputs[0]!.shape.slice(1) as number[];
@@ -119,12 +175,15 @@ export async function compressCommand(args: string[], io: CommandIO = processIO)
     const classes = outShape[1];
     const all = await readSplit(opts.train, inputShape, classes, 'train');
     toDispose.push(all.x, all.y);
-    let train = all, val: Split;
+    let train = all,
+      val: Split;
     if (opts.validation) {
       val = await readSplit(opts.validation, inputShape, classes, 'validation');
     } else {
-      const n = all.labels.length, nVal = Math.floor(n / 5);
-      if (nVal < 1) throw new InputError(`--train has ${n} rows: too few to hold out 20% for validation (give --validation)`);
+      const n = all.labels.length,
+        nVal = Math.floor(n / 5);
+      if (nVal < 1)
+        throw new InputError(`--train has ${n} rows: too few to hold out 20% for validation (give --validation)`);
       train = take(all, 0, n - nVal);
       val = take(all, n - nVal, nVal);
       io.stderr(`validation: the last ${nVal} of ${n} training rows (held out, not trained on)\n`);
@@ -132,20 +191,33 @@ export async function compressCommand(args: string[], io: CommandIO = processIO)
     toDispose.push(train.x, train.y, val.x, val.y);
     const started = Date.now();
     const r = await deepCompress(model, {
-      xTrain: train.x, yTrain: train.y,
+      xTrain: train.x,
+      yTrain: train.y,
       validate: (m) => evaluateAccuracy(m, val.x, val.labels),
       prune: {
-        sparsity, maxAccuracyDrop: opts.maxAccuracyDrop, epochs: opts.epochs!,
+        sparsity,
+        maxAccuracyDrop: opts.maxAccuracyDrop,
+        epochs: opts.epochs!,
         training: { learningRate: opts.learningRate, batchSize: opts.batchSize, seed: opts.seed },
       },
-      cluster: { denseBits: opts.bits, convBits: opts.convBits, biasBits: opts.bits, fineTuneEpochs: opts.fineTuneEpochs, fineTuneBatchSize: opts.batchSize },
+      cluster: {
+        denseBits: opts.bits,
+        convBits: opts.convBits,
+        biasBits: opts.bits,
+        fineTuneEpochs: opts.fineTuneEpochs,
+        fineTuneBatchSize: opts.batchSize,
+      },
       onProgress: (s) => io.stderr(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${s}\n`),
     });
     await r.save(opts.out);
     const parts = [];
     if (r.sensitivity) parts.push(formatSensitivity(r.sensitivity), '');
     parts.push(formatReport({ ...r.report, metrics: r.report.validation }, 'validation accuracy'), '');
-    parts.push(`wrote ${opts.out}: ${Object.entries(r.artifact.fileBytes).map(([f, b]) => `${f} ${b} B`).join(', ')} = ${r.artifact.bytes} bytes, ${r.report.ratio.artifact!.toFixed(1)}× smaller than float32`);
+    parts.push(
+      `wrote ${opts.out}: ${Object.entries(r.artifact.fileBytes)
+        .map(([f, b]) => `${f} ${b} B`)
+        .join(', ')} = ${r.artifact.bytes} bytes, ${r.report.ratio.artifact!.toFixed(1)}× smaller than float32`,
+    );
     io.stdout(parts.join('\n') + '\n');
     model.dispose();
     return 0;

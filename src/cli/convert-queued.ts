@@ -42,7 +42,10 @@ export async function convertOnQueue(req: QueueConvertRequest): Promise<number> 
     redis = parseRedisUrl(req.queue);
     queueName = checkQueueName(req.queueName);
     const atRoot = tasks.find((t) => t.rel === '');
-    if (atRoot) throw new QueueConfigError(`${atRoot.source} would be written to the output root itself; with --queue each model needs its own folder: pass the model.json file, not its directory`);
+    if (atRoot)
+      throw new QueueConfigError(
+        `${atRoot.source} would be written to the output root itself; with --queue each model needs its own folder: pass the model.json file, not its directory`,
+      );
   } catch (e) {
     if (!(e instanceof QueueConfigError)) throw e;
     io.stderr(`tfjs-quant convert: ${e.message}\n`);
@@ -70,7 +73,16 @@ export async function convertOnQueue(req: QueueConvertRequest): Promise<number> 
       continue;
     }
     jobTask.push(i);
-    jobs.push({ storage: storage.kind, source: t.source, rel: t.rel, outputRoot: outDir, inputHash: hash, conversionKey: key, options: req.options, batch });
+    jobs.push({
+      storage: storage.kind,
+      source: t.source,
+      rel: t.rel,
+      outputRoot: outDir,
+      inputHash: hash,
+      conversionKey: key,
+      options: req.options,
+      batch,
+    });
   }
   // Listening for Ctrl-C before saying anything: whoever reacts to the line below can interrupt.
   const controller = new AbortController();
@@ -80,17 +92,23 @@ export async function convertOnQueue(req: QueueConvertRequest): Promise<number> 
   };
   process.on('SIGINT', onSigint);
   req.signal?.addEventListener('abort', onSigint);
-  io.stderr(`tfjs-quant convert: ${tasks.length} model(s), ${jobs.length} queued on '${queueName}' at ${redis.url} (${tasks.length - jobs.length} already converted from the same input), mode ${req.options.mode}\n`);
+  io.stderr(
+    `tfjs-quant convert: ${tasks.length} model(s), ${jobs.length} queued on '${queueName}' at ${redis.url} (${tasks.length - jobs.length} already converted from the same input), mode ${req.options.mode}\n`,
+  );
   const progress = new Progress({ total: jobs.length, label: 'converting (queue)' });
   let outcome;
   try {
-    outcome = await runBatchOnQueue({ redis, queueName, policy: DEFAULT_QUEUE_POLICY, batch, jobs }, {
-      finished: (j, r) => {
-        results[jobTask[j]!] = r;
-        progress.tick(1, `${r.rel || '.'}: ${r.status}${r.error ? ` (${r.error.slice(0, 80)})` : ''}`);
+    outcome = await runBatchOnQueue(
+      { redis, queueName, policy: DEFAULT_QUEUE_POLICY, batch, jobs },
+      {
+        finished: (j, r) => {
+          results[jobTask[j]!] = r;
+          progress.tick(1, `${r.rel || '.'}: ${r.status}${r.error ? ` (${r.error.slice(0, 80)})` : ''}`);
+        },
+        event: (line) => io.stderr(`${line}\n`),
       },
-      event: (line) => io.stderr(`${line}\n`),
-    }, controller.signal);
+      controller.signal,
+    );
   } finally {
     process.off('SIGINT', onSigint);
     req.signal?.removeEventListener('abort', onSigint);
@@ -104,7 +122,10 @@ export async function convertOnQueue(req: QueueConvertRequest): Promise<number> 
   const backends = [...new Set(finished.map((r) => r.floatBackend).filter((b): b is string => !!b))];
   const report: BatchReport = {
     meta: {
-      mode: req.options.mode, format: req.options.format, jobs: outcome.workers.length, wallSeconds: (performance.now() - req.startedAt) / 1000,
+      mode: req.options.mode,
+      format: req.options.format,
+      jobs: outcome.workers.length,
+      wallSeconds: (performance.now() - req.startedAt) / 1000,
       machine: `queue ${queueName} at ${redis.url}, worker(s) ${outcome.workers.join(', ') || 'none'}; coordinator ${info.brand || info.vendor}, ${info.availableCores} cores`,
       floatBackend: backends.join(', ') || 'none (nothing converted)',
       command: req.command,

@@ -3,7 +3,11 @@
 import { parentPort } from 'node:worker_threads';
 import { convertOne, type ConvertOptions } from '../convert/convert-one.js';
 
-interface Job { id: number; task: { source: string; rel: string; output: string }; options: ConvertOptions }
+interface Job {
+  id: number;
+  task: { source: string; rel: string; output: string };
+  options: ConvertOptions;
+}
 
 if (!parentPort) throw new Error('convert-worker must run in a worker thread');
 const port = parentPort;

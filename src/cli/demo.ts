@@ -41,7 +41,10 @@ export const DEMO_FLAGS = {
  */
 export const DEMO_DEEP_COMPRESSION: Pick<DeepCompressionOptions, 'prune' | 'cluster'> = {
   prune: {
-    sparsity: { fc1: 0.92, fc2: 0.9, fc3: 0.6 }, epochs: 8, rampFraction: 0.5, averageEpochs: 4,
+    sparsity: { fc1: 0.92, fc2: 0.9, fc3: 0.6 },
+    epochs: 8,
+    rampFraction: 0.5,
+    averageEpochs: 4,
     training: { optimizer: 'sgd', learningRate: 0.02, momentum: 0.9, seed: 2 },
   },
   cluster: { denseBits: 5, fineTuneEpochs: 1 },
@@ -76,7 +79,15 @@ function argmaxRows(y: Float32Array, classes: number): Uint8Array {
   return out;
 }
 
-async function measure(form: string, engine: string, bytes: number, floatBytes: number, predict: Predict, data: { x: Float32Array; labels: Uint8Array; floatTop?: Uint8Array }, runs: number): Promise<DemoRow & { top: Uint8Array }> {
+async function measure(
+  form: string,
+  engine: string,
+  bytes: number,
+  floatBytes: number,
+  predict: Predict,
+  data: { x: Float32Array; labels: Uint8Array; floatTop?: Uint8Array },
+  runs: number,
+): Promise<DemoRow & { top: Uint8Array }> {
   const n = data.labels.length;
   const pixels = 28 * 28;
   const top = new Uint8Array(n);
@@ -85,7 +96,8 @@ async function measure(form: string, engine: string, bytes: number, floatBytes: 
     const m = Math.min(chunk, n - s);
     top.set(argmaxRows(await predict(data.x.subarray(s * pixels, (s + m) * pixels), m), 10), s);
   }
-  let correct = 0, agree = 0;
+  let correct = 0,
+    agree = 0;
   for (let i = 0; i < n; i++) {
     if (top[i] === data.labels[i]) correct++;
     if (!data.floatTop || top[i] === data.floatTop[i]) agree++;
@@ -94,7 +106,17 @@ async function measure(form: string, engine: string, bytes: number, floatBytes: 
   const b64 = data.x.subarray(0, 64 * pixels);
   const latencyMs = await medianMs(() => predict(one, 1), { runs });
   const batchMs = await medianMs(() => predict(b64, 64), { runs: Math.max(3, Math.ceil(runs / 5)) });
-  return { form, engine, bytes, ratio: floatBytes / bytes, accuracy: correct / n, agreement: agree / n, latencyMs, throughput: 64 / (batchMs / 1000), top };
+  return {
+    form,
+    engine,
+    bytes,
+    ratio: floatBytes / bytes,
+    accuracy: correct / n,
+    agreement: agree / n,
+    latencyMs,
+    throughput: 64 / (batchMs / 1000),
+    top,
+  };
 }
 
 function tfjsPredict(g: Graph): Predict {
@@ -114,7 +136,12 @@ function sessionPredict(s: InferenceSession): Predict {
   };
 }
 
-export async function runDemo(o: { epochs: number; runs: number; threads?: number; log: (s: string) => void }): Promise<{ rows: DemoRow[]; backend: FloatBackendName; description: string }> {
+export async function runDemo(o: {
+  epochs: number;
+  runs: number;
+  threads?: number;
+  log: (s: string) => void;
+}): Promise<{ rows: DemoRow[]; backend: FloatBackendName; description: string }> {
   const backend = await initFloatBackend();
   const tmp = await mkdtemp(join(tmpdir(), 'tfjs-quant-demo-'));
   let mnist: MnistSplit | undefined;
@@ -125,7 +152,11 @@ export async function runDemo(o: { epochs: number; runs: number; threads?: numbe
     const model = buildLeNet300100({ seed: 1 });
     const t0 = performance.now();
     await trainModel(model, mnist.xTrain, mnist.yTrain, {
-      epochs: o.epochs, optimizer: 'sgd', learningRate: 0.05, momentum: 0.9, seed: 1,
+      epochs: o.epochs,
+      optimizer: 'sgd',
+      learningRate: 0.05,
+      momentum: 0.9,
+      seed: 1,
       onProgress: (p) => o.log(`training LeNet-300-100: epoch ${p.epoch}/${p.epochs}, loss ${p.loss.toFixed(4)}`),
     });
     o.log(`trained in ${((performance.now() - t0) / 1000).toFixed(1)} s on ${describeFloatBackend(backend)}`);
@@ -137,20 +168,36 @@ export async function runDemo(o: { epochs: number; runs: number; threads?: numbe
     const data = { x: (await mnist.xTest.data()) as Float32Array, labels: mnist.labelsTest };
     const threads = o.threads;
     const rows: (DemoRow & { top: Uint8Array })[] = [];
-    const floatRow = await measure('float32', `tfjs (${backend})`, floatBytes, floatBytes, tfjsPredict(float), data, o.runs);
+    const floatRow = await measure(
+      'float32',
+      `tfjs (${backend})`,
+      floatBytes,
+      floatBytes,
+      tfjsPredict(float),
+      data,
+      o.runs,
+    );
     rows.push(floatRow);
     const withFloat = { ...data, floatTop: floatRow.top };
     const calibration = Array.from({ length: 8 }, (_, i) => mnist!.xTrain.slice([i * 32, 0, 0, 0], [32, 28, 28, 1]));
     const forms: { form: string; make: () => Promise<Graph> }[] = [
       { form: 'float32', make: async () => cloneGraph(float) },
       { form: 'dynamic int8', make: async () => (await quantize(cloneGraph(float), { mode: 'dynamic' })).graph },
-      { form: 'int8 (calibrated)', make: async () => (await quantize(cloneGraph(float), { mode: 'int8', calibration })).graph },
+      {
+        form: 'int8 (calibrated)',
+        make: async () => (await quantize(cloneGraph(float), { mode: 'int8', calibration })).graph,
+      },
       { form: 'float16', make: async () => (await quantize(cloneGraph(float), { mode: 'float16' })).graph },
       {
-        form: 'Deep Compression', make: async () => {
+        form: 'Deep Compression',
+        make: async () => {
           const { prune, cluster } = DEMO_DEEP_COMPRESSION;
-          const kept = Object.entries(prune.sparsity as Record<string, number>).map(([l, sp]) => `${l} ${Math.round(100 * (1 - sp))}%`).join(', ');
-          o.log(`Deep Compression: pruning (kept ${kept}) with ${prune.epochs} epochs of retraining, ${cluster.denseBits}-bit weight sharing, Huffman coding`);
+          const kept = Object.entries(prune.sparsity as Record<string, number>)
+            .map(([l, sp]) => `${l} ${Math.round(100 * (1 - sp))}%`)
+            .join(', ');
+          o.log(
+            `Deep Compression: pruning (kept ${kept}) with ${prune.epochs} epochs of retraining, ${cluster.denseBits}-bit weight sharing, Huffman coding`,
+          );
           const dc = buildLeNet300100({ seed: 1 });
           dc.setWeights(model.getWeights());
           const r = await deepCompress(dc, { ...DEMO_DEEP_COMPRESSION, xTrain: mnist!.xTrain, yTrain: mnist!.yTrain });
@@ -167,7 +214,17 @@ export async function runDemo(o: { epochs: number; runs: number; threads?: numbe
       const bytes = await dirBytes(dir);
       const s = await InferenceSession.create(join(dir, 'model.json'), { threads });
       sessions.push(s);
-      rows.push(await measure(f.form, `tfjs-quant native (${getIsa()})`, bytes, floatBytes, sessionPredict(s), withFloat, o.runs));
+      rows.push(
+        await measure(
+          f.form,
+          `tfjs-quant native (${getIsa()})`,
+          bytes,
+          floatBytes,
+          sessionPredict(s),
+          withFloat,
+          o.runs,
+        ),
+      );
     }
     calibration.forEach((t) => t.dispose());
     model.dispose();
@@ -196,16 +253,29 @@ export function demoTable(rows: DemoRow[]): Table<DemoRow> {
 }
 
 export async function demoCommand(args: string[], io: CommandIO = processIO): Promise<number> {
-  const opts = parseCommand('demo', args, DEMO_FLAGS, 'tfjs-quant demo [options]',
-    'Trains LeNet-300-100 on the mnist package\'s digits, converts it every way (dynamic, int8, float16, Deep Compression)\nand compares size, accuracy and speed with the float model.', io);
+  const opts = parseCommand(
+    'demo',
+    args,
+    DEMO_FLAGS,
+    'tfjs-quant demo [options]',
+    "Trains LeNet-300-100 on the mnist package's digits, converts it every way (dynamic, int8, float16, Deep Compression)\nand compares size, accuracy and speed with the float model.",
+    io,
+  );
   if (typeof opts === 'number') return opts;
-  const { rows, backend, description } = await runDemo({ epochs: opts.epochs ?? 4, runs: opts.runs ?? 50, threads: opts.threads, log: (s) => io.stderr(s + '\n') });
+  const { rows, backend, description } = await runDemo({
+    epochs: opts.epochs ?? 4,
+    runs: opts.runs ?? 50,
+    threads: opts.threads,
+    log: (s) => io.stderr(s + '\n'),
+  });
   if (opts.json) {
     io.stdout(JSON.stringify({ backend, rows }, null, 2) + '\n');
     return 0;
   }
   const info = cpuInfo();
-  io.stdout(`\nLeNet-300-100 on MNIST (${description})\n${info.brand || info.vendor}, ${info.availableCores} cores; float baseline: ${describeFloatBackend(backend)}\n\n`);
+  io.stdout(
+    `\nLeNet-300-100 on MNIST (${description})\n${info.brand || info.vendor}, ${info.availableCores} cores; float baseline: ${describeFloatBackend(backend)}\n\n`,
+  );
   io.stdout(toText(demoTable(rows)) + '\n');
   return 0;
 }

@@ -24,7 +24,9 @@ async function walk(dir: string, exclude: string, out: string[]): Promise<void> 
   try {
     entries = await fs.readdir(dir, { withFileTypes: true });
   } catch (e) {
-    throw new UsageError(`cannot read directory '${dir}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new UsageError(
+      `cannot read directory '${dir}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+    );
   }
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const e of entries) {
@@ -64,7 +66,10 @@ const hasGlob = (s: string) => /[*?]/.test(s);
 export async function requireExistingPaths(paths: readonly (string | undefined)[], what?: string): Promise<void> {
   for (const p of paths) {
     if (p === undefined) continue;
-    const found = await fs.stat(resolve(p)).then(() => true, () => false);
+    const found = await fs.stat(resolve(p)).then(
+      () => true,
+      () => false,
+    );
     if (!found) throw new UsageError(`${what ? `${what} ` : ''}'${p}' does not exist`);
   }
 }
@@ -99,7 +104,8 @@ export async function discoverModels(args: readonly string[], outDir: string): P
       throw new UsageError(`'${arg}' does not exist`);
     }
     if (st.isDirectory()) {
-      if (isInside(out, p)) throw new UsageError(`the output directory '${outDir}' is inside the input directory '${arg}'`);
+      if (isInside(out, p))
+        throw new UsageError(`the output directory '${outDir}' is inside the input directory '${arg}'`);
       const found: string[] = [];
       await walk(p, out, found);
       if (!found.length) throw new UsageError(`no model.json found under '${arg}'`);

@@ -25,16 +25,29 @@ export interface PlannedModel {
   int8Coverage?: number;
 }
 
-export async function planConversion(tasks: readonly (ModelTask & { output: string })[], skipped: ReadonlySet<string>, allowNonFinite: boolean): Promise<PlannedModel[]> {
+export async function planConversion(
+  tasks: readonly (ModelTask & { output: string })[],
+  skipped: ReadonlySet<string>,
+  allowNonFinite: boolean,
+): Promise<PlannedModel[]> {
   const rows: PlannedModel[] = [];
   for (const t of tasks) {
-    const row: PlannedModel = { rel: t.rel, source: t.source, output: t.output, action: skipped.has(t.rel) ? 'skip' : 'convert' };
+    const row: PlannedModel = {
+      rel: t.rel,
+      source: t.source,
+      output: t.output,
+      action: skipped.has(t.rel) ? 'skip' : 'convert',
+    };
     try {
       const g = await loadModel(t.source, { allowNonFinite });
       const r = inspectGraph(g);
       Object.assign(row, {
-        format: r.format, nodes: r.nodes, parameters: r.totalParameters, bytesInput: await filesSize(g.source?.files ?? [t.source]),
-        bytesFloat32: float32Bytes(g), int8Coverage: r.nodes ? r.int8Nodes / r.nodes : 0,
+        format: r.format,
+        nodes: r.nodes,
+        parameters: r.totalParameters,
+        bytesInput: await filesSize(g.source?.files ?? [t.source]),
+        bytesFloat32: float32Bytes(g),
+        int8Coverage: r.nodes ? r.int8Nodes / r.nodes : 0,
       });
     } catch (e) {
       row.action = 'fail';
@@ -53,13 +66,28 @@ export function planText(rows: readonly PlannedModel[], mode: string): string {
       { header: 'format', value: (r) => r.format },
       { header: 'nodes', value: (r) => r.nodes },
       { header: 'parameters', value: (r) => r.parameters },
-      { header: 'files', value: (r) => (r.bytesInput === undefined ? undefined : formatBytes(r.bytesInput)), align: 'right' },
-      { header: 'as float32', value: (r) => (r.bytesFloat32 === undefined ? undefined : formatBytes(r.bytesFloat32)), align: 'right' },
-      { header: 'int8 ops', value: (r) => (r.int8Coverage === undefined ? undefined : `${(100 * r.int8Coverage).toFixed(0)}%`), align: 'right' },
+      {
+        header: 'files',
+        value: (r) => (r.bytesInput === undefined ? undefined : formatBytes(r.bytesInput)),
+        align: 'right',
+      },
+      {
+        header: 'as float32',
+        value: (r) => (r.bytesFloat32 === undefined ? undefined : formatBytes(r.bytesFloat32)),
+        align: 'right',
+      },
+      {
+        header: 'int8 ops',
+        value: (r) => (r.int8Coverage === undefined ? undefined : `${(100 * r.int8Coverage).toFixed(0)}%`),
+        align: 'right',
+      },
     ],
     rows: [...rows],
   };
   const n = (a: PlannedModel['action']) => rows.filter((r) => r.action === a).length;
-  const errors = rows.filter((r) => r.error).map((r) => `  ${r.rel || '.'}: ${r.error}\n`).join('');
+  const errors = rows
+    .filter((r) => r.error)
+    .map((r) => `  ${r.rel || '.'}: ${r.error}\n`)
+    .join('');
   return `dry run (mode ${mode}): ${n('convert')} to convert, ${n('skip')} already converted, ${n('fail')} unreadable; nothing written\n\n${toText(table)}${errors ? `\n${errors}` : ''}`;
 }

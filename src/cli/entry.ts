@@ -3,6 +3,11 @@
 import { main } from './main.js';
 
 main(process.argv.slice(2)).then(
-  (code) => { process.exitCode = code ?? 0; },
-  (err: unknown) => { console.error((err as Error)?.stack ?? String(err)); process.exitCode = 1; },
+  (code) => {
+    process.exitCode = code ?? 0;
+  },
+  (err: unknown) => {
+    console.error((err as Error)?.stack ?? String(err));
+    process.exitCode = 1;
+  },
 );

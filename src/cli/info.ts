@@ -11,8 +11,14 @@ export const INFO_FLAGS = {
 } as const;
 
 export async function infoCommand(args: string[], io: CommandIO = processIO): Promise<number> {
-  const opts = parseCommand('info', args, INFO_FLAGS, 'tfjs-quant info [options]',
-    'Shows the CPU, the int8 kernel paths it supports and the one in use, the native threads and the float backend.', io);
+  const opts = parseCommand(
+    'info',
+    args,
+    INFO_FLAGS,
+    'tfjs-quant info [options]',
+    'Shows the CPU, the int8 kernel paths it supports and the one in use, the native threads and the float backend.',
+    io,
+  );
   if (typeof opts === 'number') return opts;
   if (opts._.length) {
     io.stderr(`tfjs-quant info: takes no arguments, got '${opts._[0]}'\n`);
@@ -21,10 +27,22 @@ export async function infoCommand(args: string[], io: CommandIO = processIO): Pr
   const info = cpuInfo();
   const backend = await initFloatBackend();
   if (opts.json) {
-    io.stdout(JSON.stringify({
-      version: toolVersion(), cpu: info.brand || info.vendor, cores: info.availableCores, int8Paths: supportedIsas(), int8Path: getIsa(),
-      threads: getThreads(), floatBackend: backend, floatBackendDescription: describeFloatBackend(backend),
-    }, null, 2) + '\n');
+    io.stdout(
+      JSON.stringify(
+        {
+          version: toolVersion(),
+          cpu: info.brand || info.vendor,
+          cores: info.availableCores,
+          int8Paths: supportedIsas(),
+          int8Path: getIsa(),
+          threads: getThreads(),
+          floatBackend: backend,
+          floatBackendDescription: describeFloatBackend(backend),
+        },
+        null,
+        2,
+      ) + '\n',
+    );
     return 0;
   }
   io.stdout(

@@ -13,10 +13,15 @@ export const INSPECT_FLAGS = {
   help: { type: 'boolean', alias: 'h', description: 'Show this help' },
 } as const;
 
-
 export async function inspectCommand(args: string[], io: CommandIO = processIO): Promise<number> {
-  const opts = parseCommand('inspect', args, INSPECT_FLAGS, 'tfjs-quant inspect <model.json|dir> [options]',
-    'Show a TF.js (graph or layers) or tfjs-quant model: inputs, outputs, ops, parameters, int8 coverage.', io);
+  const opts = parseCommand(
+    'inspect',
+    args,
+    INSPECT_FLAGS,
+    'tfjs-quant inspect <model.json|dir> [options]',
+    'Show a TF.js (graph or layers) or tfjs-quant model: inputs, outputs, ops, parameters, int8 coverage.',
+    io,
+  );
   if (typeof opts === 'number') return opts;
   try {
     if (opts._.length !== 1) throw new UsageError('expected exactly one model path (model.json or its directory)');

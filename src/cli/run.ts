@@ -15,10 +15,25 @@ import { InferenceSession } from '../runtime/session.js';
 import { ModelFormatError } from '../model/errors.js';
 
 export const RUN_FLAGS = {
-  input: { type: 'list', alias: 'i', value: '[NAME=]FILE.npy', description: 'An input (by model input order, or NAME=file); repeat for several' },
-  output: { type: 'list', alias: 'o', value: '[NAME=]FILE.npy', description: 'Write an output (the first output, or NAME=file); repeat for several' },
+  input: {
+    type: 'list',
+    alias: 'i',
+    value: '[NAME=]FILE.npy',
+    description: 'An input (by model input order, or NAME=file); repeat for several',
+  },
+  output: {
+    type: 'list',
+    alias: 'o',
+    value: '[NAME=]FILE.npy',
+    description: 'Write an output (the first output, or NAME=file); repeat for several',
+  },
   'output-dir': { type: 'string', value: 'DIR', description: 'Write every output as DIR/<name>.npy' },
-  engine: { type: 'string', choices: ['native', 'tfjs'], default: 'native', description: 'Native runtime or tfjs float execution' },
+  engine: {
+    type: 'string',
+    choices: ['native', 'tfjs'],
+    default: 'native',
+    description: 'Native runtime or tfjs float execution',
+  },
   threads: { type: 'int', min: 0, max: 256, default: 0, description: 'Native runtime threads (0: all)' },
   json: { type: 'boolean', description: 'Print the outputs (shapes and values) as JSON' },
   help: { type: 'boolean', alias: 'h', description: 'Show this help' },
@@ -29,10 +44,15 @@ function splitNamed(spec: string): [string | undefined, string] {
   return eq > 0 ? [spec.slice(0, eq), spec.slice(eq + 1)] : [undefined, spec];
 }
 
-interface Out { name: string; shape: number[]; data: NpyData }
+interface Out {
+  name: string;
+  shape: number[];
+  data: NpyData;
+}
 
 function summary(o: Out): string {
-  let lo = Infinity, hi = -Infinity;
+  let lo = Infinity,
+    hi = -Infinity;
   for (let i = 0; i < o.data.length; i++) {
     const v = o.data[i]!;
     if (v < lo) lo = v;
@@ -53,14 +73,23 @@ function summary(o: Out): string {
 }
 
 export async function runCommand(args: string[], io: CommandIO = processIO): Promise<number> {
-  const opts = parseCommand('run', args, RUN_FLAGS, 'tfjs-quant run <model.json> --input [NAME=]x.npy... [--output [NAME=]y.npy]... [options]',
-    'Runs a model once on .npy inputs and prints (and optionally writes) its outputs.\nExit codes: 0 ok, 1 the model or an input could not be read or run, 2 usage error.', io);
+  const opts = parseCommand(
+    'run',
+    args,
+    RUN_FLAGS,
+    'tfjs-quant run <model.json> --input [NAME=]x.npy... [--output [NAME=]y.npy]... [options]',
+    'Runs a model once on .npy inputs and prints (and optionally writes) its outputs.\nExit codes: 0 ok, 1 the model or an input could not be read or run, 2 usage error.',
+    io,
+  );
   if (typeof opts === 'number') return opts;
   try {
     if (opts._.length !== 1) throw new UsageError('expected exactly one model path');
     if (!opts.input.length) throw new UsageError('give at least one --input FILE.npy');
     await requireExistingPaths(opts._);
-    await requireExistingPaths(opts.input.map((spec) => splitNamed(spec)[1]), '--input');
+    await requireExistingPaths(
+      opts.input.map((spec) => splitNamed(spec)[1]),
+      '--input',
+    );
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
     io.stderr(`tfjs-quant run: ${e.message}\n`);
@@ -84,14 +113,25 @@ export async function runCommand(args: string[], io: CommandIO = processIO): Pro
     }
     let outs: Out[];
     if (opts.engine === 'tfjs') {
-      const tensors = Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, tf.tensor(v.data as Float32Array, v.shape, g.inputs.find((x) => x.name === k)!.dtype as 'float32')]));
+      const tensors = Object.fromEntries(
+        Object.entries(inputs).map(([k, v]) => [
+          k,
+          tf.tensor(v.data as Float32Array, v.shape, g.inputs.find((x) => x.name === k)!.dtype as 'float32'),
+        ]),
+      );
       const ys = execute(g, tensors);
-      outs = await Promise.all(ys.map(async (y, i) => ({ name: g.outputs[i]!, shape: y.shape, data: (await y.data()) as NpyData })));
+      outs = await Promise.all(
+        ys.map(async (y, i) => ({ name: g.outputs[i]!, shape: y.shape, data: (await y.data()) as NpyData })),
+      );
       tf.dispose([...ys, ...Object.values(tensors)]);
     } else {
       session = await InferenceSession.create(g, { threads: opts.threads });
       const r = await session.run(inputs as never);
-      outs = session.outputs.map((o) => ({ name: o.name, shape: [...r[o.name]!.shape], data: r[o.name]!.data as NpyData }));
+      outs = session.outputs.map((o) => ({
+        name: o.name,
+        shape: [...r[o.name]!.shape],
+        data: r[o.name]!.data as NpyData,
+      }));
     }
     const byName = new Map(outs.map((o) => [o.name, o]));
     const writes: [string, Out][] = [];
@@ -101,13 +141,21 @@ export async function runCommand(args: string[], io: CommandIO = processIO): Pro
       if (!o) throw new UsageError(`--output ${spec}: the model's outputs are ${outs.map((x) => x.name).join(', ')}`);
       writes.push([file, o]);
     }
-    if (opts.outputDir) for (const o of outs) writes.push([join(opts.outputDir, `${o.name.replace(/[^\w.-]+/g, '_')}.npy`), o]);
+    if (opts.outputDir)
+      for (const o of outs) writes.push([join(opts.outputDir, `${o.name.replace(/[^\w.-]+/g, '_')}.npy`), o]);
     if (opts.outputDir) await fs.mkdir(opts.outputDir, { recursive: true });
     for (const [file, o] of writes) {
-      const data = o.data instanceof Float32Array || o.data instanceof Int32Array || o.data instanceof Int8Array || o.data instanceof Uint8Array ? o.data : Float32Array.from(o.data);
+      const data =
+        o.data instanceof Float32Array ||
+        o.data instanceof Int32Array ||
+        o.data instanceof Int8Array ||
+        o.data instanceof Uint8Array
+          ? o.data
+          : Float32Array.from(o.data);
       await fs.writeFile(file, writeNpy(data, o.shape));
     }
-    if (opts.json) io.stdout(JSON.stringify(outs.map((o) => ({ name: o.name, shape: o.shape, data: Array.from(o.data) }))) + '\n');
+    if (opts.json)
+      io.stdout(JSON.stringify(outs.map((o) => ({ name: o.name, shape: o.shape, data: Array.from(o.data) }))) + '\n');
     else io.stdout(outs.map(summary).join('\n') + '\n' + writes.map(([f, o]) => `wrote ${o.name} → ${f}\n`).join(''));
     return 0;
   } catch (e) {
@@ -115,7 +163,13 @@ export async function runCommand(args: string[], io: CommandIO = processIO): Pro
       io.stderr(`tfjs-quant run: ${e.message}\n`);
       return 2;
     }
-    if (e instanceof ModelFormatError || e instanceof NpyError || e instanceof RangeError || e instanceof TypeError || (e as NodeJS.ErrnoException).code) {
+    if (
+      e instanceof ModelFormatError ||
+      e instanceof NpyError ||
+      e instanceof RangeError ||
+      e instanceof TypeError ||
+      (e as NodeJS.ErrnoException).code
+    ) {
       // The session's own messages name their method ("run: inputs['x'] …"): the command already says it.
       io.stderr(`tfjs-quant run: ${(e as Error).message.replace(/^run: /, '')}\n`);
       return 1;

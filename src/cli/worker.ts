@@ -4,16 +4,54 @@
 // (a second signal abandons them: the queue gives them to another worker after the lock expires).
 import { parseCommand, type CommandIO, processIO } from './args.js';
 import { checkRedis, RedisUnavailable } from '../queue/enqueue.js';
-import { checkQueueName, checkWorkerPolicy, DEFAULT_WORKER_POLICY, parseRedisUrl, QueueConfigError } from '../queue/options.js';
+import {
+  checkQueueName,
+  checkWorkerPolicy,
+  DEFAULT_WORKER_POLICY,
+  parseRedisUrl,
+  QueueConfigError,
+} from '../queue/options.js';
 import { startWorker } from '../queue/worker.js';
 
 export const WORKER_FLAGS = {
-  queue: { type: 'string', value: 'redis://HOST:PORT[/DB]', description: 'The Redis server holding the queue (required)' },
-  'queue-name': { type: 'string', value: 'NAME', description: 'The queue (default tfjs-quant; as given to convert --queue-name)' },
-  concurrency: { type: 'int', min: 1, max: 64, default: DEFAULT_WORKER_POLICY.concurrency, description: 'Models converted at once, each in its own child process' },
-  'lock-duration': { type: 'int', min: 500, value: 'MS', default: DEFAULT_WORKER_POLICY.lockDurationMs, description: 'Job lock; a job whose worker died is taken again after about this long' },
-  'stalled-interval': { type: 'int', min: 200, value: 'MS', default: DEFAULT_WORKER_POLICY.stalledIntervalMs, description: 'How often to look for jobs of dead workers' },
-  'max-stalled': { type: 'int', min: 0, value: 'N', default: DEFAULT_WORKER_POLICY.maxStalledCount, description: 'A job stalled more often than this is failed, not re-queued' },
+  queue: {
+    type: 'string',
+    value: 'redis://HOST:PORT[/DB]',
+    description: 'The Redis server holding the queue (required)',
+  },
+  'queue-name': {
+    type: 'string',
+    value: 'NAME',
+    description: 'The queue (default tfjs-quant; as given to convert --queue-name)',
+  },
+  concurrency: {
+    type: 'int',
+    min: 1,
+    max: 64,
+    default: DEFAULT_WORKER_POLICY.concurrency,
+    description: 'Models converted at once, each in its own child process',
+  },
+  'lock-duration': {
+    type: 'int',
+    min: 500,
+    value: 'MS',
+    default: DEFAULT_WORKER_POLICY.lockDurationMs,
+    description: 'Job lock; a job whose worker died is taken again after about this long',
+  },
+  'stalled-interval': {
+    type: 'int',
+    min: 200,
+    value: 'MS',
+    default: DEFAULT_WORKER_POLICY.stalledIntervalMs,
+    description: 'How often to look for jobs of dead workers',
+  },
+  'max-stalled': {
+    type: 'int',
+    min: 0,
+    value: 'N',
+    default: DEFAULT_WORKER_POLICY.maxStalledCount,
+    description: 'A job stalled more often than this is failed, not re-queued',
+  },
   help: { type: 'boolean', alias: 'h', description: 'Show this help' },
 } as const;
 
@@ -32,7 +70,12 @@ export async function workerCommand(args: string[], io: CommandIO = processIO, s
     config = {
       redis: parseRedisUrl(opts.queue),
       queueName: checkQueueName(opts.queueName),
-      policy: checkWorkerPolicy({ concurrency: opts.concurrency, lockDurationMs: opts.lockDuration, stalledIntervalMs: opts.stalledInterval, maxStalledCount: opts.maxStalled }),
+      policy: checkWorkerPolicy({
+        concurrency: opts.concurrency,
+        lockDurationMs: opts.lockDuration,
+        stalledIntervalMs: opts.stalledInterval,
+        maxStalledCount: opts.maxStalled,
+      }),
     };
   } catch (e) {
     if (!(e instanceof QueueConfigError)) throw e;

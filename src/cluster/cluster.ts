@@ -56,7 +56,9 @@ export function clusterTensor(values: Float32Array, options: ClusterTensorOption
   if (options.clusters !== undefined) {
     assertInt(options.clusters, 'clusters', 1, 65535);
     if (options.clusters > distinct) {
-      throw new RangeError(`clusters (${options.clusters}) exceeds the number of distinct nonzero weights (${distinct})`);
+      throw new RangeError(
+        `clusters (${options.clusters}) exceeds the number of distinct nonzero weights (${distinct})`,
+      );
     }
     k = options.clusters;
   } else {
@@ -76,7 +78,10 @@ export function clusterTensor(values: Float32Array, options: ClusterTensorOption
   const remap = new Int32Array(k);
   for (let j = 0; j < k; j++) {
     if (!used[j]) continue;
-    if (keep.length && f32[keep[keep.length - 1]] === f32[j]) { remap[j] = keep.length; continue; }
+    if (keep.length && f32[keep[keep.length - 1]] === f32[j]) {
+      remap[j] = keep.length;
+      continue;
+    }
     keep.push(j);
     remap[j] = keep.length;
   }
@@ -84,7 +89,7 @@ export function clusterTensor(values: Float32Array, options: ClusterTensorOption
   for (let i = 0; i < nz.length; i++) {
     const lab = remap[r.labels[i]];
     const v = codebook[lab - 1];
-    labels[nz[i]] = v === 0 ? 0 : lab;  // a centroid that is exactly 0 is the reserved zero
+    labels[nz[i]] = v === 0 ? 0 : lab; // a centroid that is exactly 0 is the reserved zero
     out[nz[i]] = v === 0 ? 0 : v;
   }
   return { codebook, labels, values: out, bits: labelBits(codebook.length), iterations: r.iterations };
@@ -92,7 +97,11 @@ export function clusterTensor(values: Float32Array, options: ClusterTensorOption
 
 // ---- model level
 
-export interface LayerClusterConfig { bits?: number; clusters?: number; init?: CentroidInit }
+export interface LayerClusterConfig {
+  bits?: number;
+  clusters?: number;
+  init?: CentroidInit;
+}
 
 export interface ClusterModelOptions {
   /** Bits for Dense kernels (default 5, the paper's fc setting). */
@@ -136,7 +145,9 @@ function kindOf(layer: tf.layers.Layer): 'dense' | 'conv' | 'other' {
  * shared weights. Returns the codebooks and labels (input to encodeModel and fine-tuning).
  */
 export function clusterModel(model: tf.LayersModel, options: ClusterModelOptions = {}): ModelClustering {
-  const denseBits = options.denseBits ?? 5, convBits = options.convBits ?? 8, otherBits = options.otherBits ?? 8;
+  const denseBits = options.denseBits ?? 5,
+    convBits = options.convBits ?? 8,
+    otherBits = options.otherBits ?? 8;
   assertBits(denseBits, 'denseBits');
   assertBits(convBits, 'convBits');
   assertBits(otherBits, 'otherBits');
@@ -156,19 +167,52 @@ export function clusterModel(model: tf.LayersModel, options: ClusterModelOptions
     if (override === false) continue;
     const layer = model.getLayer(layerName);
     const kind = kindOf(layer);
-    const bits = override?.bits ?? (override?.clusters !== undefined ? undefined : kind === 'dense' ? denseBits : kind === 'conv' ? convBits : otherBits);
+    const bits =
+      override?.bits ??
+      (override?.clusters !== undefined
+        ? undefined
+        : kind === 'dense'
+          ? denseBits
+          : kind === 'conv'
+            ? convBits
+            : otherBits);
     const t = clusterTensor(variable.read().dataSync() as Float32Array, {
-      bits, clusters: override?.clusters, init: override?.init ?? options.init, seed: options.seed, maxIter: options.maxIter,
+      bits,
+      clusters: override?.clusters,
+      init: override?.init ?? options.init,
+      seed: options.seed,
+      maxIter: options.maxIter,
     });
-    plans.push({ ...t, layerName, weightName, name: variable.originalName, kind, shape: variable.read().shape.slice(), variable });
+    plans.push({
+      ...t,
+      layerName,
+      weightName,
+      name: variable.originalName,
+      kind,
+      shape: variable.read().shape.slice(),
+      variable,
+    });
   }
   if (options.biasBits !== undefined) {
     for (const layer of model.layers) {
       if (options.layers?.[layer.name] === false) continue;
       for (const v of layer.weights) {
         if (!/(^|\/)bias(_\d+)?$/.test(v.originalName)) continue;
-        const t = clusterTensor(v.read().dataSync() as Float32Array, { bits: options.biasBits, init: options.init, seed: options.seed, maxIter: options.maxIter });
-        plans.push({ ...t, layerName: layer.name, weightName: 'bias', name: v.originalName, kind: 'bias', shape: v.read().shape.slice(), variable: v });
+        const t = clusterTensor(v.read().dataSync() as Float32Array, {
+          bits: options.biasBits,
+          init: options.init,
+          seed: options.seed,
+          maxIter: options.maxIter,
+        });
+        plans.push({
+          ...t,
+          layerName: layer.name,
+          weightName: 'bias',
+          name: v.originalName,
+          kind: 'bias',
+          shape: v.read().shape.slice(),
+          variable: v,
+        });
       }
     }
   }
@@ -195,7 +239,11 @@ export interface FineTuneOptions {
  * in `clustering` (e.g. unclustered biases) train normally. Zeros stay zero.
  */
 export async function fineTuneCentroids(
-  model: tf.LayersModel, clustering: ModelClustering, x: tf.Tensor, y: tf.Tensor, options: FineTuneOptions,
+  model: tf.LayersModel,
+  clustering: ModelClustering,
+  x: tf.Tensor,
+  y: tf.Tensor,
+  options: FineTuneOptions,
 ): Promise<number[]> {
   assertInt(options.epochs, 'epochs', 0, 10_000);
   const batchSize = options.batchSize ?? 64;
@@ -224,7 +272,8 @@ export async function fineTuneCentroids(
     for (let b = 0; b < batches; b++) {
       const idx = tf.tensor1d(perm.subarray(b * batchSize, Math.min(n, (b + 1) * batchSize)), 'int32');
       const { value, grads } = tf.tidy(() => {
-        const xb = tf.gather(x, idx), yb = tf.gather(y, idx);
+        const xb = tf.gather(x, idx),
+          yb = tf.gather(y, idx);
         return tf.variableGrads(() => {
           const p = model.apply(xb, { training: true }) as tf.Tensor;
           return tf.neg(tf.mean(tf.sum(tf.mul(yb, tf.log(tf.clipByValue(p, 1e-7, 1))), -1))) as tf.Scalar;
@@ -235,13 +284,20 @@ export async function fineTuneCentroids(
       value.dispose();
       const otherGrads: tf.NamedTensorMap = {};
       for (const [name, g] of Object.entries(grads)) {
-        if (others.has(name)) { otherGrads[name] = g; continue; }
+        if (others.has(name)) {
+          otherGrads[name] = g;
+          continue;
+        }
         const i = clustering.weights.indexOf(clustered.get(name)!);
-        if (i < 0) { g.dispose(); continue; }
+        if (i < 0) {
+          g.dispose();
+          continue;
+        }
         const w = clustering.weights[i];
         const seg = native().segmentSum(g.dataSync() as Float32Array, w.labels, w.codebook.length + 1);
         g.dispose();
-        const c = cb64[i], v = vel[i];
+        const c = cb64[i],
+          v = vel[i];
         for (let j = 0; j < c.length; j++) {
           v[j] = mom * v[j] - lr * seg[j + 1];
           c[j] += v[j];
@@ -250,7 +306,8 @@ export async function fineTuneCentroids(
         for (let t = 0; t < w.labels.length; t++) w.values[t] = w.labels[t] === 0 ? 0 : w.codebook[w.labels[t] - 1];
         w.variable.write(tf.tensor(w.values, w.shape, 'float32'));
       }
-      if (Object.keys(otherGrads).length) otherOpt.applyGradients(otherGrads as Parameters<typeof otherOpt.applyGradients>[0]);
+      if (Object.keys(otherGrads).length)
+        otherOpt.applyGradients(otherGrads as Parameters<typeof otherOpt.applyGradients>[0]);
       tf.dispose(Object.values(otherGrads));
       options.onProgress?.({ epoch: epoch + 1, epochs: options.epochs, batch: b + 1, batches, loss: sum / (b + 1) });
     }
@@ -260,7 +317,8 @@ export async function fineTuneCentroids(
   // A centroid may have moved onto 0 or onto another centroid: keep the representation canonical.
   for (const w of clustering.weights) {
     for (let j = 0; j < w.codebook.length; j++) {
-      if (w.codebook[j] === 0) throw new Error(`fine-tuning moved centroid ${j} of ${w.name} to exactly 0; use a smaller learningRate`);
+      if (w.codebook[j] === 0)
+        throw new Error(`fine-tuning moved centroid ${j} of ${w.name} to exactly 0; use a smaller learningRate`);
     }
   }
   return losses;

@@ -38,7 +38,8 @@ export function initCentroids(values: Float32Array, k: number, init: CentroidIni
   const n = distinct.length;
   if (k > n) throw new RangeError(`k (${k}) exceeds the number of distinct values (${n})`);
   const c = new Float64Array(k);
-  const lo = distinct[0], hi = distinct[n - 1];
+  const lo = distinct[0],
+    hi = distinct[n - 1];
   const rng = seededRandom(seed);
   switch (init) {
     case 'linear':
@@ -46,7 +47,8 @@ export function initCentroids(values: Float32Array, k: number, init: CentroidIni
       break;
     case 'density': {
       const sorted = Float64Array.from(values).sort();
-      for (let i = 0; i < k; i++) c[i] = sorted[Math.min(sorted.length - 1, Math.floor(((i + 0.5) / k) * sorted.length))];
+      for (let i = 0; i < k; i++)
+        c[i] = sorted[Math.min(sorted.length - 1, Math.floor(((i + 0.5) / k) * sorted.length))];
       break;
     }
     case 'random': {
@@ -69,9 +71,14 @@ export function initCentroids(values: Float32Array, k: number, init: CentroidIni
           if (d * d < d2[t]) d2[t] = d * d;
           total += d2[t];
         }
-        let r = rng() * total, pick = -1;
+        let r = rng() * total,
+          pick = -1;
         for (let t = 0; t < x.length; t++) {
-          if (d2[t] > 0) { pick = t; r -= d2[t]; if (r < 0) break; }
+          if (d2[t] > 0) {
+            pick = t;
+            r -= d2[t];
+            if (r < 0) break;
+          }
         }
         c[i] = x[pick];
         d2[pick] = 0;

@@ -28,17 +28,25 @@ export interface CompressedArtifact {
  * tensor in `compressed` and a constant of the same name in the graph; otherwise a RangeError
  * names the one missing (the file would silently store something else).
  */
-export async function buildArtifact(model: tf.LayersModel, compressed: CompressedModel, mode = 'deep-compression'): Promise<CompressedArtifact> {
+export async function buildArtifact(
+  model: tf.LayersModel,
+  compressed: CompressedModel,
+  mode = 'deep-compression',
+): Promise<CompressedArtifact> {
   const graph = await loadModel(model);
   const decoded = decodeModelWeights(compressed);
   for (const t of compressed.tensors) {
     const c = graph.constants.get(t.name);
-    if (!c) throw new RangeError(`the graph of the model has no constant '${t.name}' to store the compressed tensor in`);
-    if (c.dtype !== 'float32') throw new RangeError(`constant '${t.name}' is ${c.dtype}, a compressed tensor must be float32`);
+    if (!c)
+      throw new RangeError(`the graph of the model has no constant '${t.name}' to store the compressed tensor in`);
+    if (c.dtype !== 'float32')
+      throw new RangeError(`constant '${t.name}' is ${c.dtype}, a compressed tensor must be float32`);
     const values = decoded.get(t.name)!;
-    if (values.length !== c.data.length) throw new RangeError(`constant '${t.name}' has ${c.data.length} values, the compressed tensor ${values.length}`);
+    if (values.length !== c.data.length)
+      throw new RangeError(`constant '${t.name}' has ${c.data.length} values, the compressed tensor ${values.length}`);
     c.data = values;
-    if (t.encoding === 'deep-compression') c.quantization = { encoded: { encoding: 'deep-compression', bytes: t.bytes } };
+    if (t.encoding === 'deep-compression')
+      c.quantization = { encoded: { encoding: 'deep-compression', bytes: t.bytes } };
   }
   graph.transformed = true;
   const files = nativeFiles(graph, { mode });

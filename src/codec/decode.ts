@@ -12,7 +12,13 @@ export interface DecodeOptions {
   expectedShape?: number[];
 }
 
-export interface Decoded { shape: number[]; values: Float32Array; indexBits: number; entries: number; codebookSize: number }
+export interface Decoded {
+  shape: number[];
+  values: Float32Array;
+  indexBits: number;
+  entries: number;
+  codebookSize: number;
+}
 
 /** Decodes one stream natively. Throws CodecError for a corrupted, truncated or inconsistent stream. */
 export function decodeTensor(stream: Uint8Array, options: DecodeOptions = {}): Decoded {

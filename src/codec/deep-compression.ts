@@ -12,7 +12,13 @@ import { assertSparsity, polynomialDecay } from '../prune/schedule.js';
 import { sensitivityScan, type SensitivityScan } from '../prune/sensitivity.js';
 import { buildArtifact, saveArtifact, type CompressedArtifact } from './artifact.js';
 import type { EncodeOptions } from './format.js';
-import { compressionReport, encodeModel, loadCompressedInto, type CompressedModel, type CompressionReport } from './pipeline.js';
+import {
+  compressionReport,
+  encodeModel,
+  loadCompressedInto,
+  type CompressedModel,
+  type CompressionReport,
+} from './pipeline.js';
 
 export interface DeepCompressionOptions {
   xTrain: tf.Tensor;
@@ -91,11 +97,17 @@ export async function deepCompress(model: tf.LayersModel, o: DeepCompressionOpti
   const kernels = prunableWeights(model);
   let sensitivity: SensitivityScan | undefined;
   if (o.prune.sparsity === 'auto') {
-    if (typeof o.validate !== 'function') throw new TypeError("prune.sparsity 'auto' needs validate(model): accuracy on validation data");
+    if (typeof o.validate !== 'function')
+      throw new TypeError("prune.sparsity 'auto' needs validate(model): accuracy on validation data");
     if (o.prune.maxAccuracyDrop === undefined) throw new TypeError("prune.sparsity 'auto' needs prune.maxAccuracyDrop");
     sensitivity = await sensitivityScan(model, {
-      evaluate: o.validate, maxAccuracyDrop: o.prune.maxAccuracyDrop, sparsities: o.prune.sensitivitySparsities,
-      onProgress: (layer, p) => log(`  sensitivity ${layer} ${(100 * p.sparsity).toFixed(0)}%: validation accuracy ${(100 * p.accuracy).toFixed(2)}%`),
+      evaluate: o.validate,
+      maxAccuracyDrop: o.prune.maxAccuracyDrop,
+      sparsities: o.prune.sensitivitySparsities,
+      onProgress: (layer, p) =>
+        log(
+          `  sensitivity ${layer} ${(100 * p.sparsity).toFixed(0)}%: validation accuracy ${(100 * p.accuracy).toFixed(2)}%`,
+        ),
     });
     for (const l of sensitivity.layers) targets[l.layer] = l.chosen;
   } else if (typeof o.prune.sparsity === 'number') {
@@ -122,13 +134,16 @@ export async function deepCompress(model: tf.LayersModel, o: DeepCompressionOpti
   const layers: Record<string, { schedule: ReturnType<typeof polynomialDecay> } | false> = {};
   for (const k of kernels) {
     const s = targets[k.layerName];
-    layers[k.layerName] = s === undefined || s === 0 ? false : { schedule: polynomialDecay(0, s, 0, end, 3, Math.min(frequency, end)) };
+    layers[k.layerName] =
+      s === undefined || s === 0 ? false : { schedule: polynomialDecay(0, s, 0, end, 3, Math.min(frequency, end)) };
   }
   const avgN = o.prune.averageEpochs ?? 0;
   assertInt(avgN, 'prune.averageEpochs', 0, o.prune.epochs);
   const rampEpochs = Math.ceil(end / Math.ceil(o.xTrain.shape[0] / batchSize));
   if (avgN > 0 && o.prune.epochs - avgN < rampEpochs) {
-    throw new RangeError(`prune.averageEpochs (${avgN}) must leave the ${rampEpochs} epochs of the sparsity ramp out of the average`);
+    throw new RangeError(
+      `prune.averageEpochs (${avgN}) must leave the ${rampEpochs} epochs of the sparsity ramp out of the average`,
+    );
   }
   const lrDecay = o.prune.learningRateDecay ?? 1;
   assertFinite(lrDecay, 'prune.learningRateDecay');
@@ -140,28 +155,46 @@ export async function deepCompress(model: tf.LayersModel, o: DeepCompressionOpti
       onEpochEnd: async () => {
         lr *= lrDecay;
         const opt = model.optimizer as unknown as { setLearningRate?: (v: number) => void };
-        if (typeof opt.setLearningRate !== 'function') throw new TypeError('prune.learningRateDecay needs an optimizer with setLearningRate (sgd)');
+        if (typeof opt.setLearningRate !== 'function')
+          throw new TypeError('prune.learningRateDecay needs an optimizer with setLearningRate (sgd)');
         opt.setLearningRate(lr);
       },
     });
   }
   const handle = prune(model, { layers });
   let avgSum: Float64Array[] | undefined;
-  log(`pruning: ${Object.entries(targets).map(([n, s]) => `${n} ${(100 * (1 - s)).toFixed(0)}% kept`).join(', ')}; ${o.prune.epochs} epochs`);
+  log(
+    `pruning: ${Object.entries(targets)
+      .map(([n, s]) => `${n} ${(100 * (1 - s)).toFixed(0)}% kept`)
+      .join(', ')}; ${o.prune.epochs} epochs`,
+  );
   await trainModel(model, o.xTrain, o.yTrain, {
-    ...o.prune.training, epochs: o.prune.epochs, callbacks: [handle.callback(), ...callbacks],
+    ...o.prune.training,
+    epochs: o.prune.epochs,
+    callbacks: [handle.callback(), ...callbacks],
     onProgress: (p) => {
       if (avgN > 0 && p.epoch > p.epochs - avgN) {
         const w = model.getWeights();
         if (!avgSum) avgSum = w.map((t) => Float64Array.from(t.dataSync()));
-        else w.forEach((t, i) => { const d = t.dataSync(); const a = avgSum![i]; for (let j = 0; j < d.length; j++) a[j] += d[j]; });
+        else
+          w.forEach((t, i) => {
+            const d = t.dataSync();
+            const a = avgSum![i];
+            for (let j = 0; j < d.length; j++) a[j] += d[j];
+          });
       }
       log(`  prune-retrain epoch ${p.epoch}/${p.epochs} loss ${p.loss.toFixed(4)}`);
     },
   });
   if (avgSum) {
     const shapes = model.getWeights().map((t) => t.shape);
-    const avg = avgSum.map((a, i) => tf.tensor(Float32Array.from(a, (v) => v / avgN), shapes[i], 'float32'));
+    const avg = avgSum.map((a, i) =>
+      tf.tensor(
+        Float32Array.from(a, (v) => v / avgN),
+        shapes[i],
+        'float32',
+      ),
+    );
     model.setWeights(avg);
     tf.dispose(avg);
     log(`  weights averaged over the last ${avgN} retraining epochs`);
@@ -171,13 +204,19 @@ export async function deepCompress(model: tf.LayersModel, o: DeepCompressionOpti
 
   // 2. weight sharing + centroid fine-tuning
   const clustering = clusterModel(model, o.cluster);
-  log(`clustered ${clustering.weights.length} tensors: ${clustering.weights.map((w) => `${w.name} ${w.codebook.length}`).join(', ')}`);
+  log(
+    `clustered ${clustering.weights.length} tensors: ${clustering.weights.map((w) => `${w.name} ${w.codebook.length}`).join(', ')}`,
+  );
   const ft = o.cluster.fineTuneEpochs ?? 0;
   if (ft > 0) {
     await fineTuneCentroids(model, clustering, o.xTrain, o.yTrain, {
-      epochs: ft, learningRate: o.cluster.fineTuneLearningRate, batchSize: o.cluster.fineTuneBatchSize ?? batchSize,
+      epochs: ft,
+      learningRate: o.cluster.fineTuneLearningRate,
+      batchSize: o.cluster.fineTuneBatchSize ?? batchSize,
       seed: o.prune.training?.seed,
-      onProgress: (p) => { if (p.batch === p.batches) log(`  centroid fine-tune epoch ${p.epoch}/${p.epochs} loss ${p.loss.toFixed(4)}`); },
+      onProgress: (p) => {
+        if (p.batch === p.batches) log(`  centroid fine-tune epoch ${p.epoch}/${p.epochs} loss ${p.loss.toFixed(4)}`);
+      },
     });
   }
   await measure('quantized');
@@ -189,6 +228,16 @@ export async function deepCompress(model: tf.LayersModel, o: DeepCompressionOpti
   const artifact = await buildArtifact(model, compressed);
   const report = compressionReport(compressed, o.evaluate ? metrics : undefined, artifact.bytes);
   if (o.validate) report.validation = validation;
-  log(`encoded: ${report.bytes.huffman} bytes of streams, ${artifact.bytes} bytes saved (model.json + weights), ${report.ratio.artifact!.toFixed(1)}× smaller than float32`);
-  return { compressed, clustering, report, artifact, save: (dir: string) => saveArtifact(artifact, dir), sensitivity, sparsity: targets };
+  log(
+    `encoded: ${report.bytes.huffman} bytes of streams, ${artifact.bytes} bytes saved (model.json + weights), ${report.ratio.artifact!.toFixed(1)}× smaller than float32`,
+  );
+  return {
+    compressed,
+    clustering,
+    report,
+    artifact,
+    save: (dir: string) => saveArtifact(artifact, dir),
+    sensitivity,
+    sparsity: targets,
+  };
 }

@@ -2,7 +2,15 @@
 // decoder (for tests), CRC-32, and the cost model used to choose the relative-index width.
 import { assertInt, assertShape, assertTypedArray, shapeSize } from '../native/validate.js';
 import {
-  BitReader, BitWriter, MAX_CODE_LENGTH, canonicalCodes, decodeSymbol, huffmanLengths, readTable, tableBits, writeTable,
+  BitReader,
+  BitWriter,
+  MAX_CODE_LENGTH,
+  canonicalCodes,
+  decodeSymbol,
+  huffmanLengths,
+  readTable,
+  tableBits,
+  writeTable,
 } from './huffman.js';
 
 export const MAGIC = [0x54, 0x51, 0x44, 0x43]; // 'TQDC'
@@ -47,7 +55,10 @@ export interface StreamStats {
   bytes: number;
 }
 
-export interface EncodedTensor { bytes: Uint8Array; stats: StreamStats }
+export interface EncodedTensor {
+  bytes: Uint8Array;
+  stats: StreamStats;
+}
 
 // ---- CRC-32 (zlib)
 const CRC_TABLE = (() => {
@@ -73,17 +84,26 @@ function varint(out: number[], v: number): void {
     out.push(b);
   } while (v);
 }
-function varintSize(v: number): number { let n = 1; while (v >= 128) { v = Math.floor(v / 128); n++; } return n; }
+function varintSize(v: number): number {
+  let n = 1;
+  while (v >= 128) {
+    v = Math.floor(v / 128);
+    n++;
+  }
+  return n;
+}
 
 function checkCode(t: TensorCode): number {
   if (typeof t !== 'object' || t === null) throw new TypeError('tensor must be {shape, codebook, labels}');
   assertShape(t.shape, 'shape');
-  if (t.shape.length > MAX_RANK) throw new RangeError(`shape has rank ${t.shape.length}, at most ${MAX_RANK} is supported`);
+  if (t.shape.length > MAX_RANK)
+    throw new RangeError(`shape has rank ${t.shape.length}, at most ${MAX_RANK} is supported`);
   assertTypedArray(t.codebook, Float32Array, 'codebook');
   assertTypedArray(t.labels, Uint16Array, 'labels');
   const size = shapeSize(t.shape);
   if (size > 2 ** 31 - 1) throw new RangeError(`shape [${t.shape.join(', ')}] has more than 2^31-1 elements`);
-  if (t.labels.length !== size) throw new RangeError(`labels has ${t.labels.length} elements, expected ${size} (shape [${t.shape.join(', ')}])`);
+  if (t.labels.length !== size)
+    throw new RangeError(`labels has ${t.labels.length} elements, expected ${size} (shape [${t.shape.join(', ')}])`);
   if (t.codebook.length > 65535) throw new RangeError(`codebook has ${t.codebook.length} entries, at most 65535`);
   for (let i = 0; i < t.codebook.length; i++) {
     if (!Number.isFinite(t.codebook[i])) throw new RangeError(`codebook[${i}] is not finite (${t.codebook[i]})`);
@@ -100,16 +120,28 @@ function entriesFor(labels: Uint16Array, w: number): { idx: Uint16Array | null; 
   const size = labels.length;
   if (w === 0) return { idx: null, val: labels, fillers: 0 };
   const span = 2 ** w;
-  const idx: number[] = [], val: number[] = [];
-  let last = -1, fillers = 0;
+  const idx: number[] = [],
+    val: number[] = [];
+  let last = -1,
+    fillers = 0;
   for (let p = 0; p < size; p++) {
     if (labels[p] === 0) continue;
-    while (p - last - 1 > span - 1) { idx.push(span - 1); val.push(0); last += span; fillers++; }
+    while (p - last - 1 > span - 1) {
+      idx.push(span - 1);
+      val.push(0);
+      last += span;
+      fillers++;
+    }
     idx.push(p - last - 1);
     val.push(labels[p]);
     last = p;
   }
-  while (size - 1 - last >= span) { idx.push(span - 1); val.push(0); last += span; fillers++; }
+  while (size - 1 - last >= span) {
+    idx.push(span - 1);
+    val.push(0);
+    last += span;
+    fillers++;
+  }
   return { idx: Uint16Array.from(idx), val: Uint16Array.from(val), fillers };
 }
 
@@ -126,8 +158,16 @@ function payloadBits(f: Float64Array, lengths: Uint8Array): number {
 }
 
 interface Plan {
-  w: number; idx: Uint16Array | null; val: Uint16Array; fillers: number;
-  vLen: Uint8Array; iLen: Uint8Array | null; vBits: number; iBits: number; tBits: number; bytes: number;
+  w: number;
+  idx: Uint16Array | null;
+  val: Uint16Array;
+  fillers: number;
+  vLen: Uint8Array;
+  iLen: Uint8Array | null;
+  vBits: number;
+  iBits: number;
+  tBits: number;
+  bytes: number;
 }
 
 function plan(t: TensorCode, w: number): Plan {
@@ -136,7 +176,8 @@ function plan(t: TensorCode, w: number): Plan {
   const vf = freqs(val, k + 1);
   const vLen = huffmanLengths(vf, MAX_CODE_LENGTH);
   const vBits = payloadBits(vf, vLen);
-  let iLen: Uint8Array | null = null, iBits = 0;
+  let iLen: Uint8Array | null = null,
+    iBits = 0;
   let tBits = tableBits(vLen);
   if (idx) {
     const ifr = freqs(idx, 2 ** w);
@@ -144,7 +185,9 @@ function plan(t: TensorCode, w: number): Plan {
     iBits = payloadBits(ifr, iLen);
     tBits += tableBits(iLen);
   }
-  const tBytes = Math.ceil(tBits / 8), vBytes = Math.ceil(vBits / 8), iBytes = Math.ceil(iBits / 8);
+  const tBytes = Math.ceil(tBits / 8),
+    vBytes = Math.ceil(vBits / 8),
+    iBytes = Math.ceil(iBits / 8);
   let header = 8 + 4;
   for (const d of t.shape) header += varintSize(d);
   header += varintSize(val.length) + varintSize(k) + varintSize(tBytes) + varintSize(vBytes) + varintSize(iBytes);
@@ -194,33 +237,54 @@ export function encodeTensor(t: TensorCode, options: EncodeOptions = {}): Encode
   const total = head.length + cbBytes.length + lens.length + tables.length + values.length + index.length + 4;
   const out = new Uint8Array(total);
   let o = 0;
-  for (const part of [Uint8Array.from(head), cbBytes, Uint8Array.from(lens), tables, values, index]) { out.set(part, o); o += part.length; }
+  for (const part of [Uint8Array.from(head), cbBytes, Uint8Array.from(lens), tables, values, index]) {
+    out.set(part, o);
+    o += part.length;
+  }
   new DataView(out.buffer).setUint32(o, crc32(out, o), true);
   let nonzeros = 0;
   for (let i = 0; i < size; i++) if (t.labels[i] !== 0) nonzeros++;
   return {
     bytes: out,
     stats: {
-      elements: size, nonzeros, entries: best.val.length, fillers: best.fillers, indexBits: best.w, codebookSize: k,
-      labelBits: Math.max(1, Math.ceil(Math.log2(k + 1))), valueStreamBits: best.vBits, indexStreamBits: best.iBits,
-      tableBits: best.tBits, codebookBytes: 4 * k,
-      overheadBytes: total - 4 * k - tables.length - values.length - index.length, bytes: total,
+      elements: size,
+      nonzeros,
+      entries: best.val.length,
+      fillers: best.fillers,
+      indexBits: best.w,
+      codebookSize: k,
+      labelBits: Math.max(1, Math.ceil(Math.log2(k + 1))),
+      valueStreamBits: best.vBits,
+      indexStreamBits: best.iBits,
+      tableBits: best.tBits,
+      codebookBytes: 4 * k,
+      overheadBytes: total - 4 * k - tables.length - values.length - index.length,
+      bytes: total,
     },
   };
 }
 
-export interface DecodedTensor { shape: number[]; values: Float32Array; indexBits: number; entries: number; codebookSize: number }
+export interface DecodedTensor {
+  shape: number[];
+  values: Float32Array;
+  indexBits: number;
+  entries: number;
+  codebookSize: number;
+}
 
 /**
  * Reference decoder in TypeScript (slow; for tests). The native decoder (decodeTensor in
  * ./decode.ts) is the one to use.
  */
 export function decodeTensorRef(bytes: Uint8Array): DecodedTensor {
-  const fail = (m: string): never => { throw new RangeError(m); };
+  const fail = (m: string): never => {
+    throw new RangeError(m);
+  };
   if (bytes.length < 12) fail(`stream truncated: ${bytes.length} bytes is shorter than the smallest stream (12)`);
   for (let i = 0; i < 4; i++) if (bytes[i] !== MAGIC[i]) fail('not a tfjs-quant compressed tensor (bad magic)');
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (dv.getUint32(bytes.length - 4, true) !== crc32(bytes, bytes.length - 4)) fail('checksum mismatch: the stream is corrupted or truncated');
+  if (dv.getUint32(bytes.length - 4, true) !== crc32(bytes, bytes.length - 4))
+    fail('checksum mismatch: the stream is corrupted or truncated');
   const end = bytes.length - 4;
   let p = 4;
   const u8 = (what: string) => (p < end ? bytes[p++] : fail(`stream truncated while reading ${what}`));
@@ -249,7 +313,12 @@ export function decodeTensorRef(bytes: Uint8Array): DecodedTensor {
   if (w > MAX_INDEX_BITS) fail(`index width ${w} exceeds ${MAX_INDEX_BITS}`);
   const shape: number[] = [];
   let size = 1;
-  for (let i = 0; i < rank; i++) { const d = vint('dimension'); shape.push(d); size *= d; if (size > 2 ** 31 - 1) fail('tensor has more than 2^31-1 elements'); }
+  for (let i = 0; i < rank; i++) {
+    const d = vint('dimension');
+    shape.push(d);
+    size *= d;
+    if (size > 2 ** 31 - 1) fail('tensor has more than 2^31-1 elements');
+  }
   const entries = vint('entry count');
   const k = vint('codebook size');
   if (k > 65535) fail(`codebook size ${k} exceeds 65535`);
@@ -260,8 +329,12 @@ export function decodeTensorRef(bytes: Uint8Array): DecodedTensor {
     if (!Number.isFinite(v)) fail(`codebook entry ${i} is not finite`);
     codebook[i + 1] = v;
   }
-  const tLen = vint('table section length'), vLen = vint('value section length'), iLen = vint('index section length');
-  const tables = take(tLen, 'Huffman tables'), vals = take(vLen, 'value stream'), idxs = take(iLen, 'index stream');
+  const tLen = vint('table section length'),
+    vLen = vint('value section length'),
+    iLen = vint('index section length');
+  const tables = take(tLen, 'Huffman tables'),
+    vals = take(vLen, 'value stream'),
+    idxs = take(iLen, 'index stream');
   if (p !== end) fail(`stream has ${end - p} unexpected trailing bytes`);
   if (entries > size) fail(`entry count ${entries} exceeds the tensor size ${size}`);
   if (entries > vLen * 8) fail(`entry count ${entries} exceeds what the value stream can hold`);
@@ -270,7 +343,8 @@ export function decodeTensorRef(bytes: Uint8Array): DecodedTensor {
     if (iLen !== 0) fail('dense stream has a non-empty index section');
   } else {
     if (entries > iLen * 8) fail(`entry count ${entries} exceeds what the index stream can hold`);
-    if (size > (entries + 1) * 2 ** w) fail(`tensor size ${size} is not covered by ${entries} entries of index width ${w}`);
+    if (size > (entries + 1) * 2 ** w)
+      fail(`tensor size ${size} is not covered by ${entries} entries of index width ${w}`);
   }
   const tr = new BitReader(tables, 'Huffman table section');
   const vt = readTable(tr, k + 1, 'value Huffman table');
@@ -283,7 +357,8 @@ export function decodeTensorRef(bytes: Uint8Array): DecodedTensor {
   if (entries > 0 && vt.symbols.length === 0) fail('value Huffman table is empty but the stream has entries');
   if (entries > 0 && it && it.symbols.length === 0) fail('index Huffman table is empty but the stream has entries');
   const values = new Float32Array(size);
-  const vr = new BitReader(vals, 'value stream'), ir = new BitReader(idxs, 'index stream');
+  const vr = new BitReader(vals, 'value stream'),
+    ir = new BitReader(idxs, 'index stream');
   let last = -1;
   for (let e = 0; e < entries; e++) {
     const pos = it ? last + 1 + decodeSymbol(it, ir, 'index Huffman table') : e;
@@ -291,7 +366,8 @@ export function decodeTensorRef(bytes: Uint8Array): DecodedTensor {
     values[pos] = codebook[decodeSymbol(vt, vr, 'value Huffman table')];
     last = pos;
   }
-  if (w > 0 && size - 1 - last >= 2 ** w) fail(`trailing gap of ${size - 1 - last} zeros exceeds the index width (filler entries missing)`);
+  if (w > 0 && size - 1 - last >= 2 ** w)
+    fail(`trailing gap of ${size - 1 - last} zeros exceeds the index width (filler entries missing)`);
   expectEnd(vr, vals, 'value stream');
   if (it) expectEnd(ir, idxs, 'index stream');
   return { shape, values, indexBits: w, entries, codebookSize: k };
@@ -301,14 +377,18 @@ export function decodeTensorRef(bytes: Uint8Array): DecodedTensor {
 export function tensorCodeFromValues(values: Float32Array, shape: number[]): TensorCode {
   assertTypedArray(values, Float32Array, 'values');
   assertShape(shape, 'shape');
-  if (values.length !== shapeSize(shape)) throw new RangeError(`values has ${values.length} elements, expected ${shapeSize(shape)}`);
+  if (values.length !== shapeSize(shape))
+    throw new RangeError(`values has ${values.length} elements, expected ${shapeSize(shape)}`);
   const distinct = new Map<number, number>();
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
     if (!Number.isFinite(v)) throw new RangeError(`values[${i}] is not finite (${v})`);
     if (v !== 0 && !distinct.has(v)) distinct.set(v, 0);
   }
-  if (distinct.size > 65535) throw new RangeError(`values has ${distinct.size} distinct nonzero values; a codebook holds at most 65535 (cluster first)`);
+  if (distinct.size > 65535)
+    throw new RangeError(
+      `values has ${distinct.size} distinct nonzero values; a codebook holds at most 65535 (cluster first)`,
+    );
   const codebook = Float32Array.from([...distinct.keys()].sort((a, b) => a - b));
   codebook.forEach((v, i) => distinct.set(v, i + 1));
   const labels = new Uint16Array(values.length);

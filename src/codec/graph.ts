@@ -49,12 +49,15 @@ export function compressGraph(g: Graph, o: CompressGraphOptions = {}): CompressG
   const minElements = o.minElements ?? 1024;
   assertInt(minElements, 'minElements', 1);
   const kernels = new Set<string>();
-  for (const n of g.nodes) if (KERNEL_OPS.has(n.op) && n.inputs[1] && g.constants.has(n.inputs[1])) kernels.add(n.inputs[1]);
+  for (const n of g.nodes)
+    if (KERNEL_OPS.has(n.op) && n.inputs[1] && g.constants.has(n.inputs[1])) kernels.add(n.inputs[1]);
   const targets = [...kernels].filter((k) => {
     const c = g.constants.get(k)!;
     return c.dtype === 'float32' && c.data.length >= minElements;
   });
-  const skipped = [...g.constants.keys()].filter((k) => !targets.includes(k) && g.constants.get(k)!.dtype === 'float32').sort();
+  const skipped = [...g.constants.keys()]
+    .filter((k) => !targets.includes(k) && g.constants.get(k)!.dtype === 'float32')
+    .sort();
   const rows: CompressedWeightRow[] = [];
   targets.forEach((name, i) => {
     const c = g.constants.get(name)!;
@@ -67,10 +70,22 @@ export function compressGraph(g: Graph, o: CompressGraphOptions = {}): CompressG
     const cl = clusterTensor(pruned, { bits });
     const enc = encodeTensor({ shape: c.shape.slice(), codebook: cl.codebook, labels: cl.labels });
     c.data = cl.values;
-    c.quantization = { ...c.quantization, encoded: { encoding: 'deep-compression', bytes: enc.bytes }, tfjs: undefined, affine: undefined };
+    c.quantization = {
+      ...c.quantization,
+      encoded: { encoding: 'deep-compression', bytes: enc.bytes },
+      tfjs: undefined,
+      affine: undefined,
+    };
     let zeros = 0;
     for (let j = 0; j < cl.values.length; j++) if (cl.values[j] === 0) zeros++;
-    rows.push({ name, elements: values.length, sparsity: zeros / values.length, codebook: cl.codebook.length, rawBytes: values.byteLength, encodedBytes: enc.bytes.byteLength });
+    rows.push({
+      name,
+      elements: values.length,
+      sparsity: zeros / values.length,
+      codebook: cl.codebook.length,
+      rawBytes: values.byteLength,
+      encodedBytes: enc.bytes.byteLength,
+    });
     o.onProgress?.(i + 1, targets.length, name);
   });
   if (targets.length) g.transformed = true;

@@ -11,13 +11,21 @@ export class BitWriter {
   write(value: number, bits: number): void {
     for (let i = bits - 1; i >= 0; i--) {
       this.cur = (this.cur << 1) | ((value >>> i) & 1);
-      if (++this.nbits === 8) { this.bytes.push(this.cur); this.cur = 0; this.nbits = 0; }
+      if (++this.nbits === 8) {
+        this.bytes.push(this.cur);
+        this.cur = 0;
+        this.nbits = 0;
+      }
     }
     this.bitLength += bits;
   }
   /** Pads with zero bits to a byte boundary. */
   finish(): Uint8Array {
-    if (this.nbits) { this.bytes.push(this.cur << (8 - this.nbits)); this.cur = 0; this.nbits = 0; }
+    if (this.nbits) {
+      this.bytes.push(this.cur << (8 - this.nbits));
+      this.cur = 0;
+      this.nbits = 0;
+    }
     return Uint8Array.from(this.bytes);
   }
 }
@@ -25,7 +33,10 @@ export class BitWriter {
 /** MSB-first bit reader (reference decoder). */
 export class BitReader {
   pos = 0;
-  constructor(private data: Uint8Array, private what: string) {}
+  constructor(
+    private data: Uint8Array,
+    private what: string,
+  ) {}
   bit(): number {
     if (this.pos >= this.data.length * 8) throw new RangeError(`${this.what} truncated (ran out of bits)`);
     const b = (this.data[this.pos >> 3] >> (7 - (this.pos & 7))) & 1;
@@ -49,19 +60,25 @@ export function huffmanLengths(freqs: ArrayLike<number>, maxLen = MAX_CODE_LENGT
   const used: number[] = [];
   for (let i = 0; i < n; i++) if (freqs[i] > 0) used.push(i);
   if (used.length === 0) return lengths;
-  if (used.length === 1) { lengths[used[0]] = 1; return lengths; }
+  if (used.length === 1) {
+    lengths[used[0]] = 1;
+    return lengths;
+  }
   // Two-queue Huffman on symbols sorted by (freq, symbol): O(m log m).
   used.sort((a, b) => freqs[a] - freqs[b] || a - b);
   const m = used.length;
   const weight: number[] = used.map((s) => freqs[s]);
   const parent = new Int32Array(2 * m - 1).fill(-1);
-  let leaf = 0, inner = m, innerEnd = m;
+  let leaf = 0,
+    inner = m,
+    innerEnd = m;
   const pick = (): number => {
     if (leaf < m && (inner >= innerEnd || weight[leaf] <= weight[inner])) return leaf++;
     return inner++;
   };
   for (let k = 0; k < m - 1; k++) {
-    const a = pick(), b = pick();
+    const a = pick(),
+      b = pick();
     weight.push(weight[a] + weight[b]);
     parent[a] = innerEnd;
     parent[b] = innerEnd;
@@ -70,7 +87,10 @@ export function huffmanLengths(freqs: ArrayLike<number>, maxLen = MAX_CODE_LENGT
   const depth = new Int32Array(2 * m - 1);
   for (let i = 2 * m - 3; i >= 0; i--) depth[i] = depth[parent[i]] + 1;
   let maxSeen = 0;
-  for (let i = 0; i < m; i++) { lengths[used[i]] = depth[i]; maxSeen = Math.max(maxSeen, depth[i]); }
+  for (let i = 0; i < m; i++) {
+    lengths[used[i]] = depth[i];
+    maxSeen = Math.max(maxSeen, depth[i]);
+  }
   if (maxSeen > maxLen) limitLengths(lengths, used, freqs, maxLen);
   return lengths;
 }
@@ -78,7 +98,7 @@ export function huffmanLengths(freqs: ArrayLike<number>, maxLen = MAX_CODE_LENGT
 // Clamp to maxLen, then lengthen the least frequent symbols that are still shorter than
 // maxLen until the Kraft sum is ≤ 1 again.
 function limitLengths(lengths: Uint8Array, used: number[], freqs: ArrayLike<number>, maxLen: number): void {
-  let kraft = 0;  // in units of 2^-maxLen
+  let kraft = 0; // in units of 2^-maxLen
   for (const s of used) {
     if (lengths[s] > maxLen) lengths[s] = maxLen;
     kraft += 2 ** (maxLen - lengths[s]);
@@ -98,8 +118,11 @@ function limitLengths(lengths: Uint8Array, used: number[], freqs: ArrayLike<numb
 /** Canonical codes: symbols ordered by (length, symbol) get consecutive codes. */
 export function canonicalCodes(lengths: Uint8Array): Uint32Array {
   const codes = new Uint32Array(lengths.length);
-  const order = Array.from(lengths.keys()).filter((s) => lengths[s] > 0).sort((a, b) => lengths[a] - lengths[b] || a - b);
-  let code = 0, prevLen = 0;
+  const order = Array.from(lengths.keys())
+    .filter((s) => lengths[s] > 0)
+    .sort((a, b) => lengths[a] - lengths[b] || a - b);
+  let code = 0,
+    prevLen = 0;
   for (const s of order) {
     code <<= lengths[s] - prevLen;
     codes[s] = code;
@@ -121,7 +144,11 @@ export function writeTable(w: BitWriter, lengths: Uint8Array): void {
   while (n > 0 && lengths[n - 1] === 0) n--;
   let maxLen = 0;
   for (let i = 0; i < n; i++) maxLen = Math.max(maxLen, lengths[i]);
-  if (n === 0) { w.write(0, 16); w.write(0, 5); return; }
+  if (n === 0) {
+    w.write(0, 16);
+    w.write(0, 5);
+    return;
+  }
   if (n > 65536) throw new RangeError(`Huffman alphabet of ${n} symbols exceeds 65536`);
   w.write(n - 1, 16);
   w.write(maxLen, 5);
@@ -132,7 +159,10 @@ export function writeTable(w: BitWriter, lengths: Uint8Array): void {
     if (l === prev) w.write(0, 1);
     else if (l === prev + 1) w.write(0b10, 2);
     else if (l === prev - 1) w.write(0b110, 3);
-    else { w.write(0b111, 3); w.write(l, lb); }
+    else {
+      w.write(0b111, 3);
+      w.write(l, lb);
+    }
     prev = l;
   }
 }
@@ -145,7 +175,8 @@ export function tableBits(lengths: Uint8Array): number {
   let maxLen = 0;
   for (let i = 0; i < n; i++) maxLen = Math.max(maxLen, lengths[i]);
   const lb = bitLength(maxLen);
-  let bits = 21, prev = 0;
+  let bits = 21,
+    prev = 0;
   for (let s = 0; s < n; s++) {
     const l = lengths[s];
     bits += l === prev ? 1 : l === prev + 1 ? 2 : l === prev - 1 ? 3 : 3 + lb;
@@ -154,7 +185,11 @@ export function tableBits(lengths: Uint8Array): number {
   return bits;
 }
 
-export interface DecodeTable { maxLen: number; count: number[]; symbols: number[] }
+export interface DecodeTable {
+  maxLen: number;
+  count: number[];
+  symbols: number[];
+}
 
 /** Reads a table (reference decoder; mirrors native/codec/decode.cc). */
 export function readTable(r: BitReader, alphabetLimit: number, name: string): DecodeTable {
@@ -186,12 +221,16 @@ export function readTable(r: BitReader, alphabetLimit: number, name: string): De
     left = left * 2 - count[l];
     if (left < 0) throw new RangeError(`${name} is over-subscribed (its code lengths violate the Kraft inequality)`);
   }
-  const symbols = Array.from(lengths.keys()).filter((s) => lengths[s] > 0).sort((a, b) => lengths[a] - lengths[b] || a - b);
+  const symbols = Array.from(lengths.keys())
+    .filter((s) => lengths[s] > 0)
+    .sort((a, b) => lengths[a] - lengths[b] || a - b);
   return { maxLen, count, symbols };
 }
 
 export function decodeSymbol(t: DecodeTable, r: BitReader, name: string): number {
-  let code = 0, first = 0, index = 0;
+  let code = 0,
+    first = 0,
+    index = 0;
   for (let len = 1; len <= t.maxLen; len++) {
     code |= r.bit();
     const c = t.count[len];

@@ -36,7 +36,11 @@ function layerOf(name: string): string {
  * relative-index width chosen per tensor unless options.indexBits is fixed), the others as
  * raw float32. Checks that each clustered variable still holds exactly its shared weights.
  */
-export function encodeModel(model: tf.LayersModel, clustering: ModelClustering, options: EncodeOptions = {}): CompressedModel {
+export function encodeModel(
+  model: tf.LayersModel,
+  clustering: ModelClustering,
+  options: EncodeOptions = {},
+): CompressedModel {
   const byName = new Map(clustering.weights.map((w) => [w.name, w]));
   const tensors: CompressedTensor[] = [];
   for (const v of model.weights) {
@@ -47,14 +51,31 @@ export function encodeModel(model: tf.LayersModel, clustering: ModelClustering, 
       for (let i = 0; i < values.length; i++) {
         const expect = c.labels[i] === 0 ? 0 : c.codebook[c.labels[i] - 1];
         if (values[i] !== expect) {
-          throw new RangeError(`${v.originalName}[${i}] = ${values[i]} is not its shared weight ${expect}: the model changed after clustering`);
+          throw new RangeError(
+            `${v.originalName}[${i}] = ${values[i]} is not its shared weight ${expect}: the model changed after clustering`,
+          );
         }
       }
       const e = encodeTensor({ shape, codebook: c.codebook, labels: c.labels }, options);
-      tensors.push({ name: v.originalName, layerName: c.layerName, shape, encoding: 'deep-compression', bytes: e.bytes, stats: e.stats, kind: c.kind });
+      tensors.push({
+        name: v.originalName,
+        layerName: c.layerName,
+        shape,
+        encoding: 'deep-compression',
+        bytes: e.bytes,
+        stats: e.stats,
+        kind: c.kind,
+      });
     } else {
       const bytes = new Uint8Array(values.buffer.slice(values.byteOffset, values.byteOffset + values.byteLength));
-      tensors.push({ name: v.originalName, layerName: layerOf(v.originalName), shape, encoding: 'raw-float32', bytes, kind: 'raw' });
+      tensors.push({
+        name: v.originalName,
+        layerName: layerOf(v.originalName),
+        shape,
+        encoding: 'raw-float32',
+        bytes,
+        kind: 'raw',
+      });
     }
   }
   return { tensors };
@@ -70,8 +91,12 @@ export function decodeModelWeights(compressed: CompressedModel): Map<string, Flo
       if (t.encoding === 'deep-compression') {
         out.set(t.name, decodeTensor(t.bytes, { expectedShape: t.shape }).values);
       } else if (t.encoding === 'raw-float32') {
-        if (t.bytes.length !== size * 4) throw new CodecError(`raw-float32 data has ${t.bytes.length} bytes, expected ${size * 4}`);
-        out.set(t.name, new Float32Array(t.bytes.buffer.slice(t.bytes.byteOffset, t.bytes.byteOffset + t.bytes.length)));
+        if (t.bytes.length !== size * 4)
+          throw new CodecError(`raw-float32 data has ${t.bytes.length} bytes, expected ${size * 4}`);
+        out.set(
+          t.name,
+          new Float32Array(t.bytes.buffer.slice(t.bytes.byteOffset, t.bytes.byteOffset + t.bytes.length)),
+        );
       } else {
         throw new CodecError(`unknown encoding '${String(t.encoding)}'`);
       }
@@ -93,7 +118,8 @@ export function loadCompressedInto(model: tf.LayersModel, compressed: Compressed
   for (const v of vars) {
     const d = decoded.get(v.originalName);
     if (!d) throw new RangeError(`compressed model has no tensor for weight '${v.originalName}'`);
-    if (d.length !== v.read().size) throw new RangeError(`tensor '${v.originalName}' has ${d.length} values, the model expects ${v.read().size}`);
+    if (d.length !== v.read().size)
+      throw new RangeError(`tensor '${v.originalName}' has ${d.length} values, the model expects ${v.read().size}`);
   }
   if (decoded.size !== vars.length) {
     const extra = [...decoded.keys()].filter((k) => !vars.some((v) => v.originalName === k));
@@ -148,7 +174,11 @@ export interface CompressionReport {
 }
 
 /** `artifactBytes`: the size of the saved files (buildArtifact), reported as the last stage. */
-export function compressionReport(compressed: CompressedModel, metrics?: CompressionReport['metrics'], artifactBytes?: number): CompressionReport {
+export function compressionReport(
+  compressed: CompressedModel,
+  metrics?: CompressionReport['metrics'],
+  artifactBytes?: number,
+): CompressionReport {
   const rows: LayerReportRow[] = [];
   const bytes: StageTotals = { dense: 0, pruned: 0, quantized: 0, huffman: 0 };
   for (const t of compressed.tensors) {
@@ -160,8 +190,18 @@ export function compressionReport(compressed: CompressedModel, metrics?: Compres
       bytes.pruned += 4 * n;
       bytes.quantized += 4 * n;
       rows.push({
-        name: t.name, weights: n, kept: 1, codebookSize: 0, bitsPerWeight: 32, huffmanBitsPerWeight: 32, bitsPerIndex: 0,
-        huffmanBitsPerIndex: 0, fillers: 0, huffmanGain: 1, bytes: t.bytes.length, encoding: t.encoding,
+        name: t.name,
+        weights: n,
+        kept: 1,
+        codebookSize: 0,
+        bitsPerWeight: 32,
+        huffmanBitsPerWeight: 32,
+        bitsPerIndex: 0,
+        huffmanBitsPerIndex: 0,
+        fillers: 0,
+        huffmanGain: 1,
+        bytes: t.bytes.length,
+        encoding: t.encoding,
       });
       continue;
     }
@@ -170,13 +210,25 @@ export function compressionReport(compressed: CompressedModel, metrics?: Compres
     bytes.quantized += Math.ceil(fixed / 8) + s.codebookBytes;
     const huff = s.valueStreamBits + s.indexStreamBits;
     rows.push({
-      name: t.name, weights: n, kept: s.nonzeros / Math.max(1, n), codebookSize: s.codebookSize, bitsPerWeight: s.labelBits,
-      huffmanBitsPerWeight: s.entries ? s.valueStreamBits / s.entries : 0, bitsPerIndex: s.indexBits,
-      huffmanBitsPerIndex: s.entries && s.indexBits ? s.indexStreamBits / s.entries : 0, fillers: s.fillers,
-      huffmanGain: huff ? fixed / huff : 1, bytes: t.bytes.length, encoding: t.encoding,
+      name: t.name,
+      weights: n,
+      kept: s.nonzeros / Math.max(1, n),
+      codebookSize: s.codebookSize,
+      bitsPerWeight: s.labelBits,
+      huffmanBitsPerWeight: s.entries ? s.valueStreamBits / s.entries : 0,
+      bitsPerIndex: s.indexBits,
+      huffmanBitsPerIndex: s.entries && s.indexBits ? s.indexStreamBits / s.entries : 0,
+      fillers: s.fillers,
+      huffmanGain: huff ? fixed / huff : 1,
+      bytes: t.bytes.length,
+      encoding: t.encoding,
     });
   }
-  const ratio: CompressionReport['ratio'] = { pruned: bytes.dense / bytes.pruned, quantized: bytes.dense / bytes.quantized, huffman: bytes.dense / bytes.huffman };
+  const ratio: CompressionReport['ratio'] = {
+    pruned: bytes.dense / bytes.pruned,
+    quantized: bytes.dense / bytes.quantized,
+    huffman: bytes.dense / bytes.huffman,
+  };
   if (artifactBytes !== undefined) {
     bytes.artifact = artifactBytes;
     ratio.artifact = bytes.dense / artifactBytes;
@@ -184,12 +236,16 @@ export function compressionReport(compressed: CompressedModel, metrics?: Compres
   return { rows, bytes, ratio, metrics };
 }
 
-function pct(x: number): string { return `${(100 * x).toFixed(1)}%`; }
+function pct(x: number): string {
+  return `${(100 * x).toFixed(1)}%`;
+}
 
 /** Markdown tables: per tensor, then stage totals (and metrics when present). */
 export function formatReport(r: CompressionReport, metricName = 'accuracy'): string {
   const lines: string[] = [];
-  lines.push('| tensor | weights | kept | codebook | bits/weight (fixed → Huffman) | bits/index (fixed → Huffman) | fillers | Huffman gain | bytes |');
+  lines.push(
+    '| tensor | weights | kept | codebook | bits/weight (fixed → Huffman) | bits/index (fixed → Huffman) | fillers | Huffman gain | bytes |',
+  );
   lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const x of r.rows) {
     if (x.encoding === 'raw-float32') {
@@ -197,7 +253,9 @@ export function formatReport(r: CompressionReport, metricName = 'accuracy'): str
       continue;
     }
     const idx = x.bitsPerIndex ? `${x.bitsPerIndex} → ${x.huffmanBitsPerIndex.toFixed(2)}` : 'dense';
-    lines.push(`| ${x.name} | ${x.weights} | ${pct(x.kept)} | ${x.codebookSize} | ${x.bitsPerWeight} → ${x.huffmanBitsPerWeight.toFixed(2)} | ${idx} | ${x.fillers} | ${x.huffmanGain.toFixed(2)}× | ${x.bytes} |`);
+    lines.push(
+      `| ${x.name} | ${x.weights} | ${pct(x.kept)} | ${x.codebookSize} | ${x.bitsPerWeight} → ${x.huffmanBitsPerWeight.toFixed(2)} | ${idx} | ${x.fillers} | ${x.huffmanGain.toFixed(2)}× | ${x.bytes} |`,
+    );
   }
   lines.push('');
   const m = r.metrics ?? {};
@@ -205,11 +263,19 @@ export function formatReport(r: CompressionReport, metricName = 'accuracy'): str
   lines.push(`| stage | bytes | ratio vs float32 | ${metricName} |`);
   lines.push('| --- | ---: | ---: | ---: |');
   lines.push(`| float32 dense | ${r.bytes.dense} | 1.0× | ${fmt(m.baseline)} |`);
-  lines.push(`| pruned (float32 + relative index) | ${r.bytes.pruned} | ${r.ratio.pruned.toFixed(1)}× | ${fmt(m.pruned)} |`);
-  lines.push(`| + quantized (shared weights) | ${r.bytes.quantized} | ${r.ratio.quantized.toFixed(1)}× | ${fmt(m.quantized)} |`);
-  lines.push(`| + Huffman (stored streams) | ${r.bytes.huffman} | ${r.ratio.huffman.toFixed(1)}× | ${fmt(m.decoded)} |`);
+  lines.push(
+    `| pruned (float32 + relative index) | ${r.bytes.pruned} | ${r.ratio.pruned.toFixed(1)}× | ${fmt(m.pruned)} |`,
+  );
+  lines.push(
+    `| + quantized (shared weights) | ${r.bytes.quantized} | ${r.ratio.quantized.toFixed(1)}× | ${fmt(m.quantized)} |`,
+  );
+  lines.push(
+    `| + Huffman (stored streams) | ${r.bytes.huffman} | ${r.ratio.huffman.toFixed(1)}× | ${fmt(m.decoded)} |`,
+  );
   if (r.bytes.artifact !== undefined) {
-    lines.push(`| saved file (model.json + weights: graph, manifest, alignment) | ${r.bytes.artifact} | ${r.ratio.artifact!.toFixed(1)}× | ${fmt(m.decoded)} |`);
+    lines.push(
+      `| saved file (model.json + weights: graph, manifest, alignment) | ${r.bytes.artifact} | ${r.ratio.artifact!.toFixed(1)}× | ${fmt(m.decoded)} |`,
+    );
   }
   return lines.join('\n');
 }

@@ -21,7 +21,14 @@ import { normalizeSample } from '../quant/calibrate.js';
 import { loadCalibrationData } from '../quant/dataset.js';
 import type { ObserverKind } from '../quant/observers.js';
 import { hasNonFinite } from '../quant/non-finite.js';
-import { CALIBRATION_SEED, EVALUATION_SEED, VALIDATION_SEED, describeInputs, syntheticInputs, type InputAssumption } from '../quant/synthetic-inputs.js';
+import {
+  CALIBRATION_SEED,
+  EVALUATION_SEED,
+  VALIDATION_SEED,
+  describeInputs,
+  syntheticInputs,
+  type InputAssumption,
+} from '../quant/synthetic-inputs.js';
 import { chooseReferenceBackend, evaluateWritten } from './evaluate-written.js';
 import type { ModelResult, ModelStatus } from '../report/batch.js';
 
@@ -79,7 +86,8 @@ export async function filesSize(files: string[]): Promise<number> {
 
 async function dirSize(dir: string): Promise<number> {
   let n = 0;
-  for (const e of await fs.readdir(dir, { withFileTypes: true })) if (e.isFile()) n += (await fs.stat(join(dir, e.name))).size;
+  for (const e of await fs.readdir(dir, { withFileTypes: true }))
+    if (e.isFile()) n += (await fs.stat(join(dir, e.name))).size;
   return n;
 }
 
@@ -128,14 +136,25 @@ async function loadData(g: Graph, o: ConvertOptions): Promise<ConvertData> {
   if (!all.length) throw new Error(`calibration data '${o.calibration}' is empty`);
   let held = Math.min(o.evalSamples, Math.max(0, all.length - o.samples));
   if (held === 0 && o.evalSamples > 0 && all.length >= 2) held = Math.max(1, Math.floor(all.length / 4));
-  const calib = all.slice(0, all.length - held), evalIn = all.slice(all.length - held);
+  const calib = all.slice(0, all.length - held),
+    evalIn = all.slice(all.length - held);
   return {
-    calib: calib.slice(0, Math.max(wantCalib, o.mode === 'int8' ? calib.length : 0)), evalIn,
-    evalWhat: held ? `${held} calibration samples held out (not used to calibrate or by the guard)` : 'none: one calibration sample only',
+    calib: calib.slice(0, Math.max(wantCalib, o.mode === 'int8' ? calib.length : 0)),
+    evalIn,
+    evalWhat: held
+      ? `${held} calibration samples held out (not used to calibrate or by the guard)`
+      : 'none: one calibration sample only',
   };
 }
 
-async function convertGraph(g: Graph, o: ConvertOptions, calib: Record<string, tf.Tensor>[], validation: Record<string, tf.Tensor>[] | undefined, res: ModelResult, guard: boolean): Promise<Graph> {
+async function convertGraph(
+  g: Graph,
+  o: ConvertOptions,
+  calib: Record<string, tf.Tensor>[],
+  validation: Record<string, tf.Tensor>[] | undefined,
+  res: ModelResult,
+  guard: boolean,
+): Promise<Graph> {
   if (o.mode === 'compress') {
     const r = compressGraph(g, { sparsity: o.sparsity, bits: o.bits });
     if (!r.weights.length) res.warnings.push('no conv/matmul weight large enough to compress; saved unchanged');
@@ -149,17 +168,28 @@ async function convertGraph(g: Graph, o: ConvertOptions, calib: Record<string, t
     calibration: o.mode === 'float16' ? undefined : calib.length ? calib : undefined,
     observer: o.observer as ObserverKind | undefined,
     percentile: o.observer === 'percentile' ? o.percentile : undefined,
-    ...(o.weightBits === 4 ? { weightBits: 4 as const, weightBitsPerLayer: true, groupSize: o.groupSize, scaleBits: o.scaleBits } : {}),
-    floatNodes: o.floatNodes, opTypes: o.opTypes, biasCorrection: o.biasCorrection, inputType: o.inputType, outputType: o.outputType,
+    ...(o.weightBits === 4
+      ? { weightBits: 4 as const, weightBitsPerLayer: true, groupSize: o.groupSize, scaleBits: o.scaleBits }
+      : {}),
+    floatNodes: o.floatNodes,
+    opTypes: o.opTypes,
+    biasCorrection: o.biasCorrection,
+    inputType: o.inputType,
+    outputType: o.outputType,
     ...(validation?.length && calib.length ? { validation } : {}),
     evalSamples: Math.min((validation ?? calib).length || 1, o.guardSamples ?? 8),
     report: o.mode !== 'float16' && calib.length > 0,
     ...(useGuard ? { accuracyGuard: { tolerance: 1 - tolerance } } : {}),
   });
   res.floatNodes = r.report.floatNodes;
-  if (r.report.floatNodes.length) res.warnings.push(`${r.report.floatNodes.length} node(s) kept in float32 (${[...new Set(r.report.floatNodes.map((n) => n.reason.replace(/'[^']*'/g, '…')))].join('; ')})`);
-  if (r.report.guard?.movedToDynamic.length) res.warnings.push(`${r.report.guard.movedToDynamic.length} convolution(s)/matmul(s) run dynamic (accuracy guard)`);
-  if (r.report.widened?.length) res.warnings.push(`${r.report.widened.length} layer(s) with 8-bit weights instead of 4`);
+  if (r.report.floatNodes.length)
+    res.warnings.push(
+      `${r.report.floatNodes.length} node(s) kept in float32 (${[...new Set(r.report.floatNodes.map((n) => n.reason.replace(/'[^']*'/g, '…')))].join('; ')})`,
+    );
+  if (r.report.guard?.movedToDynamic.length)
+    res.warnings.push(`${r.report.guard.movedToDynamic.length} convolution(s)/matmul(s) run dynamic (accuracy guard)`);
+  if (r.report.widened?.length)
+    res.warnings.push(`${r.report.widened.length} layer(s) with 8-bit weights instead of 4`);
   if (r.report.guard) {
     const { outputs: _o, ...gr } = r.report.guard;
     void _o;
@@ -170,9 +200,19 @@ async function convertGraph(g: Graph, o: ConvertOptions, calib: Record<string, t
   return r.graph;
 }
 
-export async function convertOne(task: { source: string; rel: string; output: string }, o: ConvertOptions): Promise<ModelResult> {
+export async function convertOne(
+  task: { source: string; rel: string; output: string },
+  o: ConvertOptions,
+): Promise<ModelResult> {
   const t0 = performance.now();
-  const res: ModelResult = { source: task.source, rel: task.rel, output: task.output, status: 'failed', warnings: [], seconds: 0 };
+  const res: ModelResult = {
+    source: task.source,
+    rel: task.rel,
+    output: task.output,
+    status: 'failed',
+    warnings: [],
+    seconds: 0,
+  };
   let g: Graph | undefined, float: Graph | undefined;
   const tensors: tf.Tensor[] = [];
   const initialBackend = await initFloatBackend().catch(() => undefined);
@@ -189,14 +229,21 @@ export async function convertOne(task: { source: string; rel: string; output: st
     for (const c of [...calib, ...(validation ?? []), ...evalIn]) tensors.push(...Object.values(c));
     if (assumptions) res.inputAssumptions = assumptions;
     if (assumptions && calib.length) {
-      const why = assumptions.map((a) => `${a.input}: ${a.kind} in [${a.range.join(', ')}]${a.source === 'assumed' ? ' (assumed)' : ''}`).join('; ');
+      const why = assumptions
+        .map((a) => `${a.input}: ${a.kind} in [${a.range.join(', ')}]${a.source === 'assumed' ? ' (assumed)' : ''}`)
+        .join('; ');
       res.warnings.push(`calibrated on ${calib.length} generated inputs (${why}): give --calibration with real data`);
     }
     // The float backend that runs this model, decided before any work that needs float execution.
     const trial = calib[0] ?? evalIn[0];
     const ref = trial ? await chooseReferenceBackend(float, trial) : { rejected: [] };
     res.floatBackend = ref.backend ?? res.floatBackend;
-    res.evaluation = { evaluated: false, referenceBackend: ref.backend, ...(ref.rejected.length ? { rejectedBackends: ref.rejected } : {}), inputs: evalWhat };
+    res.evaluation = {
+      evaluated: false,
+      referenceBackend: ref.backend,
+      ...(ref.rejected.length ? { rejectedBackends: ref.rejected } : {}),
+      inputs: evalWhat,
+    };
     if (trial && !ref.backend) {
       const why = `the float model runs on no float backend (${ref.rejected.map((r) => `${r.backend}: ${r.error}`).join('; ')})`;
       if (o.mode === 'int8') throw new Error(`cannot calibrate: ${why}`);
@@ -204,14 +251,22 @@ export async function convertOne(task: { source: string; rel: string; output: st
     }
     // Without a float backend that runs the model, nothing can be measured against it: the
     // (dynamic or float16) conversion goes on without the guard and the per-layer report.
-    const q = await convertGraph(g, o, ref.backend !== undefined || !trial ? calib : [], validation, res, o.guard !== false && ref.backend !== undefined);
+    const q = await convertGraph(
+      g,
+      o,
+      ref.backend !== undefined || !trial ? calib : [],
+      validation,
+      res,
+      o.guard !== false && ref.backend !== undefined,
+    );
     // Coverage of the graph as the runtime sees it, after BN folding and fusion (PTQ has already
     // optimized its output; compression keeps the graph as it was).
     const ins = inspectGraph(o.mode === 'compress' ? optimize(cloneGraph(q)) : q);
     res.nodes = ins.nodes;
     res.nativeCoverage = ins.nodes ? ins.int8Nodes / ins.nodes : 0;
     if (o.format === 'tfjs') {
-      if (o.mode === 'compress') throw new Error('--mode compress needs --format native (stock TF.js cannot hold compressed weights)');
+      if (o.mode === 'compress')
+        throw new Error('--mode compress needs --format native (stock TF.js cannot hold compressed weights)');
       // Stock tfjs stores per-tensor uint8 from the tensor's [min, max]: a constant holding
       // ±Inf has none. float16 holds ±Inf (and NaN) exactly, so such constants go out as float16.
       for (const c of q.constants.values()) {
@@ -221,9 +276,15 @@ export async function convertOne(task: { source: string; rel: string; output: st
         }
       }
       await saveTfjs(q, task.output, { quantize: o.mode === 'float16' ? 'float16' : 'uint8' });
-      if (o.mode !== 'float16') res.warnings.push('stock TF.js format: weights stored as per-tensor uint8 (dequantized at load, run in float); int8 execution needs --format native');
+      if (o.mode !== 'float16')
+        res.warnings.push(
+          'stock TF.js format: weights stored as per-tensor uint8 (dequantized at load, run in float); int8 execution needs --format native',
+        );
     } else {
-      await saveNative(q, task.output, { mode: o.mode === 'compress' ? 'deep-compression' : o.mode, options: { ...o } as Record<string, unknown> });
+      await saveNative(q, task.output, {
+        mode: o.mode === 'compress' ? 'deep-compression' : o.mode,
+        options: { ...o } as Record<string, unknown>,
+      });
     }
     disposeConstants(q);
     res.bytesAfter = await dirSize(task.output);
@@ -232,10 +293,15 @@ export async function convertOne(task: { source: string; rel: string; output: st
     res.status = 'done';
     // ---- measured on the written files; a failure here never fails the conversion.
     if (!evalIn.length) res.evaluation.reason = o.evalSamples ? 'no evaluation inputs' : '--eval-samples 0';
-    else if (!ref.backend) res.evaluation.reason = `float reference: ${ref.rejected.map((r) => `${r.backend}: ${r.error}`).join('; ')}`;
+    else if (!ref.backend)
+      res.evaluation.reason = `float reference: ${ref.rejected.map((r) => `${r.backend}: ${r.error}`).join('; ')}`;
     else {
       try {
-        const ev = await evaluateWritten(float, task.output, o.format, evalIn, { threads: o.threads, runs: o.runs, allowNonFinite: o.allowNonFinite });
+        const ev = await evaluateWritten(float, task.output, o.format, evalIn, {
+          threads: o.threads,
+          runs: o.runs,
+          allowNonFinite: o.allowNonFinite,
+        });
         res.fidelity = ev.fidelity;
         res.floatMs = ev.floatMs;
         res.quantMs = ev.quantMs;
@@ -250,9 +316,11 @@ export async function convertOne(task: { source: string; rel: string; output: st
     const score = res.fidelity?.minScore ?? (res.guard && !res.guard.satisfied ? res.guard.final : undefined);
     if (score !== undefined && !(score >= res.tolerance)) {
       res.status = 'degraded';
-      res.warnings.push(res.fidelity
-        ? `degraded: output '${res.fidelity.worstOutput}' scores ${res.fidelity.minScore.toFixed(4)} < tolerance ${res.tolerance}`
-        : `degraded: the guard reached ${res.guard!.final.toFixed(4)} < tolerance ${res.tolerance} on its data`);
+      res.warnings.push(
+        res.fidelity
+          ? `degraded: output '${res.fidelity.worstOutput}' scores ${res.fidelity.minScore.toFixed(4)} < tolerance ${res.tolerance}`
+          : `degraded: the guard reached ${res.guard!.final.toFixed(4)} < tolerance ${res.tolerance} on its data`,
+      );
     }
   } catch (e) {
     res.error = (e as Error).message ?? String(e);
@@ -266,7 +334,9 @@ export async function convertOne(task: { source: string; rel: string; output: st
       if (float) disposeConstants(float);
       if (initialBackend && tf.getBackend() !== initialBackend) await tf.setBackend(initialBackend);
     } catch (e) {
-      res.warnings.push(`the float backend ${tf.getBackend()} failed while freeing this model's tensors (${(e as Error).message ?? String(e)}): later models in this process may fail`);
+      res.warnings.push(
+        `the float backend ${tf.getBackend()} failed while freeing this model's tensors (${(e as Error).message ?? String(e)}): later models in this process may fail`,
+      );
     }
     res.seconds = (performance.now() - t0) / 1000;
   }

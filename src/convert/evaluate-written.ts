@@ -45,7 +45,10 @@ export async function chooseReferenceBackend(g: Graph, sample: Record<string, tf
     }
     try {
       const outs = await executeAsync(g, sample);
-      outs.forEach((t) => { t.dataSync(); t.dispose(); });
+      outs.forEach((t) => {
+        t.dataSync();
+        t.dispose();
+      });
       return { backend: b, rejected };
     } catch (e) {
       rejected.push({ backend: b, error: describeError(e) });
@@ -62,11 +65,17 @@ interface Engine {
   dispose(): void;
 }
 
-async function writtenEngine(dir: string, format: 'native' | 'tfjs', o: { threads: number; allowNonFinite?: boolean }): Promise<Engine> {
+async function writtenEngine(
+  dir: string,
+  format: 'native' | 'tfjs',
+  o: { threads: number; allowNonFinite?: boolean },
+): Promise<Engine> {
   const path = join(dir, 'model.json');
   if (format === 'native') {
     // A model with non-finite constants loads only when the user accepted them (--allow-non-finite).
-    const s = await InferenceSession.create(o.allowNonFinite ? await loadModel(path, { allowNonFinite: true }) : path, { threads: o.threads });
+    const s = await InferenceSession.create(o.allowNonFinite ? await loadModel(path, { allowNonFinite: true }) : path, {
+      threads: o.threads,
+    });
     return {
       name: 'native session on the written files',
       outputNames: s.outputs.map((o) => o.name),
@@ -84,7 +93,10 @@ async function writtenEngine(dir: string, format: 'native' | 'tfjs', o: { thread
     return {
       name: 'stock tfjs (loadLayersModel) on the written files',
       outputNames: m.outputs.map((o) => o.name),
-      run: async (x) => { const r = m.predict(Object.values(x)); return Array.isArray(r) ? r : [r]; },
+      run: async (x) => {
+        const r = m.predict(Object.values(x));
+        return Array.isArray(r) ? r : [r];
+      },
       dispose: () => m.dispose(),
     };
   }
@@ -93,7 +105,10 @@ async function writtenEngine(dir: string, format: 'native' | 'tfjs', o: { thread
   return {
     name: 'stock tfjs (loadGraphModel) on the written files',
     outputNames: names,
-    run: async (x) => { const r = await m.executeAsync(x, names); return Array.isArray(r) ? r : [r]; },
+    run: async (x) => {
+      const r = await m.executeAsync(x, names);
+      return Array.isArray(r) ? r : [r];
+    },
     dispose: () => m.dispose(),
   };
 }
@@ -110,8 +125,13 @@ export interface WrittenEvaluation {
 const toArray = (t: tf.Tensor) => Float32Array.from(t.dataSync() as ArrayLike<number>);
 
 /** Runs the float graph (on the current backend) and the written files on `inputs`; every output compared. */
-export async function evaluateWritten(float: Graph, dir: string, format: 'native' | 'tfjs', inputs: Record<string, tf.Tensor>[],
-  o: { threads: number; runs: number; allowNonFinite?: boolean }): Promise<WrittenEvaluation> {
+export async function evaluateWritten(
+  float: Graph,
+  dir: string,
+  format: 'native' | 'tfjs',
+  inputs: Record<string, tf.Tensor>[],
+  o: { threads: number; runs: number; allowNonFinite?: boolean },
+): Promise<WrittenEvaluation> {
   const engine = await writtenEngine(dir, format, o);
   const notes: string[] = [];
   try {
@@ -120,12 +140,17 @@ export async function evaluateWritten(float: Graph, dir: string, format: 'native
     const index = float.outputs.map((n) => engine.outputNames.indexOf(n));
     if (index.some((i) => i < 0)) {
       if (engine.outputNames.length !== float.outputs.length) {
-        throw new Error(`the written model has outputs ${engine.outputNames.join(', ')}; the float model ${float.outputs.join(', ')}`);
+        throw new Error(
+          `the written model has outputs ${engine.outputNames.join(', ')}; the float model ${float.outputs.join(', ')}`,
+        );
       }
       notes.push(`outputs matched by position (written: ${engine.outputNames.join(', ')})`);
-      index.forEach((_, k) => { index[k] = k; });
+      index.forEach((_, k) => {
+        index[k] = k;
+      });
     }
-    const ref: Float32Array[][] = [], got: Float32Array[][] = [];
+    const ref: Float32Array[][] = [],
+      got: Float32Array[][] = [];
     for (const x of inputs) {
       const r = await executeAsync(float, x);
       ref.push(r.map(toArray));
@@ -137,11 +162,29 @@ export async function evaluateWritten(float: Graph, dir: string, format: 'native
     const discrete = new Set(measurePoints(float).discrete.map((d) => d.output));
     const specs = float.outputs.map((n) => {
       const s = float.tensors.get(n)?.shape;
-      return { name: n, classes: s && s.length >= 2 && s[s.length - 1]! > 1 ? s[s.length - 1]! : 1, discrete: discrete.has(n) };
+      return {
+        name: n,
+        classes: s && s.length >= 2 && s[s.length - 1]! > 1 ? s[s.length - 1]! : 1,
+        discrete: discrete.has(n),
+      };
     });
     const fidelity = modelFidelity(specs, ref, got);
-    const floatMs = await medianMs(async () => (await executeAsync(float, inputs[0]!)).forEach((t) => { t.dataSync(); t.dispose(); }), { runs: o.runs });
-    const quantMs = await medianMs(async () => (await engine.run(inputs[0]!)).forEach((t) => { t.dataSync(); t.dispose(); }), { runs: o.runs });
+    const floatMs = await medianMs(
+      async () =>
+        (await executeAsync(float, inputs[0]!)).forEach((t) => {
+          t.dataSync();
+          t.dispose();
+        }),
+      { runs: o.runs },
+    );
+    const quantMs = await medianMs(
+      async () =>
+        (await engine.run(inputs[0]!)).forEach((t) => {
+          t.dataSync();
+          t.dispose();
+        }),
+      { runs: o.runs },
+    );
     return { fidelity, engine: engine.name, floatMs, quantMs, notes };
   } finally {
     engine.dispose();

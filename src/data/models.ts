@@ -46,7 +46,15 @@ export function buildLeNet300100(options: BuildOptions = {}): tf.Sequential {
 export function buildLeNet5(options: BuildOptions = {}): tf.Sequential {
   const { seed, wd } = checkBuild(options);
   const m = tf.sequential({ name: 'lenet_5' });
-  m.add(tf.layers.conv2d({ inputShape: [28, 28, 1], filters: 20, kernelSize: 5, name: 'conv1', ...kernelOpts(seed, 0, wd) }));
+  m.add(
+    tf.layers.conv2d({
+      inputShape: [28, 28, 1],
+      filters: 20,
+      kernelSize: 5,
+      name: 'conv1',
+      ...kernelOpts(seed, 0, wd),
+    }),
+  );
   m.add(tf.layers.maxPooling2d({ poolSize: 2, strides: 2, name: 'pool1' }));
   m.add(tf.layers.conv2d({ filters: 50, kernelSize: 5, name: 'conv2', ...kernelOpts(seed, 1, wd) }));
   m.add(tf.layers.maxPooling2d({ poolSize: 2, strides: 2, name: 'pool2' }));
@@ -80,7 +88,12 @@ export interface TrainOptions {
  * Trains `model` on (x, y) with a seeded shuffle per epoch (tfjs's own shuffle uses
  * Math.random). Compiles the model with a fresh optimizer and categorical cross-entropy.
  */
-export async function trainModel(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor, options: TrainOptions): Promise<number[]> {
+export async function trainModel(
+  model: tf.LayersModel,
+  x: tf.Tensor,
+  y: tf.Tensor,
+  options: TrainOptions,
+): Promise<number[]> {
   assertInt(options.epochs, 'epochs', 0, 10_000);
   const batchSize = options.batchSize ?? 64;
   assertInt(batchSize, 'batchSize', 1, 1 << 20);
@@ -126,7 +139,12 @@ export async function trainModel(model: tf.LayersModel, x: tf.Tensor, y: tf.Tens
 }
 
 /** Top-1 accuracy of `model` on images x against integer labels. */
-export function evaluateAccuracy(model: tf.LayersModel, x: tf.Tensor, labels: ArrayLike<number>, batchSize = 500): number {
+export function evaluateAccuracy(
+  model: tf.LayersModel,
+  x: tf.Tensor,
+  labels: ArrayLike<number>,
+  batchSize = 500,
+): number {
   const n = x.shape[0];
   if (labels.length !== n) throw new RangeError(`labels has ${labels.length} elements, expected ${n}`);
   let correct = 0;

@@ -50,7 +50,11 @@ async function writeSynced(path: string, bytes: Uint8Array): Promise<void> {
 }
 
 /** Writes files into dir atomically (see the module comment). Returns the written paths. */
-export async function writeFilesAtomic(dir: string, files: readonly OutputFile[], opts: AtomicWriteOptions = {}): Promise<string[]> {
+export async function writeFilesAtomic(
+  dir: string,
+  files: readonly OutputFile[],
+  opts: AtomicWriteOptions = {},
+): Promise<string[]> {
   if (typeof dir !== 'string' || dir === '') throw new TypeError('output directory must be a non-empty string');
   const seen = new Set<string>();
   for (const f of files) {

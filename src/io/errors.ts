@@ -24,7 +24,9 @@ export class ModelFormatError extends Error {
       ctx.file !== undefined ? ctx.file : undefined,
       ctx.node !== undefined ? `node '${ctx.node}'` : undefined,
       ctx.weight !== undefined ? `weight '${ctx.weight}'` : undefined,
-    ].filter(Boolean).join(': ');
+    ]
+      .filter(Boolean)
+      .join(': ');
     super(where ? `${where}: ${reason}` : reason);
     this.reason = reason;
     if (ctx.file !== undefined) this.file = ctx.file;
@@ -34,10 +36,16 @@ export class ModelFormatError extends Error {
 
   /** The same error with missing location fields filled in from ctx. */
   withContext(ctx: ModelErrorContext): ModelFormatError {
-    if ((ctx.file === undefined || this.file !== undefined) && (ctx.node === undefined || this.node !== undefined) &&
-      (ctx.weight === undefined || this.weight !== undefined)) return this;
+    if (
+      (ctx.file === undefined || this.file !== undefined) &&
+      (ctx.node === undefined || this.node !== undefined) &&
+      (ctx.weight === undefined || this.weight !== undefined)
+    )
+      return this;
     const e = new ModelFormatError(this.reason, {
-      file: this.file ?? ctx.file, node: this.node ?? ctx.node, weight: this.weight ?? ctx.weight,
+      file: this.file ?? ctx.file,
+      node: this.node ?? ctx.node,
+      weight: this.weight ?? ctx.weight,
     });
     e.stack = this.stack;
     return e;

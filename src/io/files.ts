@@ -61,10 +61,23 @@ export interface IOHandlerLike {
 }
 
 const MAX_JSON_BYTES = 1 << 30;
-const ARTIFACT_KEYS = ['modelTopology', 'format', 'generatedBy', 'convertedBy', 'signature', 'userDefinedMetadata',
-  'trainingConfig', 'modelInitializer', 'initializerSignature'] as const;
+const ARTIFACT_KEYS = [
+  'modelTopology',
+  'format',
+  'generatedBy',
+  'convertedBy',
+  'signature',
+  'userDefinedMetadata',
+  'trainingConfig',
+  'modelInitializer',
+  'initializerSignature',
+] as const;
 
-function toBytes(x: ArrayBuffer | Uint8Array | (ArrayBuffer | Uint8Array)[] | undefined, what: string, file: string): Uint8Array {
+function toBytes(
+  x: ArrayBuffer | Uint8Array | (ArrayBuffer | Uint8Array)[] | undefined,
+  what: string,
+  file: string,
+): Uint8Array {
   if (x === undefined || x === null) return new Uint8Array(0);
   if (x instanceof Uint8Array) return x;
   if (x instanceof ArrayBuffer) return new Uint8Array(x);
@@ -94,29 +107,46 @@ function parseJson(text: string, file: string): Record<string, unknown> {
   } catch (e) {
     throw new ModelFormatError(`not valid JSON (${(e as Error).message})`, { file });
   }
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new ModelFormatError('model.json must hold a JSON object', { file });
+  if (v === null || typeof v !== 'object' || Array.isArray(v))
+    throw new ModelFormatError('model.json must hold a JSON object', { file });
   return v as Record<string, unknown>;
 }
 
-function splitJson(obj: Record<string, unknown>, file: string): { json: Record<string, unknown>; manifest: WeightsManifestGroup[] } {
+function splitJson(
+  obj: Record<string, unknown>,
+  file: string,
+): { json: Record<string, unknown>; manifest: WeightsManifestGroup[] } {
   if (obj.format === 'tfjs-quant') {
     // tfjs-quant format (docs/format.md): one group per shard, entries decoded by its loader.
     const w = obj.weights as { shards?: unknown } | undefined;
-    if (!w || typeof w !== 'object' || !Array.isArray(w.shards) || w.shards.some((s) => typeof s !== 'string' || s === '')) {
+    if (
+      !w ||
+      typeof w !== 'object' ||
+      !Array.isArray(w.shards) ||
+      w.shards.some((s) => typeof s !== 'string' || s === '')
+    ) {
       throw new ModelFormatError('weights.shards must be an array of file names', { file });
     }
     return { json: obj, manifest: (w.shards as string[]).map((p) => ({ paths: [p], weights: [] })) };
   }
   const { weightsManifest, ...json } = obj;
-  if (json.modelTopology === undefined || json.modelTopology === null) throw new ModelFormatError('model.json has no modelTopology', { file });
-  const manifest = weightsManifest === undefined || weightsManifest === null ? [] : checkManifest(weightsManifest, file);
+  if (json.modelTopology === undefined || json.modelTopology === null)
+    throw new ModelFormatError('model.json has no modelTopology', { file });
+  const manifest =
+    weightsManifest === undefined || weightsManifest === null ? [] : checkManifest(weightsManifest, file);
   return { json, manifest };
 }
 
 /** A shard path from a manifest, resolved inside the model's directory (no absolute paths, no '..'). */
 function shardPath(dir: string, p: string, file: string): string {
   const n = normalize(p);
-  if (isAbsolute(p) || n.startsWith('..') || n.split(sep).includes('..') || p.includes('\0') || /^[a-z]+:\/\//i.test(p)) {
+  if (
+    isAbsolute(p) ||
+    n.startsWith('..') ||
+    n.split(sep).includes('..') ||
+    p.includes('\0') ||
+    /^[a-z]+:\/\//i.test(p)
+  ) {
     throw new ModelFormatError(`shard path '${p}' must be relative to the model directory`, { file });
   }
   return join(dir, n);
@@ -124,13 +154,16 @@ function shardPath(dir: string, p: string, file: string): string {
 
 /** Reads model.json (or a directory holding one) and its shards. */
 export async function readModelFiles(path: string): Promise<RawModel> {
-  if (typeof path !== 'string' || path === '') throw new TypeError(`model path must be a non-empty string, got ${typeof path}`);
+  if (typeof path !== 'string' || path === '')
+    throw new TypeError(`model path must be a non-empty string, got ${typeof path}`);
   let file = resolve(path.startsWith('file://') ? path.slice(7) : path);
   let st;
   try {
     st = await fs.stat(file);
   } catch (e) {
-    throw new ModelFormatError(`cannot read the model (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, { file });
+    throw new ModelFormatError(`cannot read the model (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, {
+      file,
+    });
   }
   if (st.isDirectory()) {
     file = join(file, 'model.json');
@@ -141,7 +174,8 @@ export async function readModelFiles(path: string): Promise<RawModel> {
     }
   }
   if (!st.isFile()) throw new ModelFormatError('not a regular file', { file });
-  if (st.size > MAX_JSON_BYTES) throw new ModelFormatError(`model.json is ${st.size} bytes (at most ${MAX_JSON_BYTES})`, { file });
+  if (st.size > MAX_JSON_BYTES)
+    throw new ModelFormatError(`model.json is ${st.size} bytes (at most ${MAX_JSON_BYTES})`, { file });
   const jsonBytes = new Uint8Array(await fs.readFile(file));
   const text = new TextDecoder('utf-8', { fatal: false }).decode(jsonBytes);
   const { json, manifest } = splitJson(parseJson(text, file), file);
@@ -161,7 +195,10 @@ export async function readModelFiles(path: string): Promise<RawModel> {
         bytes = new Uint8Array(await fs.readFile(sp));
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
-        throw new ModelFormatError(`${code === 'ENOENT' ? 'missing shard' : `cannot read shard (${code ?? (e as Error).message})`} (weightsManifest[${gi}] of ${file})`, { file: sp });
+        throw new ModelFormatError(
+          `${code === 'ENOENT' ? 'missing shard' : `cannot read shard (${code ?? (e as Error).message})`} (weightsManifest[${gi}] of ${file})`,
+          { file: sp },
+        );
       }
       parts.push(bytes);
       names.push(sp);
@@ -187,18 +224,40 @@ export function readModelMemory(m: InMemoryModel, label = '<memory>'): RawModel 
   }
   let obj: Record<string, unknown>;
   if (text !== undefined) obj = parseJson(text, label);
-  else if (m.modelJson !== null && typeof m.modelJson === 'object' && !Array.isArray(m.modelJson)) obj = m.modelJson as Record<string, unknown>;
-  else throw new ModelFormatError(`modelJson must be an object, JSON text or its bytes, got ${m.modelJson === null ? 'null' : Array.isArray(m.modelJson) ? 'an array' : typeof m.modelJson}`, { file: label });
+  else if (m.modelJson !== null && typeof m.modelJson === 'object' && !Array.isArray(m.modelJson))
+    obj = m.modelJson as Record<string, unknown>;
+  else
+    throw new ModelFormatError(
+      `modelJson must be an object, JSON text or its bytes, got ${m.modelJson === null ? 'null' : Array.isArray(m.modelJson) ? 'an array' : typeof m.modelJson}`,
+      { file: label },
+    );
   const { json, manifest } = splitJson(obj, label);
   const bytes = toBytes(m.weightData, 'weightData', label);
   const entries = manifest.flatMap((g) => g.weights);
   const jsonBytes = new TextEncoder().encode(text ?? JSON.stringify(obj));
   if (json.format === 'tfjs-quant') {
-    const parts = Array.isArray(m.weightData) ? m.weightData.map((p, i) => toBytes(p, `weightData[${i}]`, label)) : [bytes];
-    if (parts.length !== manifest.length) throw new ModelFormatError(`the model lists ${manifest.length} shards, weightData has ${parts.length}`, { file: label });
-    return { json, groups: parts.map((b) => ({ entries: [], bytes: b, file: label })), file: label, files: [], sha256: sha256([jsonBytes, bytes]) };
+    const parts = Array.isArray(m.weightData)
+      ? m.weightData.map((p, i) => toBytes(p, `weightData[${i}]`, label))
+      : [bytes];
+    if (parts.length !== manifest.length)
+      throw new ModelFormatError(`the model lists ${manifest.length} shards, weightData has ${parts.length}`, {
+        file: label,
+      });
+    return {
+      json,
+      groups: parts.map((b) => ({ entries: [], bytes: b, file: label })),
+      file: label,
+      files: [],
+      sha256: sha256([jsonBytes, bytes]),
+    };
   }
-  return { json, groups: entries.length || bytes.byteLength ? [{ entries, bytes, file: label }] : [], file: label, files: [], sha256: sha256([jsonBytes, bytes]) };
+  return {
+    json,
+    groups: entries.length || bytes.byteLength ? [{ entries, bytes, file: label }] : [],
+    file: label,
+    files: [],
+    sha256: sha256([jsonBytes, bytes]),
+  };
 }
 
 /** Loads through a tfjs IOHandler (anything with load() returning ModelArtifacts). */
@@ -213,35 +272,55 @@ export async function readModelHandler(handler: IOHandlerLike, label = '<io-hand
     if (e instanceof ModelFormatError) throw e;
     throw new ModelFormatError(`IOHandler.load() failed: ${(e as Error).message}`, { file: label });
   }
-  if (a === null || typeof a !== 'object') throw new ModelFormatError('IOHandler.load() returned no artifacts', { file: label });
-  if (a.modelTopology instanceof ArrayBuffer) throw new ModelFormatError('binary (protobuf) topologies are not supported', { file: label });
+  if (a === null || typeof a !== 'object')
+    throw new ModelFormatError('IOHandler.load() returned no artifacts', { file: label });
+  if (a.modelTopology instanceof ArrayBuffer)
+    throw new ModelFormatError('binary (protobuf) topologies are not supported', { file: label });
   const json: Record<string, unknown> = {};
   for (const k of ARTIFACT_KEYS) if (a[k] !== undefined && a[k] !== null) json[k] = a[k];
   if (json.modelTopology === undefined) throw new ModelFormatError('artifacts have no modelTopology', { file: label });
-  if (a.weightSpecs !== undefined && !Array.isArray(a.weightSpecs)) throw new ModelFormatError('weightSpecs must be an array', { file: label });
+  if (a.weightSpecs !== undefined && !Array.isArray(a.weightSpecs))
+    throw new ModelFormatError('weightSpecs must be an array', { file: label });
   const entries = ((a.weightSpecs as unknown[]) ?? []).map((e) => checkManifestEntry(e, label));
   const bytes = toBytes(a.weightData, 'weightData', label);
   const jsonBytes = new TextEncoder().encode(JSON.stringify({ ...json, weightSpecs: entries }));
-  return { json, groups: entries.length || bytes.byteLength ? [{ entries, bytes, file: label }] : [], file: label, files: [], sha256: sha256([jsonBytes, bytes]) };
+  return {
+    json,
+    groups: entries.length || bytes.byteLength ? [{ entries, bytes, file: label }] : [],
+    file: label,
+    files: [],
+    sha256: sha256([jsonBytes, bytes]),
+  };
 }
 
 /** Artifacts in tfjs's ModelArtifacts form (one weightData buffer), e.g. for tf.io.fromMemory. */
-export function toArtifacts(raw: RawModel): ModelArtifactsLike & { weightSpecs: WeightsManifestEntry[]; weightData: ArrayBuffer } {
+export function toArtifacts(
+  raw: RawModel,
+): ModelArtifactsLike & { weightSpecs: WeightsManifestEntry[]; weightData: ArrayBuffer } {
   const entries = raw.groups.flatMap((g) => g.entries);
-  const bytes = toBytes(raw.groups.map((g) => g.bytes), 'weights', raw.file);
+  const bytes = toBytes(
+    raw.groups.map((g) => g.bytes),
+    'weights',
+    raw.file,
+  );
   const out: Record<string, unknown> = {};
   for (const k of ARTIFACT_KEYS) if (raw.json[k] !== undefined) out[k] = raw.json[k];
   return { ...(out as ModelArtifactsLike), weightSpecs: entries, weightData: bytes.slice().buffer };
 }
 
 /** Serializes artifacts as model.json + one weights file (deterministic key order). */
-export function artifactsToFiles(a: ModelArtifactsLike, weightsFile = 'weights.bin'): { name: string; bytes: Uint8Array }[] {
+export function artifactsToFiles(
+  a: ModelArtifactsLike,
+  weightsFile = 'weights.bin',
+): { name: string; bytes: Uint8Array }[] {
   const bytes = toBytes(a.weightData, 'weightData', '<artifacts>');
   const specs = (a.weightSpecs as WeightsManifestEntry[] | undefined) ?? [];
   const json: Record<string, unknown> = {};
   for (const k of ARTIFACT_KEYS) if (a[k] !== undefined && a[k] !== null) json[k] = a[k];
   json.weightsManifest = [{ paths: bytes.byteLength || specs.length ? [weightsFile] : [], weights: specs }];
-  const files: { name: string; bytes: Uint8Array }[] = [{ name: 'model.json', bytes: new TextEncoder().encode(JSON.stringify(json)) }];
+  const files: { name: string; bytes: Uint8Array }[] = [
+    { name: 'model.json', bytes: new TextEncoder().encode(JSON.stringify(json)) },
+  ];
   if (bytes.byteLength || specs.length) files.push({ name: weightsFile, bytes });
   return files;
 }
@@ -265,7 +344,10 @@ export function fileIO(path: string): FileIOHandler {
       const raw = await readModelFiles(p);
       // Stock tfjs would fail on it with a message about a missing topology: say what it is.
       if (raw.json.format === 'tfjs-quant') {
-        throw new ModelFormatError("a tfjs-quant model, which stock TF.js cannot run: load it with tfjs-quant's InferenceSession.create(path) or loadGraphModel(url)", { file: raw.file });
+        throw new ModelFormatError(
+          "a tfjs-quant model, which stock TF.js cannot run: load it with tfjs-quant's InferenceSession.create(path) or loadGraphModel(url)",
+          { file: raw.file },
+        );
       }
       return toArtifacts(raw) as unknown as tfio.ModelArtifacts;
     },

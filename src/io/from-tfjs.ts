@@ -14,12 +14,24 @@ type Probe = Record<string, unknown> | null | undefined;
 
 function isLayersModel(x: Probe): boolean {
   // tf.LayersModel: predict/fit plus a layers array and Keras-style input/output lists.
-  return !!x && typeof x.predict === 'function' && typeof x.fit === 'function' && Array.isArray(x.layers) && Array.isArray(x.inputs);
+  return (
+    !!x &&
+    typeof x.predict === 'function' &&
+    typeof x.fit === 'function' &&
+    Array.isArray(x.layers) &&
+    Array.isArray(x.inputs)
+  );
 }
 
 function isGraphModel(x: Probe): boolean {
   // tf.GraphModel: execute/executeAsync over a converted graph, with its name lists.
-  return !!x && typeof x.executeAsync === 'function' && typeof x.execute === 'function' && Array.isArray(x.inputNodes) && Array.isArray(x.outputNodes);
+  return (
+    !!x &&
+    typeof x.executeAsync === 'function' &&
+    typeof x.execute === 'function' &&
+    Array.isArray(x.inputNodes) &&
+    Array.isArray(x.outputNodes)
+  );
 }
 
 /** True for a tf.LayersModel or tf.GraphModel object (of any tfjs copy). */
@@ -52,7 +64,9 @@ export function tfjsModelHandler(model: TfjsModelLike): IOHandlerLike {
       // A GraphModel keeps the artifacts it was loaded from; without weight bytes there is
       // nothing to quantize, and saying so beats an error about missing weights later.
       if (captured.weightSpecs && (captured.weightSpecs as unknown[]).length > 0 && captured.weightData === undefined) {
-        throw new Error(`${tfjsModelLabel(model)} no longer holds its weight bytes; load it from its model.json instead`);
+        throw new Error(
+          `${tfjsModelLabel(model)} no longer holds its weight bytes; load it from its model.json instead`,
+        );
       }
       return captured;
     },

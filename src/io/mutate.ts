@@ -6,7 +6,24 @@ import type { OutputFile } from './atomic.js';
 
 export type Rng = () => number;
 
-const WEIRD: unknown[] = [null, -1, 0, 1e12, 'x', '', [], {}, [1, -2], true, 3.5, ['a'], { dim: 'x' }, -0, 2 ** 53, 'NaN'];
+const WEIRD: unknown[] = [
+  null,
+  -1,
+  0,
+  1e12,
+  'x',
+  '',
+  [],
+  {},
+  [1, -2],
+  true,
+  3.5,
+  ['a'],
+  { dim: 'x' },
+  -0,
+  2 ** 53,
+  'NaN',
+];
 
 function pick<T>(r: Rng, a: readonly T[]): T {
   return a[Math.floor(r() * a.length)]!;
@@ -36,12 +53,26 @@ export function mutateBytes(r: Rng, input: Uint8Array): Uint8Array {
     const n = x.length;
     const at = () => Math.floor(r() * n);
     switch (Math.floor(r() * 6)) {
-      case 0: if (n) x[at()]! ^= 1 << Math.floor(r() * 8); break;
-      case 1: if (n) x[at()] = pick(r, [0, 1, 0x7f, 0x80, 0xff, 0x20, 0x7b, 0x27]); break;
-      case 2: x = x.slice(0, n ? at() : 0); break;
-      case 3: x.splice(n ? at() : 0, 0, ...Array.from({ length: 1 + Math.floor(r() * 16) }, () => Math.floor(r() * 256))); break;
-      case 4: if (n > 1) x.splice(at(), 1 + Math.floor(r() * 8)); break;
-      default: if (n) { const p = at(); x.splice(at(), 0, ...x.slice(p, p + 1 + Math.floor(r() * 32))); }
+      case 0:
+        if (n) x[at()]! ^= 1 << Math.floor(r() * 8);
+        break;
+      case 1:
+        if (n) x[at()] = pick(r, [0, 1, 0x7f, 0x80, 0xff, 0x20, 0x7b, 0x27]);
+        break;
+      case 2:
+        x = x.slice(0, n ? at() : 0);
+        break;
+      case 3:
+        x.splice(n ? at() : 0, 0, ...Array.from({ length: 1 + Math.floor(r() * 16) }, () => Math.floor(r() * 256)));
+        break;
+      case 4:
+        if (n > 1) x.splice(at(), 1 + Math.floor(r() * 8));
+        break;
+      default:
+        if (n) {
+          const p = at();
+          x.splice(at(), 0, ...x.slice(p, p + 1 + Math.floor(r() * 32)));
+        }
     }
   }
   return Uint8Array.from(x);
@@ -68,12 +99,18 @@ export function mutateModelFiles(r: Rng, base: readonly OutputFile[]): { files: 
   } else if (roll === 3) {
     kind = 'bit-flips';
     const b = files.get(pick(r, names))!;
-    for (let f = 0; f < 1 + Math.floor(r() * 4); f++) if (b.length) b[Math.floor(r() * b.length)]! ^= 1 << Math.floor(r() * 8);
+    for (let f = 0; f < 1 + Math.floor(r() * 4); f++)
+      if (b.length) b[Math.floor(r() * b.length)]! ^= 1 << Math.floor(r() * 8);
   } else if (roll === 4) {
     kind = 'shard-size';
     const n = pick(r, shards);
     const b = files.get(n)!;
-    files.set(n, r() < 0.5 ? b.subarray(0, Math.floor(r() * b.length)) : Uint8Array.of(...b, ...new Uint8Array(1 + Math.floor(r() * 9))));
+    files.set(
+      n,
+      r() < 0.5
+        ? b.subarray(0, Math.floor(r() * b.length))
+        : Uint8Array.of(...b, ...new Uint8Array(1 + Math.floor(r() * 9))),
+    );
   } else {
     kind = 'missing-shard';
     files.delete(pick(r, shards));

@@ -29,9 +29,17 @@ function fileRouter(url: string | string[]) {
  * are already routed there (tfjs-node, or a call before), true when it registered them.
  */
 export function registerFileRouter(io: RouterRegistry = tf.io as unknown as RouterRegistry): boolean {
-  if (io === null || typeof io !== 'object' || typeof io.registerLoadRouter !== 'function' || typeof io.getLoadHandlers !== 'function'
-    || typeof io.registerSaveRouter !== 'function' || typeof io.getSaveHandlers !== 'function') {
-    throw new TypeError('registerFileRouter: io must be a tf.io namespace (registerLoadRouter, registerSaveRouter, getLoadHandlers, getSaveHandlers)');
+  if (
+    io === null ||
+    typeof io !== 'object' ||
+    typeof io.registerLoadRouter !== 'function' ||
+    typeof io.getLoadHandlers !== 'function' ||
+    typeof io.registerSaveRouter !== 'function' ||
+    typeof io.getSaveHandlers !== 'function'
+  ) {
+    throw new TypeError(
+      'registerFileRouter: io must be a tf.io namespace (registerLoadRouter, registerSaveRouter, getLoadHandlers, getSaveHandlers)',
+    );
   }
   if (registered.has(io)) return false;
   const probe = `${FILE_SCHEME}/probe/model.json`;

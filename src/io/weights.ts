@@ -75,9 +75,11 @@ export function sizeOf(shape: readonly number[]): number {
 
 /** Validates one manifest entry (kinds and values), returning it typed. */
 export function checkManifestEntry(raw: unknown, file?: string): WeightsManifestEntry {
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) fail('weights manifest entry must be an object', file);
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
+    fail('weights manifest entry must be an object', file);
   const e = raw as Record<string, unknown>;
-  if (typeof e.name !== 'string' || e.name === '') fail(`weights manifest entry has no name (got ${JSON.stringify(e.name)})`, file);
+  if (typeof e.name !== 'string' || e.name === '')
+    fail(`weights manifest entry has no name (got ${JSON.stringify(e.name)})`, file);
   const name = e.name;
   const shape = checkShape(e.shape, 'shape', file, name);
   if (typeof e.dtype !== 'string') fail(`dtype must be a string, got ${JSON.stringify(e.dtype)}`, file, name);
@@ -93,11 +95,15 @@ export function checkManifestEntry(raw: unknown, file?: string): WeightsManifest
     }
     const quant: TfjsQuantization = { dtype: q.dtype };
     if (q.dtype === 'float16') {
-      if (e.dtype !== 'float32') fail(`float16 quantization applies to float32 weights only, not ${e.dtype}`, file, name);
+      if (e.dtype !== 'float32')
+        fail(`float16 quantization applies to float32 weights only, not ${e.dtype}`, file, name);
     } else {
-      if (e.dtype !== 'float32' && e.dtype !== 'int32') fail(`${q.dtype} quantization applies to float32/int32 weights, not ${e.dtype}`, file, name);
-      if (typeof q.min !== 'number' || !Number.isFinite(q.min)) fail(`quantization min must be a finite number, got ${JSON.stringify(q.min)}`, file, name);
-      if (typeof q.scale !== 'number' || !Number.isFinite(q.scale)) fail(`quantization scale must be a finite number, got ${JSON.stringify(q.scale)}`, file, name);
+      if (e.dtype !== 'float32' && e.dtype !== 'int32')
+        fail(`${q.dtype} quantization applies to float32/int32 weights, not ${e.dtype}`, file, name);
+      if (typeof q.min !== 'number' || !Number.isFinite(q.min))
+        fail(`quantization min must be a finite number, got ${JSON.stringify(q.min)}`, file, name);
+      if (typeof q.scale !== 'number' || !Number.isFinite(q.scale))
+        fail(`quantization scale must be a finite number, got ${JSON.stringify(q.scale)}`, file, name);
       quant.min = q.min;
       quant.scale = q.scale;
     }
@@ -129,10 +135,12 @@ function entryByteLength(spec: WeightsManifestEntry, bytes: Uint8Array, offset: 
     let len = 0;
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     for (let i = 0; i < size; i++) {
-      if (len + 4 > avail) fail(`string element ${i} runs past the end of the weight data (${avail} bytes left)`, file, spec.name);
+      if (len + 4 > avail)
+        fail(`string element ${i} runs past the end of the weight data (${avail} bytes left)`, file, spec.name);
       const n = view.getUint32(offset + len, true);
       len += 4;
-      if (n > avail - len) fail(`string element ${i} has length ${n}, past the end of the weight data`, file, spec.name);
+      if (n > avail - len)
+        fail(`string element ${i} has length ${n}, past the end of the weight data`, file, spec.name);
       len += n;
     }
     return len;
@@ -140,7 +148,11 @@ function entryByteLength(spec: WeightsManifestEntry, bytes: Uint8Array, offset: 
   const bpv = BYTES[spec.quantization ? spec.quantization.dtype : spec.dtype]!;
   const need = size * bpv;
   if (need > avail) {
-    fail(`needs ${need} bytes (shape [${spec.shape.join(', ')}], ${spec.quantization?.dtype ?? spec.dtype}) but only ${avail} remain in the weight data`, file, spec.name);
+    fail(
+      `needs ${need} bytes (shape [${spec.shape.join(', ')}], ${spec.quantization?.dtype ?? spec.dtype}) but only ${avail} remain in the weight data`,
+      file,
+      spec.name,
+    );
   }
   return need;
 }
@@ -149,7 +161,11 @@ function entryByteLength(spec: WeightsManifestEntry, bytes: Uint8Array, offset: 
  * Decodes the weights of one manifest group from the concatenation of its shards. The
  * entries must fill the bytes exactly (a mismatch is an error naming the group's files).
  */
-export function decodeWeights(entries: readonly WeightsManifestEntry[], bytes: Uint8Array, opts: DecodeOptions = {}): DecodedWeight[] {
+export function decodeWeights(
+  entries: readonly WeightsManifestEntry[],
+  bytes: Uint8Array,
+  opts: DecodeOptions = {},
+): DecodedWeight[] {
   const out: DecodedWeight[] = [];
   let offset = 0;
   for (const spec of entries) {
@@ -177,7 +193,8 @@ export function decodeWeight(spec: WeightsManifestEntry, bytes: Uint8Array, opts
   let data: TensorData;
   const q = spec.quantization;
   if (q) {
-    if (bytes.byteLength !== size * BYTES[q.dtype]!) fail(`quantized data has ${bytes.byteLength} bytes, expected ${size * BYTES[q.dtype]!}`, opts.file, name);
+    if (bytes.byteLength !== size * BYTES[q.dtype]!)
+      fail(`quantized data has ${bytes.byteLength} bytes, expected ${size * BYTES[q.dtype]!}`, opts.file, name);
     const raw = q.dtype === 'uint8' ? new Uint8Array(aligned(bytes)) : new Uint16Array(aligned(bytes));
     if (q.dtype === 'float16') {
       data = float16ToFloat32(raw as Uint16Array);
@@ -202,7 +219,8 @@ export function decodeWeight(spec: WeightsManifestEntry, bytes: Uint8Array, opts
     data = arr;
   } else {
     const bpv = BYTES[dtype]!;
-    if (bytes.byteLength !== size * bpv) fail(`data has ${bytes.byteLength} bytes, expected ${size * bpv}`, opts.file, name);
+    if (bytes.byteLength !== size * bpv)
+      fail(`data has ${bytes.byteLength} bytes, expected ${size * bpv}`, opts.file, name);
     const buf = aligned(bytes);
     data = dtype === 'float32' ? new Float32Array(buf) : dtype === 'int32' ? new Int32Array(buf) : new Uint8Array(buf);
   }
@@ -210,7 +228,11 @@ export function decodeWeight(spec: WeightsManifestEntry, bytes: Uint8Array, opts
     const f = data as Float32Array;
     for (let i = 0; i < f.length; i++) {
       if (!Number.isFinite(f[i]!)) {
-        fail(`element ${i} is ${f[i]} (NaN/Inf weights are rejected; pass allowNonFinite to accept them)`, opts.file, name);
+        fail(
+          `element ${i} is ${f[i]} (NaN/Inf weights are rejected; pass allowNonFinite to accept them)`,
+          opts.file,
+          name,
+        );
       }
     }
   }
@@ -285,18 +307,22 @@ function toHalf(v: number): number {
     let h = m >>> shift;
     const rem = m & ((1 << shift) - 1);
     const half = 1 << (shift - 1);
-    if (rem > half || (rem === half && (h & 1))) h++;
+    if (rem > half || (rem === half && h & 1)) h++;
     return sign | h;
   }
   let h = (e << 10) | (mant >>> 13);
   const rem = mant & 0x1fff;
-  if (rem > 0x1000 || (rem === 0x1000 && (h & 1))) h++; // may carry into the exponent (→ Inf): correct
+  if (rem > 0x1000 || (rem === 0x1000 && h & 1)) h++; // may carry into the exponent (→ Inf): correct
   return sign | h;
 }
 
 // ---- tfjs-converter affine storage (uint8 / uint16)
 
-export interface AffineStorage { q: Uint8Array | Uint16Array; min: number; scale: number }
+export interface AffineStorage {
+  q: Uint8Array | Uint16Array;
+  min: number;
+  scale: number;
+}
 
 /**
  * Quantizes like tfjs-converter's quantize_weights: range [min, max] of the data, nudged so
@@ -347,7 +373,10 @@ export interface EncodableWeight {
 }
 
 /** Encodes weights in order into one byte array and their manifest entries. */
-export function encodeWeights(weights: readonly EncodableWeight[]): { entries: WeightsManifestEntry[]; bytes: Uint8Array } {
+export function encodeWeights(weights: readonly EncodableWeight[]): {
+  entries: WeightsManifestEntry[];
+  bytes: Uint8Array;
+} {
   const parts: Uint8Array[] = [];
   const entries: WeightsManifestEntry[] = [];
   for (const w of weights) {
@@ -356,7 +385,8 @@ export function encodeWeights(weights: readonly EncodableWeight[]): { entries: W
     if (w.dtype === 'string') {
       if (w.storage) throw new RangeError(`weight '${w.name}': string weights cannot use ${w.storage} storage`);
       const arr = w.data as Uint8Array[];
-      if (!Array.isArray(arr) || arr.length !== size) throw new RangeError(`weight '${w.name}': expected ${size} strings`);
+      if (!Array.isArray(arr) || arr.length !== size)
+        throw new RangeError(`weight '${w.name}': expected ${size} strings`);
       const total = arr.reduce((a, s) => a + 4 + s.byteLength, 0);
       const buf = new Uint8Array(total);
       const view = new DataView(buf.buffer);
@@ -369,14 +399,17 @@ export function encodeWeights(weights: readonly EncodableWeight[]): { entries: W
       parts.push(buf);
     } else {
       const data = w.data as Float32Array | Int32Array | Uint8Array;
-      if (data.length !== size) throw new RangeError(`weight '${w.name}': data has ${data.length} elements, shape needs ${size}`);
+      if (data.length !== size)
+        throw new RangeError(`weight '${w.name}': data has ${data.length} elements, shape needs ${size}`);
       if (w.storage === 'float16') {
-        if (w.dtype !== 'float32') throw new RangeError(`weight '${w.name}': float16 storage needs float32, got ${w.dtype}`);
+        if (w.dtype !== 'float32')
+          throw new RangeError(`weight '${w.name}': float16 storage needs float32, got ${w.dtype}`);
         const h = float32ToFloat16(data as Float32Array);
         parts.push(new Uint8Array(h.buffer));
         entry.quantization = { dtype: 'float16', original_dtype: 'float32' };
       } else if (w.storage === 'uint8' || w.storage === 'uint16') {
-        if (w.dtype !== 'float32' && w.dtype !== 'int32') throw new RangeError(`weight '${w.name}': ${w.storage} storage needs float32/int32, got ${w.dtype}`);
+        if (w.dtype !== 'float32' && w.dtype !== 'int32')
+          throw new RangeError(`weight '${w.name}': ${w.storage} storage needs float32/int32, got ${w.dtype}`);
         const s = quantizeAffine(data as Float32Array | Int32Array, w.storage);
         parts.push(new Uint8Array(s.q.buffer, s.q.byteOffset, s.q.byteLength));
         entry.quantization = { dtype: w.storage, min: s.min, scale: s.scale, original_dtype: w.dtype };
@@ -400,7 +433,8 @@ export function encodeWeights(weights: readonly EncodableWeight[]): { entries: W
 export function shard(bytes: Uint8Array, shardBytes = 4 * 1024 * 1024): Uint8Array[] {
   if (bytes.byteLength === 0) return [];
   const out: Uint8Array[] = [];
-  for (let off = 0; off < bytes.byteLength; off += shardBytes) out.push(bytes.subarray(off, Math.min(bytes.byteLength, off + shardBytes)));
+  for (let off = 0; off < bytes.byteLength; off += shardBytes)
+    out.push(bytes.subarray(off, Math.min(bytes.byteLength, off + shardBytes)));
   return out;
 }
 

@@ -4,7 +4,11 @@
 import { native } from '../native/binding.js';
 import { assertLength, assertTypedArray } from '../native/validate.js';
 
-function output<T extends Float32Array | Uint16Array>(ctor: { new (n: number): T; name: string }, n: number, out: unknown): T {
+function output<T extends Float32Array | Uint16Array>(
+  ctor: { new (n: number): T; name: string },
+  n: number,
+  out: unknown,
+): T {
   if (out === undefined) return new ctor(n);
   assertTypedArray(out, ctor as unknown as Uint16ArrayConstructor, 'out');
   assertLength(out as T, n, 'out');
@@ -12,8 +16,13 @@ function output<T extends Float32Array | Uint16Array>(ctor: { new (n: number): T
 }
 
 function assertNoOverlap(a: ArrayBufferView, b: ArrayBufferView): void {
-  if (a.buffer === b.buffer && a.byteLength > 0 && b.byteLength > 0 &&
-      a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength) {
+  if (
+    a.buffer === b.buffer &&
+    a.byteLength > 0 &&
+    b.byteLength > 0 &&
+    a.byteOffset < b.byteOffset + b.byteLength &&
+    b.byteOffset < a.byteOffset + a.byteLength
+  ) {
     throw new RangeError('out must not overlap the input');
   }
 }

@@ -14,23 +14,42 @@ const MAX_DIM = 2 ** 31 - 1;
 
 export type WeightsLayout = 'kn' | 'nk';
 export type GemmActivationOption = 'none' | 'relu' | 'relu6' | { min: number; max: number };
-type OutArray<T extends GemmOutput> = T extends 'int32' ? Int32Array : T extends 'int8' ? Int8Array
-  : T extends 'uint8' ? Uint8Array : Float32Array;
+type OutArray<T extends GemmOutput> = T extends 'int32'
+  ? Int32Array
+  : T extends 'int8'
+    ? Int8Array
+    : T extends 'uint8'
+      ? Uint8Array
+      : Float32Array;
 
 /** Weights packed for one kernel path. Free with dispose() (or leave it to the GC). */
 export class PackedWeights {
   /** @internal */
   readonly handle: NativePackedWeights;
   /** @internal */
-  constructor(handle: NativePackedWeights) { this.handle = handle; }
-  get k(): number { return this.handle.k; }
-  get n(): number { return this.handle.n; }
+  constructor(handle: NativePackedWeights) {
+    this.handle = handle;
+  }
+  get k(): number {
+    return this.handle.k;
+  }
+  get n(): number {
+    return this.handle.n;
+  }
   /** The kernel path these weights run on ('' once disposed). */
-  get isa(): IsaName | '' { return this.handle.isa; }
+  get isa(): IsaName | '' {
+    return this.handle.isa;
+  }
   /** Native bytes held (panels + column sums). */
-  get byteLength(): number { return this.handle.byteLength; }
-  get disposed(): boolean { return this.handle.disposed; }
-  dispose(): void { this.handle.dispose(); }
+  get byteLength(): number {
+    return this.handle.byteLength;
+  }
+  get disposed(): boolean {
+    return this.handle.disposed;
+  }
+  dispose(): void {
+    this.handle.dispose();
+  }
 }
 
 export interface PackOptions {
@@ -54,11 +73,20 @@ function assertOptions(opts: unknown, name = 'options'): asserts opts is Record<
 // typed array per call costs an allocation (V8 moves it off-heap when the binding reads it).
 // Safe to reuse because the binding copies parameter arrays before returning.
 const SCRATCH = {
-  aZeroPoint: new Int32Array(1), multiplier: new Float32Array(1), aScale: new Float32Array(1),
+  aZeroPoint: new Int32Array(1),
+  multiplier: new Float32Array(1),
+  aScale: new Float32Array(1),
   wScales: new Float32Array(1),
 };
 
-function intArray(v: unknown, name: string, counts: number[], lo: number, hi: number, scratch?: Int32Array): Int32Array {
+function intArray(
+  v: unknown,
+  name: string,
+  counts: number[],
+  lo: number,
+  hi: number,
+  scratch?: Int32Array,
+): Int32Array {
   let arr: ArrayLike<unknown>;
   if (typeof v === 'number') arr = [v];
   else if (v instanceof Int32Array || Array.isArray(v)) arr = v;
@@ -119,7 +147,8 @@ function resolveIsa(isa: unknown): IsaName {
   if (isa === undefined) return getIsa();
   assertOneOf(isa, ISA_NAMES, 'isa');
   const ok = supportedIsas();
-  if (!ok.includes(isa)) throw new RangeError(`isa '${isa}' is not available on this machine (available: ${ok.join(', ')})`);
+  if (!ok.includes(isa))
+    throw new RangeError(`isa '${isa}' is not available on this machine (available: ${ok.join(', ')})`);
   return isa;
 }
 
@@ -181,14 +210,35 @@ export interface GemmOptions<T extends GemmOutput = GemmOutput> {
 
 /** Resolved options; packed into the binding's params Float64Array + positional arrays. */
 interface GemmNativeOptions {
-  m: number; lda: number; ldc: number; threads: number; aZeroPoints: Int32Array; output: GemmOutput;
-  bias: Int32Array | null; multipliers: Float32Array | null; outZeroPoint: number; qmin: number; qmax: number;
-  aScales: Float32Array | null; wScales: Float32Array | null; biasF32: Float32Array | null;
-  activation: GemmActivation; clampMin: number; clampMax: number;
+  m: number;
+  lda: number;
+  ldc: number;
+  threads: number;
+  aZeroPoints: Int32Array;
+  output: GemmOutput;
+  bias: Int32Array | null;
+  multipliers: Float32Array | null;
+  outZeroPoint: number;
+  qmin: number;
+  qmax: number;
+  aScales: Float32Array | null;
+  wScales: Float32Array | null;
+  biasF32: Float32Array | null;
+  activation: GemmActivation;
+  clampMin: number;
+  clampMax: number;
 }
 interface GemmDynamicNativeOptions {
-  m: number; ldx: number; ldc: number; threads: number; perRow: boolean; wScales: Float32Array;
-  biasF32: Float32Array | null; activation: GemmActivation; clampMin: number; clampMax: number;
+  m: number;
+  ldx: number;
+  ldc: number;
+  threads: number;
+  perRow: boolean;
+  wScales: Float32Array;
+  biasF32: Float32Array | null;
+  activation: GemmActivation;
+  clampMin: number;
+  clampMax: number;
 }
 const OUTPUT_CODE: Record<GemmOutput, number> = { int32: 0, int8: 1, uint8: 2, float32: 3 };
 const ACTIVATION_CODE: Record<GemmActivation, number> = { none: 0, relu: 1, relu6: 2, clamp: 3 };
@@ -198,12 +248,32 @@ const ACTIVATION_CODE: Record<GemmActivation, number> = { none: 0, relu: 1, relu
 const GEMM_PARAMS = new Float64Array(11);
 const DYN_PARAMS = new Float64Array(8);
 function gemmArgs(o: GemmNativeOptions) {
-  GEMM_PARAMS.set([o.m, o.lda, o.ldc, o.threads, OUTPUT_CODE[o.output], o.outZeroPoint, o.qmin, o.qmax,
-    ACTIVATION_CODE[o.activation], o.clampMin, o.clampMax]);
+  GEMM_PARAMS.set([
+    o.m,
+    o.lda,
+    o.ldc,
+    o.threads,
+    OUTPUT_CODE[o.output],
+    o.outZeroPoint,
+    o.qmin,
+    o.qmax,
+    ACTIVATION_CODE[o.activation],
+    o.clampMin,
+    o.clampMax,
+  ]);
   return [GEMM_PARAMS, o.aZeroPoints, o.bias, o.multipliers, o.aScales, o.wScales, o.biasF32] as const;
 }
 function dynamicArgs(o: GemmDynamicNativeOptions) {
-  DYN_PARAMS.set([o.m, o.ldx, o.ldc, o.threads, o.perRow ? 1 : 0, ACTIVATION_CODE[o.activation], o.clampMin, o.clampMax]);
+  DYN_PARAMS.set([
+    o.m,
+    o.ldx,
+    o.ldc,
+    o.threads,
+    o.perRow ? 1 : 0,
+    ACTIVATION_CODE[o.activation],
+    o.clampMin,
+    o.clampMax,
+  ]);
   return [DYN_PARAMS, o.wScales, o.biasF32] as const;
 }
 
@@ -216,7 +286,8 @@ function resolveActivation(act: unknown): { activation: GemmActivation; clampMin
     const { min, max } = act as { min: unknown; max: unknown };
     assertFinite(min, 'activation.min');
     assertFinite(max, 'activation.max');
-    if (!(Math.fround(min) <= Math.fround(max))) throw new RangeError(`activation.min (${min}) must be <= activation.max (${max})`);
+    if (!(Math.fround(min) <= Math.fround(max)))
+      throw new RangeError(`activation.min (${min}) must be <= activation.max (${max})`);
     return { activation: 'clamp', clampMin: min, clampMax: max };
   }
   throw new TypeError(`activation must be 'none', 'relu', 'relu6' or {min, max}, got ${describe(act)}`);
@@ -229,7 +300,8 @@ function resolveThreads(t: unknown): number {
 }
 
 function checkPacked(packed: unknown): asserts packed is PackedWeights {
-  if (!(packed instanceof PackedWeights)) throw new TypeError(`packed must be a PackedWeights (from packWeights), got ${describe(packed)}`);
+  if (!(packed instanceof PackedWeights))
+    throw new TypeError(`packed must be a PackedWeights (from packWeights), got ${describe(packed)}`);
   if (packed.disposed) throw new RangeError('packed weights have been disposed');
 }
 
@@ -238,12 +310,16 @@ function allocOut<T extends GemmOutput>(output: T, given: unknown, m: number, n:
   const need = m === 0 ? 0 : (m - 1) * ldc + n;
   if (given === undefined) return new Ctor(need) as OutArray<T>;
   assertTypedArray(given, Ctor, 'out');
-  if (given.length < need) throw new RangeError(`out has ${given.length} elements, needs at least ${need} (m = ${m}, n = ${n}, ldc = ${ldc})`);
+  if (given.length < need)
+    throw new RangeError(`out has ${given.length} elements, needs at least ${need} (m = ${m}, n = ${n}, ldc = ${ldc})`);
   return given as OutArray<T>;
 }
 
-function prepareGemm<T extends GemmOutput>(a: unknown, packed: unknown, opts: GemmOptions<T>):
-  { a: Uint8Array | Int8Array; out: OutArray<T>; native: GemmNativeOptions } {
+function prepareGemm<T extends GemmOutput>(
+  a: unknown,
+  packed: unknown,
+  opts: GemmOptions<T>,
+): { a: Uint8Array | Int8Array; out: OutArray<T>; native: GemmNativeOptions } {
   checkPacked(packed);
   if (!(a instanceof Uint8Array && !(a instanceof Uint8ClampedArray)) && !(a instanceof Int8Array)) {
     throw new TypeError(`a must be a Uint8Array or an Int8Array, got ${describe(a)}`);
@@ -257,13 +333,16 @@ function prepareGemm<T extends GemmOutput>(a: unknown, packed: unknown, opts: Ge
   const ldc = opts.ldc ?? n;
   assertInt(ldc, 'ldc', n, Number.MAX_SAFE_INTEGER);
   const aNeed = m === 0 ? 0 : (m - 1) * lda + k;
-  if (a.length < aNeed) throw new RangeError(`a has ${a.length} elements, needs at least ${aNeed} (m = ${m}, k = ${k}, lda = ${lda})`);
+  if (a.length < aNeed)
+    throw new RangeError(`a has ${a.length} elements, needs at least ${aNeed} (m = ${m}, k = ${k}, lda = ${lda})`);
   const signed = a instanceof Int8Array;
   const [zlo, zhi] = signed ? [-128, 127] : [0, 255];
-  if (opts.aZeroPoint !== undefined && opts.aZeroPoints !== undefined) throw new TypeError('give aZeroPoint or aZeroPoints, not both');
-  const aZeroPoints = opts.aZeroPoints !== undefined
-    ? intArray(opts.aZeroPoints, 'aZeroPoints', [m], zlo, zhi)
-    : intArray(opts.aZeroPoint ?? 0, 'aZeroPoint', [1], zlo, zhi, SCRATCH.aZeroPoint);
+  if (opts.aZeroPoint !== undefined && opts.aZeroPoints !== undefined)
+    throw new TypeError('give aZeroPoint or aZeroPoints, not both');
+  const aZeroPoints =
+    opts.aZeroPoints !== undefined
+      ? intArray(opts.aZeroPoints, 'aZeroPoints', [m], zlo, zhi)
+      : intArray(opts.aZeroPoint ?? 0, 'aZeroPoint', [1], zlo, zhi, SCRATCH.aZeroPoint);
   const output = (opts.output ?? 'int32') as T;
   assertOneOf(output, ['int32', 'int8', 'uint8', 'float32'] as const, 'output');
   let bias: Int32Array | null = null;
@@ -273,45 +352,68 @@ function prepareGemm<T extends GemmOutput>(a: unknown, packed: unknown, opts: Ge
     bias = opts.bias;
   }
   const nat: GemmNativeOptions = {
-    m, lda, ldc, threads: resolveThreads(opts.threads), aZeroPoints, output, bias,
-    multipliers: null, outZeroPoint: 0, qmin: 0, qmax: 0,
-    aScales: null, wScales: null, biasF32: null, activation: 'none', clampMin: 0, clampMax: 0,
+    m,
+    lda,
+    ldc,
+    threads: resolveThreads(opts.threads),
+    aZeroPoints,
+    output,
+    bias,
+    multipliers: null,
+    outZeroPoint: 0,
+    qmin: 0,
+    qmax: 0,
+    aScales: null,
+    wScales: null,
+    biasF32: null,
+    activation: 'none',
+    clampMin: 0,
+    clampMax: 0,
   };
   const intOnly = ['multiplier', 'multipliers', 'outZeroPoint', 'clamp'] as const;
   const floatOnly = ['aScale', 'aScales', 'wScales', 'biasF32', 'activation'] as const;
   if (output === 'int8' || output === 'uint8') {
-    for (const key of floatOnly) if (opts[key] !== undefined) throw new TypeError(`${key} applies to float32 output only`);
+    for (const key of floatOnly)
+      if (opts[key] !== undefined) throw new TypeError(`${key} applies to float32 output only`);
     const [tlo, thi] = output === 'int8' ? [-128, 127] : [0, 255];
     if ((opts.multiplier === undefined) === (opts.multipliers === undefined)) {
       throw new TypeError(`${output} output needs exactly one of multiplier (per tensor) or multipliers (per channel)`);
     }
-    nat.multipliers = opts.multiplier !== undefined ? scaleArray(opts.multiplier, 'multiplier', [1], SCRATCH.multiplier)
-      : scaleArray(opts.multipliers, 'multipliers', [n]);
+    nat.multipliers =
+      opts.multiplier !== undefined
+        ? scaleArray(opts.multiplier, 'multiplier', [1], SCRATCH.multiplier)
+        : scaleArray(opts.multipliers, 'multipliers', [n]);
     nat.outZeroPoint = opts.outZeroPoint ?? 0;
     assertInt(nat.outZeroPoint, 'outZeroPoint', tlo, thi);
     const clamp = opts.clamp ?? [tlo, thi];
-    if (!Array.isArray(clamp) || clamp.length !== 2) throw new TypeError(`clamp must be [lo, hi], got ${describe(clamp)}`);
+    if (!Array.isArray(clamp) || clamp.length !== 2)
+      throw new TypeError(`clamp must be [lo, hi], got ${describe(clamp)}`);
     assertInt(clamp[0], 'clamp[0]', tlo, thi);
     assertInt(clamp[1], 'clamp[1]', clamp[0], thi);
     [nat.qmin, nat.qmax] = clamp;
   } else if (output === 'float32') {
-    for (const key of intOnly) if (opts[key] !== undefined) throw new TypeError(`${key} applies to int8/uint8 output only`);
+    for (const key of intOnly)
+      if (opts[key] !== undefined) throw new TypeError(`${key} applies to int8/uint8 output only`);
     if ((opts.aScale === undefined) === (opts.aScales === undefined)) {
       throw new TypeError('float32 output needs exactly one of aScale (per tensor) or aScales (per row)');
     }
-    nat.aScales = opts.aScale !== undefined ? scaleArray(opts.aScale, 'aScale', [1], SCRATCH.aScale)
-      : scaleArray(opts.aScales, 'aScales', [m]);
+    nat.aScales =
+      opts.aScale !== undefined
+        ? scaleArray(opts.aScale, 'aScale', [1], SCRATCH.aScale)
+        : scaleArray(opts.aScales, 'aScales', [m]);
     if (opts.wScales === undefined) throw new TypeError('float32 output needs wScales (a number or n entries)');
     nat.wScales = scaleArray(opts.wScales, 'wScales', typeof opts.wScales === 'number' ? [1] : [n], SCRATCH.wScales);
     if (opts.biasF32 !== undefined) {
       if (bias) throw new TypeError('bias (int32) and biasF32 are exclusive');
       assertTypedArray(opts.biasF32, Float32Array, 'biasF32');
-      if (opts.biasF32.length !== n) throw new RangeError(`biasF32 has ${opts.biasF32.length} elements, expected n = ${n}`);
+      if (opts.biasF32.length !== n)
+        throw new RangeError(`biasF32 has ${opts.biasF32.length} elements, expected n = ${n}`);
       nat.biasF32 = opts.biasF32;
     }
     Object.assign(nat, resolveActivation(opts.activation));
   } else {
-    for (const key of [...intOnly, ...floatOnly]) if (opts[key] !== undefined) throw new TypeError(`${key} does not apply to int32 output`);
+    for (const key of [...intOnly, ...floatOnly])
+      if (opts[key] !== undefined) throw new TypeError(`${key} does not apply to int32 output`);
   }
   const out = allocOut(output, opts.out, m, n, ldc);
   if (out.buffer === a.buffer && overlaps(out, a)) throw new RangeError('out must not overlap a');
@@ -326,16 +428,22 @@ function overlaps(x: ArrayBufferView, y: ArrayBufferView): boolean {
  * C = epilogue(A · B) for A (m × k, Uint8Array or Int8Array) and packed B (k × n), on the path
  * the weights were packed for. Returns the output (allocated, or `out`).
  */
-export function gemm<T extends GemmOutput = 'int32'>(a: Uint8Array | Int8Array, packed: PackedWeights,
-  opts: GemmOptions<T>): OutArray<T> {
+export function gemm<T extends GemmOutput = 'int32'>(
+  a: Uint8Array | Int8Array,
+  packed: PackedWeights,
+  opts: GemmOptions<T>,
+): OutArray<T> {
   const p = prepareGemm(a, packed, opts);
   native().gemm(p.a, packed.handle, p.out, ...gemmArgs(p.native));
   return p.out;
 }
 
 /** gemm on a worker thread; buffers must not be modified until the promise settles. */
-export async function gemmAsync<T extends GemmOutput = 'int32'>(a: Uint8Array | Int8Array, packed: PackedWeights,
-  opts: GemmOptions<T>): Promise<OutArray<T>> {
+export async function gemmAsync<T extends GemmOutput = 'int32'>(
+  a: Uint8Array | Int8Array,
+  packed: PackedWeights,
+  opts: GemmOptions<T>,
+): Promise<OutArray<T>> {
   const p = prepareGemm(a, packed, opts);
   await native().gemmAsync(p.a, packed.handle, p.out, ...gemmArgs(p.native));
   return p.out;
@@ -356,8 +464,11 @@ export interface DynamicGemmOptions {
   threads?: number;
 }
 
-function prepareDynamic(x: unknown, packed: unknown, opts: DynamicGemmOptions):
-  { x: Float32Array; out: Float32Array; native: GemmDynamicNativeOptions } {
+function prepareDynamic(
+  x: unknown,
+  packed: unknown,
+  opts: DynamicGemmOptions,
+): { x: Float32Array; out: Float32Array; native: GemmDynamicNativeOptions } {
   checkPacked(packed);
   assertTypedArray(x, Float32Array, 'x');
   assertOptions(opts);
@@ -369,7 +480,8 @@ function prepareDynamic(x: unknown, packed: unknown, opts: DynamicGemmOptions):
   const ldc = opts.ldc ?? n;
   assertInt(ldc, 'ldc', n, Number.MAX_SAFE_INTEGER);
   const xNeed = m === 0 ? 0 : (m - 1) * ldx + k;
-  if (x.length < xNeed) throw new RangeError(`x has ${x.length} elements, needs at least ${xNeed} (m = ${m}, k = ${k}, ldx = ${ldx})`);
+  if (x.length < xNeed)
+    throw new RangeError(`x has ${x.length} elements, needs at least ${xNeed} (m = ${m}, k = ${k}, ldx = ${ldx})`);
   const perRow = opts.perRow ?? true;
   if (typeof perRow !== 'boolean') throw new TypeError(`perRow must be a boolean, got ${describe(perRow)}`);
   if (opts.wScales === undefined) throw new TypeError('wScales is required (a number or n entries)');
@@ -377,14 +489,25 @@ function prepareDynamic(x: unknown, packed: unknown, opts: DynamicGemmOptions):
   let biasF32: Float32Array | null = null;
   if (opts.biasF32 !== undefined) {
     assertTypedArray(opts.biasF32, Float32Array, 'biasF32');
-    if (opts.biasF32.length !== n) throw new RangeError(`biasF32 has ${opts.biasF32.length} elements, expected n = ${n}`);
+    if (opts.biasF32.length !== n)
+      throw new RangeError(`biasF32 has ${opts.biasF32.length} elements, expected n = ${n}`);
     biasF32 = opts.biasF32;
   }
   const out = allocOut('float32', opts.out, m, n, ldc);
   if (out.buffer === x.buffer && overlaps(out, x)) throw new RangeError('out must not overlap x');
   return {
-    x, out,
-    native: { m, ldx, ldc, threads: resolveThreads(opts.threads), perRow, wScales, biasF32, ...resolveActivation(opts.activation) },
+    x,
+    out,
+    native: {
+      m,
+      ldx,
+      ldc,
+      threads: resolveThreads(opts.threads),
+      perRow,
+      wScales,
+      biasF32,
+      ...resolveActivation(opts.activation),
+    },
   };
 }
 
@@ -395,7 +518,11 @@ export function dynamicGemm(x: Float32Array, packed: PackedWeights, opts: Dynami
   return p.out;
 }
 
-export async function dynamicGemmAsync(x: Float32Array, packed: PackedWeights, opts: DynamicGemmOptions): Promise<Float32Array> {
+export async function dynamicGemmAsync(
+  x: Float32Array,
+  packed: PackedWeights,
+  opts: DynamicGemmOptions,
+): Promise<Float32Array> {
   const p = prepareDynamic(x, packed, opts);
   await native().gemmDynamicAsync(p.x, packed.handle, p.out, ...dynamicArgs(p.native));
   return p.out;

@@ -18,19 +18,39 @@ export class Int4PackedWeights {
   /** @internal */
   readonly handle: NativeInt4PackedWeights;
   /** @internal */
-  constructor(handle: NativeInt4PackedWeights) { this.handle = handle; }
-  get k(): number { return this.handle.k; }
-  get n(): number { return this.handle.n; }
+  constructor(handle: NativeInt4PackedWeights) {
+    this.handle = handle;
+  }
+  get k(): number {
+    return this.handle.k;
+  }
+  get n(): number {
+    return this.handle.n;
+  }
   /** Values per group along K (k when one group per column). */
-  get groupSize(): number { return this.handle.groupSize; }
-  get groups(): number { return this.handle.groups; }
-  get isa(): IsaName | '' { return this.handle.isa; }
+  get groupSize(): number {
+    return this.handle.groupSize;
+  }
+  get groups(): number {
+    return this.handle.groups;
+  }
+  get isa(): IsaName | '' {
+    return this.handle.isa;
+  }
   /** Native bytes held (packed nibbles + per-group scales, zero points and sums). */
-  get byteLength(): number { return this.handle.byteLength; }
-  get disposed(): boolean { return this.handle.disposed; }
-  dispose(): void { this.handle.dispose(); }
+  get byteLength(): number {
+    return this.handle.byteLength;
+  }
+  get disposed(): boolean {
+    return this.handle.disposed;
+  }
+  dispose(): void {
+    this.handle.dispose();
+  }
   /** The weights read back from the packed panels, k × n row-major. */
-  unpack(): Int8Array { return this.handle.unpack(); }
+  unpack(): Int8Array {
+    return this.handle.unpack();
+  }
 }
 
 export interface Int4PackOptions {
@@ -49,7 +69,8 @@ export interface Int4PackOptions {
 }
 
 function assertOptions(opts: unknown): asserts opts is Record<string, unknown> {
-  if (typeof opts !== 'object' || opts === null || Array.isArray(opts)) throw new TypeError(`options must be an object, got ${describe(opts)}`);
+  if (typeof opts !== 'object' || opts === null || Array.isArray(opts))
+    throw new TypeError(`options must be an object, got ${describe(opts)}`);
 }
 
 /** Groups along K for k values and a group size (0 = one group). */
@@ -58,9 +79,13 @@ export function int4Groups(k: number, groupSize: number): number {
 }
 
 /** Paths with an int4 kernel on this machine ('ref' always). */
-export function int4Isas(): IsaName[] { return native().int4Isas(); }
+export function int4Isas(): IsaName[] {
+  return native().int4Isas();
+}
 /** The int4 path used by default. */
-export function int4DefaultIsa(): IsaName { return native().int4DefaultIsa(); }
+export function int4DefaultIsa(): IsaName {
+  return native().int4DefaultIsa();
+}
 
 /** Packs int4 weights (values in [−8, 7]) with per-(group, column) scales for one kernel path. */
 export function packInt4Weights(w: Int8Array, opts: Int4PackOptions): Int4PackedWeights {
@@ -73,27 +98,34 @@ export function packInt4Weights(w: Int8Array, opts: Int4PackOptions): Int4Packed
   assertOneOf(layout, ['kn', 'nk'] as const, 'layout');
   const groupSize = opts.groupSize ?? 64;
   assertInt(groupSize, 'groupSize', 0, MAX_K);
-  if (groupSize !== 0 && groupSize % 8 !== 0) throw new RangeError(`groupSize must be 0 (per column) or a multiple of 8, got ${groupSize}`);
+  if (groupSize !== 0 && groupSize % 8 !== 0)
+    throw new RangeError(`groupSize must be 0 (per column) or a multiple of 8, got ${groupSize}`);
   if (w.length !== k * n) throw new RangeError(`w has ${w.length} elements, expected k × n = ${k * n}`);
-  for (let i = 0; i < w.length; i++) if (w[i]! < -8 || w[i]! > 7) throw new RangeError(`w[${i}] = ${w[i]} is outside the int4 range [-8, 7]`);
+  for (let i = 0; i < w.length; i++)
+    if (w[i]! < -8 || w[i]! > 7) throw new RangeError(`w[${i}] = ${w[i]} is outside the int4 range [-8, 7]`);
   const groups = int4Groups(k, groupSize);
   assertTypedArray(opts.scales, Float32Array, 'scales');
-  if (opts.scales.length !== groups * n) throw new RangeError(`scales has ${opts.scales.length} elements, expected groups × n = ${groups} × ${n}`);
+  if (opts.scales.length !== groups * n)
+    throw new RangeError(`scales has ${opts.scales.length} elements, expected groups × n = ${groups} × ${n}`);
   for (let i = 0; i < opts.scales.length; i++) {
-    if (!(opts.scales[i]! > 0) || !Number.isFinite(opts.scales[i]!)) throw new RangeError(`scales[${i}] must be finite and > 0, got ${opts.scales[i]}`);
+    if (!(opts.scales[i]! > 0) || !Number.isFinite(opts.scales[i]!))
+      throw new RangeError(`scales[${i}] must be finite and > 0, got ${opts.scales[i]}`);
   }
   let zp: Int32Array | null = null;
   if (opts.zeroPoints !== undefined) {
     assertTypedArray(opts.zeroPoints, Int32Array, 'zeroPoints');
-    if (opts.zeroPoints.length !== groups * n) throw new RangeError(`zeroPoints has ${opts.zeroPoints.length} elements, expected groups × n = ${groups * n}`);
+    if (opts.zeroPoints.length !== groups * n)
+      throw new RangeError(`zeroPoints has ${opts.zeroPoints.length} elements, expected groups × n = ${groups * n}`);
     for (let i = 0; i < opts.zeroPoints.length; i++) {
-      if (opts.zeroPoints[i]! < -8 || opts.zeroPoints[i]! > 7) throw new RangeError(`zeroPoints[${i}] = ${opts.zeroPoints[i]} is outside [-8, 7]`);
+      if (opts.zeroPoints[i]! < -8 || opts.zeroPoints[i]! > 7)
+        throw new RangeError(`zeroPoints[${i}] = ${opts.zeroPoints[i]} is outside [-8, 7]`);
     }
     zp = opts.zeroPoints;
   }
   const isa = opts.isa ?? int4DefaultIsa();
   assertOneOf(isa, ISA_NAMES, 'isa');
-  if (!int4Isas().includes(isa)) throw new RangeError(`isa '${isa}' has no int4 path on this machine (available: ${int4Isas().join(', ')})`);
+  if (!int4Isas().includes(isa))
+    throw new RangeError(`isa '${isa}' has no int4 path on this machine (available: ${int4Isas().join(', ')})`);
   const Ctor = native().Int4PackedWeights;
   return new Int4PackedWeights(new Ctor(w, k, n, layout, groupSize, opts.scales, zp, isa));
 }
@@ -129,25 +161,32 @@ export type Int4WeightOnlyOptions = OutputOptions;
 type OutArgs = [Float32Array | null, Int4ActivationCode, number, number, Float32Array, number];
 
 function checkPacked(p: unknown): asserts p is Int4PackedWeights {
-  if (!(p instanceof Int4PackedWeights)) throw new TypeError(`packed must be an Int4PackedWeights (from packInt4Weights), got ${describe(p)}`);
+  if (!(p instanceof Int4PackedWeights))
+    throw new TypeError(`packed must be an Int4PackedWeights (from packInt4Weights), got ${describe(p)}`);
   if (p.disposed) throw new RangeError('packed has been disposed');
 }
 
 function outputArgs(packed: Int4PackedWeights, opts: OutputOptions, input: ArrayBufferView): OutArgs {
-  const n = packed.n, m = opts.m;
+  const n = packed.n,
+    m = opts.m;
   let bias: Float32Array | null = null;
   if (opts.bias !== undefined) {
     assertTypedArray(opts.bias, Float32Array, 'bias');
     if (opts.bias.length !== n) throw new RangeError(`bias has ${opts.bias.length} elements, expected n = ${n}`);
     bias = opts.bias;
   }
-  let code: Int4ActivationCode = 0, lo = 0, hi = 0;
+  let code: Int4ActivationCode = 0,
+    lo = 0,
+    hi = 0;
   const act = opts.activation ?? 'none';
   if (typeof act === 'object' && act !== null) {
     assertFinite(act.min, 'activation.min');
     assertFinite(act.max, 'activation.max');
-    if (!(act.min <= act.max)) throw new RangeError(`activation.min must be <= activation.max, got [${act.min}, ${act.max}]`);
-    code = 3; lo = act.min; hi = act.max;
+    if (!(act.min <= act.max))
+      throw new RangeError(`activation.min must be <= activation.max, got [${act.min}, ${act.max}]`);
+    code = 3;
+    lo = act.min;
+    hi = act.max;
   } else {
     assertOneOf(act, ['none', 'relu', 'relu6'] as const, 'activation');
     code = act === 'relu' ? 1 : act === 'relu6' ? 2 : 0;
@@ -155,9 +194,13 @@ function outputArgs(packed: Int4PackedWeights, opts: OutputOptions, input: Array
   let out: Float32Array;
   if (opts.out !== undefined) {
     assertTypedArray(opts.out, Float32Array, 'out');
-    if (opts.out.length !== m * n) throw new RangeError(`out has ${opts.out.length} elements, expected m × n = ${m * n}`);
+    if (opts.out.length !== m * n)
+      throw new RangeError(`out has ${opts.out.length} elements, expected m × n = ${m * n}`);
     out = opts.out;
-    const a0 = input.byteOffset, a1 = a0 + input.byteLength, o0 = out.byteOffset, o1 = o0 + out.byteLength;
+    const a0 = input.byteOffset,
+      a1 = a0 + input.byteLength,
+      o0 = out.byteOffset,
+      o1 = o0 + out.byteLength;
     if (out.buffer === input.buffer && a0 < o1 && o0 < a1) throw new RangeError('out must not overlap the input');
   } else {
     out = new Float32Array(m * n);
@@ -167,7 +210,11 @@ function outputArgs(packed: Int4PackedWeights, opts: OutputOptions, input: Array
   return [bias, code, lo, hi, out, threads];
 }
 
-function common(input: ArrayBufferView & { length: number }, packed: unknown, opts: unknown): asserts opts is OutputOptions {
+function common(
+  input: ArrayBufferView & { length: number },
+  packed: unknown,
+  opts: unknown,
+): asserts opts is OutputOptions {
   checkPacked(packed);
   assertOptions(opts);
   assertInt(opts.m, 'm', 0, MAX_DIM);
@@ -175,8 +222,11 @@ function common(input: ArrayBufferView & { length: number }, packed: unknown, op
   if (input.length !== need) throw new RangeError(`input has ${input.length} elements, expected m × k = ${need}`);
 }
 
-function gemmArgs(a: Uint8Array | Int8Array, packed: Int4PackedWeights, opts: Int4GemmOptions):
-  [Uint8Array | Int8Array, number, NativeInt4PackedWeights, Int32Array, Float32Array, ...OutArgs] {
+function gemmArgs(
+  a: Uint8Array | Int8Array,
+  packed: Int4PackedWeights,
+  opts: Int4GemmOptions,
+): [Uint8Array | Int8Array, number, NativeInt4PackedWeights, Int32Array, Float32Array, ...OutArgs] {
   if (!(a instanceof Int8Array) && !(a instanceof Uint8Array && !(a instanceof Uint8ClampedArray))) {
     throw new TypeError(`a must be a Uint8Array or an Int8Array, got ${describe(a)}`);
   }
@@ -186,7 +236,8 @@ function gemmArgs(a: Uint8Array | Int8Array, packed: Int4PackedWeights, opts: In
   if (opts.aZeroPoints !== undefined) {
     if (opts.aZeroPoint !== undefined) throw new TypeError('aZeroPoint and aZeroPoints are exclusive');
     assertTypedArray(opts.aZeroPoints, Int32Array, 'aZeroPoints');
-    if (opts.aZeroPoints.length !== opts.m) throw new RangeError(`aZeroPoints has ${opts.aZeroPoints.length} elements, expected m = ${opts.m}`);
+    if (opts.aZeroPoints.length !== opts.m)
+      throw new RangeError(`aZeroPoints has ${opts.aZeroPoints.length} elements, expected m = ${opts.m}`);
     opts.aZeroPoints.forEach((z, i) => assertInt(z, `aZeroPoints[${i}]`, zlo, zhi));
     za = opts.aZeroPoints;
   } else {
@@ -198,8 +249,11 @@ function gemmArgs(a: Uint8Array | Int8Array, packed: Int4PackedWeights, opts: In
   if (opts.aScales !== undefined) {
     if (opts.aScale !== undefined) throw new TypeError('aScale and aScales are exclusive');
     assertTypedArray(opts.aScales, Float32Array, 'aScales');
-    if (opts.aScales.length !== opts.m) throw new RangeError(`aScales has ${opts.aScales.length} elements, expected m = ${opts.m}`);
-    opts.aScales.forEach((s, i) => { if (!(s > 0) || !Number.isFinite(s)) throw new RangeError(`aScales[${i}] must be finite and > 0, got ${s}`); });
+    if (opts.aScales.length !== opts.m)
+      throw new RangeError(`aScales has ${opts.aScales.length} elements, expected m = ${opts.m}`);
+    opts.aScales.forEach((s, i) => {
+      if (!(s > 0) || !Number.isFinite(s)) throw new RangeError(`aScales[${i}] must be finite and > 0, got ${s}`);
+    });
     sa = opts.aScales;
   } else {
     const s = opts.aScale ?? 1;
@@ -216,14 +270,21 @@ export function gemmInt4(a: Uint8Array | Int8Array, packed: Int4PackedWeights, o
   native().int4Gemm(...args);
   return args[9];
 }
-export async function gemmInt4Async(a: Uint8Array | Int8Array, packed: Int4PackedWeights, opts: Int4GemmOptions): Promise<Float32Array> {
+export async function gemmInt4Async(
+  a: Uint8Array | Int8Array,
+  packed: Int4PackedWeights,
+  opts: Int4GemmOptions,
+): Promise<Float32Array> {
   const args = gemmArgs(a, packed, opts);
   await native().int4GemmAsync(...args);
   return args[9];
 }
 
-function dynamicArgs(x: Float32Array, packed: Int4PackedWeights, opts: Int4DynamicOptions):
-  [Float32Array, number, NativeInt4PackedWeights, boolean, ...OutArgs] {
+function dynamicArgs(
+  x: Float32Array,
+  packed: Int4PackedWeights,
+  opts: Int4DynamicOptions,
+): [Float32Array, number, NativeInt4PackedWeights, boolean, ...OutArgs] {
   assertTypedArray(x, Float32Array, 'x');
   common(x, packed, opts);
   const perRow = opts.perRow ?? true;
@@ -237,26 +298,41 @@ export function dynamicGemmInt4(x: Float32Array, packed: Int4PackedWeights, opts
   native().int4DynamicGemm(...args);
   return args[8];
 }
-export async function dynamicGemmInt4Async(x: Float32Array, packed: Int4PackedWeights, opts: Int4DynamicOptions): Promise<Float32Array> {
+export async function dynamicGemmInt4Async(
+  x: Float32Array,
+  packed: Int4PackedWeights,
+  opts: Int4DynamicOptions,
+): Promise<Float32Array> {
   const args = dynamicArgs(x, packed, opts);
   await native().int4DynamicGemmAsync(...args);
   return args[8];
 }
 
-function weightOnlyArgs(x: Float32Array, packed: Int4PackedWeights, opts: Int4WeightOnlyOptions):
-  [Float32Array, number, NativeInt4PackedWeights, ...OutArgs] {
+function weightOnlyArgs(
+  x: Float32Array,
+  packed: Int4PackedWeights,
+  opts: Int4WeightOnlyOptions,
+): [Float32Array, number, NativeInt4PackedWeights, ...OutArgs] {
   assertTypedArray(x, Float32Array, 'x');
   common(x, packed, opts);
   return [x, opts.m, packed.handle, ...outputArgs(packed, opts, x)];
 }
 
 /** Weight-only: float32 x (m × k) × int4 weights dequantized on the fly (§12.5 order) → float32. */
-export function weightOnlyGemmInt4(x: Float32Array, packed: Int4PackedWeights, opts: Int4WeightOnlyOptions): Float32Array {
+export function weightOnlyGemmInt4(
+  x: Float32Array,
+  packed: Int4PackedWeights,
+  opts: Int4WeightOnlyOptions,
+): Float32Array {
   const args = weightOnlyArgs(x, packed, opts);
   native().int4WeightOnlyGemm(...args);
   return args[7];
 }
-export async function weightOnlyGemmInt4Async(x: Float32Array, packed: Int4PackedWeights, opts: Int4WeightOnlyOptions): Promise<Float32Array> {
+export async function weightOnlyGemmInt4Async(
+  x: Float32Array,
+  packed: Int4PackedWeights,
+  opts: Int4WeightOnlyOptions,
+): Promise<Float32Array> {
   const args = weightOnlyArgs(x, packed, opts);
   await native().int4WeightOnlyGemmAsync(...args);
   return args[7];

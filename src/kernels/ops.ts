@@ -6,9 +6,20 @@
 // The wrappers live in ops/ by family (conv: windowed ops; elementwise; movement); this file is
 // their public surface: ops/args.ts's argument checks stay internal.
 export {
-  ACTIVATIONS, BINARY_OPS, convGeometry,
-  type AnyArray, type ConvOptions, type FusedActivation, type OpsActivation, type OpsBinaryOp, type OpsConvGeom,
-  type OpsStridedSliceMasks, type PaddingSpec, type Q8Array, type Q8Type, type QParams,
+  ACTIVATIONS,
+  BINARY_OPS,
+  convGeometry,
+  type AnyArray,
+  type ConvOptions,
+  type FusedActivation,
+  type OpsActivation,
+  type OpsBinaryOp,
+  type OpsConvGeom,
+  type OpsStridedSliceMasks,
+  type PaddingSpec,
+  type Q8Array,
+  type Q8Type,
+  type QParams,
 } from './ops/args.js';
 export * from './ops/conv.js';
 export * from './ops/elementwise.js';

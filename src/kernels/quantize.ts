@@ -6,12 +6,29 @@
 import type { QuantParamScheme } from '../../binding.js';
 import { native } from '../native/binding.js';
 import {
-  assertFinite, assertInt, assertLength, assertOneOf, assertPositiveFinite, assertShape, assertTypedArray, describe,
+  assertFinite,
+  assertInt,
+  assertLength,
+  assertOneOf,
+  assertPositiveFinite,
+  assertShape,
+  assertTypedArray,
+  describe,
   shapeSize,
 } from '../native/validate.js';
 import {
-  activationBounds, channelLayout, fl32, PARAM_SCHEMES, perTensorLayout, qRange, weightLayout,
-  type Activation, type ChannelLayout, type ParamScheme, type QParams, type WeightKind,
+  activationBounds,
+  channelLayout,
+  fl32,
+  PARAM_SCHEMES,
+  perTensorLayout,
+  qRange,
+  weightLayout,
+  type Activation,
+  type ChannelLayout,
+  type ParamScheme,
+  type QParams,
+  type WeightKind,
 } from './scheme.js';
 
 export type { Activation, ChannelLayout, ParamScheme, QParams, WeightKind };
@@ -31,7 +48,6 @@ export interface LayoutOptions {
   axis?: number;
 }
 
-
 // ---- argument checks
 
 function resolveLayout(n: number, opts: LayoutOptions | undefined, what: string): ChannelLayout {
@@ -41,7 +57,8 @@ function resolveLayout(n: number, opts: LayoutOptions | undefined, what: string)
   const { shape, axis } = opts ?? {};
   if (shape !== undefined) {
     assertShape(shape, 'shape');
-    if (shapeSize(shape) !== n) throw new RangeError(`shape [${shape.join(', ')}] has ${shapeSize(shape)} elements but ${what} has ${n}`);
+    if (shapeSize(shape) !== n)
+      throw new RangeError(`shape [${shape.join(', ')}] has ${shapeSize(shape)} elements but ${what} has ${n}`);
   }
   if (axis === undefined) return perTensorLayout(n);
   if (shape === undefined) throw new TypeError('shape is required when axis is given');
@@ -56,7 +73,8 @@ function toF32(v: number | Float32Array | readonly number[], n: number, name: st
     if (n !== 1) throw new RangeError(`${name} must have ${n} entries (one per channel), got a single number`);
     v = [v];
   }
-  if (!(v instanceof Float32Array) && !Array.isArray(v)) throw new TypeError(`${name} must be a number, an array or a Float32Array, got ${describe(v)}`);
+  if (!(v instanceof Float32Array) && !Array.isArray(v))
+    throw new TypeError(`${name} must be a number, an array or a Float32Array, got ${describe(v)}`);
   assertLength(v, n, name, 'one per channel');
   const out = Float32Array.from(v);
   out.forEach((s, i) => {
@@ -66,12 +84,19 @@ function toF32(v: number | Float32Array | readonly number[], n: number, name: st
   return out;
 }
 
-function toI32(v: number | Int32Array | readonly number[], n: number, name: string, lo: number, hi: number): Int32Array {
+function toI32(
+  v: number | Int32Array | readonly number[],
+  n: number,
+  name: string,
+  lo: number,
+  hi: number,
+): Int32Array {
   if (typeof v === 'number') {
     if (n !== 1) throw new RangeError(`${name} must have ${n} entries (one per channel), got a single number`);
     v = [v];
   }
-  if (!(v instanceof Int32Array) && !Array.isArray(v)) throw new TypeError(`${name} must be a number, an array or an Int32Array, got ${describe(v)}`);
+  if (!(v instanceof Int32Array) && !Array.isArray(v))
+    throw new TypeError(`${name} must be a number, an array or an Int32Array, got ${describe(v)}`);
   assertLength(v, n, name, 'one per channel');
   for (let i = 0; i < n; i++) assertInt(v[i], `${name}[${i}]`, lo, hi);
   return Int32Array.from(v);
@@ -121,7 +146,8 @@ export interface QuantizeOptions<T extends Int8Type> extends LayoutOptions {
 function prepQuantize<T extends Int8Type>(x: Float32Array, type: T, params: AffineParams, opts?: QuantizeOptions<T>) {
   assertTypedArray(x, Float32Array, 'x');
   assertType(type);
-  if (typeof params !== 'object' || params === null) throw new TypeError(`params must be an object { scale, zeroPoint }, got ${describe(params)}`);
+  if (typeof params !== 'object' || params === null)
+    throw new TypeError(`params must be an object { scale, zeroPoint }, got ${describe(params)}`);
   const l = resolveLayout(x.length, opts, 'x');
   const narrow = opts?.narrowRange ?? false;
   if (typeof narrow !== 'boolean') throw new TypeError(`narrowRange must be a boolean, got ${describe(narrow)}`);
@@ -134,14 +160,23 @@ function prepQuantize<T extends Int8Type>(x: Float32Array, type: T, params: Affi
 }
 
 /** §2: float32 → int8/uint8 with per-tensor or per-channel (`axis`) parameters. */
-export function quantize<T extends Int8Type>(x: Float32Array, type: T, params: AffineParams, opts?: QuantizeOptions<T>): Int8Out<T> {
+export function quantize<T extends Int8Type>(
+  x: Float32Array,
+  type: T,
+  params: AffineParams,
+  opts?: QuantizeOptions<T>,
+): Int8Out<T> {
   const { l, qmin, qmax, scales, zps, out } = prepQuantize(x, type, params, opts);
   native().quantize(x, out, l.outer, l.channels, l.inner, scales, zps, qmin, qmax);
   return out;
 }
 
-export async function quantizeAsync<T extends Int8Type>(x: Float32Array, type: T, params: AffineParams,
-  opts?: QuantizeOptions<T>): Promise<Int8Out<T>> {
+export async function quantizeAsync<T extends Int8Type>(
+  x: Float32Array,
+  type: T,
+  params: AffineParams,
+  opts?: QuantizeOptions<T>,
+): Promise<Int8Out<T>> {
   const { l, qmin, qmax, scales, zps, out } = prepQuantize(x, type, params, opts);
   await native().quantizeAsync(x, out, l.outer, l.channels, l.inner, scales, zps, qmin, qmax);
   return out;
@@ -155,7 +190,8 @@ export interface DequantizeOptions extends LayoutOptions {
 
 function prepDequantize(q: Int8Array | Uint8Array | Int32Array, params: AffineParams, opts?: DequantizeOptions) {
   const kind = int8Kind(q, 'q', true);
-  if (typeof params !== 'object' || params === null) throw new TypeError(`params must be an object { scale, zeroPoint }, got ${describe(params)}`);
+  if (typeof params !== 'object' || params === null)
+    throw new TypeError(`params must be an object { scale, zeroPoint }, got ${describe(params)}`);
   const l = resolveLayout(q.length, opts, 'q');
   const [lo, hi] = qRange(kind);
   const scales = toF32(params.scale, l.channels, 'scale');
@@ -166,14 +202,21 @@ function prepDequantize(q: Int8Array | Uint8Array | Int32Array, params: AffinePa
 }
 
 /** §3: int8/uint8/int32 → float32. */
-export function dequantize(q: Int8Array | Uint8Array | Int32Array, params: AffineParams, opts?: DequantizeOptions): Float32Array {
+export function dequantize(
+  q: Int8Array | Uint8Array | Int32Array,
+  params: AffineParams,
+  opts?: DequantizeOptions,
+): Float32Array {
   const { l, scales, zps, out } = prepDequantize(q, params, opts);
   native().dequantize(q, out, l.outer, l.channels, l.inner, scales, zps);
   return out;
 }
 
-export async function dequantizeAsync(q: Int8Array | Uint8Array | Int32Array, params: AffineParams,
-  opts?: DequantizeOptions): Promise<Float32Array> {
+export async function dequantizeAsync(
+  q: Int8Array | Uint8Array | Int32Array,
+  params: AffineParams,
+  opts?: DequantizeOptions,
+): Promise<Float32Array> {
   const { l, scales, zps, out } = prepDequantize(q, params, opts);
   await native().dequantizeAsync(q, out, l.outer, l.channels, l.inner, scales, zps);
   return out;
@@ -196,11 +239,16 @@ export interface RequantizeOptions<T extends Int8Type> extends LayoutOptions {
   out?: Int8Out<T>;
 }
 
-function prepRequantize<T extends Int8Type>(input: Int32Array | Int8Array | Uint8Array, type: T, params: RequantizeParams,
-  opts?: RequantizeOptions<T>) {
+function prepRequantize<T extends Int8Type>(
+  input: Int32Array | Int8Array | Uint8Array,
+  type: T,
+  params: RequantizeParams,
+  opts?: RequantizeOptions<T>,
+) {
   const kind = int8Kind(input, 'input', true);
   assertType(type);
-  if (typeof params !== 'object' || params === null) throw new TypeError(`params must be an object, got ${describe(params)}`);
+  if (typeof params !== 'object' || params === null)
+    throw new TypeError(`params must be an object, got ${describe(params)}`);
   const l = resolveLayout(input.length, opts, 'input');
   const mults = toF32(params.multiplier, l.channels, 'multiplier');
   let zi: Int32Array | null = null;
@@ -213,7 +261,8 @@ function prepRequantize<T extends Int8Type>(input: Int32Array | Int8Array | Uint
   }
   const [tmin, tmax] = qRange(type);
   assertInt(params.outZeroPoint, 'outZeroPoint', tmin, tmax);
-  const lo = params.lo ?? tmin, hi = params.hi ?? tmax;
+  const lo = params.lo ?? tmin,
+    hi = params.hi ?? tmax;
   assertInt(lo, 'lo', tmin, tmax);
   assertInt(hi, 'hi', lo, tmax);
   const out = allocInt8(type, input.length, opts?.out);
@@ -222,15 +271,23 @@ function prepRequantize<T extends Int8Type>(input: Int32Array | Int8Array | Uint
 }
 
 /** §7: int32 accumulators (or 8-bit values with an input zero point) → int8/uint8. */
-export function requantize<T extends Int8Type>(input: Int32Array | Int8Array | Uint8Array, type: T, params: RequantizeParams,
-  opts?: RequantizeOptions<T>): Int8Out<T> {
+export function requantize<T extends Int8Type>(
+  input: Int32Array | Int8Array | Uint8Array,
+  type: T,
+  params: RequantizeParams,
+  opts?: RequantizeOptions<T>,
+): Int8Out<T> {
   const p = prepRequantize(input, type, params, opts);
   native().requantize(input, p.out, p.l.outer, p.l.channels, p.l.inner, p.mults, p.zi, p.zo, p.lo, p.hi);
   return p.out;
 }
 
-export async function requantizeAsync<T extends Int8Type>(input: Int32Array | Int8Array | Uint8Array, type: T,
-  params: RequantizeParams, opts?: RequantizeOptions<T>): Promise<Int8Out<T>> {
+export async function requantizeAsync<T extends Int8Type>(
+  input: Int32Array | Int8Array | Uint8Array,
+  type: T,
+  params: RequantizeParams,
+  opts?: RequantizeOptions<T>,
+): Promise<Int8Out<T>> {
   const p = prepRequantize(input, type, params, opts);
   await native().requantizeAsync(input, p.out, p.l.outer, p.l.channels, p.l.inner, p.mults, p.zi, p.zo, p.lo, p.hi);
   return p.out;
@@ -241,17 +298,27 @@ export async function requantizeAsync<T extends Int8Type>(input: Int32Array | In
  * §7 with acc = q − from.zeroPoint[c] and multiplier fl32(from.scale[c] / to.scale).
  * With equal scales it is exact (q − zi + zo).
  */
-export function rescale<T extends Int8Type>(q: Int8Array | Uint8Array, from: AffineParams, type: T, to: QParams,
-  opts?: RequantizeOptions<T>): Int8Out<T> {
+export function rescale<T extends Int8Type>(
+  q: Int8Array | Uint8Array,
+  from: AffineParams,
+  type: T,
+  to: QParams,
+  opts?: RequantizeOptions<T>,
+): Int8Out<T> {
   int8Kind(q, 'q', false);
-  if (typeof from !== 'object' || from === null) throw new TypeError(`from must be an object { scale, zeroPoint }, got ${describe(from)}`);
-  if (typeof to !== 'object' || to === null) throw new TypeError(`to must be an object { scale, zeroPoint }, got ${describe(to)}`);
+  if (typeof from !== 'object' || from === null)
+    throw new TypeError(`from must be an object { scale, zeroPoint }, got ${describe(from)}`);
+  if (typeof to !== 'object' || to === null)
+    throw new TypeError(`to must be an object { scale, zeroPoint }, got ${describe(to)}`);
   assertPositiveFinite(to.scale, 'to.scale');
   const l = resolveLayout(q.length, opts, 'q');
   const sIn = toF32(from.scale, l.channels, 'from.scale');
   const so = fl32(to.scale);
   const multiplier = sIn.map((s) => fl32(s / so));
-  multiplier.forEach((m, i) => { if (!(m > 0) || !Number.isFinite(m)) throw new RangeError(`from.scale[${i}] / to.scale is not a finite float32 > 0`); });
+  multiplier.forEach((m, i) => {
+    if (!(m > 0) || !Number.isFinite(m))
+      throw new RangeError(`from.scale[${i}] / to.scale is not a finite float32 > 0`);
+  });
   return requantize(q, type, { multiplier, inZeroPoint: from.zeroPoint, outZeroPoint: to.zeroPoint }, opts);
 }
 
@@ -264,7 +331,12 @@ export function requantizeMultiplier(inputScale: number, weightScale: number, ou
 }
 
 /** §7 output bounds for a fused activation (validated; see scheme.activationBounds). */
-export function requantizeBounds(type: Int8Type, outZeroPoint: number, outScale: number, activation: Activation = 'none'): [number, number] {
+export function requantizeBounds(
+  type: Int8Type,
+  outZeroPoint: number,
+  outScale: number,
+  activation: Activation = 'none',
+): [number, number] {
   assertType(type);
   const [a, b] = qRange(type);
   assertInt(outZeroPoint, 'outZeroPoint', a, b);
@@ -272,7 +344,8 @@ export function requantizeBounds(type: Int8Type, outZeroPoint: number, outScale:
   if (typeof activation === 'object' && activation !== null) {
     assertFinite(activation.min, 'activation.min');
     assertFinite(activation.max, 'activation.max');
-    if (activation.min > activation.max) throw new RangeError(`activation.min ${activation.min} > activation.max ${activation.max}`);
+    if (activation.min > activation.max)
+      throw new RangeError(`activation.min ${activation.min} > activation.max ${activation.max}`);
   } else {
     assertOneOf(activation, ['none', 'relu', 'relu6'] as const, 'activation');
   }
@@ -296,18 +369,23 @@ export function chooseParams(scheme: ParamScheme, lo: number, hi: number): QPara
 export function channelMinMax(x: Float32Array, opts?: LayoutOptions): { lo: Float32Array; hi: Float32Array } {
   assertTypedArray(x, Float32Array, 'x');
   const l = resolveLayout(x.length, opts, 'x');
-  const lo = new Float32Array(l.channels), hi = new Float32Array(l.channels);
+  const lo = new Float32Array(l.channels),
+    hi = new Float32Array(l.channels);
   native().channelMinMax(x, l.outer, l.channels, l.inner, lo, hi);
   return { lo, hi };
 }
 
 /** Per-channel (or per-tensor) §4 parameters computed from the data in one pass. */
-export function chooseChannelParams(x: Float32Array, scheme: ParamScheme, opts?: LayoutOptions):
-  { scale: Float32Array; zeroPoint: Int32Array } {
+export function chooseChannelParams(
+  x: Float32Array,
+  scheme: ParamScheme,
+  opts?: LayoutOptions,
+): { scale: Float32Array; zeroPoint: Int32Array } {
   assertTypedArray(x, Float32Array, 'x');
   assertOneOf(scheme, PARAM_SCHEMES, 'scheme');
   const l = resolveLayout(x.length, opts, 'x');
-  const scale = new Float32Array(l.channels), zeroPoint = new Int32Array(l.channels);
+  const scale = new Float32Array(l.channels),
+    zeroPoint = new Int32Array(l.channels);
   native().chooseChannelParams(x, l.outer, l.channels, l.inner, scheme as QuantParamScheme, scale, zeroPoint);
   return { scale, zeroPoint };
 }
@@ -316,29 +394,40 @@ export function chooseChannelParams(x: Float32Array, scheme: ParamScheme, opts?:
  * §5: per-channel parameters for a TF.js weight of the given kind, plus the layout options
  * to pass to quantize (depthwise kernels use channel i × multiplier + m).
  */
-export function chooseWeightParams(x: Float32Array, kind: WeightKind, shape: readonly number[],
-  scheme: ParamScheme = 'symmetricI8'): { scale: Float32Array; zeroPoint: Int32Array; layout: LayoutOptions } {
+export function chooseWeightParams(
+  x: Float32Array,
+  kind: WeightKind,
+  shape: readonly number[],
+  scheme: ParamScheme = 'symmetricI8',
+): { scale: Float32Array; zeroPoint: Int32Array; layout: LayoutOptions } {
   assertTypedArray(x, Float32Array, 'x');
   assertOneOf(kind, ['dense', 'conv2d', 'depthwiseConv2d', 'conv2dTranspose'] as const, 'kind');
   assertShape(shape, 'shape');
   const rank = kind === 'dense' ? 2 : 4;
   if (shape.length !== rank) throw new RangeError(`a ${kind} kernel has rank ${rank}, got shape [${shape.join(', ')}]`);
-  if (shapeSize(shape) !== x.length) throw new RangeError(`shape [${shape.join(', ')}] has ${shapeSize(shape)} elements but x has ${x.length}`);
+  if (shapeSize(shape) !== x.length)
+    throw new RangeError(`shape [${shape.join(', ')}] has ${shapeSize(shape)} elements but x has ${x.length}`);
   const l = weightLayout(kind, shape);
   const layout: LayoutOptions = { shape: [l.outer, l.channels, l.inner], axis: 1 };
   return { ...chooseChannelParams(x, scheme, layout), layout };
 }
 
 /** §8: dynamic per-tensor or per-row uint8 quantization of an m × k float32 matrix. */
-export function dynamicQuantizeU8(x: Float32Array, m: number, k: number, perRow = true):
-  { q: Uint8Array; scale: Float32Array; zeroPoint: Int32Array } {
+export function dynamicQuantizeU8(
+  x: Float32Array,
+  m: number,
+  k: number,
+  perRow = true,
+): { q: Uint8Array; scale: Float32Array; zeroPoint: Int32Array } {
   assertTypedArray(x, Float32Array, 'x');
   assertInt(m, 'm', 0);
   assertInt(k, 'k', 0);
   if (typeof perRow !== 'boolean') throw new TypeError(`perRow must be a boolean, got ${describe(perRow)}`);
   if (m * k !== x.length) throw new RangeError(`x has ${x.length} elements, expected m × k = ${m * k}`);
   const np = perRow ? m : 1;
-  const q = new Uint8Array(x.length), scale = new Float32Array(np), zeroPoint = new Int32Array(np);
+  const q = new Uint8Array(x.length),
+    scale = new Float32Array(np),
+    zeroPoint = new Int32Array(np);
   native().dynamicQuantizeU8(x, m, k, perRow, q, scale, zeroPoint);
   return { q, scale, zeroPoint };
 }

@@ -34,7 +34,8 @@ export interface QParams {
 
 /** NaN bounds read as 0; the range is widened to include 0 (float32). */
 function widen(lo: number, hi: number): [number, number] {
-  const l = fl32(lo), h = fl32(hi);
+  const l = fl32(lo),
+    h = fl32(hi);
   return [Number.isNaN(l) || l > 0 ? 0 : l, Number.isNaN(h) || h < 0 ? 0 : h];
 }
 
@@ -66,13 +67,17 @@ export type ParamScheme = 'asymmetricU8' | 'asymmetricI8' | 'symmetricI8';
 export const PARAM_SCHEMES: readonly ParamScheme[] = ['asymmetricU8', 'asymmetricI8', 'symmetricI8'];
 
 export function chooseParams(scheme: ParamScheme, lo: number, hi: number): QParams {
-  return scheme === 'asymmetricU8' ? chooseAsymmetricU8(lo, hi)
-    : scheme === 'asymmetricI8' ? chooseAsymmetricI8(lo, hi) : chooseSymmetricI8(lo, hi);
+  return scheme === 'asymmetricU8'
+    ? chooseAsymmetricU8(lo, hi)
+    : scheme === 'asymmetricI8'
+      ? chooseAsymmetricI8(lo, hi)
+      : chooseSymmetricI8(lo, hi);
 }
 
 /** Range of the finite values, widened to include 0 (§4, §8): [lo ≤ 0, hi ≥ 0], +0 never −0. */
 export function rangeOf(x: ArrayLike<number>, begin = 0, end = x.length): [number, number] {
-  let lo = 0, hi = 0;
+  let lo = 0,
+    hi = 0;
   for (let i = begin; i < end; i++) {
     const v = x[i];
     if (v < lo && v !== -Infinity) lo = v;
@@ -110,8 +115,12 @@ export function requantizeValue(acc: number, multiplier: number, outZeroPoint: n
 export type Activation = 'none' | 'relu' | 'relu6' | { min: number; max: number };
 
 /** §7: the output bounds [lo, hi] of a requantization narrowed by a fused activation. */
-export function activationBounds(type: 'int8' | 'uint8', outZeroPoint: number, outScale: number,
-  activation: Activation = 'none'): [number, number] {
+export function activationBounds(
+  type: 'int8' | 'uint8',
+  outZeroPoint: number,
+  outScale: number,
+  activation: Activation = 'none',
+): [number, number] {
   let [lo, hi] = qRange(type);
   const at = (v: number) => outZeroPoint + rne(fl32(fl32(v) / fl32(outScale)));
   if (activation === 'relu' || activation === 'relu6') lo = Math.max(lo, outZeroPoint);
@@ -152,10 +161,14 @@ export type WeightKind = 'dense' | 'conv2d' | 'depthwiseConv2d' | 'conv2dTranspo
  */
 export function weightLayout(kind: WeightKind, shape: readonly number[]): ChannelLayout {
   switch (kind) {
-    case 'dense': return channelLayout(shape, 1);
-    case 'conv2d': return channelLayout(shape, 3);
-    case 'conv2dTranspose': return channelLayout(shape, 2);
-    case 'depthwiseConv2d': return { outer: shape[0] * shape[1], channels: shape[2] * shape[3], inner: 1 };
+    case 'dense':
+      return channelLayout(shape, 1);
+    case 'conv2d':
+      return channelLayout(shape, 3);
+    case 'conv2dTranspose':
+      return channelLayout(shape, 2);
+    case 'depthwiseConv2d':
+      return { outer: shape[0] * shape[1], channels: shape[2] * shape[3], inner: 1 };
   }
 }
 
@@ -165,16 +178,26 @@ export function channelOf(i: number, l: ChannelLayout): number {
 
 // ---- array versions (per tensor: layout {1, 1, n} and one-element parameter arrays)
 
-export function quantizeArray(x: ArrayLike<number>, l: ChannelLayout, scales: ArrayLike<number>,
-  zeroPoints: ArrayLike<number>, qmin: number, qmax: number): number[] {
+export function quantizeArray(
+  x: ArrayLike<number>,
+  l: ChannelLayout,
+  scales: ArrayLike<number>,
+  zeroPoints: ArrayLike<number>,
+  qmin: number,
+  qmax: number,
+): number[] {
   return Array.from(x, (v, i) => {
     const c = channelOf(i, l);
     return quantizeValue(v, scales[c], zeroPoints[c], qmin, qmax);
   });
 }
 
-export function dequantizeArray(q: ArrayLike<number>, l: ChannelLayout, scales: ArrayLike<number>,
-  zeroPoints: ArrayLike<number>): number[] {
+export function dequantizeArray(
+  q: ArrayLike<number>,
+  l: ChannelLayout,
+  scales: ArrayLike<number>,
+  zeroPoints: ArrayLike<number>,
+): number[] {
   return Array.from(q, (v, i) => {
     const c = channelOf(i, l);
     return dequantizeValue(v, scales[c], zeroPoints[c]);
@@ -182,8 +205,15 @@ export function dequantizeArray(q: ArrayLike<number>, l: ChannelLayout, scales: 
 }
 
 /** §7 over an array; inZeroPoints (8-bit input rescaling) is subtracted first: acc = q − zi[c]. */
-export function requantizeArray(input: ArrayLike<number>, l: ChannelLayout, multipliers: ArrayLike<number>,
-  inZeroPoints: ArrayLike<number> | null, outZeroPoint: number, lo: number, hi: number): number[] {
+export function requantizeArray(
+  input: ArrayLike<number>,
+  l: ChannelLayout,
+  multipliers: ArrayLike<number>,
+  inZeroPoints: ArrayLike<number> | null,
+  outZeroPoint: number,
+  lo: number,
+  hi: number,
+): number[] {
   return Array.from(input, (v, i) => {
     const c = channelOf(i, l);
     return requantizeValue(v - (inZeroPoints ? inZeroPoints[c] : 0), multipliers[c], outZeroPoint, lo, hi);
@@ -192,9 +222,11 @@ export function requantizeArray(input: ArrayLike<number>, l: ChannelLayout, mult
 
 /** Per-channel ranges of the finite values, widened to include 0. */
 export function channelRanges(x: ArrayLike<number>, l: ChannelLayout): { lo: number[]; hi: number[] } {
-  const lo = new Array<number>(l.channels).fill(0), hi = new Array<number>(l.channels).fill(0);
+  const lo = new Array<number>(l.channels).fill(0),
+    hi = new Array<number>(l.channels).fill(0);
   for (let i = 0; i < x.length; i++) {
-    const c = channelOf(i, l), v = x[i];
+    const c = channelOf(i, l),
+      v = x[i];
     if (v < lo[c] && v !== -Infinity) lo[c] = v;
     if (v > hi[c] && v !== Infinity) hi[c] = v;
   }
@@ -207,11 +239,16 @@ export function chooseChannelParams(x: ArrayLike<number>, l: ChannelLayout, sche
 }
 
 /** §8: x is m × k (row-major); one parameter pair per row, or one for the whole matrix. */
-export function dynamicQuantizeU8(x: ArrayLike<number>, m: number, k: number, perRow: boolean):
-  { q: number[]; params: QParams[] } {
+export function dynamicQuantizeU8(
+  x: ArrayLike<number>,
+  m: number,
+  k: number,
+  perRow: boolean,
+): { q: number[]; params: QParams[] } {
   const q: number[] = [];
   const params: QParams[] = [];
-  const rows = perRow ? m : 1, len = perRow ? k : m * k;
+  const rows = perRow ? m : 1,
+    len = perRow ? k : m * k;
   for (let r = 0; r < rows; r++) {
     const p = chooseAsymmetricU8(...rangeOf(x, r * len, (r + 1) * len));
     params.push(p);
@@ -236,26 +273,32 @@ export function float32BitsToFloat16(bits: number): number {
     const shift = 126 - (a >>> 23);
     const m = (a & 0x7fffff) | 0x800000;
     let r = m >>> shift;
-    const rem = m & ((1 << shift) - 1), half = 1 << (shift - 1);
-    if (rem > half || (rem === half && (r & 1))) r++;
+    const rem = m & ((1 << shift) - 1),
+      half = 1 << (shift - 1);
+    if (rem > half || (rem === half && r & 1)) r++;
     return sign | r;
   }
   const b = a - 0x38000000;
   let h = b >>> 13;
   const rem = b & 0x1fff;
-  if (rem > 0x1000 || (rem === 0x1000 && (h & 1))) h++;
+  if (rem > 0x1000 || (rem === 0x1000 && h & 1)) h++;
   return sign | h;
 }
 
 /** float16 bits → float32 bits, exact (a signaling NaN is quieted). */
 export function float16ToFloat32Bits(h: number): number {
   const sign = (h & 0x8000) << 16;
-  const e = (h >>> 10) & 0x1f, m = h & 0x3ff;
+  const e = (h >>> 10) & 0x1f,
+    m = h & 0x3ff;
   if (e === 31) return (sign | 0x7f800000 | (m << 13) | (m ? 0x400000 : 0)) >>> 0;
   if (e === 0) {
     if (m === 0) return sign >>> 0;
-    let exp = 113, mm = m;
-    while (!(mm & 0x400)) { mm <<= 1; exp--; }
+    let exp = 113,
+      mm = m;
+    while (!(mm & 0x400)) {
+      mm <<= 1;
+      exp--;
+    }
     return (sign | (exp << 23) | ((mm & 0x3ff) << 13)) >>> 0;
   }
   return (sign | ((e + 112) << 23) | (m << 13)) >>> 0;

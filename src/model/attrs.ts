@@ -4,11 +4,33 @@ import { ModelFormatError } from './errors.js';
 import type { AttrValue, Attrs } from './ir.js';
 
 const DT_NAMES: Record<string, DType> = {
-  DT_FLOAT: 'float32', DT_HALF: 'float32', DT_DOUBLE: 'float32', DT_BFLOAT16: 'float32',
-  DT_INT32: 'int32', DT_INT64: 'int32', DT_INT16: 'int32', DT_INT8: 'int32', DT_UINT8: 'int32', DT_UINT16: 'int32',
-  DT_BOOL: 'bool', DT_STRING: 'string',
+  DT_FLOAT: 'float32',
+  DT_HALF: 'float32',
+  DT_DOUBLE: 'float32',
+  DT_BFLOAT16: 'float32',
+  DT_INT32: 'int32',
+  DT_INT64: 'int32',
+  DT_INT16: 'int32',
+  DT_INT8: 'int32',
+  DT_UINT8: 'int32',
+  DT_UINT16: 'int32',
+  DT_BOOL: 'bool',
+  DT_STRING: 'string',
 };
-const DT_NUMBERS: Record<number, string> = { 1: 'DT_FLOAT', 2: 'DT_DOUBLE', 3: 'DT_INT32', 4: 'DT_UINT8', 5: 'DT_INT16', 6: 'DT_INT8', 7: 'DT_STRING', 9: 'DT_INT64', 10: 'DT_BOOL', 14: 'DT_BFLOAT16', 17: 'DT_UINT16', 19: 'DT_HALF' };
+const DT_NUMBERS: Record<number, string> = {
+  1: 'DT_FLOAT',
+  2: 'DT_DOUBLE',
+  3: 'DT_INT32',
+  4: 'DT_UINT8',
+  5: 'DT_INT16',
+  6: 'DT_INT8',
+  7: 'DT_STRING',
+  9: 'DT_INT64',
+  10: 'DT_BOOL',
+  14: 'DT_BFLOAT16',
+  17: 'DT_UINT16',
+  19: 'DT_HALF',
+};
 
 /** TF DataType (name or enum number) → IR dtype; undefined when unsupported. */
 export function parseTfDtype(v: unknown): DType | undefined {
@@ -90,10 +112,37 @@ export function decodeAttrs(raw: unknown, ctx: { file?: string; node: string }):
 }
 
 // Attribute kinds for encoding (an IR number is an int or a float depending on the key).
-const INT_ATTRS = new Set(['num_args', 'N', 'axis', 'block_size', 'begin_mask', 'end_mask', 'ellipsis_mask', 'new_axis_mask',
-  'shrink_axis_mask', 'batch_dims', 'num_split', 'num', 'Tidx']);
+const INT_ATTRS = new Set([
+  'num_args',
+  'N',
+  'axis',
+  'block_size',
+  'begin_mask',
+  'end_mask',
+  'ellipsis_mask',
+  'new_axis_mask',
+  'shrink_axis_mask',
+  'batch_dims',
+  'num_split',
+  'num',
+  'Tidx',
+]);
 const INT_LIST_ATTRS = new Set(['strides', 'dilations', 'ksize', 'explicit_paddings', 'squeeze_dims', 'axis']);
-const TYPE_ATTRS = new Set(['T', 'dtype', 'DstT', 'SrcT', 'Tidx', 'Tshape', 'Tpaddings', 'Tperm', 'Index', 'Tindices', 'Taxis', 'U', 'out_type']);
+const TYPE_ATTRS = new Set([
+  'T',
+  'dtype',
+  'DstT',
+  'SrcT',
+  'Tidx',
+  'Tshape',
+  'Tpaddings',
+  'Tperm',
+  'Index',
+  'Tindices',
+  'Taxis',
+  'U',
+  'out_type',
+]);
 const STRING_KEEP_CASE = new Set(['padding', 'data_format', 'mode']);
 
 function b64(s: string): string {
@@ -113,7 +162,8 @@ export function encodeAttrs(attrs: Attrs): Record<string, unknown> {
     else if (Array.isArray(v)) {
       if (v.length === 0) out[k] = { list: {} };
       else if (typeof v[0] === 'string') out[k] = { list: { s: (v as string[]).map(b64) } };
-      else if (INT_LIST_ATTRS.has(k) || (v as number[]).every(Number.isInteger)) out[k] = { list: { i: (v as number[]).map(String) } };
+      else if (INT_LIST_ATTRS.has(k) || (v as number[]).every(Number.isInteger))
+        out[k] = { list: { i: (v as number[]).map(String) } };
       else out[k] = { list: { f: v } };
     }
   }

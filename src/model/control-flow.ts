@@ -15,21 +15,55 @@ import { isBackEdge, producers, type Graph, type Node } from './ir.js';
 /** Ops that make a node part of a control-flow region. */
 export const CONTROL_FLOW_OPS: ReadonlySet<string> = new Set([
   // TF1 control flow.
-  'Switch', 'Merge', 'Enter', 'Exit', 'NextIteration', 'LoopCond',
+  'Switch',
+  'Merge',
+  'Enter',
+  'Exit',
+  'NextIteration',
+  'LoopCond',
   // TF2 functional control flow.
-  'If', 'StatelessIf', 'While', 'StatelessWhile',
+  'If',
+  'StatelessIf',
+  'While',
+  'StatelessWhile',
   // Tensor arrays (TF1) and tensor lists (TF2): their handles refer to executor state.
-  'TensorArrayV3', 'TensorArrayWriteV3', 'TensorArrayReadV3', 'TensorArrayGatherV3', 'TensorArrayScatterV3',
-  'TensorArrayConcatV3', 'TensorArraySplitV3', 'TensorArraySizeV3', 'TensorArrayCloseV3',
-  'TensorListSetItem', 'TensorListGetItem', 'TensorListScatter', 'TensorListScatterV2', 'TensorListReserve',
-  'EmptyTensorList', 'TensorListGather', 'TensorListStack', 'TensorListFromTensor', 'TensorListConcat',
-  'TensorListConcatV2', 'TensorListPushBack', 'TensorListPopBack', 'TensorListSplit', 'TensorListLength',
+  'TensorArrayV3',
+  'TensorArrayWriteV3',
+  'TensorArrayReadV3',
+  'TensorArrayGatherV3',
+  'TensorArrayScatterV3',
+  'TensorArrayConcatV3',
+  'TensorArraySplitV3',
+  'TensorArraySizeV3',
+  'TensorArrayCloseV3',
+  'TensorListSetItem',
+  'TensorListGetItem',
+  'TensorListScatter',
+  'TensorListScatterV2',
+  'TensorListReserve',
+  'EmptyTensorList',
+  'TensorListGather',
+  'TensorListStack',
+  'TensorListFromTensor',
+  'TensorListConcat',
+  'TensorListConcatV2',
+  'TensorListPushBack',
+  'TensorListPopBack',
+  'TensorListSplit',
+  'TensorListLength',
   'TensorListResize',
   // Hash tables (resources of the executor).
-  'HashTable', 'HashTableV2', 'LookupTableImport', 'LookupTableImportV2', 'LookupTableFind', 'LookupTableFindV2',
-  'LookupTableSize', 'LookupTableSizeV2',
+  'HashTable',
+  'HashTableV2',
+  'LookupTableImport',
+  'LookupTableImportV2',
+  'LookupTableFind',
+  'LookupTableFindV2',
+  'LookupTableSize',
+  'LookupTableSizeV2',
   // Data-dependent output sizes that tfjs only computes asynchronously.
-  'Where', 'ListDiff',
+  'Where',
+  'ListDiff',
 ]);
 
 export function isControlFlowOp(op: string): boolean {
@@ -130,10 +164,12 @@ function frameDepths(order: readonly Node[], e: Edges, prod: Map<string, [Node, 
 function reach(from: Iterable<Node>, next: Map<Node, Node[]>): Set<Node> {
   const seen = new Set<Node>(from);
   const stack = [...seen];
-  while (stack.length) for (const m of next.get(stack.pop()!) ?? []) if (!seen.has(m)) {
-    seen.add(m);
-    stack.push(m);
-  }
+  while (stack.length)
+    for (const m of next.get(stack.pop()!) ?? [])
+      if (!seen.has(m)) {
+        seen.add(m);
+        stack.push(m);
+      }
   return seen;
 }
 
@@ -141,8 +177,14 @@ const cache = new WeakMap<Graph, { fingerprint: string; regions: ControlFlowRegi
 
 /** The graph's structure as a string: regions are recomputed only when it changed. */
 function fingerprint(g: Graph): string {
-  return g.nodes.map((n) => `${n.name}\u0001${n.op}\u0001${n.inputs.join('\u0002')}\u0001${(n.controlInputs ?? []).join('\u0002')}\u0001${n.outputs.length}`)
-    .join('\u0003') + `\u0004${g.outputs.join('\u0002')}`;
+  return (
+    g.nodes
+      .map(
+        (n) =>
+          `${n.name}\u0001${n.op}\u0001${n.inputs.join('\u0002')}\u0001${(n.controlInputs ?? []).join('\u0002')}\u0001${n.outputs.length}`,
+      )
+      .join('\u0003') + `\u0004${g.outputs.join('\u0002')}`
+  );
 }
 
 /** The control-flow regions of g (empty without control-flow ops). Treat the result as read-only. */
@@ -194,7 +236,8 @@ const RESOURCE_OP = /^(TensorArray|TensorList|EmptyTensorList|HashTable|LookupTa
 function components(seeds: Node[], e: Edges, depth: Map<Node, number>): Set<Node>[] {
   const seedSet = new Set(seeds);
   const adj = new Map<Node, Node[]>(seeds.map((n) => [n, []]));
-  const nestedOutput = (p: Node): boolean => (depth.get(p) ?? 0) > 0 && p.op !== 'Exit' && !(p.op === 'Merge' && !isLoopMerge(p, e));
+  const nestedOutput = (p: Node): boolean =>
+    (depth.get(p) ?? 0) > 0 && p.op !== 'Exit' && !(p.op === 'Merge' && !isLoopMerge(p, e));
   for (const n of seeds) {
     for (const p of e.deps.get(n)!) {
       if (!seedSet.has(p)) continue;
@@ -207,10 +250,11 @@ function components(seeds: Node[], e: Edges, depth: Map<Node, number>): Set<Node
   // A loop's back edge (NextIteration → Merge) is left out of e.deps: tie its ends here.
   for (const n of seeds) {
     if (n.op !== 'Merge') continue;
-    for (const p of e.backEdges.get(n) ?? []) if (seedSet.has(p)) {
-      adj.get(n)!.push(p);
-      adj.get(p)!.push(n);
-    }
+    for (const p of e.backEdges.get(n) ?? [])
+      if (seedSet.has(p)) {
+        adj.get(n)!.push(p);
+        adj.get(p)!.push(n);
+      }
   }
   const out: Set<Node>[] = [];
   const seen = new Set<Node>();
@@ -269,7 +313,10 @@ export type ExecutionUnit = { kind: 'node'; node: Node } | { kind: 'region'; reg
  * The nodes of g as execution units in a dependency order where each region is one unit
  * (stable with respect to g.nodes). Regions are closed under "lies between", so this order exists.
  */
-export function executionUnits(g: Graph, regions: readonly ControlFlowRegion[] = controlFlowRegions(g)): ExecutionUnit[] {
+export function executionUnits(
+  g: Graph,
+  regions: readonly ControlFlowRegion[] = controlFlowRegions(g),
+): ExecutionUnit[] {
   const where = regionIndex(regions);
   const e = edges(g.nodes);
   const units: ExecutionUnit[] = [];
@@ -289,11 +336,12 @@ export function executionUnits(g: Graph, regions: readonly ControlFlowRegion[] =
     }
   }
   const deps = units.map(() => new Set<number>());
-  for (const n of g.nodes) for (const p of e.deps.get(n)!) {
-    const a = unitOf.get(n)!;
-    const b = unitOf.get(p)!;
-    if (a !== b) deps[a]!.add(b);
-  }
+  for (const n of g.nodes)
+    for (const p of e.deps.get(n)!) {
+      const a = unitOf.get(n)!;
+      const b = unitOf.get(p)!;
+      if (a !== b) deps[a]!.add(b);
+    }
   const readers = units.map(() => [] as number[]);
   deps.forEach((d, u) => d.forEach((p) => readers[p]!.push(u)));
   const pending = deps.map((d) => d.size);
@@ -306,7 +354,8 @@ export function executionUnits(g: Graph, regions: readonly ControlFlowRegion[] =
     out.push(units[u]!);
     for (const r of readers[u]!) if (--pending[r]! === 0) ready.push(r);
   }
-  if (out.length !== units.length) throw new Error('internal error: control-flow regions are not closed (a cycle between execution units)');
+  if (out.length !== units.length)
+    throw new Error('internal error: control-flow regions are not closed (a cycle between execution units)');
   return out;
 }
 

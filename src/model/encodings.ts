@@ -24,9 +24,11 @@ const registry = new Map<string, WeightCodec>();
 
 /** Registers (or replaces) the decoder of an encoding name. */
 export function registerEncoding(name: string, codec: WeightCodec): void {
-  if (typeof name !== 'string' || !/^[a-z][a-z0-9-]*$/.test(name)) throw new RangeError(`encoding name '${name}' must be lower-case letters, digits and dashes`);
+  if (typeof name !== 'string' || !/^[a-z][a-z0-9-]*$/.test(name))
+    throw new RangeError(`encoding name '${name}' must be lower-case letters, digits and dashes`);
   if (name === 'raw' || name === 'affine') throw new RangeError(`encoding '${name}' is built in`);
-  if (!codec || typeof codec.decode !== 'function') throw new TypeError('codec must have a decode(bytes, ctx) function');
+  if (!codec || typeof codec.decode !== 'function')
+    throw new TypeError('codec must have a decode(bytes, ctx) function');
   registry.set(name, codec);
 }
 
@@ -45,10 +47,16 @@ registerEncoding('deep-compression', {
     try {
       d = native().codecDecode(bytes);
     } catch (e) {
-      throw new ModelFormatError(`deep-compression stream cannot be decoded: ${(e as Error).message}`, { file: ctx.file, weight: ctx.name });
+      throw new ModelFormatError(`deep-compression stream cannot be decoded: ${(e as Error).message}`, {
+        file: ctx.file,
+        weight: ctx.name,
+      });
     }
     if (d.shape.length !== ctx.shape.length || d.shape.some((v, i) => v !== ctx.shape[i])) {
-      throw new ModelFormatError(`deep-compression stream has shape [${d.shape}] but the entry says [${ctx.shape}]`, { file: ctx.file, weight: ctx.name });
+      throw new ModelFormatError(`deep-compression stream has shape [${d.shape}] but the entry says [${ctx.shape}]`, {
+        file: ctx.file,
+        weight: ctx.name,
+      });
     }
     return d.values;
   },

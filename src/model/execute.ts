@@ -3,7 +3,14 @@
 // segments of the native runtime (run a subset of nodes from precomputed tensors).
 import { tf } from '../backend/float.js';
 import { ModelFormatError, asModelError } from './errors.js';
-import { controlFlowRegions, executionUnits, hasControlFlow, regionIndex, type ControlFlowRegion, type ExecutionUnit } from './control-flow.js';
+import {
+  controlFlowRegions,
+  executionUnits,
+  hasControlFlow,
+  regionIndex,
+  type ControlFlowRegion,
+  type ExecutionUnit,
+} from './control-flow.js';
 import { parseTensorName, producers, type Constant, type Graph, type Node } from './ir.js';
 import { runRegion } from './run-region.js';
 import { OPS } from './ops.js';
@@ -62,14 +69,21 @@ export function disposeConstants(g: Graph): void {
 function bindInputs(g: Graph, inputs: GraphInputs): Map<string, tf.Tensor> {
   const m = new Map<string, tf.Tensor>();
   if (inputs instanceof tf.Tensor) {
-    if (g.inputs.length !== 1) throw new RangeError(`inputs: the model has ${g.inputs.length} inputs (${g.inputs.map((i) => i.name).join(', ')}); pass an array or a name → tensor record`);
+    if (g.inputs.length !== 1)
+      throw new RangeError(
+        `inputs: the model has ${g.inputs.length} inputs (${g.inputs.map((i) => i.name).join(', ')}); pass an array or a name → tensor record`,
+      );
     m.set(g.inputs[0]!.name, inputs);
   } else if (Array.isArray(inputs)) {
-    if (inputs.length !== g.inputs.length) throw new RangeError(`inputs has ${inputs.length} tensors, the model takes ${g.inputs.length}`);
+    if (inputs.length !== g.inputs.length)
+      throw new RangeError(`inputs has ${inputs.length} tensors, the model takes ${g.inputs.length}`);
     inputs.forEach((t, i) => m.set(g.inputs[i]!.name, t));
   } else if (inputs && typeof inputs === 'object') {
     for (const [k, v] of Object.entries(inputs)) {
-      if (!g.inputs.some((i) => i.name === k)) throw new RangeError(`inputs: '${k}' is not an input of the model (inputs: ${g.inputs.map((i) => i.name).join(', ')})`);
+      if (!g.inputs.some((i) => i.name === k))
+        throw new RangeError(
+          `inputs: '${k}' is not an input of the model (inputs: ${g.inputs.map((i) => i.name).join(', ')})`,
+        );
       m.set(k, v);
     }
   } else {
@@ -79,10 +93,14 @@ function bindInputs(g: Graph, inputs: GraphInputs): Map<string, tf.Tensor> {
     if (!(t instanceof tf.Tensor)) throw new TypeError(`inputs['${k}'] must be a tf.Tensor`);
     if (t.isDisposed) throw new TypeError(`inputs['${k}'] is disposed`);
     const spec = g.inputs.find((i) => i.name === k)!;
-    if (t.dtype !== spec.dtype) throw new TypeError(`inputs['${k}'] has dtype ${t.dtype}, the model expects ${spec.dtype}`);
+    if (t.dtype !== spec.dtype)
+      throw new TypeError(`inputs['${k}'] has dtype ${t.dtype}, the model expects ${spec.dtype}`);
     if (spec.shape) {
       const ok = t.shape.length === spec.shape.length && spec.shape.every((d, i) => d < 0 || d === t.shape[i]);
-      if (!ok) throw new RangeError(`inputs['${k}'] has shape [${t.shape.join(', ')}], the model expects [${spec.shape.map((d) => (d < 0 ? '?' : d)).join(', ')}]`);
+      if (!ok)
+        throw new RangeError(
+          `inputs['${k}'] has shape [${t.shape.join(', ')}], the model expects [${spec.shape.map((d) => (d < 0 ? '?' : d)).join(', ')}]`,
+        );
     }
   }
   return m;
@@ -103,11 +121,14 @@ function prepare(g: Graph, inputs: GraphInputs, opts: ExecuteOptions): Bound {
     if (!(v instanceof tf.Tensor) || v.isDisposed) throw new TypeError(`given['${k}'] must be a live tf.Tensor`);
   }
   const names = [...bound.keys(), ...Object.keys(given)];
-  if (!opts.plan) return { bound, given, plan: planRun(g, { outputs: opts.outputs, nodes: opts.nodes, available: names }) };
+  if (!opts.plan)
+    return { bound, given, plan: planRun(g, { outputs: opts.outputs, nodes: opts.nodes, available: names }) };
   const plan = opts.plan;
   if (plan.graph !== g) throw new TypeError('options.plan was made for another graph');
   if (names.length !== plan.available.size || names.some((n) => !plan.available.has(n))) {
-    throw new RangeError(`options.plan was made for the tensors [${[...plan.available].join(', ')}], the run gives [${names.join(', ')}]`);
+    throw new RangeError(
+      `options.plan was made for the tensors [${[...plan.available].join(', ')}], the run gives [${names.join(', ')}]`,
+    );
   }
   return { bound, given, plan };
 }
@@ -116,9 +137,13 @@ function prepare(g: Graph, inputs: GraphInputs, opts: ExecuteOptions): Bound {
  * What computing `outputs` (default: the graph outputs) from the `available` tensors runs, in
  * order: walks back from the outputs once (run only `nodes` when given).
  */
-export function planRun(g: Graph, opts: { outputs?: string[]; nodes?: Iterable<string>; available: Iterable<string> }): RunPlan {
+export function planRun(
+  g: Graph,
+  opts: { outputs?: string[]; nodes?: Iterable<string>; available: Iterable<string> },
+): RunPlan {
   const wanted = opts.outputs ?? g.outputs;
-  if (!Array.isArray(wanted) || wanted.some((w) => typeof w !== 'string')) throw new TypeError('outputs must be an array of tensor names');
+  if (!Array.isArray(wanted) || wanted.some((w) => typeof w !== 'string'))
+    throw new TypeError('outputs must be an array of tensor names');
   const available = new Set(opts.available);
   const allRegions = hasControlFlow(g) ? controlFlowRegions(g) : [];
   const prod = producers(g);
@@ -130,7 +155,9 @@ export function planRun(g: Graph, opts: { outputs?: string[]; nodes?: Iterable<s
     for (const r of allRegions) {
       const inside = r.nodes.filter((n) => subset.has(n)).length;
       if (inside > 0 && inside < r.nodes.length) {
-        throw new RangeError(`nodes: holds ${inside} of the ${r.nodes.length} nodes of the control-flow region starting at '${r.nodes[0]}'; a region runs whole`);
+        throw new RangeError(
+          `nodes: holds ${inside} of the ${r.nodes.length} nodes of the control-flow region starting at '${r.nodes[0]}'; a region runs whole`,
+        );
       }
     }
   }
@@ -167,7 +194,10 @@ export function planRun(g: Graph, opts: { outputs?: string[]; nodes?: Iterable<s
       if (g.inputs.some((i) => i.name === t)) throw new RangeError(`input '${t}' is needed but was not given`);
       throw new RangeError(`tensor '${t}' is not produced by the graph`);
     }
-    if (subset && !subset.has(p[0].name)) throw new RangeError(`tensor '${t}' is needed but its node '${p[0].name}' is outside the subset and it was not given`);
+    if (subset && !subset.has(p[0].name))
+      throw new RangeError(
+        `tensor '${t}' is needed but its node '${p[0].name}' is outside the subset and it was not given`,
+      );
     addNode(p[0]);
   }
   const units = regions.size
@@ -225,14 +255,19 @@ export function execute(g: Graph, inputs: GraphInputs, opts: ExecuteOptions = {}
   const { bound, given, plan } = prepare(g, inputs, opts);
   const regions = plan.units.filter((u) => u.kind === 'region');
   if (regions.length) {
-    throw new Error(`execute: this run needs ${regions.length} control-flow region(s) (the first starts at node '${regions[0]!.region.nodes[0]}'), which only tfjs-converter runs asynchronously: use executeAsync`);
+    throw new Error(
+      `execute: this run needs ${regions.length} control-flow region(s) (the first starts at node '${regions[0]!.region.nodes[0]}'), which only tfjs-converter runs asynchronously: use executeAsync`,
+    );
   }
   const external = new Set<tf.Tensor>([...bound.values(), ...Object.values(given)]);
   const result = tf.tidy(() => {
     const values = new Map<string, tf.Tensor>([...bound, ...Object.entries(given)]);
     for (const u of plan.units) {
       const n = (u as { node: Node }).node;
-      const outs = runNode(n, n.inputs.map((t) => valueOf(g, values, t, n)));
+      const outs = runNode(
+        n,
+        n.inputs.map((t) => valueOf(g, values, t, n)),
+      );
       n.outputs.forEach((o, i) => {
         if (outs[i]) values.set(o, outs[i]!);
       });
@@ -294,7 +329,9 @@ export async function executeAsync(g: Graph, inputs: GraphInputs, opts: ExecuteO
       } else {
         const r = u.region;
         const ins = r.inputs.map((t) => read(t, { name: r.nodes[0]! } as Node));
-        const names = r.outputs.concat(wanted.filter((w) => !r.outputs.includes(w) && r.nodes.includes(parseTensorName(w)[0])));
+        const names = r.outputs.concat(
+          wanted.filter((w) => !r.outputs.includes(w) && r.nodes.includes(parseTensorName(w)[0])),
+        );
         const outs = await runRegion(g, r, ins, names);
         outs.forEach((t, i) => {
           keep(t);

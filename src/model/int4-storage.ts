@@ -57,11 +57,15 @@ export function decodeScale(code: number, d: number): number {
 
 /** §3 per group: x[i] = fl32((q[i] − zp[g][c]) × scale[g][c]) for an int4 AffineQuantization of `shape`. */
 export function dequantizeWeightInt4(q: AffineQuantization, shape: number[]): Float32Array {
-  if (q.dtype !== 'int4' || !q.values) throw new RangeError('dequantizeWeightInt4 needs an int4 AffineQuantization with values');
+  if (q.dtype !== 'int4' || !q.values)
+    throw new RangeError('dequantizeWeightInt4 needs an int4 AffineQuantization with values');
   const l = groupLayout(shape, q.axis, q.groupSize ?? 0, q.axisCount ?? 1);
-  if (q.values.length !== shapeSize(shape)) throw new RangeError(`values has ${q.values.length} elements, shape needs ${shapeSize(shape)}`);
+  if (q.values.length !== shapeSize(shape))
+    throw new RangeError(`values has ${q.values.length} elements, shape needs ${shapeSize(shape)}`);
   if (q.scales.length !== l.groups * l.channels || q.zeroPoints.length !== l.groups * l.channels) {
-    throw new RangeError(`scales and zeroPoints need ${l.groups * l.channels} entries ([groups ${l.groups}][channels ${l.channels}])`);
+    throw new RangeError(
+      `scales and zeroPoints need ${l.groups * l.channels} entries ([groups ${l.groups}][channels ${l.channels}])`,
+    );
   }
   const out = new Float32Array(q.values.length);
   for (let i = 0; i < out.length; i++) {
@@ -90,7 +94,8 @@ export function unpackInt4Nibbles(bytes: Uint8Array, size: number): Int8Array {
 
 /** Whether q carries double-quantized scales that reproduce q.scales exactly. */
 export function hasScaleCodes(q: AffineQuantization, channels: number): boolean {
-  const codes = q.scaleCodes, supers = q.superScales;
+  const codes = q.scaleCodes,
+    supers = q.superScales;
   if (!(codes instanceof Uint8Array) || !(supers instanceof Float32Array)) return false;
   if (codes.length !== q.scales.length || supers.length !== channels || channels === 0) return false;
   for (let i = 0; i < codes.length; i++) {
@@ -100,9 +105,15 @@ export function hasScaleCodes(q: AffineQuantization, channels: number): boolean 
 }
 
 /** Bytes of the group tables after `nibbleBytes` bytes of nibbles (for the size report). */
-export function int4GroupTableBytes(nibbleBytes: number, count: number, channels: number, scaleCodes: boolean, zeroPoints: boolean): number {
+export function int4GroupTableBytes(
+  nibbleBytes: number,
+  count: number,
+  channels: number,
+  scaleCodes: boolean,
+  zeroPoints: boolean,
+): number {
   const zp = zeroPoints ? Math.ceil(count / 2) : 0;
-  if (scaleCodes) return (4 - (nibbleBytes % 4)) % 4 + 4 * channels + count + zp;
+  if (scaleCodes) return ((4 - (nibbleBytes % 4)) % 4) + 4 * channels + count + zp;
   return (nibbleBytes % 2) + 2 * count + zp;
 }
 
@@ -111,10 +122,14 @@ export function int4GroupTableBytes(nibbleBytes: number, count: number, channels
  * are written as codes + super-scales when q carries them (quantizeWeightInt4 with scaleBits
  * 8) and they reproduce q.scales exactly, else as float16 (every scale must be a float16 value).
  */
-export function encodeInt4GroupTables(q: AffineQuantization, nibbleBytes: number, shape?: number[]): { tail: Uint8Array; params: Record<string, unknown> } {
+export function encodeInt4GroupTables(
+  q: AffineQuantization,
+  nibbleBytes: number,
+  shape?: number[],
+): { tail: Uint8Array; params: Record<string, unknown> } {
   const count = q.scales.length;
   // Channels C of the [groups][C] tables: from the shape when given, else the super-scales' length.
-  const channels = shape ? shapeSize(shape.slice(q.axis, q.axis + (q.axisCount ?? 1))) : q.superScales?.length ?? 0;
+  const channels = shape ? shapeSize(shape.slice(q.axis, q.axis + (q.axisCount ?? 1))) : (q.superScales?.length ?? 0);
   const codes = hasScaleCodes(q, channels) && count % channels === 0;
   const zp = q.zeroPoints.some((z) => z !== 0);
   const tail = new Uint8Array(int4GroupTableBytes(nibbleBytes, count, channels, codes, zp));
@@ -131,7 +146,9 @@ export function encodeInt4GroupTables(q: AffineQuantization, nibbleBytes: number
     for (let i = 0; i < count; i++) {
       const h = toFloat16(q.scales[i]!);
       if (fromFloat16(h) !== q.scales[i]) {
-        throw new RangeError(`int4 group scale ${i} (${q.scales[i]}) is neither a float16 value nor given by scaleCodes × superScales (quantize with quantizeWeightInt4)`);
+        throw new RangeError(
+          `int4 group scale ${i} (${q.scales[i]}) is neither a float16 value nor given by scaleCodes × superScales (quantize with quantizeWeightInt4)`,
+        );
       }
       view.setUint16(off + 2 * i, h, true);
     }
@@ -141,7 +158,9 @@ export function encodeInt4GroupTables(q: AffineQuantization, nibbleBytes: number
   return {
     tail,
     params: {
-      groupSize: q.groupSize, groupScales: codes ? 'uint8' : 'float16', ...(codes ? { superScales: 'float32' } : {}),
+      groupSize: q.groupSize,
+      groupScales: codes ? 'uint8' : 'float16',
+      ...(codes ? { superScales: 'float32' } : {}),
       groupZeroPoints: zp ? 'int4' : 'none',
     },
   };
@@ -157,28 +176,42 @@ export interface Int4GroupTables {
 }
 
 /** Reads the tables written by encodeInt4GroupTables (and the older float16 / int8 forms); throws a message naming what is wrong. */
-export function decodeInt4GroupTables(bytes: Uint8Array, size: number, shape: number[], axis: number, axisCount: number,
-  params: Record<string, unknown>): Int4GroupTables {
+export function decodeInt4GroupTables(
+  bytes: Uint8Array,
+  size: number,
+  shape: number[],
+  axis: number,
+  axisCount: number,
+  params: Record<string, unknown>,
+): Int4GroupTables {
   const groupSize = params.groupSize;
-  if (typeof groupSize !== 'number' || !INT4_GROUP_SIZES.includes(groupSize) || groupSize === 0) throw new RangeError(`groupSize ${JSON.stringify(groupSize)} is not 32, 64 or 128`);
+  if (typeof groupSize !== 'number' || !INT4_GROUP_SIZES.includes(groupSize) || groupSize === 0)
+    throw new RangeError(`groupSize ${JSON.stringify(groupSize)} is not 32, 64 or 128`);
   const kind = params.groupScales;
-  if (kind !== 'float16' && kind !== 'uint8') throw new RangeError(`groupScales ${JSON.stringify(kind)} is not 'float16' or 'uint8'`);
-  if (kind === 'uint8' && params.superScales !== 'float32') throw new RangeError(`superScales ${JSON.stringify(params.superScales)} is not 'float32' (needed by groupScales 'uint8')`);
+  if (kind !== 'float16' && kind !== 'uint8')
+    throw new RangeError(`groupScales ${JSON.stringify(kind)} is not 'float16' or 'uint8'`);
+  if (kind === 'uint8' && params.superScales !== 'float32')
+    throw new RangeError(
+      `superScales ${JSON.stringify(params.superScales)} is not 'float32' (needed by groupScales 'uint8')`,
+    );
   const zpKind = params.groupZeroPoints;
-  if (zpKind !== 'int8' && zpKind !== 'int4' && zpKind !== 'none') throw new RangeError(`groupZeroPoints ${JSON.stringify(zpKind)} is not 'int4', 'int8' or 'none'`);
+  if (zpKind !== 'int8' && zpKind !== 'int4' && zpKind !== 'none')
+    throw new RangeError(`groupZeroPoints ${JSON.stringify(zpKind)} is not 'int4', 'int8' or 'none'`);
   const l = groupLayout(shape, axis, groupSize, axisCount);
-  const count = l.groups * l.channels, C = l.channels;
+  const count = l.groups * l.channels,
+    C = l.channels;
   const nib = Math.ceil(size / 2);
   const zpBytes = zpKind === 'int8' ? count : zpKind === 'int4' ? Math.ceil(count / 2) : 0;
   const need = nib + int4GroupTableBytes(nib, count, C, kind === 'uint8', false) + zpBytes;
-  if (bytes.byteLength !== need) throw new RangeError(`int4 data with group tables has ${bytes.byteLength} bytes, shape and groups need ${need}`);
+  if (bytes.byteLength !== need)
+    throw new RangeError(`int4 data with group tables has ${bytes.byteLength} bytes, shape and groups need ${need}`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const scales = new Float32Array(count);
   const zeroPoints = new Int32Array(count);
   let off: number;
   let scaleCodes: Uint8Array | undefined, superScales: Float32Array | undefined;
   if (kind === 'uint8') {
-    off = nib + (4 - (nib % 4)) % 4;
+    off = nib + ((4 - (nib % 4)) % 4);
     superScales = new Float32Array(C);
     for (let c = 0; c < C; c++) {
       const d = view.getFloat32(off + 4 * c, true);
@@ -190,19 +223,26 @@ export function decodeInt4GroupTables(bytes: Uint8Array, size: number, shape: nu
     for (let i = 0; i < count; i++) {
       if (scaleCodes[i] === 0) throw new RangeError(`group scale code ${i} is 0 (codes are 1..255)`);
       scales[i] = decodeScale(scaleCodes[i]!, superScales[i % C]!);
-      if (!Number.isFinite(scales[i]!)) throw new RangeError(`group scale ${i} (code ${scaleCodes[i]} × super-scale ${superScales[i % C]}) is not finite`);
+      if (!Number.isFinite(scales[i]!))
+        throw new RangeError(
+          `group scale ${i} (code ${scaleCodes[i]} × super-scale ${superScales[i % C]}) is not finite`,
+        );
     }
     off += count;
   } else {
     off = nib + (nib % 2);
     for (let i = 0; i < count; i++) {
       scales[i] = fromFloat16(view.getUint16(off + 2 * i, true));
-      if (!(scales[i]! > 0) || !Number.isFinite(scales[i]!)) throw new RangeError(`group scale ${i} is ${scales[i]} (must be finite and > 0)`);
+      if (!(scales[i]! > 0) || !Number.isFinite(scales[i]!))
+        throw new RangeError(`group scale ${i} is ${scales[i]} (must be finite and > 0)`);
     }
     off += 2 * count;
   }
   for (let i = 0; i < count && zpKind !== 'none'; i++) {
-    const z = zpKind === 'int8' ? (bytes[off + i]! << 24) >> 24 : (((bytes[off + (i >> 1)]! >> (i & 1 ? 4 : 0)) & 0x0f) << 28) >> 28;
+    const z =
+      zpKind === 'int8'
+        ? (bytes[off + i]! << 24) >> 24
+        : (((bytes[off + (i >> 1)]! >> (i & 1 ? 4 : 0)) & 0x0f) << 28) >> 28;
     if (z < -8 || z > 7) throw new RangeError(`group zero point ${i} is ${z}, outside [-8, 7]`);
     zeroPoints[i] = z;
   }

@@ -31,7 +31,16 @@ export interface TensorInfo {
 
 /** Fused activation of Conv2D / DepthwiseConv2dNative / MatMul (attr `activation`). */
 export type FusedActivation = 'none' | 'relu' | 'relu6' | 'elu' | 'leakyrelu' | 'prelu' | 'sigmoid' | 'tanh';
-export const FUSED_ACTIVATIONS: readonly FusedActivation[] = ['none', 'relu', 'relu6', 'elu', 'leakyrelu', 'prelu', 'sigmoid', 'tanh'];
+export const FUSED_ACTIVATIONS: readonly FusedActivation[] = [
+  'none',
+  'relu',
+  'relu6',
+  'elu',
+  'leakyrelu',
+  'prelu',
+  'sigmoid',
+  'tanh',
+];
 
 /** Per-channel (or per-tensor) integer form of a constant (docs/quantization.md §1, §5). */
 export interface AffineQuantization {
@@ -186,10 +195,12 @@ export function createGraph(name = 'model'): Graph {
 
 /** The graph's signature, or (for a graph built without one) its inputs and outputs keyed by tensor name. */
 export function signatureOf(g: Graph): GraphSignature {
-  return g.signature ?? {
-    inputs: g.inputs.map((i) => ({ key: i.name, name: i.name })),
-    outputs: g.outputs.map((o) => ({ key: o, name: o })),
-  };
+  return (
+    g.signature ?? {
+      inputs: g.inputs.map((i) => ({ key: i.name, name: i.name })),
+      outputs: g.outputs.map((o) => ({ key: o, name: o })),
+    }
+  );
 }
 
 /**
@@ -239,7 +250,11 @@ export function topoSort(g: Graph, file?: string): void {
       const p = prod.get(t);
       if (p && isBackEdge(n, p[0])) continue;
       if (p) d.push(p[0]);
-      else if (!defined.has(t)) throw new ModelFormatError(`input '${t}' is not produced by any node, input or constant`, { file, node: n.name });
+      else if (!defined.has(t))
+        throw new ModelFormatError(`input '${t}' is not produced by any node, input or constant`, {
+          file,
+          node: n.name,
+        });
     }
     deps.set(n, d);
   }
@@ -256,7 +271,11 @@ export function topoSort(g: Graph, file?: string): void {
       if (top[1] < d.length) {
         const next = d[top[1]++]!;
         const s = state.get(next);
-        if (s === 1) throw new ModelFormatError(`the graph has a cycle through this node (via '${top[0].name}')`, { file, node: next.name });
+        if (s === 1)
+          throw new ModelFormatError(`the graph has a cycle through this node (via '${top[0].name}')`, {
+            file,
+            node: next.name,
+          });
         if (s === undefined) {
           state.set(next, 1);
           stack.push([next, 0]);
@@ -310,7 +329,8 @@ export function pruneUnused(g: Graph): void {
   }
   g.nodes = g.nodes.filter((n) => live.has(n));
   for (const name of [...g.constants.keys()]) if (!usedTensors.has(name)) g.constants.delete(name);
-  for (const t of [...g.tensors.keys()]) if (!usedTensors.has(t) && !g.inputs.some((i) => i.name === t)) g.tensors.delete(t);
+  for (const t of [...g.tensors.keys()])
+    if (!usedTensors.has(t) && !g.inputs.some((i) => i.name === t)) g.tensors.delete(t);
 }
 
 /** A fresh name not used by any node, constant or input. */
@@ -318,7 +338,8 @@ export function uniqueName(g: Graph, base: string): string {
   // A free name is the common case: test it without building the set (lowering an unrolled
   // recurrent layer names thousands of nodes, and a set per name made that quadratic in time
   // and allocation).
-  if (!g.constants.has(base) && !g.inputs.some((i) => i.name === base) && !g.nodes.some((n) => n.name === base)) return base;
+  if (!g.constants.has(base) && !g.inputs.some((i) => i.name === base) && !g.nodes.some((n) => n.name === base))
+    return base;
   const taken = new Set<string>([...g.nodes.map((n) => n.name), ...g.constants.keys(), ...g.inputs.map((i) => i.name)]);
   for (let i = 1; ; i++) if (!taken.has(`${base}_${i}`)) return `${base}_${i}`;
 }
@@ -333,7 +354,9 @@ export function cloneGraph(g: Graph): Graph {
   for (const [k, c] of g.constants) {
     const q = c.quantization;
     constants.set(k, {
-      ...c, shape: [...c.shape], data: cloneData(c.data),
+      ...c,
+      shape: [...c.shape],
+      data: cloneData(c.data),
       ...(q ? { quantization: { ...q, ...(q.tfjs ? { tfjs: { ...q.tfjs } } : {}) } } : {}),
     });
   }
@@ -342,21 +365,37 @@ export function cloneGraph(g: Graph): Graph {
     inputs: g.inputs.map((i) => ({ ...i, shape: i.shape ? [...i.shape] : null })),
     outputs: [...g.outputs],
     nodes: g.nodes.map((n) => ({
-      ...n, inputs: [...n.inputs], outputs: [...n.outputs], attrs: structuredClone(n.attrs),
+      ...n,
+      inputs: [...n.inputs],
+      outputs: [...n.outputs],
+      attrs: structuredClone(n.attrs),
       ...(n.rawAttrs ? { rawAttrs: structuredClone(n.rawAttrs) } : {}),
       ...(n.controlInputs ? { controlInputs: [...n.controlInputs] } : {}),
     })),
     constants,
     tensors: new Map([...g.tensors].map(([k, v]) => [k, { ...v, shape: v.shape ? [...v.shape] : null }])),
     metadata: structuredClone(g.metadata),
-    ...(g.signature ? { signature: { inputs: g.signature.inputs.map((e) => ({ ...e })), outputs: g.signature.outputs.map((e) => ({ ...e })) } } : {}),
+    ...(g.signature
+      ? {
+          signature: {
+            inputs: g.signature.inputs.map((e) => ({ ...e })),
+            outputs: g.signature.outputs.map((e) => ({ ...e })),
+          },
+        }
+      : {}),
     ...(g.library ? { library: structuredClone(g.library) } : {}),
     ...(g.source ? { source: { ...g.source } } : {}),
   };
 }
 
 /** Adds a constant (name made unique), returning its name. */
-export function addConstant(g: Graph, name: string, dtype: Constant['dtype'], shape: number[], data: TensorData): string {
+export function addConstant(
+  g: Graph,
+  name: string,
+  dtype: Constant['dtype'],
+  shape: number[],
+  data: TensorData,
+): string {
   const n = uniqueName(g, name);
   g.constants.set(n, { name: n, dtype, shape, data, ...(hasNonFiniteValues(data) ? { nonFinite: true } : {}) });
   g.tensors.set(n, { dtype, shape: [...shape] });

@@ -55,7 +55,13 @@ export function weight(L: Lowering, layer: string, w: string, opt = false): stri
     err(`weight '${key}' is missing from the weights manifest`, L.ctx.file, layer);
   }
   const name = uniqueName(L.g, key);
-  L.g.constants.set(name, { name, dtype: d.dtype, shape: [...d.shape], data: d.data, ...(d.quantization ? { quantization: { tfjs: { ...d.quantization } } } : {}) });
+  L.g.constants.set(name, {
+    name,
+    dtype: d.dtype,
+    shape: [...d.shape],
+    data: d.data,
+    ...(d.quantization ? { quantization: { tfjs: { ...d.quantization } } } : {}),
+  });
   L.g.tensors.set(name, { dtype: d.dtype, shape: [...d.shape] });
   L.weightConst.set(key, name);
   return name;
@@ -77,11 +83,23 @@ export function scalarConst(L: Lowering, base: string, v: number): string {
 }
 
 /** A float32 scalar or int32 vector constant shared by all its users (unrolled loops need thousands). */
-export function sharedConst(L: Lowering, base: string, dtype: 'float32' | 'int32', values: number[], shape: number[] = dtype === 'float32' ? [] : [values.length]): string {
+export function sharedConst(
+  L: Lowering,
+  base: string,
+  dtype: 'float32' | 'int32',
+  values: number[],
+  shape: number[] = dtype === 'float32' ? [] : [values.length],
+): string {
   const key = `${dtype}:${shape.join('x')}:${values.join(',')}`;
   const have = L.shared.get(key);
   if (have) return have;
-  const name = addConstant(L.g, base, dtype, shape, dtype === 'float32' ? Float32Array.from(values) : Int32Array.from(values));
+  const name = addConstant(
+    L.g,
+    base,
+    dtype,
+    shape,
+    dtype === 'float32' ? Float32Array.from(values) : Int32Array.from(values),
+  );
   L.shared.set(key, name);
   return name;
 }
@@ -94,7 +112,8 @@ export function activationName(c: Json, file: string, layer: string, key = 'acti
   const a = c[key];
   if (a === undefined || a === null) return def;
   if (typeof a === 'string') return a;
-  if (typeof a === 'object' && typeof (a as Json).class_name === 'string') return String((a as Json).class_name).toLowerCase();
+  if (typeof a === 'object' && typeof (a as Json).class_name === 'string')
+    return String((a as Json).class_name).toLowerCase();
   err(`${key} ${JSON.stringify(a)} is not supported`, file, layer);
 }
 
@@ -102,31 +121,47 @@ export function activationName(c: Json, file: string, layer: string, key = 'acti
 export function activation(L: Lowering, act: string, x: string, base: string): string {
   const file = L.ctx.file;
   switch (act) {
-    case 'linear': return x;
-    case 'relu': return node(L, `${base}/Relu`, 'Relu', [x]);
+    case 'linear':
+      return x;
+    case 'relu':
+      return node(L, `${base}/Relu`, 'Relu', [x]);
     case 'relu6': {
       const r = node(L, `${base}/Relu`, 'Relu', [x]);
       return node(L, `${base}/Minimum`, 'Minimum', [scalarConst(L, `${base}/six`, 6), r]);
     }
-    case 'elu': return node(L, `${base}/Elu`, 'Elu', [x]);
-    case 'selu': return node(L, `${base}/Selu`, 'Selu', [x]);
-    case 'sigmoid': return node(L, `${base}/Sigmoid`, 'Sigmoid', [x]);
-    case 'hard_sigmoid': case 'hardSigmoid': case 'hardsigmoid': {
+    case 'elu':
+      return node(L, `${base}/Elu`, 'Elu', [x]);
+    case 'selu':
+      return node(L, `${base}/Selu`, 'Selu', [x]);
+    case 'sigmoid':
+      return node(L, `${base}/Sigmoid`, 'Sigmoid', [x]);
+    case 'hard_sigmoid':
+    case 'hardSigmoid':
+    case 'hardsigmoid': {
       // tfjs-layers' hardSigmoid: clip(0.5 + 0.2·x, 0, 1), in that order. The clip is written
       // min(relu(·), 1), the same values, because Relu and Minimum have int8 kernels and
       // ClipByValue has none.
       const y = node(L, `${base}/hs_mul`, 'Mul', [sharedConst(L, 'hard_sigmoid/slope', 'float32', [0.2]), x]);
       const z = node(L, `${base}/hs_add`, 'AddV2', [sharedConst(L, 'hard_sigmoid/offset', 'float32', [0.5]), y]);
-      return node(L, `${base}/hs_min`, 'Minimum', [node(L, `${base}/hs_relu`, 'Relu', [z]), sharedConst(L, 'one', 'float32', [1])]);
+      return node(L, `${base}/hs_min`, 'Minimum', [
+        node(L, `${base}/hs_relu`, 'Relu', [z]),
+        sharedConst(L, 'one', 'float32', [1]),
+      ]);
     }
-    case 'tanh': return node(L, `${base}/Tanh`, 'Tanh', [x]);
-    case 'softplus': return node(L, `${base}/Softplus`, 'Softplus', [x]);
-    case 'softmax': return node(L, `${base}/Softmax`, 'Softmax', [x]);
+    case 'tanh':
+      return node(L, `${base}/Tanh`, 'Tanh', [x]);
+    case 'softplus':
+      return node(L, `${base}/Softplus`, 'Softplus', [x]);
+    case 'softmax':
+      return node(L, `${base}/Softmax`, 'Softmax', [x]);
     case 'swish': {
-      const s = node(L, `${base}/Sigmoid`, 'Sigmoid', [node(L, `${base}/mul_alpha`, 'Mul', [x, scalarConst(L, `${base}/one`, 1)])]);
+      const s = node(L, `${base}/Sigmoid`, 'Sigmoid', [
+        node(L, `${base}/mul_alpha`, 'Mul', [x, scalarConst(L, `${base}/one`, 1)]),
+      ]);
       return node(L, `${base}/Mul`, 'Mul', [s, x]);
     }
-    default: err(`activation '${act}' cannot be lowered`, file, base);
+    default:
+      err(`activation '${act}' cannot be lowered`, file, base);
   }
 }
 

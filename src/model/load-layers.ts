@@ -6,7 +6,18 @@ import { addConstant, createGraph, uniqueName, type Attrs, type FusedActivation,
 import type { DType } from '../io/weights.js';
 import { inferShapes } from './shape-inference.js';
 import {
-  activation, activationName, err, intConst, node, obj, scalarConst, shapeOf, weight, type Json, type LayersLoadContext, type Lowering,
+  activation,
+  activationName,
+  err,
+  intConst,
+  node,
+  obj,
+  scalarConst,
+  shapeOf,
+  weight,
+  type Json,
+  type LayersLoadContext,
+  type Lowering,
 } from './layers-lowering.js';
 import { lowerBidirectional, lowerEmbedding, lowerRecurrent, RECURRENT_CLASSES } from './lower-recurrent.js';
 
@@ -23,7 +34,11 @@ interface LayerState {
 export function isLayersModelJson(json: Json): boolean {
   const t = json.modelTopology as Json | undefined;
   if (json.format === 'layers-model') return true;
-  return !!t && typeof t === 'object' && (typeof t.class_name === 'string' || typeof (t.model_config as Json | undefined)?.class_name === 'string');
+  return (
+    !!t &&
+    typeof t === 'object' &&
+    (typeof t.class_name === 'string' || typeof (t.model_config as Json | undefined)?.class_name === 'string')
+  );
 }
 
 /** Lowers a layers-model topology into the IR. */
@@ -77,7 +92,13 @@ function isModelClass(c: string): boolean {
  * Lowers a (possibly nested) model. `inputs` are the tensors feeding it (undefined at top
  * level: its InputLayers become graph inputs). Returns its output tensors.
  */
-function lowerModel(L: Lowering, className: string, config: unknown, inputs: string[] | undefined, prefix: string): string[] {
+function lowerModel(
+  L: Lowering,
+  className: string,
+  config: unknown,
+  inputs: string[] | undefined,
+  prefix: string,
+): string[] {
   const file = L.ctx.file;
   if (className === 'Sequential') {
     const layers = Array.isArray(config) ? config : (obj(config, 'Sequential config', file).layers as unknown);
@@ -89,7 +110,9 @@ function lowerModel(L: Lowering, className: string, config: unknown, inputs: str
       const lc = obj(l.config ?? {}, `layers[${i}].config`, file);
       const name = typeof lc.name === 'string' ? lc.name : `${cls}_${i}`;
       if (cur === undefined) {
-        const bis = lc.batch_input_shape ?? (Array.isArray(lc.input_shape) ? [null, ...(lc.input_shape as unknown[])] : undefined);
+        const bis =
+          lc.batch_input_shape ??
+          (Array.isArray(lc.input_shape) ? [null, ...(lc.input_shape as unknown[])] : undefined);
         if (!Array.isArray(bis)) err('the first layer of a Sequential model needs batch_input_shape', file, name);
         const inName = cls === 'InputLayer' ? name : `${name}_input`;
         cur = [addInput(L, prefix + inName, bis, lc.dtype, name)];
@@ -117,11 +140,13 @@ function lowerModel(L: Lowering, className: string, config: unknown, inputs: str
     }
     const inputLayers = (c.input_layers as unknown[][] | undefined) ?? [];
     if (!Array.isArray(inputLayers) || inputLayers.length === 0) err('functional model has no input_layers', file);
-    if (inputs !== undefined && inputs.length !== inputLayers.length) err(`nested model takes ${inputLayers.length} inputs, got ${inputs.length}`, file);
+    if (inputs !== undefined && inputs.length !== inputLayers.length)
+      err(`nested model takes ${inputLayers.length} inputs, got ${inputs.length}`, file);
     inputLayers.forEach((ref, i) => {
       if (!Array.isArray(ref)) err('input_layers entries must be [name, node, tensor]', file);
       const st = states.get(String(ref[0]));
-      if (!st || st.className !== 'InputLayer') err(`input layer '${String(ref[0])}' is not an InputLayer of the model`, file);
+      if (!st || st.className !== 'InputLayer')
+        err(`input layer '${String(ref[0])}' is not an InputLayer of the model`, file);
       const lc = obj(st.cfg.config, 'InputLayer config', file, st.name);
       st.nodes[0] = [inputs ? inputs[i]! : addInput(L, prefix + st.name, lc.batch_input_shape, lc.dtype, st.name)];
     });
@@ -145,11 +170,23 @@ function lowerModel(L: Lowering, className: string, config: unknown, inputs: str
         const suffix = st.nodes.length ? `_${st.nodes.length}` : '';
         const out = isModelClass(st.className)
           ? lowerModel(L, st.className, st.cfg.config, ins, `${prefix}${st.name}${suffix}/`)
-          : lowerLayer(L, st.className, obj(st.cfg.config ?? {}, 'layer config', file, st.name), ins, prefix + st.name + suffix, st.name);
+          : lowerLayer(
+              L,
+              st.className,
+              obj(st.cfg.config ?? {}, 'layer config', file, st.name),
+              ins,
+              prefix + st.name + suffix,
+              st.name,
+            );
         st.nodes.push(out);
       }
     }
-    if (queue.length) err(`inbound nodes of layer '${queue[0]![0].name}' reference layers that never produce them (a cycle or a missing layer)`, file, queue[0]![0].name);
+    if (queue.length)
+      err(
+        `inbound nodes of layer '${queue[0]![0].name}' reference layers that never produce them (a cycle or a missing layer)`,
+        file,
+        queue[0]![0].name,
+      );
     const outputLayers = c.output_layers as unknown[][] | undefined;
     if (!Array.isArray(outputLayers) || outputLayers.length === 0) err('functional model has no output_layers', file);
     return outputLayers.map((ref) => {
@@ -171,12 +208,14 @@ function builtStandalone(l: Json): boolean {
 }
 
 function refTensor(states: Map<string, LayerState>, ref: unknown, file: string, node: string): string | undefined {
-  if (!Array.isArray(ref) || ref.length < 3) err(`layer reference ${JSON.stringify(ref)} must be [name, node, tensor]`, file, node);
+  if (!Array.isArray(ref) || ref.length < 3)
+    err(`layer reference ${JSON.stringify(ref)} must be [name, node, tensor]`, file, node);
   const st = states.get(String(ref[0]));
   if (!st) err(`references unknown layer '${String(ref[0])}'`, file, node);
   const ni = Number(ref[1]);
   const ti = Number(ref[2]);
-  if (!Number.isInteger(ni) || ni < 0 || !Number.isInteger(ti) || ti < 0) err(`bad layer reference ${JSON.stringify(ref)}`, file, node);
+  if (!Number.isInteger(ni) || ni < 0 || !Number.isInteger(ti) || ti < 0)
+    err(`bad layer reference ${JSON.stringify(ref)}`, file, node);
   const outs = st.nodes[ni];
   if (!outs || outs.length === 0) return undefined;
   if (ti >= outs.length) err(`layer '${st.name}' has no output ${ti}`, file, node);
@@ -196,10 +235,14 @@ function resolveRefs(states: Map<string, LayerState>, nd: unknown, file: string,
 
 function addInput(L: Lowering, name: string, shape: unknown, dtype: unknown, layer: string): string {
   if (!Array.isArray(shape)) err('batch_input_shape must be an array', L.ctx.file, layer);
-  const dims = shape.map((d) => (d === null || d === undefined ? -1 : typeof d === 'number' && Number.isInteger(d) && d >= 0 ? d : NaN));
-  if (dims.some((d) => Number.isNaN(d))) err(`batch_input_shape ${JSON.stringify(shape)} is invalid`, L.ctx.file, layer);
+  const dims = shape.map((d) =>
+    d === null || d === undefined ? -1 : typeof d === 'number' && Number.isInteger(d) && d >= 0 ? d : NaN,
+  );
+  if (dims.some((d) => Number.isNaN(d)))
+    err(`batch_input_shape ${JSON.stringify(shape)} is invalid`, L.ctx.file, layer);
   const dt = (dtype ?? 'float32') as DType;
-  if (!['float32', 'int32', 'bool'].includes(dt)) err(`input dtype '${String(dtype)}' is not supported`, L.ctx.file, layer);
+  if (!['float32', 'int32', 'bool'].includes(dt))
+    err(`input dtype '${String(dtype)}' is not supported`, L.ctx.file, layer);
   const n = uniqueName(L.g, name);
   L.g.inputs.push({ name: n, dtype: dt, shape: dims });
   L.g.tensors.set(n, { dtype: dt, shape: dims });
@@ -208,12 +251,12 @@ function addInput(L: Lowering, name: string, shape: unknown, dtype: unknown, lay
 
 // ---- per-layer lowering
 
-
 function pair(v: unknown, def: number, what: string, file: string, layer: string): [number, number] {
   if (v === undefined || v === null) return [def, def];
   const a = Array.isArray(v) ? v : [v, v];
   if (a.length === 1) a.push(a[0]);
-  if (a.length !== 2 || a.some((x) => typeof x !== 'number' || !Number.isInteger(x) || x < 0)) err(`${what} must be an integer or a pair, got ${JSON.stringify(v)}`, file, layer);
+  if (a.length !== 2 || a.some((x) => typeof x !== 'number' || !Number.isInteger(x) || x < 0))
+    err(`${what} must be an integer or a pair, got ${JSON.stringify(v)}`, file, layer);
   return [a[0] as number, a[1] as number];
 }
 
@@ -260,16 +303,25 @@ function applyLayer(L: Lowering, cls: string, c: Json, ins: string[], base: stri
       let a = x;
       const kShape = L.g.constants.get(k)!.shape;
       if (rank > 2) {
-        if (!xs || xs.slice(1).some((d) => d < 0)) err('Dense on a rank > 2 input needs known non-batch dimensions', file, layer);
+        if (!xs || xs.slice(1).some((d) => d < 0))
+          err('Dense on a rank > 2 input needs known non-batch dimensions', file, layer);
         a = node(L, `${base}/Reshape_in`, 'Reshape', [x, intConst(L, `${base}/shape_in`, [-1, xs[xs.length - 1]!])]);
       }
       let y: string;
       if (fused !== undefined) {
-        y = node(L, `${base}/MatMul`, 'MatMul', b ? [a, k, b] : [a, k], { transpose_a: false, transpose_b: false, activation: fused });
+        y = node(L, `${base}/MatMul`, 'MatMul', b ? [a, k, b] : [a, k], {
+          transpose_a: false,
+          transpose_b: false,
+          activation: fused,
+        });
       } else {
         y = node(L, `${base}/MatMul`, 'MatMul', [a, k], { transpose_a: false, transpose_b: false, activation: 'none' });
       }
-      if (rank > 2) y = node(L, `${base}/Reshape_out`, 'Reshape', [y, intConst(L, `${base}/shape_out`, [-1, ...xs!.slice(1, -1), kShape[1]!])]);
+      if (rank > 2)
+        y = node(L, `${base}/Reshape_out`, 'Reshape', [
+          y,
+          intConst(L, `${base}/shape_out`, [-1, ...xs!.slice(1, -1), kShape[1]!]),
+        ]);
       if (fused === undefined) {
         if (b) y = node(L, `${base}/BiasAdd`, 'BiasAdd', [y, b]);
         y = activation(L, act, y, base);
@@ -285,10 +337,19 @@ function applyLayer(L: Lowering, cls: string, c: Json, ins: string[], base: stri
       const useBias = c.use_bias !== false;
       const b = useBias ? weight(L, layer, 'bias') : undefined;
       const act = activationName(c, file, layer);
-      const [sh, sw] = is1d ? [1, pair(c.strides, 1, 'strides', file, layer)[0]] : pair(c.strides, 1, 'strides', file, layer);
-      const [dh, dw] = is1d ? [1, pair(c.dilation_rate, 1, 'dilation_rate', file, layer)[0]] : pair(c.dilation_rate, 1, 'dilation_rate', file, layer);
+      const [sh, sw] = is1d
+        ? [1, pair(c.strides, 1, 'strides', file, layer)[0]]
+        : pair(c.strides, 1, 'strides', file, layer);
+      const [dh, dw] = is1d
+        ? [1, pair(c.dilation_rate, 1, 'dilation_rate', file, layer)[0]]
+        : pair(c.dilation_rate, 1, 'dilation_rate', file, layer);
       if (c.padding === 'causal') err('causal padding is not supported', file, layer);
-      const attrs: Attrs = { strides: [1, sh, sw, 1], padding: padding(c, file, layer), dilations: [1, dh, dw, 1], data_format: 'NHWC' };
+      const attrs: Attrs = {
+        strides: [1, sh, sw, 1],
+        padding: padding(c, file, layer),
+        dilations: [1, dh, dw, 1],
+        data_format: 'NHWC',
+      };
       if (is1d) {
         // tfc.conv1d: reshape to [b, 1, w, c] and a [1, k, in, out] filter, conv2d, reshape back.
         const kc = L.g.constants.get(k)!;
@@ -312,7 +373,11 @@ function applyLayer(L: Lowering, cls: string, c: Json, ins: string[], base: stri
       const [sh, sw] = pair(c.strides, 1, 'strides', file, layer);
       // tfjs-layers passes no dilation to the depthwise conv.
       let y = node(L, `${base}/depthwise`, 'DepthwiseConv2dNative', [x, k], {
-        strides: [1, sh, sw, 1], padding: padding(c, file, layer), dilations: [1, 1, 1, 1], data_format: 'NHWC', activation: 'none',
+        strides: [1, sh, sw, 1],
+        padding: padding(c, file, layer),
+        dilations: [1, 1, 1, 1],
+        data_format: 'NHWC',
+        activation: 'none',
       });
       if (b) y = node(L, `${base}/BiasAdd`, 'BiasAdd', [y, b]);
       return out(activation(L, activationName(c, file, layer), y, base));
@@ -326,9 +391,19 @@ function applyLayer(L: Lowering, cls: string, c: Json, ins: string[], base: stri
       const [sh, sw] = pair(c.strides, 1, 'strides', file, layer);
       const [dh, dw] = pair(c.dilation_rate, 1, 'dilation_rate', file, layer);
       let y = node(L, `${base}/depthwise`, 'DepthwiseConv2dNative', [x, dk], {
-        strides: [1, sh, sw, 1], padding: padding(c, file, layer), dilations: [1, dh, dw, 1], data_format: 'NHWC', activation: 'none',
+        strides: [1, sh, sw, 1],
+        padding: padding(c, file, layer),
+        dilations: [1, dh, dw, 1],
+        data_format: 'NHWC',
+        activation: 'none',
       });
-      y = node(L, `${base}/pointwise`, 'Conv2D', [y, pk], { strides: [1, 1, 1, 1], padding: 'VALID', dilations: [1, 1, 1, 1], data_format: 'NHWC', activation: 'none' });
+      y = node(L, `${base}/pointwise`, 'Conv2D', [y, pk], {
+        strides: [1, 1, 1, 1],
+        padding: 'VALID',
+        dilations: [1, 1, 1, 1],
+        data_format: 'NHWC',
+        activation: 'none',
+      });
       if (b) y = node(L, `${base}/BiasAdd`, 'BiasAdd', [y, b]);
       return out(activation(L, activationName(c, file, layer), y, base));
     }
@@ -341,38 +416,68 @@ function applyLayer(L: Lowering, cls: string, c: Json, ins: string[], base: stri
       const [kh, kw] = pair(c.kernel_size, 1, 'kernel_size', file, layer);
       const pad = padding(c, file, layer);
       const xs = shapeOf(L, x);
-      if (!xs || xs.length !== 4 || xs[1]! < 0 || xs[2]! < 0) err('Conv2DTranspose needs a known input height and width', file, layer);
+      if (!xs || xs.length !== 4 || xs[1]! < 0 || xs[2]! < 0)
+        err('Conv2DTranspose needs a known input height and width', file, layer);
       const len = (d: number, s: number, kk: number) => (pad === 'SAME' ? d * s : d * s + Math.max(kk - s, 0));
       const filters = L.g.constants.get(k)!.shape[2]!;
       const shape = intConst(L, `${base}/output_shape`, [-1, len(xs[1]!, sh, kh), len(xs[2]!, sw, kw), filters]);
-      let y = node(L, `${base}/conv2d_transpose`, 'Conv2DBackpropInput', [shape, k, x], { strides: [1, sh, sw, 1], padding: pad, data_format: 'NHWC' });
+      let y = node(L, `${base}/conv2d_transpose`, 'Conv2DBackpropInput', [shape, k, x], {
+        strides: [1, sh, sw, 1],
+        padding: pad,
+        data_format: 'NHWC',
+      });
       if (b) y = node(L, `${base}/BiasAdd`, 'BiasAdd', [y, b]);
       return out(activation(L, activationName(c, file, layer), y, base));
     }
     case 'BatchNormalization': {
       const x = one();
       const xs = shapeOf(L, x);
-      const axis = typeof c.axis === 'number' ? c.axis : Array.isArray(c.axis) && c.axis.length === 1 ? (c.axis[0] as number) : -1;
-      if (xs && axis !== -1 && axis !== xs.length - 1) err(`BatchNormalization over axis ${axis} is not supported (last axis only)`, file, layer);
-      if (xs && (xs.length < 2 || xs.length > 4)) err(`BatchNormalization on rank ${xs.length} is not supported`, file, layer);
+      const axis =
+        typeof c.axis === 'number' ? c.axis : Array.isArray(c.axis) && c.axis.length === 1 ? (c.axis[0] as number) : -1;
+      if (xs && axis !== -1 && axis !== xs.length - 1)
+        err(`BatchNormalization over axis ${axis} is not supported (last axis only)`, file, layer);
+      if (xs && (xs.length < 2 || xs.length > 4))
+        err(`BatchNormalization on rank ${xs.length} is not supported`, file, layer);
       const mean = weight(L, layer, 'moving_mean')!;
       const variance = weight(L, layer, 'moving_variance')!;
       const n = L.g.constants.get(mean)!.shape[0]!;
-      const gamma = c.scale !== false ? weight(L, layer, 'gamma')! : addConstant(L.g, `${layer}/gamma_ones`, 'float32', [n], new Float32Array(n).fill(1));
-      const beta = c.center !== false ? weight(L, layer, 'beta')! : addConstant(L.g, `${layer}/beta_zeros`, 'float32', [n], new Float32Array(n));
+      const gamma =
+        c.scale !== false
+          ? weight(L, layer, 'gamma')!
+          : addConstant(L.g, `${layer}/gamma_ones`, 'float32', [n], new Float32Array(n).fill(1));
+      const beta =
+        c.center !== false
+          ? weight(L, layer, 'beta')!
+          : addConstant(L.g, `${layer}/beta_zeros`, 'float32', [n], new Float32Array(n));
       const eps = typeof c.epsilon === 'number' ? c.epsilon : 1e-3;
-      return out(node(L, `${base}/FusedBatchNormV3`, 'FusedBatchNormV3', [x, gamma, beta, mean, variance], { epsilon: eps, data_format: 'NHWC' }));
+      return out(
+        node(L, `${base}/FusedBatchNormV3`, 'FusedBatchNormV3', [x, gamma, beta, mean, variance], {
+          epsilon: eps,
+          data_format: 'NHWC',
+        }),
+      );
     }
-    case 'Activation': return out(activation(L, activationName(c, file, layer), one(), base));
+    case 'Activation':
+      return out(activation(L, activationName(c, file, layer), one(), base));
     case 'ReLU': {
       let y = node(L, `${base}/Relu`, 'Relu', [one()]);
-      if (typeof c.max_value === 'number') y = node(L, `${base}/clip`, 'ClipByValue', [y, scalarConst(L, `${base}/lo`, 0), scalarConst(L, `${base}/hi`, c.max_value)]);
+      if (typeof c.max_value === 'number')
+        y = node(L, `${base}/clip`, 'ClipByValue', [
+          y,
+          scalarConst(L, `${base}/lo`, 0),
+          scalarConst(L, `${base}/hi`, c.max_value),
+        ]);
       return out(y);
     }
-    case 'LeakyReLU': return out(node(L, `${base}/LeakyRelu`, 'LeakyRelu', [one()], { alpha: typeof c.alpha === 'number' ? c.alpha : 0.3 }));
-    case 'PReLU': return out(node(L, `${base}/Prelu`, 'Prelu', [one(), weight(L, layer, 'alpha')!]));
+    case 'LeakyReLU':
+      return out(
+        node(L, `${base}/LeakyRelu`, 'LeakyRelu', [one()], { alpha: typeof c.alpha === 'number' ? c.alpha : 0.3 }),
+      );
+    case 'PReLU':
+      return out(node(L, `${base}/Prelu`, 'Prelu', [one(), weight(L, layer, 'alpha')!]));
     case 'ELU': {
-      if (c.alpha !== undefined && c.alpha !== 1) err('ELU with alpha ≠ 1 is not supported (tfjs-layers does not support it either)', file, layer);
+      if (c.alpha !== undefined && c.alpha !== 1)
+        err('ELU with alpha ≠ 1 is not supported (tfjs-layers does not support it either)', file, layer);
       return out(node(L, `${base}/Elu`, 'Elu', [one()]));
     }
     case 'Softmax': {
@@ -399,16 +504,30 @@ function applyLayer(L: Lowering, cls: string, c: Json, ins: string[], base: stri
     case 'Concatenate': {
       if (ins.length < 2) err(`Concatenate needs at least 2 inputs, got ${ins.length}`, file, layer);
       const axis = typeof c.axis === 'number' ? c.axis : -1;
-      return out(node(L, `${base}/concat`, 'ConcatV2', [...ins, intConst(L, `${base}/axis`, [axis])], { N: ins.length }));
+      return out(
+        node(L, `${base}/concat`, 'ConcatV2', [...ins, intConst(L, `${base}/axis`, [axis])], { N: ins.length }),
+      );
     }
     case 'MaxPooling2D':
     case 'AveragePooling2D': {
       channelsLast(c, file, layer);
       const [ph, pw] = pair(c.pool_size, 2, 'pool_size', file, layer);
-      const [sh, sw] = c.strides === null || c.strides === undefined ? [ph, pw] : pair(c.strides, ph, 'strides', file, layer);
-      return out(node(L, `${base}/${cls === 'MaxPooling2D' ? 'MaxPool' : 'AvgPool'}`, cls === 'MaxPooling2D' ? 'MaxPool' : 'AvgPool', [one()], {
-        ksize: [1, ph, pw, 1], strides: [1, sh, sw, 1], padding: padding(c, file, layer), data_format: 'NHWC',
-      }));
+      const [sh, sw] =
+        c.strides === null || c.strides === undefined ? [ph, pw] : pair(c.strides, ph, 'strides', file, layer);
+      return out(
+        node(
+          L,
+          `${base}/${cls === 'MaxPooling2D' ? 'MaxPool' : 'AvgPool'}`,
+          cls === 'MaxPooling2D' ? 'MaxPool' : 'AvgPool',
+          [one()],
+          {
+            ksize: [1, ph, pw, 1],
+            strides: [1, sh, sw, 1],
+            padding: padding(c, file, layer),
+            data_format: 'NHWC',
+          },
+        ),
+      );
     }
     case 'GlobalAveragePooling2D':
     case 'GlobalMaxPooling2D':
@@ -423,17 +542,24 @@ function applyLayer(L: Lowering, cls: string, c: Json, ins: string[], base: stri
       const x = one();
       const xs = shapeOf(L, x);
       if (!xs || xs.slice(1).some((d) => d < 0)) err('Flatten needs known non-batch dimensions', file, layer);
-      return out(node(L, `${base}/Reshape`, 'Reshape', [x, intConst(L, `${base}/shape`, [-1, xs.slice(1).reduce((a, b) => a * b, 1)])]));
+      return out(
+        node(L, `${base}/Reshape`, 'Reshape', [
+          x,
+          intConst(L, `${base}/shape`, [-1, xs.slice(1).reduce((a, b) => a * b, 1)]),
+        ]),
+      );
     }
     case 'Reshape': {
       const x = one();
       const ts = c.target_shape;
-      if (!Array.isArray(ts) || ts.some((d) => typeof d !== 'number' || !Number.isInteger(d) || d < -1)) err(`target_shape ${JSON.stringify(ts)} is invalid`, file, layer);
+      if (!Array.isArray(ts) || ts.some((d) => typeof d !== 'number' || !Number.isInteger(d) || d < -1))
+        err(`target_shape ${JSON.stringify(ts)} is invalid`, file, layer);
       const xs = shapeOf(L, x);
       let target = [...(ts as number[])];
       const neg = target.indexOf(-1);
       if (neg >= 0) {
-        if (!xs || xs.slice(1).some((d) => d < 0)) err('Reshape with -1 needs known non-batch input dimensions', file, layer);
+        if (!xs || xs.slice(1).some((d) => d < 0))
+          err('Reshape with -1 needs known non-batch input dimensions', file, layer);
         const total = xs.slice(1).reduce((a, b) => a * b, 1);
         const rest = target.reduce((a, b, i) => (i === neg ? a : a * b), 1);
         if (rest === 0 || total % rest !== 0) err(`cannot reshape [${xs.slice(1)}] to [${target}]`, file, layer);
@@ -444,7 +570,9 @@ function applyLayer(L: Lowering, cls: string, c: Json, ins: string[], base: stri
     case 'Permute': {
       const dims = c.dims;
       if (!Array.isArray(dims)) err('Permute needs dims', file, layer);
-      return out(node(L, `${base}/transpose`, 'Transpose', [one(), intConst(L, `${base}/perm`, [0, ...(dims as number[])])]));
+      return out(
+        node(L, `${base}/transpose`, 'Transpose', [one(), intConst(L, `${base}/perm`, [0, ...(dims as number[])])]),
+      );
     }
     case 'ZeroPadding2D': {
       channelsLast(c, file, layer);
@@ -459,18 +587,33 @@ function applyLayer(L: Lowering, cls: string, c: Json, ins: string[], base: stri
         tb = pair(p[0], 0, 'padding', file, layer);
         lr = pair(p[1], 0, 'padding', file, layer);
       } else err(`padding ${JSON.stringify(p)} is invalid`, file, layer);
-      return out(node(L, `${base}/Pad`, 'Pad', [one(), intConst(L, `${base}/paddings`, [0, 0, tb[0], tb[1], lr[0], lr[1], 0, 0], [4, 2])]));
+      return out(
+        node(L, `${base}/Pad`, 'Pad', [
+          one(),
+          intConst(L, `${base}/paddings`, [0, 0, tb[0], tb[1], lr[0], lr[1], 0, 0], [4, 2]),
+        ]),
+      );
     }
     case 'UpSampling2D': {
       channelsLast(c, file, layer);
       const x = one();
       const xs = shapeOf(L, x);
       const [sh, sw] = pair(c.size, 2, 'size', file, layer);
-      if (!xs || xs.length !== 4 || xs[1]! < 0 || xs[2]! < 0) err('UpSampling2D needs a known input height and width', file, layer);
+      if (!xs || xs.length !== 4 || xs[1]! < 0 || xs[2]! < 0)
+        err('UpSampling2D needs a known input height and width', file, layer);
       const nearest = (c.interpolation ?? 'nearest') === 'nearest';
-      return out(node(L, `${base}/resize`, nearest ? 'ResizeNearestNeighbor' : 'ResizeBilinear', [x, intConst(L, `${base}/size`, [xs[1]! * sh, xs[2]! * sw])], {
-        align_corners: false, half_pixel_centers: false,
-      }));
+      return out(
+        node(
+          L,
+          `${base}/resize`,
+          nearest ? 'ResizeNearestNeighbor' : 'ResizeBilinear',
+          [x, intConst(L, `${base}/size`, [xs[1]! * sh, xs[2]! * sw])],
+          {
+            align_corners: false,
+            half_pixel_centers: false,
+          },
+        ),
+      );
     }
     case 'Dropout':
     case 'SpatialDropout1D':
@@ -479,12 +622,16 @@ function applyLayer(L: Lowering, cls: string, c: Json, ins: string[], base: stri
     case 'GaussianDropout':
     case 'AlphaDropout':
       return out(node(L, `${base}/Identity`, 'Identity', [one()], { keras_class: cls }));
-    case 'Embedding': return out(lowerEmbedding(L, c, one(), base, layer));
+    case 'Embedding':
+      return out(lowerEmbedding(L, c, one(), base, layer));
     case 'SimpleRNN':
     case 'LSTM':
     case 'GRU':
     case 'Bidirectional': {
-      const outs = cls === 'Bidirectional' ? lowerBidirectional(L, c, one(), base, layer) : lowerRecurrent(L, cls, c, one(), base, layer);
+      const outs =
+        cls === 'Bidirectional'
+          ? lowerBidirectional(L, c, one(), base, layer)
+          : lowerRecurrent(L, cls, c, one(), base, layer);
       refreshShapes(L.g);
       return outs;
     }
@@ -496,7 +643,13 @@ function applyLayer(L: Lowering, cls: string, c: Json, ins: string[], base: stri
 }
 
 /** Layers that read a time mask in Keras and are not lowered with one (their results would differ). */
-const MASK_READERS_NOT_LOWERED = new Set(['GlobalAveragePooling1D', 'GlobalMaxPooling1D', 'Attention', 'MultiHeadAttention', 'TimeDistributed']);
+const MASK_READERS_NOT_LOWERED = new Set([
+  'GlobalAveragePooling1D',
+  'GlobalMaxPooling1D',
+  'Attention',
+  'MultiHeadAttention',
+  'TimeDistributed',
+]);
 
 /**
  * Lowers one layer application and carries Keras time masks (Embedding mask_zero): recurrent
@@ -506,10 +659,19 @@ const MASK_READERS_NOT_LOWERED = new Set(['GlobalAveragePooling1D', 'GlobalMaxPo
 function lowerLayer(L: Lowering, cls: string, c: Json, ins: string[], base: string, layer: string): string[] {
   const masks = [...new Set(ins.map((t) => L.masks.get(t)).filter((m) => m !== undefined))];
   // A merge of inputs masked by different Embeddings carries their AND in tfjs: not lowered.
-  if (masks.length > 1) err(`${cls} merges inputs masked by different Embeddings (${masks.map((m) => `'${m.layer}'`).join(', ')}), which is not lowered`, L.ctx.file, layer);
+  if (masks.length > 1)
+    err(
+      `${cls} merges inputs masked by different Embeddings (${masks.map((m) => `'${m.layer}'`).join(', ')}), which is not lowered`,
+      L.ctx.file,
+      layer,
+    );
   const mask = masks[0];
   if (mask && MASK_READERS_NOT_LOWERED.has(cls)) {
-    err(`${cls} reads the mask of Embedding '${mask.layer}' (mask_zero: true), which is not lowered for this layer`, L.ctx.file, layer);
+    err(
+      `${cls} reads the mask of Embedding '${mask.layer}' (mask_zero: true), which is not lowered for this layer`,
+      L.ctx.file,
+      layer,
+    );
   }
   const outs = applyLayer(L, cls, c, ins, base, layer);
   if (mask && !RECURRENT_CLASSES.has(cls)) for (const o of outs) if (!L.masks.has(o)) L.masks.set(o, mask);

@@ -1,6 +1,13 @@
 // loadModel(): TF.js graph or layers models from a path, an in-memory {modelJson, weightData}
 // or a tfjs IOHandler, into the graph IR.
-import { readModelFiles, readModelHandler, readModelMemory, type InMemoryModel, type IOHandlerLike, type RawModel } from '../io/files.js';
+import {
+  readModelFiles,
+  readModelHandler,
+  readModelMemory,
+  type InMemoryModel,
+  type IOHandlerLike,
+  type RawModel,
+} from '../io/files.js';
 import { isTfjsModel, tfjsModelHandler, tfjsModelLabel, type TfjsModelLike } from '../io/from-tfjs.js';
 import { decodeWeights, type DecodedWeight } from '../io/weights.js';
 import { ModelFormatError } from './errors.js';
@@ -24,7 +31,8 @@ export interface LoadOptions {
 
 export type ModelSourceKind = 'path' | 'tfjs-model' | 'memory' | 'io-handler';
 
-export const MODEL_SOURCES = 'a path (or file:// URL), {modelJson, weightData}, a tfjs IOHandler with load(), or a tf.LayersModel / tf.GraphModel';
+export const MODEL_SOURCES =
+  'a path (or file:// URL), {modelJson, weightData}, a tfjs IOHandler with load(), or a tf.LayersModel / tf.GraphModel';
 
 /** Which kind of model source this is, decided by shape (undefined: none). */
 export function modelSourceKind(source: unknown): ModelSourceKind | undefined {
@@ -49,25 +57,32 @@ export function describeValue(x: unknown): string {
 /** Reads a model (any source) without interpreting it. */
 export async function readModel(source: ModelSource): Promise<RawModel> {
   switch (modelSourceKind(source)) {
-    case 'path': return readModelFiles(source as string);
-    case 'tfjs-model': return readModelHandler(tfjsModelHandler(source as TfjsModelLike), tfjsModelLabel(source as TfjsModelLike));
-    case 'memory': return readModelMemory(source as InMemoryModel);
-    case 'io-handler': return readModelHandler(source as IOHandlerLike);
-    default: throw new TypeError(`model source must be ${MODEL_SOURCES}; got ${describeValue(source)}`);
+    case 'path':
+      return readModelFiles(source as string);
+    case 'tfjs-model':
+      return readModelHandler(tfjsModelHandler(source as TfjsModelLike), tfjsModelLabel(source as TfjsModelLike));
+    case 'memory':
+      return readModelMemory(source as InMemoryModel);
+    case 'io-handler':
+      return readModelHandler(source as IOHandlerLike);
+    default:
+      throw new TypeError(`model source must be ${MODEL_SOURCES}; got ${describeValue(source)}`);
   }
 }
 
 /** Loads a TF.js graph or layers model into the IR. */
 export async function loadModel(source: ModelSource, options: LoadOptions = {}): Promise<Graph> {
   if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
-  if (options.allowNonFinite !== undefined && typeof options.allowNonFinite !== 'boolean') throw new TypeError('options.allowNonFinite must be a boolean');
+  if (options.allowNonFinite !== undefined && typeof options.allowNonFinite !== 'boolean')
+    throw new TypeError('options.allowNonFinite must be a boolean');
   return graphFromRaw(await readModel(source), options);
 }
 
 export function decodeAllWeights(raw: RawModel, options: LoadOptions = {}): Map<string, DecodedWeight> {
   const weights = new Map<string, DecodedWeight>();
   for (const grp of raw.groups) {
-    for (const w of decodeWeights(grp.entries, grp.bytes, { file: grp.file, allowNonFinite: options.allowNonFinite })) weights.set(w.name, w);
+    for (const w of decodeWeights(grp.entries, grp.bytes, { file: grp.file, allowNonFinite: options.allowNonFinite }))
+      weights.set(w.name, w);
   }
   return weights;
 }
@@ -82,16 +97,24 @@ export function graphFromRaw(raw: RawModel, options: LoadOptions = {}): Graph {
     return g;
   }
   if (fmt !== undefined && fmt !== null && fmt !== 'graph-model' && fmt !== 'layers-model') {
-    throw new ModelFormatError(`unknown model format '${String(fmt)}' (expected 'graph-model', 'layers-model' or '${FORMAT_NAME}')`, { file });
+    throw new ModelFormatError(
+      `unknown model format '${String(fmt)}' (expected 'graph-model', 'layers-model' or '${FORMAT_NAME}')`,
+      { file },
+    );
   }
   const isGraph = fmt === 'graph-model' || (fmt === undefined && isGraphModelJson(json));
   const isLayers = fmt === 'layers-model' || (!isGraph && isLayersModelJson(json));
-  if (!isGraph && !isLayers) throw new ModelFormatError('cannot tell the model format (no format field, no graph nodes, no Keras topology)', { file });
+  if (!isGraph && !isLayers)
+    throw new ModelFormatError('cannot tell the model format (no format field, no graph nodes, no Keras topology)', {
+      file,
+    });
   // Graph models decide which non-finite constants are legal once the ops reading them are known.
   const weights = decodeAllWeights(raw, { allowNonFinite: isGraph || options.allowNonFinite });
   let g: Graph;
   try {
-    g = isGraph ? loadGraphModelIR(json, { file, weights, allowNonFinite: options.allowNonFinite }) : loadLayersModelIR(json, { file, weights });
+    g = isGraph
+      ? loadGraphModelIR(json, { file, weights, allowNonFinite: options.allowNonFinite })
+      : loadLayersModelIR(json, { file, weights });
     inferShapes(g);
   } catch (e) {
     if (e instanceof ModelFormatError) throw e.withContext({ file });

@@ -11,7 +11,16 @@
 // the unrolled graph runs natively and its MatMuls take int8 weights.
 import { addConstant } from './ir.js';
 import {
-  activation, activationName, err, node, sharedConst, shapeOf, weight, type Json, type Lowering, type TimeMask,
+  activation,
+  activationName,
+  err,
+  node,
+  sharedConst,
+  shapeOf,
+  weight,
+  type Json,
+  type Lowering,
+  type TimeMask,
 } from './layers-lowering.js';
 
 export type RnnClass = 'SimpleRNN' | 'LSTM' | 'GRU';
@@ -23,10 +32,13 @@ export const RECURRENT_CLASSES: ReadonlySet<string> = new Set(['SimpleRNN', 'LST
 export function lowerEmbedding(L: Lowering, c: Json, ids: string, base: string, layer: string): string {
   const file = L.ctx.file;
   const table = weight(L, layer, 'embeddings')!;
-  if (L.g.constants.get(table)!.shape.length !== 2) err(`embeddings must be a matrix [input_dim, output_dim], got [${L.g.constants.get(table)!.shape}]`, file, layer);
+  if (L.g.constants.get(table)!.shape.length !== 2)
+    err(`embeddings must be a matrix [input_dim, output_dim], got [${L.g.constants.get(table)!.shape}]`, file, layer);
   const dtype = L.g.tensors.get(ids)?.dtype;
   const idx = dtype === 'int32' ? ids : node(L, `${base}/Cast`, 'Cast', [ids], { DstT: 'int32' });
-  const out = node(L, `${base}/GatherV2`, 'GatherV2', [table, idx, sharedConst(L, 'axis0', 'int32', [0])], { batch_dims: 0 });
+  const out = node(L, `${base}/GatherV2`, 'GatherV2', [table, idx, sharedConst(L, 'axis0', 'int32', [0])], {
+    batch_dims: 0,
+  });
   if (c.mask_zero === true) L.masks.set(out, { layer, ids });
   return out;
 }
@@ -51,7 +63,8 @@ interface Cell {
 
 /** Config options of the Keras RNN layers that change results and are not lowered. */
 function refuseUnsupported(c: Json, cls: string, file: string, layer: string): void {
-  if (c.stateful === true) err(`${cls} with stateful: true is not lowered (its state carries over between calls)`, file, layer);
+  if (c.stateful === true)
+    err(`${cls} with stateful: true is not lowered (its state carries over between calls)`, file, layer);
   if (c.time_major === true) err(`${cls} with time_major: true is not lowered`, file, layer);
   if (c.cell !== undefined && c.cell !== null) err(`${cls} with a custom cell is not lowered`, file, layer);
   // dropout / recurrent_dropout act in training only; unroll and implementation do not change results.
@@ -89,7 +102,8 @@ function weightScope(L: Lowering, layer: string): string {
 function readCell(L: Lowering, cls: RnnClass, c: Json, inputDim: number, layer: string): Cell {
   const file = L.ctx.file;
   const units = c.units;
-  if (typeof units !== 'number' || !Number.isInteger(units) || units <= 0) err(`units must be a positive integer, got ${JSON.stringify(units)}`, file, layer);
+  if (typeof units !== 'number' || !Number.isInteger(units) || units <= 0)
+    err(`units must be a positive integer, got ${JSON.stringify(units)}`, file, layer);
   const gates = cls === 'LSTM' ? 4 : cls === 'GRU' ? 3 : 1;
   const resetAfter = cls === 'GRU' && c.reset_after === true;
   const scope = weightScope(L, layer);
@@ -97,13 +111,23 @@ function readCell(L: Lowering, cls: RnnClass, c: Json, inputDim: number, layer: 
   const recurrent = weight(L, scope, 'recurrent_kernel')!;
   const expect = (w: string, shape: number[]): void => {
     const s = L.g.constants.get(w)!.shape;
-    if (s.length !== shape.length || s.some((d, i) => d !== shape[i])) err(`weight '${w}' has shape [${s}], expected [${shape}] (${units} units, ${inputDim} input features)`, file, layer);
+    if (s.length !== shape.length || s.some((d, i) => d !== shape[i]))
+      err(
+        `weight '${w}' has shape [${s}], expected [${shape}] (${units} units, ${inputDim} input features)`,
+        file,
+        layer,
+      );
     if (L.g.constants.get(w)!.dtype !== 'float32') err(`weight '${w}' is not float32`, file, layer);
   };
   expect(kernel, [inputDim, gates * units]);
   expect(recurrent, [units, gates * units]);
   const cell: Cell = {
-    cls, units, gates, resetAfter, kernel, recurrent,
+    cls,
+    units,
+    gates,
+    resetAfter,
+    kernel,
+    recurrent,
     act: activationName(c, file, layer, 'activation', 'tanh'),
     recAct: activationName(c, file, layer, 'recurrent_activation', 'hard_sigmoid'),
   };
@@ -117,7 +141,13 @@ function readCell(L: Lowering, cls: RnnClass, c: Json, inputDim: number, layer: 
         const key = `${b}/${r === 0 ? 'input' : 'recurrent'}`;
         const have = L.weightConst.get(key);
         if (have) return have;
-        const name = addConstant(L.g, key, 'float32', [gates * units], (flat.data as Float32Array).slice(r * gates * units, (r + 1) * gates * units));
+        const name = addConstant(
+          L.g,
+          key,
+          'float32',
+          [gates * units],
+          (flat.data as Float32Array).slice(r * gates * units, (r + 1) * gates * units),
+        );
         L.weightConst.set(key, name);
         return name;
       };
@@ -137,38 +167,63 @@ function readCell(L: Lowering, cls: RnnClass, c: Json, inputDim: number, layer: 
  * return_state, [output, h, (c)]; return_sequences gives [batch, T, units] in step order
  * (reversed time with go_backwards, as Keras).
  */
-export function lowerRecurrent(L: Lowering, cls: RnnClass, c: Json, x: string, base: string, layer: string, opts: { reverseSequence?: boolean } = {}): string[] {
+export function lowerRecurrent(
+  L: Lowering,
+  cls: RnnClass,
+  c: Json,
+  x: string,
+  base: string,
+  layer: string,
+  opts: { reverseSequence?: boolean } = {},
+): string[] {
   const file = L.ctx.file;
   refuseUnsupported(c, cls, file, layer);
   const xs = shapeOf(L, x);
-  if (!xs || xs.length !== 3) err(`${cls} needs a rank-3 input [batch, time, features], got ${xs ? `[${xs}]` : 'an unknown shape'}`, file, layer);
+  if (!xs || xs.length !== 3)
+    err(`${cls} needs a rank-3 input [batch, time, features], got ${xs ? `[${xs}]` : 'an unknown shape'}`, file, layer);
   const [, T, D] = xs as [number, number, number];
-  if (T < 1) err(`${cls} is unrolled over time and needs a known sequence length (input shape [${xs}]): give the model a fixed input length`, file, layer);
+  if (T < 1)
+    err(
+      `${cls} is unrolled over time and needs a known sequence length (input shape [${xs}]): give the model a fixed input length`,
+      file,
+      layer,
+    );
   if (D < 1) err(`${cls} needs a known feature size (input shape [${xs}])`, file, layer);
   if (L.g.tensors.get(x)?.dtype !== 'float32') err(`${cls} input must be float32`, file, layer);
   const cell = readCell(L, cls, c, D, layer);
   const { units: u, gates: G } = cell;
   const ints = (v: number[]): string => sharedConst(L, `${base}/ints_${v.join('_')}`, 'int32', v);
-  const slice = (t: string, begin: number, width: number, name: string): string => node(L, name, 'Slice', [t, ints([0, begin]), ints([-1, width])]);
+  const slice = (t: string, begin: number, width: number, name: string): string =>
+    node(L, name, 'Slice', [t, ints([0, begin]), ints([-1, width])]);
   const mask = L.masks.get(x);
   const keep = mask ? maskTensors(L, mask, T, base) : undefined;
 
   // The input projection of every step at once: [B, T, D] → [B·T, D] · W (+ GRU bias) → [B, T·G·u].
   const flat = node(L, `${base}/inputs_2d`, 'Reshape', [x, ints([-1, D])]);
   // The bias is a separate add, as in tfjs (a bias fused into the MatMul rounds differently).
-  let proj = node(L, `${base}/input_proj`, 'MatMul', [flat, cell.kernel], { transpose_a: false, transpose_b: false, activation: 'none' });
+  let proj = node(L, `${base}/input_proj`, 'MatMul', [flat, cell.kernel], {
+    transpose_a: false,
+    transpose_b: false,
+    activation: 'none',
+  });
   if (cell.inputBias) proj = node(L, `${base}/input_proj_bias`, 'AddV2', [proj, cell.inputBias]);
   const projSeq = node(L, `${base}/input_proj_seq`, 'Reshape', [proj, ints([-1, T * G * u])]);
-  const matmul = (a: string, w: string, name: string): string => node(L, name, 'MatMul', [a, w], { transpose_a: false, transpose_b: false, activation: 'none' });
-  const oneMinus = (t: string, name: string): string => node(L, name, 'Sub', [sharedConst(L, 'one', 'float32', [1]), t]);
+  const matmul = (a: string, w: string, name: string): string =>
+    node(L, name, 'MatMul', [a, w], { transpose_a: false, transpose_b: false, activation: 'none' });
+  const oneMinus = (t: string, name: string): string =>
+    node(L, name, 'Sub', [sharedConst(L, 'one', 'float32', [1]), t]);
   const goBackwards = c.go_backwards === true;
 
   let h: string | undefined;
   let cState: string | undefined;
   const outputs: string[] = [];
   // GRU without reset_after multiplies r·h by the last third of U: split once into two constants.
-  const uZR = cls === 'GRU' && !cell.resetAfter ? constSlice(L, cell.recurrent, [0, 2 * u], `${cell.recurrent}/zr`) : undefined;
-  const uH = cls === 'GRU' && !cell.resetAfter ? constSlice(L, cell.recurrent, [2 * u, 3 * u], `${cell.recurrent}/h`) : undefined;
+  const uZR =
+    cls === 'GRU' && !cell.resetAfter ? constSlice(L, cell.recurrent, [0, 2 * u], `${cell.recurrent}/zr`) : undefined;
+  const uH =
+    cls === 'GRU' && !cell.resetAfter
+      ? constSlice(L, cell.recurrent, [2 * u, 3 * u], `${cell.recurrent}/h`)
+      : undefined;
   for (let s = 0; s < T; s++) {
     const t = goBackwards ? T - 1 - s : s;
     const p = `${base}/step${s}`;
@@ -177,7 +232,12 @@ export function lowerRecurrent(L: Lowering, cls: RnnClass, c: Json, x: string, b
     if (cls === 'SimpleRNN') {
       // h = act((x·W + b) + h·U)
       const xt = slice(projSeq, t * u, u, `${p}/x`);
-      hNew = activation(L, cell.act, h === undefined ? xt : node(L, `${p}/pre`, 'AddV2', [xt, matmul(h, cell.recurrent, `${p}/h_U`)]), `${p}/h`);
+      hNew = activation(
+        L,
+        cell.act,
+        h === undefined ? xt : node(L, `${p}/pre`, 'AddV2', [xt, matmul(h, cell.recurrent, `${p}/h_U`)]),
+        `${p}/h`,
+      );
     } else if (cls === 'LSTM') {
       // z = x·W + h·U + b; i, f, o = recAct(z blocks 0, 1, 3), g = act(z block 2); c = f·c + i·g; h = o·act(c).
       const xz = slice(projSeq, t * G * u, G * u, `${p}/x`);
@@ -199,8 +259,15 @@ export function lowerRecurrent(L: Lowering, cls: RnnClass, c: Json, x: string, b
       if (cell.resetAfter) {
         // Keras reset_after: [rz, rr, rh] = h·U + b_rec; hh = act(x_h + r·rh).
         if (h === undefined) {
-          zrIn = cell.recurrentBias ? node(L, `${p}/zr_in`, 'AddV2', [xzr, constSlice(L, cell.recurrentBias, [0, 2 * u], `${cell.recurrentBias}/zr`)]) : xzr;
-          recH = cell.recurrentBias ? constSlice(L, cell.recurrentBias, [2 * u, 3 * u], `${cell.recurrentBias}/h`) : undefined;
+          zrIn = cell.recurrentBias
+            ? node(L, `${p}/zr_in`, 'AddV2', [
+                xzr,
+                constSlice(L, cell.recurrentBias, [0, 2 * u], `${cell.recurrentBias}/zr`),
+              ])
+            : xzr;
+          recH = cell.recurrentBias
+            ? constSlice(L, cell.recurrentBias, [2 * u, 3 * u], `${cell.recurrentBias}/h`)
+            : undefined;
         } else {
           const hU = matmul(h, cell.recurrent, `${p}/h_U`);
           const rec = cell.recurrentBias ? node(L, `${p}/h_U_bias`, 'AddV2', [hU, cell.recurrentBias]) : hU;
@@ -215,7 +282,12 @@ export function lowerRecurrent(L: Lowering, cls: RnnClass, c: Json, x: string, b
       const r = slice(zr, u, u, `${p}/r`);
       if (!cell.resetAfter && h !== undefined) recH = matmul(node(L, `${p}/r_h`, 'Mul', [r, h]), uH!, `${p}/rh_Uh`);
       else if (cell.resetAfter && recH !== undefined) recH = node(L, `${p}/r_rh`, 'Mul', [r, recH]);
-      const hh = activation(L, cell.act, recH === undefined ? xh : node(L, `${p}/hh_in`, 'AddV2', [xh, recH]), `${p}/hh`);
+      const hh = activation(
+        L,
+        cell.act,
+        recH === undefined ? xh : node(L, `${p}/hh_in`, 'AddV2', [xh, recH]),
+        `${p}/hh`,
+      );
       // h = z·h_prev + (1 − z)·hh (tfjs: add(mul(z, h), mul(add(1, neg(z)), hh)); 1 + (−z) = 1 − z exactly).
       const fresh = node(L, `${p}/zc_hh`, 'Mul', [oneMinus(z, `${p}/one_minus_z`), hh]);
       hNew = h === undefined ? fresh : node(L, `${p}/h`, 'AddV2', [node(L, `${p}/z_h`, 'Mul', [z, h]), fresh]);
@@ -241,7 +313,10 @@ export function lowerRecurrent(L: Lowering, cls: RnnClass, c: Json, x: string, b
     const steps = outputs.map((o, s) => node(L, `${base}/step${s}/out`, 'Reshape', [o, ints([-1, 1, u])]));
     // The backward half of a Bidirectional: tfjs reverses its sequence (back to time order).
     if (opts.reverseSequence) steps.reverse();
-    output = steps.length === 1 ? steps[0]! : node(L, `${base}/sequence`, 'ConcatV2', [...steps, ints([1])], { N: steps.length });
+    output =
+      steps.length === 1
+        ? steps[0]!
+        : node(L, `${base}/sequence`, 'ConcatV2', [...steps, ints([1])], { N: steps.length });
     // tfjs passes the input mask on with the sequence (computeMask), unreversed.
     if (mask) L.masks.set(output, mask);
   } else {
@@ -254,9 +329,15 @@ export function lowerRecurrent(L: Lowering, cls: RnnClass, c: Json, x: string, b
 /** The float keep / drop masks [batch, T] of a time mask: min(|ids|, 1) and 1 − that (ids are integers). */
 function maskTensors(L: Lowering, mask: TimeMask, T: number, base: string): { keep: string; drop: string } {
   // tfjs compares the ids as given (before any cast) with 0; min(|id|, 1) is that test for integers only.
-  if (L.g.tensors.get(mask.ids)?.dtype !== 'int32') err(`the mask of Embedding '${mask.layer}' (mask_zero) is lowered for int32 token ids only`, L.ctx.file, base);
+  if (L.g.tensors.get(mask.ids)?.dtype !== 'int32')
+    err(`the mask of Embedding '${mask.layer}' (mask_zero) is lowered for int32 token ids only`, L.ctx.file, base);
   const ms = shapeOf(L, mask.ids);
-  if (!ms || ms.length !== 2 || ms[1] !== T) err(`the mask of Embedding '${mask.layer}' needs token ids [batch, ${T}], got ${ms ? `[${ms}]` : 'an unknown shape'}`, L.ctx.file, base);
+  if (!ms || ms.length !== 2 || ms[1] !== T)
+    err(
+      `the mask of Embedding '${mask.layer}' needs token ids [batch, ${T}], got ${ms ? `[${ms}]` : 'an unknown shape'}`,
+      L.ctx.file,
+      base,
+    );
   if (!mask.keep) {
     const ids = node(L, `${mask.layer}/mask/ids_float`, 'Cast', [mask.ids], { DstT: 'float32' });
     const abs = node(L, `${mask.layer}/mask/abs`, 'Abs', [ids]);
@@ -277,23 +358,43 @@ export function lowerBidirectional(L: Lowering, c: Json, x: string, base: string
   const file = L.ctx.file;
   const inner = c.layer as Json | undefined;
   const cls = inner?.class_name;
-  if (cls !== 'LSTM' && cls !== 'GRU' && cls !== 'SimpleRNN') err(`Bidirectional wraps ${JSON.stringify(cls)}: only SimpleRNN, LSTM and GRU are lowered`, file, layer);
+  if (cls !== 'LSTM' && cls !== 'GRU' && cls !== 'SimpleRNN')
+    err(`Bidirectional wraps ${JSON.stringify(cls)}: only SimpleRNN, LSTM and GRU are lowered`, file, layer);
   const ic = (inner!.config ?? {}) as Json;
   const name = typeof ic.name === 'string' ? ic.name : err('the wrapped layer has no name', file, layer);
   const mode = c.merge_mode === undefined ? 'concat' : c.merge_mode;
-  if (mode !== null && !['concat', 'sum', 'ave', 'mul'].includes(String(mode))) err(`merge_mode ${JSON.stringify(mode)} is not supported`, file, layer);
+  if (mode !== null && !['concat', 'sum', 'ave', 'mul'].includes(String(mode)))
+    err(`merge_mode ${JSON.stringify(mode)} is not supported`, file, layer);
   const seq = ic.return_sequences === true;
   const fwd = lowerRecurrent(L, cls, ic, x, `${base}/forward_${name}`, `${layer}/forward_${name}`);
-  const bwd = lowerRecurrent(L, cls, { ...ic, go_backwards: ic.go_backwards !== true }, x, `${base}/backward_${name}`, `${layer}/backward_${name}`,
-    { reverseSequence: seq });
+  const bwd = lowerRecurrent(
+    L,
+    cls,
+    { ...ic, go_backwards: ic.go_backwards !== true },
+    x,
+    `${base}/backward_${name}`,
+    `${layer}/backward_${name}`,
+    { reverseSequence: seq },
+  );
   const [y, yRev] = [fwd[0]!, bwd[0]!];
   const states = [...fwd.slice(1), ...bwd.slice(1)];
   let merged: string[];
   if (mode === null) merged = [y, yRev];
-  else if (mode === 'concat') merged = [node(L, `${base}/concat`, 'ConcatV2', [y, yRev, sharedConst(L, `${base}/axis`, 'int32', [seq ? 2 : 1])], { N: 2 })];
+  else if (mode === 'concat')
+    merged = [
+      node(L, `${base}/concat`, 'ConcatV2', [y, yRev, sharedConst(L, `${base}/axis`, 'int32', [seq ? 2 : 1])], {
+        N: 2,
+      }),
+    ];
   else if (mode === 'sum') merged = [node(L, `${base}/sum`, 'AddV2', [y, yRev])];
   else if (mode === 'mul') merged = [node(L, `${base}/mul`, 'Mul', [y, yRev])];
-  else merged = [node(L, `${base}/ave`, 'Mul', [sharedConst(L, 'half', 'float32', [0.5]), node(L, `${base}/sum`, 'AddV2', [y, yRev])])];
+  else
+    merged = [
+      node(L, `${base}/ave`, 'Mul', [
+        sharedConst(L, 'half', 'float32', [0.5]),
+        node(L, `${base}/sum`, 'AddV2', [y, yRev]),
+      ]),
+    ];
   const mask = L.masks.get(x);
   if (mask && seq) for (const m of merged) L.masks.set(m, mask);
   return [...merged, ...states];

@@ -17,13 +17,18 @@ export function executeOpaque(n: Node, inputs: tf.Tensor[]): tf.Tensor[] {
   let model: Model | undefined = per.get(key);
   if (!model) {
     const nodes: Record<string, unknown>[] = inputs.map((t, i) => ({
-      name: `in${i}`, op: 'Placeholder', attr: { dtype: { type: tfDtypeName(t.dtype as DType) } },
+      name: `in${i}`,
+      op: 'Placeholder',
+      attr: { dtype: { type: tfDtypeName(t.dtype as DType) } },
     }));
     nodes.push({ name: 'opaque', op: n.op, input: inputs.map((_, i) => `in${i}`), attr: n.rawAttrs ?? {} });
     const outs = n.outputs.map((_, i) => (i === 0 ? 'opaque' : `opaque:${i}`));
     try {
       model = tf.loadGraphModelSync({
-        modelTopology: { node: nodes, library: {}, versions: { producer: 1 } }, format: 'graph-model', weightSpecs: [], weightData: new ArrayBuffer(0),
+        modelTopology: { node: nodes, library: {}, versions: { producer: 1 } },
+        format: 'graph-model',
+        weightSpecs: [],
+        weightData: new ArrayBuffer(0),
         signature: { outputs: Object.fromEntries(outs.map((o) => [o, { name: o }])) },
       } as unknown as tf.io.ModelArtifacts);
     } catch (e) {
@@ -34,7 +39,10 @@ export function executeOpaque(n: Node, inputs: tf.Tensor[]): tf.Tensor[] {
   const feed: Record<string, tf.Tensor> = {};
   inputs.forEach((t, i) => (feed[`in${i}`] = t));
   try {
-    const r = model!.execute(feed, n.outputs.map((_, i) => (i === 0 ? 'opaque' : `opaque:${i}`)));
+    const r = model!.execute(
+      feed,
+      n.outputs.map((_, i) => (i === 0 ? 'opaque' : `opaque:${i}`)),
+    );
     return Array.isArray(r) ? r : [r];
   } catch (e) {
     throw new ModelFormatError(`op ${n.op} failed in tfjs: ${(e as Error).message}`, { node: n.name });

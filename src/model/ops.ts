@@ -24,7 +24,8 @@ export function attrNum(n: Node, k: string, def?: number): number {
     if (def !== undefined) return def;
     throw new ModelFormatError(`missing attribute '${k}'`, { node: n.name });
   }
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw new ModelFormatError(`attribute '${k}' must be a number, got ${JSON.stringify(v)}`, { node: n.name });
+  if (typeof v !== 'number' || !Number.isFinite(v))
+    throw new ModelFormatError(`attribute '${k}' must be a number, got ${JSON.stringify(v)}`, { node: n.name });
   return v;
 }
 export function attrStr(n: Node, k: string, def?: string): string {
@@ -33,13 +34,15 @@ export function attrStr(n: Node, k: string, def?: string): string {
     if (def !== undefined) return def;
     throw new ModelFormatError(`missing attribute '${k}'`, { node: n.name });
   }
-  if (typeof v !== 'string') throw new ModelFormatError(`attribute '${k}' must be a string, got ${JSON.stringify(v)}`, { node: n.name });
+  if (typeof v !== 'string')
+    throw new ModelFormatError(`attribute '${k}' must be a string, got ${JSON.stringify(v)}`, { node: n.name });
   return v;
 }
 export function attrBool(n: Node, k: string, def = false): boolean {
   const v = n.attrs[k];
   if (v === undefined || v === null) return def;
-  if (typeof v !== 'boolean') throw new ModelFormatError(`attribute '${k}' must be a boolean, got ${JSON.stringify(v)}`, { node: n.name });
+  if (typeof v !== 'boolean')
+    throw new ModelFormatError(`attribute '${k}' must be a boolean, got ${JSON.stringify(v)}`, { node: n.name });
   return v;
 }
 export function attrInts(n: Node, k: string, def?: number[]): number[] {
@@ -49,7 +52,9 @@ export function attrInts(n: Node, k: string, def?: number[]): number[] {
     throw new ModelFormatError(`missing attribute '${k}'`, { node: n.name });
   }
   if (!Array.isArray(v) || v.some((x) => typeof x !== 'number' || !Number.isInteger(x))) {
-    throw new ModelFormatError(`attribute '${k}' must be a list of integers, got ${JSON.stringify(v)}`, { node: n.name });
+    throw new ModelFormatError(`attribute '${k}' must be a list of integers, got ${JSON.stringify(v)}`, {
+      node: n.name,
+    });
   }
   return v as number[];
 }
@@ -61,7 +66,9 @@ function ints(t: T): number[] {
 function info(dtype: DType, shape: number[] | null): TensorInfo {
   return { dtype, shape };
 }
-const same = (_n: Node, x: TensorInfo[]): TensorInfo[] => [info(x[0]?.dtype ?? 'float32', x[0]?.shape ? [...x[0].shape] : null)];
+const same = (_n: Node, x: TensorInfo[]): TensorInfo[] => [
+  info(x[0]?.dtype ?? 'float32', x[0]?.shape ? [...x[0].shape] : null),
+];
 
 function broadcast(a: number[] | null, b: number[] | null): number[] | null {
   if (!a || !b) return null;
@@ -79,14 +86,22 @@ function broadcast(a: number[] | null, b: number[] | null): number[] | null {
 // ---- convolution helpers
 
 /** tfjs pad argument from the TF attrs (padding SAME | VALID | EXPLICIT + explicit_paddings). */
-export function convPad(n: Node): 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]] {
+export function convPad(
+  n: Node,
+): 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]] {
   const p = attrStr(n, 'padding').toUpperCase();
   if (p === 'SAME') return 'same';
   if (p === 'VALID') return 'valid';
   if (p === 'EXPLICIT') {
     const e = attrInts(n, 'explicit_paddings');
-    if (e.length !== 8) throw new ModelFormatError(`explicit_paddings must have 8 values, got ${e.length}`, { node: n.name });
-    return [[e[0]!, e[1]!], [e[2]!, e[3]!], [e[4]!, e[5]!], [e[6]!, e[7]!]];
+    if (e.length !== 8)
+      throw new ModelFormatError(`explicit_paddings must have 8 values, got ${e.length}`, { node: n.name });
+    return [
+      [e[0]!, e[1]!],
+      [e[2]!, e[3]!],
+      [e[4]!, e[5]!],
+      [e[6]!, e[7]!],
+    ];
   }
   throw new ModelFormatError(`unsupported padding '${p}'`, { node: n.name });
 }
@@ -111,9 +126,17 @@ export function activationOf(n: Node): FusedActivation {
 /** The tfjs fused-kernel activation name, or undefined when the activation must run after. */
 function tfjsActivation(a: FusedActivation): tf.fused.Activation | undefined {
   switch (a) {
-    case 'none': return 'linear';
-    case 'relu': case 'relu6': case 'elu': case 'leakyrelu': case 'prelu': case 'sigmoid': return a;
-    default: return undefined;
+    case 'none':
+      return 'linear';
+    case 'relu':
+    case 'relu6':
+    case 'elu':
+    case 'leakyrelu':
+    case 'prelu':
+    case 'sigmoid':
+      return a;
+    default:
+      return undefined;
   }
 }
 
@@ -122,7 +145,15 @@ function postActivation(a: FusedActivation, y: T): T {
   return y;
 }
 
-function convOut(size: number, k: number, s: number, d: number, pad: ReturnType<typeof convPad>, lo: number, hi: number): number {
+function convOut(
+  size: number,
+  k: number,
+  s: number,
+  d: number,
+  pad: ReturnType<typeof convPad>,
+  lo: number,
+  hi: number,
+): number {
   if (size < 0) return -1;
   const ek = (k - 1) * d + 1;
   if (pad === 'same') return Math.ceil(size / s);
@@ -134,13 +165,28 @@ function convInfer(depthwise: boolean) {
   return (n: Node, x: TensorInfo[]): TensorInfo[] => {
     const xs = x[0]?.shape;
     const fs = x[1]?.shape;
-    if (!xs || !fs || xs.length !== 4 || fs.length !== 4) return [info('float32', xs && xs.length === 4 ? [xs[0]!, -1, -1, -1] : null)];
+    if (!xs || !fs || xs.length !== 4 || fs.length !== 4)
+      return [info('float32', xs && xs.length === 4 ? [xs[0]!, -1, -1, -1] : null)];
     const [sh, sw] = hw(n, 'strides', [1, 1, 1, 1]);
     const [dh, dw] = hw(n, 'dilations', [1, 1, 1, 1]);
     const pad = convPad(n);
-    const p = Array.isArray(pad) ? pad : [[0, 0], [0, 0], [0, 0], [0, 0]];
+    const p = Array.isArray(pad)
+      ? pad
+      : [
+          [0, 0],
+          [0, 0],
+          [0, 0],
+          [0, 0],
+        ];
     const c = depthwise ? (xs[3]! < 0 || fs[3]! < 0 ? -1 : xs[3]! * fs[3]!) : fs[3]!;
-    return [info('float32', [xs[0]!, convOut(xs[1]!, fs[0]!, sh, dh, pad, p[1]![0]!, p[1]![1]!), convOut(xs[2]!, fs[1]!, sw, dw, pad, p[2]![0]!, p[2]![1]!), c])];
+    return [
+      info('float32', [
+        xs[0]!,
+        convOut(xs[1]!, fs[0]!, sh, dh, pad, p[1]![0]!, p[1]![1]!),
+        convOut(xs[2]!, fs[1]!, sw, dw, pad, p[2]![0]!, p[2]![1]!),
+        c,
+      ]),
+    ];
   };
 }
 
@@ -148,7 +194,8 @@ function fusedArgs(n: Node, x: T[]) {
   const act = activationOf(n);
   const bias = x[2];
   const alpha = act === 'prelu' ? x[3] : undefined;
-  if (act === 'prelu' && !alpha) throw new ModelFormatError('prelu activation needs an alpha input (4th input)', { node: n.name });
+  if (act === 'prelu' && !alpha)
+    throw new ModelFormatError('prelu activation needs an alpha input (4th input)', { node: n.name });
   return { act, bias, alpha, leaky: attrNum(n, 'leakyrelu_alpha', 0.2) };
 }
 
@@ -158,10 +205,19 @@ function conv2d(n: Node, x: T[]): T[] {
   const strides = hw(n, 'strides', [1, 1, 1, 1]);
   const dilations = hw(n, 'dilations', [1, 1, 1, 1]);
   const pad = convPad(n);
-  if (!bias && act === 'none') return [tf.conv2d(x[0] as tf.Tensor4D, x[1] as tf.Tensor4D, strides, pad, 'NHWC', dilations)];
+  if (!bias && act === 'none')
+    return [tf.conv2d(x[0] as tf.Tensor4D, x[1] as tf.Tensor4D, strides, pad, 'NHWC', dilations)];
   const y = tf.fused.conv2d({
-    x: x[0] as tf.Tensor4D, filter: x[1] as tf.Tensor4D, strides, pad, dataFormat: 'NHWC', dilations,
-    bias, activation: tfjsActivation(act), preluActivationWeights: alpha, leakyreluAlpha: leaky,
+    x: x[0] as tf.Tensor4D,
+    filter: x[1] as tf.Tensor4D,
+    strides,
+    pad,
+    dataFormat: 'NHWC',
+    dilations,
+    bias,
+    activation: tfjsActivation(act),
+    preluActivationWeights: alpha,
+    leakyreluAlpha: leaky,
   });
   return [postActivation(act, y)];
 }
@@ -172,10 +228,19 @@ function depthwise(n: Node, x: T[]): T[] {
   const strides = hw(n, 'strides', [1, 1, 1, 1]);
   const dilations = hw(n, 'dilations', [1, 1, 1, 1]);
   const pad = convPad(n);
-  if (!bias && act === 'none') return [tf.depthwiseConv2d(x[0] as tf.Tensor4D, x[1] as tf.Tensor4D, strides, pad, 'NHWC', dilations)];
+  if (!bias && act === 'none')
+    return [tf.depthwiseConv2d(x[0] as tf.Tensor4D, x[1] as tf.Tensor4D, strides, pad, 'NHWC', dilations)];
   const y = tf.fused.depthwiseConv2d({
-    x: x[0] as tf.Tensor4D, filter: x[1] as tf.Tensor4D, strides, pad: pad as 'same', dataFormat: 'NHWC', dilations,
-    bias, activation: tfjsActivation(act), preluActivationWeights: alpha, leakyreluAlpha: leaky,
+    x: x[0] as tf.Tensor4D,
+    filter: x[1] as tf.Tensor4D,
+    strides,
+    pad: pad as 'same',
+    dataFormat: 'NHWC',
+    dilations,
+    bias,
+    activation: tfjsActivation(act),
+    preluActivationWeights: alpha,
+    leakyreluAlpha: leaky,
   });
   return [postActivation(act, y)];
 }
@@ -186,14 +251,16 @@ function depthwise(n: Node, x: T[]): T[] {
  * into int32 — whatever the backend. The matrices are small index tables, not model weights.
  */
 function matmulInt32(a: T, b: T, ta: boolean, tb: boolean): T {
-  if (a.rank < 2 || b.rank < 2) throw new ModelFormatError(`int32 matrix product needs rank >= 2, got ${a.rank} and ${b.rank}`);
+  if (a.rank < 2 || b.rank < 2)
+    throw new ModelFormatError(`int32 matrix product needs rank >= 2, got ${a.rank} and ${b.rank}`);
   const [M, K] = ta ? [a.shape[a.rank - 1]!, a.shape[a.rank - 2]!] : [a.shape[a.rank - 2]!, a.shape[a.rank - 1]!];
   const [K2, N] = tb ? [b.shape[b.rank - 1]!, b.shape[b.rank - 2]!] : [b.shape[b.rank - 2]!, b.shape[b.rank - 1]!];
   if (K !== K2) throw new ModelFormatError(`int32 matrix product: inner dimensions ${K} and ${K2} differ`);
   const batchA = a.shape.slice(0, -2);
   const batchB = b.shape.slice(0, -2);
   const batch = broadcast(batchA, batchB);
-  if (!batch) throw new ModelFormatError(`int32 matrix product: batch dimensions [${batchA}] and [${batchB}] do not broadcast`);
+  if (!batch)
+    throw new ModelFormatError(`int32 matrix product: batch dimensions [${batchA}] and [${batchB}] do not broadcast`);
   const A = tf.broadcastTo(a, [...batch, ...a.shape.slice(-2)]).dataSync() as Int32Array;
   const B = tf.broadcastTo(b, [...batch, ...b.shape.slice(-2)]).dataSync() as Int32Array;
   const nb = batch.reduce((p, d) => p * d, 1);
@@ -219,8 +286,14 @@ function matmul(n: Node, x: T[]): T[] {
   if (x[0]!.dtype === 'int32' && !bias && act === 'none') return [matmulInt32(x[0]!, x[1]!, ta, tb)];
   if (!bias && act === 'none') return [tf.matMul(x[0]!, x[1]!, ta, tb)];
   const y = tf.fused.matMul({
-    a: x[0]!, b: x[1]!, transposeA: ta, transposeB: tb, bias, activation: tfjsActivation(act),
-    preluActivationWeights: alpha, leakyreluAlpha: leaky,
+    a: x[0]!,
+    b: x[1]!,
+    transposeA: ta,
+    transposeB: tb,
+    bias,
+    activation: tfjsActivation(act),
+    preluActivationWeights: alpha,
+    leakyreluAlpha: leaky,
   });
   return [postActivation(act, y)];
 }
@@ -242,7 +315,8 @@ function pool(kind: 'max' | 'avg') {
     const k = hw(n, 'ksize', [1, 1, 1, 1]);
     const s = hw(n, 'strides', [1, 1, 1, 1]);
     const p = attrStr(n, 'padding').toLowerCase() as 'same' | 'valid';
-    if (p !== 'same' && p !== 'valid') throw new ModelFormatError(`unsupported pooling padding '${p}'`, { node: n.name });
+    if (p !== 'same' && p !== 'valid')
+      throw new ModelFormatError(`unsupported pooling padding '${p}'`, { node: n.name });
     return [kind === 'max' ? tf.maxPool(x[0] as tf.Tensor4D, k, s, p) : tf.avgPool(x[0] as tf.Tensor4D, k, s, p)];
   };
 }
@@ -252,7 +326,14 @@ function poolInfer(n: Node, x: TensorInfo[]): TensorInfo[] {
   const k = hw(n, 'ksize', [1, 1, 1, 1]);
   const s = hw(n, 'strides', [1, 1, 1, 1]);
   const p = attrStr(n, 'padding').toLowerCase() as 'same' | 'valid';
-  return [info(x[0]!.dtype, [xs[0]!, convOut(xs[1]!, k[0], s[0], 1, p, 0, 0), convOut(xs[2]!, k[1], s[1], 1, p, 0, 0), xs[3]!])];
+  return [
+    info(x[0]!.dtype, [
+      xs[0]!,
+      convOut(xs[1]!, k[0], s[0], 1, p, 0, 0),
+      convOut(xs[2]!, k[1], s[1], 1, p, 0, 0),
+      xs[3]!,
+    ]),
+  ];
 }
 
 function reduce(fn: (x: T, axis: number[], keep: boolean) => T) {
@@ -319,7 +400,11 @@ function resize(kind: 'bilinear' | 'nearest') {
     const size = ints(x[1]!) as [number, number];
     const ac = attrBool(n, 'align_corners');
     const hp = attrBool(n, 'half_pixel_centers');
-    return [kind === 'bilinear' ? tf.image.resizeBilinear(x[0] as tf.Tensor4D, size, ac, hp) : tf.image.resizeNearestNeighbor(x[0] as tf.Tensor4D, size, ac, hp)];
+    return [
+      kind === 'bilinear'
+        ? tf.image.resizeBilinear(x[0] as tf.Tensor4D, size, ac, hp)
+        : tf.image.resizeNearestNeighbor(x[0] as tf.Tensor4D, size, ac, hp),
+    ];
   };
 }
 function resizeInfer(_n: Node, x: TensorInfo[], c: (i: number) => number[] | undefined): TensorInfo[] {
@@ -332,11 +417,18 @@ function padInfer(_n: Node, x: TensorInfo[], c: (i: number) => number[] | undefi
   const xs = x[0]?.shape;
   const p = c(1);
   if (!xs || !p || p.length !== xs.length * 2) return [info(x[0]?.dtype ?? 'float32', null)];
-  return [info(x[0]!.dtype, xs.map((d, i) => (d < 0 ? -1 : d + p[2 * i]! + p[2 * i + 1]!)))];
+  return [
+    info(
+      x[0]!.dtype,
+      xs.map((d, i) => (d < 0 ? -1 : d + p[2 * i]! + p[2 * i + 1]!)),
+    ),
+  ];
 }
 function pairs(p: number[], x?: T): [number, number][] {
-  if (x && p.length !== 2 * x.rank) throw new ModelFormatError(`paddings has ${p.length} values, the input of rank ${x.rank} needs ${2 * x.rank}`);
-  if (p.some((v) => v < 0 || !Number.isInteger(v))) throw new ModelFormatError(`paddings must be non-negative integers, got [${p.join(', ')}]`);
+  if (x && p.length !== 2 * x.rank)
+    throw new ModelFormatError(`paddings has ${p.length} values, the input of rank ${x.rank} needs ${2 * x.rank}`);
+  if (p.some((v) => v < 0 || !Number.isInteger(v)))
+    throw new ModelFormatError(`paddings must be non-negative integers, got [${p.join(', ')}]`);
   const out: [number, number][] = [];
   for (let i = 0; i < p.length; i += 2) out.push([p[i]!, p[i + 1]!]);
   return out;
@@ -344,7 +436,8 @@ function pairs(p: number[], x?: T): [number, number][] {
 
 function castDtype(n: Node): DType {
   const d = attrStr(n, 'DstT');
-  if (d !== 'float32' && d !== 'int32' && d !== 'bool') throw new ModelFormatError(`Cast to ${d} is not supported`, { node: n.name });
+  if (d !== 'float32' && d !== 'int32' && d !== 'bool')
+    throw new ModelFormatError(`Cast to ${d} is not supported`, { node: n.name });
   return d;
 }
 
@@ -355,7 +448,13 @@ function conv2dBackpropInput(n: Node, x: T[]): T[] {
   if (shape[0] === -1) shape[0] = xin.shape[0];
   const pad = convPad(n);
   const strides = hw(n, 'strides', [1, 1, 1, 1]);
-  let y = tf.conv2dTranspose(xin, x[1] as tf.Tensor4D, shape as [number, number, number, number], strides, pad as 'same' | 'valid');
+  let y = tf.conv2dTranspose(
+    xin,
+    x[1] as tf.Tensor4D,
+    shape as [number, number, number, number],
+    strides,
+    pad as 'same' | 'valid',
+  );
   if (x[3]) y = tf.add(y, x[3]);
   return [y];
 }
@@ -369,8 +468,11 @@ function scalarOf(t: T | undefined, n: Node, what: string): number {
 }
 function nmsArgs(n: Node, x: T[]) {
   return {
-    boxes: x[0] as tf.Tensor2D, scores: x[1] as tf.Tensor1D, max: scalarOf(x[2], n, 'max_output_size'),
-    iou: scalarOf(x[3], n, 'iou_threshold'), score: x[4] ? scalarOf(x[4], n, 'score_threshold') : Number.NEGATIVE_INFINITY,
+    boxes: x[0] as tf.Tensor2D,
+    scores: x[1] as tf.Tensor1D,
+    max: scalarOf(x[2], n, 'max_output_size'),
+    iou: scalarOf(x[3], n, 'iou_threshold'),
+    score: x[4] ? scalarOf(x[4], n, 'score_threshold') : Number.NEGATIVE_INFINITY,
   };
 }
 const NMS_V3: OpSpec = {
@@ -384,7 +486,14 @@ const NMS_V4: OpSpec = {
   outputs: 2,
   execute: (n, x) => {
     const a = nmsArgs(n, x);
-    const r = tf.image.nonMaxSuppressionPadded(a.boxes, a.scores, a.max, a.iou, a.score, attrBool(n, 'pad_to_max_output_size'));
+    const r = tf.image.nonMaxSuppressionPadded(
+      a.boxes,
+      a.scores,
+      a.max,
+      a.iou,
+      a.score,
+      attrBool(n, 'pad_to_max_output_size'),
+    );
     return [r.selectedIndices, r.validOutputs];
   },
   infer: () => [info('int32', [-1]), info('int32', [])],
@@ -393,7 +502,14 @@ const NMS_V5: OpSpec = {
   outputs: 3,
   execute: (n, x) => {
     const a = nmsArgs(n, x);
-    const r = tf.image.nonMaxSuppressionWithScore(a.boxes, a.scores, a.max, a.iou, a.score, scalarOf(x[5], n, 'soft_nms_sigma'));
+    const r = tf.image.nonMaxSuppressionWithScore(
+      a.boxes,
+      a.scores,
+      a.max,
+      a.iou,
+      a.score,
+      scalarOf(x[5], n, 'soft_nms_sigma'),
+    );
     // TF's third output (valid_outputs) is not produced by tfjs-converter either.
     return [r.selectedIndices, r.selectedScores];
   },
@@ -409,8 +525,11 @@ export const OPS: Record<string, OpSpec> = {
   DepthwiseConv2dNative: { execute: depthwise, infer: convInfer(true) },
   MatMul: { execute: matmul, infer: matmulInfer },
   BatchMatMulV2: {
-    execute: (n, x) => [x[0]!.dtype === 'int32' ? matmulInt32(x[0]!, x[1]!, attrBool(n, 'adj_x'), attrBool(n, 'adj_y'))
-      : tf.matMul(x[0]!, x[1]!, attrBool(n, 'adj_x'), attrBool(n, 'adj_y'))],
+    execute: (n, x) => [
+      x[0]!.dtype === 'int32'
+        ? matmulInt32(x[0]!, x[1]!, attrBool(n, 'adj_x'), attrBool(n, 'adj_y'))
+        : tf.matMul(x[0]!, x[1]!, attrBool(n, 'adj_x'), attrBool(n, 'adj_y')),
+    ],
     infer: matmulInfer,
   },
   Conv2DBackpropInput: {
@@ -459,7 +578,12 @@ export const OPS: Record<string, OpSpec> = {
       const ax = squeezeAxes(n);
       if (!xs || (ax.length === 0 && xs.includes(-1))) return [info(x[0]?.dtype ?? 'float32', null)];
       const set = new Set(ax.map((a) => (a < 0 ? a + xs.length : a)));
-      return [info(x[0]!.dtype, xs.filter((d, i) => (set.size ? !set.has(i) : d !== 1)))];
+      return [
+        info(
+          x[0]!.dtype,
+          xs.filter((d, i) => (set.size ? !set.has(i) : d !== 1)),
+        ),
+      ];
     },
   },
   ExpandDims: {
@@ -488,10 +612,15 @@ export const OPS: Record<string, OpSpec> = {
       return [info(x[0]!.dtype, out)];
     },
   },
-  Pad: { execute: (n, x) => [tf.pad(x[0]!, pairs(ints(x[1]!), x[0]), attrNum(n, 'constant_value', 0))], infer: padInfer },
+  Pad: {
+    execute: (n, x) => [tf.pad(x[0]!, pairs(ints(x[1]!), x[0]), attrNum(n, 'constant_value', 0))],
+    infer: padInfer,
+  },
   PadV2: { execute: (_n, x) => [tf.pad(x[0]!, pairs(ints(x[1]!), x[0]), x[2]!.dataSync()[0]!)], infer: padInfer },
   MirrorPad: {
-    execute: (n, x) => [tf.mirrorPad(x[0]!, pairs(ints(x[1]!), x[0]), attrStr(n, 'mode').toLowerCase() as 'reflect' | 'symmetric')],
+    execute: (n, x) => [
+      tf.mirrorPad(x[0]!, pairs(ints(x[1]!), x[0]), attrStr(n, 'mode').toLowerCase() as 'reflect' | 'symmetric'),
+    ],
     infer: padInfer,
   },
   MaxPool: { execute: pool('max'), infer: poolInfer },
@@ -510,8 +639,19 @@ export const OPS: Record<string, OpSpec> = {
     },
   },
   StridedSlice: {
-    execute: (n, x) => [tf.stridedSlice(x[0]!, ints(x[1]!), ints(x[2]!), ints(x[3]!), attrNum(n, 'begin_mask', 0),
-      attrNum(n, 'end_mask', 0), attrNum(n, 'ellipsis_mask', 0), attrNum(n, 'new_axis_mask', 0), attrNum(n, 'shrink_axis_mask', 0))],
+    execute: (n, x) => [
+      tf.stridedSlice(
+        x[0]!,
+        ints(x[1]!),
+        ints(x[2]!),
+        ints(x[3]!),
+        attrNum(n, 'begin_mask', 0),
+        attrNum(n, 'end_mask', 0),
+        attrNum(n, 'ellipsis_mask', 0),
+        attrNum(n, 'new_axis_mask', 0),
+        attrNum(n, 'shrink_axis_mask', 0),
+      ),
+    ],
     infer: (_n, x) => [info(x[0]?.dtype ?? 'float32', null)],
   },
   Slice: {
@@ -521,7 +661,12 @@ export const OPS: Record<string, OpSpec> = {
       const b = c(1);
       const s = c(2);
       if (!xs || !b || !s) return [info(x[0]?.dtype ?? 'float32', null)];
-      return [info(x[0]!.dtype, s.map((d, i) => (d === -1 ? (xs[i]! < 0 ? -1 : xs[i]! - b[i]!) : d)))];
+      return [
+        info(
+          x[0]!.dtype,
+          s.map((d, i) => (d === -1 ? (xs[i]! < 0 ? -1 : xs[i]! - b[i]!) : d)),
+        ),
+      ];
     },
   },
   ResizeBilinear: { execute: resize('bilinear'), infer: resizeInfer },
@@ -531,11 +676,24 @@ export const OPS: Record<string, OpSpec> = {
     infer: (n, x) => {
       const xs = x[0]?.shape;
       const b = attrNum(n, 'block_size');
-      return [info(x[0]?.dtype ?? 'float32', xs && xs.length === 4 ? [xs[0]!, xs[1]! < 0 ? -1 : xs[1]! * b, xs[2]! < 0 ? -1 : xs[2]! * b, xs[3]! < 0 ? -1 : xs[3]! / (b * b)] : null)];
+      return [
+        info(
+          x[0]?.dtype ?? 'float32',
+          xs && xs.length === 4
+            ? [xs[0]!, xs[1]! < 0 ? -1 : xs[1]! * b, xs[2]! < 0 ? -1 : xs[2]! * b, xs[3]! < 0 ? -1 : xs[3]! / (b * b)]
+            : null,
+        ),
+      ];
     },
   },
-  Cast: { execute: (n, x) => [tf.cast(x[0]!, castDtype(n))], infer: (n, x) => [info(castDtype(n), x[0]?.shape ?? null)] },
-  Shape: { execute: (_n, x) => [tf.tensor1d(x[0]!.shape, 'int32')], infer: (_n, x) => [info('int32', x[0]?.shape ? [x[0].shape.length] : null)] },
+  Cast: {
+    execute: (n, x) => [tf.cast(x[0]!, castDtype(n))],
+    infer: (n, x) => [info(castDtype(n), x[0]?.shape ?? null)],
+  },
+  Shape: {
+    execute: (_n, x) => [tf.tensor1d(x[0]!.shape, 'int32')],
+    infer: (_n, x) => [info('int32', x[0]?.shape ? [x[0].shape.length] : null)],
+  },
   Tile: {
     execute: (_n, x) => [tf.tile(x[0]!, ints(x[1]!))],
     infer: (_n, x, c) => {
@@ -552,8 +710,11 @@ export const OPS: Record<string, OpSpec> = {
     execute: (n, x) => [tf.gather(x[0]!, tf.cast(x[1]!, 'int32'), ints(x[2]!)[0], attrNum(n, 'batch_dims', 0))],
     infer: (n, x, c) => {
       // batch_dims 0: params.shape[:axis] + indices.shape + params.shape[axis+1:].
-      const ps = x[0]?.shape, is = x[1]?.shape, axis = c(2);
-      if (!ps || !is || axis?.length !== 1 || attrNum(n, 'batch_dims', 0) !== 0) return [info(x[0]?.dtype ?? 'float32', null)];
+      const ps = x[0]?.shape,
+        is = x[1]?.shape,
+        axis = c(2);
+      if (!ps || !is || axis?.length !== 1 || attrNum(n, 'batch_dims', 0) !== 0)
+        return [info(x[0]?.dtype ?? 'float32', null)];
       const a = axis[0]! < 0 ? axis[0]! + ps.length : axis[0]!;
       return [info(x[0]!.dtype, [...ps.slice(0, a), ...is, ...ps.slice(a + 1)])];
     },

@@ -23,17 +23,26 @@ function regionTopology(g: Graph, r: ControlFlowRegion, dtypes: string[]): Recor
   const external = new Map(r.inputs.map((t, i) => [t, placeholderName(i)]));
   const byName = new Map(g.nodes.map((n) => [n.name, n]));
   const nodes: Record<string, unknown>[] = r.inputs.map((_, i) => ({
-    name: placeholderName(i), op: 'Placeholder', attr: { dtype: { type: tfDtypeName(dtypes[i] as DType) } },
+    name: placeholderName(i),
+    op: 'Placeholder',
+    attr: { dtype: { type: tfDtypeName(dtypes[i] as DType) } },
   }));
   for (const name of r.nodes) {
     const n: Node = byName.get(name)!;
     if (!n.opaque || !n.rawAttrs) {
-      throw new ModelFormatError('a node inside a control-flow region must keep its raw form (opaque, with its TF attrs)', { node: n.name });
+      throw new ModelFormatError(
+        'a node inside a control-flow region must keep its raw form (opaque, with its TF attrs)',
+        { node: n.name },
+      );
     }
     nodes.push({
-      name: n.name, op: n.op,
+      name: n.name,
+      op: n.op,
       // Control inputs from outside are satisfied before the region runs; those inside order it.
-      input: [...n.inputs.map((t) => external.get(t) ?? t), ...(n.controlInputs ?? []).filter((c) => members.has(c)).map((c) => `^${c}`)],
+      input: [
+        ...n.inputs.map((t) => external.get(t) ?? t),
+        ...(n.controlInputs ?? []).filter((c) => members.has(c)).map((c) => `^${c}`),
+      ],
       attr: n.rawAttrs,
     });
   }
@@ -51,16 +60,23 @@ function modelFor(g: Graph, r: ControlFlowRegion, inputs: tf.Tensor[]): Model {
       // Const nodes inside library functions read their values from the model's weights by name.
       const fnConsts = libraryConstantNames(g.library).map((name) => {
         const c = g.constants.get(name);
-        if (!c) throw new ModelFormatError(`function constant '${name}' is missing from the graph's constants`, { node: r.nodes[0] });
+        if (!c)
+          throw new ModelFormatError(`function constant '${name}' is missing from the graph's constants`, {
+            node: r.nodes[0],
+          });
         return { name, dtype: c.dtype, shape: c.shape, data: c.data };
       });
       const { entries, bytes } = encodeWeights(fnConsts);
       model = tf.loadGraphModelSync({
-        modelTopology: regionTopology(g, r, dtypes), format: 'graph-model', weightSpecs: entries,
+        modelTopology: regionTopology(g, r, dtypes),
+        format: 'graph-model',
+        weightSpecs: entries,
         weightData: bytes.slice().buffer,
       } as unknown as tf.io.ModelArtifacts);
     } catch (e) {
-      throw new ModelFormatError(`the control-flow region cannot be loaded by tfjs: ${(e as Error).message}`, { node: r.nodes[0] });
+      throw new ModelFormatError(`the control-flow region cannot be loaded by tfjs: ${(e as Error).message}`, {
+        node: r.nodes[0],
+      });
     }
     per.set(key, model);
   }
@@ -71,8 +87,14 @@ function modelFor(g: Graph, r: ControlFlowRegion, inputs: tf.Tensor[]): Model {
  * Runs region r of g on its outside inputs (aligned with r.inputs) and returns the tensors
  * named by `outputs` (tensors of region nodes), owned by the caller.
  */
-export async function runRegion(g: Graph, r: ControlFlowRegion, inputs: tf.Tensor[], outputs: string[]): Promise<tf.Tensor[]> {
-  if (inputs.length !== r.inputs.length) throw new RangeError(`region ${r.id} reads ${r.inputs.length} tensors, got ${inputs.length}`);
+export async function runRegion(
+  g: Graph,
+  r: ControlFlowRegion,
+  inputs: tf.Tensor[],
+  outputs: string[],
+): Promise<tf.Tensor[]> {
+  if (inputs.length !== r.inputs.length)
+    throw new RangeError(`region ${r.id} reads ${r.inputs.length} tensors, got ${inputs.length}`);
   const model = modelFor(g, r, inputs);
   const feed: Record<string, tf.Tensor> = {};
   inputs.forEach((t, i) => (feed[placeholderName(i)] = t));

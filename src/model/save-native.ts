@@ -6,10 +6,27 @@ import { createHash } from 'node:crypto';
 import { float16ToFloat32, float32ToFloat16 } from '../kernels/float16.js';
 import { ModelFormatError } from './errors.js';
 import { getEncoding } from './encodings.js';
-import { createGraph, hasNonFiniteValues, signatureOf, topoSort, type AffineQuantization, type AttrValue, type Constant, type Graph, type GraphSignature, type Node, type SignatureEntry } from './ir.js';
+import {
+  createGraph,
+  hasNonFiniteValues,
+  signatureOf,
+  topoSort,
+  type AffineQuantization,
+  type AttrValue,
+  type Constant,
+  type Graph,
+  type GraphSignature,
+  type Node,
+  type SignatureEntry,
+} from './ir.js';
 import { inferShapes } from './shape-inference.js';
 import { toolVersion, TOOL_NAME } from './version.js';
-import { decodeInt4GroupTables, dequantizeWeightInt4, encodeInt4GroupTables, unpackInt4Nibbles } from './int4-storage.js';
+import {
+  decodeInt4GroupTables,
+  dequantizeWeightInt4,
+  encodeInt4GroupTables,
+  unpackInt4Nibbles,
+} from './int4-storage.js';
 import { checkShape, DTYPES, sizeOf, type DType } from '../io/weights.js';
 import { writeFilesAtomic, type OutputFile } from '../io/atomic.js';
 import type { WeightGroupBytes } from '../io/files.js';
@@ -21,7 +38,13 @@ export const KNOWN_EXTENSIONS: readonly string[] = [];
 const ALIGN = 16;
 const MAX_SHARD = 64 * 1024 * 1024;
 
-export interface ActivationRange { min: number; max: number; scale?: number; zeroPoint?: number; dtype?: 'int8' | 'uint8' }
+export interface ActivationRange {
+  min: number;
+  max: number;
+  scale?: number;
+  zeroPoint?: number;
+  dtype?: 'int8' | 'uint8';
+}
 
 export interface SaveNativeOptions {
   /** What produced this model ('float', 'dynamic-int8', 'full-int8', 'deep-compression', …). */
@@ -65,9 +88,12 @@ function affineBytes(q: AffineQuantization, name: string): Uint8Array {
     }
     return out;
   }
-  if (q.dtype === 'int8' && !(v instanceof Int8Array)) throw new ModelFormatError('affine int8 values must be an Int8Array', { weight: name });
-  if (q.dtype === 'uint8' && !(v instanceof Uint8Array)) throw new ModelFormatError('affine uint8 values must be a Uint8Array', { weight: name });
-  if (q.dtype === 'int32' && !(v instanceof Int32Array)) throw new ModelFormatError('affine int32 values must be an Int32Array', { weight: name });
+  if (q.dtype === 'int8' && !(v instanceof Int8Array))
+    throw new ModelFormatError('affine int8 values must be an Int8Array', { weight: name });
+  if (q.dtype === 'uint8' && !(v instanceof Uint8Array))
+    throw new ModelFormatError('affine uint8 values must be a Uint8Array', { weight: name });
+  if (q.dtype === 'int32' && !(v instanceof Int32Array))
+    throw new ModelFormatError('affine int32 values must be an Int32Array', { weight: name });
   return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
 }
 
@@ -86,7 +112,8 @@ export function nativeFiles(g: Graph, o: SaveNativeOptions = {}): OutputFile[] {
   if (o === null || typeof o !== 'object') throw new TypeError('options must be an object');
   if (o.mode !== undefined && typeof o.mode !== 'string') throw new TypeError('options.mode must be a string');
   const shardBytes = o.shardBytes ?? MAX_SHARD;
-  if (!Number.isInteger(shardBytes) || shardBytes < ALIGN) throw new RangeError(`options.shardBytes must be an integer >= ${ALIGN}`);
+  if (!Number.isInteger(shardBytes) || shardBytes < ALIGN)
+    throw new RangeError(`options.shardBytes must be an integer >= ${ALIGN}`);
   const entries: Record<string, unknown>[] = [];
   const shards: Uint8Array[][] = [[]];
   const shardLen = [0];
@@ -120,15 +147,26 @@ export function nativeFiles(g: Graph, o: SaveNativeOptions = {}): OutputFile[] {
       bytes = affineBytes(a, name);
       // int4 with per-group scales: the [groups][C] tables follow the nibbles (uint8 codes + float32
       // super-scales or float16 scales, int4 zero points).
-      const groups = a.dtype === 'int4' && a.groupSize ? encodeInt4GroupTables(a, bytes.byteLength, c.shape) : undefined;
+      const groups =
+        a.dtype === 'int4' && a.groupSize ? encodeInt4GroupTables(a, bytes.byteLength, c.shape) : undefined;
       if (groups) bytes = concatBytes(bytes, groups.tail);
       // Per-channel 8-bit: the float32 scales follow the values (4-byte aligned), zero points only when not all 0.
-      const table = !groups && (a.dtype === 'int8' || a.dtype === 'uint8') && a.scales.length > 1 ? scaleTable(a, bytes.byteLength) : undefined;
+      const table =
+        !groups && (a.dtype === 'int8' || a.dtype === 'uint8') && a.scales.length > 1
+          ? scaleTable(a, bytes.byteLength)
+          : undefined;
       if (table) bytes = concatBytes(bytes, table.tail);
       params = {
-        storage: a.dtype, axis: a.axis, ...(a.axisCount && a.axisCount !== 1 ? { axisCount: a.axisCount } : {}),
-        ...(groups ? groups.params : table ? table.params : { scales: numbers(a.scales), zeroPoints: numbers(a.zeroPoints) }),
-        ...(a.narrowRange ? { narrowRange: true } : {}), ...(!groups && a.groupSize ? { groupSize: a.groupSize } : {}),
+        storage: a.dtype,
+        axis: a.axis,
+        ...(a.axisCount && a.axisCount !== 1 ? { axisCount: a.axisCount } : {}),
+        ...(groups
+          ? groups.params
+          : table
+            ? table.params
+            : { scales: numbers(a.scales), zeroPoints: numbers(a.zeroPoints) }),
+        ...(a.narrowRange ? { narrowRange: true } : {}),
+        ...(!groups && a.groupSize ? { groupSize: a.groupSize } : {}),
       };
     } else if (q?.tfjs?.dtype === 'float16' && c.dtype === 'float32') {
       // float16 storage (PTQ mode float16): IEEE binary16, exact for values that came from it.
@@ -140,7 +178,13 @@ export function nativeFiles(g: Graph, o: SaveNativeOptions = {}): OutputFile[] {
     }
     const loc = put(bytes);
     const e: Record<string, unknown> = {
-      name, dtype: c.dtype, shape: c.shape, encoding, shard: loc.shard, offset: loc.offset, byteLength: bytes.byteLength,
+      name,
+      dtype: c.dtype,
+      shape: c.shape,
+      encoding,
+      shard: loc.shard,
+      offset: loc.offset,
+      byteLength: bytes.byteLength,
       sha256: createHash('sha256').update(bytes).digest('hex'),
     };
     if (Object.keys(params).length) e.params = params;
@@ -151,14 +195,24 @@ export function nativeFiles(g: Graph, o: SaveNativeOptions = {}): OutputFile[] {
   }
   const shardNames = shards.map((_, i) => `weights-${i + 1}of${shards.length}.bin`);
   const nodes = g.nodes.map((n: Node) => ({
-    name: n.name, op: n.op, inputs: n.inputs, outputs: n.outputs, attrs: jsonAttrs(n.attrs),
+    name: n.name,
+    op: n.op,
+    inputs: n.inputs,
+    outputs: n.outputs,
+    attrs: jsonAttrs(n.attrs),
     ...(n.opaque ? { opaque: true, rawAttrs: n.rawAttrs ?? {} } : {}),
     ...(n.controlInputs?.length ? { controlInputs: n.controlInputs } : {}),
   }));
   const signature = signatureOf(g);
-  if (signature.inputs.some((e, i) => e.name !== g.inputs[i]?.name) || signature.outputs.some((e, i) => e.name !== g.outputs[i]) ||
-    signature.inputs.length !== g.inputs.length || signature.outputs.length !== g.outputs.length) {
-    throw new Error(`internal error: g.signature names [${signature.outputs.map((e) => e.name).join(', ')}] but the graph's outputs are [${g.outputs.join(', ')}] (a step renamed graph inputs or outputs)`);
+  if (
+    signature.inputs.some((e, i) => e.name !== g.inputs[i]?.name) ||
+    signature.outputs.some((e, i) => e.name !== g.outputs[i]) ||
+    signature.inputs.length !== g.inputs.length ||
+    signature.outputs.length !== g.outputs.length
+  ) {
+    throw new Error(
+      `internal error: g.signature names [${signature.outputs.map((e) => e.name).join(', ')}] but the graph's outputs are [${g.outputs.join(', ')}] (a step renamed graph inputs or outputs)`,
+    );
   }
   const activations = o.activations ?? (g.metadata.activations as Record<string, ActivationRange> | undefined) ?? {};
   const doc = {
@@ -167,14 +221,25 @@ export function nativeFiles(g: Graph, o: SaveNativeOptions = {}): OutputFile[] {
     requiredExtensions: [] as string[],
     extensions: {},
     provenance: {
-      tool: TOOL_NAME, toolVersion: toolVersion(), mode: o.mode ?? 'float', options: o.options ?? {},
+      tool: TOOL_NAME,
+      toolVersion: toolVersion(),
+      mode: o.mode ?? 'float',
+      options: o.options ?? {},
       source: g.source ? { format: g.source.format, sha256: g.source.sha256 } : null,
       transformed: !!g.transformed,
     },
     graph: {
-      name: g.name, inputs: g.inputs, outputs: g.outputs, signature, nodes,
+      name: g.name,
+      inputs: g.inputs,
+      outputs: g.outputs,
+      signature,
+      nodes,
       ...(g.library ? { library: g.library } : {}),
-      activations: Object.fromEntries(Object.keys(activations).sort().map((k) => [k, activations[k]])),
+      activations: Object.fromEntries(
+        Object.keys(activations)
+          .sort()
+          .map((k) => [k, activations[k]]),
+      ),
       // docs/quantization.md §12.1: the quantized-graph annotation (mode, floatNodes, input/output types…).
       ...(g.metadata.quantization ? { quantization: g.metadata.quantization } : {}),
     },
@@ -214,40 +279,76 @@ function fail(reason: string, file: string, extra: { node?: string; weight?: str
 /** Shard file names of a tfjs-quant model.json (validated, for the file reader). */
 export function nativeShardNames(json: Record<string, unknown>, file: string): string[] {
   const w = json.weights as { shards?: unknown } | undefined;
-  if (!w || typeof w !== 'object' || !Array.isArray(w.shards) || w.shards.some((s) => typeof s !== 'string' || s === '')) {
+  if (
+    !w ||
+    typeof w !== 'object' ||
+    !Array.isArray(w.shards) ||
+    w.shards.some((s) => typeof s !== 'string' || s === '')
+  ) {
     fail('weights.shards must be an array of file names', file);
   }
   return w.shards as string[];
 }
 
 /** Builds the IR from a tfjs-quant model.json and its shards (one group per shard, in order). */
-export function loadNativeIR(json: Record<string, unknown>, shards: WeightGroupBytes[], file: string, allowNonFinite = false): Graph {
-  if (json.formatVersion !== FORMAT_VERSION) fail(`formatVersion ${JSON.stringify(json.formatVersion)} is not supported (this reader knows ${FORMAT_VERSION})`, file);
+export function loadNativeIR(
+  json: Record<string, unknown>,
+  shards: WeightGroupBytes[],
+  file: string,
+  allowNonFinite = false,
+): Graph {
+  if (json.formatVersion !== FORMAT_VERSION)
+    fail(
+      `formatVersion ${JSON.stringify(json.formatVersion)} is not supported (this reader knows ${FORMAT_VERSION})`,
+      file,
+    );
   const req = json.requiredExtensions;
-  if (req !== undefined && (!Array.isArray(req) || req.some((r) => typeof r !== 'string'))) fail('requiredExtensions must be an array of names', file);
-  for (const r of (req as string[] | undefined) ?? []) if (!KNOWN_EXTENSIONS.includes(r)) fail(`requires the extension '${r}', which this reader does not know`, file);
+  if (req !== undefined && (!Array.isArray(req) || req.some((r) => typeof r !== 'string')))
+    fail('requiredExtensions must be an array of names', file);
+  for (const r of (req as string[] | undefined) ?? [])
+    if (!KNOWN_EXTENSIONS.includes(r)) fail(`requires the extension '${r}', which this reader does not know`, file);
   const gj = json.graph as Record<string, unknown> | undefined;
   if (!gj || typeof gj !== 'object') fail('graph must be an object', file);
   const g = createGraph(typeof gj.name === 'string' ? gj.name : 'model');
-  if (!Array.isArray(gj.inputs) || !Array.isArray(gj.outputs) || !Array.isArray(gj.nodes)) fail('graph.inputs, graph.outputs and graph.nodes must be arrays', file);
+  if (!Array.isArray(gj.inputs) || !Array.isArray(gj.outputs) || !Array.isArray(gj.nodes))
+    fail('graph.inputs, graph.outputs and graph.nodes must be arrays', file);
   for (const i of gj.inputs as Record<string, unknown>[]) {
-    if (!i || typeof i.name !== 'string' || !DTYPES.includes(i.dtype as DType)) fail('graph input needs a name and a dtype', file);
-    if (i.shape !== null && !Array.isArray(i.shape)) fail(`graph input '${i.name}' needs a shape (an array, or null for unknown rank)`, file);
-    const shape = i.shape === null ? null : checkShape((i.shape as number[]).map((d) => (d === -1 ? 0 : d)), 'input shape', file) && (i.shape as number[]);
+    if (!i || typeof i.name !== 'string' || !DTYPES.includes(i.dtype as DType))
+      fail('graph input needs a name and a dtype', file);
+    if (i.shape !== null && !Array.isArray(i.shape))
+      fail(`graph input '${i.name}' needs a shape (an array, or null for unknown rank)`, file);
+    const shape =
+      i.shape === null
+        ? null
+        : checkShape(
+            (i.shape as number[]).map((d) => (d === -1 ? 0 : d)),
+            'input shape',
+            file,
+          ) && (i.shape as number[]);
     g.inputs.push({ name: i.name, dtype: i.dtype as DType, shape });
   }
-  g.outputs = (gj.outputs as unknown[]).map((o) => (typeof o === 'string' ? o : fail('graph outputs must be tensor names', file)));
+  g.outputs = (gj.outputs as unknown[]).map((o) =>
+    typeof o === 'string' ? o : fail('graph outputs must be tensor names', file),
+  );
   const names = new Set<string>();
   for (const raw of gj.nodes as Record<string, unknown>[]) {
-    if (!raw || typeof raw.name !== 'string' || typeof raw.op !== 'string') fail('every node needs a name and an op', file);
+    if (!raw || typeof raw.name !== 'string' || typeof raw.op !== 'string')
+      fail('every node needs a name and an op', file);
     const nm = raw.name;
     if (names.has(nm)) fail('duplicate node name', file, { node: nm });
     names.add(nm);
     const strs = (v: unknown, what: string): string[] => {
-      if (!Array.isArray(v) || v.some((s) => typeof s !== 'string')) fail(`${what} must be an array of tensor names`, file, { node: nm });
+      if (!Array.isArray(v) || v.some((s) => typeof s !== 'string'))
+        fail(`${what} must be an array of tensor names`, file, { node: nm });
       return v as string[];
     };
-    const n: Node = { name: nm, op: raw.op, inputs: strs(raw.inputs, 'inputs'), outputs: strs(raw.outputs, 'outputs'), attrs: (raw.attrs ?? {}) as Node['attrs'] };
+    const n: Node = {
+      name: nm,
+      op: raw.op,
+      inputs: strs(raw.inputs, 'inputs'),
+      outputs: strs(raw.outputs, 'outputs'),
+      attrs: (raw.attrs ?? {}) as Node['attrs'],
+    };
     if (typeof n.attrs !== 'object' || Array.isArray(n.attrs)) fail('attrs must be an object', file, { node: nm });
     if (raw.opaque) {
       n.opaque = true;
@@ -267,13 +368,25 @@ export function loadNativeIR(json: Record<string, unknown>, shards: WeightGroupB
     const si = raw.shard;
     const off = raw.offset;
     const len = raw.byteLength;
-    if (typeof si !== 'number' || !Number.isInteger(si) || si < 0 || si >= shards.length) fail(`shard index ${JSON.stringify(si)} is out of range`, file, { weight: wname });
+    if (typeof si !== 'number' || !Number.isInteger(si) || si < 0 || si >= shards.length)
+      fail(`shard index ${JSON.stringify(si)} is out of range`, file, { weight: wname });
     const sh = shards[si]!;
-    if (typeof off !== 'number' || typeof len !== 'number' || !Number.isInteger(off) || !Number.isInteger(len) || off < 0 || len < 0 || off + len > sh.bytes.byteLength) {
-      fail(`bytes [${String(off)}, +${String(len)}) lie outside the shard (${sh.bytes.byteLength} bytes)`, sh.file, { weight: wname });
+    if (
+      typeof off !== 'number' ||
+      typeof len !== 'number' ||
+      !Number.isInteger(off) ||
+      !Number.isInteger(len) ||
+      off < 0 ||
+      len < 0 ||
+      off + len > sh.bytes.byteLength
+    ) {
+      fail(`bytes [${String(off)}, +${String(len)}) lie outside the shard (${sh.bytes.byteLength} bytes)`, sh.file, {
+        weight: wname,
+      });
     }
     const bytes = sh.bytes.subarray(off, off + len);
-    if (typeof raw.sha256 === 'string' && createHash('sha256').update(bytes).digest('hex') !== raw.sha256) fail('checksum mismatch (sha256)', sh.file, { weight: wname });
+    if (typeof raw.sha256 === 'string' && createHash('sha256').update(bytes).digest('hex') !== raw.sha256)
+      fail('checksum mismatch (sha256)', sh.file, { weight: wname });
     const size = sizeOf(shape);
     const params = (raw.params ?? {}) as Record<string, unknown>;
     const c: Constant = { name: wname, dtype, shape, data: new Float32Array(0) };
@@ -293,9 +406,11 @@ export function loadNativeIR(json: Record<string, unknown>, shards: WeightGroupB
         c.data = arr;
       } else {
         const bpv = dtype === 'bool' ? 1 : 4;
-        if (len !== size * bpv) fail(`raw data has ${len} bytes, shape needs ${size * bpv}`, sh.file, { weight: wname });
+        if (len !== size * bpv)
+          fail(`raw data has ${len} bytes, shape needs ${size * bpv}`, sh.file, { weight: wname });
         const copy = bytes.slice();
-        c.data = dtype === 'float32' ? new Float32Array(copy.buffer) : dtype === 'int32' ? new Int32Array(copy.buffer) : copy;
+        c.data =
+          dtype === 'float32' ? new Float32Array(copy.buffer) : dtype === 'int32' ? new Int32Array(copy.buffer) : copy;
       }
     } else if (enc === 'float16') {
       if (dtype !== 'float32') fail(`encoding 'float16' needs dtype float32`, file, { weight: wname });
@@ -306,19 +421,26 @@ export function loadNativeIR(json: Record<string, unknown>, shards: WeightGroupB
     } else if (typeof enc === 'string' && getEncoding(enc)) {
       if (dtype !== 'float32') fail(`encoding '${enc}' needs dtype float32`, file, { weight: wname });
       const values = getEncoding(enc)!.decode(bytes.slice(), { name: wname, dtype, shape, params, file: sh.file });
-      if (!(values instanceof Float32Array) || values.length !== size) fail(`encoding '${enc}' decoded ${values?.length} values, shape needs ${size}`, sh.file, { weight: wname });
+      if (!(values instanceof Float32Array) || values.length !== size)
+        fail(`encoding '${enc}' decoded ${values?.length} values, shape needs ${size}`, sh.file, { weight: wname });
       c.data = values;
       c.quantization = { encoded: { encoding: enc, bytes: bytes.slice(), meta: params } };
     } else {
       fail(`unknown encoding ${JSON.stringify(enc)}`, file, { weight: wname });
     }
-    if (raw.tfjsStorage && typeof raw.tfjsStorage === 'object') c.quantization = { ...(c.quantization ?? {}), tfjs: raw.tfjsStorage as never };
-    if (raw.nonFinite !== undefined && raw.nonFinite !== true) fail('nonFinite must be true when present', file, { weight: wname });
+    if (raw.tfjsStorage && typeof raw.tfjsStorage === 'object')
+      c.quantization = { ...(c.quantization ?? {}), tfjs: raw.tfjsStorage as never };
+    if (raw.nonFinite !== undefined && raw.nonFinite !== true)
+      fail('nonFinite must be true when present', file, { weight: wname });
     if (hasNonFiniteValues(c.data)) {
       if (raw.nonFinite !== true && !allowNonFinite) {
         const f = c.data as Float32Array;
         const i = f.findIndex((v) => !Number.isFinite(v));
-        fail(`element ${i} is ${f[i]} but the entry is not marked nonFinite: the file is damaged (pass allowNonFinite to accept it)`, sh.file, { weight: wname });
+        fail(
+          `element ${i} is ${f[i]} but the entry is not marked nonFinite: the file is damaged (pass allowNonFinite to accept it)`,
+          sh.file,
+          { weight: wname },
+        );
       }
       c.nonFinite = true;
     }
@@ -328,13 +450,20 @@ export function loadNativeIR(json: Record<string, unknown>, shards: WeightGroupB
   if (acts && typeof acts === 'object') g.metadata.activations = acts;
   const quant = gj.quantization;
   if (quant !== undefined) {
-    if (!quant || typeof quant !== 'object' || Array.isArray(quant)) throw new ModelFormatError('graph.quantization must be an object', { file });
+    if (!quant || typeof quant !== 'object' || Array.isArray(quant))
+      throw new ModelFormatError('graph.quantization must be an object', { file });
     g.metadata.quantization = quant;
   }
   g.metadata.provenance = json.provenance ?? null;
   if (gj.library !== undefined) {
     const lib = gj.library as { function?: unknown };
-    if (!lib || typeof lib !== 'object' || Array.isArray(lib) || (lib.function !== undefined && !Array.isArray(lib.function))) fail('graph.library must be an object with a function array', file);
+    if (
+      !lib ||
+      typeof lib !== 'object' ||
+      Array.isArray(lib) ||
+      (lib.function !== undefined && !Array.isArray(lib.function))
+    )
+      fail('graph.library must be an object with a function array', file);
     g.library = lib as Graph['library'];
   }
   g.signature = gj.signature === undefined ? signatureOf(g) : readSignature(gj.signature, g, file);
@@ -347,26 +476,52 @@ export function loadNativeIR(json: Record<string, unknown>, shards: WeightGroupB
 function readSignature(v: unknown, g: Graph, file: string): GraphSignature {
   const part = (what: 'inputs' | 'outputs', names: string[]): SignatureEntry[] => {
     const l = (v as Record<string, unknown> | null)?.[what];
-    if (!Array.isArray(l) || l.some((e) => !e || typeof e.key !== 'string' || typeof e.name !== 'string')) fail(`graph.signature.${what} must be an array of {key, name}`, file);
+    if (!Array.isArray(l) || l.some((e) => !e || typeof e.key !== 'string' || typeof e.name !== 'string'))
+      fail(`graph.signature.${what} must be an array of {key, name}`, file);
     const entries = (l as SignatureEntry[]).map((e) => ({ key: e.key, name: e.name }));
     if (entries.length !== names.length || entries.some((e, i) => e.name !== names[i])) {
-      fail(`graph.signature.${what} names [${entries.map((e) => e.name).join(', ')}], the graph's ${what} are [${names.join(', ')}]`, file);
+      fail(
+        `graph.signature.${what} names [${entries.map((e) => e.name).join(', ')}], the graph's ${what} are [${names.join(', ')}]`,
+        file,
+      );
     }
     return entries;
   };
   if (!v || typeof v !== 'object' || Array.isArray(v)) fail('graph.signature must be an object', file);
-  return { inputs: part('inputs', g.inputs.map((i) => i.name)), outputs: part('outputs', g.outputs) };
+  return {
+    inputs: part(
+      'inputs',
+      g.inputs.map((i) => i.name),
+    ),
+    outputs: part('outputs', g.outputs),
+  };
 }
 
-function decodeAffine(bytes: Uint8Array, shape: number[], p: Record<string, unknown>, file: string, weight: string, c: Constant): Float32Array {
+function decodeAffine(
+  bytes: Uint8Array,
+  shape: number[],
+  p: Record<string, unknown>,
+  file: string,
+  weight: string,
+  c: Constant,
+): Float32Array {
   const storage = p.storage;
-  if (storage !== 'int8' && storage !== 'uint8' && storage !== 'int4' && storage !== 'int32') fail(`affine storage ${JSON.stringify(storage)} is unknown`, file, { weight });
+  if (storage !== 'int8' && storage !== 'uint8' && storage !== 'int4' && storage !== 'int32')
+    fail(`affine storage ${JSON.stringify(storage)} is unknown`, file, { weight });
   const size = sizeOf(shape);
   const axis = p.axis;
-  if (typeof axis !== 'number' || !Number.isInteger(axis) || axis < -1 || axis >= shape.length) fail(`affine axis ${JSON.stringify(axis)} is invalid`, file, { weight });
+  if (typeof axis !== 'number' || !Number.isInteger(axis) || axis < -1 || axis >= shape.length)
+    fail(`affine axis ${JSON.stringify(axis)} is invalid`, file, { weight });
   const count = p.axisCount ?? 1;
-  if (typeof count !== 'number' || !Number.isInteger(count) || count < 1 || (axis !== -1 && axis + count > shape.length)) fail(`affine axisCount ${JSON.stringify(count)} is invalid`, file, { weight });
-  if (storage === 'int4' && p.groupSize !== undefined) return decodeGroupedInt4(bytes, shape, p, file, weight, c, axis, count);
+  if (
+    typeof count !== 'number' ||
+    !Number.isInteger(count) ||
+    count < 1 ||
+    (axis !== -1 && axis + count > shape.length)
+  )
+    fail(`affine axisCount ${JSON.stringify(count)} is invalid`, file, { weight });
+  if (storage === 'int4' && p.groupSize !== undefined)
+    return decodeGroupedInt4(bytes, shape, p, file, weight, c, axis, count);
   const C = axis === -1 ? 1 : shape.slice(axis, axis + count).reduce((a, b) => a * b, 1);
   let scales = p.scales;
   let zps = p.zeroPoints;
@@ -374,18 +529,30 @@ function decodeAffine(bytes: Uint8Array, shape: number[], p: Record<string, unkn
   if (table !== undefined && (storage === 'int8' || storage === 'uint8')) {
     // Scales as float32 after the values (zero points all 0 unless listed).
     const off = table?.offset;
-    if (typeof off !== 'number' || !Number.isInteger(off) || off !== Math.ceil(size / 4) * 4) fail(`affine scaleTable.offset ${JSON.stringify(off)} is invalid (expected ${Math.ceil(size / 4) * 4})`, file, { weight });
-    if (bytes.byteLength !== off + 4 * C) fail(`affine ${storage} data with a scale table has ${bytes.byteLength} bytes, shape and ${C} scales need ${off + 4 * C}`, file, { weight });
+    if (typeof off !== 'number' || !Number.isInteger(off) || off !== Math.ceil(size / 4) * 4)
+      fail(`affine scaleTable.offset ${JSON.stringify(off)} is invalid (expected ${Math.ceil(size / 4) * 4})`, file, {
+        weight,
+      });
+    if (bytes.byteLength !== off + 4 * C)
+      fail(
+        `affine ${storage} data with a scale table has ${bytes.byteLength} bytes, shape and ${C} scales need ${off + 4 * C}`,
+        file,
+        { weight },
+      );
     const v = new DataView(bytes.buffer, bytes.byteOffset + off, 4 * C);
     scales = Array.from({ length: C }, (_, i) => v.getFloat32(i * 4, true));
     zps ??= new Array<number>(C).fill(0);
     bytes = bytes.subarray(0, size);
   }
-  if (!Array.isArray(scales) || !Array.isArray(zps) || scales.length !== C || zps.length !== C) fail(`affine needs ${C} scales and zero points`, file, { weight });
-  if (scales.some((s) => typeof s !== 'number' || !(s > 0) || !Number.isFinite(s))) fail('affine scales must be finite and > 0', file, { weight });
-  if (zps.some((z) => typeof z !== 'number' || !Number.isInteger(z))) fail('affine zero points must be integers', file, { weight });
+  if (!Array.isArray(scales) || !Array.isArray(zps) || scales.length !== C || zps.length !== C)
+    fail(`affine needs ${C} scales and zero points`, file, { weight });
+  if (scales.some((s) => typeof s !== 'number' || !(s > 0) || !Number.isFinite(s)))
+    fail('affine scales must be finite and > 0', file, { weight });
+  if (zps.some((z) => typeof z !== 'number' || !Number.isInteger(z)))
+    fail('affine zero points must be integers', file, { weight });
   const need = storage === 'int4' ? Math.ceil(size / 2) : size * (storage === 'int32' ? 4 : 1);
-  if (bytes.byteLength !== need) fail(`affine ${storage} data has ${bytes.byteLength} bytes, shape needs ${need}`, file, { weight });
+  if (bytes.byteLength !== need)
+    fail(`affine ${storage} data has ${bytes.byteLength} bytes, shape needs ${need}`, file, { weight });
   let q: Int8Array | Uint8Array | Int32Array;
   if (storage === 'int4') {
     q = unpackInt4Nibbles(bytes, size);
@@ -402,7 +569,18 @@ function decodeAffine(bytes: Uint8Array, shape: number[], p: Record<string, unkn
     const ch = axis === -1 ? 0 : Math.floor(i / inner) % C;
     out[i] = Math.fround(q[i]! - zp[ch]!) * sc[ch]!;
   }
-  c.quantization = { affine: { dtype: storage, axis, ...(count !== 1 ? { axisCount: count } : {}), scales: sc, zeroPoints: zp, values: q, ...(p.narrowRange ? { narrowRange: true } : {}), ...(typeof p.groupSize === 'number' ? { groupSize: p.groupSize } : {}) } };
+  c.quantization = {
+    affine: {
+      dtype: storage,
+      axis,
+      ...(count !== 1 ? { axisCount: count } : {}),
+      scales: sc,
+      zeroPoints: zp,
+      values: q,
+      ...(p.narrowRange ? { narrowRange: true } : {}),
+      ...(typeof p.groupSize === 'number' ? { groupSize: p.groupSize } : {}),
+    },
+  };
   return out;
 }
 
@@ -424,8 +602,16 @@ function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
 }
 
 /** affine int4 with groupSize (docs/format.md): nibbles, then the group scales (uint8 codes × float32 super-scales, or float16) and optional zero points. */
-function decodeGroupedInt4(bytes: Uint8Array, shape: number[], p: Record<string, unknown>, file: string, weight: string, c: Constant,
-  axis: number, count: number): Float32Array {
+function decodeGroupedInt4(
+  bytes: Uint8Array,
+  shape: number[],
+  p: Record<string, unknown>,
+  file: string,
+  weight: string,
+  c: Constant,
+  axis: number,
+  count: number,
+): Float32Array {
   if (axis === -1) fail('affine int4 with groupSize needs a channel axis', file, { weight });
   const size = sizeOf(shape);
   let tables: ReturnType<typeof decodeInt4GroupTables>;
@@ -436,9 +622,17 @@ function decodeGroupedInt4(bytes: Uint8Array, shape: number[], p: Record<string,
   }
   const q = unpackInt4Nibbles(bytes, size);
   const affine: AffineQuantization = {
-    dtype: 'int4', axis, ...(count !== 1 ? { axisCount: count } : {}), scales: tables.scales, zeroPoints: tables.zeroPoints, values: q,
-    groupSize: tables.groupSize, ...(p.narrowRange ? { narrowRange: true } : {}),
-    ...(tables.scaleCodes && tables.superScales ? { scaleCodes: tables.scaleCodes, superScales: tables.superScales } : {}),
+    dtype: 'int4',
+    axis,
+    ...(count !== 1 ? { axisCount: count } : {}),
+    scales: tables.scales,
+    zeroPoints: tables.zeroPoints,
+    values: q,
+    groupSize: tables.groupSize,
+    ...(p.narrowRange ? { narrowRange: true } : {}),
+    ...(tables.scaleCodes && tables.superScales
+      ? { scaleCodes: tables.scaleCodes, superScales: tables.superScales }
+      : {}),
   };
   c.quantization = { affine };
   return dequantizeWeightInt4(affine, shape);

@@ -5,7 +5,16 @@
 // Output bytes are deterministic; writes are atomic and never touch the input files.
 import { encodeAttrs, tfDtypeName } from './attrs.js';
 import { ModelFormatError } from './errors.js';
-import { isFiniteConstant, libraryConstantNames, outputName, parseTensorName, signatureOf, type Constant, type Graph, type Node } from './ir.js';
+import {
+  isFiniteConstant,
+  libraryConstantNames,
+  outputName,
+  parseTensorName,
+  signatureOf,
+  type Constant,
+  type Graph,
+  type Node,
+} from './ir.js';
 import { toolVersion, TOOL_NAME } from './version.js';
 import { encodeWeights, shard, shardName, type EncodableWeight, type TfjsStorageDType } from '../io/weights.js';
 import { writeFilesAtomic, type OutputFile } from '../io/atomic.js';
@@ -39,8 +48,10 @@ function storageFor(c: Constant, o: SaveTfjsOptions): TfjsStorageDType | undefin
   if (own) return c.dtype === 'float32' || (c.dtype === 'int32' && own !== 'float16') ? own : undefined;
   // int4 has no stock TF.js storage: the dequantized values go out as float16 unless asked otherwise.
   if (c.quantization?.affine?.dtype === 'int4' && c.dtype === 'float32' && (!o.quantize || o.quantize === 'none')) {
-    process.emitWarning(`constant '${c.name}': int4 weights have no stock TF.js storage, saved as float16 (dequantized values)`,
-      { code: 'TFJS_QUANT_INT4_FALLBACK' });
+    process.emitWarning(
+      `constant '${c.name}': int4 weights have no stock TF.js storage, saved as float16 (dequantized values)`,
+      { code: 'TFJS_QUANT_INT4_FALLBACK' },
+    );
     return 'float16';
   }
   if (!o.quantize || o.quantize === 'none' || c.dtype !== 'float32') return undefined;
@@ -63,7 +74,9 @@ function manifestFiles(weights: EncodableWeight[], o: SaveTfjsOptions): { manife
 function provenance(g: Graph, extra: Record<string, unknown> | undefined, mode: string): Record<string, unknown> {
   return {
     tfjsQuant: {
-      tool: TOOL_NAME, version: toolVersion(), mode,
+      tool: TOOL_NAME,
+      version: toolVersion(),
+      mode,
       ...(g.source ? { source: { format: g.source.format, sha256: g.source.sha256 } } : {}),
     },
     ...(extra ?? {}),
@@ -75,7 +88,14 @@ function tfNodeName(t: string): string {
   return i === 0 ? n : `${n}:${i}`;
 }
 
-const ACT_OP: Record<string, string> = { relu: 'Relu', relu6: 'Relu6', elu: 'Elu', leakyrelu: 'LeakyRelu', prelu: 'Prelu', sigmoid: 'Sigmoid' };
+const ACT_OP: Record<string, string> = {
+  relu: 'Relu',
+  relu6: 'Relu6',
+  elu: 'Elu',
+  leakyrelu: 'LeakyRelu',
+  prelu: 'Prelu',
+  sigmoid: 'Sigmoid',
+};
 
 /** One IR node → converter-format node JSON(s). */
 function nodeJson(g: Graph, n: Node, extraConsts: Constant[]): Record<string, unknown>[] {
@@ -94,8 +114,17 @@ function nodeJson(g: Graph, n: Node, extraConsts: Constant[]): Record<string, un
     if (args.length === 0) {
       // TF's fused kernels need BiasAdd first: give them a zero bias.
       const fs = g.constants.get(n.inputs[1]!)?.shape ?? g.tensors.get(n.inputs[1]!)?.shape;
-      const ch = !fs ? undefined : n.op === 'Conv2D' ? fs[3] : n.op === 'MatMul' ? (n.attrs.transpose_b ? fs[0] : fs[fs.length - 1]) : fs[2]! * fs[3]!;
-      if (ch === undefined || ch < 0) throw new ModelFormatError('cannot size a zero bias for the fused activation', { node: n.name });
+      const ch = !fs
+        ? undefined
+        : n.op === 'Conv2D'
+          ? fs[3]
+          : n.op === 'MatMul'
+            ? n.attrs.transpose_b
+              ? fs[0]
+              : fs[fs.length - 1]
+            : fs[2]! * fs[3]!;
+      if (ch === undefined || ch < 0)
+        throw new ModelFormatError('cannot size a zero bias for the fused activation', { node: n.name });
       const c: Constant = { name: `${n.name}/zero_bias`, dtype: 'float32', shape: [ch], data: new Float32Array(ch) };
       extraConsts.push(c);
       args.push(c.name);
@@ -132,9 +161,32 @@ function nodeJson(g: Graph, n: Node, extraConsts: Constant[]): Record<string, un
     };
     const pre = n.name;
     return [
-      { name: `${pre}/x_shape`, op: 'Shape', input: [input[2]!], attr: encodeAttrs({ T: 'float32', out_type: 'int32' }) },
-      { name: `${pre}/batch`, op: 'StridedSlice', input: [`${pre}/x_shape`, mk('begin', [0], [1]), mk('end', [1], [1]), mk('stride', [1], [1])], attr: encodeAttrs({ T: 'int32', Index: 'int32', shrink_axis_mask: 1, begin_mask: 0, end_mask: 0, ellipsis_mask: 0, new_axis_mask: 0 }) },
-      { name: `${pre}/output_shape`, op: 'Pack', input: [`${pre}/batch`, mk('h', [d[1]!], []), mk('w', [d[2]!], []), mk('c', [d[3]!], [])], attr: encodeAttrs({ T: 'int32', N: 4, axis: 0 }) },
+      {
+        name: `${pre}/x_shape`,
+        op: 'Shape',
+        input: [input[2]!],
+        attr: encodeAttrs({ T: 'float32', out_type: 'int32' }),
+      },
+      {
+        name: `${pre}/batch`,
+        op: 'StridedSlice',
+        input: [`${pre}/x_shape`, mk('begin', [0], [1]), mk('end', [1], [1]), mk('stride', [1], [1])],
+        attr: encodeAttrs({
+          T: 'int32',
+          Index: 'int32',
+          shrink_axis_mask: 1,
+          begin_mask: 0,
+          end_mask: 0,
+          ellipsis_mask: 0,
+          new_axis_mask: 0,
+        }),
+      },
+      {
+        name: `${pre}/output_shape`,
+        op: 'Pack',
+        input: [`${pre}/batch`, mk('h', [d[1]!], []), mk('w', [d[2]!], []), mk('c', [d[3]!], [])],
+        attr: encodeAttrs({ T: 'int32', N: 4, axis: 0 }),
+      },
       { name: n.name, op: n.op, input: [`${pre}/output_shape`, ...input.slice(1)], attr: encodeAttrs(attrs) },
     ];
   }
@@ -148,8 +200,12 @@ export function graphModelFiles(g: Graph, o: SaveTfjsOptions = {}): OutputFile[]
   const nodes: Record<string, unknown>[] = [];
   for (const i of g.inputs) {
     nodes.push({
-      name: i.name, op: 'Placeholder',
-      attr: { dtype: { type: tfDtypeName(i.dtype) }, shape: { shape: i.shape ? { dim: i.shape.map((d) => ({ size: String(d) })) } : { unknownRank: true } } },
+      name: i.name,
+      op: 'Placeholder',
+      attr: {
+        dtype: { type: tfDtypeName(i.dtype) },
+        shape: { shape: i.shape ? { dim: i.shape.map((d) => ({ size: String(d) })) } : { unknownRank: true } },
+      },
     });
   }
   const body: Record<string, unknown>[] = [];
@@ -161,20 +217,26 @@ export function graphModelFiles(g: Graph, o: SaveTfjsOptions = {}): OutputFile[]
     if (prodNames.has(t)) outNames.push(tfNodeName(t));
     else {
       const id = `output_identity_${k}`;
-      body.push({ name: id, op: 'Identity', input: [tfNodeName(t)], attr: encodeAttrs({ T: g.tensors.get(t)?.dtype ?? 'float32' }) });
+      body.push({
+        name: id,
+        op: 'Identity',
+        input: [tfNodeName(t)],
+        attr: encodeAttrs({ T: g.tensors.get(t)?.dtype ?? 'float32' }),
+      });
       outNames.push(id);
     }
   });
   // Constants in first-use order (deterministic), then extras.
   const used: Constant[] = [];
   const seen = new Set<string>();
-  for (const n of g.nodes) for (const t of n.inputs) {
-    const c = g.constants.get(t);
-    if (c && !seen.has(c.name)) {
-      seen.add(c.name);
-      used.push(c);
+  for (const n of g.nodes)
+    for (const t of n.inputs) {
+      const c = g.constants.get(t);
+      if (c && !seen.has(c.name)) {
+        seen.add(c.name);
+        used.push(c);
+      }
     }
-  }
   // Const nodes inside library functions are read by name from the weights, with no top-level node.
   for (const t of [...g.outputs, ...libraryConstantNames(g.library)]) {
     const c = g.constants.get(t);
@@ -185,8 +247,14 @@ export function graphModelFiles(g: Graph, o: SaveTfjsOptions = {}): OutputFile[]
   }
   const all = [...used, ...extra];
   const constNodes = all.map((c) => ({
-    name: c.name, op: 'Const',
-    attr: { value: { tensor: { dtype: tfDtypeName(c.dtype), tensorShape: { dim: c.shape.map((d) => ({ size: String(d) })) } } }, dtype: { type: tfDtypeName(c.dtype) } },
+    name: c.name,
+    op: 'Const',
+    attr: {
+      value: {
+        tensor: { dtype: tfDtypeName(c.dtype), tensorShape: { dim: c.shape.map((d) => ({ size: String(d) })) } },
+      },
+      dtype: { type: tfDtypeName(c.dtype) },
+    },
   }));
   const weights: EncodableWeight[] = all.map((c) => {
     const s = storageFor(c, o);
@@ -199,15 +267,27 @@ export function graphModelFiles(g: Graph, o: SaveTfjsOptions = {}): OutputFile[]
     generatedBy: String(g.source?.json.generatedBy ?? TOOL_NAME),
     convertedBy: `${TOOL_NAME} ${toolVersion()}`,
     signature: {
-      inputs: Object.fromEntries(g.inputs.map((i, k) => [sig.inputs[k]!.key, {
-        name: `${i.name}:0`, dtype: tfDtypeName(i.dtype),
-        tensorShape: i.shape ? { dim: i.shape.map((d) => ({ size: String(d) })) } : { unknownRank: true },
-      }])),
-      outputs: Object.fromEntries(outNames.map((n, k) => [sig.outputs[k]!.key, { name: n.includes(':') ? n : `${n}:0` }])),
+      inputs: Object.fromEntries(
+        g.inputs.map((i, k) => [
+          sig.inputs[k]!.key,
+          {
+            name: `${i.name}:0`,
+            dtype: tfDtypeName(i.dtype),
+            tensorShape: i.shape ? { dim: i.shape.map((d) => ({ size: String(d) })) } : { unknownRank: true },
+          },
+        ]),
+      ),
+      outputs: Object.fromEntries(
+        outNames.map((n, k) => [sig.outputs[k]!.key, { name: n.includes(':') ? n : `${n}:0` }]),
+      ),
     },
     modelTopology: { node: [...nodes, ...constNodes, ...body], library: g.library ?? {}, versions: {} },
     weightsManifest: manifest,
-    userDefinedMetadata: provenance(g, o.metadata, `tfjs-graph${o.quantize && o.quantize !== 'none' ? `-${o.quantize}` : ''}`),
+    userDefinedMetadata: provenance(
+      g,
+      o.metadata,
+      `tfjs-graph${o.quantize && o.quantize !== 'none' ? `-${o.quantize}` : ''}`,
+    ),
   };
   return [{ name: 'model.json', bytes: new TextEncoder().encode(JSON.stringify(modelJson)) }, ...files];
 }
@@ -216,12 +296,18 @@ export function graphModelFiles(g: Graph, o: SaveTfjsOptions = {}): OutputFile[]
 export function layersModelFiles(g: Graph, o: SaveTfjsOptions = {}): OutputFile[] {
   checkOptions(o);
   const src = g.source;
-  if (!src || src.format !== 'layers-model' || !src.layerWeights) throw new ModelFormatError('layers format needs a layers-model source', { file: src?.file });
-  if (g.transformed) throw new ModelFormatError('the graph was transformed: its layers topology no longer matches; save as a graph model', { file: src.file });
+  if (!src || src.format !== 'layers-model' || !src.layerWeights)
+    throw new ModelFormatError('layers format needs a layers-model source', { file: src?.file });
+  if (g.transformed)
+    throw new ModelFormatError(
+      'the graph was transformed: its layers topology no longer matches; save as a graph model',
+      { file: src.file },
+    );
   const weights: EncodableWeight[] = [];
   for (const [cname, kname] of src.layerWeights) {
     const c = g.constants.get(cname);
-    if (!c) throw new ModelFormatError(`constant of Keras weight '${kname}' is gone`, { file: src.file, weight: kname });
+    if (!c)
+      throw new ModelFormatError(`constant of Keras weight '${kname}' is gone`, { file: src.file, weight: kname });
     const s = storageFor(c, o);
     weights.push({ name: kname, dtype: c.dtype, shape: c.shape, data: c.data, ...(s ? { storage: s } : {}) });
   }
@@ -232,7 +318,11 @@ export function layersModelFiles(g: Graph, o: SaveTfjsOptions = {}): OutputFile[
     generatedBy: String(src.json.generatedBy ?? TOOL_NAME),
     convertedBy: `${TOOL_NAME} ${toolVersion()}`,
     weightsManifest: manifest,
-    userDefinedMetadata: provenance(g, o.metadata, `tfjs-layers${o.quantize && o.quantize !== 'none' ? `-${o.quantize}` : ''}`),
+    userDefinedMetadata: provenance(
+      g,
+      o.metadata,
+      `tfjs-layers${o.quantize && o.quantize !== 'none' ? `-${o.quantize}` : ''}`,
+    ),
   };
   return [{ name: 'model.json', bytes: new TextEncoder().encode(JSON.stringify(modelJson)) }, ...files];
 }

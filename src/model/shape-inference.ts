@@ -72,17 +72,129 @@ export function resolveDim(d: number, batch: number): number {
  */
 const SHAPE_FROM_SHAPES = new Set([
   // known ops whose static rule may leave the shape open
-  'StridedSlice', 'Slice', 'GatherV2', 'Reshape', 'Tile', 'ConcatV2', 'Pack', 'Squeeze', 'ExpandDims', 'Transpose', 'Pad', 'PadV2',
-  'MirrorPad', 'ResizeBilinear', 'ResizeNearestNeighbor', 'Conv2DBackpropInput', 'MatMul', 'BatchMatMulV2', 'Mean', 'Sum', 'Max', 'Min', 'Prod',
+  'StridedSlice',
+  'Slice',
+  'GatherV2',
+  'Reshape',
+  'Tile',
+  'ConcatV2',
+  'Pack',
+  'Squeeze',
+  'ExpandDims',
+  'Transpose',
+  'Pad',
+  'PadV2',
+  'MirrorPad',
+  'ResizeBilinear',
+  'ResizeNearestNeighbor',
+  'Conv2DBackpropInput',
+  'MatMul',
+  'BatchMatMulV2',
+  'Mean',
+  'Sum',
+  'Max',
+  'Min',
+  'Prod',
   // opaque ops seen in published models
-  'Unpack', 'ArgMax', 'ArgMin', 'AddN', 'FloorDiv', 'FloorMod', 'Equal', 'NotEqual', 'Greater', 'GreaterEqual', 'Less', 'LessEqual',
-  'LogicalAnd', 'LogicalOr', 'LogicalNot', 'Atan2', 'Cos', 'Sin', 'Reciprocal', 'ZerosLike', 'OnesLike', 'Round', 'Sign', 'Ceil', 'Erf',
-  'Split', 'SplitV', 'GatherNd', 'Select', 'SelectV2', 'TopKV2', 'Fill', 'Range', 'Size', 'Rank', 'Cumsum', 'OneHot', 'Einsum',
-  'BroadcastTo', 'Relu', 'Softmax', 'Sigmoid', 'Tanh', 'Exp', 'Log', 'Sqrt', 'Rsqrt', 'Neg', 'Abs', 'Floor', 'Square', 'Cast',
-  'Softsign', 'Sinh', 'Cosh', 'Tan', 'Asin', 'Acos', 'Atan', 'Asinh', 'Acosh', 'Atanh', 'IsNan', 'IsInf', 'IsFinite', 'Expm1', 'Log1p',
-  'Rint', 'Mod', 'Div', 'DivNoNan', 'TruncateDiv', 'Pow', 'Reverse', 'ReverseV2', 'Cumprod', 'LRN', 'SpaceToBatchND', 'BatchToSpaceND',
-  'SpaceToDepth', 'CropAndResize', 'ScatterNd', 'SparseToDense', 'Squeeze', 'Max', 'All', 'Any', 'LogSoftmax', 'Selu', 'Elu', 'Relu6',
-  'LeakyRelu', 'Softplus', 'FusedBatchNorm', 'FusedBatchNormV2', 'MatrixBandPart', 'Conv3D', 'MaxPool3D', 'AvgPool3D',
+  'Unpack',
+  'ArgMax',
+  'ArgMin',
+  'AddN',
+  'FloorDiv',
+  'FloorMod',
+  'Equal',
+  'NotEqual',
+  'Greater',
+  'GreaterEqual',
+  'Less',
+  'LessEqual',
+  'LogicalAnd',
+  'LogicalOr',
+  'LogicalNot',
+  'Atan2',
+  'Cos',
+  'Sin',
+  'Reciprocal',
+  'ZerosLike',
+  'OnesLike',
+  'Round',
+  'Sign',
+  'Ceil',
+  'Erf',
+  'Split',
+  'SplitV',
+  'GatherNd',
+  'Select',
+  'SelectV2',
+  'TopKV2',
+  'Fill',
+  'Range',
+  'Size',
+  'Rank',
+  'Cumsum',
+  'OneHot',
+  'Einsum',
+  'BroadcastTo',
+  'Relu',
+  'Softmax',
+  'Sigmoid',
+  'Tanh',
+  'Exp',
+  'Log',
+  'Sqrt',
+  'Rsqrt',
+  'Neg',
+  'Abs',
+  'Floor',
+  'Square',
+  'Cast',
+  'Softsign',
+  'Sinh',
+  'Cosh',
+  'Tan',
+  'Asin',
+  'Acos',
+  'Atan',
+  'Asinh',
+  'Acosh',
+  'Atanh',
+  'IsNan',
+  'IsInf',
+  'IsFinite',
+  'Expm1',
+  'Log1p',
+  'Rint',
+  'Mod',
+  'Div',
+  'DivNoNan',
+  'TruncateDiv',
+  'Pow',
+  'Reverse',
+  'ReverseV2',
+  'Cumprod',
+  'LRN',
+  'SpaceToBatchND',
+  'BatchToSpaceND',
+  'SpaceToDepth',
+  'CropAndResize',
+  'ScatterNd',
+  'SparseToDense',
+  'Squeeze',
+  'Max',
+  'All',
+  'Any',
+  'LogSoftmax',
+  'Selu',
+  'Elu',
+  'Relu6',
+  'LeakyRelu',
+  'Softplus',
+  'FusedBatchNorm',
+  'FusedBatchNormV2',
+  'MatrixBandPart',
+  'Conv3D',
+  'MaxPool3D',
+  'AvgPool3D',
 ]);
 
 /**
@@ -90,13 +202,42 @@ const SHAPE_FROM_SHAPES = new Set([
  * needs their true values. Other inputs (data, gather indices) may be zeros.
  */
 const SHAPE_PARAMETERS: Record<string, (n: Node) => number[]> = {
-  StridedSlice: () => [1, 2, 3], Slice: () => [1, 2], Reshape: () => [1], Tile: () => [1], Pad: () => [1], PadV2: () => [1],
-  MirrorPad: () => [1], Transpose: () => [1], ConcatV2: (n) => [n.inputs.length - 1], ExpandDims: () => [1],
-  ResizeBilinear: () => [1], ResizeNearestNeighbor: () => [1], Mean: () => [1], Sum: () => [1], Max: () => [1], Min: () => [1],
-  Prod: () => [1], ArgMax: () => [1], ArgMin: () => [1], Split: () => [0], SplitV: () => [1, 2], TopKV2: () => [1], Fill: () => [0],
-  Range: () => [0, 1, 2], OneHot: () => [1], BroadcastTo: () => [1], Conv2DBackpropInput: () => [0], GatherV2: () => [2], Cumsum: () => [1],
-  SpaceToBatchND: () => [1, 2], BatchToSpaceND: () => [1, 2], CropAndResize: () => [3], ScatterNd: () => [2], SparseToDense: () => [1],
-  All: () => [1], Any: () => [1],
+  StridedSlice: () => [1, 2, 3],
+  Slice: () => [1, 2],
+  Reshape: () => [1],
+  Tile: () => [1],
+  Pad: () => [1],
+  PadV2: () => [1],
+  MirrorPad: () => [1],
+  Transpose: () => [1],
+  ConcatV2: (n) => [n.inputs.length - 1],
+  ExpandDims: () => [1],
+  ResizeBilinear: () => [1],
+  ResizeNearestNeighbor: () => [1],
+  Mean: () => [1],
+  Sum: () => [1],
+  Max: () => [1],
+  Min: () => [1],
+  Prod: () => [1],
+  ArgMax: () => [1],
+  ArgMin: () => [1],
+  Split: () => [0],
+  SplitV: () => [1, 2],
+  TopKV2: () => [1],
+  Fill: () => [0],
+  Range: () => [0, 1, 2],
+  OneHot: () => [1],
+  BroadcastTo: () => [1],
+  Conv2DBackpropInput: () => [0],
+  GatherV2: () => [2],
+  Cumsum: () => [1],
+  SpaceToBatchND: () => [1, 2],
+  BatchToSpaceND: () => [1, 2],
+  CropAndResize: () => [3],
+  ScatterNd: () => [2],
+  SparseToDense: () => [1],
+  All: () => [1],
+  Any: () => [1],
 };
 
 /** Values of small tensors are kept (shape arithmetic); larger ones only by shape. */
@@ -110,7 +251,8 @@ interface Known {
   value?: number[];
 }
 
-const concrete = (s: number[] | null | undefined): s is number[] => !!s && s.every((d) => Number.isInteger(d) && d >= 0);
+const concrete = (s: number[] | null | undefined): s is number[] =>
+  !!s && s.every((d) => Number.isInteger(d) && d >= 0);
 const count = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
 
 function runNode(n: Node, xs: tf.Tensor[]): tf.Tensor[] {
@@ -120,12 +262,21 @@ function runNode(n: Node, xs: tf.Tensor[]): tf.Tensor[] {
 
 /** One walk of the graph with concrete input shapes. */
 /** `known`: shapes seen in a run for tensors no rule gives (control-flow region outputs), used where inference has none. */
-function walk(g: Graph, inputShapes: ReadonlyMap<string, number[] | null>, known?: ReadonlyMap<string, readonly number[]>): Map<string, Known> {
+function walk(
+  g: Graph,
+  inputShapes: ReadonlyMap<string, number[] | null>,
+  known?: ReadonlyMap<string, readonly number[]>,
+): Map<string, Known> {
   const t = new Map<string, Known>();
   for (const i of g.inputs) t.set(i.name, { dtype: i.dtype, shape: inputShapes.get(i.name) ?? null });
   for (const c of g.constants.values()) {
-    const small = c.shape.reduce((a, b) => a * b, 1) <= MAX_VALUE_ELEMENTS && (c.dtype === 'int32' || c.dtype === 'float32');
-    t.set(c.name, { dtype: c.dtype, shape: [...c.shape], value: small ? Array.from(c.data as Int32Array | Float32Array) : undefined });
+    const small =
+      c.shape.reduce((a, b) => a * b, 1) <= MAX_VALUE_ELEMENTS && (c.dtype === 'int32' || c.dtype === 'float32');
+    t.set(c.name, {
+      dtype: c.dtype,
+      shape: [...c.shape],
+      value: small ? Array.from(c.data as Int32Array | Float32Array) : undefined,
+    });
   }
   for (const n of g.nodes) {
     const ins = n.inputs.map((x) => t.get(x) ?? { dtype: 'float32' as DType, shape: null });
@@ -148,11 +299,17 @@ function walk(g: Graph, inputShapes: ReadonlyMap<string, number[] | null>, known
       });
       continue;
     }
-    if (n.op === 'Shape' && concrete(ins[0]?.shape)) outs = [{ dtype: 'int32', shape: [ins[0]!.shape.length], value: [...ins[0]!.shape] }];
+    if (n.op === 'Shape' && concrete(ins[0]?.shape))
+      outs = [{ dtype: 'int32', shape: [ins[0]!.shape.length], value: [...ins[0]!.shape] }];
     if (!outs?.every((o) => concrete(o.shape))) outs = staticRule(n, ins) ?? outs;
     const complete = outs && outs.length >= n.outputs.length && outs.every((o) => concrete(o.shape));
     const allValues = ins.every((x) => x.value !== undefined);
-    if ((!complete || allValues) && !(outs?.[0]?.value) && ins.every((x) => concrete(x.shape)) && (allValues || SHAPE_FROM_SHAPES.has(n.op))) {
+    if (
+      (!complete || allValues) &&
+      !outs?.[0]?.value &&
+      ins.every((x) => concrete(x.shape)) &&
+      (allValues || SHAPE_FROM_SHAPES.has(n.op))
+    ) {
       outs = evaluate(n, ins) ?? (complete ? outs : undefined);
     }
     const fallback = (i: number): Known => ({ dtype: inferOpaque(n, ins)[i]?.dtype ?? 'float32', shape: null });
@@ -177,7 +334,17 @@ function staticRule(n: Node, ins: Known[]): Known[] | undefined {
     if (!b || !e || !st) return undefined;
     const m = (k: string): number => (typeof n.attrs[k] === 'number' ? (n.attrs[k] as number) : 0);
     try {
-      const info = tf.slice_util.sliceInfo(x.shape, b, e, st, m('begin_mask'), m('end_mask'), m('ellipsis_mask'), m('new_axis_mask'), m('shrink_axis_mask'));
+      const info = tf.slice_util.sliceInfo(
+        x.shape,
+        b,
+        e,
+        st,
+        m('begin_mask'),
+        m('end_mask'),
+        m('ellipsis_mask'),
+        m('new_axis_mask'),
+        m('shrink_axis_mask'),
+      );
       return [{ dtype: x.dtype, shape: [...info.finalShape] }];
     } catch {
       // Bounds tfjs refuses: the shape stays unknown, the node runs in tfjs and reports it.
@@ -206,14 +373,21 @@ function evaluate(n: Node, ins: Known[]): Known[] | undefined {
     if (ins.reduce((a, x) => a + count(x.shape!), 0) > MAX_PROBE_ELEMENTS) return undefined;
   }
   if (ins.some((x) => x.dtype !== 'float32' && x.dtype !== 'int32' && x.dtype !== 'bool')) return undefined;
-  const feeds = ins.map((x) => (x.value !== undefined ? tf.tensor(x.value, x.shape!, x.dtype as 'float32') : tf.zeros(x.shape!, x.dtype as 'float32')));
+  const feeds = ins.map((x) =>
+    x.value !== undefined
+      ? tf.tensor(x.value, x.shape!, x.dtype as 'float32')
+      : tf.zeros(x.shape!, x.dtype as 'float32'),
+  );
   let res: tf.Tensor[] = [];
   try {
     res = runNode(n, feeds);
     return res.map((r) => ({
       dtype: r.dtype as DType,
       shape: [...r.shape],
-      value: allValues && r.size <= MAX_VALUE_ELEMENTS && (r.dtype === 'int32' || r.dtype === 'float32') ? Array.from(r.dataSync()) : undefined,
+      value:
+        allValues && r.size <= MAX_VALUE_ELEMENTS && (r.dtype === 'int32' || r.dtype === 'float32')
+          ? Array.from(r.dataSync())
+          : undefined,
     }));
   } catch {
     // The op rejects these shapes or values in tfjs: its shape is unknown here and the node
@@ -230,17 +404,26 @@ function evaluate(n: Node, ins: Known[]): Known[] | undefined {
  * dimension (dimension 0); every other dimension must be concrete (a missing or partly
  * unknown input leaves what depends on it unknown).
  */
-export function inferPlanShapes(g: Graph, inputShapes: ReadonlyMap<string, readonly number[] | null>,
-  known?: ReadonlyMap<string, readonly number[]>): PlanShapes {
+export function inferPlanShapes(
+  g: Graph,
+  inputShapes: ReadonlyMap<string, readonly number[] | null>,
+  known?: ReadonlyMap<string, readonly number[]>,
+): PlanShapes {
   const batched = [...inputShapes.values()].some((s) => !!s && s[0] === -1);
   const at = (b: number): Map<string, number[] | null> =>
-    new Map([...inputShapes].map(([k, s]) => [k, s && s.every((d, i) => d >= 0 || (i === 0 && d === -1)) ? s.map((d) => (d < 0 ? b : d)) : null]));
+    new Map(
+      [...inputShapes].map(([k, s]) => [
+        k,
+        s && s.every((d, i) => d >= 0 || (i === 0 && d === -1)) ? s.map((d) => (d < 0 ? b : d)) : null,
+      ]),
+    );
   const out: PlanShapes = new Map();
   if (!batched) {
     for (const [k, v] of walk(g, at(1), known)) out.set(k, { dtype: v.dtype, shape: v.shape, value: v.value });
     return out;
   }
-  const two = walk(g, at(2)), three = walk(g, at(3));
+  const two = walk(g, at(2)),
+    three = walk(g, at(3));
   for (const [k, a] of two) {
     const b = three.get(k);
     let shape: number[] | null = null;
@@ -253,7 +436,11 @@ export function inferPlanShapes(g: Graph, inputShapes: ReadonlyMap<string, reado
       });
       if (shape.some((d) => Number.isNaN(d))) shape = null;
     }
-    const same = a.value !== undefined && b?.value !== undefined && a.value.length === b.value.length && a.value.every((v, i) => v === b.value![i]);
+    const same =
+      a.value !== undefined &&
+      b?.value !== undefined &&
+      a.value.length === b.value.length &&
+      a.value.every((v, i) => v === b.value![i]);
     out.set(k, { dtype: a.dtype, shape, value: same ? a.value : undefined });
   }
   return out;

@@ -3,7 +3,15 @@
 // storage), layers models built with tfjs-layers, and helpers to run the originals in stock
 // tfjs from the same bytes. Everything is seeded and generated locally.
 import { tf } from '../backend/float.js';
-import { encodeWeights, shard, shardName, type DType, type EncodableWeight, type TfjsStorageDType, type WeightsManifestGroup } from '../io/weights.js';
+import {
+  encodeWeights,
+  shard,
+  shardName,
+  type DType,
+  type EncodableWeight,
+  type TfjsStorageDType,
+  type WeightsManifestGroup,
+} from '../io/weights.js';
 import { writeFilesAtomic, type OutputFile } from '../io/atomic.js';
 
 /** mulberry32: uniform floats in [0, 1). */
@@ -27,7 +35,16 @@ export function randomFloats(n: number, seed: number, lo = -1, hi = 1): Float32A
 
 /** A seeded random float32 tensor. */
 export function randomTensor(shape: number[], seed: number, lo = -1, hi = 1): tf.Tensor {
-  return tf.tensor(randomFloats(shape.reduce((a, b) => a * b, 1), seed, lo, hi), shape, 'float32');
+  return tf.tensor(
+    randomFloats(
+      shape.reduce((a, b) => a * b, 1),
+      seed,
+      lo,
+      hi,
+    ),
+    shape,
+    'float32',
+  );
 }
 
 // ---- TF AttrValue JSON builders (what tfjs-converter writes)
@@ -78,11 +95,25 @@ export class GraphModelBuilder {
   }
 
   /** A Const node whose value is stored in the weights (random float32 in [lo, hi] unless data given). */
-  const(name: string, shape: number[], data?: Float32Array | Int32Array | Uint8Array | Uint8Array[], dtype: DType = 'float32', lo = -1, hi = 1): string {
+  const(
+    name: string,
+    shape: number[],
+    data?: Float32Array | Int32Array | Uint8Array | Uint8Array[],
+    dtype: DType = 'float32',
+    lo = -1,
+    hi = 1,
+  ): string {
     const n = shape.reduce((a, b) => a * b, 1);
     const d = data ?? (dtype === 'int32' ? new Int32Array(n) : randomFloats(n, this.seed++, lo, hi));
     const tfType = ({ float32: 'DT_FLOAT', int32: 'DT_INT32', bool: 'DT_BOOL', string: 'DT_STRING' } as const)[dtype];
-    this.nodes.push({ name, op: 'Const', attr: { value: { tensor: { dtype: tfType, tensorShape: { dim: shape.map((s) => ({ size: String(s) })) } } }, dtype: attr.type(tfType) } });
+    this.nodes.push({
+      name,
+      op: 'Const',
+      attr: {
+        value: { tensor: { dtype: tfType, tensorShape: { dim: shape.map((s) => ({ size: String(s) })) } } },
+        dtype: attr.type(tfType),
+      },
+    });
     this.weights.push({ name, dtype, shape, data: d });
     return name;
   }
@@ -102,20 +133,43 @@ export class GraphModelBuilder {
   }
 
   // Common converter node shapes.
-  conv2d(name: string, x: string, filter: string, opts: { strides?: number; padding?: 'SAME' | 'VALID' | 'EXPLICIT'; explicit?: number[]; dilations?: number } = {}): string {
+  conv2d(
+    name: string,
+    x: string,
+    filter: string,
+    opts: { strides?: number; padding?: 'SAME' | 'VALID' | 'EXPLICIT'; explicit?: number[]; dilations?: number } = {},
+  ): string {
     const s = opts.strides ?? 1;
     const d = opts.dilations ?? 1;
     return this.op(name, 'Conv2D', [x, filter], {
-      T: attr.type('DT_FLOAT'), strides: attr.ints([1, s, s, 1]), padding: attr.s(opts.padding ?? 'SAME'), data_format: attr.s('NHWC'),
-      dilations: attr.ints([1, d, d, 1]), use_cudnn_on_gpu: attr.b(true), explicit_paddings: attr.ints(opts.explicit ?? []),
+      T: attr.type('DT_FLOAT'),
+      strides: attr.ints([1, s, s, 1]),
+      padding: attr.s(opts.padding ?? 'SAME'),
+      data_format: attr.s('NHWC'),
+      dilations: attr.ints([1, d, d, 1]),
+      use_cudnn_on_gpu: attr.b(true),
+      explicit_paddings: attr.ints(opts.explicit ?? []),
     });
   }
 
-  fusedConv2d(name: string, x: string, filter: string, args: string[], fusedOps: string[], opts: { strides?: number; padding?: 'SAME' | 'VALID'; depthwise?: boolean; leakyAlpha?: number } = {}): string {
+  fusedConv2d(
+    name: string,
+    x: string,
+    filter: string,
+    args: string[],
+    fusedOps: string[],
+    opts: { strides?: number; padding?: 'SAME' | 'VALID'; depthwise?: boolean; leakyAlpha?: number } = {},
+  ): string {
     const s = opts.strides ?? 1;
     const a: Record<string, unknown> = {
-      T: attr.type('DT_FLOAT'), strides: attr.ints([1, s, s, 1]), padding: attr.s(opts.padding ?? 'SAME'), data_format: attr.s('NHWC'),
-      dilations: attr.ints([1, 1, 1, 1]), fused_ops: attr.strs(fusedOps), num_args: attr.i(args.length), epsilon: attr.f(0),
+      T: attr.type('DT_FLOAT'),
+      strides: attr.ints([1, s, s, 1]),
+      padding: attr.s(opts.padding ?? 'SAME'),
+      data_format: attr.s('NHWC'),
+      dilations: attr.ints([1, 1, 1, 1]),
+      fused_ops: attr.strs(fusedOps),
+      num_args: attr.i(args.length),
+      epsilon: attr.f(0),
       explicit_paddings: attr.ints([]),
     };
     if (opts.leakyAlpha !== undefined) a.leakyrelu_alpha = attr.f(opts.leakyAlpha);
@@ -123,19 +177,46 @@ export class GraphModelBuilder {
     return this.op(name, opts.depthwise ? 'FusedDepthwiseConv2dNative' : '_FusedConv2D', [x, filter, ...args], a);
   }
 
-  fusedMatMul(name: string, a: string, b: string, args: string[], fusedOps: string[], opts: { transposeB?: boolean } = {}): string {
+  fusedMatMul(
+    name: string,
+    a: string,
+    b: string,
+    args: string[],
+    fusedOps: string[],
+    opts: { transposeB?: boolean } = {},
+  ): string {
     return this.op(name, '_FusedMatMul', [a, b, ...args], {
-      T: attr.type('DT_FLOAT'), transpose_a: attr.b(false), transpose_b: attr.b(opts.transposeB ?? false),
-      fused_ops: attr.strs(fusedOps), num_args: attr.i(args.length), epsilon: attr.f(0),
+      T: attr.type('DT_FLOAT'),
+      transpose_a: attr.b(false),
+      transpose_b: attr.b(opts.transposeB ?? false),
+      fused_ops: attr.strs(fusedOps),
+      num_args: attr.i(args.length),
+      epsilon: attr.f(0),
     });
   }
 
-  pool(name: string, op: 'MaxPool' | 'AvgPool', x: string, k: number, s: number, padding: 'SAME' | 'VALID' = 'VALID'): string {
-    return this.op(name, op, [x], { T: attr.type('DT_FLOAT'), ksize: attr.ints([1, k, k, 1]), strides: attr.ints([1, s, s, 1]), padding: attr.s(padding), data_format: attr.s('NHWC') });
+  pool(
+    name: string,
+    op: 'MaxPool' | 'AvgPool',
+    x: string,
+    k: number,
+    s: number,
+    padding: 'SAME' | 'VALID' = 'VALID',
+  ): string {
+    return this.op(name, op, [x], {
+      T: attr.type('DT_FLOAT'),
+      ksize: attr.ints([1, k, k, 1]),
+      strides: attr.ints([1, s, s, 1]),
+      padding: attr.s(padding),
+      data_format: attr.s('NHWC'),
+    });
   }
 
   build(opts: BuildOptions = {}): BuiltModel {
-    const ws = this.weights.map((w) => ({ ...w, ...(opts.quantize?.[w.name] ? { storage: opts.quantize[w.name] } : {}) }));
+    const ws = this.weights.map((w) => ({
+      ...w,
+      ...(opts.quantize?.[w.name] ? { storage: opts.quantize[w.name] } : {}),
+    }));
     const groupCount = Math.max(1, Math.min(opts.groups ?? 1, ws.length || 1));
     const per = Math.ceil(ws.length / groupCount);
     const manifest: WeightsManifestGroup[] = [];
@@ -160,7 +241,9 @@ export class GraphModelBuilder {
       weightsManifest: manifest,
     };
     if (this.outputsList.length) {
-      modelJson.signature = { outputs: Object.fromEntries(this.outputsList.map((o) => [o, { name: o.includes(':') ? o : `${o}:0` }])) };
+      modelJson.signature = {
+        outputs: Object.fromEntries(this.outputsList.map((o) => [o, { name: o.includes(':') ? o : `${o}:0` }])),
+      };
     }
     files.unshift({ name: 'model.json', bytes: new TextEncoder().encode(JSON.stringify(modelJson)) });
     const total = all.reduce((a, b) => a + b.byteLength, 0);
@@ -183,7 +266,11 @@ export async function writeModel(dir: string, m: BuiltModel): Promise<void> {
 export function memoryArtifacts(modelJson: Record<string, unknown>, weightData: Uint8Array): tf.io.ModelArtifacts {
   const { weightsManifest, ...rest } = modelJson as { weightsManifest?: WeightsManifestGroup[] };
   const specs = (weightsManifest ?? []).flatMap((g) => g.weights);
-  return { ...(rest as tf.io.ModelArtifacts), weightSpecs: specs as tf.io.WeightsManifestEntry[], weightData: weightData.slice().buffer };
+  return {
+    ...(rest as tf.io.ModelArtifacts),
+    weightSpecs: specs as tf.io.WeightsManifestEntry[],
+    weightData: weightData.slice().buffer,
+  };
 }
 
 /** Loads files (model.json + shards as written) into stock tfjs: a graph or layers model. */
@@ -192,11 +279,13 @@ export async function loadStock(files: readonly OutputFile[]): Promise<tf.GraphM
   if (!mj) throw new Error('no model.json among the files');
   const json = JSON.parse(new TextDecoder().decode(mj.bytes)) as Record<string, unknown>;
   const manifest = (json.weightsManifest as WeightsManifestGroup[] | undefined) ?? [];
-  const parts = manifest.flatMap((g) => g.paths.map((p) => {
-    const f = files.find((x) => x.name === p);
-    if (!f) throw new Error(`missing shard ${p}`);
-    return f.bytes;
-  }));
+  const parts = manifest.flatMap((g) =>
+    g.paths.map((p) => {
+      const f = files.find((x) => x.name === p);
+      if (!f) throw new Error(`missing shard ${p}`);
+      return f.bytes;
+    }),
+  );
   const total = parts.reduce((a, b) => a + b.byteLength, 0);
   const data = new Uint8Array(total);
   let off = 0;
@@ -210,19 +299,26 @@ export async function loadStock(files: readonly OutputFile[]): Promise<tf.GraphM
 }
 
 /** Artifacts of a tfjs-layers model as tfjs would save them (model.json object + weight bytes). */
-export async function saveLayersToMemory(model: tf.LayersModel): Promise<{ modelJson: Record<string, unknown>; weightData: Uint8Array }> {
+export async function saveLayersToMemory(
+  model: tf.LayersModel,
+): Promise<{ modelJson: Record<string, unknown>; weightData: Uint8Array }> {
   let out: { modelJson: Record<string, unknown>; weightData: Uint8Array } | undefined;
-  await model.save(tf.io.withSaveHandler(async (a) => {
-    const data = a.weightData instanceof ArrayBuffer ? new Uint8Array(a.weightData) : new Uint8Array(0);
-    out = {
-      modelJson: {
-        modelTopology: a.modelTopology, format: a.format, generatedBy: a.generatedBy, convertedBy: a.convertedBy ?? null,
-        weightsManifest: [{ paths: ['weights.bin'], weights: a.weightSpecs ?? [] }],
-      },
-      weightData: data,
-    };
-    return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-  }));
+  await model.save(
+    tf.io.withSaveHandler(async (a) => {
+      const data = a.weightData instanceof ArrayBuffer ? new Uint8Array(a.weightData) : new Uint8Array(0);
+      out = {
+        modelJson: {
+          modelTopology: a.modelTopology,
+          format: a.format,
+          generatedBy: a.generatedBy,
+          convertedBy: a.convertedBy ?? null,
+          weightsManifest: [{ paths: ['weights.bin'], weights: a.weightSpecs ?? [] }],
+        },
+        weightData: data,
+      };
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
   return out!;
 }
 
@@ -273,7 +369,9 @@ export function sequentialCnn(seed = 2): tf.Sequential {
 /** Functional: two branches joined by Concatenate and Add, a shared Dense, a nested Sequential. */
 export function functionalBranches(seed = 3): tf.LayersModel {
   const x = tf.input({ shape: [8, 8, 4], name: 'image' });
-  const a = tf.layers.conv2d({ filters: 6, kernelSize: 3, padding: 'same', activation: 'relu', name: 'branch_a' }).apply(x) as tf.SymbolicTensor;
+  const a = tf.layers
+    .conv2d({ filters: 6, kernelSize: 3, padding: 'same', activation: 'relu', name: 'branch_a' })
+    .apply(x) as tf.SymbolicTensor;
   const b = tf.layers.conv2d({ filters: 6, kernelSize: 1, name: 'branch_b' }).apply(x) as tf.SymbolicTensor;
   const b2 = tf.layers.leakyReLU({ alpha: 0.1, name: 'leaky' }).apply(b) as tf.SymbolicTensor;
   const sum = tf.layers.add({ name: 'add' }).apply([a, b2]) as tf.SymbolicTensor;
@@ -295,15 +393,39 @@ export function functionalBranches(seed = 3): tf.LayersModel {
 /** MobileNet-style blocks: ZeroPadding + depthwise stride 2, BatchNorm, ReLU6, pointwise conv. */
 export function mobilenetBlocks(seed = 4): tf.LayersModel {
   const x = tf.input({ shape: [16, 16, 3], name: 'input' });
-  let y = tf.layers.conv2d({ filters: 8, kernelSize: 3, strides: 2, padding: 'same', useBias: false, name: 'conv1' }).apply(x) as tf.SymbolicTensor;
+  let y = tf.layers
+    .conv2d({ filters: 8, kernelSize: 3, strides: 2, padding: 'same', useBias: false, name: 'conv1' })
+    .apply(x) as tf.SymbolicTensor;
   y = tf.layers.batchNormalization({ name: 'conv1_bn' }).apply(y) as tf.SymbolicTensor;
   y = tf.layers.reLU({ maxValue: 6, name: 'conv1_relu' }).apply(y) as tf.SymbolicTensor;
-  for (const [i, stride] of [[1, 1], [2, 2]] as const) {
-    if (stride === 2) y = tf.layers.zeroPadding2d({ padding: [[0, 1], [0, 1]], name: `pad_${i}` }).apply(y) as tf.SymbolicTensor;
-    y = tf.layers.depthwiseConv2d({ kernelSize: 3, strides: stride, padding: stride === 2 ? 'valid' : 'same', useBias: false, name: `dw_${i}` }).apply(y) as tf.SymbolicTensor;
+  for (const [i, stride] of [
+    [1, 1],
+    [2, 2],
+  ] as const) {
+    if (stride === 2)
+      y = tf.layers
+        .zeroPadding2d({
+          padding: [
+            [0, 1],
+            [0, 1],
+          ],
+          name: `pad_${i}`,
+        })
+        .apply(y) as tf.SymbolicTensor;
+    y = tf.layers
+      .depthwiseConv2d({
+        kernelSize: 3,
+        strides: stride,
+        padding: stride === 2 ? 'valid' : 'same',
+        useBias: false,
+        name: `dw_${i}`,
+      })
+      .apply(y) as tf.SymbolicTensor;
     y = tf.layers.batchNormalization({ name: `dw_${i}_bn` }).apply(y) as tf.SymbolicTensor;
     y = tf.layers.activation({ activation: 'relu6', name: `dw_${i}_relu` }).apply(y) as tf.SymbolicTensor;
-    y = tf.layers.conv2d({ filters: 8 * (i + 1), kernelSize: 1, useBias: false, name: `pw_${i}` }).apply(y) as tf.SymbolicTensor;
+    y = tf.layers
+      .conv2d({ filters: 8 * (i + 1), kernelSize: 1, useBias: false, name: `pw_${i}` })
+      .apply(y) as tf.SymbolicTensor;
     y = tf.layers.batchNormalization({ name: `pw_${i}_bn` }).apply(y) as tf.SymbolicTensor;
     y = tf.layers.reLU({ maxValue: 6, name: `pw_${i}_relu` }).apply(y) as tf.SymbolicTensor;
   }
@@ -320,20 +442,56 @@ export function convNetGraphModel(seed = 5): GraphModelBuilder {
   const x = b.input('input', [-1, 12, 12, 3]);
   const pads = b.ints('pad/paddings', [0, 0, 1, 1, 1, 1, 0, 0], [4, 2]);
   const p = b.op('pad', 'Pad', [x, pads], { T: attr.type('DT_FLOAT'), Tpaddings: attr.type('DT_INT32') });
-  const c1 = b.fusedConv2d('conv1', p, b.const('conv1/filter', [3, 3, 3, 8]), [b.const('conv1/bias', [8])], ['BiasAdd', 'Relu'], { padding: 'VALID' });
-  const dw = b.fusedConv2d('dw', c1, b.const('dw/filter', [3, 3, 8, 1]), [b.const('dw/bias', [8])], ['BiasAdd', 'Relu6'], { depthwise: true, strides: 2 });
+  const c1 = b.fusedConv2d(
+    'conv1',
+    p,
+    b.const('conv1/filter', [3, 3, 3, 8]),
+    [b.const('conv1/bias', [8])],
+    ['BiasAdd', 'Relu'],
+    { padding: 'VALID' },
+  );
+  const dw = b.fusedConv2d(
+    'dw',
+    c1,
+    b.const('dw/filter', [3, 3, 8, 1]),
+    [b.const('dw/bias', [8])],
+    ['BiasAdd', 'Relu6'],
+    { depthwise: true, strides: 2 },
+  );
   const c2 = b.conv2d('conv2', dw, b.const('conv2/filter', [1, 1, 8, 6]), { padding: 'SAME' });
-  const ba = b.op('conv2/BiasAdd', 'BiasAdd', [c2, b.const('conv2/bias', [6])], { T: attr.type('DT_FLOAT'), data_format: attr.s('NHWC') });
+  const ba = b.op('conv2/BiasAdd', 'BiasAdd', [c2, b.const('conv2/bias', [6])], {
+    T: attr.type('DT_FLOAT'),
+    data_format: attr.s('NHWC'),
+  });
   const r6 = b.op('conv2/Relu6', 'Relu6', [ba], { T: attr.type('DT_FLOAT') });
   const mp = b.pool('maxpool', 'MaxPool', r6, 2, 1, 'SAME');
   const ap = b.pool('avgpool', 'AvgPool', r6, 2, 1, 'SAME');
-  const cat = b.op('concat', 'ConcatV2', [mp, ap, b.ints('concat/axis', [3])], { T: attr.type('DT_FLOAT'), N: attr.i(2), Tidx: attr.type('DT_INT32') });
-  const rs = b.op('resize', 'ResizeBilinear', [cat, b.ints('resize/size', [8, 8])], { T: attr.type('DT_FLOAT'), align_corners: attr.b(false), half_pixel_centers: attr.b(true) });
-  const mean = b.op('mean', 'Mean', [rs, b.ints('mean/axes', [1, 2])], { T: attr.type('DT_FLOAT'), keep_dims: attr.b(false), Tidx: attr.type('DT_INT32') });
+  const cat = b.op('concat', 'ConcatV2', [mp, ap, b.ints('concat/axis', [3])], {
+    T: attr.type('DT_FLOAT'),
+    N: attr.i(2),
+    Tidx: attr.type('DT_INT32'),
+  });
+  const rs = b.op('resize', 'ResizeBilinear', [cat, b.ints('resize/size', [8, 8])], {
+    T: attr.type('DT_FLOAT'),
+    align_corners: attr.b(false),
+    half_pixel_centers: attr.b(true),
+  });
+  const mean = b.op('mean', 'Mean', [rs, b.ints('mean/axes', [1, 2])], {
+    T: attr.type('DT_FLOAT'),
+    keep_dims: attr.b(false),
+    Tidx: attr.type('DT_INT32'),
+  });
   const fc = b.fusedMatMul('fc', mean, b.const('fc/kernel', [12, 10]), [b.const('fc/bias', [10])], ['BiasAdd', 'Relu']);
-  const mm = b.op('fc2/MatMul', 'MatMul', [fc, b.const('fc2/kernel', [10, 4])], { T: attr.type('DT_FLOAT'), transpose_a: attr.b(false), transpose_b: attr.b(false) });
+  const mm = b.op('fc2/MatMul', 'MatMul', [fc, b.const('fc2/kernel', [10, 4])], {
+    T: attr.type('DT_FLOAT'),
+    transpose_a: attr.b(false),
+    transpose_b: attr.b(false),
+  });
   const add = b.op('fc2/add', 'AddV2', [mm, b.const('fc2/bias', [4])], { T: attr.type('DT_FLOAT') });
-  const rsh = b.op('reshape', 'Reshape', [add, b.ints('reshape/shape', [-1, 2, 2])], { T: attr.type('DT_FLOAT'), Tshape: attr.type('DT_INT32') });
+  const rsh = b.op('reshape', 'Reshape', [add, b.ints('reshape/shape', [-1, 2, 2])], {
+    T: attr.type('DT_FLOAT'),
+    Tshape: attr.type('DT_INT32'),
+  });
   const sm = b.op('softmax', 'Softmax', [rsh], { T: attr.type('DT_FLOAT') });
   b.op('Identity', 'Identity', [sm], { T: attr.type('DT_FLOAT') });
   b.outputs('Identity');

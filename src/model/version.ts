@@ -7,7 +7,9 @@ let cached: string | undefined;
 export function toolVersion(): string {
   if (cached) return cached;
   try {
-    cached = String((JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version?: string }).version ?? '0.0.0');
+    cached = String(
+      (JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version?: string }).version ?? '0.0.0',
+    );
   } catch {
     cached = '0.0.0';
   }

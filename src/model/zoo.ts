@@ -6,21 +6,44 @@ import { join } from 'node:path';
 import { tf } from '../backend/float.js';
 import { buildLeNet300100, buildLeNet5 } from '../data/models.js';
 import {
-  type BuiltModel, convNetGraphModel, functionalBranches, layersFiles, mobilenetBlocks, randomizeWeights, saveLayersToMemory, sequentialCnn, sequentialMlp, writeModel,
+  type BuiltModel,
+  convNetGraphModel,
+  functionalBranches,
+  layersFiles,
+  mobilenetBlocks,
+  randomizeWeights,
+  saveLayersToMemory,
+  sequentialCnn,
+  sequentialMlp,
+  writeModel,
 } from './testing.js';
 import { writeFilesAtomic } from '../io/atomic.js';
 
 /** ResNet-style: stem conv, two residual blocks (conv-BN-ReLU ×2 + identity / 1×1 projection). */
 export function resnetBlocks(seed = 6): tf.LayersModel {
   const x = tf.input({ shape: [16, 16, 3], name: 'input' });
-  let y = tf.layers.conv2d({ filters: 8, kernelSize: 3, padding: 'same', activation: 'relu', name: 'stem' }).apply(x) as tf.SymbolicTensor;
-  for (const [i, filters, stride] of [[1, 8, 1], [2, 16, 2]] as const) {
-    let h = tf.layers.conv2d({ filters, kernelSize: 3, strides: stride, padding: 'same', useBias: false, name: `res${i}_a` }).apply(y) as tf.SymbolicTensor;
+  let y = tf.layers
+    .conv2d({ filters: 8, kernelSize: 3, padding: 'same', activation: 'relu', name: 'stem' })
+    .apply(x) as tf.SymbolicTensor;
+  for (const [i, filters, stride] of [
+    [1, 8, 1],
+    [2, 16, 2],
+  ] as const) {
+    let h = tf.layers
+      .conv2d({ filters, kernelSize: 3, strides: stride, padding: 'same', useBias: false, name: `res${i}_a` })
+      .apply(y) as tf.SymbolicTensor;
     h = tf.layers.batchNormalization({ name: `res${i}_a_bn` }).apply(h) as tf.SymbolicTensor;
     h = tf.layers.reLU({ name: `res${i}_a_relu` }).apply(h) as tf.SymbolicTensor;
-    h = tf.layers.conv2d({ filters, kernelSize: 3, padding: 'same', useBias: false, name: `res${i}_b` }).apply(h) as tf.SymbolicTensor;
+    h = tf.layers
+      .conv2d({ filters, kernelSize: 3, padding: 'same', useBias: false, name: `res${i}_b` })
+      .apply(h) as tf.SymbolicTensor;
     h = tf.layers.batchNormalization({ name: `res${i}_b_bn` }).apply(h) as tf.SymbolicTensor;
-    const skip = stride === 1 ? y : (tf.layers.conv2d({ filters, kernelSize: 1, strides: stride, name: `res${i}_proj` }).apply(y) as tf.SymbolicTensor);
+    const skip =
+      stride === 1
+        ? y
+        : (tf.layers
+            .conv2d({ filters, kernelSize: 1, strides: stride, name: `res${i}_proj` })
+            .apply(y) as tf.SymbolicTensor);
     y = tf.layers.add({ name: `res${i}_add` }).apply([h, skip]) as tf.SymbolicTensor;
     y = tf.layers.reLU({ name: `res${i}_relu` }).apply(y) as tf.SymbolicTensor;
   }
@@ -42,7 +65,11 @@ export function wideMlp(seed = 7, width = 512): tf.Sequential {
   return m;
 }
 
-export interface ZooEntry { rel: string; kind: string; make: () => tf.LayersModel | BuiltModel }
+export interface ZooEntry {
+  rel: string;
+  kind: string;
+  make: () => tf.LayersModel | BuiltModel;
+}
 
 /** The zoo's models, by output folder. */
 export function zooEntries(): ZooEntry[] {

@@ -2,10 +2,20 @@
 // is wrong: TypeError for a wrong kind of value, RangeError for a wrong size or value.
 
 export type TypedArrayCtor =
-  | Int8ArrayConstructor | Uint8ArrayConstructor | Int16ArrayConstructor | Uint16ArrayConstructor
-  | Int32ArrayConstructor | Uint32ArrayConstructor | Float32ArrayConstructor | Float64ArrayConstructor;
+  | Int8ArrayConstructor
+  | Uint8ArrayConstructor
+  | Int16ArrayConstructor
+  | Uint16ArrayConstructor
+  | Int32ArrayConstructor
+  | Uint32ArrayConstructor
+  | Float32ArrayConstructor
+  | Float64ArrayConstructor;
 
-export function assertTypedArray<C extends TypedArrayCtor>(value: unknown, ctor: C, name: string): asserts value is InstanceType<C> {
+export function assertTypedArray<C extends TypedArrayCtor>(
+  value: unknown,
+  ctor: C,
+  name: string,
+): asserts value is InstanceType<C> {
   if (!(value instanceof ctor) || (ctor === Uint8Array && value instanceof Uint8ClampedArray)) {
     const got = describe(value);
     throw new TypeError(`${name} must be a ${ctor.name}, got ${got}`);
@@ -18,7 +28,12 @@ export function assertLength(value: ArrayLike<unknown>, expected: number, name: 
   }
 }
 
-export function assertInt(value: unknown, name: string, min = Number.MIN_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER): asserts value is number {
+export function assertInt(
+  value: unknown,
+  name: string,
+  min = Number.MIN_SAFE_INTEGER,
+  max = Number.MAX_SAFE_INTEGER,
+): asserts value is number {
   if (typeof value !== 'number' || !Number.isInteger(value)) {
     throw new TypeError(`${name} must be an integer, got ${describe(value)}`);
   }
@@ -53,7 +68,8 @@ export function shapeSize(shape: readonly number[]): number {
 export function describe(value: unknown): string {
   if (value === null) return 'null';
   if (value === undefined) return 'undefined';
-  if (ArrayBuffer.isView(value)) return `${value.constructor.name}(${(value as unknown as ArrayLike<number>).length ?? value.byteLength})`;
+  if (ArrayBuffer.isView(value))
+    return `${value.constructor.name}(${(value as unknown as ArrayLike<number>).length ?? value.byteLength})`;
   if (Array.isArray(value)) return `Array(${value.length})`;
   if (typeof value === 'number') return String(value);
   if (typeof value === 'string') return `'${value.length > 40 ? value.slice(0, 40) + '…' : value}'`;

@@ -7,7 +7,8 @@ import { assertSparsity } from './schedule.js';
 function checkValues(values: Float32Array, shape: readonly number[]): number {
   assertShape(shape as number[], 'shape');
   const n = shapeSize(shape);
-  if (values.length !== n) throw new RangeError(`values has ${values.length} elements, expected ${n} (shape [${shape.join(', ')}])`);
+  if (values.length !== n)
+    throw new RangeError(`values has ${values.length} elements, expected ${n} (shape [${shape.join(', ')}])`);
   return n;
 }
 
@@ -43,7 +44,11 @@ export type BlockPooling = 'avg' | 'max';
  * keptCount(blocks, sparsity) best blocks are kept whole (ties at the threshold kept).
  */
 export function blockMask(
-  values: Float32Array, shape: readonly number[], sparsity: number, blockSize: readonly [number, number], pooling: BlockPooling = 'avg',
+  values: Float32Array,
+  shape: readonly number[],
+  sparsity: number,
+  blockSize: readonly [number, number],
+  pooling: BlockPooling = 'avg',
 ): Uint8Array {
   const n = checkValues(values, shape);
   assertSparsity(sparsity, 'sparsity');
@@ -53,7 +58,8 @@ export function blockMask(
   const cols = shape.length === 0 ? 1 : shape[shape.length - 1];
   const rows = cols === 0 ? 0 : n / cols;
   const [bh, bw] = blockSize;
-  const br = Math.ceil(rows / bh), bc = Math.ceil(cols / bw);
+  const br = Math.ceil(rows / bh),
+    bc = Math.ceil(cols / bw);
   const score = new Float32Array(br * bc);
   const count = new Float32Array(br * bc);
   for (let r = 0; r < rows; r++) {
@@ -61,7 +67,10 @@ export function blockMask(
       const b = Math.floor(r / bh) * bc + Math.floor(c / bw);
       const a = Math.abs(values[r * cols + c]);
       if (pooling === 'max') score[b] = Math.max(score[b], a);
-      else { score[b] += a; count[b]++; }
+      else {
+        score[b] += a;
+        count[b]++;
+      }
     }
   }
   if (pooling === 'avg') for (let b = 0; b < score.length; b++) score[b] /= count[b];

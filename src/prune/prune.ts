@@ -42,7 +42,9 @@ export interface PrunedWeight {
 const PRUNABLE = /(^|\/)(kernel|depthwise_kernel|pointwise_kernel|recurrent_kernel|embeddings)(_\d+)?$/;
 
 /** The prunable kernels of a model, in layer order. */
-export function prunableWeights(model: tf.LayersModel): { layerName: string; weightName: string; variable: tf.LayerVariable }[] {
+export function prunableWeights(
+  model: tf.LayersModel,
+): { layerName: string; weightName: string; variable: tf.LayerVariable }[] {
   const out: { layerName: string; weightName: string; variable: tf.LayerVariable }[] = [];
   for (const layer of model.layers) {
     for (const v of layer.weights) {
@@ -64,7 +66,8 @@ function checkLayerConfig(c: LayerPruneConfig, where: string): void {
     assertInt(c.nm.n, `${where}.nm.n`, 1, c.nm.m);
   }
   if (c.blockSize !== undefined) {
-    if (!Array.isArray(c.blockSize) || c.blockSize.length !== 2) throw new TypeError(`${where}.blockSize must be [height, width]`);
+    if (!Array.isArray(c.blockSize) || c.blockSize.length !== 2)
+      throw new TypeError(`${where}.blockSize must be [height, width]`);
     assertInt(c.blockSize[0], `${where}.blockSize[0]`, 1);
     assertInt(c.blockSize[1], `${where}.blockSize[1]`, 1);
   }
@@ -98,7 +101,10 @@ function applyMask(w: PrunedWeight): void {
 export class PruningHandle {
   /** Optimizer steps (batches) seen by the callback, across fit() calls. */
   step = 0;
-  constructor(readonly model: tf.LayersModel, readonly weights: PrunedWeight[]) {}
+  constructor(
+    readonly model: tf.LayersModel,
+    readonly weights: PrunedWeight[],
+  ) {}
 
   /** Recomputes the masks whose schedule prunes at `step` (TF-MOT: before the step's update). */
   updateMasks(step = this.step): boolean {
@@ -122,17 +128,27 @@ export class PruningHandle {
   /** A tfjs callback for model.fit: mask update before each batch, mask re-applied after it. */
   callback(): tf.CustomCallbackArgs {
     return {
-      onTrainBegin: async () => { this.applyMasks(); },
-      onBatchBegin: async () => { this.updateMasks(this.step); },
-      onBatchEnd: async () => { this.applyMasks(); this.step++; },
+      onTrainBegin: async () => {
+        this.applyMasks();
+      },
+      onBatchBegin: async () => {
+        this.updateMasks(this.step);
+      },
+      onBatchEnd: async () => {
+        this.applyMasks();
+        this.step++;
+      },
     };
   }
 
   /** Per-kernel sparsity of the current masks and of the current weights. */
   summary(): { layer: string; weight: string; size: number; maskSparsity: number; weightSparsity: number }[] {
     return this.weights.map((w) => ({
-      layer: w.layerName, weight: w.weightName, size: w.mask.length,
-      maskSparsity: sparsityOf(w.mask), weightSparsity: sparsityOf(readValues(w.variable)),
+      layer: w.layerName,
+      weight: w.weightName,
+      size: w.mask.length,
+      maskSparsity: sparsityOf(w.mask),
+      weightSparsity: sparsityOf(readValues(w.variable)),
     }));
   }
 }
@@ -145,7 +161,8 @@ const registry = new WeakMap<tf.LayersModel, PruningHandle>();
  * replaces the configuration and keeps the masks' current zeros only through the weights.
  */
 export function prune(model: tf.LayersModel, config: PruneConfig): PruningHandle {
-  if (!model || typeof (model as tf.LayersModel).getLayer !== 'function') throw new TypeError('model must be a tfjs-layers LayersModel');
+  if (!model || typeof (model as tf.LayersModel).getLayer !== 'function')
+    throw new TypeError('model must be a tfjs-layers LayersModel');
   if (typeof config !== 'object' || config === null) throw new TypeError('config must be an object');
   const candidates = prunableWeights(model);
   const names = new Set(model.layers.map((l) => l.name));
@@ -201,7 +218,10 @@ export interface MagnitudePruneOptions {
  * One-shot magnitude pruning without data (post-training): zeroes the smallest weights of
  * each prunable kernel now. Returns the achieved sparsity per kernel.
  */
-export function magnitudePrune(model: tf.LayersModel, options: MagnitudePruneOptions): { layer: string; weight: string; sparsity: number }[] {
+export function magnitudePrune(
+  model: tf.LayersModel,
+  options: MagnitudePruneOptions,
+): { layer: string; weight: string; sparsity: number }[] {
   if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
   const sp = options.sparsity;
   const layers: Record<string, LayerPruneConfig | false> = {};
@@ -221,10 +241,17 @@ export function magnitudePrune(model: tf.LayersModel, options: MagnitudePruneOpt
   const prev = registry.get(model);
   const h = prune(model, {
     schedule: base !== undefined ? constantSparsity(base, 0, 0, 1) : undefined,
-    blockSize: options.blockSize, blockPooling: options.blockPooling, nm: options.nm, layers,
+    blockSize: options.blockSize,
+    blockPooling: options.blockPooling,
+    nm: options.nm,
+    layers,
   });
   h.updateMasks(0);
   registry.delete(model);
   if (prev) registry.set(model, prev);
-  return h.weights.map((w) => ({ layer: w.layerName, weight: w.weightName, sparsity: sparsityOf(readValues(w.variable)) }));
+  return h.weights.map((w) => ({
+    layer: w.layerName,
+    weight: w.weightName,
+    sparsity: sparsityOf(readValues(w.variable)),
+  }));
 }

@@ -29,35 +29,56 @@ function checkSteps(beginStep: number, endStep: number, frequency: number, allow
   assertInt(beginStep, 'beginStep', 0);
   assertInt(endStep, 'endStep', -1);
   assertInt(frequency, 'frequency', 1);
-  if (endStep === -1 && !allowOpenEnd) throw new RangeError('endStep must be >= beginStep (-1 is only allowed for constantSparsity)');
-  if (endStep !== -1 && endStep < beginStep) throw new RangeError(`endStep (${endStep}) must be >= beginStep (${beginStep})`);
+  if (endStep === -1 && !allowOpenEnd)
+    throw new RangeError('endStep must be >= beginStep (-1 is only allowed for constantSparsity)');
+  if (endStep !== -1 && endStep < beginStep)
+    throw new RangeError(`endStep (${endStep}) must be >= beginStep (${beginStep})`);
 }
 
 function inRange(step: number, begin: number, end: number, freq: number): boolean {
   return step >= begin && (end === -1 || step <= end) && (step - begin) % freq === 0;
 }
 
-export function constantSparsity(targetSparsity: number, beginStep: number, endStep = -1, frequency = 100): PruningSchedule {
+export function constantSparsity(
+  targetSparsity: number,
+  beginStep: number,
+  endStep = -1,
+  frequency = 100,
+): PruningSchedule {
   assertSparsity(targetSparsity, 'targetSparsity');
   checkSteps(beginStep, endStep, frequency, true);
   return {
-    kind: 'constantSparsity', beginStep, endStep, frequency, finalSparsity: targetSparsity,
+    kind: 'constantSparsity',
+    beginStep,
+    endStep,
+    frequency,
+    finalSparsity: targetSparsity,
     shouldPrune: (step) => inRange(step, beginStep, endStep, frequency),
     sparsityAt: () => targetSparsity,
   };
 }
 
 export function polynomialDecay(
-  initialSparsity: number, finalSparsity: number, beginStep: number, endStep: number, power = 3, frequency = 100,
+  initialSparsity: number,
+  finalSparsity: number,
+  beginStep: number,
+  endStep: number,
+  power = 3,
+  frequency = 100,
 ): PruningSchedule {
   assertSparsity(initialSparsity, 'initialSparsity');
   assertSparsity(finalSparsity, 'finalSparsity');
   checkSteps(beginStep, endStep, frequency, false);
-  if (endStep === beginStep) throw new RangeError(`endStep must be > beginStep for polynomialDecay, got ${endStep} = ${beginStep}`);
+  if (endStep === beginStep)
+    throw new RangeError(`endStep must be > beginStep for polynomialDecay, got ${endStep} = ${beginStep}`);
   assertFinite(power, 'power');
   if (!(power > 0)) throw new RangeError(`power must be > 0, got ${power}`);
   return {
-    kind: 'polynomialDecay', beginStep, endStep, frequency, finalSparsity,
+    kind: 'polynomialDecay',
+    beginStep,
+    endStep,
+    frequency,
+    finalSparsity,
     shouldPrune: (step) => inRange(step, beginStep, endStep, frequency),
     sparsityAt: (step) => {
       const p = Math.min(1, Math.max(0, (step - beginStep) / (endStep - beginStep)));

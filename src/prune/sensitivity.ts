@@ -10,9 +10,14 @@ import { prunableWeights } from './prune.js';
 import { assertSparsity } from './schedule.js';
 
 /** The default ladder: coarse where layers rarely fail, fine where the budget usually binds. */
-export const SENSITIVITY_SPARSITIES: readonly number[] = [0.5, 0.6, 0.7, 0.8, 0.85, 0.88, 0.9, 0.92, 0.94, 0.95, 0.96, 0.97, 0.98];
+export const SENSITIVITY_SPARSITIES: readonly number[] = [
+  0.5, 0.6, 0.7, 0.8, 0.85, 0.88, 0.9, 0.92, 0.94, 0.95, 0.96, 0.97, 0.98,
+];
 
-export interface SensitivityPoint { sparsity: number; accuracy: number }
+export interface SensitivityPoint {
+  sparsity: number;
+  accuracy: number;
+}
 
 export interface LayerSensitivity {
   layer: string;
@@ -46,16 +51,19 @@ export interface SensitivityOptions {
  * (they are left exactly as they were).
  */
 export async function sensitivityScan(model: tf.LayersModel, o: SensitivityOptions): Promise<SensitivityScan> {
-  if (typeof o?.evaluate !== 'function') throw new TypeError('sensitivity analysis needs evaluate(model) on validation data');
+  if (typeof o?.evaluate !== 'function')
+    throw new TypeError('sensitivity analysis needs evaluate(model) on validation data');
   assertFinite(o.maxAccuracyDrop, 'maxAccuracyDrop');
-  if (!(o.maxAccuracyDrop >= 0 && o.maxAccuracyDrop < 1)) throw new RangeError(`maxAccuracyDrop must be in [0, 1), got ${o.maxAccuracyDrop}`);
+  if (!(o.maxAccuracyDrop >= 0 && o.maxAccuracyDrop < 1))
+    throw new RangeError(`maxAccuracyDrop must be in [0, 1), got ${o.maxAccuracyDrop}`);
   const ladder = [...(o.sparsities ?? SENSITIVITY_SPARSITIES)];
   if (ladder.length === 0) throw new RangeError('sparsities must not be empty');
   ladder.forEach((s, i) => assertSparsity(s, `sparsities[${i}]`));
   ladder.sort((a, b) => a - b);
   const kernels = prunableWeights(model);
   if (o.layers) {
-    for (const l of o.layers) if (!kernels.some((k) => k.layerName === l)) throw new RangeError(`layer '${l}' has no prunable kernel`);
+    for (const l of o.layers)
+      if (!kernels.some((k) => k.layerName === l)) throw new RangeError(`layer '${l}' has no prunable kernel`);
   }
   const chosenKernels = o.layers ? kernels.filter((k) => o.layers!.includes(k.layerName)) : kernels;
   const baseline = await o.evaluate(model);
@@ -95,7 +103,8 @@ export async function sensitivityScan(model: tf.LayersModel, o: SensitivityOptio
 export function formatSensitivity(scan: SensitivityScan): string {
   const rungs = scan.layers[0]?.points.map((p) => p.sparsity) ?? [];
   const lines = [
-    `Validation accuracy with one layer pruned alone (baseline ${(100 * scan.baseline).toFixed(2)}%, budget −${(100 * scan.maxAccuracyDrop).toFixed(2)} points; chosen in bold):`, '',
+    `Validation accuracy with one layer pruned alone (baseline ${(100 * scan.baseline).toFixed(2)}%, budget −${(100 * scan.maxAccuracyDrop).toFixed(2)} points; chosen in bold):`,
+    '',
     `| layer | weights | ${rungs.map((s) => `${(100 * s).toFixed(0)}%`).join(' | ')} |`,
     `| --- | ---: | ${rungs.map(() => '---:').join(' | ')} |`,
   ];

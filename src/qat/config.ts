@@ -39,7 +39,8 @@ export interface ResolvedConfig {
 export function checkLayerConfig(c: LayerQuantizeConfig, where: string): void {
   if (c === null || typeof c !== 'object') throw new TypeError(`${where} must be an object`);
   const known = ['weightBits', 'weightSymmetric', 'weightPerChannel', 'activationBits', 'activationSymmetric'];
-  for (const k of Object.keys(c)) if (!known.includes(k)) throw new RangeError(`${where}.${k} is not a quantization setting (${known.join(', ')})`);
+  for (const k of Object.keys(c))
+    if (!known.includes(k)) throw new RangeError(`${where}.${k} is not a quantization setting (${known.join(', ')})`);
   if (c.weightBits !== undefined) assertBits(c.weightBits, `${where}.weightBits`);
   if (c.activationBits !== undefined) assertBits(c.activationBits, `${where}.activationBits`);
   for (const k of ['weightSymmetric', 'weightPerChannel', 'activationSymmetric'] as const) {
@@ -63,4 +64,3 @@ export function pickConfig(o: QuantizeOptions): LayerQuantizeConfig {
   for (const k of Object.keys(c) as (keyof LayerQuantizeConfig)[]) if (c[k] === undefined) delete c[k];
   return c;
 }
-

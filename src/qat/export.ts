@@ -19,9 +19,34 @@ import { shortName, type Step } from './topology.js';
 type Json = Record<string, unknown>;
 
 /** Ops folded into the preceding node by optimize() (their output becomes the producer's). */
-const FOLDED_OPS = new Set(['BiasAdd', 'AddV2', 'FusedBatchNormV3', 'Identity', 'Relu', 'Relu6', 'Minimum', 'Maximum', 'ClipByValue',
-  'Elu', 'LeakyRelu', 'Prelu', 'Sigmoid', 'Tanh']);
-const ACTIVATION_OPS = new Set(['Relu', 'Relu6', 'Minimum', 'Maximum', 'ClipByValue', 'Elu', 'LeakyRelu', 'Prelu', 'Sigmoid', 'Tanh']);
+const FOLDED_OPS = new Set([
+  'BiasAdd',
+  'AddV2',
+  'FusedBatchNormV3',
+  'Identity',
+  'Relu',
+  'Relu6',
+  'Minimum',
+  'Maximum',
+  'ClipByValue',
+  'Elu',
+  'LeakyRelu',
+  'Prelu',
+  'Sigmoid',
+  'Tanh',
+]);
+const ACTIVATION_OPS = new Set([
+  'Relu',
+  'Relu6',
+  'Minimum',
+  'Maximum',
+  'ClipByValue',
+  'Elu',
+  'LeakyRelu',
+  'Prelu',
+  'Sigmoid',
+  'Tanh',
+]);
 const WEIGHT_OPS = new Set(['Conv2D', 'DepthwiseConv2dNative', 'MatMul', 'Conv2DBackpropInput']);
 
 export interface ConvertQatOptions {
@@ -50,7 +75,7 @@ function foldedTopology(qat: QatModel): Json {
   const bnToConv = new Map(folded.map((s) => [s.bn!.name, s.name]));
   const convNames = new Set(folded.map((s) => s.name));
   const cfg = topo.config as Json | Json[];
-  const layers = (Array.isArray(cfg) ? cfg : (cfg.layers as Json[]));
+  const layers = Array.isArray(cfg) ? cfg : (cfg.layers as Json[]);
   const kept = layers.filter((l) => !bnToConv.has(String(l.name ?? (l.config as Json).name)));
   for (const l of kept) {
     const c = l.config as Json;
@@ -79,12 +104,21 @@ export async function convertQat(qat: QatModel, options: ConvertQatOptions = {})
   }
   for (const q of qat.quantizers) {
     if (q.fixed) continue;
-    if (q.spec.bits !== 8) throw new RangeError(`convertQat: activation '${q.tensor}' uses ${q.spec.bits}-bit fake quantization; the int8 graph needs 8-bit activations`);
-    if (!q.tracker.initialized) throw new RangeError(`convertQat: activation range of '${q.tensor}' is not initialised: call calibrate() or fit() first`);
+    if (q.spec.bits !== 8)
+      throw new RangeError(
+        `convertQat: activation '${q.tensor}' uses ${q.spec.bits}-bit fake quantization; the int8 graph needs 8-bit activations`,
+      );
+    if (!q.tracker.initialized)
+      throw new RangeError(
+        `convertQat: activation range of '${q.tensor}' is not initialised: call calibrate() or fit() first`,
+      );
   }
   const convs = qat.steps.filter((s) => s.kind === 'conv');
   for (const s of convs) {
-    if (!s.cfg!.weight.symmetric) throw new RangeError(`convertQat: layer '${s.name}' has asymmetric weights; the int8 graph stores symmetric weights (zero point 0)`);
+    if (!s.cfg!.weight.symmetric)
+      throw new RangeError(
+        `convertQat: layer '${s.name}' has asymmetric weights; the int8 graph stores symmetric weights (zero point 0)`,
+      );
   }
 
   // 1. Weights of the folded float model; quantized kernels are their dequantized fake-quant values.
@@ -102,7 +136,14 @@ export async function convertQat(qat: QatModel, options: ConvertQatOptions = {})
       const data = k.dataSync() as Float32Array;
       const raw = tf.tidy(() => qat.foldedWeights(s, false).kernels[i]!.dataSync() as Float32Array);
       const p = params[i]!;
-      kernels.set(name, { data, q: quantizeValues(raw, p.layout, p.params), params: p.params, layout: p.layout, perChannel: s.cfg!.perChannel, shape: k.shape.slice() });
+      kernels.set(name, {
+        data,
+        q: quantizeValues(raw, p.layout, p.params),
+        params: p.params,
+        layout: p.layout,
+        perChannel: s.cfg!.perChannel,
+        shape: k.shape.slice(),
+      });
       weightValues.set(name, { shape: k.shape.slice(), data });
     });
     if (bias) weightValues.set(`${s.name}/bias`, { shape: bias.shape.slice(), data: bias.dataSync() as Float32Array });
@@ -113,7 +154,8 @@ export async function convertQat(qat: QatModel, options: ConvertQatOptions = {})
     if (foldedBn.has(l.name)) continue;
     for (const v of l.weights) {
       const name = `${l.name}/${shortName(v)}`;
-      if (!weightValues.has(name)) weightValues.set(name, { shape: v.read().shape.slice(), data: v.read().dataSync() as Float32Array });
+      if (!weightValues.has(name))
+        weightValues.set(name, { shape: v.read().shape.slice(), data: v.read().dataSync() as Float32Array });
     }
   }
   const specs = [...weightValues].map(([name, w]) => ({ name, shape: w.shape, dtype: 'float32' }));
@@ -127,8 +169,10 @@ export async function convertQat(qat: QatModel, options: ConvertQatOptions = {})
 
   // 2. Lower (U: unoptimized) and optimize (O).
   const modelJson = {
-    format: 'layers-model', generatedBy: 'tfjs-quant convertQat',
-    modelTopology: foldedTopology(qat), weightsManifest: [{ paths: ['weights.bin'], weights: specs }],
+    format: 'layers-model',
+    generatedBy: 'tfjs-quant convertQat',
+    modelTopology: foldedTopology(qat),
+    weightsManifest: [{ paths: ['weights.bin'], weights: specs }],
   };
   const U = await loadModel({ modelJson, weightData: buf.buffer });
   const O = optimize(U);
@@ -138,7 +182,8 @@ export async function convertQat(qat: QatModel, options: ConvertQatOptions = {})
   const uCons = consumers(U);
   const prefixNodes = (prefix: string) => U.nodes.filter((n) => n.name.startsWith(`${prefix}/`));
   const keyTensor = new Map<string, string>();
-  if (U.inputs.length !== qat.inputs.length) throw new Error(`convertQat: the lowered model has ${U.inputs.length} inputs, expected ${qat.inputs.length}`);
+  if (U.inputs.length !== qat.inputs.length)
+    throw new Error(`convertQat: the lowered model has ${U.inputs.length} inputs, expected ${qat.inputs.length}`);
   qat.inputs.forEach((k, i) => keyTensor.set(k, U.inputs[i]!.name));
   for (const s of qat.steps) {
     if (s.kind === 'folded') continue;
@@ -170,14 +215,17 @@ export async function convertQat(qat: QatModel, options: ConvertQatOptions = {})
     }
     if (!s.pre) continue;
     if (s.className === 'Conv1D' || s.className === 'Conv2DTranspose') {
-      for (const n of own) if (n.op === 'Conv2D' || n.op === 'Conv2DBackpropInput' || n.op === 'Squeeze') uParams.set(n.outputs[0]!, s.pre);
+      for (const n of own)
+        if (n.op === 'Conv2D' || n.op === 'Conv2DBackpropInput' || n.op === 'Squeeze')
+          uParams.set(n.outputs[0]!, s.pre);
       continue;
     }
     const core = [...own].reverse().find((n) => WEIGHT_OPS.has(n.op));
     if (!core) continue;
     let biasOut = core.outputs[0]!;
     const next = uCons.get(biasOut) ?? [];
-    if (next.length === 1 && next[0]!.op === 'BiasAdd' && next[0]!.name.startsWith(`${s.prefix}/`)) biasOut = next[0]!.outputs[0]!;
+    if (next.length === 1 && next[0]!.op === 'BiasAdd' && next[0]!.name.startsWith(`${s.prefix}/`))
+      biasOut = next[0]!.outputs[0]!;
     if (biasOut !== boundary) uParams.set(biasOut, s.pre);
     else prePreact.set(boundary, s.pre);
   }
@@ -188,7 +236,13 @@ export async function convertQat(qat: QatModel, options: ConvertQatOptions = {})
   const entry = (q: Quantizer): ActivationRange => {
     const p = qat.quantizerParams(q);
     return q.fixed
-      ? { min: (p.qmin - p.zeroPoint) * p.scale, max: (p.qmax - p.zeroPoint) * p.scale, scale: p.scale, zeroPoint: p.zeroPoint, dtype: 'int8' }
+      ? {
+          min: (p.qmin - p.zeroPoint) * p.scale,
+          max: (p.qmax - p.zeroPoint) * p.scale,
+          scale: p.scale,
+          zeroPoint: p.zeroPoint,
+          dtype: 'int8',
+        }
       : { min: q.tracker.min, max: q.tracker.max, scale: p.scale, zeroPoint: p.zeroPoint, dtype: 'int8' };
   };
   for (const i of O.inputs) {
@@ -221,7 +275,8 @@ export async function convertQat(qat: QatModel, options: ConvertQatOptions = {})
   // carry their input's parameters, as §12.3 prescribes for the quantizer.
   for (const n of O.nodes) {
     const [i0, o0] = [n.inputs[0], n.outputs[0]];
-    if (PASS_THROUGH_OPS.includes(n.op) && i0 !== undefined && o0 !== undefined && activations[i0] && !activations[o0]) activations[o0] = activations[i0]!;
+    if (PASS_THROUGH_OPS.includes(n.op) && i0 !== undefined && o0 !== undefined && activations[i0] && !activations[o0])
+      activations[o0] = activations[i0]!;
   }
 
   // 5. Integer kernels; float nodes.
@@ -231,19 +286,37 @@ export async function convertQat(qat: QatModel, options: ConvertQatOptions = {})
     const s = stepOf(n);
     if (s?.kind === 'float') floatNodes.push(n.name);
     if (!s || s.kind !== 'conv' || !WEIGHT_OPS.has(n.op)) continue;
-    const wname = s.className === 'SeparableConv2D' ? (n.op === 'DepthwiseConv2dNative' ? 'depthwise_kernel' : 'pointwise_kernel') : s.weights![0]!.name;
+    const wname =
+      s.className === 'SeparableConv2D'
+        ? n.op === 'DepthwiseConv2dNative'
+          ? 'depthwise_kernel'
+          : 'pointwise_kernel'
+        : s.weights![0]!.name;
     const k = kernels.get(`${s.name}/${wname}`);
     const c = O.constants.get(n.inputs[1]!);
     if (!k || !c) throw new Error(`convertQat: cannot find the kernel of node '${n.name}'`);
     const cd = c.data as Float32Array;
-    if (cd.length !== k.data.length || cd.some((v, i) => v !== k.data[i])) throw new Error(`convertQat: kernel of node '${n.name}' does not hold the fake-quantized values`);
+    if (cd.length !== k.data.length || cd.some((v, i) => v !== k.data[i]))
+      throw new Error(`convertQat: kernel of node '${n.name}' does not hold the fake-quantized values`);
     const kind = s.weights!.find((w) => w.name === wname)!.kind;
     // §5 axes in the constant's own shape (a Conv1D kernel is lowered as [1, k, in, out]).
-    const axis = !k.perChannel ? -1 : kind === 'dense' ? 1 : kind === 'conv2dTranspose' ? 2 : kind === 'depthwiseConv2d' ? 2 : c.shape.length - 1;
+    const axis = !k.perChannel
+      ? -1
+      : kind === 'dense'
+        ? 1
+        : kind === 'conv2dTranspose'
+          ? 2
+          : kind === 'depthwiseConv2d'
+            ? 2
+            : c.shape.length - 1;
     const affine: AffineQuantization = {
-      dtype: 'int8', axis, ...(kind === 'depthwiseConv2d' && k.perChannel ? { axisCount: 2 } : {}),
-      scales: Float32Array.from(k.params, (p) => p.scale), zeroPoints: Int32Array.from(k.params, (p) => p.zeroPoint),
-      values: Int8Array.from(k.q), narrowRange: true,
+      dtype: 'int8',
+      axis,
+      ...(kind === 'depthwiseConv2d' && k.perChannel ? { axisCount: 2 } : {}),
+      scales: Float32Array.from(k.params, (p) => p.scale),
+      zeroPoints: Int32Array.from(k.params, (p) => p.zeroPoint),
+      values: Int8Array.from(k.q),
+      narrowRange: true,
     };
     if (k.perChannel && kind !== 'depthwiseConv2d' && channelLayout(c.shape, axis).channels !== k.params.length) {
       throw new Error(`convertQat: node '${n.name}': ${k.params.length} scales for axis ${axis} of [${c.shape}]`);
@@ -253,8 +326,11 @@ export async function convertQat(qat: QatModel, options: ConvertQatOptions = {})
   O.metadata.activations = activations;
   O.metadata.quantization = { mode: 'int8', floatNodes, inputType: 'float32', outputType: 'float32' };
   O.metadata.qat = {
-    quantized: qat.report.quantized, folded: qat.report.folded, float: qat.report.float,
-    weightBits: [...new Set(convs.map((s) => s.cfg!.weight.bits))], steps: qat.step,
+    quantized: qat.report.quantized,
+    folded: qat.report.folded,
+    float: qat.report.float,
+    weightBits: [...new Set(convs.map((s) => s.cfg!.weight.bits))],
+    steps: qat.step,
   };
   return O;
 }

@@ -47,7 +47,8 @@ export function fakeQuantParams(lo: number, hi: number, spec: FakeQuantSpec): Fa
     const p = spec.symmetric ? chooseSymmetricI8(lo, hi) : chooseAsymmetricI8(lo, hi);
     return { ...p, qmin, qmax };
   }
-  let l = fl32(lo), h = fl32(hi);
+  let l = fl32(lo),
+    h = fl32(hi);
   l = Number.isNaN(l) || l > 0 ? 0 : l;
   h = Number.isNaN(h) || h < 0 ? 0 : h;
   if (spec.symmetric) {
@@ -60,7 +61,11 @@ export function fakeQuantParams(lo: number, hi: number, spec: FakeQuantSpec): Fa
 }
 
 /** Integer values q of x under per-channel parameters (§2), in TypeScript (for export). */
-export function quantizeValues(x: ArrayLike<number>, layout: ChannelLayout, params: readonly FakeQuantParams[]): Int32Array {
+export function quantizeValues(
+  x: ArrayLike<number>,
+  layout: ChannelLayout,
+  params: readonly FakeQuantParams[],
+): Int32Array {
   const out = new Int32Array(x.length);
   for (let i = 0; i < x.length; i++) {
     const p = params[Math.floor(i / layout.inner) % layout.channels]!;
@@ -77,11 +82,14 @@ export function quantizeValues(x: ArrayLike<number>, layout: ChannelLayout, para
 function paramShape(shape: readonly number[], layout: ChannelLayout): number[] {
   if (layout.channels === 1) return [];
   // Find the suffix of `shape` whose product is channels × inner, with inner a suffix of it.
-  let inner = 1, k = shape.length;
+  let inner = 1,
+    k = shape.length;
   while (k > 0 && inner < layout.inner) inner *= shape[--k]!;
-  let ch = 1, j = k;
+  let ch = 1,
+    j = k;
   while (j > 0 && ch < layout.channels) ch *= shape[--j]!;
-  if (inner !== layout.inner || ch !== layout.channels) throw new RangeError(`channel layout ${JSON.stringify(layout)} does not match shape [${shape}]`);
+  if (inner !== layout.inner || ch !== layout.channels)
+    throw new RangeError(`channel layout ${JSON.stringify(layout)} does not match shape [${shape}]`);
   return [...shape.slice(j, k), ...shape.slice(k).map(() => 1)];
 }
 
@@ -93,15 +101,29 @@ function paramShape(shape: readonly number[], layout: ChannelLayout): number[] {
 export function fakeQuant(x: tf.Tensor, params: readonly FakeQuantParams[], layout?: ChannelLayout): tf.Tensor {
   if (params.length === 0) throw new RangeError('fakeQuant needs at least one parameter set');
   const l = layout ?? { outer: 1, channels: 1, inner: x.size };
-  if (params.length !== l.channels) throw new RangeError(`fakeQuant: ${params.length} parameter sets for ${l.channels} channels`);
+  if (params.length !== l.channels)
+    throw new RangeError(`fakeQuant: ${params.length} parameter sets for ${l.channels} channels`);
   for (const p of params) {
-    if (!(p.scale > 0) || !Number.isFinite(p.scale)) throw new RangeError(`fakeQuant: scale must be finite and > 0, got ${p.scale}`);
+    if (!(p.scale > 0) || !Number.isFinite(p.scale))
+      throw new RangeError(`fakeQuant: scale must be finite and > 0, got ${p.scale}`);
   }
   const ps = paramShape(x.shape, l);
   const f = tf.customGrad(((xi: tf.Tensor, save: tf.GradSaveFunc) => {
-    const scale = tf.tensor(params.map((p) => p.scale), ps, 'float32');
-    const lo = tf.tensor(params.map((p) => p.qmin - p.zeroPoint), ps, 'float32');
-    const hi = tf.tensor(params.map((p) => p.qmax - p.zeroPoint), ps, 'float32');
+    const scale = tf.tensor(
+      params.map((p) => p.scale),
+      ps,
+      'float32',
+    );
+    const lo = tf.tensor(
+      params.map((p) => p.qmin - p.zeroPoint),
+      ps,
+      'float32',
+    );
+    const hi = tf.tensor(
+      params.map((p) => p.qmax - p.zeroPoint),
+      ps,
+      'float32',
+    );
     const v = tf.div(xi, scale);
     const inRange = tf.logicalAnd(tf.greaterEqual(v, lo), tf.lessEqual(v, hi));
     // tf.round rounds half to even (checked by the tests); + 0 turns −0 into +0 as §3 does.
@@ -123,9 +145,11 @@ export function fakeQuantRange(x: tf.Tensor, lo: number, hi: number, spec: FakeQ
 
 /** Per-channel ranges of a weight value [outer, C, inner] (finite values, including 0). */
 export function weightRanges(data: Float32Array, layout: ChannelLayout): { lo: number[]; hi: number[] } {
-  const lo = new Array<number>(layout.channels).fill(0), hi = new Array<number>(layout.channels).fill(0);
+  const lo = new Array<number>(layout.channels).fill(0),
+    hi = new Array<number>(layout.channels).fill(0);
   for (let i = 0; i < data.length; i++) {
-    const c = Math.floor(i / layout.inner) % layout.channels, v = data[i]!;
+    const c = Math.floor(i / layout.inner) % layout.channels,
+      v = data[i]!;
     if (v < lo[c]! && v !== -Infinity) lo[c] = v;
     if (v > hi[c]! && v !== Infinity) hi[c] = v;
   }
@@ -146,7 +170,10 @@ export class RangeTracker {
   min = 0;
   max = 0;
   updates = 0;
-  constructor(public decay = 0.99, public freezeAfter = Infinity) {
+  constructor(
+    public decay = 0.99,
+    public freezeAfter = Infinity,
+  ) {
     if (!(decay >= 0 && decay < 1)) throw new RangeError(`emaDecay must be in [0, 1), got ${decay}`);
     if (!(freezeAfter >= 0)) throw new RangeError(`freezeRangesAfter must be >= 0, got ${freezeAfter}`);
   }

@@ -1,8 +1,16 @@
 // Quantization-aware training: fake-quant ops, quantizeModel / quantizeAnnotate /
 // quantizeApply, export to the §12 int8 graph.
 export {
-  fakeQuant, fakeQuantRange, fakeQuantParams, quantizeValues, weightParams, weightRanges, specRange, RangeTracker,
-  type FakeQuantSpec, type FakeQuantParams,
+  fakeQuant,
+  fakeQuantRange,
+  fakeQuantParams,
+  quantizeValues,
+  weightParams,
+  weightRanges,
+  specRange,
+  RangeTracker,
+  type FakeQuantSpec,
+  type FakeQuantParams,
 } from './fake-quant.js';
 export { quantizeModel, quantizeAnnotate, quantizeApply } from './quantize.js';
 export type { QuantizeOptions as QatOptions, LayerQuantizeConfig } from './config.js';

@@ -12,18 +12,41 @@
 import { tf } from '../backend/float.js';
 import { assertFinite, assertInt, assertOneOf } from '../native/validate.js';
 import {
-  activationBounds, channelLayout, dequantizeValue, fl32, perTensorLayout, requantizeMultiplier, weightLayout, type ChannelLayout,
+  activationBounds,
+  channelLayout,
+  dequantizeValue,
+  fl32,
+  perTensorLayout,
+  requantizeMultiplier,
+  weightLayout,
+  type ChannelLayout,
 } from '../kernels/scheme.js';
 import { int32Bias, requantMultipliers } from '../quant/params.js';
 import { buildLut, softmax as softmaxInt8 } from '../kernels/ops.js';
 import { permutation, seededRandom } from '../data/random.js';
 import { checkLayerConfig, pickConfig, type QuantizeOptions } from './config.js';
 import { KernelConstraints } from './constraints.js';
-import { fakeQuant, fakeQuantParams, quantizeValues, RangeTracker, weightParams, type FakeQuantParams } from './fake-quant.js';
+import {
+  fakeQuant,
+  fakeQuantParams,
+  quantizeValues,
+  RangeTracker,
+  weightParams,
+  type FakeQuantParams,
+} from './fake-quant.js';
 import { assignQuantizers, SOFTMAX_OUT, type Quantizer } from './quantizers.js';
 import {
-  actName, buildLayerGraph, classifySteps, geometry, pair, reluKind, shortName,
-  type ConvWeight, type Json, type QatReport, type Step,
+  actName,
+  buildLayerGraph,
+  classifySteps,
+  geometry,
+  pair,
+  reluKind,
+  shortName,
+  type ConvWeight,
+  type Json,
+  type QatReport,
+  type Step,
 } from './topology.js';
 
 export interface ForwardMode {
@@ -82,7 +105,12 @@ export class QatModel {
   /** Logits of the output softmax of the last forward pass (for the training loss). */
   private logits: tf.Tensor | undefined;
 
-  constructor(readonly model: tf.LayersModel, options: QuantizeOptions, annotated: boolean, disabled?: Set<string>) {
+  constructor(
+    readonly model: tf.LayersModel,
+    options: QuantizeOptions,
+    annotated: boolean,
+    disabled?: Set<string>,
+  ) {
     if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
     checkLayerConfig(pickConfig(options), 'options');
     const names = new Set(model.layers.map((l) => l.name));
@@ -91,14 +119,22 @@ export class QatModel {
       if (c !== false) checkLayerConfig(c, `options.layers['${name}']`);
     }
     if (options.emaDecay !== undefined) assertFinite(options.emaDecay, 'options.emaDecay');
-    if (options.freezeRangesAfter !== undefined && options.freezeRangesAfter !== Infinity) assertInt(options.freezeRangesAfter, 'options.freezeRangesAfter', 0);
+    if (options.freezeRangesAfter !== undefined && options.freezeRangesAfter !== Infinity)
+      assertInt(options.freezeRangesAfter, 'options.freezeRangesAfter', 0);
     for (const k of ['foldBatchNorm', 'preserveSparsity', 'preserveClusters'] as const) {
-      if (options[k] !== undefined && typeof options[k] !== 'boolean') throw new TypeError(`options.${k} must be a boolean`);
+      if (options[k] !== undefined && typeof options[k] !== 'boolean')
+        throw new TypeError(`options.${k} must be a boolean`);
     }
     new RangeTracker(options.emaDecay ?? 0.99, options.freezeRangesAfter ?? Infinity); // validates
     this.options = options;
     // Layers the user disabled explicitly (never folded or fused into a quantized layer).
-    const off = disabled ?? new Set(Object.entries(options.layers ?? {}).filter(([, c]) => c === false).map(([n]) => n));
+    const off =
+      disabled ??
+      new Set(
+        Object.entries(options.layers ?? {})
+          .filter(([, c]) => c === false)
+          .map(([n]) => n),
+      );
     const graph = buildLayerGraph(model);
     this.steps = graph.steps;
     this.inputs = graph.inputs;
@@ -115,7 +151,9 @@ export class QatModel {
 
   /** Kernels of quantized conv steps. */
   quantizedKernels(): { step: Step; weight: ConvWeight }[] {
-    return this.steps.filter((s) => s.kind === 'conv').flatMap((s) => s.weights!.map((weight) => ({ step: s, weight })));
+    return this.steps
+      .filter((s) => s.kind === 'conv')
+      .flatMap((s) => s.weights!.map((weight) => ({ step: s, weight })));
   }
 
   // -- evaluation
@@ -131,7 +169,8 @@ export class QatModel {
 
   private params(q: Quantizer): FakeQuantParams {
     if (q.fixed) return q.fixed;
-    if (!q.tracker.initialized) throw new RangeError(`activation range of '${q.tensor}' is not initialised: call calibrate() or fit() first`);
+    if (!q.tracker.initialized)
+      throw new RangeError(`activation range of '${q.tensor}' is not initialised: call calibrate() or fit() first`);
     return fakeQuantParams(q.tracker.min, q.tracker.max, q.spec);
   }
 
@@ -143,8 +182,10 @@ export class QatModel {
   private fq(q: Quantizer | undefined, x: tf.Tensor, mode: ForwardMode): tf.Tensor {
     if (!q || !mode.quantize) return x;
     if (!q.fixed && mode.observe !== 'none' && !q.tracker.frozen) {
-      const lo = tf.min(x), hi = tf.max(x);
-      const l = lo.dataSync()[0]!, h = hi.dataSync()[0]!;
+      const lo = tf.min(x),
+        hi = tf.max(x);
+      const l = lo.dataSync()[0]!,
+        h = hi.dataSync()[0]!;
       tf.dispose([lo, hi]);
       if (mode.observe === 'ema') q.tracker.observe(l, h);
       else {
@@ -159,12 +200,17 @@ export class QatModel {
    * The effective (BatchNorm-folded) kernels and bias of a conv step, as tensors. With
    * `quantize`, kernels are fake-quantized; `params` receives their parameters and layouts.
    */
-  foldedWeights(s: Step, quantize: boolean, params?: { params: FakeQuantParams[]; layout: ChannelLayout }[]): { kernels: tf.Tensor[]; bias?: tf.Tensor } {
+  foldedWeights(
+    s: Step,
+    quantize: boolean,
+    params?: { params: FakeQuantParams[]; layout: ChannelLayout }[],
+  ): { kernels: tf.Tensor[]; bias?: tf.Tensor } {
     let kernels = s.weights!.map((w) => w.variable.read() as tf.Tensor);
     let bias: tf.Tensor | undefined = s.bias?.read();
     if (s.bn) {
       const bw = (n: string) => s.bn!.layer.weights.find((v) => shortName(v) === n)?.read();
-      const mean = bw('moving_mean')!, variance = bw('moving_variance')!;
+      const mean = bw('moving_mean')!,
+        variance = bw('moving_variance')!;
       const eps = typeof s.bn.config.epsilon === 'number' ? s.bn.config.epsilon : 1e-3;
       const gamma = s.bn.config.scale === false ? undefined : bw('gamma');
       const beta = s.bn.config.center === false ? undefined : bw('beta');
@@ -173,8 +219,12 @@ export class QatModel {
       const last = kernels.length - 1;
       const k = kernels[last]!;
       const kind = s.weights![last]!.kind;
-      const shaped = kind === 'depthwiseConv2d' ? tf.reshape(scale, [k.shape[2]!, k.shape[3]!])
-        : kind === 'conv2dTranspose' ? tf.reshape(scale, [k.shape[2]!, 1]) : scale;
+      const shaped =
+        kind === 'depthwiseConv2d'
+          ? tf.reshape(scale, [k.shape[2]!, k.shape[3]!])
+          : kind === 'conv2dTranspose'
+            ? tf.reshape(scale, [k.shape[2]!, 1])
+            : scale;
       kernels = kernels.map((kk, i) => (i === last ? tf.mul(kk, shaped) : kk));
       const centered = bias ? tf.sub(bias, mean) : tf.neg(mean);
       bias = tf.mul(centered, scale);
@@ -194,8 +244,11 @@ export class QatModel {
   private kernelLayout(s: Step, i: number, shape: number[]): ChannelLayout {
     const w = s.weights![i]!;
     const n = shape.reduce((a, b) => a * b, 1);
-    return !s.cfg!.perChannel ? perTensorLayout(n)
-      : w.kind === 'conv1d' ? channelLayout(shape, shape.length - 1) : weightLayout(w.kind, shape);
+    return !s.cfg!.perChannel
+      ? perTensorLayout(n)
+      : w.kind === 'conv1d'
+        ? channelLayout(shape, shape.length - 1)
+        : weightLayout(w.kind, shape);
   }
 
   /** Integer view of a fake-quantized tensor: q − zero point (exact integers in float32). */
@@ -204,7 +257,12 @@ export class QatModel {
   }
 
   /** §7 requantize of an integer accumulator (channels last): q − zo, as integers. */
-  private requantize(acc: tf.Tensor, mult: Float32Array, out: FakeQuantParams, act: 'none' | 'relu' | 'relu6'): tf.Tensor {
+  private requantize(
+    acc: tf.Tensor,
+    mult: Float32Array,
+    out: FakeQuantParams,
+    act: 'none' | 'relu' | 'relu6',
+  ): tf.Tensor {
     const [lo, hi] = activationBounds('int8', out.zeroPoint, out.scale, act);
     const y = tf.mul(acc, mult.length === 1 ? mult[0]! : tf.tensor1d(mult));
     return tf.round(tf.clipByValue(y, lo - out.zeroPoint, hi - out.zeroPoint));
@@ -228,7 +286,11 @@ export class QatModel {
     const wp = kernels.map((k, i) => {
       const layout = this.kernelLayout(s, i, k.shape);
       const params = weightParams(k.dataSync() as Float32Array, layout, s.cfg!.weight);
-      const ints = tf.tensor(Float32Array.from(quantizeValues(k.dataSync() as Float32Array, layout, params)), k.shape, 'float32');
+      const ints = tf.tensor(
+        Float32Array.from(quantizeValues(k.dataSync() as Float32Array, layout, params)),
+        k.shape,
+        'float32',
+      );
       return { ints, scales: Float32Array.from(params, (p) => p.scale) };
     });
     const c = s.config;
@@ -238,11 +300,21 @@ export class QatModel {
     let acc: tf.Tensor;
     const last = wp[wp.length - 1]!;
     switch (s.className) {
-      case 'Dense': acc = tf.matMul(xi as tf.Tensor2D, last.ints as tf.Tensor2D); break;
-      case 'Conv2D': acc = tf.conv2d(xi as tf.Tensor4D, last.ints as tf.Tensor4D, strides, pad, 'NHWC', dil); break;
-      case 'DepthwiseConv2D': acc = tf.depthwiseConv2d(xi as tf.Tensor4D, last.ints as tf.Tensor4D, strides, pad, 'NHWC', [1, 1]); break;
-      case 'Conv1D': acc = tf.conv1d(xi as tf.Tensor3D, last.ints as tf.Tensor3D, strides[0], pad, 'NWC', dil[0]); break;
-      case 'Conv2DTranspose': acc = transposeConv(c, xi, last.ints); break;
+      case 'Dense':
+        acc = tf.matMul(xi as tf.Tensor2D, last.ints as tf.Tensor2D);
+        break;
+      case 'Conv2D':
+        acc = tf.conv2d(xi as tf.Tensor4D, last.ints as tf.Tensor4D, strides, pad, 'NHWC', dil);
+        break;
+      case 'DepthwiseConv2D':
+        acc = tf.depthwiseConv2d(xi as tf.Tensor4D, last.ints as tf.Tensor4D, strides, pad, 'NHWC', [1, 1]);
+        break;
+      case 'Conv1D':
+        acc = tf.conv1d(xi as tf.Tensor3D, last.ints as tf.Tensor3D, strides[0], pad, 'NWC', dil[0]);
+        break;
+      case 'Conv2DTranspose':
+        acc = transposeConv(c, xi, last.ints);
+        break;
       case 'SeparableConv2D': {
         const d = tf.depthwiseConv2d(xi as tf.Tensor4D, wp[0]!.ints as tf.Tensor4D, strides, pad, 'NHWC', dil);
         const pm = this.params(s.mid!);
@@ -253,13 +325,17 @@ export class QatModel {
         acc = tf.conv2d(xi as tf.Tensor4D, last.ints as tf.Tensor4D, 1, 'valid');
         break;
       }
-      default: return undefined;
+      default:
+        return undefined;
     }
     const C = acc.shape[acc.shape.length - 1]!;
     if (s.className === 'Conv1D' || s.className === 'Conv2DTranspose') {
       // The int8 node has no bias (it stays a float BiasAdd): requantize to the pre-bias parameters.
       const pt = this.params(s.pre ?? out);
-      let y = this.dequantizeInts(this.requantize(acc, requantMultipliers(sx, last.scales, pt.scale, C), pt, 'none'), pt);
+      let y = this.dequantizeInts(
+        this.requantize(acc, requantMultipliers(sx, last.scales, pt.scale, C), pt, 'none'),
+        pt,
+      );
       if (!s.pre) return y;
       if (bias) y = tf.add(y, bias);
       if (s.act !== 'linear') y = this.activationLayer(s.act!).apply(y) as tf.Tensor;
@@ -284,9 +360,19 @@ export class QatModel {
    * §11.5 table activation: the runtime's own 256-entry table (built by the native library)
    * from the input's to the output's parameters, applied to the input's integers.
    */
-  private lutExact(kind: 'relu' | 'leakyRelu' | 'elu' | 'sigmoid' | 'tanh', alpha: number, x: tf.Tensor, pin: FakeQuantParams, out: Quantizer): tf.Tensor {
+  private lutExact(
+    kind: 'relu' | 'leakyRelu' | 'elu' | 'sigmoid' | 'tanh',
+    alpha: number,
+    x: tf.Tensor,
+    pin: FakeQuantParams,
+    out: Quantizer,
+  ): tf.Tensor {
     const po = this.params(out);
-    const table = buildLut(kind, { x: { scale: pin.scale, zeroPoint: pin.zeroPoint, type: 'int8' }, y: { scale: po.scale, zeroPoint: po.zeroPoint, type: 'int8' }, alpha });
+    const table = buildLut(kind, {
+      x: { scale: pin.scale, zeroPoint: pin.zeroPoint, type: 'int8' },
+      y: { scale: po.scale, zeroPoint: po.zeroPoint, type: 'int8' },
+      alpha,
+    });
     const values = Float32Array.from(table, (b) => dequantizeValue((b << 24) >> 24, po.scale, po.zeroPoint));
     // Raw byte of q = (x / sx) + zx, as the runtime indexes the table.
     const idx = tf.cast(tf.mod(tf.add(this.ints(x, pin), pin.zeroPoint + 256), 256), 'int32');
@@ -297,17 +383,28 @@ export class QatModel {
   private softmaxExact(x: tf.Tensor, pin: FakeQuantParams): tf.Tensor {
     const q = Int8Array.from(this.ints(x, pin).dataSync(), (v) => v + pin.zeroPoint);
     const y = softmaxInt8(q, x.shape, { xScale: pin.scale, yType: 'int8' }) as Int8Array;
-    return tf.tensor(Float32Array.from(y, (v) => dequantizeValue(v, SOFTMAX_OUT.scale, SOFTMAX_OUT.zeroPoint)), x.shape, 'float32');
+    return tf.tensor(
+      Float32Array.from(y, (v) => dequantizeValue(v, SOFTMAX_OUT.scale, SOFTMAX_OUT.zeroPoint)),
+      x.shape,
+      'float32',
+    );
   }
 
   /** The table kind of an activation step or a conv step's non-clamp activation (undefined: none). */
   private lutKind(s: Step): { kind: 'relu' | 'leakyRelu' | 'elu' | 'sigmoid' | 'tanh'; alpha: number } | undefined {
-    const named = (a: string) => (a === 'relu' || a === 'elu' || a === 'sigmoid' || a === 'tanh' ? { kind: a, alpha: 0.2 } as const : undefined);
+    const named = (a: string) =>
+      a === 'relu' || a === 'elu' || a === 'sigmoid' || a === 'tanh' ? ({ kind: a, alpha: 0.2 } as const) : undefined;
     if (s.kind === 'conv') return s.pre ? named(s.act!) : undefined;
     if (s.className === 'Activation') return named(actName(s.config));
     if (s.className === 'ELU' && (s.config.alpha ?? 1) === 1) return { kind: 'elu', alpha: 0.2 };
-    if (s.className === 'LeakyReLU') return { kind: 'leakyRelu', alpha: typeof s.config.alpha === 'number' ? s.config.alpha : 0.3 };
-    if (s.className === 'ReLU' && reluKind(s) === 'relu' && (s.config.max_value === null || s.config.max_value === undefined)) return { kind: 'relu', alpha: 0.2 };
+    if (s.className === 'LeakyReLU')
+      return { kind: 'leakyRelu', alpha: typeof s.config.alpha === 'number' ? s.config.alpha : 0.3 };
+    if (
+      s.className === 'ReLU' &&
+      reluKind(s) === 'relu' &&
+      (s.config.max_value === null || s.config.max_value === undefined)
+    )
+      return { kind: 'relu', alpha: 0.2 };
     return undefined;
   }
 
@@ -316,13 +413,17 @@ export class QatModel {
     const out = this.tensorQuantizer.get(s.output);
     const qs = s.inputs.map((k) => this.tensorQuantizer.get(k));
     if (!out || qs.some((q) => !q)) return undefined;
-    if (out.fixed) return out.fixed === SOFTMAX_OUT && ins.length === 1 ? this.softmaxExact(ins[0]!, this.params(qs[0]!)) : undefined;
+    if (out.fixed)
+      return out.fixed === SOFTMAX_OUT && ins.length === 1
+        ? this.softmaxExact(ins[0]!, this.params(qs[0]!))
+        : undefined;
     const po = this.params(out);
     const pi = qs.map((q) => this.params(q!));
     const lut = this.lutKind(s);
     if (lut) return this.lutExact(lut.kind, lut.alpha, ins[0]!, pi[0]!, out);
     const d = ins.map((t, i) => this.ints(t, pi[i]!));
-    const finish = (v: tf.Tensor) => this.dequantizeInts(tf.round(tf.clipByValue(v, -128 - po.zeroPoint, 127 - po.zeroPoint)), po);
+    const finish = (v: tf.Tensor) =>
+      this.dequantizeInts(tf.round(tf.clipByValue(v, -128 - po.zeroPoint, 127 - po.zeroPoint)), po);
     const m = (si: number) => fl32(fl32(si) / fl32(po.scale));
     if (s.className === 'GlobalAveragePooling2D' && d.length === 1) {
       const n = d[0]!.shape[1]! * d[0]!.shape[2]!;
@@ -347,12 +448,18 @@ export class QatModel {
     if (d.length !== 2) return undefined;
     const [a, b] = [tf.mul(d[0]!, m(pi[0]!.scale)), tf.mul(d[1]!, m(pi[1]!.scale))];
     switch (s.className) {
-      case 'Add': return finish(tf.add(a, b));
-      case 'Subtract': return finish(tf.sub(a, b));
-      case 'Maximum': return finish(tf.maximum(a, b));
-      case 'Minimum': return finish(tf.minimum(a, b));
-      case 'Multiply': return finish(tf.mul(tf.mul(d[0]!, d[1]!), requantizeMultiplier(pi[0]!.scale, pi[1]!.scale, po.scale)));
-      default: return undefined;
+      case 'Add':
+        return finish(tf.add(a, b));
+      case 'Subtract':
+        return finish(tf.sub(a, b));
+      case 'Maximum':
+        return finish(tf.maximum(a, b));
+      case 'Minimum':
+        return finish(tf.minimum(a, b));
+      case 'Multiply':
+        return finish(tf.mul(tf.mul(d[0]!, d[1]!), requantizeMultiplier(pi[0]!.scale, pi[1]!.scale, po.scale)));
+      default:
+        return undefined;
     }
   }
 
@@ -362,17 +469,32 @@ export class QatModel {
     const { pad, strides, dil } = geometry(c);
     let y: tf.Tensor;
     switch (s.className) {
-      case 'Dense': y = tf.matMul(x as tf.Tensor2D, kernels[0] as tf.Tensor2D); break;
-      case 'Conv2D': y = tf.conv2d(x as tf.Tensor4D, kernels[0] as tf.Tensor4D, strides, pad, 'NHWC', dil); break;
-      case 'Conv1D': y = tf.conv1d(x as tf.Tensor3D, kernels[0] as tf.Tensor3D, strides[0], pad, 'NWC', dil[0]); break;
-      case 'DepthwiseConv2D': y = tf.depthwiseConv2d(x as tf.Tensor4D, kernels[0] as tf.Tensor4D, strides, pad, 'NHWC', [1, 1]); break;
+      case 'Dense':
+        y = tf.matMul(x as tf.Tensor2D, kernels[0] as tf.Tensor2D);
+        break;
+      case 'Conv2D':
+        y = tf.conv2d(x as tf.Tensor4D, kernels[0] as tf.Tensor4D, strides, pad, 'NHWC', dil);
+        break;
+      case 'Conv1D':
+        y = tf.conv1d(x as tf.Tensor3D, kernels[0] as tf.Tensor3D, strides[0], pad, 'NWC', dil[0]);
+        break;
+      case 'DepthwiseConv2D':
+        y = tf.depthwiseConv2d(x as tf.Tensor4D, kernels[0] as tf.Tensor4D, strides, pad, 'NHWC', [1, 1]);
+        break;
       case 'SeparableConv2D': {
-        const d = this.fq(s.mid, tf.depthwiseConv2d(x as tf.Tensor4D, kernels[0] as tf.Tensor4D, strides, pad, 'NHWC', dil), mode);
+        const d = this.fq(
+          s.mid,
+          tf.depthwiseConv2d(x as tf.Tensor4D, kernels[0] as tf.Tensor4D, strides, pad, 'NHWC', dil),
+          mode,
+        );
         y = tf.conv2d(d as tf.Tensor4D, kernels[1] as tf.Tensor4D, 1, 'valid');
         break;
       }
-      case 'Conv2DTranspose': y = transposeConv(c, x, kernels[0]!); break;
-      default: throw new Error(`unreachable: ${s.className}`);
+      case 'Conv2DTranspose':
+        y = transposeConv(c, x, kernels[0]!);
+        break;
+      default:
+        throw new Error(`unreachable: ${s.className}`);
     }
     const act = s.act!;
     const unfusedBias = s.className === 'Conv1D' || s.className === 'Conv2DTranspose';
@@ -383,14 +505,16 @@ export class QatModel {
       y = this.activationLayer(act).apply(logits) as tf.Tensor;
       if (act === 'softmax') this.logits = logits;
     } else if (act !== 'linear') {
-      y = act === 'relu' ? tf.relu(y) : act === 'relu6' ? tf.relu6(y) : this.activationLayer(act).apply(y) as tf.Tensor;
+      y =
+        act === 'relu' ? tf.relu(y) : act === 'relu6' ? tf.relu6(y) : (this.activationLayer(act).apply(y) as tf.Tensor);
     }
     return y;
   }
 
   /** Runs the model. Returns the outputs in order. */
   forward(xs: tf.Tensor[], mode: ForwardMode): tf.Tensor[] {
-    if (xs.length !== this.inputs.length) throw new RangeError(`the model takes ${this.inputs.length} inputs, got ${xs.length}`);
+    if (xs.length !== this.inputs.length)
+      throw new RangeError(`the model takes ${this.inputs.length} inputs, got ${xs.length}`);
     this.logits = undefined;
     const env = new Map<string, tf.Tensor>();
     this.inputs.forEach((k, i) => env.set(k, this.fq(this.tensorQuantizer.get(k), xs[i]!, mode)));
@@ -399,9 +523,16 @@ export class QatModel {
       const ins = s.inputs.map((k) => env.get(k)!);
       let y: tf.Tensor;
       let out = s.output;
-      const exact = mode.exact && mode.quantize ? (s.kind === 'conv' ? this.convExact(s, ins[0]!, mode) : s.kind === 'int8' ? this.int8OpExact(s, ins) : undefined) : undefined;
+      const exact =
+        mode.exact && mode.quantize
+          ? s.kind === 'conv'
+            ? this.convExact(s, ins[0]!, mode)
+            : s.kind === 'int8'
+              ? this.int8OpExact(s, ins)
+              : undefined
+          : undefined;
       if (exact) {
-        out = s.kind === 'conv' ? s.fusedAct?.output ?? s.bn?.output ?? s.output : s.output;
+        out = s.kind === 'conv' ? (s.fusedAct?.output ?? s.bn?.output ?? s.output) : s.output;
         env.set(out, exact);
         continue;
       }
@@ -413,7 +544,8 @@ export class QatModel {
       } else {
         const training = mode.training && s.className !== 'BatchNormalization';
         const arg = ins.length === 1 ? ins[0]! : ins;
-        if (s.className === 'Softmax' || (s.className === 'Activation' && actName(s.config) === 'softmax')) this.logits = ins[0];
+        if (s.className === 'Softmax' || (s.className === 'Activation' && actName(s.config) === 'softmax'))
+          this.logits = ins[0];
         y = s.layer.apply(arg, { training }) as tf.Tensor;
       }
       if (s.kind !== 'pass' || this.tensorQuantizer.get(out) !== this.tensorQuantizer.get(s.inputs[0]!)) {
@@ -432,7 +564,12 @@ export class QatModel {
   predict(x: tf.Tensor, options: { batchSize?: number; quantize?: boolean; exact?: boolean } = {}): tf.Tensor {
     const bs = options.batchSize ?? 256;
     assertInt(bs, 'batchSize', 1);
-    const mode: ForwardMode = { training: false, quantize: options.quantize ?? true, observe: 'none', exact: options.exact ?? true };
+    const mode: ForwardMode = {
+      training: false,
+      quantize: options.quantize ?? true,
+      observe: 'none',
+      exact: options.exact ?? true,
+    };
     const parts: tf.Tensor[] = [];
     for (let s = 0; s < x.shape[0]!; s += bs) {
       parts.push(tf.tidy(() => this.forward([x.slice(s, Math.min(bs, x.shape[0]! - s))], mode)[0]!));
@@ -449,7 +586,9 @@ export class QatModel {
     for (const q of this.quantizers) q.calib = undefined;
     const mode: ForwardMode = { training: false, quantize: true, observe: 'minmax' };
     for (let s = 0; s < x.shape[0]!; s += bs) {
-      tf.tidy(() => { this.forward([x.slice(s, Math.min(bs, x.shape[0]! - s))], mode); });
+      tf.tidy(() => {
+        this.forward([x.slice(s, Math.min(bs, x.shape[0]! - s))], mode);
+      });
     }
   }
 
@@ -485,8 +624,10 @@ export class QatModel {
     const lr = options.learningRate ?? (opt === 'adam' ? 1e-4 : 1e-3);
     assertFinite(lr, 'learningRate');
     if (x.shape[0] !== y.shape[0]) throw new RangeError(`x has ${x.shape[0]} examples but y has ${y.shape[0]}`);
-    if (options.loss !== undefined && typeof options.loss !== 'function') throw new TypeError('options.loss must be a function (yTrue, yPred) => scalar');
-    if (options.quantize !== undefined && typeof options.quantize !== 'boolean') throw new TypeError('options.quantize must be a boolean');
+    if (options.loss !== undefined && typeof options.loss !== 'function')
+      throw new TypeError('options.loss must be a function (yTrue, yPred) => scalar');
+    if (options.quantize !== undefined && typeof options.quantize !== 'boolean')
+      throw new TypeError('options.quantize must be a boolean');
     const optimizer = opt === 'adam' ? tf.train.adam(lr) : tf.train.momentum(lr, options.momentum ?? 0.9);
     const rng = seededRandom(options.seed ?? 1);
     const n = x.shape[0]!;
@@ -500,7 +641,8 @@ export class QatModel {
         let sum = 0;
         for (let b = 0; b < batches; b++) {
           const idx = tf.tensor1d(perm.subarray(b * batchSize, Math.min(n, (b + 1) * batchSize)), 'int32');
-          const xb = tf.gather(x, idx), yb = tf.gather(y, idx);
+          const xb = tf.gather(x, idx),
+            yb = tf.gather(y, idx);
           try {
             sum += this.trainStep(xb, yb, optimizer, options.loss, options.quantize ?? true);
           } finally {
@@ -510,7 +652,12 @@ export class QatModel {
           if (b % 16 === 15) await new Promise((r) => setImmediate(r));
         }
         losses.push(sum / batches);
-        options.onEpochEnd?.({ epoch: epoch + 1, epochs: options.epochs, loss: sum / batches, seconds: (performance.now() - t0) / 1000 });
+        options.onEpochEnd?.({
+          epoch: epoch + 1,
+          epochs: options.epochs,
+          loss: sum / batches,
+          seconds: (performance.now() - t0) / 1000,
+        });
       }
     } finally {
       optimizer.dispose();
@@ -519,7 +666,11 @@ export class QatModel {
   }
 
   /** Top-1 accuracy of the fake-quantized (or float, quantize: false) model. */
-  evaluate(x: tf.Tensor, labels: ArrayLike<number>, options: { quantize?: boolean; batchSize?: number; exact?: boolean } = {}): number {
+  evaluate(
+    x: tf.Tensor,
+    labels: ArrayLike<number>,
+    options: { quantize?: boolean; batchSize?: number; exact?: boolean } = {},
+  ): number {
     const p = this.predict(x, options);
     const am = p.argMax(-1);
     const a = am.dataSync();
@@ -535,5 +686,11 @@ function transposeConv(c: Json, x: tf.Tensor, k: tf.Tensor): tf.Tensor {
   const { pad, strides } = geometry(c);
   const [kh, kw] = pair(c.kernel_size, 1);
   const len = (d: number, st: number, kk: number) => (pad === 'same' ? d * st : d * st + Math.max(kk - st, 0));
-  return tf.conv2dTranspose(x as tf.Tensor4D, k as tf.Tensor4D, [x.shape[0]!, len(x.shape[1]!, strides[0], kh), len(x.shape[2]!, strides[1], kw), k.shape[2]!], strides, pad);
+  return tf.conv2dTranspose(
+    x as tf.Tensor4D,
+    k as tf.Tensor4D,
+    [x.shape[0]!, len(x.shape[1]!, strides[0], kh), len(x.shape[2]!, strides[1], kw), k.shape[2]!],
+    strides,
+    pad,
+  );
 }

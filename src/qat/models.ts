@@ -23,22 +23,56 @@ export function buildMiniMobileNet(options: MiniMobileNetOptions = {}): tf.Layer
   const apply = (l: tf.layers.Layer, x: tf.SymbolicTensor | tf.SymbolicTensor[]) => l.apply(x) as tf.SymbolicTensor;
   const bnRelu6 = (x: tf.SymbolicTensor, name: string, layerRelu: boolean) => {
     const y = apply(tf.layers.batchNormalization({ name: `${name}_bn`, momentum: 0.9 }), x);
-    return apply(layerRelu ? tf.layers.reLU({ maxValue: 6, name: `${name}_relu6` }) : tf.layers.activation({ activation: 'relu6', name: `${name}_relu6` }), y);
+    return apply(
+      layerRelu
+        ? tf.layers.reLU({ maxValue: 6, name: `${name}_relu6` })
+        : tf.layers.activation({ activation: 'relu6', name: `${name}_relu6` }),
+      y,
+    );
   };
   const block = (x: tf.SymbolicTensor, name: string, out: number, stride: number) => {
-    let y = apply(tf.layers.depthwiseConv2d({ kernelSize: 3, strides: stride, padding: 'same', useBias: false, name: `${name}_dw`, depthwiseInitializer: tf.initializers.glorotUniform({ seed: seed + i++ }) }), x);
+    let y = apply(
+      tf.layers.depthwiseConv2d({
+        kernelSize: 3,
+        strides: stride,
+        padding: 'same',
+        useBias: false,
+        name: `${name}_dw`,
+        depthwiseInitializer: tf.initializers.glorotUniform({ seed: seed + i++ }),
+      }),
+      x,
+    );
     y = bnRelu6(y, `${name}_dw`, true);
     y = apply(tf.layers.conv2d({ filters: out, kernelSize: 1, useBias: false, name: `${name}_pw`, ...init() }), y);
     return bnRelu6(y, `${name}_pw`, false);
   };
   const input = tf.input({ shape: [28, 28, 1], name: 'image' });
-  let x = apply(tf.layers.conv2d({ filters: w, kernelSize: 3, strides: 2, padding: 'same', useBias: false, name: 'stem', ...init() }), input);
+  let x = apply(
+    tf.layers.conv2d({
+      filters: w,
+      kernelSize: 3,
+      strides: 2,
+      padding: 'same',
+      useBias: false,
+      name: 'stem',
+      ...init(),
+    }),
+    input,
+  );
   x = bnRelu6(x, 'stem', true);
   x = block(x, 'b1', 2 * w, 1);
   x = block(x, 'b2', 4 * w, 2);
   const r = block(x, 'b3', 4 * w, 1);
   x = apply(tf.layers.add({ name: 'residual' }), [x, r]);
   x = apply(tf.layers.globalAveragePooling2d({ name: 'gap' }), x);
-  x = apply(tf.layers.dense({ units: 10, activation: options.softmax === false ? 'linear' : 'softmax', name: 'classifier', ...init() }), x);
+  x = apply(
+    tf.layers.dense({
+      units: 10,
+      activation: options.softmax === false ? 'linear' : 'softmax',
+      name: 'classifier',
+      ...init(),
+    }),
+    x,
+  );
   return tf.model({ inputs: input, outputs: x, name: 'mini_mobilenet' });
 }

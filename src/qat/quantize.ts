@@ -28,7 +28,10 @@ const annotations = new WeakMap<object, LayerQuantizeConfig>();
  * Marks a layer (or every layer of a model) for quantization by quantizeApply, with an
  * optional per-layer config. Returns its argument.
  */
-export function quantizeAnnotate<T extends tf.layers.Layer | tf.LayersModel>(target: T, config: LayerQuantizeConfig = {}): T {
+export function quantizeAnnotate<T extends tf.layers.Layer | tf.LayersModel>(
+  target: T,
+  config: LayerQuantizeConfig = {},
+): T {
   checkLayerConfig(config, 'config');
   if (target instanceof tf.LayersModel) {
     for (const l of target.layers) annotations.set(l, config);
@@ -52,7 +55,11 @@ export function quantizeApply(model: tf.LayersModel, options: QuantizeOptions = 
     layers[l.name] = options.layers?.[l.name] ?? a ?? false;
   }
   if (!any) throw new RangeError('quantizeApply: no layer of the model is annotated (call quantizeAnnotate first)');
-  const disabled = new Set(Object.entries(options.layers ?? {}).filter(([, c]) => c === false).map(([n]) => n));
+  const disabled = new Set(
+    Object.entries(options.layers ?? {})
+      .filter(([, c]) => c === false)
+      .map(([n]) => n),
+  );
   return new QatModel(model, { ...options, layers }, true, disabled);
 }
 
@@ -64,10 +71,14 @@ export function quantizeModel(model: tf.LayersModel, options: QuantizeOptions = 
 
 function checkModel(model: tf.LayersModel): void {
   if (!(model instanceof tf.LayersModel)) {
-    throw new TypeError('model must be a tfjs-layers LayersModel (tf.sequential or tf.model); graph models and plain functions cannot be trained');
+    throw new TypeError(
+      'model must be a tfjs-layers LayersModel (tf.sequential or tf.model); graph models and plain functions cannot be trained',
+    );
   }
   const cls = model.getClassName();
   if (cls !== 'Sequential' && cls !== 'Model' && cls !== 'Functional') {
-    throw new TypeError(`subclassed models are not supported (class '${cls}'): quantize a Sequential or functional model`);
+    throw new TypeError(
+      `subclassed models are not supported (class '${cls}'): quantize a Sequential or functional model`,
+    );
   }
 }

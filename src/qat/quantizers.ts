@@ -34,8 +34,11 @@ export function assignQuantizers(g: LayerGraph, options: QuantizeOptions): Quant
   const tensorQuantizer = new Map<string, Quantizer>();
   const newQuantizer = (tensor: string, spec: FakeQuantSpec, fixed?: FakeQuantParams): Quantizer => {
     const q: Quantizer = {
-      id: quantizers.length, tensor, spec,
-      tracker: new RangeTracker(options.emaDecay ?? 0.99, options.freezeRangesAfter ?? Infinity), fixed,
+      id: quantizers.length,
+      tensor,
+      spec,
+      tracker: new RangeTracker(options.emaDecay ?? 0.99, options.freezeRangesAfter ?? Infinity),
+      fixed,
     };
     quantizers.push(q);
     return q;
@@ -62,7 +65,11 @@ export function assignQuantizers(g: LayerGraph, options: QuantizeOptions): Quant
         const tail = s.fusedAct?.output ?? s.bn?.output ?? s.output;
         const unfusedBias = s.className === 'Conv1D' || s.className === 'Conv2DTranspose';
         if (s.className === 'SeparableConv2D') s.mid = newQuantizer(`${s.output}/depthwise`, spec);
-        if (unfusedBias ? (s.bias !== undefined || s.bn !== undefined || act !== 'linear') : !['linear', 'relu', 'relu6'].includes(act)) {
+        if (
+          unfusedBias
+            ? s.bias !== undefined || s.bn !== undefined || act !== 'linear'
+            : !['linear', 'relu', 'relu6'].includes(act)
+        ) {
           s.pre = newQuantizer(`${s.output}/preact`, spec);
         }
         tensorQuantizer.set(tail, newQuantizer(tail, spec, act === 'softmax' ? SOFTMAX_OUT : undefined));

@@ -5,7 +5,13 @@
 // float with the reason.
 import { tf } from '../backend/float.js';
 import type { WeightKind } from '../kernels/scheme.js';
-import { pickConfig, resolveConfig, type LayerQuantizeConfig, type QuantizeOptions, type ResolvedConfig } from './config.js';
+import {
+  pickConfig,
+  resolveConfig,
+  type LayerQuantizeConfig,
+  type QuantizeOptions,
+  type ResolvedConfig,
+} from './config.js';
 import type { Quantizer } from './quantizers.js';
 
 export type Json = Record<string, unknown>;
@@ -15,11 +21,37 @@ export type Json = Record<string, unknown>;
 /** Conv-like layers whose weights are fake-quantized. */
 const CONV = new Set(['Dense', 'Conv2D', 'DepthwiseConv2D', 'SeparableConv2D', 'Conv2DTranspose', 'Conv1D']);
 /** Layers whose output the int8 runtime computes (own range). */
-const INT8 = new Set(['Add', 'Subtract', 'Multiply', 'Maximum', 'Minimum', 'Average', 'Concatenate', 'AveragePooling2D',
-  'GlobalAveragePooling2D', 'ReLU', 'LeakyReLU', 'PReLU', 'ELU', 'Softmax']);
+const INT8 = new Set([
+  'Add',
+  'Subtract',
+  'Multiply',
+  'Maximum',
+  'Minimum',
+  'Average',
+  'Concatenate',
+  'AveragePooling2D',
+  'GlobalAveragePooling2D',
+  'ReLU',
+  'LeakyReLU',
+  'PReLU',
+  'ELU',
+  'Softmax',
+]);
 /** Layers that only move data: output range = input range. */
-const PASS = new Set(['MaxPooling2D', 'GlobalMaxPooling2D', 'Flatten', 'Reshape', 'Permute', 'ZeroPadding2D', 'Dropout',
-  'SpatialDropout1D', 'SpatialDropout2D', 'GaussianNoise', 'GaussianDropout', 'AlphaDropout']);
+const PASS = new Set([
+  'MaxPooling2D',
+  'GlobalMaxPooling2D',
+  'Flatten',
+  'Reshape',
+  'Permute',
+  'ZeroPadding2D',
+  'Dropout',
+  'SpatialDropout1D',
+  'SpatialDropout2D',
+  'GaussianNoise',
+  'GaussianDropout',
+  'AlphaDropout',
+]);
 /** Activation names the int8 runtime runs (fused or as tables). */
 const INT8_ACT = new Set(['relu', 'relu6', 'elu', 'sigmoid', 'tanh', 'softmax']);
 
@@ -74,7 +106,8 @@ export function actName(c: Json): string {
   const a = c.activation;
   if (a === undefined || a === null) return 'linear';
   if (typeof a === 'string') return a;
-  if (typeof a === 'object' && typeof (a as Json).class_name === 'string') return String((a as Json).class_name).toLowerCase();
+  if (typeof a === 'object' && typeof (a as Json).class_name === 'string')
+    return String((a as Json).class_name).toLowerCase();
   return 'unknown';
 }
 
@@ -162,7 +195,10 @@ function buildSteps(g: LayerGraph, topo: Json): void {
     for (let qi = 0; qi < queue.length; qi++) {
       const [l, nd] = queue[qi]!;
       const refs = nd.map((r) => r as unknown[]);
-      if (refs.some((r) => Number(r[2]) !== 0)) throw new RangeError(`layer '${String(l.name)}' reads output ${String(refs.find((r) => Number(r[2]) !== 0)![2])} of a multi-output layer: not supported`);
+      if (refs.some((r) => Number(r[2]) !== 0))
+        throw new RangeError(
+          `layer '${String(l.name)}' reads output ${String(refs.find((r) => Number(r[2]) !== 0)![2])} of a multi-output layer: not supported`,
+        );
       const ins = refs.map((r) => `${String(r[0])}@${Number(r[1])}`);
       if (!ins.every((k) => known.has(k))) continue;
       queue.splice(qi--, 1);
@@ -170,18 +206,44 @@ function buildSteps(g: LayerGraph, topo: Json): void {
       const name = String(l.name);
       const app = apps.get(name)!;
       apps.set(name, app + 1);
-      const out = addStep(g, String(l.class_name), name, app, app ? `${name}_${app}` : name, (l.config ?? {}) as Json, ins);
+      const out = addStep(
+        g,
+        String(l.class_name),
+        name,
+        app,
+        app ? `${name}_${app}` : name,
+        (l.config ?? {}) as Json,
+        ins,
+      );
       known.add(out);
     }
   }
-  if (queue.length) throw new RangeError(`the model's topology cannot be ordered (layer '${String(queue[0]![0].name)}')`);
+  if (queue.length)
+    throw new RangeError(`the model's topology cannot be ordered (layer '${String(queue[0]![0].name)}')`);
   for (const ref of c.output_layers as unknown[][]) g.outputs.push(`${String(ref[0])}@${Number(ref[1])}`);
 }
 
-function addStep(g: LayerGraph, className: string, name: string, app: number, prefix: string, config: Json, inputs: string[]): string {
+function addStep(
+  g: LayerGraph,
+  className: string,
+  name: string,
+  app: number,
+  prefix: string,
+  config: Json,
+  inputs: string[],
+): string {
   const output = `${name}@${app}`;
   g.steps.push({
-    index: g.steps.length, layer: g.model.getLayer(name), className, name, app, prefix, config, inputs, output, kind: 'float',
+    index: g.steps.length,
+    layer: g.model.getLayer(name),
+    className,
+    name,
+    app,
+    prefix,
+    config,
+    inputs,
+    output,
+    kind: 'float',
   });
   return output;
 }
@@ -195,7 +257,13 @@ export function consumers(g: LayerGraph, key: string): Step[] {
  * Decides what each step becomes: a quantized conv (with its BatchNorm folded and its ReLU fused), an
  * int8 op, a pass-through, or float (with the reason, also recorded in `report`).
  */
-export function classifySteps(g: LayerGraph, options: QuantizeOptions, annotated: boolean, disabled: Set<string>, report: QatReport): void {
+export function classifySteps(
+  g: LayerGraph,
+  options: QuantizeOptions,
+  annotated: boolean,
+  disabled: Set<string>,
+  report: QatReport,
+): void {
   const base = pickConfig(options);
   const layerCfg = (s: Step): LayerQuantizeConfig | false | undefined => options.layers?.[s.name];
   const apps = new Map<string, number>();
@@ -221,8 +289,14 @@ export function classifySteps(g: LayerGraph, options: QuantizeOptions, annotated
       let tail = s.output;
       // BatchNormalization right after (the conv's sole reader, linear activation): fold it.
       const c1 = consumers(g, tail);
-      if (fold && s.act === 'linear' && c1.length === 1 && c1[0]!.className === 'BatchNormalization' && !g.outputs.includes(tail)
-        && bnFoldable(c1[0]!, apps, disabled)) {
+      if (
+        fold &&
+        s.act === 'linear' &&
+        c1.length === 1 &&
+        c1[0]!.className === 'BatchNormalization' &&
+        !g.outputs.includes(tail) &&
+        bnFoldable(c1[0]!, apps, disabled)
+      ) {
         s.bn = c1[0]!;
         s.bn.kind = 'folded';
         s.bn.cfg = s.cfg;
@@ -231,8 +305,15 @@ export function classifySteps(g: LayerGraph, options: QuantizeOptions, annotated
       }
       // ReLU / ReLU6 right after: fused (no quantization point between).
       const c2 = consumers(g, tail);
-      if (!unfusedBias && s.act === 'linear' && c2.length === 1 && !g.outputs.includes(tail) && reluKind(c2[0]!) && apps.get(c2[0]!.name) === 1
-        && !disabled.has(c2[0]!.name)) {
+      if (
+        !unfusedBias &&
+        s.act === 'linear' &&
+        c2.length === 1 &&
+        !g.outputs.includes(tail) &&
+        reluKind(c2[0]!) &&
+        apps.get(c2[0]!.name) === 1 &&
+        !disabled.has(c2[0]!.name)
+      ) {
         s.fusedAct = c2[0]!;
         s.fusedAct.kind = 'fused';
         s.fusedAct.cfg = s.cfg;
@@ -254,7 +335,10 @@ export function classifySteps(g: LayerGraph, options: QuantizeOptions, annotated
       s.kind = 'pass';
       continue;
     }
-    s.reason = s.className === 'BatchNormalization' ? 'BatchNormalization not after a linear conv/dense (cannot be folded)' : `layer class '${s.className}' has no int8 kernel`;
+    s.reason =
+      s.className === 'BatchNormalization'
+        ? 'BatchNormalization not after a linear conv/dense (cannot be folded)'
+        : `layer class '${s.className}' has no int8 kernel`;
   }
   for (const s of g.steps) {
     if (s.kind === 'float') report.float.push({ layer: s.name, reason: s.reason ?? 'float' });
@@ -264,7 +348,8 @@ export function classifySteps(g: LayerGraph, options: QuantizeOptions, annotated
 
 function convSupport(s: Step, apps: Map<string, number>): string | undefined {
   const c = s.config;
-  if (c.data_format !== undefined && c.data_format !== null && c.data_format !== 'channels_last') return 'channels_first data format';
+  if (c.data_format !== undefined && c.data_format !== null && c.data_format !== 'channels_last')
+    return 'channels_first data format';
   if (c.padding === 'causal') return 'causal padding';
   if (s.className === 'Dense') {
     const shape = s.layer.getInputAt(0) as tf.SymbolicTensor;
@@ -273,9 +358,15 @@ function convSupport(s: Step, apps: Map<string, number>): string | undefined {
   if (apps.get(s.name)! > 1) return 'shared layer (applied more than once)';
   const w = (n: string) => s.layer.weights.find((v) => shortName(v) === n);
   const kinds: Record<string, [string, WeightKind | 'conv1d'][]> = {
-    Dense: [['kernel', 'dense']], Conv2D: [['kernel', 'conv2d']], Conv1D: [['kernel', 'conv1d']],
-    DepthwiseConv2D: [['depthwise_kernel', 'depthwiseConv2d']], Conv2DTranspose: [['kernel', 'conv2dTranspose']],
-    SeparableConv2D: [['depthwise_kernel', 'depthwiseConv2d'], ['pointwise_kernel', 'conv2d']],
+    Dense: [['kernel', 'dense']],
+    Conv2D: [['kernel', 'conv2d']],
+    Conv1D: [['kernel', 'conv1d']],
+    DepthwiseConv2D: [['depthwise_kernel', 'depthwiseConv2d']],
+    Conv2DTranspose: [['kernel', 'conv2dTranspose']],
+    SeparableConv2D: [
+      ['depthwise_kernel', 'depthwiseConv2d'],
+      ['pointwise_kernel', 'conv2d'],
+    ],
   };
   const ws: ConvWeight[] = [];
   for (const [n, kind] of kinds[s.className]!) {
@@ -291,7 +382,7 @@ function convSupport(s: Step, apps: Map<string, number>): string | undefined {
 function bnFoldable(bn: Step, apps: Map<string, number>, disabled: Set<string>): boolean {
   if (apps.get(bn.name) !== 1 || disabled.has(bn.name)) return false;
   const axis = bn.config.axis;
-  const ax = Array.isArray(axis) ? (axis.length === 1 ? axis[0] : 0) : axis ?? -1;
+  const ax = Array.isArray(axis) ? (axis.length === 1 ? axis[0] : 0) : (axis ?? -1);
   const rank = (bn.layer.getInputAt(0) as tf.SymbolicTensor).shape.length;
   return ax === -1 || ax === rank - 1;
 }
@@ -302,7 +393,11 @@ export function pair(v: unknown, d: number): [number, number] {
 
 /** Padding, strides and dilation of a conv layer config (Keras defaults). */
 export function geometry(c: Json): { pad: 'same' | 'valid'; strides: [number, number]; dil: [number, number] } {
-  return { pad: (c.padding ?? 'valid') as 'same' | 'valid', strides: pair(c.strides, 1), dil: pair(c.dilation_rate, 1) };
+  return {
+    pad: (c.padding ?? 'valid') as 'same' | 'valid',
+    strides: pair(c.strides, 1),
+    dil: pair(c.dilation_rate, 1),
+  };
 }
 
 /** 'conv1/kernel' → 'kernel' (a tfjs uniquifying suffix such as 'kernel_1' is dropped). */

@@ -15,7 +15,14 @@ export interface BiasCorrection {
   meanAbs: number;
 }
 
-interface Pending { node: Node; w: Constant; wq: Constant; bias: Constant; sum: Float64Array; count: number }
+interface Pending {
+  node: Node;
+  w: Constant;
+  wq: Constant;
+  bias: Constant;
+  sum: Float64Array;
+  count: number;
+}
 
 /**
  * Accumulates E[(W − Wq)·x] per output channel over batches of the float reference model and
@@ -24,12 +31,16 @@ interface Pending { node: Node; w: Constant; wq: Constant; bias: Constant; sum: 
  */
 export class BiasCorrector {
   private readonly pending = new Map<string, Pending[]>();
-  constructor(private readonly reference: Graph, private readonly q: Graph) {
+  constructor(
+    private readonly reference: Graph,
+    private readonly q: Graph,
+  ) {
     const uses = new Map<string, number>();
     for (const n of q.nodes) for (const t of n.inputs) uses.set(t, (uses.get(t) ?? 0) + 1);
     for (const n of reference.nodes) {
       if (n.op !== 'Conv2D' && n.op !== 'DepthwiseConv2dNative' && n.op !== 'MatMul') continue;
-      const w = reference.constants.get(n.inputs[1]!), wq = q.constants.get(n.inputs[1]!);
+      const w = reference.constants.get(n.inputs[1]!),
+        wq = q.constants.get(n.inputs[1]!);
       const bias = n.inputs[2] !== undefined ? q.constants.get(n.inputs[2]) : undefined;
       if (!w || !wq?.quantization?.affine || !bias || bias.dtype !== 'float32' || uses.get(bias.name) !== 1) continue;
       const list = this.pending.get(n.inputs[0]!) ?? [];
@@ -48,7 +59,11 @@ export class BiasCorrector {
     for (const p of this.pending.get(t) ?? []) {
       let positions = 0;
       const diff = tf.tidy(() => {
-        const n: Node = { ...p.node, inputs: p.node.inputs.slice(0, 2), attrs: { ...p.node.attrs, activation: 'none' } };
+        const n: Node = {
+          ...p.node,
+          inputs: p.node.inputs.slice(0, 2),
+          attrs: { ...p.node.attrs, activation: 'none' },
+        };
         const wt = tf.tensor(p.w.data as Float32Array, p.w.shape);
         const wqt = tf.tensor(p.wq.data as Float32Array, p.wq.shape);
         const d = tf.sub(OPS[n.op]!.execute(n, [x, wt])[0]!, OPS[n.op]!.execute(n, [x, wqt])[0]!);
@@ -67,7 +82,10 @@ export class BiasCorrector {
   observe(inputs: Record<string, tf.Tensor>): void {
     for (const [k, t] of Object.entries(inputs)) this.see(k, t);
     const outs = execute(this.reference, inputs, {
-      observer: (n, ts) => n.outputs.forEach((o, i) => { if (ts[i]) this.see(o, ts[i]!); }),
+      observer: (n, ts) =>
+        n.outputs.forEach((o, i) => {
+          if (ts[i]) this.see(o, ts[i]!);
+        }),
     });
     outs.forEach((t) => t.dispose());
   }
@@ -79,7 +97,8 @@ export class BiasCorrector {
       for (const p of list) {
         if (p.count === 0) continue;
         const b = Float32Array.from(p.bias.data as Float32Array);
-        let maxAbs = 0, sumAbs = 0;
+        let maxAbs = 0,
+          sumAbs = 0;
         for (let c = 0; c < b.length; c++) {
           const d = p.sum[c]! / p.count;
           b[c] = Math.fround(b[c]! + d);

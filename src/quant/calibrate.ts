@@ -8,7 +8,13 @@ import { executeAsync } from '../model/execute.js';
 import type { Graph, Node } from '../model/ir.js';
 import { describe } from '../native/validate.js';
 import { clampActivation, preactName } from './params.js';
-import { createObserver, resolveObserverOptions, type Observer, type ObserverKind, type ObserverOptions } from './observers.js';
+import {
+  createObserver,
+  resolveObserverOptions,
+  type Observer,
+  type ObserverKind,
+  type ObserverOptions,
+} from './observers.js';
 
 /** One calibration sample or batch: a tensor (single-input models), tensors by input position, or by input name. */
 export type CalibrationSample = tf.Tensor | tf.Tensor[] | Record<string, tf.Tensor>;
@@ -38,7 +44,13 @@ export interface CalibrationResult {
   observer: ObserverKind;
 }
 
-const ACT_OPS: Record<string, string> = { elu: 'Elu', sigmoid: 'Sigmoid', tanh: 'Tanh', leakyrelu: 'LeakyRelu', prelu: 'Prelu' };
+const ACT_OPS: Record<string, string> = {
+  elu: 'Elu',
+  sigmoid: 'Sigmoid',
+  tanh: 'Tanh',
+  leakyrelu: 'LeakyRelu',
+  prelu: 'Prelu',
+};
 
 /**
  * A view of g where each node with a non-clamp fused activation writes `<output>/preact` and a
@@ -52,11 +64,15 @@ export function splitFusedActivations(g: Graph): Graph {
       nodes.push(n);
       continue;
     }
-    const out = n.outputs[0]!, pre = preactName(out);
+    const out = n.outputs[0]!,
+      pre = preactName(out);
     nodes.push({ ...n, inputs: n.inputs.slice(0, 3), outputs: [pre], attrs: { ...n.attrs, activation: 'none' } });
     const op = ACT_OPS[act as string]!;
     nodes.push({
-      name: `${n.name}/activation`, op, inputs: op === 'Prelu' ? [pre, n.inputs[3]!] : [pre], outputs: [out],
+      name: `${n.name}/activation`,
+      op,
+      inputs: op === 'Prelu' ? [pre, n.inputs[3]!] : [pre],
+      outputs: [out],
       attrs: op === 'LeakyRelu' ? { alpha: (n.attrs.leakyrelu_alpha as number | undefined) ?? 0.2 } : {},
     });
   }
@@ -64,31 +80,47 @@ export function splitFusedActivations(g: Graph): Graph {
 }
 
 /** Checks one sample against the model's inputs; adds a batch dimension of 1 when it is missing. */
-export function normalizeSample(g: Graph, s: CalibrationSample, index: number): { inputs: Record<string, tf.Tensor>; rows: number; created: tf.Tensor[] } {
+export function normalizeSample(
+  g: Graph,
+  s: CalibrationSample,
+  index: number,
+): { inputs: Record<string, tf.Tensor>; rows: number; created: tf.Tensor[] } {
   const names = g.inputs.map((i) => i.name);
   let rec: Record<string, tf.Tensor>;
   const where = `calibration sample ${index}`;
   if (s instanceof tf.Tensor) {
-    if (names.length !== 1) throw new RangeError(`${where}: the model has ${names.length} inputs (${names.join(', ')}); give an array or a name → tensor record`);
+    if (names.length !== 1)
+      throw new RangeError(
+        `${where}: the model has ${names.length} inputs (${names.join(', ')}); give an array or a name → tensor record`,
+      );
     rec = { [names[0]!]: s };
   } else if (Array.isArray(s)) {
-    if (s.length !== names.length) throw new RangeError(`${where}: ${s.length} tensors given, the model has ${names.length} inputs (${names.join(', ')})`);
+    if (s.length !== names.length)
+      throw new RangeError(
+        `${where}: ${s.length} tensors given, the model has ${names.length} inputs (${names.join(', ')})`,
+      );
     rec = Object.fromEntries(s.map((t, i) => [names[i]!, t]));
   } else if (s && typeof s === 'object') {
-    for (const k of Object.keys(s)) if (!names.includes(k)) throw new RangeError(`${where}: '${k}' is not an input of the model (inputs: ${names.join(', ')})`);
+    for (const k of Object.keys(s))
+      if (!names.includes(k))
+        throw new RangeError(`${where}: '${k}' is not an input of the model (inputs: ${names.join(', ')})`);
     for (const k of names) if (!(k in s)) throw new RangeError(`${where}: input '${k}' is missing`);
     rec = s;
   } else {
-    throw new TypeError(`${where} must be a tf.Tensor, an array of tensors or a name → tensor record, got ${describe(s)}`);
+    throw new TypeError(
+      `${where} must be a tf.Tensor, an array of tensors or a name → tensor record, got ${describe(s)}`,
+    );
   }
   const out: Record<string, tf.Tensor> = {};
   const created: tf.Tensor[] = [];
   let rows = -1;
   for (const spec of g.inputs) {
     let t = rec[spec.name]!;
-    if (!(t instanceof tf.Tensor)) throw new TypeError(`${where}: input '${spec.name}' must be a tf.Tensor, got ${describe(t)}`);
+    if (!(t instanceof tf.Tensor))
+      throw new TypeError(`${where}: input '${spec.name}' must be a tf.Tensor, got ${describe(t)}`);
     if (t.isDisposed) throw new TypeError(`${where}: input '${spec.name}' is disposed`);
-    if (t.dtype !== spec.dtype) throw new TypeError(`${where}: input '${spec.name}' has dtype ${t.dtype}, the model expects ${spec.dtype}`);
+    if (t.dtype !== spec.dtype)
+      throw new TypeError(`${where}: input '${spec.name}' has dtype ${t.dtype}, the model expects ${spec.dtype}`);
     if (spec.shape) {
       if (t.rank === spec.shape.length - 1) {
         t = tf.expandDims(t, 0);
@@ -96,7 +128,9 @@ export function normalizeSample(g: Graph, s: CalibrationSample, index: number): 
       }
       const ok = t.rank === spec.shape.length && spec.shape.every((d, i) => d < 0 || d === t.shape[i]);
       if (!ok) {
-        throw new RangeError(`${where}: input '${spec.name}' has shape [${rec[spec.name]!.shape.join(', ')}], the model expects [${spec.shape.map((d) => (d < 0 ? '?' : d)).join(', ')}] (or that without the batch dimension)`);
+        throw new RangeError(
+          `${where}: input '${spec.name}' has shape [${rec[spec.name]!.shape.join(', ')}], the model expects [${spec.shape.map((d) => (d < 0 ? '?' : d)).join(', ')}] (or that without the batch dimension)`,
+        );
       }
     }
     const b = t.rank > 0 ? t.shape[0]! : 1;
@@ -109,16 +143,24 @@ export function normalizeSample(g: Graph, s: CalibrationSample, index: number): 
 }
 
 /** Iterates sync or async data with a clear error for anything else. */
-export async function* iterateData(data: CalibrationData, what = 'calibration data'): AsyncGenerator<CalibrationSample> {
+export async function* iterateData(
+  data: CalibrationData,
+  what = 'calibration data',
+): AsyncGenerator<CalibrationSample> {
   if (data === null || typeof data !== 'object' || (!(Symbol.asyncIterator in data) && !(Symbol.iterator in data))) {
     throw new TypeError(`${what} must be an iterable or async iterable of samples, got ${describe(data)}`);
   }
-  if (data instanceof tf.Tensor) throw new TypeError(`${what} must be an iterable of samples (wrap a single tensor in an array: [x])`);
+  if (data instanceof tf.Tensor)
+    throw new TypeError(`${what} must be an iterable of samples (wrap a single tensor in an array: [x])`);
   yield* data as AsyncIterable<CalibrationSample>;
 }
 
 /** Runs the float model over the data, returning each float32 tensor's observed range. */
-export async function calibrate(g: Graph, data: CalibrationData, opts: CalibrateOptions = {}): Promise<CalibrationResult> {
+export async function calibrate(
+  g: Graph,
+  data: CalibrationData,
+  opts: CalibrateOptions = {},
+): Promise<CalibrationResult> {
   if (typeof opts !== 'object' || opts === null) throw new TypeError('options must be an object');
   const oo = resolveObserverOptions(opts.observer);
   if (opts.maxSamples !== undefined && (!Number.isInteger(opts.maxSamples) || opts.maxSamples < 1)) {
@@ -132,13 +174,17 @@ export async function calibrate(g: Graph, data: CalibrationData, opts: Calibrate
     if (!o) observers.set(name, (o = createObserver(oo)));
     o.observe(t.dataSync() as Float32Array);
   };
-  let samples = 0, batches = 0;
+  let samples = 0,
+    batches = 0;
   for await (const s of iterateData(data)) {
     const { inputs, rows, created } = normalizeSample(g, s, batches);
     try {
       for (const [k, t] of Object.entries(inputs)) see(k, t);
       const outs = await executeAsync(cg, inputs, {
-        observer: (n, ts) => n.outputs.forEach((o, i) => { if (ts[i]) see(o, ts[i]!); }),
+        observer: (n, ts) =>
+          n.outputs.forEach((o, i) => {
+            if (ts[i]) see(o, ts[i]!);
+          }),
       });
       outs.forEach((t) => t.dispose());
       opts.onBatch?.(inputs);

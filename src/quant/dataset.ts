@@ -62,21 +62,30 @@ async function* fromDirectory(dir: string, g: Graph): AsyncGenerator<Record<stri
       input = inputs[0]!.name;
       key = base;
     } else {
-      throw new RangeError(`calibration file '${f}' names no input of the model (expected <input>.npy or <input>.<key>.npy with inputs ${inputs.map((i) => i.key).join(', ')})`);
+      throw new RangeError(
+        `calibration file '${f}' names no input of the model (expected <input>.npy or <input>.<key>.npy with inputs ${inputs.map((i) => i.key).join(', ')})`,
+      );
     }
     let m = samples.get(key);
     if (!m) samples.set(key, (m = new Map()));
-    if (m.has(input)) throw new RangeError(`calibration files '${m.get(input)}' and '${f}' are both input '${input}' of sample '${key}'`);
+    if (m.has(input))
+      throw new RangeError(
+        `calibration files '${m.get(input)}' and '${f}' are both input '${input}' of sample '${key}'`,
+      );
     m.set(input, f);
   }
   for (const [key, m] of samples) {
     const missing = inputs.filter((i) => !m.has(i.name));
-    if (missing.length) throw new RangeError(`calibration sample '${key || '(unnamed)'}' has no file for input${missing.length > 1 ? 's' : ''} ${missing.map((i) => `'${i.name}'`).join(', ')}`);
+    if (missing.length)
+      throw new RangeError(
+        `calibration sample '${key || '(unnamed)'}' has no file for input${missing.length > 1 ? 's' : ''} ${missing.map((i) => `'${i.name}'`).join(', ')}`,
+      );
     const rec: Record<string, tf.Tensor> = {};
     for (const [input, f] of m) {
       const path = join(dir, f);
       const a = readNpy(new Uint8Array(await readFile(path)), path);
-      if (a.dtype !== 'float32' && a.dtype !== 'int32') throw new TypeError(`${path}: dtype ${a.descr} cannot feed input '${input}' (float32/float64 or int32/int64)`);
+      if (a.dtype !== 'float32' && a.dtype !== 'int32')
+        throw new TypeError(`${path}: dtype ${a.descr} cannot feed input '${input}' (float32/float64 or int32/int64)`);
       rec[input] = tf.tensor(a.data as Float32Array | Int32Array, a.shape, a.dtype);
     }
     yield rec; // the consumer owns (and disposes) the tensors
@@ -86,14 +95,16 @@ async function* fromDirectory(dir: string, g: Graph): AsyncGenerator<Record<stri
 async function* fromModule(file: string): AsyncGenerator<CalibrationSample> {
   let mod: Record<string, unknown>;
   try {
-    mod = await import(pathToFileURL(resolve(file)).href) as Record<string, unknown>;
+    mod = (await import(pathToFileURL(resolve(file)).href)) as Record<string, unknown>;
   } catch (e) {
     throw new Error(`cannot import calibration module '${file}': ${(e as Error).message}`);
   }
   let src = mod.default ?? mod.samples ?? mod.calibration;
   if (typeof src === 'function') src = await (src as () => unknown)();
   if (!src || typeof src !== 'object' || (!(Symbol.asyncIterator in src) && !(Symbol.iterator in src))) {
-    throw new TypeError(`calibration module '${file}' must export (default, or 'samples') an async generator function or an (async) iterable of samples`);
+    throw new TypeError(
+      `calibration module '${file}' must export (default, or 'samples') an async generator function or an (async) iterable of samples`,
+    );
   }
   let i = 0;
   for await (const s of src as AsyncIterable<unknown>) yield moduleSample(s, i++);
@@ -106,9 +117,14 @@ export async function* loadCalibrationData(source: string, g: Graph): AsyncGener
   try {
     st = await stat(source);
   } catch (e) {
-    throw new Error(`cannot read calibration data '${source}' (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    throw new Error(
+      `cannot read calibration data '${source}' (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+    );
   }
   if (st.isDirectory()) yield* fromDirectory(source, g);
   else if (MODULE_EXTS.includes(extname(source).toLowerCase())) yield* fromModule(source);
-  else throw new RangeError(`calibration data '${source}' must be a directory of .npy files or a JS/TS module (${MODULE_EXTS.join(', ')})`);
+  else
+    throw new RangeError(
+      `calibration data '${source}' must be a directory of .npy files or a JS/TS module (${MODULE_EXTS.join(', ')})`,
+    );
 }

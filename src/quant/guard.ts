@@ -22,7 +22,14 @@
 import type { tf } from '../backend/float.js';
 import { execute, executeAsync } from '../model/execute.js';
 import type { Constant, ConstantQuantization, Graph, Node, TensorData } from '../model/ir.js';
-import { activationInputs, activationTable, dynamicCapable, planExecution, type NodeExecution, type QuantizationInfo } from './params.js';
+import {
+  activationInputs,
+  activationTable,
+  dynamicCapable,
+  planExecution,
+  type NodeExecution,
+  type QuantizationInfo,
+} from './params.js';
 import { layerReport, type LayerReport } from './report.js';
 import { dequantizeSim, simulate, simulateAsync } from './simulate.js';
 import { modelFidelity, type OutputFidelity } from './output-fidelity.js';
@@ -135,9 +142,13 @@ export function mismatchedConcats(g: Graph): string[] {
   const out: string[] = [];
   for (const n of g.nodes) {
     if (n.op !== 'ConcatV2') continue;
-    const spans = activationInputs(g, n).map((t) => acts[t]).filter((a) => a !== undefined).map((a) => Math.max(Math.abs(a!.min), Math.abs(a!.max)));
+    const spans = activationInputs(g, n)
+      .map((t) => acts[t])
+      .filter((a) => a !== undefined)
+      .map((a) => Math.max(Math.abs(a!.min), Math.abs(a!.max)));
     if (spans.length < 2) continue;
-    const lo = Math.min(...spans), hi = Math.max(...spans);
+    const lo = Math.min(...spans),
+      hi = Math.max(...spans);
     if (hi > CONCAT_RANGE_RATIO * Math.max(lo, 1e-12)) out.push(n.name);
   }
   return out;
@@ -187,7 +198,10 @@ function rankCandidates(q: Graph, plan: Map<string, NodeExecution>, rep: LayerRe
     .sort((a, b) => (concats.has(b) ? 1 : 0) - (concats.has(a) ? 1 : 0) || drop.get(b)! - drop.get(a)!);
 }
 
-interface WeightVariant { data: TensorData; quantization: ConstantQuantization | undefined }
+interface WeightVariant {
+  data: TensorData;
+  quantization: ConstantQuantization | undefined;
+}
 
 /** Puts a weight's data and quantization back to a variant kept earlier. */
 function setVariant(c: Constant, v: WeightVariant): void {
@@ -197,7 +211,10 @@ function setVariant(c: Constant, v: WeightVariant): void {
 }
 
 /** The int4 weights of a dynamic graph, with an int8 variant prepared for widening. */
-function int4Variants(q: Graph, reference: Graph): Map<string, { node: Node; weight: Constant; int4: WeightVariant; int8: WeightVariant }> {
+function int4Variants(
+  q: Graph,
+  reference: Graph,
+): Map<string, { node: Node; weight: Constant; int4: WeightVariant; int8: WeightVariant }> {
   const out = new Map<string, { node: Node; weight: Constant; int4: WeightVariant; int8: WeightVariant }>();
   for (const n of q.nodes) {
     if (n.op !== 'Conv2D' && n.op !== 'MatMul') continue;
@@ -207,7 +224,12 @@ function int4Variants(q: Graph, reference: Graph): Map<string, { node: Node; wei
     if (q.nodes.some((m) => m !== n && m.inputs.includes(w.name))) continue; // shared weight: leave as it is
     const copy: Constant = { ...orig, quantization: orig.quantization ? { ...orig.quantization } : undefined };
     if (!quantizeWeight(copy, n, 'channel')) continue;
-    out.set(n.name, { node: n, weight: w, int4: { data: w.data, quantization: w.quantization }, int8: { data: copy.data, quantization: copy.quantization } });
+    out.set(n.name, {
+      node: n,
+      weight: w,
+      int4: { data: w.data, quantization: w.quantization },
+      int8: { data: copy.data, quantization: copy.quantization },
+    });
   }
   return out;
 }
@@ -215,7 +237,8 @@ function int4Variants(q: Graph, reference: Graph): Map<string, { node: Node; wei
 /** Restores the float weight (and bias) of a node moved to float when no quantized node still reads them. */
 export function restoreFloat(q: Graph, reference: Graph, n: Node, plan: Map<string, NodeExecution>): void {
   for (const t of n.inputs.slice(1, 3)) {
-    const c = q.constants.get(t), orig = reference.constants.get(t);
+    const c = q.constants.get(t),
+      orig = reference.constants.get(t);
     if (!c || !orig) continue;
     if (q.nodes.some((m) => m !== n && m.inputs.includes(t) && plan.get(m.name) !== 'float')) continue;
     c.data = orig.data;
@@ -232,8 +255,13 @@ export function restoreFloat(q: Graph, reference: Graph, n: Node, plan: Map<stri
  * Runs the guard on q (annotated, modified in place): returns what it moved and the metric
  * before and after. `data` are the guard samples.
  */
-export async function runGuard(q: Graph, reference: Graph, data: Record<string, tf.Tensor>[], o: AccuracyGuardOptions,
-  onProgress?: (p: { stage: 'guard'; floatNodes: number }) => void): Promise<GuardReport> {
+export async function runGuard(
+  q: Graph,
+  reference: Graph,
+  data: Record<string, tf.Tensor>[],
+  o: AccuracyGuardOptions,
+  onProgress?: (p: { stage: 'guard'; floatNodes: number }) => void,
+): Promise<GuardReport> {
   const info = q.metadata.quantization as QuantizationInfo;
   const userFloat = [...info.floatNodes];
   let evaluations = 0;
@@ -250,7 +278,10 @@ export async function runGuard(q: Graph, reference: Graph, data: Record<string, 
   if (o.metric) {
     const m = o.metric;
     base = await m(floatPredict(reference));
-    metric = async (g) => { evaluations++; return m(simulatedPredict(g)); };
+    metric = async (g) => {
+      evaluations++;
+      return m(simulatedPredict(g));
+    };
   } else {
     // Discrete outputs (after a non-maximum suppression, a top-k) are measured where the model
     // is still continuous (src/quant/measure-points.ts).
@@ -264,7 +295,11 @@ export async function runGuard(q: Graph, reference: Graph, data: Record<string, 
       evaluations++;
       const got: Float32Array[][] = [];
       for (const i of use) got.push(await simulatedOutputs(g, data[i]!, points));
-      const f = modelFidelity(specs, use.map((i) => ref[i]!), got);
+      const f = modelFidelity(
+        specs,
+        use.map((i) => ref[i]!),
+        got,
+      );
       measuredOn = use;
       lastOutputs = f.outputs;
       failing = f.outputs.filter((p) => p.score < 1 - o.tolerance).map((p) => p.output);
@@ -286,7 +321,11 @@ export async function runGuard(q: Graph, reference: Graph, data: Record<string, 
   const searchOnce = async (relaxOn: boolean): Promise<void> => {
     if (!o.metric && measuredOn !== use) await metric(q); // the failing outputs on these samples
     const plan = planExecution(q);
-    const rep = await layerReport(q, reference, use.map((i) => data[i]!));
+    const rep = await layerReport(
+      q,
+      reference,
+      use.map((i) => data[i]!),
+    );
     const order = rankCandidates(q, plan, rep, o.metric ? q.outputs : failing);
     // 4-bit weights: first widen to 8 bits (same order), then move to float if that is not enough.
     const variants = int4Variants(q, reference);
@@ -303,7 +342,16 @@ export async function runGuard(q: Graph, reference: Graph, data: Record<string, 
     // int8: a Conv2D / MatMul candidate first runs dynamic (its activations quantized per row
     // as they come keep small variations a static scale rounds away, at a fraction of float's
     // cost); other candidates, and those dynamic cannot save, run float.
-    const relaxable = new Set(relaxOn && info.mode === 'int8' ? order.filter((n) => dynamicCapable(q, q.nodes.find((m) => m.name === n)!)) : []);
+    const relaxable = new Set(
+      relaxOn && info.mode === 'int8'
+        ? order.filter((n) =>
+            dynamicCapable(
+              q,
+              q.nodes.find((m) => m.name === n)!,
+            ),
+          )
+        : [],
+    );
     let relaxed: string[] = [];
     const apply = (widen: number, float: number | string[]) => {
       const hard = typeof float === 'number' ? order.slice(0, float) : float;
@@ -318,15 +366,25 @@ export async function runGuard(q: Graph, reference: Graph, data: Record<string, 
       for (const [t, v] of quantized) setVariant(q.constants.get(t)!, v);
       info.floatNodes = [...userFloat, ...floatSet];
       const p = planExecution(q);
-      for (const name of floatSet) restoreFloat(q, reference, q.nodes.find((m) => m.name === name)!, p);
+      for (const name of floatSet)
+        restoreFloat(
+          q,
+          reference,
+          q.nodes.find((m) => m.name === name)!,
+          p,
+        );
     };
     const max = Math.min(order.length, o.maxFloatNodes ?? order.length);
     // The shortest prefix of `count` candidates for which the metric holds (count when none does).
     const search = async (count: number, set: (k: number) => void): Promise<number> => {
-      let lo = 0, hi = -1;
+      let lo = 0,
+        hi = -1;
       for (let k = 1; ; k = Math.min(count, k * 2)) {
         set(k);
-        if (await metric(q) >= target) { hi = k; break; }
+        if ((await metric(q)) >= target) {
+          hi = k;
+          break;
+        }
         lo = k;
         if (k === count) break;
       }
@@ -334,18 +392,22 @@ export async function runGuard(q: Graph, reference: Graph, data: Record<string, 
       while (hi - lo > 1) {
         const mid = (lo + hi) >> 1;
         set(mid);
-        if (await metric(q) >= target) hi = mid;
+        if ((await metric(q)) >= target) hi = mid;
         else lo = mid;
       }
       return hi;
     };
-    let widen = 0, float = 0;
+    let widen = 0,
+      float = 0;
     if (widenOrder.length) {
       widen = await search(widenOrder.length, (k) => apply(k, 0));
       apply(widen, 0);
     }
     if (relaxable.size && max > 0 && (await metric(q)) < target) {
-      const k = await search(max, (k) => { relaxed = order.slice(0, k); apply(widen, 0); });
+      const k = await search(max, (k) => {
+        relaxed = order.slice(0, k);
+        apply(widen, 0);
+      });
       relaxed = order.slice(0, k);
       apply(widen, 0);
     }
@@ -366,13 +428,16 @@ export async function runGuard(q: Graph, reference: Graph, data: Record<string, 
     for (let end = prefix.length; end > 0; end -= size) groups.push(prefix.slice(Math.max(0, end - size), end));
     const trialApply = (set: string[]) => {
       if (backOffFloat) apply(widen, set);
-      else { relaxed = set; apply(widen, 0); }
+      else {
+        relaxed = set;
+        apply(widen, 0);
+      }
     };
     for (let budget = prefix.length > 1 ? BACK_OFF_EVALUATIONS : 0; budget > 0 && groups.length; budget--) {
       const group = new Set(groups.shift()!);
       const trial = kept.filter((n) => !group.has(n));
       trialApply(trial);
-      if (await metric(q) >= target) kept = trial;
+      if ((await metric(q)) >= target) kept = trial;
       else if (group.size > 1) {
         const g = [...group];
         groups.unshift(g.slice(Math.ceil(g.length / 2)), g.slice(0, Math.ceil(g.length / 2)));
@@ -410,8 +475,16 @@ export async function runGuard(q: Graph, reference: Graph, data: Record<string, 
   }
   return {
     metric: o.metric ? 'custom' : 'min output score (cosine / 1 − relative error) vs float, every output',
-    float: base, initial, final: current, tolerance: o.tolerance, movedToFloat: moved, movedToDynamic: movedDynamic, widenedTo8Bit: widened,
-    satisfied: current >= required, evaluations, ...(lastOutputs ? { outputs: lastOutputs } : {}),
+    float: base,
+    initial,
+    final: current,
+    tolerance: o.tolerance,
+    movedToFloat: moved,
+    movedToDynamic: movedDynamic,
+    widenedTo8Bit: widened,
+    satisfied: current >= required,
+    evaluations,
+    ...(lastOutputs ? { outputs: lastOutputs } : {}),
     ...(discreteOutputs.length ? { discrete: discreteOutputs } : {}),
   };
 }

@@ -7,15 +7,30 @@ import type { AffineQuantization } from '../model/ir.js';
 import { packInt4Weights, type Int4PackedWeights } from '../kernels/int4.js';
 import { assertInt, assertTypedArray, shapeSize } from '../native/validate.js';
 import {
-  decodeScale, dequantizeWeightInt4, groupLayout, groupPosition, hasScaleCodes, int4GroupTableBytes,
+  decodeScale,
+  dequantizeWeightInt4,
+  groupLayout,
+  groupPosition,
+  hasScaleCodes,
+  int4GroupTableBytes,
 } from '../model/int4-storage.js';
 import { clamp, fl32, fromFloat16, quantizeValue, rangeOf, rne, toFloat16 } from '../kernels/scheme.js';
 
 // The storage half of int4 (group geometry, nibbles, group tables, dequantization) lives in
 // model/int4-storage.ts; re-exported so this stays the one int4 module of the public API.
 export {
-  INT4_GROUP_SIZES, checkGroupSize, groupLayout, groupPosition, decodeScale, dequantizeWeightInt4, unpackInt4Nibbles,
-  int4GroupTableBytes, encodeInt4GroupTables, decodeInt4GroupTables, type GroupLayout, type Int4GroupTables,
+  INT4_GROUP_SIZES,
+  checkGroupSize,
+  groupLayout,
+  groupPosition,
+  decodeScale,
+  dequantizeWeightInt4,
+  unpackInt4Nibbles,
+  int4GroupTableBytes,
+  encodeInt4GroupTables,
+  decodeInt4GroupTables,
+  type GroupLayout,
+  type Int4GroupTables,
 } from '../model/int4-storage.js';
 
 export type Int4Bits = 2 | 3 | 4;
@@ -54,7 +69,8 @@ function checkBits(bits: unknown): asserts bits is Int4Bits {
 }
 
 /** Smallest and largest positive float16 (2^−24 and 65504). */
-const F16_MIN = 2 ** -24, F16_MAX = 65504;
+const F16_MIN = 2 ** -24,
+  F16_MAX = 65504;
 
 /** A scale as stored in the file: rounded once to float16 (ties to even), kept in [2^−24, 65504]. */
 export function float16Scale(s: number): number {
@@ -64,7 +80,8 @@ export function float16Scale(s: number): number {
 
 /** The unrounded scale of a range (§4 widened to include 0, b-bit ranges): may be 0 or not finite. */
 export function rawGroupScale(lo: number, hi: number, bits: Int4Bits, symmetric: boolean): number {
-  const l = fl32(Math.min(lo, 0)), h = fl32(Math.max(hi, 0));
+  const l = fl32(Math.min(lo, 0)),
+    h = fl32(Math.max(hi, 0));
   const [qmin, qmax] = int4Range(bits, symmetric);
   return symmetric ? fl32(Math.max(-l, h) / qmax) : fl32(fl32(h - l) / (qmax - qmin));
 }
@@ -81,7 +98,12 @@ function zeroPointFor(lo: number, s: number, bits: Int4Bits, symmetric: boolean)
  * float16 (float16Scale) before the zero point is chosen, so the file holds it exactly; a
  * scale of 0 or not finite becomes 1.
  */
-export function chooseGroupParams(lo: number, hi: number, bits: Int4Bits, symmetric: boolean): { scale: number; zeroPoint: number } {
+export function chooseGroupParams(
+  lo: number,
+  hi: number,
+  bits: Int4Bits,
+  symmetric: boolean,
+): { scale: number; zeroPoint: number } {
   const r = rawGroupScale(lo, hi, bits, symmetric);
   const s = r > 0 && Number.isFinite(r) ? float16Scale(r) : 1;
   return { scale: s, zeroPoint: zeroPointFor(lo, s, bits, symmetric) };
@@ -89,7 +111,8 @@ export function chooseGroupParams(lo: number, hi: number, bits: Int4Bits, symmet
 
 /** Largest group scale code (codes are 1..255). */
 export const INT4_MAX_SCALE_CODE = 255;
-const SUPER_MIN = 2 ** -126, SUPER_MAX = 2 ** 120;
+const SUPER_MIN = 2 ** -126,
+  SUPER_MAX = 2 ** 120;
 
 /**
  * The super-scale of a channel whose largest group scale is `smax` (§12.5 double quantization):
@@ -108,7 +131,7 @@ export function superScaleFor(smax: number): number {
   let e = Math.floor(Math.log2(x));
   if (2 ** e > x) e--;
   if (2 ** (e + 1) <= x) e++;
-  const ulp = 2 ** (e - 15);  // 16 significant bits: x / ulp ∈ [2^15, 2^16)
+  const ulp = 2 ** (e - 15); // 16 significant bits: x / ulp ∈ [2^15, 2^16)
   return Math.ceil(x / ulp) * ulp;
 }
 
@@ -132,7 +155,12 @@ const MSE_SHRINK = Array.from({ length: 20 }, (_, i) => 1 - i * 0.025);
  * every non-channel index in order), `groupSize` set unless per channel (then scales has one
  * entry per channel, as an int8 per-channel constant).
  */
-export function quantizeWeightInt4(values: Float32Array, shape: number[], axis: number, opts: Int4Options = {}): AffineQuantization {
+export function quantizeWeightInt4(
+  values: Float32Array,
+  shape: number[],
+  axis: number,
+  opts: Int4Options = {},
+): AffineQuantization {
   assertTypedArray(values, Float32Array, 'values');
   if (opts === null || typeof opts !== 'object') throw new TypeError('options must be an object');
   const bits = opts.bits ?? 4;
@@ -140,12 +168,15 @@ export function quantizeWeightInt4(values: Float32Array, shape: number[], axis: 
   const symmetric = opts.symmetric ?? true;
   if (typeof symmetric !== 'boolean') throw new TypeError('symmetric must be a boolean');
   const search = opts.search ?? 'rtn';
-  if (search !== 'rtn' && search !== 'mse') throw new RangeError(`search must be 'rtn' or 'mse', got ${String(search)}`);
+  if (search !== 'rtn' && search !== 'mse')
+    throw new RangeError(`search must be 'rtn' or 'mse', got ${String(search)}`);
   const requested = opts.groupSize ?? INT4_DEFAULT_GROUP_SIZE;
   const l = groupLayout(shape, axis, requested, opts.axisCount ?? 1);
-  if (values.length !== shapeSize(shape)) throw new RangeError(`values has ${values.length} elements, shape [${shape.join(', ')}] needs ${shapeSize(shape)}`);
+  if (values.length !== shapeSize(shape))
+    throw new RangeError(`values has ${values.length} elements, shape [${shape.join(', ')}] needs ${shapeSize(shape)}`);
   const [qmin, qmax] = int4Range(bits, symmetric);
-  const C = l.channels, G = l.groupSize;
+  const C = l.channels,
+    G = l.groupSize;
   // Gather each channel's K values contiguously (k order) to find ranges and errors per group.
   const byChannel = new Float32Array(values.length);
   const index = new Int32Array(values.length);
@@ -167,7 +198,8 @@ export function quantizeWeightInt4(values: Float32Array, shape: number[], axis: 
   for (let c = 0; c < C; c++) {
     let smax = 0;
     for (let g = 0; g < l.groups; g++) {
-      const b = c * l.k + g * G, e = Math.min(b + G, (c + 1) * l.k);
+      const b = c * l.k + g * G,
+        e = Math.min(b + G, (c + 1) * l.k);
       const [lo, hi] = rangeOf(byChannel, b, e);
       ranges[2 * g] = lo;
       ranges[2 * g + 1] = hi;
@@ -184,8 +216,10 @@ export function quantizeWeightInt4(values: Float32Array, shape: number[], axis: 
       return { scale, zeroPoint: zeroPointFor(lo, scale, bits, symmetric), code };
     };
     for (let g = 0; g < l.groups; g++) {
-      const b = c * l.k + g * G, e = Math.min(b + G, (c + 1) * l.k);
-      const lo = ranges[2 * g]!, hi = ranges[2 * g + 1]!;
+      const b = c * l.k + g * G,
+        e = Math.min(b + G, (c + 1) * l.k);
+      const lo = ranges[2 * g]!,
+        hi = ranges[2 * g + 1]!;
       let best = params(lo, hi);
       if (search === 'mse') {
         // Every candidate is a representable (stored) scale: what is kept is what was measured.
@@ -199,7 +233,10 @@ export function quantizeWeightInt4(values: Float32Array, shape: number[], axis: 
             const dx = x - fl32(fl32(quantizeValue(x, p.scale, p.zeroPoint, qmin, qmax) - p.zeroPoint) * p.scale);
             err += dx * dx;
           }
-          if (err < bestErr) { bestErr = err; best = p; }
+          if (err < bestErr) {
+            bestErr = err;
+            best = p;
+          }
         }
       }
       scales[g * C + c] = best.scale;
@@ -210,8 +247,14 @@ export function quantizeWeightInt4(values: Float32Array, shape: number[], axis: 
   }
   const count = opts.axisCount ?? 1;
   return {
-    dtype: 'int4', axis, ...(count !== 1 ? { axisCount: count } : {}), scales, zeroPoints, values: q,
-    ...(requested !== 0 ? { groupSize: G } : {}), ...(symmetric ? { narrowRange: true } : {}),
+    dtype: 'int4',
+    axis,
+    ...(count !== 1 ? { axisCount: count } : {}),
+    scales,
+    zeroPoints,
+    values: q,
+    ...(requested !== 0 ? { groupSize: G } : {}),
+    ...(symmetric ? { narrowRange: true } : {}),
     ...(codes && supers ? { scaleCodes: codes, superScales: supers } : {}),
   };
 }
@@ -226,14 +269,19 @@ export interface WeightBitsChoice {
  * 16384) or fewer K values than one group stay at 8 bits (the saving is small next to the
  * per-group scales and the accuracy cost is not), with the reason to report.
  */
-export function chooseWeightBits(shape: number[], axis: number, opts: { groupSize?: number; minElements?: number; axisCount?: number } = {}): WeightBitsChoice {
+export function chooseWeightBits(
+  shape: number[],
+  axis: number,
+  opts: { groupSize?: number; minElements?: number; axisCount?: number } = {},
+): WeightBitsChoice {
   const groupSize = opts.groupSize ?? INT4_DEFAULT_GROUP_SIZE;
   const minElements = opts.minElements ?? 16384;
   assertInt(minElements, 'minElements', 0);
   const l = groupLayout(shape, axis, groupSize, opts.axisCount ?? 1);
   const size = shapeSize(shape);
   if (size < minElements) return { bits: 8, reason: `${size} weights < ${minElements}: left at 8 bits` };
-  if (groupSize !== 0 && l.k < groupSize) return { bits: 8, reason: `K = ${l.k} < group size ${groupSize}: left at 8 bits` };
+  if (groupSize !== 0 && l.k < groupSize)
+    return { bits: 8, reason: `K = ${l.k} < group size ${groupSize}: left at 8 bits` };
   return { bits: 4, reason: `${size} weights, K = ${l.k}, ${l.groups} group(s) of ${l.groupSize}` };
 }
 
@@ -241,14 +289,24 @@ export function chooseWeightBits(shape: number[], axis: number, opts: { groupSiz
  * Packs a Dense/MatMul kernel [K, N] quantized by quantizeWeightInt4 (axis 1): its values,
  * [groups][N] scales and zero points and group size.
  */
-export function packInt4Quantization(q: AffineQuantization, shape: readonly number[], isa?: IsaName): Int4PackedWeights {
-  if (q?.dtype !== 'int4' || !(q.values instanceof Int8Array)) throw new TypeError('q must be an int4 AffineQuantization with Int8Array values');
+export function packInt4Quantization(
+  q: AffineQuantization,
+  shape: readonly number[],
+  isa?: IsaName,
+): Int4PackedWeights {
+  if (q?.dtype !== 'int4' || !(q.values instanceof Int8Array))
+    throw new TypeError('q must be an int4 AffineQuantization with Int8Array values');
   if (!Array.isArray(shape) || shape.length !== 2) throw new RangeError('shape must be [K, N]');
-  if (q.axis !== 1 || (q.axisCount ?? 1) !== 1) throw new RangeError(`q.axis must be 1 (the N axis of a [K, N] kernel), got ${q.axis}`);
+  if (q.axis !== 1 || (q.axisCount ?? 1) !== 1)
+    throw new RangeError(`q.axis must be 1 (the N axis of a [K, N] kernel), got ${q.axis}`);
   const allZero = q.zeroPoints.every((z) => z === 0);
   return packInt4Weights(q.values, {
-    k: shape[0]!, n: shape[1]!, groupSize: q.groupSize ?? 0, scales: q.scales,
-    ...(allZero ? {} : { zeroPoints: q.zeroPoints }), ...(isa ? { isa } : {}),
+    k: shape[0]!,
+    n: shape[1]!,
+    groupSize: q.groupSize ?? 0,
+    scales: q.scales,
+    ...(allZero ? {} : { zeroPoints: q.zeroPoints }),
+    ...(isa ? { isa } : {}),
   });
 }
 
@@ -277,11 +335,13 @@ export interface Int4WeightStats {
  */
 export function int4WeightStats(values: Float32Array, q: AffineQuantization, shape: number[]): Int4WeightStats {
   assertTypedArray(values, Float32Array, 'values');
-  if (!q?.values || values.length !== q.values.length) throw new RangeError('q.values must have one entry per element of values');
+  if (!q?.values || values.length !== q.values.length)
+    throw new RangeError('q.values must have one entry per element of values');
   const grouped = q.dtype === 'int4' && q.groupSize !== undefined;
   const deq = q.dtype === 'int4' ? dequantizeWeightInt4(q, shape) : undefined;
   const inner = q.axis === -1 ? values.length : shapeSize(shape.slice(q.axis + (q.axisCount ?? 1)));
-  let sig = 0, err = 0;
+  let sig = 0,
+    err = 0;
   for (let i = 0; i < values.length; i++) {
     const c = Math.floor(i / inner) % q.scales.length;
     const x = deq ? deq[i]! : fl32(fl32(q.values[i]! - q.zeroPoints[c]!) * q.scales[c]!);
@@ -296,12 +356,25 @@ export function int4WeightStats(values: Float32Array, q: AffineQuantization, sha
   // per-channel int8/uint8 → values padded to 4, float32 scale table; otherwise the values.
   const l = q.dtype === 'int4' ? groupLayout(shape, q.axis, q.groupSize ?? 0, q.axisCount ?? 1) : undefined;
   const codes = grouped && hasScaleCodes(q, l!.channels);
-  const tableBytes = grouped ? int4GroupTableBytes(valueBytes, count, l!.channels, codes, q.zeroPoints.some((z) => z !== 0))
-    : bits === 8 && count > 1 ? Math.ceil(valueBytes / 4) * 4 - valueBytes + 4 * count : 0;
+  const tableBytes = grouped
+    ? int4GroupTableBytes(
+        valueBytes,
+        count,
+        l!.channels,
+        codes,
+        q.zeroPoints.some((z) => z !== 0),
+      )
+    : bits === 8 && count > 1
+      ? Math.ceil(valueBytes / 4) * 4 - valueBytes + 4 * count
+      : 0;
   const bytes = valueBytes + tableBytes;
   return {
-    bits, groupSize: l ? l.groupSize : 0, groups: l ? l.groups : 1,
-    snrDb: err === 0 ? Infinity : 10 * Math.log10(sig / err), bytes, floatBytes: values.length * 4,
+    bits,
+    groupSize: l ? l.groupSize : 0,
+    groups: l ? l.groups : 1,
+    snrDb: err === 0 ? Infinity : 10 * Math.log10(sig / err),
+    bytes,
+    floatBytes: values.length * 4,
     bitsPerWeight: values.length ? (8 * bytes) / values.length : 0,
     scaleStorage: codes ? 'uint8' : grouped ? 'float16' : 'float32',
   };

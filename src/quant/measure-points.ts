@@ -12,7 +12,13 @@ import type { Graph } from '../model/ir.js';
 
 /** Ops whose outputs jump under a small change of their inputs (a rank, a threshold, an overlap). */
 export const SELECTION_OPS: ReadonlySet<string> = new Set([
-  'NonMaxSuppressionV2', 'NonMaxSuppressionV3', 'NonMaxSuppressionV4', 'NonMaxSuppressionV5', 'TopKV2', 'ArgMax', 'ArgMin',
+  'NonMaxSuppressionV2',
+  'NonMaxSuppressionV3',
+  'NonMaxSuppressionV4',
+  'NonMaxSuppressionV5',
+  'TopKV2',
+  'ArgMax',
+  'ArgMin',
 ]);
 
 export interface DiscreteOutput {
@@ -52,19 +58,34 @@ export function measurePoints(g: Graph): MeasurePoints {
     else {
       const r = u.region;
       const nodes = r.nodes.map((n) => g.nodes.find((m) => m.name === n)!);
-      visit(r.nodes[0]!, r.inputs, nodes.flatMap((n) => n.outputs), nodes.some((n) => SELECTION_OPS.has(n.op)));
+      visit(
+        r.nodes[0]!,
+        r.inputs,
+        nodes.flatMap((n) => n.outputs),
+        nodes.some((n) => SELECTION_OPS.has(n.op)),
+      );
     }
   }
   // A graph input is the same in both models: nothing to measure there.
   const inputs = new Set(g.inputs.map((i) => i.name));
-  const isFloat = (t: string) => !g.constants.has(t) && !inputs.has(t) && (g.tensors.get(t)?.dtype ?? 'float32') === 'float32';
+  const isFloat = (t: string) =>
+    !g.constants.has(t) && !inputs.has(t) && (g.tensors.get(t)?.dtype ?? 'float32') === 'float32';
   const points: string[] = [];
-  const add = (t: string) => { if (!points.includes(t)) points.push(t); };
+  const add = (t: string) => {
+    if (!points.includes(t)) points.push(t);
+  };
   const discrete: DiscreteOutput[] = [];
   for (const o of g.outputs) {
     const sel = [...(first.get(o) ?? none)];
-    if (!sel.length) { add(o); continue; }
-    discrete.push({ output: o, selections: sel, measuredAt: [...new Set(sel.flatMap((s) => entering.get(s)!.filter(isFloat)))] });
+    if (!sel.length) {
+      add(o);
+      continue;
+    }
+    discrete.push({
+      output: o,
+      selections: sel,
+      measuredAt: [...new Set(sel.flatMap((s) => entering.get(s)!.filter(isFloat)))],
+    });
   }
   for (const d of discrete) d.measuredAt.forEach(add);
   // Without a continuous output the report's headline is the discrete outputs themselves

@@ -15,5 +15,10 @@ export function hasNonFinite(c: Constant): boolean {
 export function nonFiniteReaders(g: Graph): { node: string; op: string; constant: string }[] {
   const bad = new Set([...g.constants.values()].filter(hasNonFinite).map((c) => c.name));
   if (!bad.size) return [];
-  return g.nodes.flatMap((n) => n.inputs.filter((t) => bad.has(t)).slice(0, 1).map((t) => ({ node: n.name, op: n.op, constant: t })));
+  return g.nodes.flatMap((n) =>
+    n.inputs
+      .filter((t) => bad.has(t))
+      .slice(0, 1)
+      .map((t) => ({ node: n.name, op: n.op, constant: t })),
+  );
 }

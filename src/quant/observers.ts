@@ -27,16 +27,19 @@ export type ResolvedObserverOptions = Required<ObserverOptions>;
 /** Validates observer options (a kind name or an object), filling defaults. */
 export function resolveObserverOptions(o: ObserverKind | ObserverOptions | undefined): ResolvedObserverOptions {
   const opts: ObserverOptions = o === undefined ? { kind: 'minmax' } : typeof o === 'string' ? { kind: o } : o;
-  if (typeof opts !== 'object' || opts === null) throw new TypeError(`observer must be a kind name or an options object, got ${describe(o)}`);
+  if (typeof opts !== 'object' || opts === null)
+    throw new TypeError(`observer must be a kind name or an options object, got ${describe(o)}`);
   assertOneOf(opts.kind, OBSERVER_KINDS, 'observer.kind');
   const percentile = opts.percentile ?? 99.99;
   assertFinite(percentile, 'observer.percentile');
-  if (!(percentile > 0 && percentile <= 100)) throw new RangeError(`observer.percentile must be in (0, 100], got ${percentile}`);
+  if (!(percentile > 0 && percentile <= 100))
+    throw new RangeError(`observer.percentile must be in (0, 100], got ${percentile}`);
   const bins = opts.bins ?? 2048;
   assertInt(bins, 'observer.bins', 16, 2 ** 20);
   const averagingConstant = opts.averagingConstant ?? 0.01;
   assertFinite(averagingConstant, 'observer.averagingConstant');
-  if (!(averagingConstant > 0 && averagingConstant <= 1)) throw new RangeError(`observer.averagingConstant must be in (0, 1], got ${averagingConstant}`);
+  if (!(averagingConstant > 0 && averagingConstant <= 1))
+    throw new RangeError(`observer.averagingConstant must be in (0, 1], got ${averagingConstant}`);
   const levels = opts.levels ?? 255;
   assertInt(levels, 'observer.levels', 1, 65535);
   return { kind: opts.kind, percentile, bins, averagingConstant, levels };
@@ -171,7 +174,10 @@ export class StreamingHistogram {
 
 class HistogramObserver implements Observer {
   readonly hist: StreamingHistogram;
-  constructor(readonly kind: 'percentile' | 'entropy' | 'mse', private readonly o: ResolvedObserverOptions) {
+  constructor(
+    readonly kind: 'percentile' | 'entropy' | 'mse',
+    private readonly o: ResolvedObserverOptions,
+  ) {
     this.hist = new StreamingHistogram(o.bins);
   }
   observe(x: Float32Array): void {
@@ -185,7 +191,13 @@ class HistogramObserver implements Observer {
       const p = this.o.percentile / 100;
       return [h.lo < 0 ? Math.min(0, h.quantile(1 - p)) : 0, h.hi > 0 ? Math.max(0, h.quantile(p)) : 0];
     }
-    const r = searchRange(this.kind, this.kind === 'entropy' ? withoutZeroSpike(h) : h.counts, h.lo, h.hi, this.o.levels);
+    const r = searchRange(
+      this.kind,
+      this.kind === 'entropy' ? withoutZeroSpike(h) : h.counts,
+      h.lo,
+      h.hi,
+      this.o.levels,
+    );
     if (!r) return [h.lo, h.hi];
     const [a, b] = h.edges(r.start, r.end);
     return [Math.min(0, a), Math.max(0, b)];
@@ -207,7 +219,13 @@ export function withoutZeroSpike(h: StreamingHistogram): Float64Array {
 }
 
 /** The native KL / MSE range search on a histogram (validated). */
-export function searchRange(kind: 'entropy' | 'mse', counts: Float64Array, lo: number, hi: number, levels: number): CalibSearchResult | null {
+export function searchRange(
+  kind: 'entropy' | 'mse',
+  counts: Float64Array,
+  lo: number,
+  hi: number,
+  levels: number,
+): CalibSearchResult | null {
   assertOneOf(kind, ['entropy', 'mse'] as const, 'kind');
   assertTypedArray(counts, Float64Array, 'counts');
   if (counts.length === 0) throw new RangeError('counts must not be empty');
@@ -215,8 +233,12 @@ export function searchRange(kind: 'entropy' | 'mse', counts: Float64Array, lo: n
   assertFinite(hi, 'hi');
   if (lo > 0 || hi < 0) throw new RangeError(`the histogram range must contain 0, got [${lo}, ${hi}]`);
   assertInt(levels, 'levels', 1, 2 ** 24);
-  counts.forEach((c, i) => { if (!(c >= 0) || !Number.isFinite(c)) throw new RangeError(`counts[${i}] must be finite and >= 0, got ${c}`); });
-  return kind === 'entropy' ? native().calibKlSearch(counts, lo, hi, levels) : native().calibMseSearch(counts, lo, hi, levels);
+  counts.forEach((c, i) => {
+    if (!(c >= 0) || !Number.isFinite(c)) throw new RangeError(`counts[${i}] must be finite and >= 0, got ${c}`);
+  });
+  return kind === 'entropy'
+    ? native().calibKlSearch(counts, lo, hi, levels)
+    : native().calibMseSearch(counts, lo, hi, levels);
 }
 
 /** Candidate interval i (1..bins) of the range searches (bins [start, end)). */
@@ -232,8 +254,11 @@ export function searchCandidate(bins: number, lo: number, hi: number, i: number)
 export function createObserver(o: ObserverKind | ObserverOptions | undefined): Observer {
   const r = resolveObserverOptions(o);
   switch (r.kind) {
-    case 'minmax': return new MinMaxObserver();
-    case 'moving-average': return new MovingAverageObserver(r.averagingConstant);
-    default: return new HistogramObserver(r.kind, r);
+    case 'minmax':
+      return new MinMaxObserver();
+    case 'moving-average':
+      return new MovingAverageObserver(r.averagingConstant);
+    default:
+      return new HistogramObserver(r.kind, r);
   }
 }

@@ -48,23 +48,48 @@ export interface ModelFidelity {
 }
 
 /** Fidelity of one output: ref[s] and got[s] are sample s's values; `classes` is the last dimension. */
-export function outputFidelity(output: string, ref: readonly Float32Array[], got: readonly Float32Array[], classes = 1): OutputFidelity {
-  if (ref.length !== got.length || ref.length === 0) throw new RangeError(`output '${output}': ${ref.length} reference samples vs ${got.length}`);
-  let dot = 0, rr = 0, gg = 0, maxAbs = 0, maxRef = 0, rows = 0, agree = 0, nanMismatch = false;
+export function outputFidelity(
+  output: string,
+  ref: readonly Float32Array[],
+  got: readonly Float32Array[],
+  classes = 1,
+): OutputFidelity {
+  if (ref.length !== got.length || ref.length === 0)
+    throw new RangeError(`output '${output}': ${ref.length} reference samples vs ${got.length}`);
+  let dot = 0,
+    rr = 0,
+    gg = 0,
+    maxAbs = 0,
+    maxRef = 0,
+    rows = 0,
+    agree = 0,
+    nanMismatch = false;
   for (let s = 0; s < ref.length; s++) {
-    const r = ref[s]!, q = got[s]!;
-    if (r.length !== q.length) throw new RangeError(`output '${output}': sample ${s} has ${q.length} values, the float model ${r.length}`);
+    const r = ref[s]!,
+      q = got[s]!;
+    if (r.length !== q.length)
+      throw new RangeError(`output '${output}': sample ${s} has ${q.length} values, the float model ${r.length}`);
     for (let i = 0; i < r.length; i++) {
-      const a = r[i]!, b = q[i]!;
-      if (Number.isNaN(b) !== Number.isNaN(a)) { nanMismatch = true; continue; }
-      if (!Number.isFinite(a) || !Number.isFinite(b)) { if (a !== b) nanMismatch = true; continue; }
-      dot += a * b; rr += a * a; gg += b * b;
+      const a = r[i]!,
+        b = q[i]!;
+      if (Number.isNaN(b) !== Number.isNaN(a)) {
+        nanMismatch = true;
+        continue;
+      }
+      if (!Number.isFinite(a) || !Number.isFinite(b)) {
+        if (a !== b) nanMismatch = true;
+        continue;
+      }
+      dot += a * b;
+      rr += a * a;
+      gg += b * b;
       maxAbs = Math.max(maxAbs, Math.abs(a - b));
       maxRef = Math.max(maxRef, Math.abs(a));
     }
     if (classes > 1 && r.length % classes === 0) {
       for (let o = 0; o < r.length; o += classes) {
-        let ia = 0, ib = 0;
+        let ia = 0,
+          ib = 0;
         for (let c = 1; c < classes; c++) {
           if (r[o + c]! > r[o + ia]!) ia = c;
           if (q[o + c]! > q[o + ib]!) ib = c;
@@ -79,15 +104,33 @@ export function outputFidelity(output: string, ref: readonly Float32Array[], got
   const values = ref[0]!.length;
   const metric = values >= COSINE_MIN_VALUES && maxRef >= NEAR_ZERO ? 'cosine' : 'relative error';
   const score = nanMismatch ? -Infinity : metric === 'cosine' ? cosine : 1 - relativeError;
-  return { output, values, metric, score, cosine, maxAbsError: nanMismatch ? Infinity : maxAbs, relativeError, ...(rows ? { top1Agreement: agree / rows } : {}) };
+  return {
+    output,
+    values,
+    metric,
+    score,
+    cosine,
+    maxAbsError: nanMismatch ? Infinity : maxAbs,
+    relativeError,
+    ...(rows ? { top1Agreement: agree / rows } : {}),
+  };
 }
 
 /** Fidelity over every output: ref[s][o] / got[s][o] are sample s's values of output o. */
-export function modelFidelity(outputs: readonly { name: string; classes?: number; discrete?: boolean }[], ref: readonly Float32Array[][],
-  got: readonly Float32Array[][]): ModelFidelity {
+export function modelFidelity(
+  outputs: readonly { name: string; classes?: number; discrete?: boolean }[],
+  ref: readonly Float32Array[][],
+  got: readonly Float32Array[][],
+): ModelFidelity {
   if (!outputs.length) throw new RangeError('the model has no outputs to compare');
   const per = outputs.map((o, i) => ({
-    ...outputFidelity(o.name, ref.map((r) => r[i]!), got.map((r) => r[i]!), o.classes), ...(o.discrete ? { discrete: true } : {}),
+    ...outputFidelity(
+      o.name,
+      ref.map((r) => r[i]!),
+      got.map((r) => r[i]!),
+      o.classes,
+    ),
+    ...(o.discrete ? { discrete: true } : {}),
   }));
   // Discrete outputs (after a selection: src/quant/measure-points.ts) are shown, but the headline
   // is the continuous outputs' when the model has any.

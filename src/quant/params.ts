@@ -65,13 +65,26 @@ export const SOFTMAX_INT8_PARAMS: Readonly<QParams> = Object.freeze({ scale: 1 /
 
 /** Ops with int8 weights (§12.1) and the input index of the weight. */
 export const WEIGHT_INPUT: Readonly<Record<string, number>> = {
-  Conv2D: 1, DepthwiseConv2dNative: 1, MatMul: 1, Conv2DBackpropInput: 1,
+  Conv2D: 1,
+  DepthwiseConv2dNative: 1,
+  MatMul: 1,
+  Conv2DBackpropInput: 1,
 };
 
 /** Ops whose output takes the input's parameters (§12.3: MaxPool and data movement). */
 export const PASS_THROUGH_OPS: readonly string[] = [
-  'MaxPool', 'Reshape', 'Squeeze', 'ExpandDims', 'Identity', 'Pad', 'PadV2', 'Transpose', 'StridedSlice', 'Slice',
-  'DepthToSpace', 'ResizeNearestNeighbor',
+  'MaxPool',
+  'Reshape',
+  'Squeeze',
+  'ExpandDims',
+  'Identity',
+  'Pad',
+  'PadV2',
+  'Transpose',
+  'StridedSlice',
+  'Slice',
+  'DepthToSpace',
+  'ResizeNearestNeighbor',
 ];
 
 export const BINARY_INT8_OPS: readonly string[] = ['AddV2', 'Sub', 'Mul', 'Maximum', 'Minimum'];
@@ -79,8 +92,19 @@ export const LUT_INT8_OPS: readonly string[] = ['Relu', 'Relu6', 'LeakyRelu', 'E
 
 /** The §12.3 int8 op set. */
 export const INT8_OPS: readonly string[] = [
-  'Conv2D', 'MatMul', 'DepthwiseConv2dNative', 'Conv2DBackpropInput', 'AvgPool', 'Mean',
-  ...BINARY_INT8_OPS, ...LUT_INT8_OPS, 'Prelu', 'Softmax', 'ConcatV2', 'ResizeBilinear', ...PASS_THROUGH_OPS,
+  'Conv2D',
+  'MatMul',
+  'DepthwiseConv2dNative',
+  'Conv2DBackpropInput',
+  'AvgPool',
+  'Mean',
+  ...BINARY_INT8_OPS,
+  ...LUT_INT8_OPS,
+  'Prelu',
+  'Softmax',
+  'ConcatV2',
+  'ResizeBilinear',
+  ...PASS_THROUGH_OPS,
 ];
 
 /** Fused activations handled by clamping the requantization (§7); others need `<output>/preact`. */
@@ -104,7 +128,9 @@ export function weightOf(g: Graph, n: Node): Constant | undefined {
 /** The weight's K (values per output channel) and N of a Conv2D / MatMul weight constant, as the GEMM sees it. */
 function gemmDims(n: Node, shape: readonly number[]): { k: number; n: number; axis: number } | undefined {
   if (n.op === 'MatMul' && shape.length === 2) {
-    return n.attrs.transpose_b === true ? { k: shape[1]!, n: shape[0]!, axis: 0 } : { k: shape[0]!, n: shape[1]!, axis: 1 };
+    return n.attrs.transpose_b === true
+      ? { k: shape[1]!, n: shape[0]!, axis: 0 }
+      : { k: shape[0]!, n: shape[1]!, axis: 1 };
   }
   if (n.op === 'Conv2D' && shape.length === 4) return { k: shape[0]! * shape[1]! * shape[2]!, n: shape[3]!, axis: 3 };
   return undefined;
@@ -126,7 +152,8 @@ export function int4WeightOf(g: Graph, n: Node): Constant | undefined {
   if (n.op !== 'Conv2D' && n.op !== 'MatMul') return undefined;
   const c = g.constants.get(n.inputs[1]!);
   const a = c?.quantization?.affine;
-  if (!c || a?.dtype !== 'int4' || !(a.values instanceof Int8Array) || a.values.length !== c.data.length) return undefined;
+  if (!c || a?.dtype !== 'int4' || !(a.values instanceof Int8Array) || a.values.length !== c.data.length)
+    return undefined;
   const d = gemmDims(n, c.shape);
   if (!d || a.axis !== d.axis || (a.axisCount ?? 1) !== 1 || d.k < 1 || d.k > 65536 || d.n < 1) return undefined;
   const gs = int4KernelGroupSize(a.groupSize, d.k);
@@ -147,7 +174,11 @@ function int4Values(v: Int8Array): boolean {
   let ok = int4Checked.get(v);
   if (ok === undefined) {
     ok = true;
-    for (let i = 0; i < v.length; i++) if (v[i]! < -8 || v[i]! > 7) { ok = false; break; }
+    for (let i = 0; i < v.length; i++)
+      if (v[i]! < -8 || v[i]! > 7) {
+        ok = false;
+        break;
+      }
     int4Checked.set(v, ok);
   }
   return ok;
@@ -170,7 +201,9 @@ function isConst(g: Graph, t: string | undefined): boolean {
 function int8Shape(g: Graph, n: Node): boolean {
   const act = n.attrs.activation;
   switch (n.op) {
-    case 'Conv2D': case 'DepthwiseConv2dNative': case 'MatMul': {
+    case 'Conv2D':
+    case 'DepthwiseConv2dNative':
+    case 'MatMul': {
       if (!weightOf(g, n)) return false;
       if (n.inputs[2] !== undefined && !isConst(g, n.inputs[2])) return false;
       if (act === 'prelu' && !isConst(g, n.inputs[3])) return false;
@@ -183,31 +216,54 @@ function int8Shape(g: Graph, n: Node): boolean {
     case 'Mean': {
       const axes = g.constants.get(n.inputs[1]!);
       if (!axes) return false;
-      const a = Array.from(axes.data as Int32Array).map((v) => (v < 0 ? v + 4 : v)).sort();
+      const a = Array.from(axes.data as Int32Array)
+        .map((v) => (v < 0 ? v + 4 : v))
+        .sort();
       const shape = g.tensors.get(n.inputs[0]!)?.shape;
       return a.length === 2 && a[0] === 1 && a[1] === 2 && (!shape || shape.length === 4);
     }
-    case 'AddV2': case 'Sub': case 'Mul': case 'Maximum': case 'Minimum':
+    case 'AddV2':
+    case 'Sub':
+    case 'Mul':
+    case 'Maximum':
+    case 'Minimum':
       // Both activations, or one a float32 constant.
-      return n.inputs.length === 2 && !(isConst(g, n.inputs[0]) && isConst(g, n.inputs[1]))
-        && n.inputs.every((t) => !isConst(g, t) || g.constants.get(t)!.dtype === 'float32');
+      return (
+        n.inputs.length === 2 &&
+        !(isConst(g, n.inputs[0]) && isConst(g, n.inputs[1])) &&
+        n.inputs.every((t) => !isConst(g, t) || g.constants.get(t)!.dtype === 'float32')
+      );
     case 'Prelu':
       return isConst(g, n.inputs[1]);
     case 'ConcatV2':
       return isConst(g, n.inputs[n.inputs.length - 1]) && n.inputs.slice(0, -1).every((t) => !isConst(g, t));
-    case 'Reshape': case 'ExpandDims': case 'Transpose': case 'ResizeBilinear': case 'ResizeNearestNeighbor':
+    case 'Reshape':
+    case 'ExpandDims':
+    case 'Transpose':
+    case 'ResizeBilinear':
+    case 'ResizeNearestNeighbor':
       return isConst(g, n.inputs[1]);
-    case 'Pad': case 'PadV2': return isConst(g, n.inputs[1]) && (n.op === 'Pad' || isConst(g, n.inputs[2]));
-    case 'StridedSlice': return isConst(g, n.inputs[1]) && isConst(g, n.inputs[2]) && isConst(g, n.inputs[3]);
-    case 'Slice': return isConst(g, n.inputs[1]) && isConst(g, n.inputs[2]);
-    default: return true;
+    case 'Pad':
+    case 'PadV2':
+      return isConst(g, n.inputs[1]) && (n.op === 'Pad' || isConst(g, n.inputs[2]));
+    case 'StridedSlice':
+      return isConst(g, n.inputs[1]) && isConst(g, n.inputs[2]) && isConst(g, n.inputs[3]);
+    case 'Slice':
+      return isConst(g, n.inputs[1]) && isConst(g, n.inputs[2]);
+    default:
+      return true;
   }
 }
 
 export type NodeExecution = 'int8' | 'dynamic' | 'float';
 
 /** Why a node does not run int8 (undefined when it does): for reports. */
-export function int8Obstacle(g: Graph, n: Node, info = quantizationInfo(g), acts = activationTable(g)): string | undefined {
+export function int8Obstacle(
+  g: Graph,
+  n: Node,
+  info = quantizationInfo(g),
+  acts = activationTable(g),
+): string | undefined {
   if (!info || info.mode !== 'int8') return 'the graph is not in int8 mode';
   if (info.floatNodes.includes(n.name)) return 'kept in float (floatNodes)';
   if (n.opaque || !INT8_OPS.includes(n.op)) return `op ${n.op} has no int8 kernel`;
@@ -215,14 +271,18 @@ export function int8Obstacle(g: Graph, n: Node, info = quantizationInfo(g), acts
   for (const t of activationInputs(g, n)) if (!acts[t]) return `input '${t}' has no activation parameters`;
   if (n.outputs.length !== 1) return 'more than one output';
   if (!acts[n.outputs[0]!]) return `output '${n.outputs[0]}' has no activation parameters`;
-  if (!clampActivation(n.attrs.activation) && !acts[preactName(n.outputs[0]!)]) return `'${preactName(n.outputs[0]!)}' has no activation parameters`;
+  if (!clampActivation(n.attrs.activation) && !acts[preactName(n.outputs[0]!)])
+    return `'${preactName(n.outputs[0]!)}' has no activation parameters`;
   return undefined;
 }
 
 /** A Conv2D / MatMul whose weight is stored int8 (§12.4) or int4 (§12.5's dynamic int4 GEMM; int4WeightOf tells them apart). */
 export function dynamicCapable(g: Graph, n: Node): boolean {
-  return !n.opaque && (n.op === 'Conv2D' || (n.op === 'MatMul' && n.attrs.transpose_a !== true))
-    && (g.constants.get(n.inputs[1]!)?.quantization?.affine?.dtype === 'int8' || int4WeightOf(g, n) !== undefined);
+  return (
+    !n.opaque &&
+    (n.op === 'Conv2D' || (n.op === 'MatMul' && n.attrs.transpose_a !== true)) &&
+    (g.constants.get(n.inputs[1]!)?.quantization?.affine?.dtype === 'int8' || int4WeightOf(g, n) !== undefined)
+  );
 }
 
 /** §12.2 / §12.4: how each node runs. */
@@ -233,7 +293,8 @@ export function planExecution(g: Graph): Map<string, NodeExecution> {
   for (const n of g.nodes) {
     let e: NodeExecution = 'float';
     if (info?.mode === 'int8') {
-      if (info.dynamicNodes?.includes(n.name) && !info.floatNodes.includes(n.name) && dynamicCapable(g, n)) e = 'dynamic';
+      if (info.dynamicNodes?.includes(n.name) && !info.floatNodes.includes(n.name) && dynamicCapable(g, n))
+        e = 'dynamic';
       else if (int8Obstacle(g, n, info, acts) === undefined) e = 'int8';
     } else if (info?.mode === 'dynamic' && !info.floatNodes.includes(n.name) && dynamicCapable(g, n)) {
       e = 'dynamic';
@@ -256,7 +317,12 @@ export function int32Bias(bias: ArrayLike<number>, inputScale: number, weightSca
 }
 
 /** §7: per-channel multipliers fl32(fl32(sx × sw[c]) / so) for n channels (sw per tensor or per channel). */
-export function requantMultipliers(inputScale: number, weightScales: ArrayLike<number>, outputScale: number, n: number): Float32Array {
+export function requantMultipliers(
+  inputScale: number,
+  weightScales: ArrayLike<number>,
+  outputScale: number,
+  n: number,
+): Float32Array {
   const out = new Float32Array(n);
   for (let c = 0; c < n; c++) {
     out[c] = fl32(fl32(fl32(inputScale) * fl32(weightScales[weightScales.length === 1 ? 0 : c]!)) / fl32(outputScale));

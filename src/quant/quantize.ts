@@ -18,7 +18,14 @@ import { calibrate, iterateData, normalizeSample, type CalibrateProgress, type C
 import { quantizeWeightInt4, INT4_GROUP_SIZES, dequantizeWeightInt4, int4WeightStats } from './int4.js';
 import { resolveObserverOptions, type ObserverKind, type ObserverOptions } from './observers.js';
 import {
-  activationTable, int8Obstacle, planExecution, quantizationInfo, type IoType, type NodeExecution, type QuantizationInfo, type QuantMode,
+  activationTable,
+  int8Obstacle,
+  planExecution,
+  quantizationInfo,
+  type IoType,
+  type NodeExecution,
+  type QuantizationInfo,
+  type QuantMode,
 } from './params.js';
 import { layerReport, type LayerReport } from './report.js';
 import { runGuard, type AccuracyGuardOptions, type GuardReport, type QuantMetric } from './guard.js';
@@ -74,7 +81,13 @@ export interface QuantizeOptions {
   accuracyGuard?: AccuracyGuardOptions;
   /** Run optimize() first (default true). */
   optimize?: boolean;
-  onProgress?: (p: { stage: 'calibrate' | 'bias-correction' | 'report' | 'guard'; samples?: number; batches?: number; total?: number; floatNodes?: number }) => void;
+  onProgress?: (p: {
+    stage: 'calibrate' | 'bias-correction' | 'report' | 'guard';
+    samples?: number;
+    batches?: number;
+    total?: number;
+    floatNodes?: number;
+  }) => void;
 }
 
 export interface QuantizeReport {
@@ -88,7 +101,15 @@ export interface QuantizeReport {
   floatNodes: { name: string; op: string; reason: string }[];
   weights: { quantized: number; floatBytes: number; storedBytes: number };
   /** weightBits 4: per weight, the group size, scale storage, stored bits per weight (scales and zero points included) and SNR vs float. */
-  int4?: { node: string; weight: string; shape: number[]; groupSize: number; scaleStorage: string; bitsPerWeight: number; snrDb: number }[];
+  int4?: {
+    node: string;
+    weight: string;
+    shape: number[];
+    groupSize: number;
+    scaleStorage: string;
+    bitsPerWeight: number;
+    snrDb: number;
+  }[];
   /** weightBits 4: layers given 8-bit weights instead, and why (a thin layer, the accuracy guard). */
   widened?: { node: string; reason: string }[];
   biasCorrection?: BiasCorrection[];
@@ -116,13 +137,18 @@ function thinLayer(shape: readonly number[], nAxis: number): string | undefined 
 }
 
 function isGraph(v: unknown): v is Graph {
-  return typeof v === 'object' && v !== null && Array.isArray((v as Graph).nodes) && (v as Graph).constants instanceof Map;
+  return (
+    typeof v === 'object' && v !== null && Array.isArray((v as Graph).nodes) && (v as Graph).constants instanceof Map
+  );
 }
 
 function validate(o: QuantizeOptions): void {
-  if (typeof o !== 'object' || o === null) throw new TypeError(`options must be an object with a mode, got ${describe(o)}`);
+  if (typeof o !== 'object' || o === null)
+    throw new TypeError(`options must be an object with a mode, got ${describe(o)}`);
   assertOneOf(o.mode, QUANT_MODES, 'mode');
-  const bool = (v: unknown, n: string) => { if (v !== undefined && typeof v !== 'boolean') throw new TypeError(`${n} must be a boolean, got ${describe(v)}`); };
+  const bool = (v: unknown, n: string) => {
+    if (v !== undefined && typeof v !== 'boolean') throw new TypeError(`${n} must be a boolean, got ${describe(v)}`);
+  };
   bool(o.perChannel, 'perChannel');
   bool(o.biasCorrection, 'biasCorrection');
   bool(o.report, 'report');
@@ -130,33 +156,54 @@ function validate(o: QuantizeOptions): void {
   bool(o.weightBitsPerLayer, 'weightBitsPerLayer');
   if (o.inputType !== undefined) assertOneOf(o.inputType, ['float32', 'int8', 'uint8'] as const, 'inputType');
   if (o.outputType !== undefined) assertOneOf(o.outputType, ['float32', 'int8', 'uint8'] as const, 'outputType');
-  if (((o.inputType ?? 'float32') !== 'float32' || (o.outputType ?? 'float32') !== 'float32') && o.mode !== 'int8') throw new RangeError(`inputType/outputType int8 or uint8 needs mode 'int8' (got mode '${o.mode}')`);
-  if (o.dynamicGranularity !== undefined) assertOneOf(o.dynamicGranularity, ['tensor', 'row'] as const, 'dynamicGranularity');
-  if (o.opTypes !== undefined && (!Array.isArray(o.opTypes) || o.opTypes.some((n) => typeof n !== 'string'))) throw new TypeError('opTypes must be an array of op names');
-  if (o.floatNodes !== undefined && (!Array.isArray(o.floatNodes) || o.floatNodes.some((n) => typeof n !== 'string'))) throw new TypeError('floatNodes must be an array of node names');
-  if (o.weightBits !== undefined && o.weightBits !== 4 && o.weightBits !== 8) throw new RangeError(`weightBits must be 4 or 8, got ${describe(o.weightBits)}`);
-  if (o.weightBits === 4 && o.mode !== 'dynamic') throw new RangeError(`weightBits 4 needs mode 'dynamic' (got '${o.mode}')`);
-  if (o.groupSize !== undefined && !INT4_GROUP_SIZES.includes(o.groupSize)) throw new RangeError(`groupSize must be one of ${INT4_GROUP_SIZES.join(', ')}, got ${describe(o.groupSize)}`);
-  if (o.scaleBits !== undefined && o.scaleBits !== 8 && o.scaleBits !== 16) throw new RangeError(`scaleBits must be 8 or 16, got ${describe(o.scaleBits)}`);
+  if (((o.inputType ?? 'float32') !== 'float32' || (o.outputType ?? 'float32') !== 'float32') && o.mode !== 'int8')
+    throw new RangeError(`inputType/outputType int8 or uint8 needs mode 'int8' (got mode '${o.mode}')`);
+  if (o.dynamicGranularity !== undefined)
+    assertOneOf(o.dynamicGranularity, ['tensor', 'row'] as const, 'dynamicGranularity');
+  if (o.opTypes !== undefined && (!Array.isArray(o.opTypes) || o.opTypes.some((n) => typeof n !== 'string')))
+    throw new TypeError('opTypes must be an array of op names');
+  if (o.floatNodes !== undefined && (!Array.isArray(o.floatNodes) || o.floatNodes.some((n) => typeof n !== 'string')))
+    throw new TypeError('floatNodes must be an array of node names');
+  if (o.weightBits !== undefined && o.weightBits !== 4 && o.weightBits !== 8)
+    throw new RangeError(`weightBits must be 4 or 8, got ${describe(o.weightBits)}`);
+  if (o.weightBits === 4 && o.mode !== 'dynamic')
+    throw new RangeError(`weightBits 4 needs mode 'dynamic' (got '${o.mode}')`);
+  if (o.groupSize !== undefined && !INT4_GROUP_SIZES.includes(o.groupSize))
+    throw new RangeError(`groupSize must be one of ${INT4_GROUP_SIZES.join(', ')}, got ${describe(o.groupSize)}`);
+  if (o.scaleBits !== undefined && o.scaleBits !== 8 && o.scaleBits !== 16)
+    throw new RangeError(`scaleBits must be 8 or 16, got ${describe(o.scaleBits)}`);
   for (const k of ['maxSamples', 'evalSamples'] as const) {
     const v = o[k];
-    if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw new RangeError(`${k} must be an integer >= 1, got ${describe(v)}`);
+    if (v !== undefined && (!Number.isInteger(v) || v < 1))
+      throw new RangeError(`${k} must be an integer >= 1, got ${describe(v)}`);
   }
   if (o.observer !== undefined || o.percentile !== undefined || o.bins !== undefined) observerOptions(o);
-  if (o.mode === 'int8' && o.calibration === undefined) throw new TypeError("mode 'int8' needs calibration data (options.calibration: an iterable of input samples)");
+  if (o.mode === 'int8' && o.calibration === undefined)
+    throw new TypeError("mode 'int8' needs calibration data (options.calibration: an iterable of input samples)");
   const g = o.accuracyGuard;
   if (g !== undefined) {
-    if (typeof g !== 'object' || g === null) throw new TypeError('accuracyGuard must be an object { tolerance, metric?, maxFloatNodes? }');
-    if (typeof g.tolerance !== 'number' || !Number.isFinite(g.tolerance) || g.tolerance < 0) throw new RangeError(`accuracyGuard.tolerance must be a finite number >= 0, got ${describe(g.tolerance)}`);
-    if (g.metric !== undefined && typeof g.metric !== 'function') throw new TypeError('accuracyGuard.metric must be a function');
-    if (g.maxFloatNodes !== undefined && (!Number.isInteger(g.maxFloatNodes) || g.maxFloatNodes < 0)) throw new RangeError('accuracyGuard.maxFloatNodes must be an integer >= 0');
+    if (typeof g !== 'object' || g === null)
+      throw new TypeError('accuracyGuard must be an object { tolerance, metric?, maxFloatNodes? }');
+    if (typeof g.tolerance !== 'number' || !Number.isFinite(g.tolerance) || g.tolerance < 0)
+      throw new RangeError(`accuracyGuard.tolerance must be a finite number >= 0, got ${describe(g.tolerance)}`);
+    if (g.metric !== undefined && typeof g.metric !== 'function')
+      throw new TypeError('accuracyGuard.metric must be a function');
+    if (g.maxFloatNodes !== undefined && (!Number.isInteger(g.maxFloatNodes) || g.maxFloatNodes < 0))
+      throw new RangeError('accuracyGuard.maxFloatNodes must be an integer >= 0');
     if (o.mode === 'float16') throw new RangeError("accuracyGuard applies to modes 'int8' and 'dynamic'");
   }
 }
 
 function observerOptions(o: QuantizeOptions): ObserverOptions {
-  const base: ObserverOptions = typeof o.observer === 'string' ? { kind: o.observer } : o.observer ?? { kind: o.percentile !== undefined ? 'percentile' : 'minmax' };
-  const merged = { ...base, ...(o.percentile !== undefined ? { percentile: o.percentile } : {}), ...(o.bins !== undefined ? { bins: o.bins } : {}) };
+  const base: ObserverOptions =
+    typeof o.observer === 'string'
+      ? { kind: o.observer }
+      : (o.observer ?? { kind: o.percentile !== undefined ? 'percentile' : 'minmax' });
+  const merged = {
+    ...base,
+    ...(o.percentile !== undefined ? { percentile: o.percentile } : {}),
+    ...(o.bins !== undefined ? { bins: o.bins } : {}),
+  };
   resolveObserverOptions(merged);
   return merged;
 }
@@ -165,15 +212,22 @@ function constBytes(c: Constant): number {
   const q = c.quantization;
   if (q?.affine?.values) {
     const a = q.affine;
-    if (a.dtype === 'int4' && a.groupSize !== undefined && c.data instanceof Float32Array) return int4WeightStats(c.data as Float32Array, a, c.shape).bytes;
-    return (a.dtype === 'int4' ? Math.ceil(a.values!.length / 2) : a.values!.byteLength) + a.scales.byteLength + a.zeroPoints.byteLength;
+    if (a.dtype === 'int4' && a.groupSize !== undefined && c.data instanceof Float32Array)
+      return int4WeightStats(c.data as Float32Array, a, c.shape).bytes;
+    return (
+      (a.dtype === 'int4' ? Math.ceil(a.values!.length / 2) : a.values!.byteLength) +
+      a.scales.byteLength +
+      a.zeroPoints.byteLength
+    );
   }
   if (q?.tfjs?.dtype === 'float16') return (c.data as Float32Array).length * 2;
   return (c.data as { byteLength?: number }).byteLength ?? 0;
 }
 
 function weightStats(g: Graph): QuantizeReport['weights'] {
-  let quantized = 0, floatBytes = 0, storedBytes = 0;
+  let quantized = 0,
+    floatBytes = 0,
+    storedBytes = 0;
   for (const c of g.constants.values()) {
     const fb = (c.data as { byteLength?: number }).byteLength ?? 0;
     floatBytes += fb;
@@ -220,16 +274,34 @@ export async function quantize(model: Graph | ModelSource, options: QuantizeOpti
   const reference = options.optimize === false ? cloneGraph(src) : optimizeGraph(src);
   const q = cloneGraph(reference);
   const perChannel = options.perChannel ?? true;
-  for (const name of options.floatNodes ?? []) if (!q.nodes.some((n) => n.name === name)) throw new RangeError(`floatNodes: '${name}' is not a node of the (optimized) graph`);
+  for (const name of options.floatNodes ?? [])
+    if (!q.nodes.some((n) => n.name === name))
+      throw new RangeError(`floatNodes: '${name}' is not a node of the (optimized) graph`);
   const opTypes = options.opTypes;
-  const userFloat = [...new Set([...(options.floatNodes ?? []), ...(opTypes ? q.nodes.filter((n) => !opTypes.includes(n.op)).map((n) => n.name) : [])])];
-  const report: QuantizeReport = { mode: options.mode, perChannel, nodes: [], floatNodes: [], weights: { quantized: 0, floatBytes: 0, storedBytes: 0 } };
+  const userFloat = [
+    ...new Set([
+      ...(options.floatNodes ?? []),
+      ...(opTypes ? q.nodes.filter((n) => !opTypes.includes(n.op)).map((n) => n.name) : []),
+    ]),
+  ];
+  const report: QuantizeReport = {
+    mode: options.mode,
+    perChannel,
+    nodes: [],
+    floatNodes: [],
+    weights: { quantized: 0, floatBytes: 0, storedBytes: 0 },
+  };
 
   if (options.mode === 'float16') {
     let n = 0;
     for (const c of q.constants.values()) if (float16Weight(c)) n++;
     if (n === 0) throw new RangeError('the model has no float32 weights to store as float16');
-    q.metadata.quantization = { mode: 'float16', floatNodes: [], inputType: 'float32', outputType: 'float32' } satisfies QuantizationInfo;
+    q.metadata.quantization = {
+      mode: 'float16',
+      floatNodes: [],
+      inputType: 'float32',
+      outputType: 'float32',
+    } satisfies QuantizationInfo;
     report.nodes = q.nodes.map((m) => ({ name: m.name, op: m.op, execution: 'float' as const }));
     report.weights = weightStats(q);
     q.transformed = true;
@@ -239,13 +311,24 @@ export async function quantize(model: Graph | ModelSource, options: QuantizeOpti
   // ---- weights (never a constant holding NaN/Inf: its readers stay float)
   const nonFinite = nonFiniteReaders(q);
   const nonFiniteNodes = new Set(nonFinite.map((r) => r.node));
-  const weighted = weightedNodes(q).filter(({ node, weight }) => !userFloat.includes(node.name) && !nonFiniteNodes.has(node.name) && !hasNonFinite(weight));
-  const skipped: { name: string; op: string; reason: string }[] = nonFinite.map((r) => ({ name: r.node, op: r.op, reason: `reads non-finite constant '${r.constant}'` }));
+  const weighted = weightedNodes(q).filter(
+    ({ node, weight }) => !userFloat.includes(node.name) && !nonFiniteNodes.has(node.name) && !hasNonFinite(weight),
+  );
+  const skipped: { name: string; op: string; reason: string }[] = nonFinite.map((r) => ({
+    name: r.node,
+    op: r.op,
+    reason: `reads non-finite constant '${r.constant}'`,
+  }));
   if (options.mode === 'dynamic') {
     for (const { node, weight } of weighted) {
       const perLayer = options.weightBits === 4 && options.weightBitsPerLayer === true;
-      if (perLayer && node.op === 'DepthwiseConv2dNative' && !weight.quantization?.affine
-        && !q.nodes.some((m) => m !== node && m.inputs.includes(weight.name)) && quantizeWeight(weight, node, 'channel')) {
+      if (
+        perLayer &&
+        node.op === 'DepthwiseConv2dNative' &&
+        !weight.quantization?.affine &&
+        !q.nodes.some((m) => m !== node && m.inputs.includes(weight.name)) &&
+        quantizeWeight(weight, node, 'channel')
+      ) {
         // Depthwise layers have no dynamic kernel and few weights per channel (9): they keep
         // float execution on 8-bit stored weights (dequantized at load) — the file shrinks 4×
         // where 4 bits would lose too much.
@@ -260,13 +343,29 @@ export async function quantize(model: Graph | ModelSource, options: QuantizeOpti
       const kind = weightKind(node);
       const axis = kind === 'dense' ? (node.attrs.transpose_b === true ? 0 : 1) : 3;
       const thin = perLayer && thinLayer(weight.shape, axis);
-      if (thin && weight.dtype === 'float32' && !weight.quantization?.affine && quantizeWeight(weight, node, 'channel')) {
+      if (
+        thin &&
+        weight.dtype === 'float32' &&
+        !weight.quantization?.affine &&
+        quantizeWeight(weight, node, 'channel')
+      ) {
         (report.widened ??= []).push({ node: node.name, reason: thin });
       } else if (options.weightBits === 4) {
         if (weight.dtype !== 'float32' || weight.quantization?.affine) continue;
-        const affine = quantizeWeightInt4(weight.data as Float32Array, weight.shape, axis, { groupSize: options.groupSize ?? 64, scaleBits: options.scaleBits ?? 8 });
+        const affine = quantizeWeightInt4(weight.data as Float32Array, weight.shape, axis, {
+          groupSize: options.groupSize ?? 64,
+          scaleBits: options.scaleBits ?? 8,
+        });
         const st = int4WeightStats(weight.data as Float32Array, affine, weight.shape);
-        (report.int4 ??= []).push({ node: node.name, weight: weight.name, shape: [...weight.shape], groupSize: st.groupSize, scaleStorage: st.scaleStorage, bitsPerWeight: st.bitsPerWeight, snrDb: st.snrDb });
+        (report.int4 ??= []).push({
+          node: node.name,
+          weight: weight.name,
+          shape: [...weight.shape],
+          groupSize: st.groupSize,
+          scaleStorage: st.scaleStorage,
+          bitsPerWeight: st.bitsPerWeight,
+          snrDb: st.snrDb,
+        });
         weight.data = dequantizeWeightInt4(affine, weight.shape);
         weight.quantization = { ...(weight.quantization ?? {}), affine };
       } else if (!quantizeWeight(weight, node, perChannel ? 'channel' : 'tensor')) {
@@ -274,11 +373,20 @@ export async function quantize(model: Graph | ModelSource, options: QuantizeOpti
       }
     }
     q.metadata.quantization = {
-      mode: 'dynamic', floatNodes: [...userFloat, ...nonFiniteNodes], inputType: 'float32', outputType: 'float32',
-      dynamic: { granularity: options.dynamicGranularity ?? 'row' }, ...(options.weightBits === 4 ? { weightBits: 4, groupSize: options.groupSize ?? 64 } : {}),
+      mode: 'dynamic',
+      floatNodes: [...userFloat, ...nonFiniteNodes],
+      inputType: 'float32',
+      outputType: 'float32',
+      dynamic: { granularity: options.dynamicGranularity ?? 'row' },
+      ...(options.weightBits === 4 ? { weightBits: 4, groupSize: options.groupSize ?? 64 } : {}),
     } satisfies QuantizationInfo;
-    const anyQuant = q.nodes.some((n) => (n.op === 'Conv2D' || n.op === 'MatMul') && q.constants.get(n.inputs[1]!)?.quantization?.affine);
-    if (!anyQuant) throw new RangeError('the model has no quantizable op for mode dynamic (Conv2D or MatMul with a constant float32 weight)');
+    const anyQuant = q.nodes.some(
+      (n) => (n.op === 'Conv2D' || n.op === 'MatMul') && q.constants.get(n.inputs[1]!)?.quantization?.affine,
+    );
+    if (!anyQuant)
+      throw new RangeError(
+        'the model has no quantizable op for mode dynamic (Conv2D or MatMul with a constant float32 weight)',
+      );
   } else {
     for (const { node, weight } of weighted) {
       if (!quantizeWeight(weight, node, perChannel ? 'channel' : 'tensor')) {
@@ -286,7 +394,10 @@ export async function quantize(model: Graph | ModelSource, options: QuantizeOpti
       }
     }
     q.metadata.quantization = {
-      mode: 'int8', floatNodes: [...userFloat, ...nonFiniteNodes], inputType: options.inputType ?? 'float32', outputType: options.outputType ?? 'float32',
+      mode: 'int8',
+      floatNodes: [...userFloat, ...nonFiniteNodes],
+      inputType: options.inputType ?? 'float32',
+      outputType: options.outputType ?? 'float32',
       // For the nodes the accuracy guard runs dynamic.
       dynamic: { granularity: options.dynamicGranularity ?? 'row' },
     } satisfies QuantizationInfo;
@@ -306,17 +417,25 @@ export async function quantize(model: Graph | ModelSource, options: QuantizeOpti
     if (options.mode === 'int8') {
       const oo = observerOptions(options);
       const cal = await calibrate(reference, options.calibration!, {
-        observer: oo, maxSamples: options.maxSamples,
+        observer: oo,
+        maxSamples: options.maxSamples,
         onProgress: (p: CalibrateProgress) => options.onProgress?.({ stage: 'calibrate', ...p }),
-        onBatch: (inputs) => { corrector?.observe(inputs); keep(inputs); },
+        onBatch: (inputs) => {
+          corrector?.observe(inputs);
+          keep(inputs);
+        },
       });
       report.observer = cal.observer;
       report.calibrationSamples = cal.samples;
       setActivationRanges(q, cal.ranges);
       const acts = activationTable(q);
-      if ((options.inputType ?? 'float32') !== 'float32') for (const i of q.inputs) if (!acts[i.name]) throw new RangeError(`inputType ${options.inputType}: input '${i.name}' has no calibrated range`);
+      if ((options.inputType ?? 'float32') !== 'float32')
+        for (const i of q.inputs)
+          if (!acts[i.name])
+            throw new RangeError(`inputType ${options.inputType}: input '${i.name}' has no calibrated range`);
     } else if (options.calibration !== undefined && (corrector || options.report !== false || options.accuracyGuard)) {
-      let batches = 0, rows = 0;
+      let batches = 0,
+        rows = 0;
       for await (const s of iterateData(options.calibration)) {
         const { inputs, rows: r, created } = normalizeSample(q, s, batches++);
         corrector?.observe(inputs);
@@ -343,7 +462,8 @@ export async function quantize(model: Graph | ModelSource, options: QuantizeOpti
 
     // ---- accuracy guard
     if (options.accuracyGuard) {
-      if (!evalData.length) throw new TypeError('accuracyGuard needs evaluation data (options.validation or options.calibration)');
+      if (!evalData.length)
+        throw new TypeError('accuracyGuard needs evaluation data (options.validation or options.calibration)');
       options.onProgress?.({ stage: 'guard' });
       report.guard = await runGuard(q, reference, evalData, options.accuracyGuard, options.onProgress);
       const widened = new Set(report.guard.widenedTo8Bit);
@@ -359,9 +479,16 @@ export async function quantize(model: Graph | ModelSource, options: QuantizeOpti
       if (finalPlan.get(n.name) !== 'float') continue;
       if (n.outputs.every((o) => (q.tensors.get(o)?.dtype ?? 'float32') !== 'float32')) continue;
       const s = skipped.find((x) => x.name === n.name);
-      const reason = s?.reason
-        ?? (report.guard?.movedToFloat.includes(n.name) ? 'accuracy guard' : userFloat.includes(n.name) ? (options.floatNodes?.includes(n.name) ? 'requested (floatNodes)' : `op ${n.op} not in opTypes`) : undefined)
-        ?? (options.mode === 'int8' ? int8Obstacle(q, n, info) ?? 'float' : `op ${n.op} runs float in mode dynamic`);
+      const reason =
+        s?.reason ??
+        (report.guard?.movedToFloat.includes(n.name)
+          ? 'accuracy guard'
+          : userFloat.includes(n.name)
+            ? options.floatNodes?.includes(n.name)
+              ? 'requested (floatNodes)'
+              : `op ${n.op} not in opTypes`
+            : undefined) ??
+        (options.mode === 'int8' ? (int8Obstacle(q, n, info) ?? 'float') : `op ${n.op} runs float in mode dynamic`);
       if (options.mode === 'dynamic' && reason.startsWith('op ') && !s) continue; // dynamic: only conv/matmul are candidates
       report.floatNodes.push({ name: n.name, op: n.op, reason });
     }

@@ -34,15 +34,27 @@ export interface LayerReport {
 /** SNRs are capped here for `snrDrop` (an exact tensor counts as 100 dB). */
 const SNR_CAP = 100;
 
-interface Acc { ref2: number; err2: number; dot: number; q2: number; maxAbs: number }
+interface Acc {
+  ref2: number;
+  err2: number;
+  dot: number;
+  q2: number;
+  maxAbs: number;
+}
 
 /** Compares quantized (simulate) and float reference (execute) tensors of every node output. */
-export async function layerReport(q: Graph, reference: Graph, data: CalibrationData | CalibrationSample[], opts: { maxSamples?: number } = {}): Promise<LayerReport> {
+export async function layerReport(
+  q: Graph,
+  reference: Graph,
+  data: CalibrationData | CalibrationSample[],
+  opts: { maxSamples?: number } = {},
+): Promise<LayerReport> {
   const nodeOf = new Map(q.nodes.flatMap((n) => n.outputs.map((o) => [o, n] as const)));
   const refTensors = new Set(reference.nodes.flatMap((n) => n.outputs));
   const names = [...nodeOf.keys()].filter((t) => refTensors.has(t));
   const acc = new Map<string, Acc>();
-  let samples = 0, index = 0;
+  let samples = 0,
+    index = 0;
   let plan: Map<string, NodeExecution> | undefined;
   for await (const s of iterateData(data as CalibrationData, 'report data')) {
     const { inputs, rows, created } = normalizeSample(q, s, index++);
@@ -50,21 +62,27 @@ export async function layerReport(q: Graph, reference: Graph, data: CalibrationD
       const sim = await simulateAsync(q, inputs, { capture: names });
       plan = sim.plan;
       const outs = await executeAsync(reference, inputs, {
-        observer: (n, ts) => n.outputs.forEach((o, i) => {
-          const got = sim.tensors.get(o);
-          const t = ts[i] as tf.Tensor | undefined;
-          if (!got || !t || t.dtype !== 'float32') return;
-          const ref = t.dataSync() as Float32Array;
-          const qd = dequantizeSim(got).data as Float32Array;
-          if (qd.length !== ref.length) return;
-          let a = acc.get(o);
-          if (!a) acc.set(o, (a = { ref2: 0, err2: 0, dot: 0, q2: 0, maxAbs: 0 }));
-          for (let j = 0; j < ref.length; j++) {
-            const r = ref[j]!, v = qd[j]!, e = v - r;
-            a.ref2 += r * r; a.err2 += e * e; a.dot += r * v; a.q2 += v * v;
-            if (Math.abs(e) > a.maxAbs) a.maxAbs = Math.abs(e);
-          }
-        }),
+        observer: (n, ts) =>
+          n.outputs.forEach((o, i) => {
+            const got = sim.tensors.get(o);
+            const t = ts[i] as tf.Tensor | undefined;
+            if (!got || !t || t.dtype !== 'float32') return;
+            const ref = t.dataSync() as Float32Array;
+            const qd = dequantizeSim(got).data as Float32Array;
+            if (qd.length !== ref.length) return;
+            let a = acc.get(o);
+            if (!a) acc.set(o, (a = { ref2: 0, err2: 0, dot: 0, q2: 0, maxAbs: 0 }));
+            for (let j = 0; j < ref.length; j++) {
+              const r = ref[j]!,
+                v = qd[j]!,
+                e = v - r;
+              a.ref2 += r * r;
+              a.err2 += e * e;
+              a.dot += r * v;
+              a.q2 += v * v;
+              if (Math.abs(e) > a.maxAbs) a.maxAbs = Math.abs(e);
+            }
+          }),
       });
       outs.forEach((t) => t.dispose());
     } finally {
@@ -85,7 +103,13 @@ export async function layerReport(q: Graph, reference: Graph, data: CalibrationD
     const cos = a.ref2 === 0 || a.q2 === 0 ? (a.ref2 === a.q2 ? 1 : 0) : a.dot / Math.sqrt(a.ref2 * a.q2);
     const scale = (q.metadata.activations as Record<string, { scale: number }> | undefined)?.[t]?.scale;
     layers.push({
-      tensor: t, node: n.name, op: n.op, execution: plan?.get(n.name) ?? 'float', snrDb: own, cosine: cos, maxAbsError: a.maxAbs,
+      tensor: t,
+      node: n.name,
+      op: n.op,
+      execution: plan?.get(n.name) ?? 'float',
+      snrDb: own,
+      cosine: cos,
+      maxAbsError: a.maxAbs,
       ...(plan?.get(n.name) === 'int8' && scale !== undefined ? { scale } : {}),
       snrDrop: Math.min(worstIn, SNR_CAP) - Math.min(own, SNR_CAP),
     });

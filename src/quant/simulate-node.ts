@@ -10,7 +10,14 @@ import { dynamicGemmInt4, packInt4Weights, type Int4PackedWeights } from '../ker
 import * as K from '../kernels/ops.js';
 import { quantize } from '../kernels/quantize.js';
 import {
-  constantOperandParams, int32Bias, int4KernelGroupSize, int4WeightOf, preactName, requantMultipliers, SOFTMAX_INT8_PARAMS, weightOf,
+  constantOperandParams,
+  int32Bias,
+  int4KernelGroupSize,
+  int4WeightOf,
+  preactName,
+  requantMultipliers,
+  SOFTMAX_INT8_PARAMS,
+  weightOf,
   type ActivationParams,
 } from './params.js';
 import { activationBounds, type QParams } from '../kernels/scheme.js';
@@ -66,7 +73,8 @@ function hw(n: Node, k: string): [number, number] {
 function convOptions(n: Node): K.ConvOptions {
   const p = convPad(n);
   return {
-    strides: hw(n, 'strides'), dilations: hw(n, 'dilations'),
+    strides: hw(n, 'strides'),
+    dilations: hw(n, 'dilations'),
     padding: Array.isArray(p) ? [p[1][0], p[1][1], p[2][0], p[2][1]] : p,
   };
 }
@@ -78,10 +86,24 @@ function poolOptions(n: Node): K.PoolOptions {
 }
 
 const LUT_KIND: Record<string, K.OpsActivation> = {
-  Relu: 'relu', Relu6: 'relu6', LeakyRelu: 'leakyRelu', Elu: 'elu', Sigmoid: 'sigmoid', Tanh: 'tanh',
-  leakyrelu: 'leakyRelu', elu: 'elu', sigmoid: 'sigmoid', tanh: 'tanh',
+  Relu: 'relu',
+  Relu6: 'relu6',
+  LeakyRelu: 'leakyRelu',
+  Elu: 'elu',
+  Sigmoid: 'sigmoid',
+  Tanh: 'tanh',
+  leakyrelu: 'leakyRelu',
+  elu: 'elu',
+  sigmoid: 'sigmoid',
+  tanh: 'tanh',
 };
-const BINARY_KIND: Record<string, K.OpsBinaryOp> = { AddV2: 'add', Sub: 'sub', Mul: 'mul', Maximum: 'maximum', Minimum: 'minimum' };
+const BINARY_KIND: Record<string, K.OpsBinaryOp> = {
+  AddV2: 'add',
+  Sub: 'sub',
+  Mul: 'mul',
+  Maximum: 'maximum',
+  Minimum: 'minimum',
+};
 
 function clampAct(a: unknown): 'none' | 'relu' | 'relu6' {
   return a === 'relu' || a === 'relu6' ? a : 'none';
@@ -92,12 +114,18 @@ function resolveReshape(shape: number[], target: number[]): number[] {
   const out = [...target];
   const neg = out.indexOf(-1);
   if (neg >= 0) out[neg] = total / out.reduce((a, b, i) => (i === neg ? a : a * b), 1);
-  if (out.reduce((a, b) => a * b, 1) !== total) throw new RangeError(`cannot reshape [${shape.join(', ')}] to [${target.join(', ')}]`);
+  if (out.reduce((a, b) => a * b, 1) !== total)
+    throw new RangeError(`cannot reshape [${shape.join(', ')}] to [${target.join(', ')}]`);
   return out;
 }
 
 /** The int8 computation of one node (§12.3). Returns its output and, for non-clamp fused activations, the preact tensor. */
-export function runInt8(g: Graph, n: Node, ins: (t: string) => QVal, acts: Record<string, ActivationParams>): { y: QVal; preact?: QVal } {
+export function runInt8(
+  g: Graph,
+  n: Node,
+  ins: (t: string) => QVal,
+  acts: Record<string, ActivationParams>,
+): { y: QVal; preact?: QVal } {
   const out = n.outputs[0]!;
   const yp = (t: string): QParams => {
     const a = acts[t];
@@ -121,49 +149,98 @@ export function runInt8(g: Graph, n: Node, ins: (t: string) => QVal, acts: Recor
     const cact = clampAct(act);
     let pre: QVal;
     if (op === 'Conv2D' || op === 'MatMul') {
-      let a: Int8Array, rows: number, k: number, nOut: number, lda: number, shape: number[], layout: 'kn' | 'nk' = 'kn';
+      let a: Int8Array,
+        rows: number,
+        k: number,
+        nOut: number,
+        lda: number,
+        shape: number[],
+        layout: 'kn' | 'nk' = 'kn';
       if (op === 'Conv2D') {
         const [kh, kw, c, oc] = w.shape as [number, number, number, number];
         const o = convOptions(n);
         const geom = K.convGeometry(x.shape, [kh, kw], o);
-        const direct = kh === 1 && kw === 1 && geom.strideHeight === 1 && geom.strideWidth === 1
-          && geom.padTop === 0 && geom.padBottom === 0 && geom.padLeft === 0 && geom.padRight === 0;
+        const direct =
+          kh === 1 &&
+          kw === 1 &&
+          geom.strideHeight === 1 &&
+          geom.strideWidth === 1 &&
+          geom.padTop === 0 &&
+          geom.padBottom === 0 &&
+          geom.padLeft === 0 &&
+          geom.padRight === 0;
         if (direct) {
-          a = x.data; rows = geom.batch * geom.outHeight * geom.outWidth; lda = c;
+          a = x.data;
+          rows = geom.batch * geom.outHeight * geom.outWidth;
+          lda = c;
         } else {
           const r = K.im2col(x.data, x.shape, [kh, kw], { ...o, padValue: x.p.zeroPoint });
-          a = r.a; rows = r.rows; lda = r.lda;
+          a = r.a;
+          rows = r.rows;
+          lda = r.lda;
         }
-        k = kh * kw * c; nOut = oc;
+        k = kh * kw * c;
+        nOut = oc;
         shape = [geom.batch, geom.outHeight, geom.outWidth, oc];
       } else {
-        if (x.shape.length !== 2) throw new ModelFormatError(`MatMul input must have rank 2, got [${x.shape.join(', ')}]`, { node: n.name });
+        if (x.shape.length !== 2)
+          throw new ModelFormatError(`MatMul input must have rank 2, got [${x.shape.join(', ')}]`, { node: n.name });
         const tb = attrBool(n, 'transpose_b');
         layout = tb ? 'nk' : 'kn';
         [k, nOut] = tb ? [w.shape[1]!, w.shape[0]!] : [w.shape[0]!, w.shape[1]!];
-        if (x.shape[1] !== k) throw new ModelFormatError(`MatMul inner dimensions differ: [${x.shape.join(', ')}] × K = ${k}`, { node: n.name });
-        a = x.data; rows = x.shape[0]!; lda = k;
+        if (x.shape[1] !== k)
+          throw new ModelFormatError(`MatMul inner dimensions differ: [${x.shape.join(', ')}] × K = ${k}`, {
+            node: n.name,
+          });
+        a = x.data;
+        rows = x.shape[0]!;
+        lda = k;
         shape = [rows, nOut];
       }
       const y = gemm(a, packedOf(values, k, nOut, layout), {
-        m: rows, aZeroPoint: x.p.zeroPoint, lda, ...(bias ? { bias } : {}), output: 'int8',
-        multipliers: requantMultipliers(x.p.scale, aff.scales, target.scale, nOut), outZeroPoint: target.zeroPoint,
+        m: rows,
+        aZeroPoint: x.p.zeroPoint,
+        lda,
+        ...(bias ? { bias } : {}),
+        output: 'int8',
+        multipliers: requantMultipliers(x.p.scale, aff.scales, target.scale, nOut),
+        outZeroPoint: target.zeroPoint,
         clamp: activationBounds('int8', target.zeroPoint, target.scale, cact),
       });
       pre = q(y, shape, target);
     } else if (op === 'DepthwiseConv2dNative') {
-      const r = K.depthwiseConv2dInt8({
-        x: x.data, xShape: x.shape, xParams: x.p, filter: values, filterShape: w.shape,
-        filterScales: aff.scales.length === 1 ? aff.scales[0]! : aff.scales, bias, yParams: target, activation: cact,
-      }, convOptions(n));
+      const r = K.depthwiseConv2dInt8(
+        {
+          x: x.data,
+          xShape: x.shape,
+          xParams: x.p,
+          filter: values,
+          filterShape: w.shape,
+          filterScales: aff.scales.length === 1 ? aff.scales[0]! : aff.scales,
+          bias,
+          yParams: target,
+          activation: cact,
+        },
+        convOptions(n),
+      );
       pre = q(r.y, r.shape, target);
     } else {
       const os = constInts(g, n.inputs[0]!, n);
       if (os[0] === -1) os[0] = x.shape[0]!;
-      const r = K.conv2dTransposeInt8({
-        dy: x.data, dyShape: x.shape, dyParams: x.p, filter: values, filterShape: w.shape,
-        filterScales: aff.scales.length === 1 ? aff.scales[0]! : aff.scales, bias, yParams: target, outputShape: os,
-      }, convOptions(n));
+      const r = K.conv2dTransposeInt8(
+        {
+          dy: x.data,
+          dyShape: x.shape,
+          dyParams: x.p,
+          filter: values,
+          filterShape: w.shape,
+          filterScales: aff.scales.length === 1 ? aff.scales[0]! : aff.scales,
+          bias,
+          yParams: target,
+          outputShape: os,
+        },
+        convOptions(n),
+      );
       pre = q(r.y, r.shape, target);
     }
     if (clampOnly) return { y: pre };
@@ -174,14 +251,19 @@ export function runInt8(g: Graph, n: Node, ins: (t: string) => QVal, acts: Recor
     }
     const kind = LUT_KIND[act];
     if (!kind) throw new ModelFormatError(`fused activation '${act}' has no int8 form`, { node: n.name });
-    const table = K.buildLut(kind, { x: { ...pre.p, type: 'int8' }, y: { ...p, type: 'int8' }, alpha: attrNum(n, 'leakyrelu_alpha', 0.2) });
+    const table = K.buildLut(kind, {
+      x: { ...pre.p, type: 'int8' },
+      y: { ...p, type: 'int8' },
+      alpha: attrNum(n, 'leakyrelu_alpha', 0.2),
+    });
     return { y: q(K.applyLut(table, pre.data) as Int8Array, pre.shape, p), preact: pre };
   }
 
   const x0 = () => ins(n.inputs[0]!);
   switch (op) {
     case 'AvgPool': {
-      const x = x0(), p = yp(out);
+      const x = x0(),
+        p = yp(out);
       const r = K.avgPool(x.data, x.shape, { ...poolOptions(n), xParams: x.p, yParams: p });
       return { y: q(r.y, r.shape, p) };
     }
@@ -191,28 +273,46 @@ export function runInt8(g: Graph, n: Node, ins: (t: string) => QVal, acts: Recor
       return { y: q(r.y, r.shape, x.p) };
     }
     case 'Mean': {
-      const x = x0(), p = yp(out);
+      const x = x0(),
+        p = yp(out);
       const r = K.meanHW(x.data, x.shape, { xParams: x.p, yParams: p });
       return { y: q(r.y, attrBool(n, 'keep_dims') ? [r.shape[0]!, 1, 1, r.shape[1]!] : r.shape, p) };
     }
-    case 'AddV2': case 'Sub': case 'Mul': case 'Maximum': case 'Minimum': {
+    case 'AddV2':
+    case 'Sub':
+    case 'Mul':
+    case 'Maximum':
+    case 'Minimum': {
       const side = (t: string): QVal => {
         const c = g.constants.get(t);
         if (!c) return ins(t);
         const cp = constantOperandParams(c);
         return q(quantize(c.data as Float32Array, 'int8', cp), [...c.shape], cp);
       };
-      const a = side(n.inputs[0]!), b = side(n.inputs[1]!), p = yp(out);
+      const a = side(n.inputs[0]!),
+        b = side(n.inputs[1]!),
+        p = yp(out);
       const r = K.binary(BINARY_KIND[op]!, a.data, a.shape, b.data, b.shape, { a: a.p, b: b.p, y: p });
       return { y: q(r.y, r.shape, p) };
     }
-    case 'Relu': case 'Relu6': case 'LeakyRelu': case 'Elu': case 'Sigmoid': case 'Tanh': {
-      const x = x0(), p = yp(out);
-      const table = K.buildLut(LUT_KIND[op]!, { x: { ...x.p, type: 'int8' }, y: { ...p, type: 'int8' }, alpha: attrNum(n, 'alpha', 0.2) });
+    case 'Relu':
+    case 'Relu6':
+    case 'LeakyRelu':
+    case 'Elu':
+    case 'Sigmoid':
+    case 'Tanh': {
+      const x = x0(),
+        p = yp(out);
+      const table = K.buildLut(LUT_KIND[op]!, {
+        x: { ...x.p, type: 'int8' },
+        y: { ...p, type: 'int8' },
+        alpha: attrNum(n, 'alpha', 0.2),
+      });
       return { y: q(K.applyLut(table, x.data) as Int8Array, x.shape, p) };
     }
     case 'Prelu': {
-      const x = x0(), p = yp(out);
+      const x = x0(),
+        p = yp(out);
       const alpha = g.constants.get(n.inputs[1]!)!.data as Float32Array;
       return { y: q(K.prelu(x.data, alpha, { xParams: x.p, yParams: p }), x.shape, p) };
     }
@@ -225,20 +325,29 @@ export function runInt8(g: Graph, n: Node, ins: (t: string) => QVal, acts: Recor
       const p = yp(out);
       const parts = n.inputs.slice(0, -1).map((t) => ins(t));
       const axis = constInts(g, n.inputs[n.inputs.length - 1]!, n)[0]!;
-      const r = K.concat(parts.map((v) => ({ data: v.data, shape: v.shape, params: v.p })), axis, { yParams: p });
+      const r = K.concat(
+        parts.map((v) => ({ data: v.data, shape: v.shape, params: v.p })),
+        axis,
+        { yParams: p },
+      );
       return { y: q(r.y, r.shape, p) };
     }
     case 'ResizeBilinear': {
-      const x = x0(), p = yp(out);
+      const x = x0(),
+        p = yp(out);
       const r = K.resizeBilinear(x.data, x.shape, constInts(g, n.inputs[1]!, n), {
-        alignCorners: attrBool(n, 'align_corners'), halfPixelCenters: attrBool(n, 'half_pixel_centers'), xParams: x.p, yParams: p,
+        alignCorners: attrBool(n, 'align_corners'),
+        halfPixelCenters: attrBool(n, 'half_pixel_centers'),
+        xParams: x.p,
+        yParams: p,
       });
       return { y: q(r.y, r.shape, p) };
     }
     case 'ResizeNearestNeighbor': {
       const x = x0();
       const r = K.resizeNearest(x.data, x.shape, constInts(g, n.inputs[1]!, n), {
-        alignCorners: attrBool(n, 'align_corners'), halfPixelCenters: attrBool(n, 'half_pixel_centers'),
+        alignCorners: attrBool(n, 'align_corners'),
+        halfPixelCenters: attrBool(n, 'half_pixel_centers'),
       });
       return { y: q(r.y, r.shape, x.p) };
     }
@@ -249,7 +358,13 @@ export function runInt8(g: Graph, n: Node, ins: (t: string) => QVal, acts: Recor
     case 'Squeeze': {
       const x = x0();
       const ax = attrInts(n, 'squeeze_dims', attrInts(n, 'axis', [])).map((a) => (a < 0 ? a + x.shape.length : a));
-      return { y: q(x.data, x.shape.filter((d, i) => (ax.length ? !ax.includes(i) : d !== 1)), x.p) };
+      return {
+        y: q(
+          x.data,
+          x.shape.filter((d, i) => (ax.length ? !ax.includes(i) : d !== 1)),
+          x.p,
+        ),
+      };
     }
     case 'ExpandDims': {
       const x = x0();
@@ -262,13 +377,15 @@ export function runInt8(g: Graph, n: Node, ins: (t: string) => QVal, acts: Recor
       const x = x0();
       return { y: q(x.data, x.shape, x.p) };
     }
-    case 'Pad': case 'PadV2': {
+    case 'Pad':
+    case 'PadV2': {
       const x = x0();
       const flat = constInts(g, n.inputs[1]!, n);
       const pads: number[][] = [];
       for (let i = 0; i < flat.length; i += 2) pads.push([flat[i]!, flat[i + 1]!]);
       // §12.3: the pad value is the zero point (the quantized pad constant when it is not 0).
-      const v = op === 'PadV2' ? (g.constants.get(n.inputs[2]!)!.data as Float32Array)[0]! : attrNum(n, 'constant_value', 0);
+      const v =
+        op === 'PadV2' ? (g.constants.get(n.inputs[2]!)!.data as Float32Array)[0]! : attrNum(n, 'constant_value', 0);
       const value = v === 0 ? x.p.zeroPoint : quantize(Float32Array.of(v), 'int8', x.p)[0]!;
       const r = K.pad(x.data, x.shape, pads, value);
       return { y: q(r.y, r.shape, x.p) };
@@ -281,8 +398,12 @@ export function runInt8(g: Graph, n: Node, ins: (t: string) => QVal, acts: Recor
     case 'StridedSlice': {
       const x = x0();
       const r = K.stridedSlice(x.data, x.shape, constInts(g, n.inputs[1]!, n), constInts(g, n.inputs[2]!, n), {
-        strides: constInts(g, n.inputs[3]!, n), beginMask: attrNum(n, 'begin_mask', 0), endMask: attrNum(n, 'end_mask', 0),
-        ellipsisMask: attrNum(n, 'ellipsis_mask', 0), newAxisMask: attrNum(n, 'new_axis_mask', 0), shrinkAxisMask: attrNum(n, 'shrink_axis_mask', 0),
+        strides: constInts(g, n.inputs[3]!, n),
+        beginMask: attrNum(n, 'begin_mask', 0),
+        endMask: attrNum(n, 'end_mask', 0),
+        ellipsisMask: attrNum(n, 'ellipsis_mask', 0),
+        newAxisMask: attrNum(n, 'new_axis_mask', 0),
+        shrinkAxisMask: attrNum(n, 'shrink_axis_mask', 0),
       });
       return { y: q(r.y, r.shape, x.p) };
     }
@@ -306,33 +427,60 @@ export function runInt8(g: Graph, n: Node, ins: (t: string) => QVal, acts: Recor
  * §12.5: the same with int4 weights through the dynamic int4 GEMM (float bias and relu/relu6
  * in its epilogue, other activations after it as for int8).
  */
-export function runDynamic(g: Graph, n: Node, x: Float32Array, xShape: number[], perRow: boolean): { data: Float32Array; shape: number[] } {
+export function runDynamic(
+  g: Graph,
+  n: Node,
+  x: Float32Array,
+  xShape: number[],
+  perRow: boolean,
+): { data: Float32Array; shape: number[] } {
   const w = g.constants.get(n.inputs[1]!)!;
   const aff = w.quantization!.affine!;
   const values = aff.values as Int8Array;
   const act = (n.attrs.activation as string | undefined) ?? 'none';
   const biasC = n.inputs[2] !== undefined ? g.constants.get(n.inputs[2]) : undefined;
-  let a: Float32Array, rows: number, k: number, nOut: number, ldx: number, shape: number[], layout: 'kn' | 'nk' = 'kn';
+  let a: Float32Array,
+    rows: number,
+    k: number,
+    nOut: number,
+    ldx: number,
+    shape: number[],
+    layout: 'kn' | 'nk' = 'kn';
   if (n.op === 'Conv2D') {
     const [kh, kw, c, oc] = w.shape as [number, number, number, number];
     const o = convOptions(n);
     const geom = K.convGeometry(xShape, [kh, kw], o);
-    const direct = kh === 1 && kw === 1 && geom.strideHeight === 1 && geom.strideWidth === 1
-      && geom.padTop === 0 && geom.padBottom === 0 && geom.padLeft === 0 && geom.padRight === 0;
+    const direct =
+      kh === 1 &&
+      kw === 1 &&
+      geom.strideHeight === 1 &&
+      geom.strideWidth === 1 &&
+      geom.padTop === 0 &&
+      geom.padBottom === 0 &&
+      geom.padLeft === 0 &&
+      geom.padRight === 0;
     if (direct) {
-      a = x; rows = geom.batch * geom.outHeight * geom.outWidth; ldx = c;
+      a = x;
+      rows = geom.batch * geom.outHeight * geom.outWidth;
+      ldx = c;
     } else {
       const r = K.im2col(x, xShape, [kh, kw], { ...o, padValue: 0 });
-      a = r.a; rows = r.rows; ldx = r.lda;
+      a = r.a;
+      rows = r.rows;
+      ldx = r.lda;
     }
-    k = kh * kw * c; nOut = oc;
+    k = kh * kw * c;
+    nOut = oc;
     shape = [geom.batch, geom.outHeight, geom.outWidth, oc];
   } else {
-    if (xShape.length !== 2) throw new ModelFormatError(`MatMul input must have rank 2, got [${xShape.join(', ')}]`, { node: n.name });
+    if (xShape.length !== 2)
+      throw new ModelFormatError(`MatMul input must have rank 2, got [${xShape.join(', ')}]`, { node: n.name });
     const tb = attrBool(n, 'transpose_b');
     layout = tb ? 'nk' : 'kn';
     [k, nOut] = tb ? [w.shape[1]!, w.shape[0]!] : [w.shape[0]!, w.shape[1]!];
-    a = x; rows = xShape[0]!; ldx = k;
+    a = x;
+    rows = xShape[0]!;
+    ldx = k;
     shape = [rows, nOut];
   }
   let y: Float32Array;
@@ -340,12 +488,19 @@ export function runDynamic(g: Graph, n: Node, x: Float32Array, xShape: number[],
     // dynamicGemmInt4 takes x as m × k exactly (im2col rows are k long unless asked otherwise).
     if (ldx !== k) throw new ModelFormatError(`im2col row stride ${ldx} != K ${k}`, { node: n.name });
     y = dynamicGemmInt4(a.subarray(0, rows * k), packedInt4Of(w, k, nOut, layout), {
-      m: rows, perRow, ...(biasC ? { bias: biasC.data as Float32Array } : {}), activation: clampAct(act),
+      m: rows,
+      perRow,
+      ...(biasC ? { bias: biasC.data as Float32Array } : {}),
+      activation: clampAct(act),
     });
   } else {
     y = dynamicGemm(a, packedOf(values, k, nOut, layout), {
-      m: rows, perRow, ldx, wScales: aff.scales.length === 1 ? aff.scales[0]! : aff.scales,
-      ...(biasC ? { biasF32: biasC.data as Float32Array } : {}), activation: clampAct(act),
+      m: rows,
+      perRow,
+      ldx,
+      wScales: aff.scales.length === 1 ? aff.scales[0]! : aff.scales,
+      ...(biasC ? { biasF32: biasC.data as Float32Array } : {}),
+      activation: clampAct(act),
     });
   }
   if (act === 'prelu') y = K.prelu(y, g.constants.get(n.inputs[3]!)!.data as Float32Array);

@@ -42,7 +42,8 @@ export interface SimulateResult {
 export type SimulateInputs = GraphInputs | SimTensor | SimTensor[] | Record<string, SimTensor | tf.Tensor>;
 
 function toSim(v: Val): SimTensor {
-  if (v.kind === 'q') return { dtype: 'int8', shape: [...v.shape], data: v.data, scale: v.p.scale, zeroPoint: v.p.zeroPoint };
+  if (v.kind === 'q')
+    return { dtype: 'int8', shape: [...v.shape], data: v.data, scale: v.p.scale, zeroPoint: v.p.zeroPoint };
   const t = v.t;
   const shape = [...t.shape];
   if (t.dtype === 'int32') return { dtype: 'int32', shape, data: Int32Array.from(t.dataSync() as Int32Array) };
@@ -58,21 +59,28 @@ export function dequantizeSim(t: SimTensor): SimTensor {
 }
 
 function isSimTensor(v: unknown): v is SimTensor {
-  return typeof v === 'object' && v !== null && !(v instanceof tf.Tensor) && 'data' in v && 'shape' in v && 'dtype' in v;
+  return (
+    typeof v === 'object' && v !== null && !(v instanceof tf.Tensor) && 'data' in v && 'shape' in v && 'dtype' in v
+  );
 }
 
 function bindSimInputs(g: Graph, inputs: SimulateInputs): Map<string, tf.Tensor | SimTensor> {
   const m = new Map<string, tf.Tensor | SimTensor>();
   const names = g.inputs.map((i) => i.name);
   if (inputs instanceof tf.Tensor || isSimTensor(inputs)) {
-    if (names.length !== 1) throw new RangeError(`inputs: the model has ${names.length} inputs (${names.join(', ')}); pass an array or a name → tensor record`);
+    if (names.length !== 1)
+      throw new RangeError(
+        `inputs: the model has ${names.length} inputs (${names.join(', ')}); pass an array or a name → tensor record`,
+      );
     m.set(names[0]!, inputs);
   } else if (Array.isArray(inputs)) {
-    if (inputs.length !== names.length) throw new RangeError(`inputs has ${inputs.length} tensors, the model takes ${names.length}`);
+    if (inputs.length !== names.length)
+      throw new RangeError(`inputs has ${inputs.length} tensors, the model takes ${names.length}`);
     inputs.forEach((t, i) => m.set(names[i]!, t));
   } else if (inputs && typeof inputs === 'object') {
     for (const [k, v] of Object.entries(inputs)) {
-      if (!names.includes(k)) throw new RangeError(`inputs: '${k}' is not an input of the model (inputs: ${names.join(', ')})`);
+      if (!names.includes(k))
+        throw new RangeError(`inputs: '${k}' is not an input of the model (inputs: ${names.join(', ')})`);
       m.set(k, v);
     }
   } else {
@@ -83,7 +91,8 @@ function bindSimInputs(g: Graph, inputs: SimulateInputs): Map<string, tf.Tensor 
     if (v === undefined) throw new RangeError(`input '${spec.name}' was not given`);
     if (v instanceof tf.Tensor) {
       if (v.isDisposed) throw new TypeError(`inputs['${spec.name}'] is disposed`);
-      if (v.dtype !== spec.dtype) throw new TypeError(`inputs['${spec.name}'] has dtype ${v.dtype}, the model expects ${spec.dtype}`);
+      if (v.dtype !== spec.dtype)
+        throw new TypeError(`inputs['${spec.name}'] has dtype ${v.dtype}, the model expects ${spec.dtype}`);
     } else if (!isSimTensor(v)) {
       throw new TypeError(`inputs['${spec.name}'] must be a tf.Tensor or a SimTensor`);
     } else if (v.data.length !== v.shape.reduce((a, b) => a * b, 1)) {
@@ -91,7 +100,9 @@ function bindSimInputs(g: Graph, inputs: SimulateInputs): Map<string, tf.Tensor 
     }
     const shape = v instanceof tf.Tensor ? v.shape : v.shape;
     if (spec.shape && !(shape.length === spec.shape.length && spec.shape.every((d, i) => d < 0 || d === shape[i]))) {
-      throw new RangeError(`inputs['${spec.name}'] has shape [${shape.join(', ')}], the model expects [${spec.shape.map((d) => (d < 0 ? '?' : d)).join(', ')}]`);
+      throw new RangeError(
+        `inputs['${spec.name}'] has shape [${shape.join(', ')}], the model expects [${spec.shape.map((d) => (d < 0 ? '?' : d)).join(', ')}]`,
+      );
     }
   }
   return m;
@@ -104,7 +115,9 @@ function bindSimInputs(g: Graph, inputs: SimulateInputs): Map<string, tf.Tensor 
  */
 export function simulate(g: Graph, inputs: SimulateInputs, opts: SimulateOptions = {}): SimulateResult {
   if (requiresAsync(g)) {
-    throw new ModelFormatError('simulate: the graph has control-flow regions, which only tfjs-converter runs asynchronously: use simulateAsync');
+    throw new ModelFormatError(
+      'simulate: the graph has control-flow regions, which only tfjs-converter runs asynchronously: use simulateAsync',
+    );
   }
   const run = startSimulation(g, inputs, opts);
   try {
@@ -120,7 +133,11 @@ export function simulate(g: Graph, inputs: SimulateInputs, opts: SimulateOptions
  * are raw TF ops) run whole through tfjs-converter on their float inputs; every other node as
  * simulate() runs it.
  */
-export async function simulateAsync(g: Graph, inputs: SimulateInputs, opts: SimulateOptions = {}): Promise<SimulateResult> {
+export async function simulateAsync(
+  g: Graph,
+  inputs: SimulateInputs,
+  opts: SimulateOptions = {},
+): Promise<SimulateResult> {
   const run = startSimulation(g, inputs, opts);
   try {
     for (const u of executionUnits(g)) {
@@ -154,8 +171,8 @@ function startSimulation(g: Graph, inputs: SimulateInputs, opts: SimulateOptions
   const bound = bindSimInputs(g, inputs);
 
   const values = new Map<string, Val>();
-  const floatOf = new Map<string, tf.Tensor>();   // dequantized int8 tensors (§3), once per tensor
-  const int8Of = new Map<string, QVal>();         // quantized float tensors (§2), once per tensor
+  const floatOf = new Map<string, tf.Tensor>(); // dequantized int8 tensors (§3), once per tensor
+  const int8Of = new Map<string, QVal>(); // quantized float tensors (§2), once per tensor
   const owned = new Set<tf.Tensor>();
   const external = new Set<tf.Tensor>();
   const tensors = new Map<string, SimTensor>();
@@ -167,12 +184,22 @@ function startSimulation(g: Graph, inputs: SimulateInputs, opts: SimulateOptions
       if (info && info.inputType !== 'float32' && acts[spec.name]) {
         const a = acts[spec.name]!;
         const p = { scale: a.scale, zeroPoint: a.zeroPoint };
-        values.set(spec.name, { kind: 'q', data: quantize(v.dataSync() as Float32Array, 'int8', p), shape: [...v.shape], p });
+        values.set(spec.name, {
+          kind: 'q',
+          data: quantize(v.dataSync() as Float32Array, 'int8', p),
+          shape: [...v.shape],
+          p,
+        });
       } else values.set(spec.name, { kind: 'f', t: v });
     } else if (v.dtype === 'int8') {
       const a = acts[spec.name];
       if (!a) throw new RangeError(`input '${spec.name}' is int8 but has no activation parameters`);
-      values.set(spec.name, { kind: 'q', data: v.data, shape: [...v.shape], p: { scale: a.scale, zeroPoint: a.zeroPoint } });
+      values.set(spec.name, {
+        kind: 'q',
+        data: v.data,
+        shape: [...v.shape],
+        p: { scale: a.scale, zeroPoint: a.zeroPoint },
+      });
     } else {
       const t = tf.tensor(v.data as Float32Array, v.shape, v.dtype);
       owned.add(t);
@@ -206,7 +233,10 @@ function startSimulation(g: Graph, inputs: SimulateInputs, opts: SimulateOptions
     if (!q) {
       const a = acts[t];
       if (!a) throw new ModelFormatError(`tensor '${t}' has no activation parameters`, { node: n.name });
-      if (v.t.dtype !== 'float32') throw new ModelFormatError(`tensor '${t}' has dtype ${v.t.dtype}: only float32 tensors are quantized`, { node: n.name });
+      if (v.t.dtype !== 'float32')
+        throw new ModelFormatError(`tensor '${t}' has dtype ${v.t.dtype}: only float32 tensors are quantized`, {
+          node: n.name,
+        });
       const p = { scale: a.scale, zeroPoint: a.zeroPoint };
       q = { kind: 'q', data: quantize(v.t.dataSync() as Float32Array, 'int8', p), shape: [...v.t.shape], p };
       int8Of.set(t, q);
@@ -225,7 +255,13 @@ function startSimulation(g: Graph, inputs: SimulateInputs, opts: SimulateOptions
         const xt = asFloat(n.inputs[0]!, n);
         // tfjs-backend-cpu keeps an int32 → float32 Cast's values in their Int32Array.
         const xd = xt.dataSync();
-        const r = runDynamic(g, n, xd instanceof Float32Array ? xd : Float32Array.from(xd as ArrayLike<number>), [...xt.shape], info?.dynamic?.granularity === 'row');
+        const r = runDynamic(
+          g,
+          n,
+          xd instanceof Float32Array ? xd : Float32Array.from(xd as ArrayLike<number>),
+          [...xt.shape],
+          info?.dynamic?.granularity === 'row',
+        );
         const t = tf.tensor(r.data, r.shape, 'float32');
         owned.add(t);
         values.set(n.outputs[0]!, { kind: 'f', t });
@@ -247,7 +283,12 @@ function startSimulation(g: Graph, inputs: SimulateInputs, opts: SimulateOptions
   };
 
   const region = async (r: ControlFlowRegion): Promise<void> => {
-    const ins = r.inputs.map((t) => asFloat(t, g.nodes.find((n) => n.name === r.nodes[0])!));
+    const ins = r.inputs.map((t) =>
+      asFloat(
+        t,
+        g.nodes.find((n) => n.name === r.nodes[0])!,
+      ),
+    );
     const outs = await runRegion(g, r, ins, r.outputs);
     r.outputs.forEach((o, i) => {
       const t = outs[i]!;

@@ -62,17 +62,33 @@ function imageRange(g: Graph, input: string, dtype: string): Pick<InputAssumptio
     const divides = n.op === 'RealDiv' || n.op === 'Div';
     const factor = divides ? 1 / v : v;
     if (SCALE_OPS.has(n.op) && Math.abs(factor) > 0 && Math.abs(factor) <= 1 / 100) {
-      return { range: [0, 255], source: 'graph', why: `${n.op} '${n.name}' scales the input by ${factor.toPrecision(3)}: pixels in [0, 255]` };
+      return {
+        range: [0, 255],
+        source: 'graph',
+        why: `${n.op} '${n.name}' scales the input by ${factor.toPrecision(3)}: pixels in [0, 255]`,
+      };
     }
     const shift = n.op === 'Sub' && n.inputs[0] === input ? v : -v;
     if (SHIFT_OPS.has(n.op) && Math.abs(shift) >= 50) {
-      return { range: [0, 255], source: 'graph', why: `${n.op} '${n.name}' subtracts ${shift.toPrecision(4)}: pixels in [0, 255]` };
+      return {
+        range: [0, 255],
+        source: 'graph',
+        why: `${n.op} '${n.name}' subtracts ${shift.toPrecision(4)}: pixels in [0, 255]`,
+      };
     }
     if (SHIFT_OPS.has(n.op) && Math.abs(Math.abs(shift) - 0.5) < 0.1) {
-      return { range: [0, 1], source: 'graph', why: `${n.op} '${n.name}' subtracts ${shift.toPrecision(3)}: pixels in [0, 1]` };
+      return {
+        range: [0, 1],
+        source: 'graph',
+        why: `${n.op} '${n.name}' subtracts ${shift.toPrecision(3)}: pixels in [0, 1]`,
+      };
     }
   }
-  return { range: [0, 1], source: 'assumed', why: 'the first ops do not show the pixel range: [0, 1] assumed (give --calibration with real data)' };
+  return {
+    range: [0, 1],
+    source: 'assumed',
+    why: 'the first ops do not show the pixel range: [0, 1] assumed (give --calibration with real data)',
+  };
 }
 
 /** Height and width given to an image input whose size the model leaves open (assumed, and said so). */
@@ -103,8 +119,18 @@ function vocabularyOf(g: Graph, input: string): { size: number; node: string } |
           const table = g.constants.get(n.inputs[0]!);
           if (table && table.shape.length >= 1 && table.shape[0]! > 0) return { size: table.shape[0]!, node: n.name };
         }
-        if (n.op === 'Cast' || n.op === 'Reshape' || n.op === 'Identity' || n.op === 'ExpandDims' || n.op === 'Squeeze') {
-          for (const o of n.outputs) if (!seen.has(o)) { seen.add(o); next.push(o); }
+        if (
+          n.op === 'Cast' ||
+          n.op === 'Reshape' ||
+          n.op === 'Identity' ||
+          n.op === 'ExpandDims' ||
+          n.op === 'Squeeze'
+        ) {
+          for (const o of n.outputs)
+            if (!seen.has(o)) {
+              seen.add(o);
+              next.push(o);
+            }
         }
       }
     }
@@ -117,21 +143,65 @@ function vocabularyOf(g: Graph, input: string): { size: number; node: string } |
 export function describeInputs(g: Graph): InputAssumption[] {
   return g.inputs.map((inp): InputAssumption => {
     if (!inp.shape) {
-      if (inp.dtype !== 'float32' && inp.dtype !== 'int32') throw new Error(`input '${inp.name}' has an unknown rank and dtype ${inp.dtype}: give calibration data`);
-      return { input: inp.name, kind: 'scalar-zero', range: [0, 0], source: 'assumed', why: 'input of unknown rank: a scalar 0 assumed (the first value a recurrent-state input takes)' };
+      if (inp.dtype !== 'float32' && inp.dtype !== 'int32')
+        throw new Error(`input '${inp.name}' has an unknown rank and dtype ${inp.dtype}: give calibration data`);
+      return {
+        input: inp.name,
+        kind: 'scalar-zero',
+        range: [0, 0],
+        source: 'assumed',
+        why: 'input of unknown rank: a scalar 0 assumed (the first value a recurrent-state input takes)',
+      };
     }
     if ((inp.dtype === 'float32' || inp.dtype === 'int32') && isImageShape(inp.shape)) {
       const r = imageRange(g, inp.name, inp.dtype);
       const open = inp.shape.slice(1).some((d) => d < 0);
-      return { input: inp.name, kind: 'image', ...r, ...(open ? { source: 'assumed' as const, why: `${r.why}; open height/width: ${OPEN_IMAGE_SIZE}×${OPEN_IMAGE_SIZE} assumed` } : {}) };
+      return {
+        input: inp.name,
+        kind: 'image',
+        ...r,
+        ...(open
+          ? {
+              source: 'assumed' as const,
+              why: `${r.why}; open height/width: ${OPEN_IMAGE_SIZE}×${OPEN_IMAGE_SIZE} assumed`,
+            }
+          : {}),
+      };
     }
     if (inp.dtype === 'int32') {
       const vocab = vocabularyOf(g, inp.name);
-      if (vocab) return { input: inp.name, kind: 'tokens', range: [0, vocab.size - 1], source: 'graph', why: `token ids below the ${vocab.size}-entry table of '${vocab.node}'` };
-      if (inp.shape.length === 2) return { input: inp.name, kind: 'tokens', range: [0, 99], source: 'assumed', why: 'int32 sequence input with no embedding lookup found: ids below 100 assumed' };
-      return { input: inp.name, kind: 'integers', range: [0, 3], source: 'assumed', why: 'int32 input: small integers 0..3 assumed' };
+      if (vocab)
+        return {
+          input: inp.name,
+          kind: 'tokens',
+          range: [0, vocab.size - 1],
+          source: 'graph',
+          why: `token ids below the ${vocab.size}-entry table of '${vocab.node}'`,
+        };
+      if (inp.shape.length === 2)
+        return {
+          input: inp.name,
+          kind: 'tokens',
+          range: [0, 99],
+          source: 'assumed',
+          why: 'int32 sequence input with no embedding lookup found: ids below 100 assumed',
+        };
+      return {
+        input: inp.name,
+        kind: 'integers',
+        range: [0, 3],
+        source: 'assumed',
+        why: 'int32 input: small integers 0..3 assumed',
+      };
     }
-    if (inp.dtype === 'float32') return { input: inp.name, kind: 'uniform', range: [0, 1], source: 'assumed', why: 'not an image: uniform [0, 1) assumed' };
+    if (inp.dtype === 'float32')
+      return {
+        input: inp.name,
+        kind: 'uniform',
+        range: [0, 1],
+        source: 'assumed',
+        why: 'not an image: uniform [0, 1) assumed',
+      };
     throw new Error(`input '${inp.name}' has dtype ${inp.dtype}: give calibration data`);
   });
 }
@@ -139,13 +209,19 @@ export function describeInputs(g: Graph): InputAssumption[] {
 /** One smooth image in [0, 1]: gradient + soft blobs shared by the channels (with a per-channel tint), plus pixel noise. */
 function imageField(rng: Rng, h: number, w: number, c: number, channelsLast: boolean): Float32Array {
   const out = new Float32Array(h * w * c);
-  const angle = rng() * 2 * Math.PI, slope = 0.2 + 0.5 * rng(), base = 0.2 + 0.5 * rng();
+  const angle = rng() * 2 * Math.PI,
+    slope = 0.2 + 0.5 * rng(),
+    base = 0.2 + 0.5 * rng();
   const blobs = Array.from({ length: 2 + Math.floor(rng() * 4) }, () => ({
-    y: rng() * h, x: rng() * w, r: (0.08 + 0.3 * rng()) * Math.max(h, w), a: (rng() - 0.4) * 0.8,
+    y: rng() * h,
+    x: rng() * w,
+    r: (0.08 + 0.3 * rng()) * Math.max(h, w),
+    a: (rng() - 0.4) * 0.8,
   }));
   const tint = Array.from({ length: c }, () => (rng() - 0.5) * 0.3);
   const noise = 0.02 + 0.04 * rng();
-  const ca = Math.cos(angle), sa = Math.sin(angle);
+  const ca = Math.cos(angle),
+    sa = Math.sin(angle);
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
       let v = base + slope * ((x / w - 0.5) * ca + (y / h - 0.5) * sa);
@@ -163,7 +239,13 @@ function imageField(rng: Rng, h: number, w: number, c: number, channelsLast: boo
 }
 
 /** `count` generated samples (name → tensor; the caller disposes them); unknown dims take `batch`. */
-export function syntheticInputs(g: Graph, count: number, seed: number, batch = 1, assumptions = describeInputs(g)): Record<string, tf.Tensor>[] {
+export function syntheticInputs(
+  g: Graph,
+  count: number,
+  seed: number,
+  batch = 1,
+  assumptions = describeInputs(g),
+): Record<string, tf.Tensor>[] {
   const rng = seededRandom(seed);
   const out: Record<string, tf.Tensor>[] = [];
   for (let s = 0; s < count; s++) {
@@ -175,7 +257,9 @@ export function syntheticInputs(g: Graph, count: number, seed: number, batch = 1
         continue;
       }
       // The batch (dimension 0) takes `batch`; an image's open height and width take OPEN_IMAGE_SIZE.
-      const shape = inp.shape!.map((d, i) => (d >= 0 ? d : i === 0 ? batch : a.kind === 'image' ? OPEN_IMAGE_SIZE : batch));
+      const shape = inp.shape!.map((d, i) =>
+        d >= 0 ? d : i === 0 ? batch : a.kind === 'image' ? OPEN_IMAGE_SIZE : batch,
+      );
       const n = shape.reduce((x, y) => x * y, 1);
       const [lo, hi] = a.range;
       if (a.kind === 'image') {
@@ -184,11 +268,26 @@ export function syntheticInputs(g: Graph, count: number, seed: number, batch = 1
         const data = new Float32Array(n);
         for (let b = 0; b < shape[0]!; b++) data.set(imageField(rng, h, w, c, channelsLast), b * h * w * c);
         for (let i = 0; i < n; i++) data[i] = lo + (hi - lo) * data[i]!;
-        rec[a.input] = inp.dtype === 'int32' ? tf.tensor(Int32Array.from(data, (v) => Math.round(v)), shape, 'int32') : tf.tensor(data, shape, 'float32');
+        rec[a.input] =
+          inp.dtype === 'int32'
+            ? tf.tensor(
+                Int32Array.from(data, (v) => Math.round(v)),
+                shape,
+                'int32',
+              )
+            : tf.tensor(data, shape, 'float32');
       } else if (inp.dtype === 'int32') {
-        rec[a.input] = tf.tensor(Int32Array.from({ length: n }, () => lo + Math.floor(rng() * (hi - lo + 1))), shape, 'int32');
+        rec[a.input] = tf.tensor(
+          Int32Array.from({ length: n }, () => lo + Math.floor(rng() * (hi - lo + 1))),
+          shape,
+          'int32',
+        );
       } else {
-        rec[a.input] = tf.tensor(Float32Array.from({ length: n }, () => lo + (hi - lo) * rng()), shape, 'float32');
+        rec[a.input] = tf.tensor(
+          Float32Array.from({ length: n }, () => lo + (hi - lo) * rng()),
+          shape,
+          'float32',
+        );
       }
     }
     out.push(rec);

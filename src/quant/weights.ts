@@ -12,10 +12,14 @@ export type Granularity = 'channel' | 'tensor';
 /** The §5 weight kind of a weighted node. */
 export function weightKind(n: Node): WeightKind {
   switch (n.op) {
-    case 'Conv2D': return 'conv2d';
-    case 'DepthwiseConv2dNative': return 'depthwiseConv2d';
-    case 'Conv2DBackpropInput': return 'conv2dTranspose';
-    default: return 'dense';
+    case 'Conv2D':
+      return 'conv2d';
+    case 'DepthwiseConv2dNative':
+      return 'depthwiseConv2d';
+    case 'Conv2DBackpropInput':
+      return 'conv2dTranspose';
+    default:
+      return 'dense';
   }
 }
 
@@ -37,27 +41,40 @@ function affineAxis(n: Node, shape: readonly number[]): { axis: number; axisCoun
  * Returns false (unchanged) when the constant cannot be quantized (not float32, wrong rank).
  */
 export function quantizeWeight(c: Constant, n: Node, granularity: Granularity): boolean {
-  if (c.dtype !== 'float32' || !(c.data instanceof Float32Array) || c.quantization?.affine) return !!c.quantization?.affine;
+  if (c.dtype !== 'float32' || !(c.data instanceof Float32Array) || c.quantization?.affine)
+    return !!c.quantization?.affine;
   const rank = weightKind(n) === 'dense' ? 2 : 4;
   if (c.shape.length !== rank || c.data.length === 0) return false;
   const x = c.data;
-  let scales: Float32Array, zeroPoints: Int32Array, values: Int8Array, axis = -1, axisCount: number | undefined;
+  let scales: Float32Array,
+    zeroPoints: Int32Array,
+    values: Int8Array,
+    axis = -1,
+    axisCount: number | undefined;
   if (granularity === 'tensor') {
     const p = chooseChannelParams(x, 'symmetricI8');
-    scales = p.scale; zeroPoints = p.zeroPoint;
+    scales = p.scale;
+    zeroPoints = p.zeroPoint;
     values = quantize(x, 'int8', { scale: scales[0]!, zeroPoint: 0 }, { narrowRange: true });
     c.data = dequantize(values, { scale: scales[0]!, zeroPoint: 0 });
   } else {
     const a = affineAxis(n, c.shape);
     const p = chooseChannelParams(x, 'symmetricI8', a.layout);
-    scales = p.scale; zeroPoints = p.zeroPoint;
+    scales = p.scale;
+    zeroPoints = p.zeroPoint;
     values = quantize(x, 'int8', { scale: scales, zeroPoint: zeroPoints }, { ...a.layout, narrowRange: true });
     c.data = dequantize(values, { scale: scales, zeroPoint: zeroPoints }, a.layout);
     axis = a.axis;
     axisCount = a.axisCount;
   }
   const affine: AffineQuantization = {
-    dtype: 'int8', axis, ...(axisCount ? { axisCount } : {}), scales, zeroPoints, values, narrowRange: true,
+    dtype: 'int8',
+    axis,
+    ...(axisCount ? { axisCount } : {}),
+    scales,
+    zeroPoints,
+    values,
+    narrowRange: true,
   };
   c.quantization = { ...(c.quantization ?? {}), affine };
   return true;
@@ -115,7 +132,13 @@ export function setActivationRanges(g: Graph, ranges: Map<string, [number, numbe
     if (bound) acts[out] = activationParams(Math.min(bound[0], acts[out]!.min), Math.max(bound[1], acts[out]!.max));
     if (PASS_THROUGH_OPS.includes(n.op) && acts[n.inputs[0]!]) acts[out] = { ...acts[n.inputs[0]!]! };
     if (n.op === 'Softmax') {
-      acts[out] = { min: 0, max: 255 / 256, scale: SOFTMAX_INT8_PARAMS.scale, zeroPoint: SOFTMAX_INT8_PARAMS.zeroPoint, dtype: 'int8' };
+      acts[out] = {
+        min: 0,
+        max: 255 / 256,
+        scale: SOFTMAX_INT8_PARAMS.scale,
+        zeroPoint: SOFTMAX_INT8_PARAMS.zeroPoint,
+        dtype: 'int8',
+      };
     }
   }
   g.metadata.activations = acts;

@@ -18,7 +18,14 @@ const MIN_REDIS_MAJOR = 6;
 
 /** Connects once, without retrying, and checks the server's version; returns it. */
 export async function checkRedis(loc: RedisLocation, timeoutMs = 5000): Promise<string> {
-  const client = new Redis({ ...redisOptions(loc), lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
+  const client = new Redis({
+    ...redisOptions(loc),
+    lazyConnect: true,
+    connectTimeout: timeoutMs,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    enableOfflineQueue: false,
+  });
   // The socket's error (ECONNREFUSED, ENOTFOUND, auth) says more than connect()'s rejection ("Connection is closed").
   let socketError: string | undefined;
   client.on('error', (e: Error) => (socketError ??= e.message));
@@ -26,7 +33,8 @@ export async function checkRedis(loc: RedisLocation, timeoutMs = 5000): Promise<
     await client.connect();
     const info = await client.info('server');
     const version = /redis_version:(\S+)/.exec(info)?.[1] ?? '0';
-    if (Number(version.split('.')[0]) < MIN_REDIS_MAJOR) throw new RedisUnavailable(`Redis at ${loc.url} is version ${version}; BullMQ needs ${MIN_REDIS_MAJOR} or later`);
+    if (Number(version.split('.')[0]) < MIN_REDIS_MAJOR)
+      throw new RedisUnavailable(`Redis at ${loc.url} is version ${version}; BullMQ needs ${MIN_REDIS_MAJOR} or later`);
     return version;
   } catch (e) {
     if (e instanceof RedisUnavailable) throw e;
@@ -64,7 +72,14 @@ const POLL_MS = 2000;
 /** What the report shows for a job that failed for good. */
 function failedResult(job: Job<ConversionJobData, ModelResult>): ModelResult {
   const d = job.data;
-  const base: ModelResult = d.failedResult ?? { source: d.source, rel: d.rel, output: join(d.outputRoot, d.rel), status: 'failed', warnings: [], seconds: 0 };
+  const base: ModelResult = d.failedResult ?? {
+    source: d.source,
+    rel: d.rel,
+    output: join(d.outputRoot, d.rel),
+    status: 'failed',
+    warnings: [],
+    seconds: 0,
+  };
   // The last failure may not be a conversion error (a worker crashed or stalled too often).
   return { ...base, status: 'failed', error: job.failedReason || base.error };
 }
@@ -72,13 +87,23 @@ function failedResult(job: Job<ConversionJobData, ModelResult>): ModelResult {
 /** A job that is no longer in Redis: the server lost its data (no AOF) or someone removed it. Waiting would never end. */
 function vanishedResult(d: ConversionJobData): ModelResult {
   return {
-    source: d.source, rel: d.rel, output: join(d.outputRoot, d.rel), status: 'failed', warnings: [], seconds: 0,
-    error: 'the job is no longer in the queue: Redis lost it (run Redis with appendonly yes, docs/queue.md) or it was removed',
+    source: d.source,
+    rel: d.rel,
+    output: join(d.outputRoot, d.rel),
+    status: 'failed',
+    warnings: [],
+    seconds: 0,
+    error:
+      'the job is no longer in the queue: Redis lost it (run Redis with appendonly yes, docs/queue.md) or it was removed',
   };
 }
 
 /** Enqueues the batch and resolves when every job finished (or `signal` aborted: waiting jobs are then removed). */
-export async function runBatchOnQueue(b: BatchOnQueue, listener: BatchListener, signal?: AbortSignal): Promise<BatchOutcome> {
+export async function runBatchOnQueue(
+  b: BatchOnQueue,
+  listener: BatchListener,
+  signal?: AbortSignal,
+): Promise<BatchOutcome> {
   const connection = redisOptions(b.redis);
   const queue = new Queue<ConversionJobData, ModelResult>(b.queueName, { connection });
   const events = new QueueEvents(b.queueName, { connection });
@@ -116,7 +141,10 @@ export async function runBatchOnQueue(b: BatchOnQueue, listener: BatchListener, 
     void check(jobId).catch(onError);
   });
   events.on('stalled', ({ jobId }) => {
-    if (pending.has(jobId)) listener.event(`${rel(jobId)}: its worker stopped renewing the job's lock (stalled); the job is back in the queue`);
+    if (pending.has(jobId))
+      listener.event(
+        `${rel(jobId)}: its worker stopped renewing the job's lock (stalled); the job is back in the queue`,
+      );
   });
 
   const onAbort = () => settle();
@@ -128,18 +156,20 @@ export async function runBatchOnQueue(b: BatchOnQueue, listener: BatchListener, 
     // (Interrupted before this point: nothing is added, and `settle` has run or runs below.)
     const adding = pending.size > 0 && !signal?.aborted;
     if (adding) {
-      await queue.addBulk(b.jobs.map((data, i) => ({
-        name: 'convert',
-        data,
-        opts: {
-          jobId: `${b.batch}.${i}`,
-          attempts: b.policy.attempts,
-          backoff: { type: 'exponential', delay: b.policy.backoffMs },
-          // Finished jobs stay a week for inspection, then Redis forgets them.
-          removeOnComplete: { age: 7 * 86400 },
-          removeOnFail: { age: 7 * 86400 },
-        },
-      })));
+      await queue.addBulk(
+        b.jobs.map((data, i) => ({
+          name: 'convert',
+          data,
+          opts: {
+            jobId: `${b.batch}.${i}`,
+            attempts: b.policy.attempts,
+            backoff: { type: 'exponential', delay: b.policy.backoffMs },
+            // Finished jobs stay a week for inspection, then Redis forgets them.
+            removeOnComplete: { age: 7 * 86400 },
+            removeOnFail: { age: 7 * 86400 },
+          },
+        })),
+      );
     } else {
       if (pending.size) listener.event('interrupted before enqueuing: nothing was queued');
       settle();
@@ -150,7 +180,9 @@ export async function runBatchOnQueue(b: BatchOnQueue, listener: BatchListener, 
       polling = true;
       void (async () => {
         for (const id of [...pending.keys()]) await check(id);
-      })().catch(onError).finally(() => (polling = false));
+      })()
+        .catch(onError)
+        .finally(() => (polling = false));
     }, POLL_MS);
     await allDone;
     if (signal?.aborted && adding) {
@@ -158,7 +190,9 @@ export async function runBatchOnQueue(b: BatchOnQueue, listener: BatchListener, 
       // and finish on their workers, their outputs valid for the next run to pick up.
       let withdrawn = 0;
       for (const id of pending.keys()) withdrawn += await queue.remove(id);
-      listener.event(`interrupted: ${withdrawn} queued job(s) withdrawn, ${pending.size - withdrawn} running job(s) left to their workers`);
+      listener.event(
+        `interrupted: ${withdrawn} queued job(s) withdrawn, ${pending.size - withdrawn} running job(s) left to their workers`,
+      );
     }
   } finally {
     clearInterval(poll);

@@ -41,14 +41,22 @@ export function jobDataProblem(d: unknown): string | undefined {
   if (j.storage !== 'shared-folder') return `unknown storage '${String(j.storage)}'`;
   if (typeof j.source !== 'string' || !isAbsolute(j.source)) return 'source must be an absolute path';
   if (typeof j.outputRoot !== 'string' || !isAbsolute(j.outputRoot)) return 'outputRoot must be an absolute path';
-  if (typeof j.rel !== 'string' || j.rel === '' || isAbsolute(j.rel) || normalize(j.rel) !== j.rel || j.rel.split(sep).includes('..')) {
+  if (
+    typeof j.rel !== 'string' ||
+    j.rel === '' ||
+    isAbsolute(j.rel) ||
+    normalize(j.rel) !== j.rel ||
+    j.rel.split(sep).includes('..')
+  ) {
     return `rel '${String(j.rel)}' must be a non-empty relative path inside the output root`;
   }
   if (typeof j.batch !== 'string' || !/^[A-Za-z0-9_.-]+$/.test(j.batch)) return 'batch must be a plain name';
   if (typeof j.conversionKey !== 'string') return 'conversionKey is missing';
-  if (j.inputHash !== undefined && (typeof j.inputHash !== 'string' || !/^[0-9a-f]{64}$/.test(j.inputHash))) return 'inputHash must be a sha256 hex string';
+  if (j.inputHash !== undefined && (typeof j.inputHash !== 'string' || !/^[0-9a-f]{64}$/.test(j.inputHash)))
+    return 'inputHash must be a sha256 hex string';
   const o = j.options as Partial<ConvertOptions> | undefined;
-  if (!o || typeof o !== 'object' || !MODES.has(o.mode as string) || !FORMATS.has(o.format as string)) return 'options must name a mode and a format';
+  if (!o || typeof o !== 'object' || !MODES.has(o.mode as string) || !FORMATS.has(o.format as string))
+    return 'options must name a mode and a format';
   return undefined;
 }
 
@@ -65,14 +73,21 @@ export class ConversionFailed extends Error {
  * published by another worker from the same input and options); throws ConversionFailed when
  * the conversion fails (the queue retries it).
  */
-export async function runConversionJob(data: ConversionJobData, storage: ConversionStorage, threads: number): Promise<ModelResult> {
+export async function runConversionJob(
+  data: ConversionJobData,
+  storage: ConversionStorage,
+  threads: number,
+): Promise<ModelResult> {
   // A stalled job can come back after its first worker published: nothing left to do.
   const there = await storage.readRecord(data.outputRoot, data.rel);
   if (there && sameOutput(there, data)) return there.result;
   const staged = await storage.stage(data.outputRoot, data.batch);
   let result: ModelResult;
   try {
-    result = await convertOne({ source: await storage.localInput(data.source), rel: data.rel, output: staged }, { ...data.options, threads });
+    result = await convertOne(
+      { source: await storage.localInput(data.source), rel: data.rel, output: staged },
+      { ...data.options, threads },
+    );
   } catch (e) {
     await storage.discard(staged);
     throw e;
@@ -84,7 +99,13 @@ export async function runConversionJob(data: ConversionJobData, storage: Convers
   const final: ModelResult = { ...result, source: data.source, output: join(data.outputRoot, data.rel) };
   // The record names the bytes actually converted (the loader's hash), not the enqueued hash:
   // if the input changed in between, a later run sees the difference.
-  const record: OutputRecord = { tool: 'tfjs-quant', version: 1, inputHash: result.sourceSha256, conversionKey: data.conversionKey, result: final };
+  const record: OutputRecord = {
+    tool: 'tfjs-quant',
+    version: 1,
+    inputHash: result.sourceSha256,
+    conversionKey: data.conversionKey,
+    result: final,
+  };
   const outcome = await storage.publish(staged, data.outputRoot, data.rel, record);
   return outcome.record.result;
 }

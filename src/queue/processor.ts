@@ -11,7 +11,9 @@ import type { ModelResult } from '../convert/convert-one.js';
 // stall detection, so stop now rather than finish work nobody will collect.
 process.once('disconnect', () => process.exit(1));
 
-export default async function processConversion(job: SandboxedJob<ConversionJobData, ModelResult>): Promise<ModelResult> {
+export default async function processConversion(
+  job: SandboxedJob<ConversionJobData, ModelResult>,
+): Promise<ModelResult> {
   const problem = jobDataProblem(job.data);
   // Malformed data fails the same way every time: no retries.
   if (problem) throw new UnrecoverableError(`refused job ${job.id}: ${problem}`);

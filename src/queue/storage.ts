@@ -58,7 +58,11 @@ export function sameOutput(a: OutputRecord, b: Pick<OutputRecord, 'inputHash' | 
   return a.inputHash !== undefined && a.inputHash === b.inputHash && a.conversionKey === b.conversionKey;
 }
 
-const exists = (p: string) => fs.access(p).then(() => true, () => false);
+const exists = (p: string) =>
+  fs.access(p).then(
+    () => true,
+    () => false,
+  );
 
 /** rename(2) says another writer got there first (the target is a non-empty folder now). */
 const targetTaken = (e: unknown) => ['ENOTEMPTY', 'EEXIST'].includes((e as NodeJS.ErrnoException).code ?? '');
@@ -79,7 +83,13 @@ async function readRecordIn(dir: string): Promise<OutputRecord | undefined> {
   } catch {
     return undefined; // damaged by hand: treated as no record, so the output gets replaced
   }
-  if (r?.tool !== 'tfjs-quant' || r.version !== 1 || typeof r.conversionKey !== 'string' || typeof r.result !== 'object') return undefined;
+  if (
+    r?.tool !== 'tfjs-quant' ||
+    r.version !== 1 ||
+    typeof r.conversionKey !== 'string' ||
+    typeof r.result !== 'object'
+  )
+    return undefined;
   return (await exists(join(dir, 'model.json'))) ? r : undefined;
 }
 
@@ -103,7 +113,11 @@ export class SharedFolderStorage implements ConversionStorage {
 
   async publish(staged: string, outputRoot: string, rel: string, record: OutputRecord): Promise<PublishOutcome> {
     if (rel === '') throw new Error('a queued output needs its own folder under the output root');
-    await writeFilesAtomic(staged, [{ name: RECORD_FILE, bytes: new TextEncoder().encode(JSON.stringify(record, null, 2) + '\n') }], { commitFile: RECORD_FILE });
+    await writeFilesAtomic(
+      staged,
+      [{ name: RECORD_FILE, bytes: new TextEncoder().encode(JSON.stringify(record, null, 2) + '\n') }],
+      { commitFile: RECORD_FILE },
+    );
     const final = join(outputRoot, rel);
     await fs.mkdir(dirname(final), { recursive: true });
     const aside = join(dirname(staged), 'replaced');

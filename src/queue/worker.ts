@@ -19,7 +19,8 @@ export interface RunningWorker {
 }
 
 /** `attempt` counts from 1; BullMQ's attemptsMade counts the failed ones (already incremented in 'failed'). */
-const describe = (job: Job<ConversionJobData> | undefined, attempt: number) => (job ? `${job.data.rel || '.'} (job ${job.id}, attempt ${attempt}/${job.opts.attempts ?? 1})` : 'a job');
+const describe = (job: Job<ConversionJobData> | undefined, attempt: number) =>
+  job ? `${job.data.rel || '.'} (job ${job.id}, attempt ${attempt}/${job.opts.attempts ?? 1})` : 'a job';
 
 export function startWorker(cfg: WorkerConfig, log: (line: string) => void): RunningWorker {
   const { policy } = cfg;
@@ -39,11 +40,19 @@ export function startWorker(cfg: WorkerConfig, log: (line: string) => void): Run
     workerForkOptions: { env: { ...process.env, [THREADS_ENV]: String(threads) } },
   });
   worker.on('active', (job) => log(`${who}: started ${describe(job, job.attemptsMade + 1)}`));
-  worker.on('completed', (job, result) => log(`${who}: finished ${job.data.rel || '.'} (job ${job.id}): ${result.status}`));
-  worker.on('failed', (job, err) => log(`${who}: attempt failed ${describe(job, job?.attemptsMade ?? 0)}: ${err.message}`));
-  worker.on('stalled', (jobId) => log(`${who}: job ${jobId} stalled (its worker stopped renewing the lock): re-queued`));
+  worker.on('completed', (job, result) =>
+    log(`${who}: finished ${job.data.rel || '.'} (job ${job.id}): ${result.status}`),
+  );
+  worker.on('failed', (job, err) =>
+    log(`${who}: attempt failed ${describe(job, job?.attemptsMade ?? 0)}: ${err.message}`),
+  );
+  worker.on('stalled', (jobId) =>
+    log(`${who}: job ${jobId} stalled (its worker stopped renewing the lock): re-queued`),
+  );
   // Connection errors while Redis restarts are reported and retried by the client, never fatal.
   worker.on('error', (err) => log(`${who}: ${err.message}`));
-  log(`${who}: waiting for jobs on queue '${cfg.queueName}' at ${cfg.redis.url} (concurrency ${policy.concurrency}, ${threads} thread(s) per conversion)`);
+  log(
+    `${who}: waiting for jobs on queue '${cfg.queueName}' at ${cfg.redis.url} (concurrency ${policy.concurrency}, ${threads} thread(s) per conversion)`,
+  );
   return { close: (force = false) => worker.close(force) };
 }

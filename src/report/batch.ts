@@ -68,7 +68,6 @@ export interface ModelResult {
   seconds: number;
 }
 
-
 export interface BatchMeta {
   mode: string;
   format: string;
@@ -121,7 +120,10 @@ export function batchTotals(models: ModelResult[]): BatchTotals {
   const measured = done.filter((m) => m.bytesBefore !== undefined && m.bytesAfter !== undefined);
   const bytesBefore = measured.reduce((a, m) => a + m.bytesBefore!, 0);
   const bytesAfter = measured.reduce((a, m) => a + m.bytesAfter!, 0);
-  const sp = done.map(speedup).filter((v): v is number => v !== undefined).sort((a, b) => a - b);
+  const sp = done
+    .map(speedup)
+    .filter((v): v is number => v !== undefined)
+    .sort((a, b) => a - b);
   return {
     models: models.length,
     done: models.filter((m) => m.status === 'done').length,
@@ -132,7 +134,11 @@ export function batchTotals(models: ModelResult[]): BatchTotals {
     bytesAfter,
     ratio: bytesAfter ? bytesBefore / bytesAfter : 0,
     meanTop1Agreement: mean(done.map(top1).filter((v): v is number => v !== undefined)),
-    meanCosine: mean(done.map((m) => minOf(m.fidelity?.outputs.filter((o) => o.metric === 'cosine').map((o) => o.cosine) ?? [])).filter((v): v is number => v !== undefined)),
+    meanCosine: mean(
+      done
+        .map((m) => minOf(m.fidelity?.outputs.filter((o) => o.metric === 'cosine').map((o) => o.cosine) ?? []))
+        .filter((v): v is number => v !== undefined),
+    ),
     minScore: minOf(done.map((m) => m.fidelity?.minScore).filter((v): v is number => v !== undefined)),
     notEvaluated: done.filter((m) => m.evaluation && !m.evaluation.evaluated).length,
     medianSpeedup: sp.length ? sp[Math.floor((sp.length - 1) / 2)]! : undefined,
@@ -147,16 +153,43 @@ function modelTable(models: ModelResult[]): Table<ModelResult> {
       { header: 'status', value: (r) => r.status },
       { header: 'format', value: (r) => r.sourceFormat },
       { header: 'int8 ops', value: (r) => pct(r.nativeCoverage), align: 'right' },
-      { header: 'before', value: (r) => (r.bytesBefore === undefined ? undefined : formatBytes(r.bytesBefore)), align: 'right' },
-      { header: 'after', value: (r) => (r.bytesAfter === undefined ? undefined : formatBytes(r.bytesAfter)), align: 'right' },
-      { header: 'vs input files', value: (r) => (r.ratio === undefined ? undefined : `${r.ratio.toFixed(2)}×`), align: 'right' },
-      { header: 'vs float32', value: (r) => (r.ratioFloat32 === undefined ? undefined : `${r.ratioFloat32.toFixed(2)}×`), align: 'right' },
+      {
+        header: 'before',
+        value: (r) => (r.bytesBefore === undefined ? undefined : formatBytes(r.bytesBefore)),
+        align: 'right',
+      },
+      {
+        header: 'after',
+        value: (r) => (r.bytesAfter === undefined ? undefined : formatBytes(r.bytesAfter)),
+        align: 'right',
+      },
+      {
+        header: 'vs input files',
+        value: (r) => (r.ratio === undefined ? undefined : `${r.ratio.toFixed(2)}×`),
+        align: 'right',
+      },
+      {
+        header: 'vs float32',
+        value: (r) => (r.ratioFloat32 === undefined ? undefined : `${r.ratioFloat32.toFixed(2)}×`),
+        align: 'right',
+      },
       { header: 'min score', value: (r) => r.fidelity?.minScore, digits: 5 },
-      { header: 'worst output', value: (r) => (r.fidelity ? r.fidelity.worstOutput : r.evaluation && !r.evaluation.evaluated ? 'not evaluated' : undefined) },
+      {
+        header: 'worst output',
+        value: (r) =>
+          r.fidelity ? r.fidelity.worstOutput : r.evaluation && !r.evaluation.evaluated ? 'not evaluated' : undefined,
+      },
       { header: 'top-1 agree', value: (r) => pct(top1(r)), align: 'right' },
       { header: 'float ms', value: (r) => r.floatMs, digits: 3 },
       { header: 'converted ms', value: (r) => r.quantMs, digits: 3 },
-      { header: 'speed-up', value: (r) => { const s = speedup(r); return s === undefined ? undefined : `${s.toFixed(2)}×`; }, align: 'right' },
+      {
+        header: 'speed-up',
+        value: (r) => {
+          const s = speedup(r);
+          return s === undefined ? undefined : `${s.toFixed(2)}×`;
+        },
+        align: 'right',
+      },
       { header: 'notes', value: (r) => r.error ?? (r.warnings.length ? r.warnings.join('; ') : '') },
     ],
     rows: models,
@@ -166,13 +199,23 @@ function modelTable(models: ModelResult[]): Table<ModelResult> {
 function totalsTable(t: BatchTotals): Table<[string, string]> {
   const rows: [string, string][] = [
     ['models', `${t.models} (${t.done} converted, ${t.degraded} degraded, ${t.failed} failed, ${t.skipped} skipped)`],
-    ['size before → after', `${formatBytes(t.bytesBefore)} → ${formatBytes(t.bytesAfter)} (${t.ratio.toFixed(2)}× vs input files)`],
+    [
+      'size before → after',
+      `${formatBytes(t.bytesBefore)} → ${formatBytes(t.bytesAfter)} (${t.ratio.toFixed(2)}× vs input files)`,
+    ],
   ];
   if (t.minScore !== undefined) rows.push(['min output score (written files)', t.minScore.toFixed(5)]);
   if (t.notEvaluated) rows.push(['not evaluated', String(t.notEvaluated)]);
-  if (t.meanTop1Agreement !== undefined) rows.push(['mean top-1 agreement', `${(100 * t.meanTop1Agreement).toFixed(2)}%`]);
+  if (t.meanTop1Agreement !== undefined)
+    rows.push(['mean top-1 agreement', `${(100 * t.meanTop1Agreement).toFixed(2)}%`]);
   if (t.medianSpeedup !== undefined) rows.push(['median speed-up', `${t.medianSpeedup.toFixed(2)}×`]);
-  return { columns: [{ header: 'total', value: (r) => r[0] }, { header: 'value', value: (r) => r[1] }], rows };
+  return {
+    columns: [
+      { header: 'total', value: (r) => r[0] },
+      { header: 'value', value: (r) => r[1] },
+    ],
+    rows,
+  };
 }
 
 function metaLine(m: BatchMeta): string {
@@ -195,7 +238,11 @@ function outputTable(rows: OutputFidelity[]): Table<OutputFidelity> {
       { header: 'cosine', value: (o) => o.cosine, digits: 5 },
       { header: 'max |err|', value: (o) => o.maxAbsError, digits: 4 },
       { header: 'rel. err', value: (o) => o.relativeError, digits: 4 },
-      { header: 'top-1 agree', value: (o) => (o.top1Agreement === undefined ? undefined : `${(100 * o.top1Agreement).toFixed(1)}%`), align: 'right' },
+      {
+        header: 'top-1 agree',
+        value: (o) => (o.top1Agreement === undefined ? undefined : `${(100 * o.top1Agreement).toFixed(1)}%`),
+        align: 'right',
+      },
     ],
     rows,
   };
@@ -206,27 +253,43 @@ function modelDetails(m: ModelResult, render: <R>(t: Table<R>) => string, headin
   const parts: string[] = [heading(`${m.rel || '.'} — ${m.status}`)];
   const e = m.evaluation;
   if (e) {
-    parts.push(e.evaluated
-      ? `Measured on the written files by ${e.engine}; float reference on ${e.referenceBackend}${e.rejectedBackends?.length ? ` (not ${e.rejectedBackends.map((b) => `${b.backend}: ${b.error}`).join('; ')})` : ''}; inputs: ${e.inputs}. Tolerance: min score ≥ ${m.tolerance}.`
-      : `Not evaluated: ${e.reason}.`);
+    parts.push(
+      e.evaluated
+        ? `Measured on the written files by ${e.engine}; float reference on ${e.referenceBackend}${e.rejectedBackends?.length ? ` (not ${e.rejectedBackends.map((b) => `${b.backend}: ${b.error}`).join('; ')})` : ''}; inputs: ${e.inputs}. Tolerance: min score ≥ ${m.tolerance}.`
+        : `Not evaluated: ${e.reason}.`,
+    );
   }
-  if (m.inputAssumptions?.length) parts.push(`Generated inputs: ${m.inputAssumptions.map((a) => `${a.input} — ${a.kind} in [${a.range.join(', ')}]: ${a.why}`).join('; ')}.`);
+  if (m.inputAssumptions?.length)
+    parts.push(
+      `Generated inputs: ${m.inputAssumptions.map((a) => `${a.input} — ${a.kind} in [${a.range.join(', ')}]: ${a.why}`).join('; ')}.`,
+    );
   if (m.fidelity) parts.push(render(outputTable(m.fidelity.outputs)));
   if (m.guard) {
     const g = m.guard;
-    parts.push(`Accuracy guard (${g.metric}, on the guard data): ${g.initial.toFixed(4)} → ${g.final.toFixed(4)} (target ${(g.float - g.tolerance).toFixed(4)}: ${g.satisfied ? 'met' : 'NOT met'}), ${g.movedToDynamic?.length ? `${g.movedToDynamic.length} convolution(s)/matmul(s) run dynamic (activations quantized per row), ` : ''}${g.movedToFloat.length} node(s) kept in float, ${g.widenedTo8Bit.length} layer(s) widened to 8-bit weights, ${g.evaluations} evaluations.`);
+    parts.push(
+      `Accuracy guard (${g.metric}, on the guard data): ${g.initial.toFixed(4)} → ${g.final.toFixed(4)} (target ${(g.float - g.tolerance).toFixed(4)}: ${g.satisfied ? 'met' : 'NOT met'}), ${g.movedToDynamic?.length ? `${g.movedToDynamic.length} convolution(s)/matmul(s) run dynamic (activations quantized per row), ` : ''}${g.movedToFloat.length} node(s) kept in float, ${g.widenedTo8Bit.length} layer(s) widened to 8-bit weights, ${g.evaluations} evaluations.`,
+    );
   }
-  if (m.layers?.length) parts.push(`Worst layers (guard data, worst first):\n\n${render(layerTable({ samples: 0, layers: m.layers }))}`);
+  if (m.layers?.length)
+    parts.push(`Worst layers (guard data, worst first):\n\n${render(layerTable({ samples: 0, layers: m.layers }))}`);
   return parts.join('\n\n');
 }
 
 export function batchReportMarkdown(r: BatchReport): string {
-  const details = r.models.filter((m) => m.status !== 'failed' && m.status !== 'skipped').map((m) => modelDetails(m, toMarkdown, (h) => `### ${h}`));
+  const details = r.models
+    .filter((m) => m.status !== 'failed' && m.status !== 'skipped')
+    .map((m) => modelDetails(m, toMarkdown, (h) => `### ${h}`));
   return `# tfjs-quant conversion report\n\n\`${r.meta.command}\`\n\n${metaLine(r.meta)}\n\n## Totals\n\n${toMarkdown(totalsTable(r.totals))}\n\n## Models\n\n${toMarkdown(modelTable(r.models))}\n${details.length ? `\n## Per model\n\n${details.join('\n\n')}\n` : ''}`;
 }
 
 export function batchReportJson(r: BatchReport): string {
-  return JSON.stringify({ tool: { name: TOOL_NAME, version: toolVersion(), reportSchema: REPORT_SCHEMA_VERSION }, ...r }, null, 2) + '\n';
+  return (
+    JSON.stringify(
+      { tool: { name: TOOL_NAME, version: toolVersion(), reportSchema: REPORT_SCHEMA_VERSION }, ...r },
+      null,
+      2,
+    ) + '\n'
+  );
 }
 
 export function batchReportHtml(r: BatchReport): string {
@@ -234,15 +297,26 @@ export function batchReportHtml(r: BatchReport): string {
   const labels = done.map((m) => m.rel || '.');
   const charts = [
     barChartSvg({
-      title: 'Size ratio (size before / converted size)', unit: '×', labels, reference: { value: 1, label: '1×' },
+      title: 'Size ratio (size before / converted size)',
+      unit: '×',
+      labels,
+      reference: { value: 1, label: '1×' },
       series: [
         { name: 'vs float32 weights', values: done.map((m) => m.ratioFloat32) },
         { name: 'vs input files', values: done.map((m) => m.ratio) },
       ],
     }),
-    barChartSvg({ title: 'Speed-up, batch 1 (float latency / converted latency)', unit: '×', labels, series: [{ name: 'speed-up', values: done.map(speedup) }], reference: { value: 1, label: '1×' } }),
     barChartSvg({
-      title: 'Fidelity to the float model', unit: '', labels,
+      title: 'Speed-up, batch 1 (float latency / converted latency)',
+      unit: '×',
+      labels,
+      series: [{ name: 'speed-up', values: done.map(speedup) }],
+      reference: { value: 1, label: '1×' },
+    }),
+    barChartSvg({
+      title: 'Fidelity to the float model',
+      unit: '',
+      labels,
       series: [
         { name: 'min output score (written files)', values: done.map((m) => m.fidelity?.minScore) },
         { name: 'top-1 agreement', values: done.map(top1) },
@@ -250,16 +324,33 @@ export function batchReportHtml(r: BatchReport): string {
     }),
   ];
   const failed = r.models.filter((m) => m.status === 'failed');
-  return htmlPage('tfjs-quant conversion report', [
-    { heading: 'Totals', html: tableHtml(totalsTable(r.totals)) },
-    { heading: 'Charts', html: charts.map((c) => `<div class="chart">${c}</div>`).join('\n') },
-    { heading: 'Models', html: tableHtml(modelTable(r.models)) },
-    ...r.models.filter((m) => m.status !== 'failed' && m.status !== 'skipped').map((m) => ({
-      heading: `${m.rel || '.'} — ${m.status}`,
-      html: modelDetails(m, tableHtml, () => '').split('\n\n').filter(Boolean).map((p) => (p.startsWith('<table') ? p : `<p>${escapeHtml(p)}</p>`)).join('\n'),
-    })),
-    ...(failed.length ? [{ heading: 'Failures', html: `<ul>${failed.map((m) => `<li><b>${escapeHtml(m.rel || m.source)}</b>: ${escapeHtml(m.error ?? '')}</li>`).join('')}</ul>` }] : []),
-  ], `${r.meta.command} — ${metaLine(r.meta)}`);
+  return htmlPage(
+    'tfjs-quant conversion report',
+    [
+      { heading: 'Totals', html: tableHtml(totalsTable(r.totals)) },
+      { heading: 'Charts', html: charts.map((c) => `<div class="chart">${c}</div>`).join('\n') },
+      { heading: 'Models', html: tableHtml(modelTable(r.models)) },
+      ...r.models
+        .filter((m) => m.status !== 'failed' && m.status !== 'skipped')
+        .map((m) => ({
+          heading: `${m.rel || '.'} — ${m.status}`,
+          html: modelDetails(m, tableHtml, () => '')
+            .split('\n\n')
+            .filter(Boolean)
+            .map((p) => (p.startsWith('<table') ? p : `<p>${escapeHtml(p)}</p>`))
+            .join('\n'),
+        })),
+      ...(failed.length
+        ? [
+            {
+              heading: 'Failures',
+              html: `<ul>${failed.map((m) => `<li><b>${escapeHtml(m.rel || m.source)}</b>: ${escapeHtml(m.error ?? '')}</li>`).join('')}</ul>`,
+            },
+          ]
+        : []),
+    ],
+    `${r.meta.command} — ${metaLine(r.meta)}`,
+  );
 }
 
 /** Writes the report as `<prefix>.md`, `<prefix>.json` and `<prefix>.html` (creating their folder). */

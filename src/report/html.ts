@@ -21,41 +21,55 @@ export function escapeHtml(s: string): string {
 export function barChartSvg(chart: BarChart): string {
   const rowH = 18 * Math.max(1, chart.series.length) + 10;
   const labelW = Math.min(260, 12 + 7 * Math.max(4, ...chart.labels.map((l) => l.length)));
-  const plotW = 520, valueW = 80;
+  const plotW = 520,
+    valueW = 80;
   const legendH = chart.series.length > 1 ? 22 : 0;
   const height = 34 + legendH + rowH * chart.labels.length + 24;
   const width = labelW + plotW + valueW;
-  const all = chart.series.flatMap((s) => s.values).filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
+  const all = chart.series
+    .flatMap((s) => s.values)
+    .filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
   if (chart.reference) all.push(chart.reference.value);
   const maxV = Math.max(1e-12, ...all);
   const minPos = Math.min(...all.filter((v) => v > 0), maxV);
   const scale = (v: number) => {
     if (chart.log) {
-      const lo = Math.log10(Math.min(minPos, 1) / 1.5), hi = Math.log10(maxV * 1.05);
+      const lo = Math.log10(Math.min(minPos, 1) / 1.5),
+        hi = Math.log10(maxV * 1.05);
       return v <= 0 ? 0 : Math.max(0, ((Math.log10(v) - lo) / (hi - lo)) * plotW);
     }
     return Math.max(0, (v / (maxV * 1.05)) * plotW);
   };
   const parts: string[] = [];
-  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">`);
+  parts.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">`,
+  );
   parts.push(`<title>${escapeHtml(chart.title)}</title>`);
-  parts.push(`<text x="0" y="18" font-size="14" font-weight="600">${escapeHtml(chart.title)}${chart.unit ? ` (${escapeHtml(chart.unit)})` : ''}</text>`);
+  parts.push(
+    `<text x="0" y="18" font-size="14" font-weight="600">${escapeHtml(chart.title)}${chart.unit ? ` (${escapeHtml(chart.unit)})` : ''}</text>`,
+  );
   if (legendH) {
     chart.series.forEach((s, i) => {
       const x = labelW + i * 150;
-      parts.push(`<rect x="${x}" y="28" width="12" height="12" fill="${PALETTE[i % PALETTE.length]}"/><text x="${x + 16}" y="38" font-size="12">${escapeHtml(s.name)}</text>`);
+      parts.push(
+        `<rect x="${x}" y="28" width="12" height="12" fill="${PALETTE[i % PALETTE.length]}"/><text x="${x + 16}" y="38" font-size="12">${escapeHtml(s.name)}</text>`,
+      );
     });
   }
   const top = 34 + legendH;
   chart.labels.forEach((label, li) => {
     const y0 = top + li * rowH;
-    parts.push(`<text x="${labelW - 6}" y="${y0 + rowH / 2 + 4}" font-size="12" text-anchor="end">${escapeHtml(label)}</text>`);
+    parts.push(
+      `<text x="${labelW - 6}" y="${y0 + rowH / 2 + 4}" font-size="12" text-anchor="end">${escapeHtml(label)}</text>`,
+    );
     chart.series.forEach((s, si) => {
       const v = s.values[li];
       const y = y0 + 4 + si * 18;
       if (typeof v === 'number' && Number.isFinite(v)) {
         const w = scale(v);
-        parts.push(`<rect class="bar" x="${labelW}" y="${y}" width="${w.toFixed(1)}" height="14" fill="${PALETTE[si % PALETTE.length]}"><title>${escapeHtml(`${label} · ${s.name}: ${fmt(v)}`)}</title></rect>`);
+        parts.push(
+          `<rect class="bar" x="${labelW}" y="${y}" width="${w.toFixed(1)}" height="14" fill="${PALETTE[si % PALETTE.length]}"><title>${escapeHtml(`${label} · ${s.name}: ${fmt(v)}`)}</title></rect>`,
+        );
         parts.push(`<text x="${labelW + w + 4}" y="${y + 11}" font-size="11">${fmt(v)}</text>`);
       } else {
         parts.push(`<text x="${labelW + 4}" y="${y + 11}" font-size="11" fill="#888">n/a</text>`);
@@ -65,7 +79,9 @@ export function barChartSvg(chart: BarChart): string {
   if (chart.reference) {
     const x = labelW + scale(chart.reference.value);
     parts.push(`<line x1="${x}" y1="${top - 2}" x2="${x}" y2="${height - 20}" stroke="#444" stroke-dasharray="4 3"/>`);
-    parts.push(`<text x="${x + 3}" y="${height - 6}" font-size="11" fill="#444">${escapeHtml(chart.reference.label)}</text>`);
+    parts.push(
+      `<text x="${x + 3}" y="${height - 6}" font-size="11" fill="#444">${escapeHtml(chart.reference.label)}</text>`,
+    );
   }
   parts.push('</svg>');
   return parts.join('');
@@ -78,14 +94,24 @@ function fmt(v: number): string {
 
 export function tableHtml<R>(t: Table<R>): string {
   const head = t.columns.map((c) => `<th>${escapeHtml(c.header)}</th>`).join('');
-  const rows = t.rows.map((r) => `<tr>${t.columns.map((c) => {
-    const v = c.value(r);
-    return `<td${typeof v === 'number' ? ' class="num"' : ''}>${escapeHtml(cell(c, r))}</td>`;
-  }).join('')}</tr>`).join('\n');
+  const rows = t.rows
+    .map(
+      (r) =>
+        `<tr>${t.columns
+          .map((c) => {
+            const v = c.value(r);
+            return `<td${typeof v === 'number' ? ' class="num"' : ''}>${escapeHtml(cell(c, r))}</td>`;
+          })
+          .join('')}</tr>`,
+    )
+    .join('\n');
   return `<table><thead><tr>${head}</tr></thead><tbody>\n${rows}\n</tbody></table>`;
 }
 
-export interface HtmlSection { heading: string; html: string }
+export interface HtmlSection {
+  heading: string;
+  html: string;
+}
 
 export function htmlPage(title: string, sections: HtmlSection[], footer = ''): string {
   return `<!doctype html>

@@ -32,8 +32,15 @@ export function toText<R>(t: Table<R>): string {
   const cells = t.rows.map((r) => t.columns.map((c) => cell(c, r)));
   const widths = t.columns.map((c, i) => Math.max(c.header.length, ...cells.map((row) => row[i]!.length)));
   const right = t.columns.map((c) => c.align === 'right' || (c.align === undefined && isNumeric(c, t.rows)));
-  const fmt = (vals: string[]) => vals.map((v, i) => (right[i] ? v.padStart(widths[i]!) : v.padEnd(widths[i]!))).join('  ').trimEnd();
-  return [fmt(t.columns.map((c) => c.header)), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.map(fmt)].join('\n') + '\n';
+  const fmt = (vals: string[]) =>
+    vals
+      .map((v, i) => (right[i] ? v.padStart(widths[i]!) : v.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
+  return (
+    [fmt(t.columns.map((c) => c.header)), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.map(fmt)].join('\n') +
+    '\n'
+  );
 }
 
 export function toMarkdown<R>(t: Table<R>): string {
@@ -62,7 +69,11 @@ export function percentile(values: number[], p: number): number {
 export function formatBytes(n: number): string {
   if (!Number.isFinite(n)) return String(n);
   const units = ['B', 'KiB', 'MiB', 'GiB'];
-  let u = 0, v = n;
-  while (Math.abs(v) >= 1024 && u < units.length - 1) { v /= 1024; u++; }
+  let u = 0,
+    v = n;
+  while (Math.abs(v) >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
   return u === 0 ? `${v} B` : `${v.toFixed(v >= 100 ? 0 : v >= 10 ? 1 : 2)} ${units[u]}`;
 }

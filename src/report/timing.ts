@@ -38,7 +38,13 @@ export async function timeRuns(fn: () => unknown, o: TimingOptions = {}): Promis
 }
 
 export function summarize(samples: number[]): TimingSummary {
-  return { runs: samples.length, p50: median(samples), p90: percentile(samples, 90), p99: percentile(samples, 99), min: Math.min(...samples) };
+  return {
+    runs: samples.length,
+    p50: median(samples),
+    p90: percentile(samples, 90),
+    p99: percentile(samples, 99),
+    min: Math.min(...samples),
+  };
 }
 
 /** Median milliseconds of fn over o (convenience for tables). */
@@ -65,7 +71,10 @@ export interface InterleavedTiming {
  * enough times per round to take about minTime / reps. `cpu`: process CPU time (time slices
  * lost to other processes on a shared machine do not count; for one-thread calls), else wall.
  */
-export function interleaved(fns: (() => unknown)[], o: { cpu: boolean; reps: number; minTime: number }): InterleavedTiming[] {
+export function interleaved(
+  fns: (() => unknown)[],
+  o: { cpu: boolean; reps: number; minTime: number },
+): InterleavedTiming[] {
   const now = o.cpu ? cpuSeconds : () => performance.now() / 1000;
   const calls = fns.map((f) => {
     f();
@@ -87,5 +96,5 @@ export function interleaved(fns: (() => unknown)[], o: { cpu: boolean; reps: num
 /** A seeded uniform [0, 1) generator (LCG), for reproducible benchmark data. */
 export function lcg(seed: number): () => number {
   let s = seed >>> 0;
-  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
 }

@@ -24,7 +24,11 @@ export function transpose2<T extends Float32Array | Int8Array>(x: T, r: number, 
   return y;
 }
 
-export function convWeightsKN(g: Graph, n: Node, values: Float32Array | Int8Array): { w: Float32Array | Int8Array; k: number; nOut: number } {
+export function convWeightsKN(
+  g: Graph,
+  n: Node,
+  values: Float32Array | Int8Array,
+): { w: Float32Array | Int8Array; k: number; nOut: number } {
   const c = g.constants.get(n.inputs[1]!)!;
   if (n.op === 'MatMul') {
     const tb = attrBool(n, 'transpose_b');
@@ -52,11 +56,20 @@ export function concatAxis(g: Graph, n: Node, rank: number): number {
 }
 
 /** Copy / Pad / Transpose / ResizeNearest on any dtype; padValue maps the float pad value to the element type. */
-export function emitMove(b: SegmentBuilder, g: Graph, n: Node, x: number, y: number, padValue: (v: number) => number): void {
+export function emitMove(
+  b: SegmentBuilder,
+  g: Graph,
+  n: Node,
+  x: number,
+  y: number,
+  padValue: (v: number) => number,
+): void {
   switch (n.op) {
-    case 'Pad': case 'PadV2': {
+    case 'Pad':
+    case 'PadV2': {
       const flat = Array.from(g.constants.get(n.inputs[1]!)!.data as Int32Array);
-      const before = flat.filter((_, i) => i % 2 === 0), after = flat.filter((_, i) => i % 2 === 1);
+      const before = flat.filter((_, i) => i % 2 === 0),
+        after = flat.filter((_, i) => i % 2 === 1);
       const v = n.op === 'PadV2' ? floatConst(g, n.inputs[2])![0]! : attrNum(n, 'constant_value', 0);
       b.emit('pad', { inputs: [x], output: y, ints: { before, after }, floats: { value: padValue(v) } });
       return;
@@ -65,29 +78,50 @@ export function emitMove(b: SegmentBuilder, g: Graph, n: Node, x: number, y: num
       b.emit('transpose', { inputs: [x], output: y, ints: { perm: ints(g, n.inputs[1]!) } });
       return;
     case 'ResizeNearestNeighbor':
-      b.emit('resize_nearest', { inputs: [x], output: y, ints: { align_corners: +attrBool(n, 'align_corners'), half_pixel_centers: +attrBool(n, 'half_pixel_centers') } });
+      b.emit('resize_nearest', {
+        inputs: [x],
+        output: y,
+        ints: { align_corners: +attrBool(n, 'align_corners'), half_pixel_centers: +attrBool(n, 'half_pixel_centers') },
+      });
       return;
     case 'StridedSlice': {
       const [begin, end, strides] = [1, 2, 3].map((i) => ints(g, n.inputs[i]!));
       const mask = (k: string): number => attrNum(n, k, 0);
       b.emit('strided_slice', {
-        inputs: [x], output: y,
+        inputs: [x],
+        output: y,
         ints: {
-          n: begin!.length, begin: begin!, end: end!, strides: strides!, begin_mask: mask('begin_mask'), end_mask: mask('end_mask'),
-          ellipsis_mask: mask('ellipsis_mask'), new_axis_mask: mask('new_axis_mask'), shrink_axis_mask: mask('shrink_axis_mask'),
+          n: begin!.length,
+          begin: begin!,
+          end: end!,
+          strides: strides!,
+          begin_mask: mask('begin_mask'),
+          end_mask: mask('end_mask'),
+          ellipsis_mask: mask('ellipsis_mask'),
+          new_axis_mask: mask('new_axis_mask'),
+          shrink_axis_mask: mask('shrink_axis_mask'),
         },
       });
       return;
     }
     case 'Slice': {
       // Slice(begin, size) = StridedSlice with stride 1, end = begin + size (size −1: to the end, via end_mask).
-      const begin = ints(g, n.inputs[1]!), size = ints(g, n.inputs[2]!);
+      const begin = ints(g, n.inputs[1]!),
+        size = ints(g, n.inputs[2]!);
       const endMask = size.reduce((m, v, i) => (v === -1 ? m | (1 << i) : m), 0);
       b.emit('strided_slice', {
-        inputs: [x], output: y,
+        inputs: [x],
+        output: y,
         ints: {
-          n: begin.length, begin, end: size.map((v, i) => (v === -1 ? 0 : begin[i]! + v)), strides: begin.map(() => 1),
-          begin_mask: 0, end_mask: endMask, ellipsis_mask: 0, new_axis_mask: 0, shrink_axis_mask: 0,
+          n: begin.length,
+          begin,
+          end: size.map((v, i) => (v === -1 ? 0 : begin[i]! + v)),
+          strides: begin.map(() => 1),
+          begin_mask: 0,
+          end_mask: endMask,
+          ellipsis_mask: 0,
+          new_axis_mask: 0,
+          shrink_axis_mask: 0,
         },
       });
       return;
@@ -99,4 +133,3 @@ export function emitMove(b: SegmentBuilder, g: Graph, n: Node, x: number, y: num
       b.emit('copy', { inputs: [x], output: y });
   }
 }
-

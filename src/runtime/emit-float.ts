@@ -9,7 +9,13 @@ import { floatConst } from './placement.js';
 import type { SegmentBuilder } from './segment-builder.js';
 import { ACT, BINARY, DT, UNARY_ACT } from './step-codes.js';
 
-export function emitFloat(b: SegmentBuilder, g: Graph, n: Node, dynamic: false | 'int8' | 'int4', perRow: boolean): void {
+export function emitFloat(
+  b: SegmentBuilder,
+  g: Graph,
+  n: Node,
+  dynamic: false | 'int8' | 'int4',
+  perRow: boolean,
+): void {
   const out = n.outputs[0]!;
   const yShape = b.shape(out);
   const op = n.op;
@@ -28,7 +34,13 @@ export function emitFloat(b: SegmentBuilder, g: Graph, n: Node, dynamic: false |
     if (op === 'DepthwiseConv2dNative') {
       const [kh, kw, , m] = c.shape as [number, number, number, number];
       const geo = geometry(n, b.shape(n.inputs[0]!), [kh, kw], false);
-      b.emit('dw_f32', { inputs: [x], output: y, ints: { geom: geo, multiplier: m, act: code }, floats: { alpha }, weights: { w: b.weight(c.data as Float32Array), bias } });
+      b.emit('dw_f32', {
+        inputs: [x],
+        output: y,
+        ints: { geom: geo, multiplier: m, act: code },
+        floats: { alpha },
+        weights: { w: b.weight(c.data as Float32Array), bias },
+      });
     } else if (dynamic === 'int4') {
       // §12.5: values K×N in [−8, 7], scales / zero points [groups][N] (already in N order for
       // a transposed MatMul weight), packed once by PackInt4 at session creation.
@@ -40,7 +52,14 @@ export function emitFloat(b: SegmentBuilder, g: Graph, n: Node, dynamic: false |
       const ints = { per_row: +perRow, act: code, group_size: gs };
       if (op === 'Conv2D') {
         const geo = geometry(n, b.shape(n.inputs[0]!), [c.shape[0]!, c.shape[1]!], false);
-        b.emit('conv_dyn4', { inputs: [x], output: y, temps: im2colTemp(b, geo, yShape, k, DT.f32), ints: { geom: geo, ...ints }, floats: { alpha }, weights });
+        b.emit('conv_dyn4', {
+          inputs: [x],
+          output: y,
+          temps: im2colTemp(b, geo, yShape, k, DT.f32),
+          ints: { geom: geo, ...ints },
+          floats: { alpha },
+          weights,
+        });
       } else {
         b.emit('matmul_dyn4', { inputs: [x], output: y, ints, floats: { alpha }, weights });
       }
@@ -50,17 +69,42 @@ export function emitFloat(b: SegmentBuilder, g: Graph, n: Node, dynamic: false |
       const weights = { w: b.weight(w), w_scales: b.weight(aff.scales), bias };
       if (op === 'Conv2D') {
         const geo = geometry(n, b.shape(n.inputs[0]!), [c.shape[0]!, c.shape[1]!], false);
-        b.emit('conv_dyn', { inputs: [x], output: y, temps: im2colTemp(b, geo, yShape, k, DT.f32), ints: { geom: geo, per_row: +perRow, act: code }, floats: { alpha }, weights });
+        b.emit('conv_dyn', {
+          inputs: [x],
+          output: y,
+          temps: im2colTemp(b, geo, yShape, k, DT.f32),
+          ints: { geom: geo, per_row: +perRow, act: code },
+          floats: { alpha },
+          weights,
+        });
       } else {
-        b.emit('matmul_dyn', { inputs: [x], output: y, ints: { per_row: +perRow, act: code }, floats: { alpha }, weights });
+        b.emit('matmul_dyn', {
+          inputs: [x],
+          output: y,
+          ints: { per_row: +perRow, act: code },
+          floats: { alpha },
+          weights,
+        });
       }
     } else {
       const { w } = convWeightsKN(g, n, c.data as Float32Array);
       if (op === 'Conv2D') {
         const geo = geometry(n, b.shape(n.inputs[0]!), [c.shape[0]!, c.shape[1]!], false);
-        b.emit('conv_f32', { inputs: [x], output: y, ints: { geom: geo, act: code }, floats: { alpha }, weights: { w: b.weight(w), bias } });
+        b.emit('conv_f32', {
+          inputs: [x],
+          output: y,
+          ints: { geom: geo, act: code },
+          floats: { alpha },
+          weights: { w: b.weight(w), bias },
+        });
       } else {
-        b.emit('matmul_f32', { inputs: [x], output: y, ints: { act: code }, floats: { alpha }, weights: { w: b.weight(w), bias } });
+        b.emit('matmul_f32', {
+          inputs: [x],
+          output: y,
+          ints: { act: code },
+          floats: { alpha },
+          weights: { w: b.weight(w), bias },
+        });
       }
     }
     if (act === 'prelu') {
@@ -76,26 +120,42 @@ export function emitFloat(b: SegmentBuilder, g: Graph, n: Node, dynamic: false |
     case 'ClipByValue': {
       // min(max(x, lo), hi) with scalar constants.
       const mid = b.buffer(DT.f32, yShape);
-      b.emit('binary_f32', { inputs: [x0(), b.getF32(n.inputs[1]!)], output: mid, ints: { op: BINARY.Maximum!, act: 0 } });
+      b.emit('binary_f32', {
+        inputs: [x0(), b.getF32(n.inputs[1]!)],
+        output: mid,
+        ints: { op: BINARY.Maximum!, act: 0 },
+      });
       b.emit('binary_f32', { inputs: [mid, b.getF32(n.inputs[2]!)], output: y, ints: { op: BINARY.Minimum!, act: 0 } });
       break;
     }
     case 'BatchMatMulV2':
-      b.emit('batch_matmul_f32', { inputs: [b.getF32(n.inputs[0]!), b.getF32(n.inputs[1]!)], output: y, ints: { transpose_a: +attrBool(n, 'adj_x'), transpose_b: +attrBool(n, 'adj_y') } });
+      b.emit('batch_matmul_f32', {
+        inputs: [b.getF32(n.inputs[0]!), b.getF32(n.inputs[1]!)],
+        output: y,
+        ints: { transpose_a: +attrBool(n, 'adj_x'), transpose_b: +attrBool(n, 'adj_y') },
+      });
       break;
     case 'Conv2DBackpropInput': {
       const c = g.constants.get(n.inputs[1]!)!;
       const geo = geometry(n, yShape, [c.shape[0]!, c.shape[1]!], false);
       const biasData = biasConst(g, n.inputs[3], yShape.at(-1)!);
-      b.emit('deconv_f32', { inputs: [b.getF32(n.inputs[2]!)], output: y, ints: { geom: geo }, weights: { w: b.weight(c.data as Float32Array), bias: biasData ? b.weight(biasData) : -1 } });
+      b.emit('deconv_f32', {
+        inputs: [b.getF32(n.inputs[2]!)],
+        output: y,
+        ints: { geom: geo },
+        weights: { w: b.weight(c.data as Float32Array), bias: biasData ? b.weight(biasData) : -1 },
+      });
       break;
     }
-    case 'MaxPool': case 'AvgPool': {
+    case 'MaxPool':
+    case 'AvgPool': {
       const window = poolGeomInts(windowGeometry(n, b.shape(n.inputs[0]!), hw(n, 'ksize'), true));
       b.emit(op === 'MaxPool' ? 'maxpool_f32' : 'avgpool_f32', { inputs: [x0()], output: y, ints: { window } });
       break;
     }
-    case 'Mean': b.emit('mean_f32', { inputs: [x0()], output: y }); break;
+    case 'Mean':
+      b.emit('mean_f32', { inputs: [x0()], output: y });
+      break;
     case 'Max': {
       // Global max pooling: a max pool over the whole H×W window, then the output's shape.
       const xs = b.shape(n.inputs[0]!);
@@ -112,8 +172,16 @@ export function emitFloat(b: SegmentBuilder, g: Graph, n: Node, dynamic: false |
       const sh = beta!.map((v, c) => v - mean![c]! * sc[c]!);
       const c = sc.length;
       const mid = b.buffer(DT.f32, yShape);
-      b.emit('binary_f32', { inputs: [x0(), b.constBuffer(sc, DT.f32, [c])], output: mid, ints: { op: BINARY.Mul!, act: 0 } });
-      b.emit('binary_f32', { inputs: [mid, b.constBuffer(sh, DT.f32, [c])], output: y, ints: { op: BINARY.AddV2!, act: 0 } });
+      b.emit('binary_f32', {
+        inputs: [x0(), b.constBuffer(sc, DT.f32, [c])],
+        output: mid,
+        ints: { op: BINARY.Mul!, act: 0 },
+      });
+      b.emit('binary_f32', {
+        inputs: [mid, b.constBuffer(sh, DT.f32, [c])],
+        output: y,
+        ints: { op: BINARY.AddV2!, act: 0 },
+      });
       break;
     }
     case 'AddN': {
@@ -125,29 +193,53 @@ export function emitFloat(b: SegmentBuilder, g: Graph, n: Node, dynamic: false |
       let acc = x0();
       for (let i = 1; i < n.inputs.length; i++) {
         const to = i === n.inputs.length - 1 ? y : newF();
-        b.emit('binary_f32', { inputs: [acc, b.getF32(n.inputs[i]!)], output: to, ints: { op: BINARY.AddV2!, act: 0 } });
+        b.emit('binary_f32', {
+          inputs: [acc, b.getF32(n.inputs[i]!)],
+          output: to,
+          ints: { op: BINARY.AddV2!, act: 0 },
+        });
         acc = to;
       }
       break;
     }
-    case 'Softmax': b.emit('softmax_f32', { inputs: [x0()], output: y, floats: { beta: 1 } }); break;
-    case 'Prelu': b.emit('prelu_f32', { inputs: [x0()], output: y, weights: { alpha: b.weight(floatConst(g, n.inputs[1])!) } }); break;
+    case 'Softmax':
+      b.emit('softmax_f32', { inputs: [x0()], output: y, floats: { beta: 1 } });
+      break;
+    case 'Prelu':
+      b.emit('prelu_f32', { inputs: [x0()], output: y, weights: { alpha: b.weight(floatConst(g, n.inputs[1])!) } });
+      break;
     case 'ConcatV2':
-      b.emit('concat', { inputs: n.inputs.slice(0, -1).map((t) => b.getF32(t)), output: y, ints: { axis: concatAxis(g, n, yShape.length) } });
+      b.emit('concat', {
+        inputs: n.inputs.slice(0, -1).map((t) => b.getF32(t)),
+        output: y,
+        ints: { axis: concatAxis(g, n, yShape.length) },
+      });
       break;
     case 'ResizeBilinear':
-      b.emit('resize_bilinear_f32', { inputs: [x0()], output: y, ints: { align_corners: +attrBool(n, 'align_corners'), half_pixel_centers: +attrBool(n, 'half_pixel_centers') } });
+      b.emit('resize_bilinear_f32', {
+        inputs: [x0()],
+        output: y,
+        ints: { align_corners: +attrBool(n, 'align_corners'), half_pixel_centers: +attrBool(n, 'half_pixel_centers') },
+      });
       break;
     default:
       if (BINARY[op] !== undefined) {
         const act = (n.attrs.activation as string | undefined) ?? 'none';
-        b.emit('binary_f32', { inputs: [b.getF32(n.inputs[0]!), b.getF32(n.inputs[1]!)], output: y, ints: { op: BINARY[op]!, act: act === 'relu' ? 1 : act === 'relu6' ? 2 : 0 } });
+        b.emit('binary_f32', {
+          inputs: [b.getF32(n.inputs[0]!), b.getF32(n.inputs[1]!)],
+          output: y,
+          ints: { op: BINARY[op]!, act: act === 'relu' ? 1 : act === 'relu6' ? 2 : 0 },
+        });
       } else if (UNARY_ACT[op] !== undefined) {
-        b.emit('act_f32', { inputs: [x0()], output: y, ints: { act: UNARY_ACT[op]! }, floats: { alpha: attrNum(n, 'alpha', 0.2) } });
+        b.emit('act_f32', {
+          inputs: [x0()],
+          output: y,
+          ints: { act: UNARY_ACT[op]! },
+          floats: { alpha: attrNum(n, 'alpha', 0.2) },
+        });
       } else {
         emitMove(b, g, n, x0(), y, (v) => v);
       }
   }
   b.setF32(out, y);
 }
-

@@ -3,7 +3,14 @@ import type { Graph, Node } from '../model/ir.js';
 import { attrBool, attrNum } from '../model/ops.js';
 import * as K from '../kernels/ops.js';
 import { quantize } from '../kernels/quantize.js';
-import { constantOperandParams, int32Bias, preactName, requantMultipliers, SOFTMAX_INT8_PARAMS, weightOf } from '../quant/params.js';
+import {
+  constantOperandParams,
+  int32Bias,
+  preactName,
+  requantMultipliers,
+  SOFTMAX_INT8_PARAMS,
+  weightOf,
+} from '../quant/params.js';
 import { activationBounds, type QParams } from '../quant/scheme.js';
 import { biasConst, concatAxis, convWeightsKN, emitMove, geometry, im2colTemp } from './emit-common.js';
 import { hw, poolGeomInts, windowGeometry } from './geometry.js';
@@ -28,16 +35,26 @@ export function emitInt8(b: SegmentBuilder, g: Graph, n: Node): void {
     const x = b.getQ8(n.inputs[0]!);
     const biasData = biasConst(g, n.inputs[2], yShape.at(-1)!);
     const bias = biasData ? b.weight(int32Bias(biasData, x.p.scale, aff.scales)) : -1;
-    const [qmin, qmax] = activationBounds('int8', target.zeroPoint, target.scale, act === 'relu' || act === 'relu6' ? act : 'none');
+    const [qmin, qmax] = activationBounds(
+      'int8',
+      target.zeroPoint,
+      target.scale,
+      act === 'relu' || act === 'relu6' ? act : 'none',
+    );
     const pre = newQ8(target);
     if (op === 'DepthwiseConv2dNative') {
       const [kh, kw, , m] = w.shape as [number, number, number, number];
       const geo = geometry(n, b.shape(n.inputs[0]!), [kh, kw], false);
       const oc = yShape[3]!;
       b.emit('dw_i8', {
-        inputs: [x.buf], output: pre.buf,
+        inputs: [x.buf],
+        output: pre.buf,
         ints: { geom: geo, multiplier: m, x_zero_point: x.p.zeroPoint, y_zero_point: target.zeroPoint, qmin, qmax },
-        weights: { w: b.weight(aff.values as Int8Array), bias, multipliers: b.weight(requantMultipliers(x.p.scale, aff.scales, target.scale, oc)) },
+        weights: {
+          w: b.weight(aff.values as Int8Array),
+          bias,
+          multipliers: b.weight(requantMultipliers(x.p.scale, aff.scales, target.scale, oc)),
+        },
       });
     } else {
       const { w: kn, k, nOut } = convWeightsKN(g, n, aff.values as Int8Array);
@@ -47,7 +64,13 @@ export function emitInt8(b: SegmentBuilder, g: Graph, n: Node): void {
       if (op === 'Conv2D') {
         const [kh, kw] = w.shape as [number, number];
         const geo = geometry(n, b.shape(n.inputs[0]!), [kh, kw], false);
-        b.emit('conv_i8', { inputs: [x.buf], output: pre.buf, temps: im2colTemp(b, geo, yShape, k, DT.i8), ints: { geom: geo, ...ints }, weights });
+        b.emit('conv_i8', {
+          inputs: [x.buf],
+          output: pre.buf,
+          temps: im2colTemp(b, geo, yShape, k, DT.i8),
+          ints: { geom: geo, ...ints },
+          weights,
+        });
       } else {
         b.emit('matmul_i8', { inputs: [x.buf], output: pre.buf, ints, weights });
       }
@@ -59,11 +82,18 @@ export function emitInt8(b: SegmentBuilder, g: Graph, n: Node): void {
     const y = newQ8(yp(out));
     if (act === 'prelu') {
       b.emit('prelu_i8', {
-        inputs: [pre.buf], output: y.buf, ints: { x_zero_point: pre.p.zeroPoint, y_zero_point: y.p.zeroPoint, ...full }, floats: { x_scale: pre.p.scale, y_scale: y.p.scale },
+        inputs: [pre.buf],
+        output: y.buf,
+        ints: { x_zero_point: pre.p.zeroPoint, y_zero_point: y.p.zeroPoint, ...full },
+        floats: { x_scale: pre.p.scale, y_scale: y.p.scale },
         weights: { alpha: b.weight(floatConst(g, n.inputs[3])!) },
       });
     } else {
-      const table = K.buildLut(LUT_KIND[act]!, { x: { ...pre.p, type: 'int8' }, y: { ...y.p, type: 'int8' }, alpha: attrNum(n, 'leakyrelu_alpha', 0.2) });
+      const table = K.buildLut(LUT_KIND[act]!, {
+        x: { ...pre.p, type: 'int8' },
+        y: { ...y.p, type: 'int8' },
+        alpha: attrNum(n, 'leakyrelu_alpha', 0.2),
+      });
       b.emit('lut', { inputs: [pre.buf], output: y.buf, weights: { table: b.weight(table) } });
     }
     b.setQ8(out, y);
@@ -81,9 +111,12 @@ export function emitInt8(b: SegmentBuilder, g: Graph, n: Node): void {
     const [qmin, qmax] = activationBounds('int8', target.zeroPoint, target.scale, 'none');
     const y = newQ8(target);
     b.emit('deconv_i8', {
-      inputs: [dy.buf], output: y.buf, ints: { geom: geo, dy_zero_point: dy.p.zeroPoint, y_zero_point: target.zeroPoint, qmin, qmax },
+      inputs: [dy.buf],
+      output: y.buf,
+      ints: { geom: geo, dy_zero_point: dy.p.zeroPoint, y_zero_point: target.zeroPoint, qmin, qmax },
       weights: {
-        w: b.weight(aff.values as Int8Array), bias: biasData ? b.weight(int32Bias(biasData, dy.p.scale, aff.scales)) : -1,
+        w: b.weight(aff.values as Int8Array),
+        bias: biasData ? b.weight(int32Bias(biasData, dy.p.scale, aff.scales)) : -1,
         multipliers: b.weight(requantMultipliers(dy.p.scale, aff.scales, target.scale, ci)),
       },
     });
@@ -92,7 +125,8 @@ export function emitInt8(b: SegmentBuilder, g: Graph, n: Node): void {
   }
   const x0 = (): Q8 => b.getQ8(n.inputs[0]!);
   switch (op) {
-    case 'MaxPool': case 'AvgPool': {
+    case 'MaxPool':
+    case 'AvgPool': {
       const x = x0();
       const window = poolGeomInts(windowGeometry(n, b.shape(n.inputs[0]!), hw(n, 'ksize'), true));
       if (op === 'MaxPool') {
@@ -101,7 +135,12 @@ export function emitInt8(b: SegmentBuilder, g: Graph, n: Node): void {
         b.setQ8(out, y);
       } else {
         const y = newQ8(yp(out));
-        b.emit('avgpool_i8', { inputs: [x.buf], output: y.buf, ints: { window, x_zero_point: x.p.zeroPoint, y_zero_point: y.p.zeroPoint, ...full }, floats: { x_scale: x.p.scale, y_scale: y.p.scale } });
+        b.emit('avgpool_i8', {
+          inputs: [x.buf],
+          output: y.buf,
+          ints: { window, x_zero_point: x.p.zeroPoint, y_zero_point: y.p.zeroPoint, ...full },
+          floats: { x_scale: x.p.scale, y_scale: y.p.scale },
+        });
         b.setQ8(out, y);
       }
       return;
@@ -109,30 +148,57 @@ export function emitInt8(b: SegmentBuilder, g: Graph, n: Node): void {
     case 'Mean': {
       const x = x0();
       const y = newQ8(yp(out));
-      b.emit('mean_i8', { inputs: [x.buf], output: y.buf, ints: { x_zero_point: x.p.zeroPoint, y_zero_point: y.p.zeroPoint, ...full }, floats: { x_scale: x.p.scale, y_scale: y.p.scale } });
+      b.emit('mean_i8', {
+        inputs: [x.buf],
+        output: y.buf,
+        ints: { x_zero_point: x.p.zeroPoint, y_zero_point: y.p.zeroPoint, ...full },
+        floats: { x_scale: x.p.scale, y_scale: y.p.scale },
+      });
       b.setQ8(out, y);
       return;
     }
-    case 'AddV2': case 'Sub': case 'Mul': case 'Maximum': case 'Minimum': {
+    case 'AddV2':
+    case 'Sub':
+    case 'Mul':
+    case 'Maximum':
+    case 'Minimum': {
       const side = (t: string): Q8 => {
         const c = g.constants.get(t);
         if (!c) return b.getQ8(t);
         const cp = constantOperandParams(c);
         return { buf: b.constBuffer(quantize(c.data as Float32Array, 'int8', cp), DT.i8, c.shape), p: cp };
       };
-      const a = side(n.inputs[0]!), c = side(n.inputs[1]!);
+      const a = side(n.inputs[0]!),
+        c = side(n.inputs[1]!);
       const y = newQ8(yp(out));
       b.emit('binary_i8', {
-        inputs: [a.buf, c.buf], output: y.buf, ints: { op: BINARY[op]!, a_zero_point: a.p.zeroPoint, b_zero_point: c.p.zeroPoint, y_zero_point: y.p.zeroPoint, ...full },
+        inputs: [a.buf, c.buf],
+        output: y.buf,
+        ints: {
+          op: BINARY[op]!,
+          a_zero_point: a.p.zeroPoint,
+          b_zero_point: c.p.zeroPoint,
+          y_zero_point: y.p.zeroPoint,
+          ...full,
+        },
         floats: { a_scale: a.p.scale, b_scale: c.p.scale, y_scale: y.p.scale },
       });
       b.setQ8(out, y);
       return;
     }
-    case 'Relu': case 'Relu6': case 'LeakyRelu': case 'Elu': case 'Sigmoid': case 'Tanh': {
+    case 'Relu':
+    case 'Relu6':
+    case 'LeakyRelu':
+    case 'Elu':
+    case 'Sigmoid':
+    case 'Tanh': {
       const x = x0();
       const y = newQ8(yp(out));
-      const table = K.buildLut(LUT_KIND[op]!, { x: { ...x.p, type: 'int8' }, y: { ...y.p, type: 'int8' }, alpha: attrNum(n, 'alpha', 0.2) });
+      const table = K.buildLut(LUT_KIND[op]!, {
+        x: { ...x.p, type: 'int8' },
+        y: { ...y.p, type: 'int8' },
+        alpha: attrNum(n, 'alpha', 0.2),
+      });
       b.emit('lut', { inputs: [x.buf], output: y.buf, weights: { table: b.weight(table) } });
       b.setQ8(out, y);
       return;
@@ -141,7 +207,10 @@ export function emitInt8(b: SegmentBuilder, g: Graph, n: Node): void {
       const x = x0();
       const y = newQ8(yp(out));
       b.emit('prelu_i8', {
-        inputs: [x.buf], output: y.buf, ints: { x_zero_point: x.p.zeroPoint, y_zero_point: y.p.zeroPoint, ...full }, floats: { x_scale: x.p.scale, y_scale: y.p.scale },
+        inputs: [x.buf],
+        output: y.buf,
+        ints: { x_zero_point: x.p.zeroPoint, y_zero_point: y.p.zeroPoint, ...full },
+        floats: { x_scale: x.p.scale, y_scale: y.p.scale },
         weights: { alpha: b.weight(floatConst(g, n.inputs[1])!) },
       });
       b.setQ8(out, y);
@@ -158,8 +227,14 @@ export function emitInt8(b: SegmentBuilder, g: Graph, n: Node): void {
       const parts = n.inputs.slice(0, -1).map((t) => b.getQ8(t));
       const y = newQ8(yp(out));
       b.emit('concat_i8', {
-        inputs: parts.map((p) => p.buf), output: y.buf,
-        ints: { axis: concatAxis(g, n, yShape.length), y_zero_point: y.p.zeroPoint, ...full, x_zero_points: parts.map((p) => p.p.zeroPoint) },
+        inputs: parts.map((p) => p.buf),
+        output: y.buf,
+        ints: {
+          axis: concatAxis(g, n, yShape.length),
+          y_zero_point: y.p.zeroPoint,
+          ...full,
+          x_zero_points: parts.map((p) => p.p.zeroPoint),
+        },
         floats: { y_scale: y.p.scale, x_scales: parts.map((p) => p.p.scale) },
       });
       b.setQ8(out, y);
@@ -169,8 +244,15 @@ export function emitInt8(b: SegmentBuilder, g: Graph, n: Node): void {
       const x = x0();
       const y = newQ8(yp(out));
       b.emit('resize_bilinear_i8', {
-        inputs: [x.buf], output: y.buf,
-        ints: { align_corners: +attrBool(n, 'align_corners'), half_pixel_centers: +attrBool(n, 'half_pixel_centers'), x_zero_point: x.p.zeroPoint, y_zero_point: y.p.zeroPoint, ...full },
+        inputs: [x.buf],
+        output: y.buf,
+        ints: {
+          align_corners: +attrBool(n, 'align_corners'),
+          half_pixel_centers: +attrBool(n, 'half_pixel_centers'),
+          x_zero_point: x.p.zeroPoint,
+          y_zero_point: y.p.zeroPoint,
+          ...full,
+        },
         floats: { x_scale: x.p.scale, y_scale: y.p.scale },
       });
       b.setQ8(out, y);
@@ -185,4 +267,3 @@ export function emitInt8(b: SegmentBuilder, g: Graph, n: Node): void {
     }
   }
 }
-

@@ -7,7 +7,13 @@ import { attrInts, attrStr, convPad } from '../model/ops.js';
 export type Padding = 'same' | 'valid' | [number, number, number, number];
 
 /** Output size and padding before/after along one spatial axis (quantization.md §11.1). */
-export function axisGeometry(size: number, k: number, stride: number, dilation: number, padding: 'same' | 'valid' | [number, number]): { out: number; before: number; after: number } {
+export function axisGeometry(
+  size: number,
+  k: number,
+  stride: number,
+  dilation: number,
+  padding: 'same' | 'valid' | [number, number],
+): { out: number; before: number; after: number } {
   const effK = (k - 1) * dilation + 1;
   if (padding === 'valid') return { out: Math.ceil((size - effK + 1) / stride), before: 0, after: 0 };
   if (padding === 'same') {
@@ -30,9 +36,18 @@ export function hw(n: Node, k: string): [number, number] {
 
 /** The step parameters of a window: kernel, strides, dilations and the four paddings. */
 export interface WindowGeometry {
-  kh: number; kw: number; sh: number; sw: number; dh: number; dw: number;
-  pt: number; pb: number; pl: number; pr: number;
-  outH: number; outW: number;
+  kh: number;
+  kw: number;
+  sh: number;
+  sw: number;
+  dh: number;
+  dw: number;
+  pt: number;
+  pb: number;
+  pl: number;
+  pr: number;
+  outH: number;
+  outW: number;
 }
 
 /** Geometry of a conv (with dilations) or pooling window (no dilation) on x [N, H, W, C]. */
@@ -48,7 +63,20 @@ export function windowGeometry(n: Node, xShape: readonly number[], k: [number, n
   const [dh, dw] = pool ? [1, 1] : hw(n, 'dilations');
   const h = axisGeometry(xShape[1]!, k[0], sh, dh, Array.isArray(padding) ? [padding[0], padding[1]] : padding);
   const w = axisGeometry(xShape[2]!, k[1], sw, dw, Array.isArray(padding) ? [padding[2], padding[3]] : padding);
-  return { kh: k[0], kw: k[1], sh, sw, dh, dw, pt: h.before, pb: h.after, pl: w.before, pr: w.after, outH: h.out, outW: w.out };
+  return {
+    kh: k[0],
+    kw: k[1],
+    sh,
+    sw,
+    dh,
+    dw,
+    pt: h.before,
+    pb: h.after,
+    pl: w.before,
+    pr: w.after,
+    outH: h.out,
+    outW: w.out,
+  };
 }
 
 /** The geometry block of conv steps: [kh, kw, sh, sw, dh, dw, pt, pb, pl, pr]. */

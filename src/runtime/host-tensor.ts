@@ -27,7 +27,13 @@ export interface HostTensor {
   quantization?: QParams;
 }
 
-export const DTYPE_ARRAY: Record<TensorDType, new (n: number) => HostArray> = { float32: Float32Array, int32: Int32Array, bool: Uint8Array, int8: Int8Array, uint8: Uint8Array };
+export const DTYPE_ARRAY: Record<TensorDType, new (n: number) => HostArray> = {
+  float32: Float32Array,
+  int32: Int32Array,
+  bool: Uint8Array,
+  int8: Int8Array,
+  uint8: Uint8Array,
+};
 
 /** uint8 codes as the int8 codes the graph runs on: q = u − 128 (zero point − 128), exact. */
 export function uint8ToInt8(u: Uint8Array): Int8Array {
@@ -50,6 +56,7 @@ export function uint8Params(p: QParams): QParams {
 
 /** A host tensor as float32 for tfjs (int8 / uint8 codes dequantized with their parameters, §3). */
 export function toFloatTensor(v: HostTensor): tf.Tensor {
-  if (v.dtype === 'int8' || v.dtype === 'uint8') return tf.tensor(dequantize(v.data as Int8Array | Uint8Array, v.quantization!), v.shape, 'float32');
+  if (v.dtype === 'int8' || v.dtype === 'uint8')
+    return tf.tensor(dequantize(v.data as Int8Array | Uint8Array, v.quantization!), v.shape, 'float32');
   return tf.tensor(v.data as Float32Array | Int32Array | Uint8Array, v.shape, v.dtype as 'float32' | 'int32' | 'bool');
 }

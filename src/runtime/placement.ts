@@ -42,13 +42,46 @@ export interface PlannedNode {
 
 /** TF1 and TF2 control flow, TensorArray / TensorList ops: these (and the regions they delimit) run in tfjs. */
 export const CONTROL_FLOW_OPS = new Set([
-  'Switch', 'Merge', 'Enter', 'Exit', 'NextIteration', 'LoopCond', 'RefEnter', 'RefExit', 'RefMerge', 'RefSwitch',
-  'If', 'StatelessIf', 'While', 'StatelessWhile', 'PartitionedCall', 'StatefulPartitionedCall',
-  'TensorArrayV3', 'TensorArrayReadV3', 'TensorArrayWriteV3', 'TensorArrayGatherV3', 'TensorArrayScatterV3', 'TensorArrayConcatV3',
-  'TensorArraySplitV3', 'TensorArraySizeV3', 'TensorArrayCloseV3',
-  'TensorListReserve', 'TensorListFromTensor', 'TensorListGetItem', 'TensorListSetItem', 'TensorListStack', 'TensorListLength',
-  'TensorListPushBack', 'TensorListPopBack', 'TensorListConcatV2', 'TensorListSplit', 'TensorListGather', 'TensorListScatterV2',
-  'TensorListScatterIntoExistingList', 'TensorListElementShape', 'TensorListResize',
+  'Switch',
+  'Merge',
+  'Enter',
+  'Exit',
+  'NextIteration',
+  'LoopCond',
+  'RefEnter',
+  'RefExit',
+  'RefMerge',
+  'RefSwitch',
+  'If',
+  'StatelessIf',
+  'While',
+  'StatelessWhile',
+  'PartitionedCall',
+  'StatefulPartitionedCall',
+  'TensorArrayV3',
+  'TensorArrayReadV3',
+  'TensorArrayWriteV3',
+  'TensorArrayGatherV3',
+  'TensorArrayScatterV3',
+  'TensorArrayConcatV3',
+  'TensorArraySplitV3',
+  'TensorArraySizeV3',
+  'TensorArrayCloseV3',
+  'TensorListReserve',
+  'TensorListFromTensor',
+  'TensorListGetItem',
+  'TensorListSetItem',
+  'TensorListStack',
+  'TensorListLength',
+  'TensorListPushBack',
+  'TensorListPopBack',
+  'TensorListConcatV2',
+  'TensorListSplit',
+  'TensorListGather',
+  'TensorListScatterV2',
+  'TensorListScatterIntoExistingList',
+  'TensorListElementShape',
+  'TensorListResize',
 ]);
 
 /**
@@ -61,8 +94,13 @@ export function controlFlowRegion(g: Graph): Set<string> {
   const op = new Map(g.nodes.map((n) => [n.name, n.op]));
   // A region of one op that is not control flow (Where, non-max suppression: tfjs runs them
   // only asynchronously) is an op without a native kernel, placed as one.
-  const isFlow = (r: { nodes: string[] }) => r.nodes.length > 1 || r.nodes.some((n) => CONTROL_FLOW_OPS.has(op.get(n)!));
-  return new Set(controlFlowRegions(g).filter(isFlow).flatMap((r) => r.nodes));
+  const isFlow = (r: { nodes: string[] }) =>
+    r.nodes.length > 1 || r.nodes.some((n) => CONTROL_FLOW_OPS.has(op.get(n)!));
+  return new Set(
+    controlFlowRegions(g)
+      .filter(isFlow)
+      .flatMap((r) => r.nodes),
+  );
 }
 
 export interface PlacementContext {
@@ -105,30 +143,106 @@ export function floatConst(g: Graph, t: string | undefined): Float32Array | unde
 /** Inputs of a node that carry activations (non-constant data inputs). */
 export function dataInputs(g: Graph, n: Node): string[] {
   switch (n.op) {
-    case 'Conv2D': case 'DepthwiseConv2dNative': case 'MatMul': case 'Prelu':
-    case 'Reshape': case 'ExpandDims': case 'Transpose': case 'Pad': case 'PadV2': case 'Mean':
-    case 'ResizeBilinear': case 'ResizeNearestNeighbor': case 'Max': case 'FusedBatchNormV3':
-    case 'StridedSlice': case 'Slice': case 'DepthToSpace': case 'ClipByValue':
+    case 'Conv2D':
+    case 'DepthwiseConv2dNative':
+    case 'MatMul':
+    case 'Prelu':
+    case 'Reshape':
+    case 'ExpandDims':
+    case 'Transpose':
+    case 'Pad':
+    case 'PadV2':
+    case 'Mean':
+    case 'ResizeBilinear':
+    case 'ResizeNearestNeighbor':
+    case 'Max':
+    case 'FusedBatchNormV3':
+    case 'StridedSlice':
+    case 'Slice':
+    case 'DepthToSpace':
+    case 'ClipByValue':
       return [n.inputs[0]!];
-    case 'Conv2DBackpropInput': return [n.inputs[2]!];
-    case 'ConcatV2': return n.inputs.slice(0, -1);
-    default: return n.inputs.filter((t) => !g.constants.has(t));
+    case 'Conv2DBackpropInput':
+      return [n.inputs[2]!];
+    case 'ConcatV2':
+      return n.inputs.slice(0, -1);
+    default:
+      return n.inputs.filter((t) => !g.constants.has(t));
   }
 }
 
 const INT8_NATIVE = new Set([
-  'Conv2D', 'MatMul', 'DepthwiseConv2dNative', 'AvgPool', 'MaxPool', 'Mean', 'AddV2', 'Sub', 'Mul', 'Maximum', 'Minimum',
-  'Relu', 'Relu6', 'LeakyRelu', 'Elu', 'Sigmoid', 'Tanh', 'Prelu', 'Softmax', 'ConcatV2', 'ResizeBilinear',
-  'ResizeNearestNeighbor', 'Pad', 'PadV2', 'Transpose', ...COPY_OPS, 'StridedSlice', 'Slice', 'DepthToSpace', 'Conv2DBackpropInput',
+  'Conv2D',
+  'MatMul',
+  'DepthwiseConv2dNative',
+  'AvgPool',
+  'MaxPool',
+  'Mean',
+  'AddV2',
+  'Sub',
+  'Mul',
+  'Maximum',
+  'Minimum',
+  'Relu',
+  'Relu6',
+  'LeakyRelu',
+  'Elu',
+  'Sigmoid',
+  'Tanh',
+  'Prelu',
+  'Softmax',
+  'ConcatV2',
+  'ResizeBilinear',
+  'ResizeNearestNeighbor',
+  'Pad',
+  'PadV2',
+  'Transpose',
+  ...COPY_OPS,
+  'StridedSlice',
+  'Slice',
+  'DepthToSpace',
+  'Conv2DBackpropInput',
 ]);
 const FLOAT_NATIVE = new Set([
-  'Conv2D', 'MatMul', 'DepthwiseConv2dNative', 'AvgPool', 'MaxPool', 'Mean', ...Object.keys(BINARY), ...Object.keys(UNARY_ACT),
-  'Prelu', 'Softmax', 'ConcatV2', 'ResizeBilinear', 'ResizeNearestNeighbor', 'Pad', 'PadV2', 'Transpose', ...COPY_OPS,
-  'Max', 'FusedBatchNormV3', 'StridedSlice', 'Slice', 'DepthToSpace', 'Conv2DBackpropInput', 'BatchMatMulV2', 'ClipByValue', 'AddN',
+  'Conv2D',
+  'MatMul',
+  'DepthwiseConv2dNative',
+  'AvgPool',
+  'MaxPool',
+  'Mean',
+  ...Object.keys(BINARY),
+  ...Object.keys(UNARY_ACT),
+  'Prelu',
+  'Softmax',
+  'ConcatV2',
+  'ResizeBilinear',
+  'ResizeNearestNeighbor',
+  'Pad',
+  'PadV2',
+  'Transpose',
+  ...COPY_OPS,
+  'Max',
+  'FusedBatchNormV3',
+  'StridedSlice',
+  'Slice',
+  'DepthToSpace',
+  'Conv2DBackpropInput',
+  'BatchMatMulV2',
+  'ClipByValue',
+  'AddN',
 ]);
 /** Ops the IR keeps opaque (tfjs runs them in float references) that the runtime still runs natively. */
 const OPAQUE_NATIVE = new Set(['AddN']);
-const ELEMENTWISE_BINARY = new Set(['AddV2', 'Sub', 'Mul', 'Maximum', 'Minimum', 'RealDiv', 'SquaredDifference', 'BiasAdd']);
+const ELEMENTWISE_BINARY = new Set([
+  'AddV2',
+  'Sub',
+  'Mul',
+  'Maximum',
+  'Minimum',
+  'RealDiv',
+  'SquaredDifference',
+  'BiasAdd',
+]);
 /** Largest GEMM depth the packed kernels take (gemm::kMaxK). */
 export const MAX_GEMM_K = 65536;
 
@@ -147,9 +261,11 @@ function nativeObstacle(ctx: PlacementContext, n: Node, exec: NodeExecution): Ob
   const tensors = [...ins, n.outputs[0]!];
   for (const t of tensors) {
     const info = shapes.get(t);
-    if (info && info.dtype !== 'float32') return ['dtype', `tensor '${t}' is ${info.dtype} (native kernels take float32)`];
+    if (info && info.dtype !== 'float32')
+      return ['dtype', `tensor '${t}' is ${info.dtype} (native kernels take float32)`];
   }
-  for (const t of tensors) if (!shapes.get(t)?.shape) return ['shape-unknown', `the shape of '${t}' is not known before the run`];
+  for (const t of tensors)
+    if (!shapes.get(t)?.shape) return ['shape-unknown', `the shape of '${t}' is not known before the run`];
   const logical = tensors.map((t) => shapes.get(t)!.shape!);
   const op = n.op;
   if (COPY_OPS.has(op)) {
@@ -157,110 +273,158 @@ function nativeObstacle(ctx: PlacementContext, n: Node, exec: NodeExecution): Ob
     if (!nativeLayout(x) || !nativeLayout(y)) return ['layout', 'the batch dimension is not leading'];
     const fixed = (s: number[]): number => prod(s.filter((d) => d >= 0));
     const per = (s: number[]): number => -(s.find((d) => d < 0) ?? 0);
-    if (fixed(x) * Math.max(per(x), 1) !== fixed(y) * Math.max(per(y), 1) || (per(x) > 0) !== (per(y) > 0)) return ['layout', 'reshape across the batch dimension'];
+    if (fixed(x) * Math.max(per(x), 1) !== fixed(y) * Math.max(per(y), 1) || per(x) > 0 !== per(y) > 0)
+      return ['layout', 'reshape across the batch dimension'];
     return undefined;
   }
   // Row-wise ops (a product over the last dimension, or elementwise) also take a batch folded
   // into a leading dimension ([16·batch, C] is stored as [-1, 16, C]); the others want it first.
   const rowWise = op === 'MatMul' || op === 'Softmax' || op === 'ClipByValue' || UNARY_ACT[op] !== undefined;
-  const fits = (s: number[]): boolean => isCanonical(s) || (rowWise && !!nativeLayout(s) && s.findIndex((d) => d < 0) < s.length - 1);
+  const fits = (s: number[]): boolean =>
+    isCanonical(s) || (rowWise && !!nativeLayout(s) && s.findIndex((d) => d < 0) < s.length - 1);
   if (logical.some((s) => !fits(s))) return ['layout', 'the batch dimension is not leading'];
   const batched = logical.map((s) => s.some((d) => d < 0));
-  if (!ELEMENTWISE_BINARY.has(op) && batched.some((b) => b !== batched[0])) return ['layout', 'the batch dimension does not flow through'];
+  if (!ELEMENTWISE_BINARY.has(op) && batched.some((b) => b !== batched[0]))
+    return ['layout', 'the batch dimension does not flow through'];
   const act = (n.attrs.activation as string | undefined) ?? 'none';
   if (act !== 'prelu' && ACT[act] === undefined) return ['op-unknown', `fused activation '${act}'`];
-  if (act === 'prelu' && floatConst(g, n.inputs[3])?.length !== logical[logical.length - 1]!.at(-1)) return ['parameters', 'prelu alpha is not a constant per channel'];
+  if (act === 'prelu' && floatConst(g, n.inputs[3])?.length !== logical[logical.length - 1]!.at(-1))
+    return ['parameters', 'prelu alpha is not a constant per channel'];
   const xs = logical[0]!;
   const ys = logical[logical.length - 1]!;
-  const nhwc = (): Obstacle => (String(n.attrs.data_format ?? 'NHWC').toUpperCase() === 'NHWC' ? undefined : ['layout', 'NCHW']);
+  const nhwc = (): Obstacle =>
+    String(n.attrs.data_format ?? 'NHWC').toUpperCase() === 'NHWC' ? undefined : ['layout', 'NCHW'];
   const bias = (i: number, channels: number): Obstacle => {
     if (n.inputs[i] === undefined) return undefined;
     const b = floatConst(g, n.inputs[i]);
     // A single bias value is broadcast to every channel by the emitters, as tfjs does.
-    return b && (b.length === channels || b.length === 1) ? undefined : ['parameters', 'bias is not a float32 constant per output channel'];
+    return b && (b.length === channels || b.length === 1)
+      ? undefined
+      : ['parameters', 'bias is not a float32 constant per output channel'];
   };
   switch (op) {
-    case 'Conv2D': case 'DepthwiseConv2dNative': {
+    case 'Conv2D':
+    case 'DepthwiseConv2dNative': {
       const why = nhwc();
       if (why) return why;
       const w = g.constants.get(n.inputs[1]!);
       if (xs.length !== 4 || ys.length !== 4) return ['layout', 'convolution input and output must be NHWC (rank 4)'];
       if (!w || w.shape.length !== 4) return ['parameters', 'filter is not a constant'];
-      if (op === 'Conv2D' && w.shape[0]! * w.shape[1]! * xs[3]! > MAX_GEMM_K) return ['parameters', `GEMM depth ${w.shape[0]! * w.shape[1]! * xs[3]!} above ${MAX_GEMM_K}`];
+      if (op === 'Conv2D' && w.shape[0]! * w.shape[1]! * xs[3]! > MAX_GEMM_K)
+        return ['parameters', `GEMM depth ${w.shape[0]! * w.shape[1]! * xs[3]!} above ${MAX_GEMM_K}`];
       return bias(2, ys[3]!);
     }
     case 'Conv2DBackpropInput': {
       const why = nhwc();
       if (why) return why;
-      if (!isConst(g, n.inputs[0]) || !isConst(g, n.inputs[1]) || xs.length !== 4 || ys.length !== 4) return ['parameters', 'output shape and filter must be constants'];
+      if (!isConst(g, n.inputs[0]) || !isConst(g, n.inputs[1]) || xs.length !== 4 || ys.length !== 4)
+        return ['parameters', 'output shape and filter must be constants'];
       if (act !== 'none') return ['op-unknown', 'fused activation on a transposed convolution'];
       return bias(3, ys[3]!);
     }
     case 'ClipByValue':
-      return floatConst(g, n.inputs[1])?.length === 1 && floatConst(g, n.inputs[2])?.length === 1 ? undefined : ['parameters', 'clip bounds are not scalar constants'];
+      return floatConst(g, n.inputs[1])?.length === 1 && floatConst(g, n.inputs[2])?.length === 1
+        ? undefined
+        : ['parameters', 'clip bounds are not scalar constants'];
     case 'BatchMatMulV2': {
       const bs = isConst(g, n.inputs[1]) ? g.constants.get(n.inputs[1]!)!.shape : shapes.get(n.inputs[1]!)?.shape;
       if (!bs || bs.length < 2 || xs.length < 2) return ['shape-unknown', 'operands of unknown shape'];
       // Leading dimensions: equal, or one side has none/ones (a single matrix broadcast).
-      const la = xs.slice(0, -2), lb = bs.slice(0, -2);
+      const la = xs.slice(0, -2),
+        lb = bs.slice(0, -2);
       const one = (l: number[]): boolean => l.every((d) => d === 1);
-      return (la.length === lb.length && la.every((d, i) => d === lb[i])) || one(la) || one(lb) ? undefined : ['layout', 'BatchMatMul broadcasting other than a single matrix'];
+      return (la.length === lb.length && la.every((d, i) => d === lb[i])) || one(la) || one(lb)
+        ? undefined
+        : ['layout', 'BatchMatMul broadcasting other than a single matrix'];
     }
     case 'StridedSlice':
-      return [1, 2, 3].every((i) => isConst(g, n.inputs[i])) ? undefined : ['parameters', 'slice parameters are not constant'];
+      return [1, 2, 3].every((i) => isConst(g, n.inputs[i]))
+        ? undefined
+        : ['parameters', 'slice parameters are not constant'];
     case 'Slice':
-      return isConst(g, n.inputs[1]) && isConst(g, n.inputs[2]) ? undefined : ['parameters', 'slice parameters are not constant'];
+      return isConst(g, n.inputs[1]) && isConst(g, n.inputs[2])
+        ? undefined
+        : ['parameters', 'slice parameters are not constant'];
     case 'DepthToSpace':
-      return xs.length === 4 && String(n.attrs.data_format ?? 'NHWC').toUpperCase() === 'NHWC' ? undefined : ['layout', 'DepthToSpace layout'];
+      return xs.length === 4 && String(n.attrs.data_format ?? 'NHWC').toUpperCase() === 'NHWC'
+        ? undefined
+        : ['layout', 'DepthToSpace layout'];
     case 'MatMul': {
       const w = g.constants.get(n.inputs[1]!);
-      if (attrBool(n, 'transpose_a') || !w || w.shape.length !== 2) return ['parameters', 'MatMul needs a constant B and no transpose_a'];
+      if (attrBool(n, 'transpose_a') || !w || w.shape.length !== 2)
+        return ['parameters', 'MatMul needs a constant B and no transpose_a'];
       const k = attrBool(n, 'transpose_b') ? w.shape[1]! : w.shape[0]!;
       if (k > MAX_GEMM_K) return ['parameters', `GEMM depth ${k} above ${MAX_GEMM_K}`];
       return bias(2, ys.at(-1)!);
     }
-    case 'MaxPool': case 'AvgPool': {
+    case 'MaxPool':
+    case 'AvgPool': {
       const p = attrStr(n, 'padding').toLowerCase();
-      return xs.length === 4 && (p === 'same' || p === 'valid') ? undefined : ['layout', 'pooling needs NHWC and SAME or VALID padding'];
+      return xs.length === 4 && (p === 'same' || p === 'valid')
+        ? undefined
+        : ['layout', 'pooling needs NHWC and SAME or VALID padding'];
     }
-    case 'Mean': case 'Max': {
+    case 'Mean':
+    case 'Max': {
       const axes = g.constants.get(n.inputs[1]!);
       if (!axes || xs.length !== 4) return ['layout', `${op} over other axes than H, W`];
-      const a = Array.from(axes.data as Int32Array).map((v) => (v < 0 ? v + 4 : v)).sort();
+      const a = Array.from(axes.data as Int32Array)
+        .map((v) => (v < 0 ? v + 4 : v))
+        .sort();
       return a.length === 2 && a[0] === 1 && a[1] === 2 ? undefined : ['layout', `${op} over other axes than H, W`];
     }
     case 'FusedBatchNormV3': {
       const c = xs[xs.length - 1]!;
-      return [1, 2, 3, 4].every((i) => floatConst(g, n.inputs[i])?.length === c) ? undefined : ['parameters', 'BatchNorm parameters must be constants per channel'];
+      return [1, 2, 3, 4].every((i) => floatConst(g, n.inputs[i])?.length === c)
+        ? undefined
+        : ['parameters', 'BatchNorm parameters must be constants per channel'];
     }
     case 'ConcatV2':
       return isConst(g, n.inputs[n.inputs.length - 1]) ? undefined : ['parameters', 'axis is not a constant'];
     case 'AddN': {
       // A sum of same-shape tensors (constants included), as a chain of adds.
-      const same = (s: readonly number[] | null | undefined): boolean => !!s && s.length === ys.length && s.every((d, i) => d === ys[i]);
-      return n.inputs.every((t) => same(shapes.get(t)?.shape) && (!isConst(g, t) || floatConst(g, t))) ? undefined : ['layout', 'AddN of tensors of different shapes'];
+      const same = (s: readonly number[] | null | undefined): boolean =>
+        !!s && s.length === ys.length && s.every((d, i) => d === ys[i]);
+      return n.inputs.every((t) => same(shapes.get(t)?.shape) && (!isConst(g, t) || floatConst(g, t)))
+        ? undefined
+        : ['layout', 'AddN of tensors of different shapes'];
     }
     case 'Prelu': {
       const a = floatConst(g, n.inputs[1]);
-      return a && a.length === xs[xs.length - 1] ? undefined : ['parameters', 'alpha must be a constant per last-dimension channel'];
+      return a && a.length === xs[xs.length - 1]
+        ? undefined
+        : ['parameters', 'alpha must be a constant per last-dimension channel'];
     }
-    case 'Pad': case 'PadV2':
-      if (!isConst(g, n.inputs[1]) || (op === 'PadV2' && !floatConst(g, n.inputs[2]))) return ['parameters', 'paddings are not constant'];
+    case 'Pad':
+    case 'PadV2':
+      if (!isConst(g, n.inputs[1]) || (op === 'PadV2' && !floatConst(g, n.inputs[2])))
+        return ['parameters', 'paddings are not constant'];
       // A -Infinity pad (before a max pool) is exact in int8, where it clamps to the lowest code
       // like any value below the range; a float step carries finite numbers only.
-      if (op === 'PadV2' && exec !== 'int8' && !Number.isFinite(floatConst(g, n.inputs[2])![0]!)) return ['parameters', 'the pad value is not finite'];
-      return xs[0] === -1 && Array.from(g.constants.get(n.inputs[1]!)!.data as Int32Array).slice(0, 2).some((v) => v !== 0) ? ['layout', 'padding of the batch dimension'] : undefined;
+      if (op === 'PadV2' && exec !== 'int8' && !Number.isFinite(floatConst(g, n.inputs[2])![0]!))
+        return ['parameters', 'the pad value is not finite'];
+      return xs[0] === -1 &&
+        Array.from(g.constants.get(n.inputs[1]!)!.data as Int32Array)
+          .slice(0, 2)
+          .some((v) => v !== 0)
+        ? ['layout', 'padding of the batch dimension']
+        : undefined;
     case 'Transpose':
       if (!isConst(g, n.inputs[1])) return ['parameters', 'permutation is not constant'];
-      return xs[0] === -1 && (g.constants.get(n.inputs[1]!)!.data as Int32Array)[0] !== 0 ? ['layout', 'the batch dimension must stay first'] : undefined;
-    case 'ResizeBilinear': case 'ResizeNearestNeighbor':
+      return xs[0] === -1 && (g.constants.get(n.inputs[1]!)!.data as Int32Array)[0] !== 0
+        ? ['layout', 'the batch dimension must stay first']
+        : undefined;
+    case 'ResizeBilinear':
+    case 'ResizeNearestNeighbor':
       if (!isConst(g, n.inputs[1])) return ['parameters', 'size is not constant'];
       return xs.length === 4 ? undefined : ['layout', 'resize input must be NHWC'];
     default:
       if (BINARY[op] !== undefined) {
         if (n.inputs.length !== 2) return ['op-unknown', 'binary op arity'];
-        if (n.inputs.some((t) => isConst(g, t) && !floatConst(g, t))) return ['dtype', 'constant operand is not float32'];
-        if (exec === 'int8' && !['AddV2', 'Sub', 'Mul', 'Maximum', 'Minimum'].includes(op)) return ['op-unknown', `no int8 kernel for ${op}`];
+        if (n.inputs.some((t) => isConst(g, t) && !floatConst(g, t)))
+          return ['dtype', 'constant operand is not float32'];
+        if (exec === 'int8' && !['AddV2', 'Sub', 'Mul', 'Maximum', 'Minimum'].includes(op))
+          return ['op-unknown', `no int8 kernel for ${op}`];
       }
       return undefined;
   }
@@ -275,6 +439,7 @@ export function decide(ctx: PlacementContext, n: Node, exec: NodeExecution): Pla
     if (INT8_NATIVE.has(n.op)) return { ...base, placement: 'native-int8' };
     return { ...base, placement: 'tfjs', reasonKind: 'op-unknown', reason: `no native int8 kernel for ${n.op}` };
   }
-  if (exec === 'dynamic') return { ...base, placement: int4WeightOf(ctx.g, n) ? 'native-dynamic-int4' : 'native-dynamic' };
+  if (exec === 'dynamic')
+    return { ...base, placement: int4WeightOf(ctx.g, n) ? 'native-dynamic-int4' : 'native-dynamic' };
   return { ...base, placement: 'native-float' };
 }

@@ -21,7 +21,15 @@ import type { QParams } from '../quant/scheme.js';
 import { selectSparseSteps, type SparseMode } from '../sparse/select.js';
 import { emitFloat } from './emit-float.js';
 import { emitInt8 } from './emit-int8.js';
-import { CONTROL_FLOW_OPS, controlFlowRegion, decide, type PlacementContext, type Placement, type PlannedNode, type ReasonKind } from './placement.js';
+import {
+  CONTROL_FLOW_OPS,
+  controlFlowRegion,
+  decide,
+  type PlacementContext,
+  type Placement,
+  type PlannedNode,
+  type ReasonKind,
+} from './placement.js';
 import { SegmentBuilder, type SegmentTensor } from './segment-builder.js';
 
 export type { Placement, PlannedNode, ReasonKind, SegmentTensor };
@@ -89,16 +97,23 @@ export interface CompileOptions {
 
 /** The declared input shapes as planning takes them: unknown dimensions beyond the batch → null. */
 export function declaredInputShapes(g: Graph): Map<string, number[] | null> {
-  return new Map(g.inputs.map((i) => [i.name, i.shape && i.shape.every((d, k) => d >= 0 || (k === 0 && d === -1)) ? [...i.shape] : null]));
+  return new Map(
+    g.inputs.map((i) => [
+      i.name,
+      i.shape && i.shape.every((d, k) => d >= 0 || (k === 0 && d === -1)) ? [...i.shape] : null,
+    ]),
+  );
 }
 
 /** Compiles a graph (g.tensors is refreshed by inferShapes) into native and tfjs segments. */
 export function compilePlan(g0: Graph, options: CompileOptions = {}): CompiledPlan {
   inferShapes(g0);
-  const inputShapes = new Map([...declaredInputShapes(g0)].map(([k, v]) => {
-    const given = options.inputShapes?.get(k);
-    return [k, given === undefined ? v : given ? [...given] : null] as const;
-  }));
+  const inputShapes = new Map(
+    [...declaredInputShapes(g0)].map(([k, v]) => {
+      const given = options.inputShapes?.get(k);
+      return [k, given === undefined ? v : given ? [...given] : null] as const;
+    }),
+  );
   const shapes = inferPlanShapes(g0, inputShapes, options.regionShapes);
   const info = quantizationInfo(g0);
   const acts = activationTable(g0);
@@ -133,7 +148,11 @@ export function compilePlan(g0: Graph, options: CompileOptions = {}): CompiledPl
     }
   }
   const order0 = g0.nodes.filter((n) => needed.has(n));
-  const order = keepRegionsTogether(order0.filter((n) => !folded.has(n.name)), region, regions);
+  const order = keepRegionsTogether(
+    order0.filter((n) => !folded.has(n.name)),
+    region,
+    regions,
+  );
   const ctx: PlacementContext = { g, shapes, region };
   const planned = order.map((n) => decide(ctx, n, exec.get(n.name) ?? 'float'));
   // Maximal runs of native / tfjs nodes in topological order.
@@ -147,7 +166,8 @@ export function compilePlan(g0: Graph, options: CompileOptions = {}): CompiledPl
   const placement = new Map(planned.map((p) => [p.node, p.placement]));
   const consumersAfter = (runIndex: number): Set<string> => {
     const s = new Set<string>(g.outputs);
-    for (const r of runs.slice(runIndex + 1)) for (const n of r.nodes) for (const t of [...n.inputs, ...(n.controlInputs ?? [])]) s.add(t);
+    for (const r of runs.slice(runIndex + 1))
+      for (const n of r.nodes) for (const t of [...n.inputs, ...(n.controlInputs ?? [])]) s.add(t);
     return s;
   };
   // int8 graph IO (§12.1): inputs of an inputType-int8 (or uint8) model arrive as int8; graph
@@ -156,7 +176,8 @@ export function compilePlan(g0: Graph, options: CompileOptions = {}): CompiledPl
   // segments otherwise travel as float32.
   const int8Values = new Map<string, QParams>();
   if (info?.mode === 'int8' && info.inputType !== 'float32') {
-    for (const i of g.inputs) if (acts[i.name]) int8Values.set(i.name, { scale: acts[i.name]!.scale, zeroPoint: acts[i.name]!.zeroPoint });
+    for (const i of g.inputs)
+      if (acts[i.name]) int8Values.set(i.name, { scale: acts[i.name]!.scale, zeroPoint: acts[i.name]!.zeroPoint });
   }
   const graphOutputs = new Set(g.outputs);
   const segments: Segment[] = runs.map((r, ri) => {
@@ -165,7 +186,9 @@ export function compilePlan(g0: Graph, options: CompileOptions = {}): CompiledPl
     const exported = produced.filter((t) => later.has(t));
     if (!r.native) {
       const inside = new Set(produced);
-      const inputs = [...new Set(r.nodes.flatMap((n) => n.inputs).filter((t) => !inside.has(t) && !g.constants.has(t)))];
+      const inputs = [
+        ...new Set(r.nodes.flatMap((n) => n.inputs).filter((t) => !inside.has(t) && !g.constants.has(t))),
+      ];
       return { kind: 'tfjs', nodes: r.nodes.map((n) => n.name), inputs, outputs: exported };
     }
     const b = new SegmentBuilder(g, shapes, acts, int8Values);
@@ -181,7 +204,8 @@ export function compilePlan(g0: Graph, options: CompileOptions = {}): CompiledPl
     }
     const outputs: SegmentTensor[] = [];
     const outBufs = exported.map((t) => {
-      const q = info?.mode === 'int8' && info.outputType !== 'float32' && graphOutputs.has(t) ? b.producedInt8(t) : undefined;
+      const q =
+        info?.mode === 'int8' && info.outputType !== 'float32' && graphOutputs.has(t) ? b.producedInt8(t) : undefined;
       if (q) {
         outputs.push({ tensor: t, shape: b.logical(t), dtype: 'int8', quantization: { ...q.p } });
         int8Values.set(t, { ...q.p });
@@ -192,7 +216,13 @@ export function compilePlan(g0: Graph, options: CompileOptions = {}): CompiledPl
       while (stepNodes.length < b.steps.length) stepNodes.push(t);
       return id;
     });
-    const plan: RuntimePlan = { buffers: b.buffers, weights: b.weights, steps: b.steps, inputs: b.inputBufs, outputs: outBufs };
+    const plan: RuntimePlan = {
+      buffers: b.buffers,
+      weights: b.weights,
+      steps: b.steps,
+      inputs: b.inputBufs,
+      outputs: outBufs,
+    };
     return { kind: 'native', nodes: r.nodes.map((n) => n.name), plan, inputs: b.inputs, outputs, stepNodes };
   });
   // A control-flow region runs whole in tfjs-converter: one split across segments is a planner
@@ -210,11 +240,19 @@ export function compilePlan(g0: Graph, options: CompileOptions = {}): CompiledPl
     if (!options.regionShapes?.size) throw new Error(`internal: ${why}`);
     refused ??= why;
   }
-  const foldedNodes: PlannedNode[] = order0.filter((n) => folded.has(n.name)).map((n) => ({ node: n.name, op: n.op, placement: 'folded' }));
-  const nodes = order0.map((n) => planned.find((p) => p.node === n.name) ?? foldedNodes.find((p) => p.node === n.name)!);
+  const foldedNodes: PlannedNode[] = order0
+    .filter((n) => folded.has(n.name))
+    .map((n) => ({ node: n.name, op: n.op, placement: 'folded' }));
+  const nodes = order0.map(
+    (n) => planned.find((p) => p.node === n.name) ?? foldedNodes.find((p) => p.node === n.name)!,
+  );
   const regionOutputs = [...new Set(regions.flatMap((r) => r.outputs))];
-  const unknownRegionOutputs = regionOutputs.filter((t) => !shapes.get(t)?.shape && (shapes.get(t)?.dtype ?? 'float32') !== 'string');
-  const assumedShapes = new Map([...(options.regionShapes ?? [])].filter(([t]) => regionOutputs.includes(t)).map(([t, v]) => [t, [...v]]));
+  const unknownRegionOutputs = regionOutputs.filter(
+    (t) => !shapes.get(t)?.shape && (shapes.get(t)?.dtype ?? 'float32') !== 'string',
+  );
+  const assumedShapes = new Map(
+    [...(options.regionShapes ?? [])].filter(([t]) => regionOutputs.includes(t)).map(([t, v]) => [t, [...v]]),
+  );
   // A tfjs segment hands out the region outputs it computes whose shapes are unknown or assumed,
   // even when only its own nodes read them: the session learns or checks their shapes.
   for (const seg of segments) {
@@ -224,7 +262,17 @@ export function compilePlan(g0: Graph, options: CompileOptions = {}): CompiledPl
       if (!seg.outputs.includes(t) && inside.has(producer.get(t)?.name ?? parseTensorName(t)[0])) seg.outputs.push(t);
     }
   }
-  return { mode: info?.mode ?? 'float', nodes, segments, shapes, graph: g, inputShapes, unknownRegionOutputs, assumedShapes, ...(refused ? { refused } : {}) };
+  return {
+    mode: info?.mode ?? 'float',
+    nodes,
+    segments,
+    shapes,
+    graph: g,
+    inputShapes,
+    unknownRegionOutputs,
+    assumedShapes,
+    ...(refused ? { refused } : {}),
+  };
 }
 
 /**
@@ -234,7 +282,11 @@ export function compilePlan(g0: Graph, options: CompileOptions = {}): CompiledPl
  * that comes first in the given order; the given order when contracting a region would make
  * a cycle.
  */
-function keepRegionsTogether(order: Node[], region: ReadonlySet<string>, regions: readonly ControlFlowRegion[]): Node[] {
+function keepRegionsTogether(
+  order: Node[],
+  region: ReadonlySet<string>,
+  regions: readonly ControlFlowRegion[],
+): Node[] {
   const members = order.filter((n) => region.has(n.name) || CONTROL_FLOW_OPS.has(n.op));
   if (members.length === 0) return order;
   // Regions: region nodes connected by a tensor one produces and another reads.
@@ -245,7 +297,10 @@ function keepRegionsTogether(order: Node[], region: ReadonlySet<string>, regions
   };
   const producer = new Map<string, Node>();
   for (const n of order) for (const o of n.outputs) producer.set(o, n);
-  const depsOf = (n: Node): Node[] => [...n.inputs, ...(n.controlInputs ?? [])].map((t) => producer.get(t) ?? producer.get(parseTensorName(t)[0])).filter((p): p is Node => !!p);
+  const depsOf = (n: Node): Node[] =>
+    [...n.inputs, ...(n.controlInputs ?? [])]
+      .map((t) => producer.get(t) ?? producer.get(parseTensorName(t)[0]))
+      .filter((p): p is Node => !!p);
   for (const n of members) for (const p of depsOf(n)) if (parent.has(p.name)) parent.set(find(p.name), find(n.name));
   // The executor's regions too: with shapes known (learned from a run), a shape computation
   // inside a region can be folded away and no longer connect its two halves by an edge.
@@ -264,7 +319,12 @@ function keepRegionsTogether(order: Node[], region: ReadonlySet<string>, regions
   const pending = new Map<string, Set<string>>();
   const users = new Map<string, string[]>();
   for (const [u, nodes] of units) {
-    const deps = new Set(nodes.flatMap(depsOf).map(unitOf).filter((d) => d !== u));
+    const deps = new Set(
+      nodes
+        .flatMap(depsOf)
+        .map(unitOf)
+        .filter((d) => d !== u),
+    );
     pending.set(u, deps);
     for (const d of deps) {
       if (!users.has(d)) users.set(d, []);
@@ -292,18 +352,37 @@ function keepRegionsTogether(order: Node[], region: ReadonlySet<string>, regions
  * resize size, a transposed convolution's output shape) is planned with constant parameters.
  * Graph outputs and control-flow nodes are never folded.
  */
-function foldKnownValues(g: Graph, shapes: PlanShapes, order: Node[], region: Set<string>): { graph: Graph; folded: Set<string> } {
+function foldKnownValues(
+  g: Graph,
+  shapes: PlanShapes,
+  order: Node[],
+  region: Set<string>,
+): { graph: Graph; folded: Set<string> } {
   const folded = new Set<string>();
   const outputs = new Set(g.outputs);
   const constants = new Map(g.constants);
   for (const n of order) {
     if (region.has(n.name) || CONTROL_FLOW_OPS.has(n.op) || n.outputs.some((o) => outputs.has(o))) continue;
     const known = n.outputs.map((o) => shapes.get(o));
-    if (!known.every((k) => k?.value !== undefined && k.shape && k.shape.every((d) => d >= 0) && (k.dtype === 'int32' || k.dtype === 'float32'))) continue;
+    if (
+      !known.every(
+        (k) =>
+          k?.value !== undefined &&
+          k.shape &&
+          k.shape.every((d) => d >= 0) &&
+          (k.dtype === 'int32' || k.dtype === 'float32'),
+      )
+    )
+      continue;
     folded.add(n.name);
     n.outputs.forEach((o, i) => {
       const k = known[i]!;
-      constants.set(o, { name: o, dtype: k.dtype, shape: [...k.shape!], data: k.dtype === 'int32' ? Int32Array.from(k.value!) : Float32Array.from(k.value!) });
+      constants.set(o, {
+        name: o,
+        dtype: k.dtype,
+        shape: [...k.shape!],
+        data: k.dtype === 'int32' ? Int32Array.from(k.value!) : Float32Array.from(k.value!),
+      });
     });
   }
   if (folded.size === 0) return { graph: g, folded };

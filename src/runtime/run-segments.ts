@@ -27,7 +27,9 @@ export interface Prepared {
 /** The first node of a tfjs segment that only tfjs-converter's asynchronous executor can run. */
 export function asyncOnlyNode(segments: CompiledPlan['segments'], tfjsGraph: Graph | undefined): string | undefined {
   if (!tfjsGraph) return undefined;
-  return segments.find((seg) => seg.kind === 'tfjs' && requiresAsync(tfjsGraph, { nodes: seg.nodes, outputs: seg.outputs }))?.nodes[0];
+  return segments.find(
+    (seg) => seg.kind === 'tfjs' && requiresAsync(tfjsGraph, { nodes: seg.nodes, outputs: seg.outputs }),
+  )?.nodes[0];
 }
 
 export function shapeText(s: readonly number[]): string {
@@ -39,7 +41,12 @@ export function shapeText(s: readonly number[]): string {
  * gave an output of another shape than the plan assumed (`compiled.assumedShapes`, learned
  * from an earlier run): the caller runs again on a plan without that assumption.
  */
-export async function runSegments(prepared: Prepared, values: Map<string, HostTensor>, batch: number, check: () => void): Promise<boolean> {
+export async function runSegments(
+  prepared: Prepared,
+  values: Map<string, HostTensor>,
+  batch: number,
+  check: () => void,
+): Promise<boolean> {
   const assumed = prepared.compiled.assumedShapes;
   for (const [si, seg] of prepared.compiled.segments.entries()) {
     if (seg.kind === 'native') {
@@ -69,7 +76,11 @@ function nativeOf(prepared: Prepared, si: number, check: () => void): RuntimeSes
 }
 
 /** A native segment's input arrays, checked against the plan. */
-function nativeInputs(seg: NativeSegment, values: Map<string, HostTensor>, batch: number): (Float32Array | Int8Array)[] {
+function nativeInputs(
+  seg: NativeSegment,
+  values: Map<string, HostTensor>,
+  batch: number,
+): (Float32Array | Int8Array)[] {
   return seg.inputs.map((t) => {
     const v = values.get(t.tensor);
     if (!v) throw new Error(`internal: tensor '${t.tensor}' has no value`);
@@ -77,18 +88,30 @@ function nativeInputs(seg: NativeSegment, values: Map<string, HostTensor>, batch
     if (!(v.data instanceof want)) throw new TypeError(`tensor '${t.tensor}' must be ${t.dtype}`);
     const shape = t.shape.map((d) => resolveDim(d, batch));
     if (v.shape.length !== shape.length || v.shape.some((d, j) => d !== shape[j])) {
-      throw new Error(`internal: tensor '${t.tensor}' has shape [${v.shape.join(', ')}], the plan expects ${shapeText(t.shape)} = [${shape.join(', ')}]`);
+      throw new Error(
+        `internal: tensor '${t.tensor}' has shape [${v.shape.join(', ')}], the plan expects ${shapeText(t.shape)} = [${shape.join(', ')}]`,
+      );
     }
     return v.data as Float32Array | Int8Array;
   });
 }
 
-function storeNative(seg: NativeSegment, outs: (Float32Array | Int8Array | Uint8Array | Int32Array)[], values: Map<string, HostTensor>, batch: number): void {
+function storeNative(
+  seg: NativeSegment,
+  outs: (Float32Array | Int8Array | Uint8Array | Int32Array)[],
+  values: Map<string, HostTensor>,
+  batch: number,
+): void {
   seg.outputs.forEach((t, i) => {
     const data = outs[i] as Float32Array | Int8Array;
     const shape = t.shape.map((d) => resolveDim(d, batch));
     if (data.length !== shape.reduce((a, b) => a * b, 1)) throw new Error(`internal: output '${t.tensor}' size`);
-    values.set(t.tensor, t.dtype === 'int8' ? { data, shape, dtype: 'int8', quantization: t.quantization } : { data, shape, dtype: 'float32' });
+    values.set(
+      t.tensor,
+      t.dtype === 'int8'
+        ? { data, shape, dtype: 'int8', quantization: t.quantization }
+        : { data, shape, dtype: 'float32' },
+    );
   });
 }
 
@@ -119,7 +142,11 @@ function storeTfjs(seg: TfjsSegment, res: tf.Tensor[], values: Map<string, HostT
 }
 
 /** A tfjs segment run synchronously by `exec`. */
-function runTfjs(seg: TfjsSegment, values: Map<string, HostTensor>, exec: (given: Record<string, tf.Tensor>) => tf.Tensor[]): void {
+function runTfjs(
+  seg: TfjsSegment,
+  values: Map<string, HostTensor>,
+  exec: (given: Record<string, tf.Tensor>) => tf.Tensor[],
+): void {
   const given = tfjsInputs(seg, values);
   try {
     storeTfjs(seg, exec(given), values);
@@ -133,14 +160,22 @@ function runTfjs(seg: TfjsSegment, values: Map<string, HostTensor>, exec: (given
  * through the synchronous executor). A plan whose tfjs segments hold control flow cannot run
  * this way (tfjs-converter runs it only asynchronously): decided when the plan was made.
  */
-export function runSegmentsSync(prepared: Prepared, values: Map<string, HostTensor>, batch: number, check: () => void): void {
+export function runSegmentsSync(
+  prepared: Prepared,
+  values: Map<string, HostTensor>,
+  batch: number,
+  check: () => void,
+): void {
   const g = prepared.tfjsGraph;
   if (prepared.asyncOnly !== undefined) {
-    throw new Error(`InferenceSession: this model runs control flow (from node '${prepared.asyncOnly}') in tfjs, which runs only asynchronously: use run(), predictAsync() or executeAsync()`);
+    throw new Error(
+      `InferenceSession: this model runs control flow (from node '${prepared.asyncOnly}') in tfjs, which runs only asynchronously: use run(), predictAsync() or executeAsync()`,
+    );
   }
   // A plan assuming region output shapes holds control flow in tfjs: refused above.
   for (const [si, seg] of prepared.compiled.segments.entries()) {
-    if (seg.kind === 'native') storeNative(seg, nativeOf(prepared, si, check).runSync(batch, nativeInputs(seg, values, batch)), values, batch);
+    if (seg.kind === 'native')
+      storeNative(seg, nativeOf(prepared, si, check).runSync(batch, nativeInputs(seg, values, batch)), values, batch);
     else runTfjs(seg, values, (given) => runTfjsSegmentSync(g!, seg, given));
   }
 }

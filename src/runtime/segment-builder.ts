@@ -94,7 +94,12 @@ export class SegmentBuilder {
     const c = this.g.constants.get(t);
     if (q) {
       id = this.buffer(DT.f32, this.buffers[q.buf]!.shape);
-      this.emit('dequantize', { inputs: [q.buf], output: id, ints: { zero_point: q.p.zeroPoint }, floats: { scale: q.p.scale } });
+      this.emit('dequantize', {
+        inputs: [q.buf],
+        output: id,
+        ints: { zero_point: q.p.zeroPoint },
+        floats: { scale: q.p.scale },
+      });
     } else if (c) {
       id = this.constBuffer(c.data as Float32Array, DT.f32, c.shape);
     } else {

@@ -17,10 +17,28 @@ import { quantize } from '../kernels/quantize.js';
 import { activationTable, quantizationInfo } from '../quant/params.js';
 import type { QParams } from '../quant/scheme.js';
 import { native } from '../native/binding.js';
-import { compilePlan, declaredInputShapes, type CompiledPlan, type NativeSegment, type PlannedNode, type Placement, type ReasonKind } from './plan.js';
+import {
+  compilePlan,
+  declaredInputShapes,
+  type CompiledPlan,
+  type NativeSegment,
+  type PlannedNode,
+  type Placement,
+  type ReasonKind,
+} from './plan.js';
 import { modelNames, type Names } from './signature.js';
 import { summarizePlan, type PlanSummary } from './summary.js';
-import { DTYPE_ARRAY, int8ToUint8, toFloatTensor, uint8Params, uint8ToInt8, type HostArray, type HostTensor, type TensorDType, type TensorSpec } from './host-tensor.js';
+import {
+  DTYPE_ARRAY,
+  int8ToUint8,
+  toFloatTensor,
+  uint8Params,
+  uint8ToInt8,
+  type HostArray,
+  type HostTensor,
+  type TensorDType,
+  type TensorSpec,
+} from './host-tensor.js';
 import { asyncOnlyNode, runSegments, runSegmentsSync, type Prepared } from './run-segments.js';
 import { isTensorLike, type TensorLike } from './tensor-like.js';
 
@@ -32,7 +50,11 @@ export type { HostTensor, TensorDType, TensorSpec };
  * Tensors may come from any copy of tfjs (the user's own, another version): they are read
  * through dataSync/shape/dtype, never recognised by instanceof.
  */
-export type RunInputs = Record<string, { data: ArrayLike<number> | HostArray; shape: readonly number[] } | tf.Tensor | TensorLike> | tf.Tensor | TensorLike | (tf.Tensor | TensorLike)[];
+export type RunInputs =
+  | Record<string, { data: ArrayLike<number> | HostArray; shape: readonly number[] } | tf.Tensor | TensorLike>
+  | tf.Tensor
+  | TensorLike
+  | (tf.Tensor | TensorLike)[];
 
 export interface SessionOptions {
   /** Threads a run uses from the shared pool (0 = the pool size; default 0). */
@@ -98,14 +120,20 @@ export class InferenceSession {
   ) {
     this.graph = graph;
     this.names = modelNames(graph);
-    this.outputInfo = new Map(graph.outputs.map((o) => [o, { dtype: graph.tensors.get(o)?.dtype ?? 'float32', shape: graph.tensors.get(o)?.shape ?? null }]));
+    this.outputInfo = new Map(
+      graph.outputs.map((o) => [
+        o,
+        { dtype: graph.tensors.get(o)?.dtype ?? 'float32', shape: graph.tensors.get(o)?.shape ?? null },
+      ]),
+    );
     const info = quantizationInfo(graph);
     const acts = activationTable(graph);
     const int8 = new Map<string, QParams>();
     // The same rule as compilePlan (§12.1): inputs of an inputType-int8 (or uint8) model arrive
     // as int8; a uint8 one is shown as uint8 (u = q + 128) and shifted on the way in.
     if (info?.mode === 'int8' && info.inputType !== 'float32') {
-      for (const i of graph.inputs) if (acts[i.name]) int8.set(i.name, { scale: acts[i.name]!.scale, zeroPoint: acts[i.name]!.zeroPoint });
+      for (const i of graph.inputs)
+        if (acts[i.name]) int8.set(i.name, { scale: acts[i.name]!.scale, zeroPoint: acts[i.name]!.zeroPoint });
     }
     this.int8Inputs = int8;
     this.uint8Outputs = info?.mode === 'int8' && info.outputType === 'uint8';
@@ -114,8 +142,11 @@ export class InferenceSession {
       const i = byName.get(tensor)!;
       const q = int8.get(tensor);
       const shape = i.shape ? [...i.shape] : [];
-      if (q && info?.inputType === 'uint8') return { name: tensor, shape, dtype: 'uint8', quantization: uint8Params(q) };
-      return q ? { name: tensor, shape, dtype: 'int8', quantization: { ...q } } : { name: tensor, shape, dtype: i.dtype as TensorDType };
+      if (q && info?.inputType === 'uint8')
+        return { name: tensor, shape, dtype: 'uint8', quantization: uint8Params(q) };
+      return q
+        ? { name: tensor, shape, dtype: 'int8', quantization: { ...q } }
+        : { name: tensor, shape, dtype: i.dtype as TensorDType };
     });
     this.mode = info?.mode ?? 'float';
     // Planned now when every input shape is known (beyond the batch); else at the first run.
@@ -136,30 +167,50 @@ export class InferenceSession {
   static async create(model: ModelSource | Graph, options: SessionOptions = {}): Promise<InferenceSession> {
     if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
     const threads = options.threads ?? 0;
-    if (!Number.isInteger(threads) || threads < 0 || threads > 256) throw new RangeError(`options.threads must be an integer in [0, 256], got ${String(threads)}`);
+    if (!Number.isInteger(threads) || threads < 0 || threads > 256)
+      throw new RangeError(`options.threads must be an integer in [0, 256], got ${String(threads)}`);
     const sparse = options.sparse ?? 'auto';
-    if (sparse !== 'auto' && sparse !== 'never' && sparse !== 'always') throw new RangeError(`options.sparse must be 'auto', 'never' or 'always', got ${String(sparse)}`);
-    if (options.inputShapes !== undefined && (options.inputShapes === null || typeof options.inputShapes !== 'object' || Array.isArray(options.inputShapes))) {
+    if (sparse !== 'auto' && sparse !== 'never' && sparse !== 'always')
+      throw new RangeError(`options.sparse must be 'auto', 'never' or 'always', got ${String(sparse)}`);
+    if (
+      options.inputShapes !== undefined &&
+      (options.inputShapes === null || typeof options.inputShapes !== 'object' || Array.isArray(options.inputShapes))
+    ) {
       throw new TypeError('options.inputShapes must be an input name → shape record');
     }
     let g: Graph;
-    if (model && typeof model === 'object' && Array.isArray((model as Graph).nodes) && (model as Graph).constants instanceof Map) g = model as Graph;
+    if (
+      model &&
+      typeof model === 'object' &&
+      Array.isArray((model as Graph).nodes) &&
+      (model as Graph).constants instanceof Map
+    )
+      g = model as Graph;
     else if (modelSourceKind(model) !== undefined) g = await loadModel(model as ModelSource);
     else throw new TypeError(`model must be ${MODEL_SOURCES}, or a Graph; got ${describeValue(model)}`);
     for (const i of g.inputs) {
       // Native segments take float32; int32/bool inputs feed tfjs segments.
-      if (i.dtype !== 'float32' && i.dtype !== 'int32' && i.dtype !== 'bool') throw new RangeError(`input '${i.name}' has dtype ${i.dtype}; the runtime takes float32, int32 or bool inputs`);
+      if (i.dtype !== 'float32' && i.dtype !== 'int32' && i.dtype !== 'bool')
+        throw new RangeError(`input '${i.name}' has dtype ${i.dtype}; the runtime takes float32, int32 or bool inputs`);
     }
     const initial = declaredInputShapes(g);
     if (options.inputShapes !== undefined) {
       const names = modelNames(g);
       for (const [k, s] of Object.entries(options.inputShapes)) {
         const entry = names.inputs.find((e) => e.tensor === k || e.key === k);
-        if (!entry) throw new RangeError(`options.inputShapes: '${k}' is not an input of the model (inputs: ${names.inputs.map((e) => e.key).join(', ')})`);
+        if (!entry)
+          throw new RangeError(
+            `options.inputShapes: '${k}' is not an input of the model (inputs: ${names.inputs.map((e) => e.key).join(', ')})`,
+          );
         const declared = g.inputs.find((i) => i.name === entry.tensor)!.shape;
-        const ok = Array.isArray(s) && s.every((d, i) => Number.isInteger(d) && (d >= 1 || (d === -1 && i === 0)))
-          && (!declared || (declared.length === s.length && declared.every((d, i) => d < 0 || d === s[i])));
-        if (!ok) throw new RangeError(`options.inputShapes['${k}'] must be positive integers (-1 only for dimension 0) matching the declared [${declared?.map((d) => (d < 0 ? '?' : d)).join(', ') ?? '?'}], got ${JSON.stringify(s)}`);
+        const ok =
+          Array.isArray(s) &&
+          s.every((d, i) => Number.isInteger(d) && (d >= 1 || (d === -1 && i === 0))) &&
+          (!declared || (declared.length === s.length && declared.every((d, i) => d < 0 || d === s[i])));
+        if (!ok)
+          throw new RangeError(
+            `options.inputShapes['${k}'] must be positive integers (-1 only for dimension 0) matching the declared [${declared?.map((d) => (d < 0 ? '?' : d)).join(', ') ?? '?'}], got ${JSON.stringify(s)}`,
+          );
         initial.set(entry.tensor, declared?.[0] === -1 ? [-1, ...s.slice(1)] : [...s]);
       }
     }
@@ -179,12 +230,16 @@ export class InferenceSession {
   /** Outputs in the signature's order, as the current plan produces them (int8 for int8-produced outputs of outputType-int8 models). */
   get outputs(): readonly TensorSpec[] {
     const produced = new Map<string, NativeSegment['outputs'][number]>();
-    for (const s of this.current?.compiled.segments ?? []) if (s.kind === 'native') for (const t of s.outputs) produced.set(t.tensor, t);
+    for (const s of this.current?.compiled.segments ?? [])
+      if (s.kind === 'native') for (const t of s.outputs) produced.set(t.tensor, t);
     return this.names.outputs.map(({ tensor }) => {
       const info = this.outputInfo.get(tensor);
       const p = produced.get(tensor);
       const shape = info?.shape ? [...info.shape] : [];
-      if (p?.dtype === 'int8') return this.uint8Outputs ? { name: tensor, shape, dtype: 'uint8', quantization: uint8Params(p.quantization!) } : { name: tensor, shape, dtype: 'int8', quantization: { ...p.quantization! } };
+      if (p?.dtype === 'int8')
+        return this.uint8Outputs
+          ? { name: tensor, shape, dtype: 'uint8', quantization: uint8Params(p.quantization!) }
+          : { name: tensor, shape, dtype: 'int8', quantization: { ...p.quantization! } };
       return { name: tensor, shape, dtype: (info?.dtype ?? 'float32') as TensorDType };
     });
   }
@@ -211,8 +266,12 @@ export class InferenceSession {
   private requirePlan(): Prepared {
     this.check();
     if (!this.current) {
-      const open = this.inputs.filter((i) => i.shape.length === 0 || i.shape.slice(1).some((d) => d < 0)).map((i) => `'${i.name}' [${i.shape.map((d) => (d < 0 ? '?' : d)).join(', ')}]`);
-      throw new Error(`InferenceSession: no plan yet: input ${open.join(', ')} has unknown dimensions; the plan is made at the first run, or at creation with options.inputShapes`);
+      const open = this.inputs
+        .filter((i) => i.shape.length === 0 || i.shape.slice(1).some((d) => d < 0))
+        .map((i) => `'${i.name}' [${i.shape.map((d) => (d < 0 ? '?' : d)).join(', ')}]`);
+      throw new Error(
+        `InferenceSession: no plan yet: input ${open.join(', ')} has unknown dimensions; the plan is made at the first run, or at creation with options.inputShapes`,
+      );
     }
     return this.current;
   }
@@ -224,7 +283,10 @@ export class InferenceSession {
 
   private prepare(inputShapes: Map<string, number[] | null>): Prepared;
   private prepare(inputShapes: Map<string, number[] | null>, regionShapes: Map<string, number[]>): Prepared | undefined;
-  private prepare(inputShapes: Map<string, number[] | null>, regionShapes?: Map<string, number[]>): Prepared | undefined {
+  private prepare(
+    inputShapes: Map<string, number[] | null>,
+    regionShapes?: Map<string, number[]>,
+  ): Prepared | undefined {
     const key = InferenceSession.planKey(inputShapes, regionShapes);
     const have = this.plans.get(key);
     if (have) return have;
@@ -234,7 +296,10 @@ export class InferenceSession {
     const ctor = native().RuntimeSession;
     const natives: (RuntimeSessionNative | undefined)[] = [];
     for (const [si, s] of compiled.segments.entries()) {
-      if (s.kind !== 'native') { natives.push(undefined); continue; }
+      if (s.kind !== 'native') {
+        natives.push(undefined);
+        continue;
+      }
       try {
         natives.push(new ctor(s.plan, this.threads));
       } catch (e) {
@@ -243,13 +308,22 @@ export class InferenceSession {
         // checks: a rejection is a planner bug, reported with the node it concerns.
         const step = /steps\[(\d+)\]/.exec((e as Error).message)?.[1];
         const node = step !== undefined ? s.stepNodes[Number(step)] : undefined;
-        throw new Error(`internal: the native runtime rejected native segment ${si}${node ? ` at node '${node}'` : ''}: ${(e as Error).message}`);
+        throw new Error(
+          `internal: the native runtime rejected native segment ${si}${node ? ` at node '${node}'` : ''}: ${(e as Error).message}`,
+        );
       }
       s.plan.weights = []; // copied (and packed) natively
     }
     const { graph: planGraph, ...rest } = compiled;
     const tfjsGraph = compiled.segments.some((s) => s.kind === 'tfjs') ? planGraph : undefined;
-    const prepared = { compiled: rest, tfjsGraph, summary: summarizePlan(this.graph, compiled), natives, busy: 0, asyncOnly: asyncOnlyNode(compiled.segments, tfjsGraph) };
+    const prepared = {
+      compiled: rest,
+      tfjsGraph,
+      summary: summarizePlan(this.graph, compiled),
+      natives,
+      busy: 0,
+      asyncOnly: asyncOnlyNode(compiled.segments, tfjsGraph),
+    };
     if (this.plans.size >= MAX_PLANS) {
       const idle = [...this.plans].find(([, p]) => p.busy === 0 && p !== this.current);
       if (idle) {
@@ -264,7 +338,8 @@ export class InferenceSession {
   /** Weight and arena bytes of the native segments of every plan kept. */
   get memory(): SessionMemory {
     this.check();
-    let weightBytes = 0, arenaBytes = 0;
+    let weightBytes = 0,
+      arenaBytes = 0;
     for (const p of this.plans.values()) {
       for (const n of p.natives) {
         if (!n) continue;
@@ -278,7 +353,11 @@ export class InferenceSession {
 
   /** Segments of the current plan (native step counts / tfjs node lists), for inspection. */
   get segments(): { kind: 'native' | 'tfjs'; nodes: string[]; steps?: number }[] {
-    return this.requirePlan().compiled.segments.map((s) => (s.kind === 'native' ? { kind: s.kind, nodes: s.nodes, steps: s.plan.steps.length } : { kind: s.kind, nodes: s.nodes }));
+    return this.requirePlan().compiled.segments.map((s) =>
+      s.kind === 'native'
+        ? { kind: s.kind, nodes: s.nodes, steps: s.plan.steps.length }
+        : { kind: s.kind, nodes: s.nodes },
+    );
   }
 
   /**
@@ -288,7 +367,9 @@ export class InferenceSession {
   profile(enable?: boolean): { segment: number; op: string; seconds: number }[] {
     this.check();
     if (enable !== undefined && typeof enable !== 'boolean') throw new TypeError('profile: enable must be a boolean');
-    return this.requirePlan().natives.flatMap((n, segment) => (n ? n.profile(enable).map((p) => ({ segment, ...p })) : []));
+    return this.requirePlan().natives.flatMap((n, segment) =>
+      n ? n.profile(enable).map((p) => ({ segment, ...p })) : [],
+    );
   }
 
   dispose(): void {
@@ -310,17 +391,23 @@ export class InferenceSession {
     const keyOf = new Map(this.names.inputs.map((e) => [e.key, e.tensor]));
     const entries: [string, unknown][] = [];
     if (isTensorLike(inputs)) {
-      if (names.length !== 1) throw new RangeError(`run: the model has ${names.length} inputs (${names.join(', ')}); pass an array or a name → tensor record`);
+      if (names.length !== 1)
+        throw new RangeError(
+          `run: the model has ${names.length} inputs (${names.join(', ')}); pass an array or a name → tensor record`,
+        );
       entries.push([names[0]!, inputs]);
     } else if (Array.isArray(inputs)) {
-      if (inputs.length !== names.length) throw new RangeError(`run: got ${inputs.length} tensors, the model takes ${names.length}`);
+      if (inputs.length !== names.length)
+        throw new RangeError(`run: got ${inputs.length} tensors, the model takes ${names.length}`);
       inputs.forEach((t, i) => entries.push([names[i]!, t]));
     } else if (inputs && typeof inputs === 'object') {
       for (const [k, v] of Object.entries(inputs)) {
         // By tensor name or by signature key.
         const name = names.includes(k) ? k : keyOf.get(k);
-        if (name === undefined) throw new RangeError(`run: '${k}' is not an input of the model (inputs: ${this.inputNames.join(', ')})`);
-        if (entries.some(([e]) => e === name)) throw new RangeError(`run: input '${k}' is given twice (by its name and its signature key)`);
+        if (name === undefined)
+          throw new RangeError(`run: '${k}' is not an input of the model (inputs: ${this.inputNames.join(', ')})`);
+        if (entries.some(([e]) => e === name))
+          throw new RangeError(`run: input '${k}' is given twice (by its name and its signature key)`);
         entries.push([name, v]);
       }
     } else {
@@ -334,13 +421,23 @@ export class InferenceSession {
         if (v.isDisposed === true) throw new TypeError(`run: inputs['${k}'] is disposed`);
         // An int8 / uint8 input also takes float32 values, quantized with its parameters (§2);
         // a uint8 one takes tfjs's int32 image tensors (tfjs has no uint8 dtype).
-        const ok = v.dtype === spec.dtype || ((spec.dtype === 'int8' || spec.dtype === 'uint8') && v.dtype === 'float32') || (spec.dtype === 'uint8' && v.dtype === 'int32');
-        if (!ok) throw new TypeError(`run: inputs['${k}'] has dtype ${v.dtype}, the model expects ${spec.dtype}${spec.dtype === 'uint8' ? ' (an int32 tensor of 0..255, or float32 values)' : ''}`);
+        const ok =
+          v.dtype === spec.dtype ||
+          ((spec.dtype === 'int8' || spec.dtype === 'uint8') && v.dtype === 'float32') ||
+          (spec.dtype === 'uint8' && v.dtype === 'int32');
+        if (!ok)
+          throw new TypeError(
+            `run: inputs['${k}'] has dtype ${v.dtype}, the model expects ${spec.dtype}${spec.dtype === 'uint8' ? ' (an int32 tensor of 0..255, or float32 values)' : ''}`,
+          );
         data = v.dataSync() as HostArray;
-        if (!(data instanceof DTYPE_ARRAY[v.dtype === 'float32' || v.dtype === 'int32' ? v.dtype : spec.dtype])) throw new TypeError(`run: inputs['${k}'].dataSync() returned ${(data as object | null)?.constructor?.name ?? typeof data}, not the ${v.dtype} values of its dtype`);
+        if (!(data instanceof DTYPE_ARRAY[v.dtype === 'float32' || v.dtype === 'int32' ? v.dtype : spec.dtype]))
+          throw new TypeError(
+            `run: inputs['${k}'].dataSync() returned ${(data as object | null)?.constructor?.name ?? typeof data}, not the ${v.dtype} values of its dtype`,
+          );
         shape = [...v.shape];
       } else {
-        if (!v || typeof v !== 'object') throw new TypeError(`run: inputs['${k}'] must be {data, shape} or a tf.Tensor`);
+        if (!v || typeof v !== 'object')
+          throw new TypeError(`run: inputs['${k}'] must be {data, shape} or a tf.Tensor`);
         const o = v as { data?: unknown; shape?: unknown };
         if (!Array.isArray(o.shape) || o.shape.some((d) => !Number.isInteger(d) || (d as number) < 0)) {
           throw new TypeError(`run: inputs['${k}'].shape must be an array of non-negative integers`);
@@ -349,17 +446,28 @@ export class InferenceSession {
         const Arr = DTYPE_ARRAY[spec.dtype];
         if (o.data instanceof Arr) data = o.data;
         else if ((spec.dtype === 'int8' || spec.dtype === 'uint8') && o.data instanceof Float32Array) data = o.data;
-        else if (Array.isArray(o.data)) { data = new Arr(o.data.length); data.set(o.data as number[]); }
-        else throw new TypeError(`run: inputs['${k}'].data must be a ${Arr.name}${spec.dtype === 'int8' || spec.dtype === 'uint8' ? ' (or Float32Array values to quantize)' : ''} (dtype ${spec.dtype})${o.data && ArrayBuffer.isView(o.data) ? `, got ${(o.data as object).constructor.name}` : ''}`);
+        else if (Array.isArray(o.data)) {
+          data = new Arr(o.data.length);
+          data.set(o.data as number[]);
+        } else
+          throw new TypeError(
+            `run: inputs['${k}'].data must be a ${Arr.name}${spec.dtype === 'int8' || spec.dtype === 'uint8' ? ' (or Float32Array values to quantize)' : ''} (dtype ${spec.dtype})${o.data && ArrayBuffer.isView(o.data) ? `, got ${(o.data as object).constructor.name}` : ''}`,
+          );
       }
       const want = spec.shape;
       if (want.length && !(shape.length === want.length && want.every((d, i) => d < 0 || d === shape[i]))) {
-        throw new RangeError(`run: inputs['${k}'] has shape [${shape.join(', ')}], the model expects [${want.map((d) => (d < 0 ? '?' : d)).join(', ')}]`);
+        throw new RangeError(
+          `run: inputs['${k}'] has shape [${shape.join(', ')}], the model expects [${want.map((d) => (d < 0 ? '?' : d)).join(', ')}]`,
+        );
       }
       const n = shape.reduce((a, b) => a * b, 1);
-      if (data.length !== n) throw new RangeError(`run: inputs['${k}'] has ${data.length} values, shape [${shape.join(', ')}] needs ${n}`);
+      if (data.length !== n)
+        throw new RangeError(`run: inputs['${k}'] has ${data.length} values, shape [${shape.join(', ')}] needs ${n}`);
       if (spec.dtype === 'int8') {
-        if (Array.isArray((v as { data?: unknown }).data) && !(data as Int8Array).every((q, i) => q === ((v as { data: number[] }).data[i]))) {
+        if (
+          Array.isArray((v as { data?: unknown }).data) &&
+          !(data as Int8Array).every((q, i) => q === (v as { data: number[] }).data[i])
+        ) {
           throw new RangeError(`run: inputs['${k}'].data has values outside the int8 range [-128, 127]`);
         }
         if (data instanceof Float32Array) data = quantize(data, 'int8', spec.quantization!);
@@ -372,7 +480,8 @@ export class InferenceSession {
         else if (data instanceof Uint8Array && !Array.isArray((v as { data?: unknown }).data)) u = data;
         else {
           const src = Array.isArray((v as { data?: unknown }).data) ? (v as { data: number[] }).data : Array.from(data);
-          if (!src.every((x) => Number.isInteger(x) && x >= 0 && x <= 255)) throw new RangeError(`run: inputs['${k}'] has values outside the uint8 range [0, 255]`);
+          if (!src.every((x) => Number.isInteger(x) && x >= 0 && x <= 255))
+            throw new RangeError(`run: inputs['${k}'] has values outside the uint8 range [0, 255]`);
           u = Uint8Array.from(src);
         }
         // The graph runs int8: the same codes shifted, with the graph's own parameters.
@@ -396,12 +505,15 @@ export class InferenceSession {
    */
   async run(inputs: RunInputs, options: { tensors: true }): Promise<Record<string, tf.Tensor>>;
   async run(inputs: RunInputs, options?: RunOptions): Promise<Record<string, HostTensor>>;
-  async run(inputs: RunInputs, options: RunOptions = {}): Promise<Record<string, HostTensor> | Record<string, tf.Tensor>> {
+  async run(
+    inputs: RunInputs,
+    options: RunOptions = {},
+  ): Promise<Record<string, HostTensor> | Record<string, tf.Tensor>> {
     const { prepared, values, batch } = this.begin(inputs);
     const fed = new Map(values);
     const learned = this.learnedPlan(fed);
     // A learned plan is made for the concrete input shapes: no symbolic batch.
-    if (learned && await this.runOn(learned, values, 1)) {
+    if (learned && (await this.runOn(learned, values, 1))) {
       this.current = learned;
       this.learn(learned, values);
       return this.finish(values, options);
@@ -442,7 +554,10 @@ export class InferenceSession {
     if (!unknown.length || this.disposed) return;
     // Outputs read only inside tfjs segments are not kept between segments: nothing native
     // waits for their shapes.
-    const seen = unknown.flatMap((t) => { const v = values.get(t); return v ? [[t, [...v.shape]] as [string, number[]]] : []; });
+    const seen = unknown.flatMap((t) => {
+      const v = values.get(t);
+      return v ? [[t, [...v.shape]] as [string, number[]]] : [];
+    });
     if (!seen.length) return;
     const regionShapes = new Map([...p.compiled.assumedShapes, ...seen]);
     const inputShapes = new Map(this.inputs.map((i) => [i.name, [...values.get(i.name)!.shape]] as [string, number[]]));
@@ -481,34 +596,54 @@ export class InferenceSession {
     this.check();
     const values = this.bind(inputs);
     const batches = this.inputs.filter((i) => i.shape[0] === -1).map((i) => values.get(i.name)!.shape[0]!);
-    if (new Set(batches).size > 1) throw new RangeError(`run: inputs disagree on the batch size (${batches.join(', ')})`);
+    if (new Set(batches).size > 1)
+      throw new RangeError(`run: inputs disagree on the batch size (${batches.join(', ')})`);
     const batch = batches[0] ?? 1;
     // The plan for these shapes: dimension 0 of an input declared with a free batch stays symbolic.
-    const shapes = new Map(this.inputs.map((i) => {
-      const s = values.get(i.name)!.shape;
-      return [i.name, i.shape[0] === -1 ? [-1, ...s.slice(1)] : [...s]] as [string, number[]];
-    }));
+    const shapes = new Map(
+      this.inputs.map((i) => {
+        const s = values.get(i.name)!.shape;
+        return [i.name, i.shape[0] === -1 ? [-1, ...s.slice(1)] : [...s]] as [string, number[]];
+      }),
+    );
     const prepared = this.prepare(shapes);
     this.current = prepared;
     return { prepared, values, batch };
   }
 
   /** The outputs by name (typed arrays, or tf.Tensors with {tensors: true}), signature keys too. */
-  private finish(values: Map<string, HostTensor>, options: RunOptions): Record<string, HostTensor> | Record<string, tf.Tensor> {
+  private finish(
+    values: Map<string, HostTensor>,
+    options: RunOptions,
+  ): Record<string, HostTensor> | Record<string, tf.Tensor> {
     const out: Record<string, HostTensor> = {};
     for (const o of this.outputs) {
       const v = values.get(o.name);
       if (!v) throw new Error(`internal: output '${o.name}' was not computed`);
-      out[o.name] = this.uint8Outputs && v.dtype === 'int8'
-        ? { data: int8ToUint8(v.data as Int8Array), shape: v.shape, dtype: 'uint8', quantization: uint8Params(v.quantization!) }
-        : v;
+      out[o.name] =
+        this.uint8Outputs && v.dtype === 'int8'
+          ? {
+              data: int8ToUint8(v.data as Int8Array),
+              shape: v.shape,
+              dtype: 'uint8',
+              quantization: uint8Params(v.quantization!),
+            }
+          : v;
     }
     const result: Record<string, HostTensor> | Record<string, tf.Tensor> = !options.tensors
       ? out
-      // tfjs has no int8 / uint8 dtype: such outputs come back as int32 tensors of the same values.
-      : Object.fromEntries(Object.entries(out).map(([k, v]) => [k, v.dtype === 'int8' || v.dtype === 'uint8' ? tf.tensor(Int32Array.from(v.data), v.shape, 'int32') : toFloatTensor(v)]));
+      : // tfjs has no int8 / uint8 dtype: such outputs come back as int32 tensors of the same values.
+        Object.fromEntries(
+          Object.entries(out).map(([k, v]) => [
+            k,
+            v.dtype === 'int8' || v.dtype === 'uint8'
+              ? tf.tensor(Int32Array.from(v.data), v.shape, 'int32')
+              : toFloatTensor(v),
+          ]),
+        );
     for (const { key, tensor } of this.names.outputs) {
-      if (key !== tensor && !(key in result)) Object.defineProperty(result, key, { value: result[tensor], enumerable: false });
+      if (key !== tensor && !(key in result))
+        Object.defineProperty(result, key, { value: result[tensor], enumerable: false });
     }
     return result;
   }
@@ -522,7 +657,8 @@ export class InferenceSession {
 
   /** As tfjs's GraphModel.predict, synchronously (see predictAsync for the contract). */
   predict(inputs: RunInputs, config?: tf.ModelPredictConfig): tf.Tensor | tf.Tensor[] {
-    if (config !== undefined && (config === null || typeof config !== 'object')) throw new TypeError('predict: config must be an object ({batchSize?, verbose?})');
+    if (config !== undefined && (config === null || typeof config !== 'object'))
+      throw new TypeError('predict: config must be an object ({batchSize?, verbose?})');
     return this.execute(inputs);
   }
 
@@ -540,7 +676,8 @@ export class InferenceSession {
    * The caller disposes the returned tensors; the inputs are neither disposed nor changed.
    */
   async predictAsync(inputs: RunInputs, config?: tf.ModelPredictConfig): Promise<tf.Tensor | tf.Tensor[]> {
-    if (config !== undefined && (config === null || typeof config !== 'object')) throw new TypeError('predictAsync: config must be an object ({batchSize?, verbose?})');
+    if (config !== undefined && (config === null || typeof config !== 'object'))
+      throw new TypeError('predictAsync: config must be an object ({batchSize?, verbose?})');
     return this.executeAsync(inputs);
   }
 
@@ -579,7 +716,10 @@ export class InferenceSession {
     return list.map((o) => {
       // tfjs node names may carry an output index ('name:0'): the first output of a node is the node.
       const e = this.names.outputs.find((x) => x.tensor === o || x.key === o || `${x.tensor}:0` === o);
-      if (!e) throw new RangeError(`executeAsync: '${o}' is not an output of the model (outputs: ${this.outputNames.join(', ')}); the native runtime does not keep intermediate tensors`);
+      if (!e)
+        throw new RangeError(
+          `executeAsync: '${o}' is not an output of the model (outputs: ${this.outputNames.join(', ')}); the native runtime does not keep intermediate tensors`,
+        );
       return e.tensor;
     });
   }

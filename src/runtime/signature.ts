@@ -19,7 +19,11 @@ export interface Names {
 const bare = (t: string): string => t.replace(/:0$/, '');
 
 function entries(raw: unknown, graphNames: readonly string[]): SignatureEntry[] | undefined {
-  const list = Array.isArray(raw) ? raw : raw && typeof raw === 'object' ? Object.entries(raw as Record<string, unknown>).map(([key, v]) => ({ key, ...(v as object) })) : undefined;
+  const list = Array.isArray(raw)
+    ? raw
+    : raw && typeof raw === 'object'
+      ? Object.entries(raw as Record<string, unknown>).map(([key, v]) => ({ key, ...(v as object) }))
+      : undefined;
   if (!list || list.length !== graphNames.length) return undefined;
   const out: SignatureEntry[] = [];
   const left = new Set(graphNames);
@@ -28,7 +32,12 @@ function entries(raw: unknown, graphNames: readonly string[]): SignatureEntry[] 
     const { key, name } = e as { key?: unknown; name?: unknown };
     if (typeof key !== 'string' || (name !== undefined && typeof name !== 'string')) return undefined;
     // The tensor by its name when the graph still has it; else by position (a pass renamed it).
-    const byName = typeof name === 'string' && left.has(bare(name)) ? bare(name) : typeof name === 'string' && left.has(name) ? name : undefined;
+    const byName =
+      typeof name === 'string' && left.has(bare(name))
+        ? bare(name)
+        : typeof name === 'string' && left.has(name)
+          ? name
+          : undefined;
     const tensor = byName ?? graphNames[i]!;
     if (!left.has(tensor)) return undefined;
     left.delete(tensor);

@@ -5,15 +5,41 @@ import type { OpsActivation } from '../kernels/ops.js';
 /** Buffer dtypes of a plan (runtime::DType). */
 export const DT = { f32: 0, i8: 1, u8: 2, i32: 3 } as const;
 /** Fused activation name → ops::Act code. */
-export const ACT: Record<string, number> = { none: 0, linear: 0, relu: 1, relu6: 2, leakyrelu: 3, elu: 4, sigmoid: 5, tanh: 6 };
+export const ACT: Record<string, number> = {
+  none: 0,
+  linear: 0,
+  relu: 1,
+  relu6: 2,
+  leakyrelu: 3,
+  elu: 4,
+  sigmoid: 5,
+  tanh: 6,
+};
 /** Unary activation op → ops::Act code. */
 export const UNARY_ACT: Record<string, number> = { Relu: 1, Relu6: 2, LeakyRelu: 3, Elu: 4, Sigmoid: 5, Tanh: 6 };
 /** Activation (op or fused name) → lookup-table kind of the int8 path. */
 export const LUT_KIND: Record<string, OpsActivation> = {
-  Relu: 'relu', Relu6: 'relu6', LeakyRelu: 'leakyRelu', Elu: 'elu', Sigmoid: 'sigmoid', Tanh: 'tanh',
-  leakyrelu: 'leakyRelu', elu: 'elu', sigmoid: 'sigmoid', tanh: 'tanh',
+  Relu: 'relu',
+  Relu6: 'relu6',
+  LeakyRelu: 'leakyRelu',
+  Elu: 'elu',
+  Sigmoid: 'sigmoid',
+  Tanh: 'tanh',
+  leakyrelu: 'leakyRelu',
+  elu: 'elu',
+  sigmoid: 'sigmoid',
+  tanh: 'tanh',
 };
 /** Binary op → ops::BinaryOp code. */
-export const BINARY: Record<string, number> = { AddV2: 0, BiasAdd: 0, Sub: 1, Mul: 2, Maximum: 3, Minimum: 4, RealDiv: 5, SquaredDifference: 6 };
+export const BINARY: Record<string, number> = {
+  AddV2: 0,
+  BiasAdd: 0,
+  Sub: 1,
+  Mul: 2,
+  Maximum: 3,
+  Minimum: 4,
+  RealDiv: 5,
+  SquaredDifference: 6,
+};
 /** Ops that only reinterpret their input's bytes. */
 export const COPY_OPS = new Set(['Reshape', 'Squeeze', 'ExpandDims', 'Identity']);

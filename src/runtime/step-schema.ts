@@ -10,45 +10,135 @@ import type { RuntimePlanStep } from '../../binding.js';
 export const STEP_SCHEMA = {
   quantize: { inputs: 'x', temps: '', ints: 'zero_point', floats: 'scale', weights: '' },
   dequantize: { inputs: 'x', temps: '', ints: 'zero_point', floats: 'scale', weights: '' },
-  conv_i8: { inputs: 'x', temps: 'col?', ints: 'geom[10] x_zero_point y_zero_point qmin qmax', floats: '', weights: 'w bias? multipliers' },
-  matmul_i8: { inputs: 'x', temps: '', ints: 'x_zero_point y_zero_point qmin qmax', floats: '', weights: 'w bias? multipliers' },
+  conv_i8: {
+    inputs: 'x',
+    temps: 'col?',
+    ints: 'geom[10] x_zero_point y_zero_point qmin qmax',
+    floats: '',
+    weights: 'w bias? multipliers',
+  },
+  matmul_i8: {
+    inputs: 'x',
+    temps: '',
+    ints: 'x_zero_point y_zero_point qmin qmax',
+    floats: '',
+    weights: 'w bias? multipliers',
+  },
   conv_dyn: { inputs: 'x', temps: 'col?', ints: 'geom[10] per_row act', floats: 'alpha', weights: 'w w_scales bias?' },
   matmul_dyn: { inputs: 'x', temps: '', ints: 'per_row act', floats: 'alpha', weights: 'w w_scales bias?' },
-  conv_dyn4: { inputs: 'x', temps: 'col?', ints: 'geom[10] per_row act group_size', floats: 'alpha', weights: 'w w_scales w_zero_points? bias?' },
-  matmul_dyn4: { inputs: 'x', temps: '', ints: 'per_row act group_size', floats: 'alpha', weights: 'w w_scales w_zero_points? bias?' },
+  conv_dyn4: {
+    inputs: 'x',
+    temps: 'col?',
+    ints: 'geom[10] per_row act group_size',
+    floats: 'alpha',
+    weights: 'w w_scales w_zero_points? bias?',
+  },
+  matmul_dyn4: {
+    inputs: 'x',
+    temps: '',
+    ints: 'per_row act group_size',
+    floats: 'alpha',
+    weights: 'w w_scales w_zero_points? bias?',
+  },
   conv_f32: { inputs: 'x', temps: '', ints: 'geom[10] act', floats: 'alpha', weights: 'w bias?' },
   matmul_f32: { inputs: 'x', temps: '', ints: 'act', floats: 'alpha', weights: 'w bias?' },
-  dw_i8: { inputs: 'x', temps: '', ints: 'geom[10] multiplier x_zero_point y_zero_point qmin qmax', floats: '', weights: 'w bias? multipliers' },
+  dw_i8: {
+    inputs: 'x',
+    temps: '',
+    ints: 'geom[10] multiplier x_zero_point y_zero_point qmin qmax',
+    floats: '',
+    weights: 'w bias? multipliers',
+  },
   dw_f32: { inputs: 'x', temps: '', ints: 'geom[10] multiplier act', floats: 'alpha', weights: 'w bias?' },
-  deconv_i8: { inputs: 'dy', temps: '', ints: 'geom[10] dy_zero_point y_zero_point qmin qmax', floats: '', weights: 'w bias? multipliers' },
+  deconv_i8: {
+    inputs: 'dy',
+    temps: '',
+    ints: 'geom[10] dy_zero_point y_zero_point qmin qmax',
+    floats: '',
+    weights: 'w bias? multipliers',
+  },
   deconv_f32: { inputs: 'dy', temps: '', ints: 'geom[10]', floats: '', weights: 'w bias?' },
   batch_matmul_f32: { inputs: 'a b', temps: '', ints: 'transpose_a transpose_b', floats: '', weights: '' },
   maxpool_i8: { inputs: 'x', temps: '', ints: 'window[8] qmin qmax', floats: '', weights: '' },
   maxpool_f32: { inputs: 'x', temps: '', ints: 'window[8]', floats: '', weights: '' },
-  avgpool_i8: { inputs: 'x', temps: '', ints: 'window[8] x_zero_point y_zero_point qmin qmax', floats: 'x_scale y_scale', weights: '' },
+  avgpool_i8: {
+    inputs: 'x',
+    temps: '',
+    ints: 'window[8] x_zero_point y_zero_point qmin qmax',
+    floats: 'x_scale y_scale',
+    weights: '',
+  },
   avgpool_f32: { inputs: 'x', temps: '', ints: 'window[8]', floats: '', weights: '' },
-  mean_i8: { inputs: 'x', temps: '', ints: 'x_zero_point y_zero_point qmin qmax', floats: 'x_scale y_scale', weights: '' },
+  mean_i8: {
+    inputs: 'x',
+    temps: '',
+    ints: 'x_zero_point y_zero_point qmin qmax',
+    floats: 'x_scale y_scale',
+    weights: '',
+  },
   mean_f32: { inputs: 'x', temps: '', ints: '', floats: '', weights: '' },
-  binary_i8: { inputs: 'a b', temps: '', ints: 'op a_zero_point b_zero_point y_zero_point qmin qmax', floats: 'a_scale b_scale y_scale', weights: '' },
+  binary_i8: {
+    inputs: 'a b',
+    temps: '',
+    ints: 'op a_zero_point b_zero_point y_zero_point qmin qmax',
+    floats: 'a_scale b_scale y_scale',
+    weights: '',
+  },
   binary_f32: { inputs: 'a b', temps: '', ints: 'op act', floats: '', weights: '' },
   lut: { inputs: 'x', temps: '', ints: '', floats: '', weights: 'table' },
   act_f32: { inputs: 'x', temps: '', ints: 'act', floats: 'alpha', weights: '' },
   softmax_i8: { inputs: 'x', temps: '', ints: '', floats: 'x_scale beta', weights: '' },
   softmax_f32: { inputs: 'x', temps: '', ints: '', floats: 'beta', weights: '' },
-  prelu_i8: { inputs: 'x', temps: '', ints: 'x_zero_point y_zero_point qmin qmax', floats: 'x_scale y_scale', weights: 'alpha' },
+  prelu_i8: {
+    inputs: 'x',
+    temps: '',
+    ints: 'x_zero_point y_zero_point qmin qmax',
+    floats: 'x_scale y_scale',
+    weights: 'alpha',
+  },
   prelu_f32: { inputs: 'x', temps: '', ints: '', floats: '', weights: 'alpha' },
-  concat_i8: { inputs: 'x...', temps: '', ints: 'axis y_zero_point qmin qmax x_zero_points...', floats: 'y_scale x_scales...', weights: '' },
+  concat_i8: {
+    inputs: 'x...',
+    temps: '',
+    ints: 'axis y_zero_point qmin qmax x_zero_points...',
+    floats: 'y_scale x_scales...',
+    weights: '',
+  },
   concat: { inputs: 'x...', temps: '', ints: 'axis', floats: '', weights: '' },
   pad: { inputs: 'x', temps: '', ints: 'before[rank] after[rank]', floats: 'value', weights: '' },
   transpose: { inputs: 'x', temps: '', ints: 'perm[rank]', floats: '', weights: '' },
   resize_nearest: { inputs: 'x', temps: '', ints: 'align_corners half_pixel_centers', floats: '', weights: '' },
-  resize_bilinear_i8: { inputs: 'x', temps: '', ints: 'align_corners half_pixel_centers x_zero_point y_zero_point qmin qmax', floats: 'x_scale y_scale', weights: '' },
+  resize_bilinear_i8: {
+    inputs: 'x',
+    temps: '',
+    ints: 'align_corners half_pixel_centers x_zero_point y_zero_point qmin qmax',
+    floats: 'x_scale y_scale',
+    weights: '',
+  },
   resize_bilinear_f32: { inputs: 'x', temps: '', ints: 'align_corners half_pixel_centers', floats: '', weights: '' },
-  strided_slice: { inputs: 'x', temps: '', ints: 'n begin[n] end[n] strides[n] begin_mask end_mask ellipsis_mask new_axis_mask shrink_axis_mask', floats: '', weights: '' },
+  strided_slice: {
+    inputs: 'x',
+    temps: '',
+    ints: 'n begin[n] end[n] strides[n] begin_mask end_mask ellipsis_mask new_axis_mask shrink_axis_mask',
+    floats: '',
+    weights: '',
+  },
   depth_to_space: { inputs: 'x', temps: '', ints: 'block_size', floats: '', weights: '' },
   copy: { inputs: 'x', temps: '', ints: '', floats: '', weights: '' },
-  sparse_matmul_i8: { inputs: 'x', temps: '', ints: 'x_zero_point y_zero_point qmin qmax m_min m_max', floats: '', weights: 'w bias? multipliers' },
-  sparse_conv_i8: { inputs: 'x', temps: '', ints: 'geom[10] x_zero_point y_zero_point qmin qmax m_min m_max', floats: '', weights: 'w bias? multipliers' },
+  sparse_matmul_i8: {
+    inputs: 'x',
+    temps: '',
+    ints: 'x_zero_point y_zero_point qmin qmax m_min m_max',
+    floats: '',
+    weights: 'w bias? multipliers',
+  },
+  sparse_conv_i8: {
+    inputs: 'x',
+    temps: '',
+    ints: 'geom[10] x_zero_point y_zero_point qmin qmax m_min m_max',
+    floats: '',
+    weights: 'w bias? multipliers',
+  },
   sparse_matmul_f32: { inputs: 'x', temps: '', ints: 'act m_min m_max', floats: 'alpha', weights: 'w bias?' },
   sparse_conv_f32: { inputs: 'x', temps: '', ints: 'geom[10] act m_min m_max', floats: 'alpha', weights: 'w bias?' },
 } as const;
@@ -57,9 +147,21 @@ export type StepKind = keyof typeof STEP_SCHEMA;
 type Schema = typeof STEP_SCHEMA;
 
 /** The parameter names of a slot list ('geom[10] za' → 'geom' | 'za'). */
-type Names<S extends string> = S extends `${infer H} ${infer T}` ? Clean<H> | Names<T> : S extends '' ? never : Clean<S>;
-type Clean<S extends string> = S extends `${infer N}[${string}]` ? N : S extends `${infer N}...` ? N : S extends `${infer N}?` ? N : S;
-type Slots<S extends string> = [Names<S>] extends [never] ? Record<string, never> : Record<Names<S>, number | readonly number[]>;
+type Names<S extends string> = S extends `${infer H} ${infer T}`
+  ? Clean<H> | Names<T>
+  : S extends ''
+    ? never
+    : Clean<S>;
+type Clean<S extends string> = S extends `${infer N}[${string}]`
+  ? N
+  : S extends `${infer N}...`
+    ? N
+    : S extends `${infer N}?`
+      ? N
+      : S;
+type Slots<S extends string> = [Names<S>] extends [never]
+  ? Record<string, never>
+  : Record<Names<S>, number | readonly number[]>;
 
 /** A step by its named parameters: each schema name given (a number, or the values of a name[N] / name...). */
 export interface NamedStep<K extends StepKind> {
@@ -72,15 +174,23 @@ export interface NamedStep<K extends StepKind> {
 }
 
 function tokens(list: string): { name: string; count?: number; rest: boolean }[] {
-  return list.split(' ').filter(Boolean).map((t) => {
-    const br = /^(\w+)\[(\w+)\]$/.exec(t);
-    if (br) return { name: br[1]!, count: /^\d+$/.test(br[2]!) ? Number(br[2]) : undefined, rest: false };
-    if (t.endsWith('...')) return { name: t.slice(0, -3), rest: true };
-    return { name: t.replace(/\?$/, ''), count: 1, rest: false };
-  });
+  return list
+    .split(' ')
+    .filter(Boolean)
+    .map((t) => {
+      const br = /^(\w+)\[(\w+)\]$/.exec(t);
+      if (br) return { name: br[1]!, count: /^\d+$/.test(br[2]!) ? Number(br[2]) : undefined, rest: false };
+      if (t.endsWith('...')) return { name: t.slice(0, -3), rest: true };
+      return { name: t.replace(/\?$/, ''), count: 1, rest: false };
+    });
 }
 
-function flatten(kind: string, slot: string, list: string, given: Record<string, number | readonly number[]> | undefined): number[] {
+function flatten(
+  kind: string,
+  slot: string,
+  list: string,
+  given: Record<string, number | readonly number[]> | undefined,
+): number[] {
   const out: number[] = [];
   const names = tokens(list);
   const left = new Set(Object.keys(given ?? {}));
@@ -89,7 +199,10 @@ function flatten(kind: string, slot: string, list: string, given: Record<string,
     left.delete(t.name);
     if (v === undefined) throw new Error(`internal: step ${kind}: ${slot} parameter '${t.name}' is missing`);
     const vs = typeof v === 'number' ? [v] : [...v];
-    if (t.count !== undefined && vs.length !== t.count) throw new Error(`internal: step ${kind}: ${slot} parameter '${t.name}' takes ${t.count} values, got ${vs.length}`);
+    if (t.count !== undefined && vs.length !== t.count)
+      throw new Error(
+        `internal: step ${kind}: ${slot} parameter '${t.name}' takes ${t.count} values, got ${vs.length}`,
+      );
     out.push(...vs);
   }
   if (left.size) throw new Error(`internal: step ${kind}: unknown ${slot} parameter(s) ${[...left].join(', ')}`);

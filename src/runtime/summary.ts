@@ -25,7 +25,8 @@ const GEMM_OPS = new Set(['Conv2D', 'DepthwiseConv2dNative', 'Conv2DBackpropInpu
 export function gemmFlops(g: Graph, shapes: PlanShapes, node: string): number {
   const n = g.nodes.find((x) => x.name === node);
   if (!n || !GEMM_OPS.has(n.op)) return 0;
-  const shape = (t: string | undefined): number[] | undefined => (t === undefined ? undefined : shapes.get(t)?.shape ?? g.constants.get(t)?.shape ?? undefined);
+  const shape = (t: string | undefined): number[] | undefined =>
+    t === undefined ? undefined : (shapes.get(t)?.shape ?? g.constants.get(t)?.shape ?? undefined);
   const elems = (s: number[]): number => s.reduce((a, d) => a * (d < 0 ? -d : d), 1);
   const y = shape(n.outputs[0]);
   if (!y) return 0;
@@ -39,7 +40,8 @@ export function gemmFlops(g: Graph, shapes: PlanShapes, node: string): number {
       return w ? 2 * elems(y) * w[0]! * w[1]! : 0;
     }
     case 'Conv2DBackpropInput': {
-      const dy = shape(n.inputs[2]), w = shape(n.inputs[1]);
+      const dy = shape(n.inputs[2]),
+        w = shape(n.inputs[1]);
       return dy && w ? 2 * elems(dy) * w[0]! * w[1]! * w[2]! : 0;
     }
     default: {
@@ -55,7 +57,8 @@ export function gemmFlops(g: Graph, shapes: PlanShapes, node: string): number {
 
 /** Summary of a compiled plan over the graph it was compiled from. */
 export function summarizePlan(g: Graph, plan: Pick<CompiledPlan, 'nodes' | 'shapes'>): PlanSummary {
-  let gemm = 0, nativeGemm = 0;
+  let gemm = 0,
+    nativeGemm = 0;
   const tfjsByReason: PlanSummary['tfjsByReason'] = {};
   for (const p of plan.nodes as PlannedNode[]) {
     const f = gemmFlops(g, plan.shapes, p.node);
@@ -65,5 +68,13 @@ export function summarizePlan(g: Graph, plan: Pick<CompiledPlan, 'nodes' | 'shap
   }
   const nativeNodes = plan.nodes.filter((p) => p.placement.startsWith('native')).length;
   const foldedNodes = plan.nodes.filter((p) => p.placement === 'folded').length;
-  return { nodes: plan.nodes.length, nativeNodes, foldedNodes, gemmFlops: gemm, nativeGemmFlops: nativeGemm, nativeGemmShare: gemm > 0 ? nativeGemm / gemm : 1, tfjsByReason };
+  return {
+    nodes: plan.nodes.length,
+    nativeNodes,
+    foldedNodes,
+    gemmFlops: gemm,
+    nativeGemmFlops: nativeGemm,
+    nativeGemmShare: gemm > 0 ? nativeGemm / gemm : 1,
+    tfjsByReason,
+  };
 }

@@ -29,7 +29,11 @@ function planFor(graph: Graph, segment: TfjsSegment, given: Record<string, tf.Te
  * them (int32 and bool stay int32 and bool). The caller owns the returned tensors; `given`
  * stays the caller's.
  */
-export async function runTfjsSegment(graph: Graph, segment: TfjsSegment, given: Record<string, tf.Tensor>): Promise<tf.Tensor[]> {
+export async function runTfjsSegment(
+  graph: Graph,
+  segment: TfjsSegment,
+  given: Record<string, tf.Tensor>,
+): Promise<tf.Tensor[]> {
   return executeAsync(graph, {}, { given, plan: planFor(graph, segment, given) });
 }
 

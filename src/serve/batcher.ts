@@ -46,7 +46,10 @@ function concatInputs(jobs: readonly Job[]): Record<string, RequestTensor> {
     const total = parts.reduce((a, p) => a + p.data.length, 0);
     const data = new (t.data.constructor as new (n: number) => RequestTensor['data'])(total);
     let off = 0;
-    for (const p of parts) { data.set(p.data as never, off); off += p.data.length; }
+    for (const p of parts) {
+      data.set(p.data as never, off);
+      off += p.data.length;
+    }
     out[name] = { data, shape: [parts.reduce((a, p) => a + p.shape[0]!, 0), ...t.shape.slice(1)] };
   }
   return out;
@@ -56,9 +59,16 @@ function concatInputs(jobs: readonly Job[]): Record<string, RequestTensor> {
 function sliceOutputs(outs: Outputs, from: number, rows: number, total: number): Outputs {
   const r: Outputs = {};
   for (const [name, t] of Object.entries(outs)) {
-    if (t.shape[0] !== total) throw new Error(`internal: output '${name}' of a batched run has shape [${t.shape.join(', ')}], not ${total} rows`);
+    if (t.shape[0] !== total)
+      throw new Error(
+        `internal: output '${name}' of a batched run has shape [${t.shape.join(', ')}], not ${total} rows`,
+      );
     const per = total ? t.data.length / total : 0;
-    r[name] = { ...t, shape: [rows, ...t.shape.slice(1)], data: t.data.subarray(from * per, (from + rows) * per) as HostTensor['data'] };
+    r[name] = {
+      ...t,
+      shape: [rows, ...t.shape.slice(1)],
+      data: t.data.subarray(from * per, (from + rows) * per) as HostTensor['data'],
+    };
   }
   return r;
 }
@@ -76,14 +86,22 @@ export class Batcher {
   /** Mean seconds per batch (for Retry-After), smoothed over recent batches. */
   private batchSeconds = 0.01;
 
-  constructor(sessions: readonly InferenceSession[], private readonly o: BatcherOptions, private readonly hooks: BatcherHooks = {}) {
+  constructor(
+    sessions: readonly InferenceSession[],
+    private readonly o: BatcherOptions,
+    private readonly hooks: BatcherHooks = {},
+  ) {
     this.idle = [...sessions];
   }
 
   /** Waiting requests. */
-  get depth(): number { return this.queue.length; }
+  get depth(): number {
+    return this.queue.length;
+  }
   /** Requests waiting or running. */
-  get busy(): boolean { return this.queue.length > 0 || this.running > 0; }
+  get busy(): boolean {
+    return this.queue.length > 0 || this.running > 0;
+  }
 
   /**
    * Queues a checked request; resolves with its own outputs. A request whose signal aborts
@@ -94,7 +112,12 @@ export class Batcher {
     if (this.closed) return Promise.reject(unavailable('the model version is unloading; retry'));
     if (this.queue.length >= this.o.maxQueue) {
       const batchesAhead = Math.ceil(this.queuedRows / this.o.maxBatch) / Math.max(1, this.idle.length + this.running);
-      return Promise.reject(queueFull(`the model's queue is full (${this.queue.length} requests waiting); retry later`, Math.max(1, Math.ceil(batchesAhead * this.batchSeconds))));
+      return Promise.reject(
+        queueFull(
+          `the model's queue is full (${this.queue.length} requests waiting); retry later`,
+          Math.max(1, Math.ceil(batchesAhead * this.batchSeconds)),
+        ),
+      );
     }
     if (signal?.aborted) return Promise.reject(new CancelledError('the client cancelled the request'));
     return new Promise<Outputs>((resolve, reject) => {
@@ -147,7 +170,11 @@ export class Batcher {
       if (!single && !this.noWait && this.queuedRows < this.o.maxBatch) {
         const wait = head.enqueuedAt + this.o.timeoutMs - performance.now();
         if (wait > 0) {
-          if (!this.timer) this.timer = setTimeout(() => { this.timer = undefined; this.pump(); }, Math.ceil(wait));
+          if (!this.timer)
+            this.timer = setTimeout(() => {
+              this.timer = undefined;
+              this.pump();
+            }, Math.ceil(wait));
           return;
         }
       }
@@ -167,7 +194,10 @@ export class Batcher {
       this.hooks.onQueueDepth?.(this.queue.length);
       void this.run(this.idle.pop()!, jobs, rows);
     }
-    if (!this.queue.length && this.timer) { clearTimeout(this.timer); this.timer = undefined; }
+    if (!this.queue.length && this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
   }
 
   private async run(session: InferenceSession, jobs: Job[], rows: number): Promise<void> {

@@ -9,7 +9,14 @@ import { badRequest } from './errors.js';
 export const BINARY_CONTENT_TYPE = 'application/octet-stream';
 
 const CODES: Partial<Record<TensorDType, string>> = { float32: 'F32', int8: 'I8', int32: 'I32', bool: 'BOOL' };
-const FROM_CODE: Record<string, { dtype: TensorDType; bytes: number; Array: Float32ArrayConstructor | Int8ArrayConstructor | Int32ArrayConstructor | Uint8ArrayConstructor }> = {
+const FROM_CODE: Record<
+  string,
+  {
+    dtype: TensorDType;
+    bytes: number;
+    Array: Float32ArrayConstructor | Int8ArrayConstructor | Int32ArrayConstructor | Uint8ArrayConstructor;
+  }
+> = {
   F32: { dtype: 'float32', bytes: 4, Array: Float32Array },
   I8: { dtype: 'int8', bytes: 1, Array: Int8Array },
   I32: { dtype: 'int32', bytes: 4, Array: Int32Array },
@@ -24,38 +31,59 @@ export interface DecodedTensor {
 
 /** Parses a safetensors body into named tensors (views when aligned, copies otherwise). */
 export function decodeBinary(body: Buffer): Map<string, DecodedTensor> {
-  if (body.byteLength < 8) throw badRequest(`binary body has ${body.byteLength} bytes; a safetensors body starts with an 8-byte header length`);
-  const lo = body.readUInt32LE(0), hi = body.readUInt32LE(4);
+  if (body.byteLength < 8)
+    throw badRequest(
+      `binary body has ${body.byteLength} bytes; a safetensors body starts with an 8-byte header length`,
+    );
+  const lo = body.readUInt32LE(0),
+    hi = body.readUInt32LE(4);
   const headerLen = hi * 2 ** 32 + lo;
-  if (headerLen > body.byteLength - 8) throw badRequest(`binary body: header length ${headerLen} exceeds the ${body.byteLength - 8} bytes after it`);
+  if (headerLen > body.byteLength - 8)
+    throw badRequest(`binary body: header length ${headerLen} exceeds the ${body.byteLength - 8} bytes after it`);
   let header: unknown;
   try {
     header = JSON.parse(body.toString('utf8', 8, 8 + headerLen));
   } catch (e) {
     throw badRequest(`binary body: the safetensors header is not valid JSON (${(e as Error).message})`);
   }
-  if (!header || typeof header !== 'object' || Array.isArray(header)) throw badRequest('binary body: the safetensors header must be a JSON object');
-  const dataStart = 8 + headerLen, dataLen = body.byteLength - dataStart;
+  if (!header || typeof header !== 'object' || Array.isArray(header))
+    throw badRequest('binary body: the safetensors header must be a JSON object');
+  const dataStart = 8 + headerLen,
+    dataLen = body.byteLength - dataStart;
   const out = new Map<string, DecodedTensor>();
   for (const [name, v] of Object.entries(header as Record<string, unknown>)) {
     if (name === '__metadata__') continue;
     const t = v as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     const what = `binary tensor '${name}'`;
     const kind = typeof t?.dtype === 'string' ? FROM_CODE[t.dtype] : undefined;
-    if (!kind) throw badRequest(`${what}: dtype ${JSON.stringify(t?.dtype)} is not one of ${Object.keys(FROM_CODE).join(', ')}`);
-    if (!Array.isArray(t.shape) || t.shape.some((d) => !Number.isSafeInteger(d) || d < 0)) throw badRequest(`${what}: shape must be a list of non-negative integers`);
+    if (!kind)
+      throw badRequest(`${what}: dtype ${JSON.stringify(t?.dtype)} is not one of ${Object.keys(FROM_CODE).join(', ')}`);
+    if (!Array.isArray(t.shape) || t.shape.some((d) => !Number.isSafeInteger(d) || d < 0))
+      throw badRequest(`${what}: shape must be a list of non-negative integers`);
     const offs = t.data_offsets;
-    if (!Array.isArray(offs) || offs.length !== 2 || !offs.every((x) => Number.isSafeInteger(x) && x >= 0) || offs[0] > offs[1] || offs[1] > dataLen) {
-      throw badRequest(`${what}: data_offsets must be [begin, end] within the ${dataLen} data bytes, got ${JSON.stringify(offs)}`);
+    if (
+      !Array.isArray(offs) ||
+      offs.length !== 2 ||
+      !offs.every((x) => Number.isSafeInteger(x) && x >= 0) ||
+      offs[0] > offs[1] ||
+      offs[1] > dataLen
+    ) {
+      throw badRequest(
+        `${what}: data_offsets must be [begin, end] within the ${dataLen} data bytes, got ${JSON.stringify(offs)}`,
+      );
     }
     const shape = t.shape as number[];
     const n = shape.reduce((a, b) => a * b, 1);
     const [b, e] = offs as [number, number];
-    if (e - b !== n * kind.bytes) throw badRequest(`${what}: shape [${shape.join(', ')}] of ${t.dtype} needs ${n * kind.bytes} bytes, data_offsets span ${e - b}`);
+    if (e - b !== n * kind.bytes)
+      throw badRequest(
+        `${what}: shape [${shape.join(', ')}] of ${t.dtype} needs ${n * kind.bytes} bytes, data_offsets span ${e - b}`,
+      );
     const at = body.byteOffset + dataStart + b;
     // A typed-array view needs an offset aligned to its element size; otherwise copy.
     const buf = body.buffer as ArrayBuffer;
-    const data = at % kind.bytes === 0 ? new kind.Array(buf, at, n) : new kind.Array(buf.slice(at, at + n * kind.bytes));
+    const data =
+      at % kind.bytes === 0 ? new kind.Array(buf, at, n) : new kind.Array(buf.slice(at, at + n * kind.bytes));
     out.set(name, { dtype: kind.dtype, shape: [...shape], data });
   }
   return out;

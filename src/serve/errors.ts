@@ -3,7 +3,11 @@
 
 export class ServeError extends Error {
   override name = 'ServeError';
-  constructor(readonly statusCode: number, message: string, readonly headers: Record<string, string> = {}) {
+  constructor(
+    readonly statusCode: number,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
     super(message);
   }
 }
@@ -15,7 +19,8 @@ export const badRequest = (message: string): ServeError => new ServeError(400, m
 export const notFound = (message: string): ServeError => new ServeError(404, message);
 
 /** 429: the model's queue is full; the client should retry after `seconds`. */
-export const queueFull = (message: string, seconds: number): ServeError => new ServeError(429, message, { 'retry-after': String(seconds) });
+export const queueFull = (message: string, seconds: number): ServeError =>
+  new ServeError(429, message, { 'retry-after': String(seconds) });
 
 /** 503: the server is shutting down or the version is being unloaded. */
 export const unavailable = (message: string): ServeError => new ServeError(503, message);

@@ -15,7 +15,8 @@ const NAN_JSON = JSON.stringify(NAN_MARKER);
 /** Rewrites bare NaN / Infinity / -Infinity tokens outside strings; everything else is copied. */
 function rewriteNonFinite(text: string): string {
   const parts: string[] = [];
-  let from = 0, inString = false;
+  let from = 0,
+    inString = false;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (inString) {
@@ -23,11 +24,22 @@ function rewriteNonFinite(text: string): string {
       else if (c === 34 /* " */) inString = false;
       continue;
     }
-    if (c === 34) { inString = true; continue; }
-    let token: string | undefined, replacement = '';
-    if (c === 78 /* N */ && text.startsWith('NaN', i)) { token = 'NaN'; replacement = NAN_JSON; }
-    else if (c === 73 /* I */ && text.startsWith('Infinity', i)) { token = 'Infinity'; replacement = '1e999'; }
-    else if (c === 45 /* - */ && text.startsWith('-Infinity', i)) { token = '-Infinity'; replacement = '-1e999'; }
+    if (c === 34) {
+      inString = true;
+      continue;
+    }
+    let token: string | undefined,
+      replacement = '';
+    if (c === 78 /* N */ && text.startsWith('NaN', i)) {
+      token = 'NaN';
+      replacement = NAN_JSON;
+    } else if (c === 73 /* I */ && text.startsWith('Infinity', i)) {
+      token = 'Infinity';
+      replacement = '1e999';
+    } else if (c === 45 /* - */ && text.startsWith('-Infinity', i)) {
+      token = '-Infinity';
+      replacement = '-1e999';
+    }
     if (token === undefined) continue;
     parts.push(text.slice(from, i), replacement);
     i += token.length - 1;
@@ -50,8 +62,18 @@ export function parseBody(text: string): unknown {
 const MAX_RANK = 32;
 /** Every JSON value takes at least 2 bytes ("0,"): a 2 GiB body holds fewer. */
 const MAX_ELEMENTS = 2 ** 30;
-const INT_RANGE: Partial<Record<TensorDType, [number, number]>> = { int8: [-128, 127], uint8: [0, 255], int32: [-2147483648, 2147483647] };
-const ARRAYS = { float32: Float32Array, int32: Int32Array, int8: Int8Array, uint8: Uint8Array, bool: Uint8Array } as const;
+const INT_RANGE: Partial<Record<TensorDType, [number, number]>> = {
+  int8: [-128, 127],
+  uint8: [0, 255],
+  int32: [-2147483648, 2147483647],
+};
+const ARRAYS = {
+  float32: Float32Array,
+  int32: Int32Array,
+  int8: Int8Array,
+  uint8: Uint8Array,
+  bool: Uint8Array,
+} as const;
 
 function pathOf(idx: number[]): string {
   return idx.map((i) => `[${i}]`).join('');
@@ -62,7 +84,11 @@ function pathOf(idx: number[]): string {
  * and every value must be of the dtype (numbers for float32, integers in range for int8 and
  * int32, booleans for bool); `what` names the tensor in the error messages.
  */
-export function tensorFromJson(value: unknown, dtype: TensorDType, what: string): { data: HostTensor['data']; shape: number[] } {
+export function tensorFromJson(
+  value: unknown,
+  dtype: TensorDType,
+  what: string,
+): { data: HostTensor['data']; shape: number[] } {
   const shape: number[] = [];
   for (let v = value; Array.isArray(v); v = v[0]) {
     shape.push(v.length);
@@ -70,9 +96,13 @@ export function tensorFromJson(value: unknown, dtype: TensorDType, what: string)
   }
   // The first elements alone decide the shape; a hostile body could claim a rank or size
   // that no body within the size limit holds. Refuse those before allocating.
-  if (shape.length > MAX_RANK) throw badRequest(`${what} is nested ${shape.length} lists deep; tensors have at most ${MAX_RANK} dimensions`);
+  if (shape.length > MAX_RANK)
+    throw badRequest(`${what} is nested ${shape.length} lists deep; tensors have at most ${MAX_RANK} dimensions`);
   const size = shape.reduce((a, b) => a * b, 1);
-  if (size > MAX_ELEMENTS) throw badRequest(`${what} would have shape [${shape.join(', ')}] (${size} values), more than a request body can hold`);
+  if (size > MAX_ELEMENTS)
+    throw badRequest(
+      `${what} would have shape [${shape.join(', ')}] (${size} values), more than a request body can hold`,
+    );
   const data = new ARRAYS[dtype](size);
   const range = INT_RANGE[dtype];
   let k = 0;
@@ -80,25 +110,38 @@ export function tensorFromJson(value: unknown, dtype: TensorDType, what: string)
   const leaf = (v: unknown): void => {
     let x: number;
     if (dtype === 'bool') {
-      if (typeof v !== 'boolean') throw badRequest(`${what}${pathOf(idx)} is ${JSON.stringify(v)}; the model takes bool (true/false)`);
+      if (typeof v !== 'boolean')
+        throw badRequest(`${what}${pathOf(idx)} is ${JSON.stringify(v)}; the model takes bool (true/false)`);
       x = v ? 1 : 0;
     } else if (typeof v === 'number') {
       x = v;
       if (range && (!Number.isInteger(x) || x < range[0] || x > range[1])) {
-        throw badRequest(`${what}${pathOf(idx)} is ${x}; the model takes ${dtype} (integers in [${range[0]}, ${range[1]}])`);
+        throw badRequest(
+          `${what}${pathOf(idx)} is ${x}; the model takes ${dtype} (integers in [${range[0]}, ${range[1]}])`,
+        );
       }
     } else if (v === NAN_MARKER) {
-      if (range) throw badRequest(`${what}${pathOf(idx)} is NaN; the model takes ${dtype} (integers in [${range[0]}, ${range[1]}])`);
+      if (range)
+        throw badRequest(
+          `${what}${pathOf(idx)} is NaN; the model takes ${dtype} (integers in [${range[0]}, ${range[1]}])`,
+        );
       x = NaN;
     } else {
-      throw badRequest(`${what}${pathOf(idx)} is ${Array.isArray(v) ? 'a list' : JSON.stringify(v) ?? String(v)}; expected a ${dtype} number${Array.isArray(v) ? ' (the nesting is deeper here than in element [0]…)' : ''}`);
+      throw badRequest(
+        `${what}${pathOf(idx)} is ${Array.isArray(v) ? 'a list' : (JSON.stringify(v) ?? String(v))}; expected a ${dtype} number${Array.isArray(v) ? ' (the nesting is deeper here than in element [0]…)' : ''}`,
+      );
     }
     data[k++] = x;
   };
   const walk = (v: unknown, depth: number): void => {
-    if (depth === shape.length) { leaf(v); return; }
+    if (depth === shape.length) {
+      leaf(v);
+      return;
+    }
     if (!Array.isArray(v) || v.length !== shape[depth]) {
-      throw badRequest(`${what}${pathOf(idx)} ${Array.isArray(v) ? `has ${v.length} elements` : 'is not a list'}; the list is not rectangular (expected ${shape[depth]} elements, as in element ${pathOf(idx.map(() => 0))}[…] of shape [${shape.join(', ')}])`);
+      throw badRequest(
+        `${what}${pathOf(idx)} ${Array.isArray(v) ? `has ${v.length} elements` : 'is not a list'}; the list is not rectangular (expected ${shape[depth]} elements, as in element ${pathOf(idx.map(() => 0))}[…] of shape [${shape.join(', ')}])`,
+      );
     }
     for (let i = 0; i < v.length; i++) {
       idx.push(i);
@@ -125,9 +168,15 @@ export function tensorToJson(t: HostTensor, out: string[], row?: number): void {
   const { data, shape, dtype } = t;
   const strides: number[] = new Array(shape.length);
   let s = 1;
-  for (let d = shape.length - 1; d >= 0; d--) { strides[d] = s; s *= shape[d]!; }
+  for (let d = shape.length - 1; d >= 0; d--) {
+    strides[d] = s;
+    s *= shape[d]!;
+  }
   const write = (depth: number, off: number): void => {
-    if (depth === shape.length) { out.push(formatValue(data[off]!, dtype)); return; }
+    if (depth === shape.length) {
+      out.push(formatValue(data[off]!, dtype));
+      return;
+    }
     out.push('[');
     for (let i = 0; i < shape[depth]!; i++) {
       if (i) out.push(',');

@@ -66,8 +66,16 @@ export interface ResolvedServeOptions {
 }
 
 export const SERVE_DEFAULTS = {
-  host: '127.0.0.1', port: 8501, maxBatch: 32, batchTimeoutMs: 2, sessions: 1, maxQueue: 1024,
-  bodyLimit: 64 * 1024 * 1024, pollIntervalMs: 1000, shutdownTimeoutMs: 30_000, logLevel: 'info',
+  host: '127.0.0.1',
+  port: 8501,
+  maxBatch: 32,
+  batchTimeoutMs: 2,
+  sessions: 1,
+  maxQueue: 1024,
+  bodyLimit: 64 * 1024 * 1024,
+  pollIntervalMs: 1000,
+  shutdownTimeoutMs: 30_000,
+  logLevel: 'info',
 } as const;
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
@@ -75,31 +83,46 @@ const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
 
 function int(v: unknown, what: string, lo: number, hi: number, dflt: number): number {
   if (v === undefined) return dflt;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi) throw new RangeError(`${what} must be an integer in [${lo}, ${hi}], got ${String(v)}`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi)
+    throw new RangeError(`${what} must be an integer in [${lo}, ${hi}], got ${String(v)}`);
   return v;
 }
 
 function num(v: unknown, what: string, lo: number, hi: number, dflt: number): number {
   if (v === undefined) return dflt;
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < lo || v > hi) throw new RangeError(`${what} must be a number in [${lo}, ${hi}], got ${String(v)}`);
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < lo || v > hi)
+    throw new RangeError(`${what} must be a number in [${lo}, ${hi}], got ${String(v)}`);
   return v;
 }
 
 function modelName(name: unknown, where: string): string {
-  if (typeof name !== 'string' || !NAME.test(name)) throw new RangeError(`${where}: model name '${String(name)}' must be letters, digits, '_', '.' or '-' (not starting with a punctuation mark)`);
+  if (typeof name !== 'string' || !NAME.test(name))
+    throw new RangeError(
+      `${where}: model name '${String(name)}' must be letters, digits, '_', '.' or '-' (not starting with a punctuation mark)`,
+    );
   return name;
 }
 
 function entry(name: string, v: unknown, base: string, where: string): ModelSourceConfig {
   const e = typeof v === 'string' ? { path: v } : v;
-  if (!e || typeof e !== 'object' || typeof (e as ModelConfigEntry).path !== 'string' || (e as ModelConfigEntry).path === '') {
+  if (
+    !e ||
+    typeof e !== 'object' ||
+    typeof (e as ModelConfigEntry).path !== 'string' ||
+    (e as ModelConfigEntry).path === ''
+  ) {
     throw new TypeError(`${where}: model '${name}' must be a directory path or {path, labels}`);
   }
   const { path, labels = {} } = e as ModelConfigEntry;
-  if (!labels || typeof labels !== 'object' || Array.isArray(labels)) throw new TypeError(`${where}: model '${name}': labels must be an object label → version`);
+  if (!labels || typeof labels !== 'object' || Array.isArray(labels))
+    throw new TypeError(`${where}: model '${name}': labels must be an object label → version`);
   for (const [l, ver] of Object.entries(labels)) {
-    if (!NAME.test(l)) throw new RangeError(`${where}: model '${name}': label '${l}' must be letters, digits, '_', '.' or '-'`);
-    if (typeof ver !== 'number' || !Number.isSafeInteger(ver) || ver < 0) throw new RangeError(`${where}: model '${name}': label '${l}' must name a version number, got ${JSON.stringify(ver)}`);
+    if (!NAME.test(l))
+      throw new RangeError(`${where}: model '${name}': label '${l}' must be letters, digits, '_', '.' or '-'`);
+    if (typeof ver !== 'number' || !Number.isSafeInteger(ver) || ver < 0)
+      throw new RangeError(
+        `${where}: model '${name}': label '${l}' must name a version number, got ${JSON.stringify(ver)}`,
+      );
   }
   return { name, path: isAbsolute(path) ? path : resolve(base, path), labels: { ...labels } };
 }
@@ -114,8 +137,11 @@ export async function readModelConfig(file: string): Promise<ModelSourceConfig[]
     throw new SyntaxError(`${file}: not valid JSON (${(e as Error).message})`);
   }
   const models = (json as { models?: unknown })?.models;
-  if (!models || typeof models !== 'object' || Array.isArray(models)) throw new TypeError(`${file}: expected {"models": {"<name>": "<dir>", …}}`);
-  const out = Object.entries(models as Record<string, unknown>).map(([k, v]) => entry(modelName(k, file), v, dirname(resolve(file)), file));
+  if (!models || typeof models !== 'object' || Array.isArray(models))
+    throw new TypeError(`${file}: expected {"models": {"<name>": "<dir>", …}}`);
+  const out = Object.entries(models as Record<string, unknown>).map(([k, v]) =>
+    entry(modelName(k, file), v, dirname(resolve(file)), file),
+  );
   if (!out.length) throw new RangeError(`${file}: "models" names no model`);
   return out;
 }
@@ -124,29 +150,43 @@ export async function readModelConfig(file: string): Promise<ModelSourceConfig[]
 export async function resolveServeOptions(o: ServeOptions): Promise<ResolvedServeOptions> {
   if (!o || typeof o !== 'object') throw new TypeError('options must be an object');
   let models: ModelSourceConfig[];
-  if ((o.model === undefined) === (o.models === undefined)) throw new TypeError('give exactly one of options.model (a directory or config file) and options.models');
+  if ((o.model === undefined) === (o.models === undefined))
+    throw new TypeError('give exactly one of options.model (a directory or config file) and options.models');
   if (o.model !== undefined) {
     if (typeof o.model !== 'string' || o.model === '') throw new TypeError('options.model must be a non-empty path');
     const path = resolve(o.model);
-    const st = await fs.stat(path).catch((e: NodeJS.ErrnoException) => { throw new Error(`options.model: cannot read ${path} (${e.code ?? e.message})`); });
+    const st = await fs.stat(path).catch((e: NodeJS.ErrnoException) => {
+      throw new Error(`options.model: cannot read ${path} (${e.code ?? e.message})`);
+    });
     if (st.isDirectory()) models = [{ name: modelName(o.name ?? basename(path), 'options.name'), path, labels: {} }];
     else {
-      if (o.name !== undefined) throw new TypeError('options.name applies to a model directory, not to a config file (the file names its models)');
+      if (o.name !== undefined)
+        throw new TypeError(
+          'options.name applies to a model directory, not to a config file (the file names its models)',
+        );
       models = await readModelConfig(path);
     }
   } else {
-    if (!o.models || typeof o.models !== 'object' || Array.isArray(o.models)) throw new TypeError('options.models must be an object name → directory');
-    models = Object.entries(o.models).map(([k, v]) => entry(modelName(k, 'options.models'), v, process.cwd(), 'options.models'));
+    if (!o.models || typeof o.models !== 'object' || Array.isArray(o.models))
+      throw new TypeError('options.models must be an object name → directory');
+    models = Object.entries(o.models).map(([k, v]) =>
+      entry(modelName(k, 'options.models'), v, process.cwd(), 'options.models'),
+    );
     if (!models.length) throw new RangeError('options.models names no model');
   }
   const sessions = int(o.sessions, 'options.sessions', 1, 64, SERVE_DEFAULTS.sessions);
   const threads = int(o.threads, 'options.threads', 1, 256, Math.max(getThreads(), 1));
   // Each session takes at least one thread of the model's share: more sessions than threads
   // would only queue on the native pool and multiply the packed weights for nothing.
-  if (sessions > threads) throw new RangeError(`options.sessions (${sessions}) must not exceed options.threads (${threads}): each session runs on at least one thread`);
-  if (o.host !== undefined && (typeof o.host !== 'string' || o.host === '')) throw new TypeError('options.host must be a non-empty string');
+  if (sessions > threads)
+    throw new RangeError(
+      `options.sessions (${sessions}) must not exceed options.threads (${threads}): each session runs on at least one thread`,
+    );
+  if (o.host !== undefined && (typeof o.host !== 'string' || o.host === ''))
+    throw new TypeError('options.host must be a non-empty string');
   const logLevel = o.logLevel ?? SERVE_DEFAULTS.logLevel;
-  if (logLevel !== false && !LEVELS.includes(logLevel)) throw new RangeError(`options.logLevel must be one of ${LEVELS.join(', ')} or false, got ${String(logLevel)}`);
+  if (logLevel !== false && !LEVELS.includes(logLevel))
+    throw new RangeError(`options.logLevel must be one of ${LEVELS.join(', ')} or false, got ${String(logLevel)}`);
   return {
     models,
     host: o.host ?? SERVE_DEFAULTS.host,
@@ -158,7 +198,13 @@ export async function resolveServeOptions(o: ServeOptions): Promise<ResolvedServ
     maxQueue: int(o.maxQueue, 'options.maxQueue', 1, 1 << 20, SERVE_DEFAULTS.maxQueue),
     bodyLimit: int(o.bodyLimit, 'options.bodyLimit', 1024, 2 ** 31 - 1, SERVE_DEFAULTS.bodyLimit),
     pollIntervalMs: int(o.pollIntervalMs, 'options.pollIntervalMs', 0, 3_600_000, SERVE_DEFAULTS.pollIntervalMs),
-    shutdownTimeoutMs: int(o.shutdownTimeoutMs, 'options.shutdownTimeoutMs', 0, 3_600_000, SERVE_DEFAULTS.shutdownTimeoutMs),
+    shutdownTimeoutMs: int(
+      o.shutdownTimeoutMs,
+      'options.shutdownTimeoutMs',
+      0,
+      3_600_000,
+      SERVE_DEFAULTS.shutdownTimeoutMs,
+    ),
     logLevel,
   };
 }

@@ -55,16 +55,30 @@ async function scanVersions(base: string): Promise<{ flat: boolean; versions: Ma
     const v = Number(e.name);
     if (!Number.isSafeInteger(v)) continue;
     const dir = join(base, e.name);
-    if (await fs.stat(join(dir, 'model.json')).then((s) => s.isFile(), () => false)) versions.set(v, dir);
+    if (
+      await fs.stat(join(dir, 'model.json')).then(
+        (s) => s.isFile(),
+        () => false,
+      )
+    )
+      versions.set(v, dir);
   }
-  if (!versions.size && entries.some((e) => e.isFile() && e.name === 'model.json')) return { flat: true, versions: new Map([[1, base]]) };
+  if (!versions.size && entries.some((e) => e.isFile() && e.name === 'model.json'))
+    return { flat: true, versions: new Map([[1, base]]) };
   return { flat: false, versions };
 }
 
 async function newestMtime(dir: string): Promise<number> {
   let t = 0;
   for (const e of await fs.readdir(dir, { withFileTypes: true }).catch(() => [])) {
-    if (e.isFile()) t = Math.max(t, await fs.stat(join(dir, e.name)).then((s) => s.mtimeMs, () => 0));
+    if (e.isFile())
+      t = Math.max(
+        t,
+        await fs.stat(join(dir, e.name)).then(
+          (s) => s.mtimeMs,
+          () => 0,
+        ),
+      );
   }
   return t;
 }
@@ -75,33 +89,50 @@ export class ModelRegistry {
   private polling: Promise<void> | undefined;
   private closed = false;
 
-  constructor(private readonly o: ResolvedServeOptions, private readonly metrics: ServeMetrics, private readonly log: FastifyBaseLogger) {
+  constructor(
+    private readonly o: ResolvedServeOptions,
+    private readonly metrics: ServeMetrics,
+    private readonly log: FastifyBaseLogger,
+  ) {
     for (const c of o.models) this.models.set(c.name, { config: c, versions: new Map(), flat: false });
   }
 
   /** First scan and load (a model without a loadable version is an error); then polling. */
   async start(): Promise<void> {
     for (const m of this.models.values()) {
-      await fs.readdir(m.config.path).catch((e: NodeJS.ErrnoException) => { throw new Error(`model '${m.config.name}': cannot read ${m.config.path} (${e.code ?? e.message})`); });
+      await fs.readdir(m.config.path).catch((e: NodeJS.ErrnoException) => {
+        throw new Error(`model '${m.config.name}': cannot read ${m.config.path} (${e.code ?? e.message})`);
+      });
     }
     this.polling = this.poll();
     await this.polling;
     this.polling = undefined;
     // A server that would answer 404 for a model from the start is a configuration error.
-    const missing = [...this.models.values()].filter((m) => ![...m.versions.values()].some((e) => e.state === 'AVAILABLE'));
+    const missing = [...this.models.values()].filter(
+      (m) => ![...m.versions.values()].some((e) => e.state === 'AVAILABLE'),
+    );
     if (missing.length) {
       await this.close();
-      throw new Error(missing.map((m) => {
-        const errors = [...m.versions.values()].filter((e) => e.error).map((e) => `version ${e.version}: ${e.error}`);
-        return `model '${m.config.name}': no version could be loaded from ${m.config.path} (${errors.length ? errors.join('; ') : 'no model.json, and no numbered version directory holding one'})`;
-      }).join('\n'));
+      throw new Error(
+        missing
+          .map((m) => {
+            const errors = [...m.versions.values()]
+              .filter((e) => e.error)
+              .map((e) => `version ${e.version}: ${e.error}`);
+            return `model '${m.config.name}': no version could be loaded from ${m.config.path} (${errors.length ? errors.join('; ') : 'no model.json, and no numbered version directory holding one'})`;
+          })
+          .join('\n'),
+      );
     }
     if (this.o.pollIntervalMs > 0 && !this.closed) this.schedule();
   }
 
   private schedule(): void {
     this.timer = setTimeout(() => {
-      this.polling = this.poll().finally(() => { this.polling = undefined; if (!this.closed) this.schedule(); });
+      this.polling = this.poll().finally(() => {
+        this.polling = undefined;
+        if (!this.closed) this.schedule();
+      });
     }, this.o.pollIntervalMs);
     this.timer.unref();
   }
@@ -110,7 +141,9 @@ export class ModelRegistry {
   async poll(): Promise<void> {
     for (const m of this.models.values()) {
       if (this.closed) return;
-      await this.reconcile(m).catch((e: Error) => this.log.error({ model: m.config.name, err: e }, `model '${m.config.name}': rescanning failed: ${e.message}`));
+      await this.reconcile(m).catch((e: Error) =>
+        this.log.error({ model: m.config.name, err: e }, `model '${m.config.name}': rescanning failed: ${e.message}`),
+      );
     }
   }
 
@@ -129,7 +162,7 @@ export class ModelRegistry {
       const e = m.versions.get(v);
       if (e?.state === 'AVAILABLE' || e?.state === 'LOADING') continue;
       const dir = found.get(v)!;
-      if (e?.failedStamp !== undefined && e.failedStamp === await newestMtime(dir)) continue;
+      if (e?.failedStamp !== undefined && e.failedStamp === (await newestMtime(dir))) continue;
       await this.load(m, v, dir);
     }
     // Unload what is no longer wanted, but never the last available version of a model.
@@ -149,12 +182,31 @@ export class ModelRegistry {
     const e: VersionEntry = { version, dir, state: 'LOADING' };
     m.versions.set(version, e);
     try {
-      const s = await Servable.load(name, version, dir, { threads: this.o.threads, sessions: this.o.sessions, maxBatch: this.o.maxBatch, batchTimeoutMs: this.o.batchTimeoutMs, maxQueue: this.o.maxQueue }, this.metrics.hooksFor(name, version));
-      if (this.closed) { await s.unload(); e.state = 'END'; return; }
+      const s = await Servable.load(
+        name,
+        version,
+        dir,
+        {
+          threads: this.o.threads,
+          sessions: this.o.sessions,
+          maxBatch: this.o.maxBatch,
+          batchTimeoutMs: this.o.batchTimeoutMs,
+          maxQueue: this.o.maxQueue,
+        },
+        this.metrics.hooksFor(name, version),
+      );
+      if (this.closed) {
+        await s.unload();
+        e.state = 'END';
+        return;
+      }
       e.servable = s;
       e.state = 'AVAILABLE';
       this.metrics.setSessionMemory(name, version, s.memory);
-      this.log.info({ model: name, version, batching: s.batching }, `model '${name}' version ${version} is available${s.batching.enabled ? '' : ` (requests run one at a time: ${s.batching.reason})`}`);
+      this.log.info(
+        { model: name, version, batching: s.batching },
+        `model '${name}' version ${version} is available${s.batching.enabled ? '' : ` (requests run one at a time: ${s.batching.reason})`}`,
+      );
     } catch (err) {
       e.state = 'END';
       e.error = (err as Error).message;
@@ -167,7 +219,10 @@ export class ModelRegistry {
   private unload(m: ModelEntry, e: VersionEntry): void {
     const s = e.servable!;
     e.state = 'UNLOADING';
-    this.log.info({ model: m.config.name, version: e.version }, `model '${m.config.name}' version ${e.version}: draining`);
+    this.log.info(
+      { model: m.config.name, version: e.version },
+      `model '${m.config.name}' version ${e.version}: draining`,
+    );
     e.unloaded = s.unload().then(() => {
       e.state = 'END';
       e.servable = undefined;
@@ -177,12 +232,17 @@ export class ModelRegistry {
 
   private model(name: string): ModelEntry {
     const m = this.models.get(name);
-    if (!m) throw notFound(`Servable not found for request: Latest(${name}) (no model named '${name}'; models: ${[...this.models.keys()].join(', ')})`);
+    if (!m)
+      throw notFound(
+        `Servable not found for request: Latest(${name}) (no model named '${name}'; models: ${[...this.models.keys()].join(', ')})`,
+      );
     return m;
   }
 
   /** Whether `name` is a configured model (for metric labels: unknown names are not recorded). */
-  has(name: string): boolean { return this.models.has(name); }
+  has(name: string): boolean {
+    return this.models.has(name);
+  }
 
   /** The version a request is for: explicit, by label, or the highest available one. */
   resolve(name: string, sel: VersionSelector = {}): Servable {
@@ -190,15 +250,22 @@ export class ModelRegistry {
     let v = sel.version;
     if (sel.label !== undefined) {
       v = m.config.labels[sel.label];
-      if (v === undefined) throw notFound(`Unrecognized servable version label: ${sel.label} (model '${name}' labels: ${Object.keys(m.config.labels).join(', ') || 'none'})`);
+      if (v === undefined)
+        throw notFound(
+          `Unrecognized servable version label: ${sel.label} (model '${name}' labels: ${Object.keys(m.config.labels).join(', ') || 'none'})`,
+        );
     }
     if (v === undefined) {
       const avail = [...m.versions.values()].filter((e) => e.state === 'AVAILABLE');
-      if (!avail.length) throw notFound(`Servable not found for request: Latest(${name}) (no version of '${name}' is available)`);
+      if (!avail.length)
+        throw notFound(`Servable not found for request: Latest(${name}) (no version of '${name}' is available)`);
       return avail.reduce((a, b) => (b.version > a.version ? b : a)).servable!;
     }
     const e = m.versions.get(v);
-    if (e?.state !== 'AVAILABLE') throw notFound(`Servable not found for request: Specific(${name}, ${v}) (version ${v} is ${e ? e.state.toLowerCase() : 'not loaded'})`);
+    if (e?.state !== 'AVAILABLE')
+      throw notFound(
+        `Servable not found for request: Specific(${name}, ${v}) (version ${v} is ${e ? e.state.toLowerCase() : 'not loaded'})`,
+      );
     return e.servable!;
   }
 
@@ -212,21 +279,29 @@ export class ModelRegistry {
       list = list.filter((e) => e.version === v);
       if (!list.length) throw notFound(`Could not find version ${v} of model '${name}'`);
     }
-    return list.sort((a, b) => b.version - a.version).map((e) => ({
-      version: String(e.version),
-      state: e.state,
-      status: { error_code: e.error ? 'UNKNOWN' : 'OK', error_message: e.error ?? '' },
-    }));
+    return list
+      .sort((a, b) => b.version - a.version)
+      .map((e) => ({
+        version: String(e.version),
+        state: e.state,
+        status: { error_code: e.error ? 'UNKNOWN' : 'OK', error_message: e.error ?? '' },
+      }));
   }
 
   /** Every configured model has an available version. */
   get ready(): boolean {
-    return !this.closed && [...this.models.values()].every((m) => [...m.versions.values()].some((e) => e.state === 'AVAILABLE'));
+    return (
+      !this.closed &&
+      [...this.models.values()].every((m) => [...m.versions.values()].some((e) => e.state === 'AVAILABLE'))
+    );
   }
 
   /** Refreshes the session memory gauges (arenas grow with the batch size). */
   updateMemoryMetrics(): void {
-    for (const m of this.models.values()) for (const e of m.versions.values()) if (e.servable && e.state === 'AVAILABLE') this.metrics.setSessionMemory(m.config.name, e.version, e.servable.memory);
+    for (const m of this.models.values())
+      for (const e of m.versions.values())
+        if (e.servable && e.state === 'AVAILABLE')
+          this.metrics.setSessionMemory(m.config.name, e.version, e.servable.memory);
   }
 
   /** Stops looking for new versions; /readyz turns 503 (the server is going away). */
@@ -244,7 +319,8 @@ export class ModelRegistry {
   async close(): Promise<void> {
     this.stopPolling();
     await this.polling;
-    for (const m of this.models.values()) for (const e of m.versions.values()) if (e.state === 'AVAILABLE') this.unload(m, e);
+    for (const m of this.models.values())
+      for (const e of m.versions.values()) if (e.state === 'AVAILABLE') this.unload(m, e);
     // Including the versions that were already draining.
     await Promise.all([...this.models.values()].flatMap((m) => [...m.versions.values()].map((e) => e.unloaded)));
   }

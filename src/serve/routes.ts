@@ -7,11 +7,18 @@ import { CancelledError, notFound } from './errors.js';
 import { parseBody } from './json.js';
 import type { ServeMetrics } from './metrics.js';
 import type { ModelRegistry, VersionSelector } from './registry.js';
-import { checkBinaryPredict, decodeJsonPredict, encodeJsonPredict, SIGNATURE_NAME, type PredictInput } from './request.js';
+import {
+  checkBinaryPredict,
+  decodeJsonPredict,
+  encodeJsonPredict,
+  SIGNATURE_NAME,
+  type PredictInput,
+} from './request.js';
 import type { Servable } from './servable.js';
 
 // `<name>[/versions/<v>|/labels/<l>][/metadata|:predict]` after /v1/models/.
-const MODEL_PATH = /^([A-Za-z0-9][A-Za-z0-9_.-]*)(?:\/versions\/(\d+)|\/labels\/([A-Za-z0-9][A-Za-z0-9_.-]*))?(\/metadata|:[A-Za-z]+)?$/;
+const MODEL_PATH =
+  /^([A-Za-z0-9][A-Za-z0-9_.-]*)(?:\/versions\/(\d+)|\/labels\/([A-Za-z0-9][A-Za-z0-9_.-]*))?(\/metadata|:[A-Za-z]+)?$/;
 
 interface ModelPath extends VersionSelector {
   name: string;
@@ -20,7 +27,10 @@ interface ModelPath extends VersionSelector {
 
 function parseModelPath(rest: string): ModelPath {
   const m = MODEL_PATH.exec(rest);
-  if (!m) throw notFound(`no route for /v1/models/${rest} (expected /v1/models/<name>[/versions/<n>|/labels/<label>][/metadata|:predict])`);
+  if (!m)
+    throw notFound(
+      `no route for /v1/models/${rest} (expected /v1/models/<name>[/versions/<n>|/labels/<label>][/metadata|:predict])`,
+    );
   const version = m[2] === undefined ? undefined : Number(m[2]);
   if (version !== undefined && !Number.isSafeInteger(version)) throw notFound(`version ${m[2]} is out of range`);
   return { name: m[1]!, version, label: m[3], verb: m[4] };
@@ -38,7 +48,12 @@ function tensorInfo(t: TensorSpec): Record<string, unknown> {
 
 /** TF Serving's GetModelMetadataResponse, plus the int8 quantization and batching under "tfjs_quant". */
 function metadata(s: Servable): Record<string, unknown> {
-  const q = (ts: readonly TensorSpec[]) => Object.fromEntries(ts.filter((t) => t.quantization).map((t) => [t.name, { scale: t.quantization!.scale, zero_point: t.quantization!.zeroPoint }]));
+  const q = (ts: readonly TensorSpec[]) =>
+    Object.fromEntries(
+      ts
+        .filter((t) => t.quantization)
+        .map((t) => [t.name, { scale: t.quantization!.scale, zero_point: t.quantization!.zeroPoint }]),
+    );
   return {
     model_spec: { name: s.name, signature_name: '', version: String(s.version) },
     metadata: {
@@ -57,7 +72,11 @@ function metadata(s: Servable): Record<string, unknown> {
   };
 }
 
-interface SelectorParams { name: string; version?: string; label?: string }
+interface SelectorParams {
+  name: string;
+  version?: string;
+  label?: string;
+}
 const NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.-]*$';
 const SELECTOR_PARAMS = {
   type: 'object',
@@ -80,7 +99,11 @@ const STATUS_RESPONSE = {
         properties: {
           version: { type: 'string' },
           state: { type: 'string' },
-          status: { type: 'object', required: ['error_code', 'error_message'], properties: { error_code: { type: 'string' }, error_message: { type: 'string' } } },
+          status: {
+            type: 'object',
+            required: ['error_code', 'error_message'],
+            properties: { error_code: { type: 'string' }, error_message: { type: 'string' } },
+          },
         },
       },
     },
@@ -90,12 +113,19 @@ const METADATA_RESPONSE = {
   type: 'object',
   required: ['model_spec', 'metadata'],
   properties: {
-    model_spec: { type: 'object', required: ['name', 'signature_name', 'version'], properties: { name: { type: 'string' }, signature_name: { type: 'string' }, version: { type: 'string' } } },
+    model_spec: {
+      type: 'object',
+      required: ['name', 'signature_name', 'version'],
+      properties: { name: { type: 'string' }, signature_name: { type: 'string' }, version: { type: 'string' } },
+    },
     metadata: { type: 'object', additionalProperties: true },
   },
 } as const;
 
-const selector = (p: SelectorParams): VersionSelector => ({ version: p.version === undefined ? undefined : Number(p.version), label: p.label });
+const selector = (p: SelectorParams): VersionSelector => ({
+  version: p.version === undefined ? undefined : Number(p.version),
+  label: p.label,
+});
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -113,13 +143,18 @@ export function registerRoutes(app: FastifyInstance, registry: ModelRegistry, me
     if (!path.startsWith('/v1/models/')) return;
     const m = MODEL_PATH.exec(path.slice('/v1/models/'.length));
     const name = m && registry.has(m[1]!) ? m[1]! : '';
-    req.serveLabels = { model: name, api: req.method === 'POST' ? 'predict' : m?.[4] === '/metadata' ? 'metadata' : 'status' };
+    req.serveLabels = {
+      model: name,
+      api: req.method === 'POST' ? 'predict' : m?.[4] === '/metadata' ? 'metadata' : 'status',
+    };
   });
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {
     if (registry.ready) return { status: 'ready' };
-    return reply.code(503).send({ error: 'not ready: a model has no available version yet, or the server is shutting down' });
+    return reply
+      .code(503)
+      .send({ error: 'not ready: a model has no available version yet, or the server is shutting down' });
   });
   app.get('/metrics', async (_req, reply) => {
     registry.updateMemoryMetrics();
@@ -127,41 +162,60 @@ export function registerRoutes(app: FastifyInstance, registry: ModelRegistry, me
   });
 
   for (const sel of ['', '/versions/:version', '/labels/:label']) {
-    app.get<{ Params: SelectorParams }>(`/v1/models/:name${sel}`, { schema: { params: SELECTOR_PARAMS, response: { 200: STATUS_RESPONSE } } },
-      async (req) => ({ model_version_status: registry.status(req.params.name, selector(req.params)) }));
-    app.get<{ Params: SelectorParams }>(`/v1/models/:name${sel}/metadata`, { schema: { params: SELECTOR_PARAMS, response: { 200: METADATA_RESPONSE } } },
-      async (req) => metadata(registry.resolve(req.params.name, selector(req.params))));
+    app.get<{ Params: SelectorParams }>(
+      `/v1/models/:name${sel}`,
+      { schema: { params: SELECTOR_PARAMS, response: { 200: STATUS_RESPONSE } } },
+      async (req) => ({ model_version_status: registry.status(req.params.name, selector(req.params)) }),
+    );
+    app.get<{ Params: SelectorParams }>(
+      `/v1/models/:name${sel}/metadata`,
+      { schema: { params: SELECTOR_PARAMS, response: { 200: METADATA_RESPONSE } } },
+      async (req) => metadata(registry.resolve(req.params.name, selector(req.params))),
+    );
   }
 
   // One wildcard route: the verb is glued to the last path segment (`mnist:predict`), which
   // the router's parameters cannot express; parseModelPath splits it.
-  app.post<{ Params: { '*': string }; Body: unknown }>('/v1/models/*', { schema: { params: { type: 'object', properties: { '*': { type: 'string', maxLength: 1024 } } } } }, async (req, reply) => {
-    const p = parseModelPath(req.params['*']);
-    if (p.verb !== ':predict') throw notFound(p.verb === ':classify' || p.verb === ':regress' ? `${p.verb.slice(1)} is not supported (tf.Example models); use :predict` : `no POST route for /v1/models/${req.params['*']} (expected …:predict)`);
-    // Resolving the version and queueing happen in one synchronous step, so a version
-    // chosen here cannot be unloaded before the request is in its queue (it drains first).
-    const servable = registry.resolve(p.name, p);
-    const binary = Buffer.isBuffer(req.body);
-    const input: PredictInput = binary ? checkBinaryPredict(decodeBinary(req.body as Buffer), servable.inputs) : decodeJsonPredict(req.body, servable.inputs);
-    const cancel = new AbortController();
-    const onClose = (): void => { if (!reply.raw.writableFinished) cancel.abort(); };
-    reply.raw.once('close', onClose);
-    let outputs: Record<string, HostTensor> | undefined;
-    try {
-      outputs = await servable.predict(input, cancel.signal);
-    } catch (e) {
-      if (!(e instanceof CancelledError)) throw e;
-    }
-    reply.raw.off('close', onClose);
-    if (!outputs || cancel.signal.aborted) {
-      // The client went away: nobody reads an answer. Counted as 499 (nginx's "client closed request").
-      metrics.requests.inc({ model: p.name, api: 'predict', status: '499' });
-      reply.hijack();
-      return;
-    }
-    if (binary) return reply.type(BINARY_CONTENT_TYPE).send(encodeBinary(outputs));
-    return reply.type('application/json').send(encodeJsonPredict(servable.outputs, outputs, input));
-  });
+  app.post<{ Params: { '*': string }; Body: unknown }>(
+    '/v1/models/*',
+    { schema: { params: { type: 'object', properties: { '*': { type: 'string', maxLength: 1024 } } } } },
+    async (req, reply) => {
+      const p = parseModelPath(req.params['*']);
+      if (p.verb !== ':predict')
+        throw notFound(
+          p.verb === ':classify' || p.verb === ':regress'
+            ? `${p.verb.slice(1)} is not supported (tf.Example models); use :predict`
+            : `no POST route for /v1/models/${req.params['*']} (expected …:predict)`,
+        );
+      // Resolving the version and queueing happen in one synchronous step, so a version
+      // chosen here cannot be unloaded before the request is in its queue (it drains first).
+      const servable = registry.resolve(p.name, p);
+      const binary = Buffer.isBuffer(req.body);
+      const input: PredictInput = binary
+        ? checkBinaryPredict(decodeBinary(req.body as Buffer), servable.inputs)
+        : decodeJsonPredict(req.body, servable.inputs);
+      const cancel = new AbortController();
+      const onClose = (): void => {
+        if (!reply.raw.writableFinished) cancel.abort();
+      };
+      reply.raw.once('close', onClose);
+      let outputs: Record<string, HostTensor> | undefined;
+      try {
+        outputs = await servable.predict(input, cancel.signal);
+      } catch (e) {
+        if (!(e instanceof CancelledError)) throw e;
+      }
+      reply.raw.off('close', onClose);
+      if (!outputs || cancel.signal.aborted) {
+        // The client went away: nobody reads an answer. Counted as 499 (nginx's "client closed request").
+        metrics.requests.inc({ model: p.name, api: 'predict', status: '499' });
+        reply.hijack();
+        return;
+      }
+      if (binary) return reply.type(BINARY_CONTENT_TYPE).send(encodeBinary(outputs));
+      return reply.type('application/json').send(encodeJsonPredict(servable.outputs, outputs, input));
+    },
+  );
 
   // Every body that is not binary is read as JSON whatever its content type: TF Serving's
   // own example posts with `curl -d`, which sends application/x-www-form-urlencoded.

@@ -31,12 +31,23 @@ export interface BatchPolicy {
  */
 export function batchPolicy(g: Graph, s: InferenceSession): BatchPolicy {
   const fixed = [...s.inputs, ...s.outputs].find((t) => t.shape[0] !== -1);
-  if (fixed) return { enabled: false, reason: `'${fixed.name}' has no free batch dimension (shape [${fixed.shape.join(', ')}])` };
+  if (fixed)
+    return {
+      enabled: false,
+      reason: `'${fixed.name}' has no free batch dimension (shape [${fixed.shape.join(', ')}])`,
+    };
   const tfjs = s.plan.find((p) => p.placement === 'tfjs');
-  if (tfjs) return { enabled: false, reason: `node '${tfjs.node}' (${tfjs.op}) runs in tfjs, whose results may depend on the batch size` };
+  if (tfjs)
+    return {
+      enabled: false,
+      reason: `node '${tfjs.node}' (${tfjs.op}) runs in tfjs, whose results may depend on the batch size`,
+    };
   const dyn = s.plan.find((p) => p.placement === 'native-dynamic' || p.placement === 'native-dynamic-int4');
   if (dyn && quantizationInfo(g)?.dynamic?.granularity !== 'row') {
-    return { enabled: false, reason: `node '${dyn.node}' quantizes its activations per tensor (dynamic range), so a batch would share one scale` };
+    return {
+      enabled: false,
+      reason: `node '${dyn.node}' quantizes its activations per tensor (dynamic range), so a batch would share one scale`,
+    };
   }
   return { enabled: true };
 }
@@ -51,7 +62,13 @@ export class Servable {
   ) {}
 
   /** Loads `dir`/model.json once and creates the sessions (threads shared between them). */
-  static async load(name: string, version: number, dir: string, o: ServableOptions, hooks: BatcherHooks = {}): Promise<Servable> {
+  static async load(
+    name: string,
+    version: number,
+    dir: string,
+    o: ServableOptions,
+    hooks: BatcherHooks = {},
+  ): Promise<Servable> {
     const g = await loadModel(dir);
     const threads = Math.max(1, Math.floor(o.threads / o.sessions));
     const sessions: InferenceSession[] = [];
@@ -62,18 +79,33 @@ export class Servable {
       throw e;
     }
     const batching = batchPolicy(g, sessions[0]!);
-    const batcher = new Batcher(sessions, { maxBatch: o.maxBatch, timeoutMs: o.batchTimeoutMs, maxQueue: o.maxQueue, batchable: batching.enabled }, hooks);
+    const batcher = new Batcher(
+      sessions,
+      { maxBatch: o.maxBatch, timeoutMs: o.batchTimeoutMs, maxQueue: o.maxQueue, batchable: batching.enabled },
+      hooks,
+    );
     return new Servable(name, version, sessions, batching, batcher);
   }
 
-  get inputs(): readonly TensorSpec[] { return this.sessions[0]!.inputs; }
-  get outputs(): readonly TensorSpec[] { return this.sessions[0]!.outputs; }
-  get queueDepth(): number { return this.batcher.depth; }
+  get inputs(): readonly TensorSpec[] {
+    return this.sessions[0]!.inputs;
+  }
+  get outputs(): readonly TensorSpec[] {
+    return this.sessions[0]!.outputs;
+  }
+  get queueDepth(): number {
+    return this.batcher.depth;
+  }
 
   /** Weight and arena bytes of all sessions. */
   get memory(): SessionMemory {
-    let weightBytes = 0, arenaBytes = 0;
-    for (const s of this.sessions) { const m = s.memory; weightBytes += m.weightBytes; arenaBytes += m.arenaBytes; }
+    let weightBytes = 0,
+      arenaBytes = 0;
+    for (const s of this.sessions) {
+      const m = s.memory;
+      weightBytes += m.weightBytes;
+      arenaBytes += m.arenaBytes;
+    }
     return { weightBytes, arenaBytes };
   }
 

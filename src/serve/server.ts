@@ -24,12 +24,17 @@ export interface TfjsQuantServer {
 }
 
 /** Fastify's own errors (body limit, content type, …) and ours, as TF Serving's {"error": "…"}. */
-function errorReply(err: FastifyError | ServeError | Error, bodyLimit: number): { status: number; message: string; headers: Record<string, string> } {
+function errorReply(
+  err: FastifyError | ServeError | Error,
+  bodyLimit: number,
+): { status: number; message: string; headers: Record<string, string> } {
   if (err instanceof ServeError) return { status: err.statusCode, message: err.message, headers: err.headers };
   const fe = err as FastifyError;
-  if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return { status: 413, message: `request body is larger than the limit of ${bodyLimit} bytes`, headers: {} };
+  if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
+    return { status: 413, message: `request body is larger than the limit of ${bodyLimit} bytes`, headers: {} };
   if (fe.validation) return { status: 400, message: `invalid request: ${fe.message}`, headers: {} };
-  if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) return { status: fe.statusCode, message: fe.message, headers: {} };
+  if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500)
+    return { status: fe.statusCode, message: fe.message, headers: {} };
   return { status: 500, message: `internal error: ${err.message}`, headers: {} };
 }
 
@@ -75,7 +80,10 @@ export async function createServer(options: ServeOptions): Promise<TfjsQuantServ
 
   let closing: Promise<void> | undefined;
   return {
-    app, registry, metrics, options: o,
+    app,
+    registry,
+    metrics,
+    options: o,
     async listen() {
       await app.listen({ host: o.host, port: o.port });
       const a = app.server.address();

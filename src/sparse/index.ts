@@ -17,11 +17,13 @@ const MAX_K = 65536;
 const MAX_DIM = 2 ** 31 - 1;
 
 function assertObject(v: unknown, name: string): asserts v is Record<string, unknown> {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new TypeError(`${name} must be an object, got ${describe(v)}`);
+  if (typeof v !== 'object' || v === null || Array.isArray(v))
+    throw new TypeError(`${name} must be an object, got ${describe(v)}`);
 }
 
 function assertWeights(w: unknown, k: unknown, n: unknown): asserts w is Float32Array | Int8Array {
-  if (!(w instanceof Float32Array) && !(w instanceof Int8Array)) throw new TypeError(`w must be a Float32Array or an Int8Array, got ${describe(w)}`);
+  if (!(w instanceof Float32Array) && !(w instanceof Int8Array))
+    throw new TypeError(`w must be a Float32Array or an Int8Array, got ${describe(w)}`);
   assertInt(k, 'k', 1, MAX_K);
   assertInt(n, 'n', 1, MAX_DIM);
   if (w.length !== k * n) throw new RangeError(`w has ${w.length} elements, expected k × n = ${k} × ${n} = ${k * n}`);
@@ -39,11 +41,19 @@ export class SparseWeights {
   /** @internal */
   readonly handle: NativeSparsePackedWeights;
   /** @internal */
-  constructor(handle: NativeSparsePackedWeights) { this.handle = handle; }
+  constructor(handle: NativeSparsePackedWeights) {
+    this.handle = handle;
+  }
   /** Format, block shape, nonzeros, stored values, bytes (null once disposed). */
-  get info(): SparsePackedInfo | null { return this.handle.info(); }
-  get disposed(): boolean { return this.handle.info() === null; }
-  dispose(): void { this.handle.dispose(); }
+  get info(): SparsePackedInfo | null {
+    return this.handle.info();
+  }
+  get disposed(): boolean {
+    return this.handle.info() === null;
+  }
+  dispose(): void {
+    this.handle.dispose();
+  }
 }
 
 export interface PackSparseOptions {
@@ -61,7 +71,8 @@ function resolveIsa(isa: unknown): IsaName {
   if (isa === undefined) return getIsa();
   assertOneOf(isa, ISA_NAMES, 'isa');
   const ok = supportedIsas();
-  if (isa !== 'ref' && !ok.includes(isa)) throw new RangeError(`isa '${isa}' is not available on this machine (available: ${ok.join(', ')})`);
+  if (isa !== 'ref' && !ok.includes(isa))
+    throw new RangeError(`isa '${isa}' is not available on this machine (available: ${ok.join(', ')})`);
   return isa;
 }
 
@@ -73,7 +84,8 @@ export function packSparse(w: Float32Array | Int8Array, opts: PackSparseOptions)
   assertOneOf(format, ['auto', 'csc', 'block', '2:4'] as const, 'format');
   let [br, bc] = [4, 4];
   if (opts.block !== undefined) {
-    if (!Array.isArray(opts.block) || opts.block.length !== 2) throw new TypeError(`block must be [rows, cols], got ${describe(opts.block)}`);
+    if (!Array.isArray(opts.block) || opts.block.length !== 2)
+      throw new TypeError(`block must be [rows, cols], got ${describe(opts.block)}`);
     [br, bc] = opts.block as [number, number];
     assertInt(br, 'block[0]', 1, 8);
     assertInt(bc, 'block[1]', 1, 8);
@@ -87,7 +99,8 @@ export function packSparse(w: Float32Array | Int8Array, opts: PackSparseOptions)
 }
 
 function live(w: unknown): NativeSparsePackedWeights {
-  if (!(w instanceof SparseWeights)) throw new TypeError(`w must be SparseWeights (from packSparse), got ${describe(w)}`);
+  if (!(w instanceof SparseWeights))
+    throw new TypeError(`w must be SparseWeights (from packSparse), got ${describe(w)}`);
   if (w.disposed) throw new RangeError('w has been disposed');
   return w.handle;
 }
@@ -102,7 +115,8 @@ export function sparseMatmul(x: Float32Array, w: SparseWeights, opts: { m: numbe
   assertInt(opts.m, 'm', 0, MAX_DIM);
   const threads = opts.threads ?? 0;
   assertInt(threads, 'threads', 0, 256);
-  if (x.length !== opts.m * info.k) throw new RangeError(`x has ${x.length} elements, expected m × k = ${opts.m} × ${info.k}`);
+  if (x.length !== opts.m * info.k)
+    throw new RangeError(`x has ${x.length} elements, expected m × k = ${opts.m} × ${info.k}`);
   const out = new Float32Array(opts.m * info.n);
   native().sparseMatmulF32(h, x, opts.m, out, threads);
   return out;
@@ -130,8 +144,13 @@ export function sparseMatmulInt8(x: Int8Array, w: SparseWeights, opts: SparseInt
   assertTypedArray(x, Int8Array, 'x');
   assertObject(opts, 'options');
   assertInt(opts.m, 'm', 0, MAX_DIM);
-  if (x.length !== opts.m * info.k) throw new RangeError(`x has ${x.length} elements, expected m × k = ${opts.m} × ${info.k}`);
-  const za = opts.aZeroPoint ?? 0, zo = opts.outZeroPoint ?? 0, qmin = opts.qmin ?? -128, qmax = opts.qmax ?? 127, threads = opts.threads ?? 0;
+  if (x.length !== opts.m * info.k)
+    throw new RangeError(`x has ${x.length} elements, expected m × k = ${opts.m} × ${info.k}`);
+  const za = opts.aZeroPoint ?? 0,
+    zo = opts.outZeroPoint ?? 0,
+    qmin = opts.qmin ?? -128,
+    qmax = opts.qmax ?? 127,
+    threads = opts.threads ?? 0;
   assertInt(za, 'aZeroPoint', -128, 127);
   assertInt(zo, 'outZeroPoint', -128, 127);
   assertInt(qmin, 'qmin', -128, 127);
@@ -139,13 +158,16 @@ export function sparseMatmulInt8(x: Int8Array, w: SparseWeights, opts: SparseInt
   assertInt(threads, 'threads', 0, 256);
   if (opts.bias !== undefined) {
     assertTypedArray(opts.bias, Int32Array, 'bias');
-    if (opts.bias.length !== info.n) throw new RangeError(`bias has ${opts.bias.length} elements, expected n = ${info.n}`);
+    if (opts.bias.length !== info.n)
+      throw new RangeError(`bias has ${opts.bias.length} elements, expected n = ${info.n}`);
   }
   const mult = typeof opts.multipliers === 'number' ? Float32Array.of(opts.multipliers) : opts.multipliers;
   assertTypedArray(mult, Float32Array, 'multipliers');
-  if (mult.length !== 1 && mult.length !== info.n) throw new RangeError(`multipliers has ${mult.length} entries, expected 1 or n = ${info.n}`);
+  if (mult.length !== 1 && mult.length !== info.n)
+    throw new RangeError(`multipliers has ${mult.length} entries, expected 1 or n = ${info.n}`);
   for (let i = 0; i < mult.length; i++) {
-    if (!(mult[i]! > 0) || mult[i] === Infinity) throw new RangeError(`multipliers[${i}] must be a finite float32 > 0, got ${mult[i]}`);
+    if (!(mult[i]! > 0) || mult[i] === Infinity)
+      throw new RangeError(`multipliers[${i}] must be a finite float32 > 0, got ${mult[i]}`);
   }
   const out = new Int8Array(opts.m * info.n);
   native().sparseMatmulI8(h, x, opts.m, out, Int32Array.of(za, zo, qmin, qmax, threads), opts.bias ?? null, mult);

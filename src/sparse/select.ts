@@ -27,24 +27,24 @@ const never: Thresholds = [Infinity, Infinity, Infinity];
  */
 export const SPARSE_RULES: Record<'float32' | 'int8', Record<string, { large: Thresholds; small: Thresholds }>> = {
   float32: {
-    'csc': { large: [0.8, 0.9, 0.8], small: [0.7, Infinity, Infinity] },
+    csc: { large: [0.8, 0.9, 0.8], small: [0.7, Infinity, Infinity] },
     '2:4': { large: [0.5, Infinity, Infinity], small: [0.5, 0.5, 0.5] },
-    'block4x4': { large: [0.75, 0.9, 0.9], small: [0.75, 0.75, 0.75] },
-    'block1x8': { large: [0.75, 0.9, 0.9], small: [0.75, 0.75, 0.75] },
-    'block1x4': { large: [0.9, 0.9, Infinity], small: [0.75, 0.9, 0.9] },
-    'block2x4': { large: [0.75, 0.9, 0.9], small: [0.75, 0.75, 0.9] },
-    'block4x1': { large: [0.75, 0.75, 0.9], small: [0.75, 0.75, 0.75] },
-    'block8x1': { large: [0.75, 0.75, 0.9], small: [0.75, 0.75, 0.75] },
+    block4x4: { large: [0.75, 0.9, 0.9], small: [0.75, 0.75, 0.75] },
+    block1x8: { large: [0.75, 0.9, 0.9], small: [0.75, 0.75, 0.75] },
+    block1x4: { large: [0.9, 0.9, Infinity], small: [0.75, 0.9, 0.9] },
+    block2x4: { large: [0.75, 0.9, 0.9], small: [0.75, 0.75, 0.9] },
+    block4x1: { large: [0.75, 0.75, 0.9], small: [0.75, 0.75, 0.75] },
+    block8x1: { large: [0.75, 0.75, 0.9], small: [0.75, 0.75, 0.75] },
   },
   int8: {
-    'csc': { large: [Infinity, Infinity, 0.9], small: [0.8, Infinity, Infinity] },
+    csc: { large: [Infinity, Infinity, 0.9], small: [0.8, Infinity, Infinity] },
     '2:4': { large: [Infinity, Infinity, Infinity], small: [0.5, Infinity, Infinity] },
-    'block4x4': { large: [0.9, 0.75, 0.9], small: [0.75, 0.75, Infinity] },
-    'block1x8': { large: [Infinity, 0.9, 0.9], small: [0.75, 0.75, Infinity] },
-    'block1x4': { large: [Infinity, 0.9, Infinity], small: [0.75, Infinity, Infinity] },
-    'block2x4': { large: [Infinity, Infinity, Infinity], small: [0.9, Infinity, Infinity] },
-    'block4x1': { large: [Infinity, Infinity, Infinity], small: [0.9, Infinity, Infinity] },
-    'block8x1': { large: [Infinity, 0.9, 0.9], small: [0.75, Infinity, Infinity] },
+    block4x4: { large: [0.9, 0.75, 0.9], small: [0.75, 0.75, Infinity] },
+    block1x8: { large: [Infinity, 0.9, 0.9], small: [0.75, 0.75, Infinity] },
+    block1x4: { large: [Infinity, 0.9, Infinity], small: [0.75, Infinity, Infinity] },
+    block2x4: { large: [Infinity, Infinity, Infinity], small: [0.9, Infinity, Infinity] },
+    block4x1: { large: [Infinity, Infinity, Infinity], small: [0.9, Infinity, Infinity] },
+    block8x1: { large: [Infinity, 0.9, 0.9], small: [0.75, Infinity, Infinity] },
   },
 };
 
@@ -71,7 +71,12 @@ export function structureKind(s: SparseStructure): string {
  * winning M's: [its smallest M (1 for the first), its largest M (-1 for the last: no bound)].
  * Runs outside the range use the dense step (bench/sparse: sparse wins depend on the rows).
  */
-export function sparseStepRule(s: SparseStructure, dtype: 'float32' | 'int8', rowsPerItem: number, mode: SparseMode): SparseDecision {
+export function sparseStepRule(
+  s: SparseStructure,
+  dtype: 'float32' | 'int8',
+  rowsPerItem: number,
+  mode: SparseMode,
+): SparseDecision {
   const kind = structureKind(s);
   const base = { kind, sparsity: s.sparsity };
   if (mode !== 'auto') return { ...base, use: mode === 'always', mMin: 1, mMax: -1 };
@@ -83,14 +88,17 @@ export function sparseStepRule(s: SparseStructure, dtype: 'float32' | 'int8', ro
   let b = 0;
   while (b + 1 < rows.length && rows[b + 1]! <= rowsPerItem) b++;
   if (!wins[b]) b = wins.lastIndexOf(true);
-  let lo = b, hi = b;
+  let lo = b,
+    hi = b;
   while (lo > 0 && wins[lo - 1]) lo--;
   while (hi + 1 < wins.length && wins[hi + 1]) hi++;
   return { ...base, use: true, mMin: lo === 0 ? 1 : rows[lo]!, mMax: hi === wins.length - 1 ? -1 : rows[hi]! };
 }
 
 /** No rule uses sparse kernels below this sparsity. */
-const MIN_SPARSITY = Math.min(...Object.values(SPARSE_RULES).flatMap((r) => Object.values(r).flatMap((t) => [...t.large, ...t.small])));
+const MIN_SPARSITY = Math.min(
+  ...Object.values(SPARSE_RULES).flatMap((r) => Object.values(r).flatMap((t) => [...t.large, ...t.small])),
+);
 
 function zeroFraction(w: Float32Array | Int8Array): number {
   let z = 0;
@@ -110,8 +118,13 @@ const SPARSE_OPS: Record<string, { op: string; dtype: 'float32' | 'int8'; conv: 
  * sparse form when the rule says so; returns the label for session.plan ('csc 90.0% sparse,
  * rows ≤ 8', 'csc 92.0% sparse, rows ≥ 128'), or undefined when the node stays dense.
  */
-export function selectSparseSteps(steps: RuntimePlanStep[], from: number, buffers: readonly RuntimePlanBuffer[],
-  weights: readonly (Float32Array | Int8Array | Uint8Array | Int32Array)[], mode: SparseMode): string | undefined {
+export function selectSparseSteps(
+  steps: RuntimePlanStep[],
+  from: number,
+  buffers: readonly RuntimePlanBuffer[],
+  weights: readonly (Float32Array | Int8Array | Uint8Array | Int32Array)[],
+  mode: SparseMode,
+): string | undefined {
   if (mode === 'never') return undefined;
   // The thresholds were measured with the AVX2 sparse kernels against the AVX2 dense ones:
   // 'auto' keeps float dense where the sparse kernels are not AVX2 (ref, ARM), and int8 dense
@@ -134,15 +147,23 @@ export function selectSparseSteps(steps: RuntimePlanStep[], from: number, buffer
     const xShape = buffers[st.inputs[0]!]?.shape;
     const yShape = buffers[st.outputs[0]!]?.shape;
     if (!w || !xShape || !yShape || !(w instanceof Float32Array || w instanceof Int8Array)) continue;
-    const k = xShape[xShape.length - 1]!, n = yShape[yShape.length - 1]!;
+    const k = xShape[xShape.length - 1]!,
+      n = yShape[yShape.length - 1]!;
     if (k < 1 || k > 65536 || n < 1 || w.length !== k * n) continue;
     const rows = xShape.slice(0, -1).reduce((a, d) => a * (d < 0 ? 1 : d), 1);
-    if (mode === 'auto' && zeroFraction(w) < MIN_SPARSITY) continue;  // cheap pre-check before the structure scan
+    if (mode === 'auto' && zeroFraction(w) < MIN_SPARSITY) continue; // cheap pre-check before the structure scan
     const s = native().sparseAnalyze(w, k, n);
     const d = sparseStepRule(s, spec.dtype, rows, mode);
     if (!d.use) continue;
     steps[i] = { ...st, op: spec.op, ints: [...st.ints, d.mMin, d.mMax] };
-    const range = d.mMin === 1 ? (d.mMax < 0 ? '' : `, rows ≤ ${d.mMax}`) : d.mMax < 0 ? `, rows ≥ ${d.mMin}` : `, rows ${d.mMin}–${d.mMax}`;
+    const range =
+      d.mMin === 1
+        ? d.mMax < 0
+          ? ''
+          : `, rows ≤ ${d.mMax}`
+        : d.mMax < 0
+          ? `, rows ≥ ${d.mMin}`
+          : `, rows ${d.mMin}–${d.mMax}`;
     label = `${d.kind} ${(100 * d.sparsity).toFixed(1)}% sparse${range}`;
   }
   return label;

@@ -16,15 +16,29 @@ export type TrainBackendName = 'wasm' | 'cpu';
 export const TRAIN_BACKENDS: readonly TrainBackendName[] = ['wasm', 'cpu'];
 
 export type TrainKernelName =
-  | 'Conv2D' | 'FusedConv2D' | 'Conv2DBackpropInput' | 'Conv2DBackpropFilter'
-  | 'DepthwiseConv2dNative' | 'FusedDepthwiseConv2D'
-  | 'DepthwiseConv2dNativeBackpropInput' | 'DepthwiseConv2dNativeBackpropFilter'
-  | 'MaxPoolGrad' | 'AvgPoolGrad' | 'BatchMatMul';
+  | 'Conv2D'
+  | 'FusedConv2D'
+  | 'Conv2DBackpropInput'
+  | 'Conv2DBackpropFilter'
+  | 'DepthwiseConv2dNative'
+  | 'FusedDepthwiseConv2D'
+  | 'DepthwiseConv2dNativeBackpropInput'
+  | 'DepthwiseConv2dNativeBackpropFilter'
+  | 'MaxPoolGrad'
+  | 'AvgPoolGrad'
+  | 'BatchMatMul';
 export const TRAIN_KERNEL_NAMES: readonly TrainKernelName[] = [
-  'Conv2D', 'FusedConv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter',
-  'DepthwiseConv2dNative', 'FusedDepthwiseConv2D',
-  'DepthwiseConv2dNativeBackpropInput', 'DepthwiseConv2dNativeBackpropFilter',
-  'MaxPoolGrad', 'AvgPoolGrad', 'BatchMatMul',
+  'Conv2D',
+  'FusedConv2D',
+  'Conv2DBackpropInput',
+  'Conv2DBackpropFilter',
+  'DepthwiseConv2dNative',
+  'FusedDepthwiseConv2D',
+  'DepthwiseConv2dNativeBackpropInput',
+  'DepthwiseConv2dNativeBackpropFilter',
+  'MaxPoolGrad',
+  'AvgPoolGrad',
+  'BatchMatMul',
 ];
 
 /**
@@ -37,8 +51,14 @@ export const TRAIN_KERNEL_NAMES: readonly TrainKernelName[] = [
  * pooling-gradient and matmul kernel (all scalar JS there).
  */
 export const DEFAULT_TRAIN_KERNELS: Readonly<Record<TrainBackendName, readonly TrainKernelName[]>> = {
-  wasm: ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'DepthwiseConv2dNativeBackpropFilter',
-    'DepthwiseConv2dNativeBackpropInput', 'MaxPoolGrad', 'BatchMatMul'],
+  wasm: [
+    'Conv2DBackpropFilter',
+    'Conv2DBackpropInput',
+    'DepthwiseConv2dNativeBackpropFilter',
+    'DepthwiseConv2dNativeBackpropInput',
+    'MaxPoolGrad',
+    'BatchMatMul',
+  ],
   cpu: TRAIN_KERNEL_NAMES,
 };
 
@@ -68,8 +88,13 @@ function sizeOf(shape: readonly number[]): number {
 }
 
 /** Runs `compute` with the inputs' float32 data and a fresh output of `outShape`. */
-function runOn(backendName: TrainBackendName, backend: unknown, inputs: TensorInfo[], outShape: number[],
-  compute: Compute): TensorInfo {
+function runOn(
+  backendName: TrainBackendName,
+  backend: unknown,
+  inputs: TensorInfo[],
+  outShape: number[],
+  compute: Compute,
+): TensorInfo {
   if (backendName === 'wasm') {
     const b = backend as WasmBackendLike;
     // Allocate first: a heap growth detaches earlier views.
@@ -82,7 +107,10 @@ function runOn(backendName: TrainBackendName, backend: unknown, inputs: TensorIn
       } else {
         // A shared heap (threaded wasm build) cannot cross N-API as an ArrayBuffer: copy.
         const tmp = new Float32Array(out.length);
-        compute(ins.map((a) => Float32Array.from(a)), tmp);
+        compute(
+          ins.map((a) => Float32Array.from(a)),
+          tmp,
+        );
         out.set(tmp);
       }
       return info;
@@ -111,7 +139,9 @@ function shapeStr(s: readonly number[]): string {
 
 function needRank4(kernel: string, name: string, shape: unknown): asserts shape is [number, number, number, number] {
   if (!Array.isArray(shape) || shape.length !== 4 || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
-    throw new RangeError(`${kernel}: ${name} must have rank 4 (NHWC / [fh, fw, in, out]), got shape ${Array.isArray(shape) ? shapeStr(shape) : describe(shape)}`);
+    throw new RangeError(
+      `${kernel}: ${name} must have rank 4 (NHWC / [fh, fw, in, out]), got shape ${Array.isArray(shape) ? shapeStr(shape) : describe(shape)}`,
+    );
   }
 }
 
@@ -134,12 +164,21 @@ type ConvInfo = ReturnType<typeof tf.backend_util.computeConv2DInfo>;
 
 function geomOf(kernel: string, ci: ConvInfo): TrainConvGeom {
   const g: TrainConvGeom = {
-    batch: ci.batchSize, inHeight: ci.inHeight, inWidth: ci.inWidth, inChannels: ci.inChannels,
-    outHeight: ci.outHeight, outWidth: ci.outWidth, outChannels: ci.outChannels,
-    filterHeight: ci.filterHeight, filterWidth: ci.filterWidth,
-    strideHeight: ci.strideHeight, strideWidth: ci.strideWidth,
-    dilationHeight: ci.dilationHeight, dilationWidth: ci.dilationWidth,
-    padTop: ci.padInfo.top, padLeft: ci.padInfo.left,
+    batch: ci.batchSize,
+    inHeight: ci.inHeight,
+    inWidth: ci.inWidth,
+    inChannels: ci.inChannels,
+    outHeight: ci.outHeight,
+    outWidth: ci.outWidth,
+    outChannels: ci.outChannels,
+    filterHeight: ci.filterHeight,
+    filterWidth: ci.filterWidth,
+    strideHeight: ci.strideHeight,
+    strideWidth: ci.strideWidth,
+    dilationHeight: ci.dilationHeight,
+    dilationWidth: ci.dilationWidth,
+    padTop: ci.padInfo.top,
+    padLeft: ci.padInfo.left,
   };
   for (const [k, v] of Object.entries(g)) {
     const min = /^(filter|stride|dilation)/.test(k) ? 1 : 0;
@@ -150,15 +189,26 @@ function geomOf(kernel: string, ci: ConvInfo): TrainConvGeom {
   return g;
 }
 
-function convInfo(kernel: string, xShape: number[], filterShape: number[], attrs: NamedAttrMap, depthwise: boolean,
-  useDilations: boolean): ConvInfo {
+function convInfo(
+  kernel: string,
+  xShape: number[],
+  filterShape: number[],
+  attrs: NamedAttrMap,
+  depthwise: boolean,
+  useDilations: boolean,
+): ConvInfo {
   const dil = (useDilations ? attrs.dilations : 1) ?? 1;
   try {
     return tf.backend_util.computeConv2DInfo(
-      xShape as [number, number, number, number], filterShape as [number, number, number, number],
-      attrs.strides as number | [number, number], dil as number | [number, number],
-      attrs.pad as 'same' | 'valid', attrs.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined,
-      depthwise, 'channelsLast');
+      xShape as [number, number, number, number],
+      filterShape as [number, number, number, number],
+      attrs.strides as number | [number, number],
+      dil as number | [number, number],
+      attrs.pad as 'same' | 'valid',
+      attrs.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined,
+      depthwise,
+      'channelsLast',
+    );
   } catch (e) {
     throw new RangeError(`${kernel}: ${(e as Error).message}`);
   }
@@ -176,7 +226,8 @@ function convForward(kernel: string, depthwise: boolean, fused: boolean): Impl {
   return (bn, { inputs, backend, attrs }) => {
     const { x, filter } = inputs as { x: TensorInfo; filter: TensorInfo };
     const bias = (inputs as { bias?: TensorInfo }).bias;
-    needFloat32(x); needFloat32(filter);
+    needFloat32(x);
+    needFloat32(filter);
     needNHWC(attrs);
     let act: NativeActivation = 'linear';
     if (fused) {
@@ -188,7 +239,9 @@ function convForward(kernel: string, depthwise: boolean, fused: boolean): Impl {
     needRank4(kernel, 'x', x.shape);
     needRank4(kernel, 'filter', filter.shape);
     if (filter.shape[2] !== x.shape[3]) {
-      throw new RangeError(`${kernel}: filter.shape[2] (${filter.shape[2]}) must equal the input channels x.shape[3] (${x.shape[3]})`);
+      throw new RangeError(
+        `${kernel}: filter.shape[2] (${filter.shape[2]}) must equal the input channels x.shape[3] (${x.shape[3]})`,
+      );
     }
     const ci = convInfo(kernel, x.shape, filter.shape, attrs, depthwise, true);
     const g = geomOf(kernel, ci);
@@ -201,8 +254,13 @@ function convForward(kernel: string, depthwise: boolean, fused: boolean): Impl {
       if (depthwise) native().trainDepthwiseConv2D(g, v[0], v[1], out);
       else native().trainConv2D(g, v[0], v[1], out);
       if (fused && (bias || act !== 'linear') && out.length > 0) {
-        native().trainBiasActivation(out, Math.max(C, 1), bias ? v[2] : null, act,
-          act === 'leakyrelu' ? Number(attrs.leakyreluAlpha ?? 0.2) : 0);
+        native().trainBiasActivation(
+          out,
+          Math.max(C, 1),
+          bias ? v[2] : null,
+          act,
+          act === 'leakyrelu' ? Number(attrs.leakyreluAlpha ?? 0.2) : 0,
+        );
       }
     });
   };
@@ -211,19 +269,27 @@ function convForward(kernel: string, depthwise: boolean, fused: boolean): Impl {
 function backpropInput(kernel: string, depthwise: boolean): Impl {
   return (bn, { inputs, backend, attrs }) => {
     const { dy, filter } = inputs as { dy: TensorInfo; filter: TensorInfo };
-    needFloat32(dy); needFloat32(filter);
+    needFloat32(dy);
+    needFloat32(filter);
     needNHWC(attrs);
     const inputShape = attrs.inputShape as number[];
     needRank4(kernel, 'inputShape', inputShape);
     needRank4(kernel, 'filter', filter.shape);
     needRank4(kernel, 'dy', dy.shape);
     if (filter.shape[2] !== inputShape[3]) {
-      throw new RangeError(`${kernel}: filter.shape[2] (${filter.shape[2]}) must equal the input channels inputShape[3] (${inputShape[3]})`);
+      throw new RangeError(
+        `${kernel}: filter.shape[2] (${filter.shape[2]}) must equal the input channels inputShape[3] (${inputShape[3]})`,
+      );
     }
     const ci = convInfo(kernel, inputShape, filter.shape, attrs, depthwise, depthwise);
     const g = geomOf(kernel, ci);
-    needShape(kernel, 'dy', dy.shape, [g.batch, g.outHeight, g.outWidth, g.outChannels],
-      `output of inputShape ${shapeStr(inputShape)} and filter ${shapeStr(filter.shape)}`);
+    needShape(
+      kernel,
+      'dy',
+      dy.shape,
+      [g.batch, g.outHeight, g.outWidth, g.outChannels],
+      `output of inputShape ${shapeStr(inputShape)} and filter ${shapeStr(filter.shape)}`,
+    );
     return runOn(bn, backend, [dy, filter], [...inputShape], (v, out) => {
       if (depthwise) native().trainDepthwiseConv2DBackpropInput(g, v[0], v[1], out);
       else native().trainConv2DBackpropInput(g, v[0], v[1], out);
@@ -234,19 +300,27 @@ function backpropInput(kernel: string, depthwise: boolean): Impl {
 function backpropFilter(kernel: string, depthwise: boolean): Impl {
   return (bn, { inputs, backend, attrs }) => {
     const { x, dy } = inputs as { x: TensorInfo; dy: TensorInfo };
-    needFloat32(x); needFloat32(dy);
+    needFloat32(x);
+    needFloat32(dy);
     needNHWC(attrs);
     const filterShape = attrs.filterShape as number[];
     needRank4(kernel, 'filterShape', filterShape);
     needRank4(kernel, 'x', x.shape);
     needRank4(kernel, 'dy', dy.shape);
     if (filterShape[2] !== x.shape[3]) {
-      throw new RangeError(`${kernel}: filterShape[2] (${filterShape[2]}) must equal the input channels x.shape[3] (${x.shape[3]})`);
+      throw new RangeError(
+        `${kernel}: filterShape[2] (${filterShape[2]}) must equal the input channels x.shape[3] (${x.shape[3]})`,
+      );
     }
     const ci = convInfo(kernel, x.shape, filterShape, attrs, depthwise, depthwise);
     const g = geomOf(kernel, ci);
-    needShape(kernel, 'dy', dy.shape, [g.batch, g.outHeight, g.outWidth, g.outChannels],
-      `output of x ${shapeStr(x.shape)} and filterShape ${shapeStr(filterShape)}`);
+    needShape(
+      kernel,
+      'dy',
+      dy.shape,
+      [g.batch, g.outHeight, g.outWidth, g.outChannels],
+      `output of x ${shapeStr(x.shape)} and filterShape ${shapeStr(filterShape)}`,
+    );
     return runOn(bn, backend, [x, dy], [...filterShape], (v, out) => {
       if (depthwise) native().trainDepthwiseConv2DBackpropFilter(g, v[0], v[1], out);
       else native().trainConv2DBackpropFilter(g, v[0], v[1], out);
@@ -257,20 +331,31 @@ function backpropFilter(kernel: string, depthwise: boolean): Impl {
 function poolGrad(kernel: string, max: boolean): Impl {
   return (bn, { inputs, backend, attrs }) => {
     const { dy, input } = inputs as { dy: TensorInfo; input: TensorInfo };
-    needFloat32(dy); needFloat32(input);
+    needFloat32(dy);
+    needFloat32(input);
     needRank4(kernel, 'input', input.shape);
     needRank4(kernel, 'dy', dy.shape);
     let ci: ConvInfo;
     try {
-      ci = tf.backend_util.computePool2DInfo(input.shape as [number, number, number, number],
-        attrs.filterSize as number | [number, number], attrs.strides as number | [number, number], 1,
-        attrs.pad as 'same' | 'valid', (max ? attrs.dimRoundingMode : undefined) as 'floor' | undefined);
+      ci = tf.backend_util.computePool2DInfo(
+        input.shape as [number, number, number, number],
+        attrs.filterSize as number | [number, number],
+        attrs.strides as number | [number, number],
+        1,
+        attrs.pad as 'same' | 'valid',
+        (max ? attrs.dimRoundingMode : undefined) as 'floor' | undefined,
+      );
     } catch (e) {
       throw new RangeError(`${kernel}: ${(e as Error).message}`);
     }
     const g = geomOf(kernel, ci);
-    needShape(kernel, 'dy', dy.shape, [g.batch, g.outHeight, g.outWidth, g.outChannels],
-      `pooled shape of input ${shapeStr(input.shape)}`);
+    needShape(
+      kernel,
+      'dy',
+      dy.shape,
+      [g.batch, g.outHeight, g.outWidth, g.outChannels],
+      `pooled shape of input ${shapeStr(input.shape)}`,
+    );
     const ins = max ? [input, dy] : [dy];
     return runOn(bn, backend, ins, [...input.shape], (v, out) => {
       if (max) native().trainMaxPoolGrad(g, v[0], v[1], out);
@@ -282,21 +367,28 @@ function poolGrad(kernel: string, max: boolean): Impl {
 const batchMatMul: Impl = (bn, { inputs, backend, attrs }) => {
   const K_ = 'BatchMatMul';
   const { a, b } = inputs as { a: TensorInfo; b: TensorInfo };
-  needFloat32(a); needFloat32(b);
+  needFloat32(a);
+  needFloat32(b);
   if (a.shape.length < 2 || b.shape.length < 2) {
     throw new RangeError(`${K_}: a and b must have rank >= 2, got ${shapeStr(a.shape)} and ${shapeStr(b.shape)}`);
   }
-  const ta = Boolean(attrs.transposeA), tb = Boolean(attrs.transposeB);
-  const ra = a.shape.length, rb = b.shape.length;
+  const ta = Boolean(attrs.transposeA),
+    tb = Boolean(attrs.transposeB);
+  const ra = a.shape.length,
+    rb = b.shape.length;
   const M = ta ? a.shape[ra - 1] : a.shape[ra - 2];
   const Ka = ta ? a.shape[ra - 2] : a.shape[ra - 1];
   const Kb = tb ? b.shape[rb - 1] : b.shape[rb - 2];
   const N = tb ? b.shape[rb - 2] : b.shape[rb - 1];
   if (Ka !== Kb) {
-    throw new RangeError(`${K_}: inner dimensions differ: a ${shapeStr(a.shape)}${ta ? 'ᵀ' : ''} vs b ${shapeStr(b.shape)}${tb ? 'ᵀ' : ''} (${Ka} vs ${Kb})`);
+    throw new RangeError(
+      `${K_}: inner dimensions differ: a ${shapeStr(a.shape)}${ta ? 'ᵀ' : ''} vs b ${shapeStr(b.shape)}${tb ? 'ᵀ' : ''} (${Ka} vs ${Kb})`,
+    );
   }
-  const outerA = a.shape.slice(0, -2), outerB = b.shape.slice(0, -2);
-  const batchA = sizeOf(outerA), batchB = sizeOf(outerB);
+  const outerA = a.shape.slice(0, -2),
+    outerB = b.shape.slice(0, -2);
+  const batchA = sizeOf(outerA),
+    batchB = sizeOf(outerB);
   let outer: number[];
   try {
     outer = tf.backend_util.assertAndGetBroadcastShape(outerA, outerB);
@@ -306,7 +398,8 @@ const batchMatMul: Impl = (bn, { inputs, backend, attrs }) => {
   // Native code broadcasts whole batches only (equal outer shapes, or one side of size 1).
   if (batchA !== batchB && batchA !== 1 && batchB !== 1) throw new Unsupported(`partial batch broadcast`);
   return runOn(bn, backend, [a, b], [...outer, M, N], (v, out) =>
-    native().trainBatchMatMul(batchA, batchB, M, N, Ka, ta, tb, v[0], v[1], out));
+    native().trainBatchMatMul(batchA, batchB, M, N, Ka, ta, tb, v[0], v[1], out),
+  );
 };
 
 const IMPLS: Record<TrainKernelName, Impl> = {
@@ -325,7 +418,9 @@ const IMPLS: Record<TrainKernelName, Impl> = {
 
 // ---------------------------------------------------------------- registration
 
-interface Installed { original?: KernelConfig }
+interface Installed {
+  original?: KernelConfig;
+}
 const installed = new Map<string, Installed>();
 const keyOf = (backend: string, kernel: string) => `${backend}/${kernel}`;
 const require = createRequire(import.meta.url);
@@ -350,8 +445,10 @@ function makeConfig(backendName: TrainBackendName, kernelName: TrainKernelName, 
     } catch (e) {
       if (e instanceof Unsupported) {
         if (original) return original.kernelFunc(args);
-        throw new TypeError(`${kernelName} (native, ${backendName}): unsupported ${e.message}; only float32 NHWC ` +
-          `with linear/relu/relu6/leakyrelu fused activations is implemented`);
+        throw new TypeError(
+          `${kernelName} (native, ${backendName}): unsupported ${e.message}; only float32 NHWC ` +
+            `with linear/relu/relu6/leakyrelu fused activations is implemented`,
+        );
       }
       throw e;
     }
@@ -371,15 +468,18 @@ export function registerNativeTrainingKernels(options: RegisterTrainingKernelsOp
   if (options.backends === undefined) {
     backends = TRAIN_BACKENDS.filter((b) => ensureBackendModule(b));
   } else {
-    if (!Array.isArray(options.backends)) throw new TypeError(`options.backends must be an array, got ${describe(options.backends)}`);
+    if (!Array.isArray(options.backends))
+      throw new TypeError(`options.backends must be an array, got ${describe(options.backends)}`);
     options.backends.forEach((b, i) => assertOneOf(b, TRAIN_BACKENDS, `options.backends[${i}]`));
     backends = [...new Set(options.backends)];
     for (const b of backends) {
-      if (!ensureBackendModule(b)) throw new Error(`backend '${b}' could not be loaded (@tensorflow/tfjs-backend-${b})`);
+      if (!ensureBackendModule(b))
+        throw new Error(`backend '${b}' could not be loaded (@tensorflow/tfjs-backend-${b})`);
     }
   }
   if (options.kernels !== undefined) {
-    if (!Array.isArray(options.kernels)) throw new TypeError(`options.kernels must be an array, got ${describe(options.kernels)}`);
+    if (!Array.isArray(options.kernels))
+      throw new TypeError(`options.kernels must be an array, got ${describe(options.kernels)}`);
     options.kernels.forEach((k, i) => assertOneOf(k, TRAIN_KERNEL_NAMES, `options.kernels[${i}]`));
   }
   native(); // fail here, clearly, when the addon is missing

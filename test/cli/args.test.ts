@@ -13,7 +13,24 @@ const flags = {
 
 describe('command-line parsing', () => {
   it('parses values, aliases, =forms, booleans, lists and positionals', () => {
-    const a = parseArgs(['m1.json', '-o', 'out', '--mode=dynamic', '--jobs', '2', '--skip-existing', '--exclude', 'a,b', '--exclude=c', 'm2.json', '--percentile', '99.99'], flags);
+    const a = parseArgs(
+      [
+        'm1.json',
+        '-o',
+        'out',
+        '--mode=dynamic',
+        '--jobs',
+        '2',
+        '--skip-existing',
+        '--exclude',
+        'a,b',
+        '--exclude=c',
+        'm2.json',
+        '--percentile',
+        '99.99',
+      ],
+      flags,
+    );
     expect(a._).toEqual(['m1.json', 'm2.json']);
     expect(a.out).toBe('out');
     expect(a.mode).toBe('dynamic');
@@ -66,19 +83,33 @@ describe('progress', () => {
   it('prints plain lines off a TTY with counts, percent, ETA and the current item', () => {
     let t = 0;
     const lines: string[] = [];
-    const p = new Progress({ total: 4, label: 'convert', stream: { write: (s: string) => lines.push(s), isTTY: false }, plainInterval: 0, now: () => t });
-    t = 1000; p.tick(1, 'a.json');
-    t = 2000; p.tick(1, 'b.json');
+    const p = new Progress({
+      total: 4,
+      label: 'convert',
+      stream: { write: (s: string) => lines.push(s), isTTY: false },
+      plainInterval: 0,
+      now: () => t,
+    });
+    t = 1000;
+    p.tick(1, 'a.json');
+    t = 2000;
+    p.tick(1, 'b.json');
     expect(lines.at(-1)).toBe('convert 2/4 (50%) ETA 2.0s b.json\n');
-    t = 4000; p.tick(2);
+    t = 4000;
+    p.tick(2);
     expect(lines.at(-1)).toMatch(/^convert 4\/4 \(100%\) ETA 0\.0s/);
   });
 
   it('redraws one line on a TTY', () => {
     const out: string[] = [];
-    const p = new Progress({ total: 2, stream: { write: (s: string) => out.push(s), isTTY: true, columns: 100 }, now: () => 0 });
+    const p = new Progress({
+      total: 2,
+      stream: { write: (s: string) => out.push(s), isTTY: true, columns: 100 },
+      now: () => 0,
+    });
     p.tick();
-    if (process.env.CI) expect(out.at(-1)).toMatch(/1\/2/); // CI forces plain lines
+    if (process.env.CI)
+      expect(out.at(-1)).toMatch(/1\/2/); // CI forces plain lines
     // The escape byte is the point: the line is redrawn in place with an ANSI erase-line.
     // eslint-disable-next-line no-control-regex
     else expect(out.at(-1)).toMatch(/^\r\x1b\[2K.*1\/2 \(50%\)/);
@@ -92,10 +123,12 @@ describe('progress', () => {
 });
 
 describe('main: --version and help <command>', () => {
-  it('--version prints package.json\'s version; help convert prints the convert options', async () => {
+  it("--version prints package.json's version; help convert prints the convert options", async () => {
     const { main } = await import('../../src/cli/main.js');
     const { readFileSync } = await import('node:fs');
-    const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+    const version = (
+      JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+    ).version;
     const out: string[] = [];
     const io = { stdout: (s: string) => out.push(s), stderr: (s: string) => out.push(s) };
     expect(await main(['--version'], io)).toBe(0);
@@ -112,7 +145,14 @@ describe('every command: help with examples, and the flags docs/cli.md names', (
   async function helpOf(argv: string[]): Promise<{ code: number; out: string }> {
     const { main } = await import('../../src/cli/main.js');
     let out = '';
-    const io = { stdout: (s: string) => { out += s; }, stderr: (s: string) => { out += s; } };
+    const io = {
+      stdout: (s: string) => {
+        out += s;
+      },
+      stderr: (s: string) => {
+        out += s;
+      },
+    };
     return { code: await main(argv, io), out };
   }
 
@@ -121,7 +161,8 @@ describe('every command: help with examples, and the flags docs/cli.md names', (
     expect(h.code).toBe(0);
     expect(h.out).toMatch(new RegExp(`^Usage: tfjs-quant ${c} `));
     expect(h.out).toMatch(/\nOptions:\n[\s\S]*-h, --help[\s\S]*\nExamples:\n {2}\$ tfjs-quant /);
-    for (const line of h.out.split('\nExamples:\n')[1]!.trimEnd().split('\n')) expect(line).toMatch(new RegExp(`^ {2}\\$ tfjs-quant ${c}\\b`));
+    for (const line of h.out.split('\nExamples:\n')[1]!.trimEnd().split('\n'))
+      expect(line).toMatch(new RegExp(`^ {2}\\$ tfjs-quant ${c}\\b`));
     expect((await helpOf(['help'])).out).toMatch(new RegExp(`\\n {2}${c} +\\S`));
   });
 
@@ -132,13 +173,19 @@ describe('every command: help with examples, and the flags docs/cli.md names', (
     // The docs show a mistyped flag in an example of the suggestion ("unknown option '--tolerence'").
     const typos = new Set([...docs.matchAll(/unknown option '--([a-z-]+)'/g)].map((m) => m[1]!));
     const documented = new Set([...docs.matchAll(FLAG)].map((m) => m[1]!).filter((f) => !typos.has(f)));
-    const helps = (await Promise.all([['--help'], ...COMMANDS.map((c) => [c, '--help'])].map(helpOf))).map((h) => h.out).join('\n');
+    const helps = (await Promise.all([['--help'], ...COMMANDS.map((c) => [c, '--help'])].map(helpOf)))
+      .map((h) => h.out)
+      .join('\n');
     const offered = new Set([...helps.matchAll(FLAG)].map((m) => m[1]!));
     // Booleans take their --no- form too (help shows the one that changes the default).
-    const missing = [...documented].filter((f) => !offered.has(f) && !offered.has(`no-${f}`) && !(f.startsWith('no-') && offered.has(f.slice(3))));
+    const missing = [...documented].filter(
+      (f) => !offered.has(f) && !offered.has(`no-${f}`) && !(f.startsWith('no-') && offered.has(f.slice(3))),
+    );
     expect(missing).toEqual([]);
     const convert = (await helpOf(['convert', '--help'])).out.split('\nExamples:')[0]!;
-    const convertFlags = [...convert.matchAll(/^ {2}(?:-\w, )?--([a-z][a-z0-9-]*)/gm)].map((m) => m[1]!).filter((f) => f !== 'help');
+    const convertFlags = [...convert.matchAll(/^ {2}(?:-\w, )?--([a-z][a-z0-9-]*)/gm)]
+      .map((m) => m[1]!)
+      .filter((f) => f !== 'help');
     expect(convertFlags.filter((f) => !documented.has(f))).toEqual([]);
   });
 });

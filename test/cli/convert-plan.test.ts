@@ -32,7 +32,19 @@ describe('convert --dry-run', () => {
     const r = await runCli(['convert', join(work, 'zoo'), '-o', out, '--mode', 'int8', '--dry-run', '--json']);
     expect(r.code, r.stderr).toBe(1);
     expect(existsSync(out)).toBe(false);
-    const plan = JSON.parse(r.stdout) as { dryRun: boolean; mode: string; models: { rel: string; action: string; parameters?: number; bytesInput?: number; bytesFloat32?: number; format?: string; error?: string }[] };
+    const plan = JSON.parse(r.stdout) as {
+      dryRun: boolean;
+      mode: string;
+      models: {
+        rel: string;
+        action: string;
+        parameters?: number;
+        bytesInput?: number;
+        bytesFloat32?: number;
+        format?: string;
+        error?: string;
+      }[];
+    };
     expect(plan.dryRun).toBe(true);
     expect(plan.mode).toBe('int8');
     const byRel = new Map(plan.models.map((m) => [m.rel, m]));
@@ -50,7 +62,9 @@ describe('convert --dry-run', () => {
   it('as text: a table and a count line', async () => {
     const r = await runCli(['convert', join(work, 'zoo', 'mlp'), '-o', join(work, 'out-dry-text'), '--dry-run']);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/^dry run \(mode dynamic\): 1 to convert, 0 already converted, 0 unreadable; nothing written\n/);
+    expect(r.stdout).toMatch(
+      /^dry run \(mode dynamic\): 1 to convert, 0 already converted, 0 unreadable; nothing written\n/,
+    );
     expect(r.stdout).toMatch(/small\s+convert\s+layers-model\s+\d+\s+413/);
   });
 });
@@ -58,9 +72,22 @@ describe('convert --dry-run', () => {
 describe('convert --json', () => {
   it('prints the report.json document on stdout', async () => {
     const out = join(work, 'out-json');
-    const r = await runCli(['convert', join(work, 'zoo', 'mlp'), '-o', out, '--eval-samples', '2', '--runs', '1', '--json']);
+    const r = await runCli([
+      'convert',
+      join(work, 'zoo', 'mlp'),
+      '-o',
+      out,
+      '--eval-samples',
+      '2',
+      '--runs',
+      '1',
+      '--json',
+    ]);
     expect(r.code, r.stderr).toBe(0);
-    const j = JSON.parse(r.stdout) as { tool: { name: string; reportSchema: number }; models: { status: string; bytesFloat32: number }[] };
+    const j = JSON.parse(r.stdout) as {
+      tool: { name: string; reportSchema: number };
+      models: { status: string; bytesFloat32: number }[];
+    };
     expect(j.tool.name).toBe('tfjs-quant');
     expect(j.models.map((m) => m.status)).toEqual(['done']);
     expect(j.models[0]!.bytesFloat32).toBe(4 * MLP_PARAMETERS);
@@ -68,7 +95,15 @@ describe('convert --json', () => {
   });
 
   it('--dry-run does not combine with --queue', async () => {
-    const r = await runCli(['convert', join(work, 'zoo', 'mlp'), '-o', join(work, 'o'), '--dry-run', '--queue', 'redis://127.0.0.1:1']);
+    const r = await runCli([
+      'convert',
+      join(work, 'zoo', 'mlp'),
+      '-o',
+      join(work, 'o'),
+      '--dry-run',
+      '--queue',
+      'redis://127.0.0.1:1',
+    ]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/--dry-run does not apply to --queue/);
   });

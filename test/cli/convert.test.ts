@@ -24,7 +24,10 @@ async function hashTree(dir: string): Promise<Record<string, string>> {
     for (const e of await fs.readdir(d, { withFileTypes: true })) {
       const p = join(d, e.name);
       if (e.isDirectory()) await walk(p);
-      else out[p] = createHash('sha256').update(await fs.readFile(p)).digest('hex');
+      else
+        out[p] = createHash('sha256')
+          .update(await fs.readFile(p))
+          .digest('hex');
     }
   };
   await walk(dir);
@@ -62,9 +65,14 @@ describe('convert: usage errors exit 2 with a message', () => {
     [['convert', 'ZOO', '-o', 'OUT', '--mode', 'compress', '--format', 'tfjs'], /compress needs --format native/],
   ])('%j', async (args, message) => {
     await fs.mkdir(join(work, 'empty'), { recursive: true });
-    const out: string[] = [], err: string[] = [];
-    const code = await main(args.map((a) => a.replace('ZOO', zoo).replace('OUT', join(work, 'out-usage')).replace('EMPTY', join(work, 'empty'))),
-      { stdout: (s) => out.push(s), stderr: (s) => err.push(s) });
+    const out: string[] = [],
+      err: string[] = [];
+    const code = await main(
+      args.map((a) =>
+        a.replace('ZOO', zoo).replace('OUT', join(work, 'out-usage')).replace('EMPTY', join(work, 'empty')),
+      ),
+      { stdout: (s) => out.push(s), stderr: (s) => err.push(s) },
+    );
     expect(code).toBe(2);
     expect(err.join('')).toMatch(message);
     expect(existsSync(join(zoo, 'inside'))).toBe(false);
@@ -89,7 +97,22 @@ describe('convert --mode compress: a batch with a corrupt model', () => {
     before = await hashTree(zoo);
     // Batch mechanics, not fidelity: Deep Compression without retraining keeps mlp/wide at a
     // cosine near 0.98, below the default tolerance 0.99 (it would be `degraded`).
-    first = await runCli(['convert', zoo, '-o', out, '--mode', 'compress', '--jobs', '2', '--eval-samples', '4', '--runs', '2', '--tolerance', '0.9']);
+    first = await runCli([
+      'convert',
+      zoo,
+      '-o',
+      out,
+      '--mode',
+      'compress',
+      '--jobs',
+      '2',
+      '--eval-samples',
+      '4',
+      '--runs',
+      '2',
+      '--tolerance',
+      '0.9',
+    ]);
   }, 180_000);
 
   it('converts the others, reports the corrupt one and exits 1', async () => {
@@ -119,7 +142,8 @@ describe('convert --mode compress: a batch with a corrupt model', () => {
     const k0 = src.constants.get([...src.constants.keys()].find((k) => k.includes('fc1') && k.includes('kernel'))!)!;
     const k1 = dst.constants.get(k0.name)!;
     expect(k1.quantization?.encoded?.encoding).toBe('deep-compression');
-    const v0 = k0.data as Float32Array, v1 = k1.data as Float32Array;
+    const v0 = k0.data as Float32Array,
+      v1 = k1.data as Float32Array;
     let zeros = 0;
     const distinct = new Set<number>();
     for (let i = 0; i < v1.length; i++) {
@@ -141,7 +165,21 @@ describe('convert --mode compress: a batch with a corrupt model', () => {
 
   it('--skip-existing resumes: finished models are skipped, their outputs untouched', async () => {
     const stamp = (await fs.stat(join(out, 'mlp/small/model.json'))).mtimeMs;
-    const r = await runCli(['convert', zoo, '-o', out, '--mode', 'compress', '--skip-existing', '--eval-samples', '4', '--runs', '2', '--tolerance', '0.9']);
+    const r = await runCli([
+      'convert',
+      zoo,
+      '-o',
+      out,
+      '--mode',
+      'compress',
+      '--skip-existing',
+      '--eval-samples',
+      '4',
+      '--runs',
+      '2',
+      '--tolerance',
+      '0.9',
+    ]);
     expect(r.code).toBe(1); // the corrupt model fails again
     expect(r.stderr).toMatch(/5 model\(s\), 1 to convert \(4 already done\)/);
     const report = JSON.parse(await fs.readFile(join(out, 'report.json'), 'utf8'));
@@ -156,51 +194,89 @@ describe('convert --mode compress: a batch with a corrupt model', () => {
   });
 
   const chromium = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].find(existsSync);
-  const noChromium = chromium ? '' : " (skipped: no /usr/bin/chromium, chromium-browser or google-chrome: Debian's chromium package)";
-  it.skipIf(!chromium)(`Chromium renders the HTML report's charts${noChromium}`, async () => {
-    const browser = chromium!;
-    const flags = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', `--user-data-dir=${join(work, 'chrome')}`];
-    const dom = execFileSync(browser, [...flags, '--dump-dom', `file://${join(out, 'report.html')}`], { encoding: 'utf8', timeout: 60_000, stdio: ['ignore', 'pipe', 'ignore'] });
-    expect((dom.match(/<svg/g) ?? []).length).toBe(3);
-    const bars = [...dom.matchAll(/<rect [^>]*width="([\d.]+)"/g)].map((m) => Number(m[1])).filter((w) => w > 0);
-    expect(bars.length).toBeGreaterThanOrEqual(4);
-    const png = join(work, 'report.png');
-    execFileSync(browser, [...flags, `--screenshot=${png}`, '--window-size=1100,1400', `file://${join(out, 'report.html')}`], { timeout: 60_000, stdio: 'ignore' });
-    // Decode the PNG's pixels and require the chart colours to be on screen.
-    const buf = await fs.readFile(png);
-    const idat: Buffer[] = [];
-    let width = 0, bpp = 3;
-    for (let off = 8; off < buf.length;) {
-      const len = buf.readUInt32BE(off);
-      const type = buf.toString('latin1', off + 4, off + 8);
-      if (type === 'IHDR') {
-        width = buf.readUInt32BE(off + 8);
-        bpp = buf[off + 17] === 6 ? 4 : 3; // colour type 6 = RGBA, 2 = RGB (8-bit)
+  const noChromium = chromium
+    ? ''
+    : " (skipped: no /usr/bin/chromium, chromium-browser or google-chrome: Debian's chromium package)";
+  it.skipIf(!chromium)(
+    `Chromium renders the HTML report's charts${noChromium}`,
+    async () => {
+      const browser = chromium!;
+      const flags = [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-dev-shm-usage',
+        `--user-data-dir=${join(work, 'chrome')}`,
+      ];
+      const dom = execFileSync(browser, [...flags, '--dump-dom', `file://${join(out, 'report.html')}`], {
+        encoding: 'utf8',
+        timeout: 60_000,
+        stdio: ['ignore', 'pipe', 'ignore'],
+      });
+      expect((dom.match(/<svg/g) ?? []).length).toBe(3);
+      const bars = [...dom.matchAll(/<rect [^>]*width="([\d.]+)"/g)].map((m) => Number(m[1])).filter((w) => w > 0);
+      expect(bars.length).toBeGreaterThanOrEqual(4);
+      const png = join(work, 'report.png');
+      execFileSync(
+        browser,
+        [...flags, `--screenshot=${png}`, '--window-size=1100,1400', `file://${join(out, 'report.html')}`],
+        { timeout: 60_000, stdio: 'ignore' },
+      );
+      // Decode the PNG's pixels and require the chart colours to be on screen.
+      const buf = await fs.readFile(png);
+      const idat: Buffer[] = [];
+      let width = 0,
+        bpp = 3;
+      for (let off = 8; off < buf.length;) {
+        const len = buf.readUInt32BE(off);
+        const type = buf.toString('latin1', off + 4, off + 8);
+        if (type === 'IHDR') {
+          width = buf.readUInt32BE(off + 8);
+          bpp = buf[off + 17] === 6 ? 4 : 3; // colour type 6 = RGBA, 2 = RGB (8-bit)
+        }
+        if (type === 'IDAT') idat.push(buf.subarray(off + 8, off + 8 + len));
+        off += 12 + len;
       }
-      if (type === 'IDAT') idat.push(buf.subarray(off + 8, off + 8 + len));
-      off += 12 + len;
-    }
-    const raw = inflateSync(Buffer.concat(idat));
-    const stride = width * bpp + 1;
-    const rows = raw.length / stride;
-    // Undo PNG filters (None/Sub/Up/Average/Paeth), then look for the first series colour #3b6fd8.
-    const px = Buffer.alloc(rows * width * bpp);
-    for (let y = 0; y < rows; y++) {
-      const f = raw[y * stride]!;
-      for (let i = 0; i < width * bpp; i++) {
-        const x = raw[y * stride + 1 + i]!;
-        const a = i >= bpp ? px[y * width * bpp + i - bpp]! : 0;
-        const b = y > 0 ? px[(y - 1) * width * bpp + i]! : 0;
-        const c = i >= bpp && y > 0 ? px[(y - 1) * width * bpp + i - bpp]! : 0;
-        const p = a + b - c, pa = Math.abs(p - a), pb = Math.abs(p - b), pc = Math.abs(p - c);
-        const pred = f === 0 ? 0 : f === 1 ? a : f === 2 ? b : f === 3 ? (a + b) >> 1 : pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
-        px[y * width * bpp + i] = (x + pred) & 255;
+      const raw = inflateSync(Buffer.concat(idat));
+      const stride = width * bpp + 1;
+      const rows = raw.length / stride;
+      // Undo PNG filters (None/Sub/Up/Average/Paeth), then look for the first series colour #3b6fd8.
+      const px = Buffer.alloc(rows * width * bpp);
+      for (let y = 0; y < rows; y++) {
+        const f = raw[y * stride]!;
+        for (let i = 0; i < width * bpp; i++) {
+          const x = raw[y * stride + 1 + i]!;
+          const a = i >= bpp ? px[y * width * bpp + i - bpp]! : 0;
+          const b = y > 0 ? px[(y - 1) * width * bpp + i]! : 0;
+          const c = i >= bpp && y > 0 ? px[(y - 1) * width * bpp + i - bpp]! : 0;
+          const p = a + b - c,
+            pa = Math.abs(p - a),
+            pb = Math.abs(p - b),
+            pc = Math.abs(p - c);
+          const pred =
+            f === 0
+              ? 0
+              : f === 1
+                ? a
+                : f === 2
+                  ? b
+                  : f === 3
+                    ? (a + b) >> 1
+                    : pa <= pb && pa <= pc
+                      ? a
+                      : pb <= pc
+                        ? b
+                        : c;
+          px[y * width * bpp + i] = (x + pred) & 255;
+        }
       }
-    }
-    let blue = 0;
-    for (let i = 0; i + 2 < px.length; i += bpp) if (Math.abs(px[i]! - 0x3b) < 8 && Math.abs(px[i + 1]! - 0x6f) < 8 && Math.abs(px[i + 2]! - 0xd8) < 8) blue++;
-    expect(blue).toBeGreaterThan(500);
-  }, 120_000);
+      let blue = 0;
+      for (let i = 0; i + 2 < px.length; i += bpp)
+        if (Math.abs(px[i]! - 0x3b) < 8 && Math.abs(px[i + 1]! - 0x6f) < 8 && Math.abs(px[i + 2]! - 0xd8) < 8) blue++;
+      expect(blue).toBeGreaterThan(500);
+    },
+    120_000,
+  );
 });
 
 describe('convert: Ctrl-C mid-batch', () => {
@@ -208,12 +284,13 @@ describe('convert: Ctrl-C mid-batch', () => {
     const out = join(work, 'out-sigint');
     let sent = false;
     const r = await runCli(['convert', zoo, '-o', out, '--mode', 'compress', '--eval-samples', '2', '--runs', '1'], {
-      onSpawn: (p) => p.stderr!.on('data', (d: Buffer) => {
-        if (!sent && /converting 0\/5/.test(String(d))) {
-          sent = true;
-          p.kill('SIGINT');
-        }
-      }),
+      onSpawn: (p) =>
+        p.stderr!.on('data', (d: Buffer) => {
+          if (!sent && /converting 0\/5/.test(String(d))) {
+            sent = true;
+            p.kill('SIGINT');
+          }
+        }),
     });
     expect(sent).toBe(true);
     expect(r.code).toBe(130);
@@ -240,14 +317,34 @@ describe('convert --mode int8 --format tfjs with .npy calibration', () => {
       await fs.writeFile(join(calib, `${input}-${i}.npy`), writeNpy(x, [8, 256]));
     }
     const out = join(work, 'out-tfjs');
-    const r = await runCli(['convert', join(zoo, 'mlp/wide/model.json'), '-o', out, '--mode', 'int8', '--format', 'tfjs', '--calibration', calib, '--eval-samples', '4', '--runs', '2']);
+    const r = await runCli([
+      'convert',
+      join(zoo, 'mlp/wide/model.json'),
+      '-o',
+      out,
+      '--mode',
+      'int8',
+      '--format',
+      'tfjs',
+      '--calibration',
+      calib,
+      '--eval-samples',
+      '4',
+      '--runs',
+      '2',
+    ]);
     expect(r.code, r.stderr).toBe(0);
     const report = JSON.parse(await fs.readFile(join(out, 'report.json'), 'utf8'));
     const m = report.models[0];
     expect(m.status).toBe('done');
     expect(m.ratio).toBeGreaterThan(3.5); // uint8 storage of the weights
     // Stock tfjs (not our loader) reads the written files.
-    const files = await Promise.all((await fs.readdir(join(out, m.rel))).map(async (name) => ({ name, bytes: new Uint8Array(await fs.readFile(join(out, m.rel, name))) })));
+    const files = await Promise.all(
+      (await fs.readdir(join(out, m.rel))).map(async (name) => ({
+        name,
+        bytes: new Uint8Array(await fs.readFile(join(out, m.rel, name))),
+      })),
+    );
     const { loadStock } = await import('../../src/model/testing.js');
     const stock = await loadStock(files);
     const x = tf.randomUniform([16, 256], 0, 1, 'float32', 3);
@@ -261,14 +358,18 @@ describe('convert --mode int8 --format tfjs with .npy calibration', () => {
 
 describe('convert: globs and --fail-fast (in process)', () => {
   const capture = () => {
-    const out: string[] = [], err: string[] = [];
+    const out: string[] = [],
+      err: string[] = [];
     return { io: { stdout: (s: string) => out.push(s), stderr: (s: string) => err.push(s) }, out, err };
   };
 
   it('a glob selects models by path; folder structure is kept below the glob root', async () => {
     const c = capture();
     const out = join(work, 'out-glob');
-    const code = await main(['convert', join(zoo, 'mlp/*/model.json'), '-o', out, '--mode', 'float16', '--eval-samples', '0'], c.io);
+    const code = await main(
+      ['convert', join(zoo, 'mlp/*/model.json'), '-o', out, '--mode', 'float16', '--eval-samples', '0'],
+      c.io,
+    );
     expect(code, c.err.join('')).toBe(0);
     const report = JSON.parse(await fs.readFile(join(out, 'report.json'), 'utf8'));
     // The glob root is zoo/mlp (the path up to the first wildcard).
@@ -280,7 +381,10 @@ describe('convert: globs and --fail-fast (in process)', () => {
   it('--fail-fast stops after the first failure (the corrupt model sorts first) and exits 1', async () => {
     const c = capture();
     const out = join(work, 'out-failfast');
-    const code = await main(['convert', zoo, '-o', out, '--mode', 'float16', '--fail-fast', '--eval-samples', '0'], c.io);
+    const code = await main(
+      ['convert', zoo, '-o', out, '--mode', 'float16', '--fail-fast', '--eval-samples', '0'],
+      c.io,
+    );
     expect(code).toBe(1);
     const report = JSON.parse(await fs.readFile(join(out, 'report.json'), 'utf8'));
     expect(report.models).toHaveLength(1);
@@ -296,13 +400,20 @@ describe('convert: unreadable models are reported, not fatal', () => {
     await fs.writeFile(join(dir, 'garbage', 'model.json'), '{"format": "layers-model", "modelTopology": ');
     await fs.mkdir(join(dir, 'weird', 'model.json'), { recursive: true }); // a directory named model.json: not a model
     await fs.mkdir(join(dir, 'ok'), { recursive: true });
-    for (const f of await fs.readdir(join(zoo, 'mlp/small'))) await fs.copyFile(join(zoo, 'mlp/small', f), join(dir, 'ok', f));
-    const out: string[] = [], err: string[] = [];
-    const code = await main(['convert', dir, '-o', join(work, 'out-unreadable'), '--mode', 'float16', '--eval-samples', '0'],
-      { stdout: (s) => out.push(s), stderr: (s) => err.push(s) });
+    for (const f of await fs.readdir(join(zoo, 'mlp/small')))
+      await fs.copyFile(join(zoo, 'mlp/small', f), join(dir, 'ok', f));
+    const out: string[] = [],
+      err: string[] = [];
+    const code = await main(
+      ['convert', dir, '-o', join(work, 'out-unreadable'), '--mode', 'float16', '--eval-samples', '0'],
+      { stdout: (s) => out.push(s), stderr: (s) => err.push(s) },
+    );
     expect(code).toBe(1);
     const report = JSON.parse(await fs.readFile(join(work, 'out-unreadable', 'report.json'), 'utf8'));
-    expect(report.models.map((m: { rel: string; status: string }) => `${m.rel}:${m.status}`).sort()).toEqual(['garbage:failed', 'ok:done']);
+    expect(report.models.map((m: { rel: string; status: string }) => `${m.rel}:${m.status}`).sort()).toEqual([
+      'garbage:failed',
+      'ok:done',
+    ]);
     expect(report.models.find((m: { rel: string }) => m.rel === 'garbage').error).toMatch(/garbage[\\/]model\.json/);
   }, 60_000);
 });

@@ -28,7 +28,8 @@ describe('discoverModels: output folders', () => {
   });
 
   it('the same folder name twice is told apart with a suffix', async () => {
-    const a = tree(['m']), b = tree(['m']);
+    const a = tree(['m']),
+      b = tree(['m']);
     const t = await discoverModels([join(a, 'm'), join(b, 'm')], join(a, 'out'));
     expect(t.map((x) => x.rel)).toEqual(['m', 'm-2']);
   });

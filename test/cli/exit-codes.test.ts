@@ -79,7 +79,15 @@ describe('exit code 1: some work failed, the rest was done and reported', () => 
 
   it('convert of a batch holding a corrupt model converts the others', async () => {
     const out = join(work, 'out-1');
-    const r = await runCli(['convert', join(work, 'zoo', 'mlp'), join(work, 'zoo', 'broken'), '-o', out, '--eval-samples', '0']);
+    const r = await runCli([
+      'convert',
+      join(work, 'zoo', 'mlp'),
+      join(work, 'zoo', 'broken'),
+      '-o',
+      out,
+      '--eval-samples',
+      '0',
+    ]);
     expectCode(r, 1);
     const report = JSON.parse(await fs.readFile(join(out, 'report.json'), 'utf8')) as { models: { status: string }[] };
     expect(report.models.map((m) => m.status).sort()).toEqual(['done', 'failed']);
@@ -89,20 +97,63 @@ describe('exit code 1: some work failed, the rest was done and reported', () => 
 describe('exit code 2: usage error', () => {
   it.each([
     ['no command', [], /^Usage: tfjs-quant <command>/],
-    ['an unknown command, with a suggestion', ['convrt', 'x'], /^tfjs-quant: unknown command 'convrt'\n\(Did you mean convert\?\)/],
+    [
+      'an unknown command, with a suggestion',
+      ['convrt', 'x'],
+      /^tfjs-quant: unknown command 'convrt'\n\(Did you mean convert\?\)/,
+    ],
     ['help for an unknown command', ['help', 'inpsect'], /unknown command 'inpsect'\n\(Did you mean inspect\?\)/],
-    ['an unknown flag, with a suggestion', ['convert', 'MODEL', '-o', 'OUT', '--tolerence', '0.9'], /^tfjs-quant convert: unknown option '--tolerence'\n\(Did you mean --tolerance\?\)/],
-    ['a missing value', ['convert', 'MODEL', '-o'], /^tfjs-quant convert: option '-o, --output <DIR>' argument missing/],
-    ['a flag given as a value', ['convert', 'MODEL', '-o', '--mode', 'int8'], /^tfjs-quant convert: --output needs a value/],
-    ['a bad choice', ['convert', 'MODEL', '-o', 'OUT', '--mode', 'int4'], /^tfjs-quant convert: --mode must be one of dynamic, int8, float16, compress, got 'int4'/],
-    ['a number out of range', ['convert', 'MODEL', '-o', 'OUT', '--jobs', '0'], /^tfjs-quant convert: --jobs must be in \[1, 64\], got 0/],
+    [
+      'an unknown flag, with a suggestion',
+      ['convert', 'MODEL', '-o', 'OUT', '--tolerence', '0.9'],
+      /^tfjs-quant convert: unknown option '--tolerence'\n\(Did you mean --tolerance\?\)/,
+    ],
+    [
+      'a missing value',
+      ['convert', 'MODEL', '-o'],
+      /^tfjs-quant convert: option '-o, --output <DIR>' argument missing/,
+    ],
+    [
+      'a flag given as a value',
+      ['convert', 'MODEL', '-o', '--mode', 'int8'],
+      /^tfjs-quant convert: --output needs a value/,
+    ],
+    [
+      'a bad choice',
+      ['convert', 'MODEL', '-o', 'OUT', '--mode', 'int4'],
+      /^tfjs-quant convert: --mode must be one of dynamic, int8, float16, compress, got 'int4'/,
+    ],
+    [
+      'a number out of range',
+      ['convert', 'MODEL', '-o', 'OUT', '--jobs', '0'],
+      /^tfjs-quant convert: --jobs must be in \[1, 64\], got 0/,
+    ],
     ['a missing path (convert)', ['convert', 'NOPE', '-o', 'OUT'], /^tfjs-quant convert: '.*nope' does not exist/i],
     ['a missing path (inspect)', ['inspect', 'NOPE'], /^tfjs-quant inspect: '.*nope' does not exist/i],
-    ['a missing input file (run)', ['run', 'MODEL', '--input', 'NOPE.npy'], /^tfjs-quant run: --input '.*nope\.npy' does not exist/i],
-    ['the output inside the input', ['convert', 'ZOO', '-o', 'ZOO/out'], /^tfjs-quant convert: the output directory '.*' is inside the input directory/],
-    ['a directory with no models', ['convert', 'EMPTY', '-o', 'OUT'], /^tfjs-quant convert: no model\.json found under/],
+    [
+      'a missing input file (run)',
+      ['run', 'MODEL', '--input', 'NOPE.npy'],
+      /^tfjs-quant run: --input '.*nope\.npy' does not exist/i,
+    ],
+    [
+      'the output inside the input',
+      ['convert', 'ZOO', '-o', 'ZOO/out'],
+      /^tfjs-quant convert: the output directory '.*' is inside the input directory/,
+    ],
+    [
+      'a directory with no models',
+      ['convert', 'EMPTY', '-o', 'OUT'],
+      /^tfjs-quant convert: no model\.json found under/,
+    ],
   ])('%s', async (_label, args, message) => {
-    const real = args.map((a) => a.replace('MODEL', good).replace('OUT', join(work, 'out-2')).replace('NOPE', join(work, 'nope')).replace('ZOO', join(work, 'zoo')).replace('EMPTY', join(work, 'empty')));
+    const real = args.map((a) =>
+      a
+        .replace('MODEL', good)
+        .replace('OUT', join(work, 'out-2'))
+        .replace('NOPE', join(work, 'nope'))
+        .replace('ZOO', join(work, 'zoo'))
+        .replace('EMPTY', join(work, 'empty')),
+    );
     const r = await runCli(real);
     expectCode(r, 2);
     expect(r.stderr).toMatch(message);
@@ -113,7 +164,24 @@ describe('exit code 3: convert --strict with a degraded model', () => {
   it('every model is written; one is below --tolerance', async () => {
     const out = join(work, 'out-3');
     // Full int8 without the guard cannot keep a score of 1: the model is degraded.
-    const r = await runCli(['convert', good, '-o', out, '--mode', 'int8', '--samples', '8', '--no-guard', '--tolerance', '1', '--strict', '--eval-samples', '8', '--runs', '1']);
+    const r = await runCli([
+      'convert',
+      good,
+      '-o',
+      out,
+      '--mode',
+      'int8',
+      '--samples',
+      '8',
+      '--no-guard',
+      '--tolerance',
+      '1',
+      '--strict',
+      '--eval-samples',
+      '8',
+      '--runs',
+      '1',
+    ]);
     expectCode(r, 3);
     const report = JSON.parse(await fs.readFile(join(out, 'report.json'), 'utf8')) as { models: { status: string }[] };
     expect(report.models.map((m) => m.status)).toEqual(['degraded']);
@@ -124,14 +192,30 @@ describe('exit code 3: convert --strict with a degraded model', () => {
 describe('exit code 130: interrupted', () => {
   it('Ctrl-C during a batch', async () => {
     let sent = false;
-    const r = await runCli(['convert', join(work, 'zoo', 'mlp'), join(work, 'zoo', 'cnn'), '-o', join(work, 'out-130'), '--mode', 'compress', '--eval-samples', '2', '--runs', '1'], {
-      onSpawn: (p) => p.stderr!.on('data', (d: Buffer) => {
-        if (!sent && /converting 0\/2/.test(String(d))) {
-          sent = true;
-          p.kill('SIGINT');
-        }
-      }),
-    });
+    const r = await runCli(
+      [
+        'convert',
+        join(work, 'zoo', 'mlp'),
+        join(work, 'zoo', 'cnn'),
+        '-o',
+        join(work, 'out-130'),
+        '--mode',
+        'compress',
+        '--eval-samples',
+        '2',
+        '--runs',
+        '1',
+      ],
+      {
+        onSpawn: (p) =>
+          p.stderr!.on('data', (d: Buffer) => {
+            if (!sent && /converting 0\/2/.test(String(d))) {
+              sent = true;
+              p.kill('SIGINT');
+            }
+          }),
+      },
+    );
     expect(sent).toBe(true);
     expectCode(r, 130);
     expect(r.stderr).toMatch(/interrupted/);

@@ -27,20 +27,38 @@ beforeAll(async () => {
   await writeFidelityModels(join(work, 'in'));
 });
 
-async function convert(model: string, out: string, args: string[]): Promise<{ code: number; model: ModelResult; report: Record<string, unknown> }> {
-  const code = await main(['convert', join(work, 'in', model), '-o', join(work, out), '--eval-samples', '6', '--runs', '1', ...args], io);
-  const report = JSON.parse(await fs.readFile(join(work, out, 'report.json'), 'utf8')) as { models: ModelResult[] } & Record<string, unknown>;
+async function convert(
+  model: string,
+  out: string,
+  args: string[],
+): Promise<{ code: number; model: ModelResult; report: Record<string, unknown> }> {
+  const code = await main(
+    ['convert', join(work, 'in', model), '-o', join(work, out), '--eval-samples', '6', '--runs', '1', ...args],
+    io,
+  );
+  const report = JSON.parse(await fs.readFile(join(work, out, 'report.json'), 'utf8')) as {
+    models: ModelResult[];
+  } & Record<string, unknown>;
   return { code, model: report.models[0]!, report };
 }
 
 /** Cosine over all samples, or 1 − max |err| / max(max |ref|, 1) for outputs under 16 values (docs/cli.md). */
 function handScore(ref: number[][], got: number[][]): number {
-  let dot = 0, rr = 0, gg = 0, err = 0, mag = 0;
-  ref.forEach((r, s) => r.forEach((a, i) => {
-    const b = got[s]![i]!;
-    dot += a * b; rr += a * a; gg += b * b;
-    err = Math.max(err, Math.abs(a - b)); mag = Math.max(mag, Math.abs(a));
-  }));
+  let dot = 0,
+    rr = 0,
+    gg = 0,
+    err = 0,
+    mag = 0;
+  ref.forEach((r, s) =>
+    r.forEach((a, i) => {
+      const b = got[s]![i]!;
+      dot += a * b;
+      rr += a * a;
+      gg += b * b;
+      err = Math.max(err, Math.abs(a - b));
+      mag = Math.max(mag, Math.abs(a));
+    }),
+  );
   return ref[0]!.length >= 16 && mag >= 1e-3 ? dot / Math.sqrt(rr * gg) : 1 - err / Math.max(mag, 1);
 }
 
@@ -68,7 +86,8 @@ describe('convert: the report measures the written files, every output', () => {
     const stock = await tf.loadGraphModel(fileIO(join(work, 'in', 'heads', 'model.json')));
     const session = await InferenceSession.create(join(work, 'out-heads', 'model.json'), { threads: 1 });
     const names = ['score', 'embedding', 'box'];
-    const ref: number[][][] = names.map(() => []), got: number[][][] = names.map(() => []);
+    const ref: number[][][] = names.map(() => []),
+      got: number[][][] = names.map(() => []);
     for (const x of inputs) {
       const r = stock.execute(x, names) as tf.Tensor[];
       r.forEach((t, i) => ref[i]!.push(Array.from(t.dataSync())));
@@ -90,37 +109,63 @@ describe('convert: the report measures the written files, every output', () => {
     const box = loose.model.fidelity!.outputs.find((o) => o.values === 4)!;
     expect(box.score).toBeLessThan(0.99);
     expect(loose.model.fidelity!.worstOutput).toBe(box.output);
-    const strict = await convert('heads', 'out-heads-strict', ['--mode', 'int8', '--samples', '8', '--no-guard', '--strict']);
+    const strict = await convert('heads', 'out-heads-strict', [
+      '--mode',
+      'int8',
+      '--samples',
+      '8',
+      '--no-guard',
+      '--strict',
+    ]);
     expect(strict.model.status).toBe('degraded');
     expect(strict.code).toBe(3);
     expect(existsSync(join(work, 'out-heads-strict', 'model.json'))).toBe(true);
   });
 
   it('a non-finite constant (PadV2 with −Infinity) is never quantized: its reader stays float, the value is written as it was', async () => {
-    const { code, model: m } = await convert('non-finite', 'out-nonfinite', ['--mode', 'int8', '--samples', '8', '--allow-non-finite']);
+    const { code, model: m } = await convert('non-finite', 'out-nonfinite', [
+      '--mode',
+      'int8',
+      '--samples',
+      '8',
+      '--allow-non-finite',
+    ]);
     expect(code).toBe(0);
     expect(m.status).not.toBe('failed');
-    expect(m.floatNodes).toContainEqual(expect.objectContaining({ name: 'pad', reason: expect.stringMatching(/non-finite constant 'pad\/value'/) }));
+    expect(m.floatNodes).toContainEqual(
+      expect.objectContaining({ name: 'pad', reason: expect.stringMatching(/non-finite constant 'pad\/value'/) }),
+    );
     const written = await loadModel(join(work, 'out-nonfinite', 'model.json'), { allowNonFinite: true });
     const c = written.constants.get('pad/value')!;
     expect(Array.from(c.data as Float32Array)).toEqual([-Infinity]);
     expect(c.quantization?.affine).toBeUndefined();
     // The stock-tfjs form of the same conversion runs in stock tfjs and matches float.
-    const tfjs = await convert('non-finite', 'out-nonfinite-tfjs', ['--mode', 'int8', '--samples', '8', '--allow-non-finite', '--format', 'tfjs']);
+    const tfjs = await convert('non-finite', 'out-nonfinite-tfjs', [
+      '--mode',
+      'int8',
+      '--samples',
+      '8',
+      '--allow-non-finite',
+      '--format',
+      'tfjs',
+    ]);
     expect(tfjs.model.evaluation).toMatchObject({ evaluated: true, engine: expect.stringMatching(/stock tfjs/) });
     expect(tfjs.model.fidelity!.minScore).toBeGreaterThan(0.99);
   });
 
   const wasm = availableFloatBackends().includes('wasm');
-  it.skipIf(!wasm)('a float model wasm cannot run (Einsum) is evaluated on cpu, decided up front and recorded (needs tfjs-backend-wasm: skipped when it cannot load)', async () => {
-    const { code, model: m } = await convert('einsum', 'out-einsum', ['--mode', 'dynamic']);
-    expect(code).toBe(0);
-    expect(m.status).toBe('done');
-    expect(m.evaluation).toMatchObject({ evaluated: true, referenceBackend: 'cpu' });
-    expect(m.evaluation!.rejectedBackends!.map((r) => r.backend)).toEqual(['wasm']);
-    expect(m.fidelity!.minScore).toBeGreaterThan(0.99);
-    expect(tf.getBackend()).toBe('wasm'); // the caller's backend is restored
-  });
+  it.skipIf(!wasm)(
+    'a float model wasm cannot run (Einsum) is evaluated on cpu, decided up front and recorded (needs tfjs-backend-wasm: skipped when it cannot load)',
+    async () => {
+      const { code, model: m } = await convert('einsum', 'out-einsum', ['--mode', 'dynamic']);
+      expect(code).toBe(0);
+      expect(m.status).toBe('done');
+      expect(m.evaluation).toMatchObject({ evaluated: true, referenceBackend: 'cpu' });
+      expect(m.evaluation!.rejectedBackends!.map((r) => r.backend)).toEqual(['wasm']);
+      expect(m.fidelity!.minScore).toBeGreaterThan(0.99);
+      expect(tf.getBackend()).toBe('wasm'); // the caller's backend is restored
+    },
+  );
 
   it('a model no float backend can run still converts (dynamic), reported as not evaluated with the reason', async () => {
     const { code, model: m } = await convert('unrunnable', 'out-unrunnable', ['--mode', 'dynamic']);
@@ -136,8 +181,20 @@ describe('convert: the report measures the written files, every output', () => {
   });
 
   it('--float-nodes, --op-types, --input-type int8 and --bias-correction reach the converter; int8 I/O needs --mode int8', async () => {
-    const { code, model: m } = await convert('heads', 'out-heads-flags', ['--mode', 'int8', '--samples', '8', '--no-guard',
-      '--float-nodes', 'conv2', '--op-types', 'Conv2D,MatMul', '--input-type', 'int8', '--bias-correction']);
+    const { code, model: m } = await convert('heads', 'out-heads-flags', [
+      '--mode',
+      'int8',
+      '--samples',
+      '8',
+      '--no-guard',
+      '--float-nodes',
+      'conv2',
+      '--op-types',
+      'Conv2D,MatMul',
+      '--input-type',
+      'int8',
+      '--bias-correction',
+    ]);
     expect(code).toBe(0);
     expect(m.status).not.toBe('failed');
     expect(m.floatNodes).toContainEqual({ name: 'conv2', op: 'Conv2D', reason: 'requested (floatNodes)' });
@@ -145,11 +202,35 @@ describe('convert: the report measures the written files, every output', () => {
     const session = await InferenceSession.create(join(work, 'out-heads-flags', 'model.json'));
     expect(session.inputs[0]!.dtype).toBe('int8');
     session.dispose();
-    expect(await main(['convert', join(work, 'in', 'heads'), '-o', join(work, 'out-bad'), '--mode', 'dynamic', '--input-type', 'int8'], io)).toBe(2);
+    expect(
+      await main(
+        [
+          'convert',
+          join(work, 'in', 'heads'),
+          '-o',
+          join(work, 'out-bad'),
+          '--mode',
+          'dynamic',
+          '--input-type',
+          'int8',
+        ],
+        io,
+      ),
+    ).toBe(2);
   });
 
   it('--input-type uint8 --output-type uint8: a model of image bytes, its report measured on real values', async () => {
-    const { code, model: m } = await convert('heads', 'out-heads-u8', ['--mode', 'int8', '--samples', '8', '--no-guard', '--input-type', 'uint8', '--output-type', 'uint8']);
+    const { code, model: m } = await convert('heads', 'out-heads-u8', [
+      '--mode',
+      'int8',
+      '--samples',
+      '8',
+      '--no-guard',
+      '--input-type',
+      'uint8',
+      '--output-type',
+      'uint8',
+    ]);
     expect(code).toBe(0);
     const session = await InferenceSession.create(join(work, 'out-heads-u8', 'model.json'));
     expect(session.inputs[0]!.dtype).toBe('uint8');

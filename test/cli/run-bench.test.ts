@@ -54,7 +54,23 @@ describe('run', () => {
 
 describe('bench', () => {
   it('prints p50/p90/p99 and throughput for the native runtime and the baselines as JSON', async () => {
-    const r = await runCli(['bench', model, '--batch', '1,2', '--threads', '1', '--baselines', 'wasm', '--time', '0.05', '--runs', '5', '--warmup', '1', '--json']);
+    const r = await runCli([
+      'bench',
+      model,
+      '--batch',
+      '1,2',
+      '--threads',
+      '1',
+      '--baselines',
+      'wasm',
+      '--time',
+      '0.05',
+      '--runs',
+      '5',
+      '--warmup',
+      '1',
+      '--json',
+    ]);
     expect(r.code, r.stderr).toBe(0);
     const j = JSON.parse(r.stdout);
     expect(j.rows).toHaveLength(4); // (wasm + native) × 2 batch sizes

@@ -37,9 +37,17 @@ describe('deepCompress: the saved file is the reported one, and sparsity "auto"'
     model = buildLeNet300100({ seed: 12, weightDecay: 5e-4 });
     await trainModel(model, xTrain, yTrain, { epochs: 2, learningRate: 0.05 });
     result = await deepCompress(model, {
-      xTrain, yTrain, validate,
+      xTrain,
+      yTrain,
+      validate,
       evaluate: (m) => evaluateAccuracy(m, data.xTest, data.labelsTest),
-      prune: { sparsity: 'auto', maxAccuracyDrop: 0.02, sensitivitySparsities: LADDER, epochs: 2, training: { learningRate: 0.05 } },
+      prune: {
+        sparsity: 'auto',
+        maxAccuracyDrop: 0.02,
+        sensitivitySparsities: LADDER,
+        epochs: 2,
+        training: { learningRate: 0.05 },
+      },
       cluster: { denseBits: 5, biasBits: 5, fineTuneEpochs: 1, fineTuneLearningRate: 1e-4 },
     });
     dir = mkdtempSync(join(tmpdir(), 'dc-artifact-'));
@@ -80,7 +88,12 @@ describe('deepCompress: the saved file is the reported one, and sparsity "auto"'
     for (const v of model.weights) {
       const want = v.read().dataSync() as Float32Array;
       const got = g.constants.get(v.originalName)!.data as Float32Array;
-      expect(Buffer.from(got.buffer, got.byteOffset, got.byteLength).equals(Buffer.from(want.buffer, want.byteOffset, want.byteLength)), v.originalName).toBe(true);
+      expect(
+        Buffer.from(got.buffer, got.byteOffset, got.byteLength).equals(
+          Buffer.from(want.buffer, want.byteOffset, want.byteLength),
+        ),
+        v.originalName,
+      ).toBe(true);
     }
   });
 
@@ -96,7 +109,8 @@ describe('deepCompress: the saved file is the reported one, and sparsity "auto"'
       let correct = 0;
       for (let r = 0; r < 500; r++) {
         let best = 0;
-        for (let c = 1; c < 10; c++) if ((y.data as Float32Array)[r * 10 + c]! > (y.data as Float32Array)[r * 10 + best]!) best = c;
+        for (let c = 1; c < 10; c++)
+          if ((y.data as Float32Array)[r * 10 + c]! > (y.data as Float32Array)[r * 10 + best]!) best = c;
         if (best === data.labelsTest[r]) correct++;
       }
       expect(correct / 500).toBe(result.report.metrics!.decoded);
@@ -109,7 +123,14 @@ describe('deepCompress: the saved file is the reported one, and sparsity "auto"'
 
   it('is explained by tfjs-quant inspect', async () => {
     let out = '';
-    const code = await inspectCommand([join(dir, 'model.json')], { stdout: (s) => { out += s; }, stderr: (s) => { out += s; } });
+    const code = await inspectCommand([join(dir, 'model.json')], {
+      stdout: (s) => {
+        out += s;
+      },
+      stderr: (s) => {
+        out += s;
+      },
+    });
     expect(code).toBe(0);
     expect(out).toMatch(/float32 \(deep-compression\)/);
   });
@@ -145,7 +166,11 @@ describe('sensitivityScan', () => {
       for (const v of d) if (v !== 0) nz++;
       return nz / d.length;
     };
-    const scan = await sensitivityScan(model, { evaluate: fc2Kept, maxAccuracyDrop: 0.15, sparsities: [0.9, 0.1, 0.2] });
+    const scan = await sensitivityScan(model, {
+      evaluate: fc2Kept,
+      maxAccuracyDrop: 0.15,
+      sparsities: [0.9, 0.1, 0.2],
+    });
     const fc2 = scan.layers.find((l) => l.layer === 'fc2')!;
     expect(fc2.points).toEqual([
       { sparsity: 0.1, accuracy: Math.round(30000 * 0.9) / 30000 },
@@ -154,18 +179,29 @@ describe('sensitivityScan', () => {
     ]);
     expect(fc2.chosen).toBe(0.1);
     expect(scan.layers.find((l) => l.layer === 'fc1')!.chosen).toBe(0.9);
-    model.weights.forEach((w, i) => expect(Buffer.from((w.read().dataSync() as Float32Array).buffer.slice(0)).equals(before[i]!)).toBe(true));
-    await expect(sensitivityScan(model, { evaluate: fc2Kept, maxAccuracyDrop: 1.5 })).rejects.toThrow(/maxAccuracyDrop must be in \[0, 1\)/);
-    await expect(sensitivityScan(model, { evaluate: fc2Kept, maxAccuracyDrop: 0.1, layers: ['nope'] })).rejects.toThrow(/layer 'nope' has no prunable kernel/);
+    model.weights.forEach((w, i) =>
+      expect(Buffer.from((w.read().dataSync() as Float32Array).buffer.slice(0)).equals(before[i]!)).toBe(true),
+    );
+    await expect(sensitivityScan(model, { evaluate: fc2Kept, maxAccuracyDrop: 1.5 })).rejects.toThrow(
+      /maxAccuracyDrop must be in \[0, 1\)/,
+    );
+    await expect(sensitivityScan(model, { evaluate: fc2Kept, maxAccuracyDrop: 0.1, layers: ['nope'] })).rejects.toThrow(
+      /layer 'nope' has no prunable kernel/,
+    );
   });
 
   it("deepCompress refuses sparsity 'auto' without validation data or a budget", async () => {
     await initFloatBackend();
     const model = buildLeNet300100({ seed: 22 });
-    const x = tf.zeros([4, 28, 28, 1]), y = tf.oneHot(tf.tensor1d([0, 1, 2, 3], 'int32'), 10);
+    const x = tf.zeros([4, 28, 28, 1]),
+      y = tf.oneHot(tf.tensor1d([0, 1, 2, 3], 'int32'), 10);
     const base = { xTrain: x, yTrain: y, cluster: {} };
-    await expect(deepCompress(model, { ...base, prune: { sparsity: 'auto', maxAccuracyDrop: 0.001, epochs: 1 } })).rejects.toThrow(/needs validate\(model\)/);
-    await expect(deepCompress(model, { ...base, validate: () => 1, prune: { sparsity: 'auto', epochs: 1 } })).rejects.toThrow(/needs prune.maxAccuracyDrop/);
+    await expect(
+      deepCompress(model, { ...base, prune: { sparsity: 'auto', maxAccuracyDrop: 0.001, epochs: 1 } }),
+    ).rejects.toThrow(/needs validate\(model\)/);
+    await expect(
+      deepCompress(model, { ...base, validate: () => 1, prune: { sparsity: 'auto', epochs: 1 } }),
+    ).rejects.toThrow(/needs prune.maxAccuracyDrop/);
     tf.dispose([x, y]);
   });
 });

@@ -13,8 +13,16 @@ import { layersFiles, saveLayersToMemory } from '../../src/model/testing.js';
 import { InferenceSession } from '../../src/runtime/session.js';
 
 async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '', err = '';
-  const code = await main(args, { stdout: (s) => { out += s; }, stderr: (s) => { err += s; } });
+  let out = '',
+    err = '';
+  const code = await main(args, {
+    stdout: (s) => {
+      out += s;
+    },
+    stderr: (s) => {
+      err += s;
+    },
+  });
   return { code, out, err };
 }
 
@@ -44,7 +52,18 @@ describe('tfjs-quant compress', () => {
 
   it('compresses with validation held out of the training rows, prints the report and writes what it reports', async () => {
     const out = join(root, 'out');
-    const r = await cli(['compress', join(root, 'model', 'model.json'), '--train', join(root, 'train'), '--out', out, '--epochs', '1', '--fine-tune-epochs', '0']);
+    const r = await cli([
+      'compress',
+      join(root, 'model', 'model.json'),
+      '--train',
+      join(root, 'train'),
+      '--out',
+      out,
+      '--epochs',
+      '1',
+      '--fine-tune-epochs',
+      '0',
+    ]);
     expect(r.err).toMatch(/validation: the last 200 of 1000 training rows/);
     expect(r.err).toMatch(/prune-retrain epoch 1\/1/);
     expect(r.code).toBe(0);
@@ -54,8 +73,12 @@ describe('tfjs-quant compress', () => {
     const reported = Number(/ = (\d+) bytes, [\d.]+× smaller than float32/.exec(r.out)![1]);
     expect(reported).toBe(onDisk);
     const json = JSON.parse(readFileSync(join(out, 'model.json'), 'utf8'));
-    expect(json.weights.entries.filter((e: { encoding: string }) => e.encoding === 'deep-compression').map((e: { name: string }) => e.name).sort())
-      .toEqual(['fc1/bias', 'fc1/kernel', 'fc2/bias', 'fc2/kernel', 'fc3/bias', 'fc3/kernel']);
+    expect(
+      json.weights.entries
+        .filter((e: { encoding: string }) => e.encoding === 'deep-compression')
+        .map((e: { name: string }) => e.name)
+        .sort(),
+    ).toEqual(['fc1/bias', 'fc1/kernel', 'fc2/bias', 'fc2/kernel', 'fc3/bias', 'fc3/kernel']);
     // The file runs; its top-1 agrees with the float model it came from on most held-out digits
     // (pruned and 5-bit shared weights after one epoch of retraining: not the same model).
     const s = await InferenceSession.create(join(out, 'model.json'));
@@ -74,7 +97,9 @@ describe('tfjs-quant compress', () => {
   it('names what is wrong with the input', async () => {
     const m = join(root, 'model', 'model.json');
     expect((await cli(['compress', m, '--out', join(root, 'o2')])).err).toMatch(/give --train DIR/);
-    expect((await cli(['compress', m, '--train', root, '--out', join(root, 'o2')])).err).toMatch(/--train: cannot read .*x\.npy \(ENOENT\)/);
+    expect((await cli(['compress', m, '--train', root, '--out', join(root, 'o2')])).err).toMatch(
+      /--train: cannot read .*x\.npy \(ENOENT\)/,
+    );
     const bad = join(root, 'bad');
     expect((await cli(['compress', m, '--train', bad, '--out', join(root, 'o2')])).code).toBe(1);
     writeFileSync(join(bad, 'x.npy'), writeNpy(new Float32Array(4 * 784), [4, 784]));

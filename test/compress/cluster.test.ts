@@ -21,8 +21,13 @@ function bruteKMeans(x: Float32Array, init: Float64Array, maxIter = 100) {
     if (l.every((v, i) => v === labels[i])) break;
     labels = l;
     for (let j = 0; j < c.length; j++) {
-      let s = 0, n = 0;
-      for (let i = 0; i < x.length; i++) if (labels[i] === j) { s += x[i]; n++; }
+      let s = 0,
+        n = 0;
+      for (let i = 0; i < x.length; i++)
+        if (labels[i] === j) {
+          s += x[i];
+          n++;
+        }
       if (n) c[j] = s / n;
     }
     c.sort();
@@ -55,7 +60,9 @@ describe('1-D k-means (native) against brute force', () => {
   it('rejects more clusters than distinct values, bad bits and non-finite values', () => {
     const v = Float32Array.from([0, 1, 1, 2, 0, 3]);
     expect(() => kmeans1d(Float32Array.from([1, 1, 2]), 3)).toThrow(/exceeds the number of distinct values \(2\)/);
-    expect(() => clusterTensor(v, { clusters: 4 })).toThrow(/clusters \(4\) exceeds the number of distinct nonzero weights \(3\)/);
+    expect(() => clusterTensor(v, { clusters: 4 })).toThrow(
+      /clusters \(4\) exceeds the number of distinct nonzero weights \(3\)/,
+    );
     expect(() => clusterTensor(v, { bits: 0 })).toThrow(/bits must be in \[1, 16\]/);
     expect(() => clusterTensor(v, { bits: 17 })).toThrow(RangeError);
     expect(() => clusterTensor(Float32Array.from([1, NaN]), { bits: 2 })).toThrow(/not finite/);
@@ -69,8 +76,13 @@ describe('weight sharing', () => {
     const r = clusterTensor(v, { bits: 3 });
     expect(r.codebook.length).toBeLessThanOrEqual(7);
     for (let i = 0; i < v.length; i++) {
-      if (v[i] === 0) { expect(r.labels[i]).toBe(0); expect(Object.is(r.values[i], 0)).toBe(true); }
-      else { expect(r.labels[i]).toBeGreaterThan(0); expect(r.values[i]).toBe(r.codebook[r.labels[i] - 1]); }
+      if (v[i] === 0) {
+        expect(r.labels[i]).toBe(0);
+        expect(Object.is(r.values[i], 0)).toBe(true);
+      } else {
+        expect(r.labels[i]).toBeGreaterThan(0);
+        expect(r.values[i]).toBe(r.codebook[r.labels[i] - 1]);
+      }
     }
     // Each nonzero goes to its nearest centroid.
     for (let i = 0; i < v.length; i++) {

@@ -10,26 +10,66 @@ import { constantSparsity, prunableWeights, prune, stripPruning } from '../../sr
 
 function build(seed: number): tf.Sequential {
   const m = tf.sequential();
-  m.add(tf.layers.conv2d({ inputShape: [8, 8, 4], filters: 8, kernelSize: 3, activation: 'relu', name: 'conv', kernelInitializer: tf.initializers.glorotUniform({ seed }) }));
-  m.add(tf.layers.depthwiseConv2d({ kernelSize: 3, depthMultiplier: 1, name: 'dw', depthwiseInitializer: tf.initializers.glorotUniform({ seed: seed + 1 }) }));
+  m.add(
+    tf.layers.conv2d({
+      inputShape: [8, 8, 4],
+      filters: 8,
+      kernelSize: 3,
+      activation: 'relu',
+      name: 'conv',
+      kernelInitializer: tf.initializers.glorotUniform({ seed }),
+    }),
+  );
+  m.add(
+    tf.layers.depthwiseConv2d({
+      kernelSize: 3,
+      depthMultiplier: 1,
+      name: 'dw',
+      depthwiseInitializer: tf.initializers.glorotUniform({ seed: seed + 1 }),
+    }),
+  );
   m.add(tf.layers.flatten());
-  m.add(tf.layers.dense({ units: 3, activation: 'softmax', name: 'fc', kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 2 }) }));
+  m.add(
+    tf.layers.dense({
+      units: 3,
+      activation: 'softmax',
+      name: 'fc',
+      kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 2 }),
+    }),
+  );
   return m;
 }
 
 describe('conv and depthwise kernels (cpu backend)', () => {
-  beforeAll(async () => { await initFloatBackend('cpu'); });
+  beforeAll(async () => {
+    await initFloatBackend('cpu');
+  });
 
   it('keeps a 2:4 pattern through training, then encodes losslessly', async () => {
     const m = build(1);
-    expect(prunableWeights(m).map((w) => `${w.layerName}/${w.weightName}`)).toEqual(['conv/kernel', 'dw/depthwise_kernel', 'fc/kernel']);
+    expect(prunableWeights(m).map((w) => `${w.layerName}/${w.weightName}`)).toEqual([
+      'conv/kernel',
+      'dw/depthwise_kernel',
+      'fc/kernel',
+    ]);
     const h = prune(m, {
       schedule: constantSparsity(0.5, 0, -1, 4),
       layers: { conv: { nm: { n: 2, m: 4 }, schedule: constantSparsity(0, 0, -1, 4) } },
     });
     const rng = seededRandom(4);
-    const x = tf.tensor4d(Float32Array.from({ length: 48 * 256 }, () => rng()), [48, 8, 8, 4]);
-    const y = tf.oneHot(tf.tensor1d(Array.from({ length: 48 }, (_, i) => i % 3), 'int32'), 3).toFloat();
+    const x = tf.tensor4d(
+      Float32Array.from({ length: 48 * 256 }, () => rng()),
+      [48, 8, 8, 4],
+    );
+    const y = tf
+      .oneHot(
+        tf.tensor1d(
+          Array.from({ length: 48 }, (_, i) => i % 3),
+          'int32',
+        ),
+        3,
+      )
+      .toFloat();
     m.compile({ optimizer: tf.train.momentum(0.05, 0.9), loss: 'categoricalCrossentropy' });
     await m.fit(x, y, { epochs: 2, batchSize: 8, shuffle: false, verbose: 0, callbacks: [h.callback()] });
     stripPruning(m);

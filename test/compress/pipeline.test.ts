@@ -2,7 +2,14 @@
 // fine-tuned, encoded; the decoded model must equal the model before encoding bit for bit.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initFloatBackend, tf } from '../../src/backend/float.js';
-import { CodecError, deepCompress, encodeModel, formatReport, loadCompressedInto, type DeepCompressionResult } from '../../src/codec/index.js';
+import {
+  CodecError,
+  deepCompress,
+  encodeModel,
+  formatReport,
+  loadCompressedInto,
+  type DeepCompressionResult,
+} from '../../src/codec/index.js';
 import { loadMnist, type MnistSplit } from '../../src/data/mnist.js';
 import { buildLeNet300100, evaluateAccuracy, trainModel } from '../../src/data/models.js';
 
@@ -20,7 +27,8 @@ describe('Deep Compression pipeline on LeNet-300-100', () => {
     await trainModel(model, data.xTrain, data.yTrain, { epochs: 3, learningRate: 0.05, batchSize: 64 });
     baselineAcc = evaluateAccuracy(model, data.xTest, data.labelsTest);
     result = await deepCompress(model, {
-      xTrain: data.xTrain, yTrain: data.yTrain,
+      xTrain: data.xTrain,
+      yTrain: data.yTrain,
       evaluate: (m) => evaluateAccuracy(m, data.xTest, data.labelsTest),
       prune: { sparsity: { fc1: 0.92, fc2: 0.91, fc3: 0.74 }, epochs: 2, training: { learningRate: 0.02 } },
       cluster: { denseBits: 5, biasBits: 5, fineTuneEpochs: 1, fineTuneLearningRate: 1e-4 },
@@ -35,15 +43,23 @@ describe('Deep Compression pipeline on LeNet-300-100', () => {
     for (const w of result.clustering.weights) {
       const vals = new Float32Array(w.labels.length);
       for (let i = 0; i < vals.length; i++) vals[i] = w.labels[i] ? w.codebook[w.labels[i] - 1] : 0;
-      before.getLayer(w.layerName).weights.find((v) => v.originalName === w.name)!.write(tf.tensor(vals, w.shape));
+      before
+        .getLayer(w.layerName)
+        .weights.find((v) => v.originalName === w.name)!
+        .write(tf.tensor(vals, w.shape));
     }
     const after = buildLeNet300100({ seed: 77 });
     loadCompressedInto(after, result.compressed);
     for (let i = 0; i < before.weights.length; i++) {
-      const a = before.weights[i].read().dataSync() as Float32Array, b = after.weights[i].read().dataSync() as Float32Array;
-      expect(Buffer.from(b.buffer, b.byteOffset, b.byteLength).equals(Buffer.from(a.buffer, a.byteOffset, a.byteLength)), before.weights[i].originalName).toBe(true);
+      const a = before.weights[i].read().dataSync() as Float32Array,
+        b = after.weights[i].read().dataSync() as Float32Array;
+      expect(
+        Buffer.from(b.buffer, b.byteOffset, b.byteLength).equals(Buffer.from(a.buffer, a.byteOffset, a.byteLength)),
+        before.weights[i].originalName,
+      ).toBe(true);
     }
-    const pa = (before.predict(data.xTest) as tf.Tensor).dataSync(), pb = (after.predict(data.xTest) as tf.Tensor).dataSync();
+    const pa = (before.predict(data.xTest) as tf.Tensor).dataSync(),
+      pb = (after.predict(data.xTest) as tf.Tensor).dataSync();
     expect(Buffer.from(pb.buffer).equals(Buffer.from(pa.buffer))).toBe(true);
   });
 

@@ -1,7 +1,16 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initFloatBackend, tf } from '../../src/backend/float.js';
 import {
-  blockMask, constantSparsity, magnitudeMask, magnitudePrune, nmMask, polynomialDecay, prune, sparsityOf, stripPruning, getPruning,
+  blockMask,
+  constantSparsity,
+  magnitudeMask,
+  magnitudePrune,
+  nmMask,
+  polynomialDecay,
+  prune,
+  sparsityOf,
+  stripPruning,
+  getPruning,
 } from '../../src/prune/index.js';
 import { seededRandom } from '../../src/data/random.js';
 
@@ -28,7 +37,14 @@ describe('pruning schedules (TF-MOT formulas)', () => {
   it('constantSparsity prunes at begin + k·frequency up to endStep (-1: forever)', () => {
     const s = constantSparsity(0.5, 100, 1000, 100);
     expect(s.sparsityAt(123)).toBe(0.5);
-    expect([99, 100, 150, 200, 1000, 1100].map((t) => s.shouldPrune(t))).toEqual([false, true, false, true, true, false]);
+    expect([99, 100, 150, 200, 1000, 1100].map((t) => s.shouldPrune(t))).toEqual([
+      false,
+      true,
+      false,
+      true,
+      true,
+      false,
+    ]);
     expect(constantSparsity(0.3, 0).shouldPrune(1_000_000)).toBe(true);
   });
 
@@ -48,8 +64,16 @@ describe('masks', () => {
     const v = randn(1000, 1);
     const m = magnitudeMask(v, 0.9);
     expect(m.reduce((a, b) => a + b, 0)).toBe(100);
-    const keptMin = Math.min(...Array.from(v).filter((_, i) => m[i]).map(Math.abs));
-    const prunedMax = Math.max(...Array.from(v).filter((_, i) => !m[i]).map(Math.abs));
+    const keptMin = Math.min(
+      ...Array.from(v)
+        .filter((_, i) => m[i])
+        .map(Math.abs),
+    );
+    const prunedMax = Math.max(
+      ...Array.from(v)
+        .filter((_, i) => !m[i])
+        .map(Math.abs),
+    );
     expect(keptMin).toBeGreaterThan(prunedMax);
   });
 
@@ -72,29 +96,58 @@ describe('masks', () => {
   it('block mask prunes whole blocks by mean magnitude', () => {
     const shape = [4, 4];
     // block (0,0) large, others small
-    const v = Float32Array.from({ length: 16 }, (_, i) => ((Math.floor(i / 4) < 2 && i % 4 < 2) ? 5 : 0.1 * (i + 1)));
+    const v = Float32Array.from({ length: 16 }, (_, i) => (Math.floor(i / 4) < 2 && i % 4 < 2 ? 5 : 0.1 * (i + 1)));
     const m = blockMask(v, shape, 0.75, [2, 2]);
     expect(Array.from(m)).toEqual([1, 1, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
   });
 });
 
 describe('pruning a model', () => {
-  beforeAll(async () => { await initFloatBackend(); });
+  beforeAll(async () => {
+    await initFloatBackend();
+  });
 
   function tinyModel(): tf.Sequential {
     const m = tf.sequential();
-    m.add(tf.layers.dense({ inputShape: [20], units: 32, activation: 'relu', name: 'd1', kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) }));
-    m.add(tf.layers.dense({ units: 4, activation: 'softmax', name: 'd2', kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }) }));
+    m.add(
+      tf.layers.dense({
+        inputShape: [20],
+        units: 32,
+        activation: 'relu',
+        name: 'd1',
+        kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }),
+      }),
+    );
+    m.add(
+      tf.layers.dense({
+        units: 4,
+        activation: 'softmax',
+        name: 'd2',
+        kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }),
+      }),
+    );
     return m;
   }
 
   it('keeps pruned weights exactly zero through momentum updates and reaches the target', async () => {
     const m = tinyModel();
-    const h = prune(m, { schedule: polynomialDecay(0, 0.8, 0, 20, 3, 5), layers: { d2: { schedule: constantSparsity(0.5, 0, -1, 1) } } });
+    const h = prune(m, {
+      schedule: polynomialDecay(0, 0.8, 0, 20, 3, 5),
+      layers: { d2: { schedule: constantSparsity(0.5, 0, -1, 1) } },
+    });
     const x = tf.tensor2d(randn(256 * 20, 3), [256, 20]);
-    const y = tf.oneHot(tf.tensor1d(Array.from({ length: 256 }, (_, i) => i % 4), 'int32'), 4).toFloat();
+    const y = tf
+      .oneHot(
+        tf.tensor1d(
+          Array.from({ length: 256 }, (_, i) => i % 4),
+          'int32',
+        ),
+        4,
+      )
+      .toFloat();
     m.compile({ optimizer: tf.train.momentum(0.1, 0.9), loss: 'categoricalCrossentropy' });
-    let violations = 0, checks = 0;
+    let violations = 0,
+      checks = 0;
     const checker: tf.CustomCallbackArgs = {
       onBatchEnd: async () => {
         for (const w of h.weights) {

@@ -15,16 +15,22 @@ describe('fuzz: .npy reader', () => {
     expect(() => readNpy(v2, 'cut.npy')).toThrow(/cut\.npy: truncated \.npy header/);
   });
 
-
   it('1,500 mutated files: each reads or fails with an NpyError naming the file', () => {
     const bases = [
-      writeNpy(Float32Array.from({ length: 24 }, (_, i) => i / 7), [2, 3, 4]),
-      writeNpy(Int8Array.from({ length: 10 }, (_, i) => i - 5), [10]),
+      writeNpy(
+        Float32Array.from({ length: 24 }, (_, i) => i / 7),
+        [2, 3, 4],
+      ),
+      writeNpy(
+        Int8Array.from({ length: 10 }, (_, i) => i - 5),
+        [10],
+      ),
       writeNpy(Int32Array.from([1, 2, 3, 4]), [2, 2]),
       writeNpy(new Uint8Array(0), [0, 5]),
     ];
     const r = rng(77);
-    let read = 0, rejected = 0;
+    let read = 0,
+      rejected = 0;
     for (let i = 0; i < 1500; i++) {
       const bytes = mutateBytes(r, bases[i % bases.length]!);
       const before = bytes.slice();
@@ -36,7 +42,8 @@ describe('fuzz: .npy reader', () => {
         expect(a.data.byteLength).toBeLessThanOrEqual(bytes.byteLength * 8);
       } catch (e) {
         rejected++;
-        if (!(e instanceof NpyError)) throw new Error(`mutation ${i}: ${(e as Error)?.constructor?.name}: ${(e as Error)?.message}`);
+        if (!(e instanceof NpyError))
+          throw new Error(`mutation ${i}: ${(e as Error)?.constructor?.name}: ${(e as Error)?.message}`);
         expect(e.message).toContain(`sample-${i}.npy`);
       }
       expect(bytes).toEqual(before); // the reader never writes into its input

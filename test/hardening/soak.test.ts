@@ -12,10 +12,16 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 describe('soak and load (bench/soak/run.ts with small counts)', () => {
   it('no mismatches under kernel calls, session churn and concurrent workers; workers agree with sequential runs', () => {
     const r = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', 'bench/soak/run.ts', '5000', '40'], {
-      cwd: ROOT, encoding: 'utf8', timeout: 240_000, env: { ...process.env, NO_COLOR: '1' },
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 240_000,
+      env: { ...process.env, NO_COLOR: '1' },
     });
     expect(r.status, r.stderr).toBe(0);
-    const rows = r.stdout.split('\n').filter((l) => /^\| (kernels|session churn|load) \|/.test(l)).map((l) => l.split('|').map((c) => c.trim()));
+    const rows = r.stdout
+      .split('\n')
+      .filter((l) => /^\| (kernels|session churn|load) \|/.test(l))
+      .map((l) => l.split('|').map((c) => c.trim()));
     expect(rows.map((c) => c[1])).toEqual(['kernels', 'session churn', 'load']);
     // Memory growth is a measurement (bench/soak/run.ts prints it; RESULTS-soak.md records it),
     // not a test assertion: RSS depends on what else the machine runs.

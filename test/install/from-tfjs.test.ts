@@ -18,7 +18,6 @@ beforeAll(async () => {
   await initFloatBackend('cpu');
 });
 
-
 function weightsOf(model: userTf.LayersModel): Float32Array[] {
   return model.getWeights().map((w) => w.dataSync().slice() as Float32Array);
 }

@@ -18,7 +18,17 @@ import { InferenceSession } from '../../src/runtime/index.js';
 import { relErr } from '../runtime/helpers.js';
 import { dynamicTolerance, toleranceRatio } from '../support/dynamic-tolerance.js';
 import {
-  builtAddon, compilerFreeBin, lockClosure, missingFromCache, packTarball, prebuildDir, prebuildFile, repoRoot, runIn, toolsOnPath, writeUserProject,
+  builtAddon,
+  compilerFreeBin,
+  lockClosure,
+  missingFromCache,
+  packTarball,
+  prebuildDir,
+  prebuildFile,
+  repoRoot,
+  runIn,
+  toolsOnPath,
+  writeUserProject,
 } from './user-project.js';
 
 const TFJS_VERSION = '4.22.0';
@@ -26,16 +36,20 @@ const TFJS_VERSION = '4.22.0';
 function skipReason(): string | undefined {
   if (process.platform === 'win32') return 'the compiler-free PATH is built from POSIX sh and symlinks';
   if (!existsSync(builtAddon)) return `no built addon at ${builtAddon} (npm install builds it)`;
-  if (!existsSync(join(process.execPath, '..', '..', 'lib', 'node_modules', 'npm', 'bin', 'npm-cli.js'))) return 'npm is not installed next to node';
-  const deps = Object.keys((JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> }).dependencies ?? {});
+  if (!existsSync(join(process.execPath, '..', '..', 'lib', 'node_modules', 'npm', 'bin', 'npm-cli.js')))
+    return 'npm is not installed next to node';
+  const deps = Object.keys(
+    (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> })
+      .dependencies ?? {},
+  );
   const missing = missingFromCache(lockClosure(['@tensorflow/tfjs', ...deps]));
-  if (missing.length) return `the npm cache lacks ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ` and ${missing.length - 5} more` : ''}`;
+  if (missing.length)
+    return `the npm cache lacks ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ` and ${missing.length - 5} more` : ''}`;
   return undefined;
 }
 
 const reason = skipReason();
 if (reason) console.warn(`tarball test skipped: ${reason}`);
-
 
 function findFile(dir: string, name: string): string | undefined {
   for (const e of readdirSync(dir, { withFileTypes: true })) {
@@ -102,7 +116,13 @@ describe.skipIf(reason !== undefined)('the packed tarball in a project without a
     bin = compilerFreeBin(join(work, 'bin'));
     const { tarball, manifest } = packTarball(work);
     user = join(work, 'user');
-    writeUserProject(user, tarball, manifest, lockClosure(['@tensorflow/tfjs', ...Object.keys(manifest.dependencies ?? {})]), TFJS_VERSION);
+    writeUserProject(
+      user,
+      tarball,
+      manifest,
+      lockClosure(['@tensorflow/tfjs', ...Object.keys(manifest.dependencies ?? {})]),
+      TFJS_VERSION,
+    );
     install = runIn(user, bin, 'npm', ['ci', '--offline', '--no-audit', '--no-fund', '--foreground-scripts']);
     await writeFilesAtomic(join(user, 'models', 'cnn'), layersFiles(await saveLayersToMemory(model)));
   }, 300_000);
@@ -114,14 +134,18 @@ describe.skipIf(reason !== undefined)('the packed tarball in a project without a
   it('installs from the cache with no compiler reachable, using the prebuild (no source build)', () => {
     expect(toolsOnPath(bin)).toEqual([]);
     expect(install.status, install.stderr).toBe(0);
-    expect(install.stdout).toContain(`tfjs-quant: using the prebuilt addon ${join(user, 'node_modules', 'tfjs-quant', 'prebuilds', prebuildDir, prebuildFile)}`);
+    expect(install.stdout).toContain(
+      `tfjs-quant: using the prebuilt addon ${join(user, 'node_modules', 'tfjs-quant', 'prebuilds', prebuildDir, prebuildFile)}`,
+    );
     expect(existsSync(join(user, 'node_modules', 'tfjs-quant', 'build'))).toBe(false);
   });
 
   it('leaves one tfjs in the tree and `npm ls` clean', () => {
     const ls = runIn(user, bin, 'npm', ['ls', '--all', '--offline']);
     expect(ls.status, ls.stderr + ls.stdout).toBe(0);
-    const cores = runIn(user, bin, 'npm', ['ls', '@tensorflow/tfjs-core', '--all', '--parseable', '--offline']).stdout.trim().split('\n');
+    const cores = runIn(user, bin, 'npm', ['ls', '@tensorflow/tfjs-core', '--all', '--parseable', '--offline'])
+      .stdout.trim()
+      .split('\n');
     expect(cores).toEqual([join(user, 'node_modules', '@tensorflow', 'tfjs-core')]);
   });
 
@@ -132,7 +156,16 @@ describe.skipIf(reason !== undefined)('the packed tarball in a project without a
   });
 
   it('`npx tfjs-quant convert` writes a dynamic int8 model that follows model.predict', async () => {
-    const r = runIn(user, bin, 'npx', ['--offline', 'tfjs-quant', 'convert', 'models', '-o', 'out', '--mode', 'dynamic']);
+    const r = runIn(user, bin, 'npx', [
+      '--offline',
+      'tfjs-quant',
+      'convert',
+      'models',
+      '-o',
+      'out',
+      '--mode',
+      'dynamic',
+    ]);
     expect(r.status, r.stderr + r.stdout).toBe(0);
     const converted = findFile(join(user, 'out'), 'model.json');
     expect(converted).toBeDefined();
@@ -154,7 +187,13 @@ describe.skipIf(reason !== undefined)('the packed tarball in a project without a
     writeFileSync(join(user, 'app.mjs'), USER_SCRIPT);
     const r = runIn(user, bin, 'node', ['app.mjs']);
     expect(r.status, r.stderr).toBe(0);
-    const { got, predicted, predictedSync, isUserTensor, want } = JSON.parse(r.stdout.trim().split('\n').pop()!) as { got: number[]; predicted: number[]; predictedSync: number[]; isUserTensor: boolean; want: number[] };
+    const { got, predicted, predictedSync, isUserTensor, want } = JSON.parse(r.stdout.trim().split('\n').pop()!) as {
+      got: number[];
+      predicted: number[];
+      predictedSync: number[];
+      isUserTensor: boolean;
+      want: number[];
+    };
     expect(got.length).toBe(want.length);
     // predictAsync and predict answer with tensors of the user's own tfjs, holding what run() computed.
     expect(isUserTensor).toBe(true);
@@ -162,8 +201,12 @@ describe.skipIf(reason !== undefined)('the packed tarball in a project without a
     expect(predictedSync).toEqual(got);
     // The same model and input built here: tfjs agrees to the last bit, so the user's process
     // held this model; its installed prebuild then computes exactly what this build does.
-    const { userInput, userModel } = await import(pathToFileURL(join(user, 'user-model.mjs')).href) as { userModel: (t: typeof tf) => tf.Sequential; userInput: (t: typeof tf) => tf.Tensor };
-    const mine = userModel(tf), x = userInput(tf);
+    const { userInput, userModel } = (await import(pathToFileURL(join(user, 'user-model.mjs')).href)) as {
+      userModel: (t: typeof tf) => tf.Sequential;
+      userInput: (t: typeof tf) => tf.Tensor;
+    };
+    const mine = userModel(tf),
+      x = userInput(tf);
     expect(Array.from((mine.predict(x) as tf.Tensor).dataSync())).toEqual(want);
     expect(got).toEqual(Array.from(await repoDynamicOutput(mine, x)));
     // Quantized (not float), within the scheme's noise of float.
@@ -179,7 +222,9 @@ describe.skipIf(reason !== undefined)('the packed tarball in a project without a
   });
 
   it('without a usable prebuild, install names what a source build lacks and the command to run', () => {
-    const r = runIn(user, bin, 'node', [join('node_modules', 'tfjs-quant', 'scripts', 'install-native.mjs')], { TFJS_QUANT_BUILD_FROM_SOURCE: '1' });
+    const r = runIn(user, bin, 'node', [join('node_modules', 'tfjs-quant', 'scripts', 'install-native.mjs')], {
+      TFJS_QUANT_BUILD_FROM_SOURCE: '1',
+    });
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/missing cmake \(>= 3\.18\) and a C\+\+17 compiler/);
     expect(r.stderr).toMatch(/npm rebuild tfjs-quant/);
@@ -192,16 +237,19 @@ describe.skipIf(reason !== undefined)('the packed tarball in a project without a
     writeFileSync(join(copy, 'prebuilds', prebuildDir, prebuildFile), 'not a shared library');
     const r = runIn(user, bin, 'node', [join(copy, 'scripts', 'install-native.mjs')]);
     expect(r.status).toBe(1);
-    expect(r.stdout).toContain(`the prebuilt addon ${join(copy, 'prebuilds', prebuildDir, prebuildFile)} does not load here`);
+    expect(r.stdout).toContain(
+      `the prebuilt addon ${join(copy, 'prebuilds', prebuildDir, prebuildFile)} does not load here`,
+    );
     expect(r.stderr).toMatch(/missing cmake .* and a C\+\+17 compiler/);
   });
 
   it('when no addon can be found, the error says `npm rebuild tfjs-quant`, not a repository script', () => {
-    const r = runIn(user, bin, 'node', ['-e', "import('tfjs-quant').then((q) => q.cpuInfo())"], { TFJS_QUANT_PREBUILD: join(work, 'nowhere') });
+    const r = runIn(user, bin, 'node', ['-e', "import('tfjs-quant').then((q) => q.cpuInfo())"], {
+      TFJS_QUANT_PREBUILD: join(work, 'nowhere'),
+    });
     expect(r.status).not.toBe(0);
     expect(r.stderr).toContain(`could not load the native addon for ${prebuildDir}`);
     expect(r.stderr).toMatch(/npm rebuild tfjs-quant/);
     expect(r.stderr).not.toMatch(/build:native/);
   });
 });
-

@@ -17,7 +17,10 @@ export const repoRoot = join(import.meta.dirname, '..', '..');
 export const builtAddon = join(repoRoot, 'build', 'Release', 'tfjs_quant.node');
 /** Where prebuildify puts this machine's addon (Linux builds carry their libc, as node-gyp-build matches it). */
 export const prebuildDir = `${process.platform}-${process.arch}`;
-export const prebuildFile = process.platform === 'linux' ? `tfjs-quant.${existsSync('/etc/alpine-release') ? 'musl' : 'glibc'}.node` : 'tfjs-quant.node';
+export const prebuildFile =
+  process.platform === 'linux'
+    ? `tfjs-quant.${existsSync('/etc/alpine-release') ? 'musl' : 'glibc'}.node`
+    : 'tfjs-quant.node';
 const npmCli = join(process.execPath, '..', '..', 'lib', 'node_modules', 'npm', 'bin', 'npm-cli.js');
 
 interface LockEntry {
@@ -74,11 +77,13 @@ export function missingFromCache(closure: Map<string, LockEntry>): string[] {
   const entries = new Map([...closure].filter(([, e]) => e.optional !== true));
   const specs = [...entries].map(([p, e]) => `${nameOf(p)}@${e.version}`);
   const keys = execFileSync(process.execPath, [npmCli, 'cache', 'ls', ...specs], { encoding: 'utf8' });
-  return [...entries].filter(([p, e]) => {
-    const name = nameOf(p);
-    const file = `${name.split('/').pop()}-${e.version}.tgz`;
-    return !keys.includes(`https://registry.npmjs.org/${name}/-/${file}`);
-  }).map(([p, e]) => `${nameOf(p)}@${e.version}`);
+  return [...entries]
+    .filter(([p, e]) => {
+      const name = nameOf(p);
+      const file = `${name.split('/').pop()}-${e.version}.tgz`;
+      return !keys.includes(`https://registry.npmjs.org/${name}/-/${file}`);
+    })
+    .map(([p, e]) => `${nameOf(p)}@${e.version}`);
 }
 
 /** A bin directory holding only node, npm, npx and sh (npm runs scripts with it): no compiler, no cmake. */
@@ -87,7 +92,11 @@ export function compilerFreeBin(dir: string): string {
   symlinkSync(process.execPath, join(dir, 'node'));
   symlinkSync('/bin/sh', join(dir, 'sh'));
   writeFileSync(join(dir, 'npm'), `#!/bin/sh\nexec "${process.execPath}" "${npmCli}" "$@"\n`, { mode: 0o755 });
-  writeFileSync(join(dir, 'npx'), `#!/bin/sh\nexec "${process.execPath}" "${join(npmCli, '..', 'npx-cli.js')}" "$@"\n`, { mode: 0o755 });
+  writeFileSync(
+    join(dir, 'npx'),
+    `#!/bin/sh\nexec "${process.execPath}" "${join(npmCli, '..', 'npx-cli.js')}" "$@"\n`,
+    { mode: 0o755 },
+  );
   return dir;
 }
 
@@ -96,24 +105,53 @@ export function compilerFreeBin(dir: string): string {
  * keeps), dist/ compiled from src/ now, and the built addon as this platform's prebuild.
  * Returns the tarball path and its package.json.
  */
-export function packTarball(work: string): { tarball: string; manifest: LockEntry & { name: string; version: string } } {
+export function packTarball(work: string): {
+  tarball: string;
+  manifest: LockEntry & { name: string; version: string };
+} {
   const stage = join(work, 'stage');
   for (const f of ['package.json', 'README.md', 'bin', 'native', 'CMakeLists.txt', 'binding.d.ts', 'scripts', 'docs']) {
     cpSync(join(repoRoot, f), join(stage, f), { recursive: true });
   }
-  execFileSync(process.execPath, [join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(repoRoot, 'tsconfig.build.json'), '--outDir', join(stage, 'dist')], { stdio: 'pipe' });
+  execFileSync(
+    process.execPath,
+    [
+      join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc'),
+      '-p',
+      join(repoRoot, 'tsconfig.build.json'),
+      '--outDir',
+      join(stage, 'dist'),
+    ],
+    { stdio: 'pipe' },
+  );
   mkdirSync(join(stage, 'prebuilds', prebuildDir), { recursive: true });
   cpSync(builtAddon, join(stage, 'prebuilds', prebuildDir, prebuildFile));
-  const name = execFileSync(process.execPath, [npmCli, 'pack', '--ignore-scripts', '--silent', '--pack-destination', work], { cwd: stage, encoding: 'utf8' }).trim().split('\n').pop()!;
+  const name = execFileSync(
+    process.execPath,
+    [npmCli, 'pack', '--ignore-scripts', '--silent', '--pack-destination', work],
+    { cwd: stage, encoding: 'utf8' },
+  )
+    .trim()
+    .split('\n')
+    .pop()!;
   return { tarball: join(work, name), manifest: JSON.parse(readFileSync(join(stage, 'package.json'), 'utf8')) };
 }
 
 /** The user project: its own @tensorflow/tfjs, the tarball, a lock pinning this repository's versions. */
-export function writeUserProject(dir: string, tarball: string, manifest: LockEntry & { name: string; version: string }, closure: Map<string, LockEntry>, tfjsVersion: string): void {
+export function writeUserProject(
+  dir: string,
+  tarball: string,
+  manifest: LockEntry & { name: string; version: string },
+  closure: Map<string, LockEntry>,
+  tfjsVersion: string,
+): void {
   mkdirSync(dir, { recursive: true });
   const tarballSpec = `file:${tarball}`;
   const deps = { '@tensorflow/tfjs': tfjsVersion, [manifest.name]: tarballSpec };
-  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'user-app', version: '1.0.0', private: true, type: 'module', dependencies: deps }, null, 2));
+  writeFileSync(
+    join(dir, 'package.json'),
+    JSON.stringify({ name: 'user-app', version: '1.0.0', private: true, type: 'module', dependencies: deps }, null, 2),
+  );
   const packages: Record<string, unknown> = { '': { name: 'user-app', version: '1.0.0', dependencies: deps } };
   for (const [path, e] of closure) {
     // In the user project nothing is a dev-only or peer-only install.
@@ -130,15 +168,31 @@ export function writeUserProject(dir: string, tarball: string, manifest: LockEnt
   }
   const integrity = `sha512-${createHash('sha512').update(readFileSync(tarball)).digest('base64')}`;
   packages[`node_modules/${manifest.name}`] = {
-    version: manifest.version, resolved: tarballSpec, integrity, hasInstallScript: true,
-    dependencies: manifest.dependencies, peerDependencies: manifest.peerDependencies,
-    peerDependenciesMeta: manifest.peerDependenciesMeta, bin: manifest.bin, engines: manifest.engines,
+    version: manifest.version,
+    resolved: tarballSpec,
+    integrity,
+    hasInstallScript: true,
+    dependencies: manifest.dependencies,
+    peerDependencies: manifest.peerDependencies,
+    peerDependenciesMeta: manifest.peerDependenciesMeta,
+    bin: manifest.bin,
+    engines: manifest.engines,
   };
-  writeFileSync(join(dir, 'package-lock.json'), JSON.stringify({ name: 'user-app', version: '1.0.0', lockfileVersion: 3, requires: true, packages }, null, 2));
+  writeFileSync(
+    join(dir, 'package-lock.json'),
+    JSON.stringify({ name: 'user-app', version: '1.0.0', lockfileVersion: 3, requires: true, packages }, null, 2),
+  );
 }
 
 /** Runs a command in the user project with only `bin` on PATH. */
-export function runIn(dir: string, bin: string, cmd: string, args: string[], env: Record<string, string> = {}, timeout = 180_000): SpawnSyncReturns<string> {
+export function runIn(
+  dir: string,
+  bin: string,
+  cmd: string,
+  args: string[],
+  env: Record<string, string> = {},
+  timeout = 180_000,
+): SpawnSyncReturns<string> {
   return spawnSync(join(bin, cmd), args, {
     cwd: dir,
     encoding: 'utf8',
@@ -149,5 +203,7 @@ export function runIn(dir: string, bin: string, cmd: string, args: string[], env
 
 /** Compilers and cmake reachable on a PATH value (expected: none). */
 export function toolsOnPath(pathValue: string): string[] {
-  return ['cc', 'c++', 'gcc', 'g++', 'clang', 'clang++', 'cmake', 'make'].filter((t) => pathValue.split(delimiter).some((d) => existsSync(join(d, t))));
+  return ['cc', 'c++', 'gcc', 'g++', 'clang', 'clang++', 'cmake', 'make'].filter((t) =>
+    pathValue.split(delimiter).some((d) => existsSync(join(d, t))),
+  );
 }

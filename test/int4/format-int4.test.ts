@@ -23,7 +23,9 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Points entry e at shard bytes [offset, offset + byteLength) and updates its sha256. */
 function rehash(e: { offset: number; byteLength: number; sha256?: string }, shard: Uint8Array): void {
-  e.sha256 = createHash('sha256').update(shard.subarray(e.offset, e.offset + e.byteLength)).digest('hex');
+  e.sha256 = createHash('sha256')
+    .update(shard.subarray(e.offset, e.offset + e.byteLength))
+    .digest('hex');
 }
 
 async function mlpGraph(): Promise<Graph> {
@@ -48,7 +50,13 @@ function toInt4(g: Graph, symmetric: boolean, groupSize: number, scaleBits: 8 | 
 }
 
 describe('int4 format round trip', () => {
-  for (const [symmetric, groupSize, scaleBits] of [[true, 64, 8], [false, 32, 8], [true, 64, 16], [false, 32, 16], [true, 0, 8]] as const) {
+  for (const [symmetric, groupSize, scaleBits] of [
+    [true, 64, 8],
+    [false, 32, 8],
+    [true, 64, 16],
+    [false, 32, 16],
+    [true, 0, 8],
+  ] as const) {
     it(`saveNative/loadModel keeps values, group scales and zero points (${symmetric ? 'symmetric' : 'asymmetric'}, G ${groupSize}, ${scaleBits}-bit scales)`, async () => {
       const g = await mlpGraph();
       const original = new Map([...g.constants.values()].map((c) => [c.name, (c.data as Float32Array).slice()]));
@@ -58,8 +66,10 @@ describe('int4 format round trip', () => {
       await saveNative(g, out, { mode: 'dynamic-int4' });
       const back = await loadModel(out);
       for (const name of names) {
-        const a = g.constants.get(name)!, b = back.constants.get(name)!;
-        const qa = a.quantization!.affine!, qb = b.quantization!.affine!;
+        const a = g.constants.get(name)!,
+          b = back.constants.get(name)!;
+        const qa = a.quantization!.affine!,
+          qb = b.quantization!.affine!;
         expect(qb.dtype).toBe('int4');
         expect(qb.groupSize).toBe(qa.groupSize);
         expect(qb.values).toEqual(qa.values);
@@ -68,7 +78,9 @@ describe('int4 format round trip', () => {
         // Double-quantized scales come back as their codes and super-scales (re-saving writes the same bytes).
         expect(qb.scaleCodes).toEqual(qa.scaleCodes);
         expect(qb.superScales).toEqual(qa.superScales);
-        expect(new Uint32Array((b.data as Float32Array).buffer)).toEqual(new Uint32Array((a.data as Float32Array).buffer));
+        expect(new Uint32Array((b.data as Float32Array).buffer)).toEqual(
+          new Uint32Array((a.data as Float32Array).buffer),
+        );
       }
       const x = randomTensor([3, 100], 4);
       expect(execute(back, x)[0]!.dataSync()).toEqual(execute(g, x)[0]!.dataSync());
@@ -79,9 +91,14 @@ describe('int4 format round trip', () => {
       const groups = groupSize ? Math.ceil(K / groupSize) : 1;
       // int4WeightStats predicts the stored bytes of grouped entries and the SNR of the dequantized values.
       const st = int4WeightStats(original.get(names[0]!)!, g.constants.get(names[0]!)!.quantization!.affine!, [K, N]);
-      let sig = 0, err = 0;
-      const wf = original.get(names[0]!)!, wd = g.constants.get(names[0]!)!.data as Float32Array;
-      for (let i = 0; i < wf.length; i++) { sig += wf[i]! ** 2; err += (wf[i]! - wd[i]!) ** 2; }
+      let sig = 0,
+        err = 0;
+      const wf = original.get(names[0]!)!,
+        wd = g.constants.get(names[0]!)!.data as Float32Array;
+      for (let i = 0; i < wf.length; i++) {
+        sig += wf[i]! ** 2;
+        err += (wf[i]! - wd[i]!) ** 2;
+      }
       expect(st.snrDb).toBeCloseTo(10 * Math.log10(sig / err), 9);
       expect(st).toMatchObject({ bits: 4, groups, groupSize: groupSize || K, floatBytes: K * N * 4 });
       if (groupSize) expect(st.bytes).toBe(e.byteLength);
@@ -90,14 +107,25 @@ describe('int4 format round trip', () => {
       if (groupSize) {
         // Nibbles, then uint8 codes + a float32 super-scale per column (4-aligned) or float16
         // scales (2-aligned), then zero points as nibbles.
-        const zpBytes = symmetric ? 0 : Math.ceil(groups * N / 2);
+        const zpBytes = symmetric ? 0 : Math.ceil((groups * N) / 2);
         if (scaleBits === 8) {
-          expect(e.params).toMatchObject({ storage: 'int4', groupSize, groupScales: 'uint8', superScales: 'float32', groupZeroPoints: symmetric ? 'none' : 'int4' });
-          expect(e.byteLength).toBe(Math.ceil(K * N / 2 / 4) * 4 + 4 * N + groups * N + zpBytes);
+          expect(e.params).toMatchObject({
+            storage: 'int4',
+            groupSize,
+            groupScales: 'uint8',
+            superScales: 'float32',
+            groupZeroPoints: symmetric ? 'none' : 'int4',
+          });
+          expect(e.byteLength).toBe(Math.ceil((K * N) / 2 / 4) * 4 + 4 * N + groups * N + zpBytes);
           expect(st.scaleStorage).toBe('uint8');
         } else {
-          expect(e.params).toMatchObject({ storage: 'int4', groupSize, groupScales: 'float16', groupZeroPoints: symmetric ? 'none' : 'int4' });
-          expect(e.byteLength).toBe(Math.ceil(K * N / 2 / 2) * 2 + 2 * groups * N + zpBytes);
+          expect(e.params).toMatchObject({
+            storage: 'int4',
+            groupSize,
+            groupScales: 'float16',
+            groupZeroPoints: symmetric ? 'none' : 'int4',
+          });
+          expect(e.byteLength).toBe(Math.ceil((K * N) / 2 / 2) * 2 + 2 * groups * N + zpBytes);
           expect(st.scaleStorage).toBe('float16');
         }
       } else {
@@ -132,7 +160,9 @@ describe('int4 format round trip', () => {
     for (const name of names) {
       const e = json.weights.entries.find((w: { name: string }) => w.name === name);
       const a = g.constants.get(name)!.quantization!.affine!;
-      const nib = Math.ceil(a.values!.length / 2), pad = nib % 2, count = a.scales.length;
+      const nib = Math.ceil(a.values!.length / 2),
+        pad = nib % 2,
+        count = a.scales.length;
       const bytes = new Uint8Array(nib + pad + 3 * count);
       for (let i = 0; i < a.values!.length; i++) bytes[i >> 1]! |= (a.values![i]! & 0x0f) << (i & 1 ? 4 : 0);
       const v = new DataView(bytes.buffer);
@@ -143,14 +173,19 @@ describe('int4 format round trip', () => {
       grown.set(shard);
       grown.set(bytes, offset);
       shard = grown;
-      Object.assign(e, { offset, byteLength: bytes.byteLength, params: { ...e.params, groupScales: 'float16', groupZeroPoints: 'int8' } });
+      Object.assign(e, {
+        offset,
+        byteLength: bytes.byteLength,
+        params: { ...e.params, groupScales: 'float16', groupZeroPoints: 'int8' },
+      });
       rehash(e, shard);
     }
     writeFileSync(shardPath, shard);
     writeFileSync(file, JSON.stringify(json));
     const back = await loadModel(out);
     for (const name of names) {
-      const qa = g.constants.get(name)!.quantization!.affine!, qb = back.constants.get(name)!.quantization!.affine!;
+      const qa = g.constants.get(name)!.quantization!.affine!,
+        qb = back.constants.get(name)!.quantization!.affine!;
       expect(qb.values).toEqual(qa.values);
       expect(qb.scales).toEqual(qa.scales);
       expect(qb.zeroPoints).toEqual(qa.zeroPoints);
@@ -172,14 +207,46 @@ describe('int4 format round trip', () => {
     const shardPath = join(out, json.weights.shards[0]);
     const shard = new Uint8Array(readFileSync(shardPath));
     const [K, N] = g.constants.get(name!)!.shape as [number, number];
-    const superOff = e.offset + Math.ceil(K * N / 2 / 4) * 4, codeOff = superOff + 4 * N;
+    const superOff = e.offset + Math.ceil((K * N) / 2 / 4) * 4,
+      codeOff = superOff + 4 * N;
     const cases: [(s: Uint8Array, j: Record<string, unknown>) => void, RegExp][] = [
-      [(_, j) => { delete (j.params as Record<string, unknown>).superScales; }, /superScales undefined is not 'float32'/],
-      [(_, j) => { (j.params as Record<string, unknown>).groupZeroPoints = 'int2'; }, /groupZeroPoints "int2" is not 'int4', 'int8' or 'none'/],
-      [(s) => { s[codeOff + 3] = 0; }, /group scale code 3 is 0/],
-      [(s) => { new DataView(s.buffer).setFloat32(superOff + 4, NaN, true); }, /super-scale 1 is NaN/],
-      [(s) => { new DataView(s.buffer).setFloat32(superOff, 2 ** 127, true); s[codeOff] = 255; }, /group scale 0 .* is not finite/],
-      [(_, j) => { j.byteLength = (j.byteLength as number) - 1; }, /group tables has \d+ bytes, shape and groups need/],
+      [
+        (_, j) => {
+          delete (j.params as Record<string, unknown>).superScales;
+        },
+        /superScales undefined is not 'float32'/,
+      ],
+      [
+        (_, j) => {
+          (j.params as Record<string, unknown>).groupZeroPoints = 'int2';
+        },
+        /groupZeroPoints "int2" is not 'int4', 'int8' or 'none'/,
+      ],
+      [
+        (s) => {
+          s[codeOff + 3] = 0;
+        },
+        /group scale code 3 is 0/,
+      ],
+      [
+        (s) => {
+          new DataView(s.buffer).setFloat32(superOff + 4, NaN, true);
+        },
+        /super-scale 1 is NaN/,
+      ],
+      [
+        (s) => {
+          new DataView(s.buffer).setFloat32(superOff, 2 ** 127, true);
+          s[codeOff] = 255;
+        },
+        /group scale 0 .* is not finite/,
+      ],
+      [
+        (_, j) => {
+          j.byteLength = (j.byteLength as number) - 1;
+        },
+        /group tables has \d+ bytes, shape and groups need/,
+      ],
     ];
     for (const [corrupt, message] of cases) {
       const j = JSON.parse(good);
@@ -226,16 +293,21 @@ describe('int4 format round trip', () => {
     process.off('warning', onWarn);
     expect(warnings.filter((w) => /int4 weights have no stock TF.js storage, saved as float16/.test(w)).length).toBe(2);
     const manifest = JSON.parse(new TextDecoder().decode(files.find((f) => f.name === 'model.json')!.bytes));
-    const dtypes = manifest.weightsManifest[0].weights.map((w: { quantization?: { dtype: string } }) => w.quantization?.dtype ?? 'float32');
+    const dtypes = manifest.weightsManifest[0].weights.map(
+      (w: { quantization?: { dtype: string } }) => w.quantization?.dtype ?? 'float32',
+    );
     expect(dtypes.filter((d: string) => d === 'float16').length).toBe(2);
-    const stock = await loadStock(files) as tf.GraphModel;
+    const stock = (await loadStock(files)) as tf.GraphModel;
     const x = randomTensor([2, 100], 6);
     // What tfjs computes: the dequantized values rounded to float16, in float32.
     for (const c of g.constants.values()) {
-      if (c.quantization?.affine?.dtype === 'int4') c.data = (c.data as Float32Array).map((v) => fromFloat16(toFloat16(v)));
+      if (c.quantization?.affine?.dtype === 'int4')
+        c.data = (c.data as Float32Array).map((v) => fromFloat16(toFloat16(v)));
     }
-    const want = execute(g, x)[0]!.dataSync(), got = (stock.predict(x) as tf.Tensor).dataSync();
-    for (let i = 0; i < want.length; i++) expect(Math.abs(got[i]! - want[i]!)).toBeLessThan(1e-5 * Math.max(1, Math.abs(want[i]!)));
+    const want = execute(g, x)[0]!.dataSync(),
+      got = (stock.predict(x) as tf.Tensor).dataSync();
+    for (let i = 0; i < want.length; i++)
+      expect(Math.abs(got[i]! - want[i]!)).toBeLessThan(1e-5 * Math.max(1, Math.abs(want[i]!)));
   });
 });
 
@@ -257,15 +329,39 @@ describe('convert --weight-bits 4 --scale-bits', () => {
     // to 8 bits (its random weights lose more than the default tolerance at 4 bits).
     for (const scaleBits of ['8', '16']) {
       const out = join(dir, `cli-out-${scaleBits}`);
-      const code = await main(['convert', join(src, 'model.json'), '-o', out, '--weight-bits', '4', '--group-size', '64', '--scale-bits', scaleBits, '--eval-samples', '0', '--no-guard'], io);
+      const code = await main(
+        [
+          'convert',
+          join(src, 'model.json'),
+          '-o',
+          out,
+          '--weight-bits',
+          '4',
+          '--group-size',
+          '64',
+          '--scale-bits',
+          scaleBits,
+          '--eval-samples',
+          '0',
+          '--no-guard',
+        ],
+        io,
+      );
       expect(code, errs.join('')).toBe(0);
       const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
       expect(report.models[0].status, JSON.stringify(report.models[0])).toBe('done');
       const json = JSON.parse(readFileSync(join(report.models[0].output, 'model.json'), 'utf8'));
-      const e = json.weights.entries.find((w: { name: string; params?: { storage?: string } }) => w.params?.storage === 'int4' && w.name.includes('fc1'));
+      const e = json.weights.entries.find(
+        (w: { name: string; params?: { storage?: string } }) => w.params?.storage === 'int4' && w.name.includes('fc1'),
+      );
       expect(e.params).toMatchObject({ groupSize: 64, groupScales: scaleBits === '8' ? 'uint8' : 'float16' });
     }
-    expect(await main(['convert', join(src, 'model.json'), '-o', join(dir, 'cli-bad'), '--mode', 'float16', '--weight-bits', '4'], io)).toBe(2);
+    expect(
+      await main(
+        ['convert', join(src, 'model.json'), '-o', join(dir, 'cli-bad'), '--mode', 'float16', '--weight-bits', '4'],
+        io,
+      ),
+    ).toBe(2);
     expect(errs.join('')).toMatch(/--weight-bits 4 needs --mode dynamic/);
   }, 60_000);
 });

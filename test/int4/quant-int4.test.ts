@@ -2,11 +2,17 @@
 // per-group scheme, written with plain nested loops over the weight's own dimensions.
 import { describe, expect, it } from 'vitest';
 import { fromFloat16, toFloat16 } from '../../src/quant/scheme.js';
-import { chooseWeightBits, dequantizeWeightInt4, groupLayout, int4WeightStats, quantizeWeightInt4 } from '../../src/quant/int4.js';
+import {
+  chooseWeightBits,
+  dequantizeWeightInt4,
+  groupLayout,
+  int4WeightStats,
+  quantizeWeightInt4,
+} from '../../src/quant/int4.js';
 
 function rng(seed: number): () => number {
   let s = seed >>> 0;
-  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
 }
 function gaussian(n: number, seed: number, outliers = 0): Float32Array {
   const r = rng(seed);
@@ -17,7 +23,15 @@ function gaussian(n: number, seed: number, outliers = 0): Float32Array {
 }
 
 // Dense kernel [K, N], channel axis 1: group g of column n holds rows g*G .. min(K, (g+1)*G).
-function checkDense(x: Float32Array, K: number, N: number, G: number, bits: 2 | 3 | 4, symmetric: boolean, scaleBits: 8 | 16 = 16) {
+function checkDense(
+  x: Float32Array,
+  K: number,
+  N: number,
+  G: number,
+  bits: 2 | 3 | 4,
+  symmetric: boolean,
+  scaleBits: 8 | 16 = 16,
+) {
   const q = quantizeWeightInt4(x, [K, N], 1, { bits, groupSize: G, symmetric, scaleBits });
   const groupLen = G === 0 ? K : G;
   const groups = Math.ceil(K / groupLen);
@@ -25,14 +39,20 @@ function checkDense(x: Float32Array, K: number, N: number, G: number, bits: 2 | 
   expect(q.scales.length).toBe(groups * N);
   expect(q.groupSize).toBe(G === 0 ? undefined : G);
   const half = 2 ** (bits - 1);
-  const qmin = symmetric ? -(half - 1) : -half, qmax = half - 1;
+  const qmin = symmetric ? -(half - 1) : -half,
+    qmax = half - 1;
   const dq = scaleBits === 8 && G !== 0;
   expect(q.scaleCodes !== undefined && q.superScales !== undefined).toBe(dq);
-  let exact = 0, total = 0;
+  let exact = 0,
+    total = 0;
   for (let n = 0; n < N; n++) {
     const ranges = Array.from({ length: groups }, (_, g) => {
-      let lo = 0, hi = 0;
-      for (let k = g * groupLen; k < Math.min(K, (g + 1) * groupLen); k++) { lo = Math.min(lo, x[k * N + n]!); hi = Math.max(hi, x[k * N + n]!); }
+      let lo = 0,
+        hi = 0;
+      for (let k = g * groupLen; k < Math.min(K, (g + 1) * groupLen); k++) {
+        lo = Math.min(lo, x[k * N + n]!);
+        hi = Math.max(hi, x[k * N + n]!);
+      }
       return [lo, hi, symmetric ? Math.max(-lo, hi) / qmax : (hi - lo) / (qmax - qmin)] as const;
     });
     // Double quantization: d ≈ (largest group scale of the column) / 255 with 16 significant bits.
@@ -47,7 +67,8 @@ function checkDense(x: Float32Array, K: number, N: number, G: number, bits: 2 | 
     }
     for (let g = 0; g < groups; g++) {
       const [lo, , want] = ranges[g]!;
-      const s = q.scales[g * N + n]!, zp = q.zeroPoints[g * N + n]!;
+      const s = q.scales[g * N + n]!,
+        zp = q.zeroPoints[g * N + n]!;
       if (dq) {
         // The scale is the smallest code's ≥ the range's scale (code ≤ 255 × d ≤ 16 bits: the
         // float32 product is exact), so the range is covered as with float16 scales.
@@ -81,31 +102,41 @@ function checkDense(x: Float32Array, K: number, N: number, G: number, bits: 2 | 
 
 describe('quantizeWeightInt4', () => {
   it('matches the float64 per-group statement (symmetric/asymmetric, 2/3/4 bits, 8/16-bit scales, K not a multiple of G)', () => {
-    for (const [K, N, G] of [[200, 7, 64], [64, 3, 32], [100, 5, 128], [77, 4, 0], [256, 9, 64]] as const) {
+    for (const [K, N, G] of [
+      [200, 7, 64],
+      [64, 3, 32],
+      [100, 5, 128],
+      [77, 4, 0],
+      [256, 9, 64],
+    ] as const) {
       for (const bits of [2, 3, 4] as const) {
         for (const symmetric of [true, false]) {
-          for (const scaleBits of [8, 16] as const) checkDense(gaussian(K * N, K * 31 + N + bits, 3), K, N, G, bits, symmetric, scaleBits);
+          for (const scaleBits of [8, 16] as const)
+            checkDense(gaussian(K * N, K * 31 + N + bits, 3), K, N, G, bits, symmetric, scaleBits);
         }
       }
     }
   });
 
   it('dequantizes each element with its own group and channel scale', () => {
-    const K = 130, N = 6, x = gaussian(K * N, 5);
+    const K = 130,
+      N = 6,
+      x = gaussian(K * N, 5);
     const q = quantizeWeightInt4(x, [K, N], 1, { groupSize: 64, symmetric: false });
     const d = dequantizeWeightInt4(q, [K, N]);
     for (let k = 0; k < K; k++) {
       for (let n = 0; n < N; n++) {
         const j = Math.floor(k / 64) * N + n;
         expect(d[k * N + n]).toBe(Math.fround((q.values![k * N + n]! - q.zeroPoints[j]!) * q.scales[j]!));
-        expect(Math.abs(d[k * N + n]! - x[k * N + n]!)).toBeLessThanOrEqual(q.scales[j]! / 2 * (1 + 1e-6));
+        expect(Math.abs(d[k * N + n]! - x[k * N + n]!)).toBeLessThanOrEqual((q.scales[j]! / 2) * (1 + 1e-6));
       }
     }
   });
 
   it('groups along every non-channel index for conv layouts (axis 3, and axis 2 with inner dims)', () => {
     // Conv2D [kh, kw, in, out]: K = kh·kw·in, element (a, b, c, o) is k = (a·kw + b)·in + c.
-    const shape = [3, 3, 10, 4], x = gaussian(360, 9, 2);
+    const shape = [3, 3, 10, 4],
+      x = gaussian(360, 9, 2);
     const q = quantizeWeightInt4(x, shape, 3, { groupSize: 32 });
     const l = groupLayout(shape, 3, 32);
     expect([l.k, l.groups, l.channels]).toEqual([90, 3, 4]);
@@ -117,41 +148,60 @@ describe('quantizeWeightInt4', () => {
     const xt = gaussian(480, 11);
     const qt = quantizeWeightInt4(xt, t, 2, { groupSize: 64 });
     const dense = new Float32Array(480); // [K = 160][N = 3]
-    for (let ab = 0; ab < 4; ab++) for (let o = 0; o < 3; o++) for (let c = 0; c < 40; c++) dense[(ab * 40 + c) * 3 + o] = xt[(ab * 3 + o) * 40 + c]!;
+    for (let ab = 0; ab < 4; ab++)
+      for (let o = 0; o < 3; o++)
+        for (let c = 0; c < 40; c++) dense[(ab * 40 + c) * 3 + o] = xt[(ab * 3 + o) * 40 + c]!;
     const qd = quantizeWeightInt4(dense, [160, 3], 1, { groupSize: 64 });
     expect(qt.scales).toEqual(qd.scales);
-    for (let ab = 0; ab < 4; ab++) for (let o = 0; o < 3; o++) for (let c = 0; c < 40; c++) expect(qt.values![(ab * 3 + o) * 40 + c]).toBe(qd.values![(ab * 40 + c) * 3 + o]);
+    for (let ab = 0; ab < 4; ab++)
+      for (let o = 0; o < 3; o++)
+        for (let c = 0; c < 40; c++) expect(qt.values![(ab * 3 + o) * 40 + c]).toBe(qd.values![(ab * 40 + c) * 3 + o]);
   });
 
   it("'mse' search never does worse than round-to-nearest per group, and better with outliers", () => {
-    const K = 512, N = 16, x = gaussian(K * N, 3, 40);
+    const K = 512,
+      N = 16,
+      x = gaussian(K * N, 3, 40);
     const err = (q: ReturnType<typeof quantizeWeightInt4>) => {
       const d = dequantizeWeightInt4(q, [K, N]);
       const perGroup = new Float64Array(q.scales.length);
-      for (let k = 0; k < K; k++) for (let n = 0; n < N; n++) perGroup[Math.floor(k / 64) * N + n] += (d[k * N + n]! - x[k * N + n]!) ** 2;
+      for (let k = 0; k < K; k++)
+        for (let n = 0; n < N; n++) perGroup[Math.floor(k / 64) * N + n] += (d[k * N + n]! - x[k * N + n]!) ** 2;
       return perGroup;
     };
     for (const symmetric of [true, false]) {
       for (const scaleBits of [8, 16] as const) {
-        const qa = quantizeWeightInt4(x, [K, N], 1, { symmetric, scaleBits }), qb = quantizeWeightInt4(x, [K, N], 1, { symmetric, scaleBits, search: 'mse' });
-        const a = err(qa), b = err(qb);
-        let sa = 0, sb = 0;
-        for (let i = 0; i < a.length; i++) { expect(b[i]!).toBeLessThanOrEqual(a[i]! * (1 + 1e-9)); sa += a[i]!; sb += b[i]!; }
+        const qa = quantizeWeightInt4(x, [K, N], 1, { symmetric, scaleBits }),
+          qb = quantizeWeightInt4(x, [K, N], 1, { symmetric, scaleBits, search: 'mse' });
+        const a = err(qa),
+          b = err(qb);
+        let sa = 0,
+          sb = 0;
+        for (let i = 0; i < a.length; i++) {
+          expect(b[i]!).toBeLessThanOrEqual(a[i]! * (1 + 1e-9));
+          sa += a[i]!;
+          sb += b[i]!;
+        }
         expect(sb).toBeLessThan(sa * 0.95);
         // The search ran over representable scales: what is stored is what was measured.
         if (scaleBits === 8) {
           expect(qb.superScales).toEqual(qa.superScales);
-          for (let i = 0; i < qb.scales.length; i++) expect(qb.scales[i]).toBe(Math.fround(qb.scaleCodes![i]! * qb.superScales![i % N]!));
+          for (let i = 0; i < qb.scales.length; i++)
+            expect(qb.scales[i]).toBe(Math.fround(qb.scaleCodes![i]! * qb.superScales![i % N]!));
         }
       }
     }
   });
 
   it('double-quantized scales lose almost nothing against float16 ones, and cost half the bits', () => {
-    const K = 768, N = 64, x = gaussian(K * N, 17, 20);
+    const K = 768,
+      N = 64,
+      x = gaussian(K * N, 17, 20);
     for (const search of ['rtn', 'mse'] as const) {
-      const q8 = quantizeWeightInt4(x, [K, N], 1, { search }), q16 = quantizeWeightInt4(x, [K, N], 1, { search, scaleBits: 16 });
-      const s8 = int4WeightStats(x, q8, [K, N]), s16 = int4WeightStats(x, q16, [K, N]);
+      const q8 = quantizeWeightInt4(x, [K, N], 1, { search }),
+        q16 = quantizeWeightInt4(x, [K, N], 1, { search, scaleBits: 16 });
+      const s8 = int4WeightStats(x, q8, [K, N]),
+        s16 = int4WeightStats(x, q16, [K, N]);
       expect(s8.snrDb).toBeGreaterThan(s16.snrDb - 0.1);
       // 4 bits + 8/64 (codes) + 32/768 (super-scale) vs 4 + 16/64.
       expect(s8.bitsPerWeight).toBeCloseTo(4 + 8 / 64 + 32 / K, 12);
@@ -180,19 +230,30 @@ describe('quantizeWeightInt4', () => {
   });
 
   it('int4WeightStats reports bits, groups, SNR and stored bytes (int4 grouped, int8 per channel)', () => {
-    const K = 100, N = 6, x = gaussian(K * N, 21);
+    const K = 100,
+      N = 6,
+      x = gaussian(K * N, 21);
     const q = quantizeWeightInt4(x, [K, N], 1, { groupSize: 32, symmetric: false, scaleBits: 16 });
     const st = int4WeightStats(x, q, [K, N]);
     const d = dequantizeWeightInt4(q, [K, N]);
-    let sig = 0, err = 0;
-    for (let i = 0; i < x.length; i++) { sig += x[i]! ** 2; err += (x[i]! - d[i]!) ** 2; }
+    let sig = 0,
+      err = 0;
+    for (let i = 0; i < x.length; i++) {
+      sig += x[i]! ** 2;
+      err += (x[i]! - d[i]!) ** 2;
+    }
     expect(st).toMatchObject({ bits: 4, groupSize: 32, groups: 4, floatBytes: 2400 });
     expect(st.snrDb).toBeCloseTo(10 * Math.log10(sig / err), 9);
-    expect(st.bytes).toBe(300 + 2 * 24 + 12);  // nibbles + float16 scales + int4 zero points
+    expect(st.bytes).toBe(300 + 2 * 24 + 12); // nibbles + float16 scales + int4 zero points
     // Double-quantized: nibbles (300, 4-aligned) + 6 float32 super-scales + 24 codes + 12 bytes of zero points.
-    expect(int4WeightStats(x, quantizeWeightInt4(x, [K, N], 1, { groupSize: 32, symmetric: false }), [K, N]).bytes).toBe(300 + 4 * 6 + 24 + 12);
+    expect(
+      int4WeightStats(x, quantizeWeightInt4(x, [K, N], 1, { groupSize: 32, symmetric: false }), [K, N]).bytes,
+    ).toBe(300 + 4 * 6 + 24 + 12);
     // int8 per channel: values, then a float32 scale table (zero points 0 stay out of the shard).
-    const scales = Float32Array.from({ length: N }, (_, c) => Math.max(...Array.from({ length: K }, (_, k) => Math.abs(x[k * N + c]!))) / 127);
+    const scales = Float32Array.from(
+      { length: N },
+      (_, c) => Math.max(...Array.from({ length: K }, (_, k) => Math.abs(x[k * N + c]!))) / 127,
+    );
     const values = Int8Array.from(x, (v, i) => Math.round(v / scales[i % N]!));
     const s8 = int4WeightStats(x, { dtype: 'int8', axis: 1, scales, zeroPoints: new Int32Array(N), values }, [K, N]);
     let e8 = 0;
@@ -204,8 +265,14 @@ describe('quantizeWeightInt4', () => {
 
   it('chooseWeightBits leaves small layers and K shorter than a group at 8 bits', () => {
     expect(chooseWeightBits([784, 300], 1).bits).toBe(4);
-    expect(chooseWeightBits([100, 10], 1)).toMatchObject({ bits: 8, reason: expect.stringMatching(/1000 weights < 16384/) });
-    expect(chooseWeightBits([32, 4096], 1)).toMatchObject({ bits: 8, reason: expect.stringMatching(/K = 32 < group size 64/) });
+    expect(chooseWeightBits([100, 10], 1)).toMatchObject({
+      bits: 8,
+      reason: expect.stringMatching(/1000 weights < 16384/),
+    });
+    expect(chooseWeightBits([32, 4096], 1)).toMatchObject({
+      bits: 8,
+      reason: expect.stringMatching(/K = 32 < group size 64/),
+    });
     expect(chooseWeightBits([32, 4096], 1, { groupSize: 32 }).bits).toBe(4);
   });
 });

@@ -8,7 +8,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initFloatBackend, tf } from '../../src/backend/float.js';
 import { execute, loadModel, ModelFormatError, nativeFiles, saveTfjs } from '../../src/model/index.js';
 import { compressGraph } from '../../src/codec/graph.js';
-import { attr, convNetGraphModel, GraphModelBuilder, layersFiles, rng, saveLayersToMemory, sequentialCnn, writeModel } from '../../src/model/testing.js';
+import {
+  attr,
+  convNetGraphModel,
+  GraphModelBuilder,
+  layersFiles,
+  rng,
+  saveLayersToMemory,
+  sequentialCnn,
+  writeModel,
+} from '../../src/model/testing.js';
 import { inspectCommand } from '../../src/cli/inspect.js';
 import { mutateModelFiles } from '../../src/io/mutate.js';
 
@@ -20,11 +29,27 @@ beforeAll(async () => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function hashDir(d: string): Record<string, string> {
-  return Object.fromEntries(readdirSync(d).sort().map((f) => [f, createHash('sha256').update(readFileSync(join(d, f))).digest('hex')]));
+  return Object.fromEntries(
+    readdirSync(d)
+      .sort()
+      .map((f) => [
+        f,
+        createHash('sha256')
+          .update(readFileSync(join(d, f)))
+          .digest('hex'),
+      ]),
+  );
 }
 
-async function expectModelError(p: Promise<unknown>, re: RegExp, fields: Partial<Record<'file' | 'node' | 'weight', RegExp | string>> = {}): Promise<void> {
-  const e = await p.then(() => undefined, (err: unknown) => err);
+async function expectModelError(
+  p: Promise<unknown>,
+  re: RegExp,
+  fields: Partial<Record<'file' | 'node' | 'weight', RegExp | string>> = {},
+): Promise<void> {
+  const e = await p.then(
+    () => undefined,
+    (err: unknown) => err,
+  );
   expect(e).toBeInstanceOf(ModelFormatError);
   expect((e as Error).message).toMatch(re);
   for (const [k, v] of Object.entries(fields)) expect((e as Record<string, unknown>)[k]).toMatch(v as RegExp);
@@ -41,13 +66,22 @@ describe('defects name the file, node or weight', () => {
     return d;
   };
   /* eslint-disable @typescript-eslint/no-explicit-any -- the tests reach into model.json freely */
-  const json = (files: Map<string, Uint8Array>) => JSON.parse(new TextDecoder().decode(files.get('model.json')!)) as Record<string, any>;
+  const json = (files: Map<string, Uint8Array>) =>
+    JSON.parse(new TextDecoder().decode(files.get('model.json')!)) as Record<string, any>;
   /* eslint-enable @typescript-eslint/no-explicit-any */
-  const setJson = (files: Map<string, Uint8Array>, j: unknown) => files.set('model.json', new TextEncoder().encode(JSON.stringify(j)));
+  const setJson = (files: Map<string, Uint8Array>, j: unknown) =>
+    files.set('model.json', new TextEncoder().encode(JSON.stringify(j)));
 
   it('malformed JSON, unknown format, no model', async () => {
-    await expectModelError(loadModel(write('m1', (f) => f.set('model.json', new TextEncoder().encode('{"format": "graph-model", ')))), /not valid JSON/, { file: /m1\/model\.json$/ });
-    await expectModelError(loadModel(write('m2', (f) => setJson(f, { ...json(f), format: 'onnx' }))), /unknown model format 'onnx'/);
+    await expectModelError(
+      loadModel(write('m1', (f) => f.set('model.json', new TextEncoder().encode('{"format": "graph-model", ')))),
+      /not valid JSON/,
+      { file: /m1\/model\.json$/ },
+    );
+    await expectModelError(
+      loadModel(write('m2', (f) => setJson(f, { ...json(f), format: 'onnx' }))),
+      /unknown model format 'onnx'/,
+    );
     await expectModelError(loadModel(join(dir, 'nowhere')), /cannot read the model \(ENOENT\)/);
     await expectModelError(loadModel(write('m3', (f) => setJson(f, { format: 'graph-model' }))), /no modelTopology/);
   });
@@ -56,10 +90,28 @@ describe('defects name the file, node or weight', () => {
     const shards = built.files.slice(1).map((f) => f.name);
     expect(shards.length).toBeGreaterThan(1);
     const last = shards[shards.length - 1]!;
-    await expectModelError(loadModel(write('s1', (f) => f.delete(shards[0]!))), /missing shard/, { file: new RegExp(`${shards[0]!.replace('.', '\\.')}$`) });
-    await expectModelError(loadModel(write('s2', (f) => f.set(last, f.get(last)!.subarray(0, 10)))), /only \d+ remain/, { file: /shard/ });
-    await expectModelError(loadModel(write('s3', (f) => f.set(last, Uint8Array.of(...f.get(last)!, 0, 0)))), /but the manifest describes/);
-    await expectModelError(loadModel(write('s4', (f) => { const j = json(f); j.weightsManifest[0].paths[0] = '../../etc/passwd'; setJson(f, j); })), /must be relative to the model directory/);
+    await expectModelError(loadModel(write('s1', (f) => f.delete(shards[0]!))), /missing shard/, {
+      file: new RegExp(`${shards[0]!.replace('.', '\\.')}$`),
+    });
+    await expectModelError(
+      loadModel(write('s2', (f) => f.set(last, f.get(last)!.subarray(0, 10)))),
+      /only \d+ remain/,
+      { file: /shard/ },
+    );
+    await expectModelError(
+      loadModel(write('s3', (f) => f.set(last, Uint8Array.of(...f.get(last)!, 0, 0)))),
+      /but the manifest describes/,
+    );
+    await expectModelError(
+      loadModel(
+        write('s4', (f) => {
+          const j = json(f);
+          j.weightsManifest[0].paths[0] = '../../etc/passwd';
+          setJson(f, j);
+        }),
+      ),
+      /must be relative to the model directory/,
+    );
   });
 
   it('NaN / Inf trained parameters are errors naming the weight unless allowed', async () => {
@@ -67,7 +119,9 @@ describe('defects name the file, node or weight', () => {
     const x = b.input('x', [-1, 2]);
     b.op('y', 'BiasAdd', [x, b.const('bad/bias', [2], Float32Array.of(1, Infinity))], { T: attr.type('DT_FLOAT') });
     const m = b.build();
-    await expectModelError(loadModel({ modelJson: m.modelJson, weightData: m.weightData }), /element 1 is Infinity/, { weight: 'bad/bias' });
+    await expectModelError(loadModel({ modelJson: m.modelJson, weightData: m.weightData }), /element 1 is Infinity/, {
+      weight: 'bad/bias',
+    });
     const g = await loadModel({ modelJson: m.modelJson, weightData: m.weightData }, { allowNonFinite: true });
     expect(execute(g, tf.tensor2d([[1, 2]]))[0]!.dataSync()[1]).toBe(Infinity);
   });
@@ -79,12 +133,16 @@ describe('defects name the file, node or weight', () => {
     b.op('b', 'Relu', ['a'], {});
     b.op('out', 'Relu', ['b'], {});
     const m = b.build();
-    await expectModelError(loadModel({ modelJson: m.modelJson, weightData: m.weightData }), /cycle/, { node: /^(a|b)$/ });
+    await expectModelError(loadModel({ modelJson: m.modelJson, weightData: m.weightData }), /cycle/, {
+      node: /^(a|b)$/,
+    });
     const c = new GraphModelBuilder(1);
     c.input('x', [-1, 2]);
     c.op('out', 'Relu', ['ghost'], {});
     const m2 = c.build();
-    await expectModelError(loadModel({ modelJson: m2.modelJson, weightData: m2.weightData }), /'ghost' names no node/, { node: 'out' });
+    await expectModelError(loadModel({ modelJson: m2.modelJson, weightData: m2.weightData }), /'ghost' names no node/, {
+      node: 'out',
+    });
   });
 
   it('writes leave no partial output behind', async () => {
@@ -110,8 +168,11 @@ describe('defects name the file, node or weight', () => {
     expect(text).toMatch(/input\s+float32 \[\?, 12, 12, 3\]/);
     expect(text).toMatch(/Identity\s+float32 \[\?, 2, 2\]/);
     expect(text).toMatch(/Conv2D\s+2\s+int8/);
-    const params = built.files.length && JSON.parse(new TextDecoder().decode(built.files[0]!.bytes)).weightsManifest[0].weights
-      .filter((w: { dtype: string }) => w.dtype === 'float32').reduce((a: number, w: { shape: number[] }) => a + w.shape.reduce((x, y) => x * y, 1), 0);
+    const params =
+      built.files.length &&
+      JSON.parse(new TextDecoder().decode(built.files[0]!.bytes))
+        .weightsManifest[0].weights.filter((w: { dtype: string }) => w.dtype === 'float32')
+        .reduce((a: number, w: { shape: number[] }) => a + w.shape.reduce((x, y) => x * y, 1), 0);
     expect(text).toContain(`${params.toLocaleString('en-US')} values`);
     // A model that cannot be read is a failure (1); a path that does not exist a usage error (2, docs/cli.md).
     expect(await inspectCommand([write('i2', (f) => f.delete(built.files[1]!.name))], io)).toBe(1);
@@ -152,7 +213,10 @@ describe('fuzz: mutated model.json and shards', () => {
         x.dispose();
       } catch (e) {
         failed++;
-        if (!(e instanceof ModelFormatError)) throw new Error(`mutation ${i} (kind ${kind}) gave ${(e as Error)?.constructor?.name}: ${(e as Error)?.message}`);
+        if (!(e instanceof ModelFormatError))
+          throw new Error(
+            `mutation ${i} (kind ${kind}) gave ${(e as Error)?.constructor?.name}: ${(e as Error)?.message}`,
+          );
         // It names a file of this model (model.json or a shard) and says what is wrong there.
         expect(e.file?.startsWith(`${d}/`), e.message).toBe(true);
         expect(e.message.startsWith(`${e.file}: `)).toBe(true);

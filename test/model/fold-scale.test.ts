@@ -21,7 +21,12 @@ function model() {
   // Depthwise weights compensate the factor, so the normalized output has one magnitude.
   const wd = Float32Array.from({ length: 9 * C }, (_, i) => (((i * 37) % 11) / 11 - 0.4) / Math.abs(SCALE[i % C]!));
   const dw = b.op('dw', 'DepthwiseConv2dNative', [x, b.const('dw/filter', [3, 3, C, 1], wd)], {
-    ...T, strides: attr.ints([1, 1, 1, 1]), padding: attr.s('SAME'), data_format: attr.s('NHWC'), dilations: attr.ints([1, 1, 1, 1]), explicit_paddings: attr.ints([]),
+    ...T,
+    strides: attr.ints([1, 1, 1, 1]),
+    padding: attr.s('SAME'),
+    data_format: attr.s('NHWC'),
+    dilations: attr.ints([1, 1, 1, 1]),
+    explicit_paddings: attr.ints([]),
   });
   const mul = b.op('bn/mul', 'Mul', [dw, b.const('bn/scale', [C], SCALE)], T);
   const add = b.op('bn/add', 'AddV2', [mul, b.const('bn/shift', [C], SHIFT)], T);
@@ -53,7 +58,8 @@ describe('folding a constant scale into the convolution before it', () => {
     const want = (stock.execute(x) as tf.Tensor).dataSync() as Float32Array;
     const got = execute(o, x)[0]!.dataSync() as Float32Array;
     let worst = 0;
-    for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(want[i]! - got[i]!) / Math.max(1e-3, Math.abs(want[i]!)));
+    for (let i = 0; i < want.length; i++)
+      worst = Math.max(worst, Math.abs(want[i]! - got[i]!) / Math.max(1e-3, Math.abs(want[i]!)));
     // W × s is rounded to float32 once more per weight (2⁻²⁴ relative each); summed over 9 taps
     // and then 8 channels, with cancellation near zero (the relative floor is 1e-3), a few 1e-5.
     expect(worst).toBeLessThan(1e-4);
@@ -64,16 +70,27 @@ describe('folding a constant scale into the convolution before it', () => {
     const evalX = randomTensor([4, 10, 10, C], 200, 0, 1);
     const want = execute(optimize(g), evalX)[0]!.dataSync() as Float32Array;
     const cosine = (q: Float32Array) => {
-      let d = 0, a = 0, b = 0;
-      for (let i = 0; i < q.length; i++) { d += q[i]! * want[i]!; a += q[i]! * q[i]!; b += want[i]! * want[i]!; }
+      let d = 0,
+        a = 0,
+        b = 0;
+      for (let i = 0; i < q.length; i++) {
+        d += q[i]! * want[i]!;
+        a += q[i]! * q[i]!;
+        b += want[i]! * want[i]!;
+      }
       return d / Math.sqrt(a * b);
     };
     const run = async (passes: boolean) => {
-      const src = passes ? g : optimize(g, { passes: ['remove-identity', 'fold-constants', 'fold-batchnorm', 'fuse-bias', 'fuse-activation'] });
+      const src = passes
+        ? g
+        : optimize(g, {
+            passes: ['remove-identity', 'fold-constants', 'fold-batchnorm', 'fuse-bias', 'fuse-activation'],
+          });
       const q = await quantize(src, { mode: 'int8', calibration: calib, optimize: passes, report: false });
       return cosine(dequantizeSim(simulate(q.graph, { image: evalX }).outputs[0]!).data as Float32Array);
     };
-    const folded = await run(true), unfolded = await run(false);
+    const folded = await run(true),
+      unfolded = await run(false);
     expect(folded).toBeGreaterThan(0.999);
     expect(unfolded).toBeLessThan(folded - 0.01);
   });

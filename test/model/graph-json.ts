@@ -5,8 +5,15 @@
 import { tf } from '../../src/backend/float.js';
 
 export type RawNode = { name: string; op: string; input?: string[]; attr?: Record<string, unknown> };
-export interface ConstSpec { dtype: 'float32' | 'int32' | 'bool'; shape: number[]; values: number[] }
-export interface HandModel { modelJson: Record<string, unknown>; weightData: Uint8Array }
+export interface ConstSpec {
+  dtype: 'float32' | 'int32' | 'bool';
+  shape: number[];
+  values: number[];
+}
+export interface HandModel {
+  modelJson: Record<string, unknown>;
+  weightData: Uint8Array;
+}
 
 const DT = { float32: 'DT_FLOAT', int32: 'DT_INT32', bool: 'DT_BOOL' } as const;
 
@@ -27,15 +34,28 @@ export function placeholder(name: string, dtype: keyof typeof DT, shape: number[
 }
 
 /** A graph model: Const nodes for `consts` (values in the weights), then `nodes`. */
-export function handModel(nodes: RawNode[], consts: Record<string, ConstSpec & { control?: string[] }>, extra: { signature?: unknown; library?: unknown } = {}): HandModel {
+export function handModel(
+  nodes: RawNode[],
+  consts: Record<string, ConstSpec & { control?: string[] }>,
+  extra: { signature?: unknown; library?: unknown } = {},
+): HandModel {
   const constNodes: RawNode[] = Object.entries(consts).map(([name, c]) => ({
-    name, op: 'Const', ...(c.control ? { input: c.control.map((x) => `^${x}`) } : {}),
-    attr: { value: { tensor: { dtype: DT[c.dtype], tensorShape: { dim: c.shape.map((d) => ({ size: String(d) })) } } }, dtype: a.type(c.dtype) },
+    name,
+    op: 'Const',
+    ...(c.control ? { input: c.control.map((x) => `^${x}`) } : {}),
+    attr: {
+      value: { tensor: { dtype: DT[c.dtype], tensorShape: { dim: c.shape.map((d) => ({ size: String(d) })) } } },
+      dtype: a.type(c.dtype),
+    },
   }));
   const parts: Uint8Array[] = [];
   const weights = Object.entries(consts).map(([name, c]) => {
-    const bytes = c.dtype === 'float32' ? new Uint8Array(Float32Array.from(c.values).buffer)
-      : c.dtype === 'int32' ? new Uint8Array(Int32Array.from(c.values).buffer) : Uint8Array.from(c.values);
+    const bytes =
+      c.dtype === 'float32'
+        ? new Uint8Array(Float32Array.from(c.values).buffer)
+        : c.dtype === 'int32'
+          ? new Uint8Array(Int32Array.from(c.values).buffer)
+          : Uint8Array.from(c.values);
     parts.push(bytes);
     return { name, shape: c.shape, dtype: c.dtype };
   });
@@ -46,7 +66,9 @@ export function handModel(nodes: RawNode[], consts: Record<string, ConstSpec & {
     off += p.byteLength;
   }
   const modelJson: Record<string, unknown> = {
-    format: 'graph-model', generatedBy: '2.15.0', convertedBy: 'TensorFlow.js Converter v4.22.0',
+    format: 'graph-model',
+    generatedBy: '2.15.0',
+    convertedBy: 'TensorFlow.js Converter v4.22.0',
     modelTopology: { node: [...constNodes, ...nodes], library: extra.library ?? {}, versions: { producer: 1474 } },
     weightsManifest: [{ paths: ['group1-shard1of1.bin'], weights }],
     ...(extra.signature ? { signature: extra.signature } : {}),
@@ -55,12 +77,25 @@ export function handModel(nodes: RawNode[], consts: Record<string, ConstSpec & {
 }
 
 /** Stock tfjs-converter on the same JSON and bytes: executeAsync with the given outputs (default: the model's). */
-export async function stockRun(m: HandModel, feed: Record<string, tf.Tensor>, outputs?: string[]): Promise<tf.Tensor[]> {
-  const j = m.modelJson as { modelTopology: unknown; weightsManifest: { weights: tf.io.WeightsManifestEntry[] }[]; signature?: unknown };
-  const model = await tf.loadGraphModel(tf.io.fromMemory({
-    modelTopology: j.modelTopology as never, weightSpecs: j.weightsManifest.flatMap((g) => g.weights),
-    weightData: m.weightData.slice().buffer, format: 'graph-model', signature: j.signature as never,
-  }));
+export async function stockRun(
+  m: HandModel,
+  feed: Record<string, tf.Tensor>,
+  outputs?: string[],
+): Promise<tf.Tensor[]> {
+  const j = m.modelJson as {
+    modelTopology: unknown;
+    weightsManifest: { weights: tf.io.WeightsManifestEntry[] }[];
+    signature?: unknown;
+  };
+  const model = await tf.loadGraphModel(
+    tf.io.fromMemory({
+      modelTopology: j.modelTopology as never,
+      weightSpecs: j.weightsManifest.flatMap((g) => g.weights),
+      weightData: m.weightData.slice().buffer,
+      format: 'graph-model',
+      signature: j.signature as never,
+    }),
+  );
   const r = await model.executeAsync(feed, outputs);
   // An output may be one of the model's weights (a loop run zero times returns its initial
   // constant): copy before the model frees them.
@@ -70,7 +105,11 @@ export async function stockRun(m: HandModel, feed: Record<string, tf.Tensor>, ou
 }
 
 /** Element-wise identical (same dtype, shape and values; NaN equal to NaN). */
-export function expectSameTensors(expect: (v: unknown) => { toEqual(x: unknown): void }, ours: tf.Tensor[], ref: tf.Tensor[]): number {
+export function expectSameTensors(
+  expect: (v: unknown) => { toEqual(x: unknown): void },
+  ours: tf.Tensor[],
+  ref: tf.Tensor[],
+): number {
   expect(ours.length).toEqual(ref.length);
   ref.forEach((r, i) => {
     const o = ours[i]!;
@@ -88,10 +127,40 @@ export const whileNodes: RawNode[] = [
   placeholder('n', 'int32', []),
   { name: 'pre', op: 'Relu', input: ['x'], attr: F },
   { name: 'scale', op: 'Mul', input: ['x', 'c'], attr: F },
-  { name: 'w/Enter', op: 'Enter', input: ['i0'], attr: { T: a.type('int32'), frame_name: a.s('w/while_context'), is_constant: a.b(false), parallel_iterations: a.i(10) } },
-  { name: 'w/Enter_1', op: 'Enter', input: ['pre'], attr: { ...F, frame_name: a.s('w/while_context'), is_constant: a.b(false), parallel_iterations: a.i(10) } },
-  { name: 'w/Enter_2', op: 'Enter', input: ['n'], attr: { T: a.type('int32'), frame_name: a.s('w/while_context'), is_constant: a.b(true), parallel_iterations: a.i(10) } },
-  { name: 'w/Enter_3', op: 'Enter', input: ['scale'], attr: { ...F, frame_name: a.s('w/while_context'), is_constant: a.b(true), parallel_iterations: a.i(10) } },
+  {
+    name: 'w/Enter',
+    op: 'Enter',
+    input: ['i0'],
+    attr: {
+      T: a.type('int32'),
+      frame_name: a.s('w/while_context'),
+      is_constant: a.b(false),
+      parallel_iterations: a.i(10),
+    },
+  },
+  {
+    name: 'w/Enter_1',
+    op: 'Enter',
+    input: ['pre'],
+    attr: { ...F, frame_name: a.s('w/while_context'), is_constant: a.b(false), parallel_iterations: a.i(10) },
+  },
+  {
+    name: 'w/Enter_2',
+    op: 'Enter',
+    input: ['n'],
+    attr: {
+      T: a.type('int32'),
+      frame_name: a.s('w/while_context'),
+      is_constant: a.b(true),
+      parallel_iterations: a.i(10),
+    },
+  },
+  {
+    name: 'w/Enter_3',
+    op: 'Enter',
+    input: ['scale'],
+    attr: { ...F, frame_name: a.s('w/while_context'), is_constant: a.b(true), parallel_iterations: a.i(10) },
+  },
   { name: 'w/Merge', op: 'Merge', input: ['w/Enter', 'w/NextIteration'], attr: { T: a.type('int32'), N: a.i(2) } },
   { name: 'w/Merge_1', op: 'Merge', input: ['w/Enter_1', 'w/NextIteration_1'], attr: { ...F, N: a.i(2) } },
   { name: 'w/Less', op: 'Less', input: ['w/Merge', 'w/Enter_2'], attr: { T: a.type('int32') } },
@@ -115,4 +184,3 @@ export const whileConsts = {
   'w/one': { dtype: 'int32' as const, shape: [], values: [1], control: ['w/Identity'] },
   'w/half': { dtype: 'float32' as const, shape: [], values: [0.5], control: ['w/Identity'] },
 };
-

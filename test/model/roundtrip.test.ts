@@ -6,11 +6,30 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initFloatBackend, tf } from '../../src/backend/float.js';
 import {
-  execute, executeNamed, fileIO, loadModel, nativeFiles, optimize, saveNative, saveTfjs, tfjsFiles, type Graph,
+  execute,
+  executeNamed,
+  fileIO,
+  loadModel,
+  nativeFiles,
+  optimize,
+  saveNative,
+  saveTfjs,
+  tfjsFiles,
+  type Graph,
 } from '../../src/model/index.js';
 import {
-  attr, convNetGraphModel, functionalBranches, GraphModelBuilder, layersFiles, loadStock, mobilenetBlocks, randomTensor,
-  saveLayersToMemory, sequentialCnn, sequentialMlp, writeModel,
+  attr,
+  convNetGraphModel,
+  functionalBranches,
+  GraphModelBuilder,
+  layersFiles,
+  loadStock,
+  mobilenetBlocks,
+  randomTensor,
+  saveLayersToMemory,
+  sequentialCnn,
+  sequentialMlp,
+  writeModel,
 } from '../../src/model/testing.js';
 
 let dir: string;
@@ -114,7 +133,10 @@ describe('graph models in tfjs-converter format', () => {
     expectIdentical(ref, again.execute(xi) as tf.Tensor);
     const o = optimize(g);
     expect(o.nodes.find((n) => n.op === 'Pad')).toBeUndefined();
-    expect(o.nodes.find((n) => n.name === 'conv1')!.attrs).toMatchObject({ padding: 'EXPLICIT', explicit_paddings: [0, 0, 1, 1, 1, 1, 0, 0] });
+    expect(o.nodes.find((n) => n.name === 'conv1')!.attrs).toMatchObject({
+      padding: 'EXPLICIT',
+      explicit_paddings: [0, 0, 1, 1, 1, 1, 0, 0],
+    });
     expect(o.nodes.find((n) => n.name === 'conv2')!.attrs.activation).toBe('relu6');
     expectClose(ref, execute(o, xi)[0]!);
     const reo = (await loadStock(tfjsFiles(o))) as tf.GraphModel;
@@ -124,7 +146,10 @@ describe('graph models in tfjs-converter format', () => {
   it('tfjs uint8/uint16/float16 storage: stock tfjs reads the same values our loader reads', async () => {
     for (const q of ['uint8', 'uint16', 'float16'] as const) {
       const files = tfjsFiles(g, { quantize: q });
-      const ours = await loadModel({ modelJson: JSON.parse(new TextDecoder().decode(files[0]!.bytes)), weightData: concat(files.slice(1).map((f) => f.bytes)) });
+      const ours = await loadModel({
+        modelJson: JSON.parse(new TextDecoder().decode(files[0]!.bytes)),
+        weightData: concat(files.slice(1).map((f) => f.bytes)),
+      });
       const stockQ = (await loadStock(files)) as tf.GraphModel;
       const xi = x();
       expectIdentical(stockQ.execute(xi) as tf.Tensor, execute(ours, xi)[0]!);
@@ -135,14 +160,22 @@ describe('graph models in tfjs-converter format', () => {
   it('is deterministic: same graph → same bytes (tfjs and tfjs-quant formats)', () => {
     const a = tfjsFiles(g, { quantize: 'uint8' });
     const b = tfjsFiles(g, { quantize: 'uint8' });
-    expect(a.map((f) => Buffer.from(f.bytes).toString('hex'))).toEqual(b.map((f) => Buffer.from(f.bytes).toString('hex')));
+    expect(a.map((f) => Buffer.from(f.bytes).toString('hex'))).toEqual(
+      b.map((f) => Buffer.from(f.bytes).toString('hex')),
+    );
     expect(nativeFiles(g).map((f) => f.bytes)).toEqual(nativeFiles(g).map((f) => f.bytes));
   });
 
   it('runs a subset of nodes from precomputed tensors, and observes every node output', () => {
     const xi = x();
     const seen: string[] = [];
-    const all = executeNamed(g, xi, { outputs: ['conv2/Relu6', 'Identity'], observer: (n, outs) => { seen.push(n.name); expect(outs[0]!.isDisposed).toBe(false); } });
+    const all = executeNamed(g, xi, {
+      outputs: ['conv2/Relu6', 'Identity'],
+      observer: (n, outs) => {
+        seen.push(n.name);
+        expect(outs[0]!.isDisposed).toBe(false);
+      },
+    });
     expect(seen).toEqual(g.nodes.map((n) => n.name));
     const tail = g.nodes.slice(g.nodes.findIndex((n) => n.name === 'maxpool')).map((n) => n.name);
     const [y] = execute(g, {}, { given: { 'conv2/Relu6': all['conv2/Relu6']! }, nodes: tail });
@@ -161,14 +194,18 @@ describe('tfjs-quant format and the file IO handler', () => {
     for (let i = 0; i < f.length; i++) scales[i % C] = Math.max(scales[i % C]!, Math.abs(f[i]!) / 127);
     const q = new Int8Array(f.length);
     for (let i = 0; i < f.length; i++) q[i] = Math.round(f[i]! / scales[i % C]!);
-    w.quantization = { affine: { dtype: 'int8', axis: 3, scales, zeroPoints: new Int32Array(C), values: q, narrowRange: true } };
+    w.quantization = {
+      affine: { dtype: 'int8', axis: 3, scales, zeroPoints: new Int32Array(C), values: q, narrowRange: true },
+    };
     // Depthwise [kh, kw, in, 1]: channels over axes 2..3, asymmetric uint8 with hand-set parameters.
     const dw = g.constants.get(g.nodes.find((n) => n.op === 'DepthwiseConv2dNative')!.inputs[1]!)!;
     const dC = dw.shape[2]! * dw.shape[3]!;
     const dq = Uint8Array.from({ length: (dw.data as Float32Array).length }, (_, i) => (i * 37) % 256);
     const dScales = Float32Array.from({ length: dC }, (_, c) => 0.01 * (c + 1));
     const dZp = Int32Array.from({ length: dC }, (_, c) => 100 + c);
-    dw.quantization = { affine: { dtype: 'uint8', axis: 2, axisCount: 2, scales: dScales, zeroPoints: dZp, values: dq } };
+    dw.quantization = {
+      affine: { dtype: 'uint8', axis: 2, axisCount: 2, scales: dScales, zeroPoints: dZp, values: dq },
+    };
     const out = join(dir, 'native');
     await saveNative(g, out, { mode: 'test', options: { bits: 8 } });
     const back = await loadModel(out);
@@ -178,7 +215,8 @@ describe('tfjs-quant format and the file IO handler', () => {
     // Dequantized per docs/quantization.md §3: fl32((q − 0) × scale), computed independently.
     for (let i = 0; i < f.length; i++) expect((w2.data as Float32Array)[i]).toBe(Math.fround(q[i]! * scales[i % C]!));
     const dw2 = back.constants.get(dw.name)!;
-    for (let i = 0; i < dq.length; i++) expect((dw2.data as Float32Array)[i]).toBe(Math.fround((dq[i]! - dZp[i % dC]!) * dScales[i % dC]!));
+    for (let i = 0; i < dq.length; i++)
+      expect((dw2.data as Float32Array)[i]).toBe(Math.fround((dq[i]! - dZp[i % dC]!) * dScales[i % dC]!));
     dw.data = dw2.data;
     expect(back.nodes.map((n) => [n.op, n.attrs.activation])).toEqual(g.nodes.map((n) => [n.op, n.attrs.activation]));
     const x = randomTensor([2, 16, 16, 3], 1);
@@ -191,7 +229,8 @@ describe('tfjs-quant format and the file IO handler', () => {
   it('stores float16 weights as 2-byte halves and reads back the exact values', async () => {
     const built = convNetGraphModel(41).build();
     const g = await loadModel({ modelJson: built.modelJson, weightData: built.weightData });
-    const shardBytes = (fs: { name: string; bytes: Uint8Array }[]) => fs.filter((f) => f.name !== 'model.json').reduce((a, f) => a + f.bytes.byteLength, 0);
+    const shardBytes = (fs: { name: string; bytes: Uint8Array }[]) =>
+      fs.filter((f) => f.name !== 'model.json').reduce((a, f) => a + f.bytes.byteLength, 0);
     const raw = shardBytes(nativeFiles(g));
     const halves = new Map<string, Float32Array>();
     for (const c of g.constants.values()) {
@@ -211,11 +250,13 @@ describe('tfjs-quant format and the file IO handler', () => {
     for (const [name, orig] of halves) {
       const got = back.constants.get(name)!.data as Float32Array;
       // Each value is the nearest half of the original (|err| ≤ 2^-11 relative, exact for halves).
-      for (let i = 0; i < orig.length; i++) expect(Math.abs(got[i]! - orig[i]!)).toBeLessThanOrEqual(Math.abs(orig[i]!) * 2 ** -11 + 2 ** -25);
+      for (let i = 0; i < orig.length; i++)
+        expect(Math.abs(got[i]! - orig[i]!)).toBeLessThanOrEqual(Math.abs(orig[i]!) * 2 ** -11 + 2 ** -25);
       expect(back.constants.get(name)!.quantization?.tfjs?.dtype).toBe('float16');
     }
     // Saving what was read gives the same weight bytes (halves are exact).
-    const shards = (fs: { name: string; bytes: Uint8Array }[]) => fs.filter((f) => f.name !== 'model.json').map((f) => f.bytes);
+    const shards = (fs: { name: string; bytes: Uint8Array }[]) =>
+      fs.filter((f) => f.name !== 'model.json').map((f) => f.bytes);
     expect(shards(nativeFiles(back, { mode: 'float16' }))).toEqual(shards(files));
   });
 
@@ -247,7 +288,9 @@ describe('tfjs-quant format and the file IO handler', () => {
     const b = new GraphModelBuilder(3);
     const x = b.input('x', [-1, 6]);
     const y = b.op('sel', 'Selu', [x], { T: attr.type('DT_FLOAT') });
-    const f = b.op('floormod', 'FloorMod', [y, b.const('m', [6], undefined, 'float32', 0.5, 1)], { T: attr.type('DT_FLOAT') });
+    const f = b.op('floormod', 'FloorMod', [y, b.const('m', [6], undefined, 'float32', 0.5, 1)], {
+      T: attr.type('DT_FLOAT'),
+    });
     const r = b.op('out', 'Relu', [f], { T: attr.type('DT_FLOAT') });
     b.outputs(r);
     const built = b.build();
@@ -258,7 +301,11 @@ describe('tfjs-quant format and the file IO handler', () => {
     const stock = (await loadStock(built.files)) as tf.GraphModel;
     expectIdentical(stock.execute(xi) as tf.Tensor, execute(g, xi)[0]!);
     const o = optimize(g);
-    expect(o.nodes.find((n) => n.name === 'floormod')).toMatchObject({ op: 'FloorMod', opaque: true, rawAttrs: node.rawAttrs });
+    expect(o.nodes.find((n) => n.name === 'floormod')).toMatchObject({
+      op: 'FloorMod',
+      opaque: true,
+      rawAttrs: node.rawAttrs,
+    });
     const again = (await loadStock(tfjsFiles(o))) as tf.GraphModel;
     expectIdentical(stock.execute(xi) as tf.Tensor, again.execute(xi) as tf.Tensor);
   });

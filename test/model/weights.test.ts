@@ -3,7 +3,13 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initFloatBackend, tf } from '../../src/backend/float.js';
 import {
-  decodeWeights, encodeWeights, float16ToFloat32, float32ToFloat16, quantizeAffine, type EncodableWeight, type WeightsManifestEntry,
+  decodeWeights,
+  encodeWeights,
+  float16ToFloat32,
+  float32ToFloat16,
+  quantizeAffine,
+  type EncodableWeight,
+  type WeightsManifestEntry,
 } from '../../src/io/weights.js';
 import { execute, loadModel, ModelFormatError } from '../../src/model/index.js';
 import { attr, GraphModelBuilder, loadStock, randomFloats, randomTensor } from '../../src/model/testing.js';
@@ -18,7 +24,8 @@ function tfDecode(entries: WeightsManifestEntry[], bytes: Uint8Array): Record<st
 
 function sameValues(ours: ArrayLike<number>, theirs: ArrayLike<number>): void {
   expect(ours.length).toBe(theirs.length);
-  for (let i = 0; i < ours.length; i++) expect(Object.is(ours[i], theirs[i]) || (Number.isNaN(ours[i]) && Number.isNaN(theirs[i]))).toBe(true);
+  for (let i = 0; i < ours.length; i++)
+    expect(Object.is(ours[i], theirs[i]) || (Number.isNaN(ours[i]) && Number.isNaN(theirs[i]))).toBe(true);
 }
 
 describe('weight codecs', () => {
@@ -38,7 +45,10 @@ describe('weight codecs', () => {
       const t = theirs[w.name]!;
       expect(w.shape).toEqual(t.shape);
       expect(w.dtype).toBe(t.dtype);
-      if (w.dtype === 'string') expect((w.data as Uint8Array[]).map((s) => new TextDecoder().decode(s))).toEqual(Array.from(t.dataSync() as unknown as string[]));
+      if (w.dtype === 'string')
+        expect((w.data as Uint8Array[]).map((s) => new TextDecoder().decode(s))).toEqual(
+          Array.from(t.dataSync() as unknown as string[]),
+        );
       else sameValues(w.data as Float32Array, t.dataSync() as Float32Array);
     }
   });
@@ -79,7 +89,9 @@ describe('weight codecs', () => {
 
   it('float16: every half value decodes like tfjs; encoding rounds to the nearest half (ties to even)', () => {
     const all = new Uint16Array(65536).map((_, i) => i);
-    const entries: WeightsManifestEntry[] = [{ name: 'h', shape: [65536], dtype: 'float32', quantization: { dtype: 'float16' } }];
+    const entries: WeightsManifestEntry[] = [
+      { name: 'h', shape: [65536], dtype: 'float32', quantization: { dtype: 'float16' } },
+    ];
     const bytes = new Uint8Array(all.buffer);
     const theirs = tfDecode(entries, bytes).h!.dataSync() as Float32Array;
     const ours = float16ToFloat32(all);
@@ -87,9 +99,24 @@ describe('weight codecs', () => {
     expect(decodeWeights(entries, bytes, { allowNonFinite: true })[0]!.data).toEqual(ours);
     // Hand-computed: overflow to Inf, largest half, smallest subnormal, ties to even, signs, NaN.
     /* eslint-disable no-loss-of-precision -- 2.9802322387695312e-8 is 2^-25 to 17 digits, exactly the double meant */
-    const x = Float32Array.of(65520, 65519.99609375, 5.960464477539063e-8, 2.9802322387695312e-8, 2.99e-8, 1e-40, -0, -Infinity, NaN, 1, 1.00048828125, 1.00146484375);
+    const x = Float32Array.of(
+      65520,
+      65519.99609375,
+      5.960464477539063e-8,
+      2.9802322387695312e-8,
+      2.99e-8,
+      1e-40,
+      -0,
+      -Infinity,
+      NaN,
+      1,
+      1.00048828125,
+      1.00146484375,
+    );
     /* eslint-enable no-loss-of-precision */
-    expect(Array.from(float32ToFloat16(x))).toEqual([0x7c00, 0x7bff, 0x0001, 0x0000, 0x0001, 0x0000, 0x8000, 0xfc00, 0x7e00, 0x3c00, 0x3c00, 0x3c02]);
+    expect(Array.from(float32ToFloat16(x))).toEqual([
+      0x7c00, 0x7bff, 0x0001, 0x0000, 0x0001, 0x0000, 0x8000, 0xfc00, 0x7e00, 0x3c00, 0x3c00, 0x3c02,
+    ]);
     // Every finite half survives the round trip, and random floats go to the nearest half.
     const finite = all.filter((h) => (h & 0x7c00) !== 0x7c00);
     expect(float32ToFloat16(float16ToFloat32(finite))).toEqual(finite);
@@ -106,10 +133,16 @@ describe('weight codecs', () => {
   });
 
   it('rejects NaN/Inf weights by name unless allowed, and inconsistent sizes', () => {
-    const { entries, bytes } = encodeWeights([{ name: 'layer/kernel', dtype: 'float32', shape: [3], data: Float32Array.of(1, NaN, 2) }]);
+    const { entries, bytes } = encodeWeights([
+      { name: 'layer/kernel', dtype: 'float32', shape: [3], data: Float32Array.of(1, NaN, 2) },
+    ]);
     expect(() => decodeWeights(entries, bytes, { file: 'w.bin' })).toThrow(ModelFormatError);
-    expect(() => decodeWeights(entries, bytes, { file: 'w.bin' })).toThrow(/w\.bin: weight 'layer\/kernel': element 1 is NaN/);
-    expect(Number.isNaN((decodeWeights(entries, bytes, { allowNonFinite: true })[0]!.data as Float32Array)[1]!)).toBe(true);
+    expect(() => decodeWeights(entries, bytes, { file: 'w.bin' })).toThrow(
+      /w\.bin: weight 'layer\/kernel': element 1 is NaN/,
+    );
+    expect(Number.isNaN((decodeWeights(entries, bytes, { allowNonFinite: true })[0]!.data as Float32Array)[1]!)).toBe(
+      true,
+    );
     expect(() => decodeWeights(entries, bytes.subarray(0, 11))).toThrow(/needs 12 bytes .* only 11 remain/);
     expect(() => decodeWeights(entries, new Uint8Array(13))).toThrow(/13 bytes but the manifest describes 12/);
     const huge: WeightsManifestEntry[] = [{ name: 'big', shape: [1e6, 1e6], dtype: 'float32' }];
@@ -124,16 +157,33 @@ describe('graph models: shards, groups, shared weights', () => {
     const b = new GraphModelBuilder(11);
     const x = b.input('x', [-1, 16]);
     const w = b.const('shared/w', [16, 16]);
-    const h1 = b.op('h1', 'MatMul', [x, w], { T: attr.type('DT_FLOAT'), transpose_a: attr.b(false), transpose_b: attr.b(false) });
+    const h1 = b.op('h1', 'MatMul', [x, w], {
+      T: attr.type('DT_FLOAT'),
+      transpose_a: attr.b(false),
+      transpose_b: attr.b(false),
+    });
     const r1 = b.op('r1', 'Relu', [h1], { T: attr.type('DT_FLOAT') });
-    const h2 = b.op('h2', 'MatMul', [r1, w], { T: attr.type('DT_FLOAT'), transpose_a: attr.b(false), transpose_b: attr.b(false) });
+    const h2 = b.op('h2', 'MatMul', [r1, w], {
+      T: attr.type('DT_FLOAT'),
+      transpose_a: attr.b(false),
+      transpose_b: attr.b(false),
+    });
     const bias = b.const('bias', [16]);
-    const steps = b.const('steps', [16], Int32Array.from({ length: 16 }, (_, i) => i * 3 - 20), 'int32');
+    const steps = b.const(
+      'steps',
+      [16],
+      Int32Array.from({ length: 16 }, (_, i) => i * 3 - 20),
+      'int32',
+    );
     const stepsF = b.op('stepsF', 'Cast', [steps], { SrcT: attr.type('DT_INT32'), DstT: attr.type('DT_FLOAT') });
     const sum = b.op('sum', 'AddV2', [h2, bias], { T: attr.type('DT_FLOAT') });
     b.op('out', 'Mul', [sum, stepsF], { T: attr.type('DT_FLOAT') });
     b.outputs('out');
-    const built = b.build({ groups: 2, shardBytes: 256, quantize: { 'shared/w': 'uint8', bias: 'float16', steps: 'uint16' } });
+    const built = b.build({
+      groups: 2,
+      shardBytes: 256,
+      quantize: { 'shared/w': 'uint8', bias: 'float16', steps: 'uint16' },
+    });
     const manifest = built.modelJson.weightsManifest as { paths: string[] }[];
     expect(manifest.length).toBe(2);
     expect(manifest.some((m) => m.paths.length > 1)).toBe(true);

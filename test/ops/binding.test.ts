@@ -4,38 +4,96 @@ import { describe, expect, it } from 'vitest';
 import { native } from '../../src/native/binding.js';
 
 const geom = {
-  batch: 1, inHeight: 4, inWidth: 4, inChannels: 2, filterHeight: 3, filterWidth: 3,
-  strideHeight: 1, strideWidth: 1, dilationHeight: 1, dilationWidth: 1,
-  padTop: 1, padBottom: 1, padLeft: 1, padRight: 1, outHeight: 4, outWidth: 4,
+  batch: 1,
+  inHeight: 4,
+  inWidth: 4,
+  inChannels: 2,
+  filterHeight: 3,
+  filterWidth: 3,
+  strideHeight: 1,
+  strideWidth: 1,
+  dilationHeight: 1,
+  dilationWidth: 1,
+  padTop: 1,
+  padBottom: 1,
+  padLeft: 1,
+  padRight: 1,
+  outHeight: 4,
+  outWidth: 4,
 };
-const q = { multiplier: 1, xZeroPoint: 0, multipliers: new Float32Array(2).fill(0.1), yZeroPoint: 0, yMin: -128, yMax: 127 };
+const q = {
+  multiplier: 1,
+  xZeroPoint: 0,
+  multipliers: new Float32Array(2).fill(0.1),
+  yZeroPoint: 0,
+  yMin: -128,
+  yMax: 127,
+};
 
 describe('native ops binding validation', () => {
   it('rejects wrong types, lengths, ranges and overlaps with TypeError / RangeError', () => {
     const b = native();
-    const x = new Int8Array(32), f = new Int8Array(18), y = new Int8Array(32);
+    const x = new Int8Array(32),
+      f = new Int8Array(18),
+      y = new Int8Array(32);
     expect(() => b.opsDepthwiseConv2d(geom, x, f, null, q, y)).not.toThrow();
-    expect(() => b.opsDepthwiseConv2d(geom, new Int8Array(31), f, null, q, y)).toThrow(/x has 31 elements, expected 32/);
+    expect(() => b.opsDepthwiseConv2d(geom, new Int8Array(31), f, null, q, y)).toThrow(
+      /x has 31 elements, expected 32/,
+    );
     expect(() => b.opsDepthwiseConv2d(geom, x, new Int8Array(17), null, q, y)).toThrow(RangeError);
-    expect(() => b.opsDepthwiseConv2d(geom, x, f, null, q, new Uint8Array(32))).toThrow(/y must have the same element type/);
-    expect(() => b.opsDepthwiseConv2d(geom, x, f, null, { ...q, multipliers: new Float32Array([0.1, NaN]) }, y)).toThrow(/multipliers\[1\]/);
+    expect(() => b.opsDepthwiseConv2d(geom, x, f, null, q, new Uint8Array(32))).toThrow(
+      /y must have the same element type/,
+    );
+    expect(() =>
+      b.opsDepthwiseConv2d(geom, x, f, null, { ...q, multipliers: new Float32Array([0.1, NaN]) }, y),
+    ).toThrow(/multipliers\[1\]/);
     expect(() => b.opsDepthwiseConv2d(geom, x, f, null, { ...q, yMin: 5, yMax: 4 }, y)).toThrow(/yMin must be <= yMax/);
     expect(() => b.opsDepthwiseConv2d({ ...geom, strideHeight: 0 }, x, f, null, q, y)).toThrow(/strideHeight/);
     expect(() => b.opsDepthwiseConv2d({ ...geom, padTop: -1 }, x, f, null, q, y)).toThrow(/padTop/);
     expect(() => b.opsDepthwiseConv2d(geom, x, f, null, q, x)).toThrow(/must not overlap/);
     expect(() => b.opsDepthwiseConv2d(null as never, x, f, null, q, y)).toThrow(TypeError);
     expect(() => b.opsDepthwiseConv2d({ ...geom, inHeight: 2 ** 31 }, x, f, null, q, y)).toThrow(/inHeight/);
-    expect(() => b.opsPool('max', { ...geom, padTop: 3 }, new Float32Array(32), null, new Float32Array(32))).toThrow(/pads must be smaller/);
-    expect(() => b.opsBinary('add', [2, 3], new Int8Array(6), [4], new Int8Array(4), null, new Int8Array(6))).toThrow(/not broadcast-compatible/);
-    expect(() => b.opsBinary('add', [2, 3], new Int8Array(6), [3], new Int8Array(3), null, new Int8Array(6))).toThrow(/q must be an object/);
-    expect(() => b.opsBinary('add', [1, 1, 1, 1, 1, 1, 1], new Float32Array(1), [1], new Float32Array(1), null, new Float32Array(1))).toThrow(/rank 7/);
+    expect(() => b.opsPool('max', { ...geom, padTop: 3 }, new Float32Array(32), null, new Float32Array(32))).toThrow(
+      /pads must be smaller/,
+    );
+    expect(() => b.opsBinary('add', [2, 3], new Int8Array(6), [4], new Int8Array(4), null, new Int8Array(6))).toThrow(
+      /not broadcast-compatible/,
+    );
+    expect(() => b.opsBinary('add', [2, 3], new Int8Array(6), [3], new Int8Array(3), null, new Int8Array(6))).toThrow(
+      /q must be an object/,
+    );
+    expect(() =>
+      b.opsBinary(
+        'add',
+        [1, 1, 1, 1, 1, 1, 1],
+        new Float32Array(1),
+        [1],
+        new Float32Array(1),
+        null,
+        new Float32Array(1),
+      ),
+    ).toThrow(/rank 7/);
     expect(() => b.opsTranspose(new Float32Array(6), [2, 3], [0, 0], new Float32Array(6))).toThrow(/permutation/);
-    expect(() => b.opsPad(new Float32Array(6), [2, 3], [0], [0, 0], 0, new Float32Array(6))).toThrow(/before has 1 entries/);
-    expect(() => b.opsStridedSlice(new Float32Array(6), [2, 3], [0, 0, 0], [1, 1, 1], [1, 1, 1], { beginMask: 0, endMask: 0, ellipsisMask: 0, newAxisMask: 0, shrinkAxisMask: 0 }, new Float32Array(1))).toThrow(/out of range/);
+    expect(() => b.opsPad(new Float32Array(6), [2, 3], [0], [0, 0], 0, new Float32Array(6))).toThrow(
+      /before has 1 entries/,
+    );
+    expect(() =>
+      b.opsStridedSlice(
+        new Float32Array(6),
+        [2, 3],
+        [0, 0, 0],
+        [1, 1, 1],
+        [1, 1, 1],
+        { beginMask: 0, endMask: 0, ellipsisMask: 0, newAxisMask: 0, shrinkAxisMask: 0 },
+        new Float32Array(1),
+      ),
+    ).toThrow(/out of range/);
     expect(() => b.opsConcat([new Float32Array(2)], [[2]], 1, null, new Float32Array(2))).toThrow(/axis/);
     expect(() => b.opsApplyLut(new Uint8Array(256), new Int8Array(4), new Int8Array(3))).toThrow(/y has 3 elements/);
     expect(() => b.opsSoftmax(new Int8Array(4), 2, 2, 1, 0, new Int8Array(4))).toThrow(/xScale/);
-    expect(() => b.opsResize('bicubic' as never, new Float32Array(4), [1, 2, 2, 1], 2, 2, false, false, null, new Float32Array(4))).toThrow(/mode/);
+    expect(() =>
+      b.opsResize('bicubic' as never, new Float32Array(4), [1, 2, 2, 1], 2, 2, false, false, null, new Float32Array(4)),
+    ).toThrow(/mode/);
     expect(() => b.opsIm2col(geom, new Int8Array(32), 300, new Int8Array(16 * 18), 18)).toThrow(/padValue/);
     expect(() => b.opsMean(1, 2 ** 24, 1, new Int8Array(4), null, new Int8Array(1))).toThrow(/hw/);
   });

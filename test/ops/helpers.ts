@@ -54,7 +54,13 @@ export function forEachIsa(fn: (isa: IsaName) => void): void {
 }
 
 /** TF padding along one axis: [out, padBefore]. */
-export function tfPad(inSize: number, k: number, stride: number, dil: number, padding: 'same' | 'valid' | [number, number]): [number, number] {
+export function tfPad(
+  inSize: number,
+  k: number,
+  stride: number,
+  dil: number,
+  padding: 'same' | 'valid' | [number, number],
+): [number, number] {
   const ek = (k - 1) * dil + 1;
   if (padding === 'valid') return [Math.ceil((inSize - ek + 1) / stride), 0];
   if (padding === 'same') {
@@ -75,10 +81,17 @@ export function expectEqualArrays(got: ArrayLike<number>, want: ArrayLike<number
 }
 
 /** |got − want| ≤ atol + rtol·|want| elementwise. */
-export function expectClose(got: ArrayLike<number>, want: ArrayLike<number>, rtol: number, atol: number, what: string): void {
+export function expectClose(
+  got: ArrayLike<number>,
+  want: ArrayLike<number>,
+  rtol: number,
+  atol: number,
+  what: string,
+): void {
   expect(got.length, `${what}: length`).toBe(want.length);
   for (let i = 0; i < want.length; i++) {
-    const g = got[i], w = want[i];
+    const g = got[i],
+      w = want[i];
     if (Number.isNaN(w) && Number.isNaN(g)) continue;
     if (!(Math.abs(g - w) <= atol + rtol * Math.abs(w))) {
       expect.fail(`${what}: element ${i} is ${g}, expected ${w} (rtol ${rtol}, atol ${atol})`);
@@ -104,7 +117,8 @@ export function clampToRange(v: Float32Array, scale: number, zp: number, lo: num
 
 /** Parameters covering [lo, hi] for an 8-bit type (§4 style, plain JS). */
 export function paramsFor(type: 'int8' | 'uint8', lo: number, hi: number): { scale: number; zeroPoint: number } {
-  lo = Math.min(lo, 0); hi = Math.max(hi, 0);
+  lo = Math.min(lo, 0);
+  hi = Math.max(hi, 0);
   const scale = fl32((hi - lo) / 255) || 1;
   const zu = Math.min(255, Math.max(0, Math.round(-lo / scale)));
   return { scale, zeroPoint: type === 'int8' ? zu - 128 : zu };

@@ -4,10 +4,24 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initFloatBackend, tf } from '../../src/backend/float.js';
 import {
-  chooseAsymmetricI8, chooseSymmetricI8, dequantizeValue, fl32, perTensorLayout, quantizeValue, weightLayout,
-  type ChannelLayout, type WeightKind,
+  chooseAsymmetricI8,
+  chooseSymmetricI8,
+  dequantizeValue,
+  fl32,
+  perTensorLayout,
+  quantizeValue,
+  weightLayout,
+  type ChannelLayout,
+  type WeightKind,
 } from '../../src/quant/scheme.js';
-import { fakeQuant, fakeQuantParams, quantizeValues, RangeTracker, weightParams, type FakeQuantParams } from '../../src/qat/fake-quant.js';
+import {
+  fakeQuant,
+  fakeQuantParams,
+  quantizeValues,
+  RangeTracker,
+  weightParams,
+  type FakeQuantParams,
+} from '../../src/qat/fake-quant.js';
 
 beforeAll(async () => {
   await initFloatBackend();
@@ -39,8 +53,18 @@ function testData(n: number, r: () => number, scale: number, zp: number, qmin: n
   for (let i = 0; i < n; i++) {
     const u = r();
     const k = Math.floor(r() * (qmax - qmin + 6)) + qmin - zp - 3;
-    x[i] = u < 0.4 ? (r() * 2 - 1) * scale * 140 : u < 0.7 ? fl32((k + 0.5) * scale) : u < 0.8 ? fl32(k * scale)
-      : u < 0.9 ? (r() < 0.5 ? -1 : 1) * scale * 1e4 : u < 0.95 ? 0 : -0;
+    x[i] =
+      u < 0.4
+        ? (r() * 2 - 1) * scale * 140
+        : u < 0.7
+          ? fl32((k + 0.5) * scale)
+          : u < 0.8
+            ? fl32(k * scale)
+            : u < 0.9
+              ? (r() < 0.5 ? -1 : 1) * scale * 1e4
+              : u < 0.95
+                ? 0
+                : -0;
   }
   return x;
 }
@@ -58,7 +82,8 @@ describe('fakeQuant forward', () => {
     for (let trial = 0; trial < 24; trial++) {
       const bitsN = trial < 8 ? 8 : 2 + (trial % 6);
       const symmetric = trial % 2 === 1;
-      const lo = -r() * 3, hi = r() * 5;
+      const lo = -r() * 3,
+        hi = r() * 5;
       const p = fakeQuantParams(lo, hi, { bits: bitsN, symmetric });
       // Power-of-two scales make (k + ½)·scale exact ties of x / scale.
       const pp = trial % 3 === 0 ? { ...p, scale: 2 ** -5 } : p;
@@ -71,12 +96,18 @@ describe('fakeQuant forward', () => {
     }
   });
 
-  it('8-bit parameters are the scheme\'s (asymmetric int8, symmetric narrow int8)', () => {
+  it("8-bit parameters are the scheme's (asymmetric int8, symmetric narrow int8)", () => {
     const r = rng(2);
     for (let i = 0; i < 50; i++) {
-      const lo = (r() - 0.7) * 10, hi = (r() - 0.2) * 10;
+      const lo = (r() - 0.7) * 10,
+        hi = (r() - 0.2) * 10;
       const a = fakeQuantParams(lo, hi, { bits: 8, symmetric: false });
-      expect([a.scale, a.zeroPoint, a.qmin, a.qmax]).toEqual([chooseAsymmetricI8(lo, hi).scale, chooseAsymmetricI8(lo, hi).zeroPoint, -128, 127]);
+      expect([a.scale, a.zeroPoint, a.qmin, a.qmax]).toEqual([
+        chooseAsymmetricI8(lo, hi).scale,
+        chooseAsymmetricI8(lo, hi).zeroPoint,
+        -128,
+        127,
+      ]);
       const s = fakeQuantParams(lo, hi, { bits: 8, symmetric: true });
       expect([s.scale, s.zeroPoint, s.qmin, s.qmax]).toEqual([chooseSymmetricI8(lo, hi).scale, 0, -127, 127]);
     }
@@ -84,7 +115,12 @@ describe('fakeQuant forward', () => {
 
   it('fewer bits: zero is exact, the range maps onto the integer grid, steps are at most one scale', () => {
     for (const b of [2, 3, 4, 5, 6, 7]) {
-      for (const [lo, hi] of [[-1, 3], [0.5, 2], [-4, -1], [-2, 2]] as const) {
+      for (const [lo, hi] of [
+        [-1, 3],
+        [0.5, 2],
+        [-4, -1],
+        [-2, 2],
+      ] as const) {
         const p = fakeQuantParams(lo, hi, { bits: b, symmetric: false });
         expect(p.qmax - p.qmin).toBe(2 ** b - 1);
         expect(p.zeroPoint).toBeGreaterThanOrEqual(p.qmin);
@@ -104,7 +140,12 @@ describe('fakeQuant forward', () => {
 
   it('equals §2 + §3 per channel on every §5 weight layout, and quantizeValues gives its integers', () => {
     const r = rng(3);
-    const shapes: [WeightKind, number[]][] = [['dense', [7, 5]], ['conv2d', [3, 3, 4, 6]], ['depthwiseConv2d', [3, 3, 4, 2]], ['conv2dTranspose', [2, 2, 5, 3]]];
+    const shapes: [WeightKind, number[]][] = [
+      ['dense', [7, 5]],
+      ['conv2d', [3, 3, 4, 6]],
+      ['depthwiseConv2d', [3, 3, 4, 2]],
+      ['conv2dTranspose', [2, 2, 5, 3]],
+    ];
     for (const [kind, shape] of shapes) {
       for (const bitsN of [8, 4]) {
         const n = shape.reduce((a, b) => a * b, 1);
@@ -149,8 +190,15 @@ describe('fakeQuant gradient (straight-through estimator)', () => {
     const r = rng(4);
     for (const [p, layout, shape] of [
       [[{ scale: 0.02, zeroPoint: -20, qmin: -128, qmax: 127 }], undefined, [600]],
-      [[{ scale: 0.05, zeroPoint: 0, qmin: -7, qmax: 7 }, { scale: 0.01, zeroPoint: 0, qmin: -7, qmax: 7 }, { scale: 0.1, zeroPoint: 0, qmin: -7, qmax: 7 }],
-        { outer: 200, channels: 3, inner: 1 }, [200, 3]],
+      [
+        [
+          { scale: 0.05, zeroPoint: 0, qmin: -7, qmax: 7 },
+          { scale: 0.01, zeroPoint: 0, qmin: -7, qmax: 7 },
+          { scale: 0.1, zeroPoint: 0, qmin: -7, qmax: 7 },
+        ],
+        { outer: 200, channels: 3, inner: 1 },
+        [200, 3],
+      ],
     ] as [FakeQuantParams[], ChannelLayout | undefined, number[]][]) {
       const n = shape.reduce((a, b) => a * b, 1);
       // Up to 1.5× the representable magnitude of each element's channel.
@@ -159,7 +207,8 @@ describe('fakeQuant gradient (straight-through estimator)', () => {
         return (r() * 2 - 1) * 1.5 * q.scale * Math.max(q.qmax - q.zeroPoint, q.zeroPoint - q.qmin);
       });
       const dy = Float32Array.from({ length: n }, () => r() * 2 - 1);
-      const xt = tf.tensor(x, shape), dyt = tf.tensor(dy, shape);
+      const xt = tf.tensor(x, shape),
+        dyt = tf.tensor(dy, shape);
       const g = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(fakeQuant(a, p, layout), dyt)))(xt);
       const got = g.dataSync();
       let inside = 0;

@@ -43,10 +43,17 @@ function argmax(d: ArrayLike<number>, n: number, c: number): Int32Array {
 }
 
 /** Top-1 agreement and largest output difference (in output quantization steps) of the graph run vs the QAT model. */
-function compare(qatOut: Float32Array, graphOut: Float32Array, classes: number, step: number): { agree: number; steps: number } {
+function compare(
+  qatOut: Float32Array,
+  graphOut: Float32Array,
+  classes: number,
+  step: number,
+): { agree: number; steps: number } {
   const n = qatOut.length / classes;
-  const a = argmax(qatOut, n, classes), b = argmax(graphOut, n, classes);
-  let same = 0, maxd = 0;
+  const a = argmax(qatOut, n, classes),
+    b = argmax(graphOut, n, classes);
+  let same = 0,
+    maxd = 0;
   for (let i = 0; i < n; i++) if (a[i] === b[i]) same++;
   for (let i = 0; i < qatOut.length; i++) maxd = Math.max(maxd, Math.abs(qatOut[i]! - graphOut[i]!));
   return { agree: same / n, steps: maxd / step };
@@ -60,7 +67,16 @@ function outputStep(g: Graph): number {
 function buildLeNetBN(seed: number): tf.Sequential {
   const init = (i: number) => ({ kernelInitializer: tf.initializers.glorotUniform({ seed: seed + i }) });
   const m = tf.sequential({ name: 'lenet_bn' });
-  m.add(tf.layers.conv2d({ inputShape: [28, 28, 1], filters: 6, kernelSize: 5, activation: 'relu', name: 'conv1', ...init(0) }));
+  m.add(
+    tf.layers.conv2d({
+      inputShape: [28, 28, 1],
+      filters: 6,
+      kernelSize: 5,
+      activation: 'relu',
+      name: 'conv1',
+      ...init(0),
+    }),
+  );
   m.add(tf.layers.maxPooling2d({ poolSize: 2, name: 'pool1' }));
   m.add(tf.layers.conv2d({ filters: 12, kernelSize: 5, useBias: false, name: 'conv2', ...init(1) }));
   m.add(tf.layers.batchNormalization({ name: 'bn2' }));
@@ -79,15 +95,22 @@ function buildLeNetBN(seed: number): tf.Sequential {
 function randomizeBatchNorm(model: tf.LayersModel, seed: number): void {
   for (const l of model.layers) {
     if (l.getClassName() !== 'BatchNormalization') continue;
-    const range = (name: string): [number, number] => (/gamma/.test(name) ? [0.5, 1.5] : /variance/.test(name) ? [0.3, 2] : [-0.3, 0.3]);
-    l.setWeights(l.weights.map((v, i) => tf.randomUniform(v.read().shape, ...range(v.originalName), 'float32', seed + i)));
+    const range = (name: string): [number, number] =>
+      /gamma/.test(name) ? [0.5, 1.5] : /variance/.test(name) ? [0.3, 2] : [-0.3, 0.3];
+    l.setWeights(
+      l.weights.map((v, i) => tf.randomUniform(v.read().shape, ...range(v.originalName), 'float32', seed + i)),
+    );
   }
 }
 
 /** Float pre-training (BatchNorm in training mode: real statistics), as before TF-MOT's QAT fine-tuning. */
 async function pretrain(model: tf.LayersModel, steps: number): Promise<void> {
-  model.compile({ optimizer: tf.train.adam(3e-3), loss: (y: tf.Tensor, p: tf.Tensor) => tf.losses.softmaxCrossEntropy(y, p) });
-  const x = mnist.xTrain.slice(0, steps * 32), y = mnist.yTrain.slice(0, steps * 32);
+  model.compile({
+    optimizer: tf.train.adam(3e-3),
+    loss: (y: tf.Tensor, p: tf.Tensor) => tf.losses.softmaxCrossEntropy(y, p),
+  });
+  const x = mnist.xTrain.slice(0, steps * 32),
+    y = mnist.yTrain.slice(0, steps * 32);
   await model.fit(x, y, { epochs: 1, batchSize: 32, shuffle: false, verbose: 0 });
   tf.dispose([x, y]);
 }
@@ -95,7 +118,8 @@ async function pretrain(model: tf.LayersModel, steps: number): Promise<void> {
 async function trainQat(qat: QatModel, steps: number): Promise<void> {
   qat.calibrate(mnist.xTrain.slice(0, 256));
   const n = steps * 32;
-  const x = mnist.xTrain.slice(0, n), y = mnist.yTrain.slice(0, n);
+  const x = mnist.xTrain.slice(0, n),
+    y = mnist.yTrain.slice(0, n);
   await qat.fit(x, y, { epochs: 1, batchSize: 32, learningRate: 2e-3, seed: 3 });
   tf.dispose([x, y]);
 }
@@ -135,8 +159,10 @@ describe('BatchNorm folding', () => {
     const data = tf.randomNormal([8, 10, 10, 3], 0, 1, 'float32', 2);
     const ref = model.predict(data) as tf.Tensor;
     const got = qat.predict(data, { quantize: false });
-    const r = ref.dataSync(), gd = got.dataSync();
-    let maxAbs = 0, maxDiff = 0;
+    const r = ref.dataSync(),
+      gd = got.dataSync();
+    let maxAbs = 0,
+      maxDiff = 0;
     for (let i = 0; i < r.length; i++) {
       maxAbs = Math.max(maxAbs, Math.abs(r[i]!));
       maxDiff = Math.max(maxDiff, Math.abs(r[i]! - gd[i]!));
@@ -176,7 +202,9 @@ describe('QAT → convertQat → int8 graph', () => {
     const g = await convertQat(qat);
     const plan = planExecution(g);
     expect([...plan.values()].every((e) => e === 'int8')).toBe(true);
-    expect(g.nodes.map((n) => n.op).filter((o) => o === 'FusedBatchNormV3' || o === 'Relu' || o === 'Minimum')).toEqual([]);
+    expect(g.nodes.map((n) => n.op).filter((o) => o === 'FusedBatchNormV3' || o === 'Relu' || o === 'Minimum')).toEqual(
+      [],
+    );
     const qatOut = qat.predict(xTest).dataSync() as Float32Array;
     const sim = simulate(g, [xTest]).outputs[0]!.data as Float32Array;
     const step = outputStep(g);
@@ -194,17 +222,26 @@ describe('QAT → convertQat → int8 graph', () => {
     const model = buildLeNetBN(7);
     randomizeBatchNorm(model, 5);
     const qat = quantizeModel(model, { layers: { fc1: { weightBits: 4 } } });
-    expect(qat.report.folded).toEqual([{ layer: 'bn2', into: 'conv2' }, { layer: 'bn3', into: 'fc1' }]);
+    expect(qat.report.folded).toEqual([
+      { layer: 'bn2', into: 'conv2' },
+      { layer: 'bn3', into: 'fc1' },
+    ]);
     await trainQat(qat, 40);
     const g = await convertQat(qat);
     expect([...planExecution(g).values()].every((e) => e === 'int8')).toBe(true);
     // Kernels: int8 narrow range, per output channel, data = dequantized values; fc1 at 4 bits.
-    for (const [name, lim] of [['conv1/kernel', 127], ['conv2/kernel', 127], ['fc1/kernel', 7], ['fc2/kernel', 127]] as const) {
+    for (const [name, lim] of [
+      ['conv1/kernel', 127],
+      ['conv2/kernel', 127],
+      ['fc1/kernel', 7],
+      ['fc2/kernel', 127],
+    ] as const) {
       const c = g.constants.get(name)!;
       const a = c.quantization!.affine!;
       expect(a.dtype).toBe('int8');
       expect(a.scales.length).toBe(c.shape[c.shape.length - 1]);
-      const v = a.values as Int8Array, d = c.data as Float32Array;
+      const v = a.values as Int8Array,
+        d = c.data as Float32Array;
       const C = a.scales.length;
       const maxPer = new Array<number>(C).fill(0);
       for (let i = 0; i < v.length; i++) {
@@ -238,14 +275,37 @@ describe('QAT → convertQat → int8 graph', () => {
   it('Conv2DTranspose and Conv1D (bias outside the int8 node): the graph agrees with the QAT model', async () => {
     const ap = (l: tf.layers.Layer, x: tf.SymbolicTensor) => l.apply(x) as tf.SymbolicTensor;
     const i1 = tf.input({ shape: [6, 6, 2] });
-    let a = ap(tf.layers.conv2dTranspose({ filters: 3, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu', name: 'up', kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) }), i1);
+    let a = ap(
+      tf.layers.conv2dTranspose({
+        filters: 3,
+        kernelSize: 3,
+        strides: 2,
+        padding: 'same',
+        activation: 'relu',
+        name: 'up',
+        kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }),
+      }),
+      i1,
+    );
     a = ap(tf.layers.flatten({ name: 'f1' }), a);
     a = ap(tf.layers.dense({ units: 5, name: 'o1', kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }) }), a);
     const i2 = tf.input({ shape: [12, 3] });
-    let b = ap(tf.layers.conv1d({ filters: 4, kernelSize: 3, activation: 'relu', name: 'c1d', kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }) }), i2);
+    let b = ap(
+      tf.layers.conv1d({
+        filters: 4,
+        kernelSize: 3,
+        activation: 'relu',
+        name: 'c1d',
+        kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }),
+      }),
+      i2,
+    );
     b = ap(tf.layers.flatten({ name: 'f2' }), b);
     b = ap(tf.layers.dense({ units: 5, name: 'o2', kernelInitializer: tf.initializers.glorotUniform({ seed: 4 }) }), b);
-    for (const [model, shape] of [[tf.model({ inputs: i1, outputs: a }), [300, 6, 6, 2]], [tf.model({ inputs: i2, outputs: b }), [300, 12, 3]]] as const) {
+    for (const [model, shape] of [
+      [tf.model({ inputs: i1, outputs: a }), [300, 6, 6, 2]],
+      [tf.model({ inputs: i2, outputs: b }), [300, 12, 3]],
+    ] as const) {
       for (const l of model.layers) {
         const bias = l.weights.find((v) => /bias/.test(v.originalName));
         if (bias) bias.write(tf.randomUniform(bias.read().shape, -0.2, 0.2, 'float32', 9));
@@ -269,7 +329,10 @@ describe('QAT → convertQat → int8 graph', () => {
     const ap = (l: tf.layers.Layer, x: tf.SymbolicTensor | tf.SymbolicTensor[]) => l.apply(x) as tf.SymbolicTensor;
     const init = (seed: number) => ({ kernelInitializer: tf.initializers.glorotUniform({ seed }) });
     const inp = tf.input({ shape: [9, 9, 2] });
-    const a = ap(tf.layers.conv2d({ filters: 3, kernelSize: 3, padding: 'same', activation: 'relu', name: 'ca', ...init(1) }), inp);
+    const a = ap(
+      tf.layers.conv2d({ filters: 3, kernelSize: 3, padding: 'same', activation: 'relu', name: 'ca', ...init(1) }),
+      inp,
+    );
     const b = ap(tf.layers.conv2d({ filters: 3, kernelSize: 1, name: 'cb', ...init(2) }), inp);
     let x = ap(tf.layers.concatenate({ name: 'cat' }), [a, b]);
     x = ap(tf.layers.averagePooling2d({ poolSize: 3, strides: 2, padding: 'same', name: 'avg' }), x);
@@ -377,8 +440,22 @@ describe('collaborative optimization', () => {
   function smallDense(seed: number): tf.Sequential {
     const m = tf.sequential();
     m.add(tf.layers.flatten({ inputShape: [28, 28, 1], name: 'flat' }));
-    m.add(tf.layers.dense({ units: 32, activation: 'relu', name: 'h', kernelInitializer: tf.initializers.glorotUniform({ seed }) }));
-    m.add(tf.layers.dense({ units: 10, activation: 'softmax', name: 'out', kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 1 }) }));
+    m.add(
+      tf.layers.dense({
+        units: 32,
+        activation: 'relu',
+        name: 'h',
+        kernelInitializer: tf.initializers.glorotUniform({ seed }),
+      }),
+    );
+    m.add(
+      tf.layers.dense({
+        units: 10,
+        activation: 'softmax',
+        name: 'out',
+        kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 1 }),
+      }),
+    );
     return m;
   }
   const zerosOf = (v: Float32Array) => v.reduce<number[]>((a, x, i) => (x === 0 ? [...a, i] : a), []);

@@ -45,7 +45,12 @@ describe('npy', () => {
     const a = readNpy(numpyF8());
     expect(a.shape).toEqual([2, 2]);
     expect(Array.from(a.data)).toEqual([1.5, -2, 0, 3.25]);
-    for (const data of [Float32Array.of(1, 2.5, -3, 4, 5, 6), Int32Array.of(-1, 2, 3, 4, 5, 6), Int8Array.of(-128, 0, 1, 2, 3, 127), Uint8Array.of(0, 1, 2, 3, 4, 255)]) {
+    for (const data of [
+      Float32Array.of(1, 2.5, -3, 4, 5, 6),
+      Int32Array.of(-1, 2, 3, 4, 5, 6),
+      Int8Array.of(-128, 0, 1, 2, 3, 127),
+      Uint8Array.of(0, 1, 2, 3, 4, 255),
+    ]) {
       const bytes = writeNpy(data, [2, 3]);
       expect((bytes.byteLength - data.byteLength) % 64).toBe(0); // header padded to 64 as numpy does
       const back = readNpy(bytes);
@@ -75,8 +80,12 @@ describe('calibration sources', () => {
     await writeFile(join(d, 'notes.txt'), 'ignored');
     const g = graph(['x']);
     const got: number[][] = [];
-    for await (const s of loadCalibrationData(d, g)) got.push(Array.from((s as Record<string, tf.Tensor>).x!.dataSync()));
-    expect(got).toEqual([[-1, 0, 7], [1, 2, 3, 4, 5, 6]]);
+    for await (const s of loadCalibrationData(d, g))
+      got.push(Array.from((s as Record<string, tf.Tensor>).x!.dataSync()));
+    expect(got).toEqual([
+      [-1, 0, 7],
+      [1, 2, 3, 4, 5, 6],
+    ]);
     const r = await calibrate(g, loadCalibrationData(d, g));
     expect(r.samples).toBe(3);
     expect(r.ranges.get('x')).toEqual([-1, 7]);
@@ -96,14 +105,19 @@ describe('calibration sources', () => {
     await expect(it.next()).rejects.toThrow(/sample '1' has no file for input 'in:b'/);
     await writeFile(join(d, 'stray.npy'), writeNpy(Float32Array.of(1), [1]));
     await expect(calibrate(g, loadCalibrationData(d, g))).rejects.toThrow(/'stray\.npy' names no input/);
-    await expect(calibrate(g, loadCalibrationData(join(dir, 'nowhere'), g))).rejects.toThrow(/cannot read calibration data/);
+    await expect(calibrate(g, loadCalibrationData(join(dir, 'nowhere'), g))).rejects.toThrow(
+      /cannot read calibration data/,
+    );
   });
 
   it('a JS module exporting an async generator of {data, shape} or records', async () => {
     const f = join(dir, 'calib.mjs');
-    await writeFile(f, `export default async function* () {
+    await writeFile(
+      f,
+      `export default async function* () {
       for (let i = 0; i < 3; i++) yield { data: new Float32Array([i, -i, 2 * i]), shape: [1, 3] };
-    }\n`);
+    }\n`,
+    );
     const g = graph(['x']);
     const r = await calibrate(g, loadCalibrationData(f, g));
     expect(r.samples).toBe(3);

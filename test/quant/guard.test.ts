@@ -25,11 +25,41 @@ beforeAll(async () => {
   await initFloatBackend();
   const b = new GraphModelBuilder(21);
   const x = b.input('image', [-1, 16, 16, 3]);
-  const c1 = b.fusedConv2d('conv1', x, b.const('conv1/filter', [3, 3, 3, 16], undefined, 'float32', -0.4, 0.4), [b.const('conv1/bias', [16], undefined, 'float32', -0.1, 0.1)], ['BiasAdd', 'Relu']);
-  const dw = b.fusedConv2d('dw', c1, b.const('dw/filter', [3, 3, 16, 1], undefined, 'float32', -0.4, 0.4), [b.const('dw/bias', [16], undefined, 'float32', -0.1, 0.1)], ['BiasAdd', 'Relu6'], { depthwise: true });
-  const c2 = b.fusedConv2d('conv2', dw, b.const('conv2/filter', [1, 1, 16, 64], undefined, 'float32', -0.3, 0.3), [b.const('conv2/bias', [64], undefined, 'float32', -0.1, 0.1)], ['BiasAdd', 'Relu']);
-  const c3 = b.fusedConv2d('conv3', c2, b.const('conv3/filter', [3, 3, 64, 64], undefined, 'float32', -0.08, 0.08), [b.const('conv3/bias', [64], undefined, 'float32', -0.1, 0.1)], ['BiasAdd', 'Relu'], { strides: 2 });
-  const m = b.op('pool', 'Mean', [c3, b.ints('pool/axes', [1, 2])], { T: attr.type('DT_FLOAT'), keep_dims: attr.b(false), Tidx: attr.type('DT_INT32') });
+  const c1 = b.fusedConv2d(
+    'conv1',
+    x,
+    b.const('conv1/filter', [3, 3, 3, 16], undefined, 'float32', -0.4, 0.4),
+    [b.const('conv1/bias', [16], undefined, 'float32', -0.1, 0.1)],
+    ['BiasAdd', 'Relu'],
+  );
+  const dw = b.fusedConv2d(
+    'dw',
+    c1,
+    b.const('dw/filter', [3, 3, 16, 1], undefined, 'float32', -0.4, 0.4),
+    [b.const('dw/bias', [16], undefined, 'float32', -0.1, 0.1)],
+    ['BiasAdd', 'Relu6'],
+    { depthwise: true },
+  );
+  const c2 = b.fusedConv2d(
+    'conv2',
+    dw,
+    b.const('conv2/filter', [1, 1, 16, 64], undefined, 'float32', -0.3, 0.3),
+    [b.const('conv2/bias', [64], undefined, 'float32', -0.1, 0.1)],
+    ['BiasAdd', 'Relu'],
+  );
+  const c3 = b.fusedConv2d(
+    'conv3',
+    c2,
+    b.const('conv3/filter', [3, 3, 64, 64], undefined, 'float32', -0.08, 0.08),
+    [b.const('conv3/bias', [64], undefined, 'float32', -0.1, 0.1)],
+    ['BiasAdd', 'Relu'],
+    { strides: 2 },
+  );
+  const m = b.op('pool', 'Mean', [c3, b.ints('pool/axes', [1, 2])], {
+    T: attr.type('DT_FLOAT'),
+    keep_dims: attr.b(false),
+    Tidx: attr.type('DT_INT32'),
+  });
   b.fusedMatMul('logits', m, b.const('logits/kernel', [64, 10]), [b.const('logits/bias', [10])], ['BiasAdd']);
   b.outputs('logits');
   await writeModel(dir, b.build());
@@ -40,7 +70,8 @@ async function scoreOfSaved(q: Graph, out: string): Promise<number> {
   await saveNative(q, out, { mode: 'dynamic' });
   const s = await InferenceSession.create(join(out, 'model.json'), { threads: 1 });
   const inputs = syntheticInputs(g, 6, 99); // a seed neither calibration (1) nor the guard (3) used
-  const ref: Float32Array[] = [], got: Float32Array[] = [];
+  const ref: Float32Array[] = [],
+    got: Float32Array[] = [];
   for (const x of inputs) {
     const [y] = execute(g, x);
     ref.push(Float32Array.from(y!.dataSync()));
@@ -60,13 +91,28 @@ describe('4-bit weights per layer (weightBitsPerLayer, as the CLI converts)', ()
     expect(widened.dw).toMatch(/depthwise/);
     expect(widened.logits).toMatch(/small layer \(640 weights\)/);
     expect(r.report.int4!.map((w) => w.node)).toEqual(['conv3']);
-    const dtype = (n: string) => r.graph.constants.get(r.graph.nodes.find((m) => m.name === n)!.inputs[1]!)!.quantization?.affine?.dtype;
-    expect([dtype('conv1'), dtype('dw'), dtype('conv2'), dtype('conv3'), dtype('logits')]).toEqual(['int8', 'int8', 'int8', 'int4', 'int8']);
+    const dtype = (n: string) =>
+      r.graph.constants.get(r.graph.nodes.find((m) => m.name === n)!.inputs[1]!)!.quantization?.affine?.dtype;
+    expect([dtype('conv1'), dtype('dw'), dtype('conv2'), dtype('conv3'), dtype('logits')]).toEqual([
+      'int8',
+      'int8',
+      'int8',
+      'int4',
+      'int8',
+    ]);
   });
 
   it('a tight tolerance widens the 4-bit conv to 8 bits before moving anything to float, and the saved model meets it', async () => {
-    const calibration = syntheticInputs(g, 8, 1), validation = syntheticInputs(g, 8, 3);
-    const r = await quantize(g, { mode: 'dynamic', weightBits: 4, weightBitsPerLayer: true, calibration, validation, accuracyGuard: { tolerance: 1e-4 } });
+    const calibration = syntheticInputs(g, 8, 1),
+      validation = syntheticInputs(g, 8, 3);
+    const r = await quantize(g, {
+      mode: 'dynamic',
+      weightBits: 4,
+      weightBitsPerLayer: true,
+      calibration,
+      validation,
+      accuracyGuard: { tolerance: 1e-4 },
+    });
     const guard = r.report.guard!;
     expect(guard.initial).toBeLessThan(1 - 1e-4);
     expect(guard.widenedTo8Bit).toEqual(['conv3']);
@@ -81,7 +127,8 @@ describe('4-bit weights per layer (weightBitsPerLayer, as the CLI converts)', ()
 
 describe('int8 with the guard: convolutions step back to dynamic before float', () => {
   it('a tight tolerance runs some Conv2D / MatMul dynamic; the saved files run natively as simulated and meet it on new inputs', async () => {
-    const calibration = syntheticInputs(g, 8, 1), validation = syntheticInputs(g, 8, 3);
+    const calibration = syntheticInputs(g, 8, 1),
+      validation = syntheticInputs(g, 8, 3);
     const r = await quantize(g, { mode: 'int8', calibration, validation, accuracyGuard: { tolerance: 2e-3 } });
     const guard = r.report.guard!;
     expect(guard.initial).toBeLessThan(1 - 2e-3);
@@ -98,13 +145,19 @@ describe('int8 with the guard: convolutions step back to dynamic before float', 
     const out = join(dir, 'out-int8-dynamic');
     await saveNative(r.graph, out, { mode: 'int8' });
     const s = await InferenceSession.create(join(out, 'model.json'), { threads: 1 });
-    expect(s.plan.filter((p) => p.placement === 'native-dynamic').map((p) => p.node).sort()).toEqual([...guard.movedToDynamic].sort());
+    expect(
+      s.plan
+        .filter((p) => p.placement === 'native-dynamic')
+        .map((p) => p.node)
+        .sort(),
+    ).toEqual([...guard.movedToDynamic].sort());
     const x = syntheticInputs(g, 1, 77)[0]!;
     const sim = dequantizeSim(simulate(r.graph, x).outputs[0]!).data as Float32Array;
     const nat = (await s.run(x))[s.outputs[0]!.name]!.data as Float32Array;
     // int8 and dynamic steps are bit-exact with the simulation; the nodes kept float run native
     // float kernels that sum in another order than tfjs (a few ulp).
-    for (let i = 0; i < sim.length; i++) expect(Math.abs(nat[i]! - sim[i]!)).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(sim[i]!)));
+    for (let i = 0; i < sim.length; i++)
+      expect(Math.abs(nat[i]! - sim[i]!)).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(sim[i]!)));
     s.dispose();
     tf.dispose(Object.values(x));
     // Independent check on new inputs: within 5× the guard's allowed loss (it measured 8 other samples).

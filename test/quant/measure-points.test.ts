@@ -8,29 +8,54 @@ import { measurePoints } from '../../src/quant/measure-points.js';
 import { modelFidelity } from '../../src/quant/output-fidelity.js';
 import { a, handModel, placeholder, whileConsts, whileNodes } from '../model/graph-json.js';
 
-beforeAll(async () => { await initFloatBackend(); });
+beforeAll(async () => {
+  await initFloatBackend();
+});
 
 const F = { T: a.type('float32') };
 
 // A detector head: raw boxes and scores (continuous outputs), NMS on them, the kept boxes
 // gathered (discrete), and a top-k of the kept scores (a second selection after the first).
-const detector = handModel([
-  placeholder('x', 'float32', [8, 4]),
-  { name: 'boxes', op: 'Mul', input: ['x', 'scale'], attr: F },
-  { name: 'scores', op: 'Sum', input: ['x', 'axis1'], attr: { ...F, Tidx: a.type('int32'), keep_dims: a.b(false) } },
-  { name: 'nms', op: 'NonMaxSuppressionV5', input: ['boxes', 'scores', 'max', 'iou', 'thr', 'sigma'], attr: { ...F, pad_to_max_output_size: a.b(false) } },
-  { name: 'kept', op: 'GatherV2', input: ['boxes', 'nms', 'axis0'], attr: { Tparams: a.type('float32'), Tindices: a.type('int32'), Taxis: a.type('int32'), batch_dims: a.i(0) } },
-  { name: 'top', op: 'TopKV2', input: ['nms:1', 'k'], attr: { ...F, sorted: a.b(true) } },
-], {
-  scale: { dtype: 'float32', shape: [], values: [0.01] },
-  axis1: { dtype: 'int32', shape: [], values: [1] },
-  axis0: { dtype: 'int32', shape: [], values: [0] },
-  max: { dtype: 'int32', shape: [], values: [4] },
-  iou: { dtype: 'float32', shape: [], values: [0.3] },
-  thr: { dtype: 'float32', shape: [], values: [0] },
-  sigma: { dtype: 'float32', shape: [], values: [0] },
-  k: { dtype: 'int32', shape: [], values: [2] },
-}, { signature: { outputs: { raw_boxes: { name: 'boxes:0' }, raw_scores: { name: 'scores:0' }, kept: { name: 'kept:0' }, top: { name: 'top:0' } } } });
+const detector = handModel(
+  [
+    placeholder('x', 'float32', [8, 4]),
+    { name: 'boxes', op: 'Mul', input: ['x', 'scale'], attr: F },
+    { name: 'scores', op: 'Sum', input: ['x', 'axis1'], attr: { ...F, Tidx: a.type('int32'), keep_dims: a.b(false) } },
+    {
+      name: 'nms',
+      op: 'NonMaxSuppressionV5',
+      input: ['boxes', 'scores', 'max', 'iou', 'thr', 'sigma'],
+      attr: { ...F, pad_to_max_output_size: a.b(false) },
+    },
+    {
+      name: 'kept',
+      op: 'GatherV2',
+      input: ['boxes', 'nms', 'axis0'],
+      attr: { Tparams: a.type('float32'), Tindices: a.type('int32'), Taxis: a.type('int32'), batch_dims: a.i(0) },
+    },
+    { name: 'top', op: 'TopKV2', input: ['nms:1', 'k'], attr: { ...F, sorted: a.b(true) } },
+  ],
+  {
+    scale: { dtype: 'float32', shape: [], values: [0.01] },
+    axis1: { dtype: 'int32', shape: [], values: [1] },
+    axis0: { dtype: 'int32', shape: [], values: [0] },
+    max: { dtype: 'int32', shape: [], values: [4] },
+    iou: { dtype: 'float32', shape: [], values: [0.3] },
+    thr: { dtype: 'float32', shape: [], values: [0] },
+    sigma: { dtype: 'float32', shape: [], values: [0] },
+    k: { dtype: 'int32', shape: [], values: [2] },
+  },
+  {
+    signature: {
+      outputs: {
+        raw_boxes: { name: 'boxes:0' },
+        raw_scores: { name: 'scores:0' },
+        kept: { name: 'kept:0' },
+        top: { name: 'top:0' },
+      },
+    },
+  },
+);
 
 describe('measure points', () => {
   it('outputs after NMS (and a top-k after it) are measured at the boxes and scores entering the NMS; raw outputs as they are', async () => {
@@ -46,24 +71,40 @@ describe('measure points', () => {
   });
 
   it('when every output is discrete (keypoints from an arg max), they are measured too, beside the tensors entering the selection', async () => {
-    const m = handModel([
-      placeholder('x', 'float32', [1, 8, 8, 3]),
-      { name: 'heat', op: 'Mul', input: ['x', 'two'], attr: F },
-      { name: 'flat', op: 'Reshape', input: ['heat', 'shape'], attr: { ...F, Tshape: a.type('int32') } },
-      { name: 'best', op: 'ArgMax', input: ['flat', 'axis'], attr: { ...F, Tidx: a.type('int32'), output_type: a.type('int32') } },
-      { name: 'where', op: 'Cast', input: ['best'], attr: { SrcT: a.type('int32'), DstT: a.type('float32'), Truncate: a.b(false) } },
-    ], {
-      two: { dtype: 'float32', shape: [], values: [2] },
-      shape: { dtype: 'int32', shape: [2], values: [64, 3] },
-      axis: { dtype: 'int32', shape: [], values: [0] },
-    });
+    const m = handModel(
+      [
+        placeholder('x', 'float32', [1, 8, 8, 3]),
+        { name: 'heat', op: 'Mul', input: ['x', 'two'], attr: F },
+        { name: 'flat', op: 'Reshape', input: ['heat', 'shape'], attr: { ...F, Tshape: a.type('int32') } },
+        {
+          name: 'best',
+          op: 'ArgMax',
+          input: ['flat', 'axis'],
+          attr: { ...F, Tidx: a.type('int32'), output_type: a.type('int32') },
+        },
+        {
+          name: 'where',
+          op: 'Cast',
+          input: ['best'],
+          attr: { SrcT: a.type('int32'), DstT: a.type('float32'), Truncate: a.b(false) },
+        },
+      ],
+      {
+        two: { dtype: 'float32', shape: [], values: [2] },
+        shape: { dtype: 'int32', shape: [2], values: [64, 3] },
+        axis: { dtype: 'int32', shape: [], values: [0] },
+      },
+    );
     const p = measurePoints(await loadModel({ modelJson: m.modelJson, weightData: m.weightData }));
     expect(p.discrete).toEqual([{ output: 'where', selections: ['best'], measuredAt: ['flat'] }]);
     expect(p.points).toEqual(['flat', 'where']);
   });
 
   it('a model without selection ops is measured at its outputs; a loop (no selection inside) is not a selection', async () => {
-    const g = await loadModel({ modelJson: handModel(whileNodes, whileConsts).modelJson, weightData: handModel(whileNodes, whileConsts).weightData });
+    const g = await loadModel({
+      modelJson: handModel(whileNodes, whileConsts).modelJson,
+      weightData: handModel(whileNodes, whileConsts).weightData,
+    });
     const p = measurePoints(g);
     expect(p.discrete).toEqual([]);
     expect(p.points).toEqual(g.outputs);
@@ -84,7 +125,14 @@ describe('the headline of a model fidelity', () => {
     expect(kept.score).toBeCloseTo(1 - 1 / 8, 6);
   });
   it('takes every output when all are discrete', () => {
-    const f = modelFidelity([{ name: 'a', discrete: true }, { name: 'kept', discrete: true }], ref, got);
+    const f = modelFidelity(
+      [
+        { name: 'a', discrete: true },
+        { name: 'kept', discrete: true },
+      ],
+      ref,
+      got,
+    );
     expect(f.worstOutput).toBe('kept');
     expect(f.minScore).toBeCloseTo(1 - 1 / 8, 6);
   });

@@ -2,7 +2,13 @@
 // percentile against a sort, the native KL and MSE searches against float64 brute force.
 import { describe, expect, it } from 'vitest';
 import { randomFloats, rng } from '../../src/model/testing.js';
-import { createObserver, resolveObserverOptions, searchCandidate, searchRange, StreamingHistogram } from '../../src/quant/observers.js';
+import {
+  createObserver,
+  resolveObserverOptions,
+  searchCandidate,
+  searchRange,
+  StreamingHistogram,
+} from '../../src/quant/observers.js';
 import { rne } from '../../src/quant/scheme.js';
 
 function batches(n: number, size: number, seed: number, spread = 1): Float32Array[] {
@@ -13,7 +19,8 @@ function batches(n: number, size: number, seed: number, spread = 1): Float32Arra
 function heavyTail(n: number, seed: number): Float32Array {
   const r = rng(seed);
   return Float32Array.from({ length: n }, () => {
-    const u = r(), v = r();
+    const u = r(),
+      v = r();
     const g = Math.sqrt(-2 * Math.log(u + 1e-12)) * Math.cos(2 * Math.PI * v);
     return r() < 0.002 ? g * 20 : g;
   });
@@ -24,11 +31,18 @@ describe('min-max observers', () => {
     const o = createObserver('minmax');
     expect(o.range()).toBeUndefined();
     const bs = batches(5, 100, 1);
-    bs[2]![3] = NaN; bs[3]![4] = Infinity; bs[4]![5] = -Infinity;
-    let lo = 0, hi = 0;
+    bs[2]![3] = NaN;
+    bs[3]![4] = Infinity;
+    bs[4]![5] = -Infinity;
+    let lo = 0,
+      hi = 0;
     for (const b of bs) {
       o.observe(b);
-      for (const v of b) if (Number.isFinite(v)) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
+      for (const v of b)
+        if (Number.isFinite(v)) {
+          lo = Math.min(lo, v);
+          hi = Math.max(hi, v);
+        }
     }
     expect(o.range()).toEqual([lo, hi]);
   });
@@ -37,12 +51,23 @@ describe('min-max observers', () => {
     const c = 0.25;
     const o = createObserver({ kind: 'moving-average', averagingConstant: c });
     const bs = batches(6, 50, 7);
-    let lo = NaN, hi = NaN;
+    let lo = NaN,
+      hi = NaN;
     for (const b of bs) {
       o.observe(b);
-      let bl = 0, bh = 0;
-      for (const v of b) { bl = Math.min(bl, v); bh = Math.max(bh, v); }
-      if (Number.isNaN(lo)) { lo = bl; hi = bh; } else { lo += c * (bl - lo); hi += c * (bh - hi); }
+      let bl = 0,
+        bh = 0;
+      for (const v of b) {
+        bl = Math.min(bl, v);
+        bh = Math.max(bh, v);
+      }
+      if (Number.isNaN(lo)) {
+        lo = bl;
+        hi = bh;
+      } else {
+        lo += c * (bl - lo);
+        hi += c * (bh - hi);
+      }
     }
     const [rl, rh] = o.range()!;
     expect(rl).toBeCloseTo(lo, 12);
@@ -68,14 +93,16 @@ describe('histogram observers', () => {
 
   it('streamed batches with a growing range keep every count (rebinning) and give nearly the one-shot quantiles', () => {
     const all = heavyTail(30000, 5);
-    const streamed = new StreamingHistogram(2048), once = new StreamingHistogram(2048);
+    const streamed = new StreamingHistogram(2048),
+      once = new StreamingHistogram(2048);
     for (let i = 0; i < 30; i++) streamed.add(all.subarray(i * 1000, (i + 1) * 1000));
     once.add(all);
     expect(streamed.total).toBeCloseTo(30000, 6);
     expect(streamed.lo).toBe(once.lo);
     expect(streamed.hi).toBe(once.hi);
     const width = (once.hi - once.lo) / 2048;
-    for (const f of [0.001, 0.5, 0.999]) expect(Math.abs(streamed.quantile(f) - once.quantile(f))).toBeLessThan(3 * width);
+    for (const f of [0.001, 0.5, 0.999])
+      expect(Math.abs(streamed.quantile(f) - once.quantile(f))).toBeLessThan(3 * width);
   });
 
   it('all-zero tensors give [0, 0]; zeros seen first are kept when the range appears', () => {
@@ -90,7 +117,12 @@ describe('histogram observers', () => {
   });
 
   it('candidate intervals follow the documented formula', () => {
-    for (const [bins, lo, hi] of [[64, -1, 3], [100, 0, 5], [37, -2, 0.3], [2048, -0.7, 9]] as const) {
+    for (const [bins, lo, hi] of [
+      [64, -1, 3],
+      [100, 0, 5],
+      [37, -2, 0.3],
+      [2048, -0.7, 9],
+    ] as const) {
       const w = (hi - lo) / bins;
       const z = Math.min(bins, Math.max(0, rne(-lo / w)));
       for (const i of [1, 5, Math.floor(bins / 2), bins]) {
@@ -107,7 +139,8 @@ function candidates(bins: number, lo: number, hi: number, levels: number): [numb
   const z = Math.min(bins, Math.max(0, rne(-lo / w)));
   const out: [number, number][] = [];
   for (let i = 1; i <= bins; i++) {
-    const s = z - rne((z * i) / bins), e = z + rne(((bins - z) * i) / bins);
+    const s = z - rne((z * i) / bins),
+      e = z + rne(((bins - z) * i) / bins);
     if (e - s < Math.min(levels, bins)) continue;
     const last = out[out.length - 1];
     if (last && last[0] === s && last[1] === e) continue;
@@ -117,25 +150,34 @@ function candidates(bins: number, lo: number, hi: number, levels: number): [numb
 }
 
 function smooth(p: number[]): number[] | undefined {
-  const zeros = p.filter((v) => v === 0).length, nz = p.length - zeros;
+  const zeros = p.filter((v) => v === 0).length,
+    nz = p.length - zeros;
   if (!nz) return undefined;
-  const eps = 1e-4, eps1 = (eps * zeros) / nz;
+  const eps = 1e-4,
+    eps1 = (eps * zeros) / nz;
   return p.map((v) => (v === 0 ? eps : v - eps1));
 }
 
 function klBrute(h: number[], lo: number, hi: number, levels: number): [number, number] {
-  let best = Infinity, arg: [number, number] = [0, h.length];
+  let best = Infinity,
+    arg: [number, number] = [0, h.length];
   for (const [s, e] of candidates(h.length, lo, hi, levels)) {
     const len = e - s;
     const p = h.slice(s, e);
     p[0]! += h.slice(0, s).reduce((a, b) => a + b, 0);
     p[len - 1]! += h.slice(e).reduce((a, b) => a + b, 0);
-    const groups = Math.min(levels, len), merged = Math.floor(len / groups);
+    const groups = Math.min(levels, len),
+      merged = Math.floor(len / groups);
     const q = new Array<number>(len).fill(0);
     for (let j = 0; j < groups; j++) {
-      const a = j * merged, b = j === groups - 1 ? len : a + merged;
-      let sum = 0, nonzero = 0;
-      for (let k = a; k < b; k++) { sum += h[s + k]!; if (p[k] !== 0) nonzero++; }
+      const a = j * merged,
+        b = j === groups - 1 ? len : a + merged;
+      let sum = 0,
+        nonzero = 0;
+      for (let k = a; k < b; k++) {
+        sum += h[s + k]!;
+        if (p[k] !== 0) nonzero++;
+      }
       if (nonzero) for (let k = a; k < b; k++) q[k] = p[k] !== 0 ? sum / nonzero : 0;
     }
     const ps = smooth(p);
@@ -143,29 +185,51 @@ function klBrute(h: number[], lo: number, hi: number, levels: number): [number, 
     const qs = smooth(q);
     let kl = Infinity;
     if (qs) {
-      let sp = 0, sq = 0;
-      for (let k = 0; k < len; k++) { sp += ps[k]!; sq += qs[k]!; }
+      let sp = 0,
+        sq = 0;
+      for (let k = 0; k < len; k++) {
+        sp += ps[k]!;
+        sq += qs[k]!;
+      }
       kl = 0;
-      for (let k = 0; k < len; k++) { const pk = ps[k]! / sp, qk = qs[k]! / sq; if (pk > 0) kl += pk * Math.log(pk / qk); }
+      for (let k = 0; k < len; k++) {
+        const pk = ps[k]! / sp,
+          qk = qs[k]! / sq;
+        if (pk > 0) kl += pk * Math.log(pk / qk);
+      }
     }
-    if (kl < best) { best = kl; arg = [s, e]; }
+    if (kl < best) {
+      best = kl;
+      arg = [s, e];
+    }
   }
   return arg;
 }
 
 function mseBrute(h: number[], lo: number, hi: number, levels: number): [number, number] {
   const w = (hi - lo) / h.length;
-  let best = Infinity, arg: [number, number] = [0, h.length];
+  let best = Infinity,
+    arg: [number, number] = [0, h.length];
   for (const [s, e] of candidates(h.length, lo, hi, levels)) {
-    const a = lo + w * s, b = lo + w * e, step = (b - a) / levels;
-    let err = 0, inside = 0;
+    const a = lo + w * s,
+      b = lo + w * e,
+      step = (b - a) / levels;
+    let err = 0,
+      inside = 0;
     h.forEach((c, k) => {
       if (c === 0) return;
       if (k >= s && k < e) inside += c;
-      else { const ctr = lo + w * (k + 0.5); const d = ctr < a ? a - ctr : ctr - b; err += c * d * d; }
+      else {
+        const ctr = lo + w * (k + 0.5);
+        const d = ctr < a ? a - ctr : ctr - b;
+        err += c * d * d;
+      }
     });
     err += (inside * step * step) / 12;
-    if (err < best) { best = err; arg = [s, e]; }
+    if (err < best) {
+      best = err;
+      arg = [s, e];
+    }
   }
   return arg;
 }
@@ -181,7 +245,12 @@ describe('KL and MSE range searches', () => {
     });
     cases.push({ name: `histogram ${t}`, h, lo: -1 - t * 0.3, hi: 2 + t });
   }
-  cases.push({ name: 'non-negative (ReLU) histogram', h: Array.from({ length: 80 }, (_, k) => Math.floor(500 / (1 + k))), lo: 0, hi: 4 });
+  cases.push({
+    name: 'non-negative (ReLU) histogram',
+    h: Array.from({ length: 80 }, (_, k) => Math.floor(500 / (1 + k))),
+    lo: 0,
+    hi: 4,
+  });
 
   for (const c of cases) {
     it(`native search equals the float64 brute force: ${c.name}`, () => {
@@ -196,7 +265,9 @@ describe('KL and MSE range searches', () => {
 
   it('entropy and MSE clip a heavy tail that min-max keeps', () => {
     const x = heavyTail(50000, 9);
-    const mm = createObserver('minmax'), kl = createObserver('entropy'), mse = createObserver('mse');
+    const mm = createObserver('minmax'),
+      kl = createObserver('entropy'),
+      mse = createObserver('mse');
     for (const o of [mm, kl, mse]) o.observe(x);
     const [, hmm] = mm.range()!;
     expect(kl.range()![1]).toBeLessThan(hmm * 0.8);

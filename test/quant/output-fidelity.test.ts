@@ -50,9 +50,11 @@ describe('outputFidelity', () => {
   });
 
   it('modelFidelity: the headline is the minimum over outputs, even when the first output is perfect', () => {
-    const m = modelFidelity([{ name: 'score' }, { name: 'emb' }],
+    const m = modelFidelity(
+      [{ name: 'score' }, { name: 'emb' }],
       [[f(0.7), new Float32Array(16).fill(1)]],
-      [[f(0.7), Float32Array.from({ length: 16 }, (_, i) => (i % 2 ? 1 : -1))]]);
+      [[f(0.7), Float32Array.from({ length: 16 }, (_, i) => (i % 2 ? 1 : -1))]],
+    );
     expect(m.outputs[0]!.score).toBe(1);
     expect(m.outputs[1]!.cosine).toBeCloseTo(0, 12);
     expect(m.minScore).toBe(m.outputs[1]!.score);
@@ -66,10 +68,17 @@ describe('generated inputs', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tfjq-synth-'));
     const b = new GraphModelBuilder(3);
     const x = b.input('pixels', [-1, 16, 16, 3]);
-    const s = b.op('scale', 'Mul', [x, b.const('scale/y', [], Float32Array.of(1 / 127.5))], { T: attr.type('DT_FLOAT') });
+    const s = b.op('scale', 'Mul', [x, b.const('scale/y', [], Float32Array.of(1 / 127.5))], {
+      T: attr.type('DT_FLOAT'),
+    });
     const y = b.op('shift', 'Sub', [s, b.const('shift/y', [], Float32Array.of(1))], { T: attr.type('DT_FLOAT') });
     const ids = b.input('ids', [-1, 6], 'DT_INT32');
-    const e = b.op('embed', 'GatherV2', [b.const('embed/table', [50, 4]), ids, b.ints('embed/axis', [0], [])], { Tparams: attr.type('DT_FLOAT'), Tindices: attr.type('DT_INT32'), Taxis: attr.type('DT_INT32'), batch_dims: attr.i(0) });
+    const e = b.op('embed', 'GatherV2', [b.const('embed/table', [50, 4]), ids, b.ints('embed/axis', [0], [])], {
+      Tparams: attr.type('DT_FLOAT'),
+      Tindices: attr.type('DT_INT32'),
+      Taxis: attr.type('DT_INT32'),
+      batch_dims: attr.i(0),
+    });
     const raw = b.input('raw', [-1, 8, 8, 3]);
     b.outputs(y, e, b.op('raw_out', 'Relu', [raw], { T: attr.type('DT_FLOAT') }));
     await writeModel(dir, b.build());
@@ -79,7 +88,8 @@ describe('generated inputs', () => {
     expect(a.ids).toMatchObject({ kind: 'tokens', range: [0, 49], source: 'graph' });
     expect(a.raw).toMatchObject({ kind: 'image', range: [0, 1], source: 'assumed' });
     const [sample] = syntheticInputs(g, 1, 5);
-    const px = sample!.pixels!.dataSync(), tok = sample!.ids!.dataSync();
+    const px = sample!.pixels!.dataSync(),
+      tok = sample!.ids!.dataSync();
     expect(Math.min(...px)).toBeGreaterThanOrEqual(0);
     expect(Math.max(...px)).toBeLessThanOrEqual(255);
     expect(Math.max(...px)).toBeGreaterThan(1); // not a [0, 1] image

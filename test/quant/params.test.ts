@@ -29,13 +29,32 @@ describe('execution plan (§12.2, §12.4)', () => {
     const x = createGraph('p');
     x.inputs.push({ name: 'x', dtype: 'float32', shape: [-1, 2] });
     const w = new Float32Array(4).fill(0.5);
-    x.constants.set('w', { name: 'w', dtype: 'float32', shape: [2, 2], data: w, quantization: { affine: { dtype: 'int8', axis: 1, scales: Float32Array.of(0.01, 0.01), zeroPoints: new Int32Array(2), values: new Int8Array(4).fill(50) } } });
+    x.constants.set('w', {
+      name: 'w',
+      dtype: 'float32',
+      shape: [2, 2],
+      data: w,
+      quantization: {
+        affine: {
+          dtype: 'int8',
+          axis: 1,
+          scales: Float32Array.of(0.01, 0.01),
+          zeroPoints: new Int32Array(2),
+          values: new Int8Array(4).fill(50),
+        },
+      },
+    });
     x.nodes.push({ name: 'mm', op: 'MatMul', inputs: ['x', 'w'], outputs: ['mm'], attrs: { activation: 'tanh' } });
     x.nodes.push({ name: 'sm', op: 'Softmax', inputs: ['mm'], outputs: ['sm'], attrs: {} });
     x.nodes.push({ name: 'ex', op: 'Exp', inputs: ['sm'], outputs: ['ex'], attrs: {} });
     x.outputs = ['ex'];
     x.metadata.quantization = { mode: 'int8', floatNodes: [] };
-    x.metadata.activations = { x: activationParams(-1, 1), mm: activationParams(-1, 1), sm: activationParams(0, 1), ex: activationParams(0, 3) };
+    x.metadata.activations = {
+      x: activationParams(-1, 1),
+      mm: activationParams(-1, 1),
+      sm: activationParams(0, 1),
+      ex: activationParams(0, 3),
+    };
     return x;
   }
 

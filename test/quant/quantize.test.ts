@@ -9,9 +9,24 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initFloatBackend, tf } from '../../src/backend/float.js';
 import { buildLeNet300100, buildLeNet5, loadMnist, trainModel, type MnistSplit } from '../../src/data/index.js';
-import { createGraph, execute, loadModel, optimize, saveNative, saveTfjs, tfjsFiles, type Graph } from '../../src/model/index.js';
+import {
+  createGraph,
+  execute,
+  loadModel,
+  optimize,
+  saveNative,
+  saveTfjs,
+  tfjsFiles,
+  type Graph,
+} from '../../src/model/index.js';
 import { loadStock, saveLayersToMemory } from '../../src/model/testing.js';
-import { floatPredict, quantize, simulatedPredict, top1Agreement, type QuantizeOptions } from '../../src/quant/quantize.js';
+import {
+  floatPredict,
+  quantize,
+  simulatedPredict,
+  top1Agreement,
+  type QuantizeOptions,
+} from '../../src/quant/quantize.js';
 import { formatLayerReport } from '../../src/report/layers.js';
 import { simulate } from '../../src/quant/simulate.js';
 import { registerNativeTrainingKernels } from '../../src/train/kernels.js';
@@ -19,32 +34,60 @@ import { registerNativeTrainingKernels } from '../../src/train/kernels.js';
 let mnist: MnistSplit;
 let dir: string;
 const models: Record<string, Graph> = {};
-const TEST = 2000, BATCH = 500;
+const TEST = 2000,
+  BATCH = 500;
 
 function mobileNetStyle(): tf.LayersModel {
   const L = tf.layers;
   const init = (s: number) => tf.initializers.glorotUniform({ seed: s });
   const x = tf.input({ shape: [28, 28, 1], name: 'image' });
-  let y = L.conv2d({ filters: 8, kernelSize: 3, strides: 2, padding: 'same', useBias: false, kernelInitializer: init(1), name: 'stem' }).apply(x) as tf.SymbolicTensor;
+  let y = L.conv2d({
+    filters: 8,
+    kernelSize: 3,
+    strides: 2,
+    padding: 'same',
+    useBias: false,
+    kernelInitializer: init(1),
+    name: 'stem',
+  }).apply(x) as tf.SymbolicTensor;
   y = L.batchNormalization({ momentum: 0.8, name: 'stem_bn' }).apply(y) as tf.SymbolicTensor;
   y = L.reLU({ maxValue: 6, name: 'stem_relu6' }).apply(y) as tf.SymbolicTensor;
   let s = 2;
-  for (const [i, [filters, stride]] of ([[16, 1], [32, 2]] as const).entries()) {
-    y = L.depthwiseConv2d({ kernelSize: 3, strides: stride, padding: 'same', useBias: false, depthwiseInitializer: init(s++), name: `dw${i}` }).apply(y) as tf.SymbolicTensor;
+  for (const [i, [filters, stride]] of (
+    [
+      [16, 1],
+      [32, 2],
+    ] as const
+  ).entries()) {
+    y = L.depthwiseConv2d({
+      kernelSize: 3,
+      strides: stride,
+      padding: 'same',
+      useBias: false,
+      depthwiseInitializer: init(s++),
+      name: `dw${i}`,
+    }).apply(y) as tf.SymbolicTensor;
     y = L.batchNormalization({ momentum: 0.8, name: `dw${i}_bn` }).apply(y) as tf.SymbolicTensor;
     y = L.reLU({ maxValue: 6, name: `dw${i}_relu6` }).apply(y) as tf.SymbolicTensor;
-    y = L.conv2d({ filters, kernelSize: 1, useBias: false, kernelInitializer: init(s++), name: `pw${i}` }).apply(y) as tf.SymbolicTensor;
+    y = L.conv2d({ filters, kernelSize: 1, useBias: false, kernelInitializer: init(s++), name: `pw${i}` }).apply(
+      y,
+    ) as tf.SymbolicTensor;
     y = L.batchNormalization({ momentum: 0.8, name: `pw${i}_bn` }).apply(y) as tf.SymbolicTensor;
     y = L.reLU({ maxValue: 6, name: `pw${i}_relu6` }).apply(y) as tf.SymbolicTensor;
   }
   y = L.flatten({ name: 'flatten' }).apply(y) as tf.SymbolicTensor;
-  y = L.dense({ units: 256, activation: 'relu', kernelInitializer: init(s++), name: 'fc' }).apply(y) as tf.SymbolicTensor;
-  y = L.dense({ units: 10, activation: 'softmax', kernelInitializer: init(s++), name: 'logits' }).apply(y) as tf.SymbolicTensor;
+  y = L.dense({ units: 256, activation: 'relu', kernelInitializer: init(s++), name: 'fc' }).apply(
+    y,
+  ) as tf.SymbolicTensor;
+  y = L.dense({ units: 10, activation: 'softmax', kernelInitializer: init(s++), name: 'logits' }).apply(
+    y,
+  ) as tf.SymbolicTensor;
   return tf.model({ inputs: x, outputs: y, name: 'mobilenet_style' });
 }
 
 async function trained(m: tf.LayersModel, n: number, epochs: number): Promise<Graph> {
-  const x = mnist.xTrain.slice([0, 0, 0, 0], [n, 28, 28, 1]), y = mnist.yTrain.slice([0, 0], [n, 10]);
+  const x = mnist.xTrain.slice([0, 0, 0, 0], [n, 28, 28, 1]),
+    y = mnist.yTrain.slice([0, 0], [n, 10]);
   await trainModel(m, x, y, { epochs, optimizer: 'adam', learningRate: 0.003, batchSize: 32, seed: 1 });
   tf.dispose([x, y]);
   const g = await loadModel(await saveLayersToMemory(m));
@@ -57,7 +100,9 @@ function calibration(n = 8, size = 32): tf.Tensor[] {
 }
 
 function testBatches(g: Graph): Record<string, tf.Tensor>[] {
-  return Array.from({ length: TEST / BATCH }, (_, i) => ({ [g.inputs[0]!.name]: mnist.xTest.slice([i * BATCH, 0, 0, 0], [BATCH, 28, 28, 1]) }));
+  return Array.from({ length: TEST / BATCH }, (_, i) => ({
+    [g.inputs[0]!.name]: mnist.xTest.slice([i * BATCH, 0, 0, 0], [BATCH, 28, 28, 1]),
+  }));
 }
 
 function argmax(d: Float32Array, row: number): number {
@@ -68,10 +113,14 @@ function argmax(d: Float32Array, row: number): number {
 
 /** Agreement with float and both accuracies on the test digits (quantized numerics: simulate). */
 function evaluate(reference: Graph, q: Graph): { agreement: number; accFloat: number; accQuant: number } {
-  const fp = floatPredict(reference), sp = simulatedPredict(q);
-  let agree = 0, accF = 0, accQ = 0;
+  const fp = floatPredict(reference),
+    sp = simulatedPredict(q);
+  let agree = 0,
+    accF = 0,
+    accQ = 0;
   testBatches(reference).forEach((x, bi) => {
-    const a = fp(x), b = sp(x);
+    const a = fp(x),
+      b = sp(x);
     agree += top1Agreement(a, b, 10) * BATCH;
     for (let i = 0; i < BATCH; i++) {
       const label = mnist.labelsTest[bi * BATCH + i]!;
@@ -119,7 +168,8 @@ describe.each(['lenet300', 'lenet5', 'mobilenet'])('%s on mnist', (name) => {
     expect(e.agreement).toBeGreaterThanOrEqual(0.99);
     expect(e.accFloat - e.accQuant).toBeLessThanOrEqual(0.003);
     expect(e.accFloat).toBeGreaterThan(0.8);
-    const fd = join(dir, `${name}-float`), qd = join(dir, `${name}-int8`);
+    const fd = join(dir, `${name}-float`),
+      qd = join(dir, `${name}-int8`);
     await saveNative(ref, fd);
     await saveNative(q, qd, { mode: 'full-int8' });
     const ratio = (await dirBytes(fd)) / (await dirBytes(qd));
@@ -141,15 +191,17 @@ describe.each(['lenet300', 'lenet5', 'mobilenet'])('%s on mnist', (name) => {
     expect(report.nodes.every((n) => n.execution !== 'int8')).toBe(true);
     expect(evaluate(ref, q).agreement).toBeGreaterThanOrEqual(0.995);
     const { graph: h } = await quantize(g, { mode: 'float16' });
-    const fd = join(dir, `${name}-tfjs-float`), hd = join(dir, `${name}-tfjs-f16`);
+    const fd = join(dir, `${name}-tfjs-float`),
+      hd = join(dir, `${name}-tfjs-f16`);
     await saveTfjs(ref, fd);
     await saveTfjs(h, hd, { quantize: 'float16' });
     expect((await dirBytes(fd)) / (await dirBytes(hd))).toBeGreaterThanOrEqual(1.95);
-    const nf = join(dir, `${name}-native-float`), nh = join(dir, `${name}-native-f16`);
+    const nf = join(dir, `${name}-native-float`),
+      nh = join(dir, `${name}-native-f16`);
     await saveNative(ref, nf);
     await saveNative(h, nh, { mode: 'float16' });
     expect((await dirBytes(nf)) / (await dirBytes(nh))).toBeGreaterThanOrEqual(1.95);
-    const stock = await loadStock(tfjsFiles(h, { quantize: 'float16' })) as tf.GraphModel;
+    const stock = (await loadStock(tfjsFiles(h, { quantize: 'float16' }))) as tf.GraphModel;
     const x = mnist.xTest.slice([0, 0, 0, 0], [200, 28, 28, 1]);
     const a = (stock.predict(x) as tf.Tensor).dataSync() as Float32Array;
     expect(top1Agreement(a, floatPredict(ref)({ [ref.inputs[0]!.name]: x }), 10)).toBeGreaterThanOrEqual(0.99);
@@ -182,7 +234,8 @@ describe('per-channel vs per-tensor, stock tfjs format, guard, report', () => {
     const g = wideChannel();
     const perChannel = await quantize(g, { mode: 'int8', calibration: calibration(), report: false });
     const perTensor = await quantize(g, { mode: 'int8', calibration: calibration(), perChannel: false, report: false });
-    const pc = evaluate(g, perChannel.graph).agreement, pt = evaluate(g, perTensor.graph).agreement;
+    const pc = evaluate(g, perChannel.graph).agreement,
+      pt = evaluate(g, perTensor.graph).agreement;
     expect(pc).toBeGreaterThanOrEqual(0.99);
     expect(pt).toBeLessThan(pc - 0.05);
     const dynTensor = evaluate(g, (await quantize(g, { mode: 'dynamic', perChannel: false })).graph).agreement;
@@ -193,7 +246,12 @@ describe('per-channel vs per-tensor, stock tfjs format, guard, report', () => {
 
   it('the accuracy guard moves the most sensitive layers to float until within tolerance', async () => {
     const g = wideChannel();
-    const r = await quantize(g, { mode: 'int8', calibration: calibration(), perChannel: false, accuracyGuard: { tolerance: 0.01 } });
+    const r = await quantize(g, {
+      mode: 'int8',
+      calibration: calibration(),
+      perChannel: false,
+      accuracyGuard: { tolerance: 0.01 },
+    });
     const guard = r.report.guard!;
     expect(guard.initial).toBeLessThan(0.99);
     expect(guard.satisfied).toBe(true);
@@ -214,7 +272,12 @@ describe('per-channel vs per-tensor, stock tfjs format, guard, report', () => {
       for (let i = 0; i < 500; i++) if (argmax(p, i) === labels[i]) ok++;
       return ok / 500;
     };
-    const r2 = await quantize(g, { mode: 'int8', calibration: calibration(), perChannel: false, accuracyGuard: { tolerance: 0.005, metric } });
+    const r2 = await quantize(g, {
+      mode: 'int8',
+      calibration: calibration(),
+      perChannel: false,
+      accuracyGuard: { tolerance: 0.005, metric },
+    });
     expect(r2.report.guard!.satisfied).toBe(true);
     expect(r2.report.guard!.final).toBeGreaterThanOrEqual(r2.report.guard!.float - 0.005);
     expect(metric(simulatedPredict(r2.graph))).toBe(r2.report.guard!.final);
@@ -229,7 +292,8 @@ describe('per-channel vs per-tensor, stock tfjs format, guard, report', () => {
     expect(w.quantization!.affine!.dtype).toBe('int4');
     expect(w.quantization!.affine!.groupSize).toBe(64);
     expect(evaluate(ref, q).agreement).toBeGreaterThanOrEqual(0.97);
-    const fd = join(dir, 'int4-float'), qd = join(dir, 'int4');
+    const fd = join(dir, 'int4-float'),
+      qd = join(dir, 'int4');
     await saveNative(ref, fd);
     await saveNative(q, qd);
     expect((await dirBytes(fd)) / (await dirBytes(qd))).toBeGreaterThanOrEqual(7);
@@ -241,8 +305,12 @@ describe('per-channel vs per-tensor, stock tfjs format, guard, report', () => {
     const { graph: q } = await quantize(models.lenet5!, { mode: 'int8', calibration: calibration(), report: false });
     const files = tfjsFiles(q, { quantize: 'uint8' });
     const mj = JSON.parse(new TextDecoder().decode(files.find((f) => f.name === 'model.json')!.bytes));
-    expect(mj.weightsManifest[0].weights.some((w: { quantization?: { dtype: string } }) => w.quantization?.dtype === 'uint8')).toBe(true);
-    const stock = await loadStock(files) as tf.GraphModel;
+    expect(
+      mj.weightsManifest[0].weights.some(
+        (w: { quantization?: { dtype: string } }) => w.quantization?.dtype === 'uint8',
+      ),
+    ).toBe(true);
+    const stock = (await loadStock(files)) as tf.GraphModel;
     const x = mnist.xTest.slice([0, 0, 0, 0], [300, 28, 28, 1]);
     const a = (stock.predict(x) as tf.Tensor).dataSync() as Float32Array;
     expect(top1Agreement(a, floatPredict(ref)({ [ref.inputs[0]!.name]: x }), 10)).toBeGreaterThanOrEqual(0.99);
@@ -262,7 +330,8 @@ describe('per-channel vs per-tensor, stock tfjs format, guard, report', () => {
       expect(l.cosine).toBeLessThanOrEqual(1.000001);
     }
     // The first conv: recompute its max error independently from simulate and execute.
-    const conv = layers.find((l) => l.op === 'Conv2D' && l.tensor === 'conv1/Conv2D') ?? layers.find((l) => l.op === 'Conv2D')!;
+    const conv =
+      layers.find((l) => l.op === 'Conv2D' && l.tensor === 'conv1/Conv2D') ?? layers.find((l) => l.op === 'Conv2D')!;
     expect(conv.execution).toBe('int8');
     const text = formatLayerReport(report.layers!);
     expect(text.split('\n')[0]).toMatch(/tensor\s+op\s+runs\s+SNR dB/);
@@ -274,27 +343,41 @@ describe('bias correction', () => {
   it('removes the mean output shift that per-tensor weight quantization introduces', async () => {
     const g = createGraph('dense');
     g.inputs.push({ name: 'x', dtype: 'float32', shape: [-1, 64] });
-    const r = (i: number) => Math.sin(i * 12.9898) * 43758.5453 % 1;
+    const r = (i: number) => (Math.sin(i * 12.9898) * 43758.5453) % 1;
     const w = Float32Array.from({ length: 64 * 16 }, (_, i) => (i % 16 === 0 ? 4 : 0.3) * r(i)); // channel 0 wide: per-tensor steps are coarse
     g.constants.set('w', { name: 'w', dtype: 'float32', shape: [64, 16], data: w });
     g.constants.set('b', { name: 'b', dtype: 'float32', shape: [16], data: new Float32Array(16) });
     g.tensors.set('x', { dtype: 'float32', shape: [-1, 64] });
-    g.nodes.push({ name: 'fc', op: 'MatMul', inputs: ['x', 'w', 'b'], outputs: ['fc'], attrs: { activation: 'none', transpose_a: false, transpose_b: false } });
+    g.nodes.push({
+      name: 'fc',
+      op: 'MatMul',
+      inputs: ['x', 'w', 'b'],
+      outputs: ['fc'],
+      attrs: { activation: 'none', transpose_a: false, transpose_b: false },
+    });
     g.outputs = ['fc'];
     const data = Array.from({ length: 4 }, (_, i) => tf.add(tf.randomUniform([32, 64], 0, 1, 'float32', i + 1), 1));
     const meanShift = (q: Graph) => {
       const sums = new Float64Array(16);
       let rows = 0;
       for (const x of data) {
-        const a = execute(g, x)[0]!.dataSync(), b = execute(q, x)[0]!.dataSync();
+        const a = execute(g, x)[0]!.dataSync(),
+          b = execute(q, x)[0]!.dataSync();
         for (let i = 0; i < a.length; i++) sums[i % 16]! += b[i]! - a[i]!;
         rows += 32;
       }
       return Math.max(...Array.from(sums, (s) => Math.abs(s / rows)));
     };
     const plain = await quantize(g, { mode: 'dynamic', perChannel: false, calibration: data, report: false });
-    const corrected = await quantize(g, { mode: 'dynamic', perChannel: false, calibration: data, biasCorrection: true, report: false });
-    const before = meanShift(plain.graph), after = meanShift(corrected.graph);
+    const corrected = await quantize(g, {
+      mode: 'dynamic',
+      perChannel: false,
+      calibration: data,
+      biasCorrection: true,
+      report: false,
+    });
+    const before = meanShift(plain.graph),
+      after = meanShift(corrected.graph);
     expect(before).toBeGreaterThan(1e-3);
     expect(after).toBeLessThan(before * 0.05);
     expect(corrected.report.biasCorrection![0]!.node).toBe('fc');
@@ -326,12 +409,27 @@ describe('bad input', () => {
 
   it('rejects calibration data of the wrong shape, dtype or count, and an empty dataset', async () => {
     const g = models.lenet5!;
-    await expect(quantize(g, { mode: 'int8', calibration: [tf.zeros([4, 28, 28, 3])] })).rejects.toThrow(/shape \[4, 28, 28, 3\].*expects \[\?, 28, 28, 1\]/);
-    await expect(quantize(g, { mode: 'int8', calibration: [tf.zeros([4, 28, 28, 1], 'int32')] })).rejects.toThrow(/dtype int32/);
-    await expect(quantize(g, { mode: 'int8', calibration: [[x(), x()]] })).rejects.toThrow(/2 tensors given, the model has 1 input/);
-    await expect(quantize(g, { mode: 'int8', calibration: [{ other: x() }] })).rejects.toThrow(/'other' is not an input/);
+    await expect(quantize(g, { mode: 'int8', calibration: [tf.zeros([4, 28, 28, 3])] })).rejects.toThrow(
+      /shape \[4, 28, 28, 3\].*expects \[\?, 28, 28, 1\]/,
+    );
+    await expect(quantize(g, { mode: 'int8', calibration: [tf.zeros([4, 28, 28, 1], 'int32')] })).rejects.toThrow(
+      /dtype int32/,
+    );
+    await expect(quantize(g, { mode: 'int8', calibration: [[x(), x()]] })).rejects.toThrow(
+      /2 tensors given, the model has 1 input/,
+    );
+    await expect(quantize(g, { mode: 'int8', calibration: [{ other: x() }] })).rejects.toThrow(
+      /'other' is not an input/,
+    );
     await expect(quantize(g, { mode: 'int8', calibration: [] })).rejects.toThrow(/calibration dataset is empty/);
-    await expect(quantize(g, { mode: 'int8', calibration: (async function* () { /* nothing */ })() })).rejects.toThrow(/empty/);
+    await expect(
+      quantize(g, {
+        mode: 'int8',
+        calibration: (async function* () {
+          /* nothing */
+        })(),
+      }),
+    ).rejects.toThrow(/empty/);
     await expect(quantize(g, { mode: 'int8', calibration: 5 as never })).rejects.toThrow(/iterable/);
     // A single sample without the batch dimension is accepted.
     const ok = await quantize(g, { mode: 'int8', calibration: [tf.zeros([28, 28, 1])], report: false });
@@ -349,10 +447,18 @@ describe('bad input', () => {
     const l5 = optimize(models.lenet5!);
     const pool = l5.nodes.find((n) => n.op === 'MaxPool')!;
     const consumer = l5.nodes.find((n) => n.inputs[0] === pool.outputs[0])!;
-    l5.nodes.splice(l5.nodes.indexOf(consumer), 0, { name: 'odd', op: 'Softplus', inputs: [pool.outputs[0]!], outputs: ['odd'], attrs: {} });
+    l5.nodes.splice(l5.nodes.indexOf(consumer), 0, {
+      name: 'odd',
+      op: 'Softplus',
+      inputs: [pool.outputs[0]!],
+      outputs: ['odd'],
+      attrs: {},
+    });
     consumer.inputs[0] = 'odd';
     const r = await quantize(l5, { mode: 'int8', calibration: calibration(2), report: false });
-    expect(r.report.floatNodes).toContainEqual(expect.objectContaining({ name: 'odd', reason: expect.stringMatching(/Softplus has no int8 kernel/) }));
+    expect(r.report.floatNodes).toContainEqual(
+      expect.objectContaining({ name: 'odd', reason: expect.stringMatching(/Softplus has no int8 kernel/) }),
+    );
     expect(r.report.nodes.find((n) => n.op === 'Conv2D' && n.name !== 'odd')!.execution).toBe('int8');
   });
 });

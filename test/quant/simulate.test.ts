@@ -8,7 +8,15 @@ import { simulate, dequantizeSim, type SimTensor } from '../../src/quant/simulat
 import { activationParams, quantizeWeight, setActivationRanges, weightedNodes } from '../../src/quant/weights.js';
 import { planExecution } from '../../src/quant/params.js';
 import { quantizeWeightInt4 } from '../../src/quant/int4.js';
-import { fl32, quantizeValue, requantizeValue, rne, clamp, dequantizeValue, dynamicQuantizeU8 } from '../../src/quant/scheme.js';
+import {
+  fl32,
+  quantizeValue,
+  requantizeValue,
+  rne,
+  clamp,
+  dequantizeValue,
+  dynamicQuantizeU8,
+} from '../../src/quant/scheme.js';
 
 beforeAll(async () => {
   await initFloatBackend();
@@ -20,12 +28,18 @@ function minMaxRanges(g: Graph, x: tf.Tensor): Map<string, [number, number]> {
   const see = (name: string, t: tf.Tensor) => {
     if (t.dtype !== 'float32') return;
     const d = t.dataSync();
-    let lo = Infinity, hi = -Infinity;
-    for (const v of d) { if (v < lo) lo = v; if (v > hi) hi = v; }
+    let lo = Infinity,
+      hi = -Infinity;
+    for (const v of d) {
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
     r.set(name, [lo, hi]);
   };
   see(g.inputs[0]!.name, x);
-  execute(g, x, { observer: (n, outs) => n.outputs.forEach((o, i) => outs[i] && see(o, outs[i]!)) }).forEach((t) => t.dispose());
+  execute(g, x, { observer: (n, outs) => n.outputs.forEach((o, i) => outs[i] && see(o, outs[i]!)) }).forEach((t) =>
+    t.dispose(),
+  );
   return r;
 }
 
@@ -50,10 +64,17 @@ describe('simulate: hand-computed vectors', () => {
     const bias = Float32Array.from([0.1, -0.35]);
     g.constants.set('w', { name: 'w', dtype: 'float32', shape: [3, 2], data: w });
     g.constants.set('b', { name: 'b', dtype: 'float32', shape: [2], data: bias });
-    g.nodes.push({ name: 'mm', op: 'MatMul', inputs: ['x', 'w', 'b'], outputs: ['mm'], attrs: { activation: 'relu', transpose_a: false, transpose_b: false } });
+    g.nodes.push({
+      name: 'mm',
+      op: 'MatMul',
+      inputs: ['x', 'w', 'b'],
+      outputs: ['mm'],
+      attrs: { activation: 'relu', transpose_a: false, transpose_b: false },
+    });
     g.outputs = ['mm'];
     quantizeWeight(g.constants.get('w')!, g.nodes[0]!, 'channel');
-    const px = activationParams(-1.5, 2.5), py = activationParams(-0.5, 4);
+    const px = activationParams(-1.5, 2.5),
+      py = activationParams(-0.5, 4);
     g.metadata.activations = { x: px, mm: py };
     g.metadata.quantization = { mode: 'int8', floatNodes: [] };
     const rows = 64;
@@ -81,71 +102,111 @@ describe('simulate: hand-computed vectors', () => {
     expect(Array.from(r.outputs[0]!.data)).toEqual(expected.map((q) => dequantizeValue(q, py.scale, py.zeroPoint)));
   });
 
-  it.each([true, false])('dynamic int4 MatMul (K 100, groups of 32 with a shorter last one, asymmetric) equals §8 + §12.5 with scheme formulas (per row %s)', (perRow) => {
-    const K = 100, N = 12, G = 32, rows = 9;
-    const g = createGraph('mm4');
-    g.inputs.push({ name: 'x', dtype: 'float32', shape: [-1, K] });
-    const w = randomFloats(K * N, 21, -1, 0.6);
-    const bias = randomFloats(N, 22, -0.5, 0.5);
-    g.constants.set('w', { name: 'w', dtype: 'float32', shape: [K, N], data: w });
-    g.constants.set('b', { name: 'b', dtype: 'float32', shape: [N], data: bias });
-    g.nodes.push({ name: 'mm', op: 'MatMul', inputs: ['x', 'w', 'b'], outputs: ['mm'], attrs: { activation: 'relu', transpose_a: false, transpose_b: false } });
-    g.outputs = ['mm'];
-    const aff = quantizeWeightInt4(w, [K, N], 1, { groupSize: G, symmetric: false });
-    expect(aff.zeroPoints.some((z) => z !== 0)).toBe(true);
-    g.constants.get('w')!.quantization = { affine: aff };
-    g.metadata.quantization = { mode: 'dynamic', floatNodes: [], dynamic: { granularity: perRow ? 'row' : 'tensor' }, weightBits: 4, groupSize: G };
-    const xs = randomFloats(rows * K, 23, -2, 3);
-    const r = simulate(g, tf.tensor2d(xs, [rows, K]));
-    expect(r.plan.get('mm')).toBe('dynamic');
-    const { q, params } = dynamicQuantizeU8(xs, rows, K, perRow);
-    const expected: number[] = [];
-    for (let m = 0; m < rows; m++) {
-      const { scale: sa, zeroPoint: za } = params[perRow ? m : 0]!;
-      for (let n = 0; n < N; n++) {
-        let y = 0;
-        for (let gi = 0; gi * G < K; gi++) {
-          const zw = aff.zeroPoints[gi * N + n]!, sw = aff.scales[gi * N + n]!;
-          let acc = 0;
-          for (let k = gi * G; k < Math.min(K, (gi + 1) * G); k++) acc += (q[m * K + k]! - za) * (aff.values![k * N + n]! - zw);
-          y = fl32(y + fl32(fl32(acc) * fl32(sa * sw)));
+  it.each([true, false])(
+    'dynamic int4 MatMul (K 100, groups of 32 with a shorter last one, asymmetric) equals §8 + §12.5 with scheme formulas (per row %s)',
+    (perRow) => {
+      const K = 100,
+        N = 12,
+        G = 32,
+        rows = 9;
+      const g = createGraph('mm4');
+      g.inputs.push({ name: 'x', dtype: 'float32', shape: [-1, K] });
+      const w = randomFloats(K * N, 21, -1, 0.6);
+      const bias = randomFloats(N, 22, -0.5, 0.5);
+      g.constants.set('w', { name: 'w', dtype: 'float32', shape: [K, N], data: w });
+      g.constants.set('b', { name: 'b', dtype: 'float32', shape: [N], data: bias });
+      g.nodes.push({
+        name: 'mm',
+        op: 'MatMul',
+        inputs: ['x', 'w', 'b'],
+        outputs: ['mm'],
+        attrs: { activation: 'relu', transpose_a: false, transpose_b: false },
+      });
+      g.outputs = ['mm'];
+      const aff = quantizeWeightInt4(w, [K, N], 1, { groupSize: G, symmetric: false });
+      expect(aff.zeroPoints.some((z) => z !== 0)).toBe(true);
+      g.constants.get('w')!.quantization = { affine: aff };
+      g.metadata.quantization = {
+        mode: 'dynamic',
+        floatNodes: [],
+        dynamic: { granularity: perRow ? 'row' : 'tensor' },
+        weightBits: 4,
+        groupSize: G,
+      };
+      const xs = randomFloats(rows * K, 23, -2, 3);
+      const r = simulate(g, tf.tensor2d(xs, [rows, K]));
+      expect(r.plan.get('mm')).toBe('dynamic');
+      const { q, params } = dynamicQuantizeU8(xs, rows, K, perRow);
+      const expected: number[] = [];
+      for (let m = 0; m < rows; m++) {
+        const { scale: sa, zeroPoint: za } = params[perRow ? m : 0]!;
+        for (let n = 0; n < N; n++) {
+          let y = 0;
+          for (let gi = 0; gi * G < K; gi++) {
+            const zw = aff.zeroPoints[gi * N + n]!,
+              sw = aff.scales[gi * N + n]!;
+            let acc = 0;
+            for (let k = gi * G; k < Math.min(K, (gi + 1) * G); k++)
+              acc += (q[m * K + k]! - za) * (aff.values![k * N + n]! - zw);
+            y = fl32(y + fl32(fl32(acc) * fl32(sa * sw)));
+          }
+          y = fl32(y + bias[n]!);
+          expected.push(y > 0 ? y : 0);
         }
-        y = fl32(y + bias[n]!);
-        expected.push(y > 0 ? y : 0);
       }
-    }
-    expect(Array.from(r.outputs[0]!.data)).toEqual(expected);
-  });
+      expect(Array.from(r.outputs[0]!.data)).toEqual(expected);
+    },
+  );
 
   it('Conv2D 3×3 SAME stride 2 and a sigmoid table equal plain loops (padding reads the zero point)', () => {
     const g = createGraph('conv');
     g.inputs.push({ name: 'x', dtype: 'float32', shape: [1, 5, 5, 2] });
     const w = randomFloats(3 * 3 * 2 * 3, 7);
     g.constants.set('w', { name: 'w', dtype: 'float32', shape: [3, 3, 2, 3], data: w });
-    g.nodes.push({ name: 'conv', op: 'Conv2D', inputs: ['x', 'w'], outputs: ['conv'], attrs: { strides: [1, 2, 2, 1], padding: 'SAME', dilations: [1, 1, 1, 1], data_format: 'NHWC', activation: 'sigmoid' } });
+    g.nodes.push({
+      name: 'conv',
+      op: 'Conv2D',
+      inputs: ['x', 'w'],
+      outputs: ['conv'],
+      attrs: {
+        strides: [1, 2, 2, 1],
+        padding: 'SAME',
+        dilations: [1, 1, 1, 1],
+        data_format: 'NHWC',
+        activation: 'sigmoid',
+      },
+    });
     g.outputs = ['conv'];
     quantizeWeight(g.constants.get('w')!, g.nodes[0]!, 'channel');
     const aff = g.constants.get('w')!.quantization!.affine!;
-    const px = activationParams(-1, 1.3), pp = activationParams(-3, 2.5), py = activationParams(0, 1);
+    const px = activationParams(-1, 1.3),
+      pp = activationParams(-3, 2.5),
+      py = activationParams(0, 1);
     g.metadata.activations = { x: px, conv: py, 'conv/preact': pp };
     g.metadata.quantization = { mode: 'int8', floatNodes: [] };
     const xs = randomFloats(50, 8, -1.2, 1.2);
     const r = simulate(g, tf.tensor4d(xs, [1, 5, 5, 2]), { capture: true });
     const qx = Array.from(xs, (v) => quantizeValue(v, px.scale, px.zeroPoint, -128, 127));
-    const pre: number[] = [], out: number[] = [];
+    const pre: number[] = [],
+      out: number[] = [];
     // SAME, stride 2, 5 → 3: total pad = (3 − 1)·2 + 3 − 5 = 2, before = 1.
-    for (let oy = 0; oy < 3; oy++) for (let ox = 0; ox < 3; ox++) for (let oc = 0; oc < 3; oc++) {
-      let acc = 0;
-      for (let ky = 0; ky < 3; ky++) for (let kx = 0; kx < 3; kx++) for (let c = 0; c < 2; c++) {
-        const iy = oy * 2 + ky - 1, ix = ox * 2 + kx - 1;
-        const xv = iy < 0 || iy >= 5 || ix < 0 || ix >= 5 ? px.zeroPoint : qx[(iy * 5 + ix) * 2 + c]!;
-        acc += (xv - px.zeroPoint) * aff.values![((ky * 3 + kx) * 2 + c) * 3 + oc]!;
-      }
-      const q = requantizeValue(acc, fl32(fl32(px.scale * aff.scales[oc]!) / pp.scale), pp.zeroPoint, -128, 127);
-      pre.push(q);
-      const f = fl32(1 / (1 + Math.exp(-dequantizeValue(q, pp.scale, pp.zeroPoint))));
-      out.push(quantizeValue(f, py.scale, py.zeroPoint, -128, 127));
-    }
+    for (let oy = 0; oy < 3; oy++)
+      for (let ox = 0; ox < 3; ox++)
+        for (let oc = 0; oc < 3; oc++) {
+          let acc = 0;
+          for (let ky = 0; ky < 3; ky++)
+            for (let kx = 0; kx < 3; kx++)
+              for (let c = 0; c < 2; c++) {
+                const iy = oy * 2 + ky - 1,
+                  ix = ox * 2 + kx - 1;
+                const xv = iy < 0 || iy >= 5 || ix < 0 || ix >= 5 ? px.zeroPoint : qx[(iy * 5 + ix) * 2 + c]!;
+                acc += (xv - px.zeroPoint) * aff.values![((ky * 3 + kx) * 2 + c) * 3 + oc]!;
+              }
+          const q = requantizeValue(acc, fl32(fl32(px.scale * aff.scales[oc]!) / pp.scale), pp.zeroPoint, -128, 127);
+          pre.push(q);
+          const f = fl32(1 / (1 + Math.exp(-dequantizeValue(q, pp.scale, pp.zeroPoint))));
+          out.push(quantizeValue(f, py.scale, py.zeroPoint, -128, 127));
+        }
     expect(Array.from(r.tensors.get('conv/preact')!.data)).toEqual(pre);
     expect(Array.from(r.tensors.get('conv')!.data)).toEqual(out);
   });
@@ -158,7 +219,18 @@ describe('simulate vs float execution', () => {
     annotateInt8(g, x);
     const plan = planExecution(g);
     const int8 = [...plan].filter(([, e]) => e === 'int8').map(([n]) => g.nodes.find((m) => m.name === n)!.op);
-    for (const op of ['Conv2D', 'DepthwiseConv2dNative', 'MaxPool', 'AvgPool', 'ConcatV2', 'ResizeBilinear', 'Mean', 'MatMul', 'Reshape', 'Softmax']) {
+    for (const op of [
+      'Conv2D',
+      'DepthwiseConv2dNative',
+      'MaxPool',
+      'AvgPool',
+      'ConcatV2',
+      'ResizeBilinear',
+      'Mean',
+      'MatMul',
+      'Reshape',
+      'Softmax',
+    ]) {
       expect(int8, op).toContain(op);
     }
     const r = simulate(g, x, { capture: true });
@@ -166,8 +238,12 @@ describe('simulate vs float execution', () => {
     [...r.tensors.values()].forEach((t, i) => {
       const ref = float[i]!.dataSync();
       const got = dequantizeSim(t).data as Float32Array;
-      let num = 0, den = 0;
-      for (let j = 0; j < ref.length; j++) { num += (got[j]! - ref[j]!) ** 2; den += ref[j]! ** 2; }
+      let num = 0,
+        den = 0;
+      for (let j = 0; j < ref.length; j++) {
+        num += (got[j]! - ref[j]!) ** 2;
+        den += ref[j]! ** 2;
+      }
       const snr = 10 * Math.log10(den / Math.max(num, 1e-30));
       // Measured: 40.6 dB at the worst tensor (conv2), 42–52 dB elsewhere. Rounding noise of
       // step/√12 at 40.6 dB means an rms of ≈ 31 steps, so an off-by-one in every code would
@@ -198,7 +274,11 @@ describe('simulate vs float execution', () => {
     expect(r.tensors.get('conv1')!.dtype).toBe('int8');
     // The float node reads exactly the dequantized int8 conv1 (§3).
     const deq = dequantizeSim(r.tensors.get('conv1')!);
-    const ref = execute(g, {}, { nodes: [dw.name], given: { conv1: tf.tensor(deq.data as Float32Array, deq.shape) }, outputs: [dw.outputs[0]!] })[0]!;
+    const ref = execute(
+      g,
+      {},
+      { nodes: [dw.name], given: { conv1: tf.tensor(deq.data as Float32Array, deq.shape) }, outputs: [dw.outputs[0]!] },
+    )[0]!;
     expect(Array.from(r.tensors.get(dw.outputs[0]!)!.data)).toEqual(Array.from(ref.dataSync()));
   });
 
@@ -208,7 +288,9 @@ describe('simulate vs float execution', () => {
     g.metadata.quantization = { mode: 'dynamic', floatNodes: [], dynamic: { granularity: 'row' } };
     const x = tf.tensor4d(randomFloats(2 * 12 * 12 * 3, 13), [2, 12, 12, 3]);
     const r = simulate(g, x, { capture: true });
-    const kinds = new Set([...r.plan].filter(([, e]) => e === 'dynamic').map(([n]) => g.nodes.find((m) => m.name === n)!.op));
+    const kinds = new Set(
+      [...r.plan].filter(([, e]) => e === 'dynamic').map(([n]) => g.nodes.find((m) => m.name === n)!.op),
+    );
     expect([...kinds].sort()).toEqual(['Conv2D', 'MatMul']);
     expect([...r.tensors.values()].every((t) => t.dtype !== 'int8')).toBe(true);
     const ref = execute(g, x, { outputs: ['conv1'] })[0]!.dataSync();
@@ -224,10 +306,22 @@ describe('simulate vs float execution', () => {
     const x = tf.tensor4d(randomFloats(2 * 12 * 12 * 3, 14), [2, 12, 12, 3]);
     annotateInt8(g, x);
     const floatIo = simulate(g, x, { capture: true });
-    const gi = { ...g, metadata: { ...g.metadata, quantization: { mode: 'int8', floatNodes: [], inputType: 'int8', outputType: 'int8' } } };
+    const gi = {
+      ...g,
+      metadata: {
+        ...g.metadata,
+        quantization: { mode: 'int8', floatNodes: [], inputType: 'int8', outputType: 'int8' },
+      },
+    };
     const pin = (g.metadata.activations as Record<string, { scale: number; zeroPoint: number }>)[g.inputs[0]!.name]!;
     const xq = Int8Array.from(x.dataSync(), (v) => quantizeValue(v, pin.scale, pin.zeroPoint, -128, 127));
-    const r = simulate(gi, { dtype: 'int8', shape: [2, 12, 12, 3], data: xq, scale: pin.scale, zeroPoint: pin.zeroPoint });
+    const r = simulate(gi, {
+      dtype: 'int8',
+      shape: [2, 12, 12, 3],
+      data: xq,
+      scale: pin.scale,
+      zeroPoint: pin.zeroPoint,
+    });
     const out = r.outputs[0]!;
     expect(out.dtype).toBe('int8');
     // The same int8 tensors as with float input quantized at the boundary (§12.2), and its dequantization is the float output.

@@ -4,7 +4,13 @@ import { promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { checkQueueName, checkWorkerPolicy, DEFAULT_WORKER_POLICY, parseRedisUrl, QueueConfigError } from '../../src/queue/options.js';
+import {
+  checkQueueName,
+  checkWorkerPolicy,
+  DEFAULT_WORKER_POLICY,
+  parseRedisUrl,
+  QueueConfigError,
+} from '../../src/queue/options.js';
 import { main } from '../../src/cli/main.js';
 import { initFloatBackend } from '../../src/backend/float.js';
 import { writeZoo } from '../../src/model/zoo.js';
@@ -22,7 +28,10 @@ describe('parseRedisUrl', () => {
     ['redis://cache.local', { host: 'cache.local', port: 6379, db: 0, url: 'redis://cache.local/0' }],
     ['redis://cache.local:7000/', { host: 'cache.local', port: 7000, db: 0, url: 'redis://cache.local:7000/0' }],
     ['redis://[::1]:6380/1', { host: '::1', port: 6380, db: 1, url: 'redis://[::1]:6380/1' }],
-    ['redis://user:p%40ss@h:1/3', { host: 'h', port: 1, db: 3, url: 'redis://h:1/3', username: 'user', password: 'p@ss' }],
+    [
+      'redis://user:p%40ss@h:1/3',
+      { host: 'h', port: 1, db: 3, url: 'redis://h:1/3', username: 'user', password: 'p@ss' },
+    ],
   ])('%s', (text, expected) => {
     expect(parseRedisUrl(text)).toEqual(expected);
   });
@@ -58,7 +67,11 @@ describe('checkQueueName', () => {
 describe('checkWorkerPolicy', () => {
   it('fills the defaults and keeps what was given', () => {
     expect(checkWorkerPolicy({})).toEqual(DEFAULT_WORKER_POLICY);
-    expect(checkWorkerPolicy({ concurrency: 3, lockDurationMs: 1500, stalledIntervalMs: undefined })).toEqual({ ...DEFAULT_WORKER_POLICY, concurrency: 3, lockDurationMs: 1500 });
+    expect(checkWorkerPolicy({ concurrency: 3, lockDurationMs: 1500, stalledIntervalMs: undefined })).toEqual({
+      ...DEFAULT_WORKER_POLICY,
+      concurrency: 3,
+      lockDurationMs: 1500,
+    });
   });
   it.each([
     [{ concurrency: 0 }, /--concurrency must be an integer in \[1, 64\], got 0/],
@@ -85,7 +98,10 @@ describe('CLI usage errors exit 2 before touching Redis', () => {
     [['convert', 'ZOO', '-o', 'OUT', '--queue-name', 'q'], /tfjs-quant convert: --queue-name needs --queue/],
     [['convert', 'ZOO', '-o', 'OUT', '--queue', 'redis://h', '--fail-fast'], /--fail-fast does not apply to --queue/],
     [['convert', 'ZOO', '-o', 'OUT', '--queue', 'redis://h:99999'], /tfjs-quant convert: --queue 'redis:\/\/h:99999'/],
-    [['convert', 'ZOO/mlp/small', '-o', 'OUT', '--queue', 'redis://h'], /would be written to the output root itself; with --queue each model needs its own folder/],
+    [
+      ['convert', 'ZOO/mlp/small', '-o', 'OUT', '--queue', 'redis://h'],
+      /would be written to the output root itself; with --queue each model needs its own folder/,
+    ],
   ])('%j', async (args, message) => {
     const r = await run(args.map((a) => a.replace('ZOO', zoo).replace('OUT', join(zoo, '..', 'out'))));
     expect(r.code).toBe(2);

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 
 const probe = spawnSync('redis-server', ['--version'], { encoding: 'utf8' });
 /** Why the queue tests cannot run here, or undefined when they can. */
-export const NO_REDIS_REASON = probe.status === 0 ? undefined : 'redis-server is not on PATH (apt-get install redis-server)';
+export const NO_REDIS_REASON =
+  probe.status === 0 ? undefined : 'redis-server is not on PATH (apt-get install redis-server)';
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -46,7 +47,11 @@ export async function startRedis(): Promise<TestRedis> {
   let proc: ChildProcess;
   const start = async () => {
     let out = '';
-    proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--appendonly', 'yes', '--dir', dir, '--save', ''], { stdio: ['ignore', 'pipe', 'pipe'] });
+    proc = spawn(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--appendonly', 'yes', '--dir', dir, '--save', ''],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     proc.stdout!.on('data', (d) => (out += d));
     proc.stderr!.on('data', (d) => (out += d));
     await waitReady(proc, () => out);
@@ -59,8 +64,16 @@ export async function startRedis(): Promise<TestRedis> {
   };
   await start();
   return {
-    port, dir, url: `redis://127.0.0.1:${port}/0`,
-    restart: async () => { await halt(); await start(); },
-    stop: async () => { await halt(); await fs.rm(dir, { recursive: true, force: true }); },
+    port,
+    dir,
+    url: `redis://127.0.0.1:${port}/0`,
+    restart: async () => {
+      await halt();
+      await start();
+    },
+    stop: async () => {
+      await halt();
+      await fs.rm(dir, { recursive: true, force: true });
+    },
   };
 }

@@ -14,7 +14,14 @@ import { ConversionFailed, jobDataProblem, runConversionJob, type ConversionJobD
 import { conversionKey, inputHash } from '../../src/queue/hash.js';
 import { RECORD_FILE, SharedFolderStorage, STAGE_PREFIX, type OutputRecord } from '../../src/queue/storage.js';
 
-const OPTIONS: ConvertOptions = { mode: 'dynamic', format: 'native', samples: 100, evalSamples: 2, runs: 1, threads: 1 };
+const OPTIONS: ConvertOptions = {
+  mode: 'dynamic',
+  format: 'native',
+  samples: 100,
+  evalSamples: 2,
+  runs: 1,
+  threads: 1,
+};
 let work: string;
 let zoo: string;
 const storage = new SharedFolderStorage();
@@ -22,14 +29,24 @@ const storage = new SharedFolderStorage();
 async function filesOf(dir: string): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   for (const e of await fs.readdir(dir, { withFileTypes: true })) {
-    if (e.isFile()) out[e.name] = createHash('sha256').update(await fs.readFile(join(dir, e.name))).digest('hex');
+    if (e.isFile())
+      out[e.name] = createHash('sha256')
+        .update(await fs.readFile(join(dir, e.name)))
+        .digest('hex');
     else out[`${e.name}/`] = 'dir';
   }
   return out;
 }
 
 const job = (outputRoot: string, rel: string, extra: Partial<ConversionJobData> = {}): ConversionJobData => ({
-  storage: 'shared-folder', source: join(zoo, rel, 'model.json'), rel, outputRoot, conversionKey: conversionKey(OPTIONS), options: OPTIONS, batch: 'b1', ...extra,
+  storage: 'shared-folder',
+  source: join(zoo, rel, 'model.json'),
+  rel,
+  outputRoot,
+  conversionKey: conversionKey(OPTIONS),
+  options: OPTIONS,
+  batch: 'b1',
+  ...extra,
 });
 
 beforeAll(async () => {
@@ -42,7 +59,9 @@ beforeAll(async () => {
 describe('input hash', () => {
   it('is the sha256 of model.json then its shard, computed here from the files', async () => {
     const dir = join(zoo, 'mlp/small');
-    const manifest = JSON.parse(await fs.readFile(join(dir, 'model.json'), 'utf8')).weightsManifest as { paths: string[] }[];
+    const manifest = JSON.parse(await fs.readFile(join(dir, 'model.json'), 'utf8')).weightsManifest as {
+      paths: string[];
+    }[];
     const h = createHash('sha256').update(await fs.readFile(join(dir, 'model.json')));
     for (const g of manifest) for (const p of g.paths) h.update(await fs.readFile(join(dir, p)));
     expect(await inputHash(join(dir, 'model.json'))).toBe(h.digest('hex'));
@@ -80,7 +99,10 @@ describe('job data from Redis is checked before a worker acts on it', () => {
 describe('a queued job', () => {
   it('writes exactly what a local conversion writes, plus its record', async () => {
     const local = join(work, 'local/mlp/small');
-    const localResult = await convertOne({ source: join(zoo, 'mlp/small/model.json'), rel: 'mlp/small', output: local }, OPTIONS);
+    const localResult = await convertOne(
+      { source: join(zoo, 'mlp/small/model.json'), rel: 'mlp/small', output: local },
+      OPTIONS,
+    );
     const out = join(work, 'q1');
     const r = await runConversionJob(job(out, 'mlp/small'), storage, 1);
     expect(r.status).toBe('done');
@@ -89,7 +111,16 @@ describe('a queued job', () => {
     const { [RECORD_FILE]: recordHash, ...model } = files;
     expect(recordHash).toBeDefined();
     expect(model).toEqual(await filesOf(local));
-    for (const k of ['bytesBefore', 'bytesAfter', 'ratio', 'nativeCoverage', 'fidelity', 'sourceSha256', 'warnings'] as const) expect(r[k], k).toEqual(localResult[k]);
+    for (const k of [
+      'bytesBefore',
+      'bytesAfter',
+      'ratio',
+      'nativeCoverage',
+      'fidelity',
+      'sourceSha256',
+      'warnings',
+    ] as const)
+      expect(r[k], k).toEqual(localResult[k]);
     const record = JSON.parse(await fs.readFile(join(out, 'mlp/small', RECORD_FILE), 'utf8')) as OutputRecord;
     expect(record.inputHash).toBe(await inputHash(join(zoo, 'mlp/small/model.json')));
     expect(record.result).toEqual(r);
@@ -98,7 +129,10 @@ describe('a queued job', () => {
 
   it('run twice at once (two workers after a stall) leaves one complete output and no staging folder', async () => {
     const out = join(work, 'q2');
-    const [a, b] = await Promise.all([runConversionJob(job(out, 'cnn/sequential'), storage, 1), runConversionJob(job(out, 'cnn/sequential'), storage, 1)]);
+    const [a, b] = await Promise.all([
+      runConversionJob(job(out, 'cnn/sequential'), storage, 1),
+      runConversionJob(job(out, 'cnn/sequential'), storage, 1),
+    ]);
     expect(a.status).toBe('done');
     // Both report the output that is in place: the winner's result.
     expect(b).toEqual(a);
@@ -133,7 +167,10 @@ describe('a queued job', () => {
     expect(model).toEqual(await filesOf(join(work, 'local/mlp/small')));
     // A record naming another input hash is stale too.
     const record = JSON.parse(await fs.readFile(join(out, 'mlp/small', RECORD_FILE), 'utf8')) as OutputRecord;
-    await fs.writeFile(join(out, 'mlp/small', RECORD_FILE), JSON.stringify({ ...record, inputHash: '0'.repeat(64), result: { ...record.result, seconds: -1 } }));
+    await fs.writeFile(
+      join(out, 'mlp/small', RECORD_FILE),
+      JSON.stringify({ ...record, inputHash: '0'.repeat(64), result: { ...record.result, seconds: -1 } }),
+    );
     const again = await runConversionJob(job(out, 'mlp/small', { inputHash: record.inputHash }), storage, 1);
     expect(again.seconds).toBeGreaterThan(0);
     const now = JSON.parse(await fs.readFile(join(out, 'mlp/small', RECORD_FILE), 'utf8')) as OutputRecord;
@@ -141,10 +178,13 @@ describe('a queued job', () => {
     expect(await fs.readdir(out)).toEqual(['mlp']);
   });
 
-  it('a failed conversion throws the loader\'s error with its result and leaves nothing behind', async () => {
+  it("a failed conversion throws the loader's error with its result and leaves nothing behind", async () => {
     const out = join(work, 'q4');
     const d = job(out, 'broken/truncated', { inputHash: await inputHash(join(zoo, 'broken/truncated/model.json')) });
-    const err = await runConversionJob(d, storage, 1).then(() => undefined, (e: unknown) => e);
+    const err = await runConversionJob(d, storage, 1).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(ConversionFailed);
     const result = (err as ConversionFailed).result;
     expect(result.status).toBe('failed');
@@ -165,11 +205,18 @@ describe('a queued job', () => {
       await fs.rm(join(s, RECORD_FILE));
       staged.push(s);
     }
-    const outcomes = await Promise.all(staged.map((s, i) => storage.publish(s, out, 'mlp/small', { ...record, result: { ...record.result, seconds: i } })));
+    const outcomes = await Promise.all(
+      staged.map((s, i) =>
+        storage.publish(s, out, 'mlp/small', { ...record, result: { ...record.result, seconds: i } }),
+      ),
+    );
     expect(outcomes.filter((o) => o.published).length).toBeGreaterThanOrEqual(1);
     const inPlace = JSON.parse(await fs.readFile(join(out, 'mlp/small', RECORD_FILE), 'utf8')) as OutputRecord;
     expect(outcomes.map((o) => o.record.result.seconds)).toContain(inPlace.result.seconds);
-    expect(await filesOf(join(out, 'mlp/small'))).toEqual({ ...(await filesOf(src)), [RECORD_FILE]: expect.any(String) });
+    expect(await filesOf(join(out, 'mlp/small'))).toEqual({
+      ...(await filesOf(src)),
+      [RECORD_FILE]: expect.any(String),
+    });
     expect(await fs.readdir(out)).toEqual(['mlp']);
   });
 

@@ -2,14 +2,21 @@ import { describe, expect, it } from 'vitest';
 import { barChartSvg, htmlPage, tableHtml } from '../../src/report/html.js';
 import { formatBytes, median, percentile, toMarkdown, toText } from '../../src/report/table.js';
 
-interface Row { name: string; size: number; ratio: number | undefined }
+interface Row {
+  name: string;
+  size: number;
+  ratio: number | undefined;
+}
 const table = {
   columns: [
     { header: 'model', value: (r: Row) => r.name },
     { header: 'bytes', value: (r: Row) => r.size },
     { header: 'ratio', value: (r: Row) => r.ratio, digits: 1 },
   ],
-  rows: [{ name: 'lenet|5', size: 1234, ratio: 3.97 }, { name: 'mlp', size: 20, ratio: undefined }],
+  rows: [
+    { name: 'lenet|5', size: 1234, ratio: 3.97 },
+    { name: 'mlp', size: 20, ratio: undefined },
+  ],
 };
 
 describe('tables', () => {
@@ -41,7 +48,10 @@ describe('HTML report', () => {
     expect(widths[0]! / widths[1]!).toBeCloseTo(2, 1);
   });
   it('escapes text and builds a self-contained page with no script or remote resource', () => {
-    const page = htmlPage('R <1>', [{ heading: 'T', html: tableHtml(table) }, { heading: 'C', html: barChartSvg({ title: 'x', labels: ['<m>'], series: [{ name: 's', values: [1] }] }) }]);
+    const page = htmlPage('R <1>', [
+      { heading: 'T', html: tableHtml(table) },
+      { heading: 'C', html: barChartSvg({ title: 'x', labels: ['<m>'], series: [{ name: 's', values: [1] }] }) },
+    ]);
     expect(page).toContain('R &lt;1&gt;');
     expect(page).toContain('&lt;m&gt;');
     expect(page).not.toMatch(/<script|(src|href)=["']?https?:/);

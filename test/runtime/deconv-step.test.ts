@@ -13,7 +13,15 @@ import { activationBounds, requantizeMultiplier } from '../../src/quant/scheme.j
 import { expectEqualArrays, randInt, randQ, randW, rng } from '../ops/helpers.js';
 
 type Pad = 'same' | 'valid' | [[number, number], [number, number]];
-interface Case { os: number[]; co: number; k: [number, number]; s: [number, number]; d?: [number, number]; pad: Pad; act?: 'relu' }
+interface Case {
+  os: number[];
+  co: number;
+  k: [number, number];
+  s: [number, number];
+  d?: [number, number];
+  pad: Pad;
+  act?: 'relu';
+}
 
 const cases: Case[] = [
   { os: [2, 8, 8, 5], co: 7, k: [2, 2], s: [2, 2], pad: 'valid' },
@@ -21,7 +29,16 @@ const cases: Case[] = [
   { os: [2, 10, 10, 24], co: 40, k: [4, 4], s: [2, 2], pad: 'same', act: 'relu' },
   { os: [2, 7, 9, 33], co: 12, k: [3, 3], s: [1, 1], pad: 'same' },
   { os: [2, 6, 8, 17], co: 3, k: [4, 2], s: [1, 2], pad: 'valid' },
-  { os: [2, 11, 9, 9], co: 18, k: [3, 4], s: [2, 1], pad: [[2, 1], [0, 3]] },
+  {
+    os: [2, 11, 9, 9],
+    co: 18,
+    k: [3, 4],
+    s: [2, 1],
+    pad: [
+      [2, 1],
+      [0, 3],
+    ],
+  },
   { os: [2, 12, 11, 6], co: 10, k: [3, 3], s: [1, 1], d: [2, 2], pad: 'same' },
   { os: [2, 5, 5, 16], co: 16, k: [3, 3], s: [3, 3], pad: 'valid' },
   // 64×128×160 accumulators (more than the step's 4 MiB scratch: two output bands) and
@@ -29,16 +46,46 @@ const cases: Case[] = [
   { os: [1, 64, 128, 160], co: 24, k: [3, 3], s: [2, 2], pad: 'same' },
 ];
 
-function plan(c: Case, ds: number[], filter: Int8Array, bias: Int32Array, mult: Float32Array, zdy: number, zo: number, lo: number, hi: number) {
+function plan(
+  c: Case,
+  ds: number[],
+  filter: Int8Array,
+  bias: Int32Array,
+  mult: Float32Array,
+  zdy: number,
+  zo: number,
+  lo: number,
+  hi: number,
+) {
   const g = convGeometry(c.os, c.k, { strides: c.s, dilations: c.d ?? [1, 1], padding: c.pad });
-  const geom = [g.filterHeight, g.filterWidth, g.strideHeight, g.strideWidth, g.dilationHeight, g.dilationWidth, g.padTop, g.padBottom, g.padLeft, g.padRight];
+  const geom = [
+    g.filterHeight,
+    g.filterWidth,
+    g.strideHeight,
+    g.strideWidth,
+    g.dilationHeight,
+    g.dilationWidth,
+    g.padTop,
+    g.padBottom,
+    g.padLeft,
+    g.padRight,
+  ];
   return {
-    buffers: [{ dtype: 1 as const, shape: [-1, ...ds.slice(1)] }, { dtype: 1 as const, shape: [-1, ...c.os.slice(1)] }],
+    buffers: [
+      { dtype: 1 as const, shape: [-1, ...ds.slice(1)] },
+      { dtype: 1 as const, shape: [-1, ...c.os.slice(1)] },
+    ],
     weights: [filter, bias, mult],
-    steps: [makeStep('deconv_i8', {
-      inputs: [0], output: 1, ints: { geom, dy_zero_point: zdy, y_zero_point: zo, qmin: lo, qmax: hi }, weights: { w: 0, bias: 1, multipliers: 2 },
-    })],
-    inputs: [0], outputs: [1],
+    steps: [
+      makeStep('deconv_i8', {
+        inputs: [0],
+        output: 1,
+        ints: { geom, dy_zero_point: zdy, y_zero_point: zo, qmin: lo, qmax: hi },
+        weights: { w: 0, bias: 1, multipliers: 2 },
+      }),
+    ],
+    inputs: [0],
+    outputs: [1],
   };
 }
 
@@ -48,25 +95,48 @@ describe('deconv_i8 step (GEMM + scatter) equals the scalar scatter loop', () =>
     const prev = getIsa();
     try {
       for (const c of cases) {
-        const CI = c.os[3]!, ks = [c.k[0], c.k[1], CI, c.co];
+        const CI = c.os[3]!,
+          ks = [c.k[0], c.k[1], CI, c.co];
         const g = convGeometry(c.os, c.k, { strides: c.s, dilations: c.d ?? [1, 1], padding: c.pad });
         const ds = [c.os[0]!, g.outHeight, g.outWidth, c.co];
-        const dy = randQ(r, 'int8', ds.reduce((a, b) => a * b)) as Int8Array;
-        const filter = randW(r, ks.reduce((a, b) => a * b));
+        const dy = randQ(
+          r,
+          'int8',
+          ds.reduce((a, b) => a * b),
+        ) as Int8Array;
+        const filter = randW(
+          r,
+          ks.reduce((a, b) => a * b),
+        );
         const bias = Int32Array.from({ length: CI }, () => randInt(r, -3000, 3000));
         const dp = { scale: 0.05, zeroPoint: randInt(r, -20, 20) };
         const yp = { scale: 0.2 + r() * 2, zeroPoint: randInt(r, -10, 10) };
         const ws = Float32Array.from({ length: CI }, () => 0.002 + r() * 0.01);
         const mult = Float32Array.from(ws, (s) => requantizeMultiplier(dp.scale, s, yp.scale));
         const [lo, hi] = activationBounds('int8', yp.zeroPoint, yp.scale, c.act ?? 'none');
-        const { y: want } = conv2dTransposeInt8({
-          dy, dyShape: ds, dyParams: dp, filter, filterShape: ks, filterScales: ws, bias, yParams: yp, outputShape: c.os, activation: c.act,
-        }, { strides: c.s, dilations: c.d ?? [1, 1], padding: c.pad });
+        const { y: want } = conv2dTransposeInt8(
+          {
+            dy,
+            dyShape: ds,
+            dyParams: dp,
+            filter,
+            filterShape: ks,
+            filterScales: ws,
+            bias,
+            yParams: yp,
+            outputShape: c.os,
+            activation: c.act,
+          },
+          { strides: c.s, dilations: c.d ?? [1, 1], padding: c.pad },
+        );
         // Not all saturated: the comparison sees the arithmetic, not just the clamp.
         expect(new Set(want).size, `${c.os} output values`).toBeGreaterThan(20);
         for (const isa of supportedIsas()) {
           setIsa(isa);
-          const s = new (native().RuntimeSession)(plan(c, ds, filter, bias, mult, dp.zeroPoint, yp.zeroPoint, lo, hi), 1);
+          const s = new (native().RuntimeSession)(
+            plan(c, ds, filter, bias, mult, dp.zeroPoint, yp.zeroPoint, lo, hi),
+            1,
+          );
           const [got] = await s.run(c.os[0]!, [dy]);
           s.dispose();
           expectEqualArrays(got!, want, `deconv ${c.os} k${c.k} s${c.s} ${JSON.stringify(c.pad)} ${isa}`);
@@ -78,8 +148,10 @@ describe('deconv_i8 step (GEMM + scatter) equals the scalar scatter loop', () =>
   });
 
   it('rejects inconsistent plans with clear errors', () => {
-    const c = cases[0]!, ds = [2, 4, 4, 7];
-    const ok = () => plan(c, ds, new Int8Array(2 * 2 * 5 * 7), new Int32Array(5), new Float32Array(5).fill(0.01), 0, 0, -128, 127);
+    const c = cases[0]!,
+      ds = [2, 4, 4, 7];
+    const ok = () =>
+      plan(c, ds, new Int8Array(2 * 2 * 5 * 7), new Int32Array(5), new Float32Array(5).fill(0.01), 0, 0, -128, 127);
     const Ctor = native().RuntimeSession;
     new Ctor(ok(), 1).dispose();
     const short = ok();

@@ -13,15 +13,30 @@ export async function graphOf(model: tf.LayersModel): Promise<Graph> {
 }
 
 /** The PTQ quantizer (src/quant/quantize.ts) on `calib`: int8 (calibrated activations) or dynamic; per-channel weights. */
-export async function quantized(g: Graph, calib: tf.Tensor, mode: 'int8' | 'dynamic' = 'int8', granularity: 'tensor' | 'row' = 'tensor'): Promise<Graph> {
-  const r = await quantize(g, { mode, calibration: [calib], report: false, optimize: false, ...(mode === 'dynamic' ? { dynamicGranularity: granularity } : {}) });
+export async function quantized(
+  g: Graph,
+  calib: tf.Tensor,
+  mode: 'int8' | 'dynamic' = 'int8',
+  granularity: 'tensor' | 'row' = 'tensor',
+): Promise<Graph> {
+  const r = await quantize(g, {
+    mode,
+    calibration: [calib],
+    report: false,
+    optimize: false,
+    ...(mode === 'dynamic' ? { dynamicGranularity: granularity } : {}),
+  });
   return r.graph;
 }
 
 /** max |a − b| / max(|b|, tiny) */
 export function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let m = 0, s = 0;
-  for (let i = 0; i < b.length; i++) { m = Math.max(m, Math.abs(a[i]! - b[i]!)); s = Math.max(s, Math.abs(b[i]!)); }
+  let m = 0,
+    s = 0;
+  for (let i = 0; i < b.length; i++) {
+    m = Math.max(m, Math.abs(a[i]! - b[i]!));
+    s = Math.max(s, Math.abs(b[i]!));
+  }
   return m / Math.max(s, 1e-30);
 }
 
@@ -60,12 +75,14 @@ export function variedInput(shape: readonly number[], seed: number): tf.Tensor {
   for (let s = 0; s < n; s++) {
     const off = Array.from({ length: c }, () => r() * 2 - 1);
     const sc = Array.from({ length: c }, () => 0.2 + r() * 1.5);
-    const fx = r() * 6 - 3, fy = r() * 6 - 3;
+    const fx = r() * 6 - 3,
+      fy = r() * 6 - 3;
     for (let i = 0; i < per; i++) {
       const ch = i % c;
       const pix = Math.floor(i / c);
       const w = rest.length === 3 ? rest[1]! : 1;
-      const px = (pix % w) / w, py = Math.floor(pix / w) / Math.max(1, rest[0]!);
+      const px = (pix % w) / w,
+        py = Math.floor(pix / w) / Math.max(1, rest[0]!);
       out[s * per + i] = off[ch]! + sc[ch]! * ((r() * 2 - 1) * 0.5 + Math.sin(fx * px + fy * py + ch));
     }
   }
@@ -73,9 +90,16 @@ export function variedInput(shape: readonly number[], seed: number): tf.Tensor {
 }
 
 /** Top-1 agreement of two probability outputs, overall and on the samples where `ref` is confident (top-2 margin ≥ margin). */
-export function top1Agreement(out: ArrayLike<number>, ref: ArrayLike<number>, classes: number, margin = 0.1): { all: number; confident: number; count: number } {
-  const a = argmaxRows(out, classes), b = argmaxRows(ref, classes);
-  let conf = 0, confAgree = 0;
+export function top1Agreement(
+  out: ArrayLike<number>,
+  ref: ArrayLike<number>,
+  classes: number,
+  margin = 0.1,
+): { all: number; confident: number; count: number } {
+  const a = argmaxRows(out, classes),
+    b = argmaxRows(ref, classes);
+  let conf = 0,
+    confAgree = 0;
   for (let r = 0; r < b.length; r++) {
     const row = Array.from({ length: classes }, (_, c) => ref[r * classes + c]!).sort((x, y) => y - x);
     if (row[0]! - (row[1] ?? 0) >= margin) {
@@ -124,7 +148,13 @@ export async function tryMutatedPlan(p: RuntimePlan, seed: number, localTo?: num
   const inputs = p.inputs.map((id) => {
     const n = elements(id);
     const dtype = p.buffers[id]!.dtype;
-    return dtype === 0 ? variedInput([n], seed).dataSync() as Float32Array : dtype === 3 ? new Int32Array(n) : dtype === 1 ? new Int8Array(n) : new Uint8Array(n);
+    return dtype === 0
+      ? (variedInput([n], seed).dataSync() as Float32Array)
+      : dtype === 3
+        ? new Int32Array(n)
+        : dtype === 1
+          ? new Int8Array(n)
+          : new Uint8Array(n);
   });
   const outs = await s.run(batch, inputs);
   expect(outs.map((o) => o.length)).toEqual(p.outputs.map(elements));

@@ -10,7 +10,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { initFloatBackend } from '../../src/backend/float.js';
-import { convNetGraphModel, memoryArtifacts, randomizeWeights, saveLayersToMemory, sequentialCnn } from '../../src/model/testing.js';
+import {
+  convNetGraphModel,
+  memoryArtifacts,
+  randomizeWeights,
+  saveLayersToMemory,
+  sequentialCnn,
+} from '../../src/model/testing.js';
 import { loadModel, saveNative } from '../../src/model/index.js';
 import { quantize as postTrainingQuantize } from '../../src/quant/quantize.js';
 import { InferenceSession, loadGraphModel } from '../../src/runtime/index.js';
@@ -31,8 +37,14 @@ const values = (t: tf.Tensor | tf.Tensor[] | tf.NamedTensorMap): Float32Array =>
 };
 
 function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let ab = 0, aa = 0, bb = 0;
-  for (let i = 0; i < a.length; i++) { ab += a[i]! * b[i]!; aa += a[i]! * a[i]!; bb += b[i]! * b[i]!; }
+  let ab = 0,
+    aa = 0,
+    bb = 0;
+  for (let i = 0; i < a.length; i++) {
+    ab += a[i]! * b[i]!;
+    aa += a[i]! * a[i]!;
+    bb += b[i]! * b[i]!;
+  }
   return ab / Math.sqrt(aa * bb);
 }
 
@@ -72,13 +84,19 @@ describe('InferenceSession.create sources', () => {
     const half = m.weightData.byteLength >> 1;
     await check({ modelJson: m.modelJson, weightData: m.weightData });
     await check({ modelJson: text, weightData: m.weightData.slice().buffer });
-    await check({ modelJson: new TextEncoder().encode(text), weightData: [m.weightData.slice(0, half), m.weightData.slice(half).buffer] });
+    await check({
+      modelJson: new TextEncoder().encode(text),
+      weightData: [m.weightData.slice(0, half), m.weightData.slice(half).buffer],
+    });
   });
 
   it('a file:// URL and a plain path', async () => {
     const m = await saveLayersToMemory(model);
     const dir = join(work, 'layers');
-    await writeFilesAtomic(dir, [{ name: 'model.json', bytes: new TextEncoder().encode(JSON.stringify(m.modelJson)) }, { name: 'weights.bin', bytes: m.weightData }]);
+    await writeFilesAtomic(dir, [
+      { name: 'model.json', bytes: new TextEncoder().encode(JSON.stringify(m.modelJson)) },
+      { name: 'weights.bin', bytes: m.weightData },
+    ]);
     await check(`file://${join(dir, 'model.json')}`);
     await check(dir);
   });
@@ -86,11 +104,36 @@ describe('InferenceSession.create sources', () => {
   it.each([
     ['a number', 42, TypeError, /model must be a path .*, or a Graph; got number/],
     ['null', null, TypeError, /got null/],
-    ['an object that is no source', { weights: [] }, TypeError, /model must be .*IOHandler.*tf\.LayersModel.*got an object with keys \[weights\]/],
-    ['modelJson of the wrong kind', { modelJson: 7 }, Error, /modelJson must be an object, JSON text or its bytes, got number/],
-    ['modelJson bytes that are not UTF-8', { modelJson: new Uint8Array([0xff, 0xfe, 0x7b]) }, Error, /modelJson bytes are not UTF-8/],
-    ['weightData of the wrong kind', { modelJson: '{"modelTopology": {}}', weightData: 'abc' }, Error, /weightData must be an ArrayBuffer, a Uint8Array or an array of them/],
-    ['an IOHandler whose load() fails', { load: () => Promise.reject(new Error('disk on fire')) }, Error, /IOHandler\.load\(\) failed: disk on fire/],
+    [
+      'an object that is no source',
+      { weights: [] },
+      TypeError,
+      /model must be .*IOHandler.*tf\.LayersModel.*got an object with keys \[weights\]/,
+    ],
+    [
+      'modelJson of the wrong kind',
+      { modelJson: 7 },
+      Error,
+      /modelJson must be an object, JSON text or its bytes, got number/,
+    ],
+    [
+      'modelJson bytes that are not UTF-8',
+      { modelJson: new Uint8Array([0xff, 0xfe, 0x7b]) },
+      Error,
+      /modelJson bytes are not UTF-8/,
+    ],
+    [
+      'weightData of the wrong kind',
+      { modelJson: '{"modelTopology": {}}', weightData: 'abc' },
+      Error,
+      /weightData must be an ArrayBuffer, a Uint8Array or an array of them/,
+    ],
+    [
+      'an IOHandler whose load() fails',
+      { load: () => Promise.reject(new Error('disk on fire')) },
+      Error,
+      /IOHandler\.load\(\) failed: disk on fire/,
+    ],
   ])('%s is refused up front with an error naming it', async (_label, source, kind, msg) => {
     const p = InferenceSession.create(source as never);
     await expect(p).rejects.toThrow(kind);
@@ -142,9 +185,13 @@ describe('tf.InferenceModel', () => {
     const ref = (model.predict(x) as tf.Tensor).dataSync();
     expect(relErr(values(await s.predictAsync(foreign as never)), ref)).toBeLessThan(1e-5);
     expect(relErr(values(await s.predictAsync([foreign] as never)), ref)).toBeLessThan(1e-5);
-    expect(relErr((await s.run({ [s.inputNames[0]!]: foreign }))[s.outputs[0]!.name]!.data as Float32Array, ref)).toBeLessThan(1e-5);
+    expect(
+      relErr((await s.run({ [s.inputNames[0]!]: foreign }))[s.outputs[0]!.name]!.data as Float32Array, ref),
+    ).toBeLessThan(1e-5);
     await expect(s.predictAsync({ ...foreign, isDisposed: true } as never)).rejects.toThrow(/is disposed/);
-    await expect(s.predictAsync({ ...foreign, dtype: 'int32' } as never)).rejects.toThrow(/has dtype int32, the model expects float32/);
+    await expect(s.predictAsync({ ...foreign, dtype: 'int32' } as never)).rejects.toThrow(
+      /has dtype int32, the model expects float32/,
+    );
     s.dispose();
   });
 
@@ -168,7 +215,10 @@ describe('tf.InferenceModel', () => {
       expect(relErr(all[1]!.dataSync(), rb!)).toBeLessThan(1e-5);
       const [kA, kB] = s.outputNames;
       const swapped = (await s.executeAsync({ [s.inputNames[0]!]: x }, [kB!, kA!])) as tf.Tensor[];
-      expect(swapped.map((t) => t.shape)).toEqual([[5, 2], [5, 3]]);
+      expect(swapped.map((t) => t.shape)).toEqual([
+        [5, 2],
+        [5, 3],
+      ]);
       expect(relErr(swapped[0]!.dataSync(), rb!)).toBeLessThan(1e-5);
       const one = await s.executeAsync(x, s.outputs[0]!.name);
       expect(one).toBeInstanceOf(tf.Tensor);
@@ -182,7 +232,9 @@ describe('tf.InferenceModel', () => {
 
     it('names what is wrong: an unknown output, a wrong tensor count, the synchronous forms', async () => {
       const s = await InferenceSession.create(model, { threads: 1 });
-      await expect(s.executeAsync(x, 'hidden')).rejects.toThrow(/'hidden' is not an output of the model .*does not keep intermediate tensors/);
+      await expect(s.executeAsync(x, 'hidden')).rejects.toThrow(
+        /'hidden' is not an output of the model .*does not keep intermediate tensors/,
+      );
       await expect(s.executeAsync(x, [])).rejects.toThrow(/non-empty array/);
       await expect(s.predictAsync([x, x])).rejects.toThrow(/got 2 tensors, the model takes 1/);
       await expect(s.predictAsync(x, 3 as never)).rejects.toThrow(/config must be an object/);
@@ -220,7 +272,9 @@ describe('file:// URLs', () => {
     const fromFile = await tf.loadGraphModel(`file://${join(gdir, 'model.json')}`);
     const fromMemory = await tf.loadGraphModel(tf.io.fromMemory(memoryArtifacts(built.modelJson, built.weightData)));
     const x = tf.randomUniform([2, 12, 12, 3], -1, 1, 'float32', 4);
-    expect(Array.from(values(fromFile.execute(x) as tf.Tensor))).toEqual(Array.from(values(fromMemory.execute(x) as tf.Tensor)));
+    expect(Array.from(values(fromFile.execute(x) as tf.Tensor))).toEqual(
+      Array.from(values(fromMemory.execute(x) as tf.Tensor)),
+    );
     // A layers model saved to file:// and read back predicts as before.
     const model = sequentialCnn(25);
     const ldir = join(work, 'saved');
@@ -237,7 +291,9 @@ describe('file:// URLs', () => {
     await saveNative(graph, qdir, { mode: 'dynamic' });
     const url = `file://${join(qdir, 'model.json')}`;
     registerFileRouter();
-    await expect(tf.loadGraphModel(url)).rejects.toThrow(/a tfjs-quant model, which stock TF\.js cannot run: .*loadGraphModel/);
+    await expect(tf.loadGraphModel(url)).rejects.toThrow(
+      /a tfjs-quant model, which stock TF\.js cannot run: .*loadGraphModel/,
+    );
     const session = await loadGraphModel(url, { threads: 1 });
     const direct = await InferenceSession.create(graph, { threads: 1 });
     const x = tf.randomUniform([3, 12, 12, 3], -1, 1, 'float32', 5);
@@ -252,10 +308,13 @@ describe('file:// URLs', () => {
     expect((await loadModel(url)).source?.format).toBe('tfjs-quant');
   });
 
-  it('loadGraphModel reads http:// URLs through tfjs\'s own handler (a local server)', async () => {
+  it("loadGraphModel reads http:// URLs through tfjs's own handler (a local server)", async () => {
     const built = convNetGraphModel(27).build();
     const shard = (built.modelJson.weightsManifest as { paths: string[] }[])[0]!.paths[0]!;
-    const files = new Map<string, Uint8Array>([['/m/model.json', new TextEncoder().encode(JSON.stringify(built.modelJson))], [`/m/${shard}`, built.weightData]]);
+    const files = new Map<string, Uint8Array>([
+      ['/m/model.json', new TextEncoder().encode(JSON.stringify(built.modelJson))],
+      [`/m/${shard}`, built.weightData],
+    ]);
     const server = createServer((req, res) => {
       const body = files.get(req.url ?? '');
       res.writeHead(body ? 200 : 404).end(body ?? '');
@@ -274,7 +333,9 @@ describe('file:// URLs', () => {
   });
 
   it('loadGraphModel refuses a URL scheme no tfjs handler takes', async () => {
-    await expect(loadGraphModel('gopher://host/model.json')).rejects.toThrow(/no tfjs load handler takes 'gopher:\/\/' URLs/);
+    await expect(loadGraphModel('gopher://host/model.json')).rejects.toThrow(
+      /no tfjs load handler takes 'gopher:\/\/' URLs/,
+    );
     await expect(loadGraphModel('')).rejects.toThrow(/URL is empty/);
   });
 });

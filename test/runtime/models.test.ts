@@ -10,14 +10,23 @@ import { convNetGraphModel, functionalBranches, mobilenetBlocks } from '../../sr
 import { planExecution } from '../../src/quant/params.js';
 import { simulate } from '../../src/quant/simulate.js';
 import { InferenceSession } from '../../src/runtime/index.js';
-import { geometryGraphModel, mobileNetV2, movementGraphModel, opsCoverageGraphModel, partitionedGraphModel, resNetBlocks } from '../../bench/models/models.js';
+import {
+  geometryGraphModel,
+  mobileNetV2,
+  movementGraphModel,
+  opsCoverageGraphModel,
+  partitionedGraphModel,
+  resNetBlocks,
+} from '../../bench/models/models.js';
 import { quantized, floatOutputs, graphOf, relErr, variedInput } from './helpers.js';
 
 beforeAll(async () => {
   await initFloatBackend();
 });
 
-async function graphModel(b: { build(): { modelJson: Record<string, unknown>; weightData: Uint8Array } }): Promise<Graph> {
+async function graphModel(b: {
+  build(): { modelJson: Record<string, unknown>; weightData: Uint8Array };
+}): Promise<Graph> {
   const m = b.build();
   return optimize(await loadModel({ modelJson: m.modelJson, weightData: m.weightData }));
 }
@@ -32,14 +41,49 @@ interface Case {
 
 const cases: Case[] = [
   { name: 'MobileNet blocks (fixture)', graph: () => graphOf(mobilenetBlocks()), shape: [16, 16, 3], allNative: true },
-  { name: 'MobileNetV2-style 64×64 width 0.35', graph: () => graphOf(mobileNetV2(64, 0.35, 10)), shape: [64, 64, 3], allNative: true },
+  {
+    name: 'MobileNetV2-style 64×64 width 0.35',
+    graph: () => graphOf(mobileNetV2(64, 0.35, 10)),
+    shape: [64, 64, 3],
+    allNative: true,
+  },
   { name: 'ResNet-style blocks', graph: () => graphOf(resNetBlocks()), shape: [32, 32, 3], allNative: true },
-  { name: 'functional branches (add, concat, leaky, elu)', graph: () => graphOf(functionalBranches()), shape: [8, 8, 4], allNative: true },
-  { name: 'converter graph model (pad, resize, reshape, softmax)', graph: () => graphModel(convNetGraphModel()), shape: [12, 12, 3], allNative: true },
-  { name: 'op coverage graph model (prelu, leaky, sigmoid, pad, transpose, resize, binary with constants, concat, avgpool)', graph: () => graphModel(opsCoverageGraphModel()), shape: [10, 10, 4], allNative: true },
-  { name: 'transposed conv, DepthToSpace, StridedSlice, Slice', graph: () => graphModel(movementGraphModel()), shape: [6, 6, 8], allNative: true },
-  { name: 'conv geometry: dilation 2, stride 3, explicit padding, stride-4 pooling', graph: () => graphModel(geometryGraphModel()), shape: [23, 23, 3], allNative: true },
-  { name: 'graph model with an opaque op (partitioned)', graph: () => graphModel(partitionedGraphModel()), shape: [12, 12, 3], allNative: false },
+  {
+    name: 'functional branches (add, concat, leaky, elu)',
+    graph: () => graphOf(functionalBranches()),
+    shape: [8, 8, 4],
+    allNative: true,
+  },
+  {
+    name: 'converter graph model (pad, resize, reshape, softmax)',
+    graph: () => graphModel(convNetGraphModel()),
+    shape: [12, 12, 3],
+    allNative: true,
+  },
+  {
+    name: 'op coverage graph model (prelu, leaky, sigmoid, pad, transpose, resize, binary with constants, concat, avgpool)',
+    graph: () => graphModel(opsCoverageGraphModel()),
+    shape: [10, 10, 4],
+    allNative: true,
+  },
+  {
+    name: 'transposed conv, DepthToSpace, StridedSlice, Slice',
+    graph: () => graphModel(movementGraphModel()),
+    shape: [6, 6, 8],
+    allNative: true,
+  },
+  {
+    name: 'conv geometry: dilation 2, stride 3, explicit padding, stride-4 pooling',
+    graph: () => graphModel(geometryGraphModel()),
+    shape: [23, 23, 3],
+    allNative: true,
+  },
+  {
+    name: 'graph model with an opaque op (partitioned)',
+    graph: () => graphModel(partitionedGraphModel()),
+    shape: [12, 12, 3],
+    allNative: false,
+  },
 ];
 
 describe.each(cases)('$name', (c) => {
@@ -50,7 +94,10 @@ describe.each(cases)('$name', (c) => {
     const ref = floatOutputs(g, x);
     const fs = await InferenceSession.create(g, { threads: 2 });
     if (c.allNative) expect(fs.plan.filter((p) => p.placement === 'tfjs')).toEqual([]);
-    else expect(fs.plan.some((p) => p.placement === 'tfjs') && fs.plan.some((p) => p.placement === 'native-float')).toBe(true);
+    else
+      expect(fs.plan.some((p) => p.placement === 'tfjs') && fs.plan.some((p) => p.placement === 'native-float')).toBe(
+        true,
+      );
     const fo = await fs.run(x);
     g.outputs.forEach((o, i) => expect(relErr(fo[o]!.data, ref[i]!)).toBeLessThan(1e-5));
     fs.dispose();

@@ -11,11 +11,25 @@ import { buildLeNet5 } from '../../src/data/models.js';
 import { createGraph, execute, loadModel, optimize, type Graph } from '../../src/model/index.js';
 import { inferPlanShapes } from '../../src/model/shape-inference.js';
 import { native } from '../../src/native/binding.js';
-import { attr, convNetGraphModel, functionalBranches, GraphModelBuilder, mobilenetBlocks, randomFloats, sequentialCnn, sequentialMlp } from '../../src/model/testing.js';
+import {
+  attr,
+  convNetGraphModel,
+  functionalBranches,
+  GraphModelBuilder,
+  mobilenetBlocks,
+  randomFloats,
+  sequentialCnn,
+  sequentialMlp,
+} from '../../src/model/testing.js';
 import { quantize } from '../../src/quant/quantize.js';
 import { axisGeometry } from '../../src/runtime/geometry.js';
 import { compilePlan, InferenceSession, summarizePlan } from '../../src/runtime/index.js';
-import { geometryGraphModel, movementGraphModel, opsCoverageGraphModel, partitionedGraphModel } from '../../bench/models/models.js';
+import {
+  geometryGraphModel,
+  movementGraphModel,
+  opsCoverageGraphModel,
+  partitionedGraphModel,
+} from '../../bench/models/models.js';
 import { graphOf, quantized, relErr, variedInput } from './helpers.js';
 
 beforeAll(async () => {
@@ -46,7 +60,11 @@ async function againstFloat(s: InferenceSession, g: Graph, feeds: Record<string,
 /** An int32 image in [0, 255]. */
 function image(shape: number[], seed: number): tf.Tensor {
   const n = shape.reduce((a, b) => a * b, 1);
-  return tf.tensor(Int32Array.from(randomFloats(n, seed, 0, 255), (v) => Math.floor(v)), shape, 'int32');
+  return tf.tensor(
+    Int32Array.from(randomFloats(n, seed, 0, 255), (v) => Math.floor(v)),
+    shape,
+    'int32',
+  );
 }
 
 /**
@@ -56,7 +74,11 @@ function image(shape: number[], seed: number): tf.Tensor {
 function posePattern(batch: number, seed: number): GraphModelBuilder {
   const b = new GraphModelBuilder(seed);
   const x = b.input('image', [batch, 16, 16, 3], 'DT_INT32');
-  const cast = b.op('cast', 'Cast', [x], { SrcT: attr.type('DT_INT32'), DstT: attr.type('DT_FLOAT'), Truncate: attr.b(false) });
+  const cast = b.op('cast', 'Cast', [x], {
+    SrcT: attr.type('DT_INT32'),
+    DstT: attr.type('DT_FLOAT'),
+    Truncate: attr.b(false),
+  });
   const scaled = b.op('scale', 'Mul', [cast, b.const('scale/c', [], Float32Array.of(1 / 255))], F);
   let t = scaled;
   if (batch === 1) {
@@ -67,17 +89,40 @@ function posePattern(batch: number, seed: number): GraphModelBuilder {
     t = b.op('expand', 'ExpandDims', [t, b.ints('expand/axis', [0], [])], { ...F, Tdim: attr.type('DT_INT32') });
     t = b.op('squeeze', 'Squeeze', [t], { ...F, squeeze_dims: attr.ints([0]) });
   }
-  const c1 = b.fusedConv2d('c1', t, b.const('c1/w', [3, 3, 3, 8], undefined, 'float32', -0.5, 0.5), [b.const('c1/b', [8], undefined, 'float32', -0.1, 0.1)], ['BiasAdd', 'Relu6'], { strides: 2, padding: 'SAME' });
+  const c1 = b.fusedConv2d(
+    'c1',
+    t,
+    b.const('c1/w', [3, 3, 3, 8], undefined, 'float32', -0.5, 0.5),
+    [b.const('c1/b', [8], undefined, 'float32', -0.1, 0.1)],
+    ['BiasAdd', 'Relu6'],
+    { strides: 2, padding: 'SAME' },
+  );
   const rows = b.op('rows', 'Reshape', [c1, b.ints('rows/shape', [-1, 64, 8])], { ...F, ...I32 });
   const back = b.op('back', 'Reshape', [rows, b.ints('back/shape', [-1, 8, 8, 8])], { ...F, ...I32 });
-  const dw = b.fusedConv2d('dw', back, b.const('dw/w', [3, 3, 8, 1], undefined, 'float32', -0.5, 0.5), [b.const('dw/b', [8], undefined, 'float32', -0.1, 0.1)], ['BiasAdd', 'Relu'], { depthwise: true });
-  const c2 = b.fusedConv2d('c2', dw, b.const('c2/w', [1, 1, 8, 5], undefined, 'float32', -0.5, 0.5), [b.const('c2/b', [5], undefined, 'float32', -0.1, 0.1)], ['BiasAdd']);
+  const dw = b.fusedConv2d(
+    'dw',
+    back,
+    b.const('dw/w', [3, 3, 8, 1], undefined, 'float32', -0.5, 0.5),
+    [b.const('dw/b', [8], undefined, 'float32', -0.1, 0.1)],
+    ['BiasAdd', 'Relu'],
+    { depthwise: true },
+  );
+  const c2 = b.fusedConv2d(
+    'c2',
+    dw,
+    b.const('c2/w', [1, 1, 8, 5], undefined, 'float32', -0.5, 0.5),
+    [b.const('c2/b', [5], undefined, 'float32', -0.1, 0.1)],
+    ['BiasAdd'],
+  );
   b.outputs(c2);
   return b;
 }
 
 describe('the pose-model pattern (int32 image → Cast → ExpandDims / Squeeze / Reshape around convolutions)', () => {
-  it.each([[1, 'a fixed batch of 1'], [-1, 'a free batch']] as const)('every convolution runs natively with %s and equals tfjs float', async (batch, _what) => {
+  it.each([
+    [1, 'a fixed batch of 1'],
+    [-1, 'a free batch'],
+  ] as const)('every convolution runs natively with %s and equals tfjs float', async (batch, _what) => {
     const g = await load(posePattern(batch, 3));
     const s = await InferenceSession.create(g);
     const convs = s.plan.filter((p) => p.op === 'Conv2D' || p.op === 'DepthwiseConv2dNative');
@@ -114,9 +159,22 @@ describe('the pose-model pattern (int32 image → Cast → ExpandDims / Squeeze 
     const b = new GraphModelBuilder(7);
     const x = b.input('x', [-1, 4, 4, 6]);
     const rows = b.op('rows', 'Reshape', [x, b.ints('rows/shape', [-1, 6])], { ...F, ...I32 });
-    const fc = b.fusedMatMul('fc', rows, b.const('fc/w', [6, 5], undefined, 'float32', -0.5, 0.5), [b.const('fc/b', [5], undefined, 'float32', -0.1, 0.1)], ['BiasAdd']);
+    const fc = b.fusedMatMul(
+      'fc',
+      rows,
+      b.const('fc/w', [6, 5], undefined, 'float32', -0.5, 0.5),
+      [b.const('fc/b', [5], undefined, 'float32', -0.1, 0.1)],
+      ['BiasAdd'],
+    );
     const img = b.op('img', 'Reshape', [fc, b.ints('img/shape', [-1, 4, 4, 5])], { ...F, ...I32 });
-    const c = b.fusedConv2d('c', img, b.const('c/w', [3, 3, 5, 4], undefined, 'float32', -0.5, 0.5), [b.const('c/b', [4], undefined, 'float32', -0.1, 0.1)], ['BiasAdd'], { padding: 'SAME' });
+    const c = b.fusedConv2d(
+      'c',
+      img,
+      b.const('c/w', [3, 3, 5, 4], undefined, 'float32', -0.5, 0.5),
+      [b.const('c/b', [4], undefined, 'float32', -0.1, 0.1)],
+      ['BiasAdd'],
+      { padding: 'SAME' },
+    );
     b.outputs(c);
     const g = await load(b);
     const plan = compilePlan(g);
@@ -136,8 +194,19 @@ describe('input shapes beyond the batch', () => {
   function imageModel(): GraphModelBuilder {
     const b = new GraphModelBuilder(8);
     const x = b.input('x', [-1, -1, -1, 3]);
-    const c = b.fusedConv2d('c', x, b.const('c/w', [3, 3, 3, 4], undefined, 'float32', -0.5, 0.5), [b.const('c/b', [4], undefined, 'float32', -0.1, 0.1)], ['BiasAdd', 'Relu'], { strides: 2, padding: 'SAME' });
-    const m = b.op('m', 'Mean', [c, b.ints('m/axes', [1, 2])], { ...F, keep_dims: attr.b(false), Tidx: attr.type('DT_INT32') });
+    const c = b.fusedConv2d(
+      'c',
+      x,
+      b.const('c/w', [3, 3, 3, 4], undefined, 'float32', -0.5, 0.5),
+      [b.const('c/b', [4], undefined, 'float32', -0.1, 0.1)],
+      ['BiasAdd', 'Relu'],
+      { strides: 2, padding: 'SAME' },
+    );
+    const m = b.op('m', 'Mean', [c, b.ints('m/axes', [1, 2])], {
+      ...F,
+      keep_dims: attr.b(false),
+      Tidx: attr.type('DT_INT32'),
+    });
     b.outputs(m);
     return b;
   }
@@ -146,7 +215,11 @@ describe('input shapes beyond the batch', () => {
     const g = await load(imageModel());
     const s = await InferenceSession.create(g);
     expect(() => s.plan).toThrow(/no plan yet: input 'x' \[\?, \?, \?, 3\].*options\.inputShapes/);
-    for (const [h, w] of [[9, 12], [16, 7], [9, 12]] as const) {
+    for (const [h, w] of [
+      [9, 12],
+      [16, 7],
+      [9, 12],
+    ] as const) {
       const x = variedInput([2, h, w, 3], h + w);
       expect(await againstFloat(s, g, { x })).toBeLessThan(1e-5);
       expect(s.plannedInputShapes).toEqual({ x: [-1, h, w, 3] });
@@ -162,25 +235,57 @@ describe('input shapes beyond the batch', () => {
     expect(s.plan.every((p) => p.placement === 'native-float')).toBe(true);
     expect(s.plannedInputShapes).toEqual({ x: [-1, 10, 10, 3] });
     s.dispose();
-    await expect(InferenceSession.create(g, { inputShapes: { x: [1, 10, 10, 4] } })).rejects.toThrow(/inputShapes\['x'\].*\[\?, \?, \?, 3\]/);
-    await expect(InferenceSession.create(g, { inputShapes: { y: [1, 10, 10, 3] } })).rejects.toThrow(/'y' is not an input/);
+    await expect(InferenceSession.create(g, { inputShapes: { x: [1, 10, 10, 4] } })).rejects.toThrow(
+      /inputShapes\['x'\].*\[\?, \?, \?, 3\]/,
+    );
+    await expect(InferenceSession.create(g, { inputShapes: { y: [1, 10, 10, 3] } })).rejects.toThrow(
+      /'y' is not an input/,
+    );
   });
 });
 
 describe('placement reasons', () => {
   it('each tfjs node says why: op unknown, dtype, shape unknown, control-flow region', () => {
     const g = createGraph('reasons');
-    g.inputs.push({ name: 'x', dtype: 'float32', shape: [-1, 4] }, { name: 'ids', dtype: 'int32', shape: [-1] }, { name: 'p', dtype: 'bool', shape: [] });
+    g.inputs.push(
+      { name: 'x', dtype: 'float32', shape: [-1, 4] },
+      { name: 'ids', dtype: 'int32', shape: [-1] },
+      { name: 'p', dtype: 'bool', shape: [] },
+    );
     g.constants.set('one', { name: 'one', dtype: 'int32', shape: [], data: Int32Array.of(1) });
     g.nodes.push({ name: 'erf', op: 'Erf', inputs: ['x'], outputs: ['erf'], attrs: {}, opaque: true, rawAttrs: {} });
     g.nodes.push({ name: 'inc', op: 'AddV2', inputs: ['ids', 'one'], outputs: ['inc'], attrs: {} });
     // Non-max suppression-like: an output size that depends on the data.
-    g.nodes.push({ name: 'where', op: 'Where', inputs: ['x'], outputs: ['where'], attrs: {}, opaque: true, rawAttrs: {} });
+    g.nodes.push({
+      name: 'where',
+      op: 'Where',
+      inputs: ['x'],
+      outputs: ['where'],
+      attrs: {},
+      opaque: true,
+      rawAttrs: {},
+    });
     g.nodes.push({ name: 'cast', op: 'Cast', inputs: ['where'], outputs: ['cast'], attrs: { DstT: 'float32' } });
     g.nodes.push({ name: 'relu', op: 'Relu', inputs: ['cast'], outputs: ['relu'], attrs: {} });
-    g.nodes.push({ name: 'sw', op: 'Switch', inputs: ['x', 'p'], outputs: ['sw', 'sw:1'], attrs: {}, opaque: true, rawAttrs: {} });
+    g.nodes.push({
+      name: 'sw',
+      op: 'Switch',
+      inputs: ['x', 'p'],
+      outputs: ['sw', 'sw:1'],
+      attrs: {},
+      opaque: true,
+      rawAttrs: {},
+    });
     g.nodes.push({ name: 'branch', op: 'Relu', inputs: ['sw:1'], outputs: ['branch'], attrs: {} });
-    g.nodes.push({ name: 'merge', op: 'Merge', inputs: ['sw', 'branch'], outputs: ['merge', 'merge:1'], attrs: {}, opaque: true, rawAttrs: {} });
+    g.nodes.push({
+      name: 'merge',
+      op: 'Merge',
+      inputs: ['sw', 'branch'],
+      outputs: ['merge', 'merge:1'],
+      attrs: {},
+      opaque: true,
+      rawAttrs: {},
+    });
     g.nodes.push({ name: 'tanh', op: 'Tanh', inputs: ['x'], outputs: ['tanh'], attrs: {} });
     g.outputs = ['erf', 'inc', 'relu', 'merge', 'tanh'];
     const plan = compilePlan(g);
@@ -189,25 +294,53 @@ describe('placement reasons', () => {
     expect(by.inc).toMatchObject({ placement: 'tfjs', reasonKind: 'dtype', reason: expect.stringMatching(/int32/) });
     expect(by.relu).toMatchObject({ placement: 'tfjs', reasonKind: 'shape-unknown' });
     expect(by.sw).toMatchObject({ placement: 'tfjs', reasonKind: 'control-flow' });
-    expect(by.branch).toMatchObject({ placement: 'tfjs', reasonKind: 'control-flow', reason: expect.stringMatching(/region/) });
+    expect(by.branch).toMatchObject({
+      placement: 'tfjs',
+      reasonKind: 'control-flow',
+      reason: expect.stringMatching(/region/),
+    });
     expect(by.merge).toMatchObject({ placement: 'tfjs', reasonKind: 'control-flow' });
     expect(by.tanh).toMatchObject({ placement: 'native-float' });
     // Cast has no native kernel (op-unknown), whatever its input.
-    expect(summarizePlan(g, plan).tfjsByReason).toEqual({ 'op-unknown': 3, dtype: 1, 'shape-unknown': 1, 'control-flow': 3 });
+    expect(summarizePlan(g, plan).tfjsByReason).toEqual({
+      'op-unknown': 3,
+      dtype: 1,
+      'shape-unknown': 1,
+      'control-flow': 3,
+    });
   });
 
   it('a control-flow region stays in one tfjs segment even where the topological order interleaves native nodes', () => {
     const g = createGraph('region');
     g.inputs.push({ name: 'x', dtype: 'float32', shape: [-1, 4] }, { name: 'p', dtype: 'bool', shape: [] });
     // Topological, but a native Tanh sits between the Switch and the Merge.
-    g.nodes.push({ name: 'sw', op: 'Switch', inputs: ['x', 'p'], outputs: ['sw', 'sw:1'], attrs: {}, opaque: true, rawAttrs: {} });
+    g.nodes.push({
+      name: 'sw',
+      op: 'Switch',
+      inputs: ['x', 'p'],
+      outputs: ['sw', 'sw:1'],
+      attrs: {},
+      opaque: true,
+      rawAttrs: {},
+    });
     g.nodes.push({ name: 'tanh', op: 'Tanh', inputs: ['x'], outputs: ['tanh'], attrs: {} });
     g.nodes.push({ name: 'branch', op: 'Relu', inputs: ['sw:1'], outputs: ['branch'], attrs: {} });
-    g.nodes.push({ name: 'merge', op: 'Merge', inputs: ['sw', 'branch'], outputs: ['merge', 'merge:1'], attrs: {}, opaque: true, rawAttrs: {} });
+    g.nodes.push({
+      name: 'merge',
+      op: 'Merge',
+      inputs: ['sw', 'branch'],
+      outputs: ['merge', 'merge:1'],
+      attrs: {},
+      opaque: true,
+      rawAttrs: {},
+    });
     g.nodes.push({ name: 'sig', op: 'Sigmoid', inputs: ['tanh'], outputs: ['sig'], attrs: {} });
     g.outputs = ['merge', 'sig'];
     const plan = compilePlan(g);
-    expect(plan.segments.map((x) => [x.kind, x.nodes])).toEqual([['tfjs', ['sw', 'branch', 'merge']], ['native', ['tanh', 'sig']]]);
+    expect(plan.segments.map((x) => [x.kind, x.nodes])).toEqual([
+      ['tfjs', ['sw', 'branch', 'merge']],
+      ['native', ['tanh', 'sig']],
+    ]);
   });
 
   it('int32 and bool tensors keep their dtype across tfjs segments; a shape computation known at planning is folded', async () => {
@@ -217,10 +350,20 @@ describe('placement reasons', () => {
     const twice = b.op('twice', 'Mul', [ids, b.ints('two', [2], [])], { T: attr.type('DT_INT32') });
     const shape = b.op('shape', 'Shape', [x], { T: attr.type('DT_FLOAT'), out_type: attr.type('DT_INT32') });
     const hw = b.op('hw', 'StridedSlice', [shape, b.ints('hw/b', [1]), b.ints('hw/e', [3]), b.ints('hw/s', [1])], {
-      T: attr.type('DT_INT32'), Index: attr.type('DT_INT32'), begin_mask: attr.i(0), end_mask: attr.i(0), ellipsis_mask: attr.i(0), new_axis_mask: attr.i(0), shrink_axis_mask: attr.i(0),
+      T: attr.type('DT_INT32'),
+      Index: attr.type('DT_INT32'),
+      begin_mask: attr.i(0),
+      end_mask: attr.i(0),
+      ellipsis_mask: attr.i(0),
+      new_axis_mask: attr.i(0),
+      shrink_axis_mask: attr.i(0),
     });
     const size = b.op('size', 'Mul', [hw, b.ints('size/two', [2])], { T: attr.type('DT_INT32') });
-    const up = b.op('up', 'ResizeBilinear', [x, size], { ...F, align_corners: attr.b(false), half_pixel_centers: attr.b(true) });
+    const up = b.op('up', 'ResizeBilinear', [x, size], {
+      ...F,
+      align_corners: attr.b(false),
+      half_pixel_centers: attr.b(true),
+    });
     b.outputs(twice, up);
     const g = await load(b);
     const s = await InferenceSession.create(g);
@@ -249,22 +392,51 @@ describe('values crossing segments', () => {
     g.constants.set('zero', { name: 'zero', dtype: 'int32', shape: [], data: Int32Array.of(0) });
     const i32 = { T: { type: 'DT_INT32' } };
     g.nodes.push({ name: 'twice', op: 'Mul', inputs: ['ids', 'two'], outputs: ['twice'], attrs: {} });
-    g.nodes.push({ name: 'pos', op: 'Greater', inputs: ['twice', 'zero'], outputs: ['pos'], attrs: {}, opaque: true, rawAttrs: i32 });
+    g.nodes.push({
+      name: 'pos',
+      op: 'Greater',
+      inputs: ['twice', 'zero'],
+      outputs: ['pos'],
+      attrs: {},
+      opaque: true,
+      rawAttrs: i32,
+    });
     g.nodes.push({ name: 'r', op: 'Relu', inputs: ['x'], outputs: ['r'], attrs: {} });
-    g.nodes.push({ name: 'neg', op: 'LogicalNot', inputs: ['pos'], outputs: ['neg'], attrs: {}, opaque: true, rawAttrs: {} });
+    g.nodes.push({
+      name: 'neg',
+      op: 'LogicalNot',
+      inputs: ['pos'],
+      outputs: ['neg'],
+      attrs: {},
+      opaque: true,
+      rawAttrs: {},
+    });
     g.nodes.push({ name: 'back', op: 'Mul', inputs: ['twice', 'two'], outputs: ['back'], attrs: {} });
     g.nodes.push({ name: 't', op: 'Tanh', inputs: ['r'], outputs: ['t'], attrs: {} });
     g.outputs = ['neg', 'back', 't'];
     const s = await InferenceSession.create(g);
-    expect(s.segments.map((x) => [x.kind, x.nodes])).toEqual([['tfjs', ['twice', 'pos']], ['native', ['r']], ['tfjs', ['neg', 'back']], ['native', ['t']]]);
-    const out = await s.run({ x: { data: Float32Array.of(-1, 0.5, 2, 3, -4, 0), shape: [2, 3] }, ids: { data: Int32Array.of(3, -4), shape: [2] } });
+    expect(s.segments.map((x) => [x.kind, x.nodes])).toEqual([
+      ['tfjs', ['twice', 'pos']],
+      ['native', ['r']],
+      ['tfjs', ['neg', 'back']],
+      ['native', ['t']],
+    ]);
+    const out = await s.run({
+      x: { data: Float32Array.of(-1, 0.5, 2, 3, -4, 0), shape: [2, 3] },
+      ids: { data: Int32Array.of(3, -4), shape: [2] },
+    });
     expect(out.neg).toMatchObject({ dtype: 'bool', shape: [2] });
     expect(Array.from(out.neg!.data)).toEqual([0, 1]);
     expect(out.back).toMatchObject({ dtype: 'int32', shape: [2] });
     expect(out.back!.data).toBeInstanceOf(Int32Array);
     expect(Array.from(out.back!.data)).toEqual([12, -16]);
     // tanhf against float64 tanh: within a few float32 ulp.
-    expect(relErr(out.t!.data, [0, 0.5, 2, 3, 0, 0].map((v) => Math.tanh(v)))).toBeLessThan(1e-6);
+    expect(
+      relErr(
+        out.t!.data,
+        [0, 0.5, 2, 3, 0, 0].map((v) => Math.tanh(v)),
+      ),
+    ).toBeLessThan(1e-6);
     s.dispose();
   });
 });
@@ -274,9 +446,22 @@ describe('AddN', () => {
     const g = createGraph('addn');
     // AddN takes tensors of one shape: a fixed batch, so that a constant can be one of them.
     g.inputs.push({ name: 'x', dtype: 'float32', shape: [2, 3] });
-    g.constants.set('c', { name: 'c', dtype: 'float32', shape: [2, 3], data: Float32Array.of(0.25, -1, 2, 3, 0, -0.5) });
+    g.constants.set('c', {
+      name: 'c',
+      dtype: 'float32',
+      shape: [2, 3],
+      data: Float32Array.of(0.25, -1, 2, 3, 0, -0.5),
+    });
     g.nodes.push({ name: 'r', op: 'Relu', inputs: ['x'], outputs: ['r'], attrs: {} });
-    g.nodes.push({ name: 'sum', op: 'AddN', inputs: ['x', 'r', 'c'], outputs: ['sum'], attrs: {}, opaque: true, rawAttrs: { N: { i: '3' }, T: { type: 'DT_FLOAT' } } });
+    g.nodes.push({
+      name: 'sum',
+      op: 'AddN',
+      inputs: ['x', 'r', 'c'],
+      outputs: ['sum'],
+      attrs: {},
+      opaque: true,
+      rawAttrs: { N: { i: '3' }, T: { type: 'DT_FLOAT' } },
+    });
     g.outputs = ['sum'];
     const s = await InferenceSession.create(g);
     expect(s.plan.map((p) => p.placement)).toEqual(['native-float', 'native-float']);
@@ -284,7 +469,9 @@ describe('AddN', () => {
     const out = await s.run({ x: { data: x, shape: [2, 3] } });
     // ((x + relu(x)) + c) in float32, the order tfjs sums in.
     const c = [0.25, -1, 2, 3, 0, -0.5];
-    expect(Array.from(out.sum!.data)).toEqual(Array.from(x, (v, i) => Math.fround(Math.fround(v + Math.max(v, 0)) + c[i]!)));
+    expect(Array.from(out.sum!.data)).toEqual(
+      Array.from(x, (v, i) => Math.fround(Math.fround(v + Math.max(v, 0)) + c[i]!)),
+    );
     s.dispose();
   });
 });
@@ -310,7 +497,10 @@ describe('no plan is rejected by the native validator', () => {
     const g = await build();
     const float32 = g.inputs.every((i) => i.dtype === 'float32' && i.shape && i.shape.slice(1).every((d) => d > 0));
     const graphs: Graph[] = [g, (await quantize(g, { mode: 'dynamic', report: false, optimize: false })).graph];
-    if (float32) graphs.push((await quantize(g, { mode: 'dynamic', weightBits: 4, groupSize: 32, report: false, optimize: false })).graph);
+    if (float32)
+      graphs.push(
+        (await quantize(g, { mode: 'dynamic', weightBits: 4, groupSize: 32, report: false, optimize: false })).graph,
+      );
     if (float32 && calibShape.length) graphs.push(await quantized(g, variedInput([8, ...calibShape], 1)));
     let created = 0;
     for (const h of graphs) {
@@ -332,13 +522,17 @@ describe('a native rejection is an internal error, never a re-plan', () => {
     const k = seg.plan.steps.findIndex((st) => st.op === 'conv_f32');
     const addon = native();
     // The native side rejects the plan (as it would a planner bug): creation must fail loudly.
-    const spy = vi.spyOn(addon, 'RuntimeSession', 'get').mockReturnValue(class {
-      constructor() {
-        throw new RangeError(`invalid plan: steps[${k}] (conv_f32): a rejection`);
-      }
-    } as unknown as typeof addon.RuntimeSession);
+    const spy = vi.spyOn(addon, 'RuntimeSession', 'get').mockReturnValue(
+      class {
+        constructor() {
+          throw new RangeError(`invalid plan: steps[${k}] (conv_f32): a rejection`);
+        }
+      } as unknown as typeof addon.RuntimeSession,
+    );
     try {
-      await expect(InferenceSession.create(g)).rejects.toThrow(`internal: the native runtime rejected native segment 1 at node '${seg.stepNodes[k]}': invalid plan: steps[${k}] (conv_f32)`);
+      await expect(InferenceSession.create(g)).rejects.toThrow(
+        `internal: the native runtime rejected native segment 1 at node '${seg.stepNodes[k]}': invalid plan: steps[${k}] (conv_f32)`,
+      );
       expect(seg.stepNodes[k]).toMatch(/c1/);
     } finally {
       spy.mockRestore();
@@ -351,7 +545,13 @@ describe('names and summary', () => {
     const g = createGraph('named');
     g.inputs.push({ name: 'x', dtype: 'float32', shape: [-1, 3] });
     g.constants.set('w', { name: 'w', dtype: 'float32', shape: [3, 2], data: Float32Array.of(1, 2, 3, 4, 5, 6) });
-    g.nodes.push({ name: 'mm', op: 'MatMul', inputs: ['x', 'w'], outputs: ['mm'], attrs: { transpose_a: false, transpose_b: false, activation: 'none' } });
+    g.nodes.push({
+      name: 'mm',
+      op: 'MatMul',
+      inputs: ['x', 'w'],
+      outputs: ['mm'],
+      attrs: { transpose_a: false, transpose_b: false, activation: 'none' },
+    });
     g.nodes.push({ name: 'act', op: 'Relu', inputs: ['mm'], outputs: ['act'], attrs: {} });
     g.outputs = ['act', 'mm'];
     return g;
@@ -361,7 +561,10 @@ describe('names and summary', () => {
     const g = named();
     (g as Graph & { signature: unknown }).signature = {
       inputs: [{ key: 'features', name: 'x:0' }],
-      outputs: [{ key: 'logits', name: 'mm:0' }, { key: 'scores', name: 'act:0' }],
+      outputs: [
+        { key: 'logits', name: 'mm:0' },
+        { key: 'scores', name: 'act:0' },
+      ],
     };
     const s = await InferenceSession.create(g);
     expect(s.inputNames).toEqual(['features']);
@@ -376,8 +579,12 @@ describe('names and summary', () => {
       expect(out.logits).toBe(out.mm);
       expect(Array.from(out.scores!.data)).toEqual([0, 0, 0, 0]);
     }
-    await expect(s.run({ features: { data, shape: [2, 3] }, x: { data, shape: [2, 3] } })).rejects.toThrow(/given twice/);
-    await expect(s.run({ image: { data, shape: [2, 3] } })).rejects.toThrow(/'image' is not an input of the model \(inputs: features\)/);
+    await expect(s.run({ features: { data, shape: [2, 3] }, x: { data, shape: [2, 3] } })).rejects.toThrow(
+      /given twice/,
+    );
+    await expect(s.run({ image: { data, shape: [2, 3] } })).rejects.toThrow(
+      /'image' is not an input of the model \(inputs: features\)/,
+    );
     s.dispose();
   });
 
@@ -390,13 +597,28 @@ describe('names and summary', () => {
 
   it('summary: the share of conv / matmul FLOPs native, counted by hand', async () => {
     const g = createGraph('flops');
-    g.inputs.push({ name: 'x', dtype: 'float32', shape: [-1, 8, 8, 3] }, { name: 'b', dtype: 'float32', shape: [-1, 4, 5] });
+    g.inputs.push(
+      { name: 'x', dtype: 'float32', shape: [-1, 8, 8, 3] },
+      { name: 'b', dtype: 'float32', shape: [-1, 4, 5] },
+    );
     g.constants.set('w', { name: 'w', dtype: 'float32', shape: [3, 3, 3, 4], data: randomFloats(108, 1) });
-    g.nodes.push({ name: 'conv', op: 'Conv2D', inputs: ['x', 'w'], outputs: ['conv'], attrs: { strides: [1, 1, 1, 1], padding: 'SAME', dilations: [1, 1, 1, 1], activation: 'none' } });
+    g.nodes.push({
+      name: 'conv',
+      op: 'Conv2D',
+      inputs: ['x', 'w'],
+      outputs: ['conv'],
+      attrs: { strides: [1, 1, 1, 1], padding: 'SAME', dilations: [1, 1, 1, 1], activation: 'none' },
+    });
     g.nodes.push({ name: 'rs', op: 'Reshape', inputs: ['conv', 'rs/shape'], outputs: ['rs'], attrs: {} });
     g.constants.set('rs/shape', { name: 'rs/shape', dtype: 'int32', shape: [3], data: Int32Array.of(-1, 64, 4) });
     // Both operands are activations: tfjs (the native MatMul wants a constant B).
-    g.nodes.push({ name: 'mm', op: 'MatMul', inputs: ['rs', 'b'], outputs: ['mm'], attrs: { transpose_a: false, transpose_b: false, activation: 'none' } });
+    g.nodes.push({
+      name: 'mm',
+      op: 'MatMul',
+      inputs: ['rs', 'b'],
+      outputs: ['mm'],
+      attrs: { transpose_a: false, transpose_b: false, activation: 'none' },
+    });
     g.outputs = ['mm'];
     const plan = compilePlan(g);
     const sum = summarizePlan(g, plan);
@@ -417,9 +639,12 @@ describe('geometry (docs/quantization.md §11.1)', () => {
     [7, 3, 2, 1, 'valid', 3, 0, 0],
     [10, 3, 3, 2, 'valid', 2, 0, 0],
     [6, 3, 2, 1, [1, 2], 4, 1, 2],
-  ] as const)('in %i, k %i, stride %i, dilation %i, %j → out %i, pads %i / %i', (size, k, s, d, p, out, before, after) => {
-    expect(axisGeometry(size, k, s, d, p as 'same')).toEqual({ out, before, after });
-  });
+  ] as const)(
+    'in %i, k %i, stride %i, dilation %i, %j → out %i, pads %i / %i',
+    (size, k, s, d, p, out, before, after) => {
+      expect(axisGeometry(size, k, s, d, p as 'same')).toEqual({ out, before, after });
+    },
+  );
 
   it('planned shapes: the batch followed through ExpandDims / Squeeze, the rest concrete', async () => {
     const g = await load(posePattern(-1, 1));

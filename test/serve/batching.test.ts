@@ -19,7 +19,19 @@ let dynamicPerTensor: Graph;
 const servers: TfjsQuantServer[] = [];
 
 async function serve(o: Partial<ServeOptions>): Promise<{ server: TfjsQuantServer; url: string }> {
-  const server = await createServer({ models: { mlp: tree.dir('mlp'), mlpio: tree.dir('mlpio'), mobilenet: tree.dir('mobilenet'), dyn: tree.dir('dyn'), mlpf: tree.dir('mlpf') }, port: 0, logLevel: false, pollIntervalMs: 0, ...o });
+  const server = await createServer({
+    models: {
+      mlp: tree.dir('mlp'),
+      mlpio: tree.dir('mlpio'),
+      mobilenet: tree.dir('mobilenet'),
+      dyn: tree.dir('dyn'),
+      mlpf: tree.dir('mlpf'),
+    },
+    port: 0,
+    logLevel: false,
+    pollIntervalMs: 0,
+    ...o,
+  });
   servers.push(server);
   return { server, url: await server.listen() };
 }
@@ -54,10 +66,25 @@ beforeAll(async () => {
   await initFloatBackend();
   graphs = await mlpGraphs(5);
   const calib = variedInput([4, 32, 32, 3], 3);
-  mobilenet = (await quantize(await graphOf(mobileNetV2(32, 0.5, 10)), { mode: 'int8', calibration: [calib], report: false, optimize: false })).graph;
+  mobilenet = (
+    await quantize(await graphOf(mobileNetV2(32, 0.5, 10)), {
+      mode: 'int8',
+      calibration: [calib],
+      report: false,
+      optimize: false,
+    })
+  ).graph;
   calib.dispose();
   const mlpCalib = variedInput([8, MLP_FEATURES], 4);
-  dynamicPerTensor = (await quantize(graphs.float, { mode: 'dynamic', dynamicGranularity: 'tensor', calibration: [mlpCalib], report: false, optimize: false })).graph;
+  dynamicPerTensor = (
+    await quantize(graphs.float, {
+      mode: 'dynamic',
+      dynamicGranularity: 'tensor',
+      calibration: [mlpCalib],
+      report: false,
+      optimize: false,
+    })
+  ).graph;
   mlpCalib.dispose();
   tree = await ModelTree.create();
   await tree.write('mlp', 1, graphs.int8);
@@ -76,10 +103,13 @@ describe('serve: dynamic batching', () => {
   it('batched answers equal unbatched ones bit for bit (int8 MLP with float IO and int8 IO, int8 MobileNetV2-style)', async () => {
     const { server, url } = await serve({ maxBatch: 16, batchTimeoutMs: 100 });
     const cases: { model: string; g: Graph; rows: number[][]; rowShape: number[]; int8?: boolean }[] = [];
-    for (let i = 0; i < 24; i++) cases.push({ model: 'mlp', g: graphs.int8, rows: mlpRows(1 + (i % 3), 100 + i), rowShape: [MLP_FEATURES] });
+    for (let i = 0; i < 24; i++)
+      cases.push({ model: 'mlp', g: graphs.int8, rows: mlpRows(1 + (i % 3), 100 + i), rowShape: [MLP_FEATURES] });
     const q = (await InferenceSession.create(graphs.int8io)).inputs[0]!.quantization!;
     for (let i = 0; i < 12; i++) {
-      const rows = mlpRows(1 + (i % 2), 200 + i).map((r) => r.map((v) => Math.max(-128, Math.min(127, Math.round(v / q.scale) + q.zeroPoint))));
+      const rows = mlpRows(1 + (i % 2), 200 + i).map((r) =>
+        r.map((v) => Math.max(-128, Math.min(127, Math.round(v / q.scale) + q.zeroPoint))),
+      );
       cases.push({ model: 'mlpio', g: graphs.int8io, rows, rowShape: [MLP_FEATURES], int8: true });
     }
     for (let i = 0; i < 6; i++) {
@@ -87,22 +117,48 @@ describe('serve: dynamic batching', () => {
       const flat = Array.from(x.dataSync());
       x.dispose();
       const per = 32 * 32 * 3;
-      cases.push({ model: 'mobilenet', g: mobilenet, rows: Array.from({ length: flat.length / per }, (_, r) => flat.slice(r * per, (r + 1) * per)), rowShape: [32, 32, 3] });
+      cases.push({
+        model: 'mobilenet',
+        g: mobilenet,
+        rows: Array.from({ length: flat.length / per }, (_, r) => flat.slice(r * per, (r + 1) * per)),
+        rowShape: [32, 32, 3],
+      });
     }
     // Row format for the MLPs; columnar nested [rows, 32, 32, 3] for the images.
-    const nest = (c: (typeof cases)[number]) => (c.model === 'mobilenet' ? { inputs: c.rows.map((r) => Array.from({ length: 32 }, (_, y) => Array.from({ length: 32 }, (_, x) => r.slice((y * 32 + x) * 3, (y * 32 + x) * 3 + 3)))) } : { instances: c.rows });
-    const answers = await Promise.all(cases.map((c) => http(`${url}/v1/models/${c.model}:predict`, 'POST', JSON.stringify(nest(c)))));
+    const nest = (c: (typeof cases)[number]) =>
+      c.model === 'mobilenet'
+        ? {
+            inputs: c.rows.map((r) =>
+              Array.from({ length: 32 }, (_, y) =>
+                Array.from({ length: 32 }, (_, x) => r.slice((y * 32 + x) * 3, (y * 32 + x) * 3 + 3)),
+              ),
+            ),
+          }
+        : { instances: c.rows };
+    const answers = await Promise.all(
+      cases.map((c) => http(`${url}/v1/models/${c.model}:predict`, 'POST', JSON.stringify(nest(c)))),
+    );
     for (const [i, c] of cases.entries()) {
       expect(answers[i]!.status, `${c.model} #${i}`).toBe(200);
       const body = JSON.parse(answers[i]!.text);
       const got = (body.predictions ?? body.outputs).flat();
-      sameValues(c.int8 ? Int8Array.from(got) : Float32Array.from(got), await alone(c.g, c.rows, c.rowShape, c.int8), `${c.model} request ${i}`);
+      sameValues(
+        c.int8 ? Int8Array.from(got) : Float32Array.from(got),
+        await alone(c.g, c.rows, c.rowShape, c.int8),
+        `${c.model} request ${i}`,
+      );
     }
     // The requests were really merged: fewer batches than requests, per model.
     const m = await server.metrics.registry.metrics();
     for (const model of ['mlp', 'mlpio', 'mobilenet']) {
-      const reqs = metric(m, new RegExp(`^tfjs_quant_serve_batch_requests_sum\\{model="${model}",version="1"\\} (\\d+)$`, 'm'));
-      const batches = metric(m, new RegExp(`^tfjs_quant_serve_batch_requests_count\\{model="${model}",version="1"\\} (\\d+)$`, 'm'));
+      const reqs = metric(
+        m,
+        new RegExp(`^tfjs_quant_serve_batch_requests_sum\\{model="${model}",version="1"\\} (\\d+)$`, 'm'),
+      );
+      const batches = metric(
+        m,
+        new RegExp(`^tfjs_quant_serve_batch_requests_count\\{model="${model}",version="1"\\} (\\d+)$`, 'm'),
+      );
       expect(reqs, model).toBe(cases.filter((c) => c.model === model).length);
       expect(batches, `${model}: batches`).toBeLessThan(reqs);
     }
@@ -113,8 +169,15 @@ describe('serve: dynamic batching', () => {
     const meta = JSON.parse((await http(`${url}/v1/models/mlpf/metadata`, 'GET')).text);
     expect(meta.metadata.tfjs_quant.batching).toEqual({ enabled: true });
     const reqs = Array.from({ length: 16 }, (_, i) => mlpRows(1 + (i % 3), 450 + i));
-    const answers = await Promise.all(reqs.map((rows) => http(`${url}/v1/models/mlpf:predict`, 'POST', JSON.stringify({ instances: rows }))));
-    for (const [i, rows] of reqs.entries()) sameValues(Float32Array.from(JSON.parse(answers[i]!.text).predictions.flat()), await alone(graphs.float, rows, [MLP_FEATURES]), `float request ${i}`);
+    const answers = await Promise.all(
+      reqs.map((rows) => http(`${url}/v1/models/mlpf:predict`, 'POST', JSON.stringify({ instances: rows }))),
+    );
+    for (const [i, rows] of reqs.entries())
+      sameValues(
+        Float32Array.from(JSON.parse(answers[i]!.text).predictions.flat()),
+        await alone(graphs.float, rows, [MLP_FEATURES]),
+        `float request ${i}`,
+      );
     const m = await server.metrics.registry.metrics();
     expect(metric(m, /^tfjs_quant_serve_batch_requests_count\{model="mlpf",version="1"\} (\d+)$/m)).toBeLessThan(16);
   });
@@ -125,14 +188,23 @@ describe('serve: dynamic batching', () => {
     expect(meta.metadata.tfjs_quant.batching.enabled).toBe(false);
     expect(meta.metadata.tfjs_quant.batching.reason).toMatch(/quantizes its activations per tensor/);
     const reqs = Array.from({ length: 8 }, (_, i) => mlpRows(1, 400 + i));
-    const answers = await Promise.all(reqs.map((rows) => http(`${url}/v1/models/dyn:predict`, 'POST', JSON.stringify({ instances: rows }))));
-    for (const [i, rows] of reqs.entries()) sameValues(Float32Array.from(JSON.parse(answers[i]!.text).predictions.flat()), await alone(dynamicPerTensor, rows, [MLP_FEATURES]), `dynamic request ${i}`);
+    const answers = await Promise.all(
+      reqs.map((rows) => http(`${url}/v1/models/dyn:predict`, 'POST', JSON.stringify({ instances: rows }))),
+    );
+    for (const [i, rows] of reqs.entries())
+      sameValues(
+        Float32Array.from(JSON.parse(answers[i]!.text).predictions.flat()),
+        await alone(dynamicPerTensor, rows, [MLP_FEATURES]),
+        `dynamic request ${i}`,
+      );
     const m = await server.metrics.registry.metrics();
     expect(metric(m, /^tfjs_quant_serve_batch_requests_count\{model="dyn",version="1"\} (\d+)$/m)).toBe(8);
     expect(metric(m, /^tfjs_quant_serve_batch_requests_sum\{model="dyn",version="1"\} (\d+)$/m)).toBe(8);
     // Control: the same 8 rows in one batch change some answer, which is why batching is off.
     const together = await alone(dynamicPerTensor, reqs.flat(), [MLP_FEATURES]);
-    const separately = (await Promise.all(reqs.map((r) => alone(dynamicPerTensor, r, [MLP_FEATURES])))).flatMap((a) => Array.from(a));
+    const separately = (await Promise.all(reqs.map((r) => alone(dynamicPerTensor, r, [MLP_FEATURES])))).flatMap((a) =>
+      Array.from(a),
+    );
     expect(Array.from(together)).not.toEqual(separately);
   });
 
@@ -140,7 +212,10 @@ describe('serve: dynamic batching', () => {
     // A 20 s batch timeout keeps the first two queued (close() runs them at once at the end).
     const { server, url } = await serve({ maxBatch: 64, batchTimeoutMs: 20_000, maxQueue: 2 });
     const body = JSON.stringify({ instances: mlpRows(1, 500) });
-    const first = [http(`${url}/v1/models/mlp:predict`, 'POST', body), http(`${url}/v1/models/mlp:predict`, 'POST', body)];
+    const first = [
+      http(`${url}/v1/models/mlp:predict`, 'POST', body),
+      http(`${url}/v1/models/mlp:predict`, 'POST', body),
+    ];
     const servable = server.registry.resolve('mlp');
     await until(() => servable.queueDepth === 2, 'two queued requests');
     const rejected = await http(`${url}/v1/models/mlp:predict`, 'POST', body);
@@ -156,7 +231,15 @@ describe('serve: dynamic batching', () => {
     const { server, url } = await serve({ maxBatch: 64, batchTimeoutMs: 20_000 });
     const rows = [mlpRows(1, 600), mlpRows(2, 601), mlpRows(1, 602)];
     const ctl = new AbortController();
-    const calls = rows.map((r, i) => http(`${url}/v1/models/mlp:predict`, 'POST', JSON.stringify({ instances: r }), {}, i === 1 ? ctl.signal : undefined));
+    const calls = rows.map((r, i) =>
+      http(
+        `${url}/v1/models/mlp:predict`,
+        'POST',
+        JSON.stringify({ instances: r }),
+        {},
+        i === 1 ? ctl.signal : undefined,
+      ),
+    );
     const servable = server.registry.resolve('mlp');
     await until(() => servable.queueDepth === 3, 'three queued requests');
     ctl.abort();
@@ -165,11 +248,18 @@ describe('serve: dynamic batching', () => {
     const closing = server.close(); // runs the batch of the two left now
     const [a, , c] = await Promise.allSettled(calls);
     await closing;
-    for (const [r, want] of [[a, rows[0]!], [c, rows[2]!]] as const) {
+    for (const [r, want] of [
+      [a, rows[0]!],
+      [c, rows[2]!],
+    ] as const) {
       expect(r.status).toBe('fulfilled');
       const res = (r as PromiseFulfilledResult<Awaited<(typeof calls)[number]>>).value;
       expect(res.status).toBe(200);
-      sameValues(Float32Array.from(JSON.parse(res.text).predictions.flat()), await alone(graphs.int8, want, [MLP_FEATURES]), 'survivor');
+      sameValues(
+        Float32Array.from(JSON.parse(res.text).predictions.flat()),
+        await alone(graphs.int8, want, [MLP_FEATURES]),
+        'survivor',
+      );
     }
     const m = await server.metrics.registry.metrics();
     expect(metric(m, /^tfjs_quant_serve_requests_total\{model="mlp",api="predict",status="499"\} (\d+)$/m)).toBe(1);
@@ -182,8 +272,19 @@ describe('serve: dynamic batching', () => {
     const ctl = new AbortController();
     // The batch starts when its third request arrives (maxBatch 3): cancel that client then.
     const observe = server.metrics.batchRows.observe.bind(server.metrics.batchRows);
-    server.metrics.batchRows.observe = ((...args: Parameters<typeof observe>) => { ctl.abort(); return observe(...args); }) as typeof observe;
-    const calls = rows.map((r, i) => http(`${url}/v1/models/mlp:predict`, 'POST', JSON.stringify({ instances: r }), {}, i === 2 ? ctl.signal : undefined));
+    server.metrics.batchRows.observe = ((...args: Parameters<typeof observe>) => {
+      ctl.abort();
+      return observe(...args);
+    }) as typeof observe;
+    const calls = rows.map((r, i) =>
+      http(
+        `${url}/v1/models/mlp:predict`,
+        'POST',
+        JSON.stringify({ instances: r }),
+        {},
+        i === 2 ? ctl.signal : undefined,
+      ),
+    );
     const settled = await Promise.allSettled(calls);
     expect(settled[2]!.status).toBe('rejected');
     for (const i of [0, 1]) {
@@ -191,11 +292,17 @@ describe('serve: dynamic batching', () => {
       expect(r.status).toBe('fulfilled');
       const res = (r as PromiseFulfilledResult<Awaited<(typeof calls)[number]>>).value;
       expect(res.status).toBe(200);
-      sameValues(Float32Array.from(JSON.parse(res.text).predictions.flat()), await alone(graphs.int8, rows[i]!, [MLP_FEATURES]), `survivor ${i}`);
+      sameValues(
+        Float32Array.from(JSON.parse(res.text).predictions.flat()),
+        await alone(graphs.int8, rows[i]!, [MLP_FEATURES]),
+        `survivor ${i}`,
+      );
     }
     const m = await server.metrics.registry.metrics();
     expect(metric(m, /^tfjs_quant_serve_batch_requests_sum\{model="mlp",version="1"\} (\d+)$/m)).toBe(3);
-    expect((await http(`${url}/v1/models/mlp:predict`, 'POST', JSON.stringify({ instances: rows[0] }))).status).toBe(200);
+    expect((await http(`${url}/v1/models/mlp:predict`, 'POST', JSON.stringify({ instances: rows[0] }))).status).toBe(
+      200,
+    );
   });
 
   it('several sessions per model share its threads; more sessions than threads is refused', async () => {
@@ -205,8 +312,17 @@ describe('serve: dynamic batching', () => {
     expect(server.registry.resolve('mlp').memory.weightBytes).toBe(2 * single.memory.weightBytes);
     single.dispose();
     const reqs = Array.from({ length: 12 }, (_, i) => mlpRows(1 + (i % 2), 800 + i));
-    const answers = await Promise.all(reqs.map((r) => http(`${url}/v1/models/mlp:predict`, 'POST', JSON.stringify({ instances: r }))));
-    for (const [i, r] of reqs.entries()) sameValues(Float32Array.from(JSON.parse(answers[i]!.text).predictions.flat()), await alone(graphs.int8, r, [MLP_FEATURES]), `request ${i}`);
-    await expect(createServer({ model: tree.dir('mlp'), sessions: 3, threads: 2, logLevel: false })).rejects.toThrow(/options.sessions \(3\) must not exceed options.threads \(2\)/);
+    const answers = await Promise.all(
+      reqs.map((r) => http(`${url}/v1/models/mlp:predict`, 'POST', JSON.stringify({ instances: r }))),
+    );
+    for (const [i, r] of reqs.entries())
+      sameValues(
+        Float32Array.from(JSON.parse(answers[i]!.text).predictions.flat()),
+        await alone(graphs.int8, r, [MLP_FEATURES]),
+        `request ${i}`,
+      );
+    await expect(createServer({ model: tree.dir('mlp'), sessions: 3, threads: 2, logLevel: false })).rejects.toThrow(
+      /options.sessions \(3\) must not exceed options.threads \(2\)/,
+    );
   });
 });

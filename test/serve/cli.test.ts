@@ -7,12 +7,32 @@ import { main } from '../../src/cli/main.js';
 import { ModelTree } from './fixtures.js';
 
 let tree: ModelTree;
-beforeAll(async () => { tree = await ModelTree.create(); });
-afterAll(async () => { await tree?.dispose(); });
+beforeAll(async () => {
+  tree = await ModelTree.create();
+});
+afterAll(async () => {
+  await tree?.dispose();
+});
 
-function capture(): { io: { stdout: (s: string) => void; stderr: (s: string) => void }; out: () => string; err: () => string } {
-  let o = '', e = '';
-  return { io: { stdout: (s) => { o += s; }, stderr: (s) => { e += s; } }, out: () => o, err: () => e };
+function capture(): {
+  io: { stdout: (s: string) => void; stderr: (s: string) => void };
+  out: () => string;
+  err: () => string;
+} {
+  let o = '',
+    e = '';
+  return {
+    io: {
+      stdout: (s) => {
+        o += s;
+      },
+      stderr: (s) => {
+        e += s;
+      },
+    },
+    out: () => o,
+    err: () => e,
+  };
 }
 
 describe('tfjs-quant serve: arguments', () => {
@@ -33,7 +53,9 @@ describe('tfjs-quant serve: arguments', () => {
 
   it('a model directory that does not exist → 1, naming it', async () => {
     const a = capture();
-    expect(await main(['serve', '/nonexistent/tfjs-quant-model', '--port', '0', '--log-level', 'silent'], a.io)).toBe(1);
+    expect(await main(['serve', '/nonexistent/tfjs-quant-model', '--port', '0', '--log-level', 'silent'], a.io)).toBe(
+      1,
+    );
     expect(a.err()).toMatch(/cannot read \/nonexistent\/tfjs-quant-model \(ENOENT\)/);
   });
 
@@ -41,7 +63,9 @@ describe('tfjs-quant serve: arguments', () => {
     await mkdir(join(tree.root, 'empty'));
     const a = capture();
     expect(await main(['serve', join(tree.root, 'empty'), '--port', '0', '--log-level', 'silent'], a.io)).toBe(1);
-    expect(a.err()).toMatch(/model 'empty': no version could be loaded from .*empty \(no model.json, and no numbered version directory holding one\)/);
+    expect(a.err()).toMatch(
+      /model 'empty': no version could be loaded from .*empty \(no model.json, and no numbered version directory holding one\)/,
+    );
     await mkdir(join(tree.root, 'broken', '1'), { recursive: true });
     await writeFile(join(tree.root, 'broken', '1', 'model.json'), '{"format": "graph-model"');
     const b = capture();

@@ -27,7 +27,8 @@ export async function mlpGraphs(seed = 1): Promise<MlpGraphs> {
   const float = await graphOf(model);
   model.dispose();
   const calib = variedInput([32, MLP_FEATURES], seed + 100);
-  const q = async (io: { inputType?: 'int8'; outputType?: 'int8' }) => (await quantize(float, { mode: 'int8', calibration: [calib], report: false, optimize: false, ...io })).graph;
+  const q = async (io: { inputType?: 'int8'; outputType?: 'int8' }) =>
+    (await quantize(float, { mode: 'int8', calibration: [calib], report: false, optimize: false, ...io })).graph;
   const out = { float, int8: await q({}), int8io: await q({ inputType: 'int8', outputType: 'int8' }) };
   calib.dispose();
   return out;
@@ -58,8 +59,12 @@ export class ModelTree {
     await writeFilesAtomic(dir, files);
     return dir;
   }
-  dir(name: string): string { return join(this.root, name); }
-  async dispose(): Promise<void> { await rm(this.root, { recursive: true, force: true }); }
+  dir(name: string): string {
+    return join(this.root, name);
+  }
+  async dispose(): Promise<void> {
+    await rm(this.root, { recursive: true, force: true });
+  }
 }
 
 export { tf };
@@ -74,7 +79,11 @@ export function twoHeadModel(): { files: OutputFile[]; w: Float32Array } {
   const x = b.input('b', [-1, 4]);
   const w = b.const('w', [4, 3]);
   b.op('sum', 'AddV2', [a, x], { T: attr.type('DT_FLOAT') });
-  b.op('product', 'MatMul', [a, w], { T: attr.type('DT_FLOAT'), transpose_a: attr.b(false), transpose_b: attr.b(false) });
+  b.op('product', 'MatMul', [a, w], {
+    T: attr.type('DT_FLOAT'),
+    transpose_a: attr.b(false),
+    transpose_b: attr.b(false),
+  });
   b.outputs('sum', 'product');
   const built = b.build();
   return { files: built.files, w: b.weights.find((x) => x.name === 'w')!.data as Float32Array };
@@ -88,8 +97,17 @@ export interface HttpResult {
 }
 
 /** One HTTP request to the server under test (fetch, loopback). */
-export async function http(url: string, method: 'GET' | 'POST', body?: string | Buffer, headers: Record<string, string> = {}, signal?: AbortSignal): Promise<HttpResult> {
-  const ct: Record<string, string> = body === undefined ? {} : { 'content-type': Buffer.isBuffer(body) ? 'application/octet-stream' : 'application/json' };
+export async function http(
+  url: string,
+  method: 'GET' | 'POST',
+  body?: string | Buffer,
+  headers: Record<string, string> = {},
+  signal?: AbortSignal,
+): Promise<HttpResult> {
+  const ct: Record<string, string> =
+    body === undefined
+      ? {}
+      : { 'content-type': Buffer.isBuffer(body) ? 'application/octet-stream' : 'application/json' };
   const r = await fetch(url, { method, body, headers: { ...ct, ...headers }, signal });
   const buf = Buffer.from(await r.arrayBuffer());
   return { status: r.status, headers: r.headers, text: buf.toString('utf8'), body: buf };
@@ -98,5 +116,6 @@ export async function http(url: string, method: 'GET' | 'POST', body?: string | 
 /** Element-wise identity (NaN equals NaN), naming the first difference. */
 export function sameValues(got: ArrayLike<number>, want: ArrayLike<number>, what: string): void {
   if (got.length !== want.length) throw new Error(`${what}: ${got.length} values, expected ${want.length}`);
-  for (let i = 0; i < want.length; i++) if (!Object.is(got[i], want[i])) throw new Error(`${what}: element ${i} is ${got[i]}, expected ${want[i]}`);
+  for (let i = 0; i < want.length; i++)
+    if (!Object.is(got[i], want[i])) throw new Error(`${what}: element ${i} is ${got[i]}, expected ${want[i]}`);
 }

@@ -6,7 +6,13 @@ import { describe, expect, it } from 'vitest';
 import { gemm, packWeights } from '../../src/kernels/gemm.js';
 import { rng } from '../../src/model/testing.js';
 import { supportedIsas } from '../../src/native/cpu.js';
-import { analyzeSparsity, packSparse, sparseMatmul, sparseMatmulInt8, type PackSparseOptions } from '../../src/sparse/index.js';
+import {
+  analyzeSparsity,
+  packSparse,
+  sparseMatmul,
+  sparseMatmulInt8,
+  type PackSparseOptions,
+} from '../../src/sparse/index.js';
 
 const ISAS = supportedIsas().includes('avx2') ? (['ref', 'avx2'] as const) : (['ref'] as const);
 
@@ -30,7 +36,8 @@ function mask(k: number, n: number, pattern: Pattern, sparsity: number, r: () =>
     for (let k0 = 0; k0 < k; k0 += br) {
       for (let n0 = 0; n0 < n; n0 += bc) {
         if (r() < sparsity) continue;
-        for (let kk = k0; kk < Math.min(k, k0 + br); kk++) for (let j = n0; j < Math.min(n, n0 + bc); j++) m[kk * n + j] = 1;
+        for (let kk = k0; kk < Math.min(k, k0 + br); kk++)
+          for (let j = n0; j < Math.min(n, n0 + bc); j++) m[kk * n + j] = 1;
       }
     }
   }
@@ -41,14 +48,15 @@ function floatWeights(k: number, n: number, keep: Uint8Array, r: () => number): 
   return Float32Array.from({ length: k * n }, (_, i) => (keep[i] ? (r() - 0.5) * 2 || 0.25 : 0));
 }
 function int8Weights(k: number, n: number, keep: Uint8Array, r: () => number): Int8Array {
-  return Int8Array.from({ length: k * n }, (_, i) => (keep[i] ? (Math.floor(r() * 254) - 127) || 1 : 0));
+  return Int8Array.from({ length: k * n }, (_, i) => (keep[i] ? Math.floor(r() * 254) - 127 || 1 : 0));
 }
 
 function checkFloat(x: Float32Array, w: Float32Array, y: Float32Array, m: number, k: number, n: number): void {
   let worst = 0;
   for (let i = 0; i < m; i++) {
     for (let j = 0; j < n; j++) {
-      let s = 0, mag = 0;
+      let s = 0,
+        mag = 0;
       for (let kk = 0; kk < k; kk++) {
         const p = x[i * k + kk]! * w[kk * n + j]!;
         s += p;
@@ -60,11 +68,23 @@ function checkFloat(x: Float32Array, w: Float32Array, y: Float32Array, m: number
   expect(worst).toBeLessThanOrEqual(1e-5);
 }
 
-function denseInt8(x: Int8Array, w: Int8Array, m: number, k: number, n: number, o: { za: number; zo: number; bias: Int32Array; mult: Float32Array; qmin: number; qmax: number }): Int8Array {
+function denseInt8(
+  x: Int8Array,
+  w: Int8Array,
+  m: number,
+  k: number,
+  n: number,
+  o: { za: number; zo: number; bias: Int32Array; mult: Float32Array; qmin: number; qmax: number },
+): Int8Array {
   const p = packWeights(w, { k, n });
   const perTensor = o.mult.length === 1 && n !== 1;
   const y = gemm(x, p, {
-    m, aZeroPoint: o.za, output: 'int8', bias: o.bias, outZeroPoint: o.zo, clamp: [o.qmin, o.qmax],
+    m,
+    aZeroPoint: o.za,
+    output: 'int8',
+    bias: o.bias,
+    outZeroPoint: o.zo,
+    clamp: [o.qmin, o.qmax],
     ...(perTensor ? { multiplier: o.mult[0]! } : { multipliers: o.mult }),
   });
   p.dispose();
@@ -84,7 +104,15 @@ const FORMATS: { name: string; pattern: Pattern; pack: Omit<PackSparseOptions, '
   { name: 'auto on random', pattern: 'random', pack: { format: 'auto' } },
 ];
 // [m, k, n]: M = 1, odd K, N off every panel width, K below one group/block.
-const SHAPES: [number, number, number][] = [[1, 37, 29], [5, 64, 13], [17, 131, 40], [3, 3, 9], [1, 8, 1], [6, 300, 100], [9, 50, 21]];
+const SHAPES: [number, number, number][] = [
+  [1, 37, 29],
+  [5, 64, 13],
+  [17, 131, 40],
+  [3, 3, 9],
+  [1, 8, 1],
+  [6, 300, 100],
+  [9, 50, 21],
+];
 const SPARSITIES = [0, 0.5, 0.9, 1];
 
 describe.each(FORMATS)('$name', ({ pattern, pack }) => {
@@ -108,18 +136,39 @@ describe.each(FORMATS)('$name', ({ pattern, pack }) => {
         const w = int8Weights(k, n, mask(k, n, pattern, s, r), r);
         const x = Int8Array.from({ length: m * k }, () => Math.floor(r() * 256) - 128);
         const o = {
-          za: Math.floor(r() * 256) - 128, zo: Math.floor(r() * 40) - 20,
+          za: Math.floor(r() * 256) - 128,
+          zo: Math.floor(r() * 40) - 20,
           bias: Int32Array.from({ length: n }, () => Math.floor(r() * 20000) - 10000),
           mult: Float32Array.from({ length: n }, () => 0.0005 + r() * 0.004),
-          qmin: r() < 0.5 ? -128 : -20, qmax: 127,
+          qmin: r() < 0.5 ? -128 : -20,
+          qmax: 127,
         };
         const want = denseInt8(x, w, m, k, n, o);
         const p = packSparse(w, { k, n, isa, ...pack });
-        const got = sparseMatmulInt8(x, p, { m, aZeroPoint: o.za, bias: o.bias, multipliers: o.mult, outZeroPoint: o.zo, qmin: o.qmin, qmax: o.qmax });
+        const got = sparseMatmulInt8(x, p, {
+          m,
+          aZeroPoint: o.za,
+          bias: o.bias,
+          multipliers: o.mult,
+          outZeroPoint: o.zo,
+          qmin: o.qmin,
+          qmax: o.qmax,
+        });
         expect(Array.from(got)).toEqual(Array.from(want));
         // Per-tensor multiplier, no bias.
         const want2 = denseInt8(x, w, m, k, n, { ...o, bias: new Int32Array(n), mult: Float32Array.of(o.mult[0]!) });
-        expect(Array.from(sparseMatmulInt8(x, p, { m, aZeroPoint: o.za, multipliers: o.mult[0]!, outZeroPoint: o.zo, qmin: o.qmin, qmax: o.qmax }))).toEqual(Array.from(want2));
+        expect(
+          Array.from(
+            sparseMatmulInt8(x, p, {
+              m,
+              aZeroPoint: o.za,
+              multipliers: o.mult[0]!,
+              outZeroPoint: o.zo,
+              qmin: o.qmin,
+              qmax: o.qmax,
+            }),
+          ),
+        ).toEqual(Array.from(want2));
         p.dispose();
       }
     }
@@ -131,20 +180,38 @@ describe('sparse kernels', () => {
     const r = rng(5);
     const [m, k, n] = [70, 97, 53];
     const keep = mask(k, n, 'random', 0.6, r);
-    for (let kk = 0; kk < k; kk += 3) for (let j = 0; j < n; j++) keep[kk * n + j] = 0;  // empty rows
-    for (let j = 0; j < n; j += 4) for (let kk = 0; kk < k; kk++) keep[kk * n + j] = 0;  // empty columns
+    for (let kk = 0; kk < k; kk += 3) for (let j = 0; j < n; j++) keep[kk * n + j] = 0; // empty rows
+    for (let j = 0; j < n; j += 4) for (let kk = 0; kk < k; kk++) keep[kk * n + j] = 0; // empty columns
     const wf = floatWeights(k, n, keep, r);
     const wi = int8Weights(k, n, keep, r);
     const xf = Float32Array.from({ length: m * k }, () => r() - 0.5);
     const xi = Int8Array.from({ length: m * k }, () => Math.floor(r() * 256) - 128);
-    const o = { za: -7, zo: 3, bias: Int32Array.from({ length: n }, (_, j) => j * 37 - 900), mult: Float32Array.from({ length: n }, () => 0.003), qmin: -128, qmax: 127 };
+    const o = {
+      za: -7,
+      zo: 3,
+      bias: Int32Array.from({ length: n }, (_, j) => j * 37 - 900),
+      mult: Float32Array.from({ length: n }, () => 0.003),
+      qmin: -128,
+      qmax: 127,
+    };
     const want = denseInt8(xi, wi, m, k, n, o);
     for (const isa of ISAS) {
       for (const threads of [1, 2]) {
         const pf = packSparse(wf, { k, n, isa, format: 'csc' });
         checkFloat(xf, wf, sparseMatmul(xf, pf, { m, threads }), m, k, n);
         const pi = packSparse(wi, { k, n, isa, format: 'csc' });
-        expect(Array.from(sparseMatmulInt8(xi, pi, { m, aZeroPoint: o.za, bias: o.bias, multipliers: o.mult, outZeroPoint: o.zo, threads }))).toEqual(Array.from(want));
+        expect(
+          Array.from(
+            sparseMatmulInt8(xi, pi, {
+              m,
+              aZeroPoint: o.za,
+              bias: o.bias,
+              multipliers: o.mult,
+              outZeroPoint: o.zo,
+              threads,
+            }),
+          ),
+        ).toEqual(Array.from(want));
       }
     }
   });
@@ -155,13 +222,19 @@ describe('sparse kernels', () => {
     for (const { pattern, pack } of FORMATS) {
       for (const m of [1, 7, 130]) {
         const keep = mask(k, n, pattern, 0.6, r);
-        const wf = floatWeights(k, n, keep, r), wi = int8Weights(k, n, keep, r);
+        const wf = floatWeights(k, n, keep, r),
+          wi = int8Weights(k, n, keep, r);
         const xf = Float32Array.from({ length: m * k }, () => r() - 0.5);
         const xi = Int8Array.from({ length: m * k }, () => Math.floor(r() * 256) - 128);
-        const pf = packSparse(wf, { k, n, ...pack }), pi = packSparse(wi, { k, n, ...pack });
-        expect(Array.from(sparseMatmul(xf, pf, { m, threads: 2 }))).toEqual(Array.from(sparseMatmul(xf, pf, { m, threads: 1 })));
+        const pf = packSparse(wf, { k, n, ...pack }),
+          pi = packSparse(wi, { k, n, ...pack });
+        expect(Array.from(sparseMatmul(xf, pf, { m, threads: 2 }))).toEqual(
+          Array.from(sparseMatmul(xf, pf, { m, threads: 1 })),
+        );
         const o = { m, aZeroPoint: 3, multipliers: 0.002, outZeroPoint: -1 };
-        expect(Array.from(sparseMatmulInt8(xi, pi, { ...o, threads: 2 }))).toEqual(Array.from(sparseMatmulInt8(xi, pi, { ...o, threads: 1 })));
+        expect(Array.from(sparseMatmulInt8(xi, pi, { ...o, threads: 2 }))).toEqual(
+          Array.from(sparseMatmulInt8(xi, pi, { ...o, threads: 1 })),
+        );
         pf.dispose();
         pi.dispose();
       }
@@ -176,12 +249,15 @@ describe('sparse kernels', () => {
     const x = Float32Array.from({ length: m * k }, () => r() - 0.5);
     const a = sparseMatmul(x, packSparse(w, { k, n, isa: 'ref' }), { m });
     const b = sparseMatmul(x, packSparse(w, { k, n, isa: 'avx2' }), { m });
-    for (let i = 0; i < a.length; i++) expect(Math.abs(a[i]! - b[i]!)).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(a[i]!)));
+    for (let i = 0; i < a.length; i++)
+      expect(Math.abs(a[i]! - b[i]!)).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(a[i]!)));
     for (const pattern of ['random', 'nm24', [4, 4], [1, 8], [4, 1]] as Pattern[]) {
       const wi = int8Weights(k, n, mask(k, n, pattern, pattern === 'nm24' ? 0.5 : 0.8, r), r);
       const xi = Int8Array.from({ length: m * k }, () => Math.floor(r() * 256) - 128);
       const o = { m, aZeroPoint: -9, multipliers: 0.003, outZeroPoint: 4 };
-      expect(Array.from(sparseMatmulInt8(xi, packSparse(wi, { k, n, isa: 'ref' }), o))).toEqual(Array.from(sparseMatmulInt8(xi, packSparse(wi, { k, n, isa: 'avx2' }), o)));
+      expect(Array.from(sparseMatmulInt8(xi, packSparse(wi, { k, n, isa: 'ref' }), o))).toEqual(
+        Array.from(sparseMatmulInt8(xi, packSparse(wi, { k, n, isa: 'avx2' }), o)),
+      );
     }
   });
 
@@ -193,7 +269,12 @@ describe('sparse kernels', () => {
     expect(nm.sparsity).toBeCloseTo(0.5, 5);
     const b44 = floatWeights(k, n, mask(k, n, [4, 4], 0.75, r), r);
     expect(analyzeSparsity(b44, { k, n })).toMatchObject({ format: 'block', blockRows: 4, blockCols: 4 });
-    expect(packSparse(b44, { k, n }).info).toMatchObject({ format: 'block', blockRows: 4, blockCols: 4, dtype: 'float32' });
+    expect(packSparse(b44, { k, n }).info).toMatchObject({
+      format: 'block',
+      blockRows: 4,
+      blockCols: 4,
+      dtype: 'float32',
+    });
     const b41 = int8Weights(k, n, mask(k, n, [4, 1], 0.9, r), r);
     expect(analyzeSparsity(b41, { k, n })).toMatchObject({ format: 'block', blockRows: 4, blockCols: 1 });
     const rnd = analyzeSparsity(floatWeights(k, n, mask(k, n, 'random', 0.9, r), r), { k, n });
@@ -212,7 +293,12 @@ describe('sparse kernels', () => {
     expect(() => packSparse(w, { k: 3, n: 4, format: 'ell' as 'csc' })).toThrow(RangeError);
     expect(() => packSparse(w, { k: 3, n: 4, format: 'block', block: [3, 4] })).toThrow(RangeError);
     expect(() => packSparse(w, { k: 3, n: 4, format: 'block', block: [1, 1] })).toThrow(RangeError);
-    expect(() => packSparse(Float32Array.from({ length: 12 }, () => 1), { k: 3, n: 4, format: '2:4' })).toThrow(/not 2:4/);
+    expect(() =>
+      packSparse(
+        Float32Array.from({ length: 12 }, () => 1),
+        { k: 3, n: 4, format: '2:4' },
+      ),
+    ).toThrow(/not 2:4/);
     expect(() => sparseMatmul(new Float32Array(5), p, { m: 2 })).toThrow(RangeError);
     expect(() => sparseMatmul(new Float64Array(6) as unknown as Float32Array, p, { m: 2 })).toThrow(TypeError);
     expect(() => sparseMatmul(new Float32Array(6), p, { m: -1 })).toThrow(RangeError);
@@ -221,7 +307,9 @@ describe('sparse kernels', () => {
     expect(() => sparseMatmulInt8(new Int8Array(6), q, { m: 2, multipliers: 0 })).toThrow(RangeError);
     expect(() => sparseMatmulInt8(new Int8Array(6), q, { m: 2, multipliers: new Float32Array(3) })).toThrow(RangeError);
     expect(() => sparseMatmulInt8(new Int8Array(6), q, { m: 2, multipliers: 1, aZeroPoint: 200 })).toThrow(RangeError);
-    expect(() => sparseMatmulInt8(new Int8Array(6), q, { m: 2, multipliers: 1, bias: new Int32Array(3) })).toThrow(RangeError);
+    expect(() => sparseMatmulInt8(new Int8Array(6), q, { m: 2, multipliers: 1, bias: new Int32Array(3) })).toThrow(
+      RangeError,
+    );
     expect(() => sparseMatmul(new Float32Array(6), q as never, { m: 2 })).toThrow(TypeError);
     p.dispose();
     expect(() => sparseMatmul(new Float32Array(6), p, { m: 2 })).toThrow(/disposed/);

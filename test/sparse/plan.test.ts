@@ -15,15 +15,36 @@ beforeAll(async () => {
 });
 
 function clone(p: RuntimePlan): RuntimePlan {
-  return { ...p, buffers: p.buffers.map((b) => ({ ...b, shape: [...b.shape] })), weights: p.weights.map((w) => w.slice()),
-    steps: p.steps.map((s) => ({ ...s, inputs: [...s.inputs], outputs: [...s.outputs], temps: [...(s.temps ?? [])], ints: [...(s.ints ?? [])], floats: [...(s.floats ?? [])], weights: [...(s.weights ?? [])] })) };
+  return {
+    ...p,
+    buffers: p.buffers.map((b) => ({ ...b, shape: [...b.shape] })),
+    weights: p.weights.map((w) => w.slice()),
+    steps: p.steps.map((s) => ({
+      ...s,
+      inputs: [...s.inputs],
+      outputs: [...s.outputs],
+      temps: [...(s.temps ?? [])],
+      ints: [...(s.ints ?? [])],
+      floats: [...(s.floats ?? [])],
+      weights: [...(s.weights ?? [])],
+    })),
+  };
 }
 
 async function plans(): Promise<RuntimePlan[]> {
   const m = tf.sequential();
-  m.add(tf.layers.conv2d({ inputShape: [6, 6, 12], filters: 16, kernelSize: 1, kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) }));
+  m.add(
+    tf.layers.conv2d({
+      inputShape: [6, 6, 12],
+      filters: 16,
+      kernelSize: 1,
+      kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }),
+    }),
+  );
   m.add(tf.layers.flatten());
-  m.add(tf.layers.dense({ units: 20, activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }) }));
+  m.add(
+    tf.layers.dense({ units: 20, activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }) }),
+  );
   magnitudePrune(m, { sparsity: 0.8 });
   const g = await graphOf(m);
   const q = await quantized(g, variedInput([4, 6, 6, 12], 1));
@@ -47,11 +68,21 @@ describe('sparse plans', () => {
         expect(() => new Ctor(p, 1)).toThrow(re);
       };
       bad((p, i) => p.steps[i]!.ints!.splice(-2, 2), /\(sparse_\w+\): expects \d+ int parameters, got \d+$/);
-      bad((p, i) => { p.steps[i]!.ints![p.steps[i]!.ints!.length - 2] = 0; }, /m_min/);
-      bad((p, i) => { const n = p.steps[i]!.ints!.length; p.steps[i]!.ints![n - 2] = 8; p.steps[i]!.ints![n - 1] = 4; }, /m_max/);
+      bad((p, i) => {
+        p.steps[i]!.ints![p.steps[i]!.ints!.length - 2] = 0;
+      }, /m_min/);
+      bad((p, i) => {
+        const n = p.steps[i]!.ints!.length;
+        p.steps[i]!.ints![n - 2] = 8;
+        p.steps[i]!.ints![n - 1] = 4;
+      }, /m_max/);
       const conv = p0.steps.findIndex((s) => s.op.startsWith('sparse_conv'));
-      bad((p) => { p.steps[conv]!.ints![2] = 2; }, /output shape \[1, 6, 6, 16\] does not match the geometry/);  // stride 2: the declared output no longer fits
-      bad((p) => { p.steps[conv]!.op = 'sparse_conv_x'; }, /unknown op/);
+      bad((p) => {
+        p.steps[conv]!.ints![2] = 2;
+      }, /output shape \[1, 6, 6, 16\] does not match the geometry/); // stride 2: the declared output no longer fits
+      bad((p) => {
+        p.steps[conv]!.op = 'sparse_conv_x';
+      }, /unknown op/);
       // A valid range: runs, with the dense fallback on either side.
       const p = clone(p0);
       for (const s of p.steps) if (s.op.startsWith('sparse_')) s.ints!.splice(-2, 2, 2, 3);
@@ -66,18 +97,38 @@ describe('sparse plans', () => {
     const all = await plans();
     const r = rng(11);
     const pick = <T>(a: readonly T[]): T => a[Math.floor(r() * a.length)]!;
-    let accepted = 0, rejected = 0;
+    let accepted = 0,
+      rejected = 0;
     for (let i = 0; i < 200; i++) {
       const p = clone(pick(all));
       const st = pick(p.steps.filter((s) => s.op.startsWith('sparse_')));
       const kind = Math.floor(r() * 6);
       switch (kind) {
-        case 0: st.ints![Math.floor(r() * st.ints!.length)]! += pick([-2, -1, 1, 2, 7]); break;
-        case 1: st.inputs[0] = Math.floor(r() * p.buffers.length); break;
-        case 2: { const k = pick(st.weights!.filter((x) => x >= 0)); p.weights[k] = p.weights[k]!.subarray(0, Math.max(0, p.weights[k]!.length - 1)); break; }
-        case 3: { const b = pick(p.buffers); b.dtype = pick([0, 1, 2, 3] as const); break; }
-        case 4: { const k = st.weights![0]!; const w = p.weights[k]!; w[Math.floor(r() * w.length)] = pick([0, 0, 127, -128, 1]); break; }
-        case 5: st.ints![st.ints!.length - pick([1, 2])] = pick([-5, -1, 0, 1, 2 ** 40]); break;
+        case 0:
+          st.ints![Math.floor(r() * st.ints!.length)]! += pick([-2, -1, 1, 2, 7]);
+          break;
+        case 1:
+          st.inputs[0] = Math.floor(r() * p.buffers.length);
+          break;
+        case 2: {
+          const k = pick(st.weights!.filter((x) => x >= 0));
+          p.weights[k] = p.weights[k]!.subarray(0, Math.max(0, p.weights[k]!.length - 1));
+          break;
+        }
+        case 3: {
+          const b = pick(p.buffers);
+          b.dtype = pick([0, 1, 2, 3] as const);
+          break;
+        }
+        case 4: {
+          const k = st.weights![0]!;
+          const w = p.weights[k]!;
+          w[Math.floor(r() * w.length)] = pick([0, 0, 127, -128, 1]);
+          break;
+        }
+        case 5:
+          st.ints![st.ints!.length - pick([1, 2])] = pick([-5, -1, 0, 1, 2 ** 40]);
+          break;
       }
       // Edits of the step's own integers or first input can only be caught at that step.
       const localTo = kind === 0 || kind === 1 || kind === 5 ? p.steps.indexOf(st) : undefined;

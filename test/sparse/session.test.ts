@@ -17,7 +17,11 @@ beforeAll(async () => {
   await initFloatBackend();
 });
 
-async function runAll(g: Parameters<typeof InferenceSession.create>[0], x: tf.Tensor, sparse: 'auto' | 'never' | 'always') {
+async function runAll(
+  g: Parameters<typeof InferenceSession.create>[0],
+  x: tf.Tensor,
+  sparse: 'auto' | 'never' | 'always',
+) {
   const s = await InferenceSession.create(g, { threads: 2, sparse });
   const out = (await s.run(x))[s.outputs[0]!.name]!;
   const plan = s.plan;
@@ -37,7 +41,7 @@ describe.each(PRUNINGS)('pruned LeNet-300-100 (%s)', (_name, prune) => {
     magnitudePrune(model, prune);
     const g = await graphOf(model);
     const x1 = variedInput([1, 28, 28, 1], 1);
-    const x64 = variedInput([160, 28, 28, 1], 2);  // 160 rows: above every rule row limit
+    const x64 = variedInput([160, 28, 28, 1], 2); // 160 rows: above every rule row limit
     const calib = variedInput([64, 28, 28, 1], 3);
     const q = await quantized(g, calib);
     for (const x of [x1, x64]) {
@@ -67,8 +71,25 @@ describe.each(PRUNINGS)('pruned LeNet-300-100 (%s)', (_name, prune) => {
 describe('sparse 1×1 convolutions', () => {
   it('a pruned 1×1 conv (int8 and float) equals the dense session', async () => {
     const m = tf.sequential();
-    m.add(tf.layers.conv2d({ inputShape: [14, 14, 96], filters: 24, kernelSize: 1, activation: 'relu6', kernelInitializer: tf.initializers.glorotUniform({ seed: 4 }), name: 'pw' }));
-    m.add(tf.layers.conv2d({ filters: 40, kernelSize: 1, useBias: false, kernelInitializer: tf.initializers.glorotUniform({ seed: 5 }), name: 'pw2' }));
+    m.add(
+      tf.layers.conv2d({
+        inputShape: [14, 14, 96],
+        filters: 24,
+        kernelSize: 1,
+        activation: 'relu6',
+        kernelInitializer: tf.initializers.glorotUniform({ seed: 4 }),
+        name: 'pw',
+      }),
+    );
+    m.add(
+      tf.layers.conv2d({
+        filters: 40,
+        kernelSize: 1,
+        useBias: false,
+        kernelInitializer: tf.initializers.glorotUniform({ seed: 5 }),
+        name: 'pw2',
+      }),
+    );
     magnitudePrune(m, { sparsity: 0.8 });
     const g = await graphOf(m);
     const x = variedInput([2, 14, 14, 96], 7);
@@ -92,7 +113,15 @@ describe('sparse 1×1 convolutions', () => {
 
 describe('the auto rule', () => {
   const st = (format: SparseStructure['format'], sparsity: number, br = 1, bc = 1, kn = 10000): SparseStructure => ({
-    k: 100, n: kn / 100, nnz: Math.round(kn * (1 - sparsity)), sparsity, nm24: format === '2:4', blockRows: br, blockCols: bc, blockFill: 1, format,
+    k: 100,
+    n: kn / 100,
+    nnz: Math.round(kn * (1 - sparsity)),
+    sparsity,
+    nm24: format === '2:4',
+    blockRows: br,
+    blockCols: bc,
+    blockFill: 1,
+    format,
   });
   it('uses the thresholds of the structure and size class at the rows of one batch item, with a row limit for larger runs', () => {
     const saved = { ...SPARSE_RULES.float32 };
@@ -100,14 +129,36 @@ describe('the auto rule', () => {
       // Logic on fixed thresholds: wins from 50% at M = 1, from 90% at M = 8, never at M = 128.
       SPARSE_RULES.float32.csc = { large: [0.5, 0.9, Infinity], small: [Infinity, Infinity, Infinity] };
       SPARSE_RULES.float32.block4x4 = { large: [Infinity, 0.9, 0.75], small: [0.9, 0.9, 0.9] };
-      expect(sparseStepRule(st('csc', 0.92, 1, 1, 20000), 'float32', 1, 'auto')).toMatchObject({ use: true, mMin: 1, mMax: 8, kind: 'csc' });
-      expect(sparseStepRule(st('csc', 0.6, 1, 1, 20000), 'float32', 1, 'auto')).toMatchObject({ use: true, mMin: 1, mMax: 1 });
-      expect(sparseStepRule(st('csc', 0.6, 1, 1, 20000), 'float32', 8, 'auto')).toMatchObject({ use: true, mMin: 1, mMax: 1 });
+      expect(sparseStepRule(st('csc', 0.92, 1, 1, 20000), 'float32', 1, 'auto')).toMatchObject({
+        use: true,
+        mMin: 1,
+        mMax: 8,
+        kind: 'csc',
+      });
+      expect(sparseStepRule(st('csc', 0.6, 1, 1, 20000), 'float32', 1, 'auto')).toMatchObject({
+        use: true,
+        mMin: 1,
+        mMax: 1,
+      });
+      expect(sparseStepRule(st('csc', 0.6, 1, 1, 20000), 'float32', 8, 'auto')).toMatchObject({
+        use: true,
+        mMin: 1,
+        mMax: 1,
+      });
       expect(sparseStepRule(st('csc', 0.4, 1, 1, 20000), 'float32', 1, 'auto').use).toBe(false);
-      expect(sparseStepRule(st('csc', 0.99, 1, 1, 2000), 'float32', 1, 'auto').use).toBe(false);  // small weight: its own thresholds
+      expect(sparseStepRule(st('csc', 0.99, 1, 1, 2000), 'float32', 1, 'auto').use).toBe(false); // small weight: its own thresholds
       // Loses at M = 1, wins from 8 (at 95%) or only at 128 (at 80%): a lower row bound.
-      expect(sparseStepRule(st('block', 0.95, 4, 4, 20000), 'float32', 1, 'auto')).toMatchObject({ use: true, mMin: 8, mMax: -1, kind: 'block4x4' });
-      expect(sparseStepRule(st('block', 0.8, 4, 4, 20000), 'float32', 1, 'auto')).toMatchObject({ use: true, mMin: 128, mMax: -1 });
+      expect(sparseStepRule(st('block', 0.95, 4, 4, 20000), 'float32', 1, 'auto')).toMatchObject({
+        use: true,
+        mMin: 8,
+        mMax: -1,
+        kind: 'block4x4',
+      });
+      expect(sparseStepRule(st('block', 0.8, 4, 4, 20000), 'float32', 1, 'auto')).toMatchObject({
+        use: true,
+        mMin: 128,
+        mMax: -1,
+      });
       expect(sparseStepRule(st('block', 0.7, 4, 4, 20000), 'float32', 3136, 'auto').use).toBe(false);
     } finally {
       Object.assign(SPARSE_RULES.float32, saved);

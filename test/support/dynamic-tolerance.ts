@@ -49,20 +49,37 @@ function step(layer: Layer, h: tf.Tensor, e: tf.Tensor): [tf.Tensor, tf.Tensor] 
   const cfg = layer.getConfig() as Record<string, unknown>;
   if (kind === 'Flatten') return [h.reshape([h.shape[0]!, -1]), e.reshape([e.shape[0]!, -1])];
   if (kind === 'MaxPooling2D' || kind === 'AveragePooling2D') {
-    const pool = cfg.poolSize as [number, number], strides = (cfg.strides ?? pool) as [number, number];
+    const pool = cfg.poolSize as [number, number],
+      strides = (cfg.strides ?? pool) as [number, number];
     const padding = cfg.padding as 'valid' | 'same';
     const f = kind === 'MaxPooling2D' ? tf.maxPool : tf.avgPool;
     return [f(h as tf.Tensor4D, pool, strides, padding), f(e as tf.Tensor4D, pool, strides, padding)];
   }
   if (kind !== 'Conv2D' && kind !== 'Dense') throw new Error(`dynamicTolerance: no rule for layer ${kind}`);
   const [w, b] = layer.getWeights() as [tf.Tensor, tf.Tensor | undefined];
-  const lin = (a: tf.Tensor, k: tf.Tensor): tf.Tensor => kind === 'Dense'
-    ? tf.matMul(a as tf.Tensor2D, k as tf.Tensor2D)
-    : tf.conv2d(a as tf.Tensor4D, k as tf.Tensor4D, cfg.strides as [number, number], cfg.padding as 'valid' | 'same', 'NHWC', cfg.dilationRate as [number, number]);
+  const lin = (a: tf.Tensor, k: tf.Tensor): tf.Tensor =>
+    kind === 'Dense'
+      ? tf.matMul(a as tf.Tensor2D, k as tf.Tensor2D)
+      : tf.conv2d(
+          a as tf.Tensor4D,
+          k as tf.Tensor4D,
+          cfg.strides as [number, number],
+          cfg.padding as 'valid' | 'same',
+          'NHWC',
+          cfg.dilationRate as [number, number],
+        );
   // Per output channel (the last axis of both kernels), broadcast over the kernel.
-  const sw = w.abs().max(w.shape.slice(0, -1).map((_, i) => i), true).div(127).broadcastTo(w.shape);
+  const sw = w
+    .abs()
+    .max(
+      w.shape.slice(0, -1).map((_, i) => i),
+      true,
+    )
+    .div(127)
+    .broadcastTo(w.shape);
   // The input range widened by 6 σ_in: the quantized input's range lies inside it.
-  const lo = h.sub(e.mul(6)).min().minimum(0), hi = h.add(e.mul(6)).max().maximum(0);
+  const lo = h.sub(e.mul(6)).min().minimum(0),
+    hi = h.add(e.mul(6)).max().maximum(0);
   const sa = hi.sub(lo).div(255);
   const wq = w.abs().add(sw.div(2)); // |ŵ| ≤ |w| + sw/2
   const fresh = lin(tf.onesLike(h).mul(sa.square().div(12)), wq.square()).add(lin(h.square(), sw.square().div(12)));

@@ -16,12 +16,40 @@ import { planExecution, quantizationInfo } from '../../src/quant/params.js';
 import { clamp, fl32, quantizeValue, rne } from '../../src/quant/scheme.js';
 
 /** An int8 tensor with its §1 parameters. */
-export interface RefQ { data: Int8Array; shape: number[]; scale: number; zeroPoint: number }
+export interface RefQ {
+  data: Int8Array;
+  shape: number[];
+  scale: number;
+  zeroPoint: number;
+}
 type Val = { kind: 'q'; v: RefQ } | { kind: 'f'; data: Float32Array; shape: number[] };
 
 const REF_OPS = new Set([
-  'Conv2D', 'MatMul', 'DepthwiseConv2dNative', 'AvgPool', 'MaxPool', 'Mean', 'AddV2', 'Sub', 'Mul', 'Maximum', 'Minimum',
-  'Relu', 'Relu6', 'LeakyRelu', 'Elu', 'Sigmoid', 'Tanh', 'Softmax', 'ConcatV2', 'Reshape', 'Squeeze', 'ExpandDims', 'Identity', 'Pad', 'PadV2',
+  'Conv2D',
+  'MatMul',
+  'DepthwiseConv2dNative',
+  'AvgPool',
+  'MaxPool',
+  'Mean',
+  'AddV2',
+  'Sub',
+  'Mul',
+  'Maximum',
+  'Minimum',
+  'Relu',
+  'Relu6',
+  'LeakyRelu',
+  'Elu',
+  'Sigmoid',
+  'Tanh',
+  'Softmax',
+  'ConcatV2',
+  'Reshape',
+  'Squeeze',
+  'ExpandDims',
+  'Identity',
+  'Pad',
+  'PadV2',
 ]);
 
 /** The int8 nodes of g whose op this reference does not implement (empty: the graph is covered). */
@@ -38,16 +66,19 @@ export function unsupportedInt8Ops(g: Graph): string[] {
 
 // ---- §2, §3, §7 written out
 
-const quant = (x: number, p: { scale: number; zeroPoint: number }): number => quantizeValue(x, p.scale, p.zeroPoint, -128, 127);
+const quant = (x: number, p: { scale: number; zeroPoint: number }): number =>
+  quantizeValue(x, p.scale, p.zeroPoint, -128, 127);
 const dequant = (q: number, s: number, z: number): number => fl32(fl32(q - z) * fl32(s));
 /** §7: the multiplier fl32(fl32(sa × sw) / so). */
 const multiplier = (sa: number, sw: number, so: number): number => fl32(fl32(fl32(sa) * fl32(sw)) / fl32(so));
 /** finish(v) of §11: rne(clamp(v, lo − zo, hi − zo)) + zo, NaN → zo. */
-const finish = (v: number, zo: number, lo: number, hi: number): number => (Number.isNaN(v) ? zo : rne(clamp(v, lo - zo, hi - zo)) + zo);
+const finish = (v: number, zo: number, lo: number, hi: number): number =>
+  Number.isNaN(v) ? zo : rne(clamp(v, lo - zo, hi - zo)) + zo;
 
 /** §7 output bounds of int8 with a relu / relu6 fused activation. */
 function bounds(zo: number, so: number, act: string): [number, number] {
-  let lo = -128, hi = 127;
+  let lo = -128,
+    hi = 127;
   if (act === 'relu' || act === 'relu6') lo = Math.max(lo, zo);
   if (act === 'relu6') hi = Math.min(hi, zo + rne(fl32(6 / fl32(so))));
   return [lo, hi];
@@ -66,7 +97,14 @@ function hw(n: Node, k: string): [number, number] {
 }
 
 /** Output size and pad-before of one spatial axis (§11.1). */
-function axisGeom(n: Node, axis: 0 | 1, inSize: number, k: number, stride: number, dil: number): { out: number; before: number } {
+function axisGeom(
+  n: Node,
+  axis: 0 | 1,
+  inSize: number,
+  k: number,
+  stride: number,
+  dil: number,
+): { out: number; before: number } {
   const eff = (k - 1) * dil + 1;
   const pad = String(n.attrs.padding).toUpperCase();
   if (pad === 'VALID') return { out: Math.ceil((inSize - eff + 1) / stride), before: 0 };
@@ -89,7 +127,7 @@ function conv(g: Graph, n: Node, x: RefQ, yp: { scale: number; zeroPoint: number
   const bias = n.inputs[2] !== undefined ? (g.constants.get(n.inputs[2])!.data as Float32Array) : undefined;
   const act = (n.attrs.activation as string | undefined) ?? 'none';
   const [lo, hi] = bounds(yp.zeroPoint, yp.scale, act);
-  const sw = (c: number) => aff.scales.length === 1 ? aff.scales[0]! : aff.scales[c]!;
+  const sw = (c: number) => (aff.scales.length === 1 ? aff.scales[0]! : aff.scales[c]!);
   const depthwise = n.op === 'DepthwiseConv2dNative';
   const [kh, kw, cin, m] = w.shape as [number, number, number, number];
   const oc = depthwise ? cin * m : m;
@@ -97,30 +135,39 @@ function conv(g: Graph, n: Node, x: RefQ, yp: { scale: number; zeroPoint: number
   if (C !== cin) throw new Error(`reference: ${n.name} has ${C} input channels, the filter ${cin}`);
   const [sh, swd] = hw(n, 'strides');
   const [dh, dw] = hw(n, 'dilations');
-  const gy = axisGeom(n, 0, H, kh, sh, dh), gx = axisGeom(n, 1, W, kw, swd, dw);
+  const gy = axisGeom(n, 0, H, kh, sh, dh),
+    gx = axisGeom(n, 1, W, kw, swd, dw);
   const y = new Int8Array(N * gy.out * gx.out * oc);
-  for (let b = 0; b < N; b++) for (let oy = 0; oy < gy.out; oy++) for (let ox = 0; ox < gx.out; ox++) {
-    for (let co = 0; co < oc; co++) {
-      let acc = bias ? biasQ(bias[co]!, x.scale, sw(co)) : 0;
-      for (let ky = 0; ky < kh; ky++) {
-        const iy = oy * sh + ky * dh - gy.before;
-        if (iy < 0 || iy >= H) continue;      // padding reads the zero point: contributes 0
-        for (let kx = 0; kx < kw; kx++) {
-          const ix = ox * swd + kx * dw - gx.before;
-          if (ix < 0 || ix >= W) continue;
-          const base = ((b * H + iy) * W + ix) * C;
-          if (depthwise) {
-            const ci = Math.floor(co / m);
-            acc += (x.data[base + ci]! - x.zeroPoint) * wq[((ky * kw + kx) * cin + ci) * m + (co % m)]!;
-          } else {
-            for (let ci = 0; ci < C; ci++) acc += (x.data[base + ci]! - x.zeroPoint) * wq[((ky * kw + kx) * cin + ci) * oc + co]!;
+  for (let b = 0; b < N; b++)
+    for (let oy = 0; oy < gy.out; oy++)
+      for (let ox = 0; ox < gx.out; ox++) {
+        for (let co = 0; co < oc; co++) {
+          let acc = bias ? biasQ(bias[co]!, x.scale, sw(co)) : 0;
+          for (let ky = 0; ky < kh; ky++) {
+            const iy = oy * sh + ky * dh - gy.before;
+            if (iy < 0 || iy >= H) continue; // padding reads the zero point: contributes 0
+            for (let kx = 0; kx < kw; kx++) {
+              const ix = ox * swd + kx * dw - gx.before;
+              if (ix < 0 || ix >= W) continue;
+              const base = ((b * H + iy) * W + ix) * C;
+              if (depthwise) {
+                const ci = Math.floor(co / m);
+                acc += (x.data[base + ci]! - x.zeroPoint) * wq[((ky * kw + kx) * cin + ci) * m + (co % m)]!;
+              } else {
+                for (let ci = 0; ci < C; ci++)
+                  acc += (x.data[base + ci]! - x.zeroPoint) * wq[((ky * kw + kx) * cin + ci) * oc + co]!;
+              }
+            }
           }
+          acc |= 0; // §6: two's-complement int32
+          y[((b * gy.out + oy) * gx.out + ox) * oc + co] = finish(
+            fl32(fl32(acc) * multiplier(x.scale, sw(co), yp.scale)),
+            yp.zeroPoint,
+            lo,
+            hi,
+          );
         }
       }
-      acc |= 0; // §6: two's-complement int32
-      y[((b * gy.out + oy) * gx.out + ox) * oc + co] = finish(fl32(fl32(acc) * multiplier(x.scale, sw(co), yp.scale)), yp.zeroPoint, lo, hi);
-    }
-  }
   return { data: y, shape: [N, gy.out, gx.out, oc], ...yp };
 }
 
@@ -133,15 +180,16 @@ function matmul(g: Graph, n: Node, x: RefQ, yp: { scale: number; zeroPoint: numb
   const bias = n.inputs[2] !== undefined ? (g.constants.get(n.inputs[2])!.data as Float32Array) : undefined;
   const act = (n.attrs.activation as string | undefined) ?? 'none';
   const [lo, hi] = bounds(yp.zeroPoint, yp.scale, act);
-  const sw = (c: number) => aff.scales.length === 1 ? aff.scales[0]! : aff.scales[c]!;
+  const sw = (c: number) => (aff.scales.length === 1 ? aff.scales[0]! : aff.scales[c]!);
   const M = x.shape[0]!;
   const y = new Int8Array(M * Nn);
-  for (let r = 0; r < M; r++) for (let c = 0; c < Nn; c++) {
-    let acc = bias ? biasQ(bias[c]!, x.scale, sw(c)) : 0;
-    for (let k = 0; k < K; k++) acc += (x.data[r * K + k]! - x.zeroPoint) * wq[tb ? c * K + k : k * Nn + c]!;
-    acc |= 0;
-    y[r * Nn + c] = finish(fl32(fl32(acc) * multiplier(x.scale, sw(c), yp.scale)), yp.zeroPoint, lo, hi);
-  }
+  for (let r = 0; r < M; r++)
+    for (let c = 0; c < Nn; c++) {
+      let acc = bias ? biasQ(bias[c]!, x.scale, sw(c)) : 0;
+      for (let k = 0; k < K; k++) acc += (x.data[r * K + k]! - x.zeroPoint) * wq[tb ? c * K + k : k * Nn + c]!;
+      acc |= 0;
+      y[r * Nn + c] = finish(fl32(fl32(acc) * multiplier(x.scale, sw(c), yp.scale)), yp.zeroPoint, lo, hi);
+    }
   return { data: y, shape: [M, Nn], ...yp };
 }
 
@@ -149,26 +197,32 @@ function pool(n: Node, x: RefQ, yp: { scale: number; zeroPoint: number }, max: b
   const [kh, kw] = hw(n, 'ksize');
   const [sh, sw] = hw(n, 'strides');
   const [N, H, W, C] = x.shape as [number, number, number, number];
-  const gy = axisGeom(n, 0, H, kh, sh, 1), gx = axisGeom(n, 1, W, kw, sw, 1);
+  const gy = axisGeom(n, 0, H, kh, sh, 1),
+    gx = axisGeom(n, 1, W, kw, sw, 1);
   const y = new Int8Array(N * gy.out * gx.out * C);
   const m = fl32(fl32(x.scale) / fl32(yp.scale));
-  for (let b = 0; b < N; b++) for (let oy = 0; oy < gy.out; oy++) for (let ox = 0; ox < gx.out; ox++) for (let c = 0; c < C; c++) {
-    let best = -129, sum = 0, count = 0;
-    for (let ky = 0; ky < kh; ky++) {
-      const iy = oy * sh + ky - gy.before;
-      if (iy < 0 || iy >= H) continue;
-      for (let kx = 0; kx < kw; kx++) {
-        const ix = ox * sw + kx - gx.before;
-        if (ix < 0 || ix >= W) continue;
-        const q = x.data[((b * H + iy) * W + ix) * C + c]!;
-        best = Math.max(best, q);
-        sum += q - x.zeroPoint;
-        count++;
-      }
-    }
-    const o = ((b * gy.out + oy) * gx.out + ox) * C + c;
-    y[o] = max ? best : finish(fl32(fl32(sum) * fl32(m / count)), yp.zeroPoint, -128, 127);
-  }
+  for (let b = 0; b < N; b++)
+    for (let oy = 0; oy < gy.out; oy++)
+      for (let ox = 0; ox < gx.out; ox++)
+        for (let c = 0; c < C; c++) {
+          let best = -129,
+            sum = 0,
+            count = 0;
+          for (let ky = 0; ky < kh; ky++) {
+            const iy = oy * sh + ky - gy.before;
+            if (iy < 0 || iy >= H) continue;
+            for (let kx = 0; kx < kw; kx++) {
+              const ix = ox * sw + kx - gx.before;
+              if (ix < 0 || ix >= W) continue;
+              const q = x.data[((b * H + iy) * W + ix) * C + c]!;
+              best = Math.max(best, q);
+              sum += q - x.zeroPoint;
+              count++;
+            }
+          }
+          const o = ((b * gy.out + oy) * gx.out + ox) * C + c;
+          y[o] = max ? best : finish(fl32(fl32(sum) * fl32(m / count)), yp.zeroPoint, -128, 127);
+        }
   return { data: y, shape: [N, gy.out, gx.out, C], ...(max ? { scale: x.scale, zeroPoint: x.zeroPoint } : yp) };
 }
 
@@ -176,23 +230,33 @@ function meanHW(n: Node, x: RefQ, yp: { scale: number; zeroPoint: number }): Ref
   const [N, H, W, C] = x.shape as [number, number, number, number];
   const m = fl32(fl32(x.scale) / fl32(yp.scale));
   const y = new Int8Array(N * C);
-  for (let b = 0; b < N; b++) for (let c = 0; c < C; c++) {
-    let s = 0;
-    for (let i = 0; i < H * W; i++) s += x.data[(b * H * W + i) * C + c]! - x.zeroPoint;
-    y[b * C + c] = finish(fl32(fl32(s) * fl32(m / (H * W))), yp.zeroPoint, -128, 127);
-  }
+  for (let b = 0; b < N; b++)
+    for (let c = 0; c < C; c++) {
+      let s = 0;
+      for (let i = 0; i < H * W; i++) s += x.data[(b * H * W + i) * C + c]! - x.zeroPoint;
+      y[b * C + c] = finish(fl32(fl32(s) * fl32(m / (H * W))), yp.zeroPoint, -128, 127);
+    }
   return { data: y, shape: n.attrs.keep_dims === true ? [N, 1, 1, C] : [N, C], ...yp };
 }
 
 /** NumPy broadcasting of two shapes; index maps from an output index to each operand's index. */
-function broadcastIndex(a: number[], b: number[]): { shape: number[]; ia: (i: number) => number; ib: (i: number) => number } {
+function broadcastIndex(
+  a: number[],
+  b: number[],
+): { shape: number[]; ia: (i: number) => number; ib: (i: number) => number } {
   const r = Math.max(a.length, b.length);
-  const pa = [...Array(r - a.length).fill(1), ...a], pb = [...Array(r - b.length).fill(1), ...b];
+  const pa = [...Array(r - a.length).fill(1), ...a],
+    pb = [...Array(r - b.length).fill(1), ...b];
   const shape = pa.map((d, i) => Math.max(d, pb[i]!));
   const index = (p: number[]) => (o: number) => {
-    let rem = o, idx = 0, stride = 1;
+    let rem = o,
+      idx = 0,
+      stride = 1;
     const strides: number[] = [];
-    for (let d = r - 1; d >= 0; d--) { strides[d] = stride; stride *= p[d]!; }
+    for (let d = r - 1; d >= 0; d--) {
+      strides[d] = stride;
+      stride *= p[d]!;
+    }
     for (let d = 0; d < r; d++) {
       const outStride = shape.slice(d + 1).reduce((x, y) => x * y, 1);
       const coord = Math.floor(rem / outStride);
@@ -207,18 +271,30 @@ function broadcastIndex(a: number[], b: number[]): { shape: number[]; ia: (i: nu
 function binary(op: string, a: RefQ, b: RefQ, yp: { scale: number; zeroPoint: number }): RefQ {
   const { shape, ia, ib } = broadcastIndex(a.shape, b.shape);
   const size = shape.reduce((x, y) => x * y, 1);
-  const ma = fl32(fl32(a.scale) / fl32(yp.scale)), mb = fl32(fl32(b.scale) / fl32(yp.scale));
+  const ma = fl32(fl32(a.scale) / fl32(yp.scale)),
+    mb = fl32(fl32(b.scale) / fl32(yp.scale));
   const mm = fl32(fl32(fl32(a.scale) * fl32(b.scale)) / fl32(yp.scale));
   const y = new Int8Array(size);
   for (let i = 0; i < size; i++) {
-    const da = a.data[ia(i)]! - a.zeroPoint, db = b.data[ib(i)]! - b.zeroPoint;
+    const da = a.data[ia(i)]! - a.zeroPoint,
+      db = b.data[ib(i)]! - b.zeroPoint;
     let v: number;
     switch (op) {
-      case 'AddV2': v = fl32(fl32(da * ma) + fl32(db * mb)); break;
-      case 'Sub': v = fl32(fl32(da * ma) - fl32(db * mb)); break;
-      case 'Maximum': v = Math.max(fl32(da * ma), fl32(db * mb)); break;
-      case 'Minimum': v = Math.min(fl32(da * ma), fl32(db * mb)); break;
-      default: v = fl32(fl32(da * db) * mm); break;
+      case 'AddV2':
+        v = fl32(fl32(da * ma) + fl32(db * mb));
+        break;
+      case 'Sub':
+        v = fl32(fl32(da * ma) - fl32(db * mb));
+        break;
+      case 'Maximum':
+        v = Math.max(fl32(da * ma), fl32(db * mb));
+        break;
+      case 'Minimum':
+        v = Math.min(fl32(da * ma), fl32(db * mb));
+        break;
+      default:
+        v = fl32(fl32(da * db) * mm);
+        break;
     }
     y[i] = finish(v, yp.zeroPoint, -128, 127);
   }
@@ -238,7 +314,8 @@ const TABLE_F: Record<string, (x: number, alpha: number) => number> = {
 /** §11.5 lookup-table activation: each int8 value mapped through F of its dequantized value. */
 function table(kind: string, alpha: number, x: RefQ, yp: { scale: number; zeroPoint: number }): RefQ {
   const y = new Int8Array(x.data.length);
-  for (let i = 0; i < y.length; i++) y[i] = quant(fl32(TABLE_F[kind]!(dequant(x.data[i]!, x.scale, x.zeroPoint), fl32(alpha))), yp);
+  for (let i = 0; i < y.length; i++)
+    y[i] = quant(fl32(TABLE_F[kind]!(dequant(x.data[i]!, x.scale, x.zeroPoint), fl32(alpha))), yp);
   return { data: y, shape: [...x.shape], ...yp };
 }
 
@@ -300,7 +377,8 @@ function pad(g: Graph, n: Node, x: RefQ): RefQ {
   const y = new Int8Array(shape.reduce((a, b) => a * b, 1)).fill(value);
   const size = x.data.length;
   for (let i = 0; i < size; i++) {
-    let rem = i, o = 0;
+    let rem = i,
+      o = 0;
     for (let d = 0; d < x.shape.length; d++) {
       const inner = x.shape.slice(d + 1).reduce((a, b) => a * b, 1);
       const c = Math.floor(rem / inner);
@@ -326,7 +404,10 @@ function reshapeTo(x: RefQ, target: number[]): RefQ {
  * Runs an int8 graph (mode int8, float32 graph inputs and outputs) on float32 inputs; returns
  * every graph output as float32 (int8 outputs dequantized by §3), and every int8 tensor produced.
  */
-export function referenceInt8(g: Graph, inputs: Record<string, { data: Float32Array; shape: number[] }>): { outputs: Float32Array[]; int8: Map<string, RefQ> } {
+export function referenceInt8(
+  g: Graph,
+  inputs: Record<string, { data: Float32Array; shape: number[] }>,
+): { outputs: Float32Array[]; int8: Map<string, RefQ> } {
   const info = quantizationInfo(g);
   if (!info || info.mode !== 'int8' || info.inputType !== 'float32' || info.outputType !== 'float32') {
     throw new Error('reference: only int8 graphs with float32 inputs and outputs');
@@ -347,7 +428,11 @@ export function referenceInt8(g: Graph, inputs: Record<string, { data: Float32Ar
   };
   const asF = (t: string): tf.Tensor => {
     const v = vals.get(t);
-    if (v?.kind === 'q') return tf.tensor(Float32Array.from(v.v.data, (q) => dequant(q, v.v.scale, v.v.zeroPoint)), v.v.shape);
+    if (v?.kind === 'q')
+      return tf.tensor(
+        Float32Array.from(v.v.data, (q) => dequant(q, v.v.scale, v.v.zeroPoint)),
+        v.v.shape,
+      );
     if (v) return tf.tensor(v.data, v.shape);
     const c = g.constants.get(t);
     if (c) return constantTensor(c).clone();
@@ -358,7 +443,13 @@ export function referenceInt8(g: Graph, inputs: Record<string, { data: Float32Ar
     if (plan.get(n.name) !== 'int8') {
       const ins = n.inputs.map(asF);
       const ys = OPS[n.op]!.execute(n, ins);
-      n.outputs.forEach((o, i) => vals.set(o, { kind: 'f', data: Float32Array.from(ys[i]!.dataSync() as Float32Array), shape: [...ys[i]!.shape] }));
+      n.outputs.forEach((o, i) =>
+        vals.set(o, {
+          kind: 'f',
+          data: Float32Array.from(ys[i]!.dataSync() as Float32Array),
+          shape: [...ys[i]!.shape],
+        }),
+      );
       tf.dispose([...ins, ...ys]);
       continue;
     }
@@ -378,8 +469,12 @@ export function referenceInt8(g: Graph, inputs: Record<string, { data: Float32Ar
       const c = g.constants.get(t);
       if (!c) return asQ(t);
       // §12.3: a constant operand is quantized per tensor, asymmetric int8 from its own range.
-      let lo = 0, hi = 0;
-      for (const v of c.data as Float32Array) { if (v < lo) lo = v; if (v > hi) hi = v; }
+      let lo = 0,
+        hi = 0;
+      for (const v of c.data as Float32Array) {
+        if (v < lo) lo = v;
+        if (v > hi) hi = v;
+      }
       const scale0 = fl32(fl32(fl32(hi) - fl32(lo)) / 255);
       const scale = scale0 > 0 && Number.isFinite(scale0) ? scale0 : 1;
       const p = { scale, zeroPoint: rne(clamp(fl32(-lo / scale), 0, 255)) - 128 };
@@ -387,21 +482,51 @@ export function referenceInt8(g: Graph, inputs: Record<string, { data: Float32Ar
     };
     let y: RefQ;
     switch (n.op) {
-      case 'Conv2D': case 'DepthwiseConv2dNative': y = afterGemm(conv(g, n, x0(), gemmOut())); break;
-      case 'MatMul': y = afterGemm(matmul(g, n, x0(), gemmOut())); break;
-      case 'AvgPool': y = pool(n, x0(), yp(), false); break;
-      case 'MaxPool': y = pool(n, x0(), yp(), true); break;
-      case 'Mean': y = meanHW(n, x0(), yp()); break;
-      case 'AddV2': case 'Sub': case 'Mul': case 'Maximum': case 'Minimum': y = binary(n.op, operand(n.inputs[0]!), operand(n.inputs[1]!), yp()); break;
-      case 'Relu': case 'Relu6': case 'LeakyRelu': case 'Elu': case 'Sigmoid': case 'Tanh':
+      case 'Conv2D':
+      case 'DepthwiseConv2dNative':
+        y = afterGemm(conv(g, n, x0(), gemmOut()));
+        break;
+      case 'MatMul':
+        y = afterGemm(matmul(g, n, x0(), gemmOut()));
+        break;
+      case 'AvgPool':
+        y = pool(n, x0(), yp(), false);
+        break;
+      case 'MaxPool':
+        y = pool(n, x0(), yp(), true);
+        break;
+      case 'Mean':
+        y = meanHW(n, x0(), yp());
+        break;
+      case 'AddV2':
+      case 'Sub':
+      case 'Mul':
+      case 'Maximum':
+      case 'Minimum':
+        y = binary(n.op, operand(n.inputs[0]!), operand(n.inputs[1]!), yp());
+        break;
+      case 'Relu':
+      case 'Relu6':
+      case 'LeakyRelu':
+      case 'Elu':
+      case 'Sigmoid':
+      case 'Tanh':
         y = table(n.op.toLowerCase(), typeof n.attrs.alpha === 'number' ? n.attrs.alpha : 0.2, x0(), yp());
         break;
-      case 'Softmax': y = softmax(n, x0()); break;
-      case 'ConcatV2': y = concat(g, n, n.inputs.slice(0, -1).map(asQ), yp()); break;
-      case 'Reshape': y = reshapeTo(x0(), constInts(g, n.inputs[1]!)); break;
+      case 'Softmax':
+        y = softmax(n, x0());
+        break;
+      case 'ConcatV2':
+        y = concat(g, n, n.inputs.slice(0, -1).map(asQ), yp());
+        break;
+      case 'Reshape':
+        y = reshapeTo(x0(), constInts(g, n.inputs[1]!));
+        break;
       case 'Squeeze': {
         const x = x0();
-        const ax = ((n.attrs.squeeze_dims ?? n.attrs.axis ?? []) as number[]).map((a) => (a < 0 ? a + x.shape.length : a));
+        const ax = ((n.attrs.squeeze_dims ?? n.attrs.axis ?? []) as number[]).map((a) =>
+          a < 0 ? a + x.shape.length : a,
+        );
         y = { ...x, shape: x.shape.filter((d, i) => (ax.length ? !ax.includes(i) : d !== 1)) };
         break;
       }
@@ -413,8 +538,12 @@ export function referenceInt8(g: Graph, inputs: Record<string, { data: Float32Ar
         y = { ...x, shape: s };
         break;
       }
-      case 'Identity': y = x0(); break;
-      default: y = pad(g, n, x0()); break; // Pad, PadV2
+      case 'Identity':
+        y = x0();
+        break;
+      default:
+        y = pad(g, n, x0());
+        break; // Pad, PadV2
     }
     vals.set(out, { kind: 'q', v: y });
     int8.set(out, y);

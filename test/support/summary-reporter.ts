@@ -4,7 +4,9 @@ import type { Reporter, TestModule } from 'vitest/node';
 
 export default class SummaryReporter implements Reporter {
   onTestRunEnd(testModules: ReadonlyArray<TestModule>, unhandledErrors: ReadonlyArray<unknown>): void {
-    let passed = 0, failed = 0, skipped = 0;
+    let passed = 0,
+      failed = 0,
+      skipped = 0;
     for (const mod of testModules) {
       let cases = 0;
       for (const test of mod.children.allTests()) {
@@ -15,7 +17,11 @@ export default class SummaryReporter implements Reporter {
         else skipped++;
       }
       // A module that failed to import or whose hooks threw reports no (or no failed) cases.
-      if (mod.state() === 'failed' && (cases === 0 || ![...mod.children.allTests()].some((t) => t.result().state === 'failed'))) failed++;
+      if (
+        mod.state() === 'failed' &&
+        (cases === 0 || ![...mod.children.allTests()].some((t) => t.result().state === 'failed'))
+      )
+        failed++;
     }
     failed += unhandledErrors.length;
     process.stdout.write(`\n${passed} passed, ${failed} failed, ${skipped} skipped\n`);

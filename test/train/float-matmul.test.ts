@@ -6,27 +6,49 @@ import { describe, expect, it } from 'vitest';
 import { native } from '../../src/native/binding.js';
 import { randomFloats } from '../../src/model/testing.js';
 
-describe('floatMatMul (the runtime\'s matmul_f32 kernel)', () => {
+describe("floatMatMul (the runtime's matmul_f32 kernel)", () => {
   it('equals a float64 product to 1e-5 (relative to Σ|a·b|) from 1 row up, with column tails', () => {
     const b = native();
-    for (const [m, k, n] of [[1, 1, 1], [1, 300, 100], [2, 77, 33], [7, 64, 65], [8, 129, 96], [9, 40, 31], [20, 50, 70]] as const) {
-      const x = randomFloats(m * k, m * 13 + k), w = randomFloats(k * n, n + 7);
+    for (const [m, k, n] of [
+      [1, 1, 1],
+      [1, 300, 100],
+      [2, 77, 33],
+      [7, 64, 65],
+      [8, 129, 96],
+      [9, 40, 31],
+      [20, 50, 70],
+    ] as const) {
+      const x = randomFloats(m * k, m * 13 + k),
+        w = randomFloats(k * n, n + 7);
       for (const threads of [1, 2]) {
         const c = new Float32Array(m * n);
         b.floatMatMul(m, n, k, x, w, c, threads);
-        for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) {
-          let s = 0, mag = 0;
-          for (let p = 0; p < k; p++) { s += x[i * k + p]! * w[p * n + j]!; mag += Math.abs(x[i * k + p]! * w[p * n + j]!); }
-          expect(Math.abs(c[i * n + j]! - s), `${m}x${k}x${n} [${i},${j}] threads ${threads}`).toBeLessThanOrEqual(1e-5 * Math.max(mag, 1e-30));
-        }
+        for (let i = 0; i < m; i++)
+          for (let j = 0; j < n; j++) {
+            let s = 0,
+              mag = 0;
+            for (let p = 0; p < k; p++) {
+              s += x[i * k + p]! * w[p * n + j]!;
+              mag += Math.abs(x[i * k + p]! * w[p * n + j]!);
+            }
+            expect(Math.abs(c[i * n + j]! - s), `${m}x${k}x${n} [${i},${j}] threads ${threads}`).toBeLessThanOrEqual(
+              1e-5 * Math.max(mag, 1e-30),
+            );
+          }
       }
     }
   });
 
   it('equals the training GEMM bit for bit: several K blocks, column blocks and row blocks, 1 and 2 threads', () => {
     const b = native();
-    for (const [m, k, n] of [[1, 600, 40], [5, 257, 300], [97, 513, 17], [200, 64, 529]] as const) {
-      const x = randomFloats(m * k, m + k), w = randomFloats(k * n, n + 3);
+    for (const [m, k, n] of [
+      [1, 600, 40],
+      [5, 257, 300],
+      [97, 513, 17],
+      [200, 64, 529],
+    ] as const) {
+      const x = randomFloats(m * k, m + k),
+        w = randomFloats(k * n, n + 3);
       const want = new Float32Array(m * n);
       b.trainBatchMatMul(1, 1, m, n, k, false, false, x, w, want);
       for (const threads of [1, 2]) {
@@ -40,13 +62,17 @@ describe('floatMatMul (the runtime\'s matmul_f32 kernel)', () => {
   it('takes weights packed once (FloatPackedWeights): the same bits as packing per call; wrong sizes and disposed weights are errors', () => {
     const b = native();
     const [m, k, n] = [9, 300, 70];
-    const x = randomFloats(m * k, 5), w = randomFloats(k * n, 6);
-    const want = new Float32Array(m * n), got = new Float32Array(m * n);
+    const x = randomFloats(m * k, 5),
+      w = randomFloats(k * n, 6);
+    const want = new Float32Array(m * n),
+      got = new Float32Array(m * n);
     b.floatMatMul(m, n, k, x, w, want, 1);
     const packed = new b.FloatPackedWeights(w, k, n);
     b.floatMatMul(m, n, k, x, packed, got, 2);
     expect(new Uint32Array(got.buffer)).toEqual(new Uint32Array(want.buffer));
-    expect(() => b.floatMatMul(m, n + 1, k, x, packed, new Float32Array(m * (n + 1)), 1)).toThrow(/packed for k × n = 300 × 70/);
+    expect(() => b.floatMatMul(m, n + 1, k, x, packed, new Float32Array(m * (n + 1)), 1)).toThrow(
+      /packed for k × n = 300 × 70/,
+    );
     expect(() => b.floatMatMul(m, n, k, x, {} as never, got, 1)).toThrow(/FloatPackedWeights/);
     expect(() => new b.FloatPackedWeights(w.subarray(1), k, n)).toThrow(/b has/);
     packed.dispose();
@@ -55,7 +81,9 @@ describe('floatMatMul (the runtime\'s matmul_f32 kernel)', () => {
 
   it('rejects wrong lengths, aliasing and bad sizes with clear errors', () => {
     const b = native();
-    const a = new Float32Array(6), w = new Float32Array(12), c = new Float32Array(8);
+    const a = new Float32Array(6),
+      w = new Float32Array(12),
+      c = new Float32Array(8);
     expect(() => b.floatMatMul(2, 4, 3, a, w, c, 1)).not.toThrow();
     expect(() => b.floatMatMul(2, 4, 3, a.subarray(1), w, c, 1)).toThrow(/a has 5 elements, expected 6/);
     expect(() => b.floatMatMul(2, 4, 3, a, w, new Float32Array(7), 1)).toThrow(/c has 7 elements, expected 8/);

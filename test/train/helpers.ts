@@ -22,10 +22,18 @@ export function randn(n: number, r: () => number): Float32Array {
 
 export const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 
-export interface Arr { data: Float32Array; shape: number[] }
+export interface Arr {
+  data: Float32Array;
+  shape: number[];
+}
 
 /** Runs kernel `name` on `backend` with float32 inputs; returns the output data and shape. */
-export async function runKernel(backend: string, name: string, inputs: Record<string, Arr>, attrs: object): Promise<Arr> {
+export async function runKernel(
+  backend: string,
+  name: string,
+  inputs: Record<string, Arr>,
+  attrs: object,
+): Promise<Arr> {
   await tf.setBackend(backend);
   const ts: Record<string, Tensor> = {};
   for (const [k, v] of Object.entries(inputs)) ts[k] = tf.tensor(v.data, v.shape, 'float32');
@@ -42,7 +50,8 @@ export async function runKernel(backend: string, name: string, inputs: Record<st
 /** max |a - b| / max |b| (b the reference); 0 when both are all zero. */
 export function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
   if (a.length !== b.length) return Infinity;
-  let e = 0, m = 0;
+  let e = 0,
+    m = 0;
   for (let i = 0; i < a.length; i++) {
     if (Number.isNaN(a[i]) !== Number.isNaN(b[i])) return Infinity;
     e = Math.max(e, Math.abs(a[i] - b[i]));
@@ -52,20 +61,59 @@ export function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 export interface Geom {
-  n: number; h: number; w: number; c: number; oh: number; ow: number; oc: number;
-  fh: number; fw: number; sh: number; sw: number; dh: number; dw: number; pt: number; pl: number;
+  n: number;
+  h: number;
+  w: number;
+  c: number;
+  oh: number;
+  ow: number;
+  oc: number;
+  fh: number;
+  fw: number;
+  sh: number;
+  sw: number;
+  dh: number;
+  dw: number;
+  pt: number;
+  pl: number;
   depthwise: boolean;
 }
 
 /** Geometry as tfjs computes it (SAME / VALID / explicit padding resolved). */
-export function geomOf(xShape: number[], fShape: number[], strides: number | [number, number], pad: unknown,
-  dilations: number | [number, number], depthwise: boolean): Geom {
-  const ci = tf.backend_util.computeConv2DInfo(xShape as [number, number, number, number],
-    fShape as [number, number, number, number], strides, dilations, pad as 'same', undefined, depthwise);
+export function geomOf(
+  xShape: number[],
+  fShape: number[],
+  strides: number | [number, number],
+  pad: unknown,
+  dilations: number | [number, number],
+  depthwise: boolean,
+): Geom {
+  const ci = tf.backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number],
+    fShape as [number, number, number, number],
+    strides,
+    dilations,
+    pad as 'same',
+    undefined,
+    depthwise,
+  );
   return {
-    n: ci.batchSize, h: ci.inHeight, w: ci.inWidth, c: ci.inChannels, oh: ci.outHeight, ow: ci.outWidth,
-    oc: ci.outChannels, fh: ci.filterHeight, fw: ci.filterWidth, sh: ci.strideHeight, sw: ci.strideWidth,
-    dh: ci.dilationHeight, dw: ci.dilationWidth, pt: ci.padInfo.top, pl: ci.padInfo.left, depthwise,
+    n: ci.batchSize,
+    h: ci.inHeight,
+    w: ci.inWidth,
+    c: ci.inChannels,
+    oh: ci.outHeight,
+    ow: ci.outWidth,
+    oc: ci.outChannels,
+    fh: ci.filterHeight,
+    fw: ci.filterWidth,
+    sh: ci.strideHeight,
+    sw: ci.strideWidth,
+    dh: ci.dilationHeight,
+    dw: ci.dilationWidth,
+    pt: ci.padInfo.top,
+    pl: ci.padInfo.left,
+    depthwise,
   };
 }
 
@@ -84,7 +132,8 @@ export function naiveConv(g: Geom, x: Float32Array, f: Float32Array, dy: Float32
       for (let ow = 0; ow < g.ow; ow++)
         for (let kh = 0; kh < g.fh; kh++)
           for (let kw = 0; kw < g.fw; kw++) {
-            const ih = oh * g.sh - g.pt + kh * g.dh, iw = ow * g.sw - g.pl + kw * g.dw;
+            const ih = oh * g.sh - g.pt + kh * g.dh,
+              iw = ow * g.sw - g.pl + kw * g.dw;
             if (ih < 0 || ih >= g.h || iw < 0 || iw >= g.w) continue;
             const xo = ((b * g.h + ih) * g.w + iw) * g.c;
             const yo = ((b * g.oh + oh) * g.ow + ow) * g.oc;

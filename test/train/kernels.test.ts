@@ -5,7 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tf, availableFloatBackends } from '../../src/backend/float.js';
 import { getIsa, supportedIsas, withIsa } from '../../src/native/cpu.js';
 import {
-  nativeTrainingKernels, registerNativeTrainingKernels, unregisterNativeTrainingKernels,
+  nativeTrainingKernels,
+  registerNativeTrainingKernels,
+  unregisterNativeTrainingKernels,
 } from '../../src/train/kernels.js';
 import { type Arr, geomOf, naiveConv, randn, relErr, rng, runKernel, size } from './helpers.js';
 
@@ -25,19 +27,37 @@ beforeAll(() => {
   expect(availableFloatBackends()).toContain('wasm');
   registerNativeTrainingKernels({ backends: ['wasm', 'cpu'] });
 });
-afterAll(() => { unregisterNativeTrainingKernels(); });
+afterAll(() => {
+  unregisterNativeTrainingKernels();
+});
 
 type Pad = 'same' | 'valid' | number[][];
-interface ConvCase { x: number[]; f: number[]; s: number | [number, number]; pad: Pad; d?: number | [number, number] }
+interface ConvCase {
+  x: number[];
+  f: number[];
+  s: number | [number, number];
+  pad: Pad;
+  d?: number | [number, number];
+}
 
 const convCases: ConvCase[] = [
   { x: [2, 7, 9, 3], f: [3, 3, 3, 5], s: 1, pad: 'same' },
   { x: [1, 8, 8, 4], f: [3, 3, 4, 6], s: 2, pad: 'valid' },
   { x: [3, 11, 6, 2], f: [5, 2, 2, 17], s: [2, 1], pad: 'same' },
-  { x: [2, 5, 5, 8], f: [1, 1, 8, 8], s: 1, pad: 'valid' },              // pointwise fast path
-  { x: [1, 9, 7, 3], f: [3, 3, 3, 4], s: 1, pad: [[0, 0], [1, 2], [2, 0], [0, 0]] }, // explicit
-  { x: [2, 13, 13, 30], f: [3, 3, 30, 70], s: 1, pad: 'same' },          // K > 256, N slices
-  { x: [3, 12, 12, 1], f: [5, 5, 1, 6], s: 1, pad: 'valid' },            // LeNet conv1 (N < 16)
+  { x: [2, 5, 5, 8], f: [1, 1, 8, 8], s: 1, pad: 'valid' }, // pointwise fast path
+  {
+    x: [1, 9, 7, 3],
+    f: [3, 3, 3, 4],
+    s: 1,
+    pad: [
+      [0, 0],
+      [1, 2],
+      [2, 0],
+      [0, 0],
+    ],
+  }, // explicit
+  { x: [2, 13, 13, 30], f: [3, 3, 30, 70], s: 1, pad: 'same' }, // K > 256, N slices
+  { x: [3, 12, 12, 1], f: [5, 5, 1, 6], s: 1, pad: 'valid' }, // LeNet conv1 (N < 16)
 ];
 const label = (c: ConvCase) => `x=${c.x} f=${c.f} s=${c.s} pad=${JSON.stringify(c.pad)}${c.d ? ` d=${c.d}` : ''}`;
 
@@ -98,13 +118,15 @@ describe('Conv2D family: native equals tfjs-backend-cpu', () => {
 
   it('FusedConv2D: bias + linear/relu/relu6/leakyrelu natively, prelu through the stock kernel', async () => {
     const r = rng(11);
-    const xs = [2, 6, 7, 4], fs = [3, 3, 4, 9];
+    const xs = [2, 6, 7, 4],
+      fs = [3, 3, 4, 9];
     const x = { data: randn(size(xs), r), shape: xs };
     const filter = { data: randn(size(fs), r), shape: fs };
     const bias = { data: randn(9, r), shape: [9] };
     const alpha = { data: randn(9, r), shape: [9] };
     for (const activation of ['linear', 'relu', 'relu6', 'leakyrelu', 'prelu']) {
-      const inputs: Record<string, Arr> = activation === 'prelu' ? { x, filter, bias, preluActivationWeights: alpha } : { x, filter, bias };
+      const inputs: Record<string, Arr> =
+        activation === 'prelu' ? { x, filter, bias, preluActivationWeights: alpha } : { x, filter, bias };
       const attrs = { strides: 1, pad: 'same', dataFormat: 'NHWC', dilations: 1, activation, leakyreluAlpha: 0.3 };
       const ref = await stockCpu('FusedConv2D', inputs, attrs);
       const y = await runKernel('cpu', 'FusedConv2D', inputs, attrs);
@@ -122,10 +144,10 @@ describe('Conv2D family: native equals tfjs-backend-cpu', () => {
 });
 
 const dwCases: ConvCase[] = [
-  { x: [2, 7, 9, 40], f: [3, 3, 40, 1], s: 1, pad: 'same' },   // 32 + 8 channel blocks
-  { x: [1, 8, 8, 5], f: [3, 3, 5, 2], s: 2, pad: 'valid' },    // multiplier 2, tail lanes
+  { x: [2, 7, 9, 40], f: [3, 3, 40, 1], s: 1, pad: 'same' }, // 32 + 8 channel blocks
+  { x: [1, 8, 8, 5], f: [3, 3, 5, 2], s: 2, pad: 'valid' }, // multiplier 2, tail lanes
   { x: [3, 9, 6, 3], f: [5, 3, 3, 3], s: [1, 2], pad: 'same' }, // multiplier 3
-  { x: [2, 14, 14, 16], f: [3, 3, 16, 1], s: 2, pad: 'same' },  // MobileNet stride-2 block
+  { x: [2, 14, 14, 16], f: [3, 3, 16, 1], s: 2, pad: 'same' }, // MobileNet stride-2 block
 ];
 const dwDilated: ConvCase[] = [
   { x: [2, 10, 10, 8], f: [3, 3, 8, 1], s: 1, pad: 'same', d: 2 },
@@ -148,8 +170,18 @@ describe('DepthwiseConv2dNative family: native equals tfjs-backend-cpu / a naive
       await withIsa(isa, async () => {
         for (const backend of ['cpu', 'wasm']) {
           const y = await runKernel(backend, 'DepthwiseConv2dNative', { x, filter }, base);
-          const dx = await runKernel(backend, 'DepthwiseConv2dNativeBackpropInput', { dy, filter }, { ...base, inputShape: c.x });
-          const dw = await runKernel(backend, 'DepthwiseConv2dNativeBackpropFilter', { x, dy }, { ...base, filterShape: c.f });
+          const dx = await runKernel(
+            backend,
+            'DepthwiseConv2dNativeBackpropInput',
+            { dy, filter },
+            { ...base, inputShape: c.x },
+          );
+          const dw = await runKernel(
+            backend,
+            'DepthwiseConv2dNativeBackpropFilter',
+            { x, dy },
+            { ...base, filterShape: c.f },
+          );
           expect(relErr(y.data, refY.data), `${backend} ${isa} y ${label(c)}`).toBeLessThan(TOL);
           expect(relErr(dx.data, refDx.data), `${backend} ${isa} dx ${label(c)}`).toBeLessThan(TOL);
           expect(relErr(dw.data, refDw.data), `${backend} ${isa} dw ${label(c)}`).toBeLessThan(TOL);
@@ -171,8 +203,18 @@ describe('DepthwiseConv2dNative family: native equals tfjs-backend-cpu / a naive
     for (const isa of isas()) {
       await withIsa(isa, async () => {
         const y = await runKernel('cpu', 'DepthwiseConv2dNative', { x, filter }, base);
-        const dx = await runKernel('wasm', 'DepthwiseConv2dNativeBackpropInput', { dy, filter }, { ...base, inputShape: c.x });
-        const dw = await runKernel('wasm', 'DepthwiseConv2dNativeBackpropFilter', { x, dy }, { ...base, filterShape: c.f });
+        const dx = await runKernel(
+          'wasm',
+          'DepthwiseConv2dNativeBackpropInput',
+          { dy, filter },
+          { ...base, inputShape: c.x },
+        );
+        const dw = await runKernel(
+          'wasm',
+          'DepthwiseConv2dNativeBackpropFilter',
+          { x, dy },
+          { ...base, filterShape: c.f },
+        );
         expect(relErr(y.data, ref.y), `${isa} y`).toBeLessThan(TOL);
         expect(relErr(dx.data, ref.dx), `${isa} dx`).toBeLessThan(TOL);
         expect(relErr(dw.data, ref.df), `${isa} dw`).toBeLessThan(TOL);
@@ -225,13 +267,13 @@ describe('pooling gradients: native equals tfjs-backend-cpu', () => {
 
 describe('BatchMatMul: native equals tfjs-backend-cpu', () => {
   const cases: { a: number[]; b: number[]; ta: boolean; tb: boolean }[] = [
-    { a: [64, 800], b: [800, 50], ta: false, tb: false },   // dense forward
-    { a: [64, 50], b: [800, 50], ta: false, tb: true },     // dense dx
-    { a: [64, 800], b: [64, 50], ta: true, tb: false },     // dense dW
+    { a: [64, 800], b: [800, 50], ta: false, tb: false }, // dense forward
+    { a: [64, 50], b: [800, 50], ta: false, tb: true }, // dense dx
+    { a: [64, 800], b: [64, 50], ta: true, tb: false }, // dense dW
     { a: [3, 7, 5], b: [3, 5, 9], ta: false, tb: false },
-    { a: [3, 5, 7], b: [1, 9, 5], ta: true, tb: true },     // b broadcast over the batch
-    { a: [2, 3, 4, 6], b: [6, 17], ta: false, tb: false },  // rank 4 against rank 2
-    { a: [1, 0, 4], b: [1, 4, 3], ta: false, tb: false },   // empty
+    { a: [3, 5, 7], b: [1, 9, 5], ta: true, tb: true }, // b broadcast over the batch
+    { a: [2, 3, 4, 6], b: [6, 17], ta: false, tb: false }, // rank 4 against rank 2
+    { a: [1, 0, 4], b: [1, 4, 3], ta: false, tb: false }, // empty
   ];
   it.each(cases)('$a x $b ta=$ta tb=$tb', async (c) => {
     const r = rng(size(c.a) + size(c.b));
@@ -249,17 +291,24 @@ describe('BatchMatMul: native equals tfjs-backend-cpu', () => {
   });
 
   it('mismatched inner dimensions are a RangeError', async () => {
-    const a = { data: new Float32Array(6), shape: [2, 3] }, b = { data: new Float32Array(8), shape: [4, 2] };
-    await expect(runKernel('cpu', 'BatchMatMul', { a, b }, { transposeA: false, transposeB: false }))
-      .rejects.toThrow(/BatchMatMul: inner dimensions differ/);
+    const a = { data: new Float32Array(6), shape: [2, 3] },
+      b = { data: new Float32Array(8), shape: [4, 2] };
+    await expect(runKernel('cpu', 'BatchMatMul', { a, b }, { transposeA: false, transposeB: false })).rejects.toThrow(
+      /BatchMatMul: inner dimensions differ/,
+    );
   });
 });
 
 describe('registration', () => {
   it('installs the missing/slow/wrong kernels on wasm and every conv/pool kernel on cpu, idempotently', () => {
     const names = nativeTrainingKernels();
-    for (const k of ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'DepthwiseConv2dNativeBackpropFilter',
-      'DepthwiseConv2dNativeBackpropInput', 'MaxPoolGrad']) {
+    for (const k of [
+      'Conv2DBackpropFilter',
+      'Conv2DBackpropInput',
+      'DepthwiseConv2dNativeBackpropFilter',
+      'DepthwiseConv2dNativeBackpropInput',
+      'MaxPoolGrad',
+    ]) {
       expect(names).toContain(`wasm/${k}`);
     }
     expect(names).not.toContain('wasm/Conv2D'); // XNNPACK stays
@@ -283,7 +332,9 @@ describe('registration', () => {
   });
 
   it('rejects bad options', () => {
-    expect(() => registerNativeTrainingKernels({ backends: ['webgl' as never] })).toThrow(/options.backends\[0\] must be one of/);
+    expect(() => registerNativeTrainingKernels({ backends: ['webgl' as never] })).toThrow(
+      /options.backends\[0\] must be one of/,
+    );
     expect(() => registerNativeTrainingKernels({ kernels: ['Conv3D' as never] })).toThrow(RangeError);
     expect(() => registerNativeTrainingKernels({ backends: 'cpu' as never })).toThrow(TypeError);
   });
@@ -299,52 +350,95 @@ describe('bad shapes and attributes give clear errors', () => {
   it('dy of the wrong shape', async () => {
     const bad = { data: randn(2 * 5 * 6 * 4, r), shape: [2, 5, 6, 4] };
     for (const backend of ['wasm', 'cpu']) {
-      await expect(runKernel(backend, 'Conv2DBackpropFilter', { x, dy: bad }, { ...base, filterShape: [3, 3, 3, 4] }))
-        .rejects.toThrow(/Conv2DBackpropFilter: dy has shape \[2, 5, 6, 4\], expected \[2, 6, 6, 4\]/);
+      await expect(
+        runKernel(backend, 'Conv2DBackpropFilter', { x, dy: bad }, { ...base, filterShape: [3, 3, 3, 4] }),
+      ).rejects.toThrow(/Conv2DBackpropFilter: dy has shape \[2, 5, 6, 4\], expected \[2, 6, 6, 4\]/);
     }
-    await expect(runKernel('cpu', 'Conv2DBackpropInput', { dy: bad, filter }, { ...base, inputShape: [2, 6, 6, 3] }))
-      .rejects.toThrow(/dy has shape/);
+    await expect(
+      runKernel('cpu', 'Conv2DBackpropInput', { dy: bad, filter }, { ...base, inputShape: [2, 6, 6, 3] }),
+    ).rejects.toThrow(/dy has shape/);
   });
 
   it('filter channels that do not match the input', async () => {
-    await expect(runKernel('wasm', 'Conv2DBackpropFilter', { x, dy }, { ...base, filterShape: [3, 3, 5, 4] }))
-      .rejects.toThrow(/filterShape\[2\] \(5\) must equal the input channels x.shape\[3\] \(3\)/);
-    await expect(runKernel('wasm', 'DepthwiseConv2dNativeBackpropInput', { dy, filter: { data: new Float32Array(36), shape: [3, 3, 4, 1] } },
-      { strides: 1, pad: 'same', dilations: 1, inputShape: [2, 6, 6, 3] })).rejects.toThrow(/must equal the input channels/);
+    await expect(
+      runKernel('wasm', 'Conv2DBackpropFilter', { x, dy }, { ...base, filterShape: [3, 3, 5, 4] }),
+    ).rejects.toThrow(/filterShape\[2\] \(5\) must equal the input channels x.shape\[3\] \(3\)/);
+    await expect(
+      runKernel(
+        'wasm',
+        'DepthwiseConv2dNativeBackpropInput',
+        { dy, filter: { data: new Float32Array(36), shape: [3, 3, 4, 1] } },
+        { strides: 1, pad: 'same', dilations: 1, inputShape: [2, 6, 6, 3] },
+      ),
+    ).rejects.toThrow(/must equal the input channels/);
   });
 
   it('wrong ranks and invalid pads', async () => {
-    await expect(runKernel('wasm', 'Conv2DBackpropFilter', { x, dy }, { ...base, filterShape: [3, 3, 3] }))
-      .rejects.toThrow(/filterShape must have rank 4/);
-    await expect(runKernel('wasm', 'Conv2DBackpropFilter', { x, dy }, { ...base, pad: 'middle', filterShape: [3, 3, 3, 4] }))
-      .rejects.toThrow(/Conv2DBackpropFilter: .*pad/i);
+    await expect(
+      runKernel('wasm', 'Conv2DBackpropFilter', { x, dy }, { ...base, filterShape: [3, 3, 3] }),
+    ).rejects.toThrow(/filterShape must have rank 4/);
+    await expect(
+      runKernel('wasm', 'Conv2DBackpropFilter', { x, dy }, { ...base, pad: 'middle', filterShape: [3, 3, 3, 4] }),
+    ).rejects.toThrow(/Conv2DBackpropFilter: .*pad/i);
   });
 
   it('the binding itself checks sizes, types and geometry', async () => {
     const { native } = await import('../../src/native/binding.js');
     const nb = native();
     const g = {
-      batch: 1, inHeight: 4, inWidth: 4, inChannels: 2, outHeight: 4, outWidth: 4, outChannels: 3,
-      filterHeight: 3, filterWidth: 3, strideHeight: 1, strideWidth: 1, dilationHeight: 1, dilationWidth: 1, padTop: 1, padLeft: 1,
+      batch: 1,
+      inHeight: 4,
+      inWidth: 4,
+      inChannels: 2,
+      outHeight: 4,
+      outWidth: 4,
+      outChannels: 3,
+      filterHeight: 3,
+      filterWidth: 3,
+      strideHeight: 1,
+      strideWidth: 1,
+      dilationHeight: 1,
+      dilationWidth: 1,
+      padTop: 1,
+      padLeft: 1,
     };
-    const xs = new Float32Array(32), dys = new Float32Array(48), dw = new Float32Array(54);
+    const xs = new Float32Array(32),
+      dys = new Float32Array(48),
+      dw = new Float32Array(54);
     expect(() => nb.trainConv2DBackpropFilter(g, xs, dys, dw)).not.toThrow();
-    expect(() => nb.trainConv2DBackpropFilter(g, xs, dys, new Float32Array(53))).toThrow(/dw has 53 elements, expected 54/);
+    expect(() => nb.trainConv2DBackpropFilter(g, xs, dys, new Float32Array(53))).toThrow(
+      /dw has 53 elements, expected 54/,
+    );
     expect(() => nb.trainConv2DBackpropFilter(g, new Float64Array(32) as never, dys, dw)).toThrow(TypeError);
-    expect(() => nb.trainConv2DBackpropFilter({ ...g, strideHeight: 0 }, xs, dys, dw)).toThrow(/geom.strideHeight must be in/);
-    expect(() => nb.trainConv2DBackpropFilter({ ...g, padTop: undefined } as never, xs, dys, dw)).toThrow(/geom.padTop/);
-    expect(() => nb.trainDepthwiseConv2DBackpropFilter(g, xs, dys, new Float32Array(27)))
-      .toThrow(/outChannels \(3\) must be a multiple of inChannels \(2\)/);
+    expect(() => nb.trainConv2DBackpropFilter({ ...g, strideHeight: 0 }, xs, dys, dw)).toThrow(
+      /geom.strideHeight must be in/,
+    );
+    expect(() => nb.trainConv2DBackpropFilter({ ...g, padTop: undefined } as never, xs, dys, dw)).toThrow(
+      /geom.padTop/,
+    );
+    expect(() => nb.trainDepthwiseConv2DBackpropFilter(g, xs, dys, new Float32Array(27))).toThrow(
+      /outChannels \(3\) must be a multiple of inChannels \(2\)/,
+    );
     const shared = new Float32Array(100);
-    expect(() => nb.trainConv2DBackpropFilter(g, shared.subarray(0, 32), dys, shared.subarray(20, 74))).toThrow(/must not overlap/);
-    expect(() => nb.trainMaxPoolGrad({ ...g, outChannels: 2 }, xs, new Float32Array(32), new Float32Array(31))).toThrow(RangeError);
+    expect(() => nb.trainConv2DBackpropFilter(g, shared.subarray(0, 32), dys, shared.subarray(20, 74))).toThrow(
+      /must not overlap/,
+    );
+    expect(() => nb.trainMaxPoolGrad({ ...g, outChannels: 2 }, xs, new Float32Array(32), new Float32Array(31))).toThrow(
+      RangeError,
+    );
   });
 
   it('non-float32 inputs fall back to the stock cpu kernel', async () => {
     await tf.setBackend('cpu');
     const xi = tf.ones([1, 4, 4, 1], 'int32');
     const fi = tf.ones([2, 2, 1, 1], 'int32');
-    const out = tf.engine().runKernel('Conv2D', { x: xi, filter: fi }, { strides: 1, pad: 'valid', dataFormat: 'NHWC', dilations: 1 }) as tf.Tensor;
+    const out = tf
+      .engine()
+      .runKernel(
+        'Conv2D',
+        { x: xi, filter: fi },
+        { strides: 1, pad: 'valid', dataFormat: 'NHWC', dilations: 1 },
+      ) as tf.Tensor;
     expect(Array.from(out.dataSync())).toEqual(new Array(9).fill(4));
     tf.dispose([xi, fi, out]);
   });

@@ -8,12 +8,23 @@ import { tf, availableFloatBackends } from '../../src/backend/float.js';
 import { registerNativeTrainingKernels, unregisterNativeTrainingKernels } from '../../src/train/kernels.js';
 import { randn, relErr, rng, size } from './helpers.js';
 
-beforeAll(() => { expect(availableFloatBackends()).toContain('wasm'); });
-afterAll(() => { unregisterNativeTrainingKernels(); });
+beforeAll(() => {
+  expect(availableFloatBackends()).toContain('wasm');
+});
+afterAll(() => {
+  unregisterNativeTrainingKernels();
+});
 
 const shapes = {
-  x: [3, 12, 12, 3], w1: [3, 3, 3, 8], b1: [8], dw: [3, 3, 8, 2], gamma: [16], beta: [16],
-  w2: [3, 3, 16, 6], dense: [3 * 3 * 6, 5], labels: [3, 5],
+  x: [3, 12, 12, 3],
+  w1: [3, 3, 3, 8],
+  b1: [8],
+  dw: [3, 3, 8, 2],
+  gamma: [16],
+  beta: [16],
+  w2: [3, 3, 16, 6],
+  dense: [3 * 3 * 6, 5],
+  labels: [3, 5],
 };
 
 function data(seed: number): Record<string, Float32Array> {
@@ -29,15 +40,26 @@ function data(seed: number): Record<string, Float32Array> {
 async function gradsOn(backend: string, d: Record<string, Float32Array>): Promise<Float32Array[]> {
   await tf.setBackend(backend);
   return tf.tidy(() => {
-    const t = Object.fromEntries(Object.entries(d).map(([k, v]) => [k, tf.tensor(v, shapes[k as keyof typeof shapes])]));
-    const f = (x: Tensor, w1: Tensor, b1: Tensor, dw: Tensor, gamma: Tensor, beta: Tensor, w2: Tensor, dense: Tensor) => {
+    const t = Object.fromEntries(
+      Object.entries(d).map(([k, v]) => [k, tf.tensor(v, shapes[k as keyof typeof shapes])]),
+    );
+    const f = (
+      x: Tensor,
+      w1: Tensor,
+      b1: Tensor,
+      dw: Tensor,
+      gamma: Tensor,
+      beta: Tensor,
+      w2: Tensor,
+      dense: Tensor,
+    ) => {
       let h: Tensor = tf.fused.conv2d({ x: x as Tensor4D, filter: w1 as Tensor4D, strides: 1, pad: 'same', bias: b1 });
       h = tf.relu(h);
-      h = tf.relu6(tf.depthwiseConv2d(h as Tensor4D, dw as Tensor4D, 2, 'same'));   // [3,6,6,16]
+      h = tf.relu6(tf.depthwiseConv2d(h as Tensor4D, dw as Tensor4D, 2, 'same')); // [3,6,6,16]
       const { mean, variance } = tf.moments(h, [0, 1, 2]);
       h = tf.batchNorm(h, mean, variance, beta, gamma, 1e-3);
-      h = tf.conv2d(h as Tensor4D, w2 as Tensor4D, 1, 'same');                       // [3,6,6,6]
-      h = tf.maxPool(h as Tensor4D, 2, 2, 'valid');                                   // [3,3,3,6]
+      h = tf.conv2d(h as Tensor4D, w2 as Tensor4D, 1, 'same'); // [3,6,6,6]
+      h = tf.maxPool(h as Tensor4D, 2, 2, 'valid'); // [3,3,3,6]
       h = tf.avgPool(h as Tensor4D, 3, 1, 'same');
       const logits = tf.matMul(tf.reshape(h, [3, -1]), dense);
       return tf.losses.softmaxCrossEntropy(t.labels, logits) as Tensor;
@@ -51,7 +73,9 @@ async function gradsOn(backend: string, d: Record<string, Float32Array>): Promis
 describe('gradients of a small conv net', () => {
   it('wasm without native kernels cannot differentiate a conv net', async () => {
     unregisterNativeTrainingKernels();
-    await expect(gradsOn('wasm', data(1))).rejects.toThrow(/Conv2DBackpropFilter.*not registered|not registered.*Conv2DBackpropFilter/);
+    await expect(gradsOn('wasm', data(1))).rejects.toThrow(
+      /Conv2DBackpropFilter.*not registered|not registered.*Conv2DBackpropFilter/,
+    );
   });
 
   it('wasm + native and cpu + native equal the stock cpu backend', async () => {
@@ -63,7 +87,9 @@ describe('gradients of a small conv net', () => {
     const cpu = await gradsOn('cpu', d);
     const names = ['x', 'w1', 'b1', 'dw', 'gamma', 'beta', 'w2', 'dense'];
     for (let i = 0; i < ref.length; i++) {
-      expect(Math.max(...Array.from(ref[i], Math.abs)), `${names[i]} gradient is not trivially zero`).toBeGreaterThan(1e-6);
+      expect(Math.max(...Array.from(ref[i], Math.abs)), `${names[i]} gradient is not trivially zero`).toBeGreaterThan(
+        1e-6,
+      );
       expect(relErr(wasm[i], ref[i]), `wasm d${names[i]}`).toBeLessThan(1e-4);
       expect(relErr(cpu[i], ref[i]), `cpu d${names[i]}`).toBeLessThan(1e-4);
     }
@@ -81,21 +107,38 @@ describe('training a tiny tfjs-layers conv net on wasm', () => {
     const ys = new Float32Array(n * 2);
     for (let i = 0; i < n; i++) {
       const right = i % 2;
-      const cx = right ? 7 + Math.floor(r() * 3) : Math.floor(r() * 3), cy = Math.floor(r() * 10);
+      const cx = right ? 7 + Math.floor(r() * 3) : Math.floor(r() * 3),
+        cy = Math.floor(r() * 10);
       for (let p = 0; p < 144; p++) xs[i * 144 + p] = r() * 0.3;
       for (let dy = 0; dy < 3; dy++) for (let dx = 0; dx < 3; dx++) xs[i * 144 + (cy + dy) * 12 + cx + dx] += 1;
       ys[i * 2 + right] = 1;
     }
     const model = tf.sequential({
       layers: [
-        tf.layers.conv2d({ inputShape: [12, 12, 1], filters: 4, kernelSize: 3, padding: 'same', kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) }),
+        tf.layers.conv2d({
+          inputShape: [12, 12, 1],
+          filters: 4,
+          kernelSize: 3,
+          padding: 'same',
+          kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }),
+        }),
         tf.layers.batchNormalization(),
         tf.layers.reLU({ maxValue: 6 }),
-        tf.layers.depthwiseConv2d({ kernelSize: 3, depthMultiplier: 2, strides: 2, padding: 'same', depthwiseInitializer: tf.initializers.glorotUniform({ seed: 2 }) }),
+        tf.layers.depthwiseConv2d({
+          kernelSize: 3,
+          depthMultiplier: 2,
+          strides: 2,
+          padding: 'same',
+          depthwiseInitializer: tf.initializers.glorotUniform({ seed: 2 }),
+        }),
         tf.layers.activation({ activation: 'relu' }),
         tf.layers.maxPooling2d({ poolSize: 2 }),
         tf.layers.flatten(),
-        tf.layers.dense({ units: 2, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }) }),
+        tf.layers.dense({
+          units: 2,
+          activation: 'softmax',
+          kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }),
+        }),
       ],
     });
     model.compile({ optimizer: tf.train.adam(0.02), loss: 'categoricalCrossentropy' });

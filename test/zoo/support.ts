@@ -35,7 +35,9 @@ export type Sample = Record<string, tf.Tensor>;
 /** `count` seeded samples (image-like pictures / token ids) keyed by input name. */
 export function samples(inputs: ZooInput[], count: number, seed: number, scene: Scene = 'any'): Sample[] {
   const rng = seededRandom(seed);
-  return Array.from({ length: count }, (_, s) => Object.fromEntries(inputs.map((i) => [i.name, tf.tensor(inputValues(i, rng, scene, s), i.shape, i.dtype)])));
+  return Array.from({ length: count }, (_, s) =>
+    Object.fromEntries(inputs.map((i) => [i.name, tf.tensor(inputValues(i, rng, scene, s), i.shape, i.dtype)])),
+  );
 }
 
 /** What a model's pictures show (bench/zoo/inputs.ts): portraits for models of people. */
@@ -44,7 +46,11 @@ export function sceneOf(id: string): Scene {
   return task ? sceneFor(task) : 'any';
 }
 
-export interface NamedOutput { name: string; shape: number[]; data: Float32Array }
+export interface NamedOutput {
+  name: string;
+  shape: number[];
+  data: Float32Array;
+}
 
 /** The original files in stock TF.js (graph: executeAsync; layers: predict), outputs in the model's order. */
 export async function stockFloat(path: string, xs: Sample[]): Promise<NamedOutput[][]> {
@@ -57,7 +63,9 @@ export async function stockFloat(path: string, xs: Sample[]): Promise<NamedOutpu
     for (const x of xs) {
       const y = m.predict(Object.values(x)) as tf.Tensor | tf.Tensor[];
       const ys = Array.isArray(y) ? y : [y];
-      out.push(ys.map((t, i) => ({ name: m.outputNames[i]!, shape: [...t.shape], data: t.dataSync() as Float32Array })));
+      out.push(
+        ys.map((t, i) => ({ name: m.outputNames[i]!, shape: [...t.shape], data: t.dataSync() as Float32Array })),
+      );
       tf.dispose(ys);
     }
     m.dispose();
@@ -65,12 +73,20 @@ export async function stockFloat(path: string, xs: Sample[]): Promise<NamedOutpu
   }
   const m = await tf.loadGraphModel(fileIO(path));
   // executeAsync only where the graph needs it (control flow, dynamic shapes): tfjs warns otherwise.
-  const needsAsync = describeConstructs(json as Record<string, unknown>).some((c) => /loop|cond|control flow|suppression|TensorArray/.test(c));
+  const needsAsync = describeConstructs(json as Record<string, unknown>).some((c) =>
+    /loop|cond|control flow|suppression|TensorArray/.test(c),
+  );
   for (const x of xs) {
     const feed = Object.fromEntries(m.inputs.map((i) => [i.name, x[strip(i.name)]!]));
     const y = needsAsync ? await m.executeAsync(feed) : m.execute(feed);
     const ys = Array.isArray(y) ? y : [y];
-    out.push(ys.map((t, i) => ({ name: strip(m.outputs[i]!.name), shape: [...t.shape], data: Float32Array.from(t.dataSync() as ArrayLike<number>) })));
+    out.push(
+      ys.map((t, i) => ({
+        name: strip(m.outputs[i]!.name),
+        shape: [...t.shape],
+        data: Float32Array.from(t.dataSync() as ArrayLike<number>),
+      })),
+    );
     tf.dispose(ys);
   }
   m.dispose();
@@ -84,17 +100,34 @@ export interface Converted {
 }
 
 /** Converts the model in `mode`, saves it in the tfjs-quant format and opens the WRITTEN files in a session. */
-export async function convertAndOpen(path: string, mode: 'float16' | 'int8', calibration: Sample[] = []): Promise<Converted> {
+export async function convertAndOpen(
+  path: string,
+  mode: 'float16' | 'int8',
+  calibration: Sample[] = [],
+): Promise<Converted> {
   const g = await loadModel(path);
   // int8 as a user converts (the CLI's default): with the accuracy guard, measured on the
   // calibration samples, at a tolerance with headroom below the test's own threshold, since the
   // test scores other (held-out) samples.
   const guard = mode === 'int8' ? { accuracyGuard: { tolerance: (1 - INT8_MIN_COSINE) / 2 } } : {};
-  const { graph } = await quantize(g, { mode, perChannel: true, calibration: mode === 'int8' ? calibration : undefined, report: false, ...guard });
+  const { graph } = await quantize(g, {
+    mode,
+    perChannel: true,
+    calibration: mode === 'int8' ? calibration : undefined,
+    report: false,
+    ...guard,
+  });
   const dir = mkdtempSync(join(tmpdir(), 'tfjq-zoo-test-'));
   await saveNative(graph, dir, { mode });
   const session = await InferenceSession.create(join(dir, 'model.json'), { threads: 1 });
-  return { session, dir, dispose: () => { session.dispose(); rmSync(dir, { recursive: true, force: true }); } };
+  return {
+    session,
+    dir,
+    dispose: () => {
+      session.dispose();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 export interface Comparison extends OutputAgreement {
@@ -150,17 +183,25 @@ export const TOLERANCE = {
 } as const;
 
 /** What is out of tolerance, as readable lines (empty when every output is within it). */
-export function outOfTolerance(cmp: Comparison[], ref: NamedOutput[][], minCosine: number, maxRelError: number): string[] {
+export function outOfTolerance(
+  cmp: Comparison[],
+  ref: NamedOutput[][],
+  minCosine: number,
+  maxRelError: number,
+): string[] {
   const bad: string[] = [];
   cmp.forEach((c, i) => {
-    if (c.sizeMismatch || c.nonFinite) bad.push(`${c.reference}: ${c.sizeMismatch ?? `${c.nonFinite} non-finite values`}`);
+    if (c.sizeMismatch || c.nonFinite)
+      bad.push(`${c.reference}: ${c.sizeMismatch ?? `${c.nonFinite} non-finite values`}`);
     // An output that is all but zero on these inputs (max |ref| < 1e-3: a person mask on a
     // picture with no person) has a cosine of noise: it is held to the absolute bound instead,
     // as the converter's own score does.
-    else if (c.cosine !== undefined && outputScale(ref, i) >= 1e-3 && !(c.cosine >= minCosine)) bad.push(`${c.reference}: cosine ${c.cosine.toFixed(5)} < ${minCosine}`);
+    else if (c.cosine !== undefined && outputScale(ref, i) >= 1e-3 && !(c.cosine >= minCosine))
+      bad.push(`${c.reference}: cosine ${c.cosine.toFixed(5)} < ${minCosine}`);
     else if (c.cosine === undefined || outputScale(ref, i) < 1e-3) {
       const bound = maxRelError * Math.max(1, outputScale(ref, i));
-      if (!(c.maxAbsError <= bound)) bad.push(`${c.reference}: max abs error ${c.maxAbsError.toPrecision(3)} > ${bound.toPrecision(3)}`);
+      if (!(c.maxAbsError <= bound))
+        bad.push(`${c.reference}: max abs error ${c.maxAbsError.toPrecision(3)} > ${bound.toPrecision(3)}`);
     }
   });
   return bad;

@@ -9,11 +9,23 @@ const wrap = (body: string) =>
 
 describe('UMD-wrapped model files', () => {
   it('reads a minified model.json literal: unquoted keys, !0/!1 booleans, .5 and -1e-3 numbers', () => {
-    const json = umdModelJson(wrap('a.exports={format:"graph-model",modelTopology:{node:[{name:"x",op:"Placeholder"}]},weightsManifest:[{paths:["group1-shard1of1"],weights:[{name:"w",shape:[2],dtype:"float32",quantization:{min:-1e-3,scale:.5}}]}],flag:!0,off:!1}'), 'model.min.js');
+    const json = umdModelJson(
+      wrap(
+        'a.exports={format:"graph-model",modelTopology:{node:[{name:"x",op:"Placeholder"}]},weightsManifest:[{paths:["group1-shard1of1"],weights:[{name:"w",shape:[2],dtype:"float32",quantization:{min:-1e-3,scale:.5}}]}],flag:!0,off:!1}',
+      ),
+      'model.min.js',
+    );
     expect(json).toEqual({
-      format: 'graph-model', modelTopology: { node: [{ name: 'x', op: 'Placeholder' }] },
-      weightsManifest: [{ paths: ['group1-shard1of1'], weights: [{ name: 'w', shape: [2], dtype: 'float32', quantization: { min: -0.001, scale: 0.5 } }] }],
-      flag: true, off: false,
+      format: 'graph-model',
+      modelTopology: { node: [{ name: 'x', op: 'Placeholder' }] },
+      weightsManifest: [
+        {
+          paths: ['group1-shard1of1'],
+          weights: [{ name: 'w', shape: [2], dtype: 'float32', quantization: { min: -0.001, scale: 0.5 } }],
+        },
+      ],
+      flag: true,
+      off: false,
     });
   });
 

@@ -22,14 +22,27 @@ export function initLayers(model: tf.LayersModel, seed: number): void {
   for (const w of model.weights) {
     const shape = w.shape as number[];
     const [lo, hi] = initRange(w.originalName, shape);
-    const v = tf.tensor(randomFloats(shape.reduce((a, b) => a * b, 1), s++, lo, hi), shape);
+    const v = tf.tensor(
+      randomFloats(
+        shape.reduce((a, b) => a * b, 1),
+        s++,
+        lo,
+        hi,
+      ),
+      shape,
+    );
     w.write(v);
     v.dispose();
   }
 }
 
 /** A graph-model kernel constant with He-uniform values over `fanIn`. */
-export function kernel(b: GraphModelBuilder, name: string, shape: number[], fanIn = shape.slice(0, -1).reduce((a, c) => a * c, 1)): string {
+export function kernel(
+  b: GraphModelBuilder,
+  name: string,
+  shape: number[],
+  fanIn = shape.slice(0, -1).reduce((a, c) => a * c, 1),
+): string {
   const r = Math.sqrt(6 / fanIn);
   return b.const(name, shape, undefined, 'float32', -r, r);
 }

@@ -35,7 +35,10 @@ export function unet(seed = 12): tf.LayersModel {
   const e2 = convBlock(p1, 32, 'enc2');
   const p2 = apply(tf.layers.maxPooling2d({ poolSize: 2, name: 'pool2' }), e2);
   const mid = convBlock(p2, 64, 'mid');
-  const u2 = apply(tf.layers.conv2dTranspose({ filters: 32, kernelSize: 2, strides: 2, padding: 'same', name: 'up2' }), mid);
+  const u2 = apply(
+    tf.layers.conv2dTranspose({ filters: 32, kernelSize: 2, strides: 2, padding: 'same', name: 'up2' }),
+    mid,
+  );
   const d2 = convBlock(apply(tf.layers.concatenate({ name: 'skip2' }), [u2, e2]), 32, 'dec2');
   const u1 = apply(tf.layers.upSampling2d({ size: [2, 2], name: 'up1' }), d2);
   const d1 = convBlock(apply(tf.layers.concatenate({ name: 'skip1' }), [u1, e1]), 16, 'dec1');
@@ -49,7 +52,10 @@ function mbconv(x: S, cin: number, cout: number, expand: number, k: number, stri
   let y = apply(tf.layers.conv2d({ filters: cin * expand, kernelSize: 1, useBias: false, name: `${name}_expand` }), x);
   y = apply(tf.layers.batchNormalization({ name: `${name}_expand_bn` }), y);
   y = apply(tf.layers.reLU({ maxValue: 6, name: `${name}_expand_relu6` }), y);
-  y = apply(tf.layers.depthwiseConv2d({ kernelSize: k, strides: stride, padding: 'same', useBias: false, name: `${name}_dw` }), y);
+  y = apply(
+    tf.layers.depthwiseConv2d({ kernelSize: k, strides: stride, padding: 'same', useBias: false, name: `${name}_dw` }),
+    y,
+  );
   y = apply(tf.layers.batchNormalization({ name: `${name}_dw_bn` }), y);
   y = apply(tf.layers.reLU({ maxValue: 6, name: `${name}_dw_relu6` }), y);
   y = apply(tf.layers.conv2d({ filters: cout, kernelSize: 1, useBias: false, name: `${name}_project` }), y);
@@ -60,7 +66,10 @@ function mbconv(x: S, cin: number, cout: number, expand: number, k: number, stri
 /** Image [1, 128, 128, 3] → EfficientNet-lite stem, 4 MBConv blocks, head → 10-class softmax. */
 export function efficientnetLite(seed = 13): tf.LayersModel {
   const x = tf.input({ shape: [128, 128, 3], name: 'image' });
-  let y = apply(tf.layers.conv2d({ filters: 32, kernelSize: 3, strides: 2, padding: 'same', useBias: false, name: 'stem' }), x);
+  let y = apply(
+    tf.layers.conv2d({ filters: 32, kernelSize: 3, strides: 2, padding: 'same', useBias: false, name: 'stem' }),
+    x,
+  );
   y = apply(tf.layers.batchNormalization({ name: 'stem_bn' }), y);
   y = apply(tf.layers.reLU({ maxValue: 6, name: 'stem_relu6' }), y);
   y = mbconv(y, 32, 16, 1, 3, 1, 'b1');

@@ -39,7 +39,8 @@ struct Spec {
   void Arity(size_t in, size_t out, size_t nint, size_t nfloat, size_t nw) const {
     if (s.inputs.size() != in) Bad("expects " + std::to_string(in) + " inputs");
     if (s.outputs.size() != out) Bad("expects " + std::to_string(out) + " outputs");
-    if (nint != SIZE_MAX && s.ints.size() != nint) Bad("expects " + std::to_string(nint) + " int parameters, got " + std::to_string(s.ints.size()));
+    if (nint != SIZE_MAX && s.ints.size() != nint)
+      Bad("expects " + std::to_string(nint) + " int parameters, got " + std::to_string(s.ints.size()));
     if (nfloat != SIZE_MAX && s.floats.size() != nfloat) Bad("expects " + std::to_string(nfloat) + " float parameters");
     if (nw != SIZE_MAX && s.weights.size() != nw) Bad("expects " + std::to_string(nw) + " weights");
   }
@@ -53,12 +54,15 @@ struct Spec {
   void SameLeading(int x, int y, const char* what) const {
     const Dims& xs = Buf(x).shape;
     const Dims& ys = Buf(y).shape;
-    if (xs.empty() || ys.empty() || xs[0] != ys[0]) Bad(std::string(what) + ": input and output must have one leading (batch) dimension");
+    if (xs.empty() || ys.empty() || xs[0] != ys[0])
+      Bad(std::string(what) + ": input and output must have one leading (batch) dimension");
   }
   Dims Shape1(int id) const { return ses.Shape(id, 1); }
   int64_t Int(size_t i, int64_t lo, int64_t hi, const char* what) const {
     const int64_t v = s.ints[i];
-    if (v < lo || v > hi) Bad(std::string(what) + " = " + std::to_string(v) + " outside [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
+    if (v < lo || v > hi)
+      Bad(std::string(what) + " = " + std::to_string(v) + " outside [" + std::to_string(lo) + ", " +
+          std::to_string(hi) + "]");
     return v;
   }
   float Scale(size_t i, const char* what) const {
@@ -78,7 +82,8 @@ struct Spec {
     }
     const WeightSpec& w = ses.plan().weights[static_cast<size_t>(wi)];
     if (w.dtype != t) Bad(std::string(what) + ": wrong dtype");
-    if (len >= 0 && w.length() != len) Bad(std::string(what) + " has " + std::to_string(w.length()) + " elements, expected " + std::to_string(len));
+    if (len >= 0 && w.length() != len)
+      Bad(std::string(what) + " has " + std::to_string(w.length()) + " elements, expected " + std::to_string(len));
     return &w;
   }
   // 8-bit bounds for the output buffer's type.
@@ -96,7 +101,10 @@ struct Spec {
   }
 };
 
-template <typename T> const T* WPtr(const WeightSpec* w) { return w ? reinterpret_cast<const T*>(w->bytes.data()) : nullptr; }
+template <typename T>
+const T* WPtr(const WeightSpec* w) {
+  return w ? reinterpret_cast<const T*>(w->bytes.data()) : nullptr;
+}
 
 inline int ActCode(const Spec& p, size_t i) { return static_cast<int>(p.Int(i, 0, 9, "activation")); }
 
@@ -125,7 +133,8 @@ void ReadUnaryQ(const Spec& p, int x, int y, size_t at, Q& q) {
 template <class Q>
 void ReadUnaryTyped(const Spec& p, int x, int y, bool q8, size_t at, Q& q, const char* op) {
   if (q8) {
-    if (!p.Is8(x) || p.Buf(y).dtype != p.Buf(x).dtype) Bad(std::string("8-bit ") + op + ": input and output must be of one 8-bit type");
+    if (!p.Is8(x) || p.Buf(y).dtype != p.Buf(x).dtype)
+      Bad(std::string("8-bit ") + op + ": input and output must be of one 8-bit type");
     ReadUnaryQ(p, x, y, at, q);
   } else {
     p.Type(x, DType::kF32, "input");
@@ -162,8 +171,16 @@ inline ops::ConvGeom OpsGeom(const Geo& q, const Dims& x) {
   g.in_h = static_cast<int32_t>(x[1]);
   g.in_w = static_cast<int32_t>(x[2]);
   g.in_c = static_cast<int32_t>(x[3]);
-  g.k_h = q.kh; g.k_w = q.kw; g.stride_h = q.sh; g.stride_w = q.sw; g.dilation_h = q.dh; g.dilation_w = q.dw;
-  g.pad_top = q.pt; g.pad_bottom = q.pb; g.pad_left = q.pl; g.pad_right = q.pr;
+  g.k_h = q.kh;
+  g.k_w = q.kw;
+  g.stride_h = q.sh;
+  g.stride_w = q.sw;
+  g.dilation_h = q.dh;
+  g.dilation_w = q.dw;
+  g.pad_top = q.pt;
+  g.pad_bottom = q.pb;
+  g.pad_left = q.pl;
+  g.pad_right = q.pr;
   ops::CheckConvGeom(&g);
   return g;
 }
@@ -192,7 +209,8 @@ void ReadConvQ(const Spec& p, int y, size_t at, int64_t wl, int64_t channels, Q&
   q.filter = WPtr<int8_t>(p.W(0, DType::kI8, wl, false, "weights"));
   q.bias = WPtr<int32_t>(p.W(1, DType::kI32, channels, true, "bias"));
   q.multipliers = WPtr<float>(p.W(2, DType::kF32, channels, false, "multipliers"));
-  for (int64_t i = 0; i < channels; i++) if (!(std::isfinite(q.multipliers[i]) && q.multipliers[i] > 0)) Bad("multipliers must be finite and > 0");
+  for (int64_t i = 0; i < channels; i++)
+    if (!(std::isfinite(q.multipliers[i]) && q.multipliers[i] > 0)) Bad("multipliers must be finite and > 0");
 }
 
 }  // namespace detail

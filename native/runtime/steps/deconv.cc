@@ -67,7 +67,9 @@ class DeconvStep : public Step {
   }
 
   size_t OwnedBytes() const override { return gemm_ ? packed_.byte_length() : 0; }
-  std::vector<int> PackedWeights() const override { return gemm_ ? std::vector<int>{weight_index_} : std::vector<int>{}; }
+  std::vector<int> PackedWeights() const override {
+    return gemm_ ? std::vector<int>{weight_index_} : std::vector<int>{};
+  }
 
   void Run(RunContext& c) const override {
     const int dy = inputs[0], y = outputs[0];
@@ -79,12 +81,25 @@ class DeconvStep : public Step {
     }
     const Dims ys = c.Shape(y), ds = c.Shape(dy);
     train::ConvGeom g;
-    g.batch = ys[0]; g.in_h = ys[1]; g.in_w = ys[2]; g.in_c = ci_;
-    g.out_h = ds[1]; g.out_w = ds[2]; g.out_c = co_;
-    g.filter_h = geo_.kh; g.filter_w = geo_.kw; g.stride_h = geo_.sh; g.stride_w = geo_.sw;
-    g.dil_h = geo_.dh; g.dil_w = geo_.dw; g.pad_top = geo_.pt; g.pad_left = geo_.pl;
+    g.batch = ys[0];
+    g.in_h = ys[1];
+    g.in_w = ys[2];
+    g.in_c = ci_;
+    g.out_h = ds[1];
+    g.out_w = ds[2];
+    g.out_c = co_;
+    g.filter_h = geo_.kh;
+    g.filter_w = geo_.kw;
+    g.stride_h = geo_.sh;
+    g.stride_w = geo_.sw;
+    g.dil_h = geo_.dh;
+    g.dil_w = geo_.dw;
+    g.pad_top = geo_.pt;
+    g.pad_left = geo_.pl;
     train::Conv2DBackpropInput(g, c.P<float>(dy), wf_, c.P<float>(y), c.threads);
-    if (bf_) train::BiasActivation(c.P<float>(y), c.Elements(y) / ci_, ci_, bf_, ci_, train::Activation::kLinear, 0.0f, c.threads);
+    if (bf_)
+      train::BiasActivation(c.P<float>(y), c.Elements(y) / ci_, ci_, bf_, ci_, train::Activation::kLinear, 0.0f,
+                            c.threads);
   }
 
  private:
@@ -117,8 +132,10 @@ class DeconvStep : public Step {
         int32_t* acc_band = acc.get();
         for (int64_t px = 0; px < (b - a) * WY; px++) {
           int32_t* ap = acc_band + px * CI;
-          if (q_.bias) std::memcpy(ap, q_.bias, static_cast<size_t>(CI) * sizeof(int32_t));
-          else std::fill(ap, ap + CI, 0);
+          if (q_.bias)
+            std::memcpy(ap, q_.bias, static_cast<size_t>(CI) * sizeof(int32_t));
+          else
+            std::fill(ap, ap + CI, 0);
         }
         // dy rows oy with a ≤ oy·sh + ky·dh − pt < b for some ky.
         const int64_t lo_t = a + g.pad_top - reach;

@@ -33,7 +33,8 @@ class BinaryStep : public Step {
     op_ = static_cast<ops::BinaryOp>(p.Int(0, 0, 6, "binary op"));
     if (q8_) {
       if (p.Int(0, 0, 4, "int8 binary op") < 0) Bad("int8 binary op");
-      if (!p.Is8(a) || p.Buf(b).dtype != p.Buf(a).dtype || p.Buf(y).dtype != p.Buf(a).dtype) Bad("8-bit binary: a, b and y must be of one 8-bit type");
+      if (!p.Is8(a) || p.Buf(b).dtype != p.Buf(a).dtype || p.Buf(y).dtype != p.Buf(a).dtype)
+        Bad("8-bit binary: a, b and y must be of one 8-bit type");
       p.Zp(1, a, "a zero point");
       p.Zp(2, b, "b zero point");
       p.QBounds(3, 4, 5, y);
@@ -103,7 +104,8 @@ class ActStep : public Step {
     alpha_ = p.Float(0);
   }
   void Run(RunContext& c) const override {
-    ops::ActivationF32(static_cast<ops::Act>(act_), alpha_, c.P<float>(inputs[0]), c.Elements(inputs[0]), c.P<float>(outputs[0]), c.threads);
+    ops::ActivationF32(static_cast<ops::Act>(act_), alpha_, c.P<float>(inputs[0]), c.Elements(inputs[0]),
+                       c.P<float>(outputs[0]), c.threads);
   }
 
  private:
@@ -116,7 +118,8 @@ class SoftmaxStep : public Step {
   SoftmaxStep(const Spec& p, bool q8) : q8_(q8) {
     p.Arity(1, 1, 0, q8 ? 2 : 1, 0);
     const int x = p.s.inputs[0], y = p.s.outputs[0];
-    if (p.Buf(x).shape != p.Buf(y).shape || p.Buf(x).shape.empty()) Bad("input and output shapes must be equal (rank >= 1)");
+    if (p.Buf(x).shape != p.Buf(y).shape || p.Buf(x).shape.empty())
+      Bad("input and output shapes must be equal (rank >= 1)");
     cols_ = p.Buf(x).shape.back();
     if (cols_ < 1) Bad("empty rows");
     if (q8_) {
@@ -133,12 +136,18 @@ class SoftmaxStep : public Step {
     const int x = inputs[0], y = outputs[0];
     const int64_t rows = c.Elements(x) / cols_;
     const auto& bufs = c.s->plan().buffers;
-    const bool xs = bufs[static_cast<size_t>(x)].dtype == DType::kI8, ys = bufs[static_cast<size_t>(y)].dtype == DType::kI8;
-    if (!q8_) ops::SoftmaxF32(c.P<float>(x), rows, cols_, beta_, c.P<float>(y), c.threads);
-    else if (xs && ys) ops::SoftmaxQ(c.P<int8_t>(x), rows, cols_, sx_, beta_, c.P<int8_t>(y), c.threads);
-    else if (xs) ops::SoftmaxQ(c.P<int8_t>(x), rows, cols_, sx_, beta_, c.P<uint8_t>(y), c.threads);
-    else if (ys) ops::SoftmaxQ(c.P<uint8_t>(x), rows, cols_, sx_, beta_, c.P<int8_t>(y), c.threads);
-    else ops::SoftmaxQ(c.P<uint8_t>(x), rows, cols_, sx_, beta_, c.P<uint8_t>(y), c.threads);
+    const bool xs = bufs[static_cast<size_t>(x)].dtype == DType::kI8,
+               ys = bufs[static_cast<size_t>(y)].dtype == DType::kI8;
+    if (!q8_)
+      ops::SoftmaxF32(c.P<float>(x), rows, cols_, beta_, c.P<float>(y), c.threads);
+    else if (xs && ys)
+      ops::SoftmaxQ(c.P<int8_t>(x), rows, cols_, sx_, beta_, c.P<int8_t>(y), c.threads);
+    else if (xs)
+      ops::SoftmaxQ(c.P<int8_t>(x), rows, cols_, sx_, beta_, c.P<uint8_t>(y), c.threads);
+    else if (ys)
+      ops::SoftmaxQ(c.P<uint8_t>(x), rows, cols_, sx_, beta_, c.P<int8_t>(y), c.threads);
+    else
+      ops::SoftmaxQ(c.P<uint8_t>(x), rows, cols_, sx_, beta_, c.P<uint8_t>(y), c.threads);
   }
 
  private:
@@ -157,15 +166,19 @@ class PreluStep : public Step {
     if (channels_ < 1) Bad("no channels");
     alpha_ = WPtr<float>(p.W(0, DType::kF32, channels_, false, "alpha"));
     ReadUnaryTyped(p, x, y, q8_, 0, q_, "prelu");
-    if (q8_ && channels_ <= ops::kPreluTableMaxChannels) table_ = ops::PreluTable(p.Buf(x).dtype == DType::kI8, channels_, alpha_, q_);
+    if (q8_ && channels_ <= ops::kPreluTableMaxChannels)
+      table_ = ops::PreluTable(p.Buf(x).dtype == DType::kI8, channels_, alpha_, q_);
   }
   void Run(RunContext& c) const override {
     const int x = inputs[0], y = outputs[0];
     const int64_t n = c.Elements(x);
     if (!table_.empty()) return ops::PreluApplyTable(table_, channels_, c.P<uint8_t>(x), n, c.P<uint8_t>(y), c.threads);
-    if (!q8_) ops::PreluF32(c.P<float>(x), n, channels_, alpha_, c.P<float>(y), c.threads);
-    else if (c.s->plan().buffers[static_cast<size_t>(x)].dtype == DType::kI8) ops::Prelu(c.P<int8_t>(x), n, channels_, alpha_, q_, c.P<int8_t>(y), c.threads);
-    else ops::Prelu(c.P<uint8_t>(x), n, channels_, alpha_, q_, c.P<uint8_t>(y), c.threads);
+    if (!q8_)
+      ops::PreluF32(c.P<float>(x), n, channels_, alpha_, c.P<float>(y), c.threads);
+    else if (c.s->plan().buffers[static_cast<size_t>(x)].dtype == DType::kI8)
+      ops::Prelu(c.P<int8_t>(x), n, channels_, alpha_, q_, c.P<int8_t>(y), c.threads);
+    else
+      ops::Prelu(c.P<uint8_t>(x), n, channels_, alpha_, q_, c.P<uint8_t>(y), c.threads);
   }
 
  private:
@@ -195,11 +208,15 @@ class ConvertStep : public Step {
     const quant::Layout l = quant::PerTensor(c.Elements(x));
     const bool sgn = c.s->plan().buffers[static_cast<size_t>(quantize_ ? y : x)].dtype == DType::kI8;
     if (quantize_) {
-      if (sgn) quant::Quantize(c.P<float>(x), l, &scale_, &zp_, -128, 127, c.P<int8_t>(y), c.threads);
-      else quant::Quantize(c.P<float>(x), l, &scale_, &zp_, 0, 255, c.P<uint8_t>(y), c.threads);
+      if (sgn)
+        quant::Quantize(c.P<float>(x), l, &scale_, &zp_, -128, 127, c.P<int8_t>(y), c.threads);
+      else
+        quant::Quantize(c.P<float>(x), l, &scale_, &zp_, 0, 255, c.P<uint8_t>(y), c.threads);
     } else {
-      if (sgn) quant::Dequantize(c.P<int8_t>(x), l, &scale_, &zp_, c.P<float>(y), c.threads);
-      else quant::Dequantize(c.P<uint8_t>(x), l, &scale_, &zp_, c.P<float>(y), c.threads);
+      if (sgn)
+        quant::Dequantize(c.P<int8_t>(x), l, &scale_, &zp_, c.P<float>(y), c.threads);
+      else
+        quant::Dequantize(c.P<uint8_t>(x), l, &scale_, &zp_, c.P<float>(y), c.threads);
     }
   }
 

@@ -13,7 +13,8 @@ namespace detail {
 
 using StepFactory = std::unique_ptr<Step> (*)(const Spec& p);
 
-#define TFJQ_DECLARE_STEP_FACTORY(name, factory, inputs, temps, ints, floats, weights) std::unique_ptr<Step> factory(const Spec& p);
+#define TFJQ_DECLARE_STEP_FACTORY(name, factory, inputs, temps, ints, floats, weights) \
+  std::unique_ptr<Step> factory(const Spec& p);
 TFJQ_RUNTIME_STEPS(TFJQ_DECLARE_STEP_FACTORY)
 #undef TFJQ_DECLARE_STEP_FACTORY
 

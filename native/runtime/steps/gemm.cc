@@ -47,11 +47,14 @@ class GemmStep : public Step {
     } else {
       k_ = xs.back();
       n_ = ys.back();
-      if (p.Buf(x).shape.size() != p.Buf(y).shape.size() || Prod(xs, 0, xs.size() - 1) != Prod(ys, 0, ys.size() - 1)) Bad("input and output row counts differ");
-      if (!std::equal(p.Buf(x).shape.begin(), p.Buf(x).shape.end() - 1, p.Buf(y).shape.begin())) Bad("input and output leading dimensions differ");
+      if (p.Buf(x).shape.size() != p.Buf(y).shape.size() || Prod(xs, 0, xs.size() - 1) != Prod(ys, 0, ys.size() - 1))
+        Bad("input and output row counts differ");
+      if (!std::equal(p.Buf(x).shape.begin(), p.Buf(x).shape.end() - 1, p.Buf(y).shape.begin()))
+        Bad("input and output leading dimensions differ");
     }
     if (k_ < 1 || k_ > gemm::kMaxK || n_ < 1) Bad("GEMM K must be in [1, 65536] and N >= 1");
-    if (w->length() != k_ * n_) Bad("weights have " + std::to_string(w->length()) + " values, expected K×N = " + std::to_string(k_ * n_));
+    if (w->length() != k_ * n_)
+      Bad("weights have " + std::to_string(w->length()) + " values, expected K×N = " + std::to_string(k_ * n_));
     if (kind_ == kInt8) {
       p.Type(x, DType::kI8, "input");
       p.Type(y, DType::kI8, "output");
@@ -66,7 +69,8 @@ class GemmStep : public Step {
       if (m->length() != n_ && m->length() != 1) Bad("multipliers must have N or 1 entries");
       mult_ = WPtr<float>(m);
       mult_per_channel_ = m->length() == n_ && n_ != 1;
-      for (int64_t i = 0; i < m->length(); i++) if (!(std::isfinite(mult_[i]) && mult_[i] > 0)) Bad("multipliers must be finite and > 0");
+      for (int64_t i = 0; i < m->length(); i++)
+        if (!(std::isfinite(mult_[i]) && mult_[i] > 0)) Bad("multipliers must be finite and > 0");
     } else if (kind_ == kDynamicInt4) {
       ParseInt4(p, x, y, at, *w);
     } else {
@@ -80,7 +84,8 @@ class GemmStep : public Step {
       if (ws->length() != n_ && ws->length() != 1) Bad("weight scales must have N or 1 entries");
       w_scales_ = WPtr<float>(ws);
       ws_per_channel_ = ws->length() == n_ && n_ != 1;
-      for (int64_t i = 0; i < ws->length(); i++) if (!(std::isfinite(w_scales_[i]) && w_scales_[i] > 0)) Bad("weight scales must be finite and > 0");
+      for (int64_t i = 0; i < ws->length(); i++)
+        if (!(std::isfinite(w_scales_[i]) && w_scales_[i] > 0)) Bad("weight scales must be finite and > 0");
       bias_f32_ = WPtr<float>(p.W(2, DType::kF32, n_, true, "bias"));
     }
     direct_ = !conv_ || geo_.Direct();
@@ -96,7 +101,8 @@ class GemmStep : public Step {
       Bad("unexpected temporary buffer");
     }
     if (kind_ != kDynamicInt4) {
-      packed_ = gemm::PackB(reinterpret_cast<const int8_t*>(w->bytes.data()), k_, n_, gemm::BLayout::kKN, n_, nullptr, false, ActiveIsa());
+      packed_ = gemm::PackB(reinterpret_cast<const int8_t*>(w->bytes.data()), k_, n_, gemm::BLayout::kKN, n_, nullptr,
+                            false, ActiveIsa());
     }
     weight_index_ = p.s.weights[0];
   }
@@ -176,7 +182,9 @@ class GemmStep : public Step {
     d.b = b;
     d.threads = threads;
   }
-  gemm::Activation ClampAct() const { return act_ == 1 ? gemm::Activation::kRelu : act_ == 2 ? gemm::Activation::kRelu6 : gemm::Activation::kNone; }
+  gemm::Activation ClampAct() const {
+    return act_ == 1 ? gemm::Activation::kRelu : act_ == 2 ? gemm::Activation::kRelu6 : gemm::Activation::kNone;
+  }
 
   // conv_dyn4 / matmul_dyn4: ints [.., per_row, act, group_size], weights [w, scales, zero points|-1, bias|-1].
   void ParseInt4(const Spec& p, int x, int y, size_t at, const WeightSpec& w) {
@@ -185,21 +193,25 @@ class GemmStep : public Step {
     per_row_ = p.Int(at, 0, 1, "per_row") == 1;
     act_ = ActCode(p, at + 1);
     const int64_t gs = p.Int(at + 2, 0, gemm::kMaxK, "group_size");
-    if (gs != 0 && gs % gemm::kInt4BlockK != 0) Bad("group_size must be 0 (per column) or a multiple of 8, got " + std::to_string(gs));
+    if (gs != 0 && gs % gemm::kInt4BlockK != 0)
+      Bad("group_size must be 0 (per column) or a multiple of 8, got " + std::to_string(gs));
     if (p.s.floats.size() != 1) Bad("expects 1 float parameter (alpha)");
     alpha_ = p.Float(0);
     const int64_t groups = gs == 0 || gs >= k_ ? 1 : (k_ + gs - 1) / gs;
     const int8_t* wv = reinterpret_cast<const int8_t*>(w.bytes.data());
     for (int64_t i = 0; i < k_ * n_; i++) {
-      if (wv[i] < -8 || wv[i] > 7) Bad("int4 weights[" + std::to_string(i) + "] = " + std::to_string(wv[i]) + " is outside [-8, 7]");
+      if (wv[i] < -8 || wv[i] > 7)
+        Bad("int4 weights[" + std::to_string(i) + "] = " + std::to_string(wv[i]) + " is outside [-8, 7]");
     }
     const WeightSpec* ws = p.W(1, DType::kF32, groups * n_, false, "int4 weight scales (groups × N)");
     const float* sc = WPtr<float>(ws);
-    for (int64_t i = 0; i < groups * n_; i++) if (!(std::isfinite(sc[i]) && sc[i] > 0)) Bad("int4 weight scales must be finite and > 0");
+    for (int64_t i = 0; i < groups * n_; i++)
+      if (!(std::isfinite(sc[i]) && sc[i] > 0)) Bad("int4 weight scales must be finite and > 0");
     const WeightSpec* zs = p.W(2, DType::kI32, groups * n_, true, "int4 weight zero points (groups × N)");
     const int32_t* zp = WPtr<int32_t>(zs);
     if (zp != nullptr) {
-      for (int64_t i = 0; i < groups * n_; i++) if (zp[i] < -8 || zp[i] > 7) Bad("int4 weight zero points must be in [-8, 7]");
+      for (int64_t i = 0; i < groups * n_; i++)
+        if (zp[i] < -8 || zp[i] > 7) Bad("int4 weight zero points must be in [-8, 7]");
     }
     bias_f32_ = WPtr<float>(p.W(3, DType::kF32, n_, true, "bias"));
     packed4_ = gemm::PackInt4(wv, k_, n_, gemm::BLayout::kKN, n_, gs, sc, zp, gemm::Int4DefaultIsa());
@@ -227,10 +239,14 @@ class GemmStep : public Step {
 
 train::Activation TrainAct(int act) {
   switch (act) {
-    case 1: return train::Activation::kRelu;
-    case 2: return train::Activation::kRelu6;
-    case 3: return train::Activation::kLeakyRelu;
-    default: return train::Activation::kLinear;
+    case 1:
+      return train::Activation::kRelu;
+    case 2:
+      return train::Activation::kRelu6;
+    case 3:
+      return train::Activation::kLeakyRelu;
+    default:
+      return train::Activation::kLinear;
   }
 }
 
@@ -254,7 +270,8 @@ class FloatGemmStep : public Step {
     } else {
       k_ = xs.back();
       n_ = ys.back();
-      if (p.Buf(x).shape.size() != p.Buf(y).shape.size() || !std::equal(p.Buf(x).shape.begin(), p.Buf(x).shape.end() - 1, p.Buf(y).shape.begin())) {
+      if (p.Buf(x).shape.size() != p.Buf(y).shape.size() ||
+          !std::equal(p.Buf(x).shape.begin(), p.Buf(x).shape.end() - 1, p.Buf(y).shape.begin())) {
         Bad("input and output leading dimensions differ");
       }
     }
@@ -286,10 +303,21 @@ class FloatGemmStep : public Step {
     if (conv_) {
       const Dims xs = c.Shape(x), ys = c.Shape(y);
       train::ConvGeom g;
-      g.batch = xs[0]; g.in_h = xs[1]; g.in_w = xs[2]; g.in_c = xs[3];
-      g.out_h = ys[1]; g.out_w = ys[2]; g.out_c = ys[3];
-      g.filter_h = geo_.kh; g.filter_w = geo_.kw; g.stride_h = geo_.sh; g.stride_w = geo_.sw;
-      g.dil_h = geo_.dh; g.dil_w = geo_.dw; g.pad_top = geo_.pt; g.pad_left = geo_.pl;
+      g.batch = xs[0];
+      g.in_h = xs[1];
+      g.in_w = xs[2];
+      g.in_c = xs[3];
+      g.out_h = ys[1];
+      g.out_w = ys[2];
+      g.out_c = ys[3];
+      g.filter_h = geo_.kh;
+      g.filter_w = geo_.kw;
+      g.stride_h = geo_.sh;
+      g.stride_w = geo_.sw;
+      g.dil_h = geo_.dh;
+      g.dil_w = geo_.dw;
+      g.pad_top = geo_.pt;
+      g.pad_left = geo_.pl;
       train::Conv2D(g, c.P<float>(x), packed_, out, c.threads, epi);
     } else {
       train::MatMul(m, c.P<float>(x), packed_, out, c.threads, epi);
@@ -320,7 +348,9 @@ class BatchMatMulStep : public Step {
     tb_ = p.Int(1, 0, 1, "transpose_b") == 1;
     for (int64_t batch : {1, 3}) Geometry(p.ses.Shape(a, batch), p.ses.Shape(b, batch), p.ses.Shape(y, batch));
   }
-  struct Geo { int64_t ba, bb, m, n, k; };
+  struct Geo {
+    int64_t ba, bb, m, n, k;
+  };
   Geo Geometry(const Dims& as, const Dims& bs, const Dims& ys) const {
     if (as.size() < 2 || bs.size() < 2 || ys.size() < 2) Bad("operands must have rank >= 2");
     Geo g;
@@ -352,8 +382,12 @@ std::unique_ptr<Step> MakeConvI8(const Spec& p) { return std::make_unique<GemmSt
 std::unique_ptr<Step> MakeMatmulI8(const Spec& p) { return std::make_unique<GemmStep>(p, GemmStep::kInt8, false); }
 std::unique_ptr<Step> MakeConvDyn(const Spec& p) { return std::make_unique<GemmStep>(p, GemmStep::kDynamic, true); }
 std::unique_ptr<Step> MakeMatmulDyn(const Spec& p) { return std::make_unique<GemmStep>(p, GemmStep::kDynamic, false); }
-std::unique_ptr<Step> MakeConvDyn4(const Spec& p) { return std::make_unique<GemmStep>(p, GemmStep::kDynamicInt4, true); }
-std::unique_ptr<Step> MakeMatmulDyn4(const Spec& p) { return std::make_unique<GemmStep>(p, GemmStep::kDynamicInt4, false); }
+std::unique_ptr<Step> MakeConvDyn4(const Spec& p) {
+  return std::make_unique<GemmStep>(p, GemmStep::kDynamicInt4, true);
+}
+std::unique_ptr<Step> MakeMatmulDyn4(const Spec& p) {
+  return std::make_unique<GemmStep>(p, GemmStep::kDynamicInt4, false);
+}
 std::unique_ptr<Step> MakeConvF32(const Spec& p) { return std::make_unique<FloatGemmStep>(p, true); }
 std::unique_ptr<Step> MakeMatmulF32(const Spec& p) { return std::make_unique<FloatGemmStep>(p, false); }
 std::unique_ptr<Step> MakeBatchMatmulF32(const Spec& p) { return std::make_unique<BatchMatMulStep>(p); }

@@ -27,27 +27,36 @@ inline void CopySmall(void* dst, const void* src, size_t n) {
     std::memcpy(d, &a, sizeof(W));
     std::memcpy(d + n - sizeof(W), &b, sizeof(W));
   };
-  struct W16 { uint64_t lo, hi; };
-  if (n > 32) std::memcpy(d, s, n);
-  else if (n >= 16) two(W16{});
-  else if (n >= 8) two(uint64_t{});
-  else if (n >= 4) two(uint32_t{});
-  else for (size_t i = 0; i < n; i++) d[i] = s[i];
+  struct W16 {
+    uint64_t lo, hi;
+  };
+  if (n > 32)
+    std::memcpy(d, s, n);
+  else if (n >= 16)
+    two(W16{});
+  else if (n >= 8)
+    two(uint64_t{});
+  else if (n >= 4)
+    two(uint32_t{});
+  else
+    for (size_t i = 0; i < n; i++) d[i] = s[i];
 }
 
 // Output rows [rb, re) of Im2Col below. Per output row, the k_h source rows are resolved
 // once; pixels whose window lies inside the input along x take a short loop (one copy per
 // filter row), the others the general one with its padding fills.
 template <typename T>
-inline void Im2ColRows(const T* x, const T* x_end, T* a, T pad, bool wide, int64_t C, int64_t kwc, int64_t lda, int64_t out_h,
-                int64_t out_w, int64_t in_h, int64_t in_w, int64_t k_h, int64_t k_w, int64_t stride_h, int64_t stride_w,
-                int64_t dil_h, int64_t pad_top, int64_t pad_left, int64_t rb, int64_t re) {
+inline void Im2ColRows(const T* x, const T* x_end, T* a, T pad, bool wide, int64_t C, int64_t kwc, int64_t lda,
+                       int64_t out_h, int64_t out_w, int64_t in_h, int64_t in_w, int64_t k_h, int64_t k_w,
+                       int64_t stride_h, int64_t stride_w, int64_t dil_h, int64_t pad_top, int64_t pad_left, int64_t rb,
+                       int64_t re) {
   constexpr int kMaxRows = 16;
   const T* rows_p[kMaxRows];
   const bool fast_rows = k_h <= kMaxRows;
   // Pixels [ox_lo, ox_hi) have kx0 = 0 and kx1 = k_w.
   const int64_t ox_lo = std::min<int64_t>(out_w, (pad_left + stride_w - 1) / stride_w);
-  const int64_t ox_hi = std::max<int64_t>(ox_lo, std::min<int64_t>(out_w, in_w - k_w + pad_left >= 0 ? (in_w - k_w + pad_left) / stride_w + 1 : 0));
+  const int64_t ox_hi = std::max<int64_t>(
+      ox_lo, std::min<int64_t>(out_w, in_w - k_w + pad_left >= 0 ? (in_w - k_w + pad_left) / stride_w + 1 : 0));
   for (int64_t r = rb; r < re; r++) {
     const int64_t n = r / out_h, oy = r % out_h;
     if (fast_rows) {
@@ -124,8 +133,8 @@ inline void Im2Col(const ops::ConvGeom& g, const T* x, T pad, T* a, int64_t lda,
   // may alias — it was reloaded on every iteration (callgrind: 164 instructions per output
   // pixel of the RGB stem).
   ParallelFor(rows, grain, threads, [=](int64_t rb, int64_t re) {
-    Im2ColRows(x, x_end, a, pad, wide, C, kwc, lda, out_h, out_w, in_h, in_w, k_h, k_w, stride_h, stride_w, dil_h, pad_top,
-               pad_left, rb, re);
+    Im2ColRows(x, x_end, a, pad, wide, C, kwc, lda, out_h, out_w, in_h, in_w, k_h, k_w, stride_h, stride_w, dil_h,
+               pad_top, pad_left, rb, re);
   });
 }
 

@@ -10,7 +10,6 @@
 #include <stdexcept>
 #include <string>
 
-
 namespace tfjq {
 namespace runtime {
 namespace detail {
@@ -24,13 +23,15 @@ class ConcatStep : public Step {
     p.Arity(n, 1, q8 ? 4 + n : 1, q8 ? 1 + n : 0, 0);
     const int y = p.s.outputs[0];
     const DType t = p.Buf(y).dtype;
-    for (int i : p.s.inputs) if (p.Buf(i).dtype != t) Bad("concat inputs and output must have one dtype");
+    for (int i : p.s.inputs)
+      if (p.Buf(i).dtype != t) Bad("concat inputs and output must have one dtype");
     const int64_t rank = static_cast<int64_t>(p.Buf(y).shape.size());
     axis_ = static_cast<int>(p.Int(0, 0, rank - 1, "axis"));
     for (int64_t batch : {1, 3}) {
       std::vector<Dims> shapes;
       for (int i : p.s.inputs) shapes.push_back(p.ses.Shape(i, batch));
-      if (ops::ConcatShape(shapes, axis_) != p.ses.Shape(y, batch)) Bad("output shape is not the concatenation of the inputs");
+      if (ops::ConcatShape(shapes, axis_) != p.ses.Shape(y, batch))
+        Bad("output shape is not the concatenation of the inputs");
     }
     if (q8_) {
       if (!p.Is8(y)) Bad("8-bit concat: 8-bit data");
@@ -55,8 +56,10 @@ class ConcatStep : public Step {
     }
     const int y = outputs[0];
     const DType t = c.s->plan().buffers[static_cast<size_t>(y)].dtype;
-    if (q8_) ops::ConcatQuant(t == DType::kI8, xs, shapes, axis_, q_, c.ptr[static_cast<size_t>(y)], c.threads);
-    else ops::Concat(DTypeSize(t), xs, shapes, axis_, c.ptr[static_cast<size_t>(y)], c.threads);
+    if (q8_)
+      ops::ConcatQuant(t == DType::kI8, xs, shapes, axis_, q_, c.ptr[static_cast<size_t>(y)], c.threads);
+    else
+      ops::Concat(DTypeSize(t), xs, shapes, axis_, c.ptr[static_cast<size_t>(y)], c.threads);
   }
 
  private:
@@ -72,7 +75,8 @@ class PadStep : public Step {
     const size_t rank = p.s.inputs.size() == 1 ? p.Buf(x).shape.size() : 0;
     p.Arity(1, 1, 2 * rank, 1, 0);
     const int y = p.s.outputs[0];
-    if (p.Buf(y).dtype != p.Buf(x).dtype || p.Buf(y).shape.size() != rank) Bad("output dtype/rank differ from the input's");
+    if (p.Buf(y).dtype != p.Buf(x).dtype || p.Buf(y).shape.size() != rank)
+      Bad("output dtype/rank differ from the input's");
     for (size_t d = 0; d < rank; d++) {
       before_.push_back(p.Int(d, 0, 1 << 20, "padding"));
       after_.push_back(p.Int(rank + d, 0, 1 << 20, "padding"));
@@ -80,14 +84,33 @@ class PadStep : public Step {
     if (p.Batched(x) && (before_[0] || after_[0])) Bad("the batch dimension cannot be padded");
     for (int64_t batch : {1, 3}) {
       Dims xs = p.ses.Shape(x, batch), ys = p.ses.Shape(y, batch);
-      for (size_t d = 0; d < rank; d++) if (xs[d] + before_[d] + after_[d] != ys[d]) Bad("output shape does not match the paddings");
+      for (size_t d = 0; d < rank; d++)
+        if (xs[d] + before_[d] + after_[d] != ys[d]) Bad("output shape does not match the paddings");
     }
     const double v = p.s.floats[0];
     switch (p.Buf(x).dtype) {
-      case DType::kF32: { float f = static_cast<float>(v); std::memcpy(value_, &f, 4); break; }
-      case DType::kI32: { int32_t i = static_cast<int32_t>(v); std::memcpy(value_, &i, 4); break; }
-      case DType::kI8: { if (v < -128 || v > 127 || v != std::floor(v)) Bad("pad value outside int8"); int8_t i = static_cast<int8_t>(v); std::memcpy(value_, &i, 1); break; }
-      case DType::kU8: { if (v < 0 || v > 255 || v != std::floor(v)) Bad("pad value outside uint8"); uint8_t i = static_cast<uint8_t>(v); std::memcpy(value_, &i, 1); break; }
+      case DType::kF32: {
+        float f = static_cast<float>(v);
+        std::memcpy(value_, &f, 4);
+        break;
+      }
+      case DType::kI32: {
+        int32_t i = static_cast<int32_t>(v);
+        std::memcpy(value_, &i, 4);
+        break;
+      }
+      case DType::kI8: {
+        if (v < -128 || v > 127 || v != std::floor(v)) Bad("pad value outside int8");
+        int8_t i = static_cast<int8_t>(v);
+        std::memcpy(value_, &i, 1);
+        break;
+      }
+      case DType::kU8: {
+        if (v < 0 || v > 255 || v != std::floor(v)) Bad("pad value outside uint8");
+        uint8_t i = static_cast<uint8_t>(v);
+        std::memcpy(value_, &i, 1);
+        break;
+      }
     }
   }
   void Run(RunContext& c) const override {
@@ -109,11 +132,13 @@ class TransposeStep : public Step {
     p.Arity(1, 1, rank, 0, 0);
     const int y = p.s.outputs[0];
     if (p.Buf(y).dtype != p.Buf(x).dtype) Bad("output dtype differs");
-    for (size_t d = 0; d < rank; d++) perm_.push_back(static_cast<int32_t>(p.Int(d, 0, static_cast<int64_t>(rank) - 1, "perm")));
+    for (size_t d = 0; d < rank; d++)
+      perm_.push_back(static_cast<int32_t>(p.Int(d, 0, static_cast<int64_t>(rank) - 1, "perm")));
     ops::CheckPermutation(p.Shape1(x), perm_.data(), perm_.size());
     if (p.Batched(x) && perm_[0] != 0) Bad("the batch dimension must stay first");
     const Dims xs = p.ses.Shape(x, 3), ys = p.ses.Shape(y, 3);
-    for (size_t d = 0; d < rank; d++) if (ys[d] != xs[static_cast<size_t>(perm_[d])]) Bad("output shape does not match the permutation");
+    for (size_t d = 0; d < rank; d++)
+      if (ys[d] != xs[static_cast<size_t>(perm_[d])]) Bad("output shape does not match the permutation");
   }
   void Run(RunContext& c) const override {
     const int x = inputs[0];
@@ -146,18 +171,28 @@ class ResizeStep : public Step {
   }
   ops::ResizeGeom GeomFor(const Dims& xs, const Dims& ys) const {
     ops::ResizeGeom g;
-    g.batch = xs[0]; g.in_h = xs[1]; g.in_w = xs[2]; g.channels = xs[3]; g.out_h = ys[1]; g.out_w = ys[2];
-    g.align_corners = align_; g.half_pixel_centers = half_;
+    g.batch = xs[0];
+    g.in_h = xs[1];
+    g.in_w = xs[2];
+    g.channels = xs[3];
+    g.out_h = ys[1];
+    g.out_w = ys[2];
+    g.align_corners = align_;
+    g.half_pixel_centers = half_;
     return g;
   }
   void Run(RunContext& c) const override {
     const int x = inputs[0], y = outputs[0];
     const ops::ResizeGeom g = GeomFor(c.Shape(x), c.Shape(y));
     const DType t = c.s->plan().buffers[static_cast<size_t>(x)].dtype;
-    if (kind_ == 0) ops::ResizeNearest(DTypeSize(t), g, c.ptr[static_cast<size_t>(x)], c.ptr[static_cast<size_t>(y)], c.threads);
-    else if (kind_ == 1) ops::ResizeBilinearF32(g, c.P<float>(x), c.P<float>(y), c.threads);
-    else if (t == DType::kI8) ops::ResizeBilinear(g, c.P<int8_t>(x), q_, c.P<int8_t>(y), c.threads);
-    else ops::ResizeBilinear(g, c.P<uint8_t>(x), q_, c.P<uint8_t>(y), c.threads);
+    if (kind_ == 0)
+      ops::ResizeNearest(DTypeSize(t), g, c.ptr[static_cast<size_t>(x)], c.ptr[static_cast<size_t>(y)], c.threads);
+    else if (kind_ == 1)
+      ops::ResizeBilinearF32(g, c.P<float>(x), c.P<float>(y), c.threads);
+    else if (t == DType::kI8)
+      ops::ResizeBilinear(g, c.P<int8_t>(x), q_, c.P<int8_t>(y), c.threads);
+    else
+      ops::ResizeBilinear(g, c.P<uint8_t>(x), q_, c.P<uint8_t>(y), c.threads);
   }
 
  private:
@@ -178,18 +213,21 @@ class StridedSliceStep : public Step {
     begin_.assign(p.s.ints.begin() + 1, p.s.ints.begin() + 1 + n);
     end_.assign(p.s.ints.begin() + 1 + n, p.s.ints.begin() + 1 + 2 * n);
     strides_.assign(p.s.ints.begin() + 1 + 2 * n, p.s.ints.begin() + 1 + 3 * n);
-    for (int i = 0; i < 5; i++) masks_[i] = static_cast<int32_t>(p.Int(static_cast<size_t>(1 + 3 * n + i), 0, (1 << 16) - 1, "mask"));
+    for (int i = 0; i < 5; i++)
+      masks_[i] = static_cast<int32_t>(p.Int(static_cast<size_t>(1 + 3 * n + i), 0, (1 << 16) - 1, "mask"));
     for (int64_t batch : {1, 3}) {
-      if (Resolve(p.ses.Shape(x, batch)).final_shape != p.ses.Shape(y, batch)) Bad("output shape does not match the slice");
+      if (Resolve(p.ses.Shape(x, batch)).final_shape != p.ses.Shape(y, batch))
+        Bad("output shape does not match the slice");
     }
   }
   ops::StridedSliceSpec Resolve(const Dims& shape) const {
-    return ops::ResolveStridedSlice(shape, begin_, end_, strides_, masks_[0], masks_[1], masks_[2], masks_[3], masks_[4]);
+    return ops::ResolveStridedSlice(shape, begin_, end_, strides_, masks_[0], masks_[1], masks_[2], masks_[3],
+                                    masks_[4]);
   }
   void Run(RunContext& c) const override {
     const int x = inputs[0];
-    ops::StridedSlice(DTypeSize(c.s->plan().buffers[static_cast<size_t>(x)].dtype), Resolve(c.Shape(x)), c.ptr[static_cast<size_t>(x)],
-                      c.ptr[static_cast<size_t>(outputs[0])], c.threads);
+    ops::StridedSlice(DTypeSize(c.s->plan().buffers[static_cast<size_t>(x)].dtype), Resolve(c.Shape(x)),
+                      c.ptr[static_cast<size_t>(x)], c.ptr[static_cast<size_t>(outputs[0])], c.threads);
   }
 
  private:
@@ -207,7 +245,8 @@ class DepthToSpaceStep : public Step {
     const Dims xs = p.Shape1(x), ys = p.Shape1(y);
     if (xs.size() != 4 || ys.size() != 4) Bad("input and output must be NHWC");
     p.SameLeading(x, y, "depth_to_space");
-    if (xs[3] % (block_ * block_) != 0 || ys[1] != xs[1] * block_ || ys[2] != xs[2] * block_ || ys[3] != xs[3] / (block_ * block_)) {
+    if (xs[3] % (block_ * block_) != 0 || ys[1] != xs[1] * block_ || ys[2] != xs[2] * block_ ||
+        ys[3] != xs[3] / (block_ * block_)) {
       Bad("output shape does not match the block size");
     }
   }
@@ -227,7 +266,8 @@ class CopyStep : public Step {
   explicit CopyStep(const Spec& p) {
     p.Arity(1, 1, 0, 0, 0);
     const int x = p.s.inputs[0], y = p.s.outputs[0];
-    if (p.Buf(x).dtype != p.Buf(y).dtype || p.ses.Elements(x, 3) != p.ses.Elements(y, 3) || p.ses.Elements(x, 1) != p.ses.Elements(y, 1)) {
+    if (p.Buf(x).dtype != p.Buf(y).dtype || p.ses.Elements(x, 3) != p.ses.Elements(y, 3) ||
+        p.ses.Elements(x, 1) != p.ses.Elements(y, 1)) {
       Bad("copy: input and output must have one dtype and size");
     }
   }

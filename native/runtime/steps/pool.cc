@@ -9,7 +9,6 @@
 #include <stdexcept>
 #include <string>
 
-
 namespace tfjq {
 namespace runtime {
 namespace detail {
@@ -34,7 +33,8 @@ class PoolStep : public Step {
     if (xs.size() != 4) Bad("input must be NHWC");
     CheckConvShapes(p, geo_, x, y, xs[3]);
     if (q8_) {
-      if (!p.Is8(x) || p.Buf(y).dtype != p.Buf(x).dtype) Bad("8-bit pooling: input and output must be of one 8-bit type");
+      if (!p.Is8(x) || p.Buf(y).dtype != p.Buf(x).dtype)
+        Bad("8-bit pooling: input and output must be of one 8-bit type");
       if (max_) {
         p.QBounds(8, 8, 9, y);
         qmin_ = static_cast<int32_t>(p.s.ints[8]);
@@ -52,14 +52,20 @@ class PoolStep : public Step {
     const ops::ConvGeom g = OpsGeom(geo_, c.Shape(x));
     const bool sgn = c.s->plan().buffers[static_cast<size_t>(x)].dtype == DType::kI8;
     if (!q8_) {
-      if (max_) ops::MaxPoolF32(g, c.P<float>(x), c.P<float>(y), c.threads);
-      else ops::AvgPoolF32(g, c.P<float>(x), c.P<float>(y), c.threads);
+      if (max_)
+        ops::MaxPoolF32(g, c.P<float>(x), c.P<float>(y), c.threads);
+      else
+        ops::AvgPoolF32(g, c.P<float>(x), c.P<float>(y), c.threads);
     } else if (max_) {
-      if (sgn) ops::MaxPool(g, c.P<int8_t>(x), qmin_, qmax_, c.P<int8_t>(y), c.threads);
-      else ops::MaxPool(g, c.P<uint8_t>(x), qmin_, qmax_, c.P<uint8_t>(y), c.threads);
+      if (sgn)
+        ops::MaxPool(g, c.P<int8_t>(x), qmin_, qmax_, c.P<int8_t>(y), c.threads);
+      else
+        ops::MaxPool(g, c.P<uint8_t>(x), qmin_, qmax_, c.P<uint8_t>(y), c.threads);
     } else {
-      if (sgn) ops::AvgPool(g, c.P<int8_t>(x), q_, c.P<int8_t>(y), c.threads);
-      else ops::AvgPool(g, c.P<uint8_t>(x), q_, c.P<uint8_t>(y), c.threads);
+      if (sgn)
+        ops::AvgPool(g, c.P<int8_t>(x), q_, c.P<int8_t>(y), c.threads);
+      else
+        ops::AvgPool(g, c.P<uint8_t>(x), q_, c.P<uint8_t>(y), c.threads);
     }
   }
 
@@ -87,9 +93,12 @@ class MeanStep : public Step {
     const int x = inputs[0], y = outputs[0];
     const Dims xs = c.Shape(x);
     const bool sgn = c.s->plan().buffers[static_cast<size_t>(x)].dtype == DType::kI8;
-    if (!q8_) ops::MeanF32(xs[0], xs[1] * xs[2], xs[3], c.P<float>(x), c.P<float>(y), c.threads);
-    else if (sgn) ops::Mean(xs[0], xs[1] * xs[2], xs[3], c.P<int8_t>(x), q_, c.P<int8_t>(y), c.threads);
-    else ops::Mean(xs[0], xs[1] * xs[2], xs[3], c.P<uint8_t>(x), q_, c.P<uint8_t>(y), c.threads);
+    if (!q8_)
+      ops::MeanF32(xs[0], xs[1] * xs[2], xs[3], c.P<float>(x), c.P<float>(y), c.threads);
+    else if (sgn)
+      ops::Mean(xs[0], xs[1] * xs[2], xs[3], c.P<int8_t>(x), q_, c.P<int8_t>(y), c.threads);
+    else
+      ops::Mean(xs[0], xs[1] * xs[2], xs[3], c.P<uint8_t>(x), q_, c.P<uint8_t>(y), c.threads);
   }
 
  private:

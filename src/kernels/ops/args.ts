@@ -1,7 +1,15 @@
 // Argument checks, shared types and the convolution geometry of the operator wrappers.
 import type { OpsActivation, OpsBinaryOp, OpsConvGeom, OpsStridedSliceMasks } from '../../../binding.js';
 import { native } from '../../native/binding.js';
-import { assertFinite, assertInt, assertLength, assertPositiveFinite, assertShape, describe, shapeSize } from '../../native/validate.js';
+import {
+  assertFinite,
+  assertInt,
+  assertLength,
+  assertPositiveFinite,
+  assertShape,
+  describe,
+  shapeSize,
+} from '../../native/validate.js';
 import { activationBounds, fl32, qRange, type Activation } from '../scheme.js';
 
 export type { OpsActivation, OpsBinaryOp, OpsConvGeom, OpsStridedSliceMasks };
@@ -18,9 +26,26 @@ export interface QParams {
 export type FusedActivation = Activation;
 
 export const ACTIVATIONS: readonly OpsActivation[] = [
-  'linear', 'relu', 'relu6', 'leakyRelu', 'elu', 'sigmoid', 'tanh', 'hardSwish', 'swish', 'hardSigmoid',
+  'linear',
+  'relu',
+  'relu6',
+  'leakyRelu',
+  'elu',
+  'sigmoid',
+  'tanh',
+  'hardSwish',
+  'swish',
+  'hardSigmoid',
 ];
-export const BINARY_OPS: readonly OpsBinaryOp[] = ['add', 'sub', 'mul', 'maximum', 'minimum', 'div', 'squaredDifference'];
+export const BINARY_OPS: readonly OpsBinaryOp[] = [
+  'add',
+  'sub',
+  'mul',
+  'maximum',
+  'minimum',
+  'div',
+  'squaredDifference',
+];
 
 // ---------------------------------------------------------------- argument helpers
 
@@ -43,7 +68,8 @@ export function alloc<T extends AnyArray>(like: T, n: number): T {
 }
 
 export function assertObject(v: unknown, name: string): asserts v is Record<string, unknown> {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new TypeError(`${name} must be an object, got ${describe(v)}`);
+  if (typeof v !== 'object' || v === null || Array.isArray(v))
+    throw new TypeError(`${name} must be an object, got ${describe(v)}`);
 }
 
 export function checkParams(p: unknown, type: Q8Type, name: string): QParams {
@@ -86,14 +112,19 @@ export function floatBounds(act: unknown): [number, number] {
 
 export function shape4(shape: unknown, name: string): [number, number, number, number] {
   assertShape(shape, name);
-  if (shape.length !== 4) throw new RangeError(`${name} must be [batch, height, width, channels], got rank ${shape.length}`);
+  if (shape.length !== 4)
+    throw new RangeError(`${name} must be [batch, height, width, channels], got rank ${shape.length}`);
   return shape as [number, number, number, number];
 }
 
 export function pair(v: unknown, name: string, dflt: number): [number, number] {
   if (v === undefined) return [dflt, dflt];
-  if (typeof v === 'number') { assertInt(v, name, 1, 2 ** 31 - 1); return [v, v]; }
-  if (!Array.isArray(v) || v.length !== 2) throw new TypeError(`${name} must be a number or [h, w], got ${describe(v)}`);
+  if (typeof v === 'number') {
+    assertInt(v, name, 1, 2 ** 31 - 1);
+    return [v, v];
+  }
+  if (!Array.isArray(v) || v.length !== 2)
+    throw new TypeError(`${name} must be a number or [h, w], got ${describe(v)}`);
   assertInt(v[0], `${name}[0]`, 1, 2 ** 31 - 1);
   assertInt(v[1], `${name}[1]`, 1, 2 ** 31 - 1);
   return [v[0], v[1]];
@@ -101,10 +132,14 @@ export function pair(v: unknown, name: string, dflt: number): [number, number] {
 
 export function f32Scales(v: unknown, n: number, name: string): Float32Array {
   if (typeof v === 'number') v = new Array(n).fill(v);
-  if (!(v instanceof Float32Array) && !Array.isArray(v)) throw new TypeError(`${name} must be a number, an array or a Float32Array, got ${describe(v)}`);
+  if (!(v instanceof Float32Array) && !Array.isArray(v))
+    throw new TypeError(`${name} must be a number, an array or a Float32Array, got ${describe(v)}`);
   assertLength(v as ArrayLike<number>, n, name, 'one per output channel');
   const out = Float32Array.from(v as ArrayLike<number>);
-  out.forEach((s, i) => { if (!(s > 0) || !Number.isFinite(s)) throw new RangeError(`${name}[${i}] must be a finite float32 > 0, got ${(v as ArrayLike<number>)[i]}`); });
+  out.forEach((s, i) => {
+    if (!(s > 0) || !Number.isFinite(s))
+      throw new RangeError(`${name}[${i}] must be a finite float32 > 0, got ${(v as ArrayLike<number>)[i]}`);
+  });
   return out;
 }
 
@@ -112,7 +147,13 @@ export function f32Scales(v: unknown, n: number, name: string): Float32Array {
 export function poolQ(kind: Q8Type, xParams: unknown, yParams: unknown, act: unknown) {
   const xp = checkParams(xParams, kind, 'xParams');
   const yp = yParams === undefined ? xp : checkParams(yParams, kind, 'yParams');
-  return { xScale: xp.scale, xZeroPoint: xp.zeroPoint, yScale: yp.scale, yZeroPoint: yp.zeroPoint, ...bounds(kind, yp, checkActivation(act)) };
+  return {
+    xScale: xp.scale,
+    xZeroPoint: xp.zeroPoint,
+    yScale: yp.scale,
+    yZeroPoint: yp.zeroPoint,
+    ...bounds(kind, yp, checkActivation(act)),
+  };
 }
 
 // ---------------------------------------------------------------- geometry
@@ -132,24 +173,39 @@ export interface ConvOptions {
  */
 export function convGeometry(xShape: readonly number[], filterSize: readonly number[], opts: ConvOptions): OpsConvGeom {
   const [batch, inHeight, inWidth, inChannels] = shape4(xShape, 'xShape');
-  if (!Array.isArray(filterSize) || filterSize.length !== 2) throw new TypeError(`filterSize must be [height, width], got ${describe(filterSize)}`);
+  if (!Array.isArray(filterSize) || filterSize.length !== 2)
+    throw new TypeError(`filterSize must be [height, width], got ${describe(filterSize)}`);
   assertInt(filterSize[0], 'filterSize[0]', 1, 2 ** 31 - 1);
   assertInt(filterSize[1], 'filterSize[1]', 1, 2 ** 31 - 1);
   assertObject(opts, 'options');
   const [strideHeight, strideWidth] = pair(opts.strides, 'strides', 1);
   const [dilationHeight, dilationWidth] = pair(opts.dilations, 'dilations', 1);
-  for (const [v, n] of [[batch, 'batch'], [inHeight, 'height'], [inWidth, 'width'], [inChannels, 'channels']] as const) {
+  for (const [v, n] of [
+    [batch, 'batch'],
+    [inHeight, 'height'],
+    [inWidth, 'width'],
+    [inChannels, 'channels'],
+  ] as const) {
     if (v < 1) throw new RangeError(`xShape ${n} must be >= 1, got ${v}`);
   }
   const base = {
-    batch, inHeight, inWidth, inChannels, filterHeight: filterSize[0], filterWidth: filterSize[1],
-    strideHeight, strideWidth, dilationHeight, dilationWidth,
+    batch,
+    inHeight,
+    inWidth,
+    inChannels,
+    filterHeight: filterSize[0],
+    filterWidth: filterSize[1],
+    strideHeight,
+    strideWidth,
+    dilationHeight,
+    dilationWidth,
   };
   const p = opts.padding;
   if (p === 'same' || p === 'valid') return native().opsConvGeometry({ ...base, padding: p });
   if (!Array.isArray(p)) throw new TypeError(`padding must be 'same', 'valid' or explicit pads, got ${describe(p)}`);
   const flat = (p as unknown[]).flat() as unknown[];
-  if (flat.length !== 4) throw new RangeError('explicit padding must be [top, bottom, left, right] or [[top, bottom], [left, right]]');
+  if (flat.length !== 4)
+    throw new RangeError('explicit padding must be [top, bottom, left, right] or [[top, bottom], [left, right]]');
   flat.forEach((v, i) => assertInt(v, `padding[${i}]`, 0, 2 ** 31 - 1));
   const [padTop, padBottom, padLeft, padRight] = flat as number[];
   return native().opsConvGeometry({ ...base, padding: 'explicit', padTop, padBottom, padLeft, padRight });

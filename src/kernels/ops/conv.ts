@@ -3,15 +3,38 @@ import type { OpsConvGeom } from '../../../binding.js';
 import { native } from '../../native/binding.js';
 import { assertFinite, assertInt, assertLength, assertTypedArray, shapeSize } from '../../native/validate.js';
 import { qRange, requantizeMultiplier } from '../scheme.js';
-import { type ConvOptions, type FusedActivation, type Q8Array, type QParams, alloc, anyKind, assertObject, bounds, checkActivation, checkParams, checkX, convGeometry, f32Scales, floatBounds, pair, poolQ, q8Type, shape4 } from './args.js';
+import {
+  type ConvOptions,
+  type FusedActivation,
+  type Q8Array,
+  type QParams,
+  alloc,
+  anyKind,
+  assertObject,
+  bounds,
+  checkActivation,
+  checkParams,
+  checkX,
+  convGeometry,
+  f32Scales,
+  floatBounds,
+  pair,
+  poolQ,
+  q8Type,
+  shape4,
+} from './args.js';
 
 /**
  * The Conv2D GEMM A matrix (rows N·OH·OW, columns KH·KW·C, row stride lda ≥ columns), padding
  * with `padValue` (the input zero point for 8-bit data; 0 for float). A 1×1 stride-1 VALID
  * convolution needs none: x is A.
  */
-export function im2col<T extends Q8Array | Float32Array>(x: T, xShape: readonly number[], filterSize: readonly number[],
-  opts: ConvOptions & { padValue?: number; lda?: number }): { a: T; rows: number; cols: number; lda: number; geom: OpsConvGeom } {
+export function im2col<T extends Q8Array | Float32Array>(
+  x: T,
+  xShape: readonly number[],
+  filterSize: readonly number[],
+  opts: ConvOptions & { padValue?: number; lda?: number },
+): { a: T; rows: number; cols: number; lda: number; geom: OpsConvGeom } {
   const kind = anyKind(x, 'x');
   if (kind === 'int32') throw new TypeError('x must be an Int8Array, Uint8Array or Float32Array');
   const g = convGeometry(xShape, filterSize, opts);
@@ -21,7 +44,10 @@ export function im2col<T extends Q8Array | Float32Array>(x: T, xShape: readonly 
   assertInt(lda, 'lda', cols);
   const padValue = opts.padValue ?? 0;
   if (kind === 'float32') assertFinite(padValue, 'padValue');
-  else { const [lo, hi] = qRange(kind); assertInt(padValue, 'padValue', lo, hi); }
+  else {
+    const [lo, hi] = qRange(kind);
+    assertInt(padValue, 'padValue', lo, hi);
+  }
   const rows = g.batch * g.outHeight * g.outWidth;
   const a = alloc(x, rows * lda);
   native().opsIm2col(g, x, padValue, a, lda);
@@ -46,13 +72,17 @@ export interface DepthwiseInt8Args<T extends Q8Array> {
 }
 
 /** DepthwiseConv2D int8/uint8 (§11.2). */
-export function depthwiseConv2dInt8<T extends Q8Array>(args: DepthwiseInt8Args<T>, opts: ConvOptions): { y: T; shape: number[] } {
+export function depthwiseConv2dInt8<T extends Q8Array>(
+  args: DepthwiseInt8Args<T>,
+  opts: ConvOptions,
+): { y: T; shape: number[] } {
   assertObject(args, 'args');
   const type = q8Type(args.x, 'x');
   assertTypedArray(args.filter, Int8Array, 'filter');
   const fs = shape4(args.filterShape, 'filterShape');
   const g = convGeometry(args.xShape, [fs[0], fs[1]], opts);
-  if (fs[2] !== g.inChannels) throw new RangeError(`filterShape[2] (${fs[2]}) must equal the input channels (${g.inChannels})`);
+  if (fs[2] !== g.inChannels)
+    throw new RangeError(`filterShape[2] (${fs[2]}) must equal the input channels (${g.inChannels})`);
   if (fs[3] < 1) throw new RangeError('filterShape[3] (channel multiplier) must be >= 1');
   checkX(args.x, args.xShape);
   assertLength(args.filter, shapeSize(fs), 'filter', `shape [${fs.join(', ')}]`);
@@ -61,31 +91,57 @@ export function depthwiseConv2dInt8<T extends Q8Array>(args: DepthwiseInt8Args<T
   const yp = checkParams(args.yParams, type, 'yParams');
   const ws = f32Scales(args.filterScales, oc, 'filterScales');
   const bias = args.bias ?? null;
-  if (bias !== null) { assertTypedArray(bias, Int32Array, 'bias'); assertLength(bias, oc, 'bias', 'one per output channel'); }
+  if (bias !== null) {
+    assertTypedArray(bias, Int32Array, 'bias');
+    assertLength(bias, oc, 'bias', 'one per output channel');
+  }
   const multipliers = ws.map((s) => requantizeMultiplier(xp.scale, s, yp.scale));
-  multipliers.forEach((m, i) => { if (!(m > 0) || !Number.isFinite(m)) throw new RangeError(`requantization multiplier of channel ${i} is not a finite float32 > 0`); });
+  multipliers.forEach((m, i) => {
+    if (!(m > 0) || !Number.isFinite(m))
+      throw new RangeError(`requantization multiplier of channel ${i} is not a finite float32 > 0`);
+  });
   const b = bounds(type, yp, checkActivation(args.activation));
   const shape = [g.batch, g.outHeight, g.outWidth, oc];
   const y = alloc(args.x, shapeSize(shape));
-  native().opsDepthwiseConv2d(g, args.x, args.filter, bias, {
-    multiplier: fs[3], xZeroPoint: xp.zeroPoint, multipliers, yZeroPoint: yp.zeroPoint, ...b,
-  }, y);
+  native().opsDepthwiseConv2d(
+    g,
+    args.x,
+    args.filter,
+    bias,
+    {
+      multiplier: fs[3],
+      xZeroPoint: xp.zeroPoint,
+      multipliers,
+      yZeroPoint: yp.zeroPoint,
+      ...b,
+    },
+    y,
+  );
   return { y, shape };
 }
 
 /** DepthwiseConv2D float32 with optional bias and fused 'relu' / 'relu6' / { min, max }. */
-export function depthwiseConv2d(x: Float32Array, xShape: readonly number[], filter: Float32Array, filterShape: readonly number[],
-  opts: ConvOptions & { bias?: Float32Array | null; activation?: FusedActivation }): { y: Float32Array; shape: number[] } {
+export function depthwiseConv2d(
+  x: Float32Array,
+  xShape: readonly number[],
+  filter: Float32Array,
+  filterShape: readonly number[],
+  opts: ConvOptions & { bias?: Float32Array | null; activation?: FusedActivation },
+): { y: Float32Array; shape: number[] } {
   assertTypedArray(x, Float32Array, 'x');
   assertTypedArray(filter, Float32Array, 'filter');
   const fs = shape4(filterShape, 'filterShape');
   const g = convGeometry(xShape, [fs[0], fs[1]], opts);
-  if (fs[2] !== g.inChannels) throw new RangeError(`filterShape[2] (${fs[2]}) must equal the input channels (${g.inChannels})`);
+  if (fs[2] !== g.inChannels)
+    throw new RangeError(`filterShape[2] (${fs[2]}) must equal the input channels (${g.inChannels})`);
   checkX(x, xShape);
   assertLength(filter, shapeSize(fs), 'filter');
   const oc = fs[2] * fs[3];
   const bias = opts.bias ?? null;
-  if (bias !== null) { assertTypedArray(bias, Float32Array, 'bias'); assertLength(bias, oc, 'bias'); }
+  if (bias !== null) {
+    assertTypedArray(bias, Float32Array, 'bias');
+    assertLength(bias, oc, 'bias');
+  }
   const [lo, hi] = floatBounds(opts.activation);
   const shape = [g.batch, g.outHeight, g.outWidth, oc];
   const y = new Float32Array(shapeSize(shape));
@@ -113,7 +169,10 @@ export interface Conv2dTransposeInt8Args<T extends Q8Array> {
 }
 
 /** Conv2DTranspose (Conv2DBackpropInput) int8/uint8 (§11.3). */
-export function conv2dTransposeInt8<T extends Q8Array>(args: Conv2dTransposeInt8Args<T>, opts: ConvOptions): { y: T; shape: number[] } {
+export function conv2dTransposeInt8<T extends Q8Array>(
+  args: Conv2dTransposeInt8Args<T>,
+  opts: ConvOptions,
+): { y: T; shape: number[] } {
   assertObject(args, 'args');
   const type = q8Type(args.dy, 'dy');
   assertTypedArray(args.filter, Int8Array, 'filter');
@@ -125,7 +184,9 @@ export function conv2dTransposeInt8<T extends Q8Array>(args: Conv2dTransposeInt8
   if (fs[3] !== ds[3]) throw new RangeError(`filterShape[3] (${fs[3]}) must equal dy channels (${ds[3]})`);
   const g = convGeometry(os, [fs[0], fs[1]], opts);
   if (g.outHeight !== ds[1] || g.outWidth !== ds[2]) {
-    throw new RangeError(`dyShape [${ds.join(', ')}] does not match outputShape [${os.join(', ')}] with these strides/padding (expected spatial ${g.outHeight}x${g.outWidth})`);
+    throw new RangeError(
+      `dyShape [${ds.join(', ')}] does not match outputShape [${os.join(', ')}] with these strides/padding (expected spatial ${g.outHeight}x${g.outWidth})`,
+    );
   }
   checkX(args.dy, ds, 'dy');
   assertLength(args.filter, shapeSize(fs), 'filter');
@@ -133,14 +194,31 @@ export function conv2dTransposeInt8<T extends Q8Array>(args: Conv2dTransposeInt8
   const yp = checkParams(args.yParams, type, 'yParams');
   const ws = f32Scales(args.filterScales, os[3], 'filterScales');
   const bias = args.bias ?? null;
-  if (bias !== null) { assertTypedArray(bias, Int32Array, 'bias'); assertLength(bias, os[3], 'bias'); }
+  if (bias !== null) {
+    assertTypedArray(bias, Int32Array, 'bias');
+    assertLength(bias, os[3], 'bias');
+  }
   const multipliers = ws.map((s) => requantizeMultiplier(dp.scale, s, yp.scale));
-  multipliers.forEach((m, i) => { if (!(m > 0) || !Number.isFinite(m)) throw new RangeError(`requantization multiplier of channel ${i} is not a finite float32 > 0`); });
+  multipliers.forEach((m, i) => {
+    if (!(m > 0) || !Number.isFinite(m))
+      throw new RangeError(`requantization multiplier of channel ${i} is not a finite float32 > 0`);
+  });
   const b = bounds(type, yp, checkActivation(args.activation));
   const y = alloc(args.dy, shapeSize(os));
-  native().opsConv2dTranspose(g, args.dy, args.filter, bias, {
-    dyChannels: ds[3], dyZeroPoint: dp.zeroPoint, multipliers, yZeroPoint: yp.zeroPoint, ...b,
-  }, y);
+  native().opsConv2dTranspose(
+    g,
+    args.dy,
+    args.filter,
+    bias,
+    {
+      dyChannels: ds[3],
+      dyZeroPoint: dp.zeroPoint,
+      multipliers,
+      yZeroPoint: yp.zeroPoint,
+      ...b,
+    },
+    y,
+  );
   return { y, shape: [...os] };
 }
 
@@ -154,13 +232,19 @@ function poolGeom(xShape: readonly number[], opts: PoolOptions): OpsConvGeom {
   assertObject(opts, 'options');
   const fs = pair(opts.filterSize, 'filterSize', 1);
   const g = convGeometry(xShape, fs, opts);
-  const eh = (g.filterHeight - 1) * g.dilationHeight + 1, ew = (g.filterWidth - 1) * g.dilationWidth + 1;
-  if (g.padTop >= eh || g.padBottom >= eh || g.padLeft >= ew || g.padRight >= ew) throw new RangeError('pooling pads must be smaller than the window');
+  const eh = (g.filterHeight - 1) * g.dilationHeight + 1,
+    ew = (g.filterWidth - 1) * g.dilationWidth + 1;
+  if (g.padTop >= eh || g.padBottom >= eh || g.padLeft >= ew || g.padRight >= ew)
+    throw new RangeError('pooling pads must be smaller than the window');
   return g;
 }
 
 /** MaxPool: float32, or 8-bit (output keeps the input parameters; xParams needed only for a fused activation). */
-export function maxPool<T extends Q8Array | Float32Array>(x: T, xShape: readonly number[], opts: PoolOptions & { xParams?: QParams; activation?: FusedActivation }): { y: T; shape: number[] } {
+export function maxPool<T extends Q8Array | Float32Array>(
+  x: T,
+  xShape: readonly number[],
+  opts: PoolOptions & { xParams?: QParams; activation?: FusedActivation },
+): { y: T; shape: number[] } {
   const kind = anyKind(x, 'x');
   if (kind === 'int32') throw new TypeError('x must be an Int8Array, Uint8Array or Float32Array');
   const g = poolGeom(xShape, opts);
@@ -182,21 +266,33 @@ export function maxPool<T extends Q8Array | Float32Array>(x: T, xShape: readonly
 }
 
 /** AvgPool (padding not counted): float32, or 8-bit with xParams (and yParams, default = xParams). */
-export function avgPool<T extends Q8Array | Float32Array>(x: T, xShape: readonly number[],
-  opts: PoolOptions & { xParams?: QParams; yParams?: QParams; activation?: FusedActivation }): { y: T; shape: number[] } {
+export function avgPool<T extends Q8Array | Float32Array>(
+  x: T,
+  xShape: readonly number[],
+  opts: PoolOptions & { xParams?: QParams; yParams?: QParams; activation?: FusedActivation },
+): { y: T; shape: number[] } {
   const kind = anyKind(x, 'x');
   if (kind === 'int32') throw new TypeError('x must be an Int8Array, Uint8Array or Float32Array');
   const g = poolGeom(xShape, opts);
   checkX(x, xShape);
   const shape = [g.batch, g.outHeight, g.outWidth, g.inChannels];
   const y = alloc(x, shapeSize(shape));
-  native().opsPool('avg', g, x, kind === 'float32' ? null : poolQ(kind, opts.xParams, opts.yParams, opts.activation), y);
+  native().opsPool(
+    'avg',
+    g,
+    x,
+    kind === 'float32' ? null : poolQ(kind, opts.xParams, opts.yParams, opts.activation),
+    y,
+  );
   return { y, shape };
 }
 
 /** Mean over height and width of [batch, h, w, c] → [batch, c] (global average pooling). */
-export function meanHW<T extends Q8Array | Float32Array>(x: T, xShape: readonly number[],
-  q?: { xParams: QParams; yParams?: QParams; activation?: FusedActivation }): { y: T; shape: number[] } {
+export function meanHW<T extends Q8Array | Float32Array>(
+  x: T,
+  xShape: readonly number[],
+  q?: { xParams: QParams; yParams?: QParams; activation?: FusedActivation },
+): { y: T; shape: number[] } {
   const kind = anyKind(x, 'x');
   if (kind === 'int32') throw new TypeError('x must be an Int8Array, Uint8Array or Float32Array');
   const [b, h, w, c] = shape4(xShape, 'xShape');

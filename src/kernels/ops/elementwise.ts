@@ -1,8 +1,33 @@
 // Elementwise operators: broadcasting binary ops, activations and their tables, bias, softmax.
 import type { OpsActivation, OpsBinaryOp } from '../../../binding.js';
 import { native } from '../../native/binding.js';
-import { assertFinite, assertLength, assertOneOf, assertPositiveFinite, assertShape, assertTypedArray, describe, shapeSize } from '../../native/validate.js';
-import { ACTIVATIONS, BINARY_OPS, type FusedActivation, type Q8Array, type Q8Type, type QParams, alloc, anyKind, assertObject, bounds, checkActivation, checkParams, checkX, floatBounds, q8Type } from './args.js';
+import {
+  assertFinite,
+  assertLength,
+  assertOneOf,
+  assertPositiveFinite,
+  assertShape,
+  assertTypedArray,
+  describe,
+  shapeSize,
+} from '../../native/validate.js';
+import {
+  ACTIVATIONS,
+  BINARY_OPS,
+  type FusedActivation,
+  type Q8Array,
+  type Q8Type,
+  type QParams,
+  alloc,
+  anyKind,
+  assertObject,
+  bounds,
+  checkActivation,
+  checkParams,
+  checkX,
+  floatBounds,
+  q8Type,
+} from './args.js';
 
 /** NumPy/TF broadcast shape; throws RangeError when incompatible. */
 export function broadcastShape(a: readonly number[], b: readonly number[]): number[] {
@@ -14,7 +39,8 @@ export function broadcastShape(a: readonly number[], b: readonly number[]): numb
   for (let i = 0; i < r; i++) {
     const da = i < r - a.length ? 1 : a[i - (r - a.length)];
     const db = i < r - b.length ? 1 : b[i - (r - b.length)];
-    if (da !== db && da !== 1 && db !== 1) throw new RangeError(`shapes [${a.join(', ')}] and [${b.join(', ')}] are not broadcast-compatible`);
+    if (da !== db && da !== 1 && db !== 1)
+      throw new RangeError(`shapes [${a.join(', ')}] and [${b.join(', ')}] are not broadcast-compatible`);
     out.push(da === 1 ? db : da);
   }
   return out;
@@ -31,8 +57,14 @@ export interface BinaryInt8Params {
  * Broadcasting binary op. float32: every op, optional fused activation. 8-bit: add, sub,
  * mul, maximum, minimum with rescaling between three parameter sets (§11.4).
  */
-export function binary<T extends Q8Array | Float32Array>(op: OpsBinaryOp, a: T, aShape: readonly number[], b: T, bShape: readonly number[],
-  q?: BinaryInt8Params | { activation?: FusedActivation }): { y: T; shape: number[] } {
+export function binary<T extends Q8Array | Float32Array>(
+  op: OpsBinaryOp,
+  a: T,
+  aShape: readonly number[],
+  b: T,
+  bShape: readonly number[],
+  q?: BinaryInt8Params | { activation?: FusedActivation },
+): { y: T; shape: number[] } {
   assertOneOf(op, BINARY_OPS, 'op');
   const kind = anyKind(a, 'a');
   if (kind === 'int32') throw new TypeError('a must be an Int8Array, Uint8Array or Float32Array');
@@ -46,14 +78,30 @@ export function binary<T extends Q8Array | Float32Array>(op: OpsBinaryOp, a: T, 
     native().opsBinary(op, [...aShape], a, [...bShape], b, { yMin, yMax }, y);
     return { y, shape };
   }
-  if (!['add', 'sub', 'mul', 'maximum', 'minimum'].includes(op)) throw new RangeError(`op '${op}' is not supported for 8-bit data (add, sub, mul, maximum, minimum)`);
+  if (!['add', 'sub', 'mul', 'maximum', 'minimum'].includes(op))
+    throw new RangeError(`op '${op}' is not supported for 8-bit data (add, sub, mul, maximum, minimum)`);
   assertObject(q, 'q');
   const p = q as BinaryInt8Params;
-  const ap = checkParams(p.a, kind, 'q.a'), bp = checkParams(p.b, kind, 'q.b'), yp = checkParams(p.y, kind, 'q.y');
-  native().opsBinary(op, [...aShape], a, [...bShape], b, {
-    aScale: ap.scale, aZeroPoint: ap.zeroPoint, bScale: bp.scale, bZeroPoint: bp.zeroPoint,
-    yScale: yp.scale, yZeroPoint: yp.zeroPoint, ...bounds(kind, yp, checkActivation(p.activation)),
-  }, y);
+  const ap = checkParams(p.a, kind, 'q.a'),
+    bp = checkParams(p.b, kind, 'q.b'),
+    yp = checkParams(p.y, kind, 'q.y');
+  native().opsBinary(
+    op,
+    [...aShape],
+    a,
+    [...bShape],
+    b,
+    {
+      aScale: ap.scale,
+      aZeroPoint: ap.zeroPoint,
+      bScale: bp.scale,
+      bZeroPoint: bp.zeroPoint,
+      yScale: yp.scale,
+      yZeroPoint: yp.zeroPoint,
+      ...bounds(kind, yp, checkActivation(p.activation)),
+    },
+    y,
+  );
   return { y, shape };
 }
 
@@ -91,7 +139,18 @@ export function buildLut(kind: OpsActivation, p: LutParams): Uint8Array {
   const alpha = p.alpha ?? 0.2;
   assertFinite(alpha, 'params.alpha');
   const b = bounds(p.y.type, yp, checkActivation(p.activation, 'params.activation'));
-  return native().opsBuildLut(kind, alpha, p.x.type, xp.scale, xp.zeroPoint, p.y.type, yp.scale, yp.zeroPoint, b.yMin, b.yMax);
+  return native().opsBuildLut(
+    kind,
+    alpha,
+    p.x.type,
+    xp.scale,
+    xp.zeroPoint,
+    p.y.type,
+    yp.scale,
+    yp.zeroPoint,
+    b.yMin,
+    b.yMax,
+  );
 }
 
 /** y[i] = table[x[i]] over raw bytes; yType chooses the output array type (default: x's). */
@@ -107,23 +166,42 @@ export function applyLut(table: Uint8Array, x: Q8Array, yType?: Q8Type): Q8Array
 }
 
 /** PReLU with alpha per channel of the last dimension: float32, or 8-bit with q (§11.5). */
-export function prelu<T extends Q8Array | Float32Array>(x: T, alpha: Float32Array | readonly number[],
-  q?: { xParams: QParams; yParams: QParams; activation?: FusedActivation }): T {
+export function prelu<T extends Q8Array | Float32Array>(
+  x: T,
+  alpha: Float32Array | readonly number[],
+  q?: { xParams: QParams; yParams: QParams; activation?: FusedActivation },
+): T {
   const kind = anyKind(x, 'x');
   if (kind === 'int32') throw new TypeError('x must be an Int8Array, Uint8Array or Float32Array');
-  if (!(alpha instanceof Float32Array) && !Array.isArray(alpha)) throw new TypeError(`alpha must be a Float32Array or an array, got ${describe(alpha)}`);
+  if (!(alpha instanceof Float32Array) && !Array.isArray(alpha))
+    throw new TypeError(`alpha must be a Float32Array or an array, got ${describe(alpha)}`);
   const al = Float32Array.from(alpha);
   if (al.length === 0) throw new RangeError('alpha must not be empty');
-  al.forEach((v, i) => { if (!Number.isFinite(v)) throw new RangeError(`alpha[${i}] must be finite`); });
-  if (x.length % al.length !== 0) throw new RangeError(`x has ${x.length} elements, not a multiple of the ${al.length} alpha channels`);
+  al.forEach((v, i) => {
+    if (!Number.isFinite(v)) throw new RangeError(`alpha[${i}] must be finite`);
+  });
+  if (x.length % al.length !== 0)
+    throw new RangeError(`x has ${x.length} elements, not a multiple of the ${al.length} alpha channels`);
   const y = alloc(x, x.length);
   if (kind === 'float32') {
     native().opsPrelu(x, al, null, y);
     return y;
   }
   assertObject(q, 'q');
-  const xp = checkParams(q.xParams, kind, 'q.xParams'), yp = checkParams(q.yParams, kind, 'q.yParams');
-  native().opsPrelu(x, al, { xScale: xp.scale, xZeroPoint: xp.zeroPoint, yScale: yp.scale, yZeroPoint: yp.zeroPoint, ...bounds(kind, yp, checkActivation(q.activation)) }, y);
+  const xp = checkParams(q.xParams, kind, 'q.xParams'),
+    yp = checkParams(q.yParams, kind, 'q.yParams');
+  native().opsPrelu(
+    x,
+    al,
+    {
+      xScale: xp.scale,
+      xZeroPoint: xp.zeroPoint,
+      yScale: yp.scale,
+      yZeroPoint: yp.zeroPoint,
+      ...bounds(kind, yp, checkActivation(q.activation)),
+    },
+    y,
+  );
   return y;
 }
 
@@ -132,7 +210,8 @@ export function biasAdd(x: Float32Array, bias: Float32Array, activation?: FusedA
   assertTypedArray(x, Float32Array, 'x');
   assertTypedArray(bias, Float32Array, 'bias');
   if (bias.length === 0) throw new RangeError('bias must not be empty');
-  if (x.length % bias.length !== 0) throw new RangeError(`x has ${x.length} elements, not a multiple of the ${bias.length} bias channels`);
+  if (x.length % bias.length !== 0)
+    throw new RangeError(`x has ${x.length} elements, not a multiple of the ${bias.length} bias channels`);
   const [lo, hi] = floatBounds(activation);
   const y = new Float32Array(x.length);
   native().opsBiasAdd(x, bias, lo, hi, y);
@@ -152,7 +231,11 @@ export function softmaxTable(beta: number, xScale: number): Uint32Array {
  * Softmax over the last dimension. float32 → float32; 8-bit → yType (default int8) with
  * scale 1/256 and zero point −128 (int8) or 0 (uint8). xScale is required for 8-bit input.
  */
-export function softmax(x: Q8Array | Float32Array, shape: readonly number[], opts: { beta?: number; xScale?: number; yType?: Q8Type } = {}): Q8Array | Float32Array {
+export function softmax(
+  x: Q8Array | Float32Array,
+  shape: readonly number[],
+  opts: { beta?: number; xScale?: number; yType?: Q8Type } = {},
+): Q8Array | Float32Array {
   const kind = anyKind(x, 'x');
   if (kind === 'int32') throw new TypeError('x must be an Int8Array, Uint8Array or Float32Array');
   assertShape(shape, 'shape');

@@ -2,7 +2,16 @@
 // MatMul (Dense): with s = gamma / sqrt(var + eps) per output channel (float64, rounded
 // once), W' = W × s and b' = (b − mean) × s + beta.
 import type { Graph } from '../ir.js';
-import { absorbNode, activation, context, floatConst, isConvLike, newConst, outChannels, soleProducer } from './common.js';
+import {
+  absorbNode,
+  activation,
+  context,
+  floatConst,
+  isConvLike,
+  newConst,
+  outChannels,
+  soleProducer,
+} from './common.js';
 
 export function foldBatchNorm(g: Graph): boolean {
   let changed = false;
@@ -21,7 +30,8 @@ export function foldBatchNorm(g: Graph): boolean {
     if (bias && (bias.data as Float32Array).length !== C) continue;
     const eps = typeof bn.attrs.epsilon === 'number' ? bn.attrs.epsilon : 0.001;
     const s = new Float64Array(C);
-    for (let i = 0; i < C; i++) s[i] = (gamma.data as Float32Array)[i]! / Math.sqrt((variance.data as Float32Array)[i]! + Math.fround(eps));
+    for (let i = 0; i < C; i++)
+      s[i] = (gamma.data as Float32Array)[i]! / Math.sqrt((variance.data as Float32Array)[i]! + Math.fround(eps));
     const w = filter.data as Float32Array;
     const w2 = new Float32Array(w.length);
     for (let i = 0; i < w.length; i++) w2[i] = w[i]! * s[i % C]!;
@@ -30,7 +40,11 @@ export function foldBatchNorm(g: Graph): boolean {
       const b = bias ? (bias.data as Float32Array)[i]! : 0;
       b2[i] = (b - (mean.data as Float32Array)[i]!) * s[i]! + (beta.data as Float32Array)[i]!;
     }
-    conv.inputs[1] = newConst(g, `${conv.name}/bn_folded/filter`, { dtype: 'float32', shape: [...filter.shape], data: w2 });
+    conv.inputs[1] = newConst(g, `${conv.name}/bn_folded/filter`, {
+      dtype: 'float32',
+      shape: [...filter.shape],
+      data: w2,
+    });
     conv.inputs[2] = newConst(g, `${conv.name}/bn_folded/bias`, { dtype: 'float32', shape: [C], data: b2 });
     absorbNode(g, bn, conv);
     changed = true;

@@ -61,7 +61,9 @@ export function rewire(g: Graph, from: string, to: string): void {
 }
 
 function renameControlInputs(g: Graph, from: string, to: string): void {
-  for (const n of g.nodes) if (n.controlInputs?.includes(from)) n.controlInputs = [...new Set(n.controlInputs.map((c) => (c === from ? to : c)))];
+  for (const n of g.nodes)
+    if (n.controlInputs?.includes(from))
+      n.controlInputs = [...new Set(n.controlInputs.map((c) => (c === from ? to : c)))];
 }
 
 /**

@@ -17,7 +17,10 @@ export function foldConstants(g: Graph): boolean {
     let value: { data: Float32Array | Int32Array | Uint8Array; shape: number[]; dtype: string } | undefined;
     try {
       value = tf.tidy(() => {
-        const [y] = spec.execute(n, n.inputs.map((t) => constantTensor(g.constants.get(t)!)));
+        const [y] = spec.execute(
+          n,
+          n.inputs.map((t) => constantTensor(g.constants.get(t)!)),
+        );
         if (!y || y.size > MAX_ELEMENTS || y.dtype === 'string' || y.dtype === 'complex64') return undefined;
         return { data: y.dataSync() as Float32Array | Int32Array | Uint8Array, shape: [...y.shape], dtype: y.dtype };
       });
@@ -29,7 +32,13 @@ export function foldConstants(g: Graph): boolean {
     removeNode(g, n);
     const dtype = value.dtype as 'float32' | 'int32' | 'bool';
     const data = dtype === 'bool' ? Uint8Array.from(value.data) : value.data.slice();
-    g.constants.set(name, { name, dtype, shape: value.shape, data, ...(hasNonFiniteValues(data) ? { nonFinite: true } : {}) });
+    g.constants.set(name, {
+      name,
+      dtype,
+      shape: value.shape,
+      data,
+      ...(hasNonFiniteValues(data) ? { nonFinite: true } : {}),
+    });
     g.tensors.set(name, { dtype, shape: value.shape });
     changed = true;
   }

@@ -3,7 +3,18 @@
 // Minimum(6, Relu) / Maximum(x, 0) / ClipByValue(0, 6) clamp forms), Elu, LeakyRelu, Prelu,
 // Sigmoid, Tanh → the `activation` attribute.
 import type { Graph, Node } from '../ir.js';
-import { absorbNode, activation, context, floatConst, isConvLike, newConst, outChannels, scalarValue, soleProducer, type PassContext } from './common.js';
+import {
+  absorbNode,
+  activation,
+  context,
+  floatConst,
+  isConvLike,
+  newConst,
+  outChannels,
+  scalarValue,
+  soleProducer,
+  type PassContext,
+} from './common.js';
 
 export function fuseBiasAdd(g: Graph): boolean {
   let changed = false;
@@ -16,14 +27,22 @@ export function fuseBiasAdd(g: Graph): boolean {
       if (!isConvLike(conv) || !k || conv.inputs.length > 3 || activation(conv) !== 'none') continue;
       const C = outChannels(g, conv);
       const ks = k.shape;
-      if (C === undefined || (k.data as Float32Array).length !== C || (ks.length > 1 && ks[ks.length - 1] !== C)) continue;
+      if (C === undefined || (k.data as Float32Array).length !== C || (ks.length > 1 && ks[ks.length - 1] !== C))
+        continue;
       if (conv.op === 'MatMul' && g.tensors.get(conv.outputs[0]!)?.shape?.length !== 2) continue;
       // A second add after a bias (a batch norm's shift after a folded scale) sums into it.
       const prior = conv.inputs[2] !== undefined ? floatConst(g, conv.inputs[2]) : undefined;
       if (conv.inputs[2] !== undefined && (prior?.data as Float32Array | undefined)?.length !== C) continue;
       const kd = k.data as Float32Array;
-      const b = prior ? newConst(g, `${conv.name}/bias_sum`, { dtype: 'float32', shape: [C], data: Float32Array.from(prior.data as Float32Array, (v, i) => v + kd[i]!) })
-        : ks.length === 1 ? k.name : newConst(g, `${k.name}/flat`, { dtype: 'float32', shape: [C], data: kd });
+      const b = prior
+        ? newConst(g, `${conv.name}/bias_sum`, {
+            dtype: 'float32',
+            shape: [C],
+            data: Float32Array.from(prior.data as Float32Array, (v, i) => v + kd[i]!),
+          })
+        : ks.length === 1
+          ? k.name
+          : newConst(g, `${k.name}/flat`, { dtype: 'float32', shape: [C], data: kd });
       conv.inputs[2] = b;
       absorbNode(g, add, conv);
       changed = true;
@@ -97,7 +116,10 @@ export function fuseActivation(g: Graph): boolean {
         } else if (n.op === 'Maximum' && v === 0 && a === 'none') {
           absorb(g, conv, n, 'relu');
           changed = true;
-        } else if ((n.op === 'Maximum' && v === 0 && (a === 'relu' || a === 'relu6')) || (n.op === 'Minimum' && v === 6 && a === 'relu6')) {
+        } else if (
+          (n.op === 'Maximum' && v === 0 && (a === 'relu' || a === 'relu6')) ||
+          (n.op === 'Minimum' && v === 6 && a === 'relu6')
+        ) {
           // Already within the bound (Keras' ReLU(6) exports as Maximum(Minimum(x, 6), 0)).
           absorb(g, conv, n, a);
           changed = true;

@@ -27,7 +27,16 @@ export const PASSES = {
   'fold-pad': foldPad,
 } satisfies Record<string, Pass>;
 export type PassName = keyof typeof PASSES;
-export const DEFAULT_PASSES: readonly PassName[] = ['remove-identity', 'fold-constants', 'fold-pad', 'fold-batchnorm', 'fold-scale', 'fuse-prelu', 'fuse-bias', 'fuse-activation'];
+export const DEFAULT_PASSES: readonly PassName[] = [
+  'remove-identity',
+  'fold-constants',
+  'fold-pad',
+  'fold-batchnorm',
+  'fold-scale',
+  'fuse-prelu',
+  'fuse-bias',
+  'fuse-activation',
+];
 
 export interface OptimizeOptions {
   passes?: readonly PassName[];
@@ -46,7 +55,8 @@ export function optimize(g: Graph, opts: OptimizeOptions = {}): Graph {
   const byName = new Map(out.nodes.map((n) => [n.name, n]));
   for (const r of controlFlowRegions(out)) {
     for (const name of r.nodes) {
-      if (!byName.get(name)!.opaque) throw new ModelFormatError('a node inside a control-flow region must be opaque (raw TF form)', { node: name });
+      if (!byName.get(name)!.opaque)
+        throw new ModelFormatError('a node inside a control-flow region must be opaque (raw TF form)', { node: name });
     }
   }
   inferShapes(out);
@@ -67,7 +77,10 @@ export function optimize(g: Graph, opts: OptimizeOptions = {}): Graph {
   topoSort(out);
   inferShapes(out);
   // The model's signature names its outputs: passes may fuse the nodes behind them, never rename them.
-  if (out.outputs.some((o, i) => o !== g.outputs[i])) throw new Error(`internal error: optimize renamed graph outputs [${g.outputs.join(', ')}] to [${out.outputs.join(', ')}]`);
+  if (out.outputs.some((o, i) => o !== g.outputs[i]))
+    throw new Error(
+      `internal error: optimize renamed graph outputs [${g.outputs.join(', ')}] to [${out.outputs.join(', ')}]`,
+    );
   if (any) out.transformed = true;
   return out;
 }

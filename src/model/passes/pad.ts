@@ -15,11 +15,20 @@ export function foldPad(g: Graph): boolean {
     const out = pad.outputs[0]!;
     const readers = c.cons.get(out) ?? [];
     if (g.outputs.includes(out) || readers.length === 0) continue;
-    const ok = readers.every((r) => !r.opaque && (r.op === 'Conv2D' || r.op === 'DepthwiseConv2dNative') && r.inputs[0] === out && r.inputs.indexOf(out) === 0 &&
-      ['VALID', 'EXPLICIT'].includes(String(r.attrs.padding).toUpperCase()));
+    const ok = readers.every(
+      (r) =>
+        !r.opaque &&
+        (r.op === 'Conv2D' || r.op === 'DepthwiseConv2dNative') &&
+        r.inputs[0] === out &&
+        r.inputs.indexOf(out) === 0 &&
+        ['VALID', 'EXPLICIT'].includes(String(r.attrs.padding).toUpperCase()),
+    );
     if (!ok) continue;
     for (const r of readers) {
-      const prev = String(r.attrs.padding).toUpperCase() === 'EXPLICIT' ? (r.attrs.explicit_paddings as number[]) : [0, 0, 0, 0, 0, 0, 0, 0];
+      const prev =
+        String(r.attrs.padding).toUpperCase() === 'EXPLICIT'
+          ? (r.attrs.explicit_paddings as number[])
+          : [0, 0, 0, 0, 0, 0, 0, 0];
       r.attrs.padding = 'EXPLICIT';
       r.attrs.explicit_paddings = prev.map((v, i) => v + p[i]!);
       r.inputs[0] = pad.inputs[0]!;

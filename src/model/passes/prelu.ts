@@ -9,7 +9,17 @@
 // every block into a tfjs segment (73 of 86 ms of a MobileFaceNet run); as Prelu it fuses into
 // the convolution before it.
 import type { Graph, Node } from '../ir.js';
-import { absorbNode, activation, context, floatConst, isConvLike, newConst, removeNode, soleProducer, type PassContext } from './common.js';
+import {
+  absorbNode,
+  activation,
+  context,
+  floatConst,
+  isConvLike,
+  newConst,
+  removeNode,
+  soleProducer,
+  type PassContext,
+} from './common.js';
 
 /** The node producing t when t has that one reader (and is not a graph output). */
 function only(c: PassContext, t: string | undefined, op: string): Node | undefined {
@@ -39,10 +49,21 @@ export function fusePrelu(g: Graph): boolean {
       if (!sub || !abs || abs.inputs[0] !== x) continue;
       const C = g.tensors.get(x)?.shape?.at(-1);
       const a = k.data as Float32Array;
-      if (C === undefined || C < 1 || !(a.length === 1 || (a.length === C && k.shape.at(-1) === C)) || !a.every(Number.isFinite)) continue;
+      if (
+        C === undefined ||
+        C < 1 ||
+        !(a.length === 1 || (a.length === C && k.shape.at(-1) === C)) ||
+        !a.every(Number.isFinite)
+      )
+        continue;
       const p = c.prod.get(x);
-      const nonNegative = !!p && p[1] === 0 && !p[0].opaque
-        && (p[0].op === 'Relu' || p[0].op === 'Relu6' || (isConvLike(p[0]) && ['relu', 'relu6'].includes(activation(p[0]))));
+      const nonNegative =
+        !!p &&
+        p[1] === 0 &&
+        !p[0].opaque &&
+        (p[0].op === 'Relu' ||
+          p[0].op === 'Relu6' ||
+          (isConvLike(p[0]) && ['relu', 'relu6'].includes(activation(p[0]))));
       if (!relu && nonNegative) {
         for (const n of [mul, sub, abs]) removeNode(g, n);
         add.inputs = [x];
@@ -50,7 +71,11 @@ export function fusePrelu(g: Graph): boolean {
         changed = true;
         break;
       }
-      const alpha = newConst(g, `${add.name}/prelu_alpha`, { dtype: 'float32', shape: [C], data: Float32Array.from({ length: C }, (_, i) => plusOne + 2 * a[a.length === 1 ? 0 : i]!) });
+      const alpha = newConst(g, `${add.name}/prelu_alpha`, {
+        dtype: 'float32',
+        shape: [C],
+        data: Float32Array.from({ length: C }, (_, i) => plusOne + 2 * a[a.length === 1 ? 0 : i]!),
+      });
       for (const n of [relu, mul, sub, abs]) if (n) removeNode(g, n);
       add.op = 'Prelu';
       add.inputs = [x, alpha];

@@ -8,7 +8,16 @@
 // times apart — and the small ones are lost (a face-embedding model kept cosine 0.01). Folded,
 // the quantized tensor is the normalized one. The AddV2 then fuses as the bias (fuse.ts).
 import type { Graph } from '../ir.js';
-import { absorbNode, activation, context, floatConst, isConvLike, newConst, outChannels, soleProducer } from './common.js';
+import {
+  absorbNode,
+  activation,
+  context,
+  floatConst,
+  isConvLike,
+  newConst,
+  outChannels,
+  soleProducer,
+} from './common.js';
 
 export function foldScale(g: Graph): boolean {
   let changed = false;
@@ -32,10 +41,18 @@ export function foldScale(g: Graph): boolean {
       const w = filter.data as Float32Array;
       const w2 = new Float32Array(w.length);
       for (let i = 0; i < w.length; i++) w2[i] = w[i]! * at(i);
-      conv.inputs[1] = newConst(g, `${conv.name}/scale_folded/filter`, { dtype: 'float32', shape: [...filter.shape], data: w2 });
+      conv.inputs[1] = newConst(g, `${conv.name}/scale_folded/filter`, {
+        dtype: 'float32',
+        shape: [...filter.shape],
+        data: w2,
+      });
       if (bias) {
         const b = bias.data as Float32Array;
-        conv.inputs[2] = newConst(g, `${conv.name}/scale_folded/bias`, { dtype: 'float32', shape: [C], data: Float32Array.from(b, (v, i) => v * at(i)) });
+        conv.inputs[2] = newConst(g, `${conv.name}/scale_folded/bias`, {
+          dtype: 'float32',
+          shape: [C],
+          data: Float32Array.from(b, (v, i) => v * at(i)),
+        });
       }
       absorbNode(g, mul, conv);
       changed = true;
