@@ -27,6 +27,7 @@ const parts = [
   ['Deep Compression (held-out protocol)', 'bench/deep-compression/RESULTS-deep-compression.md'],
   ['sparse kernels for pruned weights', 'bench/sparse/RESULTS-sparse.md'],
   ['does a rounding bug get caught (independent reference)', 'bench/notes/reference-check.md'],
+  ['a rounding bug in the native requantize: which tests fail', 'bench/notes/rounding-mutation.md'],
   ['hardening', 'bench/notes/hardening.md'],
   ['model I/O', 'bench/notes/model-io.md'],
   ['installing without a compiler, the arm64 prebuild, the CLI', 'bench/notes/install.md'],
