@@ -12,7 +12,7 @@ import { executeAsync } from '../model/execute.js';
 import type { Graph } from '../model/ir.js';
 import { fileIO } from '../io/files.js';
 import { loadModel } from '../model/load.js';
-import { modelFidelity, type ModelFidelity } from '../quant/output-fidelity.js';
+import { modelFidelity, tensorSpec, type ModelFidelity } from '../quant/output-fidelity.js';
 import { measurePoints } from '../quant/measure-points.js';
 import { medianMs } from '../report/timing.js';
 import { toFloatTensor } from '../runtime/host-tensor.js';
@@ -160,14 +160,7 @@ export async function evaluateWritten(
       q.forEach((t) => t.dispose());
     }
     const discrete = new Set(measurePoints(float).discrete.map((d) => d.output));
-    const specs = float.outputs.map((n) => {
-      const s = float.tensors.get(n)?.shape;
-      return {
-        name: n,
-        classes: s && s.length >= 2 && s[s.length - 1]! > 1 ? s[s.length - 1]! : 1,
-        discrete: discrete.has(n),
-      };
-    });
+    const specs = float.outputs.map((n) => ({ ...tensorSpec(float, n), discrete: discrete.has(n) }));
     const fidelity = modelFidelity(specs, ref, got);
     const floatMs = await medianMs(
       async () =>

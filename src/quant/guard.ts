@@ -32,7 +32,7 @@ import {
 } from './params.js';
 import { layerReport, type LayerReport } from './report.js';
 import { dequantizeSim, simulate, simulateAsync } from './simulate.js';
-import { modelFidelity, type OutputFidelity } from './output-fidelity.js';
+import { modelFidelity, tensorSpec, type OutputFidelity } from './output-fidelity.js';
 import { measurePoints, type DiscreteOutput } from './measure-points.js';
 import { quantizeWeight } from './weights.js';
 
@@ -112,13 +112,6 @@ async function simulatedOutputs(g: Graph, x: Record<string, tf.Tensor>, points: 
     const v = i >= 0 ? sim.outputs[i] : sim.tensors.get(t);
     if (!v) throw new Error(`internal: measure point '${t}' was not computed by the simulation`);
     return Float32Array.from(dequantizeSim(v).data as ArrayLike<number>);
-  });
-}
-
-function pointSpecs(g: Graph, points: string[]): { name: string; classes: number }[] {
-  return points.map((o) => {
-    const s = g.tensors.get(o)?.shape;
-    return { name: o, classes: s && s.length >= 2 && s[s.length - 1]! > 1 ? s[s.length - 1]! : 1 };
   });
 }
 
@@ -287,7 +280,7 @@ export async function runGuard(
     // is still continuous (src/quant/measure-points.ts).
     const { points, discrete } = measurePoints(reference);
     discreteOutputs = discrete;
-    const specs = pointSpecs(reference, points);
+    const specs = points.map((t) => tensorSpec(reference, t));
     const ref: Float32Array[][] = [];
     for (const x of data) ref.push(await floatOutputs(reference, x, points));
     base = 1;

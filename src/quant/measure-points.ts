@@ -53,11 +53,12 @@ export function measurePoints(g: Graph): MeasurePoints {
     if (mine.has(name)) entering.set(name, inputs);
     for (const t of outputs) first.set(t, mine);
   };
+  const byName = new Map(g.nodes.map((n) => [n.name, n]));
   for (const u of executionUnits(g, regions)) {
     if (u.kind === 'node') visit(u.node.name, u.node.inputs, u.node.outputs, SELECTION_OPS.has(u.node.op));
     else {
       const r = u.region;
-      const nodes = r.nodes.map((n) => g.nodes.find((m) => m.name === n)!);
+      const nodes = r.nodes.map((n) => byName.get(n)!);
       visit(
         r.nodes[0]!,
         r.inputs,

@@ -12,6 +12,8 @@
 // headline is the minimum score over outputs; a tolerance is a minimum score (e.g. 0.99).
 // NaN where the reference is finite scores −∞.
 
+import type { Graph } from '../model/ir.js';
+
 /** Outputs with at least this many values are compared by cosine. */
 export const COSINE_MIN_VALUES = 16;
 /**
@@ -22,6 +24,15 @@ export const COSINE_MIN_VALUES = 16;
 export const NEAR_ZERO = 1e-3;
 /** Floor of the magnitude small outputs' errors are relative to: below it the error is absolute. */
 export const RELATIVE_ERROR_FLOOR = 1;
+
+/**
+ * How a tensor of g is scored: its name and its classes (the last dimension when the tensor has
+ * two or more dimensions and it is over 1: top-1 agreement is measured over it).
+ */
+export function tensorSpec(g: Graph, name: string): { name: string; classes: number } {
+  const s = g.tensors.get(name)?.shape;
+  return { name, classes: s && s.length >= 2 && s[s.length - 1]! > 1 ? s[s.length - 1]! : 1 };
+}
 
 export interface OutputFidelity {
   output: string;

@@ -510,8 +510,9 @@ export class InferenceSession {
     options: RunOptions = {},
   ): Promise<Record<string, HostTensor> | Record<string, tf.Tensor>> {
     const { prepared, values, batch } = this.begin(inputs);
-    const fed = new Map(values);
-    const learned = this.learnedPlan(fed);
+    const learned = this.learned.size ? this.plans.get(this.learned.get(this.inputKey(values)) ?? '') : undefined;
+    // The inputs alone, for a run that starts over on the plain plan.
+    const fed = learned ? new Map(values) : undefined;
     // A learned plan is made for the concrete input shapes: no symbolic batch.
     if (learned && (await this.runOn(learned, values, 1))) {
       this.current = learned;
@@ -520,7 +521,7 @@ export class InferenceSession {
     }
     // No plan learned for these inputs yet, or a region gave other shapes this time: the plan
     // that assumes nothing about region outputs.
-    const plain = learned ? new Map(fed) : values;
+    const plain = fed ?? values;
     await this.runOn(prepared, plain, batch);
     this.learn(prepared, plain);
     return this.finish(plain, options);
@@ -536,13 +537,8 @@ export class InferenceSession {
   }
 
   /** The concrete input shapes of a run, as the key of the plans learned for them. */
-  private static concreteKey(fed: Map<string, HostTensor>): string {
-    return JSON.stringify([...fed].map(([k, v]) => [k, v.shape]));
-  }
-
-  private learnedPlan(fed: Map<string, HostTensor>): Prepared | undefined {
-    const key = this.learned.get(InferenceSession.concreteKey(fed));
-    return key === undefined ? undefined : this.plans.get(key);
+  private inputKey(values: Map<string, HostTensor>): string {
+    return JSON.stringify(this.inputs.map((i) => [i.name, values.get(i.name)!.shape]));
   }
 
   /**
@@ -562,14 +558,13 @@ export class InferenceSession {
     const regionShapes = new Map([...p.compiled.assumedShapes, ...seen]);
     const inputShapes = new Map(this.inputs.map((i) => [i.name, [...values.get(i.name)!.shape]] as [string, number[]]));
     const key = InferenceSession.planKey(inputShapes, regionShapes);
-    const concrete = InferenceSession.concreteKey(new Map(this.inputs.map((i) => [i.name, values.get(i.name)!])));
     if (this.refused.has(key)) return;
     const made = this.prepare(inputShapes, regionShapes);
     if (!made) {
       this.refused.add(key);
       return;
     }
-    this.learned.set(concrete, key);
+    this.learned.set(this.inputKey(values), key);
   }
 
   /**
