@@ -97,24 +97,6 @@ void ForBroadcast(const Shape& as, const Shape& bs, int threads, const F& f) {
   });
 }
 
-// The length of the innermost run ForBroadcast would use (its merged last dimension).
-int64_t BroadcastBlock(const Shape& as, const Shape& bs) {
-  const Shape out = BroadcastShape(as, bs);
-  const size_t r = out.size();
-  int64_t len = 1;
-  for (size_t i = r; i-- > 0;) {
-    const int64_t da = i < r - as.size() ? 1 : as[i - (r - as.size())];
-    const int64_t db = i < r - bs.size() ? 1 : bs[i - (r - bs.size())];
-    if (out[i] == 1) continue;
-    if (da != out[i] || db != out[i]) {
-      if (len == 1) len = out[i];
-      break;
-    }
-    len *= out[i];
-  }
-  return len;
-}
-
 template <typename T>
 void BinaryQuantScalarRun(BinaryOp op, const T* a, int64_t as, const T* b, int64_t bs, int64_t n, const BinaryQ& p,
                           T* y) {
@@ -168,7 +150,9 @@ bool BinaryQuantByTable(BinaryOp op, const Shape& as, const T* a, const Shape& b
   for (size_t i = 0; i < tail; i++)
     if (ss[lead + i] != out[out.size() - tail + i]) return false;
   const int64_t L = std::max<int64_t>(1, ShapeSize(ss));
-  if (L >= total || L > (int64_t(1) << 16) || 256 * L * 4 > total) return false;
+  // Up to 16 values per block: the table beats 16-lane vector runs of a few lanes; longer
+  // blocks run the vector kernels at full width.
+  if (L > 16 || L >= total || 256 * L * 4 > total) return false;
   const T* full = a_full ? a : b;
   const T* small = a_full ? b : a;
   constexpr int kLow = std::is_same<T, int8_t>::value ? -128 : 0;
@@ -206,8 +190,7 @@ void BinaryQuantImpl(BinaryOp op, const Shape& as, const T* a, const Shape& bs, 
       op != BinaryOp::kMinimum) {
     Fail("quantized binary op must be add, sub, mul, maximum or minimum");
   }
-  // Short broadcast blocks (up to 16 values): the table beats 16-lane vector runs of a few lanes.
-  if (BroadcastBlock(as, bs) <= 16 && BinaryQuantByTable(op, as, a, bs, b, p, y, threads)) return;
+  if (BinaryQuantByTable(op, as, a, bs, b, p, y, threads)) return;
   const detail::VectorKernels* vk = detail::ActiveVectorKernels();
   ForBroadcast(as, bs, threads, [&](int64_t ao, int64_t ast, int64_t bo, int64_t bst, int64_t yo, int64_t len) {
     int64_t done = 0;
