@@ -40,14 +40,19 @@ async function main(): Promise<void> {
   // Step shapes from the compiled plan (internal: a developer tool may look inside).
   const segs = (
     session as unknown as {
-      compiled: {
-        segments: {
-          kind: string;
-          plan?: { steps: { inputs: number[]; outputs: number[]; ints?: number[] }[]; buffers: { shape: number[] }[] };
-        }[];
+      current: {
+        compiled: {
+          segments: {
+            kind: string;
+            plan?: {
+              steps: { inputs: number[]; outputs: number[]; ints?: number[] }[];
+              buffers: { shape: number[] }[];
+            };
+          }[];
+        };
       };
     }
-  ).compiled.segments;
+  ).current.compiled.segments;
   const steps = segs.flatMap((s) =>
     s.kind === 'native' && s.plan ? s.plan.steps.map((st) => ({ st, plan: s.plan! })) : [],
   );
