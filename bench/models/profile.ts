@@ -1,7 +1,7 @@
 // Where the time of one model goes: per-step native time of an int8 (or dynamic / float)
 // session of the MobileNetV2-style 224 graph at batch 1 (--batch N: N), with each step's op, shapes and
 // GOPS, slowest first. A developer tool for kernel work (the issue-5 table is run.ts).
-//   Run: npx tsx bench/models/profile.ts [--mode int8|dynamic|float] [--threads N] [--runs N] [--model mobilenet|resnet] [--batch N]
+//   Run: npx tsx bench/models/profile.ts [--mode int8|dynamic|float] [--threads N] [--runs N] [--model mobilenet|resnet] [--batch N] [--min]
 import { initFloatBackend } from '../../src/backend/float.js';
 import { getIsa, setThreads } from '../../src/native/cpu.js';
 import { InferenceSession } from '../../src/runtime/index.js';
@@ -29,14 +29,25 @@ async function main(): Promise<void> {
   const x = variedInput([Number(arg('batch', '1')), ...shape], 1);
   const feed = { [g.inputs[0]!.name]: { data: x.dataSync() as Float32Array, shape: x.shape } };
   for (let i = 0; i < 5; i++) await session.run(feed);
+  // --min: each step's quickest run instead of the mean (steadier on a machine shared with
+  // other jobs: a step that another process interrupted is not the step's cost).
+  const min = process.argv.includes('--min');
   session.profile(true);
   const t0 = performance.now(),
     c0 = process.cpuUsage();
-  for (let i = 0; i < runs; i++) await session.run(feed);
+  let prof: { op: string; seconds: number }[] = [];
+  for (let i = 0; i < runs; i++) {
+    await session.run(feed);
+    if (!min) continue;
+    const p = session.profile(false).map((q) => ({ op: q.op, seconds: q.seconds * runs }));
+    prof = prof.length === 0 ? p : prof.map((q, k) => (p[k]!.seconds < q.seconds ? p[k]! : q));
+    session.profile(true);
+  }
   const wall = (performance.now() - t0) / runs;
   const cu = process.cpuUsage(c0);
   const cpu = (cu.user + cu.system) / 1000 / runs;
-  const prof = session.profile(false);
+  if (!min) prof = session.profile(false);
+  else session.profile(false);
   // Step shapes from the compiled plan (internal: a developer tool may look inside).
   const segs = (
     session as unknown as {

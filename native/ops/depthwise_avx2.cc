@@ -1,5 +1,6 @@
-// AVX2 depthwise convolution kernels (compiled with -mavx2 -mfma -mf16c -mbmi2; used on AVX2,
-// AVX-VNNI and AVX-512 VNNI machines).
+// AVX2 depthwise convolution kernels (compiled with -mavx2 -mfma -mf16c -mbmi2; used on AVX2
+// and AVX-VNNI machines, and for float32 on AVX-512 VNNI ones, whose int8 depthwise is
+// depthwise_avx512vnni.cc).
 // - int8 / uint8: 16 channels at a time (a partial last block on zero-padded weights), two
 //   taps interleaved, widened to 16 bits, VPMADDWD (|(x − zx)·w| ≤ 255·128: a pair of
 //   products never leaves int32), int32 wrap-around adds, then §7 with CVTDQ2PS / MULPS /
@@ -34,7 +35,7 @@ namespace {
 // Channels are padded with zero weights to whole 16-channel blocks (cp of them): the last,
 // partial block runs the same vector code as the others, its extra lanes multiply whatever
 // input bytes follow by 0 and are never stored.
-struct DwPacked {
+struct DwPacked final : PreparedDepthwise {
   std::vector<__m256i> w;      // [block][pair][2]
   std::vector<int8_t> filter;  // [tap][cp], zero-padded (the per-pixel border path reads it)
   std::vector<int32_t> bias_eff;
@@ -464,7 +465,7 @@ void DepthwiseRows(const ConvGeom& g, const T* x, const DepthwiseQ& p, const DwP
 
 template <bool kSigned, typename T>
 void DepthwiseAll(const ConvGeom& g, const T* x, const DepthwiseQ& p, T* y, int threads) {
-  const auto* ready = static_cast<const DwPacked*>(p.prepared.get());
+  const auto* ready = dynamic_cast<const DwPacked*>(p.prepared.get());
   DwPacked local;
   if (ready == nullptr || ready->in_w != g.in_w || ready->in_c != g.in_c || ready->w3.empty() != !Slides3x3(g)) {
     local = PackDepthwise<T>(g, p);
@@ -593,7 +594,7 @@ void DepthwiseF32Avx2(const ConvGeom& g, const float* x, const float* filter, co
               [&](int64_t rb, int64_t re) { DepthwiseF32Rows(g, x, filter, bias, y_min, y_max, y, rb, re); });
 }
 
-std::shared_ptr<const void> PrepareDepthwiseAvx2(const ConvGeom& g, const DepthwiseQ& p) {
+std::shared_ptr<const PreparedDepthwise> PrepareDepthwiseAvx2(const ConvGeom& g, const DepthwiseQ& p) {
   return std::make_shared<const DwPacked>(PackDepthwise<int8_t>(g, p));
 }
 void DepthwiseAvx2(const ConvGeom& g, const int8_t* x, const DepthwiseQ& p, int8_t* y, int threads) {

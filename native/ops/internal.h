@@ -56,7 +56,7 @@ int64_t WindowTaps(const ConvGeom& g, int64_t n, int64_t oy, int64_t ox, const T
 // the active path resolves to no set (kRef, arm64) the callers run their portable loops.
 struct VectorKernels {
   // Depthwise, multiplier 1 (packs the weights, then splits rows over the pool).
-  std::shared_ptr<const void> (*prepare_depthwise)(const ConvGeom& g, const DepthwiseQ& p);
+  std::shared_ptr<const PreparedDepthwise> (*prepare_depthwise)(const ConvGeom& g, const DepthwiseQ& p);
   void (*depthwise_s8)(const ConvGeom& g, const int8_t* x, const DepthwiseQ& p, int8_t* y, int threads);
   void (*depthwise_u8)(const ConvGeom& g, const uint8_t* x, const DepthwiseQ& p, uint8_t* y, int threads);
   // float32 depthwise, multiplier 1: y = clamp(bias + Σ taps x·w) with FMA, taps in row-major order.
@@ -77,7 +77,7 @@ const VectorKernels* ActiveVectorKernels();
 
 // ---- AVX2 kernels (ops/*_avx2.cc), reached through the table.
 #if defined(__x86_64__) || defined(_M_X64)
-std::shared_ptr<const void> PrepareDepthwiseAvx2(const ConvGeom& g, const DepthwiseQ& p);
+std::shared_ptr<const PreparedDepthwise> PrepareDepthwiseAvx2(const ConvGeom& g, const DepthwiseQ& p);
 void DepthwiseAvx2(const ConvGeom& g, const int8_t* x, const DepthwiseQ& p, int8_t* y, int threads);
 void DepthwiseAvx2(const ConvGeom& g, const uint8_t* x, const DepthwiseQ& p, uint8_t* y, int threads);
 void DepthwiseF32Avx2(const ConvGeom& g, const float* x, const float* filter, const float* bias, float y_min,
@@ -87,6 +87,11 @@ int64_t BinaryQuantAvx2S8(BinaryOp op, const int8_t* a, const int8_t* b, bool b_
                           int8_t* y);
 int64_t BinaryQuantAvx2U8(BinaryOp op, const uint8_t* a, const uint8_t* b, bool b_scalar, int64_t n, const BinaryQ& p,
                           uint8_t* y);
+
+// ---- AVX-512 VNNI kernels (ops/*_avx512vnni.cc), reached through the table.
+std::shared_ptr<const PreparedDepthwise> PrepareDepthwiseAvx512Vnni(const ConvGeom& g, const DepthwiseQ& p);
+void DepthwiseAvx512Vnni(const ConvGeom& g, const int8_t* x, const DepthwiseQ& p, int8_t* y, int threads);
+void DepthwiseAvx512Vnni(const ConvGeom& g, const uint8_t* x, const DepthwiseQ& p, uint8_t* y, int threads);
 #endif
 
 }  // namespace detail

@@ -1,5 +1,6 @@
 // The ops family's per-ISA table (common/dispatch.h): AVX2 vector kernels, which every x86
-// SIMD path resolves to; no entry for kRef or arm64 (the callers' portable loops run there).
+// SIMD path resolves to, and AVX-512 VNNI's own depthwise; no entry for kRef or arm64 (the
+// callers' portable loops run there).
 #include "common/cpu.h"
 #include "ops/internal.h"
 
@@ -21,6 +22,18 @@ const VectorKernels* ActiveVectorKernels() {
           BinaryQuantAvx2S8,
           BinaryQuantAvx2U8};
       return &avx2;
+    };
+    // Depthwise with VPDPBUSD; the other kernels are the AVX2 ones (memory-bound at these widths).
+    t.entries[static_cast<int>(Isa::kAvx512Vnni)] = [] {
+      static const VectorKernels avx512vnni{
+          PrepareDepthwiseAvx512Vnni,
+          static_cast<void (*)(const ConvGeom&, const int8_t*, const DepthwiseQ&, int8_t*, int)>(DepthwiseAvx512Vnni),
+          static_cast<void (*)(const ConvGeom&, const uint8_t*, const DepthwiseQ&, uint8_t*, int)>(DepthwiseAvx512Vnni),
+          DepthwiseF32Avx2,
+          ApplyLutAvx2,
+          BinaryQuantAvx2S8,
+          BinaryQuantAvx2U8};
+      return &avx512vnni;
     };
 #endif
     return t;

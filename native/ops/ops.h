@@ -68,6 +68,12 @@ void Im2Col(const ConvGeom& g, const float* x, float pad_value, float* a, int64_
 // channel c = i·multiplier + m reads input channel i:
 //   acc = bias[c] + Σ_taps (x − x_zero_point)·w[ky, kx, c]      (int32, wraps; padding adds 0)
 //   y   = §7 requantize(acc, multipliers[c], y_zero_point, y_min, y_max)
+// Weights packed for one kernel path (each path derives its own form; a path given another
+// path's form, e.g. after the active ISA changed, packs for itself instead).
+struct PreparedDepthwise {
+  virtual ~PreparedDepthwise() = default;
+};
+
 struct DepthwiseQ {
   int32_t multiplier = 1;
   int32_t x_zero_point = 0;
@@ -77,7 +83,7 @@ struct DepthwiseQ {
   int32_t y_zero_point = 0, y_min = -128, y_max = 127;
   // Optional: weights packed once by PrepareDepthwise for this filter and geometry (the
   // runtime prepares at load); null = packed on every call.
-  std::shared_ptr<const void> prepared;
+  std::shared_ptr<const PreparedDepthwise> prepared;
 };
 // Packs the weights of p for geometry g (any batch and input height) into p->prepared when the
 // running path uses a packed form; the filter, bias and zero point must not change afterwards.

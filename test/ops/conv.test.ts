@@ -227,6 +227,25 @@ describe('DepthwiseConv2D int8', () => {
           [2, 0],
         ],
       },
+      // The AVX-512 VNNI kernel's blocks: 64 channels (zmm) with a last block of 64, 32 (ymm) or 16
+      // (xmm) lanes, masked past C; windows of more than 4 rows (two VPDPBUSD row groups) and
+      // other than 3 columns (the generic loop); padding on every side at once.
+      { xs: [1, 6, 7, 96], k: [3, 3], m: 1, s: [1, 1], d: [1, 1], pad: 'same' },
+      { xs: [2, 7, 6, 144], k: [3, 3], m: 1, s: [2, 2], d: [1, 1], pad: 'same' },
+      { xs: [1, 5, 9, 200], k: [3, 3], m: 1, s: [1, 2], d: [2, 1], pad: 'same' },
+      { xs: [1, 9, 8, 80], k: [5, 5], m: 1, s: [1, 1], d: [1, 1], pad: 'same' },
+      { xs: [1, 4, 12, 130], k: [1, 4], m: 1, s: [1, 3], d: [1, 1], pad: 'same' },
+      {
+        xs: [1, 5, 6, 72],
+        k: [3, 3],
+        m: 1,
+        s: [1, 1],
+        d: [1, 1],
+        pad: [
+          [3, 2],
+          [2, 3],
+        ],
+      },
       // Channel counts that are not whole 16-channel blocks (fewer than 16, between, above): the
       // AVX2 paths run the partial last block on zero-padded weights, their last input loads
       // staged near the end of x; sliding 3×3 (stride 1 along x), strided, 5×5 and batch 2.
