@@ -43,6 +43,8 @@ void Gemm(const Kernels& kern, int64_t M, int64_t N, int64_t K, Mat A, Mat B, fl
 // packing of A and tile kernel as Gemm, so the same sums in the same order. (Tried: full
 // tiles reading A in place and storing straight into C, skipping the A panel and the stack
 // tile — MobileNetV2's 12544 × 16 × 96 layer took 3.6–4.1 ms instead of 1.5–1.9; not kept.)
+// A path with its own gemm_packed_b (kernels.h) runs that instead: the AVX-512 one reads A in
+// place for K ≤ 64, where its wider tile makes the packing the larger cost.
 void GemmPackedB(const Kernels& kern, int64_t M, int64_t N, int64_t K, Mat A, const float* b, int64_t panel_stride,
                  float* C, int64_t rsc, const float* bias, int act, float alpha);
 

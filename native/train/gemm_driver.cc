@@ -19,14 +19,15 @@ namespace train {
 
 using namespace detail;  // the shared driver helpers of driver.h
 
-// The float training family's table: ref and AVX2 (+FMA) microkernels; every x86 SIMD path
-// resolves to AVX2 along the fallback chain, arm64 to ref.
+// The float training family's table: ref and AVX2 (+FMA) microkernels, and AVX-512's own
+// packed-B GEMM (inference); the other x86 SIMD paths resolve to AVX2, arm64 to ref.
 const Kernels& ActiveKernels() {
   static const IsaTable<Kernels> table = [] {
     IsaTable<Kernels> t;
     t.entries[static_cast<int>(Isa::kRef)] = [] { return &RefKernels(); };
 #if defined(__x86_64__) || defined(_M_X64)
     t.entries[static_cast<int>(Isa::kAvx2)] = [] { return &Avx2Kernels(); };
+    t.entries[static_cast<int>(Isa::kAvx512Vnni)] = [] { return &Avx512Kernels(); };
 #endif
     return t;
   }();
@@ -164,6 +165,8 @@ static inline void BiasActRow(float* v, int64_t n, const float* bias, int act, f
 void GemmPackedB(const Kernels& kern, int64_t M, int64_t N, int64_t K, Mat A, const float* b, int64_t panel_stride,
                  float* C, int64_t rsc, const float* bias, int act, float alpha) {
   if (M <= 0 || N <= 0) return;
+  if (kern.gemm_packed_b != nullptr && A.cs == 1 && K > 0)
+    return kern.gemm_packed_b(M, N, K, A.p, A.rs, b, panel_stride, C, rsc, bias, act, alpha);
   const bool epi = bias != nullptr || act != 0;
   if (K <= 0) {
     for (int64_t i = 0; i < M; i++) {

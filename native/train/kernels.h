@@ -15,11 +15,16 @@ struct Kernels {
   void (*gemm_tile)(int64_t kc, const float* a, const float* b, float* c);
   // acc[j] += sum_{i < n} x[i * xstep + j] * y[i * ystep + j]   (j < len)
   void (*dot_rows)(int64_t n, int64_t len, const float* x, int64_t xstep, const float* y, int64_t ystep, float* acc);
+  // Optional (null: the driver's loop over gemm_tile): GemmPackedB (driver.h) whole, with A
+  // row-major (lda apart), for a path whose register tile differs from kMR × kNR.
+  void (*gemm_packed_b)(int64_t M, int64_t N, int64_t K, const float* a, int64_t lda, const float* b,
+                        int64_t panel_stride, float* C, int64_t rsc, const float* bias, int act, float alpha);
 };
 
 const Kernels& RefKernels();
 #if defined(__x86_64__) || defined(_M_X64)
 const Kernels& Avx2Kernels();
+const Kernels& Avx512Kernels();
 #endif
 // The table for the active ISA.
 const Kernels& ActiveKernels();

@@ -1,0 +1,175 @@
+// AVX-512 float GEMM over prepacked B panels, for the runtime's float convolutions and
+// matmuls on AVX-512 machines (compiled with the avx512vnni flags: the path is the AVX-512 VNNI
+// one; only AVX-512 F is used here). The other float kernels of this path are the AVX2 ones.
+//
+// The AVX2 tile (6 × 16 as two ymm per row) leaves each zmm FMA half used; here the tile is 6
+// rows × 32 columns, two 16-column B panels as one zmm each: per k, two B loads, six A
+// broadcasts and twelve FMAs into twelve named accumulators (enough independent chains to
+// cover the FMA latency on two ports). The results go straight to C — added to it after the
+// first K block, then bias and activation on the last — with masked stores for the last
+// columns, instead of through a stack tile and scalar loops. Per element the sum is the
+// driver's: FMAs over each K block of kKC in k order, then the block sums added to C in block
+// order, then + bias and the activation (BiasActRow's order), so Gemm and this agree on the
+// arithmetic up to the FMA contraction the AVX2 tile also uses.
+#include <immintrin.h>
+
+#include <algorithm>
+
+#include "train/driver.h"
+#include "train/kernels.h"
+
+namespace tfjq {
+namespace train {
+namespace {
+
+using detail::kKC;
+using detail::kMC;
+
+// Largest K whose A rows the tile reads in place (measured on MobileNetV2's and BlazePose's
+// pointwise convolutions, K = 8..96: packing A cost more than it saved below this).
+constexpr int64_t kInPlaceK = 64;
+
+// v < 0 ? 0 : v, v < 0 ? 0 : (v > 6 ? 6 : v), v < 0 ? alpha·v : v — the scalar ActRow's
+// comparisons (−0 and NaN pass through unchanged).
+inline __m512 Act(__m512 v, int act, __m512 alpha) {
+  const __m512 zero = _mm512_setzero_ps();
+  switch (static_cast<Activation>(act)) {
+    case Activation::kRelu:
+      return _mm512_mask_mov_ps(v, _mm512_cmp_ps_mask(v, zero, _CMP_LT_OQ), zero);
+    case Activation::kRelu6: {
+      const __m512 six = _mm512_set1_ps(6.f);
+      const __m512 r = _mm512_mask_mov_ps(v, _mm512_cmp_ps_mask(v, six, _CMP_GT_OQ), six);
+      return _mm512_mask_mov_ps(r, _mm512_cmp_ps_mask(v, zero, _CMP_LT_OQ), zero);
+    }
+    case Activation::kLeakyRelu:
+      return _mm512_mask_mul_ps(v, _mm512_cmp_ps_mask(v, zero, _CMP_LT_OQ), v, alpha);
+    default:
+      return v;
+  }
+}
+
+struct Epilogue {
+  bool add;           // a later K block: C += acc
+  bool finish;        // the last K block, with bias or an activation
+  const float* bias;  // at the tile's first column, or null
+  int act;
+  __m512 alpha;
+};
+
+// One row's 16 columns at c (mask m): acc (+ C) (+ bias, activation) → C.
+inline void Put(float* c, __mmask16 m, __m512 acc, const float* bias, const Epilogue& e) {
+  if (e.add) acc = _mm512_add_ps(acc, _mm512_maskz_loadu_ps(m, c));
+  if (e.finish) {
+    if (bias) acc = _mm512_add_ps(acc, _mm512_maskz_loadu_ps(m, bias));
+    acc = Act(acc, e.act, e.alpha);
+  }
+  _mm512_mask_storeu_ps(c, m, acc);
+}
+
+// Rows [0, mr) (mr ≤ kMR) of the tile: A either packed (a: kc × kMR, k-major; lda 0) or read
+// in place (row r at a + r·lda; rows past mr repeat the last one), B panels b0, b1 (kc × 16
+// each; b1 unused when kPanels is 1), columns masked by m0, m1, into C rows rsc apart.
+template <int kPanels>
+void Tile(int64_t kc, const float* a, int64_t lda, const float* b0, const float* b1, float* c, int64_t rsc, int64_t mr,
+          __mmask16 m0, __mmask16 m1, const Epilogue& e) {
+  __m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+  __m512 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+  // Packed: element (r, p) at a[p·kMR + r]; in place: at a[r·lda + p].
+  const int64_t rs = lda == 0 ? 1 : lda, ps = lda == 0 ? kMR : 1;
+  const float* a0 = a;
+  const float* a1 = a + std::min<int64_t>(1, mr - 1) * rs;
+  const float* a2 = a + std::min<int64_t>(2, mr - 1) * rs;
+  const float* a3 = a + std::min<int64_t>(3, mr - 1) * rs;
+  const float* a4 = a + std::min<int64_t>(4, mr - 1) * rs;
+  const float* a5 = a + std::min<int64_t>(5, mr - 1) * rs;
+  for (int64_t p = 0; p < kc; p++, b0 += kNR, b1 += kNR) {
+    const int64_t q = p * ps;
+    const __m512 x0 = _mm512_loadu_ps(b0);
+    const __m512 x1 = kPanels == 2 ? _mm512_loadu_ps(b1) : x0;
+    __m512 av = _mm512_set1_ps(a0[q]);
+    c00 = _mm512_fmadd_ps(av, x0, c00);
+    if (kPanels == 2) c01 = _mm512_fmadd_ps(av, x1, c01);
+    av = _mm512_set1_ps(a1[q]);
+    c10 = _mm512_fmadd_ps(av, x0, c10);
+    if (kPanels == 2) c11 = _mm512_fmadd_ps(av, x1, c11);
+    av = _mm512_set1_ps(a2[q]);
+    c20 = _mm512_fmadd_ps(av, x0, c20);
+    if (kPanels == 2) c21 = _mm512_fmadd_ps(av, x1, c21);
+    av = _mm512_set1_ps(a3[q]);
+    c30 = _mm512_fmadd_ps(av, x0, c30);
+    if (kPanels == 2) c31 = _mm512_fmadd_ps(av, x1, c31);
+    av = _mm512_set1_ps(a4[q]);
+    c40 = _mm512_fmadd_ps(av, x0, c40);
+    if (kPanels == 2) c41 = _mm512_fmadd_ps(av, x1, c41);
+    av = _mm512_set1_ps(a5[q]);
+    c50 = _mm512_fmadd_ps(av, x0, c50);
+    if (kPanels == 2) c51 = _mm512_fmadd_ps(av, x1, c51);
+  }
+  const float* bias1 = e.bias ? e.bias + 16 : nullptr;
+  auto row = [&](int64_t r, __m512 lo, __m512 hi) {
+    float* cr = c + r * rsc;
+    Put(cr, m0, lo, e.bias, e);
+    if (kPanels == 2) Put(cr + 16, m1, hi, bias1, e);
+  };
+  row(0, c00, c01);
+  if (mr > 1) row(1, c10, c11);
+  if (mr > 2) row(2, c20, c21);
+  if (mr > 3) row(3, c30, c31);
+  if (mr > 4) row(4, c40, c41);
+  if (mr > 5) row(5, c50, c51);
+}
+
+inline __mmask16 ColMask(int64_t n) { return n >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << n) - 1); }
+
+void GemmPackedBAvx512(int64_t M, int64_t N, int64_t K, const float* a, int64_t lda, const float* b,
+                       int64_t panel_stride, float* C, int64_t rsc, const float* bias, int act, float alpha) {
+  const bool epi = bias != nullptr || act != 0;
+  // With few k per row, packing A costs as much as the FMAs it feeds: the tile reads A rows in
+  // place (the packed panel pays off once a panel serves many k steps).
+  const bool in_place = K <= kInPlaceK;
+  float* apack = in_place ? nullptr : detail::Scratch(1, static_cast<size_t>(kKC * kMC));
+  const int64_t npanels = (N + kNR - 1) / kNR;
+  for (int64_t pc = 0; pc < K; pc += kKC) {
+    const int64_t kc = std::min(kKC, K - pc);
+    const Epilogue e{pc > 0, epi && pc + kc >= K, nullptr, act, _mm512_set1_ps(alpha)};
+    for (int64_t ic = 0; ic < M; ic += kMC) {
+      const int64_t mc = std::min(kMC, M - ic);
+      const int64_t mpanels = (mc + kMR - 1) / kMR;
+      for (int64_t ip = 0; ip < mpanels && !in_place; ip++) {
+        const int64_t i0 = ic + ip * kMR;
+        detail::PackPanel(a + i0 * lda + pc, lda, 1, std::min<int64_t>(kMR, M - i0), kc, kMR, apack + ip * kc * kMR);
+      }
+      for (int64_t jp = 0; jp < npanels; jp += 2) {
+        const int64_t j0 = jp * kNR;
+        const bool two = jp + 1 < npanels;
+        const __mmask16 m0 = ColMask(N - j0), m1 = two ? ColMask(N - j0 - kNR) : 0;
+        const float* b0 = b + jp * panel_stride + pc * kNR;
+        const float* b1 = two ? b0 + panel_stride : b0;
+        Epilogue et = e;
+        et.bias = bias ? bias + j0 : nullptr;
+        for (int64_t ip = 0; ip < mpanels; ip++) {
+          const int64_t i0 = ic + ip * kMR;
+          const int64_t mr = std::min<int64_t>(kMR, M - i0);
+          float* c = C + i0 * rsc + j0;
+          const float* at = in_place ? a + i0 * lda + pc : apack + ip * kc * kMR;
+          const int64_t ld = in_place ? lda : 0;
+          if (two) {
+            Tile<2>(kc, at, ld, b0, b1, c, rsc, mr, m0, m1, et);
+          } else {
+            Tile<1>(kc, at, ld, b0, b1, c, rsc, mr, m0, m1, et);
+          }
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+
+const Kernels& Avx512Kernels() {
+  static const Kernels k{Avx2Kernels().gemm_tile, Avx2Kernels().dot_rows, GemmPackedBAvx512};
+  return k;
+}
+
+}  // namespace train
+}  // namespace tfjq
