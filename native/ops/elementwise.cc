@@ -172,6 +172,14 @@ bool BinaryQuantByTable(BinaryOp op, const Shape& as, const T* a, const Shape& b
   for (int64_t v = 0; v < 256; v++) {
     for (int64_t c = 0; c < L; c++) table[static_cast<size_t>(c * 256 + v)] = raw[static_cast<size_t>(v * L + c)];
   }
+  if (L == 1) {
+    // One value against every element (a scalar operand): a plain 256-entry lookup, indexed
+    // by the element's byte pattern, for the vector lookup kernels.
+    uint8_t lut[256];
+    for (int v = 0; v < 256; v++) lut[static_cast<uint8_t>(static_cast<T>(v + kLow))] = static_cast<uint8_t>(table[v]);
+    ApplyLut(lut, reinterpret_cast<const uint8_t*>(full), total, reinterpret_cast<uint8_t*>(y), threads);
+    return true;
+  }
   const int64_t rows = total / L;
   ParallelFor(rows, std::max<int64_t>(1, (int64_t(1) << 14) / L), threads, [&](int64_t rb, int64_t re) {
     for (int64_t r = rb; r < re; r++) {

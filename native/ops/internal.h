@@ -92,6 +92,7 @@ int64_t BinaryQuantAvx2U8(BinaryOp op, const uint8_t* a, const uint8_t* b, bool 
 std::shared_ptr<const PreparedDepthwise> PrepareDepthwiseAvx512Vnni(const ConvGeom& g, const DepthwiseQ& p);
 void DepthwiseAvx512Vnni(const ConvGeom& g, const int8_t* x, const DepthwiseQ& p, int8_t* y, int threads);
 void DepthwiseAvx512Vnni(const ConvGeom& g, const uint8_t* x, const DepthwiseQ& p, uint8_t* y, int threads);
+int64_t ApplyLutAvx512(const uint8_t table[256], const uint8_t* x, int64_t n, uint8_t* y);
 #endif
 
 }  // namespace detail

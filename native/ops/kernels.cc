@@ -23,14 +23,14 @@ const VectorKernels* ActiveVectorKernels() {
           BinaryQuantAvx2U8};
       return &avx2;
     };
-    // Depthwise with VPDPBUSD; the other kernels are the AVX2 ones (memory-bound at these widths).
+    // Depthwise with VPDPBUSD and the lookup with VPERMT2W; the others are the AVX2 ones.
     t.entries[static_cast<int>(Isa::kAvx512Vnni)] = [] {
       static const VectorKernels avx512vnni{
           PrepareDepthwiseAvx512Vnni,
           static_cast<void (*)(const ConvGeom&, const int8_t*, const DepthwiseQ&, int8_t*, int)>(DepthwiseAvx512Vnni),
           static_cast<void (*)(const ConvGeom&, const uint8_t*, const DepthwiseQ&, uint8_t*, int)>(DepthwiseAvx512Vnni),
           DepthwiseF32Avx2,
-          ApplyLutAvx2,
+          ApplyLutAvx512,
           BinaryQuantAvx2S8,
           BinaryQuantAvx2U8};
       return &avx512vnni;

@@ -78,6 +78,9 @@ const shapes: [number[], number[]][] = [
   ],
   [[3], [2, 30, 30, 3]],
   [[1, 32, 32, 8], [8]],
+  // A scalar against ≥ 1024 values: the whole op is one 256-entry lookup (the vector lookup kernels).
+  [[4, 16, 20], []],
+  [[1], [2, 30, 25]],
 ];
 
 describe('binary ops int8 with broadcasting', () => {
