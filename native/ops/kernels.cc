@@ -20,7 +20,12 @@ const VectorKernels* ActiveVectorKernels() {
           DepthwiseF32Avx2,
           ApplyLutAvx2,
           BinaryQuantAvx2S8,
-          BinaryQuantAvx2U8};
+          BinaryQuantAvx2U8,
+          static_cast<void (*)(const int8_t*, const int8_t*, const BilinearTap*, int64_t, int64_t, float,
+                               const ResizeQ&, int8_t*)>(ResizeRowAvx2),
+          static_cast<void (*)(const uint8_t*, const uint8_t*, const BilinearTap*, int64_t, int64_t, float,
+                               const ResizeQ&, uint8_t*)>(ResizeRowAvx2),
+          ResizeRowF32Avx2};
       return &avx2;
     };
     // Depthwise with VPDPBUSD and the lookup with VPERMT2W; the others are the AVX2 ones.
@@ -32,7 +37,12 @@ const VectorKernels* ActiveVectorKernels() {
           DepthwiseF32Avx2,
           ApplyLutAvx512,
           BinaryQuantAvx2S8,
-          BinaryQuantAvx2U8};
+          BinaryQuantAvx2U8,
+          static_cast<void (*)(const int8_t*, const int8_t*, const BilinearTap*, int64_t, int64_t, float,
+                               const ResizeQ&, int8_t*)>(ResizeRowAvx2),
+          static_cast<void (*)(const uint8_t*, const uint8_t*, const BilinearTap*, int64_t, int64_t, float,
+                               const ResizeQ&, uint8_t*)>(ResizeRowAvx2),
+          ResizeRowF32Avx2};
       return &avx512vnni;
     };
 #endif

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 #include "common/thread_pool.h"
@@ -390,10 +391,7 @@ double Ratio(int64_t in, int64_t out, bool align) {
                             : static_cast<double>(in) / static_cast<double>(out);
 }
 
-struct Interp {
-  int64_t lo, hi;
-  float frac;
-};
+using Interp = detail::BilinearTap;
 
 std::vector<Interp> BilinearAxis(int64_t in, int64_t out, bool align, bool half) {
   const double ratio = Ratio(in, out, align);
@@ -428,12 +426,20 @@ void ResizeBilinearQImpl(const ResizeGeom& g, const T* x, const ResizeQ& p, T* y
   const int64_t C = g.channels;
   const float m = p.x_scale / p.y_scale;
   const float z = static_cast<float>(p.x_zero_point);
+  const detail::VectorKernels* vk = detail::ActiveVectorKernels();
   ParallelFor(g.batch * g.out_h, 1, threads, [&](int64_t b, int64_t e) {
     for (int64_t r = b; r < e; r++) {
       const int64_t n = r / g.out_h, oy = r % g.out_h;
       const Interp& iy = ry[oy];
       const T* top = x + (n * g.in_h + iy.lo) * g.in_w * C;
       const T* bot = x + (n * g.in_h + iy.hi) * g.in_w * C;
+      if (vk != nullptr) {
+        if constexpr (std::is_same<T, int8_t>::value)
+          vk->resize_row_s8(top, bot, rx.data(), g.out_w, C, iy.frac, p, y + r * g.out_w * C);
+        else
+          vk->resize_row_u8(top, bot, rx.data(), g.out_w, C, iy.frac, p, y + r * g.out_w * C);
+        continue;
+      }
       for (int64_t ox = 0; ox < g.out_w; ox++) {
         const Interp& ix = rx[ox];
         T* yp = y + (r * g.out_w + ox) * C;
@@ -480,12 +486,17 @@ void ResizeBilinearF32(const ResizeGeom& g, const float* x, float* y, int thread
   const auto ry = BilinearAxis(g.in_h, g.out_h, g.align_corners, g.half_pixel_centers);
   const auto rx = BilinearAxis(g.in_w, g.out_w, g.align_corners, g.half_pixel_centers);
   const int64_t C = g.channels;
+  const detail::VectorKernels* vk = detail::ActiveVectorKernels();
   ParallelFor(g.batch * g.out_h, 1, threads, [&](int64_t b, int64_t e) {
     for (int64_t r = b; r < e; r++) {
       const int64_t n = r / g.out_h, oy = r % g.out_h;
       const Interp& iy = ry[oy];
       const float* top = x + (n * g.in_h + iy.lo) * g.in_w * C;
       const float* bot = x + (n * g.in_h + iy.hi) * g.in_w * C;
+      if (vk != nullptr) {
+        vk->resize_row_f32(top, bot, rx.data(), g.out_w, C, iy.frac, y + r * g.out_w * C);
+        continue;
+      }
       for (int64_t ox = 0; ox < g.out_w; ox++) {
         const Interp& ix = rx[ox];
         float* yp = y + (r * g.out_w + ox) * C;

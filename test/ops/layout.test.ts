@@ -355,6 +355,11 @@ describe('Resize', () => {
     [[1, 8, 8, 2], [3, 5], false, true],
     [[2, 4, 4, 17], [8, 8], false, true],
     [[1, 1, 1, 3], [4, 1], true, false],
+    // Channels in whole 8-lane vectors and a tail (the vector row kernels), with enough outputs
+    // that a contracted multiply-add would move some across a rounding boundary.
+    [[1, 6, 9, 40], [13, 17], false, true],
+    [[2, 5, 5, 24], [9, 12], true, false],
+    [[1, 7, 6, 64], [14, 12], false, false],
   ];
 
   it('float32 bilinear / nearest match tfjs within 1e-5 relative (nearest exactly)', () => {
