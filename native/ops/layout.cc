@@ -48,6 +48,53 @@ void CopyStridedAny(size_t es, const uint8_t* src, int64_t src_step, uint8_t* ds
   }
 }
 
+// Elements [b, e) of y (U-sized) set to the U at value.
+template <typename U>
+void FillAs(uint8_t* y, int64_t b, int64_t e, const void* value) {
+  U v;
+  std::memcpy(&v, value, sizeof(U));
+  std::fill(reinterpret_cast<U*>(y) + b, reinterpret_cast<U*>(y) + e, v);
+}
+
+// A transpose whose output's last dimension is strided in the input (step) while another
+// output dimension q is the input's contiguous one: copied in square tiles of (q, last), so
+// each input cache line read serves a whole tile row instead of one element per line.
+// dims/strides: the merged output dimensions and their input strides (strides[q] == 1).
+template <typename U>
+void TransposeTiled(const std::vector<int64_t>& dims, const std::vector<int64_t>& strides, size_t q, const U* x, U* y,
+                    int threads) {
+  constexpr int64_t kT = 32;
+  const size_t k = dims.size();
+  std::vector<int64_t> ostride(k, 1);
+  for (size_t d = k - 1; d-- > 0;) ostride[d] = ostride[d + 1] * dims[d + 1];
+  const int64_t nq = dims[q], nl = dims[k - 1], sl = strides[k - 1], oq = ostride[q];
+  int64_t outer = 1;
+  for (size_t d = 0; d + 1 < k; d++)
+    if (d != q) outer *= dims[d];
+  const int64_t tq = (nq + kT - 1) / kT;
+  ParallelFor(outer * tq, 1, threads, [&](int64_t b, int64_t e) {
+    for (int64_t item = b; item < e; item++) {
+      int64_t rem = item / tq, in = 0, o = 0;
+      for (size_t d = k - 1; d-- > 0;) {
+        if (d == q) continue;
+        const int64_t idx = rem % dims[d];
+        rem /= dims[d];
+        in += idx * strides[d];
+        o += idx * ostride[d];
+      }
+      const int64_t i0 = (item % tq) * kT, i1 = std::min(nq, i0 + kT);
+      for (int64_t j0 = 0; j0 < nl; j0 += kT) {
+        const int64_t j1 = std::min(nl, j0 + kT);
+        for (int64_t i = i0; i < i1; i++) {
+          const U* src = x + in + i;
+          U* dst = y + o + i * oq;
+          for (int64_t j = j0; j < j1; j++) dst[j] = src[j * sl];
+        }
+      }
+    }
+  });
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------- concat
@@ -132,24 +179,37 @@ void Pad(size_t es, const Shape& shape, const int64_t* before, const int64_t* af
   for (size_t d = 0; d < r; d++) out[d] = shape[d] + before[d] + after[d];
   const int64_t total = ShapeSize(out);
   uint8_t* yb = static_cast<uint8_t*>(y);
-  // Fill with the value.
+  // Fill with the value (typed fills for the common widths: a call per element is slow).
   ParallelFor(total, 1 << 16, threads, [&](int64_t b, int64_t e) {
-    if (es == 1) {
-      std::memset(yb + b, *static_cast<const uint8_t*>(value), static_cast<size_t>(e - b));
-    } else {
-      for (int64_t i = b; i < e; i++) std::memcpy(yb + i * es, value, es);
+    switch (es) {
+      case 1:
+        return (void)std::memset(yb + b, *static_cast<const uint8_t*>(value), static_cast<size_t>(e - b));
+      case 2:
+        return FillAs<uint16_t>(yb, b, e, value);
+      case 4:
+        return FillAs<uint32_t>(yb, b, e, value);
+      case 8:
+        return FillAs<uint64_t>(yb, b, e, value);
+      default:
+        for (int64_t i = b; i < e; i++) std::memcpy(yb + i * es, value, es);
     }
   });
   if (ShapeSize(shape) == 0) return;
   if (r == 0) return (void)std::memcpy(y, x, es);
-  // Copy rows (last dimension) into place.
+  // Copy runs into place. The dimensions inside the innermost padded one are not padded, so
+  // from that dimension inwards an input row is one contiguous run in the output too (padding
+  // H and W of NHWC or NCHW copies whole rows of W·C or W values, not pixels).
   std::vector<int64_t> ostride(r, 1);
   for (size_t d = r - 1; d-- > 0;) ostride[d] = ostride[d + 1] * out[d + 1];
-  const int64_t len = shape[r - 1], rows = ShapeSize(shape) / len;
+  size_t p = r - 1;  // the innermost padded dimension (the last one when none is)
+  while (p > 0 && before[p] == 0 && after[p] == 0) p--;
+  int64_t len = 1;
+  for (size_t d = p; d < r; d++) len *= shape[d];
+  const int64_t rows = ShapeSize(shape) / len;
   ParallelFor(rows, std::max<int64_t>(1, 16384 / len), threads, [&](int64_t b, int64_t e) {
     for (int64_t row = b; row < e; row++) {
-      int64_t rem = row, off = before[r - 1];
-      for (size_t d = r - 1; d-- > 0;) {
+      int64_t rem = row, off = before[p] * ostride[p];
+      for (size_t d = p; d-- > 0;) {
         const int64_t idx = rem % shape[d];
         rem /= shape[d];
         off += (idx + before[d]) * ostride[d];
@@ -197,6 +257,25 @@ void Transpose(size_t es, const Shape& shape, const int32_t* perm, const void* x
   if (dims.empty()) return (void)std::memcpy(y, x, es);
   const size_t k = dims.size();
   const int64_t len = dims[k - 1], step = strides[k - 1], rows = total / len;
+  if (step != 1 && len >= 8) {
+    size_t q = k;
+    for (size_t d = 0; d + 1 < k; d++)
+      if (strides[d] == 1) q = d;
+    if (q < k && dims[q] >= 8) {
+      switch (es) {
+        case 1:
+          return TransposeTiled(dims, strides, q, static_cast<const uint8_t*>(x), static_cast<uint8_t*>(y), threads);
+        case 2:
+          return TransposeTiled(dims, strides, q, static_cast<const uint16_t*>(x), static_cast<uint16_t*>(y), threads);
+        case 4:
+          return TransposeTiled(dims, strides, q, static_cast<const uint32_t*>(x), static_cast<uint32_t*>(y), threads);
+        case 8:
+          return TransposeTiled(dims, strides, q, static_cast<const uint64_t*>(x), static_cast<uint64_t*>(y), threads);
+        default:
+          break;
+      }
+    }
+  }
   const uint8_t* xb = static_cast<const uint8_t*>(x);
   uint8_t* yb = static_cast<uint8_t*>(y);
   ParallelFor(rows, std::max<int64_t>(1, 16384 / len), threads, [&](int64_t b, int64_t e) {

@@ -242,6 +242,39 @@ describe('Pad, Transpose, DepthToSpace', () => {
       'transpose f32',
     );
     expect(() => transpose(xf, [3, 4, 5], [0, 0, 1])).toThrow(/permutation/);
+    // Layouts swapped on image-sized tensors (NHWC ↔ NCHW, and a channel shuffle): the tiled
+    // copy, with sizes that leave partial tiles, for 1- and 4-byte elements.
+    for (const [s, p] of [
+      [
+        [2, 9, 13, 37],
+        [0, 3, 1, 2],
+      ],
+      [
+        [2, 37, 9, 13],
+        [0, 2, 3, 1],
+      ],
+      [
+        [1, 5, 7, 2, 40],
+        [0, 1, 2, 4, 3],
+      ],
+      [
+        [3, 70, 33],
+        [2, 1, 0],
+      ],
+    ] as const) {
+      const x8 = randQ(r, 'int8', size([...s]));
+      expectEqualArrays(
+        transpose(x8, [...s], [...p]).y,
+        tf.transpose(asI32(x8, [...s]), [...p]).dataSync(),
+        `transpose int8 ${s} ${p}`,
+      );
+      const x32 = randF(r, size([...s]));
+      expectEqualArrays(
+        transpose(x32, [...s], [...p]).y,
+        tf.transpose(tf.tensor(x32, [...s]), [...p]).dataSync(),
+        `transpose f32 ${s} ${p}`,
+      );
+    }
   });
 
   it('depthToSpace matches tf.depthToSpace (DCR)', () => {
