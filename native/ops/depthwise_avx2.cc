@@ -1,6 +1,5 @@
 // AVX2 depthwise convolution kernels (compiled with -mavx2 -mfma -mf16c -mbmi2; used on AVX2
-// and AVX-VNNI machines, and for float32 on AVX-512 VNNI ones, whose int8 depthwise is
-// depthwise_avx512vnni.cc).
+// and AVX-VNNI machines; AVX-512 VNNI has depthwise_avx512vnni.cc and depthwise_f32_avx512vnni.cc).
 // - int8 / uint8: 16 channels at a time (a partial last block on zero-padded weights), two
 //   taps interleaved, widened to 16 bits, VPMADDWD (|(x − zx)·w| ≤ 255·128: a pair of
 //   products never leaves int32), int32 wrap-around adds, then §7 with CVTDQ2PS / MULPS /

@@ -113,6 +113,8 @@ std::shared_ptr<const PreparedDepthwise> PrepareDepthwiseAvx512Vnni(const ConvGe
 void DepthwiseAvx512Vnni(const ConvGeom& g, const int8_t* x, const DepthwiseQ& p, int8_t* y, int threads);
 void DepthwiseAvx512Vnni(const ConvGeom& g, const uint8_t* x, const DepthwiseQ& p, uint8_t* y, int threads);
 int64_t ApplyLutAvx512(const uint8_t table[256], const uint8_t* x, int64_t n, uint8_t* y);
+void DepthwiseF32Avx512(const ConvGeom& g, const float* x, const float* filter, const float* bias, float y_min,
+                        float y_max, float* y, int threads);
 #endif
 
 }  // namespace detail

@@ -28,13 +28,14 @@ const VectorKernels* ActiveVectorKernels() {
           ResizeRowF32Avx2};
       return &avx2;
     };
-    // Depthwise with VPDPBUSD and the lookup with VPERMT2W; the others are the AVX2 ones.
+    // Depthwise with VPDPBUSD (int8) and 16 float lanes, the lookup with VPERMT2W; the others
+    // are the AVX2 ones.
     t.entries[static_cast<int>(Isa::kAvx512Vnni)] = [] {
       static const VectorKernels avx512vnni{
           PrepareDepthwiseAvx512Vnni,
           static_cast<void (*)(const ConvGeom&, const int8_t*, const DepthwiseQ&, int8_t*, int)>(DepthwiseAvx512Vnni),
           static_cast<void (*)(const ConvGeom&, const uint8_t*, const DepthwiseQ&, uint8_t*, int)>(DepthwiseAvx512Vnni),
-          DepthwiseF32Avx2,
+          DepthwiseF32Avx512,
           ApplyLutAvx512,
           BinaryQuantAvx2S8,
           BinaryQuantAvx2U8,
