@@ -128,15 +128,18 @@ void BinaryQuantScalarRun(BinaryOp op, const T* a, int64_t as, const T* b, int64
   }
 }
 
-// One operand full, the other a block of L values repeated along the leading dimensions (a
-// per-channel mean or scale applied to an image: [1, H, W, 3] − [3]). Broadcast runs are then L
-// long and the generic walk pays its index arithmetic per run; instead y depends only on (the
-// full operand's code, the position in the block): a 256·L table computed by the scalar
-// kernel itself, so the result is the same bit for bit. Returns false when the shapes are not
-// of that form or the table would not pay for itself.
+// One operand full, the other a block of L ≤ 16 values repeated along the leading dimensions
+// (a scalar, or a per-channel mean or scale applied to an image: [1, H, W, 3] − [3]).
+// Broadcast runs are then L long and the generic walk pays its index arithmetic per run.
+// Instead: with vector kernels, the block repeated to a long run is a full operand, so the
+// op runs at full width; a scalar (L = 1) makes y a function of the full operand's code
+// alone, one 256-entry lookup; without vector kernels, y depends only on (the code, the
+// position in the block), a 256·L table. The tables are computed by the scalar kernel itself,
+// so every form gives its bits. Returns false when the shapes are not of that form or the
+// table would not pay for itself.
 template <typename T>
-bool BinaryQuantByTable(BinaryOp op, const Shape& as, const T* a, const Shape& bs, const T* b, const BinaryQ& p, T* y,
-                        int threads) {
+bool BinaryQuantBlock(BinaryOp op, const Shape& as, const T* a, const Shape& bs, const T* b, const BinaryQ& p, T* y,
+                      int threads) {
   const Shape out = BroadcastShape(as, bs);
   const int64_t total = ShapeSize(out);
   const bool a_full = ShapeSize(as) == total && as.size() == out.size();
@@ -150,11 +153,32 @@ bool BinaryQuantByTable(BinaryOp op, const Shape& as, const T* a, const Shape& b
   for (size_t i = 0; i < tail; i++)
     if (ss[lead + i] != out[out.size() - tail + i]) return false;
   const int64_t L = std::max<int64_t>(1, ShapeSize(ss));
-  // Up to 16 values per block: the table beats 16-lane vector runs of a few lanes; longer
-  // blocks run the vector kernels at full width.
+  // Up to 16 values per block; longer blocks make broadcast runs long enough for the vector
+  // kernels as they come.
   if (L > 16 || L >= total || 256 * L * 4 > total) return false;
   const T* full = a_full ? a : b;
   const T* small = a_full ? b : a;
+  if (const detail::VectorKernels* vk = detail::ActiveVectorKernels(); vk != nullptr && L > 1) {
+    // With vector kernels, the block repeated to a long run is an operand as full as the
+    // other, and the op runs at full vector width over whole runs.
+    const int64_t run = L * std::max<int64_t>(1, 4096 / L);
+    std::vector<T> rep(static_cast<size_t>(run));
+    for (int64_t i = 0; i < run; i++) rep[static_cast<size_t>(i)] = small[i % L];
+    ParallelFor((total + run - 1) / run, 1, threads, [&](int64_t rb, int64_t re) {
+      for (int64_t r = rb; r < re; r++) {
+        const int64_t o = r * run, len = std::min(run, total - o);
+        const T* xa = a_full ? full + o : rep.data();
+        const T* xb = a_full ? rep.data() : full + o;
+        int64_t done;
+        if constexpr (std::is_same<T, int8_t>::value)
+          done = vk->binary_s8(op, xa, xb, false, len, p, y + o);
+        else
+          done = vk->binary_u8(op, xa, xb, false, len, p, y + o);
+        BinaryQuantScalarRun<T>(op, xa + done, 1, xb + done, 1, len - done, p, y + o + done);
+      }
+    });
+    return true;
+  }
   constexpr int kLow = std::is_same<T, int8_t>::value ? -128 : 0;
   const size_t n = static_cast<size_t>(256 * L);
   std::vector<T> codes(n), reps(n), raw(n), table(n);
@@ -198,7 +222,7 @@ void BinaryQuantImpl(BinaryOp op, const Shape& as, const T* a, const Shape& bs, 
       op != BinaryOp::kMinimum) {
     Fail("quantized binary op must be add, sub, mul, maximum or minimum");
   }
-  if (BinaryQuantByTable(op, as, a, bs, b, p, y, threads)) return;
+  if (BinaryQuantBlock(op, as, a, bs, b, p, y, threads)) return;
   const detail::VectorKernels* vk = detail::ActiveVectorKernels();
   ForBroadcast(as, bs, threads, [&](int64_t ao, int64_t ast, int64_t bo, int64_t bst, int64_t yo, int64_t len) {
     int64_t done = 0;

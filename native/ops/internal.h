@@ -72,7 +72,8 @@ struct VectorKernels {
   // caller finishes the tail).
   int64_t (*apply_lut)(const uint8_t table[256], const uint8_t* x, int64_t n, uint8_t* y);
   // Quantized binary op over n contiguous elements; b_scalar: b[0] for every element.
-  // Returns the number of elements done (a multiple of the vector width); the caller finishes.
+  // Returns how many leading elements it did (AVX2: a multiple of 8; AVX-512: all); the
+  // caller finishes the rest.
   int64_t (*binary_s8)(BinaryOp op, const int8_t* a, const int8_t* b, bool b_scalar, int64_t n, const BinaryQ& p,
                        int8_t* y);
   int64_t (*binary_u8)(BinaryOp op, const uint8_t* a, const uint8_t* b, bool b_scalar, int64_t n, const BinaryQ& p,
@@ -115,6 +116,10 @@ void DepthwiseAvx512Vnni(const ConvGeom& g, const uint8_t* x, const DepthwiseQ& 
 int64_t ApplyLutAvx512(const uint8_t table[256], const uint8_t* x, int64_t n, uint8_t* y);
 void DepthwiseF32Avx512(const ConvGeom& g, const float* x, const float* filter, const float* bias, float y_min,
                         float y_max, float* y, int threads);
+int64_t BinaryQuantAvx512S8(BinaryOp op, const int8_t* a, const int8_t* b, bool b_scalar, int64_t n, const BinaryQ& p,
+                            int8_t* y);
+int64_t BinaryQuantAvx512U8(BinaryOp op, const uint8_t* a, const uint8_t* b, bool b_scalar, int64_t n, const BinaryQ& p,
+                            uint8_t* y);
 #endif
 
 }  // namespace detail

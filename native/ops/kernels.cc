@@ -28,8 +28,8 @@ const VectorKernels* ActiveVectorKernels() {
           ResizeRowF32Avx2};
       return &avx2;
     };
-    // Depthwise with VPDPBUSD (int8) and 16 float lanes, the lookup with VPERMT2W; the others
-    // are the AVX2 ones.
+    // Depthwise with VPDPBUSD (int8) and 16 float lanes, the lookup with VPERMT2W, binary ops
+    // at 16 lanes; the resize rows are the AVX2 ones.
     t.entries[static_cast<int>(Isa::kAvx512Vnni)] = [] {
       static const VectorKernels avx512vnni{
           PrepareDepthwiseAvx512Vnni,
@@ -37,8 +37,8 @@ const VectorKernels* ActiveVectorKernels() {
           static_cast<void (*)(const ConvGeom&, const uint8_t*, const DepthwiseQ&, uint8_t*, int)>(DepthwiseAvx512Vnni),
           DepthwiseF32Avx512,
           ApplyLutAvx512,
-          BinaryQuantAvx2S8,
-          BinaryQuantAvx2U8,
+          BinaryQuantAvx512S8,
+          BinaryQuantAvx512U8,
           static_cast<void (*)(const int8_t*, const int8_t*, const BilinearTap*, int64_t, int64_t, float,
                                const ResizeQ&, int8_t*)>(ResizeRowAvx2),
           static_cast<void (*)(const uint8_t*, const uint8_t*, const BilinearTap*, int64_t, int64_t, float,
