@@ -56,8 +56,7 @@ Napi::Value Rebin(const Napi::CallbackInfo& info) {
   View<double> out = GetCounts(env, info[3], "out");
   Range nr = GetRange(env, info[4], info[5], "newLo", "newHi");
   if (nr.lo > r.lo || nr.hi < r.hi) ThrowRangeError(env, "[newLo, newHi] must contain [lo, hi]");
-  if (out.data < c.data + c.length && c.data < out.data + out.length)
-    ThrowRangeError(env, "out must not overlap counts");
+  CheckNoOverlap(env, c, out, "counts", "out");
   calib::Rebin(c.data, c.length, r.lo, r.hi, out.data, out.length, nr.lo, nr.hi);
   return env.Undefined();
 }

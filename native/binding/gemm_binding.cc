@@ -99,19 +99,6 @@ class PackedWeightsWrap : public PackedWrap<PackedWeightsWrap, PackedB> {
   Napi::Value Disposed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), !packed_); }
 };
 
-struct ByteRange {
-  const uint8_t* p;
-  size_t n;
-};
-void CheckNoOverlap(Napi::Env env, ByteRange a, ByteRange b, const char* an, const char* bn) {
-  if (a.n == 0 || b.n == 0) return;
-  if (a.p < b.p + b.n && b.p < a.p + a.n) ThrowRangeError(env, std::string(bn) + " must not overlap " + an);
-}
-template <typename T>
-ByteRange Range(const View<T>& v) {
-  return ByteRange{reinterpret_cast<const uint8_t*>(v.data), v.length * sizeof(T)};
-}
-
 // Optional typed array of 1 or `n` entries (null/undefined → empty); copied.
 template <typename T>
 std::vector<T> OptionalArray(Napi::Env env, const Napi::Value& v, const char* key, int64_t n, bool allow_one) {
@@ -261,13 +248,12 @@ Napi::Value GemmJs(const Napi::CallbackInfo& info, bool async) {
   g.a = a.data;
   // Output.
   const int64_t output = prm.Int(kOutput, 0, 3);
-  ByteRange out_range{};
   void* out_ptr = nullptr;
-  size_t out_len = 0;
+  size_t out_len = 0, out_bytes = 0;
   auto take_out = [&](auto view) {
     out_ptr = view.data;
     out_len = view.length;
-    out_range = Range(view);
+    out_bytes = view.length * sizeof(*view.data);
   };
   switch (output) {
     case 0:
@@ -294,7 +280,7 @@ Napi::Value GemmJs(const Napi::CallbackInfo& info, bool async) {
                              ", n = " + std::to_string(n) + ", ldc = " + std::to_string(g.ldc));
   }
   g.c = out_ptr;
-  CheckNoOverlap(env, Range(a), out_range, "a", "out");
+  CheckNoOverlap(env, a.data, a.length, out_ptr, out_bytes, "a", "out");
   // Zero points of A.
   {
     auto z = GetArray<int32_t>(env, info[4], "aZeroPoints");
@@ -383,7 +369,7 @@ Napi::Value DynamicJs(const Napi::CallbackInfo& info, bool async) {
     ThrowRangeError(env, "out has " + std::to_string(out.length) + " elements, needs at least " +
                              std::to_string(static_cast<long long>(c_need)));
   }
-  CheckNoOverlap(env, Range(x), Range(out), "x", "out");
+  CheckNoOverlap(env, x, out, "x", "out");
   job->w_scales = OptionalArray<float>(env, info[4], "wScales", n, true);
   if (job->w_scales.empty()) ThrowTypeError(env, "wScales is required");
   CheckPositive(env, job->w_scales, "wScales");

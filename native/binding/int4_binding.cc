@@ -240,9 +240,7 @@ Napi::Value Entry(const Napi::CallbackInfo& info, Kind kind, bool async) {
                                                        : job->weight_only.out;
   const uint8_t* out_ptr = reinterpret_cast<const uint8_t*>(o.c);
   const size_t out_bytes = static_cast<size_t>(m * n) * sizeof(float);
-  if (in_bytes > 0 && out_bytes > 0 && in_ptr < out_ptr + out_bytes && out_ptr < in_ptr + in_bytes) {
-    ThrowRangeError(env, "out must not overlap the input");
-  }
+  CheckNoOverlap(env, in_ptr, in_bytes, out_ptr, out_bytes, "the input", "out");
   if (!async) {
     try {
       Run(kind, *job);

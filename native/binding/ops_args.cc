@@ -52,13 +52,6 @@ void CheckSameKind(Napi::Env env, const Arr& x, const Arr& y, const char* xn, co
   if (x.kind != y.kind) ThrowTypeError(env, std::string(yn) + " must have the same element type as " + xn);
 }
 
-void CheckNoOverlap(Napi::Env env, const void* a, size_t an, const void* b, size_t bn, const char* aname,
-                    const char* bname) {
-  const uint8_t* pa = static_cast<const uint8_t*>(a);
-  const uint8_t* pb = static_cast<const uint8_t*>(b);
-  if (an == 0 || bn == 0) return;
-  if (pa < pb + bn && pb < pa + an) ThrowRangeError(env, std::string(bname) + " must not overlap " + aname);
-}
 void CheckNoOverlap(Napi::Env env, const Arr& a, const Arr& b, const char* an, const char* bn) {
   CheckNoOverlap(env, a.data, a.bytes(), b.data, b.bytes(), an, bn);
 }

@@ -52,8 +52,7 @@ struct Arr {
 Arr GetAny(Napi::Env env, const Napi::Value& v, const char* name, unsigned allow);
 void CheckLen(Napi::Env env, const Arr& a, int64_t n, const char* name);
 void CheckSameKind(Napi::Env env, const Arr& x, const Arr& y, const char* xn, const char* yn);
-void CheckNoOverlap(Napi::Env env, const void* a, size_t an, const void* b, size_t bn, const char* aname,
-                    const char* bname);
+using binding::CheckNoOverlap;  // the byte-range and View forms (util.h)
 void CheckNoOverlap(Napi::Env env, const Arr& a, const Arr& b, const char* an, const char* bn);
 int32_t I32(Napi::Env env, const Napi::Value& obj, const char* objname, const char* key, int64_t lo, int64_t hi);
 float PosScale(Napi::Env env, const Napi::Value& v, const std::string& name);

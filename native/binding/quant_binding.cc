@@ -19,17 +19,7 @@ using quant::Layout;
 
 enum class Elem { kInt8, kUint8, kInt32 };
 
-struct Bytes {
-  const uint8_t* p;
-  size_t n;
-};
-
-void CheckNoOverlap(Napi::Env env, Bytes a, Bytes b, const char* an, const char* bn) {
-  if (a.n == 0 || b.n == 0) return;
-  if (a.p < b.p + b.n && b.p < a.p + a.n) {
-    ThrowRangeError(env, std::string(bn) + " must not overlap " + an + " (use a separate output array)");
-  }
-}
+using Bytes = ByteSpan;
 
 int32_t TypeMin(Elem e) {
   return e == Elem::kInt8 ? -128 : e == Elem::kUint8 ? 0 : std::numeric_limits<int32_t>::min();
@@ -54,7 +44,7 @@ struct Raw {
   void* data;
   size_t length;
   size_t elem_bytes;
-  Bytes bytes() const { return Bytes{static_cast<const uint8_t*>(data), length * elem_bytes}; }
+  Bytes bytes() const { return Bytes{data, length * elem_bytes}; }
 };
 
 Raw GetRaw(Napi::Env env, const Napi::Value& v, Elem e, const char* name) {

@@ -53,14 +53,9 @@ void Validate(Napi::Env env, const train::ConvGeom& g, Kind kind) {
   }
 }
 
-bool Overlaps(const View<float>& a, const View<float>& b) {
-  if (a.length == 0 || b.length == 0) return false;
-  return a.data < b.data + b.length && b.data < a.data + a.length;
-}
-
 void CheckNoAlias(Napi::Env env, const View<float>& out, const char* out_name, const View<float>& in,
                   const char* in_name) {
-  if (Overlaps(out, in)) ThrowRangeError(env, std::string(out_name) + " must not overlap " + in_name);
+  CheckNoOverlap(env, in, out, in_name, out_name);
 }
 
 // fn(geom, in0, in1, out) with the three sizes given by the geometry.

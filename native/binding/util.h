@@ -90,6 +90,29 @@ View<T> GetArrayOfLength(Napi::Env env, const Napi::Value& v, const char* name, 
   return a;
 }
 
+// Throws RangeError "<bname> must not overlap <aname>" when the byte ranges [a, a + an) and
+// [b, b + bn) share a byte (an output written while an input is read: the kernels assume they
+// do not). Empty ranges overlap nothing.
+inline void CheckNoOverlap(Napi::Env env, const void* a, size_t an, const void* b, size_t bn, const char* aname,
+                           const char* bname) {
+  const uint8_t* pa = static_cast<const uint8_t*>(a);
+  const uint8_t* pb = static_cast<const uint8_t*>(b);
+  if (an == 0 || bn == 0) return;
+  if (pa < pb + bn && pb < pa + an) ThrowRangeError(env, std::string(bname) + " must not overlap " + aname);
+}
+template <typename A, typename B>
+void CheckNoOverlap(Napi::Env env, const View<A>& a, const View<B>& b, const char* aname, const char* bname) {
+  CheckNoOverlap(env, a.data, a.length * sizeof(A), b.data, b.length * sizeof(B), aname, bname);
+}
+// A byte range of an array whose element type is known only at run time.
+struct ByteSpan {
+  const void* p;
+  size_t n;
+};
+inline void CheckNoOverlap(Napi::Env env, ByteSpan a, ByteSpan b, const char* aname, const char* bname) {
+  CheckNoOverlap(env, a.p, a.n, b.p, b.n, aname, bname);
+}
+
 // An integer-valued number in [lo, hi].
 int64_t GetInt(Napi::Env env, const Napi::Value& v, const char* name, int64_t lo, int64_t hi);
 // A finite number.

@@ -2,7 +2,7 @@
 // binary16 bit patterns in Uint16Array. F16C on x86, NEON on arm64, a bit-exact scalar
 // reference otherwise; scheme.ts holds the TypeScript statement.
 import { native } from '../native/binding.js';
-import { assertLength, assertTypedArray } from '../native/validate.js';
+import { assertLength, assertNoOverlap, assertTypedArray } from '../native/validate.js';
 
 function output<T extends Float32Array | Uint16Array>(
   ctor: { new (n: number): T; name: string },
@@ -15,30 +15,18 @@ function output<T extends Float32Array | Uint16Array>(
   return out as T;
 }
 
-function assertNoOverlap(a: ArrayBufferView, b: ArrayBufferView): void {
-  if (
-    a.buffer === b.buffer &&
-    a.byteLength > 0 &&
-    b.byteLength > 0 &&
-    a.byteOffset < b.byteOffset + b.byteLength &&
-    b.byteOffset < a.byteOffset + a.byteLength
-  ) {
-    throw new RangeError('out must not overlap the input');
-  }
-}
-
 // Checks the input, then allocates (or checks) the output of the other type.
 function prepareToHalf(x: Float32Array, out: Uint16Array | undefined): Uint16Array {
   assertTypedArray(x, Float32Array, 'x');
   const o = output(Uint16Array, x.length, out);
-  assertNoOverlap(x, o);
+  assertNoOverlap(x, o, 'the input', 'out');
   return o;
 }
 
 function prepareFromHalf(h: Uint16Array, out: Float32Array | undefined): Float32Array {
   assertTypedArray(h, Uint16Array, 'h');
   const o = output(Float32Array, h.length, out);
-  assertNoOverlap(h, o);
+  assertNoOverlap(h, o, 'the input', 'out');
   return o;
 }
 

@@ -6,7 +6,14 @@
 import type { GemmActivation, GemmOutput, IsaName, NativePackedWeights } from '../../binding.js';
 import { native } from '../native/binding.js';
 import { getIsa, ISA_NAMES, supportedIsas } from '../native/cpu.js';
-import { assertFinite, assertInt, assertOneOf, assertTypedArray, describe } from '../native/validate.js';
+import {
+  assertFinite,
+  assertInt,
+  assertNoOverlap,
+  assertOneOf,
+  assertTypedArray,
+  describe,
+} from '../native/validate.js';
 
 export type { GemmOutput };
 export const GEMM_MAX_K = 65536;
@@ -416,12 +423,8 @@ function prepareGemm<T extends GemmOutput>(
       if (opts[key] !== undefined) throw new TypeError(`${key} does not apply to int32 output`);
   }
   const out = allocOut(output, opts.out, m, n, ldc);
-  if (out.buffer === a.buffer && overlaps(out, a)) throw new RangeError('out must not overlap a');
+  assertNoOverlap(a, out, 'a', 'out');
   return { a, out, native: nat };
-}
-
-function overlaps(x: ArrayBufferView, y: ArrayBufferView): boolean {
-  return x.byteOffset < y.byteOffset + y.byteLength && y.byteOffset < x.byteOffset + x.byteLength;
 }
 
 /**
@@ -494,7 +497,7 @@ function prepareDynamic(
     biasF32 = opts.biasF32;
   }
   const out = allocOut('float32', opts.out, m, n, ldc);
-  if (out.buffer === x.buffer && overlaps(out, x)) throw new RangeError('out must not overlap x');
+  assertNoOverlap(x, out, 'x', 'out');
   return {
     x,
     out,

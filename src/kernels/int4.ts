@@ -7,7 +7,14 @@
 import type { Int4ActivationCode, IsaName, NativeInt4PackedWeights } from '../../binding.js';
 import { native } from '../native/binding.js';
 import { ISA_NAMES } from '../native/cpu.js';
-import { assertFinite, assertInt, assertOneOf, assertTypedArray, describe } from '../native/validate.js';
+import {
+  assertFinite,
+  assertInt,
+  assertNoOverlap,
+  assertOneOf,
+  assertTypedArray,
+  describe,
+} from '../native/validate.js';
 import type { GemmActivationOption, WeightsLayout } from './gemm.js';
 
 const MAX_K = 65536;
@@ -197,11 +204,7 @@ function outputArgs(packed: Int4PackedWeights, opts: OutputOptions, input: Array
     if (opts.out.length !== m * n)
       throw new RangeError(`out has ${opts.out.length} elements, expected m × n = ${m * n}`);
     out = opts.out;
-    const a0 = input.byteOffset,
-      a1 = a0 + input.byteLength,
-      o0 = out.byteOffset,
-      o1 = o0 + out.byteLength;
-    if (out.buffer === input.buffer && a0 < o1 && o0 < a1) throw new RangeError('out must not overlap the input');
+    assertNoOverlap(input, out, 'the input', 'out');
   } else {
     out = new Float32Array(m * n);
   }

@@ -9,6 +9,7 @@ import {
   assertFinite,
   assertInt,
   assertLength,
+  assertNoOverlap,
   assertOneOf,
   assertPositiveFinite,
   assertShape,
@@ -119,13 +120,6 @@ function allocF32(n: number, out: unknown): Float32Array {
   assertTypedArray(out, Float32Array, 'out');
   assertLength(out, n, 'out');
   return out;
-}
-
-function assertNoOverlap(a: ArrayBufferView, b: ArrayBufferView, an: string, bn: string): void {
-  if (a.buffer !== b.buffer || a.byteLength === 0 || b.byteLength === 0) return;
-  if (a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength) {
-    throw new RangeError(`${bn} must not overlap ${an}`);
-  }
 }
 
 function int8Kind(q: unknown, name: string, allow32: boolean): 'int8' | 'uint8' | 'int32' {

@@ -22,6 +22,14 @@ export function assertTypedArray<C extends TypedArrayCtor>(
   }
 }
 
+/** RangeError "<bn> must not overlap <an>" when the two views share a byte of one buffer. */
+export function assertNoOverlap(a: ArrayBufferView, b: ArrayBufferView, an: string, bn: string): void {
+  if (a.buffer !== b.buffer || a.byteLength === 0 || b.byteLength === 0) return;
+  if (a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength) {
+    throw new RangeError(`${bn} must not overlap ${an}`);
+  }
+}
+
 export function assertLength(value: ArrayLike<unknown>, expected: number, name: string, what = ''): void {
   if (value.length !== expected) {
     throw new RangeError(`${name} has ${value.length} elements, expected ${expected}${what ? ` (${what})` : ''}`);
