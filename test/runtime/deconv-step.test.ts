@@ -165,3 +165,75 @@ describe('deconv_i8 step (GEMM + scatter) equals the scalar scatter loop', () =>
     expect(() => new Ctor(wrongDy, 1)).toThrow(/does not match the geometry/);
   });
 });
+
+describe('deconv_f32 step (packed float GEMM + scatter) equals the training kernel', () => {
+  it('bit for bit (then + bias), over strides, kernels, paddings and several pixel chunks, 1 and 2 threads', async () => {
+    const r = rng(32);
+    const fcases: Case[] = [
+      ...cases.slice(0, 6),
+      // 4096 dy pixels × 3·3·24 columns: four chunks of the step's 1 MiB column buffer.
+      { os: [1, 128, 128, 24], co: 16, k: [3, 3], s: [2, 2], pad: 'same' },
+    ];
+    for (const c of fcases) {
+      const CI = c.os[3]!;
+      const g = convGeometry(c.os, c.k, { strides: c.s, dilations: c.d ?? [1, 1], padding: c.pad });
+      const ds = [c.os[0]!, g.outHeight, g.outWidth, c.co];
+      const dy = Float32Array.from({ length: ds.reduce((a, b) => a * b) }, () => r() * 2 - 1);
+      const filter = Float32Array.from({ length: c.k[0] * c.k[1] * CI * c.co }, () => r() * 2 - 1);
+      const bias = Float32Array.from({ length: CI }, () => r() - 0.5);
+      // The reference: the training kernel (col2im over the training GEMM), then the bias.
+      const want = new Float32Array(c.os.reduce((a, b) => a * b));
+      native().trainConv2DBackpropInput(
+        {
+          batch: c.os[0]!,
+          inHeight: c.os[1]!,
+          inWidth: c.os[2]!,
+          inChannels: CI,
+          outHeight: g.outHeight,
+          outWidth: g.outWidth,
+          outChannels: c.co,
+          filterHeight: c.k[0],
+          filterWidth: c.k[1],
+          strideHeight: c.s[0],
+          strideWidth: c.s[1],
+          dilationHeight: (c.d ?? [1, 1])[0],
+          dilationWidth: (c.d ?? [1, 1])[1],
+          padTop: g.padTop,
+          padLeft: g.padLeft,
+        },
+        dy,
+        filter,
+        want,
+      );
+      for (let i = 0; i < want.length; i++) want[i] = Math.fround(want[i]! + bias[i % CI]!);
+      const geom = [
+        g.filterHeight,
+        g.filterWidth,
+        g.strideHeight,
+        g.strideWidth,
+        g.dilationHeight,
+        g.dilationWidth,
+        g.padTop,
+        g.padBottom,
+        g.padLeft,
+        g.padRight,
+      ];
+      const plan = {
+        buffers: [
+          { dtype: 0 as const, shape: [-1, ...ds.slice(1)] },
+          { dtype: 0 as const, shape: [-1, ...c.os.slice(1)] },
+        ],
+        weights: [filter, bias],
+        steps: [makeStep('deconv_f32', { inputs: [0], output: 1, ints: { geom }, weights: { w: 0, bias: 1 } })],
+        inputs: [0],
+        outputs: [1],
+      };
+      for (const threads of [1, 2]) {
+        const s = new (native().RuntimeSession)(plan, threads);
+        const [got] = await s.run(c.os[0]!, [dy]);
+        s.dispose();
+        expectEqualArrays(got!, want, `deconv_f32 ${c.os} k${c.k} s${c.s} ${JSON.stringify(c.pad)} threads ${threads}`);
+      }
+    }
+  });
+});

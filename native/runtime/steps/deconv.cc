@@ -15,6 +15,7 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/cpu.h"
 #include "common/thread_pool.h"
@@ -63,10 +64,17 @@ class DeconvStep : public Step {
       p.Type(y, DType::kF32, "output");
       wf_ = WPtr<float>(p.W(0, DType::kF32, wl, false, "weights"));
       bf_ = WPtr<float>(p.W(1, DType::kF32, ci_, true, "bias"));
+      // The same GEMM-and-scatter as int8, on weights packed once: B[co][(ky, kx, ci)] =
+      // filter[(ky, kx, ci)·CO + co], the filter transposed.
+      nk_ = int64_t{geo_.kh} * geo_.kw * ci_;
+      std::vector<float> bt(static_cast<size_t>(co_ * nk_));
+      for (int64_t n = 0; n < nk_; n++)
+        for (int64_t k = 0; k < co_; k++) bt[static_cast<size_t>(k * nk_ + n)] = wf_[n * co_ + k];
+      packed_f_ = train::PackedB(bt.data(), co_, nk_);
     }
   }
 
-  size_t OwnedBytes() const override { return gemm_ ? packed_.byte_length() : 0; }
+  size_t OwnedBytes() const override { return gemm_ ? packed_.byte_length() : packed_f_.byte_length(); }
   std::vector<int> PackedWeights() const override {
     return gemm_ ? std::vector<int>{weight_index_} : std::vector<int>{};
   }
@@ -79,24 +87,7 @@ class DeconvStep : public Step {
       ops::Conv2DTranspose(g, c.P<int8_t>(dy), q_, c.P<int8_t>(y), c.threads);
       return;
     }
-    const Dims ys = c.Shape(y), ds = c.Shape(dy);
-    train::ConvGeom g;
-    g.batch = ys[0];
-    g.in_h = ys[1];
-    g.in_w = ys[2];
-    g.in_c = ci_;
-    g.out_h = ds[1];
-    g.out_w = ds[2];
-    g.out_c = co_;
-    g.filter_h = geo_.kh;
-    g.filter_w = geo_.kw;
-    g.stride_h = geo_.sh;
-    g.stride_w = geo_.sw;
-    g.dil_h = geo_.dh;
-    g.dil_w = geo_.dw;
-    g.pad_top = geo_.pt;
-    g.pad_left = geo_.pl;
-    train::Conv2DBackpropInput(g, c.P<float>(dy), wf_, c.P<float>(y), c.threads);
+    RunGemmF32(OpsGeom(geo_, c.Shape(y)), c.P<float>(dy), c.P<float>(y), c.threads);
     if (bf_)
       train::BiasActivation(c.P<float>(y), c.Elements(y) / ci_, ci_, bf_, ci_, train::Activation::kLinear, 0.0f,
                             c.threads);
@@ -154,6 +145,60 @@ class DeconvStep : public Step {
     }
   }
 
+  // float32: y = 0, then per image and chunk of dy pixels, the columns (dy · B, the packed
+  // float GEMM, threaded over rows) scattered into y. For each output value the additions
+  // come in dy-pixel order (chunks ascending; within a chunk, rows reached with ky descending
+  // so dy rows ascend, pixels ascending), as the training kernel's col2im adds them: the
+  // same sums, on threads instead of one.
+  void RunGemmF32(const ops::ConvGeom& g, const float* dy, float* y, int threads) const {
+    const int64_t CI = ci_, CO = co_, NK = nk_;
+    const int64_t HY = g.in_h, WY = g.in_w, HD = g.out_h, WD = g.out_w;
+    const int64_t chunk_px = std::max<int64_t>(1, (int64_t{1} << 20) / 4 / NK);
+    std::unique_ptr<float[]> cols(new float[static_cast<size_t>(std::min(chunk_px, HD * WD) * NK)]);
+    std::fill(y, y + g.batch * HY * WY * CI, 0.0f);
+    for (int64_t n = 0; n < g.batch; n++) {
+      float* yi = y + n * HY * WY * CI;
+      for (int64_t p0 = 0; p0 < HD * WD; p0 += chunk_px) {
+        const int64_t p1 = std::min(HD * WD, p0 + chunk_px);
+        train::MatMul(p1 - p0, dy + (n * HD * WD + p0) * CO, packed_f_, cols.get(), threads);
+        // Output rows the chunk's dy rows reach.
+        const int64_t oy_a = p0 / WD, oy_b = (p1 - 1) / WD;
+        const int64_t a = std::max<int64_t>(0, oy_a * g.stride_h - g.pad_top);
+        const int64_t b = std::min<int64_t>(HY, oy_b * g.stride_h - g.pad_top + int64_t{g.k_h - 1} * g.dilation_h + 1);
+        if (a < b) ScatterF32(g, cols.get(), p0, p1, a, b, yi, threads);
+      }
+    }
+  }
+
+  void ScatterF32(const ops::ConvGeom& g, const float* cols, int64_t p0, int64_t p1, int64_t a, int64_t b, float* yi,
+                  int threads) const {
+    const int64_t CI = ci_, NK = nk_, WY = g.in_w, WD = g.out_w, HD = g.out_h;
+    const int64_t work_per_row = std::max<int64_t>(1, WD * g.k_w * CI);
+    const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 15) / work_per_row);
+    ParallelFor(b - a, grain, threads, [&](int64_t rb, int64_t re) {
+      for (int64_t iy = a + rb; iy < a + re; iy++) {
+        float* yrow = yi + iy * WY * CI;
+        for (int64_t ky = g.k_h - 1; ky >= 0; ky--) {
+          const int64_t ty = iy + g.pad_top - ky * g.dilation_h;
+          if (ty < 0 || ty % g.stride_h) continue;
+          const int64_t oy = ty / g.stride_h;
+          if (oy >= HD) continue;
+          const int64_t ox0 = std::max<int64_t>(0, p0 - oy * WD), ox1 = std::min<int64_t>(WD, p1 - oy * WD);
+          for (int64_t ox = ox0; ox < ox1; ox++) {
+            const float* crow = cols + (oy * WD + ox - p0) * NK + ky * g.k_w * CI;
+            for (int64_t kx = 0; kx < g.k_w; kx++) {
+              const int64_t ix = ox * g.stride_w + kx * g.dilation_w - g.pad_left;
+              if (ix < 0 || ix >= WY) continue;
+              float* yp = yrow + ix * CI;
+              const float* cp = crow + kx * CI;
+              for (int64_t ci = 0; ci < CI; ci++) yp[ci] += cp[ci];
+            }
+          }
+        }
+      }
+    });
+  }
+
   // Adds the columns of dy pixels [p0, p1) (of one image, row-major) into the accumulators of
   // output rows [a, b): one output row per task, so no two tasks touch one accumulator.
   void ScatterColumns(const ops::ConvGeom& g, const int32_t* cols, int64_t p0, int64_t p1, int64_t a, int64_t b,
@@ -194,6 +239,7 @@ class DeconvStep : public Step {
   int weight_index_ = -1;
   const float* wf_ = nullptr;
   const float* bf_ = nullptr;
+  train::PackedB packed_f_;
 };
 
 }  // namespace
