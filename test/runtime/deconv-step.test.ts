@@ -10,6 +10,7 @@ import { native } from '../../src/native/binding.js';
 import { getIsa, setIsa, supportedIsas } from '../../src/native/cpu.js';
 import { makeStep } from '../../src/runtime/step-schema.js';
 import { activationBounds, requantizeMultiplier } from '../../src/quant/scheme.js';
+import { stepGeom } from './helpers.js';
 import { expectEqualArrays, randInt, randQ, randW, rng } from '../ops/helpers.js';
 
 type Pad = 'same' | 'valid' | [[number, number], [number, number]];
@@ -58,18 +59,7 @@ function plan(
   hi: number,
 ) {
   const g = convGeometry(c.os, c.k, { strides: c.s, dilations: c.d ?? [1, 1], padding: c.pad });
-  const geom = [
-    g.filterHeight,
-    g.filterWidth,
-    g.strideHeight,
-    g.strideWidth,
-    g.dilationHeight,
-    g.dilationWidth,
-    g.padTop,
-    g.padBottom,
-    g.padLeft,
-    g.padRight,
-  ];
+  const geom = stepGeom(g);
   return {
     buffers: [
       { dtype: 1 as const, shape: [-1, ...ds.slice(1)] },
@@ -206,18 +196,7 @@ describe('deconv_f32 step (packed float GEMM + scatter) equals the training kern
         want,
       );
       for (let i = 0; i < want.length; i++) want[i] = Math.fround(want[i]! + bias[i % CI]!);
-      const geom = [
-        g.filterHeight,
-        g.filterWidth,
-        g.strideHeight,
-        g.strideWidth,
-        g.dilationHeight,
-        g.dilationWidth,
-        g.padTop,
-        g.padBottom,
-        g.padLeft,
-        g.padRight,
-      ];
+      const geom = stepGeom(g);
       const plan = {
         buffers: [
           { dtype: 0 as const, shape: [-1, ...ds.slice(1)] },

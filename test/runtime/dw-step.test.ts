@@ -9,6 +9,7 @@ import { native } from '../../src/native/binding.js';
 import { getIsa, setIsa, supportedIsas } from '../../src/native/cpu.js';
 import { activationBounds, requantizeMultiplier } from '../../src/quant/scheme.js';
 import { makeStep } from '../../src/runtime/step-schema.js';
+import { stepGeom } from './helpers.js';
 import { expectEqualArrays, randInt, randQ, randW, rng } from '../ops/helpers.js';
 
 const cases = [
@@ -55,18 +56,7 @@ describe('dw_i8 step: weights packed at load for one kernel path', () => {
           { strides: c.s, dilations: [1, 1], padding: 'same' },
         );
         expect(new Set(want).size, `${c.xs} output values`).toBeGreaterThan(20);
-        const geom = [
-          g.filterHeight,
-          g.filterWidth,
-          g.strideHeight,
-          g.strideWidth,
-          g.dilationHeight,
-          g.dilationWidth,
-          g.padTop,
-          g.padBottom,
-          g.padLeft,
-          g.padRight,
-        ];
+        const geom = stepGeom(g);
         const plan = {
           buffers: [
             { dtype: 1 as const, shape: [-1, ...c.xs.slice(1)] },

@@ -7,6 +7,7 @@ import { rng, saveLayersToMemory } from '../../src/model/testing.js';
 import { quantize } from '../../src/quant/quantize.js';
 import { native } from '../../src/native/binding.js';
 import type { RuntimePlan } from '../../binding.js';
+import type { convGeometry } from '../../src/kernels/ops.js';
 
 export async function graphOf(model: tf.LayersModel): Promise<Graph> {
   return optimize(await loadModel(await saveLayersToMemory(model)));
@@ -160,4 +161,20 @@ export async function tryMutatedPlan(p: RuntimePlan, seed: number, localTo?: num
   expect(outs.map((o) => o.length)).toEqual(p.outputs.map(elements));
   s.dispose();
   return true;
+}
+
+/** A conv step's `geom` ints (kernel, strides, dilations, paddings) from the ops API's geometry. */
+export function stepGeom(g: ReturnType<typeof convGeometry>): number[] {
+  return [
+    g.filterHeight,
+    g.filterWidth,
+    g.strideHeight,
+    g.strideWidth,
+    g.dilationHeight,
+    g.dilationWidth,
+    g.padTop,
+    g.padBottom,
+    g.padLeft,
+    g.padRight,
+  ];
 }

@@ -15,6 +15,7 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "common/cpu.h"
@@ -146,10 +147,8 @@ class DeconvStep : public Step {
   }
 
   // float32: y = 0, then per image and chunk of dy pixels, the columns (dy · B, the packed
-  // float GEMM, threaded over rows) scattered into y. For each output value the additions
-  // come in dy-pixel order (chunks ascending; within a chunk, rows reached with ky descending
-  // so dy rows ascend, pixels ascending), as the training kernel's col2im adds them: the
-  // same sums, on threads instead of one.
+  // float GEMM, threaded over rows) scattered into y. Chunks ascend and ScatterColumns adds
+  // in dy-pixel order, as the training kernel's col2im does: the same sums, on threads.
   void RunGemmF32(const ops::ConvGeom& g, const float* dy, float* y, int threads) const {
     const int64_t CI = ci_, CO = co_, NK = nk_;
     const int64_t HY = g.in_h, WY = g.in_w, HD = g.out_h, WD = g.out_w;
@@ -165,19 +164,26 @@ class DeconvStep : public Step {
         const int64_t oy_a = p0 / WD, oy_b = (p1 - 1) / WD;
         const int64_t a = std::max<int64_t>(0, oy_a * g.stride_h - g.pad_top);
         const int64_t b = std::min<int64_t>(HY, oy_b * g.stride_h - g.pad_top + int64_t{g.k_h - 1} * g.dilation_h + 1);
-        if (a < b) ScatterF32(g, cols.get(), p0, p1, a, b, yi, threads);
+        if (a < b) ScatterColumns(g, cols.get(), p0, p1, a, b, yi + a * WY * CI, threads);
       }
     }
   }
 
-  void ScatterF32(const ops::ConvGeom& g, const float* cols, int64_t p0, int64_t p1, int64_t a, int64_t b, float* yi,
-                  int threads) const {
+  // Adds the columns of dy pixels [p0, p1) (of one image, row-major) into the accumulators of
+  // output rows [a, b): one output row per task, so no two tasks touch one accumulator. Per
+  // accumulator the additions come in dy-pixel order (ky descending, so dy rows ascend):
+  // float sums then equal the training kernel's col2im; int32 ones wrap as the reference does.
+  template <typename T>
+  void ScatterColumns(const ops::ConvGeom& g, const T* cols, int64_t p0, int64_t p1, int64_t a, int64_t b, T* acc_band,
+                      int threads) const {
+    // int32 accumulators add as uint32: wrap-around, not undefined overflow.
+    using A = typename std::conditional<std::is_same<T, int32_t>::value, uint32_t, T>::type;
     const int64_t CI = ci_, NK = nk_, WY = g.in_w, WD = g.out_w, HD = g.out_h;
     const int64_t work_per_row = std::max<int64_t>(1, WD * g.k_w * CI);
     const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 15) / work_per_row);
     ParallelFor(b - a, grain, threads, [&](int64_t rb, int64_t re) {
       for (int64_t iy = a + rb; iy < a + re; iy++) {
-        float* yrow = yi + iy * WY * CI;
+        A* arow = reinterpret_cast<A*>(acc_band + (iy - a) * WY * CI);
         for (int64_t ky = g.k_h - 1; ky >= 0; ky--) {
           const int64_t ty = iy + g.pad_top - ky * g.dilation_h;
           if (ty < 0 || ty % g.stride_h) continue;
@@ -185,44 +191,13 @@ class DeconvStep : public Step {
           if (oy >= HD) continue;
           const int64_t ox0 = std::max<int64_t>(0, p0 - oy * WD), ox1 = std::min<int64_t>(WD, p1 - oy * WD);
           for (int64_t ox = ox0; ox < ox1; ox++) {
-            const float* crow = cols + (oy * WD + ox - p0) * NK + ky * g.k_w * CI;
+            const A* crow = reinterpret_cast<const A*>(cols + (oy * WD + ox - p0) * NK) + ky * g.k_w * CI;
             for (int64_t kx = 0; kx < g.k_w; kx++) {
               const int64_t ix = ox * g.stride_w + kx * g.dilation_w - g.pad_left;
               if (ix < 0 || ix >= WY) continue;
-              float* yp = yrow + ix * CI;
-              const float* cp = crow + kx * CI;
-              for (int64_t ci = 0; ci < CI; ci++) yp[ci] += cp[ci];
-            }
-          }
-        }
-      }
-    });
-  }
-
-  // Adds the columns of dy pixels [p0, p1) (of one image, row-major) into the accumulators of
-  // output rows [a, b): one output row per task, so no two tasks touch one accumulator.
-  void ScatterColumns(const ops::ConvGeom& g, const int32_t* cols, int64_t p0, int64_t p1, int64_t a, int64_t b,
-                      int32_t* acc_band, int threads) const {
-    const int64_t CI = ci_, NK = nk_, WY = g.in_w, WD = g.out_w, HD = g.out_h;
-    const int64_t work_per_row = std::max<int64_t>(1, WD * g.k_w * CI);
-    const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 15) / work_per_row);
-    ParallelFor(b - a, grain, threads, [&](int64_t rb, int64_t re) {
-      for (int64_t iy = a + rb; iy < a + re; iy++) {
-        uint32_t* arow = reinterpret_cast<uint32_t*>(acc_band + (iy - a) * WY * CI);
-        for (int64_t ky = 0; ky < g.k_h; ky++) {
-          const int64_t ty = iy + g.pad_top - ky * g.dilation_h;
-          if (ty < 0 || ty % g.stride_h) continue;
-          const int64_t oy = ty / g.stride_h;
-          if (oy >= HD) continue;
-          const int64_t ox0 = std::max<int64_t>(0, p0 - oy * WD), ox1 = std::min<int64_t>(WD, p1 - oy * WD);
-          for (int64_t ox = ox0; ox < ox1; ox++) {
-            const uint32_t* crow = reinterpret_cast<const uint32_t*>(cols + (oy * WD + ox - p0) * NK) + ky * g.k_w * CI;
-            for (int64_t kx = 0; kx < g.k_w; kx++) {
-              const int64_t ix = ox * g.stride_w + kx * g.dilation_w - g.pad_left;
-              if (ix < 0 || ix >= WY) continue;
-              uint32_t* ap = arow + ix * CI;
-              const uint32_t* cp = crow + kx * CI;
-              for (int64_t ci = 0; ci < CI; ci++) ap[ci] += cp[ci];  // wraps, as the reference does
+              A* ap = arow + ix * CI;
+              const A* cp = crow + kx * CI;
+              for (int64_t ci = 0; ci < CI; ci++) ap[ci] += cp[ci];
             }
           }
         }
