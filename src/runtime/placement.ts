@@ -36,6 +36,12 @@ export interface PlannedNode {
   reason?: string;
   /** The class of the reason, for summaries. */
   reasonKind?: ReasonKind;
+  /**
+   * Set when the node runs inside another node's steps, placed as that one: the Pad,
+   * SpaceToBatchND and BatchToSpaceND around a convolution planned as one dilated convolution
+   * (src/runtime/atrous.ts).
+   */
+  fusedInto?: string;
   /** Set when the node's MatMul / 1×1 conv runs the sparse kernel (structure, sparsity, row limit). */
   sparse?: string;
 }

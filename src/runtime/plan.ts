@@ -19,6 +19,7 @@ import { inferPlanShapes, inferShapes, type PlanShapes } from '../model/shape-in
 import { activationTable, planExecution, quantizationInfo } from '../quant/params.js';
 import type { QParams } from '../quant/scheme.js';
 import { selectSparseSteps, type SparseMode } from '../sparse/select.js';
+import { applyAtrous, atrousConvolutions } from './atrous.js';
 import { emitFloat } from './emit-float.js';
 import { emitInt8 } from './emit-int8.js';
 import {
@@ -121,7 +122,15 @@ export function compilePlan(g0: Graph, options: CompileOptions = {}): CompiledPl
   // needed only if something else reads them).
   const region = controlFlowRegion(g0);
   const regions = controlFlowRegions(g0);
-  const { graph: g, folded } = foldKnownValues(g0, shapes, g0.nodes, region);
+  const { graph: unfused, folded } = foldKnownValues(g0, shapes, g0.nodes, region);
+  // Atrous convolutions (SpaceToBatchND → conv → BatchToSpaceND) become one dilated convolution;
+  // in int8 it reads and writes tensors calibration gave parameters.
+  const atrous = atrousConvolutions(
+    unfused,
+    region,
+    (conv, input, output) => exec.get(conv.name) !== 'int8' || (!!acts[input] && !!acts[output]),
+  );
+  const g = atrous.length ? { ...unfused, nodes: applyAtrous(unfused.nodes, atrous) } : unfused;
   // Nodes needed for the outputs.
   const producer = new Map<string, Node>();
   for (const n of g0.nodes) for (const o of n.outputs) producer.set(o, n);
@@ -146,10 +155,13 @@ export function compilePlan(g0: Graph, options: CompileOptions = {}): CompiledPl
     }
   }
   const order0 = g0.nodes.filter((n) => needed.has(n));
-  const order = keepRegionsTogether(
-    g0,
-    order0.filter((n) => !folded.has(n.name)),
-    regions,
+  const order = applyAtrous(
+    keepRegionsTogether(
+      g0,
+      order0.filter((n) => !folded.has(n.name)),
+      regions,
+    ),
+    atrous,
   );
   const ctx: PlacementContext = { g, shapes, region };
   const planned = order.map((n) => decide(ctx, n, exec.get(n.name) ?? 'float'));
@@ -238,8 +250,17 @@ export function compilePlan(g0: Graph, options: CompileOptions = {}): CompiledPl
   const foldedNodes: PlannedNode[] = order0
     .filter((n) => folded.has(n.name))
     .map((n) => ({ node: n.name, op: n.op, placement: 'folded' }));
+  const fusedNodes: PlannedNode[] = atrous.flatMap(({ replaced, fused }) => {
+    const { placement, reason, reasonKind } = planned.find((p) => p.node === fused.name)!;
+    return replaced
+      .filter((n) => n.name !== fused.name)
+      .map((n) => ({ node: n.name, op: n.op, placement, reason, reasonKind, fusedInto: fused.name }));
+  });
   const nodes = order0.map(
-    (n) => planned.find((p) => p.node === n.name) ?? foldedNodes.find((p) => p.node === n.name)!,
+    (n) =>
+      planned.find((p) => p.node === n.name) ??
+      foldedNodes.find((p) => p.node === n.name) ??
+      fusedNodes.find((p) => p.node === n.name)!,
   );
   const regionOutputs = [...new Set(regions.flatMap((r) => r.outputs))];
   const unknownRegionOutputs = regionOutputs.filter(
