@@ -255,7 +255,8 @@ const concrete = (s: number[] | null | undefined): s is number[] =>
   !!s && s.every((d) => Number.isInteger(d) && d >= 0);
 const count = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
 
-function runNode(n: Node, xs: tf.Tensor[]): tf.Tensor[] {
+/** One node run in tfjs on the given inputs (the op table's kernel, or stock tfjs for an opaque op). */
+export function runNode(n: Node, xs: tf.Tensor[]): tf.Tensor[] {
   const spec = OPS[n.op];
   return spec && !n.opaque ? spec.execute(n, xs) : executeOpaque(n, xs);
 }

@@ -23,7 +23,6 @@ import { applyAtrous, atrousConvolutions } from './atrous.js';
 import { emitFloat } from './emit-float.js';
 import { emitInt8 } from './emit-int8.js';
 import {
-  CONTROL_FLOW_OPS,
   controlFlowRegion,
   decide,
   type PlacementContext,
@@ -31,6 +30,7 @@ import {
   type PlannedNode,
   type ReasonKind,
 } from './placement.js';
+import { foldPlanGraph } from './fold.js';
 import { SegmentBuilder, type SegmentTensor } from './segment-builder.js';
 
 export type { Placement, PlannedNode, ReasonKind, SegmentTensor };
@@ -122,7 +122,7 @@ export function compilePlan(g0: Graph, options: CompileOptions = {}): CompiledPl
   // needed only if something else reads them).
   const region = controlFlowRegion(g0);
   const regions = controlFlowRegions(g0);
-  const { graph: unfused, folded } = foldKnownValues(g0, shapes, g0.nodes, region);
+  const { graph: unfused, folded } = foldPlanGraph(g0, shapes, g0.nodes, region);
   // Atrous convolutions (SpaceToBatchND → conv → BatchToSpaceND) become one dilated convolution;
   // in int8 it reads and writes tensors calibration gave parameters.
   const atrous = atrousConvolutions(
@@ -306,47 +306,4 @@ function keepRegionsTogether(g: Graph, order: Node[], regions: readonly ControlF
   return executionUnits({ ...g, nodes: order }, planned).flatMap((u) =>
     u.kind === 'node' ? [u.node] : u.region.nodes.map((name) => byName.get(name)!),
   );
-}
-
-/**
- * Nodes whose every output value the planner knows (shape arithmetic on known shapes) become
- * constants of a planning copy of the graph, so that what reads them (a Reshape's shape, a
- * resize size, a transposed convolution's output shape) is planned with constant parameters.
- * Graph outputs and control-flow nodes are never folded.
- */
-function foldKnownValues(
-  g: Graph,
-  shapes: PlanShapes,
-  order: Node[],
-  region: Set<string>,
-): { graph: Graph; folded: Set<string> } {
-  const folded = new Set<string>();
-  const outputs = new Set(g.outputs);
-  const constants = new Map(g.constants);
-  for (const n of order) {
-    if (region.has(n.name) || CONTROL_FLOW_OPS.has(n.op) || n.outputs.some((o) => outputs.has(o))) continue;
-    const known = n.outputs.map((o) => shapes.get(o));
-    if (
-      !known.every(
-        (k) =>
-          k?.value !== undefined &&
-          k.shape &&
-          k.shape.every((d) => d >= 0) &&
-          (k.dtype === 'int32' || k.dtype === 'float32'),
-      )
-    )
-      continue;
-    folded.add(n.name);
-    n.outputs.forEach((o, i) => {
-      const k = known[i]!;
-      constants.set(o, {
-        name: o,
-        dtype: k.dtype,
-        shape: [...k.shape!],
-        data: k.dtype === 'int32' ? Int32Array.from(k.value!) : Float32Array.from(k.value!),
-      });
-    });
-  }
-  if (folded.size === 0) return { graph: g, folded };
-  return { graph: { ...g, constants, nodes: g.nodes.filter((n) => !folded.has(n.name)) }, folded };
 }
