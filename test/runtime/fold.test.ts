@@ -16,38 +16,28 @@ const F = { T: a.type('float32') };
 const I32 = { T: a.type('int32') };
 const I = (shape: number[], values: number[]) => ({ dtype: 'int32' as const, shape, values });
 
+/** shape[from] as a scalar: StridedSlice from..to with the axis shrunk. */
+const dimension = (name: string, from: string, to: string) => ({
+  name,
+  op: 'StridedSlice',
+  input: ['shape', from, to, 'step'],
+  attr: {
+    ...I32,
+    Index: a.type('int32'),
+    begin_mask: a.i(0),
+    end_mask: a.i(0),
+    ellipsis_mask: a.i(0),
+    new_axis_mask: a.i(0),
+    shrink_axis_mask: a.i(1),
+  },
+});
+
 const grid = handModel(
   [
     placeholder('x', 'float32', [1, 6, 5, 4]),
     { name: 'shape', op: 'Shape', input: ['x'], attr: { ...F, out_type: a.type('int32') } },
-    {
-      name: 'h',
-      op: 'StridedSlice',
-      input: ['shape', 'at1', 'at2', 'step'],
-      attr: {
-        ...I32,
-        Index: a.type('int32'),
-        begin_mask: a.i(0),
-        end_mask: a.i(0),
-        ellipsis_mask: a.i(0),
-        new_axis_mask: a.i(0),
-        shrink_axis_mask: a.i(1),
-      },
-    },
-    {
-      name: 'w',
-      op: 'StridedSlice',
-      input: ['shape', 'at2', 'at3', 'step'],
-      attr: {
-        ...I32,
-        Index: a.type('int32'),
-        begin_mask: a.i(0),
-        end_mask: a.i(0),
-        ellipsis_mask: a.i(0),
-        new_axis_mask: a.i(0),
-        shrink_axis_mask: a.i(1),
-      },
-    },
+    dimension('h', 'at1', 'at2'),
+    dimension('w', 'at2', 'at3'),
     { name: 'range', op: 'Range', input: ['zero', 'w', 'one'], attr: { Tidx: a.type('int32') } },
     {
       name: 'rangef',
