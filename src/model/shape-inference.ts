@@ -255,7 +255,8 @@ const concrete = (s: number[] | null | undefined): s is number[] =>
   !!s && s.every((d) => Number.isInteger(d) && d >= 0);
 const count = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
 
-function runNode(n: Node, xs: tf.Tensor[]): tf.Tensor[] {
+/** One node run in tfjs on the given inputs (the op table's kernel, or stock tfjs for an opaque op). */
+export function runNode(n: Node, xs: tf.Tensor[]): tf.Tensor[] {
   const spec = OPS[n.op];
   return spec && !n.opaque ? spec.execute(n, xs) : executeOpaque(n, xs);
 }
@@ -278,6 +279,11 @@ function walk(
       value: small ? Array.from(c.data as Int32Array | Float32Array) : undefined,
     });
   }
+  // An output no rule gives a shape to takes the one a run showed (`known`: the outputs of
+  // control-flow regions learned by the session), whatever the op.
+  const settle = (o: string, k: Known): void => {
+    t.set(o, !k.shape && known?.has(o) ? { dtype: k.dtype, shape: [...known.get(o)!] } : k);
+  };
   for (const n of g.nodes) {
     const ins = n.inputs.map((x) => t.get(x) ?? { dtype: 'float32' as DType, shape: null });
     let outs: Known[] | undefined;
@@ -293,10 +299,7 @@ function walk(
     // their dtypes and pass-through shapes come from the loader's rules.
     if (isControlFlowOp(n.op)) {
       const cf = inferOpaque(n, ins).map((o) => ({ dtype: o.dtype, shape: concrete(o.shape) ? o.shape : null }));
-      n.outputs.forEach((o, i) => {
-        const k = cf[i] ?? { dtype: cf[0]?.dtype ?? 'float32', shape: null };
-        t.set(o, !k.shape && known?.has(o) ? { dtype: k.dtype, shape: [...known.get(o)!] } : k);
-      });
+      n.outputs.forEach((o, i) => settle(o, cf[i] ?? { dtype: cf[0]?.dtype ?? 'float32', shape: null }));
       continue;
     }
     if (n.op === 'Shape' && concrete(ins[0]?.shape))
@@ -315,8 +318,7 @@ function walk(
     const fallback = (i: number): Known => ({ dtype: inferOpaque(n, ins)[i]?.dtype ?? 'float32', shape: null });
     n.outputs.forEach((o, i) => {
       const k = outs?.[i];
-      const got = k ? { dtype: k.dtype, shape: concrete(k.shape) ? k.shape : null, value: k.value } : fallback(i);
-      t.set(o, !got.shape && known?.has(o) ? { dtype: got.dtype, shape: [...known.get(o)!] } : got);
+      settle(o, k ? { dtype: k.dtype, shape: concrete(k.shape) ? k.shape : null, value: k.value } : fallback(i));
     });
   }
   return t;
@@ -422,8 +424,8 @@ export function inferPlanShapes(
     for (const [k, v] of walk(g, at(1), known)) out.set(k, { dtype: v.dtype, shape: v.shape, value: v.value });
     return out;
   }
-  const two = walk(g, at(2)),
-    three = walk(g, at(3));
+  const two = walk(g, at(2), known),
+    three = walk(g, at(3), known);
   for (const [k, a] of two) {
     const b = three.get(k);
     let shape: number[] | null = null;

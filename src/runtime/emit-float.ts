@@ -4,7 +4,9 @@ import type { Graph, Node } from '../model/ir.js';
 import { attrBool, attrNum } from '../model/ops.js';
 import { int4KernelGroupSize } from '../quant/params.js';
 import { biasConst, concatAxis, convWeightsKN, emitMove, geometry, im2colTemp } from './emit-common.js';
+import { emitPieces } from './emit-pieces.js';
 import { hw, poolGeomInts, windowGeometry } from './geometry.js';
+import { PIECE_OPS } from './pieces.js';
 import { floatConst } from './placement.js';
 import type { SegmentBuilder } from './segment-builder.js';
 import { ACT, BINARY, DT, UNARY_ACT } from './step-codes.js';
@@ -16,6 +18,10 @@ export function emitFloat(
   dynamic: false | 'int8' | 'int4',
   perRow: boolean,
 ): void {
+  if (PIECE_OPS.has(n.op)) {
+    emitPieces(b, g, n);
+    return;
+  }
   const out = n.outputs[0]!;
   const yShape = b.shape(out);
   const op = n.op;
@@ -202,6 +208,21 @@ export function emitFloat(
       }
       break;
     }
+    case 'Neg':
+      b.emit('binary_f32', {
+        inputs: [x0(), b.constBuffer(Float32Array.of(-1), DT.f32, [])],
+        output: y,
+        ints: { op: BINARY.Mul!, act: 0 },
+      });
+      break;
+    case 'BroadcastTo':
+      // x + 0 with the zeros in the target shape: the broadcast of the binary step.
+      b.emit('binary_f32', {
+        inputs: [x0(), b.constBuffer(new Float32Array(yShape.reduce((a, d) => a * d, 1)), DT.f32, yShape)],
+        output: y,
+        ints: { op: BINARY.AddV2!, act: 0 },
+      });
+      break;
     case 'Softmax':
       b.emit('softmax_f32', { inputs: [x0()], output: y, floats: { beta: 1 } });
       break;

@@ -11,6 +11,7 @@ import type { Graph, Node } from '../model/ir.js';
 import { attrBool, attrStr } from '../model/ops.js';
 import type { PlanShapes } from '../model/shape-inference.js';
 import { int4WeightOf, type NodeExecution } from '../quant/params.js';
+import { PIECE_OPS, pieceAxis, pieceSizes, piecesSource } from './pieces.js';
 import { ACT, BINARY, COPY_OPS, UNARY_ACT } from './step-codes.js';
 
 /**
@@ -36,6 +37,12 @@ export interface PlannedNode {
   reason?: string;
   /** The class of the reason, for summaries. */
   reasonKind?: ReasonKind;
+  /**
+   * Set when the node runs inside another node's steps, placed as that one: the Pad,
+   * SpaceToBatchND and BatchToSpaceND around a convolution planned as one dilated convolution
+   * (src/runtime/atrous.ts).
+   */
+  fusedInto?: string;
   /** Set when the node's MatMul / 1×1 conv runs the sparse kernel (structure, sparsity, row limit). */
   sparse?: string;
 }
@@ -230,9 +237,12 @@ const FLOAT_NATIVE = new Set([
   'BatchMatMulV2',
   'ClipByValue',
   'AddN',
+  ...PIECE_OPS,
+  'Neg',
+  'BroadcastTo',
 ]);
 /** Ops the IR keeps opaque (tfjs runs them in float references) that the runtime still runs natively. */
-const OPAQUE_NATIVE = new Set(['AddN']);
+const OPAQUE_NATIVE = new Set(['AddN', 'Split', 'SplitV', 'Unpack', 'BroadcastTo']);
 const ELEMENTWISE_BINARY = new Set([
   'AddV2',
   'Sub',
@@ -255,10 +265,10 @@ function nativeObstacle(ctx: PlacementContext, n: Node, exec: NodeExecution): Ob
   if (ctx.region.has(n.name)) return ['control-flow', 'inside a conditional or loop region'];
   if (n.opaque && !OPAQUE_NATIVE.has(n.op)) return ['op-unknown', `op ${n.op} has no native kernel (run by tfjs)`];
   if (!FLOAT_NATIVE.has(n.op)) return ['op-unknown', `no native kernel for ${n.op}`];
-  if (n.outputs.length !== 1) return ['op-unknown', 'more than one output'];
+  if (n.outputs.length !== 1 && !PIECE_OPS.has(n.op)) return ['op-unknown', 'more than one output'];
   const ins = dataInputs(g, n);
   if (ins.length === 0) return ['parameters', 'no activation input (a constant expression)'];
-  const tensors = [...ins, n.outputs[0]!];
+  const tensors = [...ins, ...n.outputs];
   for (const t of tensors) {
     const info = shapes.get(t);
     if (info && info.dtype !== 'float32')
@@ -268,6 +278,7 @@ function nativeObstacle(ctx: PlacementContext, n: Node, exec: NodeExecution): Ob
     if (!shapes.get(t)?.shape) return ['shape-unknown', `the shape of '${t}' is not known before the run`];
   const logical = tensors.map((t) => shapes.get(t)!.shape!);
   const op = n.op;
+  if (PIECE_OPS.has(op)) return piecesObstacle(ctx, n, logical);
   if (COPY_OPS.has(op)) {
     const [x, y] = logical as [number[], number[]];
     if (!nativeLayout(x) || !nativeLayout(y)) return ['layout', 'the batch dimension is not leading'];
@@ -389,6 +400,12 @@ function nativeObstacle(ctx: PlacementContext, n: Node, exec: NodeExecution): Ob
         ? undefined
         : ['layout', 'AddN of tensors of different shapes'];
     }
+    case 'BroadcastTo': {
+      const to = g.constants.get(n.inputs[1]!);
+      return to && to.dtype === 'int32' && ys.every((d) => d >= 0) && xs.length <= ys.length
+        ? undefined
+        : ['parameters', 'the target shape is not a constant of fixed dimensions'];
+    }
     case 'Prelu': {
       const a = floatConst(g, n.inputs[1]);
       return a && a.length === xs[xs.length - 1]
@@ -428,6 +445,32 @@ function nativeObstacle(ctx: PlacementContext, n: Node, exec: NodeExecution): Ob
       }
       return undefined;
   }
+}
+
+/** Why a Split / SplitV / Unpack / Pack (shapes: its data inputs, then its outputs) cannot run natively. */
+function piecesObstacle(ctx: PlacementContext, n: Node, logical: number[][]): Obstacle {
+  const { g, shapes } = ctx;
+  if (!logical.every(isCanonical)) return ['layout', 'the batch dimension is not leading'];
+  if (n.op === 'Pack') {
+    const y = logical[logical.length - 1]!;
+    const axis = pieceAxis(g, n, y.length);
+    if (axis === undefined) return ['parameters', 'axis out of range'];
+    if (y[0] === -1 && axis === 0) return ['layout', 'stacking along the batch dimension'];
+    const part = y.filter((_, i) => i !== axis);
+    const same = n.inputs.every((t) => {
+      const s = shapes.get(t)?.shape ?? g.constants.get(t)?.shape;
+      return !!s && s.length === part.length && s.every((d, i) => d === part[i]);
+    });
+    return same && n.inputs.every((t) => !isConst(g, t) || floatConst(g, t))
+      ? undefined
+      : ['layout', 'stacked tensors of different shapes'];
+  }
+  const x = shapes.get(piecesSource(n))?.shape;
+  if (!x) return ['shape-unknown', 'the shape of the tensor cut is not known before the run'];
+  const axis = pieceAxis(g, n, x.length);
+  if (axis === undefined) return ['parameters', 'axis is not a constant in range'];
+  if (x[axis]! < 0) return ['layout', 'cut along the batch dimension'];
+  return pieceSizes(g, n, x[axis]!) ? undefined : ['parameters', 'piece sizes do not divide the axis'];
 }
 
 /** Placement of one node given its execution (int8 / dynamic / float, src/quant/params.ts). */

@@ -13,16 +13,16 @@
 //    emit-float.ts). Tensors crossing a segment boundary are float32 (int8 for the int8 graph
 //    IO of §12.1; int32 / bool tensors only cross between tfjs segments, with their dtype).
 import type { RuntimePlan } from '../../binding.js';
-import { controlFlowRegions, type ControlFlowRegion } from '../model/control-flow.js';
+import { controlFlowRegions, executionUnits, type ControlFlowRegion } from '../model/control-flow.js';
 import { parseTensorName, type Graph, type Node } from '../model/ir.js';
 import { inferPlanShapes, inferShapes, type PlanShapes } from '../model/shape-inference.js';
 import { activationTable, planExecution, quantizationInfo } from '../quant/params.js';
 import type { QParams } from '../quant/scheme.js';
 import { selectSparseSteps, type SparseMode } from '../sparse/select.js';
+import { applyAtrous, atrousConvolutions } from './atrous.js';
 import { emitFloat } from './emit-float.js';
 import { emitInt8 } from './emit-int8.js';
 import {
-  CONTROL_FLOW_OPS,
   controlFlowRegion,
   decide,
   type PlacementContext,
@@ -30,6 +30,7 @@ import {
   type PlannedNode,
   type ReasonKind,
 } from './placement.js';
+import { foldPlanGraph } from './fold.js';
 import { SegmentBuilder, type SegmentTensor } from './segment-builder.js';
 
 export type { Placement, PlannedNode, ReasonKind, SegmentTensor };
@@ -75,8 +76,6 @@ export interface CompiledPlan {
   unknownRegionOutputs: string[];
   /** The region output shapes this plan assumes (from `regionShapes`): a run must check them. */
   assumedShapes: Map<string, number[]>;
-  /** A plan with learned region shapes that cannot run (why): the session keeps its plan. */
-  refused?: string;
 }
 
 export interface CompileOptions {
@@ -123,7 +122,15 @@ export function compilePlan(g0: Graph, options: CompileOptions = {}): CompiledPl
   // needed only if something else reads them).
   const region = controlFlowRegion(g0);
   const regions = controlFlowRegions(g0);
-  const { graph: g, folded } = foldKnownValues(g0, shapes, g0.nodes, region);
+  const { graph: unfused, folded } = foldPlanGraph(g0, shapes, g0.nodes, region);
+  // Atrous convolutions (SpaceToBatchND → conv → BatchToSpaceND) become one dilated convolution;
+  // in int8 it reads and writes tensors calibration gave parameters.
+  const atrous = atrousConvolutions(
+    unfused,
+    region,
+    (conv, input, output) => exec.get(conv.name) !== 'int8' || (!!acts[input] && !!acts[output]),
+  );
+  const g = atrous.length ? { ...unfused, nodes: applyAtrous(unfused.nodes, atrous) } : unfused;
   // Nodes needed for the outputs.
   const producer = new Map<string, Node>();
   for (const n of g0.nodes) for (const o of n.outputs) producer.set(o, n);
@@ -148,10 +155,13 @@ export function compilePlan(g0: Graph, options: CompileOptions = {}): CompiledPl
     }
   }
   const order0 = g0.nodes.filter((n) => needed.has(n));
-  const order = keepRegionsTogether(
-    order0.filter((n) => !folded.has(n.name)),
-    region,
-    regions,
+  const order = applyAtrous(
+    keepRegionsTogether(
+      g0,
+      order0.filter((n) => !folded.has(n.name)),
+      regions,
+    ),
+    atrous,
   );
   const ctx: PlacementContext = { g, shapes, region };
   const planned = order.map((n) => decide(ctx, n, exec.get(n.name) ?? 'float'));
@@ -225,26 +235,32 @@ export function compilePlan(g0: Graph, options: CompileOptions = {}): CompiledPl
     };
     return { kind: 'native', nodes: r.nodes.map((n) => n.name), plan, inputs: b.inputs, outputs, stepNodes };
   });
-  // A control-flow region runs whole in tfjs-converter: one split across segments is a planner
-  // bug, reported here rather than as the executor's refusal at the first run — except in a plan
-  // made with learned region shapes, where the network between two parts of a region (a cond
-  // whose branches read the network's tensors) may now run natively: such a plan is refused
-  // (`refused`) and the session keeps the plan it had.
+  // A control-flow region runs whole in tfjs-converter: its nodes are contiguous in the order
+  // (keepRegionsTogether) and all placed in tfjs, so a split across segments is a planner bug,
+  // reported here rather than as the executor's refusal at the first run.
   const segmentOf = new Map<string, number>();
   segments.forEach((seg, i) => seg.nodes.forEach((n) => segmentOf.set(n, i)));
-  let refused: string | undefined;
   for (const r of regions) {
     const where = new Set(r.nodes.filter((n) => segmentOf.has(n)).map((n) => segmentOf.get(n)));
-    if (where.size <= 1) continue;
-    const why = `the control-flow region starting at '${r.nodes[0]}' is split across segments ${[...where].join(', ')}`;
-    if (!options.regionShapes?.size) throw new Error(`internal: ${why}`);
-    refused ??= why;
+    if (where.size > 1)
+      throw new Error(
+        `internal: the control-flow region starting at '${r.nodes[0]}' is split across segments ${[...where].join(', ')}`,
+      );
   }
   const foldedNodes: PlannedNode[] = order0
     .filter((n) => folded.has(n.name))
     .map((n) => ({ node: n.name, op: n.op, placement: 'folded' }));
+  const fusedNodes: PlannedNode[] = atrous.flatMap(({ replaced, fused }) => {
+    const { placement, reason, reasonKind } = planned.find((p) => p.node === fused.name)!;
+    return replaced
+      .filter((n) => n.name !== fused.name)
+      .map((n) => ({ node: n.name, op: n.op, placement, reason, reasonKind, fusedInto: fused.name }));
+  });
   const nodes = order0.map(
-    (n) => planned.find((p) => p.node === n.name) ?? foldedNodes.find((p) => p.node === n.name)!,
+    (n) =>
+      planned.find((p) => p.node === n.name) ??
+      foldedNodes.find((p) => p.node === n.name) ??
+      fusedNodes.find((p) => p.node === n.name)!,
   );
   const regionOutputs = [...new Set(regions.flatMap((r) => r.outputs))];
   const unknownRegionOutputs = regionOutputs.filter(
@@ -271,120 +287,23 @@ export function compilePlan(g0: Graph, options: CompileOptions = {}): CompiledPl
     inputShapes,
     unknownRegionOutputs,
     assumedShapes,
-    ...(refused ? { refused } : {}),
   };
 }
 
 /**
- * A topological order in which each control-flow region (the nodes of one conditional or
- * loop, connected through each other) is contiguous, so that it falls in one tfjs segment and
- * runs as a whole. Kahn's algorithm over units (a region, or one other node), taking the unit
- * that comes first in the given order; the given order when contracting a region would make
- * a cycle.
+ * A topological order in which each control-flow region is contiguous, so that it falls in
+ * one tfjs segment and runs as a whole: the executor's own execution units (a region, or one
+ * other node) over the nodes to plan, in their given order wherever the dependencies allow.
+ * The units are exactly the executor's regions: two regions joined by a tensor (a cond reading
+ * another cond's output) stay two units, and the network between them stays outside both.
+ * Every node of a region is in `order` or none is (compilePlan takes a needed region whole and
+ * never folds a region node).
  */
-function keepRegionsTogether(
-  order: Node[],
-  region: ReadonlySet<string>,
-  regions: readonly ControlFlowRegion[],
-): Node[] {
-  const members = order.filter((n) => region.has(n.name) || CONTROL_FLOW_OPS.has(n.op));
-  if (members.length === 0) return order;
-  // Regions: region nodes connected by a tensor one produces and another reads.
-  const parent = new Map(members.map((n) => [n.name, n.name]));
-  const find = (x: string): string => {
-    while (parent.get(x) !== x) x = parent.get(x)!;
-    return x;
-  };
-  const producer = new Map<string, Node>();
-  for (const n of order) for (const o of n.outputs) producer.set(o, n);
-  const depsOf = (n: Node): Node[] =>
-    [...n.inputs, ...(n.controlInputs ?? [])]
-      .map((t) => producer.get(t) ?? producer.get(parseTensorName(t)[0]))
-      .filter((p): p is Node => !!p);
-  for (const n of members) for (const p of depsOf(n)) if (parent.has(p.name)) parent.set(find(p.name), find(n.name));
-  // The executor's regions too: with shapes known (learned from a run), a shape computation
-  // inside a region can be folded away and no longer connect its two halves by an edge.
-  for (const r of regions) {
-    const inOrder = r.nodes.filter((n) => parent.has(n));
-    for (const n of inOrder.slice(1)) if (find(n) !== find(inOrder[0]!)) parent.set(find(n), find(inOrder[0]!));
-  }
-  const unitOf = (n: Node): string => (parent.has(n.name) ? `region:${find(n.name)}` : n.name);
-  const units = new Map<string, Node[]>();
-  for (const n of order) {
-    const u = unitOf(n);
-    if (!units.has(u)) units.set(u, []);
-    units.get(u)!.push(n);
-  }
-  const rank = new Map([...units.keys()].map((u, i) => [u, i]));
-  const pending = new Map<string, Set<string>>();
-  const users = new Map<string, string[]>();
-  for (const [u, nodes] of units) {
-    const deps = new Set(
-      nodes
-        .flatMap(depsOf)
-        .map(unitOf)
-        .filter((d) => d !== u),
-    );
-    pending.set(u, deps);
-    for (const d of deps) {
-      if (!users.has(d)) users.set(d, []);
-      users.get(d)!.push(u);
-    }
-  }
-  const ready = [...units.keys()].filter((u) => pending.get(u)!.size === 0);
-  const out: Node[] = [];
-  while (ready.length) {
-    ready.sort((a, b) => rank.get(a)! - rank.get(b)!);
-    const u = ready.shift()!;
-    out.push(...units.get(u)!);
-    for (const v of users.get(u) ?? []) {
-      const p = pending.get(v)!;
-      p.delete(u);
-      if (p.size === 0) ready.push(v);
-    }
-  }
-  return out.length === order.length ? out : order;
-}
-
-/**
- * Nodes whose every output value the planner knows (shape arithmetic on known shapes) become
- * constants of a planning copy of the graph, so that what reads them (a Reshape's shape, a
- * resize size, a transposed convolution's output shape) is planned with constant parameters.
- * Graph outputs and control-flow nodes are never folded.
- */
-function foldKnownValues(
-  g: Graph,
-  shapes: PlanShapes,
-  order: Node[],
-  region: Set<string>,
-): { graph: Graph; folded: Set<string> } {
-  const folded = new Set<string>();
-  const outputs = new Set(g.outputs);
-  const constants = new Map(g.constants);
-  for (const n of order) {
-    if (region.has(n.name) || CONTROL_FLOW_OPS.has(n.op) || n.outputs.some((o) => outputs.has(o))) continue;
-    const known = n.outputs.map((o) => shapes.get(o));
-    if (
-      !known.every(
-        (k) =>
-          k?.value !== undefined &&
-          k.shape &&
-          k.shape.every((d) => d >= 0) &&
-          (k.dtype === 'int32' || k.dtype === 'float32'),
-      )
-    )
-      continue;
-    folded.add(n.name);
-    n.outputs.forEach((o, i) => {
-      const k = known[i]!;
-      constants.set(o, {
-        name: o,
-        dtype: k.dtype,
-        shape: [...k.shape!],
-        data: k.dtype === 'int32' ? Int32Array.from(k.value!) : Float32Array.from(k.value!),
-      });
-    });
-  }
-  if (folded.size === 0) return { graph: g, folded };
-  return { graph: { ...g, constants, nodes: g.nodes.filter((n) => !folded.has(n.name)) }, folded };
+function keepRegionsTogether(g: Graph, order: Node[], regions: readonly ControlFlowRegion[]): Node[] {
+  if (regions.length === 0) return order;
+  const byName = new Map(order.map((n) => [n.name, n]));
+  const planned = regions.filter((r) => byName.has(r.nodes[0]!));
+  return executionUnits({ ...g, nodes: order }, planned).flatMap((u) =>
+    u.kind === 'node' ? [u.node] : u.region.nodes.map((name) => byName.get(name)!),
+  );
 }

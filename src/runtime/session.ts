@@ -96,8 +96,6 @@ export class InferenceSession {
   private readonly plans = new Map<string, Prepared>();
   /** Concrete input shapes → the key of the plan learned from the region output shapes a run with them saw. */
   private readonly learned = new Map<string, string>();
-  /** Learned plans the planner refused (a region the learned shapes would split): not made again. */
-  private readonly refused = new Set<string>();
   private current: Prepared | undefined;
   private disposed = false;
   /** int8 graph inputs (inputType-int8 or uint8 models) and their parameters as the graph runs them. */
@@ -281,18 +279,12 @@ export class InferenceSession {
     return JSON.stringify(regionShapes?.size ? [[...inputShapes], [...regionShapes]] : [...inputShapes]);
   }
 
-  private prepare(inputShapes: Map<string, number[] | null>): Prepared;
-  private prepare(inputShapes: Map<string, number[] | null>, regionShapes: Map<string, number[]>): Prepared | undefined;
-  private prepare(
-    inputShapes: Map<string, number[] | null>,
-    regionShapes?: Map<string, number[]>,
-  ): Prepared | undefined {
+  private prepare(inputShapes: Map<string, number[] | null>, regionShapes?: Map<string, number[]>): Prepared {
     const key = InferenceSession.planKey(inputShapes, regionShapes);
     const have = this.plans.get(key);
     if (have) return have;
     if (!this.graph) throw new Error(`internal: no plan for input shapes ${key}`);
     const compiled = compilePlan(this.graph, { sparse: this.sparse, inputShapes, regionShapes });
-    if (compiled.refused) return undefined;
     const ctor = native().RuntimeSession;
     const natives: (RuntimeSessionNative | undefined)[] = [];
     for (const [si, s] of compiled.segments.entries()) {
@@ -378,7 +370,6 @@ export class InferenceSession {
     for (const p of this.plans.values()) for (const n of p.natives) n?.dispose();
     this.plans.clear();
     this.learned.clear();
-    this.refused.clear();
     this.current = undefined;
   }
 
@@ -558,12 +549,7 @@ export class InferenceSession {
     const regionShapes = new Map([...p.compiled.assumedShapes, ...seen]);
     const inputShapes = new Map(this.inputs.map((i) => [i.name, [...values.get(i.name)!.shape]] as [string, number[]]));
     const key = InferenceSession.planKey(inputShapes, regionShapes);
-    if (this.refused.has(key)) return;
-    const made = this.prepare(inputShapes, regionShapes);
-    if (!made) {
-      this.refused.add(key);
-      return;
-    }
+    this.prepare(inputShapes, regionShapes);
     this.learned.set(this.inputKey(values), key);
   }
 

@@ -128,6 +128,105 @@ describe('a session around a control-flow region', () => {
     }
   });
 
+  // cond → network → cond, as a video-matting model writes it: the first conditional may
+  // halve the image (its output shape is known only after a run), the network reads it, and
+  // the second conditional reads both the network's result and the first conditional's.
+  const condNetCond = (() => {
+    const pool = {
+      ...F,
+      ksize: a.ints([1, 2, 2, 1]),
+      strides: a.ints([1, 2, 2, 1]),
+      padding: a.s('VALID'),
+      data_format: a.s('NHWC'),
+    };
+    return handModel(
+      [
+        placeholder('x', 'float32', [1, 8, 8, 3]),
+        placeholder('flag', 'bool', []),
+        // The second conditional's switch on the image comes first in the file (as the
+        // converter wrote the model this mimics): the regions are kept whole by their members.
+        { name: 'b/Switch_2', op: 'Switch', input: ['x', 'flag'], attr: F },
+        { name: 'a/Switch', op: 'Switch', input: ['x', 'flag'], attr: F },
+        { name: 'a/pool', op: 'AvgPool', input: ['a/Switch:1'], attr: pool },
+        { name: 'a/keep', op: 'Identity', input: ['a/Switch'], attr: F },
+        { name: 'a/Merge', op: 'Merge', input: ['a/keep', 'a/pool'], attr: { ...F, N: a.i(2) } },
+        { name: 'net/conv', op: 'Conv2D', input: ['a/Merge', 'filter'], attr: conv },
+        { name: 'net/relu', op: 'Relu', input: ['net/conv'], attr: F },
+        { name: 'b/Switch', op: 'Switch', input: ['net/relu', 'flag'], attr: F },
+        { name: 'b/Switch_1', op: 'Switch', input: ['a/Merge', 'flag'], attr: F },
+        {
+          name: 'b/sum',
+          op: 'Sum',
+          input: ['b/Switch_1:1', 'channels'],
+          attr: { ...F, Tidx: a.type('int32'), keep_dims: a.b(true) },
+        },
+        { name: 'b/add', op: 'AddV2', input: ['b/Switch:1', 'b/sum'], attr: F },
+        {
+          name: 'b/total',
+          op: 'Sum',
+          input: ['b/Switch_2:1', 'all'],
+          attr: { ...F, Tidx: a.type('int32'), keep_dims: a.b(true) },
+        },
+        { name: 'b/add_1', op: 'AddV2', input: ['b/add', 'b/total'], attr: F },
+        { name: 'b/neg', op: 'Neg', input: ['b/Switch'], attr: F },
+        { name: 'b/Merge', op: 'Merge', input: ['b/neg', 'b/add_1'], attr: { ...F, N: a.i(2) } },
+        { name: 'out', op: 'Tanh', input: ['b/Merge'], attr: F },
+      ],
+      {
+        channels: { dtype: 'int32', shape: [1], values: [3] },
+        all: { dtype: 'int32', shape: [3], values: [1, 2, 3] },
+        filter: {
+          dtype: 'float32',
+          shape: [3, 3, 3, 4],
+          values: Array.from({ length: 108 }, (_, i) => Math.cos(i) * 0.4),
+        },
+      },
+    );
+  })();
+
+  it('cond → network → cond: the network runs natively once the shapes of the first region are learned, each region whole, as stock tfjs', async () => {
+    const g = await loadModel({ modelJson: condNetCond.modelJson, weightData: condNetCond.weightData });
+    const s = await InferenceSession.create(g, { threads: 1 });
+    try {
+      const where = () => new Map(s.plan.map((p) => [p.node, p]));
+      // Before any run the first region's output shape is unknown: the network waits in tfjs.
+      expect(where().get('net/conv')!.placement).toBe('tfjs');
+      expect(where().get('net/conv')!.reasonKind).toBe('shape-unknown');
+      const x = tf.randomNormal([1, 8, 8, 3], 0, 1, 'float32', 11);
+      const flags = [true, true, true, false, false, true, true];
+      for (const [k, flag] of flags.entries()) {
+        const feed = {
+          x: { data: x.dataSync() as Float32Array, shape: [1, 8, 8, 3] },
+          flag: { data: Uint8Array.of(+flag), shape: [] },
+        };
+        const got = (await s.run(feed)).out!;
+        const [want] = await stockRun(condNetCond, { x, flag: tf.scalar(flag, 'bool') }, ['out']);
+        expect(got.shape, `run ${k}`).toEqual(want!.shape);
+        const w = want!.dataSync() as Float32Array;
+        // A 27-term float32 dot product natively or in tfjs, then tanh: rounding, no more.
+        for (let i = 0; i < w.length; i++)
+          expect(Math.abs((got.data as Float32Array)[i]! - w[i]!), `run ${k}, element ${i}`).toBeLessThanOrEqual(1e-5);
+        want!.dispose();
+        // A run whose first region gives the shape the previous run learned runs on the learned
+        // plan (the network native); a change of shape runs on the plan that assumes nothing.
+        const learnedHeld = k > 0 && flags[k - 1] === flag;
+        expect(where().get('net/conv')!.placement, `run ${k}`).toBe(learnedHeld ? 'native-float' : 'tfjs');
+      }
+      // The last plan: each region in one tfjs segment, the network between them native.
+      const segments = (s as unknown as { current: { compiled: { segments: { kind: string; nodes: string[] }[] } } })
+        .current.compiled.segments;
+      const segmentOf = (n: string) => segments.findIndex((seg) => seg.nodes.includes(n));
+      expect(new Set(['a/Switch', 'a/pool', 'a/keep', 'a/Merge'].map(segmentOf)).size).toBe(1);
+      expect(
+        new Set(['b/Switch_2', 'b/Switch', 'b/Switch_1', 'b/sum', 'b/total', 'b/neg', 'b/Merge'].map(segmentOf)).size,
+      ).toBe(1);
+      expect(segments[segmentOf('net/conv')]!.kind).toBe('native');
+      x.dispose();
+    } finally {
+      s.dispose();
+    }
+  });
+
   it('a region that gives another shape than the one learned (Where: as many rows as positive values) runs on a plan without the assumption', async () => {
     const m = handModel(
       [
