@@ -268,6 +268,7 @@ void DynamicShortRows(const float* x, int64_t rows, int64_t k, int64_t ldx, uint
   const int nv = static_cast<int>((k + 15) / 16);
   const __mmask16 last = Lanes(k - 16 * (nv - 1));
   const __m512 zero = _mm512_setzero_ps();
+  const __m512 qmin = zero, qmax = _mm512_set1_ps(255.0f);
   for (int64_t r0 = 0; r0 < rows; r0 += 16) {
     const int nb = static_cast<int>(Min64(16, rows - r0));
     __m512 lo[16], hi[16];
@@ -288,13 +289,39 @@ void DynamicShortRows(const float* x, int64_t rows, int64_t k, int64_t ldx, uint
     alignas(64) float sc[16];
     alignas(64) int32_t zp[16];
     ChooseU8x16(Fold16<true>(lo), Fold16<false>(hi), sc, zp);
+    const __mmask16 rows_mask = Lanes(nb);
+    const __m512 scv = _mm512_load_ps(sc);
+    _mm512_mask_storeu_ps(scales + r0, rows_mask, scv);
+    _mm512_mask_storeu_epi32(zps + r0, rows_mask, _mm512_load_si512(zp));
+    // The rows' reciprocals and zero points as vectors (lane j = row j), one division for the
+    // 16 rows; each row takes its lane by a permute instead of scalar setup per row (rows of
+    // 16–32 values are a few vectors each).
+    const __m512 rv = _mm512_div_ps(_mm512_set1_ps(1.0f), scv);
+    const __m512 zpv = _mm512_cvtepi32_ps(_mm512_load_si512(zp));
+    const __mmask16 recip = _kand_mask16(_mm512_cmp_ps_mask(scv, _mm512_set1_ps(0x1p-126f), _CMP_GE_OQ),
+                                         _mm512_cmp_ps_mask(scv, _mm512_set1_ps(0x1p126f), _CMP_LE_OQ));
     for (int j = 0; j < nb; j++) {
-      scales[r0 + j] = sc[j];
-      zps[r0 + j] = zp[j];
-      const Params16 p = MakeParams(sc[j], zp[j], 0, 255);
       const float* row = x + (r0 + j) * ldx;
       uint8_t* q = out + (r0 + j) * k;
-      for (int v = 0; v < nv; v++) Quantize16(row + 16 * v, v + 1 < nv ? 0xFFFF : last, p, q + 16 * v);
+      if ((recip >> j) & 1) {
+        const __m512i lane = _mm512_set1_epi32(j);
+        const __m512 r = _mm512_permutexvar_ps(lane, rv), zpf = _mm512_permutexvar_ps(lane, zpv);
+        for (int v = 0; v < nv; v++) {
+          const __mmask16 m = v + 1 < nv ? 0xFFFF : last;
+          __mmask16 redo = 0;
+          const __m512 xv = _mm512_maskz_loadu_ps(m, row + 16 * v);
+          const __m512i qv = QuantizeRecip16(xv, r, zpf, qmin, qmax, &redo);
+          if (redo == 0) {
+            Store16(q + 16 * v, m, qv);
+          } else {
+            const Params16 p = MakeParams(sc[j], zp[j], 0, 255);
+            Store16(q + 16 * v, m, QuantizeDiv16(xv, p.s, p.lo, p.hi, p.zp));
+          }
+        }
+      } else {
+        const Params16 p = MakeParams(sc[j], zp[j], 0, 255);
+        for (int v = 0; v < nv; v++) Quantize16(row + 16 * v, v + 1 < nv ? 0xFFFF : last, p, q + 16 * v);
+      }
     }
   }
 }
