@@ -5,24 +5,14 @@
 // of the range where 1/scale is a normal number, row lengths around the vector and block
 // sizes, and GEMM column counts around the 16-lane blocks. Every path this machine runs is
 // checked (the ref path too: scheme.ts is the independent statement).
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { dynamicGemm, packWeights } from '../src/kernels/gemm.js';
 import { dynamicQuantizeU8, quantize } from '../src/kernels/quantize.js';
-import { getIsa, setIsa, supportedIsas } from '../src/native/cpu.js';
+import { supportedIsas } from '../src/native/cpu.js';
 import * as S from '../src/quant/scheme.js';
+import { firstDiff, forEachIsa, rng } from './support/kernel-paths.js';
 
 const ISAS = supportedIsas();
-const initialIsa = getIsa();
-afterAll(() => setIsa(initialIsa));
-
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const f32 = Math.fround;
 /** The float32 `steps` ulps away from v (v a float32, steps small). */
@@ -46,24 +36,20 @@ function nearTies(n: number, scale: number, zp: number, qmin: number, qmax: numb
   return x;
 }
 
-function firstDiff(got: ArrayLike<number>, want: ArrayLike<number>): string {
-  expect(got.length).toBe(want.length);
-  for (let i = 0; i < got.length; i++)
-    if (!Object.is(got[i], want[i])) return `at ${i}: got ${got[i]}, want ${want[i]}`;
-  return '';
-}
-
-function forEachIsa(fn: (isa: string) => void): void {
-  for (const isa of ISAS) {
-    setIsa(isa);
-    fn(isa);
-  }
-  setIsa(initialIsa);
-}
-
 describe('quantize per tensor near ties and at the scale edges', () => {
   // 2^-126 and 2^126 bound the scales whose reciprocal is used; beyond them the division runs.
-  const scales = [0.1, 1 / 3, 0.0078125, 3.7e-5, 2 ** -126, ulps(2 ** -126, -1), 2 ** 126, ulps(2 ** 126, 1), 1e-40, 3e38];
+  const scales = [
+    0.1,
+    1 / 3,
+    0.0078125,
+    3.7e-5,
+    2 ** -126,
+    ulps(2 ** -126, -1),
+    2 ** 126,
+    ulps(2 ** 126, 1),
+    1e-40,
+    3e38,
+  ];
   for (const type of ['uint8', 'int8'] as const) {
     it(`${type}: ${scales.length} scales × 4 zero points, 1000 values each`, () => {
       const [qmin, qmax] = type === 'uint8' ? [0, 255] : [-128, 127];

@@ -10,8 +10,8 @@
 // call by call in batches; a round's figure is the median batch. The table gives, per build,
 // the median over rounds with the min–max range, and dyn/int8 = int8 time / dyn time (speed
 // ratio, 1 = as fast as int8) computed within each round, then the median over rounds.
-import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { isAbChild, median, reportToParent, runAlternated, spread } from './ab.js';
 
 const args = process.argv.slice(2);
 const opt = (name: string, dflt: string) => {
@@ -29,11 +29,6 @@ type Mode = 'int8' | 'dynRow' | 'dynTensor';
 const MODES: Mode[] = ['int8', 'dynRow', 'dynTensor'];
 type RoundResult = Record<string, Record<Mode, number>>; // shape → mode → µs per call
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
-
 async function child(): Promise<void> {
   const { dynamicGemm, gemm, packWeights } = await import('../../src/kernels/gemm.js');
   const cpu = () => {
@@ -43,7 +38,7 @@ async function child(): Promise<void> {
   const result: RoundResult = {};
   for (const [m, k, n] of SHAPES) {
     let seed = 12345;
-    const rnd = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+    const rnd = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
     const b = Int8Array.from({ length: k * n }, () => Math.floor(rnd() * 255) - 127);
     const p = packWeights(b, { k, n, isa: ISA as 'avx512vnni' });
     const a = Uint8Array.from({ length: m * k }, () => Math.floor(rnd() * 256));
@@ -82,25 +77,13 @@ async function child(): Promise<void> {
     };
     p.dispose();
   }
-  process.stdout.write(JSON.stringify(result));
+  reportToParent(result);
 }
 
 function parent(): void {
   const addons = opt('addons', '').split(',').filter(Boolean);
   const builds = addons.length ? addons : ['(default addon)'];
-  const rounds: RoundResult[][] = builds.map(() => []);
-  const self = fileURLToPath(import.meta.url);
-  for (let r = 0; r < ROUNDS; r++) {
-    builds.forEach((addon, bi) => {
-      const env = { ...process.env, TFJQ_DYN_AB_CHILD: '1' };
-      if (addons.length) env.TFJS_QUANT_ADDON = addon;
-      const out = execFileSync(process.execPath, ['--import', 'tsx', self, ...args], { env, encoding: 'utf8' });
-      rounds[bi]!.push(JSON.parse(out) as RoundResult);
-    });
-    process.stderr.write(`round ${r + 1}/${ROUNDS} done\n`);
-  }
-  const fmt = (xs: number[]) =>
-    `${median(xs).toFixed(0)} (${Math.min(...xs).toFixed(0)}–${Math.max(...xs).toFixed(0)})`;
+  const rounds = runAlternated<RoundResult>(fileURLToPath(import.meta.url), args, addons, ROUNDS);
   console.log(`isa ${ISA}, 1 thread, process CPU µs per call: median over ${ROUNDS} rounds (min–max)`);
   builds.forEach((b, i) => console.log(`build ${String.fromCharCode(65 + i)}: ${b}`));
   const head = ['shape', 'build', 'int8 µs', 'dyn row µs', 'dyn tensor µs', 'dyn/int8 row', 'dyn/int8 tensor'];
@@ -110,16 +93,21 @@ function parent(): void {
     const key = `${m}x${k}x${n}`;
     builds.forEach((_, bi) => {
       const rs = rounds[bi]!.map((r) => r[key]!);
-      const col = (mode: Mode) => fmt(rs.map((r) => r[mode]));
-      const ratio = (mode: Mode) => {
-        const xs = rs.map((r) => r.int8 / r[mode]);
-        return `${median(xs).toFixed(2)} (${Math.min(...xs).toFixed(2)}–${Math.max(...xs).toFixed(2)})`;
-      };
+      const col = (mode: Mode) =>
+        spread(
+          rs.map((r) => r[mode]),
+          0,
+        );
+      const ratio = (mode: Mode) =>
+        spread(
+          rs.map((r) => r.int8 / r[mode]),
+          2,
+        );
       const row = [key, String.fromCharCode(65 + bi), col('int8'), col('dynRow'), col('dynTensor')];
       console.log(`| ${[...row, ratio('dynRow'), ratio('dynTensor')].join(' | ')} |`);
     });
   }
 }
 
-if (process.env.TFJQ_DYN_AB_CHILD) await child();
+if (isAbChild()) await child();
 else parent();

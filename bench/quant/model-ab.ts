@@ -9,8 +9,8 @@
 // per session is its fastest batch (on a shared machine noise only adds time). The table
 // gives per build the median over rounds with the min–max range, and dyn/int8 (time ratio,
 // 1.3 = dynamic takes 30% longer) formed within each round.
-import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { isAbChild, reportToParent, runAlternated, spread } from './ab.js';
 
 const args = process.argv.slice(2);
 const opt = (name: string, dflt: string) => {
@@ -22,11 +22,6 @@ const RUNS = Number(opt('runs', '60'));
 
 type Mode = 'int8' | 'dynTensor' | 'dynRow';
 const MODES: Mode[] = ['int8', 'dynTensor', 'dynRow'];
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 
 async function child(): Promise<void> {
   const { initFloatBackend } = await import('../../src/backend/float.js');
@@ -62,24 +57,19 @@ async function child(): Promise<void> {
       best[mode] = Math.min(best[mode], (c.user + c.system) / 1e3 / RUNS);
     }
   }
-  process.stdout.write(JSON.stringify({ isa: getIsa(), ...best }));
+  reportToParent({ isa: getIsa(), ...best });
 }
 
 function parent(): void {
   const addons = opt('addons', '').split(',').filter(Boolean);
   const builds = addons.length ? addons : ['(default addon)'];
-  const rounds: (Record<Mode, number> & { isa: string })[][] = builds.map(() => []);
-  const self = fileURLToPath(import.meta.url);
-  for (let r = 0; r < ROUNDS; r++) {
-    builds.forEach((addon, bi) => {
-      const env = { ...process.env, TFJQ_MODEL_AB_CHILD: '1' };
-      if (addons.length) env.TFJS_QUANT_ADDON = addon;
-      const out = execFileSync(process.execPath, ['--import', 'tsx', self, ...args], { env, encoding: 'utf8' });
-      rounds[bi]!.push(JSON.parse(out.slice(out.lastIndexOf('{'))));
-    });
-    process.stderr.write(`round ${r + 1}/${ROUNDS} done\n`);
-  }
-  const fmt = (xs: number[], d = 2) => `${median(xs).toFixed(d)} (${Math.min(...xs).toFixed(d)}–${Math.max(...xs).toFixed(d)})`;
+  const rounds = runAlternated<Record<Mode, number> & { isa: string }>(
+    fileURLToPath(import.meta.url),
+    args,
+    addons,
+    ROUNDS,
+  );
+  const fmt = (xs: number[]) => spread(xs, 2);
   console.log(
     `MobileNetV2-style 224, batch 1, 1 thread, isa ${rounds[0]![0]!.isa}; process CPU ms per run, ` +
       `best of 5 batches of ${RUNS} runs per round; median over ${ROUNDS} rounds (min–max)`,
@@ -103,5 +93,5 @@ function parent(): void {
   });
 }
 
-if (process.env.TFJQ_MODEL_AB_CHILD) await child();
+if (isAbChild()) await child();
 else parent();

@@ -34,8 +34,7 @@ void DequantRowsAvx512(const EpiCtx& ctx, const int32_t* acc, int64_t ldacc, con
     const int64_t n = n0 + j;
     const __m512i ct = ctx.col_term ? _mm512_maskz_loadu_epi32(m, ctx.col_term + n) : _mm512_setzero_si512();
     const __m512i cs = ctx.col_term ? _mm512_setzero_si512() : _mm512_maskz_loadu_epi32(m, ctx.col_sums + n);
-    const __m512i bias =
-        !ctx.col_term && ctx.bias ? _mm512_maskz_loadu_epi32(m, ctx.bias + n) : _mm512_setzero_si512();
+    const __m512i bias = !ctx.col_term && ctx.bias ? _mm512_maskz_loadu_epi32(m, ctx.bias + n) : _mm512_setzero_si512();
     const __m512 ws = _mm512_maskz_loadu_ps(m, ctx.w_scales + n);
     const __m512 bf = ctx.bias_f32 ? _mm512_maskz_loadu_ps(m, ctx.bias_f32 + n) : _mm512_setzero_ps();
     for (int i = 0; i < rows; i++) {
@@ -59,8 +58,8 @@ void DequantRowsAvx512(const EpiCtx& ctx, const int32_t* acc, int64_t ldacc, con
 
 }  // namespace
 
-void EpilogueAvx512(const EpiCtx& ctx, const int32_t* acc, int64_t ldacc, const EpiRow* rows_info, int64_t m0,
-                    int rows, int64_t n0, int64_t cols) {
+void EpilogueAvx512(const EpiCtx& ctx, const int32_t* acc, int64_t ldacc, const EpiRow* rows_info, int64_t m0, int rows,
+                    int64_t n0, int64_t cols) {
   if (!ctx.zb && ctx.output == OutputType::kFloat32) {
     DequantRowsAvx512(ctx, acc, ldacc, rows_info, m0, rows, n0, cols);
     return;
@@ -69,8 +68,8 @@ void EpilogueAvx512(const EpiCtx& ctx, const int32_t* acc, int64_t ldacc, const 
 }
 #else
 // SIMDe (the emulated harness): the AVX2 epilogue, the same values.
-void EpilogueAvx512(const EpiCtx& ctx, const int32_t* acc, int64_t ldacc, const EpiRow* rows_info, int64_t m0,
-                    int rows, int64_t n0, int64_t cols) {
+void EpilogueAvx512(const EpiCtx& ctx, const int32_t* acc, int64_t ldacc, const EpiRow* rows_info, int64_t m0, int rows,
+                    int64_t n0, int64_t cols) {
   EpilogueAvx2(ctx, acc, ldacc, rows_info, m0, rows, n0, cols);
 }
 #endif

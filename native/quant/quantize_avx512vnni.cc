@@ -8,9 +8,9 @@
 // y = fl32(x · r + zp) with r = fl32(1 / scale), which is within 2^-14 of fl32(x / scale) + zp
 // wherever the result matters (see QuantizeRecip16). Only the rounded integer is stored, and
 // it can differ from the reference's only when y lies that close to a half-integer: vectors
-// with a value within 2^-12 of one (about 1 in 130 on real data, every exact tie) are
-// recomputed with the true division. The bytes are those of the reference for every input,
-// ties and NaN/±Inf included.
+// with a value within 2^-12 of one (16 · 2 · 2^-12 ≈ 1 in 128 when fractional parts are
+// spread evenly; every exact tie) are recomputed with the true division. The bytes are those
+// of the reference for every input, ties and NaN/±Inf included.
 //
 // No std:: templates here: an instantiation compiled with AVX-512 flags could be the one the
 // linker keeps for every caller in the binary (see gemm/internal.h, NowSeconds).
@@ -263,8 +263,7 @@ inline void ChooseU8x16(__m512 lo, __m512 hi, float* scales, int32_t* zps) {
 // time: each row's range in registers (its vectors loaded once with a masked tail), the 16
 // ranges folded into two vectors, the 16 rows' parameters in one vector pass, then the rows
 // quantized from L1.
-void DynamicShortRows(const float* x, int64_t rows, int64_t k, int64_t ldx, uint8_t* out, float* scales,
-                      int32_t* zps) {
+void DynamicShortRows(const float* x, int64_t rows, int64_t k, int64_t ldx, uint8_t* out, float* scales, int32_t* zps) {
   const int nv = static_cast<int>((k + 15) / 16);
   const __mmask16 last = Lanes(k - 16 * (nv - 1));
   const __m512 zero = _mm512_setzero_ps();
@@ -329,8 +328,7 @@ void DynamicShortRows(const float* x, int64_t rows, int64_t k, int64_t ldx, uint
 // Longer rows: each row's range (four chains) reduced to two scalars, the parameters of up to
 // 16 rows in one vector pass, then each row quantized while the group is still in cache
 // (groups of 16 rows up to K = 512, 32 KiB of float32; fewer rows beyond).
-void DynamicLongRows(const float* x, int64_t rows, int64_t k, int64_t ldx, uint8_t* out, float* scales,
-                     int32_t* zps) {
+void DynamicLongRows(const float* x, int64_t rows, int64_t k, int64_t ldx, uint8_t* out, float* scales, int32_t* zps) {
   const int64_t group = k <= 512 ? 16 : 4;
   for (int64_t r0 = 0; r0 < rows; r0 += group) {
     const int nb = static_cast<int>(Min64(group, rows - r0));

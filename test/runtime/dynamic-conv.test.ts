@@ -27,9 +27,30 @@ interface Case {
 const CASES: Case[] = [
   { name: '3×3 stride 2 same (a stem)', size: 12, kernel: 3, strides: 2, padding: 'same', uncovered: [] },
   { name: '3×3 stride 1 same', size: 9, kernel: 3, strides: 1, padding: 'same', uncovered: [] },
-  { name: '3×3 stride 2 valid, last row and column unread', size: 8, kernel: 3, strides: 2, padding: 'valid', uncovered: [7] },
-  { name: '1×1 stride 2, every other row and column unread', size: 7, kernel: 1, strides: 2, padding: 'valid', uncovered: [1, 3, 5] },
-  { name: '2×2 stride 3 valid, gaps between windows', size: 8, kernel: 2, strides: 3, padding: 'valid', uncovered: [2, 5, 6, 7] },
+  {
+    name: '3×3 stride 2 valid, last row and column unread',
+    size: 8,
+    kernel: 3,
+    strides: 2,
+    padding: 'valid',
+    uncovered: [7],
+  },
+  {
+    name: '1×1 stride 2, every other row and column unread',
+    size: 7,
+    kernel: 1,
+    strides: 2,
+    padding: 'valid',
+    uncovered: [1, 3, 5],
+  },
+  {
+    name: '2×2 stride 3 valid, gaps between windows',
+    size: 8,
+    kernel: 2,
+    strides: 3,
+    padding: 'valid',
+    uncovered: [2, 5, 6, 7],
+  },
   { name: '3×3 dilation 2 same', size: 7, kernel: 3, strides: 1, padding: 'same', dilation: 2, uncovered: [] },
 ];
 
@@ -62,7 +83,8 @@ function input(c: Case, batch: number, channels: number, seed: number): tf.Tenso
     for (let i = 0; i < c.size; i++)
       for (let j = 0; j < c.size; j++)
         if (skip.has(i) || skip.has(j))
-          for (let ch = 0; ch < channels; ch++) d[((b * c.size + i) * c.size + j) * channels + ch] = (i + j) % 2 ? 1000 : -1000;
+          for (let ch = 0; ch < channels; ch++)
+            d[((b * c.size + i) * c.size + j) * channels + ch] = (i + j) % 2 ? 1000 : -1000;
   return tf.tensor4d(d, [batch, c.size, c.size, channels]);
 }
 
