@@ -10,7 +10,8 @@ import { dynamicGemm, packWeights } from '../src/kernels/gemm.js';
 import { dynamicQuantizeU8, quantize } from '../src/kernels/quantize.js';
 import { supportedIsas } from '../src/native/cpu.js';
 import * as S from '../src/quant/scheme.js';
-import { firstDiff, forEachIsa, rng } from './support/kernel-paths.js';
+import { forEachIsa } from './ops/helpers.js';
+import { firstDiff, rng } from './support/kernel-paths.js';
 
 const ISAS = supportedIsas();
 

@@ -18,7 +18,8 @@ import {
   rescale,
 } from '../src/kernels/quantize.js';
 import * as S from '../src/quant/scheme.js';
-import { firstDiff, forEachIsa, rng } from './support/kernel-paths.js';
+import { forEachIsa } from './ops/helpers.js';
+import { firstDiff, rng } from './support/kernel-paths.js';
 
 const SPECIALS = [
   NaN,

@@ -1,8 +1,7 @@
 // Shared by the tests that compare every kernel path this machine runs with scheme.ts (the
-// TypeScript statement of the arithmetic): a deterministic PRNG, a readable first mismatch,
-// and a loop over the paths that puts the active one back.
+// TypeScript statement of the arithmetic): a deterministic PRNG and a readable first mismatch.
+// (The loop over the paths is test/ops/helpers.ts's forEachIsa.)
 import { expect } from 'vitest';
-import { getIsa, setIsa, supportedIsas } from '../../src/native/cpu.js';
 
 /** Deterministic PRNG (mulberry32) in [0, 1). */
 export function rng(seed: number): () => number {
@@ -20,17 +19,4 @@ export function firstDiff(got: ArrayLike<number>, want: ArrayLike<number>): stri
   for (let i = 0; i < got.length; i++)
     if (!Object.is(got[i], want[i])) return `at ${i}: got ${got[i]}, want ${want[i]}`;
   return '';
-}
-
-/** Runs fn with each kernel path this machine supports active, then restores the path active before. */
-export function forEachIsa(fn: (isa: string) => void): void {
-  const before = getIsa();
-  try {
-    for (const isa of supportedIsas()) {
-      setIsa(isa);
-      fn(isa);
-    }
-  } finally {
-    setIsa(before);
-  }
 }
