@@ -29,10 +29,12 @@ build dyn $N/gemm/dynamic.cc
 build quant $N/quant/quantize.cc
 build quant_ref $N/quant/quantize_ref.cc
 build quant_avx2 "${AVX2[@]}" $N/quant/quantize_avx2.cc
+build quant_avx512 -DTFJQ_EMULATE_SIMD $N/quant/quantize_avx512vnni.cc
 build avx2 "${AVX2[@]}" $N/gemm/gemm_avx2.cc
 build epi_avx2 "${AVX2[@]}" $N/gemm/epilogue_avx2.cc
 build avxvnni -DTFJQ_EMULATE_SIMD $N/gemm/gemm_avxvnni.cc
 build avx512vnni -DTFJQ_EMULATE_SIMD $N/gemm/gemm_avx512vnni.cc
+build epi_avx512 -DTFJQ_EMULATE_SIMD $N/gemm/epilogue_avx512vnni.cc
 build tests -DTFJQ_GEMM_TEST_MAIN $N/tests/gemm_tests.cc
 cd "$ROOT"
 for p in "${pids[@]}"; do wait "$p"; done

@@ -1,7 +1,6 @@
 // Native quantization kernels vs scheme.ts (the TypeScript statement of the scheme), bit for
 // bit, on every kernel path this machine runs; plus round trips and argument errors.
-import { afterAll, describe, expect, it } from 'vitest';
-import { getIsa, setIsa, supportedIsas } from '../src/native/cpu.js';
+import { describe, expect, it } from 'vitest';
 import {
   channelMinMax,
   chooseChannelParams,
@@ -19,20 +18,8 @@ import {
   rescale,
 } from '../src/kernels/quantize.js';
 import * as S from '../src/quant/scheme.js';
-
-const ISAS = supportedIsas();
-const initialIsa = getIsa();
-afterAll(() => setIsa(initialIsa));
-
-// Deterministic PRNG (mulberry32).
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { forEachIsa } from './ops/helpers.js';
+import { firstDiff, rng } from './support/kernel-paths.js';
 
 const SPECIALS = [
   NaN,
@@ -69,22 +56,6 @@ function makeData(n: number, seed: number, scale: number, zp: number, qmin: numb
 
 function bitsOf(a: Float32Array): Uint32Array {
   return new Uint32Array(a.buffer, a.byteOffset, a.length);
-}
-
-/** First index where a native array differs from the expectation, for a readable failure. */
-function firstDiff(got: ArrayLike<number>, want: ArrayLike<number>): string {
-  expect(got.length).toBe(want.length);
-  for (let i = 0; i < got.length; i++)
-    if (!Object.is(got[i], want[i])) return `at ${i}: got ${got[i]}, want ${want[i]}`;
-  return '';
-}
-
-function forEachIsa(fn: (isa: string) => void): void {
-  for (const isa of ISAS) {
-    setIsa(isa);
-    fn(isa);
-  }
-  setIsa(initialIsa);
 }
 
 describe('quantize (§2): native equals scheme.ts on every path', () => {

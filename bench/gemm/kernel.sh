@@ -19,7 +19,10 @@ build() {  # build <native dir> <exe>
     g++ "${BASE[@]}" -c "$N/$f.cc" -o "$exe.$(basename $f).o" & pids+=($!); objs+=("$exe.$(basename $f).o"); done
   for f in quant/quantize_avx2 gemm/gemm_avx2 gemm/epilogue_avx2; do
     g++ "${BASE[@]}" "${AVX2[@]}" -c "$N/$f.cc" -o "$exe.$(basename $f).o" & pids+=($!); objs+=("$exe.$(basename $f).o"); done
-  for f in gemm/gemm_avxvnni gemm/gemm_avx512vnni; do
+  local emulated=(gemm/gemm_avxvnni gemm/gemm_avx512vnni)
+  # Files that revisions before them lack.
+  for f in quant/quantize_avx512vnni gemm/epilogue_avx512vnni; do [ -f "$N/$f.cc" ] && emulated+=("$f"); done
+  for f in "${emulated[@]}"; do
     g++ "${BASE[@]}" -DTFJQ_EMULATE_SIMD -c "$N/$f.cc" -o "$exe.$(basename $f).o" & pids+=($!); objs+=("$exe.$(basename $f).o"); done
   g++ "${BASE[@]}" -mavx2 -c "$ROOT/bench/gemm/kernel_bench.cc" -o "$exe.main.o" & pids+=($!); objs+=("$exe.main.o")
   for p in "${pids[@]}"; do wait "$p"; done

@@ -1,5 +1,6 @@
 // Dynamic-quantization GEMM (float in, float out): §8 quantization of X to uint8, then the
 // int8 GEMM with the dequantize epilogue (§7), in one call.
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 #include <string>
@@ -17,15 +18,9 @@ struct DynamicScratch {
   std::vector<float> scales;
   std::vector<int32_t> zps;
 };
-}  // namespace
 
-void DynamicGemm(const DynamicGemmArgs& d) {
-  if (d.b == nullptr || d.b->empty()) throw std::invalid_argument("b (packed weights) must not be empty");
-  const int64_t k = d.b->k();
-  if (d.m < 0 || d.m >= kMaxDim) throw std::invalid_argument("m must be in [0, 2^31)");
-  if (d.ldx < k) throw std::invalid_argument("ldx must be at least k = " + std::to_string(k));
-  if (d.m > 0 && (d.x == nullptr || d.c == nullptr)) throw std::invalid_argument("x and c must not be null");
-  // B, C and the float epilogue, common to both ways of feeding A.
+// B, C and the float epilogue of a dynamic call, common to every way of feeding A.
+GemmArgs FloatOutArgs(const DynamicGemmArgs& d) {
   GemmArgs g;
   g.m = d.m;
   g.b = d.b;
@@ -39,6 +34,17 @@ void DynamicGemm(const DynamicGemmArgs& d) {
   g.epilogue.activation = d.activation;
   g.epilogue.clamp_min = d.clamp_min;
   g.epilogue.clamp_max = d.clamp_max;
+  return g;
+}
+}  // namespace
+
+void DynamicGemm(const DynamicGemmArgs& d) {
+  if (d.b == nullptr || d.b->empty()) throw std::invalid_argument("b (packed weights) must not be empty");
+  const int64_t k = d.b->k();
+  if (d.m < 0 || d.m >= kMaxDim) throw std::invalid_argument("m must be in [0, 2^31)");
+  if (d.ldx < k) throw std::invalid_argument("ldx must be at least k = " + std::to_string(k));
+  if (d.m > 0 && (d.x == nullptr || d.c == nullptr)) throw std::invalid_argument("x and c must not be null");
+  GemmArgs g = FloatOutArgs(d);
   if (d.per_row && d.b->isa() != Isa::kRef) {
     // Per row: each block of rows is quantized as it is packed (one read of X while its rows
     // are in L1, no m·k uint8 copy written and read back), inside the GEMM's tasks.
@@ -66,6 +72,16 @@ void DynamicGemm(const DynamicGemmArgs& d) {
   g.a_zero_point_per_row = d.per_row;
   g.epilogue.a_scales = s.scales.data();
   g.epilogue.a_scale_per_row = d.per_row;
+  Gemm(g);
+}
+
+void DynamicGemmPerTensorU8(const DynamicGemmArgs& d, const uint8_t* a, int64_t lda, float scale, int32_t zero_point) {
+  GemmArgs g = FloatOutArgs(d);
+  g.a = a;
+  g.a_signed = false;
+  g.lda = lda;
+  g.a_zero_points = &zero_point;
+  g.epilogue.a_scales = &scale;
   Gemm(g);
 }
 

@@ -159,6 +159,11 @@ struct DynamicGemmArgs {
   int threads = 0;
 };
 void DynamicGemm(const DynamicGemmArgs& args);
+// The GEMM half of DynamicGemm per tensor, for an A already quantized (uint8 rows of k
+// bytes, stride lda ≥ k, with its §8 scale and zero point; args.x is not read): equal to
+// DynamicGemm with per_row false on the float32 matrix those bytes were quantized from.
+void DynamicGemmPerTensorU8(const DynamicGemmArgs& args, const uint8_t* a, int64_t lda, float scale,
+                            int32_t zero_point);
 
 // GOPS (2 ops per multiply-accumulate) of a dependency-free multiply-accumulate loop on one
 // thread for `isa` (timed in thread CPU time) — VPMADDWD+VPADDD (avx2), VPDPBUSD ymm (avxvnni) / zmm (avx512vnni),

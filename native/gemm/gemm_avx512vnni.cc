@@ -363,7 +363,7 @@ const KernelSet* Avx512VnniKernels() {
                                {KernelAvx512Vnni<1>, KernelAvx512Vnni<2>, KernelAvx512Vnni<3>, KernelAvx512Vnni<4>,
                                 KernelAvx512Vnni<5>, KernelAvx512Vnni<6>},
                                {GemvAvx512Vnni<1>, GemvAvx512Vnni<2>, GemvAvx512Vnni<3>, GemvAvx512Vnni<4>},
-                               EpilogueAvx2,
+                               EpilogueAvx512,
                                PeakAvx512Vnni,
                                {FusedRequantAvx512Vnni<true, 64>, FusedRequantAvx512Vnni<false, 64>},
                                /*fused_dequant=*/nullptr,

@@ -143,6 +143,10 @@ void RequantRowsAvx2U8(const EpiCtx& ctx, const int32_t* acc, int64_t ldacc, int
                        int64_t cols);
 void DequantRowsAvx2(const EpiCtx& ctx, const int32_t* acc, int64_t ldacc, const EpiRow* rows_info, int64_t m0,
                      int rows, int64_t n0, int64_t cols);
+// The AVX-512 VNNI path's epilogue (epilogue_avx512vnni.cc): dequantize to float32 in zmm
+// with masked column tails; every other case through EpilogueAvx2.
+void EpilogueAvx512(const EpiCtx& ctx, const int32_t* acc, int64_t ldacc, const EpiRow* rows_info, int64_t m0, int rows,
+                    int64_t n0, int64_t cols);
 
 // Monotonic clock in seconds (defined in a file compiled without ISA flags, so that no
 // std:: template instantiated under -mavx512f can be picked by the linker for other paths).

@@ -47,6 +47,7 @@ struct Kernels {
 const Kernels& RefKernels();
 #if defined(__x86_64__) || defined(_M_X64)
 const Kernels& Avx2Kernels();
+const Kernels& Avx512Kernels();  // AVX-512 VNNI machines (AVX-512 F/BW/DQ/VL)
 #endif
 #if defined(__aarch64__)
 const Kernels& NeonKernels();

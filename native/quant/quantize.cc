@@ -15,7 +15,7 @@
 namespace tfjq {
 namespace quant {
 
-// The quantize family's table: kernels for ref, AVX2 and NEON; the VNNI paths resolve to
+// The quantize family's table: kernels for ref, AVX2, AVX-512 and NEON; AVX-VNNI resolves to
 // AVX2 and NEON dot product to NEON along the fallback chain (common/dispatch.h).
 const Kernels& KernelsFor(Isa isa) {
   static const IsaTable<Kernels> table = [] {
@@ -23,6 +23,7 @@ const Kernels& KernelsFor(Isa isa) {
     t.entries[static_cast<int>(Isa::kRef)] = [] { return &RefKernels(); };
 #if defined(__x86_64__) || defined(_M_X64)
     t.entries[static_cast<int>(Isa::kAvx2)] = [] { return &Avx2Kernels(); };
+    t.entries[static_cast<int>(Isa::kAvx512Vnni)] = [] { return &Avx512Kernels(); };
 #endif
 #if defined(__aarch64__)
     t.entries[static_cast<int>(Isa::kNeon)] = [] { return &NeonKernels(); };

@@ -1,9 +1,9 @@
 // Quantize / dequantize / requantize and float16 kernels: docs/quantization.md §2–§5, §8, §9.
 // (Declarations agreed between the GEMM and quantization code; implemented in native/quant/.)
 //
-// Every function dispatches on tfjq::ActiveIsa() (ref, AVX2 — also used on AVX-VNNI and
-// AVX-512 VNNI machines —, NEON on arm64); every path equals the scalar reference bit for
-// bit. Large arrays are split over the thread pool (`threads`: maximum participants, 0 = pool
+// Every function dispatches on tfjq::ActiveIsa() (ref, AVX2 — also used on AVX-VNNI
+// machines —, AVX-512 on AVX-512 VNNI machines, NEON on arm64); every path equals the
+// scalar reference bit for bit. Large arrays are split over the thread pool (`threads`: maximum participants, 0 = pool
 // size). Arguments are assumed valid (the N-API binding checks them): scales finite > 0,
 // zero points inside [qmin, qmax], qmin <= qmax inside the type's range.
 #pragma once

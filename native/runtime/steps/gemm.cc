@@ -9,10 +9,12 @@
 #include <limits>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "common/cpu.h"
 #include "gemm/gemm.h"
 #include "gemm/gemm_int4.h"
+#include "quant/quantize.h"
 #include "runtime/steps/im2col.h"
 #include "train/conv_train.h"
 
@@ -124,6 +126,9 @@ class GemmStep : public Step {
       const ops::ConvGeom g = OpsGeom(geo_, c.Shape(x));
       if (kind_ == kInt8) {
         Im2Col<int8_t>(g, c.P<int8_t>(x), static_cast<int8_t>(za_), c.P<int8_t>(temps[0]), k_, c.threads);
+      } else if (kind_ == kDynamic && !per_row_ && QuantizeBeforeIm2Col(c, g, m)) {
+        RunQuantizedIm2Col(c, g, m);
+        return;
       } else {
         Im2Col<float>(g, c.P<float>(x), 0.0f, c.P<float>(temps[0]), k_, c.threads);
       }
@@ -158,20 +163,67 @@ class GemmStep : public Step {
       gemm::DynamicGemmInt4(d);
       if (act_ > 2) ApplyActF32(act_, alpha_, c.P<float>(y), m * n_, c.threads);
     } else {
-      gemm::DynamicGemmArgs d;
-      SetDynamicInput(d, m, a, &packed_, c.threads);
-      d.w_scales = w_scales_;
-      d.w_scale_per_channel = ws_per_channel_;
-      d.bias_f32 = bias_f32_;
-      d.activation = ClampAct();
-      d.c = c.P<float>(y);
-      d.ldc = n_;
-      gemm::DynamicGemm(d);
+      gemm::DynamicGemm(DynamicArgs(c, m, a));
       if (act_ > 2) ApplyActF32(act_, alpha_, c.P<float>(y), m * n_, c.threads);
     }
   }
 
  private:
+  gemm::DynamicGemmArgs DynamicArgs(RunContext& c, int64_t m, const void* a) const {
+    gemm::DynamicGemmArgs d;
+    SetDynamicInput(d, m, a, &packed_, c.threads);
+    d.w_scales = w_scales_;
+    d.w_scale_per_channel = ws_per_channel_;
+    d.bias_f32 = bias_f32_;
+    d.activation = ClampAct();
+    d.c = c.P<float>(outputs[0]);
+    d.ldc = n_;
+    return d;
+  }
+
+  // Dynamic per tensor, k×k convolution: when the windows together reach every input value,
+  // the im2col matrix holds exactly the input's values (each at least once) and, with
+  // padding, zeros, which the §8 range includes anyway. Its range is then the input's, so
+  // the input is quantized once (H·W·C values instead of the matrix's kh·kw times as many,
+  // for a stride-1 layer) and im2col copies bytes, padding with the zero point (the quantized
+  // 0): the same bytes as quantizing the float32 matrix. The im2col buffer (m·k float32) holds
+  // the byte matrix and the quantized input.
+  bool QuantizeBeforeIm2Col(const RunContext& c, const ops::ConvGeom& g, int64_t m) const {
+    const int64_t in_elems = c.Elements(inputs[0]);
+    const int64_t bytes_before_input = (m * k_ + 63) / 64 * 64;
+    if (4 * c.Elements(temps[0]) < bytes_before_input + in_elems) return false;
+    return TapsCover(g.in_h, g.out_h, g.k_h, g.stride_h, g.dilation_h, g.pad_top) &&
+           TapsCover(g.in_w, g.out_w, g.k_w, g.stride_w, g.dilation_w, g.pad_left);
+  }
+  // Whether o·stride + t·dilation − pad (o < out, t < taps) reaches every index of [0, in).
+  static bool TapsCover(int64_t in, int64_t out, int64_t taps, int64_t stride, int64_t dilation, int64_t pad) {
+    std::vector<char> hit(static_cast<size_t>(in), 0);
+    int64_t count = 0;
+    for (int64_t o = 0; o < out; o++) {
+      for (int64_t t = 0; t < taps; t++) {
+        const int64_t i = o * stride + t * dilation - pad;
+        if (i >= 0 && i < in && !hit[static_cast<size_t>(i)]) {
+          hit[static_cast<size_t>(i)] = 1;
+          count++;
+        }
+      }
+    }
+    return count == in;
+  }
+  void RunQuantizedIm2Col(RunContext& c, const ops::ConvGeom& g, int64_t m) const {
+    const float* xf = c.P<float>(inputs[0]);
+    const int64_t in_elems = c.Elements(inputs[0]);
+    float lo = 0.0f, hi = 0.0f;
+    quant::MinMax(xf, in_elems, &lo, &hi, c.threads);
+    const quant::QParams q = quant::ChooseAsymmetricU8(lo, hi);
+    uint8_t* a = c.P<uint8_t>(temps[0]);
+    uint8_t* qx = a + (m * k_ + 63) / 64 * 64;
+    quant::Quantize(xf, quant::PerTensor(in_elems), &q.scale, &q.zero_point, 0, 255, qx, c.threads);
+    Im2Col<uint8_t>(g, qx, static_cast<uint8_t>(q.zero_point), a, k_, c.threads);
+    gemm::DynamicGemmPerTensorU8(DynamicArgs(c, m, nullptr), a, k_, q.scale, q.zero_point);
+    if (act_ > 2) ApplyActF32(act_, alpha_, c.P<float>(outputs[0]), m * n_, c.threads);
+  }
+
   // The float input side shared by DynamicGemmArgs and DynamicInt4Args.
   template <typename Args, typename Packed>
   void SetDynamicInput(Args& d, int64_t m, const void* a, const Packed* b, int threads) const {

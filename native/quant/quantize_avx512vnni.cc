@@ -1,0 +1,388 @@
+// AVX-512 span kernels for the quantize family on AVX-512 VNNI machines: §2 quantization to
+// 8 bits per tensor, §4/§8 ranges and the per-row dynamic quantization of §8, 16 lanes per
+// instruction with masked loads and stores for row tails. Everything else (dequantize,
+// requantize, float16, per-element parameters) is the AVX2 table's.
+//
+// Division. §2 needs fl32(x / scale), and VDIVPS is the slowest instruction of the loop
+// (one zmm every ~10 cycles on Intel cores). Here each value is first computed as
+// y = fl32(x · r + zp) with r = fl32(1 / scale), which is within 2^-14 of fl32(x / scale) + zp
+// wherever the result matters (see QuantizeRecip16). Only the rounded integer is stored, and
+// it can differ from the reference's only when y lies that close to a half-integer: vectors
+// with a value within 2^-12 of one (16 · 2 · 2^-12 ≈ 1 in 128 when fractional parts are
+// spread evenly; every exact tie) are recomputed with the true division. The bytes are those
+// of the reference for every input, ties and NaN/±Inf included.
+//
+// No std:: templates here: an instantiation compiled with AVX-512 flags could be the one the
+// linker keeps for every caller in the binary (see gemm/internal.h, NowSeconds).
+// GCC 12's AVX-512 headers start masked and reducing intrinsics from a self-initialized
+// `__Y = __Y` (_mm512_undefined_ps), which -W(maybe-)uninitialized reports at every use.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#include "common/simd_x86.h"
+#include "quant/kernels.h"
+#include "quant/quantize.h"
+#include "quant/scalar.h"
+
+namespace tfjq {
+namespace quant {
+
+#if !TFJQ_SIMD_EMULATED
+namespace {
+
+inline int64_t Min64(int64_t a, int64_t b) { return a < b ? a : b; }
+
+// Lanes < n set (0 ≤ n ≤ 16).
+inline __mmask16 Lanes(int64_t n) { return static_cast<__mmask16>((1u << n) - 1u); }
+
+// Below |x/s| = 512, fl32(x · r + zp) (one FMA, r = fl32(1/s)) is within 2^-14 of the real
+// number fl32(x/s) + zp when s and 1/s are normal numbers: 1/s rounds with relative error
+// ≤ 2^-24 (≤ 2^-15 absolute at 512), the FMA's result and fl32(x/s) each by at most half an
+// ulp below 512 (2^-16). Beyond 512 both lie outside every clamp range: fl32(x/s) + zp with
+// zp ∈ [−128, 255] is outside [qmin, qmax] ⊂ [−128, 255], and so is the FMA's result.
+inline bool ReciprocalUsable(float s) { return s >= 0x1p-126f && s <= 0x1p126f; }
+
+// Values whose distance to a half-integer is below 2^-12 are recomputed by division: four
+// times the error bound above.
+constexpr float kTieGuard = 0.5f - 0x1p-12f;
+
+// §2 for 16 values with the true division: v = fl32(x / s); NaN → 0 (then zp); clamp to
+// [lo, hi] = [qmin − zp, qmax − zp]; rne; + zp. (s finite > 0: the quotient is NaN only for
+// NaN x.)
+inline __m512i QuantizeDiv16(__m512 x, __m512 s, __m512 lo, __m512 hi, __m512i zp) {
+  const __mmask16 ord = _mm512_cmp_ps_mask(x, x, _CMP_ORD_Q);
+  __m512 v = _mm512_maskz_div_ps(ord, x, s);
+  v = _mm512_min_ps(_mm512_max_ps(v, lo), hi);
+  return _mm512_add_epi32(_mm512_cvt_roundps_epi32(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), zp);
+}
+
+// The same from y = fl32(x · r + zp) (ReciprocalUsable(s), r = fl32(1/s), zpf = zp as a
+// float), clamped to [qmin, qmax] directly: rne(clamp(v, qmin − zp, qmax − zp)) + zp equals
+// rne(clamp(v + zp, qmin, qmax)) for the integer zp. t = y − rne(y) (VREDUCEPS) with
+// |t| ≤ kTieGuard puts y at least 2^-12 from every half-integer, farther than fl32(x/s) + zp
+// can be from y, so both round to the same integer; where y is clamped, fl32(x/s) + zp is
+// within 2^-14 of the bound or beyond it and rounds or clamps to that bound too. NaN x (t is
+// NaN) is flagged; ±Inf clamps like the quotient does. Sets *redo when some lane needs the
+// division.
+inline __m512i QuantizeRecip16(__m512 x, __m512 r, __m512 zpf, __m512 qmin, __m512 qmax, __mmask16* redo) {
+  __m512 y = _mm512_fmadd_ps(x, r, zpf);
+  const __m512 t = _mm512_abs_ps(_mm512_reduce_ps(y, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+  *redo = _kor_mask16(*redo, _mm512_cmp_ps_mask(t, _mm512_set1_ps(kTieGuard), _CMP_NLE_UQ));
+  y = _mm512_min_ps(_mm512_max_ps(y, qmin), qmax);
+  return _mm512_cvt_roundps_epi32(y, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+}
+
+// 16 int32 values inside the output range → 16 bytes at out (lanes in `m` only).
+template <typename Out>
+inline void Store16(Out* out, __mmask16 m, __m512i q) {
+  if constexpr (sizeof(Out) == 1 && static_cast<Out>(-1) < 0) {
+    _mm512_mask_cvtsepi32_storeu_epi8(out, m, q);
+  } else {
+    _mm512_mask_cvtusepi32_storeu_epi8(out, m, q);
+  }
+}
+
+// One tensor's (or row's) parameters broadcast for the 16-lane loops.
+struct Params16 {
+  __m512 s, lo, hi;  // the division: scale, [qmin − zp, qmax − zp]
+  __m512i zp;
+  __m512 r, zpf, qmin, qmax;  // the reciprocal
+  bool recip;
+};
+
+inline Params16 MakeParams(float scale, int32_t zp, int32_t qmin, int32_t qmax) {
+  Params16 p;
+  p.s = _mm512_set1_ps(scale);
+  p.lo = _mm512_set1_ps(static_cast<float>(qmin - zp));
+  p.hi = _mm512_set1_ps(static_cast<float>(qmax - zp));
+  p.zp = _mm512_set1_epi32(zp);
+  p.recip = ReciprocalUsable(scale);
+  p.r = _mm512_set1_ps(p.recip ? 1.0f / scale : 1.0f);
+  p.zpf = _mm512_set1_ps(static_cast<float>(zp));
+  p.qmin = _mm512_set1_ps(static_cast<float>(qmin));
+  p.qmax = _mm512_set1_ps(static_cast<float>(qmax));
+  return p;
+}
+
+// 16 values (lanes in m; the others are read as 0 and not stored).
+template <typename Out>
+inline void Quantize16(const float* x, __mmask16 m, const Params16& p, Out* out) {
+  const __m512 v = _mm512_maskz_loadu_ps(m, x);
+  if (p.recip) {
+    __mmask16 redo = 0;
+    const __m512i q = QuantizeRecip16(v, p.r, p.zpf, p.qmin, p.qmax, &redo);
+    if (redo == 0) {
+      Store16(out, m, q);
+      return;
+    }
+  }
+  Store16(out, m, QuantizeDiv16(v, p.s, p.lo, p.hi, p.zp));
+}
+
+// A span with one (scale, zero point): 64 values per iteration (four independent chains, one
+// check of the four tie masks), then 16, then a masked tail.
+template <typename Out>
+void QuantizeSpan(const float* x, int64_t n, const Params16& p, Out* out) {
+  int64_t i = 0;
+  if (p.recip) {
+    for (; i + 64 <= n; i += 64) {
+      __mmask16 redo = 0;
+      const __m512i q0 = QuantizeRecip16(_mm512_loadu_ps(x + i), p.r, p.zpf, p.qmin, p.qmax, &redo);
+      const __m512i q1 = QuantizeRecip16(_mm512_loadu_ps(x + i + 16), p.r, p.zpf, p.qmin, p.qmax, &redo);
+      const __m512i q2 = QuantizeRecip16(_mm512_loadu_ps(x + i + 32), p.r, p.zpf, p.qmin, p.qmax, &redo);
+      const __m512i q3 = QuantizeRecip16(_mm512_loadu_ps(x + i + 48), p.r, p.zpf, p.qmin, p.qmax, &redo);
+      if (redo != 0) {
+        for (int j = 0; j < 64; j += 16) Quantize16(x + i + j, 0xFFFF, p, out + i + j);
+        continue;
+      }
+      Store16(out + i, 0xFFFF, q0);
+      Store16(out + i + 16, 0xFFFF, q1);
+      Store16(out + i + 32, 0xFFFF, q2);
+      Store16(out + i + 48, 0xFFFF, q3);
+    }
+  }
+  for (; i + 16 <= n; i += 16) Quantize16(x + i, 0xFFFF, p, out + i);
+  if (i < n) Quantize16(x + i, Lanes(n - i), p, out + i);
+}
+
+template <typename Out>
+void QuantizeAvx512(const float* x, int64_t n, const float* s, const int32_t* z, bool vec, int32_t qmin, int32_t qmax,
+                    Out* out) {
+  if (vec) {
+    // Per-element parameters (short channel runs): the AVX2 loop.
+    if constexpr (sizeof(Out) == 1 && static_cast<Out>(-1) < 0)
+      Avx2Kernels().quantize_s8(x, n, s, z, vec, qmin, qmax, out);
+    else
+      Avx2Kernels().quantize_u8(x, n, s, z, vec, qmin, qmax, out);
+    return;
+  }
+  QuantizeSpan(x, n, MakeParams(s[0], z[0], qmin, qmax), out);
+}
+
+// ---- ranges. Non-finite values read as 0: they are left out of the running min / max,
+// which start at 0 (the ranges are widened to include 0 anyway).
+
+inline __mmask16 Finite(__m512 v) {
+  return _knot_mask16(_mm512_fpclass_ps_mask(v, 0x99));  // QNaN | SNaN | +Inf | −Inf
+}
+
+// Range of n values with four independent (lo, hi) chains; returns them folded into lanes.
+inline void RangeVectors(const float* x, int64_t n, __m512* lo_out, __m512* hi_out) {
+  const __m512 zero = _mm512_setzero_ps();
+  __m512 l0 = zero, l1 = zero, l2 = zero, l3 = zero, h0 = zero, h1 = zero, h2 = zero, h3 = zero;
+  int64_t i = 0;
+  for (; i + 64 <= n; i += 64) {
+    const __m512 v0 = _mm512_loadu_ps(x + i), v1 = _mm512_loadu_ps(x + i + 16);
+    const __m512 v2 = _mm512_loadu_ps(x + i + 32), v3 = _mm512_loadu_ps(x + i + 48);
+    const __mmask16 f0 = Finite(v0), f1 = Finite(v1), f2 = Finite(v2), f3 = Finite(v3);
+    l0 = _mm512_mask_min_ps(l0, f0, l0, v0);
+    h0 = _mm512_mask_max_ps(h0, f0, h0, v0);
+    l1 = _mm512_mask_min_ps(l1, f1, l1, v1);
+    h1 = _mm512_mask_max_ps(h1, f1, h1, v1);
+    l2 = _mm512_mask_min_ps(l2, f2, l2, v2);
+    h2 = _mm512_mask_max_ps(h2, f2, h2, v2);
+    l3 = _mm512_mask_min_ps(l3, f3, l3, v3);
+    h3 = _mm512_mask_max_ps(h3, f3, h3, v3);
+  }
+  for (; i < n; i += 16) {
+    // Masked-off lanes load as 0, which changes nothing.
+    const __m512 v = _mm512_maskz_loadu_ps(Lanes(Min64(16, n - i)), x + i);
+    const __mmask16 f = Finite(v);
+    l0 = _mm512_mask_min_ps(l0, f, l0, v);
+    h0 = _mm512_mask_max_ps(h0, f, h0, v);
+  }
+  *lo_out = _mm512_min_ps(_mm512_min_ps(l0, l1), _mm512_min_ps(l2, l3));
+  *hi_out = _mm512_max_ps(_mm512_max_ps(h0, h1), _mm512_max_ps(h2, h3));
+}
+
+// +0, never −0 (the canonical bounds of MinMaxRef).
+inline float CanonLo(float v) { return v < 0.0f ? v : 0.0f; }
+inline float CanonHi(float v) { return v > 0.0f ? v : 0.0f; }
+
+void MinMaxAvx512(const float* x, int64_t n, float* lo, float* hi) {
+  __m512 l, h;
+  RangeVectors(x, n, &l, &h);
+  const float a = _mm512_reduce_min_ps(l), b = _mm512_reduce_max_ps(h);
+  *lo = CanonLo(*lo < a ? *lo : a);
+  *hi = CanonHi(*hi > b ? *hi : b);
+}
+
+void MinMaxVecAvx512(const float* x, int64_t n, float* lo, float* hi) {
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = Lanes(Min64(16, n - i));
+    const __m512 v = _mm512_maskz_loadu_ps(m, x + i);
+    const __mmask16 f = _kand_mask16(m, Finite(v));
+    _mm512_mask_storeu_ps(lo + i, f, _mm512_min_ps(_mm512_maskz_loadu_ps(f, lo + i), v));
+    _mm512_mask_storeu_ps(hi + i, f, _mm512_max_ps(_mm512_maskz_loadu_ps(f, hi + i), v));
+  }
+}
+
+// ---- §8 per row
+
+// Per-row minima of 16 vectors (row j's 16 partial minima in v[j]) as one vector, row j in
+// lane j: a butterfly of 128-bit-lane and in-lane shuffles, 15 minima in all. Op is min or
+// max. After the four levels lane 4q + e holds row q + 4e; the final permute puts row r in
+// lane r.
+template <bool kMin>
+inline __m512 Fold16(const __m512* v) {
+  auto op = [](__m512 a, __m512 b) { return kMin ? _mm512_min_ps(a, b) : _mm512_max_ps(a, b); };
+  __m512 p1[8], p2[4], p3[2];
+  for (int i = 0; i < 8; i++) {  // lanes 0–7: row 2i, 8–15: row 2i + 1
+    const __m512 a = v[2 * i], b = v[2 * i + 1];
+    p1[i] = op(_mm512_shuffle_f32x4(a, b, 0x44), _mm512_shuffle_f32x4(a, b, 0xEE));
+  }
+  for (int i = 0; i < 4; i++) {  // 128-bit lane q: row 4i + q
+    const __m512 c = p1[2 * i], d = p1[2 * i + 1];
+    p2[i] = op(_mm512_shuffle_f32x4(c, d, 0x88), _mm512_shuffle_f32x4(c, d, 0xDD));
+  }
+  for (int i = 0; i < 2; i++) {  // lane q: elements 0–1 row 8i + q, 2–3 row 8i + 4 + q
+    const __m512 e = p2[2 * i], f = p2[2 * i + 1];
+    p3[i] = op(_mm512_shuffle_ps(e, f, 0x44), _mm512_shuffle_ps(e, f, 0xEE));
+  }
+  const __m512 g = op(_mm512_shuffle_ps(p3[0], p3[1], 0x88), _mm512_shuffle_ps(p3[0], p3[1], 0xDD));
+  return _mm512_permutexvar_ps(_mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15), g);
+}
+
+// §4 asymmetric uint8 parameters of 16 rows from their ranges, with the IEEE operations of
+// ChooseAsymmetricU8 (quantize.cc) per lane: lo ≤ 0 ≤ hi are finite, never NaN (so fmin(lo, 0)
+// = lo, fmax(hi, 0) = hi); scale = fl32((hi − lo) / 255), 1 when not finite and > 0;
+// zp = rne(clamp(fl32(−lo / scale), 0, 255)), with −lo formed as 0 − lo (exact). A bound
+// may be −0 here (a min of 0 and −0) where MinMax gives +0: hi − lo, 0 − lo and the zero
+// point come out the same.
+inline void ChooseU8x16(__m512 lo, __m512 hi, float* scales, int32_t* zps) {
+  __m512 scale = _mm512_div_ps(_mm512_sub_ps(hi, lo), _mm512_set1_ps(255.0f));
+  const __mmask16 ok = _kand_mask16(_mm512_cmp_ps_mask(scale, _mm512_setzero_ps(), _CMP_GT_OQ),
+                                    _mm512_cmp_ps_mask(scale, _mm512_set1_ps(INFINITY), _CMP_LT_OQ));
+  scale = _mm512_mask_blend_ps(ok, _mm512_set1_ps(1.0f), scale);
+  __m512 z = _mm512_div_ps(_mm512_sub_ps(_mm512_setzero_ps(), lo), scale);
+  z = _mm512_min_ps(_mm512_max_ps(z, _mm512_setzero_ps()), _mm512_set1_ps(255.0f));
+  _mm512_storeu_ps(scales, scale);
+  _mm512_storeu_si512(zps, _mm512_cvt_roundps_epi32(z, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+}
+
+// Rows of at most 64 values (im2col rows of small convolutions, narrow layers), 16 rows at a
+// time: each row's range in registers (its vectors loaded once with a masked tail), the 16
+// ranges folded into two vectors, the 16 rows' parameters in one vector pass, then the rows
+// quantized from L1.
+void DynamicShortRows(const float* x, int64_t rows, int64_t k, int64_t ldx, uint8_t* out, float* scales, int32_t* zps) {
+  const int nv = static_cast<int>((k + 15) / 16);
+  const __mmask16 last = Lanes(k - 16 * (nv - 1));
+  const __m512 zero = _mm512_setzero_ps();
+  const __m512 qmin = zero, qmax = _mm512_set1_ps(255.0f);
+  for (int64_t r0 = 0; r0 < rows; r0 += 16) {
+    const int nb = static_cast<int>(Min64(16, rows - r0));
+    __m512 lo[16], hi[16];
+    for (int j = 0; j < 16; j++) {
+      __m512 l = zero, h = zero;
+      if (j < nb) {
+        const float* row = x + (r0 + j) * ldx;
+        for (int v = 0; v < nv; v++) {
+          const __m512 a = _mm512_maskz_loadu_ps(v + 1 < nv ? 0xFFFF : last, row + 16 * v);
+          const __mmask16 f = Finite(a);
+          l = _mm512_mask_min_ps(l, f, l, a);
+          h = _mm512_mask_max_ps(h, f, h, a);
+        }
+      }
+      lo[j] = l;
+      hi[j] = h;
+    }
+    alignas(64) float sc[16];
+    alignas(64) int32_t zp[16];
+    ChooseU8x16(Fold16<true>(lo), Fold16<false>(hi), sc, zp);
+    const __mmask16 rows_mask = Lanes(nb);
+    const __m512 scv = _mm512_load_ps(sc);
+    _mm512_mask_storeu_ps(scales + r0, rows_mask, scv);
+    _mm512_mask_storeu_epi32(zps + r0, rows_mask, _mm512_load_si512(zp));
+    // The rows' reciprocals and zero points as vectors (lane j = row j), one division for the
+    // 16 rows; each row takes its lane by a permute instead of scalar setup per row (rows of
+    // 16–32 values are a few vectors each).
+    const __m512 rv = _mm512_div_ps(_mm512_set1_ps(1.0f), scv);
+    const __m512 zpv = _mm512_cvtepi32_ps(_mm512_load_si512(zp));
+    const __mmask16 recip = _kand_mask16(_mm512_cmp_ps_mask(scv, _mm512_set1_ps(0x1p-126f), _CMP_GE_OQ),
+                                         _mm512_cmp_ps_mask(scv, _mm512_set1_ps(0x1p126f), _CMP_LE_OQ));
+    for (int j = 0; j < nb; j++) {
+      const float* row = x + (r0 + j) * ldx;
+      uint8_t* q = out + (r0 + j) * k;
+      if ((recip >> j) & 1) {
+        const __m512i lane = _mm512_set1_epi32(j);
+        const __m512 r = _mm512_permutexvar_ps(lane, rv), zpf = _mm512_permutexvar_ps(lane, zpv);
+        for (int v = 0; v < nv; v++) {
+          const __mmask16 m = v + 1 < nv ? 0xFFFF : last;
+          __mmask16 redo = 0;
+          const __m512 xv = _mm512_maskz_loadu_ps(m, row + 16 * v);
+          const __m512i qv = QuantizeRecip16(xv, r, zpf, qmin, qmax, &redo);
+          if (redo == 0) {
+            Store16(q + 16 * v, m, qv);
+          } else {
+            const Params16 p = MakeParams(sc[j], zp[j], 0, 255);
+            Store16(q + 16 * v, m, QuantizeDiv16(xv, p.s, p.lo, p.hi, p.zp));
+          }
+        }
+      } else {
+        const Params16 p = MakeParams(sc[j], zp[j], 0, 255);
+        for (int v = 0; v < nv; v++) Quantize16(row + 16 * v, v + 1 < nv ? 0xFFFF : last, p, q + 16 * v);
+      }
+    }
+  }
+}
+
+// Longer rows: each row's range (four chains) reduced to two scalars, the parameters of up to
+// 16 rows in one vector pass, then each row quantized while the group is still in cache
+// (groups of 16 rows up to K = 512, 32 KiB of float32; fewer rows beyond).
+void DynamicLongRows(const float* x, int64_t rows, int64_t k, int64_t ldx, uint8_t* out, float* scales, int32_t* zps) {
+  const int64_t group = k <= 512 ? 16 : 4;
+  for (int64_t r0 = 0; r0 < rows; r0 += group) {
+    const int nb = static_cast<int>(Min64(group, rows - r0));
+    alignas(64) float lo[16] = {0}, hi[16] = {0}, sc[16];
+    alignas(64) int32_t zp[16];
+    for (int j = 0; j < nb; j++) {
+      __m512 l, h;
+      RangeVectors(x + (r0 + j) * ldx, k, &l, &h);
+      lo[j] = _mm512_reduce_min_ps(l);
+      hi[j] = _mm512_reduce_max_ps(h);
+    }
+    ChooseU8x16(_mm512_load_ps(lo), _mm512_load_ps(hi), sc, zp);
+    for (int j = 0; j < nb; j++) {
+      scales[r0 + j] = sc[j];
+      zps[r0 + j] = zp[j];
+      QuantizeSpan(x + (r0 + j) * ldx, k, MakeParams(sc[j], zp[j], 0, 255), out + (r0 + j) * k);
+    }
+  }
+}
+
+void DynamicRowsU8Avx512(const float* x, int64_t rows, int64_t k, int64_t ldx, uint8_t* out, float* scales,
+                         int32_t* zps) {
+  if (k <= 0) {
+    for (int64_t r = 0; r < rows; r++) {
+      scales[r] = 1.0f;  // ChooseAsymmetricU8(0, 0)
+      zps[r] = 0;
+    }
+    return;
+  }
+  if (k <= 64)
+    DynamicShortRows(x, rows, k, ldx, out, scales, zps);
+  else
+    DynamicLongRows(x, rows, k, ldx, out, scales, zps);
+}
+
+}  // namespace
+
+const Kernels& Avx512Kernels() {
+  static const Kernels k = [] {
+    Kernels t = Avx2Kernels();
+    t.quantize_s8 = QuantizeAvx512<int8_t>;
+    t.quantize_u8 = QuantizeAvx512<uint8_t>;
+    t.minmax = MinMaxAvx512;
+    t.minmax_vec = MinMaxVecAvx512;
+    t.dynamic_rows_u8 = DynamicRowsU8Avx512;
+    return t;
+  }();
+  return k;
+}
+#else
+// SIMDe (the emulated GEMM harness) lacks several of the intrinsics above: the AVX2 kernels
+// stand in, and these kernels are checked on AVX-512 hardware through the API tests.
+const Kernels& Avx512Kernels() { return Avx2Kernels(); }
+#endif
+
+}  // namespace quant
+}  // namespace tfjq
