@@ -165,6 +165,10 @@ struct Scratch {
   std::vector<int32_t> qzp;
   uint64_t packed_call = 0;
   int64_t packed_mb = -1;
+  // rows[0..const_rows) all hold const_row (left from an earlier block or call): a block whose
+  // rows share one value need not rewrite them (12 bytes a row, as much as packing a K = 16 row).
+  int64_t const_rows = 0;
+  EpiRow const_row{0, 0, 0.0f};
 };
 thread_local Scratch t_scratch;
 std::atomic<uint64_t> g_call_id{1};
@@ -284,6 +288,7 @@ void GemmPacked(const GemmArgs& g, const EpiCtx& ctx, const KernelSet& ks) {
   const int out_index = g.epilogue.output == OutputType::kInt8 ? 0 : 1;
   const FusedRequantFn fused = fusable ? ks.fused_requant[out_index] : nullptr;
   const FusedRequantFn fused_half = fusable ? ks.fused_requant_half[out_index] : nullptr;
+  const internal::FusedRequantPartFn fused_part = fusable ? ks.fused_requant_part[out_index] : nullptr;
   const FusedDequantFn fused_dq = plan.kblocks == 1 && float_out && c.zb == nullptr ? ks.fused_dequant : nullptr;
 
   auto run_task = [&](int64_t t) {
@@ -321,7 +326,14 @@ void GemmPacked(const GemmArgs& g, const EpiCtx& ctx, const KernelSet& ks) {
         for (int64_t i = 0; i < mc; i++) pack_a(src + i * src_ld, k, kpad, xor_mask, apack + i * astride);
       }
       if (!rows_vary) {
-        for (int64_t i = 0; i < mc; i++) rows_info[i] = rows_const;  // one value for every row
+        const EpiRow& had = s.const_row;
+        if (s.const_rows < mc || had.za != rows_const.za || had.zbc != rows_const.zbc || had.sa != rows_const.sa) {
+          for (int64_t i = 0; i < plan.mc; i++) rows_info[i] = rows_const;  // one value for every row
+          s.const_rows = plan.mc;
+          s.const_row = rows_const;
+        }
+      } else {
+        s.const_rows = 0;  // overwritten below
       }
       for (int64_t i = 0; i < mc && rows_vary; i++, src += src_ld) {
         const int64_t row = m0 + i;
@@ -367,13 +379,16 @@ void GemmPacked(const GemmArgs& g, const EpiCtx& ctx, const KernelSet& ks) {
         const bool half = cols <= nr / 2 && ks.half_kernels[0] != nullptr;
         const internal::KernelFn* kern = half ? ks.half_kernels : ks.kernels;
         const FusedRequantFn fused_tile = cols == nr ? fused : cols == nr / 2 && half ? fused_half : nullptr;
-        if (fused_tile != nullptr || (fused_dq != nullptr && cols == nr)) {
+        const bool part = fused_tile == nullptr && cols < nr && fused_part != nullptr;
+        if (fused_tile != nullptr || part || (fused_dq != nullptr && cols == nr)) {
           for (int64_t i0 = 0; i0 < mc; i0 += mr) {
             const int rows = static_cast<int>(std::min<int64_t>(mr, mc - i0));
             const uint8_t* ai = ap + i0 * astride + a_off;
             if (rows == mr) {
               if (fused_tile != nullptr)
                 fused_tile(gcount, ai, astride, bp, c, m0 + i0, n0);
+              else if (part)
+                fused_part(gcount, ai, astride, bp, c, m0 + i0, n0, cols);
               else
                 fused_dq(gcount, ai, astride, bp, c, rows_info + i0, m0 + i0, n0);
             } else {
