@@ -112,6 +112,12 @@ __attribute__((noinline)) void PackShortRowsAvx512Vnni(const uint8_t* src, int64
 // one full store. The same bytes as PackBytesXor up to kcpad.
 void PackARowsAvx512Vnni(const uint8_t* src, int64_t lda, int64_t rows, int64_t kc, int64_t kcpad, uint8_t xor_mask,
                          uint8_t* dst, int64_t dst_stride, const uint8_t* /*src_end*/) {
+#if !TFJQ_SIMD_EMULATED
+  if (kc <= 64 && kcpad <= 64) {
+    PackShortRowsAvx512Vnni(src, lda, rows, kc, xor_mask, dst, dst_stride);
+    return;
+  }
+#endif
   const int64_t full = kc / 64 * 64, rem = kc - full;
   const __m512i mask = _mm512_set1_epi8(static_cast<char>(xor_mask));
   alignas(64) uint8_t tail_bytes[64] = {0};  // xor only the loaded bytes
@@ -129,12 +135,6 @@ void PackARowsAvx512Vnni(const uint8_t* src, int64_t lda, int64_t rows, int64_t 
   auto load_tail = [tail](const uint8_t* p) { return _mm512_maskz_loadu_epi8(tail, p); };
 #endif
   const int64_t written = rem ? full + 64 : full;
-#if !TFJQ_SIMD_EMULATED
-  if (full == 0 && written >= kcpad) {
-    PackShortRowsAvx512Vnni(src, lda, rows, kc, xor_mask, dst, dst_stride);
-    return;
-  }
-#endif
   for (int64_t r = 0; r < rows; r++, src += lda, dst += dst_stride) {
     int64_t i = 0;
     for (; i < full; i += 64) _mm512_storeu_si512(dst + i, _mm512_xor_si512(_mm512_loadu_si512(src + i), mask));
