@@ -242,8 +242,10 @@ void FusedRequantAvx512Vnni(int64_t kg, const uint8_t* a, int64_t as, const int8
 // the 4 constants of the narrowing then fit the 32 zmm. The same operations as the
 // mult_small loop of FusedRequantAvx512Vnni (bit-identical). kPartial: only the first
 // `cols` columns are real (a last panel): the column terms and multipliers past them are
-// read as zeros through masks and the stores are masked.
-template <bool kSigned, int W, bool kPartial>
+// read as zeros through masks and the stores are masked. R = 12 (W ≤ 32 only: 24
+// accumulators at W = 32): twice the rows per B vector and per call, for K ≤ 64 where the
+// per-tile costs (call, B loads, setup) are a large part of a tile.
+template <bool kSigned, int W, bool kPartial, int R = 6>
 void FusedRequantRegsImpl(int64_t kg, const uint8_t* a, int64_t as, const int8_t* b, const EpiCtx& ctx, int64_t m0,
                           int64_t n0, int64_t cols) {
 #if !TFJQ_SIMD_EMULATED
@@ -265,8 +267,11 @@ void FusedRequantRegsImpl(int64_t kg, const uint8_t* a, int64_t as, const int8_t
   __m512i c##i##_2 = W == 64 ? ld_ct(2, k2) : _mm512_setzero_si512();                         \
   __m512i c##i##_3 = W == 64 ? ld_ct(3, k3) : _mm512_setzero_si512();
     TFJQ_INIT(0) TFJQ_INIT(1) TFJQ_INIT(2) TFJQ_INIT(3) TFJQ_INIT(4) TFJQ_INIT(5)
+    TFJQ_INIT(6) TFJQ_INIT(7) TFJQ_INIT(8) TFJQ_INIT(9) TFJQ_INIT(10) TFJQ_INIT(11)
 #undef TFJQ_INIT
     TFJQ_A_ROWS_6(a, as);
+    const uint8_t *a6 = a + 6 * as, *a7 = a + 7 * as, *a8 = a + 8 * as, *a9 = a + 9 * as, *a10 = a + 10 * as,
+                  *a11 = a + 11 * as;
     for (int64_t g = 0; g < kg; g++, b += 256) {
       const __m512i b0 = _mm512_loadu_si512(b);
       const __m512i b1 = W >= 32 ? _mm512_loadu_si512(b + 64) : b0;
@@ -274,16 +279,17 @@ void FusedRequantRegsImpl(int64_t kg, const uint8_t* a, int64_t as, const int8_t
       const __m512i b3 = W == 64 ? _mm512_loadu_si512(b + 192) : b1;
       const int64_t off = g * 4;
 #define TFJQ_ROW(i)                                                    \
-  {                                                                    \
+  if constexpr (R > i) {                                               \
     const __m512i av = _mm512_set1_epi32(LoadU32(a##i + off));         \
     c##i##_0 = DpbusdInPlace(c##i##_0, av, b0);                        \
     if constexpr (W >= 32) c##i##_1 = DpbusdInPlace(c##i##_1, av, b1); \
-    if constexpr (W == 64) {                                   \
-      c##i##_2 = DpbusdInPlace(c##i##_2, av, b2);              \
-      c##i##_3 = DpbusdInPlace(c##i##_3, av, b3);              \
-    }                                                          \
+    if constexpr (W == 64) {                                           \
+      c##i##_2 = DpbusdInPlace(c##i##_2, av, b2);                      \
+      c##i##_3 = DpbusdInPlace(c##i##_3, av, b3);                      \
+    }                                                                  \
   }
       TFJQ_ROW(0) TFJQ_ROW(1) TFJQ_ROW(2) TFJQ_ROW(3) TFJQ_ROW(4) TFJQ_ROW(5)
+      TFJQ_ROW(6) TFJQ_ROW(7) TFJQ_ROW(8) TFJQ_ROW(9) TFJQ_ROW(10) TFJQ_ROW(11)
 #undef TFJQ_ROW
     }
     using T = typename std::conditional<kSigned, int8_t, uint8_t>::type;
@@ -325,14 +331,21 @@ void FusedRequantRegsImpl(int64_t kg, const uint8_t* a, int64_t as, const int8_t
       // Four rows per 64 output bytes.
       const __mmask16 store_mask = k0;
       const __m512i z = _mm512_setzero_si512();
-      const __m512i q0 = narrow(cv(c0_0, 0, k0), cv(c1_0, 0, k0), cv(c2_0, 0, k0), cv(c3_0, 0, k0));
-      const __m512i q1 = narrow(cv(c4_0, 0, k0), cv(c5_0, 0, k0), z, z);
-      _mm_mask_storeu_epi8(out, store_mask, _mm512_castsi512_si128(q0));
-      _mm_mask_storeu_epi8(out + ldc, store_mask, _mm512_extracti32x4_epi32(q0, 1));
-      _mm_mask_storeu_epi8(out + 2 * ldc, store_mask, _mm512_extracti32x4_epi32(q0, 2));
-      _mm_mask_storeu_epi8(out + 3 * ldc, store_mask, _mm512_extracti32x4_epi32(q0, 3));
-      _mm_mask_storeu_epi8(out + 4 * ldc, store_mask, _mm512_castsi512_si128(q1));
-      _mm_mask_storeu_epi8(out + 5 * ldc, store_mask, _mm512_extracti32x4_epi32(q1, 1));
+      auto store4 = [&](__m512i q, int i, int rows) {
+        _mm_mask_storeu_epi8(out + i * ldc, store_mask, _mm512_castsi512_si128(q));
+        _mm_mask_storeu_epi8(out + (i + 1) * ldc, store_mask, _mm512_extracti32x4_epi32(q, 1));
+        if (rows == 4) {
+          _mm_mask_storeu_epi8(out + (i + 2) * ldc, store_mask, _mm512_extracti32x4_epi32(q, 2));
+          _mm_mask_storeu_epi8(out + (i + 3) * ldc, store_mask, _mm512_extracti32x4_epi32(q, 3));
+        }
+      };
+      store4(narrow(cv(c0_0, 0, k0), cv(c1_0, 0, k0), cv(c2_0, 0, k0), cv(c3_0, 0, k0)), 0, 4);
+      if constexpr (R == 12) {
+        store4(narrow(cv(c4_0, 0, k0), cv(c5_0, 0, k0), cv(c6_0, 0, k0), cv(c7_0, 0, k0)), 4, 4);
+        store4(narrow(cv(c8_0, 0, k0), cv(c9_0, 0, k0), cv(c10_0, 0, k0), cv(c11_0, 0, k0)), 8, 4);
+      } else {
+        store4(narrow(cv(c4_0, 0, k0), cv(c5_0, 0, k0), z, z), 4, 2);
+      }
     } else {
       const __mmask32 store_mask = kPartial ? ~uint32_t{0} >> (32 - cols) : ~uint32_t{0};
 #define TFJQ_OUT2(i, j)                                                                                          \
@@ -348,12 +361,18 @@ void FusedRequantRegsImpl(int64_t kg, const uint8_t* a, int64_t as, const int8_t
     }                                                                                                            \
   }
       TFJQ_OUT2(0, 1) TFJQ_OUT2(2, 3) TFJQ_OUT2(4, 5)
+      if constexpr (R == 12) {
+        TFJQ_OUT2(6, 7) TFJQ_OUT2(8, 9) TFJQ_OUT2(10, 11)
+      }
 #undef TFJQ_OUT2
     }
     return;
   }
 #endif
-  if constexpr (kPartial) {
+  if constexpr (R == 12) {
+    FusedRequantRegsImpl<kSigned, W, kPartial>(kg, a, as, b, ctx, m0, n0, cols);
+    FusedRequantRegsImpl<kSigned, W, kPartial>(kg, a + 6 * as, as, b, ctx, m0 + 6, n0, cols);
+  } else if constexpr (kPartial) {
     alignas(64) int32_t tile[6 * W];
     KernelAvx512Vnni<6, W>(kg, a, as, b, tile, W, false);
     (kSigned ? RequantRowsAvx2S8 : RequantRowsAvx2U8)(ctx, tile, W, m0, 6, n0, cols);
@@ -379,6 +398,16 @@ void FusedRequantPartAvx512Vnni(int64_t kg, const uint8_t* a, int64_t as, const 
     FusedRequantRegsImpl<kSigned, 32, true>(kg, a, as, b, ctx, m0, n0, cols);
   else
     FusedRequantRegsImpl<kSigned, 64, true>(kg, a, as, b, ctx, m0, n0, cols);
+}
+
+// The same for 12 rows and a last panel of 1..32 real columns.
+template <bool kSigned>
+void FusedRequantPart12Avx512Vnni(int64_t kg, const uint8_t* a, int64_t as, const int8_t* b, const EpiCtx& ctx,
+                                  int64_t m0, int64_t n0, int64_t cols) {
+  if (cols <= 16)
+    FusedRequantRegsImpl<kSigned, 16, true, 12>(kg, a, as, b, ctx, m0, n0, cols);
+  else
+    FusedRequantRegsImpl<kSigned, 32, true, 12>(kg, a, as, b, ctx, m0, n0, cols);
 }
 
 template <int P>
@@ -499,7 +528,8 @@ const KernelSet* Avx512VnniKernels() {
                                {KernelAvx512Vnni<1, 32>, KernelAvx512Vnni<2, 32>, KernelAvx512Vnni<3, 32>,
                                 KernelAvx512Vnni<4, 32>, KernelAvx512Vnni<5, 32>, KernelAvx512Vnni<6, 32>},
                                {FusedRequantRegsAvx512Vnni<true, 32>, FusedRequantRegsAvx512Vnni<false, 32>},
-                               {FusedRequantPartAvx512Vnni<true>, FusedRequantPartAvx512Vnni<false>}};
+                               {FusedRequantPartAvx512Vnni<true>, FusedRequantPartAvx512Vnni<false>},
+                               {FusedRequantPart12Avx512Vnni<true>, FusedRequantPart12Avx512Vnni<false>}};
   return &ks;
 }
 

@@ -128,6 +128,9 @@ struct KernelSet {
   // Optional: fused_requant for a last panel of `cols` (1..nr − 1) real columns, e.g. the
   // N = 24 of a pointwise convolution or the 16 left of N = 144 (masked stores).
   FusedRequantPartFn fused_requant_part[2] = {};
+  // Optional: fused_requant_part for 2·mr rows and a last panel of 1..nr / 2 columns (small
+  // K: one call and one load of each B vector serve twice the rows).
+  FusedRequantPartFn fused_requant_part_2mr[2] = {};
 };
 
 // Scalar §7 epilogue over a tile (ref semantics, element by element): shared as the tail /
