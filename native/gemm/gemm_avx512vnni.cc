@@ -28,6 +28,20 @@ inline __m512i DpbusdInPlace(__m512i acc, __m512i a, __m512i b) {
 #endif
 }
 
+// One K group of row i of an R-row tile of W columns: the broadcast of the row's 4 bytes at
+// `off` times b0..b3 (W / 16 of them) into c<i>_0..c<i>_3, with DP the multiply-add. Shared
+// by the plain kernels and the register tiles (named accumulators: GCC 12 spills arrays).
+#define TFJQ_VNNI_ROW(i, DP)                                          \
+  if constexpr (R > i) {                                              \
+    const __m512i av = _mm512_set1_epi32(LoadU32(a##i + off));        \
+    c##i##_0 = DP(c##i##_0, av, b0);                                  \
+    if constexpr (W >= 32) c##i##_1 = DP(c##i##_1, av, b1);           \
+    if constexpr (W == 64) {                                          \
+      c##i##_2 = DP(c##i##_2, av, b2);                                \
+      c##i##_3 = DP(c##i##_3, av, b3);                                \
+    }                                                                 \
+  }
+
 constexpr int kMr = 6;
 constexpr int kNr = 64;
 
@@ -52,16 +66,7 @@ void KernelAvx512Vnni(int64_t kg, const uint8_t* a, int64_t as, const int8_t* b,
     const __m512i b3 = W == 64 ? _mm512_loadu_si512(b + 192) : b1;
     b += 256;
     const int64_t off = g * 4;
-#define TFJQ_ROW(i)                                            \
-  if constexpr (R > i) {                                       \
-    const __m512i av = _mm512_set1_epi32(LoadU32(a##i + off)); \
-    c##i##_0 = _mm512_dpbusd_epi32(c##i##_0, av, b0);          \
-    if constexpr (W >= 32) c##i##_1 = _mm512_dpbusd_epi32(c##i##_1, av, b1); \
-    if constexpr (W == 64) {                                   \
-      c##i##_2 = _mm512_dpbusd_epi32(c##i##_2, av, b2);        \
-      c##i##_3 = _mm512_dpbusd_epi32(c##i##_3, av, b3);        \
-    }                                                          \
-  }
+#define TFJQ_ROW(i) TFJQ_VNNI_ROW(i, _mm512_dpbusd_epi32)
     TFJQ_ROW(0) TFJQ_ROW(1) TFJQ_ROW(2) TFJQ_ROW(3) TFJQ_ROW(4) TFJQ_ROW(5)
 #undef TFJQ_ROW
   }
@@ -278,16 +283,7 @@ void FusedRequantRegsImpl(int64_t kg, const uint8_t* a, int64_t as, const int8_t
       const __m512i b2 = W == 64 ? _mm512_loadu_si512(b + 128) : b0;
       const __m512i b3 = W == 64 ? _mm512_loadu_si512(b + 192) : b1;
       const int64_t off = g * 4;
-#define TFJQ_ROW(i)                                                    \
-  if constexpr (R > i) {                                               \
-    const __m512i av = _mm512_set1_epi32(LoadU32(a##i + off));         \
-    c##i##_0 = DpbusdInPlace(c##i##_0, av, b0);                        \
-    if constexpr (W >= 32) c##i##_1 = DpbusdInPlace(c##i##_1, av, b1); \
-    if constexpr (W == 64) {                                           \
-      c##i##_2 = DpbusdInPlace(c##i##_2, av, b2);                      \
-      c##i##_3 = DpbusdInPlace(c##i##_3, av, b3);                      \
-    }                                                                  \
-  }
+#define TFJQ_ROW(i) TFJQ_VNNI_ROW(i, DpbusdInPlace)
       TFJQ_ROW(0) TFJQ_ROW(1) TFJQ_ROW(2) TFJQ_ROW(3) TFJQ_ROW(4) TFJQ_ROW(5)
       TFJQ_ROW(6) TFJQ_ROW(7) TFJQ_ROW(8) TFJQ_ROW(9) TFJQ_ROW(10) TFJQ_ROW(11)
 #undef TFJQ_ROW
