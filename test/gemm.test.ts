@@ -411,6 +411,42 @@ describe('gemm: every kernel path equals the reference bit for bit', () => {
         });
       });
 
+      // Every K from 1 to 70 (one K group of 4 up to past 64, where a row of A stops fitting one
+      // vector) against last panels of many widths: full, half and quarter register tiles of the
+      // AVX-512 VNNI path and their masked partial forms (N % 64 from 1 to 63), with 6-row
+      // tiles and 1–5-row edges (M = 6, 13, 23).
+      it('requantized outputs for K = 1..70 and every last-panel width, int8 and uint8 input', () => {
+        const widths = [
+          1, 2, 3, 5, 7, 8, 9, 15, 16, 17, 23, 24, 31, 32, 33, 40, 47, 48, 63, 64, 65, 80, 96, 112, 127, 144,
+        ];
+        for (let k = 1; k <= 70; k++) {
+          const m = [6, 13, 23][k % 3]!,
+            n = widths[(k * 7) % widths.length]!,
+            signed = k % 2 === 0;
+          const c = randomCase(1000 + k, m, k, n, { signed, layout: 'kn' });
+          const pr = pack(c, 'ref'),
+            pi = pack(c, isa);
+          const base = { m, lda: c.lda, ...zaOpt(c), bias: c.bias, threads: 1 };
+          for (const o of [
+            // Multipliers ≤ 0.5: the register tiles.
+            {
+              ...base,
+              output: 'int8' as const,
+              multipliers: c.mult,
+              outZeroPoint: -3,
+              clamp: [-100, 120] as [number, number],
+            },
+            { ...base, output: 'uint8' as const, multipliers: c.mult, outZeroPoint: 128 },
+            // A multiplier above 0.5: the tiles' float-clamp fallbacks.
+            { ...base, output: 'int8' as const, multiplier: 0.75, outZeroPoint: 7 },
+          ]) {
+            expectSame(gemm(c.a, pi, o), gemm(c.a, pr, o), `${isa} ${m}x${k}x${n} signed=${signed} ${o.output}`);
+          }
+          pr.dispose();
+          pi.dispose();
+        }
+      });
+
       it('extremes: A in {0, 255}, B in {-128, -127, 127}, zero points at the ends of their ranges', () => {
         const r = rng(42);
         for (const [m, k, n] of [

@@ -165,6 +165,10 @@ struct Scratch {
   std::vector<int32_t> qzp;
   uint64_t packed_call = 0;
   int64_t packed_mb = -1;
+  // rows[0..const_rows) all hold const_row (left from an earlier block or call): a block whose
+  // rows share one value need not rewrite them (12 bytes a row, as much as packing a K = 16 row).
+  int64_t const_rows = 0;
+  EpiRow const_row{0, 0, 0.0f};
 };
 thread_local Scratch t_scratch;
 std::atomic<uint64_t> g_call_id{1};
@@ -173,14 +177,19 @@ struct Plan {
   int64_t mc, nc_panels, mblocks, nblocks, kc_groups, kblocks;
 };
 
-Plan MakePlan(const KernelSet& ks, int64_t m, int64_t panels, int64_t kg_total, int threads) {
+// register_tiles: every tile of the call is requantized in registers (no int32 tile buffer).
+Plan MakePlan(const KernelSet& ks, int64_t m, int64_t panels, int64_t kg_total, int threads, bool register_tiles) {
   Plan p;
   const int64_t mr = ks.mr;
   if (m == 1) {
     p.mc = 1;
     p.nc_panels = threads > 1 ? std::max<int64_t>(2, (panels + 4 * threads - 1) / (4 * threads)) : panels;
   } else {
-    p.mc = std::min<int64_t>((m + mr - 1) / mr, std::max<int64_t>(1, 48 / mr)) * mr;
+    // Rows of K ≤ 64 whose tiles never go through the int32 buffer: 96 rows per block halve
+    // the per-block costs (task, row packing call, panel loop), which at K = 16–32 are a tenth
+    // of the call (12544 × 27 × 32: −4 %, 12544 × 32 × 16: −7 %); the packed block is 6 KiB.
+    const int64_t rows_cap = register_tiles && kg_total * ks.kgroup <= 64 ? 96 : 48;
+    p.mc = std::min<int64_t>((m + mr - 1) / mr, std::max<int64_t>(1, rows_cap / mr)) * mr;
     // Even row blocks: 49 rows as 30 + 19, not 48 + 1 (a 1-row block runs the slow 1-row
     // kernel over every panel, and with threads the blocks are the unit of balance).
     {
@@ -213,7 +222,11 @@ void GemmPacked(const GemmArgs& g, const EpiCtx& ctx, const KernelSet& ks) {
   // Waking pool workers costs microseconds: calls below ~4 M multiply-adds run on the
   // caller alone (e.g. a 768 × 768 GEMV takes ~10 µs on one AVX2 core).
   if (static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k) < 4.0e6) threads = 1;
-  const Plan plan = MakePlan(ks, m, panels, kg_total, threads);
+  const bool int8_out = g.epilogue.output == OutputType::kInt8 || g.epilogue.output == OutputType::kUint8;
+  const bool one_za = g.a_f32 == nullptr && (!g.a_zero_point_per_row || m == 1);
+  const bool register_tiles =
+      int8_out && one_za && b.zero_points_all_zero() && ks.fused_requant[0] != nullptr && ks.fused_requant_part[0] != nullptr;
+  const Plan plan = MakePlan(ks, m, panels, kg_total, threads, register_tiles);
   // Packed A rows: kpad values, stride rounded to 64 bytes, and moved off multiples of 4 KiB
   // (rows read together by the microkernel would otherwise share L1 sets).
   int64_t astride = (kpad * ks.a_bytes_per_k + 63) / 64 * 64;
@@ -279,11 +292,12 @@ void GemmPacked(const GemmArgs& g, const EpiCtx& ctx, const KernelSet& ks) {
   const bool epi_per_panel = plan.mc * astride <= 16384;
   // All of K in one block and the plain requantize epilogue: full tiles go through the
   // path's fused kernel (requantized in registers, no int32 tile round trip).
-  const bool int8_out = g.epilogue.output == OutputType::kInt8 || g.epilogue.output == OutputType::kUint8;
   const bool fusable = plan.kblocks == 1 && c.col_term != nullptr && c.zb == nullptr && int8_out;
   const int out_index = g.epilogue.output == OutputType::kInt8 ? 0 : 1;
   const FusedRequantFn fused = fusable ? ks.fused_requant[out_index] : nullptr;
   const FusedRequantFn fused_half = fusable ? ks.fused_requant_half[out_index] : nullptr;
+  const internal::FusedRequantPartFn fused_part = fusable ? ks.fused_requant_part[out_index] : nullptr;
+  const internal::FusedRequantPartFn fused_part2 = fusable ? ks.fused_requant_part_2mr[out_index] : nullptr;
   const FusedDequantFn fused_dq = plan.kblocks == 1 && float_out && c.zb == nullptr ? ks.fused_dequant : nullptr;
 
   auto run_task = [&](int64_t t) {
@@ -321,7 +335,14 @@ void GemmPacked(const GemmArgs& g, const EpiCtx& ctx, const KernelSet& ks) {
         for (int64_t i = 0; i < mc; i++) pack_a(src + i * src_ld, k, kpad, xor_mask, apack + i * astride);
       }
       if (!rows_vary) {
-        for (int64_t i = 0; i < mc; i++) rows_info[i] = rows_const;  // one value for every row
+        const EpiRow& had = s.const_row;
+        if (s.const_rows < mc || had.za != rows_const.za || had.zbc != rows_const.zbc || had.sa != rows_const.sa) {
+          for (int64_t i = 0; i < plan.mc; i++) rows_info[i] = rows_const;  // one value for every row
+          s.const_rows = plan.mc;
+          s.const_row = rows_const;
+        }
+      } else {
+        s.const_rows = 0;  // overwritten below
       }
       for (int64_t i = 0; i < mc && rows_vary; i++, src += src_ld) {
         const int64_t row = m0 + i;
@@ -367,13 +388,24 @@ void GemmPacked(const GemmArgs& g, const EpiCtx& ctx, const KernelSet& ks) {
         const bool half = cols <= nr / 2 && ks.half_kernels[0] != nullptr;
         const internal::KernelFn* kern = half ? ks.half_kernels : ks.kernels;
         const FusedRequantFn fused_tile = cols == nr ? fused : cols == nr / 2 && half ? fused_half : nullptr;
-        if (fused_tile != nullptr || (fused_dq != nullptr && cols == nr)) {
+        const bool part = fused_tile == nullptr && cols < nr && fused_part != nullptr;
+        // Two tiles' rows in one call for a last panel of at most nr / 4 columns, or nr / 2 with
+        // K ≥ 64: measured on AVX-512 VNNI, 12 × 16 tiles beat 6 × 16 by 10 % (12544 × 32 × 16),
+        // 12 × 32 beat 6 × 32 by 10 % at K = 144 (3136 × 144 × 24) but lost 9 % at K = 27
+        // (its setup and register spills around a 7-step K loop).
+        const bool part2 = fused_part2 != nullptr && (cols <= nr / 4 || (cols <= nr / 2 && gcount * ks.kgroup >= 64));
+        if (fused_tile != nullptr || part || (fused_dq != nullptr && cols == nr)) {
           for (int64_t i0 = 0; i0 < mc; i0 += mr) {
             const int rows = static_cast<int>(std::min<int64_t>(mr, mc - i0));
             const uint8_t* ai = ap + i0 * astride + a_off;
-            if (rows == mr) {
+            if (part2 && mc - i0 >= 2 * mr) {
+              fused_part2(gcount, ai, astride, bp, c, m0 + i0, n0, cols);
+              i0 += mr;
+            } else if (rows == mr) {
               if (fused_tile != nullptr)
                 fused_tile(gcount, ai, astride, bp, c, m0 + i0, n0);
+              else if (part)
+                fused_part(gcount, ai, astride, bp, c, m0 + i0, n0, cols);
               else
                 fused_dq(gcount, ai, astride, bp, c, rows_info + i0, m0 + i0, n0);
             } else {

@@ -16,13 +16,39 @@ namespace {
 
 using simd::LoadU32;
 
+// VPDPBUSD accumulating in place. In the kernels whose accumulators stay live into a
+// register epilogue, GCC 12 allocated the intrinsic's result apart from its input and copied
+// every accumulator back on each K step (two moves per multiply-add); the asm ties them.
+inline __m512i DpbusdInPlace(__m512i acc, __m512i a, __m512i b) {
+#if TFJQ_SIMD_EMULATED
+  return _mm512_dpbusd_epi32(acc, a, b);
+#else
+  __asm__("vpdpbusd %[b], %[a], %[acc]" : [acc] "+v"(acc) : [a] "v"(a), [b] "v"(b));
+  return acc;
+#endif
+}
+
+// One K group of row i of an R-row tile of W columns: the broadcast of the row's 4 bytes at
+// `off` times b0..b3 (W / 16 of them) into c<i>_0..c<i>_3, with DP the multiply-add. Shared
+// by the plain kernels and the register tiles (named accumulators: GCC 12 spills arrays).
+#define TFJQ_VNNI_ROW(i, DP)                                          \
+  if constexpr (R > i) {                                              \
+    const __m512i av = _mm512_set1_epi32(LoadU32(a##i + off));        \
+    c##i##_0 = DP(c##i##_0, av, b0);                                  \
+    if constexpr (W >= 32) c##i##_1 = DP(c##i##_1, av, b1);           \
+    if constexpr (W == 64) {                                          \
+      c##i##_2 = DP(c##i##_2, av, b2);                                \
+      c##i##_3 = DP(c##i##_3, av, b3);                                \
+    }                                                                 \
+  }
+
 constexpr int kMr = 6;
 constexpr int kNr = 64;
 
 // R rows × W columns of a panel: W = 64 the full panel (4 zmm per row, 24 accumulators);
 // W = 32 its first 32 columns (the first 128 bytes of each 256-byte K group), for a last
-// panel with at most 32 real columns (N = 32 stem convolutions, N = 16 pointwise), which
-// then does half the multiply-adds.
+// panel with at most 32 real columns (N = 32 stem convolutions), which then does half the
+// multiply-adds; W = 16 its first 16 (N = 16 pointwise convolutions, the 16 left of 144).
 template <int R, int W = 64>
 void KernelAvx512Vnni(int64_t kg, const uint8_t* a, int64_t as, const int8_t* b, int32_t* c, int64_t ldc,
                       bool accumulate) {
@@ -35,21 +61,12 @@ void KernelAvx512Vnni(int64_t kg, const uint8_t* a, int64_t as, const int8_t* b,
   TFJQ_A_ROWS_6(a, as);
   for (int64_t g = 0; g < kg; g++) {
     const __m512i b0 = _mm512_loadu_si512(b);
-    const __m512i b1 = _mm512_loadu_si512(b + 64);
+    const __m512i b1 = W >= 32 ? _mm512_loadu_si512(b + 64) : b0;
     const __m512i b2 = W == 64 ? _mm512_loadu_si512(b + 128) : b0;
     const __m512i b3 = W == 64 ? _mm512_loadu_si512(b + 192) : b1;
     b += 256;
     const int64_t off = g * 4;
-#define TFJQ_ROW(i)                                            \
-  if constexpr (R > i) {                                       \
-    const __m512i av = _mm512_set1_epi32(LoadU32(a##i + off)); \
-    c##i##_0 = _mm512_dpbusd_epi32(c##i##_0, av, b0);          \
-    c##i##_1 = _mm512_dpbusd_epi32(c##i##_1, av, b1);          \
-    if constexpr (W == 64) {                                   \
-      c##i##_2 = _mm512_dpbusd_epi32(c##i##_2, av, b2);        \
-      c##i##_3 = _mm512_dpbusd_epi32(c##i##_3, av, b3);        \
-    }                                                          \
-  }
+#define TFJQ_ROW(i) TFJQ_VNNI_ROW(i, _mm512_dpbusd_epi32)
     TFJQ_ROW(0) TFJQ_ROW(1) TFJQ_ROW(2) TFJQ_ROW(3) TFJQ_ROW(4) TFJQ_ROW(5)
 #undef TFJQ_ROW
   }
@@ -58,14 +75,15 @@ void KernelAvx512Vnni(int64_t kg, const uint8_t* a, int64_t as, const int8_t* b,
     int32_t* p = c + i * ldc;                                              \
     if (accumulate) {                                                      \
       c##i##_0 = _mm512_add_epi32(c##i##_0, _mm512_loadu_si512(p));        \
-      c##i##_1 = _mm512_add_epi32(c##i##_1, _mm512_loadu_si512(p + 16));   \
+      if constexpr (W >= 32)                                               \
+        c##i##_1 = _mm512_add_epi32(c##i##_1, _mm512_loadu_si512(p + 16)); \
       if constexpr (W == 64) {                                             \
         c##i##_2 = _mm512_add_epi32(c##i##_2, _mm512_loadu_si512(p + 32)); \
         c##i##_3 = _mm512_add_epi32(c##i##_3, _mm512_loadu_si512(p + 48)); \
       }                                                                    \
     }                                                                      \
     _mm512_storeu_si512(p, c##i##_0);                                      \
-    _mm512_storeu_si512(p + 16, c##i##_1);                                 \
+    if constexpr (W >= 32) _mm512_storeu_si512(p + 16, c##i##_1);          \
     if constexpr (W == 64) {                                               \
       _mm512_storeu_si512(p + 32, c##i##_2);                               \
       _mm512_storeu_si512(p + 48, c##i##_3);                               \
@@ -75,12 +93,36 @@ void KernelAvx512Vnni(int64_t kg, const uint8_t* a, int64_t as, const int8_t* b,
 #undef TFJQ_STORE
 }
 
+#if !TFJQ_SIMD_EMULATED
+// Rows of K ≤ 64 (first convolutions, narrow pointwise ones) for PackARowsAvx512Vnni: one
+// masked load, xor and store per row, two rows per step. Everything the loop reads is a
+// by-value local: the general loop re-read its bounds, strides and mask from the stack on
+// every row (byte stores may alias any memory), which cost a fifth of a K = 27 GEMM; not
+// inlined, so that its arguments stay in registers. No vector arguments: with one, GCC 12
+// left the upper zmm state dirty on return (no VZEROUPPER in callee or caller), and every
+// legacy-SSE instruction of the driver after it paid a transition penalty (K = 27: +25%).
+__attribute__((noinline)) void PackShortRowsAvx512Vnni(const uint8_t* src, int64_t lda, int64_t rows, int64_t kc,
+                                                       uint8_t xor_mask, uint8_t* dst, int64_t dst_stride) {
+  const __mmask64 tail = ~uint64_t{0} >> (64 - kc);
+  const __m512i flip = _mm512_maskz_set1_epi8(tail, static_cast<char>(xor_mask));  // xor only the loaded bytes
+  for (int64_t r = 0; r < rows; r++, src += lda, dst += dst_stride) {
+    _mm512_storeu_si512(dst, _mm512_xor_si512(_mm512_maskz_loadu_epi8(tail, src), flip));
+  }
+}
+#endif
+
 // `rows` rows of A as bytes (a ^ mask), each zero-padded to its 64-byte-rounded length (the
 // driver's row stride covers that): one masked load per 64 bytes reads exactly the row's kc
 // values (masked-off bytes are never touched, so no bound on reads past the row is needed),
 // one full store. The same bytes as PackBytesXor up to kcpad.
 void PackARowsAvx512Vnni(const uint8_t* src, int64_t lda, int64_t rows, int64_t kc, int64_t kcpad, uint8_t xor_mask,
                          uint8_t* dst, int64_t dst_stride, const uint8_t* /*src_end*/) {
+#if !TFJQ_SIMD_EMULATED
+  if (kc <= 64 && kcpad <= 64) {
+    PackShortRowsAvx512Vnni(src, lda, rows, kc, xor_mask, dst, dst_stride);
+    return;
+  }
+#endif
   const int64_t full = kc / 64 * 64, rem = kc - full;
   const __m512i mask = _mm512_set1_epi8(static_cast<char>(xor_mask));
   alignas(64) uint8_t tail_bytes[64] = {0};  // xor only the loaded bytes
@@ -197,29 +239,53 @@ void FusedRequantAvx512Vnni(int64_t kg, const uint8_t* a, int64_t as, const int8
 #endif
 }
 
-// The half tile (6 × 32: 12 accumulators) with every multiplier ≤ 0.5, requantized in
-// registers: here the accumulators and the per-column constants fit the 32 zmm together, so
-// the stack tile of FusedRequantAvx512Vnni is not needed. The same operations as its
-// mult_small loop (bit-identical); other cases go through it.
-template <bool kSigned>
-void FusedRequantHalfAvx512Vnni(int64_t kg, const uint8_t* a, int64_t as, const int8_t* b, const EpiCtx& ctx,
-                                int64_t m0, int64_t n0) {
+// A full 6-row tile of W columns (64: the full panel, 24 accumulators; 32: the half panel,
+// 12) with every multiplier ≤ 0.5, requantized in registers; other cases go through the
+// stack tile of FusedRequantAvx512Vnni. The accumulators start at the column term instead of
+// zero (the same sum modulo 2^32), so the epilogue adds nothing and keeps no column term
+// live, and the multipliers are memory operands of the multiplies: the 24 accumulators and
+// the 4 constants of the narrowing then fit the 32 zmm. The same operations as the
+// mult_small loop of FusedRequantAvx512Vnni (bit-identical). kPartial: only the first
+// `cols` columns are real (a last panel): the column terms and multipliers past them are
+// read as zeros through masks and the stores are masked. R = 12 (W ≤ 32 only: 24
+// accumulators at W = 32): twice the rows per B vector and per call, for K ≤ 64 where the
+// per-tile costs (call, B loads, setup) are a large part of a tile.
+template <bool kSigned, int W, bool kPartial, int R = 6>
+void FusedRequantRegsImpl(int64_t kg, const uint8_t* a, int64_t as, const int8_t* b, const EpiCtx& ctx, int64_t m0,
+                          int64_t n0, int64_t cols) {
 #if !TFJQ_SIMD_EMULATED
   if (ctx.mult_small) {
-    __m512i c0_0 = _mm512_setzero_si512(), c0_1 = c0_0, c1_0 = c0_0, c1_1 = c0_0, c2_0 = c0_0, c2_1 = c0_0;
-    __m512i c3_0 = c0_0, c3_1 = c0_0, c4_0 = c0_0, c4_1 = c0_0, c5_0 = c0_0, c5_1 = c0_0;
+    const int32_t* ct = ctx.col_term + n0;
+    const float* mu = ctx.mult + n0;
+    // Lane masks of the four 16-column vectors (all ones unless kPartial).
+    auto lanes = [cols](int v) -> __mmask16 {
+      const int64_t left = cols - 16 * v;
+      return !kPartial || left >= 16 ? __mmask16(0xFFFF) : left <= 0 ? __mmask16(0) : __mmask16((1u << left) - 1);
+    };
+    const __mmask16 k0 = lanes(0), k1 = lanes(1), k2 = lanes(2), k3 = lanes(3);
+    auto ld_ct = [&](int v, __mmask16 k) {
+      return kPartial ? _mm512_maskz_loadu_epi32(k, ct + 16 * v) : _mm512_loadu_si512(ct + 16 * v);
+    };
+#define TFJQ_INIT(i)                                                                          \
+  __m512i c##i##_0 = ld_ct(0, k0);                                                            \
+  __m512i c##i##_1 = W >= 32 ? ld_ct(1, k1) : _mm512_setzero_si512();                         \
+  __m512i c##i##_2 = W == 64 ? ld_ct(2, k2) : _mm512_setzero_si512();                         \
+  __m512i c##i##_3 = W == 64 ? ld_ct(3, k3) : _mm512_setzero_si512();
+    TFJQ_INIT(0) TFJQ_INIT(1) TFJQ_INIT(2) TFJQ_INIT(3) TFJQ_INIT(4) TFJQ_INIT(5)
+    TFJQ_INIT(6) TFJQ_INIT(7) TFJQ_INIT(8) TFJQ_INIT(9) TFJQ_INIT(10) TFJQ_INIT(11)
+#undef TFJQ_INIT
     TFJQ_A_ROWS_6(a, as);
+    const uint8_t *a6 = a + 6 * as, *a7 = a + 7 * as, *a8 = a + 8 * as, *a9 = a + 9 * as, *a10 = a + 10 * as,
+                  *a11 = a + 11 * as;
     for (int64_t g = 0; g < kg; g++, b += 256) {
       const __m512i b0 = _mm512_loadu_si512(b);
-      const __m512i b1 = _mm512_loadu_si512(b + 64);
+      const __m512i b1 = W >= 32 ? _mm512_loadu_si512(b + 64) : b0;
+      const __m512i b2 = W == 64 ? _mm512_loadu_si512(b + 128) : b0;
+      const __m512i b3 = W == 64 ? _mm512_loadu_si512(b + 192) : b1;
       const int64_t off = g * 4;
-#define TFJQ_ROW(i)                                            \
-  {                                                            \
-    const __m512i av = _mm512_set1_epi32(LoadU32(a##i + off)); \
-    c##i##_0 = _mm512_dpbusd_epi32(c##i##_0, av, b0);          \
-    c##i##_1 = _mm512_dpbusd_epi32(c##i##_1, av, b1);          \
-  }
+#define TFJQ_ROW(i) TFJQ_VNNI_ROW(i, DpbusdInPlace)
       TFJQ_ROW(0) TFJQ_ROW(1) TFJQ_ROW(2) TFJQ_ROW(3) TFJQ_ROW(4) TFJQ_ROW(5)
+      TFJQ_ROW(6) TFJQ_ROW(7) TFJQ_ROW(8) TFJQ_ROW(9) TFJQ_ROW(10) TFJQ_ROW(11)
 #undef TFJQ_ROW
     }
     using T = typename std::conditional<kSigned, int8_t, uint8_t>::type;
@@ -228,29 +294,116 @@ void FusedRequantHalfAvx512Vnni(int64_t kg, const uint8_t* a, int64_t as, const 
     const __m512i zo16 = _mm512_set1_epi16(static_cast<int16_t>(ctx.zo));
     const __m512i qmin8 = _mm512_set1_epi8(static_cast<char>(ctx.qmin)),
                   qmax8 = _mm512_set1_epi8(static_cast<char>(ctx.qmax));
+    // The packs work per 128-bit lane: dword j of the result holds the 4 values of group
+    // 4·(j % 4) + j / 4; this puts groups back in order.
     const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
-    const __m512i ct0 = _mm512_loadu_si512(ctx.col_term + n0), ct1 = _mm512_loadu_si512(ctx.col_term + n0 + 16);
-    const __m512 mu0 = _mm512_loadu_ps(ctx.mult + n0), mu1 = _mm512_loadu_ps(ctx.mult + n0 + 16);
-    auto cv = [](__m512i acc, __m512i c, __m512 m) {
-      return _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(acc, c)), m));
+    auto cv = [&](__m512i acc, int v, __mmask16 k) {
+      const __m512 m = kPartial ? _mm512_maskz_loadu_ps(k, mu + 16 * v) : _mm512_loadu_ps(mu + 16 * v);
+      return _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_cvtepi32_ps(acc), m));
     };
-    auto two_rows = [&](__m512i x0, __m512i x1, __m512i y0, __m512i y1, int i) {
-      const __m512i p01 = _mm512_adds_epi16(_mm512_packs_epi32(cv(x0, ct0, mu0), cv(x1, ct1, mu1)), zo16);
-      const __m512i p23 = _mm512_adds_epi16(_mm512_packs_epi32(cv(y0, ct0, mu0), cv(y1, ct1, mu1)), zo16);
-      __m512i q =
+    // 64 values (x0..x3: columns 0, 16, 32, 48 of one row, or columns 0 and 16 of two rows
+    // for the half tile) → 64 bytes in order.
+    auto narrow = [&](__m512i x0, __m512i x1, __m512i x2, __m512i x3) {
+      const __m512i p01 = _mm512_adds_epi16(_mm512_packs_epi32(x0, x1), zo16);
+      const __m512i p23 = _mm512_adds_epi16(_mm512_packs_epi32(x2, x3), zo16);
+      const __m512i q =
           _mm512_permutexvar_epi32(order, kSigned ? _mm512_packs_epi16(p01, p23) : _mm512_packus_epi16(p01, p23));
-      q = kSigned ? _mm512_min_epi8(_mm512_max_epi8(q, qmin8), qmax8)
-                  : _mm512_min_epu8(_mm512_max_epu8(q, qmin8), qmax8);
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i * ldc), _mm512_castsi512_si256(q));
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + (i + 1) * ldc), _mm512_extracti64x4_epi64(q, 1));
+      return kSigned ? _mm512_min_epi8(_mm512_max_epi8(q, qmin8), qmax8)
+                     : _mm512_min_epu8(_mm512_max_epu8(q, qmin8), qmax8);
     };
-    two_rows(c0_0, c0_1, c1_0, c1_1, 0);
-    two_rows(c2_0, c2_1, c3_0, c3_1, 2);
-    two_rows(c4_0, c4_1, c5_0, c5_1, 4);
+    if constexpr (W == 64) {
+      const __mmask64 store_mask = kPartial ? ~uint64_t{0} >> (64 - cols) : ~uint64_t{0};
+#define TFJQ_OUT(i)                                                                                               \
+  {                                                                                                               \
+    const __m512i q = narrow(cv(c##i##_0, 0, k0), cv(c##i##_1, 1, k1), cv(c##i##_2, 2, k2), cv(c##i##_3, 3, k3)); \
+    if (kPartial)                                                                                                 \
+      _mm512_mask_storeu_epi8(out + i * ldc, store_mask, q);                                                      \
+    else                                                                                                          \
+      _mm512_storeu_si512(out + i * ldc, q);                                                                      \
+  }
+      TFJQ_OUT(0) TFJQ_OUT(1) TFJQ_OUT(2) TFJQ_OUT(3) TFJQ_OUT(4) TFJQ_OUT(5)
+#undef TFJQ_OUT
+    } else if constexpr (W == 16) {
+      // Four rows per 64 output bytes.
+      const __mmask16 store_mask = k0;
+      const __m512i z = _mm512_setzero_si512();
+      auto store4 = [&](__m512i q, int i, int rows) {
+        _mm_mask_storeu_epi8(out + i * ldc, store_mask, _mm512_castsi512_si128(q));
+        _mm_mask_storeu_epi8(out + (i + 1) * ldc, store_mask, _mm512_extracti32x4_epi32(q, 1));
+        if (rows == 4) {
+          _mm_mask_storeu_epi8(out + (i + 2) * ldc, store_mask, _mm512_extracti32x4_epi32(q, 2));
+          _mm_mask_storeu_epi8(out + (i + 3) * ldc, store_mask, _mm512_extracti32x4_epi32(q, 3));
+        }
+      };
+      store4(narrow(cv(c0_0, 0, k0), cv(c1_0, 0, k0), cv(c2_0, 0, k0), cv(c3_0, 0, k0)), 0, 4);
+      if constexpr (R == 12) {
+        store4(narrow(cv(c4_0, 0, k0), cv(c5_0, 0, k0), cv(c6_0, 0, k0), cv(c7_0, 0, k0)), 4, 4);
+        store4(narrow(cv(c8_0, 0, k0), cv(c9_0, 0, k0), cv(c10_0, 0, k0), cv(c11_0, 0, k0)), 8, 4);
+      } else {
+        store4(narrow(cv(c4_0, 0, k0), cv(c5_0, 0, k0), z, z), 4, 2);
+      }
+    } else {
+      const __mmask32 store_mask = kPartial ? ~uint32_t{0} >> (32 - cols) : ~uint32_t{0};
+#define TFJQ_OUT2(i, j)                                                                                          \
+  {                                                                                                              \
+    const __m512i q = narrow(cv(c##i##_0, 0, k0), cv(c##i##_1, 1, k1), cv(c##j##_0, 0, k0), cv(c##j##_1, 1, k1)); \
+    const __m256i lo = _mm512_castsi512_si256(q), hi = _mm512_extracti64x4_epi64(q, 1);                          \
+    if (kPartial) {                                                                                              \
+      _mm256_mask_storeu_epi8(out + i * ldc, store_mask, lo);                                                    \
+      _mm256_mask_storeu_epi8(out + j * ldc, store_mask, hi);                                                    \
+    } else {                                                                                                     \
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i * ldc), lo);                                        \
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + j * ldc), hi);                                        \
+    }                                                                                                            \
+  }
+      TFJQ_OUT2(0, 1) TFJQ_OUT2(2, 3) TFJQ_OUT2(4, 5)
+      if constexpr (R == 12) {
+        TFJQ_OUT2(6, 7) TFJQ_OUT2(8, 9) TFJQ_OUT2(10, 11)
+      }
+#undef TFJQ_OUT2
+    }
     return;
   }
 #endif
-  FusedRequantAvx512Vnni<kSigned, 32>(kg, a, as, b, ctx, m0, n0);
+  if constexpr (R == 12) {
+    FusedRequantRegsImpl<kSigned, W, kPartial>(kg, a, as, b, ctx, m0, n0, cols);
+    FusedRequantRegsImpl<kSigned, W, kPartial>(kg, a + 6 * as, as, b, ctx, m0 + 6, n0, cols);
+  } else if constexpr (kPartial) {
+    alignas(64) int32_t tile[6 * W];
+    KernelAvx512Vnni<6, W>(kg, a, as, b, tile, W, false);
+    (kSigned ? RequantRowsAvx2S8 : RequantRowsAvx2U8)(ctx, tile, W, m0, 6, n0, cols);
+  } else {
+    FusedRequantAvx512Vnni<kSigned, W>(kg, a, as, b, ctx, m0, n0);
+  }
+}
+
+template <bool kSigned, int W>
+void FusedRequantRegsAvx512Vnni(int64_t kg, const uint8_t* a, int64_t as, const int8_t* b, const EpiCtx& ctx,
+                                int64_t m0, int64_t n0) {
+  FusedRequantRegsImpl<kSigned, W, false>(kg, a, as, b, ctx, m0, n0, W);
+}
+
+// A last panel of 1..63 real columns: a quarter tile up to 16 columns, a half tile up to 32
+// (a quarter or half of the multiply-adds and conversions).
+template <bool kSigned>
+void FusedRequantPartAvx512Vnni(int64_t kg, const uint8_t* a, int64_t as, const int8_t* b, const EpiCtx& ctx,
+                                int64_t m0, int64_t n0, int64_t cols) {
+  if (cols <= 16)
+    FusedRequantRegsImpl<kSigned, 16, true>(kg, a, as, b, ctx, m0, n0, cols);
+  else if (cols <= 32)
+    FusedRequantRegsImpl<kSigned, 32, true>(kg, a, as, b, ctx, m0, n0, cols);
+  else
+    FusedRequantRegsImpl<kSigned, 64, true>(kg, a, as, b, ctx, m0, n0, cols);
+}
+
+// The same for 12 rows and a last panel of 1..32 real columns.
+template <bool kSigned>
+void FusedRequantPart12Avx512Vnni(int64_t kg, const uint8_t* a, int64_t as, const int8_t* b, const EpiCtx& ctx,
+                                  int64_t m0, int64_t n0, int64_t cols) {
+  if (cols <= 16)
+    FusedRequantRegsImpl<kSigned, 16, true, 12>(kg, a, as, b, ctx, m0, n0, cols);
+  else
+    FusedRequantRegsImpl<kSigned, 32, true, 12>(kg, a, as, b, ctx, m0, n0, cols);
 }
 
 template <int P>
@@ -365,12 +518,14 @@ const KernelSet* Avx512VnniKernels() {
                                {GemvAvx512Vnni<1>, GemvAvx512Vnni<2>, GemvAvx512Vnni<3>, GemvAvx512Vnni<4>},
                                EpilogueAvx512,
                                PeakAvx512Vnni,
-                               {FusedRequantAvx512Vnni<true, 64>, FusedRequantAvx512Vnni<false, 64>},
+                               {FusedRequantRegsAvx512Vnni<true, 64>, FusedRequantRegsAvx512Vnni<false, 64>},
                                /*fused_dequant=*/nullptr,
                                PackARowsAvx512Vnni,
                                {KernelAvx512Vnni<1, 32>, KernelAvx512Vnni<2, 32>, KernelAvx512Vnni<3, 32>,
                                 KernelAvx512Vnni<4, 32>, KernelAvx512Vnni<5, 32>, KernelAvx512Vnni<6, 32>},
-                               {FusedRequantHalfAvx512Vnni<true>, FusedRequantHalfAvx512Vnni<false>}};
+                               {FusedRequantRegsAvx512Vnni<true, 32>, FusedRequantRegsAvx512Vnni<false, 32>},
+                               {FusedRequantPartAvx512Vnni<true>, FusedRequantPartAvx512Vnni<false>},
+                               {FusedRequantPart12Avx512Vnni<true>, FusedRequantPart12Avx512Vnni<false>}};
   return &ks;
 }
 

@@ -89,6 +89,10 @@ using PackARowsFn = void (*)(const uint8_t* src, int64_t lda, int64_t rows, int6
 using FusedRequantFn = void (*)(int64_t kg, const uint8_t* a, int64_t a_stride, const int8_t* b, const EpiCtx& ctx,
                                 int64_t m0, int64_t n0);
 
+// The same for the first `cols` columns of the tile only (1 ≤ cols < nr).
+using FusedRequantPartFn = void (*)(int64_t kg, const uint8_t* a, int64_t a_stride, const int8_t* b, const EpiCtx& ctx,
+                                    int64_t m0, int64_t n0, int64_t cols);
+
 // kernel + dequantize to float32 of the mr × nr tile (one K block, no weight zero points;
 // one za per call through ctx.col_term or a za per row from rows_info), in registers.
 using FusedDequantFn = void (*)(int64_t kg, const uint8_t* a, int64_t a_stride, const int8_t* b, const EpiCtx& ctx,
@@ -121,6 +125,12 @@ struct KernelSet {
   KernelFn half_kernels[16] = {};
   // Optional: fused_requant for a last panel of exactly nr / 2 columns (with half_kernels).
   FusedRequantFn fused_requant_half[2] = {};
+  // Optional: fused_requant for a last panel of `cols` (1..nr − 1) real columns, e.g. the
+  // N = 24 of a pointwise convolution or the 16 left of N = 144 (masked stores).
+  FusedRequantPartFn fused_requant_part[2] = {};
+  // Optional: fused_requant_part for 2·mr rows and a last panel of 1..nr / 2 columns (small
+  // K: one call and one load of each B vector serve twice the rows).
+  FusedRequantPartFn fused_requant_part_2mr[2] = {};
 };
 
 // Scalar §7 epilogue over a tile (ref semantics, element by element): shared as the tail /
