@@ -224,8 +224,8 @@ void GemmPacked(const GemmArgs& g, const EpiCtx& ctx, const KernelSet& ks) {
   if (static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k) < 4.0e6) threads = 1;
   const bool int8_out = g.epilogue.output == OutputType::kInt8 || g.epilogue.output == OutputType::kUint8;
   const bool one_za = g.a_f32 == nullptr && (!g.a_zero_point_per_row || m == 1);
-  const bool register_tiles =
-      int8_out && one_za && b.zero_points_all_zero() && ks.fused_requant[0] != nullptr && ks.fused_requant_part[0] != nullptr;
+  const bool register_tiles = int8_out && one_za && b.zero_points_all_zero() && ks.fused_requant[0] != nullptr &&
+                              ks.fused_requant_part[0] != nullptr;
   const Plan plan = MakePlan(ks, m, panels, kg_total, threads, register_tiles);
   // Packed A rows: kpad values, stride rounded to 64 bytes, and moved off multiples of 4 KiB
   // (rows read together by the microkernel would otherwise share L1 sets).

@@ -31,15 +31,15 @@ inline __m512i DpbusdInPlace(__m512i acc, __m512i a, __m512i b) {
 // One K group of row i of an R-row tile of W columns: the broadcast of the row's 4 bytes at
 // `off` times b0..b3 (W / 16 of them) into c<i>_0..c<i>_3, with DP the multiply-add. Shared
 // by the plain kernels and the register tiles (named accumulators: GCC 12 spills arrays).
-#define TFJQ_VNNI_ROW(i, DP)                                          \
-  if constexpr (R > i) {                                              \
-    const __m512i av = _mm512_set1_epi32(LoadU32(a##i + off));        \
-    c##i##_0 = DP(c##i##_0, av, b0);                                  \
-    if constexpr (W >= 32) c##i##_1 = DP(c##i##_1, av, b1);           \
-    if constexpr (W == 64) {                                          \
-      c##i##_2 = DP(c##i##_2, av, b2);                                \
-      c##i##_3 = DP(c##i##_3, av, b3);                                \
-    }                                                                 \
+#define TFJQ_VNNI_ROW(i, DP)                                   \
+  if constexpr (R > i) {                                       \
+    const __m512i av = _mm512_set1_epi32(LoadU32(a##i + off)); \
+    c##i##_0 = DP(c##i##_0, av, b0);                           \
+    if constexpr (W >= 32) c##i##_1 = DP(c##i##_1, av, b1);    \
+    if constexpr (W == 64) {                                   \
+      c##i##_2 = DP(c##i##_2, av, b2);                         \
+      c##i##_3 = DP(c##i##_3, av, b3);                         \
+    }                                                          \
   }
 
 constexpr int kMr = 6;
@@ -70,24 +70,23 @@ void KernelAvx512Vnni(int64_t kg, const uint8_t* a, int64_t as, const int8_t* b,
     TFJQ_ROW(0) TFJQ_ROW(1) TFJQ_ROW(2) TFJQ_ROW(3) TFJQ_ROW(4) TFJQ_ROW(5)
 #undef TFJQ_ROW
   }
-#define TFJQ_STORE(i)                                                      \
-  if constexpr (R > i) {                                                   \
-    int32_t* p = c + i * ldc;                                              \
-    if (accumulate) {                                                      \
-      c##i##_0 = _mm512_add_epi32(c##i##_0, _mm512_loadu_si512(p));        \
-      if constexpr (W >= 32)                                               \
-        c##i##_1 = _mm512_add_epi32(c##i##_1, _mm512_loadu_si512(p + 16)); \
-      if constexpr (W == 64) {                                             \
-        c##i##_2 = _mm512_add_epi32(c##i##_2, _mm512_loadu_si512(p + 32)); \
-        c##i##_3 = _mm512_add_epi32(c##i##_3, _mm512_loadu_si512(p + 48)); \
-      }                                                                    \
-    }                                                                      \
-    _mm512_storeu_si512(p, c##i##_0);                                      \
-    if constexpr (W >= 32) _mm512_storeu_si512(p + 16, c##i##_1);          \
-    if constexpr (W == 64) {                                               \
-      _mm512_storeu_si512(p + 32, c##i##_2);                               \
-      _mm512_storeu_si512(p + 48, c##i##_3);                               \
-    }                                                                      \
+#define TFJQ_STORE(i)                                                                           \
+  if constexpr (R > i) {                                                                        \
+    int32_t* p = c + i * ldc;                                                                   \
+    if (accumulate) {                                                                           \
+      c##i##_0 = _mm512_add_epi32(c##i##_0, _mm512_loadu_si512(p));                             \
+      if constexpr (W >= 32) c##i##_1 = _mm512_add_epi32(c##i##_1, _mm512_loadu_si512(p + 16)); \
+      if constexpr (W == 64) {                                                                  \
+        c##i##_2 = _mm512_add_epi32(c##i##_2, _mm512_loadu_si512(p + 32));                      \
+        c##i##_3 = _mm512_add_epi32(c##i##_3, _mm512_loadu_si512(p + 48));                      \
+      }                                                                                         \
+    }                                                                                           \
+    _mm512_storeu_si512(p, c##i##_0);                                                           \
+    if constexpr (W >= 32) _mm512_storeu_si512(p + 16, c##i##_1);                               \
+    if constexpr (W == 64) {                                                                    \
+      _mm512_storeu_si512(p + 32, c##i##_2);                                                    \
+      _mm512_storeu_si512(p + 48, c##i##_3);                                                    \
+    }                                                                                           \
   }
   TFJQ_STORE(0) TFJQ_STORE(1) TFJQ_STORE(2) TFJQ_STORE(3) TFJQ_STORE(4) TFJQ_STORE(5)
 #undef TFJQ_STORE
@@ -266,15 +265,17 @@ void FusedRequantRegsImpl(int64_t kg, const uint8_t* a, int64_t as, const int8_t
     auto ld_ct = [&](int v, __mmask16 k) {
       return kPartial ? _mm512_maskz_loadu_epi32(k, ct + 16 * v) : _mm512_loadu_si512(ct + 16 * v);
     };
-#define TFJQ_INIT(i)                                                                          \
-  __m512i c##i##_0 = ld_ct(0, k0);                                                            \
-  __m512i c##i##_1 = W >= 32 ? ld_ct(1, k1) : _mm512_setzero_si512();                         \
-  __m512i c##i##_2 = W == 64 ? ld_ct(2, k2) : _mm512_setzero_si512();                         \
+#define TFJQ_INIT(i)                                                  \
+  __m512i c##i##_0 = ld_ct(0, k0);                                    \
+  __m512i c##i##_1 = W >= 32 ? ld_ct(1, k1) : _mm512_setzero_si512(); \
+  __m512i c##i##_2 = W == 64 ? ld_ct(2, k2) : _mm512_setzero_si512(); \
   __m512i c##i##_3 = W == 64 ? ld_ct(3, k3) : _mm512_setzero_si512();
+    // clang-format off
     TFJQ_INIT(0) TFJQ_INIT(1) TFJQ_INIT(2) TFJQ_INIT(3) TFJQ_INIT(4) TFJQ_INIT(5)
     TFJQ_INIT(6) TFJQ_INIT(7) TFJQ_INIT(8) TFJQ_INIT(9) TFJQ_INIT(10) TFJQ_INIT(11)
 #undef TFJQ_INIT
     TFJQ_A_ROWS_6(a, as);
+    // clang-format on
     const uint8_t *a6 = a + 6 * as, *a7 = a + 7 * as, *a8 = a + 8 * as, *a9 = a + 9 * as, *a10 = a + 10 * as,
                   *a11 = a + 11 * as;
     for (int64_t g = 0; g < kg; g++, b += 256) {
@@ -284,8 +285,10 @@ void FusedRequantRegsImpl(int64_t kg, const uint8_t* a, int64_t as, const int8_t
       const __m512i b3 = W == 64 ? _mm512_loadu_si512(b + 192) : b1;
       const int64_t off = g * 4;
 #define TFJQ_ROW(i) TFJQ_VNNI_ROW(i, DpbusdInPlace)
+      // clang-format off
       TFJQ_ROW(0) TFJQ_ROW(1) TFJQ_ROW(2) TFJQ_ROW(3) TFJQ_ROW(4) TFJQ_ROW(5)
       TFJQ_ROW(6) TFJQ_ROW(7) TFJQ_ROW(8) TFJQ_ROW(9) TFJQ_ROW(10) TFJQ_ROW(11)
+      // clang-format on
 #undef TFJQ_ROW
     }
     using T = typename std::conditional<kSigned, int8_t, uint8_t>::type;
@@ -344,20 +347,19 @@ void FusedRequantRegsImpl(int64_t kg, const uint8_t* a, int64_t as, const int8_t
       }
     } else {
       const __mmask32 store_mask = kPartial ? ~uint32_t{0} >> (32 - cols) : ~uint32_t{0};
-#define TFJQ_OUT2(i, j)                                                                                          \
-  {                                                                                                              \
+#define TFJQ_OUT2(i, j)                                                                                           \
+  {                                                                                                               \
     const __m512i q = narrow(cv(c##i##_0, 0, k0), cv(c##i##_1, 1, k1), cv(c##j##_0, 0, k0), cv(c##j##_1, 1, k1)); \
-    const __m256i lo = _mm512_castsi512_si256(q), hi = _mm512_extracti64x4_epi64(q, 1);                          \
-    if (kPartial) {                                                                                              \
-      _mm256_mask_storeu_epi8(out + i * ldc, store_mask, lo);                                                    \
-      _mm256_mask_storeu_epi8(out + j * ldc, store_mask, hi);                                                    \
-    } else {                                                                                                     \
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i * ldc), lo);                                        \
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + j * ldc), hi);                                        \
-    }                                                                                                            \
+    const __m256i lo = _mm512_castsi512_si256(q), hi = _mm512_extracti64x4_epi64(q, 1);                           \
+    if (kPartial) {                                                                                               \
+      _mm256_mask_storeu_epi8(out + i * ldc, store_mask, lo);                                                     \
+      _mm256_mask_storeu_epi8(out + j * ldc, store_mask, hi);                                                     \
+    } else {                                                                                                      \
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i * ldc), lo);                                         \
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + j * ldc), hi);                                         \
+    }                                                                                                             \
   }
-      TFJQ_OUT2(0, 1) TFJQ_OUT2(2, 3) TFJQ_OUT2(4, 5)
-      if constexpr (R == 12) {
+      TFJQ_OUT2(0, 1) TFJQ_OUT2(2, 3) TFJQ_OUT2(4, 5) if constexpr (R == 12) {
         TFJQ_OUT2(6, 7) TFJQ_OUT2(8, 9) TFJQ_OUT2(10, 11)
       }
 #undef TFJQ_OUT2
