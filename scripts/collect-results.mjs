@@ -38,8 +38,11 @@ Every figure below was produced by a script in \`bench/\` (the command is given 
 table) and collected here by \`node scripts/collect-results.mjs\`. The machines differ between
 sections: each names its CPU, its instruction set and the float backend it compared with.
 Earlier sections were measured on an **AMD EPYC (Zen 3), AVX2 only**; those of 2026-12-06 on an
-**Intel Xeon (Sapphire/Emerald Rapids) with AVX-512 VNNI**, 2 cores shared with other jobs (load
-average 5–35), so their wall times are noisy and their CPU-time figures are the steadier ones.
+**Intel Xeon (Sapphire/Emerald Rapids) with AVX-512 VNNI**, 2 cores. The zoo, the ONNX Runtime
+comparison and the serving benchmark were re-run after 17:17 UTC on a quiet machine (load ≤ 1.4
+before each); the kernel notes (GEMM, dynamic quantization, AVX-512 operators) were measured
+while other jobs shared the cores (load 3–27), by per-step minima or alternated builds, as each
+note says.
 Node 20.20, tfjs 4.22; float backend **tfjs-backend-wasm** (SIMD, single-threaded in Node;
 tfjs-node cannot install here) unless a section says otherwise.
 
