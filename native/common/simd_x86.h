@@ -65,5 +65,12 @@ static inline int32_t LoadU32(const void* p) {
   return v;
 }
 
+// The mask of the first n of 16 lanes (n ≤ 0: none; n ≥ 16: all), as a __mmask16 holds it:
+// the last, partial block of a row in the AVX-512 kernels. Plain integer arithmetic (and a
+// plain integer type: SIMDe has no __mmask16), so any file may include it.
+static inline uint16_t FirstLanes16(int64_t n) {
+  return n >= 16 ? uint16_t{0xFFFF} : n <= 0 ? uint16_t{0} : static_cast<uint16_t>((1u << n) - 1);
+}
+
 }  // namespace simd
 }  // namespace tfjq

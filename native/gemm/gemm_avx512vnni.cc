@@ -259,7 +259,7 @@ void FusedRequantRegsImpl(int64_t kg, const uint8_t* a, int64_t as, const int8_t
     // Lane masks of the four 16-column vectors (all ones unless kPartial).
     auto lanes = [cols](int v) -> __mmask16 {
       const int64_t left = cols - 16 * v;
-      return !kPartial || left >= 16 ? __mmask16(0xFFFF) : left <= 0 ? __mmask16(0) : __mmask16((1u << left) - 1);
+      return kPartial ? simd::FirstLanes16(left) : __mmask16(0xFFFF);
     };
     const __mmask16 k0 = lanes(0), k1 = lanes(1), k2 = lanes(2), k3 = lanes(3);
     auto ld_ct = [&](int v, __mmask16 k) {

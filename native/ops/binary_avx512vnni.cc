@@ -1,8 +1,7 @@
 // AVX-512 quantized binary ops (compiled with the avx512vnni flags; AVX-512 F/BW is all it
 // uses): the AVX2 kernel's arithmetic (kernels_avx2.cc) at 16 lanes, the last values under a
 // mask, so the same bytes as the AVX2 and scalar kernels and the whole run in one call.
-#include <immintrin.h>
-
+#include "common/simd_x86.h"
 #include "ops/internal.h"
 
 namespace tfjq {
@@ -29,7 +28,7 @@ int64_t BinaryQuant512(BinaryOp op, const T* a, const T* b, bool b_scalar, int64
   const __m512i db_s = b_scalar ? _mm512_set1_epi32(int32_t(b[0]) - p.b_zero_point) : _mm512_setzero_si512();
   for (int64_t i = 0; i < n; i += 16) {
     const int64_t left = n - i;
-    const __mmask16 m = left >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << left) - 1);
+    const __mmask16 m = simd::FirstLanes16(left);
     const __m512i da = _mm512_sub_epi32(Load16x32<kSigned>(a + i, m), vza);
     const __m512i db = b_scalar ? db_s : _mm512_sub_epi32(Load16x32<kSigned>(b + i, m), vzb);
     __m512 v;

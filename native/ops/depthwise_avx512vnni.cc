@@ -27,14 +27,13 @@
 // to [lo − zo, hi − zo], CVTPS2DQ (round to nearest even) and + zo, or — when every multiplier
 // is ≤ 0.5, so that the conversion cannot overflow — CVTPS2DQ, saturating packs, + zo and a
 // byte clamp (the same bytes: the bounds are integers and every saturation lies beyond them).
-#include <immintrin.h>
-
 #include <algorithm>
 #include <cstring>
 #include <type_traits>
 #include <vector>
 
 #include "common/aligned_buffer.h"
+#include "common/simd_x86.h"
 #include "common/thread_pool.h"
 #include "ops/internal.h"
 
@@ -134,7 +133,7 @@ struct Vec<16> {
   using I = __m128i;
   using F = __m128;
   using M = __mmask16;
-  static M Mask(int64_t n) { return n >= 16 ? ~M(0) : static_cast<M>(_bzhi_u32(~0U, static_cast<unsigned>(n))); }
+  static M Mask(int64_t n) { return simd::FirstLanes16(n); }
   static I LoadBytes(const void* p, M m) { return _mm_maskz_loadu_epi8(m, p); }
   static void StoreBytes(void* p, M m, I v) { _mm_mask_storeu_epi8(p, m, v); }
   static I Load(const void* p) { return _mm_load_si128(static_cast<const __m128i*>(p)); }

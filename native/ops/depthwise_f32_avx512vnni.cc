@@ -3,10 +3,9 @@
 // masked loads and stores for the last channels instead of a separate tail loop. Per output
 // the chain is the same — bias, then one FMA per tap in row-major order, then the clamp — so
 // the same bits as the AVX2 kernel.
-#include <immintrin.h>
-
 #include <vector>
 
+#include "common/simd_x86.h"
 #include "common/thread_pool.h"
 #include "ops/internal.h"
 
@@ -32,10 +31,7 @@ void DepthwiseF32Rows512(const ConvGeom& g, const float* x, const float* filter,
   const int64_t ekh = int64_t(g.k_h - 1) * g.dilation_h, ekw = int64_t(g.k_w - 1) * g.dilation_w;
   const int64_t sx = int64_t(g.stride_w) * C;
   // Channels [c, c + 16) under mask m (all ones but for the last block).
-  auto mask = [&](int64_t c) -> __mmask16 {
-    const int64_t n = C - c;
-    return n >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << n) - 1);
-  };
+  auto mask = [&](int64_t c) { return simd::FirstLanes16(C - c); };
   // Four interior pixels from the window origin b0, stride sx apart: each weight load serves
   // four FMA chains.
   auto interior4 = [&](const float* b0, float* yp) {

@@ -11,10 +11,9 @@
 // driver's: FMAs over each K block of kKC in k order, then the block sums added to C in block
 // order, then + bias and the activation (BiasActRow's order), so Gemm and this agree on the
 // arithmetic up to the FMA contraction the AVX2 tile also uses.
-#include <immintrin.h>
-
 #include <algorithm>
 
+#include "common/simd_x86.h"
 #include "train/driver.h"
 #include "train/kernels.h"
 
@@ -119,8 +118,6 @@ void Tile(int64_t kc, const float* a, int64_t lda, const float* b0, const float*
   if (mr > 5) row(5, c50, c51);
 }
 
-inline __mmask16 ColMask(int64_t n) { return n >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << n) - 1); }
-
 void GemmPackedBAvx512(int64_t M, int64_t N, int64_t K, const float* a, int64_t lda, const float* b,
                        int64_t panel_stride, float* C, int64_t rsc, const float* bias, int act, float alpha) {
   const bool epi = bias != nullptr || act != 0;
@@ -142,7 +139,7 @@ void GemmPackedBAvx512(int64_t M, int64_t N, int64_t K, const float* a, int64_t 
       for (int64_t jp = 0; jp < npanels; jp += 2) {
         const int64_t j0 = jp * kNR;
         const bool two = jp + 1 < npanels;
-        const __mmask16 m0 = ColMask(N - j0), m1 = two ? ColMask(N - j0 - kNR) : 0;
+        const __mmask16 m0 = simd::FirstLanes16(N - j0), m1 = two ? simd::FirstLanes16(N - j0 - kNR) : 0;
         const float* b0 = b + jp * panel_stride + pc * kNR;
         const float* b1 = two ? b0 + panel_stride : b0;
         Epilogue et = e;
