@@ -128,6 +128,17 @@ void BinaryQuantScalarRun(BinaryOp op, const T* a, int64_t as, const T* b, int64
   }
 }
 
+// The path's vector binary kernel for T on n contiguous elements (z: b[0] for every element
+// when z_scalar); returns how many leading elements it did (the caller finishes the rest).
+template <typename T>
+int64_t VectorBinary(const detail::VectorKernels* vk, BinaryOp op, const T* x, const T* z, bool z_scalar, int64_t n,
+                     const BinaryQ& q, T* y) {
+  if constexpr (std::is_same<T, int8_t>::value)
+    return vk->binary_s8(op, x, z, z_scalar, n, q, y);
+  else
+    return vk->binary_u8(op, x, z, z_scalar, n, q, y);
+}
+
 // One operand full, the other a block of L ≤ 16 values repeated along the leading dimensions
 // (a scalar, or a per-channel mean or scale applied to an image: [1, H, W, 3] − [3]).
 // Broadcast runs are then L long and the generic walk pays its index arithmetic per run.
@@ -169,11 +180,7 @@ bool BinaryQuantBlock(BinaryOp op, const Shape& as, const T* a, const Shape& bs,
         const int64_t o = r * run, len = std::min(run, total - o);
         const T* xa = a_full ? full + o : rep.data();
         const T* xb = a_full ? rep.data() : full + o;
-        int64_t done;
-        if constexpr (std::is_same<T, int8_t>::value)
-          done = vk->binary_s8(op, xa, xb, false, len, p, y + o);
-        else
-          done = vk->binary_u8(op, xa, xb, false, len, p, y + o);
+        const int64_t done = VectorBinary(vk, op, xa, xb, false, len, p, y + o);
         BinaryQuantScalarRun<T>(op, xa + done, 1, xb + done, 1, len - done, p, y + o + done);
       }
     });
@@ -226,19 +233,13 @@ void BinaryQuantImpl(BinaryOp op, const Shape& as, const T* a, const Shape& bs, 
   const detail::VectorKernels* vk = detail::ActiveVectorKernels();
   ForBroadcast(as, bs, threads, [&](int64_t ao, int64_t ast, int64_t bo, int64_t bst, int64_t yo, int64_t len) {
     int64_t done = 0;
-    auto vector_run = [&](const T* x, const T* z, bool z_scalar, const BinaryQ& q) -> int64_t {
-      if constexpr (std::is_same<T, int8_t>::value)
-        return vk->binary_s8(op, x, z, z_scalar, len, q, y + yo);
-      else
-        return vk->binary_u8(op, x, z, z_scalar, len, q, y + yo);
-    };
     if (vk != nullptr && ast == 1) {
-      done = vector_run(a + ao, b + bo, bst == 0, p);
+      done = VectorBinary(vk, op, a + ao, b + bo, bst == 0, len, p, y + yo);
     } else if (vk != nullptr && ast == 0 && bst == 1 && op != BinaryOp::kSub) {  // commutative: swap operands
       BinaryQ q = p;
       std::swap(q.a_scale, q.b_scale);
       std::swap(q.a_zero_point, q.b_zero_point);
-      done = vector_run(b + bo, a + ao, true, q);
+      done = VectorBinary(vk, op, b + bo, a + ao, true, len, q, y + yo);
     }
     BinaryQuantScalarRun<T>(op, a + ao + done * ast, ast, b + bo + done * bst, bst, len - done, p, y + yo + done);
   });
