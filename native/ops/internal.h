@@ -79,13 +79,14 @@ struct VectorKernels {
   int64_t (*binary_u8)(BinaryOp op, const uint8_t* a, const uint8_t* b, bool b_scalar, int64_t n, const BinaryQ& p,
                        uint8_t* y);
   // One output row of a bilinear resize (ResizeBilinear's arithmetic, ops.h): out_w pixels of C
-  // channels from input rows top and bottom, blended by rx along x and fy along y.
-  void (*resize_row_s8)(const int8_t* top, const int8_t* bot, const BilinearTap* rx, int64_t out_w, int64_t C, float fy,
-                        const ResizeQ& p, int8_t* y);
-  void (*resize_row_u8)(const uint8_t* top, const uint8_t* bot, const BilinearTap* rx, int64_t out_w, int64_t C,
-                        float fy, const ResizeQ& p, uint8_t* y);
-  void (*resize_row_f32)(const float* top, const float* bot, const BilinearTap* rx, int64_t out_w, int64_t C, float fy,
-                         float* y);
+  // channels from input rows top and bottom, blended by rx along x and fy along y. Returns how
+  // many leading channels of every pixel it did (whole vectors); the caller does the rest.
+  int64_t (*resize_row_s8)(const int8_t* top, const int8_t* bot, const BilinearTap* rx, int64_t out_w, int64_t C,
+                           float fy, const ResizeQ& p, int8_t* y);
+  int64_t (*resize_row_u8)(const uint8_t* top, const uint8_t* bot, const BilinearTap* rx, int64_t out_w, int64_t C,
+                           float fy, const ResizeQ& p, uint8_t* y);
+  int64_t (*resize_row_f32)(const float* top, const float* bot, const BilinearTap* rx, int64_t out_w, int64_t C,
+                            float fy, float* y);
 };
 // The ops family's table resolved for ActiveIsa() (kernels.cc); nullptr: portable loops.
 const VectorKernels* ActiveVectorKernels();
@@ -102,12 +103,12 @@ int64_t BinaryQuantAvx2S8(BinaryOp op, const int8_t* a, const int8_t* b, bool b_
                           int8_t* y);
 int64_t BinaryQuantAvx2U8(BinaryOp op, const uint8_t* a, const uint8_t* b, bool b_scalar, int64_t n, const BinaryQ& p,
                           uint8_t* y);
-void ResizeRowAvx2(const int8_t* top, const int8_t* bot, const BilinearTap* rx, int64_t out_w, int64_t C, float fy,
-                   const ResizeQ& p, int8_t* y);
-void ResizeRowAvx2(const uint8_t* top, const uint8_t* bot, const BilinearTap* rx, int64_t out_w, int64_t C, float fy,
-                   const ResizeQ& p, uint8_t* y);
-void ResizeRowF32Avx2(const float* top, const float* bot, const BilinearTap* rx, int64_t out_w, int64_t C, float fy,
-                      float* y);
+int64_t ResizeRowAvx2(const int8_t* top, const int8_t* bot, const BilinearTap* rx, int64_t out_w, int64_t C, float fy,
+                      const ResizeQ& p, int8_t* y);
+int64_t ResizeRowAvx2(const uint8_t* top, const uint8_t* bot, const BilinearTap* rx, int64_t out_w, int64_t C, float fy,
+                      const ResizeQ& p, uint8_t* y);
+int64_t ResizeRowF32Avx2(const float* top, const float* bot, const BilinearTap* rx, int64_t out_w, int64_t C, float fy,
+                         float* y);
 
 // ---- AVX-512 VNNI kernels (ops/*_avx512vnni.cc), reached through the table.
 std::shared_ptr<const PreparedDepthwise> PrepareDepthwiseAvx512Vnni(const ConvGeom& g, const DepthwiseQ& p);

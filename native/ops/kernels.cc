@@ -21,10 +21,10 @@ const VectorKernels* ActiveVectorKernels() {
           ApplyLutAvx2,
           BinaryQuantAvx2S8,
           BinaryQuantAvx2U8,
-          static_cast<void (*)(const int8_t*, const int8_t*, const BilinearTap*, int64_t, int64_t, float,
-                               const ResizeQ&, int8_t*)>(ResizeRowAvx2),
-          static_cast<void (*)(const uint8_t*, const uint8_t*, const BilinearTap*, int64_t, int64_t, float,
-                               const ResizeQ&, uint8_t*)>(ResizeRowAvx2),
+          static_cast<int64_t (*)(const int8_t*, const int8_t*, const BilinearTap*, int64_t, int64_t, float,
+                                  const ResizeQ&, int8_t*)>(ResizeRowAvx2),
+          static_cast<int64_t (*)(const uint8_t*, const uint8_t*, const BilinearTap*, int64_t, int64_t, float,
+                                  const ResizeQ&, uint8_t*)>(ResizeRowAvx2),
           ResizeRowF32Avx2};
       return &avx2;
     };
@@ -39,10 +39,10 @@ const VectorKernels* ActiveVectorKernels() {
           ApplyLutAvx512,
           BinaryQuantAvx512S8,
           BinaryQuantAvx512U8,
-          static_cast<void (*)(const int8_t*, const int8_t*, const BilinearTap*, int64_t, int64_t, float,
-                               const ResizeQ&, int8_t*)>(ResizeRowAvx2),
-          static_cast<void (*)(const uint8_t*, const uint8_t*, const BilinearTap*, int64_t, int64_t, float,
-                               const ResizeQ&, uint8_t*)>(ResizeRowAvx2),
+          static_cast<int64_t (*)(const int8_t*, const int8_t*, const BilinearTap*, int64_t, int64_t, float,
+                                  const ResizeQ&, int8_t*)>(ResizeRowAvx2),
+          static_cast<int64_t (*)(const uint8_t*, const uint8_t*, const BilinearTap*, int64_t, int64_t, float,
+                                  const ResizeQ&, uint8_t*)>(ResizeRowAvx2),
           ResizeRowF32Avx2};
       return &avx512vnni;
     };

@@ -512,17 +512,19 @@ void ResizeBilinearQImpl(const ResizeGeom& g, const T* x, const ResizeQ& p, T* y
       const Interp& iy = ry[oy];
       const T* top = x + (n * g.in_h + iy.lo) * g.in_w * C;
       const T* bot = x + (n * g.in_h + iy.hi) * g.in_w * C;
+      // Channels [0, done) of every pixel by the vector row kernel, the rest here.
+      int64_t done = 0;
       if (vk != nullptr) {
         if constexpr (std::is_same<T, int8_t>::value)
-          vk->resize_row_s8(top, bot, rx.data(), g.out_w, C, iy.frac, p, y + r * g.out_w * C);
+          done = vk->resize_row_s8(top, bot, rx.data(), g.out_w, C, iy.frac, p, y + r * g.out_w * C);
         else
-          vk->resize_row_u8(top, bot, rx.data(), g.out_w, C, iy.frac, p, y + r * g.out_w * C);
-        continue;
+          done = vk->resize_row_u8(top, bot, rx.data(), g.out_w, C, iy.frac, p, y + r * g.out_w * C);
       }
+      if (done == C) continue;
       for (int64_t ox = 0; ox < g.out_w; ox++) {
         const Interp& ix = rx[ox];
         T* yp = y + (r * g.out_w + ox) * C;
-        for (int64_t c = 0; c < C; c++) {
+        for (int64_t c = done; c < C; c++) {
           const float tl = static_cast<float>(top[ix.lo * C + c]) - z, tr = static_cast<float>(top[ix.hi * C + c]) - z;
           const float bl = static_cast<float>(bot[ix.lo * C + c]) - z, br = static_cast<float>(bot[ix.hi * C + c]) - z;
           const float t = tl + (tr - tl) * ix.frac;
@@ -572,14 +574,14 @@ void ResizeBilinearF32(const ResizeGeom& g, const float* x, float* y, int thread
       const Interp& iy = ry[oy];
       const float* top = x + (n * g.in_h + iy.lo) * g.in_w * C;
       const float* bot = x + (n * g.in_h + iy.hi) * g.in_w * C;
-      if (vk != nullptr) {
-        vk->resize_row_f32(top, bot, rx.data(), g.out_w, C, iy.frac, y + r * g.out_w * C);
-        continue;
-      }
+      // Channels [0, done) of every pixel by the vector row kernel, the rest here.
+      const int64_t done =
+          vk != nullptr ? vk->resize_row_f32(top, bot, rx.data(), g.out_w, C, iy.frac, y + r * g.out_w * C) : 0;
+      if (done == C) continue;
       for (int64_t ox = 0; ox < g.out_w; ox++) {
         const Interp& ix = rx[ox];
         float* yp = y + (r * g.out_w + ox) * C;
-        for (int64_t c = 0; c < C; c++) {
+        for (int64_t c = done; c < C; c++) {
           const float tl = top[ix.lo * C + c], tr = top[ix.hi * C + c];
           const float bl = bot[ix.lo * C + c], br = bot[ix.hi * C + c];
           const float t = tl + (tr - tl) * ix.frac;

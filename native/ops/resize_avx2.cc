@@ -1,7 +1,7 @@
 // AVX2 bilinear resize rows (compiled with -mavx2 -mfma -mf16c -mbmi2; used on every x86 SIMD
 // path): 8 channels per step with the scalar kernel's arithmetic (ops.h, §11.8) — separate
 // multiplies and adds (no FMA contraction, as the portable loop is built), then §7's finish —
-// so the same values bit for bit; channels past the last whole 8 run that scalar loop.
+// so the same values bit for bit; channels past the last whole 8 are left to that loop.
 #include <immintrin.h>
 
 #include "ops/avx2_common.h"
@@ -21,8 +21,8 @@ inline __m256 Lerp2(__m256 tl, __m256 tr, __m256 bl, __m256 br, __m256 fx, __m25
 }
 
 template <bool kSigned, typename T>
-void ResizeRowQ(const T* top, const T* bot, const BilinearTap* rx, int64_t out_w, int64_t C, float fy, const ResizeQ& p,
-                T* y) {
+int64_t ResizeRowQ(const T* top, const T* bot, const BilinearTap* rx, int64_t out_w, int64_t C, float fy,
+                   const ResizeQ& p, T* y) {
   const float m = p.x_scale / p.y_scale, z = static_cast<float>(p.x_zero_point);
   const __m256 vz = _mm256_set1_ps(z), vm = _mm256_set1_ps(m), vfy = _mm256_set1_ps(fy);
   const __m256 vlo = _mm256_set1_ps(static_cast<float>(p.y_min - p.y_zero_point));
@@ -39,27 +39,22 @@ void ResizeRowQ(const T* top, const T* bot, const BilinearTap* rx, int64_t out_w
       const __m256 v = Lerp2(load(tl + c), load(tr + c), load(bl + c), load(br + c), fx, vfy);
       Store8<kSigned>(yp + c, Finish8(_mm256_mul_ps(v, vm), vlo, vhi, vzo));
     }
-    for (int64_t c = C8; c < C; c++) {
-      const float a = static_cast<float>(tl[c]) - z, b = static_cast<float>(tr[c]) - z;
-      const float d = static_cast<float>(bl[c]) - z, e = static_cast<float>(br[c]) - z;
-      const float t = a + (b - a) * ix.frac, bo = d + (e - d) * ix.frac;
-      yp[c] = static_cast<T>(Finish((t + (bo - t) * fy) * m, p.y_zero_point, p.y_min, p.y_max));
-    }
   }
+  return C8;
 }
 
 }  // namespace
 
-void ResizeRowAvx2(const int8_t* top, const int8_t* bot, const BilinearTap* rx, int64_t out_w, int64_t C, float fy,
-                   const ResizeQ& p, int8_t* y) {
-  ResizeRowQ<true>(top, bot, rx, out_w, C, fy, p, y);
+int64_t ResizeRowAvx2(const int8_t* top, const int8_t* bot, const BilinearTap* rx, int64_t out_w, int64_t C, float fy,
+                      const ResizeQ& p, int8_t* y) {
+  return ResizeRowQ<true>(top, bot, rx, out_w, C, fy, p, y);
 }
-void ResizeRowAvx2(const uint8_t* top, const uint8_t* bot, const BilinearTap* rx, int64_t out_w, int64_t C, float fy,
-                   const ResizeQ& p, uint8_t* y) {
-  ResizeRowQ<false>(top, bot, rx, out_w, C, fy, p, y);
+int64_t ResizeRowAvx2(const uint8_t* top, const uint8_t* bot, const BilinearTap* rx, int64_t out_w, int64_t C, float fy,
+                      const ResizeQ& p, uint8_t* y) {
+  return ResizeRowQ<false>(top, bot, rx, out_w, C, fy, p, y);
 }
-void ResizeRowF32Avx2(const float* top, const float* bot, const BilinearTap* rx, int64_t out_w, int64_t C, float fy,
-                      float* y) {
+int64_t ResizeRowF32Avx2(const float* top, const float* bot, const BilinearTap* rx, int64_t out_w, int64_t C, float fy,
+                         float* y) {
   const __m256 vfy = _mm256_set1_ps(fy);
   const int64_t C8 = C / 8 * 8;
   for (int64_t ox = 0; ox < out_w; ox++) {
@@ -71,11 +66,8 @@ void ResizeRowF32Avx2(const float* top, const float* bot, const BilinearTap* rx,
       _mm256_storeu_ps(yp + c, Lerp2(_mm256_loadu_ps(tl + c), _mm256_loadu_ps(tr + c), _mm256_loadu_ps(bl + c),
                                      _mm256_loadu_ps(br + c), fx, vfy));
     }
-    for (int64_t c = C8; c < C; c++) {
-      const float t = tl[c] + (tr[c] - tl[c]) * ix.frac, bo = bl[c] + (br[c] - bl[c]) * ix.frac;
-      yp[c] = t + (bo - t) * fy;
-    }
   }
+  return C8;
 }
 
 }  // namespace detail
