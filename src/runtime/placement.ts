@@ -16,7 +16,9 @@ import { ACT, BINARY, COPY_OPS, UNARY_ACT } from './step-codes.js';
 
 /**
  * folded: a shape computation (Shape → StridedSlice → Pack, ...) whose value the planner
- * knows for the planned input shapes: it runs nowhere, its consumers read it as a constant.
+ * knows for the planned input shapes: it runs nowhere, its consumers read it as a constant;
+ * or one only native nodes read, as a parameter the plan's shapes already give (a Reshape's
+ * target shape over a free batch): it runs nowhere either.
  */
 export type Placement = 'native-int8' | 'native-dynamic' | 'native-dynamic-int4' | 'native-float' | 'tfjs' | 'folded';
 

@@ -24,6 +24,7 @@ import { emitFloat } from './emit-float.js';
 import { emitInt8 } from './emit-int8.js';
 import {
   controlFlowRegion,
+  dataInputs,
   decide,
   type PlacementContext,
   type Placement,
@@ -164,10 +165,18 @@ export function compilePlan(g0: Graph, options: CompileOptions = {}): CompiledPl
     atrous,
   );
   const ctx: PlacementContext = { g, shapes, region };
-  const planned = order.map((n) => decide(ctx, n, exec.get(n.name) ?? 'float'));
+  const decided = order.map((n) => decide(ctx, n, exec.get(n.name) ?? 'float'));
+  // A native step reads its data inputs only: a Reshape's target shape, a transposed
+  // convolution's output shape come from the plan's shapes. What computes such a parameter
+  // for native consumers alone (Shape → StridedSlice → Pack over a free batch, which folding
+  // cannot make a constant) would otherwise run every time, as small tfjs segments between
+  // native ones. It runs nowhere, like a folded node.
+  const read = nodesRead(g, order, decided, regions);
+  const order1 = order.filter((n) => read.has(n.name));
+  const planned = decided.filter((p) => read.has(p.node));
   // Maximal runs of native / tfjs nodes in topological order.
   const runs: { native: boolean; nodes: Node[] }[] = [];
-  order.forEach((n, i) => {
+  order1.forEach((n, i) => {
     const native = planned[i]!.placement !== 'tfjs';
     const last = runs[runs.length - 1];
     if (last && last.native === native) last.nodes.push(n);
@@ -247,9 +256,10 @@ export function compilePlan(g0: Graph, options: CompileOptions = {}): CompiledPl
         `internal: the control-flow region starting at '${r.nodes[0]}' is split across segments ${[...where].join(', ')}`,
       );
   }
-  const foldedNodes: PlannedNode[] = order0
-    .filter((n) => folded.has(n.name))
-    .map((n) => ({ node: n.name, op: n.op, placement: 'folded' }));
+  const foldedNodes: PlannedNode[] = [
+    ...order0.filter((n) => folded.has(n.name)),
+    ...order.filter((n) => !read.has(n.name)),
+  ].map((n) => ({ node: n.name, op: n.op, placement: 'folded' }));
   const fusedNodes: PlannedNode[] = atrous.flatMap(({ replaced, fused }) => {
     const { placement, reason, reasonKind } = planned.find((p) => p.node === fused.name)!;
     return replaced
@@ -288,6 +298,43 @@ export function compilePlan(g0: Graph, options: CompileOptions = {}): CompiledPl
     unknownRegionOutputs,
     assumedShapes,
   };
+}
+
+/**
+ * The nodes whose outputs something reads at run time: walked back from the graph outputs,
+ * through every input of a tfjs node (and its control inputs; a control-flow region is read
+ * whole) but only through the data inputs of a native one (placement.ts dataInputs).
+ */
+function nodesRead(
+  g: Graph,
+  order: readonly Node[],
+  planned: readonly PlannedNode[],
+  regions: readonly ControlFlowRegion[],
+): Set<string> {
+  const producer = new Map<string, Node>();
+  for (const n of order) for (const o of n.outputs) producer.set(o, n);
+  const byName = new Map(order.map((n) => [n.name, n]));
+  const native = new Set(planned.filter((p) => p.placement !== 'tfjs').map((p) => p.node));
+  const regionOf = new Map<string, readonly string[]>();
+  for (const r of regions) for (const n of r.nodes) regionOf.set(n, r.nodes);
+  const read = new Set<string>();
+  const stack = [...g.outputs];
+  const visit = (n: Node): void => {
+    if (read.has(n.name)) return;
+    read.add(n.name);
+    if (native.has(n.name)) stack.push(...dataInputs(g, n));
+    else stack.push(...n.inputs, ...(n.controlInputs ?? []));
+    for (const m of regionOf.get(n.name) ?? []) {
+      const node = byName.get(m);
+      if (node) visit(node);
+    }
+  };
+  while (stack.length) {
+    const t = stack.pop()!;
+    const p = producer.get(t) ?? producer.get(parseTensorName(t)[0]);
+    if (p) visit(p);
+  }
+  return read;
 }
 
 /**

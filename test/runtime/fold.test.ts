@@ -2,6 +2,9 @@
 // shapes and on constants — here an anchor-like grid built from the feature map's size, as
 // detectors write it (Shape, Range, Fill, Pack, Tile) — is computed once while planning and
 // read as a constant by the native nodes; the result is compared with stock tfjs-converter.
+// A shape computed over a free batch cannot be folded, but when only native nodes read it (a
+// Reshape keeping the batch: Shape → StridedSlice → Pack) the plan's shapes already say it,
+// and it runs nowhere.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initFloatBackend, tf } from '../../src/backend/float.js';
 import { loadModel } from '../../src/model/index.js';
@@ -92,6 +95,54 @@ describe('plan-time folding', () => {
       // One float32 addition and a max: the same values.
       expect(Array.from(got.data)).toEqual(Array.from(want!.dataSync()));
       tf.dispose([x, want!]);
+    } finally {
+      s.dispose();
+    }
+  });
+
+  it('a Reshape target computed from a free batch runs nowhere when only the native Reshape reads it; any batch gives what stock tfjs gives', async () => {
+    const flat = handModel(
+      [
+        placeholder('x', 'float32', [-1, 4, 6]),
+        { name: 'act', op: 'Relu', input: ['x'], attr: F },
+        { name: 'shape', op: 'Shape', input: ['act'], attr: { ...F, out_type: a.type('int32') } },
+        dimension('batch', 'at0', 'at1'),
+        { name: 'target', op: 'Pack', input: ['batch', 'width'], attr: { ...I32, N: a.i(2), axis: a.i(0) } },
+        { name: 'rows', op: 'Reshape', input: ['act', 'target'], attr: { ...F, Tshape: a.type('int32') } },
+        { name: 'out', op: 'AddV2', input: ['rows', 'bias'], attr: F },
+      ],
+      {
+        at0: I([1], [0]),
+        at1: I([1], [1]),
+        step: I([1], [1]),
+        width: I([], [24]),
+        bias: { dtype: 'float32', shape: [24], values: Array.from({ length: 24 }, (_, i) => i / 8 - 1) },
+      },
+    );
+    const s = await InferenceSession.create(
+      await loadModel({ modelJson: flat.modelJson, weightData: flat.weightData }),
+      {
+        threads: 1,
+      },
+    );
+    try {
+      for (const b of [1, 3]) {
+        const x = tf.randomNormal([b, 4, 6], 0, 1, 'float32', b);
+        const [want] = await stockRun(flat, { x }, ['out']);
+        const got = (await s.run({ x: { data: x.dataSync() as Float32Array, shape: [b, 4, 6] } })).out!;
+        expect(got.shape).toEqual([b, 24]);
+        expect(Array.from(got.data)).toEqual(Array.from(want!.dataSync()));
+        tf.dispose([x, want!]);
+      }
+      expect(s.plannedInputShapes).toEqual({ x: [-1, 4, 6] });
+      expect(Object.fromEntries(s.plan.map((p) => [p.node, p.placement]))).toEqual({
+        act: 'native-float',
+        shape: 'folded',
+        batch: 'folded',
+        target: 'folded',
+        rows: 'native-float',
+        out: 'native-float',
+      });
     } finally {
       s.dispose();
     }
