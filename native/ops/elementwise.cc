@@ -410,9 +410,17 @@ void PreluImpl(const T* x, int64_t n, int64_t C, const float* alpha, const Prelu
   std::vector<float> mn(static_cast<size_t>(C));
   for (int64_t c = 0; c < C; c++) mn[c] = (p.x_scale * alpha[c]) / p.y_scale;
   const int64_t rows = n / C;
+  const detail::VectorKernels* k = detail::ActiveVectorKernels();
   ParallelFor(rows, std::max<int64_t>(1, 8192 / C), threads, [&](int64_t rb, int64_t re) {
+    int64_t done = 0;
+    if (k) {
+      if constexpr (std::is_same_v<T, int8_t>)
+        done = k->prelu_s8(x + rb * C, re - rb, C, mn.data(), mp, p, y + rb * C);
+      else
+        done = k->prelu_u8(x + rb * C, re - rb, C, mn.data(), mp, p, y + rb * C);
+    }
     for (int64_t r = rb; r < re; r++) {
-      for (int64_t c = 0; c < C; c++) {
+      for (int64_t c = done; c < C; c++) {
         const int64_t i = r * C + c;
         const int32_t d = int32_t(x[i]) - p.x_zero_point;
         const float v = static_cast<float>(d) * (d >= 0 ? mp : mn[c]);
@@ -430,6 +438,8 @@ void Prelu(const int8_t* x, int64_t n, int64_t C, const float* alpha, const Prel
 void Prelu(const uint8_t* x, int64_t n, int64_t C, const float* alpha, const PreluQ& p, uint8_t* y, int threads) {
   PreluImpl<uint8_t>(x, n, C, alpha, p, y, threads);
 }
+
+bool PreluPrefersTable() { return detail::ActiveVectorKernels() == nullptr; }
 
 std::vector<uint8_t> PreluTable(bool x_signed, int64_t C, const float* alpha, const PreluQ& p) {
   if (C < 1 || C > kPreluTableMaxChannels)

@@ -87,6 +87,12 @@ struct VectorKernels {
                            float fy, const ResizeQ& p, uint8_t* y);
   int64_t (*resize_row_f32)(const float* top, const float* bot, const BilinearTap* rx, int64_t out_w, int64_t C,
                             float fy, float* y);
+  // int8 / uint8 PReLU over `rows` rows of C channels (Prelu's arithmetic, ops.h; mn[c] and mp
+  // its per-channel negative and positive multipliers). Returns how many leading channels of
+  // every row it did (AVX2: C rounded down to 8; AVX-512: all); the caller does the rest.
+  int64_t (*prelu_s8)(const int8_t* x, int64_t rows, int64_t C, const float* mn, float mp, const PreluQ& p, int8_t* y);
+  int64_t (*prelu_u8)(const uint8_t* x, int64_t rows, int64_t C, const float* mn, float mp, const PreluQ& p,
+                      uint8_t* y);
 };
 // The ops family's table resolved for ActiveIsa() (kernels.cc); nullptr: portable loops.
 const VectorKernels* ActiveVectorKernels();
@@ -109,6 +115,10 @@ int64_t ResizeRowAvx2(const uint8_t* top, const uint8_t* bot, const BilinearTap*
                       const ResizeQ& p, uint8_t* y);
 int64_t ResizeRowF32Avx2(const float* top, const float* bot, const BilinearTap* rx, int64_t out_w, int64_t C, float fy,
                          float* y);
+int64_t PreluRowsAvx2S8(const int8_t* x, int64_t rows, int64_t C, const float* mn, float mp, const PreluQ& p,
+                        int8_t* y);
+int64_t PreluRowsAvx2U8(const uint8_t* x, int64_t rows, int64_t C, const float* mn, float mp, const PreluQ& p,
+                        uint8_t* y);
 
 // ---- AVX-512 VNNI kernels (ops/*_avx512vnni.cc), reached through the table.
 std::shared_ptr<const PreparedDepthwise> PrepareDepthwiseAvx512Vnni(const ConvGeom& g, const DepthwiseQ& p);
@@ -121,6 +131,10 @@ int64_t BinaryQuantAvx512S8(BinaryOp op, const int8_t* a, const int8_t* b, bool 
                             int8_t* y);
 int64_t BinaryQuantAvx512U8(BinaryOp op, const uint8_t* a, const uint8_t* b, bool b_scalar, int64_t n, const BinaryQ& p,
                             uint8_t* y);
+int64_t PreluRowsAvx512S8(const int8_t* x, int64_t rows, int64_t C, const float* mn, float mp, const PreluQ& p,
+                          int8_t* y);
+int64_t PreluRowsAvx512U8(const uint8_t* x, int64_t rows, int64_t C, const float* mn, float mp, const PreluQ& p,
+                          uint8_t* y);
 #endif
 
 }  // namespace detail

@@ -25,11 +25,13 @@ const VectorKernels* ActiveVectorKernels() {
                                   const ResizeQ&, int8_t*)>(ResizeRowAvx2),
           static_cast<int64_t (*)(const uint8_t*, const uint8_t*, const BilinearTap*, int64_t, int64_t, float,
                                   const ResizeQ&, uint8_t*)>(ResizeRowAvx2),
-          ResizeRowF32Avx2};
+          ResizeRowF32Avx2,
+          PreluRowsAvx2S8,
+          PreluRowsAvx2U8};
       return &avx2;
     };
     // Depthwise with VPDPBUSD (int8) and 16 float lanes, the lookup with VPERMT2W, binary ops
-    // at 16 lanes; the resize rows are the AVX2 ones.
+    // and PReLU at 16 lanes; the resize rows are the AVX2 ones.
     t.entries[static_cast<int>(Isa::kAvx512Vnni)] = [] {
       static const VectorKernels avx512vnni{
           PrepareDepthwiseAvx512Vnni,
@@ -43,7 +45,9 @@ const VectorKernels* ActiveVectorKernels() {
                                   const ResizeQ&, int8_t*)>(ResizeRowAvx2),
           static_cast<int64_t (*)(const uint8_t*, const uint8_t*, const BilinearTap*, int64_t, int64_t, float,
                                   const ResizeQ&, uint8_t*)>(ResizeRowAvx2),
-          ResizeRowF32Avx2};
+          ResizeRowF32Avx2,
+          PreluRowsAvx512S8,
+          PreluRowsAvx512U8};
       return &avx512vnni;
     };
 #endif

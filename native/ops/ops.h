@@ -225,6 +225,10 @@ void PreluF32(const float* x, int64_t n, int64_t channels, const float* alpha, f
 // by Prelu itself (so applying it is bit-identical), channels ≤ kPreluTableMaxChannels. A run
 // is then one lookup per element instead of a float multiply, rounding and clamp.
 constexpr int64_t kPreluTableMaxChannels = 4096;
+// True where Prelu runs its portable loop (no vector kernel for the active ISA): a table lookup
+// per byte then beats a float multiply, rounding and clamp per byte; the vector kernels beat
+// the table's dependent byte loads.
+bool PreluPrefersTable();
 std::vector<uint8_t> PreluTable(bool x_signed, int64_t channels, const float* alpha, const PreluQ& p);
 void PreluApplyTable(const std::vector<uint8_t>& table, int64_t channels, const uint8_t* x, int64_t n, uint8_t* y,
                      int threads = 0);

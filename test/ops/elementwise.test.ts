@@ -294,9 +294,14 @@ describe('activations', () => {
 
   it('PReLU int8 equals the two-multiplier formula and tfjs prelu within a step; float matches tfjs', () => {
     const r = rng(25);
-    for (const type of ['int8', 'uint8'] as const) {
-      const C = 19,
-        x = randQ(r, type, 7 * C);
+    // 19 channels: whole vectors and a tail; 3: a tail alone; 64: whole vectors (AVX2: 8, AVX-512: 16 lanes).
+    for (const [type, C] of [
+      ['int8', 19],
+      ['uint8', 19],
+      ['int8', 3],
+      ['uint8', 64],
+    ] as const) {
+      const x = randQ(r, type, 7 * C);
       const alpha = Float32Array.from({ length: C }, () => r() * 0.6 - 0.1);
       const xp = { scale: 0.04, zeroPoint: type === 'int8' ? 3 : 130 };
       const yp = { scale: 0.03, zeroPoint: type === 'int8' ? -20 : 100 };

@@ -166,7 +166,7 @@ class PreluStep : public Step {
     if (channels_ < 1) Bad("no channels");
     alpha_ = WPtr<float>(p.W(0, DType::kF32, channels_, false, "alpha"));
     ReadUnaryTyped(p, x, y, q8_, 0, q_, "prelu");
-    if (q8_ && channels_ <= ops::kPreluTableMaxChannels)
+    if (q8_ && channels_ <= ops::kPreluTableMaxChannels && ops::PreluPrefersTable())
       table_ = ops::PreluTable(p.Buf(x).dtype == DType::kI8, channels_, alpha_, q_);
   }
   void Run(RunContext& c) const override {
