@@ -33,6 +33,7 @@ import {
 } from './placement.js';
 import { foldPlanGraph } from './fold.js';
 import { SegmentBuilder, type SegmentTensor } from './segment-builder.js';
+import { gemmFlops } from './summary.js';
 
 export type { Placement, PlannedNode, ReasonKind, SegmentTensor };
 
@@ -46,6 +47,11 @@ export interface NativeSegment {
   outputs: SegmentTensor[];
   /** The node each step was emitted for (plan.steps order), to name the node of a step. */
   stepNodes: string[];
+  /**
+   * A measure of the segment's work at batch 1: conv / matmul multiply-adds plus the elements
+   * of its activation buffers (a fixed-shape buffer counted as if it grew with the batch).
+   */
+  work: number;
 }
 
 export interface TfjsSegment {
@@ -242,7 +248,19 @@ export function compilePlan(g0: Graph, options: CompileOptions = {}): CompiledPl
       inputs: b.inputBufs,
       outputs: outBufs,
     };
-    return { kind: 'native', nodes: r.nodes.map((n) => n.name), plan, inputs: b.inputs, outputs, stepNodes };
+    const macs = r.nodes.reduce((t, n) => t + gemmFlops(g, shapes, n.name) / 2, 0);
+    const elements = b.buffers
+      .filter((x) => x.constIndex === undefined || x.constIndex < 0)
+      .reduce((t, x) => t + x.shape.reduce((e, d) => e * Math.abs(d), 1), 0);
+    return {
+      kind: 'native',
+      nodes: r.nodes.map((n) => n.name),
+      plan,
+      inputs: b.inputs,
+      outputs,
+      stepNodes,
+      work: macs + elements,
+    };
   });
   // A control-flow region runs whole in tfjs-converter: its nodes are contiguous in the order
   // (keepRegionsTogether) and all placed in tfjs, so a split across segments is a planner bug,

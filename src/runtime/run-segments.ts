@@ -37,6 +37,15 @@ export function shapeText(s: readonly number[]): string {
 }
 
 /**
+ * A native segment of at most this much work at the run's batch (NativeSegment.work: about
+ * 10–40 µs of compute) runs on the calling thread: handing it to a worker thread and back
+ * costs two thread wake-ups, 50 µs on an idle machine and up to a millisecond on a busy one,
+ * which is more than the work. A pose model's post-processing alternates such small native
+ * segments with tfjs ones.
+ */
+export const INLINE_WORK = 1 << 17;
+
+/**
  * Runs the plan's segments in order. Returns false, having stopped, when a control-flow region
  * gave an output of another shape than the plan assumed (`compiled.assumedShapes`, learned
  * from an earlier run): the caller runs again on a plan without that assumption.
@@ -50,7 +59,14 @@ export async function runSegments(
   const assumed = prepared.compiled.assumedShapes;
   for (const [si, seg] of prepared.compiled.segments.entries()) {
     if (seg.kind === 'native') {
-      storeNative(seg, await nativeOf(prepared, si, check).run(batch, nativeInputs(seg, values, batch)), values, batch);
+      const nat = nativeOf(prepared, si, check);
+      const ins = nativeInputs(seg, values, batch);
+      storeNative(
+        seg,
+        seg.work * batch <= INLINE_WORK ? nat.runSync(batch, ins) : await nat.run(batch, ins),
+        values,
+        batch,
+      );
     } else {
       const given = tfjsInputs(seg, values);
       try {

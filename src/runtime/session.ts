@@ -492,7 +492,8 @@ export class InferenceSession {
    * int8 inputs (inputType-int8 models) take Int8Array data (or float32 values, quantized with
    * the input's parameters); int8 outputs are Int8Array with their `quantization`.
    * The native part reads the input arrays in place off the event loop: do not modify them until
-   * the promise settles.
+   * the promise settles. (A native segment too small to be worth a thread hand-off, about
+   * 10–40 µs of work, runs on the calling thread: src/runtime/run-segments.ts INLINE_WORK.)
    */
   async run(inputs: RunInputs, options: { tensors: true }): Promise<Record<string, tf.Tensor>>;
   async run(inputs: RunInputs, options?: RunOptions): Promise<Record<string, HostTensor>>;
