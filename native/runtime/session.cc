@@ -264,6 +264,8 @@ void Session::Run(int64_t batch, const std::vector<const void*>& inputs, const s
     arena_total_ += a->memory.size() - before;
   }
   RunContext c{this, batch, threads_, {}};
+  c.arena = a.get();
+  const size_t scratch_before = a->scratch.size();
   c.ptr.assign(plan_.buffers.size(), nullptr);
   for (size_t i = 0; i < plan_.buffers.size(); i++) {
     const BufferSpec& b = plan_.buffers[i];
@@ -296,6 +298,10 @@ void Session::Run(int64_t batch, const std::vector<const void*>& inputs, const s
     std::lock_guard<std::mutex> lock(mu_);
     if (step_seconds_.size() != t.size()) step_seconds_.assign(t.size(), 0.0);
     for (size_t i = 0; i < t.size(); i++) step_seconds_[i] += t[i];
+  }
+  if (a->scratch.size() != scratch_before) {
+    std::lock_guard<std::mutex> lock(mu_);
+    arena_total_ += a->scratch.size() - scratch_before;
   }
   for (size_t i : repeated) {
     const int id = plan_.outputs[i];

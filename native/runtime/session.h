@@ -77,6 +77,9 @@ struct Arena {
   std::vector<size_t> offsets;  // per buffer (arena buffers only)
   AlignedBuffer memory;
   size_t bytes = 0;
+  // Working memory a step asks for while it runs (RunContext::Scratch), kept with the arena so
+  // that a run reuses the pages of the last one instead of faulting in fresh ones.
+  AlignedBuffer scratch;
 };
 
 class Session {
@@ -136,6 +139,15 @@ struct RunContext {
   }
   std::vector<int64_t> Shape(int id) const { return s->Shape(id, batch); }
   int64_t Elements(int id) const { return s->Elements(id, batch); }
+  Arena* arena = nullptr;
+  // At least `count` values of working memory for the running step, 64-byte aligned, contents
+  // unspecified. One region: a later call (this step's or the next step's) may move or reuse it.
+  template <typename T>
+  T* Scratch(size_t count) {
+    const size_t bytes = count * sizeof(T);
+    if (arena->scratch.size() < bytes) arena->scratch.Reset(bytes);
+    return arena->scratch.as<T>();
+  }
 };
 
 }  // namespace runtime
