@@ -2,7 +2,7 @@
 // column scatter; the ops kernel conv2dTransposeInt8 is the scalar scatter loop. Both add in
 // int32 with wrap-around, so on every ISA path they must agree bit for bit — on strides 1 and
 // 2, kernels 2–4, SAME / VALID / explicit padding, dilation, channel counts that are not
-// multiples of 16, batch 2, and a shape large enough that the step splits its work into
+// multiples of 16, batch 2, kernels equal to their strides, and a shape large enough that the step splits its work into
 // several output bands and GEMM chunks.
 import { describe, expect, it } from 'vitest';
 import { conv2dTransposeInt8, convGeometry } from '../../src/kernels/ops.js';
@@ -42,6 +42,10 @@ const cases: Case[] = [
   },
   { os: [2, 12, 11, 6], co: 10, k: [3, 3], s: [1, 1], d: [2, 2], pad: 'same' },
   { os: [2, 5, 5, 16], co: 16, k: [3, 3], s: [3, 3], pad: 'valid' },
+  // Kernel = stride, output exactly stride × dy: each output from one column (the step's
+  // requantizing-GEMM path); one output channel, as a segmentation head.
+  { os: [2, 16, 12, 1], co: 16, k: [2, 2], s: [2, 2], pad: 'valid' },
+  { os: [1, 9, 6, 3], co: 5, k: [3, 3], s: [3, 3], pad: 'valid' },
   // 64×128×160 accumulators (more than the step's 4 MiB scratch: two output bands) and
   // 3·3·160 columns per dy pixel (three GEMM chunks per band).
   { os: [1, 64, 128, 160], co: 24, k: [3, 3], s: [2, 2], pad: 'same' },

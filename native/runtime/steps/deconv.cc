@@ -8,6 +8,12 @@
 // Both the GEMM and the scatter add in int32 with wrap-around, which is associative and
 // commutative, so the result equals ops::Conv2DTranspose (the scalar scatter loop, kept as the
 // reference) bit for bit.
+//
+// An upsampling whose kernel equals its stride (no padding, no dilation, the output exactly
+// stride × dy: a segmentation head's 2×2 / stride 2) reaches every output value from exactly
+// one column value: y = requantize(bias + column). The GEMM's own epilogue then does the
+// requantization (the per-channel multipliers and bias laid out per column) into int8 columns,
+// and the columns are only moved into place — no int32 accumulators, no scatter.
 #include "runtime/steps/common.h"
 #include "runtime/steps/factories.h"
 
@@ -59,6 +65,18 @@ class DeconvStep : public Step {
         packed_ = gemm::PackB(q_.filter, co_, nk_, gemm::BLayout::kNK, co_, nullptr, false, ActiveIsa());
         q_.filter = nullptr;  // read only through the packed form from here on
         weight_index_ = p.s.weights[0];
+        disjoint_ = geo_.kh == geo_.sh && geo_.kw == geo_.sw && geo_.dh == 1 && geo_.dw == 1 && geo_.pt == 0 &&
+                    geo_.pb == 0 && geo_.pl == 0 && geo_.pr == 0 && ys[1] == ds[1] * geo_.sh &&
+                    ys[2] == ds[2] * geo_.sw;
+        if (disjoint_) {
+          // Column n = (ky, kx, ci) takes channel ci's multiplier and bias.
+          col_multipliers_.resize(static_cast<size_t>(nk_));
+          for (int64_t n = 0; n < nk_; n++) col_multipliers_[static_cast<size_t>(n)] = q_.multipliers[n % ci_];
+          if (q_.bias) {
+            col_bias_.resize(static_cast<size_t>(nk_));
+            for (int64_t n = 0; n < nk_; n++) col_bias_[static_cast<size_t>(n)] = q_.bias[n % ci_];
+          }
+        }
       }
     } else {
       p.Type(dy, DType::kF32, "dy");
@@ -84,28 +102,71 @@ class DeconvStep : public Step {
     const int dy = inputs[0], y = outputs[0];
     if (q8_) {
       const ops::ConvGeom g = OpsGeom(geo_, c.Shape(y));
-      if (gemm_) return RunGemm(g, c.P<int8_t>(dy), c.P<int8_t>(y), c.threads);
+      if (disjoint_) return RunDisjoint(g, c.P<int8_t>(dy), c.P<int8_t>(y), c);
+      if (gemm_) return RunGemm(g, c.P<int8_t>(dy), c.P<int8_t>(y), c);
       ops::Conv2DTranspose(g, c.P<int8_t>(dy), q_, c.P<int8_t>(y), c.threads);
       return;
     }
-    RunGemmF32(OpsGeom(geo_, c.Shape(y)), c.P<float>(dy), c.P<float>(y), c.threads);
+    RunGemmF32(OpsGeom(geo_, c.Shape(y)), c.P<float>(dy), c.P<float>(y), c);
     if (bf_)
       train::BiasActivation(c.P<float>(y), c.Elements(y) / ci_, ci_, bf_, ci_, train::Activation::kLinear, 0.0f,
                             c.threads);
   }
 
  private:
+  // Kernel = stride, no overlap (see the file comment): per image, the GEMM writes requantized
+  // int8 columns (dy pixel × (ky, kx, ci)), and each dy pixel's row ky of kw·CI values is the
+  // run of output row oy·sh + ky starting at column ox·sw.
+  void RunDisjoint(const ops::ConvGeom& g, const int8_t* dy, int8_t* y, RunContext& c) const {
+    const int64_t CI = ci_, CO = co_, NK = nk_, HY = g.in_h, WY = g.in_w, HD = g.out_h, WD = g.out_w;
+    const int64_t run = int64_t{geo_.kw} * CI;
+    int8_t* const cols = c.Scratch<int8_t>(static_cast<size_t>(HD * WD * NK));
+    gemm::GemmArgs ga;
+    ga.m = HD * WD;
+    ga.a_signed = true;
+    ga.lda = CO;
+    ga.a_zero_points = &q_.dy_zero_point;
+    ga.b = &packed_;
+    ga.c = cols;
+    ga.ldc = NK;
+    ga.threads = c.threads;
+    ga.epilogue.output = gemm::OutputType::kInt8;
+    ga.epilogue.bias = col_bias_.empty() ? nullptr : col_bias_.data();
+    ga.epilogue.multipliers = col_multipliers_.data();
+    ga.epilogue.multiplier_per_channel = true;
+    ga.epilogue.out_zero_point = q_.y_zero_point;
+    ga.epilogue.qmin = q_.y_min;
+    ga.epilogue.qmax = q_.y_max;
+    for (int64_t n = 0; n < g.batch; n++) {
+      ga.a = dy + n * HD * WD * CO;
+      gemm::Gemm(ga);
+      int8_t* yi = y + n * HY * WY * CI;
+      ParallelFor(HD, std::max<int64_t>(1, (int64_t{1} << 14) / (WD * NK)), c.threads, [&](int64_t ob, int64_t oe) {
+        for (int64_t oy = ob; oy < oe; oy++)
+          for (int64_t ky = 0; ky < geo_.kh; ky++) {
+            int8_t* yrow = yi + (oy * geo_.sh + ky) * WY * CI;
+            const int8_t* crow = cols + oy * WD * NK + ky * run;
+            for (int64_t ox = 0; ox < WD; ox++) std::memcpy(yrow + ox * run, crow + ox * NK, static_cast<size_t>(run));
+          }
+      });
+    }
+  }
+
   // g: the forward geometry (in = the output y, out = dy). Per image, the output rows go in
   // bands whose accumulators fit the scratch budget; each band multiplies the dy rows that
   // reach it (in chunks of pixels that fit the budget) and scatters their columns into it.
-  void RunGemm(const ops::ConvGeom& g, const int8_t* dy, int8_t* y, int threads) const {
+  void RunGemm(const ops::ConvGeom& g, const int8_t* dy, int8_t* y, RunContext& c) const {
+    const int threads = c.threads;
     const int64_t CI = ci_, CO = co_, NK = nk_;
     const int64_t HY = g.in_h, WY = g.in_w, HD = g.out_h, WD = g.out_w;
     const int64_t row_acc = WY * CI;  // accumulators of one output row
     const int64_t band_rows = std::min<int64_t>(HY, std::max<int64_t>(1, kScratchBytes / 4 / row_acc));
     const int64_t chunk_px = std::max<int64_t>(1, kScratchBytes / 4 / NK);
-    std::unique_ptr<int32_t[]> acc(new int32_t[static_cast<size_t>(band_rows * row_acc)]);
-    std::unique_ptr<int32_t[]> cols(new int32_t[static_cast<size_t>(std::min(chunk_px, HD * WD) * NK)]);
+    // Accumulators then columns, in the run's scratch (a fresh allocation per run of these
+    // sizes is fresh pages: faulting them in cost more than selfie's whole 2×2 upsampling).
+    const size_t acc_n = static_cast<size_t>(band_rows * row_acc);
+    int32_t* const acc = c.Scratch<int32_t>(acc_n + static_cast<size_t>(std::min(chunk_px, HD * WD) * NK));
+    int32_t* const cols = acc + acc_n;
     const int64_t reach = int64_t{geo_.kh - 1} * geo_.dh;  // rows a dy row reaches below oy·sh − pt
 
     gemm::GemmArgs ga;
@@ -113,7 +174,7 @@ class DeconvStep : public Step {
     ga.lda = CO;
     ga.a_zero_points = &q_.dy_zero_point;
     ga.b = &packed_;
-    ga.c = cols.get();
+    ga.c = cols;
     ga.ldc = NK;
     ga.threads = threads;
     ga.epilogue.output = gemm::OutputType::kInt32;
@@ -121,7 +182,7 @@ class DeconvStep : public Step {
     for (int64_t n = 0; n < g.batch; n++) {
       for (int64_t a = 0; a < HY; a += band_rows) {
         const int64_t b = std::min(HY, a + band_rows);
-        int32_t* acc_band = acc.get();
+        int32_t* acc_band = acc;
         for (int64_t px = 0; px < (b - a) * WY; px++) {
           int32_t* ap = acc_band + px * CI;
           if (q_.bias)
@@ -138,7 +199,7 @@ class DeconvStep : public Step {
           ga.m = p1 - p0;
           ga.a = dy + (n * HD * WD + p0) * CO;
           gemm::Gemm(ga);
-          ScatterColumns(g, cols.get(), p0, p1, a, b, acc_band, threads);
+          ScatterColumns(g, cols, p0, p1, a, b, acc_band, threads);
         }
         quant::Requantize(acc_band, quant::Layout{(b - a) * WY, CI, 1}, q_.multipliers, q_.y_zero_point, q_.y_min,
                           q_.y_max, y + (n * HY + a) * WY * CI, threads);
@@ -149,22 +210,23 @@ class DeconvStep : public Step {
   // float32: y = 0, then per image and chunk of dy pixels, the columns (dy · B, the packed
   // float GEMM, threaded over rows) scattered into y. Chunks ascend and ScatterColumns adds
   // in dy-pixel order, as the training kernel's col2im does: the same sums, on threads.
-  void RunGemmF32(const ops::ConvGeom& g, const float* dy, float* y, int threads) const {
+  void RunGemmF32(const ops::ConvGeom& g, const float* dy, float* y, RunContext& c) const {
+    const int threads = c.threads;
     const int64_t CI = ci_, CO = co_, NK = nk_;
     const int64_t HY = g.in_h, WY = g.in_w, HD = g.out_h, WD = g.out_w;
     const int64_t chunk_px = std::max<int64_t>(1, (int64_t{1} << 20) / 4 / NK);
-    std::unique_ptr<float[]> cols(new float[static_cast<size_t>(std::min(chunk_px, HD * WD) * NK)]);
+    float* const cols = c.Scratch<float>(static_cast<size_t>(std::min(chunk_px, HD * WD) * NK));
     std::fill(y, y + g.batch * HY * WY * CI, 0.0f);
     for (int64_t n = 0; n < g.batch; n++) {
       float* yi = y + n * HY * WY * CI;
       for (int64_t p0 = 0; p0 < HD * WD; p0 += chunk_px) {
         const int64_t p1 = std::min(HD * WD, p0 + chunk_px);
-        train::MatMul(p1 - p0, dy + (n * HD * WD + p0) * CO, packed_f_, cols.get(), threads);
+        train::MatMul(p1 - p0, dy + (n * HD * WD + p0) * CO, packed_f_, cols, threads);
         // Output rows the chunk's dy rows reach.
         const int64_t oy_a = p0 / WD, oy_b = (p1 - 1) / WD;
         const int64_t a = std::max<int64_t>(0, oy_a * g.stride_h - g.pad_top);
         const int64_t b = std::min<int64_t>(HY, oy_b * g.stride_h - g.pad_top + int64_t{g.k_h - 1} * g.dilation_h + 1);
-        if (a < b) ScatterColumns(g, cols.get(), p0, p1, a, b, yi + a * WY * CI, threads);
+        if (a < b) ScatterColumns(g, cols, p0, p1, a, b, yi + a * WY * CI, threads);
       }
     }
   }
@@ -210,6 +272,9 @@ class DeconvStep : public Step {
   int64_t ci_ = 1, co_ = 1, nk_ = 0;
   ops::ConvTransposeQ q_;
   bool gemm_ = false;
+  bool disjoint_ = false;  // kernel = stride: RunDisjoint
+  std::vector<float> col_multipliers_;
+  std::vector<int32_t> col_bias_;
   gemm::PackedB packed_;
   int weight_index_ = -1;
   const float* wf_ = nullptr;
