@@ -400,11 +400,19 @@ StridedSliceSpec ResolveStridedSlice(const Shape& shape, const std::vector<int64
   return spec;
 }
 
-void StridedSlice(size_t es, const StridedSliceSpec& s, const void* x, void* y, int threads) {
-  const int n = static_cast<int>(s.input_shape.size());
+void StridedSlice(size_t es, const StridedSliceSpec& spec, const void* x, void* y, int threads) {
+  int n = static_cast<int>(spec.input_shape.size());
   int64_t total = 1;
-  for (int i = 0; i < n; i++) total *= s.count[i];
+  for (int i = 0; i < n; i++) total *= spec.count[i];
   if (total == 0) return;
+  // Trailing dimensions taken whole are one element of their combined size: an unstack of
+  // [1, 192, 192, 3] is then one copy, not 36,864 rows of 3 values with index arithmetic each.
+  StridedSliceSpec s = spec;
+  while (n > 0 && s.step[n - 1] == 1 && s.begin[n - 1] == 0 && s.count[n - 1] == s.input_shape[n - 1]) {
+    es *= static_cast<size_t>(s.input_shape[n - 1]);
+    total /= s.input_shape[n - 1];
+    n--;
+  }
   if (n == 0) return (void)std::memcpy(y, x, es);
   std::vector<int64_t> istride(n, 1);
   for (int d = n - 1; d > 0; d--) istride[d - 1] = istride[d] * s.input_shape[d];
