@@ -148,18 +148,7 @@ Napi::Value BiasActivationJs(const Napi::CallbackInfo& info) {
     }
     CheckNoAlias(env, y, "y", bias, "bias");
   }
-  std::string act = GetString(env, info[3], "activation");
-  train::Activation a;
-  if (act == "linear")
-    a = train::Activation::kLinear;
-  else if (act == "relu")
-    a = train::Activation::kRelu;
-  else if (act == "relu6")
-    a = train::Activation::kRelu6;
-  else if (act == "leakyrelu")
-    a = train::Activation::kLeakyRelu;
-  else
-    ThrowRangeError(env, "activation must be 'linear', 'relu', 'relu6' or 'leakyrelu', got '" + act + "'");
+  const Activation a = GetActivation(env, info[3], "activation");
   const float alpha = static_cast<float>(GetFiniteNumber(env, info[4], "alpha"));
   train::BiasActivation(y.data, static_cast<int64_t>(y.length) / channels, channels, has_bias ? bias.data : nullptr,
                         static_cast<int64_t>(bias.length), a, alpha);

@@ -139,6 +139,7 @@ void Conv2D(const ConvGeom& g, const float* x, const PackedB& w, float* y, int t
   const Kernels& kern = ActiveKernels();
   const int64_t M = g.batch * g.out_h * g.out_w, K = g.filter_h * g.filter_w * g.in_c, N = g.out_c;
   if (K != w.k() || N != w.n()) throw std::invalid_argument("packed weights do not match the convolution");
+  CheckEpilogueActivation(epi.act);
   if (M == 0 || N == 0) return;
   const bool pw = IsPointwise(g);
   // Pointwise: A is x itself, rows in blocks of kMC; otherwise im2col chunks of ChunkRows(K).

@@ -16,6 +16,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "common/activation.h"
+
 namespace tfjq {
 namespace train {
 
@@ -82,8 +84,8 @@ class PackedB {
 // (same operations, applied while the last K block's tile is stored instead of in a second
 // pass over the output). bias may be null.
 struct FusedBiasAct {
-  const float* bias = nullptr;  // N entries or null
-  int act = 0;                  // an Activation
+  const float* bias = nullptr;           // N entries or null
+  Activation act = Activation::kLinear;  // one IsFloatGemmActivation accepts
   float alpha = 0.0f;
 };
 void Conv2D(const ConvGeom& g, const float* x, const PackedB& w, float* y, int threads, const FusedBiasAct& epi = {});
@@ -93,7 +95,6 @@ void MatMul(int64_t M, const float* a, const PackedB& b, float* c, int threads, 
 // threads (here and above): pool participants, 0 = all (the runtime passes its session's).
 // Fused-conv epilogue, in place on y viewed as [rows, channels]:
 // y = act(y + bias[c]) (bias may be null; bias_len 1 broadcasts one value).
-enum class Activation : int { kLinear = 0, kRelu = 1, kRelu6 = 2, kLeakyRelu = 3 };
 void BiasActivation(float* y, int64_t rows, int64_t channels, const float* bias, int64_t bias_len, Activation act,
                     float alpha, int threads = 0);
 

@@ -46,7 +46,10 @@ void Gemm(const Kernels& kern, int64_t M, int64_t N, int64_t K, Mat A, Mat B, fl
 // A path with its own gemm_packed_b (kernels.h) runs that instead: the AVX-512 one reads A in
 // place for K ≤ 64, where its wider tile makes the packing the larger cost.
 void GemmPackedB(const Kernels& kern, int64_t M, int64_t N, int64_t K, Mat A, const float* b, int64_t panel_stride,
-                 float* C, int64_t rsc, const float* bias, int act, float alpha);
+                 float* C, int64_t rsc, const float* bias, Activation act, float alpha);
+
+// Throws std::invalid_argument unless IsFloatGemmActivation(act) (what the epilogue applies).
+void CheckEpilogueActivation(Activation act);
 
 // a * b, throwing std::invalid_argument naming `what` when it nears int64 overflow.
 int64_t Mul(int64_t a, int64_t b, const char* what);

@@ -3,6 +3,8 @@
 #pragma once
 #include <cstdint>
 
+#include "common/activation.h"
+
 namespace tfjq {
 namespace train {
 
@@ -18,7 +20,7 @@ struct Kernels {
   // Optional (null: the driver's loop over gemm_tile): GemmPackedB (driver.h) whole, with A
   // row-major (lda apart), for a path whose register tile differs from kMR × kNR.
   void (*gemm_packed_b)(int64_t M, int64_t N, int64_t K, const float* a, int64_t lda, const float* b,
-                        int64_t panel_stride, float* C, int64_t rsc, const float* bias, int act, float alpha);
+                        int64_t panel_stride, float* C, int64_t rsc, const float* bias, Activation act, float alpha);
 };
 
 const Kernels& RefKernels();

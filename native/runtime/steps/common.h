@@ -106,12 +106,14 @@ const T* WPtr(const WeightSpec* w) {
   return w ? reinterpret_cast<const T*>(w->bytes.data()) : nullptr;
 }
 
-inline int ActCode(const Spec& p, size_t i) { return static_cast<int>(p.Int(i, 0, 9, "activation")); }
+inline Activation ActCode(const Spec& p, size_t i) {
+  return static_cast<Activation>(p.Int(i, 0, kLastStepActivation, "activation"));
+}
 
 // Applies a float activation in place (relu/relu6 are usually folded into a clamp by the caller).
-inline void ApplyActF32(int act, float alpha, float* y, int64_t n, int threads) {
-  if (act == 0 || n == 0) return;
-  ops::ActivationF32(static_cast<ops::Act>(act), alpha, y, n, y, threads);
+inline void ApplyActF32(Activation act, float alpha, float* y, int64_t n, int threads) {
+  if (act == Activation::kLinear || n == 0) return;
+  ops::ActivationF32(act, alpha, y, n, y, threads);
 }
 
 // The 8-bit unary parameters every per-tensor requantizing op takes: ints[at..at+3] =

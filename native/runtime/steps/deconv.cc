@@ -90,8 +90,7 @@ class DeconvStep : public Step {
     }
     RunGemmF32(OpsGeom(geo_, c.Shape(y)), c.P<float>(dy), c.P<float>(y), c.threads);
     if (bf_)
-      train::BiasActivation(c.P<float>(y), c.Elements(y) / ci_, ci_, bf_, ci_, train::Activation::kLinear, 0.0f,
-                            c.threads);
+      train::BiasActivation(c.P<float>(y), c.Elements(y) / ci_, ci_, bf_, ci_, Activation::kLinear, 0.0f, c.threads);
   }
 
  private:

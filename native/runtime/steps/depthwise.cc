@@ -49,10 +49,10 @@ class DepthwiseStep : public Step {
       ops::DepthwiseConv2D(g, c.P<int8_t>(x), q_, c.P<int8_t>(y), c.threads);
     } else {
       const float inf = std::numeric_limits<float>::infinity();
-      const float lo = (act_ == 1 || act_ == 2) ? 0.0f : -inf;
-      const float hi = act_ == 2 ? 6.0f : inf;
+      const float lo = (act_ == Activation::kRelu || act_ == Activation::kRelu6) ? 0.0f : -inf;
+      const float hi = act_ == Activation::kRelu6 ? 6.0f : inf;
       ops::DepthwiseConv2DF32(g, mult_ch_, c.P<float>(x), wf_, bf_, lo, hi, c.P<float>(y), c.threads);
-      if (act_ > 2) ApplyActF32(act_, alpha_, c.P<float>(y), c.Elements(y), c.threads);
+      if (!IsBoundsActivation(act_)) ApplyActF32(act_, alpha_, c.P<float>(y), c.Elements(y), c.threads);
     }
   }
 
@@ -62,7 +62,7 @@ class DepthwiseStep : public Step {
   int32_t mult_ch_ = 1;
   int64_t out_c_ = 0;
   ops::DepthwiseQ q_;
-  int act_ = 0;
+  Activation act_ = Activation::kLinear;
   float alpha_ = 0.2f;
   const float* wf_ = nullptr;
   const float* bf_ = nullptr;

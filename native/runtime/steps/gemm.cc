@@ -161,10 +161,10 @@ class GemmStep : public Step {
       d.out.c = c.P<float>(y);
       d.out.ldc = n_;
       gemm::DynamicGemmInt4(d);
-      if (act_ > 2) ApplyActF32(act_, alpha_, c.P<float>(y), m * n_, c.threads);
+      if (!IsBoundsActivation(act_)) ApplyActF32(act_, alpha_, c.P<float>(y), m * n_, c.threads);
     } else {
       gemm::DynamicGemm(DynamicArgs(c, m, a));
-      if (act_ > 2) ApplyActF32(act_, alpha_, c.P<float>(y), m * n_, c.threads);
+      if (!IsBoundsActivation(act_)) ApplyActF32(act_, alpha_, c.P<float>(y), m * n_, c.threads);
     }
   }
 
@@ -221,7 +221,7 @@ class GemmStep : public Step {
     quant::Quantize(xf, quant::PerTensor(in_elems), &q.scale, &q.zero_point, 0, 255, qx, c.threads);
     Im2Col<uint8_t>(g, qx, static_cast<uint8_t>(q.zero_point), a, k_, c.threads);
     gemm::DynamicGemmPerTensorU8(DynamicArgs(c, m, nullptr), a, k_, q.scale, q.zero_point);
-    if (act_ > 2) ApplyActF32(act_, alpha_, c.P<float>(outputs[0]), m * n_, c.threads);
+    if (!IsBoundsActivation(act_)) ApplyActF32(act_, alpha_, c.P<float>(outputs[0]), m * n_, c.threads);
   }
 
   // The float input side shared by DynamicGemmArgs and DynamicInt4Args.
@@ -234,9 +234,8 @@ class GemmStep : public Step {
     d.b = b;
     d.threads = threads;
   }
-  gemm::Activation ClampAct() const {
-    return act_ == 1 ? gemm::Activation::kRelu : act_ == 2 ? gemm::Activation::kRelu6 : gemm::Activation::kNone;
-  }
+  // The part of act_ the GEMM epilogue applies (ApplyActF32 the rest afterwards).
+  Activation ClampAct() const { return IsBoundsActivation(act_) ? act_ : Activation::kLinear; }
 
   // conv_dyn4 / matmul_dyn4: ints [.., per_row, act, group_size], weights [w, scales, zero points|-1, bias|-1].
   void ParseInt4(const Spec& p, int x, int y, size_t at, const WeightSpec& w) {
@@ -280,7 +279,7 @@ class GemmStep : public Step {
   const float* mult_ = nullptr;
   bool mult_per_channel_ = false;
   bool per_row_ = false, ws_per_channel_ = true;
-  int act_ = 0;
+  Activation act_ = Activation::kLinear;
   float alpha_ = 0.2f;
   const float* w_scales_ = nullptr;
   const float* bias_f32_ = nullptr;
@@ -288,19 +287,6 @@ class GemmStep : public Step {
   gemm::PackedInt4 packed4_;
   int weight_index_ = -1, scales_index_ = -1, zp_index_ = -1;
 };
-
-train::Activation TrainAct(int act) {
-  switch (act) {
-    case 1:
-      return train::Activation::kRelu;
-    case 2:
-      return train::Activation::kRelu6;
-    case 3:
-      return train::Activation::kLeakyRelu;
-    default:
-      return train::Activation::kLinear;
-  }
-}
 
 class FloatGemmStep : public Step {
  public:
@@ -347,10 +333,10 @@ class FloatGemmStep : public Step {
     float* out = c.P<float>(y);
     // Bias and the activations BiasActivation knows are applied as the GEMM stores its tiles
     // (the same operations, no second pass over the output); others afterwards.
-    const bool simple = act_ <= 3;
+    const bool simple = IsFloatGemmActivation(act_);
     train::FusedBiasAct epi;
     epi.bias = bias_;
-    epi.act = simple ? static_cast<int>(TrainAct(act_)) : 0;
+    epi.act = simple ? act_ : Activation::kLinear;
     epi.alpha = alpha_;
     if (conv_) {
       const Dims xs = c.Shape(x), ys = c.Shape(y);
@@ -381,7 +367,7 @@ class FloatGemmStep : public Step {
   bool conv_;
   Geo geo_{};
   int64_t k_ = 0, n_ = 0;
-  int act_ = 0;
+  Activation act_ = Activation::kLinear;
   float alpha_ = 0.2f;
   train::PackedB packed_;
   int weight_index_ = -1;
