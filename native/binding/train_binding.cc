@@ -15,13 +15,13 @@ namespace {
 
 constexpr int64_t kMaxDim = (int64_t{1} << 31) - 1;
 
-train::ConvGeom GetGeom(Napi::Env env, const Napi::Value& v) {
+ConvGeom GetGeom(Napi::Env env, const Napi::Value& v) {
   if (!v.IsObject() || v.IsArray()) ThrowTypeError(env, "geom must be an object");
   auto f = [&](const char* key, int64_t lo) {
     std::string name = std::string("geom.") + key;
     return GetInt(env, GetField(env, v, "geom", key), name.c_str(), lo, kMaxDim);
   };
-  train::ConvGeom g;
+  ConvGeom g;
   g.batch = f("batch", 0);
   g.in_h = f("inHeight", 0);
   g.in_w = f("inWidth", 0);
@@ -29,12 +29,12 @@ train::ConvGeom GetGeom(Napi::Env env, const Napi::Value& v) {
   g.out_h = f("outHeight", 0);
   g.out_w = f("outWidth", 0);
   g.out_c = f("outChannels", 0);
-  g.filter_h = f("filterHeight", 1);
-  g.filter_w = f("filterWidth", 1);
+  g.k_h = f("filterHeight", 1);
+  g.k_w = f("filterWidth", 1);
   g.stride_h = f("strideHeight", 1);
   g.stride_w = f("strideWidth", 1);
-  g.dil_h = f("dilationHeight", 1);
-  g.dil_w = f("dilationWidth", 1);
+  g.dilation_h = f("dilationHeight", 1);
+  g.dilation_w = f("dilationWidth", 1);
   g.pad_top = f("padTop", 0);
   g.pad_left = f("padLeft", 0);
   return g;
@@ -42,7 +42,7 @@ train::ConvGeom GetGeom(Napi::Env env, const Napi::Value& v) {
 
 enum class Kind { kConv, kDepthwise, kPool };
 
-void Validate(Napi::Env env, const train::ConvGeom& g, Kind kind) {
+void Validate(Napi::Env env, const ConvGeom& g, Kind kind) {
   try {
     if (kind == Kind::kPool)
       train::ValidatePoolGeom(g);
@@ -65,7 +65,7 @@ Napi::Value Run3(const Napi::CallbackInfo& info, Kind kind, const char* na, cons
   Napi::Env env = info.Env();
   if (info.Length() != 4)
     ThrowTypeError(env, "expected 4 arguments (geom, " + std::string(na) + ", " + nb + ", " + nout + ")");
-  train::ConvGeom g = GetGeom(env, info[0]);
+  ConvGeom g = GetGeom(env, info[0]);
   Validate(env, g, kind);
   auto a = GetArrayOfLength<float>(env, info[1], na, static_cast<size_t>(size_a(g)));
   auto b = GetArrayOfLength<float>(env, info[2], nb, static_cast<size_t>(size_b(g)));
@@ -82,20 +82,19 @@ Napi::Value Run3(const Napi::CallbackInfo& info, Kind kind, const char* na, cons
   return env.Undefined();
 }
 
-int64_t In(const train::ConvGeom& g) { return train::InputSize(g); }
-int64_t Out(const train::ConvGeom& g) { return train::OutputSize(g); }
-int64_t Filt(const train::ConvGeom& g) { return train::FilterSize(g, false); }
-int64_t DwFilt(const train::ConvGeom& g) { return train::FilterSize(g, true); }
+int64_t In(const ConvGeom& g) { return train::InputSize(g); }
+int64_t Out(const ConvGeom& g) { return train::OutputSize(g); }
+int64_t Filt(const ConvGeom& g) { return train::FilterSize(g, false); }
+int64_t DwFilt(const ConvGeom& g) { return train::FilterSize(g, true); }
 
 Napi::Value Conv2DJs(const Napi::CallbackInfo& info) {
   return Run3(info, Kind::kConv, "x", "filter", "y", In, Filt, Out,
-              [](const train::ConvGeom& g, const float* x, const float* w, float* y) { train::Conv2D(g, x, w, y); });
+              [](const ConvGeom& g, const float* x, const float* w, float* y) { train::Conv2D(g, x, w, y); });
 }
 Napi::Value Conv2DBackpropInputJs(const Napi::CallbackInfo& info) {
-  return Run3(info, Kind::kConv, "dy", "filter", "dx", Out, Filt, In,
-              [](const train::ConvGeom& g, const float* dy, const float* w, float* dx) {
-                train::Conv2DBackpropInput(g, dy, w, dx);
-              });
+  return Run3(
+      info, Kind::kConv, "dy", "filter", "dx", Out, Filt, In,
+      [](const ConvGeom& g, const float* dy, const float* w, float* dx) { train::Conv2DBackpropInput(g, dy, w, dx); });
 }
 Napi::Value Conv2DBackpropFilterJs(const Napi::CallbackInfo& info) {
   return Run3(info, Kind::kConv, "x", "dy", "dw", In, Out, Filt, train::Conv2DBackpropFilter);
@@ -115,7 +114,7 @@ Napi::Value MaxPoolGradJs(const Napi::CallbackInfo& info) {
 Napi::Value AvgPoolGradJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() != 3) ThrowTypeError(env, "expected 3 arguments (geom, dy, dx)");
-  train::ConvGeom g = GetGeom(env, info[0]);
+  ConvGeom g = GetGeom(env, info[0]);
   Validate(env, g, Kind::kPool);
   auto dy = GetArrayOfLength<float>(env, info[1], "dy", static_cast<size_t>(Out(g)));
   auto dx = GetArrayOfLength<float>(env, info[2], "dx", static_cast<size_t>(In(g)));

@@ -39,17 +39,19 @@ void CheckBasics(const ConvGeom& g) {
   CheckPositive(g.stride_w, "strideWidth");
   CheckPositive(g.dilation_h, "dilationHeight");
   CheckPositive(g.dilation_w, "dilationWidth");
+  const int64_t fields[] = {g.batch,    g.in_h,       g.in_w,       g.in_c,    g.k_h,        g.k_w,      g.stride_h,
+                            g.stride_w, g.dilation_h, g.dilation_w, g.pad_top, g.pad_bottom, g.pad_left, g.pad_right};
+  for (int64_t v : fields)
+    if (v > kMaxDim) Fail("geometry values must be at most 2^31 - 1, got " + std::to_string(v));
   if (int64_t(g.batch) * g.in_h * g.in_w * g.in_c > (int64_t(1) << 40)) Fail("input is too large");
 }
-
-int64_t EffK(int32_t k, int32_t d) { return int64_t(k - 1) * d + 1; }
 
 }  // namespace
 
 void CheckConvGeom(ConvGeom* g) {
   CheckBasics(*g);
   if (g->pad_top < 0 || g->pad_bottom < 0 || g->pad_left < 0 || g->pad_right < 0) Fail("pads must be >= 0");
-  const int64_t ekh = EffK(g->k_h, g->dilation_h), ekw = EffK(g->k_w, g->dilation_w);
+  const int64_t ekh = EffectiveFilterSize(g->k_h, g->dilation_h), ekw = EffectiveFilterSize(g->k_w, g->dilation_w);
   const int64_t ph = int64_t(g->in_h) + g->pad_top + g->pad_bottom - ekh;
   const int64_t pw = int64_t(g->in_w) + g->pad_left + g->pad_right - ekw;
   if (ph < 0 || pw < 0) {
@@ -58,8 +60,8 @@ void CheckConvGeom(ConvGeom* g) {
          std::to_string(int64_t(g->in_h) + g->pad_top + g->pad_bottom) + "x" +
          std::to_string(int64_t(g->in_w) + g->pad_left + g->pad_right) + ")");
   }
-  g->out_h = static_cast<int32_t>(ph / g->stride_h + 1);
-  g->out_w = static_cast<int32_t>(pw / g->stride_w + 1);
+  g->out_h = ConvOutSize(g->in_h, g->k_h, g->stride_h, g->dilation_h, g->pad_top, g->pad_bottom);
+  g->out_w = ConvOutSize(g->in_w, g->k_w, g->stride_w, g->dilation_w, g->pad_left, g->pad_right);
   const double limit = static_cast<double>(int64_t(1) << 40);
   if (static_cast<double>(g->batch) * g->out_h * g->out_w * g->in_c > limit) Fail("output is too large");
   if (static_cast<double>(g->k_h) * g->k_w * g->in_c > limit) Fail("filter is too large");
@@ -70,7 +72,7 @@ void CheckConvGeom(ConvGeom* g) {
 
 void MakeConvGeom(ConvGeom* g, Padding padding) {
   CheckBasics(*g);
-  const int64_t ekh = EffK(g->k_h, g->dilation_h), ekw = EffK(g->k_w, g->dilation_w);
+  const int64_t ekh = EffectiveFilterSize(g->k_h, g->dilation_h), ekw = EffectiveFilterSize(g->k_w, g->dilation_w);
   if (padding == Padding::kExplicit) return CheckConvGeom(g);
   if (padding == Padding::kValid) {
     g->pad_top = g->pad_bottom = g->pad_left = g->pad_right = 0;

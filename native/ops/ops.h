@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "common/activation.h"
+#include "common/conv_geom.h"
 
 namespace tfjq {
 namespace ops {
@@ -35,16 +36,10 @@ int64_t ShapeSize(const Shape& s);
 
 enum class Padding : int { kValid = 0, kSame = 1, kExplicit = 2 };
 
-// NHWC convolution / pooling geometry with the padding resolved. For pooling k_h/k_w are the
+// ConvGeom (common/conv_geom.h), NHWC with the padding resolved. For pooling k_h/k_w are the
 // window. For Conv2DTranspose it is the geometry of the forward convolution whose input is
 // the transposed convolution's output (in_*) and whose output is its input (out_*).
-struct ConvGeom {
-  int32_t batch = 1, in_h = 1, in_w = 1, in_c = 1;
-  int32_t k_h = 1, k_w = 1;
-  int32_t stride_h = 1, stride_w = 1, dilation_h = 1, dilation_w = 1;
-  int32_t pad_top = 0, pad_bottom = 0, pad_left = 0, pad_right = 0;
-  int32_t out_h = 0, out_w = 0;  // filled by MakeConvGeom / CheckConvGeom
-};
+using ::tfjq::ConvGeom;
 
 // TF padding (§11.1): VALID: out = ceil((in − eff_k + 1) / stride), no padding;
 // SAME: out = ceil(in / stride), total = max((out − 1)·stride + eff_k − in, 0),

@@ -29,31 +29,27 @@ void CheckCommon(const ConvGeom& g) {
   CheckDim(g.out_h, 0, "outHeight");
   CheckDim(g.out_w, 0, "outWidth");
   CheckDim(g.out_c, 0, "outChannels");
-  CheckDim(g.filter_h, 1, "filterHeight");
-  CheckDim(g.filter_w, 1, "filterWidth");
+  CheckDim(g.k_h, 1, "filterHeight");
+  CheckDim(g.k_w, 1, "filterWidth");
   CheckDim(g.stride_h, 1, "strideHeight");
   CheckDim(g.stride_w, 1, "strideWidth");
-  CheckDim(g.dil_h, 1, "dilationHeight");
-  CheckDim(g.dil_w, 1, "dilationWidth");
+  CheckDim(g.dilation_h, 1, "dilationHeight");
+  CheckDim(g.dilation_w, 1, "dilationWidth");
   CheckDim(g.pad_top, 0, "padTop");
   CheckDim(g.pad_left, 0, "padLeft");
-  Mul(g.filter_h, g.dil_h, "effective filter height");
-  Mul(g.filter_w, g.dil_w, "effective filter width");
+  Mul(g.k_h, g.dilation_h, "effective filter height");
+  Mul(g.k_w, g.dilation_w, "effective filter width");
   Mul(Mul(Mul(g.batch, g.in_h, "input size"), g.in_w, "input size"), g.in_c, "input size");
   Mul(Mul(Mul(g.batch, g.out_h, "output size"), g.out_w, "output size"), g.out_c, "output size");
-  Mul(Mul(Mul(g.filter_h, g.filter_w, "filter size"), g.in_c, "filter size"), std::max<int64_t>(g.out_c, 1),
-      "filter size");
+  Mul(Mul(Mul(g.k_h, g.k_w, "filter size"), g.in_c, "filter size"), std::max<int64_t>(g.out_c, 1), "filter size");
 }
 
-bool IsPointwise(const ConvGeom& g) {
-  return g.filter_h == 1 && g.filter_w == 1 && g.stride_h == 1 && g.stride_w == 1 && g.pad_top == 0 &&
-         g.pad_left == 0 && g.out_h == g.in_h && g.out_w == g.in_w;
-}
+bool IsPointwise(const ConvGeom& g) { return IsPointwiseWindow(g) && g.out_h == g.in_h && g.out_w == g.in_w; }
 
 // im2col rows [m0, m0 + mc) (m = (b * out_h + oh) * out_w + ow), K = fh * fw * in_c each.
 void Im2Col(const ConvGeom& g, const float* x, int64_t m0, int64_t mc, float* col) {
-  const int64_t K = g.filter_h * g.filter_w * g.in_c;
-  const int64_t row = g.filter_w * g.in_c;
+  const int64_t K = g.k_h * g.k_w * g.in_c;
+  const int64_t row = g.k_w * g.in_c;
   for (int64_t i = 0; i < mc; i++) {
     const int64_t m = m0 + i;
     const int64_t ow = m % g.out_w;
@@ -61,16 +57,16 @@ void Im2Col(const ConvGeom& g, const float* x, int64_t m0, int64_t mc, float* co
     const int64_t oh = t % g.out_h;
     const int64_t b = t / g.out_h;
     float* dst = col + i * K;
-    for (int64_t fh = 0; fh < g.filter_h; fh++) {
-      const int64_t ih = oh * g.stride_h - g.pad_top + fh * g.dil_h;
+    for (int64_t fh = 0; fh < g.k_h; fh++) {
+      const int64_t ih = oh * g.stride_h - g.pad_top + fh * g.dilation_h;
       float* d = dst + fh * row;
       if (ih < 0 || ih >= g.in_h) {
         std::memset(d, 0, sizeof(float) * row);
         continue;
       }
       const float* xrow = x + (b * g.in_h + ih) * g.in_w * g.in_c;
-      for (int64_t fw = 0; fw < g.filter_w; fw++) {
-        const int64_t iw = ow * g.stride_w - g.pad_left + fw * g.dil_w;
+      for (int64_t fw = 0; fw < g.k_w; fw++) {
+        const int64_t iw = ow * g.stride_w - g.pad_left + fw * g.dilation_w;
         if (iw < 0 || iw >= g.in_w)
           std::memset(d + fw * g.in_c, 0, sizeof(float) * g.in_c);
         else
@@ -91,7 +87,7 @@ int64_t ChunkRows(int64_t K) {
 int64_t InputSize(const ConvGeom& g) { return g.batch * g.in_h * g.in_w * g.in_c; }
 int64_t OutputSize(const ConvGeom& g) { return g.batch * g.out_h * g.out_w * g.out_c; }
 int64_t FilterSize(const ConvGeom& g, bool depthwise) {
-  return g.filter_h * g.filter_w * (depthwise ? g.out_c : g.in_c * g.out_c);
+  return g.k_h * g.k_w * (depthwise ? g.out_c : g.in_c * g.out_c);
 }
 
 void ValidateConvGeom(const ConvGeom& g, bool depthwise) {
@@ -115,7 +111,7 @@ void ValidatePoolGeom(const ConvGeom& g) {
 void Conv2D(const ConvGeom& g, const float* x, const float* w, float* y, int threads) {
   ValidateConvGeom(g, false);
   const Kernels& kern = ActiveKernels();
-  const int64_t M = g.batch * g.out_h * g.out_w, K = g.filter_h * g.filter_w * g.in_c, N = g.out_c;
+  const int64_t M = g.batch * g.out_h * g.out_w, K = g.k_h * g.k_w * g.in_c, N = g.out_c;
   if (M == 0 || N == 0) return;
   const bool pw = IsPointwise(g);
   const int64_t R = ChunkRows(K);
@@ -137,7 +133,7 @@ void Conv2D(const ConvGeom& g, const float* x, const float* w, float* y, int thr
 void Conv2D(const ConvGeom& g, const float* x, const PackedB& w, float* y, int threads, const FusedBiasAct& epi) {
   ValidateConvGeom(g, false);
   const Kernels& kern = ActiveKernels();
-  const int64_t M = g.batch * g.out_h * g.out_w, K = g.filter_h * g.filter_w * g.in_c, N = g.out_c;
+  const int64_t M = g.batch * g.out_h * g.out_w, K = g.k_h * g.k_w * g.in_c, N = g.out_c;
   if (K != w.k() || N != w.n()) throw std::invalid_argument("packed weights do not match the convolution");
   CheckEpilogueActivation(epi.act);
   if (M == 0 || N == 0) return;
@@ -158,7 +154,7 @@ void Conv2D(const ConvGeom& g, const float* x, const PackedB& w, float* y, int t
 void Conv2DBackpropFilter(const ConvGeom& g, const float* x, const float* dy, float* dw) {
   ValidateConvGeom(g, false);
   const Kernels& kern = ActiveKernels();
-  const int64_t M = g.batch * g.out_h * g.out_w, K = g.filter_h * g.filter_w * g.in_c, N = g.out_c;
+  const int64_t M = g.batch * g.out_h * g.out_w, K = g.k_h * g.k_w * g.in_c, N = g.out_c;
   const int64_t KN = K * N;
   if (KN == 0) return;
   if (M == 0) {
@@ -212,7 +208,7 @@ void Conv2DBackpropFilter(const ConvGeom& g, const float* x, const float* dy, fl
 void Conv2DBackpropInput(const ConvGeom& g, const float* dy, const float* w, float* dx, int threads) {
   ValidateConvGeom(g, false);
   const Kernels& kern = ActiveKernels();
-  const int64_t K = g.filter_h * g.filter_w * g.in_c, N = g.out_c;
+  const int64_t K = g.k_h * g.k_w * g.in_c, N = g.out_c;
   const int64_t per_image_in = g.in_h * g.in_w * g.in_c;
   const int64_t P = g.out_h * g.out_w;  // output pixels per image
   if (InputSize(g) == 0) return;
@@ -229,7 +225,7 @@ void Conv2DBackpropInput(const ConvGeom& g, const float* dy, const float* w, flo
     return;
   }
   const int64_t R = ChunkRows(K);
-  const int64_t row = g.filter_w * g.in_c;
+  const int64_t row = g.k_w * g.in_c;
   ParallelFor(g.batch, 1, threads, [&](int64_t bb, int64_t be) {
     for (int64_t b = bb; b < be; b++) {
       float* dxi = dx + b * per_image_in;
@@ -243,13 +239,13 @@ void Conv2DBackpropInput(const ConvGeom& g, const float* dy, const float* w, flo
         for (int64_t i = 0; i < mc; i++) {
           const int64_t oh = (p0 + i) / g.out_w, ow = (p0 + i) % g.out_w;
           const float* src = dcol + i * K;
-          for (int64_t fh = 0; fh < g.filter_h; fh++) {
-            const int64_t ih = oh * g.stride_h - g.pad_top + fh * g.dil_h;
+          for (int64_t fh = 0; fh < g.k_h; fh++) {
+            const int64_t ih = oh * g.stride_h - g.pad_top + fh * g.dilation_h;
             if (ih < 0 || ih >= g.in_h) continue;
             float* drow = dxi + ih * g.in_w * g.in_c;
             const float* s = src + fh * row;
-            for (int64_t fw = 0; fw < g.filter_w; fw++) {
-              const int64_t iw = ow * g.stride_w - g.pad_left + fw * g.dil_w;
+            for (int64_t fw = 0; fw < g.k_w; fw++) {
+              const int64_t iw = ow * g.stride_w - g.pad_left + fw * g.dilation_w;
               if (iw < 0 || iw >= g.in_w) continue;
               float* d = drow + iw * g.in_c;
               const float* sv = s + fw * g.in_c;

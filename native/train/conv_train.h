@@ -17,18 +17,12 @@
 #include <vector>
 
 #include "common/activation.h"
+#include "common/conv_geom.h"
 
 namespace tfjq {
 namespace train {
 
-struct ConvGeom {
-  int64_t batch = 0, in_h = 0, in_w = 0, in_c = 0;
-  int64_t out_h = 0, out_w = 0, out_c = 0;  // depthwise: out_c = in_c * multiplier
-  int64_t filter_h = 1, filter_w = 1;
-  int64_t stride_h = 1, stride_w = 1;
-  int64_t dil_h = 1, dil_w = 1;
-  int64_t pad_top = 0, pad_left = 0;
-};
+// ConvGeom: common/conv_geom.h (out_h / out_w given, pad_bottom / pad_right unused).
 
 // Throws std::invalid_argument naming the offending field.
 void ValidateConvGeom(const ConvGeom& g, bool depthwise);
@@ -51,7 +45,7 @@ void DepthwiseConv2DBackpropFilter(const ConvGeom& g, const float* x, const floa
 // MaxPoolGrad routes each dy to the first strict maximum of its window in row-major
 // order (tfjs-backend-cpu's choice; a window without a value > -inf routes nowhere).
 void MaxPoolGrad(const ConvGeom& g, const float* x, const float* dy, float* dx);
-// AvgPoolGrad spreads dy / (filter_h * filter_w) over the window's in-bounds pixels
+// AvgPoolGrad spreads dy / (k_h * k_w) over the window's in-bounds pixels
 // (tfjs's divisor, padding included).
 void AvgPoolGrad(const ConvGeom& g, const float* dy, float* dx);
 void ValidatePoolGeom(const ConvGeom& g);

@@ -44,14 +44,14 @@ class DeconvStep : public Step {
     co_ = ds[3];
     ci_ = ys[3];
     CheckConvShapes(p, geo_, y, dy, co_);  // the forward convolution maps y → dy
-    const int64_t wl = int64_t{geo_.kh} * geo_.kw * ci_ * co_;
+    const int64_t wl = geo_.k_h * geo_.k_w * ci_ * co_;
     if (q8_) {
       p.Type(dy, DType::kI8, "dy");
       p.Type(y, DType::kI8, "output");
       q_.dy_channels = static_cast<int32_t>(co_);
       q_.dy_zero_point = static_cast<int32_t>(p.Int(10, -128, 127, "dy zero point"));
       ReadConvQ(p, y, 11, wl, ci_, q_);
-      nk_ = int64_t{geo_.kh} * geo_.kw * ci_;
+      nk_ = geo_.k_h * geo_.k_w * ci_;
       // The GEMM takes K = CO ≤ 65536 (wrap-around sums for any K only in the scalar loop).
       gemm_ = co_ <= gemm::kMaxK && nk_ < gemm::kMaxDim;
       if (gemm_) {
@@ -67,7 +67,7 @@ class DeconvStep : public Step {
       bf_ = WPtr<float>(p.W(1, DType::kF32, ci_, true, "bias"));
       // The same GEMM-and-scatter as int8, on weights packed once: B[co][(ky, kx, ci)] =
       // filter[(ky, kx, ci)·CO + co], the filter transposed.
-      nk_ = int64_t{geo_.kh} * geo_.kw * ci_;
+      nk_ = geo_.k_h * geo_.k_w * ci_;
       std::vector<float> bt(static_cast<size_t>(co_ * nk_));
       for (int64_t n = 0; n < nk_; n++)
         for (int64_t k = 0; k < co_; k++) bt[static_cast<size_t>(k * nk_ + n)] = wf_[n * co_ + k];
@@ -83,7 +83,7 @@ class DeconvStep : public Step {
   void Run(RunContext& c) const override {
     const int dy = inputs[0], y = outputs[0];
     if (q8_) {
-      const ops::ConvGeom g = OpsGeom(geo_, c.Shape(y));
+      const ConvGeom g = OpsGeom(geo_, c.Shape(y));
       if (gemm_) return RunGemm(g, c.P<int8_t>(dy), c.P<int8_t>(y), c.threads);
       ops::Conv2DTranspose(g, c.P<int8_t>(dy), q_, c.P<int8_t>(y), c.threads);
       return;
@@ -97,7 +97,7 @@ class DeconvStep : public Step {
   // g: the forward geometry (in = the output y, out = dy). Per image, the output rows go in
   // bands whose accumulators fit the scratch budget; each band multiplies the dy rows that
   // reach it (in chunks of pixels that fit the budget) and scatters their columns into it.
-  void RunGemm(const ops::ConvGeom& g, const int8_t* dy, int8_t* y, int threads) const {
+  void RunGemm(const ConvGeom& g, const int8_t* dy, int8_t* y, int threads) const {
     const int64_t CI = ci_, CO = co_, NK = nk_;
     const int64_t HY = g.in_h, WY = g.in_w, HD = g.out_h, WD = g.out_w;
     const int64_t row_acc = WY * CI;  // accumulators of one output row
@@ -105,7 +105,7 @@ class DeconvStep : public Step {
     const int64_t chunk_px = std::max<int64_t>(1, kScratchBytes / 4 / NK);
     std::unique_ptr<int32_t[]> acc(new int32_t[static_cast<size_t>(band_rows * row_acc)]);
     std::unique_ptr<int32_t[]> cols(new int32_t[static_cast<size_t>(std::min(chunk_px, HD * WD) * NK)]);
-    const int64_t reach = int64_t{geo_.kh - 1} * geo_.dh;  // rows a dy row reaches below oy·sh − pt
+    const int64_t reach = (geo_.k_h - 1) * geo_.dilation_h;  // rows a dy row reaches below oy·sh − pt
 
     gemm::GemmArgs ga;
     ga.a_signed = true;
@@ -148,7 +148,7 @@ class DeconvStep : public Step {
   // float32: y = 0, then per image and chunk of dy pixels, the columns (dy · B, the packed
   // float GEMM, threaded over rows) scattered into y. Chunks ascend and ScatterColumns adds
   // in dy-pixel order, as the training kernel's col2im does: the same sums, on threads.
-  void RunGemmF32(const ops::ConvGeom& g, const float* dy, float* y, int threads) const {
+  void RunGemmF32(const ConvGeom& g, const float* dy, float* y, int threads) const {
     const int64_t CI = ci_, CO = co_, NK = nk_;
     const int64_t HY = g.in_h, WY = g.in_w, HD = g.out_h, WD = g.out_w;
     const int64_t chunk_px = std::max<int64_t>(1, (int64_t{1} << 20) / 4 / NK);
@@ -173,7 +173,7 @@ class DeconvStep : public Step {
   // accumulator the additions come in dy-pixel order (ky descending, so dy rows ascend):
   // float sums then equal the training kernel's col2im; int32 ones wrap as the reference does.
   template <typename T>
-  void ScatterColumns(const ops::ConvGeom& g, const T* cols, int64_t p0, int64_t p1, int64_t a, int64_t b, T* acc_band,
+  void ScatterColumns(const ConvGeom& g, const T* cols, int64_t p0, int64_t p1, int64_t a, int64_t b, T* acc_band,
                       int threads) const {
     // int32 accumulators add as uint32: wrap-around, not undefined overflow.
     using A = typename std::conditional<std::is_same<T, int32_t>::value, uint32_t, T>::type;
@@ -205,7 +205,7 @@ class DeconvStep : public Step {
   }
 
   bool q8_;
-  Geo geo_{};
+  ConvGeom geo_{};
   int64_t ci_ = 1, co_ = 1, nk_ = 0;
   ops::ConvTransposeQ q_;
   bool gemm_ = false;

@@ -43,7 +43,7 @@ class GemmStep : public Step {
     if (xs.empty() || ys.empty()) Bad("input and output must have rank >= 1");
     if (conv_) {
       if (xs.size() != 4) Bad("conv input must be NHWC");
-      k_ = int64_t{geo_.kh} * geo_.kw * xs[3];
+      k_ = geo_.k_h * geo_.k_w * xs[3];
       n_ = ys.size() == 4 ? ys[3] : 0;
       CheckConvShapes(p, geo_, x, y, n_);
     } else {
@@ -90,7 +90,7 @@ class GemmStep : public Step {
         if (!(std::isfinite(w_scales_[i]) && w_scales_[i] > 0)) Bad("weight scales must be finite and > 0");
       bias_f32_ = WPtr<float>(p.W(2, DType::kF32, n_, true, "bias"));
     }
-    direct_ = !conv_ || geo_.Direct();
+    direct_ = !conv_ || IsPointwiseWindow(geo_);
     if (!direct_) {
       if (p.s.temps.size() != 1) Bad("a k×k convolution needs one temporary (im2col) buffer");
       const int t = p.s.temps[0];
@@ -123,7 +123,7 @@ class GemmStep : public Step {
     const int64_t m = c.Elements(y) / n_;
     const void* a = c.ptr[static_cast<size_t>(x)];
     if (!direct_) {
-      const ops::ConvGeom g = OpsGeom(geo_, c.Shape(x));
+      const ConvGeom g = OpsGeom(geo_, c.Shape(x));
       if (kind_ == kInt8) {
         Im2Col<int8_t>(g, c.P<int8_t>(x), static_cast<int8_t>(za_), c.P<int8_t>(temps[0]), k_, c.threads);
       } else if (kind_ == kDynamic && !per_row_ && QuantizeBeforeIm2Col(c, g, m)) {
@@ -188,7 +188,7 @@ class GemmStep : public Step {
   // for a stride-1 layer) and im2col copies bytes, padding with the zero point (the quantized
   // 0): the same bytes as quantizing the float32 matrix. The im2col buffer (m·k float32) holds
   // the byte matrix and the quantized input.
-  bool QuantizeBeforeIm2Col(const RunContext& c, const ops::ConvGeom& g, int64_t m) const {
+  bool QuantizeBeforeIm2Col(const RunContext& c, const ConvGeom& g, int64_t m) const {
     const int64_t in_elems = c.Elements(inputs[0]);
     const int64_t bytes_before_input = (m * k_ + 63) / 64 * 64;
     if (4 * c.Elements(temps[0]) < bytes_before_input + in_elems) return false;
@@ -210,7 +210,7 @@ class GemmStep : public Step {
     }
     return count == in;
   }
-  void RunQuantizedIm2Col(RunContext& c, const ops::ConvGeom& g, int64_t m) const {
+  void RunQuantizedIm2Col(RunContext& c, const ConvGeom& g, int64_t m) const {
     const float* xf = c.P<float>(inputs[0]);
     const int64_t in_elems = c.Elements(inputs[0]);
     float lo = 0.0f, hi = 0.0f;
@@ -272,7 +272,7 @@ class GemmStep : public Step {
 
   Kind kind_;
   bool conv_, direct_ = true;
-  Geo geo_{};
+  ConvGeom geo_{};
   int64_t k_ = 0, n_ = 0;
   int32_t za_ = 0, zo_ = 0, qmin_ = -128, qmax_ = 127;
   const int32_t* bias_i32_ = nullptr;
@@ -302,7 +302,7 @@ class FloatGemmStep : public Step {
       geo_ = ParseGeo(p, 0);
       at = 10;
       if (xs.size() != 4 || ys.size() != 4) Bad("conv input and output must be NHWC");
-      k_ = int64_t{geo_.kh} * geo_.kw * xs[3];
+      k_ = geo_.k_h * geo_.k_w * xs[3];
       n_ = ys[3];
       CheckConvShapes(p, geo_, x, y, n_);
     } else {
@@ -340,7 +340,7 @@ class FloatGemmStep : public Step {
     epi.alpha = alpha_;
     if (conv_) {
       const Dims xs = c.Shape(x), ys = c.Shape(y);
-      train::ConvGeom g;
+      ConvGeom g = geo_;  // the shapes were checked against it when the step was made
       g.batch = xs[0];
       g.in_h = xs[1];
       g.in_w = xs[2];
@@ -348,14 +348,6 @@ class FloatGemmStep : public Step {
       g.out_h = ys[1];
       g.out_w = ys[2];
       g.out_c = ys[3];
-      g.filter_h = geo_.kh;
-      g.filter_w = geo_.kw;
-      g.stride_h = geo_.sh;
-      g.stride_w = geo_.sw;
-      g.dil_h = geo_.dh;
-      g.dil_w = geo_.dw;
-      g.pad_top = geo_.pt;
-      g.pad_left = geo_.pl;
       train::Conv2D(g, c.P<float>(x), packed_, out, c.threads, epi);
     } else {
       train::MatMul(m, c.P<float>(x), packed_, out, c.threads, epi);
@@ -365,7 +357,7 @@ class FloatGemmStep : public Step {
 
  private:
   bool conv_;
-  Geo geo_{};
+  ConvGeom geo_{};
   int64_t k_ = 0, n_ = 0;
   Activation act_ = Activation::kLinear;
   float alpha_ = 0.2f;
@@ -386,12 +378,12 @@ class BatchMatMulStep : public Step {
     tb_ = p.Int(1, 0, 1, "transpose_b") == 1;
     for (int64_t batch : {1, 3}) Geometry(p.ses.Shape(a, batch), p.ses.Shape(b, batch), p.ses.Shape(y, batch));
   }
-  struct Geo {
+  struct BatchMatMulDims {
     int64_t ba, bb, m, n, k;
   };
-  Geo Geometry(const Dims& as, const Dims& bs, const Dims& ys) const {
+  BatchMatMulDims Geometry(const Dims& as, const Dims& bs, const Dims& ys) const {
     if (as.size() < 2 || bs.size() < 2 || ys.size() < 2) Bad("operands must have rank >= 2");
-    Geo g;
+    BatchMatMulDims g;
     g.m = ta_ ? as[as.size() - 1] : as[as.size() - 2];
     const int64_t ka = ta_ ? as[as.size() - 2] : as[as.size() - 1];
     g.k = tb_ ? bs[bs.size() - 1] : bs[bs.size() - 2];
@@ -406,7 +398,7 @@ class BatchMatMulStep : public Step {
   }
   void Run(RunContext& c) const override {
     const int a = inputs[0], b = inputs[1], y = outputs[0];
-    const Geo g = Geometry(c.Shape(a), c.Shape(b), c.Shape(y));
+    const BatchMatMulDims g = Geometry(c.Shape(a), c.Shape(b), c.Shape(y));
     train::BatchMatMul(g.ba, g.bb, g.m, g.n, g.k, ta_, tb_, c.P<float>(a), c.P<float>(b), c.P<float>(y), c.threads);
   }
 

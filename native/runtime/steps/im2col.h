@@ -110,7 +110,7 @@ inline void Im2ColRows(const T* x, const T* x_end, T* a, T pad, bool wide, int64
 // (output pixel, ky) is one copy of up to kw·C elements plus the padding fills — instead of
 // one copy per tap, which dominates for the small C of first layers (C = 1 or 3).
 template <typename T>
-inline void Im2Col(const ops::ConvGeom& g, const T* x, T pad, T* a, int64_t lda, int threads) {
+inline void Im2Col(const ConvGeom& g, const T* x, T pad, T* a, int64_t lda, int threads) {
   if (g.dilation_w != 1) {
     ops::Im2Col(g, x, pad, a, lda, threads);
     return;
