@@ -5,6 +5,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "common/im2col.h"
 #include "common/thread_pool.h"
 #include "ops/internal.h"
 #include "ops/ops.h"
@@ -93,42 +94,14 @@ void MakeConvGeom(ConvGeom* g, Padding padding) {
 
 // ---------------------------------------------------------------- im2col
 
-namespace {
-
-template <typename T>
-void Im2ColImpl(const ConvGeom& g, const T* x, T pad, T* a, int64_t lda, int threads) {
-  const int64_t C = g.in_c, rows = int64_t(g.batch) * g.out_h;
-  ParallelFor(rows, 1, threads, [&](int64_t rb, int64_t re) {
-    for (int64_t r = rb; r < re; r++) {
-      const int64_t n = r / g.out_h, oy = r % g.out_h;
-      for (int64_t ox = 0; ox < g.out_w; ox++) {
-        T* dst = a + (r * g.out_w + ox) * lda;
-        for (int64_t ky = 0; ky < g.k_h; ky++) {
-          const int64_t iy = oy * g.stride_h + ky * g.dilation_h - g.pad_top;
-          for (int64_t kx = 0; kx < g.k_w; kx++, dst += C) {
-            const int64_t ix = ox * g.stride_w + kx * g.dilation_w - g.pad_left;
-            if (iy < 0 || iy >= g.in_h || ix < 0 || ix >= g.in_w) {
-              std::fill(dst, dst + C, pad);
-            } else {
-              std::memcpy(dst, x + ((n * g.in_h + iy) * g.in_w + ix) * C, C * sizeof(T));
-            }
-          }
-        }
-      }
-    }
-  });
-}
-
-}  // namespace
-
 void Im2Col(const ConvGeom& g, const int8_t* x, int32_t pad_value, int8_t* a, int64_t lda, int threads) {
-  Im2ColImpl<int8_t>(g, x, static_cast<int8_t>(pad_value), a, lda, threads);
+  ::tfjq::Im2Col<int8_t>(g, x, static_cast<int8_t>(pad_value), a, lda, threads);
 }
 void Im2Col(const ConvGeom& g, const uint8_t* x, int32_t pad_value, uint8_t* a, int64_t lda, int threads) {
-  Im2ColImpl<uint8_t>(g, x, static_cast<uint8_t>(pad_value), a, lda, threads);
+  ::tfjq::Im2Col<uint8_t>(g, x, static_cast<uint8_t>(pad_value), a, lda, threads);
 }
 void Im2Col(const ConvGeom& g, const float* x, float pad_value, float* a, int64_t lda, int threads) {
-  Im2ColImpl<float>(g, x, pad_value, a, lda, threads);
+  ::tfjq::Im2Col<float>(g, x, pad_value, a, lda, threads);
 }
 
 // ---------------------------------------------------------------- depthwise

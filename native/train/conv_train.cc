@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "common/im2col.h"
 #include "common/thread_pool.h"
 #include "train/driver.h"
 #include "train/kernels.h"
@@ -45,36 +46,6 @@ void CheckCommon(const ConvGeom& g) {
 }
 
 bool IsPointwise(const ConvGeom& g) { return IsPointwiseWindow(g) && g.out_h == g.in_h && g.out_w == g.in_w; }
-
-// im2col rows [m0, m0 + mc) (m = (b * out_h + oh) * out_w + ow), K = fh * fw * in_c each.
-void Im2Col(const ConvGeom& g, const float* x, int64_t m0, int64_t mc, float* col) {
-  const int64_t K = g.k_h * g.k_w * g.in_c;
-  const int64_t row = g.k_w * g.in_c;
-  for (int64_t i = 0; i < mc; i++) {
-    const int64_t m = m0 + i;
-    const int64_t ow = m % g.out_w;
-    const int64_t t = m / g.out_w;
-    const int64_t oh = t % g.out_h;
-    const int64_t b = t / g.out_h;
-    float* dst = col + i * K;
-    for (int64_t fh = 0; fh < g.k_h; fh++) {
-      const int64_t ih = oh * g.stride_h - g.pad_top + fh * g.dilation_h;
-      float* d = dst + fh * row;
-      if (ih < 0 || ih >= g.in_h) {
-        std::memset(d, 0, sizeof(float) * row);
-        continue;
-      }
-      const float* xrow = x + (b * g.in_h + ih) * g.in_w * g.in_c;
-      for (int64_t fw = 0; fw < g.k_w; fw++) {
-        const int64_t iw = ow * g.stride_w - g.pad_left + fw * g.dilation_w;
-        if (iw < 0 || iw >= g.in_w)
-          std::memset(d + fw * g.in_c, 0, sizeof(float) * g.in_c);
-        else
-          std::memcpy(d + fw * g.in_c, xrow + iw * g.in_c, sizeof(float) * g.in_c);
-      }
-    }
-  }
-}
 
 // Rows per im2col chunk: about 64 KiB floats of columns, a multiple of kMR.
 int64_t ChunkRows(int64_t K) {
@@ -122,7 +93,7 @@ void Conv2D(const ConvGeom& g, const float* x, const float* w, float* y, int thr
       const float* a = x + m0 * K;
       if (!pw) {
         float* col = Scratch(2, static_cast<size_t>(mc * K));
-        Im2Col(g, x, m0, mc, col);
+        Im2ColPixels(g, x, 0.0f, col, K, m0, m0 + mc);
         a = col;
       }
       Gemm(kern, mc, N, K, Mat{a, K, 1}, Mat{w, N, 1}, y + m0 * N, N, 1, false);
@@ -143,7 +114,7 @@ void Conv2D(const ConvGeom& g, const float* x, const PackedB& w, float* y, int t
     const float* a = x + m0 * K;
     if (!pw) {
       float* col = Scratch(2, static_cast<size_t>(mc * K));
-      Im2Col(g, x, m0, mc, col);
+      Im2ColPixels(g, x, 0.0f, col, K, m0, m0 + mc);
       a = col;
     }
     GemmPackedB(kern, mc, nc, K, Mat{a, K, 1}, w.panel(n0 / kNR), K * kNR, y + m0 * N + n0, N,
@@ -187,7 +158,7 @@ void Conv2DBackpropFilter(const ConvGeom& g, const float* x, const float* dy, fl
         const float* a = x + m0 * K;
         if (!pw) {
           float* col = Scratch(2, static_cast<size_t>(mc * K));
-          Im2Col(g, x, m0, mc, col);
+          Im2ColPixels(g, x, 0.0f, col, K, m0, m0 + mc);
           a = col;
         }
         // P[k][n] (+)= sum_m col[m][k] * dy[m][n]

@@ -12,10 +12,10 @@
 #include <vector>
 
 #include "common/cpu.h"
+#include "common/im2col.h"
 #include "gemm/gemm.h"
 #include "gemm/gemm_int4.h"
 #include "quant/quantize.h"
-#include "runtime/steps/im2col.h"
 #include "train/conv_train.h"
 
 namespace tfjq {
