@@ -12,7 +12,7 @@
 #include "ops/ops.h"
 #include "runtime/steps.h"
 #include "sparse/sparse.h"
-#include "train/conv_train.h"
+#include "float/gemm.h"
 
 namespace tfjq {
 namespace runtime {
@@ -102,7 +102,7 @@ class SparseStep : public Step {
     // The dense float step's epilogue, unchanged.
     const bool simple = IsFloatGemmActivation(act_);
     if (bias_ || (simple && act_ != Activation::kLinear)) {
-      train::BiasActivation(out, m, n_, bias_, bias_ ? n_ : 0, simple ? act_ : Activation::kLinear, alpha_, c.threads);
+      f32::BiasActivation(out, m, n_, bias_, bias_ ? n_ : 0, simple ? act_ : Activation::kLinear, alpha_, c.threads);
     }
     if (!simple) ops::ActivationF32(act_, alpha_, out, m * n_, out, c.threads);
   }

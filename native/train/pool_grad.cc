@@ -6,13 +6,14 @@
 
 #include "common/thread_pool.h"
 #include "train/conv_train.h"
-#include "train/driver.h"
-#include "train/kernels.h"
+#include "float/gemm_driver.h"
+#include "float/gemm_kernels.h"
 
 namespace tfjq {
 namespace train {
 
-using namespace detail;  // the shared driver helpers of driver.h
+using namespace f32;          // the float kernels and the convolution checks
+using namespace f32::detail;  // the shared driver helpers of gemm_driver.h
 
 void MaxPoolGrad(const ConvGeom& g, const float* x, const float* dy, float* dx) {
   ValidatePoolGeom(g);

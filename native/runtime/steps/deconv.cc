@@ -22,7 +22,7 @@
 #include "common/thread_pool.h"
 #include "gemm/gemm.h"
 #include "quant/quantize.h"
-#include "train/conv_train.h"
+#include "float/gemm.h"
 
 namespace tfjq {
 namespace runtime {
@@ -71,7 +71,7 @@ class DeconvStep : public Step {
       std::vector<float> bt(static_cast<size_t>(co_ * nk_));
       for (int64_t n = 0; n < nk_; n++)
         for (int64_t k = 0; k < co_; k++) bt[static_cast<size_t>(k * nk_ + n)] = wf_[n * co_ + k];
-      packed_f_ = train::PackedB(bt.data(), co_, nk_);
+      packed_f_ = f32::PackedB(bt.data(), co_, nk_);
     }
   }
 
@@ -90,7 +90,7 @@ class DeconvStep : public Step {
     }
     RunGemmF32(OpsGeom(geo_, c.Shape(y)), c.P<float>(dy), c.P<float>(y), c.threads);
     if (bf_)
-      train::BiasActivation(c.P<float>(y), c.Elements(y) / ci_, ci_, bf_, ci_, Activation::kLinear, 0.0f, c.threads);
+      f32::BiasActivation(c.P<float>(y), c.Elements(y) / ci_, ci_, bf_, ci_, Activation::kLinear, 0.0f, c.threads);
   }
 
  private:
@@ -158,7 +158,7 @@ class DeconvStep : public Step {
       float* yi = y + n * HY * WY * CI;
       for (int64_t p0 = 0; p0 < HD * WD; p0 += chunk_px) {
         const int64_t p1 = std::min(HD * WD, p0 + chunk_px);
-        train::MatMul(p1 - p0, dy + (n * HD * WD + p0) * CO, packed_f_, cols.get(), threads);
+        f32::MatMul(p1 - p0, dy + (n * HD * WD + p0) * CO, packed_f_, cols.get(), threads);
         // Output rows the chunk's dy rows reach.
         const int64_t oy_a = p0 / WD, oy_b = (p1 - 1) / WD;
         const int64_t a = std::max<int64_t>(0, oy_a * g.stride_h - g.pad_top);
@@ -213,7 +213,7 @@ class DeconvStep : public Step {
   int weight_index_ = -1;
   const float* wf_ = nullptr;
   const float* bf_ = nullptr;
-  train::PackedB packed_f_;
+  f32::PackedB packed_f_;
 };
 
 }  // namespace

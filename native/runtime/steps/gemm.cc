@@ -1,5 +1,5 @@
 // GEMM steps: int8 (§12.2), dynamic with int8 and int4 weights (§12.4–12.5), float32
-// convolutions and matrix products (native/train kernels), batched float products.
+// convolutions and matrix products (native/float kernels), batched float products.
 #include "runtime/steps/common.h"
 #include "runtime/steps/factories.h"
 
@@ -16,7 +16,8 @@
 #include "gemm/gemm.h"
 #include "gemm/gemm_int4.h"
 #include "quant/quantize.h"
-#include "train/conv_train.h"
+#include "float/conv.h"
+#include "float/gemm.h"
 
 namespace tfjq {
 namespace runtime {
@@ -322,7 +323,7 @@ class FloatGemmStep : public Step {
     // Also at batch 1: on the packed panels a 1 × 1280 × 1000 dense layer took 0.42–0.48 ms
     // against 0.53–0.60 ms streaming the row-major weights (the former few-row kernel), and
     // 768 × 3072 0.42 against 0.95–1.02 ms.
-    packed_ = train::PackedB(w, k_, n_);
+    packed_ = f32::PackedB(w, k_, n_);
     weight_index_ = p.s.weights[0];
   }
   size_t OwnedBytes() const override { return packed_.byte_length(); }
@@ -334,7 +335,7 @@ class FloatGemmStep : public Step {
     // Bias and the activations BiasActivation knows are applied as the GEMM stores its tiles
     // (the same operations, no second pass over the output); others afterwards.
     const bool simple = IsFloatGemmActivation(act_);
-    train::FusedBiasAct epi;
+    f32::FusedBiasAct epi;
     epi.bias = bias_;
     epi.act = simple ? act_ : Activation::kLinear;
     epi.alpha = alpha_;
@@ -348,9 +349,9 @@ class FloatGemmStep : public Step {
       g.out_h = ys[1];
       g.out_w = ys[2];
       g.out_c = ys[3];
-      train::Conv2D(g, c.P<float>(x), packed_, out, c.threads, epi);
+      f32::Conv2D(g, c.P<float>(x), packed_, out, c.threads, epi);
     } else {
-      train::MatMul(m, c.P<float>(x), packed_, out, c.threads, epi);
+      f32::MatMul(m, c.P<float>(x), packed_, out, c.threads, epi);
     }
     if (!simple) ApplyActF32(act_, alpha_, out, m * n_, c.threads);
   }
@@ -361,7 +362,7 @@ class FloatGemmStep : public Step {
   int64_t k_ = 0, n_ = 0;
   Activation act_ = Activation::kLinear;
   float alpha_ = 0.2f;
-  train::PackedB packed_;
+  f32::PackedB packed_;
   int weight_index_ = -1;
   const float* bias_ = nullptr;
 };
@@ -399,7 +400,7 @@ class BatchMatMulStep : public Step {
   void Run(RunContext& c) const override {
     const int a = inputs[0], b = inputs[1], y = outputs[0];
     const BatchMatMulDims g = Geometry(c.Shape(a), c.Shape(b), c.Shape(y));
-    train::BatchMatMul(g.ba, g.bb, g.m, g.n, g.k, ta_, tb_, c.P<float>(a), c.P<float>(b), c.P<float>(y), c.threads);
+    f32::BatchMatMul(g.ba, g.bb, g.m, g.n, g.k, ta_, tb_, c.P<float>(a), c.P<float>(b), c.P<float>(y), c.threads);
   }
 
  private:

@@ -1,7 +1,7 @@
 // The float GEMM driver: blocking, packing and threading around the per-ISA microkernels of
-// kernels.h, for the training kernels and the runtime's float steps (PackedB, MatMul,
+// gemm_kernels.h, for the runtime's float steps and the training kernels (PackedB, MatMul,
 // BatchMatMul, BiasActivation).
-#include "train/driver.h"
+#include "float/gemm_driver.h"
 
 #include <algorithm>
 #include <cstring>
@@ -12,12 +12,12 @@
 
 #include "common/cpu.h"
 #include "common/thread_pool.h"
-#include "train/kernels.h"
+#include "float/gemm_kernels.h"
 
 namespace tfjq {
-namespace train {
+namespace f32 {
 
-using namespace detail;  // the shared driver helpers of driver.h
+using namespace detail;  // the shared driver helpers of gemm_driver.h
 
 // The float training family's table: ref and AVX2 (+FMA) microkernels, and AVX-512's own
 // packed-B GEMM (inference); the other x86 SIMD paths resolve to AVX2, arm64 to ref.
@@ -316,5 +316,5 @@ void BiasActivation(float* y, int64_t rows, int64_t channels, const float* bias,
   });
 }
 
-}  // namespace train
+}  // namespace f32
 }  // namespace tfjq

@@ -1,12 +1,13 @@
-// Internal: per-ISA microkernels behind conv_train.h. Each ISA file fills one table; the
-// drivers (conv_train.cc) block, pack and thread, then call these inner loops.
+// Internal: the per-ISA microkernels of the float GEMM (gemm_f32_ref.cc, gemm_f32_avx2.cc,
+// gemm_f32_avx512vnni.cc). Each ISA file fills one table; the drivers (gemm_driver.cc,
+// conv.cc, train/) block, pack and thread, then call these inner loops.
 #pragma once
 #include <cstdint>
 
 #include "common/activation.h"
 
 namespace tfjq {
-namespace train {
+namespace f32 {
 
 constexpr int kMR = 6;   // GEMM microtile rows
 constexpr int kNR = 16;  // GEMM microtile columns
@@ -31,5 +32,5 @@ const Kernels& Avx512Kernels();
 // The table for the active ISA.
 const Kernels& ActiveKernels();
 
-}  // namespace train
+}  // namespace f32
 }  // namespace tfjq

@@ -14,11 +14,11 @@
 #include <algorithm>
 
 #include "common/simd_x86.h"
-#include "train/driver.h"
-#include "train/kernels.h"
+#include "float/gemm_driver.h"
+#include "float/gemm_kernels.h"
 
 namespace tfjq {
-namespace train {
+namespace f32 {
 namespace {
 
 using detail::kKC;
@@ -168,5 +168,5 @@ const Kernels& Avx512Kernels() {
   return k;
 }
 
-}  // namespace train
+}  // namespace f32
 }  // namespace tfjq
