@@ -348,7 +348,7 @@ export interface TrainBinding {
     y: Float32Array,
     channels: number,
     bias: Float32Array | null,
-    activation: 'linear' | 'relu' | 'relu6' | 'leakyrelu',
+    activation: FloatGemmActivation,
     alpha: number,
   ): void;
 }
@@ -386,8 +386,26 @@ export interface OpsBounds {
   yMin: number;
   yMax: number;
 }
-export type OpsActivation =
-  'linear' | 'relu' | 'relu6' | 'leakyRelu' | 'elu' | 'sigmoid' | 'tanh' | 'hardSwish' | 'swish' | 'hardSigmoid';
+/**
+ * Activations by name, the one vocabulary of native/common/activation.h (runtime steps carry
+ * the same activations as codes: src/runtime/step-codes.ts). Each kernel takes a subset.
+ */
+export type NativeActivation =
+  | 'linear'
+  | 'relu'
+  | 'relu6'
+  | 'leakyRelu'
+  | 'elu'
+  | 'sigmoid'
+  | 'tanh'
+  | 'hardSwish'
+  | 'swish'
+  | 'hardSigmoid'
+  | 'clamp';
+/** The operator kernels' activations (every formula; clamp needs bounds, so it is the GEMMs'). */
+export type OpsActivation = Exclude<NativeActivation, 'clamp'>;
+/** What the float GEMM's epilogue applies. */
+export type FloatGemmActivation = 'linear' | 'relu' | 'relu6' | 'leakyRelu';
 export type OpsBinaryOp = 'add' | 'sub' | 'mul' | 'maximum' | 'minimum' | 'div' | 'squaredDifference';
 export interface OpsStridedSliceMasks {
   beginMask: number;

@@ -171,20 +171,20 @@ void CheckPositive(Napi::Env env, const std::vector<float>& v, const char* name)
   }
 }
 
-gemm::Activation ParseActivation(Napi::Env env, const Params& p, size_t code, size_t lo_i, size_t hi_i, float* lo,
-                                 float* hi) {
+Activation ParseActivation(Napi::Env env, const Params& p, size_t code, size_t lo_i, size_t hi_i, float* lo,
+                           float* hi) {
   switch (p.Int(code, 0, 3)) {
     case 0:
-      return gemm::Activation::kNone;
+      return Activation::kLinear;
     case 1:
-      return gemm::Activation::kRelu;
+      return Activation::kRelu;
     case 2:
-      return gemm::Activation::kRelu6;
+      return Activation::kRelu6;
     default:
       *lo = static_cast<float>(p.Finite(lo_i));
       *hi = static_cast<float>(p.Finite(hi_i));
       if (!(*lo <= *hi)) ThrowRangeError(env, "clampMin must be <= clampMax");
-      return gemm::Activation::kClamp;
+      return Activation::kClamp;
   }
 }
 

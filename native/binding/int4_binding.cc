@@ -135,16 +135,16 @@ gemm::Int4Output ParseOutput(Napi::Env env, const Napi::CallbackInfo& info, size
   }
   switch (GetInt(env, info[first + 1], "activation", 0, 3)) {
     case 1:
-      o.activation = gemm::Activation::kRelu;
+      o.activation = Activation::kRelu;
       break;
     case 2:
-      o.activation = gemm::Activation::kRelu6;
+      o.activation = Activation::kRelu6;
       break;
     case 3:
-      o.activation = gemm::Activation::kClamp;
+      o.activation = Activation::kClamp;
       break;
     default:
-      o.activation = gemm::Activation::kNone;
+      o.activation = Activation::kLinear;
       break;
   }
   o.clamp_min = static_cast<float>(GetFiniteNumber(env, info[first + 2], "clampMin"));

@@ -18,8 +18,8 @@ namespace tfjq {
 namespace binding {
 namespace ops_args {
 
-using ops::ConvGeom;
 using ops::Shape;
+using ::tfjq::ConvGeom;
 
 constexpr int64_t kI32Max = std::numeric_limits<int32_t>::max();
 

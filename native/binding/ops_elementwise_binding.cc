@@ -86,22 +86,10 @@ Napi::Value Binary(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-ops::Act GetAct(Napi::Env env, const Napi::Value& v) {
-  const std::string s = GetString(env, v, "activation");
-  static const char* names[] = {"linear",  "relu", "relu6",     "leakyRelu", "elu",
-                                "sigmoid", "tanh", "hardSwish", "swish",     "hardSigmoid"};
-  for (int i = 0; i < 10; i++)
-    if (s == names[i]) return static_cast<ops::Act>(i);
-  ThrowRangeError(env,
-                  "activation must be one of 'linear', 'relu', 'relu6', 'leakyRelu', 'elu', 'sigmoid', 'tanh', "
-                  "'hardSwish', 'swish', 'hardSigmoid', got '" +
-                      s + "'");
-}
-
 // activation(kind, alpha, x, y) float32
-Napi::Value Activation(const Napi::CallbackInfo& info) {
+Napi::Value ActivationJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const ops::Act act = GetAct(env, info[0]);
+  const Activation act = GetActivation(env, info[0], "activation");
   const float alpha = static_cast<float>(GetFiniteNumber(env, info[1], "alpha"));
   const auto x = GetArray<float>(env, info[2], "x");
   const auto y = GetArrayOfLength<float>(env, info[3], "y", x.length);
@@ -171,7 +159,7 @@ bool GetSigned(Napi::Env env, const Napi::Value& v, const char* name) {
 // buildLut(activation, alpha, xType, xScale, xZeroPoint, yType, yScale, yZeroPoint, yMin, yMax): Uint8Array(256)
 Napi::Value BuildLut(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const ops::Act act = GetAct(env, info[0]);
+  const Activation act = GetActivation(env, info[0], "activation");
   const float alpha = static_cast<float>(GetFiniteNumber(env, info[1], "alpha"));
   const bool xs = GetSigned(env, info[2], "xType");
   const float sx = PosScale(env, info[3], "xScale");
@@ -244,7 +232,7 @@ Napi::Value Softmax(const Napi::CallbackInfo& info) {
 
 void InitOpsElementwise(Napi::Env env, Napi::Object exports) {
   exports.Set("opsBinary", Napi::Function::New(env, Binary, "opsBinary"));
-  exports.Set("opsActivation", Napi::Function::New(env, Activation, "opsActivation"));
+  exports.Set("opsActivation", Napi::Function::New(env, ActivationJs, "opsActivation"));
   exports.Set("opsPrelu", Napi::Function::New(env, Prelu, "opsPrelu"));
   exports.Set("opsBiasAdd", Napi::Function::New(env, BiasAdd, "opsBiasAdd"));
   exports.Set("opsBuildLut", Napi::Function::New(env, BuildLut, "opsBuildLut"));

@@ -1,4 +1,4 @@
-// Float training kernels for tfjs (native/train/conv_train.h): synchronous entry points
+// Float training kernels for tfjs (native/train/conv_train.h, native/float/): synchronous entry points
 // (tfjs kernels are synchronous). Outputs are caller-provided Float32Arrays so the wasm
 // backend's heap can be written in place.
 #include <memory>
@@ -7,6 +7,8 @@
 
 #include "binding/modules.h"
 #include "binding/util.h"
+#include "float/conv.h"
+#include "float/gemm.h"
 #include "train/conv_train.h"
 
 namespace tfjq {
@@ -15,13 +17,13 @@ namespace {
 
 constexpr int64_t kMaxDim = (int64_t{1} << 31) - 1;
 
-train::ConvGeom GetGeom(Napi::Env env, const Napi::Value& v) {
+ConvGeom GetGeom(Napi::Env env, const Napi::Value& v) {
   if (!v.IsObject() || v.IsArray()) ThrowTypeError(env, "geom must be an object");
   auto f = [&](const char* key, int64_t lo) {
     std::string name = std::string("geom.") + key;
     return GetInt(env, GetField(env, v, "geom", key), name.c_str(), lo, kMaxDim);
   };
-  train::ConvGeom g;
+  ConvGeom g;
   g.batch = f("batch", 0);
   g.in_h = f("inHeight", 0);
   g.in_w = f("inWidth", 0);
@@ -29,12 +31,12 @@ train::ConvGeom GetGeom(Napi::Env env, const Napi::Value& v) {
   g.out_h = f("outHeight", 0);
   g.out_w = f("outWidth", 0);
   g.out_c = f("outChannels", 0);
-  g.filter_h = f("filterHeight", 1);
-  g.filter_w = f("filterWidth", 1);
+  g.k_h = f("filterHeight", 1);
+  g.k_w = f("filterWidth", 1);
   g.stride_h = f("strideHeight", 1);
   g.stride_w = f("strideWidth", 1);
-  g.dil_h = f("dilationHeight", 1);
-  g.dil_w = f("dilationWidth", 1);
+  g.dilation_h = f("dilationHeight", 1);
+  g.dilation_w = f("dilationWidth", 1);
   g.pad_top = f("padTop", 0);
   g.pad_left = f("padLeft", 0);
   return g;
@@ -42,12 +44,12 @@ train::ConvGeom GetGeom(Napi::Env env, const Napi::Value& v) {
 
 enum class Kind { kConv, kDepthwise, kPool };
 
-void Validate(Napi::Env env, const train::ConvGeom& g, Kind kind) {
+void Validate(Napi::Env env, const ConvGeom& g, Kind kind) {
   try {
     if (kind == Kind::kPool)
-      train::ValidatePoolGeom(g);
+      f32::ValidatePoolGeom(g);
     else
-      train::ValidateConvGeom(g, kind == Kind::kDepthwise);
+      f32::ValidateConvGeom(g, kind == Kind::kDepthwise);
   } catch (const std::exception& e) {
     ThrowRangeError(env, std::string("geom: ") + e.what());
   }
@@ -65,7 +67,7 @@ Napi::Value Run3(const Napi::CallbackInfo& info, Kind kind, const char* na, cons
   Napi::Env env = info.Env();
   if (info.Length() != 4)
     ThrowTypeError(env, "expected 4 arguments (geom, " + std::string(na) + ", " + nb + ", " + nout + ")");
-  train::ConvGeom g = GetGeom(env, info[0]);
+  ConvGeom g = GetGeom(env, info[0]);
   Validate(env, g, kind);
   auto a = GetArrayOfLength<float>(env, info[1], na, static_cast<size_t>(size_a(g)));
   auto b = GetArrayOfLength<float>(env, info[2], nb, static_cast<size_t>(size_b(g)));
@@ -82,20 +84,19 @@ Napi::Value Run3(const Napi::CallbackInfo& info, Kind kind, const char* na, cons
   return env.Undefined();
 }
 
-int64_t In(const train::ConvGeom& g) { return train::InputSize(g); }
-int64_t Out(const train::ConvGeom& g) { return train::OutputSize(g); }
-int64_t Filt(const train::ConvGeom& g) { return train::FilterSize(g, false); }
-int64_t DwFilt(const train::ConvGeom& g) { return train::FilterSize(g, true); }
+int64_t In(const ConvGeom& g) { return f32::InputSize(g); }
+int64_t Out(const ConvGeom& g) { return f32::OutputSize(g); }
+int64_t Filt(const ConvGeom& g) { return f32::FilterSize(g, false); }
+int64_t DwFilt(const ConvGeom& g) { return f32::FilterSize(g, true); }
 
 Napi::Value Conv2DJs(const Napi::CallbackInfo& info) {
   return Run3(info, Kind::kConv, "x", "filter", "y", In, Filt, Out,
-              [](const train::ConvGeom& g, const float* x, const float* w, float* y) { train::Conv2D(g, x, w, y); });
+              [](const ConvGeom& g, const float* x, const float* w, float* y) { f32::Conv2D(g, x, w, y); });
 }
 Napi::Value Conv2DBackpropInputJs(const Napi::CallbackInfo& info) {
-  return Run3(info, Kind::kConv, "dy", "filter", "dx", Out, Filt, In,
-              [](const train::ConvGeom& g, const float* dy, const float* w, float* dx) {
-                train::Conv2DBackpropInput(g, dy, w, dx);
-              });
+  return Run3(
+      info, Kind::kConv, "dy", "filter", "dx", Out, Filt, In,
+      [](const ConvGeom& g, const float* dy, const float* w, float* dx) { train::Conv2DBackpropInput(g, dy, w, dx); });
 }
 Napi::Value Conv2DBackpropFilterJs(const Napi::CallbackInfo& info) {
   return Run3(info, Kind::kConv, "x", "dy", "dw", In, Out, Filt, train::Conv2DBackpropFilter);
@@ -115,7 +116,7 @@ Napi::Value MaxPoolGradJs(const Napi::CallbackInfo& info) {
 Napi::Value AvgPoolGradJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() != 3) ThrowTypeError(env, "expected 3 arguments (geom, dy, dx)");
-  train::ConvGeom g = GetGeom(env, info[0]);
+  ConvGeom g = GetGeom(env, info[0]);
   Validate(env, g, Kind::kPool);
   auto dy = GetArrayOfLength<float>(env, info[1], "dy", static_cast<size_t>(Out(g)));
   auto dx = GetArrayOfLength<float>(env, info[2], "dx", static_cast<size_t>(In(g)));
@@ -148,21 +149,10 @@ Napi::Value BiasActivationJs(const Napi::CallbackInfo& info) {
     }
     CheckNoAlias(env, y, "y", bias, "bias");
   }
-  std::string act = GetString(env, info[3], "activation");
-  train::Activation a;
-  if (act == "linear")
-    a = train::Activation::kLinear;
-  else if (act == "relu")
-    a = train::Activation::kRelu;
-  else if (act == "relu6")
-    a = train::Activation::kRelu6;
-  else if (act == "leakyrelu")
-    a = train::Activation::kLeakyRelu;
-  else
-    ThrowRangeError(env, "activation must be 'linear', 'relu', 'relu6' or 'leakyrelu', got '" + act + "'");
+  const Activation a = GetActivation(env, info[3], "activation");
   const float alpha = static_cast<float>(GetFiniteNumber(env, info[4], "alpha"));
-  train::BiasActivation(y.data, static_cast<int64_t>(y.length) / channels, channels, has_bias ? bias.data : nullptr,
-                        static_cast<int64_t>(bias.length), a, alpha);
+  f32::BiasActivation(y.data, static_cast<int64_t>(y.length) / channels, channels, has_bias ? bias.data : nullptr,
+                      static_cast<int64_t>(bias.length), a, alpha);
   return env.Undefined();
 }
 
@@ -190,7 +180,7 @@ Napi::Value BatchMatMulJs(const Napi::CallbackInfo& info) {
   CheckNoAlias(env, c, "c", a, "a");
   CheckNoAlias(env, c, "c", b, "b");
   try {
-    train::BatchMatMul(ba, bb, m, n, k, ta, tb, a.data, b.data, c.data);
+    f32::BatchMatMul(ba, bb, m, n, k, ta, tb, a.data, b.data, c.data);
   } catch (const std::invalid_argument& e) {
     ThrowRangeError(env, e.what());
   }
@@ -200,7 +190,7 @@ Napi::Value BatchMatMulJs(const Napi::CallbackInfo& info) {
 const napi_type_tag kFloatPackedTag = {0x7f3a1c2e5b4d6a81ULL, 0x93c2d1e0f4a5b6c7ULL};
 
 // new FloatPackedWeights(b, k, n): B [k, n] packed once as the runtime's float steps hold it.
-class FloatPackedWrap : public PackedWrap<FloatPackedWrap, train::PackedB> {
+class FloatPackedWrap : public PackedWrap<FloatPackedWrap, f32::PackedB> {
  public:
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "FloatPackedWeights", {InstanceMethod("dispose", &FloatPackedWrap::Dispose)});
@@ -212,16 +202,16 @@ class FloatPackedWrap : public PackedWrap<FloatPackedWrap, train::PackedB> {
     const int64_t k = GetInt(env, info[1], "k", 0, kMaxDim), n = GetInt(env, info[2], "n", 0, kMaxDim);
     if (static_cast<double>(k) * n > 9.0e15) ThrowRangeError(env, "matmul sizes are too large");
     auto b = GetArrayOfLength<float>(env, info[0], "b", static_cast<size_t>(k * n));
-    PackAndAdopt(info, &kFloatPackedTag, "float weights", [&] { return train::PackedB(b.data, k, n); });
+    PackAndAdopt(info, &kFloatPackedTag, "float weights", [&] { return f32::PackedB(b.data, k, n); });
   }
-  static std::shared_ptr<const train::PackedB> From(Napi::Env env, const Napi::Value& v) {
+  static std::shared_ptr<const f32::PackedB> From(Napi::Env env, const Napi::Value& v) {
     return Get(env, v, &kFloatPackedTag, "b must be a Float32Array or a FloatPackedWeights object",
                "b has been disposed");
   }
 };
 
-// floatMatMul(m, n, k, a, b, c, threads): the runtime's float MatMul — train::MatMul on weights
-// packed into train::PackedB. b: a FloatPackedWeights (packed once, as the runtime's steps
+// floatMatMul(m, n, k, a, b, c, threads): the runtime's float MatMul — f32::MatMul on weights
+// packed into f32::PackedB. b: a FloatPackedWeights (packed once, as the runtime's steps
 // hold them) or a Float32Array [k, n] (packed for this call).
 Napi::Value FloatMatMulJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -236,11 +226,11 @@ Napi::Value FloatMatMulJs(const Napi::CallbackInfo& info) {
   auto a = GetArrayOfLength<float>(env, info[3], "a", static_cast<size_t>(m * k));
   auto c = GetArrayOfLength<float>(env, info[5], "c", static_cast<size_t>(m * n));
   CheckNoAlias(env, c, "c", a, "a");
-  std::shared_ptr<const train::PackedB> packed;
+  std::shared_ptr<const f32::PackedB> packed;
   if (info[4].IsTypedArray()) {
     auto b = GetArrayOfLength<float>(env, info[4], "b", static_cast<size_t>(k * n));
     CheckNoAlias(env, c, "c", b, "b");
-    packed = std::make_shared<const train::PackedB>(b.data, k, n);
+    packed = std::make_shared<const f32::PackedB>(b.data, k, n);
   } else {
     packed = FloatPackedWrap::From(env, info[4]);
     if (packed->k() != k || packed->n() != n) {
@@ -249,7 +239,7 @@ Napi::Value FloatMatMulJs(const Napi::CallbackInfo& info) {
     }
   }
   try {
-    train::MatMul(m, a.data, *packed, c.data, threads);
+    f32::MatMul(m, a.data, *packed, c.data, threads);
   } catch (const std::invalid_argument& e) {
     ThrowRangeError(env, e.what());
   }

@@ -63,6 +63,15 @@ std::string GetString(Napi::Env env, const Napi::Value& v, const char* name) {
   return v.As<Napi::String>().Utf8Value();
 }
 
+Activation GetActivation(Napi::Env env, const Napi::Value& v, const char* name) {
+  const std::string s = GetString(env, v, name);
+  Activation a;
+  if (ParseActivation(s.c_str(), &a)) return a;
+  std::string names;
+  for (const char* n : kActivationNames) names += std::string(names.empty() ? "'" : ", '") + n + "'";
+  ThrowRangeError(env, std::string(name) + " must be one of " + names + ", got '" + s + "'");
+}
+
 Napi::Value GetField(Napi::Env env, const Napi::Value& obj, const char* name, const char* key) {
   if (!obj.IsObject()) ThrowTypeError(env, std::string(name) + " must be an object");
   return obj.As<Napi::Object>().Get(key);

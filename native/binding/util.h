@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "common/activation.h"
+
 namespace tfjq {
 namespace binding {
 
@@ -119,6 +121,9 @@ int64_t GetInt(Napi::Env env, const Napi::Value& v, const char* name, int64_t lo
 double GetFiniteNumber(Napi::Env env, const Napi::Value& v, const char* name);
 bool GetBool(Napi::Env env, const Napi::Value& v, const char* name);
 std::string GetString(Napi::Env env, const Napi::Value& v, const char* name);
+// An activation by its name (common/activation.h kActivationNames); which ones a kernel
+// accepts is the core's to say.
+Activation GetActivation(Napi::Env env, const Napi::Value& v, const char* name);
 // obj[key] or undefined; obj must be an object.
 Napi::Value GetField(Napi::Env env, const Napi::Value& obj, const char* name, const char* key);
 

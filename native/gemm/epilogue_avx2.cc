@@ -84,7 +84,7 @@ void RequantRowsAvx2U8(const EpiCtx& ctx, const int32_t* acc, int64_t ldacc, int
 void DequantRowsAvx2(const EpiCtx& ctx, const int32_t* acc, int64_t ldacc, const EpiRow* rows_info, int64_t m0,
                      int rows, int64_t n0, int64_t cols) {
   const __m256 alo = _mm256_set1_ps(ctx.act_lo), ahi = _mm256_set1_ps(ctx.act_hi);
-  const bool act_lo = ctx.act != Activation::kNone;
+  const bool act_lo = ctx.act != Activation::kLinear;
   const bool act_hi = ctx.act == Activation::kRelu6 || ctx.act == Activation::kClamp;
   auto ld_i = [](const int32_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); };
   float* const out = static_cast<float*>(ctx.c) + m0 * ctx.ldc + n0;
@@ -136,7 +136,7 @@ void EpilogueAvx2(const EpiCtx& ctx, const int32_t* acc, int64_t ldacc, const Ep
   const __m256 qlo = _mm256_set1_ps(ctx.qlo_f), qhi = _mm256_set1_ps(ctx.qhi_f);
   const __m256i zo = _mm256_set1_epi32(ctx.zo);
   const __m256 alo = _mm256_set1_ps(ctx.act_lo), ahi = _mm256_set1_ps(ctx.act_hi);
-  const bool act_lo = ctx.act != Activation::kNone;
+  const bool act_lo = ctx.act != Activation::kLinear;
   const bool act_hi = ctx.act == Activation::kRelu6 || ctx.act == Activation::kClamp;
   for (int i = 0; i < rows; i++) {
     const EpiRow& r = rows_info[i];

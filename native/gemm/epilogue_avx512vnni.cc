@@ -25,7 +25,7 @@ inline __mmask16 Lanes(int64_t n) { return static_cast<__mmask16>((1u << n) - 1u
 void DequantRowsAvx512(const EpiCtx& ctx, const int32_t* acc, int64_t ldacc, const EpiRow* rows_info, int64_t m0,
                        int rows, int64_t n0, int64_t cols) {
   const __m512 alo = _mm512_set1_ps(ctx.act_lo), ahi = _mm512_set1_ps(ctx.act_hi);
-  const bool act_lo = ctx.act != Activation::kNone;
+  const bool act_lo = ctx.act != Activation::kLinear;
   const bool act_hi = ctx.act == Activation::kRelu6 || ctx.act == Activation::kClamp;
   float* const out = static_cast<float*>(ctx.c) + m0 * ctx.ldc + n0;
   const int64_t ldc = ctx.ldc;

@@ -129,7 +129,7 @@ void Prepare(const GemmArgs& g, EpiCtx* ctx, std::vector<float>* mult_store, std
       ctx->bias_f32 = e.bias_f32;
       ctx->act = e.activation;
       switch (e.activation) {
-        case Activation::kNone:
+        case Activation::kLinear:
           break;
         case Activation::kRelu:
           ctx->act_lo = 0.0f;

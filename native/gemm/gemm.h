@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <memory>
 
+#include "common/activation.h"
 #include "common/aligned_buffer.h"
 #include "common/cpu.h"
 
@@ -91,7 +92,6 @@ PackedB PackB(const int8_t* b, int64_t k, int64_t n, BLayout layout, int64_t ldb
               bool zb_per_column, Isa isa);
 
 enum class OutputType : int { kInt32 = 0, kInt8 = 1, kUint8 = 2, kFloat32 = 3 };
-enum class Activation : int { kNone = 0, kRelu = 1, kRelu6 = 2, kClamp = 3 };
 
 // What happens to acc (§7). Pointers are borrowed for the duration of the call.
 struct Epilogue {
@@ -114,7 +114,7 @@ struct Epilogue {
   const float* w_scales = nullptr;  // n entries, or 1 when !w_scale_per_channel; finite > 0
   bool w_scale_per_channel = true;
   const float* bias_f32 = nullptr;  // n entries or nullptr
-  Activation activation = Activation::kNone;
+  Activation activation = Activation::kLinear;
   float clamp_min = 0.0f, clamp_max = 0.0f;
 };
 
@@ -152,7 +152,7 @@ struct DynamicGemmArgs {
   const float* w_scales = nullptr;
   bool w_scale_per_channel = true;
   const float* bias_f32 = nullptr;
-  Activation activation = Activation::kNone;
+  Activation activation = Activation::kLinear;
   float clamp_min = 0.0f, clamp_max = 0.0f;
   float* c = nullptr;
   int64_t ldc = 0;  // ≥ n

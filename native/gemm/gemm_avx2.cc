@@ -378,7 +378,7 @@ void FusedDequantAvx2(int64_t kg, const uint8_t* a, int64_t as, const int8_t* b,
   const bool fbias = ctx.bias_f32 != nullptr;
   const __m256 bf0 = fbias ? _mm256_loadu_ps(ctx.bias_f32 + n0) : _mm256_setzero_ps();
   const __m256 bf1 = fbias ? _mm256_loadu_ps(ctx.bias_f32 + n0 + 8) : _mm256_setzero_ps();
-  const bool act_lo = ctx.act != Activation::kNone;
+  const bool act_lo = ctx.act != Activation::kLinear;
   const bool act_hi = ctx.act == Activation::kRelu6 || ctx.act == Activation::kClamp;
   const __m256 alo = _mm256_set1_ps(ctx.act_lo), ahi = _mm256_set1_ps(ctx.act_hi);
   float* out = static_cast<float*>(ctx.c) + m0 * ctx.ldc + n0;

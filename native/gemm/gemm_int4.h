@@ -121,7 +121,7 @@ PackedInt4 PackInt4(const int8_t* w, int64_t k, int64_t n, BLayout layout, int64
 // the activation with max(y, lo) = (y > lo ? y : lo), min(y, hi) = (y < hi ? y : hi).
 struct Int4Output {
   const float* bias = nullptr;  // n entries or nullptr
-  Activation activation = Activation::kNone;
+  Activation activation = Activation::kLinear;
   float clamp_min = 0.0f, clamp_max = 0.0f;
   float* c = nullptr;  // C[m][n] at c[m*ldc + n]
   int64_t ldc = 0;     // ≥ n

@@ -56,7 +56,7 @@ void StoreOne(const EpiCtx& ctx, int32_t acc, const EpiRow& r, int64_t m, int64_
       const float s = r.sa * ctx.w_scales[n];
       float y = static_cast<float>(acc) * s;
       if (ctx.bias_f32) y = y + ctx.bias_f32[n];
-      if (ctx.act != Activation::kNone) y = MaxF(y, ctx.act_lo);
+      if (ctx.act != Activation::kLinear) y = MaxF(y, ctx.act_lo);
       if (ctx.act == Activation::kRelu6 || ctx.act == Activation::kClamp) y = MinF(y, ctx.act_hi);
       static_cast<float*>(ctx.c)[at] = y;
       return;

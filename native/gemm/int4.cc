@@ -51,7 +51,7 @@ void CheckOutput(const Int4Output& o, const PackedInt4& b, int64_t m, Call* call
   if (m > 0 && o.c == nullptr) Bad("c must not be null");
   call->out = o;
   switch (o.activation) {
-    case Activation::kNone:
+    case Activation::kLinear:
       break;
     case Activation::kRelu:
       call->has_lo = true;

@@ -38,7 +38,7 @@ struct EpiCtx {
   // dequantize
   const float* w_scales = nullptr;  // n entries (expanded)
   const float* bias_f32 = nullptr;  // n or nullptr
-  Activation act = Activation::kNone;
+  Activation act = Activation::kLinear;
   float act_lo = 0, act_hi = 0;  // bounds actually applied (ReLU: 0; ReLU6: 0, 6)
   void* c = nullptr;
   int64_t ldc = 0;

@@ -5,6 +5,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "common/im2col.h"
 #include "common/thread_pool.h"
 #include "ops/internal.h"
 #include "ops/ops.h"
@@ -39,17 +40,19 @@ void CheckBasics(const ConvGeom& g) {
   CheckPositive(g.stride_w, "strideWidth");
   CheckPositive(g.dilation_h, "dilationHeight");
   CheckPositive(g.dilation_w, "dilationWidth");
+  const int64_t fields[] = {g.batch,    g.in_h,       g.in_w,       g.in_c,    g.k_h,        g.k_w,      g.stride_h,
+                            g.stride_w, g.dilation_h, g.dilation_w, g.pad_top, g.pad_bottom, g.pad_left, g.pad_right};
+  for (int64_t v : fields)
+    if (v > kMaxDim) Fail("geometry values must be at most 2^31 - 1, got " + std::to_string(v));
   if (int64_t(g.batch) * g.in_h * g.in_w * g.in_c > (int64_t(1) << 40)) Fail("input is too large");
 }
-
-int64_t EffK(int32_t k, int32_t d) { return int64_t(k - 1) * d + 1; }
 
 }  // namespace
 
 void CheckConvGeom(ConvGeom* g) {
   CheckBasics(*g);
   if (g->pad_top < 0 || g->pad_bottom < 0 || g->pad_left < 0 || g->pad_right < 0) Fail("pads must be >= 0");
-  const int64_t ekh = EffK(g->k_h, g->dilation_h), ekw = EffK(g->k_w, g->dilation_w);
+  const int64_t ekh = EffectiveFilterSize(g->k_h, g->dilation_h), ekw = EffectiveFilterSize(g->k_w, g->dilation_w);
   const int64_t ph = int64_t(g->in_h) + g->pad_top + g->pad_bottom - ekh;
   const int64_t pw = int64_t(g->in_w) + g->pad_left + g->pad_right - ekw;
   if (ph < 0 || pw < 0) {
@@ -58,8 +61,8 @@ void CheckConvGeom(ConvGeom* g) {
          std::to_string(int64_t(g->in_h) + g->pad_top + g->pad_bottom) + "x" +
          std::to_string(int64_t(g->in_w) + g->pad_left + g->pad_right) + ")");
   }
-  g->out_h = static_cast<int32_t>(ph / g->stride_h + 1);
-  g->out_w = static_cast<int32_t>(pw / g->stride_w + 1);
+  g->out_h = ConvOutSize(g->in_h, g->k_h, g->stride_h, g->dilation_h, g->pad_top, g->pad_bottom);
+  g->out_w = ConvOutSize(g->in_w, g->k_w, g->stride_w, g->dilation_w, g->pad_left, g->pad_right);
   const double limit = static_cast<double>(int64_t(1) << 40);
   if (static_cast<double>(g->batch) * g->out_h * g->out_w * g->in_c > limit) Fail("output is too large");
   if (static_cast<double>(g->k_h) * g->k_w * g->in_c > limit) Fail("filter is too large");
@@ -70,7 +73,7 @@ void CheckConvGeom(ConvGeom* g) {
 
 void MakeConvGeom(ConvGeom* g, Padding padding) {
   CheckBasics(*g);
-  const int64_t ekh = EffK(g->k_h, g->dilation_h), ekw = EffK(g->k_w, g->dilation_w);
+  const int64_t ekh = EffectiveFilterSize(g->k_h, g->dilation_h), ekw = EffectiveFilterSize(g->k_w, g->dilation_w);
   if (padding == Padding::kExplicit) return CheckConvGeom(g);
   if (padding == Padding::kValid) {
     g->pad_top = g->pad_bottom = g->pad_left = g->pad_right = 0;
@@ -91,42 +94,14 @@ void MakeConvGeom(ConvGeom* g, Padding padding) {
 
 // ---------------------------------------------------------------- im2col
 
-namespace {
-
-template <typename T>
-void Im2ColImpl(const ConvGeom& g, const T* x, T pad, T* a, int64_t lda, int threads) {
-  const int64_t C = g.in_c, rows = int64_t(g.batch) * g.out_h;
-  ParallelFor(rows, 1, threads, [&](int64_t rb, int64_t re) {
-    for (int64_t r = rb; r < re; r++) {
-      const int64_t n = r / g.out_h, oy = r % g.out_h;
-      for (int64_t ox = 0; ox < g.out_w; ox++) {
-        T* dst = a + (r * g.out_w + ox) * lda;
-        for (int64_t ky = 0; ky < g.k_h; ky++) {
-          const int64_t iy = oy * g.stride_h + ky * g.dilation_h - g.pad_top;
-          for (int64_t kx = 0; kx < g.k_w; kx++, dst += C) {
-            const int64_t ix = ox * g.stride_w + kx * g.dilation_w - g.pad_left;
-            if (iy < 0 || iy >= g.in_h || ix < 0 || ix >= g.in_w) {
-              std::fill(dst, dst + C, pad);
-            } else {
-              std::memcpy(dst, x + ((n * g.in_h + iy) * g.in_w + ix) * C, C * sizeof(T));
-            }
-          }
-        }
-      }
-    }
-  });
-}
-
-}  // namespace
-
 void Im2Col(const ConvGeom& g, const int8_t* x, int32_t pad_value, int8_t* a, int64_t lda, int threads) {
-  Im2ColImpl<int8_t>(g, x, static_cast<int8_t>(pad_value), a, lda, threads);
+  ::tfjq::Im2Col<int8_t>(g, x, static_cast<int8_t>(pad_value), a, lda, threads);
 }
 void Im2Col(const ConvGeom& g, const uint8_t* x, int32_t pad_value, uint8_t* a, int64_t lda, int threads) {
-  Im2ColImpl<uint8_t>(g, x, static_cast<uint8_t>(pad_value), a, lda, threads);
+  ::tfjq::Im2Col<uint8_t>(g, x, static_cast<uint8_t>(pad_value), a, lda, threads);
 }
 void Im2Col(const ConvGeom& g, const float* x, float pad_value, float* a, int64_t lda, int threads) {
-  Im2ColImpl<float>(g, x, pad_value, a, lda, threads);
+  ::tfjq::Im2Col<float>(g, x, pad_value, a, lda, threads);
 }
 
 // ---------------------------------------------------------------- depthwise

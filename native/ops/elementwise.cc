@@ -333,30 +333,32 @@ void BinaryF32(BinaryOp op, const Shape& as, const float* a, const Shape& bs, co
 
 // ---------------------------------------------------------------- activations
 
-double ActivationValue(Act act, double alpha, double x) {
+double ActivationValue(Activation act, double alpha, double x) {
   switch (act) {
-    case Act::kLinear:
+    case Activation::kLinear:
       return x;
-    case Act::kRelu:
+    case Activation::kRelu:
       return x > 0 ? x : 0.0;
-    case Act::kRelu6:
+    case Activation::kRelu6:
       return x > 0 ? (x < 6 ? x : 6.0) : 0.0;
-    case Act::kLeakyRelu:
+    case Activation::kLeakyRelu:
       return x >= 0 ? x : alpha * x;
-    case Act::kElu:
+    case Activation::kElu:
       return x > 0 ? x : std::expm1(x);
-    case Act::kSigmoid:
+    case Activation::kSigmoid:
       return 1.0 / (1.0 + std::exp(-x));
-    case Act::kTanh:
+    case Activation::kTanh:
       return std::tanh(x);
-    case Act::kHardSwish:
+    case Activation::kHardSwish:
       return x * std::min(std::max(x + 3.0, 0.0), 6.0) / 6.0;
-    case Act::kSwish:
+    case Activation::kSwish:
       return x / (1.0 + std::exp(-x));
-    case Act::kHardSigmoid:
+    case Activation::kHardSigmoid:
       return std::min(std::max(0.2 * x + 0.5, 0.0), 1.0);
+    case Activation::kClamp:
+      break;
   }
-  return x;
+  Fail("activation has no formula without bounds (clamp is the GEMMs' only)");
 }
 
 namespace {
@@ -372,30 +374,32 @@ void MapF32(const float* x, int64_t n, float* y, int threads, const F& f) {
 
 }  // namespace
 
-void ActivationF32(Act act, float alpha, const float* x, int64_t n, float* y, int threads) {
+void ActivationF32(Activation act, float alpha, const float* x, int64_t n, float* y, int threads) {
   switch (act) {
-    case Act::kLinear:
+    case Activation::kLinear:
       return MapF32(x, n, y, threads, [](float v) { return v; });
     // Branch-free (max / min keep a NaN: std::max(NaN, 0) is its first argument), so the
     // loops vectorize; only the sign of a zero may differ from a branchy form.
-    case Act::kRelu:
+    case Activation::kRelu:
       return MapF32(x, n, y, threads, [](float v) { return std::max(v, 0.0f); });
-    case Act::kRelu6:
+    case Activation::kRelu6:
       return MapF32(x, n, y, threads, [](float v) { return std::min(std::max(v, 0.0f), 6.0f); });
-    case Act::kLeakyRelu:
+    case Activation::kLeakyRelu:
       return MapF32(x, n, y, threads, [alpha](float v) { return std::max(v, 0.0f) + alpha * std::min(v, 0.0f); });
-    case Act::kElu:
+    case Activation::kElu:
       return MapF32(x, n, y, threads, [](float v) { return v > 0.0f ? v : std::expm1f(v); });
-    case Act::kSigmoid:
+    case Activation::kSigmoid:
       return MapF32(x, n, y, threads, [](float v) { return 1.0f / (1.0f + std::exp(-v)); });
-    case Act::kTanh:
+    case Activation::kTanh:
       return MapF32(x, n, y, threads, [](float v) { return std::tanh(v); });
-    case Act::kHardSwish:
+    case Activation::kHardSwish:
       return MapF32(x, n, y, threads, [](float v) { return v * std::min(std::max(v + 3.0f, 0.0f), 6.0f) / 6.0f; });
-    case Act::kSwish:
+    case Activation::kSwish:
       return MapF32(x, n, y, threads, [](float v) { return v / (1.0f + std::exp(-v)); });
-    case Act::kHardSigmoid:
+    case Activation::kHardSigmoid:
       return MapF32(x, n, y, threads, [](float v) { return std::min(std::max(0.2f * v + 0.5f, 0.0f), 1.0f); });
+    case Activation::kClamp:
+      break;
   }
   Fail("unknown activation");
 }

@@ -12,7 +12,7 @@
 namespace tfjq {
 namespace ops {
 
-void BuildLut(Act act, float alpha, bool x_signed, float sx, int32_t zx, bool y_signed, float sy, int32_t zy,
+void BuildLut(Activation act, float alpha, bool x_signed, float sx, int32_t zx, bool y_signed, float sy, int32_t zy,
               int32_t y_min, int32_t y_max, uint8_t table[256]) {
   for (int i = 0; i < 256; i++) {
     const int32_t q = x_signed ? static_cast<int32_t>(static_cast<int8_t>(static_cast<uint8_t>(i))) : i;

@@ -21,6 +21,9 @@
 #include <memory>
 #include <vector>
 
+#include "common/activation.h"
+#include "common/conv_geom.h"
+
 namespace tfjq {
 namespace ops {
 
@@ -33,16 +36,10 @@ int64_t ShapeSize(const Shape& s);
 
 enum class Padding : int { kValid = 0, kSame = 1, kExplicit = 2 };
 
-// NHWC convolution / pooling geometry with the padding resolved. For pooling k_h/k_w are the
+// ConvGeom (common/conv_geom.h), NHWC with the padding resolved. For pooling k_h/k_w are the
 // window. For Conv2DTranspose it is the geometry of the forward convolution whose input is
 // the transposed convolution's output (in_*) and whose output is its input (out_*).
-struct ConvGeom {
-  int32_t batch = 1, in_h = 1, in_w = 1, in_c = 1;
-  int32_t k_h = 1, k_w = 1;
-  int32_t stride_h = 1, stride_w = 1, dilation_h = 1, dilation_w = 1;
-  int32_t pad_top = 0, pad_bottom = 0, pad_left = 0, pad_right = 0;
-  int32_t out_h = 0, out_w = 0;  // filled by MakeConvGeom / CheckConvGeom
-};
+using ::tfjq::ConvGeom;
 
 // TF padding (§11.1): VALID: out = ceil((in − eff_k + 1) / stride), no padding;
 // SAME: out = ceil(in / stride), total = max((out − 1)·stride + eff_k − in, 0),
@@ -176,34 +173,23 @@ void BinaryF32(BinaryOp op, const Shape& a_shape, const float* a, const Shape& b
 
 // ---------------------------------------------------------------- activations
 
-enum class Act : int {
-  kLinear = 0,
-  kRelu = 1,
-  kRelu6 = 2,
-  kLeakyRelu = 3,
-  kElu = 4,
-  kSigmoid = 5,
-  kTanh = 6,
-  kHardSwish = 7,
-  kSwish = 8,
-  kHardSigmoid = 9,
-};
+// Activation: common/activation.h.
 // The float formula of an activation (alpha: LeakyReLU slope), evaluated in double:
 // relu max(x, 0); relu6 min(max(x, 0), 6); leaky x ≥ 0 ? x : αx; elu x > 0 ? x : e^x − 1;
 // sigmoid 1/(1 + e^−x); tanh; hardSwish x·min(max(x + 3, 0), 6)/6; swish x/(1 + e^−x);
 // hardSigmoid min(max(0.2x + 0.5, 0), 1).
-double ActivationValue(Act act, double alpha, double x);
+double ActivationValue(Activation act, double alpha, double x);
 // float32 kernel: y[i] = fl32(f(x[i])) with the formulas above (sigmoid/tanh/elu/swish via
 // float libm: within a few ulp).
-void ActivationF32(Act act, float alpha, const float* x, int64_t n, float* y, int threads = 0);
+void ActivationF32(Activation act, float alpha, const float* x, int64_t n, float* y, int threads = 0);
 
 // 256-entry table for an 8-bit → 8-bit activation (also "requantize + activation": kLinear).
 // Index = the input's raw byte (int8 q: uint8_t(q)), entry = the output's raw byte:
 //   x = fl32((q − zx) × sx)  (§3);  f = fl32(ActivationValue(act, alpha, x));
 //   y = §2 quantize(f, sy, zy) clamped to [y_min, y_max]
 // x_signed/y_signed: int8 (true) or uint8.
-void BuildLut(Act act, float alpha, bool x_signed, float x_scale, int32_t x_zero_point, bool y_signed, float y_scale,
-              int32_t y_zero_point, int32_t y_min, int32_t y_max, uint8_t table[256]);
+void BuildLut(Activation act, float alpha, bool x_signed, float x_scale, int32_t x_zero_point, bool y_signed,
+              float y_scale, int32_t y_zero_point, int32_t y_min, int32_t y_max, uint8_t table[256]);
 // y[i] = table[x[i]] (bytes; int8 data through its bytes).
 void ApplyLut(const uint8_t table[256], const uint8_t* x, int64_t n, uint8_t* y, int threads = 0);
 

@@ -1,6 +1,6 @@
 // Whole-graph inference sessions: a flat plan compiled in TypeScript
 // (src/runtime/plan.ts) is validated and turned into a list of steps over the operator
-// kernels of native/gemm, native/quant, native/ops and native/train. Weights are packed once
+// kernels of native/gemm, native/quant, native/ops and native/float. Weights are packed once
 // at creation; activations live in an arena whose layout comes from liveness analysis
 // (buffers whose lifetimes do not overlap share bytes). A run executes every step in one
 // call; concurrent runs each take their own arena from a pool.

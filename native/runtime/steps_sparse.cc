@@ -12,7 +12,7 @@
 #include "ops/ops.h"
 #include "runtime/steps.h"
 #include "sparse/sparse.h"
-#include "train/conv_train.h"
+#include "float/gemm.h"
 
 namespace tfjq {
 namespace runtime {
@@ -67,7 +67,7 @@ class SparseStep : public Step {
       packed_ =
           sparse::PackI8(reinterpret_cast<const int8_t*>(w->bytes.data()), k_, n_, sparse::PackOptions{}, ActiveIsa());
     } else {
-      act_ = static_cast<int>(in[at]);
+      act_ = static_cast<Activation>(in[at]);  // checked by the dense step
       alpha_ = static_cast<float>(s.floats[0]);
       const WeightSpec* b = Weight(s, ses, 1);
       bias_ = b ? reinterpret_cast<const float*>(b->bytes.data()) : nullptr;
@@ -100,16 +100,11 @@ class SparseStep : public Step {
     float* out = c.P<float>(y);
     sparse::SpmmF32(packed_, c.P<float>(x), k_, m, out, n_, c.threads);
     // The dense float step's epilogue, unchanged.
-    const bool simple = act_ <= 3;
-    if (bias_ || (simple && act_ != 0)) {
-      const train::Activation a = !simple     ? train::Activation::kLinear
-                                  : act_ == 1 ? train::Activation::kRelu
-                                  : act_ == 2 ? train::Activation::kRelu6
-                                  : act_ == 3 ? train::Activation::kLeakyRelu
-                                              : train::Activation::kLinear;
-      train::BiasActivation(out, m, n_, bias_, bias_ ? n_ : 0, a, alpha_, c.threads);
+    const bool simple = IsFloatGemmActivation(act_);
+    if (bias_ || (simple && act_ != Activation::kLinear)) {
+      f32::BiasActivation(out, m, n_, bias_, bias_ ? n_ : 0, simple ? act_ : Activation::kLinear, alpha_, c.threads);
     }
-    if (!simple) ops::ActivationF32(static_cast<ops::Act>(act_), alpha_, out, m * n_, out, c.threads);
+    if (!simple) ops::ActivationF32(act_, alpha_, out, m * n_, out, c.threads);
   }
 
  private:
@@ -118,7 +113,7 @@ class SparseStep : public Step {
   std::unique_ptr<Step> dense_;
   sparse::PackedSparse packed_;
   sparse::I8Epilogue epi_;
-  int act_ = 0;
+  Activation act_ = Activation::kLinear;
   float alpha_ = 0.2f;
   const float* bias_ = nullptr;
   int weight_index_ = -1;

@@ -115,7 +115,7 @@ void PackingRoundTrip() {
   }
 }
 
-const Activation kActs[] = {Activation::kNone, Activation::kRelu, Activation::kRelu6, Activation::kClamp};
+const Activation kActs[] = {Activation::kLinear, Activation::kRelu, Activation::kRelu6, Activation::kClamp};
 
 void RandomShapes(bool quick) {
   std::mt19937 rng(1234);

@@ -1,6 +1,6 @@
-// Drivers for the float convolution kernels (forward, packed-weight inference, input and filter
-// gradients): im2col and threading around the GEMM driver (gemm_driver.cc). Depthwise in
-// depthwise_train.cc, pooling gradients in pool_grad.cc.
+// The float convolution's input and filter gradients: im2col and threading around the float
+// GEMM driver (float/gemm_driver.h). Depthwise in depthwise_train.cc, pooling gradients in
+// pool_grad.cc, the forward pass in float/conv.cc.
 #include "train/conv_train.h"
 
 #include <algorithm>
@@ -10,154 +10,21 @@
 #include <string>
 #include <vector>
 
+#include "common/im2col.h"
 #include "common/thread_pool.h"
-#include "train/driver.h"
-#include "train/kernels.h"
+#include "float/gemm_driver.h"
+#include "float/gemm_kernels.h"
 
 namespace tfjq {
 namespace train {
 
-using namespace detail;  // the shared driver helpers of driver.h
-
-namespace {
-
-void CheckCommon(const ConvGeom& g) {
-  CheckDim(g.batch, 0, "batch");
-  CheckDim(g.in_h, 0, "inHeight");
-  CheckDim(g.in_w, 0, "inWidth");
-  CheckDim(g.in_c, 0, "inChannels");
-  CheckDim(g.out_h, 0, "outHeight");
-  CheckDim(g.out_w, 0, "outWidth");
-  CheckDim(g.out_c, 0, "outChannels");
-  CheckDim(g.filter_h, 1, "filterHeight");
-  CheckDim(g.filter_w, 1, "filterWidth");
-  CheckDim(g.stride_h, 1, "strideHeight");
-  CheckDim(g.stride_w, 1, "strideWidth");
-  CheckDim(g.dil_h, 1, "dilationHeight");
-  CheckDim(g.dil_w, 1, "dilationWidth");
-  CheckDim(g.pad_top, 0, "padTop");
-  CheckDim(g.pad_left, 0, "padLeft");
-  Mul(g.filter_h, g.dil_h, "effective filter height");
-  Mul(g.filter_w, g.dil_w, "effective filter width");
-  Mul(Mul(Mul(g.batch, g.in_h, "input size"), g.in_w, "input size"), g.in_c, "input size");
-  Mul(Mul(Mul(g.batch, g.out_h, "output size"), g.out_w, "output size"), g.out_c, "output size");
-  Mul(Mul(Mul(g.filter_h, g.filter_w, "filter size"), g.in_c, "filter size"), std::max<int64_t>(g.out_c, 1),
-      "filter size");
-}
-
-bool IsPointwise(const ConvGeom& g) {
-  return g.filter_h == 1 && g.filter_w == 1 && g.stride_h == 1 && g.stride_w == 1 && g.pad_top == 0 &&
-         g.pad_left == 0 && g.out_h == g.in_h && g.out_w == g.in_w;
-}
-
-// im2col rows [m0, m0 + mc) (m = (b * out_h + oh) * out_w + ow), K = fh * fw * in_c each.
-void Im2Col(const ConvGeom& g, const float* x, int64_t m0, int64_t mc, float* col) {
-  const int64_t K = g.filter_h * g.filter_w * g.in_c;
-  const int64_t row = g.filter_w * g.in_c;
-  for (int64_t i = 0; i < mc; i++) {
-    const int64_t m = m0 + i;
-    const int64_t ow = m % g.out_w;
-    const int64_t t = m / g.out_w;
-    const int64_t oh = t % g.out_h;
-    const int64_t b = t / g.out_h;
-    float* dst = col + i * K;
-    for (int64_t fh = 0; fh < g.filter_h; fh++) {
-      const int64_t ih = oh * g.stride_h - g.pad_top + fh * g.dil_h;
-      float* d = dst + fh * row;
-      if (ih < 0 || ih >= g.in_h) {
-        std::memset(d, 0, sizeof(float) * row);
-        continue;
-      }
-      const float* xrow = x + (b * g.in_h + ih) * g.in_w * g.in_c;
-      for (int64_t fw = 0; fw < g.filter_w; fw++) {
-        const int64_t iw = ow * g.stride_w - g.pad_left + fw * g.dil_w;
-        if (iw < 0 || iw >= g.in_w)
-          std::memset(d + fw * g.in_c, 0, sizeof(float) * g.in_c);
-        else
-          std::memcpy(d + fw * g.in_c, xrow + iw * g.in_c, sizeof(float) * g.in_c);
-      }
-    }
-  }
-}
-
-// Rows per im2col chunk: about 64 KiB floats of columns, a multiple of kMR.
-int64_t ChunkRows(int64_t K) {
-  int64_t r = std::max<int64_t>(kMR, (int64_t{16384} / std::max<int64_t>(K, 1)) / kMR * kMR);
-  return std::min<int64_t>(r, 512);
-}
-}  // namespace
-
-// ---------------------------------------------------------------- public API
-int64_t InputSize(const ConvGeom& g) { return g.batch * g.in_h * g.in_w * g.in_c; }
-int64_t OutputSize(const ConvGeom& g) { return g.batch * g.out_h * g.out_w * g.out_c; }
-int64_t FilterSize(const ConvGeom& g, bool depthwise) {
-  return g.filter_h * g.filter_w * (depthwise ? g.out_c : g.in_c * g.out_c);
-}
-
-void ValidateConvGeom(const ConvGeom& g, bool depthwise) {
-  CheckCommon(g);
-  if (depthwise) {
-    if (g.in_c == 0 ? g.out_c != 0 : g.out_c % g.in_c != 0) {
-      throw std::invalid_argument("depthwise: outChannels (" + std::to_string(g.out_c) +
-                                  ") must be a multiple of inChannels (" + std::to_string(g.in_c) + ")");
-    }
-  }
-}
-
-void ValidatePoolGeom(const ConvGeom& g) {
-  CheckCommon(g);
-  if (g.in_c != g.out_c) {
-    throw std::invalid_argument("pooling: outChannels (" + std::to_string(g.out_c) + ") must equal inChannels (" +
-                                std::to_string(g.in_c) + ")");
-  }
-}
-
-void Conv2D(const ConvGeom& g, const float* x, const float* w, float* y, int threads) {
-  ValidateConvGeom(g, false);
-  const Kernels& kern = ActiveKernels();
-  const int64_t M = g.batch * g.out_h * g.out_w, K = g.filter_h * g.filter_w * g.in_c, N = g.out_c;
-  if (M == 0 || N == 0) return;
-  const bool pw = IsPointwise(g);
-  const int64_t R = ChunkRows(K);
-  const int64_t chunks = (M + R - 1) / R;
-  ParallelFor(chunks, 1, threads, [&](int64_t cb, int64_t ce) {
-    for (int64_t c = cb; c < ce; c++) {
-      const int64_t m0 = c * R, mc = std::min(R, M - m0);
-      const float* a = x + m0 * K;
-      if (!pw) {
-        float* col = Scratch(2, static_cast<size_t>(mc * K));
-        Im2Col(g, x, m0, mc, col);
-        a = col;
-      }
-      Gemm(kern, mc, N, K, Mat{a, K, 1}, Mat{w, N, 1}, y + m0 * N, N, 1, false);
-    }
-  });
-}
-
-void Conv2D(const ConvGeom& g, const float* x, const PackedB& w, float* y, int threads, const FusedBiasAct& epi) {
-  ValidateConvGeom(g, false);
-  const Kernels& kern = ActiveKernels();
-  const int64_t M = g.batch * g.out_h * g.out_w, K = g.filter_h * g.filter_w * g.in_c, N = g.out_c;
-  if (K != w.k() || N != w.n()) throw std::invalid_argument("packed weights do not match the convolution");
-  if (M == 0 || N == 0) return;
-  const bool pw = IsPointwise(g);
-  // Pointwise: A is x itself, rows in blocks of kMC; otherwise im2col chunks of ChunkRows(K).
-  ForRowsCols(M, N, pw ? kMC : ChunkRows(K), threads, [&](int64_t m0, int64_t mc, int64_t n0, int64_t nc) {
-    const float* a = x + m0 * K;
-    if (!pw) {
-      float* col = Scratch(2, static_cast<size_t>(mc * K));
-      Im2Col(g, x, m0, mc, col);
-      a = col;
-    }
-    GemmPackedB(kern, mc, nc, K, Mat{a, K, 1}, w.panel(n0 / kNR), K * kNR, y + m0 * N + n0, N,
-                epi.bias ? epi.bias + n0 : nullptr, epi.act, epi.alpha);
-  });
-}
+using namespace f32;          // the float GEMM, its kernels and the convolution checks
+using namespace f32::detail;  // the shared driver helpers of gemm_driver.h
 
 void Conv2DBackpropFilter(const ConvGeom& g, const float* x, const float* dy, float* dw) {
   ValidateConvGeom(g, false);
   const Kernels& kern = ActiveKernels();
-  const int64_t M = g.batch * g.out_h * g.out_w, K = g.filter_h * g.filter_w * g.in_c, N = g.out_c;
+  const int64_t M = g.batch * g.out_h * g.out_w, K = g.k_h * g.k_w * g.in_c, N = g.out_c;
   const int64_t KN = K * N;
   if (KN == 0) return;
   if (M == 0) {
@@ -190,7 +57,7 @@ void Conv2DBackpropFilter(const ConvGeom& g, const float* x, const float* dy, fl
         const float* a = x + m0 * K;
         if (!pw) {
           float* col = Scratch(2, static_cast<size_t>(mc * K));
-          Im2Col(g, x, m0, mc, col);
+          Im2ColPixels(g, x, 0.0f, col, K, m0, m0 + mc);
           a = col;
         }
         // P[k][n] (+)= sum_m col[m][k] * dy[m][n]
@@ -211,7 +78,7 @@ void Conv2DBackpropFilter(const ConvGeom& g, const float* x, const float* dy, fl
 void Conv2DBackpropInput(const ConvGeom& g, const float* dy, const float* w, float* dx, int threads) {
   ValidateConvGeom(g, false);
   const Kernels& kern = ActiveKernels();
-  const int64_t K = g.filter_h * g.filter_w * g.in_c, N = g.out_c;
+  const int64_t K = g.k_h * g.k_w * g.in_c, N = g.out_c;
   const int64_t per_image_in = g.in_h * g.in_w * g.in_c;
   const int64_t P = g.out_h * g.out_w;  // output pixels per image
   if (InputSize(g) == 0) return;
@@ -228,7 +95,7 @@ void Conv2DBackpropInput(const ConvGeom& g, const float* dy, const float* w, flo
     return;
   }
   const int64_t R = ChunkRows(K);
-  const int64_t row = g.filter_w * g.in_c;
+  const int64_t row = g.k_w * g.in_c;
   ParallelFor(g.batch, 1, threads, [&](int64_t bb, int64_t be) {
     for (int64_t b = bb; b < be; b++) {
       float* dxi = dx + b * per_image_in;
@@ -242,13 +109,13 @@ void Conv2DBackpropInput(const ConvGeom& g, const float* dy, const float* w, flo
         for (int64_t i = 0; i < mc; i++) {
           const int64_t oh = (p0 + i) / g.out_w, ow = (p0 + i) % g.out_w;
           const float* src = dcol + i * K;
-          for (int64_t fh = 0; fh < g.filter_h; fh++) {
-            const int64_t ih = oh * g.stride_h - g.pad_top + fh * g.dil_h;
+          for (int64_t fh = 0; fh < g.k_h; fh++) {
+            const int64_t ih = oh * g.stride_h - g.pad_top + fh * g.dilation_h;
             if (ih < 0 || ih >= g.in_h) continue;
             float* drow = dxi + ih * g.in_w * g.in_c;
             const float* s = src + fh * row;
-            for (int64_t fw = 0; fw < g.filter_w; fw++) {
-              const int64_t iw = ow * g.stride_w - g.pad_left + fw * g.dil_w;
+            for (int64_t fw = 0; fw < g.k_w; fw++) {
+              const int64_t iw = ow * g.stride_w - g.pad_left + fw * g.dilation_w;
               if (iw < 0 || iw >= g.in_w) continue;
               float* d = drow + iw * g.in_c;
               const float* sv = s + fw * g.in_c;

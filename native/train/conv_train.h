@@ -1,10 +1,12 @@
 // Float32 training kernels for TensorFlow.js (NHWC), registered as tfjs kernels by
-// src/train/kernels.ts: the convolution/depthwise forward and backward passes and the
-// pooling gradients that tfjs-backend-wasm lacks or that tfjs-backend-cpu runs slowly.
+// src/train/kernels.ts: the convolution / depthwise backward passes, the depthwise forward
+// pass and the pooling gradients that tfjs-backend-wasm lacks or that tfjs-backend-cpu runs
+// slowly. The convolution's forward pass and the GEMM they use are the float inference
+// kernels (float/conv.h, float/gemm.h).
 //
 // Semantics follow tfjs (backend_util.computeConv2DInfo): the caller resolves SAME / VALID /
 // explicit padding into pad_top / pad_left and the output size; pixels outside the input
-// read as zero. Filters are [fh, fw, in_c, out_c] for Conv2D and [fh, fw, in_c, mult] for
+// read as zero. Filters are [k_h, k_w, in_c, out_c] for Conv2D and [k_h, k_w, in_c, mult] for
 // depthwise (out_c = in_c * mult, output channel c = ic * mult + q).
 //
 // Every function is synchronous, uses the shared pool (ParallelFor), picks its microkernels
@@ -12,30 +14,14 @@
 // throws std::invalid_argument for an inconsistent geometry (never reads out of bounds
 // for a geometry it accepts, given arrays of the sizes *Size() report).
 #pragma once
-#include <cstddef>
 #include <cstdint>
-#include <vector>
+
+#include "common/conv_geom.h"
+#include "float/conv.h"
 
 namespace tfjq {
 namespace train {
 
-struct ConvGeom {
-  int64_t batch = 0, in_h = 0, in_w = 0, in_c = 0;
-  int64_t out_h = 0, out_w = 0, out_c = 0;  // depthwise: out_c = in_c * multiplier
-  int64_t filter_h = 1, filter_w = 1;
-  int64_t stride_h = 1, stride_w = 1;
-  int64_t dil_h = 1, dil_w = 1;
-  int64_t pad_top = 0, pad_left = 0;
-};
-
-// Throws std::invalid_argument naming the offending field.
-void ValidateConvGeom(const ConvGeom& g, bool depthwise);
-int64_t InputSize(const ConvGeom& g);   // batch * in_h * in_w * in_c
-int64_t OutputSize(const ConvGeom& g);  // batch * out_h * out_w * out_c
-int64_t FilterSize(const ConvGeom& g, bool depthwise);
-
-// y = conv2d(x, w)
-void Conv2D(const ConvGeom& g, const float* x, const float* w, float* y, int threads = 0);
 // dx = d conv2d / dx given dy
 void Conv2DBackpropInput(const ConvGeom& g, const float* dy, const float* w, float* dx, int threads = 0);
 // dw = d conv2d / dw given dy
@@ -45,57 +31,13 @@ void DepthwiseConv2D(const ConvGeom& g, const float* x, const float* w, float* y
 void DepthwiseConv2DBackpropInput(const ConvGeom& g, const float* dy, const float* w, float* dx);
 void DepthwiseConv2DBackpropFilter(const ConvGeom& g, const float* x, const float* dy, float* dw);
 
-// Pooling geometry: in_c == out_c (channels); filter/stride/dilation/pad as for ConvGeom.
+// Pooling geometry (f32::ValidatePoolGeom): in_c == out_c (channels).
 // MaxPoolGrad routes each dy to the first strict maximum of its window in row-major
 // order (tfjs-backend-cpu's choice; a window without a value > -inf routes nowhere).
 void MaxPoolGrad(const ConvGeom& g, const float* x, const float* dy, float* dx);
-// AvgPoolGrad spreads dy / (filter_h * filter_w) over the window's in-bounds pixels
+// AvgPoolGrad spreads dy / (k_h * k_w) over the window's in-bounds pixels
 // (tfjs's divisor, padding included).
 void AvgPoolGrad(const ConvGeom& g, const float* dy, float* dx);
-void ValidatePoolGeom(const ConvGeom& g);
-
-// c[i] = op(a[i % batch_a]) x op(b[i % batch_b]) for i < max(batch_a, batch_b), where each
-// batch_a / batch_b is 1 or the common batch; op transposes when ta / tb. a is [M, K]
-// ([K, M] when ta), b is [K, N] ([N, K] when tb), c is [M, N]. Throws std::invalid_argument.
-void BatchMatMul(int64_t batch_a, int64_t batch_b, int64_t M, int64_t N, int64_t K, bool ta, bool tb, const float* a,
-                 const float* b, float* c, int threads = 0);
-
-// Inference with constant weights: B [K, N] (row-major) packed once into the panels the
-// GEMM reads (kNR = 16 columns per panel, k-major, columns zero-padded), so the runtime's
-// float steps do not repack their weights on every call and for every chunk of rows (a
-// 49 × 960 × 320 layer packed its 1.2 MB of weights four times per run). Results equal
-// Conv2D / BatchMatMul on the unpacked weights bit for bit (same blocking of K, same tile kernel).
-class PackedB {
- public:
-  PackedB() = default;
-  PackedB(const float* b, int64_t K, int64_t N);
-  int64_t k() const { return k_; }
-  int64_t n() const { return n_; }
-  const float* panel(int64_t p) const { return data_.data() + p * k_ * 16; }
-  size_t byte_length() const { return data_.size() * sizeof(float); }
-
- private:
-  std::vector<float> data_;
-  int64_t k_ = 0, n_ = 0;
-};
-// The fused epilogue of the packed GEMM: y = act(y + bias[c]) as BiasActivation computes it
-// (same operations, applied while the last K block's tile is stored instead of in a second
-// pass over the output). bias may be null.
-struct FusedBiasAct {
-  const float* bias = nullptr;  // N entries or null
-  int act = 0;                  // an Activation
-  float alpha = 0.0f;
-};
-void Conv2D(const ConvGeom& g, const float* x, const PackedB& w, float* y, int threads, const FusedBiasAct& epi = {});
-// c [M, N] = a [M, K] × b, row-major.
-void MatMul(int64_t M, const float* a, const PackedB& b, float* c, int threads, const FusedBiasAct& epi = {});
-
-// threads (here and above): pool participants, 0 = all (the runtime passes its session's).
-// Fused-conv epilogue, in place on y viewed as [rows, channels]:
-// y = act(y + bias[c]) (bias may be null; bias_len 1 broadcasts one value).
-enum class Activation : int { kLinear = 0, kRelu = 1, kRelu6 = 2, kLeakyRelu = 3 };
-void BiasActivation(float* y, int64_t rows, int64_t channels, const float* bias, int64_t bias_len, Activation act,
-                    float alpha, int threads = 0);
 
 }  // namespace train
 }  // namespace tfjq

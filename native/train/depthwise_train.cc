@@ -5,13 +5,14 @@
 
 #include "common/thread_pool.h"
 #include "train/conv_train.h"
-#include "train/driver.h"
-#include "train/kernels.h"
+#include "float/gemm_driver.h"
+#include "float/gemm_kernels.h"
 
 namespace tfjq {
 namespace train {
 
-using namespace detail;  // the shared driver helpers of driver.h
+using namespace f32;          // the float kernels and the convolution checks
+using namespace f32::detail;  // the shared driver helpers of gemm_driver.h
 
 namespace {
 
@@ -19,9 +20,9 @@ namespace {
 // bounds). For mult == 1 these point into x.
 void GatherRows(const ConvGeom& g, const float* x, int64_t mult, int64_t b, int64_t oh, const float** rows) {
   const int64_t C = g.out_c;
-  float* buf = mult == 1 ? nullptr : Scratch(3, static_cast<size_t>(g.filter_h * g.in_w * C));
-  for (int64_t fh = 0; fh < g.filter_h; fh++) {
-    const int64_t ih = oh * g.stride_h - g.pad_top + fh * g.dil_h;
+  float* buf = mult == 1 ? nullptr : Scratch(3, static_cast<size_t>(g.k_h * g.in_w * C));
+  for (int64_t fh = 0; fh < g.k_h; fh++) {
+    const int64_t ih = oh * g.stride_h - g.pad_top + fh * g.dilation_h;
     if (ih < 0 || ih >= g.in_h) {
       rows[fh] = nullptr;
       continue;
@@ -51,7 +52,7 @@ void DepthwiseConv2D(const ConvGeom& g, const float* x, const float* w, float* y
   if (OutputSize(g) == 0) return;
   const int64_t mult = C / g.in_c;
   ParallelFor(g.batch * g.out_h, 1, 0, [&](int64_t rb, int64_t re) {
-    std::vector<const float*> rows(static_cast<size_t>(g.filter_h));
+    std::vector<const float*> rows(static_cast<size_t>(g.k_h));
     for (int64_t r = rb; r < re; r++) {
       const int64_t b = r / g.out_h, oh = r % g.out_h;
       GatherRows(g, x, mult, b, oh, rows.data());
@@ -60,14 +61,14 @@ void DepthwiseConv2D(const ConvGeom& g, const float* x, const float* w, float* y
       for (int64_t ow = 0; ow < g.out_w; ow++) {
         float* acc = yrow + ow * C;
         const int64_t off = ow * g.stride_w - g.pad_left;
-        // fw with 0 <= off + fw * dil_w < in_w
+        // fw with 0 <= off + fw * dilation_w < in_w
         int64_t f0, f1;
-        ValidRange(off, g.dil_w, g.in_w, g.filter_w, &f0, &f1);
+        ValidRange(off, g.dilation_w, g.in_w, g.k_w, &f0, &f1);
         if (f1 <= f0) continue;
-        for (int64_t fh = 0; fh < g.filter_h; fh++) {
+        for (int64_t fh = 0; fh < g.k_h; fh++) {
           if (!rows[fh]) continue;
-          kern.dot_rows(f1 - f0, C, rows[fh] + (off + f0 * g.dil_w) * C, g.dil_w * C, w + (fh * g.filter_w + f0) * C, C,
-                        acc);
+          kern.dot_rows(f1 - f0, C, rows[fh] + (off + f0 * g.dilation_w) * C, g.dilation_w * C,
+                        w + (fh * g.k_w + f0) * C, C, acc);
         }
       }
     }
@@ -78,7 +79,7 @@ void DepthwiseConv2DBackpropFilter(const ConvGeom& g, const float* x, const floa
   ValidateConvGeom(g, true);
   const Kernels& kern = ActiveKernels();
   const int64_t C = g.out_c;
-  const int64_t F = g.filter_h * g.filter_w * C;
+  const int64_t F = g.k_h * g.k_w * C;
   if (F == 0) return;
   const int64_t rows_total = g.batch * g.out_h;
   if (rows_total == 0 || g.out_w == 0) {
@@ -90,7 +91,7 @@ void DepthwiseConv2DBackpropFilter(const ConvGeom& g, const float* x, const floa
   G = std::max<int64_t>(1, std::min<int64_t>(G, (int64_t{1} << 23) / F));
   std::vector<float> partial(static_cast<size_t>(G * F));
   ParallelFor(G, 1, 0, [&](int64_t gb, int64_t ge) {
-    std::vector<const float*> rows(static_cast<size_t>(g.filter_h));
+    std::vector<const float*> rows(static_cast<size_t>(g.k_h));
     for (int64_t gi = gb; gi < ge; gi++) {
       float* P = partial.data() + gi * F;
       const int64_t r0 = rows_total * gi / G, r1 = rows_total * (gi + 1) / G;
@@ -98,15 +99,15 @@ void DepthwiseConv2DBackpropFilter(const ConvGeom& g, const float* x, const floa
         const int64_t b = r / g.out_h, oh = r % g.out_h;
         GatherRows(g, x, mult, b, oh, rows.data());
         const float* dyrow = dy + r * g.out_w * C;
-        for (int64_t fh = 0; fh < g.filter_h; fh++) {
+        for (int64_t fh = 0; fh < g.k_h; fh++) {
           if (!rows[fh]) continue;
-          for (int64_t fw = 0; fw < g.filter_w; fw++) {
-            const int64_t off = fw * g.dil_w - g.pad_left;
+          for (int64_t fw = 0; fw < g.k_w; fw++) {
+            const int64_t off = fw * g.dilation_w - g.pad_left;
             int64_t o0, o1;
             ValidRange(off, g.stride_w, g.in_w, g.out_w, &o0, &o1);
             if (o1 <= o0) continue;
             kern.dot_rows(o1 - o0, C, rows[fh] + (o0 * g.stride_w + off) * C, g.stride_w * C, dyrow + o0 * C, C,
-                          P + (fh * g.filter_w + fw) * C);
+                          P + (fh * g.k_w + fw) * C);
           }
         }
       }
@@ -137,18 +138,18 @@ void DepthwiseConv2DBackpropInput(const ConvGeom& g, const float* dy, const floa
       for (int64_t iw = 0; iw < g.in_w; iw++) {
         float* a = mult == 1 ? dxrow + iw * C : acc;
         if (mult != 1) std::fill(acc, acc + C, 0.f);
-        for (int64_t fh = 0; fh < g.filter_h; fh++) {
-          const int64_t t = ih + g.pad_top - fh * g.dil_h;
+        for (int64_t fh = 0; fh < g.k_h; fh++) {
+          const int64_t t = ih + g.pad_top - fh * g.dilation_h;
           if (t < 0 || t % g.stride_h != 0) continue;
           const int64_t oh = t / g.stride_h;
           if (oh >= g.out_h) continue;
           const float* dyrow = dy + (b * g.out_h + oh) * g.out_w * C;
-          for (int64_t fw = 0; fw < g.filter_w; fw++) {
-            const int64_t u = iw + g.pad_left - fw * g.dil_w;
+          for (int64_t fw = 0; fw < g.k_w; fw++) {
+            const int64_t u = iw + g.pad_left - fw * g.dilation_w;
             if (u < 0 || u % g.stride_w != 0) continue;
             const int64_t ow = u / g.stride_w;
             if (ow >= g.out_w) continue;
-            kern.dot_rows(1, C, dyrow + ow * C, 0, w + (fh * g.filter_w + fw) * C, 0, a);
+            kern.dot_rows(1, C, dyrow + ow * C, 0, w + (fh * g.k_w + fw) * C, 0, a);
           }
         }
         if (mult != 1) {

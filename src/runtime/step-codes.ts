@@ -4,7 +4,7 @@ import type { OpsActivation } from '../kernels/ops.js';
 
 /** Buffer dtypes of a plan (runtime::DType). */
 export const DT = { f32: 0, i8: 1, u8: 2, i32: 3 } as const;
-/** Fused activation name → ops::Act code. */
+/** Fused activation name → Activation code (native/common/activation.h, the one table of codes). */
 export const ACT: Record<string, number> = {
   none: 0,
   linear: 0,
@@ -15,7 +15,7 @@ export const ACT: Record<string, number> = {
   sigmoid: 5,
   tanh: 6,
 };
-/** Unary activation op → ops::Act code. */
+/** Unary activation op → Activation code. */
 export const UNARY_ACT: Record<string, number> = { Relu: 1, Relu6: 2, LeakyRelu: 3, Elu: 4, Sigmoid: 5, Tanh: 6 };
 /** Activation (op or fused name) → lookup-table kind of the int8 path. */
 export const LUT_KIND: Record<string, OpsActivation> = {

@@ -7,7 +7,7 @@
 // for exactly those kernels, remembering what it replaced so unregister… restores it.
 import { createRequire } from 'node:module';
 import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs';
-import type { TrainConvGeom } from '../../binding.js';
+import type { FloatGemmActivation, TrainConvGeom } from '../../binding.js';
 import { tf } from '../backend/float.js';
 import { native } from '../native/binding.js';
 import { assertOneOf, describe } from '../native/validate.js';
@@ -219,8 +219,13 @@ function convInfo(
 type KernelArgs = Parameters<KernelFunc>[0];
 type Impl = (backendName: TrainBackendName, args: KernelArgs & { attrs: NamedAttrMap }) => TensorInfo | TensorInfo[];
 
-const ACTIVATIONS = ['linear', 'relu', 'relu6', 'leakyrelu'] as const;
-type NativeActivation = (typeof ACTIVATIONS)[number];
+/** tfjs fused activation names → the addon's names for them (binding.d.ts NativeActivation). */
+const ACTIVATIONS: Record<string, FloatGemmActivation> = {
+  linear: 'linear',
+  relu: 'relu',
+  relu6: 'relu6',
+  leakyrelu: 'leakyRelu',
+};
 
 function convForward(kernel: string, depthwise: boolean, fused: boolean): Impl {
   return (bn, { inputs, backend, attrs }) => {
@@ -229,11 +234,11 @@ function convForward(kernel: string, depthwise: boolean, fused: boolean): Impl {
     needFloat32(x);
     needFloat32(filter);
     needNHWC(attrs);
-    let act: NativeActivation = 'linear';
+    let act: FloatGemmActivation = 'linear';
     if (fused) {
       const a = (attrs.activation as string | undefined) ?? 'linear';
-      if (!(ACTIVATIONS as readonly string[]).includes(a)) throw new Unsupported(`activation ${a}`);
-      act = a as NativeActivation;
+      if (!Object.hasOwn(ACTIVATIONS, a)) throw new Unsupported(`activation ${a}`);
+      act = ACTIVATIONS[a];
       if (bias) needFloat32(bias);
     }
     needRank4(kernel, 'x', x.shape);
@@ -259,7 +264,7 @@ function convForward(kernel: string, depthwise: boolean, fused: boolean): Impl {
           Math.max(C, 1),
           bias ? v[2] : null,
           act,
-          act === 'leakyrelu' ? Number(attrs.leakyreluAlpha ?? 0.2) : 0,
+          act === 'leakyRelu' ? Number(attrs.leakyreluAlpha ?? 0.2) : 0,
         );
       }
     });

@@ -106,12 +106,14 @@ const T* WPtr(const WeightSpec* w) {
   return w ? reinterpret_cast<const T*>(w->bytes.data()) : nullptr;
 }
 
-inline int ActCode(const Spec& p, size_t i) { return static_cast<int>(p.Int(i, 0, 9, "activation")); }
+inline Activation ActCode(const Spec& p, size_t i) {
+  return static_cast<Activation>(p.Int(i, 0, kLastStepActivation, "activation"));
+}
 
 // Applies a float activation in place (relu/relu6 are usually folded into a clamp by the caller).
-inline void ApplyActF32(int act, float alpha, float* y, int64_t n, int threads) {
-  if (act == 0 || n == 0) return;
-  ops::ActivationF32(static_cast<ops::Act>(act), alpha, y, n, y, threads);
+inline void ApplyActF32(Activation act, float alpha, float* y, int64_t n, int threads) {
+  if (act == Activation::kLinear || n == 0) return;
+  ops::ActivationF32(act, alpha, y, n, y, threads);
 }
 
 // The 8-bit unary parameters every per-tensor requantizing op takes: ints[at..at+3] =
@@ -144,53 +146,40 @@ void ReadUnaryTyped(const Spec& p, int x, int y, bool q8, size_t at, Q& q, const
 
 // ---------------------------------------------------------------- conv geometry
 
-struct Geo {
-  int32_t kh, kw, sh, sw, dh, dw, pt, pb, pl, pr;
-  bool Direct() const { return kh == 1 && kw == 1 && sh == 1 && sw == 1 && pt == 0 && pb == 0 && pl == 0 && pr == 0; }
-};
-
-inline Geo ParseGeo(const Spec& p, size_t at) {
-  Geo g;
-  g.kh = static_cast<int32_t>(p.Int(at + 0, 1, 1 << 16, "kernel height"));
-  g.kw = static_cast<int32_t>(p.Int(at + 1, 1, 1 << 16, "kernel width"));
-  g.sh = static_cast<int32_t>(p.Int(at + 2, 1, 1 << 16, "stride"));
-  g.sw = static_cast<int32_t>(p.Int(at + 3, 1, 1 << 16, "stride"));
-  g.dh = static_cast<int32_t>(p.Int(at + 4, 1, 1 << 16, "dilation"));
-  g.dw = static_cast<int32_t>(p.Int(at + 5, 1, 1 << 16, "dilation"));
-  g.pt = static_cast<int32_t>(p.Int(at + 6, 0, 1 << 16, "padding"));
-  g.pb = static_cast<int32_t>(p.Int(at + 7, 0, 1 << 16, "padding"));
-  g.pl = static_cast<int32_t>(p.Int(at + 8, 0, 1 << 16, "padding"));
-  g.pr = static_cast<int32_t>(p.Int(at + 9, 0, 1 << 16, "padding"));
+// The window of a convolution step (geom[10]: kernel, stride, dilation, pads); OpsGeom adds
+// the input's dimensions.
+inline ConvGeom ParseGeo(const Spec& p, size_t at) {
+  ConvGeom g;
+  g.k_h = p.Int(at + 0, 1, 1 << 16, "kernel height");
+  g.k_w = p.Int(at + 1, 1, 1 << 16, "kernel width");
+  g.stride_h = p.Int(at + 2, 1, 1 << 16, "stride");
+  g.stride_w = p.Int(at + 3, 1, 1 << 16, "stride");
+  g.dilation_h = p.Int(at + 4, 1, 1 << 16, "dilation");
+  g.dilation_w = p.Int(at + 5, 1, 1 << 16, "dilation");
+  g.pad_top = p.Int(at + 6, 0, 1 << 16, "padding");
+  g.pad_bottom = p.Int(at + 7, 0, 1 << 16, "padding");
+  g.pad_left = p.Int(at + 8, 0, 1 << 16, "padding");
+  g.pad_right = p.Int(at + 9, 0, 1 << 16, "padding");
   return g;
 }
 
 // x: the resolved NHWC shape of the input (its dimension 0 is the number of images).
-inline ops::ConvGeom OpsGeom(const Geo& q, const Dims& x) {
-  ops::ConvGeom g;
-  g.batch = static_cast<int32_t>(x[0]);
-  g.in_h = static_cast<int32_t>(x[1]);
-  g.in_w = static_cast<int32_t>(x[2]);
-  g.in_c = static_cast<int32_t>(x[3]);
-  g.k_h = q.kh;
-  g.k_w = q.kw;
-  g.stride_h = q.sh;
-  g.stride_w = q.sw;
-  g.dilation_h = q.dh;
-  g.dilation_w = q.dw;
-  g.pad_top = q.pt;
-  g.pad_bottom = q.pb;
-  g.pad_left = q.pl;
-  g.pad_right = q.pr;
+inline ConvGeom OpsGeom(const ConvGeom& window, const Dims& x) {
+  ConvGeom g = window;
+  g.batch = x[0];
+  g.in_h = x[1];
+  g.in_w = x[2];
+  g.in_c = x[3];
   ops::CheckConvGeom(&g);
   return g;
 }
 
 // Checks x [-1, H, W, C] and y [-1, OH, OW, OC] against the geometry.
-inline ops::ConvGeom CheckConvShapes(const Spec& p, const Geo& q, int x, int y, int64_t out_c) {
+inline ConvGeom CheckConvShapes(const Spec& p, const ConvGeom& q, int x, int y, int64_t out_c) {
   p.SameLeading(x, y, "conv");
   const Dims xs = p.Shape1(x), ys = p.Shape1(y);
   if (xs.size() != 4 || ys.size() != 4) Bad("conv input and output must be NHWC (rank 4)");
-  ops::ConvGeom g = OpsGeom(q, xs);
+  ConvGeom g = OpsGeom(q, xs);
   if (ys[1] != g.out_h || ys[2] != g.out_w || ys[3] != out_c) {
     Bad("output shape " + DimsStr(ys) + " does not match the geometry ([-1, " + std::to_string(g.out_h) + ", " +
         std::to_string(g.out_w) + ", " + std::to_string(out_c) + "])");

@@ -28,7 +28,7 @@
 #include "common/thread_pool.h"
 #include "gemm/gemm.h"
 #include "quant/quantize.h"
-#include "train/conv_train.h"
+#include "float/gemm.h"
 
 namespace tfjq {
 namespace runtime {
@@ -50,14 +50,14 @@ class DeconvStep : public Step {
     co_ = ds[3];
     ci_ = ys[3];
     CheckConvShapes(p, geo_, y, dy, co_);  // the forward convolution maps y → dy
-    const int64_t wl = int64_t{geo_.kh} * geo_.kw * ci_ * co_;
+    const int64_t wl = geo_.k_h * geo_.k_w * ci_ * co_;
     if (q8_) {
       p.Type(dy, DType::kI8, "dy");
       p.Type(y, DType::kI8, "output");
       q_.dy_channels = static_cast<int32_t>(co_);
       q_.dy_zero_point = static_cast<int32_t>(p.Int(10, -128, 127, "dy zero point"));
       ReadConvQ(p, y, 11, wl, ci_, q_);
-      nk_ = int64_t{geo_.kh} * geo_.kw * ci_;
+      nk_ = geo_.k_h * geo_.k_w * ci_;
       // The GEMM takes K = CO ≤ 65536 (wrap-around sums for any K only in the scalar loop).
       gemm_ = co_ <= gemm::kMaxK && nk_ < gemm::kMaxDim;
       if (gemm_) {
@@ -65,9 +65,9 @@ class DeconvStep : public Step {
         packed_ = gemm::PackB(q_.filter, co_, nk_, gemm::BLayout::kNK, co_, nullptr, false, ActiveIsa());
         q_.filter = nullptr;  // read only through the packed form from here on
         weight_index_ = p.s.weights[0];
-        disjoint_ = geo_.kh == geo_.sh && geo_.kw == geo_.sw && geo_.dh == 1 && geo_.dw == 1 && geo_.pt == 0 &&
-                    geo_.pb == 0 && geo_.pl == 0 && geo_.pr == 0 && ys[1] == ds[1] * geo_.sh &&
-                    ys[2] == ds[2] * geo_.sw;
+        disjoint_ = geo_.k_h == geo_.stride_h && geo_.k_w == geo_.stride_w && geo_.dilation_h == 1 &&
+                    geo_.dilation_w == 1 && geo_.pad_top == 0 && geo_.pad_bottom == 0 && geo_.pad_left == 0 &&
+                    geo_.pad_right == 0 && ys[1] == ds[1] * geo_.stride_h && ys[2] == ds[2] * geo_.stride_w;
         if (disjoint_) {
           // Column n = (ky, kx, ci) takes channel ci's multiplier and bias.
           col_multipliers_.resize(static_cast<size_t>(nk_));
@@ -85,11 +85,11 @@ class DeconvStep : public Step {
       bf_ = WPtr<float>(p.W(1, DType::kF32, ci_, true, "bias"));
       // The same GEMM-and-scatter as int8, on weights packed once: B[co][(ky, kx, ci)] =
       // filter[(ky, kx, ci)·CO + co], the filter transposed.
-      nk_ = int64_t{geo_.kh} * geo_.kw * ci_;
+      nk_ = geo_.k_h * geo_.k_w * ci_;
       std::vector<float> bt(static_cast<size_t>(co_ * nk_));
       for (int64_t n = 0; n < nk_; n++)
         for (int64_t k = 0; k < co_; k++) bt[static_cast<size_t>(k * nk_ + n)] = wf_[n * co_ + k];
-      packed_f_ = train::PackedB(bt.data(), co_, nk_);
+      packed_f_ = f32::PackedB(bt.data(), co_, nk_);
     }
   }
 
@@ -101,7 +101,7 @@ class DeconvStep : public Step {
   void Run(RunContext& c) const override {
     const int dy = inputs[0], y = outputs[0];
     if (q8_) {
-      const ops::ConvGeom g = OpsGeom(geo_, c.Shape(y));
+      const ConvGeom g = OpsGeom(geo_, c.Shape(y));
       if (disjoint_) return RunDisjoint(g, c.P<int8_t>(dy), c.P<int8_t>(y), c);
       if (gemm_) return RunGemm(g, c.P<int8_t>(dy), c.P<int8_t>(y), c);
       ops::Conv2DTranspose(g, c.P<int8_t>(dy), q_, c.P<int8_t>(y), c.threads);
@@ -109,17 +109,16 @@ class DeconvStep : public Step {
     }
     RunGemmF32(OpsGeom(geo_, c.Shape(y)), c.P<float>(dy), c.P<float>(y), c);
     if (bf_)
-      train::BiasActivation(c.P<float>(y), c.Elements(y) / ci_, ci_, bf_, ci_, train::Activation::kLinear, 0.0f,
-                            c.threads);
+      f32::BiasActivation(c.P<float>(y), c.Elements(y) / ci_, ci_, bf_, ci_, Activation::kLinear, 0.0f, c.threads);
   }
 
  private:
   // Kernel = stride, no overlap (see the file comment): per image, the GEMM writes requantized
   // int8 columns (dy pixel × (ky, kx, ci)), and each dy pixel's row ky of kw·CI values is the
   // run of output row oy·sh + ky starting at column ox·sw.
-  void RunDisjoint(const ops::ConvGeom& g, const int8_t* dy, int8_t* y, RunContext& c) const {
+  void RunDisjoint(const ConvGeom& g, const int8_t* dy, int8_t* y, RunContext& c) const {
     const int64_t CI = ci_, CO = co_, NK = nk_, HY = g.in_h, WY = g.in_w, HD = g.out_h, WD = g.out_w;
-    const int64_t run = int64_t{geo_.kw} * CI;
+    const int64_t run = geo_.k_w * CI;
     int8_t* const cols = c.Scratch<int8_t>(static_cast<size_t>(HD * WD * NK));
     gemm::GemmArgs ga;
     ga.m = HD * WD;
@@ -143,8 +142,8 @@ class DeconvStep : public Step {
       int8_t* yi = y + n * HY * WY * CI;
       ParallelFor(HD, std::max<int64_t>(1, (int64_t{1} << 14) / (WD * NK)), c.threads, [&](int64_t ob, int64_t oe) {
         for (int64_t oy = ob; oy < oe; oy++)
-          for (int64_t ky = 0; ky < geo_.kh; ky++) {
-            int8_t* yrow = yi + (oy * geo_.sh + ky) * WY * CI;
+          for (int64_t ky = 0; ky < geo_.k_h; ky++) {
+            int8_t* yrow = yi + (oy * geo_.stride_h + ky) * WY * CI;
             const int8_t* crow = cols + oy * WD * NK + ky * run;
             for (int64_t ox = 0; ox < WD; ox++) std::memcpy(yrow + ox * run, crow + ox * NK, static_cast<size_t>(run));
           }
@@ -155,7 +154,7 @@ class DeconvStep : public Step {
   // g: the forward geometry (in = the output y, out = dy). Per image, the output rows go in
   // bands whose accumulators fit the scratch budget; each band multiplies the dy rows that
   // reach it (in chunks of pixels that fit the budget) and scatters their columns into it.
-  void RunGemm(const ops::ConvGeom& g, const int8_t* dy, int8_t* y, RunContext& c) const {
+  void RunGemm(const ConvGeom& g, const int8_t* dy, int8_t* y, RunContext& c) const {
     const int threads = c.threads;
     const int64_t CI = ci_, CO = co_, NK = nk_;
     const int64_t HY = g.in_h, WY = g.in_w, HD = g.out_h, WD = g.out_w;
@@ -167,7 +166,7 @@ class DeconvStep : public Step {
     const size_t acc_n = static_cast<size_t>(band_rows * row_acc);
     int32_t* const acc = c.Scratch<int32_t>(acc_n + static_cast<size_t>(std::min(chunk_px, HD * WD) * NK));
     int32_t* const cols = acc + acc_n;
-    const int64_t reach = int64_t{geo_.kh - 1} * geo_.dh;  // rows a dy row reaches below oy·sh − pt
+    const int64_t reach = (geo_.k_h - 1) * geo_.dilation_h;  // rows a dy row reaches below oy·sh − pt
 
     gemm::GemmArgs ga;
     ga.a_signed = true;
@@ -210,7 +209,7 @@ class DeconvStep : public Step {
   // float32: y = 0, then per image and chunk of dy pixels, the columns (dy · B, the packed
   // float GEMM, threaded over rows) scattered into y. Chunks ascend and ScatterColumns adds
   // in dy-pixel order, as the training kernel's col2im does: the same sums, on threads.
-  void RunGemmF32(const ops::ConvGeom& g, const float* dy, float* y, RunContext& c) const {
+  void RunGemmF32(const ConvGeom& g, const float* dy, float* y, RunContext& c) const {
     const int threads = c.threads;
     const int64_t CI = ci_, CO = co_, NK = nk_;
     const int64_t HY = g.in_h, WY = g.in_w, HD = g.out_h, WD = g.out_w;
@@ -221,7 +220,7 @@ class DeconvStep : public Step {
       float* yi = y + n * HY * WY * CI;
       for (int64_t p0 = 0; p0 < HD * WD; p0 += chunk_px) {
         const int64_t p1 = std::min(HD * WD, p0 + chunk_px);
-        train::MatMul(p1 - p0, dy + (n * HD * WD + p0) * CO, packed_f_, cols, threads);
+        f32::MatMul(p1 - p0, dy + (n * HD * WD + p0) * CO, packed_f_, cols, threads);
         // Output rows the chunk's dy rows reach.
         const int64_t oy_a = p0 / WD, oy_b = (p1 - 1) / WD;
         const int64_t a = std::max<int64_t>(0, oy_a * g.stride_h - g.pad_top);
@@ -236,7 +235,7 @@ class DeconvStep : public Step {
   // accumulator the additions come in dy-pixel order (ky descending, so dy rows ascend):
   // float sums then equal the training kernel's col2im; int32 ones wrap as the reference does.
   template <typename T>
-  void ScatterColumns(const ops::ConvGeom& g, const T* cols, int64_t p0, int64_t p1, int64_t a, int64_t b, T* acc_band,
+  void ScatterColumns(const ConvGeom& g, const T* cols, int64_t p0, int64_t p1, int64_t a, int64_t b, T* acc_band,
                       int threads) const {
     // int32 accumulators add as uint32: wrap-around, not undefined overflow.
     using A = typename std::conditional<std::is_same<T, int32_t>::value, uint32_t, T>::type;
@@ -268,7 +267,7 @@ class DeconvStep : public Step {
   }
 
   bool q8_;
-  Geo geo_{};
+  ConvGeom geo_{};
   int64_t ci_ = 1, co_ = 1, nk_ = 0;
   ops::ConvTransposeQ q_;
   bool gemm_ = false;
@@ -279,7 +278,7 @@ class DeconvStep : public Step {
   int weight_index_ = -1;
   const float* wf_ = nullptr;
   const float* bf_ = nullptr;
-  train::PackedB packed_f_;
+  f32::PackedB packed_f_;
 };
 
 }  // namespace

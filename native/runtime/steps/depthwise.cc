@@ -25,7 +25,7 @@ class DepthwiseStep : public Step {
     if (xs.size() != 4) Bad("input must be NHWC");
     out_c_ = xs[3] * mult_ch_;
     CheckConvShapes(p, geo_, x, y, out_c_);
-    const int64_t wl = int64_t{geo_.kh} * geo_.kw * out_c_;
+    const int64_t wl = geo_.k_h * geo_.k_w * out_c_;
     if (q8_) {
       p.Type(x, DType::kI8, "input");
       p.Type(y, DType::kI8, "output");
@@ -44,25 +44,25 @@ class DepthwiseStep : public Step {
   }
   void Run(RunContext& c) const override {
     const int x = inputs[0], y = outputs[0];
-    const ops::ConvGeom g = OpsGeom(geo_, c.Shape(x));
+    const ConvGeom g = OpsGeom(geo_, c.Shape(x));
     if (q8_) {
       ops::DepthwiseConv2D(g, c.P<int8_t>(x), q_, c.P<int8_t>(y), c.threads);
     } else {
       const float inf = std::numeric_limits<float>::infinity();
-      const float lo = (act_ == 1 || act_ == 2) ? 0.0f : -inf;
-      const float hi = act_ == 2 ? 6.0f : inf;
+      const float lo = (act_ == Activation::kRelu || act_ == Activation::kRelu6) ? 0.0f : -inf;
+      const float hi = act_ == Activation::kRelu6 ? 6.0f : inf;
       ops::DepthwiseConv2DF32(g, mult_ch_, c.P<float>(x), wf_, bf_, lo, hi, c.P<float>(y), c.threads);
-      if (act_ > 2) ApplyActF32(act_, alpha_, c.P<float>(y), c.Elements(y), c.threads);
+      if (!IsBoundsActivation(act_)) ApplyActF32(act_, alpha_, c.P<float>(y), c.Elements(y), c.threads);
     }
   }
 
  private:
   bool q8_;
-  Geo geo_{};
+  ConvGeom geo_{};
   int32_t mult_ch_ = 1;
   int64_t out_c_ = 0;
   ops::DepthwiseQ q_;
-  int act_ = 0;
+  Activation act_ = Activation::kLinear;
   float alpha_ = 0.2f;
   const float* wf_ = nullptr;
   const float* bf_ = nullptr;

@@ -104,12 +104,11 @@ class ActStep : public Step {
     alpha_ = p.Float(0);
   }
   void Run(RunContext& c) const override {
-    ops::ActivationF32(static_cast<ops::Act>(act_), alpha_, c.P<float>(inputs[0]), c.Elements(inputs[0]),
-                       c.P<float>(outputs[0]), c.threads);
+    ops::ActivationF32(act_, alpha_, c.P<float>(inputs[0]), c.Elements(inputs[0]), c.P<float>(outputs[0]), c.threads);
   }
 
  private:
-  int act_ = 0;
+  Activation act_ = Activation::kLinear;
   float alpha_ = 0;
 };
 

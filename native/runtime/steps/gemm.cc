@@ -1,5 +1,5 @@
 // GEMM steps: int8 (§12.2), dynamic with int8 and int4 weights (§12.4–12.5), float32
-// convolutions and matrix products (native/train kernels), batched float products.
+// convolutions and matrix products (native/float kernels), batched float products.
 #include "runtime/steps/common.h"
 #include "runtime/steps/factories.h"
 
@@ -12,11 +12,12 @@
 #include <vector>
 
 #include "common/cpu.h"
+#include "common/im2col.h"
 #include "gemm/gemm.h"
 #include "gemm/gemm_int4.h"
 #include "quant/quantize.h"
-#include "runtime/steps/im2col.h"
-#include "train/conv_train.h"
+#include "float/conv.h"
+#include "float/gemm.h"
 
 namespace tfjq {
 namespace runtime {
@@ -43,7 +44,7 @@ class GemmStep : public Step {
     if (xs.empty() || ys.empty()) Bad("input and output must have rank >= 1");
     if (conv_) {
       if (xs.size() != 4) Bad("conv input must be NHWC");
-      k_ = int64_t{geo_.kh} * geo_.kw * xs[3];
+      k_ = geo_.k_h * geo_.k_w * xs[3];
       n_ = ys.size() == 4 ? ys[3] : 0;
       CheckConvShapes(p, geo_, x, y, n_);
     } else {
@@ -90,7 +91,7 @@ class GemmStep : public Step {
         if (!(std::isfinite(w_scales_[i]) && w_scales_[i] > 0)) Bad("weight scales must be finite and > 0");
       bias_f32_ = WPtr<float>(p.W(2, DType::kF32, n_, true, "bias"));
     }
-    direct_ = !conv_ || geo_.Direct();
+    direct_ = !conv_ || IsPointwiseWindow(geo_);
     if (!direct_) {
       if (p.s.temps.size() != 1) Bad("a k×k convolution needs one temporary (im2col) buffer");
       const int t = p.s.temps[0];
@@ -123,7 +124,7 @@ class GemmStep : public Step {
     const int64_t m = c.Elements(y) / n_;
     const void* a = c.ptr[static_cast<size_t>(x)];
     if (!direct_) {
-      const ops::ConvGeom g = OpsGeom(geo_, c.Shape(x));
+      const ConvGeom g = OpsGeom(geo_, c.Shape(x));
       if (kind_ == kInt8) {
         Im2Col<int8_t>(g, c.P<int8_t>(x), static_cast<int8_t>(za_), c.P<int8_t>(temps[0]), k_, c.threads);
       } else if (kind_ == kDynamic && !per_row_ && QuantizeBeforeIm2Col(c, g, m)) {
@@ -161,10 +162,10 @@ class GemmStep : public Step {
       d.out.c = c.P<float>(y);
       d.out.ldc = n_;
       gemm::DynamicGemmInt4(d);
-      if (act_ > 2) ApplyActF32(act_, alpha_, c.P<float>(y), m * n_, c.threads);
+      if (!IsBoundsActivation(act_)) ApplyActF32(act_, alpha_, c.P<float>(y), m * n_, c.threads);
     } else {
       gemm::DynamicGemm(DynamicArgs(c, m, a));
-      if (act_ > 2) ApplyActF32(act_, alpha_, c.P<float>(y), m * n_, c.threads);
+      if (!IsBoundsActivation(act_)) ApplyActF32(act_, alpha_, c.P<float>(y), m * n_, c.threads);
     }
   }
 
@@ -188,7 +189,7 @@ class GemmStep : public Step {
   // for a stride-1 layer) and im2col copies bytes, padding with the zero point (the quantized
   // 0): the same bytes as quantizing the float32 matrix. The im2col buffer (m·k float32) holds
   // the byte matrix and the quantized input.
-  bool QuantizeBeforeIm2Col(const RunContext& c, const ops::ConvGeom& g, int64_t m) const {
+  bool QuantizeBeforeIm2Col(const RunContext& c, const ConvGeom& g, int64_t m) const {
     const int64_t in_elems = c.Elements(inputs[0]);
     const int64_t bytes_before_input = (m * k_ + 63) / 64 * 64;
     if (4 * c.Elements(temps[0]) < bytes_before_input + in_elems) return false;
@@ -210,7 +211,7 @@ class GemmStep : public Step {
     }
     return count == in;
   }
-  void RunQuantizedIm2Col(RunContext& c, const ops::ConvGeom& g, int64_t m) const {
+  void RunQuantizedIm2Col(RunContext& c, const ConvGeom& g, int64_t m) const {
     const float* xf = c.P<float>(inputs[0]);
     const int64_t in_elems = c.Elements(inputs[0]);
     float lo = 0.0f, hi = 0.0f;
@@ -221,7 +222,7 @@ class GemmStep : public Step {
     quant::Quantize(xf, quant::PerTensor(in_elems), &q.scale, &q.zero_point, 0, 255, qx, c.threads);
     Im2Col<uint8_t>(g, qx, static_cast<uint8_t>(q.zero_point), a, k_, c.threads);
     gemm::DynamicGemmPerTensorU8(DynamicArgs(c, m, nullptr), a, k_, q.scale, q.zero_point);
-    if (act_ > 2) ApplyActF32(act_, alpha_, c.P<float>(outputs[0]), m * n_, c.threads);
+    if (!IsBoundsActivation(act_)) ApplyActF32(act_, alpha_, c.P<float>(outputs[0]), m * n_, c.threads);
   }
 
   // The float input side shared by DynamicGemmArgs and DynamicInt4Args.
@@ -234,9 +235,8 @@ class GemmStep : public Step {
     d.b = b;
     d.threads = threads;
   }
-  gemm::Activation ClampAct() const {
-    return act_ == 1 ? gemm::Activation::kRelu : act_ == 2 ? gemm::Activation::kRelu6 : gemm::Activation::kNone;
-  }
+  // The part of act_ the GEMM epilogue applies (ApplyActF32 the rest afterwards).
+  Activation ClampAct() const { return IsBoundsActivation(act_) ? act_ : Activation::kLinear; }
 
   // conv_dyn4 / matmul_dyn4: ints [.., per_row, act, group_size], weights [w, scales, zero points|-1, bias|-1].
   void ParseInt4(const Spec& p, int x, int y, size_t at, const WeightSpec& w) {
@@ -273,14 +273,14 @@ class GemmStep : public Step {
 
   Kind kind_;
   bool conv_, direct_ = true;
-  Geo geo_{};
+  ConvGeom geo_{};
   int64_t k_ = 0, n_ = 0;
   int32_t za_ = 0, zo_ = 0, qmin_ = -128, qmax_ = 127;
   const int32_t* bias_i32_ = nullptr;
   const float* mult_ = nullptr;
   bool mult_per_channel_ = false;
   bool per_row_ = false, ws_per_channel_ = true;
-  int act_ = 0;
+  Activation act_ = Activation::kLinear;
   float alpha_ = 0.2f;
   const float* w_scales_ = nullptr;
   const float* bias_f32_ = nullptr;
@@ -288,19 +288,6 @@ class GemmStep : public Step {
   gemm::PackedInt4 packed4_;
   int weight_index_ = -1, scales_index_ = -1, zp_index_ = -1;
 };
-
-train::Activation TrainAct(int act) {
-  switch (act) {
-    case 1:
-      return train::Activation::kRelu;
-    case 2:
-      return train::Activation::kRelu6;
-    case 3:
-      return train::Activation::kLeakyRelu;
-    default:
-      return train::Activation::kLinear;
-  }
-}
 
 class FloatGemmStep : public Step {
  public:
@@ -316,7 +303,7 @@ class FloatGemmStep : public Step {
       geo_ = ParseGeo(p, 0);
       at = 10;
       if (xs.size() != 4 || ys.size() != 4) Bad("conv input and output must be NHWC");
-      k_ = int64_t{geo_.kh} * geo_.kw * xs[3];
+      k_ = geo_.k_h * geo_.k_w * xs[3];
       n_ = ys[3];
       CheckConvShapes(p, geo_, x, y, n_);
     } else {
@@ -336,7 +323,7 @@ class FloatGemmStep : public Step {
     // Also at batch 1: on the packed panels a 1 × 1280 × 1000 dense layer took 0.42–0.48 ms
     // against 0.53–0.60 ms streaming the row-major weights (the former few-row kernel), and
     // 768 × 3072 0.42 against 0.95–1.02 ms.
-    packed_ = train::PackedB(w, k_, n_);
+    packed_ = f32::PackedB(w, k_, n_);
     weight_index_ = p.s.weights[0];
   }
   size_t OwnedBytes() const override { return packed_.byte_length(); }
@@ -347,14 +334,14 @@ class FloatGemmStep : public Step {
     float* out = c.P<float>(y);
     // Bias and the activations BiasActivation knows are applied as the GEMM stores its tiles
     // (the same operations, no second pass over the output); others afterwards.
-    const bool simple = act_ <= 3;
-    train::FusedBiasAct epi;
+    const bool simple = IsFloatGemmActivation(act_);
+    f32::FusedBiasAct epi;
     epi.bias = bias_;
-    epi.act = simple ? static_cast<int>(TrainAct(act_)) : 0;
+    epi.act = simple ? act_ : Activation::kLinear;
     epi.alpha = alpha_;
     if (conv_) {
       const Dims xs = c.Shape(x), ys = c.Shape(y);
-      train::ConvGeom g;
+      ConvGeom g = geo_;  // the shapes were checked against it when the step was made
       g.batch = xs[0];
       g.in_h = xs[1];
       g.in_w = xs[2];
@@ -362,28 +349,20 @@ class FloatGemmStep : public Step {
       g.out_h = ys[1];
       g.out_w = ys[2];
       g.out_c = ys[3];
-      g.filter_h = geo_.kh;
-      g.filter_w = geo_.kw;
-      g.stride_h = geo_.sh;
-      g.stride_w = geo_.sw;
-      g.dil_h = geo_.dh;
-      g.dil_w = geo_.dw;
-      g.pad_top = geo_.pt;
-      g.pad_left = geo_.pl;
-      train::Conv2D(g, c.P<float>(x), packed_, out, c.threads, epi);
+      f32::Conv2D(g, c.P<float>(x), packed_, out, c.threads, epi);
     } else {
-      train::MatMul(m, c.P<float>(x), packed_, out, c.threads, epi);
+      f32::MatMul(m, c.P<float>(x), packed_, out, c.threads, epi);
     }
     if (!simple) ApplyActF32(act_, alpha_, out, m * n_, c.threads);
   }
 
  private:
   bool conv_;
-  Geo geo_{};
+  ConvGeom geo_{};
   int64_t k_ = 0, n_ = 0;
-  int act_ = 0;
+  Activation act_ = Activation::kLinear;
   float alpha_ = 0.2f;
-  train::PackedB packed_;
+  f32::PackedB packed_;
   int weight_index_ = -1;
   const float* bias_ = nullptr;
 };
@@ -400,12 +379,12 @@ class BatchMatMulStep : public Step {
     tb_ = p.Int(1, 0, 1, "transpose_b") == 1;
     for (int64_t batch : {1, 3}) Geometry(p.ses.Shape(a, batch), p.ses.Shape(b, batch), p.ses.Shape(y, batch));
   }
-  struct Geo {
+  struct BatchMatMulDims {
     int64_t ba, bb, m, n, k;
   };
-  Geo Geometry(const Dims& as, const Dims& bs, const Dims& ys) const {
+  BatchMatMulDims Geometry(const Dims& as, const Dims& bs, const Dims& ys) const {
     if (as.size() < 2 || bs.size() < 2 || ys.size() < 2) Bad("operands must have rank >= 2");
-    Geo g;
+    BatchMatMulDims g;
     g.m = ta_ ? as[as.size() - 1] : as[as.size() - 2];
     const int64_t ka = ta_ ? as[as.size() - 2] : as[as.size() - 1];
     g.k = tb_ ? bs[bs.size() - 1] : bs[bs.size() - 2];
@@ -420,8 +399,8 @@ class BatchMatMulStep : public Step {
   }
   void Run(RunContext& c) const override {
     const int a = inputs[0], b = inputs[1], y = outputs[0];
-    const Geo g = Geometry(c.Shape(a), c.Shape(b), c.Shape(y));
-    train::BatchMatMul(g.ba, g.bb, g.m, g.n, g.k, ta_, tb_, c.P<float>(a), c.P<float>(b), c.P<float>(y), c.threads);
+    const BatchMatMulDims g = Geometry(c.Shape(a), c.Shape(b), c.Shape(y));
+    f32::BatchMatMul(g.ba, g.bb, g.m, g.n, g.k, ta_, tb_, c.P<float>(a), c.P<float>(b), c.P<float>(y), c.threads);
   }
 
  private:

@@ -20,15 +20,14 @@ class PoolStep : public Step {
     const size_t nint = 8 + (q8 ? (max ? 2 : 4) : 0);
     p.Arity(1, 1, nint, q8 && !max ? 2 : 0, 0);
     const int x = p.s.inputs[0], y = p.s.outputs[0];
-    geo_.kh = static_cast<int32_t>(p.Int(0, 1, 1 << 16, "window"));
-    geo_.kw = static_cast<int32_t>(p.Int(1, 1, 1 << 16, "window"));
-    geo_.sh = static_cast<int32_t>(p.Int(2, 1, 1 << 16, "stride"));
-    geo_.sw = static_cast<int32_t>(p.Int(3, 1, 1 << 16, "stride"));
-    geo_.dh = geo_.dw = 1;
-    geo_.pt = static_cast<int32_t>(p.Int(4, 0, geo_.kh - 1, "padding"));
-    geo_.pb = static_cast<int32_t>(p.Int(5, 0, geo_.kh - 1, "padding"));
-    geo_.pl = static_cast<int32_t>(p.Int(6, 0, geo_.kw - 1, "padding"));
-    geo_.pr = static_cast<int32_t>(p.Int(7, 0, geo_.kw - 1, "padding"));
+    geo_.k_h = p.Int(0, 1, 1 << 16, "window");
+    geo_.k_w = p.Int(1, 1, 1 << 16, "window");
+    geo_.stride_h = p.Int(2, 1, 1 << 16, "stride");
+    geo_.stride_w = p.Int(3, 1, 1 << 16, "stride");
+    geo_.pad_top = p.Int(4, 0, geo_.k_h - 1, "padding");
+    geo_.pad_bottom = p.Int(5, 0, geo_.k_h - 1, "padding");
+    geo_.pad_left = p.Int(6, 0, geo_.k_w - 1, "padding");
+    geo_.pad_right = p.Int(7, 0, geo_.k_w - 1, "padding");
     const Dims xs = p.Shape1(x);
     if (xs.size() != 4) Bad("input must be NHWC");
     CheckConvShapes(p, geo_, x, y, xs[3]);
@@ -49,7 +48,7 @@ class PoolStep : public Step {
   }
   void Run(RunContext& c) const override {
     const int x = inputs[0], y = outputs[0];
-    const ops::ConvGeom g = OpsGeom(geo_, c.Shape(x));
+    const ConvGeom g = OpsGeom(geo_, c.Shape(x));
     const bool sgn = c.s->plan().buffers[static_cast<size_t>(x)].dtype == DType::kI8;
     if (!q8_) {
       if (max_)
@@ -71,7 +70,7 @@ class PoolStep : public Step {
 
  private:
   bool max_, q8_;
-  Geo geo_{};
+  ConvGeom geo_{};
   int32_t qmin_ = -128, qmax_ = 127;
   ops::PoolQ q_;
 };

@@ -1,8 +1,8 @@
 // Portable microkernels (the reference path; also the path on arm64 for now).
-#include "train/kernels.h"
+#include "float/gemm_kernels.h"
 
 namespace tfjq {
-namespace train {
+namespace f32 {
 namespace {
 
 void GemmTileRef(int64_t kc, const float* a, const float* b, float* c) {
@@ -34,5 +34,5 @@ const Kernels& RefKernels() {
   return k;
 }
 
-}  // namespace train
+}  // namespace f32
 }  // namespace tfjq

@@ -2,10 +2,10 @@
 // build uses -ffp-contract=off).
 #include <immintrin.h>
 
-#include "train/kernels.h"
+#include "float/gemm_kernels.h"
 
 namespace tfjq {
-namespace train {
+namespace f32 {
 namespace {
 
 void GemmTileAvx2(int64_t kc, const float* a, const float* b, float* c) {
@@ -103,5 +103,5 @@ const Kernels& Avx2Kernels() {
   return k;
 }
 
-}  // namespace train
+}  // namespace f32
 }  // namespace tfjq

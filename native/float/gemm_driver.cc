@@ -1,7 +1,7 @@
 // The float GEMM driver: blocking, packing and threading around the per-ISA microkernels of
-// kernels.h, for the training kernels and the runtime's float steps (PackedB, MatMul,
+// gemm_kernels.h, for the runtime's float steps and the training kernels (PackedB, MatMul,
 // BatchMatMul, BiasActivation).
-#include "train/driver.h"
+#include "float/gemm_driver.h"
 
 #include <algorithm>
 #include <cstring>
@@ -12,12 +12,12 @@
 
 #include "common/cpu.h"
 #include "common/thread_pool.h"
-#include "train/kernels.h"
+#include "float/gemm_kernels.h"
 
 namespace tfjq {
-namespace train {
+namespace f32 {
 
-using namespace detail;  // the shared driver helpers of driver.h
+using namespace detail;  // the shared driver helpers of gemm_driver.h
 
 // The float training family's table: ref and AVX2 (+FMA) microkernels, and AVX-512's own
 // packed-B GEMM (inference); the other x86 SIMD paths resolve to AVX2, arm64 to ref.
@@ -133,6 +133,13 @@ void Gemm(const Kernels& kern, int64_t M, int64_t N, int64_t K, Mat A, Mat B, fl
   }
 }
 
+void CheckEpilogueActivation(Activation act) {
+  if (!IsFloatGemmActivation(act))
+    throw std::invalid_argument(
+        std::string("the float GEMM's epilogue applies linear, relu, relu6 or leakyRelu, not ") +
+        kActivationNames[static_cast<int>(act)]);
+}
+
 // The activations of BiasActivation on n values in place.
 static inline void ActRow(float* v, int64_t n, Activation act, float alpha) {
   switch (act) {
@@ -147,15 +154,17 @@ static inline void ActRow(float* v, int64_t n, Activation act, float alpha) {
     case Activation::kLeakyRelu:
       for (int64_t c = 0; c < n; c++) v[c] = v[c] < 0.f ? alpha * v[c] : v[c];
       break;
+    default:  // outside IsFloatGemmActivation: rejected before any row is computed
+      break;
   }
 }
 
 // bias (already offset to this block's first column) and act of FusedBiasAct, applied to one
 // stored row segment in BiasActivation's order: v += bias[c], then the activation.
-static inline void BiasActRow(float* v, int64_t n, const float* bias, int act, float alpha) {
+static inline void BiasActRow(float* v, int64_t n, const float* bias, Activation act, float alpha) {
   if (bias)
     for (int64_t c = 0; c < n; c++) v[c] += bias[c];
-  ActRow(v, n, static_cast<Activation>(act), alpha);
+  ActRow(v, n, act, alpha);
 }
 // C = A × B over K for the columns of `npanels` prepacked B panels (panel p at
 // b + p * panel_stride, element (k, j) at k * kNR + j), single-threaded. The same K blocks,
@@ -163,11 +172,11 @@ static inline void BiasActRow(float* v, int64_t n, const float* bias, int act, f
 // tiles reading A in place and storing straight into C, skipping the A panel and the stack
 // tile — MobileNetV2's 12544 × 16 × 96 layer took 3.6–4.1 ms instead of 1.5–1.9; not kept.)
 void GemmPackedB(const Kernels& kern, int64_t M, int64_t N, int64_t K, Mat A, const float* b, int64_t panel_stride,
-                 float* C, int64_t rsc, const float* bias, int act, float alpha) {
+                 float* C, int64_t rsc, const float* bias, Activation act, float alpha) {
   if (M <= 0 || N <= 0) return;
   if (kern.gemm_packed_b != nullptr && A.cs == 1 && K > 0)
     return kern.gemm_packed_b(M, N, K, A.p, A.rs, b, panel_stride, C, rsc, bias, act, alpha);
-  const bool epi = bias != nullptr || act != 0;
+  const bool epi = bias != nullptr || act != Activation::kLinear;
   if (K <= 0) {
     for (int64_t i = 0; i < M; i++) {
       std::fill(C + i * rsc, C + i * rsc + N, 0.f);
@@ -242,6 +251,7 @@ PackedB::PackedB(const float* b, int64_t K, int64_t N) : k_(K), n_(N) {
 
 void MatMul(int64_t M, const float* a, const PackedB& b, float* c, int threads, const FusedBiasAct& epi) {
   CheckDim(M, 0, "matmul dimension");
+  CheckEpilogueActivation(epi.act);
   const int64_t N = b.n(), K = b.k();
   if (M == 0 || N == 0) return;
   const Kernels& kern = ActiveKernels();
@@ -286,6 +296,7 @@ void BatchMatMul(int64_t batch_a, int64_t batch_b, int64_t M, int64_t N, int64_t
 void BiasActivation(float* y, int64_t rows, int64_t channels, const float* bias, int64_t bias_len, Activation act,
                     float alpha, int threads) {
   if (rows < 0 || channels < 0) throw std::invalid_argument("rows and channels must be >= 0");
+  CheckEpilogueActivation(act);
   if (bias && bias_len != 1 && bias_len != channels) {
     throw std::invalid_argument("bias has " + std::to_string(bias_len) + " elements, expected 1 or " +
                                 std::to_string(channels));
@@ -305,5 +316,5 @@ void BiasActivation(float* y, int64_t rows, int64_t channels, const float* bias,
   });
 }
 
-}  // namespace train
+}  // namespace f32
 }  // namespace tfjq

@@ -1,10 +1,13 @@
-// Internal: per-ISA microkernels behind conv_train.h. Each ISA file fills one table; the
-// drivers (conv_train.cc) block, pack and thread, then call these inner loops.
+// Internal: the per-ISA microkernels of the float GEMM (gemm_f32_ref.cc, gemm_f32_avx2.cc,
+// gemm_f32_avx512vnni.cc). Each ISA file fills one table; the drivers (gemm_driver.cc,
+// conv.cc, train/) block, pack and thread, then call these inner loops.
 #pragma once
 #include <cstdint>
 
+#include "common/activation.h"
+
 namespace tfjq {
-namespace train {
+namespace f32 {
 
 constexpr int kMR = 6;   // GEMM microtile rows
 constexpr int kNR = 16;  // GEMM microtile columns
@@ -18,7 +21,7 @@ struct Kernels {
   // Optional (null: the driver's loop over gemm_tile): GemmPackedB (driver.h) whole, with A
   // row-major (lda apart), for a path whose register tile differs from kMR × kNR.
   void (*gemm_packed_b)(int64_t M, int64_t N, int64_t K, const float* a, int64_t lda, const float* b,
-                        int64_t panel_stride, float* C, int64_t rsc, const float* bias, int act, float alpha);
+                        int64_t panel_stride, float* C, int64_t rsc, const float* bias, Activation act, float alpha);
 };
 
 const Kernels& RefKernels();
@@ -29,5 +32,5 @@ const Kernels& Avx512Kernels();
 // The table for the active ISA.
 const Kernels& ActiveKernels();
 
-}  // namespace train
+}  // namespace f32
 }  // namespace tfjq

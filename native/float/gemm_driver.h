@@ -1,17 +1,18 @@
-// The float GEMM driver (blocking and packing around the microkernels of kernels.h) and the
-// helpers shared by the float kernels' drivers: gemm_driver.cc, conv_train.cc (convolution and
-// its gradients), depthwise_train.cc and pool_grad.cc. Internal to native/train.
+// The float GEMM driver (blocking and packing around the microkernels of gemm_kernels.h) and
+// the helpers shared by the float kernels' drivers: gemm_driver.cc, conv.cc, and the
+// gradients of train/ (conv_train.cc, depthwise_train.cc, pool_grad.cc). Internal to the
+// float kernels and their gradients.
 #pragma once
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
 
 #include "common/thread_pool.h"
-#include "train/conv_train.h"
-#include "train/kernels.h"
+#include "float/gemm.h"
+#include "float/gemm_kernels.h"
 
 namespace tfjq {
-namespace train {
+namespace f32 {
 namespace detail {
 
 // Per-thread scratch (pool workers are persistent, so these are reused across calls).
@@ -46,7 +47,16 @@ void Gemm(const Kernels& kern, int64_t M, int64_t N, int64_t K, Mat A, Mat B, fl
 // A path with its own gemm_packed_b (kernels.h) runs that instead: the AVX-512 one reads A in
 // place for K ≤ 64, where its wider tile makes the packing the larger cost.
 void GemmPackedB(const Kernels& kern, int64_t M, int64_t N, int64_t K, Mat A, const float* b, int64_t panel_stride,
-                 float* C, int64_t rsc, const float* bias, int act, float alpha);
+                 float* C, int64_t rsc, const float* bias, Activation act, float alpha);
+
+// Throws std::invalid_argument unless IsFloatGemmActivation(act) (what the epilogue applies).
+void CheckEpilogueActivation(Activation act);
+
+// Rows per im2col chunk: about 64 KiB floats of columns, a multiple of kMR.
+inline int64_t ChunkRows(int64_t K) {
+  int64_t r = std::max<int64_t>(kMR, (int64_t{16384} / std::max<int64_t>(K, 1)) / kMR * kMR);
+  return std::min<int64_t>(r, 512);
+}
 
 // a * b, throwing std::invalid_argument naming `what` when it nears int64 overflow.
 int64_t Mul(int64_t a, int64_t b, const char* what);
@@ -75,5 +85,5 @@ void ForRowsCols(int64_t M, int64_t N, int64_t rows, int threads, RowsFn fn) {
 }
 
 }  // namespace detail
-}  // namespace train
+}  // namespace f32
 }  // namespace tfjq

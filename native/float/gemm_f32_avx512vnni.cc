@@ -14,11 +14,11 @@
 #include <algorithm>
 
 #include "common/simd_x86.h"
-#include "train/driver.h"
-#include "train/kernels.h"
+#include "float/gemm_driver.h"
+#include "float/gemm_kernels.h"
 
 namespace tfjq {
-namespace train {
+namespace f32 {
 namespace {
 
 using detail::kKC;
@@ -30,9 +30,9 @@ constexpr int64_t kInPlaceK = 64;
 
 // v < 0 ? 0 : v, v < 0 ? 0 : (v > 6 ? 6 : v), v < 0 ? alpha·v : v — the scalar ActRow's
 // comparisons (−0 and NaN pass through unchanged).
-inline __m512 Act(__m512 v, int act, __m512 alpha) {
+inline __m512 Act(__m512 v, Activation act, __m512 alpha) {
   const __m512 zero = _mm512_setzero_ps();
-  switch (static_cast<Activation>(act)) {
+  switch (act) {
     case Activation::kRelu:
       return _mm512_mask_mov_ps(v, _mm512_cmp_ps_mask(v, zero, _CMP_LT_OQ), zero);
     case Activation::kRelu6: {
@@ -51,7 +51,7 @@ struct Epilogue {
   bool add;           // a later K block: C += acc
   bool finish;        // the last K block, with bias or an activation
   const float* bias;  // at the tile's first column, or null
-  int act;
+  Activation act;
   __m512 alpha;
 };
 
@@ -119,8 +119,8 @@ void Tile(int64_t kc, const float* a, int64_t lda, const float* b0, const float*
 }
 
 void GemmPackedBAvx512(int64_t M, int64_t N, int64_t K, const float* a, int64_t lda, const float* b,
-                       int64_t panel_stride, float* C, int64_t rsc, const float* bias, int act, float alpha) {
-  const bool epi = bias != nullptr || act != 0;
+                       int64_t panel_stride, float* C, int64_t rsc, const float* bias, Activation act, float alpha) {
+  const bool epi = bias != nullptr || act != Activation::kLinear;
   // With few k per row, packing A costs as much as the FMAs it feeds: the tile reads A rows in
   // place (the packed panel pays off once a panel serves many k steps).
   const bool in_place = K <= kInPlaceK;
@@ -168,5 +168,5 @@ const Kernels& Avx512Kernels() {
   return k;
 }
 
-}  // namespace train
+}  // namespace f32
 }  // namespace tfjq
