@@ -469,6 +469,8 @@ export interface OpsBinding {
     q: (OpsBounds & { xScale: number; xZeroPoint: number; yScale: number; yZeroPoint: number }) | null,
     y: Q8 | Float32Array,
   ): void;
+  /** ArgMax of float32 x [outer, n, inner] over n into int32 y [outer, inner] (first maximum; NaN never wins). */
+  opsArgMax(outer: number, n: number, inner: number, x: Float32Array, y: Int32Array): void;
   /** Broadcasting binary op; 8-bit: add/sub/mul/maximum/minimum with q; float32: q = {yMin, yMax} or null. */
   opsBinary(
     op: OpsBinaryOp,

@@ -232,6 +232,21 @@ Napi::Value Mean(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// argMax(outer, n, inner, x, y): float32 x [outer, n, inner] → int32 y [outer, inner].
+Napi::Value ArgMax(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const int64_t outer = GetInt(env, info[0], "outer", 1, kI32Max);
+  const int64_t n = GetInt(env, info[1], "n", 1, kI32Max);
+  const int64_t inner = GetInt(env, info[2], "inner", 1, kI32Max);
+  if (outer * inner > (int64_t(1) << 40) || outer * n * inner > (int64_t(1) << 40))
+    ThrowRangeError(env, "x is too large");
+  const auto x = GetArrayOfLength<float>(env, info[3], "x", static_cast<size_t>(outer * n * inner));
+  const auto y = GetArrayOfLength<int32_t>(env, info[4], "y", static_cast<size_t>(outer * inner));
+  CheckNoOverlap(env, x, y, "x", "y");
+  ops::ArgMaxF32(outer, n, inner, x.data, y.data);
+  return env.Undefined();
+}
+
 }  // namespace
 
 void InitOps(Napi::Env env, Napi::Object exports) {
@@ -242,6 +257,7 @@ void InitOps(Napi::Env env, Napi::Object exports) {
   exports.Set("opsConv2dTranspose", Napi::Function::New(env, ConvTranspose, "opsConv2dTranspose"));
   exports.Set("opsPool", Napi::Function::New(env, Pool, "opsPool"));
   exports.Set("opsMean", Napi::Function::New(env, Mean, "opsMean"));
+  exports.Set("opsArgMax", Napi::Function::New(env, ArgMax, "opsArgMax"));
   InitOpsElementwise(env, exports);
   InitOpsMovement(env, exports);
 }

@@ -133,6 +133,9 @@ void AvgPoolF32(const ConvGeom& g, const float* x, float* y, int threads = 0);
 void Mean(int64_t batch, int64_t hw, int64_t c, const int8_t* x, const PoolQ& p, int8_t* y, int threads = 0);
 void Mean(int64_t batch, int64_t hw, int64_t c, const uint8_t* x, const PoolQ& p, uint8_t* y, int threads = 0);
 void MeanF32(int64_t batch, int64_t hw, int64_t c, const float* x, float* y, int threads = 0);
+// ArgMax of x viewed as [outer, n, inner] over its middle axis: y[o·inner + i] = the first j of
+// the largest x[(o·n + j)·inner + i] (a NaN never replaces a number), as tfjs's ArgMax.
+void ArgMaxF32(int64_t outer, int64_t n, int64_t inner, const float* x, int32_t* y, int threads = 0);
 
 // ---------------------------------------------------------------- elementwise
 

@@ -255,5 +255,29 @@ void MeanF32(int64_t batch, int64_t hw, int64_t C, const float* x, float* y, int
   });
 }
 
+void ArgMaxF32(int64_t outer, int64_t n, int64_t inner, const float* x, int32_t* y, int threads) {
+  // Per (o, i) the running best starts at j = 0 and moves only on a strictly greater value:
+  // the first maximum wins and a NaN never replaces a number (tfjs's ArgMax). j goes outside
+  // i so that a reduction over a middle axis reads rows of `inner` contiguous values.
+  ParallelFor(outer, std::max<int64_t>(1, (int64_t{1} << 15) / std::max<int64_t>(1, n * inner)), threads,
+              [&](int64_t ob, int64_t oe) {
+                std::vector<float> best(static_cast<size_t>(inner));
+                for (int64_t o = ob; o < oe; o++) {
+                  const float* xo = x + o * n * inner;
+                  int32_t* yo = y + o * inner;
+                  std::copy(xo, xo + inner, best.begin());
+                  std::fill(yo, yo + inner, 0);
+                  for (int64_t j = 1; j < n; j++) {
+                    const float* row = xo + j * inner;
+                    for (int64_t i = 0; i < inner; i++) {
+                      const bool more = row[i] > best[static_cast<size_t>(i)];
+                      best[static_cast<size_t>(i)] = more ? row[i] : best[static_cast<size_t>(i)];
+                      yo[i] = more ? static_cast<int32_t>(j) : yo[i];
+                    }
+                  }
+                }
+              });
+}
+
 }  // namespace ops
 }  // namespace tfjq

@@ -21,13 +21,19 @@ const k = placeholder('k', 'int32', [2, 3, 4]);
 const cases: { name: string; nodes: RawNode[]; consts?: Record<string, ReturnType<typeof ints>>; outputs: string[] }[] =
   [
     {
+      // The values repeat (ties: the first maximum wins); ArgMax over the last, a middle and
+      // the first axis (the native kernel's inner, middle and outer cases) and a negative one.
       name: 'ArgMax / ArgMin over a constant axis',
       nodes: [
         { name: 'am', op: 'ArgMax', input: ['x', 'axis'], attr: { ...F, Tidx: a.type('int32') } },
+        { name: 'am1', op: 'ArgMax', input: ['x', 'one'], attr: { ...F, Tidx: a.type('int32') } },
+        { name: 'am0', op: 'ArgMax', input: ['x', 'zero'], attr: { ...F, Tidx: a.type('int32') } },
+        { name: 'amn', op: 'ArgMax', input: ['x', 'minus2'], attr: { ...F, Tidx: a.type('int32') } },
+        { name: 'ami', op: 'ArgMax', input: ['k', 'one'], attr: { ...I, Tidx: a.type('int32') } },
         { name: 'an', op: 'ArgMin', input: ['x', 'axis'], attr: { ...F, Tidx: a.type('int32') } },
       ],
-      consts: { axis: ints([], [2]) },
-      outputs: ['am', 'an'],
+      consts: { axis: ints([], [2]), one: ints([], [1]), zero: ints([], [0]), minus2: ints([], [-2]) },
+      outputs: ['am', 'am1', 'am0', 'amn', 'ami', 'an'],
     },
     {
       name: 'FloorDiv, FloorMod (negative operands), Reciprocal',
