@@ -32,6 +32,7 @@ import {
   type ReasonKind,
 } from './placement.js';
 import { foldPlanGraph } from './fold.js';
+import { fuseLutChains } from './lut-chains.js';
 import { SegmentBuilder, type SegmentTensor } from './segment-builder.js';
 import { gemmFlops } from './summary.js';
 
@@ -241,10 +242,11 @@ export function compilePlan(g0: Graph, options: CompileOptions = {}): CompiledPl
       while (stepNodes.length < b.steps.length) stepNodes.push(t);
       return id;
     });
+    const fused = fuseLutChains(b.steps, b.buffers, b.weights, new Set(outBufs));
     const plan: RuntimePlan = {
       buffers: b.buffers,
       weights: b.weights,
-      steps: b.steps,
+      steps: fused.steps,
       inputs: b.inputBufs,
       outputs: outBufs,
     };
@@ -258,7 +260,7 @@ export function compilePlan(g0: Graph, options: CompileOptions = {}): CompiledPl
       plan,
       inputs: b.inputs,
       outputs,
-      stepNodes,
+      stepNodes: fused.from.map((i) => stepNodes[i]!),
       work: macs + elements,
     };
   });
