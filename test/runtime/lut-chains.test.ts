@@ -4,7 +4,7 @@
 // the session's int8 outputs still equal simulate() bit for bit; a chain whose intermediate
 // is also read elsewhere (by a MaxPool) keeps that intermediate.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initFloatBackend, tf } from '../../src/backend/float.js';
+import { initFloatBackend } from '../../src/backend/float.js';
 import { loadModel, optimize } from '../../src/model/index.js';
 import { simulate } from '../../src/quant/simulate.js';
 import { InferenceSession } from '../../src/runtime/index.js';
