@@ -53,16 +53,46 @@ export interface NativePackedWeights {
   dispose(): void;
 }
 export type GemmOutput = 'int32' | 'int8' | 'uint8' | 'float32';
-export type GemmActivation = 'none' | 'relu' | 'relu6' | 'clamp';
+/** What the int8 and int4 GEMMs' float32 epilogue applies (clamp: to [clampMin, clampMax]). */
+export type GemmActivation = 'linear' | 'relu' | 'relu6' | 'clamp';
 /**
- * Scalars of gemm(), in one Float64Array of 11 entries (one N-API call instead of a property
- * lookup per option): [m, lda, ldc, threads (0 = pool), output (0 int32, 1 int8, 2 uint8,
- * 3 float32), outZeroPoint, qmin, qmax, activation (0 none, 1 relu, 2 relu6, 3 clamp),
- * clampMin, clampMax]. Entries that do not apply to the output type are ignored.
+ * Options of gemm(). aZeroPoints: 1 or m; bias: n; multipliers: 1 or n (int8/uint8 output);
+ * aScales: 1 or m, wScales: 1 or n, biasF32: n, activation (float32 output). Fields that do not
+ * apply to the output type are not read; clampMin/clampMax only for 'clamp'.
  */
-export type GemmParams = Float64Array;
-/** Scalars of gemmDynamic(): [m, ldx, ldc, threads, perRow (0/1), activation, clampMin, clampMax]. */
-export type GemmDynamicParams = Float64Array;
+export interface GemmNativeOptions {
+  m: number;
+  lda: number;
+  ldc: number;
+  /** 0 = the pool */
+  threads: number;
+  aZeroPoints: Int32Array;
+  output: GemmOutput;
+  bias: Int32Array | null;
+  multipliers: Float32Array | null;
+  outZeroPoint: number;
+  qmin: number;
+  qmax: number;
+  aScales: Float32Array | null;
+  wScales: Float32Array | null;
+  biasF32: Float32Array | null;
+  activation: GemmActivation;
+  clampMin: number;
+  clampMax: number;
+}
+/** Options of gemmDynamic(); wScales: 1 or n, biasF32: n. */
+export interface GemmDynamicNativeOptions {
+  m: number;
+  ldx: number;
+  ldc: number;
+  threads: number;
+  perRow: boolean;
+  wScales: Float32Array;
+  biasF32: Float32Array | null;
+  activation: GemmActivation;
+  clampMin: number;
+  clampMax: number;
+}
 export interface GemmBinding {
   /** new GemmPackedWeights(b, k, n, layout, zeroPoints (1 or n) | null, isa) */
   GemmPackedWeights: new (
@@ -74,51 +104,26 @@ export interface GemmBinding {
     isa: IsaName,
   ) => NativePackedWeights;
   gemmMaxK: number;
-  /**
-   * out[m*ldc + n] = epilogue(A · B); a is Uint8Array or Int8Array (treated as uint8 + 128).
-   * aZeroPoints: 1 or m; bias: n; multipliers: 1 or n (int8/uint8 output); aScales: 1 or m,
-   * wScales: 1 or n, biasF32: n (float32 output).
-   */
+  /** out[m*ldc + n] = epilogue(A · B); a is Uint8Array or Int8Array (treated as uint8 + 128). */
   gemm(
     a: Uint8Array | Int8Array,
     packed: NativePackedWeights,
     out: Int32Array | Int8Array | Uint8Array | Float32Array,
-    params: GemmParams,
-    aZeroPoints: Int32Array,
-    bias: Int32Array | null,
-    multipliers: Float32Array | null,
-    aScales: Float32Array | null,
-    wScales: Float32Array | null,
-    biasF32: Float32Array | null,
+    options: GemmNativeOptions,
   ): void;
   gemmAsync(
     a: Uint8Array | Int8Array,
     packed: NativePackedWeights,
     out: Int32Array | Int8Array | Uint8Array | Float32Array,
-    params: GemmParams,
-    aZeroPoints: Int32Array,
-    bias: Int32Array | null,
-    multipliers: Float32Array | null,
-    aScales: Float32Array | null,
-    wScales: Float32Array | null,
-    biasF32: Float32Array | null,
+    options: GemmNativeOptions,
   ): Promise<void>;
-  /** §8 dynamic quantization of x, int8 GEMM, dequantize epilogue, in one call. wScales: 1 or n. */
-  gemmDynamic(
-    x: Float32Array,
-    packed: NativePackedWeights,
-    out: Float32Array,
-    params: GemmDynamicParams,
-    wScales: Float32Array,
-    biasF32: Float32Array | null,
-  ): void;
+  /** §8 dynamic quantization of x, int8 GEMM, dequantize epilogue, in one call. */
+  gemmDynamic(x: Float32Array, packed: NativePackedWeights, out: Float32Array, options: GemmDynamicNativeOptions): void;
   gemmDynamicAsync(
     x: Float32Array,
     packed: NativePackedWeights,
     out: Float32Array,
-    params: GemmDynamicParams,
-    wScales: Float32Array,
-    biasF32: Float32Array | null,
+    options: GemmDynamicNativeOptions,
   ): Promise<void>;
   /** GOPS of a dependency-free multiply-accumulate loop for `isa`, one thread, ~seconds of CPU time. */
   gemmMeasurePeak(isa: IsaName, seconds: number): number;
@@ -628,16 +633,18 @@ export interface NativeInt4PackedWeights {
   /** The weights read back from the panels, k × n ('kn'). */
   unpack(): Int8Array;
 }
-/** 0 none, 1 relu, 2 relu6, 3 clamp [clampMin, clampMax]. */
-export type Int4ActivationCode = 0 | 1 | 2 | 3;
-type Int4OutputArgs = [
-  bias: Float32Array | null,
-  activation: Int4ActivationCode,
-  clampMin: number,
-  clampMax: number,
-  out: Float32Array,
-  threads: number,
-];
+/** The output options of every int4 entry point; clampMin/clampMax are read for 'clamp' only. */
+export interface Int4OutputOptions {
+  m: number;
+  bias: Float32Array | null;
+  activation: GemmActivation;
+  clampMin: number;
+  clampMax: number;
+  /** 0 = the pool */
+  threads: number;
+}
+type Int4GemmNativeOptions = Int4OutputOptions & { aZeroPoints: Int32Array; aScales: Float32Array };
+type Int4DynamicNativeOptions = Int4OutputOptions & { perRow: boolean };
 export interface Int4Binding {
   Int4PackedWeights: new (
     w: Int8Array,
@@ -649,42 +656,42 @@ export interface Int4Binding {
     zeroPoints: Int32Array | null,
     isa: IsaName,
   ) => NativeInt4PackedWeights;
+  /** out (m × n) = dequant(a · W); aZeroPoints and aScales: 1 or m. */
   int4Gemm(
     a: Uint8Array | Int8Array,
-    m: number,
     packed: NativeInt4PackedWeights,
-    aZeroPoints: Int32Array,
-    aScales: Float32Array,
-    ...out: Int4OutputArgs
+    out: Float32Array,
+    options: Int4GemmNativeOptions,
   ): void;
   int4GemmAsync(
     a: Uint8Array | Int8Array,
-    m: number,
     packed: NativeInt4PackedWeights,
-    aZeroPoints: Int32Array,
-    aScales: Float32Array,
-    ...out: Int4OutputArgs
+    out: Float32Array,
+    options: Int4GemmNativeOptions,
   ): Promise<void>;
   int4DynamicGemm(
     x: Float32Array,
-    m: number,
     packed: NativeInt4PackedWeights,
-    perRow: boolean,
-    ...out: Int4OutputArgs
+    out: Float32Array,
+    options: Int4DynamicNativeOptions,
   ): void;
   int4DynamicGemmAsync(
     x: Float32Array,
-    m: number,
     packed: NativeInt4PackedWeights,
-    perRow: boolean,
-    ...out: Int4OutputArgs
+    out: Float32Array,
+    options: Int4DynamicNativeOptions,
   ): Promise<void>;
-  int4WeightOnlyGemm(x: Float32Array, m: number, packed: NativeInt4PackedWeights, ...out: Int4OutputArgs): void;
+  int4WeightOnlyGemm(
+    x: Float32Array,
+    packed: NativeInt4PackedWeights,
+    out: Float32Array,
+    options: Int4OutputOptions,
+  ): void;
   int4WeightOnlyGemmAsync(
     x: Float32Array,
-    m: number,
     packed: NativeInt4PackedWeights,
-    ...out: Int4OutputArgs
+    out: Float32Array,
+    options: Int4OutputOptions,
   ): Promise<void>;
   /** Paths with an int4 kernel usable here ('ref' always). */
   int4Isas(): IsaName[];
@@ -771,15 +778,21 @@ export interface SparseBinding {
     out: Float32Array,
     threads: number,
   ): void;
-  /** out = requantize(Σ (x − za)·W + bias) as the dense int8 GEMM; params [za, zo, qmin, qmax, threads]; multipliers 1 or n. */
+  /** out = requantize(Σ (x − aZeroPoint)·W + bias) as the dense int8 GEMM; multipliers 1 or n; threads 0 = the pool. */
   sparseMatmulI8(
     packed: NativeSparsePackedWeights,
     x: Int8Array,
     m: number,
     out: Int8Array,
-    params: Int32Array,
-    bias: Int32Array | null,
-    multipliers: Float32Array,
+    options: {
+      aZeroPoint: number;
+      outZeroPoint: number;
+      qmin: number;
+      qmax: number;
+      threads: number;
+      bias: Int32Array | null;
+      multipliers: Float32Array;
+    },
   ): void;
 }
 // ---- sparse — END sparse section

@@ -36,7 +36,7 @@ Napi::Value ConvGeometry(const Napi::CallbackInfo& info) {
   else
     ThrowRangeError(env, "spec.padding must be 'same', 'valid' or 'explicit', got '" + pad + "'");
   ConvGeom g = ReadGeomFields(env, spec, "spec", mode == ops::Padding::kExplicit);
-  Guard(env, [&] { ops::MakeConvGeom(&g, mode); });
+  CallCore(env, [&] { ops::MakeConvGeom(&g, mode); });
   return GeomToJs(env, g);
 }
 

@@ -43,7 +43,7 @@ Napi::Value Binary(const Napi::CallbackInfo& info) {
   CheckSameKind(env, a, b, "a", "b");
   CheckLen(env, a, ops::ShapeSize(as), "a");
   CheckLen(env, b, ops::ShapeSize(bs), "b");
-  const Shape os = Guard(env, [&] { return ops::BroadcastShape(as, bs); });
+  const Shape os = CallCore(env, [&] { return ops::BroadcastShape(as, bs); });
   const Arr y = GetAny(env, info[6], "y", kAllowI8 | kAllowU8 | kAllowF32);
   CheckSameKind(env, a, y, "a", "y");
   CheckLen(env, y, ops::ShapeSize(os), "y");
@@ -57,7 +57,7 @@ Napi::Value Binary(const Napi::CallbackInfo& info) {
       hi = GetBound(env, GetField(env, q, "q", "yMax"), "q.yMax");
       if (lo > hi) ThrowRangeError(env, "q.yMin must be <= q.yMax");
     }
-    Guard(env, [&] {
+    CallCore(env, [&] {
       ops::BinaryF32(op, as, static_cast<const float*>(a.data), bs, static_cast<const float*>(b.data), lo, hi,
                      static_cast<float*>(y.data));
     });
@@ -74,7 +74,7 @@ Napi::Value Binary(const Napi::CallbackInfo& info) {
   p.b_zero_point = ZeroPoint(env, q, "q", "bZeroPoint", a.kind);
   p.y_zero_point = ZeroPoint(env, q, "q", "yZeroPoint", a.kind);
   GetBounds(env, q, "q", a.kind, p.y_zero_point, &p.y_min, &p.y_max);
-  Guard(env, [&] {
+  CallCore(env, [&] {
     if (a.kind == Kind::kI8) {
       ops::BinaryQuant(op, as, static_cast<const int8_t*>(a.data), bs, static_cast<const int8_t*>(b.data), p,
                        static_cast<int8_t*>(y.data));

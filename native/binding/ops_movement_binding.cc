@@ -45,7 +45,7 @@ Napi::Value Concat(const Napi::CallbackInfo& info) {
   const int64_t rank = static_cast<int64_t>(shapes[0].size());
   int64_t axis = GetInt(env, info[2], "axis", -rank, rank - 1);
   if (axis < 0) axis += rank;
-  const Shape out = Guard(env, [&] { return ops::ConcatShape(shapes, static_cast<int>(axis)); });
+  const Shape out = CallCore(env, [&] { return ops::ConcatShape(shapes, static_cast<int>(axis)); });
   CheckLen(env, y, ops::ShapeSize(out), "y");
   const Napi::Value q = info[3];
   if (q.IsNull() || q.IsUndefined()) {
@@ -136,7 +136,7 @@ Napi::Value Transpose(const Napi::CallbackInfo& info) {
   CheckLen(env, x, ops::ShapeSize(s), "x");
   const auto pv = GetIntVec(env, info[2], "perm", -1, 64);
   std::vector<int32_t> perm(pv.begin(), pv.end());
-  Guard(env, [&] { ops::CheckPermutation(s, perm.data(), perm.size()); });
+  CallCore(env, [&] { ops::CheckPermutation(s, perm.data(), perm.size()); });
   const Arr y = GetAny(env, info[3], "y", kAllowAll);
   CheckSameKind(env, x, y, "x", "y");
   CheckLen(env, y, x.length, "y");
@@ -157,7 +157,7 @@ ops::StridedSliceSpec GetSliceSpec(Napi::Env env, const Napi::CallbackInfo& info
   const int32_t elm = I32(env, m, "masks", "ellipsisMask", 0, kI32Max);
   const int32_t nm = I32(env, m, "masks", "newAxisMask", 0, kI32Max);
   const int32_t sm = I32(env, m, "masks", "shrinkAxisMask", 0, kI32Max);
-  return Guard(env, [&] { return ops::ResolveStridedSlice(s, b, e, st, bm, em, elm, nm, sm); });
+  return CallCore(env, [&] { return ops::ResolveStridedSlice(s, b, e, st, bm, em, elm, nm, sm); });
 }
 
 // stridedSliceShape(shape, begin, end, strides, masks): number[]
@@ -222,7 +222,7 @@ Napi::Value Resize(const Napi::CallbackInfo& info) {
   g.out_w = GetInt(env, info[4], "outWidth", 1, kI32Max);
   g.align_corners = GetBool(env, info[5], "alignCorners");
   g.half_pixel_centers = GetBool(env, info[6], "halfPixelCenters");
-  Guard(env, [&] { ops::CheckResizeGeom(g); });
+  CallCore(env, [&] { ops::CheckResizeGeom(g); });
   const int64_t total = g.batch * g.out_h * g.out_w * g.channels;
   if (total > (int64_t(1) << 40)) ThrowRangeError(env, "the output is too large");
   const Arr y = GetAny(env, info[8], "y", kAllowAll);

@@ -74,13 +74,7 @@ Napi::Value Run3(const Napi::CallbackInfo& info, Kind kind, const char* na, cons
   auto out = GetArrayOfLength<float>(env, info[3], nout, static_cast<size_t>(size_out(g)));
   CheckNoAlias(env, out, nout, a, na);
   CheckNoAlias(env, out, nout, b, nb);
-  try {
-    fn(g, a.data, b.data, out.data);
-  } catch (const std::invalid_argument& e) {
-    ThrowRangeError(env, e.what());
-  } catch (const std::bad_alloc&) {
-    throw Napi::Error::New(env, "out of memory");
-  }
+  CallCore(env, [&] { fn(g, a.data, b.data, out.data); });
   return env.Undefined();
 }
 
@@ -121,11 +115,7 @@ Napi::Value AvgPoolGradJs(const Napi::CallbackInfo& info) {
   auto dy = GetArrayOfLength<float>(env, info[1], "dy", static_cast<size_t>(Out(g)));
   auto dx = GetArrayOfLength<float>(env, info[2], "dx", static_cast<size_t>(In(g)));
   CheckNoAlias(env, dx, "dx", dy, "dy");
-  try {
-    train::AvgPoolGrad(g, dy.data, dx.data);
-  } catch (const std::invalid_argument& e) {
-    ThrowRangeError(env, e.what());
-  }
+  CallCore(env, [&] { train::AvgPoolGrad(g, dy.data, dx.data); });
   return env.Undefined();
 }
 
@@ -179,11 +169,7 @@ Napi::Value BatchMatMulJs(const Napi::CallbackInfo& info) {
   auto c = GetArrayOfLength<float>(env, info[9], "c", static_cast<size_t>(batch * m * n));
   CheckNoAlias(env, c, "c", a, "a");
   CheckNoAlias(env, c, "c", b, "b");
-  try {
-    f32::BatchMatMul(ba, bb, m, n, k, ta, tb, a.data, b.data, c.data);
-  } catch (const std::invalid_argument& e) {
-    ThrowRangeError(env, e.what());
-  }
+  CallCore(env, [&] { f32::BatchMatMul(ba, bb, m, n, k, ta, tb, a.data, b.data, c.data); });
   return env.Undefined();
 }
 
@@ -238,11 +224,7 @@ Napi::Value FloatMatMulJs(const Napi::CallbackInfo& info) {
                                std::to_string(packed->n()) + ", not " + std::to_string(k) + " × " + std::to_string(n));
     }
   }
-  try {
-    f32::MatMul(m, a.data, *packed, c.data, threads);
-  } catch (const std::invalid_argument& e) {
-    ThrowRangeError(env, e.what());
-  }
+  CallCore(env, [&] { f32::MatMul(m, a.data, *packed, c.data, threads); });
   return env.Undefined();
 }
 

@@ -170,6 +170,14 @@ export function sparseMatmulInt8(x: Int8Array, w: SparseWeights, opts: SparseInt
       throw new RangeError(`multipliers[${i}] must be a finite float32 > 0, got ${mult[i]}`);
   }
   const out = new Int8Array(opts.m * info.n);
-  native().sparseMatmulI8(h, x, opts.m, out, Int32Array.of(za, zo, qmin, qmax, threads), opts.bias ?? null, mult);
+  native().sparseMatmulI8(h, x, opts.m, out, {
+    aZeroPoint: za,
+    outZeroPoint: zo,
+    qmin,
+    qmax,
+    threads,
+    bias: opts.bias ?? null,
+    multipliers: mult,
+  });
   return out;
 }
