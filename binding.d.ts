@@ -325,36 +325,34 @@ export interface TrainBinding {
   trainAvgPoolGrad(geom: TrainConvGeom, dy: Float32Array, dx: Float32Array): void;
   /** c[i] = op(a[i or 0]) · op(b[i or 0]); a [batchA, m, k] ([k, m] if transposeA), b [batchB, k, n] ([n, k]), c [max, m, n]. */
   trainBatchMatMul(
-    batchA: number,
-    batchB: number,
-    m: number,
-    n: number,
-    k: number,
-    transposeA: boolean,
-    transposeB: boolean,
     a: Float32Array,
     b: Float32Array,
     c: Float32Array,
+    options: {
+      batchA: number;
+      batchB: number;
+      m: number;
+      n: number;
+      k: number;
+      transposeA: boolean;
+      transposeB: boolean;
+    },
   ): void;
-  /** The runtime's float MatMul (matmul_f32): c [m, n] = a [m, k] × b [k, n]; threads 0 = the pool. */
-  /** The runtime's float MatMul; b: weights [k, n], or packed once by FloatPackedWeights. */
+  /**
+   * The runtime's float MatMul (matmul_f32): c [m, n] = a [m, k] × b [k, n]; b: weights [k, n],
+   * or packed once by FloatPackedWeights; threads 0 = the pool.
+   */
   floatMatMul(
-    m: number,
-    n: number,
-    k: number,
     a: Float32Array,
     b: Float32Array | NativeFloatPackedWeights,
     c: Float32Array,
-    threads: number,
+    options: { m: number; n: number; k: number; threads: number },
   ): void;
   FloatPackedWeights: new (b: Float32Array, k: number, n: number) => NativeFloatPackedWeights;
   /** In place: y = act(y + bias[c]) over y viewed as [-1, channels]; bias null, 1 or channels long. */
   trainBiasActivation(
     y: Float32Array,
-    channels: number,
-    bias: Float32Array | null,
-    activation: FloatGemmActivation,
-    alpha: number,
+    options: { channels: number; bias: Float32Array | null; activation: FloatGemmActivation; alpha: number },
   ): void;
 }
 // ---- train — END train section

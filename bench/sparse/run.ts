@@ -179,7 +179,9 @@ function benchKernels(): KRow[] {
         };
         const ip = { aZeroPoint: 5, outZeroPoint: -3, qmin: -128, qmax: 127, threads: 1, bias, multipliers: mult };
         const denseFn =
-          dtype === 'float32' ? () => nat.floatMatMul(m, n, k, xf, denseF!, of, 1) : () => nat.gemm(xi, dense!, oi, gp);
+          dtype === 'float32'
+            ? () => nat.floatMatMul(xf, denseF!, of, { m, n, k, threads: 1 })
+            : () => nat.gemm(xi, dense!, oi, gp);
         const fns = [
           denseFn,
           ...sparse.map(({ w }) => {
