@@ -133,6 +133,32 @@ export interface GemmBinding {
 // ---- quant (native/binding/quant_binding.cc) — BEGIN quant section
 /** Parameter choice of docs/quantization.md §4. */
 export type QuantParamScheme = 'asymmetricU8' | 'asymmetricI8' | 'symmetricI8';
+/** [outer, channels, inner]: a per-channel tensor's layout (per tensor: 1, 1, n). */
+export interface QuantLayout {
+  outer: number;
+  channels: number;
+  inner: number;
+}
+export interface QuantizeNativeOptions extends QuantLayout {
+  scales: Float32Array;
+  zeroPoints: Int32Array;
+  /** inside the out type (narrow range: qmin -127) */
+  qmin: number;
+  qmax: number;
+}
+export interface DequantizeNativeOptions extends QuantLayout {
+  scales: Float32Array;
+  zeroPoints: Int32Array;
+}
+export interface RequantizeNativeOptions extends QuantLayout {
+  multipliers: Float32Array;
+  /** null for int32 accumulators; else acc = q - inZeroPoints[c] */
+  inZeroPoints: Int32Array | null;
+  outZeroPoint: number;
+  /** clamp bounds [lo, hi] inside the out type */
+  lo: number;
+  hi: number;
+}
 /**
  * Kernels of docs/quantization.md (use src/kernels/quantize.ts and float16.ts, which validate).
  * Per-channel tensors are seen as [outer, channels, inner]; scales / zero points / multipliers
@@ -140,108 +166,47 @@ export type QuantParamScheme = 'asymmetricU8' | 'asymmetricI8' | 'symmetricI8';
  * the input, and must not overlap it. *Async variants run on a worker thread.
  */
 export interface QuantBinding {
-  /** §2: out (int8 or uint8) = quantize(x); qmin/qmax inside the out type (narrow range: qmin -127). */
-  quantize(
-    x: Float32Array,
-    out: Int8Array | Uint8Array,
-    outer: number,
-    channels: number,
-    inner: number,
-    scales: Float32Array,
-    zeroPoints: Int32Array,
-    qmin: number,
-    qmax: number,
-  ): void;
-  quantizeAsync(
-    x: Float32Array,
-    out: Int8Array | Uint8Array,
-    outer: number,
-    channels: number,
-    inner: number,
-    scales: Float32Array,
-    zeroPoints: Int32Array,
-    qmin: number,
-    qmax: number,
-  ): Promise<void>;
+  /** §2: out (int8 or uint8) = quantize(x). */
+  quantize(x: Float32Array, out: Int8Array | Uint8Array, options: QuantizeNativeOptions): void;
+  quantizeAsync(x: Float32Array, out: Int8Array | Uint8Array, options: QuantizeNativeOptions): Promise<void>;
   /** §3: out = fl32((q - zp) × scale); int32: fl32(fl32(q - zp) × scale). */
-  dequantize(
-    q: Int8Array | Uint8Array | Int32Array,
-    out: Float32Array,
-    outer: number,
-    channels: number,
-    inner: number,
-    scales: Float32Array,
-    zeroPoints: Int32Array,
-  ): void;
+  dequantize(q: Int8Array | Uint8Array | Int32Array, out: Float32Array, options: DequantizeNativeOptions): void;
   dequantizeAsync(
     q: Int8Array | Uint8Array | Int32Array,
     out: Float32Array,
-    outer: number,
-    channels: number,
-    inner: number,
-    scales: Float32Array,
-    zeroPoints: Int32Array,
+    options: DequantizeNativeOptions,
   ): Promise<void>;
-  /**
-   * §7: int32 accumulators (inZeroPoints null) or 8-bit values (acc = q - inZeroPoints[c]) to
-   * int8/uint8 with per-channel multipliers, output zero point and clamp bounds [lo, hi].
-   */
+  /** §7: int32 accumulators or 8-bit values to int8/uint8 with per-channel multipliers. */
   requantize(
     input: Int32Array | Int8Array | Uint8Array,
     out: Int8Array | Uint8Array,
-    outer: number,
-    channels: number,
-    inner: number,
-    multipliers: Float32Array,
-    inZeroPoints: Int32Array | null,
-    outZeroPoint: number,
-    lo: number,
-    hi: number,
+    options: RequantizeNativeOptions,
   ): void;
   requantizeAsync(
     input: Int32Array | Int8Array | Uint8Array,
     out: Int8Array | Uint8Array,
-    outer: number,
-    channels: number,
-    inner: number,
-    multipliers: Float32Array,
-    inZeroPoints: Int32Array | null,
-    outZeroPoint: number,
-    lo: number,
-    hi: number,
+    options: RequantizeNativeOptions,
   ): Promise<void>;
   /** §4 for a range (lo, hi are rounded to float32 first). */
   chooseParams(scheme: QuantParamScheme, lo: number, hi: number): { scale: number; zeroPoint: number };
   /** §7: fl32(fl32(inputScale × weightScale) / outputScale). */
   requantizeMultiplier(inputScale: number, weightScale: number, outputScale: number): number;
   /** Per-channel range of the finite values, widened to include 0 (lo[c] <= 0 <= hi[c]). */
-  channelMinMax(
-    x: Float32Array,
-    outer: number,
-    channels: number,
-    inner: number,
-    lo: Float32Array,
-    hi: Float32Array,
-  ): void;
+  channelMinMax(x: Float32Array, lo: Float32Array, hi: Float32Array, options: QuantLayout): void;
   /** Per-channel §4 parameters from the data in one pass. */
   chooseChannelParams(
     x: Float32Array,
-    outer: number,
-    channels: number,
-    inner: number,
-    scheme: QuantParamScheme,
     scales: Float32Array,
     zeroPoints: Int32Array,
+    options: QuantLayout & { scheme: QuantParamScheme },
   ): void;
   /** §8: x is m × k; scales/zeroPoints have m entries (perRow) or 1. */
   dynamicQuantizeU8(
     x: Float32Array,
-    m: number,
-    k: number,
-    perRow: boolean,
     out: Uint8Array,
     scales: Float32Array,
     zeroPoints: Int32Array,
+    options: { m: number; k: number; perRow: boolean },
   ): void;
   /** §9: IEEE binary16 bit patterns. */
   float32ToFloat16(x: Float32Array, out: Uint16Array): void;
