@@ -404,13 +404,11 @@ export interface OpsBinding {
   ): void;
   opsDepthwiseConv2dF32(
     geom: OpsConvGeom,
-    multiplier: number,
     x: Float32Array,
     filter: Float32Array,
     bias: Float32Array | null,
-    yMin: number,
-    yMax: number,
     y: Float32Array,
+    options: { multiplier: number; yMin: number; yMax: number },
   ): void;
   /** geom: the forward conv (in* = this op's output, out* = dy's spatial size); filter [kh, kw, inChannels, dyChannels]. */
   opsConv2dTranspose(
@@ -430,12 +428,10 @@ export interface OpsBinding {
     y: Q8 | Float32Array,
   ): void;
   opsMean(
-    batch: number,
-    hw: number,
-    channels: number,
     x: Q8 | Float32Array,
     q: (OpsBounds & { xScale: number; xZeroPoint: number; yScale: number; yZeroPoint: number }) | null,
     y: Q8 | Float32Array,
+    options: { batch: number; hw: number; channels: number },
   ): void;
   /** Broadcasting binary op; 8-bit: add/sub/mul/maximum/minimum with q; float32: q = {yMin, yMax} or null. */
   opsBinary(
@@ -457,7 +453,7 @@ export interface OpsBinding {
       | null,
     y: Q8 | Float32Array,
   ): void;
-  opsActivation(kind: OpsActivation, alpha: number, x: Float32Array, y: Float32Array): void;
+  opsActivation(x: Float32Array, y: Float32Array, options: { activation: OpsActivation; alpha: number }): void;
   /** alpha per channel of the last dimension (its length = channels). */
   opsPrelu(
     x: Q8 | Float32Array,
@@ -467,18 +463,18 @@ export interface OpsBinding {
   ): void;
   opsBiasAdd(x: Float32Array, bias: Float32Array, yMin: number, yMax: number, y: Float32Array): void;
   /** 256-entry table indexed by the input's raw byte, entries = the output's raw bytes. */
-  opsBuildLut(
-    kind: OpsActivation,
-    alpha: number,
-    xType: 'int8' | 'uint8',
-    xScale: number,
-    xZeroPoint: number,
-    yType: 'int8' | 'uint8',
-    yScale: number,
-    yZeroPoint: number,
-    yMin: number,
-    yMax: number,
-  ): Uint8Array;
+  opsBuildLut(options: {
+    activation: OpsActivation;
+    alpha: number;
+    xType: 'int8' | 'uint8';
+    xScale: number;
+    xZeroPoint: number;
+    yType: 'int8' | 'uint8';
+    yScale: number;
+    yZeroPoint: number;
+    yMin: number;
+    yMax: number;
+  }): Uint8Array;
   /** y[i] = table[x[i]] through the bytes; x === y (in place) allowed. */
   opsApplyLut(table: Uint8Array, x: Q8, y: Q8): void;
   /** T[j] = rne(2^22 · exp(−j · fl32(beta · xScale))), j = 0..255. */
@@ -486,11 +482,8 @@ export interface OpsBinding {
   /** Softmax over rows of `cols`: 8-bit → 8-bit (scale 1/256, zero point −128 int8 / 0 uint8), or float32 (xScale ignored). */
   opsSoftmax(
     x: Q8 | Float32Array,
-    rows: number,
-    cols: number,
-    beta: number,
-    xScale: number,
     y: Q8 | Float32Array,
+    options: { rows: number; cols: number; beta: number; xScale: number },
   ): void;
   /** q null: raw copy (any element type); else per-input requantization of 8-bit data. */
   opsConcat(
@@ -521,15 +514,17 @@ export interface OpsBinding {
   opsDepthToSpace(x: AnyArr, shape: number[], blockSize: number, y: AnyArr): void;
   /** bilinear: 8-bit (q required) or float32; nearest: any element type, pure copy (q ignored). */
   opsResize(
-    mode: 'bilinear' | 'nearest',
     x: AnyArr,
-    shape: number[],
-    outHeight: number,
-    outWidth: number,
-    alignCorners: boolean,
-    halfPixelCenters: boolean,
-    q: (OpsBounds & { xScale: number; xZeroPoint: number; yScale: number; yZeroPoint: number }) | null,
     y: AnyArr,
+    options: {
+      mode: 'bilinear' | 'nearest';
+      shape: number[];
+      outHeight: number;
+      outWidth: number;
+      alignCorners: boolean;
+      halfPixelCenters: boolean;
+      q: (OpsBounds & { xScale: number; xZeroPoint: number; yScale: number; yZeroPoint: number }) | null;
+    },
   ): void;
 }
 // ---- ops — END ops section
