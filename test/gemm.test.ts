@@ -608,6 +608,26 @@ describe('gemm: argument errors', () => {
   const b = new Int8Array(6 * 4);
   const p = packWeights(b, { k: 6, n: 4 });
   const a = new Uint8Array(2 * 6);
+  // The binding's options for m = 2 rows of a (k = 6) and int32 output; tests override fields.
+  const nativeOptions = {
+    m: 2,
+    lda: 6,
+    ldc: 4,
+    threads: 0,
+    aZeroPoints: new Int32Array([0]),
+    output: 'int32',
+    bias: null,
+    multipliers: null,
+    outZeroPoint: 0,
+    qmin: -128,
+    qmax: 127,
+    aScales: null,
+    wScales: null,
+    biasF32: null,
+    activation: 'linear',
+    clampMin: 0,
+    clampMax: 0,
+  } as const;
   it('packWeights', () => {
     expect(() => packWeights(new Uint8Array(24) as never, { k: 6, n: 4 })).toThrow(/b must be a Int8Array/);
     expect(() => packWeights(b, { k: 5, n: 4 })).toThrow(RangeError);
@@ -663,26 +683,7 @@ describe('gemm: argument errors', () => {
     // Calls that bypass the TypeScript checks: the binding checks types, lengths and overlap,
     // the core (native/gemm) the values.
     const nat = p.handle;
-    const base = {
-      m: 2,
-      lda: 6,
-      ldc: 4,
-      threads: 0,
-      aZeroPoints: new Int32Array([0]),
-      output: 'int32',
-      bias: null,
-      multipliers: null,
-      outZeroPoint: 0,
-      qmin: -128,
-      qmax: 127,
-      aScales: null,
-      wScales: null,
-      biasF32: null,
-      activation: 'linear',
-      clampMin: 0,
-      clampMax: 0,
-    };
-    const opts = (over: Record<string, unknown> = {}) => ({ ...base, ...over });
+    const opts = (over: Record<string, unknown> = {}) => ({ ...nativeOptions, ...over });
     const call =
       (x: unknown, o: unknown, out: unknown = new Int32Array(8)) =>
       () =>
@@ -725,25 +726,7 @@ describe('gemm: argument errors', () => {
     );
   });
   it('an async call that the core rejects rejects with the RangeError the sync call throws', async () => {
-    const o = {
-      m: 2,
-      lda: 6,
-      ldc: 4,
-      threads: 0,
-      aZeroPoints: new Int32Array([0]),
-      output: 'int8',
-      bias: null,
-      multipliers: new Float32Array([Infinity]),
-      outZeroPoint: 0,
-      qmin: -128,
-      qmax: 127,
-      aScales: null,
-      wScales: null,
-      biasF32: null,
-      activation: 'linear',
-      clampMin: 0,
-      clampMax: 0,
-    } as const;
+    const o = { ...nativeOptions, output: 'int8', multipliers: new Float32Array([Infinity]) } as const;
     const message = /multipliers\[0\] must be a finite number > 0/;
     expect(() => native().gemm(a, p.handle, new Int8Array(8), o)).toThrow(RangeError);
     expect(() => native().gemm(a, p.handle, new Int8Array(8), o)).toThrow(message);
