@@ -732,17 +732,16 @@ export interface SparseBinding {
   sparseMatmulF32(
     packed: NativeSparsePackedWeights,
     x: Float32Array,
-    m: number,
     out: Float32Array,
-    threads: number,
+    options: { m: number; threads: number },
   ): void;
   /** out = requantize(Σ (x − aZeroPoint)·W + bias) as the dense int8 GEMM; multipliers 1 or n; threads 0 = the pool. */
   sparseMatmulI8(
     packed: NativeSparsePackedWeights,
     x: Int8Array,
-    m: number,
     out: Int8Array,
     options: {
+      m: number;
       aZeroPoint: number;
       outZeroPoint: number;
       qmin: number;

@@ -177,7 +177,7 @@ function benchKernels(): KRow[] {
           clampMin: 0,
           clampMax: 0,
         };
-        const ip = { aZeroPoint: 5, outZeroPoint: -3, qmin: -128, qmax: 127, threads: 1, bias, multipliers: mult };
+        const ip = { m, aZeroPoint: 5, outZeroPoint: -3, qmin: -128, qmax: 127, threads: 1, bias, multipliers: mult };
         const denseFn =
           dtype === 'float32'
             ? () => nat.floatMatMul(xf, denseF!, of, { m, n, k, threads: 1 })
@@ -187,8 +187,8 @@ function benchKernels(): KRow[] {
           ...sparse.map(({ w }) => {
             const h: NativeSparsePackedWeights = w.handle;
             return dtype === 'float32'
-              ? () => nat.sparseMatmulF32(h, xf, m, of, 1)
-              : () => nat.sparseMatmulI8(h, xi, m, oi, ip);
+              ? () => nat.sparseMatmulF32(h, xf, of, { m, threads: 1 })
+              : () => nat.sparseMatmulI8(h, xi, oi, ip);
           }),
         ];
         const t = interleaved(fns, { cpu: true, reps: REPS, minTime: MIN_TIME }).map((x) => x.median);

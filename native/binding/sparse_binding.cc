@@ -131,29 +131,30 @@ class SparseWrap : public PackedWrap<SparseWrap, sparse::PackedSparse> {
   }
 };
 
-// sparseMatmulF32(packed, x, m, out, threads): out[m × n] = x[m × k] · W
+// sparseMatmulF32(packed, x, out, {m, threads}): out[m × n] = x[m × k] · W
 Napi::Value MatmulF32(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() != 5) ThrowTypeError(env, "sparseMatmulF32 expects 5 arguments (packed, x, m, out, threads)");
+  if (info.Length() != 4) ThrowTypeError(env, "sparseMatmulF32 expects 4 arguments (packed, x, out, options)");
   auto p = SparseWrap::From(env, info[0]);
-  const int64_t m = GetInt(env, info[2], "m", 0, (int64_t{1} << 31) - 1);
+  const Napi::Object o = GetOptions(env, info[3], "options");
+  const int64_t m = GetInt(env, o.Get("m"), "m", 0, (int64_t{1} << 31) - 1);
   auto x = GetArrayOfLength<float>(env, info[1], "x", static_cast<size_t>(m * p->k()));
-  auto out = GetArrayOfLength<float>(env, info[3], "out", static_cast<size_t>(m * p->n()));
-  const int threads = static_cast<int>(GetInt(env, info[4], "threads", 0, 256));
+  auto out = GetArrayOfLength<float>(env, info[2], "out", static_cast<size_t>(m * p->n()));
+  const int threads = static_cast<int>(GetInt(env, o.Get("threads"), "threads", 0, 256));
   CallCore(env, [&] { sparse::SpmmF32(*p, x.data, p->k(), m, out.data, p->n(), threads); });
   return env.Undefined();
 }
 
-// sparseMatmulI8(packed, x, m, out, options: {aZeroPoint, outZeroPoint, qmin, qmax, threads,
+// sparseMatmulI8(packed, x, out, options: {m, aZeroPoint, outZeroPoint, qmin, qmax, threads,
 // bias | null, multipliers}); values are the core's to check (sparse.h).
 Napi::Value MatmulI8(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() != 5) ThrowTypeError(env, "sparseMatmulI8 expects 5 arguments (packed, x, m, out, options)");
+  if (info.Length() != 4) ThrowTypeError(env, "sparseMatmulI8 expects 4 arguments (packed, x, out, options)");
   auto p = SparseWrap::From(env, info[0]);
-  const int64_t m = GetInt(env, info[2], "m", 0, (int64_t{1} << 31) - 1);
+  const Napi::Object o = GetOptions(env, info[3], "options");
+  const int64_t m = GetInt(env, o.Get("m"), "m", 0, (int64_t{1} << 31) - 1);
   auto x = GetArrayOfLength<int8_t>(env, info[1], "x", static_cast<size_t>(m * p->k()));
-  auto out = GetArrayOfLength<int8_t>(env, info[3], "out", static_cast<size_t>(m * p->n()));
-  const Napi::Object o = GetOptions(env, info[4], "options");
+  auto out = GetArrayOfLength<int8_t>(env, info[2], "out", static_cast<size_t>(m * p->n()));
   constexpr int64_t kLo = std::numeric_limits<int32_t>::min(), kHi = std::numeric_limits<int32_t>::max();
   sparse::I8Epilogue e;
   e.za = static_cast<int32_t>(GetInt(env, o.Get("aZeroPoint"), "aZeroPoint", kLo, kHi));
