@@ -53,16 +53,46 @@ export interface NativePackedWeights {
   dispose(): void;
 }
 export type GemmOutput = 'int32' | 'int8' | 'uint8' | 'float32';
-export type GemmActivation = 'none' | 'relu' | 'relu6' | 'clamp';
+/** What the int8 and int4 GEMMs' float32 epilogue applies (clamp: to [clampMin, clampMax]). */
+export type GemmActivation = 'linear' | 'relu' | 'relu6' | 'clamp';
 /**
- * Scalars of gemm(), in one Float64Array of 11 entries (one N-API call instead of a property
- * lookup per option): [m, lda, ldc, threads (0 = pool), output (0 int32, 1 int8, 2 uint8,
- * 3 float32), outZeroPoint, qmin, qmax, activation (0 none, 1 relu, 2 relu6, 3 clamp),
- * clampMin, clampMax]. Entries that do not apply to the output type are ignored.
+ * Options of gemm(). aZeroPoints: 1 or m; bias: n; multipliers: 1 or n (int8/uint8 output);
+ * aScales: 1 or m, wScales: 1 or n, biasF32: n, activation (float32 output). Fields that do not
+ * apply to the output type are not read; clampMin/clampMax only for 'clamp'.
  */
-export type GemmParams = Float64Array;
-/** Scalars of gemmDynamic(): [m, ldx, ldc, threads, perRow (0/1), activation, clampMin, clampMax]. */
-export type GemmDynamicParams = Float64Array;
+export interface GemmNativeOptions {
+  m: number;
+  lda: number;
+  ldc: number;
+  /** 0 = the pool */
+  threads: number;
+  aZeroPoints: Int32Array;
+  output: GemmOutput;
+  bias: Int32Array | null;
+  multipliers: Float32Array | null;
+  outZeroPoint: number;
+  qmin: number;
+  qmax: number;
+  aScales: Float32Array | null;
+  wScales: Float32Array | null;
+  biasF32: Float32Array | null;
+  activation: GemmActivation;
+  clampMin: number;
+  clampMax: number;
+}
+/** Options of gemmDynamic(); wScales: 1 or n, biasF32: n. */
+export interface GemmDynamicNativeOptions {
+  m: number;
+  ldx: number;
+  ldc: number;
+  threads: number;
+  perRow: boolean;
+  wScales: Float32Array;
+  biasF32: Float32Array | null;
+  activation: GemmActivation;
+  clampMin: number;
+  clampMax: number;
+}
 export interface GemmBinding {
   /** new GemmPackedWeights(b, k, n, layout, zeroPoints (1 or n) | null, isa) */
   GemmPackedWeights: new (
@@ -74,51 +104,26 @@ export interface GemmBinding {
     isa: IsaName,
   ) => NativePackedWeights;
   gemmMaxK: number;
-  /**
-   * out[m*ldc + n] = epilogue(A · B); a is Uint8Array or Int8Array (treated as uint8 + 128).
-   * aZeroPoints: 1 or m; bias: n; multipliers: 1 or n (int8/uint8 output); aScales: 1 or m,
-   * wScales: 1 or n, biasF32: n (float32 output).
-   */
+  /** out[m*ldc + n] = epilogue(A · B); a is Uint8Array or Int8Array (treated as uint8 + 128). */
   gemm(
     a: Uint8Array | Int8Array,
     packed: NativePackedWeights,
     out: Int32Array | Int8Array | Uint8Array | Float32Array,
-    params: GemmParams,
-    aZeroPoints: Int32Array,
-    bias: Int32Array | null,
-    multipliers: Float32Array | null,
-    aScales: Float32Array | null,
-    wScales: Float32Array | null,
-    biasF32: Float32Array | null,
+    options: GemmNativeOptions,
   ): void;
   gemmAsync(
     a: Uint8Array | Int8Array,
     packed: NativePackedWeights,
     out: Int32Array | Int8Array | Uint8Array | Float32Array,
-    params: GemmParams,
-    aZeroPoints: Int32Array,
-    bias: Int32Array | null,
-    multipliers: Float32Array | null,
-    aScales: Float32Array | null,
-    wScales: Float32Array | null,
-    biasF32: Float32Array | null,
+    options: GemmNativeOptions,
   ): Promise<void>;
-  /** §8 dynamic quantization of x, int8 GEMM, dequantize epilogue, in one call. wScales: 1 or n. */
-  gemmDynamic(
-    x: Float32Array,
-    packed: NativePackedWeights,
-    out: Float32Array,
-    params: GemmDynamicParams,
-    wScales: Float32Array,
-    biasF32: Float32Array | null,
-  ): void;
+  /** §8 dynamic quantization of x, int8 GEMM, dequantize epilogue, in one call. */
+  gemmDynamic(x: Float32Array, packed: NativePackedWeights, out: Float32Array, options: GemmDynamicNativeOptions): void;
   gemmDynamicAsync(
     x: Float32Array,
     packed: NativePackedWeights,
     out: Float32Array,
-    params: GemmDynamicParams,
-    wScales: Float32Array,
-    biasF32: Float32Array | null,
+    options: GemmDynamicNativeOptions,
   ): Promise<void>;
   /** GOPS of a dependency-free multiply-accumulate loop for `isa`, one thread, ~seconds of CPU time. */
   gemmMeasurePeak(isa: IsaName, seconds: number): number;
@@ -128,6 +133,32 @@ export interface GemmBinding {
 // ---- quant (native/binding/quant_binding.cc) — BEGIN quant section
 /** Parameter choice of docs/quantization.md §4. */
 export type QuantParamScheme = 'asymmetricU8' | 'asymmetricI8' | 'symmetricI8';
+/** [outer, channels, inner]: a per-channel tensor's layout (per tensor: 1, 1, n). */
+export interface QuantLayout {
+  outer: number;
+  channels: number;
+  inner: number;
+}
+export interface QuantizeNativeOptions extends QuantLayout {
+  scales: Float32Array;
+  zeroPoints: Int32Array;
+  /** inside the out type (narrow range: qmin -127) */
+  qmin: number;
+  qmax: number;
+}
+export interface DequantizeNativeOptions extends QuantLayout {
+  scales: Float32Array;
+  zeroPoints: Int32Array;
+}
+export interface RequantizeNativeOptions extends QuantLayout {
+  multipliers: Float32Array;
+  /** null for int32 accumulators; else acc = q - inZeroPoints[c] */
+  inZeroPoints: Int32Array | null;
+  outZeroPoint: number;
+  /** clamp bounds [lo, hi] inside the out type */
+  lo: number;
+  hi: number;
+}
 /**
  * Kernels of docs/quantization.md (use src/kernels/quantize.ts and float16.ts, which validate).
  * Per-channel tensors are seen as [outer, channels, inner]; scales / zero points / multipliers
@@ -135,108 +166,47 @@ export type QuantParamScheme = 'asymmetricU8' | 'asymmetricI8' | 'symmetricI8';
  * the input, and must not overlap it. *Async variants run on a worker thread.
  */
 export interface QuantBinding {
-  /** §2: out (int8 or uint8) = quantize(x); qmin/qmax inside the out type (narrow range: qmin -127). */
-  quantize(
-    x: Float32Array,
-    out: Int8Array | Uint8Array,
-    outer: number,
-    channels: number,
-    inner: number,
-    scales: Float32Array,
-    zeroPoints: Int32Array,
-    qmin: number,
-    qmax: number,
-  ): void;
-  quantizeAsync(
-    x: Float32Array,
-    out: Int8Array | Uint8Array,
-    outer: number,
-    channels: number,
-    inner: number,
-    scales: Float32Array,
-    zeroPoints: Int32Array,
-    qmin: number,
-    qmax: number,
-  ): Promise<void>;
+  /** §2: out (int8 or uint8) = quantize(x). */
+  quantize(x: Float32Array, out: Int8Array | Uint8Array, options: QuantizeNativeOptions): void;
+  quantizeAsync(x: Float32Array, out: Int8Array | Uint8Array, options: QuantizeNativeOptions): Promise<void>;
   /** §3: out = fl32((q - zp) × scale); int32: fl32(fl32(q - zp) × scale). */
-  dequantize(
-    q: Int8Array | Uint8Array | Int32Array,
-    out: Float32Array,
-    outer: number,
-    channels: number,
-    inner: number,
-    scales: Float32Array,
-    zeroPoints: Int32Array,
-  ): void;
+  dequantize(q: Int8Array | Uint8Array | Int32Array, out: Float32Array, options: DequantizeNativeOptions): void;
   dequantizeAsync(
     q: Int8Array | Uint8Array | Int32Array,
     out: Float32Array,
-    outer: number,
-    channels: number,
-    inner: number,
-    scales: Float32Array,
-    zeroPoints: Int32Array,
+    options: DequantizeNativeOptions,
   ): Promise<void>;
-  /**
-   * §7: int32 accumulators (inZeroPoints null) or 8-bit values (acc = q - inZeroPoints[c]) to
-   * int8/uint8 with per-channel multipliers, output zero point and clamp bounds [lo, hi].
-   */
+  /** §7: int32 accumulators or 8-bit values to int8/uint8 with per-channel multipliers. */
   requantize(
     input: Int32Array | Int8Array | Uint8Array,
     out: Int8Array | Uint8Array,
-    outer: number,
-    channels: number,
-    inner: number,
-    multipliers: Float32Array,
-    inZeroPoints: Int32Array | null,
-    outZeroPoint: number,
-    lo: number,
-    hi: number,
+    options: RequantizeNativeOptions,
   ): void;
   requantizeAsync(
     input: Int32Array | Int8Array | Uint8Array,
     out: Int8Array | Uint8Array,
-    outer: number,
-    channels: number,
-    inner: number,
-    multipliers: Float32Array,
-    inZeroPoints: Int32Array | null,
-    outZeroPoint: number,
-    lo: number,
-    hi: number,
+    options: RequantizeNativeOptions,
   ): Promise<void>;
   /** §4 for a range (lo, hi are rounded to float32 first). */
   chooseParams(scheme: QuantParamScheme, lo: number, hi: number): { scale: number; zeroPoint: number };
   /** §7: fl32(fl32(inputScale × weightScale) / outputScale). */
   requantizeMultiplier(inputScale: number, weightScale: number, outputScale: number): number;
   /** Per-channel range of the finite values, widened to include 0 (lo[c] <= 0 <= hi[c]). */
-  channelMinMax(
-    x: Float32Array,
-    outer: number,
-    channels: number,
-    inner: number,
-    lo: Float32Array,
-    hi: Float32Array,
-  ): void;
+  channelMinMax(x: Float32Array, lo: Float32Array, hi: Float32Array, options: QuantLayout): void;
   /** Per-channel §4 parameters from the data in one pass. */
   chooseChannelParams(
     x: Float32Array,
-    outer: number,
-    channels: number,
-    inner: number,
-    scheme: QuantParamScheme,
     scales: Float32Array,
     zeroPoints: Int32Array,
+    options: QuantLayout & { scheme: QuantParamScheme },
   ): void;
   /** §8: x is m × k; scales/zeroPoints have m entries (perRow) or 1. */
   dynamicQuantizeU8(
     x: Float32Array,
-    m: number,
-    k: number,
-    perRow: boolean,
     out: Uint8Array,
     scales: Float32Array,
     zeroPoints: Int32Array,
+    options: { m: number; k: number; perRow: boolean },
   ): void;
   /** §9: IEEE binary16 bit patterns. */
   float32ToFloat16(x: Float32Array, out: Uint16Array): void;
@@ -320,36 +290,34 @@ export interface TrainBinding {
   trainAvgPoolGrad(geom: TrainConvGeom, dy: Float32Array, dx: Float32Array): void;
   /** c[i] = op(a[i or 0]) · op(b[i or 0]); a [batchA, m, k] ([k, m] if transposeA), b [batchB, k, n] ([n, k]), c [max, m, n]. */
   trainBatchMatMul(
-    batchA: number,
-    batchB: number,
-    m: number,
-    n: number,
-    k: number,
-    transposeA: boolean,
-    transposeB: boolean,
     a: Float32Array,
     b: Float32Array,
     c: Float32Array,
+    options: {
+      batchA: number;
+      batchB: number;
+      m: number;
+      n: number;
+      k: number;
+      transposeA: boolean;
+      transposeB: boolean;
+    },
   ): void;
-  /** The runtime's float MatMul (matmul_f32): c [m, n] = a [m, k] × b [k, n]; threads 0 = the pool. */
-  /** The runtime's float MatMul; b: weights [k, n], or packed once by FloatPackedWeights. */
+  /**
+   * The runtime's float MatMul (matmul_f32): c [m, n] = a [m, k] × b [k, n]; b: weights [k, n],
+   * or packed once by FloatPackedWeights; threads 0 = the pool.
+   */
   floatMatMul(
-    m: number,
-    n: number,
-    k: number,
     a: Float32Array,
     b: Float32Array | NativeFloatPackedWeights,
     c: Float32Array,
-    threads: number,
+    options: { m: number; n: number; k: number; threads: number },
   ): void;
   FloatPackedWeights: new (b: Float32Array, k: number, n: number) => NativeFloatPackedWeights;
   /** In place: y = act(y + bias[c]) over y viewed as [-1, channels]; bias null, 1 or channels long. */
   trainBiasActivation(
     y: Float32Array,
-    channels: number,
-    bias: Float32Array | null,
-    activation: FloatGemmActivation,
-    alpha: number,
+    options: { channels: number; bias: Float32Array | null; activation: FloatGemmActivation; alpha: number },
   ): void;
 }
 // ---- train — END train section
@@ -436,13 +404,11 @@ export interface OpsBinding {
   ): void;
   opsDepthwiseConv2dF32(
     geom: OpsConvGeom,
-    multiplier: number,
     x: Float32Array,
     filter: Float32Array,
     bias: Float32Array | null,
-    yMin: number,
-    yMax: number,
     y: Float32Array,
+    options: { multiplier: number; yMin: number; yMax: number },
   ): void;
   /** geom: the forward conv (in* = this op's output, out* = dy's spatial size); filter [kh, kw, inChannels, dyChannels]. */
   opsConv2dTranspose(
@@ -462,12 +428,10 @@ export interface OpsBinding {
     y: Q8 | Float32Array,
   ): void;
   opsMean(
-    batch: number,
-    hw: number,
-    channels: number,
     x: Q8 | Float32Array,
     q: (OpsBounds & { xScale: number; xZeroPoint: number; yScale: number; yZeroPoint: number }) | null,
     y: Q8 | Float32Array,
+    options: { batch: number; hw: number; channels: number },
   ): void;
   /** ArgMax of float32 x [outer, n, inner] over n into int32 y [outer, inner] (first maximum; NaN never wins). */
   opsArgMax(outer: number, n: number, inner: number, x: Float32Array, y: Int32Array): void;
@@ -491,7 +455,7 @@ export interface OpsBinding {
       | null,
     y: Q8 | Float32Array,
   ): void;
-  opsActivation(kind: OpsActivation, alpha: number, x: Float32Array, y: Float32Array): void;
+  opsActivation(x: Float32Array, y: Float32Array, options: { activation: OpsActivation; alpha: number }): void;
   /** alpha per channel of the last dimension (its length = channels). */
   opsPrelu(
     x: Q8 | Float32Array,
@@ -501,18 +465,18 @@ export interface OpsBinding {
   ): void;
   opsBiasAdd(x: Float32Array, bias: Float32Array, yMin: number, yMax: number, y: Float32Array): void;
   /** 256-entry table indexed by the input's raw byte, entries = the output's raw bytes. */
-  opsBuildLut(
-    kind: OpsActivation,
-    alpha: number,
-    xType: 'int8' | 'uint8',
-    xScale: number,
-    xZeroPoint: number,
-    yType: 'int8' | 'uint8',
-    yScale: number,
-    yZeroPoint: number,
-    yMin: number,
-    yMax: number,
-  ): Uint8Array;
+  opsBuildLut(options: {
+    activation: OpsActivation;
+    alpha: number;
+    xType: 'int8' | 'uint8';
+    xScale: number;
+    xZeroPoint: number;
+    yType: 'int8' | 'uint8';
+    yScale: number;
+    yZeroPoint: number;
+    yMin: number;
+    yMax: number;
+  }): Uint8Array;
   /** y[i] = table[x[i]] through the bytes; x === y (in place) allowed. */
   opsApplyLut(table: Uint8Array, x: Q8, y: Q8): void;
   /** T[j] = rne(2^22 · exp(−j · fl32(beta · xScale))), j = 0..255. */
@@ -520,11 +484,8 @@ export interface OpsBinding {
   /** Softmax over rows of `cols`: 8-bit → 8-bit (scale 1/256, zero point −128 int8 / 0 uint8), or float32 (xScale ignored). */
   opsSoftmax(
     x: Q8 | Float32Array,
-    rows: number,
-    cols: number,
-    beta: number,
-    xScale: number,
     y: Q8 | Float32Array,
+    options: { rows: number; cols: number; beta: number; xScale: number },
   ): void;
   /** q null: raw copy (any element type); else per-input requantization of 8-bit data. */
   opsConcat(
@@ -555,15 +516,17 @@ export interface OpsBinding {
   opsDepthToSpace(x: AnyArr, shape: number[], blockSize: number, y: AnyArr): void;
   /** bilinear: 8-bit (q required) or float32; nearest: any element type, pure copy (q ignored). */
   opsResize(
-    mode: 'bilinear' | 'nearest',
     x: AnyArr,
-    shape: number[],
-    outHeight: number,
-    outWidth: number,
-    alignCorners: boolean,
-    halfPixelCenters: boolean,
-    q: (OpsBounds & { xScale: number; xZeroPoint: number; yScale: number; yZeroPoint: number }) | null,
     y: AnyArr,
+    options: {
+      mode: 'bilinear' | 'nearest';
+      shape: number[];
+      outHeight: number;
+      outWidth: number;
+      alignCorners: boolean;
+      halfPixelCenters: boolean;
+      q: (OpsBounds & { xScale: number; xZeroPoint: number; yScale: number; yZeroPoint: number }) | null;
+    },
   ): void;
 }
 // ---- ops — END ops section
@@ -630,16 +593,18 @@ export interface NativeInt4PackedWeights {
   /** The weights read back from the panels, k × n ('kn'). */
   unpack(): Int8Array;
 }
-/** 0 none, 1 relu, 2 relu6, 3 clamp [clampMin, clampMax]. */
-export type Int4ActivationCode = 0 | 1 | 2 | 3;
-type Int4OutputArgs = [
-  bias: Float32Array | null,
-  activation: Int4ActivationCode,
-  clampMin: number,
-  clampMax: number,
-  out: Float32Array,
-  threads: number,
-];
+/** The output options of every int4 entry point; clampMin/clampMax are read for 'clamp' only. */
+export interface Int4OutputOptions {
+  m: number;
+  bias: Float32Array | null;
+  activation: GemmActivation;
+  clampMin: number;
+  clampMax: number;
+  /** 0 = the pool */
+  threads: number;
+}
+type Int4GemmNativeOptions = Int4OutputOptions & { aZeroPoints: Int32Array; aScales: Float32Array };
+type Int4DynamicNativeOptions = Int4OutputOptions & { perRow: boolean };
 export interface Int4Binding {
   Int4PackedWeights: new (
     w: Int8Array,
@@ -651,42 +616,42 @@ export interface Int4Binding {
     zeroPoints: Int32Array | null,
     isa: IsaName,
   ) => NativeInt4PackedWeights;
+  /** out (m × n) = dequant(a · W); aZeroPoints and aScales: 1 or m. */
   int4Gemm(
     a: Uint8Array | Int8Array,
-    m: number,
     packed: NativeInt4PackedWeights,
-    aZeroPoints: Int32Array,
-    aScales: Float32Array,
-    ...out: Int4OutputArgs
+    out: Float32Array,
+    options: Int4GemmNativeOptions,
   ): void;
   int4GemmAsync(
     a: Uint8Array | Int8Array,
-    m: number,
     packed: NativeInt4PackedWeights,
-    aZeroPoints: Int32Array,
-    aScales: Float32Array,
-    ...out: Int4OutputArgs
+    out: Float32Array,
+    options: Int4GemmNativeOptions,
   ): Promise<void>;
   int4DynamicGemm(
     x: Float32Array,
-    m: number,
     packed: NativeInt4PackedWeights,
-    perRow: boolean,
-    ...out: Int4OutputArgs
+    out: Float32Array,
+    options: Int4DynamicNativeOptions,
   ): void;
   int4DynamicGemmAsync(
     x: Float32Array,
-    m: number,
     packed: NativeInt4PackedWeights,
-    perRow: boolean,
-    ...out: Int4OutputArgs
+    out: Float32Array,
+    options: Int4DynamicNativeOptions,
   ): Promise<void>;
-  int4WeightOnlyGemm(x: Float32Array, m: number, packed: NativeInt4PackedWeights, ...out: Int4OutputArgs): void;
+  int4WeightOnlyGemm(
+    x: Float32Array,
+    packed: NativeInt4PackedWeights,
+    out: Float32Array,
+    options: Int4OutputOptions,
+  ): void;
   int4WeightOnlyGemmAsync(
     x: Float32Array,
-    m: number,
     packed: NativeInt4PackedWeights,
-    ...out: Int4OutputArgs
+    out: Float32Array,
+    options: Int4OutputOptions,
   ): Promise<void>;
   /** Paths with an int4 kernel usable here ('ref' always). */
   int4Isas(): IsaName[];
@@ -769,19 +734,24 @@ export interface SparseBinding {
   sparseMatmulF32(
     packed: NativeSparsePackedWeights,
     x: Float32Array,
-    m: number,
     out: Float32Array,
-    threads: number,
+    options: { m: number; threads: number },
   ): void;
-  /** out = requantize(Σ (x − za)·W + bias) as the dense int8 GEMM; params [za, zo, qmin, qmax, threads]; multipliers 1 or n. */
+  /** out = requantize(Σ (x − aZeroPoint)·W + bias) as the dense int8 GEMM; multipliers 1 or n; threads 0 = the pool. */
   sparseMatmulI8(
     packed: NativeSparsePackedWeights,
     x: Int8Array,
-    m: number,
     out: Int8Array,
-    params: Int32Array,
-    bias: Int32Array | null,
-    multipliers: Float32Array,
+    options: {
+      m: number;
+      aZeroPoint: number;
+      outZeroPoint: number;
+      qmin: number;
+      qmax: number;
+      threads: number;
+      bias: Int32Array | null;
+      multipliers: Float32Array;
+    },
   ): void;
 }
 // ---- sparse — END sparse section

@@ -608,6 +608,26 @@ describe('gemm: argument errors', () => {
   const b = new Int8Array(6 * 4);
   const p = packWeights(b, { k: 6, n: 4 });
   const a = new Uint8Array(2 * 6);
+  // The binding's options for m = 2 rows of a (k = 6) and int32 output; tests override fields.
+  const nativeOptions = {
+    m: 2,
+    lda: 6,
+    ldc: 4,
+    threads: 0,
+    aZeroPoints: new Int32Array([0]),
+    output: 'int32',
+    bias: null,
+    multipliers: null,
+    outZeroPoint: 0,
+    qmin: -128,
+    qmax: 127,
+    aScales: null,
+    wScales: null,
+    biasF32: null,
+    activation: 'linear',
+    clampMin: 0,
+    clampMax: 0,
+  } as const;
   it('packWeights', () => {
     expect(() => packWeights(new Uint8Array(24) as never, { k: 6, n: 4 })).toThrow(/b must be a Int8Array/);
     expect(() => packWeights(b, { k: 5, n: 4 })).toThrow(RangeError);
@@ -660,88 +680,43 @@ describe('gemm: argument errors', () => {
     ).toThrow(/overlap/);
   });
   it('the native layer checks again and never crashes', () => {
-    // Calls that bypass the TypeScript checks. params: [m, lda, ldc, threads, output,
-    // outZeroPoint, qmin, qmax, activation, clampMin, clampMax].
+    // Calls that bypass the TypeScript checks: the binding checks types, lengths and overlap,
+    // the core (native/gemm) the values.
     const nat = p.handle;
-    const params = (over: Record<number, number> = {}) => {
-      const v = new Float64Array([2, 6, 4, 0, 0, 0, -128, 127, 0, 0, 0]);
-      for (const [i, x] of Object.entries(over)) v[Number(i)] = x;
-      return v;
-    };
-    const za = new Int32Array([0]);
+    const opts = (over: Record<string, unknown> = {}) => ({ ...nativeOptions, ...over });
     const call =
-      (
-        x: unknown,
-        prm: unknown,
-        out: unknown = new Int32Array(8),
-        arrays: unknown[] = [za, null, null, null, null, null],
-      ) =>
+      (x: unknown, o: unknown, out: unknown = new Int32Array(8)) =>
       () =>
-        nativeGemm(x, nat, out, prm, ...arrays);
-    expect(call(a, params())).not.toThrow();
-    expect(call(a, params({ 0: 3 }))).toThrow(/a has 12 elements/);
-    expect(call(a, params({ 1: 2 }))).toThrow(/lda must be in/);
-    expect(call(a, params({ 0: 1.5 }))).toThrow(/m must be an integer/);
-    expect(call(a, params({ 4: 7 }))).toThrow(/output must be in \[0, 3\]/);
-    expect(call(a, new Float64Array(3))).toThrow(/params has 3 elements, expected 11/);
-    expect(call(a, [2, 6, 4])).toThrow(/params must be a Float64Array/);
-    expect(call(a, params(), new Int32Array(8), [new Int32Array([300]), null, null, null, null, null])).toThrow(
-      /aZeroPoints\[0\]/,
+        nativeGemm(x, nat, out, o);
+    const i8 = { output: 'int8', multipliers: new Float32Array([1]) };
+    const f32 = { output: 'float32', aScales: new Float32Array([1]), wScales: new Float32Array([1]) };
+    expect(call(a, opts())).not.toThrow();
+    expect(call(a, opts({ m: 3 }))).toThrow(/a has 12 elements/);
+    expect(call(a, opts({ lda: 2 }))).toThrow(/lda must be in/);
+    expect(call(a, opts({ m: 1.5 }))).toThrow(/m must be an integer/);
+    expect(call(a, opts({ output: 'int4' }))).toThrow(/output must be 'int32', 'int8', 'uint8' or 'float32'/);
+    expect(call(a, [2, 6, 4])).toThrow(/options must be an object/);
+    expect(call(a, opts({ aZeroPoints: new Int32Array([300]) }))).toThrow(/a_zero_points\[0\] = 300 is outside/);
+    expect(call(a, opts({ output: 'int8' }), new Int8Array(8))).toThrow(/multipliers is required/);
+    expect(call(a, opts({ ...i8, multipliers: new Float32Array([-1]) }), new Int8Array(8))).toThrow(
+      /multipliers\[0\] must be a finite number > 0/,
     );
-    expect(call(a, params({ 4: 1 }), new Int8Array(8))).toThrow(/multipliers is required/);
-    expect(call(a, params({ 4: 1 }), new Int8Array(8), [za, null, new Float32Array([-1]), null, null, null])).toThrow(
-      /multipliers\[0\]/,
+    expect(call(a, opts(i8), new Int8Array(8))).not.toThrow();
+    expect(call(a, opts({ ...i8, qmin: 10, qmax: 5 }), new Int8Array(8))).toThrow(/clamp bounds \[10, 5\]/);
+    expect(call(a, opts({ ...i8, qmin: 2 ** 40 }), new Int8Array(8))).toThrow(/qmin must be in/);
+    expect(call(a, opts({ ...f32, activation: 'clamp', clampMin: 2, clampMax: 1 }), new Float32Array(8))).toThrow(
+      /clamp_min <= clamp_max/,
     );
-    expect(
-      call(a, params({ 4: 1 }), new Int8Array(8), [za, null, new Float32Array([1]), null, null, null]),
-    ).not.toThrow();
-    expect(
-      call(a, params({ 4: 1, 6: 10, 7: 5 }), new Int8Array(8), [za, null, new Float32Array([1]), null, null, null]),
-    ).toThrow(/qmax must be in/);
-    expect(
-      call(a, params({ 4: 3, 8: 3, 9: 2, 10: 1 }), new Float32Array(8), [
-        za,
-        null,
-        null,
-        new Float32Array([1]),
-        new Float32Array([1]),
-        null,
-      ]),
-    ).toThrow(/clampMin must be <= clampMax/);
-    expect(
-      call(a, params({ 4: 3, 8: 3, 9: NaN, 10: 1 }), new Float32Array(8), [
-        za,
-        null,
-        null,
-        new Float32Array([1]),
-        new Float32Array([1]),
-        null,
-      ]),
-    ).toThrow(/clampMin must be finite/);
-    expect(call(a, params(), new Float32Array(8))).toThrow(/out must be a Int32Array/);
-    expect(call(new Float64Array(12), params())).toThrow(/a must be a Uint8Array or Int8Array/);
-    expect(() => nativeGemm(a, {}, new Int32Array(8), params(), za, null, null, null, null, null)).toThrow(
-      /PackedWeights/,
+    expect(call(a, opts({ ...f32, activation: 'clamp', clampMin: NaN, clampMax: 1 }), new Float32Array(8))).toThrow(
+      /clampMin must be finite/,
     );
-    expect(() =>
-      nativeGemm(a, new Int8Array(4), new Int32Array(8), params(), za, null, null, null, null, null),
-    ).toThrow(/PackedWeights/);
-  });
-  it('disposed weights', async () => {
-    const q = packWeights(b, { k: 6, n: 4 });
-    q.dispose();
-    q.dispose(); // idempotent
-    expect(() => gemm(a, q, { m: 2 })).toThrow(/disposed/);
-    await expect(gemmAsync(a, q, { m: 2 })).rejects.toThrow(/disposed/);
-    expect(() =>
-      nativeGemm(a, q.handle, new Int32Array(8), new Float64Array(11), new Int32Array(1), null, null, null, null, null),
-    ).toThrow(/disposed/);
-  });
-  it('dynamicGemm', () => {
-    expect(() => dynamicGemm(new Float64Array(12) as never, p, { m: 2, wScales: 1 })).toThrow(
-      /x must be a Float32Array/,
+    expect(call(a, opts({ ...f32, activation: 'tanh' }), new Float32Array(8))).toThrow(
+      /activation must be linear, relu, relu6 or clamp, got tanh/,
     );
-    expect(() => dynamicGemm(new Float32Array(11), p, { m: 2, wScales: 1 })).toThrow(/x has 11 elements/);
+    expect(call(a, opts({ ...f32, activation: 'gelu' }), new Float32Array(8))).toThrow(/activation must be one of/);
+    expect(call(a, opts(), new Float32Array(8))).toThrow(/out must be a Int32Array/);
+    expect(call(new Float64Array(12), opts())).toThrow(/a must be a Uint8Array or Int8Array/);
+    expect(() => nativeGemm(a, {}, new Int32Array(8), opts())).toThrow(/PackedWeights/);
     expect(() => dynamicGemm(new Float32Array(12), p, { m: 2 } as never)).toThrow(/wScales is required/);
     expect(() => dynamicGemm(new Float32Array(12), p, { m: 2, wScales: -1 })).toThrow(
       /wScales must be a finite float32 > 0/,
@@ -749,6 +724,20 @@ describe('gemm: argument errors', () => {
     expect(() => dynamicGemm(new Float32Array(12), p, { m: 2, wScales: 1, perRow: 1 as never })).toThrow(
       /perRow must be a boolean/,
     );
+  });
+  it('an async call that the core rejects rejects with the RangeError the sync call throws', async () => {
+    const o = { ...nativeOptions, output: 'int8', multipliers: new Float32Array([Infinity]) } as const;
+    const message = /multipliers\[0\] must be a finite number > 0/;
+    expect(() => native().gemm(a, p.handle, new Int8Array(8), o)).toThrow(RangeError);
+    expect(() => native().gemm(a, p.handle, new Int8Array(8), o)).toThrow(message);
+    const rejected = await native()
+      .gemmAsync(a, p.handle, new Int8Array(8), o)
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    expect(rejected).toBeInstanceOf(RangeError);
+    expect((rejected as Error).message).toMatch(message);
   });
   it('measurePeak', () => {
     expect(() => measurePeak('sse9' as never)).toThrow(/isa must be one of/);

@@ -430,27 +430,39 @@ describe('bad arguments raise clear errors', () => {
     const b = native();
     const s = new Float32Array([1]),
       z = new Int32Array([0]);
-    expect(() => b.quantize(x, new Int8Array(6), 1, 1, 5, s, z, -128, 127)).toThrow(/does not match x length 6/);
-    expect(() => b.quantize(x, new Int16Array(6) as never, 1, 1, 6, s, z, -128, 127)).toThrow(
-      /out must be an Int8Array or Uint8Array/,
-    );
-    expect(() => b.quantize(x, new Int8Array(6), 1, 1, 6, new Float32Array([-1]), z, -128, 127)).toThrow(
+    const layout = { outer: 1, channels: 1, inner: 6 };
+    const q = (over: Record<string, unknown> = {}) => ({
+      ...layout,
+      scales: s,
+      zeroPoints: z,
+      qmin: -128,
+      qmax: 127,
+      ...over,
+    });
+    expect(() => b.quantize(x, new Int8Array(6), q({ inner: 5 }))).toThrow(/does not match x length 6/);
+    expect(() => b.quantize(x, new Int16Array(6) as never, q())).toThrow(/out must be an Int8Array or Uint8Array/);
+    expect(() => b.quantize(x, new Int8Array(6), q({ scales: new Float32Array([-1]) }))).toThrow(
       /scales\[0\] must be a finite number > 0/,
     );
-    expect(() => b.quantize(x, new Int8Array(6), 1, 1, 6, s, new Int32Array([200]), -128, 127)).toThrow(
+    expect(() => b.quantize(x, new Int8Array(6), q({ zeroPoints: new Int32Array([200]) }))).toThrow(
       /zeroPoints\[0\] = 200 is outside/,
     );
-    expect(() => b.quantize(x, new Int8Array(6), 1, 1, 6, s, z, 5, 4)).toThrow(/qmax must be in/);
-    expect(() => b.dequantize(new Int8Array(6), new Float32Array(5), 1, 1, 6, s, z)).toThrow(/out has 5 elements/);
-    expect(() => b.requantize(new Int32Array(6), new Int8Array(6), 1, 1, 6, s, z, 0, -128, 127)).toThrow(
-      /inZeroPoints must be null/,
-    );
-    expect(() => b.quantizeAsync(x, new Int8Array(6), 2, 1, 6, s, z, -128, 127)).toThrow(
-      /= 12 does not match x length 6/,
-    );
-    expect(() => b.dynamicQuantizeU8(x, 2, 3, true, new Uint8Array(6), new Float32Array(1), new Int32Array(2))).toThrow(
-      /scales has 1 elements, expected 2/,
-    );
+    expect(() => b.quantize(x, new Int8Array(6), q({ qmin: 5, qmax: 4 }))).toThrow(/qmax must be in/);
+    expect(() => b.dequantize(new Int8Array(6), new Float32Array(5), q())).toThrow(/out has 5 elements/);
+    expect(() =>
+      b.requantize(new Int32Array(6), new Int8Array(6), {
+        ...layout,
+        multipliers: s,
+        inZeroPoints: z,
+        outZeroPoint: 0,
+        lo: -128,
+        hi: 127,
+      }),
+    ).toThrow(/inZeroPoints must be null/);
+    expect(() => b.quantizeAsync(x, new Int8Array(6), q({ outer: 2 }))).toThrow(/= 12 does not match x length 6/);
+    expect(() =>
+      b.dynamicQuantizeU8(x, new Uint8Array(6), new Float32Array(1), new Int32Array(2), { m: 2, k: 3, perRow: true }),
+    ).toThrow(/scales has 1 elements, expected 2/);
     expect(() => b.chooseParams('x' as never, 0, 1)).toThrow(/scheme must be/);
   });
 });

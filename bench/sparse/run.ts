@@ -158,20 +158,37 @@ function benchKernels(): KRow[] {
         const of = new Float32Array(m * n),
           oi = new Int8Array(m * n);
         // The kernels exactly as the runtime steps call them (native, no wrapper checks).
-        const gp = Float64Array.of(m, k, n, 1, 1, -3, -128, 127, 0, 0, 0);
-        const za = Int32Array.of(5);
-        const ip = Int32Array.of(5, -3, -128, 127, 1);
+        const gp = {
+          m,
+          lda: k,
+          ldc: n,
+          threads: 1,
+          aZeroPoints: Int32Array.of(5),
+          output: 'int8' as const,
+          bias,
+          multipliers: mult,
+          outZeroPoint: -3,
+          qmin: -128,
+          qmax: 127,
+          aScales: null,
+          wScales: null,
+          biasF32: null,
+          activation: 'linear' as const,
+          clampMin: 0,
+          clampMax: 0,
+        };
+        const ip = { m, aZeroPoint: 5, outZeroPoint: -3, qmin: -128, qmax: 127, threads: 1, bias, multipliers: mult };
         const denseFn =
           dtype === 'float32'
-            ? () => nat.floatMatMul(m, n, k, xf, denseF!, of, 1)
-            : () => nat.gemm(xi, dense!, oi, gp, za, bias, mult, null, null, null);
+            ? () => nat.floatMatMul(xf, denseF!, of, { m, n, k, threads: 1 })
+            : () => nat.gemm(xi, dense!, oi, gp);
         const fns = [
           denseFn,
           ...sparse.map(({ w }) => {
             const h: NativeSparsePackedWeights = w.handle;
             return dtype === 'float32'
-              ? () => nat.sparseMatmulF32(h, xf, m, of, 1)
-              : () => nat.sparseMatmulI8(h, xi, m, oi, ip, bias, mult);
+              ? () => nat.sparseMatmulF32(h, xf, of, { m, threads: 1 })
+              : () => nat.sparseMatmulI8(h, xi, oi, ip);
           }),
         ];
         const t = interleaved(fns, { cpu: true, reps: REPS, minTime: MIN_TIME }).map((x) => x.median);

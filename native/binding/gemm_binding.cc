@@ -1,10 +1,12 @@
 // N-API surface of native/gemm (binding.d.ts, gemm section): the PackedWeights class, sync
-// and async int8 GEMM, dynamic-quantization GEMM and the peak-throughput probe. Every
-// argument is checked again here before a kernel runs; small parameter arrays are copied so
+// and async int8 GEMM, dynamic-quantization GEMM and the peak-throughput probe. Options
+// arrive as one named object; this file checks what memory safety needs (types, lengths,
+// overlap) and leaves value ranges to the core (gemm.h); small parameter arrays are copied so
 // an async job never reads memory JavaScript may change meanwhile (A and the output are
 // used in place and kept alive until the job ends).
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <memory>
 #include <new>
 #include <stdexcept>
@@ -58,13 +60,7 @@ class PackedWeightsWrap : public PackedWrap<PackedWeightsWrap, PackedB> {
         ThrowRangeError(
             env, "zeroPoints has " + std::to_string(z.length) + " elements, expected 1 or n = " + std::to_string(n));
       }
-      zp.assign(z.data, z.data + z.length);
-      for (size_t i = 0; i < zp.size(); i++) {
-        if (zp[i] < -128 || zp[i] > 127) {
-          ThrowRangeError(
-              env, "zeroPoints[" + std::to_string(i) + "] = " + std::to_string(zp[i]) + " is outside [-128, 127]");
-        }
-      }
+      zp.assign(z.data, z.data + z.length);  // values: PackB checks them
       per_col = z.length == static_cast<size_t>(n) && n != 1;
     }
     Isa isa;
@@ -111,81 +107,15 @@ std::vector<T> OptionalArray(Napi::Env env, const Napi::Value& v, const char* ke
   return std::vector<T>(a.data, a.data + a.length);
 }
 
-// The scalar arguments travel in one Float64Array (one N-API call instead of a property
-// lookup per option); each is checked here like a separate argument.
-class Params {
- public:
-  Params(Napi::Env env, const Napi::Value& v, size_t count, const char* const* names) : env_(env), names_(names) {
-    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float64_array) {
-      ThrowTypeError(env, "params must be a Float64Array");
-    }
-    auto a = GetArrayOfLength<double>(env, v, "params", count);
-    vals_.assign(a.data, a.data + a.length);
+// The activation of the float32 output and its clamp bounds (read only for 'clamp'); which
+// activations the GEMM applies and whether the bounds are ordered is the core's to check.
+Activation ReadActivation(Napi::Env env, const Napi::Object& o, float* lo, float* hi) {
+  const Activation act = GetActivation(env, o.Get("activation"), "activation");
+  if (act == Activation::kClamp) {
+    *lo = static_cast<float>(GetFiniteNumber(env, o.Get("clampMin"), "clampMin"));
+    *hi = static_cast<float>(GetFiniteNumber(env, o.Get("clampMax"), "clampMax"));
   }
-  int64_t Int(size_t i, int64_t lo, int64_t hi) const {
-    const double d = vals_[i];
-    if (!std::isfinite(d) || std::floor(d) != d) ThrowTypeError(env_, std::string(names_[i]) + " must be an integer");
-    if (d < static_cast<double>(lo) || d > static_cast<double>(hi)) {
-      ThrowRangeError(env_, std::string(names_[i]) + " must be in [" + std::to_string(lo) + ", " + std::to_string(hi) +
-                                "], got " + std::to_string(static_cast<long long>(d)));
-    }
-    return static_cast<int64_t>(d);
-  }
-  double Finite(size_t i) const {
-    if (!std::isfinite(vals_[i])) ThrowRangeError(env_, std::string(names_[i]) + " must be finite");
-    return vals_[i];
-  }
-
- private:
-  Napi::Env env_;
-  const char* const* names_;
-  std::vector<double> vals_;
-};
-
-// params of gemm(): see binding.d.ts (GEMM_PARAMS).
-enum GemmParam : size_t {
-  kM,
-  kLda,
-  kLdc,
-  kThreads,
-  kOutput,
-  kOutZeroPoint,
-  kQmin,
-  kQmax,
-  kAct,
-  kClampMin,
-  kClampMax,
-  kGemmParams
-};
-const char* const kGemmParamNames[] = {"m",    "lda",  "ldc",        "threads",  "output",  "outZeroPoint",
-                                       "qmin", "qmax", "activation", "clampMin", "clampMax"};
-// params of gemmDynamic().
-enum DynParam : size_t { kDM, kDLdx, kDLdc, kDThreads, kDPerRow, kDAct, kDClampMin, kDClampMax, kDynParams };
-const char* const kDynParamNames[] = {"m", "ldx", "ldc", "threads", "perRow", "activation", "clampMin", "clampMax"};
-
-void CheckPositive(Napi::Env env, const std::vector<float>& v, const char* name) {
-  for (size_t i = 0; i < v.size(); i++) {
-    if (!(v[i] > 0.0f) || !std::isfinite(v[i])) {
-      ThrowRangeError(env, std::string(name) + "[" + std::to_string(i) + "] must be a finite number > 0");
-    }
-  }
-}
-
-Activation ParseActivation(Napi::Env env, const Params& p, size_t code, size_t lo_i, size_t hi_i, float* lo,
-                           float* hi) {
-  switch (p.Int(code, 0, 3)) {
-    case 0:
-      return Activation::kLinear;
-    case 1:
-      return Activation::kRelu;
-    case 2:
-      return Activation::kRelu6;
-    default:
-      *lo = static_cast<float>(p.Finite(lo_i));
-      *hi = static_cast<float>(p.Finite(hi_i));
-      if (!(*lo <= *hi)) ThrowRangeError(env, "clampMin must be <= clampMax");
-      return Activation::kClamp;
-  }
+  return act;
 }
 
 // Everything a GEMM job needs, owning copies of the parameter arrays.
@@ -205,26 +135,23 @@ struct GemmJob {
   }
 };
 
-void RunGemm(const gemm::GemmArgs& args) {
-  try {
-    gemm::Gemm(args);
-  } catch (const std::invalid_argument& e) {
-    throw std::runtime_error(e.what());
-  }
-}
+constexpr int64_t kMaxStride = int64_t{1} << 40;
+constexpr int64_t kI32Min = std::numeric_limits<int32_t>::min(), kI32Max = std::numeric_limits<int32_t>::max();
 
-// gemm(a, packed, out, params, aZeroPoints, bias, multipliers, aScales, wScales, biasF32)
+// gemm(a, packed, out, options: {m, lda, ldc, threads, aZeroPoints, output, bias, multipliers,
+// outZeroPoint, qmin, qmax, aScales, wScales, biasF32, activation, clampMin, clampMax}).
+// Checked here: types, lengths, overlap (memory safety); values: the core (gemm.h).
 Napi::Value GemmJs(const Napi::CallbackInfo& info, bool async) {
   Napi::Env env = info.Env();
   auto job = std::make_shared<GemmJob>();
   job->packed = PackedWeightsWrap::From(env, info[1], "packed");
   const int64_t n = job->packed->n(), k = job->packed->k();
-  const Params prm(env, info[3], kGemmParams, kGemmParamNames);
+  const Napi::Object o = GetOptions(env, info[3], "options");
   gemm::GemmArgs& g = job->args;
-  g.m = prm.Int(kM, 0, gemm::kMaxDim - 1);
-  g.lda = prm.Int(kLda, k, int64_t{1} << 40);
-  g.ldc = prm.Int(kLdc, n, int64_t{1} << 40);
-  g.threads = static_cast<int>(prm.Int(kThreads, 0, 256));
+  g.m = GetInt(env, o.Get("m"), "m", 0, gemm::kMaxDim - 1);
+  g.lda = GetInt(env, o.Get("lda"), "lda", k, kMaxStride);
+  g.ldc = GetInt(env, o.Get("ldc"), "ldc", n, kMaxStride);
+  g.threads = static_cast<int>(GetInt(env, o.Get("threads"), "threads", 0, 256));
   // A: Uint8Array, or Int8Array (signed activations).
   if (!info[0].IsTypedArray()) ThrowTypeError(env, "a must be a Uint8Array or Int8Array");
   const napi_typedarray_type at = info[0].As<Napi::TypedArray>().TypedArrayType();
@@ -247,7 +174,7 @@ Napi::Value GemmJs(const Napi::CallbackInfo& info, bool async) {
   }
   g.a = a.data;
   // Output.
-  const int64_t output = prm.Int(kOutput, 0, 3);
+  const std::string output = GetString(env, o.Get("output"), "output");
   void* out_ptr = nullptr;
   size_t out_len = 0, out_bytes = 0;
   auto take_out = [&](auto view) {
@@ -255,23 +182,20 @@ Napi::Value GemmJs(const Napi::CallbackInfo& info, bool async) {
     out_len = view.length;
     out_bytes = view.length * sizeof(*view.data);
   };
-  switch (output) {
-    case 0:
-      g.epilogue.output = gemm::OutputType::kInt32;
-      take_out(GetArray<int32_t>(env, info[2], "out"));
-      break;
-    case 1:
-      g.epilogue.output = gemm::OutputType::kInt8;
-      take_out(GetArray<int8_t>(env, info[2], "out"));
-      break;
-    case 2:
-      g.epilogue.output = gemm::OutputType::kUint8;
-      take_out(GetArray<uint8_t>(env, info[2], "out"));
-      break;
-    default:
-      g.epilogue.output = gemm::OutputType::kFloat32;
-      take_out(GetArray<float>(env, info[2], "out"));
-      break;
+  if (output == "int32") {
+    g.epilogue.output = gemm::OutputType::kInt32;
+    take_out(GetArray<int32_t>(env, info[2], "out"));
+  } else if (output == "int8") {
+    g.epilogue.output = gemm::OutputType::kInt8;
+    take_out(GetArray<int8_t>(env, info[2], "out"));
+  } else if (output == "uint8") {
+    g.epilogue.output = gemm::OutputType::kUint8;
+    take_out(GetArray<uint8_t>(env, info[2], "out"));
+  } else if (output == "float32") {
+    g.epilogue.output = gemm::OutputType::kFloat32;
+    take_out(GetArray<float>(env, info[2], "out"));
+  } else {
+    ThrowRangeError(env, "output must be 'int32', 'int8', 'uint8' or 'float32', got '" + output + "'");
   }
   const long double c_need = g.m == 0 ? 0.0L : static_cast<long double>(g.m - 1) * g.ldc + n;
   if (static_cast<long double>(out_len) < c_need) {
@@ -281,61 +205,43 @@ Napi::Value GemmJs(const Napi::CallbackInfo& info, bool async) {
   }
   g.c = out_ptr;
   CheckNoOverlap(env, a.data, a.length, out_ptr, out_bytes, "a", "out");
-  // Zero points of A.
   {
-    auto z = GetArray<int32_t>(env, info[4], "aZeroPoints");
+    auto z = GetArray<int32_t>(env, o.Get("aZeroPoints"), "aZeroPoints");
     if (z.length != 1 && z.length != static_cast<size_t>(g.m)) {
       ThrowRangeError(
           env, "aZeroPoints has " + std::to_string(z.length) + " elements, expected 1 or m = " + std::to_string(g.m));
     }
     job->za.assign(z.data, z.data + z.length);
     g.a_zero_point_per_row = job->za.size() != 1;
-    const int32_t lo = g.a_signed ? -128 : 0, hi = g.a_signed ? 127 : 255;
-    for (size_t i = 0; i < job->za.size(); i++) {
-      if (job->za[i] < lo || job->za[i] > hi) {
-        ThrowRangeError(env, "aZeroPoints[" + std::to_string(i) + "] = " + std::to_string(job->za[i]) +
-                                 " is outside [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
-      }
-    }
   }
-  job->bias = OptionalArray<int32_t>(env, info[5], "bias", n, false);
+  job->bias = OptionalArray<int32_t>(env, o.Get("bias"), "bias", n, false);
   gemm::Epilogue& e = g.epilogue;
   if (e.output == gemm::OutputType::kInt8 || e.output == gemm::OutputType::kUint8) {
-    const int64_t tlo = e.output == gemm::OutputType::kInt8 ? -128 : 0,
-                  thi = e.output == gemm::OutputType::kInt8 ? 127 : 255;
-    job->mult = OptionalArray<float>(env, info[6], "multipliers", n, true);
+    job->mult = OptionalArray<float>(env, o.Get("multipliers"), "multipliers", n, true);
     if (job->mult.empty()) ThrowTypeError(env, "multipliers is required for int8/uint8 output");
-    CheckPositive(env, job->mult, "multipliers");
     e.multiplier_per_channel = job->mult.size() != 1;
-    e.out_zero_point = static_cast<int32_t>(prm.Int(kOutZeroPoint, tlo, thi));
-    e.qmin = static_cast<int32_t>(prm.Int(kQmin, tlo, thi));
-    e.qmax = static_cast<int32_t>(prm.Int(kQmax, e.qmin, thi));
+    e.out_zero_point = static_cast<int32_t>(GetInt(env, o.Get("outZeroPoint"), "outZeroPoint", kI32Min, kI32Max));
+    e.qmin = static_cast<int32_t>(GetInt(env, o.Get("qmin"), "qmin", kI32Min, kI32Max));
+    e.qmax = static_cast<int32_t>(GetInt(env, o.Get("qmax"), "qmax", kI32Min, kI32Max));
   } else if (e.output == gemm::OutputType::kFloat32) {
-    job->a_scales = OptionalArray<float>(env, info[7], "aScales", g.m, true);
-    job->w_scales = OptionalArray<float>(env, info[8], "wScales", n, true);
+    job->a_scales = OptionalArray<float>(env, o.Get("aScales"), "aScales", g.m, true);
+    job->w_scales = OptionalArray<float>(env, o.Get("wScales"), "wScales", n, true);
     if (job->a_scales.empty()) ThrowTypeError(env, "aScales is required for float32 output");
     if (job->w_scales.empty()) ThrowTypeError(env, "wScales is required for float32 output");
-    CheckPositive(env, job->a_scales, "aScales");
-    CheckPositive(env, job->w_scales, "wScales");
     e.a_scale_per_row = job->a_scales.size() != 1;
     e.w_scale_per_channel = job->w_scales.size() != 1;
-    job->bias_f32 = OptionalArray<float>(env, info[9], "biasF32", n, false);
+    job->bias_f32 = OptionalArray<float>(env, o.Get("biasF32"), "biasF32", n, false);
     if (!job->bias.empty() && !job->bias_f32.empty()) ThrowTypeError(env, "bias (int32) and biasF32 are exclusive");
-    e.activation = ParseActivation(env, prm, kAct, kClampMin, kClampMax, &e.clamp_min, &e.clamp_max);
+    e.activation = ReadActivation(env, o, &e.clamp_min, &e.clamp_max);
   }
   job->Bind();
   if (!async) {
-    try {
-      gemm::Gemm(job->args);
-    } catch (const std::invalid_argument& ex) {
-      ThrowRangeError(env, ex.what());
-    } catch (const std::bad_alloc&) {
-      throw Napi::Error::New(env, "out of memory");
-    }
+    CallCore(env, [&] { gemm::Gemm(job->args); });
     return env.Undefined();
   }
   return RunAsync(
-      env, [job]() { RunGemm(job->args); }, [](Napi::Env e2) { return e2.Undefined(); }, {info[0], info[1], info[2]});
+      env, [job]() { gemm::Gemm(job->args); }, [](Napi::Env e2) { return e2.Undefined(); },
+      {info[0], info[1], info[2]});
 }
 
 struct DynJob {
@@ -344,19 +250,20 @@ struct DynJob {
   std::vector<float> w_scales, bias_f32;
 };
 
-// gemmDynamic(x, packed, out, params, wScales, biasF32)
+// gemmDynamic(x, packed, out, options: {m, ldx, ldc, threads, perRow, wScales, biasF32,
+// activation, clampMin, clampMax})
 Napi::Value DynamicJs(const Napi::CallbackInfo& info, bool async) {
   Napi::Env env = info.Env();
   auto job = std::make_shared<DynJob>();
   job->packed = PackedWeightsWrap::From(env, info[1], "packed");
   const int64_t n = job->packed->n(), k = job->packed->k();
-  const Params prm(env, info[3], kDynParams, kDynParamNames);
+  const Napi::Object o = GetOptions(env, info[3], "options");
   gemm::DynamicGemmArgs& d = job->args;
-  d.m = prm.Int(kDM, 0, gemm::kMaxDim - 1);
-  d.ldx = prm.Int(kDLdx, k, int64_t{1} << 40);
-  d.ldc = prm.Int(kDLdc, n, int64_t{1} << 40);
-  d.threads = static_cast<int>(prm.Int(kDThreads, 0, 256));
-  d.per_row = prm.Int(kDPerRow, 0, 1) == 1;
+  d.m = GetInt(env, o.Get("m"), "m", 0, gemm::kMaxDim - 1);
+  d.ldx = GetInt(env, o.Get("ldx"), "ldx", k, kMaxStride);
+  d.ldc = GetInt(env, o.Get("ldc"), "ldc", n, kMaxStride);
+  d.threads = static_cast<int>(GetInt(env, o.Get("threads"), "threads", 0, 256));
+  d.per_row = GetBool(env, o.Get("perRow"), "perRow");
   auto x = GetArray<float>(env, info[0], "x");
   auto out = GetArray<float>(env, info[2], "out");
   const long double x_need = d.m == 0 ? 0.0L : static_cast<long double>(d.m - 1) * d.ldx + k;
@@ -370,11 +277,10 @@ Napi::Value DynamicJs(const Napi::CallbackInfo& info, bool async) {
                              std::to_string(static_cast<long long>(c_need)));
   }
   CheckNoOverlap(env, x, out, "x", "out");
-  job->w_scales = OptionalArray<float>(env, info[4], "wScales", n, true);
+  job->w_scales = OptionalArray<float>(env, o.Get("wScales"), "wScales", n, true);
   if (job->w_scales.empty()) ThrowTypeError(env, "wScales is required");
-  CheckPositive(env, job->w_scales, "wScales");
-  job->bias_f32 = OptionalArray<float>(env, info[5], "biasF32", n, false);
-  d.activation = ParseActivation(env, prm, kDAct, kDClampMin, kDClampMax, &d.clamp_min, &d.clamp_max);
+  job->bias_f32 = OptionalArray<float>(env, o.Get("biasF32"), "biasF32", n, false);
+  d.activation = ReadActivation(env, o, &d.clamp_min, &d.clamp_max);
   d.x = x.data;
   d.c = out.data;
   d.b = job->packed.get();
@@ -382,25 +288,12 @@ Napi::Value DynamicJs(const Napi::CallbackInfo& info, bool async) {
   d.w_scale_per_channel = job->w_scales.size() != 1;
   d.bias_f32 = job->bias_f32.empty() ? nullptr : job->bias_f32.data();
   if (!async) {
-    try {
-      gemm::DynamicGemm(d);
-    } catch (const std::invalid_argument& ex) {
-      ThrowRangeError(env, ex.what());
-    } catch (const std::bad_alloc&) {
-      throw Napi::Error::New(env, "out of memory");
-    }
+    CallCore(env, [&] { gemm::DynamicGemm(d); });
     return env.Undefined();
   }
   return RunAsync(
-      env,
-      [job]() {
-        try {
-          gemm::DynamicGemm(job->args);
-        } catch (const std::invalid_argument& ex) {
-          throw std::runtime_error(ex.what());
-        }
-      },
-      [](Napi::Env e2) { return e2.Undefined(); }, {info[0], info[1], info[2]});
+      env, [job]() { gemm::DynamicGemm(job->args); }, [](Napi::Env e2) { return e2.Undefined(); },
+      {info[0], info[1], info[2]});
 }
 
 Napi::Value MeasurePeakJs(const Napi::CallbackInfo& info) {
@@ -411,11 +304,7 @@ Napi::Value MeasurePeakJs(const Napi::CallbackInfo& info) {
   if (!gemm::GemmIsaUsable(isa)) ThrowRangeError(env, "isa '" + name + "' is not available on this machine");
   const double seconds = GetFiniteNumber(env, info[1], "seconds");
   if (!(seconds > 0) || seconds > 60) ThrowRangeError(env, "seconds must be in (0, 60]");
-  try {
-    return Napi::Number::New(env, gemm::MeasurePeakGops(isa, seconds));
-  } catch (const std::invalid_argument& ex) {
-    ThrowRangeError(env, ex.what());
-  }
+  return Napi::Number::New(env, CallCore(env, [&] { return gemm::MeasurePeakGops(isa, seconds); }));
 }
 
 }  // namespace

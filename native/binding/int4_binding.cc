@@ -23,11 +23,6 @@ using gemm::PackedInt4;
 
 constexpr napi_type_tag kInt4Tag = {0x7466'6a71'696e'7434ULL, 0x7061'636b'6564'3434ULL};
 
-[[noreturn]] void Rethrow(Napi::Env env, const std::exception& e) {
-  if (dynamic_cast<const std::bad_alloc*>(&e) != nullptr) throw Napi::Error::New(env, "out of memory");
-  ThrowRangeError(env, e.what());
-}
-
 class Int4Wrap : public PackedWrap<Int4Wrap, PackedInt4> {
  public:
   static Napi::Function Define(Napi::Env env) {
@@ -69,15 +64,10 @@ class Int4Wrap : public PackedWrap<Int4Wrap, PackedInt4> {
     const std::string isa_name = GetString(env, info[7], "isa");
     if (!ParseIsa(isa_name, &isa)) ThrowRangeError(env, "isa '" + isa_name + "' is not a known path");
     if (!gemm::Int4IsaUsable(isa)) ThrowRangeError(env, "isa '" + isa_name + "' has no int4 path on this machine");
-    std::shared_ptr<PackedInt4> packed;
-    try {
-      packed = std::make_shared<PackedInt4>(gemm::PackInt4(w.data, k, n,
-                                                           layout == "kn" ? gemm::BLayout::kKN : gemm::BLayout::kNK,
-                                                           layout == "kn" ? n : k, group_size, scales.data, zp, isa));
-    } catch (const std::exception& e) {
-      Rethrow(env, e);
-    }
-    Adopt(info, std::move(packed), &kInt4Tag);
+    PackAndAdopt(info, &kInt4Tag, "the int4 weights", [&] {
+      return gemm::PackInt4(w.data, k, n, layout == "kn" ? gemm::BLayout::kKN : gemm::BLayout::kNK,
+                            layout == "kn" ? n : k, group_size, scales.data, zp, isa);
+    });
   }
 
   static std::shared_ptr<const PackedInt4> From(Napi::Env env, const Napi::Value& v, const char* name) {
@@ -123,37 +113,26 @@ struct Job {
 
 enum class Kind { kGemm, kDynamic, kWeightOnly };
 
-// Output arguments common to every entry point, from info[first]: bias, activation code
-// (0 none, 1 relu, 2 relu6, 3 clamp), clampMin, clampMax, out, threads.
-gemm::Int4Output ParseOutput(Napi::Env env, const Napi::CallbackInfo& info, size_t first, int64_t m, int64_t n,
+// The output options common to every entry point: bias, activation (clampMin / clampMax for
+// 'clamp'), threads; out is the third argument. Values are the core's to check.
+gemm::Int4Output ParseOutput(Napi::Env env, const Napi::Object& o, const Napi::Value& out_v, int64_t m, int64_t n,
                              Job* job, int* threads) {
-  gemm::Int4Output o;
-  if (!info[first].IsNull() && !info[first].IsUndefined()) {
-    auto b = GetArrayOfLength<float>(env, info[first], "bias", static_cast<size_t>(n));
+  gemm::Int4Output out;
+  if (!IsAbsent(o.Get("bias"))) {
+    auto b = GetArrayOfLength<float>(env, o.Get("bias"), "bias", static_cast<size_t>(n));
     job->bias.assign(b.data, b.data + b.length);
-    o.bias = job->bias.data();
+    out.bias = job->bias.data();
   }
-  switch (GetInt(env, info[first + 1], "activation", 0, 3)) {
-    case 1:
-      o.activation = Activation::kRelu;
-      break;
-    case 2:
-      o.activation = Activation::kRelu6;
-      break;
-    case 3:
-      o.activation = Activation::kClamp;
-      break;
-    default:
-      o.activation = Activation::kLinear;
-      break;
+  out.activation = GetActivation(env, o.Get("activation"), "activation");
+  if (out.activation == Activation::kClamp) {
+    out.clamp_min = static_cast<float>(GetFiniteNumber(env, o.Get("clampMin"), "clampMin"));
+    out.clamp_max = static_cast<float>(GetFiniteNumber(env, o.Get("clampMax"), "clampMax"));
   }
-  o.clamp_min = static_cast<float>(GetFiniteNumber(env, info[first + 2], "clampMin"));
-  o.clamp_max = static_cast<float>(GetFiniteNumber(env, info[first + 3], "clampMax"));
-  auto out = GetArrayOfLength<float>(env, info[first + 4], "out", static_cast<size_t>(m * n));
-  o.c = out.data;
-  o.ldc = n;
-  *threads = static_cast<int>(GetInt(env, info[first + 5], "threads", 0, 256));
-  return o;
+  auto c = GetArrayOfLength<float>(env, out_v, "out", static_cast<size_t>(m * n));
+  out.c = c.data;
+  out.ldc = n;
+  *threads = static_cast<int>(GetInt(env, o.Get("threads"), "threads", 0, 256));
+  return out;
 }
 
 void Run(Kind kind, const Job& job) {
@@ -165,18 +144,18 @@ void Run(Kind kind, const Job& job) {
     gemm::WeightOnlyGemmInt4(job.weight_only);
 }
 
-// int4Gemm(a: Uint8Array | Int8Array, m, packed, aZeroPoints: Int32Array, aScales: Float32Array, ...output)
-// int4DynamicGemm(x: Float32Array, m, packed, perRow: boolean, ...output)
-// int4WeightOnlyGemm(x: Float32Array, m, packed, ...output)
+// int4Gemm(a: Uint8Array | Int8Array, packed, out, {m, aZeroPoints, aScales, ...output})
+// int4DynamicGemm(x: Float32Array, packed, out, {m, perRow, ...output})
+// int4WeightOnlyGemm(x: Float32Array, packed, out, {m, ...output})
 Napi::Value Entry(const Napi::CallbackInfo& info, Kind kind, bool async) {
   Napi::Env env = info.Env();
   auto job = std::make_shared<Job>();
-  const int64_t m = GetInt(env, info[1], "m", 0, gemm::kMaxDim - 1);
-  job->packed = Int4Wrap::From(env, info[2], "packed");
+  job->packed = Int4Wrap::From(env, info[1], "packed");
+  const Napi::Object o = GetOptions(env, info[3], "options");
+  const int64_t m = GetInt(env, o.Get("m"), "m", 0, gemm::kMaxDim - 1);
   const int64_t k = job->packed->k(), n = job->packed->n();
   const uint8_t* in_ptr = nullptr;
   size_t in_bytes = 0;
-  size_t first = 3;
   int threads = 0;
   if (kind == Kind::kGemm) {
     if (!info[0].IsTypedArray()) ThrowTypeError(env, "a must be a Uint8Array or an Int8Array");
@@ -191,8 +170,8 @@ Napi::Value Entry(const Napi::CallbackInfo& info, Kind kind, bool async) {
     }
     in_ptr = static_cast<const uint8_t*>(a_data);
     in_bytes = static_cast<size_t>(m * k);
-    auto za = GetArray<int32_t>(env, info[3], "aZeroPoints");
-    auto sa = GetArray<float>(env, info[4], "aScales");
+    auto za = GetArray<int32_t>(env, o.Get("aZeroPoints"), "aZeroPoints");
+    auto sa = GetArray<float>(env, o.Get("aScales"), "aScales");
     if (za.length != 1 && za.length != static_cast<size_t>(m))
       ThrowRangeError(env, "aZeroPoints must have 1 or m entries");
     if (sa.length != 1 && sa.length != static_cast<size_t>(m)) ThrowRangeError(env, "aScales must have 1 or m entries");
@@ -208,8 +187,7 @@ Napi::Value Entry(const Napi::CallbackInfo& info, Kind kind, bool async) {
     g.a_scales = job->sa.data();
     g.a_scale_per_row = sa.length != 1;
     g.b = job->packed.get();
-    first = 5;
-    g.out = ParseOutput(env, info, first, m, n, job.get(), &threads);
+    g.out = ParseOutput(env, o, info[2], m, n, job.get(), &threads);
     g.threads = threads;
   } else {
     auto x = GetArrayOfLength<float>(env, info[0], "x", static_cast<size_t>(m * k));
@@ -220,10 +198,9 @@ Napi::Value Entry(const Napi::CallbackInfo& info, Kind kind, bool async) {
       d.m = m;
       d.x = x.data;
       d.ldx = k;
-      d.per_row = GetBool(env, info[3], "perRow");
+      d.per_row = GetBool(env, o.Get("perRow"), "perRow");
       d.b = job->packed.get();
-      first = 4;
-      d.out = ParseOutput(env, info, first, m, n, job.get(), &threads);
+      d.out = ParseOutput(env, o, info[2], m, n, job.get(), &threads);
       d.threads = threads;
     } else {
       gemm::WeightOnlyInt4Args& w = job->weight_only;
@@ -231,35 +208,24 @@ Napi::Value Entry(const Napi::CallbackInfo& info, Kind kind, bool async) {
       w.x = x.data;
       w.ldx = k;
       w.b = job->packed.get();
-      w.out = ParseOutput(env, info, first, m, n, job.get(), &threads);
+      w.out = ParseOutput(env, o, info[2], m, n, job.get(), &threads);
       w.threads = threads;
     }
   }
-  const gemm::Int4Output& o = kind == Kind::kGemm      ? job->gemm.out
-                              : kind == Kind::kDynamic ? job->dynamic.out
-                                                       : job->weight_only.out;
-  const uint8_t* out_ptr = reinterpret_cast<const uint8_t*>(o.c);
+  const gemm::Int4Output& out = kind == Kind::kGemm      ? job->gemm.out
+                                : kind == Kind::kDynamic ? job->dynamic.out
+                                                         : job->weight_only.out;
+  const uint8_t* out_ptr = reinterpret_cast<const uint8_t*>(out.c);
   const size_t out_bytes = static_cast<size_t>(m * n) * sizeof(float);
   CheckNoOverlap(env, in_ptr, in_bytes, out_ptr, out_bytes, "the input", "out");
   if (!async) {
-    try {
-      Run(kind, *job);
-    } catch (const std::exception& e) {
-      Rethrow(env, e);
-    }
+    CallCore(env, [&] { Run(kind, *job); });
     return env.Undefined();
   }
-  // Validate synchronously (a bad argument rejects nothing later), then run on a worker.
+  // Validated synchronously (a bad argument rejects nothing later), then run on a worker.
   return RunAsync(
-      env,
-      [job, kind]() {
-        try {
-          Run(kind, *job);
-        } catch (const std::invalid_argument& ex) {
-          throw std::runtime_error(ex.what());
-        }
-      },
-      [](Napi::Env e2) { return e2.Undefined(); }, {info[0], info[2], info[first + 4]});
+      env, [job, kind]() { Run(kind, *job); }, [](Napi::Env e2) { return e2.Undefined(); },
+      {info[0], info[1], info[2]});
 }
 
 }  // namespace

@@ -162,7 +162,7 @@ Napi::Object GeomToJs(Napi::Env env, const ConvGeom& g) {
 // A geometry with explicit pads, validated; out_* recomputed.
 ConvGeom GetGeom(Napi::Env env, const Napi::Value& v) {
   ConvGeom g = ReadGeomFields(env, v, "geom", true);
-  Guard(env, [&] { ops::CheckConvGeom(&g); });
+  CallCore(env, [&] { ops::CheckConvGeom(&g); });
   return g;
 }
 

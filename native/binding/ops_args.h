@@ -23,20 +23,6 @@ using ::tfjq::ConvGeom;
 
 constexpr int64_t kI32Max = std::numeric_limits<int32_t>::max();
 
-// Runs f, turning core validation errors into RangeError.
-template <typename F>
-auto Guard(Napi::Env env, F&& f) -> decltype(f()) {
-  try {
-    return f();
-  } catch (const Napi::Error&) {
-    throw;
-  } catch (const std::invalid_argument& e) {
-    ThrowRangeError(env, e.what());
-  } catch (const std::bad_alloc&) {
-    throw Napi::Error::New(env, "out of memory");
-  }
-}
-
 enum class Kind { kI8, kU8, kI32, kF32 };
 constexpr unsigned kAllowI8 = 1, kAllowU8 = 2, kAllowI32 = 4, kAllowF32 = 8;
 

@@ -36,7 +36,7 @@ Napi::Value ConvGeometry(const Napi::CallbackInfo& info) {
   else
     ThrowRangeError(env, "spec.padding must be 'same', 'valid' or 'explicit', got '" + pad + "'");
   ConvGeom g = ReadGeomFields(env, spec, "spec", mode == ops::Padding::kExplicit);
-  Guard(env, [&] { ops::MakeConvGeom(&g, mode); });
+  CallCore(env, [&] { ops::MakeConvGeom(&g, mode); });
   return GeomToJs(env, g);
 }
 
@@ -101,19 +101,20 @@ Napi::Value Depthwise(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// depthwiseConv2dF32(geom, multiplier, x, filter, bias, yMin, yMax, y)
+// depthwiseConv2dF32(geom, x, filter, bias, y, {multiplier, yMin, yMax})
 Napi::Value DepthwiseF32(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const ConvGeom g = GetGeom(env, info[0]);
-  const int32_t m = static_cast<int32_t>(GetInt(env, info[1], "multiplier", 1, 1 << 16));
+  const Napi::Object o = GetOptions(env, info[5], "options");
+  const int32_t m = static_cast<int32_t>(GetInt(env, o.Get("multiplier"), "multiplier", 1, 1 << 16));
   const int64_t oc = int64_t(g.in_c) * m;
-  const auto x = GetArrayOfLength<float>(env, info[2], "x", Prod({g.batch, g.in_h, g.in_w, g.in_c}));
-  const auto f = GetArrayOfLength<float>(env, info[3], "filter", Prod({g.k_h, g.k_w, oc}));
+  const auto x = GetArrayOfLength<float>(env, info[1], "x", Prod({g.batch, g.in_h, g.in_w, g.in_c}));
+  const auto f = GetArrayOfLength<float>(env, info[2], "filter", Prod({g.k_h, g.k_w, oc}));
   const float* bias = nullptr;
-  if (!info[4].IsNull() && !info[4].IsUndefined()) bias = GetArrayOfLength<float>(env, info[4], "bias", oc).data;
-  const float lo = GetBound(env, info[5], "yMin"), hi = GetBound(env, info[6], "yMax");
+  if (!IsAbsent(info[3])) bias = GetArrayOfLength<float>(env, info[3], "bias", oc).data;
+  const float lo = GetBound(env, o.Get("yMin"), "yMin"), hi = GetBound(env, o.Get("yMax"), "yMax");
   if (lo > hi) ThrowRangeError(env, "yMin must be <= yMax");
-  const auto y = GetArrayOfLength<float>(env, info[7], "y", Prod({g.batch, g.out_h, g.out_w, oc}));
+  const auto y = GetArrayOfLength<float>(env, info[4], "y", Prod({g.batch, g.out_h, g.out_w, oc}));
   CheckNoOverlap(env, x.data, x.length * 4, y.data, y.length * 4, "x", "y");
   ops::DepthwiseConv2DF32(g, m, x.data, f.data, bias, lo, hi, y.data);
   return env.Undefined();
@@ -207,16 +208,17 @@ Napi::Value Pool(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// mean(batch, hw, channels, x, q, y)
+// mean(x, q, y, {batch, hw, channels})
 Napi::Value Mean(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const int64_t b = GetInt(env, info[0], "batch", 1, kI32Max);
-  const int64_t hw = GetInt(env, info[1], "hw", 1, int64_t(1) << 23);
-  const int64_t c = GetInt(env, info[2], "channels", 1, kI32Max);
-  const Arr x = GetAny(env, info[3], "x", kAllowI8 | kAllowU8 | kAllowF32);
+  const Napi::Object o = GetOptions(env, info[3], "options");
+  const int64_t b = GetInt(env, o.Get("batch"), "batch", 1, kI32Max);
+  const int64_t hw = GetInt(env, o.Get("hw"), "hw", 1, int64_t(1) << 23);
+  const int64_t c = GetInt(env, o.Get("channels"), "channels", 1, kI32Max);
+  const Arr x = GetAny(env, info[0], "x", kAllowI8 | kAllowU8 | kAllowF32);
   if (b * hw * c > (int64_t(1) << 40)) ThrowRangeError(env, "x is too large");
   CheckLen(env, x, b * hw * c, "x");
-  const Arr y = GetAny(env, info[5], "y", kAllowI8 | kAllowU8 | kAllowF32);
+  const Arr y = GetAny(env, info[2], "y", kAllowI8 | kAllowU8 | kAllowF32);
   CheckSameKind(env, x, y, "x", "y");
   CheckLen(env, y, b * c, "y");
   CheckNoOverlap(env, x, y, "x", "y");
@@ -224,7 +226,7 @@ Napi::Value Mean(const Napi::CallbackInfo& info) {
     ops::MeanF32(b, hw, c, static_cast<const float*>(x.data), static_cast<float*>(y.data));
     return env.Undefined();
   }
-  const ops::PoolQ p = GetPoolQ(env, info[4], x.kind);
+  const ops::PoolQ p = GetPoolQ(env, info[1], x.kind);
   if (x.kind == Kind::kI8)
     ops::Mean(b, hw, c, static_cast<const int8_t*>(x.data), p, static_cast<int8_t*>(y.data));
   else

@@ -43,7 +43,7 @@ Napi::Value Binary(const Napi::CallbackInfo& info) {
   CheckSameKind(env, a, b, "a", "b");
   CheckLen(env, a, ops::ShapeSize(as), "a");
   CheckLen(env, b, ops::ShapeSize(bs), "b");
-  const Shape os = Guard(env, [&] { return ops::BroadcastShape(as, bs); });
+  const Shape os = CallCore(env, [&] { return ops::BroadcastShape(as, bs); });
   const Arr y = GetAny(env, info[6], "y", kAllowI8 | kAllowU8 | kAllowF32);
   CheckSameKind(env, a, y, "a", "y");
   CheckLen(env, y, ops::ShapeSize(os), "y");
@@ -57,7 +57,7 @@ Napi::Value Binary(const Napi::CallbackInfo& info) {
       hi = GetBound(env, GetField(env, q, "q", "yMax"), "q.yMax");
       if (lo > hi) ThrowRangeError(env, "q.yMin must be <= q.yMax");
     }
-    Guard(env, [&] {
+    CallCore(env, [&] {
       ops::BinaryF32(op, as, static_cast<const float*>(a.data), bs, static_cast<const float*>(b.data), lo, hi,
                      static_cast<float*>(y.data));
     });
@@ -74,7 +74,7 @@ Napi::Value Binary(const Napi::CallbackInfo& info) {
   p.b_zero_point = ZeroPoint(env, q, "q", "bZeroPoint", a.kind);
   p.y_zero_point = ZeroPoint(env, q, "q", "yZeroPoint", a.kind);
   GetBounds(env, q, "q", a.kind, p.y_zero_point, &p.y_min, &p.y_max);
-  Guard(env, [&] {
+  CallCore(env, [&] {
     if (a.kind == Kind::kI8) {
       ops::BinaryQuant(op, as, static_cast<const int8_t*>(a.data), bs, static_cast<const int8_t*>(b.data), p,
                        static_cast<int8_t*>(y.data));
@@ -86,15 +86,16 @@ Napi::Value Binary(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// activation(kind, alpha, x, y) float32
+// activation(x, y, {activation, alpha}) float32
 Napi::Value ActivationJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const Activation act = GetActivation(env, info[0], "activation");
-  const float alpha = static_cast<float>(GetFiniteNumber(env, info[1], "alpha"));
-  const auto x = GetArray<float>(env, info[2], "x");
-  const auto y = GetArrayOfLength<float>(env, info[3], "y", x.length);
+  const Napi::Object o = GetOptions(env, info[2], "options");
+  const Activation act = GetActivation(env, o.Get("activation"), "activation");
+  const float alpha = static_cast<float>(GetFiniteNumber(env, o.Get("alpha"), "alpha"));
+  const auto x = GetArray<float>(env, info[0], "x");
+  const auto y = GetArrayOfLength<float>(env, info[1], "y", x.length);
   CheckNoOverlap(env, x.data, x.length * 4, y.data, y.length * 4, "x", "y");
-  ops::ActivationF32(act, alpha, x.data, static_cast<int64_t>(x.length), y.data);
+  CallCore(env, [&] { ops::ActivationF32(act, alpha, x.data, static_cast<int64_t>(x.length), y.data); });
   return env.Undefined();
 }
 
@@ -156,22 +157,25 @@ bool GetSigned(Napi::Env env, const Napi::Value& v, const char* name) {
   ThrowRangeError(env, std::string(name) + " must be 'int8' or 'uint8', got '" + s + "'");
 }
 
-// buildLut(activation, alpha, xType, xScale, xZeroPoint, yType, yScale, yZeroPoint, yMin, yMax): Uint8Array(256)
+// buildLut({activation, alpha, xType, xScale, xZeroPoint, yType, yScale, yZeroPoint, yMin, yMax}): Uint8Array(256)
 Napi::Value BuildLut(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const Activation act = GetActivation(env, info[0], "activation");
-  const float alpha = static_cast<float>(GetFiniteNumber(env, info[1], "alpha"));
-  const bool xs = GetSigned(env, info[2], "xType");
-  const float sx = PosScale(env, info[3], "xScale");
-  const int32_t zx = static_cast<int32_t>(GetInt(env, info[4], "xZeroPoint", xs ? -128 : 0, xs ? 127 : 255));
-  const bool ys = GetSigned(env, info[5], "yType");
-  const float sy = PosScale(env, info[6], "yScale");
-  const int32_t zy = static_cast<int32_t>(GetInt(env, info[7], "yZeroPoint", ys ? -128 : 0, ys ? 127 : 255));
-  const int32_t lo = static_cast<int32_t>(GetInt(env, info[8], "yMin", ys ? -128 : 0, ys ? 127 : 255));
-  const int32_t hi = static_cast<int32_t>(GetInt(env, info[9], "yMax", ys ? -128 : 0, ys ? 127 : 255));
+  const Napi::Object o = GetOptions(env, info[0], "options");
+  const Activation act = GetActivation(env, o.Get("activation"), "activation");
+  const float alpha = static_cast<float>(GetFiniteNumber(env, o.Get("alpha"), "alpha"));
+  const bool xs = GetSigned(env, o.Get("xType"), "xType");
+  const float sx = PosScale(env, o.Get("xScale"), "xScale");
+  const int32_t zx =
+      static_cast<int32_t>(GetInt(env, o.Get("xZeroPoint"), "xZeroPoint", xs ? -128 : 0, xs ? 127 : 255));
+  const bool ys = GetSigned(env, o.Get("yType"), "yType");
+  const float sy = PosScale(env, o.Get("yScale"), "yScale");
+  const int32_t zy =
+      static_cast<int32_t>(GetInt(env, o.Get("yZeroPoint"), "yZeroPoint", ys ? -128 : 0, ys ? 127 : 255));
+  const int32_t lo = static_cast<int32_t>(GetInt(env, o.Get("yMin"), "yMin", ys ? -128 : 0, ys ? 127 : 255));
+  const int32_t hi = static_cast<int32_t>(GetInt(env, o.Get("yMax"), "yMax", ys ? -128 : 0, ys ? 127 : 255));
   if (lo > hi) ThrowRangeError(env, "yMin must be <= yMax");
   Napi::Uint8Array out = Napi::Uint8Array::New(env, 256);
-  ops::BuildLut(act, alpha, xs, sx, zx, ys, sy, zy, lo, hi, out.Data());
+  CallCore(env, [&] { ops::BuildLut(act, alpha, xs, sx, zx, ys, sy, zy, lo, hi, out.Data()); });
   return out;
 }
 
@@ -199,15 +203,17 @@ Napi::Value SoftmaxTable(const Napi::CallbackInfo& info) {
   return out;
 }
 
-// softmax(x, rows, cols, beta, xScale, y): 8-bit x → 8-bit y (scale 1/256; zp −128 int8, 0 uint8), or float32.
+// softmax(x, y, {rows, cols, beta, xScale}): 8-bit x → 8-bit y (scale 1/256; zp −128 int8, 0
+// uint8), or float32 (xScale not read).
 Napi::Value Softmax(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const Arr x = GetAny(env, info[0], "x", kAllowI8 | kAllowU8 | kAllowF32);
-  const int64_t rows = GetInt(env, info[1], "rows", 0, int64_t(1) << 40);
-  const int64_t cols = GetInt(env, info[2], "cols", 1, int64_t(1) << 32);
+  const Napi::Object o = GetOptions(env, info[2], "options");
+  const int64_t rows = GetInt(env, o.Get("rows"), "rows", 0, int64_t(1) << 40);
+  const int64_t cols = GetInt(env, o.Get("cols"), "cols", 1, int64_t(1) << 32);
   CheckLen(env, x, rows * cols, "x");
-  const float beta = PosScale(env, info[3], "beta");
-  const Arr y = GetAny(env, info[5], "y", kAllowI8 | kAllowU8 | kAllowF32);
+  const float beta = PosScale(env, o.Get("beta"), "beta");
+  const Arr y = GetAny(env, info[1], "y", kAllowI8 | kAllowU8 | kAllowF32);
   CheckLen(env, y, x.length, "y");
   CheckNoOverlap(env, x, y, "x", "y");
   if (x.kind == Kind::kF32) {
@@ -216,7 +222,7 @@ Napi::Value Softmax(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   if (y.kind == Kind::kF32) ThrowTypeError(env, "y must be an Int8Array or Uint8Array for 8-bit x");
-  const float sx = PosScale(env, info[4], "xScale");
+  const float sx = PosScale(env, o.Get("xScale"), "xScale");
   if (x.kind == Kind::kI8 && y.kind == Kind::kI8)
     ops::SoftmaxQ(static_cast<const int8_t*>(x.data), rows, cols, sx, beta, static_cast<int8_t*>(y.data));
   else if (x.kind == Kind::kI8)

@@ -45,7 +45,7 @@ Napi::Value Concat(const Napi::CallbackInfo& info) {
   const int64_t rank = static_cast<int64_t>(shapes[0].size());
   int64_t axis = GetInt(env, info[2], "axis", -rank, rank - 1);
   if (axis < 0) axis += rank;
-  const Shape out = Guard(env, [&] { return ops::ConcatShape(shapes, static_cast<int>(axis)); });
+  const Shape out = CallCore(env, [&] { return ops::ConcatShape(shapes, static_cast<int>(axis)); });
   CheckLen(env, y, ops::ShapeSize(out), "y");
   const Napi::Value q = info[3];
   if (q.IsNull() || q.IsUndefined()) {
@@ -136,7 +136,7 @@ Napi::Value Transpose(const Napi::CallbackInfo& info) {
   CheckLen(env, x, ops::ShapeSize(s), "x");
   const auto pv = GetIntVec(env, info[2], "perm", -1, 64);
   std::vector<int32_t> perm(pv.begin(), pv.end());
-  Guard(env, [&] { ops::CheckPermutation(s, perm.data(), perm.size()); });
+  CallCore(env, [&] { ops::CheckPermutation(s, perm.data(), perm.size()); });
   const Arr y = GetAny(env, info[3], "y", kAllowAll);
   CheckSameKind(env, x, y, "x", "y");
   CheckLen(env, y, x.length, "y");
@@ -157,7 +157,7 @@ ops::StridedSliceSpec GetSliceSpec(Napi::Env env, const Napi::CallbackInfo& info
   const int32_t elm = I32(env, m, "masks", "ellipsisMask", 0, kI32Max);
   const int32_t nm = I32(env, m, "masks", "newAxisMask", 0, kI32Max);
   const int32_t sm = I32(env, m, "masks", "shrinkAxisMask", 0, kI32Max);
-  return Guard(env, [&] { return ops::ResolveStridedSlice(s, b, e, st, bm, em, elm, nm, sm); });
+  return CallCore(env, [&] { return ops::ResolveStridedSlice(s, b, e, st, bm, em, elm, nm, sm); });
 }
 
 // stridedSliceShape(shape, begin, end, strides, masks): number[]
@@ -203,14 +203,15 @@ Napi::Value DepthToSpace(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// resize(mode, x, shape[4], outHeight, outWidth, alignCorners, halfPixelCenters, q, y)
+// resize(x, y, {mode, shape[4], outHeight, outWidth, alignCorners, halfPixelCenters, q})
 Napi::Value Resize(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const std::string mode = GetString(env, info[0], "mode");
+  const Napi::Object o = GetOptions(env, info[2], "options");
+  const std::string mode = GetString(env, o.Get("mode"), "mode");
   if (mode != "bilinear" && mode != "nearest")
     ThrowRangeError(env, "mode must be 'bilinear' or 'nearest', got '" + mode + "'");
-  const Arr x = GetAny(env, info[1], "x", mode == "nearest" ? kAllowAll : (kAllowI8 | kAllowU8 | kAllowF32));
-  const Shape s = GetShape(env, info[2], "shape");
+  const Arr x = GetAny(env, info[0], "x", mode == "nearest" ? kAllowAll : (kAllowI8 | kAllowU8 | kAllowF32));
+  const Shape s = GetShape(env, o.Get("shape"), "shape");
   if (s.size() != 4) ThrowRangeError(env, "shape must be [batch, height, width, channels]");
   CheckLen(env, x, ops::ShapeSize(s), "x");
   ops::ResizeGeom g;
@@ -218,14 +219,14 @@ Napi::Value Resize(const Napi::CallbackInfo& info) {
   g.in_h = s[1];
   g.in_w = s[2];
   g.channels = s[3];
-  g.out_h = GetInt(env, info[3], "outHeight", 1, kI32Max);
-  g.out_w = GetInt(env, info[4], "outWidth", 1, kI32Max);
-  g.align_corners = GetBool(env, info[5], "alignCorners");
-  g.half_pixel_centers = GetBool(env, info[6], "halfPixelCenters");
-  Guard(env, [&] { ops::CheckResizeGeom(g); });
+  g.out_h = GetInt(env, o.Get("outHeight"), "outHeight", 1, kI32Max);
+  g.out_w = GetInt(env, o.Get("outWidth"), "outWidth", 1, kI32Max);
+  g.align_corners = GetBool(env, o.Get("alignCorners"), "alignCorners");
+  g.half_pixel_centers = GetBool(env, o.Get("halfPixelCenters"), "halfPixelCenters");
+  CallCore(env, [&] { ops::CheckResizeGeom(g); });
   const int64_t total = g.batch * g.out_h * g.out_w * g.channels;
   if (total > (int64_t(1) << 40)) ThrowRangeError(env, "the output is too large");
-  const Arr y = GetAny(env, info[8], "y", kAllowAll);
+  const Arr y = GetAny(env, info[1], "y", kAllowAll);
   CheckSameKind(env, x, y, "x", "y");
   CheckLen(env, y, total, "y");
   CheckNoOverlap(env, x, y, "x", "y");
@@ -237,7 +238,7 @@ Napi::Value Resize(const Napi::CallbackInfo& info) {
     ops::ResizeBilinearF32(g, static_cast<const float*>(x.data), static_cast<float*>(y.data));
     return env.Undefined();
   }
-  const Napi::Value q = info[7];
+  const Napi::Value q = o.Get("q");
   ops::ResizeQ p;
   p.x_scale = Scale(env, q, "q", "xScale");
   p.y_scale = Scale(env, q, "q", "yScale");

@@ -69,12 +69,12 @@ std::string Count(long double v) {
   return std::to_string(static_cast<double>(v));
 }
 
-// [outer, channels, inner] from three arguments; their product must equal n.
-Layout GetLayout(Napi::Env env, const Napi::CallbackInfo& info, size_t at, size_t n, const char* what) {
+// [outer, channels, inner] from the options' fields; their product must equal n.
+Layout GetLayout(Napi::Env env, const Napi::Object& o, size_t n, const char* what) {
   Layout l;
-  l.outer = GetInt(env, info[at], "outer", 0, int64_t{1} << 40);
-  l.channels = GetInt(env, info[at + 1], "channels", 1, int64_t{1} << 40);
-  l.inner = GetInt(env, info[at + 2], "inner", 0, int64_t{1} << 40);
+  l.outer = GetInt(env, o.Get("outer"), "outer", 0, int64_t{1} << 40);
+  l.channels = GetInt(env, o.Get("channels"), "channels", 1, int64_t{1} << 40);
+  l.inner = GetInt(env, o.Get("inner"), "inner", 0, int64_t{1} << 40);
   const long double prod = static_cast<long double>(l.outer) * l.channels * l.inner;
   if (prod != static_cast<long double>(n)) {
     ThrowRangeError(env, std::string("outer × channels × inner = ") + Count(prod) + " does not match " + what +
@@ -117,7 +117,7 @@ Napi::Value Run(Napi::Env env, bool async, std::function<void()> work, const std
   return RunAsync(env, std::move(work), [](Napi::Env e) { return e.Undefined(); }, keep);
 }
 
-// quantize(x, out, outer, channels, inner, scales, zeroPoints, qmin, qmax)
+// quantize(x, out, {outer, channels, inner, scales, zeroPoints, qmin, qmax})
 Napi::Value QuantizeJs(const Napi::CallbackInfo& info, bool async) {
   Napi::Env env = info.Env();
   auto x = GetArray<float>(env, info[0], "x");
@@ -127,11 +127,12 @@ Napi::Value QuantizeJs(const Napi::CallbackInfo& info, bool async) {
     ThrowRangeError(env, "out has " + std::to_string(out.length) + " elements, expected " + std::to_string(x.length));
   }
   CheckNoOverlap(env, Bytes{reinterpret_cast<const uint8_t*>(x.data), x.length * 4}, out.bytes(), "x", "out");
-  const Layout l = GetLayout(env, info, 2, x.length, "x");
-  const int32_t qmin = static_cast<int32_t>(GetInt(env, info[7], "qmin", TypeMin(oe), TypeMax(oe)));
-  const int32_t qmax = static_cast<int32_t>(GetInt(env, info[8], "qmax", qmin, TypeMax(oe)));
-  auto scales = GetScales(env, info[5], "scales", static_cast<size_t>(l.channels));
-  auto zps = GetZeroPoints(env, info[6], "zeroPoints", static_cast<size_t>(l.channels), qmin, qmax);
+  const Napi::Object o = GetOptions(env, info[2], "options");
+  const Layout l = GetLayout(env, o, x.length, "x");
+  const int32_t qmin = static_cast<int32_t>(GetInt(env, o.Get("qmin"), "qmin", TypeMin(oe), TypeMax(oe)));
+  const int32_t qmax = static_cast<int32_t>(GetInt(env, o.Get("qmax"), "qmax", qmin, TypeMax(oe)));
+  auto scales = GetScales(env, o.Get("scales"), "scales", static_cast<size_t>(l.channels));
+  auto zps = GetZeroPoints(env, o.Get("zeroPoints"), "zeroPoints", static_cast<size_t>(l.channels), qmin, qmax);
   const float* xp = x.data;
   void* op = out.data;
   return Run(env, async,
@@ -144,16 +145,18 @@ Napi::Value QuantizeJs(const Napi::CallbackInfo& info, bool async) {
              {info[0], info[1]});
 }
 
-// dequantize(q, out, outer, channels, inner, scales, zeroPoints)
+// dequantize(q, out, {outer, channels, inner, scales, zeroPoints})
 Napi::Value DequantizeJs(const Napi::CallbackInfo& info, bool async) {
   Napi::Env env = info.Env();
   const Elem qe = GetElem(env, info[0], "q", true, true);
   Raw q = GetRaw(env, info[0], qe, "q");
   auto out = GetArrayOfLength<float>(env, info[1], "out", q.length);
   CheckNoOverlap(env, q.bytes(), Bytes{reinterpret_cast<const uint8_t*>(out.data), out.length * 4}, "q", "out");
-  const Layout l = GetLayout(env, info, 2, q.length, "q");
-  auto scales = GetScales(env, info[5], "scales", static_cast<size_t>(l.channels));
-  auto zps = GetZeroPoints(env, info[6], "zeroPoints", static_cast<size_t>(l.channels), TypeMin(qe), TypeMax(qe));
+  const Napi::Object o = GetOptions(env, info[2], "options");
+  const Layout l = GetLayout(env, o, q.length, "q");
+  auto scales = GetScales(env, o.Get("scales"), "scales", static_cast<size_t>(l.channels));
+  auto zps =
+      GetZeroPoints(env, o.Get("zeroPoints"), "zeroPoints", static_cast<size_t>(l.channels), TypeMin(qe), TypeMax(qe));
   const void* qp = q.data;
   float* op = out.data;
   return Run(env, async,
@@ -168,7 +171,7 @@ Napi::Value DequantizeJs(const Napi::CallbackInfo& info, bool async) {
              {info[0], info[1]});
 }
 
-// requantize(input, out, outer, channels, inner, multipliers, inZeroPoints | null, outZeroPoint, lo, hi)
+// requantize(input, out, {outer, channels, inner, multipliers, inZeroPoints | null, outZeroPoint, lo, hi})
 Napi::Value RequantizeJs(const Napi::CallbackInfo& info, bool async) {
   Napi::Env env = info.Env();
   const Elem ie = GetElem(env, info[0], "input", true, true);
@@ -179,21 +182,21 @@ Napi::Value RequantizeJs(const Napi::CallbackInfo& info, bool async) {
     ThrowRangeError(env, "out has " + std::to_string(out.length) + " elements, expected " + std::to_string(in.length));
   }
   CheckNoOverlap(env, in.bytes(), out.bytes(), "input", "out");
-  const Layout l = GetLayout(env, info, 2, in.length, "input");
-  auto mults = GetScales(env, info[5], "multipliers", static_cast<size_t>(l.channels));
+  const Napi::Object o = GetOptions(env, info[2], "options");
+  const Layout l = GetLayout(env, o, in.length, "input");
+  auto mults = GetScales(env, o.Get("multipliers"), "multipliers", static_cast<size_t>(l.channels));
   std::vector<int32_t> zi;
+  const Napi::Value zin = o.Get("inZeroPoints");
   if (ie == Elem::kInt32) {
-    if (!info[6].IsNull() && !info[6].IsUndefined()) {
+    if (!IsAbsent(zin))
       ThrowTypeError(env, "inZeroPoints must be null for Int32Array input (accumulators have no zero point)");
-    }
   } else {
-    if (info[6].IsNull() || info[6].IsUndefined())
-      ThrowTypeError(env, "inZeroPoints must be an Int32Array for 8-bit input");
-    zi = GetZeroPoints(env, info[6], "inZeroPoints", static_cast<size_t>(l.channels), TypeMin(ie), TypeMax(ie));
+    if (IsAbsent(zin)) ThrowTypeError(env, "inZeroPoints must be an Int32Array for 8-bit input");
+    zi = GetZeroPoints(env, zin, "inZeroPoints", static_cast<size_t>(l.channels), TypeMin(ie), TypeMax(ie));
   }
-  const int32_t zo = static_cast<int32_t>(GetInt(env, info[7], "outZeroPoint", TypeMin(oe), TypeMax(oe)));
-  const int32_t lo = static_cast<int32_t>(GetInt(env, info[8], "lo", TypeMin(oe), TypeMax(oe)));
-  const int32_t hi = static_cast<int32_t>(GetInt(env, info[9], "hi", lo, TypeMax(oe)));
+  const int32_t zo = static_cast<int32_t>(GetInt(env, o.Get("outZeroPoint"), "outZeroPoint", TypeMin(oe), TypeMax(oe)));
+  const int32_t lo = static_cast<int32_t>(GetInt(env, o.Get("lo"), "lo", TypeMin(oe), TypeMax(oe)));
+  const int32_t hi = static_cast<int32_t>(GetInt(env, o.Get("hi"), "hi", lo, TypeMax(oe)));
   const void* ip = in.data;
   void* op = out.data;
   return Run(env, async,
@@ -257,13 +260,13 @@ Napi::Value RequantizeMultiplierJs(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, quant::RequantizeMultiplier(v[0], v[1], v[2]));
 }
 
-// channelMinMax(x, outer, channels, inner, lo, hi)
+// channelMinMax(x, lo, hi, {outer, channels, inner})
 Napi::Value ChannelMinMaxJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto x = GetArray<float>(env, info[0], "x");
-  const Layout l = GetLayout(env, info, 1, x.length, "x");
-  auto lo = GetArrayOfLength<float>(env, info[4], "lo", static_cast<size_t>(l.channels));
-  auto hi = GetArrayOfLength<float>(env, info[5], "hi", static_cast<size_t>(l.channels));
+  const Layout l = GetLayout(env, GetOptions(env, info[3], "options"), x.length, "x");
+  auto lo = GetArrayOfLength<float>(env, info[1], "lo", static_cast<size_t>(l.channels));
+  auto hi = GetArrayOfLength<float>(env, info[2], "hi", static_cast<size_t>(l.channels));
   std::vector<float> tl(lo.length), th(hi.length);
   quant::ChannelMinMax(x.data, l, tl.data(), th.data());
   std::memcpy(lo.data, tl.data(), tl.size() * 4);
@@ -271,14 +274,15 @@ Napi::Value ChannelMinMaxJs(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// chooseChannelParams(x, outer, channels, inner, scheme, scales, zeroPoints)
+// chooseChannelParams(x, scales, zeroPoints, {outer, channels, inner, scheme})
 Napi::Value ChooseChannelParamsJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto x = GetArray<float>(env, info[0], "x");
-  const Layout l = GetLayout(env, info, 1, x.length, "x");
-  const auto scheme = GetScheme(env, info[4]);
-  auto scales = GetArrayOfLength<float>(env, info[5], "scales", static_cast<size_t>(l.channels));
-  auto zps = GetArrayOfLength<int32_t>(env, info[6], "zeroPoints", static_cast<size_t>(l.channels));
+  const Napi::Object o = GetOptions(env, info[3], "options");
+  const Layout l = GetLayout(env, o, x.length, "x");
+  const auto scheme = GetScheme(env, o.Get("scheme"));
+  auto scales = GetArrayOfLength<float>(env, info[1], "scales", static_cast<size_t>(l.channels));
+  auto zps = GetArrayOfLength<int32_t>(env, info[2], "zeroPoints", static_cast<size_t>(l.channels));
   std::vector<float> ts(scales.length);
   std::vector<int32_t> tz(zps.length);
   quant::ChooseChannelParams(x.data, l, scheme, ts.data(), tz.data());
@@ -287,21 +291,22 @@ Napi::Value ChooseChannelParamsJs(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// dynamicQuantizeU8(x, m, k, perRow, out, scales, zeroPoints)
+// dynamicQuantizeU8(x, out, scales, zeroPoints, {m, k, perRow})
 Napi::Value DynamicQuantizeU8Js(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto x = GetArray<float>(env, info[0], "x");
-  const int64_t m = GetInt(env, info[1], "m", 0, int64_t{1} << 40);
-  const int64_t k = GetInt(env, info[2], "k", 0, int64_t{1} << 40);
+  const Napi::Object o = GetOptions(env, info[4], "options");
+  const int64_t m = GetInt(env, o.Get("m"), "m", 0, int64_t{1} << 40);
+  const int64_t k = GetInt(env, o.Get("k"), "k", 0, int64_t{1} << 40);
   if (static_cast<long double>(m) * k != static_cast<long double>(x.length)) {
     ThrowRangeError(env, "m × k = " + Count(static_cast<long double>(m) * k) + " does not match x length " +
                              std::to_string(x.length));
   }
-  const bool per_row = GetBool(env, info[3], "perRow");
-  auto out = GetArrayOfLength<uint8_t>(env, info[4], "out", x.length);
+  const bool per_row = GetBool(env, o.Get("perRow"), "perRow");
+  auto out = GetArrayOfLength<uint8_t>(env, info[1], "out", x.length);
   const size_t np = per_row ? static_cast<size_t>(m) : 1;
-  auto scales = GetArrayOfLength<float>(env, info[5], "scales", np);
-  auto zps = GetArrayOfLength<int32_t>(env, info[6], "zeroPoints", np);
+  auto scales = GetArrayOfLength<float>(env, info[2], "scales", np);
+  auto zps = GetArrayOfLength<int32_t>(env, info[3], "zeroPoints", np);
   const Bytes xb{reinterpret_cast<const uint8_t*>(x.data), x.length * 4};
   CheckNoOverlap(env, xb, Bytes{out.data, out.length}, "x", "out");
   CheckNoOverlap(env, xb, Bytes{reinterpret_cast<const uint8_t*>(scales.data), np * 4}, "x", "scales");

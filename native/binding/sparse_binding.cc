@@ -1,6 +1,7 @@
 // N-API surface of the sparse kernels (native/sparse): structure analysis, packed sparse
 // weights, and the float32 / int8 products. Use src/sparse (validates first).
 #include <cstring>
+#include <limits>
 #include <memory>
 
 #include "binding/modules.h"
@@ -64,11 +65,8 @@ Napi::Value Analyze(const Napi::CallbackInfo& info) {
   const int64_t k = GetInt(env, info[1], "k", 1, 65536);
   const int64_t n = GetInt(env, info[2], "n", 1, (int64_t{1} << 31) - 1);
   const WeightArg w = GetWeights(env, info[0], k, n);
-  try {
-    return StructureObject(env, w.f ? sparse::AnalyzeF32(w.f, k, n) : sparse::AnalyzeI8(w.i, k, n));
-  } catch (const std::invalid_argument& e) {
-    ThrowRangeError(env, e.what());
-  }
+  return CallCore(
+      env, [&] { return StructureObject(env, w.f ? sparse::AnalyzeF32(w.f, k, n) : sparse::AnalyzeI8(w.i, k, n)); });
 }
 
 class SparseWrap : public PackedWrap<SparseWrap, sparse::PackedSparse> {
@@ -133,57 +131,50 @@ class SparseWrap : public PackedWrap<SparseWrap, sparse::PackedSparse> {
   }
 };
 
-// sparseMatmulF32(packed, x, m, out, threads): out[m × n] = x[m × k] · W
+// sparseMatmulF32(packed, x, out, {m, threads}): out[m × n] = x[m × k] · W
 Napi::Value MatmulF32(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() != 5) ThrowTypeError(env, "sparseMatmulF32 expects 5 arguments (packed, x, m, out, threads)");
+  if (info.Length() != 4) ThrowTypeError(env, "sparseMatmulF32 expects 4 arguments (packed, x, out, options)");
   auto p = SparseWrap::From(env, info[0]);
-  const int64_t m = GetInt(env, info[2], "m", 0, (int64_t{1} << 31) - 1);
+  const Napi::Object o = GetOptions(env, info[3], "options");
+  const int64_t m = GetInt(env, o.Get("m"), "m", 0, (int64_t{1} << 31) - 1);
   auto x = GetArrayOfLength<float>(env, info[1], "x", static_cast<size_t>(m * p->k()));
-  auto out = GetArrayOfLength<float>(env, info[3], "out", static_cast<size_t>(m * p->n()));
-  const int threads = static_cast<int>(GetInt(env, info[4], "threads", 0, 256));
-  try {
-    sparse::SpmmF32(*p, x.data, p->k(), m, out.data, p->n(), threads);
-  } catch (const std::invalid_argument& e) {
-    ThrowRangeError(env, e.what());
-  }
+  auto out = GetArrayOfLength<float>(env, info[2], "out", static_cast<size_t>(m * p->n()));
+  const int threads = static_cast<int>(GetInt(env, o.Get("threads"), "threads", 0, 256));
+  CallCore(env, [&] { sparse::SpmmF32(*p, x.data, p->k(), m, out.data, p->n(), threads); });
   return env.Undefined();
 }
 
-// sparseMatmulI8(packed, x, m, out, params Int32Array [za, zo, qmin, qmax, threads], bias | null, multipliers)
+// sparseMatmulI8(packed, x, out, options: {m, aZeroPoint, outZeroPoint, qmin, qmax, threads,
+// bias | null, multipliers}); values are the core's to check (sparse.h).
 Napi::Value MatmulI8(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() != 7)
-    ThrowTypeError(env, "sparseMatmulI8 expects 7 arguments (packed, x, m, out, params, bias, multipliers)");
+  if (info.Length() != 4) ThrowTypeError(env, "sparseMatmulI8 expects 4 arguments (packed, x, out, options)");
   auto p = SparseWrap::From(env, info[0]);
-  const int64_t m = GetInt(env, info[2], "m", 0, (int64_t{1} << 31) - 1);
+  const Napi::Object o = GetOptions(env, info[3], "options");
+  const int64_t m = GetInt(env, o.Get("m"), "m", 0, (int64_t{1} << 31) - 1);
   auto x = GetArrayOfLength<int8_t>(env, info[1], "x", static_cast<size_t>(m * p->k()));
-  auto out = GetArrayOfLength<int8_t>(env, info[3], "out", static_cast<size_t>(m * p->n()));
-  auto params = GetArrayOfLength<int32_t>(env, info[4], "params", 5);
+  auto out = GetArrayOfLength<int8_t>(env, info[2], "out", static_cast<size_t>(m * p->n()));
+  constexpr int64_t kLo = std::numeric_limits<int32_t>::min(), kHi = std::numeric_limits<int32_t>::max();
   sparse::I8Epilogue e;
-  e.za = params.data[0];
-  e.zo = params.data[1];
-  e.qmin = params.data[2];
-  e.qmax = params.data[3];
-  const int threads = params.data[4];
-  if (threads < 0 || threads > 256) ThrowRangeError(env, "threads must be in [0, 256]");
+  e.za = static_cast<int32_t>(GetInt(env, o.Get("aZeroPoint"), "aZeroPoint", kLo, kHi));
+  e.zo = static_cast<int32_t>(GetInt(env, o.Get("outZeroPoint"), "outZeroPoint", kLo, kHi));
+  e.qmin = static_cast<int32_t>(GetInt(env, o.Get("qmin"), "qmin", kLo, kHi));
+  e.qmax = static_cast<int32_t>(GetInt(env, o.Get("qmax"), "qmax", kLo, kHi));
+  const int threads = static_cast<int>(GetInt(env, o.Get("threads"), "threads", 0, 256));
   std::vector<int32_t> bias;
-  if (!info[5].IsNull() && !info[5].IsUndefined()) {
-    auto b = GetArrayOfLength<int32_t>(env, info[5], "bias", static_cast<size_t>(p->n()));
+  if (!IsAbsent(o.Get("bias"))) {
+    auto b = GetArrayOfLength<int32_t>(env, o.Get("bias"), "bias", static_cast<size_t>(p->n()));
     bias.assign(b.data, b.data + b.length);
     e.bias = bias.data();
   }
-  auto mv = GetArray<float>(env, info[6], "multipliers");
+  auto mv = GetArray<float>(env, o.Get("multipliers"), "multipliers");
   if (mv.length != 1 && mv.length != static_cast<size_t>(p->n()))
     ThrowRangeError(env, "multipliers must have 1 or n entries");
   std::vector<float> mult(mv.data, mv.data + mv.length);
   e.multipliers = mult.data();
   e.per_channel = mult.size() == static_cast<size_t>(p->n()) && p->n() != 1;
-  try {
-    sparse::SpmmI8(*p, x.data, p->k(), m, e, out.data, p->n(), threads);
-  } catch (const std::invalid_argument& err) {
-    ThrowRangeError(env, err.what());
-  }
+  CallCore(env, [&] { sparse::SpmmI8(*p, x.data, p->k(), m, e, out.data, p->n(), threads); });
   return env.Undefined();
 }
 

@@ -74,13 +74,7 @@ Napi::Value Run3(const Napi::CallbackInfo& info, Kind kind, const char* na, cons
   auto out = GetArrayOfLength<float>(env, info[3], nout, static_cast<size_t>(size_out(g)));
   CheckNoAlias(env, out, nout, a, na);
   CheckNoAlias(env, out, nout, b, nb);
-  try {
-    fn(g, a.data, b.data, out.data);
-  } catch (const std::invalid_argument& e) {
-    ThrowRangeError(env, e.what());
-  } catch (const std::bad_alloc&) {
-    throw Napi::Error::New(env, "out of memory");
-  }
+  CallCore(env, [&] { fn(g, a.data, b.data, out.data); });
   return env.Undefined();
 }
 
@@ -121,50 +115,50 @@ Napi::Value AvgPoolGradJs(const Napi::CallbackInfo& info) {
   auto dy = GetArrayOfLength<float>(env, info[1], "dy", static_cast<size_t>(Out(g)));
   auto dx = GetArrayOfLength<float>(env, info[2], "dx", static_cast<size_t>(In(g)));
   CheckNoAlias(env, dx, "dx", dy, "dy");
-  try {
-    train::AvgPoolGrad(g, dy.data, dx.data);
-  } catch (const std::invalid_argument& e) {
-    ThrowRangeError(env, e.what());
-  }
+  CallCore(env, [&] { train::AvgPoolGrad(g, dy.data, dx.data); });
   return env.Undefined();
 }
 
-// trainBiasActivation(y, channels, bias | null, activation, alpha): in place.
+// trainBiasActivation(y, {channels, bias | null, activation, alpha}): in place.
 Napi::Value BiasActivationJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() != 5) ThrowTypeError(env, "expected 5 arguments (y, channels, bias, activation, alpha)");
+  if (info.Length() != 2) ThrowTypeError(env, "expected 2 arguments (y, options)");
   auto y = GetArray<float>(env, info[0], "y");
-  const int64_t channels = GetInt(env, info[1], "channels", 1, kMaxDim);
+  const Napi::Object o = GetOptions(env, info[1], "options");
+  const int64_t channels = GetInt(env, o.Get("channels"), "channels", 1, kMaxDim);
   if (y.length % static_cast<size_t>(channels) != 0) {
     ThrowRangeError(env, "y has " + std::to_string(y.length) + " elements, not a multiple of channels (" +
                              std::to_string(channels) + ")");
   }
   View<float> bias;
-  const bool has_bias = !info[2].IsNull() && !info[2].IsUndefined();
+  const bool has_bias = !IsAbsent(o.Get("bias"));
   if (has_bias) {
-    bias = GetArray<float>(env, info[2], "bias");
+    bias = GetArray<float>(env, o.Get("bias"), "bias");
     if (bias.length != 1 && bias.length != static_cast<size_t>(channels)) {
       ThrowRangeError(
           env, "bias has " + std::to_string(bias.length) + " elements, expected 1 or " + std::to_string(channels));
     }
     CheckNoAlias(env, y, "y", bias, "bias");
   }
-  const Activation a = GetActivation(env, info[3], "activation");
-  const float alpha = static_cast<float>(GetFiniteNumber(env, info[4], "alpha"));
-  f32::BiasActivation(y.data, static_cast<int64_t>(y.length) / channels, channels, has_bias ? bias.data : nullptr,
-                      static_cast<int64_t>(bias.length), a, alpha);
+  const Activation a = GetActivation(env, o.Get("activation"), "activation");
+  const float alpha = static_cast<float>(GetFiniteNumber(env, o.Get("alpha"), "alpha"));
+  CallCore(env, [&] {
+    f32::BiasActivation(y.data, static_cast<int64_t>(y.length) / channels, channels, has_bias ? bias.data : nullptr,
+                        static_cast<int64_t>(bias.length), a, alpha);
+  });
   return env.Undefined();
 }
 
-// trainBatchMatMul(batchA, batchB, M, N, K, transposeA, transposeB, a, b, c)
+// trainBatchMatMul(a, b, c, {batchA, batchB, m, n, k, transposeA, transposeB})
 Napi::Value BatchMatMulJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() != 10)
-    ThrowTypeError(env, "expected 10 arguments (batchA, batchB, m, n, k, transposeA, transposeB, a, b, c)");
-  const int64_t ba = GetInt(env, info[0], "batchA", 0, kMaxDim), bb = GetInt(env, info[1], "batchB", 0, kMaxDim);
-  const int64_t m = GetInt(env, info[2], "m", 0, kMaxDim), n = GetInt(env, info[3], "n", 0, kMaxDim);
-  const int64_t k = GetInt(env, info[4], "k", 0, kMaxDim);
-  const bool ta = GetBool(env, info[5], "transposeA"), tb = GetBool(env, info[6], "transposeB");
+  if (info.Length() != 4) ThrowTypeError(env, "expected 4 arguments (a, b, c, options)");
+  const Napi::Object o = GetOptions(env, info[3], "options");
+  const int64_t ba = GetInt(env, o.Get("batchA"), "batchA", 0, kMaxDim);
+  const int64_t bb = GetInt(env, o.Get("batchB"), "batchB", 0, kMaxDim);
+  const int64_t m = GetInt(env, o.Get("m"), "m", 0, kMaxDim), n = GetInt(env, o.Get("n"), "n", 0, kMaxDim);
+  const int64_t k = GetInt(env, o.Get("k"), "k", 0, kMaxDim);
+  const bool ta = GetBool(env, o.Get("transposeA"), "transposeA"), tb = GetBool(env, o.Get("transposeB"), "transposeB");
   if (ba != bb && ba != 1 && bb != 1) {
     ThrowRangeError(env,
                     "batchA (" + std::to_string(ba) + ") and batchB (" + std::to_string(bb) + ") do not broadcast");
@@ -174,16 +168,12 @@ Napi::Value BatchMatMulJs(const Napi::CallbackInfo& info) {
     ThrowRangeError(env, "matmul sizes are too large");
   }
   const int64_t batch = (ba == 0 || bb == 0) ? 0 : std::max(ba, bb);
-  auto a = GetArrayOfLength<float>(env, info[7], "a", static_cast<size_t>(ba * m * k));
-  auto b = GetArrayOfLength<float>(env, info[8], "b", static_cast<size_t>(bb * k * n));
-  auto c = GetArrayOfLength<float>(env, info[9], "c", static_cast<size_t>(batch * m * n));
+  auto a = GetArrayOfLength<float>(env, info[0], "a", static_cast<size_t>(ba * m * k));
+  auto b = GetArrayOfLength<float>(env, info[1], "b", static_cast<size_t>(bb * k * n));
+  auto c = GetArrayOfLength<float>(env, info[2], "c", static_cast<size_t>(batch * m * n));
   CheckNoAlias(env, c, "c", a, "a");
   CheckNoAlias(env, c, "c", b, "b");
-  try {
-    f32::BatchMatMul(ba, bb, m, n, k, ta, tb, a.data, b.data, c.data);
-  } catch (const std::invalid_argument& e) {
-    ThrowRangeError(env, e.what());
-  }
+  CallCore(env, [&] { f32::BatchMatMul(ba, bb, m, n, k, ta, tb, a.data, b.data, c.data); });
   return env.Undefined();
 }
 
@@ -210,39 +200,36 @@ class FloatPackedWrap : public PackedWrap<FloatPackedWrap, f32::PackedB> {
   }
 };
 
-// floatMatMul(m, n, k, a, b, c, threads): the runtime's float MatMul — f32::MatMul on weights
+// floatMatMul(a, b, c, {m, n, k, threads}): the runtime's float MatMul — f32::MatMul on weights
 // packed into f32::PackedB. b: a FloatPackedWeights (packed once, as the runtime's steps
 // hold them) or a Float32Array [k, n] (packed for this call).
 Napi::Value FloatMatMulJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() != 7) ThrowTypeError(env, "expected 7 arguments (m, n, k, a, b, c, threads)");
-  const int64_t m = GetInt(env, info[0], "m", 0, kMaxDim), n = GetInt(env, info[1], "n", 0, kMaxDim);
-  const int64_t k = GetInt(env, info[2], "k", 0, kMaxDim);
-  const int threads = static_cast<int>(GetInt(env, info[6], "threads", 0, 256));
+  if (info.Length() != 4) ThrowTypeError(env, "expected 4 arguments (a, b, c, options)");
+  const Napi::Object o = GetOptions(env, info[3], "options");
+  const int64_t m = GetInt(env, o.Get("m"), "m", 0, kMaxDim), n = GetInt(env, o.Get("n"), "n", 0, kMaxDim);
+  const int64_t k = GetInt(env, o.Get("k"), "k", 0, kMaxDim);
+  const int threads = static_cast<int>(GetInt(env, o.Get("threads"), "threads", 0, 256));
   if (static_cast<double>(m) * n > 9.0e15 || static_cast<double>(m) * k > 9.0e15 ||
       static_cast<double>(k) * n > 9.0e15) {
     ThrowRangeError(env, "matmul sizes are too large");
   }
-  auto a = GetArrayOfLength<float>(env, info[3], "a", static_cast<size_t>(m * k));
-  auto c = GetArrayOfLength<float>(env, info[5], "c", static_cast<size_t>(m * n));
+  auto a = GetArrayOfLength<float>(env, info[0], "a", static_cast<size_t>(m * k));
+  auto c = GetArrayOfLength<float>(env, info[2], "c", static_cast<size_t>(m * n));
   CheckNoAlias(env, c, "c", a, "a");
   std::shared_ptr<const f32::PackedB> packed;
-  if (info[4].IsTypedArray()) {
-    auto b = GetArrayOfLength<float>(env, info[4], "b", static_cast<size_t>(k * n));
+  if (info[1].IsTypedArray()) {
+    auto b = GetArrayOfLength<float>(env, info[1], "b", static_cast<size_t>(k * n));
     CheckNoAlias(env, c, "c", b, "b");
     packed = std::make_shared<const f32::PackedB>(b.data, k, n);
   } else {
-    packed = FloatPackedWrap::From(env, info[4]);
+    packed = FloatPackedWrap::From(env, info[1]);
     if (packed->k() != k || packed->n() != n) {
       ThrowRangeError(env, "b was packed for k × n = " + std::to_string(packed->k()) + " × " +
                                std::to_string(packed->n()) + ", not " + std::to_string(k) + " × " + std::to_string(n));
     }
   }
-  try {
-    f32::MatMul(m, a.data, *packed, c.data, threads);
-  } catch (const std::invalid_argument& e) {
-    ThrowRangeError(env, e.what());
-  }
+  CallCore(env, [&] { f32::MatMul(m, a.data, *packed, c.data, threads); });
   return env.Undefined();
 }
 

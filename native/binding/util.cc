@@ -72,6 +72,11 @@ Activation GetActivation(Napi::Env env, const Napi::Value& v, const char* name) 
   ThrowRangeError(env, std::string(name) + " must be one of " + names + ", got '" + s + "'");
 }
 
+Napi::Object GetOptions(Napi::Env env, const Napi::Value& v, const char* name) {
+  if (!v.IsObject() || v.IsArray() || v.IsTypedArray()) ThrowTypeError(env, std::string(name) + " must be an object");
+  return v.As<Napi::Object>();
+}
+
 Napi::Value GetField(Napi::Env env, const Napi::Value& obj, const char* name, const char* key) {
   if (!obj.IsObject()) ThrowTypeError(env, std::string(name) + " must be an object");
   return obj.As<Napi::Object>().Get(key);
@@ -97,6 +102,9 @@ class PromiseWorker : public Napi::AsyncWorker {
   void Execute() override {
     try {
       work_();
+    } catch (const std::invalid_argument& e) {
+      range_error_ = true;
+      SetError(e.what());
     } catch (const std::bad_alloc&) {
       SetError("out of memory");
     } catch (const std::exception& e) {
@@ -117,7 +125,7 @@ class PromiseWorker : public Napi::AsyncWorker {
   }
 
   void OnError(const Napi::Error& e) override {
-    deferred_.Reject(e.Value());
+    deferred_.Reject(range_error_ ? Napi::RangeError::New(Env(), e.Message()).Value() : e.Value());
     refs_.clear();
   }
 
@@ -126,6 +134,7 @@ class PromiseWorker : public Napi::AsyncWorker {
   std::function<void()> work_;
   std::function<Napi::Value(Napi::Env)> done_;
   std::vector<Napi::ObjectReference> refs_;
+  bool range_error_ = false;  // set on the worker thread before OnError runs on the JS thread
 };
 
 }  // namespace

@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <new>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -127,10 +129,35 @@ Activation GetActivation(Napi::Env env, const Napi::Value& v, const char* name);
 // obj[key] or undefined; obj must be an object.
 Napi::Value GetField(Napi::Env env, const Napi::Value& obj, const char* name, const char* key);
 
+// The named options object `v` of a call (TypeError naming `name` otherwise). Options cross
+// N-API by name only: every binding reads its scalars and optional arrays from one such
+// object (obj.Get(key)), never by position in an array.
+Napi::Object GetOptions(Napi::Env env, const Napi::Value& v, const char* name);
+// obj[key] is null or undefined.
+inline bool IsAbsent(const Napi::Value& v) { return v.IsNull() || v.IsUndefined(); }
+
+// The one mapping of core errors to JavaScript, for a call into the core on the JS thread:
+// std::invalid_argument (the core rejecting a value) becomes a RangeError with its message,
+// std::bad_alloc an Error `out_of_memory`; Napi errors pass through. RunAsync maps a job's
+// exceptions the same way.
+template <typename F>
+auto CallCore(Napi::Env env, F&& f, const char* out_of_memory = "out of memory") -> decltype(f()) {
+  try {
+    return f();
+  } catch (const Napi::Error&) {
+    throw;
+  } catch (const std::invalid_argument& e) {
+    ThrowRangeError(env, e.what());
+  } catch (const std::bad_alloc&) {
+    throw Napi::Error::New(env, out_of_memory);
+  }
+}
+
 // Runs `work` on a libuv worker thread (it may itself use the pool via ParallelFor), then
 // resolves the returned promise with `done(env)` on the JS thread. Exceptions thrown by
-// `work` (std::exception) reject the promise with their message; `done` may throw
-// Napi::Error. Every value in keep_alive stays referenced until completion.
+// `work` reject the promise as CallCore maps them (std::invalid_argument: RangeError;
+// std::bad_alloc: Error "out of memory"; other std::exception: Error with its message);
+// `done` may throw Napi::Error. Every value in keep_alive stays referenced until completion.
 Napi::Promise RunAsync(Napi::Env env, std::function<void()> work, std::function<Napi::Value(Napi::Env)> done,
                        const std::vector<Napi::Value>& keep_alive);
 
@@ -156,15 +183,8 @@ class PackedWrap : public Napi::ObjectWrap<Derived> {
   // message, std::bad_alloc an Error "out of memory packing <what>".
   template <typename Pack>
   void PackAndAdopt(const Napi::CallbackInfo& info, const napi_type_tag* tag, const char* what, Pack pack) {
-    std::shared_ptr<Packed> p;
-    try {
-      p = std::make_shared<Packed>(pack());
-    } catch (const std::invalid_argument& e) {
-      ThrowRangeError(info.Env(), e.what());
-    } catch (const std::bad_alloc&) {
-      throw Napi::Error::New(info.Env(), std::string("out of memory packing ") + what);
-    }
-    Adopt(info, std::move(p), tag);
+    const std::string oom = std::string("out of memory packing ") + what;
+    Adopt(info, CallCore(info.Env(), [&] { return std::make_shared<Packed>(pack()); }, oom.c_str()), tag);
   }
   // The packed data of v: TypeError `not_this` when v is not such an object, RangeError
   // `disposed` after dispose().

@@ -6,7 +6,6 @@
 #include <stdexcept>
 #include <string>
 
-#include "common/im2col.h"
 #include "common/thread_pool.h"
 #include "float/gemm_driver.h"
 #include "float/gemm_kernels.h"
@@ -79,12 +78,7 @@ void Conv2D(const ConvGeom& g, const float* x, const float* w, float* y, int thr
   ParallelFor(chunks, 1, threads, [&](int64_t cb, int64_t ce) {
     for (int64_t c = cb; c < ce; c++) {
       const int64_t m0 = c * R, mc = std::min(R, M - m0);
-      const float* a = x + m0 * K;
-      if (!pw) {
-        float* col = Scratch(2, static_cast<size_t>(mc * K));
-        Im2ColPixels(g, x, 0.0f, col, K, m0, m0 + mc);
-        a = col;
-      }
+      const float* a = ConvRows(g, x, pw, K, m0, mc);
       Gemm(kern, mc, N, K, Mat{a, K, 1}, Mat{w, N, 1}, y + m0 * N, N, 1, false);
     }
   });
@@ -100,12 +94,7 @@ void Conv2D(const ConvGeom& g, const float* x, const PackedB& w, float* y, int t
   const bool pw = IsPointwise(g);
   // Pointwise: A is x itself, rows in blocks of kMC; otherwise im2col chunks of ChunkRows(K).
   ForRowsCols(M, N, pw ? kMC : ChunkRows(K), threads, [&](int64_t m0, int64_t mc, int64_t n0, int64_t nc) {
-    const float* a = x + m0 * K;
-    if (!pw) {
-      float* col = Scratch(2, static_cast<size_t>(mc * K));
-      Im2ColPixels(g, x, 0.0f, col, K, m0, m0 + mc);
-      a = col;
-    }
+    const float* a = ConvRows(g, x, pw, K, m0, mc);
     GemmPackedB(kern, mc, nc, K, Mat{a, K, 1}, w.panel(n0 / kNR), K * kNR, y + m0 * N + n0, N,
                 epi.bias ? epi.bias + n0 : nullptr, epi.act, epi.alpha);
   });

@@ -7,6 +7,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "common/conv_geom.h"
+#include "common/im2col.h"
 #include "common/thread_pool.h"
 #include "float/gemm.h"
 #include "float/gemm_kernels.h"
@@ -56,6 +58,15 @@ void CheckEpilogueActivation(Activation act);
 inline int64_t ChunkRows(int64_t K) {
   int64_t r = std::max<int64_t>(kMR, (int64_t{16384} / std::max<int64_t>(K, 1)) / kMR * kMR);
   return std::min<int64_t>(r, 512);
+}
+
+// The convolution's GEMM A rows [m0, m0 + mc) (K = k_h·k_w·in_c columns): x itself for a
+// pointwise convolution, else an im2col chunk in this thread's scratch slot 2.
+inline const float* ConvRows(const ConvGeom& g, const float* x, bool pointwise, int64_t K, int64_t m0, int64_t mc) {
+  if (pointwise) return x + m0 * K;
+  float* col = Scratch(2, static_cast<size_t>(mc * K));
+  Im2ColPixels(g, x, 0.0f, col, K, m0, m0 + mc);
+  return col;
 }
 
 // a * b, throwing std::invalid_argument naming `what` when it nears int64 overflow.

@@ -146,7 +146,8 @@ void Prepare(const GemmArgs& g, EpiCtx* ctx, std::vector<float>* mult_store, std
           ctx->act_hi = e.clamp_max;
           break;
         default:
-          Bad("unknown activation");
+          Bad(std::string("activation must be linear, relu, relu6 or clamp, got ") +
+              kActivationNames[static_cast<int>(e.activation)]);
       }
       break;
     }

@@ -71,7 +71,8 @@ void CheckOutput(const Int4Output& o, const PackedInt4& b, int64_t m, Call* call
       call->hi = o.clamp_max;
       break;
     default:
-      Bad("activation is not one of none, relu, relu6, clamp");
+      Bad(std::string("activation must be linear, relu, relu6 or clamp, got ") +
+          kActivationNames[static_cast<int>(o.activation)]);
   }
 }
 

@@ -10,7 +10,6 @@
 #include <string>
 #include <vector>
 
-#include "common/im2col.h"
 #include "common/thread_pool.h"
 #include "float/gemm_driver.h"
 #include "float/gemm_kernels.h"
@@ -54,12 +53,7 @@ void Conv2DBackpropFilter(const ConvGeom& g, const float* x, const float* dy, fl
       float* P = out_of(gi);
       for (int64_t c = c0; c < c1; c++) {
         const int64_t m0 = c * R, mc = std::min(R, M - m0);
-        const float* a = x + m0 * K;
-        if (!pw) {
-          float* col = Scratch(2, static_cast<size_t>(mc * K));
-          Im2ColPixels(g, x, 0.0f, col, K, m0, m0 + mc);
-          a = col;
-        }
+        const float* a = ConvRows(g, x, pw, K, m0, mc);
         // P[k][n] (+)= sum_m col[m][k] * dy[m][n]
         Gemm(kern, K, nn, mc, Mat{a, 1, K}, Mat{dy + m0 * N + n0, N, 1}, P + n0, N, 1, c != c0);
       }

@@ -3,7 +3,14 @@
 // gemm/gemmAsync multiply uint8 (or int8) activations by them with a fused epilogue
 // (int32, requantized int8/uint8, or dequantized float32); dynamicGemm quantizes float32
 // activations on the fly. Every argument is checked here before it crosses into C++.
-import type { GemmActivation, GemmOutput, IsaName, NativePackedWeights } from '../../binding.js';
+import type {
+  GemmActivation,
+  GemmDynamicNativeOptions,
+  GemmNativeOptions,
+  GemmOutput,
+  IsaName,
+  NativePackedWeights,
+} from '../../binding.js';
 import { native } from '../native/binding.js';
 import { getIsa, ISA_NAMES, supportedIsas } from '../native/cpu.js';
 import {
@@ -215,79 +222,10 @@ export interface GemmOptions<T extends GemmOutput = GemmOutput> {
   threads?: number;
 }
 
-/** Resolved options; packed into the binding's params Float64Array + positional arrays. */
-interface GemmNativeOptions {
-  m: number;
-  lda: number;
-  ldc: number;
-  threads: number;
-  aZeroPoints: Int32Array;
-  output: GemmOutput;
-  bias: Int32Array | null;
-  multipliers: Float32Array | null;
-  outZeroPoint: number;
-  qmin: number;
-  qmax: number;
-  aScales: Float32Array | null;
-  wScales: Float32Array | null;
-  biasF32: Float32Array | null;
-  activation: GemmActivation;
-  clampMin: number;
-  clampMax: number;
-}
-interface GemmDynamicNativeOptions {
-  m: number;
-  ldx: number;
-  ldc: number;
-  threads: number;
-  perRow: boolean;
-  wScales: Float32Array;
-  biasF32: Float32Array | null;
-  activation: GemmActivation;
-  clampMin: number;
-  clampMax: number;
-}
-const OUTPUT_CODE: Record<GemmOutput, number> = { int32: 0, int8: 1, uint8: 2, float32: 3 };
-const ACTIVATION_CODE: Record<GemmActivation, number> = { none: 0, relu: 1, relu6: 2, clamp: 3 };
-
-// The binding copies its params before returning (sync and async), so one scratch array
-// per signature is reused instead of allocating a typed array per call.
-const GEMM_PARAMS = new Float64Array(11);
-const DYN_PARAMS = new Float64Array(8);
-function gemmArgs(o: GemmNativeOptions) {
-  GEMM_PARAMS.set([
-    o.m,
-    o.lda,
-    o.ldc,
-    o.threads,
-    OUTPUT_CODE[o.output],
-    o.outZeroPoint,
-    o.qmin,
-    o.qmax,
-    ACTIVATION_CODE[o.activation],
-    o.clampMin,
-    o.clampMax,
-  ]);
-  return [GEMM_PARAMS, o.aZeroPoints, o.bias, o.multipliers, o.aScales, o.wScales, o.biasF32] as const;
-}
-function dynamicArgs(o: GemmDynamicNativeOptions) {
-  DYN_PARAMS.set([
-    o.m,
-    o.ldx,
-    o.ldc,
-    o.threads,
-    o.perRow ? 1 : 0,
-    ACTIVATION_CODE[o.activation],
-    o.clampMin,
-    o.clampMax,
-  ]);
-  return [DYN_PARAMS, o.wScales, o.biasF32] as const;
-}
-
 const OUT_CTORS = { int32: Int32Array, int8: Int8Array, uint8: Uint8Array, float32: Float32Array } as const;
 
 function resolveActivation(act: unknown): { activation: GemmActivation; clampMin: number; clampMax: number } {
-  if (act === undefined || act === 'none') return { activation: 'none', clampMin: 0, clampMax: 0 };
+  if (act === undefined || act === 'none') return { activation: 'linear', clampMin: 0, clampMax: 0 };
   if (act === 'relu' || act === 'relu6') return { activation: act, clampMin: 0, clampMax: 0 };
   if (typeof act === 'object' && act !== null && !Array.isArray(act)) {
     const { min, max } = act as { min: unknown; max: unknown };
@@ -373,7 +311,7 @@ function prepareGemm<T extends GemmOutput>(
     aScales: null,
     wScales: null,
     biasF32: null,
-    activation: 'none',
+    activation: 'linear',
     clampMin: 0,
     clampMax: 0,
   };
@@ -437,7 +375,7 @@ export function gemm<T extends GemmOutput = 'int32'>(
   opts: GemmOptions<T>,
 ): OutArray<T> {
   const p = prepareGemm(a, packed, opts);
-  native().gemm(p.a, packed.handle, p.out, ...gemmArgs(p.native));
+  native().gemm(p.a, packed.handle, p.out, p.native);
   return p.out;
 }
 
@@ -448,7 +386,7 @@ export async function gemmAsync<T extends GemmOutput = 'int32'>(
   opts: GemmOptions<T>,
 ): Promise<OutArray<T>> {
   const p = prepareGemm(a, packed, opts);
-  await native().gemmAsync(p.a, packed.handle, p.out, ...gemmArgs(p.native));
+  await native().gemmAsync(p.a, packed.handle, p.out, p.native);
   return p.out;
 }
 
@@ -517,7 +455,7 @@ function prepareDynamic(
 /** Float32 activations (m × k) → §8 dynamic uint8 quantization → int8 GEMM → float32 (m × n). */
 export function dynamicGemm(x: Float32Array, packed: PackedWeights, opts: DynamicGemmOptions): Float32Array {
   const p = prepareDynamic(x, packed, opts);
-  native().gemmDynamic(p.x, packed.handle, p.out, ...dynamicArgs(p.native));
+  native().gemmDynamic(p.x, packed.handle, p.out, p.native);
   return p.out;
 }
 
@@ -527,7 +465,7 @@ export async function dynamicGemmAsync(
   opts: DynamicGemmOptions,
 ): Promise<Float32Array> {
   const p = prepareDynamic(x, packed, opts);
-  await native().gemmDynamicAsync(p.x, packed.handle, p.out, ...dynamicArgs(p.native));
+  await native().gemmDynamicAsync(p.x, packed.handle, p.out, p.native);
   return p.out;
 }
 

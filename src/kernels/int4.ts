@@ -4,7 +4,7 @@
 // path; gemmInt4 multiplies quantized uint8/int8 activations, dynamicGemmInt4 quantizes
 // float32 activations per row or per tensor first (§8), weightOnlyGemmInt4 multiplies float32
 // activations by the weights dequantized on the fly. Every argument is checked here first.
-import type { Int4ActivationCode, IsaName, NativeInt4PackedWeights } from '../../binding.js';
+import type { GemmActivation, Int4OutputOptions, IsaName, NativeInt4PackedWeights } from '../../binding.js';
 import { native } from '../native/binding.js';
 import { ISA_NAMES } from '../native/cpu.js';
 import {
@@ -165,15 +165,17 @@ export interface Int4DynamicOptions extends OutputOptions {
 }
 export type Int4WeightOnlyOptions = OutputOptions;
 
-type OutArgs = [Float32Array | null, Int4ActivationCode, number, number, Float32Array, number];
-
 function checkPacked(p: unknown): asserts p is Int4PackedWeights {
   if (!(p instanceof Int4PackedWeights))
     throw new TypeError(`packed must be an Int4PackedWeights (from packInt4Weights), got ${describe(p)}`);
   if (p.disposed) throw new RangeError('packed has been disposed');
 }
 
-function outputArgs(packed: Int4PackedWeights, opts: OutputOptions, input: ArrayBufferView): OutArgs {
+function outputOptions(
+  packed: Int4PackedWeights,
+  opts: OutputOptions,
+  input: ArrayBufferView,
+): { out: Float32Array; options: Int4OutputOptions } {
   const n = packed.n,
     m = opts.m;
   let bias: Float32Array | null = null;
@@ -182,7 +184,7 @@ function outputArgs(packed: Int4PackedWeights, opts: OutputOptions, input: Array
     if (opts.bias.length !== n) throw new RangeError(`bias has ${opts.bias.length} elements, expected n = ${n}`);
     bias = opts.bias;
   }
-  let code: Int4ActivationCode = 0,
+  let activation: GemmActivation = 'linear',
     lo = 0,
     hi = 0;
   const act = opts.activation ?? 'none';
@@ -191,12 +193,12 @@ function outputArgs(packed: Int4PackedWeights, opts: OutputOptions, input: Array
     assertFinite(act.max, 'activation.max');
     if (!(act.min <= act.max))
       throw new RangeError(`activation.min must be <= activation.max, got [${act.min}, ${act.max}]`);
-    code = 3;
+    activation = 'clamp';
     lo = act.min;
     hi = act.max;
   } else {
     assertOneOf(act, ['none', 'relu', 'relu6'] as const, 'activation');
-    code = act === 'relu' ? 1 : act === 'relu6' ? 2 : 0;
+    activation = act === 'none' ? 'linear' : act;
   }
   let out: Float32Array;
   if (opts.out !== undefined) {
@@ -210,7 +212,7 @@ function outputArgs(packed: Int4PackedWeights, opts: OutputOptions, input: Array
   }
   const threads = opts.threads ?? 0;
   assertInt(threads, 'threads', 0, 256);
-  return [bias, code, lo, hi, out, threads];
+  return { out, options: { m, bias, activation, clampMin: lo, clampMax: hi, threads } };
 }
 
 function common(
@@ -229,7 +231,12 @@ function gemmArgs(
   a: Uint8Array | Int8Array,
   packed: Int4PackedWeights,
   opts: Int4GemmOptions,
-): [Uint8Array | Int8Array, number, NativeInt4PackedWeights, Int32Array, Float32Array, ...OutArgs] {
+): [
+  Uint8Array | Int8Array,
+  NativeInt4PackedWeights,
+  Float32Array,
+  Int4OutputOptions & { aZeroPoints: Int32Array; aScales: Float32Array },
+] {
   if (!(a instanceof Int8Array) && !(a instanceof Uint8Array && !(a instanceof Uint8ClampedArray))) {
     throw new TypeError(`a must be a Uint8Array or an Int8Array, got ${describe(a)}`);
   }
@@ -264,14 +271,15 @@ function gemmArgs(
     if (!(s > 0)) throw new RangeError(`aScale must be > 0, got ${s}`);
     sa = Float32Array.of(s);
   }
-  return [a, opts.m, packed.handle, za, sa, ...outputArgs(packed, opts, a)];
+  const { out, options } = outputOptions(packed, opts, a);
+  return [a, packed.handle, out, { ...options, aZeroPoints: za, aScales: sa }];
 }
 
 /** C = dequant(A · W) per §12.5: quantized activations (m × k) × int4 weights → float32 (m × n). */
 export function gemmInt4(a: Uint8Array | Int8Array, packed: Int4PackedWeights, opts: Int4GemmOptions): Float32Array {
   const args = gemmArgs(a, packed, opts);
   native().int4Gemm(...args);
-  return args[9];
+  return args[2];
 }
 export async function gemmInt4Async(
   a: Uint8Array | Int8Array,
@@ -280,26 +288,27 @@ export async function gemmInt4Async(
 ): Promise<Float32Array> {
   const args = gemmArgs(a, packed, opts);
   await native().int4GemmAsync(...args);
-  return args[9];
+  return args[2];
 }
 
 function dynamicArgs(
   x: Float32Array,
   packed: Int4PackedWeights,
   opts: Int4DynamicOptions,
-): [Float32Array, number, NativeInt4PackedWeights, boolean, ...OutArgs] {
+): [Float32Array, NativeInt4PackedWeights, Float32Array, Int4OutputOptions & { perRow: boolean }] {
   assertTypedArray(x, Float32Array, 'x');
   common(x, packed, opts);
   const perRow = opts.perRow ?? true;
   if (typeof perRow !== 'boolean') throw new TypeError(`perRow must be a boolean, got ${describe(perRow)}`);
-  return [x, opts.m, packed.handle, perRow, ...outputArgs(packed, opts, x)];
+  const { out, options } = outputOptions(packed, opts, x);
+  return [x, packed.handle, out, { ...options, perRow }];
 }
 
 /** Float32 x (m × k) → §8 uint8 (per row by default) → int4 GEMM → float32 (m × n). */
 export function dynamicGemmInt4(x: Float32Array, packed: Int4PackedWeights, opts: Int4DynamicOptions): Float32Array {
   const args = dynamicArgs(x, packed, opts);
   native().int4DynamicGemm(...args);
-  return args[8];
+  return args[2];
 }
 export async function dynamicGemmInt4Async(
   x: Float32Array,
@@ -308,17 +317,18 @@ export async function dynamicGemmInt4Async(
 ): Promise<Float32Array> {
   const args = dynamicArgs(x, packed, opts);
   await native().int4DynamicGemmAsync(...args);
-  return args[8];
+  return args[2];
 }
 
 function weightOnlyArgs(
   x: Float32Array,
   packed: Int4PackedWeights,
   opts: Int4WeightOnlyOptions,
-): [Float32Array, number, NativeInt4PackedWeights, ...OutArgs] {
+): [Float32Array, NativeInt4PackedWeights, Float32Array, Int4OutputOptions] {
   assertTypedArray(x, Float32Array, 'x');
   common(x, packed, opts);
-  return [x, opts.m, packed.handle, ...outputArgs(packed, opts, x)];
+  const { out, options } = outputOptions(packed, opts, x);
+  return [x, packed.handle, out, options];
 }
 
 /** Weight-only: float32 x (m × k) × int4 weights dequantized on the fly (§12.5 order) → float32. */
@@ -329,7 +339,7 @@ export function weightOnlyGemmInt4(
 ): Float32Array {
   const args = weightOnlyArgs(x, packed, opts);
   native().int4WeightOnlyGemm(...args);
-  return args[7];
+  return args[2];
 }
 export async function weightOnlyGemmInt4Async(
   x: Float32Array,
@@ -338,5 +348,5 @@ export async function weightOnlyGemmInt4Async(
 ): Promise<Float32Array> {
   const args = weightOnlyArgs(x, packed, opts);
   await native().int4WeightOnlyGemmAsync(...args);
-  return args[7];
+  return args[2];
 }

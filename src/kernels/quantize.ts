@@ -161,7 +161,7 @@ export function quantize<T extends Int8Type>(
   opts?: QuantizeOptions<T>,
 ): Int8Out<T> {
   const { l, qmin, qmax, scales, zps, out } = prepQuantize(x, type, params, opts);
-  native().quantize(x, out, l.outer, l.channels, l.inner, scales, zps, qmin, qmax);
+  native().quantize(x, out, { ...l, scales, zeroPoints: zps, qmin, qmax });
   return out;
 }
 
@@ -172,7 +172,7 @@ export async function quantizeAsync<T extends Int8Type>(
   opts?: QuantizeOptions<T>,
 ): Promise<Int8Out<T>> {
   const { l, qmin, qmax, scales, zps, out } = prepQuantize(x, type, params, opts);
-  await native().quantizeAsync(x, out, l.outer, l.channels, l.inner, scales, zps, qmin, qmax);
+  await native().quantizeAsync(x, out, { ...l, scales, zeroPoints: zps, qmin, qmax });
   return out;
 }
 
@@ -202,7 +202,7 @@ export function dequantize(
   opts?: DequantizeOptions,
 ): Float32Array {
   const { l, scales, zps, out } = prepDequantize(q, params, opts);
-  native().dequantize(q, out, l.outer, l.channels, l.inner, scales, zps);
+  native().dequantize(q, out, { ...l, scales, zeroPoints: zps });
   return out;
 }
 
@@ -212,7 +212,7 @@ export async function dequantizeAsync(
   opts?: DequantizeOptions,
 ): Promise<Float32Array> {
   const { l, scales, zps, out } = prepDequantize(q, params, opts);
-  await native().dequantizeAsync(q, out, l.outer, l.channels, l.inner, scales, zps);
+  await native().dequantizeAsync(q, out, { ...l, scales, zeroPoints: zps });
   return out;
 }
 
@@ -261,7 +261,10 @@ function prepRequantize<T extends Int8Type>(
   assertInt(hi, 'hi', lo, tmax);
   const out = allocInt8(type, input.length, opts?.out);
   assertNoOverlap(input, out, 'input', 'out');
-  return { l, mults, zi, zo: params.outZeroPoint, lo, hi, out };
+  return {
+    out,
+    options: { ...l, multipliers: mults, inZeroPoints: zi, outZeroPoint: params.outZeroPoint, lo, hi },
+  };
 }
 
 /** §7: int32 accumulators (or 8-bit values with an input zero point) → int8/uint8. */
@@ -272,7 +275,7 @@ export function requantize<T extends Int8Type>(
   opts?: RequantizeOptions<T>,
 ): Int8Out<T> {
   const p = prepRequantize(input, type, params, opts);
-  native().requantize(input, p.out, p.l.outer, p.l.channels, p.l.inner, p.mults, p.zi, p.zo, p.lo, p.hi);
+  native().requantize(input, p.out, p.options);
   return p.out;
 }
 
@@ -283,7 +286,7 @@ export async function requantizeAsync<T extends Int8Type>(
   opts?: RequantizeOptions<T>,
 ): Promise<Int8Out<T>> {
   const p = prepRequantize(input, type, params, opts);
-  await native().requantizeAsync(input, p.out, p.l.outer, p.l.channels, p.l.inner, p.mults, p.zi, p.zo, p.lo, p.hi);
+  await native().requantizeAsync(input, p.out, p.options);
   return p.out;
 }
 
@@ -365,7 +368,7 @@ export function channelMinMax(x: Float32Array, opts?: LayoutOptions): { lo: Floa
   const l = resolveLayout(x.length, opts, 'x');
   const lo = new Float32Array(l.channels),
     hi = new Float32Array(l.channels);
-  native().channelMinMax(x, l.outer, l.channels, l.inner, lo, hi);
+  native().channelMinMax(x, lo, hi, l);
   return { lo, hi };
 }
 
@@ -380,7 +383,7 @@ export function chooseChannelParams(
   const l = resolveLayout(x.length, opts, 'x');
   const scale = new Float32Array(l.channels),
     zeroPoint = new Int32Array(l.channels);
-  native().chooseChannelParams(x, l.outer, l.channels, l.inner, scheme as QuantParamScheme, scale, zeroPoint);
+  native().chooseChannelParams(x, scale, zeroPoint, { ...l, scheme: scheme as QuantParamScheme });
   return { scale, zeroPoint };
 }
 
@@ -422,6 +425,6 @@ export function dynamicQuantizeU8(
   const q = new Uint8Array(x.length),
     scale = new Float32Array(np),
     zeroPoint = new Int32Array(np);
-  native().dynamicQuantizeU8(x, m, k, perRow, q, scale, zeroPoint);
+  native().dynamicQuantizeU8(x, q, scale, zeroPoint, { m, k, perRow });
   return { q, scale, zeroPoint };
 }

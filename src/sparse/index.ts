@@ -118,7 +118,7 @@ export function sparseMatmul(x: Float32Array, w: SparseWeights, opts: { m: numbe
   if (x.length !== opts.m * info.k)
     throw new RangeError(`x has ${x.length} elements, expected m × k = ${opts.m} × ${info.k}`);
   const out = new Float32Array(opts.m * info.n);
-  native().sparseMatmulF32(h, x, opts.m, out, threads);
+  native().sparseMatmulF32(h, x, out, { m: opts.m, threads });
   return out;
 }
 
@@ -170,6 +170,15 @@ export function sparseMatmulInt8(x: Int8Array, w: SparseWeights, opts: SparseInt
       throw new RangeError(`multipliers[${i}] must be a finite float32 > 0, got ${mult[i]}`);
   }
   const out = new Int8Array(opts.m * info.n);
-  native().sparseMatmulI8(h, x, opts.m, out, Int32Array.of(za, zo, qmin, qmax, threads), opts.bias ?? null, mult);
+  native().sparseMatmulI8(h, x, out, {
+    m: opts.m,
+    aZeroPoint: za,
+    outZeroPoint: zo,
+    qmin,
+    qmax,
+    threads,
+    bias: opts.bias ?? null,
+    multipliers: mult,
+  });
   return out;
 }

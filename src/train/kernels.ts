@@ -259,13 +259,12 @@ function convForward(kernel: string, depthwise: boolean, fused: boolean): Impl {
       if (depthwise) native().trainDepthwiseConv2D(g, v[0], v[1], out);
       else native().trainConv2D(g, v[0], v[1], out);
       if (fused && (bias || act !== 'linear') && out.length > 0) {
-        native().trainBiasActivation(
-          out,
-          Math.max(C, 1),
-          bias ? v[2] : null,
-          act,
-          act === 'leakyRelu' ? Number(attrs.leakyreluAlpha ?? 0.2) : 0,
-        );
+        native().trainBiasActivation(out, {
+          channels: Math.max(C, 1),
+          bias: bias ? v[2] : null,
+          activation: act,
+          alpha: act === 'leakyRelu' ? Number(attrs.leakyreluAlpha ?? 0.2) : 0,
+        });
       }
     });
   };
@@ -403,7 +402,15 @@ const batchMatMul: Impl = (bn, { inputs, backend, attrs }) => {
   // Native code broadcasts whole batches only (equal outer shapes, or one side of size 1).
   if (batchA !== batchB && batchA !== 1 && batchB !== 1) throw new Unsupported(`partial batch broadcast`);
   return runOn(bn, backend, [a, b], [...outer, M, N], (v, out) =>
-    native().trainBatchMatMul(batchA, batchB, M, N, Ka, ta, tb, v[0], v[1], out),
+    native().trainBatchMatMul(v[0], v[1], out, {
+      batchA,
+      batchB,
+      m: M,
+      n: N,
+      k: Ka,
+      transposeA: ta,
+      transposeB: tb,
+    }),
   );
 };
 

@@ -454,7 +454,15 @@ describe('int4 GEMM', () => {
     );
     expect(() => new Native(c.w, 64, 8, 'kn', 32, c.scales.subarray(2), null, 'ref')).toThrow(/scales has 14 elements/);
     expect(() =>
-      native().int4DynamicGemm(new Float32Array(64), 1, p.handle, true, null, 0, 0, 0, new Float32Array(8), 0),
+      native().int4DynamicGemm(new Float32Array(64), p.handle, new Float32Array(8), {
+        m: 1,
+        perRow: true,
+        bias: null,
+        activation: 'linear',
+        clampMin: 0,
+        clampMax: 0,
+        threads: 0,
+      }),
     ).toThrow(/disposed/);
   });
 

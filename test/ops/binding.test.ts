@@ -90,11 +90,41 @@ describe('native ops binding validation', () => {
     ).toThrow(/out of range/);
     expect(() => b.opsConcat([new Float32Array(2)], [[2]], 1, null, new Float32Array(2))).toThrow(/axis/);
     expect(() => b.opsApplyLut(new Uint8Array(256), new Int8Array(4), new Int8Array(3))).toThrow(/y has 3 elements/);
-    expect(() => b.opsSoftmax(new Int8Array(4), 2, 2, 1, 0, new Int8Array(4))).toThrow(/xScale/);
+    expect(() => b.opsSoftmax(new Int8Array(4), new Int8Array(4), { rows: 2, cols: 2, beta: 1, xScale: 0 })).toThrow(
+      /xScale/,
+    );
     expect(() =>
-      b.opsResize('bicubic' as never, new Float32Array(4), [1, 2, 2, 1], 2, 2, false, false, null, new Float32Array(4)),
+      b.opsResize(new Float32Array(4), new Float32Array(4), {
+        mode: 'bicubic' as never,
+        shape: [1, 2, 2, 1],
+        outHeight: 2,
+        outWidth: 2,
+        alignCorners: false,
+        halfPixelCenters: false,
+        q: null,
+      }),
     ).toThrow(/mode/);
     expect(() => b.opsIm2col(geom, new Int8Array(32), 300, new Int8Array(16 * 18), 18)).toThrow(/padValue/);
-    expect(() => b.opsMean(1, 2 ** 24, 1, new Int8Array(4), null, new Int8Array(1))).toThrow(/hw/);
+    // clamp is an activation by name but needs bounds: the core refuses it, the binding maps that.
+    expect(() =>
+      b.opsActivation(new Float32Array(2), new Float32Array(2), { activation: 'clamp' as never, alpha: 0 }),
+    ).toThrow(RangeError);
+    expect(() =>
+      b.opsBuildLut({
+        activation: 'clamp' as never,
+        alpha: 0,
+        xType: 'int8',
+        xScale: 1,
+        xZeroPoint: 0,
+        yType: 'int8',
+        yScale: 1,
+        yZeroPoint: 0,
+        yMin: -128,
+        yMax: 127,
+      }),
+    ).toThrow(/no formula without bounds/);
+    expect(() => b.opsMean(new Int8Array(4), null, new Int8Array(1), { batch: 1, hw: 2 ** 24, channels: 1 })).toThrow(
+      /hw/,
+    );
   });
 });

@@ -22,7 +22,7 @@ describe("floatMatMul (the runtime's matmul_f32 kernel)", () => {
         w = randomFloats(k * n, n + 7);
       for (const threads of [1, 2]) {
         const c = new Float32Array(m * n);
-        b.floatMatMul(m, n, k, x, w, c, threads);
+        b.floatMatMul(x, w, c, { m, n, k, threads });
         for (let i = 0; i < m; i++)
           for (let j = 0; j < n; j++) {
             let s = 0,
@@ -50,10 +50,10 @@ describe("floatMatMul (the runtime's matmul_f32 kernel)", () => {
       const x = randomFloats(m * k, m + k),
         w = randomFloats(k * n, n + 3);
       const want = new Float32Array(m * n);
-      b.trainBatchMatMul(1, 1, m, n, k, false, false, x, w, want);
+      b.trainBatchMatMul(x, w, want, { batchA: 1, batchB: 1, m, n, k, transposeA: false, transposeB: false });
       for (const threads of [1, 2]) {
         const c = new Float32Array(m * n);
-        b.floatMatMul(m, n, k, x, w, c, threads);
+        b.floatMatMul(x, w, c, { m, n, k, threads });
         expect(new Uint32Array(c.buffer)).toEqual(new Uint32Array(want.buffer));
       }
     }
@@ -66,17 +66,17 @@ describe("floatMatMul (the runtime's matmul_f32 kernel)", () => {
       w = randomFloats(k * n, 6);
     const want = new Float32Array(m * n),
       got = new Float32Array(m * n);
-    b.floatMatMul(m, n, k, x, w, want, 1);
+    b.floatMatMul(x, w, want, { m, n, k, threads: 1 });
     const packed = new b.FloatPackedWeights(w, k, n);
-    b.floatMatMul(m, n, k, x, packed, got, 2);
+    b.floatMatMul(x, packed, got, { m, n, k, threads: 2 });
     expect(new Uint32Array(got.buffer)).toEqual(new Uint32Array(want.buffer));
-    expect(() => b.floatMatMul(m, n + 1, k, x, packed, new Float32Array(m * (n + 1)), 1)).toThrow(
+    expect(() => b.floatMatMul(x, packed, new Float32Array(m * (n + 1)), { m, n: n + 1, k, threads: 1 })).toThrow(
       /packed for k × n = 300 × 70/,
     );
-    expect(() => b.floatMatMul(m, n, k, x, {} as never, got, 1)).toThrow(/FloatPackedWeights/);
+    expect(() => b.floatMatMul(x, {} as never, got, { m, n, k, threads: 1 })).toThrow(/FloatPackedWeights/);
     expect(() => new b.FloatPackedWeights(w.subarray(1), k, n)).toThrow(/b has/);
     packed.dispose();
-    expect(() => b.floatMatMul(m, n, k, x, packed, got, 1)).toThrow(/disposed/);
+    expect(() => b.floatMatMul(x, packed, got, { m, n, k, threads: 1 })).toThrow(/disposed/);
   });
 
   it('rejects wrong lengths, aliasing and bad sizes with clear errors', () => {
@@ -84,13 +84,21 @@ describe("floatMatMul (the runtime's matmul_f32 kernel)", () => {
     const a = new Float32Array(6),
       w = new Float32Array(12),
       c = new Float32Array(8);
-    expect(() => b.floatMatMul(2, 4, 3, a, w, c, 1)).not.toThrow();
-    expect(() => b.floatMatMul(2, 4, 3, a.subarray(1), w, c, 1)).toThrow(/a has 5 elements, expected 6/);
-    expect(() => b.floatMatMul(2, 4, 3, a, w, new Float32Array(7), 1)).toThrow(/c has 7 elements, expected 8/);
-    expect(() => b.floatMatMul(-1, 4, 3, a, w, c, 1)).toThrow(/m/);
-    expect(() => b.floatMatMul(2, 4, 3, a, w, c, 300)).toThrow(/threads/);
+    expect(() => b.floatMatMul(a, w, c, { m: 2, n: 4, k: 3, threads: 1 })).not.toThrow();
+    expect(() => b.floatMatMul(a.subarray(1), w, c, { m: 2, n: 4, k: 3, threads: 1 })).toThrow(
+      /a has 5 elements, expected 6/,
+    );
+    expect(() => b.floatMatMul(a, w, new Float32Array(7), { m: 2, n: 4, k: 3, threads: 1 })).toThrow(
+      /c has 7 elements, expected 8/,
+    );
+    expect(() => b.floatMatMul(a, w, c, { m: -1, n: 4, k: 3, threads: 1 })).toThrow(/m/);
+    expect(() => b.floatMatMul(a, w, c, { m: 2, n: 4, k: 3, threads: 300 })).toThrow(/threads/);
     const shared = new Float32Array(14);
-    expect(() => b.floatMatMul(2, 4, 3, shared.subarray(0, 6), w, shared.subarray(6, 14), 1)).not.toThrow();
-    expect(() => b.floatMatMul(2, 4, 3, shared.subarray(0, 6), w, shared.subarray(4, 12), 1)).toThrow(/overlap/);
+    expect(() =>
+      b.floatMatMul(shared.subarray(0, 6), w, shared.subarray(6, 14), { m: 2, n: 4, k: 3, threads: 1 }),
+    ).not.toThrow();
+    expect(() =>
+      b.floatMatMul(shared.subarray(0, 6), w, shared.subarray(4, 12), { m: 2, n: 4, k: 3, threads: 1 }),
+    ).toThrow(/overlap/);
   });
 });

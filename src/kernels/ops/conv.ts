@@ -145,7 +145,7 @@ export function depthwiseConv2d(
   const [lo, hi] = floatBounds(opts.activation);
   const shape = [g.batch, g.outHeight, g.outWidth, oc];
   const y = new Float32Array(shapeSize(shape));
-  native().opsDepthwiseConv2dF32(g, fs[3], x, filter, bias, lo, hi, y);
+  native().opsDepthwiseConv2dF32(g, x, filter, bias, y, { multiplier: fs[3], yMin: lo, yMax: hi });
   return { y, shape };
 }
 
@@ -305,6 +305,6 @@ export function meanHW<T extends Q8Array | Float32Array>(
     assertObject(q, 'q');
     qq = poolQ(kind, q.xParams, q.yParams, q.activation);
   }
-  native().opsMean(b, h * w, c, x, qq, y);
+  native().opsMean(x, qq, y, { batch: b, hw: h * w, channels: c });
   return { y, shape: [b, c] };
 }

@@ -113,7 +113,7 @@ export function activation(kind: OpsActivation, x: Float32Array, alpha = 0.2): F
   assertTypedArray(x, Float32Array, 'x');
   assertFinite(alpha, 'alpha');
   const y = new Float32Array(x.length);
-  native().opsActivation(kind, alpha, x, y);
+  native().opsActivation(x, y, { activation: kind, alpha });
   return y;
 }
 
@@ -139,18 +139,18 @@ export function buildLut(kind: OpsActivation, p: LutParams): Uint8Array {
   const alpha = p.alpha ?? 0.2;
   assertFinite(alpha, 'params.alpha');
   const b = bounds(p.y.type, yp, checkActivation(p.activation, 'params.activation'));
-  return native().opsBuildLut(
-    kind,
+  return native().opsBuildLut({
+    activation: kind,
     alpha,
-    p.x.type,
-    xp.scale,
-    xp.zeroPoint,
-    p.y.type,
-    yp.scale,
-    yp.zeroPoint,
-    b.yMin,
-    b.yMax,
-  );
+    xType: p.x.type,
+    xScale: xp.scale,
+    xZeroPoint: xp.zeroPoint,
+    yType: p.y.type,
+    yScale: yp.scale,
+    yZeroPoint: yp.zeroPoint,
+    yMin: b.yMin,
+    yMax: b.yMax,
+  });
 }
 
 /** y[i] = table[x[i]] over raw bytes; yType chooses the output array type (default: x's). */
@@ -248,13 +248,13 @@ export function softmax(
   assertPositiveFinite(beta, 'beta');
   if (kind === 'float32') {
     const y = new Float32Array(x.length);
-    native().opsSoftmax(x, rows, cols, beta, 1, y);
+    native().opsSoftmax(x, y, { rows, cols, beta, xScale: 1 });
     return y;
   }
   assertPositiveFinite(opts.xScale, 'xScale');
   const yt = opts.yType ?? 'int8';
   assertOneOf(yt, ['int8', 'uint8'] as const, 'yType');
   const y = yt === 'int8' ? new Int8Array(x.length) : new Uint8Array(x.length);
-  native().opsSoftmax(x, rows, cols, beta, opts.xScale, y);
+  native().opsSoftmax(x, y, { rows, cols, beta, xScale: opts.xScale });
   return y;
 }

@@ -260,7 +260,15 @@ export function resizeNearest<T extends AnyArray>(
   const { s, ac, hp, out } = resizeArgs(shape, size, opts);
   checkX(x, s);
   const y = alloc(x, shapeSize(out));
-  native().opsResize('nearest', x, s, out[1], out[2], ac, hp, null, y);
+  native().opsResize(x, y, {
+    mode: 'nearest',
+    shape: s,
+    outHeight: out[1],
+    outWidth: out[2],
+    alignCorners: ac,
+    halfPixelCenters: hp,
+    q: null,
+  });
   return { y, shape: out };
 }
 
@@ -276,16 +284,14 @@ export function resizeBilinear<T extends Q8Array | Float32Array>(
   const { s, ac, hp, out } = resizeArgs(shape, size, opts);
   checkX(x, s);
   const y = alloc(x, shapeSize(out));
-  native().opsResize(
-    'bilinear',
-    x,
-    s,
-    out[1],
-    out[2],
-    ac,
-    hp,
-    kind === 'float32' ? null : poolQ(kind, opts.xParams, opts.yParams, opts.activation),
-    y,
-  );
+  native().opsResize(x, y, {
+    mode: 'bilinear',
+    shape: s,
+    outHeight: out[1],
+    outWidth: out[2],
+    alignCorners: ac,
+    halfPixelCenters: hp,
+    q: kind === 'float32' ? null : poolQ(kind, opts.xParams, opts.yParams, opts.activation),
+  });
   return { y, shape: out };
 }
