@@ -113,6 +113,20 @@ class DeconvStep : public Step {
   }
 
  private:
+  // The int8 GEMM of dy rows (CO values each, zero point zdy) by the packed filter into the
+  // columns (NK per dy pixel); the caller sets the rows (m, a) and the epilogue.
+  gemm::GemmArgs DyTimesB(void* cols, int threads) const {
+    gemm::GemmArgs ga;
+    ga.a_signed = true;
+    ga.lda = co_;
+    ga.a_zero_points = &q_.dy_zero_point;
+    ga.b = &packed_;
+    ga.c = cols;
+    ga.ldc = nk_;
+    ga.threads = threads;
+    return ga;
+  }
+
   // Kernel = stride, no overlap (see the file comment): per image, the GEMM writes requantized
   // int8 columns (dy pixel × (ky, kx, ci)), and each dy pixel's row ky of kw·CI values is the
   // run of output row oy·sh + ky starting at column ox·sw.
@@ -120,15 +134,8 @@ class DeconvStep : public Step {
     const int64_t CI = ci_, CO = co_, NK = nk_, HY = g.in_h, WY = g.in_w, HD = g.out_h, WD = g.out_w;
     const int64_t run = geo_.k_w * CI;
     int8_t* const cols = c.Scratch<int8_t>(static_cast<size_t>(HD * WD * NK));
-    gemm::GemmArgs ga;
+    gemm::GemmArgs ga = DyTimesB(cols, c.threads);
     ga.m = HD * WD;
-    ga.a_signed = true;
-    ga.lda = CO;
-    ga.a_zero_points = &q_.dy_zero_point;
-    ga.b = &packed_;
-    ga.c = cols;
-    ga.ldc = NK;
-    ga.threads = c.threads;
     ga.epilogue.output = gemm::OutputType::kInt8;
     ga.epilogue.bias = col_bias_.empty() ? nullptr : col_bias_.data();
     ga.epilogue.multipliers = col_multipliers_.data();
@@ -168,14 +175,7 @@ class DeconvStep : public Step {
     int32_t* const cols = acc + acc_n;
     const int64_t reach = (geo_.k_h - 1) * geo_.dilation_h;  // rows a dy row reaches below oy·sh − pt
 
-    gemm::GemmArgs ga;
-    ga.a_signed = true;
-    ga.lda = CO;
-    ga.a_zero_points = &q_.dy_zero_point;
-    ga.b = &packed_;
-    ga.c = cols;
-    ga.ldc = NK;
-    ga.threads = threads;
+    gemm::GemmArgs ga = DyTimesB(cols, threads);
     ga.epilogue.output = gemm::OutputType::kInt32;
 
     for (int64_t n = 0; n < g.batch; n++) {
