@@ -3,13 +3,16 @@
 //
 //   nice -n 19 npx tsx bench/deep-compression/run.ts [--model lenet300|lenet5] [--seeds 2,3,4]
 //        [--budget 0.02] [--method one-shot|rounds] [--validation-only] [--quick] [--out <file.md>]
+//        [--baseline-cache <dir>]
 //
 // --method one-shot: the earlier protocol (one scan with the first-failure rule, one
 // prune-retrain, the earlier epochs). --method rounds (default): the float baseline trained
 // longer with a decaying learning rate; three rounds of scan (monotone rule, layers under 0.5%
 // of the weights left dense) → prune → retrain, each round checked on validation (the retrained
-// model may not fall below the float model's validation accuracy, else the round is rolled back
-// and retried halfway). --validation-only stops before the test split (for choosing a recipe).
+// model may lose at most 0.1 point of the float model's validation accuracy, else the round is rolled back
+// and retried halfway in kept fraction). --validation-only stops before the test split (for choosing a recipe).
+// --baseline-cache keeps each trained float baseline (weights and validation curve) in <dir> and
+// reuses it: the baseline depends only on the model, the seed and its recipe, which name the file.
 //
 // Protocol, per seed s (split, initialisation and shuffles all follow s):
 //   1. seeded split of the 10,000 digits: 8,000 training / 2,000 test; the last 1,500 training
@@ -25,7 +28,7 @@
 // Compression = float32 bytes of every weight (biases included) / bytes of the saved files
 // (model.json + weight shard: streams, raw tensors, graph, manifest). Nothing in a run looks at
 // the test split before step 4. Prints a table per seed and the mean ± standard deviation.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -46,6 +49,7 @@ const budget = Number(arg('--budget', '0.02'));
 const quick = args.includes('--quick');
 const method = arg('--method', 'rounds');
 const validationOnly = args.includes('--validation-only');
+const cacheDir = arg('--baseline-cache', '');
 if (!['one-shot', 'rounds'].includes(method))
   throw new RangeError(`--method must be one-shot or rounds, got ${method}`);
 const rounds = method === 'rounds';
@@ -174,19 +178,37 @@ for (const seed of seeds) {
   const validate = (m: tf.LayersModel) => evaluateAccuracy(m, xVal, labelsVal);
   log(`${net.name} seed ${seed}: ${TRAIN} train / ${VALIDATION} validation / ${TEST} test; backend ${be}`);
   const model = net.build(seed);
-  const curve: number[] = [];
-  await trainModel(model, xTrain, yTrain, {
-    epochs: net.epochs,
-    learningRate: net.lr,
-    lrDecay: net.lrDecay,
-    seed,
-    onProgress: (p) => {
-      curve.push(validate(model));
-      log(
-        `  train epoch ${p.epoch}/${p.epochs} loss ${p.loss.toFixed(4)} validation ${(100 * curve.at(-1)!).toFixed(2)}%`,
+  let curve: number[] = [];
+  const cacheFile = cacheDir && join(cacheDir, `${which}-s${seed}-e${net.epochs}-lr${net.lr}-d${net.lrDecay}.json`);
+  if (cacheFile && existsSync(cacheFile)) {
+    const cached = JSON.parse(readFileSync(cacheFile, 'utf8')) as { weights: number[][]; curve: number[] };
+    const shapes = model.getWeights().map((w) => w.shape);
+    const ws = cached.weights.map((w, i) => tf.tensor(Float32Array.from(w), shapes[i], 'float32'));
+    model.setWeights(ws);
+    tf.dispose(ws);
+    curve = cached.curve;
+    log(`  float baseline loaded from ${cacheFile}`);
+  } else {
+    await trainModel(model, xTrain, yTrain, {
+      epochs: net.epochs,
+      learningRate: net.lr,
+      lrDecay: net.lrDecay,
+      seed,
+      onProgress: (p) => {
+        curve.push(validate(model));
+        log(
+          `  train epoch ${p.epoch}/${p.epochs} loss ${p.loss.toFixed(4)} validation ${(100 * curve.at(-1)!).toFixed(2)}%`,
+        );
+      },
+    });
+    if (cacheFile) {
+      mkdirSync(cacheDir, { recursive: true });
+      writeFileSync(
+        cacheFile,
+        JSON.stringify({ weights: model.getWeights().map((w) => Array.from(w.dataSync())), curve }),
       );
-    },
-  });
+    }
+  }
   const baselineWeights = model.getWeights().map((w) => w.clone());
   const r = await deepCompress(model, {
     xTrain,
@@ -283,7 +305,7 @@ const head = [
   `Command: \`nice -n 19 npx tsx bench/deep-compression/run.ts ${args.join(' ')}\``,
   '',
   `Recipe: baseline ${net.epochs} epochs SGD momentum 0.9 lr ${net.lr}${net.lrDecay !== 1 ? ` (×${net.lrDecay} per epoch)` : ''} L2 5e-4 batch 64 on ${TRAIN} digits; per-layer sparsity from the sensitivity scan on the ${VALIDATION}-digit validation split ` +
-    `(budget −${(100 * budget).toFixed(2)} points per layer pruned alone${rounds ? `, ${ROUNDS.scanRule} rule, layers under ${100 * ROUNDS.minLayerShare}% of the weights left dense; ${ROUNDS.rounds} rounds of scan → prune → retrain, each kept only if validation accuracy after retraining is at most ${100 * ROUNDS.maxRetrainedDrop} points below the float model's (else retried halfway, ${ROUNDS.backoffs}×)` : ''}); ` +
+    `(budget −${(100 * budget).toFixed(2)} points per layer pruned alone${rounds ? `, ${ROUNDS.scanRule} rule, layers under ${100 * ROUNDS.minLayerShare}% of the weights left dense; ${ROUNDS.rounds} rounds of scan → prune → retrain, each kept only if validation accuracy after retraining is at most ${100 * ROUNDS.maxRetrainedDrop} points below the float model's (else retried with each layer's kept fraction halfway on a log scale, ${ROUNDS.backoffs}×)` : ''}); ` +
     `${net.prune.epochs} epochs prune-retrain${rounds ? ' per round' : ''} (${JSON.stringify(net.prune)}); bits ${JSON.stringify(net.cluster)}. ` +
     (validationOnly
       ? 'Test split not read (--validation-only). '

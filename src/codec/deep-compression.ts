@@ -56,7 +56,8 @@ export interface DeepCompressionOptions {
     /**
      * Validation check after each round's retraining: validation accuracy may be at most this
      * much below the float model's (0.001 = 0.1 point), or the round is rolled back and retried
-     * halfway between each layer's previous and target sparsity (see backoffs). Needs validate.
+     * with each layer's kept fraction halfway (geometric mean) between its previous and its
+     * target one (see backoffs). Needs validate.
      */
     maxRetrainedDrop?: number;
     /** Retries of a round that fails the check (default 1); after the last, the round is dropped. */
