@@ -9,7 +9,7 @@
 // prune-retrain, the earlier epochs). --method rounds (default): the float baseline trained
 // longer with a decaying learning rate; three rounds of scan (monotone rule, layers under 0.5%
 // of the weights left dense) → prune → retrain, each round checked on validation (the retrained
-// model may lose at most 0.1 point of the float model's validation accuracy, else the round is rolled back
+// model may not fall below the float model's validation accuracy (maxRetrainedDrop 0), else the round is rolled back
 // and retried halfway in kept fraction). --validation-only stops before the test split (for choosing a recipe).
 // --baseline-cache keeps each trained float baseline (weights and validation curve) in <dir> and
 // reuses it: the baseline depends only on the model, the seed and its recipe, which name the file.
