@@ -5,11 +5,11 @@
 // Reports bytes per stage and the metric after each stage; shows progress throughout.
 import { tf } from '../backend/float.js';
 import { clusterModel, fineTuneCentroids, type ClusterModelOptions, type ModelClustering } from '../cluster/cluster.js';
-import { trainModel, type TrainOptions } from '../data/models.js';
+import type { TrainOptions } from '../data/models.js';
 import { assertFinite, assertInt } from '../native/validate.js';
-import { prune, prunableWeights, stripPruning } from '../prune/prune.js';
-import { assertSparsity, polynomialDecay } from '../prune/schedule.js';
-import { sensitivityScan, type SensitivityScan } from '../prune/sensitivity.js';
+import { prunableWeights } from '../prune/prune.js';
+import { assertSparsity } from '../prune/schedule.js';
+import type { SensitivityScan } from '../prune/sensitivity.js';
 import { buildArtifact, saveArtifact, type CompressedArtifact } from './artifact.js';
 import type { EncodeOptions } from './format.js';
 import {
@@ -19,6 +19,7 @@ import {
   type CompressedModel,
   type CompressionReport,
 } from './pipeline.js';
+import { checkRoundsOptions, pruneRounds, type PruneRoundRecord } from './prune-rounds.js';
 
 export interface DeepCompressionOptions {
   xTrain: tf.Tensor;
@@ -42,7 +43,26 @@ export interface DeepCompressionOptions {
     maxAccuracyDrop?: number;
     /** With sparsity 'auto': the rungs tried (default SENSITIVITY_SPARSITIES). */
     sensitivitySparsities?: readonly number[];
-    /** Retraining epochs while pruning (the schedule reaches its target after rampFraction of them). */
+    /** With sparsity 'auto': how the scan picks a rung ('first-failure' default, or 'monotone'; see sensitivityScan). */
+    scanRule?: 'first-failure' | 'monotone';
+    /** With sparsity 'auto': layers under this share of the weights are left dense (default 0; see sensitivityScan). */
+    minLayerShare?: number;
+    /**
+     * With sparsity 'auto': rounds of scan → prune → retrain (default 1). Each later round scans
+     * the pruned, retrained model and prunes further (Han et al.'s iterative pruning); it stops
+     * early when the scan prunes nothing further.
+     */
+    rounds?: number;
+    /**
+     * Validation check after each round's retraining: validation accuracy may be at most this
+     * much below the float model's (0.001 = 0.1 point), or the round is rolled back and retried
+     * with each layer's kept fraction halfway (geometric mean) between its previous and its
+     * target one (see backoffs). Needs validate.
+     */
+    maxRetrainedDrop?: number;
+    /** Retries of a round that fails the check (default 1); after the last, the round is dropped. */
+    backoffs?: number;
+    /** Retraining epochs of each round (the schedule reaches its target after rampFraction of them). */
     epochs: number;
     /** Fraction of the retraining over which sparsity ramps up (default 0.6). */
     rampFraction?: number;
@@ -80,9 +100,13 @@ export interface DeepCompressionResult {
   artifact: CompressedArtifact;
   /** Writes the artifact (model.json + weight shard) into dir: the file InferenceSession runs. */
   save(dir: string): Promise<string[]>;
-  /** With sparsity 'auto': the scan that chose the sparsities. */
+  /** With sparsity 'auto': the first round's scan (on the float model). */
   sensitivity?: SensitivityScan;
-  /** The per-layer sparsities used. */
+  /** With sparsity 'auto': every round's scan, in order (later ones on the pruned, retrained model). */
+  scans: SensitivityScan[];
+  /** Every prune-retrain attempt: targets, validation after retraining, kept or rolled back. */
+  rounds: PruneRoundRecord[];
+  /** The per-layer sparsities the model ends with. */
   sparsity: Record<string, number>;
 }
 
@@ -93,28 +117,24 @@ export async function deepCompress(model: tf.LayersModel, o: DeepCompressionOpti
   if (!(ramp > 0 && ramp <= 1)) throw new RangeError(`prune.rampFraction must be in (0, 1], got ${ramp}`);
   const frequency = o.prune.frequency ?? 50;
   assertInt(frequency, 'prune.frequency', 1);
-  const targets: Record<string, number> = {};
-  const kernels = prunableWeights(model);
-  let sensitivity: SensitivityScan | undefined;
-  if (o.prune.sparsity === 'auto') {
+  const avgN = o.prune.averageEpochs ?? 0;
+  assertInt(avgN, 'prune.averageEpochs', 0, o.prune.epochs);
+  const lrDecay = o.prune.learningRateDecay ?? 1;
+  assertFinite(lrDecay, 'prune.learningRateDecay');
+  if (!(lrDecay > 0 && lrDecay <= 1)) throw new RangeError(`prune.learningRateDecay must be in (0, 1], got ${lrDecay}`);
+  const auto = o.prune.sparsity === 'auto';
+  checkRoundsOptions({ ...o.prune, auto, validate: typeof o.validate === 'function' });
+  let targets: Record<string, number> | 'auto' = {};
+  if (auto) {
     if (typeof o.validate !== 'function')
       throw new TypeError("prune.sparsity 'auto' needs validate(model): accuracy on validation data");
     if (o.prune.maxAccuracyDrop === undefined) throw new TypeError("prune.sparsity 'auto' needs prune.maxAccuracyDrop");
-    sensitivity = await sensitivityScan(model, {
-      evaluate: o.validate,
-      maxAccuracyDrop: o.prune.maxAccuracyDrop,
-      sparsities: o.prune.sensitivitySparsities,
-      onProgress: (layer, p) =>
-        log(
-          `  sensitivity ${layer} ${(100 * p.sparsity).toFixed(0)}%: validation accuracy ${(100 * p.accuracy).toFixed(2)}%`,
-        ),
-    });
-    for (const l of sensitivity.layers) targets[l.layer] = l.chosen;
+    targets = 'auto';
   } else if (typeof o.prune.sparsity === 'number') {
     assertSparsity(o.prune.sparsity, 'prune.sparsity');
-    for (const k of kernels) targets[k.layerName] = o.prune.sparsity;
+    for (const k of prunableWeights(model)) targets[k.layerName] = o.prune.sparsity;
   } else {
-    for (const [name, s] of Object.entries(o.prune.sparsity)) {
+    for (const [name, s] of Object.entries(o.prune.sparsity as Record<string, number>)) {
       assertSparsity(s, `prune.sparsity['${name}']`);
       targets[name] = s;
     }
@@ -127,79 +147,36 @@ export async function deepCompress(model: tf.LayersModel, o: DeepCompressionOpti
   };
   await measure('baseline');
 
-  // 1. prune + retrain
-  const batchSize = o.prune.training?.batchSize ?? 64;
-  const steps = Math.ceil(o.xTrain.shape[0] / batchSize) * o.prune.epochs;
-  const end = Math.max(1, Math.floor(steps * ramp));
-  const layers: Record<string, { schedule: ReturnType<typeof polynomialDecay> } | false> = {};
-  for (const k of kernels) {
-    const s = targets[k.layerName];
-    layers[k.layerName] =
-      s === undefined || s === 0 ? false : { schedule: polynomialDecay(0, s, 0, end, 3, Math.min(frequency, end)) };
-  }
-  const avgN = o.prune.averageEpochs ?? 0;
-  assertInt(avgN, 'prune.averageEpochs', 0, o.prune.epochs);
-  const rampEpochs = Math.ceil(end / Math.ceil(o.xTrain.shape[0] / batchSize));
-  if (avgN > 0 && o.prune.epochs - avgN < rampEpochs) {
-    throw new RangeError(
-      `prune.averageEpochs (${avgN}) must leave the ${rampEpochs} epochs of the sparsity ramp out of the average`,
-    );
-  }
-  const lrDecay = o.prune.learningRateDecay ?? 1;
-  assertFinite(lrDecay, 'prune.learningRateDecay');
-  if (!(lrDecay > 0 && lrDecay <= 1)) throw new RangeError(`prune.learningRateDecay must be in (0, 1], got ${lrDecay}`);
-  const callbacks: tf.CustomCallbackArgs[] = [];
-  if (lrDecay !== 1) {
-    let lr = o.prune.training?.learningRate ?? (o.prune.training?.optimizer === 'adam' ? 0.001 : 0.05);
-    callbacks.push({
-      onEpochEnd: async () => {
-        lr *= lrDecay;
-        const opt = model.optimizer as unknown as { setLearningRate?: (v: number) => void };
-        if (typeof opt.setLearningRate !== 'function')
-          throw new TypeError('prune.learningRateDecay needs an optimizer with setLearningRate (sgd)');
-        opt.setLearningRate(lr);
+  // 1. prune + retrain, in rounds
+  const rounds = await pruneRounds(
+    model,
+    o.xTrain,
+    o.yTrain,
+    {
+      targets,
+      validate: o.validate,
+      scan: auto
+        ? {
+            maxAccuracyDrop: o.prune.maxAccuracyDrop!,
+            sparsities: o.prune.sensitivitySparsities,
+            rule: o.prune.scanRule,
+            minLayerShare: o.prune.minLayerShare,
+          }
+        : undefined,
+      rounds: o.prune.rounds ?? 1,
+      maxRetrainedDrop: o.prune.maxRetrainedDrop,
+      backoffs: o.prune.backoffs ?? 1,
+      retrain: {
+        epochs: o.prune.epochs,
+        rampFraction: ramp,
+        frequency,
+        averageEpochs: avgN,
+        learningRateDecay: lrDecay,
+        training: o.prune.training,
       },
-    });
-  }
-  const handle = prune(model, { layers });
-  let avgSum: Float64Array[] | undefined;
-  log(
-    `pruning: ${Object.entries(targets)
-      .map(([n, s]) => `${n} ${(100 * (1 - s)).toFixed(0)}% kept`)
-      .join(', ')}; ${o.prune.epochs} epochs`,
-  );
-  await trainModel(model, o.xTrain, o.yTrain, {
-    ...o.prune.training,
-    epochs: o.prune.epochs,
-    callbacks: [handle.callback(), ...callbacks],
-    onProgress: (p) => {
-      if (avgN > 0 && p.epoch > p.epochs - avgN) {
-        const w = model.getWeights();
-        if (!avgSum) avgSum = w.map((t) => Float64Array.from(t.dataSync()));
-        else
-          w.forEach((t, i) => {
-            const d = t.dataSync();
-            const a = avgSum![i];
-            for (let j = 0; j < d.length; j++) a[j] += d[j];
-          });
-      }
-      log(`  prune-retrain epoch ${p.epoch}/${p.epochs} loss ${p.loss.toFixed(4)}`);
     },
-  });
-  if (avgSum) {
-    const shapes = model.getWeights().map((t) => t.shape);
-    const avg = avgSum.map((a, i) =>
-      tf.tensor(
-        Float32Array.from(a, (v) => v / avgN),
-        shapes[i],
-        'float32',
-      ),
-    );
-    model.setWeights(avg);
-    tf.dispose(avg);
-    log(`  weights averaged over the last ${avgN} retraining epochs`);
-  }
-  stripPruning(model);
+    log,
+  );
   await measure('pruned');
 
   // 2. weight sharing + centroid fine-tuning
@@ -212,7 +189,7 @@ export async function deepCompress(model: tf.LayersModel, o: DeepCompressionOpti
     await fineTuneCentroids(model, clustering, o.xTrain, o.yTrain, {
       epochs: ft,
       learningRate: o.cluster.fineTuneLearningRate,
-      batchSize: o.cluster.fineTuneBatchSize ?? batchSize,
+      batchSize: o.cluster.fineTuneBatchSize ?? o.prune.training?.batchSize ?? 64,
       seed: o.prune.training?.seed,
       onProgress: (p) => {
         if (p.batch === p.batches) log(`  centroid fine-tune epoch ${p.epoch}/${p.epochs} loss ${p.loss.toFixed(4)}`);
@@ -237,7 +214,9 @@ export async function deepCompress(model: tf.LayersModel, o: DeepCompressionOpti
     report,
     artifact,
     save: (dir: string) => saveArtifact(artifact, dir),
-    sensitivity,
-    sparsity: targets,
+    sensitivity: rounds.scans[0],
+    scans: rounds.scans,
+    rounds: rounds.attempts,
+    sparsity: rounds.sparsity,
   };
 }

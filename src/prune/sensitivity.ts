@@ -24,8 +24,15 @@ export interface LayerSensitivity {
   weights: number;
   /** Accuracy with this layer pruned alone, per rung, ascending sparsity. */
   points: SensitivityPoint[];
-  /** Highest rung within the budget (0 when even the lowest rung loses more). */
+  /**
+   * With rule 'monotone': the non-increasing least-squares fit of points' accuracies (pool
+   * adjacent violators), what the choice was made on.
+   */
+  fitted?: number[];
+  /** Highest rung within the budget (the floor when even the lowest rung scanned loses more). */
   chosen: number;
+  /** Why the layer was not pruned further: it holds too small a share of the weights to matter for size. */
+  kept?: 'small';
 }
 
 export interface SensitivityScan {
@@ -44,6 +51,44 @@ export interface SensitivityOptions {
   /** Layers to scan (default: every layer with a prunable kernel). */
   layers?: readonly string[];
   onProgress?: (layer: string, point: SensitivityPoint) => void;
+  /**
+   * How a layer's rung is chosen. 'first-failure' (default): the highest rung below the first
+   * one over budget. 'monotone': the highest rung whose accuracy on the non-increasing fit of
+   * the whole curve (pool adjacent violators) is within budget — a single noisy rung, high or
+   * low, on a small validation split then neither stops the ladder early nor carries it on.
+   */
+  rule?: 'first-failure' | 'monotone';
+  /**
+   * Layers holding less than this fraction of the scanned layers' weights are not pruned
+   * (chosen = their floor): their bytes hardly count towards the size while their accuracy
+   * (an input convolution, an output layer) is the most fragile. Default 0: every layer.
+   */
+  minLayerShare?: number;
+  /**
+   * Per layer, the sparsity it already has (iterative pruning: the scan of a pruned, retrained
+   * model). Only rungs above it are tried and the choice is at least it. Default 0.
+   */
+  floor?: Readonly<Record<string, number>>;
+}
+
+/**
+ * The non-increasing least-squares fit of `values` (pool adjacent violators): each run of
+ * values that rises is replaced by its mean, until the sequence never rises.
+ */
+export function nonIncreasingFit(values: readonly number[]): number[] {
+  const blocks: { sum: number; n: number }[] = [];
+  for (const v of values) {
+    blocks.push({ sum: v, n: 1 });
+    while (blocks.length > 1) {
+      const b = blocks[blocks.length - 1]!,
+        a = blocks[blocks.length - 2]!;
+      if (a.sum / a.n >= b.sum / b.n) break;
+      a.sum += b.sum;
+      a.n += b.n;
+      blocks.pop();
+    }
+  }
+  return blocks.flatMap((b) => new Array<number>(b.n).fill(b.sum / b.n));
 }
 
 /**
@@ -66,14 +111,32 @@ export async function sensitivityScan(model: tf.LayersModel, o: SensitivityOptio
       if (!kernels.some((k) => k.layerName === l)) throw new RangeError(`layer '${l}' has no prunable kernel`);
   }
   const chosenKernels = o.layers ? kernels.filter((k) => o.layers!.includes(k.layerName)) : kernels;
+  const rule = o.rule ?? 'first-failure';
+  if (rule !== 'first-failure' && rule !== 'monotone')
+    throw new RangeError(`rule must be 'first-failure' or 'monotone', got '${String(rule)}'`);
+  const minShare = o.minLayerShare ?? 0;
+  assertFinite(minShare, 'minLayerShare');
+  if (!(minShare >= 0 && minShare < 1)) throw new RangeError(`minLayerShare must be in [0, 1), got ${minShare}`);
+  for (const [name, f] of Object.entries(o.floor ?? {})) {
+    assertSparsity(f, `floor['${name}']`);
+    if (!kernels.some((k) => k.layerName === name))
+      throw new RangeError(`floor names '${name}', which has no prunable kernel`);
+  }
+  const total = chosenKernels.reduce((n, k) => n + k.variable.read().size, 0);
   const baseline = await o.evaluate(model);
   const layers: LayerSensitivity[] = [];
   for (const k of chosenKernels) {
+    const floor = o.floor?.[k.layerName] ?? 0;
+    const size = k.variable.read().size;
+    if (size < minShare * total) {
+      layers.push({ layer: k.layerName, weights: size, points: [], chosen: floor, kept: 'small' });
+      continue;
+    }
     const original = k.variable.read().clone();
     const values = original.dataSync() as Float32Array;
     const points: SensitivityPoint[] = [];
     try {
-      for (const s of ladder) {
+      for (const s of ladder.filter((r) => r > floor)) {
         const mask = magnitudeMask(values, s);
         const pruned = values.map((v, i) => (mask[i] ? v : 0));
         const t = tf.tensor(pruned, original.shape, 'float32');
@@ -87,9 +150,17 @@ export async function sensitivityScan(model: tf.LayersModel, o: SensitivityOptio
       k.variable.write(original);
       original.dispose();
     }
+    let chosen = floor;
+    if (rule === 'monotone') {
+      const fitted = nonIncreasingFit(points.map((p) => p.accuracy));
+      fitted.forEach((a, i) => {
+        if (baseline - a <= o.maxAccuracyDrop) chosen = points[i]!.sparsity;
+      });
+      layers.push({ layer: k.layerName, weights: values.length, points, fitted, chosen });
+      continue;
+    }
     // The highest rung within budget among the rungs below the first one that fails: a layer
     // that fails at 90% and passes at 92% by noise is not trusted at 92%.
-    let chosen = 0;
     for (const p of points) {
       if (baseline - p.accuracy > o.maxAccuracyDrop) break;
       chosen = p.sparsity;
@@ -99,21 +170,28 @@ export async function sensitivityScan(model: tf.LayersModel, o: SensitivityOptio
   return { baseline, maxAccuracyDrop: o.maxAccuracyDrop, layers };
 }
 
-/** The scan as a Markdown table: accuracy per layer and rung, the chosen rung in bold. */
+/**
+ * The scan as a Markdown table: accuracy per layer and rung (rungs a layer skipped, below its
+ * floor, shown as –), the chosen sparsity in the last column and its rung in bold.
+ */
 export function formatSensitivity(scan: SensitivityScan): string {
-  const rungs = scan.layers[0]?.points.map((p) => p.sparsity) ?? [];
+  const rungs = [...new Set(scan.layers.flatMap((l) => l.points.map((p) => p.sparsity)))].sort((a, b) => a - b);
+  const pct = (s: number) => `${(100 * s).toFixed(0)}%`;
   const lines = [
     `Validation accuracy with one layer pruned alone (baseline ${(100 * scan.baseline).toFixed(2)}%, budget −${(100 * scan.maxAccuracyDrop).toFixed(2)} points; chosen in bold):`,
     '',
-    `| layer | weights | ${rungs.map((s) => `${(100 * s).toFixed(0)}%`).join(' | ')} |`,
-    `| --- | ---: | ${rungs.map(() => '---:').join(' | ')} |`,
+    `| layer | weights | ${rungs.map(pct).join(' | ')} | chosen |`,
+    `| --- | ---: | ${rungs.map(() => '---:').join(' | ')} | ---: |`,
   ];
   for (const l of scan.layers) {
-    const cells = l.points.map((p) => {
+    const cells = rungs.map((r) => {
+      const p = l.points.find((q) => q.sparsity === r);
+      if (!p) return '–';
       const v = `${(100 * p.accuracy).toFixed(2)}`;
       return p.sparsity === l.chosen ? `**${v}**` : v;
     });
-    lines.push(`| ${l.layer} | ${l.weights} | ${cells.join(' | ')} |`);
+    const chosen = `${pct(l.chosen)}${l.kept === 'small' ? ' (small layer, not scanned)' : ''}`;
+    lines.push(`| ${l.layer} | ${l.weights} | ${cells.join(' | ')} | ${chosen} |`);
   }
   return lines.join('\n');
 }

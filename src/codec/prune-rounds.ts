@@ -1,0 +1,243 @@
+// Stage 1 of Deep Compression: prune + retrain, in rounds. One round ramps each layer from the
+// sparsity it has to its target (polynomial decay, masks kept through training), optionally
+// averaging the weights over the last epochs. With sparsity 'auto', a round's targets come from
+// the sensitivity scan of the model as it is (Han et al. prune → retrain → prune further), and a
+// validation check after each round's retraining rolls the round back and retries it with the
+// steps halved (in the log of the kept fraction) when the retrained model lost more than the allowed drop from the float baseline.
+import { tf } from '../backend/float.js';
+import { trainModel, type TrainOptions } from '../data/models.js';
+import { assertFinite, assertInt } from '../native/validate.js';
+import { prune, prunableWeights, stripPruning } from '../prune/prune.js';
+import { assertSparsity, polynomialDecay } from '../prune/schedule.js';
+import { sensitivityScan, type SensitivityOptions, type SensitivityScan } from '../prune/sensitivity.js';
+
+export interface RetrainSettings {
+  epochs: number;
+  rampFraction: number;
+  frequency: number;
+  averageEpochs: number;
+  learningRateDecay: number;
+  training?: Omit<TrainOptions, 'epochs' | 'callbacks' | 'onProgress'>;
+}
+
+/** One attempt at one round: the sparsities tried and what validation said after retraining. */
+export interface PruneRoundRecord {
+  round: number;
+  /** Per layer, the sparsity retrained to. */
+  targets: Record<string, number>;
+  /** Validation accuracy after this attempt's retraining (when validate was given). */
+  validation?: number;
+  /** False when the check rolled the attempt back. */
+  accepted: boolean;
+}
+
+/**
+ * Prunes `model`'s layers from `from` to `to` (absent = 0) while retraining; the weights end
+ * with exactly the `to` sparsities (masks stripped).
+ */
+export async function retrainRound(
+  model: tf.LayersModel,
+  xTrain: tf.Tensor,
+  yTrain: tf.Tensor,
+  from: Readonly<Record<string, number>>,
+  to: Readonly<Record<string, number>>,
+  r: RetrainSettings,
+  log: (message: string) => void,
+): Promise<void> {
+  const batchSize = r.training?.batchSize ?? 64;
+  const perEpoch = Math.ceil(xTrain.shape[0] / batchSize);
+  const end = Math.max(1, Math.floor(perEpoch * r.epochs * r.rampFraction));
+  const layers: Record<string, { schedule: ReturnType<typeof polynomialDecay> } | false> = {};
+  for (const k of prunableWeights(model)) {
+    const s = to[k.layerName] ?? 0;
+    const s0 = Math.min(from[k.layerName] ?? 0, s);
+    layers[k.layerName] = s === 0 ? false : { schedule: polynomialDecay(s0, s, 0, end, 3, Math.min(r.frequency, end)) };
+  }
+  const rampEpochs = Math.ceil(end / perEpoch);
+  if (r.averageEpochs > 0 && r.epochs - r.averageEpochs < rampEpochs) {
+    throw new RangeError(
+      `prune.averageEpochs (${r.averageEpochs}) must leave the ${rampEpochs} epochs of the sparsity ramp out of the average`,
+    );
+  }
+  const callbacks: tf.CustomCallbackArgs[] = [];
+  if (r.learningRateDecay !== 1) {
+    let lr = r.training?.learningRate ?? (r.training?.optimizer === 'adam' ? 0.001 : 0.05);
+    callbacks.push({
+      onEpochEnd: async () => {
+        lr *= r.learningRateDecay;
+        const opt = model.optimizer as unknown as { setLearningRate?: (v: number) => void };
+        if (typeof opt.setLearningRate !== 'function')
+          throw new TypeError('prune.learningRateDecay needs an optimizer with setLearningRate (sgd)');
+        opt.setLearningRate(lr);
+      },
+    });
+  }
+  const handle = prune(model, { layers });
+  let avgSum: Float64Array[] | undefined;
+  log(
+    `pruning: ${Object.entries(to)
+      .map(([n, s]) => `${n} ${(100 * (1 - s)).toFixed(1)}% kept`)
+      .join(', ')}; ${r.epochs} epochs`,
+  );
+  await trainModel(model, xTrain, yTrain, {
+    ...r.training,
+    epochs: r.epochs,
+    callbacks: [handle.callback(), ...callbacks],
+    onProgress: (p) => {
+      if (r.averageEpochs > 0 && p.epoch > p.epochs - r.averageEpochs) {
+        const w = model.getWeights();
+        if (!avgSum) avgSum = w.map((t) => Float64Array.from(t.dataSync()));
+        else
+          w.forEach((t, i) => {
+            const d = t.dataSync();
+            const a = avgSum![i]!;
+            for (let j = 0; j < d.length; j++) a[j]! += d[j]!;
+          });
+      }
+      log(`  prune-retrain epoch ${p.epoch}/${p.epochs} loss ${p.loss.toFixed(4)}`);
+    },
+  });
+  if (avgSum) {
+    const shapes = model.getWeights().map((t) => t.shape);
+    const avg = avgSum.map((a, i) =>
+      tf.tensor(
+        Float32Array.from(a, (v) => v / r.averageEpochs),
+        shapes[i],
+        'float32',
+      ),
+    );
+    model.setWeights(avg);
+    tf.dispose(avg);
+    log(`  weights averaged over the last ${r.averageEpochs} retraining epochs`);
+  }
+  stripPruning(model);
+}
+
+export interface PruneRoundsOptions {
+  /** The first round's targets (fixed sparsities), or 'auto' to scan before every round. */
+  targets: Record<string, number> | 'auto';
+  /** Validation accuracy; needed by 'auto' and by maxRetrainedDrop. */
+  validate?: (model: tf.LayersModel) => number | Promise<number>;
+  /** Options of each round's scan (with 'auto'). */
+  scan?: Omit<SensitivityOptions, 'evaluate' | 'floor' | 'onProgress'>;
+  rounds: number;
+  maxRetrainedDrop?: number;
+  backoffs: number;
+  retrain: RetrainSettings;
+}
+
+export interface PruneRoundsResult {
+  /** The per-layer sparsities the model ends with. */
+  sparsity: Record<string, number>;
+  /** Every round's scan (with 'auto'). */
+  scans: SensitivityScan[];
+  attempts: PruneRoundRecord[];
+}
+
+/**
+ * The retry after a failed check: per layer, the kept fraction halfway between where the layer
+ * was and its target on a log scale (the geometric mean: from 100% kept towards 6%, 24.5%),
+ * because accuracy follows the fraction kept, not removed. Rounded to 0.1% sparsity.
+ */
+function backOff(from: Readonly<Record<string, number>>, to: Readonly<Record<string, number>>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [name, s] of Object.entries(to)) {
+    const kept = Math.sqrt((1 - (from[name] ?? 0)) * (1 - s));
+    out[name] = Math.round(1000 * (1 - kept)) / 1000;
+  }
+  return out;
+}
+
+const same = (a: Readonly<Record<string, number>>, b: Readonly<Record<string, number>>) =>
+  Object.keys({ ...a, ...b }).every((k) => (a[k] ?? 0) === (b[k] ?? 0));
+
+export function checkRoundsOptions(o: {
+  rounds?: number;
+  maxRetrainedDrop?: number;
+  backoffs?: number;
+  auto: boolean;
+  validate: boolean;
+}): void {
+  const rounds = o.rounds ?? 1;
+  assertInt(rounds, 'prune.rounds', 1, 100);
+  if (rounds > 1 && !o.auto) throw new RangeError("prune.rounds > 1 needs sparsity 'auto' (each round scans again)");
+  assertInt(o.backoffs ?? 1, 'prune.backoffs', 0, 20);
+  if (o.maxRetrainedDrop !== undefined) {
+    assertFinite(o.maxRetrainedDrop, 'prune.maxRetrainedDrop');
+    if (!(o.maxRetrainedDrop >= 0 && o.maxRetrainedDrop < 1))
+      throw new RangeError(`prune.maxRetrainedDrop must be in [0, 1), got ${o.maxRetrainedDrop}`);
+    if (!o.validate) throw new TypeError('prune.maxRetrainedDrop needs validate(model): accuracy on validation data');
+  }
+}
+
+/**
+ * Runs the pruning rounds on `model` (in place). A round whose retrained model fails the
+ * check is rolled back to the weights before it and retried halfway (geometrically, in kept
+ * fraction) between where each layer was and its target, up to `backoffs` times; when the last retry fails too, the round is
+ * dropped and no further round runs (the model keeps the last accepted weights — the float
+ * baseline when even the first round failed, which the attempts record shows).
+ */
+export async function pruneRounds(
+  model: tf.LayersModel,
+  xTrain: tf.Tensor,
+  yTrain: tf.Tensor,
+  o: PruneRoundsOptions,
+  log: (message: string) => void,
+): Promise<PruneRoundsResult> {
+  const scans: SensitivityScan[] = [];
+  const attempts: PruneRoundRecord[] = [];
+  let current: Record<string, number> = {};
+  const baseline = o.maxRetrainedDrop !== undefined ? await o.validate!(model) : undefined;
+  for (let round = 1; round <= o.rounds; round++) {
+    let targets: Record<string, number>;
+    if (o.targets === 'auto') {
+      const scan = await sensitivityScan(model, {
+        ...o.scan!,
+        evaluate: o.validate!,
+        floor: current,
+        onProgress: (layer, p) =>
+          log(
+            `  sensitivity ${layer} ${(100 * p.sparsity).toFixed(0)}%: validation accuracy ${(100 * p.accuracy).toFixed(2)}%`,
+          ),
+      });
+      scans.push(scan);
+      targets = Object.fromEntries(scan.layers.map((l) => [l.layer, l.chosen]));
+    } else {
+      targets = { ...o.targets };
+    }
+    for (const [n, s] of Object.entries(targets)) assertSparsity(s, `sparsity['${n}']`);
+    if (same(targets, current)) {
+      log(`round ${round}: the scan prunes no layer further; stopping`);
+      break;
+    }
+    const before = model.getWeights().map((w) => w.clone());
+    let accepted = false;
+    try {
+      for (let attempt = 0; attempt <= o.backoffs; attempt++) {
+        if (attempt > 0) {
+          model.setWeights(before);
+          targets = backOff(current, targets);
+        }
+        log(`round ${round}${attempt > 0 ? ` (back-off ${attempt})` : ''}`);
+        await retrainRound(model, xTrain, yTrain, current, targets, o.retrain, log);
+        const validation = baseline !== undefined ? await o.validate!(model) : undefined;
+        accepted = baseline === undefined || baseline - validation! <= o.maxRetrainedDrop!;
+        attempts.push({ round, targets: { ...targets }, validation, accepted });
+        if (validation !== undefined)
+          log(
+            `  round ${round}: validation ${(100 * validation).toFixed(2)}% against ${(100 * baseline!).toFixed(2)}% before pruning: ${accepted ? 'kept' : 'over the allowed drop'}`,
+          );
+        if (accepted) break;
+      }
+      if (!accepted) model.setWeights(before);
+    } finally {
+      tf.dispose(before);
+    }
+    if (!accepted) {
+      log(`round ${round} rolled back: no sparsity tried kept validation within the allowed drop`);
+      break;
+    }
+    current = targets;
+  }
+  return { sparsity: current, scans, attempts };
+}
