@@ -14,6 +14,7 @@ import { loadModel, type ModelSource } from '../model/load.js';
 import { optimize as optimizeGraph } from '../model/passes/index.js';
 import { assertOneOf, describe } from '../native/validate.js';
 import { BiasCorrector, type BiasCorrection } from './bias-correction.js';
+import { equalizationChains, equalize, type Equalization } from './equalize.js';
 import { calibrate, iterateData, normalizeSample, type CalibrateProgress, type CalibrationData } from './calibrate.js';
 import { quantizeWeightInt4, INT4_GROUP_SIZES, dequantizeWeightInt4, int4WeightStats } from './int4.js';
 import { resolveObserverOptions, type ObserverKind, type ObserverOptions } from './observers.js';
@@ -72,6 +73,11 @@ export interface QuantizeOptions {
   scaleBits?: 8 | 16;
   /** Correct biases for the mean output shift of weight quantization (default false). */
   biasCorrection?: boolean;
+  /**
+   * int8, per-channel weights: channel range equalization before quantizing (src/quant/equalize.ts;
+   * default true, false with biasCorrection, which it cannot be combined with).
+   */
+  equalize?: boolean;
   /** Per-layer error report (default: true when evaluation data exists). */
   report?: boolean;
   /** Data for the report and the guard (default: the first `evalSamples` samples of the calibration data). */
@@ -113,6 +119,8 @@ export interface QuantizeReport {
   /** weightBits 4: layers given 8-bit weights instead, and why (a thin layer, the accuracy guard). */
   widened?: { node: string; reason: string }[];
   biasCorrection?: BiasCorrection[];
+  /** int8: producer → consumer pairs whose channels were equalized. */
+  equalization?: Equalization[];
   layers?: LayerReport;
   guard?: GuardReport;
 }
@@ -154,6 +162,9 @@ function validate(o: QuantizeOptions): void {
   bool(o.report, 'report');
   bool(o.optimize, 'optimize');
   bool(o.weightBitsPerLayer, 'weightBitsPerLayer');
+  bool(o.equalize, 'equalize');
+  if (o.equalize === true && o.biasCorrection === true)
+    throw new RangeError('equalize and biasCorrection cannot be combined (both need the weights at calibration time)');
   if (o.inputType !== undefined) assertOneOf(o.inputType, ['float32', 'int8', 'uint8'] as const, 'inputType');
   if (o.outputType !== undefined) assertOneOf(o.outputType, ['float32', 'int8', 'uint8'] as const, 'outputType');
   if (((o.inputType ?? 'float32') !== 'float32' || (o.outputType ?? 'float32') !== 'float32') && o.mode !== 'int8')
@@ -273,6 +284,8 @@ export async function quantize(model: Graph | ModelSource, options: QuantizeOpti
   const src = isGraph(model) ? model : await loadModel(model as ModelSource);
   const reference = options.optimize === false ? cloneGraph(src) : optimizeGraph(src);
   const q = cloneGraph(reference);
+  // The float model q's quantization is measured against: `reference`, or its equalized form.
+  let floatRef = reference;
   const perChannel = options.perChannel ?? true;
   for (const name of options.floatNodes ?? [])
     if (!q.nodes.some((n) => n.name === name))
@@ -319,6 +332,18 @@ export async function quantize(model: Graph | ModelSource, options: QuantizeOpti
     op: r.op,
     reason: `reads non-finite constant '${r.constant}'`,
   }));
+  const quantizeInt8Weights = () => {
+    for (const { node, weight } of weighted) {
+      if (!quantizeWeight(weight, node, perChannel ? 'channel' : 'tensor')) {
+        skipped.push({ name: node.name, op: node.op, reason: 'weight is not a float32 constant of the expected rank' });
+      }
+    }
+  };
+  // int8: channel range equalization (src/quant/equalize.ts) needs per-channel ranges from the
+  // calibration pass before the weights are quantized; bias correction compares quantized with
+  // float weights during that same pass, so the two exclude each other (decided here).
+  const equalizeOn = options.mode === 'int8' && perChannel && options.equalize !== false && !options.biasCorrection;
+  const chains = equalizeOn ? equalizationChains(q, new Set([...userFloat, ...nonFiniteNodes])) : [];
   if (options.mode === 'dynamic') {
     for (const { node, weight } of weighted) {
       const perLayer = options.weightBits === 4 && options.weightBitsPerLayer === true;
@@ -388,11 +413,7 @@ export async function quantize(model: Graph | ModelSource, options: QuantizeOpti
         'the model has no quantizable op for mode dynamic (Conv2D or MatMul with a constant float32 weight)',
       );
   } else {
-    for (const { node, weight } of weighted) {
-      if (!quantizeWeight(weight, node, perChannel ? 'channel' : 'tensor')) {
-        skipped.push({ name: node.name, op: node.op, reason: 'weight is not a float32 constant of the expected rank' });
-      }
-    }
+    if (!equalizeOn) quantizeInt8Weights();
     q.metadata.quantization = {
       mode: 'int8',
       floatNodes: [...userFloat, ...nonFiniteNodes],
@@ -424,9 +445,17 @@ export async function quantize(model: Graph | ModelSource, options: QuantizeOpti
           corrector?.observe(inputs);
           keep(inputs);
         },
+        channelRanges: chains.flatMap((c) => c.tensors),
       });
       report.observer = cal.observer;
       report.calibrationSamples = cal.samples;
+      if (equalizeOn) {
+        report.equalization = equalize(q, chains, cal.channelRanges, cal.ranges);
+        // The equalized float model computes the same function as `reference` but its scaled
+        // tensors differ per channel: reports and the guard compare like with like against it.
+        if (report.equalization.length) floatRef = cloneGraph(q);
+        quantizeInt8Weights();
+      }
       setActivationRanges(q, cal.ranges);
       const acts = activationTable(q);
       if ((options.inputType ?? 'float32') !== 'float32')
@@ -465,7 +494,7 @@ export async function quantize(model: Graph | ModelSource, options: QuantizeOpti
       if (!evalData.length)
         throw new TypeError('accuracyGuard needs evaluation data (options.validation or options.calibration)');
       options.onProgress?.({ stage: 'guard' });
-      report.guard = await runGuard(q, reference, evalData, options.accuracyGuard, options.onProgress);
+      report.guard = await runGuard(q, floatRef, evalData, options.accuracyGuard, options.onProgress);
       const widened = new Set(report.guard.widenedTo8Bit);
       if (widened.size) {
         report.int4 = report.int4?.filter((w) => !widened.has(w.node));
@@ -495,7 +524,7 @@ export async function quantize(model: Graph | ModelSource, options: QuantizeOpti
     if (options.report ?? evalData.length > 0) {
       if (evalData.length) {
         options.onProgress?.({ stage: 'report' });
-        report.layers = await layerReport(q, reference, evalData);
+        report.layers = await layerReport(q, floatRef, evalData);
       }
     }
     report.weights = weightStats(q);
