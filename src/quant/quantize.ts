@@ -27,11 +27,19 @@ import {
   type NodeExecution,
   type QuantizationInfo,
   type QuantMode,
+  WEIGHT_INPUT,
 } from './params.js';
 import { layerReport, type LayerReport } from './report.js';
 import { runGuard, type AccuracyGuardOptions, type GuardReport, type QuantMetric } from './guard.js';
 import { hasNonFinite, nonFiniteReaders } from './non-finite.js';
-import { float16Weight, quantizeWeight, setActivationRanges, weightedNodes, weightKind } from './weights.js';
+import {
+  fitBiasScale,
+  float16Weight,
+  quantizeWeight,
+  setActivationRanges,
+  weightedNodes,
+  weightKind,
+} from './weights.js';
 
 export type { QuantMode, IoType, AccuracyGuardOptions, QuantMetric, GuardReport };
 export { simulatedPredict, floatPredict } from './guard.js';
@@ -119,6 +127,8 @@ export interface QuantizeReport {
   /** weightBits 4: layers given 8-bit weights instead, and why (a thin layer, the accuracy guard). */
   widened?: { node: string; reason: string }[];
   biasCorrection?: BiasCorrection[];
+  /** int8: weights given larger channel scales so their int32 bias fits (§12.1). */
+  biasScaleFits?: { node: string; channels: number }[];
   /** int8: producer → consumer pairs whose channels were equalized. */
   equalization?: Equalization[];
   layers?: LayerReport;
@@ -217,6 +227,26 @@ function observerOptions(o: QuantizeOptions): ObserverOptions {
   };
   resolveObserverOptions(merged);
   return merged;
+}
+
+/**
+ * int8: weights whose int32 bias would overflow get larger channel scales (fitBiasScale, §12.1),
+ * now that the input scales are calibrated and the biases final. Returns the nodes changed.
+ */
+function fitBiasScales(q: Graph): { node: string; channels: number }[] {
+  const acts = activationTable(q);
+  const out: { node: string; channels: number }[] = [];
+  for (const n of q.nodes) {
+    if (n.opaque || WEIGHT_INPUT[n.op] === undefined) continue;
+    const deconv = n.op === 'Conv2DBackpropInput';
+    const x = acts[deconv ? n.inputs[2]! : n.inputs[0]!];
+    const b = q.constants.get((deconv ? n.inputs[3] : n.inputs[2]) ?? '');
+    const w = q.constants.get(n.inputs[WEIGHT_INPUT[n.op]!]!);
+    if (!x || !b || !w || b.dtype !== 'float32') continue;
+    const channels = fitBiasScale(w, n, b.data as Float32Array, x.scale);
+    if (channels) out.push({ node: n.name, channels });
+  }
+  return out;
 }
 
 function constBytes(c: Constant): number {
@@ -480,6 +510,8 @@ export async function quantize(model: Graph | ModelSource, options: QuantizeOpti
     } else if (options.biasCorrection && options.calibration === undefined) {
       throw new TypeError('biasCorrection needs calibration data (options.calibration)');
     }
+
+    if (options.mode === 'int8') report.biasScaleFits = fitBiasScales(q);
 
     // ---- the plan and what stays float
     const plan = planExecution(q);
