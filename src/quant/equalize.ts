@@ -12,9 +12,10 @@
 // output — possibly through Relu / Relu6 ops — is read only by one DepthwiseConv2dNative C,
 // channel c of P's weight and bias is scaled by k_c ≥ 1 and C's filter for channel c by 1 / k_c.
 // ReLU is positively homogeneous (relu(k·x) = k·relu(x)), so the float function is unchanged;
-// ReLU6 only while k·x ≤ 6 — a channel that reaches the clip on the calibration data keeps
-// k = 1, others keep k·max ≤ 3 (a held-out input must double the channel's calibrated maximum
-// before the clip could differ). P's weights are per output channel and C's per channel along
+// ReLU6 only while k·x ≤ 6: k is kept at or below 6 / (the channel's largest pre-activation over
+// the producer's calibrated input range), computed from the weights, so no input within that
+// range can reach the clip where float would not.
+// P's weights are per output channel and C's per channel along
 // the same c, so neither weight loses accuracy: only the activation between them gains. Each k
 // is capped so the channel reaches at most half the tensor's calibrated range (headroom for
 // held-out inputs) and at MAX_FACTOR.
@@ -32,8 +33,6 @@ import type { Constant, Graph, Node } from '../model/ir.js';
 const HEADROOM = 0.5;
 /** No channel is scaled by more than this. */
 const MAX_FACTOR = 256;
-/** A ReLU6 channel whose calibrated maximum is this close to 6 clips: it is left as it is. */
-const CLIP_FRACTION = 0.999;
 
 export interface EqualizationChain {
   producer: Node;
@@ -150,6 +149,17 @@ function relu6Tensor(chain: EqualizationChain): string | undefined {
   return i < 0 ? undefined : chain.tensors[i];
 }
 
+/** Per output channel of a producer, the largest pre-activation over inputs in [lo, hi]. */
+function preactivationBound(g: Graph, p: Node, [lo, hi]: readonly [number, number], channels: number): Float64Array {
+  const w = g.constants.get(p.inputs[1]!)!;
+  const b = p.inputs[2] !== undefined ? (g.constants.get(p.inputs[2])!.data as Float32Array) : undefined;
+  const bound = new Float64Array(channels);
+  for (let c = 0; c < channels; c++) bound[c] = b ? b[c]! : 0;
+  const d = w.data as Float32Array;
+  forChannels(w, producerChannelOf(p, w), (i, c) => (bound[c]! += Math.max(d[i]! * lo, d[i]! * hi)));
+  return bound;
+}
+
 /**
  * The factors k_c of a chain from the calibrated channel ranges of its tensors (undefined when
  * a range is missing or nothing is worth scaling).
@@ -158,6 +168,7 @@ export function equalizationFactors(
   g: Graph,
   chain: EqualizationChain,
   ranges: ReadonlyMap<string, ChannelRanges>,
+  inputRange?: readonly [number, number],
 ): Float64Array | undefined {
   const r = ranges.get(chain.tensors[0]!);
   // Every scaled tensor needs its channel ranges: its per-tensor range is recomputed from them.
@@ -172,9 +183,15 @@ export function equalizationFactors(
   }
   const span = hi - lo;
   if (!(span > 0)) return undefined;
-  const clipT = relu6Tensor(chain);
-  const clip = clipT ? ranges.get(clipT) : undefined;
-  if (clipT && !clip) return undefined;
+  // ReLU6: k·pre ≤ 6 must hold for every input the producer can see, not only the calibration
+  // samples (a channel seen up to 0.001 may reach 0.03 on another picture). The bound of the
+  // pre-activation over the producer's whole calibrated input range (every channel's, the
+  // image's [0, 1] at the stem) is used: b_c + Σ max(w·lo, w·hi).
+  let bound: Float64Array | undefined;
+  if (relu6Tensor(chain) !== undefined) {
+    if (!inputRange) return undefined;
+    bound = preactivationBound(g, chain.producer, inputRange, channels);
+  }
   const k = new Float64Array(channels).fill(1);
   let any = false;
   for (let c = 0; c < channels; c++) {
@@ -182,10 +199,7 @@ export function equalizationFactors(
     if (!(own > 0)) continue; // a dead channel: nothing to gain
     const ra = own / span;
     let f = Math.min(HEADROOM / ra, MAX_FACTOR);
-    if (clip) {
-      const m = Math.max(clip.hi[c]!, r.hi[c]!);
-      f = m >= 6 * CLIP_FRACTION ? 1 : Math.min(f, (6 * HEADROOM) / m);
-    }
+    if (bound) f = Math.min(f, 6 / bound[c]!);
     if (f > 1) {
       k[c] = f;
       any = true;
@@ -237,7 +251,7 @@ export function equalize(
 ): Equalization[] {
   const out: Equalization[] = [];
   for (const chain of chains) {
-    const k = equalizationFactors(g, chain, channelRanges);
+    const k = equalizationFactors(g, chain, channelRanges, ranges.get(chain.producer.inputs[0]!));
     if (!k) continue;
     applyEqualization(g, chain, k);
     for (const t of chain.tensors) {
