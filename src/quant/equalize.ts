@@ -45,6 +45,8 @@ export interface EqualizationChain {
 
 export interface Equalization {
   producer: string;
+  /** Relu / Relu6 nodes between producer and consumer. */
+  between: string[];
   consumer: string;
   /** Channels scaled (k > 1) of the channels. */
   scaled: number;
@@ -264,7 +266,14 @@ export function equalize(
       if (f > 1) scaled++;
       maxFactor = Math.max(maxFactor, f);
     }
-    out.push({ producer: chain.producer.name, consumer: chain.consumer.name, scaled, channels: k.length, maxFactor });
+    out.push({
+      producer: chain.producer.name,
+      between: chain.between.map((n) => n.name),
+      consumer: chain.consumer.name,
+      scaled,
+      channels: k.length,
+      maxFactor,
+    });
   }
   return out;
 }

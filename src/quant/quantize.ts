@@ -249,6 +249,18 @@ function fitBiasScales(q: Graph): { node: string; channels: number }[] {
   return out;
 }
 
+/** Puts the float weights and biases of `nodes` back to `reference`'s (constants no quantized node reads). */
+function restoreOriginalWeights(q: Graph, reference: Graph, nodes: string[]): void {
+  for (const name of nodes) {
+    const n = q.nodes.find((m) => m.name === name);
+    for (const t of n?.inputs.slice(1, 3) ?? []) {
+      const c = q.constants.get(t),
+        orig = reference.constants.get(t);
+      if (c && orig && !c.quantization?.affine) c.data = orig.data;
+    }
+  }
+}
+
 function constBytes(c: Constant): number {
   const q = c.quantization;
   if (q?.affine?.values) {
@@ -534,6 +546,14 @@ export async function quantize(model: Graph | ModelSource, options: QuantizeOpti
       }
     }
     const finalPlan = planExecution(q);
+    // A chain the guard moved wholly to float gains nothing from its equalization: it gets the
+    // original weights back (the same function without the rescaling's float rounding, which a
+    // high-gain net amplifies).
+    for (const e of report.equalization ?? []) {
+      const names = [e.producer, ...e.between, e.consumer];
+      if (names.every((n) => finalPlan.get(n) === 'float'))
+        restoreOriginalWeights(q, reference, [e.producer, e.consumer]);
+    }
     const info = quantizationInfo(q)!;
     report.nodes = q.nodes.map((n) => ({ name: n.name, op: n.op, execution: finalPlan.get(n.name)! }));
     for (const n of q.nodes) {

@@ -161,6 +161,21 @@ describe('channel range equalization', () => {
     [...calib, ...held].forEach((x) => tf.dispose(Object.values(x)));
   });
 
+  it('gives a chain the guard moved wholly to float its original weights back', async () => {
+    const calib = syntheticInputs(g, 6, 1);
+    // Tolerance 0: nothing quantized holds it, so the guard moves every node to float.
+    const { graph, report } = await quantize(g, { mode: 'int8', calibration: calib, accuracyGuard: { tolerance: 0 } });
+    expect(report.equalization?.length).toBeGreaterThan(0);
+    expect(report.nodes.every((n) => n.execution === 'float')).toBe(true);
+    for (const t of ['stem/filter', 'stem/bias', 'dw/filter']) {
+      const name = [...g.constants.keys()].find((k) => k.startsWith(t))!;
+      expect(Array.from(graph.constants.get(name)!.data as Float32Array)).toEqual(
+        Array.from(g.constants.get(name)!.data as Float32Array),
+      );
+    }
+    calib.forEach((x) => tf.dispose(Object.values(x)));
+  });
+
   it('refuses equalize together with biasCorrection', async () => {
     await expect(quantize(g, { mode: 'int8', calibration: [], equalize: true, biasCorrection: true })).rejects.toThrow(
       /equalize and biasCorrection/,
