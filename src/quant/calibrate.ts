@@ -7,6 +7,7 @@ import { tf } from '../backend/float.js';
 import { executeAsync } from '../model/execute.js';
 import type { Graph, Node } from '../model/ir.js';
 import { describe } from '../native/validate.js';
+import { channelMinMax } from '../kernels/quantize.js';
 import { clampActivation, preactName } from './params.js';
 import {
   createObserver,
@@ -33,6 +34,8 @@ export interface CalibrateOptions {
   /** Stop after this many samples (batch rows). */
   maxSamples?: number;
   onProgress?: (p: CalibrateProgress) => void;
+  /** Tensors whose range is also kept per channel (the last dimension): `channelRanges` of the result. */
+  channelRanges?: readonly string[];
   /** Called with each normalized batch (inputs by name, batch dimension present) before it is freed. */
   onBatch?: (inputs: Record<string, tf.Tensor>) => void;
 }
@@ -42,6 +45,8 @@ export interface CalibrationResult {
   samples: number;
   batches: number;
   observer: ObserverKind;
+  /** The ranges per channel of the tensors named in `channelRanges` (each widened to include 0). */
+  channelRanges: Map<string, { lo: Float32Array; hi: Float32Array }>;
 }
 
 const ACT_OPS: Record<string, string> = {
@@ -168,11 +173,24 @@ export async function calibrate(
   }
   const cg = splitFusedActivations(g);
   const observers = new Map<string, Observer>();
+  const wanted = new Set(opts.channelRanges ?? []);
+  const channelRanges = new Map<string, { lo: Float32Array; hi: Float32Array }>();
   const see = (name: string, t: tf.Tensor) => {
     if (t.dtype !== 'float32') return;
     let o = observers.get(name);
     if (!o) observers.set(name, (o = createObserver(oo)));
-    o.observe(t.dataSync() as Float32Array);
+    const x = t.dataSync() as Float32Array;
+    o.observe(x);
+    if (wanted.has(name) && t.rank >= 1 && t.size > 0) {
+      const r = channelMinMax(x, { shape: t.shape, axis: -1 });
+      const acc = channelRanges.get(name);
+      if (!acc) channelRanges.set(name, r);
+      else if (acc.lo.length === r.lo.length)
+        for (let c = 0; c < r.lo.length; c++) {
+          acc.lo[c] = Math.min(acc.lo[c]!, r.lo[c]!);
+          acc.hi[c] = Math.max(acc.hi[c]!, r.hi[c]!);
+        }
+    }
   };
   let samples = 0,
     batches = 0;
@@ -202,5 +220,5 @@ export async function calibrate(
     const r = o.range();
     if (r) ranges.set(t, r);
   }
-  return { ranges, samples, batches, observer: oo.kind };
+  return { ranges, samples, batches, observer: oo.kind, channelRanges };
 }

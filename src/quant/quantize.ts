@@ -14,6 +14,7 @@ import { loadModel, type ModelSource } from '../model/load.js';
 import { optimize as optimizeGraph } from '../model/passes/index.js';
 import { assertOneOf, describe } from '../native/validate.js';
 import { BiasCorrector, type BiasCorrection } from './bias-correction.js';
+import { equalizationChains, equalize, type Equalization } from './equalize.js';
 import { calibrate, iterateData, normalizeSample, type CalibrateProgress, type CalibrationData } from './calibrate.js';
 import { quantizeWeightInt4, INT4_GROUP_SIZES, dequantizeWeightInt4, int4WeightStats } from './int4.js';
 import { resolveObserverOptions, type ObserverKind, type ObserverOptions } from './observers.js';
@@ -26,11 +27,19 @@ import {
   type NodeExecution,
   type QuantizationInfo,
   type QuantMode,
+  WEIGHT_INPUT,
 } from './params.js';
 import { layerReport, type LayerReport } from './report.js';
 import { runGuard, type AccuracyGuardOptions, type GuardReport, type QuantMetric } from './guard.js';
 import { hasNonFinite, nonFiniteReaders } from './non-finite.js';
-import { float16Weight, quantizeWeight, setActivationRanges, weightedNodes, weightKind } from './weights.js';
+import {
+  fitBiasScale,
+  float16Weight,
+  quantizeWeight,
+  setActivationRanges,
+  weightedNodes,
+  weightKind,
+} from './weights.js';
 
 export type { QuantMode, IoType, AccuracyGuardOptions, QuantMetric, GuardReport };
 export { simulatedPredict, floatPredict } from './guard.js';
@@ -72,6 +81,11 @@ export interface QuantizeOptions {
   scaleBits?: 8 | 16;
   /** Correct biases for the mean output shift of weight quantization (default false). */
   biasCorrection?: boolean;
+  /**
+   * int8, per-channel weights: channel range equalization before quantizing (src/quant/equalize.ts;
+   * default true, false with biasCorrection, which it cannot be combined with).
+   */
+  equalize?: boolean;
   /** Per-layer error report (default: true when evaluation data exists). */
   report?: boolean;
   /** Data for the report and the guard (default: the first `evalSamples` samples of the calibration data). */
@@ -113,6 +127,10 @@ export interface QuantizeReport {
   /** weightBits 4: layers given 8-bit weights instead, and why (a thin layer, the accuracy guard). */
   widened?: { node: string; reason: string }[];
   biasCorrection?: BiasCorrection[];
+  /** int8: weights given larger channel scales so their int32 bias fits (§12.1). */
+  biasScaleFits?: { node: string; channels: number }[];
+  /** int8: producer → consumer pairs whose channels were equalized. */
+  equalization?: Equalization[];
   layers?: LayerReport;
   guard?: GuardReport;
 }
@@ -154,6 +172,9 @@ function validate(o: QuantizeOptions): void {
   bool(o.report, 'report');
   bool(o.optimize, 'optimize');
   bool(o.weightBitsPerLayer, 'weightBitsPerLayer');
+  bool(o.equalize, 'equalize');
+  if (o.equalize === true && o.biasCorrection === true)
+    throw new RangeError('equalize and biasCorrection cannot be combined (both need the weights at calibration time)');
   if (o.inputType !== undefined) assertOneOf(o.inputType, ['float32', 'int8', 'uint8'] as const, 'inputType');
   if (o.outputType !== undefined) assertOneOf(o.outputType, ['float32', 'int8', 'uint8'] as const, 'outputType');
   if (((o.inputType ?? 'float32') !== 'float32' || (o.outputType ?? 'float32') !== 'float32') && o.mode !== 'int8')
@@ -206,6 +227,38 @@ function observerOptions(o: QuantizeOptions): ObserverOptions {
   };
   resolveObserverOptions(merged);
   return merged;
+}
+
+/**
+ * int8: weights whose int32 bias would overflow get larger channel scales (fitBiasScale, §12.1),
+ * now that the input scales are calibrated and the biases final. Returns the nodes changed.
+ */
+function fitBiasScales(q: Graph): { node: string; channels: number }[] {
+  const acts = activationTable(q);
+  const out: { node: string; channels: number }[] = [];
+  for (const n of q.nodes) {
+    if (n.opaque || WEIGHT_INPUT[n.op] === undefined) continue;
+    const deconv = n.op === 'Conv2DBackpropInput';
+    const x = acts[deconv ? n.inputs[2]! : n.inputs[0]!];
+    const b = q.constants.get((deconv ? n.inputs[3] : n.inputs[2]) ?? '');
+    const w = q.constants.get(n.inputs[WEIGHT_INPUT[n.op]!]!);
+    if (!x || !b || !w || b.dtype !== 'float32') continue;
+    const channels = fitBiasScale(w, n, b.data as Float32Array, x.scale);
+    if (channels) out.push({ node: n.name, channels });
+  }
+  return out;
+}
+
+/** Puts the float weights and biases of `nodes` back to `reference`'s (constants no quantized node reads). */
+function restoreOriginalWeights(q: Graph, reference: Graph, nodes: string[]): void {
+  for (const name of nodes) {
+    const n = q.nodes.find((m) => m.name === name);
+    for (const t of n?.inputs.slice(1, 3) ?? []) {
+      const c = q.constants.get(t),
+        orig = reference.constants.get(t);
+      if (c && orig && !c.quantization?.affine) c.data = orig.data;
+    }
+  }
 }
 
 function constBytes(c: Constant): number {
@@ -273,6 +326,8 @@ export async function quantize(model: Graph | ModelSource, options: QuantizeOpti
   const src = isGraph(model) ? model : await loadModel(model as ModelSource);
   const reference = options.optimize === false ? cloneGraph(src) : optimizeGraph(src);
   const q = cloneGraph(reference);
+  // The float model q's quantization is measured against: `reference`, or its equalized form.
+  let floatRef = reference;
   const perChannel = options.perChannel ?? true;
   for (const name of options.floatNodes ?? [])
     if (!q.nodes.some((n) => n.name === name))
@@ -319,6 +374,18 @@ export async function quantize(model: Graph | ModelSource, options: QuantizeOpti
     op: r.op,
     reason: `reads non-finite constant '${r.constant}'`,
   }));
+  const quantizeInt8Weights = () => {
+    for (const { node, weight } of weighted) {
+      if (!quantizeWeight(weight, node, perChannel ? 'channel' : 'tensor')) {
+        skipped.push({ name: node.name, op: node.op, reason: 'weight is not a float32 constant of the expected rank' });
+      }
+    }
+  };
+  // int8: channel range equalization (src/quant/equalize.ts) needs per-channel ranges from the
+  // calibration pass before the weights are quantized; bias correction compares quantized with
+  // float weights during that same pass, so the two exclude each other (decided here).
+  const equalizeOn = options.mode === 'int8' && perChannel && options.equalize !== false && !options.biasCorrection;
+  const chains = equalizeOn ? equalizationChains(q, new Set([...userFloat, ...nonFiniteNodes])) : [];
   if (options.mode === 'dynamic') {
     for (const { node, weight } of weighted) {
       const perLayer = options.weightBits === 4 && options.weightBitsPerLayer === true;
@@ -388,11 +455,7 @@ export async function quantize(model: Graph | ModelSource, options: QuantizeOpti
         'the model has no quantizable op for mode dynamic (Conv2D or MatMul with a constant float32 weight)',
       );
   } else {
-    for (const { node, weight } of weighted) {
-      if (!quantizeWeight(weight, node, perChannel ? 'channel' : 'tensor')) {
-        skipped.push({ name: node.name, op: node.op, reason: 'weight is not a float32 constant of the expected rank' });
-      }
-    }
+    if (!equalizeOn) quantizeInt8Weights();
     q.metadata.quantization = {
       mode: 'int8',
       floatNodes: [...userFloat, ...nonFiniteNodes],
@@ -424,9 +487,17 @@ export async function quantize(model: Graph | ModelSource, options: QuantizeOpti
           corrector?.observe(inputs);
           keep(inputs);
         },
+        channelRanges: chains.flatMap((c) => c.tensors),
       });
       report.observer = cal.observer;
       report.calibrationSamples = cal.samples;
+      if (equalizeOn) {
+        report.equalization = equalize(q, chains, cal.channelRanges, cal.ranges);
+        // The equalized float model computes the same function as `reference` but its scaled
+        // tensors differ per channel: reports and the guard compare like with like against it.
+        if (report.equalization.length) floatRef = cloneGraph(q);
+        quantizeInt8Weights();
+      }
       setActivationRanges(q, cal.ranges);
       const acts = activationTable(q);
       if ((options.inputType ?? 'float32') !== 'float32')
@@ -452,6 +523,8 @@ export async function quantize(model: Graph | ModelSource, options: QuantizeOpti
       throw new TypeError('biasCorrection needs calibration data (options.calibration)');
     }
 
+    if (options.mode === 'int8') report.biasScaleFits = fitBiasScales(q);
+
     // ---- the plan and what stays float
     const plan = planExecution(q);
     if (options.mode === 'int8' && ![...plan.values()].includes('int8')) {
@@ -465,7 +538,7 @@ export async function quantize(model: Graph | ModelSource, options: QuantizeOpti
       if (!evalData.length)
         throw new TypeError('accuracyGuard needs evaluation data (options.validation or options.calibration)');
       options.onProgress?.({ stage: 'guard' });
-      report.guard = await runGuard(q, reference, evalData, options.accuracyGuard, options.onProgress);
+      report.guard = await runGuard(q, floatRef, evalData, options.accuracyGuard, options.onProgress);
       const widened = new Set(report.guard.widenedTo8Bit);
       if (widened.size) {
         report.int4 = report.int4?.filter((w) => !widened.has(w.node));
@@ -473,6 +546,14 @@ export async function quantize(model: Graph | ModelSource, options: QuantizeOpti
       }
     }
     const finalPlan = planExecution(q);
+    // A chain the guard moved wholly to float gains nothing from its equalization: it gets the
+    // original weights back (the same function without the rescaling's float rounding, which a
+    // high-gain net amplifies).
+    for (const e of report.equalization ?? []) {
+      const names = [e.producer, ...e.between, e.consumer];
+      if (names.every((n) => finalPlan.get(n) === 'float'))
+        restoreOriginalWeights(q, reference, [e.producer, e.consumer]);
+    }
     const info = quantizationInfo(q)!;
     report.nodes = q.nodes.map((n) => ({ name: n.name, op: n.op, execution: finalPlan.get(n.name)! }));
     for (const n of q.nodes) {
@@ -495,7 +576,7 @@ export async function quantize(model: Graph | ModelSource, options: QuantizeOpti
     if (options.report ?? evalData.length > 0) {
       if (evalData.length) {
         options.onProgress?.({ stage: 'report' });
-        report.layers = await layerReport(q, reference, evalData);
+        report.layers = await layerReport(q, floatRef, evalData);
       }
     }
     report.weights = weightStats(q);

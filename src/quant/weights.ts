@@ -80,6 +80,50 @@ export function quantizeWeight(c: Constant, n: Node, granularity: Granularity): 
   return true;
 }
 
+/** Largest int32 bias magnitude a channel may need: half the int32 range, as TFLite keeps it. */
+const BIAS_FIT = 0.5 * (2 ** 31 - 1);
+
+/**
+ * §12.1: a weight channel whose float bias would not fit in int32 at scale sx · sw[c] (a
+ * channel whose weights are all but zero — 1e-7 after batch-norm folding — under a bias of
+ * −4: bias / (sx · sw) ≈ −2·10¹¹) gets the larger scale sw[c] = |bias[c]| / (BIAS_FIT · sx),
+ * so its bias takes half the int32 range and the accumulation keeps the other half (a clamped
+ * bias with negative products added overflows int32 and wraps to a large positive output).
+ * Its weights are re-rounded to the new step (all but zero ones become 0, as they were). The
+ * rule is TFLite's (AdjustWeightsForBiasScale). `inputScale` is the node's input activation
+ * scale; returns the channels changed.
+ */
+export function fitBiasScale(w: Constant, n: Node, bias: ArrayLike<number>, inputScale: number): number {
+  const a = w.quantization?.affine;
+  if (!a || a.dtype !== 'int8' || !(a.values instanceof Int8Array) || !(inputScale > 0)) return 0;
+  const scales = Float32Array.from(a.scales);
+  if (scales.length !== bias.length && scales.length !== 1) return 0;
+  let changed = 0;
+  for (let c = 0; c < bias.length; c++) {
+    const i = scales.length === 1 ? 0 : c;
+    const need = Math.abs(bias[c]!) / (BIAS_FIT * inputScale);
+    if (Number.isFinite(need) && need > scales[i]!) {
+      scales[i] = need;
+      changed++;
+    }
+  }
+  if (!changed) return 0;
+  const layout = a.axis < 0 ? {} : affineAxis(n, w.shape).layout;
+  const zeroPoints = new Int32Array(scales.length);
+  const values = quantize(
+    w.data as Float32Array,
+    'int8',
+    { scale: scales, zeroPoint: zeroPoints },
+    {
+      ...layout,
+      narrowRange: true,
+    },
+  );
+  w.data = dequantize(values, { scale: scales, zeroPoint: zeroPoints }, layout);
+  w.quantization = { ...w.quantization, affine: { ...a, scales, zeroPoints, values } };
+  return changed;
+}
+
 /** float16 storage: data rounded through binary16 (§9); saved as float16 by the tfjs format. */
 export function float16Weight(c: Constant): boolean {
   if (c.dtype !== 'float32' || !(c.data instanceof Float32Array) || c.data.length === 0) return false;

@@ -166,7 +166,9 @@ describe.each(['lenet300', 'lenet5', 'mobilenet'])('%s on mnist', (name) => {
     expect(weighted.every((n) => n.execution === 'int8')).toBe(true);
     const e = evaluate(ref, q);
     expect(e.agreement).toBeGreaterThanOrEqual(0.99);
-    expect(e.accFloat - e.accQuant).toBeLessThanOrEqual(0.003);
+    // Counted in test samples: 0.3 points of TEST is 6 samples, and (0.9165 − 0.9135) in float
+    // arithmetic is 0.0030000000000000027.
+    expect(Math.round((e.accFloat - e.accQuant) * TEST)).toBeLessThanOrEqual(0.003 * TEST);
     expect(e.accFloat).toBeGreaterThan(0.8);
     const fd = join(dir, `${name}-float`),
       qd = join(dir, `${name}-int8`);
