@@ -164,7 +164,12 @@ describe('channel range equalization', () => {
   it('gives a chain the guard moved wholly to float its original weights back', async () => {
     const calib = syntheticInputs(g, 6, 1);
     // Tolerance 0: nothing quantized holds it, so the guard moves every node to float.
-    const { graph, report } = await quantize(g, { mode: 'int8', calibration: calib, accuracyGuard: { tolerance: 0 } });
+    const { graph, report } = await quantize(g, {
+      mode: 'int8',
+      calibration: calib,
+      equalize: true,
+      accuracyGuard: { tolerance: 0 },
+    });
     expect(report.equalization?.length).toBeGreaterThan(0);
     expect(report.nodes.every((n) => n.execution === 'float')).toBe(true);
     for (const t of ['stem/filter', 'stem/bias', 'dw/filter']) {
