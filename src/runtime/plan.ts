@@ -250,7 +250,7 @@ export function compilePlan(g0: Graph, options: CompileOptions = {}): CompiledPl
       inputs: b.inputBufs,
       outputs: outBufs,
     };
-    const macs = r.nodes.reduce((t, n) => t + gemmFlops(g, shapes, n.name) / 2, 0);
+    const macs = r.nodes.reduce((t, n) => t + gemmFlops(g, shapes, n) / 2, 0);
     const elements = b.buffers
       .filter((x) => x.constIndex === undefined || x.constIndex < 0)
       .reduce((t, x) => t + x.shape.reduce((e, d) => e * Math.abs(d), 1), 0);

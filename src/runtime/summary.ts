@@ -1,7 +1,7 @@
 // What share of a plan runs natively: nodes, and the multiply-adds of the convolution and
 // matrix-product nodes (where the time goes), for reports and the zoo table.
 import type { CompiledPlan, PlannedNode, ReasonKind } from './plan.js';
-import type { Graph } from '../model/ir.js';
+import type { Graph, Node } from '../model/ir.js';
 import type { PlanShapes } from '../model/shape-inference.js';
 
 export interface PlanSummary {
@@ -21,9 +21,13 @@ export interface PlanSummary {
 
 const GEMM_OPS = new Set(['Conv2D', 'DepthwiseConv2dNative', 'Conv2DBackpropInput', 'MatMul', 'BatchMatMulV2']);
 
-/** FLOPs (2 × multiply-adds) of a conv / matmul node at batch 1, from planned shapes; 0 for other ops or unknown shapes. */
-export function gemmFlops(g: Graph, shapes: PlanShapes, node: string): number {
-  const n = g.nodes.find((x) => x.name === node);
+/**
+ * FLOPs (2 × multiply-adds) of a conv / matmul node (by name, or the node itself where the
+ * caller holds it: no search of the graph) at batch 1, from planned shapes; 0 for other ops or
+ * unknown shapes.
+ */
+export function gemmFlops(g: Graph, shapes: PlanShapes, node: string | Node): number {
+  const n = typeof node === 'string' ? g.nodes.find((x) => x.name === node) : node;
   if (!n || !GEMM_OPS.has(n.op)) return 0;
   const shape = (t: string | undefined): number[] | undefined =>
     t === undefined ? undefined : (shapes.get(t)?.shape ?? g.constants.get(t)?.shape ?? undefined);
