@@ -35,6 +35,7 @@ const { values: opt } = parseArgs({
     jobs: { type: 'string', default: '1' },
     eval: { type: 'string', default: '4' },
     calib: { type: 'string', default: '8' },
+    guard: { type: 'string', default: '8' },
     runs: { type: 'string', default: '10' },
     seconds: { type: 'string', default: '4' },
     cache: { type: 'string' },
@@ -55,7 +56,10 @@ for (const m of modes)
 const timeout = Number(opt.timeout),
   jobs = Number(opt.jobs),
   evalCount = Number(opt.eval),
-  calibCount = Number(opt.calib);
+  calibCount = Number(opt.calib),
+  guardCount = Number(opt.guard);
+// The converter holds out this many of the calibration folder's samples for its own evaluation.
+const CONVERTER_EVAL = 2;
 const runs = opt.runs!,
   seconds = opt.seconds!;
 const outMd = resolve(opt.out!);
@@ -81,8 +85,26 @@ async function convert(m: ZooModel, mode: ZooMode, modelJson: string, dir: strin
   // Every mode gets the model's inputs as a user has them (int8 calibrates on them; the guard and
   // the converter's own evaluation use them in every mode): generated ones cannot know that a
   // ratio input must not be 0 or a recurrent state is a scalar.
-  const flags = [...MODE_FLAGS[mode], '--calibration', join(dir, 'calib'), '--samples', String(calibCount)];
-  const [cmd, args] = cli(['convert', modelJson, '-o', out, ...flags, '--eval-samples', '2', '--runs', '1']);
+  const flags = [
+    ...MODE_FLAGS[mode],
+    '--calibration',
+    join(dir, 'calib'),
+    '--samples',
+    String(calibCount),
+    '--guard-samples',
+    String(guardCount),
+  ];
+  const [cmd, args] = cli([
+    'convert',
+    modelJson,
+    '-o',
+    out,
+    ...flags,
+    '--eval-samples',
+    String(CONVERTER_EVAL),
+    '--runs',
+    '1',
+  ]);
   const r = await runChild(cmd, args, { cwd: ROOT, timeoutSeconds: timeout, env: { ...process.env, CI: '1' } });
   const reportPath = join(out, 'report.json');
   if (r.timedOut || !existsSync(reportPath))
@@ -164,8 +186,10 @@ async function runModel(m: ZooModel, previous?: ModelRow): Promise<ModelRow> {
   rmSync(join(dir, 'eval'), { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'inputs.json'), JSON.stringify(m.inputs));
-  // Disjoint seeds: calibration and held-out evaluation never share a picture.
-  writeInputSet(join(dir, 'calib'), m.inputs, calibCount, 1000, sceneFor(m.task));
+  // Disjoint seeds: calibration and held-out evaluation never share a picture. The calibration
+  // folder holds what the converter splits three ways: the samples that calibrate, the guard's
+  // (apart from them), and its own held-out evaluation.
+  writeInputSet(join(dir, 'calib'), m.inputs, calibCount + guardCount + CONVERTER_EVAL, 1000, sceneFor(m.task));
   writeInputSet(join(dir, 'eval'), m.inputs, evalCount, 2000, sceneFor(m.task));
 
   // A resumed model keeps its inspect result and float reference (same seeded inputs, same files).

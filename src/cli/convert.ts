@@ -106,7 +106,7 @@ export const CONVERT_FLAGS = {
     max: 1000,
     default: 8,
     description:
-      'Samples the guard measures on (generated, apart from calibration; with --calibration: its first samples)',
+      'Samples the guard measures on, apart from those that calibrate (generated; with --calibration: the samples after the first --samples)',
   },
   strict: { type: 'boolean', description: 'Exit 3 when a model is degraded (converted but below --tolerance)' },
   'float-nodes': {
@@ -118,6 +118,11 @@ export const CONVERT_FLAGS = {
     type: 'list',
     value: 'OPS',
     description: 'Op types to quantize (e.g. Conv2D,MatMul); other ops stay float32',
+  },
+  equalize: {
+    type: 'boolean',
+    description:
+      'int8 (per-channel): equalize channel ranges between a layer and its depthwise reader before quantizing (docs/quantization.md); not with --bias-correction',
   },
   'bias-correction': {
     type: 'boolean',
@@ -356,6 +361,11 @@ export async function convertCommand(args: string[], io: CommandIO = processIO, 
     ) {
       throw new UsageError('--float-nodes, --op-types and --bias-correction apply to --mode dynamic or int8');
     }
+    if (opts.equalize && opts.mode !== 'int8') throw new UsageError('--equalize applies to --mode int8');
+    if (opts.equalize && opts.perTensor)
+      throw new UsageError('--equalize needs per-channel weights (not --per-tensor)');
+    if (opts.equalize && opts.biasCorrection)
+      throw new UsageError('--equalize and --bias-correction cannot be combined');
     out = resolve(opts.output);
     const found = await discoverModels(opts._, out);
     tasks = found.map((t) => ({ ...t, output: join(out, t.rel) }));
@@ -394,6 +404,7 @@ export async function convertCommand(args: string[], io: CommandIO = processIO, 
     ...(opts.floatNodes.length ? { floatNodes: opts.floatNodes } : {}),
     ...(opts.opTypes.length ? { opTypes: opts.opTypes } : {}),
     ...(opts.biasCorrection ? { biasCorrection: true } : {}),
+    ...(opts.equalize ? { equalize: true } : {}),
     ...(opts.inputType === 'int8' || opts.inputType === 'uint8' ? { inputType: opts.inputType } : {}),
     ...(opts.outputType === 'int8' || opts.outputType === 'uint8' ? { outputType: opts.outputType } : {}),
   };

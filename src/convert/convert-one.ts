@@ -61,6 +61,8 @@ export interface ConvertOptions {
   floatNodes?: string[];
   opTypes?: string[];
   biasCorrection?: boolean;
+  /** int8: channel range equalization before quantizing (src/quant/equalize.ts). */
+  equalize?: boolean;
   inputType?: 'float32' | 'int8' | 'uint8';
   outputType?: 'float32' | 'int8' | 'uint8';
   /** Inputs used to measure fidelity and latency (0 = skip measurement). */
@@ -110,7 +112,36 @@ interface ConvertData {
   validation?: Record<string, tf.Tensor>[];
   evalIn: Record<string, tf.Tensor>[];
   evalWhat: string;
+  /** What the guard measured on, for the report. */
+  guardWhat?: string;
   assumptions?: InputAssumption[];
+}
+
+/**
+ * How `total` user samples are shared, in this order, between calibration, the guard and the
+ * evaluation (disjoint parts): up to `evalSamples` at the end are held out for the evaluation
+ * (with no more than `samples`, a quarter of them instead); of the rest, the
+ * first `samples` calibrate and up to `guardSamples` of what follows are the guard's. The guard
+ * must not judge on the samples the ranges were fitted to: there the ranges fit exactly, and a
+ * model that misses the tolerance on any other input would pass. When the rest holds no more
+ * than `samples`, a quarter of it (at most `guardSamples`) goes to the guard, if that makes two
+ * samples at least; with fewer, the guard measures on the calibration samples (guard = 0).
+ */
+export function splitUserSamples(
+  total: number,
+  samples: number,
+  guardSamples: number,
+  evalSamples: number,
+): { calibrate: number; guard: number; evaluate: number } {
+  let evaluate = Math.min(evalSamples, Math.max(0, total - samples));
+  if (evaluate === 0 && evalSamples > 0 && total >= 2) evaluate = Math.max(1, Math.floor(total / 4));
+  const rest = total - evaluate;
+  const guard = !guardSamples
+    ? 0
+    : rest > samples
+      ? Math.min(guardSamples, rest - samples)
+      : Math.min(guardSamples, Math.floor(rest / 4) >= 2 ? Math.floor(rest / 4) : 0);
+  return { calibrate: rest - guard, guard, evaluate };
 }
 
 async function loadData(g: Graph, o: ConvertOptions): Promise<ConvertData> {
@@ -123,27 +154,35 @@ async function loadData(g: Graph, o: ConvertOptions): Promise<ConvertData> {
       validation: guarded ? syntheticInputs(g, o.guardSamples ?? 8, VALIDATION_SEED, 1, assumptions) : undefined,
       evalIn: o.evalSamples ? syntheticInputs(g, o.evalSamples, EVALUATION_SEED, 1, assumptions) : [],
       evalWhat: `${o.evalSamples} generated inputs (seed ${EVALUATION_SEED}; calibration seed ${CALIBRATION_SEED}, guard seed ${VALIDATION_SEED})`,
+      ...(guarded ? { guardWhat: `${o.guardSamples ?? 8} generated inputs (seed ${VALIDATION_SEED})` } : {}),
       assumptions,
     };
   }
-  // User data: the first `samples` calibrate; up to `evalSamples` more are held out for the
-  // evaluation. With no more than `samples` samples, a quarter of them is held out instead.
+  // User data: calibration, guard and evaluation samples, disjoint (splitUserSamples).
+  const guardWanted = guarded ? (o.guardSamples ?? 8) : 0;
   const all: Record<string, tf.Tensor>[] = [];
   for await (const s of loadCalibrationData(o.calibration, g)) {
     all.push(normalizeSample(g, s, all.length).inputs);
-    if (all.length >= o.samples + o.evalSamples) break;
+    if (all.length >= o.samples + guardWanted + o.evalSamples) break;
   }
   if (!all.length) throw new Error(`calibration data '${o.calibration}' is empty`);
-  let held = Math.min(o.evalSamples, Math.max(0, all.length - o.samples));
-  if (held === 0 && o.evalSamples > 0 && all.length >= 2) held = Math.max(1, Math.floor(all.length / 4));
-  const calib = all.slice(0, all.length - held),
-    evalIn = all.slice(all.length - held);
+  const split = splitUserSamples(all.length, o.samples, guardWanted, o.evalSamples);
+  const calib = all.slice(0, split.calibrate),
+    validation = all.slice(split.calibrate, split.calibrate + split.guard),
+    evalIn = all.slice(split.calibrate + split.guard);
+  const held = evalIn.length;
   return {
     calib: calib.slice(0, Math.max(wantCalib, o.mode === 'int8' ? calib.length : 0)),
+    ...(validation.length ? { validation } : {}),
     evalIn,
     evalWhat: held
       ? `${held} calibration samples held out (not used to calibrate or by the guard)`
       : 'none: one calibration sample only',
+    ...(validation.length
+      ? { guardWhat: `${validation.length} samples apart from the ${calib.length} that calibrate` }
+      : guarded
+        ? { guardWhat: 'the calibration samples (too few samples to set some apart)' }
+        : {}),
   };
 }
 
@@ -174,6 +213,7 @@ async function convertGraph(
     floatNodes: o.floatNodes,
     opTypes: o.opTypes,
     biasCorrection: o.biasCorrection,
+    ...(o.equalize ? { equalize: true } : {}),
     inputType: o.inputType,
     outputType: o.outputType,
     ...(validation?.length && calib.length ? { validation } : {}),
@@ -225,7 +265,8 @@ export async function convertOne(
     res.bytesFloat32 = float32Bytes(g);
     res.tolerance = o.tolerance ?? DEFAULT_TOLERANCE;
     float = cloneGraph(g);
-    const { calib, validation, evalIn, evalWhat, assumptions } = await loadData(g, o);
+    const { calib, validation, evalIn, evalWhat, guardWhat, assumptions } = await loadData(g, o);
+    if (guardWhat) res.guardData = guardWhat;
     for (const c of [...calib, ...(validation ?? []), ...evalIn]) tensors.push(...Object.values(c));
     if (assumptions) res.inputAssumptions = assumptions;
     if (assumptions && calib.length) {

@@ -56,6 +56,8 @@ export interface ModelResult {
   /** Generated inputs (when no calibration data was given): kind and value range per input, and why. */
   inputAssumptions?: InputAssumption[];
   guard?: Omit<GuardReport, 'outputs'>;
+  /** What the guard measured on (samples apart from those that calibrate, when there are enough). */
+  guardData?: string;
   /** Per-layer error on the guard data (validation samples), worst first (at most LAYER_ROWS rows). */
   layers?: LayerError[];
   floatNodes?: QuantizeReport['floatNodes'];
@@ -267,7 +269,7 @@ function modelDetails(m: ModelResult, render: <R>(t: Table<R>) => string, headin
   if (m.guard) {
     const g = m.guard;
     parts.push(
-      `Accuracy guard (${g.metric}, on the guard data): ${g.initial.toFixed(4)} → ${g.final.toFixed(4)} (target ${(g.float - g.tolerance).toFixed(4)}: ${g.satisfied ? 'met' : 'NOT met'}), ${g.movedToDynamic?.length ? `${g.movedToDynamic.length} convolution(s)/matmul(s) run dynamic (activations quantized per row), ` : ''}${g.movedToFloat.length} node(s) kept in float, ${g.widenedTo8Bit.length} layer(s) widened to 8-bit weights, ${g.evaluations} evaluations.`,
+      `Accuracy guard (${g.metric}, on the guard data${m.guardData ? `: ${m.guardData}` : ''}): ${g.initial.toFixed(4)} → ${g.final.toFixed(4)} (target ${(g.float - g.tolerance).toFixed(4)}: ${g.satisfied ? 'met' : 'NOT met'}), ${g.movedToDynamic?.length ? `${g.movedToDynamic.length} convolution(s)/matmul(s) run dynamic (activations quantized per row), ` : ''}${g.movedToFloat.length} node(s) kept in float, ${g.widenedTo8Bit.length} layer(s) widened to 8-bit weights, ${g.evaluations} evaluations.`,
     );
   }
   if (m.layers?.length)

@@ -63,6 +63,9 @@ describe('convert: usage errors exit 2 with a message', () => {
     [['convert', 'EMPTY', '-o', 'OUT'], /no model.json found/],
     [['convert', 'ZOO', '-o', 'OUT', '--mode', 'int9'], /--mode must be one of/],
     [['convert', 'ZOO', '-o', 'OUT', '--mode', 'compress', '--format', 'tfjs'], /compress needs --format native/],
+    [['convert', 'ZOO', '-o', 'OUT', '--mode', 'dynamic', '--equalize'], /--equalize applies to --mode int8/],
+    [['convert', 'ZOO', '-o', 'OUT', '--mode', 'int8', '--equalize', '--per-tensor'], /needs per-channel weights/],
+    [['convert', 'ZOO', '-o', 'OUT', '--mode', 'int8', '--equalize', '--bias-correction'], /cannot be combined/],
   ])('%j', async (args, message) => {
     await fs.mkdir(join(work, 'empty'), { recursive: true });
     const out: string[] = [],
