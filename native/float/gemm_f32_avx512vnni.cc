@@ -118,8 +118,54 @@ void Tile(int64_t kc, const float* a, int64_t lda, const float* b0, const float*
   if (mr > 5) row(5, c50, c51);
 }
 
+// The sum of v's 16 lanes. GCC 12 warns (-Wmaybe-uninitialized) inside its own header for every
+// lane-reducing intrinsic, whose "undefined" pass-through operand it reads as uninitialized.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+inline float Sum(__m512 v) { return _mm512_reduce_add_ps(v); }
+#pragma GCC diagnostic pop
+
+// Outputs of at most this many columns are dot products (FewColumns) instead of tiles.
+constexpr int64_t kFewColumns = 4;
+
+// N ≤ kFewColumns: each output is the dot product of an A row (read in place) with a B column.
+// The 6 × 32 tile would keep 1 to 4 of its 16 lanes per FMA busy and pack A for a single use
+// (BlazePose's 3 × 3, 8 → 1 segmentation head, 65536 × 72 × 1: 5.5 ms as tiles); here every
+// lane works: per row, K/16 FMAs per column and one horizontal sum. The columns are copied out
+// of the k-major panel once per call. Sums go by lanes, then across them: the same products as
+// the tile's k-order sum, added in another order.
+void FewColumns(int64_t M, int64_t N, int64_t K, const float* a, int64_t lda, const float* b, float* C, int64_t rsc,
+                const float* bias, Activation act, float alpha) {
+  float* cols = detail::Scratch(3, static_cast<size_t>(N * K));
+  for (int64_t j = 0; j < N; j++)
+    for (int64_t p = 0; p < K; p++) cols[j * K + p] = b[p * kNR + j];
+  const int64_t full = K / 16 * 16;
+  const __mmask16 tail = simd::FirstLanes16(K - full), out = simd::FirstLanes16(N);
+  const __m512 bv = bias ? _mm512_maskz_loadu_ps(out, bias) : _mm512_setzero_ps();
+  const __m512 av = _mm512_set1_ps(alpha);
+  alignas(64) float sums[16] = {};
+  for (int64_t i = 0; i < M; i++) {
+    const float* ar = a + i * lda;
+    for (int64_t j = 0; j < N; j++) {
+      const float* w = cols + j * K;
+      __m512 s0 = _mm512_setzero_ps(), s1 = s0;
+      int64_t p = 0;
+      for (; p + 32 <= full; p += 32) {
+        s0 = _mm512_fmadd_ps(_mm512_loadu_ps(ar + p), _mm512_loadu_ps(w + p), s0);
+        s1 = _mm512_fmadd_ps(_mm512_loadu_ps(ar + p + 16), _mm512_loadu_ps(w + p + 16), s1);
+      }
+      if (p < full) s0 = _mm512_fmadd_ps(_mm512_loadu_ps(ar + p), _mm512_loadu_ps(w + p), s0);
+      if (tail) s1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(tail, ar + full), _mm512_maskz_loadu_ps(tail, w + full), s1);
+      sums[j] = Sum(_mm512_add_ps(s0, s1));
+    }
+    // + bias, then the activation: BiasActRow's order.
+    _mm512_mask_storeu_ps(C + i * rsc, out, Act(_mm512_add_ps(_mm512_load_ps(sums), bv), act, av));
+  }
+}
+
 void GemmPackedBAvx512(int64_t M, int64_t N, int64_t K, const float* a, int64_t lda, const float* b,
                        int64_t panel_stride, float* C, int64_t rsc, const float* bias, Activation act, float alpha) {
+  if (N <= kFewColumns) return FewColumns(M, N, K, a, lda, b, C, rsc, bias, act, alpha);
   const bool epi = bias != nullptr || act != Activation::kLinear;
   // With few k per row, packing A costs as much as the FMAs it feeds: the tile reads A rows in
   // place (the packed panel pays off once a panel serves many k steps).
