@@ -2,7 +2,8 @@
 // commit; the summary against the targets (summary.ts), published and built models apart; one
 // table per mode with one row per model; per-output figures in a details block.
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { cpuInfo, getIsa } from '../../src/native/cpu.js';
 import { cpuSpeedup, measured, minCosine, speedup, summaryLines } from './summary.js';
 import { ZOO_MODES, type ModeRow, type ModelRow, type ZooMode } from './row.js';
@@ -107,6 +108,7 @@ export function writeResults(mdPath: string, jsonPath: string, rows: ModelRow[],
   for (const mode of modes) {
     md.push(`## ${mode}`, '', ...modeTable(rows, mode), '', ...outputDetails(rows, mode), '');
   }
+  mkdirSync(dirname(mdPath), { recursive: true });
   writeFileSync(mdPath, md.join('\n'));
   writeFileSync(
     jsonPath,

@@ -108,3 +108,25 @@ describe('dynamic-mode convolutions over im2col equal simulate() bit for bit', (
     });
   }
 });
+
+describe('per-row dynamic convolutions made a chunk of im2col rows at a time', () => {
+  it('many chunks over two threads (40×40×24, 3×3: 303 rows a chunk) equal simulate() bit for bit', async () => {
+    const c: Case = { name: 'large', size: 40, kernel: 3, strides: 1, padding: 'same', uncovered: [] };
+    const channels = 24;
+    const g = await convGraph(c, channels);
+    const q = await quantized(g, input(c, 2, channels, 1), 'dynamic', 'row');
+    const s = await InferenceSession.create(q, { threads: 2 });
+    try {
+      expect(s.plan.filter((p) => p.op === 'Conv2D').map((p) => p.placement)).toEqual(['native-dynamic']);
+      for (const batch of [1, 3]) {
+        const x = input(c, batch, channels, 7 + batch);
+        const got = (await s.run(x))[q.outputs[0]!]!;
+        const want = simulate(q, x).outputs[0]!;
+        expect(Array.from(got.data)).toEqual(Array.from(want.data));
+        x.dispose();
+      }
+    } finally {
+      s.dispose();
+    }
+  });
+});
