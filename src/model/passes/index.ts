@@ -13,12 +13,14 @@ import { removeIdentity } from './identity.js';
 import { foldPad } from './pad.js';
 import { foldScale } from './scale.js';
 import { fusePrelu } from './prelu.js';
+import { sinkTransposes } from './transpose.js';
 
 export type Pass = (g: Graph) => boolean;
 
 export const PASSES = {
   'remove-identity': removeIdentity,
   'fold-constants': foldConstants,
+  'sink-transposes': sinkTransposes,
   'fold-batchnorm': foldBatchNorm,
   'fold-scale': foldScale,
   'fuse-prelu': fusePrelu,
@@ -30,6 +32,7 @@ export type PassName = keyof typeof PASSES;
 export const DEFAULT_PASSES: readonly PassName[] = [
   'remove-identity',
   'fold-constants',
+  'sink-transposes',
   'fold-pad',
   'fold-batchnorm',
   'fold-scale',
@@ -85,4 +88,14 @@ export function optimize(g: Graph, opts: OptimizeOptions = {}): Graph {
   return out;
 }
 
-export { foldBatchNorm, foldConstants, foldScale, fusePrelu, fuseActivation, fuseBiasAdd, removeIdentity, foldPad };
+export {
+  sinkTransposes,
+  foldBatchNorm,
+  foldConstants,
+  foldScale,
+  fusePrelu,
+  fuseActivation,
+  fuseBiasAdd,
+  removeIdentity,
+  foldPad,
+};
