@@ -10,6 +10,8 @@ export interface OutputAgreement {
   /** Over all samples' values together; undefined for outputs under MIN_COSINE_SIZE values. */
   cosine?: number;
   maxAbsError: number;
+  /** Largest |reference| value: what the converter's small-output score is relative to. */
+  maxReference?: number;
   /** Classifier outputs: share of rows whose argmax agrees. */
   top1?: number;
   /** Non-finite values in the session's output (a NaN makes cosine meaningless). */
@@ -89,6 +91,7 @@ export class AgreementAccumulator {
       size: this.size,
       cosine,
       maxAbsError: this.nonFinite || this.mismatch ? Number.POSITIVE_INFINITY : this.maxAbs,
+      maxReference: this.maxRef,
       top1: this.rows ? this.agree / this.rows : undefined,
       nonFinite: this.nonFinite,
       ...(this.mismatch ? { sizeMismatch: this.mismatch } : {}),
