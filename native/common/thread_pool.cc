@@ -1,5 +1,7 @@
 #include "common/thread_pool.h"
 
+#include "common/fp_mode.h"
+
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
@@ -73,6 +75,8 @@ struct Job {
     int64_t end = 0;
   };
   const std::function<void(int64_t, int64_t)>* fn;
+  // The caller's floating-point mode (common/fp_mode.h): workers run the chunks in it.
+  uint32_t fp_mode = 0;
   int64_t n = 0, chunk = 1, num_chunks = 0;
   int parts = 1;
   Range* ranges = nullptr;  // inline_ for up to 4 participants, else heap_
@@ -156,6 +160,7 @@ class Pool {
     int64_t chunks = std::min<int64_t>(max_chunks, static_cast<int64_t>(threads) * 4);
     auto job = std::make_shared<Job>();
     job->fn = &fn;
+    job->fp_mode = CurrentFpMode();
     job->n = n;
     job->chunk = (n + chunks - 1) / chunks;
     job->num_chunks = (n + job->chunk - 1) / job->chunk;
@@ -198,6 +203,7 @@ class Pool {
         queue_.pop_front();
         queued_.fetch_sub(1, std::memory_order_relaxed);
       }
+      ScopedFpMode mode(job->fp_mode);
       job->Work(index % job->parts);
     }
   }

@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "common/fp_mode.h"
 #include "runtime/steps.h"
 
 namespace tfjq {
@@ -251,6 +252,8 @@ void Session::Run(int64_t batch, const std::vector<const void*>& inputs, const s
   if (batch < 1 || batch > (int64_t{1} << 24)) Bad("batch must be in [1, 2^24]");
   if (inputs.size() != plan_.inputs.size()) Bad("wrong number of inputs");
   if (outputs.size() != plan_.outputs.size()) Bad("wrong number of outputs");
+  // Denormals flushed to zero for the run (common/fp_mode.h), restored when it returns or throws.
+  ScopedFpMode fp_mode(FlushDenormalsMode());
   std::unique_ptr<Arena> a = Acquire();
   struct Returner {
     Session* s;
