@@ -11,6 +11,7 @@ import { loadModel, ModelFormatError, isFiniteConstant, saveNative, type Graph }
 import { execute, executeAsync, requiresAsync } from '../../src/model/execute.js';
 import {
   a,
+  convAttrs,
   expectSameTensors,
   handModel,
   placeholder,
@@ -123,13 +124,7 @@ describe('non-finite constants are legal data', () => {
           name: 'conv',
           op: 'Conv2D',
           input: ['x', 'conv/filter'],
-          attr: {
-            ...F,
-            strides: a.ints([1, 1, 1, 1]),
-            padding: a.s('SAME'),
-            data_format: a.s('NHWC'),
-            dilations: a.ints([1, 1, 1, 1]),
-          },
+          attr: convAttrs(),
         },
       ],
       { 'conv/filter': { dtype: 'float32', shape: [1, 1, 1, 2], values: [1, NaN] } },

@@ -29,6 +29,17 @@ export const a = {
   func: (name: string) => ({ func: { name } }),
 };
 
+/** The attributes of a float32 NHWC Conv2D / DepthwiseConv2dNative node. */
+export function convAttrs(stride = 1, padding: 'SAME' | 'VALID' = 'SAME') {
+  return {
+    T: a.type('float32'),
+    strides: a.ints([1, stride, stride, 1]),
+    padding: a.s(padding),
+    data_format: a.s('NHWC'),
+    dilations: a.ints([1, 1, 1, 1]),
+  };
+}
+
 export function placeholder(name: string, dtype: keyof typeof DT, shape: number[]): RawNode {
   return { name, op: 'Placeholder', attr: { dtype: a.type(dtype), shape: a.shape(shape) } };
 }

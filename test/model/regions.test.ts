@@ -14,6 +14,7 @@ import { loadModel, ModelFormatError, optimize, saveNative, type Graph, type Nod
 import { graphModelFiles } from '../../src/model/save-tfjs.js';
 import {
   a,
+  convAttrs,
   expectSameTensors,
   handModel,
   placeholder,
@@ -186,13 +187,7 @@ describe('passes', () => {
       name,
       op: 'Conv2D',
       input: ['x', filter],
-      attr: {
-        ...F,
-        strides: a.ints([1, 1, 1, 1]),
-        padding: a.s('SAME'),
-        data_format: a.s('NHWC'),
-        dilations: a.ints([1, 1, 1, 1]),
-      },
+      attr: convAttrs(),
     });
     const w = (seed: number) => ({
       dtype: 'float32' as const,

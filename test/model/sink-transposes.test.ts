@@ -5,20 +5,13 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initFloatBackend, tf } from '../../src/backend/float.js';
 import { execute, loadModel, optimize } from '../../src/model/index.js';
-import { a, handModel, placeholder, stockRun, type HandModel } from './graph-json.js';
+import { a, convAttrs, handModel, placeholder, stockRun, type HandModel } from './graph-json.js';
 
 beforeAll(async () => {
   await initFloatBackend();
 });
 
 const F = { T: a.type('float32') };
-const conv = (stride = 1, padding = 'SAME') => ({
-  ...F,
-  strides: a.ints([1, stride, stride, 1]),
-  padding: a.s(padding),
-  data_format: a.s('NHWC'),
-  dilations: a.ints([1, 1, 1, 1]),
-});
 const wave = (n: number, f: number) => Array.from({ length: n }, (_, i) => Math.sin(i * f + 0.4) * 0.5);
 const I = (shape: number[], values: number[]) => ({ dtype: 'int32' as const, shape, values });
 const W = (shape: number[], f: number) => ({
@@ -42,18 +35,18 @@ function exported(): HandModel {
   return handModel(
     [
       placeholder('x', 'float32', [1, 6, 7, 4]),
-      { name: 'conv1', op: 'Conv2D', input: ['x', 'w1'], attr: conv() },
+      { name: 'conv1', op: 'Conv2D', input: ['x', 'w1'], attr: convAttrs() },
       { name: 'nchw1', op: 'Transpose', input: ['conv1', 'to_nchw'], attr: { ...F, Tperm: a.type('int32') } },
       { name: 'leaky', op: 'LeakyRelu', input: ['nchw1'], attr: { ...F, alpha: a.f(0.1) } },
       { name: 'pad', op: 'Pad', input: ['leaky', 'pads'], attr: { ...F, Tpaddings: a.type('int32') } },
       { name: 'nhwc2', op: 'Transpose', input: ['pad', 'to_nhwc'], attr: { ...F, Tperm: a.type('int32') } },
-      { name: 'a', op: 'Conv2D', input: ['nhwc2', 'w2'], attr: conv(1, 'VALID') },
-      { name: 'conv3', op: 'Conv2D', input: ['x', 'w3'], attr: conv() },
+      { name: 'a', op: 'Conv2D', input: ['nhwc2', 'w2'], attr: convAttrs(1, 'VALID') },
+      { name: 'conv3', op: 'Conv2D', input: ['x', 'w3'], attr: convAttrs() },
       { name: 'nchw3', op: 'Transpose', input: ['conv3', 'to_nchw'], attr: { ...F, Tperm: a.type('int32') } },
       { name: 'cat', op: 'ConcatV2', input: ['leaky', 'nchw3', 'axis'], attr: { ...F, N: a.i(2) } },
       { name: 'half', op: 'Mul', input: ['cat', 'half_c'], attr: F },
       { name: 'nhwc4', op: 'Transpose', input: ['half', 'to_nhwc'], attr: { ...F, Tperm: a.type('int32') } },
-      { name: 'b', op: 'Conv2D', input: ['nhwc4', 'w4'], attr: conv() },
+      { name: 'b', op: 'Conv2D', input: ['nhwc4', 'w4'], attr: convAttrs() },
       { name: 'nchw5', op: 'Transpose', input: ['x', 'to_nchw'], attr: { ...F, Tperm: a.type('int32') } },
       { name: 'c', op: 'Reshape', input: ['nchw5', 'flat'], attr: { ...F, Tshape: a.type('int32') } },
     ],

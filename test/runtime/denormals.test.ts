@@ -6,13 +6,12 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { initFloatBackend } from '../../src/backend/float.js';
 import { loadModel } from '../../src/model/index.js';
 import { InferenceSession } from '../../src/runtime/index.js';
-import { a, handModel, placeholder } from '../model/graph-json.js';
+import { convAttrs, handModel, placeholder } from '../model/graph-json.js';
 
 beforeAll(async () => {
   await initFloatBackend();
 });
 
-const F = { T: a.type('float32') };
 const H = 12,
   W = 12,
   C = 32;
@@ -26,13 +25,7 @@ function depthwiseModel() {
         name: 'y',
         op: 'DepthwiseConv2dNative',
         input: ['x', 'w'],
-        attr: {
-          ...F,
-          strides: a.ints([1, 1, 1, 1]),
-          padding: a.s('SAME'),
-          data_format: a.s('NHWC'),
-          dilations: a.ints([1, 1, 1, 1]),
-        },
+        attr: convAttrs(),
       },
     ],
     { w: { dtype: 'float32', shape: [3, 3, C, 1], values: new Array(9 * C).fill(0.5) } },

@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { initFloatBackend, tf } from '../../src/backend/float.js';
 import { loadModel } from '../../src/model/index.js';
 import { InferenceSession } from '../../src/runtime/index.js';
-import { a, handModel, placeholder, stockRun, type HandModel } from '../model/graph-json.js';
+import { a, convAttrs, handModel, placeholder, stockRun, type HandModel } from '../model/graph-json.js';
 
 beforeAll(async () => {
   await initFloatBackend();
@@ -25,13 +25,7 @@ function convModel(h: number, w: number, c: number, k: number, n: number, stride
         name: 'conv',
         op: 'Conv2D',
         input: ['x', 'filter'],
-        attr: {
-          ...F,
-          strides: a.ints([1, stride, stride, 1]),
-          padding: a.s('SAME'),
-          data_format: a.s('NHWC'),
-          dilations: a.ints([1, 1, 1, 1]),
-        },
+        attr: convAttrs(stride),
       },
       { name: 'bias_add', op: 'BiasAdd', input: ['conv', 'bias'], attr: { ...F, data_format: a.s('NHWC') } },
       { name: 'out', op: 'Relu6', input: ['bias_add'], attr: F },
