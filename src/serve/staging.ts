@@ -36,7 +36,7 @@ export class ArrayPool {
 }
 
 /** Batches stage at most this many bytes per input up front; larger batches grow as they fill. */
-const INITIAL_STAGE_BYTES = 32 * 1024 * 1024;
+export const INITIAL_STAGE_BYTES = 32 * 1024 * 1024;
 const ELEMENT_BYTES: Record<TensorDType, number> = { float32: 4, int32: 4, bool: 1, int8: 1, uint8: 1 };
 
 interface StagedInput {
@@ -66,7 +66,7 @@ export class StagedBatch<J extends { rows: number }> {
    * A batch for `first` (its values `input` staged at once) that takes up to `maxRows` rows
    * (requests join it while it fits them, see fits()); `whole`: `first` alone, inputs copied
    * with their shapes. The batch keeps no reference to the inputs (nor to the bodies behind
-   * them), only the values it copied.
+   * them), only the values it copied. `initialBytes`: see INITIAL_STAGE_BYTES.
    */
   constructor(
     private readonly pool: ArrayPool,
@@ -75,6 +75,7 @@ export class StagedBatch<J extends { rows: number }> {
     input: PredictInput,
     private readonly maxRows: number,
     private readonly whole: boolean,
+    initialBytes = INITIAL_STAGE_BYTES,
   ) {
     this.inputs = specs.map((spec) => {
       const t = input.tensors.get(spec.name)!;
@@ -82,7 +83,7 @@ export class StagedBatch<J extends { rows: number }> {
       const rows = input.rows;
       const perRow = t.size / rows;
       const rowBytes = Math.max(1, perRow * ELEMENT_BYTES[spec.dtype]);
-      const capacity = Math.max(rows, Math.min(maxRows, Math.floor(INITIAL_STAGE_BYTES / rowBytes)));
+      const capacity = Math.max(rows, Math.min(maxRows, Math.floor(initialBytes / rowBytes)));
       return { spec, rowShape: t.shape.slice(1), perRow, data: pool.acquire(spec.dtype, capacity * perRow) };
     });
     this.add(first, input);

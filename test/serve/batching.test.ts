@@ -7,7 +7,13 @@ import { initFloatBackend } from '../../src/backend/float.js';
 import type { Graph } from '../../src/model/index.js';
 import { quantize } from '../../src/quant/quantize.js';
 import { InferenceSession } from '../../src/runtime/session.js';
-import { createServer, decodeBinary, encodeBinary, type ServeOptions, type TfjsQuantServer } from '../../src/serve/index.js';
+import {
+  createServer,
+  decodeBinary,
+  encodeBinary,
+  type ServeOptions,
+  type TfjsQuantServer,
+} from '../../src/serve/index.js';
 import { mobileNetV2 } from '../../bench/models/models.js';
 import { graphOf, variedInput } from '../runtime/helpers.js';
 import { http, mlpGraphs, mlpRows, ModelTree, sameValues, MLP_FEATURES, type MlpGraphs } from './fixtures.js';

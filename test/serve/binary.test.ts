@@ -7,7 +7,10 @@ import { binaryTensor } from '../../src/serve/request.js';
 import { sameValues } from './fixtures.js';
 
 /** A safetensors body written by hand: `pad` spaces after the header (0: data unaligned). */
-function handWritten(tensors: Record<string, { dtype: string; shape: number[]; bytes: Uint8Array }>, pad: number): Buffer {
+function handWritten(
+  tensors: Record<string, { dtype: string; shape: number[]; bytes: Uint8Array }>,
+  pad: number,
+): Buffer {
   const header: Record<string, unknown> = { __metadata__: { format: 'pt' } };
   let off = 0;
   for (const [name, t] of Object.entries(tensors)) {
@@ -82,8 +85,15 @@ describe('serve: binary bodies in chunks', () => {
       // Every cut inside and around the 8-byte length and the header, one at a time.
       for (let at = 1; at < 120; at++) expectSameTensors(cut(body, [at]), body);
       // Many small chunks, and a few random splits.
-      expectSameTensors(cut(body, Array.from({ length: body.byteLength / 3 }, (_, i) => 3 * i)), body);
-      for (let seed = 1; seed <= 20; seed++) expectSameTensors(cut(body, cuts(body.byteLength, seed * 31 + b, 6)), body);
+      expectSameTensors(
+        cut(
+          body,
+          Array.from({ length: body.byteLength / 3 }, (_, i) => 3 * i),
+        ),
+        body,
+      );
+      for (let seed = 1; seed <= 20; seed++)
+        expectSameTensors(cut(body, cuts(body.byteLength, seed * 31 + b, 6)), body);
     }
   });
 
@@ -93,14 +103,18 @@ describe('serve: binary bodies in chunks', () => {
       [good.subarray(0, 5), /binary body has 5 bytes/],
       [good.subarray(0, good.byteLength - 4), /data_offsets must be \[begin, end\] within the 1200 data bytes/],
       [handWritten({ x: { dtype: 'F16', shape: [2], bytes: new Uint8Array(4) } }, 0), /dtype "F16" is not one of/],
-      [handWritten({ x: { dtype: 'F32', shape: [3], bytes: new Uint8Array(8) } }, 0), /needs 12 bytes, data_offsets span 8/],
+      [
+        handWritten({ x: { dtype: 'F32', shape: [3], bytes: new Uint8Array(8) } }, 0),
+        /needs 12 bytes, data_offsets span 8/,
+      ],
     ];
     const huge = Buffer.from(good);
     huge.writeUInt32LE(1 << 30, 0);
     bad.push([huge, /header length 1073741824 exceeds/]);
     for (const [body, message] of bad) {
       expect(() => decodeBinary(body)).toThrow(message);
-      for (const at of [1, 4, 9, 17]) expect(() => parseBinary(new BodyBytes(cut(body, [at, at + 5])))).toThrow(message);
+      for (const at of [1, 4, 9, 17])
+        expect(() => parseBinary(new BodyBytes(cut(body, [at, at + 5])))).toThrow(message);
     }
   });
 });
