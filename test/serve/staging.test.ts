@@ -29,39 +29,17 @@ function request(rows: number, seed: number): Req {
   return { rows, x, q, input: { tensors, rows, format: 'columnar' } };
 }
 
-/** The reference: the requests' values concatenated. */
-function concat<T extends Float32Array | Int8Array>(parts: T[], make: (n: number) => T): T {
-  const out = make(parts.reduce((a, p) => a + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p as never, at);
-    at += p.length;
-  }
-  return out;
-}
-
 function expectRows(batch: StagedBatch<{ rows: number }>, reqs: Req[]): void {
   const feed = batch.feed();
   const rows = reqs.reduce((a, r) => a + r.rows, 0);
   expect(batch.rows).toBe(rows);
   expect(feed.x!.shape).toEqual([rows, 3, 2]);
   expect(feed.q!.shape).toEqual([rows, 5]);
-  sameValues(
-    feed.x!.data,
-    concat(
-      reqs.map((r) => r.x),
-      (n) => new Float32Array(n),
-    ),
-    'x',
-  );
-  sameValues(
-    feed.q!.data,
-    concat(
-      reqs.map((r) => r.q),
-      (n) => new Int8Array(n),
-    ),
-    'q',
-  );
+  for (const [name, Arr] of [
+    ['x', Float32Array],
+    ['q', Int8Array],
+  ] as const)
+    sameValues(feed[name]!.data, Arr.from(reqs.flatMap((r) => Array.from(r[name]))), name); // the values concatenated
   let start = 0;
   for (const [i, r] of reqs.entries()) {
     expect(batch.startOf(i)).toBe(start);
