@@ -2,12 +2,15 @@
 // queue when it holds `maxBatch` rows or when its oldest request has waited `timeoutMs`, and
 // runs on an idle session (each session runs one batch at a time, off the event loop). The
 // rows of a batch are the requests' rows one after the other, so each caller's answer is the
-// matching slice of the outputs. Written here rather than taken from a job-queue library
-// (BullMQ and the like persist jobs in Redis between processes): this queue lives inside one
-// process, holds typed arrays, and its whole point is to merge jobs.
-import type { HostTensor, InferenceSession } from '../runtime/session.js';
+// matching slice of the outputs. Each request's values are copied into its batch's arrays as
+// it is queued (src/serve/staging.ts), so a batch is ready the moment a session is free.
+// Written here rather than taken from a job-queue library (BullMQ and the like persist jobs in
+// Redis between processes): this queue lives inside one process, holds typed arrays, and its
+// whole point is to merge jobs.
+import type { HostTensor, InferenceSession, TensorSpec } from '../runtime/session.js';
 import { CancelledError, queueFull, unavailable } from './errors.js';
-import type { PredictInput, RequestTensor } from './request.js';
+import type { PredictInput } from './request.js';
+import { ArrayPool, StagedBatch } from './staging.js';
 
 export interface BatcherOptions {
   maxBatch: number;
@@ -21,12 +24,11 @@ export interface BatcherOptions {
 export interface BatcherHooks {
   /** A batch started: its rows and number of requests. */
   onBatch?(rows: number, requests: number): void;
-  /** The number of waiting requests changed. */
-  onQueueDepth?(depth: number): void;
 }
 
+/** A queued request: its values are in its batch, not here (the body can be collected). */
 interface Job {
-  input: PredictInput;
+  rows: number;
   enqueuedAt: number;
   resolve: (v: Record<string, HostTensor>) => void;
   reject: (e: unknown) => void;
@@ -35,25 +37,10 @@ interface Job {
 }
 
 type Outputs = Record<string, HostTensor>;
+type Batch = StagedBatch<Job>;
 
-/** Concatenates the requests' tensors along the first dimension (one request: its own arrays). */
-function concatInputs(jobs: readonly Job[]): Record<string, RequestTensor> {
-  const first = jobs[0]!.input.tensors;
-  if (jobs.length === 1) return Object.fromEntries(first);
-  const out: Record<string, RequestTensor> = {};
-  for (const [name, t] of first) {
-    const parts = jobs.map((j) => j.input.tensors.get(name)!);
-    const total = parts.reduce((a, p) => a + p.data.length, 0);
-    const data = new (t.data.constructor as new (n: number) => RequestTensor['data'])(total);
-    let off = 0;
-    for (const p of parts) {
-      data.set(p.data as never, off);
-      off += p.data.length;
-    }
-    out[name] = { data, shape: [parts.reduce((a, p) => a + p.shape[0]!, 0), ...t.shape.slice(1)] };
-  }
-  return out;
-}
+/** Free staging arrays a batcher keeps for reuse (beyond them, arrays are left to the GC). */
+const POOL_FREE_BYTES = 128 * 1024 * 1024;
 
 /** The rows [from, from + rows) of every output (views: the batch's arrays are not reused). */
 function sliceOutputs(outs: Outputs, from: number, rows: number, total: number): Outputs {
@@ -74,9 +61,15 @@ function sliceOutputs(outs: Outputs, from: number, rows: number, total: number):
 }
 
 export class Batcher {
-  private readonly queue: Job[] = [];
+  /** Batches waiting for a session, in arrival order; requests join the last one. */
+  private readonly queue: Batch[] = [];
+  /** Requests and rows in `queue`. */
+  private waiting = 0;
   private queuedRows = 0;
   private readonly idle: InferenceSession[];
+  /** The model's inputs (every session has the same). */
+  private readonly specs: readonly TensorSpec[];
+  private readonly pool = new ArrayPool(POOL_FREE_BYTES);
   private running = 0;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -92,15 +85,20 @@ export class Batcher {
     private readonly hooks: BatcherHooks = {},
   ) {
     this.idle = [...sessions];
+    this.specs = sessions[0]!.inputs;
   }
 
   /** Waiting requests. */
   get depth(): number {
-    return this.queue.length;
+    return this.waiting;
   }
   /** Requests waiting or running. */
   get busy(): boolean {
-    return this.queue.length > 0 || this.running > 0;
+    return this.waiting > 0 || this.running > 0;
+  }
+
+  private get single(): boolean {
+    return !this.o.batchable || this.o.maxBatch === 1;
   }
 
   /**
@@ -110,37 +108,42 @@ export class Batcher {
    */
   submit(input: PredictInput, signal?: AbortSignal): Promise<Outputs> {
     if (this.closed) return Promise.reject(unavailable('the model version is unloading; retry'));
-    if (this.queue.length >= this.o.maxQueue) {
+    if (this.waiting >= this.o.maxQueue) {
       const batchesAhead = Math.ceil(this.queuedRows / this.o.maxBatch) / Math.max(1, this.idle.length + this.running);
       return Promise.reject(
         queueFull(
-          `the model's queue is full (${this.queue.length} requests waiting); retry later`,
+          `the model's queue is full (${this.waiting} requests waiting); retry later`,
           Math.max(1, Math.ceil(batchesAhead * this.batchSeconds)),
         ),
       );
     }
     if (signal?.aborted) return Promise.reject(new CancelledError('the client cancelled the request'));
     return new Promise<Outputs>((resolve, reject) => {
-      const job: Job = { input, enqueuedAt: performance.now(), resolve, reject, signal };
+      const job: Job = { rows: input.rows, enqueuedAt: performance.now(), resolve, reject, signal };
+      const tail = this.queue[this.queue.length - 1];
+      if (tail?.fits(input)) tail.join(job, input);
+      else this.queue.push(new StagedBatch(this.pool, this.specs, job, input, this.o.maxBatch, this.single));
       if (signal) {
         job.onAbort = () => {
-          const i = this.queue.indexOf(job);
-          if (i < 0) return; // already running: its slice is dropped by the caller
-          this.queue.splice(i, 1);
-          this.queuedRows -= job.input.rows;
-          this.hooks.onQueueDepth?.(this.queue.length);
+          const b = this.queue.find((q) => q.jobs.includes(job));
+          if (!b) return; // already running: its slice is dropped by the caller
+          b.remove(job);
+          if (!b.jobs.length) {
+            this.queue.splice(this.queue.indexOf(b), 1);
+            b.release();
+          }
+          this.waiting--;
+          this.queuedRows -= job.rows;
           reject(new CancelledError('the client cancelled the request'));
           this.settleDrain();
         };
         signal.addEventListener('abort', job.onAbort, { once: true });
       }
-      this.queue.push(job);
+      this.waiting++;
       this.queuedRows += input.rows;
-      this.hooks.onQueueDepth?.(this.queue.length);
       this.pump();
     });
   }
-
   /** Runs what is queued as soon as sessions are free, and every later request likewise. */
   flush(): void {
     this.noWait = true;
@@ -166,9 +169,10 @@ export class Batcher {
   private pump(): void {
     while (this.idle.length && this.queue.length) {
       const head = this.queue[0]!;
-      const single = !this.o.batchable || this.o.maxBatch === 1;
-      if (!single && !this.noWait && this.queuedRows < this.o.maxBatch) {
-        const wait = head.enqueuedAt + this.o.timeoutMs - performance.now();
+      // Only the last batch can still grow (requests join the tail): wait for it to fill up
+      // to the oldest request's timeout, never for an earlier one.
+      if (!this.single && !this.noWait && this.queue.length === 1 && head.rows < this.o.maxBatch) {
+        const wait = head.jobs[0]!.enqueuedAt + this.o.timeoutMs - performance.now();
         if (wait > 0) {
           if (!this.timer)
             this.timer = setTimeout(() => {
@@ -178,21 +182,10 @@ export class Batcher {
           return;
         }
       }
-      const jobs: Job[] = [];
-      let rows = 0;
-      if (single) jobs.push(this.queue.shift()!);
-      else {
-        // Whole requests in arrival order up to maxBatch rows; a larger request runs alone.
-        while (this.queue.length && (jobs.length === 0 || rows + this.queue[0]!.input.rows <= this.o.maxBatch)) {
-          const j = this.queue.shift()!;
-          jobs.push(j);
-          rows += j.input.rows;
-        }
-      }
-      rows = jobs.reduce((a, j) => a + j.input.rows, 0);
-      this.queuedRows -= rows;
-      this.hooks.onQueueDepth?.(this.queue.length);
-      void this.run(this.idle.pop()!, jobs, rows);
+      this.queue.shift();
+      this.waiting -= head.jobs.length;
+      this.queuedRows -= head.rows;
+      void this.run(this.idle.pop()!, head);
     }
     if (!this.queue.length && this.timer) {
       clearTimeout(this.timer);
@@ -200,21 +193,24 @@ export class Batcher {
     }
   }
 
-  private async run(session: InferenceSession, jobs: Job[], rows: number): Promise<void> {
+  private async run(session: InferenceSession, batch: Batch): Promise<void> {
     this.running++;
+    const { jobs, rows } = batch;
     for (const j of jobs) if (j.onAbort) j.signal!.removeEventListener('abort', j.onAbort);
     this.hooks.onBatch?.(rows, jobs.length);
     const t0 = performance.now();
     try {
-      const outs = await session.run(concatInputs(jobs));
-      let from = 0;
-      for (const j of jobs) {
-        j.resolve(jobs.length === 1 ? outs : sliceOutputs(outs, from, j.input.rows, rows));
-        from += j.input.rows;
-      }
+      const outs = await session.run(batch.feed());
+      // An output that is an input unchanged would share the staged array, which goes back
+      // to the pool below: copied out.
+      for (const [k, t] of Object.entries(outs)) if (batch.holds(t.data)) outs[k] = { ...t, data: t.data.slice() };
+      for (const [i, j] of jobs.entries())
+        j.resolve(jobs.length === 1 ? outs : sliceOutputs(outs, batch.startOf(i), j.rows, rows));
     } catch (e) {
       for (const j of jobs) j.reject(e);
     } finally {
+      // The session has settled: nothing reads the staged arrays any more.
+      batch.release();
       this.batchSeconds = 0.8 * this.batchSeconds + 0.2 * ((performance.now() - t0) / 1000);
       this.running--;
       this.idle.push(session);

@@ -29,28 +29,97 @@ export interface DecodedTensor {
   data: HostTensor['data'];
 }
 
-/** Parses a safetensors body into named tensors (views when aligned, copies otherwise). */
-export function decodeBinary(body: Buffer): Map<string, DecodedTensor> {
-  if (body.byteLength < 8)
-    throw badRequest(
-      `binary body has ${body.byteLength} bytes; a safetensors body starts with an 8-byte header length`,
-    );
-  const lo = body.readUInt32LE(0),
-    hi = body.readUInt32LE(4);
-  const headerLen = hi * 2 ** 32 + lo;
-  if (headerLen > body.byteLength - 8)
-    throw badRequest(`binary body: header length ${headerLen} exceeds the ${body.byteLength - 8} bytes after it`);
+/**
+ * A body as the socket delivered it: its chunks in order, not joined into one buffer. The
+ * server copies a tensor's bytes from here straight into its batch (joining them first would
+ * allocate and copy every body once more, and a body that waits in the queue outlives the
+ * young generation: old-space garbage that only full collections free).
+ */
+export class BodyBytes {
+  readonly length: number;
+  /** Offset of each chunk in the body. */
+  private readonly starts: number[] = [];
+
+  constructor(readonly chunks: readonly Uint8Array[]) {
+    let n = 0;
+    for (const c of chunks) {
+      this.starts.push(n);
+      n += c.byteLength;
+    }
+    this.length = n;
+  }
+
+  /** Copies bytes [from, from + n) of the body into `dst` from `at` on. */
+  copyTo(dst: Uint8Array, at: number, from: number, n: number): void {
+    let i = this.chunkAt(from);
+    while (n > 0) {
+      const c = this.chunks[i]!;
+      const off = from - this.starts[i]!;
+      const k = Math.min(n, c.byteLength - off);
+      dst.set(off === 0 && k === c.byteLength ? c : c.subarray(off, off + k), at);
+      at += k;
+      from += k;
+      n -= k;
+      i++;
+    }
+  }
+
+  /** Bytes [from, to) as one array: a view when they lie in one chunk, else a copy. */
+  slice(from: number, to: number): Uint8Array {
+    const i = this.chunkAt(from);
+    const off = from - this.starts[i]!;
+    const c = this.chunks[i];
+    if (c && off + (to - from) <= c.byteLength) return c.subarray(off, off + (to - from));
+    const out = new Uint8Array(to - from);
+    this.copyTo(out, 0, from, to - from);
+    return out;
+  }
+
+  /** The chunk holding byte `at` (the last chunk for the end of the body). */
+  private chunkAt(at: number): number {
+    let lo = 0,
+      hi = this.chunks.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (this.starts[mid]! <= at) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  }
+}
+
+/** A tensor of a binary body, not yet copied out of it: bytes [begin, begin + byteLength). */
+export interface BinaryTensor {
+  dtype: TensorDType;
+  shape: number[];
+  /** Values (the product of the shape). */
+  size: number;
+  bytes: BodyBytes;
+  begin: number;
+  byteLength: number;
+}
+
+/** Parses and checks a safetensors body's header: its tensors as byte ranges of the body. */
+export function parseBinary(body: BodyBytes): Map<string, BinaryTensor> {
+  if (body.length < 8)
+    throw badRequest(`binary body has ${body.length} bytes; a safetensors body starts with an 8-byte header length`);
+  const head = body.slice(0, 8);
+  const dv = new DataView(head.buffer, head.byteOffset, 8);
+  const headerLen = dv.getUint32(4, true) * 2 ** 32 + dv.getUint32(0, true);
+  if (headerLen > body.length - 8)
+    throw badRequest(`binary body: header length ${headerLen} exceeds the ${body.length - 8} bytes after it`);
   let header: unknown;
   try {
-    header = JSON.parse(body.toString('utf8', 8, 8 + headerLen));
+    const h = body.slice(8, 8 + headerLen);
+    header = JSON.parse(Buffer.from(h.buffer, h.byteOffset, h.byteLength).toString('utf8'));
   } catch (e) {
     throw badRequest(`binary body: the safetensors header is not valid JSON (${(e as Error).message})`);
   }
   if (!header || typeof header !== 'object' || Array.isArray(header))
     throw badRequest('binary body: the safetensors header must be a JSON object');
   const dataStart = 8 + headerLen,
-    dataLen = body.byteLength - dataStart;
-  const out = new Map<string, DecodedTensor>();
+    dataLen = body.length - dataStart;
+  const out = new Map<string, BinaryTensor>();
   for (const [name, v] of Object.entries(header as Record<string, unknown>)) {
     if (name === '__metadata__') continue;
     const t = v as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
@@ -79,12 +148,28 @@ export function decodeBinary(body: Buffer): Map<string, DecodedTensor> {
       throw badRequest(
         `${what}: shape [${shape.join(', ')}] of ${t.dtype} needs ${n * kind.bytes} bytes, data_offsets span ${e - b}`,
       );
-    const at = body.byteOffset + dataStart + b;
+    out.set(name, {
+      dtype: kind.dtype,
+      shape: [...shape],
+      size: n,
+      bytes: body,
+      begin: dataStart + b,
+      byteLength: e - b,
+    });
+  }
+  return out;
+}
+
+/** Parses a safetensors body into named tensors (views when aligned, copies otherwise). */
+export function decodeBinary(body: Buffer): Map<string, DecodedTensor> {
+  const out = new Map<string, DecodedTensor>();
+  for (const [name, t] of parseBinary(new BodyBytes([body]))) {
+    const { Array: Arr, bytes } = FROM_CODE[CODES[t.dtype]!]!;
+    const at = body.byteOffset + t.begin;
     // A typed-array view needs an offset aligned to its element size; otherwise copy.
     const buf = body.buffer as ArrayBuffer;
-    const data =
-      at % kind.bytes === 0 ? new kind.Array(buf, at, n) : new kind.Array(buf.slice(at, at + n * kind.bytes));
-    out.set(name, { dtype: kind.dtype, shape: [...shape], data });
+    const data = at % bytes === 0 ? new Arr(buf, at, t.size) : new Arr(buf.slice(at, at + t.byteLength));
+    out.set(name, { dtype: t.dtype, shape: t.shape, data });
   }
   return out;
 }

@@ -56,23 +56,30 @@ export class ServeMetrics {
   }
 
   /** Batcher hooks reporting into these metrics for one model version. */
-  hooksFor(
-    model: string,
-    version: number,
-  ): { onBatch(rows: number, requests: number): void; onQueueDepth(depth: number): void } {
+  hooksFor(model: string, version: number): { onBatch(rows: number, requests: number): void } {
     const labels = { model, version: String(version) };
     return {
       onBatch: (rows, requests) => {
         this.batchRows.observe(labels, rows);
         this.batchRequests.observe(labels, requests);
       },
-      onQueueDepth: (depth) => this.queueDepth.set(labels, depth),
     };
   }
 
-  setSessionMemory(model: string, version: number, m: { weightBytes: number; arenaBytes: number }): void {
-    this.sessionBytes.set({ model, version: String(version), kind: 'weights' }, m.weightBytes);
-    this.sessionBytes.set({ model, version: String(version), kind: 'arena' }, m.arenaBytes);
+  /**
+   * The gauges read from the sessions and queues, set when /metrics is read (setting the queue
+   * depth at every change cost more than the batcher itself).
+   */
+  setVersionState(
+    model: string,
+    version: number,
+    m: { weightBytes: number; arenaBytes: number },
+    queued: number,
+  ): void {
+    const v = String(version);
+    this.sessionBytes.set({ model, version: v, kind: 'weights' }, m.weightBytes);
+    this.sessionBytes.set({ model, version: v, kind: 'arena' }, m.arenaBytes);
+    this.queueDepth.set({ model, version: v }, queued);
   }
 
   /** An unloaded version's series disappear instead of reporting stale values. */

@@ -202,7 +202,7 @@ export class ModelRegistry {
       }
       e.servable = s;
       e.state = 'AVAILABLE';
-      this.metrics.setSessionMemory(name, version, s.memory);
+      this.metrics.setVersionState(name, version, s.memory, s.queueDepth);
       this.log.info(
         { model: name, version, batching: s.batching },
         `model '${name}' version ${version} is available${s.batching.enabled ? '' : ` (requests run one at a time: ${s.batching.reason})`}`,
@@ -296,12 +296,12 @@ export class ModelRegistry {
     );
   }
 
-  /** Refreshes the session memory gauges (arenas grow with the batch size). */
-  updateMemoryMetrics(): void {
+  /** Refreshes the gauges of session memory (arenas grow with the batch size) and queue depth. */
+  updateMetrics(): void {
     for (const m of this.models.values())
       for (const e of m.versions.values())
         if (e.servable && e.state === 'AVAILABLE')
-          this.metrics.setSessionMemory(m.config.name, e.version, e.servable.memory);
+          this.metrics.setVersionState(m.config.name, e.version, e.servable.memory, e.servable.queueDepth);
   }
 
   /** Stops looking for new versions; /readyz turns 503 (the server is going away). */

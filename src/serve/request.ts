@@ -2,15 +2,44 @@
 // so a bad request is answered 400 on its own and never reaches (or breaks) a batch; and
 // the predict response in TF Serving's row ("predictions") or columnar ("outputs") form.
 import type { HostTensor, TensorSpec } from '../runtime/session.js';
-import type { DecodedTensor } from './binary.js';
+import type { BinaryTensor } from './binary.js';
 import { badRequest } from './errors.js';
 import { tensorFromJson, tensorToJson } from './json.js';
 
 export const SIGNATURE_NAME = 'serving_default';
 
+/**
+ * One input of a request, checked, not yet in a batch: the batcher copies its values into the
+ * batch once (JSON: the typed array decoded from the body; binary: the bytes, straight out of
+ * the body's chunks).
+ */
 export interface RequestTensor {
-  data: HostTensor['data'];
   shape: number[];
+  /** Values (checked to be the product of the shape). */
+  size: number;
+  /** Copies the values into `dst` (an array of the input's dtype) from element `at` on. */
+  copyTo(dst: HostTensor['data'], at: number): void;
+}
+
+/** A decoded typed array as a request tensor. */
+export function arrayTensor(data: HostTensor['data'], shape: number[]): RequestTensor {
+  return { shape, size: data.length, copyTo: (dst, at) => dst.set(data, at) };
+}
+
+/** A tensor of a binary body as a request tensor (its bytes copied out of the body's chunks). */
+export function binaryTensor(t: BinaryTensor): RequestTensor & { dtype: string } {
+  return {
+    dtype: t.dtype,
+    shape: t.shape,
+    size: t.size,
+    copyTo: (dst, at) =>
+      t.bytes.copyTo(
+        new Uint8Array(dst.buffer, dst.byteOffset + at * dst.BYTES_PER_ELEMENT, t.byteLength),
+        0,
+        t.begin,
+        t.byteLength,
+      ),
+  };
 }
 
 export interface PredictInput {
@@ -43,8 +72,8 @@ function checkAgainstSignature(
       throw badRequest(`input '${spec.name}' has shape ${fmtShape(t.shape)}; the model takes ${fmtShape(want)}`);
     }
     const n = t.shape.reduce((a, b) => a * b, 1);
-    if (t.data.length !== n)
-      throw badRequest(`input '${spec.name}' has ${t.data.length} values; shape ${fmtShape(t.shape)} needs ${n}`);
+    if (t.size !== n)
+      throw badRequest(`input '${spec.name}' has ${t.size} values; shape ${fmtShape(t.shape)} needs ${n}`);
     if (want[0] === -1) {
       if (t.shape[0] === 0) throw badRequest(`input '${spec.name}' has no rows (shape ${fmtShape(t.shape)})`);
       if (rows !== undefined && t.shape[0] !== rows)
@@ -55,6 +84,11 @@ function checkAgainstSignature(
     }
   }
   return { tensors, rows: rows ?? 1, format };
+}
+
+function jsonTensor(value: unknown, dtype: TensorSpec['dtype'], what: string): RequestTensor {
+  const t = tensorFromJson(value, dtype, what);
+  return arrayTensor(t.data, t.shape);
 }
 
 /** A JSON predict body ({instances} or {inputs}, optional signature_name) as checked tensors. */
@@ -81,7 +115,7 @@ export function decodeJsonPredict(body: unknown, specs: readonly TensorSpec[]): 
     const named = specs.length > 1 || isPlainObject(inst[0]);
     if (!named) {
       const spec = specs[0]!;
-      tensors.set(spec.name, tensorFromJson(inst, spec.dtype, 'instances'));
+      tensors.set(spec.name, jsonTensor(inst, spec.dtype, 'instances'));
     } else {
       inst.forEach((x, i) => {
         if (!isPlainObject(x))
@@ -100,13 +134,13 @@ export function decodeJsonPredict(body: unknown, specs: readonly TensorSpec[]): 
           if (!(spec.name in x)) throw badRequest(`instances[${i}] has no input '${spec.name}'`);
           return x[spec.name];
         });
-        tensors.set(spec.name, tensorFromJson(column, spec.dtype, `instances[…]['${spec.name}']`));
+        tensors.set(spec.name, jsonTensor(column, spec.dtype, `instances[…]['${spec.name}']`));
       }
     }
   } else {
     const cols = body.inputs;
     if (specs.length === 1 && !isPlainObject(cols))
-      tensors.set(specs[0]!.name, tensorFromJson(cols, specs[0]!.dtype, 'inputs'));
+      tensors.set(specs[0]!.name, jsonTensor(cols, specs[0]!.dtype, 'inputs'));
     else {
       if (!isPlainObject(cols))
         throw badRequest(
@@ -116,7 +150,7 @@ export function decodeJsonPredict(body: unknown, specs: readonly TensorSpec[]): 
         const spec = specs.find((s) => s.name === k);
         if (!spec)
           throw badRequest(`'${k}' is not an input of the model (inputs: ${specs.map((s) => s.name).join(', ')})`);
-        tensors.set(k, tensorFromJson(v, spec.dtype, `inputs['${k}']`));
+        tensors.set(k, jsonTensor(v, spec.dtype, `inputs['${k}']`));
       }
     }
   }
@@ -124,15 +158,17 @@ export function decodeJsonPredict(body: unknown, specs: readonly TensorSpec[]): 
 }
 
 /** Binary (safetensors) tensors, checked the same way. */
-export function checkBinaryPredict(tensors: Map<string, DecodedTensor>, specs: readonly TensorSpec[]): PredictInput {
-  return checkAgainstSignature(specs, tensors, 'binary');
+export function checkBinaryPredict(tensors: Map<string, BinaryTensor>, specs: readonly TensorSpec[]): PredictInput {
+  const checked = new Map<string, RequestTensor & { dtype: string }>();
+  for (const [name, t] of tensors) checked.set(name, binaryTensor(t));
+  return checkAgainstSignature(specs, checked, 'binary');
 }
 
 /** TF Serving's predict response: {"predictions": …} for row requests, {"outputs": …} for columnar ones. */
 export function encodeJsonPredict(
   outputs: readonly TensorSpec[],
   values: Record<string, HostTensor>,
-  input: PredictInput,
+  input: Pick<PredictInput, 'rows' | 'format'>,
 ): string {
   const out: string[] = [];
   if (input.format === 'row') {

@@ -2,7 +2,8 @@
 // JSON), the same predict URL with a binary (safetensors) body, health, readiness, metrics.
 import type { FastifyInstance } from 'fastify';
 import type { HostTensor, TensorSpec } from '../runtime/session.js';
-import { BINARY_CONTENT_TYPE, decodeBinary, encodeBinary } from './binary.js';
+import { BINARY_CONTENT_TYPE, BodyBytes, encodeBinary, parseBinary } from './binary.js';
+import { bodyBytesParser } from './body.js';
 import { CancelledError, notFound } from './errors.js';
 import { parseBody } from './json.js';
 import type { ServeMetrics } from './metrics.js';
@@ -134,7 +135,28 @@ declare module 'fastify' {
   }
 }
 
-export function registerRoutes(app: FastifyInstance, registry: ModelRegistry, metrics: ServeMetrics): void {
+/**
+ * Decodes and checks a predict body and queues it; what is left to answer it. The decoded
+ * tensors live only in this call (the batcher copies their values as it queues them).
+ */
+function queuePredict(
+  servable: Servable,
+  body: unknown,
+  signal: AbortSignal,
+): { answer: Promise<Record<string, HostTensor>>; rows: number; format: PredictInput['format'] } {
+  const input: PredictInput =
+    body instanceof BodyBytes
+      ? checkBinaryPredict(parseBinary(body), servable.inputs)
+      : decodeJsonPredict(body, servable.inputs);
+  return { answer: servable.predict(input, signal), rows: input.rows, format: input.format };
+}
+
+export function registerRoutes(
+  app: FastifyInstance,
+  registry: ModelRegistry,
+  metrics: ServeMetrics,
+  bodyLimit: number,
+): void {
   // Labels are set as the request arrives, so that answers given before the handler runs
   // (413 body too large, malformed JSON) are counted for their model too. Unknown model
   // names are recorded as "": a label per arbitrary URL would grow without bound.
@@ -157,7 +179,7 @@ export function registerRoutes(app: FastifyInstance, registry: ModelRegistry, me
       .send({ error: 'not ready: a model has no available version yet, or the server is shutting down' });
   });
   app.get('/metrics', async (_req, reply) => {
-    registry.updateMemoryMetrics();
+    registry.updateMetrics();
     return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
 
@@ -190,18 +212,19 @@ export function registerRoutes(app: FastifyInstance, registry: ModelRegistry, me
       // Resolving the version and queueing happen in one synchronous step, so a version
       // chosen here cannot be unloaded before the request is in its queue (it drains first).
       const servable = registry.resolve(p.name, p);
-      const binary = Buffer.isBuffer(req.body);
-      const input: PredictInput = binary
-        ? checkBinaryPredict(decodeBinary(req.body as Buffer), servable.inputs)
-        : decodeJsonPredict(req.body, servable.inputs);
+      const binary = req.body instanceof BodyBytes;
       const cancel = new AbortController();
+      const { answer, rows, format } = queuePredict(servable, req.body, cancel.signal);
+      // The queue holds a copy of the values: the body (and the request's decoded tensors, out
+      // of scope here) can go while the request waits, before it grows old in the heap.
+      req.body = undefined;
       const onClose = (): void => {
         if (!reply.raw.writableFinished) cancel.abort();
       };
       reply.raw.once('close', onClose);
       let outputs: Record<string, HostTensor> | undefined;
       try {
-        outputs = await servable.predict(input, cancel.signal);
+        outputs = await answer;
       } catch (e) {
         if (!(e instanceof CancelledError)) throw e;
       }
@@ -213,14 +236,14 @@ export function registerRoutes(app: FastifyInstance, registry: ModelRegistry, me
         return;
       }
       if (binary) return reply.type(BINARY_CONTENT_TYPE).send(encodeBinary(outputs));
-      return reply.type('application/json').send(encodeJsonPredict(servable.outputs, outputs, input));
+      return reply.type('application/json').send(encodeJsonPredict(servable.outputs, outputs, { rows, format }));
     },
   );
 
   // Every body that is not binary is read as JSON whatever its content type: TF Serving's
   // own example posts with `curl -d`, which sends application/x-www-form-urlencoded.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser(BINARY_CONTENT_TYPE, { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+  app.addContentTypeParser(BINARY_CONTENT_TYPE, bodyBytesParser(bodyLimit));
   app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => {
     try {
       done(null, parseBody(body as string));

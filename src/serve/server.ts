@@ -74,7 +74,7 @@ export async function createServer(options: ServeOptions): Promise<TfjsQuantServ
   app.addHook('onSend', async (_req, reply) => {
     if (shuttingDown) void reply.header('connection', 'close');
   });
-  registerRoutes(app, registry, metrics);
+  registerRoutes(app, registry, metrics, o.bodyLimit);
   await registry.start();
   await app.ready();
 

@@ -7,7 +7,13 @@ import { initFloatBackend } from '../../src/backend/float.js';
 import type { Graph } from '../../src/model/index.js';
 import { quantize } from '../../src/quant/quantize.js';
 import { InferenceSession } from '../../src/runtime/session.js';
-import { createServer, type ServeOptions, type TfjsQuantServer } from '../../src/serve/index.js';
+import {
+  createServer,
+  decodeBinary,
+  encodeBinary,
+  type ServeOptions,
+  type TfjsQuantServer,
+} from '../../src/serve/index.js';
 import { mobileNetV2 } from '../../bench/models/models.js';
 import { graphOf, variedInput } from '../runtime/helpers.js';
 import { http, mlpGraphs, mlpRows, ModelTree, sameValues, MLP_FEATURES, type MlpGraphs } from './fixtures.js';
@@ -162,6 +168,53 @@ describe('serve: dynamic batching', () => {
       expect(reqs, model).toBe(cases.filter((c) => c.model === model).length);
       expect(batches, `${model}: batches`).toBeLessThan(reqs);
     }
+  });
+
+  it('binary bodies of several socket reads, batched with JSON requests, get the answers they get alone, bit for bit', async () => {
+    const { server, url } = await serve({ maxBatch: 16, batchTimeoutMs: 100 });
+    const per = 32 * 32 * 3;
+    // 8 rows of 32×32×3 float32 are a 98 KB body: more than one 64 KB socket read.
+    const rowCounts = [8, 1, 5, 2, 1];
+    const cases = rowCounts.map((rows, i) => {
+      const x = variedInput([rows, 32, 32, 3], 900 + i);
+      const data = Float32Array.from(x.dataSync());
+      x.dispose();
+      return { rows, data, json: i % 2 === 1 };
+    });
+    const answers = await Promise.all(
+      cases.map((c) =>
+        c.json
+          ? http(
+              `${url}/v1/models/mobilenet:predict`,
+              'POST',
+              JSON.stringify({
+                inputs: Array.from({ length: c.rows }, (_, r) =>
+                  Array.from({ length: 32 }, (_, y) =>
+                    Array.from({ length: 32 }, (_, x) =>
+                      Array.from(c.data.subarray(r * per + (y * 32 + x) * 3, r * per + (y * 32 + x) * 3 + 3)),
+                    ),
+                  ),
+                ),
+              }),
+            )
+          : http(
+              `${url}/v1/models/mobilenet:predict`,
+              'POST',
+              encodeBinary({ input: { data: c.data, shape: [c.rows, 32, 32, 3], dtype: 'float32' } }),
+            ),
+      ),
+    );
+    for (const [i, c] of cases.entries()) {
+      expect(answers[i]!.status, `request ${i}: ${answers[i]!.text.slice(0, 200)}`).toBe(200);
+      const got = c.json
+        ? Float32Array.from(JSON.parse(answers[i]!.text).outputs.flat())
+        : ([...decodeBinary(answers[i]!.body).values()][0]!.data as Float32Array);
+      const rows = Array.from({ length: c.rows }, (_, r) => Array.from(c.data.subarray(r * per, (r + 1) * per)));
+      sameValues(got, await alone(mobilenet, rows, [32, 32, 3]), `request ${i} (${c.json ? 'JSON' : 'binary'})`);
+    }
+    const m = await server.metrics.registry.metrics();
+    const batches = metric(m, /^tfjs_quant_serve_batch_requests_count\{model="mobilenet",version="1"\} (\d+)$/m);
+    expect(batches).toBeLessThan(cases.length);
   });
 
   it('a float32 model on the native float kernels is batched, and its answers equal unbatched ones bit for bit too', async () => {
