@@ -42,27 +42,29 @@ Napi::Value ConvGeometry(const Napi::CallbackInfo& info) {
 
 // ---------------------------------------------------------------- conv family
 
+// im2col(geom, x, a, {padValue, lda})
 Napi::Value Im2col(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const ConvGeom g = GetGeom(env, info[0]);
+  const Napi::Object o = GetOptions(env, info[3], "options");
   const Arr x = GetAny(env, info[1], "x", kAllowI8 | kAllowU8 | kAllowF32);
   CheckLen(env, x, Prod({g.batch, g.in_h, g.in_w, g.in_c}), "x");
   const int64_t cols = Prod({g.k_h, g.k_w, g.in_c});
-  const int64_t lda = GetInt(env, info[4], "lda", cols, int64_t(1) << 40);
-  const Arr a = GetAny(env, info[3], "a", kAllowI8 | kAllowU8 | kAllowF32);
+  const int64_t lda = GetInt(env, o.Get("lda"), "lda", cols, int64_t(1) << 40);
+  const Arr a = GetAny(env, info[2], "a", kAllowI8 | kAllowU8 | kAllowF32);
   CheckSameKind(env, x, a, "x", "a");
   const int64_t rows = Prod({g.batch, g.out_h, g.out_w});
   if (rows * lda > (int64_t(1) << 40)) ThrowRangeError(env, "a is too large");
   CheckLen(env, a, rows * lda, "a");
   CheckNoOverlap(env, x, a, "x", "a");
   if (x.kind == Kind::kF32) {
-    const float pv = static_cast<float>(GetFiniteNumber(env, info[2], "padValue"));
+    const float pv = static_cast<float>(GetFiniteNumber(env, o.Get("padValue"), "padValue"));
     ops::Im2Col(g, static_cast<const float*>(x.data), pv, static_cast<float*>(a.data), lda);
   } else if (x.kind == Kind::kI8) {
-    const int32_t pv = static_cast<int32_t>(GetInt(env, info[2], "padValue", -128, 127));
+    const int32_t pv = static_cast<int32_t>(GetInt(env, o.Get("padValue"), "padValue", -128, 127));
     ops::Im2Col(g, static_cast<const int8_t*>(x.data), pv, static_cast<int8_t*>(a.data), lda);
   } else {
-    const int32_t pv = static_cast<int32_t>(GetInt(env, info[2], "padValue", 0, 255));
+    const int32_t pv = static_cast<int32_t>(GetInt(env, o.Get("padValue"), "padValue", 0, 255));
     ops::Im2Col(g, static_cast<const uint8_t*>(x.data), pv, static_cast<uint8_t*>(a.data), lda);
   }
   return env.Undefined();
@@ -165,21 +167,22 @@ ops::PoolQ GetPoolQ(Napi::Env env, const Napi::Value& q, Kind k) {
   return p;
 }
 
-// pool(kind, geom, x, q, y): q null for float32; for 'max' only q.yMin / q.yMax are read.
+// pool(geom, x, y, {kind, q}): q absent for float32; for 'max' only q.yMin / q.yMax are read.
 Napi::Value Pool(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const std::string kind = GetString(env, info[0], "kind");
+  const Napi::Object o = GetOptions(env, info[3], "options");
+  const std::string kind = GetString(env, o.Get("kind"), "kind");
   if (kind != "max" && kind != "avg") ThrowRangeError(env, "kind must be 'max' or 'avg', got '" + kind + "'");
-  const ConvGeom g = GetGeom(env, info[1]);
+  const ConvGeom g = GetGeom(env, info[0]);
   if (g.pad_top >= (g.k_h - 1) * g.dilation_h + 1 || g.pad_bottom >= (g.k_h - 1) * g.dilation_h + 1 ||
       g.pad_left >= (g.k_w - 1) * g.dilation_w + 1 || g.pad_right >= (g.k_w - 1) * g.dilation_w + 1) {
     ThrowRangeError(env, "pooling pads must be smaller than the window");
   }
   if (int64_t(g.k_h) * g.k_w > (int64_t(1) << 23))
     ThrowRangeError(env, "pooling window is too large (at most 2^23 elements)");
-  const Arr x = GetAny(env, info[2], "x", kAllowI8 | kAllowU8 | kAllowF32);
+  const Arr x = GetAny(env, info[1], "x", kAllowI8 | kAllowU8 | kAllowF32);
   CheckLen(env, x, Prod({g.batch, g.in_h, g.in_w, g.in_c}), "x");
-  const Arr y = GetAny(env, info[4], "y", kAllowI8 | kAllowU8 | kAllowF32);
+  const Arr y = GetAny(env, info[2], "y", kAllowI8 | kAllowU8 | kAllowF32);
   CheckSameKind(env, x, y, "x", "y");
   CheckLen(env, y, Prod({g.batch, g.out_h, g.out_w, g.in_c}), "y");
   CheckNoOverlap(env, x, y, "x", "y");
@@ -190,7 +193,7 @@ Napi::Value Pool(const Napi::CallbackInfo& info) {
       ops::AvgPoolF32(g, static_cast<const float*>(x.data), static_cast<float*>(y.data));
     return env.Undefined();
   }
-  const Napi::Value q = info[3];
+  const Napi::Value q = o.Get("q");
   if (kind == "max") {
     int32_t lo, hi;
     GetBounds(env, q, "q", x.kind, 0, &lo, &hi);
@@ -234,16 +237,17 @@ Napi::Value Mean(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// argMax(outer, n, inner, x, y): float32 x [outer, n, inner] → int32 y [outer, inner].
+// argMax(x, y, {outer, n, inner}): float32 x [outer, n, inner] → int32 y [outer, inner].
 Napi::Value ArgMax(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const int64_t outer = GetInt(env, info[0], "outer", 1, kI32Max);
-  const int64_t n = GetInt(env, info[1], "n", 1, kI32Max);
-  const int64_t inner = GetInt(env, info[2], "inner", 1, kI32Max);
+  const Napi::Object o = GetOptions(env, info[2], "options");
+  const int64_t outer = GetInt(env, o.Get("outer"), "outer", 1, kI32Max);
+  const int64_t n = GetInt(env, o.Get("n"), "n", 1, kI32Max);
+  const int64_t inner = GetInt(env, o.Get("inner"), "inner", 1, kI32Max);
   if (outer * inner > (int64_t(1) << 40) || outer * n * inner > (int64_t(1) << 40))
     ThrowRangeError(env, "x is too large");
-  const auto x = GetArrayOfLength<float>(env, info[3], "x", static_cast<size_t>(outer * n * inner));
-  const auto y = GetArrayOfLength<int32_t>(env, info[4], "y", static_cast<size_t>(outer * inner));
+  const auto x = GetArrayOfLength<float>(env, info[0], "x", static_cast<size_t>(outer * n * inner));
+  const auto y = GetArrayOfLength<int32_t>(env, info[1], "y", static_cast<size_t>(outer * inner));
   CheckNoOverlap(env, x, y, "x", "y");
   ops::ArgMaxF32(outer, n, inner, x.data, y.data);
   return env.Undefined();

@@ -32,27 +32,28 @@ ops::BinaryOp GetBinaryOp(Napi::Env env, const Napi::Value& v) {
       env, "op must be one of 'add', 'sub', 'mul', 'maximum', 'minimum', 'div', 'squaredDifference', got '" + s + "'");
 }
 
-// binary(op, aShape, a, bShape, b, q, y): q = {aScale, aZeroPoint, bScale, bZeroPoint, yScale, yZeroPoint, yMin, yMax}
-// for 8-bit data; for float32 q = {yMin, yMax} (±Infinity allowed) or null.
+// binary(a, b, y, {op, aShape, bShape, q}): q = {aScale, aZeroPoint, bScale, bZeroPoint, yScale, yZeroPoint, yMin,
+// yMax} for 8-bit data; for float32 q = {yMin, yMax} (±Infinity allowed) or absent.
 Napi::Value Binary(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const ops::BinaryOp op = GetBinaryOp(env, info[0]);
-  const Shape as = GetShape(env, info[1], "aShape"), bs = GetShape(env, info[3], "bShape");
-  const Arr a = GetAny(env, info[2], "a", kAllowI8 | kAllowU8 | kAllowF32);
-  const Arr b = GetAny(env, info[4], "b", kAllowI8 | kAllowU8 | kAllowF32);
+  const Napi::Object o = GetOptions(env, info[3], "options");
+  const ops::BinaryOp op = GetBinaryOp(env, o.Get("op"));
+  const Shape as = GetShape(env, o.Get("aShape"), "aShape"), bs = GetShape(env, o.Get("bShape"), "bShape");
+  const Arr a = GetAny(env, info[0], "a", kAllowI8 | kAllowU8 | kAllowF32);
+  const Arr b = GetAny(env, info[1], "b", kAllowI8 | kAllowU8 | kAllowF32);
   CheckSameKind(env, a, b, "a", "b");
   CheckLen(env, a, ops::ShapeSize(as), "a");
   CheckLen(env, b, ops::ShapeSize(bs), "b");
   const Shape os = CallCore(env, [&] { return ops::BroadcastShape(as, bs); });
-  const Arr y = GetAny(env, info[6], "y", kAllowI8 | kAllowU8 | kAllowF32);
+  const Arr y = GetAny(env, info[2], "y", kAllowI8 | kAllowU8 | kAllowF32);
   CheckSameKind(env, a, y, "a", "y");
   CheckLen(env, y, ops::ShapeSize(os), "y");
   CheckNoOverlap(env, a, y, "a", "y");
   CheckNoOverlap(env, b, y, "b", "y");
-  const Napi::Value q = info[5];
+  const Napi::Value q = o.Get("q");
   if (a.kind == Kind::kF32) {
     float lo = -INFINITY, hi = INFINITY;
-    if (!q.IsNull() && !q.IsUndefined()) {
+    if (!IsAbsent(q)) {
       lo = GetBound(env, GetField(env, q, "q", "yMin"), "q.yMin");
       hi = GetBound(env, GetField(env, q, "q", "yMax"), "q.yMax");
       if (lo > hi) ThrowRangeError(env, "q.yMin must be <= q.yMax");
@@ -133,7 +134,7 @@ Napi::Value Prelu(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// biasAdd(x, bias, yMin, yMax, y) float32
+// biasAdd(x, bias, y, {yMin, yMax}) float32
 Napi::Value BiasAdd(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const auto x = GetArray<float>(env, info[0], "x");
@@ -142,9 +143,10 @@ Napi::Value BiasAdd(const Napi::CallbackInfo& info) {
   if (x.length % bias.length)
     ThrowRangeError(env, "x has " + std::to_string(x.length) + " elements, not a multiple of bias's " +
                              std::to_string(bias.length) + " channels");
-  const float lo = GetBound(env, info[2], "yMin"), hi = GetBound(env, info[3], "yMax");
+  const Napi::Object o = GetOptions(env, info[3], "options");
+  const float lo = GetBound(env, o.Get("yMin"), "yMin"), hi = GetBound(env, o.Get("yMax"), "yMax");
   if (lo > hi) ThrowRangeError(env, "yMin must be <= yMax");
-  const auto y = GetArrayOfLength<float>(env, info[4], "y", x.length);
+  const auto y = GetArrayOfLength<float>(env, info[2], "y", x.length);
   CheckNoOverlap(env, x.data, x.length * 4, y.data, y.length * 4, "x", "y");
   ops::BiasAddF32(x.data, x.length, bias.length, bias.data, lo, hi, y.data);
   return env.Undefined();
@@ -194,10 +196,12 @@ Napi::Value ApplyLut(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// softmaxTable({beta, xScale}): Uint32Array(256)
 Napi::Value SoftmaxTable(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const float beta = PosScale(env, info[0], "beta");
-  const float sx = PosScale(env, info[1], "xScale");
+  const Napi::Object o = GetOptions(env, info[0], "options");
+  const float beta = PosScale(env, o.Get("beta"), "beta");
+  const float sx = PosScale(env, o.Get("xScale"), "xScale");
   Napi::Uint32Array out = Napi::Uint32Array::New(env, 256);
   ops::SoftmaxTable(beta, sx, out.Data());
   return out;

@@ -53,42 +53,40 @@ describe('native ops binding validation', () => {
     expect(() => b.opsDepthwiseConv2d(geom, x, f, null, q, x)).toThrow(/must not overlap/);
     expect(() => b.opsDepthwiseConv2d(null as never, x, f, null, q, y)).toThrow(TypeError);
     expect(() => b.opsDepthwiseConv2d({ ...geom, inHeight: 2 ** 31 }, x, f, null, q, y)).toThrow(/inHeight/);
-    expect(() => b.opsPool('max', { ...geom, padTop: 3 }, new Float32Array(32), null, new Float32Array(32))).toThrow(
+    expect(() => b.opsPool({ ...geom, padTop: 3 }, new Float32Array(32), new Float32Array(32), { kind: 'max' })).toThrow(
       /pads must be smaller/,
     );
-    expect(() => b.opsBinary('add', [2, 3], new Int8Array(6), [4], new Int8Array(4), null, new Int8Array(6))).toThrow(
+    expect(() => b.opsBinary(new Int8Array(6), new Int8Array(4), new Int8Array(6), { op: 'add', aShape: [2, 3], bShape: [4] })).toThrow(
       /not broadcast-compatible/,
     );
-    expect(() => b.opsBinary('add', [2, 3], new Int8Array(6), [3], new Int8Array(3), null, new Int8Array(6))).toThrow(
+    expect(() => b.opsBinary(new Int8Array(6), new Int8Array(3), new Int8Array(6), { op: 'add', aShape: [2, 3], bShape: [3] })).toThrow(
       /q must be an object/,
     );
     expect(() =>
-      b.opsBinary(
-        'add',
-        [1, 1, 1, 1, 1, 1, 1],
-        new Float32Array(1),
-        [1],
-        new Float32Array(1),
-        null,
-        new Float32Array(1),
-      ),
+      b.opsBinary(new Float32Array(1), new Float32Array(1), new Float32Array(1), {
+        op: 'add',
+        aShape: [1, 1, 1, 1, 1, 1, 1],
+        bShape: [1],
+      }),
     ).toThrow(/rank 7/);
-    expect(() => b.opsTranspose(new Float32Array(6), [2, 3], [0, 0], new Float32Array(6))).toThrow(/permutation/);
-    expect(() => b.opsPad(new Float32Array(6), [2, 3], [0], [0, 0], 0, new Float32Array(6))).toThrow(
+    expect(() => b.opsTranspose(new Float32Array(6), new Float32Array(6), { shape: [2, 3], perm: [0, 0] })).toThrow(/permutation/);
+    expect(() => b.opsPad(new Float32Array(6), new Float32Array(6), { shape: [2, 3], before: [0], after: [0, 0], value: 0 })).toThrow(
       /before has 1 entries/,
     );
     expect(() =>
-      b.opsStridedSlice(
-        new Float32Array(6),
-        [2, 3],
-        [0, 0, 0],
-        [1, 1, 1],
-        [1, 1, 1],
-        { beginMask: 0, endMask: 0, ellipsisMask: 0, newAxisMask: 0, shrinkAxisMask: 0 },
-        new Float32Array(1),
-      ),
+      b.opsStridedSlice(new Float32Array(6), new Float32Array(1), {
+        shape: [2, 3],
+        begin: [0, 0, 0],
+        end: [1, 1, 1],
+        strides: [1, 1, 1],
+        beginMask: 0,
+        endMask: 0,
+        ellipsisMask: 0,
+        newAxisMask: 0,
+        shrinkAxisMask: 0,
+      }),
     ).toThrow(/out of range/);
-    expect(() => b.opsConcat([new Float32Array(2)], [[2]], 1, null, new Float32Array(2))).toThrow(/axis/);
+    expect(() => b.opsConcat([new Float32Array(2)], new Float32Array(2), { shapes: [[2]], axis: 1 })).toThrow(/axis/);
     expect(() => b.opsApplyLut(new Uint8Array(256), new Int8Array(4), new Int8Array(3))).toThrow(/y has 3 elements/);
     expect(() => b.opsSoftmax(new Int8Array(4), new Int8Array(4), { rows: 2, cols: 2, beta: 1, xScale: 0 })).toThrow(
       /xScale/,
@@ -104,7 +102,7 @@ describe('native ops binding validation', () => {
         q: null,
       }),
     ).toThrow(/mode/);
-    expect(() => b.opsIm2col(geom, new Int8Array(32), 300, new Int8Array(16 * 18), 18)).toThrow(/padValue/);
+    expect(() => b.opsIm2col(geom, new Int8Array(32), new Int8Array(16 * 18), { padValue: 300, lda: 18 })).toThrow(/padValue/);
     // clamp is an activation by name but needs bounds: the core refuses it, the binding maps that.
     expect(() =>
       b.opsActivation(new Float32Array(2), new Float32Array(2), { activation: 'clamp' as never, alpha: 0 }),

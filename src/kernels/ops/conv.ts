@@ -50,7 +50,7 @@ export function im2col<T extends Q8Array | Float32Array>(
   }
   const rows = g.batch * g.outHeight * g.outWidth;
   const a = alloc(x, rows * lda);
-  native().opsIm2col(g, x, padValue, a, lda);
+  native().opsIm2col(g, x, a, { padValue, lda });
   return { a, rows, cols, lda, geom: g };
 }
 
@@ -252,7 +252,7 @@ export function maxPool<T extends Q8Array | Float32Array>(
   const shape = [g.batch, g.outHeight, g.outWidth, g.inChannels];
   const y = alloc(x, shapeSize(shape));
   if (kind === 'float32') {
-    native().opsPool('max', g, x, null, y);
+    native().opsPool(g, x, y, { kind: 'max' });
   } else {
     const act = checkActivation(opts.activation);
     let b = { yMin: qRange(kind)[0], yMax: qRange(kind)[1] };
@@ -260,7 +260,7 @@ export function maxPool<T extends Q8Array | Float32Array>(
       if (opts.xParams === undefined) throw new TypeError('xParams is required with a fused activation');
       b = bounds(kind, checkParams(opts.xParams, kind, 'xParams'), act);
     }
-    native().opsPool('max', g, x, b, y);
+    native().opsPool(g, x, y, { kind: 'max', q: b });
   }
   return { y, shape };
 }
@@ -277,13 +277,10 @@ export function avgPool<T extends Q8Array | Float32Array>(
   checkX(x, xShape);
   const shape = [g.batch, g.outHeight, g.outWidth, g.inChannels];
   const y = alloc(x, shapeSize(shape));
-  native().opsPool(
-    'avg',
-    g,
-    x,
-    kind === 'float32' ? null : poolQ(kind, opts.xParams, opts.yParams, opts.activation),
-    y,
-  );
+  native().opsPool(g, x, y, {
+    kind: 'avg',
+    q: kind === 'float32' ? null : poolQ(kind, opts.xParams, opts.yParams, opts.activation),
+  });
   return { y, shape };
 }
 
