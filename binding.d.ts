@@ -94,14 +94,10 @@ export interface GemmDynamicNativeOptions {
   clampMax: number;
 }
 export interface GemmBinding {
-  /** new GemmPackedWeights(b, k, n, layout, zeroPoints (1 or n) | null, isa) */
+  /** new GemmPackedWeights(b, {k, n, layout, zeroPoints (1 or n) | null, isa}) */
   GemmPackedWeights: new (
     b: Int8Array,
-    k: number,
-    n: number,
-    layout: 'kn' | 'nk',
-    zeroPoints: Int32Array | null,
-    isa: IsaName,
+    options: { k: number; n: number; layout: 'kn' | 'nk'; zeroPoints?: Int32Array | null; isa: IsaName },
   ) => NativePackedWeights;
   gemmMaxK: number;
   /** out[m*ldc + n] = epilogue(A · B); a is Uint8Array or Int8Array (treated as uint8 + 128). */
@@ -126,7 +122,7 @@ export interface GemmBinding {
     options: GemmDynamicNativeOptions,
   ): Promise<void>;
   /** GOPS of a dependency-free multiply-accumulate loop for `isa`, one thread, ~seconds of CPU time. */
-  gemmMeasurePeak(isa: IsaName, seconds: number): number;
+  gemmMeasurePeak(options: { isa: IsaName; seconds: number }): number;
 }
 // ---- gemm — END gemm section
 
@@ -313,7 +309,7 @@ export interface TrainBinding {
     c: Float32Array,
     options: { m: number; n: number; k: number; threads: number },
   ): void;
-  FloatPackedWeights: new (b: Float32Array, k: number, n: number) => NativeFloatPackedWeights;
+  FloatPackedWeights: new (b: Float32Array, options: { k: number; n: number }) => NativeFloatPackedWeights;
   /** In place: y = act(y + bias[c]) over y viewed as [-1, channels]; bias null, 1 or channels long. */
   trainBiasActivation(
     y: Float32Array,
@@ -410,26 +406,29 @@ export interface OpsBinding {
     geom: OpsConvGeom,
     x: Q8,
     filter: Int8Array,
-    bias: Int32Array | null,
-    q: OpsBounds & { multiplier: number; xZeroPoint: number; multipliers: Float32Array; yZeroPoint: number },
     y: Q8,
+    options: {
+      bias?: Int32Array | null;
+      q: OpsBounds & { multiplier: number; xZeroPoint: number; multipliers: Float32Array; yZeroPoint: number };
+    },
   ): void;
   opsDepthwiseConv2dF32(
     geom: OpsConvGeom,
     x: Float32Array,
     filter: Float32Array,
-    bias: Float32Array | null,
     y: Float32Array,
-    options: { multiplier: number; yMin: number; yMax: number },
+    options: { bias?: Float32Array | null; multiplier: number; yMin: number; yMax: number },
   ): void;
   /** geom: the forward conv (in* = this op's output, out* = dy's spatial size); filter [kh, kw, inChannels, dyChannels]. */
   opsConv2dTranspose(
     geom: OpsConvGeom,
     dy: Q8,
     filter: Int8Array,
-    bias: Int32Array | null,
-    q: OpsBounds & { dyChannels: number; dyZeroPoint: number; multipliers: Float32Array; yZeroPoint: number },
     y: Q8,
+    options: {
+      bias?: Int32Array | null;
+      q: OpsBounds & { dyChannels: number; dyZeroPoint: number; multipliers: Float32Array; yZeroPoint: number };
+    },
   ): void;
   /** q: absent for float32; 'max' reads only yMin/yMax. */
   opsPool(
@@ -443,9 +442,13 @@ export interface OpsBinding {
   ): void;
   opsMean(
     x: Q8 | Float32Array,
-    q: (OpsBounds & { xScale: number; xZeroPoint: number; yScale: number; yZeroPoint: number }) | null,
     y: Q8 | Float32Array,
-    options: { batch: number; hw: number; channels: number },
+    options: {
+      batch: number;
+      hw: number;
+      channels: number;
+      q?: (OpsBounds & { xScale: number; xZeroPoint: number; yScale: number; yZeroPoint: number }) | null;
+    },
   ): void;
   /** ArgMax of float32 x [outer, n, inner] over n into int32 y [outer, inner] (first maximum; NaN never wins). */
   opsArgMax(x: Float32Array, y: Int32Array, options: { outer: number; n: number; inner: number }): void;
@@ -476,8 +479,8 @@ export interface OpsBinding {
   opsPrelu(
     x: Q8 | Float32Array,
     alpha: Float32Array,
-    q: (OpsBounds & { xScale: number; xZeroPoint: number; yScale: number; yZeroPoint: number }) | null,
     y: Q8 | Float32Array,
+    options: { q?: (OpsBounds & { xScale: number; xZeroPoint: number; yScale: number; yZeroPoint: number }) | null },
   ): void;
   opsBiasAdd(x: Float32Array, bias: Float32Array, y: Float32Array, options: OpsBounds): void;
   /** 256-entry table indexed by the input's raw byte, entries = the output's raw bytes. */
@@ -564,13 +567,13 @@ export interface RuntimePlan {
 export interface RuntimeSessionNative {
   /** Runs every step on a libuv worker + the pool; resolves with one array per plan output. */
   run(
-    batch: number,
     inputs: (Float32Array | Int8Array | Uint8Array | Int32Array)[],
+    options: { batch: number },
   ): Promise<(Float32Array | Int8Array | Uint8Array | Int32Array)[]>;
   /** The same run on the calling thread (blocks it): for synchronous predict / execute. */
   runSync(
-    batch: number,
     inputs: (Float32Array | Int8Array | Uint8Array | Int32Array)[],
+    options: { batch: number },
   ): (Float32Array | Int8Array | Uint8Array | Int32Array)[];
   memory(): { weightBytes: number; arenaBytes: number };
   /** Per-step wall time summed over runs since profiling was enabled; `enable` switches it (and resets). */
@@ -578,7 +581,7 @@ export interface RuntimeSessionNative {
   dispose(): void;
 }
 export interface RuntimeBinding {
-  RuntimeSession: new (plan: RuntimePlan, threads: number) => RuntimeSessionNative;
+  RuntimeSession: new (plan: RuntimePlan, options: { threads: number }) => RuntimeSessionNative;
 }
 // ---- runtime — END runtime section
 
@@ -612,13 +615,15 @@ type Int4DynamicNativeOptions = Int4OutputOptions & { perRow: boolean };
 export interface Int4Binding {
   Int4PackedWeights: new (
     w: Int8Array,
-    k: number,
-    n: number,
-    layout: 'kn' | 'nk',
-    groupSize: number,
-    scales: Float32Array,
-    zeroPoints: Int32Array | null,
-    isa: IsaName,
+    options: {
+      k: number;
+      n: number;
+      layout: 'kn' | 'nk';
+      groupSize: number;
+      scales: Float32Array;
+      zeroPoints?: Int32Array | null;
+      isa: IsaName;
+    },
   ) => NativeInt4PackedWeights;
   /** out (m × n) = dequant(a · W); aZeroPoints and aScales: 1 or m. */
   int4Gemm(
@@ -728,16 +733,11 @@ export interface NativeSparsePackedWeights {
   dispose(): void;
 }
 export interface SparseBinding {
-  sparseAnalyze(w: Float32Array | Int8Array, k: number, n: number): SparseStructure;
-  /** new SparsePackedWeights(w, k, n, format, blockRows, blockCols, isa) — format 'auto' | 'csc' | 'block' | '2:4'. */
+  sparseAnalyze(w: Float32Array | Int8Array, options: { k: number; n: number }): SparseStructure;
+  /** new SparsePackedWeights(w, {k, n, format, blockRows, blockCols, isa}) — format 'auto' | 'csc' | 'block' | '2:4'. */
   SparsePackedWeights: new (
     w: Float32Array | Int8Array,
-    k: number,
-    n: number,
-    format: string,
-    blockRows: number,
-    blockCols: number,
-    isa: IsaName,
+    options: { k: number; n: number; format: string; blockRows: number; blockCols: number; isa: IsaName },
   ) => NativeSparsePackedWeights;
   /** out[m × n] = x[m × k] · W (float32 weights). */
   sparseMatmulF32(

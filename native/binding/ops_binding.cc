@@ -70,19 +70,21 @@ Napi::Value Im2col(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// depthwiseConv2d(geom, x, filter, bias, q, y): q = {multiplier, xZeroPoint, multipliers, yZeroPoint, yMin, yMax}
+// depthwiseConv2d(geom, x, filter, y, {bias, q}): q = {multiplier, xZeroPoint, multipliers, yZeroPoint, yMin, yMax}
 Napi::Value Depthwise(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const ConvGeom g = GetGeom(env, info[0]);
+  const Napi::Object o = GetOptions(env, info[4], "options");
   const Arr x = GetAny(env, info[1], "x", kAllowI8 | kAllowU8);
   CheckLen(env, x, Prod({g.batch, g.in_h, g.in_w, g.in_c}), "x");
-  const Napi::Value q = info[4];
+  const Napi::Value q = o.Get("q");
   ops::DepthwiseQ p;
   p.multiplier = I32(env, q, "q", "multiplier", 1, 1 << 16);
   const int64_t oc = int64_t(g.in_c) * p.multiplier;
   const auto filter = GetArrayOfLength<int8_t>(env, info[2], "filter", static_cast<size_t>(Prod({g.k_h, g.k_w, oc})));
   p.filter = filter.data;
-  if (!info[3].IsNull() && !info[3].IsUndefined()) p.bias = GetArrayOfLength<int32_t>(env, info[3], "bias", oc).data;
+  const Napi::Value bias = o.Get("bias");
+  if (!IsAbsent(bias)) p.bias = GetArrayOfLength<int32_t>(env, bias, "bias", oc).data;
   const auto mult = GetArrayOfLength<float>(env, GetField(env, q, "q", "multipliers"), "q.multipliers", oc);
   for (int64_t c = 0; c < oc; c++) {
     if (!(mult.data[c] > 0) || !std::isfinite(mult.data[c]))
@@ -92,7 +94,7 @@ Napi::Value Depthwise(const Napi::CallbackInfo& info) {
   p.x_zero_point = ZeroPoint(env, q, "q", "xZeroPoint", x.kind);
   p.y_zero_point = ZeroPoint(env, q, "q", "yZeroPoint", x.kind);
   GetBounds(env, q, "q", x.kind, p.y_zero_point, &p.y_min, &p.y_max);
-  const Arr y = GetAny(env, info[5], "y", kAllowI8 | kAllowU8);
+  const Arr y = GetAny(env, info[3], "y", kAllowI8 | kAllowU8);
   CheckSameKind(env, x, y, "x", "y");
   CheckLen(env, y, Prod({g.batch, g.out_h, g.out_w, oc}), "y");
   CheckNoOverlap(env, x, y, "x", "y");
@@ -103,38 +105,39 @@ Napi::Value Depthwise(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// depthwiseConv2dF32(geom, x, filter, bias, y, {multiplier, yMin, yMax})
+// depthwiseConv2dF32(geom, x, filter, y, {bias, multiplier, yMin, yMax})
 Napi::Value DepthwiseF32(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const ConvGeom g = GetGeom(env, info[0]);
-  const Napi::Object o = GetOptions(env, info[5], "options");
+  const Napi::Object o = GetOptions(env, info[4], "options");
   const int32_t m = static_cast<int32_t>(GetInt(env, o.Get("multiplier"), "multiplier", 1, 1 << 16));
   const int64_t oc = int64_t(g.in_c) * m;
   const auto x = GetArrayOfLength<float>(env, info[1], "x", Prod({g.batch, g.in_h, g.in_w, g.in_c}));
   const auto f = GetArrayOfLength<float>(env, info[2], "filter", Prod({g.k_h, g.k_w, oc}));
   const float* bias = nullptr;
-  if (!IsAbsent(info[3])) bias = GetArrayOfLength<float>(env, info[3], "bias", oc).data;
+  if (!IsAbsent(o.Get("bias"))) bias = GetArrayOfLength<float>(env, o.Get("bias"), "bias", oc).data;
   const float lo = GetBound(env, o.Get("yMin"), "yMin"), hi = GetBound(env, o.Get("yMax"), "yMax");
   if (lo > hi) ThrowRangeError(env, "yMin must be <= yMax");
-  const auto y = GetArrayOfLength<float>(env, info[4], "y", Prod({g.batch, g.out_h, g.out_w, oc}));
+  const auto y = GetArrayOfLength<float>(env, info[3], "y", Prod({g.batch, g.out_h, g.out_w, oc}));
   CheckNoOverlap(env, x.data, x.length * 4, y.data, y.length * 4, "x", "y");
   ops::DepthwiseConv2DF32(g, m, x.data, f.data, bias, lo, hi, y.data);
   return env.Undefined();
 }
 
-// conv2dTranspose(geom, dy, filter, bias, q, y): q = {dyChannels, dyZeroPoint, multipliers, yZeroPoint, yMin, yMax}
+// conv2dTranspose(geom, dy, filter, y, {bias, q}): q = {dyChannels, dyZeroPoint, multipliers, yZeroPoint, yMin, yMax}
 Napi::Value ConvTranspose(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const ConvGeom g = GetGeom(env, info[0]);
-  const Napi::Value q = info[4];
+  const Napi::Object o = GetOptions(env, info[4], "options");
+  const Napi::Value q = o.Get("q");
   ops::ConvTransposeQ p;
   p.dy_channels = I32(env, q, "q", "dyChannels", 1, 1 << 20);
   const Arr dy = GetAny(env, info[1], "dy", kAllowI8 | kAllowU8);
   CheckLen(env, dy, Prod({g.batch, g.out_h, g.out_w, p.dy_channels}), "dy");
   const auto filter = GetArrayOfLength<int8_t>(env, info[2], "filter", Prod({g.k_h, g.k_w, g.in_c, p.dy_channels}));
   p.filter = filter.data;
-  if (!info[3].IsNull() && !info[3].IsUndefined())
-    p.bias = GetArrayOfLength<int32_t>(env, info[3], "bias", g.in_c).data;
+  const Napi::Value bias = o.Get("bias");
+  if (!IsAbsent(bias)) p.bias = GetArrayOfLength<int32_t>(env, bias, "bias", g.in_c).data;
   const auto mult = GetArrayOfLength<float>(env, GetField(env, q, "q", "multipliers"), "q.multipliers", g.in_c);
   for (int64_t c = 0; c < g.in_c; c++) {
     if (!(mult.data[c] > 0) || !std::isfinite(mult.data[c]))
@@ -144,7 +147,7 @@ Napi::Value ConvTranspose(const Napi::CallbackInfo& info) {
   p.dy_zero_point = ZeroPoint(env, q, "q", "dyZeroPoint", dy.kind);
   p.y_zero_point = ZeroPoint(env, q, "q", "yZeroPoint", dy.kind);
   GetBounds(env, q, "q", dy.kind, p.y_zero_point, &p.y_min, &p.y_max);
-  const Arr y = GetAny(env, info[5], "y", kAllowI8 | kAllowU8);
+  const Arr y = GetAny(env, info[3], "y", kAllowI8 | kAllowU8);
   CheckSameKind(env, dy, y, "dy", "y");
   CheckLen(env, y, Prod({g.batch, g.in_h, g.in_w, g.in_c}), "y");
   CheckNoOverlap(env, dy, y, "dy", "y");
@@ -211,17 +214,17 @@ Napi::Value Pool(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// mean(x, q, y, {batch, hw, channels})
+// mean(x, y, {batch, hw, channels, q}): q absent for float32.
 Napi::Value Mean(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const Napi::Object o = GetOptions(env, info[3], "options");
+  const Napi::Object o = GetOptions(env, info[2], "options");
   const int64_t b = GetInt(env, o.Get("batch"), "batch", 1, kI32Max);
   const int64_t hw = GetInt(env, o.Get("hw"), "hw", 1, int64_t(1) << 23);
   const int64_t c = GetInt(env, o.Get("channels"), "channels", 1, kI32Max);
   const Arr x = GetAny(env, info[0], "x", kAllowI8 | kAllowU8 | kAllowF32);
   if (b * hw * c > (int64_t(1) << 40)) ThrowRangeError(env, "x is too large");
   CheckLen(env, x, b * hw * c, "x");
-  const Arr y = GetAny(env, info[2], "y", kAllowI8 | kAllowU8 | kAllowF32);
+  const Arr y = GetAny(env, info[1], "y", kAllowI8 | kAllowU8 | kAllowF32);
   CheckSameKind(env, x, y, "x", "y");
   CheckLen(env, y, b * c, "y");
   CheckNoOverlap(env, x, y, "x", "y");
@@ -229,7 +232,7 @@ Napi::Value Mean(const Napi::CallbackInfo& info) {
     ops::MeanF32(b, hw, c, static_cast<const float*>(x.data), static_cast<float*>(y.data));
     return env.Undefined();
   }
-  const ops::PoolQ p = GetPoolQ(env, info[1], x.kind);
+  const ops::PoolQ p = GetPoolQ(env, o.Get("q"), x.kind);
   if (x.kind == Kind::kI8)
     ops::Mean(b, hw, c, static_cast<const int8_t*>(x.data), p, static_cast<int8_t*>(y.data));
   else

@@ -100,7 +100,7 @@ Napi::Value ActivationJs(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// prelu(x, alpha, q, y): alpha Float32Array (channels = its length, the last dimension).
+// prelu(x, alpha, y, {q}): alpha Float32Array (channels = its length, the last dimension); q absent for float32.
 Napi::Value Prelu(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const Arr x = GetAny(env, info[0], "x", kAllowI8 | kAllowU8 | kAllowF32);
@@ -111,16 +111,17 @@ Napi::Value Prelu(const Napi::CallbackInfo& info) {
   if (x.length % alpha.length)
     ThrowRangeError(env, "x has " + std::to_string(x.length) + " elements, not a multiple of alpha's " +
                              std::to_string(alpha.length) + " channels");
-  const Arr y = GetAny(env, info[3], "y", kAllowI8 | kAllowU8 | kAllowF32);
+  const Arr y = GetAny(env, info[2], "y", kAllowI8 | kAllowU8 | kAllowF32);
   CheckSameKind(env, x, y, "x", "y");
   CheckLen(env, y, x.length, "y");
   CheckNoOverlap(env, x, y, "x", "y");
+  const Napi::Object o = GetOptions(env, info[3], "options");
   const int64_t n = x.length, C = alpha.length;
   if (x.kind == Kind::kF32) {
     ops::PreluF32(static_cast<const float*>(x.data), n, C, alpha.data, static_cast<float*>(y.data));
     return env.Undefined();
   }
-  const Napi::Value q = info[2];
+  const Napi::Value q = o.Get("q");
   ops::PreluQ p;
   p.x_scale = Scale(env, q, "q", "xScale");
   p.y_scale = Scale(env, q, "q", "yScale");

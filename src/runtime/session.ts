@@ -273,7 +273,7 @@ export class InferenceSession {
         continue;
       }
       try {
-        natives.push(new ctor(s.plan, this.threads));
+        natives.push(new ctor(s.plan, { threads: this.threads }));
       } catch (e) {
         natives.forEach((n) => n?.dispose());
         // The planner decided every step from the shapes and rules the native validator

@@ -36,23 +36,23 @@ describe('native ops binding validation', () => {
     const x = new Int8Array(32),
       f = new Int8Array(18),
       y = new Int8Array(32);
-    expect(() => b.opsDepthwiseConv2d(geom, x, f, null, q, y)).not.toThrow();
-    expect(() => b.opsDepthwiseConv2d(geom, new Int8Array(31), f, null, q, y)).toThrow(
+    expect(() => b.opsDepthwiseConv2d(geom, x, f, y, { q })).not.toThrow();
+    expect(() => b.opsDepthwiseConv2d(geom, new Int8Array(31), f, y, { q })).toThrow(
       /x has 31 elements, expected 32/,
     );
-    expect(() => b.opsDepthwiseConv2d(geom, x, new Int8Array(17), null, q, y)).toThrow(RangeError);
-    expect(() => b.opsDepthwiseConv2d(geom, x, f, null, q, new Uint8Array(32))).toThrow(
+    expect(() => b.opsDepthwiseConv2d(geom, x, new Int8Array(17), y, { q })).toThrow(RangeError);
+    expect(() => b.opsDepthwiseConv2d(geom, x, f, new Uint8Array(32), { q })).toThrow(
       /y must have the same element type/,
     );
     expect(() =>
-      b.opsDepthwiseConv2d(geom, x, f, null, { ...q, multipliers: new Float32Array([0.1, NaN]) }, y),
+      b.opsDepthwiseConv2d(geom, x, f, y, { q: { ...q, multipliers: new Float32Array([0.1, NaN]) } }),
     ).toThrow(/multipliers\[1\]/);
-    expect(() => b.opsDepthwiseConv2d(geom, x, f, null, { ...q, yMin: 5, yMax: 4 }, y)).toThrow(/yMin must be <= yMax/);
-    expect(() => b.opsDepthwiseConv2d({ ...geom, strideHeight: 0 }, x, f, null, q, y)).toThrow(/strideHeight/);
-    expect(() => b.opsDepthwiseConv2d({ ...geom, padTop: -1 }, x, f, null, q, y)).toThrow(/padTop/);
-    expect(() => b.opsDepthwiseConv2d(geom, x, f, null, q, x)).toThrow(/must not overlap/);
-    expect(() => b.opsDepthwiseConv2d(null as never, x, f, null, q, y)).toThrow(TypeError);
-    expect(() => b.opsDepthwiseConv2d({ ...geom, inHeight: 2 ** 31 }, x, f, null, q, y)).toThrow(/inHeight/);
+    expect(() => b.opsDepthwiseConv2d(geom, x, f, y, { q: { ...q, yMin: 5, yMax: 4 } })).toThrow(/yMin must be <= yMax/);
+    expect(() => b.opsDepthwiseConv2d({ ...geom, strideHeight: 0 }, x, f, y, { q })).toThrow(/strideHeight/);
+    expect(() => b.opsDepthwiseConv2d({ ...geom, padTop: -1 }, x, f, y, { q })).toThrow(/padTop/);
+    expect(() => b.opsDepthwiseConv2d(geom, x, f, x, { q })).toThrow(/must not overlap/);
+    expect(() => b.opsDepthwiseConv2d(null as never, x, f, y, { q })).toThrow(TypeError);
+    expect(() => b.opsDepthwiseConv2d({ ...geom, inHeight: 2 ** 31 }, x, f, y, { q })).toThrow(/inHeight/);
     expect(() => b.opsPool({ ...geom, padTop: 3 }, new Float32Array(32), new Float32Array(32), { kind: 'max' })).toThrow(
       /pads must be smaller/,
     );
@@ -121,7 +121,7 @@ describe('native ops binding validation', () => {
         yMax: 127,
       }),
     ).toThrow(/no formula without bounds/);
-    expect(() => b.opsMean(new Int8Array(4), null, new Int8Array(1), { batch: 1, hw: 2 ** 24, channels: 1 })).toThrow(
+    expect(() => b.opsMean(new Int8Array(4), new Int8Array(1), { batch: 1, hw: 2 ** 24, channels: 1 })).toThrow(
       /hw/,
     );
   });

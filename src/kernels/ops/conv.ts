@@ -103,20 +103,10 @@ export function depthwiseConv2dInt8<T extends Q8Array>(
   const b = bounds(type, yp, checkActivation(args.activation));
   const shape = [g.batch, g.outHeight, g.outWidth, oc];
   const y = alloc(args.x, shapeSize(shape));
-  native().opsDepthwiseConv2d(
-    g,
-    args.x,
-    args.filter,
+  native().opsDepthwiseConv2d(g, args.x, args.filter, y, {
     bias,
-    {
-      multiplier: fs[3],
-      xZeroPoint: xp.zeroPoint,
-      multipliers,
-      yZeroPoint: yp.zeroPoint,
-      ...b,
-    },
-    y,
-  );
+    q: { multiplier: fs[3], xZeroPoint: xp.zeroPoint, multipliers, yZeroPoint: yp.zeroPoint, ...b },
+  });
   return { y, shape };
 }
 
@@ -145,7 +135,7 @@ export function depthwiseConv2d(
   const [lo, hi] = floatBounds(opts.activation);
   const shape = [g.batch, g.outHeight, g.outWidth, oc];
   const y = new Float32Array(shapeSize(shape));
-  native().opsDepthwiseConv2dF32(g, x, filter, bias, y, { multiplier: fs[3], yMin: lo, yMax: hi });
+  native().opsDepthwiseConv2dF32(g, x, filter, y, { bias, multiplier: fs[3], yMin: lo, yMax: hi });
   return { y, shape };
 }
 
@@ -205,20 +195,10 @@ export function conv2dTransposeInt8<T extends Q8Array>(
   });
   const b = bounds(type, yp, checkActivation(args.activation));
   const y = alloc(args.dy, shapeSize(os));
-  native().opsConv2dTranspose(
-    g,
-    args.dy,
-    args.filter,
+  native().opsConv2dTranspose(g, args.dy, args.filter, y, {
     bias,
-    {
-      dyChannels: ds[3],
-      dyZeroPoint: dp.zeroPoint,
-      multipliers,
-      yZeroPoint: yp.zeroPoint,
-      ...b,
-    },
-    y,
-  );
+    q: { dyChannels: ds[3], dyZeroPoint: dp.zeroPoint, multipliers, yZeroPoint: yp.zeroPoint, ...b },
+  });
   return { y, shape: [...os] };
 }
 
@@ -302,6 +282,6 @@ export function meanHW<T extends Q8Array | Float32Array>(
     assertObject(q, 'q');
     qq = poolQ(kind, q.xParams, q.yParams, q.activation);
   }
-  native().opsMean(x, qq, y, { batch: b, hw: h * w, channels: c });
+  native().opsMean(x, y, { batch: b, hw: h * w, channels: c, q: qq });
   return { y, shape: [b, c] };
 }

@@ -181,24 +181,21 @@ export function prelu<T extends Q8Array | Float32Array>(
     throw new RangeError(`x has ${x.length} elements, not a multiple of the ${al.length} alpha channels`);
   const y = alloc(x, x.length);
   if (kind === 'float32') {
-    native().opsPrelu(x, al, null, y);
+    native().opsPrelu(x, al, y, {});
     return y;
   }
   assertObject(q, 'q');
   const xp = checkParams(q.xParams, kind, 'q.xParams'),
     yp = checkParams(q.yParams, kind, 'q.yParams');
-  native().opsPrelu(
-    x,
-    al,
-    {
+  native().opsPrelu(x, al, y, {
+    q: {
       xScale: xp.scale,
       xZeroPoint: xp.zeroPoint,
       yScale: yp.scale,
       yZeroPoint: yp.zeroPoint,
       ...bounds(kind, yp, checkActivation(q.activation)),
     },
-    y,
-  );
+  });
   return y;
 }
 
