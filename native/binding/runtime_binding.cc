@@ -143,7 +143,8 @@ class RuntimeSessionWrap : public Napi::ObjectWrap<RuntimeSessionWrap> {
   explicit RuntimeSessionWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RuntimeSessionWrap>(info) {
     Napi::Env env = info.Env();
     runtime::PlanSpec plan = ParsePlan(env, info[0]);
-    const int threads = static_cast<int>(GetInt(env, GetOptions(env, info[1], "options").Get("threads"), "threads", 0, 256));
+    const int threads =
+        static_cast<int>(GetInt(env, GetOptions(env, info[1], "options").Get("threads"), "threads", 0, 256));
     try {
       session_ = std::make_shared<runtime::Session>(std::move(plan), threads);
     } catch (const std::invalid_argument& e) {

@@ -4,7 +4,7 @@
 // with its weights as constants.
 import { createGraph, uniqueName, type Graph } from './ir.js';
 import type { DType } from '../io/weights.js';
-import { err, node, obj, type Json, type LayersLoadContext, type Lowering } from './layers-lowering.js';
+import { err, obj, type Json, type LayersLoadContext, type Lowering } from './layers-lowering.js';
 import { lowerLayer } from './lower-layer.js';
 
 export type { LayersLoadContext } from './layers-lowering.js';

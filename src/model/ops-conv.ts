@@ -98,51 +98,41 @@ function fusedArgs(n: Node, x: T[]) {
   return { act, bias, alpha, leaky: attrNum(n, 'leakyrelu_alpha', 0.2) };
 }
 
-export function conv2d(n: Node, x: T[]): T[] {
-  checkNhwc(n);
-  const { act, bias, alpha, leaky } = fusedArgs(n, x);
-  const strides = hw(n, 'strides', [1, 1, 1, 1]);
-  const dilations = hw(n, 'dilations', [1, 1, 1, 1]);
-  const pad = convPad(n);
-  if (!bias && act === 'none')
-    return [tf.conv2d(x[0] as tf.Tensor4D, x[1] as tf.Tensor4D, strides, pad, 'NHWC', dilations)];
-  const y = tf.fused.conv2d({
-    x: x[0] as tf.Tensor4D,
-    filter: x[1] as tf.Tensor4D,
-    strides,
-    pad,
-    dataFormat: 'NHWC',
-    dilations,
-    bias,
-    activation: tfjsActivation(act),
-    preluActivationWeights: alpha,
-    leakyreluAlpha: leaky,
-  });
-  return [postActivation(act, y)];
+/** Conv2D or DepthwiseConv2dNative: the plain kernel, or the fused one with a bias or an activation. */
+function convolution(kind: 'conv2d' | 'depthwise') {
+  return (n: Node, x: T[]): T[] => {
+    checkNhwc(n);
+    const { act, bias, alpha, leaky } = fusedArgs(n, x);
+    const strides = hw(n, 'strides', [1, 1, 1, 1]);
+    const dilations = hw(n, 'dilations', [1, 1, 1, 1]);
+    const pad = convPad(n);
+    const input = x[0] as tf.Tensor4D;
+    const filter = x[1] as tf.Tensor4D;
+    if (!bias && act === 'none') {
+      return [
+        kind === 'conv2d'
+          ? tf.conv2d(input, filter, strides, pad, 'NHWC', dilations)
+          : tf.depthwiseConv2d(input, filter, strides, pad, 'NHWC', dilations),
+      ];
+    }
+    const args = {
+      x: input,
+      filter,
+      strides,
+      dataFormat: 'NHWC' as const,
+      dilations,
+      bias,
+      activation: tfjsActivation(act),
+      preluActivationWeights: alpha,
+      leakyreluAlpha: leaky,
+    };
+    const y =
+      kind === 'conv2d' ? tf.fused.conv2d({ ...args, pad }) : tf.fused.depthwiseConv2d({ ...args, pad: pad as 'same' });
+    return [postActivation(act, y)];
+  };
 }
-
-export function depthwise(n: Node, x: T[]): T[] {
-  checkNhwc(n);
-  const { act, bias, alpha, leaky } = fusedArgs(n, x);
-  const strides = hw(n, 'strides', [1, 1, 1, 1]);
-  const dilations = hw(n, 'dilations', [1, 1, 1, 1]);
-  const pad = convPad(n);
-  if (!bias && act === 'none')
-    return [tf.depthwiseConv2d(x[0] as tf.Tensor4D, x[1] as tf.Tensor4D, strides, pad, 'NHWC', dilations)];
-  const y = tf.fused.depthwiseConv2d({
-    x: x[0] as tf.Tensor4D,
-    filter: x[1] as tf.Tensor4D,
-    strides,
-    pad: pad as 'same',
-    dataFormat: 'NHWC',
-    dilations,
-    bias,
-    activation: tfjsActivation(act),
-    preluActivationWeights: alpha,
-    leakyreluAlpha: leaky,
-  });
-  return [postActivation(act, y)];
-}
+export const conv2d = convolution('conv2d');
+export const depthwise = convolution('depthwise');
 
 /**
  * int32 matrix product (index arithmetic, e.g. how TF writes tf.repeat): tfjs-backend-wasm has

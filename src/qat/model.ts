@@ -16,13 +16,7 @@ import type { ChannelLayout } from '../kernels/scheme.js';
 import { permutation, seededRandom } from '../data/random.js';
 import { checkLayerConfig, pickConfig, type QuantizeOptions } from './config.js';
 import { KernelConstraints } from './constraints.js';
-import {
-  fakeQuant,
-  fakeQuantParams,
-  RangeTracker,
-  weightParams,
-  type FakeQuantParams,
-} from './fake-quant.js';
+import { fakeQuant, fakeQuantParams, RangeTracker, weightParams, type FakeQuantParams } from './fake-quant.js';
 import { IntegerExact, kernelLayout, type ExactMode } from './integer-exact.js';
 import { assignQuantizers, type Quantizer } from './quantizers.js';
 import {

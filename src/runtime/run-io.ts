@@ -57,7 +57,9 @@ export function bindInputs(
       // By tensor name or by signature key.
       const name = names.includes(k) ? k : keyOf.get(k);
       if (name === undefined)
-        throw new RangeError(`run: '${k}' is not an input of the model (inputs: ${signature.inputs.map((e) => e.key).join(', ')})`);
+        throw new RangeError(
+          `run: '${k}' is not an input of the model (inputs: ${signature.inputs.map((e) => e.key).join(', ')})`,
+        );
       if (entries.some(([e]) => e === name))
         throw new RangeError(`run: input '${k}' is given twice (by its name and its signature key)`);
       entries.push([name, v]);
@@ -88,8 +90,7 @@ export function bindInputs(
         );
       shape = [...v.shape];
     } else {
-      if (!v || typeof v !== 'object')
-        throw new TypeError(`run: inputs['${k}'] must be {data, shape} or a tf.Tensor`);
+      if (!v || typeof v !== 'object') throw new TypeError(`run: inputs['${k}'] must be {data, shape} or a tf.Tensor`);
       const o = v as { data?: unknown; shape?: unknown };
       if (!Array.isArray(o.shape) || o.shape.some((d) => !Number.isInteger(d) || (d as number) < 0)) {
         throw new TypeError(`run: inputs['${k}'].shape must be an array of non-negative integers`);

@@ -37,9 +37,7 @@ describe('native ops binding validation', () => {
       f = new Int8Array(18),
       y = new Int8Array(32);
     expect(() => b.opsDepthwiseConv2d(geom, x, f, y, { q })).not.toThrow();
-    expect(() => b.opsDepthwiseConv2d(geom, new Int8Array(31), f, y, { q })).toThrow(
-      /x has 31 elements, expected 32/,
-    );
+    expect(() => b.opsDepthwiseConv2d(geom, new Int8Array(31), f, y, { q })).toThrow(/x has 31 elements, expected 32/);
     expect(() => b.opsDepthwiseConv2d(geom, x, new Int8Array(17), y, { q })).toThrow(RangeError);
     expect(() => b.opsDepthwiseConv2d(geom, x, f, new Uint8Array(32), { q })).toThrow(
       /y must have the same element type/,
@@ -47,21 +45,23 @@ describe('native ops binding validation', () => {
     expect(() =>
       b.opsDepthwiseConv2d(geom, x, f, y, { q: { ...q, multipliers: new Float32Array([0.1, NaN]) } }),
     ).toThrow(/multipliers\[1\]/);
-    expect(() => b.opsDepthwiseConv2d(geom, x, f, y, { q: { ...q, yMin: 5, yMax: 4 } })).toThrow(/yMin must be <= yMax/);
+    expect(() => b.opsDepthwiseConv2d(geom, x, f, y, { q: { ...q, yMin: 5, yMax: 4 } })).toThrow(
+      /yMin must be <= yMax/,
+    );
     expect(() => b.opsDepthwiseConv2d({ ...geom, strideHeight: 0 }, x, f, y, { q })).toThrow(/strideHeight/);
     expect(() => b.opsDepthwiseConv2d({ ...geom, padTop: -1 }, x, f, y, { q })).toThrow(/padTop/);
     expect(() => b.opsDepthwiseConv2d(geom, x, f, x, { q })).toThrow(/must not overlap/);
     expect(() => b.opsDepthwiseConv2d(null as never, x, f, y, { q })).toThrow(TypeError);
     expect(() => b.opsDepthwiseConv2d({ ...geom, inHeight: 2 ** 31 }, x, f, y, { q })).toThrow(/inHeight/);
-    expect(() => b.opsPool({ ...geom, padTop: 3 }, new Float32Array(32), new Float32Array(32), { kind: 'max' })).toThrow(
-      /pads must be smaller/,
-    );
-    expect(() => b.opsBinary(new Int8Array(6), new Int8Array(4), new Int8Array(6), { op: 'add', aShape: [2, 3], bShape: [4] })).toThrow(
-      /not broadcast-compatible/,
-    );
-    expect(() => b.opsBinary(new Int8Array(6), new Int8Array(3), new Int8Array(6), { op: 'add', aShape: [2, 3], bShape: [3] })).toThrow(
-      /q must be an object/,
-    );
+    expect(() =>
+      b.opsPool({ ...geom, padTop: 3 }, new Float32Array(32), new Float32Array(32), { kind: 'max' }),
+    ).toThrow(/pads must be smaller/);
+    expect(() =>
+      b.opsBinary(new Int8Array(6), new Int8Array(4), new Int8Array(6), { op: 'add', aShape: [2, 3], bShape: [4] }),
+    ).toThrow(/not broadcast-compatible/);
+    expect(() =>
+      b.opsBinary(new Int8Array(6), new Int8Array(3), new Int8Array(6), { op: 'add', aShape: [2, 3], bShape: [3] }),
+    ).toThrow(/q must be an object/);
     expect(() =>
       b.opsBinary(new Float32Array(1), new Float32Array(1), new Float32Array(1), {
         op: 'add',
@@ -69,10 +69,12 @@ describe('native ops binding validation', () => {
         bShape: [1],
       }),
     ).toThrow(/rank 7/);
-    expect(() => b.opsTranspose(new Float32Array(6), new Float32Array(6), { shape: [2, 3], perm: [0, 0] })).toThrow(/permutation/);
-    expect(() => b.opsPad(new Float32Array(6), new Float32Array(6), { shape: [2, 3], before: [0], after: [0, 0], value: 0 })).toThrow(
-      /before has 1 entries/,
+    expect(() => b.opsTranspose(new Float32Array(6), new Float32Array(6), { shape: [2, 3], perm: [0, 0] })).toThrow(
+      /permutation/,
     );
+    expect(() =>
+      b.opsPad(new Float32Array(6), new Float32Array(6), { shape: [2, 3], before: [0], after: [0, 0], value: 0 }),
+    ).toThrow(/before has 1 entries/);
     expect(() =>
       b.opsStridedSlice(new Float32Array(6), new Float32Array(1), {
         shape: [2, 3],
@@ -102,7 +104,9 @@ describe('native ops binding validation', () => {
         q: null,
       }),
     ).toThrow(/mode/);
-    expect(() => b.opsIm2col(geom, new Int8Array(32), new Int8Array(16 * 18), { padValue: 300, lda: 18 })).toThrow(/padValue/);
+    expect(() => b.opsIm2col(geom, new Int8Array(32), new Int8Array(16 * 18), { padValue: 300, lda: 18 })).toThrow(
+      /padValue/,
+    );
     // clamp is an activation by name but needs bounds: the core refuses it, the binding maps that.
     expect(() =>
       b.opsActivation(new Float32Array(2), new Float32Array(2), { activation: 'clamp' as never, alpha: 0 }),
@@ -121,8 +125,6 @@ describe('native ops binding validation', () => {
         yMax: 127,
       }),
     ).toThrow(/no formula without bounds/);
-    expect(() => b.opsMean(new Int8Array(4), new Int8Array(1), { batch: 1, hw: 2 ** 24, channels: 1 })).toThrow(
-      /hw/,
-    );
+    expect(() => b.opsMean(new Int8Array(4), new Int8Array(1), { batch: 1, hw: 2 ** 24, channels: 1 })).toThrow(/hw/);
   });
 });

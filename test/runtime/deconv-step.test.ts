@@ -127,10 +127,9 @@ describe('deconv_i8 step (GEMM + scatter) equals the scalar scatter loop', () =>
         expect(new Set(want).size, `${c.os} output values`).toBeGreaterThan(20);
         for (const isa of supportedIsas()) {
           setIsa(isa);
-          const s = new (native().RuntimeSession)(
-            plan(c, ds, filter, bias, mult, dp.zeroPoint, yp.zeroPoint, lo, hi),
-            { threads: 1 },
-          );
+          const s = new (native().RuntimeSession)(plan(c, ds, filter, bias, mult, dp.zeroPoint, yp.zeroPoint, lo, hi), {
+            threads: 1,
+          });
           const [got] = await s.run([dy], { batch: c.os[0]! });
           s.dispose();
           expectEqualArrays(got!, want, `deconv ${c.os} k${c.k} s${c.s} ${JSON.stringify(c.pad)} ${isa}`);
