@@ -389,8 +389,10 @@ type Q8 = Int8Array | Uint8Array;
 type AnyArr = Int8Array | Uint8Array | Int32Array | Float32Array;
 /**
  * Operator kernels (native/ops, formulas in docs/quantization.md §11). Use src/kernels/ops.ts,
- * which validates and allocates. Outputs (last argument) are caller-allocated and must not
- * overlap the inputs; 8-bit outputs have the input's type unless stated.
+ * which validates and allocates. Data arrays come first (inputs, then the caller-allocated
+ * outputs, which must not overlap the inputs), then one options object with the scalars,
+ * shapes, optional arrays and the 8-bit parameters `q`; 8-bit outputs have the input's type
+ * unless stated.
  */
 export interface OpsBinding {
   /** TF SAME/VALID/explicit padding resolved; throws RangeError on impossible sizes. */

@@ -470,7 +470,7 @@ export class InferenceSession {
     values: Map<string, HostTensor>,
     options: RunOptions,
   ): Record<string, HostTensor> | Record<string, tf.Tensor> {
-    return collectOutputs(values, this.outputs, this.names, this.uint8Outputs, options.tensors === true);
+    return collectOutputs(values, this.outputs, this.names, this.uint8Outputs, Boolean(options.tensors));
   }
 
   // tf.InferenceModel. tfjs's predict/execute are synchronous: here they run the plan on the
