@@ -256,12 +256,8 @@ Napi::Value RequantizeMultiplierJs(const Napi::CallbackInfo& info) {
   const Napi::Object o = GetOptions(env, info[0], "options");
   const char* names[3] = {"inputScale", "weightScale", "outputScale"};
   float v[3];
-  for (int i = 0; i < 3; i++) {
-    v[i] = static_cast<float>(GetFiniteNumber(env, o.Get(names[i]), names[i]));
-    if (!(v[i] > 0.0f) || !std::isfinite(v[i]))
-      ThrowRangeError(env, std::string(names[i]) + " must be a finite float32 > 0");
-  }
-  return Napi::Number::New(env, quant::RequantizeMultiplier(v[0], v[1], v[2]));
+  for (int i = 0; i < 3; i++) v[i] = static_cast<float>(GetFiniteNumber(env, o.Get(names[i]), names[i]));
+  return Napi::Number::New(env, CallCore(env, [&] { return quant::RequantizeMultiplier(v[0], v[1], v[2]); }));
 }
 
 // channelMinMax(x, lo, hi, {outer, channels, inner})
