@@ -86,10 +86,7 @@ Napi::Value Depthwise(const Napi::CallbackInfo& info) {
   const Napi::Value bias = o.Get("bias");
   if (!IsAbsent(bias)) p.bias = GetArrayOfLength<int32_t>(env, bias, "bias", oc).data;
   const auto mult = GetArrayOfLength<float>(env, GetField(env, q, "q", "multipliers"), "q.multipliers", oc);
-  for (int64_t c = 0; c < oc; c++) {
-    if (!(mult.data[c] > 0) || !std::isfinite(mult.data[c]))
-      ThrowRangeError(env, "q.multipliers[" + std::to_string(c) + "] must be a finite float32 > 0");
-  }
+  CallCore(env, [&] { ops::CheckScales(mult.data, oc, "q.multipliers"); });
   p.multipliers = mult.data;
   p.x_zero_point = ZeroPoint(env, q, "q", "xZeroPoint", x.kind);
   p.y_zero_point = ZeroPoint(env, q, "q", "yZeroPoint", x.kind);
@@ -117,7 +114,7 @@ Napi::Value DepthwiseF32(const Napi::CallbackInfo& info) {
   const float* bias = nullptr;
   if (!IsAbsent(o.Get("bias"))) bias = GetArrayOfLength<float>(env, o.Get("bias"), "bias", oc).data;
   const float lo = GetBound(env, o.Get("yMin"), "yMin"), hi = GetBound(env, o.Get("yMax"), "yMax");
-  if (lo > hi) ThrowRangeError(env, "yMin must be <= yMax");
+  CallCore(env, [&] { ops::CheckFloatBounds(lo, hi, "yMin", "yMax"); });
   const auto y = GetArrayOfLength<float>(env, info[3], "y", Prod({g.batch, g.out_h, g.out_w, oc}));
   CheckNoOverlap(env, x.data, x.length * 4, y.data, y.length * 4, "x", "y");
   ops::DepthwiseConv2DF32(g, m, x.data, f.data, bias, lo, hi, y.data);
@@ -139,10 +136,7 @@ Napi::Value ConvTranspose(const Napi::CallbackInfo& info) {
   const Napi::Value bias = o.Get("bias");
   if (!IsAbsent(bias)) p.bias = GetArrayOfLength<int32_t>(env, bias, "bias", g.in_c).data;
   const auto mult = GetArrayOfLength<float>(env, GetField(env, q, "q", "multipliers"), "q.multipliers", g.in_c);
-  for (int64_t c = 0; c < g.in_c; c++) {
-    if (!(mult.data[c] > 0) || !std::isfinite(mult.data[c]))
-      ThrowRangeError(env, "q.multipliers[" + std::to_string(c) + "] must be a finite float32 > 0");
-  }
+  CallCore(env, [&] { ops::CheckScales(mult.data, g.in_c, "q.multipliers"); });
   p.multipliers = mult.data;
   p.dy_zero_point = ZeroPoint(env, q, "q", "dyZeroPoint", dy.kind);
   p.y_zero_point = ZeroPoint(env, q, "q", "yZeroPoint", dy.kind);
@@ -177,12 +171,7 @@ Napi::Value Pool(const Napi::CallbackInfo& info) {
   const std::string kind = GetString(env, o.Get("kind"), "kind");
   if (kind != "max" && kind != "avg") ThrowRangeError(env, "kind must be 'max' or 'avg', got '" + kind + "'");
   const ConvGeom g = GetGeom(env, info[0]);
-  if (g.pad_top >= (g.k_h - 1) * g.dilation_h + 1 || g.pad_bottom >= (g.k_h - 1) * g.dilation_h + 1 ||
-      g.pad_left >= (g.k_w - 1) * g.dilation_w + 1 || g.pad_right >= (g.k_w - 1) * g.dilation_w + 1) {
-    ThrowRangeError(env, "pooling pads must be smaller than the window");
-  }
-  if (int64_t(g.k_h) * g.k_w > (int64_t(1) << 23))
-    ThrowRangeError(env, "pooling window is too large (at most 2^23 elements)");
+  CallCore(env, [&] { ops::CheckPoolWindow(g); });
   const Arr x = GetAny(env, info[1], "x", kAllowI8 | kAllowU8 | kAllowF32);
   CheckLen(env, x, Prod({g.batch, g.in_h, g.in_w, g.in_c}), "x");
   const Arr y = GetAny(env, info[2], "y", kAllowI8 | kAllowU8 | kAllowF32);

@@ -56,16 +56,13 @@ Napi::Value Binary(const Napi::CallbackInfo& info) {
     if (!IsAbsent(q)) {
       lo = GetBound(env, GetField(env, q, "q", "yMin"), "q.yMin");
       hi = GetBound(env, GetField(env, q, "q", "yMax"), "q.yMax");
-      if (lo > hi) ThrowRangeError(env, "q.yMin must be <= q.yMax");
+      CallCore(env, [&] { ops::CheckFloatBounds(lo, hi, "q.yMin", "q.yMax"); });
     }
     CallCore(env, [&] {
       ops::BinaryF32(op, as, static_cast<const float*>(a.data), bs, static_cast<const float*>(b.data), lo, hi,
                      static_cast<float*>(y.data));
     });
     return env.Undefined();
-  }
-  if (op == ops::BinaryOp::kDiv || op == ops::BinaryOp::kSquaredDifference) {
-    ThrowRangeError(env, "op must be 'add', 'sub', 'mul', 'maximum' or 'minimum' for 8-bit data");
   }
   ops::BinaryQ p;
   p.a_scale = Scale(env, q, "q", "aScale");
@@ -106,8 +103,7 @@ Napi::Value Prelu(const Napi::CallbackInfo& info) {
   const Arr x = GetAny(env, info[0], "x", kAllowI8 | kAllowU8 | kAllowF32);
   const auto alpha = GetArray<float>(env, info[1], "alpha");
   if (alpha.length == 0) ThrowRangeError(env, "alpha must not be empty");
-  for (size_t i = 0; i < alpha.length; i++)
-    if (!std::isfinite(alpha.data[i])) ThrowRangeError(env, "alpha[" + std::to_string(i) + "] must be finite");
+  CallCore(env, [&] { ops::CheckFinite(alpha.data, static_cast<int64_t>(alpha.length), "alpha"); });
   if (x.length % alpha.length)
     ThrowRangeError(env, "x has " + std::to_string(x.length) + " elements, not a multiple of alpha's " +
                              std::to_string(alpha.length) + " channels");
@@ -146,7 +142,7 @@ Napi::Value BiasAdd(const Napi::CallbackInfo& info) {
                              std::to_string(bias.length) + " channels");
   const Napi::Object o = GetOptions(env, info[3], "options");
   const float lo = GetBound(env, o.Get("yMin"), "yMin"), hi = GetBound(env, o.Get("yMax"), "yMax");
-  if (lo > hi) ThrowRangeError(env, "yMin must be <= yMax");
+  CallCore(env, [&] { ops::CheckFloatBounds(lo, hi, "yMin", "yMax"); });
   const auto y = GetArrayOfLength<float>(env, info[2], "y", x.length);
   CheckNoOverlap(env, x.data, x.length * 4, y.data, y.length * 4, "x", "y");
   ops::BiasAddF32(x.data, x.length, bias.length, bias.data, lo, hi, y.data);
@@ -168,17 +164,20 @@ Napi::Value BuildLut(const Napi::CallbackInfo& info) {
   const float alpha = static_cast<float>(GetFiniteNumber(env, o.Get("alpha"), "alpha"));
   const bool xs = GetSigned(env, o.Get("xType"), "xType");
   const float sx = PosScale(env, o.Get("xScale"), "xScale");
-  const int32_t zx =
-      static_cast<int32_t>(GetInt(env, o.Get("xZeroPoint"), "xZeroPoint", xs ? -128 : 0, xs ? 127 : 255));
+  const int64_t zx = GetInt(env, o.Get("xZeroPoint"), "xZeroPoint", INT32_MIN, INT32_MAX);
   const bool ys = GetSigned(env, o.Get("yType"), "yType");
   const float sy = PosScale(env, o.Get("yScale"), "yScale");
-  const int32_t zy =
-      static_cast<int32_t>(GetInt(env, o.Get("yZeroPoint"), "yZeroPoint", ys ? -128 : 0, ys ? 127 : 255));
-  const int32_t lo = static_cast<int32_t>(GetInt(env, o.Get("yMin"), "yMin", ys ? -128 : 0, ys ? 127 : 255));
-  const int32_t hi = static_cast<int32_t>(GetInt(env, o.Get("yMax"), "yMax", ys ? -128 : 0, ys ? 127 : 255));
-  if (lo > hi) ThrowRangeError(env, "yMin must be <= yMax");
+  const int64_t zy = GetInt(env, o.Get("yZeroPoint"), "yZeroPoint", INT32_MIN, INT32_MAX);
+  const int64_t lo = GetInt(env, o.Get("yMin"), "yMin", INT32_MIN, INT32_MAX);
+  const int64_t hi = GetInt(env, o.Get("yMax"), "yMax", INT32_MIN, INT32_MAX);
   Napi::Uint8Array out = Napi::Uint8Array::New(env, 256);
-  CallCore(env, [&] { ops::BuildLut(act, alpha, xs, sx, zx, ys, sy, zy, lo, hi, out.Data()); });
+  CallCore(env, [&] {
+    ops::CheckZeroPoint(zx, xs, "xZeroPoint");
+    ops::CheckZeroPoint(zy, ys, "yZeroPoint");
+    ops::CheckBounds(lo, hi, ys, "");
+    ops::BuildLut(act, alpha, xs, sx, static_cast<int32_t>(zx), ys, sy, static_cast<int32_t>(zy),
+                  static_cast<int32_t>(lo), static_cast<int32_t>(hi), out.Data());
+  });
   return out;
 }
 

@@ -58,15 +58,13 @@ Napi::Value Concat(const Napi::CallbackInfo& info) {
   ops::ConcatQ p;
   const auto sc = GetArrayOfLength<float>(env, GetField(env, q, "q", "scales"), "q.scales", ins.Length());
   const auto zp = GetArrayOfLength<int32_t>(env, GetField(env, q, "q", "zeroPoints"), "q.zeroPoints", ins.Length());
-  const int32_t tmin = y.kind == Kind::kI8 ? -128 : 0, tmax = y.kind == Kind::kI8 ? 127 : 255;
-  for (uint32_t i = 0; i < ins.Length(); i++) {
-    if (!(sc.data[i] > 0) || !std::isfinite(sc.data[i]))
-      ThrowRangeError(env, "q.scales[" + std::to_string(i) + "] must be a finite float32 > 0");
-    if (zp.data[i] < tmin || zp.data[i] > tmax)
-      ThrowRangeError(env, "q.zeroPoints[" + std::to_string(i) + "] is outside the type's range");
-    p.scales.push_back(sc.data[i]);
-    p.zero_points.push_back(zp.data[i]);
-  }
+  CallCore(env, [&] {
+    ops::CheckScales(sc.data, ins.Length(), "q.scales");
+    for (uint32_t i = 0; i < ins.Length(); i++)
+      ops::CheckZeroPoint(zp.data[i], y.kind == Kind::kI8, "q.zeroPoints[" + std::to_string(i) + "]");
+  });
+  p.scales.assign(sc.data, sc.data + ins.Length());
+  p.zero_points.assign(zp.data, zp.data + ins.Length());
   p.y_scale = Scale(env, q, "q", "yScale");
   p.y_zero_point = ZeroPoint(env, q, "q", "yZeroPoint", y.kind);
   GetBounds(env, q, "q", y.kind, p.y_zero_point, &p.y_min, &p.y_max);
@@ -199,9 +197,7 @@ Napi::Value DepthToSpace(const Napi::CallbackInfo& info) {
   if (s.size() != 4) ThrowRangeError(env, "shape must be [batch, height, width, channels]");
   CheckLen(env, x, ops::ShapeSize(s), "x");
   const int64_t bs = GetInt(env, o.Get("blockSize"), "blockSize", 2, 1 << 16);
-  if (s[3] % (bs * bs))
-    ThrowRangeError(env, "channels (" + std::to_string(s[3]) + ") must be divisible by blockSize² (" +
-                             std::to_string(bs * bs) + ")");
+  CallCore(env, [&] { ops::CheckDepthToSpace(s[3], bs); });
   const Arr y = GetAny(env, info[1], "y", kAllowAll);
   CheckSameKind(env, x, y, "x", "y");
   CheckLen(env, y, x.length, "y");

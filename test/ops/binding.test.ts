@@ -127,4 +127,51 @@ describe('native ops binding validation', () => {
     ).toThrow(/no formula without bounds/);
     expect(() => b.opsMean(new Int8Array(4), new Int8Array(1), { batch: 1, hw: 2 ** 24, channels: 1 })).toThrow(/hw/);
   });
+  it('value checks the core makes reach JavaScript as RangeErrors naming the value', () => {
+    const b = native();
+    const range = (f: () => unknown, re: RegExp) => {
+      expect(f).toThrow(RangeError);
+      expect(f).toThrow(re);
+    };
+    range(() => b.calibAccumulate(new Float32Array(2), new Float64Array(4), { lo: 1, hi: 2 }), /lo <= 0 <= hi/);
+    range(
+      () => b.calibRebin(new Float64Array(4), new Float64Array(4), { lo: -1, hi: 1, newLo: -0.5, newHi: 1 }),
+      /\[newLo, newHi\] must contain \[lo, hi\]/,
+    );
+    range(
+      () => b.calibKlSearch(Float64Array.of(1, -1, 2), { lo: -1, hi: 1, levels: 255 }),
+      /counts must be finite and >= 0 \(index 1\)/,
+    );
+    range(
+      () => b.requantizeMultiplier({ inputScale: 0.5, weightScale: 0, outputScale: 1 }),
+      /weightScale must be a finite float32 > 0/,
+    );
+    const q = { scales: Float32Array.of(1, 1), zeroPoints: Int32Array.of(0, 200), yScale: 1, yZeroPoint: 0 };
+    range(
+      () =>
+        b.opsConcat([new Int8Array(2), new Int8Array(2)], new Int8Array(4), {
+          shapes: [[2], [2]],
+          axis: 0,
+          q: { ...q, yMin: -128, yMax: 127 },
+        }),
+      /q\.zeroPoints\[1\] must be in \[-128, 127\], got 200/,
+    );
+    range(
+      () =>
+        b.opsConcat([new Int8Array(2), new Int8Array(2)], new Int8Array(4), {
+          shapes: [[2], [2]],
+          axis: 0,
+          q: { ...q, zeroPoints: Int32Array.of(0, 0), yMin: 5, yMax: 4 },
+        }),
+      /q\.yMin must be <= yMax/,
+    );
+    range(
+      () => b.opsBiasAdd(new Float32Array(2), new Float32Array(1), new Float32Array(2), { yMin: NaN, yMax: 1 }),
+      /yMin must not be NaN/,
+    );
+    range(
+      () => b.opsDepthToSpace(new Float32Array(6), new Float32Array(6), { shape: [1, 1, 1, 6], blockSize: 2 }),
+      /channels \(6\) must be divisible by blockSize² \(4\)/,
+    );
+  });
 });
