@@ -94,14 +94,10 @@ export interface GemmDynamicNativeOptions {
   clampMax: number;
 }
 export interface GemmBinding {
-  /** new GemmPackedWeights(b, k, n, layout, zeroPoints (1 or n) | null, isa) */
+  /** new GemmPackedWeights(b, {k, n, layout, zeroPoints (1 or n) | null, isa}) */
   GemmPackedWeights: new (
     b: Int8Array,
-    k: number,
-    n: number,
-    layout: 'kn' | 'nk',
-    zeroPoints: Int32Array | null,
-    isa: IsaName,
+    options: { k: number; n: number; layout: 'kn' | 'nk'; zeroPoints?: Int32Array | null; isa: IsaName },
   ) => NativePackedWeights;
   gemmMaxK: number;
   /** out[m*ldc + n] = epilogue(A · B); a is Uint8Array or Int8Array (treated as uint8 + 128). */
@@ -126,7 +122,7 @@ export interface GemmBinding {
     options: GemmDynamicNativeOptions,
   ): Promise<void>;
   /** GOPS of a dependency-free multiply-accumulate loop for `isa`, one thread, ~seconds of CPU time. */
-  gemmMeasurePeak(isa: IsaName, seconds: number): number;
+  gemmMeasurePeak(options: { isa: IsaName; seconds: number }): number;
 }
 // ---- gemm — END gemm section
 
@@ -188,9 +184,9 @@ export interface QuantBinding {
     options: RequantizeNativeOptions,
   ): Promise<void>;
   /** §4 for a range (lo, hi are rounded to float32 first). */
-  chooseParams(scheme: QuantParamScheme, lo: number, hi: number): { scale: number; zeroPoint: number };
+  chooseParams(options: { scheme: QuantParamScheme; lo: number; hi: number }): { scale: number; zeroPoint: number };
   /** §7: fl32(fl32(inputScale × weightScale) / outputScale). */
-  requantizeMultiplier(inputScale: number, weightScale: number, outputScale: number): number;
+  requantizeMultiplier(options: { inputScale: number; weightScale: number; outputScale: number }): number;
   /** Per-channel range of the finite values, widened to include 0 (lo[c] <= 0 <= hi[c]). */
   channelMinMax(x: Float32Array, lo: Float32Array, hi: Float32Array, options: QuantLayout): void;
   /** Per-channel §4 parameters from the data in one pass. */
@@ -236,7 +232,7 @@ export interface CodecBinding {
   kmeans1d(
     values: Float32Array,
     init: Float64Array,
-    maxIter: number,
+    options: { maxIter: number },
   ): {
     centroids: Float64Array;
     labels: Uint16Array;
@@ -244,7 +240,7 @@ export interface CodecBinding {
     inertia: number;
   };
   /** out[labels[i]] += values[i] (labels < segments ≤ 65536). */
-  segmentSum(values: Float32Array, labels: Uint16Array, segments: number): Float64Array;
+  segmentSum(values: Float32Array, labels: Uint16Array, options: { segments: number }): Float64Array;
 }
 // ---- codec — END codec section
 
@@ -313,7 +309,7 @@ export interface TrainBinding {
     c: Float32Array,
     options: { m: number; n: number; k: number; threads: number },
   ): void;
-  FloatPackedWeights: new (b: Float32Array, k: number, n: number) => NativeFloatPackedWeights;
+  FloatPackedWeights: new (b: Float32Array, options: { k: number; n: number }) => NativeFloatPackedWeights;
   /** In place: y = act(y + bias[c]) over y viewed as [-1, channels]; bias null, 1 or channels long. */
   trainBiasActivation(
     y: Float32Array,
@@ -382,88 +378,113 @@ export interface OpsStridedSliceMasks {
   newAxisMask: number;
   shrinkAxisMask: number;
 }
+/** A StridedSlice with TF semantics: the input's shape, begin / end / strides and the masks. */
+export interface OpsStridedSlice extends OpsStridedSliceMasks {
+  shape: number[];
+  begin: number[];
+  end: number[];
+  strides: number[];
+}
 type Q8 = Int8Array | Uint8Array;
 type AnyArr = Int8Array | Uint8Array | Int32Array | Float32Array;
 /**
  * Operator kernels (native/ops, formulas in docs/quantization.md §11). Use src/kernels/ops.ts,
- * which validates and allocates. Outputs (last argument) are caller-allocated and must not
- * overlap the inputs; 8-bit outputs have the input's type unless stated.
+ * which validates and allocates. Data arrays come first (inputs, then the caller-allocated
+ * outputs, which must not overlap the inputs), then one options object with the scalars,
+ * shapes, optional arrays and the 8-bit parameters `q`; 8-bit outputs have the input's type
+ * unless stated.
  */
 export interface OpsBinding {
   /** TF SAME/VALID/explicit padding resolved; throws RangeError on impossible sizes. */
   opsConvGeometry(spec: OpsConvSpec): OpsConvGeom;
   /** Conv2D GEMM A matrix: rows N·OH·OW, columns KH·KW·C (row stride lda), padding = padValue. */
-  opsIm2col(geom: OpsConvGeom, x: Q8 | Float32Array, padValue: number, a: Q8 | Float32Array, lda: number): void;
+  opsIm2col(
+    geom: OpsConvGeom,
+    x: Q8 | Float32Array,
+    a: Q8 | Float32Array,
+    options: { padValue: number; lda: number },
+  ): void;
   opsDepthwiseConv2d(
     geom: OpsConvGeom,
     x: Q8,
     filter: Int8Array,
-    bias: Int32Array | null,
-    q: OpsBounds & { multiplier: number; xZeroPoint: number; multipliers: Float32Array; yZeroPoint: number },
     y: Q8,
+    options: {
+      bias?: Int32Array | null;
+      q: OpsBounds & { multiplier: number; xZeroPoint: number; multipliers: Float32Array; yZeroPoint: number };
+    },
   ): void;
   opsDepthwiseConv2dF32(
     geom: OpsConvGeom,
     x: Float32Array,
     filter: Float32Array,
-    bias: Float32Array | null,
     y: Float32Array,
-    options: { multiplier: number; yMin: number; yMax: number },
+    options: { bias?: Float32Array | null; multiplier: number; yMin: number; yMax: number },
   ): void;
   /** geom: the forward conv (in* = this op's output, out* = dy's spatial size); filter [kh, kw, inChannels, dyChannels]. */
   opsConv2dTranspose(
     geom: OpsConvGeom,
     dy: Q8,
     filter: Int8Array,
-    bias: Int32Array | null,
-    q: OpsBounds & { dyChannels: number; dyZeroPoint: number; multipliers: Float32Array; yZeroPoint: number },
     y: Q8,
+    options: {
+      bias?: Int32Array | null;
+      q: OpsBounds & { dyChannels: number; dyZeroPoint: number; multipliers: Float32Array; yZeroPoint: number };
+    },
   ): void;
-  /** q: null for float32; 'max' reads only yMin/yMax. */
+  /** q: absent for float32; 'max' reads only yMin/yMax. */
   opsPool(
-    kind: 'max' | 'avg',
     geom: OpsConvGeom,
     x: Q8 | Float32Array,
-    q: (OpsBounds & { xScale: number; xZeroPoint: number; yScale: number; yZeroPoint: number }) | OpsBounds | null,
     y: Q8 | Float32Array,
+    options: {
+      kind: 'max' | 'avg';
+      q?: (OpsBounds & { xScale: number; xZeroPoint: number; yScale: number; yZeroPoint: number }) | OpsBounds | null;
+    },
   ): void;
   opsMean(
     x: Q8 | Float32Array,
-    q: (OpsBounds & { xScale: number; xZeroPoint: number; yScale: number; yZeroPoint: number }) | null,
     y: Q8 | Float32Array,
-    options: { batch: number; hw: number; channels: number },
+    options: {
+      batch: number;
+      hw: number;
+      channels: number;
+      q?: (OpsBounds & { xScale: number; xZeroPoint: number; yScale: number; yZeroPoint: number }) | null;
+    },
   ): void;
   /** ArgMax of float32 x [outer, n, inner] over n into int32 y [outer, inner] (first maximum; NaN never wins). */
-  opsArgMax(outer: number, n: number, inner: number, x: Float32Array, y: Int32Array): void;
-  /** Broadcasting binary op; 8-bit: add/sub/mul/maximum/minimum with q; float32: q = {yMin, yMax} or null. */
+  opsArgMax(x: Float32Array, y: Int32Array, options: { outer: number; n: number; inner: number }): void;
+  /** Broadcasting binary op; 8-bit: add/sub/mul/maximum/minimum with q; float32: q = {yMin, yMax} or absent. */
   opsBinary(
-    op: OpsBinaryOp,
-    aShape: number[],
     a: Q8 | Float32Array,
-    bShape: number[],
     b: Q8 | Float32Array,
-    q:
-      | (OpsBounds & {
-          aScale: number;
-          aZeroPoint: number;
-          bScale: number;
-          bZeroPoint: number;
-          yScale: number;
-          yZeroPoint: number;
-        })
-      | OpsBounds
-      | null,
     y: Q8 | Float32Array,
+    options: {
+      op: OpsBinaryOp;
+      aShape: number[];
+      bShape: number[];
+      q?:
+        | (OpsBounds & {
+            aScale: number;
+            aZeroPoint: number;
+            bScale: number;
+            bZeroPoint: number;
+            yScale: number;
+            yZeroPoint: number;
+          })
+        | OpsBounds
+        | null;
+    },
   ): void;
   opsActivation(x: Float32Array, y: Float32Array, options: { activation: OpsActivation; alpha: number }): void;
   /** alpha per channel of the last dimension (its length = channels). */
   opsPrelu(
     x: Q8 | Float32Array,
     alpha: Float32Array,
-    q: (OpsBounds & { xScale: number; xZeroPoint: number; yScale: number; yZeroPoint: number }) | null,
     y: Q8 | Float32Array,
+    options: { q?: (OpsBounds & { xScale: number; xZeroPoint: number; yScale: number; yZeroPoint: number }) | null },
   ): void;
-  opsBiasAdd(x: Float32Array, bias: Float32Array, yMin: number, yMax: number, y: Float32Array): void;
+  opsBiasAdd(x: Float32Array, bias: Float32Array, y: Float32Array, options: OpsBounds): void;
   /** 256-entry table indexed by the input's raw byte, entries = the output's raw bytes. */
   opsBuildLut(options: {
     activation: OpsActivation;
@@ -480,40 +501,28 @@ export interface OpsBinding {
   /** y[i] = table[x[i]] through the bytes; x === y (in place) allowed. */
   opsApplyLut(table: Uint8Array, x: Q8, y: Q8): void;
   /** T[j] = rne(2^22 · exp(−j · fl32(beta · xScale))), j = 0..255. */
-  opsSoftmaxTable(beta: number, xScale: number): Uint32Array;
+  opsSoftmaxTable(options: { beta: number; xScale: number }): Uint32Array;
   /** Softmax over rows of `cols`: 8-bit → 8-bit (scale 1/256, zero point −128 int8 / 0 uint8), or float32 (xScale ignored). */
   opsSoftmax(
     x: Q8 | Float32Array,
     y: Q8 | Float32Array,
     options: { rows: number; cols: number; beta: number; xScale: number },
   ): void;
-  /** q null: raw copy (any element type); else per-input requantization of 8-bit data. */
+  /** q absent: raw copy (any element type); else per-input requantization of 8-bit data. */
   opsConcat(
     inputs: AnyArr[],
-    shapes: number[][],
-    axis: number,
-    q: (OpsBounds & { scales: Float32Array; zeroPoints: Int32Array; yScale: number; yZeroPoint: number }) | null,
     y: AnyArr,
+    options: {
+      shapes: number[][];
+      axis: number;
+      q?: (OpsBounds & { scales: Float32Array; zeroPoints: Int32Array; yScale: number; yZeroPoint: number }) | null;
+    },
   ): void;
-  opsPad(x: AnyArr, shape: number[], before: number[], after: number[], value: number, y: AnyArr): void;
-  opsTranspose(x: AnyArr, shape: number[], perm: number[], y: AnyArr): void;
-  opsStridedSliceShape(
-    shape: number[],
-    begin: number[],
-    end: number[],
-    strides: number[],
-    masks: OpsStridedSliceMasks,
-  ): number[];
-  opsStridedSlice(
-    x: AnyArr,
-    shape: number[],
-    begin: number[],
-    end: number[],
-    strides: number[],
-    masks: OpsStridedSliceMasks,
-    y: AnyArr,
-  ): void;
-  opsDepthToSpace(x: AnyArr, shape: number[], blockSize: number, y: AnyArr): void;
+  opsPad(x: AnyArr, y: AnyArr, options: { shape: number[]; before: number[]; after: number[]; value: number }): void;
+  opsTranspose(x: AnyArr, y: AnyArr, options: { shape: number[]; perm: number[] }): void;
+  opsStridedSliceShape(slice: OpsStridedSlice): number[];
+  opsStridedSlice(x: AnyArr, y: AnyArr, slice: OpsStridedSlice): void;
+  opsDepthToSpace(x: AnyArr, y: AnyArr, options: { shape: number[]; blockSize: number }): void;
   /** bilinear: 8-bit (q required) or float32; nearest: any element type, pure copy (q ignored). */
   opsResize(
     x: AnyArr,
@@ -560,13 +569,13 @@ export interface RuntimePlan {
 export interface RuntimeSessionNative {
   /** Runs every step on a libuv worker + the pool; resolves with one array per plan output. */
   run(
-    batch: number,
     inputs: (Float32Array | Int8Array | Uint8Array | Int32Array)[],
+    options: { batch: number },
   ): Promise<(Float32Array | Int8Array | Uint8Array | Int32Array)[]>;
   /** The same run on the calling thread (blocks it): for synchronous predict / execute. */
   runSync(
-    batch: number,
     inputs: (Float32Array | Int8Array | Uint8Array | Int32Array)[],
+    options: { batch: number },
   ): (Float32Array | Int8Array | Uint8Array | Int32Array)[];
   memory(): { weightBytes: number; arenaBytes: number };
   /** Per-step wall time summed over runs since profiling was enabled; `enable` switches it (and resets). */
@@ -574,7 +583,7 @@ export interface RuntimeSessionNative {
   dispose(): void;
 }
 export interface RuntimeBinding {
-  RuntimeSession: new (plan: RuntimePlan, threads: number) => RuntimeSessionNative;
+  RuntimeSession: new (plan: RuntimePlan, options: { threads: number }) => RuntimeSessionNative;
 }
 // ---- runtime — END runtime section
 
@@ -608,13 +617,15 @@ type Int4DynamicNativeOptions = Int4OutputOptions & { perRow: boolean };
 export interface Int4Binding {
   Int4PackedWeights: new (
     w: Int8Array,
-    k: number,
-    n: number,
-    layout: 'kn' | 'nk',
-    groupSize: number,
-    scales: Float32Array,
-    zeroPoints: Int32Array | null,
-    isa: IsaName,
+    options: {
+      k: number;
+      n: number;
+      layout: 'kn' | 'nk';
+      groupSize: number;
+      scales: Float32Array;
+      zeroPoints?: Int32Array | null;
+      isa: IsaName;
+    },
   ) => NativeInt4PackedWeights;
   /** out (m × n) = dequant(a · W); aZeroPoints and aScales: 1 or m. */
   int4Gemm(
@@ -661,6 +672,11 @@ export interface Int4Binding {
 // ---- int4 — END int4 section
 
 // ---- calib (native/binding/calib_binding.cc) — BEGIN calib section
+/** A histogram's range (finite, lo <= 0 <= hi: the core checks). */
+export interface CalibRange {
+  lo: number;
+  hi: number;
+}
 /** Histogram range search result: bins [start, end) and the objective there. */
 export interface CalibSearchResult {
   start: number;
@@ -673,15 +689,15 @@ export interface CalibSearchResult {
  */
 export interface CalibBinding {
   /** Adds the finite values of x (outside values to the edge bins); returns how many were counted. */
-  calibAccumulate(x: Float32Array, lo: number, hi: number, counts: Float64Array): number;
+  calibAccumulate(x: Float32Array, counts: Float64Array, range: CalibRange): number;
   /** Redistributes counts over [lo, hi] into out over [newLo, newHi] ⊇ [lo, hi] by overlap. */
-  calibRebin(counts: Float64Array, lo: number, hi: number, out: Float64Array, newLo: number, newHi: number): void;
+  calibRebin(counts: Float64Array, out: Float64Array, ranges: CalibRange & { newLo: number; newHi: number }): void;
   /** Candidate interval i (1..bins) of the range searches: bins [start, end). */
-  calibCandidate(bins: number, lo: number, hi: number, i: number): [number, number];
+  calibCandidate(options: CalibRange & { bins: number; i: number }): [number, number];
   /** Entropy (KL) range search with `levels` quantization steps; null for an empty histogram. */
-  calibKlSearch(counts: Float64Array, lo: number, hi: number, levels: number): CalibSearchResult | null;
+  calibKlSearch(counts: Float64Array, options: CalibRange & { levels: number }): CalibSearchResult | null;
   /** MSE range search with `levels` quantization steps; null for an empty histogram. */
-  calibMseSearch(counts: Float64Array, lo: number, hi: number, levels: number): CalibSearchResult | null;
+  calibMseSearch(counts: Float64Array, options: CalibRange & { levels: number }): CalibSearchResult | null;
 }
 // ---- calib — END calib section
 
@@ -719,16 +735,11 @@ export interface NativeSparsePackedWeights {
   dispose(): void;
 }
 export interface SparseBinding {
-  sparseAnalyze(w: Float32Array | Int8Array, k: number, n: number): SparseStructure;
-  /** new SparsePackedWeights(w, k, n, format, blockRows, blockCols, isa) — format 'auto' | 'csc' | 'block' | '2:4'. */
+  sparseAnalyze(w: Float32Array | Int8Array, options: { k: number; n: number }): SparseStructure;
+  /** new SparsePackedWeights(w, {k, n, format, blockRows, blockCols, isa}) — format 'auto' | 'csc' | 'block' | '2:4'. */
   SparsePackedWeights: new (
     w: Float32Array | Int8Array,
-    k: number,
-    n: number,
-    format: string,
-    blockRows: number,
-    blockCols: number,
-    isa: IsaName,
+    options: { k: number; n: number; format: string; blockRows: number; blockCols: number; isa: IsaName },
   ) => NativeSparsePackedWeights;
   /** out[m × n] = x[m × k] · W (float32 weights). */
   sparseMatmulF32(

@@ -463,6 +463,6 @@ describe('bad arguments raise clear errors', () => {
     expect(() =>
       b.dynamicQuantizeU8(x, new Uint8Array(6), new Float32Array(1), new Int32Array(2), { m: 2, k: 3, perRow: true }),
     ).toThrow(/scales has 1 elements, expected 2/);
-    expect(() => b.chooseParams('x' as never, 0, 1)).toThrow(/scheme must be/);
+    expect(() => b.chooseParams({ scheme: 'x' as never, lo: 0, hi: 1 })).toThrow(/scheme must be/);
   });
 });

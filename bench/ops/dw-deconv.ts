@@ -147,10 +147,10 @@ async function child(): Promise<void> {
       inputs: [0],
       outputs: [1],
     };
-    const s = new (native().RuntimeSession)(plan as never, 1);
+    const s = new (native().RuntimeSession)(plan as never, { threads: 1 });
     const xn = sh.x.reduce((a, b) => a * b);
     const x = f32 ? Float32Array.from(rnd(xn, 1), (v) => v / 64) : rnd(xn, 1);
-    const run = () => s.run(1, [x]);
+    const run = () => s.run([x], { batch: 1 });
     // Warm up, then size the batch of runs to ~40 ms of CPU time; median of 7 batches.
     const t0 = process.cpuUsage();
     let warm = 0;

@@ -149,7 +149,7 @@ function benchKernels(): KRow[] {
       });
       const dense: NativePackedWeights | undefined = dtype === 'int8' ? packWeights(wi, { k, n }).handle : undefined;
       // float32 dense: the weights packed once, as the runtime's matmul_f32 / conv_f32 steps hold them.
-      const denseF = dtype === 'float32' ? new nat.FloatPackedWeights(wf, k, n) : undefined;
+      const denseF = dtype === 'float32' ? new nat.FloatPackedWeights(wf, { k, n }) : undefined;
       const bias = Int32Array.from({ length: n }, () => Math.floor(r() * 2000) - 1000);
       const mult = Float32Array.from({ length: n }, () => 0.001 + r() * 0.002);
       for (const m of sh.ms) {

@@ -49,13 +49,14 @@ Napi::Value CodecCrc32(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, codec::Crc32(data.data, data.length));
 }
 
-// kmeans1d(values: Float32Array, init: Float64Array, maxIter) -> {centroids, labels, iterations, inertia}
+// kmeans1d(values: Float32Array, init: Float64Array, {maxIter}) -> {centroids, labels, iterations, inertia}
 Napi::Value KMeans1D(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() != 3) ThrowTypeError(env, "kmeans1d expects 3 arguments (values, init, maxIter)");
+  if (info.Length() != 3) ThrowTypeError(env, "kmeans1d expects 3 arguments (values, init, options)");
   auto values = GetArray<float>(env, info[0], "values");
   auto init = GetArray<double>(env, info[1], "init");
-  int64_t max_iter = GetInt(env, info[2], "maxIter", 0, 1 << 20);
+  const Napi::Object o = GetOptions(env, info[2], "options");
+  int64_t max_iter = GetInt(env, o.Get("maxIter"), "maxIter", 0, 1 << 20);
   if (init.length < 1 || init.length > codec::kMaxCodebook) {
     ThrowRangeError(env, "init must hold 1 to 65535 centroids, got " + std::to_string(init.length));
   }
@@ -77,14 +78,14 @@ Napi::Value KMeans1D(const Napi::CallbackInfo& info) {
   return out;
 }
 
-// segmentSum(values: Float32Array, labels: Uint16Array, segments) -> Float64Array(segments):
+// segmentSum(values: Float32Array, labels: Uint16Array, {segments}) -> Float64Array(segments):
 // out[labels[i]] += values[i].
 Napi::Value SegmentSum(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() != 3) ThrowTypeError(env, "segmentSum expects 3 arguments (values, labels, segments)");
+  if (info.Length() != 3) ThrowTypeError(env, "segmentSum expects 3 arguments (values, labels, options)");
   auto values = GetArray<float>(env, info[0], "values");
   auto labels = GetArrayOfLength<uint16_t>(env, info[1], "labels", values.length);
-  int64_t segments = GetInt(env, info[2], "segments", 1, 65536);
+  int64_t segments = GetInt(env, GetOptions(env, info[2], "options").Get("segments"), "segments", 1, 65536);
   Napi::Float64Array out = Napi::Float64Array::New(env, static_cast<size_t>(segments));
   double* o = out.Data();
   std::memset(o, 0, static_cast<size_t>(segments) * sizeof(double));

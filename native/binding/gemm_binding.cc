@@ -39,14 +39,15 @@ class PackedWeightsWrap : public PackedWrap<PackedWeightsWrap, PackedB> {
          InstanceAccessor("disposed", &PackedWeightsWrap::Disposed, nullptr)});
   }
 
-  // new PackedWeights(b: Int8Array, k, n, layout: 'kn' | 'nk', zeroPoints: Int32Array | null, isa)
+  // new PackedWeights(b: Int8Array, {k, n, layout: 'kn' | 'nk', zeroPoints: Int32Array | null, isa})
   explicit PackedWeightsWrap(const Napi::CallbackInfo& info) : PackedWrap(info) {
     Napi::Env env = info.Env();
     if (!info.IsConstructCall()) ThrowTypeError(env, "PackedWeights must be called with new");
     auto b = GetArray<int8_t>(env, info[0], "b");
-    const int64_t k = GetInt(env, info[1], "k", 1, gemm::kMaxK);
-    const int64_t n = GetInt(env, info[2], "n", 1, gemm::kMaxDim - 1);
-    const std::string layout = GetString(env, info[3], "layout");
+    const Napi::Object o = GetOptions(env, info[1], "options");
+    const int64_t k = GetInt(env, o.Get("k"), "k", 1, gemm::kMaxK);
+    const int64_t n = GetInt(env, o.Get("n"), "n", 1, gemm::kMaxDim - 1);
+    const std::string layout = GetString(env, o.Get("layout"), "layout");
     if (layout != "kn" && layout != "nk") ThrowRangeError(env, "layout must be 'kn' or 'nk', got '" + layout + "'");
     if (static_cast<long double>(b.length) != static_cast<long double>(k) * n) {
       ThrowRangeError(env, "b has " + std::to_string(b.length) +
@@ -54,8 +55,9 @@ class PackedWeightsWrap : public PackedWrap<PackedWeightsWrap, PackedB> {
     }
     std::vector<int32_t> zp;
     bool per_col = false;
-    if (!info[4].IsNull() && !info[4].IsUndefined()) {
-      auto z = GetArray<int32_t>(env, info[4], "zeroPoints");
+    const Napi::Value zero_points = o.Get("zeroPoints");
+    if (!IsAbsent(zero_points)) {
+      auto z = GetArray<int32_t>(env, zero_points, "zeroPoints");
       if (z.length != 1 && z.length != static_cast<size_t>(n)) {
         ThrowRangeError(
             env, "zeroPoints has " + std::to_string(z.length) + " elements, expected 1 or n = " + std::to_string(n));
@@ -64,7 +66,7 @@ class PackedWeightsWrap : public PackedWrap<PackedWeightsWrap, PackedB> {
       per_col = z.length == static_cast<size_t>(n) && n != 1;
     }
     Isa isa;
-    const std::string isa_name = GetString(env, info[5], "isa");
+    const std::string isa_name = GetString(env, o.Get("isa"), "isa");
     if (!ParseIsa(isa_name, &isa)) ThrowRangeError(env, "isa '" + isa_name + "' is not a known path");
     if (!gemm::GemmIsaUsable(isa)) ThrowRangeError(env, "isa '" + isa_name + "' is not available on this machine");
     PackAndAdopt(info, &kPackedTag, "the weights", [&] {
@@ -296,14 +298,15 @@ Napi::Value DynamicJs(const Napi::CallbackInfo& info, bool async) {
       {info[0], info[1], info[2]});
 }
 
+// gemmMeasurePeak({isa, seconds})
 Napi::Value MeasurePeakJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
+  const Napi::Object o = GetOptions(env, info[0], "options");
   Isa isa;
-  const std::string name = GetString(env, info[0], "isa");
+  const std::string name = GetString(env, o.Get("isa"), "isa");
   if (!ParseIsa(name, &isa)) ThrowRangeError(env, "isa '" + name + "' is not a known path");
   if (!gemm::GemmIsaUsable(isa)) ThrowRangeError(env, "isa '" + name + "' is not available on this machine");
-  const double seconds = GetFiniteNumber(env, info[1], "seconds");
-  if (!(seconds > 0) || seconds > 60) ThrowRangeError(env, "seconds must be in (0, 60]");
+  const double seconds = GetFiniteNumber(env, o.Get("seconds"), "seconds");
   return Napi::Number::New(env, CallCore(env, [&] { return gemm::MeasurePeakGops(isa, seconds); }));
 }
 

@@ -36,17 +36,18 @@ class Int4Wrap : public PackedWrap<Int4Wrap, PackedInt4> {
          InstanceAccessor("disposed", &Int4Wrap::Disposed, nullptr)});
   }
 
-  // new Int4PackedWeights(w: Int8Array, k, n, layout: 'kn' | 'nk', groupSize, scales: Float32Array,
-  //                       zeroPoints: Int32Array | null, isa)
+  // new Int4PackedWeights(w: Int8Array, {k, n, layout: 'kn' | 'nk', groupSize, scales: Float32Array,
+  //                       zeroPoints: Int32Array | null, isa})
   explicit Int4Wrap(const Napi::CallbackInfo& info) : PackedWrap(info) {
     Napi::Env env = info.Env();
     if (!info.IsConstructCall()) ThrowTypeError(env, "Int4PackedWeights must be called with new");
     auto w = GetArray<int8_t>(env, info[0], "w");
-    const int64_t k = GetInt(env, info[1], "k", 1, gemm::kMaxK);
-    const int64_t n = GetInt(env, info[2], "n", 1, gemm::kMaxDim - 1);
-    const std::string layout = GetString(env, info[3], "layout");
+    const Napi::Object o = GetOptions(env, info[1], "options");
+    const int64_t k = GetInt(env, o.Get("k"), "k", 1, gemm::kMaxK);
+    const int64_t n = GetInt(env, o.Get("n"), "n", 1, gemm::kMaxDim - 1);
+    const std::string layout = GetString(env, o.Get("layout"), "layout");
     if (layout != "kn" && layout != "nk") ThrowRangeError(env, "layout must be 'kn' or 'nk', got '" + layout + "'");
-    const int64_t group_size = GetInt(env, info[4], "groupSize", 0, gemm::kMaxK);
+    const int64_t group_size = GetInt(env, o.Get("groupSize"), "groupSize", 0, gemm::kMaxK);
     if (group_size % gemm::kInt4BlockK != 0) {
       ThrowRangeError(
           env, "group_size must be 0 (per column) or a multiple of 8 in [8, 65536], got " + std::to_string(group_size));
@@ -56,12 +57,13 @@ class Int4Wrap : public PackedWrap<Int4Wrap, PackedInt4> {
                       "w has " + std::to_string(w.length) + " elements, expected k × n = " + std::to_string(k * n));
     }
     const int64_t g = group_size == 0 || group_size >= k ? 1 : (k + group_size - 1) / group_size;
-    auto scales = GetArrayOfLength<float>(env, info[5], "scales", static_cast<size_t>(g * n));
+    auto scales = GetArrayOfLength<float>(env, o.Get("scales"), "scales", static_cast<size_t>(g * n));
     const int32_t* zp = nullptr;
-    if (!info[6].IsNull() && !info[6].IsUndefined())
-      zp = GetArrayOfLength<int32_t>(env, info[6], "zeroPoints", static_cast<size_t>(g * n)).data;
+    const Napi::Value zero_points = o.Get("zeroPoints");
+    if (!IsAbsent(zero_points))
+      zp = GetArrayOfLength<int32_t>(env, zero_points, "zeroPoints", static_cast<size_t>(g * n)).data;
     Isa isa;
-    const std::string isa_name = GetString(env, info[7], "isa");
+    const std::string isa_name = GetString(env, o.Get("isa"), "isa");
     if (!ParseIsa(isa_name, &isa)) ThrowRangeError(env, "isa '" + isa_name + "' is not a known path");
     if (!gemm::Int4IsaUsable(isa)) ThrowRangeError(env, "isa '" + isa_name + "' has no int4 path on this machine");
     PackAndAdopt(info, &kInt4Tag, "the int4 weights", [&] {

@@ -62,9 +62,8 @@ int32_t I32(Napi::Env env, const Napi::Value& obj, const char* objname, const ch
 }
 
 float PosScale(Napi::Env env, const Napi::Value& v, const std::string& name) {
-  const double d = GetFiniteNumber(env, v, name.c_str());
-  const float f = static_cast<float>(d);
-  if (!(f > 0) || !std::isfinite(f)) ThrowRangeError(env, name + " must be a finite float32 > 0");
+  const float f = static_cast<float>(GetFiniteNumber(env, v, name.c_str()));
+  CallCore(env, [&] { ops::CheckScale(f, name); });
   return f;
 }
 float Scale(Napi::Env env, const Napi::Value& obj, const char* objname, const char* key) {
@@ -100,17 +99,17 @@ std::vector<int64_t> GetIntVec(Napi::Env env, const Napi::Value& v, const char* 
   return out;
 }
 
-// Output clamp bounds inside the type's range.
+// Output clamp bounds (their values are the core's: ops::CheckBounds).
 void GetBounds(Napi::Env env, const Napi::Value& q, const char* qn, Kind k, int32_t zp, int32_t* lo, int32_t* hi) {
-  const int32_t tmin = k == Kind::kI8 ? -128 : 0, tmax = k == Kind::kI8 ? 127 : 255;
-  *lo = I32(env, q, qn, "yMin", tmin, tmax);
-  *hi = I32(env, q, qn, "yMax", tmin, tmax);
-  if (*lo > *hi) ThrowRangeError(env, std::string(qn) + ".yMin must be <= yMax");
+  *lo = I32(env, q, qn, "yMin", INT32_MIN, INT32_MAX);
+  *hi = I32(env, q, qn, "yMax", INT32_MIN, INT32_MAX);
+  CallCore(env, [&] { ops::CheckBounds(*lo, *hi, k == Kind::kI8, qn); });
   (void)zp;
 }
 
 int32_t ZeroPoint(Napi::Env env, const Napi::Value& q, const char* qn, const char* key, Kind k) {
-  return k == Kind::kI8 ? I32(env, q, qn, key, -128, 127) : I32(env, q, qn, key, 0, 255);
+  const int32_t zp = I32(env, q, qn, key, INT32_MIN, INT32_MAX);
+  return CallCore(env, [&] { return ops::CheckZeroPoint(zp, k == Kind::kI8, std::string(qn) + "." + key); });
 }
 
 bool IsQ(Kind k) { return k == Kind::kI8 || k == Kind::kU8; }
@@ -175,7 +174,6 @@ int64_t Prod(std::initializer_list<int64_t> l) {
 float GetBound(Napi::Env env, const Napi::Value& v, const char* name) {
   if (!v.IsNumber()) ThrowTypeError(env, std::string(name) + " must be a number");
   const double d = v.As<Napi::Number>().DoubleValue();
-  if (d != d) ThrowRangeError(env, std::string(name) + " must not be NaN");
   return static_cast<float>(d);
 }
 

@@ -45,7 +45,7 @@ float PosScale(Napi::Env env, const Napi::Value& v, const std::string& name);
 float Scale(Napi::Env env, const Napi::Value& obj, const char* objname, const char* key);
 Shape GetShape(Napi::Env env, const Napi::Value& v, const char* name, size_t max_rank = ops::kMaxRank);
 std::vector<int64_t> GetIntVec(Napi::Env env, const Napi::Value& v, const char* name, int64_t lo, int64_t hi);
-// Output clamp bounds inside the type's range.
+// Output clamp bounds (their values are the core's: ops::CheckBounds).
 void GetBounds(Napi::Env env, const Napi::Value& q, const char* qn, Kind k, int32_t zp, int32_t* lo, int32_t* hi);
 int32_t ZeroPoint(Napi::Env env, const Napi::Value& q, const char* qn, const char* key, Kind k);
 bool IsQ(Kind k);
@@ -54,7 +54,7 @@ Napi::Object GeomToJs(Napi::Env env, const ConvGeom& g);
 // A geometry with explicit pads, validated; out_* recomputed.
 ConvGeom GetGeom(Napi::Env env, const Napi::Value& v);
 int64_t Prod(std::initializer_list<int64_t> l);
-// A float clamp bound: any number but NaN.
+// A float clamp bound: a number (a pair's values are the core's: ops::CheckFloatBounds).
 float GetBound(Napi::Env env, const Napi::Value& v, const char* name);
 
 }  // namespace ops_args

@@ -42,55 +42,56 @@ Napi::Value ConvGeometry(const Napi::CallbackInfo& info) {
 
 // ---------------------------------------------------------------- conv family
 
+// im2col(geom, x, a, {padValue, lda})
 Napi::Value Im2col(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const ConvGeom g = GetGeom(env, info[0]);
+  const Napi::Object o = GetOptions(env, info[3], "options");
   const Arr x = GetAny(env, info[1], "x", kAllowI8 | kAllowU8 | kAllowF32);
   CheckLen(env, x, Prod({g.batch, g.in_h, g.in_w, g.in_c}), "x");
   const int64_t cols = Prod({g.k_h, g.k_w, g.in_c});
-  const int64_t lda = GetInt(env, info[4], "lda", cols, int64_t(1) << 40);
-  const Arr a = GetAny(env, info[3], "a", kAllowI8 | kAllowU8 | kAllowF32);
+  const int64_t lda = GetInt(env, o.Get("lda"), "lda", cols, int64_t(1) << 40);
+  const Arr a = GetAny(env, info[2], "a", kAllowI8 | kAllowU8 | kAllowF32);
   CheckSameKind(env, x, a, "x", "a");
   const int64_t rows = Prod({g.batch, g.out_h, g.out_w});
   if (rows * lda > (int64_t(1) << 40)) ThrowRangeError(env, "a is too large");
   CheckLen(env, a, rows * lda, "a");
   CheckNoOverlap(env, x, a, "x", "a");
   if (x.kind == Kind::kF32) {
-    const float pv = static_cast<float>(GetFiniteNumber(env, info[2], "padValue"));
+    const float pv = static_cast<float>(GetFiniteNumber(env, o.Get("padValue"), "padValue"));
     ops::Im2Col(g, static_cast<const float*>(x.data), pv, static_cast<float*>(a.data), lda);
   } else if (x.kind == Kind::kI8) {
-    const int32_t pv = static_cast<int32_t>(GetInt(env, info[2], "padValue", -128, 127));
+    const int32_t pv = static_cast<int32_t>(GetInt(env, o.Get("padValue"), "padValue", -128, 127));
     ops::Im2Col(g, static_cast<const int8_t*>(x.data), pv, static_cast<int8_t*>(a.data), lda);
   } else {
-    const int32_t pv = static_cast<int32_t>(GetInt(env, info[2], "padValue", 0, 255));
+    const int32_t pv = static_cast<int32_t>(GetInt(env, o.Get("padValue"), "padValue", 0, 255));
     ops::Im2Col(g, static_cast<const uint8_t*>(x.data), pv, static_cast<uint8_t*>(a.data), lda);
   }
   return env.Undefined();
 }
 
-// depthwiseConv2d(geom, x, filter, bias, q, y): q = {multiplier, xZeroPoint, multipliers, yZeroPoint, yMin, yMax}
+// depthwiseConv2d(geom, x, filter, y, {bias, q}): q = {multiplier, xZeroPoint, multipliers, yZeroPoint, yMin, yMax}
 Napi::Value Depthwise(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const ConvGeom g = GetGeom(env, info[0]);
+  const Napi::Object o = GetOptions(env, info[4], "options");
   const Arr x = GetAny(env, info[1], "x", kAllowI8 | kAllowU8);
   CheckLen(env, x, Prod({g.batch, g.in_h, g.in_w, g.in_c}), "x");
-  const Napi::Value q = info[4];
+  const Napi::Value q = o.Get("q");
   ops::DepthwiseQ p;
   p.multiplier = I32(env, q, "q", "multiplier", 1, 1 << 16);
   const int64_t oc = int64_t(g.in_c) * p.multiplier;
   const auto filter = GetArrayOfLength<int8_t>(env, info[2], "filter", static_cast<size_t>(Prod({g.k_h, g.k_w, oc})));
   p.filter = filter.data;
-  if (!info[3].IsNull() && !info[3].IsUndefined()) p.bias = GetArrayOfLength<int32_t>(env, info[3], "bias", oc).data;
+  const Napi::Value bias = o.Get("bias");
+  if (!IsAbsent(bias)) p.bias = GetArrayOfLength<int32_t>(env, bias, "bias", oc).data;
   const auto mult = GetArrayOfLength<float>(env, GetField(env, q, "q", "multipliers"), "q.multipliers", oc);
-  for (int64_t c = 0; c < oc; c++) {
-    if (!(mult.data[c] > 0) || !std::isfinite(mult.data[c]))
-      ThrowRangeError(env, "q.multipliers[" + std::to_string(c) + "] must be a finite float32 > 0");
-  }
+  CallCore(env, [&] { ops::CheckScales(mult.data, oc, "q.multipliers"); });
   p.multipliers = mult.data;
   p.x_zero_point = ZeroPoint(env, q, "q", "xZeroPoint", x.kind);
   p.y_zero_point = ZeroPoint(env, q, "q", "yZeroPoint", x.kind);
   GetBounds(env, q, "q", x.kind, p.y_zero_point, &p.y_min, &p.y_max);
-  const Arr y = GetAny(env, info[5], "y", kAllowI8 | kAllowU8);
+  const Arr y = GetAny(env, info[3], "y", kAllowI8 | kAllowU8);
   CheckSameKind(env, x, y, "x", "y");
   CheckLen(env, y, Prod({g.batch, g.out_h, g.out_w, oc}), "y");
   CheckNoOverlap(env, x, y, "x", "y");
@@ -101,48 +102,46 @@ Napi::Value Depthwise(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// depthwiseConv2dF32(geom, x, filter, bias, y, {multiplier, yMin, yMax})
+// depthwiseConv2dF32(geom, x, filter, y, {bias, multiplier, yMin, yMax})
 Napi::Value DepthwiseF32(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const ConvGeom g = GetGeom(env, info[0]);
-  const Napi::Object o = GetOptions(env, info[5], "options");
+  const Napi::Object o = GetOptions(env, info[4], "options");
   const int32_t m = static_cast<int32_t>(GetInt(env, o.Get("multiplier"), "multiplier", 1, 1 << 16));
   const int64_t oc = int64_t(g.in_c) * m;
   const auto x = GetArrayOfLength<float>(env, info[1], "x", Prod({g.batch, g.in_h, g.in_w, g.in_c}));
   const auto f = GetArrayOfLength<float>(env, info[2], "filter", Prod({g.k_h, g.k_w, oc}));
   const float* bias = nullptr;
-  if (!IsAbsent(info[3])) bias = GetArrayOfLength<float>(env, info[3], "bias", oc).data;
+  if (!IsAbsent(o.Get("bias"))) bias = GetArrayOfLength<float>(env, o.Get("bias"), "bias", oc).data;
   const float lo = GetBound(env, o.Get("yMin"), "yMin"), hi = GetBound(env, o.Get("yMax"), "yMax");
-  if (lo > hi) ThrowRangeError(env, "yMin must be <= yMax");
-  const auto y = GetArrayOfLength<float>(env, info[4], "y", Prod({g.batch, g.out_h, g.out_w, oc}));
+  CallCore(env, [&] { ops::CheckFloatBounds(lo, hi, "yMin", "yMax"); });
+  const auto y = GetArrayOfLength<float>(env, info[3], "y", Prod({g.batch, g.out_h, g.out_w, oc}));
   CheckNoOverlap(env, x.data, x.length * 4, y.data, y.length * 4, "x", "y");
   ops::DepthwiseConv2DF32(g, m, x.data, f.data, bias, lo, hi, y.data);
   return env.Undefined();
 }
 
-// conv2dTranspose(geom, dy, filter, bias, q, y): q = {dyChannels, dyZeroPoint, multipliers, yZeroPoint, yMin, yMax}
+// conv2dTranspose(geom, dy, filter, y, {bias, q}): q = {dyChannels, dyZeroPoint, multipliers, yZeroPoint, yMin, yMax}
 Napi::Value ConvTranspose(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const ConvGeom g = GetGeom(env, info[0]);
-  const Napi::Value q = info[4];
+  const Napi::Object o = GetOptions(env, info[4], "options");
+  const Napi::Value q = o.Get("q");
   ops::ConvTransposeQ p;
   p.dy_channels = I32(env, q, "q", "dyChannels", 1, 1 << 20);
   const Arr dy = GetAny(env, info[1], "dy", kAllowI8 | kAllowU8);
   CheckLen(env, dy, Prod({g.batch, g.out_h, g.out_w, p.dy_channels}), "dy");
   const auto filter = GetArrayOfLength<int8_t>(env, info[2], "filter", Prod({g.k_h, g.k_w, g.in_c, p.dy_channels}));
   p.filter = filter.data;
-  if (!info[3].IsNull() && !info[3].IsUndefined())
-    p.bias = GetArrayOfLength<int32_t>(env, info[3], "bias", g.in_c).data;
+  const Napi::Value bias = o.Get("bias");
+  if (!IsAbsent(bias)) p.bias = GetArrayOfLength<int32_t>(env, bias, "bias", g.in_c).data;
   const auto mult = GetArrayOfLength<float>(env, GetField(env, q, "q", "multipliers"), "q.multipliers", g.in_c);
-  for (int64_t c = 0; c < g.in_c; c++) {
-    if (!(mult.data[c] > 0) || !std::isfinite(mult.data[c]))
-      ThrowRangeError(env, "q.multipliers[" + std::to_string(c) + "] must be a finite float32 > 0");
-  }
+  CallCore(env, [&] { ops::CheckScales(mult.data, g.in_c, "q.multipliers"); });
   p.multipliers = mult.data;
   p.dy_zero_point = ZeroPoint(env, q, "q", "dyZeroPoint", dy.kind);
   p.y_zero_point = ZeroPoint(env, q, "q", "yZeroPoint", dy.kind);
   GetBounds(env, q, "q", dy.kind, p.y_zero_point, &p.y_min, &p.y_max);
-  const Arr y = GetAny(env, info[5], "y", kAllowI8 | kAllowU8);
+  const Arr y = GetAny(env, info[3], "y", kAllowI8 | kAllowU8);
   CheckSameKind(env, dy, y, "dy", "y");
   CheckLen(env, y, Prod({g.batch, g.in_h, g.in_w, g.in_c}), "y");
   CheckNoOverlap(env, dy, y, "dy", "y");
@@ -165,21 +164,17 @@ ops::PoolQ GetPoolQ(Napi::Env env, const Napi::Value& q, Kind k) {
   return p;
 }
 
-// pool(kind, geom, x, q, y): q null for float32; for 'max' only q.yMin / q.yMax are read.
+// pool(geom, x, y, {kind, q}): q absent for float32; for 'max' only q.yMin / q.yMax are read.
 Napi::Value Pool(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const std::string kind = GetString(env, info[0], "kind");
+  const Napi::Object o = GetOptions(env, info[3], "options");
+  const std::string kind = GetString(env, o.Get("kind"), "kind");
   if (kind != "max" && kind != "avg") ThrowRangeError(env, "kind must be 'max' or 'avg', got '" + kind + "'");
-  const ConvGeom g = GetGeom(env, info[1]);
-  if (g.pad_top >= (g.k_h - 1) * g.dilation_h + 1 || g.pad_bottom >= (g.k_h - 1) * g.dilation_h + 1 ||
-      g.pad_left >= (g.k_w - 1) * g.dilation_w + 1 || g.pad_right >= (g.k_w - 1) * g.dilation_w + 1) {
-    ThrowRangeError(env, "pooling pads must be smaller than the window");
-  }
-  if (int64_t(g.k_h) * g.k_w > (int64_t(1) << 23))
-    ThrowRangeError(env, "pooling window is too large (at most 2^23 elements)");
-  const Arr x = GetAny(env, info[2], "x", kAllowI8 | kAllowU8 | kAllowF32);
+  const ConvGeom g = GetGeom(env, info[0]);
+  CallCore(env, [&] { ops::CheckPoolWindow(g); });
+  const Arr x = GetAny(env, info[1], "x", kAllowI8 | kAllowU8 | kAllowF32);
   CheckLen(env, x, Prod({g.batch, g.in_h, g.in_w, g.in_c}), "x");
-  const Arr y = GetAny(env, info[4], "y", kAllowI8 | kAllowU8 | kAllowF32);
+  const Arr y = GetAny(env, info[2], "y", kAllowI8 | kAllowU8 | kAllowF32);
   CheckSameKind(env, x, y, "x", "y");
   CheckLen(env, y, Prod({g.batch, g.out_h, g.out_w, g.in_c}), "y");
   CheckNoOverlap(env, x, y, "x", "y");
@@ -190,7 +185,7 @@ Napi::Value Pool(const Napi::CallbackInfo& info) {
       ops::AvgPoolF32(g, static_cast<const float*>(x.data), static_cast<float*>(y.data));
     return env.Undefined();
   }
-  const Napi::Value q = info[3];
+  const Napi::Value q = o.Get("q");
   if (kind == "max") {
     int32_t lo, hi;
     GetBounds(env, q, "q", x.kind, 0, &lo, &hi);
@@ -208,17 +203,17 @@ Napi::Value Pool(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// mean(x, q, y, {batch, hw, channels})
+// mean(x, y, {batch, hw, channels, q}): q absent for float32.
 Napi::Value Mean(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const Napi::Object o = GetOptions(env, info[3], "options");
+  const Napi::Object o = GetOptions(env, info[2], "options");
   const int64_t b = GetInt(env, o.Get("batch"), "batch", 1, kI32Max);
   const int64_t hw = GetInt(env, o.Get("hw"), "hw", 1, int64_t(1) << 23);
   const int64_t c = GetInt(env, o.Get("channels"), "channels", 1, kI32Max);
   const Arr x = GetAny(env, info[0], "x", kAllowI8 | kAllowU8 | kAllowF32);
   if (b * hw * c > (int64_t(1) << 40)) ThrowRangeError(env, "x is too large");
   CheckLen(env, x, b * hw * c, "x");
-  const Arr y = GetAny(env, info[2], "y", kAllowI8 | kAllowU8 | kAllowF32);
+  const Arr y = GetAny(env, info[1], "y", kAllowI8 | kAllowU8 | kAllowF32);
   CheckSameKind(env, x, y, "x", "y");
   CheckLen(env, y, b * c, "y");
   CheckNoOverlap(env, x, y, "x", "y");
@@ -226,7 +221,7 @@ Napi::Value Mean(const Napi::CallbackInfo& info) {
     ops::MeanF32(b, hw, c, static_cast<const float*>(x.data), static_cast<float*>(y.data));
     return env.Undefined();
   }
-  const ops::PoolQ p = GetPoolQ(env, info[1], x.kind);
+  const ops::PoolQ p = GetPoolQ(env, o.Get("q"), x.kind);
   if (x.kind == Kind::kI8)
     ops::Mean(b, hw, c, static_cast<const int8_t*>(x.data), p, static_cast<int8_t*>(y.data));
   else
@@ -234,16 +229,17 @@ Napi::Value Mean(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// argMax(outer, n, inner, x, y): float32 x [outer, n, inner] → int32 y [outer, inner].
+// argMax(x, y, {outer, n, inner}): float32 x [outer, n, inner] → int32 y [outer, inner].
 Napi::Value ArgMax(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const int64_t outer = GetInt(env, info[0], "outer", 1, kI32Max);
-  const int64_t n = GetInt(env, info[1], "n", 1, kI32Max);
-  const int64_t inner = GetInt(env, info[2], "inner", 1, kI32Max);
+  const Napi::Object o = GetOptions(env, info[2], "options");
+  const int64_t outer = GetInt(env, o.Get("outer"), "outer", 1, kI32Max);
+  const int64_t n = GetInt(env, o.Get("n"), "n", 1, kI32Max);
+  const int64_t inner = GetInt(env, o.Get("inner"), "inner", 1, kI32Max);
   if (outer * inner > (int64_t(1) << 40) || outer * n * inner > (int64_t(1) << 40))
     ThrowRangeError(env, "x is too large");
-  const auto x = GetArrayOfLength<float>(env, info[3], "x", static_cast<size_t>(outer * n * inner));
-  const auto y = GetArrayOfLength<int32_t>(env, info[4], "y", static_cast<size_t>(outer * inner));
+  const auto x = GetArrayOfLength<float>(env, info[0], "x", static_cast<size_t>(outer * n * inner));
+  const auto y = GetArrayOfLength<int32_t>(env, info[1], "y", static_cast<size_t>(outer * inner));
   CheckNoOverlap(env, x, y, "x", "y");
   ops::ArgMaxF32(outer, n, inner, x.data, y.data);
   return env.Undefined();

@@ -32,39 +32,37 @@ ops::BinaryOp GetBinaryOp(Napi::Env env, const Napi::Value& v) {
       env, "op must be one of 'add', 'sub', 'mul', 'maximum', 'minimum', 'div', 'squaredDifference', got '" + s + "'");
 }
 
-// binary(op, aShape, a, bShape, b, q, y): q = {aScale, aZeroPoint, bScale, bZeroPoint, yScale, yZeroPoint, yMin, yMax}
-// for 8-bit data; for float32 q = {yMin, yMax} (±Infinity allowed) or null.
+// binary(a, b, y, {op, aShape, bShape, q}): q = {aScale, aZeroPoint, bScale, bZeroPoint, yScale, yZeroPoint, yMin,
+// yMax} for 8-bit data; for float32 q = {yMin, yMax} (±Infinity allowed) or absent.
 Napi::Value Binary(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const ops::BinaryOp op = GetBinaryOp(env, info[0]);
-  const Shape as = GetShape(env, info[1], "aShape"), bs = GetShape(env, info[3], "bShape");
-  const Arr a = GetAny(env, info[2], "a", kAllowI8 | kAllowU8 | kAllowF32);
-  const Arr b = GetAny(env, info[4], "b", kAllowI8 | kAllowU8 | kAllowF32);
+  const Napi::Object o = GetOptions(env, info[3], "options");
+  const ops::BinaryOp op = GetBinaryOp(env, o.Get("op"));
+  const Shape as = GetShape(env, o.Get("aShape"), "aShape"), bs = GetShape(env, o.Get("bShape"), "bShape");
+  const Arr a = GetAny(env, info[0], "a", kAllowI8 | kAllowU8 | kAllowF32);
+  const Arr b = GetAny(env, info[1], "b", kAllowI8 | kAllowU8 | kAllowF32);
   CheckSameKind(env, a, b, "a", "b");
   CheckLen(env, a, ops::ShapeSize(as), "a");
   CheckLen(env, b, ops::ShapeSize(bs), "b");
   const Shape os = CallCore(env, [&] { return ops::BroadcastShape(as, bs); });
-  const Arr y = GetAny(env, info[6], "y", kAllowI8 | kAllowU8 | kAllowF32);
+  const Arr y = GetAny(env, info[2], "y", kAllowI8 | kAllowU8 | kAllowF32);
   CheckSameKind(env, a, y, "a", "y");
   CheckLen(env, y, ops::ShapeSize(os), "y");
   CheckNoOverlap(env, a, y, "a", "y");
   CheckNoOverlap(env, b, y, "b", "y");
-  const Napi::Value q = info[5];
+  const Napi::Value q = o.Get("q");
   if (a.kind == Kind::kF32) {
     float lo = -INFINITY, hi = INFINITY;
-    if (!q.IsNull() && !q.IsUndefined()) {
+    if (!IsAbsent(q)) {
       lo = GetBound(env, GetField(env, q, "q", "yMin"), "q.yMin");
       hi = GetBound(env, GetField(env, q, "q", "yMax"), "q.yMax");
-      if (lo > hi) ThrowRangeError(env, "q.yMin must be <= q.yMax");
+      CallCore(env, [&] { ops::CheckFloatBounds(lo, hi, "q.yMin", "q.yMax"); });
     }
     CallCore(env, [&] {
       ops::BinaryF32(op, as, static_cast<const float*>(a.data), bs, static_cast<const float*>(b.data), lo, hi,
                      static_cast<float*>(y.data));
     });
     return env.Undefined();
-  }
-  if (op == ops::BinaryOp::kDiv || op == ops::BinaryOp::kSquaredDifference) {
-    ThrowRangeError(env, "op must be 'add', 'sub', 'mul', 'maximum' or 'minimum' for 8-bit data");
   }
   ops::BinaryQ p;
   p.a_scale = Scale(env, q, "q", "aScale");
@@ -99,27 +97,27 @@ Napi::Value ActivationJs(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// prelu(x, alpha, q, y): alpha Float32Array (channels = its length, the last dimension).
+// prelu(x, alpha, y, {q}): alpha Float32Array (channels = its length, the last dimension); q absent for float32.
 Napi::Value Prelu(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const Arr x = GetAny(env, info[0], "x", kAllowI8 | kAllowU8 | kAllowF32);
   const auto alpha = GetArray<float>(env, info[1], "alpha");
   if (alpha.length == 0) ThrowRangeError(env, "alpha must not be empty");
-  for (size_t i = 0; i < alpha.length; i++)
-    if (!std::isfinite(alpha.data[i])) ThrowRangeError(env, "alpha[" + std::to_string(i) + "] must be finite");
+  CallCore(env, [&] { ops::CheckFinite(alpha.data, static_cast<int64_t>(alpha.length), "alpha"); });
   if (x.length % alpha.length)
     ThrowRangeError(env, "x has " + std::to_string(x.length) + " elements, not a multiple of alpha's " +
                              std::to_string(alpha.length) + " channels");
-  const Arr y = GetAny(env, info[3], "y", kAllowI8 | kAllowU8 | kAllowF32);
+  const Arr y = GetAny(env, info[2], "y", kAllowI8 | kAllowU8 | kAllowF32);
   CheckSameKind(env, x, y, "x", "y");
   CheckLen(env, y, x.length, "y");
   CheckNoOverlap(env, x, y, "x", "y");
+  const Napi::Object o = GetOptions(env, info[3], "options");
   const int64_t n = x.length, C = alpha.length;
   if (x.kind == Kind::kF32) {
     ops::PreluF32(static_cast<const float*>(x.data), n, C, alpha.data, static_cast<float*>(y.data));
     return env.Undefined();
   }
-  const Napi::Value q = info[2];
+  const Napi::Value q = o.Get("q");
   ops::PreluQ p;
   p.x_scale = Scale(env, q, "q", "xScale");
   p.y_scale = Scale(env, q, "q", "yScale");
@@ -133,7 +131,7 @@ Napi::Value Prelu(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// biasAdd(x, bias, yMin, yMax, y) float32
+// biasAdd(x, bias, y, {yMin, yMax}) float32
 Napi::Value BiasAdd(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const auto x = GetArray<float>(env, info[0], "x");
@@ -142,9 +140,10 @@ Napi::Value BiasAdd(const Napi::CallbackInfo& info) {
   if (x.length % bias.length)
     ThrowRangeError(env, "x has " + std::to_string(x.length) + " elements, not a multiple of bias's " +
                              std::to_string(bias.length) + " channels");
-  const float lo = GetBound(env, info[2], "yMin"), hi = GetBound(env, info[3], "yMax");
-  if (lo > hi) ThrowRangeError(env, "yMin must be <= yMax");
-  const auto y = GetArrayOfLength<float>(env, info[4], "y", x.length);
+  const Napi::Object o = GetOptions(env, info[3], "options");
+  const float lo = GetBound(env, o.Get("yMin"), "yMin"), hi = GetBound(env, o.Get("yMax"), "yMax");
+  CallCore(env, [&] { ops::CheckFloatBounds(lo, hi, "yMin", "yMax"); });
+  const auto y = GetArrayOfLength<float>(env, info[2], "y", x.length);
   CheckNoOverlap(env, x.data, x.length * 4, y.data, y.length * 4, "x", "y");
   ops::BiasAddF32(x.data, x.length, bias.length, bias.data, lo, hi, y.data);
   return env.Undefined();
@@ -165,17 +164,20 @@ Napi::Value BuildLut(const Napi::CallbackInfo& info) {
   const float alpha = static_cast<float>(GetFiniteNumber(env, o.Get("alpha"), "alpha"));
   const bool xs = GetSigned(env, o.Get("xType"), "xType");
   const float sx = PosScale(env, o.Get("xScale"), "xScale");
-  const int32_t zx =
-      static_cast<int32_t>(GetInt(env, o.Get("xZeroPoint"), "xZeroPoint", xs ? -128 : 0, xs ? 127 : 255));
+  const int64_t zx = GetInt(env, o.Get("xZeroPoint"), "xZeroPoint", INT32_MIN, INT32_MAX);
   const bool ys = GetSigned(env, o.Get("yType"), "yType");
   const float sy = PosScale(env, o.Get("yScale"), "yScale");
-  const int32_t zy =
-      static_cast<int32_t>(GetInt(env, o.Get("yZeroPoint"), "yZeroPoint", ys ? -128 : 0, ys ? 127 : 255));
-  const int32_t lo = static_cast<int32_t>(GetInt(env, o.Get("yMin"), "yMin", ys ? -128 : 0, ys ? 127 : 255));
-  const int32_t hi = static_cast<int32_t>(GetInt(env, o.Get("yMax"), "yMax", ys ? -128 : 0, ys ? 127 : 255));
-  if (lo > hi) ThrowRangeError(env, "yMin must be <= yMax");
+  const int64_t zy = GetInt(env, o.Get("yZeroPoint"), "yZeroPoint", INT32_MIN, INT32_MAX);
+  const int64_t lo = GetInt(env, o.Get("yMin"), "yMin", INT32_MIN, INT32_MAX);
+  const int64_t hi = GetInt(env, o.Get("yMax"), "yMax", INT32_MIN, INT32_MAX);
   Napi::Uint8Array out = Napi::Uint8Array::New(env, 256);
-  CallCore(env, [&] { ops::BuildLut(act, alpha, xs, sx, zx, ys, sy, zy, lo, hi, out.Data()); });
+  CallCore(env, [&] {
+    ops::CheckZeroPoint(zx, xs, "xZeroPoint");
+    ops::CheckZeroPoint(zy, ys, "yZeroPoint");
+    ops::CheckBounds(lo, hi, ys, "");
+    ops::BuildLut(act, alpha, xs, sx, static_cast<int32_t>(zx), ys, sy, static_cast<int32_t>(zy),
+                  static_cast<int32_t>(lo), static_cast<int32_t>(hi), out.Data());
+  });
   return out;
 }
 
@@ -194,10 +196,12 @@ Napi::Value ApplyLut(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// softmaxTable({beta, xScale}): Uint32Array(256)
 Napi::Value SoftmaxTable(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const float beta = PosScale(env, info[0], "beta");
-  const float sx = PosScale(env, info[1], "xScale");
+  const Napi::Object o = GetOptions(env, info[0], "options");
+  const float beta = PosScale(env, o.Get("beta"), "beta");
+  const float sx = PosScale(env, o.Get("xScale"), "xScale");
   Napi::Uint32Array out = Napi::Uint32Array::New(env, 256);
   ops::SoftmaxTable(beta, sx, out.Data());
   return out;

@@ -21,16 +21,18 @@ using namespace ops_args;  // the readers shared by the operator bindings
 
 constexpr unsigned kAllowAll = kAllowI8 | kAllowU8 | kAllowI32 | kAllowF32;
 
-// concat(inputs, shapes, axis, q, y): q null (raw copy) or {scales, zeroPoints, yScale, yZeroPoint, yMin, yMax}.
+// concat(inputs, y, {shapes, axis, q}): q absent (raw copy) or {scales, zeroPoints, yScale, yZeroPoint, yMin, yMax}.
 Napi::Value Concat(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
+  const Napi::Object o = GetOptions(env, info[2], "options");
   if (!info[0].IsArray()) ThrowTypeError(env, "inputs must be an array of typed arrays");
-  if (!info[1].IsArray()) ThrowTypeError(env, "shapes must be an array of shapes");
-  Napi::Array ins = info[0].As<Napi::Array>(), shs = info[1].As<Napi::Array>();
+  const Napi::Value shapes_v = o.Get("shapes");
+  if (!shapes_v.IsArray()) ThrowTypeError(env, "shapes must be an array of shapes");
+  Napi::Array ins = info[0].As<Napi::Array>(), shs = shapes_v.As<Napi::Array>();
   if (ins.Length() == 0) ThrowRangeError(env, "inputs must not be empty");
   if (ins.Length() != shs.Length()) ThrowRangeError(env, "shapes must have one entry per input");
   if (ins.Length() > 4096) ThrowRangeError(env, "too many inputs");
-  const Arr y = GetAny(env, info[4], "y", kAllowAll);
+  const Arr y = GetAny(env, info[1], "y", kAllowAll);
   std::vector<const void*> ptrs;
   std::vector<Shape> shapes;
   for (uint32_t i = 0; i < ins.Length(); i++) {
@@ -43,12 +45,12 @@ Napi::Value Concat(const Napi::CallbackInfo& info) {
     ptrs.push_back(a.data);
   }
   const int64_t rank = static_cast<int64_t>(shapes[0].size());
-  int64_t axis = GetInt(env, info[2], "axis", -rank, rank - 1);
+  int64_t axis = GetInt(env, o.Get("axis"), "axis", -rank, rank - 1);
   if (axis < 0) axis += rank;
   const Shape out = CallCore(env, [&] { return ops::ConcatShape(shapes, static_cast<int>(axis)); });
   CheckLen(env, y, ops::ShapeSize(out), "y");
-  const Napi::Value q = info[3];
-  if (q.IsNull() || q.IsUndefined()) {
+  const Napi::Value q = o.Get("q");
+  if (IsAbsent(q)) {
     ops::Concat(y.es, ptrs, shapes, static_cast<int>(axis), y.data);
     return env.Undefined();
   }
@@ -56,15 +58,13 @@ Napi::Value Concat(const Napi::CallbackInfo& info) {
   ops::ConcatQ p;
   const auto sc = GetArrayOfLength<float>(env, GetField(env, q, "q", "scales"), "q.scales", ins.Length());
   const auto zp = GetArrayOfLength<int32_t>(env, GetField(env, q, "q", "zeroPoints"), "q.zeroPoints", ins.Length());
-  const int32_t tmin = y.kind == Kind::kI8 ? -128 : 0, tmax = y.kind == Kind::kI8 ? 127 : 255;
-  for (uint32_t i = 0; i < ins.Length(); i++) {
-    if (!(sc.data[i] > 0) || !std::isfinite(sc.data[i]))
-      ThrowRangeError(env, "q.scales[" + std::to_string(i) + "] must be a finite float32 > 0");
-    if (zp.data[i] < tmin || zp.data[i] > tmax)
-      ThrowRangeError(env, "q.zeroPoints[" + std::to_string(i) + "] is outside the type's range");
-    p.scales.push_back(sc.data[i]);
-    p.zero_points.push_back(zp.data[i]);
-  }
+  CallCore(env, [&] {
+    ops::CheckScales(sc.data, ins.Length(), "q.scales");
+    for (uint32_t i = 0; i < ins.Length(); i++)
+      ops::CheckZeroPoint(zp.data[i], y.kind == Kind::kI8, "q.zeroPoints[" + std::to_string(i) + "]");
+  });
+  p.scales.assign(sc.data, sc.data + ins.Length());
+  p.zero_points.assign(zp.data, zp.data + ins.Length());
   p.y_scale = Scale(env, q, "q", "yScale");
   p.y_zero_point = ZeroPoint(env, q, "q", "yZeroPoint", y.kind);
   GetBounds(env, q, "q", y.kind, p.y_zero_point, &p.y_min, &p.y_max);
@@ -99,14 +99,15 @@ void ElementBytes(Napi::Env env, const Arr& a, const Napi::Value& v, const char*
   }
 }
 
-// pad(x, shape, before, after, value, y)
+// pad(x, y, {shape, before, after, value})
 Napi::Value Pad(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
+  const Napi::Object o = GetOptions(env, info[2], "options");
   const Arr x = GetAny(env, info[0], "x", kAllowAll);
-  const Shape s = GetShape(env, info[1], "shape");
+  const Shape s = GetShape(env, o.Get("shape"), "shape");
   CheckLen(env, x, ops::ShapeSize(s), "x");
-  const auto before = GetIntVec(env, info[2], "before", 0, kI32Max);
-  const auto after = GetIntVec(env, info[3], "after", 0, kI32Max);
+  const auto before = GetIntVec(env, o.Get("before"), "before", 0, kI32Max);
+  const auto after = GetIntVec(env, o.Get("after"), "after", 0, kI32Max);
   if (before.size() != s.size())
     ThrowRangeError(
         env, "before has " + std::to_string(before.size()) + " entries, expected the rank " + std::to_string(s.size()));
@@ -118,26 +119,27 @@ Napi::Value Pad(const Napi::CallbackInfo& info) {
     total *= s[d] + before[d] + after[d];
     if (total > (int64_t(1) << 40)) ThrowRangeError(env, "the padded tensor is too large");
   }
-  const Arr y = GetAny(env, info[5], "y", kAllowAll);
+  const Arr y = GetAny(env, info[1], "y", kAllowAll);
   CheckSameKind(env, x, y, "x", "y");
   CheckLen(env, y, total, "y");
   CheckNoOverlap(env, x, y, "x", "y");
   uint8_t value[4];
-  ElementBytes(env, x, info[4], "value", value);
+  ElementBytes(env, x, o.Get("value"), "value", value);
   ops::Pad(x.es, s, before.data(), after.data(), x.data, value, y.data);
   return env.Undefined();
 }
 
-// transpose(x, shape, perm, y)
+// transpose(x, y, {shape, perm})
 Napi::Value Transpose(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
+  const Napi::Object o = GetOptions(env, info[2], "options");
   const Arr x = GetAny(env, info[0], "x", kAllowAll);
-  const Shape s = GetShape(env, info[1], "shape");
+  const Shape s = GetShape(env, o.Get("shape"), "shape");
   CheckLen(env, x, ops::ShapeSize(s), "x");
-  const auto pv = GetIntVec(env, info[2], "perm", -1, 64);
+  const auto pv = GetIntVec(env, o.Get("perm"), "perm", -1, 64);
   std::vector<int32_t> perm(pv.begin(), pv.end());
   CallCore(env, [&] { ops::CheckPermutation(s, perm.data(), perm.size()); });
-  const Arr y = GetAny(env, info[3], "y", kAllowAll);
+  const Arr y = GetAny(env, info[1], "y", kAllowAll);
   CheckSameKind(env, x, y, "x", "y");
   CheckLen(env, y, x.length, "y");
   CheckNoOverlap(env, x, y, "x", "y");
@@ -145,38 +147,40 @@ Napi::Value Transpose(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-ops::StridedSliceSpec GetSliceSpec(Napi::Env env, const Napi::CallbackInfo& info, int first) {
-  const Shape s = GetShape(env, info[first], "shape");
+// The slice of options {shape, begin, end, strides, beginMask, endMask, ellipsisMask,
+// newAxisMask, shrinkAxisMask}, resolved by the core.
+ops::StridedSliceSpec GetSliceSpec(Napi::Env env, const Napi::Value& v) {
+  const Napi::Object o = GetOptions(env, v, "options");
+  const Shape s = GetShape(env, o.Get("shape"), "shape");
   const int64_t big = int64_t(1) << 53;
-  const auto b = GetIntVec(env, info[first + 1], "begin", -big, big);
-  const auto e = GetIntVec(env, info[first + 2], "end", -big, big);
-  const auto st = GetIntVec(env, info[first + 3], "strides", -big, big);
-  const Napi::Value m = info[first + 4];
-  const int32_t bm = I32(env, m, "masks", "beginMask", 0, kI32Max);
-  const int32_t em = I32(env, m, "masks", "endMask", 0, kI32Max);
-  const int32_t elm = I32(env, m, "masks", "ellipsisMask", 0, kI32Max);
-  const int32_t nm = I32(env, m, "masks", "newAxisMask", 0, kI32Max);
-  const int32_t sm = I32(env, m, "masks", "shrinkAxisMask", 0, kI32Max);
+  const auto b = GetIntVec(env, o.Get("begin"), "begin", -big, big);
+  const auto e = GetIntVec(env, o.Get("end"), "end", -big, big);
+  const auto st = GetIntVec(env, o.Get("strides"), "strides", -big, big);
+  const int32_t bm = I32(env, o, "options", "beginMask", 0, kI32Max);
+  const int32_t em = I32(env, o, "options", "endMask", 0, kI32Max);
+  const int32_t elm = I32(env, o, "options", "ellipsisMask", 0, kI32Max);
+  const int32_t nm = I32(env, o, "options", "newAxisMask", 0, kI32Max);
+  const int32_t sm = I32(env, o, "options", "shrinkAxisMask", 0, kI32Max);
   return CallCore(env, [&] { return ops::ResolveStridedSlice(s, b, e, st, bm, em, elm, nm, sm); });
 }
 
-// stridedSliceShape(shape, begin, end, strides, masks): number[]
+// stridedSliceShape(slice): number[]
 Napi::Value StridedSliceShape(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const ops::StridedSliceSpec spec = GetSliceSpec(env, info, 0);
+  const ops::StridedSliceSpec spec = GetSliceSpec(env, info[0]);
   Napi::Array out = Napi::Array::New(env, spec.final_shape.size());
   for (size_t i = 0; i < spec.final_shape.size(); i++)
     out.Set(static_cast<uint32_t>(i), Napi::Number::New(env, static_cast<double>(spec.final_shape[i])));
   return out;
 }
 
-// stridedSlice(x, shape, begin, end, strides, masks, y)
+// stridedSlice(x, y, slice)
 Napi::Value StridedSlice(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const Arr x = GetAny(env, info[0], "x", kAllowAll);
-  const ops::StridedSliceSpec spec = GetSliceSpec(env, info, 1);
+  const ops::StridedSliceSpec spec = GetSliceSpec(env, info[2]);
   CheckLen(env, x, ops::ShapeSize(spec.input_shape), "x");
-  const Arr y = GetAny(env, info[6], "y", kAllowAll);
+  const Arr y = GetAny(env, info[1], "y", kAllowAll);
   CheckSameKind(env, x, y, "x", "y");
   CheckLen(env, y, ops::ShapeSize(spec.final_shape), "y");
   CheckNoOverlap(env, x, y, "x", "y");
@@ -184,18 +188,17 @@ Napi::Value StridedSlice(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// depthToSpace(x, shape[4], blockSize, y)
+// depthToSpace(x, y, {shape[4], blockSize})
 Napi::Value DepthToSpace(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
+  const Napi::Object o = GetOptions(env, info[2], "options");
   const Arr x = GetAny(env, info[0], "x", kAllowAll);
-  const Shape s = GetShape(env, info[1], "shape");
+  const Shape s = GetShape(env, o.Get("shape"), "shape");
   if (s.size() != 4) ThrowRangeError(env, "shape must be [batch, height, width, channels]");
   CheckLen(env, x, ops::ShapeSize(s), "x");
-  const int64_t bs = GetInt(env, info[2], "blockSize", 2, 1 << 16);
-  if (s[3] % (bs * bs))
-    ThrowRangeError(env, "channels (" + std::to_string(s[3]) + ") must be divisible by blockSize² (" +
-                             std::to_string(bs * bs) + ")");
-  const Arr y = GetAny(env, info[3], "y", kAllowAll);
+  const int64_t bs = GetInt(env, o.Get("blockSize"), "blockSize", 2, 1 << 16);
+  CallCore(env, [&] { ops::CheckDepthToSpace(s[3], bs); });
+  const Arr y = GetAny(env, info[1], "y", kAllowAll);
   CheckSameKind(env, x, y, "x", "y");
   CheckLen(env, y, x.length, "y");
   CheckNoOverlap(env, x, y, "x", "y");

@@ -236,28 +236,28 @@ float GetFloat32(Napi::Env env, const Napi::Value& v, const char* name) {
   return static_cast<float>(v.As<Napi::Number>().DoubleValue());
 }
 
-// chooseParams(scheme, lo, hi) -> { scale, zeroPoint }. lo/hi are rounded to float32 first;
+// chooseParams({scheme, lo, hi}) -> { scale, zeroPoint }. lo/hi are rounded to float32 first;
 // NaN bounds read as 0 (the TypeScript layer rejects them before).
 Napi::Value ChooseParamsJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const auto scheme = GetScheme(env, info[0]);
-  const quant::QParams p = quant::ChooseParams(scheme, GetFloat32(env, info[1], "lo"), GetFloat32(env, info[2], "hi"));
-  Napi::Object o = Napi::Object::New(env);
-  o.Set("scale", p.scale);
-  o.Set("zeroPoint", p.zero_point);
-  return o;
+  const Napi::Object o = GetOptions(env, info[0], "options");
+  const auto scheme = GetScheme(env, o.Get("scheme"));
+  const quant::QParams p =
+      quant::ChooseParams(scheme, GetFloat32(env, o.Get("lo"), "lo"), GetFloat32(env, o.Get("hi"), "hi"));
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("scale", p.scale);
+  out.Set("zeroPoint", p.zero_point);
+  return out;
 }
 
+// requantizeMultiplier({inputScale, weightScale, outputScale})
 Napi::Value RequantizeMultiplierJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
+  const Napi::Object o = GetOptions(env, info[0], "options");
   const char* names[3] = {"inputScale", "weightScale", "outputScale"};
   float v[3];
-  for (int i = 0; i < 3; i++) {
-    v[i] = static_cast<float>(GetFiniteNumber(env, info[i], names[i]));
-    if (!(v[i] > 0.0f) || !std::isfinite(v[i]))
-      ThrowRangeError(env, std::string(names[i]) + " must be a finite float32 > 0");
-  }
-  return Napi::Number::New(env, quant::RequantizeMultiplier(v[0], v[1], v[2]));
+  for (int i = 0; i < 3; i++) v[i] = static_cast<float>(GetFiniteNumber(env, o.Get(names[i]), names[i]));
+  return Napi::Number::New(env, CallCore(env, [&] { return quant::RequantizeMultiplier(v[0], v[1], v[2]); }));
 }
 
 // channelMinMax(x, lo, hi, {outer, channels, inner})

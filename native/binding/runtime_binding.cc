@@ -1,7 +1,7 @@
 // N-API binding: whole-graph inference sessions.
 //
-//   const s = new RuntimeSession(plan, threads)   // plan: see native/runtime/session.h
-//   const outs = await s.run(batch, inputs)        // one TypedArray per plan output
+//   const s = new RuntimeSession(plan, { threads })   // plan: see native/runtime/session.h
+//   const outs = await s.run(inputs, { batch })    // one TypedArray per plan output
 //   s.memory()  → { weightBytes, arenaBytes };  s.profile(enable?) → [{op, seconds}];  s.dispose()
 //
 // Everything in the plan is validated here and in runtime::Session (RangeError/TypeError,
@@ -143,7 +143,8 @@ class RuntimeSessionWrap : public Napi::ObjectWrap<RuntimeSessionWrap> {
   explicit RuntimeSessionWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RuntimeSessionWrap>(info) {
     Napi::Env env = info.Env();
     runtime::PlanSpec plan = ParsePlan(env, info[0]);
-    const int threads = static_cast<int>(GetInt(env, info[1], "threads", 0, 256));
+    const int threads =
+        static_cast<int>(GetInt(env, GetOptions(env, info[1], "options").Get("threads"), "threads", 0, 256));
     try {
       session_ = std::make_shared<runtime::Session>(std::move(plan), threads);
     } catch (const std::invalid_argument& e) {
@@ -216,10 +217,10 @@ class RuntimeSessionWrap : public Napi::ObjectWrap<RuntimeSessionWrap> {
     Napi::Env env = info.Env();
     std::shared_ptr<runtime::Session> s = Live(env);
     const auto& plan = s->plan();
-    const int64_t batch = GetInt(env, info[0], "batch", 1, int64_t{1} << 24);
+    const int64_t batch = GetInt(env, GetOptions(env, info[1], "options").Get("batch"), "batch", 1, int64_t{1} << 24);
     if (!s->batched() && batch != 1) ThrowRangeError(env, "batch must be 1 (the plan has no batch dimension)");
-    if (!info[1].IsArray()) ThrowTypeError(env, "inputs must be an array of typed arrays");
-    Napi::Array in = info[1].As<Napi::Array>();
+    if (!info[0].IsArray()) ThrowTypeError(env, "inputs must be an array of typed arrays");
+    Napi::Array in = info[0].As<Napi::Array>();
     if (in.Length() != plan.inputs.size())
       ThrowRangeError(env,
                       "expected " + std::to_string(plan.inputs.size()) + " inputs, got " + std::to_string(in.Length()));

@@ -58,12 +58,13 @@ Napi::Object StructureObject(Napi::Env env, const sparse::Structure& s) {
   return o;
 }
 
-// sparseAnalyze(w, k, n) -> structure
+// sparseAnalyze(w, {k, n}) -> structure
 Napi::Value Analyze(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() != 3) ThrowTypeError(env, "sparseAnalyze expects 3 arguments (w, k, n)");
-  const int64_t k = GetInt(env, info[1], "k", 1, 65536);
-  const int64_t n = GetInt(env, info[2], "n", 1, (int64_t{1} << 31) - 1);
+  if (info.Length() != 2) ThrowTypeError(env, "sparseAnalyze expects 2 arguments (w, {k, n})");
+  const Napi::Object o = GetOptions(env, info[1], "options");
+  const int64_t k = GetInt(env, o.Get("k"), "k", 1, 65536);
+  const int64_t n = GetInt(env, o.Get("n"), "n", 1, (int64_t{1} << 31) - 1);
   const WeightArg w = GetWeights(env, info[0], k, n);
   return CallCore(
       env, [&] { return StructureObject(env, w.f ? sparse::AnalyzeF32(w.f, k, n) : sparse::AnalyzeI8(w.i, k, n)); });
@@ -76,15 +77,16 @@ class SparseWrap : public PackedWrap<SparseWrap, sparse::PackedSparse> {
                        {InstanceMethod("dispose", &SparseWrap::Dispose), InstanceMethod("info", &SparseWrap::Info)});
   }
 
-  // new SparsePackedWeights(w, k, n, format: 'auto'|'csc'|'block'|'2:4', blockRows, blockCols, isa)
+  // new SparsePackedWeights(w, {k, n, format: 'auto'|'csc'|'block'|'2:4', blockRows, blockCols, isa})
   explicit SparseWrap(const Napi::CallbackInfo& info) : PackedWrap(info) {
     Napi::Env env = info.Env();
     if (!info.IsConstructCall()) ThrowTypeError(env, "SparsePackedWeights must be called with new");
-    if (info.Length() != 7) ThrowTypeError(env, "SparsePackedWeights expects 7 arguments");
-    const int64_t k = GetInt(env, info[1], "k", 1, 65536);
-    const int64_t n = GetInt(env, info[2], "n", 1, (int64_t{1} << 31) - 1);
+    if (info.Length() != 2) ThrowTypeError(env, "SparsePackedWeights expects 2 arguments (w, options)");
+    const Napi::Object opts = GetOptions(env, info[1], "options");
+    const int64_t k = GetInt(env, opts.Get("k"), "k", 1, 65536);
+    const int64_t n = GetInt(env, opts.Get("n"), "n", 1, (int64_t{1} << 31) - 1);
     const WeightArg w = GetWeights(env, info[0], k, n);
-    const std::string format = GetString(env, info[3], "format");
+    const std::string format = GetString(env, opts.Get("format"), "format");
     sparse::PackOptions o;
     if (format == "csc") {
       o.force_format = true;
@@ -97,10 +99,10 @@ class SparseWrap : public PackedWrap<SparseWrap, sparse::PackedSparse> {
       o.format = sparse::Format::kNM24;
     } else if (format != "auto")
       ThrowRangeError(env, "format must be 'auto', 'csc', 'block' or '2:4', got '" + format + "'");
-    o.block_rows = static_cast<int>(GetInt(env, info[4], "blockRows", 1, 8));
-    o.block_cols = static_cast<int>(GetInt(env, info[5], "blockCols", 1, 8));
+    o.block_rows = static_cast<int>(GetInt(env, opts.Get("blockRows"), "blockRows", 1, 8));
+    o.block_cols = static_cast<int>(GetInt(env, opts.Get("blockCols"), "blockCols", 1, 8));
     Isa isa;
-    const std::string isa_name = GetString(env, info[6], "isa");
+    const std::string isa_name = GetString(env, opts.Get("isa"), "isa");
     if (!ParseIsa(isa_name, &isa) || !(isa == Isa::kRef || IsaSupported(isa)))
       ThrowRangeError(env, "isa '" + isa_name + "' is not available here");
     PackAndAdopt(info, &kSparseTag, "sparse weights",

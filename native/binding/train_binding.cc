@@ -179,7 +179,7 @@ Napi::Value BatchMatMulJs(const Napi::CallbackInfo& info) {
 
 const napi_type_tag kFloatPackedTag = {0x7f3a1c2e5b4d6a81ULL, 0x93c2d1e0f4a5b6c7ULL};
 
-// new FloatPackedWeights(b, k, n): B [k, n] packed once as the runtime's float steps hold it.
+// new FloatPackedWeights(b, {k, n}): B [k, n] packed once as the runtime's float steps hold it.
 class FloatPackedWrap : public PackedWrap<FloatPackedWrap, f32::PackedB> {
  public:
   static Napi::Function Define(Napi::Env env) {
@@ -188,8 +188,9 @@ class FloatPackedWrap : public PackedWrap<FloatPackedWrap, f32::PackedB> {
   explicit FloatPackedWrap(const Napi::CallbackInfo& info) : PackedWrap(info) {
     Napi::Env env = info.Env();
     if (!info.IsConstructCall()) ThrowTypeError(env, "FloatPackedWeights must be called with new");
-    if (info.Length() != 3) ThrowTypeError(env, "FloatPackedWeights expects 3 arguments (b, k, n)");
-    const int64_t k = GetInt(env, info[1], "k", 0, kMaxDim), n = GetInt(env, info[2], "n", 0, kMaxDim);
+    if (info.Length() != 2) ThrowTypeError(env, "FloatPackedWeights expects 2 arguments (b, {k, n})");
+    const Napi::Object o = GetOptions(env, info[1], "options");
+    const int64_t k = GetInt(env, o.Get("k"), "k", 0, kMaxDim), n = GetInt(env, o.Get("n"), "n", 0, kMaxDim);
     if (static_cast<double>(k) * n > 9.0e15) ThrowRangeError(env, "matmul sizes are too large");
     auto b = GetArrayOfLength<float>(env, info[0], "b", static_cast<size_t>(k * n));
     PackAndAdopt(info, &kFloatPackedTag, "float weights", [&] { return f32::PackedB(b.data, k, n); });

@@ -5,12 +5,34 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
 namespace tfjq {
 namespace calib {
 
+namespace {
+
+// Every histogram's range holds 0 (calib.h); the binding passes finite numbers only.
+void CheckRange(double lo, double hi, const char* lo_name, const char* hi_name) {
+  if (lo > 0 || hi < 0 || lo > hi) {
+    throw std::invalid_argument(std::string("histogram range [") + lo_name + ", " + hi_name + "] must satisfy " +
+                                lo_name + " <= 0 <= " + hi_name);
+  }
+}
+
+void CheckCounts(const double* counts, size_t bins) {
+  for (size_t i = 0; i < bins; i++) {
+    if (!(counts[i] >= 0) || !std::isfinite(counts[i]))
+      throw std::invalid_argument("counts must be finite and >= 0 (index " + std::to_string(i) + ")");
+  }
+}
+
+}  // namespace
+
 size_t Accumulate(const float* x, size_t n, double lo, double hi, double* counts, size_t bins) {
+  CheckRange(lo, hi, "lo", "hi");
   if (bins == 0) return 0;
   const double width = (hi - lo) / static_cast<double>(bins);
   const double inv = width > 0 ? 1.0 / width : 0.0;
@@ -29,6 +51,9 @@ size_t Accumulate(const float* x, size_t n, double lo, double hi, double* counts
 
 void Rebin(const double* counts, size_t bins, double lo, double hi, double* out, size_t out_bins, double new_lo,
            double new_hi) {
+  CheckRange(lo, hi, "lo", "hi");
+  CheckRange(new_lo, new_hi, "newLo", "newHi");
+  if (new_lo > lo || new_hi < hi) throw std::invalid_argument("[newLo, newHi] must contain [lo, hi]");
   std::fill(out, out + out_bins, 0.0);
   if (bins == 0 || out_bins == 0) return;
   const double w = (hi - lo) / static_cast<double>(bins);
@@ -61,6 +86,7 @@ void Rebin(const double* counts, size_t bins, double lo, double hi, double* out,
 }
 
 void Candidate(size_t bins, double lo, double hi, size_t i, size_t* start, size_t* end) {
+  CheckRange(lo, hi, "lo", "hi");
   const double width = (hi - lo) / static_cast<double>(bins);
   double z = width > 0 ? std::nearbyint(-lo / width) : 0.0;
   z = std::min(std::max(z, 0.0), static_cast<double>(bins));
@@ -123,6 +149,8 @@ double Total(const double* counts, size_t bins) {
 
 bool KlSearch(const double* counts, size_t bins, double lo, double hi, size_t levels, size_t* best_start,
               size_t* best_end, double* best_kl) {
+  CheckRange(lo, hi, "lo", "hi");
+  CheckCounts(counts, bins);
   if (bins == 0 || levels == 0 || !(Total(counts, bins) > 0) || !(hi > lo)) return false;
   double best = std::numeric_limits<double>::infinity();
   *best_start = 0;
@@ -166,6 +194,8 @@ bool KlSearch(const double* counts, size_t bins, double lo, double hi, size_t le
 
 bool MseSearch(const double* counts, size_t bins, double lo, double hi, size_t levels, size_t* best_start,
                size_t* best_end, double* best_mse) {
+  CheckRange(lo, hi, "lo", "hi");
+  CheckCounts(counts, bins);
   if (bins == 0 || levels == 0 || !(Total(counts, bins) > 0) || !(hi > lo)) return false;
   const double width = (hi - lo) / static_cast<double>(bins);
   double best = std::numeric_limits<double>::infinity();

@@ -2,6 +2,8 @@
 // bins over [lo, hi] (lo <= 0 <= hi), counts in double. Range searches return a bin interval
 // [start, end) of the histogram; the candidates, KL divergence and MSE objective are defined
 // in calib.cc and mirrored by the float64 reference in test/quant/observers.test.ts.
+// Every function throws std::invalid_argument for a range without 0 (lo <= 0 <= hi), and the
+// searches for counts that are negative or not finite.
 #pragma once
 #include <cstddef>
 #include <cstdint>

@@ -1,5 +1,5 @@
 // AVX-512 float32 depthwise convolution, multiplier 1 (compiled with the avx512vnni flags;
-// AVX-512 F is all it uses): the AVX2 kernel's loops (depthwise_avx2.cc) at 16 lanes, with
+// AVX-512 F is all it uses): the AVX2 kernel's loops (depthwise_f32_avx2.cc) at 16 lanes, with
 // masked loads and stores for the last channels instead of a separate tail loop. Per output
 // the chain is the same — bias, then one FMA per tap in row-major order, then the clamp — so
 // the same bits as the AVX2 kernel.

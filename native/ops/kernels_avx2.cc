@@ -1,5 +1,5 @@
 // AVX2 operator kernels (compiled with -mavx2 -mfma -mf16c -mbmi2; used on AVX2, AVX-VNNI and
-// AVX-512 VNNI machines); the depthwise ones are in depthwise_avx2.cc. Each equals the
+// AVX-512 VNNI machines); the depthwise ones are in depthwise_avx2.cc and depthwise_f32_avx2.cc. Each equals the
 // reference kernel bit for bit:
 // - binary ops: 8 elements at a time in float32, the same operations as the scalar formula.
 // - LUT: 32 bytes per step, 16 VPSHUFB lookups over the 16-entry slices of the table.

@@ -19,6 +19,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "common/activation.h"
@@ -31,6 +32,30 @@ constexpr int kMaxRank = 6;
 using Shape = std::vector<int64_t>;
 
 int64_t ShapeSize(const Shape& s);
+
+// ---------------------------------------------------------------- parameter values
+// The values of the operators' parameters (docs/quantization.md §2, §3, §11), checked for a
+// caller that does not take them from a checked plan (the binding; the runtime's step
+// factories check the same values while reading a plan). Each throws std::invalid_argument
+// naming `name` (a q field as `q.yMin`, an entry as `q.multipliers[3]`).
+
+// A scale: a finite float32 > 0.
+void CheckScale(float s, const std::string& name);
+// Each of n per-channel multipliers or scales (`name[i]`): a finite float32 > 0.
+void CheckScales(const float* s, int64_t n, const std::string& name);
+// A zero point within the 8-bit type (int8: [-128, 127], uint8: [0, 255]).
+int32_t CheckZeroPoint(int64_t zp, bool is_signed, const std::string& name);
+// Output clamp bounds `q`.yMin / `q`.yMax (yMin / yMax when q is empty) within the 8-bit type
+// and in order.
+void CheckBounds(int64_t lo, int64_t hi, bool is_signed, const std::string& q);
+// Float clamp bounds (any value but NaN, ±Infinity allowed) in order: `lo_name` <= `hi_name`.
+void CheckFloatBounds(float lo, float hi, const std::string& lo_name, const std::string& hi_name);
+// Each of n values (`name[i]`) finite.
+void CheckFinite(const float* v, int64_t n, const std::string& name);
+// A pooling window (k_h × k_w of g, at most 2^23 elements) larger than each of its pads.
+void CheckPoolWindow(const ConvGeom& g);
+// DepthToSpace: `channels` divisible by block².
+void CheckDepthToSpace(int64_t channels, int64_t block);
 
 // ---------------------------------------------------------------- convolution geometry
 

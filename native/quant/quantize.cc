@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "common/cpu.h"
@@ -182,6 +184,12 @@ QParams ChooseParams(ParamScheme scheme, float lo, float hi) {
 }
 
 float RequantizeMultiplier(float sa, float sw, float so) {
+  const char* names[3] = {"inputScale", "weightScale", "outputScale"};
+  const float v[3] = {sa, sw, so};
+  for (int i = 0; i < 3; i++) {
+    if (!(v[i] > 0.0f) || !std::isfinite(v[i]))
+      throw std::invalid_argument(std::string(names[i]) + " must be a finite float32 > 0");
+  }
   const float p = sa * sw;
   return p / so;
 }

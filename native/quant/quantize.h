@@ -42,7 +42,8 @@ QParams ChooseSymmetricS8(float lo, float hi);
 enum class ParamScheme : int { kAsymmetricU8 = 0, kAsymmetricS8 = 1, kSymmetricS8 = 2 };
 QParams ChooseParams(ParamScheme scheme, float lo, float hi);
 
-// §7: the requantization multiplier fl32(fl32(sa × sw) / so).
+// §7: the requantization multiplier fl32(fl32(sa × sw) / so); std::invalid_argument unless
+// every scale is a finite float32 > 0.
 float RequantizeMultiplier(float sa, float sw, float so);
 
 // ---- Layout of a per-channel tensor (§5): [outer, channels, inner], parameter index = the

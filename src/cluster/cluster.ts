@@ -294,7 +294,7 @@ export async function fineTuneCentroids(
           continue;
         }
         const w = clustering.weights[i];
-        const seg = native().segmentSum(g.dataSync() as Float32Array, w.labels, w.codebook.length + 1);
+        const seg = native().segmentSum(g.dataSync() as Float32Array, w.labels, { segments: w.codebook.length + 1 });
         g.dispose();
         const c = cb64[i],
           v = vel[i];

@@ -103,5 +103,5 @@ export function kmeans1d(values: Float32Array, k: number, options: KMeansOptions
     if (!Number.isFinite(values[i])) throw new RangeError(`values[${i}] is not finite (${values[i]})`);
   }
   if (values.length === 0) throw new RangeError('values is empty: nothing to cluster');
-  return native().kmeans1d(values, initCentroids(values, k, init, seed), maxIter);
+  return native().kmeans1d(values, initCentroids(values, k, init, seed), { maxIter });
 }

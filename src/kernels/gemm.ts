@@ -180,7 +180,7 @@ export function packWeights(b: Int8Array, opts: PackOptions): PackedWeights {
   const zp = opts.zeroPoint === undefined ? null : intArray(opts.zeroPoint, 'zeroPoint', [1, opts.n], -128, 127);
   const isa = resolveIsa(opts.isa);
   const Ctor = native().GemmPackedWeights;
-  return new PackedWeights(new Ctor(b, opts.k, opts.n, layout, zp, isa));
+  return new PackedWeights(new Ctor(b, { k: opts.k, n: opts.n, layout, zeroPoints: zp, isa }));
 }
 
 export interface GemmOptions<T extends GemmOutput = GemmOutput> {
@@ -477,5 +477,5 @@ export function measurePeak(isa: IsaName, seconds = 0.2): number {
   const name = resolveIsa(isa);
   assertFinite(seconds, 'seconds');
   if (!(seconds > 0 && seconds <= 60)) throw new RangeError(`seconds must be in (0, 60], got ${seconds}`);
-  return native().gemmMeasurePeak(name, seconds);
+  return native().gemmMeasurePeak({ isa: name, seconds });
 }

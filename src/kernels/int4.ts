@@ -134,7 +134,7 @@ export function packInt4Weights(w: Int8Array, opts: Int4PackOptions): Int4Packed
   if (!int4Isas().includes(isa))
     throw new RangeError(`isa '${isa}' has no int4 path on this machine (available: ${int4Isas().join(', ')})`);
   const Ctor = native().Int4PackedWeights;
-  return new Int4PackedWeights(new Ctor(w, k, n, layout, groupSize, opts.scales, zp, isa));
+  return new Int4PackedWeights(new Ctor(w, { k, n, layout, groupSize, scales: opts.scales, zeroPoints: zp, isa }));
 }
 
 interface OutputOptions {

@@ -324,7 +324,7 @@ export function requantizeMultiplier(inputScale: number, weightScale: number, ou
   assertPositiveFinite(inputScale, 'inputScale');
   assertPositiveFinite(weightScale, 'weightScale');
   assertPositiveFinite(outputScale, 'outputScale');
-  return native().requantizeMultiplier(inputScale, weightScale, outputScale);
+  return native().requantizeMultiplier({ inputScale, weightScale, outputScale });
 }
 
 /** §7 output bounds for a fused activation (validated; see scheme.activationBounds). */
@@ -359,7 +359,7 @@ export function chooseParams(scheme: ParamScheme, lo: number, hi: number): QPara
   assertFinite(lo, 'lo');
   assertFinite(hi, 'hi');
   if (lo > hi) throw new RangeError(`lo (${lo}) must be <= hi (${hi})`);
-  return native().chooseParams(scheme as QuantParamScheme, lo, hi);
+  return native().chooseParams({ scheme: scheme as QuantParamScheme, lo, hi });
 }
 
 /** Per-channel ranges of the finite values of x (widened to include 0), in one native pass. */

@@ -15,7 +15,8 @@ import { hasNonFiniteValues, signatureOf, type Graph } from './ir.js';
 import { isGraphModelJson, loadGraphModelIR } from './load-graph.js';
 import { isLayersModelJson, loadLayersModelIR } from './load-layers.js';
 import { inferShapes } from './shape-inference.js';
-import { FORMAT_NAME, loadNativeIR } from './save-native.js';
+import { loadNativeIR } from './load-native.js';
+import { FORMAT_NAME } from './save-native.js';
 
 export type ModelSource = string | InMemoryModel | IOHandlerLike | TfjsModelLike;
 

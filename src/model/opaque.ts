@@ -35,7 +35,7 @@ function argMax(x: tf.Tensor, axis: number): tf.Tensor {
   const outer = x.shape.slice(0, a).reduce((p, d) => p * d, 1);
   const inner = x.shape.slice(a + 1).reduce((p, d) => p * d, 1);
   const y = new Int32Array(outer * inner);
-  native().opsArgMax(outer, x.shape[a]!, inner, x.dataSync() as Float32Array, y);
+  native().opsArgMax(x.dataSync() as Float32Array, y, { outer, n: x.shape[a]!, inner });
   return tf.tensor(y, [...x.shape.slice(0, a), ...x.shape.slice(a + 1)], 'int32');
 }
 

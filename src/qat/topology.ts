@@ -404,3 +404,17 @@ export function geometry(c: Json): { pad: 'same' | 'valid'; strides: [number, nu
 export function shortName(v: tf.LayerVariable): string {
   return (v.originalName ?? v.name).split('/').pop()!.replace(/_\d+$/, '');
 }
+
+/** Keras Conv2DTranspose: output size as tfjs-layers computes it. */
+export function transposeConv(c: Json, x: tf.Tensor, k: tf.Tensor): tf.Tensor {
+  const { pad, strides } = geometry(c);
+  const [kh, kw] = pair(c.kernel_size, 1);
+  const len = (d: number, st: number, kk: number) => (pad === 'same' ? d * st : d * st + Math.max(kk - st, 0));
+  return tf.conv2dTranspose(
+    x as tf.Tensor4D,
+    k as tf.Tensor4D,
+    [x.shape[0]!, len(x.shape[1]!, strides[0], kh), len(x.shape[2]!, strides[1], kw), k.shape[2]!],
+    strides,
+    pad,
+  );
+}

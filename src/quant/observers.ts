@@ -127,7 +127,7 @@ export class StreamingHistogram {
       return;
     }
     if (lo < this.lo || hi > this.hi) this.grow(Math.min(lo, this.lo), Math.max(hi, this.hi));
-    native().calibAccumulate(x, this.lo, this.hi, this.counts);
+    native().calibAccumulate(x, this.counts, { lo: this.lo, hi: this.hi });
   }
   private grow(lo: number, hi: number): void {
     if (this.lo === 0 && this.hi === 0) {
@@ -138,7 +138,7 @@ export class StreamingHistogram {
       return;
     }
     const out = new Float64Array(this.bins);
-    native().calibRebin(this.counts, this.lo, this.hi, out, lo, hi);
+    native().calibRebin(this.counts, out, { lo: this.lo, hi: this.hi, newLo: lo, newHi: hi });
     this.counts = out;
     this.lo = lo;
     this.hi = hi;
@@ -237,8 +237,8 @@ export function searchRange(
     if (!(c >= 0) || !Number.isFinite(c)) throw new RangeError(`counts[${i}] must be finite and >= 0, got ${c}`);
   });
   return kind === 'entropy'
-    ? native().calibKlSearch(counts, lo, hi, levels)
-    : native().calibMseSearch(counts, lo, hi, levels);
+    ? native().calibKlSearch(counts, { lo, hi, levels })
+    : native().calibMseSearch(counts, { lo, hi, levels });
 }
 
 /** Candidate interval i (1..bins) of the range searches (bins [start, end)). */
@@ -248,7 +248,7 @@ export function searchCandidate(bins: number, lo: number, hi: number, i: number)
   assertFinite(hi, 'hi');
   if (lo > 0 || hi < 0) throw new RangeError(`the histogram range must contain 0, got [${lo}, ${hi}]`);
   assertInt(i, 'i', 1, bins);
-  return native().calibCandidate(bins, lo, hi, i);
+  return native().calibCandidate({ bins, lo, hi, i });
 }
 
 export function createObserver(o: ObserverKind | ObserverOptions | undefined): Observer {

@@ -4,7 +4,7 @@
 import { tf } from '../backend/float.js';
 import { ModelFormatError } from '../model/errors.js';
 import type { Constant, Graph, Node } from '../model/ir.js';
-import { attrBool, attrInts, attrNum, attrStr, convPad } from '../model/ops.js';
+import { attrBool, attrInts, attrNum, attrStr, convPad } from '../model/node-attrs.js';
 import { dynamicGemm, gemm, packWeights, type PackedWeights } from '../kernels/gemm.js';
 import { dynamicGemmInt4, packInt4Weights, type Int4PackedWeights } from '../kernels/int4.js';
 import * as K from '../kernels/ops.js';

@@ -14,7 +14,7 @@
 // BatchToSpaceND and cropped by c, is out[n, Y, X] = Σ w[ky, kx] · x_p[n, Y + c_top + ky·d,
 // X + c_left + kx·d]: a convolution of x with dilation d and padding p − c on each side.
 import type { Graph, Node } from '../model/ir.js';
-import { attrInts, attrStr } from '../model/ops.js';
+import { attrInts, attrStr } from '../model/node-attrs.js';
 
 export interface AtrousConvolution {
   /** The nodes the fused one replaces, in graph order (the Pad when folded, SpaceToBatchND, the convolution, BatchToSpaceND). */

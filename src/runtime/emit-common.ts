@@ -1,6 +1,6 @@
 // Helpers shared by the int8 and float emitters.
 import type { Graph, Node } from '../model/ir.js';
-import { attrBool, attrNum } from '../model/ops.js';
+import { attrBool, attrNum } from '../model/node-attrs.js';
 import { convGeomInts, windowGeometry } from './geometry.js';
 import { floatConst } from './placement.js';
 import type { SegmentBuilder } from './segment-builder.js';

@@ -1,7 +1,7 @@
 // Emitters of the float32 steps (float, dynamic int8 and int4 weights, docs/quantization.md
 // §12.4–12.5): one node → its native steps.
 import type { Graph, Node } from '../model/ir.js';
-import { attrBool, attrNum } from '../model/ops.js';
+import { attrBool, attrNum } from '../model/node-attrs.js';
 import { int4KernelGroupSize } from '../quant/params.js';
 import { biasConst, concatAxis, convWeightsKN, emitMove, geometry, im2colTemp } from './emit-common.js';
 import { emitPieces } from './emit-pieces.js';

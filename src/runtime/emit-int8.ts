@@ -1,6 +1,6 @@
 // Emitters of the int8 steps (docs/quantization.md §12.2): one node → its native steps.
 import type { Graph, Node } from '../model/ir.js';
-import { attrBool, attrNum } from '../model/ops.js';
+import { attrBool, attrNum } from '../model/node-attrs.js';
 import * as K from '../kernels/ops.js';
 import { quantize } from '../kernels/quantize.js';
 import {

@@ -2,7 +2,7 @@
 // §11.1): output sizes and the padding each side. The native steps check the same formulas
 // against the buffer shapes they are given; the planner never asks the native side.
 import type { Node } from '../model/ir.js';
-import { attrInts, attrStr, convPad } from '../model/ops.js';
+import { attrInts, attrStr, convPad } from '../model/node-attrs.js';
 
 export type Padding = 'same' | 'valid' | [number, number, number, number];
 

@@ -126,13 +126,11 @@ function chainTable(
       const [sa, sb, sy] = s.floats!;
       const a = operand(s.inputs[0]!),
         b = operand(s.inputs[1]!);
-      native().opsBinary(
-        BINARY_OP[op!]!,
-        a.shape,
-        a.v,
-        b.shape,
-        b.v,
-        {
+      native().opsBinary(a.v, b.v, y, {
+        op: BINARY_OP[op!]!,
+        aShape: a.shape,
+        bShape: b.shape,
+        q: {
           aScale: sa!,
           aZeroPoint: za!,
           bScale: sb!,
@@ -142,8 +140,7 @@ function chainTable(
           yMin: qmin!,
           yMax: qmax!,
         },
-        y,
-      );
+      });
     }
     values.set(s.outputs[0]!, y);
   }

@@ -2,7 +2,7 @@
 // they read and cut, along which axis and in which sizes — shared by placement and the emitter
 // (src/runtime/emit-pieces.ts).
 import { constInts, type Graph, type Node } from '../model/ir.js';
-import { attrNum } from '../model/ops.js';
+import { attrNum } from '../model/node-attrs.js';
 
 /** The ops cut into or stacked from pieces. */
 export const PIECE_OPS = new Set(['Split', 'SplitV', 'Unpack', 'Pack']);

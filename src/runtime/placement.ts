@@ -8,7 +8,7 @@
 // bug of this file or of the emitters, never a reason to re-plan.
 import { controlFlowRegions } from '../model/control-flow.js';
 import type { Graph, Node } from '../model/ir.js';
-import { attrBool, attrStr } from '../model/ops.js';
+import { attrBool, attrStr } from '../model/node-attrs.js';
 import type { PlanShapes } from '../model/shape-inference.js';
 import { int4WeightOf, type NodeExecution } from '../quant/params.js';
 import { PIECE_OPS, pieceAxis, pieceSizes, piecesSource } from './pieces.js';

@@ -63,7 +63,7 @@ export async function runSegments(
       const ins = nativeInputs(seg, values, batch);
       storeNative(
         seg,
-        seg.work * batch <= INLINE_WORK ? nat.runSync(batch, ins) : await nat.run(batch, ins),
+        seg.work * batch <= INLINE_WORK ? nat.runSync(ins, { batch }) : await nat.run(ins, { batch }),
         values,
         batch,
       );
@@ -191,7 +191,12 @@ export function runSegmentsSync(
   // A plan assuming region output shapes holds control flow in tfjs: refused above.
   for (const [si, seg] of prepared.compiled.segments.entries()) {
     if (seg.kind === 'native')
-      storeNative(seg, nativeOf(prepared, si, check).runSync(batch, nativeInputs(seg, values, batch)), values, batch);
+      storeNative(
+        seg,
+        nativeOf(prepared, si, check).runSync(nativeInputs(seg, values, batch), { batch }),
+        values,
+        batch,
+      );
     else runTfjs(seg, values, (given) => runTfjsSegmentSync(g!, seg, given));
   }
 }

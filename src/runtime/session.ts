@@ -1,6 +1,7 @@
 // InferenceSession: runs a float or quantized (docs/quantization.md §12) graph with the native
 // runtime. Native segments run in one native call each (off the event loop, on the thread
 // pool, with a preplanned arena); tfjs segments run through runTfjsSegment (tfjs-segment.ts).
+// Inputs are bound and outputs collected by run-io.ts.
 // A plan is made for the input shapes of a run (the free batch kept symbolic) and cached by
 // those shapes: a run with new shapes beyond the batch plans again. What runs where is
 // decided while planning; a native rejection of a plan is an internal error, not a re-plan.
@@ -13,7 +14,6 @@ import type { RuntimeSessionNative } from '../../binding.js';
 import { tf } from '../backend/float.js';
 import type { Graph } from '../model/ir.js';
 import { describeValue, loadModel, MODEL_SOURCES, modelSourceKind, type ModelSource } from '../model/load.js';
-import { quantize } from '../kernels/quantize.js';
 import { activationTable, quantizationInfo } from '../quant/params.js';
 import type { QParams } from '../quant/scheme.js';
 import { native } from '../native/binding.js';
@@ -28,33 +28,13 @@ import {
 } from './plan.js';
 import { modelNames, type Names } from './signature.js';
 import { summarizePlan, type PlanSummary } from './summary.js';
-import {
-  DTYPE_ARRAY,
-  int8ToUint8,
-  toFloatTensor,
-  uint8Params,
-  uint8ToInt8,
-  type HostArray,
-  type HostTensor,
-  type TensorDType,
-  type TensorSpec,
-} from './host-tensor.js';
+import { uint8Params, type HostTensor, type TensorDType, type TensorSpec } from './host-tensor.js';
+import { bindInputs, collectOutputs, type RunInputs } from './run-io.js';
 import { asyncOnlyNode, runSegments, runSegmentsSync, type Prepared } from './run-segments.js';
-import { isTensorLike, type TensorLike } from './tensor-like.js';
 
 export type { PlannedNode, Placement, ReasonKind };
 
-export type { HostTensor, TensorDType, TensorSpec };
-
-/**
- * Tensors may come from any copy of tfjs (the user's own, another version): they are read
- * through dataSync/shape/dtype, never recognised by instanceof.
- */
-export type RunInputs =
-  | Record<string, { data: ArrayLike<number> | HostArray; shape: readonly number[] } | tf.Tensor | TensorLike>
-  | tf.Tensor
-  | TensorLike
-  | (tf.Tensor | TensorLike)[];
+export type { HostTensor, RunInputs, TensorDType, TensorSpec };
 
 export interface SessionOptions {
   /** Threads a run uses from the shared pool (0 = the pool size; default 0). */
@@ -293,7 +273,7 @@ export class InferenceSession {
         continue;
       }
       try {
-        natives.push(new ctor(s.plan, this.threads));
+        natives.push(new ctor(s.plan, { threads: this.threads }));
       } catch (e) {
         natives.forEach((n) => n?.dispose());
         // The planner decided every step from the shapes and rules the native validator
@@ -375,114 +355,6 @@ export class InferenceSession {
 
   private check(): void {
     if (this.disposed) throw new Error('InferenceSession: the session has been disposed');
-  }
-
-  private bind(inputs: RunInputs): Map<string, HostTensor> {
-    const names = this.inputs.map((i) => i.name);
-    const keyOf = new Map(this.names.inputs.map((e) => [e.key, e.tensor]));
-    const entries: [string, unknown][] = [];
-    if (isTensorLike(inputs)) {
-      if (names.length !== 1)
-        throw new RangeError(
-          `run: the model has ${names.length} inputs (${names.join(', ')}); pass an array or a name → tensor record`,
-        );
-      entries.push([names[0]!, inputs]);
-    } else if (Array.isArray(inputs)) {
-      if (inputs.length !== names.length)
-        throw new RangeError(`run: got ${inputs.length} tensors, the model takes ${names.length}`);
-      inputs.forEach((t, i) => entries.push([names[i]!, t]));
-    } else if (inputs && typeof inputs === 'object') {
-      for (const [k, v] of Object.entries(inputs)) {
-        // By tensor name or by signature key.
-        const name = names.includes(k) ? k : keyOf.get(k);
-        if (name === undefined)
-          throw new RangeError(`run: '${k}' is not an input of the model (inputs: ${this.inputNames.join(', ')})`);
-        if (entries.some(([e]) => e === name))
-          throw new RangeError(`run: input '${k}' is given twice (by its name and its signature key)`);
-        entries.push([name, v]);
-      }
-    } else {
-      throw new TypeError('run: inputs must be a name → {data, shape} record, a tf.Tensor or an array of tf.Tensors');
-    }
-    const m = new Map<string, HostTensor>();
-    for (const [k, v] of entries) {
-      const spec = this.inputs.find((i) => i.name === k)!;
-      let data: HostArray, shape: number[];
-      if (isTensorLike(v)) {
-        if (v.isDisposed === true) throw new TypeError(`run: inputs['${k}'] is disposed`);
-        // An int8 / uint8 input also takes float32 values, quantized with its parameters (§2);
-        // a uint8 one takes tfjs's int32 image tensors (tfjs has no uint8 dtype).
-        const ok =
-          v.dtype === spec.dtype ||
-          ((spec.dtype === 'int8' || spec.dtype === 'uint8') && v.dtype === 'float32') ||
-          (spec.dtype === 'uint8' && v.dtype === 'int32');
-        if (!ok)
-          throw new TypeError(
-            `run: inputs['${k}'] has dtype ${v.dtype}, the model expects ${spec.dtype}${spec.dtype === 'uint8' ? ' (an int32 tensor of 0..255, or float32 values)' : ''}`,
-          );
-        data = v.dataSync() as HostArray;
-        if (!(data instanceof DTYPE_ARRAY[v.dtype === 'float32' || v.dtype === 'int32' ? v.dtype : spec.dtype]))
-          throw new TypeError(
-            `run: inputs['${k}'].dataSync() returned ${(data as object | null)?.constructor?.name ?? typeof data}, not the ${v.dtype} values of its dtype`,
-          );
-        shape = [...v.shape];
-      } else {
-        if (!v || typeof v !== 'object')
-          throw new TypeError(`run: inputs['${k}'] must be {data, shape} or a tf.Tensor`);
-        const o = v as { data?: unknown; shape?: unknown };
-        if (!Array.isArray(o.shape) || o.shape.some((d) => !Number.isInteger(d) || (d as number) < 0)) {
-          throw new TypeError(`run: inputs['${k}'].shape must be an array of non-negative integers`);
-        }
-        shape = [...(o.shape as number[])];
-        const Arr = DTYPE_ARRAY[spec.dtype];
-        if (o.data instanceof Arr) data = o.data;
-        else if ((spec.dtype === 'int8' || spec.dtype === 'uint8') && o.data instanceof Float32Array) data = o.data;
-        else if (Array.isArray(o.data)) {
-          data = new Arr(o.data.length);
-          data.set(o.data as number[]);
-        } else
-          throw new TypeError(
-            `run: inputs['${k}'].data must be a ${Arr.name}${spec.dtype === 'int8' || spec.dtype === 'uint8' ? ' (or Float32Array values to quantize)' : ''} (dtype ${spec.dtype})${o.data && ArrayBuffer.isView(o.data) ? `, got ${(o.data as object).constructor.name}` : ''}`,
-          );
-      }
-      const want = spec.shape;
-      if (want.length && !(shape.length === want.length && want.every((d, i) => d < 0 || d === shape[i]))) {
-        throw new RangeError(
-          `run: inputs['${k}'] has shape [${shape.join(', ')}], the model expects [${want.map((d) => (d < 0 ? '?' : d)).join(', ')}]`,
-        );
-      }
-      const n = shape.reduce((a, b) => a * b, 1);
-      if (data.length !== n)
-        throw new RangeError(`run: inputs['${k}'] has ${data.length} values, shape [${shape.join(', ')}] needs ${n}`);
-      if (spec.dtype === 'int8') {
-        if (
-          Array.isArray((v as { data?: unknown }).data) &&
-          !(data as Int8Array).every((q, i) => q === (v as { data: number[] }).data[i])
-        ) {
-          throw new RangeError(`run: inputs['${k}'].data has values outside the int8 range [-128, 127]`);
-        }
-        if (data instanceof Float32Array) data = quantize(data, 'int8', spec.quantization!);
-        m.set(k, { data, shape, dtype: 'int8', quantization: spec.quantization });
-        continue;
-      }
-      if (spec.dtype === 'uint8') {
-        let u: Uint8Array;
-        if (data instanceof Float32Array) u = quantize(data, 'uint8', spec.quantization!);
-        else if (data instanceof Uint8Array && !Array.isArray((v as { data?: unknown }).data)) u = data;
-        else {
-          const src = Array.isArray((v as { data?: unknown }).data) ? (v as { data: number[] }).data : Array.from(data);
-          if (!src.every((x) => Number.isInteger(x) && x >= 0 && x <= 255))
-            throw new RangeError(`run: inputs['${k}'] has values outside the uint8 range [0, 255]`);
-          u = Uint8Array.from(src);
-        }
-        // The graph runs int8: the same codes shifted, with the graph's own parameters.
-        m.set(k, { data: uint8ToInt8(u), shape, dtype: 'int8', quantization: this.int8Inputs.get(k) });
-        continue;
-      }
-      m.set(k, { data, shape, dtype: spec.dtype });
-    }
-    for (const n of names) if (!m.has(n)) throw new RangeError(`run: input '${n}' was not given`);
-    return m;
   }
 
   /**
@@ -576,7 +448,7 @@ export class InferenceSession {
   /** Checks and binds the inputs and picks (or makes) the plan for their shapes. */
   private begin(inputs: RunInputs): { prepared: Prepared; values: Map<string, HostTensor>; batch: number } {
     this.check();
-    const values = this.bind(inputs);
+    const values = bindInputs(inputs, this.inputs, this.names, this.int8Inputs);
     const batches = this.inputs.filter((i) => i.shape[0] === -1).map((i) => values.get(i.name)!.shape[0]!);
     if (new Set(batches).size > 1)
       throw new RangeError(`run: inputs disagree on the batch size (${batches.join(', ')})`);
@@ -598,36 +470,7 @@ export class InferenceSession {
     values: Map<string, HostTensor>,
     options: RunOptions,
   ): Record<string, HostTensor> | Record<string, tf.Tensor> {
-    const out: Record<string, HostTensor> = {};
-    for (const o of this.outputs) {
-      const v = values.get(o.name);
-      if (!v) throw new Error(`internal: output '${o.name}' was not computed`);
-      out[o.name] =
-        this.uint8Outputs && v.dtype === 'int8'
-          ? {
-              data: int8ToUint8(v.data as Int8Array),
-              shape: v.shape,
-              dtype: 'uint8',
-              quantization: uint8Params(v.quantization!),
-            }
-          : v;
-    }
-    const result: Record<string, HostTensor> | Record<string, tf.Tensor> = !options.tensors
-      ? out
-      : // tfjs has no int8 / uint8 dtype: such outputs come back as int32 tensors of the same values.
-        Object.fromEntries(
-          Object.entries(out).map(([k, v]) => [
-            k,
-            v.dtype === 'int8' || v.dtype === 'uint8'
-              ? tf.tensor(Int32Array.from(v.data), v.shape, 'int32')
-              : toFloatTensor(v),
-          ]),
-        );
-    for (const { key, tensor } of this.names.outputs) {
-      if (key !== tensor && !(key in result))
-        Object.defineProperty(result, key, { value: result[tensor], enumerable: false });
-    }
-    return result;
+    return collectOutputs(values, this.outputs, this.names, this.uint8Outputs, Boolean(options.tensors));
   }
 
   // tf.InferenceModel. tfjs's predict/execute are synchronous: here they run the plan on the

@@ -33,7 +33,7 @@ function assertWeights(w: unknown, k: unknown, n: unknown): asserts w is Float32
 export function analyzeSparsity(w: Float32Array | Int8Array, opts: { k: number; n: number }): SparseStructure {
   assertObject(opts, 'options');
   assertWeights(w, opts.k, opts.n);
-  return native().sparseAnalyze(w, opts.k, opts.n);
+  return native().sparseAnalyze(w, { k: opts.k, n: opts.n });
 }
 
 /** A K×N weight packed in a sparse format (dispose() frees it now, else the GC does). */
@@ -95,7 +95,7 @@ export function packSparse(w: Float32Array | Int8Array, opts: PackSparseOptions)
   }
   const isa = resolveIsa(opts.isa);
   const Ctor = native().SparsePackedWeights;
-  return new SparseWeights(new Ctor(w, opts.k, opts.n, format, br, bc, isa));
+  return new SparseWeights(new Ctor(w, { k: opts.k, n: opts.n, format, blockRows: br, blockCols: bc, isa }));
 }
 
 function live(w: unknown): NativeSparsePackedWeights {

@@ -152,7 +152,7 @@ export function selectSparseSteps(
     if (k < 1 || k > 65536 || n < 1 || w.length !== k * n) continue;
     const rows = xShape.slice(0, -1).reduce((a, d) => a * (d < 0 ? 1 : d), 1);
     if (mode === 'auto' && zeroFraction(w) < MIN_SPARSITY) continue; // cheap pre-check before the structure scan
-    const s = native().sparseAnalyze(w, k, n);
+    const s = native().sparseAnalyze(w, { k, n });
     const d = sparseStepRule(s, spec.dtype, rows, mode);
     if (!d.use) continue;
     steps[i] = { ...st, op: spec.op, ints: [...st.ints, d.mMin, d.mMax] };

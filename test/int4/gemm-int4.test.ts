@@ -449,10 +449,11 @@ describe('int4 GEMM', () => {
     expect(() => dynamicGemmInt4(new Float32Array(64), p, { m: 1 })).toThrow(/disposed/);
     // The native layer checks on its own too.
     const Native = native().Int4PackedWeights;
-    expect(() => new Native(c.w, 64, 8, 'kn', 12, c.scales, null, 'ref')).toThrow(
+    const opts = { k: 64, n: 8, layout: 'kn', groupSize: 32, scales: c.scales, zeroPoints: null, isa: 'ref' } as const;
+    expect(() => new Native(c.w, { ...opts, groupSize: 12 })).toThrow(
       /group_size must be 0 \(per column\) or a multiple of 8/,
     );
-    expect(() => new Native(c.w, 64, 8, 'kn', 32, c.scales.subarray(2), null, 'ref')).toThrow(/scales has 14 elements/);
+    expect(() => new Native(c.w, { ...opts, scales: c.scales.subarray(2) })).toThrow(/scales has 14 elements/);
     expect(() =>
       native().int4DynamicGemm(new Float32Array(64), p.handle, new Float32Array(8), {
         m: 1,

@@ -36,59 +36,59 @@ describe('native ops binding validation', () => {
     const x = new Int8Array(32),
       f = new Int8Array(18),
       y = new Int8Array(32);
-    expect(() => b.opsDepthwiseConv2d(geom, x, f, null, q, y)).not.toThrow();
-    expect(() => b.opsDepthwiseConv2d(geom, new Int8Array(31), f, null, q, y)).toThrow(
-      /x has 31 elements, expected 32/,
-    );
-    expect(() => b.opsDepthwiseConv2d(geom, x, new Int8Array(17), null, q, y)).toThrow(RangeError);
-    expect(() => b.opsDepthwiseConv2d(geom, x, f, null, q, new Uint8Array(32))).toThrow(
+    expect(() => b.opsDepthwiseConv2d(geom, x, f, y, { q })).not.toThrow();
+    expect(() => b.opsDepthwiseConv2d(geom, new Int8Array(31), f, y, { q })).toThrow(/x has 31 elements, expected 32/);
+    expect(() => b.opsDepthwiseConv2d(geom, x, new Int8Array(17), y, { q })).toThrow(RangeError);
+    expect(() => b.opsDepthwiseConv2d(geom, x, f, new Uint8Array(32), { q })).toThrow(
       /y must have the same element type/,
     );
     expect(() =>
-      b.opsDepthwiseConv2d(geom, x, f, null, { ...q, multipliers: new Float32Array([0.1, NaN]) }, y),
+      b.opsDepthwiseConv2d(geom, x, f, y, { q: { ...q, multipliers: new Float32Array([0.1, NaN]) } }),
     ).toThrow(/multipliers\[1\]/);
-    expect(() => b.opsDepthwiseConv2d(geom, x, f, null, { ...q, yMin: 5, yMax: 4 }, y)).toThrow(/yMin must be <= yMax/);
-    expect(() => b.opsDepthwiseConv2d({ ...geom, strideHeight: 0 }, x, f, null, q, y)).toThrow(/strideHeight/);
-    expect(() => b.opsDepthwiseConv2d({ ...geom, padTop: -1 }, x, f, null, q, y)).toThrow(/padTop/);
-    expect(() => b.opsDepthwiseConv2d(geom, x, f, null, q, x)).toThrow(/must not overlap/);
-    expect(() => b.opsDepthwiseConv2d(null as never, x, f, null, q, y)).toThrow(TypeError);
-    expect(() => b.opsDepthwiseConv2d({ ...geom, inHeight: 2 ** 31 }, x, f, null, q, y)).toThrow(/inHeight/);
-    expect(() => b.opsPool('max', { ...geom, padTop: 3 }, new Float32Array(32), null, new Float32Array(32))).toThrow(
-      /pads must be smaller/,
+    expect(() => b.opsDepthwiseConv2d(geom, x, f, y, { q: { ...q, yMin: 5, yMax: 4 } })).toThrow(
+      /yMin must be <= yMax/,
     );
-    expect(() => b.opsBinary('add', [2, 3], new Int8Array(6), [4], new Int8Array(4), null, new Int8Array(6))).toThrow(
-      /not broadcast-compatible/,
-    );
-    expect(() => b.opsBinary('add', [2, 3], new Int8Array(6), [3], new Int8Array(3), null, new Int8Array(6))).toThrow(
-      /q must be an object/,
-    );
+    expect(() => b.opsDepthwiseConv2d({ ...geom, strideHeight: 0 }, x, f, y, { q })).toThrow(/strideHeight/);
+    expect(() => b.opsDepthwiseConv2d({ ...geom, padTop: -1 }, x, f, y, { q })).toThrow(/padTop/);
+    expect(() => b.opsDepthwiseConv2d(geom, x, f, x, { q })).toThrow(/must not overlap/);
+    expect(() => b.opsDepthwiseConv2d(null as never, x, f, y, { q })).toThrow(TypeError);
+    expect(() => b.opsDepthwiseConv2d({ ...geom, inHeight: 2 ** 31 }, x, f, y, { q })).toThrow(/inHeight/);
     expect(() =>
-      b.opsBinary(
-        'add',
-        [1, 1, 1, 1, 1, 1, 1],
-        new Float32Array(1),
-        [1],
-        new Float32Array(1),
-        null,
-        new Float32Array(1),
-      ),
+      b.opsPool({ ...geom, padTop: 3 }, new Float32Array(32), new Float32Array(32), { kind: 'max' }),
+    ).toThrow(/pads must be smaller/);
+    expect(() =>
+      b.opsBinary(new Int8Array(6), new Int8Array(4), new Int8Array(6), { op: 'add', aShape: [2, 3], bShape: [4] }),
+    ).toThrow(/not broadcast-compatible/);
+    expect(() =>
+      b.opsBinary(new Int8Array(6), new Int8Array(3), new Int8Array(6), { op: 'add', aShape: [2, 3], bShape: [3] }),
+    ).toThrow(/q must be an object/);
+    expect(() =>
+      b.opsBinary(new Float32Array(1), new Float32Array(1), new Float32Array(1), {
+        op: 'add',
+        aShape: [1, 1, 1, 1, 1, 1, 1],
+        bShape: [1],
+      }),
     ).toThrow(/rank 7/);
-    expect(() => b.opsTranspose(new Float32Array(6), [2, 3], [0, 0], new Float32Array(6))).toThrow(/permutation/);
-    expect(() => b.opsPad(new Float32Array(6), [2, 3], [0], [0, 0], 0, new Float32Array(6))).toThrow(
-      /before has 1 entries/,
+    expect(() => b.opsTranspose(new Float32Array(6), new Float32Array(6), { shape: [2, 3], perm: [0, 0] })).toThrow(
+      /permutation/,
     );
     expect(() =>
-      b.opsStridedSlice(
-        new Float32Array(6),
-        [2, 3],
-        [0, 0, 0],
-        [1, 1, 1],
-        [1, 1, 1],
-        { beginMask: 0, endMask: 0, ellipsisMask: 0, newAxisMask: 0, shrinkAxisMask: 0 },
-        new Float32Array(1),
-      ),
+      b.opsPad(new Float32Array(6), new Float32Array(6), { shape: [2, 3], before: [0], after: [0, 0], value: 0 }),
+    ).toThrow(/before has 1 entries/);
+    expect(() =>
+      b.opsStridedSlice(new Float32Array(6), new Float32Array(1), {
+        shape: [2, 3],
+        begin: [0, 0, 0],
+        end: [1, 1, 1],
+        strides: [1, 1, 1],
+        beginMask: 0,
+        endMask: 0,
+        ellipsisMask: 0,
+        newAxisMask: 0,
+        shrinkAxisMask: 0,
+      }),
     ).toThrow(/out of range/);
-    expect(() => b.opsConcat([new Float32Array(2)], [[2]], 1, null, new Float32Array(2))).toThrow(/axis/);
+    expect(() => b.opsConcat([new Float32Array(2)], new Float32Array(2), { shapes: [[2]], axis: 1 })).toThrow(/axis/);
     expect(() => b.opsApplyLut(new Uint8Array(256), new Int8Array(4), new Int8Array(3))).toThrow(/y has 3 elements/);
     expect(() => b.opsSoftmax(new Int8Array(4), new Int8Array(4), { rows: 2, cols: 2, beta: 1, xScale: 0 })).toThrow(
       /xScale/,
@@ -104,7 +104,9 @@ describe('native ops binding validation', () => {
         q: null,
       }),
     ).toThrow(/mode/);
-    expect(() => b.opsIm2col(geom, new Int8Array(32), 300, new Int8Array(16 * 18), 18)).toThrow(/padValue/);
+    expect(() => b.opsIm2col(geom, new Int8Array(32), new Int8Array(16 * 18), { padValue: 300, lda: 18 })).toThrow(
+      /padValue/,
+    );
     // clamp is an activation by name but needs bounds: the core refuses it, the binding maps that.
     expect(() =>
       b.opsActivation(new Float32Array(2), new Float32Array(2), { activation: 'clamp' as never, alpha: 0 }),
@@ -123,8 +125,53 @@ describe('native ops binding validation', () => {
         yMax: 127,
       }),
     ).toThrow(/no formula without bounds/);
-    expect(() => b.opsMean(new Int8Array(4), null, new Int8Array(1), { batch: 1, hw: 2 ** 24, channels: 1 })).toThrow(
-      /hw/,
+    expect(() => b.opsMean(new Int8Array(4), new Int8Array(1), { batch: 1, hw: 2 ** 24, channels: 1 })).toThrow(/hw/);
+  });
+  it('value checks the core makes reach JavaScript as RangeErrors naming the value', () => {
+    const b = native();
+    const range = (f: () => unknown, re: RegExp) => {
+      expect(f).toThrow(RangeError);
+      expect(f).toThrow(re);
+    };
+    range(() => b.calibAccumulate(new Float32Array(2), new Float64Array(4), { lo: 1, hi: 2 }), /lo <= 0 <= hi/);
+    range(
+      () => b.calibRebin(new Float64Array(4), new Float64Array(4), { lo: -1, hi: 1, newLo: -0.5, newHi: 1 }),
+      /\[newLo, newHi\] must contain \[lo, hi\]/,
+    );
+    range(
+      () => b.calibKlSearch(Float64Array.of(1, -1, 2), { lo: -1, hi: 1, levels: 255 }),
+      /counts must be finite and >= 0 \(index 1\)/,
+    );
+    range(
+      () => b.requantizeMultiplier({ inputScale: 0.5, weightScale: 0, outputScale: 1 }),
+      /weightScale must be a finite float32 > 0/,
+    );
+    const q = { scales: Float32Array.of(1, 1), zeroPoints: Int32Array.of(0, 200), yScale: 1, yZeroPoint: 0 };
+    range(
+      () =>
+        b.opsConcat([new Int8Array(2), new Int8Array(2)], new Int8Array(4), {
+          shapes: [[2], [2]],
+          axis: 0,
+          q: { ...q, yMin: -128, yMax: 127 },
+        }),
+      /q\.zeroPoints\[1\] must be in \[-128, 127\], got 200/,
+    );
+    range(
+      () =>
+        b.opsConcat([new Int8Array(2), new Int8Array(2)], new Int8Array(4), {
+          shapes: [[2], [2]],
+          axis: 0,
+          q: { ...q, zeroPoints: Int32Array.of(0, 0), yMin: 5, yMax: 4 },
+        }),
+      /q\.yMin must be <= yMax/,
+    );
+    range(
+      () => b.opsBiasAdd(new Float32Array(2), new Float32Array(1), new Float32Array(2), { yMin: NaN, yMax: 1 }),
+      /yMin must not be NaN/,
+    );
+    range(
+      () => b.opsDepthToSpace(new Float32Array(6), new Float32Array(6), { shape: [1, 1, 1, 6], blockSize: 2 }),
+      /channels \(6\) must be divisible by blockSize² \(4\)/,
     );
   });
 });

@@ -127,11 +127,10 @@ describe('deconv_i8 step (GEMM + scatter) equals the scalar scatter loop', () =>
         expect(new Set(want).size, `${c.os} output values`).toBeGreaterThan(20);
         for (const isa of supportedIsas()) {
           setIsa(isa);
-          const s = new (native().RuntimeSession)(
-            plan(c, ds, filter, bias, mult, dp.zeroPoint, yp.zeroPoint, lo, hi),
-            1,
-          );
-          const [got] = await s.run(c.os[0]!, [dy]);
+          const s = new (native().RuntimeSession)(plan(c, ds, filter, bias, mult, dp.zeroPoint, yp.zeroPoint, lo, hi), {
+            threads: 1,
+          });
+          const [got] = await s.run([dy], { batch: c.os[0]! });
           s.dispose();
           expectEqualArrays(got!, want, `deconv ${c.os} k${c.k} s${c.s} ${JSON.stringify(c.pad)} ${isa}`);
         }
@@ -147,16 +146,16 @@ describe('deconv_i8 step (GEMM + scatter) equals the scalar scatter loop', () =>
     const ok = () =>
       plan(c, ds, new Int8Array(2 * 2 * 5 * 7), new Int32Array(5), new Float32Array(5).fill(0.01), 0, 0, -128, 127);
     const Ctor = native().RuntimeSession;
-    new Ctor(ok(), 1).dispose();
+    new Ctor(ok(), { threads: 1 }).dispose();
     const short = ok();
     short.weights[0] = new Int8Array(2 * 2 * 5 * 7 - 1);
-    expect(() => new Ctor(short, 1)).toThrow(/weights has 139 elements, expected 140/);
+    expect(() => new Ctor(short, { threads: 1 })).toThrow(/weights has 139 elements, expected 140/);
     const nan = ok();
     (nan.weights[2] as Float32Array)[3] = NaN;
-    expect(() => new Ctor(nan, 1)).toThrow(/multipliers must be finite/);
+    expect(() => new Ctor(nan, { threads: 1 })).toThrow(/multipliers must be finite/);
     const wrongDy = ok();
     wrongDy.buffers[0]!.shape = [-1, 5, 4, 7];
-    expect(() => new Ctor(wrongDy, 1)).toThrow(/does not match the geometry/);
+    expect(() => new Ctor(wrongDy, { threads: 1 })).toThrow(/does not match the geometry/);
   });
 });
 
@@ -212,8 +211,8 @@ describe('deconv_f32 step (packed float GEMM + scatter) equals the training kern
         outputs: [1],
       };
       for (const threads of [1, 2]) {
-        const s = new (native().RuntimeSession)(plan, threads);
-        const [got] = await s.run(c.os[0]!, [dy]);
+        const s = new (native().RuntimeSession)(plan, { threads: threads });
+        const [got] = await s.run([dy], { batch: c.os[0]! });
         s.dispose();
         expectEqualArrays(got!, want, `deconv_f32 ${c.os} k${c.k} s${c.s} ${JSON.stringify(c.pad)} threads ${threads}`);
       }

@@ -76,11 +76,11 @@ describe('dw_i8 step: weights packed at load for one kernel path', () => {
         };
         for (const made of isas) {
           setIsa(made);
-          const s = new (native().RuntimeSession)(plan, 1);
+          const s = new (native().RuntimeSession)(plan, { threads: 1 });
           try {
             for (const ran of isas) {
               setIsa(ran);
-              const [got] = await s.run(c.xs[0]!, [x]);
+              const [got] = await s.run([x], { batch: c.xs[0]! });
               expectEqualArrays(got!, want, `dw ${c.xs} k${c.k} s${c.s}: made under ${made}, run under ${ran}`);
             }
           } finally {

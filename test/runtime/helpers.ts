@@ -130,7 +130,7 @@ export async function tryMutatedPlan(p: RuntimePlan, seed: number, localTo?: num
   const Ctor = native().RuntimeSession;
   let s;
   try {
-    s = new Ctor(p, 1);
+    s = new Ctor(p, { threads: 1 });
   } catch (e) {
     expect(e).toBeInstanceOf(RangeError);
     const m = PLAN_ERROR.exec((e as Error).message);
@@ -157,7 +157,7 @@ export async function tryMutatedPlan(p: RuntimePlan, seed: number, localTo?: num
           ? new Int8Array(n)
           : new Uint8Array(n);
   });
-  const outs = await s.run(batch, inputs);
+  const outs = await s.run(inputs, { batch });
   expect(outs.map((o) => o.length)).toEqual(p.outputs.map(elements));
   s.dispose();
   return true;

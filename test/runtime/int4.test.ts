@@ -310,9 +310,9 @@ describe('dynamic int4: invalid native plans are rejected, never crash', () => {
   });
   it('a valid plan runs and equals dynamicGemmInt4', async () => {
     const p = base();
-    const s = new RuntimeSession(p, 1);
+    const s = new RuntimeSession(p, { threads: 1 });
     const x = Float32Array.from({ length: 32 }, (_, i) => Math.sin(i));
-    const [y] = await s.run(2, [x]);
+    const [y] = await s.run([x], { batch: 2 });
     const packed = packInt4Quantization(
       {
         dtype: 'int4',
@@ -410,6 +410,6 @@ describe('dynamic int4: invalid native plans are rejected, never crash', () => {
   it.each(mutations)('%s', (_name, mutate, msg) => {
     const p = base();
     mutate(p);
-    expect(() => new RuntimeSession(p, 1)).toThrow(msg);
+    expect(() => new RuntimeSession(p, { threads: 1 })).toThrow(msg);
   });
 });

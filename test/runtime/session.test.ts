@@ -178,7 +178,7 @@ describe('special values and bad input', () => {
       outputs: [1],
       steps: [{ op: 'quantize', inputs: [0], outputs: [1], ints: [0], floats: [0.1] }],
     });
-    expect(() => new Ctor(base(), 1).dispose()).not.toThrow();
+    expect(() => new Ctor(base(), { threads: 1 }).dispose()).not.toThrow();
     const bad: [string, (p: ReturnType<typeof base>) => void, RegExp][] = [
       [
         'buffer id',
@@ -278,14 +278,14 @@ describe('special values and bad input', () => {
     for (const [what, edit, msg] of bad) {
       const p = base();
       edit(p);
-      expect(() => new Ctor(p, 1), what).toThrow(msg);
+      expect(() => new Ctor(p, { threads: 1 }), what).toThrow(msg);
     }
-    const s = new Ctor(base(), 1);
-    expect(() => s.run(1, [new Float32Array(3)])).toThrow(/3 elements, expected 4/);
-    expect(() => s.run(2, [new Int32Array(8) as never])).toThrow(/Float32Array/);
-    expect(() => s.run(0, [new Float32Array(0)])).toThrow(/batch/);
+    const s = new Ctor(base(), { threads: 1 });
+    expect(() => s.run([new Float32Array(3)], { batch: 1 })).toThrow(/3 elements, expected 4/);
+    expect(() => s.run([new Int32Array(8) as never], { batch: 2 })).toThrow(/Float32Array/);
+    expect(() => s.run([new Float32Array(0)], { batch: 0 })).toThrow(/batch/);
     s.dispose();
-    expect(() => s.run(1, [new Float32Array(4)])).toThrow(/disposed/);
+    expect(() => s.run([new Float32Array(4)], { batch: 1 })).toThrow(/disposed/);
   });
 });
 

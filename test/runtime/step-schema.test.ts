@@ -82,17 +82,26 @@ describe('step schema', () => {
       steps: [step],
     });
     expect(
-      () => new Ctor(plan({ op: 'quantize', inputs: [0], outputs: [1], ints: [0, 1], floats: [0.1] }) as never, 1),
+      () =>
+        new Ctor(plan({ op: 'quantize', inputs: [0], outputs: [1], ints: [0, 1], floats: [0.1] }) as never, {
+          threads: 1,
+        }),
     ).toThrow(/expects 1 int parameters, got 2/);
     expect(
-      () => new Ctor(plan({ op: 'quantize', inputs: [0], outputs: [1], ints: [0], floats: [] }) as never, 1),
+      () =>
+        new Ctor(plan({ op: 'quantize', inputs: [0], outputs: [1], ints: [0], floats: [] }) as never, { threads: 1 }),
     ).toThrow(/expects 1 float parameters, got 0/);
     expect(
-      () => new Ctor(plan({ op: 'quantize', inputs: [0, 0], outputs: [1], ints: [0], floats: [0.1] }) as never, 1),
+      () =>
+        new Ctor(plan({ op: 'quantize', inputs: [0, 0], outputs: [1], ints: [0], floats: [0.1] }) as never, {
+          threads: 1,
+        }),
     ).toThrow(/expects 1 inputs, got 2/);
     expect(
       () =>
-        new Ctor(plan({ op: 'quantize', inputs: [0], outputs: [1], temps: [2], ints: [0], floats: [0.1] }) as never, 1),
+        new Ctor(plan({ op: 'quantize', inputs: [0], outputs: [1], temps: [2], ints: [0], floats: [0.1] }) as never, {
+          threads: 1,
+        }),
     ).toThrow(/expects 0 temporary buffers, got 1/);
   });
 });

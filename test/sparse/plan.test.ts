@@ -64,8 +64,8 @@ describe('sparse plans', () => {
         const p = clone(p0);
         const i = p.steps.findIndex((s) => s.op.startsWith('sparse_'));
         mutate(p, i);
-        expect(() => new Ctor(p, 1)).toThrow(RangeError);
-        expect(() => new Ctor(p, 1)).toThrow(re);
+        expect(() => new Ctor(p, { threads: 1 })).toThrow(RangeError);
+        expect(() => new Ctor(p, { threads: 1 })).toThrow(re);
       };
       bad((p, i) => p.steps[i]!.ints!.splice(-2, 2), /\(sparse_\w+\): expects \d+ int parameters, got \d+$/);
       bad((p, i) => {
@@ -86,9 +86,9 @@ describe('sparse plans', () => {
       // A valid range: runs, with the dense fallback on either side.
       const p = clone(p0);
       for (const s of p.steps) if (s.op.startsWith('sparse_')) s.ints!.splice(-2, 2, 2, 3);
-      const sess = new Ctor(p, 1);
+      const sess = new Ctor(p, { threads: 1 });
       const x = variedInput([5, 6, 6, 12], 3).dataSync() as Float32Array;
-      for (const b of [1, 2, 3, 5]) await sess.run(b, [x.subarray(0, b * 432)]);
+      for (const b of [1, 2, 3, 5]) await sess.run([x.subarray(0, b * 432)], { batch: b });
       sess.dispose();
     }
   });

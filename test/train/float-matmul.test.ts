@@ -67,14 +67,14 @@ describe("floatMatMul (the runtime's matmul_f32 kernel)", () => {
     const want = new Float32Array(m * n),
       got = new Float32Array(m * n);
     b.floatMatMul(x, w, want, { m, n, k, threads: 1 });
-    const packed = new b.FloatPackedWeights(w, k, n);
+    const packed = new b.FloatPackedWeights(w, { k, n });
     b.floatMatMul(x, packed, got, { m, n, k, threads: 2 });
     expect(new Uint32Array(got.buffer)).toEqual(new Uint32Array(want.buffer));
     expect(() => b.floatMatMul(x, packed, new Float32Array(m * (n + 1)), { m, n: n + 1, k, threads: 1 })).toThrow(
       /packed for k × n = 300 × 70/,
     );
     expect(() => b.floatMatMul(x, {} as never, got, { m, n, k, threads: 1 })).toThrow(/FloatPackedWeights/);
-    expect(() => new b.FloatPackedWeights(w.subarray(1), k, n)).toThrow(/b has/);
+    expect(() => new b.FloatPackedWeights(w.subarray(1), { k, n })).toThrow(/b has/);
     packed.dispose();
     expect(() => b.floatMatMul(x, packed, got, { m, n, k, threads: 1 })).toThrow(/disposed/);
   });

@@ -50,7 +50,7 @@ export function im2col<T extends Q8Array | Float32Array>(
   }
   const rows = g.batch * g.outHeight * g.outWidth;
   const a = alloc(x, rows * lda);
-  native().opsIm2col(g, x, padValue, a, lda);
+  native().opsIm2col(g, x, a, { padValue, lda });
   return { a, rows, cols, lda, geom: g };
 }
 
@@ -103,20 +103,10 @@ export function depthwiseConv2dInt8<T extends Q8Array>(
   const b = bounds(type, yp, checkActivation(args.activation));
   const shape = [g.batch, g.outHeight, g.outWidth, oc];
   const y = alloc(args.x, shapeSize(shape));
-  native().opsDepthwiseConv2d(
-    g,
-    args.x,
-    args.filter,
+  native().opsDepthwiseConv2d(g, args.x, args.filter, y, {
     bias,
-    {
-      multiplier: fs[3],
-      xZeroPoint: xp.zeroPoint,
-      multipliers,
-      yZeroPoint: yp.zeroPoint,
-      ...b,
-    },
-    y,
-  );
+    q: { multiplier: fs[3], xZeroPoint: xp.zeroPoint, multipliers, yZeroPoint: yp.zeroPoint, ...b },
+  });
   return { y, shape };
 }
 
@@ -145,7 +135,7 @@ export function depthwiseConv2d(
   const [lo, hi] = floatBounds(opts.activation);
   const shape = [g.batch, g.outHeight, g.outWidth, oc];
   const y = new Float32Array(shapeSize(shape));
-  native().opsDepthwiseConv2dF32(g, x, filter, bias, y, { multiplier: fs[3], yMin: lo, yMax: hi });
+  native().opsDepthwiseConv2dF32(g, x, filter, y, { bias, multiplier: fs[3], yMin: lo, yMax: hi });
   return { y, shape };
 }
 
@@ -205,20 +195,10 @@ export function conv2dTransposeInt8<T extends Q8Array>(
   });
   const b = bounds(type, yp, checkActivation(args.activation));
   const y = alloc(args.dy, shapeSize(os));
-  native().opsConv2dTranspose(
-    g,
-    args.dy,
-    args.filter,
+  native().opsConv2dTranspose(g, args.dy, args.filter, y, {
     bias,
-    {
-      dyChannels: ds[3],
-      dyZeroPoint: dp.zeroPoint,
-      multipliers,
-      yZeroPoint: yp.zeroPoint,
-      ...b,
-    },
-    y,
-  );
+    q: { dyChannels: ds[3], dyZeroPoint: dp.zeroPoint, multipliers, yZeroPoint: yp.zeroPoint, ...b },
+  });
   return { y, shape: [...os] };
 }
 
@@ -252,7 +232,7 @@ export function maxPool<T extends Q8Array | Float32Array>(
   const shape = [g.batch, g.outHeight, g.outWidth, g.inChannels];
   const y = alloc(x, shapeSize(shape));
   if (kind === 'float32') {
-    native().opsPool('max', g, x, null, y);
+    native().opsPool(g, x, y, { kind: 'max' });
   } else {
     const act = checkActivation(opts.activation);
     let b = { yMin: qRange(kind)[0], yMax: qRange(kind)[1] };
@@ -260,7 +240,7 @@ export function maxPool<T extends Q8Array | Float32Array>(
       if (opts.xParams === undefined) throw new TypeError('xParams is required with a fused activation');
       b = bounds(kind, checkParams(opts.xParams, kind, 'xParams'), act);
     }
-    native().opsPool('max', g, x, b, y);
+    native().opsPool(g, x, y, { kind: 'max', q: b });
   }
   return { y, shape };
 }
@@ -277,13 +257,10 @@ export function avgPool<T extends Q8Array | Float32Array>(
   checkX(x, xShape);
   const shape = [g.batch, g.outHeight, g.outWidth, g.inChannels];
   const y = alloc(x, shapeSize(shape));
-  native().opsPool(
-    'avg',
-    g,
-    x,
-    kind === 'float32' ? null : poolQ(kind, opts.xParams, opts.yParams, opts.activation),
-    y,
-  );
+  native().opsPool(g, x, y, {
+    kind: 'avg',
+    q: kind === 'float32' ? null : poolQ(kind, opts.xParams, opts.yParams, opts.activation),
+  });
   return { y, shape };
 }
 
@@ -305,6 +282,6 @@ export function meanHW<T extends Q8Array | Float32Array>(
     assertObject(q, 'q');
     qq = poolQ(kind, q.xParams, q.yParams, q.activation);
   }
-  native().opsMean(x, qq, y, { batch: b, hw: h * w, channels: c });
+  native().opsMean(x, y, { batch: b, hw: h * w, channels: c, q: qq });
   return { y, shape: [b, c] };
 }

@@ -75,7 +75,7 @@ export function binary<T extends Q8Array | Float32Array>(
   const y = alloc(a, shapeSize(shape));
   if (kind === 'float32') {
     const [yMin, yMax] = floatBounds(q?.activation);
-    native().opsBinary(op, [...aShape], a, [...bShape], b, { yMin, yMax }, y);
+    native().opsBinary(a, b, y, { op, aShape: [...aShape], bShape: [...bShape], q: { yMin, yMax } });
     return { y, shape };
   }
   if (!['add', 'sub', 'mul', 'maximum', 'minimum'].includes(op))
@@ -85,13 +85,11 @@ export function binary<T extends Q8Array | Float32Array>(
   const ap = checkParams(p.a, kind, 'q.a'),
     bp = checkParams(p.b, kind, 'q.b'),
     yp = checkParams(p.y, kind, 'q.y');
-  native().opsBinary(
+  native().opsBinary(a, b, y, {
     op,
-    [...aShape],
-    a,
-    [...bShape],
-    b,
-    {
+    aShape: [...aShape],
+    bShape: [...bShape],
+    q: {
       aScale: ap.scale,
       aZeroPoint: ap.zeroPoint,
       bScale: bp.scale,
@@ -100,8 +98,7 @@ export function binary<T extends Q8Array | Float32Array>(
       yZeroPoint: yp.zeroPoint,
       ...bounds(kind, yp, checkActivation(p.activation)),
     },
-    y,
-  );
+  });
   return { y, shape };
 }
 
@@ -184,24 +181,21 @@ export function prelu<T extends Q8Array | Float32Array>(
     throw new RangeError(`x has ${x.length} elements, not a multiple of the ${al.length} alpha channels`);
   const y = alloc(x, x.length);
   if (kind === 'float32') {
-    native().opsPrelu(x, al, null, y);
+    native().opsPrelu(x, al, y, {});
     return y;
   }
   assertObject(q, 'q');
   const xp = checkParams(q.xParams, kind, 'q.xParams'),
     yp = checkParams(q.yParams, kind, 'q.yParams');
-  native().opsPrelu(
-    x,
-    al,
-    {
+  native().opsPrelu(x, al, y, {
+    q: {
       xScale: xp.scale,
       xZeroPoint: xp.zeroPoint,
       yScale: yp.scale,
       yZeroPoint: yp.zeroPoint,
       ...bounds(kind, yp, checkActivation(q.activation)),
     },
-    y,
-  );
+  });
   return y;
 }
 
@@ -214,7 +208,7 @@ export function biasAdd(x: Float32Array, bias: Float32Array, activation?: FusedA
     throw new RangeError(`x has ${x.length} elements, not a multiple of the ${bias.length} bias channels`);
   const [lo, hi] = floatBounds(activation);
   const y = new Float32Array(x.length);
-  native().opsBiasAdd(x, bias, lo, hi, y);
+  native().opsBiasAdd(x, bias, y, { yMin: lo, yMax: hi });
   return y;
 }
 
@@ -224,7 +218,7 @@ export function biasAdd(x: Float32Array, bias: Float32Array, activation?: FusedA
 export function softmaxTable(beta: number, xScale: number): Uint32Array {
   assertPositiveFinite(beta, 'beta');
   assertPositiveFinite(xScale, 'xScale');
-  return native().opsSoftmaxTable(beta, xScale);
+  return native().opsSoftmaxTable({ beta, xScale });
 }
 
 /**

@@ -86,10 +86,8 @@ export function concat<T extends AnyArray>(
   }
   native().opsConcat(
     inputs.map((i) => i.data),
-    inputs.map((i) => [...i.shape]),
-    ax,
-    qq,
     y,
+    { shapes: inputs.map((i) => [...i.shape]), axis: ax, q: qq },
   );
   return { y, shape };
 }
@@ -124,7 +122,7 @@ export function pad<T extends AnyArray>(
   }
   const out = shape.map((d, i) => d + before[i] + after[i]);
   const y = alloc(x, shapeSize(out));
-  native().opsPad(x, [...shape], before, after, value, y);
+  native().opsPad(x, y, { shape: [...shape], before, after, value });
   return { y, shape: out };
 }
 
@@ -147,7 +145,7 @@ export function transpose<T extends AnyArray>(
     seen.add(p);
   });
   const y = alloc(x, x.length);
-  native().opsTranspose(x, [...shape], [...perm], y);
+  native().opsTranspose(x, y, { shape: [...shape], perm: [...perm] });
   return { y, shape: perm.map((p) => shape[p]) };
 }
 
@@ -186,9 +184,10 @@ export function stridedSlice<T extends AnyArray>(
     assertInt(v, k, 0, 2 ** 31 - 1);
     masks[k] = v;
   }
-  const outShape = native().opsStridedSliceShape([...shape], b, e, s, masks);
+  const spec = { shape: [...shape], begin: b, end: e, strides: s, ...masks };
+  const outShape = native().opsStridedSliceShape(spec);
   const y = alloc(x, shapeSize(outShape));
-  native().opsStridedSlice(x, [...shape], b, e, s, masks, y);
+  native().opsStridedSlice(x, y, spec);
   return { y, shape: outShape };
 }
 
@@ -225,7 +224,7 @@ export function depthToSpace<T extends AnyArray>(
   if (c % (blockSize * blockSize) !== 0)
     throw new RangeError(`channels (${c}) must be divisible by blockSize² (${blockSize * blockSize})`);
   const y = alloc(x, x.length);
-  native().opsDepthToSpace(x, [...shape], blockSize, y);
+  native().opsDepthToSpace(x, y, { shape: [...shape], blockSize });
   return { y, shape: [n, h * blockSize, w * blockSize, c / (blockSize * blockSize)] };
 }
 
