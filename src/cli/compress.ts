@@ -71,7 +71,7 @@ export const COMPRESS_FLAGS = {
     type: 'string',
     value: 'noise|D',
     description:
-      "Check after each round's retraining: validation accuracy may lose at most D (0.001 = 0.1 point) from the float model's, or 'noise' = half the standard error of its validation accuracy; a failing round is retried halfway, then rolled back (default with --rounds > 1: noise; else no check)",
+      "Check after each round's retraining: validation accuracy may lose at most D (0.001 = 0.1 point) from the float model's, or 'noise' = the standard error of its validation accuracy; a failing round is retried halfway, then rolled back (default with --rounds > 1: noise; else no check)",
   },
   epochs: { type: 'int', min: 1, max: 10000, default: 8, description: 'Prune-retrain epochs (per round)' },
   'learning-rate': {

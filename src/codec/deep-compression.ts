@@ -57,7 +57,7 @@ export interface DeepCompressionOptions {
      * Validation check after each round's retraining: validation accuracy may be at most this
      * much below the float model's (0.001 = 0.1 point), or the round is rolled back and retried
      * with each layer's kept fraction halfway (geometric mean) between its previous and its
-     * target one (see backoffs). 'noise': half the standard error of the float model's
+     * target one (see backoffs). 'noise': the standard error of the float model's
      * validation accuracy on validationSize digits (validationTolerance). Needs validate.
      */
     maxRetrainedDrop?: number | 'noise';

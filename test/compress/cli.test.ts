@@ -116,15 +116,15 @@ describe('tfjs-quant compress', () => {
       '0',
     ]);
     expect(r.code).toBe(0);
-    // The default check with rounds is 'noise': half the binomial standard error of the float
+    // The default check with rounds is 'noise': the binomial standard error of the float
     // model's accuracy on the 200 held-out rows, recomputed here from the accuracy it printed.
     const m =
-      /validation may lose at most ([\d.]+) points \(half the standard error of the float model's ([\d.]+)% on 200 digits\)/.exec(
+      /validation may lose at most ([\d.]+) points \(the standard error of the float model's ([\d.]+)% on 200 digits\)/.exec(
         r.err,
       );
     expect(m).not.toBeNull();
     const p = Number(m![2]) / 100;
-    expect(Number(m![1])).toBeCloseTo(50 * Math.sqrt((p * (1 - p)) / 200), 2);
+    expect(Number(m![1])).toBeCloseTo(100 * Math.sqrt((p * (1 - p)) / 200), 2);
     expect(r.out).toMatch(
       /round 1: fc1 50\.0% kept, fc2 50\.0% kept, fc3 50\.0% kept; validation [\d.]+%: (kept|rolled back)/,
     );
