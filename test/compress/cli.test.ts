@@ -45,6 +45,9 @@ describe('tfjs-quant compress', () => {
     writeFileSync(join(train, 'x.npy'), writeNpy(data.xTrain.dataSync() as Float32Array, data.xTrain.shape));
     writeFileSync(join(train, 'y.npy'), writeNpy(data.labelsTrain, [data.labelsTrain.length]));
   }, 300_000);
+  /** compress of the trained model on the training rows, written to out, with these flags. */
+  const compress = (out: string, ...flags: string[]) =>
+    cli(['compress', join(root, 'model', 'model.json'), '--train', join(root, 'train'), '--out', out, ...flags]);
   afterAll(() => {
     data?.dispose();
     if (root) rmSync(root, { recursive: true, force: true });
@@ -52,18 +55,7 @@ describe('tfjs-quant compress', () => {
 
   it('compresses with validation held out of the training rows, prints the report and writes what it reports', async () => {
     const out = join(root, 'out');
-    const r = await cli([
-      'compress',
-      join(root, 'model', 'model.json'),
-      '--train',
-      join(root, 'train'),
-      '--out',
-      out,
-      '--epochs',
-      '1',
-      '--fine-tune-epochs',
-      '0',
-    ]);
+    const r = await compress(out, '--epochs', '1', '--fine-tune-epochs', '0');
     expect(r.err).toMatch(/validation: the last 200 of 1000 training rows/);
     expect(r.err).toMatch(/prune-retrain epoch 1\/1/);
     expect(r.code).toBe(0);
@@ -96,12 +88,7 @@ describe('tfjs-quant compress', () => {
 
   it('runs pruning rounds in capped steps with the noise check, and prints every round', async () => {
     const out = join(root, 'out-rounds');
-    const r = await cli([
-      'compress',
-      join(root, 'model', 'model.json'),
-      '--train',
-      join(root, 'train'),
-      '--out',
+    const r = await compress(
       out,
       '--rounds',
       '2',
@@ -114,7 +101,7 @@ describe('tfjs-quant compress', () => {
       '1',
       '--fine-tune-epochs',
       '0',
-    ]);
+    );
     expect(r.code).toBe(0);
     // The default check with rounds is 'noise': the binomial standard error of the float
     // model's accuracy on the 200 held-out rows, recomputed here from the accuracy it printed.
