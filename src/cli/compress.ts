@@ -51,7 +51,29 @@ export const COMPRESS_FLAGS = {
     description:
       'With --sparsity auto: validation accuracy a layer may lose when pruned alone, before retraining (0.02 = 2 points)',
   },
-  epochs: { type: 'int', min: 1, max: 10000, default: 8, description: 'Prune-retrain epochs' },
+  rounds: {
+    type: 'int',
+    min: 1,
+    max: 100,
+    default: 1,
+    description:
+      'With --sparsity auto: rounds of scan → prune → retrain, each on the pruned, retrained model (iterative pruning)',
+  },
+  'min-round-keep': {
+    type: 'number',
+    min: 0,
+    max: 0.999,
+    default: 0,
+    description:
+      'With --rounds: per round, each layer keeps at least this fraction of what it kept before (0.5 = at most halves; 0 = no cap)',
+  },
+  'max-retrained-drop': {
+    type: 'string',
+    value: 'noise|D',
+    description:
+      "Check after each round's retraining: validation accuracy may lose at most D (0.001 = 0.1 point) from the float model's, or 'noise' = the standard error of its validation accuracy; a failing round is retried halfway, then rolled back (default with --rounds > 1: noise; else no check)",
+  },
+  epochs: { type: 'int', min: 1, max: 10000, default: 8, description: 'Prune-retrain epochs (per round)' },
   'learning-rate': {
     type: 'number',
     min: 0,
@@ -143,6 +165,7 @@ export async function compressCommand(args: string[], io: CommandIO = processIO)
   );
   if (typeof opts === 'number') return opts;
   let sparsity: number | 'auto';
+  let maxRetrainedDrop: number | 'noise' | undefined;
   try {
     if (opts._.length !== 1) throw new UsageError('expected exactly one model path (model.json or its directory)');
     if (!opts.train) throw new UsageError('give --train DIR (x.npy and y.npy)');
@@ -153,6 +176,12 @@ export async function compressCommand(args: string[], io: CommandIO = processIO)
     sparsity = opts.sparsity === 'auto' ? 'auto' : Number(opts.sparsity);
     if (sparsity !== 'auto' && !(sparsity >= 0 && sparsity < 1))
       throw new UsageError(`--sparsity must be 'auto' or a number in [0, 1), got '${opts.sparsity}'`);
+    if (opts.rounds! > 1 && sparsity !== 'auto')
+      throw new UsageError('--rounds > 1 needs --sparsity auto (each round scans the pruned model again)');
+    const drop = opts.maxRetrainedDrop ?? (opts.rounds! > 1 ? 'noise' : undefined);
+    maxRetrainedDrop = drop === undefined || drop === 'noise' ? drop : Number(drop);
+    if (typeof maxRetrainedDrop === 'number' && !(maxRetrainedDrop >= 0 && maxRetrainedDrop < 1))
+      throw new UsageError(`--max-retrained-drop must be 'noise' or a number in [0, 1), got '${drop}'`);
   } catch (e) {
     io.stderr(`tfjs-quant compress: ${(e as Error).message}\n`);
     return 2;
@@ -197,6 +226,10 @@ export async function compressCommand(args: string[], io: CommandIO = processIO)
       prune: {
         sparsity,
         maxAccuracyDrop: opts.maxAccuracyDrop,
+        rounds: opts.rounds,
+        minRoundKeep: opts.minRoundKeep,
+        maxRetrainedDrop,
+        validationSize: val.labels.length,
         epochs: opts.epochs!,
         training: { learningRate: opts.learningRate, batchSize: opts.batchSize, seed: opts.seed },
       },
@@ -211,7 +244,20 @@ export async function compressCommand(args: string[], io: CommandIO = processIO)
     });
     await r.save(opts.out);
     const parts = [];
-    if (r.sensitivity) parts.push(formatSensitivity(r.sensitivity), '');
+    r.scans.forEach((scan, i) =>
+      parts.push(`${r.scans.length > 1 ? `Round ${i + 1}'s scan. ` : ''}${formatSensitivity(scan)}`, ''),
+    );
+    if (r.tolerance !== undefined)
+      parts.push(
+        `Rounds (check: validation at most ${(100 * r.tolerance).toFixed(2)} points below the float model's):`,
+        ...r.rounds.map(
+          (a) =>
+            `  round ${a.round}: ${Object.entries(a.targets)
+              .map(([l, v]) => `${l} ${(100 * (1 - v)).toFixed(1)}% kept`)
+              .join(', ')}; validation ${(100 * a.validation!).toFixed(2)}%: ${a.accepted ? 'kept' : 'rolled back'}`,
+        ),
+        '',
+      );
     parts.push(formatReport({ ...r.report, metrics: r.report.validation }, 'validation accuracy'), '');
     parts.push(
       `wrote ${opts.out}: ${Object.entries(r.artifact.fileBytes)

@@ -57,9 +57,18 @@ export interface DeepCompressionOptions {
      * Validation check after each round's retraining: validation accuracy may be at most this
      * much below the float model's (0.001 = 0.1 point), or the round is rolled back and retried
      * with each layer's kept fraction halfway (geometric mean) between its previous and its
-     * target one (see backoffs). Needs validate.
+     * target one (see backoffs). 'noise': the standard error of the float model's
+     * validation accuracy on validationSize digits (validationTolerance). Needs validate.
      */
-    maxRetrainedDrop?: number;
+    maxRetrainedDrop?: number | 'noise';
+    /** Digits validate() scores on (needed by maxRetrainedDrop 'noise'). */
+    validationSize?: number;
+    /**
+     * With rounds: per round, each layer keeps at least this fraction of what it kept before
+     * (0.5: the kept fraction at most halves per round; default 0, no cap). Small steps are
+     * what the retraining recovers from; the scan's choice is reached over several rounds.
+     */
+    minRoundKeep?: number;
     /** Retries of a round that fails the check (default 1); after the last, the round is dropped. */
     backoffs?: number;
     /** Retraining epochs of each round (the schedule reaches its target after rampFraction of them). */
@@ -108,6 +117,8 @@ export interface DeepCompressionResult {
   rounds: PruneRoundRecord[];
   /** The per-layer sparsities the model ends with. */
   sparsity: Record<string, number>;
+  /** The validation accuracy a round was allowed to lose (with maxRetrainedDrop). */
+  tolerance?: number;
 }
 
 export async function deepCompress(model: tf.LayersModel, o: DeepCompressionOptions): Promise<DeepCompressionResult> {
@@ -165,6 +176,8 @@ export async function deepCompress(model: tf.LayersModel, o: DeepCompressionOpti
         : undefined,
       rounds: o.prune.rounds ?? 1,
       maxRetrainedDrop: o.prune.maxRetrainedDrop,
+      validationSize: o.prune.validationSize,
+      minRoundKeep: o.prune.minRoundKeep,
       backoffs: o.prune.backoffs ?? 1,
       retrain: {
         epochs: o.prune.epochs,
@@ -218,5 +231,6 @@ export async function deepCompress(model: tf.LayersModel, o: DeepCompressionOpti
     scans: rounds.scans,
     rounds: rounds.attempts,
     sparsity: rounds.sparsity,
+    tolerance: rounds.tolerance,
   };
 }

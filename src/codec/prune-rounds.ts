@@ -121,7 +121,20 @@ export interface PruneRoundsOptions {
   /** Options of each round's scan (with 'auto'). */
   scan?: Omit<SensitivityOptions, 'evaluate' | 'floor' | 'onProgress'>;
   rounds: number;
-  maxRetrainedDrop?: number;
+  /**
+   * The check after each round's retraining: validation accuracy may be at most this much
+   * below the float model's, or 'noise': the standard error of the float model's
+   * validation accuracy (see validationTolerance), which needs validationSize.
+   */
+  maxRetrainedDrop?: number | 'noise';
+  /** Digits in the validation split (for maxRetrainedDrop 'noise'). */
+  validationSize?: number;
+  /**
+   * Per round, each layer keeps at least this fraction of the weights it kept before the round
+   * (default 0: no cap, the round goes straight to the scan's choice). 0.5 = the kept fraction
+   * at most halves per round: steps small enough for the retraining to recover.
+   */
+  minRoundKeep?: number;
   backoffs: number;
   retrain: RetrainSettings;
 }
@@ -132,6 +145,42 @@ export interface PruneRoundsResult {
   /** Every round's scan (with 'auto'). */
   scans: SensitivityScan[];
   attempts: PruneRoundRecord[];
+  /** The validation accuracy a round was allowed to lose (absent without a check). */
+  tolerance?: number;
+}
+
+/**
+ * The check's tolerance derived from the validation split's own noise: the binomial standard
+ * error sqrt(p(1 − p)/n) of the float model's validation accuracy p on n digits. Not less:
+ * the check compares the float model with a pruned, retrained one, and two such models differ
+ * on tens of the digits (d of n), so their paired difference has a standard error of
+ * sqrt(d)/n, as large as one model's (on 1,500 digits at 97%: 0.44 points for one model,
+ * 0.37–0.47 for 30–50 disagreements). Half of it (0.19 points) rolled back a LeNet-5 round at
+ * 50% kept — a step pruning is known to recover from — over 3 validation digits.
+ */
+export function validationTolerance(accuracy: number, n: number): number {
+  assertFinite(accuracy, 'validation accuracy');
+  if (!(accuracy >= 0 && accuracy <= 1)) throw new RangeError(`validation accuracy must be in [0, 1], got ${accuracy}`);
+  assertInt(n, 'validationSize', 1);
+  return Math.sqrt((accuracy * (1 - accuracy)) / n);
+}
+
+/**
+ * Caps each layer's step: its kept fraction may fall to at most `minKeep` times what it kept
+ * before (rounded to 0.1% sparsity, never below where the layer is).
+ */
+export function capStep(
+  from: Readonly<Record<string, number>>,
+  to: Readonly<Record<string, number>>,
+  minKeep: number,
+): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [name, s] of Object.entries(to)) {
+    const f = from[name] ?? 0;
+    const cap = Math.floor(1000 * (1 - (1 - f) * minKeep)) / 1000;
+    out[name] = Math.max(f, Math.min(s, cap));
+  }
+  return out;
 }
 
 /**
@@ -153,16 +202,28 @@ const same = (a: Readonly<Record<string, number>>, b: Readonly<Record<string, nu
 
 export function checkRoundsOptions(o: {
   rounds?: number;
-  maxRetrainedDrop?: number;
+  maxRetrainedDrop?: number | 'noise';
   backoffs?: number;
+  minRoundKeep?: number;
+  validationSize?: number;
   auto: boolean;
   validate: boolean;
 }): void {
   const rounds = o.rounds ?? 1;
   assertInt(rounds, 'prune.rounds', 1, 100);
+  if (o.minRoundKeep !== undefined) {
+    assertFinite(o.minRoundKeep, 'prune.minRoundKeep');
+    if (!(o.minRoundKeep >= 0 && o.minRoundKeep < 1))
+      throw new RangeError(`prune.minRoundKeep must be in [0, 1), got ${o.minRoundKeep}`);
+  }
   if (rounds > 1 && !o.auto) throw new RangeError("prune.rounds > 1 needs sparsity 'auto' (each round scans again)");
   assertInt(o.backoffs ?? 1, 'prune.backoffs', 0, 20);
-  if (o.maxRetrainedDrop !== undefined) {
+  if (o.maxRetrainedDrop === 'noise') {
+    if (o.validationSize === undefined)
+      throw new TypeError("prune.maxRetrainedDrop 'noise' needs prune.validationSize: the digits validate() scores");
+    assertInt(o.validationSize, 'prune.validationSize', 1);
+    if (!o.validate) throw new TypeError('prune.maxRetrainedDrop needs validate(model): accuracy on validation data');
+  } else if (o.maxRetrainedDrop !== undefined) {
     assertFinite(o.maxRetrainedDrop, 'prune.maxRetrainedDrop');
     if (!(o.maxRetrainedDrop >= 0 && o.maxRetrainedDrop < 1))
       throw new RangeError(`prune.maxRetrainedDrop must be in [0, 1), got ${o.maxRetrainedDrop}`);
@@ -188,6 +249,15 @@ export async function pruneRounds(
   const attempts: PruneRoundRecord[] = [];
   let current: Record<string, number> = {};
   const baseline = o.maxRetrainedDrop !== undefined ? await o.validate!(model) : undefined;
+  const tolerance =
+    o.maxRetrainedDrop === 'noise' ? validationTolerance(baseline!, o.validationSize!) : o.maxRetrainedDrop;
+  if (tolerance !== undefined)
+    log(
+      `check after each round: validation may lose at most ${(100 * tolerance).toFixed(2)} points` +
+        (o.maxRetrainedDrop === 'noise'
+          ? ` (the standard error of the float model's ${(100 * baseline!).toFixed(2)}% on ${o.validationSize} digits)`
+          : ''),
+    );
   for (let round = 1; round <= o.rounds; round++) {
     let targets: Record<string, number>;
     if (o.targets === 'auto') {
@@ -205,6 +275,7 @@ export async function pruneRounds(
     } else {
       targets = { ...o.targets };
     }
+    if (o.minRoundKeep) targets = capStep(current, targets, o.minRoundKeep);
     for (const [n, s] of Object.entries(targets)) assertSparsity(s, `sparsity['${n}']`);
     if (same(targets, current)) {
       log(`round ${round}: the scan prunes no layer further; stopping`);
@@ -221,7 +292,7 @@ export async function pruneRounds(
         log(`round ${round}${attempt > 0 ? ` (back-off ${attempt})` : ''}`);
         await retrainRound(model, xTrain, yTrain, current, targets, o.retrain, log);
         const validation = baseline !== undefined ? await o.validate!(model) : undefined;
-        accepted = baseline === undefined || baseline - validation! <= o.maxRetrainedDrop!;
+        accepted = baseline === undefined || baseline - validation! <= tolerance! + 1e-9;
         attempts.push({ round, targets: { ...targets }, validation, accepted });
         if (validation !== undefined)
           log(
@@ -239,5 +310,5 @@ export async function pruneRounds(
     }
     current = targets;
   }
-  return { sparsity: current, scans, attempts };
+  return { sparsity: current, scans, attempts, tolerance };
 }

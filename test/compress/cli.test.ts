@@ -45,6 +45,9 @@ describe('tfjs-quant compress', () => {
     writeFileSync(join(train, 'x.npy'), writeNpy(data.xTrain.dataSync() as Float32Array, data.xTrain.shape));
     writeFileSync(join(train, 'y.npy'), writeNpy(data.labelsTrain, [data.labelsTrain.length]));
   }, 300_000);
+  /** compress of the trained model on the training rows, written to out, with these flags. */
+  const compress = (out: string, ...flags: string[]) =>
+    cli(['compress', join(root, 'model', 'model.json'), '--train', join(root, 'train'), '--out', out, ...flags]);
   afterAll(() => {
     data?.dispose();
     if (root) rmSync(root, { recursive: true, force: true });
@@ -52,18 +55,7 @@ describe('tfjs-quant compress', () => {
 
   it('compresses with validation held out of the training rows, prints the report and writes what it reports', async () => {
     const out = join(root, 'out');
-    const r = await cli([
-      'compress',
-      join(root, 'model', 'model.json'),
-      '--train',
-      join(root, 'train'),
-      '--out',
-      out,
-      '--epochs',
-      '1',
-      '--fine-tune-epochs',
-      '0',
-    ]);
+    const r = await compress(out, '--epochs', '1', '--fine-tune-epochs', '0');
     expect(r.err).toMatch(/validation: the last 200 of 1000 training rows/);
     expect(r.err).toMatch(/prune-retrain epoch 1\/1/);
     expect(r.code).toBe(0);
@@ -94,6 +86,38 @@ describe('tfjs-quant compress', () => {
     expect(agree / 300).toBeGreaterThan(0.85);
   }, 300_000);
 
+  it('runs pruning rounds in capped steps with the noise check, and prints every round', async () => {
+    const out = join(root, 'out-rounds');
+    const r = await compress(
+      out,
+      '--rounds',
+      '2',
+      '--min-round-keep',
+      '0.5',
+      // Every rung passes the scan: it asks for 98%, the cap holds round 1 at 50%.
+      '--max-accuracy-drop',
+      '0.99',
+      '--epochs',
+      '1',
+      '--fine-tune-epochs',
+      '0',
+    );
+    expect(r.code).toBe(0);
+    // The default check with rounds is 'noise': the binomial standard error of the float
+    // model's accuracy on the 200 held-out rows, recomputed here from the accuracy it printed.
+    const m =
+      /validation may lose at most ([\d.]+) points \(the standard error of the float model's ([\d.]+)% on 200 digits\)/.exec(
+        r.err,
+      );
+    expect(m).not.toBeNull();
+    const p = Number(m![2]) / 100;
+    expect(Number(m![1])).toBeCloseTo(100 * Math.sqrt((p * (1 - p)) / 200), 2);
+    expect(r.out).toMatch(
+      /round 1: fc1 50\.0% kept, fc2 50\.0% kept, fc3 50\.0% kept; validation [\d.]+%: (kept|rolled back)/,
+    );
+    expect(r.out).toMatch(/Round 1's scan\./);
+  }, 300_000);
+
   it('names what is wrong with the input', async () => {
     const m = join(root, 'model', 'model.json');
     expect((await cli(['compress', m, '--out', join(root, 'o2')])).err).toMatch(/give --train DIR/);
@@ -114,5 +138,11 @@ describe('tfjs-quant compress', () => {
     r = await cli(['compress', m, '--train', bad, '--out', join(root, 'o2'), '--sparsity', '1.5']);
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/--sparsity must be 'auto' or a number in \[0, 1\), got '1\.5'/);
+    r = await cli(['compress', m, '--train', bad, '--out', join(root, 'o2'), '--sparsity', '0.5', '--rounds', '2']);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/--rounds > 1 needs --sparsity auto/);
+    r = await cli(['compress', m, '--train', bad, '--out', join(root, 'o2'), '--max-retrained-drop', 'some']);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/--max-retrained-drop must be 'noise' or a number in \[0, 1\), got 'some'/);
   });
 });
