@@ -8,6 +8,7 @@ import { attrBool, attrInts, attrNum, attrStr, convPad } from '../model/node-att
 import { dynamicGemm, gemm, packWeights, type PackedWeights } from '../kernels/gemm.js';
 import { dynamicGemmInt4, packInt4Weights, type Int4PackedWeights } from '../kernels/int4.js';
 import * as K from '../kernels/ops.js';
+import { LUT_KIND } from '../kernels/ops/args.js';
 import { quantize } from '../kernels/quantize.js';
 import {
   constantOperandParams,
@@ -85,18 +86,6 @@ function poolOptions(n: Node): K.PoolOptions {
   return { filterSize: hw(n, 'ksize'), strides: hw(n, 'strides'), padding: p };
 }
 
-const LUT_KIND: Record<string, K.OpsActivation> = {
-  Relu: 'relu',
-  Relu6: 'relu6',
-  LeakyRelu: 'leakyRelu',
-  Elu: 'elu',
-  Sigmoid: 'sigmoid',
-  Tanh: 'tanh',
-  leakyrelu: 'leakyRelu',
-  elu: 'elu',
-  sigmoid: 'sigmoid',
-  tanh: 'tanh',
-};
 const BINARY_KIND: Record<string, K.OpsBinaryOp> = {
   AddV2: 'add',
   Sub: 'sub',
