@@ -36,12 +36,15 @@ type OutArray<T extends GemmOutput> = T extends 'int32'
       ? Uint8Array
       : Float32Array;
 
-/** Weights packed for one kernel path. Free with dispose() (or leave it to the GC). */
-export class PackedWeights {
+/**
+ * A native packed-weights handle seen from TypeScript: the accessors every packed layout (int8,
+ * int4) shares. Free with dispose() (or leave it to the GC).
+ */
+export abstract class PackedHandle<H extends NativePackedWeights> {
   /** @internal */
-  readonly handle: NativePackedWeights;
+  readonly handle: H;
   /** @internal */
-  constructor(handle: NativePackedWeights) {
+  constructor(handle: H) {
     this.handle = handle;
   }
   get k(): number {
@@ -54,7 +57,7 @@ export class PackedWeights {
   get isa(): IsaName | '' {
     return this.handle.isa;
   }
-  /** Native bytes held (panels + column sums). */
+  /** Native bytes held (packed values plus their per-column or per-group scales and sums). */
   get byteLength(): number {
     return this.handle.byteLength;
   }
@@ -65,6 +68,9 @@ export class PackedWeights {
     this.handle.dispose();
   }
 }
+
+/** Weights packed for one kernel path. Free with dispose() (or leave it to the GC). */
+export class PackedWeights extends PackedHandle<NativePackedWeights> {}
 
 export interface PackOptions {
   k: number;
