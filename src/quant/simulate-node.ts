@@ -94,6 +94,20 @@ const BINARY_KIND: Record<string, K.OpsBinaryOp> = {
   Minimum: 'minimum',
 };
 
+/** A 1×1, stride-1, unpadded convolution: its im2col matrix is x itself, so none is built. */
+function isPointwise(kh: number, kw: number, geom: K.OpsConvGeom): boolean {
+  return (
+    kh === 1 &&
+    kw === 1 &&
+    geom.strideHeight === 1 &&
+    geom.strideWidth === 1 &&
+    geom.padTop === 0 &&
+    geom.padBottom === 0 &&
+    geom.padLeft === 0 &&
+    geom.padRight === 0
+  );
+}
+
 function clampAct(a: unknown): 'none' | 'relu' | 'relu6' {
   return a === 'relu' || a === 'relu6' ? a : 'none';
 }
@@ -149,15 +163,7 @@ export function runInt8(
         const [kh, kw, c, oc] = w.shape as [number, number, number, number];
         const o = convOptions(n);
         const geom = K.convGeometry(x.shape, [kh, kw], o);
-        const direct =
-          kh === 1 &&
-          kw === 1 &&
-          geom.strideHeight === 1 &&
-          geom.strideWidth === 1 &&
-          geom.padTop === 0 &&
-          geom.padBottom === 0 &&
-          geom.padLeft === 0 &&
-          geom.padRight === 0;
+        const direct = isPointwise(kh, kw, geom);
         if (direct) {
           a = x.data;
           rows = geom.batch * geom.outHeight * geom.outWidth;
@@ -439,15 +445,7 @@ export function runDynamic(
     const [kh, kw, c, oc] = w.shape as [number, number, number, number];
     const o = convOptions(n);
     const geom = K.convGeometry(xShape, [kh, kw], o);
-    const direct =
-      kh === 1 &&
-      kw === 1 &&
-      geom.strideHeight === 1 &&
-      geom.strideWidth === 1 &&
-      geom.padTop === 0 &&
-      geom.padBottom === 0 &&
-      geom.padLeft === 0 &&
-      geom.padRight === 0;
+    const direct = isPointwise(kh, kw, geom);
     if (direct) {
       a = x;
       rows = geom.batch * geom.outHeight * geom.outWidth;
