@@ -4,6 +4,7 @@
 // op is unknown to the runtime (forces native / tfjs partitioning).
 import { tf } from '../../src/backend/float.js';
 import { attr, GraphModelBuilder, randomizeWeights } from '../../src/model/testing.js';
+import { MOBILENET_V2_BLOCKS } from './mobilenet-v2-blocks.js';
 
 function bnRelu6(y: tf.SymbolicTensor, name: string, relu = true): tf.SymbolicTensor {
   y = tf.layers.batchNormalization({ name: `${name}_bn` }).apply(y) as tf.SymbolicTensor;
@@ -23,17 +24,8 @@ export function mobileNetV2(size = 224, width = 1, classes = 1000, seed = 11): t
     .apply(x) as tf.SymbolicTensor;
   y = bnRelu6(y, 'stem');
   let inC = ch(32);
-  const cfg: [number, number, number, number][] = [
-    [1, 16, 1, 1],
-    [6, 24, 2, 2],
-    [6, 32, 3, 2],
-    [6, 64, 4, 2],
-    [6, 96, 3, 1],
-    [6, 160, 3, 2],
-    [6, 320, 1, 1],
-  ];
   let b = 0;
-  for (const [t, c, n, s] of cfg) {
+  for (const [t, c, n, s] of MOBILENET_V2_BLOCKS) {
     for (let i = 0; i < n; i++) {
       const stride = i === 0 ? s : 1;
       const outC = ch(c);

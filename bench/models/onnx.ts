@@ -9,6 +9,8 @@
 // random (seeded): timing does not depend on their values. A minimal protobuf writer (the
 // ONNX field numbers of onnx.proto) keeps this free of dependencies.
 
+import { MOBILENET_V2_BLOCKS } from './mobilenet-v2-blocks.js';
+
 // ---------------------------------------------------------------- protobuf
 
 class Pb {
@@ -147,17 +149,8 @@ interface Layer {
 /** The layer list of mobileNetV2(224, 1, 1000) in models.ts (width 1). */
 function layers(): { list: Layer[]; head: number; classes: number } {
   const list: Layer[] = [{ kind: 'conv', cin: 3, cout: 32, k: 3, stride: 2, relu6: true }];
-  const cfg: [number, number, number, number][] = [
-    [1, 16, 1, 1],
-    [6, 24, 2, 2],
-    [6, 32, 3, 2],
-    [6, 64, 4, 2],
-    [6, 96, 3, 1],
-    [6, 160, 3, 2],
-    [6, 320, 1, 1],
-  ];
   let inC = 32;
-  for (const [t, c, n, s] of cfg) {
+  for (const [t, c, n, s] of MOBILENET_V2_BLOCKS) {
     for (let i = 0; i < n; i++) {
       const stride = i === 0 ? s : 1;
       const blockInput = list.length - 1; // index of the layer producing the block input

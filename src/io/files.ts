@@ -251,6 +251,17 @@ export function readModelMemory(m: InMemoryModel, label = '<memory>'): RawModel 
       sha256: sha256([jsonBytes, bytes]),
     };
   }
+  return singleBuffer(json, entries, bytes, jsonBytes, label);
+}
+
+/** A model whose weights arrive as one buffer (no files on disk): one group, or none when empty. */
+function singleBuffer(
+  json: Record<string, unknown>,
+  entries: WeightsManifestEntry[],
+  bytes: Uint8Array,
+  jsonBytes: Uint8Array,
+  label: string,
+): RawModel {
   return {
     json,
     groups: entries.length || bytes.byteLength ? [{ entries, bytes, file: label }] : [],
@@ -284,13 +295,7 @@ export async function readModelHandler(handler: IOHandlerLike, label = '<io-hand
   const entries = ((a.weightSpecs as unknown[]) ?? []).map((e) => checkManifestEntry(e, label));
   const bytes = toBytes(a.weightData, 'weightData', label);
   const jsonBytes = new TextEncoder().encode(JSON.stringify({ ...json, weightSpecs: entries }));
-  return {
-    json,
-    groups: entries.length || bytes.byteLength ? [{ entries, bytes, file: label }] : [],
-    file: label,
-    files: [],
-    sha256: sha256([jsonBytes, bytes]),
-  };
+  return singleBuffer(json, entries, bytes, jsonBytes, label);
 }
 
 /** Artifacts in tfjs's ModelArtifacts form (one weightData buffer), e.g. for tf.io.fromMemory. */

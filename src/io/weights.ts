@@ -387,16 +387,7 @@ export function encodeWeights(weights: readonly EncodableWeight[]): {
       const arr = w.data as Uint8Array[];
       if (!Array.isArray(arr) || arr.length !== size)
         throw new RangeError(`weight '${w.name}': expected ${size} strings`);
-      const total = arr.reduce((a, s) => a + 4 + s.byteLength, 0);
-      const buf = new Uint8Array(total);
-      const view = new DataView(buf.buffer);
-      let off = 0;
-      for (const s of arr) {
-        view.setUint32(off, s.byteLength, true);
-        buf.set(s, off + 4);
-        off += 4 + s.byteLength;
-      }
-      parts.push(buf);
+      parts.push(encodeStrings(arr));
     } else {
       const data = w.data as Float32Array | Int32Array | Uint8Array;
       if (data.length !== size)
@@ -441,4 +432,17 @@ export function shard(bytes: Uint8Array, shardBytes = 4 * 1024 * 1024): Uint8Arr
 /** tfjs shard naming: group{g}-shard{i}of{n}.bin (1-based). */
 export function shardName(group: number, index: number, count: number): string {
   return `group${group}-shard${index}of${count}.bin`;
+}
+
+/** TF.js string weight bytes: each string as its uint32 little-endian byte length, then its bytes. */
+export function encodeStrings(arr: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(arr.reduce((a, s) => a + 4 + s.byteLength, 0));
+  const view = new DataView(out.buffer);
+  let off = 0;
+  for (const s of arr) {
+    view.setUint32(off, s.byteLength, true);
+    out.set(s, off + 4);
+    off += 4 + s.byteLength;
+  }
+  return out;
 }

@@ -36,12 +36,15 @@ type OutArray<T extends GemmOutput> = T extends 'int32'
       ? Uint8Array
       : Float32Array;
 
-/** Weights packed for one kernel path. Free with dispose() (or leave it to the GC). */
-export class PackedWeights {
+/**
+ * A native packed-weights handle seen from TypeScript: the accessors every packed layout (int8,
+ * int4) shares. Free with dispose() (or leave it to the GC).
+ */
+export abstract class PackedHandle<H extends NativePackedWeights> {
   /** @internal */
-  readonly handle: NativePackedWeights;
+  readonly handle: H;
   /** @internal */
-  constructor(handle: NativePackedWeights) {
+  constructor(handle: H) {
     this.handle = handle;
   }
   get k(): number {
@@ -54,7 +57,7 @@ export class PackedWeights {
   get isa(): IsaName | '' {
     return this.handle.isa;
   }
-  /** Native bytes held (panels + column sums). */
+  /** Native bytes held (packed values plus their per-column or per-group scales and sums). */
   get byteLength(): number {
     return this.handle.byteLength;
   }
@@ -65,6 +68,9 @@ export class PackedWeights {
     this.handle.dispose();
   }
 }
+
+/** Weights packed for one kernel path. Free with dispose() (or leave it to the GC). */
+export class PackedWeights extends PackedHandle<NativePackedWeights> {}
 
 export interface PackOptions {
   k: number;
@@ -260,6 +266,34 @@ function allocOut<T extends GemmOutput>(output: T, given: unknown, m: number, n:
   return given as OutArray<T>;
 }
 
+/**
+ * The row geometry of a GEMM's m × k input: m, the input's row stride (default k, at least k)
+ * and the output's (default n, at least n), with the input long enough for all m rows.
+ */
+function checkRows(
+  input: { length: number },
+  name: 'a' | 'x',
+  ldName: 'lda' | 'ldx',
+  mOpt: unknown,
+  ldOpt: unknown,
+  ldcOpt: unknown,
+  k: number,
+  n: number,
+): { m: number; ld: number; ldc: number } {
+  assertInt(mOpt, 'm', 0, MAX_DIM);
+  const m = mOpt;
+  const ld = ldOpt ?? k;
+  assertInt(ld, ldName, k, Number.MAX_SAFE_INTEGER);
+  const ldc = ldcOpt ?? n;
+  assertInt(ldc, 'ldc', n, Number.MAX_SAFE_INTEGER);
+  const need = m === 0 ? 0 : (m - 1) * ld + k;
+  if (input.length < need)
+    throw new RangeError(
+      `${name} has ${input.length} elements, needs at least ${need} (m = ${m}, k = ${k}, ${ldName} = ${ld})`,
+    );
+  return { m, ld, ldc };
+}
+
 function prepareGemm<T extends GemmOutput>(
   a: unknown,
   packed: unknown,
@@ -271,15 +305,7 @@ function prepareGemm<T extends GemmOutput>(
   }
   assertOptions(opts);
   const { k, n } = packed;
-  assertInt(opts.m, 'm', 0, MAX_DIM);
-  const m = opts.m;
-  const lda = opts.lda ?? k;
-  assertInt(lda, 'lda', k, Number.MAX_SAFE_INTEGER);
-  const ldc = opts.ldc ?? n;
-  assertInt(ldc, 'ldc', n, Number.MAX_SAFE_INTEGER);
-  const aNeed = m === 0 ? 0 : (m - 1) * lda + k;
-  if (a.length < aNeed)
-    throw new RangeError(`a has ${a.length} elements, needs at least ${aNeed} (m = ${m}, k = ${k}, lda = ${lda})`);
+  const { m, ld: lda, ldc } = checkRows(a, 'a', 'lda', opts.m, opts.lda, opts.ldc, k, n);
   const signed = a instanceof Int8Array;
   const [zlo, zhi] = signed ? [-128, 127] : [0, 255];
   if (opts.aZeroPoint !== undefined && opts.aZeroPoints !== undefined)
@@ -414,15 +440,7 @@ function prepareDynamic(
   assertTypedArray(x, Float32Array, 'x');
   assertOptions(opts);
   const { k, n } = packed;
-  assertInt(opts.m, 'm', 0, MAX_DIM);
-  const m = opts.m;
-  const ldx = opts.ldx ?? k;
-  assertInt(ldx, 'ldx', k, Number.MAX_SAFE_INTEGER);
-  const ldc = opts.ldc ?? n;
-  assertInt(ldc, 'ldc', n, Number.MAX_SAFE_INTEGER);
-  const xNeed = m === 0 ? 0 : (m - 1) * ldx + k;
-  if (x.length < xNeed)
-    throw new RangeError(`x has ${x.length} elements, needs at least ${xNeed} (m = ${m}, k = ${k}, ldx = ${ldx})`);
+  const { m, ld: ldx, ldc } = checkRows(x, 'x', 'ldx', opts.m, opts.ldx, opts.ldc, k, n);
   const perRow = opts.perRow ?? true;
   if (typeof perRow !== 'boolean') throw new TypeError(`perRow must be a boolean, got ${describe(perRow)}`);
   if (opts.wScales === undefined) throw new TypeError('wScales is required (a number or n entries)');

@@ -15,44 +15,19 @@ import {
   assertTypedArray,
   describe,
 } from '../native/validate.js';
-import type { GemmActivationOption, WeightsLayout } from './gemm.js';
+import { type GemmActivationOption, PackedHandle, type WeightsLayout } from './gemm.js';
 
 const MAX_K = 65536;
 const MAX_DIM = 2 ** 31 - 1;
 
 /** int4 weights packed for one kernel path. Free with dispose() (or leave it to the GC). */
-export class Int4PackedWeights {
-  /** @internal */
-  readonly handle: NativeInt4PackedWeights;
-  /** @internal */
-  constructor(handle: NativeInt4PackedWeights) {
-    this.handle = handle;
-  }
-  get k(): number {
-    return this.handle.k;
-  }
-  get n(): number {
-    return this.handle.n;
-  }
+export class Int4PackedWeights extends PackedHandle<NativeInt4PackedWeights> {
   /** Values per group along K (k when one group per column). */
   get groupSize(): number {
     return this.handle.groupSize;
   }
   get groups(): number {
     return this.handle.groups;
-  }
-  get isa(): IsaName | '' {
-    return this.handle.isa;
-  }
-  /** Native bytes held (packed nibbles + per-group scales, zero points and sums). */
-  get byteLength(): number {
-    return this.handle.byteLength;
-  }
-  get disposed(): boolean {
-    return this.handle.disposed;
-  }
-  dispose(): void {
-    this.handle.dispose();
   }
   /** The weights read back from the packed panels, k × n row-major. */
   unpack(): Int8Array {

@@ -18,6 +18,7 @@ import {
 import { toolVersion, TOOL_NAME } from './version.js';
 import { encodeInt4GroupTables } from './int4-storage.js';
 import { writeFilesAtomic, type OutputFile } from '../io/atomic.js';
+import { encodeStrings } from '../io/weights.js';
 
 export const FORMAT_NAME = 'tfjs-quant';
 export const FORMAT_VERSION = 1;
@@ -51,16 +52,7 @@ function align(n: number): number {
 
 function rawBytes(c: Constant): Uint8Array {
   if (c.dtype === 'string') {
-    const arr = c.data as Uint8Array[];
-    const out = new Uint8Array(arr.reduce((a, s) => a + 4 + s.byteLength, 0));
-    const v = new DataView(out.buffer);
-    let off = 0;
-    for (const s of arr) {
-      v.setUint32(off, s.byteLength, true);
-      out.set(s, off + 4);
-      off += 4 + s.byteLength;
-    }
-    return out;
+    return encodeStrings(c.data as Uint8Array[]);
   }
   const d = c.data as Float32Array | Int32Array | Uint8Array;
   return new Uint8Array(d.buffer, d.byteOffset, d.byteLength);

@@ -3,6 +3,7 @@
 // storage), layers models built with tfjs-layers, and helpers to run the originals in stock
 // tfjs from the same bytes. Everything is seeded and generated locally.
 import { tf } from '../backend/float.js';
+import { seededRandom as rng } from '../data/random.js';
 import {
   encodeWeights,
   shard,
@@ -14,17 +15,8 @@ import {
 } from '../io/weights.js';
 import { writeFilesAtomic, type OutputFile } from '../io/atomic.js';
 
-/** mulberry32: uniform floats in [0, 1). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32: uniform floats in [0, 1) (the project's one seeded generator, data/random.ts). */
+export { rng };
 
 export function randomFloats(n: number, seed: number, lo = -1, hi = 1): Float32Array {
   const r = rng(seed);

@@ -18,23 +18,6 @@ import { shortName, type Step } from './topology.js';
 
 type Json = Record<string, unknown>;
 
-/** Ops folded into the preceding node by optimize() (their output becomes the producer's). */
-const FOLDED_OPS = new Set([
-  'BiasAdd',
-  'AddV2',
-  'FusedBatchNormV3',
-  'Identity',
-  'Relu',
-  'Relu6',
-  'Minimum',
-  'Maximum',
-  'ClipByValue',
-  'Elu',
-  'LeakyRelu',
-  'Prelu',
-  'Sigmoid',
-  'Tanh',
-]);
 const ACTIVATION_OPS = new Set([
   'Relu',
   'Relu6',
@@ -47,6 +30,8 @@ const ACTIVATION_OPS = new Set([
   'Sigmoid',
   'Tanh',
 ]);
+/** Ops folded into the preceding node by optimize() (their output becomes the producer's). */
+const FOLDED_OPS = new Set(['BiasAdd', 'AddV2', 'FusedBatchNormV3', 'Identity', ...ACTIVATION_OPS]);
 const WEIGHT_OPS = new Set(['Conv2D', 'DepthwiseConv2dNative', 'MatMul', 'Conv2DBackpropInput']);
 
 export interface ConvertQatOptions {

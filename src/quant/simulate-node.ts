@@ -8,6 +8,7 @@ import { attrBool, attrInts, attrNum, attrStr, convPad } from '../model/node-att
 import { dynamicGemm, gemm, packWeights, type PackedWeights } from '../kernels/gemm.js';
 import { dynamicGemmInt4, packInt4Weights, type Int4PackedWeights } from '../kernels/int4.js';
 import * as K from '../kernels/ops.js';
+import { LUT_KIND } from '../kernels/ops/args.js';
 import { quantize } from '../kernels/quantize.js';
 import {
   constantOperandParams,
@@ -85,18 +86,6 @@ function poolOptions(n: Node): K.PoolOptions {
   return { filterSize: hw(n, 'ksize'), strides: hw(n, 'strides'), padding: p };
 }
 
-const LUT_KIND: Record<string, K.OpsActivation> = {
-  Relu: 'relu',
-  Relu6: 'relu6',
-  LeakyRelu: 'leakyRelu',
-  Elu: 'elu',
-  Sigmoid: 'sigmoid',
-  Tanh: 'tanh',
-  leakyrelu: 'leakyRelu',
-  elu: 'elu',
-  sigmoid: 'sigmoid',
-  tanh: 'tanh',
-};
 const BINARY_KIND: Record<string, K.OpsBinaryOp> = {
   AddV2: 'add',
   Sub: 'sub',
@@ -104,6 +93,52 @@ const BINARY_KIND: Record<string, K.OpsBinaryOp> = {
   Maximum: 'maximum',
   Minimum: 'minimum',
 };
+
+/**
+ * The GEMM operands of a Conv2D (im2col of x padded with padValue, or x itself when pointwise)
+ * or a MatMul (x, weights 'nk' when transpose_b): A, its rows and row stride, K, N and the
+ * output shape.
+ */
+function gemmOperands<T extends Int8Array | Float32Array>(
+  n: Node,
+  w: Constant,
+  x: T,
+  xShape: number[],
+  padValue: number,
+): { a: T; rows: number; k: number; nOut: number; ld: number; shape: number[]; layout: 'kn' | 'nk' } {
+  if (n.op === 'Conv2D') {
+    const [kh, kw, c, oc] = w.shape as [number, number, number, number];
+    const o = convOptions(n);
+    const geom = K.convGeometry(xShape, [kh, kw], o);
+    const shape = [geom.batch, geom.outHeight, geom.outWidth, oc];
+    if (isPointwise(kh, kw, geom))
+      return { a: x, rows: geom.batch * geom.outHeight * geom.outWidth, k: c, nOut: oc, ld: c, shape, layout: 'kn' };
+    const r = K.im2col(x, xShape, [kh, kw], { ...o, padValue });
+    return { a: r.a, rows: r.rows, k: kh * kw * c, nOut: oc, ld: r.lda, shape, layout: 'kn' };
+  }
+  if (xShape.length !== 2)
+    throw new ModelFormatError(`MatMul input must have rank 2, got [${xShape.join(', ')}]`, { node: n.name });
+  const tb = attrBool(n, 'transpose_b');
+  const [k, nOut] = tb ? [w.shape[1]!, w.shape[0]!] : [w.shape[0]!, w.shape[1]!];
+  if (xShape[1] !== k)
+    throw new ModelFormatError(`MatMul inner dimensions differ: [${xShape.join(', ')}] × K = ${k}`, { node: n.name });
+  const rows = xShape[0]!;
+  return { a: x, rows, k, nOut, ld: k, shape: [rows, nOut], layout: tb ? 'nk' : 'kn' };
+}
+
+/** A 1×1, stride-1, unpadded convolution: its im2col matrix is x itself, so none is built. */
+function isPointwise(kh: number, kw: number, geom: K.OpsConvGeom): boolean {
+  return (
+    kh === 1 &&
+    kw === 1 &&
+    geom.strideHeight === 1 &&
+    geom.strideWidth === 1 &&
+    geom.padTop === 0 &&
+    geom.padBottom === 0 &&
+    geom.padLeft === 0 &&
+    geom.padRight === 0
+  );
+}
 
 function clampAct(a: unknown): 'none' | 'relu' | 'relu6' {
   return a === 'relu' || a === 'relu6' ? a : 'none';
@@ -149,54 +184,7 @@ export function runInt8(
     const cact = clampAct(act);
     let pre: QVal;
     if (op === 'Conv2D' || op === 'MatMul') {
-      let a: Int8Array,
-        rows: number,
-        k: number,
-        nOut: number,
-        lda: number,
-        shape: number[],
-        layout: 'kn' | 'nk' = 'kn';
-      if (op === 'Conv2D') {
-        const [kh, kw, c, oc] = w.shape as [number, number, number, number];
-        const o = convOptions(n);
-        const geom = K.convGeometry(x.shape, [kh, kw], o);
-        const direct =
-          kh === 1 &&
-          kw === 1 &&
-          geom.strideHeight === 1 &&
-          geom.strideWidth === 1 &&
-          geom.padTop === 0 &&
-          geom.padBottom === 0 &&
-          geom.padLeft === 0 &&
-          geom.padRight === 0;
-        if (direct) {
-          a = x.data;
-          rows = geom.batch * geom.outHeight * geom.outWidth;
-          lda = c;
-        } else {
-          const r = K.im2col(x.data, x.shape, [kh, kw], { ...o, padValue: x.p.zeroPoint });
-          a = r.a;
-          rows = r.rows;
-          lda = r.lda;
-        }
-        k = kh * kw * c;
-        nOut = oc;
-        shape = [geom.batch, geom.outHeight, geom.outWidth, oc];
-      } else {
-        if (x.shape.length !== 2)
-          throw new ModelFormatError(`MatMul input must have rank 2, got [${x.shape.join(', ')}]`, { node: n.name });
-        const tb = attrBool(n, 'transpose_b');
-        layout = tb ? 'nk' : 'kn';
-        [k, nOut] = tb ? [w.shape[1]!, w.shape[0]!] : [w.shape[0]!, w.shape[1]!];
-        if (x.shape[1] !== k)
-          throw new ModelFormatError(`MatMul inner dimensions differ: [${x.shape.join(', ')}] × K = ${k}`, {
-            node: n.name,
-          });
-        a = x.data;
-        rows = x.shape[0]!;
-        lda = k;
-        shape = [rows, nOut];
-      }
+      const { a, rows, k, nOut, ld: lda, shape, layout } = gemmOperands(n, w, x.data, x.shape, x.p.zeroPoint);
       const y = gemm(a, packedOf(values, k, nOut, layout), {
         m: rows,
         aZeroPoint: x.p.zeroPoint,
@@ -439,50 +427,7 @@ export function runDynamic(
   const values = aff.values as Int8Array;
   const act = (n.attrs.activation as string | undefined) ?? 'none';
   const biasC = n.inputs[2] !== undefined ? g.constants.get(n.inputs[2]) : undefined;
-  let a: Float32Array,
-    rows: number,
-    k: number,
-    nOut: number,
-    ldx: number,
-    shape: number[],
-    layout: 'kn' | 'nk' = 'kn';
-  if (n.op === 'Conv2D') {
-    const [kh, kw, c, oc] = w.shape as [number, number, number, number];
-    const o = convOptions(n);
-    const geom = K.convGeometry(xShape, [kh, kw], o);
-    const direct =
-      kh === 1 &&
-      kw === 1 &&
-      geom.strideHeight === 1 &&
-      geom.strideWidth === 1 &&
-      geom.padTop === 0 &&
-      geom.padBottom === 0 &&
-      geom.padLeft === 0 &&
-      geom.padRight === 0;
-    if (direct) {
-      a = x;
-      rows = geom.batch * geom.outHeight * geom.outWidth;
-      ldx = c;
-    } else {
-      const r = K.im2col(x, xShape, [kh, kw], { ...o, padValue: 0 });
-      a = r.a;
-      rows = r.rows;
-      ldx = r.lda;
-    }
-    k = kh * kw * c;
-    nOut = oc;
-    shape = [geom.batch, geom.outHeight, geom.outWidth, oc];
-  } else {
-    if (xShape.length !== 2)
-      throw new ModelFormatError(`MatMul input must have rank 2, got [${xShape.join(', ')}]`, { node: n.name });
-    const tb = attrBool(n, 'transpose_b');
-    layout = tb ? 'nk' : 'kn';
-    [k, nOut] = tb ? [w.shape[1]!, w.shape[0]!] : [w.shape[0]!, w.shape[1]!];
-    a = x;
-    rows = xShape[0]!;
-    ldx = k;
-    shape = [rows, nOut];
-  }
+  const { a, rows, k, nOut, ld: ldx, shape, layout } = gemmOperands(n, w, x, xShape, 0);
   let y: Float32Array;
   if (int4WeightOf(g, n)) {
     // dynamicGemmInt4 takes x as m × k exactly (im2col rows are k long unless asked otherwise).

@@ -69,23 +69,8 @@ export interface BatchOutcome {
 
 const POLL_MS = 2000;
 
-/** What the report shows for a job that failed for good. */
-function failedResult(job: Job<ConversionJobData, ModelResult>): ModelResult {
-  const d = job.data;
-  const base: ModelResult = d.failedResult ?? {
-    source: d.source,
-    rel: d.rel,
-    output: join(d.outputRoot, d.rel),
-    status: 'failed',
-    warnings: [],
-    seconds: 0,
-  };
-  // The last failure may not be a conversion error (a worker crashed or stalled too often).
-  return { ...base, status: 'failed', error: job.failedReason || base.error };
-}
-
-/** A job that is no longer in Redis: the server lost its data (no AOF) or someone removed it. Waiting would never end. */
-function vanishedResult(d: ConversionJobData): ModelResult {
+/** The report row of a job that failed before its conversion said anything (no warnings, no time). */
+function bareFailure(d: ConversionJobData): ModelResult {
   return {
     source: d.source,
     rel: d.rel,
@@ -93,6 +78,21 @@ function vanishedResult(d: ConversionJobData): ModelResult {
     status: 'failed',
     warnings: [],
     seconds: 0,
+  };
+}
+
+/** What the report shows for a job that failed for good. */
+function failedResult(job: Job<ConversionJobData, ModelResult>): ModelResult {
+  const d = job.data;
+  const base: ModelResult = d.failedResult ?? bareFailure(d);
+  // The last failure may not be a conversion error (a worker crashed or stalled too often).
+  return { ...base, status: 'failed', error: job.failedReason || base.error };
+}
+
+/** A job that is no longer in Redis: the server lost its data (no AOF) or someone removed it. Waiting would never end. */
+function vanishedResult(d: ConversionJobData): ModelResult {
+  return {
+    ...bareFailure(d),
     error:
       'the job is no longer in the queue: Redis lost it (run Redis with appendonly yes, docs/queue.md) or it was removed',
   };

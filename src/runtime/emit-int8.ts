@@ -2,6 +2,7 @@
 import type { Graph, Node } from '../model/ir.js';
 import { attrBool, attrNum } from '../model/node-attrs.js';
 import * as K from '../kernels/ops.js';
+import { LUT_KIND } from '../kernels/ops/args.js';
 import { quantize } from '../kernels/quantize.js';
 import {
   constantOperandParams,
@@ -16,7 +17,7 @@ import { biasConst, concatAxis, convWeightsKN, emitMove, geometry, im2colTemp } 
 import { hw, poolGeomInts, windowGeometry } from './geometry.js';
 import { floatConst } from './placement.js';
 import type { Q8, SegmentBuilder } from './segment-builder.js';
-import { BINARY, DT, LUT_KIND } from './step-codes.js';
+import { BINARY, DT } from './step-codes.js';
 
 export function emitInt8(b: SegmentBuilder, g: Graph, n: Node): void {
   const out = n.outputs[0]!;

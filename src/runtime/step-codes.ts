@@ -1,6 +1,5 @@
 // Codes shared by placement and the emitters: buffer dtypes, activation and binary-op codes
 // as the native steps read them (native/runtime/step_schema.h), and the TF ops each maps.
-import type { OpsActivation } from '../kernels/ops.js';
 
 /** Buffer dtypes of a plan (runtime::DType). */
 export const DT = { f32: 0, i8: 1, u8: 2, i32: 3 } as const;
@@ -17,19 +16,6 @@ export const ACT: Record<string, number> = {
 };
 /** Unary activation op → Activation code. */
 export const UNARY_ACT: Record<string, number> = { Relu: 1, Relu6: 2, LeakyRelu: 3, Elu: 4, Sigmoid: 5, Tanh: 6 };
-/** Activation (op or fused name) → lookup-table kind of the int8 path. */
-export const LUT_KIND: Record<string, OpsActivation> = {
-  Relu: 'relu',
-  Relu6: 'relu6',
-  LeakyRelu: 'leakyRelu',
-  Elu: 'elu',
-  Sigmoid: 'sigmoid',
-  Tanh: 'tanh',
-  leakyrelu: 'leakyRelu',
-  elu: 'elu',
-  sigmoid: 'sigmoid',
-  tanh: 'tanh',
-};
 /** Binary op → ops::BinaryOp code. */
 export const BINARY: Record<string, number> = {
   AddV2: 0,

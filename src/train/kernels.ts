@@ -155,6 +155,21 @@ function needFloat32(t: TensorInfo): void {
   if (t.dtype !== 'float32') throw new Unsupported(`dtype ${t.dtype}`);
 }
 
+/** A filter [h, w, in, out] must read as many channels as its input [n, h, w, c] has. */
+function needInputChannels(
+  kernel: string,
+  filterName: string,
+  filterShape: readonly number[],
+  inputName: string,
+  inputShape: readonly number[],
+): void {
+  if (filterShape[2] !== inputShape[3]) {
+    throw new RangeError(
+      `${kernel}: ${filterName}[2] (${filterShape[2]}) must equal the input channels ${inputName}[3] (${inputShape[3]})`,
+    );
+  }
+}
+
 function needNHWC(attrs: NamedAttrMap): void {
   const f = attrs.dataFormat as string | undefined;
   if (f != null && f !== 'NHWC' && f !== 'channelsLast') throw new Unsupported(`dataFormat ${f}`);
@@ -243,11 +258,7 @@ function convForward(kernel: string, depthwise: boolean, fused: boolean): Impl {
     }
     needRank4(kernel, 'x', x.shape);
     needRank4(kernel, 'filter', filter.shape);
-    if (filter.shape[2] !== x.shape[3]) {
-      throw new RangeError(
-        `${kernel}: filter.shape[2] (${filter.shape[2]}) must equal the input channels x.shape[3] (${x.shape[3]})`,
-      );
-    }
+    needInputChannels(kernel, 'filter.shape', filter.shape, 'x.shape', x.shape);
     const ci = convInfo(kernel, x.shape, filter.shape, attrs, depthwise, true);
     const g = geomOf(kernel, ci);
     const C = g.outChannels;
@@ -280,11 +291,7 @@ function backpropInput(kernel: string, depthwise: boolean): Impl {
     needRank4(kernel, 'inputShape', inputShape);
     needRank4(kernel, 'filter', filter.shape);
     needRank4(kernel, 'dy', dy.shape);
-    if (filter.shape[2] !== inputShape[3]) {
-      throw new RangeError(
-        `${kernel}: filter.shape[2] (${filter.shape[2]}) must equal the input channels inputShape[3] (${inputShape[3]})`,
-      );
-    }
+    needInputChannels(kernel, 'filter.shape', filter.shape, 'inputShape', inputShape);
     const ci = convInfo(kernel, inputShape, filter.shape, attrs, depthwise, depthwise);
     const g = geomOf(kernel, ci);
     needShape(
@@ -311,11 +318,7 @@ function backpropFilter(kernel: string, depthwise: boolean): Impl {
     needRank4(kernel, 'filterShape', filterShape);
     needRank4(kernel, 'x', x.shape);
     needRank4(kernel, 'dy', dy.shape);
-    if (filterShape[2] !== x.shape[3]) {
-      throw new RangeError(
-        `${kernel}: filterShape[2] (${filterShape[2]}) must equal the input channels x.shape[3] (${x.shape[3]})`,
-      );
-    }
+    needInputChannels(kernel, 'filterShape', filterShape, 'x.shape', x.shape);
     const ci = convInfo(kernel, x.shape, filterShape, attrs, depthwise, depthwise);
     const g = geomOf(kernel, ci);
     needShape(

@@ -37,6 +37,23 @@ export const ACTIVATIONS: readonly OpsActivation[] = [
   'swish',
   'hardSigmoid',
 ];
+/**
+ * TF activation op (Relu, Sigmoid…) or fused-activation name (as TF.js graph models spell it) →
+ * the lookup-table kind the int8 path builds for it; one table so the simulator and the native
+ * plan emitter cannot disagree.
+ */
+export const LUT_KIND: Readonly<Record<string, OpsActivation>> = {
+  Relu: 'relu',
+  Relu6: 'relu6',
+  LeakyRelu: 'leakyRelu',
+  Elu: 'elu',
+  Sigmoid: 'sigmoid',
+  Tanh: 'tanh',
+  leakyrelu: 'leakyRelu',
+  elu: 'elu',
+  sigmoid: 'sigmoid',
+  tanh: 'tanh',
+};
 export const BINARY_OPS: readonly OpsBinaryOp[] = [
   'add',
   'sub',
