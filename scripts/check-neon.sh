@@ -40,7 +40,7 @@ for p in "${pids[@]}"; do wait "$p"; done
 "$CXX" "$OUT"/*.o -lpthread -o "$OUT/gemm_neon"
 echo "check-neon: ref, neon, neondot cross-compiled for aarch64; running under $QEMU -cpu max"
 "$QEMU" -cpu max -L "$SYSROOT" "$OUT/gemm_neon" "$@"
-# int4 kernels (issue 10): ref + neon paths and their own test main, same objects otherwise.
+# int4 kernels: ref + neon paths and their own test main, same objects otherwise.
 pids=()
 build int4 $N/gemm/int4.cc
 build int4_ref $N/gemm/gemm_int4_ref.cc

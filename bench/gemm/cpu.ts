@@ -1,5 +1,5 @@
 // CPU-time A/B benchmark of the AVX2 int8 GEMM on the shapes that matter for int8 CNNs
-// (MobileNetV2's pointwise convolutions: small K) and on issue #2's shapes. On a shared,
+// (MobileNetV2's pointwise convolutions: small K) and on transformer / large shapes. On a shared,
 // loaded machine wall time is meaningless; process CPU time of a fixed workload is not
 // (time slices lost to other jobs are not counted). Compare two builds by running this
 // script alternately with each (TFJS_QUANT_ADDON=...), e.g.
@@ -25,7 +25,7 @@ const BUDGET = Number(opt('--budget', '0.04')); // CPU seconds per function per 
 const ONLY = opt('--only', ''); // e.g. --only 3136x576x64 (one shape)
 
 // MobileNetV2 (224×224) pointwise convolutions as GEMMs (M = H·W, K = Cin, N = Cout), the
-// stem convolution (im2col, K = 27), then issue #2's transformer / large shapes.
+// stem convolution (im2col, K = 27), then transformer / large shapes.
 const SHAPES: [number, number, number][] = [
   [12544, 27, 32],
   [12544, 32, 16],

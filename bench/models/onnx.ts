@@ -1,5 +1,5 @@
 // The MobileNetV2-style graph of models.ts written as ONNX models, so that ONNX Runtime (the
-// peer the issue-5 targets come from) can be timed on the same machine, in the same run:
+// peer the speed targets are stated against) can be timed on the same machine, in the same run:
 //   - int8: QuantizeLinear → QLinearConv (uint8 activations, per-channel int8 weights; ReLU6
 //     folded into the output range [0, 6] as TFLite and ORT's quantizer do) → QLinearAdd on
 //     residuals → QLinearGlobalAveragePool → QLinearMatMul → DequantizeLinear → Softmax,

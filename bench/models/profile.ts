@@ -1,6 +1,6 @@
 // Where the time of one model goes: per-step native time of an int8 (or dynamic / float)
 // session of the MobileNetV2-style 224 graph at batch 1 (--batch N: N), with each step's op, shapes and
-// GOPS, slowest first. A developer tool for kernel work (the issue-5 table is run.ts).
+// GOPS, slowest first. A developer tool for kernel work (the table against the targets is run.ts).
 //   Run: npx tsx bench/models/profile.ts [--mode int8|dynamic|float] [--threads N] [--runs N] [--model mobilenet|resnet] [--batch N] [--min]
 import { initFloatBackend } from '../../src/backend/float.js';
 import { getIsa, setThreads } from '../../src/native/cpu.js';

@@ -290,7 +290,7 @@ async function main(): Promise<void> {
     `Median wall time per call (including the N-API call and the promise: inputs are read in place, outputs written into the result arrays); batch-8 column is images per second. "threads" is the session option (the shared pool has ${poolThreads} threads throughout; a 1-thread session runs every step on the calling thread). Each timed 2-thread batch-1 call follows an untimed one (steady state of a request stream: the pool worker is awake); each 1-thread row starts after the worker has stopped spinning. tfjs-wasm and all our configurations run interleaved round by round (one batch-1 and one batch-8 call each per round), so the ratios compare like with like on a shared machine; tfjs-cpu is timed on its own.`,
     '',
     toMarkdown(table),
-    `Issue 5 targets on ${mb}:`,
+    `Targets (int8 against tfjs and ONNX Runtime) on ${mb}:`,
     '',
     ...targets,
     '',
