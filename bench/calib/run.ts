@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { describeFloatBackend, initFloatBackend, tf } from '../../src/backend/float.js';
 import { buildLeNet300100, buildLeNet5, loadMnist, trainModel } from '../../src/data/index.js';
 import { loadModel, optimize, saveNative, saveTfjs, type Graph } from '../../src/model/index.js';
-import { saveLayersToMemory } from '../../src/model/testing.js';
+import { saveLayersToMemory } from '../../test/support/model-fixtures.js';
 import { calibrate } from '../../src/quant/calibrate.js';
 import { OBSERVER_KINDS, type ObserverKind } from '../../src/quant/observers.js';
 import { floatPredict, quantize, simulatedPredict, top1Agreement } from '../../src/quant/quantize.js';

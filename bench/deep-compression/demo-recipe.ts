@@ -23,7 +23,7 @@ import { loadMnist } from '../../src/data/mnist.js';
 import { buildLeNet300100, evaluateAccuracy, trainModel } from '../../src/data/models.js';
 import { loadModel } from '../../src/model/load.js';
 import { saveNative } from '../../src/model/save-native.js';
-import { saveLayersToMemory } from '../../src/model/testing.js';
+import { saveLayersToMemory } from '../../test/support/model-fixtures.js';
 import { cpuInfo } from '../../src/native/cpu.js';
 
 const args = process.argv.slice(2);

@@ -16,7 +16,7 @@ import {
   saveLayersToMemory,
   sequentialCnn,
   writeModel,
-} from '../../src/model/testing.js';
+} from '../../test/support/model-fixtures.js';
 import { compressGraph } from '../../src/codec/graph.js';
 import { mutateBytes, mutateModelFiles } from '../../src/io/mutate.js';
 import type { OutputFile } from '../../src/io/atomic.js';

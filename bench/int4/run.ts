@@ -23,7 +23,7 @@ import {
   weightOnlyGemmInt4,
 } from '../../src/kernels/int4.js';
 import { execute, loadModel, saveNative, type Graph } from '../../src/model/index.js';
-import { randomizeWeights, saveLayersToMemory } from '../../src/model/testing.js';
+import { randomizeWeights, saveLayersToMemory } from '../../test/support/model-fixtures.js';
 import { cpuInfo, getIsa } from '../../src/native/cpu.js';
 import {
   chooseWeightBits,

@@ -3,7 +3,7 @@
 // 1×1 project + BN, residual Add), a ResNet-style block net, and a graph model whose middle
 // op is unknown to the runtime (forces native / tfjs partitioning).
 import { tf } from '../../src/backend/float.js';
-import { attr, GraphModelBuilder, randomizeWeights } from '../../src/model/testing.js';
+import { attr, GraphModelBuilder, randomizeWeights } from '../../test/support/model-fixtures.js';
 import { MOBILENET_V2_BLOCKS } from './mobilenet-v2-blocks.js';
 
 function bnRelu6(y: tf.SymbolicTensor, name: string, relu = true): tf.SymbolicTensor {

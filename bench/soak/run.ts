@@ -17,7 +17,7 @@ import { dynamicGemm, gemm, packWeights } from '../../src/kernels/gemm.js';
 import { dequantize, quantize } from '../../src/kernels/quantize.js';
 import { softmax } from '../../src/kernels/ops.js';
 import { loadModel } from '../../src/model/load.js';
-import { saveLayersToMemory } from '../../src/model/testing.js';
+import { saveLayersToMemory } from '../../test/support/model-fixtures.js';
 import { buildLeNet5 } from '../../src/data/models.js';
 import { quantize as quantizeModel } from '../../src/quant/quantize.js';
 import { InferenceSession } from '../../src/runtime/session.js';

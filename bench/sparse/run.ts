@@ -21,7 +21,7 @@ import { initFloatBackend, tf } from '../../src/backend/float.js';
 import { buildLeNet300100 } from '../../src/data/models.js';
 import { packWeights } from '../../src/kernels/gemm.js';
 import { loadModel, optimize, type Graph } from '../../src/model/index.js';
-import { saveLayersToMemory } from '../../src/model/testing.js';
+import { saveLayersToMemory } from '../../test/support/model-fixtures.js';
 import { native } from '../../src/native/binding.js';
 import { cpuInfo, getIsa, getThreads, setThreads } from '../../src/native/cpu.js';
 import { magnitudePrune } from '../../src/prune/index.js';

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { initFloatBackend, describeFloatBackend } from '../../src/backend/float.js';
-import { writeZoo } from '../../src/model/zoo.js';
+import { writeZoo } from '../../test/support/model-zoo.js';
 import { cpuInfo } from '../../src/native/cpu.js';
 import { formatBytes, toMarkdown, type Table } from '../../src/report/table.js';
 import type { BatchReport } from '../../src/report/batch.js';

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { initFloatBackend, tf } from '../../src/backend/float.js';
 import { fileIO } from '../../src/io/files.js';
-import { writeModel } from '../../src/model/testing.js';
+import { writeModel } from '../../test/support/model-fixtures.js';
 import { transformerEncoder, mobilenetV3, ssdWhile } from './built/graph-models.js';
 import { efficientnetLite, textRnn, unet } from './built/layers-models.js';
 import { describeConstructs } from './describe-model.js';

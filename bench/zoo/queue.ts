@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
 import { describeFloatBackend, initFloatBackend } from '../../src/backend/float.js';
-import { writeZoo } from '../../src/model/zoo.js';
+import { writeZoo } from '../../test/support/model-zoo.js';
 import { cpuInfo, getIsa } from '../../src/native/cpu.js';
 import { toMarkdown, type Table } from '../../src/report/table.js';
 import type { BatchReport } from '../../src/report/batch.js';

@@ -14,7 +14,7 @@ import { loadModel } from '../model/load.js';
 import { execute } from '../model/execute.js';
 import { saveNative } from '../model/save-native.js';
 import { cloneGraph, type Graph } from '../model/ir.js';
-import { saveLayersToMemory } from '../model/testing.js';
+import { saveLayersToMemory } from '../model/layers-memory.js';
 import { deepCompress, type DeepCompressionOptions } from '../codec/deep-compression.js';
 import { quantize } from '../quant/quantize.js';
 import { InferenceSession } from '../runtime/session.js';

@@ -10,7 +10,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { initFloatBackend, tf } from '../../src/backend/float.js';
 import { loadModel } from '../../src/model/load.js';
 import { execute } from '../../src/model/execute.js';
-import { writeZoo } from '../../src/model/zoo.js';
+import { writeZoo } from '../support/model-zoo.js';
 import { runCli } from '../support/cli.js';
 import { main } from '../../src/cli/main.js';
 
@@ -348,7 +348,7 @@ describe('convert --mode int8 --format tfjs with .npy calibration', () => {
         bytes: new Uint8Array(await fs.readFile(join(out, m.rel, name))),
       })),
     );
-    const { loadStock } = await import('../../src/model/testing.js');
+    const { loadStock } = await import('../support/model-fixtures.js');
     const stock = await loadStock(files);
     const x = tf.randomUniform([16, 256], 0, 1, 'float32', 3);
     const yq = (stock as tf.LayersModel | tf.GraphModel).predict(x) as tf.Tensor;

@@ -6,7 +6,7 @@ import { promises as fs, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeZoo } from '../../src/model/zoo.js';
+import { writeZoo } from '../support/model-zoo.js';
 import { writeNpy } from '../../src/io/npy.js';
 import { runCli, type CliResult } from '../support/cli.js';
 

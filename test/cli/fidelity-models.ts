@@ -5,7 +5,7 @@
 //   nonFinite:   a PadV2 filling with −Infinity before a max pool (legal data, no int8 form);
 //   int32Matmul: an int32 BatchMatMul (no tfjs-backend-wasm kernel) before a float head;
 //   unrunnable:  an op no tfjs backend knows, after a quantizable MatMul.
-import { attr, GraphModelBuilder, writeModel } from '../../src/model/testing.js';
+import { attr, GraphModelBuilder, writeModel } from '../support/model-fixtures.js';
 
 const T = { T: attr.type('DT_FLOAT') };
 

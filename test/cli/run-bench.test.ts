@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { initFloatBackend, tf } from '../../src/backend/float.js';
 import { loadModel } from '../../src/model/load.js';
 import { execute } from '../../src/model/execute.js';
-import { writeZoo } from '../../src/model/zoo.js';
+import { writeZoo } from '../support/model-zoo.js';
 import { readNpy, writeNpy } from '../../src/io/npy.js';
 import { runCli } from '../support/cli.js';
 

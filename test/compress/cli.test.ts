@@ -9,7 +9,7 @@ import { main } from '../../src/cli/main.js';
 import { loadMnist, type MnistSplit } from '../../src/data/mnist.js';
 import { buildLeNet300100, trainModel } from '../../src/data/models.js';
 import { writeNpy } from '../../src/io/npy.js';
-import { layersFiles, saveLayersToMemory } from '../../src/model/testing.js';
+import { layersFiles, saveLayersToMemory } from '../support/model-fixtures.js';
 import { InferenceSession } from '../../src/runtime/session.js';
 
 async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { NpyError, readNpy, writeNpy } from '../../src/io/npy.js';
 import { mutateBytes } from '../../src/io/mutate.js';
-import { rng } from '../../src/model/testing.js';
+import { rng } from '../support/model-fixtures.js';
 
 describe('fuzz: .npy reader', () => {
   it('a version 2/3 file cut inside its 4-byte header length is an NpyError (found by bench/fuzz)', () => {

@@ -7,7 +7,7 @@ import * as userTf from '@tensorflow/tfjs';
 import { initFloatBackend } from '../../src/backend/float.js';
 import { isTfjsModel } from '../../src/io/from-tfjs.js';
 import { execute, loadModel } from '../../src/model/index.js';
-import { convNetGraphModel, memoryArtifacts, sequentialCnn } from '../../src/model/testing.js';
+import { convNetGraphModel, memoryArtifacts, sequentialCnn } from '../support/model-fixtures.js';
 import { quantize as postTrainingQuantize } from '../../src/quant/quantize.js';
 import { simulate } from '../../src/quant/simulate.js';
 import { InferenceSession } from '../../src/runtime/index.js';

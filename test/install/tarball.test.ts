@@ -12,7 +12,7 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initFloatBackend, tf } from '../../src/backend/float.js';
 import { writeFilesAtomic } from '../../src/io/atomic.js';
-import { layersFiles, saveLayersToMemory, sequentialCnn } from '../../src/model/testing.js';
+import { layersFiles, saveLayersToMemory, sequentialCnn } from '../support/model-fixtures.js';
 import { postTrainingQuantize } from '../../src/index.js';
 import { InferenceSession } from '../../src/runtime/index.js';
 import { relErr } from '../runtime/helpers.js';

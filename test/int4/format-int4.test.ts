@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initFloatBackend, tf } from '../../src/backend/float.js';
 import { execute, loadModel, ModelFormatError, saveNative, tfjsFiles, type Graph } from '../../src/model/index.js';
-import { loadStock, randomTensor, randomizeWeights, saveLayersToMemory } from '../../src/model/testing.js';
+import { loadStock, randomTensor, randomizeWeights, saveLayersToMemory } from '../support/model-fixtures.js';
 import { dequantizeWeightInt4, int4WeightStats, quantizeWeightInt4 } from '../../src/quant/int4.js';
 import { fromFloat16, toFloat16 } from '../../src/quant/scheme.js';
 import { quantizeWeight } from '../../src/quant/weights.js';

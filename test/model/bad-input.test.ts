@@ -17,7 +17,7 @@ import {
   saveLayersToMemory,
   sequentialCnn,
   writeModel,
-} from '../../src/model/testing.js';
+} from '../support/model-fixtures.js';
 import { inspectCommand } from '../../src/cli/inspect.js';
 import { mutateModelFiles } from '../../src/io/mutate.js';
 

@@ -5,7 +5,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initFloatBackend, tf } from '../../src/backend/float.js';
 import { execute, loadModel, optimize, type Graph } from '../../src/model/index.js';
-import { attr, GraphModelBuilder, loadStock, randomTensor } from '../../src/model/testing.js';
+import { attr, GraphModelBuilder, loadStock, randomTensor } from '../support/model-fixtures.js';
 import { quantize } from '../../src/quant/quantize.js';
 import { simulate, dequantizeSim } from '../../src/quant/simulate.js';
 

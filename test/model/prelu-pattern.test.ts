@@ -5,7 +5,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initFloatBackend, tf } from '../../src/backend/float.js';
 import { execute, loadModel, optimize } from '../../src/model/index.js';
-import { attr, GraphModelBuilder, loadStock, randomTensor } from '../../src/model/testing.js';
+import { attr, GraphModelBuilder, loadStock, randomTensor } from '../support/model-fixtures.js';
 
 const C = 6;
 const T = { T: attr.type('DT_FLOAT') };

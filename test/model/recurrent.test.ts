@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initFloatBackend, tf } from '../../src/backend/float.js';
 import { execute, loadModel, saveNative, tfjsFiles, type Graph } from '../../src/model/index.js';
-import { loadStock, randomFloats, rng, saveLayersToMemory } from '../../src/model/testing.js';
+import { loadStock, randomFloats, rng, saveLayersToMemory } from '../support/model-fixtures.js';
 import { quantize } from '../../src/quant/quantize.js';
 import { InferenceSession } from '../../src/runtime/index.js';
 

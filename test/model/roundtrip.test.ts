@@ -30,7 +30,7 @@ import {
   sequentialCnn,
   sequentialMlp,
   writeModel,
-} from '../../src/model/testing.js';
+} from '../support/model-fixtures.js';
 
 let dir: string;
 beforeAll(async () => {

@@ -12,7 +12,7 @@ import {
   type WeightsManifestEntry,
 } from '../../src/io/weights.js';
 import { execute, loadModel, ModelFormatError } from '../../src/model/index.js';
-import { attr, GraphModelBuilder, loadStock, randomFloats, randomTensor } from '../../src/model/testing.js';
+import { attr, GraphModelBuilder, loadStock, randomFloats, randomTensor } from '../support/model-fixtures.js';
 
 beforeAll(async () => {
   await initFloatBackend();

@@ -12,7 +12,7 @@ import { initFloatBackend, tf } from '../../src/backend/float.js';
 import { execute } from '../../src/model/execute.js';
 import type { Graph } from '../../src/model/ir.js';
 import { loadModel } from '../../src/model/load.js';
-import { GraphModelBuilder, writeModel } from '../../src/model/testing.js';
+import { GraphModelBuilder, writeModel } from '../support/model-fixtures.js';
 import { activationTable } from '../../src/quant/params.js';
 import { quantize } from '../../src/quant/quantize.js';
 import { dequantizeSim, simulate } from '../../src/quant/simulate.js';

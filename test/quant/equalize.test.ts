@@ -14,7 +14,7 @@ import { execute } from '../../src/model/execute.js';
 import { cloneGraph, type Graph } from '../../src/model/ir.js';
 import { loadModel } from '../../src/model/load.js';
 import { optimize } from '../../src/model/passes/index.js';
-import { GraphModelBuilder, writeModel } from '../../src/model/testing.js';
+import { GraphModelBuilder, writeModel } from '../support/model-fixtures.js';
 import { calibrate } from '../../src/quant/calibrate.js';
 import { equalizationChains, equalizationFactors, equalize } from '../../src/quant/equalize.js';
 import { outputFidelity } from '../../src/quant/output-fidelity.js';

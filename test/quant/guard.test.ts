@@ -10,7 +10,7 @@ import { initFloatBackend, tf } from '../../src/backend/float.js';
 import { execute } from '../../src/model/execute.js';
 import { loadModel } from '../../src/model/load.js';
 import { saveNative } from '../../src/model/save-native.js';
-import { attr, GraphModelBuilder, writeModel } from '../../src/model/testing.js';
+import { attr, GraphModelBuilder, writeModel } from '../support/model-fixtures.js';
 import type { Graph } from '../../src/model/ir.js';
 import { quantize } from '../../src/quant/quantize.js';
 import { outputFidelity } from '../../src/quant/output-fidelity.js';

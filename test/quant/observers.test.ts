@@ -1,7 +1,7 @@
 // Observers against independent computations: min/max and moving averages by plain loops,
 // percentile against a sort, the native KL and MSE searches against float64 brute force.
 import { describe, expect, it } from 'vitest';
-import { randomFloats, rng } from '../../src/model/testing.js';
+import { randomFloats, rng } from '../support/model-fixtures.js';
 import {
   createObserver,
   resolveObserverOptions,

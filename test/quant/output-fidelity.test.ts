@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { initFloatBackend, tf } from '../../src/backend/float.js';
 import { loadModel } from '../../src/model/load.js';
-import { attr, GraphModelBuilder, writeModel } from '../../src/model/testing.js';
+import { attr, GraphModelBuilder, writeModel } from '../support/model-fixtures.js';
 import { modelFidelity, outputFidelity } from '../../src/quant/output-fidelity.js';
 import { describeInputs, syntheticInputs } from '../../src/quant/synthetic-inputs.js';
 import { mkdtempSync } from 'node:fs';

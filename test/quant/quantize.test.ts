@@ -19,7 +19,7 @@ import {
   tfjsFiles,
   type Graph,
 } from '../../src/model/index.js';
-import { loadStock, saveLayersToMemory } from '../../src/model/testing.js';
+import { loadStock, saveLayersToMemory } from '../support/model-fixtures.js';
 import {
   floatPredict,
   quantize,

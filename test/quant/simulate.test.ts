@@ -3,7 +3,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initFloatBackend, tf } from '../../src/backend/float.js';
 import { createGraph, execute, loadModel, optimize, type Graph } from '../../src/model/index.js';
-import { convNetGraphModel, randomFloats } from '../../src/model/testing.js';
+import { convNetGraphModel, randomFloats } from '../support/model-fixtures.js';
 import { simulate, dequantizeSim, type SimTensor } from '../../src/quant/simulate.js';
 import { activationParams, quantizeWeight, setActivationRanges, weightedNodes } from '../../src/quant/weights.js';
 import { planExecution } from '../../src/quant/params.js';

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initFloatBackend } from '../../src/backend/float.js';
-import { writeZoo } from '../../src/model/zoo.js';
+import { writeZoo } from '../support/model-zoo.js';
 import type { ModelResult } from '../../src/cli/convert-one.js';
 import { RECORD_FILE } from '../../src/queue/storage.js';
 import { runCli, type CliResult } from '../support/cli.js';

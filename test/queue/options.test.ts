@@ -13,7 +13,7 @@ import {
 } from '../../src/queue/options.js';
 import { main } from '../../src/cli/main.js';
 import { initFloatBackend } from '../../src/backend/float.js';
-import { writeZoo } from '../../src/model/zoo.js';
+import { writeZoo } from '../support/model-zoo.js';
 
 let zoo: string;
 beforeAll(async () => {

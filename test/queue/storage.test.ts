@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initFloatBackend } from '../../src/backend/float.js';
-import { writeZoo } from '../../src/model/zoo.js';
+import { writeZoo } from '../support/model-zoo.js';
 import { convertOne, type ConvertOptions } from '../../src/cli/convert-one.js';
 import { ConversionFailed, jobDataProblem, runConversionJob, type ConversionJobData } from '../../src/queue/job.js';
 import { conversionKey, inputHash } from '../../src/queue/hash.js';

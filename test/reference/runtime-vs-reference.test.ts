@@ -5,7 +5,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initFloatBackend, tf } from '../../src/backend/float.js';
 import type { Graph } from '../../src/model/index.js';
-import { functionalBranches, mobilenetBlocks, rng, sequentialCnn, sequentialMlp } from '../../src/model/testing.js';
+import { functionalBranches, mobilenetBlocks, rng, sequentialCnn, sequentialMlp } from '../support/model-fixtures.js';
 import { planExecution } from '../../src/quant/params.js';
 import { InferenceSession } from '../../src/runtime/index.js';
 import { resNetBlocks } from '../../bench/models/models.js';

@@ -3,7 +3,7 @@
 import { expect } from 'vitest';
 import { tf } from '../../src/backend/float.js';
 import { execute, loadModel, optimize, type Graph } from '../../src/model/index.js';
-import { rng, saveLayersToMemory } from '../../src/model/testing.js';
+import { rng, saveLayersToMemory } from '../support/model-fixtures.js';
 import { quantize } from '../../src/quant/quantize.js';
 import { native } from '../../src/native/binding.js';
 import type { RuntimePlan } from '../../binding.js';

@@ -16,7 +16,7 @@ import {
   randomizeWeights,
   saveLayersToMemory,
   sequentialCnn,
-} from '../../src/model/testing.js';
+} from '../support/model-fixtures.js';
 import { loadModel, saveNative } from '../../src/model/index.js';
 import { quantize as postTrainingQuantize } from '../../src/quant/quantize.js';
 import { InferenceSession, loadGraphModel } from '../../src/runtime/index.js';

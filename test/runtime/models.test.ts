@@ -6,7 +6,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initFloatBackend } from '../../src/backend/float.js';
 import { loadModel, optimize, type Graph } from '../../src/model/index.js';
-import { convNetGraphModel, functionalBranches, mobilenetBlocks } from '../../src/model/testing.js';
+import { convNetGraphModel, functionalBranches, mobilenetBlocks } from '../support/model-fixtures.js';
 import { planExecution } from '../../src/quant/params.js';
 import { simulate } from '../../src/quant/simulate.js';
 import { InferenceSession } from '../../src/runtime/index.js';

@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { RuntimePlan } from '../../binding.js';
 import { initFloatBackend } from '../../src/backend/float.js';
 import { loadModel, optimize } from '../../src/model/index.js';
-import { rng } from '../../src/model/testing.js';
+import { rng } from '../support/model-fixtures.js';
 import { quantize } from '../../src/quant/quantize.js';
 import { compilePlan } from '../../src/runtime/index.js';
 import { movementGraphModel, opsCoverageGraphModel } from '../../bench/models/models.js';

@@ -20,7 +20,7 @@ import {
   randomFloats,
   sequentialCnn,
   sequentialMlp,
-} from '../../src/model/testing.js';
+} from '../support/model-fixtures.js';
 import { quantize } from '../../src/quant/quantize.js';
 import { axisGeometry } from '../../src/runtime/geometry.js';
 import { compilePlan, InferenceSession, summarizePlan } from '../../src/runtime/index.js';

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initFloatBackend, tf } from '../../src/backend/float.js';
 import { buildLeNet5 } from '../../src/data/models.js';
 import { createGraph, execute, loadModel, optimize, saveNative, type Graph } from '../../src/model/index.js';
-import { mobilenetBlocks, randomFloats, writeModel } from '../../src/model/testing.js';
+import { mobilenetBlocks, randomFloats, writeModel } from '../support/model-fixtures.js';
 import { native } from '../../src/native/binding.js';
 import { simulate } from '../../src/quant/simulate.js';
 import { activationParams, quantizeWeight } from '../../src/quant/weights.js';

@@ -1,5 +1,5 @@
 // Models for the serve tests, written to a temp directory in TF Serving's layout
-// (<root>/<name>/<version>/model.json): the seeded MLP of src/model/testing.ts quantized to
+// (<root>/<name>/<version>/model.json): the seeded MLP of test/support/model-fixtures.ts quantized to
 // int8 by the PTQ quantizer (float IO, or int8 IO), and its float graph.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -8,7 +8,7 @@ import { tf } from '../../src/backend/float.js';
 import type { Graph } from '../../src/model/index.js';
 import { writeFilesAtomic, type OutputFile } from '../../src/io/atomic.js';
 import { saveNative } from '../../src/model/save-native.js';
-import { attr, GraphModelBuilder, sequentialMlp } from '../../src/model/testing.js';
+import { attr, GraphModelBuilder, sequentialMlp } from '../support/model-fixtures.js';
 import { quantize } from '../../src/quant/quantize.js';
 import { graphOf, variedInput } from '../runtime/helpers.js';
 

@@ -4,7 +4,7 @@
 // available), M = 1 and more, odd K, N off the tile width, empty rows/columns, 0% and 100%.
 import { describe, expect, it } from 'vitest';
 import { gemm, packWeights } from '../../src/kernels/gemm.js';
-import { rng } from '../../src/model/testing.js';
+import { rng } from '../support/model-fixtures.js';
 import { supportedIsas } from '../../src/native/cpu.js';
 import {
   analyzeSparsity,

@@ -4,7 +4,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { RuntimePlan } from '../../binding.js';
 import { initFloatBackend, tf } from '../../src/backend/float.js';
-import { rng } from '../../src/model/testing.js';
+import { rng } from '../support/model-fixtures.js';
 import { native } from '../../src/native/binding.js';
 import { magnitudePrune } from '../../src/prune/index.js';
 import { compilePlan } from '../../src/runtime/index.js';

@@ -4,7 +4,7 @@
 // binding's argument checks.
 import { describe, expect, it } from 'vitest';
 import { native } from '../../src/native/binding.js';
-import { randomFloats } from '../../src/model/testing.js';
+import { randomFloats } from '../support/model-fixtures.js';
 
 describe("floatMatMul (the runtime's matmul_f32 kernel)", () => {
   it('equals a float64 product to 1e-5 (relative to Σ|a·b|) from 1 row up, with column tails', () => {

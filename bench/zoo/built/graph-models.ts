@@ -3,7 +3,7 @@
 // BatchMatMul attention, Softmax), MobileNetV3 blocks (hard-swish, squeeze-excite with
 // hard-sigmoid), and an SSD-style detector whose scores go through a TF1 while loop
 // (Enter/Merge/Switch/LoopCond/NextIteration/Exit) and then non-max suppression.
-import { attr, GraphModelBuilder } from '../../../src/model/testing.js';
+import { attr, GraphModelBuilder } from '../../../test/support/model-fixtures.js';
 import { bias, kernel } from './init.js';
 
 const F = { T: attr.type('DT_FLOAT') };

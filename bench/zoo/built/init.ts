@@ -3,7 +3,7 @@
 // through the depth of a net — random weights in [-1, 1] do, and then quantization error is
 // meaningless. Used for tfjs-layers models (after build) and graph models (GraphModelBuilder).
 import { tf } from '../../../src/backend/float.js';
-import { randomFloats, type GraphModelBuilder } from '../../../src/model/testing.js';
+import { randomFloats, type GraphModelBuilder } from '../../../test/support/model-fixtures.js';
 
 /** The uniform range of one weight from its (Keras) name and shape. */
 export function initRange(name: string, shape: readonly number[]): [number, number] {

@@ -1,9 +1,10 @@
-// Model fixtures for tests, benchmarks and model zoos: graph models written exactly as
+// Model fixtures for tests, benchmarks and the built part of the zoo (not shipped: the package
+// holds src/ only): graph models written exactly as
 // tfjs-converter writes them (node ops, TF attr JSON, weights manifest, shards, quantized
 // storage), layers models built with tfjs-layers, and helpers to run the originals in stock
 // tfjs from the same bytes. Everything is seeded and generated locally.
-import { tf } from '../backend/float.js';
-import { seededRandom as rng } from '../data/random.js';
+import { tf } from '../../src/backend/float.js';
+import { seededRandom as rng } from '../../src/data/random.js';
 import {
   encodeWeights,
   shard,
@@ -12,8 +13,11 @@ import {
   type EncodableWeight,
   type TfjsStorageDType,
   type WeightsManifestGroup,
-} from '../io/weights.js';
-import { writeFilesAtomic, type OutputFile } from '../io/atomic.js';
+} from '../../src/io/weights.js';
+import { writeFilesAtomic, type OutputFile } from '../../src/io/atomic.js';
+import { saveLayersToMemory } from '../../src/model/layers-memory.js';
+
+export { saveLayersToMemory };
 
 /** mulberry32: uniform floats in [0, 1) (the project's one seeded generator, data/random.ts). */
 export { rng };
@@ -288,30 +292,6 @@ export async function loadStock(files: readonly OutputFile[]): Promise<tf.GraphM
   const art = memoryArtifacts(json, data);
   const handler = tf.io.fromMemory(art);
   return json.format === 'layers-model' ? tf.loadLayersModel(handler) : tf.loadGraphModel(handler);
-}
-
-/** Artifacts of a tfjs-layers model as tfjs would save them (model.json object + weight bytes). */
-export async function saveLayersToMemory(
-  model: tf.LayersModel,
-): Promise<{ modelJson: Record<string, unknown>; weightData: Uint8Array }> {
-  let out: { modelJson: Record<string, unknown>; weightData: Uint8Array } | undefined;
-  await model.save(
-    tf.io.withSaveHandler(async (a) => {
-      const data = a.weightData instanceof ArrayBuffer ? new Uint8Array(a.weightData) : new Uint8Array(0);
-      out = {
-        modelJson: {
-          modelTopology: a.modelTopology,
-          format: a.format,
-          generatedBy: a.generatedBy,
-          convertedBy: a.convertedBy ?? null,
-          weightsManifest: [{ paths: ['weights.bin'], weights: a.weightSpecs ?? [] }],
-        },
-        weightData: data,
-      };
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-    }),
-  );
-  return out!;
 }
 
 /** Files of a saved layers model (model.json + weights.bin), for writing to disk. */

@@ -1,10 +1,10 @@
 // A zoo of varied small models written to disk (layers and graph models, MLPs, LeNets,
-// MobileNet- and ResNet-style nets), for batch-conversion tests, `bench/zoo` and the demo.
+// MobileNet- and ResNet-style nets), for batch-conversion tests and `bench/zoo` (not shipped).
 // Seeded: the same call writes the same bytes. Optionally one deliberately corrupt model.
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import { tf } from '../backend/float.js';
-import { buildLeNet300100, buildLeNet5 } from '../data/models.js';
+import { tf } from '../../src/backend/float.js';
+import { buildLeNet300100, buildLeNet5 } from '../../src/data/models.js';
 import {
   type BuiltModel,
   convNetGraphModel,
@@ -16,8 +16,8 @@ import {
   sequentialCnn,
   sequentialMlp,
   writeModel,
-} from './testing.js';
-import { writeFilesAtomic } from '../io/atomic.js';
+} from './model-fixtures.js';
+import { writeFilesAtomic } from '../../src/io/atomic.js';
 
 /** ResNet-style: stem conv, two residual blocks (conv-BN-ReLU ×2 + identity / 1×1 projection). */
 export function resnetBlocks(seed = 6): tf.LayersModel {
