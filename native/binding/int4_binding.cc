@@ -48,10 +48,8 @@ class Int4Wrap : public PackedWrap<Int4Wrap, PackedInt4> {
     const std::string layout = GetString(env, o.Get("layout"), "layout");
     if (layout != "kn" && layout != "nk") ThrowRangeError(env, "layout must be 'kn' or 'nk', got '" + layout + "'");
     const int64_t group_size = GetInt(env, o.Get("groupSize"), "groupSize", 0, gemm::kMaxK);
-    if (group_size % gemm::kInt4BlockK != 0) {
-      ThrowRangeError(
-          env, "group_size must be 0 (per column) or a multiple of 8 in [8, 65536], got " + std::to_string(group_size));
-    }
+    // The core's check, before the group count sizes the tables below.
+    CallCore(env, [&] { gemm::CheckInt4GroupSize(group_size); });
     if (static_cast<long double>(w.length) != static_cast<long double>(k) * n) {
       ThrowRangeError(env,
                       "w has " + std::to_string(w.length) + " elements, expected k × n = " + std::to_string(k * n));

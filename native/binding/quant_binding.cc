@@ -83,15 +83,11 @@ Layout GetLayout(Napi::Env env, const Napi::Object& o, size_t n, const char* wha
   return l;
 }
 
+// The checks of the values are the core's (quant::CheckScales, quant::CheckZeroPoints).
 std::vector<float> GetScales(Napi::Env env, const Napi::Value& v, const char* name, size_t channels) {
   auto a = GetArrayOfLength<float>(env, v, name, channels);
   std::vector<float> out(a.data, a.data + a.length);
-  for (size_t i = 0; i < out.size(); i++) {
-    if (!(out[i] > 0.0f) || !std::isfinite(out[i])) {
-      ThrowRangeError(env, std::string(name) + "[" + std::to_string(i) + "] must be a finite number > 0, got " +
-                               std::to_string(out[i]));
-    }
-  }
+  CallCore(env, [&] { quant::CheckScales(out.data(), out.size(), name); });
   return out;
 }
 
@@ -99,12 +95,7 @@ std::vector<int32_t> GetZeroPoints(Napi::Env env, const Napi::Value& v, const ch
                                    int32_t hi) {
   auto a = GetArrayOfLength<int32_t>(env, v, name, channels);
   std::vector<int32_t> out(a.data, a.data + a.length);
-  for (size_t i = 0; i < out.size(); i++) {
-    if (out[i] < lo || out[i] > hi) {
-      ThrowRangeError(env, std::string(name) + "[" + std::to_string(i) + "] = " + std::to_string(out[i]) +
-                               " is outside [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
-    }
-  }
+  CallCore(env, [&] { quant::CheckZeroPoints(out.data(), out.size(), lo, hi, name); });
   return out;
 }
 

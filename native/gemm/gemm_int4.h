@@ -109,6 +109,10 @@ class PackedInt4 {
 // integers) and returns true. Used by PackInt4 to store double-quantized scales in 1 byte.
 bool FactorInt4Scales(const float* s, int64_t count, int64_t stride, float* super, uint8_t* codes);
 
+// Throws std::invalid_argument unless group_size is 0 (one group per column) or a multiple of 8
+// in [8, kMaxK]; PackInt4 checks it, and so can a caller before sizing the group tables.
+void CheckInt4GroupSize(int64_t group_size);
+
 // Packs w (k × n values in [−8, 7], one int8 per value) with scales [groups][n] (finite,
 // > 0) and zero points [groups][n] in [−8, 7] (nullptr: all 0). group_size: 0 (one group per
 // column: all of K) or a multiple of 8 in [8, kMaxK]; groups = ceil(k / group_size), the

@@ -125,6 +125,12 @@ Isa Int4DefaultIsa() {
   return Int4IsaUsable(used) ? used : Isa::kRef;
 }
 
+void CheckInt4GroupSize(int64_t group_size) {
+  if (group_size != 0 && (group_size < kInt4BlockK || group_size > kMaxK || group_size % kInt4BlockK != 0)) {
+    Bad("group_size must be 0 (per column) or a multiple of 8 in [8, 65536], got " + std::to_string(group_size));
+  }
+}
+
 PackedInt4 PackInt4(const int8_t* w, int64_t k, int64_t n, BLayout layout, int64_t ldb, int64_t group_size,
                     const float* scales, const int32_t* zero_points, Isa isa) {
   if (k < 1 || k > kMaxK) Bad("k must be in [1, " + std::to_string(kMaxK) + "], got " + std::to_string(k));
@@ -133,9 +139,7 @@ PackedInt4 PackInt4(const int8_t* w, int64_t k, int64_t n, BLayout layout, int64
   if (scales == nullptr) Bad("scales must not be null");
   if (layout != BLayout::kKN && layout != BLayout::kNK) Bad("layout is not kKN or kNK");
   if (ldb < (layout == BLayout::kKN ? n : k)) Bad("ldb is smaller than the row length");
-  if (group_size != 0 && (group_size < kInt4BlockK || group_size > kMaxK || group_size % kInt4BlockK != 0)) {
-    Bad("group_size must be 0 (per column) or a multiple of 8 in [8, 65536], got " + std::to_string(group_size));
-  }
+  CheckInt4GroupSize(group_size);
   if (!Int4IsaUsable(isa)) Bad(std::string("isa '") + IsaName(isa) + "' has no int4 path here");
   PackedInt4 p;
   p.isa_ = isa;

@@ -415,5 +415,22 @@ void HalfToFloat(const uint16_t* h, int64_t n, float* out, int threads) {
 uint16_t FloatToHalfScalar(float x) { return scalar::FloatToHalf(x); }
 float HalfToFloatScalar(uint16_t h) { return scalar::HalfToFloat(h); }
 
+void CheckScales(const float* scales, size_t n, const char* name) {
+  for (size_t i = 0; i < n; i++) {
+    if (!(scales[i] > 0.0f) || !std::isfinite(scales[i]))
+      throw std::invalid_argument(std::string(name) + "[" + std::to_string(i) + "] must be a finite number > 0, got " +
+                                  std::to_string(scales[i]));
+  }
+}
+
+void CheckZeroPoints(const int32_t* zero_points, size_t n, int32_t lo, int32_t hi, const char* name) {
+  for (size_t i = 0; i < n; i++) {
+    if (zero_points[i] < lo || zero_points[i] > hi)
+      throw std::invalid_argument(std::string(name) + "[" + std::to_string(i) +
+                                  "] = " + std::to_string(zero_points[i]) + " is outside [" + std::to_string(lo) +
+                                  ", " + std::to_string(hi) + "]");
+  }
+}
+
 }  // namespace quant
 }  // namespace tfjq

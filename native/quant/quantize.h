@@ -7,6 +7,7 @@
 // size). Arguments are assumed valid (the N-API binding checks them): scales finite > 0,
 // zero points inside [qmin, qmax], qmin <= qmax inside the type's range.
 #pragma once
+#include <cstddef>
 #include <cstdint>
 
 namespace tfjq {
@@ -100,6 +101,12 @@ void ChooseChannelParams(const float* x, const Layout& layout, ParamScheme schem
 // (what F16C and NEON FCVT do). float16 -> float32 is exact (signaling NaN is quieted).
 void FloatToHalf(const float* x, int64_t n, uint16_t* out, int threads = 0);
 void HalfToFloat(const uint16_t* h, int64_t n, float* out, int threads = 0);
+// Value checks of quantization parameters, for callers that take them from outside (the
+// binding): each scale finite and > 0; each zero point in [lo, hi]. They throw
+// std::invalid_argument naming the entry ("scales[3] must be a finite number > 0, got 0.000000").
+void CheckScales(const float* scales, size_t n, const char* name);
+void CheckZeroPoints(const int32_t* zero_points, size_t n, int32_t lo, int32_t hi, const char* name);
+
 uint16_t FloatToHalfScalar(float x);
 float HalfToFloatScalar(uint16_t h);
 
