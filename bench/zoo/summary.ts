@@ -2,10 +2,9 @@
 // convert, int8 cosine ≥ 0.99 share, conversions reported 'done' below that, native MAC share,
 // median speed-up and models slower than float, 4-bit cosine and size ratios.
 import type { ModeRow, ModelRow, ZooMode } from './row.js';
-import { RELATIVE_ERROR_FLOOR } from '../../src/quant/output-fidelity.js';
-
-/** The converter's default --tolerance (the zoo converts with it in every mode). */
-const CONVERTER_TOLERANCE = 0.99;
+import { relativeError } from '../../src/quant/output-fidelity.js';
+// The converter's default --tolerance: the zoo converts with it in every mode.
+import { DEFAULT_TOLERANCE as CONVERTER_TOLERANCE } from '../../src/convert/convert-one.js';
 
 // JSON has no NaN: a NaN cosine (non-finite or mis-sized output) is read back as null.
 // Discrete outputs (after NMS, top-k, arg max) are left out when the model has continuous ones,
@@ -32,7 +31,7 @@ export const minScore = (r: ModeRow): number | undefined => {
     if (o.cosine === null) return Number.NaN;
     if (o.cosine !== undefined) worst = Math.min(worst, o.cosine);
     else if (o.maxReference === undefined) return undefined;
-    else worst = Math.min(worst, 1 - o.maxAbsError / Math.max(o.maxReference, RELATIVE_ERROR_FLOOR));
+    else worst = Math.min(worst, 1 - relativeError(o.maxAbsError, o.maxReference));
   }
   return worst;
 };

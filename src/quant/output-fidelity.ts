@@ -25,6 +25,11 @@ export const NEAR_ZERO = 1e-3;
 /** Floor of the magnitude small outputs' errors are relative to: below it the error is absolute. */
 export const RELATIVE_ERROR_FLOOR = 1;
 
+/** A small output's error relative to its magnitude (absolute below RELATIVE_ERROR_FLOOR); its score is 1 − this. */
+export function relativeError(maxAbsError: number, maxReference: number): number {
+  return maxAbsError / Math.max(maxReference, RELATIVE_ERROR_FLOOR);
+}
+
 /**
  * How a tensor of g is scored: its name and its classes (the last dimension when the tensor has
  * two or more dimensions and it is over 1: top-1 agreement is measured over it).
@@ -111,10 +116,10 @@ export function outputFidelity(
     }
   }
   const cosine = rr === 0 && gg === 0 ? 1 : rr === 0 || gg === 0 ? 0 : dot / Math.sqrt(rr * gg);
-  const relativeError = maxAbs / Math.max(maxRef, RELATIVE_ERROR_FLOOR);
+  const relErr = relativeError(maxAbs, maxRef);
   const values = ref[0]!.length;
   const metric = values >= COSINE_MIN_VALUES && maxRef >= NEAR_ZERO ? 'cosine' : 'relative error';
-  const score = nanMismatch ? -Infinity : metric === 'cosine' ? cosine : 1 - relativeError;
+  const score = nanMismatch ? -Infinity : metric === 'cosine' ? cosine : 1 - relErr;
   return {
     output,
     values,
@@ -122,7 +127,7 @@ export function outputFidelity(
     score,
     cosine,
     maxAbsError: nanMismatch ? Infinity : maxAbs,
-    relativeError,
+    relativeError: relErr,
     ...(rows ? { top1Agreement: agree / rows } : {}),
   };
 }

@@ -201,10 +201,14 @@ export function sinkTransposes(g: Graph): boolean {
   let changed = false;
   for (let pass = 0; pass < 64; pass++) {
     let any = false;
+    // The producer / reader maps are built again only after a rewrite, not for every node.
+    let c = context(g);
     for (const n of [...g.nodes]) {
       if (!g.nodes.includes(n)) continue;
-      const c = context(g);
-      if (cancelInverse(c, n) || sinkInto(c, n)) any = true;
+      if (cancelInverse(c, n) || sinkInto(c, n)) {
+        any = true;
+        c = context(g);
+      }
     }
     if (!any) break;
     changed = true;
