@@ -13,6 +13,7 @@ import { disposeConstants } from '../model/execute.js';
 import { inspectGraph } from '../model/inspect.js';
 import { optimize } from '../model/passes/index.js';
 import { saveNative } from '../model/save-native.js';
+import { nativeEngine } from './native-engine.js';
 import { saveTfjs } from '../model/save-tfjs.js';
 import { cloneGraph, type Graph } from '../model/ir.js';
 import { compressGraph } from '../codec/graph.js';
@@ -219,7 +220,7 @@ async function convertGraph(
     ...(validation?.length && calib.length ? { validation } : {}),
     evalSamples: Math.min((validation ?? calib).length || 1, o.guardSamples ?? 8),
     report: o.mode !== 'float16' && calib.length > 0,
-    ...(useGuard ? { accuracyGuard: { tolerance: 1 - tolerance } } : {}),
+    ...(useGuard ? { accuracyGuard: { tolerance: 1 - tolerance, engine: nativeEngine } } : {}),
   });
   res.floatNodes = r.report.floatNodes;
   if (r.report.floatNodes.length)

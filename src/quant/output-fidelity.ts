@@ -52,6 +52,8 @@ export interface OutputFidelity {
   top1Agreement?: number;
   /** Comes out of a selection op (NMS, top-k): not in the headline when continuous outputs exist. */
   discrete?: boolean;
+  /** The accuracy guard's prediction for inputs it has not seen (small outputs: predictedScore). */
+  predicted?: number;
 }
 
 export interface ModelFidelity {
@@ -154,4 +156,29 @@ export function modelFidelity(
   let worst = headline[0]!;
   for (const p of headline) if (p.score < worst.score) worst = p;
   return { samples: ref.length, minScore: worst.score, worstOutput: worst.output, outputs: per };
+}
+
+/** Standard deviations of the per-sample losses a new input is allowed to be worse by (three sigma, set a priori). */
+export const TAIL_SIGMAS = 3;
+
+/**
+ * The score a small output (scored by relative error) is predicted to keep on inputs not among
+ * the samples. Its score is a maximum over samples, which grows with the number of inputs seen:
+ * a model whose eight samples lose 0.001 to 0.007 loses more than 0.01 on some inputs, though
+ * on none of those eight. Per sample, the loss 1 − score of that sample alone; the prediction
+ * is the worst sample's loss or mean + TAIL_SIGMAS·sd of the losses, whichever is larger. (A
+ * cosine pooled over samples weighs each by its energy and does not grow with their number.)
+ */
+export function predictedScore(
+  output: string,
+  ref: readonly Float32Array[],
+  got: readonly Float32Array[],
+  classes = 1,
+): number {
+  const losses = ref.map((r, s) => 1 - outputFidelity(output, [r], [got[s]!], classes).score);
+  if (losses.some((l) => !Number.isFinite(l))) return -Infinity;
+  const n = losses.length;
+  const mean = losses.reduce((a, b) => a + b, 0) / n;
+  const sd = n > 1 ? Math.sqrt(losses.reduce((a, l) => a + (l - mean) ** 2, 0) / (n - 1)) : 0;
+  return 1 - Math.max(Math.max(...losses), mean + TAIL_SIGMAS * sd);
 }

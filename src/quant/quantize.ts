@@ -212,6 +212,11 @@ function validate(o: QuantizeOptions): void {
       throw new RangeError(`accuracyGuard.tolerance must be a finite number >= 0, got ${describe(g.tolerance)}`);
     if (g.metric !== undefined && typeof g.metric !== 'function')
       throw new TypeError('accuracyGuard.metric must be a function');
+    if (
+      g.engine !== undefined &&
+      (typeof g.engine !== 'object' || g.engine === null || typeof g.engine.prepare !== 'function')
+    )
+      throw new TypeError('accuracyGuard.engine must be an object { name, prepare(graph, points, sample) }');
     if (g.maxFloatNodes !== undefined && (!Number.isInteger(g.maxFloatNodes) || g.maxFloatNodes < 0))
       throw new RangeError('accuracyGuard.maxFloatNodes must be an integer >= 0');
     if (o.mode === 'float16') throw new RangeError("accuracyGuard applies to modes 'int8' and 'dynamic'");

@@ -13,7 +13,8 @@ import { saveNative } from '../../src/model/save-native.js';
 import { attr, GraphModelBuilder, writeModel } from '../support/model-fixtures.js';
 import type { Graph } from '../../src/model/ir.js';
 import { quantize } from '../../src/quant/quantize.js';
-import { outputFidelity } from '../../src/quant/output-fidelity.js';
+import { outputFidelity, predictedScore } from '../../src/quant/output-fidelity.js';
+import { nativeEngine } from '../../src/convert/native-engine.js';
 import { syntheticInputs } from '../../src/quant/synthetic-inputs.js';
 import { dequantizeSim, simulate } from '../../src/quant/simulate.js';
 import { InferenceSession } from '../../src/runtime/session.js';
@@ -162,6 +163,40 @@ describe('int8 with the guard: convolutions step back to dynamic before float', 
     tf.dispose(Object.values(x));
     // Independent check on new inputs: within 5× the guard's allowed loss (it measured 8 other samples).
     expect(await scoreOfSaved(r.graph, join(dir, 'out-int8-dyn-score'))).toBeGreaterThan(1 - 1e-2);
+    tf.dispose([...calibration, ...validation].flatMap((x) => Object.values(x)));
+  });
+});
+
+describe('the guard on the native runtime (as the CLI converts)', () => {
+  it('judges exactly what the saved files compute: its final score is the session’s on the guard samples', async () => {
+    const calibration = syntheticInputs(g, 8, 1),
+      validation = syntheticInputs(g, 8, 3);
+    const r = await quantize(g, {
+      mode: 'int8',
+      calibration,
+      validation,
+      accuracyGuard: { tolerance: 2e-3, engine: nativeEngine },
+    });
+    const guard = r.report.guard!;
+    expect(guard.engine).toBe('native runtime');
+    expect(guard.evaluations).toBeGreaterThan(1);
+    const out = join(dir, 'out-int8-native-guard');
+    await saveNative(r.graph, out, { mode: 'int8' });
+    const s = await InferenceSession.create(join(out, 'model.json'), { threads: 1 });
+    const ref: Float32Array[] = [],
+      got: Float32Array[] = [];
+    for (const x of validation) {
+      const [y] = execute(g, x);
+      ref.push(Float32Array.from(y!.dataSync()));
+      y!.dispose();
+      got.push(Float32Array.from((await s.run(x))[s.outputs[0]!.name]!.data as Float32Array));
+    }
+    s.dispose();
+    // logits has 10 values: a small output, judged by min(pooled score, predicted score).
+    const expected = Math.min(outputFidelity('logits', ref, got).score, predictedScore('logits', ref, got));
+    expect(guard.final).toBeCloseTo(expected, 6);
+    expect(guard.outputs![0]!.predicted).toBeCloseTo(predictedScore('logits', ref, got), 6);
+    expect(guard.satisfied).toBe(guard.final >= 1 - 2e-3);
     tf.dispose([...calibration, ...validation].flatMap((x) => Object.values(x)));
   });
 });

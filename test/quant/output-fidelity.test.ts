@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { initFloatBackend, tf } from '../../src/backend/float.js';
 import { loadModel } from '../../src/model/load.js';
 import { attr, GraphModelBuilder, writeModel } from '../support/model-fixtures.js';
-import { modelFidelity, outputFidelity } from '../../src/quant/output-fidelity.js';
+import { modelFidelity, outputFidelity, predictedScore, TAIL_SIGMAS } from '../../src/quant/output-fidelity.js';
 import { describeInputs, syntheticInputs } from '../../src/quant/synthetic-inputs.js';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -59,6 +59,25 @@ describe('outputFidelity', () => {
     expect(m.outputs[1]!.cosine).toBeCloseTo(0, 12);
     expect(m.minScore).toBe(m.outputs[1]!.score);
     expect(m.worstOutput).toBe('emb');
+  });
+});
+
+describe('predictedScore (the guard, small outputs)', () => {
+  it('the mean loss plus three standard deviations, when that is worse than the worst sample', () => {
+    // Per-sample losses 0.001, 0.002, 0.003: mean 0.002, sd 0.001 → predicted loss 0.005.
+    const ref = [f(0.5), f(0.5), f(0.5)];
+    const got = [f(0.501), f(0.498), f(0.503)];
+    expect(TAIL_SIGMAS).toBe(3);
+    expect(predictedScore('p', ref, got)).toBeCloseTo(1 - 0.005, 6);
+    // The pooled score is the worst sample's alone: 1 − 0.003.
+    expect(outputFidelity('p', ref, got).score).toBeCloseTo(1 - 0.003, 6);
+  });
+
+  it('the worst sample when the losses hardly vary; one sample is its own prediction; NaN is −∞', () => {
+    // Losses 0.004, 0.004, 0.004: sd 0 → the worst, 0.004.
+    expect(predictedScore('p', [f(1), f(1), f(1)], [f(1.004), f(0.996), f(1.004)])).toBeCloseTo(1 - 0.004, 6);
+    expect(predictedScore('p', [f(3)], [f(3.3)])).toBeCloseTo(1 - 0.1, 6);
+    expect(predictedScore('p', [f(1), f(1)], [f(1), f(NaN)])).toBe(-Infinity);
   });
 });
 
