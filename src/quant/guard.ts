@@ -101,8 +101,14 @@ export interface GuardReport {
 const CONCAT_RANGE_RATIO = 16;
 /** Share of the allowed loss the guard keeps in hand against held-out inputs. */
 const GUARD_MARGIN = 0.25;
-/** Evaluations spent putting needlessly float layers back to quantized. */
-const BACK_OFF_EVALUATIONS = 12;
+/**
+ * Evaluations spent putting needlessly float layers back to quantized: two per layer of the
+ * prefix (a group search finds each needed layer in about 2·log2(groups) trials), at least
+ * BACK_OFF_MIN and at most BACK_OFF_MAX. Each is one run of the guard samples on the native
+ * runtime.
+ */
+const BACK_OFF_MIN = 12;
+const BACK_OFF_MAX = 128;
 /** SNR of a full-range signal quantized to 8 bits. */
 const INPUT_SNR_DB = 6.02 * 8 + 1.76;
 /** How many ops back a float node's loss is charged to the quantized nodes feeding it. */
@@ -452,7 +458,7 @@ export async function runGuard(
     // The ranking is a guess: much of the prefix may not be needed (on a 140-layer pose net the
     // layers that matter were ranked last). Groups of it, least harmful first, are put back to
     // quantized and kept so when the metric still holds; a group that breaks it is split in two
-    // and its halves tried, within BACK_OFF_EVALUATIONS more evaluations.
+    // and its halves tried, within a budget of evaluations (BACK_OFF_MIN…BACK_OFF_MAX).
     // Backed off: the float prefix (to its relaxed form) when there is one, else the relaxed one
     // (to quantized).
     const backOffFloat = float > 0 || relaxed.length === 0;
@@ -468,7 +474,8 @@ export async function runGuard(
         apply(widen, 0);
       }
     };
-    for (let budget = prefix.length > 1 ? BACK_OFF_EVALUATIONS : 0; budget > 0 && groups.length; budget--) {
+    const budgetTotal = prefix.length > 1 ? Math.min(BACK_OFF_MAX, Math.max(BACK_OFF_MIN, 2 * prefix.length)) : 0;
+    for (let budget = budgetTotal; budget > 0 && groups.length; budget--) {
       const group = new Set(groups.shift()!);
       const trial = kept.filter((n) => !group.has(n));
       trialApply(trial);
