@@ -245,6 +245,25 @@ Napi::Value ArgMax(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// topK(x, values, indices, {rows, n, k}): float32 x [rows, n] → values [rows, k], int32 indices [rows, k].
+Napi::Value TopK(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const Napi::Object o = GetOptions(env, info[3], "options");
+  const int64_t rows = GetInt(env, o.Get("rows"), "rows", 0, kI32Max);
+  const int64_t n = GetInt(env, o.Get("n"), "n", 0, kI32Max);
+  const int64_t k = GetInt(env, o.Get("k"), "k", 0, kI32Max);
+  if (k > n) ThrowRangeError(env, "k (" + std::to_string(k) + ") must be at most n (" + std::to_string(n) + ")");
+  if (rows * n > (int64_t(1) << 40)) ThrowRangeError(env, "x is too large");
+  const auto x = GetArrayOfLength<float>(env, info[0], "x", static_cast<size_t>(rows * n));
+  const auto values = GetArrayOfLength<float>(env, info[1], "values", static_cast<size_t>(rows * k));
+  const auto indices = GetArrayOfLength<int32_t>(env, info[2], "indices", static_cast<size_t>(rows * k));
+  CheckNoOverlap(env, x, values, "x", "values");
+  CheckNoOverlap(env, x, indices, "x", "indices");
+  CheckNoOverlap(env, values, indices, "values", "indices");
+  ops::TopKF32(rows, n, k, x.data, values.data, indices.data);
+  return env.Undefined();
+}
+
 }  // namespace
 
 void InitOps(Napi::Env env, Napi::Object exports) {
@@ -256,6 +275,7 @@ void InitOps(Napi::Env env, Napi::Object exports) {
   exports.Set("opsPool", Napi::Function::New(env, Pool, "opsPool"));
   exports.Set("opsMean", Napi::Function::New(env, Mean, "opsMean"));
   exports.Set("opsArgMax", Napi::Function::New(env, ArgMax, "opsArgMax"));
+  exports.Set("opsTopK", Napi::Function::New(env, TopK, "opsTopK"));
   InitOpsElementwise(env, exports);
   InitOpsMovement(env, exports);
 }

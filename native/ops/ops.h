@@ -161,6 +161,10 @@ void MeanF32(int64_t batch, int64_t hw, int64_t c, const float* x, float* y, int
 // ArgMax of x viewed as [outer, n, inner] over its middle axis: y[o·inner + i] = the first j of
 // the largest x[(o·n + j)·inner + i] (a NaN never replaces a number), as tfjs's ArgMax.
 void ArgMaxF32(int64_t outer, int64_t n, int64_t inner, const float* x, int32_t* y, int threads = 0);
+// TopK of each row of x [rows, n] (k ≤ n): values [rows, k] and indices [rows, k], the largest
+// first, equal values by ascending index (tfjs's TopK with sorted = true); a NaN ranks below
+// every number.
+void TopKF32(int64_t rows, int64_t n, int64_t k, const float* x, float* values, int32_t* indices, int threads = 0);
 
 // ---------------------------------------------------------------- elementwise
 

@@ -109,13 +109,38 @@ const cases: { name: string; nodes: RawNode[]; consts?: Record<string, ReturnTyp
       consts: { two: ints([], [2]) },
       outputs: ['t', 'ti', 'u', 'ui'],
     },
+    {
+      // The native kernel on a long row (a detector's score map): many ties, k = 40 of 600 per
+      // row, as tfjs orders them (larger first, equal values by lower index).
+      name: 'TopKV2 on long rows with ties (the native kernel)',
+      nodes: [
+        { name: 'lr', op: 'Reshape', input: ['x', 'shape'], attr: { ...F, Tshape: a.type('int32') } },
+        { name: 'tl', op: 'Tile', input: ['lr', 'reps'], attr: { ...F, Tmultiples: a.type('int32') } },
+        { name: 'big', op: 'Mul', input: ['tl', 'ramp'], attr: F },
+        { name: 'tk', op: 'TopKV2', input: ['big', 'forty'], attr: { ...F, sorted: a.b(true) } },
+        { name: 'tki', op: 'Identity', input: ['tk:1'], attr: I },
+      ],
+      consts: {
+        shape: ints([2], [2, 12]),
+        reps: ints([2], [1, 50]),
+        forty: ints([], [40]),
+        // Values repeat every 12 columns and a step every 100 keeps ties among the largest.
+        ramp: {
+          dtype: 'float32',
+          shape: [600],
+          values: Array.from({ length: 600 }, (_, i) => 1 + Math.floor(i / 100)),
+        } as never,
+      },
+      outputs: ['tk', 'tki'],
+    },
   ];
 
 describe('opaque ops called directly', () => {
   for (const c of cases) {
     it(`${c.name}: as stock tfjs-converter`, async () => {
       // The direct path is what runs (the others go through tfjs-converter itself).
-      for (const n of c.nodes) if (n.op !== 'Identity' && n.op !== 'Mul') expect(DIRECT_OPAQUE_OPS).toContain(n.op);
+      for (const n of c.nodes)
+        if (!['Identity', 'Mul', 'Reshape', 'Tile'].includes(n.op)) expect(DIRECT_OPAQUE_OPS).toContain(n.op);
       const m = handModel([x, k, ...c.nodes], c.consts ?? {});
       const g = await loadModel({ modelJson: m.modelJson, weightData: m.weightData });
       const feed = {
@@ -135,4 +160,24 @@ describe('opaque ops called directly', () => {
       tf.dispose([...want, ...got, ...Object.values(feed)]);
     });
   }
+});
+
+describe('the native TopK kernel refuses what it cannot do', () => {
+  it('k above the row length, arrays of the wrong length, outputs over the input', async () => {
+    const { native } = await import('../../src/native/binding.js');
+    const x = new Float32Array(8);
+    expect(() => native().opsTopK(x, new Float32Array(10), new Int32Array(10), { rows: 2, n: 4, k: 5 })).toThrow(
+      /k \(5\) must be at most n \(4\)/,
+    );
+    expect(() => native().opsTopK(x, new Float32Array(3), new Int32Array(4), { rows: 2, n: 4, k: 2 })).toThrow(
+      /values/,
+    );
+    expect(() => native().opsTopK(x, x.subarray(0, 4), new Int32Array(4), { rows: 2, n: 4, k: 2 })).toThrow(/overlap/);
+    // NaN ranks below every number (tfjs leaves it unspecified).
+    const v = new Float32Array(2),
+      i = new Int32Array(2);
+    native().opsTopK(Float32Array.from([NaN, 1, -3, NaN]), v, i, { rows: 1, n: 4, k: 2 });
+    expect([...v]).toEqual([1, -3]);
+    expect([...i]).toEqual([1, 2]);
+  });
 });
