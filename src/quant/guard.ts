@@ -475,6 +475,14 @@ export async function runGuard(
       }
     };
     const budgetTotal = prefix.length > 1 ? Math.min(BACK_OFF_MAX, Math.max(BACK_OFF_MIN, 2 * prefix.length)) : 0;
+    // Tens of trials, each kept when it passes, fit the samples they are judged on: on a face
+    // detector 198 of them passed at 0.9926 and the model scored 0.967 on other inputs. When
+    // nothing else will judge this search (every guard sample is in `use`), its trials run on
+    // half of them and what it kept must hold on the other half, or the prefix stays float.
+    const searched = use;
+    const unchecked = use.length === all.length && use.length >= 4;
+    const checkOn = unchecked ? use.slice(Math.ceil(use.length / 2)) : [];
+    if (unchecked) use = use.slice(0, Math.ceil(use.length / 2));
     for (let budget = budgetTotal; budget > 0 && groups.length; budget--) {
       const group = new Set(groups.shift()!);
       const trial = kept.filter((n) => !group.has(n));
@@ -485,6 +493,12 @@ export async function runGuard(
         groups.unshift(g.slice(Math.ceil(g.length / 2)), g.slice(0, Math.ceil(g.length / 2)));
       }
     }
+    if (unchecked && kept !== prefix) {
+      use = checkOn;
+      trialApply(kept);
+      if ((await metric(q)) < target) kept = prefix;
+    }
+    use = searched;
     trialApply(kept);
     widened.splice(0, widened.length, ...widenOrder.slice(0, widen));
   };
