@@ -455,7 +455,12 @@ export interface OpsBinding {
   /** ArgMax of float32 x [outer, n, inner] over n into int32 y [outer, inner] (first maximum; NaN never wins). */
   opsArgMax(x: Float32Array, y: Int32Array, options: { outer: number; n: number; inner: number }): void;
   /** TopK of each row of x [rows, n]: the k largest values first (equal values by ascending index; NaN below every number) and their indices. */
-  opsTopK(x: Float32Array, values: Float32Array, indices: Int32Array, options: { rows: number; n: number; k: number }): void;
+  opsTopK(
+    x: Float32Array,
+    values: Float32Array,
+    indices: Int32Array,
+    options: { rows: number; n: number; k: number },
+  ): void;
   /** Broadcasting binary op; 8-bit: add/sub/mul/maximum/minimum with q; float32: q = {yMin, yMax} or absent. */
   opsBinary(
     a: Q8 | Float32Array,
