@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "common/thread_pool.h"
 #include "float/gemm_driver.h"
@@ -92,6 +93,17 @@ void Conv2D(const ConvGeom& g, const float* x, const PackedB& w, float* y, int t
   CheckEpilogueActivation(epi.act);
   if (M == 0 || N == 0) return;
   const bool pw = IsPointwise(g);
+  if (kern.conv_few_columns && N <= kFewColumns && !pw && g.dilation_h == 1 && g.dilation_w == 1) {
+    // The columns' taps copied out of the k-major panel once per call (K·N floats).
+    std::vector<float> cols(static_cast<size_t>(N * K));
+    const float* b = w.panel(0);
+    for (int64_t j = 0; j < N; j++)
+      for (int64_t p = 0; p < K; p++) cols[static_cast<size_t>(j * K + p)] = b[p * kNR + j];
+    ParallelFor(M, std::max<int64_t>(1, ChunkRows(K)), threads, [&](int64_t mb, int64_t me) {
+      kern.conv_few_columns(g, x, cols.data(), mb, me - mb, y, epi.bias, epi.act, epi.alpha);
+    });
+    return;
+  }
   // Pointwise: A is x itself, rows in blocks of kMC; otherwise im2col chunks of ChunkRows(K).
   ForRowsCols(M, N, pw ? kMC : ChunkRows(K), threads, [&](int64_t m0, int64_t mc, int64_t n0, int64_t nc) {
     const float* a = ConvRows(g, x, pw, K, m0, mc);

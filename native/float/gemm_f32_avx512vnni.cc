@@ -125,9 +125,6 @@ void Tile(int64_t kc, const float* a, int64_t lda, const float* b0, const float*
 inline float Sum(__m512 v) { return _mm512_reduce_add_ps(v); }
 #pragma GCC diagnostic pop
 
-// Outputs of at most this many columns are dot products (FewColumns) instead of tiles.
-constexpr int64_t kFewColumns = 4;
-
 // N ≤ kFewColumns: each output is the dot product of an A row (read in place) with a B column.
 // The 6 × 32 tile would keep 1 to 4 of its 16 lanes per FMA busy and pack A for a single use
 // (BlazePose's 3 × 3, 8 → 1 segmentation head, 65536 × 72 × 1: 5.5 ms as tiles); here every
@@ -160,6 +157,114 @@ void FewColumns(int64_t M, int64_t N, int64_t K, const float* a, int64_t lda, co
     }
     // + bias, then the activation: BiasActRow's order.
     _mm512_mask_storeu_ps(C + i * rsc, out, Act(_mm512_add_ps(_mm512_load_ps(sums), bv), act, av));
+  }
+}
+
+// The dot product of n floats at a and b, added to s (16 lanes at a time, the last masked).
+inline __m512 DotRun(int64_t n, const float* a, const float* b, __m512 s) {
+  int64_t p = 0;
+  for (; p + 16 <= n; p += 16) s = _mm512_fmadd_ps(_mm512_loadu_ps(a + p), _mm512_loadu_ps(b + p), s);
+  if (p < n) {
+    const __mmask16 m = simd::FirstLanes16(n - p);
+    s = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + p), _mm512_maskz_loadu_ps(m, b + p), s);
+  }
+  return s;
+}
+
+// Few-column convolution read in place (Kernels::conv_few_columns). FewColumns over im2col
+// rows spent most of BlazePose's 3 × 3, 8 → 1 segmentation head (256 × 256 pixels) copying
+// each pixel's 72 taps into the im2col chunk and reading them back; here each filter row's
+// k_w·in_c taps are one contiguous run of the input (dilation 1), read where they are. A
+// run that crosses the left or right border is assembled once, zero-padded, in scratch; a
+// filter row above or below the input adds nothing. Per output: the taps' products summed
+// by lanes, then across them, + bias, the activation.
+template <int N>
+void ConvFewColumnsN(const ConvGeom& g, const float* x, const float* w, int64_t m0, int64_t mc, float* y,
+                     const float* bias, Activation act, float alpha) {
+  const int64_t run = g.k_w * g.in_c, K = g.k_h * run, plane = g.out_h * g.out_w;
+  float* edge = detail::Scratch(1, static_cast<size_t>(run));
+  const __mmask16 out = simd::FirstLanes16(N);
+  const __m512 bv = bias ? _mm512_maskz_loadu_ps(out, bias) : _mm512_setzero_ps();
+  const __m512 av = _mm512_set1_ps(alpha);
+  alignas(64) float sums[16] = {};
+  // The pixel's coordinates advance with m (no divisions per pixel).
+  int64_t b = m0 / plane, oy = (m0 % plane) / g.out_w, ox = m0 % g.out_w;
+  for (int64_t m = m0; m < m0 + mc; m++, ox++) {
+    if (ox == g.out_w) {
+      ox = 0;
+      if (++oy == g.out_h) oy = 0, b++;
+    }
+    const int64_t iy0 = oy * g.stride_h - g.pad_top, ix0 = ox * g.stride_w - g.pad_left;
+    const bool inside = ix0 >= 0 && ix0 + g.k_w <= g.in_w;
+    if constexpr (N == 1) {
+      // One output channel: four pixels of the row at a time when all four read inside it,
+      // four independent FMA chains instead of one (a pixel's own chain is only 6 FMAs long).
+      if (inside && ox + 3 < g.out_w && m + 3 < m0 + mc && ix0 + 3 * g.stride_w + g.k_w <= g.in_w) {
+        const int64_t step = g.stride_w * g.in_c;
+        __m512 p0 = _mm512_setzero_ps(), p1 = p0, p2 = p0, p3 = p0;
+        for (int64_t ky = 0; ky < g.k_h; ky++) {
+          const int64_t iy = iy0 + ky;
+          if (iy < 0 || iy >= g.in_h) continue;
+          const float* a = x + ((b * g.in_h + iy) * g.in_w + ix0) * g.in_c;
+          const float* wk = w + ky * run;
+          p0 = DotRun(run, a, wk, p0);
+          p1 = DotRun(run, a + step, wk, p1);
+          p2 = DotRun(run, a + 2 * step, wk, p2);
+          p3 = DotRun(run, a + 3 * step, wk, p3);
+        }
+        sums[0] = Sum(p0);
+        sums[1] = Sum(p1);
+        sums[2] = Sum(p2);
+        sums[3] = Sum(p3);
+        const __m512 b4 = _mm512_set1_ps(bias ? bias[0] : 0.0f);
+        _mm512_mask_storeu_ps(y + m, 0xF, Act(_mm512_add_ps(_mm512_load_ps(sums), b4), act, av));
+        m += 3;
+        ox += 3;
+        continue;
+      }
+    }
+    __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+    for (int64_t ky = 0; ky < g.k_h; ky++) {
+      const int64_t iy = iy0 + ky;
+      if (iy < 0 || iy >= g.in_h) continue;
+      const float* row = x + ((b * g.in_h + iy) * g.in_w) * g.in_c;
+      const float* a = row + ix0 * g.in_c;
+      if (!inside) {
+        for (int64_t kx = 0; kx < g.k_w; kx++) {
+          const int64_t ix = ix0 + kx;
+          float* d = edge + kx * g.in_c;
+          if (ix < 0 || ix >= g.in_w)
+            std::fill(d, d + g.in_c, 0.0f);
+          else
+            std::copy(row + ix * g.in_c, row + (ix + 1) * g.in_c, d);
+        }
+        a = edge;
+      }
+      const float* wk = w + ky * run;
+      s0 = DotRun(run, a, wk, s0);
+      if constexpr (N > 1) s1 = DotRun(run, a, wk + K, s1);
+      if constexpr (N > 2) s2 = DotRun(run, a, wk + 2 * K, s2);
+      if constexpr (N > 3) s3 = DotRun(run, a, wk + 3 * K, s3);
+    }
+    sums[0] = Sum(s0);
+    if constexpr (N > 1) sums[1] = Sum(s1);
+    if constexpr (N > 2) sums[2] = Sum(s2);
+    if constexpr (N > 3) sums[3] = Sum(s3);
+    _mm512_mask_storeu_ps(y + m * N, out, Act(_mm512_add_ps(_mm512_load_ps(sums), bv), act, av));
+  }
+}
+
+void ConvFewColumnsAvx512(const ConvGeom& g, const float* x, const float* w, int64_t m0, int64_t mc, float* y,
+                          const float* bias, Activation act, float alpha) {
+  switch (g.out_c) {
+    case 1:
+      return ConvFewColumnsN<1>(g, x, w, m0, mc, y, bias, act, alpha);
+    case 2:
+      return ConvFewColumnsN<2>(g, x, w, m0, mc, y, bias, act, alpha);
+    case 3:
+      return ConvFewColumnsN<3>(g, x, w, m0, mc, y, bias, act, alpha);
+    default:
+      return ConvFewColumnsN<4>(g, x, w, m0, mc, y, bias, act, alpha);
   }
 }
 
@@ -210,7 +315,7 @@ void GemmPackedBAvx512(int64_t M, int64_t N, int64_t K, const float* a, int64_t 
 }  // namespace
 
 const Kernels& Avx512Kernels() {
-  static const Kernels k{Avx2Kernels().gemm_tile, Avx2Kernels().dot_rows, GemmPackedBAvx512};
+  static const Kernels k{Avx2Kernels().gemm_tile, Avx2Kernels().dot_rows, GemmPackedBAvx512, ConvFewColumnsAvx512};
   return k;
 }
 

@@ -5,12 +5,16 @@
 #include <cstdint>
 
 #include "common/activation.h"
+#include "common/conv_geom.h"
 
 namespace tfjq {
 namespace f32 {
 
 constexpr int kMR = 6;   // GEMM microtile rows
 constexpr int kNR = 16;  // GEMM microtile columns
+// Outputs of at most this many columns are dot products (gemm_packed_b, conv_few_columns)
+// instead of tiles, on the paths that have them.
+constexpr int64_t kFewColumns = 4;
 
 struct Kernels {
   // c[r * kNR + j] = sum_{p < kc} a[p * kMR + r] * b[p * kNR + j]   (r < kMR, j < kNR)
@@ -22,6 +26,12 @@ struct Kernels {
   // row-major (lda apart), for a path whose register tile differs from kMR × kNR.
   void (*gemm_packed_b)(int64_t M, int64_t N, int64_t K, const float* a, int64_t lda, const float* b,
                         int64_t panel_stride, float* C, int64_t rsc, const float* bias, Activation act, float alpha);
+  // Optional (null: im2col and the GEMM): a convolution of N = g.out_c ≤ kFewColumns output
+  // channels with dilation 1, output pixels [m0, m0 + mc) into y + m0·N. Each output is k_h
+  // dot products of k_w·in_c input floats read in place with w (column j's K = k_h·k_w·in_c
+  // taps at w + j·K, in (ky, kx, c) order), then + bias and the activation.
+  void (*conv_few_columns)(const ConvGeom& g, const float* x, const float* w, int64_t m0, int64_t mc, float* y,
+                           const float* bias, Activation act, float alpha);
 };
 
 const Kernels& RefKernels();

@@ -1,7 +1,7 @@
 // Float convolutions and matmuls with few output channels (1 to 4: a segmentation or box head)
 // take their own path in the AVX-512 float GEMM, a dot product per output instead of a
-// register tile (native/float/gemm_f32_avx512vnni.cc); on other machines the tile path runs the
-// same cases. Every result is compared with stock tfjs-converter on the same JSON; the shapes
+// register tile, the convolutions reading their input in place without im2col
+// (native/float/gemm_f32_avx512vnni.cc); on other machines the tile path runs the same cases. Every result is compared with stock tfjs-converter on the same JSON; the shapes
 // cross the path's edges (K below 16, not a multiple of 16, above 32; 5 channels takes tiles).
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initFloatBackend, tf } from '../../src/backend/float.js';
@@ -16,11 +16,11 @@ beforeAll(async () => {
 const F = { T: a.type('float32') };
 const wave = (n: number, f: number, phase = 0) => Array.from({ length: n }, (_, i) => Math.sin(i * f + phase) * 0.5);
 
-/** x [1, h, w, c] → Conv2D k×k (SAME, stride s) to n channels → BiasAdd → Relu6. */
-function convModel(h: number, w: number, c: number, k: number, n: number, stride: number): HandModel {
+/** x [batch, h, w, c] → Conv2D k×k (SAME, stride s) to n channels → BiasAdd → Relu6. */
+function convModel(h: number, w: number, c: number, k: number, n: number, stride: number, batch = 1): HandModel {
   return handModel(
     [
-      placeholder('x', 'float32', [1, h, w, c]),
+      placeholder('x', 'float32', [batch, h, w, c]),
       {
         name: 'conv',
         op: 'Conv2D',
@@ -77,7 +77,8 @@ async function expectStock(m: HandModel, shape: number[], what: string) {
 describe('float convolutions and matmuls with few output channels, as stock tfjs', () => {
   it.each([
     // [h, w, c, k, n, stride]
-    [33, 30, 8, 3, 1, 1], // K = 72: two 16-lane steps, one masked
+    [33, 30, 8, 3, 1, 1], // K = 72: two 16-lane steps, one masked; one channel: four pixels at a time
+    [21, 22, 6, 3, 1, 2], // one channel, stride 2: the four pixels' runs two pixels apart
     [20, 21, 1, 3, 2, 1], // K = 9: the masked step only
     [17, 19, 16, 1, 3, 1], // pointwise, K = 16: one full step, A read in place
     [24, 24, 3, 5, 4, 2], // K = 75, stride 2
@@ -85,6 +86,10 @@ describe('float convolutions and matmuls with few output channels, as stock tfjs
     [16, 16, 8, 3, 5, 1], // 5 channels: the tile path
   ] as const)('conv %i×%i×%i, %i×%i filter → %i channels, stride %i', async (h, w, c, k, n, stride) => {
     await expectStock(convModel(h, w, c, k, n, stride), [1, h, w, c], `conv ${h}x${w}x${c} k${k} n${n}`);
+  });
+
+  it('a batch of 3 pictures (each pixel finds its own picture), 7×7 filter wider than the border', async () => {
+    await expectStock(convModel(9, 11, 5, 7, 2, 1, 3), [3, 9, 11, 5], 'conv batch 3 k7 n2');
   });
 
   it.each([
