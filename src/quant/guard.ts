@@ -19,7 +19,10 @@
 // candidates. The candidates are taken in that order, in a prefix of growing length (1, 2, 4, …)
 // until the metric holds, then the shortest passing prefix is found by bisection: about
 // 2·log2(candidates) evaluations instead of one per layer; then groups of that prefix are tried
-// back in quantized form (a bounded group test), since the ranking is only a guess.
+// back in quantized form (a bounded group test, two trials per layer of the prefix, 12 to 128),
+// since the ranking is only a guess. So many trials fit the samples they are judged on, so what
+// a search keeps must hold on guard samples it did not search on (the dynamic search's other
+// half; for the float search's group test, half of the samples search and half check).
 import type { tf } from '../backend/float.js';
 import { execute, executeAsync } from '../model/execute.js';
 import type { Constant, ConstantQuantization, Graph, Node, TensorData } from '../model/ir.js';
