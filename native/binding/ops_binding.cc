@@ -229,13 +229,16 @@ Napi::Value Mean(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// A dimension named `name` of the options object, in [lo, 2^31 − 1].
+int64_t Dim(Napi::Env env, const Napi::Object& o, const char* name, int64_t lo) {
+  return GetInt(env, o.Get(name), name, lo, kI32Max);
+}
+
 // argMax(x, y, {outer, n, inner}): float32 x [outer, n, inner] → int32 y [outer, inner].
 Napi::Value ArgMax(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const Napi::Object o = GetOptions(env, info[2], "options");
-  const int64_t outer = GetInt(env, o.Get("outer"), "outer", 1, kI32Max);
-  const int64_t n = GetInt(env, o.Get("n"), "n", 1, kI32Max);
-  const int64_t inner = GetInt(env, o.Get("inner"), "inner", 1, kI32Max);
+  const int64_t outer = Dim(env, o, "outer", 1), n = Dim(env, o, "n", 1), inner = Dim(env, o, "inner", 1);
   if (outer * inner > (int64_t(1) << 40) || outer * n * inner > (int64_t(1) << 40))
     ThrowRangeError(env, "x is too large");
   const auto x = GetArrayOfLength<float>(env, info[0], "x", static_cast<size_t>(outer * n * inner));
@@ -249,9 +252,7 @@ Napi::Value ArgMax(const Napi::CallbackInfo& info) {
 Napi::Value TopK(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const Napi::Object o = GetOptions(env, info[3], "options");
-  const int64_t rows = GetInt(env, o.Get("rows"), "rows", 0, kI32Max);
-  const int64_t n = GetInt(env, o.Get("n"), "n", 0, kI32Max);
-  const int64_t k = GetInt(env, o.Get("k"), "k", 0, kI32Max);
+  const int64_t rows = Dim(env, o, "rows", 0), n = Dim(env, o, "n", 0), k = Dim(env, o, "k", 0);
   if (k > n) ThrowRangeError(env, "k (" + std::to_string(k) + ") must be at most n (" + std::to_string(n) + ")");
   if (rows * n > (int64_t(1) << 40)) ThrowRangeError(env, "x is too large");
   const auto x = GetArrayOfLength<float>(env, info[0], "x", static_cast<size_t>(rows * n));
