@@ -29,7 +29,9 @@ import type { Constant, ConstantQuantization, Graph, Node, TensorData } from '..
 import {
   activationInputs,
   activationTable,
+  DYNAMIC_MIN_K,
   dynamicCapable,
+  gemmK,
   planExecution,
   type NodeExecution,
   type QuantizationInfo,
@@ -289,6 +291,8 @@ export async function runGuard(
   data: Record<string, tf.Tensor>[],
   o: AccuracyGuardOptions,
   onProgress?: (p: { stage: 'guard'; floatNodes: number }) => void,
+  /** Conv2D / MatMul layers with fewer products per output never step back to dynamic (params.ts DYNAMIC_MIN_K). */
+  dynamicMinK = DYNAMIC_MIN_K,
 ): Promise<GuardReport> {
   const info = q.metadata.quantization as QuantizationInfo;
   const userFloat = [...info.floatNodes];
@@ -388,12 +392,10 @@ export async function runGuard(
     // cost); other candidates, and those dynamic cannot save, run float.
     const relaxable = new Set(
       relaxOn && info.mode === 'int8'
-        ? order.filter((n) =>
-            dynamicCapable(
-              q,
-              q.nodes.find((m) => m.name === n)!,
-            ),
-          )
+        ? order.filter((n) => {
+            const node = q.nodes.find((m) => m.name === n)!;
+            return dynamicCapable(q, node) && (gemmK(q, node) ?? Infinity) >= dynamicMinK;
+          })
         : [],
     );
     let relaxed: string[] = [];

@@ -277,6 +277,25 @@ export function int8Obstacle(
 }
 
 /** A Conv2D / MatMul whose weight is stored int8 (§12.4) or int4 (§12.5's dynamic int4 GEMM; int4WeightOf tells them apart). */
+/**
+ * Products per output (K) below which a Conv2D / MatMul with int8 weights is not run dynamic
+ * but float on its int8 weights (dequantized: weight-only int8, closer to float than dynamic):
+ * quantizing every row and dequantizing every output cost more than its int8 products save.
+ * One 1×1 convolution alone on an AVX-512 VNNI core (per-run minimum, the two alternated in
+ * one process): dynamic / float 2.2 at K = 8, 1.3 at K = 16–24, 1.03–1.11 at K = 32–40, 1.0 at
+ * K = 48, 0.89 at K = 64, 0.6 at K = 288. Decided at conversion (quantize's dynamicMinK) and
+ * written as float nodes; 4-bit weights stay dynamic (their point is memory).
+ */
+export const DYNAMIC_MIN_K = 64;
+
+/** Products per output of a Conv2D / MatMul over a constant weight (undefined for other nodes). */
+export function gemmK(g: Graph, n: Node): number | undefined {
+  const s = g.constants.get(n.inputs[1] ?? '')?.shape;
+  if (n.op === 'Conv2D' && s?.length === 4) return s[0]! * s[1]! * s[2]!;
+  if (n.op === 'MatMul' && s?.length === 2) return n.attrs.transpose_b === true ? s[1]! : s[0]!;
+  return undefined;
+}
+
 export function dynamicCapable(g: Graph, n: Node): boolean {
   return (
     !n.opaque &&

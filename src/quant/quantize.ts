@@ -20,6 +20,8 @@ import { quantizeWeightInt4, INT4_GROUP_SIZES, dequantizeWeightInt4, int4WeightS
 import { resolveObserverOptions, type ObserverKind, type ObserverOptions } from './observers.js';
 import {
   activationTable,
+  DYNAMIC_MIN_K,
+  gemmK,
   int8Obstacle,
   planExecution,
   quantizationInfo,
@@ -67,6 +69,13 @@ export interface QuantizeOptions {
   opTypes?: string[];
   /** dynamic: activation quantization per row (default: per sample of a MatMul, per im2col row of a Conv2D) or per tensor. */
   dynamicGranularity?: 'tensor' | 'row';
+  /**
+   * Conv2D / MatMul layers with fewer products per output (K) than this do not run dynamic —
+   * in mode dynamic, or when the accuracy guard steps back in int8 — but float, on their int8
+   * weights in mode dynamic (default DYNAMIC_MIN_K, src/quant/params.ts: below it the dynamic
+   * kernel is slower than float; 0 runs every one dynamic).
+   */
+  dynamicMinK?: number;
   /** dynamic: 8 (default) or 4-bit weights (§12.5). */
   weightBits?: 4 | 8;
   /**
@@ -184,6 +193,8 @@ function validate(o: QuantizeOptions): void {
     throw new RangeError(`inputType/outputType int8 or uint8 needs mode 'int8' (got mode '${o.mode}')`);
   if (o.dynamicGranularity !== undefined)
     assertOneOf(o.dynamicGranularity, ['tensor', 'row'] as const, 'dynamicGranularity');
+  if (o.dynamicMinK !== undefined && (!Number.isInteger(o.dynamicMinK) || o.dynamicMinK < 0))
+    throw new RangeError(`dynamicMinK must be an integer >= 0, got ${describe(o.dynamicMinK)}`);
   if (o.opTypes !== undefined && (!Array.isArray(o.opTypes) || o.opTypes.some((n) => typeof n !== 'string')))
     throw new TypeError('opTypes must be an array of op names');
   if (o.floatNodes !== undefined && (!Array.isArray(o.floatNodes) || o.floatNodes.some((n) => typeof n !== 'string')))
@@ -447,9 +458,23 @@ export async function quantize(model: Graph | ModelSource, options: QuantizeOpti
         skipped.push({ name: node.name, op: node.op, reason: 'weight is not a float32 constant of the expected rank' });
       }
     }
+    // Layers too narrow for the dynamic kernel to pay: float on their int8 weights.
+    const minK = options.dynamicMinK ?? DYNAMIC_MIN_K;
+    const narrowFloat: string[] = [];
+    for (const n of q.nodes) {
+      const k = gemmK(q, n);
+      if (k === undefined || k >= minK || userFloat.includes(n.name) || nonFiniteNodes.has(n.name)) continue;
+      if (q.constants.get(n.inputs[1]!)?.quantization?.affine?.dtype !== 'int8') continue;
+      narrowFloat.push(n.name);
+      skipped.push({
+        name: n.name,
+        op: n.op,
+        reason: `K = ${k} < ${minK}: float on its int8 weights (the dynamic kernel would be slower)`,
+      });
+    }
     q.metadata.quantization = {
       mode: 'dynamic',
-      floatNodes: [...userFloat, ...nonFiniteNodes],
+      floatNodes: [...userFloat, ...nonFiniteNodes, ...narrowFloat],
       inputType: 'float32',
       outputType: 'float32',
       dynamic: { granularity: options.dynamicGranularity ?? 'row' },
@@ -546,7 +571,14 @@ export async function quantize(model: Graph | ModelSource, options: QuantizeOpti
       if (!evalData.length)
         throw new TypeError('accuracyGuard needs evaluation data (options.validation or options.calibration)');
       options.onProgress?.({ stage: 'guard' });
-      report.guard = await runGuard(q, floatRef, evalData, options.accuracyGuard, options.onProgress);
+      report.guard = await runGuard(
+        q,
+        floatRef,
+        evalData,
+        options.accuracyGuard,
+        options.onProgress,
+        options.dynamicMinK ?? DYNAMIC_MIN_K,
+      );
       const widened = new Set(report.guard.widenedTo8Bit);
       if (widened.size) {
         report.int4 = report.int4?.filter((w) => !widened.has(w.node));

@@ -15,6 +15,7 @@ import type { Graph } from '../../src/model/ir.js';
 import { quantize } from '../../src/quant/quantize.js';
 import { outputFidelity, predictedScore } from '../../src/quant/output-fidelity.js';
 import { nativeEngine } from '../../src/convert/native-engine.js';
+import { DYNAMIC_MIN_K } from '../../src/quant/params.js';
 import { syntheticInputs } from '../../src/quant/synthetic-inputs.js';
 import { dequantizeSim, simulate } from '../../src/quant/simulate.js';
 import { InferenceSession } from '../../src/runtime/session.js';
@@ -130,7 +131,13 @@ describe('int8 with the guard: convolutions step back to dynamic before float', 
   it('a tight tolerance runs some Conv2D / MatMul dynamic; the saved files run natively as simulated and meet it on new inputs', async () => {
     const calibration = syntheticInputs(g, 8, 1),
       validation = syntheticInputs(g, 8, 3);
-    const r = await quantize(g, { mode: 'int8', calibration, validation, accuracyGuard: { tolerance: 2e-3 } });
+    const r = await quantize(g, {
+      mode: 'int8',
+      calibration,
+      validation,
+      accuracyGuard: { tolerance: 2e-3 },
+      dynamicMinK: 0, // every conv may step back to dynamic, however narrow
+    });
     const guard = r.report.guard!;
     expect(guard.initial).toBeLessThan(1 - 2e-3);
     expect(guard.satisfied).toBe(true);
@@ -198,5 +205,57 @@ describe('the guard on the native runtime (as the CLI converts)', () => {
     expect(guard.outputs![0]!.predicted).toBeCloseTo(predictedScore('logits', ref, got), 6);
     expect(guard.satisfied).toBe(guard.final >= 1 - 2e-3);
     tf.dispose([...calibration, ...validation].flatMap((x) => Object.values(x)));
+  });
+});
+
+describe('layers too narrow for the dynamic kernel to pay (K < DYNAMIC_MIN_K)', () => {
+  it('mode dynamic runs them float on their int8 weights, says why, and the session plans them float', async () => {
+    const r = await quantize(g, { mode: 'dynamic', report: false });
+    const reasons = Object.fromEntries(r.report.floatNodes.map((f) => [f.name, f.reason]));
+    // conv1 3×3×3 (K = 27) and conv2 1×1×16 (K = 16) are narrow; conv3 3×3×64 (K = 576) and
+    // logits (K = 64) are not.
+    expect(DYNAMIC_MIN_K).toBe(64);
+    expect(reasons.conv1).toMatch(/K = 27 < 64: float on its int8 weights/);
+    expect(reasons.conv2).toMatch(/K = 16 < 64/);
+    const exec = new Map(r.report.nodes.map((n) => [n.name, n.execution]));
+    expect([exec.get('conv1'), exec.get('conv2'), exec.get('conv3'), exec.get('logits')]).toEqual([
+      'float',
+      'float',
+      'dynamic',
+      'dynamic',
+    ]);
+    // The narrow layers keep their int8 weights (weight-only int8): the file stays small.
+    const w1 = r.graph.constants.get(r.graph.nodes.find((n) => n.name === 'conv1')!.inputs[1]!)!;
+    expect(w1.quantization?.affine?.dtype).toBe('int8');
+    const out = join(dir, 'out-narrow');
+    await saveNative(r.graph, out, { mode: 'dynamic' });
+    const s = await InferenceSession.create(join(out, 'model.json'), { threads: 1 });
+    const placement = Object.fromEntries(s.plan.map((p) => [p.node, p.placement]));
+    expect([placement.conv1, placement.conv2, placement.conv3, placement.logits]).toEqual([
+      'native-float',
+      'native-float',
+      'native-dynamic',
+      'native-dynamic',
+    ]);
+    s.dispose();
+    // As close to float as all-dynamic on inputs neither saw (measured 0.9972 against 0.9974).
+    const all = await quantize(g, { mode: 'dynamic', report: false, dynamicMinK: 0 });
+    const narrow = await scoreOfSaved(r.graph, join(dir, 'out-narrow-score'));
+    expect(narrow).toBeGreaterThan(0.99);
+    expect(Math.abs(narrow - (await scoreOfSaved(all.graph, join(dir, 'out-all-dynamic-score'))))).toBeLessThan(2e-3);
+  });
+
+  it('the guard steps narrow layers back to float, never to dynamic', async () => {
+    const calibration = syntheticInputs(g, 8, 1),
+      validation = syntheticInputs(g, 8, 3);
+    const r = await quantize(g, { mode: 'int8', calibration, validation, accuracyGuard: { tolerance: 2e-3 } });
+    for (const name of r.report.guard!.movedToDynamic) expect(['conv1', 'conv2']).not.toContain(name);
+    tf.dispose([...calibration, ...validation].flatMap((x) => Object.values(x)));
+  });
+
+  it('dynamicMinK must be an integer >= 0', async () => {
+    await expect(quantize(g, { mode: 'dynamic', dynamicMinK: -1 })).rejects.toThrow(
+      /dynamicMinK must be an integer >= 0/,
+    );
   });
 });

@@ -84,7 +84,7 @@ describe('float convolutions and matmuls with few output channels, as stock tfjs
     [24, 24, 3, 5, 4, 2], // K = 75, stride 2
     [12, 13, 40, 3, 4, 1], // K = 360: the two-accumulator loop
     [16, 16, 8, 3, 5, 1], // 5 channels: the tile path
-  ] as const)('conv %i×%i×%i, %i×%i filter → %i channels, stride %i', async (h, w, c, k, n, stride) => {
+  ] as const)('conv %i×%i×%i, %i-wide filter → %i channels, stride %i', async (h, w, c, k, n, stride) => {
     await expectStock(convModel(h, w, c, k, n, stride), [1, h, w, c], `conv ${h}x${w}x${c} k${k} n${n}`);
   });
 
