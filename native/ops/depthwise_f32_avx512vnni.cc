@@ -52,12 +52,38 @@ void DepthwiseF32Rows512(const ConvGeom& g, const float* x, const float* filter,
       _mm512_mask_storeu_ps(yp + 3 * C + c, m, clamp(a3));
     }
   };
+  // Eight channels, stride 1 (BlazePose's 256 × 256 × 8 decoder): a zmm holds two adjacent
+  // pixels, whose inputs at each tap are 16 adjacent floats; eight interior pixels as four
+  // pairs. The weights of a tap fill both halves. Same chain per output, same bits.
+  const bool pairs = C == 8 && g.stride_w == 1;
+  __m512 bias2 = _mm512_setzero_ps();
+  if (pairs && bias) bias2 = _mm512_broadcast_f32x8(_mm256_loadu_ps(bias));
+  auto interior8 = [&](const float* b0, float* yp) {
+    __m512 a0 = bias2, a1 = bias2, a2 = bias2, a3 = bias2;
+    for (int64_t t = 0; t < max_taps; t++) {
+      const __m512 w = _mm512_broadcast_f32x8(_mm256_loadu_ps(filter + t * 8));
+      const float* xp = b0 + off[static_cast<size_t>(t)];
+      a0 = _mm512_fmadd_ps(_mm512_loadu_ps(xp), w, a0);
+      a1 = _mm512_fmadd_ps(_mm512_loadu_ps(xp + 16), w, a1);
+      a2 = _mm512_fmadd_ps(_mm512_loadu_ps(xp + 32), w, a2);
+      a3 = _mm512_fmadd_ps(_mm512_loadu_ps(xp + 48), w, a3);
+    }
+    _mm512_storeu_ps(yp, clamp(a0));
+    _mm512_storeu_ps(yp + 16, clamp(a1));
+    _mm512_storeu_ps(yp + 32, clamp(a2));
+    _mm512_storeu_ps(yp + 48, clamp(a3));
+  };
   for (int64_t r = rb; r < re; r++) {
     const int64_t n = r / g.out_h, oy = r % g.out_h;
     const int64_t iy0 = oy * g.stride_h - g.pad_top;
     const bool rows_in = iy0 >= 0 && iy0 + ekh < g.in_h;
     for (int64_t ox = 0; ox < g.out_w; ox++) {
       const int64_t ix0 = ox * g.stride_w - g.pad_left;
+      if (pairs && rows_in && ix0 >= 0 && ix0 + 7 + ekw < g.in_w && ox + 8 <= g.out_w) {
+        interior8(x + ((n * g.in_h + iy0) * g.in_w + ix0) * C, y + (r * g.out_w + ox) * C);
+        ox += 7;
+        continue;
+      }
       if (rows_in && ix0 >= 0 && ix0 + 3 * g.stride_w + ekw < g.in_w && ox + 4 <= g.out_w) {
         interior4(x + ((n * g.in_h + iy0) * g.in_w + ix0) * C, y + (r * g.out_w + ox) * C);
         ox += 3;

@@ -484,6 +484,8 @@ describe('DepthwiseConv2D float32', () => {
       [[1, 10, 10, 8], [5, 3, 8, 2], [2, 3], [1, 1], 'valid'],
       [[1, 9, 9, 4], [3, 3, 4, 3], [1, 1], [2, 2], 'same'],
       [[2, 7, 6, 45], [3, 3, 45, 1], [2, 1], [1, 1], 'same'], // AVX2: 32 + 8 channels + a masked 5
+      [[1, 12, 21, 8], [3, 3, 8, 1], [1, 1], [1, 1], 'same'], // AVX-512: 8 channels, two pixels a zmm
+      [[1, 11, 23, 8], [3, 3, 8, 1], [1, 1], [2, 2], 'same'], // the same, dilated
     ] as [number[], number[], [number, number], [number, number], 'same' | 'valid'][]) {
       const x = randF(
           r,
@@ -543,6 +545,19 @@ describe('DepthwiseConv2D float32', () => {
         [3, 2],
         [1, 1],
         [2, 2],
+      ],
+      // 8 channels, stride 1 (AVX-512: interior pixels eight at a time, two per zmm).
+      [
+        [2, 5, 23, 8],
+        [3, 3],
+        [1, 1],
+        [1, 1],
+      ],
+      [
+        [1, 6, 26, 8],
+        [3, 3],
+        [1, 1],
+        [1, 3],
       ],
     ] as [number[], [number, number], [number, number], [number, number]][]) {
       const [N, H, W, C] = xs as [number, number, number, number];
