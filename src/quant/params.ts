@@ -281,9 +281,9 @@ export function int8Obstacle(
  * Products per output (K) below which a Conv2D / MatMul with int8 weights is not run dynamic
  * but float on its int8 weights (dequantized: weight-only int8, closer to float than dynamic):
  * quantizing every row and dequantizing every output cost more than its int8 products save.
- * One 1×1 convolution alone on an AVX-512 VNNI core (per-run minimum, the two alternated in
- * one process): dynamic / float 2.2 at K = 8, 1.3 at K = 16–24, 1.03–1.11 at K = 32–40, 1.0 at
- * K = 48, 0.89 at K = 64, 0.6 at K = 288. Decided at conversion (quantize's dynamicMinK) and
+ * bench/ops/dynamic-vs-float.ts (one convolution alone, AVX-512 VNNI, loaded machine): dynamic /
+ * float 1.2–3.4 for K = 8…48, 0.88 at K = 64, 0.68–0.72 at K = 96–288, 0.29 at K = 256 with
+ * N = 256 (bench/ops/RESULTS-dynamic-vs-float.md). Decided at conversion (quantize's dynamicMinK) and
  * written as float nodes; 4-bit weights stay dynamic (their point is memory).
  */
 export const DYNAMIC_MIN_K = 64;
