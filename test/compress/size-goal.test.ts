@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initFloatBackend } from '../../src/backend/float.js';
-import { deepCompress } from '../../src/codec/index.js';
+import { deepCompress, type DeepCompressionOptions } from '../../src/codec/index.js';
 import { partialStep, STEP_AIM, stepTowardGoal } from '../../src/codec/size-goal.js';
 import { loadMnist, type MnistSplit } from '../../src/data/mnist.js';
 import { buildLeNet300100 } from '../../src/data/models.js';
@@ -80,16 +80,23 @@ describe('deepCompress with prune.targetRatio', () => {
     training: { learningRate: 0.01, seed: 5 },
   };
   const validate = () => 0.97;
-
-  it('stops the rounds once the saved file reaches the goal, and the file on disk is that size', async () => {
-    const model = buildLeNet300100({ seed: 62 });
-    const r = await deepCompress(model, {
+  /** deepCompress of a fresh LeNet-300-100 (initialised by seed) with these prune settings. */
+  const compressFresh = (seed: number, extra: Partial<DeepCompressionOptions['prune']>, biasBits?: number) => {
+    const model = buildLeNet300100({ seed });
+    const cluster = { denseBits: 5, biasBits };
+    const run = deepCompress(model, {
       validate,
       xTrain: data.xTrain,
       yTrain: data.yTrain,
-      cluster: { denseBits: 5, biasBits: 5 },
-      prune: { ...prune, rounds: 6, targetRatio: 12 },
+      cluster,
+      prune: { ...prune, ...extra },
     });
+    return { model, run };
+  };
+
+  it('stops the rounds once the saved file reaches the goal, and the file on disk is that size', async () => {
+    const { model, run } = compressFresh(62, { rounds: 6, targetRatio: 12 }, 5);
+    const r = await run;
     const kept = r.rounds.filter((a) => a.accepted);
     // Each kept round but the last left the file short of 12×; the last reached it, and no
     // round ran after it (6 were allowed; halving the kept fraction gets there in 2–3).
@@ -115,14 +122,7 @@ describe('deepCompress with prune.targetRatio', () => {
   }, 240_000);
 
   it('says when the goal was not reached', async () => {
-    const model = buildLeNet300100({ seed: 63 });
-    const r = await deepCompress(model, {
-      validate,
-      xTrain: data.xTrain,
-      yTrain: data.yTrain,
-      cluster: { denseBits: 5 },
-      prune: { ...prune, rounds: 1, targetRatio: 1000 },
-    });
+    const r = await compressFresh(63, { rounds: 1, targetRatio: 1000 }).run;
     expect(r.rounds).toHaveLength(1);
     expect(r.sizeGoal!.reached).toBe(false);
     expect(r.sizeGoal!.ratio).toBe(r.report.ratio.artifact);
@@ -130,13 +130,9 @@ describe('deepCompress with prune.targetRatio', () => {
   }, 120_000);
 
   it('validates the option', async () => {
-    const model = buildLeNet300100({ seed: 64 });
-    const base = { validate, xTrain: data.xTrain, yTrain: data.yTrain, cluster: {} };
     for (const bad of [1, 0.5, Number.NaN, Infinity, '40' as unknown as number])
-      await expect(deepCompress(model, { ...base, prune: { ...prune, targetRatio: bad } })).rejects.toThrow(
-        /prune.targetRatio/,
-      );
-    await expect(deepCompress(model, { ...base, prune: { ...prune, sparsity: 0.5, targetRatio: 40 } })).rejects.toThrow(
+      await expect(compressFresh(64, { targetRatio: bad }).run).rejects.toThrow(/prune.targetRatio/);
+    await expect(compressFresh(64, { sparsity: 0.5, targetRatio: 40 }).run).rejects.toThrow(
       /prune.targetRatio needs sparsity 'auto'/,
     );
   });
