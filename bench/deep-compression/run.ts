@@ -317,7 +317,7 @@ const head = [
   `# Deep Compression, ${net.name}, held-out protocol (bench/deep-compression/run.ts)`,
   '',
   `Machine: ${cpuInfo().brand} (${cpuInfo().availableCores} cores, heavily shared while this ran: wall times are noisy). Backend: ${be}; test accuracy from the saved file in InferenceSession (native runtime).`,
-  `Command: \`nice -n 19 npx tsx bench/deep-compression/run.ts ${args.join(' ')}\``,
+  `Command: \`npx tsx bench/deep-compression/run.ts ${args.join(' ')}\``,
   '',
   `Recipe: baseline ${net.epochs} epochs SGD momentum 0.9 lr ${net.lr}${net.lrDecay !== 1 ? ` (×${net.lrDecay} per epoch)` : ''} L2 5e-4 batch 64 on ${TRAIN} digits; per-layer sparsity from the sensitivity scan on the ${VALIDATION}-digit validation split ` +
     `(budget −${(100 * budget).toFixed(2)} points per layer pruned alone${rounds ? `, ${ROUNDS.scanRule} rule, layers under ${100 * ROUNDS.minLayerShare}% of the weights left dense; up to ${ROUNDS.rounds} rounds of scan → prune → retrain, each layer's kept fraction at least ${ROUNDS.minRoundKeep}× what it kept before the round, each round kept only if validation accuracy after retraining is at most ${ROUNDS.maxRetrainedDrop === 'noise' ? "the standard error of the float model's validation accuracy (sqrt(p(1 − p)/n), stated per seed)" : `${100 * ROUNDS.maxRetrainedDrop} points`} below the float model's (else retried with each layer's kept fraction halfway on a log scale, ${ROUNDS.backoffs}×; a round failing that too ends the pruning${targetRatio !== undefined ? `; the rounds stop once the saved file is ${targetRatio}× smaller than float32 (size goal, measured on the file as saved), a step estimated to land more than 5% past it shortened to the one estimated to reach 1.05× the goal` : ''})` : ''}); ` +
