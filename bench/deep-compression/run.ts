@@ -3,7 +3,7 @@
 //
 //   nice -n 19 npx tsx bench/deep-compression/run.ts [--model lenet300|lenet5] [--seeds 2,3,4]
 //        [--budget 0.02] [--method one-shot|rounds] [--validation-only] [--quick] [--out <file.md>]
-//        [--baseline-cache <dir>]
+//        [--baseline-cache <dir>] [--target-ratio R]
 //
 // --method one-shot: the earlier protocol (one scan with the first-failure rule, one
 // prune-retrain, the earlier epochs). --method rounds (default): the float baseline trained
@@ -11,6 +11,8 @@
 // of the weights left dense) → prune → retrain, each round checked on validation (the retrained
 // model may not fall below the float model's validation accuracy (maxRetrainedDrop 0), else the round is rolled back
 // and retried halfway in kept fraction). --validation-only stops before the test split (for choosing a recipe).
+// --target-ratio R: the size goal of the rounds (prune.targetRatio): they stop once the saved file
+// is R× smaller than float32, and a step that would overshoot far past R is shortened.
 // --baseline-cache keeps each trained float baseline (weights and validation curve) in <dir> and
 // reuses it: the baseline depends only on the model, the seed and its recipe, which name the file.
 //
@@ -136,6 +138,10 @@ const roundNets: Record<string, Partial<NetConfig>> = {
   lenet5: roundsRecipe(0.02, 0.005),
 };
 const tolArg = arg('--tolerance', 'noise');
+const targetRatio = args.includes('--target-ratio') ? Number(arg('--target-ratio', '')) : undefined;
+if (targetRatio !== undefined && !(targetRatio > 1))
+  throw new RangeError(`--target-ratio must be a ratio above 1, got ${arg('--target-ratio', '')}`);
+if (targetRatio !== undefined && !rounds) throw new RangeError('--target-ratio needs --method rounds');
 const ROUNDS = {
   rounds: quick ? 2 : Number(arg('--rounds', '6')),
   scanRule: 'monotone',
@@ -144,6 +150,7 @@ const ROUNDS = {
   validationSize: VALIDATION,
   minRoundKeep: Number(arg('--min-round-keep', '0.5')),
   backoffs: 1,
+  targetRatio,
 } as const;
 const net: NetConfig = { ...nets[which]!, ...(rounds ? roundNets[which] : {}) };
 
@@ -268,15 +275,21 @@ for (const seed of seeds) {
       ? [
           `Check tolerance: ${r.tolerance === undefined ? 'none' : `${(100 * r.tolerance).toFixed(2)} points`} below the float model's validation accuracy ${(100 * r.report.validation!.baseline!).toFixed(2)}%.`,
           '',
-          '| round | kept per layer | validation after retraining | check |',
-          '| ---: | --- | ---: | --- |',
+          ...(targetRatio !== undefined
+            ? [
+                `Size goal ${targetRatio}× (saved file, every byte): ${r.sizeGoal!.reached ? 'reached' : '**not reached**'} at ${r.sizeGoal!.ratio.toFixed(1)}×. "estimated" is the file's ratio at the round's sparsities before retraining (magnitude-pruned, clustered, encoded); "after" is measured on the retrained model, as the file is saved.`,
+                '',
+              ]
+            : []),
+          '| round | kept per layer | validation after retraining | check | ratio estimated → after |',
+          '| ---: | --- | ---: | --- | --- |',
           ...r.rounds.map(
             (a) =>
               `| ${a.round} | ${Object.entries(a.targets)
                 .map(([l, v]) => `${l} ${(100 * (1 - v)).toFixed(1)}%`)
                 .join(
                   ', ',
-                )} | ${a.validation === undefined ? '–' : `${(100 * a.validation).toFixed(2)}%`} | ${a.accepted ? 'kept' : 'rolled back'} |`,
+                )} | ${a.validation === undefined ? '–' : `${(100 * a.validation).toFixed(2)}%`} | ${a.accepted ? 'kept' : 'rolled back'} | ${a.estimatedRatio === undefined ? '–' : `${a.estimatedRatio.toFixed(1)}×${a.shortened ? ' (step shortened)' : ''}`}${a.ratio === undefined ? '' : ` → ${a.ratio.toFixed(1)}×`} |`,
           ),
           '',
         ]
@@ -304,10 +317,10 @@ const head = [
   `# Deep Compression, ${net.name}, held-out protocol (bench/deep-compression/run.ts)`,
   '',
   `Machine: ${cpuInfo().brand} (${cpuInfo().availableCores} cores, heavily shared while this ran: wall times are noisy). Backend: ${be}; test accuracy from the saved file in InferenceSession (native runtime).`,
-  `Command: \`nice -n 19 npx tsx bench/deep-compression/run.ts ${args.join(' ')}\``,
+  `Command: \`npx tsx bench/deep-compression/run.ts ${args.join(' ')}\``,
   '',
   `Recipe: baseline ${net.epochs} epochs SGD momentum 0.9 lr ${net.lr}${net.lrDecay !== 1 ? ` (×${net.lrDecay} per epoch)` : ''} L2 5e-4 batch 64 on ${TRAIN} digits; per-layer sparsity from the sensitivity scan on the ${VALIDATION}-digit validation split ` +
-    `(budget −${(100 * budget).toFixed(2)} points per layer pruned alone${rounds ? `, ${ROUNDS.scanRule} rule, layers under ${100 * ROUNDS.minLayerShare}% of the weights left dense; up to ${ROUNDS.rounds} rounds of scan → prune → retrain, each layer's kept fraction at least ${ROUNDS.minRoundKeep}× what it kept before the round, each round kept only if validation accuracy after retraining is at most ${ROUNDS.maxRetrainedDrop === 'noise' ? "the standard error of the float model's validation accuracy (sqrt(p(1 − p)/n), stated per seed)" : `${100 * ROUNDS.maxRetrainedDrop} points`} below the float model's (else retried with each layer's kept fraction halfway on a log scale, ${ROUNDS.backoffs}×; a round failing that too ends the pruning)` : ''}); ` +
+    `(budget −${(100 * budget).toFixed(2)} points per layer pruned alone${rounds ? `, ${ROUNDS.scanRule} rule, layers under ${100 * ROUNDS.minLayerShare}% of the weights left dense; up to ${ROUNDS.rounds} rounds of scan → prune → retrain, each layer's kept fraction at least ${ROUNDS.minRoundKeep}× what it kept before the round, each round kept only if validation accuracy after retraining is at most ${ROUNDS.maxRetrainedDrop === 'noise' ? "the standard error of the float model's validation accuracy (sqrt(p(1 − p)/n), stated per seed)" : `${100 * ROUNDS.maxRetrainedDrop} points`} below the float model's (else retried with each layer's kept fraction halfway on a log scale, ${ROUNDS.backoffs}×; a round failing that too ends the pruning${targetRatio !== undefined ? `; the rounds stop once the saved file is ${targetRatio}× smaller than float32 (size goal, measured on the file as saved), a step estimated to land more than 5% past it shortened to the one estimated to reach 1.05× the goal` : ''})` : ''}); ` +
     `${net.prune.epochs} epochs prune-retrain${rounds ? ' per round' : ''} (${JSON.stringify(net.prune)}); bits ${JSON.stringify(net.cluster)}. ` +
     (validationOnly
       ? 'Test split not read (--validation-only). '

@@ -73,6 +73,13 @@ export const COMPRESS_FLAGS = {
     description:
       "Check after each round's retraining: validation accuracy may lose at most D (0.001 = 0.1 point) from the float model's, or 'noise' = the standard error of its validation accuracy; a failing round is retried halfway, then rolled back (default with --rounds > 1: noise; else no check)",
   },
+  'target-ratio': {
+    type: 'number',
+    min: 1,
+    value: 'R',
+    description:
+      'With --sparsity auto: size goal; the rounds stop once the saved file is R× smaller than float32 (every byte), and a step that would land far past R is shortened',
+  },
   epochs: { type: 'int', min: 1, max: 10000, default: 8, description: 'Prune-retrain epochs (per round)' },
   'learning-rate': {
     type: 'number',
@@ -178,6 +185,10 @@ export async function compressCommand(args: string[], io: CommandIO = processIO)
       throw new UsageError(`--sparsity must be 'auto' or a number in [0, 1), got '${opts.sparsity}'`);
     if (opts.rounds! > 1 && sparsity !== 'auto')
       throw new UsageError('--rounds > 1 needs --sparsity auto (each round scans the pruned model again)');
+    if (opts.targetRatio !== undefined && !(opts.targetRatio > 1))
+      throw new UsageError(`--target-ratio must be a ratio above 1 (40 = 40× smaller), got ${opts.targetRatio}`);
+    if (opts.targetRatio !== undefined && sparsity !== 'auto')
+      throw new UsageError('--target-ratio needs --sparsity auto (the rounds scan, then stop at the goal)');
     const drop = opts.maxRetrainedDrop ?? (opts.rounds! > 1 ? 'noise' : undefined);
     maxRetrainedDrop = drop === undefined || drop === 'noise' ? drop : Number(drop);
     if (typeof maxRetrainedDrop === 'number' && !(maxRetrainedDrop >= 0 && maxRetrainedDrop < 1))
@@ -228,6 +239,7 @@ export async function compressCommand(args: string[], io: CommandIO = processIO)
         maxAccuracyDrop: opts.maxAccuracyDrop,
         rounds: opts.rounds,
         minRoundKeep: opts.minRoundKeep,
+        targetRatio: opts.targetRatio,
         maxRetrainedDrop,
         validationSize: val.labels.length,
         epochs: opts.epochs!,
@@ -254,8 +266,16 @@ export async function compressCommand(args: string[], io: CommandIO = processIO)
           (a) =>
             `  round ${a.round}: ${Object.entries(a.targets)
               .map(([l, v]) => `${l} ${(100 * (1 - v)).toFixed(1)}% kept`)
-              .join(', ')}; validation ${(100 * a.validation!).toFixed(2)}%: ${a.accepted ? 'kept' : 'rolled back'}`,
+              .join(', ')}; validation ${(100 * a.validation!).toFixed(2)}%: ${a.accepted ? 'kept' : 'rolled back'}` +
+            (a.estimatedRatio === undefined
+              ? ''
+              : `; ${a.estimatedRatio.toFixed(1)}× estimated${a.shortened ? ' (step shortened to the size goal)' : ''}${a.ratio === undefined ? '' : `, ${a.ratio.toFixed(1)}× after retraining`}`),
         ),
+        '',
+      );
+    if (r.sizeGoal)
+      parts.push(
+        `Size goal ${r.sizeGoal.targetRatio}×: ${r.sizeGoal.reached ? 'reached' : 'NOT reached (the checks or --rounds stopped the pruning first)'}, ${r.sizeGoal.ratio.toFixed(1)}×`,
         '',
       );
     parts.push(formatReport({ ...r.report, metrics: r.report.validation }, 'validation accuracy'), '');

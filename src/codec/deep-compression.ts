@@ -7,7 +7,7 @@ import { tf } from '../backend/float.js';
 import { clusterModel, fineTuneCentroids, type ClusterModelOptions, type ModelClustering } from '../cluster/cluster.js';
 import type { TrainOptions } from '../data/models.js';
 import { assertFinite, assertInt } from '../native/validate.js';
-import { prunableWeights } from '../prune/prune.js';
+import { magnitudePrune, prunableWeights } from '../prune/prune.js';
 import { assertSparsity } from '../prune/schedule.js';
 import type { SensitivityScan } from '../prune/sensitivity.js';
 import { buildArtifact, saveArtifact, type CompressedArtifact } from './artifact.js';
@@ -20,6 +20,29 @@ import {
   type CompressionReport,
 } from './pipeline.js';
 import { checkRoundsOptions, pruneRounds, type PruneRoundRecord } from './prune-rounds.js';
+import type { RatioAt } from './size-goal.js';
+
+/**
+ * The ratio of the file `deepCompress` would save from `model` as it is, or magnitude-pruned to
+ * `sparsity` first: clustered and encoded with the run's settings, built into the artifact,
+ * every byte counted. Centroid fine-tuning, which follows in the pipeline, moves the codebook
+ * values but keeps every label, so it changes no byte count. The model's weights are restored.
+ */
+function savedRatio(model: tf.LayersModel, cluster: ClusterModelOptions, encode: EncodeOptions | undefined): RatioAt {
+  return async (sparsity) => {
+    const before = model.getWeights().map((w) => w.clone());
+    try {
+      if (sparsity) magnitudePrune(model, { sparsity: { ...sparsity } });
+      const clustering = clusterModel(model, cluster);
+      const compressed = encodeModel(model, clustering, encode);
+      const artifact = await buildArtifact(model, compressed);
+      return compressionReport(compressed, undefined, artifact.bytes).ratio.artifact!;
+    } finally {
+      model.setWeights(before);
+      tf.dispose(before);
+    }
+  };
+}
 
 export interface DeepCompressionOptions {
   xTrain: tf.Tensor;
@@ -69,6 +92,15 @@ export interface DeepCompressionOptions {
      * what the retraining recovers from; the scan's choice is reached over several rounds.
      */
     minRoundKeep?: number;
+    /**
+     * With sparsity 'auto': the compression ratio wanted (float32 bytes of every weight / bytes
+     * of the saved files, as report.ratio.artifact counts them; 40 = 40× smaller), decided up
+     * front. Before each round the model as it is gets clustered and encoded exactly as the
+     * final file will be; once that reaches the goal, no further round runs (each costs
+     * accuracy). A round whose step would land more than 5% past the goal (STEP_AIM) takes the
+     * smaller step estimated to reach it. result.sizeGoal says whether the goal was reached.
+     */
+    targetRatio?: number;
     /** Retries of a round that fails the check (default 1); after the last, the round is dropped. */
     backoffs?: number;
     /** Retraining epochs of each round (the schedule reaches its target after rampFraction of them). */
@@ -119,6 +151,8 @@ export interface DeepCompressionResult {
   sparsity: Record<string, number>;
   /** The validation accuracy a round was allowed to lose (with maxRetrainedDrop). */
   tolerance?: number;
+  /** With prune.targetRatio: the goal and whether the saved file reached it (false = degraded: fewer rounds passed). */
+  sizeGoal?: { targetRatio: number; ratio: number; reached: boolean };
 }
 
 export async function deepCompress(model: tf.LayersModel, o: DeepCompressionOptions): Promise<DeepCompressionResult> {
@@ -179,6 +213,10 @@ export async function deepCompress(model: tf.LayersModel, o: DeepCompressionOpti
       validationSize: o.prune.validationSize,
       minRoundKeep: o.prune.minRoundKeep,
       backoffs: o.prune.backoffs ?? 1,
+      size:
+        o.prune.targetRatio === undefined
+          ? undefined
+          : { targetRatio: o.prune.targetRatio, ratioAt: savedRatio(model, o.cluster, o.encode) },
       retrain: {
         epochs: o.prune.epochs,
         rampFraction: ramp,
@@ -191,6 +229,10 @@ export async function deepCompress(model: tf.LayersModel, o: DeepCompressionOpti
     log,
   );
   await measure('pruned');
+  if (o.prune.targetRatio !== undefined && !(rounds.ratio! >= o.prune.targetRatio))
+    log(
+      `size goal NOT reached: ${rounds.ratio!.toFixed(1)}× after the last kept round, goal ${o.prune.targetRatio}× (the checks or the round count stopped the pruning first)`,
+    );
 
   // 2. weight sharing + centroid fine-tuning
   const clustering = clusterModel(model, o.cluster);
@@ -232,5 +274,13 @@ export async function deepCompress(model: tf.LayersModel, o: DeepCompressionOpti
     rounds: rounds.attempts,
     sparsity: rounds.sparsity,
     tolerance: rounds.tolerance,
+    sizeGoal:
+      o.prune.targetRatio === undefined
+        ? undefined
+        : {
+            targetRatio: o.prune.targetRatio,
+            ratio: report.ratio.artifact!,
+            reached: report.ratio.artifact! >= o.prune.targetRatio,
+          },
   };
 }

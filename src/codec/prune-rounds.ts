@@ -4,12 +4,14 @@
 // the sensitivity scan of the model as it is (Han et al. prune → retrain → prune further), and a
 // validation check after each round's retraining rolls the round back and retries it with the
 // steps halved (in the log of the kept fraction) when the retrained model lost more than the allowed drop from the float baseline.
+// With a size goal (size-goal.ts) the rounds stop once the saved file is small enough.
 import { tf } from '../backend/float.js';
 import { trainModel, type TrainOptions } from '../data/models.js';
 import { assertFinite, assertInt } from '../native/validate.js';
 import { prune, prunableWeights, stripPruning } from '../prune/prune.js';
 import { assertSparsity, polynomialDecay } from '../prune/schedule.js';
 import { sensitivityScan, type SensitivityOptions, type SensitivityScan } from '../prune/sensitivity.js';
+import { assertTargetRatio, stepTowardGoal, type RatioAt } from './size-goal.js';
 
 export interface RetrainSettings {
   epochs: number;
@@ -29,6 +31,12 @@ export interface PruneRoundRecord {
   validation?: number;
   /** False when the check rolled the attempt back. */
   accepted: boolean;
+  /** With a size goal: the saved file's ratio estimated at `targets` before retraining. */
+  estimatedRatio?: number;
+  /** With a size goal: true when the step was cut short so as not to overshoot the goal. */
+  shortened?: boolean;
+  /** With a size goal, on a kept attempt: the saved file's ratio measured after retraining. */
+  ratio?: number;
 }
 
 /**
@@ -137,6 +145,12 @@ export interface PruneRoundsOptions {
   minRoundKeep?: number;
   backoffs: number;
   retrain: RetrainSettings;
+  /**
+   * The size goal: the rounds stop as soon as the saved file's ratio (ratioAt() on the model as
+   * it is) reaches targetRatio, and a round whose step would overshoot it takes a smaller one
+   * (stepTowardGoal).
+   */
+  size?: { targetRatio: number; ratioAt: RatioAt };
 }
 
 export interface PruneRoundsResult {
@@ -147,6 +161,8 @@ export interface PruneRoundsResult {
   attempts: PruneRoundRecord[];
   /** The validation accuracy a round was allowed to lose (absent without a check). */
   tolerance?: number;
+  /** With a size goal: the ratio measured after the last kept round (before any round: the float model's). */
+  ratio?: number;
 }
 
 /**
@@ -206,6 +222,7 @@ export function checkRoundsOptions(o: {
   backoffs?: number;
   minRoundKeep?: number;
   validationSize?: number;
+  targetRatio?: number;
   auto: boolean;
   validate: boolean;
 }): void {
@@ -215,6 +232,11 @@ export function checkRoundsOptions(o: {
     assertFinite(o.minRoundKeep, 'prune.minRoundKeep');
     if (!(o.minRoundKeep >= 0 && o.minRoundKeep < 1))
       throw new RangeError(`prune.minRoundKeep must be in [0, 1), got ${o.minRoundKeep}`);
+  }
+  if (o.targetRatio !== undefined) {
+    assertTargetRatio(o.targetRatio);
+    if (!o.auto)
+      throw new RangeError("prune.targetRatio needs sparsity 'auto' (the rounds scan, then stop at the goal)");
   }
   if (rounds > 1 && !o.auto) throw new RangeError("prune.rounds > 1 needs sparsity 'auto' (each round scans again)");
   assertInt(o.backoffs ?? 1, 'prune.backoffs', 0, 20);
@@ -258,7 +280,15 @@ export async function pruneRounds(
           ? ` (the standard error of the float model's ${(100 * baseline!).toFixed(2)}% on ${o.validationSize} digits)`
           : ''),
     );
+  let ratio = o.size ? await o.size.ratioAt() : undefined;
   for (let round = 1; round <= o.rounds; round++) {
+    if (o.size) {
+      log(`saved file now ${ratio!.toFixed(1)}× smaller than float32 (size goal ${o.size.targetRatio}×)`);
+      if (ratio! >= o.size.targetRatio) {
+        log(`size goal reached: no further round (each would cost accuracy the goal does not ask for)`);
+        break;
+      }
+    }
     let targets: Record<string, number>;
     if (o.targets === 'auto') {
       const scan = await sensitivityScan(model, {
@@ -281,6 +311,19 @@ export async function pruneRounds(
       log(`round ${round}: the scan prunes no layer further; stopping`);
       break;
     }
+    let goalStep: { estimate: number; shortened: boolean } | undefined;
+    if (o.size) {
+      const step = await stepTowardGoal(current, targets, o.size.targetRatio, o.size.ratioAt);
+      goalStep = step;
+      log(
+        `round ${round}: estimated ${step.estimate.toFixed(1)}× at the step${step.shortened ? " (shortened: the scan's step would overshoot the size goal)" : ''}`,
+      );
+      targets = step.targets;
+      if (same(targets, current)) {
+        log(`round ${round}: the step toward the size goal rounds to no change; stopping`);
+        break;
+      }
+    }
     const before = model.getWeights().map((w) => w.clone());
     let accepted = false;
     try {
@@ -290,10 +333,21 @@ export async function pruneRounds(
           targets = backOff(current, targets);
         }
         log(`round ${round}${attempt > 0 ? ` (back-off ${attempt})` : ''}`);
+        // The estimate is of the weights before retraining (restored above for a retry).
+        const estimatedRatio = !goalStep
+          ? undefined
+          : attempt === 0
+            ? goalStep.estimate
+            : await o.size!.ratioAt(targets);
         await retrainRound(model, xTrain, yTrain, current, targets, o.retrain, log);
         const validation = baseline !== undefined ? await o.validate!(model) : undefined;
         accepted = baseline === undefined || baseline - validation! <= tolerance! + 1e-9;
-        attempts.push({ round, targets: { ...targets }, validation, accepted });
+        const record: PruneRoundRecord = { round, targets: { ...targets }, validation, accepted };
+        if (goalStep) {
+          record.estimatedRatio = estimatedRatio;
+          record.shortened = goalStep.shortened;
+        }
+        attempts.push(record);
         if (validation !== undefined)
           log(
             `  round ${round}: validation ${(100 * validation).toFixed(2)}% against ${(100 * baseline!).toFixed(2)}% before pruning: ${accepted ? 'kept' : 'over the allowed drop'}`,
@@ -309,6 +363,10 @@ export async function pruneRounds(
       break;
     }
     current = targets;
+    if (o.size) {
+      ratio = await o.size.ratioAt();
+      attempts.at(-1)!.ratio = ratio;
+    }
   }
-  return { sparsity: current, scans, attempts, tolerance };
+  return { sparsity: current, scans, attempts, tolerance, ratio };
 }

@@ -118,6 +118,39 @@ describe('tfjs-quant compress', () => {
     expect(r.out).toMatch(/Round 1's scan\./);
   }, 300_000);
 
+  it('stops the rounds at --target-ratio and says so', async () => {
+    const out = join(root, 'out-goal');
+    const r = await compress(
+      out,
+      '--rounds',
+      '5',
+      '--min-round-keep',
+      '0.5',
+      '--max-accuracy-drop',
+      '0.99',
+      // No round is rolled back: this test is about where the rounds stop.
+      '--max-retrained-drop',
+      '0.99',
+      '--target-ratio',
+      '12',
+      '--epochs',
+      '1',
+      '--fine-tune-epochs',
+      '0',
+    );
+    expect(r.code).toBe(0);
+    const goal = /Size goal 12×: reached, ([\d.]+)×/.exec(r.out);
+    expect(goal).not.toBeNull();
+    expect(Number(goal![1])).toBeGreaterThanOrEqual(12);
+    // The ratio printed for the goal is the one of the bytes written.
+    const written = /= (\d+) bytes, ([\d.]+)× smaller than float32/.exec(r.out)!;
+    const onDisk = readdirSync(out).reduce((s, f) => s + statSync(join(out, f)).size, 0);
+    expect(Number(written[1])).toBe(onDisk);
+    expect(written[2]).toBe(goal![1]);
+    expect(r.err).toMatch(/size goal reached: no further round/);
+    expect(r.out).not.toMatch(/round 5:/);
+  }, 300_000);
+
   it('names what is wrong with the input', async () => {
     const m = join(root, 'model', 'model.json');
     expect((await cli(['compress', m, '--out', join(root, 'o2')])).err).toMatch(/give --train DIR/);
@@ -138,6 +171,23 @@ describe('tfjs-quant compress', () => {
     r = await cli(['compress', m, '--train', bad, '--out', join(root, 'o2'), '--sparsity', '1.5']);
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/--sparsity must be 'auto' or a number in \[0, 1\), got '1\.5'/);
+    r = await cli(['compress', m, '--train', bad, '--out', join(root, 'o2'), '--target-ratio', '1']);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/--target-ratio must be a ratio above 1 \(40 = 40× smaller\), got 1/);
+    r = await cli([
+      'compress',
+      m,
+      '--train',
+      bad,
+      '--out',
+      join(root, 'o2'),
+      '--target-ratio',
+      '40',
+      '--sparsity',
+      '0.5',
+    ]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/--target-ratio needs --sparsity auto/);
     r = await cli(['compress', m, '--train', bad, '--out', join(root, 'o2'), '--sparsity', '0.5', '--rounds', '2']);
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/--rounds > 1 needs --sparsity auto/);
