@@ -7,6 +7,7 @@ import { deepCompress } from '../../src/codec/index.js';
 import { capStep, validationTolerance } from '../../src/codec/prune-rounds.js';
 import { loadMnist, type MnistSplit } from '../../src/data/mnist.js';
 import { buildLeNet300100 } from '../../src/data/models.js';
+import { passingScan } from './passing-scan.js';
 
 function fc2Zeros(m: tf.LayersModel): number {
   const d = m.getLayer('fc2').getWeights()[0]!.dataSync();
@@ -55,16 +56,8 @@ describe('deepCompress: rounds with minRoundKeep and the noise check', () => {
     const z = fc2Zeros(m);
     return z === 0 ? 0.97 : z <= 0.7 ? 0.968 : 0.9;
   };
-  const prune = {
-    sparsity: 'auto' as const,
-    // Every rung passes the scan: it always asks for 90%.
-    maxAccuracyDrop: 0.6,
-    sensitivitySparsities: [0.5, 0.9],
-    epochs: 1,
-    rampFraction: 0.5,
-    frequency: 1,
-    training: { learningRate: 0.01, seed: 5 },
-  };
+  // Every rung passes the scan: it always asks for 90%.
+  const prune = passingScan([0.5, 0.9], 5);
 
   it('halves the kept fraction per round at most, retries halfway, and stops after a round fails twice', async () => {
     const model = buildLeNet300100({ seed: 52 });

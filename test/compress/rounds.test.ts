@@ -8,6 +8,7 @@ import { loadMnist, type MnistSplit } from '../../src/data/mnist.js';
 import { buildLeNet300100 } from '../../src/data/models.js';
 import { magnitudePrune } from '../../src/prune/prune.js';
 import { nonIncreasingFit, sensitivityScan } from '../../src/prune/sensitivity.js';
+import { passingScan } from './passing-scan.js';
 
 /** Fraction of fc2's kernel that is exactly zero. */
 function fc2Zeros(m: tf.LayersModel): number {
@@ -138,17 +139,8 @@ describe('deepCompress: pruning rounds with a validation check', () => {
     validate,
     cluster: { denseBits: 5 },
   };
-  const prune = {
-    sparsity: 'auto' as const,
-    // Every rung passes the scan (a 0.5 loss is within 0.6): the scan always asks for 80%.
-    maxAccuracyDrop: 0.6,
-    sensitivitySparsities: [0.5, 0.8],
-    maxRetrainedDrop: 0.1,
-    epochs: 1,
-    rampFraction: 0.5,
-    frequency: 1,
-    training: { learningRate: 0.01, seed: 3 },
-  };
+  // Every rung passes the scan (a 0.5 loss is within 0.6): the scan always asks for 80%.
+  const prune = { ...passingScan([0.5, 0.8], 3), maxRetrainedDrop: 0.1 };
 
   it('rolls a round that fails validation back, retries halfway in kept fraction, and prunes further in the next round', async () => {
     const model = buildLeNet300100({ seed: 42 });

@@ -9,6 +9,7 @@ import { deepCompress, type DeepCompressionOptions } from '../../src/codec/index
 import { partialStep, STEP_AIM, stepTowardGoal } from '../../src/codec/size-goal.js';
 import { loadMnist, type MnistSplit } from '../../src/data/mnist.js';
 import { buildLeNet300100 } from '../../src/data/models.js';
+import { passingScan } from './passing-scan.js';
 
 describe('partialStep', () => {
   it('moves each layer a fraction of the way on a log scale of the kept fraction', () => {
@@ -68,17 +69,8 @@ describe('deepCompress with prune.targetRatio', () => {
     data = loadMnist({ trainSize: 256, testSize: 10, seed: 61 });
   });
   afterAll(() => data?.dispose());
-  const prune = {
-    sparsity: 'auto' as const,
-    // A validation that never moves: every rung passes the scan, which always asks for 90%.
-    maxAccuracyDrop: 0.6,
-    sensitivitySparsities: [0.5, 0.9],
-    epochs: 1,
-    rampFraction: 0.5,
-    frequency: 1,
-    minRoundKeep: 0.5,
-    training: { learningRate: 0.01, seed: 5 },
-  };
+  // A validation that never moves: every rung passes the scan, which always asks for 90%.
+  const prune = { ...passingScan([0.5, 0.9], 5), minRoundKeep: 0.5 };
   const validate = () => 0.97;
   /** deepCompress of a fresh LeNet-300-100 (initialised by seed) with these prune settings. */
   const compressFresh = (seed: number, extra: Partial<DeepCompressionOptions['prune']>, biasBits?: number) => {

@@ -12,7 +12,7 @@ import { loadModel } from '../../src/model/load.js';
 import { saveNative } from '../../src/model/save-native.js';
 import { attr, GraphModelBuilder, writeModel } from '../support/model-fixtures.js';
 import type { Graph } from '../../src/model/ir.js';
-import { quantize } from '../../src/quant/quantize.js';
+import { quantize, type AccuracyGuardOptions } from '../../src/quant/quantize.js';
 import { outputFidelity, predictedScore } from '../../src/quant/output-fidelity.js';
 import { nativeEngine } from '../../src/convert/native-engine.js';
 import { DYNAMIC_MIN_K } from '../../src/quant/params.js';
@@ -84,6 +84,15 @@ async function scoreOfSaved(q: Graph, out: string): Promise<number> {
   return outputFidelity('logits', ref, got).score;
 }
 
+/** int8 with the accuracy guard, calibrated on generated inputs of seed 1 and guarded on seed 3's. */
+async function int8WithGuard(accuracyGuard: AccuracyGuardOptions, extra: { dynamicMinK?: number } = {}) {
+  const calibration = syntheticInputs(g, 8, 1),
+    validation = syntheticInputs(g, 8, 3);
+  const r = await quantize(g, { mode: 'int8', calibration, validation, accuracyGuard, ...extra });
+  const dispose = () => tf.dispose([...calibration, ...validation].flatMap((x) => Object.values(x)));
+  return { r, validation, dispose };
+}
+
 describe('4-bit weights per layer (weightBitsPerLayer, as the CLI converts)', () => {
   it('thin and depthwise layers get 8-bit weights up front, the wide conv 4-bit', async () => {
     const r = await quantize(g, { mode: 'dynamic', weightBits: 4, weightBitsPerLayer: true, report: false });
@@ -129,15 +138,8 @@ describe('4-bit weights per layer (weightBitsPerLayer, as the CLI converts)', ()
 
 describe('int8 with the guard: convolutions step back to dynamic before float', () => {
   it('a tight tolerance runs some Conv2D / MatMul dynamic; the saved files run natively as simulated and meet it on new inputs', async () => {
-    const calibration = syntheticInputs(g, 8, 1),
-      validation = syntheticInputs(g, 8, 3);
-    const r = await quantize(g, {
-      mode: 'int8',
-      calibration,
-      validation,
-      accuracyGuard: { tolerance: 2e-3 },
-      dynamicMinK: 0, // every conv may step back to dynamic, however narrow
-    });
+    // Every conv may step back to dynamic, however narrow.
+    const { r, dispose } = await int8WithGuard({ tolerance: 2e-3 }, { dynamicMinK: 0 });
     const guard = r.report.guard!;
     expect(guard.initial).toBeLessThan(1 - 2e-3);
     expect(guard.satisfied).toBe(true);
@@ -170,20 +172,13 @@ describe('int8 with the guard: convolutions step back to dynamic before float', 
     tf.dispose(Object.values(x));
     // Independent check on new inputs: within 5× the guard's allowed loss (it measured 8 other samples).
     expect(await scoreOfSaved(r.graph, join(dir, 'out-int8-dyn-score'))).toBeGreaterThan(1 - 1e-2);
-    tf.dispose([...calibration, ...validation].flatMap((x) => Object.values(x)));
+    dispose();
   });
 });
 
 describe('the guard on the native runtime (as the CLI converts)', () => {
   it('judges exactly what the saved files compute: its final score is the session’s on the guard samples', async () => {
-    const calibration = syntheticInputs(g, 8, 1),
-      validation = syntheticInputs(g, 8, 3);
-    const r = await quantize(g, {
-      mode: 'int8',
-      calibration,
-      validation,
-      accuracyGuard: { tolerance: 2e-3, engine: nativeEngine },
-    });
+    const { r, validation, dispose } = await int8WithGuard({ tolerance: 2e-3, engine: nativeEngine });
     const guard = r.report.guard!;
     expect(guard.engine).toBe('native runtime');
     expect(guard.evaluations).toBeGreaterThan(1);
@@ -204,7 +199,7 @@ describe('the guard on the native runtime (as the CLI converts)', () => {
     expect(guard.final).toBeCloseTo(expected, 6);
     expect(guard.outputs![0]!.predicted).toBeCloseTo(predictedScore('logits', ref, got), 6);
     expect(guard.satisfied).toBe(guard.final >= 1 - 2e-3);
-    tf.dispose([...calibration, ...validation].flatMap((x) => Object.values(x)));
+    dispose();
   });
 });
 
@@ -246,11 +241,9 @@ describe('layers too narrow for the dynamic kernel to pay (K < DYNAMIC_MIN_K)', 
   });
 
   it('the guard steps narrow layers back to float, never to dynamic', async () => {
-    const calibration = syntheticInputs(g, 8, 1),
-      validation = syntheticInputs(g, 8, 3);
-    const r = await quantize(g, { mode: 'int8', calibration, validation, accuracyGuard: { tolerance: 2e-3 } });
+    const { r, dispose } = await int8WithGuard({ tolerance: 2e-3 });
     for (const name of r.report.guard!.movedToDynamic) expect(['conv1', 'conv2']).not.toContain(name);
-    tf.dispose([...calibration, ...validation].flatMap((x) => Object.values(x)));
+    dispose();
   });
 
   it('dynamicMinK must be an integer >= 0', async () => {
