@@ -108,6 +108,13 @@ export const CONVERT_FLAGS = {
     description:
       'Samples the guard measures on, apart from those that calibrate (generated; with --calibration: the samples after the first --samples)',
   },
+  'dynamic-min-k': {
+    type: 'int',
+    min: 0,
+    max: 1 << 30,
+    description:
+      'Conv/matmul layers with fewer products per output (K) run float instead of dynamic, the dynamic kernel being slower there (default 64; 0: every one dynamic)',
+  },
   strict: { type: 'boolean', description: 'Exit 3 when a model is degraded (converted but below --tolerance)' },
   'float-nodes': {
     type: 'list',
@@ -405,6 +412,7 @@ export async function convertCommand(args: string[], io: CommandIO = processIO, 
     ...(opts.opTypes.length ? { opTypes: opts.opTypes } : {}),
     ...(opts.biasCorrection ? { biasCorrection: true } : {}),
     ...(opts.equalize ? { equalize: true } : {}),
+    ...(opts.dynamicMinK !== undefined ? { dynamicMinK: opts.dynamicMinK } : {}),
     ...(opts.inputType === 'int8' || opts.inputType === 'uint8' ? { inputType: opts.inputType } : {}),
     ...(opts.outputType === 'int8' || opts.outputType === 'uint8' ? { outputType: opts.outputType } : {}),
   };

@@ -64,6 +64,8 @@ export interface ConvertOptions {
   biasCorrection?: boolean;
   /** int8: channel range equalization before quantizing (src/quant/equalize.ts). */
   equalize?: boolean;
+  /** Layers with fewer products per output run float instead of dynamic (quantize's dynamicMinK). */
+  dynamicMinK?: number;
   inputType?: 'float32' | 'int8' | 'uint8';
   outputType?: 'float32' | 'int8' | 'uint8';
   /** Inputs used to measure fidelity and latency (0 = skip measurement). */
@@ -215,6 +217,7 @@ async function convertGraph(
     opTypes: o.opTypes,
     biasCorrection: o.biasCorrection,
     ...(o.equalize ? { equalize: true } : {}),
+    ...(o.dynamicMinK !== undefined ? { dynamicMinK: o.dynamicMinK } : {}),
     inputType: o.inputType,
     outputType: o.outputType,
     ...(validation?.length && calib.length ? { validation } : {}),

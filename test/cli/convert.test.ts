@@ -90,6 +90,23 @@ describe('convert: usage errors exit 2 with a message', () => {
   });
 });
 
+describe('convert --mode dynamic: layers too narrow for the dynamic kernel', () => {
+  it('run float on their int8 weights and the report says why; --dynamic-min-k 0 keeps them dynamic', async () => {
+    // mlp/small: fc1 8 → 16, fc2 16 → 12, fc3 12 → 5 — every K is below 64.
+    const report = async (extra: string[]) => {
+      const out = join(work, `out-narrow${extra.length}`);
+      const r = await runCli(['convert', join(zoo, 'mlp/small'), '-o', out, '--mode', 'dynamic', ...extra]);
+      expect(r.code, r.stderr).toBe(0);
+      const j = JSON.parse(await fs.readFile(join(out, 'report.json'), 'utf8'));
+      const m = j.models ? j.models[0] : j;
+      return (m.floatNodes ?? []) as { name: string; reason: string }[];
+    };
+    const narrow = (await report([])).filter((f) => /K = \d+ < 64: float on its int8 weights/.test(f.reason));
+    expect(narrow.map((f) => Number(/K = (\d+)/.exec(f.reason)![1])).sort((a, b) => a - b)).toEqual([8, 12, 16]);
+    expect((await report(['--dynamic-min-k', '0'])).filter((f) => /K = \d+ </.test(f.reason))).toEqual([]);
+  }, 120_000);
+});
+
 describe('convert --mode compress: a batch with a corrupt model', () => {
   let out: string;
   let first: Awaited<ReturnType<typeof runCli>>;
