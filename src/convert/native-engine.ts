@@ -5,18 +5,8 @@
 import type { tf } from '../backend/float.js';
 import type { Graph } from '../model/ir.js';
 import type { QuantizedEngine, QuantizedRun } from '../quant/guard.js';
-import { dequantize } from '../kernels/quantize.js';
-import type { HostTensor } from '../runtime/host-tensor.js';
+import { toFloat32 } from '../runtime/host-tensor.js';
 import { InferenceSession } from '../runtime/session.js';
-
-function asFloat(t: HostTensor): Float32Array {
-  if ((t.dtype === 'int8' || t.dtype === 'uint8') && t.quantization) {
-    const q = t.dtype === 'uint8' ? Int8Array.from(t.data as Uint8Array, (u) => u - 128) : (t.data as Int8Array);
-    const zp = t.dtype === 'uint8' ? t.quantization.zeroPoint - 128 : t.quantization.zeroPoint;
-    return dequantize(q, { scale: t.quantization.scale, zeroPoint: zp });
-  }
-  return Float32Array.from(t.data as ArrayLike<number>);
-}
 
 export const nativeEngine: QuantizedEngine = {
   name: 'native runtime',
@@ -39,7 +29,7 @@ export const nativeEngine: QuantizedEngine = {
         return points.map((p) => {
           const t = out[p];
           if (!t) throw new Error(`internal: the session did not return measure point '${p}'`);
-          return asFloat(t);
+          return toFloat32(t);
         });
       },
       dispose: () => session.dispose(),

@@ -54,9 +54,14 @@ export function uint8Params(p: QParams): QParams {
   return { scale: p.scale, zeroPoint: p.zeroPoint + 128 };
 }
 
+/** A host tensor's values as float32 (int8 / uint8 codes dequantized with their parameters, §3). */
+export function toFloat32(v: HostTensor): Float32Array {
+  if (v.dtype === 'int8' || v.dtype === 'uint8') return dequantize(v.data as Int8Array | Uint8Array, v.quantization!);
+  return Float32Array.from(v.data as ArrayLike<number>);
+}
+
 /** A host tensor as float32 for tfjs (int8 / uint8 codes dequantized with their parameters, §3). */
 export function toFloatTensor(v: HostTensor): tf.Tensor {
-  if (v.dtype === 'int8' || v.dtype === 'uint8')
-    return tf.tensor(dequantize(v.data as Int8Array | Uint8Array, v.quantization!), v.shape, 'float32');
+  if (v.dtype === 'int8' || v.dtype === 'uint8') return tf.tensor(toFloat32(v), v.shape, 'float32');
   return tf.tensor(v.data as Float32Array | Int32Array | Uint8Array, v.shape, v.dtype as 'float32' | 'int32' | 'bool');
 }
