@@ -96,9 +96,7 @@ void Conv2D(const ConvGeom& g, const float* x, const PackedB& w, float* y, int t
   if (kern.conv_few_columns && N <= kFewColumns && !pw && g.dilation_h == 1 && g.dilation_w == 1) {
     // The columns' taps copied out of the k-major panel once per call (K·N floats).
     std::vector<float> cols(static_cast<size_t>(N * K));
-    const float* b = w.panel(0);
-    for (int64_t j = 0; j < N; j++)
-      for (int64_t p = 0; p < K; p++) cols[static_cast<size_t>(j * K + p)] = b[p * kNR + j];
+    PanelColumns(w.panel(0), K, N, cols.data());
     ParallelFor(M, std::max<int64_t>(1, ChunkRows(K)), threads, [&](int64_t mb, int64_t me) {
       kern.conv_few_columns(g, x, cols.data(), mb, me - mb, y, epi.bias, epi.act, epi.alpha);
     });

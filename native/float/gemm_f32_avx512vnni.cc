@@ -134,8 +134,7 @@ inline float Sum(__m512 v) { return _mm512_reduce_add_ps(v); }
 void FewColumns(int64_t M, int64_t N, int64_t K, const float* a, int64_t lda, const float* b, float* C, int64_t rsc,
                 const float* bias, Activation act, float alpha) {
   float* cols = detail::Scratch(3, static_cast<size_t>(N * K));
-  for (int64_t j = 0; j < N; j++)
-    for (int64_t p = 0; p < K; p++) cols[j * K + p] = b[p * kNR + j];
+  PanelColumns(b, K, N, cols);
   const int64_t full = K / 16 * 16;
   const __mmask16 tail = simd::FirstLanes16(K - full), out = simd::FirstLanes16(N);
   const __m512 bv = bias ? _mm512_maskz_loadu_ps(out, bias) : _mm512_setzero_ps();

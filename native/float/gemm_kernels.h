@@ -16,6 +16,12 @@ constexpr int kNR = 16;  // GEMM microtile columns
 // instead of tiles, on the paths that have them.
 constexpr int64_t kFewColumns = 4;
 
+// Columns [0, n) of a k-major B panel (panel[p · kNR + j], kc = k) as rows: cols[j · k + p].
+inline void PanelColumns(const float* panel, int64_t k, int64_t n, float* cols) {
+  for (int64_t j = 0; j < n; j++)
+    for (int64_t p = 0; p < k; p++) cols[j * k + p] = panel[p * kNR + j];
+}
+
 struct Kernels {
   // c[r * kNR + j] = sum_{p < kc} a[p * kMR + r] * b[p * kNR + j]   (r < kMR, j < kNR)
   // a: packed A panel (kc x kMR, k-major), b: packed B panel (kc x kNR, k-major).
