@@ -19,6 +19,10 @@ const parts = [
   ['quantization kernels', 'bench/quant/RESULTS-quant.md'],
   ['operator kernels', 'bench/ops/RESULTS-ops.md'],
   ['depthwise channel tails and transposed convolution, before and after', 'bench/ops/RESULTS-dw-deconv.md'],
+  [
+    'dynamic int8 against float for one convolution (the narrow-layer threshold)',
+    'bench/ops/RESULTS-dynamic-vs-float.md',
+  ],
   ['session soak', 'bench/models/RESULTS-soak.md'],
   ['post-training quantization (calibration)', 'bench/calib/RESULTS-calib.md'],
   ['4-bit weights', 'bench/int4/RESULTS-int4.md'],
