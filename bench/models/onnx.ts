@@ -120,10 +120,10 @@ export class GraphWriter {
     this.nodes.push(nd);
     return out;
   }
-  model(input: Pb, output: Pb): Uint8Array {
+  model(input: Pb, output: Pb, name = 'mobilenetv2'): Uint8Array {
     const g = new Pb();
     for (const nd of this.nodes) g.bytes(1, nd);
-    g.bytes(2, 'mobilenetv2');
+    g.bytes(2, name);
     for (const t of this.inits) g.bytes(5, t);
     g.bytes(11, input).bytes(12, output);
     return new Pb()

@@ -14,20 +14,30 @@
 //   Run: npx tsx bench/models/peers.ts [--quick] [--rounds N] [--time S] [--wasm]
 //   (--wasm adds tfjs-wasm float32 at 1 thread, batch 1 only: slow; --time: seconds of timed
 //   back-to-back runs per configuration and process, default 1)
-import { execFileSync } from 'node:child_process';
-import { createRequire } from 'node:module';
 import { writeFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describeFloatBackend, initFloatBackend, tf } from '../../src/backend/float.js';
 import { cpuInfo, getIsa } from '../../src/native/cpu.js';
-import { median, toMarkdown, toText, type Table } from '../../src/report/table.js';
+import { toMarkdown, toText } from '../../src/report/table.js';
 import { InferenceSession } from '../../src/runtime/index.js';
 import { graphOf, quantized, variedInput } from '../../test/runtime/helpers.js';
+import { quantize } from '../../src/quant/quantize.js';
 import { mobileNetV2 } from './models.js';
 import { GraphWriter, onnxMobileNetV2Float, onnxMobileNetV2Int8, onnxMobileNetV2Macs, valueInfo } from './onnx.js';
 import { gemm, packWeights } from '../../src/kernels/gemm.js';
+import {
+  CONFIGS,
+  alternate,
+  loadOrt,
+  methodText,
+  ortOptions,
+  peerTable,
+  reportChild,
+  steady,
+  type Measured,
+  type Ort,
+} from './peer-harness.js';
 
 const argv = process.argv.slice(2);
 const quick = argv.includes('--quick');
@@ -37,33 +47,6 @@ const opt = (name: string, dflt: number) => {
 };
 const ROUNDS = opt('--rounds', quick ? 2 : 4);
 const TIME = opt('--time', quick ? 0.3 : 1);
-const WARMUP = 5;
-interface OrtTensor {
-  dims: readonly number[];
-  data: Float32Array;
-}
-interface OrtSession {
-  run(feeds: Record<string, unknown>): Promise<Record<string, OrtTensor>>;
-  release(): Promise<void>;
-}
-interface Ort {
-  env: { versions: Record<string, string> };
-  InferenceSession: { create(model: Uint8Array, opts: Record<string, unknown>): Promise<OrtSession> };
-  Tensor: new (type: string, data: Float32Array | Uint8Array, dims: number[]) => unknown;
-}
-
-function loadOrt(): Ort | undefined {
-  const dirs = [process.env.ORT_DIR, process.cwd()].filter((d): d is string => !!d);
-  for (const base of [...dirs.map((d) => join(d, 'x.js')), fileURLToPath(import.meta.url)]) {
-    try {
-      return createRequire(base)('onnxruntime-node') as Ort;
-    } catch {
-      // not installed here
-    }
-  }
-  return undefined;
-}
-
 /**
  * The same 1×1 QLinearConv on inputs that make 16-bit pair sums overflow (x = 255, w = 127,
  * K = 64: 255·127·2 > 32767): the exact output next to ONNX Runtime's and ours (our GEMM on the
@@ -124,54 +107,21 @@ const ENGINE_NAMES: Record<EngineId, string> = {
   'ort-f32': 'onnxruntime float32',
   'tfjs-wasm': 'tfjs-wasm float32',
 };
-interface Config {
-  threads: number;
-  batch: 1 | 8;
-}
-interface Measured extends Config {
-  ms: number;
-  msMin: number;
-  cpuMs: number;
-  runs: number;
-}
-
-/**
- * Steady state of one configuration: WARMUP runs, then back-to-back runs for TIME seconds (≥ 5).
- * Per call: wall time and the process CPU time (all its threads). Reported: the median and the
- * fastest wall time, and the median CPU time per call (on a loaded machine the fastest call is
- * the one least disturbed by other jobs, and 1-thread CPU time is what the call computed).
- */
-async function steady(
-  run: () => Promise<unknown>,
-): Promise<{ ms: number; msMin: number; cpuMs: number; runs: number }> {
-  for (let i = 0; i < WARMUP; i++) await run();
-  const times: number[] = [],
-    cpus: number[] = [];
-  const t0 = performance.now();
-  while (times.length < 5 || performance.now() - t0 < TIME * 1000) {
-    const c = process.cpuUsage();
-    const t = performance.now();
-    await run();
-    times.push(performance.now() - t);
-    const d = process.cpuUsage(c);
-    cpus.push((d.user + d.system) / 1000);
-  }
-  return { ms: median(times), msMin: Math.min(...times), cpuMs: median(cpus), runs: times.length };
-}
-
 /** Child process: one engine, every configuration it runs, one JSON line on stdout. */
 async function child(id: EngineId): Promise<void> {
   const x1 = variedInput([1, 224, 224, 3], 1),
     x8 = variedInput([8, 224, 224, 3], 2);
   const out: Measured[] = [];
-  const configs: Config[] =
-    id === 'tfjs-wasm'
-      ? [{ threads: 1, batch: 1 }]
-      : [1, 2].flatMap((threads) => ([1, 8] as const).map((batch) => ({ threads, batch })));
+  const configs = id === 'tfjs-wasm' ? [{ threads: 1, batch: 1 as const }] : CONFIGS;
   if (id === 'ours-int8' || id === 'ours-dynamic') {
     await initFloatBackend('wasm');
     const calib = variedInput([8, 224, 224, 3], 3);
-    const g = await quantized(await graphOf(mobileNetV2(224, 1, 1000)), calib, id === 'ours-int8' ? 'int8' : 'dynamic');
+    const f = await graphOf(mobileNetV2(224, 1, 1000));
+    // Dynamic as a conversion makes it (quantize's defaults: per-row ranges, narrow layers float).
+    const g =
+      id === 'ours-int8'
+        ? await quantized(f, calib, 'int8')
+        : (await quantize(f, { mode: 'dynamic', report: false, optimize: false })).graph;
     calib.dispose();
     const feed = (x: tf.Tensor) => ({ [g.inputs[0]!.name]: { data: x.dataSync() as Float32Array, shape: x.shape } });
     const f1 = feed(x1),
@@ -179,7 +129,7 @@ async function child(id: EngineId): Promise<void> {
     for (const threads of [1, 2]) {
       const s = await InferenceSession.create(g, { threads });
       for (const c of configs.filter((c) => c.threads === threads))
-        out.push({ ...c, ...(await steady(() => s.run(c.batch === 1 ? f1 : f8))) });
+        out.push({ ...c, ...(await steady(() => s.run(c.batch === 1 ? f1 : f8), TIME)) });
       s.dispose();
     }
   } else if (id === 'tfjs-wasm') {
@@ -192,7 +142,7 @@ async function child(id: EngineId): Promise<void> {
         const y = model.predict(x1) as tf.Tensor;
         await y.data();
         y.dispose();
-      })),
+      }, TIME)),
     });
   } else {
     const ort = loadOrt();
@@ -207,38 +157,15 @@ async function child(id: EngineId): Promise<void> {
     const o1 = new ort.Tensor('float32', nchw(x1), [1, 3, 224, 224]),
       o8 = new ort.Tensor('float32', nchw(x8), [8, 3, 224, 224]);
     for (const threads of [1, 2]) {
-      const s = await ort.InferenceSession.create(bytes, {
-        intraOpNumThreads: threads,
-        interOpNumThreads: 1,
-        executionMode: 'sequential',
-        graphOptimizationLevel: 'all',
-      });
+      const s = await ort.InferenceSession.create(bytes, ortOptions(threads));
       for (const c of configs.filter((c) => c.threads === threads))
-        out.push({ ...c, ...(await steady(() => s.run({ input: c.batch === 1 ? o1 : o8 }))) });
+        out.push({ ...c, ...(await steady(() => s.run({ input: c.batch === 1 ? o1 : o8 }), TIME)) });
       await s.release();
     }
   }
   tf.dispose([x1, x8]);
-  process.stdout.write(JSON.stringify({ isa: getIsa(), results: out }) + '\n');
+  reportChild(getIsa(), out);
 }
-
-interface Row {
-  engine: string;
-  threads: number;
-  b1: number[];
-  b8: number[];
-  min1: number[];
-  min8: number[];
-  cpu1: number[];
-  cpu8: number[];
-  vsOrt1?: number;
-  vsOrt8?: number;
-  vsOrtMin1?: number;
-  vsOrtCpu1?: number;
-  vsOrtF32?: number;
-}
-const span = (xs: number[], d: number) =>
-  xs.length ? `${Math.min(...xs).toFixed(d)}–${Math.max(...xs).toFixed(d)}` : '–';
 
 async function main(): Promise<void> {
   const cpu = cpuInfo();
@@ -248,85 +175,11 @@ async function main(): Promise<void> {
   else process.stdout.write('onnxruntime-node is not installed: ORT rows left out (see the header of this file)\n');
   if (argv.includes('--wasm')) ids.push('tfjs-wasm');
   const self = fileURLToPath(import.meta.url);
-  const passOn = ['--time', String(TIME)];
-  const rows = new Map<string, Row>();
-  const loads: number[] = [];
-  let isa = '';
-  for (let round = 0; round < ROUNDS; round++) {
-    // Rotate the order so no engine always runs first (or right after the same neighbour).
-    const order = ids.map((_, i) => ids[(i + round) % ids.length]!);
-    for (const id of order) {
-      loads.push(loadavg()[0]!);
-      const out = execFileSync(process.execPath, [...process.execArgv, self, '--child', id, ...passOn], {
-        env: process.env,
-        stdio: ['ignore', 'pipe', 'inherit'],
-        maxBuffer: 1 << 20,
-      }).toString();
-      const r = JSON.parse(out.trim().split('\n').pop()!) as { isa: string; results: Measured[] };
-      if (id.startsWith('ours')) isa = r.isa;
-      for (const m of r.results) {
-        const key = `${id}/${m.threads}`;
-        const row = rows.get(key) ?? {
-          engine: ENGINE_NAMES[id],
-          threads: m.threads,
-          b1: [],
-          b8: [],
-          min1: [],
-          min8: [],
-          cpu1: [],
-          cpu8: [],
-        };
-        if (m.batch === 1) {
-          row.b1.push(m.ms);
-          row.min1.push(m.msMin);
-          row.cpu1.push(m.cpuMs);
-        } else {
-          row.b8.push(m.ms);
-          row.min8.push(m.msMin);
-          row.cpu8.push(m.cpuMs);
-        }
-        rows.set(key, row);
-      }
-      process.stdout.write(`round ${round + 1}/${ROUNDS}: ${id} done\n`);
-    }
-  }
+  const { rows, loads, isa } = alternate(self, ids, ENGINE_NAMES, ROUNDS, ['--time', String(TIME)]);
   const probe = ort ? await saturationProbe(ort) : '';
   const ortVersion = ort ? (ort.env.versions.node ?? ort.env.versions.common ?? '') : '';
-  const list = [...rows.values()].sort(
-    (a, b) => ids.indexOf(idOf(a.engine)) - ids.indexOf(idOf(b.engine)) || a.threads - b.threads,
-  );
-  for (const r of list) {
-    const peer = rows.get(`ort-int8/${r.threads}`),
-      f32 = rows.get(`ort-f32/${r.threads}`);
-    if (peer) {
-      r.vsOrt1 = median(peer.b1) / median(r.b1);
-      r.vsOrtMin1 = Math.min(...peer.min1) / Math.min(...r.min1);
-      r.vsOrtCpu1 = median(peer.cpu1) / median(r.cpu1);
-      if (r.b8.length) r.vsOrt8 = median(peer.b8) / median(r.b8);
-    }
-    if (f32) r.vsOrtF32 = median(f32.b1) / median(r.b1);
-  }
   const gmac = onnxMobileNetV2Macs() / 1e9;
-  const table: Table<Row> = {
-    columns: [
-      { header: 'engine', value: (r) => r.engine },
-      { header: 'threads', value: (r) => r.threads },
-      { header: 'b1 ms median (min–max of processes)', value: (r) => `${median(r.b1).toFixed(2)} (${span(r.b1, 2)})` },
-      { header: 'b1 fastest call ms', value: (r) => Math.min(...r.min1), digits: 2 },
-      { header: 'b1 CPU ms per call', value: (r) => median(r.cpu1), digits: 2 },
-      {
-        header: 'b8 ms median (min–max)',
-        value: (r) => (r.b8.length ? `${median(r.b8).toFixed(1)} (${span(r.b8, 1)})` : '–'),
-      },
-      { header: 'b8 fastest call ms', value: (r) => (r.min8.length ? Math.min(...r.min8) : undefined), digits: 1 },
-      { header: '× ORT int8 b1 (median)', value: (r) => r.vsOrt1, digits: 2 },
-      { header: '× ORT int8 b1 (fastest)', value: (r) => r.vsOrtMin1, digits: 2 },
-      { header: '× ORT int8 b1 (CPU)', value: (r) => r.vsOrtCpu1, digits: 2 },
-      { header: '× ORT int8 b8 (median)', value: (r) => r.vsOrt8, digits: 2 },
-      { header: '× ORT float32 b1 (median)', value: (r) => r.vsOrtF32, digits: 2 },
-    ],
-    rows: list,
-  };
+  const table = peerTable(rows);
   process.stdout.write('\n' + toText(table));
   const cmd = `npx tsx bench/models/peers.ts${argv.length ? ' ' + argv.join(' ') : ''}`;
   const md = [
@@ -340,12 +193,9 @@ async function main(): Promise<void> {
         : 'ONNX Runtime: not installed for this run.') +
       (ids.includes('tfjs-wasm') ? ` tfjs row: ${describeFloatBackend('wasm')}.` : ''),
     '',
-    `Method: each engine alone in its own process (a child of this script that builds its model, then for 1 and 2 threads and batch 1 and 8 runs ${WARMUP} warm-up calls and back-to-back timed calls for ${TIME} s, reporting the median call); ` +
-      `the processes alternated ${ROUNDS} times with the engine order rotated each round. "min–max" spans the per-process medians; the ratio columns divide medians of processes. ` +
-      `"fastest call" is the quickest single call over all processes (on a loaded machine, the call least disturbed by other jobs); "CPU ms per call" is the median process CPU time of a call (user + system, all the engine's threads, so at 2 threads it includes a pool's spinning). Ratios > 1: the row is faster than ONNX Runtime int8 at the same threads. ` +
-      `1-minute load average while the processes ran: ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)} on ${cpu.availableCores} cores (the machine is shared: other jobs inflate wall times, and the spread shows by how much).`,
+    methodText(ROUNDS, TIME, loads, cpu.availableCores),
     '',
-    `Models: ours = bench/models/models.ts mobileNetV2(224) quantized by PTQ (int8: per-channel weights, calibrated on 8 inputs; dynamic: §12.4); ` +
+    `Models: ours = bench/models/models.ts mobileNetV2(224) quantized by PTQ (int8: per-channel weights, calibrated on 8 inputs; dynamic: §12.4 with quantize's defaults, per-row ranges and layers with K < 64 float); ` +
       `ORT = the same layer list written as ONNX by bench/models/onnx.ts (${(gmac * 1000).toFixed(0)} MMAC per image): int8 as QuantizeLinear → QLinearConv (uint8 activations, per-channel int8 weights, ReLU6 folded into the output range) → QLinearAdd → QLinearGlobalAveragePool → QLinearMatMul ` +
       '(int8 weights: ORT\'s U8S8 kernels); "uint8 weights (exact)" = the same values + 128 as uint8 with zero point 128 (ORT\'s U8U8 kernels); float32 as Conv + Clip + Add. ' +
       'ORT reads NCHW input (the same images, transposed once outside the timing). Weights are random: timing does not depend on them.',
@@ -355,8 +205,6 @@ async function main(): Promise<void> {
   ].join('\n');
   writeFileSync(join(dirname(self), 'RESULTS-peers.md'), md);
 }
-
-const idOf = (name: string) => (Object.keys(ENGINE_NAMES) as EngineId[]).find((k) => ENGINE_NAMES[k] === name)!;
 
 const childAt = argv.indexOf('--child');
 (childAt >= 0 ? child(argv[childAt + 1] as EngineId) : main()).catch((e) => {
