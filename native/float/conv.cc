@@ -102,8 +102,13 @@ void Conv2D(const ConvGeom& g, const float* x, const PackedB& w, float* y, int t
     });
     return;
   }
-  // Pointwise: A is x itself, rows in blocks of kMC; otherwise im2col chunks of ChunkRows(K).
-  ForRowsCols(M, N, pw ? kMC : ChunkRows(K), threads, [&](int64_t m0, int64_t mc, int64_t n0, int64_t nc) {
+  // Pointwise: A is x itself, rows in blocks of kMC. Otherwise im2col chunks of ChunkRows(K),
+  // but at least kMC rows: each chunk reads all of its columns' weights (K·nc floats), and at
+  // ChunkRows' 6 rows for K ≥ 2731 a layer streamed its weights once per 6 pixels (Inception's
+  // 3 × 3 × 288 → 384 read 4 MB from L3 49 times); kMC rows of im2col (1.5 MB at K = 4032) stay
+  // in L2 while the GEMM packs them.
+  const int64_t rows = pw ? kMC : std::max(ChunkRows(K), kMC);
+  ForRowsCols(M, N, rows, threads, [&](int64_t m0, int64_t mc, int64_t n0, int64_t nc) {
     const float* a = ConvRows(g, x, pw, K, m0, mc);
     GemmPackedB(kern, mc, nc, K, Mat{a, K, 1}, w.panel(n0 / kNR), K * kNR, y + m0 * N + n0, N,
                 epi.bias ? epi.bias + n0 : nullptr, epi.act, epi.alpha);
