@@ -24,7 +24,6 @@ namespace {
 using detail::kKC;
 using detail::kMC;
 
-
 // v < 0 ? 0 : v, v < 0 ? 0 : (v > 6 ? 6 : v), v < 0 ? alpha·v : v — the scalar ActRow's
 // comparisons (−0 and NaN pass through unchanged).
 inline __m512 Act(__m512 v, Activation act, __m512 alpha) {
