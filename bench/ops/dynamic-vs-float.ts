@@ -30,6 +30,18 @@ const SHAPES: [number, number, number, number, number][] = [
   [32, 32, 96, 96, 1],
   [32, 32, 32, 32, 3],
   [16, 16, 256, 256, 1],
+  // Few output channels (N), where the per-row quantization is a larger share of the work.
+  [128, 128, 3, 24, 5],
+  [64, 64, 96, 24, 1],
+  [64, 64, 128, 16, 1],
+  [32, 32, 128, 16, 3],
+  [32, 32, 256, 32, 1],
+  [16, 16, 512, 64, 1],
+  // Around the thresholds: K = 64…128 with N = 48…128.
+  [64, 64, 80, 80, 1],
+  [32, 32, 64, 128, 1],
+  [32, 32, 128, 48, 1],
+  [32, 32, 128, 64, 1],
 ];
 
 async function stepMs(s: InferenceSession, feed: Record<string, { data: Float32Array; shape: number[] }>) {

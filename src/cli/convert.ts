@@ -113,7 +113,13 @@ export const CONVERT_FLAGS = {
     min: 0,
     max: 1 << 30,
     description:
-      'Conv/matmul layers with fewer products per output (K) run float instead of dynamic, the dynamic kernel being slower there (default 64; 0: every one dynamic)',
+      'Conv/matmul layers with fewer products per output (K) run float instead of dynamic, the dynamic kernel being slower there (default 64; 0: no limit)',
+  },
+  'dynamic-min-n': {
+    type: 'int',
+    min: 0,
+    max: 1 << 30,
+    description: 'The same for conv/matmul layers with fewer output channels (N) (default 32; 0: no limit)',
   },
   strict: { type: 'boolean', description: 'Exit 3 when a model is degraded (converted but below --tolerance)' },
   'float-nodes': {
@@ -413,6 +419,7 @@ export async function convertCommand(args: string[], io: CommandIO = processIO, 
     ...(opts.biasCorrection ? { biasCorrection: true } : {}),
     ...(opts.equalize ? { equalize: true } : {}),
     ...(opts.dynamicMinK !== undefined ? { dynamicMinK: opts.dynamicMinK } : {}),
+    ...(opts.dynamicMinN !== undefined ? { dynamicMinN: opts.dynamicMinN } : {}),
     ...(opts.inputType === 'int8' || opts.inputType === 'uint8' ? { inputType: opts.inputType } : {}),
     ...(opts.outputType === 'int8' || opts.outputType === 'uint8' ? { outputType: opts.outputType } : {}),
   };

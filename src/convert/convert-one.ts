@@ -66,6 +66,8 @@ export interface ConvertOptions {
   equalize?: boolean;
   /** Layers with fewer products per output run float instead of dynamic (quantize's dynamicMinK). */
   dynamicMinK?: number;
+  /** Layers with fewer output channels run float instead of dynamic (quantize's dynamicMinN). */
+  dynamicMinN?: number;
   inputType?: 'float32' | 'int8' | 'uint8';
   outputType?: 'float32' | 'int8' | 'uint8';
   /** Inputs used to measure fidelity and latency (0 = skip measurement). */
@@ -218,6 +220,7 @@ async function convertGraph(
     biasCorrection: o.biasCorrection,
     ...(o.equalize ? { equalize: true } : {}),
     ...(o.dynamicMinK !== undefined ? { dynamicMinK: o.dynamicMinK } : {}),
+    ...(o.dynamicMinN !== undefined ? { dynamicMinN: o.dynamicMinN } : {}),
     inputType: o.inputType,
     outputType: o.outputType,
     ...(validation?.length && calib.length ? { validation } : {}),

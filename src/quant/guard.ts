@@ -29,10 +29,11 @@ import type { Constant, ConstantQuantization, Graph, Node, TensorData } from '..
 import {
   activationInputs,
   activationTable,
-  DYNAMIC_MIN_K,
+  DYNAMIC_MINIMUM,
   dynamicCapable,
-  gemmK,
   planExecution,
+  tooNarrowForDynamic,
+  type DynamicMinimum,
   type NodeExecution,
   type QuantizationInfo,
 } from './params.js';
@@ -291,8 +292,8 @@ export async function runGuard(
   data: Record<string, tf.Tensor>[],
   o: AccuracyGuardOptions,
   onProgress?: (p: { stage: 'guard'; floatNodes: number }) => void,
-  /** Conv2D / MatMul layers with fewer products per output never step back to dynamic (params.ts DYNAMIC_MIN_K). */
-  dynamicMinK = DYNAMIC_MIN_K,
+  /** Conv2D / MatMul layers the narrow-layer rule runs float never step back to dynamic (params.ts DYNAMIC_MINIMUM). */
+  dynamicMin: DynamicMinimum = DYNAMIC_MINIMUM,
 ): Promise<GuardReport> {
   const info = q.metadata.quantization as QuantizationInfo;
   const userFloat = [...info.floatNodes];
@@ -394,7 +395,7 @@ export async function runGuard(
       relaxOn && info.mode === 'int8'
         ? order.filter((n) => {
             const node = q.nodes.find((m) => m.name === n)!;
-            return dynamicCapable(q, node) && (gemmK(q, node) ?? Infinity) >= dynamicMinK;
+            return dynamicCapable(q, node) && tooNarrowForDynamic(q, node, dynamicMin) === undefined;
           })
         : [],
     );

@@ -276,17 +276,21 @@ export function int8Obstacle(
   return undefined;
 }
 
-/** A Conv2D / MatMul whose weight is stored int8 (§12.4) or int4 (§12.5's dynamic int4 GEMM; int4WeightOf tells them apart). */
 /**
- * Products per output (K) below which a Conv2D / MatMul with int8 weights is not run dynamic
- * but float on its int8 weights (dequantized: weight-only int8, closer to float than dynamic):
- * quantizing every row and dequantizing every output cost more than its int8 products save.
- * bench/ops/dynamic-vs-float.ts (one convolution alone, AVX-512 VNNI, loaded machine): dynamic /
- * float 1.2–3.4 for K = 8…48, 0.88 at K = 64, 0.68–0.72 at K = 96–288, 0.29 at K = 256 with
- * N = 256 (bench/ops/RESULTS-dynamic-vs-float.md). Decided at conversion (quantize's dynamicMinK) and
- * written as float nodes; 4-bit weights stay dynamic (their point is memory).
+ * The narrow-layer rule (§12.4): a Conv2D / MatMul with int8 weights and fewer than
+ * DYNAMIC_MIN_K products per output (K) or fewer than DYNAMIC_MIN_N outputs per row (N, its
+ * output channels) is not run dynamic but float on its int8 weights (dequantized: weight-only
+ * int8, closer to float than dynamic): quantizing every row (K values) and dequantizing every
+ * output cost more than its K·N int8 products save. bench/ops/dynamic-vs-float.ts (one
+ * convolution alone, AVX-512 VNNI, 1 thread; bench/ops/RESULTS-dynamic-vs-float.md): dynamic /
+ * float 1.1–3.6 for K = 8…48; 0.77–0.94 for K = 64…512 with N ≥ 48 (one run 1.27 at K = N = 64);
+ * 1.22–1.50 for N = 16 and 24 at every K tried (75…1152); 0.88–1.14 at N = 32. Decided at
+ * conversion (quantize's dynamicMinK, dynamicMinN) and written as float nodes; 4-bit weights
+ * stay dynamic (their point is memory).
  */
 export const DYNAMIC_MIN_K = 64;
+/** See DYNAMIC_MIN_K. */
+export const DYNAMIC_MIN_N = 32;
 
 /** Products per output of a Conv2D / MatMul over a constant weight (undefined for other nodes). */
 export function gemmK(g: Graph, n: Node): number | undefined {
@@ -296,6 +300,31 @@ export function gemmK(g: Graph, n: Node): number | undefined {
   return undefined;
 }
 
+/** Outputs per row (output channels) of a Conv2D / MatMul over a constant weight (undefined for other nodes). */
+export function gemmN(g: Graph, n: Node): number | undefined {
+  const s = g.constants.get(n.inputs[1] ?? '')?.shape;
+  if (n.op === 'Conv2D' && s?.length === 4) return s[3]!;
+  if (n.op === 'MatMul' && s?.length === 2) return n.attrs.transpose_b === true ? s[0]! : s[1]!;
+  return undefined;
+}
+
+/** The thresholds of the narrow-layer rule (DYNAMIC_MIN_K, DYNAMIC_MIN_N unless the caller says otherwise). */
+export interface DynamicMinimum {
+  k: number;
+  n: number;
+}
+export const DYNAMIC_MINIMUM: DynamicMinimum = { k: DYNAMIC_MIN_K, n: DYNAMIC_MIN_N };
+
+/** Why the narrow-layer rule runs n float rather than dynamic ("K = 27 < 64"), or undefined when it does not. */
+export function tooNarrowForDynamic(g: Graph, n: Node, min: DynamicMinimum): string | undefined {
+  const k = gemmK(g, n),
+    cols = gemmN(g, n);
+  if (k !== undefined && k < min.k) return `K = ${k} < ${min.k}`;
+  if (cols !== undefined && cols < min.n) return `N = ${cols} < ${min.n}`;
+  return undefined;
+}
+
+/** A Conv2D / MatMul whose weight is stored int8 (§12.4) or int4 (§12.5's dynamic int4 GEMM; int4WeightOf tells them apart). */
 export function dynamicCapable(g: Graph, n: Node): boolean {
   return (
     !n.opaque &&

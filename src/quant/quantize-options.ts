@@ -38,6 +38,8 @@ export interface QuantizeOptions {
    * kernel is slower than float; 0 runs every one dynamic).
    */
   dynamicMinK?: number;
+  /** The same for layers with fewer output channels (N) than this (default DYNAMIC_MIN_N; 0: no limit). */
+  dynamicMinN?: number;
   /** dynamic: 8 (default) or 4-bit weights (§12.5). */
   weightBits?: 4 | 8;
   /**
@@ -100,8 +102,11 @@ export function validateQuantizeOptions(o: QuantizeOptions): void {
     throw new RangeError(`inputType/outputType int8 or uint8 needs mode 'int8' (got mode '${o.mode}')`);
   if (o.dynamicGranularity !== undefined)
     assertOneOf(o.dynamicGranularity, ['tensor', 'row'] as const, 'dynamicGranularity');
-  if (o.dynamicMinK !== undefined && (!Number.isInteger(o.dynamicMinK) || o.dynamicMinK < 0))
-    throw new RangeError(`dynamicMinK must be an integer >= 0, got ${describe(o.dynamicMinK)}`);
+  for (const key of ['dynamicMinK', 'dynamicMinN'] as const) {
+    const v = o[key];
+    if (v !== undefined && (!Number.isInteger(v) || v < 0))
+      throw new RangeError(`${key} must be an integer >= 0, got ${describe(v)}`);
+  }
   if (o.opTypes !== undefined && (!Array.isArray(o.opTypes) || o.opTypes.some((n) => typeof n !== 'string')))
     throw new TypeError('opTypes must be an array of op names');
   if (o.floatNodes !== undefined && (!Array.isArray(o.floatNodes) || o.floatNodes.some((n) => typeof n !== 'string')))

@@ -18,8 +18,8 @@ import { calibrate, iterateData, normalizeSample, type CalibrateProgress, type C
 import { quantizeWeightInt4, dequantizeWeightInt4, int4WeightStats } from './int4.js';
 import {
   activationTable,
-  DYNAMIC_MIN_K,
-  gemmK,
+  DYNAMIC_MINIMUM,
+  tooNarrowForDynamic,
   int8Obstacle,
   planExecution,
   quantizationInfo,
@@ -203,6 +203,10 @@ export async function quantize(model: Graph | ModelSource, options: QuantizeOpti
   // The float model q's quantization is measured against: `reference`, or its equalized form.
   let floatRef = reference;
   const perChannel = options.perChannel ?? true;
+  const dynamicMin = {
+    k: options.dynamicMinK ?? DYNAMIC_MINIMUM.k,
+    n: options.dynamicMinN ?? DYNAMIC_MINIMUM.n,
+  };
   for (const name of options.floatNodes ?? [])
     if (!q.nodes.some((n) => n.name === name))
       throw new RangeError(`floatNodes: '${name}' is not a node of the (optimized) graph`);
@@ -314,17 +318,16 @@ export async function quantize(model: Graph | ModelSource, options: QuantizeOpti
       }
     }
     // Layers too narrow for the dynamic kernel to pay: float on their int8 weights.
-    const minK = options.dynamicMinK ?? DYNAMIC_MIN_K;
     const narrowFloat: string[] = [];
     for (const n of q.nodes) {
-      const k = gemmK(q, n);
-      if (k === undefined || k >= minK || userFloat.includes(n.name) || nonFiniteNodes.has(n.name)) continue;
+      const why = tooNarrowForDynamic(q, n, dynamicMin);
+      if (why === undefined || userFloat.includes(n.name) || nonFiniteNodes.has(n.name)) continue;
       if (q.constants.get(n.inputs[1]!)?.quantization?.affine?.dtype !== 'int8') continue;
       narrowFloat.push(n.name);
       skipped.push({
         name: n.name,
         op: n.op,
-        reason: `K = ${k} < ${minK}: float on its int8 weights (the dynamic kernel would be slower)`,
+        reason: `${why}: float on its int8 weights (the dynamic kernel would be slower)`,
       });
     }
     q.metadata.quantization = {
@@ -426,14 +429,7 @@ export async function quantize(model: Graph | ModelSource, options: QuantizeOpti
       if (!evalData.length)
         throw new TypeError('accuracyGuard needs evaluation data (options.validation or options.calibration)');
       options.onProgress?.({ stage: 'guard' });
-      report.guard = await runGuard(
-        q,
-        floatRef,
-        evalData,
-        options.accuracyGuard,
-        options.onProgress,
-        options.dynamicMinK ?? DYNAMIC_MIN_K,
-      );
+      report.guard = await runGuard(q, floatRef, evalData, options.accuracyGuard, options.onProgress, dynamicMin);
       const widened = new Set(report.guard.widenedTo8Bit);
       if (widened.size) {
         report.int4 = report.int4?.filter((w) => !widened.has(w.node));

@@ -91,19 +91,25 @@ describe('convert: usage errors exit 2 with a message', () => {
 });
 
 describe('convert --mode dynamic: layers too narrow for the dynamic kernel', () => {
-  it('run float on their int8 weights and the report says why; --dynamic-min-k 0 keeps them dynamic', async () => {
-    // mlp/small: fc1 8 → 16, fc2 16 → 12, fc3 12 → 5 — every K is below 64.
+  it('run float on their int8 weights and the report says why; --dynamic-min-k / --dynamic-min-n 0 keep them dynamic', async () => {
+    // mlp/small: fc1 8 → 16, fc2 16 → 12, fc3 12 → 5 — every K is below 64, every N below 32.
     const report = async (extra: string[]) => {
-      const out = join(work, `out-narrow${extra.length}`);
+      const out = join(work, `out-narrow${extra.join('')}`);
       const r = await runCli(['convert', join(zoo, 'mlp/small'), '-o', out, '--mode', 'dynamic', ...extra]);
       expect(r.code, r.stderr).toBe(0);
       const j = JSON.parse(await fs.readFile(join(out, 'report.json'), 'utf8'));
       const m = j.models ? j.models[0] : j;
       return (m.floatNodes ?? []) as { name: string; reason: string }[];
     };
-    const narrow = (await report([])).filter((f) => /K = \d+ < 64: float on its int8 weights/.test(f.reason));
-    expect(narrow.map((f) => Number(/K = (\d+)/.exec(f.reason)![1])).sort((a, b) => a - b)).toEqual([8, 12, 16]);
-    expect((await report(['--dynamic-min-k', '0'])).filter((f) => /K = \d+ </.test(f.reason))).toEqual([]);
+    const sizes = (fs: { reason: string }[], re: RegExp) =>
+      fs.flatMap((f) => (re.test(f.reason) ? [Number(re.exec(f.reason)![1])] : [])).sort((a, b) => a - b);
+    // The K rule comes first; without it, the N rule names the output channels.
+    expect(sizes(await report([]), /K = (\d+) < 64: float on its int8 weights/)).toEqual([8, 12, 16]);
+    expect(sizes(await report(['--dynamic-min-k', '0']), /N = (\d+) < 32: float on its int8 weights/)).toEqual([
+      5, 12, 16,
+    ]);
+    const none = await report(['--dynamic-min-k', '0', '--dynamic-min-n', '0']);
+    expect(none.filter((f) => /[KN] = \d+ </.test(f.reason))).toEqual([]);
   }, 120_000);
 });
 

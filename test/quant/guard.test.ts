@@ -15,7 +15,7 @@ import type { Graph } from '../../src/model/ir.js';
 import { quantize, type AccuracyGuardOptions } from '../../src/quant/quantize.js';
 import { outputFidelity, predictedScore } from '../../src/quant/output-fidelity.js';
 import { nativeEngine } from '../../src/convert/native-engine.js';
-import { DYNAMIC_MIN_K } from '../../src/quant/params.js';
+import { DYNAMIC_MIN_K, DYNAMIC_MIN_N } from '../../src/quant/params.js';
 import { syntheticInputs } from '../../src/quant/synthetic-inputs.js';
 import { dequantizeSim, simulate } from '../../src/quant/simulate.js';
 import { InferenceSession } from '../../src/runtime/session.js';
@@ -85,7 +85,10 @@ async function scoreOfSaved(q: Graph, out: string): Promise<number> {
 }
 
 /** int8 with the accuracy guard, calibrated on generated inputs of seed 1 and guarded on seed 3's. */
-async function int8WithGuard(accuracyGuard: AccuracyGuardOptions, extra: { dynamicMinK?: number } = {}) {
+async function int8WithGuard(
+  accuracyGuard: AccuracyGuardOptions,
+  extra: { dynamicMinK?: number; dynamicMinN?: number } = {},
+) {
   const calibration = syntheticInputs(g, 8, 1),
     validation = syntheticInputs(g, 8, 3);
   const r = await quantize(g, { mode: 'int8', calibration, validation, accuracyGuard, ...extra });
@@ -139,7 +142,7 @@ describe('4-bit weights per layer (weightBitsPerLayer, as the CLI converts)', ()
 describe('int8 with the guard: convolutions step back to dynamic before float', () => {
   it('a tight tolerance runs some Conv2D / MatMul dynamic; the saved files run natively as simulated and meet it on new inputs', async () => {
     // Every conv may step back to dynamic, however narrow.
-    const { r, dispose } = await int8WithGuard({ tolerance: 2e-3 }, { dynamicMinK: 0 });
+    const { r, dispose } = await int8WithGuard({ tolerance: 2e-3 }, { dynamicMinK: 0, dynamicMinN: 0 });
     const guard = r.report.guard!;
     expect(guard.initial).toBeLessThan(1 - 2e-3);
     expect(guard.satisfied).toBe(true);
@@ -203,21 +206,22 @@ describe('the guard on the native runtime (as the CLI converts)', () => {
   });
 });
 
-describe('layers too narrow for the dynamic kernel to pay (K < DYNAMIC_MIN_K)', () => {
+describe('layers too narrow for the dynamic kernel to pay (K < DYNAMIC_MIN_K or N < DYNAMIC_MIN_N)', () => {
   it('mode dynamic runs them float on their int8 weights, says why, and the session plans them float', async () => {
     const r = await quantize(g, { mode: 'dynamic', report: false });
     const reasons = Object.fromEntries(r.report.floatNodes.map((f) => [f.name, f.reason]));
-    // conv1 3×3×3 (K = 27) and conv2 1×1×16 (K = 16) are narrow; conv3 3×3×64 (K = 576) and
-    // logits (K = 64) are not.
-    expect(DYNAMIC_MIN_K).toBe(64);
+    // conv1 3×3×3 (K = 27) and conv2 1×1×16 (K = 16) have too few products per output, logits
+    // (K = 64, 10 outputs) too few outputs; conv3 3×3×64 → 64 (K = 576, N = 64) is wide enough.
+    expect([DYNAMIC_MIN_K, DYNAMIC_MIN_N]).toEqual([64, 32]);
     expect(reasons.conv1).toMatch(/K = 27 < 64: float on its int8 weights/);
     expect(reasons.conv2).toMatch(/K = 16 < 64/);
+    expect(reasons.logits).toMatch(/N = 10 < 32: float on its int8 weights/);
     const exec = new Map(r.report.nodes.map((n) => [n.name, n.execution]));
     expect([exec.get('conv1'), exec.get('conv2'), exec.get('conv3'), exec.get('logits')]).toEqual([
       'float',
       'float',
       'dynamic',
-      'dynamic',
+      'float',
     ]);
     // The narrow layers keep their int8 weights (weight-only int8): the file stays small.
     const w1 = r.graph.constants.get(r.graph.nodes.find((n) => n.name === 'conv1')!.inputs[1]!)!;
@@ -230,11 +234,11 @@ describe('layers too narrow for the dynamic kernel to pay (K < DYNAMIC_MIN_K)', 
       'native-float',
       'native-float',
       'native-dynamic',
-      'native-dynamic',
+      'native-float',
     ]);
     s.dispose();
     // As close to float as all-dynamic on inputs neither saw (measured 0.9972 against 0.9974).
-    const all = await quantize(g, { mode: 'dynamic', report: false, dynamicMinK: 0 });
+    const all = await quantize(g, { mode: 'dynamic', report: false, dynamicMinK: 0, dynamicMinN: 0 });
     const narrow = await scoreOfSaved(r.graph, join(dir, 'out-narrow-score'));
     expect(narrow).toBeGreaterThan(0.99);
     expect(Math.abs(narrow - (await scoreOfSaved(all.graph, join(dir, 'out-all-dynamic-score'))))).toBeLessThan(2e-3);
@@ -242,13 +246,22 @@ describe('layers too narrow for the dynamic kernel to pay (K < DYNAMIC_MIN_K)', 
 
   it('the guard steps narrow layers back to float, never to dynamic', async () => {
     const { r, dispose } = await int8WithGuard({ tolerance: 2e-3 });
-    for (const name of r.report.guard!.movedToDynamic) expect(['conv1', 'conv2']).not.toContain(name);
+    for (const name of r.report.guard!.movedToDynamic) expect(['conv1', 'conv2', 'logits']).not.toContain(name);
     dispose();
   });
 
-  it('dynamicMinK must be an integer >= 0', async () => {
+  it('dynamicMinK and dynamicMinN must be integers >= 0', async () => {
     await expect(quantize(g, { mode: 'dynamic', dynamicMinK: -1 })).rejects.toThrow(
       /dynamicMinK must be an integer >= 0/,
     );
+    await expect(quantize(g, { mode: 'dynamic', dynamicMinN: 1.5 })).rejects.toThrow(
+      /dynamicMinN must be an integer >= 0, got 1.5/,
+    );
+  });
+
+  it('dynamicMinN: 0 lifts the limit on output channels (logits runs dynamic again)', async () => {
+    const r = await quantize(g, { mode: 'dynamic', report: false, dynamicMinN: 0 });
+    const exec = new Map(r.report.nodes.map((n) => [n.name, n.execution]));
+    expect([exec.get('conv1'), exec.get('conv3'), exec.get('logits')]).toEqual(['float', 'dynamic', 'dynamic']);
   });
 });

@@ -26,8 +26,8 @@ export async function quantized(
     report: false,
     optimize: false,
     // The runtime's tests exercise the dynamic kernel on every layer, however few products
-    // per output it has (a conversion runs those below DYNAMIC_MIN_K float).
-    ...(mode === 'dynamic' ? { dynamicGranularity: granularity, dynamicMinK: 0 } : {}),
+    // per output it has (a conversion runs those below DYNAMIC_MIN_K or DYNAMIC_MIN_N float).
+    ...(mode === 'dynamic' ? { dynamicGranularity: granularity, dynamicMinK: 0, dynamicMinN: 0 } : {}),
   });
   return r.graph;
 }

@@ -145,7 +145,7 @@ describe('the pose-model pattern (int32 image → Cast → ExpandDims / Squeeze 
   it('dynamic int8 weights: the same graph plans without rejection and stays within the int8 error of float', async () => {
     const g = await load(posePattern(-1, 4));
     // Dynamic mode needs no calibration: activations are quantized per run after the Cast.
-    const q = await quantize(g, { mode: 'dynamic', report: false, optimize: false, dynamicMinK: 0 });
+    const q = await quantize(g, { mode: 'dynamic', report: false, optimize: false, dynamicMinK: 0, dynamicMinN: 0 });
     const s = await InferenceSession.create(q.graph);
     expect(s.plan.filter((p) => p.op === 'Conv2D').every((p) => p.placement === 'native-dynamic')).toBe(true);
     const x = image([2, 16, 16, 3], 5);

@@ -88,6 +88,7 @@ beforeAll(async () => {
       dynamicGranularity: 'tensor',
       // Dynamic however narrow its layers: the point is answers that depend on the batch.
       dynamicMinK: 0,
+      dynamicMinN: 0,
       calibration: [mlpCalib],
       report: false,
       optimize: false,
