@@ -280,23 +280,32 @@ inline float BinF(float a, float b) {
   }
 }
 
-template <BinaryOp kOp>
-void BinaryF32Run(const float* a, int64_t as, const float* b, int64_t bs, int64_t n, float lo, float hi, float* y) {
-  const bool clamp = lo > -INFINITY || hi < INFINITY;
+// One pass: y = op(a, b), clamped to [lo, hi] as it is stored when a ReLU / ReLU6 is fused
+// (a second pass over y cost as much as the unfused activation step it replaced). The clamp is
+// the activation step's comparison: NaN passes through.
+template <BinaryOp kOp, bool kClamp>
+void BinaryF32Loop(const float* a, int64_t as, const float* b, int64_t bs, int64_t n, float lo, float hi, float* y) {
+  auto put = [&](int64_t i, float v) { y[i] = kClamp ? std::min(std::max(v, lo), hi) : v; };
   if (as == 1 && bs == 1) {
-    for (int64_t i = 0; i < n; i++) y[i] = BinF<kOp>(a[i], b[i]);
+    for (int64_t i = 0; i < n; i++) put(i, BinF<kOp>(a[i], b[i]));
   } else if (as == 1) {
     const float bv = b[0];
-    for (int64_t i = 0; i < n; i++) y[i] = BinF<kOp>(a[i], bv);
+    for (int64_t i = 0; i < n; i++) put(i, BinF<kOp>(a[i], bv));
   } else if (bs == 1) {
     const float av = a[0];
-    for (int64_t i = 0; i < n; i++) y[i] = BinF<kOp>(av, b[i]);
+    for (int64_t i = 0; i < n; i++) put(i, BinF<kOp>(av, b[i]));
   } else {
     const float v = BinF<kOp>(a[0], b[0]);
-    for (int64_t i = 0; i < n; i++) y[i] = v;
+    for (int64_t i = 0; i < n; i++) put(i, v);
   }
-  if (clamp) {
-    for (int64_t i = 0; i < n; i++) y[i] = std::min(std::max(y[i], lo), hi);
+}
+
+template <BinaryOp kOp>
+void BinaryF32Run(const float* a, int64_t as, const float* b, int64_t bs, int64_t n, float lo, float hi, float* y) {
+  if (lo > -INFINITY || hi < INFINITY) {
+    BinaryF32Loop<kOp, true>(a, as, b, bs, n, lo, hi, y);
+  } else {
+    BinaryF32Loop<kOp, false>(a, as, b, bs, n, lo, hi, y);
   }
 }
 

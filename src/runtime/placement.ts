@@ -42,7 +42,8 @@ export interface PlannedNode {
   /**
    * Set when the node runs inside another node's steps, placed as that one: the Pad,
    * SpaceToBatchND and BatchToSpaceND around a convolution planned as one dilated convolution
-   * (src/runtime/atrous.ts).
+   * (src/runtime/atrous.ts); a ReLU / ReLU6 clamped by the float Add / Sub / Mul before it
+   * (src/runtime/binary-act.ts).
    */
   fusedInto?: string;
   /** Set when the node's MatMul / 1×1 conv runs the sparse kernel (structure, sparsity, row limit). */

@@ -1,0 +1,74 @@
+// A float element-wise Add / Sub / Mul whose only reader is a ReLU or ReLU6, both planned as
+// native float steps, runs as one binary step that clamps as it stores (binary_f32's `act`)
+// instead of a second pass over the tensor. Residual blocks end this way (x + f(x) → ReLU):
+// BlazeFace runs 31 of them, each ReLU a full read and write of a 128 × 128 × 24 or smaller
+// tensor (about a tenth of its native time).
+//
+// Done on the planning copy after placement, like the atrous fusion: the file keeps its nodes,
+// and the fused node is the binary node (its name, its placement) writing the activation's
+// output tensor. Exact: the clamp is the ReLU's own comparison on the same float sum.
+import type { Node } from '../model/ir.js';
+import type { PlannedNode } from './placement.js';
+
+/** The binary ops binary_f32 runs with a fused clamp (float emitter's default case). */
+const FUSABLE_BINARY = new Set(['AddV2', 'Add', 'Sub', 'Mul']);
+/** Activation op → the fused `activation` attribute binary_f32 reads. */
+const CLAMPS: Record<string, 'relu' | 'relu6'> = { Relu: 'relu', Relu6: 'relu6' };
+
+export interface BinaryActivation {
+  /** The binary node and the activation after it, in graph order. */
+  replaced: [Node, Node];
+  /** The binary node with `activation` set, writing the activation's output. */
+  fused: Node;
+}
+
+/**
+ * The binary → ReLU pairs of `order` (nodes in execution order, `decided` their placements, same
+ * indices) that can run as one step: both native float, the activation the binary's only
+ * reader, the binary's output no graph output.
+ */
+export function binaryActivations(
+  order: readonly Node[],
+  decided: readonly PlannedNode[],
+  graphOutputs: readonly string[],
+): BinaryActivation[] {
+  const outputs = new Set(graphOutputs);
+  const readers = new Map<string, Node[]>();
+  for (const n of order)
+    for (const t of [...n.inputs, ...(n.controlInputs ?? [])]) {
+      const list = readers.get(t) ?? readers.set(t, []).get(t)!;
+      list.push(n);
+    }
+  const placement = new Map(decided.map((p) => [p.node, p.placement]));
+  const found: BinaryActivation[] = [];
+  for (const bin of order) {
+    if (!FUSABLE_BINARY.has(bin.op) || placement.get(bin.name) !== 'native-float') continue;
+    if (((bin.attrs.activation as string | undefined) ?? 'none') !== 'none') continue;
+    if (bin.outputs.length !== 1 || outputs.has(bin.outputs[0]!)) continue;
+    const r = readers.get(bin.outputs[0]!) ?? [];
+    const act = r.length === 1 ? r[0]! : undefined;
+    if (!act || !CLAMPS[act.op] || act.inputs.length !== 1 || act.outputs.length !== 1) continue;
+    if (placement.get(act.name) !== 'native-float' || act.controlInputs?.length) continue;
+    found.push({
+      replaced: [bin, act],
+      fused: { ...bin, attrs: { ...bin.attrs, activation: CLAMPS[act.op]! }, outputs: [act.outputs[0]!] },
+    });
+  }
+  return found;
+}
+
+/** `order` and `decided` with each pair replaced by its fused node (placed as the binary node). */
+export function applyBinaryActivations(
+  order: readonly Node[],
+  decided: readonly PlannedNode[],
+  fusions: readonly BinaryActivation[],
+): { order: Node[]; decided: PlannedNode[] } {
+  if (!fusions.length) return { order: [...order], decided: [...decided] };
+  const byBinary = new Map(fusions.map((f) => [f.replaced[0].name, f.fused]));
+  const gone = new Set(fusions.map((f) => f.replaced[1].name));
+  const keep = order.map((n) => !gone.has(n.name));
+  return {
+    order: order.flatMap((n, i) => (keep[i] ? [byBinary.get(n.name) ?? n] : [])),
+    decided: decided.filter((_, i) => keep[i]),
+  };
+}
