@@ -102,6 +102,13 @@ void Conv2D(const ConvGeom& g, const float* x, const PackedB& w, float* y, int t
     });
     return;
   }
+  if (kern.conv_windows && !pw && K <= kKC && g.dilation_h == 1 && g.dilation_w == 1) {
+    // Windows read in place: no im2col copy (small K, where the copy costs most).
+    ParallelFor(M, kMC, threads, [&](int64_t mb, int64_t me) {
+      kern.conv_windows(g, x, w.panel(0), K * kNR, N, mb, me - mb, y, epi.bias, epi.act, epi.alpha);
+    });
+    return;
+  }
   // Pointwise: A is x itself, rows in blocks of kMC. Otherwise im2col chunks of ChunkRows(K),
   // but at least kMC rows: each chunk reads all of its columns' weights (K·nc floats), and at
   // ChunkRows' 6 rows for K ≥ 2731 a layer streamed its weights once per 6 pixels (Inception's

@@ -99,7 +99,7 @@ void DotRowsAvx2(int64_t n, int64_t len, const float* x, int64_t xstep, const fl
 }  // namespace
 
 const Kernels& Avx2Kernels() {
-  static const Kernels k{GemmTileAvx2, DotRowsAvx2, nullptr, nullptr};
+  static const Kernels k{GemmTileAvx2, DotRowsAvx2, nullptr, nullptr, nullptr};
   return k;
 }
 

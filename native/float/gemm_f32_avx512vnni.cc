@@ -111,6 +111,59 @@ void Tile(int64_t kc, const float* a, int64_t lda, const float* b0, const float*
   if (mr > 5) row(5, c50, c51);
 }
 
+// The tile of Tile over convolution windows read in place: row r's K values are k_h runs of
+// `run` floats, run ky at rows[r] + ky·strides[r] (a window's filter rows in the input, or an
+// assembled border window with stride `run`). Same products in the same k order as Tile over
+// the im2col rows, so the same sums.
+template <int kPanels>
+void WindowTile(int64_t k_h, int64_t run, const float* const* rows, const int64_t* strides, const float* b0,
+                const float* b1, float* c, int64_t rsc, int64_t mr, __mmask16 m0, __mmask16 m1, const Epilogue& e) {
+  __m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+  __m512 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+  for (int64_t ky = 0; ky < k_h; ky++) {
+    const float* a0 = rows[0] + ky * strides[0];
+    const float* a1 = rows[1] + ky * strides[1];
+    const float* a2 = rows[2] + ky * strides[2];
+    const float* a3 = rows[3] + ky * strides[3];
+    const float* a4 = rows[4] + ky * strides[4];
+    const float* a5 = rows[5] + ky * strides[5];
+    for (int64_t q = 0; q < run; q++, b0 += kNR, b1 += kNR) {
+      const __m512 x0 = _mm512_loadu_ps(b0);
+      const __m512 x1 = kPanels == 2 ? _mm512_loadu_ps(b1) : x0;
+      __m512 av = _mm512_set1_ps(a0[q]);
+      c00 = _mm512_fmadd_ps(av, x0, c00);
+      if (kPanels == 2) c01 = _mm512_fmadd_ps(av, x1, c01);
+      av = _mm512_set1_ps(a1[q]);
+      c10 = _mm512_fmadd_ps(av, x0, c10);
+      if (kPanels == 2) c11 = _mm512_fmadd_ps(av, x1, c11);
+      av = _mm512_set1_ps(a2[q]);
+      c20 = _mm512_fmadd_ps(av, x0, c20);
+      if (kPanels == 2) c21 = _mm512_fmadd_ps(av, x1, c21);
+      av = _mm512_set1_ps(a3[q]);
+      c30 = _mm512_fmadd_ps(av, x0, c30);
+      if (kPanels == 2) c31 = _mm512_fmadd_ps(av, x1, c31);
+      av = _mm512_set1_ps(a4[q]);
+      c40 = _mm512_fmadd_ps(av, x0, c40);
+      if (kPanels == 2) c41 = _mm512_fmadd_ps(av, x1, c41);
+      av = _mm512_set1_ps(a5[q]);
+      c50 = _mm512_fmadd_ps(av, x0, c50);
+      if (kPanels == 2) c51 = _mm512_fmadd_ps(av, x1, c51);
+    }
+  }
+  const float* bias1 = e.bias ? e.bias + 16 : nullptr;
+  auto row = [&](int64_t r, __m512 lo, __m512 hi) {
+    float* cr = c + r * rsc;
+    Put(cr, m0, lo, e.bias, e);
+    if (kPanels == 2) Put(cr + 16, m1, hi, bias1, e);
+  };
+  row(0, c00, c01);
+  if (mr > 1) row(1, c10, c11);
+  if (mr > 2) row(2, c20, c21);
+  if (mr > 3) row(3, c30, c31);
+  if (mr > 4) row(4, c40, c41);
+  if (mr > 5) row(5, c50, c51);
+}
+
 // The sum of v's 16 lanes. GCC 12 warns (-Wmaybe-uninitialized) inside its own header for every
 // lane-reducing intrinsic, whose "undefined" pass-through operand it reads as uninitialized.
 #pragma GCC diagnostic push
@@ -260,6 +313,75 @@ void ConvFewColumnsAvx512(const ConvGeom& g, const float* x, const float* w, int
   }
 }
 
+// Kernels::conv_windows: output pixels [m0, m0 + mc) of a convolution with K ≤ kKC and
+// dilation 1, its windows read in place from x (no im2col copy: for a 3 × 3 × 3 stem the copy
+// cost about as much as the products). A window that crosses the border is assembled once,
+// zero-padded, in scratch. Pixels go six at a time through WindowTile, a block of kMC pixels
+// per pass over the B panels so a panel pair stays in L1.
+void ConvWindowsAvx512(const ConvGeom& g, const float* x, const float* b, int64_t panel_stride, int64_t N, int64_t m0,
+                       int64_t mc, float* y, const float* bias, Activation act, float alpha) {
+  const int64_t run = g.k_w * g.in_c, K = g.k_h * run, plane = g.out_h * g.out_w;
+  const int64_t row_stride = g.in_w * g.in_c;
+  const bool epi = bias != nullptr || act != Activation::kLinear;
+  const Epilogue e{false, epi, nullptr, act, _mm512_set1_ps(alpha)};
+  float* edges = detail::Scratch(1, static_cast<size_t>(kMC * K));
+  const float* rows[kMC];
+  int64_t strides[kMC];
+  const int64_t npanels = (N + kNR - 1) / kNR;
+  for (int64_t ic = m0; ic < m0 + mc; ic += kMC) {
+    const int64_t n = std::min(kMC, m0 + mc - ic);
+    // Each pixel's window: in place when inside the input, else assembled (zeros outside).
+    for (int64_t i = 0; i < n; i++) {
+      const int64_t m = ic + i, bi = m / plane, oy = (m % plane) / g.out_w, ox = m % g.out_w;
+      const int64_t iy0 = oy * g.stride_h - g.pad_top, ix0 = ox * g.stride_w - g.pad_left;
+      const float* img = x + bi * g.in_h * row_stride;
+      if (iy0 >= 0 && iy0 + g.k_h <= g.in_h && ix0 >= 0 && ix0 + g.k_w <= g.in_w) {
+        rows[i] = img + iy0 * row_stride + ix0 * g.in_c;
+        strides[i] = row_stride;
+        continue;
+      }
+      float* d = edges + i * K;
+      for (int64_t ky = 0; ky < g.k_h; ky++)
+        for (int64_t kx = 0; kx < g.k_w; kx++) {
+          const int64_t iy = iy0 + ky, ix = ix0 + kx;
+          float* t = d + ky * run + kx * g.in_c;
+          if (iy < 0 || iy >= g.in_h || ix < 0 || ix >= g.in_w)
+            std::fill(t, t + g.in_c, 0.0f);
+          else
+            std::copy(img + iy * row_stride + ix * g.in_c, img + iy * row_stride + (ix + 1) * g.in_c, t);
+        }
+      rows[i] = d;
+      strides[i] = run;
+    }
+    for (int64_t jp = 0; jp < npanels; jp += 2) {
+      const int64_t j0 = jp * kNR;
+      const bool two = jp + 1 < npanels;
+      const __mmask16 k0 = simd::FirstLanes16(N - j0), k1 = two ? simd::FirstLanes16(N - j0 - kNR) : 0;
+      const float* b0 = b + jp * panel_stride;
+      const float* b1 = two ? b0 + panel_stride : b0;
+      Epilogue et = e;
+      et.bias = bias ? bias + j0 : nullptr;
+      for (int64_t i = 0; i < n; i += kMR) {
+        const int64_t mr = std::min<int64_t>(kMR, n - i);
+        // Rows past mr repeat the last one (their sums are not stored).
+        const float* r6[kMR];
+        int64_t s6[kMR];
+        for (int64_t r = 0; r < kMR; r++) {
+          const int64_t at = i + std::min<int64_t>(r, mr - 1);
+          r6[r] = rows[at];
+          s6[r] = strides[at];
+        }
+        float* c = y + (ic + i) * N + j0;
+        if (two) {
+          WindowTile<2>(g.k_h, run, r6, s6, b0, b1, c, N, mr, k0, k1, et);
+        } else {
+          WindowTile<1>(g.k_h, run, r6, s6, b0, b1, c, N, mr, k0, k1, et);
+        }
+      }
+    }
+  }
+}
+
 void GemmPackedBAvx512(int64_t M, int64_t N, int64_t K, const float* a, int64_t lda, const float* b,
                        int64_t panel_stride, float* C, int64_t rsc, const float* bias, Activation act, float alpha) {
   if (N <= kFewColumns) return FewColumns(M, N, K, a, lda, b, C, rsc, bias, act, alpha);
@@ -302,7 +424,8 @@ void GemmPackedBAvx512(int64_t M, int64_t N, int64_t K, const float* a, int64_t 
 }  // namespace
 
 const Kernels& Avx512Kernels() {
-  static const Kernels k{Avx2Kernels().gemm_tile, Avx2Kernels().dot_rows, GemmPackedBAvx512, ConvFewColumnsAvx512};
+  static const Kernels k{Avx2Kernels().gemm_tile, Avx2Kernels().dot_rows, GemmPackedBAvx512, ConvFewColumnsAvx512,
+                         ConvWindowsAvx512};
   return k;
 }
 

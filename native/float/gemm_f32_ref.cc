@@ -30,7 +30,7 @@ void DotRowsRef(int64_t n, int64_t len, const float* x, int64_t xstep, const flo
 }  // namespace
 
 const Kernels& RefKernels() {
-  static const Kernels k{GemmTileRef, DotRowsRef, nullptr, nullptr};
+  static const Kernels k{GemmTileRef, DotRowsRef, nullptr, nullptr, nullptr};
   return k;
 }
 

@@ -38,6 +38,11 @@ struct Kernels {
   // taps at w + j·K, in (ky, kx, c) order), then + bias and the activation.
   void (*conv_few_columns)(const ConvGeom& g, const float* x, const float* w, int64_t m0, int64_t mc, float* y,
                            const float* bias, Activation act, float alpha);
+  // Optional (null: im2col and the GEMM): a convolution with dilation 1 and K = k_h·k_w·in_c ≤
+  // kKC over prepacked B panels (b, panel_stride apart, N columns), output pixels [m0, m0 + mc)
+  // into y + m0·N, its windows read in place from x; + bias and the activation.
+  void (*conv_windows)(const ConvGeom& g, const float* x, const float* b, int64_t panel_stride, int64_t N, int64_t m0,
+                       int64_t mc, float* y, const float* bias, Activation act, float alpha);
 };
 
 const Kernels& RefKernels();

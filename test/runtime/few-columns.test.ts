@@ -3,76 +3,13 @@
 // register tile, the convolutions reading their input in place without im2col
 // (native/float/gemm_f32_avx512vnni.cc); on other machines the tile path runs the same cases. Every result is compared with stock tfjs-converter on the same JSON; the shapes
 // cross the path's edges (K below 16, not a multiple of 16, above 32; 5 channels takes tiles).
-import { beforeAll, describe, expect, it } from 'vitest';
-import { initFloatBackend, tf } from '../../src/backend/float.js';
-import { loadModel } from '../../src/model/index.js';
-import { InferenceSession } from '../../src/runtime/index.js';
-import { a, convAttrs, handModel, placeholder, stockRun, type HandModel } from '../model/graph-json.js';
+import { beforeAll, describe, it } from 'vitest';
+import { initFloatBackend } from '../../src/backend/float.js';
+import { convModel, denseModel, expectStock } from './float-conv-fixtures.js';
 
 beforeAll(async () => {
   await initFloatBackend();
 });
-
-const F = { T: a.type('float32') };
-const wave = (n: number, f: number, phase = 0) => Array.from({ length: n }, (_, i) => Math.sin(i * f + phase) * 0.5);
-
-/** x [batch, h, w, c] → Conv2D k×k (SAME, stride s) to n channels → BiasAdd → Relu6. */
-function convModel(h: number, w: number, c: number, k: number, n: number, stride: number, batch = 1): HandModel {
-  return handModel(
-    [
-      placeholder('x', 'float32', [batch, h, w, c]),
-      {
-        name: 'conv',
-        op: 'Conv2D',
-        input: ['x', 'filter'],
-        attr: convAttrs(stride),
-      },
-      { name: 'bias_add', op: 'BiasAdd', input: ['conv', 'bias'], attr: { ...F, data_format: a.s('NHWC') } },
-      { name: 'out', op: 'Relu6', input: ['bias_add'], attr: F },
-    ],
-    {
-      filter: { dtype: 'float32', shape: [k, k, c, n], values: wave(k * k * c * n, 0.37) },
-      bias: { dtype: 'float32', shape: [n], values: wave(n, 1.1, 0.3) },
-    },
-  );
-}
-
-/** x [rows, k] → MatMul [k, n] → BiasAdd (a dense head, no activation). */
-function denseModel(rows: number, k: number, n: number): HandModel {
-  return handModel(
-    [
-      placeholder('x', 'float32', [rows, k]),
-      { name: 'mm', op: 'MatMul', input: ['x', 'w'], attr: { ...F, transpose_a: a.b(false), transpose_b: a.b(false) } },
-      { name: 'out', op: 'BiasAdd', input: ['mm', 'bias'], attr: { ...F, data_format: a.s('NHWC') } },
-    ],
-    {
-      w: { dtype: 'float32', shape: [k, n], values: wave(k * n, 0.23) },
-      bias: { dtype: 'float32', shape: [n], values: wave(n, 0.9) },
-    },
-  );
-}
-
-async function expectStock(m: HandModel, shape: number[], what: string) {
-  const s = await InferenceSession.create(await loadModel({ modelJson: m.modelJson, weightData: m.weightData }), {
-    threads: 2,
-  });
-  try {
-    expect(s.summary.nativeNodes, what).toBe(s.plan.length);
-    const x = tf.randomNormal(shape, 0, 1, 'float32', 11);
-    const [want] = await stockRun(m, { x }, ['out']);
-    const got = (await s.run({ x: { data: x.dataSync() as Float32Array, shape } })).out!;
-    expect(got.shape, what).toEqual(want!.shape);
-    const w = want!.dataSync() as Float32Array;
-    const g = got.data as Float32Array;
-    // Float32 dot products of up to 200 terms summed in another order: rounding, no more.
-    let worst = 0;
-    for (let i = 0; i < w.length; i++) worst = Math.max(worst, Math.abs(g[i]! - w[i]!) / Math.max(1, Math.abs(w[i]!)));
-    expect(worst, what).toBeLessThanOrEqual(2e-5);
-    tf.dispose([x, want!]);
-  } finally {
-    s.dispose();
-  }
-}
 
 describe('float convolutions and matmuls with few output channels, as stock tfjs', () => {
   it.each([
