@@ -12,6 +12,7 @@ const parts = [
   ['converter fidelity on published models, before and after the guard', 'bench/notes/fidelity.md'],
   ['int8 GEMM (with oneDNN)', 'bench/gemm/RESULTS-gemm.md'],
   ['against ONNX Runtime, each engine alone in its process', 'bench/models/RESULTS-peers.md'],
+  ['a published model against ONNX Runtime, the same integers', 'bench/models/RESULTS-peers-published.md'],
   ['whole models in the native runtime', 'bench/models/RESULTS-models.md'],
   ['serving over HTTP (tfjs-quant serve)', 'bench/serve/RESULTS.md'],
   ['a zoo converted through the queue', 'bench/zoo/RESULTS-queue.md'],
