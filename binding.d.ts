@@ -365,7 +365,10 @@ export type NativeActivation =
   | 'hardSwish'
   | 'swish'
   | 'hardSigmoid'
-  | 'clamp';
+  | 'clamp'
+  | 'hardSwishProduct'
+  | 'hardSwishScaledGate'
+  | 'hardSwishScaledInput';
 /** The operator kernels' activations (every formula; clamp needs bounds, so it is the GEMMs'). */
 export type OpsActivation = Exclude<NativeActivation, 'clamp'>;
 /** What the float GEMM's epilogue applies. */

@@ -28,13 +28,32 @@ enum class Activation : int {
   // y = min(max(y, lo), hi) with bounds given beside it: the GEMMs' float epilogue only (a
   // runtime step carries no bounds for it, so a step's `act` is never this code).
   kClamp = 10,
+  // Hard-swish as TF graphs write it, in their rounding order (alpha: a scale the graph applies;
+  // 1 when it was folded into the next layer): fl(fl(x · relu6(fl(x + 3))) · alpha) ...
+  kHardSwishProduct = 11,
+  // ... fl(x · fl(relu6(fl(x + 3)) · alpha)) ...
+  kHardSwishScaledGate = 12,
+  // ... and fl(fl(x · alpha) · relu6(fl(x + 3))).
+  kHardSwishScaledInput = 13,
 };
 
 // Names in code order, as the bindings read them.
-constexpr const char* kActivationNames[] = {"linear", "relu",      "relu6", "leakyRelu",   "elu",  "sigmoid",
-                                            "tanh",   "hardSwish", "swish", "hardSigmoid", "clamp"};
+constexpr const char* kActivationNames[] = {"linear",
+                                            "relu",
+                                            "relu6",
+                                            "leakyRelu",
+                                            "elu",
+                                            "sigmoid",
+                                            "tanh",
+                                            "hardSwish",
+                                            "swish",
+                                            "hardSigmoid",
+                                            "clamp",
+                                            "hardSwishProduct",
+                                            "hardSwishScaledGate",
+                                            "hardSwishScaledInput"};
 constexpr size_t kActivationCount = sizeof(kActivationNames) / sizeof(kActivationNames[0]);
-static_assert(kActivationCount == static_cast<size_t>(Activation::kClamp) + 1, "one name per code");
+static_assert(kActivationCount == static_cast<size_t>(Activation::kHardSwishScaledInput) + 1, "one name per code");
 
 // The activation called `name`, or false.
 inline bool ParseActivation(const char* name, Activation* out) {
@@ -47,8 +66,8 @@ inline bool ParseActivation(const char* name, Activation* out) {
   return false;
 }
 
-// The last code a runtime step's `act` may hold.
-constexpr int kLastStepActivation = static_cast<int>(Activation::kHardSigmoid);
+// The last code a runtime step's `act` may hold (every code but kClamp).
+constexpr int kLastStepActivation = static_cast<int>(Activation::kHardSwishScaledInput);
 
 // Activations that are a clamp of y to [0, ∞) or [0, 6] (or nothing): the integer GEMM
 // epilogues and the int8 kernels fuse these as output bounds.

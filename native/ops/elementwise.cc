@@ -364,6 +364,12 @@ double ActivationValue(Activation act, double alpha, double x) {
       return x / (1.0 + std::exp(-x));
     case Activation::kHardSigmoid:
       return std::min(std::max(0.2 * x + 0.5, 0.0), 1.0);
+    case Activation::kHardSwishProduct:
+      return x * std::min(std::max(x + 3.0, 0.0), 6.0) * alpha;
+    case Activation::kHardSwishScaledGate:
+      return x * (std::min(std::max(x + 3.0, 0.0), 6.0) * alpha);
+    case Activation::kHardSwishScaledInput:
+      return x * alpha * std::min(std::max(x + 3.0, 0.0), 6.0);
     case Activation::kClamp:
       break;
   }
@@ -407,6 +413,16 @@ void ActivationF32(Activation act, float alpha, const float* x, int64_t n, float
       return MapF32(x, n, y, threads, [](float v) { return v / (1.0f + std::exp(-v)); });
     case Activation::kHardSigmoid:
       return MapF32(x, n, y, threads, [](float v) { return std::min(std::max(0.2f * v + 0.5f, 0.0f), 1.0f); });
+    // The graph's operations in its order (a product by alpha = 1 changes nothing).
+    case Activation::kHardSwishProduct:
+      return MapF32(x, n, y, threads,
+                    [alpha](float v) { return v * std::min(std::max(v + 3.0f, 0.0f), 6.0f) * alpha; });
+    case Activation::kHardSwishScaledGate:
+      return MapF32(x, n, y, threads,
+                    [alpha](float v) { return v * (std::min(std::max(v + 3.0f, 0.0f), 6.0f) * alpha); });
+    case Activation::kHardSwishScaledInput:
+      return MapF32(x, n, y, threads,
+                    [alpha](float v) { return v * alpha * std::min(std::max(v + 3.0f, 0.0f), 6.0f); });
     case Activation::kClamp:
       break;
   }

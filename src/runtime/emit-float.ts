@@ -9,7 +9,8 @@ import { hw, poolGeomInts, windowGeometry } from './geometry.js';
 import { PIECE_OPS } from './pieces.js';
 import { floatConst } from './placement.js';
 import type { SegmentBuilder } from './segment-builder.js';
-import { ACT, BINARY, DT, UNARY_ACT } from './step-codes.js';
+import { ACT, BINARY, DT, HARD_SWISH, UNARY_ACT } from './step-codes.js';
+import { HARD_SWISH_OP } from './hard-swish.js';
 
 export function emitFloat(
   b: SegmentBuilder,
@@ -225,6 +226,14 @@ export function emitFloat(
       break;
     case 'Softmax':
       b.emit('softmax_f32', { inputs: [x0()], output: y, floats: { beta: 1 } });
+      break;
+    case HARD_SWISH_OP:
+      b.emit('act_f32', {
+        inputs: [x0()],
+        output: y,
+        ints: { act: HARD_SWISH[n.attrs.form as keyof typeof HARD_SWISH] },
+        floats: { alpha: n.attrs.alpha as number },
+      });
       break;
     case 'Prelu':
       b.emit('prelu_f32', { inputs: [x0()], output: y, weights: { alpha: b.weight(floatConst(g, n.inputs[1])!) } });

@@ -21,6 +21,7 @@ import type { QParams } from '../quant/scheme.js';
 import { selectSparseSteps, type SparseMode } from '../sparse/select.js';
 import { applyAtrous, atrousConvolutions } from './atrous.js';
 import { applyBinaryActivations, binaryActivations } from './binary-act.js';
+import { applyHardSwishes, hardSwishes } from './hard-swish.js';
 import { emitFloat } from './emit-float.js';
 import { emitInt8 } from './emit-int8.js';
 import {
@@ -173,10 +174,13 @@ export function compilePlan(g0: Graph, options: CompileOptions = {}): CompiledPl
     atrous,
   );
   const ctx: PlacementContext = { g, shapes, region };
-  // Float Add / Sub / Mul → ReLU pairs, both native, become one clamping binary step.
   const decidedAtrous = orderAtrous.map((n) => decide(ctx, n, exec.get(n.name) ?? 'float'));
-  const binAct = binaryActivations(orderAtrous, decidedAtrous, g.outputs);
-  const { order, decided } = applyBinaryActivations(orderAtrous, decidedAtrous, binAct);
+  // Native float hard-swish chains become one activation step; then float Add / Sub / Mul → ReLU
+  // pairs, both native, one clamping binary step.
+  const hswish = hardSwishes(g, orderAtrous, decidedAtrous);
+  const swished = applyHardSwishes(orderAtrous, decidedAtrous, hswish);
+  const binAct = binaryActivations(swished.order, swished.decided, g.outputs);
+  const { order, decided } = applyBinaryActivations(swished.order, swished.decided, binAct);
   // A native step reads its data inputs only: a Reshape's target shape, a transposed
   // convolution's output shape come from the plan's shapes. What computes such a parameter
   // for native consumers alone (Shape → StridedSlice → Pack over a free batch, which folding
@@ -284,7 +288,7 @@ export function compilePlan(g0: Graph, options: CompileOptions = {}): CompiledPl
     ...order0.filter((n) => folded.has(n.name)),
     ...order.filter((n) => !read.has(n.name)),
   ].map((n) => ({ node: n.name, op: n.op, placement: 'folded' }));
-  const fusedNodes: PlannedNode[] = [...atrous, ...binAct].flatMap(({ replaced, fused }) => {
+  const fusedNodes: PlannedNode[] = [...atrous, ...hswish, ...binAct].flatMap(({ replaced, fused }) => {
     const { placement, reason, reasonKind } = planned.find((p) => p.node === fused.name)!;
     return replaced
       .filter((n) => n.name !== fused.name)

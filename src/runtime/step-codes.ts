@@ -14,6 +14,8 @@ export const ACT: Record<string, number> = {
   sigmoid: 5,
   tanh: 6,
 };
+/** Hard-swish in a graph's rounding orders → Activation code (kHardSwishProduct, …ScaledGate, …ScaledInput). */
+export const HARD_SWISH = { product: 11, scaledGate: 12, scaledInput: 13 } as const;
 /** Unary activation op → Activation code. */
 export const UNARY_ACT: Record<string, number> = { Relu: 1, Relu6: 2, LeakyRelu: 3, Elu: 4, Sigmoid: 5, Tanh: 6 };
 /** Binary op → ops::BinaryOp code. */

@@ -104,4 +104,25 @@ describe('step schema', () => {
         }),
     ).toThrow(/expects 0 temporary buffers, got 1/);
   });
+
+  it('a step activation is any code but clamp (10), which needs bounds no step carries', () => {
+    const Ctor = native().RuntimeSession;
+    const act = (code: number) => () =>
+      new Ctor(
+        {
+          buffers: [
+            { dtype: 0, shape: [-1, 4] },
+            { dtype: 0, shape: [-1, 4] },
+          ],
+          weights: [],
+          inputs: [0],
+          outputs: [1],
+          steps: [{ op: 'act_f32', inputs: [0], outputs: [1], ints: [code], floats: [1] }],
+        } as never,
+        { threads: 1 },
+      ).dispose();
+    for (const code of [0, 9, 11, 12, 13]) expect(act(code), `code ${code}`).not.toThrow();
+    expect(act(10)).toThrow(/clamp\) needs bounds/);
+    expect(act(14)).toThrow(/activation/);
+  });
 });

@@ -107,7 +107,9 @@ const T* WPtr(const WeightSpec* w) {
 }
 
 inline Activation ActCode(const Spec& p, size_t i) {
-  return static_cast<Activation>(p.Int(i, 0, kLastStepActivation, "activation"));
+  const auto a = static_cast<Activation>(p.Int(i, 0, kLastStepActivation, "activation"));
+  if (a == Activation::kClamp) Bad("activation 10 (clamp) needs bounds, which a step does not carry");
+  return a;
 }
 
 // Applies a float activation in place (relu/relu6 are usually folded into a clamp by the caller).
