@@ -51,6 +51,13 @@ export const ortOptions = (threads: number) => ({
 
 export const WARMUP = 5;
 
+/** The value after `--name` on the command line, or `dflt`. */
+export function option(name: string, dflt: string): string {
+  const argv = process.argv.slice(2);
+  const i = argv.indexOf(name);
+  return i >= 0 && i + 1 < argv.length ? argv[i + 1]! : dflt;
+}
+
 export interface Config {
   threads: number;
   batch: 1 | 8;

@@ -27,6 +27,7 @@ import {
   alternate,
   loadOrt,
   methodText,
+  option,
   ortOptions,
   peerTable,
   reportChild,
@@ -36,14 +37,10 @@ import {
 } from './peer-harness.js';
 
 const argv = process.argv.slice(2);
-const opt = (name: string, dflt: string) => {
-  const i = argv.indexOf(name);
-  return i >= 0 ? argv[i + 1]! : dflt;
-};
-const MODEL = opt('--model', join(homedir(), '.cache/tfjs-quant/zoo/nsfwjs/mobilenet_v2'));
-const WORK = opt('--work', '/tmp/tfjs-quant-peers-published');
-const ROUNDS = Number(opt('--rounds', '4'));
-const TIME = Number(opt('--time', '1'));
+const MODEL = option('--model', join(homedir(), '.cache/tfjs-quant/zoo/nsfwjs/mobilenet_v2'));
+const WORK = option('--work', '/tmp/tfjs-quant-peers-published');
+const ROUNDS = Number(option('--rounds', '4'));
+const TIME = Number(option('--time', '1'));
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const converted = (mode: string) => join(WORK, mode, 'model.json');
 

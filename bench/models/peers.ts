@@ -31,6 +31,7 @@ import {
   alternate,
   loadOrt,
   methodText,
+  option,
   ortOptions,
   peerTable,
   reportChild,
@@ -41,10 +42,7 @@ import {
 
 const argv = process.argv.slice(2);
 const quick = argv.includes('--quick');
-const opt = (name: string, dflt: number) => {
-  const i = argv.indexOf(name);
-  return i >= 0 ? Number(argv[i + 1]) : dflt;
-};
+const opt = (name: string, dflt: number) => Number(option(name, String(dflt)));
 const ROUNDS = opt('--rounds', quick ? 2 : 4);
 const TIME = opt('--time', quick ? 0.3 : 1);
 /**

@@ -61,54 +61,70 @@ inline void Put(float* c, __mmask16 m, __m512 acc, const float* bias, const Epil
   _mm512_mask_storeu_ps(c, m, acc);
 }
 
+// The 6 × 32 register tile: twelve accumulators (named: GCC 12 spills accumulators kept in an
+// array), one k step from six A values and the two B panels, and the stores of rows [0, mr).
+// Tile (A rows read in place) and WindowTile (convolution windows) feed it.
+template <int kPanels>
+struct Acc6x32 {
+  __m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+  __m512 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+
+  __attribute__((always_inline)) inline void Step(float a0, float a1, float a2, float a3, float a4, float a5,
+                                                  const float* b0, const float* b1) {
+    const __m512 x0 = _mm512_loadu_ps(b0);
+    const __m512 x1 = kPanels == 2 ? _mm512_loadu_ps(b1) : x0;
+    __m512 av = _mm512_set1_ps(a0);
+    c00 = _mm512_fmadd_ps(av, x0, c00);
+    if (kPanels == 2) c01 = _mm512_fmadd_ps(av, x1, c01);
+    av = _mm512_set1_ps(a1);
+    c10 = _mm512_fmadd_ps(av, x0, c10);
+    if (kPanels == 2) c11 = _mm512_fmadd_ps(av, x1, c11);
+    av = _mm512_set1_ps(a2);
+    c20 = _mm512_fmadd_ps(av, x0, c20);
+    if (kPanels == 2) c21 = _mm512_fmadd_ps(av, x1, c21);
+    av = _mm512_set1_ps(a3);
+    c30 = _mm512_fmadd_ps(av, x0, c30);
+    if (kPanels == 2) c31 = _mm512_fmadd_ps(av, x1, c31);
+    av = _mm512_set1_ps(a4);
+    c40 = _mm512_fmadd_ps(av, x0, c40);
+    if (kPanels == 2) c41 = _mm512_fmadd_ps(av, x1, c41);
+    av = _mm512_set1_ps(a5);
+    c50 = _mm512_fmadd_ps(av, x0, c50);
+    if (kPanels == 2) c51 = _mm512_fmadd_ps(av, x1, c51);
+  }
+
+  __attribute__((always_inline)) inline void Store(float* c, int64_t rsc, int64_t mr, __mmask16 m0, __mmask16 m1,
+                                                   const Epilogue& e) const {
+    const float* bias1 = e.bias ? e.bias + 16 : nullptr;
+    auto row = [&](int64_t r, __m512 lo, __m512 hi) {
+      float* cr = c + r * rsc;
+      Put(cr, m0, lo, e.bias, e);
+      if (kPanels == 2) Put(cr + 16, m1, hi, bias1, e);
+    };
+    row(0, c00, c01);
+    if (mr > 1) row(1, c10, c11);
+    if (mr > 2) row(2, c20, c21);
+    if (mr > 3) row(3, c30, c31);
+    if (mr > 4) row(4, c40, c41);
+    if (mr > 5) row(5, c50, c51);
+  }
+};
+
 // Rows [0, mr) (mr ≤ kMR) of the tile: A read in place (row r at a + r·lda; rows past mr
 // repeat the last one), B panels b0, b1 (kc × 16 each; b1 unused when kPanels is 1), columns
 // masked by m0, m1, into C rows rsc apart.
 template <int kPanels>
 void Tile(int64_t kc, const float* a, int64_t lda, const float* b0, const float* b1, float* c, int64_t rsc, int64_t mr,
           __mmask16 m0, __mmask16 m1, const Epilogue& e) {
-  __m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
-  __m512 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+  Acc6x32<kPanels> t;
   const float* a0 = a;
   const float* a1 = a + std::min<int64_t>(1, mr - 1) * lda;
   const float* a2 = a + std::min<int64_t>(2, mr - 1) * lda;
   const float* a3 = a + std::min<int64_t>(3, mr - 1) * lda;
   const float* a4 = a + std::min<int64_t>(4, mr - 1) * lda;
   const float* a5 = a + std::min<int64_t>(5, mr - 1) * lda;
-  for (int64_t q = 0; q < kc; q++, b0 += kNR, b1 += kNR) {
-    const __m512 x0 = _mm512_loadu_ps(b0);
-    const __m512 x1 = kPanels == 2 ? _mm512_loadu_ps(b1) : x0;
-    __m512 av = _mm512_set1_ps(a0[q]);
-    c00 = _mm512_fmadd_ps(av, x0, c00);
-    if (kPanels == 2) c01 = _mm512_fmadd_ps(av, x1, c01);
-    av = _mm512_set1_ps(a1[q]);
-    c10 = _mm512_fmadd_ps(av, x0, c10);
-    if (kPanels == 2) c11 = _mm512_fmadd_ps(av, x1, c11);
-    av = _mm512_set1_ps(a2[q]);
-    c20 = _mm512_fmadd_ps(av, x0, c20);
-    if (kPanels == 2) c21 = _mm512_fmadd_ps(av, x1, c21);
-    av = _mm512_set1_ps(a3[q]);
-    c30 = _mm512_fmadd_ps(av, x0, c30);
-    if (kPanels == 2) c31 = _mm512_fmadd_ps(av, x1, c31);
-    av = _mm512_set1_ps(a4[q]);
-    c40 = _mm512_fmadd_ps(av, x0, c40);
-    if (kPanels == 2) c41 = _mm512_fmadd_ps(av, x1, c41);
-    av = _mm512_set1_ps(a5[q]);
-    c50 = _mm512_fmadd_ps(av, x0, c50);
-    if (kPanels == 2) c51 = _mm512_fmadd_ps(av, x1, c51);
-  }
-  const float* bias1 = e.bias ? e.bias + 16 : nullptr;
-  auto row = [&](int64_t r, __m512 lo, __m512 hi) {
-    float* cr = c + r * rsc;
-    Put(cr, m0, lo, e.bias, e);
-    if (kPanels == 2) Put(cr + 16, m1, hi, bias1, e);
-  };
-  row(0, c00, c01);
-  if (mr > 1) row(1, c10, c11);
-  if (mr > 2) row(2, c20, c21);
-  if (mr > 3) row(3, c30, c31);
-  if (mr > 4) row(4, c40, c41);
-  if (mr > 5) row(5, c50, c51);
+  for (int64_t q = 0; q < kc; q++, b0 += kNR, b1 += kNR) t.Step(a0[q], a1[q], a2[q], a3[q], a4[q], a5[q], b0, b1);
+  t.Store(c, rsc, mr, m0, m1, e);
 }
 
 // The tile of Tile over convolution windows read in place: row r's K values are k_h runs of
@@ -118,8 +134,7 @@ void Tile(int64_t kc, const float* a, int64_t lda, const float* b0, const float*
 template <int kPanels>
 void WindowTile(int64_t k_h, int64_t run, const float* const* rows, const int64_t* strides, const float* b0,
                 const float* b1, float* c, int64_t rsc, int64_t mr, __mmask16 m0, __mmask16 m1, const Epilogue& e) {
-  __m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
-  __m512 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+  Acc6x32<kPanels> t;
   for (int64_t ky = 0; ky < k_h; ky++) {
     const float* a0 = rows[0] + ky * strides[0];
     const float* a1 = rows[1] + ky * strides[1];
@@ -127,41 +142,9 @@ void WindowTile(int64_t k_h, int64_t run, const float* const* rows, const int64_
     const float* a3 = rows[3] + ky * strides[3];
     const float* a4 = rows[4] + ky * strides[4];
     const float* a5 = rows[5] + ky * strides[5];
-    for (int64_t q = 0; q < run; q++, b0 += kNR, b1 += kNR) {
-      const __m512 x0 = _mm512_loadu_ps(b0);
-      const __m512 x1 = kPanels == 2 ? _mm512_loadu_ps(b1) : x0;
-      __m512 av = _mm512_set1_ps(a0[q]);
-      c00 = _mm512_fmadd_ps(av, x0, c00);
-      if (kPanels == 2) c01 = _mm512_fmadd_ps(av, x1, c01);
-      av = _mm512_set1_ps(a1[q]);
-      c10 = _mm512_fmadd_ps(av, x0, c10);
-      if (kPanels == 2) c11 = _mm512_fmadd_ps(av, x1, c11);
-      av = _mm512_set1_ps(a2[q]);
-      c20 = _mm512_fmadd_ps(av, x0, c20);
-      if (kPanels == 2) c21 = _mm512_fmadd_ps(av, x1, c21);
-      av = _mm512_set1_ps(a3[q]);
-      c30 = _mm512_fmadd_ps(av, x0, c30);
-      if (kPanels == 2) c31 = _mm512_fmadd_ps(av, x1, c31);
-      av = _mm512_set1_ps(a4[q]);
-      c40 = _mm512_fmadd_ps(av, x0, c40);
-      if (kPanels == 2) c41 = _mm512_fmadd_ps(av, x1, c41);
-      av = _mm512_set1_ps(a5[q]);
-      c50 = _mm512_fmadd_ps(av, x0, c50);
-      if (kPanels == 2) c51 = _mm512_fmadd_ps(av, x1, c51);
-    }
+    for (int64_t q = 0; q < run; q++, b0 += kNR, b1 += kNR) t.Step(a0[q], a1[q], a2[q], a3[q], a4[q], a5[q], b0, b1);
   }
-  const float* bias1 = e.bias ? e.bias + 16 : nullptr;
-  auto row = [&](int64_t r, __m512 lo, __m512 hi) {
-    float* cr = c + r * rsc;
-    Put(cr, m0, lo, e.bias, e);
-    if (kPanels == 2) Put(cr + 16, m1, hi, bias1, e);
-  };
-  row(0, c00, c01);
-  if (mr > 1) row(1, c10, c11);
-  if (mr > 2) row(2, c20, c21);
-  if (mr > 3) row(3, c30, c31);
-  if (mr > 4) row(4, c40, c41);
-  if (mr > 5) row(5, c50, c51);
+  t.Store(c, rsc, mr, m0, m1, e);
 }
 
 // The sum of v's 16 lanes. GCC 12 warns (-Wmaybe-uninitialized) inside its own header for every

@@ -8,6 +8,7 @@
 // and the fused node is the binary node (its name, its placement) writing the activation's
 // output tensor. Exact: the clamp is the ReLU's own comparison on the same float sum.
 import type { Node } from '../model/ir.js';
+import type { Fusion } from './fusion.js';
 import type { PlannedNode } from './placement.js';
 
 /** The binary ops binary_f32 runs with a fused clamp (float emitter's default case). */
@@ -15,11 +16,9 @@ const FUSABLE_BINARY = new Set(['AddV2', 'Add', 'Sub', 'Mul']);
 /** Activation op → the fused `activation` attribute binary_f32 reads. */
 const CLAMPS: Record<string, 'relu' | 'relu6'> = { Relu: 'relu', Relu6: 'relu6' };
 
-export interface BinaryActivation {
-  /** The binary node and the activation after it, in graph order. */
+/** replaced: the binary node and the activation after it; fused: the binary node with `activation` set, writing the activation's output. */
+export interface BinaryActivation extends Fusion {
   replaced: [Node, Node];
-  /** The binary node with `activation` set, writing the activation's output. */
-  fused: Node;
 }
 
 /**
@@ -55,20 +54,4 @@ export function binaryActivations(
     });
   }
   return found;
-}
-
-/** `order` and `decided` with each pair replaced by its fused node (placed as the binary node). */
-export function applyBinaryActivations(
-  order: readonly Node[],
-  decided: readonly PlannedNode[],
-  fusions: readonly BinaryActivation[],
-): { order: Node[]; decided: PlannedNode[] } {
-  if (!fusions.length) return { order: [...order], decided: [...decided] };
-  const byBinary = new Map(fusions.map((f) => [f.replaced[0].name, f.fused]));
-  const gone = new Set(fusions.map((f) => f.replaced[1].name));
-  const keep = order.map((n) => !gone.has(n.name));
-  return {
-    order: order.flatMap((n, i) => (keep[i] ? [byBinary.get(n.name) ?? n] : [])),
-    decided: decided.filter((_, i) => keep[i]),
-  };
 }

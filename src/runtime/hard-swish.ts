@@ -12,14 +12,11 @@
 // Done on the planning copy after placement, like the atrous and binary → ReLU fusions; the
 // fused node takes the name and placement of the last node it replaces.
 import type { Graph, Node } from '../model/ir.js';
+import type { Fusion } from './fusion.js';
 import type { PlannedNode } from './placement.js';
 
-export interface HardSwish {
-  /** The nodes replaced, in graph order (the add, the Relu6, the products). */
-  replaced: Node[];
-  /** `_HardSwish` {form, alpha}: input x, the last product's output. */
-  fused: Node;
-}
+/** replaced: the add, the Relu6, the products; fused: `_HardSwish` {form, alpha} named as the last product, reading x. */
+export type HardSwish = Fusion;
 
 /** The op of a fused hard-swish node (emit-float.ts runs it as act_f32). */
 export const HARD_SWISH_OP = '_HardSwish';
@@ -107,20 +104,4 @@ export function hardSwishes(g: Graph, order: readonly Node[], decided: readonly 
     });
   }
   return found;
-}
-
-/** `order` and `decided` with each chain replaced by its fused node (at the last node's place, with its placement). */
-export function applyHardSwishes(
-  order: readonly Node[],
-  decided: readonly PlannedNode[],
-  fusions: readonly HardSwish[],
-): { order: Node[]; decided: PlannedNode[] } {
-  if (!fusions.length) return { order: [...order], decided: [...decided] };
-  const byLast = new Map(fusions.map((f) => [f.fused.name, f.fused]));
-  const gone = new Set(fusions.flatMap((f) => f.replaced.filter((n) => n.name !== f.fused.name).map((n) => n.name)));
-  const keep = order.map((n) => !gone.has(n.name));
-  return {
-    order: order.flatMap((n, i) => (keep[i] ? [byLast.get(n.name) ?? n] : [])),
-    decided: decided.filter((_, i) => keep[i]),
-  };
 }

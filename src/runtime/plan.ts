@@ -20,8 +20,9 @@ import { activationTable, planExecution, quantizationInfo } from '../quant/param
 import type { QParams } from '../quant/scheme.js';
 import { selectSparseSteps, type SparseMode } from '../sparse/select.js';
 import { applyAtrous, atrousConvolutions } from './atrous.js';
-import { applyBinaryActivations, binaryActivations } from './binary-act.js';
-import { applyHardSwishes, hardSwishes } from './hard-swish.js';
+import { binaryActivations } from './binary-act.js';
+import { applyFusions } from './fusion.js';
+import { hardSwishes } from './hard-swish.js';
 import { emitFloat } from './emit-float.js';
 import { emitInt8 } from './emit-int8.js';
 import {
@@ -178,9 +179,9 @@ export function compilePlan(g0: Graph, options: CompileOptions = {}): CompiledPl
   // Native float hard-swish chains become one activation step; then float Add / Sub / Mul → ReLU
   // pairs, both native, one clamping binary step.
   const hswish = hardSwishes(g, orderAtrous, decidedAtrous);
-  const swished = applyHardSwishes(orderAtrous, decidedAtrous, hswish);
+  const swished = applyFusions(orderAtrous, decidedAtrous, hswish);
   const binAct = binaryActivations(swished.order, swished.decided, g.outputs);
-  const { order, decided } = applyBinaryActivations(swished.order, swished.decided, binAct);
+  const { order, decided } = applyFusions(swished.order, swished.decided, binAct);
   // A native step reads its data inputs only: a Reshape's target shape, a transposed
   // convolution's output shape come from the plan's shapes. What computes such a parameter
   // for native consumers alone (Shape → StridedSlice → Pack over a free batch, which folding
