@@ -19,7 +19,7 @@ import {
   type CompressedModel,
   type CompressionReport,
 } from './pipeline.js';
-import { checkRoundsOptions, pruneRounds, type PruneRoundRecord } from './prune-rounds.js';
+import { checkRoundsOptions, pruneRounds, type PruneRoundRecord, type RetrainSettings } from './prune-rounds.js';
 import type { RatioAt } from './size-goal.js';
 import { checkDistillOptions, distillationLoss, teacherTargets, type DistillOptions } from './distill.js';
 
@@ -205,7 +205,8 @@ export async function deepCompress(model: tf.LayersModel, o: DeepCompressionOpti
   // The teacher's soft targets, taken from the model before any pruning.
   const teacher = o.distill ? teacherTargets(model, o.xTrain, o.distill.temperature) : undefined;
   try {
-    return await compressStages(model, o, targets, measure, metrics, validation, teacher, log);
+    const distill = o.distill && teacher ? { options: o.distill, teacher } : undefined;
+    return await compressStages(model, o, targets, measure, metrics, validation, distill, log);
   } finally {
     teacher?.dispose();
   }
@@ -218,11 +219,10 @@ async function compressStages(
   measure: (stage: 'baseline' | 'pruned' | 'quantized' | 'decoded') => Promise<void>,
   metrics: CompressionReport['metrics'],
   validation: CompressionReport['metrics'],
-  teacher: tf.Tensor | undefined,
+  distill: RetrainSettings['distill'],
   log: (message: string) => void,
 ): Promise<DeepCompressionResult> {
   const auto = targets === 'auto';
-  const distill = o.distill && teacher ? { options: o.distill, teacher } : undefined;
 
   // 1. prune + retrain, in rounds
   const rounds = await pruneRounds(
