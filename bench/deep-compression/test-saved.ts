@@ -10,15 +10,11 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { loadMnist } from '../../src/data/mnist.js';
 import { buildLeNet300100, buildLeNet5, evaluateAccuracy } from '../../src/data/models.js';
-import { summaryTable, type SeedResult } from './summary.js';
+import { outAndRuns, summaryTable, type SeedResult } from './summary.js';
 import { floatBackend, loadBaseline, SPLIT, testSavedFile } from './test-split.js';
 
 const args = process.argv.slice(2);
-const oi = args.indexOf('--out');
-if (oi < 0 || !args[oi + 1]) throw new RangeError('give --out FILE');
-const outFile = args[oi + 1]!;
-const runs = args.filter((_, i) => i !== oi && i !== oi + 1);
-if (runs.length === 0) throw new RangeError('give the per-seed .md files of validation-only runs');
+const { outFile, runs } = outAndRuns(args, 'the per-seed .md files of validation-only runs');
 
 type Saved = SeedResult & { model: 'lenet300' | 'lenet5'; savedDir: string; baselineCache: string };
 const results: SeedResult[] = [];
