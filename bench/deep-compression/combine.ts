@@ -5,14 +5,10 @@
 //
 // Each run-sN.md is run.ts's --out file; its log (same name, .log) holds the RESULT line.
 import { readFileSync, writeFileSync } from 'node:fs';
-import { summaryTable, type SeedResult } from './summary.js';
+import { outAndRuns, summaryTable, type SeedResult } from './summary.js';
 
 const args = process.argv.slice(2);
-const oi = args.indexOf('--out');
-if (oi < 0 || !args[oi + 1]) throw new RangeError('give --out FILE');
-const outFile = args[oi + 1]!;
-const runs = args.filter((_, i) => i !== oi && i !== oi + 1);
-if (runs.length === 0) throw new RangeError('give the per-seed .md files');
+const { outFile, runs } = outAndRuns(args, 'the per-seed .md files');
 
 const results: SeedResult[] = [];
 const sections: string[] = [];

@@ -3,7 +3,8 @@
 //
 //   nice -n 19 npx tsx bench/deep-compression/run.ts [--model lenet300|lenet5] [--seeds 2,3,4]
 //        [--budget 0.02] [--method one-shot|rounds] [--validation-only] [--quick] [--out <file.md>]
-//        [--baseline-cache <dir>] [--target-ratio R]
+//        [--baseline-cache <dir>] [--target-ratio R] [--distill T,W] [--lr-decay D] [--retrain-lr LR]
+//        [--round-epochs N] [--average-epochs N] [--backoffs N]
 //
 // --method one-shot: the earlier protocol (one scan with the first-failure rule, one
 // prune-retrain, the earlier epochs). --method rounds (default): the float baseline trained
@@ -30,18 +31,18 @@
 // Compression = float32 bytes of every weight (biases included) / bytes of the saved files
 // (model.json + weight shard: streams, raw tensors, graph, manifest). Nothing in a run looks at
 // the test split before step 4. Prints a table per seed and the mean ± standard deviation.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describeFloatBackend, initFloatBackend, tf } from '../../src/backend/float.js';
+import { tf } from '../../src/backend/float.js';
 import { deepCompress, formatReport, type DeepCompressionOptions } from '../../src/codec/index.js';
 import { loadMnist } from '../../src/data/mnist.js';
 import { buildLeNet300100, buildLeNet5, evaluateAccuracy, trainModel } from '../../src/data/models.js';
 import { cpuInfo } from '../../src/native/cpu.js';
 import { formatSensitivity } from '../../src/prune/sensitivity.js';
-import { InferenceSession } from '../../src/runtime/session.js';
 import { summaryTable, type SeedResult } from './summary.js';
+import { floatBackend, loadBaseline, SPLIT, testSavedFile } from './test-split.js';
 
 const args = process.argv.slice(2);
 const arg = (name: string, dflt: string) => (args.includes(name) ? args[args.indexOf(name) + 1]! : dflt);
@@ -52,6 +53,11 @@ const quick = args.includes('--quick');
 const method = arg('--method', 'rounds');
 const validationOnly = args.includes('--validation-only');
 const cacheDir = arg('--baseline-cache', '');
+// --save-dir DIR keeps the saved file of each seed in DIR/<model>-s<seed> (with --validation-only:
+// for test-saved.ts to test later, once the recipe is chosen on validation).
+const saveDir = arg('--save-dir', '');
+if (saveDir && !cacheDir)
+  throw new RangeError('--save-dir needs --baseline-cache (test-saved.ts reloads the baseline)');
 if (!['one-shot', 'rounds'].includes(method))
   throw new RangeError(`--method must be one-shot or rounds, got ${method}`);
 const rounds = method === 'rounds';
@@ -67,9 +73,7 @@ const outFile = arg(
 const t0 = Date.now();
 const log = (s: string) => process.stdout.write(`[${((Date.now() - t0) / 1000).toFixed(0).padStart(5)} s] ${s}\n`);
 
-const TRAIN = 6500,
-  VALIDATION = 1500,
-  TEST = 2000;
+const { train: TRAIN, validation: VALIDATION, test: TEST } = SPLIT;
 
 interface NetConfig {
   name: string;
@@ -122,6 +126,8 @@ const nets: Record<string, NetConfig> = {
 // test digit of seeds 2-4 was read; the tolerance was first half that, which on seed 1's
 // validation split (--validation-only) rolled back LeNet-5's first round, at 50% kept, over
 // 3 digits (97.87% → 97.67%, tolerance 0.19 points).
+// --lr-decay D multiplies the retraining's learning rate by D after every epoch (prune.learningRateDecay);
+// --retrain-lr overrides the rate it starts from.
 const roundsRecipe = (lr: number, retrainLr: number): Partial<NetConfig> => ({
   epochs: quick ? 1 : 20,
   lr,
@@ -130,9 +136,14 @@ const roundsRecipe = (lr: number, retrainLr: number): Partial<NetConfig> => ({
     epochs: quick ? 2 : Number(arg('--round-epochs', '5')),
     rampFraction: 0.4,
     averageEpochs: quick ? 1 : Number(arg('--average-epochs', '3')),
-    training: { learningRate: retrainLr },
+    ...(args.includes('--lr-decay') ? { learningRateDecay: Number(arg('--lr-decay', '')) } : {}),
+    training: { learningRate: Number(arg('--retrain-lr', String(retrainLr))) },
   },
 });
+// --distill T,W: knowledge distillation from the float baseline in both retraining stages
+// (deepCompress's distill option: temperature T, weight W of the soft term).
+const distillArg = args.includes('--distill') ? arg('--distill', '').split(',').map(Number) : undefined;
+const distill = distillArg ? { temperature: distillArg[0]!, weight: distillArg[1]! } : undefined;
 const roundNets: Record<string, Partial<NetConfig>> = {
   lenet300: roundsRecipe(0.05, 0.01),
   lenet5: roundsRecipe(0.02, 0.005),
@@ -149,30 +160,12 @@ const ROUNDS = {
   maxRetrainedDrop: tolArg === 'noise' ? ('noise' as const) : Number(tolArg),
   validationSize: VALIDATION,
   minRoundKeep: Number(arg('--min-round-keep', '0.5')),
-  backoffs: 1,
+  backoffs: Number(arg('--backoffs', '1')),
   targetRatio,
 } as const;
 const net: NetConfig = { ...nets[which]!, ...(rounds ? roundNets[which] : {}) };
 
-async function backend(): Promise<string> {
-  if (which === 'lenet300') return describeFloatBackend(await initFloatBackend('wasm'));
-  // Conv training needs kernels wasm lacks: the native training kernels register them.
-  const k = await import('../../src/train/kernels.js');
-  const be = await initFloatBackend('wasm');
-  return `${describeFloatBackend(be)} + native training kernels (${k.registerNativeTrainingKernels().length} registered)`;
-}
-
-function predictTop1(data: ArrayLike<number>, rows: number, classes: number, labels: ArrayLike<number>): number {
-  let correct = 0;
-  for (let r = 0; r < rows; r++) {
-    let best = 0;
-    for (let c = 1; c < classes; c++) if (data[r * classes + c]! > data[r * classes + best]!) best = c;
-    if (best === labels[r]) correct++;
-  }
-  return correct / rows;
-}
-
-const be = await backend();
+const be = await floatBackend(which as 'lenet300' | 'lenet5');
 const out: string[] = [];
 const results: SeedResult[] = [];
 for (const seed of seeds) {
@@ -188,12 +181,7 @@ for (const seed of seeds) {
   let curve: number[] = [];
   const cacheFile = cacheDir && join(cacheDir, `${which}-s${seed}-e${net.epochs}-lr${net.lr}-d${net.lrDecay}.json`);
   if (cacheFile && existsSync(cacheFile)) {
-    const cached = JSON.parse(readFileSync(cacheFile, 'utf8')) as { weights: number[][]; curve: number[] };
-    const shapes = model.getWeights().map((w) => w.shape);
-    const ws = cached.weights.map((w, i) => tf.tensor(Float32Array.from(w), shapes[i], 'float32'));
-    model.setWeights(ws);
-    tf.dispose(ws);
-    curve = cached.curve;
+    curve = loadBaseline(model, cacheFile);
     log(`  float baseline loaded from ${cacheFile}`);
   } else {
     await trainModel(model, xTrain, yTrain, {
@@ -229,6 +217,7 @@ for (const seed of seeds) {
       training: { ...net.prune.training, seed: seed + 1000 },
     },
     cluster: net.cluster,
+    distill,
     onProgress: (s) => {
       if (!/sensitivity/.test(s)) log(`  ${s}`);
     },
@@ -237,15 +226,17 @@ for (const seed of seeds) {
   let baseline = NaN,
     compressed = NaN,
     sparseNodes = 0;
+  const savedDir = saveDir && join(saveDir, `${which}-s${seed}`);
+  if (savedDir) {
+    rmSync(savedDir, { recursive: true, force: true });
+    mkdirSync(savedDir, { recursive: true });
+    await r.save(savedDir);
+  }
   if (!validationOnly) {
-    const dir = mkdtempSync(join(tmpdir(), 'dc-bench-'));
-    await r.save(dir);
-    const session = await InferenceSession.create(join(dir, 'model.json'));
-    sparseNodes = session.plan.filter((p) => p.sparse).length;
-    const y = (await session.run(data.xTest))[r.artifact.graph.outputs[0]!]!;
-    compressed = predictTop1(y.data as Float32Array, TEST, 10, data.labelsTest);
-    session.dispose();
-    rmSync(dir, { recursive: true });
+    const dir = savedDir || mkdtempSync(join(tmpdir(), 'dc-bench-'));
+    if (!savedDir) await r.save(dir);
+    ({ accuracy: compressed, sparseNodes } = await testSavedFile(dir, data.xTest, data.labelsTest));
+    if (!savedDir) rmSync(dir, { recursive: true });
     const base = net.build(seed);
     base.setWeights(baselineWeights);
     baseline = evaluateAccuracy(base, data.xTest, data.labelsTest);
@@ -264,7 +255,8 @@ for (const seed of seeds) {
     secs: (Date.now() - start) / 1000,
   };
   results.push(res);
-  log(`  RESULT ${JSON.stringify(res)}`);
+  // model, savedDir and baselineCache let test-saved.ts read the test split later, once.
+  log(`  RESULT ${JSON.stringify({ ...res, model: which, savedDir, baselineCache: cacheFile })}`);
   const section = [
     `### seed ${seed}`,
     '',
@@ -321,7 +313,7 @@ const head = [
   '',
   `Recipe: baseline ${net.epochs} epochs SGD momentum 0.9 lr ${net.lr}${net.lrDecay !== 1 ? ` (×${net.lrDecay} per epoch)` : ''} L2 5e-4 batch 64 on ${TRAIN} digits; per-layer sparsity from the sensitivity scan on the ${VALIDATION}-digit validation split ` +
     `(budget −${(100 * budget).toFixed(2)} points per layer pruned alone${rounds ? `, ${ROUNDS.scanRule} rule, layers under ${100 * ROUNDS.minLayerShare}% of the weights left dense; up to ${ROUNDS.rounds} rounds of scan → prune → retrain, each layer's kept fraction at least ${ROUNDS.minRoundKeep}× what it kept before the round, each round kept only if validation accuracy after retraining is at most ${ROUNDS.maxRetrainedDrop === 'noise' ? "the standard error of the float model's validation accuracy (sqrt(p(1 − p)/n), stated per seed)" : `${100 * ROUNDS.maxRetrainedDrop} points`} below the float model's (else retried with each layer's kept fraction halfway on a log scale, ${ROUNDS.backoffs}×; a round failing that too ends the pruning${targetRatio !== undefined ? `; the rounds stop once the saved file is ${targetRatio}× smaller than float32 (size goal, measured on the file as saved), a step estimated to land more than 5% past it shortened to the one estimated to reach 1.05× the goal` : ''})` : ''}); ` +
-    `${net.prune.epochs} epochs prune-retrain${rounds ? ' per round' : ''} (${JSON.stringify(net.prune)}); bits ${JSON.stringify(net.cluster)}. ` +
+    `${net.prune.epochs} epochs prune-retrain${rounds ? ' per round' : ''} (${JSON.stringify(net.prune)}); bits ${JSON.stringify(net.cluster)}${distill ? `; distillation from the float baseline in both retraining stages (${JSON.stringify(distill)})` : ''}. ` +
     (validationOnly
       ? 'Test split not read (--validation-only). '
       : `Test split (${TEST} digits) used once per seed, at the end. `) +

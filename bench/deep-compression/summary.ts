@@ -50,3 +50,12 @@ export function summaryTable(results: SeedResult[], testDigits: number): string[
     '',
   ];
 }
+
+/** `--out FILE run-s2.md run-s3.md …` of combine.ts and test-saved.ts: the output and the per-seed runs. */
+export function outAndRuns(args: readonly string[], what: string): { outFile: string; runs: string[] } {
+  const oi = args.indexOf('--out');
+  if (oi < 0 || !args[oi + 1]) throw new RangeError('give --out FILE');
+  const runs = args.filter((_, i) => i !== oi && i !== oi + 1);
+  if (runs.length === 0) throw new RangeError(`give ${what}`);
+  return { outFile: args[oi + 1]!, runs };
+}

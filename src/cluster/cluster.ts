@@ -229,6 +229,12 @@ export interface FineTuneOptions {
   otherLearningRate?: number;
   momentum?: number;
   seed?: number;
+  /**
+   * The loss of a batch from the model's output, the batch's one-hot labels and its row numbers
+   * in x (e.g. a distillation loss reading per-row teacher targets); default categorical
+   * cross-entropy.
+   */
+  loss?: (prediction: tf.Tensor, labels: tf.Tensor, rows: tf.Tensor1D) => tf.Scalar;
   onProgress?: (p: { epoch: number; epochs: number; batch: number; batches: number; loss: number }) => void;
 }
 
@@ -254,6 +260,8 @@ export async function fineTuneCentroids(
   assertFinite(otherLr, 'otherLearningRate');
   const mom = options.momentum ?? 0.9;
   assertFinite(mom, 'momentum');
+  if (options.loss !== undefined && typeof options.loss !== 'function')
+    throw new TypeError('loss must be a function (prediction, labels, rows) => scalar');
   if (x.shape[0] !== y.shape[0]) throw new RangeError(`x has ${x.shape[0]} examples but y has ${y.shape[0]}`);
   const clustered = new Map<string, ClusteredWeight>();
   for (const w of clustering.weights) clustered.set((w.variable.read() as tf.Variable).name, w);
@@ -276,6 +284,7 @@ export async function fineTuneCentroids(
           yb = tf.gather(y, idx);
         return tf.variableGrads(() => {
           const p = model.apply(xb, { training: true }) as tf.Tensor;
+          if (options.loss) return options.loss(p, yb, idx);
           return tf.neg(tf.mean(tf.sum(tf.mul(yb, tf.log(tf.clipByValue(p, 1e-7, 1))), -1))) as tf.Scalar;
         }, vars);
       });

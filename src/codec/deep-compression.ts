@@ -19,8 +19,9 @@ import {
   type CompressedModel,
   type CompressionReport,
 } from './pipeline.js';
-import { checkRoundsOptions, pruneRounds, type PruneRoundRecord } from './prune-rounds.js';
+import { checkRoundsOptions, pruneRounds, type PruneRoundRecord, type RetrainSettings } from './prune-rounds.js';
 import type { RatioAt } from './size-goal.js';
+import { checkDistillOptions, distillationLoss, teacherTargets, type DistillOptions } from './distill.js';
 
 /**
  * The ratio of the file `deepCompress` would save from `model` as it is, or magnitude-pruned to
@@ -130,6 +131,12 @@ export interface DeepCompressionOptions {
     fineTuneBatchSize?: number;
   };
   encode?: EncodeOptions;
+  /**
+   * Knowledge distillation in both retraining stages (prune-retrain and centroid fine-tuning):
+   * the model as given, before pruning, is the teacher; the loss mixes its class probabilities
+   * softened at `temperature` (weight `weight`) with the hard labels (1 − weight). See distill.ts.
+   */
+  distill?: DistillOptions;
   onProgress?: (message: string) => void;
 }
 
@@ -155,18 +162,22 @@ export interface DeepCompressionResult {
   sizeGoal?: { targetRatio: number; ratio: number; reached: boolean };
 }
 
+const DEFAULT_RAMP = 0.6;
+const DEFAULT_FREQUENCY = 50;
+
 export async function deepCompress(model: tf.LayersModel, o: DeepCompressionOptions): Promise<DeepCompressionResult> {
   const log = o.onProgress ?? (() => {});
   assertInt(o.prune.epochs, 'prune.epochs', 1, 10_000);
-  const ramp = o.prune.rampFraction ?? 0.6;
+  const ramp = o.prune.rampFraction ?? DEFAULT_RAMP;
   if (!(ramp > 0 && ramp <= 1)) throw new RangeError(`prune.rampFraction must be in (0, 1], got ${ramp}`);
-  const frequency = o.prune.frequency ?? 50;
+  const frequency = o.prune.frequency ?? DEFAULT_FREQUENCY;
   assertInt(frequency, 'prune.frequency', 1);
   const avgN = o.prune.averageEpochs ?? 0;
   assertInt(avgN, 'prune.averageEpochs', 0, o.prune.epochs);
   const lrDecay = o.prune.learningRateDecay ?? 1;
   assertFinite(lrDecay, 'prune.learningRateDecay');
   if (!(lrDecay > 0 && lrDecay <= 1)) throw new RangeError(`prune.learningRateDecay must be in (0, 1], got ${lrDecay}`);
+  if (o.distill !== undefined) checkDistillOptions(o.distill, 'distill');
   const auto = o.prune.sparsity === 'auto';
   checkRoundsOptions({ ...o.prune, auto, validate: typeof o.validate === 'function' });
   let targets: Record<string, number> | 'auto' = {};
@@ -191,6 +202,27 @@ export async function deepCompress(model: tf.LayersModel, o: DeepCompressionOpti
     if (o.validate) validation[stage] = await o.validate(model);
   };
   await measure('baseline');
+  // The teacher's soft targets, taken from the model before any pruning.
+  const teacher = o.distill ? teacherTargets(model, o.xTrain, o.distill.temperature) : undefined;
+  try {
+    const distill = o.distill && teacher ? { options: o.distill, teacher } : undefined;
+    return await compressStages(model, o, targets, measure, metrics, validation, distill, log);
+  } finally {
+    teacher?.dispose();
+  }
+}
+
+async function compressStages(
+  model: tf.LayersModel,
+  o: DeepCompressionOptions,
+  targets: Record<string, number> | 'auto',
+  measure: (stage: 'baseline' | 'pruned' | 'quantized' | 'decoded') => Promise<void>,
+  metrics: CompressionReport['metrics'],
+  validation: CompressionReport['metrics'],
+  distill: RetrainSettings['distill'],
+  log: (message: string) => void,
+): Promise<DeepCompressionResult> {
+  const auto = targets === 'auto';
 
   // 1. prune + retrain, in rounds
   const rounds = await pruneRounds(
@@ -219,11 +251,12 @@ export async function deepCompress(model: tf.LayersModel, o: DeepCompressionOpti
           : { targetRatio: o.prune.targetRatio, ratioAt: savedRatio(model, o.cluster, o.encode) },
       retrain: {
         epochs: o.prune.epochs,
-        rampFraction: ramp,
-        frequency,
-        averageEpochs: avgN,
-        learningRateDecay: lrDecay,
+        rampFraction: o.prune.rampFraction ?? DEFAULT_RAMP,
+        frequency: o.prune.frequency ?? DEFAULT_FREQUENCY,
+        averageEpochs: o.prune.averageEpochs ?? 0,
+        learningRateDecay: o.prune.learningRateDecay ?? 1,
         training: o.prune.training,
+        distill,
       },
     },
     log,
@@ -246,6 +279,10 @@ export async function deepCompress(model: tf.LayersModel, o: DeepCompressionOpti
       learningRate: o.cluster.fineTuneLearningRate,
       batchSize: o.cluster.fineTuneBatchSize ?? o.prune.training?.batchSize ?? 64,
       seed: o.prune.training?.seed,
+      loss: distill
+        ? (p, labels, rows) =>
+            tf.tidy(() => distillationLoss(labels, tf.gather(distill.teacher, rows), p, distill.options))
+        : undefined,
       onProgress: (p) => {
         if (p.batch === p.batches) log(`  centroid fine-tune epoch ${p.epoch}/${p.epochs} loss ${p.loss.toFixed(4)}`);
       },

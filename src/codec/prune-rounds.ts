@@ -10,6 +10,7 @@ import { trainModel, type TrainOptions } from '../data/models.js';
 import { assertFinite, assertInt } from '../native/validate.js';
 import { prune, prunableWeights, stripPruning } from '../prune/prune.js';
 import { assertSparsity, polynomialDecay } from '../prune/schedule.js';
+import { trainDistilled, type DistillOptions } from './distill.js';
 import { sensitivityScan, type SensitivityOptions, type SensitivityScan } from '../prune/sensitivity.js';
 import { assertTargetRatio, stepTowardGoal, type RatioAt } from './size-goal.js';
 
@@ -20,6 +21,8 @@ export interface RetrainSettings {
   averageEpochs: number;
   learningRateDecay: number;
   training?: Omit<TrainOptions, 'epochs' | 'callbacks' | 'onProgress'>;
+  /** Distil from the teacher's soft targets (teacherTargets on xTrain, rows aligned) instead of the labels alone. */
+  distill?: { options: DistillOptions; teacher: tf.Tensor };
 }
 
 /** One attempt at one round: the sparsities tried and what validation said after retraining. */
@@ -80,14 +83,19 @@ export async function retrainRound(
       },
     });
   }
+  const distill = r.distill;
   const handle = prune(model, { layers });
   let avgSum: Float64Array[] | undefined;
+  const how = distill ? `, distilled at T ${distill.options.temperature}, weight ${distill.options.weight}` : '';
   log(
     `pruning: ${Object.entries(to)
       .map(([n, s]) => `${n} ${(100 * (1 - s)).toFixed(1)}% kept`)
-      .join(', ')}; ${r.epochs} epochs`,
+      .join(', ')}; ${r.epochs} epochs${how}`,
   );
-  await trainModel(model, xTrain, yTrain, {
+  const train: typeof trainModel = distill
+    ? (m, x, y, t) => trainDistilled(m, x, y, distill.teacher, distill.options, t)
+    : trainModel;
+  await train(model, xTrain, yTrain, {
     ...r.training,
     epochs: r.epochs,
     callbacks: [handle.callback(), ...callbacks],
