@@ -13,9 +13,9 @@
 // targets shaped like the output, and the distilled loss needs both the hard labels and the
 // teacher's targets of each batch.
 import { tf } from '../backend/float.js';
-import type { TrainOptions } from '../data/models.js';
-import { permutation, seededRandom } from '../data/random.js';
-import { assertFinite, assertInt, assertOneOf } from '../native/validate.js';
+import { trainSettings, trainingRun, type TrainOptions } from '../data/models.js';
+import { permutation } from '../data/random.js';
+import { assertFinite } from '../native/validate.js';
 
 export interface DistillOptions {
   /** Softening temperature T of both distributions (≥ 1; 1 = the probabilities as they are). */
@@ -103,23 +103,13 @@ export async function trainDistilled(
   options: TrainOptions,
 ): Promise<number[]> {
   checkDistillOptions(d);
-  assertInt(options.epochs, 'epochs', 0, 10_000);
-  const batchSize = options.batchSize ?? 64;
-  assertInt(batchSize, 'batchSize', 1, 1 << 20);
-  const opt = options.optimizer ?? 'sgd';
-  assertOneOf(opt, ['sgd', 'adam'] as const, 'optimizer');
-  let lr = options.learningRate ?? (opt === 'sgd' ? 0.05 : 0.001);
-  assertFinite(lr, 'learningRate');
-  const momentum = options.momentum ?? 0.9;
-  assertFinite(momentum, 'momentum');
-  const decay = options.lrDecay ?? 1;
-  assertFinite(decay, 'lrDecay');
+  const settings = trainSettings(options);
+  const { batchSize } = settings;
   const n = x.shape[0];
   if (y.shape[0] !== n) throw new RangeError(`x has ${n} examples but y has ${y.shape[0]}`);
   if (teacherSoft.shape.join() !== y.shape.join())
     throw new RangeError(`teacher targets have shape [${teacherSoft.shape}], the labels [${y.shape}]`);
-  const rng = seededRandom(options.seed ?? 1);
-  const optimizer = opt === 'sgd' ? tf.train.momentum(lr, momentum) : tf.train.adam(lr);
+  const { optimizer, rng, afterEpoch } = trainingRun(settings);
   model.compile({ optimizer, loss: 'categoricalCrossentropy' });
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
   const callbacks = options.callbacks ?? [];
@@ -162,12 +152,7 @@ export async function trainDistilled(
     losses.push(loss);
     for (const c of callbacks) await c.onEpochEnd?.(epoch, { loss });
     options.onProgress?.({ epoch: epoch + 1, epochs: options.epochs, loss });
-    if (decay !== 1) {
-      lr *= decay;
-      const o = optimizer as unknown as { learningRate: number; setLearningRate?: (v: number) => void };
-      if (typeof o.setLearningRate === 'function') o.setLearningRate(lr);
-      else o.learningRate = lr;
-    }
+    afterEpoch();
   }
   for (const c of callbacks) await c.onTrainEnd?.();
   return losses;

@@ -84,6 +84,50 @@ export interface TrainOptions {
   onProgress?: (p: { epoch: number; epochs: number; loss: number; acc?: number }) => void;
 }
 
+/** TrainOptions with their defaults filled and each value checked (trainModel and the distillation loop). */
+export interface TrainSettings {
+  epochs: number;
+  batchSize: number;
+  optimizer: 'sgd' | 'adam';
+  learningRate: number;
+  momentum: number;
+  lrDecay: number;
+  seed: number;
+}
+
+export function trainSettings(options: TrainOptions): TrainSettings {
+  assertInt(options.epochs, 'epochs', 0, 10_000);
+  const batchSize = options.batchSize ?? 64;
+  assertInt(batchSize, 'batchSize', 1, 1 << 20);
+  const optimizer = options.optimizer ?? 'sgd';
+  assertOneOf(optimizer, ['sgd', 'adam'] as const, 'optimizer');
+  const learningRate = options.learningRate ?? (optimizer === 'sgd' ? 0.05 : 0.001);
+  assertFinite(learningRate, 'learningRate');
+  const momentum = options.momentum ?? 0.9;
+  assertFinite(momentum, 'momentum');
+  const lrDecay = options.lrDecay ?? 1;
+  assertFinite(lrDecay, 'lrDecay');
+  return { epochs: options.epochs, batchSize, optimizer, learningRate, momentum, lrDecay, seed: options.seed ?? 1 };
+}
+
+/**
+ * The state of one training run: a fresh optimizer, the seeded shuffle source, and afterEpoch()
+ * that applies lrDecay (SGD/momentum read the rate from a scalar that only setLearningRate
+ * replaces; Adam reads its learningRate field).
+ */
+export function trainingRun(s: TrainSettings): { optimizer: tf.Optimizer; rng: () => number; afterEpoch(): void } {
+  let lr = s.learningRate;
+  const optimizer = s.optimizer === 'sgd' ? tf.train.momentum(lr, s.momentum) : tf.train.adam(lr);
+  const afterEpoch = () => {
+    if (s.lrDecay === 1) return;
+    lr *= s.lrDecay;
+    const o = optimizer as unknown as { learningRate: number; setLearningRate?: (v: number) => void };
+    if (typeof o.setLearningRate === 'function') o.setLearningRate(lr);
+    else o.learningRate = lr;
+  };
+  return { optimizer, rng: seededRandom(s.seed), afterEpoch };
+}
+
 /**
  * Trains `model` on (x, y) with a seeded shuffle per epoch (tfjs's own shuffle uses
  * Math.random). Compiles the model with a fresh optimizer and categorical cross-entropy.
@@ -94,20 +138,10 @@ export async function trainModel(
   y: tf.Tensor,
   options: TrainOptions,
 ): Promise<number[]> {
-  assertInt(options.epochs, 'epochs', 0, 10_000);
-  const batchSize = options.batchSize ?? 64;
-  assertInt(batchSize, 'batchSize', 1, 1 << 20);
-  const opt = options.optimizer ?? 'sgd';
-  assertOneOf(opt, ['sgd', 'adam'] as const, 'optimizer');
-  let lr = options.learningRate ?? (opt === 'sgd' ? 0.05 : 0.001);
-  assertFinite(lr, 'learningRate');
-  const momentum = options.momentum ?? 0.9;
-  assertFinite(momentum, 'momentum');
-  const decay = options.lrDecay ?? 1;
-  assertFinite(decay, 'lrDecay');
+  const settings = trainSettings(options);
   if (x.shape[0] !== y.shape[0]) throw new RangeError(`x has ${x.shape[0]} examples but y has ${y.shape[0]}`);
-  const rng = seededRandom(options.seed ?? 1);
-  const optimizer = opt === 'sgd' ? tf.train.momentum(lr, momentum) : tf.train.adam(lr);
+  const { optimizer, rng, afterEpoch } = trainingRun(settings);
+  const batchSize = settings.batchSize;
   model.compile({ optimizer, loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
   const losses: number[] = [];
   const n = x.shape[0];
@@ -126,14 +160,7 @@ export async function trainModel(
     const acc = (h.history.acc ?? h.history.accuracy)?.[0] as number | undefined;
     losses.push(loss);
     options.onProgress?.({ epoch: epoch + 1, epochs: options.epochs, loss, acc });
-    if (decay !== 1) {
-      lr *= decay;
-      // SGD/momentum read the rate from a scalar that only setLearningRate replaces; Adam reads
-      // its learningRate field.
-      const o = optimizer as unknown as { learningRate: number; setLearningRate?: (v: number) => void };
-      if (typeof o.setLearningRate === 'function') o.setLearningRate(lr);
-      else o.learningRate = lr;
-    }
+    afterEpoch();
   }
   return losses;
 }
