@@ -8,7 +8,7 @@
 // and the fused node is the binary node (its name, its placement) writing the activation's
 // output tensor. Exact: the clamp is the ReLU's own comparison on the same float sum.
 import type { Node } from '../model/ir.js';
-import type { Fusion } from './fusion.js';
+import { floatChains, type Fusion } from './fusion.js';
 import type { PlannedNode } from './placement.js';
 
 /** The binary ops binary_f32 runs with a fused clamp (float emitter's default case). */
@@ -24,30 +24,20 @@ export interface BinaryActivation extends Fusion {
 /**
  * The binary → ReLU pairs of `order` (nodes in execution order, `decided` their placements, same
  * indices) that can run as one step: both native float, the activation the binary's only
- * reader, the binary's output no graph output.
+ * reader, the binary's output no graph output, neither taking control inputs (floatChains).
  */
 export function binaryActivations(
   order: readonly Node[],
   decided: readonly PlannedNode[],
   graphOutputs: readonly string[],
 ): BinaryActivation[] {
-  const outputs = new Set(graphOutputs);
-  const readers = new Map<string, Node[]>();
-  for (const n of order)
-    for (const t of [...n.inputs, ...(n.controlInputs ?? [])]) {
-      const list = readers.get(t) ?? readers.set(t, []).get(t)!;
-      list.push(n);
-    }
-  const placement = new Map(decided.map((p) => [p.node, p.placement]));
+  const { floatNative, next } = floatChains(order, decided, graphOutputs);
   const found: BinaryActivation[] = [];
   for (const bin of order) {
-    if (!FUSABLE_BINARY.has(bin.op) || placement.get(bin.name) !== 'native-float') continue;
+    if (!FUSABLE_BINARY.has(bin.op) || !floatNative.has(bin.name)) continue;
     if (((bin.attrs.activation as string | undefined) ?? 'none') !== 'none') continue;
-    if (bin.outputs.length !== 1 || outputs.has(bin.outputs[0]!)) continue;
-    const r = readers.get(bin.outputs[0]!) ?? [];
-    const act = r.length === 1 ? r[0]! : undefined;
+    const act = next(bin);
     if (!act || !CLAMPS[act.op] || act.inputs.length !== 1 || act.outputs.length !== 1) continue;
-    if (placement.get(act.name) !== 'native-float' || act.controlInputs?.length) continue;
     found.push({
       replaced: [bin, act],
       fused: { ...bin, attrs: { ...bin.attrs, activation: CLAMPS[act.op]! }, outputs: [act.outputs[0]!] },

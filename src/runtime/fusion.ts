@@ -26,3 +26,29 @@ export function applyFusions(
     decided: decided.filter((_, i) => keep[i]),
   };
 }
+
+/**
+ * The nodes of `order` planned native float, and next(n): the one reader of n's one output when
+ * that output is no graph output, the reader is native float, and neither takes control inputs —
+ * a node a fusion may take together with n — else undefined.
+ */
+export function floatChains(
+  order: readonly Node[],
+  decided: readonly PlannedNode[],
+  graphOutputs: readonly string[],
+): { floatNative: Set<string>; next: (n: Node) => Node | undefined } {
+  const outputs = new Set(graphOutputs);
+  const readers = new Map<string, Node[]>();
+  for (const n of order)
+    for (const t of [...n.inputs, ...(n.controlInputs ?? [])]) {
+      const list = readers.get(t) ?? readers.set(t, []).get(t)!;
+      list.push(n);
+    }
+  const floatNative = new Set(decided.filter((p) => p.placement === 'native-float').map((p) => p.node));
+  const next = (n: Node): Node | undefined => {
+    if (n.outputs.length !== 1 || outputs.has(n.outputs[0]!) || n.controlInputs?.length) return undefined;
+    const r = readers.get(n.outputs[0]!) ?? [];
+    return r.length === 1 && floatNative.has(r[0]!.name) && !r[0]!.controlInputs?.length ? r[0] : undefined;
+  };
+  return { floatNative, next };
+}

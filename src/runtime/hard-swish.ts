@@ -12,7 +12,7 @@
 // Done on the planning copy after placement, like the atrous and binary → ReLU fusions; the
 // fused node takes the name and placement of the last node it replaces.
 import type { Graph, Node } from '../model/ir.js';
-import type { Fusion } from './fusion.js';
+import { floatChains, type Fusion } from './fusion.js';
 import type { PlannedNode } from './placement.js';
 
 /** replaced: the add, the Relu6, the products; fused: `_HardSwish` {form, alpha} named as the last product, reading x. */
@@ -38,22 +38,9 @@ function other(n: Node, t: string): string | undefined {
  * graph output.
  */
 export function hardSwishes(g: Graph, order: readonly Node[], decided: readonly PlannedNode[]): HardSwish[] {
-  const outputs = new Set(g.outputs);
-  const readers = new Map<string, Node[]>();
-  for (const n of order)
-    for (const t of [...n.inputs, ...(n.controlInputs ?? [])]) {
-      const list = readers.get(t) ?? readers.set(t, []).get(t)!;
-      list.push(n);
-    }
-  const floatNative = new Set(decided.filter((p) => p.placement === 'native-float').map((p) => p.node));
+  const { floatNative, next } = floatChains(order, decided, g.outputs);
   const producer = new Map<string, Node>();
   for (const n of order) for (const o of n.outputs) producer.set(o, n);
-  // The one reader of n's one output, when that output is no graph output and the reader runs native float.
-  const next = (n: Node): Node | undefined => {
-    if (n.outputs.length !== 1 || outputs.has(n.outputs[0]!) || n.controlInputs?.length) return undefined;
-    const r = readers.get(n.outputs[0]!) ?? [];
-    return r.length === 1 && floatNative.has(r[0]!.name) && !r[0]!.controlInputs?.length ? r[0] : undefined;
-  };
   const found: HardSwish[] = [];
   const used = new Set<string>();
   for (const add of order) {
