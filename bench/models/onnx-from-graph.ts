@@ -56,6 +56,14 @@ export interface OnnxExport {
   macs: number;
 }
 
+/** [H, W, C] of the graph's NHWC input, H and W from `inputHw` where the graph leaves them open. */
+export function inputHwc(g: Graph, inputHw?: [number, number]): [number, number, number] {
+  const ishape = g.inputs[0]?.shape ?? [];
+  const [H, W, C] = [ishape[1]! > 0 ? ishape[1]! : inputHw?.[0], ishape[2]! > 0 ? ishape[2]! : inputHw?.[1], ishape[3]];
+  if (ishape.length !== 4 || !H || !W || !C || C < 0) throw new Error('onnx-from-graph: the input must be NHWC');
+  return [H, W, C];
+}
+
 /**
  * The ONNX QLinear form of an int8 graph (quantize mode 'int8', every node quantized) for
  * inputs of spatial size `inputHw` when the graph's input shape leaves it open.
@@ -90,9 +98,7 @@ export function onnxFromInt8Graph(g: Graph, inputHw?: [number, number]): OnnxExp
   };
 
   const input = g.inputs[0]!;
-  const ishape = input.shape ?? [];
-  const [H, W, C] = [ishape[1]! > 0 ? ishape[1]! : inputHw?.[0], ishape[2]! > 0 ? ishape[2]! : inputHw?.[1], ishape[3]];
-  if (ishape.length !== 4 || !H || !W || !C || C < 0) throw new Error('onnx-from-graph: the input must be NHWC');
+  const [H, W, C] = inputHwc(g, inputHw);
   const tensors = new Map<string, QTensor>();
   const inQ = q(input.name, '', [C, H, W]);
   tensors.set(input.name, { ...inQ, t: w.node('QuantizeLinear', ['input', inQ.s, inQ.z]) });

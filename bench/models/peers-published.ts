@@ -21,7 +21,7 @@ import { cpuInfo, getIsa } from '../../src/native/cpu.js';
 import { toMarkdown, toText } from '../../src/report/table.js';
 import { InferenceSession } from '../../src/runtime/index.js';
 import { variedInput } from '../../test/runtime/helpers.js';
-import { onnxFromInt8Graph } from './onnx-from-graph.js';
+import { inputHwc, onnxFromInt8Graph } from './onnx-from-graph.js';
 import {
   CONFIGS,
   alternate,
@@ -51,7 +51,7 @@ const NAMES: Record<EngineId, string> = {
   'ort-int8': 'onnxruntime int8 (QLinearConv, same integers)',
 };
 
-async function inputsFor(hwc: number[]): Promise<{ x1: tf.Tensor; x8: tf.Tensor }> {
+function inputsFor(hwc: number[]): { x1: tf.Tensor; x8: tf.Tensor } {
   return { x1: variedInput([1, ...hwc], 1), x8: variedInput([8, ...hwc], 2) };
 }
 
@@ -66,12 +66,12 @@ async function child(id: EngineId): Promise<void> {
   await initFloatBackend('wasm');
   const out: Measured[] = [];
   const g = await loadModel(converted('int8'));
-  const ex = onnxFromInt8Graph(g, [224, 224]);
-  const { x1, x8 } = await inputsFor(ex.inputShape);
+  const [h, w, c] = inputHwc(g, [224, 224]);
+  const { x1, x8 } = inputsFor([h, w, c]);
   if (id === 'ort-int8') {
     const ort = loadOrt();
     if (!ort) throw new Error('onnxruntime-node is not installed');
-    const [h, w, c] = ex.inputShape as [number, number, number];
+    const ex = onnxFromInt8Graph(g, [224, 224]);
     const o1 = new ort.Tensor('float32', nchw(x1), [1, c, h, w]),
       o8 = new ort.Tensor('float32', nchw(x8), [8, c, h, w]);
     for (const threads of [1, 2]) {
@@ -101,7 +101,7 @@ async function child(id: EngineId): Promise<void> {
 async function agreement(ort: Ort): Promise<string> {
   const g = await loadModel(converted('int8'));
   const ex = onnxFromInt8Graph(g, [224, 224]);
-  const { x8 } = await inputsFor(ex.inputShape);
+  const { x8 } = inputsFor(ex.inputShape);
   const [h, w, c] = ex.inputShape as [number, number, number];
   const s = await ortSession(ort, ex.bytes, 1);
   const yo = Object.values(await s.run({ input: new ort.Tensor('float32', nchw(x8), [8, c, h, w]) }))[0]!.data;
