@@ -1,8 +1,10 @@
 // AVX-512 float32 depthwise convolution, multiplier 1 (compiled with the avx512vnni flags;
-// AVX-512 F is all it uses): the AVX2 kernel's loops (depthwise_f32_avx2.cc) at 16 lanes, with
-// masked loads and stores for the last channels instead of a separate tail loop. Per output
-// the chain is the same — bias, then one FMA per tap in row-major order, then the clamp — so
-// the same bits as the AVX2 kernel.
+// AVX-512 F is all it uses). Per output the chain is the AVX2 kernel's (depthwise_f32_avx2.cc)
+// — bias, then one FMA per tap inside the input in row-major order, then the clamp — so the
+// same bits; masked loads and stores take the last channels. The order of the work differs:
+// within an output row, the columns whose windows lie inside the input go one 16-channel block
+// at a time, eight columns per weight load (see interior_block).
+#include <algorithm>
 #include <vector>
 
 #include "common/simd_x86.h"
@@ -28,28 +30,58 @@ void DepthwiseF32Rows512(const ConvGeom& g, const float* x, const float* filter,
   std::vector<int64_t> off(static_cast<size_t>(max_taps));
   for (int64_t t = 0; t < max_taps; t++)
     off[t] = ((t / g.k_w) * g.dilation_h * int64_t(g.in_w) + (t % g.k_w) * g.dilation_w) * C;
-  const int64_t ekh = int64_t(g.k_h - 1) * g.dilation_h, ekw = int64_t(g.k_w - 1) * g.dilation_w;
+  const int64_t ekw = int64_t(g.k_w - 1) * g.dilation_w;
   const int64_t sx = int64_t(g.stride_w) * C;
   // Channels [c, c + 16) under mask m (all ones but for the last block).
   auto mask = [&](int64_t c) { return simd::FirstLanes16(C - c); };
-  // Four interior pixels from the window origin b0, stride sx apart: each weight load serves
-  // four FMA chains.
-  auto interior4 = [&](const float* b0, float* yp) {
-    for (int64_t c = 0; c < C; c += 16) {
-      const __mmask16 m = mask(c);
-      __m512 a0 = bias ? _mm512_maskz_loadu_ps(m, bias + c) : _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-      for (int64_t t = 0; t < max_taps; t++) {
+  // Output columns whose windows lie inside the input along x: [ox_in0, ox_in1).
+  const int64_t ox_in0 = std::min<int64_t>(g.out_w, (int64_t(g.pad_left) + g.stride_w - 1) / g.stride_w);
+  const int64_t ox_in1 = std::max<int64_t>(
+      ox_in0, std::min<int64_t>(g.out_w, g.in_w - 1 - ekw + g.pad_left >= 0
+                                             ? (g.in_w - 1 - ekw + g.pad_left) / g.stride_w + 1
+                                             : 0));
+  // Those columns of one output row, one 16-channel block at a time: the block's input rows
+  // (k_h rows of in_w × 64 bytes) stay in L1 while every column reads them, where a pixel-major
+  // order walked all C channels of k_h rows (hundreds of KB at C = 336) between two reuses.
+  // Taps [t0, t1) are the window rows inside the input (all of them but on border rows), in
+  // row-major order: per output the chain is bias, then one FMA per tap inside the input in
+  // row-major order, then the clamp — the chain of the per-pixel path below, so the same bits.
+  auto interior_block = [&](int64_t xb, float* yrow, int64_t c, int64_t t0, int64_t t1) {
+    const __mmask16 m = mask(c);
+    const __m512 b = bias ? _mm512_maskz_loadu_ps(m, bias + c) : _mm512_setzero_ps();
+    int64_t ox = ox_in0;
+    for (; ox + 8 <= ox_in1; ox += 8) {
+      const int64_t o0 = xb + (ox * g.stride_w - g.pad_left) * C + c;
+      __m512 a0 = b, a1 = b, a2 = b, a3 = b, a4 = b, a5 = b, a6 = b, a7 = b;
+      for (int64_t t = t0; t < t1; t++) {
         const __m512 w = _mm512_maskz_loadu_ps(m, filter + t * C + c);
-        const float* xp = b0 + off[static_cast<size_t>(t)] + c;
+        const float* xp = x + (o0 + off[static_cast<size_t>(t)]);
         a0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, xp), w, a0);
         a1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, xp + sx), w, a1);
         a2 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, xp + 2 * sx), w, a2);
         a3 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, xp + 3 * sx), w, a3);
+        a4 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, xp + 4 * sx), w, a4);
+        a5 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, xp + 5 * sx), w, a5);
+        a6 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, xp + 6 * sx), w, a6);
+        a7 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, xp + 7 * sx), w, a7);
       }
-      _mm512_mask_storeu_ps(yp + c, m, clamp(a0));
-      _mm512_mask_storeu_ps(yp + C + c, m, clamp(a1));
-      _mm512_mask_storeu_ps(yp + 2 * C + c, m, clamp(a2));
-      _mm512_mask_storeu_ps(yp + 3 * C + c, m, clamp(a3));
+      float* yp = yrow + ox * C + c;
+      _mm512_mask_storeu_ps(yp, m, clamp(a0));
+      _mm512_mask_storeu_ps(yp + C, m, clamp(a1));
+      _mm512_mask_storeu_ps(yp + 2 * C, m, clamp(a2));
+      _mm512_mask_storeu_ps(yp + 3 * C, m, clamp(a3));
+      _mm512_mask_storeu_ps(yp + 4 * C, m, clamp(a4));
+      _mm512_mask_storeu_ps(yp + 5 * C, m, clamp(a5));
+      _mm512_mask_storeu_ps(yp + 6 * C, m, clamp(a6));
+      _mm512_mask_storeu_ps(yp + 7 * C, m, clamp(a7));
+    }
+    for (; ox < ox_in1; ox++) {
+      const int64_t o0 = xb + (ox * g.stride_w - g.pad_left) * C + c;
+      __m512 a = b;
+      for (int64_t t = t0; t < t1; t++)
+        a = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, x + (o0 + off[static_cast<size_t>(t)])),
+                            _mm512_maskz_loadu_ps(m, filter + t * C + c), a);
+      _mm512_mask_storeu_ps(yrow + ox * C + c, m, clamp(a));
     }
   };
   // Eight channels, stride 1 (BlazePose's 256 × 256 × 8 decoder): a zmm holds two adjacent
@@ -58,49 +90,63 @@ void DepthwiseF32Rows512(const ConvGeom& g, const float* x, const float* filter,
   const bool pairs = C == 8 && g.stride_w == 1;
   __m512 bias2 = _mm512_setzero_ps();
   if (pairs && bias) bias2 = _mm512_broadcast_f32x8(_mm256_loadu_ps(bias));
-  auto interior8 = [&](const float* b0, float* yp) {
-    __m512 a0 = bias2, a1 = bias2, a2 = bias2, a3 = bias2;
-    for (int64_t t = 0; t < max_taps; t++) {
-      const __m512 w = _mm512_broadcast_f32x8(_mm256_loadu_ps(filter + t * 8));
-      const float* xp = b0 + off[static_cast<size_t>(t)];
-      a0 = _mm512_fmadd_ps(_mm512_loadu_ps(xp), w, a0);
-      a1 = _mm512_fmadd_ps(_mm512_loadu_ps(xp + 16), w, a1);
-      a2 = _mm512_fmadd_ps(_mm512_loadu_ps(xp + 32), w, a2);
-      a3 = _mm512_fmadd_ps(_mm512_loadu_ps(xp + 48), w, a3);
+  auto interior_pairs = [&](int64_t xb, float* yrow, int64_t t0, int64_t t1) {
+    int64_t ox = ox_in0;
+    for (; ox + 8 <= ox_in1; ox += 8) {
+      const int64_t o0 = xb + (ox - g.pad_left) * C;
+      __m512 a0 = bias2, a1 = bias2, a2 = bias2, a3 = bias2;
+      for (int64_t t = t0; t < t1; t++) {
+        const __m512 w = _mm512_broadcast_f32x8(_mm256_loadu_ps(filter + t * 8));
+        const float* xp = x + (o0 + off[static_cast<size_t>(t)]);
+        a0 = _mm512_fmadd_ps(_mm512_loadu_ps(xp), w, a0);
+        a1 = _mm512_fmadd_ps(_mm512_loadu_ps(xp + 16), w, a1);
+        a2 = _mm512_fmadd_ps(_mm512_loadu_ps(xp + 32), w, a2);
+        a3 = _mm512_fmadd_ps(_mm512_loadu_ps(xp + 48), w, a3);
+      }
+      float* yp = yrow + ox * C;
+      _mm512_storeu_ps(yp, clamp(a0));
+      _mm512_storeu_ps(yp + 16, clamp(a1));
+      _mm512_storeu_ps(yp + 32, clamp(a2));
+      _mm512_storeu_ps(yp + 48, clamp(a3));
     }
-    _mm512_storeu_ps(yp, clamp(a0));
-    _mm512_storeu_ps(yp + 16, clamp(a1));
-    _mm512_storeu_ps(yp + 32, clamp(a2));
-    _mm512_storeu_ps(yp + 48, clamp(a3));
+    return ox;
+  };
+  // One output pixel whose window crosses the input's edge: the in-bounds taps listed once,
+  // then every channel block.
+  auto border_pixel = [&](int64_t n, int64_t oy, int64_t ox, float* yp) {
+    const int64_t taps = WindowTaps(g, n, oy, ox, x, C, filter, C, xs.data(), ws.data());
+    for (int64_t c = 0; c < C; c += 16) {
+      const __mmask16 m = mask(c);
+      __m512 a = bias ? _mm512_maskz_loadu_ps(m, bias + c) : _mm512_setzero_ps();
+      for (int64_t t = 0; t < taps; t++) {
+        a = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, xs[static_cast<size_t>(t)] + c),
+                            _mm512_maskz_loadu_ps(m, ws[static_cast<size_t>(t)] + c), a);
+      }
+      _mm512_mask_storeu_ps(yp + c, m, clamp(a));
+    }
   };
   for (int64_t r = rb; r < re; r++) {
     const int64_t n = r / g.out_h, oy = r % g.out_h;
     const int64_t iy0 = oy * g.stride_h - g.pad_top;
-    const bool rows_in = iy0 >= 0 && iy0 + ekh < g.in_h;
-    for (int64_t ox = 0; ox < g.out_w; ox++) {
-      const int64_t ix0 = ox * g.stride_w - g.pad_left;
-      if (pairs && rows_in && ix0 >= 0 && ix0 + 7 + ekw < g.in_w && ox + 8 <= g.out_w) {
-        interior8(x + ((n * g.in_h + iy0) * g.in_w + ix0) * C, y + (r * g.out_w + ox) * C);
-        ox += 7;
-        continue;
-      }
-      if (rows_in && ix0 >= 0 && ix0 + 3 * g.stride_w + ekw < g.in_w && ox + 4 <= g.out_w) {
-        interior4(x + ((n * g.in_h + iy0) * g.in_w + ix0) * C, y + (r * g.out_w + ox) * C);
-        ox += 3;
-        continue;
-      }
-      const int64_t taps = WindowTaps(g, n, oy, ox, x, C, filter, C, xs.data(), ws.data());
-      float* yp = y + (r * g.out_w + ox) * C;
-      for (int64_t c = 0; c < C; c += 16) {
-        const __mmask16 m = mask(c);
-        __m512 a = bias ? _mm512_maskz_loadu_ps(m, bias + c) : _mm512_setzero_ps();
-        for (int64_t t = 0; t < taps; t++) {
-          a = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, xs[static_cast<size_t>(t)] + c),
-                              _mm512_maskz_loadu_ps(m, ws[static_cast<size_t>(t)] + c), a);
-        }
-        _mm512_mask_storeu_ps(yp + c, m, clamp(a));
+    // Window rows inside the input: ky in [ky0, ky1).
+    const int64_t dh = g.dilation_h;
+    const int64_t ky0 = std::min<int64_t>(g.k_h, iy0 >= 0 ? 0 : (-iy0 + dh - 1) / dh);
+    const int64_t ky1 = std::max<int64_t>(ky0, std::min<int64_t>(g.k_h, iy0 < g.in_h ? (g.in_h - 1 - iy0) / dh + 1 : 0));
+    float* yrow = y + r * g.out_w * C;
+    for (int64_t ox = 0; ox < ox_in0; ox++) border_pixel(n, oy, ox, yrow + ox * C);
+    if (ox_in0 < ox_in1) {
+      // Element offset of window row 0 at input column 0 (row 0 itself may lie above the input;
+      // only taps of rows inside it are added to it).
+      const int64_t xb = ((n * g.in_h + iy0) * g.in_w) * C;
+      const int64_t t0 = ky0 * g.k_w, t1 = ky1 * g.k_w;
+      if (pairs) {
+        const int64_t done = interior_pairs(xb, yrow, t0, t1);
+        for (int64_t ox = done; ox < ox_in1; ox++) border_pixel(n, oy, ox, yrow + ox * C);
+      } else {
+        for (int64_t c = 0; c < C; c += 16) interior_block(xb, yrow, c, t0, t1);
       }
     }
+    for (int64_t ox = ox_in1; ox < g.out_w; ox++) border_pixel(n, oy, ox, yrow + ox * C);
   }
 }
 

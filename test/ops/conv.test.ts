@@ -594,6 +594,78 @@ describe('DepthwiseConv2D float32', () => {
     }
   });
 
+  it('every vector path computes the same bits, borders included (rows cut at the top and bottom, columns at the sides)', () => {
+    // The AVX-512 kernel runs a row's inside columns one channel block at a time with the taps
+    // of the window rows inside the input; the AVX2 kernel runs pixel by pixel. Same chain per
+    // output (bias, then the in-bounds taps in row-major order), so the same bits.
+    const r = rng(29);
+    // The x86 FMA paths (the scalar reference adds products without fusing them).
+    const vector: string[] = ['avx2', 'avxvnni', 'avx512vnni'];
+    for (const [xs, k, s, d] of [
+      [
+        [1, 9, 21, 40],
+        [3, 3],
+        [1, 1],
+        [1, 1],
+      ], // two full 16-channel blocks and a masked 8
+      [
+        [2, 8, 19, 33],
+        [5, 5],
+        [1, 1],
+        [1, 1],
+      ], // two border rows at each end
+      [
+        [1, 11, 25, 20],
+        [3, 3],
+        [2, 2],
+        [1, 1],
+      ],
+      [
+        [1, 10, 22, 17],
+        [3, 3],
+        [1, 1],
+        [2, 3],
+      ], // dilated: rows cut in steps of 2
+      [
+        [1, 7, 30, 8],
+        [3, 3],
+        [1, 1],
+        [1, 1],
+      ], // 8 channels: pairs of pixels per zmm
+      [
+        [1, 3, 12, 16],
+        [7, 7],
+        [1, 1],
+        [1, 1],
+      ], // every row a border row
+    ] as [number[], [number, number], [number, number], [number, number]][]) {
+      const C = xs[3]!;
+      const ks = [k[0], k[1], C, 1];
+      const x = randF(
+          r,
+          xs.reduce((a, b) => a * b),
+        ),
+        w = randF(r, k[0] * k[1] * C),
+        bias = randF(r, C);
+      const outs = new Map<string, Float32Array>();
+      forEachIsa((isa) => {
+        if (!vector.includes(isa)) return;
+        outs.set(isa, depthwiseConv2d(x, xs, w, ks, { strides: s, dilations: d, padding: 'same', bias }).y);
+      });
+      const [first, ...rest] = [...outs];
+      for (const [isa, y] of rest) expectEqualArrays(y, first![1], `${xs} k${k} ${isa} vs ${first![0]}`);
+      const want = tf.tidy(() =>
+        tf
+          .add(
+            tf.depthwiseConv2d(tf.tensor4d(x, xs as never), tf.tensor4d(w, ks as never), s, 'same', 'NHWC', d),
+            tf.tensor1d(bias),
+          )
+          .dataSync(),
+      );
+      for (const [isa, y] of outs) expectClose(y, want, 1e-5, 1e-6, `${xs} k${k} ${isa} vs tfjs`);
+    }
+  });
+
   it('no activation: NaN and ±Inf propagate as in tfjs', () => {
     const r = rng(16);
     const xs = [1, 5, 5, 41],
