@@ -110,6 +110,28 @@ inline void AddInto(int32_t* __restrict acc, const T* __restrict x, int64_t n) {
   for (int64_t i = 0; i < n; i++) acc[i] += x[i];
 }
 
+// y[i] = the §7 finish of (acc[i] − zsum)·f (detail::Finish), on non-overlapping arrays. With f
+// finite no value is NaN, so the loop is Finish without its NaN branch — branch-free, and the
+// compiler vectorizes it (Finish per value, written in place, ran one value at a time: 4 ns per
+// output, 0.12 ms of a 62×62×32 pool). The rounding is Finish's: + 1.5·2²³ and back.
+template <typename T>
+inline void FinishInto(T* __restrict y, const int32_t* __restrict acc, int64_t n, int32_t zsum, float f,
+                       const PoolQ& p) {
+  const int32_t zo = p.y_zero_point;
+  if (!std::isfinite(f)) {
+    for (int64_t i = 0; i < n; i++)
+      y[i] = static_cast<T>(detail::Finish(static_cast<float>(acc[i] - zsum) * f, zo, p.y_min, p.y_max));
+    return;
+  }
+  const float lo = static_cast<float>(p.y_min - zo), hi = static_cast<float>(p.y_max - zo);
+  for (int64_t i = 0; i < n; i++) {
+    float v = static_cast<float>(acc[i] - zsum) * f;
+    v = std::min(std::max(v, lo), hi);
+    v = (v + 12582912.0f) - 12582912.0f;
+    y[i] = static_cast<T>(static_cast<int32_t>(v) + zo);
+  }
+}
+
 template <typename T>
 void AvgPoolImpl(const ConvGeom& g, const T* x, const PoolQ& p, T* y, int threads) {
   const int64_t C = g.in_c;
@@ -143,12 +165,7 @@ void AvgPoolImpl(const ConvGeom& g, const T* x, const PoolQ& p, T* y, int thread
               AddInto(acc.data(), xp, C);
           }
         }
-        const float f = m / static_cast<float>(cnt);
-        const int32_t zsum = static_cast<int32_t>(cnt) * p.x_zero_point;
-        for (int64_t c = 0; c < C; c++) {
-          const float v = static_cast<float>(acc[static_cast<size_t>(c)] - zsum) * f;
-          yp[c] = static_cast<T>(detail::Finish(v, p.y_zero_point, p.y_min, p.y_max));
-        }
+        FinishInto(yp, acc.data(), C, static_cast<int32_t>(cnt) * p.x_zero_point, m / static_cast<float>(cnt), p);
       }
     }
   });
@@ -170,10 +187,7 @@ void MeanImpl(int64_t batch, int64_t hw, int64_t C, const T* x, const PoolQ& p, 
       for (int64_t i = 0; i < hw; i++, xp += C) {
         for (int64_t c = 0; c < cn; c++) acc[c] += xp[c];
       }
-      for (int64_t c = 0; c < cn; c++) {
-        const float v = static_cast<float>(acc[c] - zsum) * f;
-        y[n * C + c0 + c] = static_cast<T>(detail::Finish(v, p.y_zero_point, p.y_min, p.y_max));
-      }
+      FinishInto(y + n * C + c0, acc, cn, zsum, f, p);
     }
   });
 }
