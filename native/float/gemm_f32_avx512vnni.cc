@@ -313,9 +313,18 @@ void ConvWindowsAvx512(const ConvGeom& g, const float* x, const float* b, int64_
   const int64_t npanels = (N + kNR - 1) / kNR;
   for (int64_t ic = m0; ic < m0 + mc; ic += kMC) {
     const int64_t n = std::min(kMC, m0 + mc - ic);
-    // Each pixel's window: in place when inside the input, else assembled (zeros outside).
-    for (int64_t i = 0; i < n; i++) {
-      const int64_t m = ic + i, bi = m / plane, oy = (m % plane) / g.out_w, ox = m % g.out_w;
+    // Each pixel's window: in place when inside the input, else assembled (zeros outside). The
+    // pixel's coordinates advance with i: four 64-bit divisions per pixel cost more than a
+    // 3 × 3 × 3 stem's 27 k steps of products.
+    int64_t bi = ic / plane, oy = (ic % plane) / g.out_w, ox = ic % g.out_w;
+    for (int64_t i = 0; i < n; i++, ox++) {
+      if (ox == g.out_w) {
+        ox = 0;
+        if (++oy == g.out_h) {
+          oy = 0;
+          bi++;
+        }
+      }
       const int64_t iy0 = oy * g.stride_h - g.pad_top, ix0 = ox * g.stride_w - g.pad_left;
       const float* img = x + bi * g.in_h * row_stride;
       if (iy0 >= 0 && iy0 + g.k_h <= g.in_h && ix0 >= 0 && ix0 + g.k_w <= g.in_w) {
