@@ -53,6 +53,11 @@ struct FusedBiasAct {
 // c [M, N] = a [M, K] × b, row-major.
 void MatMul(int64_t M, const float* a, const PackedB& b, float* c, int threads, const FusedBiasAct& epi = {});
 
+// y[r · y_step + i] += x[r · x_step + i] for r < runs, i < len, on the active ISA's vectors (one
+// float addition per element, so every path gives the same sums). The runs of y must not overlap
+// each other or x's (x_step may be 0: one run added to every run of y).
+void AddRuns(float* y, int64_t y_step, const float* x, int64_t x_step, int64_t runs, int64_t len);
+
 // The epilogue as a pass of its own, in place on y viewed as [rows, channels]:
 // y = act(y + bias[c]) (bias may be null; bias_len 1 broadcasts one value).
 void BiasActivation(float* y, int64_t rows, int64_t channels, const float* bias, int64_t bias_len, Activation act,

@@ -293,6 +293,10 @@ void BatchMatMul(int64_t batch_a, int64_t batch_b, int64_t M, int64_t N, int64_t
   });
 }
 
+void AddRuns(float* y, int64_t y_step, const float* x, int64_t x_step, int64_t runs, int64_t len) {
+  if (runs > 0 && len > 0) ActiveKernels().add_runs(y, y_step, x, x_step, runs, len);
+}
+
 void BiasActivation(float* y, int64_t rows, int64_t channels, const float* bias, int64_t bias_len, Activation act,
                     float alpha, int threads) {
   if (rows < 0 || channels < 0) throw std::invalid_argument("rows and channels must be >= 0");

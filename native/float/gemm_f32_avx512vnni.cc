@@ -413,11 +413,25 @@ void GemmPackedBAvx512(int64_t M, int64_t N, int64_t K, const float* a, int64_t 
   }
 }
 
+// Kernels::add_runs: 16 floats per add, the last ones of each run masked (a 16-channel run,
+// as in a transposed convolution's scatter, is one masked-free add).
+void AddRunsAvx512(float* y, int64_t y_step, const float* x, int64_t x_step, int64_t runs, int64_t len) {
+  for (int64_t r = 0; r < runs; r++) {
+    float* yr = y + r * y_step;
+    const float* xr = x + r * x_step;
+    for (int64_t i = 0; i < len; i += 16) {
+      const __mmask16 m = simd::FirstLanes16(len - i);
+      _mm512_mask_storeu_ps(yr + i, m,
+                            _mm512_add_ps(_mm512_maskz_loadu_ps(m, yr + i), _mm512_maskz_loadu_ps(m, xr + i)));
+    }
+  }
+}
+
 }  // namespace
 
 const Kernels& Avx512Kernels() {
-  static const Kernels k{Avx2Kernels().gemm_tile, Avx2Kernels().dot_rows, GemmPackedBAvx512, ConvFewColumnsAvx512,
-                         ConvWindowsAvx512};
+  static const Kernels k{Avx2Kernels().gemm_tile, Avx2Kernels().dot_rows, GemmPackedBAvx512,
+                         ConvFewColumnsAvx512,    ConvWindowsAvx512,      AddRunsAvx512};
   return k;
 }
 

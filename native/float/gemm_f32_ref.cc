@@ -27,10 +27,15 @@ void DotRowsRef(int64_t n, int64_t len, const float* x, int64_t xstep, const flo
   }
 }
 
+void AddRunsRef(float* y, int64_t y_step, const float* x, int64_t x_step, int64_t runs, int64_t len) {
+  for (int64_t r = 0; r < runs; r++)
+    for (int64_t i = 0; i < len; i++) y[r * y_step + i] += x[r * x_step + i];
+}
+
 }  // namespace
 
 const Kernels& RefKernels() {
-  static const Kernels k{GemmTileRef, DotRowsRef, nullptr, nullptr, nullptr};
+  static const Kernels k{GemmTileRef, DotRowsRef, nullptr, nullptr, nullptr, AddRunsRef};
   return k;
 }
 

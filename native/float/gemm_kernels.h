@@ -43,6 +43,8 @@ struct Kernels {
   // into y + m0·N, its windows read in place from x; + bias and the activation.
   void (*conv_windows)(const ConvGeom& g, const float* x, const float* b, int64_t panel_stride, int64_t N, int64_t m0,
                        int64_t mc, float* y, const float* bias, Activation act, float alpha);
+  // y[r · y_step + i] += x[r · x_step + i] for r < runs, i < len (float/gemm.h AddRuns).
+  void (*add_runs)(float* y, int64_t y_step, const float* x, int64_t x_step, int64_t runs, int64_t len);
 };
 
 const Kernels& RefKernels();

@@ -160,7 +160,7 @@ describe('deconv_i8 step (GEMM + scatter) equals the scalar scatter loop', () =>
 });
 
 describe('deconv_f32 step (packed float GEMM + scatter) equals the training kernel', () => {
-  it('bit for bit (then + bias), over strides, kernels, paddings and several pixel chunks, 1 and 2 threads', async () => {
+  it('bit for bit (then + bias) on every ISA path, over strides, kernels, paddings and several pixel chunks, 1 and 2 threads', async () => {
     const r = rng(32);
     const fcases: Case[] = [
       ...cases.slice(0, 6),
@@ -174,31 +174,35 @@ describe('deconv_f32 step (packed float GEMM + scatter) equals the training kern
       const dy = Float32Array.from({ length: ds.reduce((a, b) => a * b) }, () => r() * 2 - 1);
       const filter = Float32Array.from({ length: c.k[0] * c.k[1] * CI * c.co }, () => r() * 2 - 1);
       const bias = Float32Array.from({ length: CI }, () => r() - 0.5);
-      // The reference: the training kernel (col2im over the training GEMM), then the bias.
-      const want = new Float32Array(c.os.reduce((a, b) => a * b));
-      native().trainConv2DBackpropInput(
-        {
-          batch: c.os[0]!,
-          inHeight: c.os[1]!,
-          inWidth: c.os[2]!,
-          inChannels: CI,
-          outHeight: g.outHeight,
-          outWidth: g.outWidth,
-          outChannels: c.co,
-          filterHeight: c.k[0],
-          filterWidth: c.k[1],
-          strideHeight: c.s[0],
-          strideWidth: c.s[1],
-          dilationHeight: (c.d ?? [1, 1])[0],
-          dilationWidth: (c.d ?? [1, 1])[1],
-          padTop: g.padTop,
-          padLeft: g.padLeft,
-        },
-        dy,
-        filter,
-        want,
-      );
-      for (let i = 0; i < want.length; i++) want[i] = Math.fround(want[i]! + bias[i % CI]!);
+      // The reference: the training kernel (col2im over the training GEMM, on the same ISA path),
+      // then the bias.
+      const reference = (): Float32Array => {
+        const want = new Float32Array(c.os.reduce((a, b) => a * b));
+        native().trainConv2DBackpropInput(
+          {
+            batch: c.os[0]!,
+            inHeight: c.os[1]!,
+            inWidth: c.os[2]!,
+            inChannels: CI,
+            outHeight: g.outHeight,
+            outWidth: g.outWidth,
+            outChannels: c.co,
+            filterHeight: c.k[0],
+            filterWidth: c.k[1],
+            strideHeight: c.s[0],
+            strideWidth: c.s[1],
+            dilationHeight: (c.d ?? [1, 1])[0],
+            dilationWidth: (c.d ?? [1, 1])[1],
+            padTop: g.padTop,
+            padLeft: g.padLeft,
+          },
+          dy,
+          filter,
+          want,
+        );
+        for (let i = 0; i < want.length; i++) want[i] = Math.fround(want[i]! + bias[i % CI]!);
+        return want;
+      };
       const geom = stepGeom(g);
       const plan = {
         buffers: [
@@ -210,11 +214,24 @@ describe('deconv_f32 step (packed float GEMM + scatter) equals the training kern
         inputs: [0],
         outputs: [1],
       };
-      for (const threads of [1, 2]) {
-        const s = new (native().RuntimeSession)(plan, { threads: threads });
-        const [got] = await s.run([dy], { batch: c.os[0]! });
-        s.dispose();
-        expectEqualArrays(got!, want, `deconv_f32 ${c.os} k${c.k} s${c.s} ${JSON.stringify(c.pad)} threads ${threads}`);
+      const prev = getIsa();
+      try {
+        for (const isa of supportedIsas()) {
+          setIsa(isa);
+          const want = reference();
+          for (const threads of [1, 2]) {
+            const s = new (native().RuntimeSession)(plan, { threads: threads });
+            const [got] = await s.run([dy], { batch: c.os[0]! });
+            s.dispose();
+            expectEqualArrays(
+              got!,
+              want,
+              `deconv_f32 ${c.os} k${c.k} s${c.s} ${JSON.stringify(c.pad)} ${isa} threads ${threads}`,
+            );
+          }
+        }
+      } finally {
+        setIsa(prev);
       }
     }
   });

@@ -228,8 +228,8 @@ class DeconvStep : public Step {
         if (p1 > p0) f32::MatMul(p1 - p0, dy + (n * HD * WD + p0) * CO, packed_f_, cols, threads);
         // Rows the chunk reaches: [a, b); rows below the next chunk's first one are complete.
         const int64_t a = first_row(oy_a);
-        const int64_t b = std::min<int64_t>(HY, std::max<int64_t>(a, (oy_b - 1) * g.stride_h - g.pad_top +
-                                                                          int64_t{g.k_h - 1} * g.dilation_h + 1));
+        const int64_t b = std::min<int64_t>(
+            HY, std::max<int64_t>(a, (oy_b - 1) * g.stride_h - g.pad_top + int64_t{g.k_h - 1} * g.dilation_h + 1));
         const int64_t complete = oy_b >= HD ? HY : first_row(oy_b);
         const int64_t end = std::max(b, complete);
         if (a < end) {
@@ -269,18 +269,33 @@ class DeconvStep : public Step {
           const int64_t oy = ty / g.stride_h;
           if (oy >= HD) continue;
           const int64_t ox0 = std::max<int64_t>(0, p0 - oy * WD), ox1 = std::min<int64_t>(WD, p1 - oy * WD);
-          for (int64_t ox = ox0; ox < ox1; ox++) {
-            const A* crow = reinterpret_cast<const A*>(cols + (oy * WD + ox - p0) * NK) + ky * g.k_w * CI;
-            for (int64_t kx = 0; kx < g.k_w; kx++) {
-              const int64_t ix = ox * g.stride_w + kx * g.dilation_w - g.pad_left;
-              if (ix < 0 || ix >= WY) continue;
-              AddInto(arow + ix * CI, crow + kx * CI, CI);
+          if constexpr (std::is_same<T, float>::value) {
+            // Window column kx of dy pixels ox0…ox1 − 1 lands stride_w·CI apart in the row: one
+            // AddRuns call each, on the ISA's vectors. An output value's additions from one dy row
+            // come from pixels ox ascending, that is kx descending: the loop order below.
+            for (int64_t kx = g.k_w - 1; kx >= 0; kx--) {
+              const int64_t lo = g.pad_left - kx * g.dilation_w;  // ix ≥ 0 ⇔ ox·sw ≥ lo
+              const int64_t hi = WY - 1 + lo;                     // ix < WY ⇔ ox·sw ≤ hi
+              if (hi < 0) continue;
+              const int64_t a0 = std::max(ox0, lo <= 0 ? 0 : (lo + g.stride_w - 1) / g.stride_w);
+              const int64_t a1 = std::min(ox1, hi / g.stride_w + 1);
+              if (a0 >= a1) continue;
+              f32::AddRuns(arow + (a0 * g.stride_w - lo) * CI, g.stride_w * CI,
+                           cols + (oy * WD + a0 - p0) * NK + (ky * g.k_w + kx) * CI, NK, a1 - a0, CI);
+            }
+          } else {
+            for (int64_t ox = ox0; ox < ox1; ox++) {
+              const A* crow = reinterpret_cast<const A*>(cols + (oy * WD + ox - p0) * NK) + ky * g.k_w * CI;
+              for (int64_t kx = 0; kx < g.k_w; kx++) {
+                const int64_t ix = ox * g.stride_w + kx * g.dilation_w - g.pad_left;
+                if (ix < 0 || ix >= WY) continue;
+                AddInto(arow + ix * CI, crow + kx * CI, CI);
+              }
             }
           }
         }
         if constexpr (std::is_same<T, float>::value) {
-          if (pass && pass->bias && iy < pass->bias_to)
-            for (int64_t ix = 0; ix < WY; ix++) AddInto(arow + ix * CI, pass->bias, CI);
+          if (pass && pass->bias && iy < pass->bias_to) f32::AddRuns(arow, CI, pass->bias, 0, WY, CI);
         }
       }
     });
