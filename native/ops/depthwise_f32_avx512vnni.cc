@@ -37,9 +37,8 @@ void DepthwiseF32Rows512(const ConvGeom& g, const float* x, const float* filter,
   // Output columns whose windows lie inside the input along x: [ox_in0, ox_in1).
   const int64_t ox_in0 = std::min<int64_t>(g.out_w, (int64_t(g.pad_left) + g.stride_w - 1) / g.stride_w);
   const int64_t ox_in1 = std::max<int64_t>(
-      ox_in0, std::min<int64_t>(g.out_w, g.in_w - 1 - ekw + g.pad_left >= 0
-                                             ? (g.in_w - 1 - ekw + g.pad_left) / g.stride_w + 1
-                                             : 0));
+      ox_in0, std::min<int64_t>(
+                  g.out_w, g.in_w - 1 - ekw + g.pad_left >= 0 ? (g.in_w - 1 - ekw + g.pad_left) / g.stride_w + 1 : 0));
   // Those columns of one output row, one 16-channel block at a time: the block's input rows
   // (k_h rows of in_w × 64 bytes) stay in L1 while every column reads them, where a pixel-major
   // order walked all C channels of k_h rows (hundreds of KB at C = 336) between two reuses.
@@ -131,7 +130,8 @@ void DepthwiseF32Rows512(const ConvGeom& g, const float* x, const float* filter,
     // Window rows inside the input: ky in [ky0, ky1).
     const int64_t dh = g.dilation_h;
     const int64_t ky0 = std::min<int64_t>(g.k_h, iy0 >= 0 ? 0 : (-iy0 + dh - 1) / dh);
-    const int64_t ky1 = std::max<int64_t>(ky0, std::min<int64_t>(g.k_h, iy0 < g.in_h ? (g.in_h - 1 - iy0) / dh + 1 : 0));
+    const int64_t ky1 =
+        std::max<int64_t>(ky0, std::min<int64_t>(g.k_h, iy0 < g.in_h ? (g.in_h - 1 - iy0) / dh + 1 : 0));
     float* yrow = y + r * g.out_w * C;
     for (int64_t ox = 0; ox < ox_in0; ox++) border_pixel(n, oy, ox, yrow + ox * C);
     if (ox_in0 < ox_in1) {
