@@ -11,6 +11,7 @@ import { floatConst } from './placement.js';
 import type { SegmentBuilder } from './segment-builder.js';
 import { ACT, BINARY, DT, HARD_SWISH, UNARY_ACT } from './step-codes.js';
 import { HARD_SWISH_OP } from './hard-swish.js';
+import { POINTWISE_DEPTHWISE_OP } from './pointwise-depthwise.js';
 
 export function emitFloat(
   b: SegmentBuilder,
@@ -29,6 +30,12 @@ export function emitFloat(
   const newF = (): number => b.buffer(DT.f32, yShape);
   const x0 = (): number => b.getF32(n.inputs[0]!);
 
+  if (op === POINTWISE_DEPTHWISE_OP) {
+    const y = newF();
+    emitPointwiseDepthwise(b, g, n, x0(), y);
+    b.setF32(out, y);
+    return;
+  }
   if (op === 'Conv2D' || op === 'MatMul' || op === 'DepthwiseConv2dNative') {
     const act = (n.attrs.activation as string | undefined) ?? 'none';
     const code = act === 'prelu' ? 0 : ACT[act]!;
@@ -272,4 +279,35 @@ export function emitFloat(
       }
   }
   b.setF32(out, y);
+}
+
+/** A fused 1 × 1 convolution → depthwise convolution (pointwise-depthwise.ts) as one pw_dw_f32 step. */
+function emitPointwiseDepthwise(b: SegmentBuilder, g: Graph, n: Node, x: number, y: number): void {
+  const node = (name: unknown): Node => {
+    const m = g.nodes.find((k) => k.name === name);
+    if (!m) throw new Error(`internal: fused node '${n.name}' names '${String(name)}', which is not in the graph`);
+    return m;
+  };
+  const pw = node(n.attrs.pointwise),
+    dw = node(n.attrs.depthwise);
+  const dwW = g.constants.get(dw.inputs[1]!)!;
+  const [kh, kw, channels] = dwW.shape as [number, number, number, number];
+  const pwBias = biasConst(g, pw.inputs[2], channels),
+    dwBias = biasConst(g, dw.inputs[2], channels);
+  b.emit('pw_dw_f32', {
+    inputs: [x],
+    output: y,
+    ints: {
+      geom: geometry(dw, b.shape(pw.outputs[0]!), [kh, kw], false),
+      pw_act: ACT[(pw.attrs.activation as string | undefined) ?? 'none']!,
+      dw_act: ACT[(dw.attrs.activation as string | undefined) ?? 'none']!,
+    },
+    floats: { pw_alpha: attrNum(pw, 'leakyrelu_alpha', 0.2) },
+    weights: {
+      pw_w: b.weight(convWeightsKN(g, pw, g.constants.get(pw.inputs[1]!)!.data as Float32Array).w),
+      pw_bias: pwBias ? b.weight(pwBias) : -1,
+      dw_w: b.weight(dwW.data as Float32Array),
+      dw_bias: dwBias ? b.weight(dwBias) : -1,
+    },
+  });
 }

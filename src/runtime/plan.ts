@@ -23,6 +23,7 @@ import { applyAtrous, atrousConvolutions } from './atrous.js';
 import { binaryActivations } from './binary-act.js';
 import { applyFusions } from './fusion.js';
 import { hardSwishes } from './hard-swish.js';
+import { pointwiseDepthwise } from './pointwise-depthwise.js';
 import { emitFloat } from './emit-float.js';
 import { emitInt8 } from './emit-int8.js';
 import {
@@ -177,11 +178,15 @@ export function compilePlan(g0: Graph, options: CompileOptions = {}): CompiledPl
   const ctx: PlacementContext = { g, shapes, region };
   const decidedAtrous = orderAtrous.map((n) => decide(ctx, n, exec.get(n.name) ?? 'float'));
   // Native float hard-swish chains become one activation step; then float Add / Sub / Mul → ReLU
-  // pairs, both native, one clamping binary step.
+  // pairs, both native, one clamping binary step; then 1 × 1 → depthwise pairs, one step.
   const hswish = hardSwishes(g, orderAtrous, decidedAtrous);
   const swished = applyFusions(orderAtrous, decidedAtrous, hswish);
   const binAct = binaryActivations(swished.order, swished.decided, g.outputs);
-  const { order, decided } = applyFusions(swished.order, swished.decided, binAct);
+  const clamped = applyFusions(swished.order, swished.decided, binAct);
+  // A float 1 × 1 convolution and the depthwise one that alone reads it: one step, the tensor
+  // between them kept in cache.
+  const pwdw = pointwiseDepthwise(g, shapes, clamped.order, clamped.decided);
+  const { order, decided } = applyFusions(clamped.order, clamped.decided, pwdw);
   // A native step reads its data inputs only: a Reshape's target shape, a transposed
   // convolution's output shape come from the plan's shapes. What computes such a parameter
   // for native consumers alone (Shape → StridedSlice → Pack over a free batch, which folding
@@ -289,7 +294,7 @@ export function compilePlan(g0: Graph, options: CompileOptions = {}): CompiledPl
     ...order0.filter((n) => folded.has(n.name)),
     ...order.filter((n) => !read.has(n.name)),
   ].map((n) => ({ node: n.name, op: n.op, placement: 'folded' }));
-  const fusedNodes: PlannedNode[] = [...atrous, ...hswish, ...binAct].flatMap(({ replaced, fused }) => {
+  const fusedNodes: PlannedNode[] = [...atrous, ...hswish, ...binAct, ...pwdw].flatMap(({ replaced, fused }) => {
     const { placement, reason, reasonKind } = planned.find((p) => p.node === fused.name)!;
     return replaced
       .filter((n) => n.name !== fused.name)

@@ -50,6 +50,13 @@ export const STEP_SCHEMA = {
     weights: 'w bias? multipliers',
   },
   dw_f32: { inputs: 'x', temps: '', ints: 'geom[10] multiplier act', floats: 'alpha', weights: 'w bias?' },
+  pw_dw_f32: {
+    inputs: 'x',
+    temps: '',
+    ints: 'geom[10] pw_act dw_act',
+    floats: 'pw_alpha',
+    weights: 'pw_w pw_bias? dw_w dw_bias?',
+  },
   deconv_i8: {
     inputs: 'dy',
     temps: '',

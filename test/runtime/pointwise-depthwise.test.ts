@@ -1,0 +1,262 @@
+// A float 1 × 1 convolution and the depthwise convolution that alone reads it run as one step
+// (pw_dw_f32, src/runtime/pointwise-depthwise.ts), the tensor between them kept as a band of
+// rows in cache. The step runs the unfused steps' kernels on bands of rows, so it must give
+// their output bit for bit — on every ISA path, with bands that keep rows from the band before,
+// threads splitting the rows, border rows, strides, dilation and padding larger than the window.
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initFloatBackend, tf } from '../../src/backend/float.js';
+import { loadModel } from '../../src/model/index.js';
+import { optimize } from '../../src/model/passes/index.js';
+import { native } from '../../src/native/binding.js';
+import { getIsa, setIsa, supportedIsas } from '../../src/native/cpu.js';
+import { InferenceSession } from '../../src/runtime/index.js';
+import { makeStep } from '../../src/runtime/step-schema.js';
+import { expectEqualArrays, rng } from '../ops/helpers.js';
+import { a, handModel, placeholder, stockRun, type HandModel } from '../model/graph-json.js';
+
+beforeAll(async () => {
+  await initFloatBackend();
+});
+
+interface Case {
+  /** Input [N, H, W, Cin] and the expanded channels C. */
+  xs: [number, number, number, number];
+  c: number;
+  /** geom[10] of the depthwise convolution: kh kw sh sw dh dw pt pb pl pr. */
+  geom: number[];
+  pwAct: number;
+  dwAct: number;
+  bias: boolean;
+}
+
+const out = (n: number, k: number, s: number, d: number, p0: number, p1: number) =>
+  Math.floor((n + p0 + p1 - ((k - 1) * d + 1)) / s) + 1;
+
+const cases: Case[] = [
+  { xs: [2, 13, 11, 5], c: 24, geom: [3, 3, 1, 1, 1, 1, 1, 1, 1, 1], pwAct: 2, dwAct: 2, bias: true },
+  { xs: [1, 20, 9, 8], c: 40, geom: [3, 3, 2, 2, 1, 1, 0, 1, 0, 1], pwAct: 1, dwAct: 0, bias: true },
+  { xs: [1, 15, 15, 16], c: 8, geom: [5, 5, 2, 2, 1, 1, 2, 2, 2, 2], pwAct: 3, dwAct: 1, bias: false },
+  // 8 channels at stride 1: the AVX-512 kernel's two-pixels-per-register path.
+  { xs: [1, 12, 30, 6], c: 8, geom: [3, 3, 1, 1, 1, 1, 1, 1, 1, 1], pwAct: 0, dwAct: 2, bias: true },
+  { xs: [1, 9, 10, 4], c: 20, geom: [3, 3, 1, 1, 2, 2, 0, 0, 0, 0], pwAct: 2, dwAct: 0, bias: true },
+  // Padding beyond the window: output rows whose windows hold no input row (bias only).
+  { xs: [1, 6, 6, 4], c: 8, geom: [3, 3, 1, 1, 1, 1, 3, 3, 3, 3], pwAct: 1, dwAct: 0, bias: true },
+  // Rows of 64 × 96 floats: bands of 19 output rows, each keeping two rows of the band before.
+  { xs: [1, 70, 64, 16], c: 96, geom: [3, 3, 1, 1, 1, 1, 1, 1, 1, 1], pwAct: 2, dwAct: 2, bias: true },
+  // 5 × 5, stride 2, 192 channels: bands of 7 output rows over 17 pointwise rows.
+  { xs: [1, 57, 40, 8], c: 192, geom: [5, 5, 2, 2, 1, 1, 1, 2, 1, 2], pwAct: 2, dwAct: 2, bias: true },
+];
+
+describe('pw_dw_f32 step equals conv_f32 then dw_f32', () => {
+  it('bit for bit on every ISA path, 1 and 2 threads, batch 1 and 2', async () => {
+    const r = rng(41);
+    const rand = (n: number, scale = 1) => Float32Array.from({ length: n }, () => (r() * 2 - 1) * scale);
+    const prev = getIsa();
+    try {
+      for (const cs of cases) {
+        const [, H, W, CI] = cs.xs;
+        const C = cs.c;
+        const [kh, kw, sh, sw, dh, dw, pt, pb, pl, pr] = cs.geom as [
+          number,
+          number,
+          number,
+          number,
+          number,
+          number,
+          number,
+          number,
+          number,
+          number,
+        ];
+        const ys = [-1, out(H, kh, sh, dh, pt, pb), out(W, kw, sw, dw, pl, pr), C];
+        const pwW = rand(CI * C, 0.6),
+          pwB = rand(C),
+          dwW = rand(kh * kw * C, 0.5),
+          dwB = rand(C);
+        const weights = cs.bias ? [pwW, pwB, dwW, dwB] : [pwW, dwW];
+        const [wi, bi, dwi, dbi] = cs.bias ? [0, 1, 2, 3] : [0, -1, 1, -1];
+        const fused = {
+          buffers: [
+            { dtype: 0 as const, shape: [-1, H, W, CI] },
+            { dtype: 0 as const, shape: ys },
+          ],
+          weights,
+          steps: [
+            makeStep('pw_dw_f32', {
+              inputs: [0],
+              output: 1,
+              ints: { geom: cs.geom, pw_act: cs.pwAct, dw_act: cs.dwAct },
+              floats: { pw_alpha: 0.15 },
+              weights: { pw_w: wi, pw_bias: bi, dw_w: dwi, dw_bias: dbi },
+            }),
+          ],
+          inputs: [0],
+          outputs: [1],
+        };
+        const unfused = {
+          buffers: [
+            { dtype: 0 as const, shape: [-1, H, W, CI] },
+            { dtype: 0 as const, shape: [-1, H, W, C] },
+            { dtype: 0 as const, shape: ys },
+          ],
+          weights,
+          steps: [
+            makeStep('conv_f32', {
+              inputs: [0],
+              output: 1,
+              ints: { geom: [1, 1, 1, 1, 1, 1, 0, 0, 0, 0], act: cs.pwAct },
+              floats: { alpha: 0.15 },
+              weights: { w: wi, bias: bi },
+            }),
+            makeStep('dw_f32', {
+              inputs: [1],
+              output: 2,
+              ints: { geom: cs.geom, multiplier: 1, act: cs.dwAct },
+              floats: { alpha: 0.2 },
+              weights: { w: dwi, bias: dbi },
+            }),
+          ],
+          inputs: [0],
+          outputs: [2],
+        };
+        for (const batch of [1, 2]) {
+          const x = rand(batch * H * W * CI, 2);
+          for (const isa of supportedIsas()) {
+            setIsa(isa);
+            const ref = new (native().RuntimeSession)(unfused, { threads: 1 });
+            const [want] = await ref.run([x], { batch });
+            ref.dispose();
+            expect(new Set(want!).size, `${cs.xs} distinct outputs`).toBeGreaterThan(10);
+            for (const threads of [1, 2]) {
+              const s = new (native().RuntimeSession)(fused, { threads });
+              const [got] = await s.run([x], { batch });
+              s.dispose();
+              expectEqualArrays(
+                got!,
+                want!,
+                `${cs.xs} → ${C} geom ${cs.geom} batch ${batch} ${isa} threads ${threads}`,
+              );
+            }
+          }
+        }
+      }
+    } finally {
+      setIsa(prev);
+    }
+  });
+
+  it('rejects what it cannot run: an activation needing its own pass, mismatched weights and shapes', () => {
+    const plan = (over: { pwAct?: number; dwAct?: number; dwLen?: number; ys?: number[] }) => ({
+      buffers: [
+        { dtype: 0 as const, shape: [-1, 8, 8, 4] },
+        { dtype: 0 as const, shape: over.ys ?? [-1, 8, 8, 16] },
+      ],
+      weights: [new Float32Array(4 * 16), new Float32Array(over.dwLen ?? 9 * 16)],
+      steps: [
+        makeStep('pw_dw_f32', {
+          inputs: [0],
+          output: 1,
+          ints: { geom: [3, 3, 1, 1, 1, 1, 1, 1, 1, 1], pw_act: over.pwAct ?? 0, dw_act: over.dwAct ?? 0 },
+          floats: { pw_alpha: 0.2 },
+          weights: { pw_w: 0, pw_bias: -1, dw_w: 1, dw_bias: -1 },
+        }),
+      ],
+      inputs: [0],
+      outputs: [1],
+    });
+    const Ctor = native().RuntimeSession;
+    expect(() => new Ctor(plan({}), { threads: 1 })).not.toThrow();
+    expect(() => new Ctor(plan({ pwAct: 5 }), { threads: 1 })).toThrow(/pointwise activation/);
+    expect(() => new Ctor(plan({ dwAct: 3 }), { threads: 1 })).toThrow(/depthwise activation/);
+    expect(() => new Ctor(plan({ dwLen: 9 * 16 - 1 }), { threads: 1 })).toThrow(/depthwise weights/);
+    expect(() => new Ctor(plan({ ys: [-1, 8, 7, 16] }), { threads: 1 })).toThrow(/does not match the geometry/);
+  });
+});
+
+const F = { T: a.type('float32') };
+const conv = (strides: number[], padding: string) => ({
+  ...F,
+  strides: a.ints(strides),
+  padding: a.s(padding),
+  data_format: a.s('NHWC'),
+  dilations: a.ints([1, 1, 1, 1]),
+});
+const wave = (n: number, f: number) => Array.from({ length: n }, (_, i) => Math.sin(i * f) * 0.7);
+
+/**
+ * x [1, 17, 15, 6] → 1×1 conv e (+ bias, Relu6) → depthwise 3×3 stride 2 d (+ bias, Relu6) →
+ * 1×1 conv p; and e2 = a second 1×1 conv of x, read by a depthwise conv and by an Add (two
+ * readers: not fused). `extra` names more outputs.
+ */
+function model(extra: string[] = []): HandModel {
+  return handModel(
+    [
+      placeholder('x', 'float32', [1, 17, 15, 6]),
+      { name: 'e', op: 'Conv2D', input: ['x', 'ew'], attr: conv([1, 1, 1, 1], 'VALID') },
+      { name: 'eb', op: 'BiasAdd', input: ['e', 'ebias'], attr: F },
+      { name: 'er', op: 'Relu6', input: ['eb'], attr: F },
+      { name: 'd', op: 'DepthwiseConv2dNative', input: ['er', 'dw'], attr: conv([1, 2, 2, 1], 'SAME') },
+      { name: 'db', op: 'BiasAdd', input: ['d', 'dbias'], attr: F },
+      { name: 'dr', op: 'Relu6', input: ['db'], attr: F },
+      { name: 'p', op: 'Conv2D', input: ['dr', 'pw'], attr: conv([1, 1, 1, 1], 'VALID') },
+      { name: 'e2', op: 'Conv2D', input: ['x', 'ew'], attr: conv([1, 1, 1, 1], 'VALID') },
+      { name: 'd2', op: 'DepthwiseConv2dNative', input: ['e2', 'dw'], attr: conv([1, 1, 1, 1], 'SAME') },
+      { name: 'sum', op: 'AddV2', input: ['d2', 'e2'], attr: F },
+    ],
+    {
+      ew: { dtype: 'float32', shape: [1, 1, 6, 24], values: wave(144, 0.37) },
+      ebias: { dtype: 'float32', shape: [24], values: wave(24, 1.3) },
+      dw: { dtype: 'float32', shape: [3, 3, 24, 1], values: wave(216, 0.61) },
+      dbias: { dtype: 'float32', shape: [24], values: wave(24, 0.77) },
+      pw: { dtype: 'float32', shape: [1, 1, 24, 8], values: wave(192, 0.29) },
+    },
+    { signature: { outputs: Object.fromEntries(['p', 'sum', ...extra].map((o) => [o, { name: `${o}:0` }])) } },
+  );
+}
+
+async function run(m: HandModel, x: tf.Tensor) {
+  // As a conversion writes it: bias and Relu6 folded into the convolutions.
+  const s = await InferenceSession.create(
+    optimize(await loadModel({ modelJson: m.modelJson, weightData: m.weightData })),
+    {
+      threads: 1,
+    },
+  );
+  try {
+    const res = await s.run({ x: { data: x.dataSync() as Float32Array, shape: [1, 17, 15, 6] } });
+    return { res, plan: s.plan };
+  } finally {
+    s.dispose();
+  }
+}
+
+describe('1 × 1 convolution → depthwise convolution planned as one step', () => {
+  it('fuses the pair whose depthwise convolution alone reads the expansion; outputs equal the unfused plan bit for bit and stock tfjs', async () => {
+    const x = tf.randomNormal([1, 17, 15, 6], 0, 2, 'float32', 5);
+    try {
+      const fused = await run(model(), x);
+      const fusedInto = fused.plan.filter((p) => p.fusedInto).map((p) => [p.node, p.fusedInto]);
+      // The expansion e (with its bias and Relu6) runs inside d's step; e2 has two readers.
+      expect(
+        fusedInto.some(([, into]) => into === fused.plan.find((p) => p.op === 'DepthwiseConv2dNative')?.node),
+      ).toBe(true);
+      expect(fusedInto.some(([node]) => String(node).startsWith('e2'))).toBe(false);
+      // The same model with the expansion also an output: nothing to fuse there.
+      const plain = await run(model(['er']), x);
+      expect(plain.plan.filter((p) => p.fusedInto && p.op === 'Conv2D' && !String(p.node).includes('2'))).toEqual([]);
+      for (const name of ['p', 'sum'])
+        expectEqualArrays(fused.res[name]!.data as Float32Array, plain.res[name]!.data as Float32Array, name);
+      const m = model();
+      const want = await stockRun(m, { x }, ['p', 'sum']);
+      for (const [k, name] of ['p', 'sum'].entries()) {
+        const w = want[k]!.dataSync() as Float32Array;
+        const got = fused.res[name]!.data as Float32Array;
+        for (let i = 0; i < w.length; i++)
+          expect(Math.abs(got[i]! - w[i]!), `${name} element ${i}`).toBeLessThanOrEqual(1e-4 * (1 + Math.abs(w[i]!)));
+      }
+      tf.dispose(want);
+    } finally {
+      x.dispose();
+    }
+  });
+});
