@@ -73,6 +73,24 @@ inline void ClampInPlace(T* __restrict y, int64_t n, T lo, T hi) {
   for (int64_t i = 0; i < n; i++) y[i] = y[i] < lo ? lo : (y[i] > hi ? hi : y[i]);
 }
 
+// The float pools' per-tap loops on non-overlapping arrays (restrict, as above: written in
+// place in the window loops they stayed one value at a time — 0.29 ms for a 126 × 126 × 64 → 63
+// × 63 max pool, 2.6 ms for Inception V3's ten 3 × 3 average pools). The max keeps a NaN of x
+// (tfjs's maxPool propagates it): the comparisons are combined without short-circuit so the
+// loop has no branch.
+inline void MaxIntoF32(float* __restrict y, const float* __restrict x, int64_t n) {
+  for (int64_t i = 0; i < n; i++) {
+    const float a = x[i], b = y[i];
+    y[i] = ((a > b) | (a != a)) ? a : b;
+  }
+}
+inline void AddIntoF32(float* __restrict y, const float* __restrict x, int64_t n) {
+  for (int64_t i = 0; i < n; i++) y[i] += x[i];
+}
+inline void ScaleF32(float* __restrict y, int64_t n, float s) {
+  for (int64_t i = 0; i < n; i++) y[i] *= s;
+}
+
 template <typename T>
 void MaxPoolImpl(const ConvGeom& g, const T* x, int32_t lo, int32_t hi, T* y, int threads) {
   const int64_t C = g.in_c;
@@ -215,17 +233,16 @@ void Mean(int64_t batch, int64_t hw, int64_t c, const uint8_t* x, const PoolQ& p
 
 void MaxPoolF32(const ConvGeom& g, const float* x, float* y, int threads) {
   const int64_t C = g.in_c;
+  const std::vector<Taps> tys = RowTaps(g), txs = ColumnTaps(g);
   ForWindows(g, threads, int64_t(g.out_w) * C * g.k_h * g.k_w, [&](int64_t r, int64_t n, int64_t oy, int64_t ox) {
-    const Taps ty = AxisTaps(oy, g.stride_h, g.dilation_h, g.pad_top, g.k_h, g.in_h);
-    const Taps tx = AxisTaps(ox, g.stride_w, g.dilation_w, g.pad_left, g.k_w, g.in_w);
+    const Taps ty = tys[static_cast<size_t>(oy)], tx = txs[static_cast<size_t>(ox)];
     float* yp = y + (r * g.out_w + ox) * C;
     std::fill(yp, yp + C, -INFINITY);
     for (int64_t a = 0; a < ty.count; a++) {
       const int64_t iy = ty.first + a * g.dilation_h;
       for (int64_t b = 0; b < tx.count; b++) {
         const int64_t ix = tx.first + b * g.dilation_w;
-        const float* xp = x + ((n * g.in_h + iy) * g.in_w + ix) * C;
-        for (int64_t c = 0; c < C; c++) yp[c] = (xp[c] > yp[c] || xp[c] != xp[c]) ? xp[c] : yp[c];
+        MaxIntoF32(yp, x + ((n * g.in_h + iy) * g.in_w + ix) * C, C);
       }
     }
   });
@@ -233,23 +250,21 @@ void MaxPoolF32(const ConvGeom& g, const float* x, float* y, int threads) {
 
 void AvgPoolF32(const ConvGeom& g, const float* x, float* y, int threads) {
   const int64_t C = g.in_c;
+  const std::vector<Taps> tys = RowTaps(g), txs = ColumnTaps(g);
   ForWindows(g, threads, int64_t(g.out_w) * C * g.k_h * g.k_w, [&](int64_t r, int64_t n, int64_t oy, int64_t ox) {
-    const Taps ty = AxisTaps(oy, g.stride_h, g.dilation_h, g.pad_top, g.k_h, g.in_h);
-    const Taps tx = AxisTaps(ox, g.stride_w, g.dilation_w, g.pad_left, g.k_w, g.in_w);
+    const Taps ty = tys[static_cast<size_t>(oy)], tx = txs[static_cast<size_t>(ox)];
     float* yp = y + (r * g.out_w + ox) * C;
     std::fill(yp, yp + C, 0.0f);
     for (int64_t a = 0; a < ty.count; a++) {
       const int64_t iy = ty.first + a * g.dilation_h;
       for (int64_t b = 0; b < tx.count; b++) {
         const int64_t ix = tx.first + b * g.dilation_w;
-        const float* xp = x + ((n * g.in_h + iy) * g.in_w + ix) * C;
-        for (int64_t c = 0; c < C; c++) yp[c] += xp[c];
+        AddIntoF32(yp, x + ((n * g.in_h + iy) * g.in_w + ix) * C, C);
       }
     }
     const int64_t cnt = ty.count * tx.count;
     if (cnt == 0) return;
-    const float inv = 1.0f / static_cast<float>(cnt);
-    for (int64_t c = 0; c < C; c++) yp[c] *= inv;
+    ScaleF32(yp, C, 1.0f / static_cast<float>(cnt));
   });
 }
 

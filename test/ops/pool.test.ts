@@ -219,6 +219,42 @@ describe('float32 pooling', () => {
     }
   });
 
+  it("maxPool: ±Inf as tfjs; a NaN in a window gives NaN on every ISA path (the scalar loop's rule)", () => {
+    const r = rng(14);
+    const xs = [1, 6, 7, 20];
+    const x = randF(
+      r,
+      xs.reduce((a, b) => a * b),
+      3,
+    );
+    x[(2 * 7 + 2) * 20 + 5] = Infinity;
+    for (const [i, j] of [
+      [0, 0],
+      [0, 1],
+      [1, 0],
+      [1, 1],
+    ])
+      x[(i * 7 + j) * 20 + 11] = -Infinity;
+    const want = tf.tidy(() => tf.maxPool(tf.tensor4d(x, xs as never), 2, 2, 'same').dataSync());
+    // NaNs in the first, a middle and the last tap of three windows (tfjs's backends disagree on
+    // NaN; this runtime keeps it, as the scalar loop always did).
+    const xn = Float32Array.from(x);
+    const nans = [3, (1 * 7 + 3) * 20 + 17, (5 * 7 + 6) * 20 + 8];
+    for (const i of nans) xn[i] = NaN;
+    const out = (i: number) =>
+      (Math.floor(Math.floor(i / 20) / 7 / 2) * 4 + Math.floor((Math.floor(i / 20) % 7) / 2)) * 20 + (i % 20);
+    forEachIsa((isa) => {
+      const { y } = maxPool(x, xs, { filterSize: [2, 2], strides: [2, 2], padding: 'same' });
+      expectEqualArrays(y, want, `maxPool ±Inf ${isa}`);
+      const yn = maxPool(xn, xs, { filterSize: [2, 2], strides: [2, 2], padding: 'same' }).y;
+      for (let i = 0; i < yn.length; i++) {
+        const isNanOut = nans.some((k) => out(k) === i);
+        if (isNanOut) expect(Number.isNaN(yn[i]!), `${isa} output ${i} is NaN`).toBe(true);
+        else expect(yn[i], `${isa} output ${i}`).toBe(want[i]);
+      }
+    });
+  });
+
   it('rejects bad arguments', () => {
     const x = new Int8Array(16);
     expect(() => avgPool(x, [1, 4, 4, 1], { filterSize: 2, padding: 'valid' })).toThrow(/xParams must be an object/);
