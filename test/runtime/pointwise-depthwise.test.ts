@@ -12,7 +12,7 @@ import { getIsa, setIsa, supportedIsas } from '../../src/native/cpu.js';
 import { InferenceSession } from '../../src/runtime/index.js';
 import { makeStep } from '../../src/runtime/step-schema.js';
 import { expectEqualArrays, rng } from '../ops/helpers.js';
-import { a, handModel, placeholder, stockRun, type HandModel } from '../model/graph-json.js';
+import { a, convAttrs, handModel, placeholder, stockRun, type HandModel } from '../model/graph-json.js';
 
 beforeAll(async () => {
   await initFloatBackend();
@@ -174,13 +174,6 @@ describe('pw_dw_f32 step equals conv_f32 then dw_f32', () => {
 });
 
 const F = { T: a.type('float32') };
-const conv = (strides: number[], padding: string) => ({
-  ...F,
-  strides: a.ints(strides),
-  padding: a.s(padding),
-  data_format: a.s('NHWC'),
-  dilations: a.ints([1, 1, 1, 1]),
-});
 const wave = (n: number, f: number) => Array.from({ length: n }, (_, i) => Math.sin(i * f) * 0.7);
 
 /**
@@ -192,15 +185,15 @@ function model(extra: string[] = []): HandModel {
   return handModel(
     [
       placeholder('x', 'float32', [1, 17, 15, 6]),
-      { name: 'e', op: 'Conv2D', input: ['x', 'ew'], attr: conv([1, 1, 1, 1], 'VALID') },
+      { name: 'e', op: 'Conv2D', input: ['x', 'ew'], attr: convAttrs(1, 'VALID') },
       { name: 'eb', op: 'BiasAdd', input: ['e', 'ebias'], attr: F },
       { name: 'er', op: 'Relu6', input: ['eb'], attr: F },
-      { name: 'd', op: 'DepthwiseConv2dNative', input: ['er', 'dw'], attr: conv([1, 2, 2, 1], 'SAME') },
+      { name: 'd', op: 'DepthwiseConv2dNative', input: ['er', 'dw'], attr: convAttrs(2, 'SAME') },
       { name: 'db', op: 'BiasAdd', input: ['d', 'dbias'], attr: F },
       { name: 'dr', op: 'Relu6', input: ['db'], attr: F },
-      { name: 'p', op: 'Conv2D', input: ['dr', 'pw'], attr: conv([1, 1, 1, 1], 'VALID') },
-      { name: 'e2', op: 'Conv2D', input: ['x', 'ew'], attr: conv([1, 1, 1, 1], 'VALID') },
-      { name: 'd2', op: 'DepthwiseConv2dNative', input: ['e2', 'dw'], attr: conv([1, 1, 1, 1], 'SAME') },
+      { name: 'p', op: 'Conv2D', input: ['dr', 'pw'], attr: convAttrs(1, 'VALID') },
+      { name: 'e2', op: 'Conv2D', input: ['x', 'ew'], attr: convAttrs(1, 'VALID') },
+      { name: 'd2', op: 'DepthwiseConv2dNative', input: ['e2', 'dw'], attr: convAttrs(1, 'SAME') },
       { name: 'sum', op: 'AddV2', input: ['d2', 'e2'], attr: F },
     ],
     {
