@@ -4,7 +4,7 @@
 //   nice -n 19 npx tsx bench/deep-compression/run.ts [--model lenet300|lenet5] [--seeds 2,3,4]
 //        [--budget 0.02] [--method one-shot|rounds] [--validation-only] [--quick] [--out <file.md>]
 //        [--baseline-cache <dir>] [--target-ratio R] [--distill T,W] [--lr-decay D] [--retrain-lr LR]
-//        [--round-epochs N] [--average-epochs N] [--backoffs N]
+//        [--round-epochs N] [--average-epochs N] [--backoffs N] [--dense-bits N]
 //
 // --method one-shot: the earlier protocol (one scan with the first-failure rule, one
 // prune-retrain, the earlier epochs). --method rounds (default): the float baseline trained
@@ -14,6 +14,8 @@
 // and retried halfway in kept fraction). --validation-only stops before the test split (for choosing a recipe).
 // --target-ratio R: the size goal of the rounds (prune.targetRatio): they stop once the saved file
 // is R× smaller than float32, and a step that would overshoot far past R is shortened.
+// --dense-bits N: bits of the Dense layers' codebooks (2^N shared weights per layer; default 5, the
+// earlier sweep's choice; Han et al. use 6 for LeNet-300-100's fully connected layers).
 // --baseline-cache keeps each trained float baseline (weights and validation curve) in <dir> and
 // reuses it: the baseline depends only on the model, the seed and its recipe, which name the file.
 //
@@ -65,6 +67,9 @@ if (!['lenet300', 'lenet5'].includes(which)) throw new RangeError(`--model must 
 if (seeds.some((s) => !Number.isInteger(s) || s < 0))
   throw new RangeError(`--seeds must be non-negative integers, got ${arg('--seeds', '')}`);
 if (!(budget >= 0 && budget < 1)) throw new RangeError(`--budget must be in [0, 1), got ${budget}`);
+const denseBits = Number(arg('--dense-bits', '5'));
+if (!(Number.isInteger(denseBits) && denseBits >= 1 && denseBits <= 16))
+  throw new RangeError(`--dense-bits must be an integer from 1 to 16, got ${arg('--dense-bits', '')}`);
 const outFile = arg(
   '--out',
   join(dirname(fileURLToPath(import.meta.url)), `RESULTS-${which}${quick ? '-quick' : ''}.md`),
@@ -104,7 +109,7 @@ const nets: Record<string, NetConfig> = {
       averageEpochs: quick ? 1 : 8,
       training: { learningRate: 0.05 },
     },
-    cluster: { denseBits: 5, biasBits: 5, fineTuneEpochs: quick ? 1 : 2, fineTuneLearningRate: 1e-4 },
+    cluster: { denseBits, biasBits: 5, fineTuneEpochs: quick ? 1 : 2, fineTuneLearningRate: 1e-4 },
     paper: '40×, 1.64% → 1.58% (60,000 training digits)',
   },
   lenet5: {
@@ -114,7 +119,7 @@ const nets: Record<string, NetConfig> = {
     lr: 0.02,
     lrDecay: 1,
     prune: { epochs: quick ? 1 : 4, training: { learningRate: 0.005 } },
-    cluster: { denseBits: 5, convBits: 8, biasBits: 5, fineTuneEpochs: 1, fineTuneLearningRate: 1e-4 },
+    cluster: { denseBits, convBits: 8, biasBits: 5, fineTuneEpochs: 1, fineTuneLearningRate: 1e-4 },
     paper: '39×, 0.80% → 0.74% (60,000 training digits)',
   },
 };
