@@ -98,9 +98,8 @@ void DotRowsAvx2(int64_t n, int64_t len, const float* x, int64_t xstep, const fl
 
 // Kernels::add_runs: 8 floats per add, the last ones of each run masked.
 void AddRunsAvx2(float* y, int64_t y_step, const float* x, int64_t x_step, int64_t runs, int64_t len) {
-  alignas(32) static const int32_t kMask[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
   const int64_t full = len / 8 * 8;
-  const __m256i tail = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(kMask + 8 - (len - full)));
+  const __m256i tail = TailMask(len - full);
   for (int64_t r = 0; r < runs; r++) {
     float* yr = y + r * y_step;
     const float* xr = x + r * x_step;
