@@ -48,16 +48,13 @@ class PointwiseDepthwiseStep : public Step {
       Bad("pointwise activation must be one the GEMM applies (linear, relu, relu6, leaky relu)");
     if (!IsBoundsActivation(dw_act_)) Bad("depthwise activation must be linear, relu or relu6");
     pw_alpha_ = p.Float(0);
-    const Dims xs = p.Shape1(x), ys = p.Shape1(y);
-    if (xs.size() != 4 || ys.size() != 4) Bad("input and output must be NHWC (rank 4)");
-    p.SameLeading(x, y, "pw_dw_f32");
-    cin_ = xs[3];
-    c_ = ys[3];
-    // The depthwise geometry over the pointwise output [N, H, W, C].
-    const ConvGeom g = OpsGeom(geo_, {xs[0], xs[1], xs[2], c_});
-    if (ys[1] != g.out_h || ys[2] != g.out_w)
-      Bad("output shape " + DimsStr(ys) + " does not match the geometry ([-1, " + std::to_string(g.out_h) + ", " +
-          std::to_string(g.out_w) + ", " + std::to_string(c_) + "])");
+    // x [-1, H, W, Cin], y [-1, OH, OW, C]: the depthwise window maps the pointwise output
+    // [-1, H, W, C] to y as it would map x (its height and width), so the convolution steps' own
+    // shape check applies.
+    const Dims ys = p.Shape1(y);
+    c_ = ys.empty() ? 0 : ys.back();
+    CheckConvShapes(p, geo_, x, y, c_);
+    cin_ = p.Shape1(x)[3];
     const float* w = WPtr<float>(p.W(0, DType::kF32, cin_ * c_, false, "pointwise weights"));
     pw_bias_ = WPtr<float>(p.W(1, DType::kF32, c_, true, "pointwise bias"));
     dw_w_ = WPtr<float>(p.W(2, DType::kF32, geo_.k_h * geo_.k_w * c_, false, "depthwise weights"));
