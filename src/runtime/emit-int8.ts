@@ -15,6 +15,7 @@ import {
 import { activationBounds, type QParams } from '../quant/scheme.js';
 import { biasConst, concatAxis, convWeightsKN, emitMove, geometry, im2colTemp } from './emit-common.js';
 import { hw, poolGeomInts, windowGeometry } from './geometry.js';
+import { POINTWISE_DEPTHWISE_OP } from './pointwise-depthwise.js';
 import { floatConst } from './placement.js';
 import type { Q8, SegmentBuilder } from './segment-builder.js';
 import { BINARY, DT } from './step-codes.js';
@@ -27,6 +28,11 @@ export function emitInt8(b: SegmentBuilder, g: Graph, n: Node): void {
   const yp = (t: string): QParams => b.params(t);
   const full = { qmin: -128, qmax: 127 };
 
+  if (op === POINTWISE_DEPTHWISE_OP) {
+    emitPointwiseDepthwise(b, g, n);
+    return;
+  }
+
   if (op === 'Conv2D' || op === 'MatMul' || op === 'DepthwiseConv2dNative') {
     const w = weightOf(g, n)!;
     const aff = w.quantization!.affine!;
@@ -34,33 +40,20 @@ export function emitInt8(b: SegmentBuilder, g: Graph, n: Node): void {
     const clampOnly = act === 'none' || act === 'relu' || act === 'relu6';
     const target = clampOnly ? yp(out) : yp(preactName(out));
     const x = b.getQ8(n.inputs[0]!);
-    const biasData = biasConst(g, n.inputs[2], yShape.at(-1)!);
-    const bias = biasData ? b.weight(int32Bias(biasData, x.p.scale, aff.scales)) : -1;
-    const [qmin, qmax] = activationBounds(
-      'int8',
-      target.zeroPoint,
-      target.scale,
-      act === 'relu' || act === 'relu6' ? act : 'none',
-    );
+    const { bias, multipliers, qmin, qmax } = requantization(b, g, n, x.p, target);
     const pre = newQ8(target);
     if (op === 'DepthwiseConv2dNative') {
       const [kh, kw, , m] = w.shape as [number, number, number, number];
       const geo = geometry(n, b.shape(n.inputs[0]!), [kh, kw], false);
-      const oc = yShape[3]!;
       b.emit('dw_i8', {
         inputs: [x.buf],
         output: pre.buf,
         ints: { geom: geo, multiplier: m, x_zero_point: x.p.zeroPoint, y_zero_point: target.zeroPoint, qmin, qmax },
-        weights: {
-          w: b.weight(aff.values as Int8Array),
-          bias,
-          multipliers: b.weight(requantMultipliers(x.p.scale, aff.scales, target.scale, oc)),
-        },
+        weights: { w: b.weight(aff.values as Int8Array), bias, multipliers },
       });
     } else {
-      const { w: kn, k, nOut } = convWeightsKN(g, n, aff.values as Int8Array);
-      const mult = b.weight(requantMultipliers(x.p.scale, aff.scales, target.scale, nOut));
-      const weights = { w: b.weight(kn), bias, multipliers: mult };
+      const { w: kn, k } = convWeightsKN(g, n, aff.values as Int8Array);
+      const weights = { w: b.weight(kn), bias, multipliers };
       const ints = { x_zero_point: x.p.zeroPoint, y_zero_point: target.zeroPoint, qmin, qmax };
       if (op === 'Conv2D') {
         const [kh, kw] = w.shape as [number, number];
@@ -267,4 +260,80 @@ export function emitInt8(b: SegmentBuilder, g: Graph, n: Node): void {
       b.setQ8(out, y);
     }
   }
+}
+
+/**
+ * The §5 requantization of a Conv2D, MatMul or depthwise node n from input parameters x to `target`: its
+ * int32 bias (weight index, −1 without one), multipliers (weight index) and output bounds (the
+ * node's ReLU / ReLU6 folded in; any other activation is applied after, on `target`).
+ */
+function requantization(
+  b: SegmentBuilder,
+  g: Graph,
+  n: Node,
+  x: QParams,
+  target: QParams,
+): { bias: number; multipliers: number; qmin: number; qmax: number } {
+  const aff = weightOf(g, n)!.quantization!.affine!;
+  const act = (n.attrs.activation as string | undefined) ?? 'none';
+  const channels = b.shape(n.outputs[0]!).at(-1)!;
+  const biasData = biasConst(g, n.inputs[2], channels);
+  const [qmin, qmax] = activationBounds(
+    'int8',
+    target.zeroPoint,
+    target.scale,
+    act === 'relu' || act === 'relu6' ? act : 'none',
+  );
+  return {
+    bias: biasData ? b.weight(int32Bias(biasData, x.scale, aff.scales)) : -1,
+    multipliers: b.weight(requantMultipliers(x.scale, aff.scales, target.scale, channels)),
+    qmin,
+    qmax,
+  };
+}
+
+/**
+ * A fused 1 × 1 convolution → depthwise convolution (pointwise-depthwise.ts: both clamp-activated)
+ * as one pw_dw_i8 step: the parameters of conv_i8 and dw_i8, the tensor between them quantized
+ * with the pointwise output's parameters.
+ */
+function emitPointwiseDepthwise(b: SegmentBuilder, g: Graph, n: Node): void {
+  const node = (name: unknown): Node => {
+    const m = g.nodes.find((k) => k.name === name);
+    if (!m) throw new Error(`internal: fused node '${n.name}' names '${String(name)}', which is not in the graph`);
+    return m;
+  };
+  const pw = node(n.attrs.pointwise),
+    dw = node(n.attrs.depthwise);
+  const x = b.getQ8(pw.inputs[0]!);
+  const mid = b.params(pw.outputs[0]!);
+  const out = dw.outputs[0]!;
+  const y: Q8 = { buf: b.buffer(DT.i8, b.shape(out)), p: b.params(out) };
+  const p = requantization(b, g, pw, x.p, mid);
+  const d = requantization(b, g, dw, mid, y.p);
+  const dwW = weightOf(g, dw)!;
+  const [kh, kw] = dwW.shape as [number, number];
+  b.emit('pw_dw_i8', {
+    inputs: [x.buf],
+    output: y.buf,
+    ints: {
+      geom: geometry(dw, b.shape(pw.outputs[0]!), [kh, kw], false),
+      x_zero_point: x.p.zeroPoint,
+      mid_zero_point: mid.zeroPoint,
+      mid_qmin: p.qmin,
+      mid_qmax: p.qmax,
+      y_zero_point: y.p.zeroPoint,
+      qmin: d.qmin,
+      qmax: d.qmax,
+    },
+    weights: {
+      pw_w: b.weight(convWeightsKN(g, pw, weightOf(g, pw)!.quantization!.affine!.values as Int8Array).w),
+      pw_bias: p.bias,
+      pw_multipliers: p.multipliers,
+      dw_w: b.weight(dwW.quantization!.affine!.values as Int8Array),
+      dw_bias: d.bias,
+      dw_multipliers: d.multipliers,
+    },
+  });
+  b.setQ8(out, y);
 }

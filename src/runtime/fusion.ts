@@ -37,6 +37,21 @@ export function floatChains(
   decided: readonly PlannedNode[],
   graphOutputs: readonly string[],
 ): { floatNative: Set<string>; next: (n: Node) => Node | undefined } {
+  const { members, next } = chains(order, decided, graphOutputs, 'native-float');
+  return { floatNative: members, next };
+}
+
+/**
+ * The nodes of `order` with the given placement, and next(n): the one reader of n's one output
+ * when that output is no graph output, the reader has the same placement, and neither takes
+ * control inputs, else undefined.
+ */
+export function chains(
+  order: readonly Node[],
+  decided: readonly PlannedNode[],
+  graphOutputs: readonly string[],
+  placement: PlannedNode['placement'],
+): { members: Set<string>; next: (n: Node) => Node | undefined } {
   const outputs = new Set(graphOutputs);
   const readers = new Map<string, Node[]>();
   for (const n of order)
@@ -44,11 +59,11 @@ export function floatChains(
       const list = readers.get(t) ?? readers.set(t, []).get(t)!;
       list.push(n);
     }
-  const floatNative = new Set(decided.filter((p) => p.placement === 'native-float').map((p) => p.node));
+  const members = new Set(decided.filter((p) => p.placement === placement).map((p) => p.node));
   const next = (n: Node): Node | undefined => {
     if (n.outputs.length !== 1 || outputs.has(n.outputs[0]!) || n.controlInputs?.length) return undefined;
     const r = readers.get(n.outputs[0]!) ?? [];
-    return r.length === 1 && floatNative.has(r[0]!.name) && !r[0]!.controlInputs?.length ? r[0] : undefined;
+    return r.length === 1 && members.has(r[0]!.name) && !r[0]!.controlInputs?.length ? r[0] : undefined;
   };
-  return { floatNative, next };
+  return { members, next };
 }

@@ -57,6 +57,13 @@ export const STEP_SCHEMA = {
     floats: 'pw_alpha',
     weights: 'pw_w pw_bias? dw_w dw_bias?',
   },
+  pw_dw_i8: {
+    inputs: 'x',
+    temps: '',
+    ints: 'geom[10] x_zero_point mid_zero_point mid_qmin mid_qmax y_zero_point qmin qmax',
+    floats: '',
+    weights: 'pw_w pw_bias? pw_multipliers dw_w dw_bias? dw_multipliers',
+  },
   deconv_i8: {
     inputs: 'dy',
     temps: '',

@@ -1,8 +1,9 @@
-// A float 1 × 1 convolution and the depthwise convolution that alone reads it run as one step
-// (pw_dw_f32, src/runtime/pointwise-depthwise.ts), the tensor between them kept as a band of
-// rows in cache. The step runs the unfused steps' kernels on bands of rows, so it must give
-// their output bit for bit — on every ISA path, with bands that keep rows from the band before,
-// threads splitting the rows, border rows, strides, dilation and padding larger than the window.
+// A 1 × 1 convolution and the depthwise convolution that alone reads it run as one step, float
+// (pw_dw_f32) or int8 (pw_dw_i8) (src/runtime/pointwise-depthwise.ts), the tensor between them
+// kept as a band of rows in cache. The step runs the unfused steps' kernels on bands of rows, so
+// it must give their output bit for bit — on every ISA path, with bands that keep rows from the
+// band before, threads splitting the rows, border rows, strides, dilation and padding larger
+// than the window.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initFloatBackend, tf } from '../../src/backend/float.js';
 import { loadModel } from '../../src/model/index.js';
@@ -10,8 +11,10 @@ import { optimize } from '../../src/model/passes/index.js';
 import { native } from '../../src/native/binding.js';
 import { getIsa, setIsa, supportedIsas } from '../../src/native/cpu.js';
 import { InferenceSession } from '../../src/runtime/index.js';
+import { quantize } from '../../src/quant/index.js';
+import { dequantizeSim, simulate } from '../../src/quant/simulate.js';
 import { makeStep } from '../../src/runtime/step-schema.js';
-import { expectEqualArrays, rng } from '../ops/helpers.js';
+import { expectEqualArrays, randInt, randQ, randW, rng } from '../ops/helpers.js';
 import { a, convAttrs, handModel, placeholder, stockRun, type HandModel } from '../model/graph-json.js';
 
 beforeAll(async () => {
@@ -173,6 +176,167 @@ describe('pw_dw_f32 step equals conv_f32 then dw_f32', () => {
   });
 });
 
+describe('pw_dw_i8 step equals conv_i8 then dw_i8', () => {
+  it('bit for bit on every ISA path, 1 and 2 threads, batch 1 and 2, clamped and unclamped', async () => {
+    const r = rng(43);
+    const prev = getIsa();
+    // The cases' activation codes as int8 bounds around a zero point: none, ReLU, ReLU6-like.
+    const bounds = (act: number, zp: number): [number, number] =>
+      act === 0 ? [-128, 127] : act === 2 ? [zp, Math.min(127, zp + 70)] : [zp, 127];
+    try {
+      for (const cs of cases) {
+        const [, H, W, CI] = cs.xs;
+        const C = cs.c;
+        const [kh, kw, sh, sw, dh, dw, pt, pb, pl, pr] = cs.geom as [
+          number,
+          number,
+          number,
+          number,
+          number,
+          number,
+          number,
+          number,
+          number,
+          number,
+        ];
+        const ys = [-1, out(H, kh, sh, dh, pt, pb), out(W, kw, sw, dw, pl, pr), C];
+        const za = randInt(r, -20, 20),
+          zm = randInt(r, -30, 10),
+          zo = randInt(r, -10, 10);
+        const [mlo, mhi] = bounds(cs.pwAct, zm),
+          [lo, hi] = bounds(cs.dwAct, zo);
+        // Multipliers that keep most outputs off the bounds: the comparison sees the arithmetic.
+        const pwW = randW(r, CI * C),
+          pwB = Int32Array.from({ length: C }, () => randInt(r, -2000, 2000)),
+          pwM = Float32Array.from({ length: C }, () => (0.3 + r()) / (CI * 40)),
+          dwW = randW(r, kh * kw * C),
+          dwB = Int32Array.from({ length: C }, () => randInt(r, -2000, 2000)),
+          dwM = Float32Array.from({ length: C }, () => (0.3 + r()) / (kh * kw * 40));
+        const weights = cs.bias ? [pwW, pwB, pwM, dwW, dwB, dwM] : [pwW, pwM, dwW, dwM];
+        const [wi, bi, mi, dwi, dbi, dmi] = cs.bias ? [0, 1, 2, 3, 4, 5] : [0, -1, 1, 2, -1, 3];
+        const fused = {
+          buffers: [
+            { dtype: 1 as const, shape: [-1, H, W, CI] },
+            { dtype: 1 as const, shape: ys },
+          ],
+          weights,
+          steps: [
+            makeStep('pw_dw_i8', {
+              inputs: [0],
+              output: 1,
+              ints: {
+                geom: cs.geom,
+                x_zero_point: za,
+                mid_zero_point: zm,
+                mid_qmin: mlo,
+                mid_qmax: mhi,
+                y_zero_point: zo,
+                qmin: lo,
+                qmax: hi,
+              },
+              weights: { pw_w: wi, pw_bias: bi, pw_multipliers: mi, dw_w: dwi, dw_bias: dbi, dw_multipliers: dmi },
+            }),
+          ],
+          inputs: [0],
+          outputs: [1],
+        };
+        const unfused = {
+          buffers: [
+            { dtype: 1 as const, shape: [-1, H, W, CI] },
+            { dtype: 1 as const, shape: [-1, H, W, C] },
+            { dtype: 1 as const, shape: ys },
+          ],
+          weights,
+          steps: [
+            makeStep('conv_i8', {
+              inputs: [0],
+              output: 1,
+              ints: {
+                geom: [1, 1, 1, 1, 1, 1, 0, 0, 0, 0],
+                x_zero_point: za,
+                y_zero_point: zm,
+                qmin: mlo,
+                qmax: mhi,
+              },
+              weights: { w: wi, bias: bi, multipliers: mi },
+            }),
+            makeStep('dw_i8', {
+              inputs: [1],
+              output: 2,
+              ints: { geom: cs.geom, multiplier: 1, x_zero_point: zm, y_zero_point: zo, qmin: lo, qmax: hi },
+              weights: { w: dwi, bias: dbi, multipliers: dmi },
+            }),
+          ],
+          inputs: [0],
+          outputs: [2],
+        };
+        for (const batch of [1, 2]) {
+          const x = randQ(r, 'int8', batch * H * W * CI) as Int8Array;
+          for (const isa of supportedIsas()) {
+            setIsa(isa);
+            const ref = new (native().RuntimeSession)(unfused, { threads: 1 });
+            const [want] = await ref.run([x], { batch });
+            ref.dispose();
+            expect(new Set(want!).size, `${cs.xs} distinct outputs`).toBeGreaterThan(10);
+            for (const threads of [1, 2]) {
+              const s = new (native().RuntimeSession)(fused, { threads });
+              const [got] = await s.run([x], { batch });
+              s.dispose();
+              expectEqualArrays(
+                got!,
+                want!,
+                `${cs.xs} → ${C} geom ${cs.geom} batch ${batch} ${isa} threads ${threads}`,
+              );
+            }
+          }
+        }
+      }
+    } finally {
+      setIsa(prev);
+    }
+  });
+
+  it('rejects mismatched bounds, weights and shapes', () => {
+    const plan = (over: { midLo?: number; dwLen?: number; multLen?: number; ys?: number[] }) => ({
+      buffers: [
+        { dtype: 1 as const, shape: [-1, 8, 8, 4] },
+        { dtype: 1 as const, shape: over.ys ?? [-1, 8, 8, 16] },
+      ],
+      weights: [
+        new Int8Array(4 * 16),
+        new Float32Array(over.multLen ?? 16).fill(0.01),
+        new Int8Array(over.dwLen ?? 9 * 16),
+        new Float32Array(16).fill(0.01),
+      ],
+      steps: [
+        makeStep('pw_dw_i8', {
+          inputs: [0],
+          output: 1,
+          ints: {
+            geom: [3, 3, 1, 1, 1, 1, 1, 1, 1, 1],
+            x_zero_point: 0,
+            mid_zero_point: 0,
+            mid_qmin: over.midLo ?? -128,
+            mid_qmax: 0,
+            y_zero_point: 0,
+            qmin: -128,
+            qmax: 127,
+          },
+          weights: { pw_w: 0, pw_bias: -1, pw_multipliers: 1, dw_w: 2, dw_bias: -1, dw_multipliers: 3 },
+        }),
+      ],
+      inputs: [0],
+      outputs: [1],
+    });
+    const Ctor = native().RuntimeSession;
+    expect(() => new Ctor(plan({}), { threads: 1 })).not.toThrow();
+    expect(() => new Ctor(plan({ midLo: 5 }), { threads: 1 })).toThrow(/pointwise qmin > qmax/);
+    expect(() => new Ctor(plan({ multLen: 15 }), { threads: 1 })).toThrow(/pointwise multipliers/);
+    expect(() => new Ctor(plan({ dwLen: 9 * 16 - 1 }), { threads: 1 })).toThrow(/weights/);
+    expect(() => new Ctor(plan({ ys: [-1, 8, 7, 16] }), { threads: 1 })).toThrow(/does not match the geometry/);
+  });
+});
+
 const F = { T: a.type('float32') };
 const wave = (n: number, f: number) => Array.from({ length: n }, (_, i) => Math.sin(i * f) * 0.7);
 
@@ -250,6 +414,51 @@ describe('1 × 1 convolution → depthwise convolution planned as one step', () 
       tf.dispose(want);
     } finally {
       x.dispose();
+    }
+  });
+});
+
+describe('int8: 1 × 1 convolution → depthwise convolution planned as one step', () => {
+  it('fuses the pair in a quantized graph; outputs equal the unfused plan and the int8 simulation bit for bit', async () => {
+    const calib = [9, 10, 11, 12].map((seed) => tf.randomNormal([1, 17, 15, 6], 0, 2, 'float32', seed));
+    const x = tf.randomNormal([1, 17, 15, 6], 0, 2, 'float32', 5);
+    const int8 = async (m: HandModel) =>
+      (
+        await quantize(optimize(await loadModel({ modelJson: m.modelJson, weightData: m.weightData })), {
+          mode: 'int8',
+          calibration: calib,
+          report: false,
+          optimize: false,
+        })
+      ).graph;
+    const runGraph = async (g: Awaited<ReturnType<typeof int8>>) => {
+      const s = await InferenceSession.create(g, { threads: 2 });
+      try {
+        const res = await s.run({ x: { data: x.dataSync() as Float32Array, shape: [1, 17, 15, 6] } });
+        return { res, plan: s.plan };
+      } finally {
+        s.dispose();
+      }
+    };
+    try {
+      const g = await int8(model());
+      const fused = await runGraph(g);
+      expect(fused.plan.every((p) => p.placement === 'native-int8' || p.placement === 'folded')).toBe(true);
+      const depthwise = fused.plan.find((p) => p.op === 'DepthwiseConv2dNative' && !p.fusedInto)?.node;
+      expect(fused.plan.some((p) => p.fusedInto !== undefined && p.fusedInto === depthwise)).toBe(true);
+      expect(fused.plan.some((p) => String(p.node).startsWith('e2') && p.fusedInto)).toBe(false);
+      // The expansion also an output: the same quantization, nothing to fuse.
+      const gPlain = await int8(model(['er']));
+      const plain = await runGraph(gPlain);
+      expect(plain.plan.filter((p) => p.fusedInto && p.op === 'Conv2D' && !String(p.node).includes('2'))).toEqual([]);
+      const sim = simulate(g, { x });
+      for (const [k, name] of ['p', 'sum'].entries()) {
+        const got = fused.res[name]!.data as Float32Array;
+        expectEqualArrays(got, plain.res[name]!.data as Float32Array, `${name} fused vs unfused`);
+        expectEqualArrays(got, dequantizeSim(sim.outputs[k]!).data as Float32Array, `${name} vs simulation`);
+      }
+    } finally {
+      tf.dispose([...calib, x]);
     }
   });
 });

@@ -190,16 +190,17 @@ inline ConvGeom CheckConvShapes(const Spec& p, const ConvGeom& q, int x, int y, 
 }
 
 // Output bounds at ints[at..at+2] and the weights of a per-channel requantizing convolution
-// (0: int8 filter of wl values; 1: int32 bias, 2: float multipliers, `channels` each).
+// from weight slot w0 on (w0: int8 filter of wl values; w0 + 1: int32 bias, w0 + 2: float
+// multipliers, `channels` each).
 template <class Q>
-void ReadConvQ(const Spec& p, int y, size_t at, int64_t wl, int64_t channels, Q& q) {
+void ReadConvQ(const Spec& p, int y, size_t at, int64_t wl, int64_t channels, Q& q, size_t w0 = 0) {
   p.QBounds(at, at + 1, at + 2, y);
   q.y_zero_point = static_cast<int32_t>(p.s.ints[at]);
   q.y_min = static_cast<int32_t>(p.s.ints[at + 1]);
   q.y_max = static_cast<int32_t>(p.s.ints[at + 2]);
-  q.filter = WPtr<int8_t>(p.W(0, DType::kI8, wl, false, "weights"));
-  q.bias = WPtr<int32_t>(p.W(1, DType::kI32, channels, true, "bias"));
-  q.multipliers = WPtr<float>(p.W(2, DType::kF32, channels, false, "multipliers"));
+  q.filter = WPtr<int8_t>(p.W(w0, DType::kI8, wl, false, "weights"));
+  q.bias = WPtr<int32_t>(p.W(w0 + 1, DType::kI32, channels, true, "bias"));
+  q.multipliers = WPtr<float>(p.W(w0 + 2, DType::kF32, channels, false, "multipliers"));
   for (int64_t i = 0; i < channels; i++)
     if (!(std::isfinite(q.multipliers[i]) && q.multipliers[i] > 0)) Bad("multipliers must be finite and > 0");
 }
