@@ -5,7 +5,7 @@
 // convolutions then also share one parallel region instead of two, so at batch 1 on two cores
 // the rows a core widens are the rows it filters, with no hand-over between them.
 //
-// Each thread takes a contiguous range of output rows of an image and walks it in bands: the
+// Each thread takes a contiguous range of output rows of the batch and walks it in bands: the
 // pointwise rows a band's windows need are computed into the buffer (rows the previous band
 // already computed are kept, moved to the buffer's top, not computed again), then the depthwise
 // kernel runs on the buffer as on a picture of those rows. Both are the unfused steps' own
@@ -49,23 +49,31 @@ class PointwiseDepthwiseStep : public Step {
     const ConvGeom g = OpsGeom(geo_, {xs[0], xs[1], xs[2], c_});
     const int64_t H = g.in_h, W = g.in_w, OH = g.out_h, OW = g.out_w, C = c_;
     const int64_t s = g.stride_h, reach = int64_t(g.k_h - 1) * g.dilation_h;
-    const int parts = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(c.threads, OH)));
+    // The output rows of the whole batch in order, one contiguous share per part, as the
+    // row-parallel steps around this one split them: each core then filters the rows it wrote
+    // before (at batch 8, a split of each image in two sent half of every image across cores,
+    // and the step ran no faster on two threads than on one).
+    const int64_t rows = g.batch * OH;
+    const int parts = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(c.threads, rows)));
     // Output rows per band: as many as keep the band's pointwise rows within kBandBytes, and no
     // more than a part has (a small picture's buffer is its pointwise rows, not kBandBytes).
     const int64_t row_values = W * C;
     const int64_t fit_rows = std::max<int64_t>(1, kBandBytes / int64_t(sizeof(T)) / row_values);
-    const int64_t band = std::clamp<int64_t>((fit_rows - reach - 1) / s + 1, 1, (OH + parts - 1) / parts);
+    const int64_t most = std::min<int64_t>(OH, (rows + parts - 1) / parts);
+    const int64_t band = std::clamp<int64_t>((fit_rows - reach - 1) / s + 1, 1, most);
     const int64_t cap_rows = std::min<int64_t>(H, (band - 1) * s + reach + 1);
     T* const buffers = c.Scratch<T>(static_cast<size_t>(parts * cap_rows * row_values));
     T* yd = c.P<T>(y);
-    for (int64_t n = 0; n < g.batch; n++) {
-      // One task per part: output rows [OH·part/parts, OH·(part + 1)/parts) with buffer `part`.
-      ParallelFor(parts, 1, parts, [&](int64_t pb, int64_t pe) {
-        for (int64_t part = pb; part < pe; part++) {
-          T* buf = buffers + part * cap_rows * row_values;
-          int64_t h0 = 0, h1 = 0;  // pointwise rows [h0, h1) are at buf rows [0, h1 − h0)
+    ParallelFor(parts, 1, parts, [&](int64_t pb, int64_t pe) {
+      for (int64_t part = pb; part < pe; part++) {
+        T* buf = buffers + part * cap_rows * row_values;
+        for (int64_t r = rows * part / parts, r_end = rows * (part + 1) / parts; r < r_end;) {
+          // The share's rows of image n: output rows [r % OH, end).
+          const int64_t n = r / OH, first = r % OH, end = std::min(OH, first + (r_end - r));
+          r += end - first;
+          int64_t h0 = 0, h1 = 0;  // pointwise rows [h0, h1) of image n are at buf rows [0, h1 − h0)
           bool empty = true;
-          for (int64_t oa = OH * part / parts, end = OH * (part + 1) / parts; oa < end; oa += band) {
+          for (int64_t oa = first; oa < end; oa += band) {
             const int64_t ob = std::min(end, oa + band);
             // The pointwise rows the band's windows read: [i0, i1).
             const int64_t i0 = std::clamp<int64_t>(oa * s - g.pad_top, 0, H);
@@ -90,8 +98,8 @@ class PointwiseDepthwiseStep : public Step {
             Depthwise(dg, buf, yd + ((n * OH + oa) * OW) * C);
           }
         }
-      });
-    }
+      }
+    });
   }
 
  protected:
