@@ -38,6 +38,7 @@
   X(pw_dw_f32, MakePwDwF32, "x", "", "geom[10] pw_act dw_act", "pw_alpha", "pw_w pw_bias? dw_w dw_bias?")           \
   X(pw_dw_i8, MakePwDwI8, "x", "", "geom[10] x_zero_point mid_zero_point mid_qmin mid_qmax y_zero_point qmin qmax", \
     "", "pw_w pw_bias? pw_multipliers dw_w dw_bias? dw_multipliers")                                                \
+  X(pw_dw_dyn, MakePwDwDyn, "x", "", "geom[10] pw_act dw_act", "", "pw_w pw_w_scales pw_bias? dw_w dw_bias?")       \
   X(deconv_i8, MakeDeconvI8, "dy", "", "geom[10] dy_zero_point y_zero_point qmin qmax", "", "w bias? multipliers")  \
   X(deconv_f32, MakeDeconvF32, "dy", "", "geom[10]", "", "w bias?")                                                 \
   X(batch_matmul_f32, MakeBatchMatmulF32, "a b", "", "transpose_a transpose_b", "", "")                             \

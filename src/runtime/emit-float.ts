@@ -281,7 +281,10 @@ export function emitFloat(
   b.setF32(out, y);
 }
 
-/** A fused 1 × 1 convolution → depthwise convolution (pointwise-depthwise.ts) as one pw_dw_f32 step. */
+/**
+ * A fused 1 × 1 convolution → depthwise convolution (pointwise-depthwise.ts) as one pw_dw_f32
+ * step, or pw_dw_dyn when the convolution runs dynamic (its int8 weights and scales, as conv_dyn).
+ */
 function emitPointwiseDepthwise(b: SegmentBuilder, g: Graph, n: Node, x: number, y: number): void {
   const node = (name: unknown): Node => {
     const m = g.nodes.find((k) => k.name === name);
@@ -294,20 +297,37 @@ function emitPointwiseDepthwise(b: SegmentBuilder, g: Graph, n: Node, x: number,
   const [kh, kw, channels] = dwW.shape as [number, number, number, number];
   const pwBias = biasConst(g, pw.inputs[2], channels),
     dwBias = biasConst(g, dw.inputs[2], channels);
+  const pwW = g.constants.get(pw.inputs[1]!)!;
+  const ints = {
+    geom: geometry(dw, b.shape(pw.outputs[0]!), [kh, kw], false),
+    pw_act: ACT[(pw.attrs.activation as string | undefined) ?? 'none']!,
+    dw_act: ACT[(dw.attrs.activation as string | undefined) ?? 'none']!,
+  };
+  const depthwise = { dw_w: b.weight(dwW.data as Float32Array), dw_bias: dwBias ? b.weight(dwBias) : -1 };
+  if (n.attrs.dynamic === true) {
+    const aff = pwW.quantization!.affine!;
+    b.emit('pw_dw_dyn', {
+      inputs: [x],
+      output: y,
+      ints,
+      weights: {
+        pw_w: b.weight(convWeightsKN(g, pw, aff.values as Int8Array).w),
+        pw_w_scales: b.weight(aff.scales),
+        pw_bias: pwBias ? b.weight(pwBias) : -1,
+        ...depthwise,
+      },
+    });
+    return;
+  }
   b.emit('pw_dw_f32', {
     inputs: [x],
     output: y,
-    ints: {
-      geom: geometry(dw, b.shape(pw.outputs[0]!), [kh, kw], false),
-      pw_act: ACT[(pw.attrs.activation as string | undefined) ?? 'none']!,
-      dw_act: ACT[(dw.attrs.activation as string | undefined) ?? 'none']!,
-    },
+    ints,
     floats: { pw_alpha: attrNum(pw, 'leakyrelu_alpha', 0.2) },
     weights: {
-      pw_w: b.weight(convWeightsKN(g, pw, g.constants.get(pw.inputs[1]!)!.data as Float32Array).w),
+      pw_w: b.weight(convWeightsKN(g, pw, pwW.data as Float32Array).w),
       pw_bias: pwBias ? b.weight(pwBias) : -1,
-      dw_w: b.weight(dwW.data as Float32Array),
-      dw_bias: dwBias ? b.weight(dwBias) : -1,
+      ...depthwise,
     },
   });
 }

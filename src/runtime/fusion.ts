@@ -43,14 +43,15 @@ export function floatChains(
 
 /**
  * The nodes of `order` with the given placement, and next(n): the one reader of n's one output
- * when that output is no graph output, the reader has the same placement, and neither takes
- * control inputs, else undefined.
+ * when that output is no graph output, the reader has `readerPlacement` (by default the same),
+ * and neither takes control inputs, else undefined.
  */
 export function chains(
   order: readonly Node[],
   decided: readonly PlannedNode[],
   graphOutputs: readonly string[],
   placement: PlannedNode['placement'],
+  readerPlacement: PlannedNode['placement'] = placement,
 ): { members: Set<string>; next: (n: Node) => Node | undefined } {
   const outputs = new Set(graphOutputs);
   const readers = new Map<string, Node[]>();
@@ -59,11 +60,13 @@ export function chains(
       const list = readers.get(t) ?? readers.set(t, []).get(t)!;
       list.push(n);
     }
-  const members = new Set(decided.filter((p) => p.placement === placement).map((p) => p.node));
+  const placed = (p: PlannedNode['placement']) => new Set(decided.filter((d) => d.placement === p).map((d) => d.node));
+  const members = placed(placement);
+  const readersPlaced = readerPlacement === placement ? members : placed(readerPlacement);
   const next = (n: Node): Node | undefined => {
     if (n.outputs.length !== 1 || outputs.has(n.outputs[0]!) || n.controlInputs?.length) return undefined;
     const r = readers.get(n.outputs[0]!) ?? [];
-    return r.length === 1 && members.has(r[0]!.name) && !r[0]!.controlInputs?.length ? r[0] : undefined;
+    return r.length === 1 && readersPlaced.has(r[0]!.name) && !r[0]!.controlInputs?.length ? r[0] : undefined;
   };
   return { members, next };
 }

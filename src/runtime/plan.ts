@@ -183,9 +183,9 @@ export function compilePlan(g0: Graph, options: CompileOptions = {}): CompiledPl
   const swished = applyFusions(orderAtrous, decidedAtrous, hswish);
   const binAct = binaryActivations(swished.order, swished.decided, g.outputs);
   const clamped = applyFusions(swished.order, swished.decided, binAct);
-  // A float 1 × 1 convolution and the depthwise one that alone reads it: one step, the tensor
-  // between them kept in cache.
-  const pwdw = pointwiseDepthwise(g, shapes, clamped.order, clamped.decided);
+  // A 1 × 1 convolution (float, int8, or dynamic per row) and the depthwise one that alone reads
+  // it: one step, the tensor between them kept in cache.
+  const pwdw = pointwiseDepthwise(g, shapes, clamped.order, clamped.decided, perRow);
   const { order, decided } = applyFusions(clamped.order, clamped.decided, pwdw);
   // A native step reads its data inputs only: a Reshape's target shape, a transposed
   // convolution's output shape come from the plan's shapes. What computes such a parameter

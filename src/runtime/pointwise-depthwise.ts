@@ -1,10 +1,13 @@
-// A 1 × 1 convolution whose only reader is a depthwise convolution (multiplier 1), both native
-// float or both native int8, runs as one step (pw_dw_f32 / pw_dw_i8,
-// native/runtime/steps/pointwise_depthwise.cc): the widened tensor between them — an inverted
-// residual block's expansion, 16–32 channels to 64–192 at 112² and more — then lives as a band
-// of rows in cache instead of megabytes written to memory and read back, which made those
-// layers memory-bound (a 112² 24 → 144 float expansion ran at 35 GMAC/s where the same layer at
-// 28² ran at 60), and the pair is one parallel region instead of two.
+// A 1 × 1 convolution whose only reader is a depthwise convolution (multiplier 1) runs as one
+// step with it (native/runtime/steps/pointwise_depthwise.cc): both native float (pw_dw_f32),
+// both native int8 (pw_dw_i8), or a dynamic convolution quantizing its input per row into a
+// float depthwise one (pw_dw_dyn, the dynamic mode's inverted residual blocks). The widened
+// tensor between them — an inverted residual block's expansion, 16–32 channels to 64–192 at
+// 112² and more — then lives as a band of rows in cache instead of megabytes written to memory
+// and read back, which made those layers memory-bound (a 112² 24 → 144 float expansion ran at
+// 35 GMAC/s where the same layer at 28² ran at 60), and the pair is one parallel region
+// instead of two. Per-tensor dynamic quantization is left alone: its range is the whole
+// tensor's, which a band does not have.
 //
 // Done on the planning copy after placement, like the other fusions (fusion.ts): the fused node
 // takes the depthwise node's name and placement and names both nodes in its attributes; the
@@ -18,8 +21,8 @@ import { isDirect, windowGeometry } from './geometry.js';
 import type { PlannedNode } from './placement.js';
 
 /**
- * The op of a fused node (emit-float.ts runs it as pw_dw_f32, emit-int8.ts as pw_dw_i8); attrs:
- * pointwise, depthwise (node names).
+ * The op of a fused node (emit-float.ts runs it as pw_dw_f32 or, with attribute `dynamic`,
+ * pw_dw_dyn; emit-int8.ts as pw_dw_i8); attrs: pointwise, depthwise (node names), dynamic.
  */
 export const POINTWISE_DEPTHWISE_OP = '_PointwiseDepthwise';
 
@@ -29,15 +32,20 @@ export const POINTWISE_DEPTHWISE_OP = '_PointwiseDepthwise';
  * in int8) of their own.
  */
 const CLAMP_ACTS = new Set(['none', 'relu', 'relu6']);
-const POINTWISE_ACTS = { 'native-float': new Set([...CLAMP_ACTS, 'leakyrelu']), 'native-int8': CLAMP_ACTS };
+const POINTWISE_ACTS = {
+  'native-float': new Set([...CLAMP_ACTS, 'leakyrelu']),
+  'native-int8': CLAMP_ACTS,
+  'native-dynamic': CLAMP_ACTS,
+};
 
 const activation = (n: Node): string => (n.attrs.activation as string | undefined) ?? 'none';
 
 /** The shape of n's rank-4 weight as its placement runs it (float32 data; int8 values), or undefined. */
 function weightShape(g: Graph, n: Node, placement: keyof typeof POINTWISE_ACTS): number[] | undefined {
-  const c = placement === 'native-int8' ? weightOf(g, n) : g.constants.get(n.inputs[1]!);
+  const int8 = placement !== 'native-float';
+  const c = int8 ? weightOf(g, n) : g.constants.get(n.inputs[1]!);
   if (!c || c.shape.length !== 4) return undefined;
-  return placement === 'native-int8' || (c.dtype === 'float32' && c.data instanceof Float32Array) ? c.shape : undefined;
+  return int8 || (c.dtype === 'float32' && c.data instanceof Float32Array) ? c.shape : undefined;
 }
 
 /** NHWC (the attribute absent or NHWC). */
@@ -45,33 +53,45 @@ const nhwc = (n: Node): boolean => n.attrs.data_format === undefined || attrStr(
 
 /**
  * The pointwise → depthwise pairs of `order` (execution order; `decided` the placements, same
- * indices) that run as one step: both native float or both native int8, and NHWC; the
- * convolution 1 × 1, stride 1, unpadded, with an activation the step applies; the depthwise
- * convolution its only reader (chains), multiplier 1, linear / ReLU / ReLU6.
+ * indices) that run as one step: both native float, both native int8, or native dynamic (per
+ * row: `perRow`) into native float; NHWC; the convolution 1 × 1, stride 1, unpadded, with an
+ * activation the step applies; the depthwise convolution its only reader (chains), multiplier 1,
+ * linear / ReLU / ReLU6.
  */
 export function pointwiseDepthwise(
   g: Graph,
   shapes: PlanShapes,
   order: readonly Node[],
   decided: readonly PlannedNode[],
+  perRow: boolean,
 ): Fusion[] {
-  const kinds = (['native-float', 'native-int8'] as const).map((placement) => ({
-    placement,
-    ...chains(order, decided, g.outputs, placement),
+  const kinds = [
+    { pointwise: 'native-float', depthwise: 'native-float' },
+    { pointwise: 'native-int8', depthwise: 'native-int8' },
+    ...(perRow ? [{ pointwise: 'native-dynamic', depthwise: 'native-float' }] : []),
+  ].map((k) => ({
+    ...(k as { pointwise: keyof typeof POINTWISE_ACTS; depthwise: keyof typeof POINTWISE_ACTS }),
+    ...chains(
+      order,
+      decided,
+      g.outputs,
+      k.pointwise as PlannedNode['placement'],
+      k.depthwise as PlannedNode['placement'],
+    ),
   }));
   const found: Fusion[] = [];
   for (const pw of order) {
     const kind = kinds.find((k) => k.members.has(pw.name));
     if (!kind || pw.op !== 'Conv2D' || pw.opaque || !nhwc(pw) || pw.inputs.length > 3) continue;
-    if (!POINTWISE_ACTS[kind.placement].has(activation(pw))) continue;
-    const pws = weightShape(g, pw, kind.placement);
+    if (!POINTWISE_ACTS[kind.pointwise].has(activation(pw))) continue;
+    const pws = weightShape(g, pw, kind.pointwise);
     const xs = shapes.get(pw.inputs[0]!)?.shape;
     if (!pws || pws[0] !== 1 || pws[1] !== 1 || !xs || xs.length !== 4) continue;
     if (!isDirect(windowGeometry(pw, xs, [1, 1], false))) continue;
     const dw = kind.next(pw);
     if (!dw || dw.op !== 'DepthwiseConv2dNative' || dw.opaque || !nhwc(dw) || dw.inputs.length > 3) continue;
     if (dw.inputs[0] !== pw.outputs[0] || !CLAMP_ACTS.has(activation(dw))) continue;
-    const dws = weightShape(g, dw, kind.placement);
+    const dws = weightShape(g, dw, kind.depthwise);
     if (!dws || dws[2] !== pws[3] || dws[3] !== 1) continue;
     found.push({
       replaced: [pw, dw],
@@ -80,7 +100,7 @@ export function pointwiseDepthwise(
         op: POINTWISE_DEPTHWISE_OP,
         inputs: [pw.inputs[0]!, ...pw.inputs.slice(1), ...dw.inputs.slice(1)],
         outputs: [...dw.outputs],
-        attrs: { pointwise: pw.name, depthwise: dw.name },
+        attrs: { pointwise: pw.name, depthwise: dw.name, dynamic: kind.pointwise === 'native-dynamic' },
       },
     });
   }

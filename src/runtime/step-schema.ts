@@ -64,6 +64,13 @@ export const STEP_SCHEMA = {
     floats: '',
     weights: 'pw_w pw_bias? pw_multipliers dw_w dw_bias? dw_multipliers',
   },
+  pw_dw_dyn: {
+    inputs: 'x',
+    temps: '',
+    ints: 'geom[10] pw_act dw_act',
+    floats: '',
+    weights: 'pw_w pw_w_scales pw_bias? dw_w dw_bias?',
+  },
   deconv_i8: {
     inputs: 'dy',
     temps: '',

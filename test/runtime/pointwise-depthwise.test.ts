@@ -338,6 +338,133 @@ describe('pw_dw_i8 step equals conv_i8 then dw_i8', () => {
   });
 });
 
+describe('pw_dw_dyn step equals conv_dyn (per row) then dw_f32', () => {
+  it('bit for bit on every ISA path, 1 to 3 threads, batch 1 and 2', async () => {
+    const r = rng(47);
+    const rand = (n: number, scale = 1) => Float32Array.from({ length: n }, () => (r() * 2 - 1) * scale);
+    const prev = getIsa();
+    try {
+      for (const cs of cases) {
+        const [, H, W, CI] = cs.xs;
+        const C = cs.c;
+        const [kh, kw, sh, sw, dh, dw, pt, pb, pl, pr] = cs.geom as [
+          number,
+          number,
+          number,
+          number,
+          number,
+          number,
+          number,
+          number,
+          number,
+          number,
+        ];
+        const ys = [-1, out(H, kh, sh, dh, pt, pb), out(W, kw, sw, dw, pl, pr), C];
+        // The dynamic convolution's activation is one of its bounds (leaky ReLU is not).
+        const pwAct = cs.pwAct === 3 ? 1 : cs.pwAct;
+        const pwW = randW(r, CI * C),
+          pwS = Float32Array.from({ length: C }, () => 0.002 + r() * 0.01),
+          pwB = rand(C),
+          dwW = rand(kh * kw * C, 0.5),
+          dwB = rand(C);
+        const weights = cs.bias ? [pwW, pwS, pwB, dwW, dwB] : [pwW, pwS, dwW];
+        const [wi, si, bi, dwi, dbi] = cs.bias ? [0, 1, 2, 3, 4] : [0, 1, -1, 2, -1];
+        const fused = {
+          buffers: [
+            { dtype: 0 as const, shape: [-1, H, W, CI] },
+            { dtype: 0 as const, shape: ys },
+          ],
+          weights,
+          steps: [
+            makeStep('pw_dw_dyn', {
+              inputs: [0],
+              output: 1,
+              ints: { geom: cs.geom, pw_act: pwAct, dw_act: cs.dwAct },
+              weights: { pw_w: wi, pw_w_scales: si, pw_bias: bi, dw_w: dwi, dw_bias: dbi },
+            }),
+          ],
+          inputs: [0],
+          outputs: [1],
+        };
+        const unfused = {
+          buffers: [
+            { dtype: 0 as const, shape: [-1, H, W, CI] },
+            { dtype: 0 as const, shape: [-1, H, W, C] },
+            { dtype: 0 as const, shape: ys },
+          ],
+          weights,
+          steps: [
+            makeStep('conv_dyn', {
+              inputs: [0],
+              output: 1,
+              ints: { geom: [1, 1, 1, 1, 1, 1, 0, 0, 0, 0], per_row: 1, act: pwAct },
+              floats: { alpha: 0.2 },
+              weights: { w: wi, w_scales: si, bias: bi },
+            }),
+            makeStep('dw_f32', {
+              inputs: [1],
+              output: 2,
+              ints: { geom: cs.geom, multiplier: 1, act: cs.dwAct },
+              floats: { alpha: 0.2 },
+              weights: { w: dwi, bias: dbi },
+            }),
+          ],
+          inputs: [0],
+          outputs: [2],
+        };
+        for (const batch of [1, 2]) {
+          // Rows of different ranges: each row's own quantization is what a band must keep.
+          const x = Float32Array.from(rand(batch * H * W * CI, 2), (v, i) => v * (1 + (Math.floor(i / CI) % 5)));
+          for (const isa of supportedIsas()) {
+            setIsa(isa);
+            const ref = new (native().RuntimeSession)(unfused, { threads: 1 });
+            const [want] = await ref.run([x], { batch });
+            ref.dispose();
+            expect(new Set(want!).size, `${cs.xs} distinct outputs`).toBeGreaterThan(10);
+            for (const threads of [1, 2, 3]) {
+              const s = new (native().RuntimeSession)(fused, { threads });
+              const [got] = await s.run([x], { batch });
+              s.dispose();
+              expectEqualArrays(
+                got!,
+                want!,
+                `${cs.xs} → ${C} geom ${cs.geom} batch ${batch} ${isa} threads ${threads}`,
+              );
+            }
+          }
+        }
+      }
+    } finally {
+      setIsa(prev);
+    }
+  });
+
+  it('rejects an activation the GEMM does not apply and scales of the wrong length', () => {
+    const plan = (over: { pwAct?: number; scales?: number }) => ({
+      buffers: [
+        { dtype: 0 as const, shape: [-1, 8, 8, 4] },
+        { dtype: 0 as const, shape: [-1, 8, 8, 16] },
+      ],
+      weights: [new Int8Array(4 * 16), new Float32Array(over.scales ?? 16).fill(0.01), new Float32Array(9 * 16)],
+      steps: [
+        makeStep('pw_dw_dyn', {
+          inputs: [0],
+          output: 1,
+          ints: { geom: [3, 3, 1, 1, 1, 1, 1, 1, 1, 1], pw_act: over.pwAct ?? 0, dw_act: 0 },
+          weights: { pw_w: 0, pw_w_scales: 1, pw_bias: -1, dw_w: 2, dw_bias: -1 },
+        }),
+      ],
+      inputs: [0],
+      outputs: [1],
+    });
+    const Ctor = native().RuntimeSession;
+    expect(() => new Ctor(plan({}), { threads: 1 })).not.toThrow();
+    expect(() => new Ctor(plan({ scales: 1 }), { threads: 1 })).not.toThrow();
+    expect(() => new Ctor(plan({ pwAct: 3 }), { threads: 1 })).toThrow(/pointwise activation/);
+    expect(() => new Ctor(plan({ scales: 15 }), { threads: 1 })).toThrow(/weight scales/);
+  });
+});
+
 const F = { T: a.type('float32') };
 const wave = (n: number, f: number) => Array.from({ length: n }, (_, i) => Math.sin(i * f) * 0.7);
 
@@ -458,6 +585,55 @@ describe('int8: 1 × 1 convolution → depthwise convolution planned as one step
         expectEqualArrays(got, plain.res[name]!.data as Float32Array, `${name} fused vs unfused`);
         expectEqualArrays(got, dequantizeSim(sim.outputs[k]!).data as Float32Array, `${name} vs simulation`);
       }
+    } finally {
+      tf.dispose([...calib, x]);
+    }
+  });
+});
+
+describe('dynamic: 1 × 1 convolution → depthwise convolution planned as one step', () => {
+  it('fuses the pair when activations are quantized per row, not per tensor; fused equals unfused bit for bit', async () => {
+    const calib = [9, 10].map((seed) => tf.randomNormal([1, 17, 15, 6], 0, 2, 'float32', seed));
+    const x = tf.randomNormal([1, 17, 15, 6], 0, 2, 'float32', 5);
+    const dynamic = async (m: HandModel, granularity: 'row' | 'tensor') =>
+      (
+        await quantize(optimize(await loadModel({ modelJson: m.modelJson, weightData: m.weightData })), {
+          mode: 'dynamic',
+          calibration: calib,
+          report: false,
+          optimize: false,
+          dynamicGranularity: granularity,
+          // The test's layers are narrow: every one runs the dynamic kernel.
+          dynamicMinK: 1,
+          dynamicMinN: 1,
+        })
+      ).graph;
+    const runGraph = async (g: Awaited<ReturnType<typeof dynamic>>) => {
+      const s = await InferenceSession.create(g, { threads: 2 });
+      try {
+        const res = await s.run({ x: { data: x.dataSync() as Float32Array, shape: [1, 17, 15, 6] } });
+        return { res, plan: s.plan };
+      } finally {
+        s.dispose();
+      }
+    };
+    const fusedPairs = (plan: { fusedInto?: string; op: string }[]) =>
+      plan.filter((p) => p.fusedInto !== undefined && p.op === 'Conv2D').length;
+    try {
+      const fused = await runGraph(await dynamic(model(), 'row'));
+      expect(fused.plan.some((p) => p.placement === 'native-dynamic')).toBe(true);
+      expect(fusedPairs(fused.plan)).toBe(1);
+      const plain = await runGraph(await dynamic(model(['er']), 'row'));
+      expect(fusedPairs(plain.plan)).toBe(0);
+      for (const name of ['p', 'sum'])
+        expectEqualArrays(
+          fused.res[name]!.data as Float32Array,
+          plain.res[name]!.data as Float32Array,
+          `${name} fused vs unfused`,
+        );
+      // Per tensor, a band does not see the tensor's range: not fused.
+      const perTensor = await runGraph(await dynamic(model(), 'tensor'));
+      expect(fusedPairs(perTensor.plan)).toBe(0);
     } finally {
       tf.dispose([...calib, x]);
     }

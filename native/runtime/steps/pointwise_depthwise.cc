@@ -1,5 +1,6 @@
 // A 1 × 1 convolution and the depthwise convolution that alone reads it, as one step — float
-// (pw_dw_f32) or int8 (pw_dw_i8): the expanded tensor between them — MobileNet-style blocks
+// (pw_dw_f32), int8 (pw_dw_i8), or a dynamic pointwise convolution (§12.4, activations
+// quantized per row) into a float depthwise one (pw_dw_dyn): the expanded tensor between them — MobileNet-style blocks
 // widen 16–32 channels to 64–192 at 112² or more, megabytes that went out to memory and came
 // back — exists only as a band of rows in a per-thread buffer that stays in L2. The two
 // convolutions then also share one parallel region instead of two, so at batch 1 on two cores
@@ -10,7 +11,8 @@
 // already computed are kept, moved to the buffer's top, not computed again), then the depthwise
 // kernel runs on the buffer as on a picture of those rows. Both are the unfused steps' own
 // kernels on a sub-picture — the GEMM on whole rows of the input (a 1 × 1 convolution's value
-// at a pixel does not depend on the other rows), the depthwise kernel with the geometry moved
+// at a pixel does not depend on the other rows; nor, quantized per row, its dynamic form's),
+// the depthwise kernel with the geometry moved
 // to the band (the same windows, cut at the same input edges; the int8 kernel pads with the
 // same zero point) — so the output equals the two steps' bit for bit.
 #include "runtime/steps/common.h"
@@ -125,26 +127,50 @@ class PointwiseDepthwiseStep : public Step {
   int64_t cin_ = 0, c_ = 0;
 };
 
-class PointwiseDepthwiseF32 : public PointwiseDepthwiseStep<float> {
+// The float depthwise half of pw_dw_f32 and pw_dw_dyn: ints[10..11] the activations, weights
+// from slot `w0` on (depthwise weights, bias).
+class FloatDepthwiseHalf : public PointwiseDepthwiseStep<float> {
+ protected:
+  void ParseFloatDepthwise(const Spec& p, size_t w0) {
+    pw_act_ = ActCode(p, 10);
+    dw_act_ = ActCode(p, 11);
+    if (!IsBoundsActivation(dw_act_)) Bad("depthwise activation must be linear, relu or relu6");
+    dw_w_ = WPtr<float>(p.W(w0, DType::kF32, geo_.k_h * geo_.k_w * c_, false, "depthwise weights"));
+    dw_bias_ = WPtr<float>(p.W(w0 + 1, DType::kF32, c_, true, "depthwise bias"));
+    const float inf = std::numeric_limits<float>::infinity();
+    lo_ = dw_act_ == Activation::kLinear ? -inf : 0.0f;
+    hi_ = dw_act_ == Activation::kRelu6 ? 6.0f : inf;
+  }
+  void Depthwise(const ConvGeom& dg, const float* band, float* out) const override {
+    ops::DepthwiseConv2DF32(dg, 1, band, dw_w_, dw_bias_, lo_, hi_, out, 1);
+  }
+  // The input rows [h, h + rows) of image n and their count of pixels.
+  const float* InputRows(RunContext& c, int64_t n, int64_t h) const {
+    const Dims xs = c.Shape(inputs[0]);
+    return c.P<float>(inputs[0]) + ((n * xs[1] + h) * xs[2]) * cin_;
+  }
+
+  Activation pw_act_ = Activation::kLinear, dw_act_ = Activation::kLinear;
+
+ private:
+  float lo_ = 0.0f, hi_ = 0.0f;
+  const float* dw_w_ = nullptr;
+  const float* dw_bias_ = nullptr;
+};
+
+class PointwiseDepthwiseF32 : public FloatDepthwiseHalf {
  public:
   explicit PointwiseDepthwiseF32(const Spec& p) {
     ParseCommon(p, DType::kF32, 12, 1, 4);
-    pw_act_ = ActCode(p, 10);
-    dw_act_ = ActCode(p, 11);
+    ParseFloatDepthwise(p, 2);
     // The pointwise activation goes with the GEMM's stores, the depthwise one is its clamp:
     // others would need passes of their own over the band, which the planner does not fuse.
     if (!IsFloatGemmActivation(pw_act_))
       Bad("pointwise activation must be one the GEMM applies (linear, relu, relu6, leaky relu)");
-    if (!IsBoundsActivation(dw_act_)) Bad("depthwise activation must be linear, relu or relu6");
     const float* w = WPtr<float>(p.W(0, DType::kF32, cin_ * c_, false, "pointwise weights"));
-    dw_w_ = WPtr<float>(p.W(2, DType::kF32, geo_.k_h * geo_.k_w * c_, false, "depthwise weights"));
-    dw_bias_ = WPtr<float>(p.W(3, DType::kF32, c_, true, "depthwise bias"));
     epi_.bias = WPtr<float>(p.W(1, DType::kF32, c_, true, "pointwise bias"));
     epi_.act = pw_act_;
     epi_.alpha = p.Float(0);
-    const float inf = std::numeric_limits<float>::infinity();
-    lo_ = dw_act_ == Activation::kLinear ? -inf : 0.0f;
-    hi_ = dw_act_ == Activation::kRelu6 ? 6.0f : inf;
     packed_ = f32::PackedB(w, cin_, c_);
     weight_index_ = p.s.weights[0];
   }
@@ -153,27 +179,67 @@ class PointwiseDepthwiseF32 : public PointwiseDepthwiseStep<float> {
 
  private:
   void Pointwise(RunContext& c, int64_t n, int64_t h, int64_t rows, float* dst) const override {
-    const Dims xs = c.Shape(inputs[0]);
-    const int64_t H = xs[1], W = xs[2];
     ConvGeom pg{};
     pg.batch = 1;
     pg.in_h = pg.out_h = rows;
-    pg.in_w = pg.out_w = W;
+    pg.in_w = pg.out_w = c.Shape(inputs[0])[2];
     pg.in_c = cin_;
     pg.out_c = c_;
     pg.k_h = pg.k_w = pg.stride_h = pg.stride_w = pg.dilation_h = pg.dilation_w = 1;
-    f32::Conv2D(pg, c.P<float>(inputs[0]) + ((n * H + h) * W) * cin_, packed_, dst, 1, epi_);
-  }
-  void Depthwise(const ConvGeom& dg, const float* band, float* out) const override {
-    ops::DepthwiseConv2DF32(dg, 1, band, dw_w_, dw_bias_, lo_, hi_, out, 1);
+    f32::Conv2D(pg, InputRows(c, n, h), packed_, dst, 1, epi_);
   }
 
-  Activation pw_act_ = Activation::kLinear, dw_act_ = Activation::kLinear;
   f32::FusedBiasAct epi_;
-  float lo_ = 0.0f, hi_ = 0.0f;
-  const float* dw_w_ = nullptr;
-  const float* dw_bias_ = nullptr;
   f32::PackedB packed_;
+  int weight_index_ = -1;
+};
+
+// Dynamic: the pointwise rows are conv_dyn's per row (int8 weights K×N with N scales, each
+// input row quantized on its own as it is packed, dequantized to float with the bias and the
+// activation's bounds), the depthwise band dw_f32's.
+class PointwiseDepthwiseDyn : public FloatDepthwiseHalf {
+ public:
+  explicit PointwiseDepthwiseDyn(const Spec& p) {
+    ParseCommon(p, DType::kF32, 12, 0, 5);
+    ParseFloatDepthwise(p, 3);
+    if (!IsBoundsActivation(pw_act_)) Bad("pointwise activation must be linear, relu or relu6");
+    const WeightSpec* w = p.W(0, DType::kI8, cin_ * c_, false, "pointwise weights");
+    const WeightSpec* ws = p.W(1, DType::kF32, -1, false, "pointwise weight scales");
+    if (ws->length() != c_ && ws->length() != 1) Bad("pointwise weight scales must have N or 1 entries");
+    w_scales_ = WPtr<float>(ws);
+    ws_per_channel_ = ws->length() == c_ && c_ != 1;
+    for (int64_t i = 0; i < ws->length(); i++)
+      if (!(std::isfinite(w_scales_[i]) && w_scales_[i] > 0)) Bad("pointwise weight scales must be finite and > 0");
+    bias_ = WPtr<float>(p.W(2, DType::kF32, c_, true, "pointwise bias"));
+    packed_ = gemm::PackB(reinterpret_cast<const int8_t*>(w->bytes.data()), cin_, c_, gemm::BLayout::kKN, c_, nullptr,
+                          false, ActiveIsa());
+    weight_index_ = p.s.weights[0];
+  }
+  size_t OwnedBytes() const override { return packed_.byte_length(); }
+  std::vector<int> PackedWeights() const override { return {weight_index_}; }
+
+ private:
+  void Pointwise(RunContext& c, int64_t n, int64_t h, int64_t rows, float* dst) const override {
+    gemm::DynamicGemmArgs d;
+    d.m = rows * c.Shape(inputs[0])[2];
+    d.x = InputRows(c, n, h);
+    d.ldx = cin_;
+    d.per_row = true;
+    d.b = &packed_;
+    d.w_scales = w_scales_;
+    d.w_scale_per_channel = ws_per_channel_;
+    d.bias_f32 = bias_;
+    d.activation = pw_act_;
+    d.c = dst;
+    d.ldc = c_;
+    d.threads = 1;
+    gemm::DynamicGemm(d);
+  }
+
+  const float* w_scales_ = nullptr;
+  bool ws_per_channel_ = true;
+  const float* bias_ = nullptr;
+  gemm::PackedB packed_;
   int weight_index_ = -1;
 };
 
@@ -246,6 +312,7 @@ class PointwiseDepthwiseI8 : public PointwiseDepthwiseStep<int8_t> {
 
 std::unique_ptr<Step> MakePwDwF32(const Spec& p) { return std::make_unique<PointwiseDepthwiseF32>(p); }
 std::unique_ptr<Step> MakePwDwI8(const Spec& p) { return std::make_unique<PointwiseDepthwiseI8>(p); }
+std::unique_ptr<Step> MakePwDwDyn(const Spec& p) { return std::make_unique<PointwiseDepthwiseDyn>(p); }
 
 }  // namespace detail
 }  // namespace runtime
