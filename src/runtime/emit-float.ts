@@ -11,7 +11,7 @@ import { floatConst } from './placement.js';
 import type { SegmentBuilder } from './segment-builder.js';
 import { ACT, BINARY, DT, HARD_SWISH, UNARY_ACT } from './step-codes.js';
 import { HARD_SWISH_OP } from './hard-swish.js';
-import { POINTWISE_DEPTHWISE_OP } from './pointwise-depthwise.js';
+import { fusedPair, POINTWISE_DEPTHWISE_OP } from './pointwise-depthwise.js';
 
 export function emitFloat(
   b: SegmentBuilder,
@@ -286,13 +286,7 @@ export function emitFloat(
  * step, or pw_dw_dyn when the convolution runs dynamic (its int8 weights and scales, as conv_dyn).
  */
 function emitPointwiseDepthwise(b: SegmentBuilder, g: Graph, n: Node, x: number, y: number): void {
-  const node = (name: unknown): Node => {
-    const m = g.nodes.find((k) => k.name === name);
-    if (!m) throw new Error(`internal: fused node '${n.name}' names '${String(name)}', which is not in the graph`);
-    return m;
-  };
-  const pw = node(n.attrs.pointwise),
-    dw = node(n.attrs.depthwise);
+  const { pw, dw } = fusedPair(g, n);
   const dwW = g.constants.get(dw.inputs[1]!)!;
   const [kh, kw, channels] = dwW.shape as [number, number, number, number];
   const pwBias = biasConst(g, pw.inputs[2], channels),

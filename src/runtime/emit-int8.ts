@@ -15,7 +15,7 @@ import {
 import { activationBounds, type QParams } from '../quant/scheme.js';
 import { biasConst, concatAxis, convWeightsKN, emitMove, geometry, im2colTemp } from './emit-common.js';
 import { hw, poolGeomInts, windowGeometry } from './geometry.js';
-import { POINTWISE_DEPTHWISE_OP } from './pointwise-depthwise.js';
+import { fusedPair, POINTWISE_DEPTHWISE_OP } from './pointwise-depthwise.js';
 import { floatConst } from './placement.js';
 import type { Q8, SegmentBuilder } from './segment-builder.js';
 import { BINARY, DT } from './step-codes.js';
@@ -298,13 +298,7 @@ function requantization(
  * with the pointwise output's parameters.
  */
 function emitPointwiseDepthwise(b: SegmentBuilder, g: Graph, n: Node): void {
-  const node = (name: unknown): Node => {
-    const m = g.nodes.find((k) => k.name === name);
-    if (!m) throw new Error(`internal: fused node '${n.name}' names '${String(name)}', which is not in the graph`);
-    return m;
-  };
-  const pw = node(n.attrs.pointwise),
-    dw = node(n.attrs.depthwise);
+  const { pw, dw } = fusedPair(g, n);
   const x = b.getQ8(pw.inputs[0]!);
   const mid = b.params(pw.outputs[0]!);
   const out = dw.outputs[0]!;

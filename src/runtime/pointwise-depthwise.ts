@@ -26,6 +26,16 @@ import type { PlannedNode } from './placement.js';
  */
 export const POINTWISE_DEPTHWISE_OP = '_PointwiseDepthwise';
 
+/** The pointwise and depthwise nodes a fused node (POINTWISE_DEPTHWISE_OP) names. */
+export function fusedPair(g: Graph, n: Node): { pw: Node; dw: Node } {
+  const node = (name: unknown): Node => {
+    const m = g.nodes.find((k) => k.name === name);
+    if (!m) throw new Error(`internal: fused node '${n.name}' names '${String(name)}', which is not in the graph`);
+    return m;
+  };
+  return { pw: node(n.attrs.pointwise), dw: node(n.attrs.depthwise) };
+}
+
 /**
  * Activations the step applies: the pointwise one as the GEMM stores (float: a leaky ReLU too;
  * int8: the output bounds), the depthwise one as its clamp. Others take a pass (a lookup table
