@@ -126,7 +126,9 @@ class GemmStep : public Step {
     const void* a = c.ptr[static_cast<size_t>(x)];
     if (!direct_) {
       const ConvGeom g = OpsGeom(geo_, c.Shape(x));
-      if (kind_ == kInt8) {
+      if (kind_ == kInt8 && RunInt8InChunks(c, g, m)) {
+        return;
+      } else if (kind_ == kInt8) {
         Im2Col<int8_t>(g, c.P<int8_t>(x), static_cast<int8_t>(za_), c.P<int8_t>(temps[0]), k_, c.threads);
       } else if (kind_ == kDynamic && !per_row_ && QuantizeBeforeIm2Col(c, g, m)) {
         RunQuantizedIm2Col(c, g, m);
@@ -140,24 +142,7 @@ class GemmStep : public Step {
       a = c.ptr[static_cast<size_t>(temps[0])];
     }
     if (kind_ == kInt8) {
-      gemm::GemmArgs g;
-      g.m = m;
-      g.a = a;
-      g.a_signed = true;
-      g.lda = k_;
-      g.a_zero_points = &za_;
-      g.b = &packed_;
-      g.c = c.ptr[static_cast<size_t>(y)];
-      g.ldc = n_;
-      g.threads = c.threads;
-      g.epilogue.output = gemm::OutputType::kInt8;
-      g.epilogue.bias = bias_i32_;
-      g.epilogue.multipliers = mult_;
-      g.epilogue.multiplier_per_channel = mult_per_channel_;
-      g.epilogue.out_zero_point = zo_;
-      g.epilogue.qmin = qmin_;
-      g.epilogue.qmax = qmax_;
-      gemm::Gemm(g);
+      gemm::Gemm(Int8Args(m, a, c.P<int8_t>(y), c.threads));
     } else if (kind_ == kDynamicInt4) {
       gemm::DynamicInt4Args d;
       SetDynamicInput(d, m, a, &packed4_, c.threads);
@@ -174,6 +159,55 @@ class GemmStep : public Step {
   }
 
  private:
+  // The int8 GEMM of rows a (m × k_, int8) into y (m × n_) with the step's requantization.
+  gemm::GemmArgs Int8Args(int64_t m, const void* a, int8_t* y, int threads) const {
+    gemm::GemmArgs g;
+    g.m = m;
+    g.a = a;
+    g.a_signed = true;
+    g.lda = k_;
+    g.a_zero_points = &za_;
+    g.b = &packed_;
+    g.c = y;
+    g.ldc = n_;
+    g.threads = threads;
+    g.epilogue.output = gemm::OutputType::kInt8;
+    g.epilogue.bias = bias_i32_;
+    g.epilogue.multipliers = mult_;
+    g.epilogue.multiplier_per_channel = mult_per_channel_;
+    g.epilogue.out_zero_point = zo_;
+    g.epilogue.qmin = qmin_;
+    g.epilogue.qmax = qmax_;
+    return g;
+  }
+
+  // int8 k×k convolution: the im2col rows are made and multiplied a chunk at a time while the
+  // chunk is in cache, by each thread on its own. Written whole first, the matrix (k_h·k_w
+  // times the input: 3.6 MB for a 3×3 layer on 112² × 32) went out to memory and came back,
+  // and the two passes were two parallel regions. Same rows, same GEMM: the same bytes. A call
+  // on chunks [cb, ce) builds them in the place chunk cb has in the m×k buffer (calls get
+  // disjoint ranges, so disjoint places). Too few chunks to give each thread two (a small
+  // picture: its GEMM splits its columns instead), it does nothing and returns false.
+  bool RunInt8InChunks(RunContext& c, const ConvGeom& g, int64_t m) const {
+    // Rows per chunk: about 128 KB of im2col rows, in multiples of 96 (a multiple of every
+    // path's microkernel rows, so chunks end on whole tiles).
+    const int64_t rows = std::clamp<int64_t>((int64_t{128} << 10) / std::max<int64_t>(k_, 1) / 96, 1, 16) * 96;
+    const int64_t chunks = (m + rows - 1) / rows;
+    if (chunks < 2 * std::max(1, c.threads)) return false;
+    const int8_t* x = c.P<int8_t>(inputs[0]);
+    int8_t* col = c.P<int8_t>(temps[0]);
+    int8_t* y = c.P<int8_t>(outputs[0]);
+    ParallelFor(chunks, 1, c.threads, [&](int64_t cb, int64_t ce) {
+      int8_t* a = col + cb * rows * k_;
+      for (int64_t ch = cb; ch < ce; ch++) {
+        const int64_t p0 = ch * rows, mc = std::min(rows, m - p0);
+        Im2ColPixels<int8_t>(g, x, static_cast<int8_t>(za_), a, k_, p0, p0 + mc);
+        gemm::Gemm(Int8Args(mc, a, y + p0 * n_, 1));
+      }
+    });
+    return true;
+  }
+
   gemm::DynamicGemmArgs DynamicArgs(RunContext& c, int64_t m, const void* a) const {
     gemm::DynamicGemmArgs d;
     SetDynamicInput(d, m, a, &packed_, c.threads);
