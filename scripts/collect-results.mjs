@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const parts = [
   ['published models: load, convert, run, fidelity, speed (the zoo)', 'bench/zoo/RESULTS-zoo.md'],
+  ['published models on AMD Zen 5 with AVX-512 VNNI (the zoo, int8 and dynamic)', 'bench/zoo/RESULTS-zoo-zen5.md'],
   ['published models before this work (baseline)', 'bench/zoo/RESULTS-zoo-baseline.md'],
   ['converter fidelity on published models, before and after the guard', 'bench/notes/fidelity.md'],
   ['int8 GEMM (with oneDNN)', 'bench/gemm/RESULTS-gemm.md'],
@@ -43,7 +44,9 @@ Every figure below was produced by a script in \`bench/\` (the command is given 
 table) and collected here by \`node scripts/collect-results.mjs\`. The machines differ between
 sections: each names its CPU, its instruction set and the float backend it compared with.
 Earlier sections were measured on an **AMD EPYC (Zen 3), AVX2 only**; those of 2026-12-06 on an
-**Intel Xeon (Sapphire/Emerald Rapids) with AVX-512 VNNI**, 2 cores. The zoo, the ONNX Runtime
+**Intel Xeon (Sapphire/Emerald Rapids) with AVX-512 VNNI**, 2 cores; the int8 GEMM with oneDNN,
+the ONNX Runtime comparison of MobileNetV2-style 224 and the Zen 5 zoo of 2026-12-07 (after
+08:30 UTC) on an **AMD EPYC Zen 5 (Turin) with AVX-512 VNNI**, 2 vCPUs of a shared host. The zoo, the ONNX Runtime
 comparison and the serving benchmark were re-run after 17:17 UTC on a quiet machine (load ≤ 1.4
 before each); the kernel notes (GEMM, dynamic quantization, AVX-512 operators) were measured
 while other jobs shared the cores (load 3–27), by per-step minima or alternated builds, as each
