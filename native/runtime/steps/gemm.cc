@@ -184,28 +184,37 @@ class GemmStep : public Step {
   // int8 k×k convolution: the im2col rows are made and multiplied a chunk at a time while the
   // chunk is in cache, by each thread on its own. Written whole first, the matrix (k_h·k_w
   // times the input: 3.6 MB for a 3×3 layer on 112² × 32) went out to memory and came back,
-  // and the two passes were two parallel regions. Same rows, same GEMM: the same bytes. A call
-  // on chunks [cb, ce) builds them in the place chunk cb has in the m×k buffer (calls get
-  // disjoint ranges, so disjoint places). Too few chunks to give each thread two (a small
-  // picture: its GEMM splits its columns instead), it does nothing and returns false.
+  // and the two passes were two parallel regions. Same rows, same GEMM: the same bytes. Too few
+  // chunks to give each thread two (a small picture: its GEMM splits its columns instead), it
+  // does nothing and returns false.
   bool RunInt8InChunks(RunContext& c, const ConvGeom& g, int64_t m) const {
     // Rows per chunk: about 128 KB of im2col rows, in multiples of 96 (a multiple of every
     // path's microkernel rows, so chunks end on whole tiles).
     const int64_t rows = std::clamp<int64_t>((int64_t{128} << 10) / std::max<int64_t>(k_, 1) / 96, 1, 16) * 96;
-    const int64_t chunks = (m + rows - 1) / rows;
-    if (chunks < 2 * std::max(1, c.threads)) return false;
-    const int8_t* x = c.P<int8_t>(inputs[0]);
-    int8_t* col = c.P<int8_t>(temps[0]);
+    if ((m + rows - 1) / rows < 2 * std::max(1, c.threads)) return false;
     int8_t* y = c.P<int8_t>(outputs[0]);
-    ParallelFor(chunks, 1, c.threads, [&](int64_t cb, int64_t ce) {
-      int8_t* a = col + cb * rows * k_;
-      for (int64_t ch = cb; ch < ce; ch++) {
-        const int64_t p0 = ch * rows, mc = std::min(rows, m - p0);
-        Im2ColPixels<int8_t>(g, x, static_cast<int8_t>(za_), a, k_, p0, p0 + mc);
-        gemm::Gemm(Int8Args(mc, a, y + p0 * n_, 1));
-      }
+    Im2ColInChunks<int8_t>(c, g, m, rows, static_cast<int8_t>(za_), [&](const int8_t* a, int64_t p0, int64_t mc) {
+      gemm::Gemm(Int8Args(mc, a, y + p0 * n_, 1));
     });
     return true;
+  }
+
+  // The im2col rows of pixels [0, m) made `rows` at a time by each thread on its own, each chunk
+  // handed to gemm(a, first pixel, pixels) while it is in cache. A call on chunks [cb, ce)
+  // builds them in the place chunk cb has in the m×k buffer (calls get disjoint ranges, so
+  // disjoint places).
+  template <typename T, typename Fn>
+  void Im2ColInChunks(RunContext& c, const ConvGeom& g, int64_t m, int64_t rows, T pad, const Fn& gemm) const {
+    const T* x = c.P<T>(inputs[0]);
+    T* col = c.P<T>(temps[0]);
+    ParallelFor((m + rows - 1) / rows, 1, c.threads, [&](int64_t cb, int64_t ce) {
+      T* a = col + cb * rows * k_;
+      for (int64_t ch = cb; ch < ce; ch++) {
+        const int64_t p0 = ch * rows, mc = std::min(rows, m - p0);
+        Im2ColPixels<T>(g, x, pad, a, k_, p0, p0 + mc);
+        gemm(a, p0, mc);
+      }
+    });
   }
 
   gemm::DynamicGemmArgs DynamicArgs(RunContext& c, int64_t m, const void* a) const {
@@ -268,25 +277,15 @@ class GemmStep : public Step {
   // by each thread on its own. Written whole first, the float im2col matrix went out to
   // memory and was read back (NanoDet's 3×3, 32 → 16 layer on 104 × 104: 12.5 MB each way,
   // 3.4 ms for 50 M multiply-adds). Same rows, same quantization, same GEMM: the same bytes.
-  // A call on chunks [cb, ce) builds them in the place chunk cb has in the m×k buffer (calls
-  // get disjoint ranges, so disjoint places).
   void RunPerRowInChunks(RunContext& c, const ConvGeom& g, int64_t m) const {
     // Rows per chunk: about 256 KB of float32 im2col rows (the L2 of the cores this serves).
     const int64_t rows = std::clamp<int64_t>((int64_t{64} << 10) / std::max<int64_t>(k_, 1), 16, 1024);
-    const int64_t chunks = (m + rows - 1) / rows;
-    const float* x = c.P<float>(inputs[0]);
-    float* col = c.P<float>(temps[0]);
     float* y = c.P<float>(outputs[0]);
-    ParallelFor(chunks, 1, c.threads, [&](int64_t cb, int64_t ce) {
-      float* a = col + cb * rows * k_;
-      for (int64_t ch = cb; ch < ce; ch++) {
-        const int64_t p0 = ch * rows, mc = std::min(rows, m - p0);
-        Im2ColPixels<float>(g, x, 0.0f, a, k_, p0, p0 + mc);
-        gemm::DynamicGemmArgs d = DynamicArgs(c, mc, a);
-        d.threads = 1;
-        d.c = y + p0 * n_;
-        gemm::DynamicGemm(d);
-      }
+    Im2ColInChunks<float>(c, g, m, rows, 0.0f, [&](const float* a, int64_t p0, int64_t mc) {
+      gemm::DynamicGemmArgs d = DynamicArgs(c, mc, a);
+      d.threads = 1;
+      d.c = y + p0 * n_;
+      gemm::DynamicGemm(d);
     });
     if (!IsBoundsActivation(act_)) ApplyActF32(act_, alpha_, y, m * n_, c.threads);
   }
