@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "gemm/gemm.h"
 #include "ops/ops.h"
 #include "runtime/session.h"
 
@@ -204,6 +205,38 @@ void ReadConvQ(const Spec& p, int y, size_t at, int64_t wl, int64_t channels, Q&
   for (int64_t i = 0; i < channels; i++)
     if (!(std::isfinite(q.multipliers[i]) && q.multipliers[i] > 0)) Bad("multipliers must be finite and > 0");
 }
+
+// The int8 GEMM of a conv_i8 / matmul_i8 step (and the pointwise half of pw_dw_i8): int8 rows
+// with one zero point, packed int8 weights, the §5 requantization to int8 with bounds.
+struct Int8Gemm {
+  int32_t za = 0, zo = 0, qmin = -128, qmax = 127;
+  const int32_t* bias = nullptr;  // N entries or null
+  const float* mult = nullptr;    // N entries, or 1 when !mult_per_channel
+  bool mult_per_channel = false;
+  const gemm::PackedB* b = nullptr;
+
+  // C (m × ldc int8, from y) = requantized A (m rows of lda int8 from a) · B.
+  void Run(int64_t m, const int8_t* a, int64_t lda, int8_t* y, int64_t ldc, int threads) const {
+    gemm::GemmArgs g;
+    g.m = m;
+    g.a = a;
+    g.a_signed = true;
+    g.lda = lda;
+    g.a_zero_points = &za;
+    g.b = b;
+    g.c = y;
+    g.ldc = ldc;
+    g.threads = threads;
+    g.epilogue.output = gemm::OutputType::kInt8;
+    g.epilogue.bias = bias;
+    g.epilogue.multipliers = mult;
+    g.epilogue.multiplier_per_channel = mult_per_channel;
+    g.epilogue.out_zero_point = zo;
+    g.epilogue.qmin = qmin;
+    g.epilogue.qmax = qmax;
+    gemm::Gemm(g);
+  }
+};
 
 }  // namespace detail
 }  // namespace runtime

@@ -62,19 +62,19 @@ class GemmStep : public Step {
     if (kind_ == kInt8) {
       p.Type(x, DType::kI8, "input");
       p.Type(y, DType::kI8, "output");
-      za_ = static_cast<int32_t>(p.Int(at, -128, 127, "input zero point"));
+      q8_.za = static_cast<int32_t>(p.Int(at, -128, 127, "input zero point"));
       p.QBounds(at + 1, at + 2, at + 3, y);
-      zo_ = static_cast<int32_t>(p.s.ints[at + 1]);
-      qmin_ = static_cast<int32_t>(p.s.ints[at + 2]);
-      qmax_ = static_cast<int32_t>(p.s.ints[at + 3]);
+      q8_.zo = static_cast<int32_t>(p.s.ints[at + 1]);
+      q8_.qmin = static_cast<int32_t>(p.s.ints[at + 2]);
+      q8_.qmax = static_cast<int32_t>(p.s.ints[at + 3]);
       if (!p.s.floats.empty()) Bad("expects no float parameters");
-      bias_i32_ = WPtr<int32_t>(p.W(1, DType::kI32, n_, true, "bias"));
+      q8_.bias = WPtr<int32_t>(p.W(1, DType::kI32, n_, true, "bias"));
       const WeightSpec* m = p.W(2, DType::kF32, -1, false, "multipliers");
       if (m->length() != n_ && m->length() != 1) Bad("multipliers must have N or 1 entries");
-      mult_ = WPtr<float>(m);
-      mult_per_channel_ = m->length() == n_ && n_ != 1;
+      q8_.mult = WPtr<float>(m);
+      q8_.mult_per_channel = m->length() == n_ && n_ != 1;
       for (int64_t i = 0; i < m->length(); i++)
-        if (!(std::isfinite(mult_[i]) && mult_[i] > 0)) Bad("multipliers must be finite and > 0");
+        if (!(std::isfinite(q8_.mult[i]) && q8_.mult[i] > 0)) Bad("multipliers must be finite and > 0");
     } else if (kind_ == kDynamicInt4) {
       ParseInt4(p, x, y, at, *w);
     } else {
@@ -107,6 +107,7 @@ class GemmStep : public Step {
     if (kind_ != kDynamicInt4) {
       packed_ = gemm::PackB(reinterpret_cast<const int8_t*>(w->bytes.data()), k_, n_, gemm::BLayout::kKN, n_, nullptr,
                             false, ActiveIsa());
+      q8_.b = &packed_;  // the step is never moved: make_unique'd, then used in place
     }
     weight_index_ = p.s.weights[0];
   }
@@ -129,7 +130,7 @@ class GemmStep : public Step {
       if (kind_ == kInt8 && RunInt8InChunks(c, g, m)) {
         return;
       } else if (kind_ == kInt8) {
-        Im2Col<int8_t>(g, c.P<int8_t>(x), static_cast<int8_t>(za_), c.P<int8_t>(temps[0]), k_, c.threads);
+        Im2Col<int8_t>(g, c.P<int8_t>(x), static_cast<int8_t>(q8_.za), c.P<int8_t>(temps[0]), k_, c.threads);
       } else if (kind_ == kDynamic && !per_row_ && QuantizeBeforeIm2Col(c, g, m)) {
         RunQuantizedIm2Col(c, g, m);
         return;
@@ -142,7 +143,7 @@ class GemmStep : public Step {
       a = c.ptr[static_cast<size_t>(temps[0])];
     }
     if (kind_ == kInt8) {
-      gemm::Gemm(Int8Args(m, a, c.P<int8_t>(y), c.threads));
+      q8_.Run(m, static_cast<const int8_t*>(a), k_, c.P<int8_t>(y), n_, c.threads);
     } else if (kind_ == kDynamicInt4) {
       gemm::DynamicInt4Args d;
       SetDynamicInput(d, m, a, &packed4_, c.threads);
@@ -159,28 +160,6 @@ class GemmStep : public Step {
   }
 
  private:
-  // The int8 GEMM of rows a (m × k_, int8) into y (m × n_) with the step's requantization.
-  gemm::GemmArgs Int8Args(int64_t m, const void* a, int8_t* y, int threads) const {
-    gemm::GemmArgs g;
-    g.m = m;
-    g.a = a;
-    g.a_signed = true;
-    g.lda = k_;
-    g.a_zero_points = &za_;
-    g.b = &packed_;
-    g.c = y;
-    g.ldc = n_;
-    g.threads = threads;
-    g.epilogue.output = gemm::OutputType::kInt8;
-    g.epilogue.bias = bias_i32_;
-    g.epilogue.multipliers = mult_;
-    g.epilogue.multiplier_per_channel = mult_per_channel_;
-    g.epilogue.out_zero_point = zo_;
-    g.epilogue.qmin = qmin_;
-    g.epilogue.qmax = qmax_;
-    return g;
-  }
-
   // int8 k×k convolution: the im2col rows are made and multiplied a chunk at a time while the
   // chunk is in cache, by each thread on its own. Written whole first, the matrix (k_h·k_w
   // times the input: 3.6 MB for a 3×3 layer on 112² × 32) went out to memory and came back,
@@ -193,9 +172,8 @@ class GemmStep : public Step {
     const int64_t rows = std::clamp<int64_t>((int64_t{128} << 10) / std::max<int64_t>(k_, 1) / 96, 1, 16) * 96;
     if ((m + rows - 1) / rows < 2 * std::max(1, c.threads)) return false;
     int8_t* y = c.P<int8_t>(outputs[0]);
-    Im2ColInChunks<int8_t>(c, g, m, rows, static_cast<int8_t>(za_), [&](const int8_t* a, int64_t p0, int64_t mc) {
-      gemm::Gemm(Int8Args(mc, a, y + p0 * n_, 1));
-    });
+    Im2ColInChunks<int8_t>(c, g, m, rows, static_cast<int8_t>(q8_.za),
+                           [&](const int8_t* a, int64_t p0, int64_t mc) { q8_.Run(mc, a, k_, y + p0 * n_, n_, 1); });
     return true;
   }
 
@@ -340,10 +318,7 @@ class GemmStep : public Step {
   bool conv_, direct_ = true;
   ConvGeom geo_{};
   int64_t k_ = 0, n_ = 0;
-  int32_t za_ = 0, zo_ = 0, qmin_ = -128, qmax_ = 127;
-  const int32_t* bias_i32_ = nullptr;
-  const float* mult_ = nullptr;
-  bool mult_per_channel_ = false;
+  Int8Gemm q8_;
   bool per_row_ = false, ws_per_channel_ = true;
   Activation act_ = Activation::kLinear;
   float alpha_ = 0.2f;

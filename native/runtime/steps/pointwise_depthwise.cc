@@ -250,24 +250,26 @@ class PointwiseDepthwiseI8 : public PointwiseDepthwiseStep<int8_t> {
  public:
   explicit PointwiseDepthwiseI8(const Spec& p) {
     ParseCommon(p, DType::kI8, 17, 0, 6);
-    za_ = static_cast<int32_t>(p.Int(10, -128, 127, "input zero point"));
-    zm_ = static_cast<int32_t>(p.Int(11, -128, 127, "pointwise output zero point"));
-    mid_min_ = static_cast<int32_t>(p.Int(12, -128, 127, "pointwise qmin"));
-    mid_max_ = static_cast<int32_t>(p.Int(13, -128, 127, "pointwise qmax"));
-    if (mid_min_ > mid_max_) Bad("pointwise qmin > qmax");
+    pw_.za = static_cast<int32_t>(p.Int(10, -128, 127, "input zero point"));
+    pw_.zo = static_cast<int32_t>(p.Int(11, -128, 127, "pointwise output zero point"));
+    pw_.qmin = static_cast<int32_t>(p.Int(12, -128, 127, "pointwise qmin"));
+    pw_.qmax = static_cast<int32_t>(p.Int(13, -128, 127, "pointwise qmax"));
+    if (pw_.qmin > pw_.qmax) Bad("pointwise qmin > qmax");
     const int64_t n = c_;
-    pw_bias_ = WPtr<int32_t>(p.W(1, DType::kI32, n, true, "pointwise bias"));
-    pw_mult_ = WPtr<float>(p.W(2, DType::kF32, n, false, "pointwise multipliers"));
+    pw_.bias = WPtr<int32_t>(p.W(1, DType::kI32, n, true, "pointwise bias"));
+    pw_.mult = WPtr<float>(p.W(2, DType::kF32, n, false, "pointwise multipliers"));
+    pw_.mult_per_channel = n != 1;
     for (int64_t i = 0; i < n; i++)
-      if (!(std::isfinite(pw_mult_[i]) && pw_mult_[i] > 0)) Bad("pointwise multipliers must be finite and > 0");
+      if (!(std::isfinite(pw_.mult[i]) && pw_.mult[i] > 0)) Bad("pointwise multipliers must be finite and > 0");
     dw_.multiplier = 1;
-    dw_.x_zero_point = zm_;
+    dw_.x_zero_point = pw_.zo;
     ReadConvQ(p, p.s.outputs[0], 14, geo_.k_h * geo_.k_w * n, n, dw_, 3);
     const Dims xs = p.Shape1(p.s.inputs[0]);
     ops::PrepareDepthwise(OpsGeom(geo_, {xs[0], xs[1], xs[2], n}), &dw_);  // packed once, not per run
     const WeightSpec* w = p.W(0, DType::kI8, cin_ * n, false, "pointwise weights");
     packed_ = gemm::PackB(reinterpret_cast<const int8_t*>(w->bytes.data()), cin_, n, gemm::BLayout::kKN, n, nullptr,
                           false, ActiveIsa());
+    pw_.b = &packed_;  // the step is never moved: make_unique'd, then used in place
     weight_index_ = p.s.weights[0];
   }
   size_t OwnedBytes() const override { return packed_.byte_length(); }
@@ -277,32 +279,13 @@ class PointwiseDepthwiseI8 : public PointwiseDepthwiseStep<int8_t> {
   void Pointwise(RunContext& c, int64_t n, int64_t h, int64_t rows, int8_t* dst) const override {
     const Dims xs = c.Shape(inputs[0]);
     const int64_t H = xs[1], W = xs[2];
-    gemm::GemmArgs g;
-    g.m = rows * W;
-    g.a = c.P<int8_t>(inputs[0]) + ((n * H + h) * W) * cin_;
-    g.a_signed = true;
-    g.lda = cin_;
-    g.a_zero_points = &za_;
-    g.b = &packed_;
-    g.c = dst;
-    g.ldc = c_;
-    g.threads = 1;
-    g.epilogue.output = gemm::OutputType::kInt8;
-    g.epilogue.bias = pw_bias_;
-    g.epilogue.multipliers = pw_mult_;
-    g.epilogue.multiplier_per_channel = c_ != 1;
-    g.epilogue.out_zero_point = zm_;
-    g.epilogue.qmin = mid_min_;
-    g.epilogue.qmax = mid_max_;
-    gemm::Gemm(g);
+    pw_.Run(rows * W, c.P<int8_t>(inputs[0]) + ((n * H + h) * W) * cin_, cin_, dst, c_, 1);
   }
   void Depthwise(const ConvGeom& dg, const int8_t* band, int8_t* out) const override {
     ops::DepthwiseConv2D(dg, band, dw_, out, 1);
   }
 
-  int32_t za_ = 0, zm_ = 0, mid_min_ = -128, mid_max_ = 127;
-  const int32_t* pw_bias_ = nullptr;
-  const float* pw_mult_ = nullptr;
+  Int8Gemm pw_;
   ops::DepthwiseQ dw_;
   gemm::PackedB packed_;
   int weight_index_ = -1;
