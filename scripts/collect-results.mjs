@@ -8,7 +8,10 @@ import { fileURLToPath } from 'node:url';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const parts = [
   ['published models: load, convert, run, fidelity, speed (the zoo)', 'bench/zoo/RESULTS-zoo.md'],
-  ['published models on AMD Zen 5 with AVX-512 VNNI (the zoo, int8 and dynamic)', 'bench/zoo/RESULTS-zoo-zen5.md'],
+  [
+    'published models on AMD Zen 5 with AVX-512 VNNI (the zoo, int8, dynamic and 4-bit)',
+    'bench/zoo/RESULTS-zoo-zen5.md',
+  ],
   ['published models before this work (baseline)', 'bench/zoo/RESULTS-zoo-baseline.md'],
   ['converter fidelity on published models, before and after the guard', 'bench/notes/fidelity.md'],
   ['int8 GEMM (with oneDNN)', 'bench/gemm/RESULTS-gemm.md'],
