@@ -47,11 +47,13 @@ const POINTWISE_ACTS = {
   'native-int8': CLAMP_ACTS,
   'native-dynamic': CLAMP_ACTS,
 };
+/** The placements whose pairs fuse. */
+type Placement = keyof typeof POINTWISE_ACTS;
 
 const activation = (n: Node): string => (n.attrs.activation as string | undefined) ?? 'none';
 
 /** The shape of n's rank-4 weight as its placement runs it (float32 data; int8 values), or undefined. */
-function weightShape(g: Graph, n: Node, placement: keyof typeof POINTWISE_ACTS): number[] | undefined {
+function weightShape(g: Graph, n: Node, placement: Placement): number[] | undefined {
   const int8 = placement !== 'native-float';
   const c = int8 ? weightOf(g, n) : g.constants.get(n.inputs[1]!);
   if (!c || c.shape.length !== 4) return undefined;
@@ -75,20 +77,12 @@ export function pointwiseDepthwise(
   decided: readonly PlannedNode[],
   perRow: boolean,
 ): Fusion[] {
-  const kinds = [
+  const pairs: { pointwise: Placement; depthwise: Placement }[] = [
     { pointwise: 'native-float', depthwise: 'native-float' },
     { pointwise: 'native-int8', depthwise: 'native-int8' },
-    ...(perRow ? [{ pointwise: 'native-dynamic', depthwise: 'native-float' }] : []),
-  ].map((k) => ({
-    ...(k as { pointwise: keyof typeof POINTWISE_ACTS; depthwise: keyof typeof POINTWISE_ACTS }),
-    ...chains(
-      order,
-      decided,
-      g.outputs,
-      k.pointwise as PlannedNode['placement'],
-      k.depthwise as PlannedNode['placement'],
-    ),
-  }));
+    ...(perRow ? [{ pointwise: 'native-dynamic', depthwise: 'native-float' } as const] : []),
+  ];
+  const kinds = pairs.map((k) => ({ ...k, ...chains(order, decided, g.outputs, k.pointwise, k.depthwise) }));
   const found: Fusion[] = [];
   for (const pw of order) {
     const kind = kinds.find((k) => k.members.has(pw.name));

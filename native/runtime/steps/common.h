@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "common/cpu.h"
 #include "gemm/gemm.h"
 #include "ops/ops.h"
 #include "runtime/session.h"
@@ -204,6 +205,24 @@ void ReadConvQ(const Spec& p, int y, size_t at, int64_t wl, int64_t channels, Q&
   q.multipliers = WPtr<float>(p.W(w0 + 2, DType::kF32, channels, false, "multipliers"));
   for (int64_t i = 0; i < channels; i++)
     if (!(std::isfinite(q.multipliers[i]) && q.multipliers[i] > 0)) Bad("multipliers must be finite and > 0");
+}
+
+// Per-channel or per-tensor positive float factors at weight `slot` (multipliers, weight
+// scales): n or 1 entries, each finite and > 0; *per_channel says which.
+inline const float* PositiveFactors(const Spec& p, size_t slot, int64_t n, const std::string& what, bool* per_channel) {
+  const WeightSpec* w = p.W(slot, DType::kF32, -1, false, what.c_str());
+  if (w->length() != n && w->length() != 1) Bad(what + " must have N or 1 entries");
+  const float* v = WPtr<float>(w);
+  for (int64_t i = 0; i < w->length(); i++)
+    if (!(std::isfinite(v[i]) && v[i] > 0)) Bad(what + " must be finite and > 0");
+  *per_channel = w->length() == n && n != 1;
+  return v;
+}
+
+// Int8 weights K×N (row-major, the plan's layout) packed for the GEMM on the running path.
+inline gemm::PackedB PackWeightsKN(const WeightSpec& w, int64_t k, int64_t n) {
+  return gemm::PackB(reinterpret_cast<const int8_t*>(w.bytes.data()), k, n, gemm::BLayout::kKN, n, nullptr, false,
+                     ActiveIsa());
 }
 
 // The int8 GEMM of a conv_i8 / matmul_i8 step (and the pointwise half of pw_dw_i8): int8 rows

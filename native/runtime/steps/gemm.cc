@@ -11,7 +11,6 @@
 #include <string>
 #include <vector>
 
-#include "common/cpu.h"
 #include "common/im2col.h"
 #include "common/thread_pool.h"
 #include "gemm/gemm.h"
@@ -69,12 +68,7 @@ class GemmStep : public Step {
       q8_.qmax = static_cast<int32_t>(p.s.ints[at + 3]);
       if (!p.s.floats.empty()) Bad("expects no float parameters");
       q8_.bias = WPtr<int32_t>(p.W(1, DType::kI32, n_, true, "bias"));
-      const WeightSpec* m = p.W(2, DType::kF32, -1, false, "multipliers");
-      if (m->length() != n_ && m->length() != 1) Bad("multipliers must have N or 1 entries");
-      q8_.mult = WPtr<float>(m);
-      q8_.mult_per_channel = m->length() == n_ && n_ != 1;
-      for (int64_t i = 0; i < m->length(); i++)
-        if (!(std::isfinite(q8_.mult[i]) && q8_.mult[i] > 0)) Bad("multipliers must be finite and > 0");
+      q8_.mult = PositiveFactors(p, 2, n_, "multipliers", &q8_.mult_per_channel);
     } else if (kind_ == kDynamicInt4) {
       ParseInt4(p, x, y, at, *w);
     } else {
@@ -84,12 +78,7 @@ class GemmStep : public Step {
       act_ = ActCode(p, at + 1);
       if (p.s.floats.size() != 1) Bad("expects 1 float parameter (alpha)");
       alpha_ = p.Float(0);
-      const WeightSpec* ws = p.W(1, DType::kF32, -1, false, "weight scales");
-      if (ws->length() != n_ && ws->length() != 1) Bad("weight scales must have N or 1 entries");
-      w_scales_ = WPtr<float>(ws);
-      ws_per_channel_ = ws->length() == n_ && n_ != 1;
-      for (int64_t i = 0; i < ws->length(); i++)
-        if (!(std::isfinite(w_scales_[i]) && w_scales_[i] > 0)) Bad("weight scales must be finite and > 0");
+      w_scales_ = PositiveFactors(p, 1, n_, "weight scales", &ws_per_channel_);
       bias_f32_ = WPtr<float>(p.W(2, DType::kF32, n_, true, "bias"));
     }
     direct_ = !conv_ || IsPointwiseWindow(geo_);
@@ -105,8 +94,7 @@ class GemmStep : public Step {
       Bad("unexpected temporary buffer");
     }
     if (kind_ != kDynamicInt4) {
-      packed_ = gemm::PackB(reinterpret_cast<const int8_t*>(w->bytes.data()), k_, n_, gemm::BLayout::kKN, n_, nullptr,
-                            false, ActiveIsa());
+      packed_ = PackWeightsKN(*w, k_, n_);
       q8_.b = &packed_;  // the step is never moved: make_unique'd, then used in place
     }
     weight_index_ = p.s.weights[0];

@@ -24,7 +24,6 @@
 #include <limits>
 #include <vector>
 
-#include "common/cpu.h"
 #include "common/thread_pool.h"
 #include "float/conv.h"
 #include "float/gemm.h"
@@ -120,6 +119,13 @@ class PointwiseDepthwiseStep : public Step {
     CheckConvShapes(p, geo_, x, y, c_);
     cin_ = p.Shape1(x)[3];
   }
+  // The first of the input rows [h, …) of image n.
+  const T* InputRows(RunContext& c, int64_t n, int64_t h) const {
+    const Dims xs = c.Shape(inputs[0]);
+    return c.P<T>(inputs[0]) + ((n * xs[1] + h) * xs[2]) * cin_;
+  }
+  // The pixels of `rows` input rows.
+  int64_t RowPixels(RunContext& c, int64_t rows) const { return rows * c.Shape(inputs[0])[2]; }
   virtual void Pointwise(RunContext& c, int64_t n, int64_t h, int64_t rows, T* dst) const = 0;
   virtual void Depthwise(const ConvGeom& dg, const T* band, T* out) const = 0;
 
@@ -143,11 +149,6 @@ class FloatDepthwiseHalf : public PointwiseDepthwiseStep<float> {
   }
   void Depthwise(const ConvGeom& dg, const float* band, float* out) const override {
     ops::DepthwiseConv2DF32(dg, 1, band, dw_w_, dw_bias_, lo_, hi_, out, 1);
-  }
-  // The input rows [h, h + rows) of image n and their count of pixels.
-  const float* InputRows(RunContext& c, int64_t n, int64_t h) const {
-    const Dims xs = c.Shape(inputs[0]);
-    return c.P<float>(inputs[0]) + ((n * xs[1] + h) * xs[2]) * cin_;
   }
 
   Activation pw_act_ = Activation::kLinear, dw_act_ = Activation::kLinear;
@@ -182,7 +183,7 @@ class PointwiseDepthwiseF32 : public FloatDepthwiseHalf {
     ConvGeom pg{};
     pg.batch = 1;
     pg.in_h = pg.out_h = rows;
-    pg.in_w = pg.out_w = c.Shape(inputs[0])[2];
+    pg.in_w = pg.out_w = RowPixels(c, 1);
     pg.in_c = cin_;
     pg.out_c = c_;
     pg.k_h = pg.k_w = pg.stride_h = pg.stride_w = pg.dilation_h = pg.dilation_w = 1;
@@ -204,15 +205,9 @@ class PointwiseDepthwiseDyn : public FloatDepthwiseHalf {
     ParseFloatDepthwise(p, 3);
     if (!IsBoundsActivation(pw_act_)) Bad("pointwise activation must be linear, relu or relu6");
     const WeightSpec* w = p.W(0, DType::kI8, cin_ * c_, false, "pointwise weights");
-    const WeightSpec* ws = p.W(1, DType::kF32, -1, false, "pointwise weight scales");
-    if (ws->length() != c_ && ws->length() != 1) Bad("pointwise weight scales must have N or 1 entries");
-    w_scales_ = WPtr<float>(ws);
-    ws_per_channel_ = ws->length() == c_ && c_ != 1;
-    for (int64_t i = 0; i < ws->length(); i++)
-      if (!(std::isfinite(w_scales_[i]) && w_scales_[i] > 0)) Bad("pointwise weight scales must be finite and > 0");
+    w_scales_ = PositiveFactors(p, 1, c_, "pointwise weight scales", &ws_per_channel_);
     bias_ = WPtr<float>(p.W(2, DType::kF32, c_, true, "pointwise bias"));
-    packed_ = gemm::PackB(reinterpret_cast<const int8_t*>(w->bytes.data()), cin_, c_, gemm::BLayout::kKN, c_, nullptr,
-                          false, ActiveIsa());
+    packed_ = PackWeightsKN(*w, cin_, c_);
     weight_index_ = p.s.weights[0];
   }
   size_t OwnedBytes() const override { return packed_.byte_length(); }
@@ -221,7 +216,7 @@ class PointwiseDepthwiseDyn : public FloatDepthwiseHalf {
  private:
   void Pointwise(RunContext& c, int64_t n, int64_t h, int64_t rows, float* dst) const override {
     gemm::DynamicGemmArgs d;
-    d.m = rows * c.Shape(inputs[0])[2];
+    d.m = RowPixels(c, rows);
     d.x = InputRows(c, n, h);
     d.ldx = cin_;
     d.per_row = true;
@@ -267,8 +262,7 @@ class PointwiseDepthwiseI8 : public PointwiseDepthwiseStep<int8_t> {
     const Dims xs = p.Shape1(p.s.inputs[0]);
     ops::PrepareDepthwise(OpsGeom(geo_, {xs[0], xs[1], xs[2], n}), &dw_);  // packed once, not per run
     const WeightSpec* w = p.W(0, DType::kI8, cin_ * n, false, "pointwise weights");
-    packed_ = gemm::PackB(reinterpret_cast<const int8_t*>(w->bytes.data()), cin_, n, gemm::BLayout::kKN, n, nullptr,
-                          false, ActiveIsa());
+    packed_ = PackWeightsKN(*w, cin_, n);
     pw_.b = &packed_;  // the step is never moved: make_unique'd, then used in place
     weight_index_ = p.s.weights[0];
   }
@@ -277,9 +271,7 @@ class PointwiseDepthwiseI8 : public PointwiseDepthwiseStep<int8_t> {
 
  private:
   void Pointwise(RunContext& c, int64_t n, int64_t h, int64_t rows, int8_t* dst) const override {
-    const Dims xs = c.Shape(inputs[0]);
-    const int64_t H = xs[1], W = xs[2];
-    pw_.Run(rows * W, c.P<int8_t>(inputs[0]) + ((n * H + h) * W) * cin_, cin_, dst, c_, 1);
+    pw_.Run(RowPixels(c, rows), InputRows(c, n, h), cin_, dst, c_, 1);
   }
   void Depthwise(const ConvGeom& dg, const int8_t* band, int8_t* out) const override {
     ops::DepthwiseConv2D(dg, band, dw_, out, 1);
