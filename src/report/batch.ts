@@ -269,7 +269,7 @@ function modelDetails(m: ModelResult, render: <R>(t: Table<R>) => string, headin
   if (m.guard) {
     const g = m.guard;
     parts.push(
-      `Accuracy guard (${g.metric}, on the guard data${m.guardData ? `: ${m.guardData}` : ''}): ${g.initial.toFixed(4)} → ${g.final.toFixed(4)} (target ${(g.float - g.tolerance).toFixed(4)}: ${g.satisfied ? 'met' : 'NOT met'}), ${g.movedToDynamic?.length ? `${g.movedToDynamic.length} convolution(s)/matmul(s) run dynamic (activations quantized per row), ` : ''}${g.movedToFloat.length} node(s) kept in float, ${g.widenedTo8Bit.length} layer(s) widened to 8-bit weights, ${g.evaluations} evaluations.`,
+      `Accuracy guard (${g.metric}, on the guard data${m.guardData ? `: ${m.guardData}` : ''}): ${g.initial.toFixed(4)} → ${g.final.toFixed(4)} (target ${(g.float - g.tolerance).toFixed(4)}: ${g.satisfied ? 'met' : 'NOT met'}), ${g.movedToDynamic?.length ? `${g.movedToDynamic.length} convolution(s)/matmul(s) run dynamic (activations quantized per row), ` : ''}${g.movedToFloat.length} node(s) kept in float, ${g.widenedTo8Bit.length} layer(s) widened to 8-bit weights, ${g.evaluations} evaluations${g.heldOut ? `; the first search (on half of the samples) scored ${g.heldOut.score.toFixed(4)} on the other ${g.heldOut.samples}: ${g.heldOut.kept ? 'kept' : 'searched again with float as the only step back'}` : ''}.`,
     );
   }
   if (m.layers?.length)

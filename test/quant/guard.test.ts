@@ -206,6 +206,37 @@ describe('the guard on the native runtime (as the CLI converts)', () => {
   });
 });
 
+describe('the first search, on half of the guard samples, checked on the other half', () => {
+  it('is kept when it holds there, even with nothing run dynamic: the saved files score on those samples what the report says', async () => {
+    // No layer may step back to dynamic: the first search can only move layers to float.
+    const { r, validation, dispose } = await int8WithGuard(
+      { tolerance: 2e-3, engine: nativeEngine },
+      { dynamicMinK: 1 << 30 },
+    );
+    const guard = r.report.guard!;
+    expect(guard.initial).toBeLessThan(1 - 2e-3);
+    expect(guard.movedToDynamic).toEqual([]);
+    expect(guard.movedToFloat.length).toBeGreaterThan(0);
+    expect(guard.heldOut).toMatchObject({ samples: 4, kept: true });
+    expect(guard.heldOut!.score).toBeGreaterThanOrEqual(1 - 2e-3);
+    const out = join(dir, 'out-int8-first-search');
+    await saveNative(r.graph, out, { mode: 'int8' });
+    const s = await InferenceSession.create(join(out, 'model.json'), { threads: 1 });
+    const ref: Float32Array[] = [],
+      got: Float32Array[] = [];
+    for (const x of validation.slice(4)) {
+      const [y] = execute(g, x);
+      ref.push(Float32Array.from(y!.dataSync()));
+      y!.dispose();
+      got.push(Float32Array.from((await s.run(x))[s.outputs[0]!.name]!.data as Float32Array));
+    }
+    s.dispose();
+    const score = Math.min(outputFidelity('logits', ref, got).score, predictedScore('logits', ref, got));
+    expect(score).toBeCloseTo(guard.heldOut!.score, 6);
+    dispose();
+  });
+});
+
 describe('layers too narrow for the dynamic kernel to pay (K < DYNAMIC_MIN_K or N < DYNAMIC_MIN_N)', () => {
   it('mode dynamic runs them float on their int8 weights, says why, and the session plans them float', async () => {
     const r = await quantize(g, { mode: 'dynamic', report: false });
