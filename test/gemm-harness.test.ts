@@ -68,8 +68,11 @@ describe('native GEMM harness', () => {
   );
 
   it.skipIf(missing.neon.length > 0)(
-    titled('NEON and NEON dot-product kernels (qemu aarch64) equal ref bit for bit', missing.neon),
-    check('check-neon.sh', ['neon', 'neondot']),
+    titled(
+      'NEON, NEON dot-product and NEON 8-bit matrix-multiply kernels (qemu aarch64) equal ref bit for bit',
+      missing.neon,
+    ),
+    check('check-neon.sh', ['neon', 'neondot', 'neoni8mm']),
     240_000,
   );
 });

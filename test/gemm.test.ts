@@ -636,7 +636,7 @@ describe('gemm: argument errors', () => {
     expect(() => packWeights(b, { k: 6, n: 4, layout: 'kk' as never })).toThrow(/layout must be one of/);
     expect(() => packWeights(b, { k: 6, n: 4, zeroPoint: 128 })).toThrow(/zeroPoint must be in \[-128, 127\]/);
     expect(() => packWeights(b, { k: 6, n: 4, zeroPoint: [1, 2] })).toThrow(/zeroPoint has 2 entries/);
-    const missing = (['avx512vnni', 'avxvnni', 'neon', 'neondot'] as const).find((i) => !ISAS.includes(i));
+    const missing = (['avx512vnni', 'avxvnni', 'neon', 'neondot', 'neoni8mm'] as const).find((i) => !ISAS.includes(i));
     if (missing) expect(() => packWeights(b, { k: 6, n: 4, isa: missing })).toThrow(/not available/);
   });
   it('gemm', () => {

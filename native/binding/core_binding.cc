@@ -29,6 +29,7 @@ Napi::Value CpuInfo(const Napi::CallbackInfo& info) {
   flags.Set("neon", f.neon);
   flags.Set("neonDot", f.neon_dot);
   flags.Set("neonFp16", f.neon_fp16);
+  flags.Set("neonI8mm", f.neon_i8mm);
   o.Set("features", flags);
   o.Set("availableCores", AvailableCores());
   return o;

@@ -13,6 +13,8 @@
 #define TFJQ_ARM64 1
 #if defined(__linux__)
 #include <sys/auxv.h>
+#elif defined(__APPLE__)
+#include <sys/sysctl.h>
 #endif
 #endif
 
@@ -88,11 +90,15 @@ CpuFeatures Detect() {
   f.neon = true;
 #if defined(__linux__)
   unsigned long hw = getauxval(AT_HWCAP);
-  f.neon_dot = (hw >> 20) & 1;   // HWCAP_ASIMDDP
-  f.neon_fp16 = (hw >> 10) & 1;  // HWCAP_ASIMDHP
+  f.neon_dot = (hw >> 20) & 1;                     // HWCAP_ASIMDDP
+  f.neon_fp16 = (hw >> 10) & 1;                    // HWCAP_ASIMDHP
+  f.neon_i8mm = (getauxval(AT_HWCAP2) >> 13) & 1;  // HWCAP2_I8MM
 #elif defined(__APPLE__)
   f.neon_dot = true;
   f.neon_fp16 = true;
+  int i8mm = 0;  // M2 and later
+  size_t len = sizeof(i8mm);
+  f.neon_i8mm = sysctlbyname("hw.optional.arm.FEAT_I8MM", &i8mm, &len, nullptr, 0) == 0 && i8mm != 0;
 #endif
 #endif
   return f;
@@ -112,6 +118,7 @@ bool Compiled(Isa isa) {
 #if TFJQ_ARM64
     case Isa::kNeon:
     case Isa::kNeonDot:
+    case Isa::kNeonI8mm:
       return true;
 #endif
     default:
@@ -161,6 +168,8 @@ const char* IsaName(Isa isa) {
       return "neon";
     case Isa::kNeonDot:
       return "neondot";
+    case Isa::kNeonI8mm:
+      return "neoni8mm";
   }
   return "unknown";
 }
@@ -191,13 +200,15 @@ bool IsaSupported(Isa isa) {
       return f.neon;
     case Isa::kNeonDot:
       return f.neon && f.neon_dot;
+    case Isa::kNeonI8mm:
+      return f.neon && f.neon_dot && f.neon_i8mm;
   }
   return false;
 }
 
 std::vector<Isa> SupportedIsas() {
   std::vector<Isa> out;
-  for (Isa isa : {Isa::kRef, Isa::kNeon, Isa::kNeonDot, Isa::kAvx2, Isa::kAvxVnni, Isa::kAvx512Vnni}) {
+  for (Isa isa : {Isa::kRef, Isa::kNeon, Isa::kNeonDot, Isa::kNeonI8mm, Isa::kAvx2, Isa::kAvxVnni, Isa::kAvx512Vnni}) {
     if (IsaSupported(isa)) out.push_back(isa);
   }
   return out;

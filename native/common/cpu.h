@@ -11,7 +11,7 @@ struct CpuFeatures {
   bool avx2 = false, fma = false, f16c = false, bmi2 = false;
   bool avx512f = false, avx512bw = false, avx512dq = false, avx512vl = false, avx512vnni = false;
   bool avxvnni = false;
-  bool neon = false, neon_dot = false, neon_fp16 = false;
+  bool neon = false, neon_dot = false, neon_fp16 = false, neon_i8mm = false;
   std::string vendor, brand;
 };
 

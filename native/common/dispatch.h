@@ -22,11 +22,12 @@ enum class Isa : int {
   kAvx512Vnni = 3,  // x86-64 AVX-512 F/BW/DQ/VL + VNNI (VPDPBUSD on zmm); implies kAvx2
   kNeon = 4,        // arm64 Advanced SIMD
   kNeonDot = 5,     // arm64 Advanced SIMD + dot product (SDOT/UDOT); implies kNeon
+  kNeonI8mm = 6,    // arm64 + 8-bit matrix multiply (USMMLA: 2×8 by 8×2 blocks); implies kNeonDot
 };
-constexpr int kIsaCount = 6;
+constexpr int kIsaCount = 7;
 
 // The next path down the fallback chain:
-//   avx512vnni → avxvnni → avx2 → ref;   neondot → neon → ref.
+//   avx512vnni → avxvnni → avx2 → ref;   neoni8mm → neondot → neon → ref.
 // Every CPU running a path also runs the paths after it, with one exception: a CPU with
 // AVX-512 VNNI need not expose the VEX AVX-VNNI encoding (Ice Lake; Sapphire Rapids under some
 // hypervisors), so avx512vnni → avxvnni gives the order only and IsaTable::Resolve never picks an
@@ -37,6 +38,8 @@ constexpr Isa IsaFallback(Isa isa) {
       return Isa::kAvxVnni;
     case Isa::kAvxVnni:
       return Isa::kAvx2;
+    case Isa::kNeonI8mm:
+      return Isa::kNeonDot;
     case Isa::kNeonDot:
       return Isa::kNeon;
     default:

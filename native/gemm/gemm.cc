@@ -31,6 +31,7 @@ const IsaTable<KernelSet>& GemmKernelTable() {
 #if defined(__aarch64__)
     t.entries[static_cast<int>(Isa::kNeon)] = NeonKernels;
     t.entries[static_cast<int>(Isa::kNeonDot)] = NeonDotKernels;
+    t.entries[static_cast<int>(Isa::kNeonI8mm)] = NeonI8mmKernels;
 #endif
     return t;
   }();

@@ -44,6 +44,10 @@ void KernelNeonDot(int64_t kg, const uint8_t* a, int64_t as, const int8_t* b, in
     const int8x16_t b0 = vld1q_s8(b), b1 = vld1q_s8(b + 16), b2 = vld1q_s8(b + 32), b3 = vld1q_s8(b + 48);
     b += 64;
     const int64_t off = g * 4;
+// One row's step, then a compiler barrier: it keeps GCC from loading all six A broadcasts up
+// front, which with 24 accumulators and four B registers needs 34 of the 32 vector registers
+// (it spilled three accumulators to the stack inside the loop: five loads and stores per K
+// group).
 #define TFJQ_ROW(i)                         \
   if constexpr (R > i) {                    \
     const int8x16_t av = Dup4(a##i + off);  \
@@ -51,6 +55,7 @@ void KernelNeonDot(int64_t kg, const uint8_t* a, int64_t as, const int8_t* b, in
     c##i##_1 = vdotq_s32(c##i##_1, b1, av); \
     c##i##_2 = vdotq_s32(c##i##_2, b2, av); \
     c##i##_3 = vdotq_s32(c##i##_3, b3, av); \
+    __asm__ volatile("" ::: "memory");      \
   }
     TFJQ_ROW(0) TFJQ_ROW(1) TFJQ_ROW(2) TFJQ_ROW(3) TFJQ_ROW(4) TFJQ_ROW(5)
 #undef TFJQ_ROW

@@ -194,6 +194,7 @@ const KernelSet* AvxVnniKernels();
 const KernelSet* Avx512VnniKernels();
 const KernelSet* NeonKernels();
 const KernelSet* NeonDotKernels();
+const KernelSet* NeonI8mmKernels();
 
 // The GEMM family's per-ISA table (exact entries only: see gemm.cc) and its lookup: the
 // kernel set of a path compiled into this build (nullptr for kRef / not compiled).

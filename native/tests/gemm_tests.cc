@@ -29,7 +29,7 @@ int g_pass = 0, g_fail = 0;
 
 std::vector<Isa> Paths() {
   std::vector<Isa> out;
-  for (Isa isa : {Isa::kAvx2, Isa::kAvxVnni, Isa::kAvx512Vnni, Isa::kNeon, Isa::kNeonDot}) {
+  for (Isa isa : {Isa::kAvx2, Isa::kAvxVnni, Isa::kAvx512Vnni, Isa::kNeon, Isa::kNeonDot, Isa::kNeonI8mm}) {
     if (GemmIsaUsable(isa)) out.push_back(isa);
   }
   return out;

@@ -4,7 +4,7 @@ import { native } from './binding.js';
 import { assertInt, assertOneOf } from './validate.js';
 
 export type { CpuInfo, IsaName };
-export const ISA_NAMES: readonly IsaName[] = ['ref', 'avx2', 'avxvnni', 'avx512vnni', 'neon', 'neondot'];
+export const ISA_NAMES: readonly IsaName[] = ['ref', 'avx2', 'avxvnni', 'avx512vnni', 'neon', 'neondot', 'neoni8mm'];
 
 export function cpuInfo(): CpuInfo {
   return native().cpuInfo();
