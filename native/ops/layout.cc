@@ -185,6 +185,24 @@ void ConcatQuant(bool is_signed, const std::vector<const void*>& inputs, const s
 
 // ---------------------------------------------------------------- pad
 
+// memcpy of n bytes with fixed-size copies for short runs, which the compiler inlines as one
+// or two (overlapping) loads and stores: a call to memcpy per 24-byte row costs several times
+// the copy.
+inline void CopyBytes(uint8_t* d, const uint8_t* s, size_t n) {
+  if (n > 32 && n <= 64) {
+    std::memcpy(d, s, 32);
+    std::memcpy(d + n - 32, s + n - 32, 32);
+  } else if (n >= 16 && n <= 32) {
+    std::memcpy(d, s, 16);
+    std::memcpy(d + n - 16, s + n - 16, 16);
+  } else if (n >= 8 && n < 16) {
+    std::memcpy(d, s, 8);
+    std::memcpy(d + n - 8, s + n - 8, 8);
+  } else {
+    std::memcpy(d, s, n);
+  }
+}
+
 void Pad(size_t es, const Shape& shape, const int64_t* before, const int64_t* after, const void* x, const void* value,
          void* y, int threads) {
   const size_t r = shape.size();
@@ -193,7 +211,7 @@ void Pad(size_t es, const Shape& shape, const int64_t* before, const int64_t* af
   const int64_t total = ShapeSize(out);
   uint8_t* yb = static_cast<uint8_t*>(y);
   // Fill with the value (typed fills for the common widths: a call per element is slow).
-  ParallelFor(total, 1 << 16, threads, [&](int64_t b, int64_t e) {
+  auto fill = [&](int64_t b, int64_t e) {
     switch (es) {
       case 1:
         return (void)std::memset(yb + b, *static_cast<const uint8_t*>(value), static_cast<size_t>(e - b));
@@ -206,7 +224,31 @@ void Pad(size_t es, const Shape& shape, const int64_t* before, const int64_t* af
       default:
         for (int64_t i = b; i < e; i++) std::memcpy(yb + i * es, value, es);
     }
-  });
+  };
+  // Only the last dimension padded (the channel padding of a residual into a wider block):
+  // each output row is written once — its padding, then its copy — instead of the whole
+  // output filled and then mostly overwritten.
+  bool last_only = r > 0 && ShapeSize(shape) > 0;
+  for (size_t d = 0; d + 1 < r && last_only; d++) last_only = before[d] == 0 && after[d] == 0;
+  if (last_only) {
+    const int64_t len = shape[r - 1], olen = out[r - 1], rows = ShapeSize(shape) / len;
+    const size_t bytes = static_cast<size_t>(len) * es, obytes = static_cast<size_t>(olen) * es;
+    // One padded row of the value, copied under each row before its data (short copies are
+    // inlined; a memset call per pad was slower than filling the whole output).
+    std::vector<uint8_t> blank(obytes);
+    for (size_t i = 0; i < obytes; i += es) std::memcpy(blank.data() + i, value, es);
+    const size_t at = static_cast<size_t>(before[r - 1]) * es;
+    ParallelFor(rows, std::max<int64_t>(1, 16384 / olen), threads, [&](int64_t b, int64_t e) {
+      const uint8_t* src = static_cast<const uint8_t*>(x) + b * bytes;
+      uint8_t* dst = yb + b * obytes;
+      for (int64_t row = b; row < e; row++, src += bytes, dst += obytes) {
+        CopyBytes(dst, blank.data(), obytes);
+        CopyBytes(dst + at, src, bytes);
+      }
+    });
+    return;
+  }
+  ParallelFor(total, 1 << 16, threads, fill);
   if (ShapeSize(shape) == 0) return;
   if (r == 0) return (void)std::memcpy(y, x, es);
   // Copy runs into place. The dimensions inside the innermost padded one are not padded, so
@@ -219,15 +261,27 @@ void Pad(size_t es, const Shape& shape, const int64_t* before, const int64_t* af
   int64_t len = 1;
   for (size_t d = p; d < r; d++) len *= shape[d];
   const int64_t rows = ShapeSize(shape) / len;
+  const size_t bytes = static_cast<size_t>(len) * es;
   ParallelFor(rows, std::max<int64_t>(1, 16384 / len), threads, [&](int64_t b, int64_t e) {
-    for (int64_t row = b; row < e; row++) {
-      int64_t rem = row, off = before[p] * ostride[p];
+    // The first row's index in the outer dimensions by division, the next ones by counting:
+    // a division per dimension and row cost more than the copy when the rows are short (the
+    // channel padding of a 64 × 64 × 24 int8 map: 24-byte rows, 7 ns each).
+    std::vector<int64_t> idx(p);
+    int64_t rem = b, off = before[p] * ostride[p];
+    for (size_t d = p; d-- > 0;) {
+      idx[d] = rem % shape[d];
+      rem /= shape[d];
+      off += (idx[d] + before[d]) * ostride[d];
+    }
+    const uint8_t* src = static_cast<const uint8_t*>(x) + b * len * es;
+    for (int64_t row = b; row < e; row++, src += bytes) {
+      CopyBytes(yb + off * es, src, bytes);
       for (size_t d = p; d-- > 0;) {
-        const int64_t idx = rem % shape[d];
-        rem /= shape[d];
-        off += (idx + before[d]) * ostride[d];
+        off += ostride[d];
+        if (++idx[d] < shape[d]) break;
+        off -= shape[d] * ostride[d];
+        idx[d] = 0;
       }
-      std::memcpy(yb + off * es, static_cast<const uint8_t*>(x) + row * len * es, static_cast<size_t>(len) * es);
     }
   });
 }

@@ -191,6 +191,49 @@ describe('Pad, Transpose, DepthToSpace', () => {
         ],
       ],
       [[7], [[2, 5]]],
+      // The last dimension alone (rows of 3, 9, 24 and 42 values: every short-copy width, in
+      // bytes for uint8 and four times that for float32), and a short innermost run under a
+      // padded outer dimension (rows found by counting, not by division).
+      [
+        [2, 3, 4, 24],
+        [
+          [0, 0],
+          [0, 0],
+          [0, 0],
+          [0, 4],
+        ],
+      ],
+      [
+        [3, 5, 9],
+        [
+          [0, 0],
+          [0, 0],
+          [1, 2],
+        ],
+      ],
+      [
+        [4, 3],
+        [
+          [0, 0],
+          [2, 0],
+        ],
+      ],
+      [
+        [5, 36],
+        [
+          [0, 0],
+          [2, 4],
+        ],
+      ],
+      [
+        [2, 3, 5, 12],
+        [
+          [0, 0],
+          [1, 0],
+          [0, 2],
+          [0, 0],
+        ],
+      ],
       [
         [2, 1, 3, 1, 2, 2],
         [
