@@ -59,7 +59,7 @@
   X(prelu_f32, MakePreluF32, "x", "", "", "", "alpha")                                                              \
   X(concat_i8, MakeConcatI8, "x...", "", "axis y_zero_point qmin qmax x_zero_points...", "y_scale x_scales...", "") \
   X(concat, MakeConcat, "x...", "", "axis", "", "")                                                                 \
-  X(pad, MakePad, "x", "", "before[rank] after[rank]", "value", "")                                                 \
+  X(pad, MakePad, "x", "", "before[rank] after[rank] infinite", "value", "")                                        \
   X(transpose, MakeTranspose, "x", "", "perm[rank]", "", "")                                                        \
   X(resize_nearest, MakeResizeNearest, "x", "", "align_corners half_pixel_centers", "", "")                         \
   X(resize_bilinear_i8, MakeResizeBilinearI8, "x", "",                                                              \

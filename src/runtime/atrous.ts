@@ -15,13 +15,13 @@
 // X + c_left + kx·d]: a convolution of x with dilation d and padding p − c on each side.
 import type { Graph, Node } from '../model/ir.js';
 import { attrInts, attrStr } from '../model/node-attrs.js';
+import type { NodeFusion } from './node-fusions.js';
 
-export interface AtrousConvolution {
-  /** The nodes the fused one replaces, in graph order (the Pad when folded, SpaceToBatchND, the convolution, BatchToSpaceND). */
-  replaced: Node[];
-  /** The dilated convolution: the convolution's name and weights, the first replaced node's input, the last one's output. */
-  fused: Node;
-}
+/**
+ * An atrous convolution: `replaced` holds the Pad when folded, SpaceToBatchND, the convolution
+ * and BatchToSpaceND; `fused` is the dilated convolution (the convolution's name and weights).
+ */
+export type AtrousConvolution = NodeFusion;
 
 const ints = (g: Graph, t: string | undefined): number[] | undefined => {
   const c = t === undefined ? undefined : g.constants.get(t);
@@ -117,12 +117,4 @@ function zeroSpatialPad(g: Graph, pad: Node): number[] | undefined {
   const p = ints(g, pad.inputs[1]);
   if (!p || p.length !== 8 || p[0] !== 0 || p[1] !== 0 || p[6] !== 0 || p[7] !== 0) return undefined;
   return p.slice(2, 6);
-}
-
-/** Nodes with the fusions applied: each fused node stands where its convolution stood, the rest of what it replaced goes. */
-export function applyAtrous(nodes: readonly Node[], fusions: readonly AtrousConvolution[]): Node[] {
-  if (!fusions.length) return [...nodes];
-  const gone = new Set(fusions.flatMap((f) => f.replaced.map((n) => n.name)));
-  const byConv = new Map(fusions.map((f) => [f.fused.name, f.fused]));
-  return nodes.flatMap((n) => (byConv.has(n.name) ? [byConv.get(n.name)!] : gone.has(n.name) ? [] : [n]));
 }

@@ -70,8 +70,10 @@ export function emitMove(
       const flat = Array.from(g.constants.get(n.inputs[1]!)!.data as Int32Array);
       const before = flat.filter((_, i) => i % 2 === 0),
         after = flat.filter((_, i) => i % 2 === 1);
-      const v = n.op === 'PadV2' ? floatConst(g, n.inputs[2])![0]! : attrNum(n, 'constant_value', 0);
-      b.emit('pad', { inputs: [x], output: y, ints: { before, after }, floats: { value: padValue(v) } });
+      const v = padValue(n.op === 'PadV2' ? floatConst(g, n.inputs[2])![0]! : attrNum(n, 'constant_value', 0));
+      // A plan's floats are finite: a float pad by ±Infinity (before a max pool) says so apart.
+      const infinite = v === -Infinity ? -1 : v === Infinity ? 1 : 0;
+      b.emit('pad', { inputs: [x], output: y, ints: { before, after, infinite }, floats: { value: infinite ? 0 : v } });
       return;
     }
     case 'Transpose':

@@ -53,7 +53,7 @@ export interface WindowGeometry {
 /** Geometry of a conv (with dilations) or pooling window (no dilation) on x [N, H, W, C]. */
 export function windowGeometry(n: Node, xShape: readonly number[], k: [number, number], pool: boolean): WindowGeometry {
   let padding: Padding;
-  if (pool) {
+  if (pool && attrStr(n, 'padding').toUpperCase() !== 'EXPLICIT') {
     padding = attrStr(n, 'padding').toLowerCase() as 'same' | 'valid';
   } else {
     const p = convPad(n);

@@ -373,8 +373,9 @@ function nativeObstacle(ctx: PlacementContext, n: Node, exec: NodeExecution): Ob
     }
     case 'MaxPool':
     case 'AvgPool': {
+      // EXPLICIT: a max pool planned from a PadV2 by −Infinity (src/runtime/pad-pool.ts).
       const p = attrStr(n, 'padding').toLowerCase();
-      return xs.length === 4 && (p === 'same' || p === 'valid')
+      return xs.length === 4 && (p === 'same' || p === 'valid' || (p === 'explicit' && op === 'MaxPool'))
         ? undefined
         : ['layout', 'pooling needs NHWC and SAME or VALID padding'];
     }
@@ -419,10 +420,10 @@ function nativeObstacle(ctx: PlacementContext, n: Node, exec: NodeExecution): Ob
     case 'PadV2':
       if (!isConst(g, n.inputs[1]) || (op === 'PadV2' && !floatConst(g, n.inputs[2])))
         return ['parameters', 'paddings are not constant'];
-      // A -Infinity pad (before a max pool) is exact in int8, where it clamps to the lowest code
-      // like any value below the range; a float step carries finite numbers only.
-      if (op === 'PadV2' && exec !== 'int8' && !Number.isFinite(floatConst(g, n.inputs[2])![0]!))
-        return ['parameters', 'the pad value is not finite'];
+      // A ±Infinity pad (−Infinity before a max pool) is exact in int8, where it clamps to the
+      // lowest code like any value below the range, and a float step takes it; NaN it does not.
+      if (op === 'PadV2' && Number.isNaN(floatConst(g, n.inputs[2])![0]!))
+        return ['parameters', 'the pad value is NaN'];
       return xs[0] === -1 &&
         Array.from(g.constants.get(n.inputs[1]!)!.data as Int32Array)
           .slice(0, 2)

@@ -19,7 +19,9 @@ import { inferPlanShapes, inferShapes, type PlanShapes } from '../model/shape-in
 import { activationTable, planExecution, quantizationInfo } from '../quant/params.js';
 import type { QParams } from '../quant/scheme.js';
 import { selectSparseSteps, type SparseMode } from '../sparse/select.js';
-import { applyAtrous, atrousConvolutions } from './atrous.js';
+import { atrousConvolutions } from './atrous.js';
+import { applyNodeFusions } from './node-fusions.js';
+import { paddedMaxPools } from './pad-pool.js';
 import { binaryActivations } from './binary-act.js';
 import { applyFusions } from './fusion.js';
 import { hardSwishes } from './hard-swish.js';
@@ -142,7 +144,10 @@ export function compilePlan(g0: Graph, options: CompileOptions = {}): CompiledPl
     region,
     (conv, input, output) => exec.get(conv.name) !== 'int8' || (!!acts[input] && !!acts[output]),
   );
-  const g = atrous.length ? { ...unfused, nodes: applyAtrous(unfused.nodes, atrous) } : unfused;
+  // A PadV2 by −Infinity and the VALID max pool reading it (float): one padded max pool.
+  const padPools = paddedMaxPools(unfused, region, exec);
+  const early = [...atrous, ...padPools];
+  const g = early.length ? { ...unfused, nodes: applyNodeFusions(unfused.nodes, early) } : unfused;
   // Nodes needed for the outputs.
   const producer = new Map<string, Node>();
   for (const n of g0.nodes) for (const o of n.outputs) producer.set(o, n);
@@ -167,13 +172,13 @@ export function compilePlan(g0: Graph, options: CompileOptions = {}): CompiledPl
     }
   }
   const order0 = g0.nodes.filter((n) => needed.has(n));
-  const orderAtrous = applyAtrous(
+  const orderAtrous = applyNodeFusions(
     keepRegionsTogether(
       g0,
       order0.filter((n) => !folded.has(n.name)),
       regions,
     ),
-    atrous,
+    early,
   );
   const ctx: PlacementContext = { g, shapes, region };
   const decidedAtrous = orderAtrous.map((n) => decide(ctx, n, exec.get(n.name) ?? 'float'));
@@ -294,7 +299,7 @@ export function compilePlan(g0: Graph, options: CompileOptions = {}): CompiledPl
     ...order0.filter((n) => folded.has(n.name)),
     ...order.filter((n) => !read.has(n.name)),
   ].map((n) => ({ node: n.name, op: n.op, placement: 'folded' }));
-  const fusedNodes: PlannedNode[] = [...atrous, ...hswish, ...binAct, ...pwdw].flatMap(({ replaced, fused }) => {
+  const fusedNodes: PlannedNode[] = [...early, ...hswish, ...binAct, ...pwdw].flatMap(({ replaced, fused }) => {
     const { placement, reason, reasonKind } = planned.find((p) => p.node === fused.name)!;
     return replaced
       .filter((n) => n.name !== fused.name)

@@ -126,7 +126,7 @@ export const STEP_SCHEMA = {
     weights: '',
   },
   concat: { inputs: 'x...', temps: '', ints: 'axis', floats: '', weights: '' },
-  pad: { inputs: 'x', temps: '', ints: 'before[rank] after[rank]', floats: 'value', weights: '' },
+  pad: { inputs: 'x', temps: '', ints: 'before[rank] after[rank] infinite', floats: 'value', weights: '' },
   transpose: { inputs: 'x', temps: '', ints: 'perm[rank]', floats: '', weights: '' },
   resize_nearest: { inputs: 'x', temps: '', ints: 'align_corners half_pixel_centers', floats: '', weights: '' },
   resize_bilinear_i8: {

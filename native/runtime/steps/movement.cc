@@ -73,7 +73,7 @@ class PadStep : public Step {
   explicit PadStep(const Spec& p) {
     const int x = p.s.inputs.size() == 1 ? p.s.inputs[0] : 0;
     const size_t rank = p.s.inputs.size() == 1 ? p.Buf(x).shape.size() : 0;
-    p.Arity(1, 1, 2 * rank, 1, 0);
+    p.Arity(1, 1, 2 * rank + 1, 1, 0);
     const int y = p.s.outputs[0];
     if (p.Buf(y).dtype != p.Buf(x).dtype || p.Buf(y).shape.size() != rank)
       Bad("output dtype/rank differ from the input's");
@@ -87,10 +87,14 @@ class PadStep : public Step {
       for (size_t d = 0; d < rank; d++)
         if (xs[d] + before_[d] + after_[d] != ys[d]) Bad("output shape does not match the paddings");
     }
+    // A plan's floats are finite: `infinite` (−1, 0, 1) gives a float32 pad by −∞ or +∞ (the
+    // −∞ before a max pool), with value 0.
+    const int64_t inf = p.Int(2 * rank, -1, 1, "infinite");
+    if (inf != 0 && (p.Buf(x).dtype != DType::kF32 || p.s.floats[0] != 0)) Bad("infinite pads float32 by ±inf only");
     const double v = p.s.floats[0];
     switch (p.Buf(x).dtype) {
       case DType::kF32: {
-        float f = static_cast<float>(v);
+        float f = inf == 0 ? static_cast<float>(v) : inf < 0 ? -INFINITY : INFINITY;
         std::memcpy(value_, &f, 4);
         break;
       }
