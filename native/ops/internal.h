@@ -93,6 +93,12 @@ struct VectorKernels {
   int64_t (*prelu_s8)(const int8_t* x, int64_t rows, int64_t C, const float* mn, float mp, const PreluQ& p, int8_t* y);
   int64_t (*prelu_u8)(const uint8_t* x, int64_t rows, int64_t C, const float* mn, float mp, const PreluQ& p,
                       uint8_t* y);
+  // Max pooling of one output pixel: y[c] = the maximum over taps t of xs[t][c], c < C
+  // (float32: the first NaN in tap order is kept; 8-bit: then clamped to [lo, hi]), as the
+  // portable loops of pool.cc compute it. nullptr: those loops.
+  void (*max_taps_f32)(const float* const* xs, int taps, int64_t C, float* y) = nullptr;
+  void (*max_taps_s8)(const int8_t* const* xs, int taps, int64_t C, int8_t lo, int8_t hi, int8_t* y) = nullptr;
+  void (*max_taps_u8)(const uint8_t* const* xs, int taps, int64_t C, uint8_t lo, uint8_t hi, uint8_t* y) = nullptr;
 };
 // The ops family's table resolved for ActiveIsa() (kernels.cc); nullptr: portable loops.
 const VectorKernels* ActiveVectorKernels();
@@ -133,6 +139,9 @@ int64_t BinaryQuantAvx512U8(BinaryOp op, const uint8_t* a, const uint8_t* b, boo
                             uint8_t* y);
 int64_t PreluRowsAvx512S8(const int8_t* x, int64_t rows, int64_t C, const float* mn, float mp, const PreluQ& p,
                           int8_t* y);
+void MaxTapsF32Avx512(const float* const* xs, int taps, int64_t C, float* y);
+void MaxTapsS8Avx512(const int8_t* const* xs, int taps, int64_t C, int8_t lo, int8_t hi, int8_t* y);
+void MaxTapsU8Avx512(const uint8_t* const* xs, int taps, int64_t C, uint8_t lo, uint8_t hi, uint8_t* y);
 int64_t PreluRowsAvx512U8(const uint8_t* x, int64_t rows, int64_t C, const float* mn, float mp, const PreluQ& p,
                           uint8_t* y);
 #endif

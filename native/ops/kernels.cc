@@ -31,7 +31,8 @@ const VectorKernels* ActiveVectorKernels() {
       return &avx2;
     };
     // Depthwise with VPDPBUSD (int8) and 16 float lanes, the lookup with VPERMT2W, binary ops
-    // and PReLU at 16 lanes; the resize rows are the AVX2 ones.
+    // and PReLU at 16 lanes, max pooling at 16 floats / 64 bytes; the resize rows are the AVX2
+    // ones.
     t.entries[static_cast<int>(Isa::kAvx512Vnni)] = [] {
       static const VectorKernels avx512vnni{
           PrepareDepthwiseAvx512Vnni,
@@ -47,7 +48,10 @@ const VectorKernels* ActiveVectorKernels() {
                                   const ResizeQ&, uint8_t*)>(ResizeRowAvx2),
           ResizeRowF32Avx2,
           PreluRowsAvx512S8,
-          PreluRowsAvx512U8};
+          PreluRowsAvx512U8,
+          MaxTapsF32Avx512,
+          MaxTapsS8Avx512,
+          MaxTapsU8Avx512};
       return &avx512vnni;
     };
 #endif

@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 #include "common/thread_pool.h"
@@ -91,12 +92,37 @@ inline void ScaleF32(float* __restrict y, int64_t n, float s) {
   for (int64_t i = 0; i < n; i++) y[i] *= s;
 }
 
+// Up to this many taps a window's input pointers go to the table's max kernel in one call.
+constexpr int64_t kMaxKernelTaps = 64;
+
+// The table's max kernel of one output pixel for T (nullptr: the portable loops).
+template <typename T>
+auto MaxTapsKernel() {
+  const detail::VectorKernels* k = detail::ActiveVectorKernels();
+  if constexpr (std::is_same_v<T, float>)
+    return k != nullptr ? k->max_taps_f32 : nullptr;
+  else if constexpr (std::is_same_v<T, int8_t>)
+    return k != nullptr ? k->max_taps_s8 : nullptr;
+  else
+    return k != nullptr ? k->max_taps_u8 : nullptr;
+}
+
+// The window's input pixels (in row-major tap order) into ptrs; returns their count.
+template <typename T>
+int64_t WindowPixels(const T* base, Taps ty, Taps tx, int64_t row_stride, int64_t col_stride, const T** ptrs) {
+  int64_t k = 0;
+  for (int64_t a = 0; a < ty.count; a++)
+    for (int64_t b = 0; b < tx.count; b++) ptrs[k++] = base + a * row_stride + b * col_stride;
+  return k;
+}
+
 template <typename T>
 void MaxPoolImpl(const ConvGeom& g, const T* x, int32_t lo, int32_t hi, T* y, int threads) {
   const int64_t C = g.in_c;
   const std::vector<Taps> tys = RowTaps(g), txs = ColumnTaps(g);
   const T tlo = static_cast<T>(lo), thi = static_cast<T>(hi);
   const int64_t in_h = g.in_h, in_w = g.in_w, out_w = g.out_w, dil_h = g.dilation_h, dil_w = g.dilation_w;
+  const auto kernel = int64_t(g.k_h) * g.k_w <= kMaxKernelTaps ? MaxTapsKernel<T>() : nullptr;
   ForWindows(g, threads, int64_t(g.out_w) * C * g.k_h * g.k_w, [&](int64_t r, int64_t n, int64_t oy, int64_t ox) {
     const Taps ty = tys[static_cast<size_t>(oy)], tx = txs[static_cast<size_t>(ox)];
     T* yp = y + (r * out_w + ox) * C;
@@ -106,6 +132,12 @@ void MaxPoolImpl(const ConvGeom& g, const T* x, int32_t lo, int32_t hi, T* y, in
       return;
     }
     const T* base = x + ((n * in_h + ty.first) * in_w + tx.first) * C;
+    if (kernel != nullptr) {
+      const T* ptrs[kMaxKernelTaps];
+      const int64_t taps = WindowPixels(base, ty, tx, dil_h * in_w * C, dil_w * C, ptrs);
+      kernel(ptrs, static_cast<int>(taps), C, tlo, thi, yp);
+      return;
+    }
     for (int64_t a = 0; a < ty.count; a++) {
       for (int64_t b = 0; b < tx.count; b++) {
         const T* xp = base + (a * dil_h * in_w + b * dil_w) * C;
@@ -234,9 +266,18 @@ void Mean(int64_t batch, int64_t hw, int64_t c, const uint8_t* x, const PoolQ& p
 void MaxPoolF32(const ConvGeom& g, const float* x, float* y, int threads) {
   const int64_t C = g.in_c;
   const std::vector<Taps> tys = RowTaps(g), txs = ColumnTaps(g);
+  const auto kernel = int64_t(g.k_h) * g.k_w <= kMaxKernelTaps ? MaxTapsKernel<float>() : nullptr;
   ForWindows(g, threads, int64_t(g.out_w) * C * g.k_h * g.k_w, [&](int64_t r, int64_t n, int64_t oy, int64_t ox) {
     const Taps ty = tys[static_cast<size_t>(oy)], tx = txs[static_cast<size_t>(ox)];
     float* yp = y + (r * g.out_w + ox) * C;
+    if (kernel != nullptr && ty.count > 0 && tx.count > 0) {
+      const float* ptrs[kMaxKernelTaps];
+      const float* base = x + ((n * g.in_h + ty.first) * g.in_w + tx.first) * C;
+      const int64_t taps =
+          WindowPixels(base, ty, tx, int64_t(g.dilation_h) * g.in_w * C, int64_t(g.dilation_w) * C, ptrs);
+      kernel(ptrs, static_cast<int>(taps), C, yp);
+      return;
+    }
     std::fill(yp, yp + C, -INFINITY);
     for (int64_t a = 0; a < ty.count; a++) {
       const int64_t iy = ty.first + a * g.dilation_h;

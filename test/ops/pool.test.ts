@@ -54,6 +54,10 @@ function windows(xs: number[], c: Case, f: (outBase: number, pix: number[]) => v
 
 const cases: Case[] = [
   { xs: [2, 9, 9, 19], k: [3, 3], s: [2, 2], d: [1, 1], pad: 'same' },
+  // 70 channels: a full vector and a masked tail of the AVX-512 max kernels (16 floats, 64
+  // bytes a vector); a 9×9 window has more taps (81) than they take, so the portable loops run.
+  { xs: [1, 6, 7, 70], k: [2, 2], s: [2, 2], d: [1, 1], pad: 'same' },
+  { xs: [1, 10, 10, 70], k: [9, 9], s: [1, 1], d: [1, 1], pad: 'valid' },
   { xs: [1, 7, 7, 64], k: [7, 7], s: [1, 1], d: [1, 1], pad: 'valid' },
   { xs: [1, 10, 8, 5], k: [2, 3], s: [3, 1], d: [1, 1], pad: 'same' },
   { xs: [3, 11, 12, 3], k: [4, 4], s: [4, 4], d: [1, 1], pad: 'same' },
