@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { cpuInfo, getIsa } from '../../src/native/cpu.js';
-import { cpuSpeedup, measured, minCosine, speedup, summaryLines } from './summary.js';
+import { cpuSpeedup, measured, minCosine, speedup, speedupRange, summaryLines } from './summary.js';
 import { ZOO_MODES, type ModeRow, type ModelRow, type ZooMode } from './row.js';
 
 interface RunMeta {
@@ -53,9 +53,10 @@ function modeTable(rows: ModelRow[], mode: ZooMode): string[] {
     const top = r.measure?.outputs?.map((o) => o.top1).filter((v): v is number => v !== undefined);
     const small = r.measure?.outputs?.filter((o) => o.cosine === undefined).map((o) => o.maxAbsError);
     const w = r.convert.writtenBytes;
-    const sx = (v: number | undefined) => (v === undefined ? '—' : `${f(v, 2)}×`);
+    const sx = (v: number | undefined, range?: [number, number]) =>
+      v === undefined ? '—' : `${f(v, 2)}×${range ? ` (${f(range[0], 1)}–${f(range[1], 1)})` : ''}`;
     out.push(
-      `| ${cell(m.id)} | ${m.inspect.ok ? 'yes' : 'no'} | ${r.convert.status} | ${r.measure?.flops?.share === undefined ? '—' : `${(100 * r.measure.flops.share).toFixed(1)}%`} | ${measured(r) ? f(minCosine(r), 4) : '—'} | ${measured(r) && small?.length ? f(Math.max(...small), 4) : '—'} | ${top?.length ? `${(100 * Math.min(...top)).toFixed(0)}%` : '—'} | ${w ? `${(m.float32Bytes / w).toFixed(2)}×` : '—'} | ${w ? `${(m.inputBytes / w).toFixed(2)}×` : '—'} | ${measured(r) ? sx(speedup(m, r)) : '—'} | ${measured(r) ? sx(cpuSpeedup(m, r)) : '—'} | ${m.reference.backend ?? 'none'} | ${cell(note(m, r))} |`,
+      `| ${cell(m.id)} | ${m.inspect.ok ? 'yes' : 'no'} | ${r.convert.status} | ${r.measure?.flops?.share === undefined ? '—' : `${(100 * r.measure.flops.share).toFixed(1)}%`} | ${measured(r) ? f(minCosine(r), 4) : '—'} | ${measured(r) && small?.length ? f(Math.max(...small), 4) : '—'} | ${top?.length ? `${(100 * Math.min(...top)).toFixed(0)}%` : '—'} | ${w ? `${(m.float32Bytes / w).toFixed(2)}×` : '—'} | ${w ? `${(m.inputBytes / w).toFixed(2)}×` : '—'} | ${measured(r) ? sx(speedup(m, r), speedupRange(r, 'wall')) : '—'} | ${measured(r) ? sx(cpuSpeedup(m, r), speedupRange(r, 'cpu')) : '—'} | ${m.reference.backend ?? 'none'} | ${cell(note(m, r))} |`,
     );
   }
   return out;

@@ -35,6 +35,12 @@ export interface ModeRow {
   mode: ZooMode;
   convert: ConvertOutcome;
   measure?: MeasureResult & { timedOut?: boolean; seconds?: number };
+  /**
+   * `--remeasure --rounds N`: the speed-up of each round (float reference, then this session,
+   * each alone in its process, rounds one after the other), wall and CPU time; the speed-up
+   * reported is their median, with their range.
+   */
+  speedupRounds?: { wall: number; cpu: number }[];
 }
 
 export interface ModelRow {

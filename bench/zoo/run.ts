@@ -8,7 +8,9 @@
 //     [--jobs 1] [--eval 4] [--calib 8] [--runs 1000] [--seconds 4] [--cache DIR] [--work DIR]
 //     [--out bench/zoo/RESULTS-zoo.md] [--resume] [--note TEXT] [--render]
 // --remeasure runs the float reference and the sessions of the written conversions again (timing
-// on a quieter machine or after a kernel change); --render rewrites the Markdown from the JSON
+// on a quieter machine or after a kernel change; --rounds N alternates them N times and reports
+// the median speed-up of the rounds with their range: a shared host's load moves a single
+// measurement of either engine by up to 2×); --render rewrites the Markdown from the JSON
 // without running anything; --merge a.json,b.json
 // (with --render) first adds the rows and modes of other runs' JSON (runs split over processes);
 // --note adds a line to the header (what the run is, e.g. a baseline before some change).
@@ -48,6 +50,9 @@ const { values: opt } = parseArgs({
     render: { type: 'boolean' },
     merge: { type: 'string' },
     remeasure: { type: 'boolean' },
+    // --remeasure: float reference and sessions timed this many times, alternated (the
+    // speed-up is the median of the rounds', with their range).
+    rounds: { type: 'string', default: '1' },
   },
 });
 const cache = resolve(opt.cache ?? defaultCache());
@@ -55,6 +60,8 @@ const work = resolve(opt.work ?? join(cache, '..', 'zoo-work'));
 const modes = (opt.modes?.split(',') ?? [...ZOO_MODES]) as ZooMode[];
 for (const m of modes)
   if (!ZOO_MODES.includes(m)) throw new Error(`--modes: '${m}' is not one of ${ZOO_MODES.join(', ')}`);
+const rounds = Number(opt.rounds);
+if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds must be an integer >= 1, got ${opt.rounds}`);
 const timeout = Number(opt.timeout),
   jobs = Number(opt.jobs),
   evalCount = Number(opt.eval),
@@ -274,20 +281,26 @@ if (opt.remeasure) {
     if (!row) continue;
     const dir = join(work, m.id);
     if (!existsSync(join(dir, 'eval'))) continue;
-    row.reference = await floatReference(m, join(cache, m.id, 'model.json'), dir);
-    for (const mr of row.modes) {
-      if (
-        !modes.includes(mr.mode) ||
-        !mr.convert.output ||
-        !existsSync(join(mr.convert.output, 'model.json')) ||
-        !row.reference.backend
-      )
-        continue;
-      const again = await measure(m, mr.convert.output, dir);
-      mr.measure = again;
-      log(
-        `${m.id} ${mr.mode}: re-measured, ${again?.timing?.medianMs.toFixed(1) ?? '—'} ms vs float ${row.reference.timing?.medianMs.toFixed(1) ?? '—'} ms`,
-      );
+    const timed = (mr: ModeRow) =>
+      modes.includes(mr.mode) &&
+      !!mr.convert.output &&
+      existsSync(join(mr.convert.output, 'model.json')) &&
+      !!row.reference.backend;
+    for (const mr of row.modes) if (modes.includes(mr.mode)) delete mr.speedupRounds;
+    for (let round = 1; round <= rounds; round++) {
+      row.reference = await floatReference(m, join(cache, m.id, 'model.json'), dir);
+      for (const mr of row.modes) {
+        if (!timed(mr)) continue;
+        const again = await measure(m, mr.convert.output!, dir);
+        mr.measure = again;
+        const f = row.reference.timing,
+          q = again?.timing;
+        if (rounds > 1 && f && q)
+          (mr.speedupRounds ??= []).push({ wall: f.medianMs / q.medianMs, cpu: f.cpuMsPerRun / q.cpuMsPerRun });
+        log(
+          `${m.id} ${mr.mode}: re-measured${rounds > 1 ? ` (round ${round} of ${rounds})` : ''}, ${q?.medianMs.toFixed(1) ?? '—'} ms vs float ${f?.medianMs.toFixed(1) ?? '—'} ms`,
+        );
+      }
     }
     writeResults(outMd, outJson, saved.rows, {
       started: new Date(saved.started ?? Date.now()),

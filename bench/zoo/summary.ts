@@ -44,10 +44,25 @@ export const measured = (r: ModeRow): boolean =>
   r.measure.outputs.every((o) => o.matchedBy !== 'unmatched');
 
 export const speedup = (m: ModelRow, r: ModeRow): number | undefined =>
-  r.measure?.timing && m.reference.timing ? m.reference.timing.medianMs / r.measure.timing.medianMs : undefined;
+  r.speedupRounds?.length
+    ? median(r.speedupRounds.map((s) => s.wall))
+    : r.measure?.timing && m.reference.timing
+      ? m.reference.timing.medianMs / r.measure.timing.medianMs
+      : undefined;
 
 export const cpuSpeedup = (m: ModelRow, r: ModeRow): number | undefined =>
-  r.measure?.timing && m.reference.timing ? m.reference.timing.cpuMsPerRun / r.measure.timing.cpuMsPerRun : undefined;
+  r.speedupRounds?.length
+    ? median(r.speedupRounds.map((s) => s.cpu))
+    : r.measure?.timing && m.reference.timing
+      ? m.reference.timing.cpuMsPerRun / r.measure.timing.cpuMsPerRun
+      : undefined;
+
+/** The range of a speed-up over alternated rounds, when there were several. */
+export const speedupRange = (r: ModeRow, kind: 'wall' | 'cpu'): [number, number] | undefined => {
+  if (!r.speedupRounds || r.speedupRounds.length < 2) return undefined;
+  const v = r.speedupRounds.map((s) => s[kind]);
+  return [Math.min(...v), Math.max(...v)];
+};
 
 export const hasControlFlow = (m: ModelRow): boolean => m.constructs.some((c) => /loop|cond|control flow/.test(c));
 
