@@ -310,7 +310,7 @@ if (opt.remeasure) {
       version: saved.version ?? version,
     });
   }
-  saved.command = `${saved.command}; timing re-measured by \`npx tsx bench/zoo/run.ts ${process.argv.slice(2).join(' ')}\` at ${new Date().toISOString().slice(0, 16)} UTC with product code ${codeVersion()}`;
+  saved.command = `${saved.command}; timing re-measured by \`npx tsx bench/zoo/run.ts ${process.argv.slice(2).join(' ')}\` at ${new Date().toISOString().slice(0, 16)} UTC with ${codeVersion()}`;
   writeResults(outMd, outJson, saved.rows, {
     started: new Date(saved.started ?? Date.now()),
     command: saved.command,

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "gemm/internal.h"
+#include "gemm/peak_neon.h"
 
 namespace tfjq {
 namespace gemm {
@@ -74,31 +75,10 @@ void KernelNeon(int64_t kg, const uint8_t* a, int64_t as, const int8_t* b, int32
 #undef TFJQ_STORE
 }
 
-// 12 independent SMLAL per iteration (4 multiply-adds each), call-free.
+// 12 independent SMLAL (by element) per iteration (4 multiply-adds each).
 __attribute__((noinline)) int32_t PeakNeonBlock(int64_t iters, int16_t seed) {
-  int16x4_t x = vdup_n_s16(seed);
-  const int16_t y = static_cast<int16_t>(seed + 1);
-  int32x4_t s0 = vdupq_n_s32(0), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0, s8 = s0, s9 = s0,
-            s10 = s0, s11 = s0;
-  for (int64_t i = 0; i < iters; i++) {
-    s0 = vmlal_n_s16(s0, x, y);
-    s1 = vmlal_n_s16(s1, x, y);
-    s2 = vmlal_n_s16(s2, x, y);
-    s3 = vmlal_n_s16(s3, x, y);
-    s4 = vmlal_n_s16(s4, x, y);
-    s5 = vmlal_n_s16(s5, x, y);
-    s6 = vmlal_n_s16(s6, x, y);
-    s7 = vmlal_n_s16(s7, x, y);
-    s8 = vmlal_n_s16(s8, x, y);
-    s9 = vmlal_n_s16(s9, x, y);
-    s10 = vmlal_n_s16(s10, x, y);
-    s11 = vmlal_n_s16(s11, x, y);
-    __asm__ volatile("" : "+w"(x));
-  }
-  const int32x4_t t = vaddq_s32(
-      vaddq_s32(vaddq_s32(s0, s1), vaddq_s32(s2, s3)),
-      vaddq_s32(vaddq_s32(vaddq_s32(s4, s5), vaddq_s32(s6, s7)), vaddq_s32(vaddq_s32(s8, s9), vaddq_s32(s10, s11))));
-  return vgetq_lane_s32(t, 0);
+  return TwelveChains(iters, vdup_n_s16(seed), vdup_n_s16(static_cast<int16_t>(seed + 1)),
+                      [](int32x4_t s, int16x4_t x, int16x4_t y) { return vmlal_lane_s16(s, x, y, 0); });
 }
 
 double PeakNeon(double seconds) {

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "gemm/internal.h"
+#include "gemm/peak_neon.h"
 
 namespace tfjq {
 namespace gemm {
@@ -78,30 +79,10 @@ void KernelNeonDot(int64_t kg, const uint8_t* a, int64_t as, const int8_t* b, in
 #undef TFJQ_STORE
 }
 
-// 12 independent SDOT per iteration (16 multiply-adds each), call-free.
+// 12 independent SDOT per iteration (16 multiply-adds each).
 __attribute__((noinline)) int32_t PeakNeonDotBlock(int64_t iters, int8_t seed) {
-  int8x16_t x = vdupq_n_s8(seed), y = vdupq_n_s8(static_cast<int8_t>(seed + 1));
-  int32x4_t s0 = vdupq_n_s32(0), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0, s8 = s0, s9 = s0,
-            s10 = s0, s11 = s0;
-  for (int64_t i = 0; i < iters; i++) {
-    s0 = vdotq_s32(s0, x, y);
-    s1 = vdotq_s32(s1, x, y);
-    s2 = vdotq_s32(s2, x, y);
-    s3 = vdotq_s32(s3, x, y);
-    s4 = vdotq_s32(s4, x, y);
-    s5 = vdotq_s32(s5, x, y);
-    s6 = vdotq_s32(s6, x, y);
-    s7 = vdotq_s32(s7, x, y);
-    s8 = vdotq_s32(s8, x, y);
-    s9 = vdotq_s32(s9, x, y);
-    s10 = vdotq_s32(s10, x, y);
-    s11 = vdotq_s32(s11, x, y);
-    __asm__ volatile("" : "+w"(x), "+w"(y));
-  }
-  const int32x4_t t = vaddq_s32(
-      vaddq_s32(vaddq_s32(s0, s1), vaddq_s32(s2, s3)),
-      vaddq_s32(vaddq_s32(vaddq_s32(s4, s5), vaddq_s32(s6, s7)), vaddq_s32(vaddq_s32(s8, s9), vaddq_s32(s10, s11))));
-  return vgetq_lane_s32(t, 0);
+  return TwelveChains(iters, vdupq_n_s8(seed), vdupq_n_s8(static_cast<int8_t>(seed + 1)),
+                      [](int32x4_t s, int8x16_t x, int8x16_t y) { return vdotq_s32(s, x, y); });
 }
 
 double PeakNeonDot(double seconds) {

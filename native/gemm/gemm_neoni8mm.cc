@@ -21,6 +21,7 @@
 #include <arm_neon.h>
 
 #include "gemm/internal.h"
+#include "gemm/peak_neon.h"
 
 namespace tfjq {
 namespace gemm {
@@ -122,31 +123,10 @@ void KernelNeonI8mm(int64_t kg, const uint8_t* a, int64_t as, const int8_t* b, i
 #undef TFJQ_STORE_PAIR
 }
 
-// 12 independent USMMLA per iteration (32 multiply-adds each), call-free.
+// 12 independent USMMLA per iteration (32 multiply-adds each).
 __attribute__((noinline)) int32_t PeakNeonI8mmBlock(int64_t iters, int8_t seed) {
-  uint8x16_t x = vdupq_n_u8(static_cast<uint8_t>(seed));
-  int8x16_t y = vdupq_n_s8(static_cast<int8_t>(seed + 1));
-  int32x4_t s0 = vdupq_n_s32(0), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0, s8 = s0, s9 = s0,
-            s10 = s0, s11 = s0;
-  for (int64_t i = 0; i < iters; i++) {
-    s0 = vusmmlaq_s32(s0, x, y);
-    s1 = vusmmlaq_s32(s1, x, y);
-    s2 = vusmmlaq_s32(s2, x, y);
-    s3 = vusmmlaq_s32(s3, x, y);
-    s4 = vusmmlaq_s32(s4, x, y);
-    s5 = vusmmlaq_s32(s5, x, y);
-    s6 = vusmmlaq_s32(s6, x, y);
-    s7 = vusmmlaq_s32(s7, x, y);
-    s8 = vusmmlaq_s32(s8, x, y);
-    s9 = vusmmlaq_s32(s9, x, y);
-    s10 = vusmmlaq_s32(s10, x, y);
-    s11 = vusmmlaq_s32(s11, x, y);
-    __asm__ volatile("" : "+w"(x), "+w"(y));
-  }
-  const int32x4_t t = vaddq_s32(
-      vaddq_s32(vaddq_s32(s0, s1), vaddq_s32(s2, s3)),
-      vaddq_s32(vaddq_s32(vaddq_s32(s4, s5), vaddq_s32(s6, s7)), vaddq_s32(vaddq_s32(s8, s9), vaddq_s32(s10, s11))));
-  return vgetq_lane_s32(t, 0);
+  return TwelveChains(iters, vdupq_n_u8(static_cast<uint8_t>(seed)), vdupq_n_s8(static_cast<int8_t>(seed + 1)),
+                      [](int32x4_t s, uint8x16_t x, int8x16_t y) { return vusmmlaq_s32(s, x, y); });
 }
 
 double PeakNeonI8mm(double seconds) {

@@ -15,7 +15,7 @@
 // X + c_left + kx·d]: a convolution of x with dilation d and padding p − c on each side.
 import type { Graph, Node } from '../model/ir.js';
 import { attrInts, attrStr } from '../model/node-attrs.js';
-import type { NodeFusion } from './node-fusions.js';
+import { readersOf, type NodeFusion } from './node-fusions.js';
 
 /**
  * An atrous convolution: `replaced` holds the Pad when folded, SpaceToBatchND, the convolution
@@ -40,12 +40,7 @@ export function atrousConvolutions(
   skip: ReadonlySet<string>,
   usable: (conv: Node, input: string, output: string) => boolean,
 ): AtrousConvolution[] {
-  const readers = new Map<string, Node[]>();
-  for (const n of g.nodes)
-    for (const t of n.inputs) {
-      const list = readers.get(t) ?? readers.set(t, []).get(t)!;
-      list.push(n);
-    }
+  const readers = readersOf(g);
   const outputs = new Set(g.outputs);
   const producer = new Map<string, Node>();
   for (const n of g.nodes) for (const o of n.outputs) producer.set(o, n);

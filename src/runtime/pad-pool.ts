@@ -8,10 +8,10 @@
 //
 // Float only: an int8 pad by −Infinity is already native (it clamps to the lowest code), and
 // fusing it would give the pool its input's parameters where the plan has the pad's.
-import type { Graph, Node } from '../model/ir.js';
+import type { Graph } from '../model/ir.js';
 import { attrInts, attrStr } from '../model/node-attrs.js';
 import type { NodeExecution } from '../quant/params.js';
-import type { NodeFusion } from './node-fusions.js';
+import { readersOf, type NodeFusion } from './node-fusions.js';
 
 /** The padded max pools of g (the planning graph) outside `skip`, whose nodes run float. */
 export function paddedMaxPools(
@@ -19,12 +19,7 @@ export function paddedMaxPools(
   skip: ReadonlySet<string>,
   exec: ReadonlyMap<string, NodeExecution>,
 ): NodeFusion[] {
-  const readers = new Map<string, Node[]>();
-  for (const n of g.nodes)
-    for (const t of n.inputs) {
-      const list = readers.get(t) ?? readers.set(t, []).get(t)!;
-      list.push(n);
-    }
+  const readers = readersOf(g);
   const outputs = new Set(g.outputs);
   const found: NodeFusion[] = [];
   for (const pad of g.nodes) {
