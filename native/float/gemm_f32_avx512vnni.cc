@@ -154,6 +154,13 @@ void WindowTile(int64_t k_h, int64_t run, const float* const* rows, const int64_
 inline float Sum(__m512 v) { return _mm512_reduce_add_ps(v); }
 #pragma GCC diagnostic pop
 
+// v with lane j set to s, in registers. The sums used to go to a stack array read back as one
+// vector: a 64-byte load over narrower stores cannot be forwarded from the store buffer and
+// waited for them to retire (a sixth of the time of BlazePose's 3 × 3, 8 → 1 head).
+inline __m512 SetLane(__m512 v, int64_t j, float s) {
+  return _mm512_mask_broadcastss_ps(v, static_cast<__mmask16>(1u << j), _mm_set_ss(s));
+}
+
 // N ≤ kFewColumns: each output is the dot product of an A row (read in place) with a B column.
 // The 6 × 32 tile would keep 1 to 4 of its 16 lanes per FMA busy and pack A for a single use
 // (BlazePose's 3 × 3, 8 → 1 segmentation head, 65536 × 72 × 1: 5.5 ms as tiles); here every
@@ -168,9 +175,9 @@ void FewColumns(int64_t M, int64_t N, int64_t K, const float* a, int64_t lda, co
   const __mmask16 tail = simd::FirstLanes16(K - full), out = simd::FirstLanes16(N);
   const __m512 bv = bias ? _mm512_maskz_loadu_ps(out, bias) : _mm512_setzero_ps();
   const __m512 av = _mm512_set1_ps(alpha);
-  alignas(64) float sums[16] = {};
   for (int64_t i = 0; i < M; i++) {
     const float* ar = a + i * lda;
+    __m512 sums = _mm512_setzero_ps();
     for (int64_t j = 0; j < N; j++) {
       const float* w = cols + j * K;
       __m512 s0 = _mm512_setzero_ps(), s1 = s0;
@@ -181,10 +188,10 @@ void FewColumns(int64_t M, int64_t N, int64_t K, const float* a, int64_t lda, co
       }
       if (p < full) s0 = _mm512_fmadd_ps(_mm512_loadu_ps(ar + p), _mm512_loadu_ps(w + p), s0);
       if (tail) s1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(tail, ar + full), _mm512_maskz_loadu_ps(tail, w + full), s1);
-      sums[j] = Sum(_mm512_add_ps(s0, s1));
+      sums = SetLane(sums, j, Sum(_mm512_add_ps(s0, s1)));
     }
     // + bias, then the activation: BiasActRow's order.
-    _mm512_mask_storeu_ps(C + i * rsc, out, Act(_mm512_add_ps(_mm512_load_ps(sums), bv), act, av));
+    _mm512_mask_storeu_ps(C + i * rsc, out, Act(_mm512_add_ps(sums, bv), act, av));
   }
 }
 
@@ -214,7 +221,6 @@ void ConvFewColumnsN(const ConvGeom& g, const float* x, const float* w, int64_t 
   const __mmask16 out = simd::FirstLanes16(N);
   const __m512 bv = bias ? _mm512_maskz_loadu_ps(out, bias) : _mm512_setzero_ps();
   const __m512 av = _mm512_set1_ps(alpha);
-  alignas(64) float sums[16] = {};
   // The pixel's coordinates advance with m (no divisions per pixel).
   int64_t b = m0 / plane, oy = (m0 % plane) / g.out_w, ox = m0 % g.out_w;
   for (int64_t m = m0; m < m0 + mc; m++, ox++) {
@@ -240,12 +246,9 @@ void ConvFewColumnsN(const ConvGeom& g, const float* x, const float* w, int64_t 
           p2 = DotRun(run, a + 2 * step, wk, p2);
           p3 = DotRun(run, a + 3 * step, wk, p3);
         }
-        sums[0] = Sum(p0);
-        sums[1] = Sum(p1);
-        sums[2] = Sum(p2);
-        sums[3] = Sum(p3);
+        const __m512 sums = _mm512_zextps128_ps512(_mm_setr_ps(Sum(p0), Sum(p1), Sum(p2), Sum(p3)));
         const __m512 b4 = _mm512_set1_ps(bias ? bias[0] : 0.0f);
-        _mm512_mask_storeu_ps(y + m, 0xF, Act(_mm512_add_ps(_mm512_load_ps(sums), b4), act, av));
+        _mm512_mask_storeu_ps(y + m, 0xF, Act(_mm512_add_ps(sums, b4), act, av));
         m += 3;
         ox += 3;
         continue;
@@ -274,11 +277,9 @@ void ConvFewColumnsN(const ConvGeom& g, const float* x, const float* w, int64_t 
       if constexpr (N > 2) s2 = DotRun(run, a, wk + 2 * K, s2);
       if constexpr (N > 3) s3 = DotRun(run, a, wk + 3 * K, s3);
     }
-    sums[0] = Sum(s0);
-    if constexpr (N > 1) sums[1] = Sum(s1);
-    if constexpr (N > 2) sums[2] = Sum(s2);
-    if constexpr (N > 3) sums[3] = Sum(s3);
-    _mm512_mask_storeu_ps(y + m * N, out, Act(_mm512_add_ps(_mm512_load_ps(sums), bv), act, av));
+    const __m512 sums = _mm512_zextps128_ps512(
+        _mm_setr_ps(Sum(s0), N > 1 ? Sum(s1) : 0.0f, N > 2 ? Sum(s2) : 0.0f, N > 3 ? Sum(s3) : 0.0f));
+    _mm512_mask_storeu_ps(y + m * N, out, Act(_mm512_add_ps(sums, bv), act, av));
   }
 }
 

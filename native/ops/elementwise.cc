@@ -390,6 +390,13 @@ void MapF32(const float* x, int64_t n, float* y, int threads, const F& f) {
 }  // namespace
 
 void ActivationF32(Activation act, float alpha, const float* x, int64_t n, float* y, int threads) {
+  // Sigmoid and swish call exp once a value in the loops below; the table's kernel (if any)
+  // vectorizes them.
+  const detail::VectorKernels* k = detail::ActiveVectorKernels();
+  if (k != nullptr && k->activation_f32 != nullptr && (act == Activation::kSigmoid || act == Activation::kSwish)) {
+    ParallelFor(n, 1 << 14, threads, [&](int64_t b, int64_t e) { k->activation_f32(act, x + b, e - b, y + b); });
+    return;
+  }
   switch (act) {
     case Activation::kLinear:
       return MapF32(x, n, y, threads, [](float v) { return v; });

@@ -31,8 +31,8 @@ const VectorKernels* ActiveVectorKernels() {
       return &avx2;
     };
     // Depthwise with VPDPBUSD (int8) and 16 float lanes, the lookup with VPERMT2W, binary ops
-    // and PReLU at 16 lanes, max pooling at 16 floats / 64 bytes; the resize rows are the AVX2
-    // ones.
+    // and PReLU at 16 lanes, max pooling at 16 floats / 64 bytes, sigmoid and swish with a
+    // 16-lane exp; the resize rows are the AVX2 ones.
     t.entries[static_cast<int>(Isa::kAvx512Vnni)] = [] {
       static const VectorKernels avx512vnni{
           PrepareDepthwiseAvx512Vnni,
@@ -51,7 +51,8 @@ const VectorKernels* ActiveVectorKernels() {
           PreluRowsAvx512U8,
           MaxTapsF32Avx512,
           MaxTapsS8Avx512,
-          MaxTapsU8Avx512};
+          MaxTapsU8Avx512,
+          ActivationF32Avx512};
       return &avx512vnni;
     };
 #endif

@@ -239,6 +239,31 @@ describe('activations', () => {
     }
   });
 
+  it('sigmoid and swish equal the formula in double within 4e-7 relative on every ISA path (the AVX-512 one has its own exp), NaN and ±Inf included', () => {
+    // Every range exp meets (its clamp at ±104, the 2^n scaling, underflow to 0 and overflow to
+    // ∞ of e^−x), and a length that leaves a masked tail.
+    const r = rng(31);
+    const x = new Float32Array(4099);
+    for (let i = 0; i < x.length; i++) x[i] = fl32((r() - 0.5) * (i % 3 === 0 ? 240 : i % 3 === 1 ? 30 : 2));
+    x.set([0, -0, 88.7, -88.7, 103.9, -103.9, 150, -150, 1e-30, -1e-30, Infinity, -Infinity, NaN], 0);
+    forEachIsa((isa) => {
+      for (const k of ['sigmoid', 'swish'] as const) {
+        const got = activation(k, x);
+        for (let i = 0; i < x.length; i++) {
+          const want = formula[k](x[i]!);
+          if (Number.isNaN(want)) {
+            expect(Number.isNaN(got[i]!), `${k} ${isa} x=${x[i]}`).toBe(true);
+            continue;
+          }
+          const err = got[i] === want ? 0 : Math.abs(got[i]! - want);
+          // Below −88.7, e^−x overflows float32 and the result is 0 (both paths) where the double
+          // formula gives less than 1e-35 in magnitude.
+          expect(err, `${k} ${isa} x=${x[i]}: ${got[i]} vs ${want}`).toBeLessThanOrEqual(4e-7 * Math.abs(want) + 1e-35);
+        }
+      }
+    });
+  });
+
   it('LUT tables equal the float formula quantized (within half a step) and apply bit for bit', () => {
     const r = rng(24);
     for (const k of Object.keys(formula) as OpsActivation[]) {
