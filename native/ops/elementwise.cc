@@ -309,9 +309,32 @@ void BinaryF32Run(const float* a, int64_t as, const float* b, int64_t bs, int64_
   }
 }
 
+// The length of b when it is a short vector along a's last dimension, broadcast over the
+// others (a per-channel scale or offset of an NHWC tensor, 1 × 1 × 1 × 3 on an image), else 0.
+int64_t LastDimVector(const Shape& as, const Shape& bs) {
+  if (as.empty() || bs.empty() || bs.size() > as.size() || bs.back() != as.back() || bs.back() > 64) return 0;
+  for (size_t i = 0; i + 1 < bs.size(); i++)
+    if (bs[i] != 1) return 0;
+  return ShapeSize(as) > bs.back() ? bs.back() : 0;
+}
+
 template <BinaryOp kOp>
 void BinaryF32Impl(const Shape& as, const float* a, const Shape& bs, const float* b, float lo, float hi, float* y,
                    int threads) {
+  if (const int64_t C = LastDimVector(as, bs)) {
+    // As runs of C values, a division and a call each (1.3 ns a value at C = 3, the input
+    // normalization of a pose model); here b repeated to 16·C values and a in blocks of that.
+    const int64_t T = 16 * C, n = ShapeSize(as);
+    std::vector<float> tiled(static_cast<size_t>(T));
+    for (int64_t i = 0; i < T; i++) tiled[static_cast<size_t>(i)] = b[i % C];
+    ParallelFor((n + T - 1) / T, std::max<int64_t>(1, (int64_t(1) << 14) / T), threads, [&](int64_t bb, int64_t be) {
+      for (int64_t blk = bb; blk < be; blk++) {
+        const int64_t o = blk * T;
+        BinaryF32Run<kOp>(a + o, 1, tiled.data(), 1, std::min(T, n - o), lo, hi, y + o);
+      }
+    });
+    return;
+  }
   ForBroadcast(as, bs, threads, [&](int64_t ao, int64_t ast, int64_t bo, int64_t bst, int64_t yo, int64_t len) {
     BinaryF32Run<kOp>(a + ao, ast, b + bo, bst, len, lo, hi, y + yo);
   });

@@ -81,6 +81,11 @@ const shapes: [number[], number[]][] = [
   // A scalar against ≥ 1024 values: the whole op is one 256-entry lookup (the vector lookup kernels).
   [[4, 16, 20], []],
   [[1], [2, 30, 25]],
+  // A per-channel vector on an image (its input normalization), not a whole number of blocks.
+  [
+    [1, 19, 23, 3],
+    [1, 1, 1, 3],
+  ],
 ];
 
 describe('binary ops int8 with broadcasting', () => {
