@@ -11,20 +11,28 @@ namespace tfjq {
 namespace ops {
 namespace detail {
 
-// acc = a > acc or a is NaN ? a : acc per lane, from the first tap on: the portable
-// MaxIntoF32's comparison (a NaN is kept, the last in tap order; −∞ start or the first tap
-// give the same bits), so the same result bit for bit.
+// The portable MaxIntoF32's rule, per lane: y = a > y or a is NaN ? a : y over the taps in
+// order, so the maximum (the earlier of equal values, as for ±0) unless some tap is NaN, and
+// then the last NaN. Written as that comparison and a masked move, every tap waited for the
+// previous one (about 6 cycles a tap and vector: 0.8 ms for Inception's 147 × 147 × 64 pool);
+// here the maximum is VMAXPS(a, acc) — a > acc ? a : acc, a 2-cycle chain — and the last NaN
+// is kept apart, off that chain. Two channel vectors at a time: two chains in flight.
 void MaxTapsF32Avx512(const float* const* xs, int taps, int64_t C, float* y) {
-  for (int64_t c = 0; c < C; c += 16) {
-    const __mmask16 m = simd::FirstLanes16(C - c);
-    __m512 acc = _mm512_maskz_loadu_ps(m, xs[0] + c);
+  for (int64_t c = 0; c < C; c += 32) {
+    const __mmask16 m0 = simd::FirstLanes16(C - c), m1 = simd::FirstLanes16(C - c - 16);
+    __m512 acc0 = _mm512_maskz_loadu_ps(m0, xs[0] + c), acc1 = _mm512_maskz_loadu_ps(m1, xs[0] + c + 16);
+    __m512 nan0 = acc0, nan1 = acc1;
     for (int t = 1; t < taps; t++) {
-      const __m512 a = _mm512_maskz_loadu_ps(m, xs[t] + c);
-      const __mmask16 take =
-          _kor_mask16(_mm512_cmp_ps_mask(a, acc, _CMP_GT_OQ), _mm512_cmp_ps_mask(a, a, _CMP_UNORD_Q));
-      acc = _mm512_mask_mov_ps(acc, take, a);
+      const __m512 a0 = _mm512_maskz_loadu_ps(m0, xs[t] + c), a1 = _mm512_maskz_loadu_ps(m1, xs[t] + c + 16);
+      acc0 = _mm512_max_ps(a0, acc0);
+      acc1 = _mm512_max_ps(a1, acc1);
+      nan0 = _mm512_mask_mov_ps(nan0, _mm512_cmp_ps_mask(a0, a0, _CMP_UNORD_Q), a0);
+      nan1 = _mm512_mask_mov_ps(nan1, _mm512_cmp_ps_mask(a1, a1, _CMP_UNORD_Q), a1);
     }
-    _mm512_mask_storeu_ps(y + c, m, acc);
+    acc0 = _mm512_mask_mov_ps(acc0, _mm512_cmp_ps_mask(nan0, nan0, _CMP_UNORD_Q), nan0);
+    acc1 = _mm512_mask_mov_ps(acc1, _mm512_cmp_ps_mask(nan1, nan1, _CMP_UNORD_Q), nan1);
+    _mm512_mask_storeu_ps(y + c, m0, acc0);
+    if (m1) _mm512_mask_storeu_ps(y + c + 16, m1, acc1);
   }
 }
 
