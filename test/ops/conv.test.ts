@@ -486,6 +486,8 @@ describe('DepthwiseConv2D float32', () => {
       [[2, 7, 6, 45], [3, 3, 45, 1], [2, 1], [1, 1], 'same'], // AVX2: 32 + 8 channels + a masked 5
       [[1, 12, 21, 8], [3, 3, 8, 1], [1, 1], [1, 1], 'same'], // AVX-512: 8 channels, two pixels a zmm
       [[1, 11, 23, 8], [3, 3, 8, 1], [1, 1], [2, 2], 'same'], // the same, dilated
+      [[1, 13, 19, 24], [3, 3, 24, 1], [1, 1], [1, 1], 'same'], // AVX-512: 24 channels, 16 floats a vector across pixels
+      [[1, 9, 17, 40], [5, 5, 40, 1], [1, 1], [1, 2], 'same'], // the same, 40 channels, dilated along x
     ] as [number[], number[], [number, number], [number, number], 'same' | 'valid'][]) {
       const x = randF(
           r,
@@ -516,6 +518,21 @@ describe('DepthwiseConv2D float32', () => {
           .dataSync(),
       );
       expectClose(y, want, 1e-5, 1e-6, `float depthwise ${xs}`);
+      // Every vector path adds the same products in the same order per output, with FMA: the
+      // same bits (the scalar oracle rounds each product apart).
+      let first: Float32Array | undefined;
+      forEachIsa((isa) => {
+        if (isa === 'ref') return;
+        const { y: yi } = depthwiseConv2d(x, xs, w, ks, {
+          strides: s,
+          dilations: d,
+          padding: pad,
+          bias,
+          activation: 'relu6',
+        });
+        if (first) expectEqualArrays(yi, first, `float depthwise ${xs} on ${isa}`);
+        else first = yi;
+      });
     }
   });
 
