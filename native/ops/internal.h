@@ -99,6 +99,9 @@ struct VectorKernels {
   void (*max_taps_f32)(const float* const* xs, int taps, int64_t C, float* y) = nullptr;
   void (*max_taps_s8)(const int8_t* const* xs, int taps, int64_t C, int8_t lo, int8_t hi, int8_t* y) = nullptr;
   void (*max_taps_u8)(const uint8_t* const* xs, int taps, int64_t C, uint8_t lo, uint8_t hi, uint8_t* y) = nullptr;
+  // Float average pooling of one output pixel: y[c] = (0 + xs[0][c] + … + xs[taps − 1][c]) · scale,
+  // as pool.cc's loops compute it. nullptr: those loops.
+  void (*avg_taps_f32)(const float* const* xs, int taps, int64_t C, float scale, float* y) = nullptr;
   // A float32 activation over n values; returns how many it did (n, or 0 for an activation it
   // does not vectorize: the caller's loop then runs). nullptr: that loop.
   int64_t (*activation_f32)(Activation act, const float* x, int64_t n, float* y) = nullptr;
@@ -143,6 +146,7 @@ int64_t BinaryQuantAvx512U8(BinaryOp op, const uint8_t* a, const uint8_t* b, boo
 int64_t PreluRowsAvx512S8(const int8_t* x, int64_t rows, int64_t C, const float* mn, float mp, const PreluQ& p,
                           int8_t* y);
 int64_t ActivationF32Avx512(Activation act, const float* x, int64_t n, float* y);
+void AvgTapsF32Avx512(const float* const* xs, int taps, int64_t C, float scale, float* y);
 void MaxTapsF32Avx512(const float* const* xs, int taps, int64_t C, float* y);
 void MaxTapsS8Avx512(const int8_t* const* xs, int taps, int64_t C, int8_t lo, int8_t hi, int8_t* y);
 void MaxTapsU8Avx512(const uint8_t* const* xs, int taps, int64_t C, uint8_t lo, uint8_t hi, uint8_t* y);

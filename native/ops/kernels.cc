@@ -31,7 +31,7 @@ const VectorKernels* ActiveVectorKernels() {
       return &avx2;
     };
     // Depthwise with VPDPBUSD (int8) and 16 float lanes, the lookup with VPERMT2W, binary ops
-    // and PReLU at 16 lanes, max pooling at 16 floats / 64 bytes, sigmoid and swish with a
+    // and PReLU at 16 lanes, max and float average pooling at 16 floats / 64 bytes, sigmoid and swish with a
     // 16-lane exp; the resize rows are the AVX2 ones.
     t.entries[static_cast<int>(Isa::kAvx512Vnni)] = [] {
       static const VectorKernels avx512vnni{
@@ -52,6 +52,7 @@ const VectorKernels* ActiveVectorKernels() {
           MaxTapsF32Avx512,
           MaxTapsS8Avx512,
           MaxTapsU8Avx512,
+          AvgTapsF32Avx512,
           ActivationF32Avx512};
       return &avx512vnni;
     };

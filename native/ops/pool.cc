@@ -292,9 +292,19 @@ void MaxPoolF32(const ConvGeom& g, const float* x, float* y, int threads) {
 void AvgPoolF32(const ConvGeom& g, const float* x, float* y, int threads) {
   const int64_t C = g.in_c;
   const std::vector<Taps> tys = RowTaps(g), txs = ColumnTaps(g);
+  const detail::VectorKernels* k = detail::ActiveVectorKernels();
+  const auto kernel = k != nullptr && int64_t(g.k_h) * g.k_w <= kMaxKernelTaps ? k->avg_taps_f32 : nullptr;
   ForWindows(g, threads, int64_t(g.out_w) * C * g.k_h * g.k_w, [&](int64_t r, int64_t n, int64_t oy, int64_t ox) {
     const Taps ty = tys[static_cast<size_t>(oy)], tx = txs[static_cast<size_t>(ox)];
     float* yp = y + (r * g.out_w + ox) * C;
+    if (kernel != nullptr && ty.count > 0 && tx.count > 0) {
+      const float* ptrs[kMaxKernelTaps];
+      const float* base = x + ((n * g.in_h + ty.first) * g.in_w + tx.first) * C;
+      const int64_t taps =
+          WindowPixels(base, ty, tx, int64_t(g.dilation_h) * g.in_w * C, int64_t(g.dilation_w) * C, ptrs);
+      kernel(ptrs, static_cast<int>(taps), C, 1.0f / static_cast<float>(taps), yp);
+      return;
+    }
     std::fill(yp, yp + C, 0.0f);
     for (int64_t a = 0; a < ty.count; a++) {
       const int64_t iy = ty.first + a * g.dilation_h;

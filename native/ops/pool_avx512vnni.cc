@@ -1,4 +1,4 @@
-// AVX-512 max pooling of one output pixel (compiled with the avx512vnni flags; AVX-512 F/BW is
+// AVX-512 max and average pooling of one output pixel (compiled with the avx512vnni flags; AVX-512 F/BW is
 // all it uses): the maximum over the window's taps of C channels, 16 floats or 64 bytes per
 // vector, the last channels under a mask. The portable per-tap loops ran one tap over C
 // channels at a time with a scalar tail and, for float32, a NaN test as compare-and-blend on
@@ -33,6 +33,22 @@ void MaxTapsF32Avx512(const float* const* xs, int taps, int64_t C, float* y) {
     acc1 = _mm512_mask_mov_ps(acc1, _mm512_cmp_ps_mask(nan1, nan1, _CMP_UNORD_Q), nan1);
     _mm512_mask_storeu_ps(y + c, m0, acc0);
     if (m1) _mm512_mask_storeu_ps(y + c + 16, m1, acc1);
+  }
+}
+
+// The portable AvgPoolF32's arithmetic per lane: 0, + each tap in order, × scale (1 / taps):
+// the same bits. Two channel vectors in flight.
+void AvgTapsF32Avx512(const float* const* xs, int taps, int64_t C, float scale, float* y) {
+  const __m512 s = _mm512_set1_ps(scale);
+  for (int64_t c = 0; c < C; c += 32) {
+    const __mmask16 m0 = simd::FirstLanes16(C - c), m1 = simd::FirstLanes16(C - c - 16);
+    __m512 acc0 = _mm512_setzero_ps(), acc1 = acc0;
+    for (int t = 0; t < taps; t++) {
+      acc0 = _mm512_add_ps(acc0, _mm512_maskz_loadu_ps(m0, xs[t] + c));
+      acc1 = _mm512_add_ps(acc1, _mm512_maskz_loadu_ps(m1, xs[t] + c + 16));
+    }
+    _mm512_mask_storeu_ps(y + c, m0, _mm512_mul_ps(acc0, s));
+    if (m1) _mm512_mask_storeu_ps(y + c + 16, m1, _mm512_mul_ps(acc1, s));
   }
 }
 

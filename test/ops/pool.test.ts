@@ -220,6 +220,13 @@ describe('float32 pooling', () => {
         'avgPool f32',
       );
       expectClose(meanHW(x, c.xs).y, tf.mean(xt, [1, 2]).dataSync(), 1e-5, 1e-6, 'mean f32');
+      // The vector kernels add and compare as the portable loops do: the same bits on every path.
+      const opts = { filterSize: c.k, strides: c.s, padding: pad };
+      const want = { max: maxPool(x, c.xs, opts).y, avg: avgPool(x, c.xs, opts).y };
+      forEachIsa((isa) => {
+        expectEqualArrays(maxPool(x, c.xs, opts).y, want.max, `maxPool f32 ${c.xs} ${isa}`);
+        expectEqualArrays(avgPool(x, c.xs, opts).y, want.avg, `avgPool f32 ${c.xs} ${isa}`);
+      });
     }
   });
 
