@@ -111,42 +111,42 @@ void DepthwiseF32Rows512(const ConvGeom& g, const float* x, const float* filter,
     }
     return ox;
   };
-  // Channel counts that are no multiple of 16, stride 1: interior_block would run a masked
-  // vector per pixel for the last channels (C = 24: two vectors a pixel, one of them half
-  // empty). At stride 1 the interior outputs of a row are one contiguous run of floats, and so
-  // is each tap's input run beside them; an output float j reads weight j mod C. So the run
-  // goes 16 floats at a time whatever the pixel borders, each tap's weights tiled over
-  // lcm(C, 16) floats (plus 16, so that any offset has a whole vector). Per output the chain is
-  // the same: bias, one FMA per tap in row-major order, the clamp.
-  // Only where the weights repeat every three vectors (C = 24, 12, 6, 3): twelve output vectors
-  // then share each tap's three weight vectors, 15 loads per 12 FMAs. Where they repeat less
-  // often, a weight load per FMA made the loop slower than interior_block's masked vectors.
-  const int64_t period = C % 16 != 0 && g.stride_w == 1 && !pairs && std::lcm<int64_t>(C, 16) == 48 ? 48 : 0;
-  const int64_t wstride = period + 16;
+  // Channel counts whose weights repeat every three vectors (C = 24, 12, 6, 3; lcm(C, 16) = 48)
+  // at stride 1: interior_block would run a masked vector per pixel for the last channels
+  // (C = 24: two vectors a pixel, one of them half empty). At stride 1 the interior outputs of
+  // a row are one contiguous run of floats, and so is each tap's input run beside them; output
+  // float j reads weight j mod C. So the run goes 16 floats at a time whatever the pixel
+  // borders, each tap's weights tiled over the 48-float period (plus 16, so that any phase has
+  // a whole vector); twelve vectors share each tap's three weight vectors, 15 loads per 12
+  // FMAs. (With a longer period, a weight load per FMA made the loop slower than the masked
+  // vectors.) Per output the chain is the same: bias, one FMA per tap in row-major order, the
+  // clamp.
+  constexpr int64_t kPeriod = 48, kWStride = kPeriod + 16;
+  const bool periodic = C % 16 != 0 && g.stride_w == 1 && !pairs && std::lcm<int64_t>(C, 16) == kPeriod;
   std::vector<float> wt, bt;
-  if (period > 0) {
-    wt.resize(static_cast<size_t>(max_taps * wstride));
-    bt.resize(static_cast<size_t>(wstride));
+  if (periodic) {
+    wt.resize(static_cast<size_t>(max_taps * kWStride));
+    bt.resize(static_cast<size_t>(kWStride));
     for (int64_t t = 0; t < max_taps; t++)
-      for (int64_t k = 0; k < wstride; k++) wt[static_cast<size_t>(t * wstride + k)] = filter[t * C + k % C];
-    for (int64_t k = 0; k < wstride; k++) bt[static_cast<size_t>(k)] = bias ? bias[k % C] : 0.0f;
+      for (int64_t k = 0; k < kWStride; k++) wt[static_cast<size_t>(t * kWStride + k)] = filter[t * C + k % C];
+    for (int64_t k = 0; k < kWStride; k++) bt[static_cast<size_t>(k)] = bias ? bias[k % C] : 0.0f;
   }
+  // The phase of the vector 16 floats on.
+  auto next = [](int64_t phase) { return phase + 16 >= kPeriod ? phase + 16 - kPeriod : phase + 16; };
   auto interior_periodic = [&](int64_t xb, float* yrow, int64_t t0, int64_t t1) {
     const int64_t f0 = ox_in0 * C, f1 = ox_in1 * C;
     // Input float of output float j at tap t: x[xin + off[t] + j].
     const float* xin = x + xb - int64_t(g.pad_left) * C;
-    int64_t phase = f0 % period;
+    const float* bb = bt.data();
+    // 192 floats are four periods: the twelve-vector loop leaves the phase as it was.
+    const int64_t phase = f0 % kPeriod, p1 = next(phase), p2 = next(p1);
     int64_t j = f0;
-    // Twelve vectors (192 floats) at a time: vector u uses the tap's weights at phase + 16·(u mod 3).
     for (; j + 192 <= f1; j += 192) {
-      const int64_t p1 = phase + 16 >= 48 ? phase - 32 : phase + 16;
-      const int64_t p2 = p1 + 16 >= 48 ? p1 - 32 : p1 + 16;
-      const float* bb = bt.data();
       __m512 a0 = _mm512_loadu_ps(bb + phase), a1 = _mm512_loadu_ps(bb + p1), a2 = _mm512_loadu_ps(bb + p2);
       __m512 a3 = a0, a4 = a1, a5 = a2, a6 = a0, a7 = a1, a8 = a2, a9 = a0, a10 = a1, a11 = a2;
       for (int64_t t = t0; t < t1; t++) {
         const float* xp = xin + off[static_cast<size_t>(t)] + j;
-        const float* w = wt.data() + t * wstride;
+        const float* w = wt.data() + t * kWStride;
         const __m512 w0 = _mm512_loadu_ps(w + phase), w1 = _mm512_loadu_ps(w + p1), w2 = _mm512_loadu_ps(w + p2);
         a0 = _mm512_fmadd_ps(_mm512_loadu_ps(xp), w0, a0);
         a1 = _mm512_fmadd_ps(_mm512_loadu_ps(xp + 16), w1, a1);
@@ -174,29 +174,27 @@ void DepthwiseF32Rows512(const ConvGeom& g, const float* x, const float* filter,
       _mm512_storeu_ps(yp + 144, clamp(a9));
       _mm512_storeu_ps(yp + 160, clamp(a10));
       _mm512_storeu_ps(yp + 176, clamp(a11));
-      // 192 floats is four periods: the phase is unchanged.
     }
-    for (; j < f1; j += 64) {
-      const int64_t p1 = phase + 16 >= period ? phase + 16 - period : phase + 16;
-      const int64_t p2 = p1 + 16 >= period ? p1 + 16 - period : p1 + 16;
-      const int64_t p3 = p2 + 16 >= period ? p2 + 16 - period : p2 + 16;
+    // The rest, four vectors at a time (four chains in flight), the last ones masked.
+    for (int64_t ph = phase; j < f1; j += 64) {
+      const int64_t q1 = next(ph), q2 = next(q1), q3 = next(q2);
       const __mmask16 m0 = simd::FirstLanes16(f1 - j), m1 = simd::FirstLanes16(f1 - j - 16),
                       m2 = simd::FirstLanes16(f1 - j - 32), m3 = simd::FirstLanes16(f1 - j - 48);
-      __m512 a0 = _mm512_loadu_ps(bt.data() + phase), a1 = _mm512_loadu_ps(bt.data() + p1);
-      __m512 a2 = _mm512_loadu_ps(bt.data() + p2), a3 = _mm512_loadu_ps(bt.data() + p3);
+      __m512 a0 = _mm512_loadu_ps(bb + ph), a1 = _mm512_loadu_ps(bb + q1);
+      __m512 a2 = _mm512_loadu_ps(bb + q2), a3 = _mm512_loadu_ps(bb + q3);
       for (int64_t t = t0; t < t1; t++) {
         const float* xp = xin + off[static_cast<size_t>(t)] + j;
-        const float* w = wt.data() + t * wstride;
-        a0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m0, xp), _mm512_loadu_ps(w + phase), a0);
-        a1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m1, xp + 16), _mm512_loadu_ps(w + p1), a1);
-        a2 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m2, xp + 32), _mm512_loadu_ps(w + p2), a2);
-        a3 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m3, xp + 48), _mm512_loadu_ps(w + p3), a3);
+        const float* w = wt.data() + t * kWStride;
+        a0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m0, xp), _mm512_loadu_ps(w + ph), a0);
+        a1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m1, xp + 16), _mm512_loadu_ps(w + q1), a1);
+        a2 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m2, xp + 32), _mm512_loadu_ps(w + q2), a2);
+        a3 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m3, xp + 48), _mm512_loadu_ps(w + q3), a3);
       }
       _mm512_mask_storeu_ps(yrow + j, m0, clamp(a0));
       _mm512_mask_storeu_ps(yrow + j + 16, m1, clamp(a1));
       _mm512_mask_storeu_ps(yrow + j + 32, m2, clamp(a2));
       _mm512_mask_storeu_ps(yrow + j + 48, m3, clamp(a3));
-      phase = p3 + 16 >= period ? p3 + 16 - period : p3 + 16;
+      ph = next(q3);
     }
   };
   // One output pixel whose window crosses the input's edge: the in-bounds taps listed once,
@@ -231,7 +229,7 @@ void DepthwiseF32Rows512(const ConvGeom& g, const float* x, const float* filter,
       if (pairs) {
         const int64_t done = interior_pairs(xb, yrow, t0, t1);
         for (int64_t ox = done; ox < ox_in1; ox++) border_pixel(n, oy, ox, yrow + ox * C);
-      } else if (period > 0) {
+      } else if (periodic) {
         interior_periodic(xb, yrow, t0, t1);
       } else {
         for (int64_t c = 0; c < C; c += 16) interior_block(xb, yrow, c, t0, t1);

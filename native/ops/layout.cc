@@ -127,13 +127,25 @@ Shape ConcatShape(const std::vector<Shape>& shapes, int axis) {
 }
 
 namespace {
-// Copies n bytes. A concat along the channel axis moves runs of a few dozen bytes (16 int8
-// channels), where a libc memcpy call costs more than the copy: short runs go by 8-byte moves.
-inline void CopyRun(uint8_t* dst, const uint8_t* src, int64_t n) {
-  if (n > 64) return (void)std::memcpy(dst, src, static_cast<size_t>(n));
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8) std::memcpy(dst + i, src + i, 8);
-  for (; i < n; i++) dst[i] = src[i];
+// Copies n bytes. A concat along the channel axis or a pad of it moves runs of a few dozen
+// bytes (16 int8 channels, a 24-byte row), where a libc memcpy call costs more than the copy:
+// runs of up to 64 bytes go as one or two fixed-size (overlapping) moves the compiler inlines,
+// shorter than 8 byte by byte.
+inline void CopyBytes(uint8_t* d, const uint8_t* s, size_t n) {
+  if (n > 64) {
+    std::memcpy(d, s, n);
+  } else if (n > 32) {
+    std::memcpy(d, s, 32);
+    std::memcpy(d + n - 32, s + n - 32, 32);
+  } else if (n >= 16) {
+    std::memcpy(d, s, 16);
+    std::memcpy(d + n - 16, s + n - 16, 16);
+  } else if (n >= 8) {
+    std::memcpy(d, s, 8);
+    std::memcpy(d + n - 8, s + n - 8, 8);
+  } else {
+    for (size_t i = 0; i < n; i++) d[i] = s[i];
+  }
 }
 }  // namespace
 
@@ -149,7 +161,7 @@ void Concat(size_t es, const std::vector<const void*>& inputs, const std::vector
       uint8_t* dst = static_cast<uint8_t*>(y) + o * row;
       for (size_t i = 0; i < inputs.size(); i++) {
         const int64_t seg = shapes[i][axis] * inner * int64_t(es);
-        CopyRun(dst, static_cast<const uint8_t*>(inputs[i]) + o * seg, seg);
+        CopyBytes(dst, static_cast<const uint8_t*>(inputs[i]) + o * seg, static_cast<size_t>(seg));
         dst += seg;
       }
     }
@@ -184,24 +196,6 @@ void ConcatQuant(bool is_signed, const std::vector<const void*>& inputs, const s
 }
 
 // ---------------------------------------------------------------- pad
-
-// memcpy of n bytes with fixed-size copies for short runs, which the compiler inlines as one
-// or two (overlapping) loads and stores: a call to memcpy per 24-byte row costs several times
-// the copy.
-inline void CopyBytes(uint8_t* d, const uint8_t* s, size_t n) {
-  if (n > 32 && n <= 64) {
-    std::memcpy(d, s, 32);
-    std::memcpy(d + n - 32, s + n - 32, 32);
-  } else if (n >= 16 && n <= 32) {
-    std::memcpy(d, s, 16);
-    std::memcpy(d + n - 16, s + n - 16, 16);
-  } else if (n >= 8 && n < 16) {
-    std::memcpy(d, s, 8);
-    std::memcpy(d + n - 8, s + n - 8, 8);
-  } else {
-    std::memcpy(d, s, n);
-  }
-}
 
 void Pad(size_t es, const Shape& shape, const int64_t* before, const int64_t* after, const void* x, const void* value,
          void* y, int threads) {

@@ -92,7 +92,7 @@ inline void ScaleF32(float* __restrict y, int64_t n, float s) {
   for (int64_t i = 0; i < n; i++) y[i] *= s;
 }
 
-// Up to this many taps a window's input pointers go to the table's max kernel in one call.
+// Up to this many taps a window's input pointers go to the table's pool kernel in one call.
 constexpr int64_t kMaxKernelTaps = 64;
 
 // The table's max kernel of one output pixel for T (nullptr: the portable loops).
@@ -107,9 +107,12 @@ auto MaxTapsKernel() {
     return k != nullptr ? k->max_taps_u8 : nullptr;
 }
 
-// The window's input pixels (in row-major tap order) into ptrs; returns their count.
+// The input pixels of image n's window (ty, tx), in row-major tap order, into ptrs (at most
+// kMaxKernelTaps); returns their count.
 template <typename T>
-int64_t WindowPixels(const T* base, Taps ty, Taps tx, int64_t row_stride, int64_t col_stride, const T** ptrs) {
+int64_t WindowPixels(const ConvGeom& g, const T* x, int64_t n, Taps ty, Taps tx, const T** ptrs) {
+  const int64_t C = g.in_c, row_stride = int64_t(g.dilation_h) * g.in_w * C, col_stride = int64_t(g.dilation_w) * C;
+  const T* base = x + ((n * g.in_h + ty.first) * g.in_w + tx.first) * C;
   int64_t k = 0;
   for (int64_t a = 0; a < ty.count; a++)
     for (int64_t b = 0; b < tx.count; b++) ptrs[k++] = base + a * row_stride + b * col_stride;
@@ -134,7 +137,7 @@ void MaxPoolImpl(const ConvGeom& g, const T* x, int32_t lo, int32_t hi, T* y, in
     const T* base = x + ((n * in_h + ty.first) * in_w + tx.first) * C;
     if (kernel != nullptr) {
       const T* ptrs[kMaxKernelTaps];
-      const int64_t taps = WindowPixels(base, ty, tx, dil_h * in_w * C, dil_w * C, ptrs);
+      const int64_t taps = WindowPixels(g, x, n, ty, tx, ptrs);
       kernel(ptrs, static_cast<int>(taps), C, tlo, thi, yp);
       return;
     }
@@ -272,10 +275,7 @@ void MaxPoolF32(const ConvGeom& g, const float* x, float* y, int threads) {
     float* yp = y + (r * g.out_w + ox) * C;
     if (kernel != nullptr && ty.count > 0 && tx.count > 0) {
       const float* ptrs[kMaxKernelTaps];
-      const float* base = x + ((n * g.in_h + ty.first) * g.in_w + tx.first) * C;
-      const int64_t taps =
-          WindowPixels(base, ty, tx, int64_t(g.dilation_h) * g.in_w * C, int64_t(g.dilation_w) * C, ptrs);
-      kernel(ptrs, static_cast<int>(taps), C, yp);
+      kernel(ptrs, static_cast<int>(WindowPixels(g, x, n, ty, tx, ptrs)), C, yp);
       return;
     }
     std::fill(yp, yp + C, -INFINITY);
@@ -299,9 +299,7 @@ void AvgPoolF32(const ConvGeom& g, const float* x, float* y, int threads) {
     float* yp = y + (r * g.out_w + ox) * C;
     if (kernel != nullptr && ty.count > 0 && tx.count > 0) {
       const float* ptrs[kMaxKernelTaps];
-      const float* base = x + ((n * g.in_h + ty.first) * g.in_w + tx.first) * C;
-      const int64_t taps =
-          WindowPixels(base, ty, tx, int64_t(g.dilation_h) * g.in_w * C, int64_t(g.dilation_w) * C, ptrs);
+      const int64_t taps = WindowPixels(g, x, n, ty, tx, ptrs);
       kernel(ptrs, static_cast<int>(taps), C, 1.0f / static_cast<float>(taps), yp);
       return;
     }

@@ -1,5 +1,5 @@
-// AVX-512 max and average pooling of one output pixel (compiled with the avx512vnni flags; AVX-512 F/BW is
-// all it uses): the maximum over the window's taps of C channels, 16 floats or 64 bytes per
+// AVX-512 max and average pooling of one output pixel (compiled with the avx512vnni flags;
+// AVX-512 F/BW is all it uses): over the window's taps, C channels at 16 floats or 64 bytes a
 // vector, the last channels under a mask. The portable per-tap loops ran one tap over C
 // channels at a time with a scalar tail and, for float32, a NaN test as compare-and-blend on
 // 4-lane vectors: 81 ns a pixel for a 2×2 pool of 64 channels (0.32 ms for 126×126×64 → 63×63),

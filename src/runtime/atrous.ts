@@ -15,7 +15,7 @@
 // X + c_left + kx·d]: a convolution of x with dilation d and padding p − c on each side.
 import type { Graph, Node } from '../model/ir.js';
 import { attrInts, attrStr } from '../model/node-attrs.js';
-import { readersOf, type NodeFusion } from './node-fusions.js';
+import { readersOf, spatialPad, type NodeFusion } from './node-fusions.js';
 
 /**
  * An atrous convolution: `replaced` holds the Pad when folded, SpaceToBatchND, the convolution
@@ -77,7 +77,9 @@ export function atrousConvolutions(
     let input = stb.inputs[0]!;
     const replaced = [stb, conv, bts];
     const pad = producer.get(input);
-    const padBy = pad ? zeroSpatialPad(g, pad) : undefined;
+    // Only a pad by zeros adds to a convolution's padding.
+    const spatial = pad ? spatialPad(g, pad) : undefined;
+    const padBy = spatial?.value === 0 ? spatial.pads : undefined;
     if (pad && padBy && soleReader(pad) === stb && usable(conv, pad.inputs[0]!, bts.outputs[0]!)) {
       padBy.forEach((p, i) => (explicit[i] = explicit[i]! + p));
       input = pad.inputs[0]!;
@@ -99,17 +101,4 @@ export function atrousConvolutions(
     found.push({ replaced, fused });
   }
   return found;
-}
-
-/** [top, bottom, left, right] of a Pad by zeros of the spatial dimensions only (NHWC), else undefined. */
-function zeroSpatialPad(g: Graph, pad: Node): number[] | undefined {
-  if (pad.opaque || (pad.op !== 'Pad' && pad.op !== 'PadV2')) return undefined;
-  if (pad.op === 'Pad' && ((pad.attrs.constant_value as number | undefined) ?? 0) !== 0) return undefined;
-  if (pad.op === 'PadV2') {
-    const v = g.constants.get(pad.inputs[2]!);
-    if (!v || v.dtype !== 'float32' || v.data.length !== 1 || v.data[0] !== 0) return undefined;
-  }
-  const p = ints(g, pad.inputs[1]);
-  if (!p || p.length !== 8 || p[0] !== 0 || p[1] !== 0 || p[6] !== 0 || p[7] !== 0) return undefined;
-  return p.slice(2, 6);
 }

@@ -27,3 +27,21 @@ export function readersOf(g: Graph): Map<string, Node[]> {
     }
   return readers;
 }
+
+/**
+ * A Pad / PadV2 of the spatial dimensions only (NHWC, constant paddings): its pad value and
+ * [top, bottom, left, right]; undefined for any other node.
+ */
+export function spatialPad(g: Graph, pad: Node): { value: number; pads: [number, number, number, number] } | undefined {
+  if (pad.opaque || (pad.op !== 'Pad' && pad.op !== 'PadV2')) return undefined;
+  let value = (pad.attrs.constant_value as number | undefined) ?? 0;
+  if (pad.op === 'PadV2') {
+    const v = g.constants.get(pad.inputs[2]!);
+    if (!v || v.dtype !== 'float32' || v.data.length !== 1) return undefined;
+    value = (v.data as Float32Array)[0]!;
+  }
+  const c = g.constants.get(pad.inputs[1]!);
+  const p = c && c.dtype === 'int32' ? Array.from(c.data as Int32Array) : undefined;
+  if (!p || p.length !== 8 || p[0] !== 0 || p[1] !== 0 || p[6] !== 0 || p[7] !== 0) return undefined;
+  return { value, pads: [p[2]!, p[3]!, p[4]!, p[5]!] };
+}
