@@ -273,6 +273,8 @@ inline float BinF(float a, float b) {
       return a != a || b != b ? NAN : std::min(a, b);
     case BinaryOp::kDiv:
       return a / b;
+    case BinaryOp::kEqual:
+      return a == b ? 1.0f : 0.0f;
     default: {
       const float d = a - b;
       return d * d;
@@ -359,6 +361,8 @@ void BinaryF32(BinaryOp op, const Shape& as, const float* a, const Shape& bs, co
       return BinaryF32Impl<BinaryOp::kDiv>(as, a, bs, b, lo, hi, y, threads);
     case BinaryOp::kSquaredDifference:
       return BinaryF32Impl<BinaryOp::kSquaredDifference>(as, a, bs, b, lo, hi, y, threads);
+    case BinaryOp::kEqual:
+      return BinaryF32Impl<BinaryOp::kEqual>(as, a, bs, b, lo, hi, y, threads);
   }
   Fail("unknown binary op");
 }

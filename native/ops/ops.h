@@ -175,7 +175,10 @@ enum class BinaryOp : int {
   kMaximum = 3,
   kMinimum = 4,
   kDiv = 5,
-  kSquaredDifference = 6
+  kSquaredDifference = 6,
+  // 1.0 where a == b, else 0.0 (NaN equals nothing): TF's Equal read only by a Cast to float32
+  // (a keypoint head's "is this the maximum of its window" mask); float32 only.
+  kEqual = 7
 };
 
 // NumPy/TF broadcasting of two shapes (rank ≤ kMaxRank, aligned at the end; a dimension

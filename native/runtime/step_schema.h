@@ -15,7 +15,8 @@
 // Shared blocks: geom[10] = kh kw sh sw dh dw pad_top pad_bottom pad_left pad_right;
 // window[8] = kh kw sh sw pad_top pad_bottom pad_left pad_right (docs/quantization.md §11.1);
 // act = Activation code (common/activation.h: 0 linear, 1 relu, 2 relu6, 3 leaky, 4 elu, 5 sigmoid, 6 tanh, ...);
-// op = ops::BinaryOp code (0 add, 1 sub, 2 mul, 3 max, 4 min, 5 div, 6 squared difference).
+// op = ops::BinaryOp code (0 add, 1 sub, 2 mul, 3 max, 4 min, 5 div, 6 squared difference,
+// 7 equal as 1.0 / 0.0: float32 only).
 // Weights: w is K×N for GEMM steps (conv: kh·kw·C × N), kh·kw·C·multiplier for depthwise,
 // kh·kw·CI·CO for deconv; bias is int32 for 8-bit steps and float32 otherwise; multipliers
 // are the §5 requantization multipliers (N or 1 values).

@@ -245,7 +245,7 @@ const FLOAT_NATIVE = new Set([
   'BroadcastTo',
 ]);
 /** Ops the IR keeps opaque (tfjs runs them in float references) that the runtime still runs natively. */
-const OPAQUE_NATIVE = new Set(['AddN', 'Split', 'SplitV', 'Unpack', 'BroadcastTo']);
+const OPAQUE_NATIVE = new Set(['AddN', 'Split', 'SplitV', 'Unpack', 'BroadcastTo', 'Equal']);
 const ELEMENTWISE_BINARY = new Set([
   'AddV2',
   'Sub',
@@ -255,6 +255,7 @@ const ELEMENTWISE_BINARY = new Set([
   'RealDiv',
   'SquaredDifference',
   'BiasAdd',
+  'Equal',
 ]);
 /** Largest GEMM depth the packed kernels take (gemm::kMaxK). */
 export const MAX_GEMM_K = 65536;

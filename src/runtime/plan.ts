@@ -21,6 +21,7 @@ import type { QParams } from '../quant/scheme.js';
 import { selectSparseSteps, type SparseMode } from '../sparse/select.js';
 import { atrousConvolutions } from './atrous.js';
 import { applyNodeFusions } from './node-fusions.js';
+import { equalMasks } from './equal-mask.js';
 import { paddedMaxPools } from './pad-pool.js';
 import { binaryActivations } from './binary-act.js';
 import { applyFusions } from './fusion.js';
@@ -181,11 +182,19 @@ export function compilePlan(g0: Graph, options: CompileOptions = {}): CompiledPl
     early,
   );
   const ctx: PlacementContext = { g, shapes, region };
-  const decidedAtrous = orderAtrous.map((n) => decide(ctx, n, exec.get(n.name) ?? 'float'));
+  const decidedUnmasked = orderAtrous.map((n) => decide(ctx, n, exec.get(n.name) ?? 'float'));
+  // A float Equal read only by a Cast to float32 (both tfjs: no bool buffers): one native step.
+  const masks = equalMasks(ctx, orderAtrous, exec);
+  const maskDecided = new Map(masks.map((m) => [m.fused.name, m.decided]));
+  const masked = applyFusions(
+    orderAtrous,
+    decidedUnmasked.map((d) => maskDecided.get(d.node) ?? d),
+    masks,
+  );
   // Native float hard-swish chains become one activation step; then float Add / Sub / Mul → ReLU
   // pairs, both native, one clamping binary step; then 1 × 1 → depthwise pairs, one step.
-  const hswish = hardSwishes(g, orderAtrous, decidedAtrous);
-  const swished = applyFusions(orderAtrous, decidedAtrous, hswish);
+  const hswish = hardSwishes(g, masked.order, masked.decided);
+  const swished = applyFusions(masked.order, masked.decided, hswish);
   const binAct = binaryActivations(swished.order, swished.decided, g.outputs);
   const clamped = applyFusions(swished.order, swished.decided, binAct);
   // A 1 × 1 convolution (float, int8, or dynamic per row) and the depthwise one that alone reads
@@ -299,12 +308,14 @@ export function compilePlan(g0: Graph, options: CompileOptions = {}): CompiledPl
     ...order0.filter((n) => folded.has(n.name)),
     ...order.filter((n) => !read.has(n.name)),
   ].map((n) => ({ node: n.name, op: n.op, placement: 'folded' }));
-  const fusedNodes: PlannedNode[] = [...early, ...hswish, ...binAct, ...pwdw].flatMap(({ replaced, fused }) => {
-    const { placement, reason, reasonKind } = planned.find((p) => p.node === fused.name)!;
-    return replaced
-      .filter((n) => n.name !== fused.name)
-      .map((n) => ({ node: n.name, op: n.op, placement, reason, reasonKind, fusedInto: fused.name }));
-  });
+  const fusedNodes: PlannedNode[] = [...early, ...masks, ...hswish, ...binAct, ...pwdw].flatMap(
+    ({ replaced, fused }) => {
+      const { placement, reason, reasonKind } = planned.find((p) => p.node === fused.name)!;
+      return replaced
+        .filter((n) => n.name !== fused.name)
+        .map((n) => ({ node: n.name, op: n.op, placement, reason, reasonKind, fusedInto: fused.name }));
+    },
+  );
   const nodes = order0.map(
     (n) =>
       planned.find((p) => p.node === n.name) ??

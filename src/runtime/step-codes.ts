@@ -28,6 +28,8 @@ export const BINARY: Record<string, number> = {
   Minimum: 4,
   RealDiv: 5,
   SquaredDifference: 6,
+  /** Only as the 0 / 1 float mask an Equal → Cast pair computes (src/runtime/equal-mask.ts). */
+  Equal: 7,
 };
 /** Ops that only reinterpret their input's bytes. */
 export const COPY_OPS = new Set(['Reshape', 'Squeeze', 'ExpandDims', 'Identity']);

@@ -30,7 +30,7 @@ class BinaryStep : public Step {
   BinaryStep(const Spec& p, bool q8) : q8_(q8) {
     p.Arity(2, 1, q8 ? 6 : 2, q8 ? 3 : 0, 0);
     const int a = p.s.inputs[0], b = p.s.inputs[1], y = p.s.outputs[0];
-    op_ = static_cast<ops::BinaryOp>(p.Int(0, 0, 6, "binary op"));
+    op_ = static_cast<ops::BinaryOp>(p.Int(0, 0, 7, "binary op"));
     if (q8_) {
       if (p.Int(0, 0, 4, "int8 binary op") < 0) Bad("int8 binary op");
       if (!p.Is8(a) || p.Buf(b).dtype != p.Buf(a).dtype || p.Buf(y).dtype != p.Buf(a).dtype)
