@@ -14,6 +14,10 @@ const parts = [
   ],
   ['published models before this work (baseline)', 'bench/zoo/RESULTS-zoo-baseline.md'],
   ['converter fidelity on published models, before and after the guard', 'bench/notes/fidelity.md'],
+  [
+    'which precision each published model can take (int8 / bfloat16 weights and activations)',
+    'bench/zoo/RESULTS-precision.md',
+  ],
   ['int8 GEMM (with oneDNN)', 'bench/gemm/RESULTS-gemm.md'],
   ['against ONNX Runtime, each engine alone in its process', 'bench/models/RESULTS-peers.md'],
   ['a published model against ONNX Runtime, the same integers', 'bench/models/RESULTS-peers-published.md'],
