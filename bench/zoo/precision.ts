@@ -7,7 +7,9 @@
 //   - bf16 W+A: the same and its input activation rounded to bfloat16, what a bf16 GEMM
 //     (AVX512_BF16's VDPBF16PS) would compute up to the order of its float sums;
 // and, as the model's own floor, the float model on its inputs plus uniform noise of half an
-// 8-bit step of each input's range (what storing a picture in 8 bits does). Each score is the
+// 8-bit step of each input's range (what storing a picture in 8 bits does; the guard's own
+// measurement, src/quant/precision-floor.ts, which also gives the int8-weights figure for the
+// weights the converter stored). Each score is the
 // guard's: the minimum over outputs of the cosine (≥ 16 values) or 1 − relative error (small
 // outputs, with the guard's prediction for unseen inputs), so a column ≥ target (0.9925 for
 // the default tolerance 0.01) means that precision could hold the model.
@@ -26,7 +28,8 @@ import { loadModel, optimize } from '../../src/model/index.js';
 import type { Graph, Node } from '../../src/model/ir.js';
 import { normalizeSample } from '../../src/quant/calibrate.js';
 import { loadCalibrationData } from '../../src/quant/dataset.js';
-import { modelFidelity, predictedScore, tensorSpec } from '../../src/quant/output-fidelity.js';
+import { guardFidelity, tensorSpec } from '../../src/quant/output-fidelity.js';
+import { withInputNoise } from '../../src/quant/precision-floor.js';
 
 const { values: opt, positionals } = parseArgs({
   allowPositionals: true,
@@ -123,25 +126,13 @@ function runRounded(g: Graph, feed: Feed, roundInput: (d: Float32Array) => Float
   return result;
 }
 
-/** The guard's score: min over outputs of the cosine, or of 1 − relative error and its prediction. */
+/** The guard's score (min over outputs of the cosine, or of 1 − relative error and its prediction). */
 function score(g: Graph, ref: Float32Array[][], got: Float32Array[][]): number {
-  const specs = g.outputs.map((o) => tensorSpec(g, o));
-  const f = modelFidelity(specs, ref, got);
-  return Math.min(
-    ...f.outputs.map((p, k) =>
-      p.metric === 'relative error'
-        ? Math.min(
-            p.score,
-            predictedScore(
-              p.output,
-              ref.map((r) => r[k]!),
-              got.map((r) => r[k]!),
-              specs[k]!.classes,
-            ),
-          )
-        : p.score,
-    ),
-  );
+  return guardFidelity(
+    g.outputs.map((o) => tensorSpec(g, o)),
+    ref,
+    got,
+  ).score;
 }
 
 interface Row {
@@ -197,30 +188,8 @@ async function measure(id: string): Promise<Row> {
         feeds.map((f) => runRounded(g, f, bf16)),
       );
   setWeights((d) => d);
-  const noisy = feeds.map((f) =>
-    Object.fromEntries(
-      Object.entries(f).map(([k, t]) => {
-        if (t.dtype !== 'float32') return [k, t];
-        const d = t.dataSync() as Float32Array;
-        let lo = Infinity,
-          hi = -Infinity;
-        for (const v of d) {
-          lo = Math.min(lo, v);
-          hi = Math.max(hi, v);
-        }
-        const step = (hi - lo) / 255;
-        // A fixed pattern (no Math.random): the same noise every run.
-        return [
-          k,
-          tf.tensor(
-            d.map((v, i) => v + step * (((i * 2654435761) % 1000) / 1000 - 0.5)),
-            t.shape,
-            'float32',
-          ),
-        ];
-      }),
-    ),
-  );
+  // The accuracy guard's own noise (precision-floor.ts): its inputNoise figure on these samples.
+  const noisy = feeds.map((f, i) => withInputNoise(f, i));
   const noisyOuts: Float32Array[][] = [];
   for (const f of noisy) noisyOuts.push(await run(g, f));
   const noise = score(g, ref, noisyOuts);

@@ -24,7 +24,7 @@
 // a search keeps must hold on guard samples it did not search on (the dynamic search's other
 // half; for the float search's group test, half of the samples search and half check).
 import type { tf } from '../backend/float.js';
-import { execute, executeAsync } from '../model/execute.js';
+import { execute } from '../model/execute.js';
 import type { Constant, ConstantQuantization, Graph, Node, TensorData } from '../model/ir.js';
 import {
   activationInputs,
@@ -39,8 +39,9 @@ import {
 } from './params.js';
 import { layerReport, type LayerReport } from './report.js';
 import { dequantizeSim, simulate, simulateAsync } from './simulate.js';
-import { modelFidelity, predictedScore, tensorSpec, type OutputFidelity } from './output-fidelity.js';
+import { guardFidelity, guardScore, tensorSpec, type OutputFidelity } from './output-fidelity.js';
 import { measurePoints, type DiscreteOutput } from './measure-points.js';
+import { floatOutputs, precisionFloor, type PrecisionFloor } from './precision-floor.js';
 import { quantizeWeight } from './weights.js';
 
 /** A metric of a model given a predict function (first output, float32); higher is better. */
@@ -108,6 +109,11 @@ export interface GuardReport {
    * with float as the only step back, ran on every sample).
    */
   heldOut?: { samples: number; score: number; kept: boolean };
+  /**
+   * Default metric, when the fully quantized model missed the target: what the stored weights
+   * alone cost and how finely the float model's outputs resolve (precision-floor.ts).
+   */
+  floor?: PrecisionFloor;
 }
 
 /** Concatenated inputs whose ranges differ by more than this share one scale badly. */
@@ -140,14 +146,6 @@ export function floatPredict(g: Graph): (inputs: Record<string, tf.Tensor>) => F
     outs.forEach((t) => t.dispose());
     return d;
   };
-}
-
-/** The measure points of the float graph (control-flow regions run whole in tfjs-converter). */
-async function floatOutputs(g: Graph, x: Record<string, tf.Tensor>, points: string[]): Promise<Float32Array[]> {
-  const outs = await executeAsync(g, x, { outputs: points });
-  const r = outs.map((t) => Float32Array.from(t.dataSync() as ArrayLike<number>));
-  outs.forEach((t) => t.dispose());
-  return r;
 }
 
 async function simulatedOutputs(g: Graph, x: Record<string, tf.Tensor>, points: string[]): Promise<Float32Array[]> {
@@ -309,6 +307,8 @@ export async function runGuard(
   let discreteOutputs: DiscreteOutput[] = [];
   let failing: string[] = [];
   let metric: (g: Graph) => Promise<number>;
+  // Default metric: the precision floor of q as quantized (precision-floor.ts).
+  let floorOf: (() => Promise<PrecisionFloor>) | undefined;
   // What ran the quantized graph in the evaluations (the last one's).
   let engineUsed = 'simulation';
   // The samples the default metric runs on (all of them, but for the hold-out check below).
@@ -332,6 +332,7 @@ export async function runGuard(
     const specs = points.map((t) => tensorSpec(reference, t));
     const ref: Float32Array[][] = [];
     for (const x of data) ref.push(await floatOutputs(reference, x, points));
+    floorOf = () => precisionFloor(q, reference, data, points, specs, ref);
     base = 1;
     metric = async (g) => {
       evaluations++;
@@ -343,23 +344,16 @@ export async function runGuard(
       } finally {
         run?.dispose();
       }
-      const refs = use.map((i) => ref[i]!);
-      const f = modelFidelity(specs, refs, got);
       // Small outputs are judged by the score predicted for inputs the guard has not seen.
-      for (const [k, p] of f.outputs.entries()) {
-        if (p.metric !== 'relative error') continue;
-        p.predicted = predictedScore(
-          p.output,
-          refs.map((r) => r[k]!),
-          got.map((r) => r[k]!),
-          specs[k]!.classes,
-        );
-      }
+      const { fidelity: f, score } = guardFidelity(
+        specs,
+        use.map((i) => ref[i]!),
+        got,
+      );
       measuredOn = use;
       lastOutputs = f.outputs;
-      const score = (p: OutputFidelity) => Math.min(p.score, p.predicted ?? Infinity);
-      failing = f.outputs.filter((p) => score(p) < 1 - o.tolerance).map((p) => p.output);
-      return Math.min(...f.outputs.map(score));
+      failing = f.outputs.filter((p) => guardScore(p) < 1 - o.tolerance).map((p) => p.output);
+      return score;
     };
   }
   // The guard sees a few samples; held-out inputs score a little differently, so it aims a
@@ -516,7 +510,10 @@ export async function runGuard(
     widened.splice(0, widened.length, ...widenOrder.slice(0, widen));
   };
   let heldOut: GuardReport['heldOut'];
+  let floor: PrecisionFloor | undefined;
   if (current < target) {
+    // Measured before the search moves weights back to float: why layers will be kept float.
+    floor = await floorOf?.();
     // Running a convolution dynamic saves most of its int8 speed, but where its error meets a
     // discrete choice (non-max suppression) or an amplifier (an Exp head) the few guard samples
     // may not show it. So the search that may step back to dynamic runs on half of the samples
@@ -563,5 +560,6 @@ export async function runGuard(
     ...(lastOutputs ? { outputs: lastOutputs } : {}),
     ...(discreteOutputs.length ? { discrete: discreteOutputs } : {}),
     ...(heldOut ? { heldOut } : {}),
+    ...(floor ? { floor } : {}),
   };
 }

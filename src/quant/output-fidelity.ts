@@ -182,3 +182,31 @@ export function predictedScore(
   const sd = n > 1 ? Math.sqrt(losses.reduce((a, l) => a + (l - mean) ** 2, 0) / (n - 1)) : 0;
   return 1 - Math.max(Math.max(...losses), mean + TAIL_SIGMAS * sd);
 }
+
+/**
+ * The accuracy guard's view of a comparison: modelFidelity with each small output's prediction
+ * for unseen inputs (predictedScore) filled in, and the score it is judged by — the minimum
+ * over outputs of each output's score, or of its prediction when lower.
+ */
+export function guardFidelity(
+  specs: readonly { name: string; classes: number }[],
+  ref: readonly Float32Array[][],
+  got: readonly Float32Array[][],
+): { fidelity: ModelFidelity; score: number } {
+  const fidelity = modelFidelity(specs, ref, got);
+  for (const [k, p] of fidelity.outputs.entries()) {
+    if (p.metric !== 'relative error') continue;
+    p.predicted = predictedScore(
+      p.output,
+      ref.map((r) => r[k]!),
+      got.map((r) => r[k]!),
+      specs[k]!.classes,
+    );
+  }
+  return { fidelity, score: Math.min(...fidelity.outputs.map(guardScore)) };
+}
+
+/** An output's score as the guard judges it: the lower of its score and its prediction. */
+export function guardScore(p: OutputFidelity): number {
+  return Math.min(p.score, p.predicted ?? Infinity);
+}

@@ -7,6 +7,7 @@
 import { promises as fs } from 'node:fs';
 import { dirname } from 'node:path';
 import type { GuardReport } from '../quant/guard.js';
+import type { PrecisionFloor } from '../quant/precision-floor.js';
 import type { QuantizeReport } from '../quant/quantize.js';
 import type { LayerError } from '../quant/report.js';
 import type { InputAssumption } from '../quant/synthetic-inputs.js';
@@ -250,6 +251,17 @@ function outputTable(rows: OutputFidelity[]): Table<OutputFidelity> {
   };
 }
 
+/** What the precision floor says about the guard's float layers (src/quant/precision-floor.ts). */
+function floorText(f: PrecisionFloor, required: number): string {
+  const why =
+    f.inputNoise < required
+      ? `The float model itself loses ${(1 - f.inputNoise).toFixed(4)} to the noise of storing its inputs in 8 bits, more than the tolerance allows: on these inputs the tolerance is finer than the model's outputs resolve, and a --tolerance above that loss is the setting to ask for.`
+      : f.weightsOnly < required
+        ? 'The stored weights alone miss the target: some layers must keep float weights whatever precision their activations get.'
+        : 'The stored weights alone hold: what the float layers buy back is the precision of the quantized activations.';
+  return `Why layers stay float (guard data, scored as the guard scores): the stored weights alone, activations float, score ${f.weightsOnly.toFixed(4)}; the float model with ½ an 8-bit step of input noise scores ${f.inputNoise.toFixed(4)}. ${why}`;
+}
+
 /** Per model: how it was evaluated, every output's fidelity, the guard, the worst layers. */
 function modelDetails(m: ModelResult, render: <R>(t: Table<R>) => string, heading: (s: string) => string): string {
   const parts: string[] = [heading(`${m.rel || '.'} — ${m.status}`)];
@@ -271,6 +283,7 @@ function modelDetails(m: ModelResult, render: <R>(t: Table<R>) => string, headin
     parts.push(
       `Accuracy guard (${g.metric}, on the guard data${m.guardData ? `: ${m.guardData}` : ''}): ${g.initial.toFixed(4)} → ${g.final.toFixed(4)} (target ${(g.float - g.tolerance).toFixed(4)}: ${g.satisfied ? 'met' : 'NOT met'}), ${g.movedToDynamic?.length ? `${g.movedToDynamic.length} convolution(s)/matmul(s) run dynamic (activations quantized per row), ` : ''}${g.movedToFloat.length} node(s) kept in float, ${g.widenedTo8Bit.length} layer(s) widened to 8-bit weights, ${g.evaluations} evaluations${g.heldOut ? `; the first search (on half of the samples) scored ${g.heldOut.score.toFixed(4)} on the other ${g.heldOut.samples}: ${g.heldOut.kept ? 'kept' : 'searched again with float as the only step back'}` : ''}.`,
     );
+    if (g.floor) parts.push(floorText(g.floor, g.float - g.tolerance));
   }
   if (m.layers?.length)
     parts.push(`Worst layers (guard data, worst first):\n\n${render(layerTable({ samples: 0, layers: m.layers }))}`);
