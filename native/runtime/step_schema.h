@@ -70,6 +70,8 @@
     "n begin[n] end[n] strides[n] begin_mask end_mask ellipsis_mask new_axis_mask shrink_axis_mask", "", "")        \
   X(depth_to_space, MakeDepthToSpace, "x", "", "block_size", "", "")                                                \
   X(copy, MakeCopy, "x", "", "", "", "")                                                                            \
+  X(topk_f32, MakeTopKF32, "x", "", "k", "", "")                                                                    \
+  X(take_f32, MakeTakeF32, "x indices", "", "", "", "")                                                             \
   X(sparse_matmul_i8, MakeSparse, "x", "", "x_zero_point y_zero_point qmin qmax m_min m_max", "",                   \
     "w bias? multipliers")                                                                                          \
   X(sparse_conv_i8, MakeSparse, "x", "", "geom[10] x_zero_point y_zero_point qmin qmax m_min m_max", "",            \

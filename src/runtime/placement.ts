@@ -243,9 +243,10 @@ const FLOAT_NATIVE = new Set([
   ...PIECE_OPS,
   'Neg',
   'BroadcastTo',
+  'TopKV2',
 ]);
 /** Ops the IR keeps opaque (tfjs runs them in float references) that the runtime still runs natively. */
-const OPAQUE_NATIVE = new Set(['AddN', 'Split', 'SplitV', 'Unpack', 'BroadcastTo', 'Equal']);
+const OPAQUE_NATIVE = new Set(['AddN', 'Split', 'SplitV', 'Unpack', 'BroadcastTo', 'Equal', 'TopKV2']);
 const ELEMENTWISE_BINARY = new Set([
   'AddV2',
   'Sub',
@@ -269,6 +270,7 @@ function nativeObstacle(ctx: PlacementContext, n: Node, exec: NodeExecution): Ob
   if (ctx.region.has(n.name)) return ['control-flow', 'inside a conditional or loop region'];
   if (n.opaque && !OPAQUE_NATIVE.has(n.op)) return ['op-unknown', `op ${n.op} has no native kernel (run by tfjs)`];
   if (!FLOAT_NATIVE.has(n.op)) return ['op-unknown', `no native kernel for ${n.op}`];
+  if (n.op === 'TopKV2') return topKObstacle(ctx, n);
   if (n.outputs.length !== 1 && !PIECE_OPS.has(n.op)) return ['op-unknown', 'more than one output'];
   const ins = dataInputs(g, n);
   if (ins.length === 0) return ['parameters', 'no activation input (a constant expression)'];
@@ -450,6 +452,27 @@ function nativeObstacle(ctx: PlacementContext, n: Node, exec: NodeExecution): Ob
       }
       return undefined;
   }
+}
+
+/**
+ * Why a TopKV2 cannot run natively (topk_f32 + take_f32): float32 rows along the last axis, a
+ * constant k, its values float32 and its indices int32 — the one int32 tensor a native step
+ * writes, handed to tfjs or the graph as int32.
+ */
+function topKObstacle(ctx: PlacementContext, n: Node): Obstacle {
+  const { g, shapes } = ctx;
+  const [x, kt] = n.inputs as [string, string | undefined];
+  const k = kt === undefined ? undefined : g.constants.get(kt);
+  if (!k || k.dtype !== 'int32' || k.data.length !== 1) return ['parameters', 'k is not a constant'];
+  if (n.outputs.length !== 2) return ['op-unknown', 'TopKV2 without its two outputs'];
+  const [xi, vi, ii] = [x, ...n.outputs].map((t) => shapes.get(t));
+  if (xi?.dtype !== 'float32' || vi?.dtype !== 'float32' || ii?.dtype !== 'int32')
+    return ['dtype', 'TopKV2 natively takes float32 values (int32 indices)'];
+  const xs = xi.shape;
+  if (!xs || !vi.shape || !ii.shape) return ['shape-unknown', `the shape of '${x}' is not known before the run`];
+  if (!isCanonical(xs) || xs.length === 0 || xs.at(-1)! < 1) return ['layout', 'the batch dimension is not leading'];
+  const kv = (k.data as Int32Array)[0]!;
+  return kv >= 1 && kv <= xs.at(-1)! ? undefined : ['parameters', `k = ${kv} outside [1, ${xs.at(-1)}]`];
 }
 
 /** Why a Split / SplitV / Unpack / Pack (shapes: its data inputs, then its outputs) cannot run natively. */

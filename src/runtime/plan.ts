@@ -11,7 +11,8 @@
 //    the reason.
 // 3. Segments: maximal runs of native / tfjs nodes; each native run emitted (emit-int8.ts,
 //    emit-float.ts). Tensors crossing a segment boundary are float32 (int8 for the int8 graph
-//    IO of §12.1; int32 / bool tensors only cross between tfjs segments, with their dtype).
+//    IO of §12.1; int32 ones with their dtype — a native TopK's indices; bool tensors only
+//    cross between tfjs segments).
 import type { RuntimePlan } from '../../binding.js';
 import { controlFlowRegions, executionUnits, type ControlFlowRegion } from '../model/control-flow.js';
 import { parseTensorName, type Graph, type Node } from '../model/ir.js';
@@ -264,6 +265,10 @@ export function compilePlan(g0: Graph, options: CompileOptions = {}): CompiledPl
         outputs.push({ tensor: t, shape: b.logical(t), dtype: 'int8', quantization: { ...q.p } });
         int8Values.set(t, { ...q.p });
         return q.buf;
+      }
+      if (shapes.get(t)?.dtype === 'int32') {
+        outputs.push({ tensor: t, shape: b.logical(t), dtype: 'int32' });
+        return b.getI32(t);
       }
       outputs.push({ tensor: t, shape: b.logical(t), dtype: 'float32' });
       const id = b.getF32(t);

@@ -96,11 +96,11 @@ function nativeInputs(
   seg: NativeSegment,
   values: Map<string, HostTensor>,
   batch: number,
-): (Float32Array | Int8Array)[] {
+): (Float32Array | Int8Array | Int32Array)[] {
   return seg.inputs.map((t) => {
     const v = values.get(t.tensor);
     if (!v) throw new Error(`internal: tensor '${t.tensor}' has no value`);
-    const want = t.dtype === 'int8' ? Int8Array : Float32Array;
+    const want = t.dtype === 'int8' ? Int8Array : t.dtype === 'int32' ? Int32Array : Float32Array;
     if (!(v.data instanceof want)) throw new TypeError(`tensor '${t.tensor}' must be ${t.dtype}`);
     const shape = t.shape.map((d) => resolveDim(d, batch));
     if (v.shape.length !== shape.length || v.shape.some((d, j) => d !== shape[j])) {
@@ -108,7 +108,7 @@ function nativeInputs(
         `internal: tensor '${t.tensor}' has shape [${v.shape.join(', ')}], the plan expects ${shapeText(t.shape)} = [${shape.join(', ')}]`,
       );
     }
-    return v.data as Float32Array | Int8Array;
+    return v.data as Float32Array | Int8Array | Int32Array;
   });
 }
 
@@ -119,14 +119,16 @@ function storeNative(
   batch: number,
 ): void {
   seg.outputs.forEach((t, i) => {
-    const data = outs[i] as Float32Array | Int8Array;
+    const data = outs[i]!;
     const shape = t.shape.map((d) => resolveDim(d, batch));
     if (data.length !== shape.reduce((a, b) => a * b, 1)) throw new Error(`internal: output '${t.tensor}' size`);
     values.set(
       t.tensor,
       t.dtype === 'int8'
-        ? { data, shape, dtype: 'int8', quantization: t.quantization }
-        : { data, shape, dtype: 'float32' },
+        ? { data: data as Int8Array, shape, dtype: 'int8', quantization: t.quantization }
+        : t.dtype === 'int32'
+          ? { data: data as Int32Array, shape, dtype: 'int32' }
+          : { data: data as Float32Array, shape, dtype: 'float32' },
     );
   });
 }

@@ -19,9 +19,10 @@ export interface SegmentTensor {
   shape: number[];
   /**
    * float32, or int8 with its activation parameters: graph inputs of inputType-int8 models,
-   * and int8-produced graph outputs of outputType-int8 models (docs/quantization.md §12.1).
+   * and int8-produced graph outputs of outputType-int8 models (docs/quantization.md §12.1); or
+   * int32, a tensor of that dtype (a TopK's indices).
    */
-  dtype: 'float32' | 'int8';
+  dtype: 'float32' | 'int8' | 'int32';
   quantization?: QParams;
 }
 
@@ -38,6 +39,7 @@ export class SegmentBuilder {
   readonly inputBufs: number[] = [];
   private readonly f32 = new Map<string, number>();
   private readonly q8 = new Map<string, Q8>();
+  private readonly i32 = new Map<string, number>();
   /** Tensors whose value here is int8 as produced (by an int8 node, or fed in as int8). */
   private readonly producedQ8 = new Set<string>();
 
@@ -109,6 +111,27 @@ export class SegmentBuilder {
     }
     this.f32.set(t, id);
     return id;
+  }
+
+  /** The int32 buffer of an int32 tensor: produced here, a constant, or a segment input. */
+  getI32(t: string): number {
+    const have = this.i32.get(t);
+    if (have !== undefined) return have;
+    let id: number;
+    const c = this.g.constants.get(t);
+    if (c) {
+      if (!(c.data instanceof Int32Array)) throw new Error(`internal: constant '${t}' is not int32`);
+      id = this.constBuffer(c.data, DT.i32, c.shape);
+    } else {
+      id = this.buffer(DT.i32, this.shape(t));
+      this.inputs.push({ tensor: t, shape: this.logical(t), dtype: 'int32' });
+      this.inputBufs.push(id);
+    }
+    this.i32.set(t, id);
+    return id;
+  }
+  setI32(t: string, buf: number): void {
+    this.i32.set(t, buf);
   }
 
   /** The int8 buffer of a tensor (quantized once from float32 with its parameters when needed). */

@@ -146,6 +146,8 @@ export const STEP_SCHEMA = {
   },
   depth_to_space: { inputs: 'x', temps: '', ints: 'block_size', floats: '', weights: '' },
   copy: { inputs: 'x', temps: '', ints: '', floats: '', weights: '' },
+  topk_f32: { inputs: 'x', temps: '', ints: 'k', floats: '', weights: '' },
+  take_f32: { inputs: 'x indices', temps: '', ints: '', floats: '', weights: '' },
   sparse_matmul_i8: {
     inputs: 'x',
     temps: '',
