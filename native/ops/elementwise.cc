@@ -367,6 +367,107 @@ void BinaryF32(BinaryOp op, const Shape& as, const float* a, const Shape& bs, co
   Fail("unknown binary op");
 }
 
+// ---------------------------------------------------------------- int32, casts, unary math
+
+namespace {
+
+inline int32_t Wrap(int64_t v) { return static_cast<int32_t>(static_cast<uint32_t>(static_cast<uint64_t>(v))); }
+
+template <BinaryOp kOp>
+inline int32_t BinI(int32_t a, int32_t b) {
+  const int64_t x = a, y = b;
+  switch (kOp) {
+    case BinaryOp::kAdd:
+      return Wrap(x + y);
+    case BinaryOp::kSub:
+      return Wrap(x - y);
+    case BinaryOp::kMul:
+      return Wrap(x * y);
+    case BinaryOp::kMaximum:
+      return std::max(a, b);
+    case BinaryOp::kMinimum:
+      return std::min(a, b);
+    case BinaryOp::kFloorDiv: {
+      if (y == 0) return 0;
+      const int64_t q = x / y;
+      return Wrap(q * y != x && ((x < 0) != (y < 0)) ? q - 1 : q);
+    }
+    default: {  // kFloorMod
+      if (y == 0) return 0;
+      const int64_t r = x % y;
+      return Wrap(r != 0 && ((r < 0) != (y < 0)) ? r + y : r);
+    }
+  }
+}
+
+template <BinaryOp kOp>
+void BinaryI32Impl(const Shape& as, const int32_t* a, const Shape& bs, const int32_t* b, int32_t* y, int threads) {
+  ForBroadcast(as, bs, threads, [&](int64_t ao, int64_t ast, int64_t bo, int64_t bst, int64_t yo, int64_t len) {
+    for (int64_t i = 0; i < len; i++) y[yo + i] = BinI<kOp>(a[ao + i * ast], b[bo + i * bst]);
+  });
+}
+
+}  // namespace
+
+void BinaryI32(BinaryOp op, const Shape& as, const int32_t* a, const Shape& bs, const int32_t* b, int32_t* y,
+               int threads) {
+  switch (op) {
+    case BinaryOp::kAdd:
+      return BinaryI32Impl<BinaryOp::kAdd>(as, a, bs, b, y, threads);
+    case BinaryOp::kSub:
+      return BinaryI32Impl<BinaryOp::kSub>(as, a, bs, b, y, threads);
+    case BinaryOp::kMul:
+      return BinaryI32Impl<BinaryOp::kMul>(as, a, bs, b, y, threads);
+    case BinaryOp::kMaximum:
+      return BinaryI32Impl<BinaryOp::kMaximum>(as, a, bs, b, y, threads);
+    case BinaryOp::kMinimum:
+      return BinaryI32Impl<BinaryOp::kMinimum>(as, a, bs, b, y, threads);
+    case BinaryOp::kFloorDiv:
+      return BinaryI32Impl<BinaryOp::kFloorDiv>(as, a, bs, b, y, threads);
+    case BinaryOp::kFloorMod:
+      return BinaryI32Impl<BinaryOp::kFloorMod>(as, a, bs, b, y, threads);
+    default:
+      break;
+  }
+  Fail("binary op not defined on int32");
+}
+
+void CastF32ToI32(int64_t n, const float* x, int32_t* y) {
+  for (int64_t i = 0; i < n; i++) {
+    const float v = x[i];
+    if (!std::isfinite(v)) {
+      y[i] = 0;
+      continue;
+    }
+    // ToInt32: the truncated value modulo 2^32 (exact in double: |v| < 2^128, fmod is exact).
+    double t = std::fmod(std::trunc(static_cast<double>(v)), 4294967296.0);
+    if (t < 0) t += 4294967296.0;
+    y[i] = static_cast<int32_t>(static_cast<uint32_t>(t));
+  }
+}
+
+void CastI32ToF32(int64_t n, const int32_t* x, float* y) {
+  for (int64_t i = 0; i < n; i++) y[i] = static_cast<float>(x[i]);
+}
+
+void UnaryF32(UnaryOp op, int64_t n, const float* x, float* y) {
+  switch (op) {
+    case UnaryOp::kSqrt:
+      for (int64_t i = 0; i < n; i++) y[i] = std::sqrt(x[i]);
+      return;
+    case UnaryOp::kRsqrt:
+      for (int64_t i = 0; i < n; i++) y[i] = 1.0f / std::sqrt(x[i]);
+      return;
+    case UnaryOp::kSquare:
+      for (int64_t i = 0; i < n; i++) y[i] = x[i] * x[i];
+      return;
+    case UnaryOp::kFloor:
+      for (int64_t i = 0; i < n; i++) y[i] = std::floor(x[i]);
+      return;
+  }
+  Fail("unknown unary op");
+}
+
 // ---------------------------------------------------------------- activations
 
 double ActivationValue(Activation act, double alpha, double x) {

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <stdexcept>
+#include <string>
 #include <memory>
 #include <type_traits>
 #include <vector>
@@ -522,6 +524,28 @@ void DepthToSpace(size_t es, int64_t n, int64_t h, int64_t w, int64_t c, int64_t
       }
     }
   });
+}
+
+void GatherNd(size_t es, const Shape& ps, const void* params, int64_t tuples, int64_t d, const int32_t* indices,
+              void* y) {
+  if (d < 1 || d > static_cast<int64_t>(ps.size()))
+    throw std::invalid_argument("gather_nd: index depth outside the rank");
+  int64_t slice = 1;
+  for (size_t k = static_cast<size_t>(d); k < ps.size(); k++) slice *= ps[k];
+  const size_t bytes = static_cast<size_t>(slice) * es;
+  const auto* src = static_cast<const uint8_t*>(params);
+  auto* dst = static_cast<uint8_t*>(y);
+  for (int64_t t = 0; t < tuples; t++) {
+    int64_t at = 0;
+    for (int64_t k = 0; k < d; k++) {
+      const int32_t i = indices[t * d + k];
+      if (i < 0 || i >= ps[static_cast<size_t>(k)])
+        throw std::out_of_range("gather_nd: index " + std::to_string(i) + " outside [0, " +
+                                std::to_string(ps[static_cast<size_t>(k)]) + ") of dimension " + std::to_string(k));
+      at = at * ps[static_cast<size_t>(k)] + i;
+    }
+    std::memcpy(dst + static_cast<size_t>(t) * bytes, src + static_cast<size_t>(at) * bytes, bytes);
+  }
 }
 
 }  // namespace ops

@@ -178,7 +178,12 @@ enum class BinaryOp : int {
   kSquaredDifference = 6,
   // 1.0 where a == b, else 0.0 (NaN equals nothing): TF's Equal read only by a Cast to float32
   // (a keypoint head's "is this the maximum of its window" mask); float32 only.
-  kEqual = 7
+  kEqual = 7,
+  // int32 only: floor(a / b) and a − b·floor(a / b), exact (TF's and tfjs-cpu's result; tfjs-wasm
+  // divides in float32 and differs above 2^24); b = 0 gives 0, the quotient of INT32_MIN / −1
+  // wraps to INT32_MIN.
+  kFloorDiv = 8,
+  kFloorMod = 9
 };
 
 // NumPy/TF broadcasting of two shapes (rank ≤ kMaxRank, aligned at the end; a dimension
@@ -205,6 +210,21 @@ void BinaryQuant(BinaryOp op, const Shape& a_shape, const uint8_t* a, const Shap
 // float32 (every BinaryOp), then y = min(max(v, y_min), y_max).
 void BinaryF32(BinaryOp op, const Shape& a_shape, const float* a, const Shape& b_shape, const float* b, float y_min,
                float y_max, float* y, int threads = 0);
+
+// int32 (Add, Sub, Mul wrapping modulo 2^32 as tfjs's Int32Array stores them; Maximum, Minimum;
+// FloorDiv, FloorMod as above), broadcast as BinaryF32: the index arithmetic of a model's
+// post-processing (a flat argmax into row and column).
+void BinaryI32(BinaryOp op, const Shape& a_shape, const int32_t* a, const Shape& b_shape, const int32_t* b, int32_t* y,
+               int threads = 0);
+
+// Casts as tfjs does them: float32 → int32 truncates toward zero and wraps modulo 2^32 (JavaScript's
+// ToInt32: NaN and ±Inf give 0, 3e9 gives −1294967296); int32 → float32 rounds to nearest even.
+void CastF32ToI32(int64_t n, const float* x, int32_t* y);
+void CastI32ToF32(int64_t n, const int32_t* x, float* y);
+
+// Float unary math: y = √x, 1 / √x (two roundings, as tfjs-wasm's Rsqrt), x·x, ⌊x⌋.
+enum class UnaryOp : int { kSqrt = 0, kRsqrt = 1, kSquare = 2, kFloor = 3 };
+void UnaryF32(UnaryOp op, int64_t n, const float* x, float* y);
 
 // ---------------------------------------------------------------- activations
 
@@ -297,6 +317,12 @@ void Pad(size_t elem_size, const Shape& shape, const int64_t* before, const int6
 
 // Transpose: y.shape[d] = shape[perm[d]].
 void Transpose(size_t elem_size, const Shape& shape, const int32_t* perm, const void* x, void* y, int threads = 0);
+
+// GatherNd: indices [..., d] (int32) into params [p0, …, p(r−1)] (d ≤ r): y[i, …] = params[idx(i), …],
+// each index tuple addressing a slice of `slice` elements of elem_size bytes. Throws
+// std::out_of_range naming the first index outside its dimension (TF refuses them too).
+void GatherNd(size_t elem_size, const Shape& params_shape, const void* params, int64_t tuples, int64_t d,
+              const int32_t* indices, void* y);
 void CheckPermutation(const Shape& shape, const int32_t* perm, size_t perm_len);
 
 // StridedSlice with TF semantics (begin/end/ellipsis/new-axis/shrink-axis masks, negative

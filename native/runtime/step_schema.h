@@ -16,7 +16,8 @@
 // window[8] = kh kw sh sw pad_top pad_bottom pad_left pad_right (docs/quantization.md §11.1);
 // act = Activation code (common/activation.h: 0 linear, 1 relu, 2 relu6, 3 leaky, 4 elu, 5 sigmoid, 6 tanh, ...);
 // op = ops::BinaryOp code (0 add, 1 sub, 2 mul, 3 max, 4 min, 5 div, 6 squared difference,
-// 7 equal as 1.0 / 0.0: float32 only).
+// 7 equal as 1.0 / 0.0: float32 only; 8 floor div, 9 floor mod: int32 only — binary_i32 takes
+// 0–4, 8, 9); unary op = ops::UnaryOp code (0 sqrt, 1 rsqrt, 2 square, 3 floor).
 // Weights: w is K×N for GEMM steps (conv: kh·kw·C × N), kh·kw·C·multiplier for depthwise,
 // kh·kw·CI·CO for deconv; bias is int32 for 8-bit steps and float32 otherwise; multipliers
 // are the §5 requantization multipliers (N or 1 values).
@@ -72,6 +73,11 @@
   X(copy, MakeCopy, "x", "", "", "", "")                                                                            \
   X(topk_f32, MakeTopKF32, "x", "", "k", "", "")                                                                    \
   X(take_f32, MakeTakeF32, "x indices", "", "", "", "")                                                             \
+  X(cast, MakeCast, "x", "", "", "", "")                                                                            \
+  X(binary_i32, MakeBinaryI32, "a b", "", "op", "", "")                                                             \
+  X(argmax_f32, MakeArgMaxF32, "x", "", "axis", "", "")                                                             \
+  X(gather_nd, MakeGatherNd, "params indices", "", "", "", "")                                                      \
+  X(unary_f32, MakeUnaryF32, "x", "", "op", "", "")                                                                 \
   X(sparse_matmul_i8, MakeSparse, "x", "", "x_zero_point y_zero_point qmin qmax m_min m_max", "",                   \
     "w bias? multipliers")                                                                                          \
   X(sparse_conv_i8, MakeSparse, "x", "", "geom[10] x_zero_point y_zero_point qmin qmax m_min m_max", "",            \

@@ -324,9 +324,24 @@ function walk(
   return t;
 }
 
+/** Element-wise binary ops kept opaque, and what they give: the inputs' dtype, or bool. */
+const BINARY_OPAQUE: Record<string, 'same' | 'bool'> = {
+  FloorDiv: 'same',
+  FloorMod: 'same',
+  Equal: 'bool',
+  NotEqual: 'bool',
+  Less: 'bool',
+  LessEqual: 'bool',
+  Greater: 'bool',
+  GreaterEqual: 'bool',
+  LogicalAnd: 'bool',
+  LogicalOr: 'bool',
+};
+
 /**
  * Shape rules the op table lacks, for ops whose input may be too large for a zeros run:
- * StridedSlice (tfjs' own slice arithmetic) and GatherV2 (batch_dims 0).
+ * StridedSlice (tfjs' own slice arithmetic), element-wise binary ops kept opaque (the
+ * broadcast shape) and GatherV2 (batch_dims 0).
  */
 function staticRule(n: Node, ins: Known[]): Known[] | undefined {
   const x = ins[0];
@@ -350,6 +365,17 @@ function staticRule(n: Node, ins: Known[]): Known[] | undefined {
       return [{ dtype: x.dtype, shape: [...info.finalShape] }];
     } catch {
       // Bounds tfjs refuses: the shape stays unknown, the node runs in tfjs and reports it.
+      return undefined;
+    }
+  }
+  // Element-wise binary ops the IR keeps opaque: the broadcast shape (a zeros run of FloorMod
+  // divides by zero, which tfjs-wasm traps on).
+  const kind = BINARY_OPAQUE[n.op];
+  if (kind && concrete(ins[1]?.shape)) {
+    try {
+      const shape = tf.backend_util.assertAndGetBroadcastShape(x.shape, ins[1]!.shape!);
+      return [{ dtype: kind === 'bool' ? 'bool' : x.dtype, shape }];
+    } catch {
       return undefined;
     }
   }

@@ -4,6 +4,7 @@ import type { Graph, Node } from '../model/ir.js';
 import { attrBool, attrNum } from '../model/node-attrs.js';
 import { int4KernelGroupSize } from '../quant/params.js';
 import { biasConst, concatAxis, convWeightsKN, emitMove, geometry, im2colTemp } from './emit-common.js';
+import { emitIndexOp } from './emit-index-ops.js';
 import { emitPieces } from './emit-pieces.js';
 import { hw, poolGeomInts, windowGeometry } from './geometry.js';
 import { PIECE_OPS } from './pieces.js';
@@ -20,6 +21,7 @@ export function emitFloat(
   dynamic: false | 'int8' | 'int4',
   perRow: boolean,
 ): void {
+  if (emitIndexOp(b, g, n)) return;
   if (PIECE_OPS.has(n.op)) {
     emitPieces(b, g, n);
     return;

@@ -12,7 +12,7 @@ import { attrBool, attrStr } from '../model/node-attrs.js';
 import type { PlanShapes } from '../model/shape-inference.js';
 import { int4WeightOf, type NodeExecution } from '../quant/params.js';
 import { PIECE_OPS, pieceAxis, pieceSizes, piecesSource } from './pieces.js';
-import { ACT, BINARY, COPY_OPS, UNARY_ACT } from './step-codes.js';
+import { ACT, BINARY, COPY_OPS, INT32_BINARY, INT32_MOVE, UNARY_ACT, UNARY_MATH } from './step-codes.js';
 
 /**
  * folded: a shape computation (Shape → StridedSlice → Pack, ...) whose value the planner
@@ -244,9 +244,25 @@ const FLOAT_NATIVE = new Set([
   'Neg',
   'BroadcastTo',
   'TopKV2',
+  'Cast',
+  'ArgMax',
+  'GatherNd',
+  ...Object.keys(UNARY_MATH),
 ]);
 /** Ops the IR keeps opaque (tfjs runs them in float references) that the runtime still runs natively. */
-const OPAQUE_NATIVE = new Set(['AddN', 'Split', 'SplitV', 'Unpack', 'BroadcastTo', 'Equal', 'TopKV2']);
+const OPAQUE_NATIVE = new Set([
+  'AddN',
+  'Split',
+  'SplitV',
+  'Unpack',
+  'BroadcastTo',
+  'Equal',
+  'TopKV2',
+  'ArgMax',
+  'GatherNd',
+  'FloorDiv',
+  'FloorMod',
+]);
 const ELEMENTWISE_BINARY = new Set([
   'AddV2',
   'Sub',
@@ -274,12 +290,9 @@ function nativeObstacle(ctx: PlacementContext, n: Node, exec: NodeExecution): Ob
   if (n.outputs.length !== 1 && !PIECE_OPS.has(n.op)) return ['op-unknown', 'more than one output'];
   const ins = dataInputs(g, n);
   if (ins.length === 0) return ['parameters', 'no activation input (a constant expression)'];
+  const dtypeWhy = dtypeObstacle(ctx, n, ins);
+  if (dtypeWhy) return dtypeWhy;
   const tensors = [...ins, ...n.outputs];
-  for (const t of tensors) {
-    const info = shapes.get(t);
-    if (info && info.dtype !== 'float32')
-      return ['dtype', `tensor '${t}' is ${info.dtype} (native kernels take float32)`];
-  }
   for (const t of tensors)
     if (!shapes.get(t)?.shape) return ['shape-unknown', `the shape of '${t}' is not known before the run`];
   const logical = tensors.map((t) => shapes.get(t)!.shape!);
@@ -296,7 +309,13 @@ function nativeObstacle(ctx: PlacementContext, n: Node, exec: NodeExecution): Ob
   }
   // Row-wise ops (a product over the last dimension, or elementwise) also take a batch folded
   // into a leading dimension ([16·batch, C] is stored as [-1, 16, C]); the others want it first.
-  const rowWise = op === 'MatMul' || op === 'Softmax' || op === 'ClipByValue' || UNARY_ACT[op] !== undefined;
+  const rowWise =
+    op === 'MatMul' ||
+    op === 'Softmax' ||
+    op === 'ClipByValue' ||
+    op === 'Cast' ||
+    UNARY_ACT[op] !== undefined ||
+    UNARY_MATH[op] !== undefined;
   const fits = (s: number[]): boolean =>
     isCanonical(s) || (rowWise && !!nativeLayout(s) && s.findIndex((d) => d < 0) < s.length - 1);
   if (logical.some((s) => !fits(s))) return ['layout', 'the batch dimension is not leading'];
@@ -399,6 +418,21 @@ function nativeObstacle(ctx: PlacementContext, n: Node, exec: NodeExecution): Ob
     }
     case 'ConcatV2':
       return isConst(g, n.inputs[n.inputs.length - 1]) ? undefined : ['parameters', 'axis is not a constant'];
+    case 'ArgMax': {
+      const axis = g.constants.get(n.inputs[1]!);
+      if (!axis || axis.data.length !== 1) return ['parameters', 'axis is not a constant'];
+      const a = Number(axis.data[0]);
+      const at = a < 0 ? a + xs.length : a;
+      if (at < 0 || at >= xs.length) return ['parameters', `axis ${a} outside the rank`];
+      return at === 0 && xs[0] === -1 ? ['layout', 'ArgMax over the batch dimension'] : undefined;
+    }
+    case 'GatherNd': {
+      const ps = shapes.get(n.inputs[0]!)?.shape ?? g.constants.get(n.inputs[0]!)?.shape;
+      const is = shapes.get(n.inputs[1]!)?.shape ?? g.constants.get(n.inputs[1]!)?.shape;
+      if (!ps || !is || ps.some((d) => d < 0) || is.length === 0)
+        return ['layout', 'GatherNd values with a batch dimension'];
+      return is.at(-1)! >= 1 && is.at(-1)! <= ps.length ? undefined : ['parameters', 'index depth outside the rank'];
+    }
     case 'AddN': {
       // A sum of same-shape tensors (constants included), as a chain of adds.
       const same = (s: readonly number[] | null | undefined): boolean =>
@@ -445,13 +479,53 @@ function nativeObstacle(ctx: PlacementContext, n: Node, exec: NodeExecution): Ob
     default:
       if (BINARY[op] !== undefined) {
         if (n.inputs.length !== 2) return ['op-unknown', 'binary op arity'];
-        if (n.inputs.some((t) => isConst(g, t) && !floatConst(g, t)))
-          return ['dtype', 'constant operand is not float32'];
+        const dtype = shapes.get(n.outputs[0]!)?.dtype ?? 'float32';
+        if (n.inputs.some((t) => isConst(g, t) && g.constants.get(t)!.dtype !== dtype))
+          return ['dtype', `constant operand is not ${dtype}`];
         if (exec === 'int8' && !['AddV2', 'Sub', 'Mul', 'Maximum', 'Minimum'].includes(op))
           return ['op-unknown', `no int8 kernel for ${op}`];
       }
       return undefined;
   }
+}
+
+/**
+ * Why a node's dtypes keep it off the native steps. Most steps take and give float32; data
+ * movement and the arithmetic of binary_i32 take int32 too (all of a node's tensors one dtype);
+ * Cast converts float32 ↔ int32, ArgMax gives int32, GatherNd reads int32 indices — the index
+ * arithmetic of a pose model's keypoint decoding (ArgMax → FloorDiv / Mul / Sub → Pack →
+ * GatherNd → Cast) runs natively between its heatmaps and its outputs.
+ */
+function dtypeObstacle(ctx: PlacementContext, n: Node, ins: string[]): Obstacle {
+  const { g, shapes } = ctx;
+  const dt = (t: string): string => shapes.get(t)?.dtype ?? g.constants.get(t)?.dtype ?? 'float32';
+  const numeric = (d: string): boolean => d === 'float32' || d === 'int32';
+  switch (n.op) {
+    case 'Cast': {
+      const [x, y] = [dt(n.inputs[0]!), dt(n.outputs[0]!)];
+      return numeric(x) && numeric(y) ? undefined : ['dtype', `Cast from ${x} to ${y} (native: float32 ↔ int32)`];
+    }
+    case 'ArgMax':
+      return dt(n.inputs[0]!) === 'float32' && dt(n.outputs[0]!) === 'int32'
+        ? undefined
+        : ['dtype', 'ArgMax natively takes float32 and gives int32'];
+    case 'GatherNd': {
+      const [p, i, y] = [dt(n.inputs[0]!), dt(n.inputs[1]!), dt(n.outputs[0]!)];
+      return numeric(p) && i === 'int32' && y === p
+        ? undefined
+        : ['dtype', 'GatherNd natively takes float32 or int32 values at int32 indices'];
+    }
+  }
+  // Data operands, constant ones included (a ConcatV2's axis is a parameter).
+  const data = n.op === 'ConcatV2' ? n.inputs.slice(0, -1) : INT32_BINARY.has(n.op) || n.op === 'Pack' ? n.inputs : ins;
+  const tensors = [...data, ...n.outputs];
+  const all = (d: string): boolean => tensors.every((t) => dt(t) === d);
+  const int32Too = INT32_MOVE.has(n.op) || INT32_BINARY.has(n.op);
+  if (n.op === 'FloorDiv' || n.op === 'FloorMod')
+    return all('int32') ? undefined : ['dtype', `${n.op} runs natively on int32 only`];
+  if (all('float32') || (int32Too && all('int32'))) return undefined;
+  const t = tensors.find((x) => dt(x) !== 'float32')!;
+  return ['dtype', `tensor '${t}' is ${dt(t)} (native kernels take float32${int32Too ? ', or int32 throughout' : ''})`];
 }
 
 /**
@@ -489,7 +563,8 @@ function piecesObstacle(ctx: PlacementContext, n: Node, logical: number[][]): Ob
       const s = shapes.get(t)?.shape ?? g.constants.get(t)?.shape;
       return !!s && s.length === part.length && s.every((d, i) => d === part[i]);
     });
-    return same && n.inputs.every((t) => !isConst(g, t) || floatConst(g, t))
+    const dtype = shapes.get(n.outputs[0]!)?.dtype ?? 'float32';
+    return same && n.inputs.every((t) => !isConst(g, t) || g.constants.get(t)!.dtype === dtype)
       ? undefined
       : ['layout', 'stacked tensors of different shapes'];
   }

@@ -69,6 +69,10 @@ export class SegmentBuilder {
   emit<K extends StepKind>(op: K, s: NamedStep<K>): void {
     this.steps.push(makeStep(op, s));
   }
+  /** The planned dtype of a tensor (a constant's own). */
+  dtypeOf(t: string): string {
+    return this.g.constants.get(t)?.dtype ?? this.shapes.get(t)?.dtype ?? 'float32';
+  }
   /** The planned shape of a tensor (negative: multiples of the batch). */
   logical(t: string): number[] {
     const s = this.shapes.get(t)?.shape;

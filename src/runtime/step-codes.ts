@@ -30,6 +30,24 @@ export const BINARY: Record<string, number> = {
   SquaredDifference: 6,
   /** Only as the 0 / 1 float mask an Equal → Cast pair computes (src/runtime/equal-mask.ts). */
   Equal: 7,
+  /** int32 only (binary_i32). */
+  FloorDiv: 8,
+  FloorMod: 9,
 };
+/** Float unary math op → ops::UnaryOp code (unary_f32). */
+export const UNARY_MATH: Record<string, number> = { Sqrt: 0, Rsqrt: 1, Square: 2, Floor: 3 };
+/** Ops whose native steps take int32 as well as float32: data movement, and int32 arithmetic (binary_i32). */
+export const INT32_MOVE = new Set([
+  'Reshape',
+  'Squeeze',
+  'ExpandDims',
+  'Identity',
+  'ConcatV2',
+  'Pack',
+  'StridedSlice',
+  'Slice',
+  'Transpose',
+]);
+export const INT32_BINARY = new Set(['AddV2', 'Sub', 'Mul', 'Maximum', 'Minimum', 'FloorDiv', 'FloorMod']);
 /** Ops that only reinterpret their input's bytes. */
 export const COPY_OPS = new Set(['Reshape', 'Squeeze', 'ExpandDims', 'Identity']);

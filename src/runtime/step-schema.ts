@@ -148,6 +148,11 @@ export const STEP_SCHEMA = {
   copy: { inputs: 'x', temps: '', ints: '', floats: '', weights: '' },
   topk_f32: { inputs: 'x', temps: '', ints: 'k', floats: '', weights: '' },
   take_f32: { inputs: 'x indices', temps: '', ints: '', floats: '', weights: '' },
+  cast: { inputs: 'x', temps: '', ints: '', floats: '', weights: '' },
+  binary_i32: { inputs: 'a b', temps: '', ints: 'op', floats: '', weights: '' },
+  argmax_f32: { inputs: 'x', temps: '', ints: 'axis', floats: '', weights: '' },
+  gather_nd: { inputs: 'params indices', temps: '', ints: '', floats: '', weights: '' },
+  unary_f32: { inputs: 'x', temps: '', ints: 'op', floats: '', weights: '' },
   sparse_matmul_i8: {
     inputs: 'x',
     temps: '',

@@ -128,10 +128,10 @@ describe('the pose-model pattern (int32 image → Cast → ExpandDims / Squeeze 
     const convs = s.plan.filter((p) => p.op === 'Conv2D' || p.op === 'DepthwiseConv2dNative');
     expect(convs.length).toBe(3);
     expect(convs.every((p) => p.placement === 'native-float')).toBe(true);
-    // The int32 image is cast in tfjs (the native steps take float32), for the stated reason.
-    expect(s.plan.find((p) => p.op === 'Cast')).toMatchObject({ placement: 'tfjs', reasonKind: 'op-unknown' });
-    // Everything after the Cast is one native segment: the reshapes move no batch out of place.
-    expect(s.segments.map((x) => x.kind)).toEqual(['tfjs', 'native']);
+    // The int32 image is cast natively (int32 input buffer → cast step), and everything after it
+    // is in the same native segment: the reshapes move no batch out of place.
+    expect(s.plan.find((p) => p.op === 'Cast')).toMatchObject({ placement: 'native-float' });
+    expect(s.segments.map((x) => x.kind)).toEqual(['native']);
     expect(s.summary.nativeGemmShare).toBe(1);
     for (const n of batch === 1 ? [1] : [1, 3]) {
       const x = image([n, 16, 16, 3], 10 + n);
@@ -254,7 +254,8 @@ describe('placement reasons', () => {
     );
     g.constants.set('one', { name: 'one', dtype: 'int32', shape: [], data: Int32Array.of(1) });
     g.nodes.push({ name: 'erf', op: 'Erf', inputs: ['x'], outputs: ['erf'], attrs: {}, opaque: true, rawAttrs: {} });
-    g.nodes.push({ name: 'inc', op: 'AddV2', inputs: ['ids', 'one'], outputs: ['inc'], attrs: {} });
+    // int32 arithmetic runs natively, but not a squared difference.
+    g.nodes.push({ name: 'inc', op: 'SquaredDifference', inputs: ['ids', 'one'], outputs: ['inc'], attrs: {} });
     // Non-max suppression-like: an output size that depends on the data.
     g.nodes.push({
       name: 'where',
@@ -292,6 +293,7 @@ describe('placement reasons', () => {
     const by = Object.fromEntries(plan.nodes.map((p) => [p.node, p]));
     expect(by.erf).toMatchObject({ placement: 'tfjs', reasonKind: 'op-unknown' });
     expect(by.inc).toMatchObject({ placement: 'tfjs', reasonKind: 'dtype', reason: expect.stringMatching(/int32/) });
+    expect(by.cast).toMatchObject({ placement: 'tfjs', reasonKind: 'shape-unknown' });
     expect(by.relu).toMatchObject({ placement: 'tfjs', reasonKind: 'shape-unknown' });
     expect(by.sw).toMatchObject({ placement: 'tfjs', reasonKind: 'control-flow' });
     expect(by.branch).toMatchObject({
@@ -301,11 +303,11 @@ describe('placement reasons', () => {
     });
     expect(by.merge).toMatchObject({ placement: 'tfjs', reasonKind: 'control-flow' });
     expect(by.tanh).toMatchObject({ placement: 'native-float' });
-    // Cast has no native kernel (op-unknown), whatever its input.
+    // The Cast (native float32 ↔ int32) waits on the Where's shape, known only as it runs.
     expect(summarizePlan(g, plan).tfjsByReason).toEqual({
-      'op-unknown': 3,
+      'op-unknown': 2,
       dtype: 1,
-      'shape-unknown': 1,
+      'shape-unknown': 2,
       'control-flow': 3,
     });
   });
@@ -369,8 +371,9 @@ describe('placement reasons', () => {
     const s = await InferenceSession.create(g);
     const by = Object.fromEntries(s.plan.map((p) => [p.node, p.placement]));
     // Shape gives [batch, 6, 6, 2] (not known), its slice [6, 6] and the size [12, 12] are: what
-    // computes the size is then not needed at all.
-    expect(by).toEqual({ twice: 'tfjs', size: 'folded', up: 'native-float' });
+    // computes the size is then not needed at all. The int32 product runs natively (binary_i32)
+    // and comes back int32.
+    expect(by).toEqual({ twice: 'native-float', size: 'folded', up: 'native-float' });
     const xs = variedInput([2, 6, 6, 2], 1);
     const idv = tf.tensor1d([3, -4], 'int32');
     const out = await s.run({ x: xs, ids: idv });
@@ -385,7 +388,7 @@ describe('placement reasons', () => {
 });
 
 describe('values crossing segments', () => {
-  it('int32 and bool tensors keep their dtype and values from one tfjs segment to a later one across a native segment', async () => {
+  it('int32 and bool tensors keep their dtype and values from one segment to a later one across others', async () => {
     const g = createGraph('cross');
     g.inputs.push({ name: 'x', dtype: 'float32', shape: [-1, 3] }, { name: 'ids', dtype: 'int32', shape: [-1] });
     g.constants.set('two', { name: 'two', dtype: 'int32', shape: [], data: Int32Array.of(2) });
@@ -415,11 +418,15 @@ describe('values crossing segments', () => {
     g.nodes.push({ name: 't', op: 'Tanh', inputs: ['r'], outputs: ['t'], attrs: {} });
     g.outputs = ['neg', 'back', 't'];
     const s = await InferenceSession.create(g);
+    // The int32 products run natively (binary_i32): twice's int32 value goes from a native
+    // segment to a tfjs one (the bool comparison) and to a later native one (back); the bool
+    // crosses the native segment of r between two tfjs ones.
     expect(s.segments.map((x) => [x.kind, x.nodes])).toEqual([
-      ['tfjs', ['twice', 'pos']],
+      ['native', ['twice']],
+      ['tfjs', ['pos']],
       ['native', ['r']],
-      ['tfjs', ['neg', 'back']],
-      ['native', ['t']],
+      ['tfjs', ['neg']],
+      ['native', ['back', 't']],
     ]);
     const out = await s.run({
       x: { data: Float32Array.of(-1, 0.5, 2, 3, -4, 0), shape: [2, 3] },
@@ -517,8 +524,8 @@ describe('no plan is rejected by the native validator', () => {
 describe('a native rejection is an internal error, never a re-plan', () => {
   it('names the node of the rejected step; nothing falls back to tfjs', async () => {
     const g = await load(posePattern(1, 6));
-    const seg = compilePlan(g).segments[1]!;
-    if (seg.kind !== 'native') throw new Error('expected a native segment after the Cast');
+    const seg = compilePlan(g).segments[0]!;
+    if (seg.kind !== 'native') throw new Error('expected one native segment, the Cast included');
     const k = seg.plan.steps.findIndex((st) => st.op === 'conv_f32');
     const addon = native();
     // The native side rejects the plan (as it would a planner bug): creation must fail loudly.
@@ -531,7 +538,7 @@ describe('a native rejection is an internal error, never a re-plan', () => {
     );
     try {
       await expect(InferenceSession.create(g)).rejects.toThrow(
-        `internal: the native runtime rejected native segment 1 at node '${seg.stepNodes[k]}': invalid plan: steps[${k}] (conv_f32)`,
+        `internal: the native runtime rejected native segment 0 at node '${seg.stepNodes[k]}': invalid plan: steps[${k}] (conv_f32)`,
       );
       expect(seg.stepNodes[k]).toMatch(/c1/);
     } finally {

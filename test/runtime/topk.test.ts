@@ -17,18 +17,17 @@ beforeAll(async () => {
 
 const SHAPE = [1, 6, 50];
 
-/** x → Relu → TopKV2(k) → values, indices; indices → FloorDiv(·, 5) (tfjs) → rows. */
+/** x → Relu → TopKV2(k) → values, indices; indices → Neg (int32: tfjs) → rows. */
 function topKModel(k: number): HandModel {
   return handModel(
     [
       placeholder('x', 'float32', SHAPE),
       { name: 'relu', op: 'Relu', input: ['x'], attr: { T: a.type('float32') } },
       { name: 'top', op: 'TopKV2', input: ['relu', 'k'], attr: { T: a.type('float32'), sorted: a.b(true) } },
-      { name: 'rows', op: 'FloorDiv', input: ['top:1', 'five'], attr: { T: a.type('int32') } },
+      { name: 'rows', op: 'Neg', input: ['top:1'], attr: { T: a.type('int32') } },
     ],
     {
       k: { dtype: 'int32', shape: [], values: [k] },
-      five: { dtype: 'int32', shape: [], values: [5] },
     },
     {
       signature: {

@@ -1,0 +1,155 @@
+// The steps of a model's post-processing, where its outputs become indices and back: cast
+// (float32 ↔ int32, as tfjs casts), binary_i32 (int32 arithmetic with broadcasting),
+// argmax_f32, gather_nd (float32 or int32 values at int32 index tuples) and unary_f32 (√, 1/√,
+// x², ⌊x⌋). A pose model's keypoint decoding is these ops between its heatmaps and its output;
+// without them each decoding ran as a few tfjs segments between native ones.
+#include <cstdint>
+#include <string>
+
+#include "runtime/steps/factories.h"
+
+namespace tfjq {
+namespace runtime {
+namespace detail {
+namespace {
+
+bool SameShapes(const Spec& p, int x, int y) {
+  for (int64_t batch : {1, 3})
+    if (p.ses.Shape(x, batch) != p.ses.Shape(y, batch)) return false;
+  return true;
+}
+
+class CastStep : public Step {
+ public:
+  explicit CastStep(const Spec& p) {
+    p.Arity(1, 1, 0, 0, 0);
+    const int x = p.s.inputs[0], y = p.s.outputs[0];
+    const DType from = p.Buf(x).dtype, to = p.Buf(y).dtype;
+    if (!((from == DType::kF32 && to == DType::kI32) || (from == DType::kI32 && to == DType::kF32)))
+      Bad("cast: float32 → int32 or int32 → float32 only");
+    if (!SameShapes(p, x, y)) Bad("cast: input and output shapes differ");
+    to_int_ = to == DType::kI32;
+  }
+  void Run(RunContext& c) const override {
+    const int x = inputs[0], y = outputs[0];
+    if (to_int_)
+      ops::CastF32ToI32(c.Elements(x), c.P<float>(x), c.P<int32_t>(y));
+    else
+      ops::CastI32ToF32(c.Elements(x), c.P<int32_t>(x), c.P<float>(y));
+  }
+
+ private:
+  bool to_int_ = false;
+};
+
+class BinaryI32Step : public Step {
+ public:
+  explicit BinaryI32Step(const Spec& p) {
+    p.Arity(2, 1, 1, 0, 0);
+    const int a = p.s.inputs[0], b = p.s.inputs[1], y = p.s.outputs[0];
+    const int64_t op = p.Int(0, 0, 9, "int32 binary op");
+    if (op == 5 || op == 6 || op == 7) Bad("int32 binary op " + std::to_string(op) + " is float32 only");
+    op_ = static_cast<ops::BinaryOp>(op);
+    p.Type(a, DType::kI32, "a");
+    p.Type(b, DType::kI32, "b");
+    p.Type(y, DType::kI32, "output");
+    for (int64_t batch : {1, 3}) {
+      const Dims as = p.ses.Shape(a, batch), bs = p.ses.Shape(b, batch), ys = p.ses.Shape(y, batch);
+      if (ops::BroadcastShape(as, bs) != ys)
+        Bad("output shape " + DimsStr(ys) + " is not the broadcast of " + DimsStr(as) + " and " + DimsStr(bs));
+    }
+  }
+  void Run(RunContext& c) const override {
+    const int a = inputs[0], b = inputs[1], y = outputs[0];
+    ops::BinaryI32(op_, c.Shape(a), c.P<int32_t>(a), c.Shape(b), c.P<int32_t>(b), c.P<int32_t>(y), c.threads);
+  }
+
+ private:
+  ops::BinaryOp op_ = ops::BinaryOp::kAdd;
+};
+
+class ArgMaxStep : public Step {
+ public:
+  explicit ArgMaxStep(const Spec& p) {
+    p.Arity(1, 1, 1, 0, 0);
+    const int x = p.s.inputs[0], y = p.s.outputs[0];
+    p.Type(x, DType::kF32, "argmax input");
+    p.Type(y, DType::kI32, "argmax output");
+    const int64_t rank = static_cast<int64_t>(p.Buf(x).shape.size());
+    axis_ = static_cast<size_t>(p.Int(0, 0, rank - 1, "axis"));
+    if (axis_ == 0 && p.Batched(x)) Bad("argmax: not over the batch dimension");
+    for (int64_t batch : {1, 3}) {
+      Dims want = p.ses.Shape(x, batch);
+      want.erase(want.begin() + static_cast<std::ptrdiff_t>(axis_));
+      if (p.ses.Shape(y, batch) != want) Bad("argmax: output shape must be the input's without the axis");
+    }
+  }
+  void Run(RunContext& c) const override {
+    const Dims xs = c.Shape(inputs[0]);
+    ops::ArgMaxF32(Prod(xs, 0, axis_), xs[axis_], Prod(xs, axis_ + 1), c.P<float>(inputs[0]), c.P<int32_t>(outputs[0]),
+                   c.threads);
+  }
+
+ private:
+  size_t axis_ = 0;
+};
+
+class GatherNdStep : public Step {
+ public:
+  explicit GatherNdStep(const Spec& p) {
+    p.Arity(2, 1, 0, 0, 0);
+    const int params = p.s.inputs[0], idx = p.s.inputs[1], y = p.s.outputs[0];
+    p.Type(idx, DType::kI32, "gather_nd indices");
+    if (p.Buf(params).dtype != DType::kF32 && p.Buf(params).dtype != DType::kI32)
+      Bad("gather_nd: values must be float32 or int32");
+    if (p.Buf(y).dtype != p.Buf(params).dtype) Bad("gather_nd: output and values must have one dtype");
+    if (p.Batched(params)) Bad("gather_nd: values with a free batch dimension");
+    for (int64_t batch : {1, 3}) {
+      const Dims ps = p.ses.Shape(params, batch), is = p.ses.Shape(idx, batch);
+      if (is.empty()) Bad("gather_nd: indices must have a last dimension");
+      const int64_t d = is.back();
+      if (d < 1 || d > static_cast<int64_t>(ps.size())) Bad("gather_nd: index depth outside the values' rank");
+      Dims want(is.begin(), is.end() - 1);
+      want.insert(want.end(), ps.begin() + d, ps.end());
+      if (p.ses.Shape(y, batch) != want) Bad("gather_nd: output shape must be indices[:-1] + values[depth:]");
+    }
+  }
+  void Run(RunContext& c) const override {
+    const int params = inputs[0], idx = inputs[1];
+    const Dims is = c.Shape(idx);
+    const int64_t d = is.back();
+    ops::GatherNd(DTypeSize(c.s->plan().buffers[static_cast<size_t>(params)].dtype), c.Shape(params),
+                  c.ptr[static_cast<size_t>(params)], c.Elements(idx) / d, d, c.P<int32_t>(idx),
+                  c.ptr[static_cast<size_t>(outputs[0])]);
+  }
+};
+
+class UnaryStep : public Step {
+ public:
+  explicit UnaryStep(const Spec& p) {
+    p.Arity(1, 1, 1, 0, 0);
+    const int x = p.s.inputs[0], y = p.s.outputs[0];
+    op_ = static_cast<ops::UnaryOp>(p.Int(0, 0, 3, "unary op"));
+    p.Type(x, DType::kF32, "input");
+    p.Type(y, DType::kF32, "output");
+    if (!SameShapes(p, x, y)) Bad("unary: input and output shapes differ");
+  }
+  void Run(RunContext& c) const override {
+    ops::UnaryF32(op_, c.Elements(inputs[0]), c.P<float>(inputs[0]), c.P<float>(outputs[0]));
+  }
+
+ private:
+  ops::UnaryOp op_ = ops::UnaryOp::kSqrt;
+};
+
+}  // namespace
+
+std::unique_ptr<Step> MakeCast(const Spec& p) { return std::make_unique<CastStep>(p); }
+std::unique_ptr<Step> MakeBinaryI32(const Spec& p) { return std::make_unique<BinaryI32Step>(p); }
+std::unique_ptr<Step> MakeArgMaxF32(const Spec& p) { return std::make_unique<ArgMaxStep>(p); }
+std::unique_ptr<Step> MakeGatherNd(const Spec& p) { return std::make_unique<GatherNdStep>(p); }
+std::unique_ptr<Step> MakeUnaryF32(const Spec& p) { return std::make_unique<UnaryStep>(p); }
+
+}  // namespace detail
+}  // namespace runtime
+}  // namespace tfjq
