@@ -464,8 +464,56 @@ void UnaryF32(UnaryOp op, int64_t n, const float* x, float* y) {
     case UnaryOp::kFloor:
       for (int64_t i = 0; i < n; i++) y[i] = std::floor(x[i]);
       return;
+    case UnaryOp::kAbs:
+      for (int64_t i = 0; i < n; i++) y[i] = std::fabs(x[i]);
+      return;
   }
   Fail("unknown unary op");
+}
+
+void ReduceF32(ReduceOp op, const Shape& shape, const std::vector<bool>& reduced, const float* x, float* y) {
+  if (reduced.size() != shape.size()) Fail("reduce: one flag per dimension");
+  // Element strides, then the offsets of one output's elements (reduced axes, row-major) and
+  // each output's first element (kept axes, row-major).
+  const size_t rank = shape.size();
+  std::vector<int64_t> stride(rank, 1);
+  for (size_t d = rank; d-- > 1;) stride[d - 1] = stride[d] * shape[d];
+  auto offsets = [&](bool of_reduced) {
+    std::vector<int64_t> out{0};
+    for (size_t d = 0; d < rank; d++) {
+      if (reduced[d] != of_reduced) continue;
+      std::vector<int64_t> next;
+      next.reserve(out.size() * static_cast<size_t>(shape[d]));
+      for (int64_t base : out)
+        for (int64_t i = 0; i < shape[d]; i++) next.push_back(base + i * stride[d]);
+      out.swap(next);
+    }
+    return out;
+  };
+  const std::vector<int64_t> inner = offsets(true), outer = offsets(false);
+  if (inner.empty()) return;
+  for (size_t o = 0; o < outer.size(); o++) {
+    const float* p = x + outer[o];
+    float acc = op == ReduceOp::kSum ? 0.0f : op == ReduceOp::kProd ? 1.0f : p[inner[0]];
+    for (size_t k = op == ReduceOp::kMax || op == ReduceOp::kMin ? 1 : 0; k < inner.size(); k++) {
+      const float v = p[inner[k]];
+      switch (op) {
+        case ReduceOp::kSum:
+          acc += v;
+          break;
+        case ReduceOp::kProd:
+          acc *= v;
+          break;
+        case ReduceOp::kMax:
+          if (v > acc) acc = v;
+          break;
+        case ReduceOp::kMin:
+          if (v < acc) acc = v;
+          break;
+      }
+    }
+    y[o] = acc;
+  }
 }
 
 // ---------------------------------------------------------------- activations

@@ -548,5 +548,20 @@ void GatherNd(size_t es, const Shape& ps, const void* params, int64_t tuples, in
   }
 }
 
+void GatherAxis(size_t es, int64_t outer, int64_t n, int64_t inner, const void* params, int64_t count,
+                const int32_t* indices, void* y) {
+  const size_t bytes = static_cast<size_t>(inner) * es;
+  for (int64_t j = 0; j < count; j++)
+    if (indices[j] < 0 || indices[j] >= n)
+      throw std::out_of_range("gather: index " + std::to_string(indices[j]) + " outside [0, " + std::to_string(n) +
+                              ")");
+  const auto* src = static_cast<const uint8_t*>(params);
+  auto* dst = static_cast<uint8_t*>(y);
+  for (int64_t o = 0; o < outer; o++)
+    for (int64_t j = 0; j < count; j++)
+      std::memcpy(dst + static_cast<size_t>(o * count + j) * bytes,
+                  src + static_cast<size_t>(o * n + indices[j]) * bytes, bytes);
+}
+
 }  // namespace ops
 }  // namespace tfjq

@@ -222,9 +222,17 @@ void BinaryI32(BinaryOp op, const Shape& a_shape, const int32_t* a, const Shape&
 void CastF32ToI32(int64_t n, const float* x, int32_t* y);
 void CastI32ToF32(int64_t n, const int32_t* x, float* y);
 
-// Float unary math: y = √x, 1 / √x (two roundings, as tfjs-wasm's Rsqrt), x·x, ⌊x⌋.
-enum class UnaryOp : int { kSqrt = 0, kRsqrt = 1, kSquare = 2, kFloor = 3 };
+// Float unary math: y = √x, 1 / √x (two roundings, as tfjs-wasm's Rsqrt), x·x, ⌊x⌋, |x|.
+enum class UnaryOp : int { kSqrt = 0, kRsqrt = 1, kSquare = 2, kFloor = 3, kAbs = 4 };
 void UnaryF32(UnaryOp op, int64_t n, const float* x, float* y);
+
+// A float reduction over the axes marked in `reduced` (shape's rank, at least one marked): each
+// output (the kept axes, row-major) folds its elements in row-major order of the reduced axes —
+// the order tfjs's kernels take them in after moving the reduced axes innermost. Sum from 0,
+// product from 1; max and min start from the first element and take a later one only when it
+// compares greater / less (a NaN never replaces a number, one that comes first stays).
+enum class ReduceOp : int { kSum = 0, kMax = 1, kMin = 2, kProd = 3 };
+void ReduceF32(ReduceOp op, const Shape& shape, const std::vector<bool>& reduced, const float* x, float* y);
 
 // ---------------------------------------------------------------- activations
 
@@ -323,6 +331,12 @@ void Transpose(size_t elem_size, const Shape& shape, const int32_t* perm, const 
 // std::out_of_range naming the first index outside its dimension (TF refuses them too).
 void GatherNd(size_t elem_size, const Shape& params_shape, const void* params, int64_t tuples, int64_t d,
               const int32_t* indices, void* y);
+
+// GatherV2 with batch_dims 0: params viewed as [outer, n, inner] (n the gathered axis), y as
+// [outer, count, inner] with y[o, j] = params[o, indices[j]]. Throws std::out_of_range naming an
+// index outside [0, n).
+void GatherAxis(size_t elem_size, int64_t outer, int64_t n, int64_t inner, const void* params, int64_t count,
+                const int32_t* indices, void* y);
 void CheckPermutation(const Shape& shape, const int32_t* perm, size_t perm_len);
 
 // StridedSlice with TF semantics (begin/end/ellipsis/new-axis/shrink-axis masks, negative

@@ -17,7 +17,8 @@
 // act = Activation code (common/activation.h: 0 linear, 1 relu, 2 relu6, 3 leaky, 4 elu, 5 sigmoid, 6 tanh, ...);
 // op = ops::BinaryOp code (0 add, 1 sub, 2 mul, 3 max, 4 min, 5 div, 6 squared difference,
 // 7 equal as 1.0 / 0.0: float32 only; 8 floor div, 9 floor mod: int32 only — binary_i32 takes
-// 0–4, 8, 9); unary op = ops::UnaryOp code (0 sqrt, 1 rsqrt, 2 square, 3 floor).
+// 0–4, 8, 9); unary op = ops::UnaryOp code (0 sqrt, 1 rsqrt, 2 square, 3 floor, 4 abs);
+// reduce op = ops::ReduceOp code (0 sum, 1 max, 2 min, 3 product).
 // Weights: w is K×N for GEMM steps (conv: kh·kw·C × N), kh·kw·C·multiplier for depthwise,
 // kh·kw·CI·CO for deconv; bias is int32 for 8-bit steps and float32 otherwise; multipliers
 // are the §5 requantization multipliers (N or 1 values).
@@ -78,6 +79,8 @@
   X(argmax_f32, MakeArgMaxF32, "x", "", "axis", "", "")                                                             \
   X(gather_nd, MakeGatherNd, "params indices", "", "", "", "")                                                      \
   X(unary_f32, MakeUnaryF32, "x", "", "op", "", "")                                                                 \
+  X(gather, MakeGather, "params indices", "", "axis", "", "")                                                       \
+  X(reduce_f32, MakeReduceF32, "x", "", "n axes[n] op", "", "")                                                     \
   X(sparse_matmul_i8, MakeSparse, "x", "", "x_zero_point y_zero_point qmin qmax m_min m_max", "",                   \
     "w bias? multipliers")                                                                                          \
   X(sparse_conv_i8, MakeSparse, "x", "", "geom[10] x_zero_point y_zero_point qmin qmax m_min m_max", "",            \

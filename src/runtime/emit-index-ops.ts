@@ -1,11 +1,12 @@
 // Emitter of the steps where a model's outputs become indices and back (native/runtime/steps/
-// index_ops.cc): Cast float32 ↔ int32, ArgMax, GatherNd, float unary math, int32 arithmetic,
-// and data movement of int32 tensors. Placement (dtypeObstacle) chose which nodes get here.
+// index_ops.cc): Cast float32 ↔ int32, ArgMax, GatherNd, GatherV2, reductions over any axes,
+// float unary math, int32 arithmetic, and data movement of int32 tensors. Placement (dtypeObstacle) chose which nodes get here.
 import type { Graph, Node } from '../model/ir.js';
 import { concatAxis, emitMove } from './emit-common.js';
 import { pieceAxis } from './pieces.js';
 import type { SegmentBuilder } from './segment-builder.js';
-import { BINARY, DT, INT32_BINARY, INT32_MOVE, UNARY_MATH } from './step-codes.js';
+import { reductionAxes, spatialReduction } from './placement.js';
+import { BINARY, DT, INT32_BINARY, INT32_MOVE, REDUCE, UNARY_MATH } from './step-codes.js';
 
 /** Emits n when it is one of these ops (or int32 data movement); false for the float emitter's nodes. */
 export function emitIndexOp(b: SegmentBuilder, g: Graph, n: Node): boolean {
@@ -29,6 +30,23 @@ export function emitIndexOp(b: SegmentBuilder, g: Graph, n: Node): boolean {
   } else if (op === 'GatherNd') {
     y = fresh(out);
     b.emit('gather_nd', { inputs: [get(n.inputs[0]!), b.getI32(n.inputs[1]!)], output: y });
+  } else if (op === 'GatherV2') {
+    y = fresh(out);
+    const a = Number(g.constants.get(n.inputs[2]!)!.data[0]);
+    const rank = b.shape(n.inputs[0]!).length;
+    b.emit('gather', {
+      inputs: [get(n.inputs[0]!), b.getI32(n.inputs[1]!)],
+      output: y,
+      ints: { axis: a < 0 ? a + rank : a },
+    });
+  } else if (REDUCE[op] !== undefined && !(op === 'Max' && spatialReduction(g, n, b.shape(n.inputs[0]!)))) {
+    y = fresh(out);
+    const axes = reductionAxes(g, n, b.shape(n.inputs[0]!).length)!;
+    b.emit('reduce_f32', {
+      inputs: [b.getF32(n.inputs[0]!)],
+      output: y,
+      ints: { n: axes.length, axes, op: REDUCE[op]! },
+    });
   } else if (UNARY_MATH[op] !== undefined) {
     y = fresh(out);
     b.emit('unary_f32', { inputs: [b.getF32(n.inputs[0]!)], output: y, ints: { op: UNARY_MATH[op]! } });

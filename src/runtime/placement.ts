@@ -8,11 +8,11 @@
 // bug of this file or of the emitters, never a reason to re-plan.
 import { controlFlowRegions } from '../model/control-flow.js';
 import type { Graph, Node } from '../model/ir.js';
-import { attrBool, attrStr } from '../model/node-attrs.js';
+import { attrBool, attrNum, attrStr } from '../model/node-attrs.js';
 import type { PlanShapes } from '../model/shape-inference.js';
 import { int4WeightOf, type NodeExecution } from '../quant/params.js';
 import { PIECE_OPS, pieceAxis, pieceSizes, piecesSource } from './pieces.js';
-import { ACT, BINARY, COPY_OPS, INT32_BINARY, INT32_MOVE, UNARY_ACT, UNARY_MATH } from './step-codes.js';
+import { ACT, BINARY, COPY_OPS, INT32_BINARY, INT32_MOVE, REDUCE, UNARY_ACT, UNARY_MATH } from './step-codes.js';
 
 /**
  * folded: a shape computation (Shape → StridedSlice → Pack, ...) whose value the planner
@@ -247,7 +247,9 @@ const FLOAT_NATIVE = new Set([
   'Cast',
   'ArgMax',
   'GatherNd',
+  'GatherV2',
   ...Object.keys(UNARY_MATH),
+  ...Object.keys(REDUCE),
 ]);
 /** Ops the IR keeps opaque (tfjs runs them in float references) that the runtime still runs natively. */
 const OPAQUE_NATIVE = new Set([
@@ -402,13 +404,27 @@ function nativeObstacle(ctx: PlacementContext, n: Node, exec: NodeExecution): Ob
         : ['layout', 'pooling needs NHWC and SAME or VALID padding'];
     }
     case 'Mean':
-    case 'Max': {
-      const axes = g.constants.get(n.inputs[1]!);
-      if (!axes || xs.length !== 4) return ['layout', `${op} over other axes than H, W`];
-      const a = Array.from(axes.data as Int32Array)
-        .map((v) => (v < 0 ? v + 4 : v))
-        .sort();
-      return a.length === 2 && a[0] === 1 && a[1] === 2 ? undefined : ['layout', `${op} over other axes than H, W`];
+      return spatialReduction(g, n, xs) ? undefined : ['layout', 'Mean over other axes than H, W'];
+    case 'Max':
+    case 'Min':
+    case 'Sum':
+    case 'Prod': {
+      // Over H, W of an image a Max is a global max pool; otherwise reduce_f32 over its axes.
+      if (op === 'Max' && spatialReduction(g, n, xs)) return undefined;
+      const axes = reductionAxes(g, n, xs.length);
+      if (!axes) return ['parameters', 'reduction axes are not constant axes of the input'];
+      return axes.includes(0) && xs[0] === -1 ? ['layout', `${op} over the batch dimension`] : undefined;
+    }
+    case 'GatherV2': {
+      const axis = g.constants.get(n.inputs[2]!);
+      if (!axis || axis.data.length !== 1 || attrNum(n, 'batch_dims', 0) !== 0)
+        return ['parameters', 'axis is not a constant (or batch_dims is set)'];
+      const a = Number(axis.data[0]);
+      const at = a < 0 ? a + xs.length : a;
+      if (at < 0 || at >= xs.length) return ['parameters', `axis ${a} outside the rank`];
+      const is = shapes.get(n.inputs[1]!)?.shape ?? g.constants.get(n.inputs[1]!)?.shape;
+      if (!is || is.some((d) => d < 0)) return ['layout', 'indices with a batch dimension'];
+      return at === 0 && xs[0] === -1 ? ['layout', 'GatherV2 along the batch dimension'] : undefined;
     }
     case 'FusedBatchNormV3': {
       const c = xs[xs.length - 1]!;
@@ -489,6 +505,20 @@ function nativeObstacle(ctx: PlacementContext, n: Node, exec: NodeExecution): Ob
   }
 }
 
+/** The sorted, distinct axes of a reduction (its second input, a constant) of a rank-`rank` input. */
+export function reductionAxes(g: Graph, n: Node, rank: number): number[] | undefined {
+  const c = g.constants.get(n.inputs[1]!);
+  if (!c || c.dtype !== 'int32') return undefined;
+  const axes = [...new Set(Array.from(c.data as Int32Array).map((v) => (v < 0 ? v + rank : v)))].sort((x, y) => x - y);
+  return axes.length && axes.every((v) => v >= 0 && v < rank) ? axes : undefined;
+}
+
+/** A reduction over H and W of an NHWC image (the global pooling steps take it). */
+export function spatialReduction(g: Graph, n: Node, xs: readonly number[]): boolean {
+  const a = xs.length === 4 ? reductionAxes(g, n, 4) : undefined;
+  return !!a && a.length === 2 && a[0] === 1 && a[1] === 2;
+}
+
 /**
  * Why a node's dtypes keep it off the native steps. Most steps take and give float32; data
  * movement and the arithmetic of binary_i32 take int32 too (all of a node's tensors one dtype);
@@ -509,11 +539,12 @@ function dtypeObstacle(ctx: PlacementContext, n: Node, ins: string[]): Obstacle 
       return dt(n.inputs[0]!) === 'float32' && dt(n.outputs[0]!) === 'int32'
         ? undefined
         : ['dtype', 'ArgMax natively takes float32 and gives int32'];
-    case 'GatherNd': {
+    case 'GatherNd':
+    case 'GatherV2': {
       const [p, i, y] = [dt(n.inputs[0]!), dt(n.inputs[1]!), dt(n.outputs[0]!)];
       return numeric(p) && i === 'int32' && y === p
         ? undefined
-        : ['dtype', 'GatherNd natively takes float32 or int32 values at int32 indices'];
+        : ['dtype', `${n.op} natively takes float32 or int32 values at int32 indices`];
     }
   }
   // Data operands, constant ones included (a ConcatV2's axis is a parameter).

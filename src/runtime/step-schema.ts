@@ -153,6 +153,8 @@ export const STEP_SCHEMA = {
   argmax_f32: { inputs: 'x', temps: '', ints: 'axis', floats: '', weights: '' },
   gather_nd: { inputs: 'params indices', temps: '', ints: '', floats: '', weights: '' },
   unary_f32: { inputs: 'x', temps: '', ints: 'op', floats: '', weights: '' },
+  gather: { inputs: 'params indices', temps: '', ints: 'axis', floats: '', weights: '' },
+  reduce_f32: { inputs: 'x', temps: '', ints: 'n axes[n] op', floats: '', weights: '' },
   sparse_matmul_i8: {
     inputs: 'x',
     temps: '',

@@ -148,3 +148,77 @@ describe('int32 arithmetic and the float → int32 cast at their edges', () => {
     }
   });
 });
+
+describe('GatherV2, reductions over any axes, Abs', () => {
+  const R = { ...{ T: a.type('float32') }, Tidx: a.type('int32') };
+  const names = ['picked', 'sum1', 'max02', 'min1', 'prod2', 'absv'];
+  const model = handModel(
+    [
+      placeholder('x', 'float32', [2, 5, 4]),
+      {
+        name: 'picked',
+        op: 'GatherV2',
+        input: ['x', 'which', 'axis1'],
+        attr: { Tparams: a.type('float32'), Tindices: a.type('int32'), Taxis: a.type('int32'), batch_dims: a.i(0) },
+      },
+      { name: 'sum1', op: 'Sum', input: ['x', 'axis1'], attr: { ...R, keep_dims: a.b(true) } },
+      { name: 'max02', op: 'Max', input: ['x', 'axes02'], attr: { ...R, keep_dims: a.b(false) } },
+      { name: 'min1', op: 'Min', input: ['x', 'axis1'], attr: { ...R, keep_dims: a.b(false) } },
+      { name: 'prod2', op: 'Prod', input: ['x', 'axism1'], attr: { ...R, keep_dims: a.b(true) } },
+      { name: 'absv', op: 'Abs', input: ['x'], attr: { T: a.type('float32') } },
+    ],
+    {
+      which: { dtype: 'int32', shape: [3], values: [4, 0, 4] },
+      axis1: { dtype: 'int32', shape: [], values: [1] },
+      axism1: { dtype: 'int32', shape: [], values: [-1] },
+      axes02: { dtype: 'int32', shape: [2], values: [0, 2] },
+    },
+    { signature: { outputs: Object.fromEntries(names.map((o) => [o, { name: `${o}:0` }])) } },
+  );
+
+  it('run natively and equal stock tfjs to the bit (sums and products in tfjs’s order), ties and negatives included', async () => {
+    const s = await session(model);
+    try {
+      expect(s.plan.filter((p) => p.placement === 'tfjs')).toEqual([]);
+      for (const seed of [4, 5]) {
+        const x = tf.randomNormal([2, 5, 4], 0, 2, 'float32', seed);
+        const want = await stockRun(model, { x }, names);
+        const got = await s.run({ x: { data: x.dataSync() as Float32Array, shape: [2, 5, 4] } });
+        names.forEach((o, i) => {
+          expect(got[o]!.shape, o).toEqual(want[i]!.shape);
+          expect(Array.from(got[o]!.data as Float32Array), o).toEqual(Array.from(want[i]!.dataSync()));
+        });
+        tf.dispose([x, ...want]);
+      }
+    } finally {
+      s.dispose();
+    }
+  });
+
+  it('an index outside the gathered axis is an error naming it, as in tfjs, not a read out of bounds', async () => {
+    const m = handModel(
+      [
+        placeholder('x', 'float32', [2, 5]),
+        {
+          name: 'picked',
+          op: 'GatherV2',
+          input: ['x', 'which', 'axis1'],
+          attr: { Tparams: a.type('float32'), Tindices: a.type('int32'), Taxis: a.type('int32'), batch_dims: a.i(0) },
+        },
+      ],
+      {
+        which: { dtype: 'int32', shape: [2], values: [1, 5] },
+        axis1: { dtype: 'int32', shape: [], values: [1] },
+      },
+    );
+    const s = await session(m);
+    try {
+      expect(s.plan.find((p) => p.node === 'picked')!.placement).toBe('native-float');
+      await expect(s.run({ x: { data: new Float32Array(10), shape: [2, 5] } })).rejects.toThrow(
+        /gather: index 5 outside \[0, 5\)/,
+      );
+    } finally {
+      s.dispose();
+    }
+  });
+});

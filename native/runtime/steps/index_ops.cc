@@ -1,10 +1,12 @@
 // The steps of a model's post-processing, where its outputs become indices and back: cast
 // (float32 ↔ int32, as tfjs casts), binary_i32 (int32 arithmetic with broadcasting),
-// argmax_f32, gather_nd (float32 or int32 values at int32 index tuples) and unary_f32 (√, 1/√,
-// x², ⌊x⌋). A pose model's keypoint decoding is these ops between its heatmaps and its output;
+// argmax_f32, gather_nd (float32 or int32 values at int32 index tuples), gather (GatherV2 along
+// one axis), reduce_f32 (sum, max, min, product over any axes) and unary_f32 (√, 1/√, x², ⌊x⌋,
+// |x|). A pose model's keypoint decoding is these ops between its heatmaps and its output;
 // without them each decoding ran as a few tfjs segments between native ones.
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "runtime/steps/factories.h"
 
@@ -129,7 +131,7 @@ class UnaryStep : public Step {
   explicit UnaryStep(const Spec& p) {
     p.Arity(1, 1, 1, 0, 0);
     const int x = p.s.inputs[0], y = p.s.outputs[0];
-    op_ = static_cast<ops::UnaryOp>(p.Int(0, 0, 3, "unary op"));
+    op_ = static_cast<ops::UnaryOp>(p.Int(0, 0, 4, "unary op"));
     p.Type(x, DType::kF32, "input");
     p.Type(y, DType::kF32, "output");
     if (!SameShapes(p, x, y)) Bad("unary: input and output shapes differ");
@@ -142,8 +144,78 @@ class UnaryStep : public Step {
   ops::UnaryOp op_ = ops::UnaryOp::kSqrt;
 };
 
+class GatherStep : public Step {
+ public:
+  explicit GatherStep(const Spec& p) {
+    p.Arity(2, 1, 1, 0, 0);
+    const int params = p.s.inputs[0], idx = p.s.inputs[1], y = p.s.outputs[0];
+    p.Type(idx, DType::kI32, "gather indices");
+    if (p.Buf(params).dtype != DType::kF32 && p.Buf(params).dtype != DType::kI32)
+      Bad("gather: values must be float32 or int32");
+    if (p.Buf(y).dtype != p.Buf(params).dtype) Bad("gather: output and values must have one dtype");
+    if (p.Batched(idx)) Bad("gather: indices with a free batch dimension");
+    const int64_t rank = static_cast<int64_t>(p.Buf(params).shape.size());
+    axis_ = static_cast<size_t>(p.Int(0, 0, rank - 1, "axis"));
+    if (axis_ == 0 && p.Batched(params)) Bad("gather: not along the batch dimension");
+    for (int64_t batch : {1, 3}) {
+      const Dims ps = p.ses.Shape(params, batch), is = p.ses.Shape(idx, batch);
+      Dims want(ps.begin(), ps.begin() + static_cast<std::ptrdiff_t>(axis_));
+      want.insert(want.end(), is.begin(), is.end());
+      want.insert(want.end(), ps.begin() + static_cast<std::ptrdiff_t>(axis_) + 1, ps.end());
+      if (p.ses.Shape(y, batch) != want) Bad("gather: output shape must be values[:axis] + indices + values[axis+1:]");
+    }
+  }
+  void Run(RunContext& c) const override {
+    const int params = inputs[0], idx = inputs[1];
+    const Dims ps = c.Shape(params);
+    ops::GatherAxis(DTypeSize(c.s->plan().buffers[static_cast<size_t>(params)].dtype), Prod(ps, 0, axis_), ps[axis_],
+                    Prod(ps, axis_ + 1), c.ptr[static_cast<size_t>(params)], c.Elements(idx), c.P<int32_t>(idx),
+                    c.ptr[static_cast<size_t>(outputs[0])]);
+  }
+
+ private:
+  size_t axis_ = 0;
+};
+
+class ReduceStep : public Step {
+ public:
+  explicit ReduceStep(const Spec& p) {
+    p.Arity(1, 1, SIZE_MAX, 0, 0);
+    const int x = p.s.inputs[0], y = p.s.outputs[0];
+    p.Type(x, DType::kF32, "reduce input");
+    p.Type(y, DType::kF32, "reduce output");
+    const int64_t rank = static_cast<int64_t>(p.Buf(x).shape.size());
+    const int64_t n = p.Int(0, 1, rank, "number of axes");
+    if (static_cast<int64_t>(p.s.ints.size()) != n + 2) Bad("reduce: expects n axes and an op");
+    reduced_.assign(static_cast<size_t>(rank), false);
+    for (int64_t i = 0; i < n; i++) {
+      const size_t a = static_cast<size_t>(p.Int(static_cast<size_t>(1 + i), 0, rank - 1, "axis"));
+      if (reduced_[a]) Bad("reduce: an axis given twice");
+      reduced_[a] = true;
+    }
+    if (reduced_[0] && p.Batched(x)) Bad("reduce: not over the batch dimension");
+    op_ = static_cast<ops::ReduceOp>(p.Int(static_cast<size_t>(n + 1), 0, 3, "reduce op"));
+    for (int64_t batch : {1, 3}) {
+      const Dims xs = p.ses.Shape(x, batch);
+      int64_t kept = 1;
+      for (size_t d = 0; d < xs.size(); d++)
+        if (!reduced_[d]) kept *= xs[d];
+      if (p.ses.Elements(y, batch) != kept) Bad("reduce: output size must be the product of the kept dimensions");
+    }
+  }
+  void Run(RunContext& c) const override {
+    ops::ReduceF32(op_, c.Shape(inputs[0]), reduced_, c.P<float>(inputs[0]), c.P<float>(outputs[0]));
+  }
+
+ private:
+  std::vector<bool> reduced_;
+  ops::ReduceOp op_ = ops::ReduceOp::kSum;
+};
+
 }  // namespace
 
+std::unique_ptr<Step> MakeGather(const Spec& p) { return std::make_unique<GatherStep>(p); }
+std::unique_ptr<Step> MakeReduceF32(const Spec& p) { return std::make_unique<ReduceStep>(p); }
 std::unique_ptr<Step> MakeCast(const Spec& p) { return std::make_unique<CastStep>(p); }
 std::unique_ptr<Step> MakeBinaryI32(const Spec& p) { return std::make_unique<BinaryI32Step>(p); }
 std::unique_ptr<Step> MakeArgMaxF32(const Spec& p) { return std::make_unique<ArgMaxStep>(p); }
