@@ -15,6 +15,22 @@ namespace runtime {
 namespace detail {
 namespace {
 
+// Gathers: float32 or int32 values, the output of their dtype, int32 indices.
+void CheckGatherTypes(const Spec& p, int values, int idx, int y, const std::string& what) {
+  p.Type(idx, DType::kI32, (what + " indices").c_str());
+  if (p.Buf(values).dtype != DType::kF32 && p.Buf(values).dtype != DType::kI32)
+    Bad(what + ": values must be float32 or int32");
+  if (p.Buf(y).dtype != p.Buf(values).dtype) Bad(what + ": output and values must have one dtype");
+}
+
+// The axis of buffer x in the step's first int, not the free batch dimension.
+size_t AxisOf(const Spec& p, int x, const std::string& what) {
+  const int64_t rank = static_cast<int64_t>(p.Buf(x).shape.size());
+  const size_t axis = static_cast<size_t>(p.Int(0, 0, rank - 1, "axis"));
+  if (axis == 0 && p.Batched(x)) Bad(what + ": not along the batch dimension");
+  return axis;
+}
+
 bool SameShapes(const Spec& p, int x, int y) {
   for (int64_t batch : {1, 3})
     if (p.ses.Shape(x, batch) != p.ses.Shape(y, batch)) return false;
@@ -77,9 +93,7 @@ class ArgMaxStep : public Step {
     const int x = p.s.inputs[0], y = p.s.outputs[0];
     p.Type(x, DType::kF32, "argmax input");
     p.Type(y, DType::kI32, "argmax output");
-    const int64_t rank = static_cast<int64_t>(p.Buf(x).shape.size());
-    axis_ = static_cast<size_t>(p.Int(0, 0, rank - 1, "axis"));
-    if (axis_ == 0 && p.Batched(x)) Bad("argmax: not over the batch dimension");
+    axis_ = AxisOf(p, x, "argmax");
     for (int64_t batch : {1, 3}) {
       Dims want = p.ses.Shape(x, batch);
       want.erase(want.begin() + static_cast<std::ptrdiff_t>(axis_));
@@ -101,10 +115,7 @@ class GatherNdStep : public Step {
   explicit GatherNdStep(const Spec& p) {
     p.Arity(2, 1, 0, 0, 0);
     const int params = p.s.inputs[0], idx = p.s.inputs[1], y = p.s.outputs[0];
-    p.Type(idx, DType::kI32, "gather_nd indices");
-    if (p.Buf(params).dtype != DType::kF32 && p.Buf(params).dtype != DType::kI32)
-      Bad("gather_nd: values must be float32 or int32");
-    if (p.Buf(y).dtype != p.Buf(params).dtype) Bad("gather_nd: output and values must have one dtype");
+    CheckGatherTypes(p, params, idx, y, "gather_nd");
     if (p.Batched(params)) Bad("gather_nd: values with a free batch dimension");
     for (int64_t batch : {1, 3}) {
       const Dims ps = p.ses.Shape(params, batch), is = p.ses.Shape(idx, batch);
@@ -149,14 +160,9 @@ class GatherStep : public Step {
   explicit GatherStep(const Spec& p) {
     p.Arity(2, 1, 1, 0, 0);
     const int params = p.s.inputs[0], idx = p.s.inputs[1], y = p.s.outputs[0];
-    p.Type(idx, DType::kI32, "gather indices");
-    if (p.Buf(params).dtype != DType::kF32 && p.Buf(params).dtype != DType::kI32)
-      Bad("gather: values must be float32 or int32");
-    if (p.Buf(y).dtype != p.Buf(params).dtype) Bad("gather: output and values must have one dtype");
+    CheckGatherTypes(p, params, idx, y, "gather");
     if (p.Batched(idx)) Bad("gather: indices with a free batch dimension");
-    const int64_t rank = static_cast<int64_t>(p.Buf(params).shape.size());
-    axis_ = static_cast<size_t>(p.Int(0, 0, rank - 1, "axis"));
-    if (axis_ == 0 && p.Batched(params)) Bad("gather: not along the batch dimension");
+    axis_ = AxisOf(p, params, "gather");
     for (int64_t batch : {1, 3}) {
       const Dims ps = p.ses.Shape(params, batch), is = p.ses.Shape(idx, batch);
       Dims want(ps.begin(), ps.begin() + static_cast<std::ptrdiff_t>(axis_));
