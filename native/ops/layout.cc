@@ -544,7 +544,7 @@ void GatherNd(size_t es, const Shape& ps, const void* params, int64_t tuples, in
                                 std::to_string(ps[static_cast<size_t>(k)]) + ") of dimension " + std::to_string(k));
       at = at * ps[static_cast<size_t>(k)] + i;
     }
-    std::memcpy(dst + static_cast<size_t>(t) * bytes, src + static_cast<size_t>(at) * bytes, bytes);
+    CopyBytes(dst + static_cast<size_t>(t) * bytes, src + static_cast<size_t>(at) * bytes, bytes);
   }
 }
 
@@ -559,8 +559,8 @@ void GatherAxis(size_t es, int64_t outer, int64_t n, int64_t inner, const void* 
   auto* dst = static_cast<uint8_t*>(y);
   for (int64_t o = 0; o < outer; o++)
     for (int64_t j = 0; j < count; j++)
-      std::memcpy(dst + static_cast<size_t>(o * count + j) * bytes,
-                  src + static_cast<size_t>(o * n + indices[j]) * bytes, bytes);
+      CopyBytes(dst + static_cast<size_t>(o * count + j) * bytes, src + static_cast<size_t>(o * n + indices[j]) * bytes,
+                bytes);
 }
 
 }  // namespace ops

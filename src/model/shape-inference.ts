@@ -16,6 +16,7 @@ import { constInts, type Graph, type Node, type TensorInfo } from './ir.js';
 import { isControlFlowOp } from './control-flow.js';
 import { inferOpaque } from './infer-opaque.js';
 import { executeOpaque } from './opaque.js';
+import { broadcast } from './op-spec.js';
 import { OPS } from './ops.js';
 import type { DType } from '../io/weights.js';
 
@@ -372,12 +373,8 @@ function staticRule(n: Node, ins: Known[]): Known[] | undefined {
   // divides by zero, which tfjs-wasm traps on).
   const kind = BINARY_OPAQUE[n.op];
   if (kind && concrete(ins[1]?.shape)) {
-    try {
-      const shape = tf.backend_util.assertAndGetBroadcastShape(x.shape, ins[1]!.shape!);
-      return [{ dtype: kind === 'bool' ? 'bool' : x.dtype, shape }];
-    } catch {
-      return undefined;
-    }
+    const shape = broadcast(x.shape, ins[1]!.shape!);
+    return shape ? [{ dtype: kind === 'bool' ? 'bool' : x.dtype, shape }] : undefined;
   }
   if (n.op === 'GatherV2' && concrete(ins[1]?.shape) && ins[2]?.value?.length === 1 && !n.attrs.batch_dims) {
     const axis = ins[2].value[0]! < 0 ? ins[2].value[0]! + x.shape.length : ins[2].value[0]!;

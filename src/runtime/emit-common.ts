@@ -2,7 +2,7 @@
 import type { Graph, Node } from '../model/ir.js';
 import { attrBool, attrNum } from '../model/node-attrs.js';
 import { convGeomInts, windowGeometry } from './geometry.js';
-import { floatConst } from './placement.js';
+import { constAxis, floatConst } from './placement.js';
 import type { SegmentBuilder } from './segment-builder.js';
 
 /** [kh, kw, sh, sw, dh, dw, pt, pb, pl, pr] of a conv (dilated) or pooling window on x [N, H, W, C]. */
@@ -51,8 +51,7 @@ export function ints(g: Graph, t: string): number[] {
 }
 
 export function concatAxis(g: Graph, n: Node, rank: number): number {
-  const a = Array.from(g.constants.get(n.inputs[n.inputs.length - 1]!)!.data as Int32Array)[0]!;
-  return a < 0 ? a + rank : a;
+  return constAxis(g, n.inputs[n.inputs.length - 1], rank)!;
 }
 
 /** Copy / Pad / Transpose / ResizeNearest on any dtype; padValue maps the float pad value to the element type. */

@@ -32,18 +32,6 @@ export function emitFloat(
   const newF = (): number => b.buffer(DT.f32, yShape);
   const x0 = (): number => b.getF32(n.inputs[0]!);
 
-  if (op === 'TopKV2') {
-    // Two steps: the indices, then the values at them (a step has one output).
-    const x = x0();
-    const indices = b.buffer(DT.i32, b.shape(n.outputs[1]!));
-    const k = (g.constants.get(n.inputs[1]!)!.data as Int32Array)[0]!;
-    b.emit('topk_f32', { inputs: [x], output: indices, ints: { k } });
-    const values = newF();
-    b.emit('take_f32', { inputs: [x, indices], output: values });
-    b.setF32(out, values);
-    b.setI32(n.outputs[1]!, indices);
-    return;
-  }
   if (op === POINTWISE_DEPTHWISE_OP) {
     const y = newF();
     emitPointwiseDepthwise(b, g, n, x0(), y);

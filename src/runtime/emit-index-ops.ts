@@ -1,11 +1,11 @@
 // Emitter of the steps where a model's outputs become indices and back (native/runtime/steps/
-// index_ops.cc): Cast float32 ↔ int32, ArgMax, GatherNd, GatherV2, reductions over any axes,
+// index_ops.cc, select.cc): Cast float32 ↔ int32, ArgMax, GatherNd, GatherV2, TopKV2, reductions over any axes,
 // float unary math, int32 arithmetic, and data movement of int32 tensors. Placement (dtypeObstacle) chose which nodes get here.
 import type { Graph, Node } from '../model/ir.js';
 import { concatAxis, emitMove } from './emit-common.js';
 import { pieceAxis } from './pieces.js';
 import type { SegmentBuilder } from './segment-builder.js';
-import { reductionAxes, spatialReduction } from './placement.js';
+import { constAxis, reductionAxes, spatialReduction } from './placement.js';
 import { BINARY, DT, INT32_BINARY, INT32_MOVE, REDUCE, UNARY_MATH } from './step-codes.js';
 
 /** Emits n when it is one of these ops (or int32 data movement); false for the float emitter's nodes. */
@@ -24,21 +24,24 @@ export function emitIndexOp(b: SegmentBuilder, g: Graph, n: Node): boolean {
     else b.emit('cast', { inputs: [x], output: y });
   } else if (op === 'ArgMax') {
     y = fresh(out);
-    const rank = b.shape(n.inputs[0]!).length;
-    const a = Number(g.constants.get(n.inputs[1]!)!.data[0]);
-    b.emit('argmax_f32', { inputs: [b.getF32(n.inputs[0]!)], output: y, ints: { axis: a < 0 ? a + rank : a } });
+    const axis = constAxis(g, n.inputs[1], b.shape(n.inputs[0]!).length)!;
+    b.emit('argmax_f32', { inputs: [b.getF32(n.inputs[0]!)], output: y, ints: { axis } });
+  } else if (op === 'TopKV2') {
+    // Two steps: the indices, then the values at them (a step has one output).
+    const x = b.getF32(n.inputs[0]!);
+    const indices = fresh(n.outputs[1]!);
+    const k = (g.constants.get(n.inputs[1]!)!.data as Int32Array)[0]!;
+    b.emit('topk_f32', { inputs: [x], output: indices, ints: { k } });
+    b.setI32(n.outputs[1]!, indices);
+    y = fresh(out);
+    b.emit('take_f32', { inputs: [x, indices], output: y });
   } else if (op === 'GatherNd') {
     y = fresh(out);
     b.emit('gather_nd', { inputs: [get(n.inputs[0]!), b.getI32(n.inputs[1]!)], output: y });
   } else if (op === 'GatherV2') {
     y = fresh(out);
-    const a = Number(g.constants.get(n.inputs[2]!)!.data[0]);
-    const rank = b.shape(n.inputs[0]!).length;
-    b.emit('gather', {
-      inputs: [get(n.inputs[0]!), b.getI32(n.inputs[1]!)],
-      output: y,
-      ints: { axis: a < 0 ? a + rank : a },
-    });
+    const axis = constAxis(g, n.inputs[2], b.shape(n.inputs[0]!).length)!;
+    b.emit('gather', { inputs: [get(n.inputs[0]!), b.getI32(n.inputs[1]!)], output: y, ints: { axis } });
   } else if (REDUCE[op] !== undefined && !(op === 'Max' && spatialReduction(g, n, b.shape(n.inputs[0]!)))) {
     y = fresh(out);
     const axes = reductionAxes(g, n, b.shape(n.inputs[0]!).length)!;

@@ -12,7 +12,7 @@
 import type { Node } from '../model/ir.js';
 import { attrStr } from '../model/node-attrs.js';
 import type { NodeExecution } from '../quant/params.js';
-import type { Fusion } from './fusion.js';
+import { chains, type Fusion } from './fusion.js';
 import { decide, type PlacementContext, type PlannedNode } from './placement.js';
 
 export interface EqualMask extends Fusion {
@@ -21,32 +21,26 @@ export interface EqualMask extends Fusion {
   decided: PlannedNode;
 }
 
-/** The Equal → Cast(float32) pairs of `order` that run natively as one step. */
+/** The Equal → Cast(float32) pairs of `order` (placed as `decided`, same indices) that run natively as one step. */
 export function equalMasks(
   ctx: PlacementContext,
   order: readonly Node[],
+  decided: readonly PlannedNode[],
   exec: ReadonlyMap<string, NodeExecution>,
 ): EqualMask[] {
-  const readers = new Map<string, Node[]>();
-  for (const n of order)
-    for (const t of [...n.inputs, ...(n.controlInputs ?? [])]) {
-      const list = readers.get(t) ?? readers.set(t, []).get(t)!;
-      list.push(n);
-    }
-  const outputs = new Set(ctx.g.outputs);
+  // The Cast is the Equal's one reader, both without control inputs, the bool no graph output.
+  const { next } = chains(order, decided, ctx.g.outputs, 'tfjs');
   const found: EqualMask[] = [];
   for (const eq of order) {
-    if (eq.op !== 'Equal' || eq.outputs.length !== 1 || eq.controlInputs?.length) continue;
-    if (outputs.has(eq.outputs[0]!) || (exec.get(eq.name) ?? 'float') !== 'float') continue;
-    const r = readers.get(eq.outputs[0]!) ?? [];
-    const cast = r[0];
-    if (r.length !== 1 || cast!.op !== 'Cast' || cast!.controlInputs?.length || ctx.region.has(cast!.name)) continue;
-    if (attrStr(cast!, 'DstT', 'float32') !== 'float32' || cast!.outputs.length !== 1) continue;
+    if (eq.op !== 'Equal' || (exec.get(eq.name) ?? 'float') !== 'float') continue;
+    const cast = next(eq);
+    if (cast?.op !== 'Cast' || ctx.region.has(cast.name)) continue;
+    if (attrStr(cast, 'DstT', 'float32') !== 'float32' || cast.outputs.length !== 1) continue;
     // Placement checks what the step needs: float32 inputs and output, known shapes, a batch that flows through.
-    const fused: Node = { ...eq, outputs: [cast!.outputs[0]!] };
-    const decided = decide(ctx, fused, 'float');
-    if (decided.placement !== 'native-float') continue;
-    found.push({ replaced: [eq, cast!], fused, decided });
+    const fused: Node = { ...eq, outputs: [cast.outputs[0]!] };
+    const placed = decide(ctx, fused, 'float');
+    if (placed.placement !== 'native-float') continue;
+    found.push({ replaced: [eq, cast], fused, decided: placed });
   }
   return found;
 }

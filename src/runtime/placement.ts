@@ -415,16 +415,16 @@ function nativeObstacle(ctx: PlacementContext, n: Node, exec: NodeExecution): Ob
       if (!axes) return ['parameters', 'reduction axes are not constant axes of the input'];
       return axes.includes(0) && xs[0] === -1 ? ['layout', `${op} over the batch dimension`] : undefined;
     }
-    case 'GatherV2': {
-      const axis = g.constants.get(n.inputs[2]!);
-      if (!axis || axis.data.length !== 1 || attrNum(n, 'batch_dims', 0) !== 0)
-        return ['parameters', 'axis is not a constant (or batch_dims is set)'];
-      const a = Number(axis.data[0]);
-      const at = a < 0 ? a + xs.length : a;
-      if (at < 0 || at >= xs.length) return ['parameters', `axis ${a} outside the rank`];
-      const is = shapes.get(n.inputs[1]!)?.shape ?? g.constants.get(n.inputs[1]!)?.shape;
-      if (!is || is.some((d) => d < 0)) return ['layout', 'indices with a batch dimension'];
-      return at === 0 && xs[0] === -1 ? ['layout', 'GatherV2 along the batch dimension'] : undefined;
+    case 'GatherV2':
+    case 'ArgMax': {
+      const at = constAxis(g, n.inputs[op === 'GatherV2' ? 2 : 1], xs.length);
+      if (at === undefined) return ['parameters', 'axis is not a constant axis of the input'];
+      if (op === 'GatherV2') {
+        if (attrNum(n, 'batch_dims', 0) !== 0) return ['parameters', 'batch_dims is set'];
+        const is = shapes.get(n.inputs[1]!)?.shape ?? g.constants.get(n.inputs[1]!)?.shape;
+        if (!is || is.some((d) => d < 0)) return ['layout', 'indices with a batch dimension'];
+      }
+      return at === 0 && xs[0] === -1 ? ['layout', `${op} along the batch dimension`] : undefined;
     }
     case 'FusedBatchNormV3': {
       const c = xs[xs.length - 1]!;
@@ -434,14 +434,6 @@ function nativeObstacle(ctx: PlacementContext, n: Node, exec: NodeExecution): Ob
     }
     case 'ConcatV2':
       return isConst(g, n.inputs[n.inputs.length - 1]) ? undefined : ['parameters', 'axis is not a constant'];
-    case 'ArgMax': {
-      const axis = g.constants.get(n.inputs[1]!);
-      if (!axis || axis.data.length !== 1) return ['parameters', 'axis is not a constant'];
-      const a = Number(axis.data[0]);
-      const at = a < 0 ? a + xs.length : a;
-      if (at < 0 || at >= xs.length) return ['parameters', `axis ${a} outside the rank`];
-      return at === 0 && xs[0] === -1 ? ['layout', 'ArgMax over the batch dimension'] : undefined;
-    }
     case 'GatherNd': {
       const ps = shapes.get(n.inputs[0]!)?.shape ?? g.constants.get(n.inputs[0]!)?.shape;
       const is = shapes.get(n.inputs[1]!)?.shape ?? g.constants.get(n.inputs[1]!)?.shape;
@@ -503,6 +495,15 @@ function nativeObstacle(ctx: PlacementContext, n: Node, exec: NodeExecution): Ob
       }
       return undefined;
   }
+}
+
+/** An axis given as a scalar constant `t`, made non-negative for a rank-`rank` tensor (undefined: not one). */
+export function constAxis(g: Graph, t: string | undefined, rank: number): number | undefined {
+  const c = t === undefined ? undefined : g.constants.get(t);
+  if (!c || c.data.length !== 1) return undefined;
+  const a = Number(c.data[0]);
+  const at = a < 0 ? a + rank : a;
+  return at >= 0 && at < rank ? at : undefined;
 }
 
 /** The sorted, distinct axes of a reduction (its second input, a constant) of a rank-`rank` input. */

@@ -185,7 +185,7 @@ export function compilePlan(g0: Graph, options: CompileOptions = {}): CompiledPl
   const ctx: PlacementContext = { g, shapes, region };
   const decidedUnmasked = orderAtrous.map((n) => decide(ctx, n, exec.get(n.name) ?? 'float'));
   // A float Equal read only by a Cast to float32 (both tfjs: no bool buffers): one native step.
-  const masks = equalMasks(ctx, orderAtrous, exec);
+  const masks = equalMasks(ctx, orderAtrous, decidedUnmasked, exec);
   const maskDecided = new Map(masks.map((m) => [m.fused.name, m.decided]));
   const masked = applyFusions(
     orderAtrous,

@@ -103,6 +103,15 @@ struct Spec {
   }
 };
 
+// y's shape is the broadcast of a's and b's, at two batch sizes (the binary steps).
+inline void CheckBroadcast(const Spec& p, int a, int b, int y) {
+  for (int64_t batch : {1, 3}) {
+    const Dims as = p.ses.Shape(a, batch), bs = p.ses.Shape(b, batch), ys = p.ses.Shape(y, batch);
+    const Dims r = ops::BroadcastShape(as, bs);
+    if (r != ys) Bad("output shape " + DimsStr(ys) + " is not the broadcast of " + DimsStr(as) + " and " + DimsStr(bs));
+  }
+}
+
 template <typename T>
 const T* WPtr(const WeightSpec* w) {
   return w ? reinterpret_cast<const T*>(w->bytes.data()) : nullptr;

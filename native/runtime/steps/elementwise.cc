@@ -17,14 +17,6 @@ namespace runtime {
 namespace detail {
 namespace {
 
-void CheckBroadcast(const Spec& p, int a, int b, int y) {
-  for (int64_t batch : {1, 3}) {
-    const Dims as = p.ses.Shape(a, batch), bs = p.ses.Shape(b, batch), ys = p.ses.Shape(y, batch);
-    const Dims r = ops::BroadcastShape(as, bs);
-    if (r != ys) Bad("output shape " + DimsStr(ys) + " is not the broadcast of " + DimsStr(as) + " and " + DimsStr(bs));
-  }
-}
-
 class BinaryStep : public Step {
  public:
   BinaryStep(const Spec& p, bool q8) : q8_(q8) {

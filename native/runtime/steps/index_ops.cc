@@ -71,11 +71,7 @@ class BinaryI32Step : public Step {
     p.Type(a, DType::kI32, "a");
     p.Type(b, DType::kI32, "b");
     p.Type(y, DType::kI32, "output");
-    for (int64_t batch : {1, 3}) {
-      const Dims as = p.ses.Shape(a, batch), bs = p.ses.Shape(b, batch), ys = p.ses.Shape(y, batch);
-      if (ops::BroadcastShape(as, bs) != ys)
-        Bad("output shape " + DimsStr(ys) + " is not the broadcast of " + DimsStr(as) + " and " + DimsStr(bs));
-    }
+    CheckBroadcast(p, a, b, y);
   }
   void Run(RunContext& c) const override {
     const int a = inputs[0], b = inputs[1], y = outputs[0];
