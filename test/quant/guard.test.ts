@@ -10,7 +10,7 @@ import { initFloatBackend, tf } from '../../src/backend/float.js';
 import { execute } from '../../src/model/execute.js';
 import { loadModel } from '../../src/model/load.js';
 import { saveNative } from '../../src/model/save-native.js';
-import { attr, GraphModelBuilder, writeModel } from '../support/model-fixtures.js';
+import { guardNetGraphModel, writeModel } from '../support/model-fixtures.js';
 import type { Graph } from '../../src/model/ir.js';
 import { quantize, type AccuracyGuardOptions } from '../../src/quant/quantize.js';
 import { outputFidelity, predictedScore } from '../../src/quant/output-fidelity.js';
@@ -25,46 +25,7 @@ const dir = mkdtempSync(join(tmpdir(), 'tfjq-guard-'));
 
 beforeAll(async () => {
   await initFloatBackend();
-  const b = new GraphModelBuilder(21);
-  const x = b.input('image', [-1, 16, 16, 3]);
-  const c1 = b.fusedConv2d(
-    'conv1',
-    x,
-    b.const('conv1/filter', [3, 3, 3, 16], undefined, 'float32', -0.4, 0.4),
-    [b.const('conv1/bias', [16], undefined, 'float32', -0.1, 0.1)],
-    ['BiasAdd', 'Relu'],
-  );
-  const dw = b.fusedConv2d(
-    'dw',
-    c1,
-    b.const('dw/filter', [3, 3, 16, 1], undefined, 'float32', -0.4, 0.4),
-    [b.const('dw/bias', [16], undefined, 'float32', -0.1, 0.1)],
-    ['BiasAdd', 'Relu6'],
-    { depthwise: true },
-  );
-  const c2 = b.fusedConv2d(
-    'conv2',
-    dw,
-    b.const('conv2/filter', [1, 1, 16, 64], undefined, 'float32', -0.3, 0.3),
-    [b.const('conv2/bias', [64], undefined, 'float32', -0.1, 0.1)],
-    ['BiasAdd', 'Relu'],
-  );
-  const c3 = b.fusedConv2d(
-    'conv3',
-    c2,
-    b.const('conv3/filter', [3, 3, 64, 64], undefined, 'float32', -0.08, 0.08),
-    [b.const('conv3/bias', [64], undefined, 'float32', -0.1, 0.1)],
-    ['BiasAdd', 'Relu'],
-    { strides: 2 },
-  );
-  const m = b.op('pool', 'Mean', [c3, b.ints('pool/axes', [1, 2])], {
-    T: attr.type('DT_FLOAT'),
-    keep_dims: attr.b(false),
-    Tidx: attr.type('DT_INT32'),
-  });
-  b.fusedMatMul('logits', m, b.const('logits/kernel', [64, 10]), [b.const('logits/bias', [10])], ['BiasAdd']);
-  b.outputs('logits');
-  await writeModel(dir, b.build());
+  await writeModel(dir, guardNetGraphModel().build());
   g = await loadModel(join(dir, 'model.json'));
 });
 

@@ -1,7 +1,7 @@
 // The accuracy guard's precision floor (src/quant/precision-floor.ts): what the stored weights
 // alone cost, checked against the float graph run with its weights rounded here, independently
-// (symmetric int8 per output channel, scale = max |w| / 127, docs/quantization.md §4–5); and the
-// float model's own change under half an 8-bit step of input noise.
+// (symmetric int8 per output channel, scale = max |w| / 127, docs/quantization.md §4–5), on the
+// guard tests' net; and the float model's own change under half an 8-bit step of input noise.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +13,7 @@ import { loadModel } from '../../src/model/load.js';
 import { guardFidelity, tensorSpec } from '../../src/quant/output-fidelity.js';
 import { quantize } from '../../src/quant/quantize.js';
 import { syntheticInputs } from '../../src/quant/synthetic-inputs.js';
-import { attr, GraphModelBuilder, writeModel } from '../support/model-fixtures.js';
+import { guardNetGraphModel, writeModel } from '../support/model-fixtures.js';
 
 let g: Graph;
 const dir = mkdtempSync(join(tmpdir(), 'tfjq-floor-'));
@@ -22,43 +22,13 @@ const WEIGHTS: Record<string, (shape: number[]) => number> = {
   'conv1/filter': (s) => s[3]!,
   'dw/filter': (s) => s[2]! * s[3]!,
   'conv2/filter': (s) => s[3]!,
+  'conv3/filter': (s) => s[3]!,
   'logits/kernel': (s) => s[1]!,
 };
 
 beforeAll(async () => {
   await initFloatBackend();
-  const b = new GraphModelBuilder(31);
-  const x = b.input('image', [-1, 12, 12, 3]);
-  const c1 = b.fusedConv2d(
-    'conv1',
-    x,
-    b.const('conv1/filter', [3, 3, 3, 16], undefined, 'float32', -0.4, 0.4),
-    [b.const('conv1/bias', [16], undefined, 'float32', -0.1, 0.1)],
-    ['BiasAdd', 'Relu'],
-  );
-  const dw = b.fusedConv2d(
-    'dw',
-    c1,
-    b.const('dw/filter', [3, 3, 16, 1], undefined, 'float32', -0.4, 0.4),
-    [b.const('dw/bias', [16], undefined, 'float32', -0.1, 0.1)],
-    ['BiasAdd', 'Relu6'],
-    { depthwise: true },
-  );
-  const c2 = b.fusedConv2d(
-    'conv2',
-    dw,
-    b.const('conv2/filter', [1, 1, 16, 32], undefined, 'float32', -0.3, 0.3),
-    [b.const('conv2/bias', [32], undefined, 'float32', -0.1, 0.1)],
-    ['BiasAdd', 'Relu'],
-  );
-  const m = b.op('pool', 'Mean', [c2, b.ints('pool/axes', [1, 2])], {
-    T: attr.type('DT_FLOAT'),
-    keep_dims: attr.b(false),
-    Tidx: attr.type('DT_INT32'),
-  });
-  b.fusedMatMul('logits', m, b.const('logits/kernel', [32, 10]), [b.const('logits/bias', [10])], ['BiasAdd']);
-  b.outputs('logits');
-  await writeModel(dir, b.build());
+  await writeModel(dir, guardNetGraphModel().build());
   g = await loadModel(join(dir, 'model.json'));
 });
 

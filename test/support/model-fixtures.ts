@@ -469,3 +469,50 @@ export function convNetGraphModel(seed = 5): GraphModelBuilder {
   b.outputs('Identity');
   return b;
 }
+
+/**
+ * The accuracy guard's test net (graph model): a 3 × 3 stem, a depthwise layer, a 1 × 1 widening
+ * to 64 channels, a strided 3 × 3 convolution, a global mean and a dense head of 10 logits.
+ */
+export function guardNetGraphModel(seed = 21): GraphModelBuilder {
+  const b = new GraphModelBuilder(seed);
+  const x = b.input('image', [-1, 16, 16, 3]);
+  const c1 = b.fusedConv2d(
+    'conv1',
+    x,
+    b.const('conv1/filter', [3, 3, 3, 16], undefined, 'float32', -0.4, 0.4),
+    [b.const('conv1/bias', [16], undefined, 'float32', -0.1, 0.1)],
+    ['BiasAdd', 'Relu'],
+  );
+  const dw = b.fusedConv2d(
+    'dw',
+    c1,
+    b.const('dw/filter', [3, 3, 16, 1], undefined, 'float32', -0.4, 0.4),
+    [b.const('dw/bias', [16], undefined, 'float32', -0.1, 0.1)],
+    ['BiasAdd', 'Relu6'],
+    { depthwise: true },
+  );
+  const c2 = b.fusedConv2d(
+    'conv2',
+    dw,
+    b.const('conv2/filter', [1, 1, 16, 64], undefined, 'float32', -0.3, 0.3),
+    [b.const('conv2/bias', [64], undefined, 'float32', -0.1, 0.1)],
+    ['BiasAdd', 'Relu'],
+  );
+  const c3 = b.fusedConv2d(
+    'conv3',
+    c2,
+    b.const('conv3/filter', [3, 3, 64, 64], undefined, 'float32', -0.08, 0.08),
+    [b.const('conv3/bias', [64], undefined, 'float32', -0.1, 0.1)],
+    ['BiasAdd', 'Relu'],
+    { strides: 2 },
+  );
+  const m = b.op('pool', 'Mean', [c3, b.ints('pool/axes', [1, 2])], {
+    T: attr.type('DT_FLOAT'),
+    keep_dims: attr.b(false),
+    Tidx: attr.type('DT_INT32'),
+  });
+  b.fusedMatMul('logits', m, b.const('logits/kernel', [64, 10]), [b.const('logits/bias', [10])], ['BiasAdd']);
+  b.outputs('logits');
+  return b;
+}
