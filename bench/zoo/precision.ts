@@ -1,8 +1,8 @@
 // Which reduced precision a zoo model can take at all: before asking why the accuracy guard
 // kept a model float, measure what rounding alone does to it. On the guard's own samples (the
 // 8 after the 8 that calibrate), in float (tfjs), each convolution / matmul in turn sees:
-//   - int8 W: its weights rounded to int8 per output channel (symmetric, as the converter
-//     stores them), activations float — the least any int8 layout can lose;
+//   - int8 W: its weights rounded to int8 per output channel by the converter's own
+//     quantizeWeight, activations float — the least any int8 layout can lose;
 //   - bf16 W: its weights rounded to bfloat16 (8 significant bits, round to nearest even);
 //   - bf16 W+A: the same and its input activation rounded to bfloat16, what a bf16 GEMM
 //     (AVX512_BF16's VDPBF16PS) would compute up to the order of its float sums;
@@ -23,13 +23,13 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { initFloatBackend, tf } from '../../src/backend/float.js';
 import { disposeConstants, execute, executeAsync, requiresAsync } from '../../src/model/execute.js';
-import { attrBool } from '../../src/model/node-attrs.js';
 import { loadModel, optimize } from '../../src/model/index.js';
-import type { Graph, Node } from '../../src/model/ir.js';
+import type { Graph } from '../../src/model/ir.js';
 import { normalizeSample } from '../../src/quant/calibrate.js';
 import { loadCalibrationData } from '../../src/quant/dataset.js';
 import { guardFidelity, tensorSpec } from '../../src/quant/output-fidelity.js';
 import { withInputNoise } from '../../src/quant/precision-floor.js';
+import { quantizeWeight } from '../../src/quant/weights.js';
 
 const { values: opt, positionals } = parseArgs({
   allowPositionals: true,
@@ -65,32 +65,6 @@ function bf16(d: Float32Array): Float32Array {
     o[i] = f32[0]!;
   }
   return o;
-}
-
-/**
- * Symmetric int8 per output channel, dequantized: value i belongs to channel
- * floor(i / inner) % channels (inner = 1: channels innermost; a transposed MatMul's rows: inner = K).
- */
-function int8PerChannel(d: Float32Array, channels: number, inner: number): Float32Array {
-  const channel = (i: number) => Math.floor(i / inner) % channels;
-  const max = new Float32Array(channels);
-  for (let i = 0; i < d.length; i++) max[channel(i)] = Math.max(max[channel(i)]!, Math.abs(d[i]!));
-  const o = new Float32Array(d.length);
-  for (let i = 0; i < d.length; i++) {
-    const s = max[channel(i)]! / 127 || 1;
-    o[i] = Math.round(d[i]! / s) * s;
-  }
-  return o;
-}
-
-/** A heavy node's weight layout: its output channels and the values inside each step of them. */
-function weightChannels(n: Node, shape: number[]): { channels: number; inner: number } {
-  if (n.op === 'DepthwiseConv2dNative') return { channels: shape[2]! * shape[3]!, inner: 1 };
-  if (n.op === 'Conv2DBackpropInput') return { channels: shape[2]!, inner: shape[3]! };
-  const r = shape.length;
-  if ((n.op === 'MatMul' && attrBool(n, 'transpose_b')) || (n.op === 'BatchMatMulV2' && attrBool(n, 'adj_y')))
-    return { channels: shape[r - 2]!, inner: shape[r - 1]! };
-  return { channels: shape[r - 1]!, inner: 1 };
 }
 
 type Feed = Record<string, tf.Tensor>;
@@ -173,9 +147,10 @@ async function measure(id: string): Promise<Row> {
     for (const n of heavy) g.constants.get(n.inputs[1]!)!.data = round(original.get(n.inputs[1]!)!, n);
   };
 
+  // int8 weights as the converter stores them (symmetric per output channel, docs/quantization.md §5).
   setWeights((d, n) => {
-    const { channels, inner } = weightChannels(n, g.constants.get(n.inputs[1]!)!.shape);
-    return int8PerChannel(d, channels, inner);
+    const c = { ...g.constants.get(n.inputs[1]!)!, data: d, quantization: undefined };
+    return quantizeWeight(c, n, 'channel') ? (c.data as Float32Array) : d;
   });
   const int8W = score(g, ref, await all());
   setWeights((d) => bf16(d));
