@@ -352,7 +352,9 @@ export async function runGuard(
       );
       measuredOn = use;
       lastOutputs = f.outputs;
-      failing = f.outputs.filter((p) => guardScore(p) < 1 - o.tolerance).map((p) => p.output);
+      // Failing: below the target the search aims at, not only below the tolerance; an output
+      // scoring between the two would leave the search no candidate while it misses the target.
+      failing = f.outputs.filter((p) => guardScore(p) < target).map((p) => p.output);
       return score;
     };
   }

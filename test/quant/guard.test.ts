@@ -167,6 +167,39 @@ describe('the guard on the native runtime (as the CLI converts)', () => {
   });
 });
 
+describe('the target the guard aims at', () => {
+  it('a model scoring between the tolerance and the target (the tolerance less its margin) still gets layers moved to float', async () => {
+    // Three guard samples: too few for the first search's half-and-half check, so one search runs.
+    const calibration = syntheticInputs(g, 8, 1),
+      validation = syntheticInputs(g, 3, 3);
+    const floatOnly = { dynamicMinK: 1 << 30 };
+    const probe = await quantize(g, {
+      mode: 'int8',
+      calibration,
+      validation,
+      accuracyGuard: { tolerance: 0.9, engine: nativeEngine },
+      ...floatOnly,
+    });
+    const s0 = probe.report.guard!.initial;
+    expect(probe.report.guard!.movedToFloat).toEqual([]);
+    expect(s0).toBeLessThan(1 - 1e-4);
+    // s0 lies in [1 − tolerance, 1 − 0.75·tolerance): within the tolerance, short of the target.
+    const tolerance = (1 - s0) / 0.85;
+    const r = await quantize(g, {
+      mode: 'int8',
+      calibration,
+      validation,
+      accuracyGuard: { tolerance, engine: nativeEngine },
+      ...floatOnly,
+    });
+    const guard = r.report.guard!;
+    expect(guard.initial).toBeCloseTo(s0, 9);
+    expect(guard.movedToFloat.length).toBeGreaterThan(0);
+    expect(guard.final).toBeGreaterThan(s0);
+    tf.dispose([...calibration, ...validation].flatMap((x) => Object.values(x)));
+  });
+});
+
 describe('the first search, on half of the guard samples, checked on the other half', () => {
   it('is kept when it holds there, even with nothing run dynamic: the saved files score on those samples what the report says', async () => {
     // No layer may step back to dynamic: the first search can only move layers to float.
