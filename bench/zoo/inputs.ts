@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { seededRandom, type Rng } from '../../src/data/random.js';
 import { readNpy, writeNpy } from '../../src/io/npy.js';
 import type { ZooInput } from './manifest.js';
+import { photoCrops, type PhotoCrop, type PhotoSplit } from './photos.js';
 
 function gaussian(rng: Rng): number {
   return Math.sqrt(-2 * Math.log(1 - rng())) * Math.cos(2 * Math.PI * rng());
@@ -115,14 +116,29 @@ export function inputValues(spec: ZooInput, rng: Rng, scene: Scene = 'any', samp
     }
     return spec.dtype === 'int32' ? ids : Float32Array.from(ids);
   }
+  const [h, w, c] = imageSize(spec);
+  const pictures: Float32Array[] = [];
+  for (let s = 0; s < spec.shape[0]!; s++)
+    pictures.push(scene === 'people' && c === 3 && sample % 2 === 0 ? portrait(h, w, rng) : picture(h, w, c, rng));
+  return imageValues(spec, pictures);
+}
+
+/** Height, width and channels of a rank-4 image input, in either layout. */
+function imageSize(spec: ZooInput): [number, number, number] {
   if (spec.shape.length !== 4)
     throw new Error(`image input '${spec.name}' must have rank 4, got [${spec.shape.join(', ')}]`);
+  const [, d1, d2, d3] = spec.shape as [number, number, number, number];
+  return spec.layout === 'NCHW' ? [d2, d3, d1] : [d1, d2, d3];
+}
+
+/** One H×W×C picture per batch entry, values in [0, 1], as the input's values (range, dtype, layout). */
+function imageValues(spec: ZooInput, pictures: Float32Array[]): Float32Array | Int32Array {
+  const n = spec.shape.reduce((a, b) => a * b, 1);
+  const [lo, hi] = spec.range;
   const nchw = spec.layout === 'NCHW';
-  const [b, d1, d2, d3] = spec.shape as [number, number, number, number];
-  const [h, w, c] = nchw ? [d2, d3, d1] : [d1, d2, d3];
+  const [h, w, c] = imageSize(spec);
   const out = spec.dtype === 'int32' ? new Int32Array(n) : new Float32Array(n);
-  for (let s = 0; s < b; s++) {
-    const p = scene === 'people' && c === 3 && sample % 2 === 0 ? portrait(h, w, rng) : picture(h, w, c, rng);
+  pictures.forEach((p, s) => {
     for (let y = 0; y < h; y++)
       for (let x = 0; x < w; x++)
         for (let k = 0; k < c; k++) {
@@ -130,7 +146,7 @@ export function inputValues(spec: ZooInput, rng: Rng, scene: Scene = 'any', samp
           const at = s * h * w * c + (nchw ? (k * h + y) * w + x : (y * w + x) * c + k);
           out[at] = spec.dtype === 'int32' ? Math.round(v) : v;
         }
-  }
+  });
   return out;
 }
 
@@ -139,28 +155,67 @@ export function inputKey(name: string): string {
   return name.replace(/[/:]/g, '_');
 }
 
-/** Writes `count` samples as `<input>.<sNN>.npy` (the layout `--calibration DIR` reads). */
+/** Real photographs instead of synthetic pictures for a set's image inputs (photos.ts). */
+export interface PhotoInputs {
+  /** The zoo cache (the photos' package is laid out there). */
+  cache: string;
+  crop: PhotoCrop;
+  split: PhotoSplit;
+}
+
+export interface InputSample {
+  [input: string]: { data: Float32Array | Int32Array; shape: number[] };
+}
+
+/**
+ * `count` samples keyed by input name, from a seed. With `photos`, image inputs are crops of real
+ * photographs (other inputs are generated as always).
+ */
+export function inputSamples(
+  inputs: ZooInput[],
+  count: number,
+  seed: number,
+  scene: Scene = 'any',
+  photos?: PhotoInputs,
+): InputSample[] {
+  const rng = seededRandom(seed);
+  const crops = new Map(
+    inputs
+      .filter((spec) => photos && spec.kind === 'image')
+      .map((spec) => {
+        const [h, w, c] = imageSize(spec);
+        const all = photoCrops(photos!.cache, photos!.crop, photos!.split, count * spec.shape[0]!, h, w, c);
+        return [spec.name, all] as const;
+      }),
+  );
+  return Array.from({ length: count }, (_, s) =>
+    Object.fromEntries(
+      inputs.map((spec) => {
+        const fromPhotos = crops.get(spec.name);
+        const batch = spec.shape[0]!;
+        const data = fromPhotos
+          ? imageValues(spec, fromPhotos.slice(s * batch, (s + 1) * batch))
+          : inputValues(spec, rng, scene, s);
+        return [spec.name, { data, shape: spec.shape }];
+      }),
+    ),
+  );
+}
+
+/** Writes inputSamples(…) as `<input>.<sNN>.npy` (the layout `--calibration DIR` reads). */
 export function writeInputSet(
   dir: string,
   inputs: ZooInput[],
   count: number,
   seed: number,
   scene: Scene = 'any',
+  photos?: PhotoInputs,
 ): void {
   mkdirSync(dir, { recursive: true });
-  const rng = seededRandom(seed);
-  for (let s = 0; s < count; s++) {
-    for (const spec of inputs) {
-      writeFileSync(
-        join(dir, `${inputKey(spec.name)}.s${String(s).padStart(2, '0')}.npy`),
-        writeNpy(inputValues(spec, rng, scene, s), spec.shape),
-      );
-    }
-  }
-}
-
-export interface InputSample {
-  [input: string]: { data: Float32Array | Int32Array; shape: number[] };
+  inputSamples(inputs, count, seed, scene, photos).forEach((sample, s) => {
+    for (const [name, v] of Object.entries(sample))
+      writeFileSync(join(dir, `${inputKey(name)}.s${String(s).padStart(2, '0')}.npy`), writeNpy(v.data, v.shape));
+  });
 }
 
 /** Reads back a set written by writeInputSet, sample by sample, keyed by input name. */

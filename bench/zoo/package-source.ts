@@ -33,7 +33,7 @@ function run(cmd: string, args: string[], cwd?: string): string {
 }
 
 export function obtainPackage(
-  p: PackageSource,
+  p: Pick<PackageSource, 'name' | 'version'>,
   cache: string,
   tarballDirs: string[],
   projectRoot: string,

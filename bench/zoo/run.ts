@@ -6,7 +6,10 @@
 //
 //   npx tsx bench/zoo/run.ts [--models a,b] [--modes dynamic,int8,float16,int4] [--timeout 900]
 //     [--jobs 1] [--eval 4] [--calib 8] [--runs 1000] [--seconds 4] [--cache DIR] [--work DIR]
-//     [--out bench/zoo/RESULTS-zoo.md] [--resume] [--note TEXT] [--render]
+//     [--out bench/zoo/RESULTS-zoo.md] [--resume] [--note TEXT] [--render] [--pictures photos]
+// --pictures photos feeds the published image models crops of real photographs of people
+// (bench/zoo/photos.ts: calibration from three photos, evaluation from three others) instead of
+// the synthetic pictures (bench/zoo/inputs.ts); built models always get synthetic ones.
 // --remeasure runs the float reference and the sessions of the written conversions again (timing
 // on a quieter machine or after a kernel change; --rounds N alternates them N times and reports
 // the median speed-up of the rounds with their range: a shared host's load moves a single
@@ -20,6 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { runChild } from './child.js';
 import { sceneFor, writeInputSet } from './inputs.js';
+import { photoCropFor, type PhotoSplit } from './photos.js';
 import { defaultCache, readManifest, verifyModel, type ZooModel } from './manifest.js';
 import type { MeasureResult } from './measure.js';
 import type { ReferenceResult } from './reference.js';
@@ -53,6 +57,7 @@ const { values: opt } = parseArgs({
     // --remeasure: float reference and sessions timed this many times, alternated (the
     // speed-up is the median of the rounds', with their range).
     rounds: { type: 'string', default: '1' },
+    pictures: { type: 'string', default: 'synthetic' },
   },
 });
 const cache = resolve(opt.cache ?? defaultCache());
@@ -71,6 +76,8 @@ const timeout = Number(opt.timeout),
 const CONVERTER_EVAL = 2;
 const runs = opt.runs!,
   seconds = opt.seconds!;
+if (opt.pictures !== 'synthetic' && opt.pictures !== 'photos')
+  throw new Error(`--pictures must be 'synthetic' or 'photos', got '${opt.pictures}'`);
 const outMd = resolve(opt.out!);
 const outJson = outMd.replace(/\.md$/, '.json');
 
@@ -198,8 +205,18 @@ async function runModel(m: ZooModel, previous?: ModelRow): Promise<ModelRow> {
   // Disjoint seeds: calibration and held-out evaluation never share a picture. The calibration
   // folder holds what the converter splits three ways: the samples that calibrate, the guard's
   // (apart from them), and its own held-out evaluation.
-  writeInputSet(join(dir, 'calib'), m.inputs, calibCount + guardCount + CONVERTER_EVAL, 1000, sceneFor(m.task));
-  writeInputSet(join(dir, 'eval'), m.inputs, evalCount, 2000, sceneFor(m.task));
+  const crop = opt.pictures === 'photos' && m.origin === 'published' ? photoCropFor(m.task) : undefined;
+  const photos = (split: PhotoSplit) => (crop ? { cache, crop, split } : undefined);
+  const scene = sceneFor(m.task);
+  writeInputSet(
+    join(dir, 'calib'),
+    m.inputs,
+    calibCount + guardCount + CONVERTER_EVAL,
+    1000,
+    scene,
+    photos('calibration'),
+  );
+  writeInputSet(join(dir, 'eval'), m.inputs, evalCount, 2000, scene, photos('evaluation'));
 
   // A resumed model keeps its inspect result and float reference (same seeded inputs, same files).
   const refDir = join(dir, 'ref');
