@@ -578,7 +578,7 @@ export interface RuntimePlan {
   outputs: number[];
 }
 export interface RuntimeSessionNative {
-  /** Runs every step on a libuv worker + the pool; resolves with one array per plan output. */
+  /** Runs every step on a run-queue thread (native/common/run_queue.h) + the pool; resolves with one array per plan output. */
   run(
     inputs: (Float32Array | Int8Array | Uint8Array | Int32Array)[],
     options: { batch: number },

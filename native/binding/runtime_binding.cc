@@ -187,7 +187,8 @@ class RuntimeSessionWrap : public Napi::ObjectWrap<RuntimeSessionWrap> {
     const int64_t batch = b.batch;
     auto ins = b.ins;
     auto outp = b.outp;
-    return RunAsync(
+    // The run queue, not libuv's pool: its threads spin between runs (common/run_queue.h).
+    return RunOnQueue(
         info.Env(), [s, batch, ins, outp]() { s->Run(batch, ins, outp); },
         [outs_ref](Napi::Env) -> Napi::Value {
           Napi::Value v = outs_ref->Value();

@@ -1,7 +1,13 @@
 #include "binding/util.h"
 
+#include "common/run_queue.h"
+
 #include <cmath>
+#include <condition_variable>
 #include <exception>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
 
 namespace tfjq {
 namespace binding {
@@ -137,7 +143,154 @@ class PromiseWorker : public Napi::AsyncWorker {
   bool range_error_ = false;  // set on the worker thread before OnError runs on the JS thread
 };
 
+// A job's exception as the rejection CallCore's mapping gives it.
+struct JobError {
+  bool failed = false;
+  bool range_error = false;
+  std::string message;
+
+  template <typename F>
+  void Run(F&& f) {
+    try {
+      f();
+    } catch (const std::invalid_argument& e) {
+      Set(e.what(), true);
+    } catch (const std::bad_alloc&) {
+      Set("out of memory", false);
+    } catch (const std::exception& e) {
+      Set(e.what(), false);
+    } catch (...) {
+      Set("unknown native error", false);
+    }
+  }
+  void Set(const char* m, bool range) {
+    failed = true;
+    range_error = range;
+    message = m;
+  }
+};
+
+// One RunOnQueue call: created on the JS thread, run on a queue thread, settled and deleted
+// on the JS thread (SettleOnJsThread).
+struct QueuedRun {
+  Napi::Promise::Deferred deferred;
+  std::function<void()> work;
+  std::function<Napi::Value(Napi::Env)> done;
+  std::vector<Napi::ObjectReference> refs;
+  JobError error;
+};
+
+// The runs of one environment (the main thread's, or a worker thread's) and the one
+// thread-safe function that settles them. Teardown of the environment frees the arrays those
+// runs read and write, and then the thread-safe function, so its cleanup hook (registered
+// after the function's own, hence run before it) waits: runs not started are skipped, a run in
+// progress is waited for, and every run has handed its result to the thread-safe function
+// before the hook returns. (libuv's pool, under napi_async_work, is drained by node itself.)
+struct EnvRuns {
+  std::mutex mu;
+  std::condition_variable cv;
+  int in_flight = 0;  // submitted, not yet handed back (queue threads and JS thread, under mu)
+  bool closing = false;
+  napi_threadsafe_function tsfn = nullptr;
+  int unsettled = 0;  // JS thread only: while > 0 the function holds the event loop open
+};
+
+std::mutex g_envs_mu;
+std::unordered_map<napi_env, std::shared_ptr<EnvRuns>> g_envs;
+
+void SettleOnJsThread(napi_env raw, napi_value, void* context, void* data) {
+  auto* run = static_cast<QueuedRun*>(data);
+  // The environment is being torn down with this run unsettled: nothing can be settled, and
+  // its references must not be released into a dying environment, so it is left (a few
+  // bytes per run, only when a worker thread is terminated with runs queued).
+  if (raw == nullptr) return;
+  auto* runs = static_cast<EnvRuns*>(context);
+  Napi::Env env(raw);
+  // Nothing may escape this callback: while a worker thread is being terminated, N-API calls
+  // fail and node-addon-api turns that into a throw.
+  try {
+    if (!run->error.failed) {
+      run->deferred.Resolve(run->done(env));
+    } else {
+      Napi::Error e = run->error.range_error ? Napi::RangeError::New(env, run->error.message)
+                                             : Napi::Error::New(env, run->error.message);
+      run->deferred.Reject(e.Value());
+    }
+  } catch (const Napi::Error& e) {
+    try {
+      run->deferred.Reject(e.Value());
+    } catch (...) {}
+  } catch (...) {}
+  delete run;
+  if (--runs->unsettled == 0) napi_unref_threadsafe_function(raw, runs->tsfn);
+}
+
+// The environment cleanup hook: no new run starts; returns when none is running.
+void CloseEnvRuns(void* arg) {
+  std::shared_ptr<EnvRuns> runs;
+  {
+    std::lock_guard<std::mutex> lock(g_envs_mu);
+    auto it = g_envs.find(static_cast<napi_env>(arg));
+    if (it == g_envs.end()) return;
+    runs = it->second;
+    g_envs.erase(it);
+  }
+  std::unique_lock<std::mutex> lock(runs->mu);
+  runs->closing = true;
+  runs->cv.wait(lock, [&] { return runs->in_flight == 0; });
+}
+
+std::shared_ptr<EnvRuns> RunsOf(Napi::Env env) {
+  std::lock_guard<std::mutex> lock(g_envs_mu);
+  auto it = g_envs.find(env);
+  if (it != g_envs.end()) return it->second;
+  auto runs = std::make_shared<EnvRuns>();
+  napi_value name;
+  NAPI_THROW_IF_FAILED(env, napi_create_string_utf8(env, "tfjs-quant run", NAPI_AUTO_LENGTH, &name), runs);
+  NAPI_THROW_IF_FAILED(env,
+                       napi_create_threadsafe_function(env, nullptr, nullptr, name, 0, 1, nullptr, nullptr, runs.get(),
+                                                       SettleOnJsThread, &runs->tsfn),
+                       runs);
+  // Idle, the function must not keep the process alive.
+  napi_unref_threadsafe_function(env, runs->tsfn);
+  napi_add_env_cleanup_hook(env, CloseEnvRuns, static_cast<napi_env>(env));
+  g_envs.emplace(env, runs);
+  return runs;
+}
+
 }  // namespace
+
+Napi::Promise RunOnQueue(Napi::Env env, std::function<void()> work, std::function<Napi::Value(Napi::Env)> done,
+                         const std::vector<Napi::Value>& keep_alive) {
+  std::shared_ptr<EnvRuns> runs = RunsOf(env);
+  auto* r = new QueuedRun{Napi::Promise::Deferred::New(env), std::move(work), std::move(done), {}, {}};
+  for (const auto& v : keep_alive) {
+    if (v.IsObject()) r->refs.push_back(Napi::Persistent(v.As<Napi::Object>()));
+  }
+  Napi::Promise promise = r->deferred.Promise();
+  if (runs->unsettled++ == 0) napi_ref_threadsafe_function(env, runs->tsfn);
+  {
+    std::lock_guard<std::mutex> lock(runs->mu);
+    runs->in_flight++;
+  }
+  SubmitRun([r, runs] {
+    bool skip;
+    {
+      std::lock_guard<std::mutex> lock(runs->mu);
+      skip = runs->closing;
+    }
+    if (!skip) r->error.Run(r->work);
+    // From here the JS thread owns r. The call precedes the in-flight count's decrement, so the
+    // cleanup hook cannot let the function be torn down under it.
+    napi_call_threadsafe_function(runs->tsfn, r, napi_tsfn_nonblocking);
+    {
+      std::lock_guard<std::mutex> lock(runs->mu);
+      runs->in_flight--;
+    }
+    runs->cv.notify_all();
+  });
+  return promise;
+}
 
 Napi::Promise RunAsync(Napi::Env env, std::function<void()> work, std::function<Napi::Value(Napi::Env)> done,
                        const std::vector<Napi::Value>& keep_alive) {

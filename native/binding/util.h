@@ -161,6 +161,12 @@ auto CallCore(Napi::Env env, F&& f, const char* out_of_memory = "out of memory")
 Napi::Promise RunAsync(Napi::Env env, std::function<void()> work, std::function<Napi::Value(Napi::Env)> done,
                        const std::vector<Napi::Value>& keep_alive);
 
+// RunAsync's contract, with `work` run on the run queue (common/run_queue.h: threads that spin
+// between jobs, for whole-model runs requested back to back) instead of a libuv worker; the
+// promise settles on the JS thread through a thread-safe function.
+Napi::Promise RunOnQueue(Napi::Env env, std::function<void()> work, std::function<Napi::Value(Napi::Env)> done,
+                         const std::vector<Napi::Value>& keep_alive);
+
 // Base of the N-API objects that own packed weights (PackedWeights, Int4PackedWeights,
 // SparsePackedWeights): the packed data is shared with in-flight async jobs, counted as V8
 // external memory while the object holds it, released by dispose() or the finalizer, and the

@@ -1,6 +1,7 @@
 #include "common/thread_pool.h"
 
 #include "common/fp_mode.h"
+#include "common/spin.h"
 
 #include <algorithm>
 #include <atomic>
@@ -17,17 +18,8 @@
 #if defined(__linux__)
 #include <sched.h>
 #endif
-#if defined(__x86_64__) || defined(_M_X64) || defined(__i386__)
-#include <immintrin.h>
-#define TFJQ_CPU_RELAX() _mm_pause()
-#elif defined(__aarch64__)
-#define TFJQ_CPU_RELAX() __asm__ __volatile__("yield")
-#else
-#define TFJQ_CPU_RELAX() ((void)0)
-#endif
 
 namespace tfjq {
-namespace {
 
 // How long an idle participant spins before it sleeps. A model runs one parallel step after
 // another, each a few tens to hundreds of microseconds long; waking a sleeping thread through
@@ -50,19 +42,7 @@ std::chrono::microseconds SpinBudget() {
   return v;
 }
 
-// Spins until pred() holds or SpinBudget() has passed; returns pred().
-template <typename Pred>
-bool SpinFor(Pred pred) {
-  if (pred()) return true;
-  const auto start = std::chrono::steady_clock::now();
-  for (;;) {
-    for (int i = 0; i < 64; i++) {
-      TFJQ_CPU_RELAX();
-      if (pred()) return true;
-    }
-    if (std::chrono::steady_clock::now() - start > SpinBudget()) return pred();
-  }
-}
+namespace {
 
 // Chunks are split into one home range per participant (the caller is participant 0, pool
 // worker w takes range w mod parts): a participant runs its own range in order, then takes

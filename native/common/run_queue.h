@@ -1,0 +1,25 @@
+// The threads that run whole models for InferenceSession.run (the asynchronous form).
+//
+// Why not the libuv thread pool that other asynchronous calls use (Napi::AsyncWorker): a libuv
+// worker sleeps on a condition variable between jobs, so every run began with the kernel
+// waking a sleeping thread, and whichever of libuv's four workers woke ran the model, on a
+// core whose caches might hold none of its weights and activations. Measured on a 2-vCPU VM
+// with models run back to back, that cost 70–170 µs a run beside the same run on the calling
+// thread (a 0.6 ms face detector: 0.75 against 0.64 ms; a 0.2 ms liveness net: 0.29 against
+// 0.22 ms). A run-queue thread spins for a while after each job (the compute pool's budget,
+// common/spin.h) and so takes the next request at once, and the same thread keeps taking them.
+#pragma once
+#include <functional>
+
+namespace tfjq {
+
+// Runs job on a run-queue thread, in submission order as threads come free (at most
+// RunQueueThreads() jobs at once; more wait in the queue). job must not throw. The threads are
+// started on first use and live as long as the process.
+void SubmitRun(std::function<void()> job);
+
+// Threads of the run queue: as many as cores this process may use, at least 2 (so that a
+// long run does not hold up another session's short one on a 1-core machine), at most 8.
+int RunQueueThreads();
+
+}  // namespace tfjq
