@@ -2,12 +2,11 @@
 //
 // Why not the libuv thread pool that other asynchronous calls use (Napi::AsyncWorker): a libuv
 // worker sleeps on a condition variable between jobs, so every run began with the kernel
-// waking a sleeping thread, and whichever of libuv's four workers woke ran the model, on a
-// core whose caches might hold none of its weights and activations. Measured on a 2-vCPU VM
-// with models run back to back, that cost 70–170 µs a run beside the same run on the calling
-// thread (a 0.6 ms face detector: 0.75 against 0.64 ms; a 0.2 ms liveness net: 0.29 against
-// 0.22 ms). A run-queue thread spins for a while after each job (the compute pool's budget,
-// common/spin.h) and so takes the next request at once, and the same thread keeps taking them.
+// waking a sleeping thread (whichever of libuv's four workers woke). A run-queue thread spins
+// for a while after each job (the compute pool's budget, common/spin.h) and so takes the next
+// request at once. Measured on a 2-vCPU VM with runs back to back, run() cost 46–85 µs more
+// than the same run on the calling thread through libuv, 25–56 µs through the queue (what is
+// left is waking the JS thread to settle the promise).
 #pragma once
 #include <functional>
 
