@@ -16,6 +16,7 @@
 
 #include "binding/modules.h"
 #include "binding/util.h"
+#include "common/thread_pool.h"
 #include "runtime/session.h"
 
 namespace tfjq {
@@ -187,7 +188,10 @@ class RuntimeSessionWrap : public Napi::ObjectWrap<RuntimeSessionWrap> {
     const int64_t batch = b.batch;
     auto ins = b.ins;
     auto outp = b.outp;
-    // The run queue, not libuv's pool: its threads spin between runs (common/run_queue.h).
+    // The run queue, not libuv's pool: its threads spin between runs (common/run_queue.h)
+    // when the run leaves a core for the JS thread.
+    const int used = s->threads() > 0 ? s->threads() : NumThreads();
+    const bool spin_after = used < AvailableCores();
     return RunOnQueue(
         info.Env(), [s, batch, ins, outp]() { s->Run(batch, ins, outp); },
         [outs_ref](Napi::Env) -> Napi::Value {
@@ -195,7 +199,7 @@ class RuntimeSessionWrap : public Napi::ObjectWrap<RuntimeSessionWrap> {
           outs_ref->Reset();
           return v;
         },
-        b.keep);
+        b.keep, spin_after);
   }
 
   // The same run on the calling thread: for tf.InferenceModel's synchronous predict/execute,

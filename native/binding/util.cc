@@ -261,7 +261,7 @@ std::shared_ptr<EnvRuns> RunsOf(Napi::Env env) {
 }  // namespace
 
 Napi::Promise RunOnQueue(Napi::Env env, std::function<void()> work, std::function<Napi::Value(Napi::Env)> done,
-                         const std::vector<Napi::Value>& keep_alive) {
+                         const std::vector<Napi::Value>& keep_alive, bool spin_after) {
   std::shared_ptr<EnvRuns> runs = RunsOf(env);
   auto* r = new QueuedRun{Napi::Promise::Deferred::New(env), std::move(work), std::move(done), {}, {}};
   for (const auto& v : keep_alive) {
@@ -273,22 +273,24 @@ Napi::Promise RunOnQueue(Napi::Env env, std::function<void()> work, std::functio
     std::lock_guard<std::mutex> lock(runs->mu);
     runs->in_flight++;
   }
-  SubmitRun([r, runs] {
-    bool skip;
-    {
-      std::lock_guard<std::mutex> lock(runs->mu);
-      skip = runs->closing;
-    }
-    if (!skip) r->error.Run(r->work);
-    // From here the JS thread owns r. The call precedes the in-flight count's decrement, so the
-    // cleanup hook cannot let the function be torn down under it.
-    napi_call_threadsafe_function(runs->tsfn, r, napi_tsfn_nonblocking);
-    {
-      std::lock_guard<std::mutex> lock(runs->mu);
-      runs->in_flight--;
-    }
-    runs->cv.notify_all();
-  });
+  SubmitRun(
+      [r, runs] {
+        bool skip;
+        {
+          std::lock_guard<std::mutex> lock(runs->mu);
+          skip = runs->closing;
+        }
+        if (!skip) r->error.Run(r->work);
+        // From here the JS thread owns r. The call precedes the in-flight count's decrement, so the
+        // cleanup hook cannot let the function be torn down under it.
+        napi_call_threadsafe_function(runs->tsfn, r, napi_tsfn_nonblocking);
+        {
+          std::lock_guard<std::mutex> lock(runs->mu);
+          runs->in_flight--;
+        }
+        runs->cv.notify_all();
+      },
+      spin_after);
   return promise;
 }
 

@@ -163,9 +163,9 @@ Napi::Promise RunAsync(Napi::Env env, std::function<void()> work, std::function<
 
 // RunAsync's contract, with `work` run on the run queue (common/run_queue.h: threads that spin
 // between jobs, for whole-model runs requested back to back) instead of a libuv worker; the
-// promise settles on the JS thread through a thread-safe function.
+// promise settles on the JS thread through a thread-safe function. spin_after: SubmitRun's.
 Napi::Promise RunOnQueue(Napi::Env env, std::function<void()> work, std::function<Napi::Value(Napi::Env)> done,
-                         const std::vector<Napi::Value>& keep_alive);
+                         const std::vector<Napi::Value>& keep_alive, bool spin_after);
 
 // Base of the N-API objects that own packed weights (PackedWeights, Int4PackedWeights,
 // SparsePackedWeights): the packed data is shared with in-flight async jobs, counted as V8

@@ -19,11 +19,11 @@ class RunQueue {
     for (int i = 0; i < threads; i++) std::thread([this] { Loop(); }).detach();
   }
 
-  void Submit(std::function<void()> job) {
+  void Submit(std::function<void()> job, bool spin_after) {
     int sleeping;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      queue_.push_back(std::move(job));
+      queue_.push_back({std::move(job), spin_after});
       queued_.fetch_add(1, std::memory_order_release);
       sleeping = sleeping_;
     }
@@ -33,9 +33,10 @@ class RunQueue {
 
  private:
   void Loop() {
+    bool spin = false;
     for (;;) {
-      SpinFor([&] { return queued_.load(std::memory_order_acquire) > 0; });
-      std::function<void()> job;
+      if (spin) SpinFor([&] { return queued_.load(std::memory_order_acquire) > 0; });
+      Item item;
       {
         std::unique_lock<std::mutex> lock(mu_);
         if (queue_.empty()) {
@@ -43,17 +44,23 @@ class RunQueue {
           cv_.wait(lock, [&] { return !queue_.empty(); });
           sleeping_--;
         }
-        job = std::move(queue_.front());
+        item = std::move(queue_.front());
         queue_.pop_front();
         queued_.fetch_sub(1, std::memory_order_relaxed);
       }
-      job();
+      item.job();
+      spin = item.spin_after;
     }
   }
 
+  struct Item {
+    std::function<void()> job;
+    bool spin_after = false;
+  };
+
   std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<std::function<void()>> queue_;
+  std::deque<Item> queue_;
   std::atomic<int> queued_{0};
   int sleeping_ = 0;
 };
@@ -68,6 +75,6 @@ RunQueue& Queue() {
 
 int RunQueueThreads() { return std::min(8, std::max(2, AvailableCores())); }
 
-void SubmitRun(std::function<void()> job) { Queue().Submit(std::move(job)); }
+void SubmitRun(std::function<void()> job, bool spin_after) { Queue().Submit(std::move(job), spin_after); }
 
 }  // namespace tfjq
