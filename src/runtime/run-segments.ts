@@ -38,9 +38,9 @@ export function shapeText(s: readonly number[]): string {
 
 /**
  * A native segment of at most this much work at the run's batch (NativeSegment.work: about
- * 10–40 µs of compute) runs on the calling thread: handing it to a worker thread and back
- * costs two thread wake-ups, 50 µs on an idle machine and up to a millisecond on a busy one,
- * which is more than the work. A pose model's post-processing alternates such small native
+ * 10–40 µs of compute) runs on the calling thread: handing it to a run-queue thread and back
+ * costs 15–50 µs on an idle machine (native/common/run_queue.h) and up to a millisecond on a
+ * busy one, which is more than the work. A pose model's post-processing alternates such small native
  * segments with tfjs ones.
  */
 export const INLINE_WORK = 1 << 17;
