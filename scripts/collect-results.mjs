@@ -12,6 +12,11 @@ const parts = [
     'published models on AMD Zen 5 with AVX-512 VNNI (the zoo, int8, dynamic and 4-bit)',
     'bench/zoo/RESULTS-zoo-zen5.md',
   ],
+  [
+    'published models calibrated and evaluated on real photographs (the zoo on Zen 5, int8)',
+    'bench/zoo/RESULTS-zoo-photos.md',
+  ],
+  ['synthetic pictures against real photographs, model by model', 'bench/zoo/RESULTS-pictures.md'],
   ['published models before this work (baseline)', 'bench/zoo/RESULTS-zoo-baseline.md'],
   ['converter fidelity on published models, before and after the guard', 'bench/notes/fidelity.md'],
   [

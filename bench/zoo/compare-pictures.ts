@@ -1,11 +1,12 @@
 // Two zoo runs of the same models side by side, one calibrated and evaluated on synthetic
 // pictures and one on real photographs (run.ts --pictures photos), int8: what the accuracy guard
 // kept in float (its report in each conversion's folder), the guard's own score, the held-out
-// min cosine and the speed-up over the float reference. Prints a Markdown table and the medians.
+// min cosine and the speed-up over the float reference. Writes a Markdown table and the medians
+// (--out; printed too).
 //
 //   npx tsx bench/zoo/compare-pictures.ts --synthetic bench/zoo/RESULTS-zoo-zen5.json \
-//     --photos bench/zoo/RESULTS-zoo-photos.json [--mode int8]
-import { existsSync, readFileSync } from 'node:fs';
+//     --photos bench/zoo/RESULTS-zoo-photos.json [--mode int8] [--out bench/zoo/RESULTS-pictures.md] [--note TEXT]
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { photoCropFor } from './photos.js';
@@ -17,6 +18,8 @@ const { values: opt } = parseArgs({
     synthetic: { type: 'string' },
     photos: { type: 'string' },
     mode: { type: 'string', default: 'int8' },
+    out: { type: 'string' },
+    note: { type: 'string' },
   },
 });
 if (!opt.synthetic || !opt.photos) throw new Error('usage: compare-pictures.ts --synthetic A.json --photos B.json');
@@ -91,4 +94,15 @@ lines.push(
   '',
   `Median speed-up (wall): synthetic ${median(ups.s).toFixed(2)}× (${ups.s.length} models), photos ${median(ups.p).toFixed(2)}× (${ups.p.length} models). Held-out min cosine (or score, outputs < 16 values) below 0.99: synthetic ${belowSynthetic}, photos ${below}.`,
 );
-console.log(lines.join('\n'));
+const command = `npx tsx bench/zoo/compare-pictures.ts ${process.argv.slice(2).join(' ')}`;
+const text = [
+  '# Synthetic pictures against real photographs, model by model (bench/zoo/compare-pictures.ts)',
+  '',
+  `Command: \`${command}\` — ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC.`,
+  '',
+  ...(opt.note ? [opt.note, ''] : []),
+  ...lines,
+  '',
+].join('\n');
+if (opt.out) writeFileSync(opt.out, text);
+console.log(text);

@@ -5,10 +5,11 @@
 // runs still queued (its environment goes away before they settle) not taking the process down.
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
+import type { RuntimePlan } from '../../binding.js';
 import { native, packageRoot } from '../../src/native/binding.js';
 
 // One quantize step: y = clamp(round(x / scale) + zero, -128, 127), scale and zero as given.
-const plan = (n: number) => ({
+const plan = (n: number): RuntimePlan => ({
   buffers: [
     { dtype: 0, shape: [-1, n] },
     { dtype: 1, shape: [-1, n] },
@@ -49,9 +50,9 @@ describe('the run queue', () => {
     const gather = new RuntimeSession(
       {
         buffers: [
-          { dtype: 0, shape: [4, 8] },
-          { dtype: 3, shape: [2] },
-          { dtype: 0, shape: [2, 8] },
+          { dtype: 0 as const, shape: [4, 8] },
+          { dtype: 3 as const, shape: [2] },
+          { dtype: 0 as const, shape: [2, 8] },
         ],
         weights: [],
         inputs: [0, 1],
