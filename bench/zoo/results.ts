@@ -14,6 +14,8 @@ interface RunMeta {
   modes: readonly ZooMode[];
   note?: string;
   version: string;
+  /** What the image inputs were (run.ts --pictures). */
+  pictures: 'synthetic' | 'photos';
 }
 
 // null: a NaN or infinity that went through JSON.
@@ -97,7 +99,9 @@ export function writeResults(mdPath: string, jsonPath: string, rows: ModelRow[],
     `Run started ${meta.started.toISOString().replace('T', ' ').slice(0, 16)} UTC, ${meta.version}; ${meta.command}.`,
     `Machine: ${info.brand || info.vendor}, ${info.availableCores} cores (shared with other jobs: wall times are noisy, CPU-time speed-ups are steadier), int8 kernels ${getIsa()}.`,
     'Session: InferenceSession on the files written by `tfjs-quant convert`, 1 thread. Float reference: the original files in stock TF.js (`tf.loadGraphModel` + `executeAsync` / `tf.loadLayersModel` + `predict`) on tfjs-backend-wasm (SIMD, single-threaded in Node), or on tfjs-backend-cpu when the wasm backend cannot run the model (column "float ref"); each engine timed alone in its own process, steady-state median.',
-    "Inputs: image-like pictures (bench/zoo/inputs.ts) in each model's pixel range; calibration (int8) and evaluation sets from disjoint seeds. Columns: bench/zoo/README.md.",
+    meta.pictures === 'photos'
+      ? "Inputs: crops of real photographs of people for the published image models (bench/zoo/photos.ts: the six demo photos of @vladmandic/face-api, calibration from photos 1–3, evaluation from photos 4–6), synthetic pictures for the built ones (bench/zoo/inputs.ts), in each model's pixel range. Columns: bench/zoo/README.md."
+      : "Inputs: image-like pictures (bench/zoo/inputs.ts) in each model's pixel range; calibration (int8) and evaluation sets from disjoint seeds. Columns: bench/zoo/README.md.",
     ...(meta.note ? ['', `**${meta.note}**`] : []),
     '',
     '## Summary: published models',
@@ -120,6 +124,7 @@ export function writeResults(mdPath: string, jsonPath: string, rows: ModelRow[],
         command: meta.command,
         note: meta.note,
         version: meta.version,
+        pictures: meta.pictures,
         modes,
         rows,
       },

@@ -205,7 +205,7 @@ async function runModel(m: ZooModel, previous?: ModelRow): Promise<ModelRow> {
   // Disjoint seeds: calibration and held-out evaluation never share a picture. The calibration
   // folder holds what the converter splits three ways: the samples that calibrate, the guard's
   // (apart from them), and its own held-out evaluation.
-  const crop = opt.pictures === 'photos' && m.origin === 'published' ? photoCropFor(m.task) : undefined;
+  const crop = pictures === 'photos' && m.origin === 'published' ? photoCropFor(m.task) : undefined;
   const photos = (split: PhotoSplit) => (crop ? { cache, crop, split } : undefined);
   const scene = sceneFor(m.task);
   writeInputSet(
@@ -258,11 +258,17 @@ interface SavedRun {
   command?: string;
   note?: string;
   version?: string;
+  pictures?: 'synthetic' | 'photos';
 }
 const saved: SavedRun | undefined = existsSync(outJson)
   ? (JSON.parse(readFileSync(outJson, 'utf8')) as SavedRun)
   : undefined;
 const note = opt.note ?? saved?.note;
+// A saved run keeps the pictures it was made with (before this flag existed: synthetic).
+const pictures = (opt.render || opt.remeasure ? (saved?.pictures ?? 'synthetic') : opt.pictures) as
+  'synthetic' | 'photos';
+if (opt.resume && saved && (saved.pictures ?? 'synthetic') !== pictures)
+  throw new Error(`--resume: ${outJson} was made with --pictures ${saved.pictures ?? 'synthetic'}, not ${pictures}`);
 const version = (opt.render || opt.resume) && saved?.version ? saved.version : codeVersion();
 if (opt.render) {
   if (!saved) throw new Error(`--render: ${outJson} does not exist`);
@@ -284,6 +290,7 @@ if (opt.render) {
     modes: [],
     note,
     version,
+    pictures,
   });
   log(`rendered ${outMd} from ${outJson}`);
   process.exit(0);
@@ -325,6 +332,7 @@ if (opt.remeasure) {
       modes: [],
       note,
       version: saved.version ?? version,
+      pictures,
     });
   }
   saved.command = `${saved.command}; timing re-measured by \`npx tsx bench/zoo/run.ts ${process.argv.slice(2).join(' ')}\` at ${new Date().toISOString().slice(0, 16)} UTC with ${codeVersion()}`;
@@ -334,6 +342,7 @@ if (opt.remeasure) {
     modes: [],
     note,
     version: saved.version ?? version,
+    pictures,
   });
   log(`re-measured: ${outMd}`);
   process.exit(0);
@@ -360,9 +369,9 @@ async function worker(): Promise<void> {
       log(`${m.id}: harness error ${(e as Error).message}`);
       throw e;
     }
-    writeResults(outMd, outJson, [...rows.values()], { started, command, modes, note, version });
+    writeResults(outMd, outJson, [...rows.values()], { started, command, modes, note, version, pictures });
   }
 }
 await Promise.all(Array.from({ length: Math.max(1, jobs) }, worker));
-writeResults(outMd, outJson, [...rows.values()], { started, command, modes, note, version });
+writeResults(outMd, outJson, [...rows.values()], { started, command, modes, note, version, pictures });
 log(`done: ${outMd}`);
