@@ -90,94 +90,77 @@ Napi::Value GetField(Napi::Env env, const Napi::Value& obj, const char* name, co
 
 namespace {
 
-class PromiseWorker : public Napi::AsyncWorker {
- public:
-  PromiseWorker(Napi::Env env, std::function<void()> work, std::function<Napi::Value(Napi::Env)> done,
-                const std::vector<Napi::Value>& keep_alive)
-      : Napi::AsyncWorker(env, "tfjs-quant"),
-        deferred_(Napi::Promise::Deferred::New(env)),
-        work_(std::move(work)),
-        done_(std::move(done)) {
+// One asynchronous call's promise, its work and what the work reads: created on the JS thread,
+// Execute()d on another, Settle()d back on the JS thread. The work's exceptions reject the
+// promise as CallCore maps them (std::invalid_argument: RangeError; std::bad_alloc: Error "out
+// of memory"; other std::exception: Error with its message); `done` may throw Napi::Error.
+struct PromiseJob {
+  PromiseJob(Napi::Env env, std::function<void()> w, std::function<Napi::Value(Napi::Env)> d,
+             const std::vector<Napi::Value>& keep_alive)
+      : deferred(Napi::Promise::Deferred::New(env)), work(std::move(w)), done(std::move(d)) {
     for (const auto& v : keep_alive) {
-      if (v.IsObject()) refs_.push_back(Napi::Persistent(v.As<Napi::Object>()));
+      if (v.IsObject()) refs.push_back(Napi::Persistent(v.As<Napi::Object>()));
     }
   }
 
-  Napi::Promise Promise() { return deferred_.Promise(); }
-
-  void Execute() override {
+  void Execute() {
     try {
-      work_();
+      work();
     } catch (const std::invalid_argument& e) {
-      range_error_ = true;
-      SetError(e.what());
+      Fail(e.what(), true);
     } catch (const std::bad_alloc&) {
-      SetError("out of memory");
+      Fail("out of memory", false);
     } catch (const std::exception& e) {
-      SetError(e.what());
+      Fail(e.what(), false);
     } catch (...) {
-      SetError("unknown native error");
+      Fail("unknown native error", false);
     }
   }
 
-  void OnOK() override {
-    Napi::Env env = Env();
+  void Settle(Napi::Env env) {
     try {
-      deferred_.Resolve(done_(env));
+      if (!failed) {
+        deferred.Resolve(done(env));
+      } else {
+        Napi::Error e = range_error ? Napi::RangeError::New(env, message) : Napi::Error::New(env, message);
+        deferred.Reject(e.Value());
+      }
     } catch (const Napi::Error& e) {
-      deferred_.Reject(e.Value());
+      deferred.Reject(e.Value());
     }
-    refs_.clear();
+    refs.clear();
   }
 
-  void OnError(const Napi::Error& e) override {
-    deferred_.Reject(range_error_ ? Napi::RangeError::New(Env(), e.Message()).Value() : e.Value());
-    refs_.clear();
-  }
-
- private:
-  Napi::Promise::Deferred deferred_;
-  std::function<void()> work_;
-  std::function<Napi::Value(Napi::Env)> done_;
-  std::vector<Napi::ObjectReference> refs_;
-  bool range_error_ = false;  // set on the worker thread before OnError runs on the JS thread
-};
-
-// A job's exception as the rejection CallCore's mapping gives it.
-struct JobError {
+  Napi::Promise::Deferred deferred;
+  std::function<void()> work;
+  std::function<Napi::Value(Napi::Env)> done;
+  std::vector<Napi::ObjectReference> refs;
+  // Set by Execute on its thread, read by Settle on the JS thread after it.
   bool failed = false;
   bool range_error = false;
   std::string message;
 
-  template <typename F>
-  void Run(F&& f) {
-    try {
-      f();
-    } catch (const std::invalid_argument& e) {
-      Set(e.what(), true);
-    } catch (const std::bad_alloc&) {
-      Set("out of memory", false);
-    } catch (const std::exception& e) {
-      Set(e.what(), false);
-    } catch (...) {
-      Set("unknown native error", false);
-    }
-  }
-  void Set(const char* m, bool range) {
+ private:
+  void Fail(const char* m, bool range) {
     failed = true;
     range_error = range;
     message = m;
   }
 };
 
-// One RunOnQueue call: created on the JS thread, run on a queue thread, settled and deleted
-// on the JS thread (SettleOnJsThread).
-struct QueuedRun {
-  Napi::Promise::Deferred deferred;
-  std::function<void()> work;
-  std::function<Napi::Value(Napi::Env)> done;
-  std::vector<Napi::ObjectReference> refs;
-  JobError error;
+class PromiseWorker : public Napi::AsyncWorker {
+ public:
+  PromiseWorker(Napi::Env env, std::function<void()> work, std::function<Napi::Value(Napi::Env)> done,
+                const std::vector<Napi::Value>& keep_alive)
+      : Napi::AsyncWorker(env, "tfjs-quant"), job_(env, std::move(work), std::move(done), keep_alive) {}
+
+  Napi::Promise Promise() { return job_.deferred.Promise(); }
+  void Execute() override { job_.Execute(); }
+  // The job keeps its own error, so the worker always ends in OnOK.
+  void OnOK() override { job_.Settle(Env()); }
+
+ private:
+  PromiseJob job_;
 };
 
 // The runs of one environment (the main thread's, or a worker thread's) and the one
@@ -199,29 +182,18 @@ std::mutex g_envs_mu;
 std::unordered_map<napi_env, std::shared_ptr<EnvRuns>> g_envs;
 
 void SettleOnJsThread(napi_env raw, napi_value, void* context, void* data) {
-  auto* run = static_cast<QueuedRun*>(data);
+  auto* job = static_cast<PromiseJob*>(data);
   // The environment is being torn down with this run unsettled: nothing can be settled, and
   // its references must not be released into a dying environment, so it is left (a few
   // bytes per run, only when a worker thread is terminated with runs queued).
   if (raw == nullptr) return;
   auto* runs = static_cast<EnvRuns*>(context);
-  Napi::Env env(raw);
   // Nothing may escape this callback: while a worker thread is being terminated, N-API calls
   // fail and node-addon-api turns that into a throw.
   try {
-    if (!run->error.failed) {
-      run->deferred.Resolve(run->done(env));
-    } else {
-      Napi::Error e = run->error.range_error ? Napi::RangeError::New(env, run->error.message)
-                                             : Napi::Error::New(env, run->error.message);
-      run->deferred.Reject(e.Value());
-    }
-  } catch (const Napi::Error& e) {
-    try {
-      run->deferred.Reject(e.Value());
-    } catch (...) {}
+    job->Settle(Napi::Env(raw));
   } catch (...) {}
-  delete run;
+  delete job;
   if (--runs->unsettled == 0) napi_unref_threadsafe_function(raw, runs->tsfn);
 }
 
@@ -263,10 +235,7 @@ std::shared_ptr<EnvRuns> RunsOf(Napi::Env env) {
 Napi::Promise RunOnQueue(Napi::Env env, std::function<void()> work, std::function<Napi::Value(Napi::Env)> done,
                          const std::vector<Napi::Value>& keep_alive, bool spin_after) {
   std::shared_ptr<EnvRuns> runs = RunsOf(env);
-  auto* r = new QueuedRun{Napi::Promise::Deferred::New(env), std::move(work), std::move(done), {}, {}};
-  for (const auto& v : keep_alive) {
-    if (v.IsObject()) r->refs.push_back(Napi::Persistent(v.As<Napi::Object>()));
-  }
+  auto* r = new PromiseJob(env, std::move(work), std::move(done), keep_alive);
   Napi::Promise promise = r->deferred.Promise();
   if (runs->unsettled++ == 0) napi_ref_threadsafe_function(env, runs->tsfn);
   {
@@ -280,7 +249,7 @@ Napi::Promise RunOnQueue(Napi::Env env, std::function<void()> work, std::functio
           std::lock_guard<std::mutex> lock(runs->mu);
           skip = runs->closing;
         }
-        if (!skip) r->error.Run(r->work);
+        if (!skip) r->Execute();
         // From here the JS thread owns r. The call precedes the in-flight count's decrement, so the
         // cleanup hook cannot let the function be torn down under it.
         napi_call_threadsafe_function(runs->tsfn, r, napi_tsfn_nonblocking);
