@@ -190,8 +190,7 @@ class RuntimeSessionWrap : public Napi::ObjectWrap<RuntimeSessionWrap> {
     auto outp = b.outp;
     // The run queue, not libuv's pool: its threads spin between runs (common/run_queue.h)
     // when the run leaves a core for the JS thread.
-    const int used = s->threads() > 0 ? s->threads() : NumThreads();
-    const bool spin_after = used < AvailableCores();
+    const bool spin_after = Participants(s->threads()) < AvailableCores();
     return RunOnQueue(
         info.Env(), [s, batch, ins, outp]() { s->Run(batch, ins, outp); },
         [outs_ref](Napi::Env) -> Napi::Value {

@@ -227,6 +227,11 @@ void ParallelFor(int64_t n, int64_t grain, int max_threads, const std::function<
 
 int NumThreads() { return GlobalPool().Size(); }
 
+int Participants(int max_threads) {
+  const int all = NumThreads();
+  return max_threads > 0 ? std::min(max_threads, all) : all;
+}
+
 void SetNumThreads(int n) {
   std::lock_guard<std::mutex> lock(g_resize_mu);
   GlobalPool().Resize(n);

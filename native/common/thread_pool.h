@@ -15,6 +15,8 @@ void ParallelFor(int64_t n, int64_t grain, int max_threads, const std::function<
 
 // Participants a ParallelFor uses by default (pool workers + the caller).
 int NumThreads();
+// Participants a call asking for max_threads gets: max_threads capped at NumThreads(), 0 = all.
+int Participants(int max_threads);
 // Resizes the pool: n participants (n - 1 workers). n is clamped to [1, 256].
 void SetNumThreads(int n);
 // CPUs this process may run on (affinity mask), at least 1.

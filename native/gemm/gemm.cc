@@ -220,7 +220,7 @@ void GemmPacked(const GemmArgs& g, const EpiCtx& ctx, const KernelSet& ks) {
   const int64_t kg_total = kpad / ks.kgroup;
   const int64_t panels = b.num_panels();
   const int nr = ks.nr;
-  int threads = g.threads > 0 ? std::min(g.threads, NumThreads()) : NumThreads();
+  int threads = Participants(g.threads);
   // Waking pool workers costs microseconds: calls below ~4 M multiply-adds run on the
   // caller alone (e.g. a 768 × 768 GEMV takes ~10 µs on one AVX2 core).
   if (static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k) < 4.0e6) threads = 1;

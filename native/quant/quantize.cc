@@ -126,7 +126,7 @@ inline float CanonHi(float v) { return v > 0.0f ? v : 0.0f; }
 
 // Number of independent partial reductions for n elements.
 int64_t NumParts(int64_t n, int threads) {
-  const int64_t t = threads > 0 ? std::min(threads, NumThreads()) : NumThreads();
+  const int64_t t = Participants(threads);
   return std::max<int64_t>(1, std::min<int64_t>(t * 2, n / kGrain));
 }
 

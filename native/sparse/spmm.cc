@@ -29,7 +29,7 @@ struct Tiling {
 
 Tiling MakeTiling(const PackedSparse& w, int64_t rows, int threads) {
   Tiling t;
-  t.threads = threads > 0 ? std::min(threads, NumThreads()) : NumThreads();
+  t.threads = Participants(threads);
   // Waking pool workers costs microseconds: small products run on the caller alone.
   const double work = static_cast<double>(rows) * static_cast<double>(std::max<int64_t>(w.stored(), w.n()));
   if (work < 1.0e6) t.threads = 1;
@@ -122,7 +122,7 @@ template <typename Fn>
 void ForCscTTiles(const PackedSparse& w, int64_t rows, int mb, int threads, Fn fn) {
   const int64_t n = w.n();
   const int64_t nrb = (rows + mb - 1) / mb;
-  int t = threads > 0 ? std::min(threads, NumThreads()) : NumThreads();
+  int t = Participants(threads);
   // As MakeTiling: small products run on the caller alone.
   if (static_cast<double>(rows) * static_cast<double>(std::max<int64_t>(w.stored(), n)) < 1.0e6) t = 1;
   int64_t ccount = std::max<int64_t>((n + 255) / 256, t > 1 ? (4 * t + nrb - 1) / nrb : 1);
