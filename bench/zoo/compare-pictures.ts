@@ -9,6 +9,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { median } from '../../src/report/table.js';
 import { photoCropFor } from './photos.js';
 import type { ModeRow, ModelRow } from './row.js';
 import { minCosine, minScore, speedup } from './summary.js';
@@ -56,10 +57,6 @@ function guardOf(r: ModeRow | undefined): GuardSummary | undefined {
 
 const mode = (m: ModelRow | undefined) => m?.modes.find((x) => x.mode === opt.mode);
 const f = (v: number | undefined, d: number, suffix = '') => (v === undefined ? '—' : `${v.toFixed(d)}${suffix}`);
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length ? (s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2) : NaN;
-};
 
 const lines: string[] = [
   `| model | crop | conv / matmul nodes float: synthetic → photos | guard score: synthetic → photos | held-out min cosine (score): synthetic → photos | speed-up (wall): synthetic → photos |`,

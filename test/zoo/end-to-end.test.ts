@@ -23,7 +23,6 @@ import {
   type NamedOutput,
   type Sample,
 } from './support.js';
-import { inputSamples, type InputSample } from '../../bench/zoo/inputs.js';
 import { defaultCache, type ZooInput } from '../../bench/zoo/manifest.js';
 import { photoCropFor, type PhotoSplit } from '../../bench/zoo/photos.js';
 import { PUBLISHED } from '../../bench/zoo/sources.js';
@@ -142,16 +141,11 @@ describe('zoo subset: plans, names and int8 fidelity', () => {
 });
 
 describe('calibrated on real photographs (bench/zoo/photos.ts), int8 holds on photos of other people', () => {
-  const tensors = (xs: InputSample[], inputs: ZooInput[]): Sample[] =>
-    xs.map((x) =>
-      Object.fromEntries(inputs.map((i) => [i.name, tf.tensor(x[i.name]!.data, x[i.name]!.shape, i.dtype)])),
-    );
-
   it.each(['age', 'emotion', 'blazeface-front'])('%s', async (name) => {
     const c = published(name);
     const crop = photoCropFor(PUBLISHED[c.id]!.task)!;
     const set = (split: PhotoSplit, count: number) =>
-      tensors(inputSamples(c.inputs, count, 0, 'any', { cache: defaultCache(), crop, split }), c.inputs);
+      samples(c.inputs, count, 0, 'any', { cache: defaultCache(), crop, split });
     // Calibration and the guard see crops of three photos; the check, crops of the three others.
     const calibration = set('calibration', 8),
       held = set('evaluation', 4);

@@ -6,14 +6,13 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { initFloatBackend, tf } from '../../src/backend/float.js';
-import { seededRandom } from '../../src/data/random.js';
 import { fileIO } from '../../src/io/files.js';
 import { loadModel } from '../../src/model/load.js';
 import { saveNative } from '../../src/model/save-native.js';
 import { quantize } from '../../src/quant/quantize.js';
 import { InferenceSession } from '../../src/runtime/session.js';
 import { describeConstructs, describeInputs } from '../../bench/zoo/describe-model.js';
-import { inputValues, sceneFor, type Scene } from '../../bench/zoo/inputs.js';
+import { inputSamples, sceneFor, type PhotoInputs, type Scene } from '../../bench/zoo/inputs.js';
 import type { ZooInput } from '../../bench/zoo/manifest.js';
 import { AgreementAccumulator, type OutputAgreement } from '../../bench/zoo/metrics.js';
 import { PUBLISHED } from '../../bench/zoo/sources.js';
@@ -32,11 +31,19 @@ export function publishedModel(name: string): { path: string; inputs: ZooInput[]
 
 export type Sample = Record<string, tf.Tensor>;
 
-/** `count` seeded samples (image-like pictures / token ids) keyed by input name. */
-export function samples(inputs: ZooInput[], count: number, seed: number, scene: Scene = 'any'): Sample[] {
-  const rng = seededRandom(seed);
-  return Array.from({ length: count }, (_, s) =>
-    Object.fromEntries(inputs.map((i) => [i.name, tf.tensor(inputValues(i, rng, scene, s), i.shape, i.dtype)])),
+/**
+ * `count` seeded samples (image-like pictures / token ids, or with `photos` crops of real
+ * photographs for image inputs: bench/zoo/inputs.ts inputSamples) keyed by input name.
+ */
+export function samples(
+  inputs: ZooInput[],
+  count: number,
+  seed: number,
+  scene: Scene = 'any',
+  photos?: PhotoInputs,
+): Sample[] {
+  return inputSamples(inputs, count, seed, scene, photos).map((x) =>
+    Object.fromEntries(inputs.map((i) => [i.name, tf.tensor(x[i.name]!.data, x[i.name]!.shape, i.dtype)])),
   );
 }
 
