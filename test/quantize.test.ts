@@ -317,12 +317,19 @@ describe('choosing parameters and dynamic quantization (§4, §8)', () => {
       (j) => (j % 3) * 1e-44, // subnormal range: scale 0 → 1
       () => (r() - 0.3) * 2 ** (r() * 60 - 30), // ordinary, any magnitude
       (j) => (j === 0 ? -1e-30 : 7), // zero point rounds from a tiny ratio
+      // NaN among finite values and no ±Inf: a range taken without testing each value for
+      // NaN must still leave it out.
+      (j) => (j % 7 === 3 ? NaN : (r() - 0.4) * 3),
+      // One ±Inf among finite values: left out of the range like NaN.
+      (j) => (j === 2 ? -Infinity : j === 4 ? Infinity : (r() - 0.6) * 3),
+      // A range so small that its scale is subnormal: no reciprocal, the true division.
+      (j) => (j % 2 ? 1e-37 : -1e-37 * r()),
     ];
-    for (const k of [1, 5, 27, 64]) {
+    for (const k of [1, 5, 27, 64, 100, 576]) {
       const m = 37;
       const x = new Float32Array(m * k);
       for (let i = 0; i < m; i++) {
-        const kind = kinds[(i * 5) % kinds.length];
+        const kind = kinds[(i * 3) % kinds.length];
         for (let j = 0; j < k; j++) x[i * k + j] = kind(j);
       }
       const want = S.dynamicQuantizeU8(x, m, k, true);
@@ -332,6 +339,24 @@ describe('choosing parameters and dynamic quantization (§4, §8)', () => {
         expect([...got.scale], `${isa} k=${k}`).toEqual(want.params.map((p) => p.scale));
         expect([...got.zeroPoint], `${isa} k=${k}`).toEqual(want.params.map((p) => p.zeroPoint));
       });
+    }
+  });
+
+  it('dynamicQuantizeU8: NaN left out of every range when no value is infinite', () => {
+    // Rows with ±Inf make the native ranges test each value; these have NaN and none.
+    const r = rng(78);
+    for (const k of [5, 27, 64, 100, 576]) {
+      const m = 35;
+      const x = Float32Array.from({ length: m * k }, () => (r() < 0.05 ? NaN : (r() - 0.3) * 4));
+      for (const perRow of [true, false]) {
+        const want = S.dynamicQuantizeU8(x, m, k, perRow);
+        forEachIsa((isa) => {
+          const got = dynamicQuantizeU8(x, m, k, perRow);
+          expect(firstDiff(got.q, want.q), `${isa} k=${k} perRow=${perRow}`).toBe('');
+          expect([...got.scale], `${isa} k=${k}`).toEqual(want.params.map((p) => p.scale));
+          expect([...got.zeroPoint], `${isa} k=${k}`).toEqual(want.params.map((p) => p.zeroPoint));
+        });
+      }
     }
   });
 

@@ -29,8 +29,12 @@ build() {  # build <native dir> <tag> <extra flags...>: the addon's Release flag
     objs+=("$OUT/$tag.$(basename $f).o"); done
   g++ "${BASE[@]}" -mavx2 -mavxvnni -mfma -mf16c -mbmi2 -c "$N/gemm/gemm_avxvnni.cc" -o "$OUT/$tag.avxvnni.o" & pids+=($!)
   objs+=("$OUT/$tag.avxvnni.o")
-  g++ "${BASE[@]}" -mavx512f -mavx512bw -mavx512dq -mavx512vl -mavx512vnni -mavx2 -mfma -mf16c -mbmi2 \
-    -c "$N/gemm/gemm_avx512vnni.cc" -o "$OUT/$tag.avx512vnni.o" & pids+=($!); objs+=("$OUT/$tag.avx512vnni.o")
+  local vnni512=(gemm/gemm_avx512vnni)
+  # Files that revisions before them lack.
+  for f in quant/quantize_avx512vnni gemm/epilogue_avx512vnni; do [ -f "$N/$f.cc" ] && vnni512+=("$f"); done
+  for f in "${vnni512[@]}"; do
+    g++ "${BASE[@]}" -mavx512f -mavx512bw -mavx512dq -mavx512vl -mavx512vnni -mavx2 -mfma -mf16c -mbmi2 \
+      -c "$N/$f.cc" -o "$OUT/$tag.$(basename $f).o" & pids+=($!); objs+=("$OUT/$tag.$(basename $f).o"); done
   g++ "${BASE[@]}" -c "$ROOT/bench/gemm/ab_make.cc" -o "$OUT/$tag.make.o" & pids+=($!); objs+=("$OUT/$tag.make.o")
 }
 build "$OUT/base/native" base -Dtfjq=tfjq_base -DFN=MakeBase

@@ -160,38 +160,57 @@ void QuantizeAvx512(const float* x, int64_t n, const float* s, const int32_t* z,
 
 // ---- ranges. Non-finite values read as 0: they are left out of the running min / max,
 // which start at 0 (the ranges are widened to include 0 anyway).
+//
+// Testing every vector for non-finite lanes (VFPCLASSPS) issues at one zmm every two cycles
+// on Zen 5 and doubled the cost of a range. So a range is taken first with plain VMINPS /
+// VMAXPS, the new vector as the first operand: their result is the second operand whenever
+// either is NaN, so a NaN never enters a chain. ±Inf does enter it, and then shows in the
+// result (a minimum of −Inf or a maximum of +Inf: nothing else can be beyond every finite
+// value), and only then the range is taken again with the test. The two agree on every value
+// but the sign of a zero bound, which no caller can tell apart (see ChooseU8x16).
 
 inline __mmask16 Finite(__m512 v) {
   return _knot_mask16(_mm512_fpclass_ps_mask(v, 0x99));  // QNaN | SNaN | +Inf | −Inf
 }
 
+// Whether a range vector pair met ±Inf: some lane of lo is −Inf or of hi is +Inf.
+inline bool MetInfinity(__m512 lo, __m512 hi) {
+  return (_mm512_cmp_ps_mask(lo, _mm512_set1_ps(-INFINITY), _CMP_EQ_OQ) |
+          _mm512_cmp_ps_mask(hi, _mm512_set1_ps(INFINITY), _CMP_EQ_OQ)) != 0;
+}
+
 // Range of n values with four independent (lo, hi) chains; returns them folded into lanes.
-inline void RangeVectors(const float* x, int64_t n, __m512* lo_out, __m512* hi_out) {
+// kTest: leave non-finite values out lane by lane (the slow pass, after one met ±Inf).
+template <bool kTest>
+inline void RangeVectorsPass(const float* x, int64_t n, __m512* lo_out, __m512* hi_out) {
   const __m512 zero = _mm512_setzero_ps();
   __m512 l0 = zero, l1 = zero, l2 = zero, l3 = zero, h0 = zero, h1 = zero, h2 = zero, h3 = zero;
+  auto step = [](__m512 v, __m512& l, __m512& h) {
+    if constexpr (kTest) {
+      const __mmask16 f = Finite(v);
+      l = _mm512_mask_min_ps(l, f, l, v);
+      h = _mm512_mask_max_ps(h, f, h, v);
+    } else {
+      l = _mm512_min_ps(v, l);
+      h = _mm512_max_ps(v, h);
+    }
+  };
   int64_t i = 0;
   for (; i + 64 <= n; i += 64) {
-    const __m512 v0 = _mm512_loadu_ps(x + i), v1 = _mm512_loadu_ps(x + i + 16);
-    const __m512 v2 = _mm512_loadu_ps(x + i + 32), v3 = _mm512_loadu_ps(x + i + 48);
-    const __mmask16 f0 = Finite(v0), f1 = Finite(v1), f2 = Finite(v2), f3 = Finite(v3);
-    l0 = _mm512_mask_min_ps(l0, f0, l0, v0);
-    h0 = _mm512_mask_max_ps(h0, f0, h0, v0);
-    l1 = _mm512_mask_min_ps(l1, f1, l1, v1);
-    h1 = _mm512_mask_max_ps(h1, f1, h1, v1);
-    l2 = _mm512_mask_min_ps(l2, f2, l2, v2);
-    h2 = _mm512_mask_max_ps(h2, f2, h2, v2);
-    l3 = _mm512_mask_min_ps(l3, f3, l3, v3);
-    h3 = _mm512_mask_max_ps(h3, f3, h3, v3);
+    step(_mm512_loadu_ps(x + i), l0, h0);
+    step(_mm512_loadu_ps(x + i + 16), l1, h1);
+    step(_mm512_loadu_ps(x + i + 32), l2, h2);
+    step(_mm512_loadu_ps(x + i + 48), l3, h3);
   }
-  for (; i < n; i += 16) {
-    // Masked-off lanes load as 0, which changes nothing.
-    const __m512 v = _mm512_maskz_loadu_ps(Lanes(Min64(16, n - i)), x + i);
-    const __mmask16 f = Finite(v);
-    l0 = _mm512_mask_min_ps(l0, f, l0, v);
-    h0 = _mm512_mask_max_ps(h0, f, h0, v);
-  }
+  // Masked-off lanes load as 0, which changes nothing.
+  for (; i < n; i += 16) step(_mm512_maskz_loadu_ps(Lanes(Min64(16, n - i)), x + i), l0, h0);
   *lo_out = _mm512_min_ps(_mm512_min_ps(l0, l1), _mm512_min_ps(l2, l3));
   *hi_out = _mm512_max_ps(_mm512_max_ps(h0, h1), _mm512_max_ps(h2, h3));
+}
+
+inline void RangeVectors(const float* x, int64_t n, __m512* lo_out, __m512* hi_out) {
+  RangeVectorsPass<false>(x, n, lo_out, hi_out);
+  if (MetInfinity(*lo_out, *hi_out)) RangeVectorsPass<true>(x, n, lo_out, hi_out);
 }
 
 // +0, never −0 (the canonical bounds of MinMaxRef).
@@ -259,6 +278,35 @@ inline void ChooseU8x16(__m512 lo, __m512 hi, float* scales, int32_t* zps) {
   _mm512_storeu_si512(zps, _mm512_cvt_roundps_epi32(z, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
 }
 
+// The ranges of nb ≤ 16 rows of nv vectors each (the last under mask `last`), row j's in lane
+// j of *lo16 / *hi16; kTest as in RangeVectorsPass.
+template <bool kTest>
+inline void ShortRowRanges(const float* x, int64_t ldx, int nb, int nv, __mmask16 last, __m512* lo16, __m512* hi16) {
+  const __m512 zero = _mm512_setzero_ps();
+  __m512 lo[16], hi[16];
+  for (int j = 0; j < 16; j++) {
+    __m512 l = zero, h = zero;
+    if (j < nb) {
+      const float* row = x + j * ldx;
+      for (int v = 0; v < nv; v++) {
+        const __m512 a = _mm512_maskz_loadu_ps(v + 1 < nv ? 0xFFFF : last, row + 16 * v);
+        if constexpr (kTest) {
+          const __mmask16 f = Finite(a);
+          l = _mm512_mask_min_ps(l, f, l, a);
+          h = _mm512_mask_max_ps(h, f, h, a);
+        } else {
+          l = _mm512_min_ps(a, l);
+          h = _mm512_max_ps(a, h);
+        }
+      }
+    }
+    lo[j] = l;
+    hi[j] = h;
+  }
+  *lo16 = Fold16<true>(lo);
+  *hi16 = Fold16<false>(hi);
+}
+
 // Rows of at most 64 values (im2col rows of small convolutions, narrow layers), 16 rows at a
 // time: each row's range in registers (its vectors loaded once with a masked tail), the 16
 // ranges folded into two vectors, the 16 rows' parameters in one vector pass, then the rows
@@ -268,26 +316,24 @@ void DynamicShortRows(const float* x, int64_t rows, int64_t k, int64_t ldx, uint
   const __mmask16 last = Lanes(k - 16 * (nv - 1));
   const __m512 zero = _mm512_setzero_ps();
   const __m512 qmin = zero, qmax = _mm512_set1_ps(255.0f);
+  // Rows stored without gaps (ldx = k): value i of a group of 16 rows belongs to row i / k,
+  // computed as (i · ⌈2^16 / k⌉) >> 16, exact for i < 16·k ≤ 2^16 / k (k ≤ 64): the
+  // multiplier exceeds 2^16 / k by less than 1, so the product exceeds i · 2^16 / k by less
+  // than i < 2^16 / k, too little to reach the next multiple of 2^16 (a table of the rows
+  // filled per call cost more than the quantization for the GEMM's blocks of a few rows).
+  const bool dense = ldx == k;
+  const __m512i row_mul = _mm512_set1_epi32(static_cast<int32_t>((65536 + k - 1) / k));
+  const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
   for (int64_t r0 = 0; r0 < rows; r0 += 16) {
     const int nb = static_cast<int>(Min64(16, rows - r0));
-    __m512 lo[16], hi[16];
-    for (int j = 0; j < 16; j++) {
-      __m512 l = zero, h = zero;
-      if (j < nb) {
-        const float* row = x + (r0 + j) * ldx;
-        for (int v = 0; v < nv; v++) {
-          const __m512 a = _mm512_maskz_loadu_ps(v + 1 < nv ? 0xFFFF : last, row + 16 * v);
-          const __mmask16 f = Finite(a);
-          l = _mm512_mask_min_ps(l, f, l, a);
-          h = _mm512_mask_max_ps(h, f, h, a);
-        }
-      }
-      lo[j] = l;
-      hi[j] = h;
-    }
+    // The rows' ranges as RangeVectors takes them: plain minima and maxima, and the test for
+    // non-finite lanes only when one of the 16 rows met ±Inf.
+    __m512 lo16, hi16;
+    ShortRowRanges<false>(x + r0 * ldx, ldx, nb, nv, last, &lo16, &hi16);
+    if (MetInfinity(lo16, hi16)) ShortRowRanges<true>(x + r0 * ldx, ldx, nb, nv, last, &lo16, &hi16);
     alignas(64) float sc[16];
     alignas(64) int32_t zp[16];
-    ChooseU8x16(Fold16<true>(lo), Fold16<false>(hi), sc, zp);
+    ChooseU8x16(lo16, hi16, sc, zp);
     const __mmask16 rows_mask = Lanes(nb);
     const __m512 scv = _mm512_load_ps(sc);
     _mm512_mask_storeu_ps(scales + r0, rows_mask, scv);
@@ -299,6 +345,32 @@ void DynamicShortRows(const float* x, int64_t rows, int64_t k, int64_t ldx, uint
     const __m512 zpv = _mm512_cvtepi32_ps(_mm512_load_si512(zp));
     const __mmask16 recip = _kand_mask16(_mm512_cmp_ps_mask(scv, _mm512_set1_ps(0x1p-126f), _CMP_GE_OQ),
                                          _mm512_cmp_ps_mask(scv, _mm512_set1_ps(0x1p126f), _CMP_LE_OQ));
+    if (dense && recip == rows_mask) {
+      // The group's rows side by side in x and in out: quantized as one span of nb·k values,
+      // every lane used, each lane's parameters taken from its row's lane.
+      const float* xs = x + r0 * k;
+      uint8_t* q = out + r0 * k;
+      const int64_t n = nb * k;
+      const __m512i zpi = _mm512_load_si512(zp);
+      for (int64_t i = 0; i < n; i += 16) {
+        const __mmask16 m = Lanes(Min64(16, n - i));
+        const __m512i idx = _mm512_add_epi32(_mm512_set1_epi32(static_cast<int32_t>(i)), iota);
+        const __m512i row = _mm512_srli_epi32(_mm512_mullo_epi32(idx, row_mul), 16);
+        const __m512 xv = _mm512_maskz_loadu_ps(m, xs + i);
+        __mmask16 redo = 0;
+        const __m512i qv =
+            QuantizeRecip16(xv, _mm512_permutexvar_ps(row, rv), _mm512_permutexvar_ps(row, zpv), qmin, qmax, &redo);
+        if (redo == 0) {
+          Store16(q + i, m, qv);
+        } else {
+          const __m512 zpf = _mm512_permutexvar_ps(row, zpv);
+          Store16(q + i, m,
+                  QuantizeDiv16(xv, _mm512_permutexvar_ps(row, scv), _mm512_sub_ps(qmin, zpf), _mm512_sub_ps(qmax, zpf),
+                                _mm512_permutexvar_epi32(row, zpi)));
+        }
+      }
+      continue;
+    }
     for (int j = 0; j < nb; j++) {
       const float* row = x + (r0 + j) * ldx;
       uint8_t* q = out + (r0 + j) * k;
@@ -325,27 +397,61 @@ void DynamicShortRows(const float* x, int64_t rows, int64_t k, int64_t ldx, uint
   }
 }
 
-// Longer rows: each row's range (four chains) reduced to two scalars, the parameters of up to
-// 16 rows in one vector pass, then each row quantized while the group is still in cache
-// (groups of 16 rows up to K = 512, 32 KiB of float32; fewer rows beyond).
+// Row j's parameters (lane j of the group's vectors: scales, zero points as integers and as
+// floats, reciprocals, which rows may use them) broadcast for QuantizeSpan, without the scalar
+// division and reductions of a row-by-row setup (at K = 96 they cost as much as the row's
+// quantization).
+inline Params16 LaneParams(int j, __m512 scv, __m512i zpi, __m512 zpv, __m512 rv, __mmask16 recip) {
+  const __m512i lane = _mm512_set1_epi32(j);
+  Params16 p;
+  p.s = _mm512_permutexvar_ps(lane, scv);
+  p.zp = _mm512_permutexvar_epi32(lane, zpi);
+  p.zpf = _mm512_permutexvar_ps(lane, zpv);
+  p.lo = _mm512_sub_ps(_mm512_setzero_ps(), p.zpf);  // qmin − zp (exact: small integers)
+  p.hi = _mm512_sub_ps(_mm512_set1_ps(255.0f), p.zpf);
+  p.recip = ((recip >> j) & 1) != 0;
+  p.r = p.recip ? _mm512_permutexvar_ps(lane, rv) : _mm512_set1_ps(1.0f);
+  p.qmin = _mm512_setzero_ps();
+  p.qmax = _mm512_set1_ps(255.0f);
+  return p;
+}
+
+// Longer rows, 16 at a time (4 beyond K = 512, so that a group stays in L1 between its two
+// sweeps): each row's range in four chains, the group's ranges folded into two vectors and
+// its parameters chosen in one vector pass (as for short rows), then each row quantized.
 void DynamicLongRows(const float* x, int64_t rows, int64_t k, int64_t ldx, uint8_t* out, float* scales, int32_t* zps) {
   const int64_t group = k <= 512 ? 16 : 4;
+  const __m512 zero = _mm512_setzero_ps();
   for (int64_t r0 = 0; r0 < rows; r0 += group) {
     const int nb = static_cast<int>(Min64(group, rows - r0));
-    alignas(64) float lo[16] = {0}, hi[16] = {0}, sc[16];
+    __m512 lo[16], hi[16];
+    auto ranges = [&](auto pass) {
+      for (int j = 0; j < 16; j++) {
+        lo[j] = hi[j] = zero;
+        if (j < nb) pass(x + (r0 + j) * ldx, k, &lo[j], &hi[j]);
+      }
+    };
+    ranges(RangeVectorsPass<false>);
+    __m512 lo16 = Fold16<true>(lo), hi16 = Fold16<false>(hi);
+    if (MetInfinity(lo16, hi16)) {
+      ranges(RangeVectorsPass<true>);
+      lo16 = Fold16<true>(lo);
+      hi16 = Fold16<false>(hi);
+    }
+    alignas(64) float sc[16];
     alignas(64) int32_t zp[16];
-    for (int j = 0; j < nb; j++) {
-      __m512 l, h;
-      RangeVectors(x + (r0 + j) * ldx, k, &l, &h);
-      lo[j] = _mm512_reduce_min_ps(l);
-      hi[j] = _mm512_reduce_max_ps(h);
-    }
-    ChooseU8x16(_mm512_load_ps(lo), _mm512_load_ps(hi), sc, zp);
-    for (int j = 0; j < nb; j++) {
-      scales[r0 + j] = sc[j];
-      zps[r0 + j] = zp[j];
-      QuantizeSpan(x + (r0 + j) * ldx, k, MakeParams(sc[j], zp[j], 0, 255), out + (r0 + j) * k);
-    }
+    ChooseU8x16(lo16, hi16, sc, zp);
+    const __mmask16 rows_mask = Lanes(nb);
+    const __m512 scv = _mm512_load_ps(sc);
+    const __m512i zpi = _mm512_load_si512(zp);
+    _mm512_mask_storeu_ps(scales + r0, rows_mask, scv);
+    _mm512_mask_storeu_epi32(zps + r0, rows_mask, zpi);
+    const __m512 rv = _mm512_div_ps(_mm512_set1_ps(1.0f), scv);
+    const __m512 zpv = _mm512_cvtepi32_ps(zpi);
+    const __mmask16 recip = _kand_mask16(_mm512_cmp_ps_mask(scv, _mm512_set1_ps(0x1p-126f), _CMP_GE_OQ),
+                                         _mm512_cmp_ps_mask(scv, _mm512_set1_ps(0x1p126f), _CMP_LE_OQ));
+    for (int j = 0; j < nb; j++)
+      QuantizeSpan(x + (r0 + j) * ldx, k, LaneParams(j, scv, zpi, zpv, rv, recip), out + (r0 + j) * k);
   }
 }
 
