@@ -3,9 +3,9 @@
 // one; only AVX-512 F is used here). The other float kernels of this path are the AVX2 ones.
 //
 // The AVX2 tile (6 × 16 as two ymm per row) leaves each zmm FMA half used; here the tile is 6
-// rows × 32 columns, two 16-column B panels as one zmm each: per k, two B loads, six A
-// broadcasts and twelve FMAs into twelve named accumulators (enough independent chains to
-// cover the FMA latency on two ports). The results go straight to C — added to it after the
+// rows × up to 64 columns, up to four 16-column B panels as one zmm each: per k, one B load
+// per panel, six A broadcasts and up to 24 FMAs into named accumulators (enough independent
+// chains to cover the FMA latency on two ports). The results go straight to C — added to it after the
 // first K block, then bias and activation on the last — with masked stores for the last
 // columns, instead of through a stack tile and scalar loops. Per element the sum is the
 // driver's: FMAs over each K block of kKC in k order, then the block sums added to C in block
@@ -29,13 +29,13 @@ using detail::kMC;
 inline __m512 Act(__m512 v, Activation act, __m512 alpha) {
   const __m512 zero = _mm512_setzero_ps();
   switch (act) {
+    // VMAXPS(a, b) is a > b ? a : b and VMINPS(a, b) a < b ? a : b, b when either is NaN:
+    // with the bound as a, exactly the comparisons above (−0 and NaN are b, passed through),
+    // in one instruction each instead of a compare and a masked move.
     case Activation::kRelu:
-      return _mm512_mask_mov_ps(v, _mm512_cmp_ps_mask(v, zero, _CMP_LT_OQ), zero);
-    case Activation::kRelu6: {
-      const __m512 six = _mm512_set1_ps(6.f);
-      const __m512 r = _mm512_mask_mov_ps(v, _mm512_cmp_ps_mask(v, six, _CMP_GT_OQ), six);
-      return _mm512_mask_mov_ps(r, _mm512_cmp_ps_mask(v, zero, _CMP_LT_OQ), zero);
-    }
+      return _mm512_max_ps(zero, v);
+    case Activation::kRelu6:
+      return _mm512_max_ps(zero, _mm512_min_ps(_mm512_set1_ps(6.f), v));
     case Activation::kLeakyRelu:
       return _mm512_mask_mul_ps(v, _mm512_cmp_ps_mask(v, zero, _CMP_LT_OQ), v, alpha);
     default:
@@ -61,70 +61,79 @@ inline void Put(float* c, __mmask16 m, __m512 acc, const float* bias, const Epil
   _mm512_mask_storeu_ps(c, m, acc);
 }
 
-// The 6 × 32 register tile: twelve accumulators (named: GCC 12 spills accumulators kept in an
-// array), one k step from six A values and the two B panels, and the stores of rows [0, mr).
-// Tile (A rows read in place) and WindowTile (convolution windows) feed it.
+// The register tile: 6 rows × kPanels 16-column B panels (up to 64 columns, 24 accumulators,
+// named: GCC 12 spills accumulators kept in an array), one k step from six A values and the
+// panels, and the stores of rows [0, mr). Per k step kPanels B loads and six A broadcasts feed
+// 6·kPanels FMAs: at 4 panels twice the products per broadcast, and per tile call, of the
+// 6 × 32 tile this path had, which lost a quarter of its time to them and to the per-tile
+// setup on the small-K layers (pointwise 16 → 96 at 51 GMAC/s). Tile (A rows read in place)
+// and WindowTile (convolution windows) feed it.
 template <int kPanels>
-struct Acc6x32 {
-  __m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
-  __m512 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+struct Acc6 {
+  __m512 c00 = _mm512_setzero_ps(), c01 = c00, c02 = c00, c03 = c00, c10 = c00, c11 = c00, c12 = c00, c13 = c00;
+  __m512 c20 = c00, c21 = c00, c22 = c00, c23 = c00, c30 = c00, c31 = c00, c32 = c00, c33 = c00;
+  __m512 c40 = c00, c41 = c00, c42 = c00, c43 = c00, c50 = c00, c51 = c00, c52 = c00, c53 = c00;
 
   __attribute__((always_inline)) inline void Step(float a0, float a1, float a2, float a3, float a4, float a5,
-                                                  const float* b0, const float* b1) {
+                                                  const float* b0, const float* b1, const float* b2, const float* b3) {
     const __m512 x0 = _mm512_loadu_ps(b0);
-    const __m512 x1 = kPanels == 2 ? _mm512_loadu_ps(b1) : x0;
-    __m512 av = _mm512_set1_ps(a0);
-    c00 = _mm512_fmadd_ps(av, x0, c00);
-    if (kPanels == 2) c01 = _mm512_fmadd_ps(av, x1, c01);
-    av = _mm512_set1_ps(a1);
-    c10 = _mm512_fmadd_ps(av, x0, c10);
-    if (kPanels == 2) c11 = _mm512_fmadd_ps(av, x1, c11);
-    av = _mm512_set1_ps(a2);
-    c20 = _mm512_fmadd_ps(av, x0, c20);
-    if (kPanels == 2) c21 = _mm512_fmadd_ps(av, x1, c21);
-    av = _mm512_set1_ps(a3);
-    c30 = _mm512_fmadd_ps(av, x0, c30);
-    if (kPanels == 2) c31 = _mm512_fmadd_ps(av, x1, c31);
-    av = _mm512_set1_ps(a4);
-    c40 = _mm512_fmadd_ps(av, x0, c40);
-    if (kPanels == 2) c41 = _mm512_fmadd_ps(av, x1, c41);
-    av = _mm512_set1_ps(a5);
-    c50 = _mm512_fmadd_ps(av, x0, c50);
-    if (kPanels == 2) c51 = _mm512_fmadd_ps(av, x1, c51);
+    const __m512 x1 = kPanels > 1 ? _mm512_loadu_ps(b1) : x0;
+    const __m512 x2 = kPanels > 2 ? _mm512_loadu_ps(b2) : x0;
+    const __m512 x3 = kPanels > 3 ? _mm512_loadu_ps(b3) : x0;
+#define TFJQ_ROW(r, a)                                           \
+  {                                                              \
+    const __m512 av = _mm512_set1_ps(a);                         \
+    c##r##0 = _mm512_fmadd_ps(av, x0, c##r##0);                  \
+    if (kPanels > 1) c##r##1 = _mm512_fmadd_ps(av, x1, c##r##1); \
+    if (kPanels > 2) c##r##2 = _mm512_fmadd_ps(av, x2, c##r##2); \
+    if (kPanels > 3) c##r##3 = _mm512_fmadd_ps(av, x3, c##r##3); \
+  }
+    TFJQ_ROW(0, a0) TFJQ_ROW(1, a1) TFJQ_ROW(2, a2) TFJQ_ROW(3, a3) TFJQ_ROW(4, a4) TFJQ_ROW(5, a5)
+#undef TFJQ_ROW
   }
 
-  __attribute__((always_inline)) inline void Store(float* c, int64_t rsc, int64_t mr, __mmask16 m0, __mmask16 m1,
+  __attribute__((always_inline)) inline void Store(float* c, int64_t rsc, int64_t mr, const __mmask16* m,
                                                    const Epilogue& e) const {
-    const float* bias1 = e.bias ? e.bias + 16 : nullptr;
-    auto row = [&](int64_t r, __m512 lo, __m512 hi) {
+    // Inlined: called, it would take the live accumulators through memory (every zmm is
+    // caller-saved).
+    auto row = [&](int64_t r, __m512 v0, __m512 v1, __m512 v2, __m512 v3) __attribute__((always_inline)) {
       float* cr = c + r * rsc;
-      Put(cr, m0, lo, e.bias, e);
-      if (kPanels == 2) Put(cr + 16, m1, hi, bias1, e);
+      Put(cr, m[0], v0, e.bias, e);
+      if (kPanels > 1) Put(cr + 16, m[1], v1, e.bias ? e.bias + 16 : nullptr, e);
+      if (kPanels > 2) Put(cr + 32, m[2], v2, e.bias ? e.bias + 32 : nullptr, e);
+      if (kPanels > 3) Put(cr + 48, m[3], v3, e.bias ? e.bias + 48 : nullptr, e);
     };
-    row(0, c00, c01);
-    if (mr > 1) row(1, c10, c11);
-    if (mr > 2) row(2, c20, c21);
-    if (mr > 3) row(3, c30, c31);
-    if (mr > 4) row(4, c40, c41);
-    if (mr > 5) row(5, c50, c51);
+    row(0, c00, c01, c02, c03);
+    if (mr > 1) row(1, c10, c11, c12, c13);
+    if (mr > 2) row(2, c20, c21, c22, c23);
+    if (mr > 3) row(3, c30, c31, c32, c33);
+    if (mr > 4) row(4, c40, c41, c42, c43);
+    if (mr > 5) row(5, c50, c51, c52, c53);
   }
 };
 
+// The widest tile, in 16-column panels. GCC 12 may keep part of the 4-panel loop's pointers on
+// the stack (one build had 7 stack accesses per k step, 15–25% slower than 2 panels on
+// pointwise 16 → 96): check the loop for them when this file changes.
+constexpr int kMaxPanels = 4;
+
 // Rows [0, mr) (mr ≤ kMR) of the tile: A read in place (row r at a + r·lda; rows past mr
-// repeat the last one), B panels b0, b1 (kc × 16 each; b1 unused when kPanels is 1), columns
-// masked by m0, m1, into C rows rsc apart.
+// repeat the last one), B panels b[0..kPanels) (kc × 16 each, k-major), columns masked by
+// m[0..kPanels), into C rows rsc apart.
 template <int kPanels>
-void Tile(int64_t kc, const float* a, int64_t lda, const float* b0, const float* b1, float* c, int64_t rsc, int64_t mr,
-          __mmask16 m0, __mmask16 m1, const Epilogue& e) {
-  Acc6x32<kPanels> t;
+void Tile(int64_t kc, const float* a, int64_t lda, const float* const* b, float* c, int64_t rsc, int64_t mr,
+          const __mmask16* m, const Epilogue& e) {
+  Acc6<kPanels> t;
   const float* a0 = a;
   const float* a1 = a + std::min<int64_t>(1, mr - 1) * lda;
   const float* a2 = a + std::min<int64_t>(2, mr - 1) * lda;
   const float* a3 = a + std::min<int64_t>(3, mr - 1) * lda;
   const float* a4 = a + std::min<int64_t>(4, mr - 1) * lda;
   const float* a5 = a + std::min<int64_t>(5, mr - 1) * lda;
-  for (int64_t q = 0; q < kc; q++, b0 += kNR, b1 += kNR) t.Step(a0[q], a1[q], a2[q], a3[q], a4[q], a5[q], b0, b1);
-  t.Store(c, rsc, mr, m0, m1, e);
+  const float *b0 = b[0], *b1 = b[1], *b2 = b[2], *b3 = b[3];
+  for (int64_t q = 0; q < kc; q++, b0 += kNR, b1 += kNR, b2 += kNR, b3 += kNR)
+    t.Step(a0[q], a1[q], a2[q], a3[q], a4[q], a5[q], b0, b1, b2, b3);
+  t.Store(c, rsc, mr, m, e);
 }
 
 // The tile of Tile over convolution windows read in place: row r's K values are k_h runs of
@@ -132,9 +141,10 @@ void Tile(int64_t kc, const float* a, int64_t lda, const float* b0, const float*
 // assembled border window with stride `run`). Same products in the same k order as Tile over
 // the im2col rows, so the same sums.
 template <int kPanels>
-void WindowTile(int64_t k_h, int64_t run, const float* const* rows, const int64_t* strides, const float* b0,
-                const float* b1, float* c, int64_t rsc, int64_t mr, __mmask16 m0, __mmask16 m1, const Epilogue& e) {
-  Acc6x32<kPanels> t;
+void WindowTile(int64_t k_h, int64_t run, const float* const* rows, const int64_t* strides, const float* const* b,
+                float* c, int64_t rsc, int64_t mr, const __mmask16* m, const Epilogue& e) {
+  Acc6<kPanels> t;
+  const float *b0 = b[0], *b1 = b[1], *b2 = b[2], *b3 = b[3];
   for (int64_t ky = 0; ky < k_h; ky++) {
     const float* a0 = rows[0] + ky * strides[0];
     const float* a1 = rows[1] + ky * strides[1];
@@ -142,9 +152,26 @@ void WindowTile(int64_t k_h, int64_t run, const float* const* rows, const int64_
     const float* a3 = rows[3] + ky * strides[3];
     const float* a4 = rows[4] + ky * strides[4];
     const float* a5 = rows[5] + ky * strides[5];
-    for (int64_t q = 0; q < run; q++, b0 += kNR, b1 += kNR) t.Step(a0[q], a1[q], a2[q], a3[q], a4[q], a5[q], b0, b1);
+    for (int64_t q = 0; q < run; q++, b0 += kNR, b1 += kNR, b2 += kNR, b3 += kNR)
+      t.Step(a0[q], a1[q], a2[q], a3[q], a4[q], a5[q], b0, b1, b2, b3);
   }
-  t.Store(c, rsc, mr, m0, m1, e);
+  t.Store(c, rsc, mr, m, e);
+}
+
+// The next group of panels from panel jp on (N columns in all): the panels split into as few
+// groups of at most kMaxPanels as possible, as evenly (6 panels as 3 + 3, not 4 + 2); their
+// pointers (at k = pc), column masks and count.
+inline int PanelGroup(const float* b, int64_t panel_stride, int64_t pc, int64_t jp, int64_t N, const float** bp,
+                      __mmask16* m) {
+  const int64_t left = (N + kNR - 1) / kNR - jp;
+  const int64_t groups = (left + kMaxPanels - 1) / kMaxPanels;
+  const int np = static_cast<int>((left + groups - 1) / groups);
+  for (int j = 0; j < 4; j++) {
+    const int64_t p = jp + std::min(j, np - 1);
+    bp[j] = b + p * panel_stride + pc * kNR;
+    m[j] = j < np ? simd::FirstLanes16(N - p * kNR) : __mmask16(0);
+  }
+  return np;
 }
 
 // The sum of v's 16 lanes. GCC 12 warns (-Wmaybe-uninitialized) inside its own header for every
@@ -346,14 +373,12 @@ void ConvWindowsAvx512(const ConvGeom& g, const float* x, const float* b, int64_
       rows[i] = d;
       strides[i] = run;
     }
-    for (int64_t jp = 0; jp < npanels; jp += 2) {
-      const int64_t j0 = jp * kNR;
-      const bool two = jp + 1 < npanels;
-      const __mmask16 k0 = simd::FirstLanes16(N - j0), k1 = two ? simd::FirstLanes16(N - j0 - kNR) : 0;
-      const float* b0 = b + jp * panel_stride;
-      const float* b1 = two ? b0 + panel_stride : b0;
+    for (int64_t jp = 0, np = 0; jp < npanels; jp += np) {
+      const float* bp[4];
+      __mmask16 mk[4];
+      np = PanelGroup(b, panel_stride, 0, jp, N, bp, mk);
       Epilogue et = e;
-      et.bias = bias ? bias + j0 : nullptr;
+      et.bias = bias ? bias + jp * kNR : nullptr;
       for (int64_t i = 0; i < n; i += kMR) {
         const int64_t mr = std::min<int64_t>(kMR, n - i);
         // Rows past mr repeat the last one (their sums are not stored).
@@ -364,11 +389,19 @@ void ConvWindowsAvx512(const ConvGeom& g, const float* x, const float* b, int64_
           r6[r] = rows[at];
           s6[r] = strides[at];
         }
-        float* c = y + (ic + i) * N + j0;
-        if (two) {
-          WindowTile<2>(g.k_h, run, r6, s6, b0, b1, c, N, mr, k0, k1, et);
-        } else {
-          WindowTile<1>(g.k_h, run, r6, s6, b0, b1, c, N, mr, k0, k1, et);
+        float* c = y + (ic + i) * N + jp * kNR;
+        switch (np) {
+          case 4:
+            WindowTile<4>(g.k_h, run, r6, s6, bp, c, N, mr, mk, et);
+            break;
+          case 3:
+            WindowTile<3>(g.k_h, run, r6, s6, bp, c, N, mr, mk, et);
+            break;
+          case 2:
+            WindowTile<2>(g.k_h, run, r6, s6, bp, c, N, mr, mk, et);
+            break;
+          default:
+            WindowTile<1>(g.k_h, run, r6, s6, bp, c, N, mr, mk, et);
         }
       }
     }
@@ -390,23 +423,29 @@ void GemmPackedBAvx512(int64_t M, int64_t N, int64_t K, const float* a, int64_t 
     for (int64_t ic = 0; ic < M; ic += kMC) {
       const int64_t mc = std::min(kMC, M - ic);
       const int64_t mpanels = (mc + kMR - 1) / kMR;
-      for (int64_t jp = 0; jp < npanels; jp += 2) {
-        const int64_t j0 = jp * kNR;
-        const bool two = jp + 1 < npanels;
-        const __mmask16 m0 = simd::FirstLanes16(N - j0), m1 = two ? simd::FirstLanes16(N - j0 - kNR) : 0;
-        const float* b0 = b + jp * panel_stride + pc * kNR;
-        const float* b1 = two ? b0 + panel_stride : b0;
+      for (int64_t jp = 0, np = 0; jp < npanels; jp += np) {
+        const float* bp[4];
+        __mmask16 mk[4];
+        np = PanelGroup(b, panel_stride, pc, jp, N, bp, mk);
         Epilogue et = e;
-        et.bias = bias ? bias + j0 : nullptr;
+        et.bias = bias ? bias + jp * kNR : nullptr;
         for (int64_t ip = 0; ip < mpanels; ip++) {
           const int64_t i0 = ic + ip * kMR;
           const int64_t mr = std::min<int64_t>(kMR, M - i0);
-          float* c = C + i0 * rsc + j0;
+          float* c = C + i0 * rsc + jp * kNR;
           const float* at = a + i0 * lda + pc;
-          if (two) {
-            Tile<2>(kc, at, lda, b0, b1, c, rsc, mr, m0, m1, et);
-          } else {
-            Tile<1>(kc, at, lda, b0, b1, c, rsc, mr, m0, m1, et);
+          switch (np) {
+            case 4:
+              Tile<4>(kc, at, lda, bp, c, rsc, mr, mk, et);
+              break;
+            case 3:
+              Tile<3>(kc, at, lda, bp, c, rsc, mr, mk, et);
+              break;
+            case 2:
+              Tile<2>(kc, at, lda, bp, c, rsc, mr, mk, et);
+              break;
+            default:
+              Tile<1>(kc, at, lda, bp, c, rsc, mr, mk, et);
           }
         }
       }

@@ -24,6 +24,7 @@ export const a = {
   b: (v: boolean) => ({ b: v }),
   s: (v: string) => ({ s: Buffer.from(v).toString('base64') }),
   ints: (v: number[]) => ({ list: { i: v.map(String) } }),
+  strs: (v: string[]) => ({ list: { s: v.map((x) => Buffer.from(x).toString('base64')) } }),
   types: (v: (keyof typeof DT)[]) => ({ list: { type: v.map((t) => DT[t]) } }),
   shape: (v: number[]) => ({ shape: { dim: v.map((d) => ({ size: String(d) })) } }),
   func: (name: string) => ({ func: { name } }),
