@@ -1,6 +1,6 @@
 // The float32 GEMM of the runtime's float steps and of the training kernels: a blocked,
 // packed GEMM over per-ISA microkernels (gemm_f32_{ref,avx2,avx512vnni}.cc: a 6×16 AVX2/FMA
-// tile, a 6×32 AVX-512 one over prepacked weights), with the bias-and-activation epilogue
+// tile, a 6×64 AVX-512 one over prepacked weights), with the bias-and-activation epilogue
 // fused into its stores. Convolutions over it: float/conv.h; gradients: train/.
 //
 // Every function is synchronous, splits its work over the shared pool (ParallelFor), picks

@@ -189,7 +189,7 @@ inline __m512 SetLane(__m512 v, int64_t j, float s) {
 }
 
 // N ≤ kFewColumns: each output is the dot product of an A row (read in place) with a B column.
-// The 6 × 32 tile would keep 1 to 4 of its 16 lanes per FMA busy and pack A for a single use
+// The register tile would keep 1 to 4 of its 16 lanes per FMA busy and pack A for a single use
 // (BlazePose's 3 × 3, 8 → 1 segmentation head, 65536 × 72 × 1: 5.5 ms as tiles); here every
 // lane works: per row, K/16 FMAs per column and one horizontal sum. The columns are copied out
 // of the k-major panel once per call. Sums go by lanes, then across them: the same products as
