@@ -21,47 +21,13 @@
 #include <vector>
 
 #include "oneapi/dnnl/dnnl.hpp"
+#include "timing.h"
 
 using namespace dnnl;
+using gemm_bench::TimeRounds;
+using gemm_bench::Timing;
 using dt = memory::data_type;
 using tag = memory::format_tag;
-
-namespace {
-
-double Wall() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
-double Cpu() {
-  rusage ru;
-  getrusage(RUSAGE_SELF, &ru);
-  return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec * 1e-6 + ru.ru_stime.tv_sec + ru.ru_stime.tv_usec * 1e-6;
-}
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-struct Timing {
-  double cpu, wall;
-};
-
-template <typename F>
-Timing TimeRounds(F&& f, int reps, double min_time) {
-  f();  // warm-up
-  const double t0 = Wall();
-  f();
-  const double once = std::max(1e-7, Wall() - t0);
-  const long inner = std::max(1L, static_cast<long>(min_time / reps / once + 0.5));
-  std::vector<double> cpu, wall;
-  for (int r = 0; r < reps; r++) {
-    const double c0 = Cpu(), w0 = Wall();
-    for (long i = 0; i < inner; i++) f();
-    wall.push_back((Wall() - w0) / inner);
-    cpu.push_back((Cpu() - c0) / inner);
-  }
-  return {Median(cpu), Median(wall)};
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   if (argc < 6) {
@@ -104,7 +70,9 @@ int main(int argc, char** argv) {
     int32_t zp = 3;
     memory zp_mem({{1}, dt::s32, tag::x}, eng, &zp);
     memory sc_mem({{N}, dt::f32, tag::x}, eng, scales.data());
-    std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, a_mem}, {DNNL_ARG_WEIGHTS, b_mem}, {DNNL_ARG_DST, c_mem},
+    std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, a_mem},
+                                            {DNNL_ARG_WEIGHTS, b_mem},
+                                            {DNNL_ARG_DST, c_mem},
                                             {DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_SRC, zp_mem}};
     if (requant) args[DNNL_ARG_ATTR_OUTPUT_SCALES] = sc_mem;
     auto run = [&] {

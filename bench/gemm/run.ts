@@ -112,6 +112,49 @@ function buildOneDnn(): { exe?: string; why?: string; dir?: string } {
   return { exe, dir };
 }
 
+/**
+ * Builds ours_mm.cc (our int8 GEMM timed in a C++ loop, as onednn_mm.cc times oneDNN) against
+ * the core library the install built; returns its path, or the reason the column is skipped.
+ */
+function buildOurs(dir: string | undefined): { exe?: string; why?: string } {
+  const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+  const lib = join(root, 'build', 'libtfjq_core.a');
+  if (!existsSync(lib)) return { why: `skipped: ${lib} not built (npm install builds it)` };
+  const out = join(dir ?? mkdtempSync(join(tmpdir(), 'tfjq-ours-')), 'ours_mm');
+  try {
+    execFileSync(
+      'g++',
+      [
+        '-O2',
+        '-std=c++17',
+        `-I${join(root, 'native')}`,
+        join(root, 'bench', 'gemm', 'ours_mm.cc'),
+        lib,
+        '-lpthread',
+        '-o',
+        out,
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+  } catch (e) {
+    return {
+      why: `skipped: building ours_mm.cc failed (${String((e as { stderr?: Buffer }).stderr ?? e).split('\n')[0]})`,
+    };
+  }
+  return { exe: out };
+}
+
+/** Our int8 GEMM's process CPU seconds per call in a C++ loop (ours_mm.cc). */
+function runOurs(exe: string, m: number, k: number, n: number): { isa: string; cpu: number } {
+  const r = JSON.parse(execFileSync(exe, [m, k, n, REPS, MIN_TIME].map(String)).toString()) as {
+    isa: string;
+    cpu: number;
+    check: boolean;
+  };
+  if (!r.check) throw new Error(`ours_mm returned a wrong value for ${m}x${k}x${n}`);
+  return r;
+}
+
 interface OneDnnResult {
   version: string;
   s32: { impl: string; cpu: number; check: boolean };
@@ -148,6 +191,9 @@ async function main() {
   let onednnVersion = '';
   const onednnImpls = new Set<string>();
   console.log(onednn.exe ? 'oneDNN column: on' : `oneDNN column: ${onednn.why}`);
+  const ours = onednn.exe ? buildOurs(onednn.dir) : { why: 'skipped (no oneDNN column to compare with)' };
+  if (!ours.exe) console.log(`C++-loop column: ${ours.why}`);
+  let oursIsa = '';
 
   const rows: string[][] = [];
   const header = [
@@ -166,7 +212,9 @@ async function main() {
     `f32 GFLOPS (${backend}, wall)`,
     'oneDNN s32 GOPS 1T (cpu)',
     'oneDNN s8 GOPS 1T (cpu)',
-    'ours int8 / oneDNN best',
+    'ours int8 (JS call) / oneDNN best',
+    'ours int8 GOPS 1T (C++ loop, cpu)',
+    'ours (C++ loop) / oneDNN best',
   ];
   for (const [m, k, n] of SHAPES) {
     const ops = 2 * m * k * n;
@@ -229,6 +277,12 @@ async function main() {
       const s32 = ops / d.s32.cpu / 1e9,
         s8 = ops / d.s8.cpu / 1e9;
       last.push(s32.toFixed(1), s8.toFixed(1), (Number(last[4]) / Math.max(s32, s8)).toFixed(2));
+      if (ours.exe) {
+        const o = runOurs(ours.exe, m, k, n);
+        oursIsa = o.isa;
+        const g = ops / o.cpu / 1e9;
+        last.push(g.toFixed(1), (g / Math.max(s32, s8)).toFixed(2));
+      }
     }
     for (const r of rows.slice(-isas.length)) {
       while (r.length < header.length) r.push('–');
@@ -271,8 +325,14 @@ async function main() {
       ? `- oneDNN ${onednnVersion} (Debian libdnnl-dev, OMP_NUM_THREADS=1), bench/gemm/onednn_mm.cc run in its own process once ` +
         `per shape right after ours: u8 A (zero point 3) × s8 B reordered once to its preferred layout, int32 out ("s32") ` +
         `and per-column scaled int8 out ("s8"); median process CPU time per call, same rounds as ours. Implementations ` +
-        `chosen: ${[...onednnImpls].join(', ')}. The ratio divides our int8-out figure (fastest path) by oneDNN's faster variant.`
+        `chosen: ${[...onednnImpls].join(', ')}. The "JS call" ratio divides our int8-out figure (fastest path, ` +
+        `timed from JavaScript: it includes the N-API call and the argument checks) by oneDNN's faster variant.`
       : `- oneDNN column ${onednn.why}.`,
+    ours.exe
+      ? `- "C++ loop": the same int8 call (${oursIsa}) timed in a C++ loop by bench/gemm/ours_mm.cc (linked to ` +
+        `build/libtfjq_core.a) with the timing code of onednn_mm.cc (timing.h), in its own process after oneDNN's: ` +
+        `its ratio to oneDNN compares the kernels alone.`
+      : `- C++-loop column ${ours.why}.`,
     `- Median of ${REPS} timed rounds after a warm-up; 1-thread, 2-thread and dynamic calls alternate round by round, ` +
       `so their ratios are measured side by side.` +
       ` The ref path (scalar oracle) is skipped above 2 GOP per call.`,
