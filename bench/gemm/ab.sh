@@ -2,7 +2,8 @@
 # Before/after of the AVX-512 VNNI GEMM in one process (see ab_bench.cc): the GEMM of git
 # revision REV (namespace renamed) and the working tree's are linked into one binary and timed
 # alternately sample by sample. Needs an AVX-512 VNNI CPU. Prints a markdown table.
-#   bench/gemm/ab.sh [REV] [SAMPLES] [SIGNED] [MxKxN ...]   (default: main, 21, 1, small-K convolutions)
+#   [AB_MODE=int8|dyn|dyn-tensor] bench/gemm/ab.sh [REV] [SAMPLES] [SIGNED] [MxKxN ...]
+#   (default: int8, main, 21, 1, small-K convolutions; the modes: bench/gemm/ab_make.cc)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 REV=${1:-main}

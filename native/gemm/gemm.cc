@@ -233,6 +233,16 @@ void GemmPacked(const GemmArgs& g, const EpiCtx& ctx, const KernelSet& ks) {
   // (rows read together by the microkernel would otherwise share L1 sets).
   int64_t astride = (kpad * ks.a_bytes_per_k + 63) / 64 * 64;
   if (astride % 4096 == 0) astride += 64;
+  // A read where it is, not packed: the packed row would be a copy (a byte per value, no
+  // offset, unsigned, K a whole number of groups, so no padding), and copying it was a pass
+  // over A per call — a tenth of a 3136 × 576 × 64 layer, whose one 64-column panel uses each
+  // packed row once. Rows a multiple of 4 KiB apart would share L1 sets: those are packed.
+  // Rows quantized per task (a_f32) are such rows too, at stride k in the task's buffer.
+  const bool plain_rows = ks.a_bytes_per_k == 1 && ks.a_offset == 0 && k == kpad;
+  const bool a_in_place = plain_rows && g.a_f32 == nullptr && !g.a_signed && g.lda % 4096 != 0;
+  const bool qrows_in_place = plain_rows && g.a_f32 != nullptr && k % 4096 != 0;
+  if (a_in_place) astride = g.lda;
+  if (qrows_in_place) astride = k;
   const uint8_t xor_mask = g.a_signed ? 0x80 : 0x00;
   const int32_t za_shift = g.a_signed ? 128 : 0;
   const bool need_rowsum = !b.zero_points_all_zero();
@@ -310,7 +320,7 @@ void GemmPacked(const GemmArgs& g, const EpiCtx& ctx, const KernelSet& ks) {
     const int64_t ldacc = (p1 - p0) * nr;
     if (s.packed_call != call_id || s.packed_mb != mb) {
       const size_t need = static_cast<size_t>(plan.mc * astride);
-      if (s.apack.size() < need) s.apack.Reset(need);
+      if (!a_in_place && !qrows_in_place && s.apack.size() < need) s.apack.Reset(need);
       if (s.rows.size() < static_cast<size_t>(plan.mc)) s.rows.resize(static_cast<size_t>(plan.mc));
       uint8_t* apack = s.apack.data();
       EpiRow* rows_info = s.rows.data();
@@ -331,7 +341,9 @@ void GemmPacked(const GemmArgs& g, const EpiCtx& ctx, const KernelSet& ks) {
         src_ld = k;
         src_end = s.qrows.data() + qneed;
       }
-      if (pack_a_rows != nullptr) {
+      if (a_in_place || qrows_in_place) {
+        // Nothing to pack (ap below points at A itself, or at the quantized rows).
+      } else if (pack_a_rows != nullptr) {
         pack_a_rows(src, src_ld, mc, k, kpad, xor_mask, apack, astride, src_end);
       } else {
         for (int64_t i = 0; i < mc; i++) pack_a(src + i * src_ld, k, kpad, xor_mask, apack + i * astride);
@@ -365,7 +377,7 @@ void GemmPacked(const GemmArgs& g, const EpiCtx& ctx, const KernelSet& ks) {
     const size_t acc_need = static_cast<size_t>(plan.mc * ldacc) * sizeof(int32_t);
     if (s.acc.size() < acc_need) s.acc.Reset(acc_need);
     int32_t* acc = s.acc.as<int32_t>();
-    const uint8_t* ap = s.apack.data();
+    const uint8_t* ap = a_in_place ? a_base + m0 * lda : qrows_in_place ? s.qrows.data() : s.apack.data();
     const EpiRow* rows_info = s.rows.data();
     if (mc == 1 && plan.kblocks == 1 && ks.gemv[0] != nullptr) {
       // Dedicated GEMV: up to 4 panels per call.
