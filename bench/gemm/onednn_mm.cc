@@ -30,17 +30,9 @@ using dt = memory::data_type;
 using tag = memory::format_tag;
 
 int main(int argc, char** argv) {
-  if (argc < 6) {
-    std::fprintf(stderr, "usage: onednn_mm M K N REPS MIN_TIME\n");
-    return 2;
-  }
-  const long M = std::atol(argv[1]), K = std::atol(argv[2]), N = std::atol(argv[3]);
-  const int reps = std::atoi(argv[4]);
-  const double min_time = std::atof(argv[5]);
-  if (M < 1 || K < 1 || N < 1 || reps < 1 || !(min_time > 0)) {
-    std::fprintf(stderr, "onednn_mm: bad arguments\n");
-    return 2;
-  }
+  gemm_bench::Args cli;
+  if (!gemm_bench::ParseArgs(argc, argv, "onednn_mm", &cli)) return 2;
+  const long M = cli.m, K = cli.k, N = cli.n;
   engine eng(engine::kind::cpu, 0);
   stream st(eng);
   std::mt19937 rng(42);
@@ -87,7 +79,7 @@ int main(int argc, char** argv) {
       for (long k = 0; k < K; k++) ref += (int64_t(A[(M - 1) * K + k]) - zp) * B[k * N + N - 1];
       ok = static_cast<int32_t*>(c_mem.get_data_handle())[M * N - 1] == ref;
     }
-    const Timing t = TimeRounds(run, reps, min_time);
+    const Timing t = TimeRounds(run, cli.reps, cli.min_time);
     std::printf(", \"%s\": {\"impl\": \"%s\", \"cpu\": %.9g, \"wall\": %.9g, \"check\": %s}", requant ? "s8" : "s32",
                 pd.impl_info_str(), t.cpu, t.wall, ok ? "true" : "false");
   }

@@ -19,17 +19,9 @@
 #include "timing.h"
 
 int main(int argc, char** argv) {
-  if (argc < 6) {
-    std::fprintf(stderr, "usage: ours_mm M K N REPS MIN_TIME\n");
-    return 2;
-  }
-  const long M = std::atol(argv[1]), K = std::atol(argv[2]), N = std::atol(argv[3]);
-  const int reps = std::atoi(argv[4]);
-  const double min_time = std::atof(argv[5]);
-  if (M < 1 || K < 1 || N < 1 || reps < 1 || !(min_time > 0)) {
-    std::fprintf(stderr, "ours_mm: bad arguments\n");
-    return 2;
-  }
+  gemm_bench::Args cli;
+  if (!gemm_bench::ParseArgs(argc, argv, "ours_mm", &cli)) return 2;
+  const long M = cli.m, K = cli.k, N = cli.n;
   using namespace tfjq::gemm;
   std::mt19937 rng(42);
   std::vector<uint8_t> A(static_cast<size_t>(M * K));
@@ -57,7 +49,7 @@ int main(int argc, char** argv) {
   for (long k = 0; k < K; k++) acc += (int64_t(A[(M - 1) * K + k]) - za) * B[k * N + N - 1];
   const float y = std::min(std::max(static_cast<float>(acc) * mult, -128.0f), 127.0f);
   const bool ok = C[M * N - 1] == static_cast<int8_t>(std::nearbyint(y));
-  const gemm_bench::Timing t = gemm_bench::TimeRounds([&] { Gemm(g); }, reps, min_time);
+  const gemm_bench::Timing t = gemm_bench::TimeRounds([&] { Gemm(g); }, cli.reps, cli.min_time);
   std::printf("{\"isa\": \"%s\", \"cpu\": %.9g, \"wall\": %.9g, \"check\": %s}\n", tfjq::IsaName(isa), t.cpu, t.wall,
               ok ? "true" : "false");
   return 0;

@@ -114,7 +114,9 @@ function buildOneDnn(): { exe?: string; why?: string; dir?: string } {
 
 /**
  * Builds ours_mm.cc (our int8 GEMM timed in a C++ loop, as onednn_mm.cc times oneDNN) against
- * the core library the install built; returns its path, or the reason the column is skipped.
+ * the core library the install built with the addon (build/libtfjq_core.a: an addon built
+ * elsewhere, or given by TFJS_QUANT_ADDON, may hold other kernels); returns its path, or the
+ * reason the column is skipped.
  */
 function buildOurs(dir: string | undefined): { exe?: string; why?: string } {
   const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');

@@ -1,4 +1,5 @@
-// Timing of one native call for bench/gemm's C++ harnesses (onednn_mm.cc, ours_mm.cc), the way
+// The command line and the timing of one native call for bench/gemm's C++ harnesses
+// (onednn_mm.cc, ours_mm.cc). Timing: the way
 // run.ts times calls from JavaScript: process CPU seconds per call (median of `reps` rounds,
 // each over enough calls to last min_time / reps) and the median wall seconds of the same
 // rounds. Both harnesses time their engine with this one function, so their ratio compares
@@ -8,6 +9,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <vector>
 
 namespace gemm_bench {
@@ -45,6 +48,29 @@ Timing TimeRounds(F&& f, int reps, double min_time) {
     cpu.push_back((Cpu() - c0) / inner);
   }
   return {Median(cpu), Median(wall)};
+}
+
+// `name M K N REPS MIN_TIME`: false (after a message on stderr) when the arguments are bad.
+struct Args {
+  long m = 0, k = 0, n = 0;
+  int reps = 0;
+  double min_time = 0;
+};
+inline bool ParseArgs(int argc, char** argv, const char* name, Args* a) {
+  if (argc < 6) {
+    std::fprintf(stderr, "usage: %s M K N REPS MIN_TIME\n", name);
+    return false;
+  }
+  a->m = std::atol(argv[1]);
+  a->k = std::atol(argv[2]);
+  a->n = std::atol(argv[3]);
+  a->reps = std::atoi(argv[4]);
+  a->min_time = std::atof(argv[5]);
+  if (a->m < 1 || a->k < 1 || a->n < 1 || a->reps < 1 || !(a->min_time > 0)) {
+    std::fprintf(stderr, "%s: bad arguments\n", name);
+    return false;
+  }
+  return true;
 }
 
 }  // namespace gemm_bench

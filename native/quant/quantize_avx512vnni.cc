@@ -179,22 +179,26 @@ inline bool MetInfinity(__m512 lo, __m512 hi) {
           _mm512_cmp_ps_mask(hi, _mm512_set1_ps(INFINITY), _CMP_EQ_OQ)) != 0;
 }
 
+// One vector into a running (lo, hi): kTest leaves non-finite values out lane by lane (the
+// slow pass, after one met ±Inf); otherwise the plain minimum and maximum, v first.
+template <bool kTest>
+inline void RangeStep(__m512 v, __m512& l, __m512& h) {
+  if constexpr (kTest) {
+    const __mmask16 f = Finite(v);
+    l = _mm512_mask_min_ps(l, f, l, v);
+    h = _mm512_mask_max_ps(h, f, h, v);
+  } else {
+    l = _mm512_min_ps(v, l);
+    h = _mm512_max_ps(v, h);
+  }
+}
+
 // Range of n values with four independent (lo, hi) chains; returns them folded into lanes.
-// kTest: leave non-finite values out lane by lane (the slow pass, after one met ±Inf).
 template <bool kTest>
 inline void RangeVectorsPass(const float* x, int64_t n, __m512* lo_out, __m512* hi_out) {
   const __m512 zero = _mm512_setzero_ps();
   __m512 l0 = zero, l1 = zero, l2 = zero, l3 = zero, h0 = zero, h1 = zero, h2 = zero, h3 = zero;
-  auto step = [](__m512 v, __m512& l, __m512& h) {
-    if constexpr (kTest) {
-      const __mmask16 f = Finite(v);
-      l = _mm512_mask_min_ps(l, f, l, v);
-      h = _mm512_mask_max_ps(h, f, h, v);
-    } else {
-      l = _mm512_min_ps(v, l);
-      h = _mm512_max_ps(v, h);
-    }
-  };
+  auto step = RangeStep<kTest>;
   int64_t i = 0;
   for (; i + 64 <= n; i += 64) {
     step(_mm512_loadu_ps(x + i), l0, h0);
@@ -279,7 +283,7 @@ inline void ChooseU8x16(__m512 lo, __m512 hi, float* scales, int32_t* zps) {
 }
 
 // The ranges of nb ≤ 16 rows of nv vectors each (the last under mask `last`), row j's in lane
-// j of *lo16 / *hi16; kTest as in RangeVectorsPass.
+// j of *lo16 / *hi16; kTest as in RangeStep.
 template <bool kTest>
 inline void ShortRowRanges(const float* x, int64_t ldx, int nb, int nv, __mmask16 last, __m512* lo16, __m512* hi16) {
   const __m512 zero = _mm512_setzero_ps();
@@ -288,17 +292,8 @@ inline void ShortRowRanges(const float* x, int64_t ldx, int nb, int nv, __mmask1
     __m512 l = zero, h = zero;
     if (j < nb) {
       const float* row = x + j * ldx;
-      for (int v = 0; v < nv; v++) {
-        const __m512 a = _mm512_maskz_loadu_ps(v + 1 < nv ? 0xFFFF : last, row + 16 * v);
-        if constexpr (kTest) {
-          const __mmask16 f = Finite(a);
-          l = _mm512_mask_min_ps(l, f, l, a);
-          h = _mm512_mask_max_ps(h, f, h, a);
-        } else {
-          l = _mm512_min_ps(a, l);
-          h = _mm512_max_ps(a, h);
-        }
-      }
+      for (int v = 0; v < nv; v++)
+        RangeStep<kTest>(_mm512_maskz_loadu_ps(v + 1 < nv ? 0xFFFF : last, row + 16 * v), l, h);
     }
     lo[j] = l;
     hi[j] = h;
