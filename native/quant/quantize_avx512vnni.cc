@@ -282,6 +282,50 @@ inline void ChooseU8x16(__m512 lo, __m512 hi, float* scales, int32_t* zps) {
   _mm512_storeu_si512(zps, _mm512_cvt_roundps_epi32(z, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
 }
 
+// The §4 parameters of a group of up to 16 rows, row j in lane j: scales, zero points (as
+// integers and as floats), reciprocals (one division for the group) and which rows may use
+// them (ReciprocalUsable per lane).
+struct RowGroup {
+  __m512 scv, zpv, rv;
+  __m512i zpi;
+  __mmask16 recip;
+};
+
+// The group's parameters from its folded ranges; the first nb go to scales and zps.
+inline RowGroup ChooseGroup(__m512 lo16, __m512 hi16, int nb, float* scales, int32_t* zps) {
+  alignas(64) float sc[16];
+  alignas(64) int32_t zp[16];
+  ChooseU8x16(lo16, hi16, sc, zp);
+  RowGroup g;
+  g.scv = _mm512_load_ps(sc);
+  g.zpi = _mm512_load_si512(zp);
+  _mm512_mask_storeu_ps(scales, Lanes(nb), g.scv);
+  _mm512_mask_storeu_epi32(zps, Lanes(nb), g.zpi);
+  g.zpv = _mm512_cvtepi32_ps(g.zpi);
+  g.rv = _mm512_div_ps(_mm512_set1_ps(1.0f), g.scv);
+  g.recip = _kand_mask16(_mm512_cmp_ps_mask(g.scv, _mm512_set1_ps(0x1p-126f), _CMP_GE_OQ),
+                         _mm512_cmp_ps_mask(g.scv, _mm512_set1_ps(0x1p126f), _CMP_LE_OQ));
+  return g;
+}
+
+// Row j's parameters broadcast from its lane for QuantizeSpan / Quantize16: those MakeParams
+// gives for (scale, zp, 0, 255), without the scalar division and reductions of a row-by-row
+// setup (at K = 96 they cost as much as the row's quantization).
+inline Params16 LaneParams(const RowGroup& g, int j) {
+  const __m512i lane = _mm512_set1_epi32(j);
+  Params16 p;
+  p.s = _mm512_permutexvar_ps(lane, g.scv);
+  p.zp = _mm512_permutexvar_epi32(lane, g.zpi);
+  p.zpf = _mm512_permutexvar_ps(lane, g.zpv);
+  p.lo = _mm512_sub_ps(_mm512_setzero_ps(), p.zpf);  // qmin − zp (exact: small integers)
+  p.hi = _mm512_sub_ps(_mm512_set1_ps(255.0f), p.zpf);
+  p.recip = ((g.recip >> j) & 1) != 0;
+  p.r = p.recip ? _mm512_permutexvar_ps(lane, g.rv) : _mm512_set1_ps(1.0f);
+  p.qmin = _mm512_setzero_ps();
+  p.qmax = _mm512_set1_ps(255.0f);
+  return p;
+}
+
 // The ranges of nb ≤ 16 rows of nv vectors each (the last under mask `last`), row j's in lane
 // j of *lo16 / *hi16; kTest as in RangeStep.
 template <bool kTest>
@@ -297,6 +341,19 @@ inline void ShortRowRanges(const float* x, int64_t ldx, int nb, int nv, __mmask1
     }
     lo[j] = l;
     hi[j] = h;
+  }
+  *lo16 = Fold16<true>(lo);
+  *hi16 = Fold16<false>(hi);
+}
+
+// The ranges of nb ≤ 16 rows of k values each, row j's in lane j of *lo16 / *hi16 (each row
+// in four chains, RangeVectorsPass); kTest as in RangeStep.
+template <bool kTest>
+inline void LongRowRanges(const float* x, int64_t ldx, int64_t k, int nb, __m512* lo16, __m512* hi16) {
+  __m512 lo[16], hi[16];
+  for (int j = 0; j < 16; j++) {
+    lo[j] = hi[j] = _mm512_setzero_ps();
+    if (j < nb) RangeVectorsPass<kTest>(x + j * ldx, k, &lo[j], &hi[j]);
   }
   *lo16 = Fold16<true>(lo);
   *hi16 = Fold16<false>(hi);
@@ -326,89 +383,37 @@ void DynamicShortRows(const float* x, int64_t rows, int64_t k, int64_t ldx, uint
     __m512 lo16, hi16;
     ShortRowRanges<false>(x + r0 * ldx, ldx, nb, nv, last, &lo16, &hi16);
     if (MetInfinity(lo16, hi16)) ShortRowRanges<true>(x + r0 * ldx, ldx, nb, nv, last, &lo16, &hi16);
-    alignas(64) float sc[16];
-    alignas(64) int32_t zp[16];
-    ChooseU8x16(lo16, hi16, sc, zp);
-    const __mmask16 rows_mask = Lanes(nb);
-    const __m512 scv = _mm512_load_ps(sc);
-    _mm512_mask_storeu_ps(scales + r0, rows_mask, scv);
-    _mm512_mask_storeu_epi32(zps + r0, rows_mask, _mm512_load_si512(zp));
-    // The rows' reciprocals and zero points as vectors (lane j = row j), one division for the
-    // 16 rows; each row takes its lane by a permute instead of scalar setup per row (rows of
-    // 16–32 values are a few vectors each).
-    const __m512 rv = _mm512_div_ps(_mm512_set1_ps(1.0f), scv);
-    const __m512 zpv = _mm512_cvtepi32_ps(_mm512_load_si512(zp));
-    const __mmask16 recip = _kand_mask16(_mm512_cmp_ps_mask(scv, _mm512_set1_ps(0x1p-126f), _CMP_GE_OQ),
-                                         _mm512_cmp_ps_mask(scv, _mm512_set1_ps(0x1p126f), _CMP_LE_OQ));
-    if (dense && recip == rows_mask) {
+    const RowGroup grp = ChooseGroup(lo16, hi16, nb, scales + r0, zps + r0);
+    if (dense && grp.recip == Lanes(nb)) {
       // The group's rows side by side in x and in out: quantized as one span of nb·k values,
       // every lane used, each lane's parameters taken from its row's lane.
       const float* xs = x + r0 * k;
       uint8_t* q = out + r0 * k;
       const int64_t n = nb * k;
-      const __m512i zpi = _mm512_load_si512(zp);
       for (int64_t i = 0; i < n; i += 16) {
         const __mmask16 m = Lanes(Min64(16, n - i));
         const __m512i idx = _mm512_add_epi32(_mm512_set1_epi32(static_cast<int32_t>(i)), iota);
         const __m512i row = _mm512_srli_epi32(_mm512_mullo_epi32(idx, row_mul), 16);
         const __m512 xv = _mm512_maskz_loadu_ps(m, xs + i);
+        const __m512 zpf = _mm512_permutexvar_ps(row, grp.zpv);
         __mmask16 redo = 0;
-        const __m512i qv =
-            QuantizeRecip16(xv, _mm512_permutexvar_ps(row, rv), _mm512_permutexvar_ps(row, zpv), qmin, qmax, &redo);
+        const __m512i qv = QuantizeRecip16(xv, _mm512_permutexvar_ps(row, grp.rv), zpf, qmin, qmax, &redo);
         if (redo == 0) {
           Store16(q + i, m, qv);
         } else {
-          const __m512 zpf = _mm512_permutexvar_ps(row, zpv);
           Store16(q + i, m,
-                  QuantizeDiv16(xv, _mm512_permutexvar_ps(row, scv), _mm512_sub_ps(qmin, zpf), _mm512_sub_ps(qmax, zpf),
-                                _mm512_permutexvar_epi32(row, zpi)));
+                  QuantizeDiv16(xv, _mm512_permutexvar_ps(row, grp.scv), _mm512_sub_ps(qmin, zpf),
+                                _mm512_sub_ps(qmax, zpf), _mm512_permutexvar_epi32(row, grp.zpi)));
         }
       }
       continue;
     }
     for (int j = 0; j < nb; j++) {
-      const float* row = x + (r0 + j) * ldx;
-      uint8_t* q = out + (r0 + j) * k;
-      if ((recip >> j) & 1) {
-        const __m512i lane = _mm512_set1_epi32(j);
-        const __m512 r = _mm512_permutexvar_ps(lane, rv), zpf = _mm512_permutexvar_ps(lane, zpv);
-        for (int v = 0; v < nv; v++) {
-          const __mmask16 m = v + 1 < nv ? 0xFFFF : last;
-          __mmask16 redo = 0;
-          const __m512 xv = _mm512_maskz_loadu_ps(m, row + 16 * v);
-          const __m512i qv = QuantizeRecip16(xv, r, zpf, qmin, qmax, &redo);
-          if (redo == 0) {
-            Store16(q + 16 * v, m, qv);
-          } else {
-            const Params16 p = MakeParams(sc[j], zp[j], 0, 255);
-            Store16(q + 16 * v, m, QuantizeDiv16(xv, p.s, p.lo, p.hi, p.zp));
-          }
-        }
-      } else {
-        const Params16 p = MakeParams(sc[j], zp[j], 0, 255);
-        for (int v = 0; v < nv; v++) Quantize16(row + 16 * v, v + 1 < nv ? 0xFFFF : last, p, q + 16 * v);
-      }
+      const Params16 p = LaneParams(grp, j);
+      for (int v = 0; v < nv; v++)
+        Quantize16(x + (r0 + j) * ldx + 16 * v, v + 1 < nv ? 0xFFFF : last, p, out + (r0 + j) * k + 16 * v);
     }
   }
-}
-
-// Row j's parameters (lane j of the group's vectors: scales, zero points as integers and as
-// floats, reciprocals, which rows may use them) broadcast for QuantizeSpan, without the scalar
-// division and reductions of a row-by-row setup (at K = 96 they cost as much as the row's
-// quantization).
-inline Params16 LaneParams(int j, __m512 scv, __m512i zpi, __m512 zpv, __m512 rv, __mmask16 recip) {
-  const __m512i lane = _mm512_set1_epi32(j);
-  Params16 p;
-  p.s = _mm512_permutexvar_ps(lane, scv);
-  p.zp = _mm512_permutexvar_epi32(lane, zpi);
-  p.zpf = _mm512_permutexvar_ps(lane, zpv);
-  p.lo = _mm512_sub_ps(_mm512_setzero_ps(), p.zpf);  // qmin − zp (exact: small integers)
-  p.hi = _mm512_sub_ps(_mm512_set1_ps(255.0f), p.zpf);
-  p.recip = ((recip >> j) & 1) != 0;
-  p.r = p.recip ? _mm512_permutexvar_ps(lane, rv) : _mm512_set1_ps(1.0f);
-  p.qmin = _mm512_setzero_ps();
-  p.qmax = _mm512_set1_ps(255.0f);
-  return p;
 }
 
 // Longer rows, 16 at a time (4 beyond K = 512, so that a group stays in L1 between its two
@@ -416,37 +421,13 @@ inline Params16 LaneParams(int j, __m512 scv, __m512i zpi, __m512 zpv, __m512 rv
 // its parameters chosen in one vector pass (as for short rows), then each row quantized.
 void DynamicLongRows(const float* x, int64_t rows, int64_t k, int64_t ldx, uint8_t* out, float* scales, int32_t* zps) {
   const int64_t group = k <= 512 ? 16 : 4;
-  const __m512 zero = _mm512_setzero_ps();
   for (int64_t r0 = 0; r0 < rows; r0 += group) {
     const int nb = static_cast<int>(Min64(group, rows - r0));
-    __m512 lo[16], hi[16];
-    auto ranges = [&](auto pass) {
-      for (int j = 0; j < 16; j++) {
-        lo[j] = hi[j] = zero;
-        if (j < nb) pass(x + (r0 + j) * ldx, k, &lo[j], &hi[j]);
-      }
-    };
-    ranges(RangeVectorsPass<false>);
-    __m512 lo16 = Fold16<true>(lo), hi16 = Fold16<false>(hi);
-    if (MetInfinity(lo16, hi16)) {
-      ranges(RangeVectorsPass<true>);
-      lo16 = Fold16<true>(lo);
-      hi16 = Fold16<false>(hi);
-    }
-    alignas(64) float sc[16];
-    alignas(64) int32_t zp[16];
-    ChooseU8x16(lo16, hi16, sc, zp);
-    const __mmask16 rows_mask = Lanes(nb);
-    const __m512 scv = _mm512_load_ps(sc);
-    const __m512i zpi = _mm512_load_si512(zp);
-    _mm512_mask_storeu_ps(scales + r0, rows_mask, scv);
-    _mm512_mask_storeu_epi32(zps + r0, rows_mask, zpi);
-    const __m512 rv = _mm512_div_ps(_mm512_set1_ps(1.0f), scv);
-    const __m512 zpv = _mm512_cvtepi32_ps(zpi);
-    const __mmask16 recip = _kand_mask16(_mm512_cmp_ps_mask(scv, _mm512_set1_ps(0x1p-126f), _CMP_GE_OQ),
-                                         _mm512_cmp_ps_mask(scv, _mm512_set1_ps(0x1p126f), _CMP_LE_OQ));
-    for (int j = 0; j < nb; j++)
-      QuantizeSpan(x + (r0 + j) * ldx, k, LaneParams(j, scv, zpi, zpv, rv, recip), out + (r0 + j) * k);
+    __m512 lo16, hi16;
+    LongRowRanges<false>(x + r0 * ldx, ldx, k, nb, &lo16, &hi16);
+    if (MetInfinity(lo16, hi16)) LongRowRanges<true>(x + r0 * ldx, ldx, k, nb, &lo16, &hi16);
+    const RowGroup grp = ChooseGroup(lo16, hi16, nb, scales + r0, zps + r0);
+    for (int j = 0; j < nb; j++) QuantizeSpan(x + (r0 + j) * ldx, k, LaneParams(grp, j), out + (r0 + j) * k);
   }
 }
 
