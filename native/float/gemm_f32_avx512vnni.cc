@@ -65,9 +65,8 @@ inline void Put(float* c, __mmask16 m, __m512 acc, const float* bias, const Epil
 // named: GCC 12 spills accumulators kept in an array), one k step from six A values and the
 // panels, and the stores of rows [0, mr). Per k step kPanels B loads and six A broadcasts feed
 // 6·kPanels FMAs: at 4 panels twice the products per broadcast, and per tile call, of the
-// 6 × 32 tile this path had, which lost a quarter of its time to them and to the per-tile
-// setup on the small-K layers (pointwise 16 → 96 at 51 GMAC/s). Tile (A rows read in place)
-// and WindowTile (convolution windows) feed it.
+// 6 × 32 tile this path had (4–14% faster on layers of 48 to 144 channels). Tile (A rows read
+// in place) and WindowTile (convolution windows) feed it.
 template <int kPanels>
 struct Acc6 {
   __m512 c00 = _mm512_setzero_ps(), c01 = c00, c02 = c00, c03 = c00, c10 = c00, c11 = c00, c12 = c00, c13 = c00;
@@ -116,6 +115,26 @@ struct Acc6 {
 // the stack (one build had 7 stack accesses per k step, 15–25% slower than 2 panels on
 // pointwise 16 → 96): check the loop for them when this file changes.
 constexpr int kMaxPanels = 4;
+static_assert(kMaxPanels <= 4, "Acc6 holds at most four panels");
+
+// f(Panels<np>{}) for np in [1, kMaxPanels]: the tile width as a template argument.
+template <int N>
+struct Panels {
+  static constexpr int kCount = N;
+};
+template <typename F>
+inline void WithPanels(int np, F&& f) {
+  switch (np) {
+    case 4:
+      return f(Panels<4>{});
+    case 3:
+      return f(Panels<3>{});
+    case 2:
+      return f(Panels<2>{});
+    default:
+      return f(Panels<1>{});
+  }
+}
 
 // Rows [0, mr) (mr ≤ kMR) of the tile: A read in place (row r at a + r·lda; rows past mr
 // repeat the last one), B panels b[0..kPanels) (kc × 16 each, k-major), columns masked by
@@ -390,19 +409,7 @@ void ConvWindowsAvx512(const ConvGeom& g, const float* x, const float* b, int64_
           s6[r] = strides[at];
         }
         float* c = y + (ic + i) * N + jp * kNR;
-        switch (np) {
-          case 4:
-            WindowTile<4>(g.k_h, run, r6, s6, bp, c, N, mr, mk, et);
-            break;
-          case 3:
-            WindowTile<3>(g.k_h, run, r6, s6, bp, c, N, mr, mk, et);
-            break;
-          case 2:
-            WindowTile<2>(g.k_h, run, r6, s6, bp, c, N, mr, mk, et);
-            break;
-          default:
-            WindowTile<1>(g.k_h, run, r6, s6, bp, c, N, mr, mk, et);
-        }
+        WithPanels(np, [&](auto p) { WindowTile<decltype(p)::kCount>(g.k_h, run, r6, s6, bp, c, N, mr, mk, et); });
       }
     }
   }
@@ -434,19 +441,7 @@ void GemmPackedBAvx512(int64_t M, int64_t N, int64_t K, const float* a, int64_t 
           const int64_t mr = std::min<int64_t>(kMR, M - i0);
           float* c = C + i0 * rsc + jp * kNR;
           const float* at = a + i0 * lda + pc;
-          switch (np) {
-            case 4:
-              Tile<4>(kc, at, lda, bp, c, rsc, mr, mk, et);
-              break;
-            case 3:
-              Tile<3>(kc, at, lda, bp, c, rsc, mr, mk, et);
-              break;
-            case 2:
-              Tile<2>(kc, at, lda, bp, c, rsc, mr, mk, et);
-              break;
-            default:
-              Tile<1>(kc, at, lda, bp, c, rsc, mr, mk, et);
-          }
+          WithPanels(np, [&](auto p) { Tile<decltype(p)::kCount>(kc, at, lda, bp, c, rsc, mr, mk, et); });
         }
       }
     }
