@@ -241,8 +241,8 @@ void GemmPacked(const GemmArgs& g, const EpiCtx& ctx, const KernelSet& ks) {
   const bool plain_rows = ks.a_bytes_per_k == 1 && ks.a_offset == 0 && k == kpad;
   const bool a_in_place = plain_rows && g.a_f32 == nullptr && !g.a_signed && g.lda % 4096 != 0;
   const bool qrows_in_place = plain_rows && g.a_f32 != nullptr && k % 4096 != 0;
-  if (a_in_place) astride = g.lda;
-  if (qrows_in_place) astride = k;
+  const bool unpacked = a_in_place || qrows_in_place;
+  if (unpacked) astride = a_in_place ? g.lda : k;
   const uint8_t xor_mask = g.a_signed ? 0x80 : 0x00;
   const int32_t za_shift = g.a_signed ? 128 : 0;
   const bool need_rowsum = !b.zero_points_all_zero();
@@ -320,7 +320,7 @@ void GemmPacked(const GemmArgs& g, const EpiCtx& ctx, const KernelSet& ks) {
     const int64_t ldacc = (p1 - p0) * nr;
     if (s.packed_call != call_id || s.packed_mb != mb) {
       const size_t need = static_cast<size_t>(plan.mc * astride);
-      if (!a_in_place && !qrows_in_place && s.apack.size() < need) s.apack.Reset(need);
+      if (!unpacked && s.apack.size() < need) s.apack.Reset(need);
       if (s.rows.size() < static_cast<size_t>(plan.mc)) s.rows.resize(static_cast<size_t>(plan.mc));
       uint8_t* apack = s.apack.data();
       EpiRow* rows_info = s.rows.data();
@@ -341,7 +341,7 @@ void GemmPacked(const GemmArgs& g, const EpiCtx& ctx, const KernelSet& ks) {
         src_ld = k;
         src_end = s.qrows.data() + qneed;
       }
-      if (a_in_place || qrows_in_place) {
+      if (unpacked) {
         // Nothing to pack (ap below points at A itself, or at the quantized rows).
       } else if (pack_a_rows != nullptr) {
         pack_a_rows(src, src_ld, mc, k, kpad, xor_mask, apack, astride, src_end);
