@@ -94,56 +94,44 @@ function timeMany(fns: (() => void)[], budgetScale = 1): Timing[] {
 }
 const timeIt = (fn: () => void, budgetScale = 1): Timing => timeMany([fn], budgetScale)[0];
 
+/**
+ * Compiles one of this folder's C++ harnesses (`name`.cc, with `flags` after the source) into
+ * dir; returns the executable's path, or why the column it feeds is skipped.
+ */
+function buildHarness(dir: string, name: string, flags: string[]): { exe?: string; why?: string } {
+  const exe = join(dir, name);
+  const src = join(dirname(fileURLToPath(import.meta.url)), `${name}.cc`);
+  try {
+    execFileSync('g++', ['-O2', '-std=c++17', src, ...flags, '-o', exe], { stdio: ['ignore', 'ignore', 'pipe'] });
+  } catch (e) {
+    return {
+      why: `skipped: building ${name}.cc failed (${String((e as { stderr?: Buffer }).stderr ?? e).split('\n')[0]})`,
+    };
+  }
+  return { exe };
+}
+
 /** Builds the oneDNN harness; returns its path, or the reason the column is skipped. */
 function buildOneDnn(): { exe?: string; why?: string; dir?: string } {
   if (flag('--no-onednn')) return { why: 'skipped (--no-onednn)' };
   if (!existsSync('/usr/include/oneapi/dnnl/dnnl.hpp')) return { why: 'skipped: libdnnl-dev not installed' };
   const dir = mkdtempSync(join(tmpdir(), 'tfjq-onednn-'));
-  const exe = join(dir, 'onednn_mm');
-  const src = join(dirname(fileURLToPath(import.meta.url)), 'onednn_mm.cc');
-  try {
-    execFileSync('g++', ['-O2', '-std=c++17', src, '-ldnnl', '-o', exe], { stdio: ['ignore', 'ignore', 'pipe'] });
-  } catch (e) {
-    rmSync(dir, { recursive: true, force: true });
-    return {
-      why: `skipped: building onednn_mm.cc failed (${String((e as { stderr?: Buffer }).stderr ?? e).split('\n')[0]})`,
-    };
-  }
-  return { exe, dir };
+  const built = buildHarness(dir, 'onednn_mm', ['-ldnnl']);
+  if (!built.exe) rmSync(dir, { recursive: true, force: true });
+  return built.exe ? { ...built, dir } : built;
 }
 
 /**
- * Builds ours_mm.cc (our int8 GEMM timed in a C++ loop, as onednn_mm.cc times oneDNN) against
- * the core library the install built with the addon (build/libtfjq_core.a: an addon built
- * elsewhere, or given by TFJS_QUANT_ADDON, may hold other kernels); returns its path, or the
- * reason the column is skipped.
+ * Builds ours_mm.cc (our int8 GEMM timed in a C++ loop, as onednn_mm.cc times oneDNN) into dir
+ * against the core library the install built with the addon (build/libtfjq_core.a: an addon
+ * built elsewhere, or given by TFJS_QUANT_ADDON, may hold other kernels); returns its path, or
+ * the reason the column is skipped.
  */
-function buildOurs(dir: string | undefined): { exe?: string; why?: string } {
+function buildOurs(dir: string): { exe?: string; why?: string } {
   const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
   const lib = join(root, 'build', 'libtfjq_core.a');
   if (!existsSync(lib)) return { why: `skipped: ${lib} not built (npm install builds it)` };
-  const out = join(dir ?? mkdtempSync(join(tmpdir(), 'tfjq-ours-')), 'ours_mm');
-  try {
-    execFileSync(
-      'g++',
-      [
-        '-O2',
-        '-std=c++17',
-        `-I${join(root, 'native')}`,
-        join(root, 'bench', 'gemm', 'ours_mm.cc'),
-        lib,
-        '-lpthread',
-        '-o',
-        out,
-      ],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-  } catch (e) {
-    return {
-      why: `skipped: building ours_mm.cc failed (${String((e as { stderr?: Buffer }).stderr ?? e).split('\n')[0]})`,
-    };
-  }
-  return { exe: out };
+  return buildHarness(dir, 'ours_mm', [`-I${join(root, 'native')}`, lib, '-lpthread']);
 }
 
 /** Our int8 GEMM's process CPU seconds per call in a C++ loop (ours_mm.cc). */
@@ -193,7 +181,7 @@ async function main() {
   let onednnVersion = '';
   const onednnImpls = new Set<string>();
   console.log(onednn.exe ? 'oneDNN column: on' : `oneDNN column: ${onednn.why}`);
-  const ours = onednn.exe ? buildOurs(onednn.dir) : { why: 'skipped (no oneDNN column to compare with)' };
+  const ours = onednn.dir ? buildOurs(onednn.dir) : { why: 'skipped (no oneDNN column to compare with)' };
   if (!ours.exe) console.log(`C++-loop column: ${ours.why}`);
   let oursIsa = '';
 
