@@ -467,6 +467,9 @@ void UnaryF32(UnaryOp op, int64_t n, const float* x, float* y) {
     case UnaryOp::kAbs:
       for (int64_t i = 0; i < n; i++) y[i] = std::fabs(x[i]);
       return;
+    case UnaryOp::kErf:
+      for (int64_t i = 0; i < n; i++) y[i] = std::erf(x[i]);
+      return;
   }
   Fail("unknown unary op");
 }
@@ -494,11 +497,13 @@ void ReduceF32(ReduceOp op, const Shape& shape, const std::vector<bool>& reduced
   if (inner.empty()) return;
   for (size_t o = 0; o < outer.size(); o++) {
     const float* p = x + outer[o];
-    float acc = op == ReduceOp::kSum ? 0.0f : op == ReduceOp::kProd ? 1.0f : p[inner[0]];
+    const bool sums = op == ReduceOp::kSum || op == ReduceOp::kMean;
+    float acc = sums ? 0.0f : op == ReduceOp::kProd ? 1.0f : p[inner[0]];
     for (size_t k = op == ReduceOp::kMax || op == ReduceOp::kMin ? 1 : 0; k < inner.size(); k++) {
       const float v = p[inner[k]];
       switch (op) {
         case ReduceOp::kSum:
+        case ReduceOp::kMean:
           acc += v;
           break;
         case ReduceOp::kProd:
@@ -512,7 +517,7 @@ void ReduceF32(ReduceOp op, const Shape& shape, const std::vector<bool>& reduced
           break;
       }
     }
-    y[o] = acc;
+    y[o] = op == ReduceOp::kMean ? acc / static_cast<float>(inner.size()) : acc;
   }
 }
 

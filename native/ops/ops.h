@@ -223,15 +223,18 @@ void CastF32ToI32(int64_t n, const float* x, int32_t* y);
 void CastI32ToF32(int64_t n, const int32_t* x, float* y);
 
 // Float unary math: y = √x, 1 / √x (two roundings, as tfjs-wasm's Rsqrt), x·x, ⌊x⌋, |x|.
-enum class UnaryOp : int { kSqrt = 0, kRsqrt = 1, kSquare = 2, kFloor = 3, kAbs = 4 };
+// kErf: std::erf in float (within an ulp; tfjs-backend-cpu uses a 1.5e-7 approximation).
+enum class UnaryOp : int { kSqrt = 0, kRsqrt = 1, kSquare = 2, kFloor = 3, kAbs = 4, kErf = 5 };
 void UnaryF32(UnaryOp op, int64_t n, const float* x, float* y);
 
 // A float reduction over the axes marked in `reduced` (shape's rank, at least one marked): each
 // output (the kept axes, row-major) folds its elements in row-major order of the reduced axes —
 // the order tfjs's kernels take them in after moving the reduced axes innermost. Sum from 0,
 // product from 1; max and min start from the first element and take a later one only when it
-// compares greater / less (a NaN never replaces a number, one that comes first stays).
-enum class ReduceOp : int { kSum = 0, kMax = 1, kMin = 2, kProd = 3 };
+// compares greater / less (a NaN never replaces a number, one that comes first stays). Mean is
+// the sum divided by the number of elements, as tfjs-backend-wasm's Mean does (tfjs-backend-cpu
+// divides each element first: the two differ in the last bits).
+enum class ReduceOp : int { kSum = 0, kMax = 1, kMin = 2, kProd = 3, kMean = 4 };
 void ReduceF32(ReduceOp op, const Shape& shape, const std::vector<bool>& reduced, const float* x, float* y);
 
 // ---------------------------------------------------------------- activations

@@ -42,7 +42,10 @@ export function emitIndexOp(b: SegmentBuilder, g: Graph, n: Node): boolean {
     y = fresh(out);
     const axis = constAxis(g, n.inputs[2], b.shape(n.inputs[0]!).length)!;
     b.emit('gather', { inputs: [get(n.inputs[0]!), b.getI32(n.inputs[1]!)], output: y, ints: { axis } });
-  } else if (REDUCE[op] !== undefined && !(op === 'Max' && spatialReduction(g, n, b.shape(n.inputs[0]!)))) {
+  } else if (
+    REDUCE[op] !== undefined &&
+    !((op === 'Max' || op === 'Mean') && spatialReduction(g, n, b.shape(n.inputs[0]!)))
+  ) {
     y = fresh(out);
     const axes = reductionAxes(g, n, b.shape(n.inputs[0]!).length)!;
     b.emit('reduce_f32', {

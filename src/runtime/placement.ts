@@ -264,6 +264,7 @@ const OPAQUE_NATIVE = new Set([
   'GatherNd',
   'FloorDiv',
   'FloorMod',
+  'Erf',
 ]);
 const ELEMENTWISE_BINARY = new Set([
   'AddV2',
@@ -404,13 +405,13 @@ function nativeObstacle(ctx: PlacementContext, n: Node, exec: NodeExecution): Ob
         : ['layout', 'pooling needs NHWC and SAME or VALID padding'];
     }
     case 'Mean':
-      return spatialReduction(g, n, xs) ? undefined : ['layout', 'Mean over other axes than H, W'];
     case 'Max':
     case 'Min':
     case 'Sum':
     case 'Prod': {
-      // Over H, W of an image a Max is a global max pool; otherwise reduce_f32 over its axes.
-      if (op === 'Max' && spatialReduction(g, n, xs)) return undefined;
+      // Over H, W of an image a Max or Mean is a global pool; otherwise reduce_f32 over its axes
+      // (a LayerNorm's Mean over the channels).
+      if ((op === 'Max' || op === 'Mean') && spatialReduction(g, n, xs)) return undefined;
       const axes = reductionAxes(g, n, xs.length);
       if (!axes) return ['parameters', 'reduction axes are not constant axes of the input'];
       return axes.includes(0) && xs[0] === -1 ? ['layout', `${op} over the batch dimension`] : undefined;

@@ -35,9 +35,9 @@ export const BINARY: Record<string, number> = {
   FloorMod: 9,
 };
 /** Float unary math op → ops::UnaryOp code (unary_f32). */
-export const UNARY_MATH: Record<string, number> = { Sqrt: 0, Rsqrt: 1, Square: 2, Floor: 3, Abs: 4 };
-/** Float reduction op → ops::ReduceOp code (reduce_f32; a Max over H, W of an image is a global max pool). */
-export const REDUCE: Record<string, number> = { Sum: 0, Max: 1, Min: 2, Prod: 3 };
+export const UNARY_MATH: Record<string, number> = { Sqrt: 0, Rsqrt: 1, Square: 2, Floor: 3, Abs: 4, Erf: 5 };
+/** Float reduction op → ops::ReduceOp code (reduce_f32; a Max or Mean over H, W of an image is a global pool). */
+export const REDUCE: Record<string, number> = { Sum: 0, Max: 1, Min: 2, Prod: 3, Mean: 4 };
 /** Ops whose native steps take int32 as well as float32: data movement, and int32 arithmetic (binary_i32). */
 export const INT32_MOVE = new Set([
   'Reshape',

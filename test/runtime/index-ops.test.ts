@@ -149,9 +149,9 @@ describe('int32 arithmetic and the float → int32 cast at their edges', () => {
   });
 });
 
-describe('GatherV2, reductions over any axes, Abs', () => {
+describe('GatherV2, reductions over any axes, Abs, Erf', () => {
   const R = { ...{ T: a.type('float32') }, Tidx: a.type('int32') };
-  const names = ['picked', 'sum1', 'max02', 'min1', 'prod2', 'absv'];
+  const names = ['picked', 'sum1', 'max02', 'min1', 'prod2', 'absv', 'meanc', 'mean01', 'erfv'];
   const model = handModel(
     [
       placeholder('x', 'float32', [2, 5, 4]),
@@ -166,12 +166,17 @@ describe('GatherV2, reductions over any axes, Abs', () => {
       { name: 'min1', op: 'Min', input: ['x', 'axis1'], attr: { ...R, keep_dims: a.b(false) } },
       { name: 'prod2', op: 'Prod', input: ['x', 'axism1'], attr: { ...R, keep_dims: a.b(true) } },
       { name: 'absv', op: 'Abs', input: ['x'], attr: { T: a.type('float32') } },
+      // A LayerNorm's Mean over the channels, and one over two leading axes.
+      { name: 'meanc', op: 'Mean', input: ['x', 'axism1'], attr: { ...R, keep_dims: a.b(true) } },
+      { name: 'mean01', op: 'Mean', input: ['x', 'axes01'], attr: { ...R, keep_dims: a.b(false) } },
+      { name: 'erfv', op: 'Erf', input: ['x'], attr: { T: a.type('float32') } },
     ],
     {
       which: { dtype: 'int32', shape: [3], values: [4, 0, 4] },
       axis1: { dtype: 'int32', shape: [], values: [1] },
       axism1: { dtype: 'int32', shape: [], values: [-1] },
       axes02: { dtype: 'int32', shape: [2], values: [0, 2] },
+      axes01: { dtype: 'int32', shape: [2], values: [0, 1] },
     },
     { signature: { outputs: Object.fromEntries(names.map((o) => [o, { name: `${o}:0` }])) } },
   );

@@ -138,7 +138,7 @@ class UnaryStep : public Step {
   explicit UnaryStep(const Spec& p) {
     p.Arity(1, 1, 1, 0, 0);
     const int x = p.s.inputs[0], y = p.s.outputs[0];
-    op_ = static_cast<ops::UnaryOp>(p.Int(0, 0, 4, "unary op"));
+    op_ = static_cast<ops::UnaryOp>(p.Int(0, 0, 5, "unary op"));
     p.Type(x, DType::kF32, "input");
     p.Type(y, DType::kF32, "output");
     if (!SameShapes(p, x, y)) Bad("unary: input and output shapes differ");
@@ -196,7 +196,7 @@ class ReduceStep : public Step {
       reduced_[a] = true;
     }
     if (reduced_[0] && p.Batched(x)) Bad("reduce: not over the batch dimension");
-    op_ = static_cast<ops::ReduceOp>(p.Int(static_cast<size_t>(n + 1), 0, 3, "reduce op"));
+    op_ = static_cast<ops::ReduceOp>(p.Int(static_cast<size_t>(n + 1), 0, 4, "reduce op"));
     for (int64_t batch : {1, 3}) {
       const Dims xs = p.ses.Shape(x, batch);
       int64_t kept = 1;
