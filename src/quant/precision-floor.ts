@@ -36,7 +36,8 @@ export async function floatOutputs(g: Graph, x: Record<string, tf.Tensor>, point
 /**
  * The precision floor of quantized graph q (its weights as quantized, before the guard moves
  * any back) against its float reference, on the guard samples `data` at the measure points
- * `points` (specs: their scoring), whose float values are `ref`.
+ * `points` (specs: their scoring), whose float values are `ref`; `allowance` as the guard
+ * gives guardScore.
  */
 export async function precisionFloor(
   q: Graph,
@@ -45,6 +46,7 @@ export async function precisionFloor(
   points: string[],
   specs: readonly { name: string; classes: number }[],
   ref: readonly Float32Array[][],
+  allowance: number,
 ): Promise<PrecisionFloor> {
   // The reference with the quantized weights' stored values in place of its own.
   const replaced = new Map<string, Constant>();
@@ -70,8 +72,8 @@ export async function precisionFloor(
     }
   }
   return {
-    weightsOnly: guardFidelity(specs, ref, gotWeights).score,
-    inputNoise: guardFidelity(specs, ref, gotNoise).score,
+    weightsOnly: guardFidelity(specs, ref, gotWeights, allowance).score,
+    inputNoise: guardFidelity(specs, ref, gotNoise, allowance).score,
   };
 }
 

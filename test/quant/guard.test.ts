@@ -13,7 +13,7 @@ import { saveNative } from '../../src/model/save-native.js';
 import { guardNetGraphModel, writeModel } from '../support/model-fixtures.js';
 import type { Graph } from '../../src/model/ir.js';
 import { quantize, type AccuracyGuardOptions } from '../../src/quant/quantize.js';
-import { outputFidelity, predictedScore } from '../../src/quant/output-fidelity.js';
+import { outputFidelity, predictedCosine, predictedScore } from '../../src/quant/output-fidelity.js';
 import { nativeEngine } from '../../src/convert/native-engine.js';
 import { DYNAMIC_MIN_K, DYNAMIC_MIN_N } from '../../src/quant/params.js';
 import { syntheticInputs } from '../../src/quant/synthetic-inputs.js';
@@ -196,6 +196,83 @@ describe('the target the guard aims at', () => {
     expect(guard.initial).toBeCloseTo(s0, 9);
     expect(guard.movedToFloat.length).toBeGreaterThan(0);
     expect(guard.final).toBeGreaterThan(s0);
+    tf.dispose([...calibration, ...validation].flatMap((x) => Object.values(x)));
+  });
+});
+
+describe('an output of ≥ 16 values: its held-out prediction is held to the tolerance', () => {
+  // The 64 pooled features of the guard net as the output: scored by cosine.
+  const pooled = (): Graph => ({
+    ...g,
+    outputs: [g.nodes.find((n) => n.name === 'pool')!.outputs[0]!],
+    signature: undefined,
+  });
+
+  it('the guard reports the prediction of the saved files on its samples, and judges by the lower of it and the pooled cosine', async () => {
+    const p = pooled();
+    const calibration = syntheticInputs(p, 8, 1),
+      validation = syntheticInputs(p, 8, 3);
+    const tolerance = 2e-3;
+    const r = await quantize(p, {
+      mode: 'int8',
+      calibration,
+      validation,
+      accuracyGuard: { tolerance, engine: nativeEngine },
+    });
+    const guard = r.report.guard!;
+    const out = join(dir, 'out-int8-pooled');
+    await saveNative(r.graph, out, { mode: 'int8' });
+    const s = await InferenceSession.create(join(out, 'model.json'), { threads: 1 });
+    const ref: Float32Array[] = [],
+      got: Float32Array[] = [];
+    for (const x of validation) {
+      const [y] = execute(p, x);
+      ref.push(Float32Array.from(y!.dataSync()));
+      y!.dispose();
+      got.push(Float32Array.from((await s.run(x))[s.outputs[0]!.name]!.data as Float32Array));
+    }
+    s.dispose();
+    const cosine = outputFidelity('pool', ref, got).cosine;
+    const heldOut = predictedCosine(ref, got);
+    expect(heldOut).toBeLessThan(cosine);
+    expect(guard.outputs![0]!.heldOut).toBeCloseTo(heldOut, 6);
+    expect(guard.final).toBeCloseTo(Math.min(cosine, heldOut), 6);
+    expect(guard.satisfied).toBe(guard.final >= 1 - tolerance);
+    tf.dispose([...calibration, ...validation].flatMap((x) => Object.values(x)));
+  });
+
+  it('a model whose pooled cosine meets the target but whose prediction breaks the tolerance gets layers moved to float', async () => {
+    const p = pooled();
+    // Three guard samples: one search, on all of them (as in the target's test above).
+    const calibration = syntheticInputs(p, 8, 1),
+      validation = syntheticInputs(p, 3, 3);
+    const floatOnly = { dynamicMinK: 1 << 30 };
+    const probe = await quantize(p, {
+      mode: 'int8',
+      calibration,
+      validation,
+      accuracyGuard: { tolerance: 0.9, engine: nativeEngine },
+      ...floatOnly,
+    });
+    const o = probe.report.guard!.outputs![0]!;
+    expect(probe.report.guard!.movedToFloat).toEqual([]);
+    // A tolerance the pooled loss meets with the margin (loss ≤ 0.75·tolerance) and the
+    // prediction's loss breaks: between the two.
+    const pooledLoss = 1 - o.score,
+      heldOutLoss = 1 - o.heldOut!;
+    expect(heldOutLoss).toBeGreaterThan(pooledLoss / 0.75);
+    const tolerance = (pooledLoss / 0.75 + heldOutLoss) / 2;
+    const r = await quantize(p, {
+      mode: 'int8',
+      calibration,
+      validation,
+      accuracyGuard: { tolerance, engine: nativeEngine },
+      ...floatOnly,
+    });
+    const guard = r.report.guard!;
+    expect(guard.initial).toBeCloseTo(o.heldOut!, 9);
+    expect(guard.movedToFloat.length).toBeGreaterThan(0);
+    expect(guard.final).toBeGreaterThan(guard.initial);
     tf.dispose([...calibration, ...validation].flatMap((x) => Object.values(x)));
   });
 });

@@ -4,7 +4,15 @@ import { describe, expect, it } from 'vitest';
 import { initFloatBackend, tf } from '../../src/backend/float.js';
 import { loadModel } from '../../src/model/load.js';
 import { attr, GraphModelBuilder, writeModel } from '../support/model-fixtures.js';
-import { modelFidelity, outputFidelity, predictedScore, TAIL_SIGMAS } from '../../src/quant/output-fidelity.js';
+import {
+  guardFidelity,
+  guardScore,
+  modelFidelity,
+  outputFidelity,
+  predictedCosine,
+  predictedScore,
+  TAIL_SIGMAS,
+} from '../../src/quant/output-fidelity.js';
 import { describeInputs, syntheticInputs } from '../../src/quant/synthetic-inputs.js';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -78,6 +86,61 @@ describe('predictedScore (the guard, small outputs)', () => {
     expect(predictedScore('p', [f(1), f(1), f(1)], [f(1.004), f(0.996), f(1.004)])).toBeCloseTo(1 - 0.004, 6);
     expect(predictedScore('p', [f(3)], [f(3.3)])).toBeCloseTo(1 - 0.1, 6);
     expect(predictedScore('p', [f(1), f(1)], [f(1), f(NaN)])).toBe(-Infinity);
+  });
+});
+
+describe('predictedCosine (the guard, outputs of ≥ 16 values)', () => {
+  // A sample of energy c² whose output is turned by an angle θ: cosine cos θ, loss 1 − cos θ.
+  const turned = (c: number, loss: number) => {
+    const cos = 1 - loss,
+      sin = Math.sqrt(1 - cos * cos);
+    const r = new Float32Array(16),
+      q = new Float32Array(16);
+    r[0] = c;
+    q[0] = c * cos;
+    q[1] = c * sin;
+    return { r, q };
+  };
+
+  it('the pooled loss plus three standard deviations of the energy-weighted deviations, times √(2/n)', () => {
+    // Energies 1, 4, 1 (mean 2), losses 0.01, 0.001, 0.004: pooled loss (0.01 + 0.004 + 0.004) / 6
+    // = 0.003; deviations ê·(l − L) = 0.5·0.007, 2·(−0.002), 0.5·0.001 = 0.0035, −0.004, 0.0005
+    // (mean 0), sd √(28.5e-6 / 2) = 0.0037749; predicted loss 0.003 + 3·0.0037749·√(2/3) = 0.0122466.
+    const s = [turned(1, 0.01), turned(2, 0.001), turned(1, 0.004)];
+    const ref = s.map((x) => x.r),
+      got = s.map((x) => x.q);
+    expect(outputFidelity('o', ref, got).cosine).toBeCloseTo(1 - 0.003, 5);
+    expect(predictedCosine(ref, got)).toBeCloseTo(1 - 0.0122466, 5);
+  });
+
+  it('equal losses at equal energies predict the pooled cosine; one sample, or none with energy, is the pooled value', () => {
+    const same = [turned(1, 0.004), turned(1, 0.004), turned(1, 0.004)];
+    expect(
+      predictedCosine(
+        same.map((x) => x.r),
+        same.map((x) => x.q),
+      ),
+    ).toBeCloseTo(1 - 0.004, 6);
+    const one = turned(3, 0.02);
+    expect(predictedCosine([one.r], [one.q])).toBeCloseTo(1 - 0.02, 6);
+    // A sample whose reference is all zero carries no weight in the pooled cosine: left out.
+    const z = new Float32Array(16);
+    expect(predictedCosine([one.r, z], [one.q, z])).toBeCloseTo(1 - 0.02, 6);
+  });
+
+  it('guardFidelity holds the held-out prediction to the tolerance: guardScore gives it the allowance the search’s target takes off', () => {
+    const s = [turned(1, 0.01), turned(2, 0.001), turned(1, 0.004)];
+    const { fidelity, score } = guardFidelity(
+      [{ name: 'o', classes: 1 }],
+      s.map((x) => [x.r]),
+      s.map((x) => [x.q]),
+      0.0025,
+    );
+    const p = fidelity.outputs[0]!;
+    expect(p.heldOut).toBeCloseTo(1 - 0.0122466, 5);
+    expect(p.predicted).toBeUndefined();
+    expect(score).toBeCloseTo(1 - 0.0122466 + 0.0025, 5);
+    expect(guardScore(p)).toBeCloseTo(1 - 0.0122466, 5);
   });
 });
 
