@@ -3,6 +3,7 @@
 // x86 GEMM path (AVX2, AVX-VNNI, AVX-512 VNNI) and the AVX2 sparse kernels, so it lives
 // apart from any one path's microkernels. Each loop performs the same float operations in
 // the same order as the scalar StoreOne / CorrectAcc of gemm_ref.cc (bit-identical).
+#include <cstring>
 #include <type_traits>
 
 #include "common/simd_x86.h"
@@ -12,6 +13,32 @@ namespace tfjq {
 namespace gemm {
 namespace internal {
 namespace {
+
+// Lanes 0 … rem − 1 of 8 (1 ≤ rem ≤ 7): the last columns of a row, read with masked loads so
+// that nothing past the row's last column is touched.
+inline __m256i TailMask(int64_t rem) {
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(rem)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+// The low `rem` bytes of v (1 ≤ rem ≤ 7) stored at p, by fixed-size stores (a variable-size
+// memcpy would be a call per row).
+inline void StoreLowBytes(void* p, __m128i v, int64_t rem) {
+  uint64_t x = static_cast<uint64_t>(_mm_cvtsi128_si64(v));
+  uint8_t* d = static_cast<uint8_t*>(p);
+  if (rem & 4) {
+    const uint32_t w = static_cast<uint32_t>(x);
+    std::memcpy(d, &w, 4);
+    d += 4;
+    x >>= 32;
+  }
+  if (rem & 2) {
+    const uint16_t w = static_cast<uint16_t>(x);
+    std::memcpy(d, &w, 2);
+    d += 2;
+    x >>= 16;
+  }
+  if (rem & 1) *d = static_cast<uint8_t>(x);
+}
 
 // The common int8-inference case (one activation zero point per call, so the column term is
 // precomputed; zero weight zero points): requantize 16 values per iteration with two
@@ -24,12 +51,15 @@ void RequantRows(const EpiCtx& ctx, const int32_t* acc, int64_t ldacc, int64_t m
   const __m256i zo = _mm256_set1_epi32(ctx.zo);
   const int32_t* ct = ctx.col_term + n0;
   const float* mult = ctx.mult + n0;
-  auto requant = [&](const int32_t* src, __m256i ctv, __m256 mv) {
-    const __m256i v = _mm256_add_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(src)), ctv);
+  auto requant_v = [&](__m256i acc_v, __m256i ctv, __m256 mv) {
+    const __m256i v = _mm256_add_epi32(acc_v, ctv);
     __m256 y = _mm256_mul_ps(_mm256_cvtepi32_ps(v), mv);
     y = _mm256_min_ps(_mm256_max_ps(y, qlo), qhi);
     const __m256i q = _mm256_add_epi32(_mm256_cvtps_epi32(y), zo);
     return _mm_packs_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1));  // 8 × int16
+  };
+  auto requant = [&](const int32_t* src, __m256i ctv, __m256 mv) {
+    return requant_v(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(src)), ctv, mv);
   };
   auto ld_i = [](const int32_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); };
   T* const out = static_cast<T*>(ctx.c) + m0 * ctx.ldc + n0;
@@ -57,11 +87,15 @@ void RequantRows(const EpiCtx& ctx, const int32_t* acc, int64_t ldacc, int64_t m
     j += 8;
   }
   if (j < cols) {
-    const EpiRow none{0, 0, 0.f};
+    // The last 1–7 columns (a 4-column upsampling, a 1-channel head): the same operations on
+    // masked lanes. Scalar, they took half of a 16384 × 16 × 4 GEMM.
+    const int64_t rem = cols - j;
+    const __m256i mask = TailMask(rem);
+    const __m256i ct0 = _mm256_maskload_epi32(ct + j, mask);
+    const __m256 mu0 = _mm256_maskload_ps(mult + j, mask);
     for (int i = 0; i < rows; i++) {
-      for (int64_t jj = j; jj < cols; jj++) {
-        StoreOne(ctx, CorrectAcc(ctx, acc[i * ldacc + jj], none, n0 + jj), none, m0 + i, n0 + jj);
-      }
+      const __m128i w = requant_v(_mm256_maskload_epi32(acc + i * ldacc + j, mask), ct0, mu0);
+      StoreLowBytes(out + i * ctx.ldc + j, kSigned ? _mm_packs_epi16(w, w) : _mm_packus_epi16(w, w), rem);
     }
   }
 }
@@ -113,9 +147,30 @@ void DequantRowsAvx2(const EpiCtx& ctx, const int32_t* acc, int64_t ldacc, const
       _mm256_storeu_ps(out + i * ctx.ldc + j, y);
     }
   }
-  for (int i = 0; i < rows && j < cols; i++) {
-    for (int64_t jj = j; jj < cols; jj++) {
-      StoreOne(ctx, CorrectAcc(ctx, acc[i * ldacc + jj], rows_info[i], n0 + jj), rows_info[i], m0 + i, n0 + jj);
+  if (j < cols) {
+    // The last 1–7 columns: the loop above on masked lanes.
+    const int64_t n = n0 + j;
+    const __m256i mask = TailMask(cols - j);
+    const __m256i ct = ctx.col_term ? _mm256_maskload_epi32(ctx.col_term + n, mask) : _mm256_setzero_si256();
+    const __m256i cs = ctx.col_term ? _mm256_setzero_si256() : _mm256_maskload_epi32(ctx.col_sums + n, mask);
+    const __m256i bias = !ctx.col_term && ctx.bias ? _mm256_maskload_epi32(ctx.bias + n, mask) : _mm256_setzero_si256();
+    const __m256 ws = _mm256_maskload_ps(ctx.w_scales + n, mask);
+    const __m256 bf = ctx.bias_f32 ? _mm256_maskload_ps(ctx.bias_f32 + n, mask) : _mm256_setzero_ps();
+    for (int i = 0; i < rows; i++) {
+      const EpiRow& r = rows_info[i];
+      __m256i v = _mm256_maskload_epi32(acc + i * ldacc + j, mask);
+      if (ctx.col_term) {
+        v = _mm256_add_epi32(v, ct);
+      } else {
+        v = _mm256_sub_epi32(v, _mm256_mullo_epi32(_mm256_set1_epi32(r.za), cs));
+        if (ctx.bias) v = _mm256_add_epi32(v, bias);
+      }
+      const __m256 sc = _mm256_mul_ps(_mm256_set1_ps(r.sa), ws);
+      __m256 y = _mm256_mul_ps(_mm256_cvtepi32_ps(v), sc);
+      if (ctx.bias_f32) y = _mm256_add_ps(y, bf);
+      if (act_lo) y = _mm256_max_ps(y, alo);
+      if (act_hi) y = _mm256_min_ps(y, ahi);
+      _mm256_maskstore_ps(out + i * ctx.ldc + j, mask, y);
     }
   }
 }

@@ -150,7 +150,25 @@ class DeconvStep : public Step {
           for (int64_t ky = 0; ky < geo_.k_h; ky++) {
             int8_t* yrow = yi + (oy * geo_.stride_h + ky) * WY * CI;
             const int8_t* crow = cols + oy * WD * NK + ky * run;
-            for (int64_t ox = 0; ox < WD; ox++) std::memcpy(yrow + ox * run, crow + ox * NK, static_cast<size_t>(run));
+            // Runs of a few bytes (a 2 × 2 upsampling to 1 channel moves 2 bytes at a time):
+            // fixed-size copies, inlined, instead of a memcpy call per run (40% of the step).
+            switch (run) {
+              case 1:
+                for (int64_t ox = 0; ox < WD; ox++) yrow[ox] = crow[ox * NK];
+                break;
+              case 2:
+                for (int64_t ox = 0; ox < WD; ox++) std::memcpy(yrow + ox * 2, crow + ox * NK, 2);
+                break;
+              case 4:
+                for (int64_t ox = 0; ox < WD; ox++) std::memcpy(yrow + ox * 4, crow + ox * NK, 4);
+                break;
+              case 8:
+                for (int64_t ox = 0; ox < WD; ox++) std::memcpy(yrow + ox * 8, crow + ox * NK, 8);
+                break;
+              default:
+                for (int64_t ox = 0; ox < WD; ox++)
+                  std::memcpy(yrow + ox * run, crow + ox * NK, static_cast<size_t>(run));
+            }
           }
       });
     }
