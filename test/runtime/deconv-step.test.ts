@@ -47,9 +47,9 @@ const cases: Case[] = [
   { os: [2, 16, 12, 1], co: 16, k: [2, 2], s: [2, 2], pad: 'valid' },
   { os: [1, 9, 6, 3], co: 5, k: [3, 3], s: [3, 3], pad: 'valid' },
   // Rows of 1, 4 and 8 bytes moved into place (kw·CI: the step's fixed-size copies).
-  { os: [1, 5, 7, 1], co: 6, k: [1, 1], s: [1, 1], pad: 'valid' },
-  { os: [2, 12, 10, 2], co: 9, k: [2, 2], s: [2, 2], pad: 'valid' },
-  { os: [2, 8, 8, 4], co: 5, k: [2, 2], s: [2, 2], pad: 'same' },
+  { os: [1, 5, 7, 1], co: 24, k: [1, 1], s: [1, 1], pad: 'valid' },
+  { os: [2, 12, 10, 2], co: 40, k: [2, 2], s: [2, 2], pad: 'valid' },
+  { os: [2, 8, 8, 4], co: 32, k: [2, 2], s: [2, 2], pad: 'same' },
   // 64×128×160 accumulators (more than the step's 4 MiB scratch: two output bands) and
   // 3·3·160 columns per dy pixel (three GEMM chunks per band).
   { os: [1, 64, 128, 160], co: 24, k: [3, 3], s: [2, 2], pad: 'same' },
