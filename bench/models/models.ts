@@ -138,8 +138,8 @@ function scaleForStability(m: tf.LayersModel): void {
 }
 
 /**
- * A graph model with an op unknown to the IR (Erf, kept opaque and run by tfjs) between two
- * native parts: conv → relu → Erf → depthwise conv → mean → dense → softmax.
+ * A graph model with an op unknown to the IR (Sin, kept opaque and run by tfjs) between two
+ * native parts: conv → relu → Sin → depthwise conv → mean → dense → softmax.
  */
 export function partitionedGraphModel(seed = 13): GraphModelBuilder {
   const b = new GraphModelBuilder(seed);
@@ -152,10 +152,10 @@ export function partitionedGraphModel(seed = 13): GraphModelBuilder {
     ['BiasAdd', 'Relu'],
     { padding: 'SAME' },
   );
-  const erf = b.op('erf', 'Erf', [c1], { T: attr.type('DT_FLOAT') });
+  const sin = b.op('sin', 'Sin', [c1], { T: attr.type('DT_FLOAT') });
   const dw = b.fusedConv2d(
     'dw',
-    erf,
+    sin,
     b.const('dw/filter', [3, 3, 8, 1], undefined, 'float32', -0.5, 0.5),
     [b.const('dw/bias', [8], undefined, 'float32', -0.1, 0.1)],
     ['BiasAdd', 'Relu6'],

@@ -204,8 +204,13 @@ void GemmPackedB(const Kernels& kern, int64_t M, int64_t N, int64_t K, Mat A, co
         for (int64_t ip = 0; ip < mpanels; ip++) {
           const int64_t i0 = ic + ip * kMR;
           const int64_t mr = std::min<int64_t>(kMR, M - i0);
-          kern.gemm_tile(kc, apack + ip * kc * kMR, bp, tile);
           const bool last = pc + kc >= K;
+          if (kern.gemm_tile_store != nullptr) {
+            kern.gemm_tile_store(kc, apack + ip * kc * kMR, bp, C + i0 * rsc + j0, rsc, mr, nr, pc > 0, last && epi,
+                                 bias ? bias + j0 : nullptr, act, alpha);
+            continue;
+          }
+          kern.gemm_tile(kc, apack + ip * kc * kMR, bp, tile);
           for (int64_t r = 0; r < mr; r++) {
             float* crow = C + (i0 + r) * rsc + j0;
             const float* t = tile + r * kNR;

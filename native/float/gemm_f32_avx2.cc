@@ -2,6 +2,8 @@
 // build uses -ffp-contract=off).
 #include <immintrin.h>
 
+#include <algorithm>
+
 #include "float/gemm_kernels.h"
 
 namespace tfjq {
@@ -59,6 +61,91 @@ inline __m256i TailMask(int64_t rem) {
   return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(kMask + 8 - rem));
 }
 
+// The activations of the driver's ActRow on 8 lanes. VMAXPS(a, b) is a > b ? a : b and
+// VMINPS(a, b) a < b ? a : b, b when either is NaN: with the bound as a, exactly ActRow's
+// comparisons (−0 and NaN pass through).
+inline __m256 Act(__m256 v, Activation act, __m256 alpha) {
+  const __m256 zero = _mm256_setzero_ps();
+  switch (act) {
+    case Activation::kRelu:
+      return _mm256_max_ps(zero, v);
+    case Activation::kRelu6:
+      return _mm256_max_ps(zero, _mm256_min_ps(_mm256_set1_ps(6.f), v));
+    case Activation::kLeakyRelu:
+      return _mm256_blendv_ps(v, _mm256_mul_ps(alpha, v), _mm256_cmp_ps(v, zero, _CMP_LT_OQ));
+    default:
+      return v;
+  }
+}
+
+// Kernels::gemm_tile_store: GemmTileAvx2's loop, then each row's 16 sums (+ C) (+ bias,
+// activation) stored straight into C, the columns past nr masked. Copying the stack tile out
+// and the scalar bias and activation loops of the driver cost as much as the tile kernel on
+// the narrow float layers an int8 model keeps (K of 16–144).
+void GemmTileStoreAvx2(int64_t kc, const float* a, const float* b, float* c, int64_t rsc, int64_t mr, int64_t nr,
+                       bool add, bool finish, const float* bias, Activation act, float alpha) {
+  __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
+  __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
+  __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
+  __m256 c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
+  __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps();
+  __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
+  for (int64_t p = 0; p < kc; p++) {
+    const __m256 b0 = _mm256_loadu_ps(b);
+    const __m256 b1 = _mm256_loadu_ps(b + 8);
+    __m256 av;
+    av = _mm256_broadcast_ss(a + 0);
+    c00 = _mm256_fmadd_ps(av, b0, c00);
+    c01 = _mm256_fmadd_ps(av, b1, c01);
+    av = _mm256_broadcast_ss(a + 1);
+    c10 = _mm256_fmadd_ps(av, b0, c10);
+    c11 = _mm256_fmadd_ps(av, b1, c11);
+    av = _mm256_broadcast_ss(a + 2);
+    c20 = _mm256_fmadd_ps(av, b0, c20);
+    c21 = _mm256_fmadd_ps(av, b1, c21);
+    av = _mm256_broadcast_ss(a + 3);
+    c30 = _mm256_fmadd_ps(av, b0, c30);
+    c31 = _mm256_fmadd_ps(av, b1, c31);
+    av = _mm256_broadcast_ss(a + 4);
+    c40 = _mm256_fmadd_ps(av, b0, c40);
+    c41 = _mm256_fmadd_ps(av, b1, c41);
+    av = _mm256_broadcast_ss(a + 5);
+    c50 = _mm256_fmadd_ps(av, b0, c50);
+    c51 = _mm256_fmadd_ps(av, b1, c51);
+    a += kMR;
+    b += kNR;
+  }
+  const __m256 alpha_v = _mm256_set1_ps(alpha);
+  const bool full = nr == kNR;
+  // Lanes of the two 8-column halves that exist (a partial last panel).
+  const __m256i m0 = TailMask(std::min<int64_t>(nr, 8)), m1 = TailMask(std::max<int64_t>(nr - 8, 0));
+  const __m256 bias0 = finish && bias ? _mm256_maskload_ps(bias, m0) : _mm256_setzero_ps();
+  const __m256 bias1 = finish && bias && nr > 8 ? _mm256_maskload_ps(bias + 8, m1) : _mm256_setzero_ps();
+  auto put = [&](float* p, __m256 v, __m256 bv, __m256i m) {
+    if (add) v = _mm256_add_ps(v, full ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, m));
+    if (finish) {
+      if (bias) v = _mm256_add_ps(v, bv);
+      v = Act(v, act, alpha_v);
+    }
+    if (full)
+      _mm256_storeu_ps(p, v);
+    else
+      _mm256_maskstore_ps(p, m, v);
+  };
+  auto row = [&](int64_t r, __m256 x0, __m256 x1) {
+    if (r >= mr) return;
+    float* p = c + r * rsc;
+    put(p, x0, bias0, m0);
+    if (nr > 8) put(p + 8, x1, bias1, m1);
+  };
+  row(0, c00, c01);
+  row(1, c10, c11);
+  row(2, c20, c21);
+  row(3, c30, c31);
+  row(4, c40, c41);
+  row(5, c50, c51);
+}
+
 void DotRowsAvx2(int64_t n, int64_t len, const float* x, int64_t xstep, const float* y, int64_t ystep, float* acc) {
   int64_t j = 0;
   for (; j + 32 <= len; j += 32) {
@@ -114,7 +201,7 @@ void AddRunsAvx2(float* y, int64_t y_step, const float* x, int64_t x_step, int64
 }  // namespace
 
 const Kernels& Avx2Kernels() {
-  static const Kernels k{GemmTileAvx2, DotRowsAvx2, nullptr, nullptr, nullptr, AddRunsAvx2};
+  static const Kernels k{GemmTileAvx2, DotRowsAvx2, nullptr, nullptr, nullptr, AddRunsAvx2, GemmTileStoreAvx2};
   return k;
 }
 

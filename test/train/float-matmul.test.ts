@@ -4,6 +4,9 @@
 // binding's argument checks.
 import { describe, expect, it } from 'vitest';
 import { native } from '../../src/native/binding.js';
+import { getIsa, setIsa, supportedIsas } from '../../src/native/cpu.js';
+import { ACT } from '../../src/runtime/step-codes.js';
+import { makeStep } from '../../src/runtime/step-schema.js';
 import { randomFloats } from '../support/model-fixtures.js';
 
 describe("floatMatMul (the runtime's matmul_f32 kernel)", () => {
@@ -56,6 +59,57 @@ describe("floatMatMul (the runtime's matmul_f32 kernel)", () => {
         b.floatMatMul(x, w, c, { m, n, k, threads });
         expect(new Uint32Array(c.buffer)).toEqual(new Uint32Array(want.buffer));
       }
+    }
+  });
+
+  it('the matmul_f32 step adds the bias and applies the activation as trainBiasActivation does after the training GEMM, bit for bit on every ISA path', async () => {
+    const b = native();
+    const prev = getIsa();
+    try {
+      for (const isa of supportedIsas()) {
+        setIsa(isa);
+        // Column tails of 1-15 and 16 + 5, row tails of 1-5, two K blocks (K > 256).
+        for (const [m, k, n] of [
+          [13, 40, 21],
+          [7, 300, 5],
+          [6, 16, 16],
+          [25, 64, 37],
+        ] as const) {
+          const x = randomFloats(m * k, m * 3 + k),
+            w = randomFloats(k * n, n + 11),
+            bias = randomFloats(n, k + 1);
+          for (const act of ['relu', 'relu6', 'leakyRelu', 'linear'] as const) {
+            const want = new Float32Array(m * n);
+            b.trainBatchMatMul(x, w, want, { batchA: 1, batchB: 1, m, n, k, transposeA: false, transposeB: false });
+            // Outputs of both signs and beyond 6: every branch of the activations is taken.
+            b.trainBiasActivation(want, { channels: n, bias, activation: act, alpha: 0.3 });
+            const plan = {
+              buffers: [
+                { dtype: 0 as const, shape: [-1, k] },
+                { dtype: 0 as const, shape: [-1, n] },
+              ],
+              weights: [w, bias],
+              steps: [
+                makeStep('matmul_f32', {
+                  inputs: [0],
+                  output: 1,
+                  ints: { act: ACT[act.toLowerCase()]! },
+                  floats: { alpha: 0.3 },
+                  weights: { w: 0, bias: 1 },
+                }),
+              ],
+              inputs: [0],
+              outputs: [1],
+            };
+            const session = new b.RuntimeSession(plan, { threads: 1 });
+            const [got] = await session.run([x], { batch: m });
+            session.dispose();
+            expect(new Uint32Array(got!.buffer), `${isa} ${m}x${k}x${n} ${act}`).toEqual(new Uint32Array(want.buffer));
+          }
+        }
+      }
+    } finally {
+      setIsa(prev);
     }
   });
 
