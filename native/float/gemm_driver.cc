@@ -168,9 +168,9 @@ static inline void BiasActRow(float* v, int64_t n, const float* bias, Activation
 }
 // C = A × B over K for the columns of `npanels` prepacked B panels (panel p at
 // b + p * panel_stride, element (k, j) at k * kNR + j), single-threaded. The same K blocks,
-// packing of A and tile kernel as Gemm, so the same sums in the same order. (Tried: full
-// tiles reading A in place and storing straight into C, skipping the A panel and the stack
-// tile — MobileNetV2's 12544 × 16 × 96 layer took 3.6–4.1 ms instead of 1.5–1.9; not kept.)
+// packing of A and tile kernel as Gemm, so the same sums in the same order. The AVX2 and
+// AVX-512 paths replace it (Kernels::gemm_packed_b) with tiles that read A in place and store
+// straight into C; the same sums again.
 void GemmPackedB(const Kernels& kern, int64_t M, int64_t N, int64_t K, Mat A, const float* b, int64_t panel_stride,
                  float* C, int64_t rsc, const float* bias, Activation act, float alpha) {
   if (M <= 0 || N <= 0) return;
@@ -204,13 +204,8 @@ void GemmPackedB(const Kernels& kern, int64_t M, int64_t N, int64_t K, Mat A, co
         for (int64_t ip = 0; ip < mpanels; ip++) {
           const int64_t i0 = ic + ip * kMR;
           const int64_t mr = std::min<int64_t>(kMR, M - i0);
-          const bool last = pc + kc >= K;
-          if (kern.gemm_tile_store != nullptr) {
-            kern.gemm_tile_store(kc, apack + ip * kc * kMR, bp, C + i0 * rsc + j0, rsc, mr, nr, pc > 0, last && epi,
-                                 bias ? bias + j0 : nullptr, act, alpha);
-            continue;
-          }
           kern.gemm_tile(kc, apack + ip * kc * kMR, bp, tile);
+          const bool last = pc + kc >= K;
           for (int64_t r = 0; r < mr; r++) {
             float* crow = C + (i0 + r) * rsc + j0;
             const float* t = tile + r * kNR;

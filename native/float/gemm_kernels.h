@@ -45,12 +45,6 @@ struct Kernels {
                        int64_t mc, float* y, const float* bias, Activation act, float alpha);
   // y[r · y_step + i] += x[r · x_step + i] for r < runs, i < len (float/gemm.h AddRuns).
   void (*add_runs)(float* y, int64_t y_step, const float* x, int64_t x_step, int64_t runs, int64_t len);
-  // Optional (null: gemm_tile into a stack tile that the driver copies out): gemm_tile's sums,
-  // the same ones in the same order, stored from registers into rows [0, mr) and columns
-  // [0, nr) of c (rows rsc apart): added to c when `add`, then, when `finish`, + bias (at the
-  // tile's first column, or null) and the activation, in GemmPackedB's order.
-  void (*gemm_tile_store)(int64_t kc, const float* a, const float* b, float* c, int64_t rsc, int64_t mr, int64_t nr,
-                          bool add, bool finish, const float* bias, Activation act, float alpha);
 };
 
 const Kernels& RefKernels();
