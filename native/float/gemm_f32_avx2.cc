@@ -11,50 +11,59 @@ namespace tfjq {
 namespace f32 {
 namespace {
 
-void GemmTileAvx2(int64_t kc, const float* a, const float* b, float* c) {
-  __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
-  __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
-  __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
-  __m256 c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
-  __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps();
-  __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
-  for (int64_t p = 0; p < kc; p++) {
-    const __m256 b0 = _mm256_loadu_ps(b);
-    const __m256 b1 = _mm256_loadu_ps(b + 8);
-    __m256 av;
-    av = _mm256_broadcast_ss(a + 0);
-    c00 = _mm256_fmadd_ps(av, b0, c00);
-    c01 = _mm256_fmadd_ps(av, b1, c01);
-    av = _mm256_broadcast_ss(a + 1);
-    c10 = _mm256_fmadd_ps(av, b0, c10);
-    c11 = _mm256_fmadd_ps(av, b1, c11);
-    av = _mm256_broadcast_ss(a + 2);
-    c20 = _mm256_fmadd_ps(av, b0, c20);
-    c21 = _mm256_fmadd_ps(av, b1, c21);
-    av = _mm256_broadcast_ss(a + 3);
-    c30 = _mm256_fmadd_ps(av, b0, c30);
-    c31 = _mm256_fmadd_ps(av, b1, c31);
-    av = _mm256_broadcast_ss(a + 4);
-    c40 = _mm256_fmadd_ps(av, b0, c40);
-    c41 = _mm256_fmadd_ps(av, b1, c41);
-    av = _mm256_broadcast_ss(a + 5);
-    c50 = _mm256_fmadd_ps(av, b0, c50);
-    c51 = _mm256_fmadd_ps(av, b1, c51);
-    a += kMR;
-    b += kNR;
+// The 6 × 16 register tile and its K loop: row r's k-th A value at ar[k · as] (as = kMR: a
+// packed A panel; 1: an A row read in place), B a packed panel (kNR per k). Named accumulators
+// in a struct whose loop is always inlined: GCC 12 spills accumulators kept in an array.
+struct Acc6x16 {
+  __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+  __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+
+  __attribute__((always_inline)) inline void Run(int64_t kc, const float* a0, const float* a1, const float* a2,
+                                                 const float* a3, const float* a4, const float* a5, int64_t as,
+                                                 const float* b) {
+    for (int64_t p = 0; p < kc; p++) {
+      const __m256 b0 = _mm256_loadu_ps(b);
+      const __m256 b1 = _mm256_loadu_ps(b + 8);
+      const int64_t o = p * as;
+      __m256 av;
+      av = _mm256_broadcast_ss(a0 + o);
+      c00 = _mm256_fmadd_ps(av, b0, c00);
+      c01 = _mm256_fmadd_ps(av, b1, c01);
+      av = _mm256_broadcast_ss(a1 + o);
+      c10 = _mm256_fmadd_ps(av, b0, c10);
+      c11 = _mm256_fmadd_ps(av, b1, c11);
+      av = _mm256_broadcast_ss(a2 + o);
+      c20 = _mm256_fmadd_ps(av, b0, c20);
+      c21 = _mm256_fmadd_ps(av, b1, c21);
+      av = _mm256_broadcast_ss(a3 + o);
+      c30 = _mm256_fmadd_ps(av, b0, c30);
+      c31 = _mm256_fmadd_ps(av, b1, c31);
+      av = _mm256_broadcast_ss(a4 + o);
+      c40 = _mm256_fmadd_ps(av, b0, c40);
+      c41 = _mm256_fmadd_ps(av, b1, c41);
+      av = _mm256_broadcast_ss(a5 + o);
+      c50 = _mm256_fmadd_ps(av, b0, c50);
+      c51 = _mm256_fmadd_ps(av, b1, c51);
+      b += kNR;
+    }
   }
-  _mm256_storeu_ps(c + 0 * kNR, c00);
-  _mm256_storeu_ps(c + 0 * kNR + 8, c01);
-  _mm256_storeu_ps(c + 1 * kNR, c10);
-  _mm256_storeu_ps(c + 1 * kNR + 8, c11);
-  _mm256_storeu_ps(c + 2 * kNR, c20);
-  _mm256_storeu_ps(c + 2 * kNR + 8, c21);
-  _mm256_storeu_ps(c + 3 * kNR, c30);
-  _mm256_storeu_ps(c + 3 * kNR + 8, c31);
-  _mm256_storeu_ps(c + 4 * kNR, c40);
-  _mm256_storeu_ps(c + 4 * kNR + 8, c41);
-  _mm256_storeu_ps(c + 5 * kNR, c50);
-  _mm256_storeu_ps(c + 5 * kNR + 8, c51);
+};
+
+void GemmTileAvx2(int64_t kc, const float* a, const float* b, float* c) {
+  Acc6x16 t;
+  t.Run(kc, a, a + 1, a + 2, a + 3, a + 4, a + 5, kMR, b);
+  _mm256_storeu_ps(c + 0 * kNR, t.c00);
+  _mm256_storeu_ps(c + 0 * kNR + 8, t.c01);
+  _mm256_storeu_ps(c + 1 * kNR, t.c10);
+  _mm256_storeu_ps(c + 1 * kNR + 8, t.c11);
+  _mm256_storeu_ps(c + 2 * kNR, t.c20);
+  _mm256_storeu_ps(c + 2 * kNR + 8, t.c21);
+  _mm256_storeu_ps(c + 3 * kNR, t.c30);
+  _mm256_storeu_ps(c + 3 * kNR + 8, t.c31);
+  _mm256_storeu_ps(c + 4 * kNR, t.c40);
+  _mm256_storeu_ps(c + 4 * kNR + 8, t.c41);
+  _mm256_storeu_ps(c + 5 * kNR, t.c50);
+  _mm256_storeu_ps(c + 5 * kNR + 8, t.c51);
 }
 
 inline __m256i TailMask(int64_t rem) {
@@ -79,49 +88,16 @@ inline __m256 Act(__m256 v, Activation act, __m256 alpha) {
   }
 }
 
-// GemmTileAvx2's loop with A read in place (row r at a + r·lda; rows past mr repeat the last
-// one: their sums are not stored), then each row's 16 sums (+ C) (+ bias, activation) stored
+// The tile's loop with A read in place (row r at a + r·lda; rows past mr repeat the last one:
+// their sums are not stored), then each row's 16 sums (+ C) (+ bias, activation) stored
 // straight into C, the columns past nr masked. The same products in the same k order as
 // GemmTileAvx2 over a packed A panel, so the same sums.
 void TileStore(int64_t kc, const float* a, int64_t lda, const float* b, float* c, int64_t rsc, int64_t mr, int64_t nr,
                bool add, bool finish, const float* bias, Activation act, float alpha) {
-  __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
-  __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
-  __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
-  __m256 c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
-  __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps();
-  __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
-  const float* a0 = a;
-  const float* a1 = a + std::min<int64_t>(1, mr - 1) * lda;
-  const float* a2 = a + std::min<int64_t>(2, mr - 1) * lda;
-  const float* a3 = a + std::min<int64_t>(3, mr - 1) * lda;
-  const float* a4 = a + std::min<int64_t>(4, mr - 1) * lda;
-  const float* a5 = a + std::min<int64_t>(5, mr - 1) * lda;
-  for (int64_t p = 0; p < kc; p++) {
-    const __m256 b0 = _mm256_loadu_ps(b);
-    const __m256 b1 = _mm256_loadu_ps(b + 8);
-    const int64_t o = p;
-    __m256 av;
-    av = _mm256_broadcast_ss(a0 + o);
-    c00 = _mm256_fmadd_ps(av, b0, c00);
-    c01 = _mm256_fmadd_ps(av, b1, c01);
-    av = _mm256_broadcast_ss(a1 + o);
-    c10 = _mm256_fmadd_ps(av, b0, c10);
-    c11 = _mm256_fmadd_ps(av, b1, c11);
-    av = _mm256_broadcast_ss(a2 + o);
-    c20 = _mm256_fmadd_ps(av, b0, c20);
-    c21 = _mm256_fmadd_ps(av, b1, c21);
-    av = _mm256_broadcast_ss(a3 + o);
-    c30 = _mm256_fmadd_ps(av, b0, c30);
-    c31 = _mm256_fmadd_ps(av, b1, c31);
-    av = _mm256_broadcast_ss(a4 + o);
-    c40 = _mm256_fmadd_ps(av, b0, c40);
-    c41 = _mm256_fmadd_ps(av, b1, c41);
-    av = _mm256_broadcast_ss(a5 + o);
-    c50 = _mm256_fmadd_ps(av, b0, c50);
-    c51 = _mm256_fmadd_ps(av, b1, c51);
-    b += kNR;
-  }
+  Acc6x16 t;
+  t.Run(kc, a, a + std::min<int64_t>(1, mr - 1) * lda, a + std::min<int64_t>(2, mr - 1) * lda,
+        a + std::min<int64_t>(3, mr - 1) * lda, a + std::min<int64_t>(4, mr - 1) * lda,
+        a + std::min<int64_t>(5, mr - 1) * lda, 1, b);
   const __m256 alpha_v = _mm256_set1_ps(alpha);
   const bool full = nr == kNR;
   // Lanes of the two 8-column halves that exist (a partial last panel).
@@ -145,12 +121,12 @@ void TileStore(int64_t kc, const float* a, int64_t lda, const float* b, float* c
     put(p, x0, bias0, m0);
     if (nr > 8) put(p + 8, x1, bias1, m1);
   };
-  row(0, c00, c01);
-  row(1, c10, c11);
-  row(2, c20, c21);
-  row(3, c30, c31);
-  row(4, c40, c41);
-  row(5, c50, c51);
+  row(0, t.c00, t.c01);
+  row(1, t.c10, t.c11);
+  row(2, t.c20, t.c21);
+  row(3, t.c30, t.c31);
+  row(4, t.c40, t.c41);
+  row(5, t.c50, t.c51);
 }
 
 // Kernels::gemm_packed_b: the driver's GemmPackedB loops (K blocks, row blocks, panels, row

@@ -120,59 +120,45 @@ void DequantRowsAvx2(const EpiCtx& ctx, const int32_t* acc, int64_t ldacc, const
   const __m256 alo = _mm256_set1_ps(ctx.act_lo), ahi = _mm256_set1_ps(ctx.act_hi);
   const bool act_lo = ctx.act != Activation::kLinear;
   const bool act_hi = ctx.act == Activation::kRelu6 || ctx.act == Activation::kClamp;
-  auto ld_i = [](const int32_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); };
   float* const out = static_cast<float*>(ctx.c) + m0 * ctx.ldc + n0;
+  // The 8 columns from j for every row; masked: the last 1–7 columns, on masked lanes (nothing
+  // read or written past column cols), the same operations.
+  auto block = [&](int64_t j, auto masked) {
+    constexpr bool kMasked = decltype(masked)::value;
+    const __m256i mask = kMasked ? TailMask(cols - j) : _mm256_set1_epi32(-1);
+    auto li = [&](const int32_t* p) {
+      return kMasked ? _mm256_maskload_epi32(p, mask) : _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+    };
+    auto lf = [&](const float* p) { return kMasked ? _mm256_maskload_ps(p, mask) : _mm256_loadu_ps(p); };
+    const int64_t n = n0 + j;
+    const __m256i ct = ctx.col_term ? li(ctx.col_term + n) : _mm256_setzero_si256();
+    const __m256i cs = ctx.col_term ? _mm256_setzero_si256() : li(ctx.col_sums + n);
+    const __m256i bias = !ctx.col_term && ctx.bias ? li(ctx.bias + n) : _mm256_setzero_si256();
+    const __m256 ws = lf(ctx.w_scales + n);
+    const __m256 bf = ctx.bias_f32 ? lf(ctx.bias_f32 + n) : _mm256_setzero_ps();
+    for (int i = 0; i < rows; i++) {
+      const EpiRow& r = rows_info[i];
+      __m256i v = li(acc + i * ldacc + j);
+      if (ctx.col_term) {
+        v = _mm256_add_epi32(v, ct);
+      } else {
+        v = _mm256_sub_epi32(v, _mm256_mullo_epi32(_mm256_set1_epi32(r.za), cs));
+        if (ctx.bias) v = _mm256_add_epi32(v, bias);
+      }
+      const __m256 sc = _mm256_mul_ps(_mm256_set1_ps(r.sa), ws);
+      __m256 y = _mm256_mul_ps(_mm256_cvtepi32_ps(v), sc);
+      if (ctx.bias_f32) y = _mm256_add_ps(y, bf);
+      if (act_lo) y = _mm256_max_ps(y, alo);
+      if (act_hi) y = _mm256_min_ps(y, ahi);
+      if constexpr (kMasked)
+        _mm256_maskstore_ps(out + i * ctx.ldc + j, mask, y);
+      else
+        _mm256_storeu_ps(out + i * ctx.ldc + j, y);
+    }
+  };
   int64_t j = 0;
-  for (; j + 8 <= cols; j += 8) {
-    const int64_t n = n0 + j;
-    const __m256i ct = ctx.col_term ? ld_i(ctx.col_term + n) : _mm256_setzero_si256();
-    const __m256i cs = ctx.col_term ? _mm256_setzero_si256() : ld_i(ctx.col_sums + n);
-    const __m256i bias = !ctx.col_term && ctx.bias ? ld_i(ctx.bias + n) : _mm256_setzero_si256();
-    const __m256 ws = _mm256_loadu_ps(ctx.w_scales + n);
-    const __m256 bf = ctx.bias_f32 ? _mm256_loadu_ps(ctx.bias_f32 + n) : _mm256_setzero_ps();
-    for (int i = 0; i < rows; i++) {
-      const EpiRow& r = rows_info[i];
-      __m256i v = ld_i(acc + i * ldacc + j);
-      if (ctx.col_term) {
-        v = _mm256_add_epi32(v, ct);
-      } else {
-        v = _mm256_sub_epi32(v, _mm256_mullo_epi32(_mm256_set1_epi32(r.za), cs));
-        if (ctx.bias) v = _mm256_add_epi32(v, bias);
-      }
-      const __m256 sc = _mm256_mul_ps(_mm256_set1_ps(r.sa), ws);
-      __m256 y = _mm256_mul_ps(_mm256_cvtepi32_ps(v), sc);
-      if (ctx.bias_f32) y = _mm256_add_ps(y, bf);
-      if (act_lo) y = _mm256_max_ps(y, alo);
-      if (act_hi) y = _mm256_min_ps(y, ahi);
-      _mm256_storeu_ps(out + i * ctx.ldc + j, y);
-    }
-  }
-  if (j < cols) {
-    // The last 1–7 columns: the loop above on masked lanes.
-    const int64_t n = n0 + j;
-    const __m256i mask = TailMask(cols - j);
-    const __m256i ct = ctx.col_term ? _mm256_maskload_epi32(ctx.col_term + n, mask) : _mm256_setzero_si256();
-    const __m256i cs = ctx.col_term ? _mm256_setzero_si256() : _mm256_maskload_epi32(ctx.col_sums + n, mask);
-    const __m256i bias = !ctx.col_term && ctx.bias ? _mm256_maskload_epi32(ctx.bias + n, mask) : _mm256_setzero_si256();
-    const __m256 ws = _mm256_maskload_ps(ctx.w_scales + n, mask);
-    const __m256 bf = ctx.bias_f32 ? _mm256_maskload_ps(ctx.bias_f32 + n, mask) : _mm256_setzero_ps();
-    for (int i = 0; i < rows; i++) {
-      const EpiRow& r = rows_info[i];
-      __m256i v = _mm256_maskload_epi32(acc + i * ldacc + j, mask);
-      if (ctx.col_term) {
-        v = _mm256_add_epi32(v, ct);
-      } else {
-        v = _mm256_sub_epi32(v, _mm256_mullo_epi32(_mm256_set1_epi32(r.za), cs));
-        if (ctx.bias) v = _mm256_add_epi32(v, bias);
-      }
-      const __m256 sc = _mm256_mul_ps(_mm256_set1_ps(r.sa), ws);
-      __m256 y = _mm256_mul_ps(_mm256_cvtepi32_ps(v), sc);
-      if (ctx.bias_f32) y = _mm256_add_ps(y, bf);
-      if (act_lo) y = _mm256_max_ps(y, alo);
-      if (act_hi) y = _mm256_min_ps(y, ahi);
-      _mm256_maskstore_ps(out + i * ctx.ldc + j, mask, y);
-    }
-  }
+  for (; j + 8 <= cols; j += 8) block(j, std::false_type{});
+  if (j < cols) block(j, std::true_type{});
 }
 
 void EpilogueAvx2(const EpiCtx& ctx, const int32_t* acc, int64_t ldacc, const EpiRow* rows_info, int64_t m0, int rows,

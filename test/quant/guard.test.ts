@@ -45,6 +45,25 @@ async function scoreOfSaved(q: Graph, out: string): Promise<number> {
   return outputFidelity('logits', ref, got).score;
 }
 
+/** The float outputs of `reference` (execute) and those of `q` saved to `out` and run in a session, on `samples`. */
+async function savedAgainstFloat(reference: Graph, q: Graph, out: string, samples: Record<string, tf.Tensor>[]) {
+  await saveNative(q, out, { mode: 'int8' });
+  const s = await InferenceSession.create(join(out, 'model.json'), { threads: 1 });
+  const ref: Float32Array[] = [],
+    got: Float32Array[] = [];
+  try {
+    for (const x of samples) {
+      const [y] = execute(reference, x);
+      ref.push(Float32Array.from(y!.dataSync()));
+      y!.dispose();
+      got.push(Float32Array.from((await s.run(x))[s.outputs[0]!.name]!.data as Float32Array));
+    }
+  } finally {
+    s.dispose();
+  }
+  return { ref, got };
+}
+
 /** int8 with the accuracy guard, calibrated on generated inputs of seed 1 and guarded on seed 3's. */
 async function int8WithGuard(
   accuracyGuard: AccuracyGuardOptions,
@@ -146,18 +165,7 @@ describe('the guard on the native runtime (as the CLI converts)', () => {
     const guard = r.report.guard!;
     expect(guard.engine).toBe('native runtime');
     expect(guard.evaluations).toBeGreaterThan(1);
-    const out = join(dir, 'out-int8-native-guard');
-    await saveNative(r.graph, out, { mode: 'int8' });
-    const s = await InferenceSession.create(join(out, 'model.json'), { threads: 1 });
-    const ref: Float32Array[] = [],
-      got: Float32Array[] = [];
-    for (const x of validation) {
-      const [y] = execute(g, x);
-      ref.push(Float32Array.from(y!.dataSync()));
-      y!.dispose();
-      got.push(Float32Array.from((await s.run(x))[s.outputs[0]!.name]!.data as Float32Array));
-    }
-    s.dispose();
+    const { ref, got } = await savedAgainstFloat(g, r.graph, join(dir, 'out-int8-native-guard'), validation);
     // logits has 10 values: a small output, judged by min(pooled score, predicted score).
     const expected = Math.min(outputFidelity('logits', ref, got).score, predictedScore('logits', ref, got));
     expect(guard.final).toBeCloseTo(expected, 6);
@@ -220,18 +228,7 @@ describe('an output of ≥ 16 values: its held-out prediction is held to the tol
       accuracyGuard: { tolerance, engine: nativeEngine },
     });
     const guard = r.report.guard!;
-    const out = join(dir, 'out-int8-pooled');
-    await saveNative(r.graph, out, { mode: 'int8' });
-    const s = await InferenceSession.create(join(out, 'model.json'), { threads: 1 });
-    const ref: Float32Array[] = [],
-      got: Float32Array[] = [];
-    for (const x of validation) {
-      const [y] = execute(p, x);
-      ref.push(Float32Array.from(y!.dataSync()));
-      y!.dispose();
-      got.push(Float32Array.from((await s.run(x))[s.outputs[0]!.name]!.data as Float32Array));
-    }
-    s.dispose();
+    const { ref, got } = await savedAgainstFloat(p, r.graph, join(dir, 'out-int8-pooled'), validation);
     const cosine = outputFidelity('pool', ref, got).cosine;
     const heldOut = predictedCosine(ref, got);
     expect(heldOut).toBeLessThan(cosine);
@@ -290,18 +287,7 @@ describe('the first search, on half of the guard samples, checked on the other h
     expect(guard.movedToFloat.length).toBeGreaterThan(0);
     expect(guard.heldOut).toMatchObject({ samples: 4, kept: true });
     expect(guard.heldOut!.score).toBeGreaterThanOrEqual(1 - 2e-3);
-    const out = join(dir, 'out-int8-first-search');
-    await saveNative(r.graph, out, { mode: 'int8' });
-    const s = await InferenceSession.create(join(out, 'model.json'), { threads: 1 });
-    const ref: Float32Array[] = [],
-      got: Float32Array[] = [];
-    for (const x of validation.slice(4)) {
-      const [y] = execute(g, x);
-      ref.push(Float32Array.from(y!.dataSync()));
-      y!.dispose();
-      got.push(Float32Array.from((await s.run(x))[s.outputs[0]!.name]!.data as Float32Array));
-    }
-    s.dispose();
+    const { ref, got } = await savedAgainstFloat(g, r.graph, join(dir, 'out-int8-first-search'), validation.slice(4));
     const score = Math.min(outputFidelity('logits', ref, got).score, predictedScore('logits', ref, got));
     expect(score).toBeCloseTo(guard.heldOut!.score, 6);
     dispose();
