@@ -175,36 +175,40 @@ describe('the guard on the native runtime (as the CLI converts)', () => {
   });
 });
 
+/**
+ * int8 on `graph` with the guard, float its only step back, on three guard samples: too few for
+ * the first search's half-and-half check, so one search runs, on all of them.
+ */
+function floatOnlyGuard(graph: Graph) {
+  const calibration = syntheticInputs(graph, 8, 1),
+    validation = syntheticInputs(graph, 3, 3);
+  return {
+    quantizeAt: (tolerance: number) =>
+      quantize(graph, {
+        mode: 'int8',
+        calibration,
+        validation,
+        accuracyGuard: { tolerance, engine: nativeEngine },
+        dynamicMinK: 1 << 30,
+      }),
+    dispose: () => tf.dispose([...calibration, ...validation].flatMap((x) => Object.values(x))),
+  };
+}
+
 describe('the target the guard aims at', () => {
   it('a model scoring between the tolerance and the target (the tolerance less its margin) still gets layers moved to float', async () => {
-    // Three guard samples: too few for the first search's half-and-half check, so one search runs.
-    const calibration = syntheticInputs(g, 8, 1),
-      validation = syntheticInputs(g, 3, 3);
-    const floatOnly = { dynamicMinK: 1 << 30 };
-    const probe = await quantize(g, {
-      mode: 'int8',
-      calibration,
-      validation,
-      accuracyGuard: { tolerance: 0.9, engine: nativeEngine },
-      ...floatOnly,
-    });
+    const search = floatOnlyGuard(g);
+    const probe = await search.quantizeAt(0.9);
     const s0 = probe.report.guard!.initial;
     expect(probe.report.guard!.movedToFloat).toEqual([]);
     expect(s0).toBeLessThan(1 - 1e-4);
     // s0 lies in [1 − tolerance, 1 − 0.75·tolerance): within the tolerance, short of the target.
-    const tolerance = (1 - s0) / 0.85;
-    const r = await quantize(g, {
-      mode: 'int8',
-      calibration,
-      validation,
-      accuracyGuard: { tolerance, engine: nativeEngine },
-      ...floatOnly,
-    });
+    const r = await search.quantizeAt((1 - s0) / 0.85);
     const guard = r.report.guard!;
     expect(guard.initial).toBeCloseTo(s0, 9);
     expect(guard.movedToFloat.length).toBeGreaterThan(0);
     expect(guard.final).toBeGreaterThan(s0);
-    tf.dispose([...calibration, ...validation].flatMap((x) => Object.values(x)));
+    search.dispose();
   });
 });
 
@@ -239,18 +243,8 @@ describe('an output of ≥ 16 values: its held-out prediction is held to the tol
   });
 
   it('a model whose pooled cosine meets the target but whose prediction breaks the tolerance gets layers moved to float', async () => {
-    const p = pooled();
-    // Three guard samples: one search, on all of them (as in the target's test above).
-    const calibration = syntheticInputs(p, 8, 1),
-      validation = syntheticInputs(p, 3, 3);
-    const floatOnly = { dynamicMinK: 1 << 30 };
-    const probe = await quantize(p, {
-      mode: 'int8',
-      calibration,
-      validation,
-      accuracyGuard: { tolerance: 0.9, engine: nativeEngine },
-      ...floatOnly,
-    });
+    const search = floatOnlyGuard(pooled());
+    const probe = await search.quantizeAt(0.9);
     const o = probe.report.guard!.outputs![0]!;
     expect(probe.report.guard!.movedToFloat).toEqual([]);
     // A tolerance the pooled loss meets with the margin (loss ≤ 0.75·tolerance) and the
@@ -258,19 +252,12 @@ describe('an output of ≥ 16 values: its held-out prediction is held to the tol
     const pooledLoss = 1 - o.score,
       heldOutLoss = 1 - o.heldOut!;
     expect(heldOutLoss).toBeGreaterThan(pooledLoss / 0.75);
-    const tolerance = (pooledLoss / 0.75 + heldOutLoss) / 2;
-    const r = await quantize(p, {
-      mode: 'int8',
-      calibration,
-      validation,
-      accuracyGuard: { tolerance, engine: nativeEngine },
-      ...floatOnly,
-    });
+    const r = await search.quantizeAt((pooledLoss / 0.75 + heldOutLoss) / 2);
     const guard = r.report.guard!;
     expect(guard.initial).toBeCloseTo(o.heldOut!, 9);
     expect(guard.movedToFloat.length).toBeGreaterThan(0);
     expect(guard.final).toBeGreaterThan(guard.initial);
-    tf.dispose([...calibration, ...validation].flatMap((x) => Object.values(x)));
+    search.dispose();
   });
 });
 
