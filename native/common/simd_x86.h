@@ -65,6 +65,14 @@ static inline int32_t LoadU32(const void* p) {
   return v;
 }
 
+// The first n of 8 int32 lanes set (n ≤ 0: none; n ≥ 8: all): the mask of VPMASKMOV loads and
+// stores of a row's last values in the AVX2 kernels (nothing past them is read or written).
+static inline __m256i FirstLanes8(int64_t n) {
+  alignas(32) static const int32_t kMask[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
+  const int64_t k = n < 0 ? 0 : n > 8 ? 8 : n;
+  return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(kMask + 8 - k));
+}
+
 // The mask of the first n of 16 lanes (n ≤ 0: none; n ≥ 16: all), as a __mmask16 holds it:
 // the last, partial block of a row in the AVX-512 kernels. Plain integer arithmetic (and a
 // plain integer type: SIMDe has no __mmask16), so any file may include it.

@@ -1,9 +1,8 @@
 // AVX2 + FMA microkernels (compiled with -mavx2 -mfma; explicit FMA intrinsics because the
 // build uses -ffp-contract=off).
-#include <immintrin.h>
-
 #include <algorithm>
 
+#include "common/simd_x86.h"
 #include "float/gemm_driver.h"
 #include "float/gemm_kernels.h"
 
@@ -66,11 +65,6 @@ void GemmTileAvx2(int64_t kc, const float* a, const float* b, float* c) {
   _mm256_storeu_ps(c + 5 * kNR + 8, t.c51);
 }
 
-inline __m256i TailMask(int64_t rem) {
-  alignas(32) static const int32_t kMask[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
-  return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(kMask + 8 - rem));
-}
-
 // The activations of the driver's ActRow on 8 lanes. VMAXPS(a, b) is a > b ? a : b and
 // VMINPS(a, b) a < b ? a : b, b when either is NaN: with the bound as a, exactly ActRow's
 // comparisons (−0 and NaN pass through).
@@ -101,7 +95,7 @@ void TileStore(int64_t kc, const float* a, int64_t lda, const float* b, float* c
   const __m256 alpha_v = _mm256_set1_ps(alpha);
   const bool full = nr == kNR;
   // Lanes of the two 8-column halves that exist (a partial last panel).
-  const __m256i m0 = TailMask(std::min<int64_t>(nr, 8)), m1 = TailMask(std::max<int64_t>(nr - 8, 0));
+  const __m256i m0 = simd::FirstLanes8(nr), m1 = simd::FirstLanes8(nr - 8);
   const __m256 bias0 = finish && bias ? _mm256_maskload_ps(bias, m0) : _mm256_setzero_ps();
   const __m256 bias1 = finish && bias && nr > 8 ? _mm256_maskload_ps(bias + 8, m1) : _mm256_setzero_ps();
   auto put = [&](float* p, __m256 v, __m256 bv, __m256i m) {
@@ -186,7 +180,7 @@ void DotRowsAvx2(int64_t n, int64_t len, const float* x, int64_t xstep, const fl
     _mm256_storeu_ps(acc + j, a0);
   }
   if (j < len) {
-    const __m256i m = TailMask(len - j);
+    const __m256i m = simd::FirstLanes8(len - j);
     __m256 a0 = _mm256_maskload_ps(acc + j, m);
     const float* xi = x + j;
     const float* yi = y + j;
@@ -199,7 +193,7 @@ void DotRowsAvx2(int64_t n, int64_t len, const float* x, int64_t xstep, const fl
 // Kernels::add_runs: 8 floats per add, the last ones of each run masked.
 void AddRunsAvx2(float* y, int64_t y_step, const float* x, int64_t x_step, int64_t runs, int64_t len) {
   const int64_t full = len / 8 * 8;
-  const __m256i tail = TailMask(len - full);
+  const __m256i tail = simd::FirstLanes8(len - full);
   for (int64_t r = 0; r < runs; r++) {
     float* yr = y + r * y_step;
     const float* xr = x + r * x_step;

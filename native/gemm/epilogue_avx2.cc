@@ -14,12 +14,6 @@ namespace gemm {
 namespace internal {
 namespace {
 
-// Lanes 0 … rem − 1 of 8 (1 ≤ rem ≤ 7): the last columns of a row, read with masked loads so
-// that nothing past the row's last column is touched.
-inline __m256i TailMask(int64_t rem) {
-  return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(rem)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-}
-
 // The low `rem` bytes of v (1 ≤ rem ≤ 7) stored at p, by fixed-size stores (a variable-size
 // memcpy would be a call per row).
 inline void StoreLowBytes(void* p, __m128i v, int64_t rem) {
@@ -90,7 +84,7 @@ void RequantRows(const EpiCtx& ctx, const int32_t* acc, int64_t ldacc, int64_t m
     // The last 1–7 columns (a 4-column upsampling, a 1-channel head): the same operations on
     // masked lanes. Scalar, they took half of a 16384 × 16 × 4 GEMM.
     const int64_t rem = cols - j;
-    const __m256i mask = TailMask(rem);
+    const __m256i mask = simd::FirstLanes8(rem);
     const __m256i ct0 = _mm256_maskload_epi32(ct + j, mask);
     const __m256 mu0 = _mm256_maskload_ps(mult + j, mask);
     for (int i = 0; i < rows; i++) {
@@ -125,7 +119,7 @@ void DequantRowsAvx2(const EpiCtx& ctx, const int32_t* acc, int64_t ldacc, const
   // read or written past column cols), the same operations.
   auto block = [&](int64_t j, auto masked) {
     constexpr bool kMasked = decltype(masked)::value;
-    const __m256i mask = kMasked ? TailMask(cols - j) : _mm256_set1_epi32(-1);
+    const __m256i mask = simd::FirstLanes8(cols - j);
     auto li = [&](const int32_t* p) {
       return kMasked ? _mm256_maskload_epi32(p, mask) : _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
     };

@@ -2,7 +2,7 @@
 // used on AVX2 and AVX-VNNI machines; depthwise_f32_avx512vnni.cc is the same loops at 16
 // lanes): FMA chains in the scalar kernel's tap order (bias, then the taps row-major, then the
 // clamp), so the same bits as the reference. The 8-bit kernels are in depthwise_avx2.cc.
-#include <immintrin.h>
+#include "common/simd_x86.h"
 
 #include <algorithm>
 #include <cstring>
@@ -28,9 +28,8 @@ void DepthwiseF32Rows(const ConvGeom& g, const float* x, const float* filter, co
   std::vector<const float*> xs(static_cast<size_t>(max_taps));
   std::vector<const float*> ws(static_cast<size_t>(max_taps));
   const __m256 lo = _mm256_set1_ps(y_min), hi = _mm256_set1_ps(y_max);
-  alignas(32) static const int32_t kMask[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
   const int64_t C8 = C / 8 * 8;
-  const __m256i tail = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(kMask + 8 - (C - C8)));
+  const __m256i tail = simd::FirstLanes8(C - C8);
   auto start = [&](int64_t c) { return bias ? _mm256_loadu_ps(bias + c) : _mm256_setzero_ps(); };
   // Operand order keeps NaN (MAXPS/MINPS return the second operand when either is NaN), as
   // std::min(std::max(v, lo), hi) does in the scalar kernel.

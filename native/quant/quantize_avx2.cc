@@ -1,7 +1,7 @@
 // AVX2 + F16C span kernels (also used on AVX-VNNI and AVX-512 VNNI machines). Every result
 // equals the reference kernels bit for bit: true IEEE division and multiplication (no FMA,
 // no reciprocal), rounding with _MM_FROUND_TO_NEAREST_INT (ties to even), tails in scalar.h.
-#include <immintrin.h>
+#include "common/simd_x86.h"
 
 #include <algorithm>
 #include <type_traits>
@@ -12,12 +12,6 @@
 namespace tfjq {
 namespace quant {
 namespace {
-
-// Lanes < rem set (0 < rem < 8), for masked loads of a row's last values.
-inline __m256i TailMask8(int64_t rem) {
-  alignas(32) static const int32_t kMask[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
-  return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(kMask + 8 - rem));
-}
 
 inline __m256 ZeroNaN(__m256 v) { return _mm256_and_ps(v, _mm256_cmp_ps(v, v, _CMP_ORD_Q)); }
 
@@ -85,7 +79,7 @@ void QuantizeAvx2(const float* x, int64_t n, const float* s, const int32_t* z, b
       alignas(32) float tx[8];
       alignas(16) Out tq[16];
       const int64_t rem = n - i;
-      _mm256_store_ps(tx, _mm256_maskload_ps(x + i, TailMask8(rem)));
+      _mm256_store_ps(tx, _mm256_maskload_ps(x + i, simd::FirstLanes8(rem)));
       eight(tx, tq);
       for (int64_t j = 0; j < rem; j++) out[i + j] = tq[j];
       i = n;
@@ -221,7 +215,7 @@ void MinMaxAvx2(const float* x, int64_t n, float* lo, float* hi) {
   if (i < n) {
     // Masked lanes read as 0, which changes nothing: the bounds start at 0 and are widened
     // to include it.
-    const __m256 v = FiniteOrZero(_mm256_maskload_ps(x + i, TailMask8(n - i)), abs_mask, inf);
+    const __m256 v = FiniteOrZero(_mm256_maskload_ps(x + i, simd::FirstLanes8(n - i)), abs_mask, inf);
     l1 = _mm256_min_ps(l1, v);
     h1 = _mm256_max_ps(h1, v);
     i = n;
