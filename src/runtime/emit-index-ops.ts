@@ -5,7 +5,7 @@ import type { Graph, Node } from '../model/ir.js';
 import { concatAxis, emitMove } from './emit-common.js';
 import { pieceAxis } from './pieces.js';
 import type { SegmentBuilder } from './segment-builder.js';
-import { constAxis, reductionAxes, spatialReduction } from './placement.js';
+import { constAxis, globalPool, reductionAxes } from './placement.js';
 import { BINARY, DT, INT32_BINARY, INT32_MOVE, REDUCE, UNARY_MATH } from './step-codes.js';
 
 /** Emits n when it is one of these ops (or int32 data movement); false for the float emitter's nodes. */
@@ -42,10 +42,7 @@ export function emitIndexOp(b: SegmentBuilder, g: Graph, n: Node): boolean {
     y = fresh(out);
     const axis = constAxis(g, n.inputs[2], b.shape(n.inputs[0]!).length)!;
     b.emit('gather', { inputs: [get(n.inputs[0]!), b.getI32(n.inputs[1]!)], output: y, ints: { axis } });
-  } else if (
-    REDUCE[op] !== undefined &&
-    !((op === 'Max' || op === 'Mean') && spatialReduction(g, n, b.shape(n.inputs[0]!)))
-  ) {
+  } else if (REDUCE[op] !== undefined && !globalPool(g, n, b.shape(n.inputs[0]!))) {
     y = fresh(out);
     const axes = reductionAxes(g, n, b.shape(n.inputs[0]!).length)!;
     b.emit('reduce_f32', {

@@ -411,7 +411,7 @@ function nativeObstacle(ctx: PlacementContext, n: Node, exec: NodeExecution): Ob
     case 'Prod': {
       // Over H, W of an image a Max or Mean is a global pool; otherwise reduce_f32 over its axes
       // (a LayerNorm's Mean over the channels).
-      if ((op === 'Max' || op === 'Mean') && spatialReduction(g, n, xs)) return undefined;
+      if (globalPool(g, n, xs)) return undefined;
       const axes = reductionAxes(g, n, xs.length);
       if (!axes) return ['parameters', 'reduction axes are not constant axes of the input'];
       return axes.includes(0) && xs[0] === -1 ? ['layout', `${op} over the batch dimension`] : undefined;
@@ -515,8 +515,9 @@ export function reductionAxes(g: Graph, n: Node, rank: number): number[] | undef
   return axes.length && axes.every((v) => v >= 0 && v < rank) ? axes : undefined;
 }
 
-/** A reduction over H and W of an NHWC image (the global pooling steps take it). */
-export function spatialReduction(g: Graph, n: Node, xs: readonly number[]): boolean {
+/** A Max or Mean over H and W of an NHWC image: a global pooling step takes it, not reduce_f32. */
+export function globalPool(g: Graph, n: Node, xs: readonly number[]): boolean {
+  if (n.op !== 'Max' && n.op !== 'Mean') return false;
   const a = xs.length === 4 ? reductionAxes(g, n, 4) : undefined;
   return !!a && a.length === 2 && a[0] === 1 && a[1] === 2;
 }
