@@ -338,7 +338,7 @@ export async function runGuard(
     const specs = points.map((t) => tensorSpec(reference, t));
     const ref: Float32Array[][] = [];
     for (const x of data) ref.push(await floatOutputs(reference, x, points));
-    floorOf = () => precisionFloor(q, reference, data, points, specs, ref, target - required);
+    floorOf = () => precisionFloor(q, reference, data, points, specs, ref, allowance);
     base = 1;
     metric = async (g) => {
       evaluations++;
@@ -355,14 +355,14 @@ export async function runGuard(
         specs,
         use.map((i) => ref[i]!),
         got,
-        target - required,
+        allowance,
       );
       measuredOn = use;
       lastOutputs = f.outputs;
       lastJudged = Math.min(...f.outputs.map((p) => guardScore(p)));
       // Failing: below the target the search aims at, not only below the tolerance; an output
       // scoring between the two would leave the search no candidate while it misses the target.
-      failing = f.outputs.filter((p) => guardScore(p, target - required) < target).map((p) => p.output);
+      failing = f.outputs.filter((p) => guardScore(p, allowance) < target).map((p) => p.output);
       return score;
     };
   }
@@ -372,6 +372,7 @@ export async function runGuard(
   // difference already: it is held to the tolerance (guardScore's allowance).
   const target = base - o.tolerance * (1 - GUARD_MARGIN);
   const required = base - o.tolerance;
+  const allowance = target - required;
   const initialSearch = await metric(q);
   const initial = lastJudged ?? initialSearch;
   const moved: string[] = [];
