@@ -99,6 +99,42 @@ describe('dynamicQuantizeU8 per row: row lengths around the vector and block siz
   }
 });
 
+describe('dynamicQuantizeU8 per row: values spread over the row range', () => {
+  // Rows whose 64-value blocks hold no value near a tie take the packed-store path of finite
+  // ranges (AVX-512); rows at the ends of the range, of one sign, of zeros and of huge or
+  // tiny magnitudes reach the bounds of its saturating packs.
+  for (const k of [64, 128, 576, 600]) {
+    it(`k=${k}`, () => {
+      const r = rng(1000 + k);
+      const rows: [number, number][] = [
+        [-3, 5],
+        [0, 7],
+        [-2, 0],
+        [0, 0],
+        [-1e-30, 3e-30],
+        [-0.1, 2000],
+      ];
+      const m = 40;
+      const x = new Float32Array(m * k);
+      for (let i = 0; i < m; i++) {
+        // A range too wide for a finite scale (the fallback scale 1) and one whose scale is
+        // subnormal, in the last group only: each sends its group of 16 rows down the
+        // clamping path.
+        const [lo, hi] = i === m - 3 ? [-3e38, 1e38] : i === m - 5 ? [-1e-38, 1e-38] : rows[i % rows.length]!;
+        for (let j = 0; j < k; j++) x[i * k + j] = f32(lo + r() * (hi - lo));
+        x[i * k + (i % k)] = f32(lo);
+        x[i * k + ((i + 7) % k)] = f32(hi);
+      }
+      const want = S.dynamicQuantizeU8(x, m, k, true);
+      forEachIsa((isa) => {
+        const got = dynamicQuantizeU8(x, m, k, true);
+        expect(firstDiff(got.q, want.q), `${isa} q`).toBe('');
+        expect([...got.scale], `${isa} scales`).toEqual(want.params.map((p) => p.scale));
+      });
+    });
+  }
+});
+
 describe('dynamicGemm float32 epilogue: column counts around the 16-lane blocks', () => {
   it('n = 1…20, 31–33, 47, 70; per row and per tensor; relu6 with bias and clamp without', () => {
     const r = rng(5);

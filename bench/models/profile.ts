@@ -7,6 +7,7 @@ import { getIsa, setThreads } from '../../src/native/cpu.js';
 import { InferenceSession } from '../../src/runtime/index.js';
 import { graphOf, quantized, variedInput } from '../../test/runtime/helpers.js';
 import { mobileNetV2, resNetBlocks } from './models.js';
+import { quantize } from '../../src/quant/quantize.js';
 
 const arg = (name: string, def: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -23,8 +24,14 @@ async function main(): Promise<void> {
   const model = which === 'resnet' ? resNetBlocks(112, [32, 64, 128, 256], 1000) : mobileNetV2(224, 1, 1000);
   const shape = which === 'resnet' ? [112, 112, 3] : [224, 224, 3];
   const calib = variedInput([8, ...shape], 3);
+  // Dynamic as a conversion makes it (quantize's defaults: per-row ranges, narrow layers float),
+  // the graph bench/models/peers.ts times.
   const g =
-    mode === 'float' ? await graphOf(model) : await quantized(await graphOf(model), calib, mode as 'int8' | 'dynamic');
+    mode === 'float'
+      ? await graphOf(model)
+      : mode === 'dynamic'
+        ? (await quantize(await graphOf(model), { mode: 'dynamic', report: false, optimize: false })).graph
+        : await quantized(await graphOf(model), calib, 'int8');
   const session = await InferenceSession.create(g, { threads });
   const x = variedInput([Number(arg('batch', '1')), ...shape], 1);
   const feed = { [g.inputs[0]!.name]: { data: x.dataSync() as Float32Array, shape: x.shape } };

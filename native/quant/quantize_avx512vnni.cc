@@ -144,6 +144,39 @@ void QuantizeSpan(const float* x, int64_t n, const Params16& p, Out* out) {
   if (i < n) Quantize16(x + i, Lanes(n - i), p, out + i);
 }
 
+// A dynamic row's uint8 codes when its range [lo, hi] is finite and holds every finite value of
+// the row, its scale normal and its reciprocal usable (RowGroup::bounded): then
+// |x · r| ≤ (hi − lo) · r ≈ 255, so y = fl32(x · r + zp) lies within [−1, 256] and converts
+// to int32 exactly, and the saturating packs (int32 → int16 → uint8) clamp rne(y) to [0, 255],
+// which equals rne(clamp(y, 0, 255)) since both bounds are integers. That drops the clamp's
+// VMINPS / VMAXPS and stores 64 bytes at once instead of four VPMOVUSDB: on Zen 4, whose
+// zmm operations issue at half rate, 1.60 → 1.18 ns per 16 values (576-value rows, from L1).
+// NaN values (left out of the range) make t NaN and go to the division path like ties.
+void QuantizeRowBounded(const float* x, int64_t n, const Params16& p, uint8_t* out) {
+  // After the packs, 32-bit group j of the 128-bit lane q holds values 16j + 4q … 16j + 4q + 3.
+  const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+  const __m512 guard = _mm512_set1_ps(kTieGuard);
+  auto tie = [&](__m512 y) {
+    return _mm512_cmp_ps_mask(_mm512_abs_ps(_mm512_reduce_ps(y, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)),
+                              guard, _CMP_NLE_UQ);
+  };
+  auto rne = [](__m512 y) { return _mm512_cvt_roundps_epi32(y, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); };
+  int64_t i = 0;
+  for (; i + 64 <= n; i += 64) {
+    const __m512 y0 = _mm512_fmadd_ps(_mm512_loadu_ps(x + i), p.r, p.zpf);
+    const __m512 y1 = _mm512_fmadd_ps(_mm512_loadu_ps(x + i + 16), p.r, p.zpf);
+    const __m512 y2 = _mm512_fmadd_ps(_mm512_loadu_ps(x + i + 32), p.r, p.zpf);
+    const __m512 y3 = _mm512_fmadd_ps(_mm512_loadu_ps(x + i + 48), p.r, p.zpf);
+    if ((tie(y0) | tie(y1) | tie(y2) | tie(y3)) != 0) {
+      for (int j = 0; j < 64; j += 16) Quantize16(x + i + j, 0xFFFF, p, out + i + j);
+      continue;
+    }
+    const __m512i lo = _mm512_packs_epi32(rne(y0), rne(y1)), hi = _mm512_packs_epi32(rne(y2), rne(y3));
+    _mm512_storeu_si512(out + i, _mm512_permutexvar_epi32(order, _mm512_packus_epi16(lo, hi)));
+  }
+  for (; i < n; i += 16) Quantize16(x + i, Lanes(Min64(16, n - i)), p, out + i);
+}
+
 template <typename Out>
 void QuantizeAvx512(const float* x, int64_t n, const float* s, const int32_t* z, bool vec, int32_t qmin, int32_t qmax,
                     Out* out) {
@@ -289,6 +322,9 @@ struct RowGroup {
   __m512 scv, zpv, rv;
   __m512i zpi;
   __mmask16 recip;
+  // Rows whose codes QuantizeRowBounded may compute: a finite range (no ±Inf met, hi − lo
+  // finite, so the scale is its own and not the fallback 1) and a usable reciprocal.
+  __mmask16 bounded;
 };
 
 // The group's parameters from its folded ranges; the first nb go to scales and zps.
@@ -305,6 +341,9 @@ inline RowGroup ChooseGroup(__m512 lo16, __m512 hi16, int nb, float* scales, int
   g.rv = _mm512_div_ps(_mm512_set1_ps(1.0f), g.scv);
   g.recip = _kand_mask16(_mm512_cmp_ps_mask(g.scv, _mm512_set1_ps(0x1p-126f), _CMP_GE_OQ),
                          _mm512_cmp_ps_mask(g.scv, _mm512_set1_ps(0x1p126f), _CMP_LE_OQ));
+  const __mmask16 finite = _mm512_cmp_ps_mask(_mm512_sub_ps(hi16, lo16), _mm512_set1_ps(INFINITY), _CMP_LT_OQ);
+  // A row of zeros (lo = hi = 0) takes scale 1 and zero point 0: its codes are 0 either way.
+  g.bounded = _kand_mask16(finite, g.recip);
   return g;
 }
 
@@ -382,8 +421,16 @@ void DynamicShortRows(const float* x, int64_t rows, int64_t k, int64_t ldx, uint
     // non-finite lanes only when one of the 16 rows met ±Inf.
     __m512 lo16, hi16;
     ShortRowRanges<false>(x + r0 * ldx, ldx, nb, nv, last, &lo16, &hi16);
-    if (MetInfinity(lo16, hi16)) ShortRowRanges<true>(x + r0 * ldx, ldx, nb, nv, last, &lo16, &hi16);
+    const bool met_inf = MetInfinity(lo16, hi16);
+    if (met_inf) ShortRowRanges<true>(x + r0 * ldx, ldx, nb, nv, last, &lo16, &hi16);
     const RowGroup grp = ChooseGroup(lo16, hi16, nb, scales + r0, zps + r0);
+    if (k == 64 && !met_inf && _kand_mask16(grp.bounded, Lanes(nb)) == Lanes(nb)) {
+      // Rows of one 64-value block each (the 1 × 1 convolutions of 64 channels): each row's
+      // bytes in one packed store (QuantizeRowBounded), no row index per lane.
+      for (int j = 0; j < nb; j++)
+        QuantizeRowBounded(x + (r0 + j) * ldx, 64, LaneParams(grp, j), out + (r0 + j) * k);
+      continue;
+    }
     if (dense && grp.recip == Lanes(nb)) {
       // The group's rows side by side in x and in out: quantized as one span of nb·k values,
       // every lane used, each lane's parameters taken from its row's lane.
@@ -425,9 +472,16 @@ void DynamicLongRows(const float* x, int64_t rows, int64_t k, int64_t ldx, uint8
     const int nb = static_cast<int>(Min64(group, rows - r0));
     __m512 lo16, hi16;
     LongRowRanges<false>(x + r0 * ldx, ldx, k, nb, &lo16, &hi16);
-    if (MetInfinity(lo16, hi16)) LongRowRanges<true>(x + r0 * ldx, ldx, k, nb, &lo16, &hi16);
+    const bool met_inf = MetInfinity(lo16, hi16);
+    if (met_inf) LongRowRanges<true>(x + r0 * ldx, ldx, k, nb, &lo16, &hi16);
     const RowGroup grp = ChooseGroup(lo16, hi16, nb, scales + r0, zps + r0);
-    for (int j = 0; j < nb; j++) QuantizeSpan(x + (r0 + j) * ldx, k, LaneParams(grp, j), out + (r0 + j) * k);
+    for (int j = 0; j < nb; j++) {
+      const float* row = x + (r0 + j) * ldx;
+      if (!met_inf && ((grp.bounded >> j) & 1) != 0)
+        QuantizeRowBounded(row, k, LaneParams(grp, j), out + (r0 + j) * k);
+      else
+        QuantizeSpan(row, k, LaneParams(grp, j), out + (r0 + j) * k);
+    }
   }
 }
 
