@@ -157,8 +157,8 @@ void QuantizeRowBounded(const float* x, int64_t n, const Params16& p, uint8_t* o
   const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
   const __m512 guard = _mm512_set1_ps(kTieGuard);
   auto tie = [&](__m512 y) {
-    return _mm512_cmp_ps_mask(_mm512_abs_ps(_mm512_reduce_ps(y, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)),
-                              guard, _CMP_NLE_UQ);
+    return _mm512_cmp_ps_mask(_mm512_abs_ps(_mm512_reduce_ps(y, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)), guard,
+                              _CMP_NLE_UQ);
   };
   auto rne = [](__m512 y) { return _mm512_cvt_roundps_epi32(y, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); };
   int64_t i = 0;
@@ -427,8 +427,7 @@ void DynamicShortRows(const float* x, int64_t rows, int64_t k, int64_t ldx, uint
     if (k == 64 && !met_inf && _kand_mask16(grp.bounded, Lanes(nb)) == Lanes(nb)) {
       // Rows of one 64-value block each (the 1 × 1 convolutions of 64 channels): each row's
       // bytes in one packed store (QuantizeRowBounded), no row index per lane.
-      for (int j = 0; j < nb; j++)
-        QuantizeRowBounded(x + (r0 + j) * ldx, 64, LaneParams(grp, j), out + (r0 + j) * k);
+      for (int j = 0; j < nb; j++) QuantizeRowBounded(x + (r0 + j) * ldx, 64, LaneParams(grp, j), out + (r0 + j) * k);
       continue;
     }
     if (dense && grp.recip == Lanes(nb)) {
