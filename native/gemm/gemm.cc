@@ -311,6 +311,8 @@ void GemmPacked(const GemmArgs& g, const EpiCtx& ctx, const KernelSet& ks) {
   const internal::FusedRequantPartFn fused_part = fusable ? ks.fused_requant_part[out_index] : nullptr;
   const internal::FusedRequantPartFn fused_part2 = fusable ? ks.fused_requant_part_2mr[out_index] : nullptr;
   const FusedDequantFn fused_dq = plan.kblocks == 1 && float_out && c.zb == nullptr ? ks.fused_dequant : nullptr;
+  const internal::FusedDequantPartFn fused_dq_part =
+      plan.kblocks == 1 && float_out && c.zb == nullptr ? ks.fused_dequant_part : nullptr;
 
   auto run_task = [&](int64_t t) {
     Scratch& s = t_scratch;
@@ -408,7 +410,9 @@ void GemmPacked(const GemmArgs& g, const EpiCtx& ctx, const KernelSet& ks) {
         // 12 × 32 beat 6 × 32 by 10 % at K = 144 (3136 × 144 × 24) but lost 9 % at K = 27
         // (its setup and register spills around a 7-step K loop).
         const bool part2 = fused_part2 != nullptr && (cols <= nr / 4 || (cols <= nr / 2 && gcount * ks.kgroup >= 64));
-        if (fused_tile != nullptr || part || (fused_dq != nullptr && cols == nr)) {
+        const bool dq_full = fused_dq != nullptr && cols == nr;
+        const bool dq_part = fused_dq_part != nullptr && cols < nr;
+        if (fused_tile != nullptr || part || dq_full || dq_part) {
           for (int64_t i0 = 0; i0 < mc; i0 += mr) {
             const int rows = static_cast<int>(std::min<int64_t>(mr, mc - i0));
             const uint8_t* ai = ap + i0 * astride + a_off;
@@ -420,8 +424,10 @@ void GemmPacked(const GemmArgs& g, const EpiCtx& ctx, const KernelSet& ks) {
                 fused_tile(gcount, ai, astride, bp, c, m0 + i0, n0);
               else if (part)
                 fused_part(gcount, ai, astride, bp, c, m0 + i0, n0, cols);
-              else
+              else if (dq_full)
                 fused_dq(gcount, ai, astride, bp, c, rows_info + i0, m0 + i0, n0);
+              else
+                fused_dq_part(gcount, ai, astride, bp, c, rows_info + i0, m0 + i0, n0, cols);
             } else {
               kern[rows - 1](gcount, ai, astride, bp, accp + i0 * ldacc, ldacc, false);
               epilogue(c, accp + i0 * ldacc, ldacc, rows_info + i0, m0 + i0, rows, n0, cols);

@@ -412,18 +412,21 @@ void FusedRequantPart12Avx512Vnni(int64_t kg, const uint8_t* a, int64_t as, cons
     FusedRequantRegsImpl<kSigned, 32, true, 12>(kg, a, as, b, ctx, m0, n0, cols);
 }
 
-// Kernel + dequantize to float32 of one full 6 × 64 tile (all of K in one block, no weight
-// zero points), in registers: the dynamic quantization path (a za and sa per row) and
+// Kernel + dequantize to float32 of a 6-row tile (all of K in one block, no weight zero
+// points), in registers: the dynamic quantization path (a za and sa per row) and
 // float-output layers. Without it every tile went through the int32 buffer and
 // DequantRowsAvx512 as a second pass: 19 % of a 3136 × 64 × 384 dynamic GEMM on Zen 4. The
 // operations and their order are DequantRowsAvx512's (bit-identical); the per-column vectors
 // are memory operands, read once per row, so that the 24 accumulators keep their registers.
-void FusedDequantAvx512Vnni(int64_t kg, const uint8_t* a, int64_t as, const int8_t* b, const EpiCtx& ctx,
-                            const EpiRow* rows_info, int64_t m0, int64_t n0) {
+// W columns of the panel (64, or the first 32 / 16 for a last panel, as the kernels' W);
+// kPartial: only the first `cols` are real (masked loads of the column vectors, masked stores).
+template <int W, bool kPartial>
+void FusedDequantImpl(int64_t kg, const uint8_t* a, int64_t as, const int8_t* b, const EpiCtx& ctx,
+                      const EpiRow* rows_info, int64_t m0, int64_t n0, int64_t cols) {
 #if TFJQ_SIMD_EMULATED
-  alignas(64) int32_t tile[6 * kNr];
-  KernelAvx512Vnni<6>(kg, a, as, b, tile, kNr, false);
-  EpilogueAvx512(ctx, tile, kNr, rows_info, m0, 6, n0, kNr);
+  alignas(64) int32_t tile[6 * W];
+  KernelAvx512Vnni<6, W>(kg, a, as, b, tile, W, false);
+  EpilogueAvx512(ctx, tile, W, rows_info, m0, 6, n0, cols);
 #else
   __m512i c0_0 = _mm512_setzero_si512(), c0_1 = c0_0, c0_2 = c0_0, c0_3 = c0_0;
   __m512i c1_0 = c0_0, c1_1 = c0_0, c1_2 = c0_0, c1_3 = c0_0;
@@ -431,11 +434,13 @@ void FusedDequantAvx512Vnni(int64_t kg, const uint8_t* a, int64_t as, const int8
   __m512i c3_0 = c0_0, c3_1 = c0_0, c3_2 = c0_0, c3_3 = c0_0;
   __m512i c4_0 = c0_0, c4_1 = c0_0, c4_2 = c0_0, c4_3 = c0_0;
   __m512i c5_0 = c0_0, c5_1 = c0_0, c5_2 = c0_0, c5_3 = c0_0;
-  constexpr int R = 6, W = 64;
+  constexpr int R = 6;
   TFJQ_A_ROWS_6(a, as);
   for (int64_t g = 0; g < kg; g++, b += 256) {
-    const __m512i b0 = _mm512_loadu_si512(b), b1 = _mm512_loadu_si512(b + 64);
-    const __m512i b2 = _mm512_loadu_si512(b + 128), b3 = _mm512_loadu_si512(b + 192);
+    const __m512i b0 = _mm512_loadu_si512(b);
+    const __m512i b1 = W >= 32 ? _mm512_loadu_si512(b + 64) : b0;
+    const __m512i b2 = W == 64 ? _mm512_loadu_si512(b + 128) : b0;
+    const __m512i b3 = W == 64 ? _mm512_loadu_si512(b + 192) : b1;
     const int64_t off = g * 4;
 #define TFJQ_ROW(i) TFJQ_VNNI_ROW(i, DpbusdInPlace)
     TFJQ_ROW(0) TFJQ_ROW(1) TFJQ_ROW(2) TFJQ_ROW(3) TFJQ_ROW(4) TFJQ_ROW(5)
@@ -453,35 +458,67 @@ void FusedDequantAvx512Vnni(int64_t kg, const uint8_t* a, int64_t as, const int8
   const float* bf = fbias ? ctx.bias_f32 + n0 : nullptr;
   float* out = static_cast<float*>(ctx.c) + m0 * ctx.ldc + n0;
   const int64_t ldc = ctx.ldc;
+  // Lanes of column vector j that are real columns (all of them unless kPartial).
+  auto lanes = [cols](int j) -> __mmask16 {
+    return kPartial ? simd::FirstLanes16(cols - 16 * j) : static_cast<__mmask16>(0xFFFF);
+  };
+  auto ld_i = [](__mmask16 k, const int32_t* q) {
+    return kPartial ? _mm512_maskz_loadu_epi32(k, q) : _mm512_loadu_si512(q);
+  };
+  auto ld_f = [](__mmask16 k, const float* q) { return kPartial ? _mm512_maskz_loadu_ps(k, q) : _mm512_loadu_ps(q); };
   auto one = [&](__m512i v, int j, __m512i za, __m512 sa, float* dst) {
-    const __m512i ctv = _mm512_loadu_si512(ct + 16 * j);
+    const __mmask16 k = lanes(j);
+    if (kPartial && k == 0) return;
+    const __m512i ctv = ld_i(k, ct + 16 * j);
     if (col_term) {
       v = _mm512_add_epi32(v, ctv);
     } else {
       v = _mm512_sub_epi32(v, _mm512_mullo_epi32(za, ctv));
-      if (ibias) v = _mm512_add_epi32(v, _mm512_loadu_si512(bi + 16 * j));
+      if (ibias) v = _mm512_add_epi32(v, ld_i(k, bi + 16 * j));
     }
-    const __m512 sc = _mm512_mul_ps(sa, _mm512_loadu_ps(ws + 16 * j));
+    const __m512 sc = _mm512_mul_ps(sa, ld_f(k, ws + 16 * j));
     __m512 y = _mm512_mul_ps(_mm512_cvtepi32_ps(v), sc);
-    if (fbias) y = _mm512_add_ps(y, _mm512_loadu_ps(bf + 16 * j));
+    if (fbias) y = _mm512_add_ps(y, ld_f(k, bf + 16 * j));
     if (act_lo) y = _mm512_max_ps(y, alo);
     if (act_hi) y = _mm512_min_ps(y, ahi);
-    _mm512_storeu_ps(dst + 16 * j, y);
+    if (kPartial)
+      _mm512_mask_storeu_ps(dst + 16 * j, k, y);
+    else
+      _mm512_storeu_ps(dst + 16 * j, y);
   };
-#define TFJQ_OUT(i)                             \
-  {                                             \
-    const EpiRow& r = rows_info[i];             \
-    const __m512i za = _mm512_set1_epi32(r.za); \
-    const __m512 sa = _mm512_set1_ps(r.sa);     \
-    float* dst = out + (i) * ldc;               \
-    one(c##i##_0, 0, za, sa, dst);              \
-    one(c##i##_1, 1, za, sa, dst);              \
-    one(c##i##_2, 2, za, sa, dst);              \
-    one(c##i##_3, 3, za, sa, dst);              \
+#define TFJQ_OUT(i)                                       \
+  {                                                       \
+    const EpiRow& r = rows_info[i];                       \
+    const __m512i za = _mm512_set1_epi32(r.za);           \
+    const __m512 sa = _mm512_set1_ps(r.sa);               \
+    float* dst = out + (i) * ldc;                         \
+    one(c##i##_0, 0, za, sa, dst);                        \
+    if constexpr (W >= 32) one(c##i##_1, 1, za, sa, dst); \
+    if constexpr (W == 64) {                              \
+      one(c##i##_2, 2, za, sa, dst);                      \
+      one(c##i##_3, 3, za, sa, dst);                      \
+    }                                                     \
   }
   TFJQ_OUT(0) TFJQ_OUT(1) TFJQ_OUT(2) TFJQ_OUT(3) TFJQ_OUT(4) TFJQ_OUT(5)
 #undef TFJQ_OUT
 #endif
+}
+
+void FusedDequantAvx512Vnni(int64_t kg, const uint8_t* a, int64_t as, const int8_t* b, const EpiCtx& ctx,
+                            const EpiRow* rows_info, int64_t m0, int64_t n0) {
+  FusedDequantImpl<64, false>(kg, a, as, b, ctx, rows_info, m0, n0, kNr);
+}
+
+// A last panel of 1..63 real columns: the narrowest kernel width that holds them (no
+// multiply-adds on the padding beyond it), masked.
+void FusedDequantPartAvx512Vnni(int64_t kg, const uint8_t* a, int64_t as, const int8_t* b, const EpiCtx& ctx,
+                                const EpiRow* rows_info, int64_t m0, int64_t n0, int64_t cols) {
+  if (cols <= 16)
+    FusedDequantImpl<16, true>(kg, a, as, b, ctx, rows_info, m0, n0, cols);
+  else if (cols <= 32)
+    FusedDequantImpl<32, true>(kg, a, as, b, ctx, rows_info, m0, n0, cols);
+  else
+    FusedDequantImpl<64, true>(kg, a, as, b, ctx, rows_info, m0, n0, cols);
 }
 
 template <int P>
@@ -603,7 +640,8 @@ const KernelSet* Avx512VnniKernels() {
                                 KernelAvx512Vnni<4, 32>, KernelAvx512Vnni<5, 32>, KernelAvx512Vnni<6, 32>},
                                {FusedRequantRegsAvx512Vnni<true, 32>, FusedRequantRegsAvx512Vnni<false, 32>},
                                {FusedRequantPartAvx512Vnni<true>, FusedRequantPartAvx512Vnni<false>},
-                               {FusedRequantPart12Avx512Vnni<true>, FusedRequantPart12Avx512Vnni<false>}};
+                               {FusedRequantPart12Avx512Vnni<true>, FusedRequantPart12Avx512Vnni<false>},
+                               FusedDequantPartAvx512Vnni};
   return &ks;
 }
 

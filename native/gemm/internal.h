@@ -98,6 +98,10 @@ using FusedRequantPartFn = void (*)(int64_t kg, const uint8_t* a, int64_t a_stri
 using FusedDequantFn = void (*)(int64_t kg, const uint8_t* a, int64_t a_stride, const int8_t* b, const EpiCtx& ctx,
                                 const EpiRow* rows_info, int64_t m0, int64_t n0);
 
+// The same for the first `cols` columns of the tile only (1 ≤ cols < nr; masked stores).
+using FusedDequantPartFn = void (*)(int64_t kg, const uint8_t* a, int64_t a_stride, const int8_t* b, const EpiCtx& ctx,
+                                    const EpiRow* rows_info, int64_t m0, int64_t n0, int64_t cols);
+
 struct KernelSet {
   Isa isa;
   int mr;             // max rows per microkernel call (kernels[r - 1] handles r rows)
@@ -131,6 +135,8 @@ struct KernelSet {
   // Optional: fused_requant_part for 2·mr rows and a last panel of 1..nr / 2 columns (small
   // K: one call and one load of each B vector serve twice the rows).
   FusedRequantPartFn fused_requant_part_2mr[2] = {};
+  // Optional: fused_dequant for a last panel of `cols` (1..nr − 1) real columns.
+  FusedDequantPartFn fused_dequant_part = nullptr;
 };
 
 // Scalar §7 epilogue over a tile (ref semantics, element by element): shared as the tail /
