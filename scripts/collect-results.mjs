@@ -12,6 +12,7 @@ const parts = [
     'published models on AMD Zen 5 with AVX-512 VNNI (the zoo, int8, dynamic and 4-bit)',
     'bench/zoo/RESULTS-zoo-zen5.md',
   ],
+  ['published models on AMD Zen 4 with AVX-512 VNNI (the zoo, int8)', 'bench/zoo/RESULTS-zoo-zen4.md'],
   ['published models on AMD Zen 3 with AVX2 only (the zoo, int8)', 'bench/zoo/RESULTS-zoo-avx2.md'],
   [
     'published models calibrated and evaluated on real photographs (the zoo, int8, held-out people)',
@@ -64,7 +65,9 @@ comparison and the serving benchmark were re-run after 17:17 UTC on a quiet mach
 before each); the kernel notes (GEMM, dynamic quantization, AVX-512 operators) were measured
 while other jobs shared the cores (load 3–27), by per-step minima or alternated builds, as each
 note says. The AVX2 zoo and the photographs zoo of 2026-12-07 after 21:20 UTC ran on an
-**AMD EPYC (Zen 3, family 25 model 1), AVX2 only**, 2 vCPUs.
+**AMD EPYC (Zen 3, family 25 model 1), AVX2 only**, 2 vCPUs. The Zen 4 zoo, the int8 GEMM's
+and the ONNX Runtime comparisons' first sections and the dynamic-vs-float table of 2026-12-08 ran
+on an **AMD EPYC Zen 4 (family 25 model 17) with AVX-512 VNNI**, 2 vCPUs of a busy shared host.
 Node 20.20, tfjs 4.22; float backend **tfjs-backend-wasm** (SIMD, single-threaded in Node;
 tfjs-node cannot install here) unless a section says otherwise.
 

@@ -73,27 +73,29 @@ export const CONFIGS: Config[] = [1, 2].flatMap((threads) => ([1, 8] as const).m
 
 /**
  * Steady state of one configuration: WARMUP runs, then back-to-back runs for `seconds` (≥ 5).
- * Per call: wall time and the process CPU time (all its threads). Reported: the median and the
- * fastest wall time, and the median CPU time per call (on a loaded machine the fastest call is
- * the one least disturbed by other jobs, and 1-thread CPU time is what the call computed).
+ * Per call: wall time. Reported: the median and the fastest wall time (on a loaded machine the
+ * fastest call is the one least disturbed by other jobs), and the process CPU time (all its
+ * threads) of the whole timed loop divided by its calls. Per-call CPU deltas are not usable:
+ * Linux folds a running thread's time into the process total lazily, so a thread that keeps
+ * running across calls (our run-queue thread spinning for the next job) lands in whichever
+ * call samples it — their median read 4.2 ms for 3.0 ms calls whose loop used 3.4 ms a call.
  */
 export async function steady(
   run: () => Promise<unknown>,
   seconds: number,
 ): Promise<{ ms: number; msMin: number; cpuMs: number; runs: number }> {
   for (let i = 0; i < WARMUP; i++) await run();
-  const times: number[] = [],
-    cpus: number[] = [];
+  const times: number[] = [];
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   while (times.length < 5 || performance.now() - t0 < seconds * 1000) {
-    const c = process.cpuUsage();
     const t = performance.now();
     await run();
     times.push(performance.now() - t);
-    const d = process.cpuUsage(c);
-    cpus.push((d.user + d.system) / 1000);
   }
-  return { ms: median(times), msMin: Math.min(...times), cpuMs: median(cpus), runs: times.length };
+  const d = process.cpuUsage(c0);
+  const cpuMs = (d.user + d.system) / 1000 / times.length;
+  return { ms: median(times), msMin: Math.min(...times), cpuMs, runs: times.length };
 }
 
 /** The child's report: one JSON line on stdout. */
@@ -229,7 +231,7 @@ export function methodText(rounds: number, seconds: number, loads: number[], cor
   return (
     `Method: each engine alone in its own process (a child of this script that builds or loads its model, then for 1 and 2 threads and batch 1 and 8 runs ${WARMUP} warm-up calls and back-to-back timed calls for ${seconds} s, reporting the median call); ` +
     `the processes alternated ${rounds} times with the engine order rotated each round. "min–max" spans the per-process medians; the ratio columns divide medians of processes. ` +
-    `"fastest call" is the quickest single call over all processes (on a loaded machine, the call least disturbed by other jobs); "CPU ms per call" is the median process CPU time of a call (user + system, all the engine's threads, so at 2 threads it includes a pool's spinning). Ratios > 1: the row is faster than ONNX Runtime int8 at the same threads. ` +
+    `"fastest call" is the quickest single call over all processes (on a loaded machine, the call least disturbed by other jobs); "CPU ms per call" is the process CPU time of a timed loop divided by its calls, median over processes (user + system, all the engine's threads, so it includes a pool's or a run thread's spinning between calls). Ratios > 1: the row is faster than ONNX Runtime int8 at the same threads. ` +
     `1-minute load average while the processes ran: ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)} on ${cores} cores (the machine is shared: other jobs inflate wall times, and the spread shows by how much).`
   );
 }
