@@ -46,6 +46,23 @@ inline __m512i DpbusdInPlace(__m512i acc, __m512i a, __m512i b) {
     }                                                          \
   }
 
+// The B vectors of one K group at b (256 bytes: 64 columns × 4 K values) that a tile of W
+// columns reads; the unread ones alias b0 / b1 so that every name is defined.
+#define TFJQ_VNNI_LOAD_B(b)                                        \
+  const __m512i b0 = _mm512_loadu_si512(b);                        \
+  const __m512i b1 = W >= 32 ? _mm512_loadu_si512((b) + 64) : b0;  \
+  const __m512i b2 = W == 64 ? _mm512_loadu_si512((b) + 128) : b0; \
+  const __m512i b3 = W == 64 ? _mm512_loadu_si512((b) + 192) : b1
+
+// The 24 named accumulators of a 6 × 64 tile, zeroed.
+#define TFJQ_VNNI_ZERO_6x64()                                                   \
+  __m512i c0_0 = _mm512_setzero_si512(), c0_1 = c0_0, c0_2 = c0_0, c0_3 = c0_0; \
+  __m512i c1_0 = c0_0, c1_1 = c0_0, c1_2 = c0_0, c1_3 = c0_0;                   \
+  __m512i c2_0 = c0_0, c2_1 = c0_0, c2_2 = c0_0, c2_3 = c0_0;                   \
+  __m512i c3_0 = c0_0, c3_1 = c0_0, c3_2 = c0_0, c3_3 = c0_0;                   \
+  __m512i c4_0 = c0_0, c4_1 = c0_0, c4_2 = c0_0, c4_3 = c0_0;                   \
+  __m512i c5_0 = c0_0, c5_1 = c0_0, c5_2 = c0_0, c5_3 = c0_0
+
 constexpr int kMr = 6;
 constexpr int kNr = 64;
 
@@ -56,18 +73,10 @@ constexpr int kNr = 64;
 template <int R, int W = 64>
 void KernelAvx512Vnni(int64_t kg, const uint8_t* a, int64_t as, const int8_t* b, int32_t* c, int64_t ldc,
                       bool accumulate) {
-  __m512i c0_0 = _mm512_setzero_si512(), c0_1 = c0_0, c0_2 = c0_0, c0_3 = c0_0;
-  __m512i c1_0 = c0_0, c1_1 = c0_0, c1_2 = c0_0, c1_3 = c0_0;
-  __m512i c2_0 = c0_0, c2_1 = c0_0, c2_2 = c0_0, c2_3 = c0_0;
-  __m512i c3_0 = c0_0, c3_1 = c0_0, c3_2 = c0_0, c3_3 = c0_0;
-  __m512i c4_0 = c0_0, c4_1 = c0_0, c4_2 = c0_0, c4_3 = c0_0;
-  __m512i c5_0 = c0_0, c5_1 = c0_0, c5_2 = c0_0, c5_3 = c0_0;
+  TFJQ_VNNI_ZERO_6x64();
   TFJQ_A_ROWS_6(a, as);
   for (int64_t g = 0; g < kg; g++) {
-    const __m512i b0 = _mm512_loadu_si512(b);
-    const __m512i b1 = W >= 32 ? _mm512_loadu_si512(b + 64) : b0;
-    const __m512i b2 = W == 64 ? _mm512_loadu_si512(b + 128) : b0;
-    const __m512i b3 = W == 64 ? _mm512_loadu_si512(b + 192) : b1;
+    TFJQ_VNNI_LOAD_B(b);
     b += 256;
     const int64_t off = g * 4;
 #define TFJQ_ROW(i) TFJQ_VNNI_ROW(i, _mm512_dpbusd_epi32)
@@ -283,10 +292,7 @@ void FusedRequantRegsImpl(int64_t kg, const uint8_t* a, int64_t as, const int8_t
     const uint8_t *a6 = a + 6 * as, *a7 = a + 7 * as, *a8 = a + 8 * as, *a9 = a + 9 * as, *a10 = a + 10 * as,
                   *a11 = a + 11 * as;
     for (int64_t g = 0; g < kg; g++, b += 256) {
-      const __m512i b0 = _mm512_loadu_si512(b);
-      const __m512i b1 = W >= 32 ? _mm512_loadu_si512(b + 64) : b0;
-      const __m512i b2 = W == 64 ? _mm512_loadu_si512(b + 128) : b0;
-      const __m512i b3 = W == 64 ? _mm512_loadu_si512(b + 192) : b1;
+      TFJQ_VNNI_LOAD_B(b);
       const int64_t off = g * 4;
 #define TFJQ_ROW(i) TFJQ_VNNI_ROW(i, DpbusdInPlace)
       // clang-format off
@@ -428,19 +434,11 @@ void FusedDequantImpl(int64_t kg, const uint8_t* a, int64_t as, const int8_t* b,
   KernelAvx512Vnni<6, W>(kg, a, as, b, tile, W, false);
   EpilogueAvx512(ctx, tile, W, rows_info, m0, 6, n0, cols);
 #else
-  __m512i c0_0 = _mm512_setzero_si512(), c0_1 = c0_0, c0_2 = c0_0, c0_3 = c0_0;
-  __m512i c1_0 = c0_0, c1_1 = c0_0, c1_2 = c0_0, c1_3 = c0_0;
-  __m512i c2_0 = c0_0, c2_1 = c0_0, c2_2 = c0_0, c2_3 = c0_0;
-  __m512i c3_0 = c0_0, c3_1 = c0_0, c3_2 = c0_0, c3_3 = c0_0;
-  __m512i c4_0 = c0_0, c4_1 = c0_0, c4_2 = c0_0, c4_3 = c0_0;
-  __m512i c5_0 = c0_0, c5_1 = c0_0, c5_2 = c0_0, c5_3 = c0_0;
+  TFJQ_VNNI_ZERO_6x64();
   constexpr int R = 6;
   TFJQ_A_ROWS_6(a, as);
   for (int64_t g = 0; g < kg; g++, b += 256) {
-    const __m512i b0 = _mm512_loadu_si512(b);
-    const __m512i b1 = W >= 32 ? _mm512_loadu_si512(b + 64) : b0;
-    const __m512i b2 = W == 64 ? _mm512_loadu_si512(b + 128) : b0;
-    const __m512i b3 = W == 64 ? _mm512_loadu_si512(b + 192) : b1;
+    TFJQ_VNNI_LOAD_B(b);
     const int64_t off = g * 4;
 #define TFJQ_ROW(i) TFJQ_VNNI_ROW(i, DpbusdInPlace)
     TFJQ_ROW(0) TFJQ_ROW(1) TFJQ_ROW(2) TFJQ_ROW(3) TFJQ_ROW(4) TFJQ_ROW(5)
