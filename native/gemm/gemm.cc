@@ -221,9 +221,14 @@ void GemmPacked(const GemmArgs& g, const EpiCtx& ctx, const KernelSet& ks) {
   const int64_t panels = b.num_panels();
   const int nr = ks.nr;
   int threads = Participants(g.threads);
-  // Waking pool workers costs microseconds: calls below ~4 M multiply-adds run on the
-  // caller alone (e.g. a 768 × 768 GEMV takes ~10 µs on one AVX2 core).
-  if (static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k) < 4.0e6) threads = 1;
+  // Handing work to the pool costs a few microseconds (more when its worker sleeps): calls
+  // below 1 M multiply-adds run on the caller alone (a 768 × 768 GEMV: ~5 µs on one VNNI
+  // core). The bound was 4 M; in a model run the worker spins between steps, and MobileNetV2's
+  // 28² 144 → 32 projection (3.6 M), 14² 192 → 64 (2.4 M) and 1280 → 1000 classifier (1.3 M)
+  // then ran on one of two threads: per-step minima at 2 threads 20.6 → 11.5, 11.8 → 7.1 and
+  // 17.6 → 11.5 µs on Zen 4's avx512vnni path, 49.7 → 26.5, 31.8 → 18.4, 31 → 23–26 µs on its
+  // avx2 path (TFJS_QUANT_ISA=avx2).
+  if (static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k) < 1.0e6) threads = 1;
   const bool int8_out = g.epilogue.output == OutputType::kInt8 || g.epilogue.output == OutputType::kUint8;
   const bool one_za = g.a_f32 == nullptr && (!g.a_zero_point_per_row || m == 1);
   const bool register_tiles = int8_out && one_za && b.zero_points_all_zero() && ks.fused_requant[0] != nullptr &&

@@ -324,7 +324,7 @@ int RunGemmTests(bool quick) {
                                {12, 1030, 64},
                                {100, 33, 97},
                                {1, 65, 1000},
-                               // ≥ 4 M multiply-adds: 2 threads really split these (smaller calls run on the caller).
+                               // ≥ 1 M multiply-adds: 2 threads really split these (smaller calls run on the caller).
                                {100, 700, 200},
                                {1, 4096, 1100},
                                {37, 3000, 50}};
