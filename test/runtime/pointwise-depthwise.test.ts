@@ -48,6 +48,11 @@ const cases: Case[] = [
   { xs: [1, 70, 64, 16], c: 96, geom: [3, 3, 1, 1, 1, 1, 1, 1, 1, 1], pwAct: 2, dwAct: 2, bias: true },
   // 5 × 5, stride 2, 192 channels: bands of 7 output rows over 17 pointwise rows.
   { xs: [1, 57, 40, 8], c: 192, geom: [5, 5, 2, 2, 1, 1, 1, 2, 1, 2], pwAct: 2, dwAct: 2, bias: true },
+  // Small pictures of many channels, which the int8 step splits into channel groups at 64-column
+  // boundaries when threads share them (groups of 128 and 120 channels, of 64 and 72; stride 2;
+  // no bias).
+  { xs: [1, 7, 7, 40], c: 248, geom: [3, 3, 1, 1, 1, 1, 1, 1, 1, 1], pwAct: 2, dwAct: 2, bias: true },
+  { xs: [1, 6, 9, 24], c: 136, geom: [3, 3, 2, 2, 1, 1, 0, 1, 1, 1], pwAct: 1, dwAct: 0, bias: false },
 ];
 
 type Plan = ConstructorParameters<ReturnType<typeof native>['RuntimeSession']>[0];
