@@ -315,9 +315,9 @@ void GemmPacked(const GemmArgs& g, const EpiCtx& ctx, const KernelSet& ks) {
   const FusedRequantFn fused_half = fusable ? ks.fused_requant_half[out_index] : nullptr;
   const internal::FusedRequantPartFn fused_part = fusable ? ks.fused_requant_part[out_index] : nullptr;
   const internal::FusedRequantPartFn fused_part2 = fusable ? ks.fused_requant_part_2mr[out_index] : nullptr;
-  const FusedDequantFn fused_dq = plan.kblocks == 1 && float_out && c.zb == nullptr ? ks.fused_dequant : nullptr;
-  const internal::FusedDequantPartFn fused_dq_part =
-      plan.kblocks == 1 && float_out && c.zb == nullptr ? ks.fused_dequant_part : nullptr;
+  const bool dequant_fusable = plan.kblocks == 1 && float_out && c.zb == nullptr;
+  const FusedDequantFn fused_dq = dequant_fusable ? ks.fused_dequant : nullptr;
+  const internal::FusedDequantPartFn fused_dq_part = dequant_fusable ? ks.fused_dequant_part : nullptr;
 
   auto run_task = [&](int64_t t) {
     Scratch& s = t_scratch;

@@ -147,18 +147,22 @@ class PointwiseDepthwiseStep : public Step {
       worst_rows = std::max(worst_rows, cost);
     }
     const int groups = ChannelGroups();
-    int64_t widest = 0;
-    for (int k = 0; k < groups; k++) widest = std::max(widest, GroupBegin(k + 1) - GroupBegin(k));
     // Groups are dealt to parts in order, ⌈groups / parts⌉ at most each.
-    const double per_part = double(widest) * double((groups + parts - 1) / parts) / double(c_);
+    const double per_part = double(WidestGroup()) * double((groups + parts - 1) / parts) / double(c_);
     const double by_channels = per_part * double(g.batch) * (double(H) * pw_row + double(OH) * dw_row);
     return by_channels < 0.9 * worst_rows;
   }
 
+  // Channels of the widest group.
+  int64_t WidestGroup() const {
+    int64_t widest = 0;
+    for (int k = 0; k < ChannelGroups(); k++) widest = std::max(widest, GroupBegin(k + 1) - GroupBegin(k));
+    return widest;
+  }
+
   void RunByChannels(RunContext& c, const ConvGeom& g, T* yd, int parts) const {
     const int groups = ChannelGroups();
-    int64_t widest = 0;
-    for (int k = 0; k < groups; k++) widest = std::max(widest, GroupBegin(k + 1) - GroupBegin(k));
+    const int64_t widest = WidestGroup();
     const int64_t HW = g.in_h * g.in_w, OHW = g.out_h * g.out_w;
     const int64_t each = (HW + OHW) * widest;
     T* const scratch = c.Scratch<T>(static_cast<size_t>(groups * each));
