@@ -2,10 +2,11 @@
 // discrete and measured at the continuous tensors entering the first selection on their path;
 // the headline of a model's fidelity leaves them out when the model has continuous outputs.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initFloatBackend } from '../../src/backend/float.js';
+import { initFloatBackend, tf } from '../../src/backend/float.js';
+import { executeAsync } from '../../src/model/execute.js';
 import { loadModel } from '../../src/model/index.js';
-import { measurePoints } from '../../src/quant/measure-points.js';
-import { modelFidelity } from '../../src/quant/output-fidelity.js';
+import { measurePoints, selectingNodes } from '../../src/quant/measure-points.js';
+import { modelFidelity, outputFidelity } from '../../src/quant/output-fidelity.js';
 import { a, handModel, placeholder, whileConsts, whileNodes } from '../model/graph-json.js';
 
 beforeAll(async () => {
@@ -108,6 +109,112 @@ describe('measure points', () => {
     const p = measurePoints(g);
     expect(p.discrete).toEqual([]);
     expect(p.points).toEqual(g.outputs);
+  });
+});
+
+// A CenterNet-style head: heat → its peaks (heat == MaxPool(heat), cast and multiplied in) →
+// top-k of the flattened peaks → a regression head gathered at the chosen indices; beside it, a
+// bounds test (a comparison reaching no selection) masking a continuous output.
+function peakHead(withContinuous = true) {
+  const flat = { ...F, Tshape: a.type('int32') };
+  return handModel(
+    [
+      placeholder('x', 'float32', [1, 4, 4, 2]),
+      { name: 'heat', op: 'Mul', input: ['x', 'two'], attr: F },
+      { name: 'reg', op: 'Add', input: ['x', 'two'], attr: F },
+      {
+        name: 'pool',
+        op: 'MaxPool',
+        input: ['heat'],
+        attr: {
+          ...F,
+          ksize: a.ints([1, 3, 3, 1]),
+          strides: a.ints([1, 1, 1, 1]),
+          padding: a.s('SAME'),
+          data_format: a.s('NHWC'),
+        },
+      },
+      { name: 'eq', op: 'Equal', input: ['heat', 'pool'], attr: F },
+      { name: 'mask', op: 'Cast', input: ['eq'], attr: { SrcT: a.type('bool'), DstT: a.type('float32') } },
+      { name: 'peaks', op: 'Mul', input: ['heat', 'mask'], attr: F },
+      { name: 'peaks_flat', op: 'Reshape', input: ['peaks', 'shape32'], attr: flat },
+      { name: 'top', op: 'TopKV2', input: ['peaks_flat', 'k'], attr: { ...F, sorted: a.b(true) } },
+      { name: 'reg_flat', op: 'Reshape', input: ['reg', 'shape32x1'], attr: flat },
+      {
+        name: 'chosen',
+        op: 'GatherV2',
+        input: ['reg_flat', 'top:1', 'axis0'],
+        attr: { Tparams: a.type('float32'), Tindices: a.type('int32'), Taxis: a.type('int32'), batch_dims: a.i(0) },
+      },
+      { name: 'inside', op: 'LessEqual', input: ['reg', 'bound'], attr: F },
+      { name: 'inside_f', op: 'Cast', input: ['inside'], attr: { SrcT: a.type('bool'), DstT: a.type('float32') } },
+      { name: 'clipped', op: 'Mul', input: ['reg', 'inside_f'], attr: F },
+    ],
+    {
+      two: { dtype: 'float32', shape: [], values: [2] },
+      bound: { dtype: 'float32', shape: [], values: [3] },
+      shape32: { dtype: 'int32', shape: [2], values: [1, 32] },
+      shape32x1: { dtype: 'int32', shape: [1], values: [32] },
+      k: { dtype: 'int32', shape: [], values: [3] },
+      axis0: { dtype: 'int32', shape: [], values: [0] },
+    },
+    {
+      signature: {
+        outputs: {
+          chosen: { name: 'chosen:0' },
+          scores: { name: 'top:0' },
+          ...(withContinuous ? { clipped: { name: 'clipped:0' } } : {}),
+        },
+      },
+    },
+  );
+}
+
+describe('comparisons as selections', () => {
+  it('a peak mask feeding a top-k is part of the selection: measured at the heatmap and its max-pool, and at the regression head gathered at the chosen peaks', async () => {
+    const m = peakHead();
+    const g = await loadModel({ modelJson: m.modelJson, weightData: m.weightData });
+    expect([...selectingNodes(g)].sort()).toEqual(['eq', 'top']);
+    const p = measurePoints(g);
+    const by = new Map(p.discrete.map((d) => [d.output, d]));
+    expect([...by.keys()].sort()).toEqual(['chosen', 'top']);
+    expect(by.get('top')!.selections).toEqual(['eq']);
+    expect([...by.get('top')!.measuredAt].sort()).toEqual(['heat', 'pool']);
+    // The gathered head enters the discrete part at the gather: measured there as a whole.
+    expect([...by.get('chosen')!.measuredAt].sort()).toEqual(['heat', 'pool', 'reg_flat']);
+    // The bounds test reaches no selection: its output is continuous and measured as it is.
+    expect(p.points).toContain('clipped');
+    expect(p.points).not.toContain('reg');
+  });
+
+  it('when every output is discrete, they are measured themselves beside the tensors entering the selection, not the whole head they gather from', async () => {
+    const m = peakHead(false);
+    const p = measurePoints(await loadModel({ modelJson: m.modelJson, weightData: m.weightData }));
+    for (const d of p.discrete) expect([...d.measuredAt].sort(), d.output).toEqual(['heat', 'pool']);
+    expect([...p.points].sort()).toEqual(['chosen', 'heat', 'pool', 'top']);
+  });
+
+  it('the peak mask swings under a change that moves the heatmap by 1e-3, while the tensors measured instead move by about that', async () => {
+    const m = peakHead();
+    const g = await loadModel({ modelJson: m.modelJson, weightData: m.weightData });
+    // Two near-equal neighbours: which is the peak flips under a tiny change.
+    const x = new Float32Array(32).map((_, i) => 0.1 * ((i * 7) % 11));
+    x[0] = 1;
+    x[2] = 0.9995;
+    const y = Float32Array.from(x);
+    y[2] = 1.0005;
+    const run = async (v: Float32Array) => {
+      const outs = await executeAsync(g, { x: tf.tensor(v, [1, 4, 4, 2]) }, { outputs: ['peaks', 'heat', 'pool'] });
+      const r = outs.map((t) => Float32Array.from(t.dataSync() as Float32Array));
+      outs.forEach((t) => t.dispose());
+      return r;
+    };
+    const [pa, ha, qa] = await run(x);
+    const [pb, hb, qb] = await run(y);
+    const f = (r: Float32Array, q: Float32Array) => outputFidelity('t', [r], [q]).cosine;
+    expect(f(pa!, pb!)).toBeLessThan(0.9);
+    expect(f(ha!, hb!)).toBeGreaterThan(0.9999);
+    expect(f(qa!, qb!)).toBeGreaterThan(0.9999);
   });
 });
 
