@@ -8,9 +8,10 @@
 // predictedCosine), the quantized graph run by the engine given (the CLI gives
 // the native runtime) or by simulate(), against the float reference run by execute() on the
 // guard data (calibration or validation samples — never the evaluation inputs a report
-// shows). An output that comes out of a selection (NMS, top-k: src/quant/measure-points.ts) is
-// scored at the continuous tensors entering it (and at itself too when every output is
-// discrete): a reordering of near-equal boxes would otherwise send the whole detector to float.
+// shows). An output that comes out of a selection (NMS, top-k, a peak mask before one:
+// src/quant/measure-points.ts) is scored at the continuous tensors entering its discrete part
+// (and at itself too when every output is discrete): a reordering of near-equal boxes would
+// otherwise send the whole detector to float.
 //
 // Which layers: the per-layer error report (src/quant/report.ts) measures the SNR each node loses
 // on the guard data. A float node that amplifies its input's error (Exp, Sigmoid, a division in
