@@ -21,7 +21,13 @@
 // 1.37× faster on two threads than on one. The int8 step can split such a picture by channel
 // groups instead (ChannelGroups): each group's pointwise columns over the whole picture, then
 // its depthwise channels, no row computed twice. Columns and channels are independent in both
-// kernels, so the output is again the unfused steps' bit for bit.
+// kernels, so the output is again the unfused steps' bit for bit. Any kind can also run such a
+// picture in two phases (RunByPhases): the pointwise rows split between the threads into one
+// buffer holding the whole expansion, then, after the join, the depthwise rows split again —
+// a second fork-join in place of the halo rows computed twice (at 14 × 14, two parts of 7
+// output rows compute 8 pointwise rows each, 16 of 14) and of the channel groups' uneven deal
+// (576 channels are 9 groups of 64: 5 and 4). The kernels are the band walk's, on the same
+// sub-pictures, so the output is once more the unfused steps' bit for bit.
 #include "runtime/steps/common.h"
 #include "runtime/steps/factories.h"
 
@@ -72,9 +78,17 @@ class PointwiseDepthwiseStep : public Step {
     const int64_t band = std::clamp<int64_t>((fit_rows - reach - 1) / s + 1, 1, most);
     const int64_t cap_rows = std::min<int64_t>(H, (band - 1) * s + reach + 1);
     T* yd = c.P<T>(y);
-    if (parts > 1 && ChannelGroups() >= parts && H == group_h_ && W == group_w_ && ChannelSplitWins(g, parts, rows)) {
-      RunByChannels(c, g, yd, parts);
-      return;
+    if (parts > 1) {
+      switch (ChooseSplit(g, parts, rows)) {
+        case Split::kChannels:
+          RunByChannels(c, g, yd, parts);
+          return;
+        case Split::kPhases:
+          RunByPhases(c, g, yd, parts);
+          return;
+        case Split::kRows:
+          break;
+      }
     }
     T* const buffers = c.Scratch<T>(static_cast<size_t>(parts * cap_rows * row_values));
     ParallelFor(parts, 1, parts, [&](int64_t pb, int64_t pe) {
@@ -128,13 +142,18 @@ class PointwiseDepthwiseStep : public Step {
   int64_t group_h_ = -1, group_w_ = -1;
 
  private:
-  // Whether channel groups beat the row split on its longest part: multiply-adds per channel,
-  // a depthwise one counted as 4 pointwise ones (its kernel's rate per product is about a
-  // quarter of the GEMM's), with a tenth given away for the group copies and narrower GEMMs.
-  bool ChannelSplitWins(const ConvGeom& g, int parts, int64_t rows) const {
+  enum class Split { kRows, kChannels, kPhases };
+
+  // How a picture is split between `parts` threads: the split whose longest part costs least, in
+  // multiply-adds per channel, a depthwise one counted as 4 pointwise ones (its kernel's rate per
+  // product is about a quarter of the GEMM's). Channel groups give a tenth away for the group
+  // copies and narrower GEMMs, the two phases a twentieth for their second fork-join; the phases
+  // only where the whole expansion of the batch fits kBandBytes (a larger picture's halo rows
+  // are a small share of it, and its expansion would leave L2 between the phases).
+  Split ChooseSplit(const ConvGeom& g, int parts, int64_t rows) const {
     const int64_t H = g.in_h, OH = g.out_h, s = g.stride_h, reach = int64_t(g.k_h - 1) * g.dilation_h;
     const double pw_row = double(g.in_w) * double(cin_), dw_row = 4.0 * double(g.out_w) * g.k_h * g.k_w;
-    double worst_rows = 0;
+    double by_rows = 0;
     for (int part = 0; part < parts; part++) {
       double cost = 0;
       for (int64_t r = rows * part / parts, r_end = rows * (part + 1) / parts; r < r_end;) {
@@ -144,13 +163,27 @@ class PointwiseDepthwiseStep : public Step {
         const int64_t i1 = std::clamp<int64_t>((end - 1) * s - g.pad_top + reach + 1, i0, H);
         cost += double(i1 - i0) * pw_row + double(end - first) * dw_row;
       }
-      worst_rows = std::max(worst_rows, cost);
+      by_rows = std::max(by_rows, cost);
     }
+    Split best = Split::kRows;
+    double least = by_rows;
     const int groups = ChannelGroups();
-    // Groups are dealt to parts in order, ⌈groups / parts⌉ at most each.
-    const double per_part = double(WidestGroup()) * double((groups + parts - 1) / parts) / double(c_);
-    const double by_channels = per_part * double(g.batch) * (double(H) * pw_row + double(OH) * dw_row);
-    return by_channels < 0.9 * worst_rows;
+    if (groups >= parts && H == group_h_ && g.in_w == group_w_) {
+      // Groups are dealt to parts in order, ⌈groups / parts⌉ at most each.
+      const double per_part = double(WidestGroup()) * double((groups + parts - 1) / parts) / double(c_);
+      const double by_channels = per_part * double(g.batch) * (double(H) * pw_row + double(OH) * dw_row) / 0.9;
+      if (by_channels < least) {
+        best = Split::kChannels;
+        least = by_channels;
+      }
+    }
+    if (int64_t(g.batch) * H * g.in_w * c_ * int64_t(sizeof(T)) <= kBandBytes) {
+      const int64_t in_rows = int64_t(g.batch) * H;
+      const double by_phases =
+          (double((in_rows + parts - 1) / parts) * pw_row + double((rows + parts - 1) / parts) * dw_row) / 0.95;
+      if (by_phases < least) best = Split::kPhases;
+    }
+    return best;
   }
 
   // Channels of the widest group.
@@ -180,6 +213,39 @@ class PointwiseDepthwiseStep : public Step {
           T* yn = yd + n * OHW * c_ + c0;
           for (int64_t px = 0; px < OHW; px++)
             std::memcpy(yn + px * c_, dw + px * cg, sizeof(T) * static_cast<size_t>(cg));
+        }
+      }
+    });
+  }
+
+  void RunByPhases(RunContext& c, const ConvGeom& g, T* yd, int parts) const {
+    const int64_t H = g.in_h, OH = g.out_h, OW = g.out_w, C = c_, row_values = g.in_w * C;
+    const int64_t s = g.stride_h, reach = int64_t(g.k_h - 1) * g.dilation_h;
+    T* const pw = c.Scratch<T>(static_cast<size_t>(g.batch * H * row_values));
+    const int64_t in_rows = g.batch * H, out_rows = g.batch * OH;
+    ParallelFor(parts, 1, parts, [&](int64_t pb, int64_t pe) {
+      for (int64_t part = pb; part < pe; part++) {
+        for (int64_t r = in_rows * part / parts, r_end = in_rows * (part + 1) / parts; r < r_end;) {
+          const int64_t n = r / H, first = r % H, end = std::min(H, first + (r_end - r));
+          Pointwise(c, n, first, end - first, pw + (n * H + first) * row_values);
+          r += end - first;
+        }
+      }
+    });
+    ParallelFor(parts, 1, parts, [&](int64_t pb, int64_t pe) {
+      for (int64_t part = pb; part < pe; part++) {
+        for (int64_t r = out_rows * part / parts, r_end = out_rows * (part + 1) / parts; r < r_end;) {
+          const int64_t n = r / OH, oa = r % OH, ob = std::min(OH, oa + (r_end - r));
+          r += ob - oa;
+          // Output rows [oa, ob) of image n over its pointwise rows [i0, i1), as a band.
+          const int64_t i0 = std::clamp<int64_t>(oa * s - g.pad_top, 0, H);
+          const int64_t i1 = std::clamp<int64_t>((ob - 1) * s - g.pad_top + reach + 1, i0, H);
+          ConvGeom dg = g;
+          dg.batch = 1;
+          dg.in_h = i1 - i0;
+          dg.out_h = ob - oa;
+          dg.pad_top = g.pad_top + i0 - oa * s;
+          Depthwise(dg, pw + (n * H + i0) * row_values, yd + ((n * OH + oa) * OW) * C);
         }
       }
     });
