@@ -19,6 +19,7 @@ import { executeOpaque } from './opaque.js';
 import { broadcast } from './op-spec.js';
 import { OPS } from './ops.js';
 import type { DType } from '../io/weights.js';
+import { COMPARISON_OPS } from './comparisons.js';
 
 /** Fills g.tensors for every input, constant and node output (nodes must be in topological order). */
 export function inferShapes(g: Graph): void {
@@ -103,12 +104,7 @@ const SHAPE_FROM_SHAPES = new Set([
   'AddN',
   'FloorDiv',
   'FloorMod',
-  'Equal',
-  'NotEqual',
-  'Greater',
-  'GreaterEqual',
-  'Less',
-  'LessEqual',
+  ...COMPARISON_OPS,
   'LogicalAnd',
   'LogicalOr',
   'LogicalNot',

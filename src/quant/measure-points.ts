@@ -21,6 +21,7 @@
 // peak under any change (one layer's weights at 45 dB SNR moved the masked heatmap to cosine
 // 0.6). A comparison that reaches no selection (the bounds test of a bilinear sampler) stays
 // continuous: measuring around it would hide every layer after it from the guard.
+import { COMPARISON_OPS } from '../model/comparisons.js';
 import { controlFlowRegions, executionUnits } from '../model/control-flow.js';
 import type { Graph, Node } from '../model/ir.js';
 
@@ -33,16 +34,6 @@ export const SELECTION_OPS: ReadonlySet<string> = new Set([
   'TopKV2',
   'ArgMax',
   'ArgMin',
-]);
-
-/** Comparisons: a selection when they compare float tensors and their result reaches a selection op. */
-export const COMPARISON_OPS: ReadonlySet<string> = new Set([
-  'Equal',
-  'NotEqual',
-  'Greater',
-  'GreaterEqual',
-  'Less',
-  'LessEqual',
 ]);
 
 export interface DiscreteOutput {

@@ -41,6 +41,39 @@ export function convAttrs(stride = 1, padding: 'SAME' | 'VALID' = 'SAME') {
   };
 }
 
+/** A float32 NHWC pooling node over k × k windows. */
+export function poolNode(
+  op: 'MaxPool' | 'AvgPool',
+  name: string,
+  input: string,
+  k: number,
+  stride = 1,
+  padding: 'SAME' | 'VALID' = 'SAME',
+): RawNode {
+  return {
+    name,
+    op,
+    input: [input],
+    attr: {
+      T: a.type('float32'),
+      ksize: a.ints([1, k, k, 1]),
+      strides: a.ints([1, stride, stride, 1]),
+      padding: a.s(padding),
+      data_format: a.s('NHWC'),
+    },
+  };
+}
+
+/** A GatherV2 of float32 params by int32 indices along the axis held by constant `axis` (batch_dims 0). */
+export function gatherNode(name: string, params: string, indices: string, axis: string): RawNode {
+  return {
+    name,
+    op: 'GatherV2',
+    input: [params, indices, axis],
+    attr: { Tparams: a.type('float32'), Tindices: a.type('int32'), Taxis: a.type('int32'), batch_dims: a.i(0) },
+  };
+}
+
 export function placeholder(name: string, dtype: keyof typeof DT, shape: number[]): RawNode {
   return { name, op: 'Placeholder', attr: { dtype: a.type(dtype), shape: a.shape(shape) } };
 }

@@ -7,7 +7,7 @@ import { executeAsync } from '../../src/model/execute.js';
 import { loadModel } from '../../src/model/index.js';
 import { measurePoints, selectingNodes } from '../../src/quant/measure-points.js';
 import { modelFidelity, outputFidelity } from '../../src/quant/output-fidelity.js';
-import { a, handModel, placeholder, whileConsts, whileNodes } from '../model/graph-json.js';
+import { a, gatherNode, handModel, placeholder, poolNode, whileConsts, whileNodes } from '../model/graph-json.js';
 
 beforeAll(async () => {
   await initFloatBackend();
@@ -28,12 +28,7 @@ const detector = handModel(
       input: ['boxes', 'scores', 'max', 'iou', 'thr', 'sigma'],
       attr: { ...F, pad_to_max_output_size: a.b(false) },
     },
-    {
-      name: 'kept',
-      op: 'GatherV2',
-      input: ['boxes', 'nms', 'axis0'],
-      attr: { Tparams: a.type('float32'), Tindices: a.type('int32'), Taxis: a.type('int32'), batch_dims: a.i(0) },
-    },
+    gatherNode('kept', 'boxes', 'nms', 'axis0'),
     { name: 'top', op: 'TopKV2', input: ['nms:1', 'k'], attr: { ...F, sorted: a.b(true) } },
   ],
   {
@@ -122,30 +117,14 @@ function peakHead(withContinuous = true) {
       placeholder('x', 'float32', [1, 4, 4, 2]),
       { name: 'heat', op: 'Mul', input: ['x', 'two'], attr: F },
       { name: 'reg', op: 'Add', input: ['x', 'two'], attr: F },
-      {
-        name: 'pool',
-        op: 'MaxPool',
-        input: ['heat'],
-        attr: {
-          ...F,
-          ksize: a.ints([1, 3, 3, 1]),
-          strides: a.ints([1, 1, 1, 1]),
-          padding: a.s('SAME'),
-          data_format: a.s('NHWC'),
-        },
-      },
+      poolNode('MaxPool', 'pool', 'heat', 3),
       { name: 'eq', op: 'Equal', input: ['heat', 'pool'], attr: F },
       { name: 'mask', op: 'Cast', input: ['eq'], attr: { SrcT: a.type('bool'), DstT: a.type('float32') } },
       { name: 'peaks', op: 'Mul', input: ['heat', 'mask'], attr: F },
       { name: 'peaks_flat', op: 'Reshape', input: ['peaks', 'shape32'], attr: flat },
       { name: 'top', op: 'TopKV2', input: ['peaks_flat', 'k'], attr: { ...F, sorted: a.b(true) } },
       { name: 'reg_flat', op: 'Reshape', input: ['reg', 'shape32x1'], attr: flat },
-      {
-        name: 'chosen',
-        op: 'GatherV2',
-        input: ['reg_flat', 'top:1', 'axis0'],
-        attr: { Tparams: a.type('float32'), Tindices: a.type('int32'), Taxis: a.type('int32'), batch_dims: a.i(0) },
-      },
+      gatherNode('chosen', 'reg_flat', 'top:1', 'axis0'),
       { name: 'inside', op: 'LessEqual', input: ['reg', 'bound'], attr: F },
       { name: 'inside_f', op: 'Cast', input: ['inside'], attr: { SrcT: a.type('bool'), DstT: a.type('float32') } },
       { name: 'clipped', op: 'Mul', input: ['reg', 'inside_f'], attr: F },

@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { initFloatBackend, tf } from '../../src/backend/float.js';
 import { loadModel } from '../../src/model/index.js';
 import { InferenceSession } from '../../src/runtime/index.js';
-import { a, handModel, placeholder, stockRun, type HandModel } from '../model/graph-json.js';
+import { a, handModel, placeholder, poolNode, stockRun, type HandModel } from '../model/graph-json.js';
 
 beforeAll(async () => {
   await initFloatBackend();
@@ -22,18 +22,7 @@ function peakModel(equalOut = false): HandModel {
   return handModel(
     [
       placeholder('heat', 'float32', SHAPE),
-      {
-        name: 'pool',
-        op: 'MaxPool',
-        input: ['heat'],
-        attr: {
-          ...F,
-          ksize: a.ints([1, 3, 3, 1]),
-          strides: a.ints([1, 1, 1, 1]),
-          padding: a.s('SAME'),
-          data_format: a.s('NHWC'),
-        },
-      },
+      poolNode('MaxPool', 'pool', 'heat', 3),
       { name: 'eq', op: 'Equal', input: ['heat', 'pool'], attr: F },
       { name: 'mask', op: 'Cast', input: ['eq'], attr: { SrcT: a.type('bool'), DstT: a.type('float32') } },
       { name: 'peaks', op: 'Mul', input: ['heat', 'mask'], attr: F },
