@@ -218,6 +218,20 @@ export function producers(g: Graph): Map<string, [Node, number]> {
   return m;
 }
 
+/** Names of the nodes whose outputs the given tensors depend on (their producers included). */
+export function ancestors(g: Graph, tensors: readonly string[]): Set<string> {
+  const producer = new Map(g.nodes.flatMap((n) => n.outputs.map((o) => [o, n] as const)));
+  const seen = new Set<string>();
+  const stack = [...tensors];
+  while (stack.length) {
+    const n = producer.get(stack.pop()!);
+    if (!n || seen.has(n.name)) continue;
+    seen.add(n.name);
+    stack.push(...n.inputs);
+  }
+  return seen;
+}
+
 /** tensor name → nodes reading it (a node reading twice appears once). */
 export function consumers(g: Graph): Map<string, Node[]> {
   const m = new Map<string, Node[]>();

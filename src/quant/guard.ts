@@ -28,7 +28,14 @@
 // half; for the float search's group test, half of the samples search and half check).
 import type { tf } from '../backend/float.js';
 import { execute } from '../model/execute.js';
-import type { Constant, ConstantQuantization, Graph, Node, TensorData } from '../model/ir.js';
+import {
+  ancestors,
+  type Constant,
+  type ConstantQuantization,
+  type Graph,
+  type Node,
+  type TensorData,
+} from '../model/ir.js';
 import {
   activationInputs,
   activationTable,
@@ -159,20 +166,6 @@ async function simulatedOutputs(g: Graph, x: Record<string, tf.Tensor>, points: 
     if (!v) throw new Error(`internal: measure point '${t}' was not computed by the simulation`);
     return Float32Array.from(dequantizeSim(v).data as ArrayLike<number>);
   });
-}
-
-/** Nodes whose outputs the given tensors depend on. */
-function ancestors(g: Graph, tensors: string[]): Set<string> {
-  const producer = new Map(g.nodes.flatMap((n) => n.outputs.map((o) => [o, n] as const)));
-  const seen = new Set<string>();
-  const stack = [...tensors];
-  while (stack.length) {
-    const n = producer.get(stack.pop()!);
-    if (!n || seen.has(n.name)) continue;
-    seen.add(n.name);
-    stack.push(...n.inputs);
-  }
-  return seen;
 }
 
 /** ConcatV2 nodes whose activation inputs' calibrated ranges differ by more than CONCAT_RANGE_RATIO. */

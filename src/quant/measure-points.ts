@@ -23,7 +23,7 @@
 // continuous: measuring around it would hide every layer after it from the guard.
 import { COMPARISON_OPS } from '../model/comparisons.js';
 import { controlFlowRegions, executionUnits } from '../model/control-flow.js';
-import type { Graph, Node } from '../model/ir.js';
+import { ancestors, type Graph } from '../model/ir.js';
 
 /** Ops whose outputs jump under a small change of their inputs (a rank, a threshold, an overlap). */
 export const SELECTION_OPS: ReadonlySet<string> = new Set([
@@ -58,23 +58,13 @@ export interface MeasurePoints {
  * tensors whose result reaches one of them.
  */
 export function selectingNodes(g: Graph): Set<string> {
-  const producer = new Map<string, Node>();
-  for (const n of g.nodes) for (const t of n.outputs) producer.set(t, n);
-  const selecting = new Set<string>();
-  const feeds = new Set<string>();
-  const stack = g.nodes.filter((n) => SELECTION_OPS.has(n.op));
-  for (const n of stack) selecting.add(n.name);
+  const selections = g.nodes.filter((n) => SELECTION_OPS.has(n.op));
+  const selecting = new Set(selections.map((n) => n.name));
   // Every node a selection reads from, directly or not.
-  while (stack.length) {
-    const n = stack.pop()!;
-    for (const i of n.inputs) {
-      const p = producer.get(i);
-      if (p && !feeds.has(p.name)) {
-        feeds.add(p.name);
-        stack.push(p);
-      }
-    }
-  }
+  const feeds = ancestors(
+    g,
+    selections.flatMap((n) => n.inputs),
+  );
   for (const n of g.nodes)
     if (
       COMPARISON_OPS.has(n.op) &&
