@@ -52,6 +52,37 @@ namespace {
 // one output row needs more): well inside a core's L2 beside the weights and the input rows.
 constexpr int64_t kBandBytes = int64_t{512} << 10;
 
+// Output rows [oa, ob) of one picture as a band: the pointwise rows [i0, i1) their windows
+// read, and the depthwise geometry of those output rows over just those rows (the same windows,
+// cut at the same input edges).
+struct Band {
+  int64_t i0, i1;
+  ConvGeom geom;
+};
+Band BandOf(const ConvGeom& g, int64_t oa, int64_t ob) {
+  const int64_t s = g.stride_h, reach = int64_t(g.k_h - 1) * g.dilation_h;
+  Band b;
+  b.i0 = std::clamp<int64_t>(oa * s - g.pad_top, 0, g.in_h);
+  b.i1 = std::clamp<int64_t>((ob - 1) * s - g.pad_top + reach + 1, b.i0, g.in_h);
+  b.geom = g;
+  b.geom.batch = 1;
+  b.geom.in_h = b.i1 - b.i0;
+  b.geom.out_h = ob - oa;
+  b.geom.pad_top = g.pad_top + b.i0 - oa * s;
+  return b;
+}
+
+// Part `part` of `parts` contiguous shares of `total` rows of a batch of `per_image` rows each:
+// f(n, first, end) for each image's run [first, end) of the share, in order.
+template <typename F>
+void ForEachRun(int64_t total, int64_t per_image, int64_t part, int64_t parts, F&& f) {
+  for (int64_t r = total * part / parts, r_end = total * (part + 1) / parts; r < r_end;) {
+    const int64_t n = r / per_image, first = r % per_image, end = std::min(per_image, first + (r_end - r));
+    r += end - first;
+    f(n, first, end);
+  }
+}
+
 // The band walk, for both element types. A kind supplies Pointwise(n, h, rows, dst): pointwise
 // rows [h, h + rows) of image n into dst, and Depthwise(dg, band, out): the depthwise kernel on
 // a band (dg.batch 1), one thread each.
@@ -94,37 +125,27 @@ class PointwiseDepthwiseStep : public Step {
     ParallelFor(parts, 1, parts, [&](int64_t pb, int64_t pe) {
       for (int64_t part = pb; part < pe; part++) {
         T* buf = buffers + part * cap_rows * row_values;
-        for (int64_t r = rows * part / parts, r_end = rows * (part + 1) / parts; r < r_end;) {
-          // The share's rows of image n: output rows [r % OH, end).
-          const int64_t n = r / OH, first = r % OH, end = std::min(OH, first + (r_end - r));
-          r += end - first;
+        // The share's rows of image n: output rows [first, end).
+        ForEachRun(rows, OH, part, parts, [&](int64_t n, int64_t first, int64_t end) {
           int64_t h0 = 0, h1 = 0;  // pointwise rows [h0, h1) of image n are at buf rows [0, h1 − h0)
           bool empty = true;
           for (int64_t oa = first; oa < end; oa += band) {
-            const int64_t ob = std::min(end, oa + band);
-            // The pointwise rows the band's windows read: [i0, i1).
-            const int64_t i0 = std::clamp<int64_t>(oa * s - g.pad_top, 0, H);
-            const int64_t i1 = std::clamp<int64_t>((ob - 1) * s - g.pad_top + reach + 1, i0, H);
-            if (empty || h1 <= i0) {
-              h0 = h1 = i0;
+            const Band b = BandOf(g, oa, std::min(end, oa + band));
+            if (empty || h1 <= b.i0) {
+              h0 = h1 = b.i0;
               empty = false;
-            } else if (h0 < i0) {
-              std::memmove(buf, buf + (i0 - h0) * row_values, sizeof(T) * static_cast<size_t>((h1 - i0) * row_values));
-              h0 = i0;
+            } else if (h0 < b.i0) {
+              std::memmove(buf, buf + (b.i0 - h0) * row_values,
+                           sizeof(T) * static_cast<size_t>((h1 - b.i0) * row_values));
+              h0 = b.i0;
             }
-            if (h1 < i1) {
-              Pointwise(c, n, h1, i1 - h1, buf + (h1 - h0) * row_values);
-              h1 = i1;
+            if (h1 < b.i1) {
+              Pointwise(c, n, h1, b.i1 - h1, buf + (h1 - h0) * row_values);
+              h1 = b.i1;
             }
-            // The depthwise convolution of output rows [oa, ob) over pointwise rows [i0, i1).
-            ConvGeom dg = g;
-            dg.batch = 1;
-            dg.in_h = i1 - i0;
-            dg.out_h = ob - oa;
-            dg.pad_top = g.pad_top + i0 - oa * s;
-            Depthwise(dg, buf, yd + ((n * OH + oa) * OW) * C);
+            Depthwise(b.geom, buf, yd + ((n * OH + oa) * OW) * C);
           }
-        }
+        });
       }
     });
   }
@@ -151,18 +172,15 @@ class PointwiseDepthwiseStep : public Step {
   // only where the whole expansion of the batch fits kBandBytes (a larger picture's halo rows
   // are a small share of it, and its expansion would leave L2 between the phases).
   Split ChooseSplit(const ConvGeom& g, int parts, int64_t rows) const {
-    const int64_t H = g.in_h, OH = g.out_h, s = g.stride_h, reach = int64_t(g.k_h - 1) * g.dilation_h;
+    const int64_t H = g.in_h, OH = g.out_h;
     const double pw_row = double(g.in_w) * double(cin_), dw_row = 4.0 * double(g.out_w) * g.k_h * g.k_w;
     double by_rows = 0;
     for (int part = 0; part < parts; part++) {
       double cost = 0;
-      for (int64_t r = rows * part / parts, r_end = rows * (part + 1) / parts; r < r_end;) {
-        const int64_t first = r % OH, end = std::min(OH, first + (r_end - r));
-        r += end - first;
-        const int64_t i0 = std::clamp<int64_t>(first * s - g.pad_top, 0, H);
-        const int64_t i1 = std::clamp<int64_t>((end - 1) * s - g.pad_top + reach + 1, i0, H);
-        cost += double(i1 - i0) * pw_row + double(end - first) * dw_row;
-      }
+      ForEachRun(rows, OH, part, parts, [&](int64_t, int64_t first, int64_t end) {
+        const Band b = BandOf(g, first, end);
+        cost += double(b.i1 - b.i0) * pw_row + double(end - first) * dw_row;
+      });
       by_rows = std::max(by_rows, cost);
     }
     Split best = Split::kRows;
@@ -220,34 +238,19 @@ class PointwiseDepthwiseStep : public Step {
 
   void RunByPhases(RunContext& c, const ConvGeom& g, T* yd, int parts) const {
     const int64_t H = g.in_h, OH = g.out_h, OW = g.out_w, C = c_, row_values = g.in_w * C;
-    const int64_t s = g.stride_h, reach = int64_t(g.k_h - 1) * g.dilation_h;
     T* const pw = c.Scratch<T>(static_cast<size_t>(g.batch * H * row_values));
-    const int64_t in_rows = g.batch * H, out_rows = g.batch * OH;
     ParallelFor(parts, 1, parts, [&](int64_t pb, int64_t pe) {
-      for (int64_t part = pb; part < pe; part++) {
-        for (int64_t r = in_rows * part / parts, r_end = in_rows * (part + 1) / parts; r < r_end;) {
-          const int64_t n = r / H, first = r % H, end = std::min(H, first + (r_end - r));
+      for (int64_t part = pb; part < pe; part++)
+        ForEachRun(g.batch * H, H, part, parts, [&](int64_t n, int64_t first, int64_t end) {
           Pointwise(c, n, first, end - first, pw + (n * H + first) * row_values);
-          r += end - first;
-        }
-      }
+        });
     });
     ParallelFor(parts, 1, parts, [&](int64_t pb, int64_t pe) {
-      for (int64_t part = pb; part < pe; part++) {
-        for (int64_t r = out_rows * part / parts, r_end = out_rows * (part + 1) / parts; r < r_end;) {
-          const int64_t n = r / OH, oa = r % OH, ob = std::min(OH, oa + (r_end - r));
-          r += ob - oa;
-          // Output rows [oa, ob) of image n over its pointwise rows [i0, i1), as a band.
-          const int64_t i0 = std::clamp<int64_t>(oa * s - g.pad_top, 0, H);
-          const int64_t i1 = std::clamp<int64_t>((ob - 1) * s - g.pad_top + reach + 1, i0, H);
-          ConvGeom dg = g;
-          dg.batch = 1;
-          dg.in_h = i1 - i0;
-          dg.out_h = ob - oa;
-          dg.pad_top = g.pad_top + i0 - oa * s;
-          Depthwise(dg, pw + (n * H + i0) * row_values, yd + ((n * OH + oa) * OW) * C);
-        }
-      }
+      for (int64_t part = pb; part < pe; part++)
+        ForEachRun(g.batch * OH, OH, part, parts, [&](int64_t n, int64_t oa, int64_t ob) {
+          const Band b = BandOf(g, oa, ob);
+          Depthwise(b.geom, pw + (n * H + b.i0) * row_values, yd + ((n * OH + oa) * OW) * C);
+        });
     });
   }
 
